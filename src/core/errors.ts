@@ -1,0 +1,173 @@
+/**
+ * troupe's errors: two families with closed string codes, one converter from `unknown`.
+ *
+ * Errors cross actor boundaries as plain data (`TroupeErrorData`), so a session's context stays
+ * serialisable; `TroupeError` is the throwable form for callers.
+ */
+
+export type RuntimeErrorCode =
+  | 'QUEUE_FULL'
+  | 'SHUTTING_DOWN'
+  | 'TIMED_OUT'
+  | 'CANCELLED'
+  | 'INVALID_REQUEST'
+  | 'UNKNOWN_PROVIDER'
+  | 'UNKNOWN_SESSION'
+  | 'BACKEND_UNAVAILABLE'
+  | 'INTERNAL';
+
+export type ProviderErrorCode =
+  | 'RATE_LIMITED'
+  | 'AUTH_FAILED'
+  | 'MODEL_NOT_FOUND'
+  | 'INVALID_REQUEST'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'NETWORK'
+  | 'BAD_RESPONSE'
+  | 'CANCELLED'
+  | 'NOT_CONFIGURED';
+
+export type ErrorFamily = 'runtime' | 'provider';
+
+export type TroupeErrorCode = RuntimeErrorCode | ProviderErrorCode;
+
+/** Which deadline a `TIMED_OUT` error passed. */
+export type TimeoutKind = 'queue' | 'run' | 'idle';
+
+/** The serialisable form of an error, as it travels in events, context and results. */
+export interface TroupeErrorData {
+  readonly family: ErrorFamily;
+  readonly code: TroupeErrorCode;
+  readonly message: string;
+  /** Whether the session may retry after this error (see the retry table in docs/providers.md). */
+  readonly retryable: boolean;
+  /** A provider's hint (`Retry-After`), in milliseconds, when it gave one. */
+  readonly retryAfterMs?: number;
+  /** HTTP status when the error came from an HTTP response. */
+  readonly status?: number;
+  readonly timeout?: TimeoutKind;
+}
+
+const RETRYABLE_PROVIDER_CODES: ReadonlySet<ProviderErrorCode> = new Set([
+  'RATE_LIMITED',
+  'PROVIDER_UNAVAILABLE',
+  'NETWORK',
+]);
+
+/** The retry table: only these provider codes are retried by a session. */
+export function isRetryableCode(family: ErrorFamily, code: TroupeErrorCode): boolean {
+  return family === 'provider' && RETRYABLE_PROVIDER_CODES.has(code as ProviderErrorCode);
+}
+
+const MAX_MESSAGE_CHARS = 1000;
+
+export class TroupeError extends Error {
+  readonly family: ErrorFamily;
+  readonly code: TroupeErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+  readonly timeout: TimeoutKind | undefined;
+
+  constructor(
+    family: ErrorFamily,
+    code: TroupeErrorCode,
+    message: string,
+    options: {
+      cause?: unknown;
+      retryable?: boolean;
+      retryAfterMs?: number;
+      status?: number;
+      timeout?: TimeoutKind;
+    } = {},
+  ) {
+    super(truncate(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = family === 'runtime' ? 'TroupeRuntimeError' : 'TroupeProviderError';
+    this.family = family;
+    this.code = code;
+    this.retryable = options.retryable ?? isRetryableCode(family, code);
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+    this.timeout = options.timeout;
+  }
+
+  toData(): TroupeErrorData {
+    return errorData(this);
+  }
+
+  static fromData(data: TroupeErrorData): TroupeError {
+    return new TroupeError(data.family, data.code, data.message, data);
+  }
+}
+
+export function runtimeError(
+  code: RuntimeErrorCode,
+  message: string,
+  options?: { cause?: unknown; timeout?: TimeoutKind },
+): TroupeError {
+  return new TroupeError('runtime', code, message, options);
+}
+
+export function providerError(
+  code: ProviderErrorCode,
+  message: string,
+  options?: { cause?: unknown; retryAfterMs?: number; status?: number; retryable?: boolean },
+): TroupeError {
+  return new TroupeError('provider', code, message, options);
+}
+
+function errorData(e: TroupeError): TroupeErrorData {
+  const data: {
+    -readonly [K in keyof TroupeErrorData]: TroupeErrorData[K];
+  } = { family: e.family, code: e.code, message: e.message, retryable: e.retryable };
+  if (e.retryAfterMs !== undefined) data.retryAfterMs = e.retryAfterMs;
+  if (e.status !== undefined) data.status = e.status;
+  if (e.timeout !== undefined) data.timeout = e.timeout;
+  return data;
+}
+
+/**
+ * The one converter: any thrown value becomes a `TroupeError`. Aborts become `CANCELLED`,
+ * anything unrecognised becomes `INTERNAL` with the original kept as `cause`.
+ */
+export function toTroupeError(value: unknown): TroupeError {
+  if (value instanceof TroupeError) return value;
+  if (isAbortError(value)) {
+    return runtimeError('CANCELLED', 'Expected the operation to finish, got an abort', { cause: value });
+  }
+  if (value instanceof Error) {
+    return runtimeError('INTERNAL', `Unexpected error: ${value.message}`, { cause: value });
+  }
+  return runtimeError('INTERNAL', `Unexpected thrown value: ${describe(value)}`, { cause: value });
+}
+
+export function toErrorData(value: unknown): TroupeErrorData {
+  return toTroupeError(value).toData();
+}
+
+export function isAbortError(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'name' in value &&
+    ((value as { name: unknown }).name === 'AbortError' ||
+      (value as { name: unknown }).name === 'APIUserAbortError')
+  );
+}
+
+/** `12 (number)`, `"x" (string)`: for messages that say what came. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  return `${truncate(shown, 80)} (${Array.isArray(value) ? 'array' : typeof value})`;
+}
+
+function truncate(text: string, max = MAX_MESSAGE_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,99 @@
+/**
+ * The provider port: the narrow interface every LLM adapter implements. Sessions call it; nothing
+ * else does. Adapters turn their vendor's failures into `TroupeError`s (provider family) at the edge.
+ */
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ChatMessage {
+  readonly role: ChatRole;
+  readonly content: string | null;
+  readonly name?: string;
+  /** For `role: 'tool'`: the call this message answers. */
+  readonly tool_call_id?: string;
+  /** For `role: 'assistant'`: calls the model made. */
+  readonly tool_calls?: readonly ToolCall[];
+  /** Thinking models (Kimi, GLM) may return it; some require it echoed back. */
+  readonly reasoning_content?: string;
+}
+
+export interface ToolDefinition {
+  readonly type: string;
+  readonly function?: {
+    readonly name: string;
+    readonly description?: string;
+    readonly parameters?: Record<string, unknown>;
+  };
+  /** Vendor tool kinds (e.g. GLM `web_search`) pass through as given. */
+  readonly [extra: string]: unknown;
+}
+
+export interface ToolCall {
+  readonly id: string;
+  readonly type: 'function';
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+export type ThinkingMode = 'enabled' | 'disabled';
+
+export interface ChatRequest {
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  readonly tools?: readonly ToolDefinition[];
+  readonly tool_choice?: unknown;
+  readonly temperature?: number;
+  readonly top_p?: number;
+  readonly max_tokens?: number;
+  readonly stop?: string | readonly string[];
+  /** Thinking models: GLM's `thinking: { type }`; other adapters map or ignore it. */
+  readonly thinking?: ThinkingMode;
+  /** Vendor-specific body fields, sent unchanged. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | (string & {});
+
+export interface ChatResponse {
+  readonly content: string;
+  readonly reasoning?: string;
+  readonly toolCalls?: readonly ToolCall[];
+  readonly usage?: TokenUsage;
+  readonly finishReason?: FinishReason;
+  /** The model that actually answered, when the provider says. */
+  readonly model?: string;
+}
+
+/** One piece of a streamed answer. */
+export type ChatDelta =
+  | { readonly type: 'content'; readonly text: string }
+  | { readonly type: 'reasoning'; readonly text: string }
+  | {
+      readonly type: 'tool_call';
+      /** Position of the call in the answer; fragments with the same index belong together. */
+      readonly index: number;
+      readonly id?: string;
+      readonly name?: string;
+      readonly arguments?: string;
+    }
+  | { readonly type: 'usage'; readonly usage: TokenUsage }
+  | { readonly type: 'finish'; readonly reason: FinishReason };
+
+export interface CallOptions {
+  /** Aborted when the session leaves `running` for any reason. Adapters must pass it to I/O. */
+  readonly signal: AbortSignal;
+}
+
+export interface ChatProvider {
+  /** Stable name used in limits, metadata and metrics (e.g. `kimi`, `glm`, `simulated`). */
+  readonly name: string;
+  complete(request: ChatRequest, options: CallOptions): Promise<ChatResponse>;
+  stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta>;
+  /** Optional: releases pooled connections. */
+  close?(): Promise<void>;
+}

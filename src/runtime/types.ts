@@ -1,0 +1,245 @@
+import type { TroupeErrorData } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type {
+  ChatDelta,
+  ChatProvider,
+  ChatRequest,
+  FinishReason,
+  TokenUsage,
+  ToolCall,
+} from '../providers/port.js';
+
+/** The final states of a session. */
+export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
+/** Every state a session can be seen in. */
+export type SessionState = 'queued' | 'running' | FinalState;
+
+/** A chat request as submitted: provider and model may come from the runtime's defaults. */
+export interface SessionRequest extends Omit<ChatRequest, 'model'> {
+  /** Provider name; defaults to `defaults.provider`, or the only provider. */
+  readonly provider?: string;
+  /** Model id; defaults to `defaults.model`. */
+  readonly model?: string;
+  /** Stream the answer (deltas reach `handle.events` and subscribers). @default false */
+  readonly stream?: boolean;
+}
+
+export interface SubmitOptions {
+  /** Integer from 0 (lowest) to 9 (highest). @default 5 */
+  readonly priority?: number;
+  /** Run deadline, from admission to the end of the last attempt, in ms. @default defaults.timeoutMs */
+  readonly timeoutMs?: number;
+  /** How long the session may wait in the queue, in ms. @default defaults.queueTimeoutMs */
+  readonly queueTimeoutMs?: number;
+  /** Streams only: longest gap between deltas, in ms. @default defaults.idleTimeoutMs */
+  readonly idleTimeoutMs?: number;
+  /** Attempts in all, first included, for retryable provider errors. @default defaults.maxAttempts */
+  readonly maxAttempts?: number;
+  /** Aborting it cancels the session. */
+  readonly signal?: AbortSignal;
+  /** The caller's id for this request; echoed in metadata. @default the session id */
+  readonly requestId?: string;
+  /** Caller-supplied metadata, echoed in the result; capped at `limits.callerMetadataBytes`. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** A label for observers (e.g. the MCP tool name). */
+  readonly label?: string;
+}
+
+export interface Limits {
+  /** Sessions running at once, across providers. @default 64 */
+  readonly maxConcurrent?: number;
+  /** Per provider name; a provider without an entry is bounded only by `maxConcurrent`. */
+  readonly perProvider?: Readonly<Record<string, number>>;
+  /** Sessions waiting at once; one more is refused with `QUEUE_FULL`. @default 10000 */
+  readonly maxQueued?: number;
+  /** Anti-starvation: of every N admissions per provider, one goes to the longest-waiting session. @default 8 */
+  readonly fairnessEvery?: number;
+  /** Ended-session summaries kept for `status()` and `session(id)`. @default 1000 */
+  readonly historySize?: number;
+  /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
+  readonly callerMetadataBytes?: number;
+}
+
+export interface Defaults {
+  readonly provider?: string;
+  readonly model?: string;
+  /** @default 5 */
+  readonly priority?: number;
+  /** @default 120000 */
+  readonly timeoutMs?: number;
+  /** @default 60000 */
+  readonly queueTimeoutMs?: number;
+  /** @default 30000 */
+  readonly idleTimeoutMs?: number;
+  /** @default 3 */
+  readonly maxAttempts?: number;
+  /** First backoff step, in ms; doubled per retry, with full jitter. @default 250 */
+  readonly backoffBaseMs?: number;
+  /** Longest backoff step, in ms. @default 10000 */
+  readonly backoffMaxMs?: number;
+}
+
+/** Resolves a request to the provider and model that will serve it, or throws a `TroupeError`. */
+export type Router = (request: SessionRequest) => { readonly provider: string; readonly model: string };
+
+export interface RuntimeOptions {
+  readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
+  readonly limits?: Limits;
+  readonly defaults?: Defaults;
+  /** Injected time; XState's `SimulatedClock` works. @default the system clock */
+  readonly clock?: Clock;
+  /** Random numbers in [0, 1) for retry jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Overrides how provider and model are chosen (e.g. a model registry). */
+  readonly router?: Router;
+}
+
+export interface UsageTotals extends TokenUsage {}
+
+/** Session metadata: carried by every result. */
+export interface SessionMetadata {
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly priority: number;
+  readonly state: FinalState;
+  readonly queuedMs: number;
+  readonly runMs: number;
+  readonly totalMs: number;
+  readonly attempts: number;
+  readonly usage?: UsageTotals;
+  /** Present when the session did not end `done`. */
+  readonly code?: string;
+  readonly label?: string;
+  readonly caller?: Readonly<Record<string, unknown>>;
+  /** Present and `true` when caller metadata was cut to fit its cap. */
+  readonly truncated?: boolean;
+}
+
+export interface SessionOutput {
+  readonly content: string;
+  readonly reasoning?: string;
+  readonly toolCalls?: readonly ToolCall[];
+  readonly finishReason?: FinishReason;
+}
+
+export type SessionResult =
+  | ({ readonly ok: true; readonly metadata: SessionMetadata } & SessionOutput)
+  | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
+
+/** Events about one session, in order. */
+export type SessionEvent =
+  | { readonly type: 'session.queued'; readonly sessionId: string; readonly position: number; readonly at: number }
+  | { readonly type: 'session.started'; readonly sessionId: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly type: 'session.delta';
+      readonly sessionId: string;
+      readonly delta: ChatDelta;
+      /** Characters of content and reasoning received so far. */
+      readonly chars: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.retry';
+      readonly sessionId: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: TroupeErrorData;
+      readonly at: number;
+    }
+  | { readonly type: 'session.ended'; readonly sessionId: string; readonly result: SessionResult; readonly at: number };
+
+/** Events about the supervisor. */
+export type SupervisorEvent =
+  | { readonly type: 'supervisor.draining'; readonly at: number; readonly deadlineAt: number }
+  | {
+      readonly type: 'supervisor.stopped';
+      readonly at: number;
+      /** Sessions the drain deadline cancelled, each reported. */
+      readonly cancelled: readonly string[];
+    };
+
+/** What `subscribe()` delivers: every session transition and supervisor change. */
+export type RuntimeEvent =
+  | (SessionEvent & { readonly provider: string; readonly label?: string })
+  | SupervisorEvent;
+
+export interface SessionHandle {
+  readonly id: string;
+  /** Resolves once, with the final result; never rejects. */
+  readonly result: Promise<SessionResult>;
+  /** This session's events, starting from its current state, ending with `session.ended`. */
+  readonly events: AsyncIterable<SessionEvent>;
+  /** Cancels the session if it has not ended; returns whether it did. */
+  cancel(reason?: string): boolean;
+}
+
+export interface SessionSummary {
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly priority: number;
+  readonly state: SessionState;
+  readonly label?: string;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly attempts: number;
+  readonly code?: string;
+}
+
+export interface RuntimeStatus {
+  readonly state: 'accepting' | 'draining' | 'stopped';
+  readonly queued: number;
+  readonly running: number;
+  readonly queuedByPriority: Readonly<Record<number, number>>;
+  readonly providers: readonly {
+    readonly name: string;
+    readonly queued: number;
+    readonly running: number;
+    readonly limit: number | null;
+  }[];
+  readonly maxConcurrent: number;
+  readonly maxQueued: number;
+  /** Most recent first, at most `limits.historySize`. */
+  readonly recent: readonly SessionSummary[];
+}
+
+export interface RuntimeMetrics {
+  readonly submitted: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly ended: Readonly<Record<FinalState, number>>;
+  readonly retries: number;
+  readonly providerErrors: Readonly<Record<string, number>>;
+  readonly queued: number;
+  readonly running: number;
+  readonly tokens: { readonly prompt: number; readonly completion: number };
+}
+
+export interface ShutdownOptions {
+  /** How long queued and running sessions may go on before they are cancelled, in ms. @default 10000 */
+  readonly deadlineMs?: number;
+}
+
+export interface ShutdownReport {
+  /** Sessions that ended on their own while draining. */
+  readonly finished: number;
+  /** Sessions cancelled at the drain deadline, by id. */
+  readonly cancelled: readonly string[];
+}
+
+export interface Runtime {
+  submit(request: SessionRequest, options?: SubmitOptions): SessionHandle;
+  status(): RuntimeStatus;
+  /** One session by id: live or from the bounded history. */
+  session(id: string): SessionSummary | undefined;
+  /** Cancels a live session by id; returns whether it did. */
+  cancel(id: string, reason?: string): boolean;
+  metrics(): RuntimeMetrics;
+  /** Every session transition and supervisor change; returns the unsubscribe function. */
+  subscribe(listener: (event: RuntimeEvent) => void): () => void;
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
+  readonly providers: readonly string[];
+}
