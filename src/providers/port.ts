@@ -49,6 +49,17 @@ export interface ChatRequest {
   readonly thinking?: ThinkingMode;
   /** Vendor-specific body fields, sent unchanged. */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /**
+   * Files to chat over. Adapters with a files API (Kimi) upload them within the call, so the
+   * session's deadline and signal apply, and delete them however the call ends; others inline text.
+   */
+  readonly files?: readonly ChatFile[];
+}
+
+export interface ChatFile {
+  readonly name: string;
+  readonly data: string | Uint8Array;
+  readonly mimeType?: string;
 }
 
 export interface TokenUsage {

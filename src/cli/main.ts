@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * `troupe <command>`: each command lives in its own module, loaded only when asked for.
+ */
+import { fileURLToPath } from 'node:url';
+
+export interface Command {
+  readonly summary: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = {
+  serve: () => import('./serve.js'),
+  stdio: () => import('./stdio.js'),
+  ask: () => import('./ask.js'),
+  demo: () => import('./demo.js'),
+  load: () => import('./load.js'),
+  chart: () => import('./chart.js'),
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(await usage());
+    return name === undefined ? 1 : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    process.stderr.write(`troupe: unknown command "${name}". Run "troupe help" for the list.\n`);
+    return 2;
+  }
+  let command: Command;
+  try {
+    ({ command } = await load());
+  } catch {
+    process.stderr.write(`troupe: the "${name}" command is not available in this build.\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+async function usage(): Promise<string> {
+  const lines = ['Usage: troupe <command> [options]', '', 'Commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const summary = await load().then(
+      (m) => m.command.summary,
+      () => '(not available in this build)',
+    );
+    lines.push(`  ${name.padEnd(8)} ${summary}`);
+  }
+  lines.push('', 'Run "troupe <command> --help" for a command\'s options.', '');
+  return lines.join('\n');
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`troupe: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
