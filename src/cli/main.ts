@@ -2,6 +2,7 @@
 /**
  * `troupe <command>`: each command lives in its own module, loaded only when asked for.
  */
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Command {
@@ -52,7 +53,7 @@ async function usage(): Promise<string> {
   return lines.join('\n');
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
