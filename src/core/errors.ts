@@ -155,17 +155,17 @@ export function isAbortError(value: unknown): boolean {
   );
 }
 
-/** `12 (number)`, `"x" (string)`: for messages that say what came. */
+/** `` `12` (number) ``, `` `"x"` (string) ``: for messages that say what came. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
   let shown: string;
   try {
     shown = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
   } catch {
     shown = Object.prototype.toString.call(value);
   }
-  return `${truncate(shown, 80)} (${Array.isArray(value) ? 'array' : typeof value})`;
+  return `\`${truncate(shown, 80)}\` (${Array.isArray(value) ? 'array' : typeof value})`;
 }
 
 function truncate(text: string, max = MAX_MESSAGE_CHARS): string {

@@ -1,5 +1,5 @@
-import type { TroupeErrorData } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import type { TroupeErrorData } from '../core/errors.js';
 import type {
   ChatDelta,
   ChatProvider,
@@ -92,6 +92,8 @@ export interface RuntimeOptions {
   readonly random?: () => number;
   /** Overrides how provider and model are chosen (e.g. a model registry). */
   readonly router?: Router;
+  /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -130,8 +132,18 @@ export type SessionResult =
 
 /** Events about one session, in order. */
 export type SessionEvent =
-  | { readonly type: 'session.queued'; readonly sessionId: string; readonly position: number; readonly at: number }
-  | { readonly type: 'session.started'; readonly sessionId: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly type: 'session.queued';
+      readonly sessionId: string;
+      readonly position: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.started';
+      readonly sessionId: string;
+      readonly attempt: number;
+      readonly at: number;
+    }
   | {
       readonly type: 'session.delta';
       readonly sessionId: string;
@@ -148,7 +160,12 @@ export type SessionEvent =
       readonly error: TroupeErrorData;
       readonly at: number;
     }
-  | { readonly type: 'session.ended'; readonly sessionId: string; readonly result: SessionResult; readonly at: number };
+  | {
+      readonly type: 'session.ended';
+      readonly sessionId: string;
+      readonly result: SessionResult;
+      readonly at: number;
+    };
 
 /** Events about the supervisor. */
 export type SupervisorEvent =
@@ -203,7 +220,7 @@ export interface RuntimeStatus {
   }[];
   readonly maxConcurrent: number;
   readonly maxQueued: number;
-  /** Most recent first, at most `limits.historySize`. */
+  /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
 }
 
@@ -232,9 +249,12 @@ export interface ShutdownReport {
 
 export interface Runtime {
   submit(request: SessionRequest, options?: SubmitOptions): SessionHandle;
-  status(): RuntimeStatus;
+  /** Counts now, and the `recent` ended sessions (@default 20). */
+  status(options?: { readonly recent?: number }): RuntimeStatus;
   /** One session by id: live or from the bounded history. */
   session(id: string): SessionSummary | undefined;
+  /** Live sessions (queued and running), at most `limit` (@default 100). */
+  sessions(options?: { readonly limit?: number }): SessionSummary[];
   /** Cancels a live session by id; returns whether it did. */
   cancel(id: string, reason?: string): boolean;
   metrics(): RuntimeMetrics;

@@ -1,0 +1,310 @@
+/**
+ * The session machine: one request's life, `queued → running → done | failed | timedOut | cancelled`.
+ *
+ * Pure: every event that depends on time carries `now`, every deadline is an absolute time in
+ * context, and randomness (retry jitter) arrives in the event. The runtime owns the one timer that
+ * sends `session.tick` when the earliest of a session's times (`nextWakeAt`) comes; nothing here
+ * sets a timer, so a snapshot restored elsewhere re-arms from its context alone.
+ *
+ * Effects are named actions the runtime provides: `startProviderCall` on entering
+ * `running.attempt`, `abortProviderCall` on leaving it, so leaving `running` for any reason aborts
+ * the provider call's signal.
+ */
+import { assign, setup } from 'xstate';
+import type { TimeoutKind, TroupeErrorData } from '../src/core/errors.js';
+
+export interface SessionOutputData {
+  readonly content: string;
+  readonly reasoning?: string;
+  readonly toolCalls?: readonly {
+    readonly id: string;
+    readonly type: 'function';
+    readonly function: { readonly name: string; readonly arguments: string };
+  }[];
+  readonly finishReason?: string;
+}
+
+export interface UsageData {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+/** What a session starts from: all plain data. */
+export interface SessionInput {
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly priority: number;
+  readonly stream: boolean;
+  readonly createdAt: number;
+  readonly queueDeadlineAt: number;
+  readonly timeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface SessionContext extends SessionInput {
+  readonly startedAt: number | null;
+  readonly endedAt: number | null;
+  readonly runDeadlineAt: number | null;
+  readonly idleDeadlineAt: number | null;
+  readonly retryAt: number | null;
+  readonly attempts: number;
+  /** Characters of content and reasoning received in the current attempt. */
+  readonly chars: number;
+  readonly output: SessionOutputData | null;
+  readonly usage: UsageData | null;
+  readonly error: TroupeErrorData | null;
+}
+
+export type SessionMachineEvent =
+  | { readonly type: 'session.admit'; readonly now: number }
+  | { readonly type: 'session.tick'; readonly now: number }
+  | {
+      readonly type: 'session.cancel';
+      readonly now: number;
+      readonly reason: string;
+      readonly code?: 'SHUTTING_DOWN';
+    }
+  | { readonly type: 'provider.chunk'; readonly now: number; readonly chars: number; readonly delta: unknown }
+  | {
+      readonly type: 'provider.done';
+      readonly now: number;
+      readonly output: SessionOutputData;
+      readonly usage?: UsageData;
+    }
+  | {
+      readonly type: 'provider.error';
+      readonly now: number;
+      readonly error: TroupeErrorData;
+      /** A number in [0, 1) for jitter, drawn by the runtime so the machine stays pure. */
+      readonly random: number;
+    };
+
+/** When the runtime must next send `session.tick`, given a state and its context; `null` for never. */
+export function nextWakeAt(state: SessionStateValue, context: SessionContext): number | null {
+  switch (state) {
+    case 'queued':
+      return context.queueDeadlineAt;
+    case 'calling':
+    case 'streaming':
+      return context.stream ? minTime(context.runDeadlineAt, context.idleDeadlineAt) : context.runDeadlineAt;
+    case 'backingOff':
+      return minTime(context.runDeadlineAt, context.retryAt);
+    default:
+      return null;
+  }
+}
+
+/** The leaf state a session is in. */
+export type SessionStateValue =
+  | 'queued'
+  | 'calling'
+  | 'streaming'
+  | 'backingOff'
+  | 'done'
+  | 'failed'
+  | 'timedOut'
+  | 'cancelled';
+
+/** Reads the leaf out of a snapshot's `value` (`'queued'`, `{ running: 'backingOff' }`, `{ running: { attempt: 'calling' } }`). */
+export function leafState(value: unknown): SessionStateValue {
+  if (typeof value === 'string') return value as SessionStateValue;
+  const running = (value as { running: unknown }).running;
+  if (typeof running === 'string') return running as SessionStateValue;
+  return (running as { attempt: SessionStateValue }).attempt;
+}
+
+function minTime(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a < b ? a : b;
+}
+
+/** The delay before the next attempt: exponential with full jitter, never below a provider's hint. */
+export function backoffDelayMs(context: SessionContext, error: TroupeErrorData, random: number): number {
+  const ceiling = Math.min(
+    context.backoffMaxMs,
+    context.backoffBaseMs * 2 ** Math.max(0, context.attempts - 1),
+  );
+  const jittered = Math.floor(ceiling * random);
+  return Math.max(jittered, error.retryAfterMs ?? 0);
+}
+
+function timeoutError(kind: TimeoutKind, context: SessionContext, now: number): TroupeErrorData {
+  const message =
+    kind === 'queue'
+      ? `Expected the session to start within ${context.queueDeadlineAt - context.createdAt} ms of queueing, it waited ${now - context.createdAt} ms`
+      : kind === 'run'
+        ? `Expected the session to finish within ${context.timeoutMs} ms of starting, it ran ${now - (context.startedAt ?? now)} ms (${context.attempts} attempt${context.attempts === 1 ? '' : 's'})`
+        : `Expected a stream delta at least every ${context.idleTimeoutMs} ms, none came for ${context.idleTimeoutMs} ms`;
+  return { family: 'runtime', code: 'TIMED_OUT', message, retryable: false, timeout: kind };
+}
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionMachineEvent,
+    input: {} as SessionInput,
+  },
+  actions: {
+    // Provided by the runtime: the effects at the edge.
+    startProviderCall: () => {},
+    abortProviderCall: () => {},
+    notifyStarted: () => {},
+    notifyDelta: () => {},
+    notifyRetry: () => {},
+    recordOutput: assign({
+      output: ({ event }) => (event as Extract<SessionMachineEvent, { type: 'provider.done' }>).output,
+      usage: ({ event }) => (event as Extract<SessionMachineEvent, { type: 'provider.done' }>).usage ?? null,
+    }),
+    recordError: assign({
+      error: ({ event }) => (event as Extract<SessionMachineEvent, { type: 'provider.error' }>).error,
+    }),
+    scheduleRetry: assign({
+      error: ({ event }) => (event as Extract<SessionMachineEvent, { type: 'provider.error' }>).error,
+      retryAt: ({ context, event }) => {
+        const e = event as Extract<SessionMachineEvent, { type: 'provider.error' }>;
+        return e.now + backoffDelayMs(context, e.error, e.random);
+      },
+    }),
+    recordRunTimeout: assign({
+      error: ({ context, event }) => timeoutError('run', context, (event as { now: number }).now),
+    }),
+    recordIdleTimeout: assign({
+      error: ({ context, event }) => timeoutError('idle', context, (event as { now: number }).now),
+    }),
+    recordChunk: assign({
+      chars: ({ event }) => (event as Extract<SessionMachineEvent, { type: 'provider.chunk' }>).chars,
+      idleDeadlineAt: ({ context, event }) => (event as { now: number }).now + context.idleTimeoutMs,
+    }),
+    recordEnd: assign({ endedAt: ({ event }) => (event as { now: number }).now }),
+    recordCancel: assign({
+      error: ({ event }) => {
+        const e = event as Extract<SessionMachineEvent, { type: 'session.cancel' }>;
+        const code = e.code ?? 'CANCELLED';
+        return { family: 'runtime' as const, code, message: `Cancelled: ${e.reason}`, retryable: false };
+      },
+    }),
+    recordQueueTimeout: assign({
+      error: ({ context, event }) => timeoutError('queue', context, (event as { now: number }).now),
+    }),
+  },
+  guards: {
+    queueDeadlinePassed: ({ context, event }) => (event as { now: number }).now >= context.queueDeadlineAt,
+    runDeadlinePassed: ({ context, event }) =>
+      context.runDeadlineAt !== null && (event as { now: number }).now >= context.runDeadlineAt,
+    idleDeadlinePassed: ({ context, event }) =>
+      context.idleDeadlineAt !== null && (event as { now: number }).now >= context.idleDeadlineAt,
+    retryDue: ({ context, event }) =>
+      context.retryAt !== null && (event as { now: number }).now >= context.retryAt,
+    canRetry: ({ context, event }) => {
+      // Only from `calling`: once deltas reached observers (`streaming`), a retry would repeat them.
+      if (event.type !== 'provider.error' || !event.error.retryable) return false;
+      if (context.attempts >= context.maxAttempts) return false;
+      const retryAt = event.now + backoffDelayMs(context, event.error, event.random);
+      return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
+    },
+  },
+}).createMachine({
+  id: 'session',
+  initial: 'queued',
+  context: ({ input }) => ({
+    ...input,
+    startedAt: null,
+    endedAt: null,
+    runDeadlineAt: null,
+    idleDeadlineAt: null,
+    retryAt: null,
+    attempts: 0,
+    chars: 0,
+    output: null,
+    usage: null,
+    error: null,
+  }),
+  states: {
+    queued: {
+      on: {
+        'session.admit': {
+          target: 'running',
+          actions: assign({
+            startedAt: ({ event }) => event.now,
+            runDeadlineAt: ({ context, event }) => event.now + context.timeoutMs,
+          }),
+        },
+        'session.tick': { guard: 'queueDeadlinePassed', target: 'timedOut', actions: 'recordQueueTimeout' },
+        'session.cancel': { target: 'cancelled' },
+      },
+    },
+    running: {
+      initial: 'attempt',
+      // Each sub-state handles `session.tick` itself: which deadline applies depends on it.
+      on: { 'session.cancel': { target: 'cancelled' } },
+      states: {
+        // One provider call. Leaving it for any reason (done, error, deadline, cancel) aborts the call.
+        attempt: {
+          entry: [
+            assign({
+              attempts: ({ context }) => context.attempts + 1,
+              chars: 0,
+              retryAt: null,
+              idleDeadlineAt: ({ context, event }) =>
+                context.stream ? (event as { now: number }).now + context.idleTimeoutMs : null,
+            }),
+            'notifyStarted',
+            'startProviderCall',
+          ],
+          exit: 'abortProviderCall',
+          initial: 'calling',
+          on: {
+            'provider.done': { target: '#session.done', actions: 'recordOutput' },
+            'session.tick': [
+              { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },
+              { guard: 'idleDeadlinePassed', target: '#session.timedOut', actions: 'recordIdleTimeout' },
+            ],
+          },
+          states: {
+            calling: {
+              on: {
+                'provider.chunk': { target: 'streaming', actions: ['recordChunk', 'notifyDelta'] },
+                'provider.error': [
+                  {
+                    guard: 'canRetry',
+                    target: '#session.running.backingOff',
+                    actions: ['scheduleRetry', 'notifyRetry'],
+                  },
+                  { target: '#session.failed', actions: 'recordError' },
+                ],
+              },
+            },
+            // Deltas have reached observers: an error now is final, since a retry would repeat them.
+            streaming: {
+              on: {
+                'provider.chunk': { actions: ['recordChunk', 'notifyDelta'] },
+                'provider.error': { target: '#session.failed', actions: 'recordError' },
+              },
+            },
+          },
+        },
+        backingOff: {
+          on: {
+            'session.tick': [
+              { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },
+              { guard: 'retryDue', target: 'attempt' },
+            ],
+          },
+        },
+      },
+    },
+    done: { type: 'final', entry: 'recordEnd' },
+    failed: { type: 'final', entry: 'recordEnd' },
+    timedOut: { type: 'final', entry: 'recordEnd' },
+    cancelled: { type: 'final', entry: ['recordEnd', 'recordCancel'] },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;

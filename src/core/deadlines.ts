@@ -1,0 +1,127 @@
+/**
+ * One timer for every deadline: an indexed binary min-heap of wake-up times, with a single clock
+ * timeout armed for the earliest. A timer per session costs a `setTimeout` and a `clearTimeout`
+ * for each state with a deadline; this costs O(log n) array moves and re-arms only when the
+ * earliest time changes, which under steady load is rare (new deadlines land after old ones).
+ */
+import type { Clock } from './clock.js';
+
+export interface Wakeable {
+  /** Absolute time to wake at. Managed by the heap; read-only elsewhere. */
+  wakeAt: number;
+  /** Position in the heap, -1 when not scheduled. */
+  heapIndex: number;
+}
+
+export class DeadlineHeap<T extends Wakeable> {
+  private readonly heap: T[] = [];
+  private timer: unknown = undefined;
+  private armedAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (item: T, now: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Schedules `item` at `at` (moving it if already scheduled); `null` unschedules it. */
+  schedule(item: T, at: number | null): void {
+    if (at === null) {
+      this.cancel(item);
+      return;
+    }
+    if (item.heapIndex >= 0) {
+      if (item.wakeAt === at) return;
+      const earlier = at < item.wakeAt;
+      item.wakeAt = at;
+      if (earlier) this.up(item.heapIndex);
+      else this.down(item.heapIndex);
+    } else {
+      item.wakeAt = at;
+      item.heapIndex = this.heap.length;
+      this.heap.push(item);
+      this.up(item.heapIndex);
+    }
+    this.arm();
+  }
+
+  cancel(item: T): void {
+    const index = item.heapIndex;
+    if (index < 0) return;
+    const last = this.heap.pop()!;
+    item.heapIndex = -1;
+    if (last !== item) {
+      this.heap[index] = last;
+      last.heapIndex = index;
+      this.up(index);
+      this.down(last.heapIndex);
+    }
+    // Leaving an armed timer for a later time is harmless: `fire` re-arms for the true minimum.
+  }
+
+  /** Stops the clock timer; scheduled items stay scheduled but nothing fires. */
+  stop(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Number.POSITIVE_INFINITY;
+  }
+
+  private arm(): void {
+    const first = this.heap[0];
+    if (first === undefined || first.wakeAt >= this.armedAt) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.armedAt = first.wakeAt;
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, first.wakeAt - this.clock.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    // Take every due item first: `onDue` may reschedule items, including the ones just taken.
+    const due: T[] = [];
+    while (this.heap.length > 0 && this.heap[0]!.wakeAt <= now) {
+      const item = this.heap[0]!;
+      this.cancel(item);
+      due.push(item);
+    }
+    for (const item of due) this.onDue(item, now);
+    this.arm();
+  }
+
+  private up(index: number): void {
+    const heap = this.heap;
+    const item = heap[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (parent.wakeAt <= item.wakeAt) break;
+      heap[index] = parent;
+      parent.heapIndex = index;
+      index = parentIndex;
+    }
+    heap[index] = item;
+    item.heapIndex = index;
+  }
+
+  private down(index: number): void {
+    const heap = this.heap;
+    const item = heap[index]!;
+    const half = heap.length >> 1;
+    while (index < half) {
+      let child = 2 * index + 1;
+      const right = child + 1;
+      if (right < heap.length && heap[right]!.wakeAt < heap[child]!.wakeAt) child = right;
+      const smaller = heap[child]!;
+      if (item.wakeAt <= smaller.wakeAt) break;
+      heap[index] = smaller;
+      smaller.heapIndex = index;
+      index = child;
+    }
+    heap[index] = item;
+    item.heapIndex = index;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Caller metadata is capped in bytes of JSON, once, at submission, so a large or hostile object
+ * can never make a result fail or grow without bound. What does not fit is dropped key by key and
+ * the result says so (`truncated: true`); a value that cannot be serialised is replaced, not thrown.
+ */
+
+export interface CappedMetadata {
+  readonly value: Readonly<Record<string, unknown>> | undefined;
+  readonly truncated: boolean;
+}
+
+const encoder = new TextEncoder();
+
+export function byteLength(text: string): number {
+  // Fast path: ASCII text is one byte a character.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point.
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+}
+
+export function capMetadata(
+  metadata: Readonly<Record<string, unknown>> | undefined,
+  maxBytes: number,
+): CappedMetadata {
+  if (metadata === undefined) return { value: undefined, truncated: false };
+  const out: Record<string, unknown> = {};
+  let used = 2; // `{}`
+  let truncated = false;
+  for (const [key, raw] of Object.entries(metadata)) {
+    const json = safeJson(raw);
+    if (json === undefined) {
+      truncated = true;
+      continue;
+    }
+    const cost = byteLength(JSON.stringify(key)) + 1 + byteLength(json) + (used > 2 ? 1 : 0);
+    if (used + cost > maxBytes) {
+      truncated = true;
+      continue;
+    }
+    out[key] = JSON.parse(json);
+    used += cost;
+  }
+  return { value: out, truncated };
+}
+
+function safeJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cuts a string to at most `maxChars`, marking the cut. */
+export function capString(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}

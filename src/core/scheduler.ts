@@ -1,0 +1,216 @@
+/**
+ * Admission policy: which queued session runs next. No I/O, no clock: a deterministic function of
+ * the calls made to it, so property tests can drive it directly.
+ *
+ * - Priorities are integers from 0 (lowest) to 9 (highest); higher first, FIFO within a priority.
+ * - A global limit and one per provider bound how many run at once.
+ * - Anti-starvation: of every `fairnessEvery` admissions for a provider, one goes to the
+ *   longest-waiting session of that provider, whatever its priority. Admitting the oldest never
+ *   overtakes an earlier, higher-priority session, and it bounds any wait: a session with k
+ *   older sessions ahead of it is admitted within (k + 1) × fairnessEvery admissions of its provider.
+ */
+
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 9;
+const LEVELS = MAX_PRIORITY - MIN_PRIORITY + 1;
+
+export interface Schedulable {
+  readonly provider: string;
+  readonly priority: number;
+  /** Arrival order; assigned by the scheduler on enqueue. */
+  seq: number;
+}
+
+export interface SchedulerLimits {
+  readonly maxConcurrent: number;
+  readonly maxQueued: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly fairnessEvery: number;
+}
+
+/** A FIFO on an array with a moving head: O(1) push and shift, compacted as it drains. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    const item = this.items[this.head];
+    if (item === undefined) return undefined;
+    this.items[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** O(n); only cancellations and queue timeouts take this path. */
+  remove(item: T): boolean {
+    const index = this.items.indexOf(item, this.head);
+    if (index < 0) return false;
+    this.items.splice(index, 1);
+    return true;
+  }
+
+  indexOf(item: T): number {
+    const index = this.items.indexOf(item, this.head);
+    return index < 0 ? -1 : index - this.head;
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+}
+
+class Lane<T extends Schedulable> {
+  readonly buckets: Fifo<T>[] = Array.from({ length: LEVELS }, () => new Fifo<T>());
+  queued = 0;
+  running = 0;
+  sinceFair = 0;
+  constructor(readonly limit: number) {}
+
+  /** The session this lane would admit next, without taking it. */
+  candidate(fairnessEvery: number): { item: T; bucket: Fifo<T> } | undefined {
+    if (this.queued === 0) return undefined;
+    const fairTurn = this.sinceFair + 1 >= fairnessEvery;
+    let best: { item: T; bucket: Fifo<T> } | undefined;
+    for (let level = LEVELS - 1; level >= 0; level--) {
+      const bucket = this.buckets[level]!;
+      const head = bucket.peek();
+      if (head === undefined) continue;
+      if (!fairTurn) return { item: head, bucket };
+      if (best === undefined || head.seq < best.item.seq) best = { item: head, bucket };
+    }
+    return best;
+  }
+}
+
+export class Scheduler<T extends Schedulable> {
+  private readonly lanes = new Map<string, Lane<T>>();
+  private seq = 0;
+  private queuedTotal = 0;
+  private runningTotal = 0;
+
+  constructor(private readonly limits: SchedulerLimits) {}
+
+  get queued(): number {
+    return this.queuedTotal;
+  }
+
+  get running(): number {
+    return this.runningTotal;
+  }
+
+  /** Adds a session to its provider's queue; `false` when the queue is full. */
+  enqueue(item: T): boolean {
+    if (this.queuedTotal >= this.limits.maxQueued) return false;
+    item.seq = ++this.seq;
+    const lane = this.lane(item.provider);
+    lane.buckets[item.priority - MIN_PRIORITY]!.push(item);
+    lane.queued++;
+    this.queuedTotal++;
+    return true;
+  }
+
+  /** Takes a queued session out without running it (cancelled or timed out while queued). */
+  remove(item: T): boolean {
+    const lane = this.lanes.get(item.provider);
+    if (lane === undefined || !lane.buckets[item.priority - MIN_PRIORITY]!.remove(item)) return false;
+    lane.queued--;
+    this.queuedTotal--;
+    return true;
+  }
+
+  /** The next session to run, counted as running; `undefined` when nothing can run now. */
+  next(): T | undefined {
+    if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
+    let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
+    for (const lane of this.lanes.values()) {
+      if (lane.running >= lane.limit) continue;
+      const c = lane.candidate(this.limits.fairnessEvery);
+      if (c === undefined) continue;
+      if (
+        chosen === undefined ||
+        c.item.priority > chosen.item.priority ||
+        (c.item.priority === chosen.item.priority && c.item.seq < chosen.item.seq)
+      ) {
+        chosen = { lane, ...c };
+      }
+    }
+    if (chosen === undefined) return undefined;
+    const { lane, bucket } = chosen;
+    bucket.shift();
+    lane.sinceFair = lane.sinceFair + 1 >= this.limits.fairnessEvery ? 0 : lane.sinceFair + 1;
+    lane.queued--;
+    lane.running++;
+    this.queuedTotal--;
+    this.runningTotal++;
+    return chosen.item;
+  }
+
+  /** A running session ended: its slots free. */
+  release(provider: string): void {
+    const lane = this.lanes.get(provider);
+    if (lane === undefined || lane.running === 0)
+      throw new Error(`release without a running session on ${provider}`);
+    lane.running--;
+    this.runningTotal--;
+  }
+
+  /** Sessions ahead of this one in its provider's queue (0 = next for its provider). */
+  position(item: T): number {
+    const lane = this.lanes.get(item.provider);
+    if (lane === undefined) return -1;
+    let ahead = 0;
+    for (let level = LEVELS - 1; level > item.priority - MIN_PRIORITY; level--)
+      ahead += lane.buckets[level]!.size;
+    const index = lane.buckets[item.priority - MIN_PRIORITY]!.indexOf(item);
+    return index < 0 ? -1 : ahead + index;
+  }
+
+  queuedByPriority(): Record<number, number> {
+    const out: Record<number, number> = {};
+    for (const lane of this.lanes.values()) {
+      lane.buckets.forEach((bucket, level) => {
+        if (bucket.size > 0) out[level + MIN_PRIORITY] = (out[level + MIN_PRIORITY] ?? 0) + bucket.size;
+      });
+    }
+    return out;
+  }
+
+  providers(): { name: string; queued: number; running: number; limit: number | null }[] {
+    return [...this.lanes].map(([name, lane]) => ({
+      name,
+      queued: lane.queued,
+      running: lane.running,
+      limit: Number.isFinite(lane.limit) ? lane.limit : null,
+    }));
+  }
+
+  /** Every queued session, in no particular order. */
+  *queuedItems(): Generator<T> {
+    for (const lane of this.lanes.values()) for (const bucket of lane.buckets) yield* bucket;
+  }
+
+  /** Registers a provider up front so status lists it before its first session. */
+  lane(provider: string): Lane<T> {
+    let lane = this.lanes.get(provider);
+    if (lane === undefined) {
+      lane = new Lane<T>(this.limits.perProvider[provider] ?? Number.POSITIVE_INFINITY);
+      this.lanes.set(provider, lane);
+    }
+    return lane;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Plain counters behind `metrics()`: incremented on the hot path, copied only when asked for.
+ */
+import type { FinalState, RuntimeMetrics, SessionResult } from './types.js';
+
+export class RuntimeCounters {
+  submitted = 0;
+  retries = 0;
+  private readonly rejected: Record<string, number> = {};
+  private readonly endedBy: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
+  private readonly providerErrors: Record<string, number> = {};
+  private promptTokens = 0;
+  private completionTokens = 0;
+
+  reject(code: string): void {
+    this.rejected[code] = (this.rejected[code] ?? 0) + 1;
+  }
+
+  providerError(code: string): void {
+    this.providerErrors[code] = (this.providerErrors[code] ?? 0) + 1;
+  }
+
+  ended(state: FinalState, result: SessionResult): void {
+    this.endedBy[state]++;
+    const usage = result.metadata.usage;
+    if (usage !== undefined) {
+      this.promptTokens += usage.promptTokens;
+      this.completionTokens += usage.completionTokens;
+    }
+    if (!result.ok && result.error.family === 'provider') this.providerError(result.error.code);
+  }
+
+  snapshot(queued: number, running: number): RuntimeMetrics {
+    return {
+      submitted: this.submitted,
+      rejected: { ...this.rejected },
+      ended: { ...this.endedBy },
+      retries: this.retries,
+      providerErrors: { ...this.providerErrors },
+      queued,
+      running,
+      tokens: { prompt: this.promptTokens, completion: this.completionTokens },
+    };
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Defaults and validation for `createRuntime` and `submit`. Every refusal says what was expected
+ * and what came, e.g. "Expected `priority` to be an integer from 0 to 9, got `12` (number)".
+ */
+import { describe, runtimeError } from '../core/errors.js';
+import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
+import type { ChatProvider } from '../providers/port.js';
+import type { Defaults, Limits, RuntimeOptions, SubmitOptions } from './types.js';
+
+export interface ResolvedLimits {
+  readonly maxConcurrent: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly maxQueued: number;
+  readonly fairnessEvery: number;
+  readonly historySize: number;
+  readonly callerMetadataBytes: number;
+}
+
+export interface ResolvedDefaults {
+  readonly provider: string | undefined;
+  readonly model: string | undefined;
+  readonly priority: number;
+  readonly timeoutMs: number;
+  readonly queueTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export function resolveProviders(providers: RuntimeOptions['providers']): Map<string, ChatProvider> {
+  const map = new Map<string, ChatProvider>();
+  const entries: [string, ChatProvider][] = Array.isArray(providers)
+    ? (providers as readonly ChatProvider[]).map((p) => [p.name, p])
+    : Object.entries(providers as Readonly<Record<string, ChatProvider>>);
+  for (const [name, provider] of entries) {
+    if (map.has(name))
+      throw runtimeError('INVALID_REQUEST', `Expected provider names to be unique, got "${name}" twice`);
+    map.set(name, provider);
+  }
+  if (map.size === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one provider, got none');
+  return map;
+}
+
+export function resolveLimits(limits: Limits = {}): ResolvedLimits {
+  const perProvider: Record<string, number> = {};
+  for (const [name, limit] of Object.entries(limits.perProvider ?? {})) {
+    perProvider[name] = positiveInt(`limits.perProvider.${name}`, limit);
+  }
+  return {
+    maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
+    perProvider,
+    maxQueued: nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000),
+    fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
+    historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
+    callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),
+  };
+}
+
+export function resolveDefaults(defaults: Defaults = {}): ResolvedDefaults {
+  return {
+    provider: defaults.provider,
+    model: defaults.model,
+    priority: priority('defaults.priority', defaults.priority ?? 5),
+    timeoutMs: positiveMs('defaults.timeoutMs', defaults.timeoutMs ?? 120_000),
+    queueTimeoutMs: positiveMs('defaults.queueTimeoutMs', defaults.queueTimeoutMs ?? 60_000),
+    idleTimeoutMs: positiveMs('defaults.idleTimeoutMs', defaults.idleTimeoutMs ?? 30_000),
+    maxAttempts: positiveInt('defaults.maxAttempts', defaults.maxAttempts ?? 3),
+    backoffBaseMs: nonNegativeInt('defaults.backoffBaseMs', defaults.backoffBaseMs ?? 250),
+    backoffMaxMs: nonNegativeInt('defaults.backoffMaxMs', defaults.backoffMaxMs ?? 10_000),
+  };
+}
+
+export interface ResolvedSubmitOptions {
+  readonly priority: number;
+  readonly timeoutMs: number;
+  readonly queueTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxAttempts: number;
+}
+
+export function resolveSubmitOptions(
+  options: SubmitOptions,
+  defaults: ResolvedDefaults,
+): ResolvedSubmitOptions {
+  return {
+    priority: options.priority === undefined ? defaults.priority : priority('priority', options.priority),
+    timeoutMs:
+      options.timeoutMs === undefined ? defaults.timeoutMs : positiveMs('timeoutMs', options.timeoutMs),
+    queueTimeoutMs:
+      options.queueTimeoutMs === undefined
+        ? defaults.queueTimeoutMs
+        : positiveMs('queueTimeoutMs', options.queueTimeoutMs),
+    idleTimeoutMs:
+      options.idleTimeoutMs === undefined
+        ? defaults.idleTimeoutMs
+        : positiveMs('idleTimeoutMs', options.idleTimeoutMs),
+    maxAttempts:
+      options.maxAttempts === undefined
+        ? defaults.maxAttempts
+        : positiveInt('maxAttempts', options.maxAttempts),
+  };
+}
+
+function priority(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
+    throw invalid(name, `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, value);
+  }
+  return value;
+}
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw invalid(name, 'a positive integer', value);
+  return value;
+}
+
+function nonNegativeInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalid(name, 'a non-negative integer', value);
+  }
+  return value;
+}
+
+/** Milliseconds: positive and finite; at most about 24.8 days, the longest timer Node sets. */
+function positiveMs(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2_147_483_647) {
+    throw invalid(name, 'a number of milliseconds from 1 to 2147483647', value);
+  }
+  return value;
+}
+
+function invalid(name: string, expected: string, value: unknown) {
+  return runtimeError('INVALID_REQUEST', `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+}

@@ -1,0 +1,489 @@
+/**
+ * `createRuntime()`: the supervisor. It owns the scheduler (admission policy), one deadline heap
+ * (every session's timers), the supervisor machine (lifecycle) and a session actor per admitted
+ * session, and turns provider calls into events for those actors.
+ */
+import { randomUUID } from 'node:crypto';
+import { createActor } from 'xstate';
+import {
+  leafState,
+  nextWakeAt,
+  type SessionContext,
+  type SessionMachineEvent,
+  sessionMachine,
+} from '../../machines/session.js';
+import { supervisorMachine } from '../../machines/supervisor.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { DeadlineHeap } from '../core/deadlines.js';
+import { runtimeError, TroupeError } from '../core/errors.js';
+import { capMetadata } from '../core/metadata.js';
+import { Scheduler } from '../core/scheduler.js';
+import { RuntimeCounters } from './counters.js';
+import { EventStream } from './event-stream.js';
+import { History } from './history.js';
+import { resolveDefaults, resolveLimits, resolveProviders, resolveSubmitOptions } from './options.js';
+import { type CallEvent, ProviderCall } from './provider-call.js';
+import { buildResult, type SessionRecord, summarize } from './session-record.js';
+import type {
+  FinalState,
+  Runtime,
+  RuntimeEvent,
+  RuntimeOptions,
+  RuntimeStatus,
+  SessionEvent,
+  SessionHandle,
+  SessionRequest,
+  SessionResult,
+  SessionSummary,
+  ShutdownReport,
+  SubmitOptions,
+} from './types.js';
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const providers = resolveProviders(options.providers);
+  const limits = resolveLimits(options.limits);
+  const defaults = resolveDefaults(options.defaults);
+  const clock: Clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const route = options.router ?? defaultRouter(providers, defaults);
+  const onError = options.onError ?? reportError;
+
+  const scheduler = new Scheduler<SessionRecord>(limits);
+  for (const name of providers.keys()) scheduler.lane(name);
+  const live = new Map<string, SessionRecord>();
+  const history = new History<SessionSummary>(limits.historySize);
+  const counters = new RuntimeCounters();
+  const listeners = new Set<(event: RuntimeEvent) => void>();
+  const deadlines = new DeadlineHeap<SessionRecord>(clock, (record, now) => {
+    if (record.result === null) deliver(record, { type: 'session.tick', now });
+  });
+
+  let pumping = false;
+  let stopping = false;
+  let drainTimer: unknown;
+  let finishedWhileDraining = 0;
+  let cancelledAtDeadline: string[] = [];
+  let shutdownReport: Promise<ShutdownReport> | undefined;
+  let resolveShutdown: (report: ShutdownReport) => void = () => {};
+
+  const machine = sessionMachine.provide({
+    actions: {
+      startProviderCall: ({ context }) => {
+        const record = live.get(context.sessionId)!;
+        const call = new ProviderCall();
+        record.call = call;
+        call.start(record.chatProvider, record.request, context.stream, {
+          now: () => clock.now(),
+          random,
+          deliver: (event: CallEvent) => {
+            if (record.call === call) deliver(record, event);
+          },
+        });
+      },
+      abortProviderCall: ({ context, event }) => {
+        const record = live.get(context.sessionId);
+        if (record?.call == null) return;
+        record.call.abort(abortReason(event));
+        record.call = null;
+      },
+      notifyStarted: ({ context }) => {
+        emit(live.get(context.sessionId)!, () => ({
+          type: 'session.started',
+          sessionId: context.sessionId,
+          attempt: context.attempts,
+          at: clock.now(),
+        }));
+      },
+      notifyDelta: ({ context, event }) => {
+        if (event.type !== 'provider.chunk') return;
+        emit(live.get(context.sessionId)!, () => ({
+          type: 'session.delta',
+          sessionId: context.sessionId,
+          delta: event.delta as never,
+          chars: event.chars,
+          at: event.now,
+        }));
+      },
+      notifyRetry: ({ context, event }) => {
+        if (event.type !== 'provider.error') return;
+        counters.retries++;
+        counters.providerError(event.error.code);
+        emit(live.get(context.sessionId)!, () => ({
+          type: 'session.retry',
+          sessionId: context.sessionId,
+          attempt: context.attempts + 1,
+          delayMs: (context.retryAt ?? event.now) - event.now,
+          error: event.error,
+          at: event.now,
+        }));
+      },
+    },
+  });
+
+  const supervisor = createActor(
+    supervisorMachine.provide({
+      actions: {
+        notifyDraining: ({ context }) =>
+          broadcast({
+            type: 'supervisor.draining',
+            at: clock.now(),
+            deadlineAt: context.drainDeadlineAt ?? clock.now(),
+          }),
+        cancelRemaining: ({ event }) => {
+          stopping = true;
+          // Queued first, so cancelling a running session frees no slot for a queued one.
+          const remaining = [...live.values()].sort((a, b) => Number(a.admitted) - Number(b.admitted));
+          for (const record of remaining) {
+            if (
+              cancel(
+                record,
+                'the runtime shut down before it finished (drain deadline passed)',
+                'SHUTTING_DOWN',
+              )
+            ) {
+              cancelledAtDeadline.push(record.input.sessionId);
+            }
+          }
+          void event;
+        },
+        notifyStopped: () => {
+          if (drainTimer !== undefined) clock.clearTimeout(drainTimer);
+          deadlines.stop();
+          const cancelled = cancelledAtDeadline;
+          cancelledAtDeadline = [];
+          broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled });
+          resolveShutdown({ finished: finishedWhileDraining, cancelled });
+        },
+      },
+    }),
+  ).start();
+
+  function lifecycle(): RuntimeStatus['state'] {
+    return supervisor.getSnapshot().value as RuntimeStatus['state'];
+  }
+
+  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
+    if (lifecycle() !== 'accepting') {
+      counters.reject('SHUTTING_DOWN');
+      throw runtimeError(
+        'SHUTTING_DOWN',
+        'Expected the runtime to accept work, got a runtime that is shutting down',
+      );
+    }
+    let resolved: ReturnType<typeof resolveSubmitOptions>;
+    let target: { provider: string; model: string };
+    try {
+      resolved = resolveSubmitOptions(submitOptions, defaults);
+      target = route(request);
+    } catch (error) {
+      counters.reject(error instanceof TroupeError ? error.code : 'INVALID_REQUEST');
+      throw error;
+    }
+    const chatProvider = providers.get(target.provider);
+    if (chatProvider === undefined) {
+      counters.reject('UNKNOWN_PROVIDER');
+      throw runtimeError(
+        'UNKNOWN_PROVIDER',
+        `Expected a provider among ${[...providers.keys()].map((n) => `"${n}"`).join(', ')}, got "${target.provider}"`,
+      );
+    }
+    const now = clock.now();
+    const sessionId = randomUUID();
+    const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
+    const { provider: _p, model: _m, stream, ...chat } = request;
+    const record: SessionRecord = {
+      provider: target.provider,
+      priority: resolved.priority,
+      seq: 0,
+      wakeAt: 0,
+      heapIndex: -1,
+      input: {
+        sessionId,
+        requestId: submitOptions.requestId ?? sessionId,
+        provider: target.provider,
+        model: target.model,
+        priority: resolved.priority,
+        stream: stream === true,
+        createdAt: now,
+        queueDeadlineAt: now + resolved.queueTimeoutMs,
+        timeoutMs: resolved.timeoutMs,
+        idleTimeoutMs: resolved.idleTimeoutMs,
+        maxAttempts: resolved.maxAttempts,
+        backoffBaseMs: defaults.backoffBaseMs,
+        backoffMaxMs: defaults.backoffMaxMs,
+      },
+      request: { ...chat, model: target.model },
+      chatProvider,
+      label: submitOptions.label,
+      caller: caller.value,
+      callerTruncated: caller.truncated,
+      actor: null,
+      leaf: 'queued',
+      call: null,
+      admitted: false,
+      result: null,
+      resolve: () => {},
+      observers: null,
+      detachSignal: null,
+    };
+    if (!scheduler.enqueue(record)) {
+      counters.reject('QUEUE_FULL');
+      throw runtimeError(
+        'QUEUE_FULL',
+        `Expected room in the queue, got ${scheduler.queued} sessions waiting (limit ${limits.maxQueued}); retry later`,
+      );
+    }
+    counters.submitted++;
+    const result = new Promise<SessionResult>((resolve) => {
+      record.resolve = resolve;
+    });
+    live.set(sessionId, record);
+    deadlines.schedule(record, record.input.queueDeadlineAt);
+    if (listeners.size > 0) {
+      emit(record, () => ({
+        type: 'session.queued',
+        sessionId,
+        position: scheduler.position(record),
+        at: now,
+      }));
+    }
+    const signal = submitOptions.signal;
+    if (signal !== undefined) {
+      const onAbort = () => cancel(record, reasonOf(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      record.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) onAbort();
+    }
+    pump();
+    return handleFor(record, result);
+  }
+
+  function handleFor(record: SessionRecord, result: Promise<SessionResult>): SessionHandle {
+    return {
+      id: record.input.sessionId,
+      result,
+      get events() {
+        return observe(record);
+      },
+      cancel: (reason = 'cancelled by the caller') => cancel(record, reason),
+    };
+  }
+
+  /** A stream of this session's events, starting with its current state. */
+  function observe(record: SessionRecord): AsyncIterable<SessionEvent> {
+    const stream = new EventStream<SessionEvent>();
+    const sessionId = record.input.sessionId;
+    const at = clock.now();
+    if (record.result !== null) {
+      stream.push({ type: 'session.ended', sessionId, result: record.result, at });
+      stream.close();
+      return stream;
+    }
+    if (record.leaf === 'queued')
+      stream.push({ type: 'session.queued', sessionId, position: scheduler.position(record), at });
+    else
+      stream.push({
+        type: 'session.started',
+        sessionId,
+        attempt: record.actor?.getSnapshot().context.attempts ?? 1,
+        at,
+      });
+    if (record.observers === null) record.observers = [];
+    record.observers.push(stream);
+    return stream;
+  }
+
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!stopping) {
+        const record = scheduler.next();
+        if (record === undefined) break;
+        record.admitted = true;
+        record.actor ??= startActor(record);
+        deliver(record, { type: 'session.admit', now: clock.now() });
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function startActor(record: SessionRecord) {
+    return createActor(machine, { input: record.input }).start();
+  }
+
+  function deliver(record: SessionRecord, event: SessionMachineEvent): void {
+    if (record.result !== null) return;
+    record.actor ??= startActor(record);
+    const actor = record.actor;
+    actor.send(event);
+    const snapshot = actor.getSnapshot();
+    const leaf = leafState(snapshot.value as string);
+    record.leaf = leaf;
+    if (snapshot.status === 'done') finish(record, snapshot.context, leaf as FinalState);
+    else deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
+  }
+
+  function cancel(record: SessionRecord, reason: string, code?: 'SHUTTING_DOWN'): boolean {
+    if (record.result !== null) return false;
+    deliver(
+      record,
+      code === undefined
+        ? { type: 'session.cancel', now: clock.now(), reason }
+        : { type: 'session.cancel', now: clock.now(), reason, code },
+    );
+    return true;
+  }
+
+  function finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
+    const result = buildResult(record, context, state);
+    record.result = result;
+    deadlines.cancel(record);
+    if (record.admitted) scheduler.release(record.provider);
+    else scheduler.remove(record);
+    live.delete(context.sessionId);
+    record.detachSignal?.();
+    record.actor = null;
+    counters.ended(state, result);
+    history.add(summarize(record, context));
+    if (lifecycle() === 'draining') finishedWhileDraining++;
+    record.resolve(result);
+    emit(record, () => ({
+      type: 'session.ended',
+      sessionId: context.sessionId,
+      result,
+      at: context.endedAt ?? clock.now(),
+    }));
+    if (record.observers !== null) for (const stream of record.observers) stream.close();
+    record.observers = null;
+    if (live.size === 0 && lifecycle() === 'draining')
+      supervisor.send({ type: 'supervisor.idle', now: clock.now() });
+    else pump();
+  }
+
+  function emit(record: SessionRecord, make: () => SessionEvent): void {
+    if (listeners.size === 0 && record.observers === null) return;
+    const event = make();
+    if (record.observers !== null) for (const stream of record.observers) stream.push(event);
+    if (listeners.size > 0) {
+      broadcast(
+        record.label === undefined
+          ? { ...event, provider: record.provider }
+          : { ...event, provider: record.provider, label: record.label },
+      );
+    }
+  }
+
+  function broadcast(event: RuntimeEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
+  function shutdown(shutdownOptions: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
+    if (shutdownReport !== undefined) return shutdownReport;
+    const deadlineMs = shutdownOptions.deadlineMs ?? 10_000;
+    shutdownReport = new Promise<ShutdownReport>((resolve) => {
+      resolveShutdown = resolve;
+    });
+    const now = clock.now();
+    supervisor.send({ type: 'supervisor.shutdown', now, deadlineMs });
+    if (live.size === 0) supervisor.send({ type: 'supervisor.idle', now });
+    else
+      drainTimer = clock.setTimeout(
+        () => supervisor.send({ type: 'supervisor.tick', now: clock.now() }),
+        deadlineMs,
+      );
+    return shutdownReport;
+  }
+
+  function liveSummary(record: SessionRecord): SessionSummary {
+    return summarize(record, record.actor?.getSnapshot().context);
+  }
+
+  return {
+    submit,
+    shutdown,
+    providers: [...providers.keys()],
+    status: ({ recent = 20 } = {}) => ({
+      state: lifecycle(),
+      queued: scheduler.queued,
+      running: scheduler.running,
+      queuedByPriority: scheduler.queuedByPriority(),
+      providers: scheduler.providers(),
+      maxConcurrent: limits.maxConcurrent,
+      maxQueued: limits.maxQueued,
+      recent: history.recent(recent),
+    }),
+    session: (id) => {
+      const record = live.get(id);
+      return record === undefined ? history.get(id) : liveSummary(record);
+    },
+    sessions: ({ limit = 100 } = {}) => {
+      const out: SessionSummary[] = [];
+      for (const record of live.values()) {
+        if (out.length >= limit) break;
+        out.push(liveSummary(record));
+      }
+      return out;
+    },
+    cancel: (id, reason = 'cancelled by request') => {
+      const record = live.get(id);
+      return record === undefined ? false : cancel(record, reason);
+    },
+    metrics: () => counters.snapshot(scheduler.queued, scheduler.running),
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+function defaultRouter(
+  providers: ReadonlyMap<string, unknown>,
+  defaults: { provider: string | undefined; model: string | undefined },
+) {
+  const only = providers.size === 1 ? [...providers.keys()][0] : undefined;
+  return (request: SessionRequest) => {
+    const provider = request.provider ?? defaults.provider ?? only;
+    if (provider === undefined) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        'Expected `provider` (there are several and no default), got none',
+      );
+    }
+    const model = request.model ?? defaults.model;
+    if (model === undefined || model === '') {
+      throw runtimeError('INVALID_REQUEST', 'Expected `model` (there is no default), got none');
+    }
+    return { provider, model };
+  };
+}
+
+function abortReason(event: SessionMachineEvent): string {
+  switch (event.type) {
+    case 'session.cancel':
+      return event.reason;
+    case 'session.tick':
+      return 'a deadline passed';
+    default:
+      return 'the attempt ended';
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.message) return `the caller's signal aborted (${reason.message})`;
+  if (typeof reason === 'string' && reason) return `the caller's signal aborted (${reason})`;
+  return "the caller's signal aborted";
+}
+
+/** The default reporter: a listener's error must not break the runtime, nor vanish. */
+function reportError(error: unknown): void {
+  process.emitWarning(error instanceof Error ? error : String(error), { code: 'TROUPE_LISTENER_ERROR' });
+}

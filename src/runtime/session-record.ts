@@ -1,0 +1,105 @@
+/**
+ * What the runtime keeps per live session, and how a final snapshot becomes a result.
+ *
+ * A queued session is only this record: its machine input is plain data, so it costs a few hundred
+ * bytes while it waits. Its actor is started when it is admitted, or when an event must be applied
+ * to it while queued (cancel, queue deadline); either way every session's life runs through the
+ * session machine from `queued`.
+ */
+import type { Actor } from 'xstate';
+import type {
+  SessionContext,
+  SessionInput,
+  SessionMachine,
+  SessionStateValue,
+} from '../../machines/session.js';
+import type { Wakeable } from '../core/deadlines.js';
+import type { TroupeErrorData } from '../core/errors.js';
+import type { Schedulable } from '../core/scheduler.js';
+import type { ChatProvider, ChatRequest } from '../providers/port.js';
+import type { EventStream } from './event-stream.js';
+import type { ProviderCall } from './provider-call.js';
+import type {
+  FinalState,
+  SessionEvent,
+  SessionMetadata,
+  SessionResult,
+  SessionState,
+  SessionSummary,
+} from './types.js';
+
+export interface SessionRecord extends Schedulable, Wakeable {
+  readonly input: SessionInput;
+  readonly request: ChatRequest;
+  readonly chatProvider: ChatProvider;
+  readonly label: string | undefined;
+  readonly caller: Readonly<Record<string, unknown>> | undefined;
+  readonly callerTruncated: boolean;
+  actor: Actor<SessionMachine> | null;
+  leaf: SessionStateValue;
+  call: ProviderCall | null;
+  admitted: boolean;
+  result: SessionResult | null;
+  resolve: (result: SessionResult) => void;
+  observers: EventStream<SessionEvent>[] | null;
+  detachSignal: (() => void) | null;
+}
+
+export function publicState(leaf: SessionStateValue): SessionState {
+  return leaf === 'calling' || leaf === 'streaming' || leaf === 'backingOff' ? 'running' : leaf;
+}
+
+export function buildResult(
+  record: SessionRecord,
+  context: SessionContext,
+  state: FinalState,
+): SessionResult {
+  const endedAt = context.endedAt ?? context.createdAt;
+  const startedAt = context.startedAt;
+  const metadata: { -readonly [K in keyof SessionMetadata]: SessionMetadata[K] } = {
+    sessionId: context.sessionId,
+    requestId: context.requestId,
+    provider: context.provider,
+    model: context.model,
+    priority: context.priority,
+    state,
+    queuedMs: (startedAt ?? endedAt) - context.createdAt,
+    runMs: startedAt === null ? 0 : endedAt - startedAt,
+    totalMs: endedAt - context.createdAt,
+    attempts: context.attempts,
+  };
+  if (context.usage !== null) metadata.usage = context.usage;
+  if (record.label !== undefined) metadata.label = record.label;
+  if (record.caller !== undefined) metadata.caller = record.caller;
+  if (record.callerTruncated) metadata.truncated = true;
+  if (state === 'done' && context.output !== null) {
+    return { ok: true, metadata, ...context.output };
+  }
+  const error: TroupeErrorData = context.error ?? {
+    family: 'runtime',
+    code: 'INTERNAL',
+    message: `Expected an error for a session that ended ${state}, got none`,
+    retryable: false,
+  };
+  metadata.code = error.code;
+  return { ok: false, error, metadata };
+}
+
+export function summarize(record: SessionRecord, context: SessionContext | undefined): SessionSummary {
+  const input = record.input;
+  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
+    sessionId: input.sessionId,
+    requestId: input.requestId,
+    provider: input.provider,
+    model: input.model,
+    priority: input.priority,
+    state: publicState(record.leaf),
+    createdAt: input.createdAt,
+    attempts: context?.attempts ?? 0,
+  };
+  if (record.label !== undefined) summary.label = record.label;
+  if (context?.startedAt != null) summary.startedAt = context.startedAt;
+  if (context?.endedAt != null) summary.endedAt = context.endedAt;
+  if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
+  return summary;
+}
