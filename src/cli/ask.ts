@@ -1,0 +1,239 @@
+/**
+ * `troupe ask`: one call through the runtime, as a user would make it. Text streams to stdout,
+ * metadata goes to stderr at the end; `--json` prints one object instead. Every failure is one
+ * line on stderr and a non-zero exit, never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { TroupeError, toTroupeError } from '../core/errors.js';
+import { type LoadedProviders, loadProviders } from '../providers/config.js';
+import { createOpenAICompatibleProvider } from '../providers/openai-compatible.js';
+import type { ChatProvider } from '../providers/port.js';
+import { createModelRegistry, type Resolved } from '../providers/registry.js';
+import { createRuntime } from '../runtime/runtime.js';
+import type { SessionRequest, SessionResult } from '../runtime/types.js';
+import type { Command } from './main.js';
+
+const USAGE = `Usage: troupe ask [options] "prompt"
+
+Options:
+  --provider NAME   kimi, glm, simulated, or a configured provider (default: the first configured)
+  --base-url URL    an ad-hoc OpenAI-compatible endpoint (key from TROUPE_API_KEY or OPENAI_API_KEY)
+  --model ID        model id (default: the provider's default)
+  --stream          stream the answer as it arrives
+  --json            print one JSON object { content, reasoning, toolCalls, metadata }
+  --timeout MS      run deadline in ms (default 120000)
+  --config PATH     providers file (default: TROUPE_PROVIDERS_FILE)
+`;
+
+/** Exit codes: 0 done, 1 the call failed, 2 bad usage or configuration. */
+type Exit = 0 | 1 | 2;
+
+interface AskArgs {
+  readonly prompt: string;
+  readonly provider?: string;
+  readonly baseURL?: string;
+  readonly model?: string;
+  readonly stream: boolean;
+  readonly json: boolean;
+  readonly timeoutMs?: number;
+  readonly config?: string;
+}
+
+function parse(argv: readonly string[]): AskArgs | 'help' {
+  try {
+    return parseOrThrow(argv);
+  } catch (error) {
+    // node:util's parseArgs errors (unknown flag, missing value) are usage errors, not crashes.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError((error as Error).message);
+    throw error;
+  }
+}
+
+function parseOrThrow(argv: readonly string[]): AskArgs | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      provider: { type: 'string' },
+      'base-url': { type: 'string' },
+      model: { type: 'string' },
+      stream: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const prompt = positionals.join(' ').trim();
+  if (prompt === '') throw new UsageError('Expected a prompt, got none. Run "troupe ask --help".');
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutMs = Number(values.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new UsageError(
+        `Expected \`--timeout\` to be a positive integer of ms, got ${JSON.stringify(values.timeout)}`,
+      );
+    }
+  }
+  return {
+    prompt,
+    stream: values.stream === true,
+    json: values.json === true,
+    ...(values.provider === undefined ? {} : { provider: values.provider }),
+    ...(values['base-url'] === undefined ? {} : { baseURL: values['base-url'] }),
+    ...(values.model === undefined ? {} : { model: values.model }),
+    ...(values.config === undefined ? {} : { config: values.config }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+class UsageError extends Error {}
+
+/** An ad-hoc provider for `--base-url`: open to any model id, key from the environment. */
+function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
+  const baseURL = args.baseURL as string;
+  if (!URL.canParse(baseURL))
+    throw new UsageError(`Expected \`--base-url\` to be a URL, got ${JSON.stringify(baseURL)}`);
+  const apiKey = env.TROUPE_API_KEY?.trim() || env.OPENAI_API_KEY?.trim();
+  if (!apiKey)
+    throw new UsageError('Expected an API key for --base-url in TROUPE_API_KEY or OPENAI_API_KEY, got none');
+  const name = args.provider ?? 'custom';
+  const provider: ChatProvider = createOpenAICompatibleProvider({ name, baseURL, apiKey });
+  const registry = createModelRegistry([{ name, configured: true, models: [] }], { defaultProvider: name });
+  return {
+    providers: [provider],
+    registry,
+    perProviderLimits: {},
+    defaults: { provider: name },
+    simulated: false,
+    close: async () => provider.close?.(),
+  };
+}
+
+async function run(argv: readonly string[]): Promise<Exit> {
+  let loaded: LoadedProviders | undefined;
+  let args: AskArgs;
+  try {
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    args = parsed;
+    loaded =
+      args.baseURL !== undefined
+        ? adHoc(args, process.env)
+        : await loadProviders({ env: process.env, ...(args.config ? { configPath: args.config } : {}) });
+  } catch (error) {
+    return fail(error, 2);
+  }
+  let target: Resolved;
+  try {
+    // Before any network call: an unknown provider or model, or a missing key, fails here.
+    target = loaded.registry.resolve(pick(args));
+  } catch (error) {
+    await loaded.close();
+    return fail(error, 2);
+  }
+  const { provider, model } = target;
+
+  const runtime = createRuntime({
+    providers: loaded.providers,
+    limits: { perProvider: loaded.perProviderLimits },
+    defaults: { ...loaded.defaults, maxAttempts: 3 },
+    router: loaded.registry.router,
+  });
+  const request: SessionRequest = {
+    provider,
+    model,
+    stream: args.stream,
+    messages: [{ role: 'user', content: args.prompt }],
+  };
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const handle = runtime.submit(request, {
+      signal: interrupt.signal,
+      label: 'cli.ask',
+      ...(args.timeoutMs === undefined ? {} : { timeoutMs: args.timeoutMs }),
+    });
+    let streamed = false;
+    if (args.stream && !args.json) {
+      for await (const event of handle.events) {
+        if (event.type === 'session.delta' && event.delta.type === 'content') {
+          process.stdout.write(event.delta.text);
+          streamed = true;
+        }
+      }
+    }
+    const result = await handle.result;
+    return report(result, args, streamed);
+  } catch (error) {
+    return fail(error, 1);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await runtime.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
+    await loaded.close();
+  }
+}
+
+function pick(args: AskArgs): { provider?: string; model?: string } {
+  return {
+    ...(args.provider === undefined ? {} : { provider: args.provider }),
+    ...(args.model === undefined ? {} : { model: args.model }),
+  };
+}
+
+function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
+  if (args.json) {
+    const body = result.ok
+      ? {
+          content: result.content,
+          reasoning: result.reasoning ?? null,
+          toolCalls: result.toolCalls ?? [],
+          metadata: result.metadata,
+        }
+      : { content: null, reasoning: null, toolCalls: [], metadata: result.metadata, error: result.error };
+    process.stdout.write(`${JSON.stringify(body)}\n`);
+    return result.ok ? 0 : 1;
+  }
+  if (!result.ok) {
+    process.stderr.write(`troupe ask: ${result.error.code}: ${oneLine(result.error.message)}\n`);
+    return 1;
+  }
+  if (!streamed) process.stdout.write(result.content);
+  process.stdout.write('\n');
+  const m = result.metadata;
+  const usage = m.usage === undefined ? '' : ` tokens=${m.usage.promptTokens}+${m.usage.completionTokens}`;
+  process.stderr.write(
+    `[${m.state}] provider=${m.provider} model=${m.model} attempts=${m.attempts} totalMs=${Math.round(m.totalMs)}${usage} session=${m.sessionId}\n`,
+  );
+  return 0;
+}
+
+function fail(error: unknown, exit: Exit): Exit {
+  const message =
+    error instanceof UsageError
+      ? error.message
+      : error instanceof TroupeError
+        ? `${error.code}: ${error.message}`
+        : (() => {
+            const converted = toTroupeError(error);
+            return `${converted.code}: ${converted.message}`;
+          })();
+  process.stderr.write(`troupe ask: ${oneLine(message)}\n`);
+  return exit;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+export const command: Command = {
+  summary: 'One call through the runtime: troupe ask [--provider P] [--model M] [--stream] [--json] "prompt"',
+  run,
+};

@@ -1,0 +1,221 @@
+/**
+ * Failures at the edge: whatever the SDK, undici or the server threw becomes one provider
+ * `TroupeError` with a closed code, a message we build ourselves and a scrubbed `cause`.
+ *
+ * Why build messages and causes here: SDK errors carry response headers and server text, which a
+ * hostile or careless server may fill with the caller's key. Nothing from them is kept verbatim.
+ */
+import { APIError, APIUserAbortError } from 'openai';
+import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
+import { ResponseTooLargeError } from './transport.js';
+
+export interface ErrorContext {
+  /** Provider name, for messages. */
+  readonly provider: string;
+  /** The call's signal: an error after it aborted is a cancellation, whatever it looks like. */
+  readonly signal?: AbortSignal;
+  /** Secrets to cut out of any text taken from the server or the SDK. */
+  readonly secrets?: readonly string[];
+  /** What was being done, e.g. `chat completion` or `file upload`. @default 'request' */
+  readonly operation?: string;
+}
+
+/** The cause we keep: plain data, no headers, no request. */
+export interface ScrubbedCause {
+  readonly name: string;
+  readonly message: string;
+  readonly status?: number;
+  readonly code?: string;
+}
+
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Maps any thrown value from a provider call to a provider `TroupeError`. */
+export function toProviderError(value: unknown, context: ErrorContext): TroupeError {
+  const where = `${context.provider} ${context.operation ?? 'request'}`;
+  const scrub = (text: string) => scrubSecrets(text, context.secrets ?? []);
+  if (value instanceof TroupeError) return value;
+  if (context.signal?.aborted || value instanceof APIUserAbortError || isAbortLike(value)) {
+    return providerError('CANCELLED', `Expected the ${where} to finish, got an abort`, {
+      cause: scrubCause(value, scrub),
+    });
+  }
+  const tooLarge = findInChain(value, (e) => e instanceof ResponseTooLargeError);
+  if (tooLarge !== undefined) {
+    return providerError('BAD_RESPONSE', `${where}: ${(tooLarge as Error).message}`, {
+      cause: scrubCause(tooLarge, scrub),
+    });
+  }
+  if (value instanceof APIError && typeof value.status === 'number') {
+    return fromStatus(value, where, scrub);
+  }
+  if (value instanceof APIError && value.error !== undefined) {
+    // An `error` object inside a 200 stream: the server failed after it began answering.
+    const detail = serverMessage(value.error, scrub);
+    return providerError('PROVIDER_UNAVAILABLE', `${where}: the stream carried an error${detail}`, {
+      cause: scrubCause(value, scrub),
+    });
+  }
+  const network = findInChain(value, isNetworkError);
+  if (network !== undefined) {
+    const code = errorCode(network);
+    return providerError('NETWORK', `${where}: connection failed (${code ?? 'socket closed'})`, {
+      cause: scrubCause(network, scrub),
+    });
+  }
+  if (value instanceof SyntaxError) {
+    return providerError('BAD_RESPONSE', `${where}: Expected a JSON body, got unparseable text`, {
+      cause: scrubCause(value, scrub),
+    });
+  }
+  if (value instanceof APIError) {
+    // A connection error the chain walk did not classify (e.g. a TLS failure): still the network.
+    return providerError('NETWORK', `${where}: connection failed`, { cause: scrubCause(value, scrub) });
+  }
+  const name = value instanceof Error ? value.name : typeof value;
+  return providerError('BAD_RESPONSE', `${where}: unexpected failure (${name})`, {
+    cause: scrubCause(value, scrub),
+  });
+}
+
+function fromStatus(error: APIError, where: string, scrub: (text: string) => string): TroupeError {
+  const status = error.status as number;
+  const detail = serverMessage(error.error, scrub);
+  const cause = scrubCause(error, scrub);
+  const code = statusCode(status, error);
+  const options: { cause: unknown; status: number; retryAfterMs?: number } = { cause, status };
+  if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') {
+    const hint = error.headers === undefined ? undefined : retryAfterMs(error.headers);
+    if (hint !== undefined) options.retryAfterMs = hint;
+  }
+  return providerError(code, `${where}: HTTP ${status}${detail}`, options);
+}
+
+function statusCode(status: number, error: APIError): ProviderErrorCode {
+  if (status === 401 || status === 403) return 'AUTH_FAILED';
+  if (status === 404 || mentionsUnknownModel(error)) return 'MODEL_NOT_FOUND';
+  if (status === 429) return 'RATE_LIMITED';
+  // 408: the server gave up waiting; the request itself was fine, so it may be retried.
+  if (status === 408 || status >= 500) return 'PROVIDER_UNAVAILABLE';
+  return 'INVALID_REQUEST';
+}
+
+function mentionsUnknownModel(error: APIError): boolean {
+  const code = String(error.code ?? '');
+  // `model_not_found`: OpenAI and most compatibles; `1211`: ZhipuAI's "model does not exist".
+  if (code === 'model_not_found' || code === '1211') return true;
+  const body = error.error as { message?: unknown } | undefined;
+  const text = typeof body?.message === 'string' ? body.message : '';
+  return /model\b.*\b(not found|does not exist|not exist|unknown)/i.test(text);
+}
+
+/**
+ * The server's retry hint in ms: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), or the
+ * `x-ratelimit-reset*` family (durations like `1s`, `6m0s`, `20ms`, or epoch seconds).
+ */
+export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
+  const after = headers.get('retry-after');
+  if (after !== null && after.trim() !== '') {
+    const seconds = Number(after.trim());
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+    const date = Date.parse(after);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  let longest: number | undefined;
+  for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
+    const value = headers.get(name);
+    const parsed = value === null ? undefined : parseResetValue(value, now);
+    // Both the request and the token budget must have reset, so wait for the later one.
+    if (parsed !== undefined && (longest === undefined || parsed > longest)) longest = parsed;
+  }
+  return longest;
+}
+
+function parseResetValue(value: string, now: number): number | undefined {
+  const text = value.trim();
+  const plain = Number(text);
+  if (text !== '' && Number.isFinite(plain)) {
+    // Large numbers are epoch seconds (some gateways); small ones are seconds to wait.
+    return plain > 1e9 ? Math.max(0, Math.round(plain * 1000 - now)) : Math.round(plain * 1000);
+  }
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
+}
+
+/** Replaces every secret (and `Bearer <secret>`) in `text` with `[redacted]`. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Short strings would redact ordinary words; real keys are long.
+    if (secret.length >= 8) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+function serverMessage(body: unknown, scrub: (text: string) => string): string {
+  const message =
+    typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
+      ? (body as { message: string }).message
+      : undefined;
+  if (message === undefined || message.trim() === '') return '';
+  const short = message.length > 300 ? `${message.slice(0, 299)}…` : message;
+  return `: ${scrub(short)}`;
+}
+
+function scrubCause(value: unknown, scrub: (text: string) => string): ScrubbedCause {
+  if (!(value instanceof Error)) return { name: typeof value, message: scrub(String(value)).slice(0, 300) };
+  const cause: { -readonly [K in keyof ScrubbedCause]: ScrubbedCause[K] } = {
+    name: value.name,
+    message: scrub(value.message).slice(0, 300),
+  };
+  if (value instanceof APIError && typeof value.status === 'number') cause.status = value.status;
+  const code = errorCode(value);
+  if (code !== undefined) cause.code = scrub(code);
+  return cause;
+}
+
+function errorCode(value: unknown): string | undefined {
+  const code = (value as { code?: unknown } | null)?.code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+}
+
+function isNetworkError(value: unknown): boolean {
+  if (!(value instanceof Error)) return false;
+  const code = errorCode(value);
+  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+  // undici: a body cut off mid-read surfaces as `TypeError: terminated`; `fetch failed` wraps connect errors.
+  return value.name === 'SocketError' || (value instanceof TypeError && value.message === 'terminated');
+}
+
+function isAbortLike(value: unknown): boolean {
+  const name = (value as { name?: unknown } | null)?.name;
+  return name === 'AbortError';
+}
+
+function findInChain(value: unknown, test: (e: unknown) => boolean): unknown {
+  let current: unknown = value;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth += 1) {
+    if (test(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+/**
+ * Moonshot's Kimi, as a preset on the OpenAI-compatible adapter.
+ *
+ * Quirks: thinking models stream `reasoning_content` (the generic mapping handles it); usage can
+ * sit inside the final choice (handled in `wire.ts`); multi-file chat goes through Moonshot's files
+ * API: upload with purpose `file-extract`, read the extracted text, send it as system messages,
+ * then delete the uploads however the call ended.
+ */
+import { toFile } from 'openai';
+import type { FilesHandler } from './files.js';
+import {
+  createOpenAICompatibleProvider,
+  type OpenAICompatibleOptions,
+  type OpenAICompatibleProvider,
+} from './openai-compatible.js';
+import type { ModelSpec } from './registry.js';
+
+export const KIMI_BASE_URL = 'https://api.moonshot.ai/v1';
+export const KIMI_CN_BASE_URL = 'https://api.moonshot.cn/v1';
+/** Checked in this order. */
+export const KIMI_KEY_VARS = ['MOONSHOT_API_KEY', 'KIMI_API_KEY'] as const;
+
+const thinking = { thinking: true, files: true } as const;
+const plain = { files: true } as const;
+
+/**
+ * Moonshot's models as of early 2026 (its lineup rotates; `GET /v1/models` is the live list).
+ * The K2 ids with dates and `kimi-latest` are being retired; they stay listed while they answer.
+ */
+export const KIMI_MODELS: readonly ModelSpec[] = [
+  { id: 'kimi-k2.6', contextWindow: 262_144, capabilities: thinking },
+  { id: 'kimi-k2.5', contextWindow: 262_144, capabilities: thinking },
+  { id: 'kimi-k2-thinking', contextWindow: 262_144, capabilities: thinking },
+  { id: 'kimi-k2-thinking-turbo', contextWindow: 262_144, capabilities: thinking },
+  { id: 'kimi-k2-turbo-preview', contextWindow: 262_144, capabilities: plain },
+  { id: 'kimi-k2-0905-preview', contextWindow: 262_144, capabilities: plain },
+  { id: 'kimi-latest', contextWindow: 131_072, capabilities: plain },
+  { id: 'moonshot-v1-8k', contextWindow: 8_192, capabilities: plain },
+  { id: 'moonshot-v1-32k', contextWindow: 32_768, capabilities: plain },
+  { id: 'moonshot-v1-128k', contextWindow: 131_072, capabilities: plain },
+  { id: 'moonshot-v1-auto', contextWindow: 131_072, capabilities: plain },
+];
+
+export interface KimiOptions extends Partial<Omit<OpenAICompatibleOptions, 'apiKey'>> {
+  readonly apiKey: string;
+  /** `cn` uses the mainland host `api.moonshot.cn`. Ignored when `baseURL` is given. @default 'global' */
+  readonly region?: 'global' | 'cn';
+  /** How long each cleanup delete may take, in ms (the call's own signal may be aborted by then). @default 5000 */
+  readonly deleteTimeoutMs?: number;
+}
+
+export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvider {
+  const baseURL = options.baseURL ?? (options.region === 'cn' ? KIMI_CN_BASE_URL : KIMI_BASE_URL);
+  return createOpenAICompatibleProvider({
+    ...options,
+    name: options.name ?? 'kimi',
+    baseURL,
+    models: options.models ?? KIMI_MODELS,
+    capabilities: {
+      files: moonshotFiles(options.deleteTimeoutMs ?? 5000),
+      ...(options.capabilities ?? {}),
+    },
+  });
+}
+
+/** The key from the first of `MOONSHOT_API_KEY`, `KIMI_API_KEY` that is set and not blank. */
+export function kimiKeyFrom(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  for (const name of KIMI_KEY_VARS) {
+    const value = env[name]?.trim();
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Moonshot's files flow. Uploads and reads use the call's signal, so the session's deadline and
+ * cancellation stop them; deletes use their own timeout because they run after the call ended.
+ */
+export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
+  return async (files, { client, signal, toError }) => {
+    const uploaded: string[] = [];
+    const release = async () => {
+      await Promise.allSettled(
+        uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
+      );
+    };
+    try {
+      const settled = await Promise.allSettled(
+        files.map(async (file) => {
+          const upload = await toFile(Buffer.from(file.data), file.name, {
+            type:
+              file.mimeType ?? (typeof file.data === 'string' ? 'text/plain' : 'application/octet-stream'),
+          });
+          // `file-extract` is Moonshot's purpose; the SDK's type lists only OpenAI's.
+          const created = await client.files.create(
+            { file: upload, purpose: 'file-extract' as 'user_data' },
+            { signal },
+          );
+          uploaded.push(created.id);
+          return created.id;
+        }),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const ids = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
+      const texts = await Promise.all(
+        ids.map(async (id) => (await client.files.content(id, { signal })).text()),
+      );
+      return { messages: texts.map((text) => ({ role: 'system' as const, content: text })), release };
+    } catch (error) {
+      await release();
+      throw toError(error, signal, 'file upload');
+    }
+  };
+}

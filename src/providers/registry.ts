@@ -1,0 +1,176 @@
+/**
+ * The model registry: which provider serves which model, with context windows and capabilities.
+ * It resolves a request's `{ provider?, model? }` before any network call, so an unknown model
+ * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
+ */
+import { providerError, runtimeError } from '../core/errors.js';
+import type { Router, SessionRequest } from '../runtime/types.js';
+
+export interface ModelCapabilities {
+  readonly streaming: boolean;
+  readonly tools: boolean;
+  /** Emits `reasoning_content` or accepts `thinking`. */
+  readonly thinking: boolean;
+  /** Has a files API for multi-file chat (others inline file text). */
+  readonly files: boolean;
+}
+
+export interface ModelSpec {
+  readonly id: string;
+  /** Context window, in tokens, when known. */
+  readonly contextWindow?: number;
+  /** @default streaming and tools on, thinking and files off */
+  readonly capabilities?: Partial<ModelCapabilities>;
+}
+
+export interface ProviderEntry {
+  readonly name: string;
+  /** Whether the provider can be called (its key is set). Unconfigured ones are listed, not served. */
+  readonly configured: boolean;
+  readonly models: readonly ModelSpec[];
+  /** Model used when a request names none. @default the first listed model */
+  readonly defaultModel?: string;
+  /** Passes any model id through, listed or not. @default true when `models` is empty */
+  readonly openModels?: boolean;
+  /** Why it is not configured, e.g. "set MOONSHOT_API_KEY"; shown in errors. */
+  readonly hint?: string;
+}
+
+export interface ListedModel {
+  readonly id: string;
+  readonly contextWindow: number | null;
+  readonly capabilities: ModelCapabilities;
+}
+
+export interface ListedProvider {
+  readonly name: string;
+  readonly configured: boolean;
+  readonly defaultModel: string | null;
+  readonly openModels: boolean;
+  readonly models: readonly ListedModel[];
+}
+
+export interface Resolved {
+  readonly provider: string;
+  readonly model: string;
+}
+
+export interface ModelRegistry {
+  resolve(request: { readonly provider?: string; readonly model?: string }): Resolved;
+  /** For the MCP `list_models` tool: every provider, configured or not. */
+  list(): readonly ListedProvider[];
+  /** A model's spec, when listed. */
+  lookup(provider: string, model: string): ListedModel | undefined;
+  /** `resolve` in the runtime's `Router` shape. */
+  readonly router: Router;
+}
+
+const DEFAULT_CAPABILITIES: ModelCapabilities = {
+  streaming: true,
+  tools: true,
+  thinking: false,
+  files: false,
+};
+
+export function createModelRegistry(
+  entries: readonly ProviderEntry[],
+  options: { readonly defaultProvider?: string } = {},
+): ModelRegistry {
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  const isOpen = (entry: ProviderEntry) => entry.openModels ?? entry.models.length === 0;
+  const defaultModelOf = (entry: ProviderEntry) => entry.defaultModel ?? entry.models[0]?.id;
+
+  function requireConfigured(entry: ProviderEntry): void {
+    if (!entry.configured) {
+      throw providerError(
+        'NOT_CONFIGURED',
+        `Expected provider \`${entry.name}\` to be configured${entry.hint === undefined ? '' : ` (${entry.hint})`}, got no API key`,
+      );
+    }
+  }
+
+  function inProvider(entry: ProviderEntry, model: string | undefined): Resolved {
+    requireConfigured(entry);
+    const chosen = model ?? defaultModelOf(entry);
+    if (chosen === undefined) {
+      throw providerError(
+        'MODEL_NOT_FOUND',
+        `Expected a model for provider \`${entry.name}\`, got none (pass one)`,
+      );
+    }
+    if (!isOpen(entry) && !entry.models.some((m) => m.id === chosen)) {
+      const known = entry.models.map((m) => m.id).join(', ');
+      throw providerError(
+        'MODEL_NOT_FOUND',
+        `Expected a model served by \`${entry.name}\` (${known}), got ${JSON.stringify(chosen)}`,
+      );
+    }
+    return { provider: entry.name, model: chosen };
+  }
+
+  function resolve(request: { readonly provider?: string; readonly model?: string }): Resolved {
+    if (request.provider !== undefined) {
+      const entry = byName.get(request.provider);
+      if (entry === undefined) {
+        throw runtimeError(
+          'UNKNOWN_PROVIDER',
+          `Expected one of the providers ${[...byName.keys()].map((n) => `\`${n}\``).join(', ')}, got ${JSON.stringify(request.provider)}`,
+        );
+      }
+      return inProvider(entry, request.model);
+    }
+    if (request.model !== undefined) {
+      const model = request.model;
+      const listing = entries.filter((e) => e.models.some((m) => m.id === model));
+      const served = listing.find((e) => e.configured);
+      if (served !== undefined) return { provider: served.name, model };
+      const fallback =
+        options.defaultProvider === undefined ? undefined : byName.get(options.defaultProvider);
+      if (fallback?.configured && isOpen(fallback)) return { provider: fallback.name, model };
+      const open = entries.find((e) => e.configured && isOpen(e));
+      if (open !== undefined) return { provider: open.name, model };
+      if (listing[0] !== undefined) requireConfigured(listing[0]);
+      throw providerError(
+        'MODEL_NOT_FOUND',
+        `Expected a model some configured provider serves, got ${JSON.stringify(model)}`,
+      );
+    }
+    const fallback =
+      (options.defaultProvider === undefined ? undefined : byName.get(options.defaultProvider)) ??
+      entries.find((e) => e.configured);
+    if (fallback === undefined) {
+      throw runtimeError('UNKNOWN_PROVIDER', 'Expected at least one configured provider, got none');
+    }
+    return inProvider(fallback, undefined);
+  }
+
+  function listModel(spec: ModelSpec): ListedModel {
+    return {
+      id: spec.id,
+      contextWindow: spec.contextWindow ?? null,
+      capabilities: { ...DEFAULT_CAPABILITIES, ...(spec.capabilities ?? {}) },
+    };
+  }
+
+  return {
+    resolve,
+    list: () =>
+      entries.map((entry) => ({
+        name: entry.name,
+        configured: entry.configured,
+        defaultModel: defaultModelOf(entry) ?? null,
+        openModels: isOpen(entry),
+        models: entry.models.map(listModel),
+      })),
+    lookup(provider, model) {
+      const spec = byName.get(provider)?.models.find((m) => m.id === model);
+      return spec === undefined ? undefined : listModel(spec);
+    },
+    router: (request: SessionRequest) => {
+      const picked: { provider?: string; model?: string } = {};
+      if (request.provider !== undefined) picked.provider = request.provider;
+      if (request.model !== undefined) picked.model = request.model;
+      return resolve(picked);
+    },
+  };
+}

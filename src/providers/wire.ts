@@ -1,0 +1,181 @@
+/**
+ * The OpenAI chat-completions wire format, both ways: port requests to request bodies, and
+ * response bodies and stream chunks to port responses and deltas. Pure; validation failures are
+ * `BAD_RESPONSE`s because they mean the server sent something that is not a chat completion.
+ */
+import { describe, providerError } from '../core/errors.js';
+import type {
+  ChatDelta,
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+  ThinkingMode,
+  TokenUsage,
+  ToolCall,
+} from './port.js';
+
+/** How `thinking` reaches the body. @default GLM's form, `{ thinking: { type } }` */
+export type ThinkingMapper = (mode: ThinkingMode, model: string) => Readonly<Record<string, unknown>>;
+
+export const glmThinking: ThinkingMapper = (mode) => ({ thinking: { type: mode } });
+
+export interface BodyOptions {
+  readonly stream: boolean;
+  /** Adds `stream_options: { include_usage: true }` when streaming. @default true */
+  readonly streamUsageOption?: boolean;
+  readonly thinking?: ThinkingMapper;
+  /** Messages placed before the first non-system message (prepared files). */
+  readonly leadingMessages?: readonly ChatMessage[];
+}
+
+/**
+ * The request body. `extra` goes first so that typed fields win over it, and `model`, `messages`
+ * and `stream` cannot be overridden at all (they decide what the adapter parses).
+ */
+export function toRequestBody(request: ChatRequest, options: BodyOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...(request.extra ?? {}) };
+  if (request.tools !== undefined) body.tools = request.tools;
+  if (request.tool_choice !== undefined) body.tool_choice = request.tool_choice;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (request.stop !== undefined) body.stop = request.stop;
+  if (request.thinking !== undefined)
+    Object.assign(body, (options.thinking ?? glmThinking)(request.thinking, request.model));
+  body.model = request.model;
+  body.messages = withLeading(request.messages, options.leadingMessages ?? []).map(toWireMessage);
+  if (options.stream) {
+    body.stream = true;
+    if (options.streamUsageOption ?? true) body.stream_options = { include_usage: true };
+  } else {
+    delete body.stream;
+    delete body.stream_options;
+  }
+  return body;
+}
+
+function withLeading(messages: readonly ChatMessage[], leading: readonly ChatMessage[]): ChatMessage[] {
+  if (leading.length === 0) return [...messages];
+  const at = messages.findIndex((m) => m.role !== 'system');
+  const split = at === -1 ? messages.length : at;
+  return [...messages.slice(0, split), ...leading, ...messages.slice(split)];
+}
+
+function toWireMessage(message: ChatMessage): Record<string, unknown> {
+  const wire: Record<string, unknown> = { role: message.role, content: message.content };
+  if (message.name !== undefined) wire.name = message.name;
+  if (message.tool_call_id !== undefined) wire.tool_call_id = message.tool_call_id;
+  if (message.tool_calls !== undefined) wire.tool_calls = message.tool_calls;
+  if (message.reasoning_content !== undefined) wire.reasoning_content = message.reasoning_content;
+  return wire;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bad(provider: string, what: string, got: unknown): never {
+  throw providerError('BAD_RESPONSE', `${provider}: Expected ${what}, got ${describe(got)}`);
+}
+
+/** A whole (non-streamed) chat completion. */
+export function fromCompletion(provider: string, body: unknown): ChatResponse {
+  if (!isObject(body) || !Array.isArray(body.choices))
+    bad(provider, 'a chat completion with `choices`', body);
+  const choice = body.choices[0];
+  if (!isObject(choice) || !isObject(choice.message))
+    bad(provider, '`choices[0].message` to be an object', choice);
+  const message = choice.message as Json;
+  const response: { -readonly [K in keyof ChatResponse]: ChatResponse[K] } = {
+    content: typeof message.content === 'string' ? message.content : '',
+  };
+  if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
+    response.reasoning = message.reasoning_content;
+  }
+  if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+    response.toolCalls = message.tool_calls.map((call, i) => toToolCall(provider, call, i));
+  }
+  const usage = toUsage(body.usage ?? choice.usage);
+  if (usage !== undefined) response.usage = usage;
+  if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason as FinishReason;
+  if (typeof body.model === 'string') response.model = body.model;
+  return response;
+}
+
+function toToolCall(provider: string, value: unknown, index: number): ToolCall {
+  if (!isObject(value) || !isObject(value.function) || typeof value.function.name !== 'string') {
+    bad(provider, `\`tool_calls[${index}]\` to be a function call`, value);
+  }
+  const fn = value.function as Json;
+  return {
+    id: typeof value.id === 'string' ? value.id : `call_${index}`,
+    type: 'function',
+    function: {
+      name: fn.name as string,
+      arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
+    },
+  };
+}
+
+/** Usage in OpenAI's shape; `undefined` when absent or malformed (usage is optional). */
+export function toUsage(value: unknown): TokenUsage | undefined {
+  if (!isObject(value)) return undefined;
+  const prompt = value.prompt_tokens;
+  const completion = value.completion_tokens;
+  if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
+  const total = typeof value.total_tokens === 'number' ? value.total_tokens : prompt + completion;
+  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+}
+
+export interface ChunkParts {
+  readonly deltas: ChatDelta[];
+  readonly finishReason?: FinishReason;
+  readonly usage?: TokenUsage;
+}
+
+/** One SSE chunk. Usage may sit at the top (OpenAI) or in the choice (Kimi). */
+export function fromChunk(provider: string, chunk: unknown): ChunkParts {
+  if (!isObject(chunk)) bad(provider, 'a stream chunk object', chunk);
+  const choices = chunk.choices ?? [];
+  if (!Array.isArray(choices)) bad(provider, '`choices` in a stream chunk to be an array', choices);
+  const deltas: ChatDelta[] = [];
+  const choice = choices[0];
+  let finishReason: FinishReason | undefined;
+  let usage = toUsage(chunk.usage);
+  if (isObject(choice)) {
+    const delta = isObject(choice.delta) ? choice.delta : {};
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') {
+      deltas.push({ type: 'reasoning', text: delta.reasoning_content });
+    }
+    if (typeof delta.content === 'string' && delta.content !== '') {
+      deltas.push({ type: 'content', text: delta.content });
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      delta.tool_calls.forEach((call: unknown, i: number) => {
+        deltas.push(toToolCallDelta(provider, call, i));
+      });
+    }
+    if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+    usage ??= toUsage(choice.usage);
+  }
+  const parts: { -readonly [K in keyof ChunkParts]: ChunkParts[K] } = { deltas };
+  if (finishReason !== undefined) parts.finishReason = finishReason;
+  if (usage !== undefined) parts.usage = usage;
+  return parts;
+}
+
+function toToolCallDelta(provider: string, value: unknown, position: number): ChatDelta {
+  if (!isObject(value)) bad(provider, '`tool_calls` fragments to be objects', value);
+  const fn = isObject(value.function) ? value.function : {};
+  const delta: { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string } = {
+    type: 'tool_call',
+    index: typeof value.index === 'number' ? value.index : position,
+  };
+  if (typeof value.id === 'string') delta.id = value.id;
+  if (typeof fn.name === 'string') delta.name = fn.name;
+  if (typeof fn.arguments === 'string') delta.arguments = fn.arguments;
+  return delta;
+}

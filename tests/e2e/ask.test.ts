@@ -1,0 +1,124 @@
+/**
+ * `troupe ask` as a user runs it: the built CLI (`npm run build` first) against the local
+ * OpenAI-compatible server.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const KEY = 'sk-e2e-ask-key-0123456789abcdef';
+let server: OpenAIServer;
+
+beforeAll(async () => {
+  expect(existsSync(CLI), `Expected the built CLI at ${CLI}; run "npm run build" first`).toBe(true);
+  server = createOpenAIServer({ apiKey: KEY });
+  await server.start();
+});
+afterAll(() => server.close());
+beforeEach(() => server.reset());
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function ask(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  // A clean environment: no real keys from the machine running the tests.
+  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, 'ask', ...args],
+      { env: { ...base, ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const adHoc = () => ['--provider', 'local', '--base-url', server.baseURL];
+
+describe('troupe ask', () => {
+  it('--json prints one object with content, reasoning, toolCalls and metadata', async () => {
+    server.setResponder(() => ({ content: 'Bonjour.', reasoning: 'French, then.' }));
+    const run = await ask([...adHoc(), '--model', 'echo-1', '--json', 'Say hello'], { TROUPE_API_KEY: KEY });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(Object.keys(out).sort()).toEqual(['content', 'metadata', 'reasoning', 'toolCalls']);
+    expect(out.content).toBe('Bonjour.');
+    expect(out.reasoning).toBe('French, then.');
+    expect(out.toolCalls).toEqual([]);
+    expect(out.metadata).toMatchObject({ provider: 'local', model: 'echo-1', state: 'done', attempts: 1 });
+    expect(run.stdout).not.toContain(KEY);
+    server.setResponder(undefined);
+  });
+
+  it('--stream writes the text to stdout and metadata to stderr', async () => {
+    const run = await ask([...adHoc(), '--model', 'echo-1', '--stream', 'streamed words here'], {
+      OPENAI_API_KEY: KEY,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe('echo: streamed words here');
+    expect(run.stderr).toMatch(/\[done\] provider=local model=echo-1 attempts=1/);
+    expect((server.requests[0]!.body as { stream?: boolean }).stream).toBe(true);
+  });
+
+  it('an unknown Kimi model: one-line error, non-zero exit, no stack, no request sent', async () => {
+    const run = await ask(['--provider', 'kimi', '--model', 'no-such-model', 'hi'], {
+      MOONSHOT_API_KEY: KEY,
+      MOONSHOT_BASE_URL: server.baseURL,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^troupe ask: MODEL_NOT_FOUND: .*"no-such-model"/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('a Kimi model through the preset reaches the server with the key from MOONSHOT_API_KEY', async () => {
+    const run = await ask(['--provider', 'kimi', '--model', 'moonshot-v1-8k', 'hi kimi'], {
+      MOONSHOT_API_KEY: KEY,
+      MOONSHOT_BASE_URL: server.baseURL,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe('echo: hi kimi');
+    expect(server.requests[0]?.authorized).toBe(true);
+  });
+
+  it('a missing key: one-line error naming the variables, non-zero exit', async () => {
+    const run = await ask(['--provider', 'glm', 'hi']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/NOT_CONFIGURED: .*ZHIPUAI_API_KEY/);
+  });
+
+  it('an unreachable URL: one-line NETWORK error, non-zero exit, no stack', async () => {
+    const run = await ask(
+      ['--provider', 'gone', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', 'hi'],
+      {
+        TROUPE_API_KEY: KEY,
+      },
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^troupe ask: NETWORK: /);
+    expect(run.stderr).not.toContain(KEY);
+  });
+
+  it('an upstream 401: one-line AUTH_FAILED, exit 1', async () => {
+    const run = await ask([...adHoc(), '--model', 'echo-1', 'hi'], {
+      TROUPE_API_KEY: 'sk-wrong-key-000000000000',
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^troupe ask: AUTH_FAILED: /);
+    expect(run.stderr).not.toContain('sk-wrong-key-000000000000');
+  });
+});

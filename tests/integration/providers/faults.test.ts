@@ -1,0 +1,159 @@
+/**
+ * Every fault the local server can inject, at the adapter: each ends the call with the right
+ * provider error code, whole and streamed; aborts close the server-side connection promptly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import type { ChatDelta, ChatProvider, ChatRequest } from '../../../src/providers/port.js';
+import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+
+const KEY = 'sk-test-faults-abcdef0123456789';
+let server: OpenAIServer;
+let provider: ReturnType<typeof createOpenAICompatibleProvider>;
+
+beforeAll(async () => {
+  server = createOpenAIServer();
+  await server.start();
+  provider = createOpenAICompatibleProvider({
+    name: 'local',
+    baseURL: server.baseURL,
+    apiKey: KEY,
+    maxResponseBytes: 1024 * 1024,
+  });
+});
+afterAll(async () => {
+  await provider.close();
+  await server.close();
+});
+
+const request = (model: string): ChatRequest => ({ model, messages: [{ role: 'user', content: 'hello' }] });
+
+async function drain(p: ChatProvider, req: ChatRequest, signal: AbortSignal): Promise<ChatDelta[]> {
+  const deltas: ChatDelta[] = [];
+  for await (const delta of p.stream(req, { signal })) deltas.push(delta);
+  return deltas;
+}
+
+async function failure(run: () => Promise<unknown>): Promise<TroupeError> {
+  const outcome = await run().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(TroupeError);
+  return outcome as TroupeError;
+}
+
+type Kind = 'complete' | 'stream';
+const both: readonly Kind[] = ['complete', 'stream'];
+
+function call(kind: Kind, model: string, signal = new AbortController().signal): () => Promise<unknown> {
+  return kind === 'complete'
+    ? () => provider.complete(request(model), { signal })
+    : () => drain(provider, request(model), signal);
+}
+
+const TABLE: readonly [model: string, code: string, retryable: boolean, status?: number][] = [
+  ['fault:401', 'AUTH_FAILED', false, 401],
+  ['fault:403', 'AUTH_FAILED', false, 403],
+  ['fault:404', 'MODEL_NOT_FOUND', false, 404],
+  ['fault:400', 'INVALID_REQUEST', false, 400],
+  ['fault:422', 'INVALID_REQUEST', false, 422],
+  ['fault:429', 'RATE_LIMITED', true, 429],
+  ['fault:500', 'PROVIDER_UNAVAILABLE', true, 500],
+  ['fault:503', 'PROVIDER_UNAVAILABLE', true, 503],
+  ['fault:reset', 'NETWORK', true],
+  ['fault:reset-mid', 'NETWORK', true],
+  ['fault:bad-json', 'BAD_RESPONSE', false],
+  ['fault:wrong-type', 'BAD_RESPONSE', false],
+  ['fault:empty', 'BAD_RESPONSE', false],
+  ['fault:oversized:bytes=3000000', 'BAD_RESPONSE', false],
+];
+
+describe('fault modes map to provider error codes', () => {
+  for (const kind of both) {
+    for (const [model, code, retryable, status] of TABLE) {
+      it(`${kind}: ${model} -> ${code}`, async () => {
+        const error = await failure(call(kind, model));
+        expect(error.family).toBe('provider');
+        expect(error.code).toBe(code);
+        expect(error.retryable).toBe(retryable);
+        expect(error.status).toBe(status);
+      });
+    }
+  }
+
+  it('stream: a malformed SSE chunk after good ones -> BAD_RESPONSE', async () => {
+    const deltas: ChatDelta[] = [];
+    const error = await failure(async () => {
+      for await (const delta of provider.stream(request('fault:bad-sse:after=2'), {
+        signal: new AbortController().signal,
+      })) {
+        deltas.push(delta);
+      }
+    });
+    expect(error.code).toBe('BAD_RESPONSE');
+    expect(deltas.length).toBeGreaterThan(0);
+  });
+
+  it('unreachable port -> NETWORK, retryable', async () => {
+    const dead = createOpenAICompatibleProvider({
+      name: 'dead',
+      baseURL: 'http://127.0.0.1:9/v1',
+      apiKey: KEY,
+    });
+    const error = await failure(() => dead.complete(request('m'), { signal: new AbortController().signal }));
+    expect(error.code).toBe('NETWORK');
+    expect(error.retryable).toBe(true);
+    await dead.close();
+  });
+
+  it('429 carries Retry-After seconds, an HTTP date, retry-after-ms and x-ratelimit-reset-requests', async () => {
+    const hint = async (model: string) => (await failure(call('complete', model))).retryAfterMs;
+    expect(await hint('fault:429:retry-after=2')).toBe(2000);
+    expect(await hint('fault:429:retry-after-ms=150')).toBe(150);
+    expect(await hint('fault:429:reset-requests=1m30s')).toBe(90_000);
+    const date = new Date(Date.now() + 5000).toUTCString();
+    const fromDate = await hint(`fault:429:retry-after=${encodeURIComponent(date)}`);
+    expect(fromDate).toBeGreaterThanOrEqual(3000);
+    expect(fromDate).toBeLessThanOrEqual(5000);
+    expect(await hint('fault:503:retry-after=3')).toBe(3000);
+  });
+});
+
+describe('aborts cancel the call and close the connection', () => {
+  const cases: readonly [kind: Kind, model: string][] = [
+    ['complete', 'fault:hang'],
+    ['stream', 'fault:hang'],
+    ['complete', 'fault:stall'],
+    ['stream', 'fault:stall:after=3'],
+  ];
+  for (const [kind, model] of cases) {
+    it(`${kind}: ${model}, aborted -> CANCELLED, server sees the close within 200 ms`, async () => {
+      const controller = new AbortController();
+      const tagged = `${model}:tag=${kind}-${Math.random()}`;
+      const running = failure(call(kind, tagged, controller.signal));
+      const received = await server.waitForRequest((r) => (r.body as { model?: string })?.model === tagged);
+      // Let a stalled stream deliver its first chunks before the abort.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const abortedAt = Date.now();
+      controller.abort();
+      const error = await running;
+      expect(error.code).toBe('CANCELLED');
+      const closedAt = await server.waitForClose(received);
+      expect(received.completed).toBe(false);
+      expect(closedAt - abortedAt).toBeLessThan(200);
+    });
+  }
+
+  it('a consumer that stops reading a stream early closes the connection too', async () => {
+    const tagged = `fault:stall:after=4:tag=${Math.random()}`;
+    for await (const delta of provider.stream(request(tagged), { signal: new AbortController().signal })) {
+      expect(delta.type).toBeDefined();
+      break;
+    }
+    const received = await server.waitForRequest((r) => (r.body as { model?: string })?.model === tagged);
+    await server.waitForClose(received);
+    expect(received.completed).toBe(false);
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * The adapter under the real runtime, over real HTTP: fault modes end sessions in the right final
+ * state with the right code; timeouts and cancellation close the connection; retries honour
+ * Retry-After and the deadline; per-provider limits hold under 200 concurrent submits.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { createModelRegistry } from '../../../src/providers/registry.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime, SessionRequest, SubmitOptions } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer, type RecordedRequest } from '../../support/openai-server.js';
+
+const KEY = 'sk-runtime-test-key-0123456789';
+let server: OpenAIServer;
+let provider: ReturnType<typeof createOpenAICompatibleProvider>;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  server = createOpenAIServer({ apiKey: KEY });
+  await server.start();
+  provider = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY });
+  runtime = createRuntime({
+    providers: [provider],
+    limits: { perProvider: { local: 4 } },
+    defaults: { provider: 'local', model: 'echo-1', maxAttempts: 1, backoffBaseMs: 10, backoffMaxMs: 50 },
+  });
+});
+afterAll(async () => {
+  await runtime.shutdown({ deadlineMs: 100 });
+  await provider.close();
+  await server.close();
+});
+beforeEach(() => server.reset());
+
+const unique = (model: string) => `${model}:tag=${Math.random().toString(36).slice(2)}`;
+const ask = (model: string, more: Partial<SessionRequest> = {}): SessionRequest => ({
+  model,
+  messages: [{ role: 'user', content: 'hello' }],
+  ...more,
+});
+const forModel = (model: string) => (r: RecordedRequest) =>
+  (r.body as { model?: string } | undefined)?.model === model;
+
+describe('fault modes end sessions in the right state', () => {
+  const table: readonly [model: string, state: string, code: string | undefined, options?: SubmitOptions][] =
+    [
+      ['fault:401', 'failed', 'AUTH_FAILED'],
+      ['fault:404', 'failed', 'MODEL_NOT_FOUND'],
+      ['fault:400', 'failed', 'INVALID_REQUEST'],
+      ['fault:500', 'failed', 'PROVIDER_UNAVAILABLE'],
+      ['fault:503', 'failed', 'PROVIDER_UNAVAILABLE'],
+      ['fault:429', 'failed', 'RATE_LIMITED'],
+      ['fault:reset', 'failed', 'NETWORK'],
+      ['fault:bad-json', 'failed', 'BAD_RESPONSE'],
+      ['fault:wrong-type', 'failed', 'BAD_RESPONSE'],
+      ['fault:empty', 'failed', 'BAD_RESPONSE'],
+      ['fault:hang', 'timedOut', 'TIMED_OUT', { timeoutMs: 200 }],
+      ['fault:ok:latency=20', 'done', undefined],
+    ];
+  for (const stream of [false, true]) {
+    for (const [model, state, code, options] of table) {
+      it(`${stream ? 'stream' : 'complete'}: ${model} -> ${state}${code ? ` ${code}` : ''}`, async () => {
+        const result = await runtime.submit(ask(model, { stream }), options).result;
+        expect(result.metadata.state).toBe(state);
+        expect(result.metadata.code).toBe(code);
+        expect(result.metadata.attempts).toBe(1);
+        if (!result.ok) expect(result.error.code).toBe(code);
+      });
+    }
+  }
+
+  it('stream: a malformed SSE chunk -> failed BAD_RESPONSE', async () => {
+    const result = await runtime.submit(ask('fault:bad-sse', { stream: true })).result;
+    expect([result.metadata.state, result.metadata.code]).toEqual(['failed', 'BAD_RESPONSE']);
+  });
+
+  it('stream: a stall past idleTimeoutMs -> timedOut, and the server sees the close within 200 ms', async () => {
+    const model = unique('fault:stall:after=2');
+    const handle = runtime.submit(ask(model, { stream: true }), { idleTimeoutMs: 150, timeoutMs: 5000 });
+    const result = await handle.result;
+    const endedAt = Date.now();
+    expect(result.metadata.state).toBe('timedOut');
+    expect(result.metadata.code).toBe('TIMED_OUT');
+    const received = await server.waitForRequest(forModel(model));
+    expect((await server.waitForClose(received)) - endedAt).toBeLessThan(200);
+    expect(received.completed).toBe(false);
+  });
+
+  it('a run deadline on a hanging call closes the server-side connection within 200 ms', async () => {
+    const model = unique('fault:hang');
+    const result = await runtime.submit(ask(model), { timeoutMs: 150 }).result;
+    const endedAt = Date.now();
+    expect(result.metadata.state).toBe('timedOut');
+    const received = await server.waitForRequest(forModel(model));
+    expect((await server.waitForClose(received)) - endedAt).toBeLessThan(200);
+  });
+
+  it('cancel() on a running session ends it cancelled and closes the connection within 200 ms', async () => {
+    const model = unique('fault:hang');
+    const handle = runtime.submit(ask(model));
+    const received = await server.waitForRequest(forModel(model));
+    const cancelledAt = Date.now();
+    expect(handle.cancel('test')).toBe(true);
+    const result = await handle.result;
+    expect(result.metadata.state).toBe('cancelled');
+    expect((await server.waitForClose(received)) - cancelledAt).toBeLessThan(200);
+  });
+});
+
+describe('retries', () => {
+  it('429 then success: done with attempts 2, the retry waits for Retry-After', async () => {
+    const model = unique('fault:429:retry-after-ms=300:first=1');
+    const result = await runtime.submit(ask(model), { maxAttempts: 3, timeoutMs: 5000 }).result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.state).toBe('done');
+    expect(result.metadata.attempts).toBe(2);
+    const [first, second] = server.requests.filter(forModel(model));
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(290);
+  });
+
+  it('503 twice then success, streamed: done with attempts 3', async () => {
+    const model = unique('fault:503:first=2');
+    const result = await runtime.submit(ask(model, { stream: true }), { maxAttempts: 3, timeoutMs: 5000 })
+      .result;
+    expect([result.metadata.state, result.metadata.attempts]).toEqual(['done', 3]);
+  });
+
+  it('401 is not retried: failed AUTH_FAILED after one attempt', async () => {
+    const model = unique('fault:401');
+    const result = await runtime.submit(ask(model), { maxAttempts: 5 }).result;
+    expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
+      'failed',
+      'AUTH_FAILED',
+      1,
+    ]);
+    expect(server.requests.filter(forModel(model)).length).toBe(1);
+  });
+
+  it('never retries past the deadline: a long Retry-After ends the session well before it', async () => {
+    const model = unique('fault:429:retry-after=10');
+    const started = Date.now();
+    const result = await runtime.submit(ask(model), { maxAttempts: 5, timeoutMs: 400 }).result;
+    expect(result.metadata.state).not.toBe('done');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(server.requests.filter(forModel(model)).length).toBe(1);
+  });
+});
+
+describe('limits and routing', () => {
+  it('per-provider limit holds under 200 concurrent submits (server max in flight <= 4)', async () => {
+    const handles = Array.from({ length: 200 }, (_, i) =>
+      runtime.submit(ask('fault:ok:latency=5', { messages: [{ role: 'user', content: `n${i}` }] }), {
+        queueTimeoutMs: 30_000,
+      }),
+    );
+    const results = await Promise.all(handles.map((h) => h.result));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(server.requests.length).toBe(200);
+    expect(server.maxInFlight).toBeLessThanOrEqual(4);
+    expect(server.maxInFlight).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the registry as router refuses an unknown model before any network call', async () => {
+    const registry = createModelRegistry([{ name: 'local', configured: true, models: [{ id: 'echo-1' }] }]);
+    const routed = createRuntime({ providers: [provider], router: registry.router });
+    expect(() => routed.submit(ask('nope-9'))).toThrow(expect.objectContaining({ code: 'MODEL_NOT_FOUND' }));
+    const ok = await routed.submit(ask('echo-1')).result;
+    expect(ok.ok).toBe(true);
+    expect(server.requests.map((r) => (r.body as { model: string }).model)).toEqual(['echo-1']);
+    await routed.shutdown({ deadlineMs: 100 });
+  });
+});

@@ -1,0 +1,61 @@
+/** The API key never shows in a provider error: message, JSON, String(), or the cause chain. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+
+const KEY = 'sk-super-secret-never-print-0123456789';
+let server: OpenAIServer;
+
+beforeAll(async () => {
+  server = createOpenAIServer();
+  await server.start();
+});
+afterAll(() => server.close());
+
+function everyText(error: TroupeError): string {
+  const parts: string[] = [String(error), error.stack ?? '', JSON.stringify(error.toData())];
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 10; depth += 1) {
+    parts.push(String(cause), JSON.stringify(cause), (cause as Error).stack ?? '');
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
+}
+
+describe('secrets', () => {
+  for (const model of [
+    'fault:401:echo-auth=1',
+    'fault:429:echo-auth=1',
+    'fault:500:echo-auth=1',
+    'fault:reset',
+    'fault:bad-json',
+  ]) {
+    it(`${model}: the key appears nowhere in the error`, async () => {
+      const p = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY });
+      const error = await p
+        .complete(
+          { model, messages: [{ role: 'user', content: 'x' }] },
+          { signal: new AbortController().signal },
+        )
+        .catch((e: unknown) => e);
+      await p.close();
+      expect(error).toBeInstanceOf(TroupeError);
+      const text = everyText(error as TroupeError);
+      expect(text).not.toContain(KEY);
+      if (model.includes('echo-auth')) expect(text).toContain('[redacted]');
+    });
+  }
+
+  it('the key is sent as a bearer token and the server records no authorization header', async () => {
+    const p = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY });
+    await p.complete(
+      { model: 'm', messages: [{ role: 'user', content: 'x' }] },
+      { signal: new AbortController().signal },
+    );
+    await p.close();
+    const last = server.requests.at(-1);
+    expect(last?.authorized).toBe(true);
+    expect(JSON.stringify(last)).not.toContain(KEY);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Fault directives for the local OpenAI-compatible server, chosen per request by the MODEL NAME,
+ * so one scheme works through every layer (adapter, registry with open models, runtime, CLI):
+ *
+ *   fault:<mode>[:<key>=<value>]...
+ *
+ * Modes:
+ *   ok           answer normally (use with `latency`)
+ *   hang         read the request, never send headers
+ *   stall        send headers and `after` stream chunks (or half a JSON body), then nothing
+ *   <status>     e.g. `429`, `500`, `503`, `401`, `404`, `400`: an error response with a JSON body
+ *   reset        destroy the socket before any response
+ *   reset-mid    send headers and `after` chunks, then destroy the socket
+ *   bad-json     200 `application/json` with a truncated body
+ *   bad-sse      200 `text/event-stream` with one good chunk, then `data: {not json`
+ *   wrong-type   200 `text/html`
+ *   empty        200 `application/json` with an empty body
+ *   oversized    200 `application/json`, chunked, `bytes` long (default 2 MiB)
+ *
+ * Keys:
+ *   latency=MS          wait before answering (any mode)
+ *   retry-after=V       `Retry-After` header value (seconds or an HTTP date)
+ *   retry-after-ms=MS   `retry-after-ms` header
+ *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
+ *   after=N             chunks before `stall` / `reset-mid` / `bad-sse` act (default 2)
+ *   chunk-ms=MS         delay between stream chunks (default 0)
+ *   bytes=N             size for `oversized`
+ *   first=N             only the first N requests with this exact model string fault; later ones are `ok`
+ *   echo-auth=1         error bodies quote the received Authorization header (a careless server)
+ *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
+ *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
+ *
+ * Any other model name is answered normally. Node built-ins only: this ships as `troupe/testing`.
+ */
+
+export type FaultMode =
+  | 'ok'
+  | 'hang'
+  | 'stall'
+  | 'status'
+  | 'reset'
+  | 'reset-mid'
+  | 'bad-json'
+  | 'bad-sse'
+  | 'wrong-type'
+  | 'empty'
+  | 'oversized';
+
+export interface Fault {
+  readonly mode: FaultMode;
+  /** For `status`. */
+  readonly status?: number;
+  readonly latencyMs: number;
+  readonly chunkDelayMs: number;
+  /** Chunks sent before `stall`, `reset-mid` or `bad-sse` act. */
+  readonly after: number;
+  readonly bytes: number;
+  readonly first?: number;
+  readonly echoAuth: boolean;
+  readonly noSse: boolean;
+  /** Response headers to add (retry hints). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+const MODES: ReadonlySet<string> = new Set([
+  'ok',
+  'hang',
+  'stall',
+  'reset',
+  'reset-mid',
+  'bad-json',
+  'bad-sse',
+  'wrong-type',
+  'empty',
+  'oversized',
+]);
+
+export const NO_FAULT: Fault = {
+  mode: 'ok',
+  latencyMs: 0,
+  chunkDelayMs: 0,
+  after: 2,
+  bytes: 2 * 1024 * 1024,
+  echoAuth: false,
+  noSse: false,
+  headers: {},
+};
+
+/** Parses a model name; names not starting with `fault:` mean no fault. Throws on a bad directive. */
+export function parseFault(model: unknown): Fault {
+  if (typeof model !== 'string' || !model.startsWith('fault:')) return NO_FAULT;
+  const [, modeText = '', ...pairs] = model.split(':');
+  const status = /^\d{3}$/.test(modeText) ? Number(modeText) : undefined;
+  if (status === undefined && !MODES.has(modeText)) {
+    throw new Error(`Expected a fault mode (${[...MODES].join(', ')} or an HTTP status), got "${modeText}"`);
+  }
+  const fault: { -readonly [K in keyof Fault]: Fault[K] } = {
+    ...NO_FAULT,
+    mode: status === undefined ? (modeText as FaultMode) : 'status',
+    headers: {},
+  };
+  if (status !== undefined) fault.status = status;
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    // Values are URI-decoded, so an HTTP date's colons can travel as `%3A`.
+    const value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    const number = Number(value);
+    switch (key) {
+      case 'latency':
+        fault.latencyMs = number;
+        break;
+      case 'chunk-ms':
+        fault.chunkDelayMs = number;
+        break;
+      case 'after':
+        fault.after = number;
+        break;
+      case 'bytes':
+        fault.bytes = number;
+        break;
+      case 'first':
+        fault.first = number;
+        break;
+      case 'echo-auth':
+        fault.echoAuth = value === '1';
+        break;
+      case 'retry-after':
+        headers['retry-after'] = value;
+        break;
+      case 'retry-after-ms':
+        headers['retry-after-ms'] = value;
+        break;
+      case 'reset-requests':
+        headers['x-ratelimit-reset-requests'] = value;
+        break;
+      case 'no-sse':
+        fault.noSse = value === '1';
+        break;
+      case 'tag':
+        break;
+      default:
+        throw new Error(`Expected a fault key (latency, retry-after, after, first, ...), got "${key}"`);
+    }
+  }
+  fault.headers = headers;
+  return fault;
+}

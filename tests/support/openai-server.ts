@@ -1,0 +1,317 @@
+/**
+ * A local OpenAI-compatible server on 127.0.0.1 for tests, the demo and `troupe/testing`: chat
+ * completions (whole and SSE), `/v1/models`, and Moonshot-style files. Faults are chosen per
+ * request by the model name (see `faults.ts`). It records every request, when each one's
+ * response closed and whether it finished, requests in flight, and distinct sockets.
+ *
+ * Node built-ins only, no test framework: it must be able to ship.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type Fault, NO_FAULT, parseFault } from './faults.js';
+import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
+
+export type { Reply } from './replies.js';
+
+export interface RecordedRequest {
+  readonly id: number;
+  readonly method: string;
+  readonly path: string;
+  /** Lower-cased; `authorization` is left out. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Whether a `Bearer` credential came. */
+  readonly authorized: boolean;
+  /** Parsed JSON, or `undefined` for other bodies. */
+  readonly body: unknown;
+  readonly receivedAt: number;
+  readonly socketId: number;
+  /** When the response closed (finished or cut), ms since the epoch. */
+  closedAt?: number;
+  /** `true` when the response was sent whole; `false` when the connection closed first. */
+  completed?: boolean;
+}
+
+export interface StoredFile {
+  readonly id: string;
+  readonly filename: string;
+  readonly purpose: string;
+  readonly text: string;
+  deleted: boolean;
+}
+
+export interface OpenAIServerOptions {
+  /** When set, requests must carry `Authorization: Bearer <apiKey>` or get 401. @default unset */
+  readonly apiKey?: string;
+  /** When set, other non-fault models get 404 `model_not_found`. @default any model is served */
+  readonly models?: readonly string[];
+  /** Builds the answer for an `ok` request. @default echoes the last user message */
+  readonly respond?: (body: Record<string, unknown>) => Reply;
+  /** Larger request bodies get 413. @default 10485760 (10 MiB) */
+  readonly maxRequestBytes?: number;
+}
+
+export interface OpenAIServer {
+  /** `http://127.0.0.1:<port>/v1`, once started. */
+  readonly baseURL: string;
+  readonly requests: readonly RecordedRequest[];
+  readonly files: ReadonlyMap<string, StoredFile>;
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  /** Distinct TCP connections accepted since start (or the last `reset()`). */
+  readonly socketCount: number;
+  start(): Promise<string>;
+  /** Closes every connection at once, hanging ones included. */
+  close(): Promise<void>;
+  /** Forgets recorded requests, counters and `first=` budgets. */
+  reset(): void;
+  setResponder(respond: ((body: Record<string, unknown>) => Reply) | undefined): void;
+  /** Resolves with the first recorded request (past or future) that matches. */
+  waitForRequest(match: (request: RecordedRequest) => boolean): Promise<RecordedRequest>;
+  /** Resolves with the request's `closedAt` once its response closed. */
+  waitForClose(request: RecordedRequest): Promise<number>;
+}
+
+export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAIServer {
+  const maxRequestBytes = options.maxRequestBytes ?? 10 * 1024 * 1024;
+  let respond = options.respond;
+  const requests: RecordedRequest[] = [];
+  const files = new Map<string, StoredFile>();
+  const sockets = new Map<Socket, number>();
+  const budgets = new Map<string, number>();
+  const waiters = new Set<() => void>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let socketCount = 0;
+  let nextSocketId = 0;
+  let nextFile = 1;
+  let baseURL = '';
+  let server: Server | undefined;
+
+  const notify = () => {
+    for (const wake of waiters) wake();
+  };
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size <= maxRequestBytes) chunks.push(chunk);
+    }
+    const raw = Buffer.concat(chunks);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name !== 'authorization' && value !== undefined) headers[name] = String(value);
+    }
+    const auth = req.headers.authorization ?? '';
+    let body: unknown;
+    if ((headers['content-type'] ?? '').includes('json')) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+    }
+    const record: RecordedRequest = {
+      id: requests.length + 1,
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      headers,
+      authorized: auth.startsWith('Bearer '),
+      body,
+      receivedAt: Date.now(),
+      socketId: sockets.get(req.socket) ?? 0,
+    };
+    requests.push(record);
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.on('close', () => {
+      inFlight -= 1;
+      record.closedAt = Date.now();
+      record.completed = res.writableFinished;
+      notify();
+    });
+    notify();
+
+    if (size > maxRequestBytes) return sendError(res, 413, 'Request body too large', NO_FAULT, auth);
+    if (options.apiKey !== undefined && auth !== `Bearer ${options.apiKey}`) {
+      return sendError(res, 401, 'Invalid API key', NO_FAULT, auth);
+    }
+    const route = `${record.method} ${record.path}`;
+    if (route === 'POST /v1/chat/completions') return chat(res, record, auth);
+    if (route === 'GET /v1/models') {
+      const ids = options.models ?? ['echo-1'];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(
+        JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model' })) }),
+      );
+    }
+    if (route === 'POST /v1/files') return upload(res, raw, headers['content-type'] ?? '');
+    const fileMatch = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(record.path);
+    const file = fileMatch?.[1] === undefined ? undefined : files.get(fileMatch[1]);
+    if (file !== undefined && !file.deleted && record.method === 'GET' && fileMatch?.[2] !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const extracted = {
+        content: file.text,
+        file_type: 'text/plain',
+        filename: file.filename,
+        title: '',
+        type: 'file',
+      };
+      return void res.end(JSON.stringify(extracted));
+    }
+    if (file !== undefined && !file.deleted && record.method === 'DELETE' && fileMatch?.[2] === undefined) {
+      file.deleted = true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ id: file.id, object: 'file', deleted: true }));
+    }
+    return sendError(res, 404, `No route for ${route}`, NO_FAULT, auth);
+  }
+
+  async function upload(res: ServerResponse, raw: Buffer, contentType: string): Promise<void> {
+    const bytes = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
+    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+    const part = form.get('file');
+    if (part === null || typeof part === 'string')
+      return sendError(res, 400, 'Expected a `file` part', NO_FAULT, '');
+    const id = `file-${nextFile++}`;
+    const stored: StoredFile = {
+      id,
+      filename: part.name,
+      purpose: String(form.get('purpose') ?? ''),
+      text: await part.text(),
+      deleted: false,
+    };
+    files.set(id, stored);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id,
+        object: 'file',
+        bytes: part.size,
+        created_at: 0,
+        filename: part.name,
+        purpose: stored.purpose,
+        status: 'ok',
+      }),
+    );
+  }
+
+  async function chat(res: ServerResponse, record: RecordedRequest, auth: string): Promise<void> {
+    const body = (record.body ?? {}) as Record<string, unknown>;
+    let fault: Fault;
+    try {
+      fault = parseFault(body.model);
+    } catch (error) {
+      return sendError(res, 400, (error as Error).message, NO_FAULT, auth);
+    }
+    if (fault.first !== undefined) {
+      const used = budgets.get(String(body.model)) ?? 0;
+      budgets.set(String(body.model), used + 1);
+      if (used >= fault.first) fault = { ...NO_FAULT, latencyMs: fault.latencyMs };
+    }
+    if (fault.latencyMs > 0) await delay(fault.latencyMs);
+    if (res.destroyed) return;
+    const model = String(body.model ?? '');
+    if (
+      fault.mode === 'ok' &&
+      options.models !== undefined &&
+      !model.startsWith('fault:') &&
+      !options.models.includes(model)
+    ) {
+      return sendError(res, 404, `The model \`${model}\` does not exist`, NO_FAULT, auth, 'model_not_found');
+    }
+    const reply = (respond ?? echo)(body);
+    const context = { fault, delay, auth };
+    if (body.stream === true && !fault.noSse) return sendStream(res, body, reply, context);
+    return sendCompletion(res, body, reply, context);
+  }
+
+  return {
+    get baseURL() {
+      return baseURL;
+    },
+    requests,
+    files,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    get socketCount() {
+      return socketCount;
+    },
+    async start() {
+      server = createServer((req, res) => {
+        handle(req, res).catch(() => res.destroy());
+      });
+      server.on('connection', (socket) => {
+        socketCount += 1;
+        nextSocketId += 1;
+        sockets.set(socket, nextSocketId);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      return baseURL;
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      if (server === undefined) return;
+      const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
+      server.closeAllConnections();
+      for (const socket of sockets.keys()) socket.destroy();
+      await closing;
+      server = undefined;
+    },
+    reset() {
+      requests.length = 0;
+      budgets.clear();
+      maxInFlight = inFlight;
+      socketCount = 0;
+    },
+    setResponder(next) {
+      respond = next;
+    },
+    waitForRequest(match) {
+      return waitUntil(() => requests.find(match));
+    },
+    waitForClose(request) {
+      return waitUntil(() => request.closedAt);
+    },
+  };
+
+  function waitUntil<T>(probe: () => T | undefined): Promise<T> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const found = probe();
+        if (found === undefined) return;
+        waiters.delete(check);
+        resolve(found);
+      };
+      waiters.add(check);
+      check();
+    });
+  }
+}
+
+function echo(body: Record<string, unknown>): Reply {
+  const messages = Array.isArray(body.messages)
+    ? (body.messages as { role?: string; content?: unknown }[])
+    : [];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  return { content: `echo: ${typeof last?.content === 'string' ? last.content : ''}` };
+}

@@ -1,0 +1,180 @@
+/**
+ * How the local server writes answers: whole completions, SSE streams and error bodies, each
+ * bent by the request's fault (see `faults.ts`). Node built-ins only.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Fault } from './faults.js';
+
+/** What the server answers with for an `ok` request. */
+export interface Reply {
+  readonly content?: string;
+  readonly reasoning?: string;
+  readonly toolCalls?: readonly { readonly id: string; readonly name: string; readonly arguments: string }[];
+  /** @default `tool_calls` when there are tool calls, else `stop` */
+  readonly finishReason?: string;
+  readonly usage?: { readonly prompt_tokens: number; readonly completion_tokens: number };
+}
+
+export interface ReplyContext {
+  readonly fault: Fault;
+  readonly delay: (ms: number) => Promise<void>;
+  readonly auth: string;
+}
+
+const STATUS_TYPES: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_denied_error',
+  404: 'not_found_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  fault: Fault,
+  auth: string,
+  code: string | null = null,
+): void {
+  const text = fault.echoAuth ? `${message} (you sent: ${auth})` : message;
+  const type = STATUS_TYPES[status] ?? 'server_error';
+  res.writeHead(status, { 'content-type': 'application/json', ...fault.headers });
+  res.end(JSON.stringify({ error: { message: text, type, code } }));
+}
+
+function usageOf(reply: Reply): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const usage = reply.usage ?? {
+    prompt_tokens: 7,
+    completion_tokens: Math.ceil((reply.content ?? '').length / 4),
+  };
+  return { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+}
+
+function finishOf(reply: Reply): string {
+  return reply.finishReason ?? (reply.toolCalls?.length ? 'tool_calls' : 'stop');
+}
+
+export async function sendCompletion(
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  reply: Reply,
+  { fault, auth }: ReplyContext,
+): Promise<void> {
+  const early = sendEarlyFault(res, fault, auth);
+  if (early) return;
+  const message: Record<string, unknown> = { role: 'assistant', content: reply.content ?? '' };
+  if (reply.reasoning !== undefined) message.reasoning_content = reply.reasoning;
+  if (reply.toolCalls?.length) {
+    message.tool_calls = reply.toolCalls.map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.name, arguments: c.arguments },
+    }));
+  }
+  const completion = {
+    id: 'chatcmpl-local',
+    object: 'chat.completion',
+    created: 0,
+    model: body.model,
+    choices: [{ index: 0, message, finish_reason: finishOf(reply) }],
+    usage: usageOf(reply),
+  };
+  const json = JSON.stringify(completion);
+  switch (fault.mode) {
+    case 'stall':
+    case 'reset-mid':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(json.slice(0, Math.floor(json.length / 2)));
+      if (fault.mode === 'reset-mid') res.destroy();
+      return;
+    case 'bad-json':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(json.slice(0, Math.floor(json.length / 2)));
+    case 'oversized': {
+      // Chunked, no content-length: the client only learns the size by reading.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const filler = 'x'.repeat(64 * 1024);
+      res.write('{"id":"big","choices":[{"index":0,"message":{"role":"assistant","content":"');
+      for (let sent = 0; sent < fault.bytes && !res.destroyed; sent += filler.length) {
+        if (!res.write(filler)) await new Promise((r) => res.once('drain', r).once('close', r));
+      }
+      return void res.end('"},"finish_reason":"stop"}]}');
+    }
+    default:
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+  }
+}
+
+/** Faults that act before any body: hang, reset, status, wrong type, empty. Returns whether it acted. */
+function sendEarlyFault(res: ServerResponse, fault: Fault, auth: string): boolean {
+  switch (fault.mode) {
+    case 'hang':
+      return true;
+    case 'reset':
+      res.socket?.destroy();
+      return true;
+    case 'status':
+      sendError(res, fault.status ?? 500, `Injected HTTP ${fault.status}`, fault, auth);
+      return true;
+    case 'wrong-type':
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>Bad gateway page</body></html>');
+      return true;
+    case 'empty':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 0 });
+      res.end();
+      return true;
+    default:
+      return false;
+  }
+}
+
+export async function sendStream(
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  reply: Reply,
+  { fault, delay, auth }: ReplyContext,
+): Promise<void> {
+  if (sendEarlyFault(res, fault, auth)) return;
+  if (fault.mode === 'bad-json' || fault.mode === 'oversized')
+    return sendCompletion(res, body, reply, { fault, delay, auth });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const base = { id: 'chatcmpl-local', object: 'chat.completion.chunk', created: 0, model: body.model };
+  const chunks: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }];
+  const piece = (delta: Record<string, unknown>) =>
+    chunks.push({ ...base, choices: [{ index: 0, delta, finish_reason: null }] });
+  for (const text of split(reply.reasoning ?? '')) piece({ reasoning_content: text });
+  for (const text of split(reply.content ?? '')) piece({ content: text });
+  (reply.toolCalls ?? []).forEach((call, index) => {
+    piece({
+      tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+    });
+    for (const text of split(call.arguments))
+      piece({ tool_calls: [{ index, function: { arguments: text } }] });
+  });
+  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply) }] });
+  const options = body.stream_options as { include_usage?: boolean } | undefined;
+  if (options?.include_usage === true) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
+
+  for (const [sent, chunk] of chunks.entries()) {
+    if (res.destroyed) return;
+    if (sent === fault.after) {
+      if (fault.mode === 'stall') return;
+      if (fault.mode === 'reset-mid') return void res.destroy();
+      if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
+    }
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    if (fault.chunkDelayMs > 0) await delay(fault.chunkDelayMs);
+  }
+  if (fault.mode === 'stall') return;
+  res.end('data: [DONE]\n\n');
+}
+
+function split(text: string, size = 4): string[] {
+  const parts: string[] = [];
+  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
+  return parts;
+}

@@ -1,0 +1,135 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProviders, parseProvidersFile } from '../../../src/providers/config.js';
+
+const messageOf = (run: () => unknown) => {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+};
+
+describe('providers file validation', () => {
+  it('points at the bad field and says what came', () => {
+    const message = messageOf(() =>
+      parseProvidersFile({
+        providers: [
+          { name: 'ok', baseURL: 'https://a.example/v1', apiKeyEnv: 'A_KEY' },
+          { name: 'bad', baseURL: 'not a url', apiKeyEnv: 'B_KEY' },
+        ],
+      }),
+    );
+    expect(message).toContain('providers[1].baseURL: Expected an http(s) URL, got `"not a url"` (string)');
+  });
+
+  it('never echoes a key pasted into apiKeyEnv, and refuses an apiKey field', () => {
+    const pasted = messageOf(() =>
+      parseProvidersFile({
+        providers: [{ name: 'x', baseURL: 'https://a.example', apiKeyEnv: 'sk-live-123 456' }],
+      }),
+    );
+    expect(pasted).toContain('providers[0].apiKeyEnv: Expected the NAME of an environment variable');
+    expect(pasted).not.toContain('sk-live-123');
+    const inline = messageOf(() =>
+      parseProvidersFile({
+        providers: [{ name: 'x', baseURL: 'https://a.example', apiKeyEnv: 'K', apiKey: 'sk-live-999' }],
+      }),
+    );
+    expect(inline).toContain(
+      'providers[0]: Expected only known fields, got `apiKey` (keys belong in the environment',
+    );
+    expect(inline).not.toContain('sk-live-999');
+  });
+
+  it('checks nested model fields', () => {
+    const message = messageOf(() =>
+      parseProvidersFile({
+        providers: [
+          {
+            name: 'x',
+            baseURL: 'https://a.example',
+            apiKeyEnv: 'K',
+            models: [{ id: 'm', contextWindow: -1 }],
+          },
+        ],
+      }),
+    );
+    expect(message).toContain(
+      'providers[0].models[0].contextWindow: Expected a positive integer, got `-1` (number)',
+    );
+  });
+});
+
+describe('loadProviders', () => {
+  it('with no key at all, serves the simulated provider and lists Kimi and GLM as unconfigured', async () => {
+    const loaded = await loadProviders({ env: {} });
+    expect(loaded.simulated).toBe(true);
+    expect(loaded.providers.map((p) => p.name)).toEqual(['simulated']);
+    expect(loaded.registry.list().map((p) => [p.name, p.configured])).toEqual([
+      ['simulated', true],
+      ['kimi', false],
+      ['glm', false],
+    ]);
+    expect(loaded.registry.resolve({})).toMatchObject({ provider: 'simulated' });
+    await loaded.close();
+  });
+
+  it('includes Kimi and GLM when their keys are set, each under its own variable names', async () => {
+    const loaded = await loadProviders({ env: { KIMI_API_KEY: 'k-123456789', ZAI_API_KEY: 'z-123456789' } });
+    expect(loaded.simulated).toBe(false);
+    expect(loaded.providers.map((p) => [p.name, (p as { baseURL?: string }).baseURL])).toEqual([
+      ['kimi', 'https://api.moonshot.ai/v1'],
+      ['glm', 'https://api.z.ai/api/paas/v4'],
+    ]);
+    expect(loaded.defaults).toEqual({ provider: 'kimi' });
+    await loaded.close();
+  });
+
+  it('reads a config file and the TROUPE_OPENAI_* variables, with per-provider limits', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const path = join(dir, 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        providers: [
+          {
+            name: 'vllm',
+            baseURL: 'http://127.0.0.1:8000/v1',
+            apiKeyEnv: 'VLLM_KEY',
+            maxConcurrent: 3,
+            models: [{ id: 'qwen', contextWindow: 32768 }],
+          },
+          { name: 'other', baseURL: 'http://127.0.0.1:8001/v1', apiKeyEnv: 'OTHER_KEY' },
+        ],
+        defaults: { provider: 'vllm', model: 'qwen' },
+      }),
+    );
+    const loaded = await loadProviders({
+      configPath: path,
+      env: {
+        VLLM_KEY: 'v-123456789',
+        TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9000/v1',
+        TROUPE_OPENAI_API_KEY: 'o-123456789',
+        TROUPE_OPENAI_MODELS: 'llama-3=8192, mistral',
+      },
+    });
+    expect(loaded.providers.map((p) => p.name)).toEqual(['openai', 'vllm']);
+    expect(loaded.perProviderLimits).toEqual({ vllm: 3 });
+    expect(loaded.defaults).toEqual({ provider: 'vllm', model: 'qwen' });
+    expect(loaded.registry.list().find((p) => p.name === 'other')?.configured).toBe(false);
+    expect(loaded.registry.lookup('openai', 'llama-3')?.contextWindow).toBe(8192);
+    expect(loaded.registry.resolve({ model: 'mistral' })).toEqual({ provider: 'openai', model: 'mistral' });
+    await loaded.close();
+  });
+
+  it('refuses a file that is not JSON, naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const path = join(dir, 'broken.json');
+    await writeFile(path, '{ nope');
+    await expect(loadProviders({ configPath: path, env: {} })).rejects.toThrow(`${path}: Expected JSON`);
+  });
+});

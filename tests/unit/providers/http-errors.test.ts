@@ -1,0 +1,94 @@
+import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { providerError } from '../../../src/core/errors.js';
+import { retryAfterMs, scrubSecrets, toProviderError } from '../../../src/providers/http-errors.js';
+import { ResponseTooLargeError } from '../../../src/providers/transport.js';
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+const headers = (entries: Record<string, string>) => new Headers(entries);
+const ctx = { provider: 'p', secrets: ['sk-secret-0123456789'] };
+
+describe('retryAfterMs', () => {
+  it.each([
+    [{ 'retry-after': '2' }, 2000],
+    [{ 'retry-after': '0.5' }, 500],
+    [{ 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }, 7000],
+    [{ 'retry-after': 'Wed, 31 Dec 2025 23:00:00 GMT' }, 0],
+    [{ 'retry-after-ms': '125.4', 'retry-after': '9' }, 125],
+    [{ 'x-ratelimit-reset-requests': '1m30s' }, 90_000],
+    [{ 'x-ratelimit-reset-requests': '20ms', 'x-ratelimit-reset-tokens': '6s' }, 6000],
+    [{ 'x-ratelimit-reset': '3' }, 3000],
+    [{ 'x-ratelimit-reset': String(NOW / 1000 + 4) }, 4000],
+  ])('%o -> %i ms', (given, expected) => {
+    expect(retryAfterMs(headers(given), NOW)).toBe(expected);
+  });
+
+  it.each([[{}], [{ 'retry-after': 'soon' }], [{ 'x-ratelimit-reset-requests': '5 minutes' }]])(
+    '%o -> undefined',
+    (given) => {
+      expect(retryAfterMs(headers(given), NOW)).toBeUndefined();
+    },
+  );
+});
+
+describe('toProviderError', () => {
+  it('maps statuses, keeping the status and a scrubbed message', () => {
+    const error = new APIError(
+      429,
+      { message: 'slow down sk-secret-0123456789' },
+      undefined,
+      headers({ 'retry-after': '1' }),
+    );
+    const mapped = toProviderError(error, ctx);
+    expect([mapped.code, mapped.status, mapped.retryAfterMs, mapped.retryable]).toEqual([
+      'RATE_LIMITED',
+      429,
+      1000,
+      true,
+    ]);
+    expect(mapped.message).toBe('p request: HTTP 429: slow down [redacted]');
+    expect(JSON.stringify(mapped.cause)).not.toContain('sk-secret');
+  });
+
+  it('treats a 400 naming an unknown model (OpenAI code or GLM 1211) as MODEL_NOT_FOUND', () => {
+    const openai = new APIError(400, { message: 'x', code: 'model_not_found' }, undefined, headers({}));
+    const glm = new APIError(400, { message: '模型不存在', code: '1211' }, undefined, headers({}));
+    const text = new APIError(400, { message: 'The model `gpt-x` does not exist' }, undefined, headers({}));
+    for (const e of [openai, glm, text]) expect(toProviderError(e, ctx).code).toBe('MODEL_NOT_FOUND');
+  });
+
+  it('an aborted signal wins over whatever was thrown', () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(toProviderError(new TypeError('terminated'), { ...ctx, signal: controller.signal }).code).toBe(
+      'CANCELLED',
+    );
+    expect(toProviderError(new APIUserAbortError(), ctx).code).toBe('CANCELLED');
+  });
+
+  it('finds network failures down the cause chain', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const wrapped = new APIConnectionError({ cause: new TypeError('fetch failed', { cause: refused }) });
+    const mapped = toProviderError(wrapped, ctx);
+    expect(mapped.code).toBe('NETWORK');
+    expect(mapped.cause).toEqual({ name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' });
+  });
+
+  it('maps parse failures and oversized bodies to BAD_RESPONSE, and keeps TroupeErrors as they are', () => {
+    expect(toProviderError(new SyntaxError('Unexpected end of JSON input'), ctx).code).toBe('BAD_RESPONSE');
+    expect(toProviderError(new TypeError('x', { cause: new ResponseTooLargeError(10) }), ctx).code).toBe(
+      'BAD_RESPONSE',
+    );
+    const own = providerError('AUTH_FAILED', 'no');
+    expect(toProviderError(own, ctx)).toBe(own);
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('redacts every occurrence of long secrets and leaves short strings alone', () => {
+    expect(scrubSecrets('a sk-secret-0123456789 b sk-secret-0123456789', ['sk-secret-0123456789'])).toBe(
+      'a [redacted] b [redacted]',
+    );
+    expect(scrubSecrets('key abc here', ['abc'])).toBe('key abc here');
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createModelRegistry } from '../../../src/providers/registry.js';
+
+const registry = createModelRegistry(
+  [
+    {
+      name: 'kimi',
+      configured: true,
+      models: [{ id: 'kimi-k2.6', contextWindow: 262_144, capabilities: { thinking: true, files: true } }],
+    },
+    {
+      name: 'glm',
+      configured: false,
+      models: [{ id: 'glm-4.6', contextWindow: 204_800 }],
+      hint: 'set ZHIPUAI_API_KEY',
+    },
+    { name: 'open', configured: true, models: [] },
+  ],
+  { defaultProvider: 'kimi' },
+);
+
+const codeOf = (run: () => unknown) => {
+  try {
+    run();
+  } catch (error) {
+    return [(error as { family: string }).family, (error as { code: string }).code];
+  }
+  return undefined;
+};
+
+describe('model registry', () => {
+  it('resolves by provider, by model, and by defaults', () => {
+    expect(registry.resolve({ provider: 'kimi' })).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+    expect(registry.resolve({ model: 'kimi-k2.6' })).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+    expect(registry.resolve({})).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+    expect(registry.resolve({ provider: 'open', model: 'anything' })).toEqual({
+      provider: 'open',
+      model: 'anything',
+    });
+    expect(registry.router({ messages: [], provider: 'kimi' })).toEqual({
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+    });
+  });
+
+  it('refuses unknown models, unknown providers and unconfigured providers with their codes', () => {
+    expect(codeOf(() => registry.resolve({ provider: 'kimi', model: 'gpt-x' }))).toEqual([
+      'provider',
+      'MODEL_NOT_FOUND',
+    ]);
+    expect(codeOf(() => registry.resolve({ provider: 'nope' }))).toEqual(['runtime', 'UNKNOWN_PROVIDER']);
+    expect(codeOf(() => registry.resolve({ provider: 'glm' }))).toEqual(['provider', 'NOT_CONFIGURED']);
+  });
+
+  it('an unlisted model with no provider named goes to an open provider, never to a closed one', () => {
+    expect(registry.resolve({ model: 'llama-3' })).toEqual({ provider: 'open', model: 'llama-3' });
+    const closed = createModelRegistry([{ name: 'kimi', configured: true, models: [{ id: 'a' }] }]);
+    expect(codeOf(() => closed.resolve({ model: 'b' }))).toEqual(['provider', 'MODEL_NOT_FOUND']);
+  });
+
+  it('lists every provider honestly, with context windows and filled-in capabilities', () => {
+    const listed = registry.list();
+    expect(listed.map((p) => [p.name, p.configured])).toEqual([
+      ['kimi', true],
+      ['glm', false],
+      ['open', true],
+    ]);
+    expect(listed[0]?.models[0]).toEqual({
+      id: 'kimi-k2.6',
+      contextWindow: 262_144,
+      capabilities: { streaming: true, tools: true, thinking: true, files: true },
+    });
+    expect(listed[2]?.openModels).toBe(true);
+    expect(registry.lookup('glm', 'glm-4.6')?.contextWindow).toBe(204_800);
+  });
+});
