@@ -1,0 +1,126 @@
+/**
+ * `troupe serve [--port N] [--host H]`: the MCP server over Streamable HTTP at /mcp.
+ * Also home of `bootstrap()`, shared with `troupe stdio`: providers, registry and runtime from the
+ * environment, with the simulated provider when no provider key is set.
+ */
+import { delimiter } from 'node:path';
+import { parseArgs } from 'node:util';
+import { catalogFromRegistry } from '../mcp/catalog.js';
+import { createMcpContext, type McpContext } from '../mcp/context.js';
+import { createHttpApp } from '../mcp/http.js';
+import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { loadProviders } from '../providers/config.js';
+import { createRuntime } from '../runtime/runtime.js';
+import type { Command } from './main.js';
+
+export interface Bootstrapped {
+  readonly mcp: McpContext;
+  /** True when no provider key was set and the simulated provider serves every call. */
+  readonly simulated: boolean;
+  /** Releases the providers' pooled connections; after the runtime has shut down. */
+  readonly closeProviders: () => Promise<void>;
+}
+
+/** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
+export async function bootstrap(env: NodeJS.ProcessEnv): Promise<Bootstrapped> {
+  const loaded = await loadProviders({ env });
+  const { registry, simulated } = loaded;
+  const runtime = createRuntime({
+    providers: loaded.providers,
+    router: registry.router,
+    limits: { perProvider: loaded.perProviderLimits },
+    defaults: { ...loaded.defaults },
+  });
+  const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+  const mcp = createMcpContext({
+    runtime,
+    catalog: catalogFromRegistry(registry, {
+      simulated,
+      defaults: { provider: 'simulated', model: 'sim-fast' },
+    }),
+    roots,
+    ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
+  });
+  return { mcp, simulated, closeProviders: () => loaded.close() };
+}
+
+export const SIMULATED_NOTICE =
+  'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';
+
+const USAGE = `Usage: troupe serve [--port N] [--host H] [--drain-ms MS]
+
+Serves MCP over Streamable HTTP at http://HOST:PORT/mcp.
+  --port N        port, 0 for any free one (default 7801)
+  --host H        address to bind (default 127.0.0.1)
+  --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
+Environment: TROUPE_TOKEN (require this bearer token), TROUPE_ROOTS (folders multi_file_chat may read,
+separated by "${delimiter}"; default the working directory), provider keys.
+`;
+
+export const command: Command = {
+  summary: 'Serve MCP over Streamable HTTP (default http://127.0.0.1:7801/mcp)',
+  async run(argv) {
+    let values: { port?: string; host?: string; 'drain-ms'?: string; help?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'drain-ms': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }));
+    } catch (error) {
+      process.stderr.write(`troupe serve: ${(error as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const port = values.port === undefined ? 7801 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(
+        `troupe serve: expected --port to be an integer from 0 to 65535, got "${values.port}"\n`,
+      );
+      return 2;
+    }
+    const { mcp, simulated, closeProviders } = await bootstrap(process.env);
+    const token = process.env.TROUPE_TOKEN?.trim() || undefined;
+    const app = createHttpApp({
+      mcp,
+      port,
+      ...(values.host ? { host: values.host } : {}),
+      ...(token ? { token } : {}),
+    });
+    let address: { url: string };
+    try {
+      address = await app.listen();
+    } catch (error) {
+      process.stderr.write(`troupe serve: cannot listen: ${(error as Error).message}\n`);
+      await mcp.runtime.shutdown({ deadlineMs: 0 });
+      mcp.close();
+      return 1;
+    }
+    process.stderr.write(
+      `troupe: serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}${simulated ? `; ${SIMULATED_NOTICE}` : ''}\n`,
+    );
+    const signal = await onceSignalled();
+    const report = await gracefulStop(mcp, {
+      deadlineMs: values['drain-ms'] === undefined ? 10_000 : Number(values['drain-ms']),
+      closeTransports: () => app.close(),
+    });
+    await closeProviders();
+    process.stderr.write(
+      `troupe: ${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline\n`,
+    );
+    exitSoon(0);
+    return 0;
+  },
+};
+
+/** Exits even if a stray handle keeps the loop alive; an unref'd timer never delays a clean exit. */
+export function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 500).unref();
+}

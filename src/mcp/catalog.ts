@@ -1,0 +1,25 @@
+/**
+ * The one place the MCP front reads the provider registry: it turns `registry.list()` into the
+ * catalog `list_models` shows. (Types only from `src/providers/registry`; no adapter is imported.)
+ */
+import type { ModelRegistry } from '../providers/registry.js';
+import type { ModelCatalog } from './context.js';
+
+export function catalogFromRegistry(
+  registry: Pick<ModelRegistry, 'list'>,
+  options: { readonly defaults?: { provider?: string; model?: string }; readonly simulated?: boolean } = {},
+): ModelCatalog {
+  return {
+    list: () =>
+      registry.list().map((p) => ({
+        name: p.name,
+        configured: p.configured,
+        models: p.models.map((m) => ({
+          id: m.id,
+          ...(m.contextWindow === null ? {} : { contextWindow: m.contextWindow }),
+        })),
+      })),
+    defaults: { ...(options.defaults ?? {}) },
+    simulated: options.simulated ?? false,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Everything the MCP tools share across connections and HTTP requests: the runtime, the model
+ * catalog, the file roots, server-held conversations and live-session tracking. One context
+ * serves every MCP connection of a process, so limits and history are process-wide.
+ */
+import type { Runtime } from '../runtime/types.js';
+import { CallRegistry } from './call-registry.js';
+import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
+import { LiveSessions } from './live-sessions.js';
+
+/** One provider as `list_models` shows it. */
+export interface CatalogProvider {
+  readonly name: string;
+  /** Whether the provider has what it needs (an API key) to take calls. */
+  readonly configured: boolean;
+  readonly models: readonly { readonly id: string; readonly contextWindow?: number }[];
+}
+
+/** The model catalog the MCP front lists; built from the provider registry (see `bootstrap.ts`). */
+export interface ModelCatalog {
+  list(): readonly CatalogProvider[];
+  readonly defaults: { readonly provider?: string; readonly model?: string };
+  /** True when no provider key was set and the simulated provider serves every call. */
+  readonly simulated: boolean;
+}
+
+export interface FileLimits {
+  /** Largest file `multi_file_chat` reads, in bytes. @default 262144 (256 KiB) */
+  readonly maxFileBytes?: number;
+  /** Largest total of all files in one call, in bytes. @default 1048576 (1 MiB) */
+  readonly maxTotalBytes?: number;
+  /** Most files in one call. @default 20 */
+  readonly maxFiles?: number;
+}
+
+export interface McpContextOptions {
+  readonly runtime: Runtime;
+  /** @default a catalog naming only `runtime.providers`, each configured, with no models listed */
+  readonly catalog?: ModelCatalog;
+  /** Folders `multi_file_chat` may read under (resolved with realpath). @default [] (no file access) */
+  readonly roots?: readonly string[];
+  readonly files?: FileLimits;
+  readonly conversations?: ConversationStoreOptions;
+  /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
+  readonly progressIntervalMs?: number;
+  /** Where diagnostics go; never stdout. @default writes to stderr */
+  readonly log?: (line: string) => void;
+  /** Server version reported to clients. @default '0.1.0' */
+  readonly version?: string;
+}
+
+export interface McpContext {
+  readonly runtime: Runtime;
+  readonly catalog: ModelCatalog;
+  readonly roots: readonly string[];
+  readonly files: Required<FileLimits>;
+  readonly conversations: ConversationStore;
+  readonly live: LiveSessions;
+  /** In-flight calls, for cancelling those whose HTTP response stream closed. */
+  readonly calls: CallRegistry;
+  readonly progressIntervalMs: number;
+  readonly log: (line: string) => void;
+  readonly version: string;
+  /** Stops timers and the runtime subscription; does not shut the runtime down. */
+  close(): void;
+}
+
+export function createMcpContext(options: McpContextOptions): McpContext {
+  const live = new LiveSessions(options.runtime);
+  const conversations = new ConversationStore(options.conversations);
+  return {
+    runtime: options.runtime,
+    catalog: options.catalog ?? runtimeOnlyCatalog(options.runtime),
+    roots: options.roots ?? [],
+    files: {
+      maxFileBytes: options.files?.maxFileBytes ?? 256 * 1024,
+      maxTotalBytes: options.files?.maxTotalBytes ?? 1024 * 1024,
+      maxFiles: options.files?.maxFiles ?? 20,
+    },
+    conversations,
+    live,
+    calls: new CallRegistry(),
+    progressIntervalMs: options.progressIntervalMs ?? 5000,
+    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    version: options.version ?? '0.1.0',
+    close() {
+      live.close();
+      conversations.close();
+    },
+  };
+}
+
+function runtimeOnlyCatalog(runtime: Runtime): ModelCatalog {
+  return {
+    list: () => runtime.providers.map((name) => ({ name, configured: true, models: [] })),
+    defaults: {},
+    simulated: false,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Tool error results: every refusal or failure reaches the client as a tool result with
+ * `isError: true` whose text names the error code and what to do about it, so a model reading
+ * it can act (retry, pick another model, fix an argument) instead of guessing.
+ */
+import type { TroupeErrorCode, TroupeErrorData } from '../core/errors.js';
+import { toErrorData } from '../core/errors.js';
+
+/** What a caller should do next, by error code. */
+const HINTS: Readonly<Record<TroupeErrorCode, string>> = {
+  QUEUE_FULL: 'The server queue is full. Retry in a few seconds, or send fewer calls at once.',
+  SHUTTING_DOWN: 'The server is shutting down. Retry once it is back, or against another instance.',
+  TIMED_OUT: 'The call passed its deadline. Retry with a larger timeout_ms or a shorter request.',
+  CANCELLED: 'The call was cancelled. Call again if the answer is still needed.',
+  INVALID_REQUEST: 'Fix the arguments as the message says, then call again.',
+  UNKNOWN_PROVIDER: 'Call list_models to see the providers this server has, then call again.',
+  UNKNOWN_SESSION: 'Call the sessions tool to list live and recent sessions.',
+  BACKEND_UNAVAILABLE: 'The session backend is unavailable. Retry later.',
+  INTERNAL: 'The server hit an unexpected error. Retry; if it persists, report it with the session id.',
+  RATE_LIMITED: 'The provider is rate limiting. Wait (see retry_after_ms when given) and retry.',
+  AUTH_FAILED: "The provider refused the API key. Check the provider's key in the server's environment.",
+  MODEL_NOT_FOUND: 'Call list_models to see the models this server has, then call again.',
+  PROVIDER_UNAVAILABLE: 'The provider is unavailable. Retry later, or choose another provider.',
+  NETWORK: 'The provider could not be reached. Retry later, or choose another provider.',
+  BAD_RESPONSE: 'The provider sent an answer troupe could not read. Retry, or choose another model.',
+  NOT_CONFIGURED: 'That provider has no API key configured. Call list_models to see configured providers.',
+};
+
+export function hintFor(code: TroupeErrorCode): string {
+  return HINTS[code] ?? HINTS.INTERNAL;
+}
+
+/** The error as it appears in `structuredContent.error`. */
+export interface ToolErrorInfo {
+  readonly code: TroupeErrorCode;
+  readonly message: string;
+  readonly hint: string;
+  readonly retryable: boolean;
+  readonly retry_after_ms?: number;
+  readonly timeout?: string;
+}
+
+export function toolErrorInfo(error: TroupeErrorData): ToolErrorInfo {
+  return {
+    code: error.code,
+    message: error.message,
+    hint: hintFor(error.code),
+    retryable: error.retryable,
+    ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
+    ...(error.timeout === undefined ? {} : { timeout: error.timeout }),
+  };
+}
+
+/** Converts anything thrown into the structured error a tool returns. */
+export function toolErrorFrom(value: unknown): ToolErrorInfo {
+  return toolErrorInfo(toErrorData(value));
+}
+
+/** The one-line text a model reads: `QUEUE_FULL: <message>. <hint>` */
+export function errorText(error: ToolErrorInfo): string {
+  return `${error.code}: ${error.message}\n${error.hint}`;
+}

@@ -1,0 +1,108 @@
+/**
+ * Reading files for `multi_file_chat`, confined to the configured root folders.
+ *
+ * Every path is resolved with `realpath` (so `..` and symlinks are followed to where they really
+ * lead) and checked against the real roots BEFORE anything is read; one path outside refuses the
+ * whole call, so nothing outside a root is ever opened. Sizes are capped per file and per call.
+ */
+import { open, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { runtimeError, type TroupeError } from '../core/errors.js';
+import type { ChatFile } from '../providers/port.js';
+import type { FileLimits } from './context.js';
+
+export type ReadFilesResult =
+  | { readonly ok: true; readonly files: readonly ChatFile[]; readonly bytes: number }
+  | { readonly ok: false; readonly error: TroupeError };
+
+/** Whether `path` (already real) is `root` or inside it. */
+export function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+export async function readFilesUnderRoots(
+  paths: readonly string[],
+  roots: readonly string[],
+  limits: Required<FileLimits>,
+): Promise<ReadFilesResult> {
+  if (roots.length === 0) {
+    return refuse(
+      'This server has no root folders configured, so it reads no files. Set TROUPE_ROOTS to the folders multi_file_chat may read.',
+    );
+  }
+  if (paths.length > limits.maxFiles) {
+    return refuse(`Expected at most ${limits.maxFiles} files, got ${paths.length}`);
+  }
+  const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => undefined)));
+  const usableRoots = realRoots.filter((root): root is string => root !== undefined);
+  const firstRoot = usableRoots[0];
+  if (firstRoot === undefined) return refuse('None of the configured root folders exists.');
+
+  // Phase 1: resolve and check every path; nothing is read yet.
+  const resolved: { path: string; real: string; size: number }[] = [];
+  let total = 0;
+  for (const path of paths) {
+    const candidate = isAbsolute(path) ? path : resolve(firstRoot, path);
+    let real: string;
+    try {
+      real = await realpath(candidate);
+    } catch {
+      // Only say "not found" for paths that would be inside a root; otherwise refuse as outside.
+      const lexical = resolve(candidate);
+      if (!usableRoots.some((root) => isInside(root, lexical))) return outside(path, roots);
+      return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
+    }
+    if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
+    const info = await stat(real);
+    if (!info.isFile())
+      return refuse(
+        `Expected \`${path}\` to be a file, got a ${info.isDirectory() ? 'directory' : 'special file'}`,
+      );
+    if (info.size > limits.maxFileBytes) {
+      return refuse(
+        `Expected \`${path}\` to be at most ${limits.maxFileBytes} bytes, got ${info.size} bytes`,
+      );
+    }
+    total += info.size;
+    if (total > limits.maxTotalBytes) {
+      return refuse(
+        `Expected the files to total at most ${limits.maxTotalBytes} bytes, got more (at \`${path}\`)`,
+      );
+    }
+    resolved.push({ path, real, size: info.size });
+  }
+
+  // Phase 2: read, never more than the cap even if a file grew since the check.
+  const files: ChatFile[] = [];
+  let bytes = 0;
+  for (const { path, real } of resolved) {
+    const handle = await open(real, 'r');
+    try {
+      const buffer = Buffer.alloc(limits.maxFileBytes + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > limits.maxFileBytes) {
+        return refuse(`Expected \`${path}\` to be at most ${limits.maxFileBytes} bytes, got more`);
+      }
+      bytes += bytesRead;
+      files.push({
+        name: path,
+        data: buffer.subarray(0, bytesRead).toString('utf8'),
+        mimeType: 'text/plain',
+      });
+    } finally {
+      await handle.close();
+    }
+  }
+  return { ok: true, files, bytes };
+}
+
+function refuse(message: string): ReadFilesResult {
+  return { ok: false, error: runtimeError('INVALID_REQUEST', message) };
+}
+
+function outside(path: string, roots: readonly string[]): ReadFilesResult {
+  return refuse(
+    `Expected \`${path}\` to be inside a root folder (${roots.join(', ')}), got a path outside them. Nothing was read.`,
+  );
+}

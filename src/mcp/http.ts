@@ -1,0 +1,260 @@
+/**
+ * `troupe serve`: Streamable HTTP at `/mcp` on plain `node:http`, plus a route hook so `/`
+ * (dashboard) and `/metrics` can be mounted by other modules.
+ *
+ * Two protocol eras share the endpoint. 2026-07-28 requests (a `_meta` envelope on every request)
+ * go to the SDK's per-request handler: stateless, one fresh server per request. 2025-era clients
+ * open with `initialize` and get a session (`Mcp-Session-Id`), served by one transport and one
+ * server until they DELETE it or it sits idle past `idleSessionMs`; an unknown session id gets 404.
+ * In front of both: Host/Origin checks (DNS rebinding), an optional bearer token, a body cap.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  hostHeaderValidation,
+  NodeStreamableHTTPServerTransport,
+  originValidation,
+  toNodeHandler,
+  toWebRequest,
+} from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  type McpServer,
+} from '@modelcontextprotocol/server';
+import type { McpContext } from './context.js';
+import { readBody } from './http-body.js';
+import { createMcpServer } from './server.js';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface HttpAppOptions {
+  readonly mcp: McpContext;
+  /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
+  readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 7801 */
+  readonly port?: number;
+  /** Hostnames accepted in `Host`. @default localhost, 127.0.0.1, [::1] and `host` */
+  readonly allowedHosts?: readonly string[];
+  /** Hostnames accepted in `Origin` (a request without `Origin` passes). @default localhost, 127.0.0.1, [::1] */
+  readonly allowedOrigins?: readonly string[];
+  /** When set, every request needs `Authorization: Bearer <token>`. @default undefined (no token) */
+  readonly token?: string;
+  /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
+  readonly maxBodyBytes?: number;
+  /** A 2025-era session idle this long (no request, nothing streaming) is closed, in ms. @default 1800000 (30 min) */
+  readonly idleSessionMs?: number;
+  /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
+  readonly maxSessions?: number;
+}
+
+export interface HttpApp {
+  readonly server: Server;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<{ host: string; port: number; url: string }>;
+  /** Closes every MCP session and the listener. In-flight calls see their connection close. */
+  close(): Promise<void>;
+  /** Live 2025-era MCP sessions. */
+  readonly sessionCount: number;
+}
+
+interface LegacySession {
+  readonly transport: NodeStreamableHTTPServerTransport;
+  readonly server: McpServer;
+  lastSeenAt: number;
+  active: number;
+}
+
+const LOCAL_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
+  const { mcp } = options;
+  const host = options.host ?? '127.0.0.1';
+  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const idleSessionMs = options.idleSessionMs ?? 1_800_000;
+  const maxSessions = options.maxSessions ?? 1000;
+  const validateHost = hostHeaderValidation([...(options.allowedHosts ?? [...LOCAL_NAMES, host])]);
+  const validateOrigin = originValidation([...(options.allowedOrigins ?? LOCAL_NAMES)]);
+  const sessions = new Map<string, LegacySession>();
+  const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
+
+  const modern = createMcpHandler(() => createMcpServer(mcp), {
+    legacy: 'reject',
+    maxRequestBodySize: maxBodyBytes,
+    onerror,
+  });
+  const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
+
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (session.active === 0 && now - session.lastSeenAt > idleSessionMs) {
+          sessions.delete(id);
+          void closeSession(session);
+        }
+      }
+    },
+    Math.max(50, Math.min(idleSessionMs / 4, 60_000)),
+  );
+  sweep.unref();
+
+  async function handleLegacy(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const sid = header(req, 'mcp-session-id');
+    if (sid !== undefined) {
+      const session = sessions.get(sid);
+      if (session === undefined) {
+        return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
+      }
+      session.lastSeenAt = Date.now();
+      // Only POSTs (calls in flight) hold a session open; a standing GET stream does not, or an
+      // abandoned client would keep its session forever.
+      if (req.method === 'POST') {
+        session.active += 1;
+        res.on('close', () => {
+          session.active -= 1;
+          session.lastSeenAt = Date.now();
+          if (!res.writableFinished) cancelCallsIn(body, sid);
+        });
+      }
+      return session.transport.handleRequest(req, res, body);
+    }
+    if (req.method === 'POST' && isInitializeRequest(body)) {
+      if (sessions.size >= maxSessions)
+        return json(res, 503, rpcError(-32000, 'Too many MCP sessions; retry later'));
+      const server = createMcpServer(mcp);
+      const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        maxRequestBodySize: maxBodyBytes,
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0 });
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+      };
+      await server.connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
+    return json(
+      res,
+      400,
+      rpcError(-32000, 'Bad Request: Mcp-Session-Id header required (or send initialize)'),
+    );
+  }
+
+  /** The client closed the response stream early: cancel the calls that POST carried. */
+  function cancelCallsIn(body: unknown, sid: string): void {
+    for (const message of Array.isArray(body) ? body : [body]) {
+      if (message !== null && typeof message === 'object' && 'method' in message && 'id' in message) {
+        const id = (message as { id: unknown }).id;
+        if (typeof id === 'string' || typeof id === 'number') {
+          mcp.calls.abort(sid, id, 'the HTTP response stream was closed');
+        }
+      }
+    }
+  }
+
+  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET' || req.method === 'DELETE') return handleLegacy(req, res, undefined);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'GET, POST, DELETE');
+      return json(res, 405, rpcError(-32000, 'Method not allowed'));
+    }
+    const read = await readBody(req, maxBodyBytes);
+    if (read.kind === 'tooLarge') {
+      res.setHeader('Connection', 'close');
+      return json(res, 413, rpcError(-32000, `Request body over ${maxBodyBytes} bytes`));
+    }
+    if (read.kind === 'invalid')
+      return json(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
+    const probe = await toWebRequest(req, read.value);
+    if (await isLegacyRequest(probe, read.value, { maxRequestBodySize: maxBodyBytes })) {
+      return handleLegacy(req, res, read.value);
+    }
+    return modernNode(req, res, read.value);
+  }
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = options.routes?.get(path);
+    if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
+    if (!validateHost(req, res) || !validateOrigin(req, res)) return;
+    if (options.token !== undefined && !hasToken(req, options.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
+      return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+    }
+    const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
+    Promise.resolve(handling).catch((error: unknown) => {
+      onerror(error instanceof Error ? error : new Error(String(error)));
+      if (!res.headersSent) json(res, 500, rpcError(-32603, 'Internal error'));
+      else res.destroy();
+    });
+  });
+
+  return {
+    server,
+    get sessionCount() {
+      return sessions.size;
+    },
+    listen() {
+      return new Promise((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 7801, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolveListen({
+            host: address.address,
+            port: address.port,
+            url: `http://${shownHost}:${address.port}/mcp`,
+          });
+        });
+      });
+    },
+    async close() {
+      clearInterval(sweep);
+      const closing = [...sessions.values()].map(closeSession);
+      sessions.clear();
+      await Promise.allSettled([...closing, modern.close()]);
+      await new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function closeSession(session: LegacySession): Promise<void> {
+  await Promise.allSettled([session.transport.close(), session.server.close()]);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function hasToken(req: IncomingMessage, token: string): boolean {
+  const given = header(req, 'authorization');
+  if (given === undefined || !given.startsWith('Bearer ')) return false;
+  const a = Buffer.from(given.slice('Bearer '.length).trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function rpcError(code: number, message: string) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,67 @@
+/**
+ * Live sessions by state, for the `sessions` tool: `RuntimeStatus` counts them, this keeps the ids.
+ * Fed by `runtime.subscribe()`, so it costs one map entry per live session and nothing after.
+ */
+import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+
+export interface LiveSession {
+  readonly sessionId: string;
+  readonly state: 'queued' | 'running';
+  readonly provider: string;
+  readonly label?: string;
+  /** Queue position when last queued. */
+  readonly position?: number;
+  /** Characters received so far, for streaming sessions. */
+  readonly chars?: number;
+  readonly since: number;
+}
+
+export class LiveSessions {
+  readonly #sessions = new Map<string, LiveSession>();
+  readonly #unsubscribe: () => void;
+
+  constructor(runtime: Runtime) {
+    this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
+  }
+
+  list(): readonly LiveSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  get(id: string): LiveSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#sessions.clear();
+  }
+
+  #on(event: RuntimeEvent): void {
+    if (!('sessionId' in event)) return;
+    const base = { sessionId: event.sessionId, provider: event.provider, label: event.label };
+    switch (event.type) {
+      case 'session.queued':
+        this.#sessions.set(event.sessionId, {
+          ...base,
+          state: 'queued',
+          position: event.position,
+          since: event.at,
+        });
+        return;
+      case 'session.started':
+        this.#sessions.set(event.sessionId, { ...base, state: 'running', since: event.at });
+        return;
+      case 'session.delta': {
+        const known = this.#sessions.get(event.sessionId);
+        if (known !== undefined) this.#sessions.set(event.sessionId, { ...known, chars: event.chars });
+        return;
+      }
+      case 'session.ended':
+        this.#sessions.delete(event.sessionId);
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Progress notifications for a tool call: one on each state change (queued with position,
+ * running, retrying), throttled ones while characters stream in, and a heartbeat whenever
+ * nothing was sent for `intervalMs`, so clients with request timeouts that reset on progress
+ * (typically 60 s) never give up on a long call.
+ */
+import type { SessionEvent, SessionHandle } from '../runtime/types.js';
+
+/** Sends one `notifications/progress`; `progress` increases on every call. */
+export type ProgressSink = (progress: number, message: string) => Promise<void>;
+
+interface Watched {
+  state: 'queued' | 'running' | 'retrying' | 'ended';
+  position?: number;
+  chars: number;
+  attempt: number;
+}
+
+/** Least time between two notifications caused only by streamed characters, in ms. */
+const DELTA_THROTTLE_MS = 1000;
+
+export class ProgressReporter {
+  readonly #sink: ProgressSink;
+  readonly #sessions = new Map<string, Watched>();
+  readonly #timer: ReturnType<typeof setInterval>;
+  #seq = 0;
+  #lastSentAt = 0;
+  #stopped = false;
+
+  /** @param intervalMs heartbeat period, in ms; the caller keeps it at or under 10000. */
+  constructor(sink: ProgressSink, intervalMs: number) {
+    this.#sink = sink;
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastSentAt >= intervalMs - 5) this.#send();
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Follows a session's events until it ends. */
+  watch(handle: SessionHandle): void {
+    this.#sessions.set(handle.id, { state: 'queued', chars: 0, attempt: 0 });
+    void (async () => {
+      try {
+        for await (const event of handle.events) this.#on(handle.id, event);
+      } catch {
+        // The event stream failing must not fail the call: the result still arrives.
+      }
+    })();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+
+  #on(id: string, event: SessionEvent): void {
+    const watched = this.#sessions.get(id);
+    if (watched === undefined) return;
+    switch (event.type) {
+      case 'session.queued':
+        watched.state = 'queued';
+        watched.position = event.position;
+        this.#send();
+        return;
+      case 'session.started':
+        watched.state = 'running';
+        watched.attempt = event.attempt;
+        this.#send();
+        return;
+      case 'session.delta':
+        watched.chars = event.chars;
+        if (Date.now() - this.#lastSentAt >= DELTA_THROTTLE_MS) this.#send();
+        return;
+      case 'session.retry':
+        watched.state = 'retrying';
+        watched.attempt = event.attempt;
+        this.#send();
+        return;
+      case 'session.ended':
+        watched.state = 'ended';
+        return;
+      default:
+        return;
+    }
+  }
+
+  #send(): void {
+    if (this.#stopped) return;
+    this.#seq += 1;
+    this.#lastSentAt = Date.now();
+    this.#sink(this.#seq, this.#describe()).catch(() => {
+      // The client may be gone; cancellation reaches the session by its own path.
+    });
+  }
+
+  #describe(): string {
+    const all = [...this.#sessions.values()];
+    if (all.length === 1 && all[0] !== undefined) return describeOne(all[0]);
+    const count = (state: Watched['state']) => all.filter((w) => w.state === state).length;
+    const chars = all.reduce((sum, w) => sum + w.chars, 0);
+    return `${count('running') + count('retrying')} running, ${count('queued')} queued, ${count('ended')} done of ${all.length}; ${chars} chars so far`;
+  }
+}
+
+function describeOne(w: Watched): string {
+  switch (w.state) {
+    case 'queued':
+      return w.position === undefined ? 'queued' : `queued, position ${w.position}`;
+    case 'running':
+      return `running (attempt ${w.attempt}), ${w.chars} chars so far`;
+    case 'retrying':
+      return `waiting to retry (attempt ${w.attempt}), ${w.chars} chars so far`;
+    case 'ended':
+      return 'finishing';
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Runs one model call as a runtime session on behalf of a tool call, tying the two together:
+ * the call's abort signal cancels the session (which aborts the provider request), progress
+ * follows the session's events, and an admission refusal comes back as data, never a throw.
+ */
+import type { TroupeErrorData } from '../core/errors.js';
+import { toErrorData } from '../core/errors.js';
+import type { SessionHandle, SessionRequest, SessionResult, SubmitOptions } from '../runtime/types.js';
+import type { McpContext } from './context.js';
+import { ProgressReporter, type ProgressSink } from './progress.js';
+
+/** What a tool handler knows about the MCP request it serves. */
+export interface ToolCallContext {
+  /** Aborted on MCP cancellation, a closed connection, or task cancellation. */
+  readonly signal: AbortSignal;
+  /** Present when the client asked for progress. */
+  readonly progress?: ProgressSink;
+  /** The MCP request id, echoed in session metadata as `requestId`. */
+  readonly requestId?: string;
+  /** Called with each session the call starts (tasks follow them). */
+  readonly onSession?: (handle: SessionHandle) => void;
+}
+
+export type SessionOutcome =
+  | { readonly kind: 'ended'; readonly result: SessionResult }
+  /** Refused at admission (QUEUE_FULL, SHUTTING_DOWN, INVALID_REQUEST, ...): no session exists. */
+  | { readonly kind: 'refused'; readonly error: TroupeErrorData };
+
+/** Submits every request, follows them all with one progress reporter, waits for every result. */
+export async function runSessions(
+  mcp: McpContext,
+  call: ToolCallContext,
+  submissions: readonly { readonly request: SessionRequest; readonly options: SubmitOptions }[],
+): Promise<SessionOutcome[]> {
+  const reporter =
+    call.progress === undefined
+      ? undefined
+      : new ProgressReporter(call.progress, Math.min(mcp.progressIntervalMs, 10_000));
+  try {
+    const pending = submissions.map(({ request, options }, index) => {
+      let handle: SessionHandle;
+      try {
+        // Streaming gives progress its character counts; without a progress token a single answer is enough.
+        const submitted =
+          request.stream === undefined ? { ...request, stream: call.progress !== undefined } : request;
+        handle = mcp.runtime.submit(submitted, {
+          ...options,
+          signal: call.signal,
+          requestId:
+            options.requestId ??
+            (call.requestId === undefined
+              ? undefined
+              : submissions.length > 1
+                ? `${call.requestId}#${index}`
+                : call.requestId),
+        });
+      } catch (error) {
+        return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
+      }
+      // The runtime also watches `signal`; cancelling here covers a signal aborted before submit.
+      const cancel = () => handle.cancel(abortReason(call.signal));
+      if (call.signal.aborted) cancel();
+      else call.signal.addEventListener('abort', cancel, { once: true });
+      reporter?.watch(handle);
+      call.onSession?.(handle);
+      return handle.result.then<SessionOutcome>((result) => {
+        call.signal.removeEventListener('abort', cancel);
+        return { kind: 'ended', result };
+      });
+    });
+    return await Promise.all(pending);
+  } finally {
+    reporter?.stop();
+  }
+}
+
+export async function runSession(
+  mcp: McpContext,
+  call: ToolCallContext,
+  request: SessionRequest,
+  options: SubmitOptions,
+): Promise<SessionOutcome> {
+  const [outcome] = await runSessions(mcp, call, [{ request, options }]);
+  return outcome as SessionOutcome;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  return 'client cancelled the request';
+}

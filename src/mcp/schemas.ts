@@ -1,0 +1,98 @@
+/**
+ * Zod schemas shared by the tools: chat messages in, session metadata and errors out.
+ * Output objects are loose (`z.looseObject`) so fields the runtime adds later still validate.
+ */
+import * as z from 'zod';
+
+export const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string().nullable(),
+  name: z.string().optional(),
+  tool_call_id: z.string().optional(),
+  tool_calls: z.array(toolCallSchema).optional(),
+  reasoning_content: z.string().optional(),
+});
+
+/** Tool definitions for the model pass through as given (OpenAI shape or vendor kinds). */
+export const toolDefinitionSchema = z.looseObject({ type: z.string() });
+
+/** Options every model-calling tool accepts: which model, how it samples, how it is scheduled. */
+export const modelCallFields = {
+  provider: z.string().min(1).optional().describe('Provider name (see list_models); defaults from config.'),
+  model: z.string().min(1).optional().describe('Model id (see list_models); defaults from config.'),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().optional().describe('Most tokens the model may generate.'),
+  thinking: z.enum(['enabled', 'disabled']).optional().describe('Thinking mode for models that have one.'),
+  priority: z.number().int().min(0).max(9).optional().describe('0 (lowest) to 9 (highest); default 5.'),
+  timeout_ms: z
+    .number()
+    .int()
+    .positive()
+    .max(3_600_000)
+    .optional()
+    .describe('Run deadline in ms; default from config.'),
+  extra: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Vendor-specific request body fields, sent to the provider unchanged.'),
+};
+
+export const usageSchema = z.looseObject({
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  totalTokens: z.number(),
+});
+
+export const sessionMetadataSchema = z.looseObject({
+  sessionId: z.string(),
+  requestId: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  priority: z.number(),
+  state: z.string(),
+  queuedMs: z.number(),
+  runMs: z.number(),
+  totalMs: z.number(),
+  attempts: z.number(),
+  usage: usageSchema.optional(),
+  code: z.string().optional(),
+  label: z.string().optional(),
+  caller: z.record(z.string(), z.unknown()).optional(),
+  truncated: z.boolean().optional(),
+});
+
+export const toolErrorSchema = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string(),
+  retryable: z.boolean(),
+  retry_after_ms: z.number().optional(),
+  timeout: z.string().optional(),
+});
+
+export const sessionSummarySchema = z.looseObject({
+  sessionId: z.string(),
+  requestId: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  priority: z.number(),
+  state: z.string(),
+  label: z.string().optional(),
+  createdAt: z.number(),
+  startedAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  attempts: z.number(),
+  code: z.string().optional(),
+});
+
+/** The fields every tool's `structuredContent` has: `ok`, and `error` when it is not. */
+export const outcomeFields = {
+  ok: z.boolean(),
+  error: toolErrorSchema.optional(),
+};

@@ -1,0 +1,41 @@
+/**
+ * Graceful stop for `troupe serve` and `troupe stdio`: drain the runtime within a bound (sessions
+ * that do not finish by the deadline are cancelled and reported, so every in-flight call still
+ * gets a result or a clear error), give the transports a moment to write those results, then close.
+ */
+import type { ShutdownReport } from '../runtime/types.js';
+import type { McpContext } from './context.js';
+
+export interface GracefulStopOptions {
+  /** How long in-flight sessions may go on before they are cancelled, in ms. @default 10000 */
+  readonly deadlineMs?: number;
+  /** How long to wait for tool results to be written after the drain, in ms. @default 2000 */
+  readonly flushMs?: number;
+  /** Closes the transports; runs after the drain and flush. */
+  readonly closeTransports: () => Promise<void>;
+}
+
+export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions): Promise<ShutdownReport> {
+  const report = await mcp.runtime.shutdown({ deadlineMs: options.deadlineMs ?? 10_000 });
+  // Every session has ended, so every tool handler is returning; wait for them to hand back.
+  const flushUntil = Date.now() + (options.flushMs ?? 2000);
+  while (mcp.calls.size > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 50)); // let the last responses reach the socket
+  await options.closeTransports();
+  mcp.close();
+  return report;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+export function onceSignalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The shape of a troupe tool and its registration on an `McpServer`.
+ *
+ * Arguments are validated here rather than by the SDK, so an invalid call comes back as a tool
+ * error result naming `INVALID_REQUEST` and the exact argument, like every other troupe error.
+ * The SDK still advertises the real JSON Schema: the schema handed to it keeps zod's JSON Schema
+ * converter and only defers `validate`.
+ */
+import type {
+  CallToolResult,
+  McpServer,
+  ServerContext,
+  StandardSchemaWithJSON,
+} from '@modelcontextprotocol/server';
+import type * as z from 'zod';
+import { describe, runtimeError } from '../core/errors.js';
+import type { McpContext } from './context.js';
+import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
+import type { ProgressSink } from './progress.js';
+import type { ToolCallContext } from './run-session.js';
+
+export type ToolName =
+  | 'chat'
+  | 'multi_file_chat'
+  | 'consensus'
+  | 'list_models'
+  | 'sessions'
+  | 'cancel_session';
+
+/** What a tool returns: the structured value (matching `output`) and the text a model reads. */
+export interface ToolOutcome {
+  readonly structured: { readonly ok: boolean; readonly error?: ToolErrorInfo } & Record<string, unknown>;
+  readonly text: string;
+}
+
+export interface TroupeTool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly name: ToolName;
+  readonly title: string;
+  readonly description: string;
+  readonly input: I;
+  readonly output: O;
+  /** Whether the tool may run as an MCP task (it calls models and can take long). */
+  readonly longRunning: boolean;
+  readonly readOnly: boolean;
+  run(args: z.output<I>, mcp: McpContext, call: ToolCallContext): Promise<ToolOutcome>;
+}
+
+/** A tool error outcome: `{ ok: false, error }` plus whatever else the caller adds. */
+export function errorOutcome(error: ToolErrorInfo, extra: Record<string, unknown> = {}): ToolOutcome {
+  return { structured: { ok: false, error, ...extra }, text: errorText(error) };
+}
+
+export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
+  return {
+    content: [{ type: 'text', text: outcome.text }],
+    structuredContent: outcome.structured,
+    ...(outcome.structured.ok ? {} : { isError: true }),
+  };
+}
+
+/** Validates raw arguments; the message names each wrong argument and what came. */
+export function parseArgs<I extends z.ZodType>(
+  tool: TroupeTool<I>,
+  raw: unknown,
+): { ok: true; args: z.output<I> } | { ok: false; outcome: ToolOutcome } {
+  const parsed = tool.input.safeParse(raw ?? {});
+  if (parsed.success) return { ok: true, args: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
+    const got = issue.path.reduce<unknown>(
+      (value, key) =>
+        value !== null && typeof value === 'object'
+          ? (value as Record<PropertyKey, unknown>)[key]
+          : undefined,
+      raw,
+    );
+    return `${path}: ${issue.message}${issue.path.length === 0 ? '' : `, got ${describe(got)}`}`;
+  });
+  const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
+  return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
+}
+
+/** Runs a tool on raw arguments; never throws. Shared by plain calls and task-backed calls. */
+export async function invokeTool(
+  tool: TroupeTool,
+  raw: unknown,
+  mcp: McpContext,
+  call: ToolCallContext,
+): Promise<ToolOutcome> {
+  const parsed = parseArgs(tool, raw);
+  if (!parsed.ok) return parsed.outcome;
+  try {
+    return await tool.run(parsed.args, mcp, call);
+  } catch (error) {
+    mcp.log(
+      `troupe mcp: tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return errorOutcome(toolErrorFrom(error));
+  }
+}
+
+/** Keeps the schema's JSON Schema for `tools/list`, defers validation to `parseArgs`. */
+function deferValidation(schema: z.ZodType): StandardSchemaWithJSON {
+  const standard = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
+  return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
+}
+
+export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContext): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: deferValidation(tool.input),
+      outputSchema: tool.output as unknown as StandardSchemaWithJSON,
+      annotations: {
+        readOnlyHint: tool.readOnly,
+        openWorldHint: tool.longRunning,
+        idempotentHint: tool.readOnly,
+      },
+    },
+    async (raw: unknown, ctx: ServerContext) => {
+      const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id);
+      try {
+        return toCallToolResult(await invokeTool(tool, raw, mcp, callContext(ctx, tracked.signal)));
+      } finally {
+        tracked.release();
+      }
+    },
+  );
+}
+
+/** The tool's view of an SDK request context. */
+export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): ToolCallContext {
+  const token = ctx.mcpReq._meta?.progressToken;
+  const progress: ProgressSink | undefined =
+    token === undefined
+      ? undefined
+      : (progressValue, message) =>
+          ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: progressValue, message },
+          });
+  return {
+    signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
+    requestId: String(ctx.mcpReq.id),
+    ...(progress === undefined ? {} : { progress }),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * `cancel_session`: cancel a live session by id, for clients that cannot send MCP cancellation.
+ */
+import * as z from 'zod';
+import { runtimeError } from '../../core/errors.js';
+import { toolErrorInfo } from '../errors.js';
+import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { errorOutcome, type TroupeTool } from '../tool.js';
+
+const input = z.object({
+  session_id: z
+    .string()
+    .min(1)
+    .describe('The session to cancel (from session metadata or the sessions tool).'),
+  reason: z.string().max(500).optional(),
+});
+
+const output = z.object({
+  ...outcomeFields,
+  cancelled: z.boolean().optional().describe('False when the session had already ended.'),
+  session: sessionSummarySchema.optional(),
+});
+
+export const cancelSessionTool: TroupeTool<typeof input, typeof output> = {
+  name: 'cancel_session',
+  title: 'Cancel a session',
+  description:
+    'Cancels a queued or running session by id; its provider request is aborted and its caller gets a ' +
+    'CANCELLED result. For clients that cannot send MCP cancellation.',
+  input,
+  output,
+  longRunning: false,
+  readOnly: false,
+  async run(args, mcp) {
+    const known = mcp.runtime.session(args.session_id);
+    if (known === undefined) {
+      const error = runtimeError(
+        'UNKNOWN_SESSION',
+        `Expected \`session_id\` to name a live or recent session, got "${args.session_id}"`,
+      );
+      return errorOutcome(toolErrorInfo(error.toData()));
+    }
+    const cancelled = mcp.runtime.cancel(args.session_id, args.reason ?? 'cancelled with cancel_session');
+    const session = mcp.runtime.session(args.session_id) ?? known;
+    return {
+      structured: { ok: true, cancelled, session },
+      text: cancelled
+        ? `Cancelled session ${args.session_id}.`
+        : `Session ${args.session_id} had already ended (${session.state}); nothing to cancel.`,
+    };
+  },
+};

@@ -1,0 +1,124 @@
+/**
+ * `consensus`: the same question to several models at once, each its own session under the same
+ * limits. Every answer comes back with its metadata; when some fail the result is partial (not an
+ * error) and says which failed; only when all fail is it an error result.
+ */
+import * as z from 'zod';
+import { runtimeError } from '../../core/errors.js';
+import type { ChatMessage } from '../../providers/port.js';
+import { toolErrorInfo } from '../errors.js';
+import { runSessions } from '../run-session.js';
+import { outcomeFields, sessionMetadataSchema, toolErrorSchema } from '../schemas.js';
+import { errorOutcome, type TroupeTool } from '../tool.js';
+import { submitOptions } from './chat.js';
+import { answerFields } from './session-result.js';
+
+const target = z.object({
+  provider: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+});
+
+const input = z.object({
+  prompt: z.string().min(1).describe('The question every model gets.'),
+  models: z
+    .array(target)
+    .min(1)
+    .max(10)
+    .describe('The models to ask, each `{ provider?, model? }` (see list_models).'),
+  system: z.string().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().optional(),
+  thinking: z.enum(['enabled', 'disabled']).optional(),
+  priority: z.number().int().min(0).max(9).optional(),
+  timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+  extra: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Vendor-specific body fields, sent unchanged.'),
+});
+
+const answer = z.object({
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  ok: z.boolean(),
+  content: z.string().optional(),
+  reasoning: z.string().optional(),
+  error: toolErrorSchema.optional(),
+  session: sessionMetadataSchema.optional(),
+});
+
+const output = z.object({
+  ...outcomeFields,
+  partial: z.boolean().optional().describe('True when some models failed and others answered.'),
+  succeeded: z.number().optional(),
+  failed: z.number().optional(),
+  answers: z.array(answer).optional(),
+});
+
+export const consensusTool: TroupeTool<typeof input, typeof output> = {
+  name: 'consensus',
+  title: 'Ask several models',
+  description:
+    'Sends the same question to several models at once, each as its own session under the same limits. ' +
+    'Returns every answer with its session metadata; if some fail, the others still come back (partial).',
+  input,
+  output,
+  longRunning: true,
+  readOnly: false,
+  async run(args, mcp, call) {
+    const messages: ChatMessage[] = [
+      ...(args.system === undefined ? [] : [{ role: 'system' as const, content: args.system }]),
+      { role: 'user', content: args.prompt },
+    ];
+    const outcomes = await runSessions(
+      mcp,
+      call,
+      args.models.map((m) => ({
+        request: {
+          messages,
+          ...(m.provider === undefined ? {} : { provider: m.provider }),
+          ...(m.model === undefined ? {} : { model: m.model }),
+          ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
+          ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
+          ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
+          ...(args.extra === undefined ? {} : { extra: args.extra }),
+        },
+        options: submitOptions(args, 'consensus'),
+      })),
+    );
+    const answers = outcomes.map((outcome, i) => {
+      const fields = answerFields(outcome);
+      const asked = args.models[i] ?? {};
+      return {
+        provider: fields.session?.provider ?? asked.provider,
+        model: fields.session?.model ?? asked.model,
+        ok: fields.ok,
+        ...(fields.content === undefined ? {} : { content: fields.content }),
+        ...(fields.reasoning === undefined ? {} : { reasoning: fields.reasoning }),
+        ...(fields.error === undefined ? {} : { error: fields.error }),
+        ...(fields.session === undefined ? {} : { session: fields.session }),
+      };
+    });
+    const succeeded = answers.filter((a) => a.ok).length;
+    const failed = answers.length - succeeded;
+    const summary = { succeeded, failed, partial: succeeded > 0 && failed > 0, answers };
+    const text = answers
+      .map((a, i) => {
+        const who = `${a.provider ?? '?'}/${a.model ?? '?'}`;
+        return a.ok
+          ? `## ${i + 1}. ${who}\n${a.content ?? ''}`
+          : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}`;
+      })
+      .join('\n\n');
+    if (succeeded === 0) {
+      const first = answers[0]?.error;
+      const error =
+        first ?? toolErrorInfo(runtimeError('INTERNAL', 'Expected at least one answer, got none').toData());
+      return errorOutcome({ ...error, message: `Every model failed. First: ${error.message}` }, summary);
+    }
+    return {
+      structured: { ok: true, ...summary },
+      text: `${succeeded} of ${answers.length} models answered${failed > 0 ? ` (${failed} failed: partial result)` : ''}.\n\n${text}`,
+    };
+  },
+};

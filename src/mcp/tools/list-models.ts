@@ -1,0 +1,60 @@
+/**
+ * `list_models`: providers, their models and context windows, and whether each is configured.
+ */
+import * as z from 'zod';
+import { outcomeFields } from '../schemas.js';
+import type { TroupeTool } from '../tool.js';
+
+const input = z.object({});
+
+const output = z.object({
+  ...outcomeFields,
+  providers: z.array(
+    z.object({
+      name: z.string(),
+      configured: z.boolean(),
+      models: z.array(z.object({ id: z.string(), context_window: z.number().optional() })),
+    }),
+  ),
+  defaults: z.object({ provider: z.string().optional(), model: z.string().optional() }),
+  simulated: z.boolean().describe('True when no provider key is set and the simulated provider answers.'),
+});
+
+export const listModelsTool: TroupeTool<typeof input, typeof output> = {
+  name: 'list_models',
+  title: 'List models',
+  description:
+    'Lists the providers this server knows, their models with context windows, whether each provider is ' +
+    'configured (has an API key), and the default provider and model.',
+  input,
+  output,
+  longRunning: false,
+  readOnly: true,
+  async run(_args, mcp) {
+    const providers = mcp.catalog.list().map((p) => ({
+      name: p.name,
+      configured: p.configured,
+      models: p.models.map((m) => ({
+        id: m.id,
+        ...(m.contextWindow === undefined ? {} : { context_window: m.contextWindow }),
+      })),
+    }));
+    const { defaults, simulated } = mcp.catalog;
+    const lines = providers.map(
+      (p) =>
+        `${p.name} (${p.configured ? 'configured' : 'not configured'}): ${
+          p.models.length === 0
+            ? 'no models listed'
+            : p.models
+                .map((m) => (m.context_window ? `${m.id} [${m.context_window} tokens]` : m.id))
+                .join(', ')
+        }`,
+    );
+    const header = simulated ? 'No provider key is set: the simulated provider answers every call.\n' : '';
+    const footer = `\nDefault: ${defaults.provider ?? '(first provider)'}/${defaults.model ?? '(provider default)'}`;
+    return {
+      structured: { ok: true, providers, defaults: { ...defaults }, simulated },
+      text: `${header}${lines.join('\n')}${footer}`,
+    };
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * `multi_file_chat`: a model call over files named by path, read only from the root folders.
+ */
+import * as z from 'zod';
+import type { ChatMessage } from '../../providers/port.js';
+import { toolErrorInfo } from '../errors.js';
+import { readFilesUnderRoots } from '../files.js';
+import { runSession } from '../run-session.js';
+import { modelCallFields, outcomeFields, sessionMetadataSchema } from '../schemas.js';
+import { errorOutcome, type TroupeTool } from '../tool.js';
+import { modelFields, priorTurns, submitOptions } from './chat.js';
+import { answerFields, metadataLine } from './session-result.js';
+
+const input = z.object({
+  files: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(
+      'File paths, absolute or relative to the first root folder; each must be inside a root folder.',
+    ),
+  prompt: z.string().min(1).describe('What to ask about the files.'),
+  system: z.string().optional(),
+  continuation_id: z.string().optional(),
+  ...modelCallFields,
+});
+
+const output = z.object({
+  ...outcomeFields,
+  content: z.string().optional(),
+  reasoning: z.string().optional(),
+  finish_reason: z.string().optional(),
+  files: z.array(z.string()).optional().describe('The files that were read.'),
+  bytes: z.number().optional(),
+  continuation_id: z.string().optional(),
+  session: sessionMetadataSchema.optional(),
+});
+
+export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
+  name: 'multi_file_chat',
+  title: 'Chat over files',
+  description:
+    'A model call over files given by path. Only files inside the root folders configured on the server ' +
+    '(TROUPE_ROOTS) are read; a path outside them (also through `..` or a symlink) refuses the call and ' +
+    'nothing is read. Files are capped in size.',
+  input,
+  output,
+  longRunning: true,
+  readOnly: true,
+  async run(args, mcp, call) {
+    const prior = priorTurns(mcp, args.continuation_id);
+    if (!prior.ok) return prior.outcome;
+    const read = await readFilesUnderRoots(args.files, mcp.roots, mcp.files);
+    if (!read.ok) return errorOutcome(toolErrorInfo(read.error.toData()));
+    const messages: ChatMessage[] = [
+      ...prior.messages,
+      ...(args.system === undefined ? [] : [{ role: 'system' as const, content: args.system }]),
+      { role: 'user', content: args.prompt },
+    ];
+    const outcome = await runSession(
+      mcp,
+      call,
+      { ...modelFields(args), messages, files: read.files },
+      submitOptions(args, 'multi_file_chat'),
+    );
+    const fields = answerFields(outcome);
+    if (!fields.ok)
+      return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
+    const continuationId = mcp.conversations.save(
+      [...messages, { role: 'assistant', content: fields.content ?? '' }],
+      args.continuation_id,
+    );
+    const { tool_calls: _ignored, ...answer } = fields;
+    return {
+      structured: { ...answer, files: args.files, bytes: read.bytes, continuation_id: continuationId },
+      text: `${fields.content ?? ''}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
+    };
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * `sessions`: what the runtime is doing: live sessions by state, queue depth per priority,
+ * in-flight calls per provider against their limits, and recent sessions; or one session by id.
+ */
+import * as z from 'zod';
+import { runtimeError } from '../../core/errors.js';
+import { toolErrorInfo } from '../errors.js';
+import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { errorOutcome, type TroupeTool } from '../tool.js';
+
+const input = z.object({
+  session_id: z.string().min(1).optional().describe('Show only this session.'),
+  recent_limit: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .optional()
+    .describe('Recent sessions to include; default 20.'),
+});
+
+const liveSchema = z.looseObject({
+  sessionId: z.string(),
+  state: z.string(),
+  provider: z.string(),
+  label: z.string().optional(),
+  position: z.number().optional(),
+  chars: z.number().optional(),
+  since: z.number(),
+});
+
+const output = z.object({
+  ...outcomeFields,
+  session: sessionSummarySchema.optional(),
+  live: liveSchema.optional().describe('Progress of the session when it is live.'),
+  runtime_state: z.string().optional(),
+  live_by_state: z.object({ queued: z.array(liveSchema), running: z.array(liveSchema) }).optional(),
+  queued: z.number().optional(),
+  running: z.number().optional(),
+  queued_by_priority: z.record(z.string(), z.number()).optional(),
+  providers: z
+    .array(
+      z.object({ name: z.string(), queued: z.number(), running: z.number(), limit: z.number().nullable() }),
+    )
+    .optional(),
+  max_concurrent: z.number().optional(),
+  max_queued: z.number().optional(),
+  recent: z.array(sessionSummarySchema).optional(),
+});
+
+export const sessionsTool: TroupeTool<typeof input, typeof output> = {
+  name: 'sessions',
+  title: 'Show sessions',
+  description:
+    'Shows live sessions by state (queued, running), queue depth per priority, in-flight sessions per ' +
+    'provider against its limit, and recent sessions. With `session_id`, shows that one session.',
+  input,
+  output,
+  longRunning: false,
+  readOnly: true,
+  async run(args, mcp) {
+    if (args.session_id !== undefined) {
+      const session = mcp.runtime.session(args.session_id);
+      if (session === undefined) {
+        const error = runtimeError(
+          'UNKNOWN_SESSION',
+          `Expected \`session_id\` to name a live or recent session, got "${args.session_id}"`,
+        );
+        return errorOutcome(toolErrorInfo(error.toData()));
+      }
+      const live = mcp.live.get(args.session_id);
+      return {
+        structured: { ok: true, session, ...(live === undefined ? {} : { live }) },
+        text: `${session.sessionId}: ${session.state} · ${session.provider}/${session.model} · priority ${session.priority} · ${session.attempts} attempt(s)${session.code ? ` · ${session.code}` : ''}`,
+      };
+    }
+    const status = mcp.runtime.status();
+    const live = mcp.live.list();
+    const structured = {
+      ok: true,
+      runtime_state: status.state,
+      live_by_state: {
+        queued: live.filter((s) => s.state === 'queued'),
+        running: live.filter((s) => s.state === 'running'),
+      },
+      queued: status.queued,
+      running: status.running,
+      queued_by_priority: Object.fromEntries(
+        Object.entries(status.queuedByPriority).map(([priority, n]) => [String(priority), n]),
+      ),
+      providers: status.providers.map((p) => ({ ...p })),
+      max_concurrent: status.maxConcurrent,
+      max_queued: status.maxQueued,
+      recent: status.recent.slice(0, args.recent_limit ?? 20),
+    };
+    const providerLines = status.providers.map(
+      (p) =>
+        `  ${p.name}: ${p.running} running / ${p.limit ?? status.maxConcurrent} limit, ${p.queued} queued`,
+    );
+    return {
+      structured,
+      text: [
+        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}).`,
+        ...providerLines,
+        `Recent: ${structured.recent.length} session(s).`,
+      ].join('\n'),
+    };
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * `troupe serve` as a user runs it: the BUILT CLI on a free port, the SDK client over Streamable
+ * HTTP, and SIGTERM while 50 calls are in flight. Run `npx tsc -p tsconfig.build.json` first.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = 'dist/src/cli/main.js';
+let child: ChildProcess | undefined;
+
+async function serve(): Promise<{ url: URL; stderr: () => string; exited: Promise<number | null> }> {
+  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
+  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--drain-ms', '300'], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  const url = await new Promise<URL>((resolve, reject) => {
+    child!.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
+      if (m) resolve(new URL(m[1]!));
+    });
+    child!.once('exit', () => reject(new Error(`serve exited: ${err}`)));
+  });
+  return { url, stderr: () => err, exited };
+}
+
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary tool JSON
+const structured = (r: unknown) => (r as { structuredContent: Record<string, any> }).structuredContent;
+
+describe('troupe serve (built CLI)', () => {
+  it('prints one start line naming the simulated provider, and serves both eras', async () => {
+    const { url, stderr } = await serve();
+    expect(stderr().trim().split('\n')).toHaveLength(1);
+    expect(stderr()).toMatch(/127\.0\.0\.1:\d+\/mcp.*simulated provider/);
+    for (const options of [{}, { versionNegotiation: { mode: { pin: '2026-07-28' } } }] as const) {
+      const client = new Client({ name: 'e2e', version: '1' }, options);
+      await client.connect(new StreamableHTTPClientTransport(url));
+      const r = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } });
+      expect(structured(r).ok).toBe(true);
+      await client.close();
+    }
+  });
+
+  it('SIGTERM during 50 in-flight calls ends every one with a result or a clear error, then exits 0', async () => {
+    const { url, exited } = await serve();
+    const client = new Client({ name: 'e2e', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(url));
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      client.callTool({
+        name: 'chat',
+        arguments: { prompt: `c${i}`, extra: { simulateLatencyMs: i % 2 ? 50 : 5000 } },
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    child!.kill('SIGTERM');
+    const settled = await Promise.all(
+      calls.map((c) =>
+        c.then(
+          (r) => structured(r),
+          (e: Error): Record<string, unknown> & { thrown?: string } => ({ thrown: e.message }),
+        ),
+      ),
+    );
+    expect(settled.filter((s) => 'thrown' in s)).toEqual([]);
+    const failed = settled.filter((s) => !s.ok);
+    expect(settled.length - failed.length).toBe(25);
+    for (const s of failed) expect(['SHUTTING_DOWN', 'CANCELLED']).toContain(s.error.code);
+    expect(await exited).toBe(0);
+  });
+});

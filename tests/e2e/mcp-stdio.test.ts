@@ -1,0 +1,142 @@
+/**
+ * `troupe stdio` as a host runs it: the BUILT CLI spawned by the SDK's stdio client.
+ * Run `npx tsc -p tsconfig.build.json` (or `npm test`) first.
+ */
+import { existsSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = 'dist/src/cli/main.js';
+const open: Client[] = [];
+
+async function connect(
+  env: Record<string, string> = {},
+): Promise<{ client: Client; transport: StdioClientTransport; stderr: () => string }> {
+  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'stdio', '--drain-ms', '300'],
+    env: { PATH: process.env.PATH ?? '', TROUPE_PROGRESS_MS: '200', ...env },
+    stderr: 'pipe',
+  });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const client = new Client({ name: 'e2e', version: '1' });
+  await client.connect(transport);
+  open.push(client);
+  return { client, transport, stderr: () => err };
+}
+
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((c) => c.close()));
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary tool JSON
+const structured = (r: unknown) => (r as { structuredContent: Record<string, any> }).structuredContent;
+const slow = { extra: { simulateLatencyMs: 2000 } };
+
+describe('troupe stdio (built CLI)', () => {
+  it('lists tools, calls every tool, says once on stderr that it is simulated', async () => {
+    const { client, stderr } = await connect({ TROUPE_ROOTS: process.cwd() });
+    const { tools } = await client.listTools();
+    expect(tools).toHaveLength(6);
+    const chat = structured(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } }));
+    expect(chat).toMatchObject({ ok: true, session: { state: 'done', provider: 'simulated' } });
+    const files = structured(
+      await client.callTool({
+        name: 'multi_file_chat',
+        arguments: { files: ['package.json'], prompt: 'what is it?' },
+      }),
+    );
+    expect(files.ok).toBe(true);
+    const consensus = structured(
+      await client.callTool({
+        name: 'consensus',
+        arguments: { prompt: 'q', models: [{ model: 'sim-fast' }, { model: 'sim-pro' }] },
+      }),
+    );
+    expect(consensus.succeeded).toBe(2);
+    expect(structured(await client.callTool({ name: 'list_models', arguments: {} })).simulated).toBe(true);
+    expect(
+      structured(
+        await client.callTool({ name: 'sessions', arguments: { session_id: chat.session.sessionId } }),
+      ).ok,
+    ).toBe(true);
+    expect(
+      structured(
+        await client.callTool({ name: 'cancel_session', arguments: { session_id: chat.session.sessionId } }),
+      ).cancelled,
+    ).toBe(false);
+    expect(stderr().match(/simulated provider/g)).toHaveLength(1);
+  });
+
+  it('invalid arguments and unknown models give clear error results', async () => {
+    const { client } = await connect();
+    const bad = await client.callTool({ name: 'consensus', arguments: { prompt: 'q', models: [] } });
+    expect(bad.isError).toBe(true);
+    expect(structured(bad).error.code).toBe('INVALID_REQUEST');
+    const unknown = await client.callTool({
+      name: 'chat',
+      arguments: { prompt: 'q', model: 'no-such-model' },
+    });
+    expect(unknown.isError).toBe(true);
+    expect(structured(unknown).error.code).toBe('MODEL_NOT_FOUND');
+    expect(structured(unknown).error.hint).toMatch(/list_models/);
+  });
+
+  it('sends progress for a slow call and cancels it on MCP cancellation', async () => {
+    const { client } = await connect();
+    const updates: string[] = [];
+    const done = await client.callTool(
+      { name: 'chat', arguments: { prompt: 'slow', ...slow } },
+      { onprogress: (p) => updates.push(p.message ?? '') },
+    );
+    expect(structured(done).ok).toBe(true);
+    expect(updates.length).toBeGreaterThanOrEqual(3);
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: 'chat', arguments: { prompt: 'cancel me', ...slow } },
+      { signal: controller.signal },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort('stop');
+    await expect(call).rejects.toThrow();
+    const status = structured(await client.callTool({ name: 'sessions', arguments: {} }));
+    await expect
+      .poll(
+        async () => structured(await client.callTool({ name: 'sessions', arguments: {} })).recent[0]?.state,
+      )
+      .toBe('cancelled');
+    expect(status.ok).toBe(true);
+  });
+
+  it('SIGTERM during 50 in-flight calls ends every one with a result or a clear error', async () => {
+    const { client, transport } = await connect();
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      client.callTool({
+        name: 'chat',
+        arguments: { prompt: `c${i}`, extra: { simulateLatencyMs: i % 2 ? 50 : 5000 } },
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    process.kill(transport.pid!, 'SIGTERM');
+    const settled = await Promise.all(
+      calls.map((c) =>
+        c.then(
+          (r) => structured(r),
+          (e: Error): Record<string, unknown> & { thrown?: string } => ({ thrown: e.message }),
+        ),
+      ),
+    );
+    expect(settled.filter((s) => 'thrown' in s)).toEqual([]);
+    const codes = settled.map((s) => (s.ok ? 'ok' : s.error.code));
+    expect(codes.filter((c) => c === 'ok').length).toBe(25);
+    // The slow half is cut at the drain deadline and told why.
+    for (const code of codes.filter((c) => c !== 'ok'))
+      expect(['SHUTTING_DOWN', 'CANCELLED']).toContain(code);
+    expect(settled.filter((s) => !s.ok).every((s) => typeof s.error.hint === 'string')).toBe(true);
+  });
+});

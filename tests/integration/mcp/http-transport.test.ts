@@ -1,0 +1,180 @@
+/**
+ * The HTTP transport's guards and lifecycle, and cancellation reaching the provider request
+ * (observed at the local OpenAI-compatible test server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { type Harness, startHarness, structured } from './harness.js';
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+describe('HTTP transport guards', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ http: { token: 's3cret', maxBodyBytes: 64 * 1024, idleSessionMs: 300 } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const auth = { authorization: 'Bearer s3cret' };
+
+  it('requires the bearer token', async () => {
+    expect((await post(h.url, INIT)).status).toBe(401);
+    expect((await post(h.url, INIT, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await post(h.url, INIT, auth)).status).toBe(200);
+  });
+
+  it('refuses a foreign Host or Origin (DNS rebinding)', async () => {
+    // fetch forbids overriding Host, so speak HTTP directly.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: h.url.hostname,
+          port: h.url.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: { host: 'evil.example:80', ...auth, 'content-type': 'application/json' },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(INIT));
+    });
+    expect(status).toBe(403);
+    expect((await post(h.url, INIT, { ...auth, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await post(h.url, INIT, { ...auth, origin: `http://localhost:${h.url.port}` })).status).toBe(200);
+  });
+
+  it('caps the body, rejects bad JSON, 404s unknown paths and sessions', async () => {
+    expect((await post(h.url, 'x'.repeat(70 * 1024), auth)).status).toBe(413);
+    expect((await post(h.url, '{not json', auth)).status).toBe(400);
+    expect((await fetch(new URL('/nope', h.url))).status).toBe(404);
+    const unknown = await post(
+      h.url,
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { ...auth, 'mcp-session-id': 'no-such', 'mcp-protocol-version': '2025-11-25' },
+    );
+    expect(unknown.status).toBe(404);
+  });
+
+  it('expires idle sessions', async () => {
+    const client = await h.client('legacy', auth);
+    expect(h.app.sessionCount).toBeGreaterThan(0);
+    await client.listTools();
+    await new Promise((r) => setTimeout(r, 900));
+    expect(h.app.sessionCount).toBe(0);
+  });
+});
+
+describe('routes hook', () => {
+  it('serves extra routes beside /mcp', async () => {
+    const h = await startHarness({
+      http: { routes: new Map([['/metrics', (_req, res) => void res.end('up 1\n')]]) },
+    });
+    try {
+      expect(await (await fetch(new URL('/metrics', h.url))).text()).toBe('up 1\n');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe.each(['legacy', 'modern'] as const)('cancellation (%s era)', (era) => {
+  let server: OpenAIServer;
+  let h: Harness;
+  beforeAll(async () => {
+    server = createOpenAIServer();
+    const baseURL = await server.start();
+    h = await startHarness({
+      providers: [createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey: 'test-key' })],
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+    await server.close();
+  });
+
+  it('MCP cancellation cancels the session and aborts the provider request', async () => {
+    const client = await h.client(era);
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: 'chat', arguments: { prompt: 'wait', provider: 'local', model: `fault:hang:tag=${era}` } },
+      { signal: controller.signal },
+    );
+    const seen = await server.waitForRequest((r) => JSON.stringify(r.body).includes(`tag=${era}`));
+    controller.abort('user pressed stop');
+    await expect(call).rejects.toThrow();
+    await server.waitForClose(seen);
+    expect(seen.completed).toBe(false);
+    await expect.poll(() => h.mcp.runtime.status().recent[0]?.state).toBe('cancelled');
+  });
+
+  it('cancel_session aborts the provider request of another call', async () => {
+    const client = await h.client(era);
+    const call = client.callTool({
+      name: 'chat',
+      arguments: { prompt: 'wait', provider: 'local', model: `fault:hang:tag=cs-${era}` },
+    });
+    const seen = await server.waitForRequest((r) => JSON.stringify(r.body).includes(`tag=cs-${era}`));
+    const live = structured(await client.callTool({ name: 'sessions', arguments: {} })).live_by_state.running;
+    expect(live).toHaveLength(1);
+    await client.callTool({ name: 'cancel_session', arguments: { session_id: live[0].sessionId } });
+    const result = await call;
+    expect(structured(result).error.code).toBe('CANCELLED');
+    await server.waitForClose(seen);
+    expect(seen.completed).toBe(false);
+  });
+
+  // 2025-era sessions only: troupe's own close-to-cancel path (the 2026 handler aborts on disconnect itself).
+  if (era === 'legacy')
+    it('a closed HTTP response stream cancels the call and aborts the provider request', async () => {
+      const init = await post(h.url, INIT);
+      const sid = init.headers.get('mcp-session-id')!;
+      const headers = { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
+      await post(h.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+      const controller = new AbortController();
+      const call = fetch(h.url, {
+        method: 'POST',
+        signal: controller.signal,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: {
+            name: 'chat',
+            arguments: { prompt: 'w', provider: 'local', model: 'fault:hang:tag=closed-stream' },
+          },
+        }),
+      }).catch(() => undefined);
+      const seen = await server.waitForRequest((r) => JSON.stringify(r.body).includes('tag=closed-stream'));
+      controller.abort();
+      await call;
+      await server.waitForClose(seen);
+      expect(seen.completed).toBe(false);
+      await expect.poll(() => h.mcp.runtime.status().recent[0]?.state).toBe('cancelled');
+    });
+});
