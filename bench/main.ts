@@ -1,0 +1,22 @@
+/**
+ * `npm run bench -- <name> [--json]`: benchmarks print figures as ratios against a baseline
+ * measured in the same run. Not tests: nothing here asserts a speed.
+ */
+const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string[]): Promise<void> }>>> = {
+  runtime: () => import('./runtime.js'),
+};
+
+const [name = 'runtime', ...rest] = process.argv.slice(2);
+const load = BENCHES[name];
+if (load === undefined) {
+  process.stderr.write(`bench: unknown benchmark "${name}"; one of ${Object.keys(BENCHES).join(', ')}\n`);
+  process.exitCode = 2;
+} else {
+  load().then(
+    (bench) => bench.run(rest),
+    () => {
+      process.stderr.write(`bench: "${name}" is not available in this build\n`);
+      process.exitCode = 2;
+    },
+  );
+}
