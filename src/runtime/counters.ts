@@ -1,7 +1,7 @@
 /**
  * Plain counters behind `metrics()`: incremented on the hot path, copied only when asked for.
  */
-import type { FinalState, RuntimeMetrics, SessionResult } from './types.js';
+import type { FinalState, RuntimeMetrics, SessionResult, TaskResult } from './types.js';
 
 export class RuntimeCounters {
   submitted = 0;
@@ -20,7 +20,7 @@ export class RuntimeCounters {
     this.providerErrors[code] = (this.providerErrors[code] ?? 0) + 1;
   }
 
-  ended(state: FinalState, result: SessionResult): void {
+  ended(state: FinalState, result: SessionResult | TaskResult<unknown>): void {
     this.endedBy[state]++;
     const usage = result.metadata.usage;
     if (usage !== undefined) {

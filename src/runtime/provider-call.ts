@@ -13,6 +13,8 @@ import type { SessionMachineEvent, SessionOutputData, UsageData } from '../../ma
 import { toErrorData } from '../core/errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 import { ToolCallAssembler } from '../providers/tool-calls.js';
+import type { SessionWork } from './session-record.js';
+import type { TaskFunction } from './types.js';
 
 export type CallEvent = Extract<
   SessionMachineEvent,
@@ -20,9 +22,14 @@ export type CallEvent = Extract<
 >;
 
 export interface CallSink {
+  readonly sessionId: string;
+  readonly attempt: number;
   now(): number;
   random(): number;
   deliver(event: CallEvent): void;
+  /** A task's return value, handed over before `provider.done`. */
+  value(value: unknown): void;
+  progress(progress: number, total?: number, message?: string): void;
 }
 
 export class ProviderCall {
@@ -49,17 +56,22 @@ export class ProviderCall {
     this.controller?.abort(abortError(reason));
   }
 
-  start(provider: ChatProvider, request: ChatRequest, stream: boolean, sink: CallSink): void {
-    // A getter, so the controller is made only if the adapter reads the signal.
-    const call = this;
-    const options = {
-      get signal() {
-        return call.signal;
-      },
-    };
-    const run = stream
-      ? this.runStream(provider, request, options, sink)
-      : this.runComplete(provider, request, options, sink);
+  start(work: SessionWork, stream: boolean, sink: CallSink): void {
+    let run: Promise<void>;
+    if (work.kind === 'task') {
+      run = this.runTask(work.task, sink);
+    } else {
+      // A getter, so the controller is made only if the adapter reads the signal.
+      const call = this;
+      const options = {
+        get signal() {
+          return call.signal;
+        },
+      };
+      run = stream
+        ? this.runStream(work.provider, work.request, options, sink)
+        : this.runComplete(work.provider, work.request, options, sink);
+    }
     run.catch((error: unknown) => {
       if (!this.ended)
         sink.deliver({
@@ -69,6 +81,23 @@ export class ProviderCall {
           random: sink.random(),
         });
     });
+  }
+
+  private async runTask(task: TaskFunction<unknown>, sink: CallSink): Promise<void> {
+    const call = this;
+    const value = await task({
+      get signal() {
+        return call.signal;
+      },
+      sessionId: sink.sessionId,
+      attempt: sink.attempt,
+      progress: (progress, total, message) => {
+        if (!call.ended) sink.progress(progress, total, message);
+      },
+    });
+    if (this.ended) return;
+    sink.value(value);
+    sink.deliver({ type: 'provider.done', now: sink.now(), output: { content: '' } });
   }
 
   private async runComplete(

@@ -15,17 +15,25 @@ import {
 import { supervisorMachine } from '../../machines/supervisor.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { DeadlineHeap } from '../core/deadlines.js';
-import { runtimeError, TroupeError } from '../core/errors.js';
+import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
 import { Scheduler } from '../core/scheduler.js';
+import type { ChatRequest } from '../providers/port.js';
 import { RuntimeCounters } from './counters.js';
 import { EventStream } from './event-stream.js';
 import { History } from './history.js';
-import { resolveDefaults, resolveLimits, resolveProviders, resolveSubmitOptions } from './options.js';
+import {
+  type ResolvedSubmitOptions,
+  resolveDefaults,
+  resolveLimits,
+  resolveProviders,
+  resolveSubmitOptions,
+} from './options.js';
 import { type CallEvent, ProviderCall } from './provider-call.js';
-import { buildResult, type SessionRecord, summarize } from './session-record.js';
+import { buildResult, type SessionRecord, type SessionWork, summarize } from './session-record.js';
 import type {
   FinalState,
+  RunOptions,
   Runtime,
   RuntimeEvent,
   RuntimeOptions,
@@ -37,6 +45,8 @@ import type {
   SessionSummary,
   ShutdownReport,
   SubmitOptions,
+  TaskFunction,
+  TaskResult,
 } from './types.js';
 
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -69,36 +79,56 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const machine = sessionMachine.provide({
     actions: {
       startProviderCall: ({ context }) => {
-        const record = live.get(context.sessionId)!;
+        const record = live.get(context.input.sessionId)!;
         const call = new ProviderCall();
         record.call = call;
-        call.start(record.chatProvider, record.request, context.stream, {
+        call.start(record.work, context.input.stream, {
+          sessionId: context.input.sessionId,
+          attempt: context.attempts,
           now: () => clock.now(),
           random,
           deliver: (event: CallEvent) => {
             if (record.call === call) deliver(record, event);
           },
+          value: (value) => {
+            record.value = value;
+          },
+          progress: (progress, total, message) => {
+            emit(record, () => {
+              const event: Extract<SessionEvent, { type: 'session.progress' }> = {
+                type: 'session.progress',
+                sessionId: context.input.sessionId,
+                progress,
+                at: clock.now(),
+              };
+              return Object.assign(
+                event,
+                total === undefined ? {} : { total },
+                message === undefined ? {} : { message },
+              );
+            });
+          },
         });
       },
       abortProviderCall: ({ context, event }) => {
-        const record = live.get(context.sessionId);
+        const record = live.get(context.input.sessionId);
         if (record?.call == null) return;
         record.call.abort(abortReason(event));
         record.call = null;
       },
       notifyStarted: ({ context }) => {
-        emit(live.get(context.sessionId)!, () => ({
+        emit(live.get(context.input.sessionId)!, () => ({
           type: 'session.started',
-          sessionId: context.sessionId,
+          sessionId: context.input.sessionId,
           attempt: context.attempts,
           at: clock.now(),
         }));
       },
       notifyDelta: ({ context, event }) => {
         if (event.type !== 'provider.chunk') return;
-        emit(live.get(context.sessionId)!, () => ({
+        emit(live.get(context.input.sessionId)!, () => ({
           type: 'session.delta',
-          sessionId: context.sessionId,
+          sessionId: context.input.sessionId,
           delta: event.delta as never,
           chars: event.chars,
           at: event.now,
@@ -108,9 +138,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         if (event.type !== 'provider.error') return;
         counters.retries++;
         counters.providerError(event.error.code);
-        emit(live.get(context.sessionId)!, () => ({
+        emit(live.get(context.input.sessionId)!, () => ({
           type: 'session.retry',
-          sessionId: context.sessionId,
+          sessionId: context.input.sessionId,
           attempt: context.attempts + 1,
           delayMs: (context.retryAt ?? event.now) - event.now,
           error: event.error,
@@ -162,7 +192,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return supervisor.getSnapshot().value as RuntimeStatus['state'];
   }
 
-  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
+  function refuseWhileDraining(): void {
     if (lifecycle() !== 'accepting') {
       counters.reject('SHUTTING_DOWN');
       throw runtimeError(
@@ -170,29 +200,75 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         'Expected the runtime to accept work, got a runtime that is shutting down',
       );
     }
-    let resolved: ReturnType<typeof resolveSubmitOptions>;
-    let target: { provider: string; model: string };
+  }
+
+  /** Runs `resolve` for a submission, counting a refusal under its code before rethrowing it. */
+  function admitting<T>(resolve: () => T): T {
     try {
-      resolved = resolveSubmitOptions(submitOptions, defaults);
-      target = route(request);
+      return resolve();
     } catch (error) {
       counters.reject(error instanceof TroupeError ? error.code : 'INVALID_REQUEST');
       throw error;
     }
-    const chatProvider = providers.get(target.provider);
-    if (chatProvider === undefined) {
-      counters.reject('UNKNOWN_PROVIDER');
-      throw runtimeError(
-        'UNKNOWN_PROVIDER',
-        `Expected a provider among ${[...providers.keys()].map((n) => `"${n}"`).join(', ')}, got "${target.provider}"`,
-      );
-    }
+  }
+
+  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
+    refuseWhileDraining();
+    const { resolved, target, provider } = admitting(() => {
+      const target = route(request);
+      const provider = providers.get(target.provider);
+      if (provider === undefined) {
+        const known = [...providers.keys()].map((n) => `"${n}"`).join(', ');
+        throw runtimeError(
+          'UNKNOWN_PROVIDER',
+          `Expected a provider among ${known}, got "${target.provider}"`,
+        );
+      }
+      return { resolved: resolveSubmitOptions(submitOptions, defaults), target, provider };
+    });
+    const work: SessionWork = { kind: 'chat', provider, request: chatRequest(request, target.model) };
+    return enqueue(
+      work,
+      target.provider,
+      target.model,
+      request.stream === true,
+      resolved,
+      submitOptions,
+    ) as SessionHandle;
+  }
+
+  function run<T>(task: TaskFunction<T>, runOptions: RunOptions): SessionHandle<TaskResult<T>> {
+    refuseWhileDraining();
+    const resolved = admitting(() => {
+      if (typeof task !== 'function') {
+        throw runtimeError('INVALID_REQUEST', `Expected a task function, got ${describe(task)}`);
+      }
+      if (typeof runOptions?.lane !== 'string' || runOptions.lane === '') {
+        throw runtimeError(
+          'INVALID_REQUEST',
+          `Expected \`lane\` to be a non-empty string, got ${describe(runOptions?.lane)}`,
+        );
+      }
+      return resolveSubmitOptions({ maxAttempts: 1, ...runOptions }, defaults);
+    });
+    const work: SessionWork = { kind: 'task', task };
+    const name = runOptions.name ?? runOptions.lane;
+    return enqueue(work, runOptions.lane, name, false, resolved, runOptions) as SessionHandle<TaskResult<T>>;
+  }
+
+  function enqueue(
+    work: SessionWork,
+    lane: string,
+    model: string,
+    stream: boolean,
+    resolved: ResolvedSubmitOptions,
+    submitOptions: SubmitOptions,
+  ): SessionHandle<SessionResult | TaskResult<unknown>> {
     const now = clock.now();
     const sessionId = randomUUID();
     const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
-    const { provider: _p, model: _m, stream, ...chat } = request;
     const record: SessionRecord = {
-      provider: target.provider,
+      provider: lane,
       priority: resolved.priority,
       seq: 0,
       wakeAt: 0,
@@ -200,10 +276,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       input: {
         sessionId,
         requestId: submitOptions.requestId ?? sessionId,
-        provider: target.provider,
-        model: target.model,
+        provider: lane,
+        model,
         priority: resolved.priority,
-        stream: stream === true,
+        stream,
         createdAt: now,
         queueDeadlineAt: now + resolved.queueTimeoutMs,
         timeoutMs: resolved.timeoutMs,
@@ -212,8 +288,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         backoffBaseMs: defaults.backoffBaseMs,
         backoffMaxMs: defaults.backoffMaxMs,
       },
-      request: { ...chat, model: target.model },
-      chatProvider,
+      work,
       label: submitOptions.label,
       caller: caller.value,
       callerTruncated: caller.truncated,
@@ -223,6 +298,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       admitted: false,
       result: null,
       resolve: () => {},
+      value: undefined,
       observers: null,
       detachSignal: null,
     };
@@ -234,7 +310,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       );
     }
     counters.submitted++;
-    const result = new Promise<SessionResult>((resolve) => {
+    const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
       record.resolve = resolve;
     });
     live.set(sessionId, record);
@@ -258,7 +334,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return handleFor(record, result);
   }
 
-  function handleFor(record: SessionRecord, result: Promise<SessionResult>): SessionHandle {
+  function handleFor<R>(record: SessionRecord, result: Promise<R>): SessionHandle<R> {
     return {
       id: record.input.sessionId,
       result,
@@ -342,7 +418,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     deadlines.cancel(record);
     if (record.admitted) scheduler.release(record.provider);
     else scheduler.remove(record);
-    live.delete(context.sessionId);
+    live.delete(context.input.sessionId);
     record.detachSignal?.();
     record.actor = null;
     counters.ended(state, result);
@@ -351,7 +427,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     record.resolve(result);
     emit(record, () => ({
       type: 'session.ended',
-      sessionId: context.sessionId,
+      sessionId: context.input.sessionId,
       result,
       at: context.endedAt ?? clock.now(),
     }));
@@ -367,11 +443,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const event = make();
     if (record.observers !== null) for (const stream of record.observers) stream.push(event);
     if (listeners.size > 0) {
-      broadcast(
-        record.label === undefined
-          ? { ...event, provider: record.provider }
-          : { ...event, provider: record.provider, label: record.label },
-      );
+      broadcast(Object.assign({}, event, { provider: record.provider, label: record.label }));
     }
   }
 
@@ -408,6 +480,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   return {
     submit,
+    run,
     shutdown,
     providers: [...providers.keys()],
     status: ({ recent = 20 } = {}) => ({
@@ -463,6 +536,15 @@ function defaultRouter(
     }
     return { provider, model };
   };
+}
+
+/** The request as the provider sees it: the routed model, without troupe's own fields. */
+function chatRequest(request: SessionRequest, model: string): ChatRequest {
+  // Object.assign, not spread-and-add: V8 makes the latter far slower, and this runs per session.
+  const out = Object.assign({}, request, { model }) as ChatRequest & { provider?: string; stream?: boolean };
+  delete out.provider;
+  delete out.stream;
+  return out;
 }
 
 function abortReason(event: SessionMachineEvent): string {

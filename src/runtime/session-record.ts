@@ -26,12 +26,18 @@ import type {
   SessionResult,
   SessionState,
   SessionSummary,
+  TaskFunction,
+  TaskResult,
 } from './types.js';
+
+/** The session's child: a chat call to a provider, or a caller's task function. */
+export type SessionWork =
+  | { readonly kind: 'chat'; readonly provider: ChatProvider; readonly request: ChatRequest }
+  | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
 export interface SessionRecord extends Schedulable, Wakeable {
   readonly input: SessionInput;
-  readonly request: ChatRequest;
-  readonly chatProvider: ChatProvider;
+  readonly work: SessionWork;
   readonly label: string | undefined;
   readonly caller: Readonly<Record<string, unknown>> | undefined;
   readonly callerTruncated: boolean;
@@ -39,8 +45,10 @@ export interface SessionRecord extends Schedulable, Wakeable {
   leaf: SessionStateValue;
   call: ProviderCall | null;
   admitted: boolean;
-  result: SessionResult | null;
-  resolve: (result: SessionResult) => void;
+  result: SessionResult | TaskResult<unknown> | null;
+  resolve: (result: SessionResult | TaskResult<unknown>) => void;
+  /** A task's return value: kept out of the machine's context, which holds only plain data. */
+  value: unknown;
   observers: EventStream<SessionEvent>[] | null;
   detachSignal: (() => void) | null;
 }
@@ -53,19 +61,19 @@ export function buildResult(
   record: SessionRecord,
   context: SessionContext,
   state: FinalState,
-): SessionResult {
-  const endedAt = context.endedAt ?? context.createdAt;
+): SessionResult | TaskResult<unknown> {
+  const endedAt = context.endedAt ?? context.input.createdAt;
   const startedAt = context.startedAt;
   const metadata: { -readonly [K in keyof SessionMetadata]: SessionMetadata[K] } = {
-    sessionId: context.sessionId,
-    requestId: context.requestId,
-    provider: context.provider,
-    model: context.model,
-    priority: context.priority,
+    sessionId: context.input.sessionId,
+    requestId: context.input.requestId,
+    provider: context.input.provider,
+    model: context.input.model,
+    priority: context.input.priority,
     state,
-    queuedMs: (startedAt ?? endedAt) - context.createdAt,
+    queuedMs: (startedAt ?? endedAt) - context.input.createdAt,
     runMs: startedAt === null ? 0 : endedAt - startedAt,
-    totalMs: endedAt - context.createdAt,
+    totalMs: endedAt - context.input.createdAt,
     attempts: context.attempts,
   };
   if (context.usage !== null) metadata.usage = context.usage;
@@ -73,7 +81,9 @@ export function buildResult(
   if (record.caller !== undefined) metadata.caller = record.caller;
   if (record.callerTruncated) metadata.truncated = true;
   if (state === 'done' && context.output !== null) {
-    return { ok: true, metadata, ...context.output };
+    if (record.work.kind === 'task')
+      return { ok: true, value: record.value, metadata } as TaskResult<unknown>;
+    return Object.assign({ ok: true as const, metadata }, context.output) as SessionResult;
   }
   const error: TroupeErrorData = context.error ?? {
     family: 'runtime',

@@ -130,6 +130,30 @@ export type SessionResult =
   | ({ readonly ok: true; readonly metadata: SessionMetadata } & SessionOutput)
   | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
 
+/** What a task function gets: the session's signal and a way to report progress. */
+export interface TaskContext {
+  /** Aborted when the session ends for any reason: pass it to every I/O the task does. */
+  readonly signal: AbortSignal;
+  readonly sessionId: string;
+  /** The attempt number, from 1. */
+  readonly attempt: number;
+  /** Reports progress to observers (`session.progress`); it does not reset any deadline. */
+  progress(progress: number, total?: number, message?: string): void;
+}
+
+export type TaskFunction<T> = (context: TaskContext) => Promise<T>;
+
+export interface RunOptions extends SubmitOptions {
+  /** The lane whose limit applies (`limits.perProvider[lane]`); shown as `provider` in metadata. */
+  readonly lane: string;
+  /** A name for what runs, shown as `model` in metadata. @default the lane */
+  readonly name?: string;
+}
+
+export type TaskResult<T> =
+  | { readonly ok: true; readonly value: T; readonly metadata: SessionMetadata }
+  | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
+
 /** Events about one session, in order. */
 export type SessionEvent =
   | {
@@ -161,9 +185,17 @@ export type SessionEvent =
       readonly at: number;
     }
   | {
+      readonly type: 'session.progress';
+      readonly sessionId: string;
+      readonly progress: number;
+      readonly total?: number;
+      readonly message?: string;
+      readonly at: number;
+    }
+  | {
       readonly type: 'session.ended';
       readonly sessionId: string;
-      readonly result: SessionResult;
+      readonly result: SessionResult | TaskResult<unknown>;
       readonly at: number;
     };
 
@@ -182,10 +214,10 @@ export type RuntimeEvent =
   | (SessionEvent & { readonly provider: string; readonly label?: string })
   | SupervisorEvent;
 
-export interface SessionHandle {
+export interface SessionHandle<R = SessionResult> {
   readonly id: string;
   /** Resolves once, with the final result; never rejects. */
-  readonly result: Promise<SessionResult>;
+  readonly result: Promise<R>;
   /** This session's events, starting from its current state, ending with `session.ended`. */
   readonly events: AsyncIterable<SessionEvent>;
   /** Cancels the session if it has not ended; returns whether it did. */
@@ -249,6 +281,11 @@ export interface ShutdownReport {
 
 export interface Runtime {
   submit(request: SessionRequest, options?: SubmitOptions): SessionHandle;
+  /**
+   * Runs any function as a session: queued under its lane's limit and priority, with a deadline
+   * and a signal. Retries only if `maxAttempts` > 1 (@default 1) and it throws a retryable `TroupeError`.
+   */
+  run<T>(task: TaskFunction<T>, options: RunOptions): SessionHandle<TaskResult<T>>;
   /** Counts now, and the `recent` ended sessions (@default 20). */
   status(options?: { readonly recent?: number }): RuntimeStatus;
   /** One session by id: live or from the bounded history. */
