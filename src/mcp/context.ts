@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
+import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
 /** One provider as `list_models` shows it. */
 export interface CatalogProvider {
@@ -41,6 +42,8 @@ export interface McpContextOptions {
   readonly roots?: readonly string[];
   readonly files?: FileLimits;
   readonly conversations?: ConversationStoreOptions;
+  /** MCP tasks: store, TTLs, limits. @default an in-memory store (see `TaskOptions`) */
+  readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
   readonly progressIntervalMs?: number;
   /** Where diagnostics go; never stdout. @default writes to stderr */
@@ -58,6 +61,8 @@ export interface McpContext {
   readonly live: LiveSessions;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
+  /** Tool calls run as MCP tasks. */
+  readonly tasks: TaskManager;
   readonly progressIntervalMs: number;
   readonly log: (line: string) => void;
   readonly version: string;
@@ -68,6 +73,12 @@ export interface McpContext {
 export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
   const conversations = new ConversationStore(options.conversations);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const tasks = new TaskManager(live, {
+    onError: (error) =>
+      log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`),
+    ...options.tasks,
+  });
   return {
     runtime: options.runtime,
     catalog: options.catalog ?? runtimeOnlyCatalog(options.runtime),
@@ -80,12 +91,14 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     conversations,
     live,
     calls: new CallRegistry(),
+    tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,
-    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    log,
     version: options.version ?? '0.1.0',
     close() {
       live.close();
       conversations.close();
+      tasks.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
+import { installTasks } from './tasks/task-handlers.js';
 import { registerTool, type TroupeTool } from './tool.js';
 import { cancelSessionTool } from './tools/cancel-session.js';
 import { chatTool } from './tools/chat.js';
@@ -35,5 +36,6 @@ export function createMcpServer(mcp: McpContext): McpServer {
     },
   );
   for (const tool of TOOLS) registerTool(server, tool, mcp);
+  installTasks(server, mcp, TOOLS);
   return server;
 }

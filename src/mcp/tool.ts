@@ -106,7 +106,7 @@ function deferValidation(schema: z.ZodType): StandardSchemaWithJSON {
 }
 
 export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContext): void {
-  server.registerTool(
+  const registered = server.registerTool(
     tool.name,
     {
       title: tool.title,
@@ -119,15 +119,25 @@ export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContex
         idempotentHint: tool.readOnly,
       },
     },
-    async (raw: unknown, ctx: ServerContext) => {
-      const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id);
-      try {
-        return toCallToolResult(await invokeTool(tool, raw, mcp, callContext(ctx, tracked.signal)));
-      } finally {
-        tracked.release();
-      }
-    },
+    (raw: unknown, ctx: ServerContext) => callTool(tool, raw, mcp, ctx),
   );
+  // 2025-11-25 clients may call model-calling tools as tasks (the SDK drops `execution` for 2026-07-28).
+  if (tool.longRunning) registered.execution = { taskSupport: 'optional' };
+}
+
+/** A plain (not task) call: tracked so a closed HTTP stream can cancel it. */
+export async function callTool(
+  tool: TroupeTool,
+  raw: unknown,
+  mcp: McpContext,
+  ctx: ServerContext,
+): Promise<CallToolResult> {
+  const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id);
+  try {
+    return toCallToolResult(await invokeTool(tool, raw, mcp, callContext(ctx, tracked.signal)));
+  } finally {
+    tracked.release();
+  }
 }
 
 /** The tool's view of an SDK request context. */

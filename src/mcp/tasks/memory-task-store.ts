@@ -1,0 +1,164 @@
+/**
+ * The in-memory `TaskStore`: one process, bounded. When full, the oldest finished task makes room;
+ * a store full of unfinished tasks refuses new ones. Expiry is checked on every read, so a record
+ * past its TTL is never served even between sweeps.
+ */
+import {
+  InvalidCursorError,
+  isTerminal,
+  type TaskPage,
+  type TaskPatch,
+  type TaskRecord,
+  type TaskStore,
+} from './task-store.js';
+
+export interface MemoryTaskStoreOptions {
+  /** Most records held at once. @default 1000 */
+  readonly maxTasks?: number;
+  /** Current time in epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  record: TaskRecord;
+  /** Insertion order, for stable cursors. */
+  readonly seq: number;
+}
+
+export class MemoryTaskStore implements TaskStore {
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<(record: TaskRecord) => void>();
+  readonly #maxTasks: number;
+  readonly #now: () => number;
+  #seq = 0;
+
+  constructor(options: MemoryTaskStoreOptions = {}) {
+    this.#maxTasks = options.maxTasks ?? 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async create(record: TaskRecord): Promise<boolean> {
+    await this.sweep();
+    if (this.#entries.size >= this.#maxTasks && !this.#evictOldestFinished()) return false;
+    this.#seq += 1;
+    this.#entries.set(record.taskId, { record, seq: this.#seq });
+    this.#emit(record);
+    return true;
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.#live(taskId)?.record;
+  }
+
+  async update(taskId: string, patch: TaskPatch): Promise<TaskRecord | undefined> {
+    const entry = this.#live(taskId);
+    if (entry === undefined) return undefined;
+    const next = applyPatch(entry.record, patch, this.#now());
+    if (next === entry.record) return next;
+    entry.record = next;
+    this.#emit(next);
+    return next;
+  }
+
+  async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
+    const after = options.cursor === undefined ? 0 : decodeCursor(options.cursor);
+    const now = this.#now();
+    const page: Entry[] = [];
+    let more = false;
+    for (const entry of this.#entries.values()) {
+      if (entry.seq <= after || expired(entry.record, now) || entry.record.owner !== options.owner) continue;
+      if (page.length === options.limit) {
+        more = true;
+        break;
+      }
+      page.push(entry);
+    }
+    const last = page.at(-1);
+    return {
+      tasks: page.map((e) => e.record),
+      ...(more && last !== undefined ? { nextCursor: encodeCursor(last.seq) } : {}),
+    };
+  }
+
+  async sweep(): Promise<readonly string[]> {
+    const now = this.#now();
+    const gone: string[] = [];
+    for (const [id, entry] of this.#entries) {
+      if (expired(entry.record, now)) {
+        this.#entries.delete(id);
+        gone.push(id);
+      }
+    }
+    return gone;
+  }
+
+  subscribe(listener: (record: TaskRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #live(taskId: string): Entry | undefined {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined) return undefined;
+    if (!expired(entry.record, this.#now())) return entry;
+    this.#entries.delete(taskId);
+    return undefined;
+  }
+
+  #evictOldestFinished(): boolean {
+    for (const [id, entry] of this.#entries) {
+      if (isTerminal(entry.record.status)) {
+        this.#entries.delete(id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #emit(record: TaskRecord): void {
+    for (const listener of this.#listeners) listener(record);
+  }
+}
+
+/** The record after `patch`: a terminal status is final, and a result is set at most once. */
+export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): TaskRecord {
+  const final = isTerminal(record.status);
+  const status = final ? record.status : (patch.status ?? record.status);
+  const statusMessage = final ? record.statusMessage : (patch.statusMessage ?? record.statusMessage);
+  const result = record.result ?? patch.result;
+  const sessionIds = patch.sessionIds ?? record.sessionIds;
+  if (
+    status === record.status &&
+    statusMessage === record.statusMessage &&
+    result === record.result &&
+    sessionIds === record.sessionIds
+  ) {
+    return record;
+  }
+  return {
+    ...record,
+    status,
+    sessionIds,
+    lastUpdatedAt: now,
+    ...(statusMessage === undefined ? {} : { statusMessage }),
+    ...(result === undefined ? {} : { result }),
+  };
+}
+
+function expired(record: TaskRecord, now: number): boolean {
+  return now >= record.createdAt + record.ttlMs;
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`t${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^t(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (match === null) throw new InvalidCursorError(cursor);
+  return Number(match[1]);
+}

@@ -1,0 +1,166 @@
+/**
+ * Hooks tasks into one `McpServer`: the `tasks` capability (2025-11-25) and the tasks extension
+ * (2026-07-28), `tools/call` that may answer with a `CreateTaskResult`, and `tasks/*`.
+ *
+ * troupe answers `tools/call` itself because the SDK's `McpServer` handler can only return a
+ * `CallToolResult` (it demands `structuredContent` from tools with an output schema). A plain
+ * call costs one property check more than before; everything task-related is off that path.
+ */
+import {
+  CancelTaskRequestV1Schema,
+  GetTaskRequestV1Schema,
+  GetTaskResultRequestV1Schema,
+  ListTasksRequestV1Schema,
+  TaskMetadataV1Schema,
+} from '@modelcontextprotocol/ext-tasks/core/v1';
+import { TASKS_EXTENSION_ID_V2 } from '@modelcontextprotocol/ext-tasks/core/v2';
+import {
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import type { McpContext } from '../context.js';
+import { callTool, invokeTool, type TroupeTool } from '../tool.js';
+import { TaskLimitError } from './task-manager.js';
+import { InvalidCursorError, type TaskRecord } from './task-store.js';
+import {
+  createTaskResultV1,
+  createTaskResultV2,
+  declaresTasksV2,
+  getTaskResultV1,
+  getTaskResultV2,
+  listTasksResultV1,
+  TASKS_CAPABILITY_V1,
+  TASKS_EXTENSIONS_V2,
+  taskPayloadV1,
+  taskV1,
+} from './task-wire.js';
+
+const callParams = z.looseObject({
+  name: z.string(),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+  task: TaskMetadataV1Schema.optional(),
+});
+
+/** Call after the tools are registered: it replaces the `tools/call` handler they installed. */
+export function installTasks(server: McpServer, mcp: McpContext, tools: readonly TroupeTool[]): void {
+  const low = server.server;
+  const byName = new Map(tools.map((tool) => [tool.name as string, tool]));
+  low.registerCapabilities({ tasks: TASKS_CAPABILITY_V1, extensions: TASKS_EXTENSIONS_V2 });
+
+  low.setRequestHandler('tools/call', { params: callParams }, async (params, ctx) => {
+    const tool = byName.get(params.name);
+    if (tool === undefined)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${params.name} not found`);
+    const modern = ctx.mcpReq.envelope !== undefined;
+    const asTask = modern
+      ? tool.longRunning && declaresTasksV2(ctx.mcpReq.envelope)
+      : params.task !== undefined;
+    if (!asTask) return callTool(tool, params.arguments, mcp, ctx);
+    if (!tool.longRunning) {
+      throw new ProtocolError(
+        ProtocolErrorCode.MethodNotFound,
+        `Tool ${tool.name} does not run as a task (execution.taskSupport is absent); call it without \`task\``,
+      );
+    }
+    const record = await startTask(mcp, tool, params.arguments, ctx, params.task?.ttl);
+    return modern ? createTaskResultV2(record) : createTaskResultV1(record);
+  });
+
+  low.setRequestHandler(
+    'tasks/get',
+    { params: GetTaskRequestV1Schema.shape.params },
+    async ({ taskId }, ctx) => {
+      requireTasksV2(ctx);
+      const record = found(await mcp.tasks.get(taskId), taskId);
+      return ctx.mcpReq.envelope === undefined ? getTaskResultV1(record) : getTaskResultV2(record);
+    },
+  );
+
+  low.setRequestHandler(
+    'tasks/cancel',
+    { params: CancelTaskRequestV1Schema.shape.params },
+    async ({ taskId }, ctx) => {
+      requireTasksV2(ctx);
+      const outcome = await mcp.tasks.cancel(taskId);
+      if (outcome.kind === 'unknown') found(undefined, taskId);
+      // 2026-07-28: an acknowledgement, whatever state the task was in.
+      if (ctx.mcpReq.envelope !== undefined) return {};
+      if (outcome.kind === 'terminal') {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Cannot cancel task ${taskId}: it already ended with status "${outcome.record.status}"`,
+        );
+      }
+      return outcome.kind === 'cancelled' ? taskV1(outcome.record) : {};
+    },
+  );
+
+  // 2025-11-25 only; the SDK answers "Method not found" to 2026-07-28 requests for these.
+  low.setRequestHandler(
+    'tasks/result',
+    { params: GetTaskResultRequestV1Schema.shape.params },
+    async ({ taskId }, ctx) =>
+      taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, ctx.mcpReq.signal), taskId)),
+  );
+
+  low.setRequestHandler(
+    'tasks/list',
+    { params: ListTasksRequestV1Schema.shape.params },
+    async (params, ctx) => {
+      try {
+        return listTasksResultV1(await mcp.tasks.list(ctx.sessionId, params?.cursor));
+      } catch (error) {
+        if (error instanceof InvalidCursorError)
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+        throw error;
+      }
+    },
+  );
+}
+
+async function startTask(
+  mcp: McpContext,
+  tool: TroupeTool,
+  raw: unknown,
+  ctx: ServerContext,
+  ttlMs: number | undefined,
+): Promise<TaskRecord> {
+  const requestId = String(ctx.mcpReq.id);
+  try {
+    return await mcp.tasks.start({
+      toolName: tool.name,
+      ...(ttlMs === undefined ? {} : { ttlMs }),
+      ...(ctx.sessionId === undefined ? {} : { owner: ctx.sessionId }),
+      // Detached from the request's signal: the request is answered now, the call goes on.
+      work: (signal, onSession) =>
+        invokeTool(tool, raw, mcp, { signal, requestId, onSession: (handle) => onSession(handle.id) }),
+    });
+  } catch (error) {
+    if (error instanceof TaskLimitError)
+      throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
+    throw error;
+  }
+}
+
+function found(record: TaskRecord | undefined, taskId: string): TaskRecord {
+  if (record !== undefined) return record;
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidParams,
+    `Failed to retrieve task: task ${taskId} not found (unknown, or expired after its ttl)`,
+  );
+}
+
+/** 2026-07-28: only a client that declared the tasks extension on this request may use tasks/*. */
+function requireTasksV2(ctx: ServerContext): void {
+  if (ctx.mcpReq.envelope === undefined || declaresTasksV2(ctx.mcpReq.envelope)) return;
+  throw new ProtocolError(
+    ProtocolErrorCode.MissingRequiredClientCapability,
+    'Missing required client capability',
+    {
+      requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID_V2]: {} } },
+    },
+  );
+}

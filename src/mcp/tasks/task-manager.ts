@@ -1,0 +1,224 @@
+/**
+ * Runs tool calls as MCP tasks. A task is created in the store before its creator hears of it,
+ * its tool runs detached from the `tools/call` request (already answered), its status follows the
+ * tool's sessions, and `cancel` aborts them. The abort controllers of running calls are local to
+ * this process; everything a poller reads is in the `TaskStore`.
+ */
+import { randomUUID } from 'node:crypto';
+import { runtimeError } from '../../core/errors.js';
+import { toolErrorInfo } from '../errors.js';
+import type { LiveSessions } from '../live-sessions.js';
+import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
+import { MemoryTaskStore } from './memory-task-store.js';
+import { finalStatus, workingMessage } from './task-status.js';
+import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from './task-store.js';
+
+export interface TaskOptions {
+  /** Where records live. @default an in-memory store holding `maxTasks` */
+  readonly store?: TaskStore;
+  /** Most tasks held by the default store. @default 1000 */
+  readonly maxTasks?: number;
+  /** TTL when the client asks for none, in ms. @default 3600000 (1 hour) */
+  readonly defaultTtlMs?: number;
+  /** Longest TTL granted, in ms; larger requests are cut to it. @default 86400000 (24 hours) */
+  readonly maxTtlMs?: number;
+  /** Suggested polling interval, in ms. @default 1000 */
+  readonly pollIntervalMs?: number;
+  /** Tasks per `tasks/list` page. @default 50 */
+  readonly pageSize?: number;
+  /** How often expired tasks are dropped (and their calls cancelled), in ms. @default 1000 */
+  readonly sweepIntervalMs?: number;
+  /** Current time in epoch ms. @default Date.now */
+  readonly now?: () => number;
+  /** Where a failed store write goes (nobody awaits the task's work). @default ignored */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Starts the tool call with a signal and a session observer; resolves with its outcome, never rejects. */
+export type TaskWork = (signal: AbortSignal, onSession: (sessionId: string) => void) => Promise<ToolOutcome>;
+
+export class TaskLimitError extends Error {
+  constructor() {
+    super('Too many unfinished tasks; retry when some have finished');
+    this.name = 'TaskLimitError';
+  }
+}
+
+export type CancelOutcome =
+  | { readonly kind: 'cancelled'; readonly record: TaskRecord }
+  | { readonly kind: 'terminal'; readonly record: TaskRecord }
+  | { readonly kind: 'unknown' };
+
+/** How long `cancel` waits for the aborted call to report, so the stored result carries its metadata. */
+const CANCEL_SETTLE_MS = 2000;
+
+export class TaskManager {
+  readonly store: TaskStore;
+  readonly pageSize: number;
+  readonly #live: LiveSessions;
+  readonly #now: () => number;
+  readonly #defaultTtlMs: number;
+  readonly #maxTtlMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(live: LiveSessions, options: TaskOptions = {}) {
+    this.#live = live;
+    this.#now = options.now ?? Date.now;
+    this.store =
+      options.store ??
+      new MemoryTaskStore({
+        now: this.#now,
+        ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }),
+      });
+    this.#defaultTtlMs = options.defaultTtlMs ?? 3_600_000;
+    this.#maxTtlMs = options.maxTtlMs ?? 86_400_000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pageSize = options.pageSize ?? 50;
+    this.#onError = options.onError ?? (() => {});
+    this.#sweep = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 1000);
+    this.#sweep.unref();
+  }
+
+  /** Creates the task and starts its work; resolves once the record is stored. */
+  async start(init: {
+    readonly toolName: string;
+    readonly ttlMs?: number;
+    readonly owner?: string;
+    readonly work: TaskWork;
+  }): Promise<TaskRecord> {
+    const now = this.#now();
+    const record: TaskRecord = {
+      taskId: randomUUID(),
+      status: 'working',
+      statusMessage: 'starting',
+      createdAt: now,
+      lastUpdatedAt: now,
+      ttlMs: this.grantedTtl(init.ttlMs),
+      pollIntervalMs: this.#pollIntervalMs,
+      toolName: init.toolName,
+      sessionIds: [],
+      ...(init.owner === undefined ? {} : { owner: init.owner }),
+    };
+    if (!(await this.store.create(record))) throw new TaskLimitError();
+    const controller = new AbortController();
+    const sessionIds: string[] = [];
+    const done = init
+      .work(controller.signal, (sessionId) => {
+        sessionIds.push(sessionId);
+        this.store.update(record.taskId, { sessionIds: [...sessionIds] }).catch(this.#onError);
+      })
+      .then((outcome) => this.#finish(record.taskId, outcome))
+      .catch(this.#onError)
+      .finally(() => this.#running.delete(record.taskId));
+    this.#running.set(record.taskId, { controller, done });
+    return record;
+  }
+
+  /** The record with a status message from its live sessions while it works. */
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    const record = await this.store.get(taskId);
+    if (record === undefined || isTerminal(record.status)) return record;
+    const message = workingMessage(record.sessionIds.map((id) => this.#live.get(id)));
+    return message === undefined ? record : { ...record, statusMessage: message };
+  }
+
+  list(owner: string | undefined, cursor: string | undefined): Promise<TaskPage> {
+    return this.store.list({
+      limit: this.pageSize,
+      ...(owner === undefined ? {} : { owner }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+  }
+
+  /** Resolves with the record once it is terminal and has its result, or undefined once it is gone. */
+  waitForResult(taskId: string, signal: AbortSignal): Promise<TaskRecord | undefined> {
+    return new Promise((resolve, reject) => {
+      const settled = (record: TaskRecord | undefined) =>
+        record === undefined || (isTerminal(record.status) && record.result !== undefined);
+      let finished = false;
+      const finish = (record: TaskRecord | undefined, error?: unknown) => {
+        if (finished) return;
+        finished = true;
+        unsubscribe();
+        clearInterval(expiry);
+        signal.removeEventListener('abort', onAbort);
+        if (error !== undefined) reject(error);
+        else resolve(record);
+      };
+      const unsubscribe = this.store.subscribe((record) => {
+        if (record.taskId === taskId && settled(record)) finish(record);
+      });
+      // Expiry emits no change, so the wait also re-reads now and then.
+      const check = () =>
+        this.store.get(taskId).then(
+          (record) => settled(record) && finish(record),
+          (error: unknown) => finish(undefined, error),
+        );
+      const expiry = setInterval(check, this.#pollIntervalMs);
+      const onAbort = () => finish(undefined, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      void check();
+    });
+  }
+
+  /** Marks the task cancelled, then aborts its call and lets it report. */
+  async cancel(taskId: string): Promise<CancelOutcome> {
+    const before = await this.store.get(taskId);
+    if (before === undefined) return { kind: 'unknown' };
+    if (isTerminal(before.status)) return { kind: 'terminal', record: before };
+    const record = await this.store.update(taskId, {
+      status: 'cancelled',
+      statusMessage: 'cancelled by tasks/cancel',
+    });
+    if (record === undefined) return { kind: 'unknown' };
+    const running = this.#running.get(taskId);
+    if (running !== undefined) {
+      running.controller.abort('task cancelled by tasks/cancel');
+      await Promise.race([running.done, delay(CANCEL_SETTLE_MS)]);
+    }
+    const after = await this.store.get(taskId);
+    if (after !== undefined && after.result === undefined) {
+      // Not running here (another instance, or it already ended): the cancelled result stands alone.
+      const error = runtimeError('CANCELLED', 'The task was cancelled by tasks/cancel');
+      await this.store.update(taskId, {
+        result: { ...toCallToolResult(errorOutcome(toolErrorInfo(error.toData()))) },
+      });
+    }
+    return { kind: 'cancelled', record: (await this.store.get(taskId)) ?? record };
+  }
+
+  /** Drops expired tasks and cancels the calls behind them: nobody can read their results. */
+  async sweep(): Promise<void> {
+    try {
+      for (const taskId of await this.store.sweep()) {
+        this.#running.get(taskId)?.controller.abort('task expired (ttl)');
+      }
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  grantedTtl(requestedMs: number | undefined): number {
+    const asked =
+      requestedMs === undefined || !Number.isFinite(requestedMs) ? this.#defaultTtlMs : requestedMs;
+    return Math.max(1, Math.min(Math.floor(asked), this.#maxTtlMs));
+  }
+
+  /** Stops the sweep and cancels every running task's call. */
+  close(): void {
+    clearInterval(this.#sweep);
+    for (const { controller } of this.#running.values()) controller.abort('server closing');
+  }
+
+  async #finish(taskId: string, outcome: ToolOutcome): Promise<void> {
+    const { status, statusMessage } = finalStatus(outcome);
+    await this.store.update(taskId, { status, statusMessage, result: { ...toCallToolResult(outcome) } });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,32 @@
+/**
+ * How a task's status follows its sessions: queued and running are `working`; a call that ended
+ * `done` is `completed`; failed and timed out are `failed`; cancelled is `cancelled`. Pure.
+ */
+import type { LiveSession } from '../live-sessions.js';
+import type { ToolOutcome } from '../tool.js';
+import type { TaskStatus } from './task-store.js';
+
+/** The terminal status and its message for a finished tool call. */
+export function finalStatus(outcome: ToolOutcome): { status: TaskStatus; statusMessage: string } {
+  const { structured } = outcome;
+  if (structured.ok) return { status: 'completed', statusMessage: 'done' };
+  const error = structured.error;
+  if (error?.code === 'CANCELLED')
+    return { status: 'cancelled', statusMessage: `cancelled: ${error.message}` };
+  return {
+    status: 'failed',
+    statusMessage: error === undefined ? 'failed' : `${error.code}: ${error.message}`,
+  };
+}
+
+/** What a working task is doing now, from its live sessions ("queued, position 2", "running, 420 chars"). */
+export function workingMessage(live: readonly (LiveSession | undefined)[]): string | undefined {
+  const parts = live
+    .filter((s): s is LiveSession => s !== undefined)
+    .map((s) =>
+      s.state === 'queued'
+        ? `queued${s.position === undefined ? '' : `, position ${s.position}`}`
+        : `running${s.chars === undefined ? '' : `, ${s.chars} chars so far`}`,
+    );
+  return parts.length === 0 ? undefined : parts.join('; ');
+}

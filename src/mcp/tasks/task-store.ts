@@ -1,0 +1,75 @@
+/**
+ * The task store port: where task records live between a `tools/call` that created them and the
+ * `tasks/*` requests that read them. Records are plain JSON-able data, and every method is async,
+ * so a shared store (Redis, issue 7) can replace the in-memory one and let a task created on one
+ * instance be polled from another.
+ */
+import type { TaskStatusV1 } from '@modelcontextprotocol/ext-tasks/core/v1';
+
+/** The protocol's task status vocabulary (the same five words in both protocol eras). */
+export type TaskStatus = TaskStatusV1;
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** A tool result as stored: the `CallToolResult` the plain call would have returned. */
+export type StoredToolResult = Readonly<Record<string, unknown>>;
+
+export interface TaskRecord {
+  readonly taskId: string;
+  readonly status: TaskStatus;
+  readonly statusMessage?: string;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  /** Epoch ms. */
+  readonly lastUpdatedAt: number;
+  /** Lifetime from `createdAt`, in ms; after it the task and its result are gone. */
+  readonly ttlMs: number;
+  /** Suggested polling interval, in ms. */
+  readonly pollIntervalMs: number;
+  readonly toolName: string;
+  /** The MCP session that created it (scopes `tasks/list`); absent for stdio and stateless HTTP. */
+  readonly owner?: string;
+  /** Runtime sessions the tool started, in order. */
+  readonly sessionIds: readonly string[];
+  /** Set once, when the tool's call ends. */
+  readonly result?: StoredToolResult;
+}
+
+/** What `update` may change. A terminal status never changes; a missing result may still be set. */
+export type TaskPatch = Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'sessionIds' | 'result'>>;
+
+export interface TaskPage {
+  readonly tasks: readonly TaskRecord[];
+  /** Opaque; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+export class InvalidCursorError extends Error {
+  constructor(cursor: string) {
+    super(`Expected a cursor returned by tasks/list, got "${cursor}"`);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export interface TaskStore {
+  /** Stores a new record; false when the store is full of unfinished tasks. */
+  create(record: TaskRecord): Promise<boolean>;
+  /** The record, or undefined when unknown or past its TTL. */
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  /** Applies the patch (see `TaskPatch`) and returns the record as it now is. */
+  update(taskId: string, patch: TaskPatch): Promise<TaskRecord | undefined>;
+  /** One page of live records, oldest first; throws `InvalidCursorError` for a foreign cursor. */
+  list(options: {
+    readonly owner?: string;
+    readonly cursor?: string;
+    readonly limit: number;
+  }): Promise<TaskPage>;
+  /** Drops records past their TTL; returns their ids. */
+  sweep(): Promise<readonly string[]>;
+  /** Every stored change, as the record after it. Returns the unsubscribe function. */
+  subscribe(listener: (record: TaskRecord) => void): () => void;
+}
