@@ -1,0 +1,72 @@
+/**
+ * troupe's public API. Everything not exported here is internal.
+ */
+
+export { sessionMachine } from '../machines/session.js';
+export { supervisorMachine } from '../machines/supervisor.js';
+export type { Clock } from './core/clock.js';
+export { systemClock } from './core/clock.js';
+export type {
+  ErrorFamily,
+  ProviderErrorCode,
+  RuntimeErrorCode,
+  TimeoutKind,
+  TroupeErrorCode,
+  TroupeErrorData,
+} from './core/errors.js';
+export { isRetryableCode, providerError, runtimeError, TroupeError, toTroupeError } from './core/errors.js';
+export { MAX_PRIORITY, MIN_PRIORITY } from './core/scheduler.js';
+export type { LoadedProviders, LoadOptions } from './providers/config.js';
+export { loadProviders } from './providers/config.js';
+export type { GlmOptions } from './providers/glm.js';
+export { createGlmProvider, GLM_BIGMODEL_BASE_URL, GLM_ZAI_BASE_URL } from './providers/glm.js';
+export type { KimiOptions } from './providers/kimi.js';
+export { createKimiProvider, KIMI_BASE_URL, KIMI_CN_BASE_URL } from './providers/kimi.js';
+export type { OpenAICompatibleOptions, OpenAICompatibleProvider } from './providers/openai-compatible.js';
+export { createOpenAICompatibleProvider } from './providers/openai-compatible.js';
+export type {
+  CallOptions,
+  ChatDelta,
+  ChatFile,
+  ChatMessage,
+  ChatProvider,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+  ThinkingMode,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+} from './providers/port.js';
+export type { ModelRegistry, ModelSpec } from './providers/registry.js';
+export { createModelRegistry } from './providers/registry.js';
+export type { SimulatedProviderOptions } from './providers/simulated.js';
+export { createSimulatedProvider } from './providers/simulated.js';
+export { createRuntime } from './runtime/runtime.js';
+export type {
+  Defaults,
+  FinalState,
+  Limits,
+  Router,
+  RunOptions,
+  Runtime,
+  RuntimeEvent,
+  RuntimeMetrics,
+  RuntimeOptions,
+  RuntimeStatus,
+  SessionEvent,
+  SessionHandle,
+  SessionMetadata,
+  SessionOutput,
+  SessionRequest,
+  SessionResult,
+  SessionState,
+  SessionSummary,
+  ShutdownOptions,
+  ShutdownReport,
+  SubmitOptions,
+  SupervisorEvent,
+  TaskContext,
+  TaskFunction,
+  TaskResult,
+} from './runtime/types.js';

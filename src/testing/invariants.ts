@@ -1,0 +1,188 @@
+/**
+ * The runtime's invariants as named checks over what an observer saw. They hold for any provider
+ * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
+ */
+import type { FinalState, Runtime, RuntimeEvent } from '../runtime/types.js';
+
+export type InvariantName =
+  | 'endsExactlyOnce'
+  | 'limitsHold'
+  | 'priorityOrder'
+  | 'drainStops'
+  | 'callsReleased'
+  | 'metricsMatch'
+  | 'historyBounded';
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  readonly detail: string;
+}
+
+export interface ObservedLimits {
+  readonly maxConcurrent: number;
+  /** Every this-many admissions per provider may pass over priority (the fairness turn). */
+  readonly fairnessEvery: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly historySize: number;
+}
+
+interface Seen {
+  readonly provider: string;
+  readonly priority: number;
+  readonly seq: number;
+  admitted: boolean;
+  ended: FinalState[];
+}
+
+/** Subscribes to a runtime and checks the invariants that must hold at every event. */
+export class RuntimeObserver {
+  readonly violations: Violation[] = [];
+  readonly sessions = new Map<string, Seen>();
+  private readonly queued = new Map<string, Seen>();
+  private readonly running = new Map<string, number>();
+  private readonly admissions = new Map<string, number>();
+  private runningTotal = 0;
+  private seq = 0;
+  private stopped = false;
+  shutdownAt: number | undefined;
+  readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly limits: ObservedLimits,
+    priorities: (sessionId: string) => number | undefined = () => undefined,
+  ) {
+    this.unsubscribe = runtime.subscribe((event) => this.onEvent(event, priorities));
+  }
+
+  private fail(invariant: InvariantName, detail: string): void {
+    this.violations.push({ invariant, detail });
+  }
+
+  private onEvent(event: RuntimeEvent, priorities: (id: string) => number | undefined): void {
+    switch (event.type) {
+      case 'session.queued': {
+        const priority = priorities(event.sessionId) ?? this.runtime.session(event.sessionId)?.priority ?? 5;
+        const seen: Seen = {
+          provider: event.provider,
+          priority,
+          seq: this.seq++,
+          admitted: false,
+          ended: [],
+        };
+        this.sessions.set(event.sessionId, seen);
+        this.queued.set(event.sessionId, seen);
+        break;
+      }
+      case 'session.started': {
+        const seen = this.sessions.get(event.sessionId);
+        if (seen === undefined || seen.admitted) break;
+        if (this.stopped)
+          this.fail('drainStops', `session ${event.sessionId} was admitted after the supervisor stopped`);
+        // Priority order, with the one documented exception: a fairness turn admits the
+        // longest-waiting session of the provider, whatever its priority.
+        let oldest = seen.seq;
+        for (const other of this.queued.values()) {
+          if (other.provider === seen.provider && other.seq < oldest) oldest = other.seq;
+        }
+        const admission = (this.admissions.get(seen.provider) ?? 0) + 1;
+        this.admissions.set(seen.provider, admission);
+        const fairTurn = admission % this.limits.fairnessEvery === 0;
+        this.queued.delete(event.sessionId);
+        for (const [id, other] of this.queued) {
+          if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
+          if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
+            this.fail(
+              'priorityOrder',
+              `session ${event.sessionId} (priority ${seen.priority}) was admitted before ${id} (priority ${other.priority}) on admission ${admission}, not a fairness turn for the oldest`,
+            );
+          }
+        }
+        seen.admitted = true;
+        const onProvider = (this.running.get(seen.provider) ?? 0) + 1;
+        this.running.set(seen.provider, onProvider);
+        this.runningTotal++;
+        const limit = this.limits.perProvider[seen.provider];
+        if (limit !== undefined && onProvider > limit) {
+          this.fail('limitsHold', `${onProvider} sessions ran on ${seen.provider}, limit ${limit}`);
+        }
+        if (this.runningTotal > this.limits.maxConcurrent) {
+          this.fail(
+            'limitsHold',
+            `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
+          );
+        }
+        break;
+      }
+      case 'session.ended': {
+        const seen = this.sessions.get(event.sessionId);
+        if (seen === undefined) {
+          this.fail('endsExactlyOnce', `session ${event.sessionId} ended without having been queued`);
+          break;
+        }
+        seen.ended.push(event.result.metadata.state);
+        if (seen.ended.length > 1)
+          this.fail('endsExactlyOnce', `session ${event.sessionId} ended ${seen.ended.length} times`);
+        this.queued.delete(event.sessionId);
+        if (seen.admitted && seen.ended.length === 1) {
+          this.running.set(seen.provider, (this.running.get(seen.provider) ?? 1) - 1);
+          this.runningTotal--;
+        }
+        break;
+      }
+      case 'supervisor.stopped':
+        this.stopped = true;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The checks that need the whole run: call after every session should have ended. */
+  checkEnd(calls: readonly { readonly signal: AbortSignal; readonly id: number }[]): Violation[] {
+    const out = [...this.violations];
+    const counts: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
+    for (const [id, seen] of this.sessions) {
+      if (seen.ended.length !== 1)
+        out.push({ invariant: 'endsExactlyOnce', detail: `session ${id} ended ${seen.ended.length} times` });
+      for (const state of seen.ended.slice(0, 1)) counts[state]++;
+    }
+    for (const call of calls) {
+      if (!call.signal.aborted)
+        out.push({
+          invariant: 'callsReleased',
+          detail: `provider call ${call.id} was not aborted after its session ended`,
+        });
+    }
+    const status = this.runtime.status();
+    if (status.running !== 0 || status.queued !== 0) {
+      out.push({
+        invariant: 'callsReleased',
+        detail: `${status.running} running and ${status.queued} queued after every session ended`,
+      });
+    }
+    const ended = this.runtime.metrics().ended;
+    for (const state of Object.keys(counts) as FinalState[]) {
+      if (ended[state] !== counts[state]) {
+        out.push({
+          invariant: 'metricsMatch',
+          detail: `metrics() counts ${ended[state]} ${state}, observed ${counts[state]}`,
+        });
+      }
+    }
+    if (this.runtime.sessions().length !== 0) {
+      out.push({
+        invariant: 'historyBounded',
+        detail: `${this.runtime.sessions().length} ended sessions are still held as live`,
+      });
+    }
+    const recent = this.runtime.status({ recent: Number.MAX_SAFE_INTEGER }).recent.length;
+    if (recent > this.limits.historySize) {
+      out.push({
+        invariant: 'historyBounded',
+        detail: `${recent} summaries kept, history size ${this.limits.historySize}`,
+      });
+    }
+    return out;
+  }
+}

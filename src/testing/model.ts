@@ -1,0 +1,246 @@
+/**
+ * Model-based property tests of the runtime with fast-check: random sequences of submissions
+ * (random provider, priority, deadlines), provider outcomes, cancellations, clock advances and a
+ * shutdown, against random limits; the invariants in `invariants.ts` are checked throughout.
+ *
+ * With no provider given, calls go to a `ScriptedProvider` on a `SimulatedClock`, so the test
+ * decides every outcome and every instant. Given a provider of yours, calls go to it on the real
+ * clock and the same invariants are checked.
+ */
+import fc from 'fast-check';
+import { SimulatedClock } from 'xstate';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { TroupeError } from '../core/errors.js';
+import type { ChatProvider } from '../providers/port.js';
+import { createRuntime } from '../runtime/runtime.js';
+import type { Runtime, SessionHandle } from '../runtime/types.js';
+import { RuntimeObserver, type Violation } from './invariants.js';
+import { ScriptedProvider, type Settlement } from './scripted-provider.js';
+
+export interface PropertyOptions {
+  /** Your providers; omit for scripted ones, whose every outcome the model chooses. */
+  readonly providers?: readonly ChatProvider[];
+  /** The model to ask your providers for. @default 'model' */
+  readonly model?: string;
+  /** Fixed limits; omit to draw random ones. */
+  readonly limits?: {
+    readonly maxConcurrent: number;
+    readonly perProvider: Readonly<Record<string, number>>;
+  };
+  /** @default 200, or TROUPE_PROPERTY_RUNS */
+  readonly numRuns?: number;
+  readonly seed?: number;
+  /** Commands per run, at most. @default 60 */
+  readonly maxCommands?: number;
+}
+
+interface World {
+  readonly runtime: Runtime;
+  readonly clock: Clock & { increment?: (ms: number) => void };
+  readonly scripted: ScriptedProvider[];
+  readonly providerNames: readonly string[];
+  readonly model: string;
+  readonly handles: SessionHandle[];
+  shutDown: boolean;
+}
+
+type Command = fc.AsyncCommand<object, World>;
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+class Submit implements Command {
+  constructor(
+    readonly provider: number,
+    readonly priority: number,
+    readonly timeoutMs: number,
+    readonly queueTimeoutMs: number,
+  ) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    const provider = world.providerNames[this.provider % world.providerNames.length]!;
+    try {
+      world.handles.push(
+        world.runtime.submit(
+          { provider, model: world.model, messages: [{ role: 'user', content: 'property' }] },
+          { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
+        ),
+      );
+    } catch (error) {
+      const code = error instanceof TroupeError ? error.code : 'unknown';
+      if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
+    }
+    await settle();
+  }
+  toString = () =>
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms)`;
+}
+
+class Settle implements Command {
+  constructor(
+    readonly pick: number,
+    readonly outcome: Settlement,
+  ) {}
+  check = (_: object) => true;
+  async run(_: object, world: World): Promise<void> {
+    const pending = world.scripted.flatMap((p) => p.pending());
+    pending[this.pick % Math.max(1, pending.length)]?.settle(this.outcome);
+    await settle();
+  }
+  toString = () => `settle(#${this.pick}, ${this.outcome})`;
+}
+
+class Cancel implements Command {
+  constructor(readonly pick: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    world.handles[this.pick % Math.max(1, world.handles.length)]?.cancel('property test');
+    await settle();
+  }
+  toString = () => `cancel(#${this.pick})`;
+}
+
+class Advance implements Command {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    if (world.clock.increment !== undefined) world.clock.increment(this.ms);
+    else await new Promise((resolve) => setTimeout(resolve, Math.min(this.ms, 20)));
+    await settle();
+  }
+  toString = () => `advance(${this.ms}ms)`;
+}
+
+class Shutdown implements Command {
+  constructor(readonly deadlineMs: number) {}
+  check = (_: object) => true;
+  async run(_: object, world: World): Promise<void> {
+    world.shutDown = true;
+    void world.runtime.shutdown({ deadlineMs: this.deadlineMs });
+    await settle();
+  }
+  toString = () => `shutdown(${this.deadlineMs}ms)`;
+}
+
+/** Weighted by repetition (fc.commands picks uniformly): shutdown is rare, so most runs get far. */
+function commandArbitraries(scripted: boolean): fc.Arbitrary<Command>[] {
+  const submit = fc
+    .tuple(
+      fc.nat(3),
+      fc.integer({ min: 0, max: 9 }),
+      fc.integer({ min: 50, max: 5000 }),
+      fc.integer({ min: 50, max: 5000 }),
+    )
+    .map(([p, prio, t, q]) => new Submit(p, prio, t, q));
+  const settleCall = fc
+    .tuple(fc.nat(50), fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal'))
+    .map(([pick, outcome]) => new Settle(pick, outcome));
+  const commands: fc.Arbitrary<Command>[] = [
+    submit,
+    submit,
+    submit,
+    fc.nat(50).map((pick) => new Cancel(pick)),
+    fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
+    fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)),
+  ];
+  if (scripted) commands.push(settleCall, settleCall, settleCall);
+  return commands;
+}
+
+const limitsArbitrary = fc.record({
+  maxConcurrent: fc.integer({ min: 1, max: 6 }),
+  perProvider: fc.record({ p0: fc.integer({ min: 1, max: 4 }), p1: fc.integer({ min: 1, max: 4 }) }),
+  maxQueued: fc.integer({ min: 1, max: 30 }),
+  fairnessEvery: fc.integer({ min: 1, max: 8 }),
+  historySize: fc.integer({ min: 0, max: 10 }),
+});
+
+export interface ScenarioLimits {
+  readonly maxConcurrent: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly maxQueued: number;
+  readonly fairnessEvery: number;
+  readonly historySize: number;
+}
+
+/** Runs one generated scenario; resolves with the violations found (none when all invariants hold). */
+export async function runScenario(
+  limits: ScenarioLimits,
+  commands: Iterable<Command>,
+  options: PropertyOptions = {},
+): Promise<Violation[]> {
+  const scripted = options.providers === undefined ? [0, 1, 2].map((i) => new ScriptedProvider(`p${i}`)) : [];
+  const providers = options.providers ?? scripted;
+  const clock = options.providers === undefined ? new SimulatedClock() : systemClock;
+  const runtime = createRuntime({
+    providers,
+    clock,
+    random: () => 0.5,
+    limits,
+    defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
+  });
+  const observer = new RuntimeObserver(runtime, limits);
+  const world: World = {
+    runtime,
+    clock,
+    scripted,
+    providerNames: providers.map((p) => p.name),
+    model: options.model ?? 'model',
+    handles: [],
+    shutDown: false,
+  };
+  for (const command of commands) await command.run({}, world);
+  // Close the run: shut down (if not yet), then let every deadline pass.
+  const report = runtime.shutdown({ deadlineMs: 5000 });
+  for (let i = 0; i < 4 && world.handles.length > 0; i++) {
+    if (clock instanceof SimulatedClock) clock.increment(6000);
+    await settle();
+  }
+  if (!(clock instanceof SimulatedClock))
+    await Promise.race([report, new Promise((r) => setTimeout(r, 6000))]);
+  await report;
+  await Promise.all(world.handles.map((h) => h.result));
+  observer.unsubscribe();
+  return observer.checkEnd(scripted.flatMap((p) => p.calls));
+}
+
+/** The fast-check property: random limits and command sequences, every invariant checked. */
+export function runtimeProperty(options: PropertyOptions = {}) {
+  const limits = options.limits
+    ? fc.constant({ maxQueued: 30, fairnessEvery: 4, historySize: 10, ...options.limits })
+    : limitsArbitrary;
+  return fc.asyncProperty(
+    limits,
+    fc.commands(commandArbitraries(options.providers === undefined), {
+      maxCommands: options.maxCommands ?? 60,
+      size: 'large',
+    }),
+    async (l, commands) => {
+      const violations = await runScenario(l, commands, options);
+      if (violations.length > 0) {
+        throw new Error(
+          `Invariants broken:\n${violations.map((v) => `  ${v.invariant}: ${v.detail}`).join('\n')}`,
+        );
+      }
+    },
+  );
+}
+
+/**
+ * Runs the property and throws with the seed and the shrunk counterexample when an invariant
+ * breaks; replay with `seed` (and `path` from the report) to reproduce.
+ */
+export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
+  const numRuns = options.numRuns ?? Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
+  const params: fc.Parameters<unknown> = { numRuns };
+  if (options.seed !== undefined) params.seed = options.seed;
+  const details = await fc.check(runtimeProperty(options), params as fc.Parameters<[unknown, unknown]>);
+  if (details.failed) {
+    throw new Error(
+      `troupe property failed after ${details.numRuns} runs; replay with seed ${details.seed}, path "${details.counterexamplePath}"\n${fc.defaultReportMessage(details)}`,
+    );
+  }
+}
+
+/** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
+export const commands = { Submit, Settle, Cancel, Advance, Shutdown } as const;

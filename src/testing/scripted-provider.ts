@@ -1,0 +1,65 @@
+/**
+ * A provider whose calls wait until the test settles them: the model-based tests decide when each
+ * call answers, fails or hangs, and can see every call's signal afterwards.
+ */
+import { providerError } from '../core/errors.js';
+import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
+
+export type Settlement = 'ok' | 'retryable' | 'fatal';
+
+export interface ScriptedCall {
+  readonly id: number;
+  readonly request: ChatRequest;
+  readonly signal: AbortSignal;
+  settled: boolean;
+  settle(outcome: Settlement): void;
+}
+
+export class ScriptedProvider implements ChatProvider {
+  readonly calls: ScriptedCall[] = [];
+  private nextId = 0;
+
+  constructor(readonly name: string) {}
+
+  /** Calls not yet settled nor aborted. */
+  pending(): ScriptedCall[] {
+    return this.calls.filter((c) => !c.settled && !c.signal.aborted);
+  }
+
+  complete(request: ChatRequest, { signal }: CallOptions): Promise<ChatResponse> {
+    return new Promise<ChatResponse>((resolve, reject) => {
+      const call: ScriptedCall = {
+        id: this.nextId++,
+        request,
+        signal,
+        settled: false,
+        settle: (outcome) => {
+          if (call.settled) return;
+          call.settled = true;
+          signal.removeEventListener('abort', onAbort);
+          if (outcome === 'ok')
+            resolve({
+              content: `answer ${call.id}`,
+              usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+            });
+          else if (outcome === 'retryable')
+            reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
+          else
+            reject(providerError('AUTH_FAILED', 'Expected the key to be accepted, got 401', { status: 401 }));
+        },
+      };
+      const onAbort = () => {
+        if (call.settled) return;
+        call.settled = true;
+        reject(providerError('CANCELLED', 'Expected the call to finish, got an abort'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.calls.push(call);
+    });
+  }
+
+  async *stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta> {
+    const response = await this.complete(request, options);
+    yield { type: 'content', text: response.content };
+  }
+}

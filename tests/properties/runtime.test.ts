@@ -1,0 +1,62 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { runScenario, runtimeProperty } from '../../src/testing/model.js';
+
+const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
+
+describe('runtime model (fast-check)', () => {
+  it(`keeps every invariant over ${numRuns} random runs`, async () => {
+    // fc.assert prints the seed and the shrunk command list when a run fails.
+    await fc.assert(runtimeProperty(), { numRuns });
+  }, 120_000);
+
+  it('catches a broken invariant: a provider limit of 1 with two sessions admitted at once', async () => {
+    // The observer is checked against limits tighter than the runtime's: it must notice.
+    const { RuntimeObserver } = await import('../../src/testing/invariants.js');
+    const { createRuntime } = await import('../../src/runtime/runtime.js');
+    const { ScriptedProvider } = await import('../../src/testing/scripted-provider.js');
+    const provider = new ScriptedProvider('p0');
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: 2 },
+    });
+    const observer = new RuntimeObserver(runtime, {
+      maxConcurrent: 2,
+      perProvider: { p0: 1 },
+      historySize: 1000,
+      fairnessEvery: 8,
+    });
+    const a = runtime.submit({ messages: [] });
+    const b = runtime.submit({ messages: [] });
+    for (const call of provider.pending()) call.settle('ok');
+    await Promise.all([a.result, b.result]);
+    await runtime.shutdown();
+    expect(observer.checkEnd(provider.calls).map((v) => v.invariant)).toContain('limitsHold');
+  });
+
+  it('a scripted scenario ends every session exactly once, through shutdown', async () => {
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 10,
+      fairnessEvery: 2,
+      historySize: 3,
+    };
+    const { Submit, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(0, 9, 1000, 1000),
+      new Submit(0, 1, 1000, 1000),
+      new Submit(1, 5, 1000, 1000),
+      new Advance(500),
+      new Submit(0, 9, 1000, 1000),
+      new Advance(2000),
+    ]);
+    expect(violations).toEqual([]);
+  });
+});
+
+async function scenarioCommands() {
+  const model = await import('../../src/testing/model.js');
+  return model.commands;
+}
