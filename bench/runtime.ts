@@ -68,6 +68,30 @@ async function throughput(): Promise<{ sessionsPerSec: number; baselineSessionsP
   return { sessionsPerSec: median(ours), baselineSessionsPerSec: median(base) };
 }
 
+/**
+ * Inspection's cost: the same closed loop on two runtimes, one with a no-op `subscribe()` listener
+ * (events built and delivered) and one with none (events never built). Alternated, medians.
+ */
+async function subscriberCost(): Promise<{ withoutPerSec: number; withPerSec: number }> {
+  const make = () =>
+    createRuntime({
+      providers: [instant],
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: CONCURRENCY, maxQueued: IN_FLIGHT * 2 },
+    });
+  const bare = make();
+  const watched = make();
+  watched.subscribe(() => {});
+  const without: number[] = [];
+  const withListener: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    without.push(await closedLoop(SESSIONS / 4, IN_FLIGHT, () => bare.submit(REQUEST).result));
+    withListener.push(await closedLoop(SESSIONS / 4, IN_FLIGHT, () => watched.submit(REQUEST).result));
+  }
+  await Promise.all([bare.shutdown(), watched.shutdown()]);
+  return { withoutPerSec: median(without), withPerSec: median(withListener) };
+}
+
 /** Bytes of heap per session, measured with `count` sessions held in one state. */
 async function bytesPer(state: 'queued' | 'running', count: number): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -154,6 +178,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const bytesPerQueuedSession = await bytesPer('queued', IN_FLIGHT);
   const bytesPerRunningSession = await bytesPer('running', IN_FLIGHT);
   const latency = await addedLatency();
+  const inspection = await subscriberCost();
   const figures = {
     sessions: SESSIONS,
     inFlight: IN_FLIGHT,
@@ -165,6 +190,9 @@ export async function run(argv: readonly string[]): Promise<void> {
     bytesPerRunningSession,
     addedLatencyP50Ms: Number(latency.p50.toFixed(3)),
     addedLatencyP99Ms: Number(latency.p99.toFixed(3)),
+    noListenerSessionsPerSec: Math.round(inspection.withoutPerSec),
+    listenerSessionsPerSec: Math.round(inspection.withPerSec),
+    listenerRatio: Number((inspection.withPerSec / inspection.withoutPerSec).toFixed(3)),
     node: process.version,
   };
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);

@@ -14,6 +14,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   serve: () => import('./serve.js'),
   stdio: () => import('./stdio.js'),
   ask: () => import('./ask.js'),
+  demo: () => import('./demo.js'),
+  load: () => import('./load.js'),
+  chart: () => import('./chart.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -9,6 +9,8 @@ import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import { createHttpApp } from '../mcp/http.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { Command } from './main.js';
@@ -22,7 +24,7 @@ export interface Bootstrapped {
 }
 
 /** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
-export async function bootstrap(env: NodeJS.ProcessEnv): Promise<Bootstrapped> {
+export async function bootstrap(env: NodeJS.ProcessEnv, logger?: Logger): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
   const runtime = createRuntime({
@@ -39,6 +41,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv): Promise<Bootstrapped> {
       defaults: { provider: 'simulated', model: 'sim-fast' },
     }),
     roots,
+    ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
@@ -49,12 +52,14 @@ export const SIMULATED_NOTICE =
 
 const USAGE = `Usage: troupe serve [--port N] [--host H] [--drain-ms MS]
 
-Serves MCP over Streamable HTTP at http://HOST:PORT/mcp.
+Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Prometheus metrics at
+/metrics, the event stream (SSE) at /events and a JSON snapshot at /api/status.
   --port N        port, 0 for any free one (default 7801)
   --host H        address to bind (default 127.0.0.1)
   --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
 Environment: TROUPE_TOKEN (require this bearer token), TROUPE_ROOTS (folders multi_file_chat may read,
-separated by "${delimiter}"; default the working directory), provider keys.
+separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL (JSON logs on stderr;
+default info), provider keys.
 `;
 
 export const command: Command = {
@@ -86,10 +91,13 @@ export const command: Command = {
       );
       return 2;
     }
-    const { mcp, simulated, closeProviders } = await bootstrap(process.env);
+    const logger = createLogger({ base: { component: 'serve' } });
+    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
     const token = process.env.TROUPE_TOKEN?.trim() || undefined;
+    const observe = createObservability(mcp.runtime);
     const app = createHttpApp({
       mcp,
+      routes: observe.routes,
       port,
       ...(values.host ? { host: values.host } : {}),
       ...(token ? { token } : {}),
@@ -98,22 +106,30 @@ export const command: Command = {
     try {
       address = await app.listen();
     } catch (error) {
-      process.stderr.write(`troupe serve: cannot listen: ${(error as Error).message}\n`);
+      logger.error({ err: error }, `cannot listen: ${(error as Error).message}`);
+      observe.close();
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
       return 1;
     }
-    process.stderr.write(
-      `troupe: serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}${simulated ? `; ${SIMULATED_NOTICE}` : ''}\n`,
+    const dashboard = address.url.replace(/\/mcp$/, '/');
+    // One line: scripts and tests find the URL in it.
+    logger.info(
+      { url: address.url, dashboard, tokenRequired: token !== undefined, simulated },
+      `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}${simulated ? `; ${SIMULATED_NOTICE}` : ''}`,
     );
     const signal = await onceSignalled();
     const report = await gracefulStop(mcp, {
       deadlineMs: values['drain-ms'] === undefined ? 10_000 : Number(values['drain-ms']),
-      closeTransports: () => app.close(),
+      closeTransports: () => {
+        observe.close();
+        return app.close();
+      },
     });
     await closeProviders();
-    process.stderr.write(
-      `troupe: ${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline\n`,
+    logger.info(
+      { signal, finished: report.finished, cancelled: report.cancelled.length },
+      `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
     );
     exitSoon(0);
     return 0;

@@ -5,12 +5,14 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { createLogger } from '../observe/logger.js';
 import type { Command } from './main.js';
 import { bootstrap, exitSoon, SIMULATED_NOTICE } from './serve.js';
 
 const USAGE = `Usage: troupe stdio [--drain-ms MS]
 
-Serves MCP over stdin/stdout, for hosts that start the server themselves.
+Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs are JSON lines on
+stderr; TROUPE_LOG_LEVEL sets the level (default info).
   --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
 `;
 
@@ -23,10 +25,11 @@ export const command: Command = {
     }
     const drainAt = argv.indexOf('--drain-ms');
     const deadlineMs = drainAt >= 0 ? Number(argv[drainAt + 1]) : 10_000;
-    const { mcp, simulated, closeProviders } = await bootstrap(process.env);
-    if (simulated) process.stderr.write(`troupe: ${SIMULATED_NOTICE}\n`);
+    const logger = createLogger({ base: { component: 'stdio' } });
+    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
+    if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
     const handle = serveStdio(() => createMcpServer(mcp), {
-      onerror: (error) => mcp.log(`troupe stdio: ${error.message}`),
+      onerror: (error) => logger.error({ err: error }, error.message),
     });
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));

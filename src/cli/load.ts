@@ -1,0 +1,201 @@
+/**
+ * `troupe load --url URL`: the demo's mixed load against a running server's MCP endpoint, through
+ * the official MCP client (`chat` tool calls; cancellations are the client's own aborts), with the
+ * same live display and summary. Exits 1 if any call did not end exactly once.
+ */
+import { parseArgs } from 'node:util';
+import type { Client } from '@modelcontextprotocol/client';
+import { LiveDisplay } from '../observe/live-display.js';
+import { type LoadItem, planLoad } from '../observe/load-plan.js';
+import { formatReport, LoadRecorder, type Outcome } from '../observe/load-report.js';
+import type { FinalState } from '../runtime/types.js';
+import { intOption } from './demo.js';
+import type { Command } from './main.js';
+
+const USAGE = `Usage: troupe load --url URL [--sessions N] [--concurrency C] [--seed S] [--plain]
+
+Runs the demo's mixed load against a running troupe server (chat tool calls over MCP).
+  --url URL         the server's MCP endpoint, e.g. http://127.0.0.1:7801/mcp (required)
+  --sessions N      calls in all (default 200)
+  --concurrency C   calls in flight at once (default 16)
+  --seed S          seed for the load (default 1)
+  --plain           plain progress lines even on a terminal
+Environment: TROUPE_TOKEN (sent as a bearer token).
+`;
+
+const FINAL: readonly string[] = ['done', 'failed', 'timedOut', 'cancelled'];
+
+export const command: Command = {
+  summary: 'Run the mixed load against a running server over MCP, with the same summary',
+  async run(argv) {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          url: { type: 'string' },
+          sessions: { type: 'string' },
+          concurrency: { type: 'string' },
+          seed: { type: 'string' },
+          plain: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }));
+    } catch (error) {
+      process.stderr.write(`troupe load: ${(error as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    let url: URL;
+    try {
+      url = new URL(String(values.url ?? ''));
+    } catch {
+      process.stderr.write(
+        `troupe load: expected --url to be the server's MCP URL, got "${values.url ?? ''}"\n`,
+      );
+      return 2;
+    }
+    const parsed = [
+      intOption({
+        name: 'sessions',
+        value: values.sessions as string | undefined,
+        fallback: 200,
+        min: 1,
+        max: 1_000_000,
+      }),
+      intOption({
+        name: 'concurrency',
+        value: values.concurrency as string | undefined,
+        fallback: 16,
+        min: 1,
+        max: 10_000,
+      }),
+      intOption({
+        name: 'seed',
+        value: values.seed as string | undefined,
+        fallback: 1,
+        min: 0,
+        max: 2 ** 32 - 1,
+      }),
+    ];
+    const bad = parsed.find((p) => typeof p === 'string');
+    if (bad !== undefined) {
+      process.stderr.write(`troupe load: ${bad}\n`);
+      return 2;
+    }
+    const [sessions, concurrency, seed] = parsed as number[];
+    let sdk: typeof import('@modelcontextprotocol/client');
+    try {
+      sdk = await import('@modelcontextprotocol/client');
+    } catch {
+      process.stderr.write(
+        'troupe load: needs the @modelcontextprotocol/client package; install it next to troupe\n',
+      );
+      return 1;
+    }
+    const token = process.env.TROUPE_TOKEN?.trim();
+    const client = new sdk.Client({ name: 'troupe-load', version: '0.1.0' });
+    try {
+      await client.connect(
+        new sdk.StreamableHTTPClientTransport(url, {
+          ...(token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : {}),
+        }),
+      );
+    } catch (error) {
+      process.stderr.write(`troupe load: cannot connect to ${url.href}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.stdout.write(
+      `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n`,
+    );
+    const plan = planLoad({ sessions: sessions!, seed: seed! });
+    const recorder = new LoadRecorder(plan.length);
+    const display = new LiveDisplay(process.stdout, values.plain ? { tty: false } : {});
+    let inFlight = 0;
+    const frame = () => {
+      const c = recorder.counts();
+      return {
+        ended: recorder.finished,
+        total: plan.length,
+        counts: [
+          ['in flight', inFlight],
+          ['done', c.done],
+          ['failed', c.failed],
+          ['timedOut', c.timedOut],
+          ['cancelled', c.cancelled],
+        ] as const,
+      };
+    };
+    const timer = setInterval(() => display.update(frame()), display.tty ? 100 : 250);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < plan.length) {
+        const item = plan[next++]!;
+        inFlight++;
+        recorder.record(await callOnce(client, item));
+        inFlight--;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency!, plan.length) }, worker));
+    clearInterval(timer);
+    display.finish(frame());
+    await client.close().catch(() => {});
+    const report = recorder.report(false);
+    process.stdout.write(formatReport(report));
+    return report.problems.length === 0 ? 0 : 1;
+  },
+};
+
+/** One `chat` call for a plan item, as an outcome; never throws. */
+export async function callOnce(client: Client, item: LoadItem): Promise<Outcome> {
+  const abort = new AbortController();
+  const timer =
+    item.cancelAfterMs === undefined
+      ? undefined
+      : setTimeout(() => abort.abort('cancelled by the load driver'), item.cancelAfterMs);
+  try {
+    const result = await client.callTool(
+      {
+        name: 'chat',
+        arguments: {
+          prompt: `${item.kind} request #${item.index}`,
+          model: item.model,
+          priority: item.priority,
+          extra: item.extra,
+          ...(item.timeoutMs === undefined ? {} : { timeout_ms: item.timeoutMs }),
+        },
+      },
+      { signal: abort.signal, timeout: 600_000, resetTimeoutOnProgress: true },
+    );
+    const s = result.structuredContent as
+      | { ok?: boolean; session?: Record<string, unknown>; error?: { code?: string } }
+      | undefined;
+    const session = s?.session;
+    const state =
+      typeof session?.state === 'string' && FINAL.includes(session.state)
+        ? (session.state as FinalState)
+        : null;
+    const code = s?.error?.code;
+    return {
+      index: item.index,
+      state: state ?? (s?.ok === true ? 'done' : 'failed'),
+      ...(typeof session?.sessionId === 'string' ? { sessionId: session.sessionId } : {}),
+      ...(typeof session?.queuedMs === 'number' ? { queuedMs: session.queuedMs } : {}),
+      ...(typeof session?.runMs === 'number' ? { runMs: session.runMs } : {}),
+      ...(typeof code === 'string' ? { code } : {}),
+    };
+  } catch (error) {
+    // Our own abort: the client sent notifications/cancelled and the server cancels the session.
+    if (abort.signal.aborted) return { index: item.index, state: 'cancelled', code: 'CANCELLED' };
+    return {
+      index: item.index,
+      state: 'failed',
+      code: `CLIENT_ERROR: ${(error as Error).message.slice(0, 80)}`,
+    };
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

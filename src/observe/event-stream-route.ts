@@ -1,0 +1,145 @@
+/**
+ * `GET /events`: the runtime's events as Server-Sent Events for the dashboard. Each client gets its
+ * own `runtime.subscribe()` listener, dropped when the client goes away. Events are batched and sent
+ * at most every `intervalMs`; deltas are only counted, a batch holds at most `maxBatch` events (the
+ * rest are counted as dropped), so a busy runtime costs a browser a few messages a second.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { RuntimeMonitor } from './monitor.js';
+
+export interface EventStreamOptions {
+  /** Least time between two messages to one client, in ms. @default 500 */
+  readonly intervalMs?: number;
+  /** Most events in one batch; more are counted in `dropped`. @default 200 */
+  readonly maxBatch?: number;
+}
+
+/** What one `batch` message carries: compact events, no message bodies or outputs. */
+export interface CompactEvent {
+  readonly type: RuntimeEvent['type'];
+  readonly at: number;
+  readonly sessionId?: string;
+  readonly provider?: string;
+  readonly label?: string;
+  readonly state?: string;
+  readonly code?: string;
+  readonly attempt?: number;
+}
+
+export interface EventBatch {
+  readonly events: readonly CompactEvent[];
+  /** `session.delta` events in the interval (never sent one by one). */
+  readonly deltas: number;
+  /** Events over `maxBatch` in the interval, not sent. */
+  readonly dropped: number;
+}
+
+export function compactEvent(event: RuntimeEvent): CompactEvent {
+  switch (event.type) {
+    case 'session.ended':
+      return {
+        type: event.type,
+        at: event.at,
+        sessionId: event.sessionId,
+        provider: event.provider,
+        ...(event.label === undefined ? {} : { label: event.label }),
+        state: event.result.metadata.state,
+        ...(event.result.ok ? {} : { code: event.result.error.code }),
+      };
+    case 'session.retry':
+      return {
+        type: event.type,
+        at: event.at,
+        sessionId: event.sessionId,
+        provider: event.provider,
+        attempt: event.attempt,
+        code: event.error.code,
+      };
+    case 'session.started':
+      return {
+        type: event.type,
+        at: event.at,
+        sessionId: event.sessionId,
+        provider: event.provider,
+        attempt: event.attempt,
+      };
+    case 'session.queued':
+    case 'session.delta':
+      return {
+        type: event.type,
+        at: event.at,
+        sessionId: event.sessionId,
+        provider: event.provider,
+        ...(event.label === undefined ? {} : { label: event.label }),
+      };
+    default:
+      return { type: event.type, at: event.at };
+  }
+}
+
+/** The `/events` handler. Every message is `event: snapshot` (the monitor's picture) or `event: batch`. */
+export function eventStreamRoute(
+  runtime: Runtime,
+  monitor: RuntimeMonitor,
+  options: EventStreamOptions = {},
+) {
+  const intervalMs = options.intervalMs ?? 500;
+  const maxBatch = options.maxBatch ?? 200;
+  const clients = new Set<() => void>();
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { Allow: 'GET' }).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write(`retry: 2000\n\n`);
+    let events: CompactEvent[] = [];
+    let deltas = 0;
+    let dropped = 0;
+    const unsubscribe = runtime.subscribe((event) => {
+      if (event.type === 'session.delta') deltas++;
+      else if (events.length < maxBatch) events.push(compactEvent(event));
+      else dropped++;
+    });
+    const send = (): void => {
+      if (events.length > 0 || deltas > 0 || dropped > 0) {
+        const batch: EventBatch = { events, deltas, dropped };
+        events = [];
+        deltas = 0;
+        dropped = 0;
+        res.write(`event: batch\ndata: ${JSON.stringify(batch)}\n\n`);
+      }
+      res.write(`event: snapshot\ndata: ${JSON.stringify(monitor.snapshot())}\n\n`);
+    };
+    send();
+    const timer = setInterval(send, intervalMs);
+    const stop = (): void => {
+      clearInterval(timer);
+      unsubscribe();
+      clients.delete(stop);
+      if (!res.writableEnded) res.end();
+    };
+    clients.add(stop);
+    req.on('close', stop);
+    res.on('error', stop);
+  };
+
+  return {
+    handler,
+    /** Clients connected now. */
+    get clients(): number {
+      return clients.size;
+    },
+    /** Ends every stream (server shutdown). */
+    close(): void {
+      for (const stop of [...clients]) stop();
+    },
+  };
+}

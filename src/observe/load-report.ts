@@ -1,0 +1,152 @@
+/**
+ * What a load run records per session and the summary it ends with: counts per final state,
+ * queue-wait and run-time percentiles, and the check that every session ended exactly once.
+ */
+import type { FinalState } from '../runtime/types.js';
+import { quantile } from './monitor.js';
+
+export interface Outcome {
+  readonly index: number;
+  readonly state: FinalState;
+  readonly sessionId?: string;
+  readonly queuedMs?: number;
+  readonly runMs?: number;
+  readonly code?: string;
+}
+
+export interface LoadReport {
+  readonly total: number;
+  readonly byState: Record<FinalState, number>;
+  readonly codes: Record<string, number>;
+  readonly queueWaitMs: Percentiles;
+  readonly runMs: Percentiles;
+  readonly wallMs: number;
+  /** Problems with "every session ended exactly once"; empty when it holds. */
+  readonly problems: readonly string[];
+}
+
+export interface Percentiles {
+  readonly p50: number | null;
+  readonly p90: number | null;
+  readonly p99: number | null;
+  readonly max: number | null;
+}
+
+/** Collects outcomes and the end counts seen for each session id. */
+export class LoadRecorder {
+  readonly #outcomes = new Map<number, Outcome[]>();
+  readonly #endedById = new Map<string, number>();
+  readonly #startedAt: number;
+
+  constructor(
+    readonly total: number,
+    now: number = performance.now(),
+  ) {
+    this.#startedAt = now;
+  }
+
+  /** One outcome for plan item `index`: a second one for the same item is a problem. */
+  record(outcome: Outcome): void {
+    const list = this.#outcomes.get(outcome.index) ?? [];
+    list.push(outcome);
+    this.#outcomes.set(outcome.index, list);
+  }
+
+  /** An end reported by the runtime itself (`session.ended`), counted per session id. */
+  ended(sessionId: string): void {
+    this.#endedById.set(sessionId, (this.#endedById.get(sessionId) ?? 0) + 1);
+  }
+
+  get finished(): number {
+    return this.#outcomes.size;
+  }
+
+  counts(): Record<FinalState, number> {
+    const byState: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
+    for (const list of this.#outcomes.values()) byState[list[0]!.state]++;
+    return byState;
+  }
+
+  /** @param runtimeEnds whether `ended()` was fed (in-process runs): then ids must match one to one. */
+  report(runtimeEnds: boolean, now: number = performance.now()): LoadReport {
+    const problems: string[] = [];
+    const codes: Record<string, number> = {};
+    const queue: number[] = [];
+    const run: number[] = [];
+    const ids = new Map<string, number>();
+    for (let i = 0; i < this.total; i++) {
+      const list = this.#outcomes.get(i);
+      if (list === undefined) {
+        problems.push(`session #${i} never ended`);
+        continue;
+      }
+      if (list.length > 1) problems.push(`session #${i} ended ${list.length} times`);
+      const o = list[0]!;
+      if (o.code !== undefined) codes[o.code] = (codes[o.code] ?? 0) + 1;
+      if (o.queuedMs !== undefined) queue.push(o.queuedMs);
+      if (o.runMs !== undefined && o.runMs > 0) run.push(o.runMs);
+      if (o.sessionId !== undefined) {
+        const seen = ids.get(o.sessionId);
+        if (seen !== undefined) problems.push(`sessions #${seen} and #${i} share id ${o.sessionId}`);
+        ids.set(o.sessionId, i);
+      }
+    }
+    if (runtimeEnds) {
+      for (const [id, n] of this.#endedById)
+        if (n !== 1) problems.push(`the runtime reported session ${id} ending ${n} times`);
+      for (const id of ids.keys())
+        if (!this.#endedById.has(id)) problems.push(`the runtime never reported session ${id} ending`);
+      if (this.#endedById.size !== ids.size)
+        problems.push(`the runtime reported ${this.#endedById.size} ends for ${ids.size} sessions`);
+    }
+    return {
+      total: this.total,
+      byState: this.counts(),
+      codes,
+      queueWaitMs: percentiles(queue),
+      runMs: percentiles(run),
+      wallMs: now - this.#startedAt,
+      problems,
+    };
+  }
+}
+
+function percentiles(values: number[]): Percentiles {
+  return {
+    p50: quantile(values, 0.5),
+    p90: quantile(values, 0.9),
+    p99: quantile(values, 0.99),
+    max: values.length === 0 ? null : Math.max(...values),
+  };
+}
+
+/** The summary as a plain-text table. */
+export function formatReport(report: LoadReport): string {
+  const lines: string[] = [];
+  const pct = (n: number) => (report.total === 0 ? '0.0' : ((100 * n) / report.total).toFixed(1));
+  lines.push('', 'final state   sessions      %');
+  for (const state of ['done', 'failed', 'timedOut', 'cancelled'] as const)
+    lines.push(
+      `${state.padEnd(12)} ${String(report.byState[state]).padStart(9)} ${pct(report.byState[state]).padStart(6)}`,
+    );
+  lines.push(`${'total'.padEnd(12)} ${String(report.total).padStart(9)}`);
+  const codes = Object.entries(report.codes).sort((a, b) => b[1] - a[1]);
+  if (codes.length > 0) lines.push('', `error codes: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}`);
+  lines.push('', 'ms            p50      p90      p99      max');
+  for (const [name, p] of [
+    ['queue wait', report.queueWaitMs],
+    ['run time', report.runMs],
+  ] as const)
+    lines.push(`${name.padEnd(10)} ${[p.p50, p.p90, p.p99, p.max].map((v) => ms(v).padStart(8)).join(' ')}`);
+  const secs = report.wallMs / 1000;
+  lines.push(
+    '',
+    `wall time ${secs.toFixed(2)} s, ${(report.total / Math.max(secs, 0.001)).toFixed(1)} sessions/s`,
+    report.problems.length === 0
+      ? `check: every session ended exactly once (${report.total} of ${report.total})`
+      : `check FAILED: ${report.problems.length} problem(s):\n  ${report.problems.slice(0, 20).join('\n  ')}`,
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,110 @@
+/**
+ * Structured JSON logs on stderr (pino): stdout stays free for `troupe stdio`'s protocol. Keys never
+ * reach a log line: known fields are redacted by path, and every string is scrubbed of anything that
+ * looks like a key or a bearer token. Level from `TROUPE_LOG_LEVEL` (@default 'info').
+ */
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger } from 'pino';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Field names whose values are secrets wherever they appear (two levels deep). */
+const SECRET_FIELDS = [
+  'apiKey',
+  'api_key',
+  'key',
+  'token',
+  'authorization',
+  'Authorization',
+  'password',
+  'secret',
+];
+const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+  ...SECRET_FIELDS.map((f) => `*.*.${f}`),
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+];
+
+/**
+ * Strings that look like keys: `sk-...` (OpenAI, Moonshot), GLM's `<32 hex>.<16 chars>`, bearer
+ * tokens, `key=...` in URLs, and long opaque runs of base64/hex.
+ */
+const KEY_PATTERNS: readonly RegExp[] = [
+  /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g,
+  /\b[0-9a-f]{32}\.[A-Za-z0-9]{8,}\b/g,
+  /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}/gi,
+  /([?&](?:api[_-]?key|key|token|access_token)=)[^&\s"]+/gi,
+  /\b(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}/g,
+];
+
+/** Replaces whatever looks like a key in `text` with `[REDACTED]`. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const pattern of KEY_PATTERNS) {
+    out = out.replace(pattern, (_match, prefix?: unknown) =>
+      typeof prefix === 'string' && prefix !== ''
+        ? `${prefix}${/bearer/i.test(prefix) ? ' ' : ''}[REDACTED]`
+        : '[REDACTED]',
+    );
+  }
+  return out;
+}
+
+function scrubValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return scrubSecrets(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return {
+      type: value.name,
+      message: scrubSecrets(value.message),
+      ...('code' in value ? { code: (value as { code: unknown }).code } : {}),
+      ...(value.stack === undefined ? {} : { stack: scrubSecrets(value.stack) }),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubValue(v, depth + 1);
+  return out;
+}
+
+export interface LoggerOptions {
+  /** @default process.env.TROUPE_LOG_LEVEL ?? 'info' */
+  readonly level?: string;
+  /** Where lines go. @default stderr, written synchronously so a line is never lost on exit */
+  readonly destination?: DestinationStream;
+  /** Bound to every line, e.g. `{ component: 'serve' }`. */
+  readonly base?: Record<string, unknown>;
+}
+
+/** Resolves a level name; an unknown one falls back to `info` rather than failing to start. */
+export function logLevel(raw: string | undefined): (typeof LEVELS)[number] {
+  const level = raw?.trim().toLowerCase();
+  return (LEVELS as readonly string[]).includes(level ?? '') ? (level as (typeof LEVELS)[number]) : 'info';
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: logLevel(options.level ?? process.env.TROUPE_LOG_LEVEL),
+      base: { pid: process.pid, ...options.base },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => scrubValue(object, 0) as Record<string, unknown>,
+      },
+      hooks: {
+        // Messages and printf-style arguments are scrubbed too, not only object fields.
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>,
+          );
+        },
+      },
+    },
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+}

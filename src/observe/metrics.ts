@@ -1,0 +1,164 @@
+/**
+ * Prometheus metrics for one runtime, in a registry of their own (never prom-client's global one,
+ * so two servers in one process do not mix). Counters and histograms are fed by
+ * `runtime.subscribe()`; gauges read `status()` and `metrics()` when scraped.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+
+/** Seconds: from a few ms (instant providers) to the 120 s default run deadline and past it. */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export interface RuntimeMetricsExporter {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The Prometheus text exposition. */
+  scrape(): Promise<string>;
+  /** Stops listening to the runtime. */
+  close(): void;
+}
+
+export function createMetricsExporter(runtime: Runtime): RuntimeMetricsExporter {
+  const registry = new Registry();
+  const registers = [registry];
+  const sessions = new Counter({
+    name: 'troupe_sessions_total',
+    help: 'Sessions ended, by final state and provider.',
+    labelNames: ['state', 'provider'] as const,
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: 'troupe_session_queue_wait_seconds',
+    help: 'Time sessions spent queued before they ran or ended, by provider.',
+    labelNames: ['provider'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const runTime = new Histogram({
+    name: 'troupe_session_run_seconds',
+    help: 'Time sessions spent running (all attempts), by provider and final state.',
+    labelNames: ['provider', 'state'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const retries = new Counter({
+    name: 'troupe_retries_total',
+    help: 'Provider calls retried after a retryable error, by provider and error code.',
+    labelNames: ['provider', 'code'] as const,
+    registers,
+  });
+  const providerErrors = new Counter({
+    name: 'troupe_provider_errors_total',
+    help: 'Provider errors (retried or final), by provider and error code.',
+    labelNames: ['provider', 'code'] as const,
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'troupe_tokens_total',
+    help: 'Tokens the providers reported, by provider, model and kind (prompt or completion).',
+    labelNames: ['provider', 'model', 'kind'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'troupe_queue_depth',
+    help: 'Sessions waiting in the queue, by priority (0 lowest, 9 highest).',
+    labelNames: ['priority'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const byPriority = runtime.status({ recent: 0 }).queuedByPriority;
+      for (let p = 0; p <= 9; p++) this.set({ priority: String(p) }, byPriority[p] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'troupe_in_flight',
+    help: 'Sessions running now, by provider.',
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of runtime.status({ recent: 0 }).providers) this.set({ provider: p.name }, p.running);
+    },
+  });
+  new Gauge({
+    name: 'troupe_in_flight_limit',
+    help: 'Most sessions that may run at once, by provider; `all` is the global limit.',
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const status = runtime.status({ recent: 0 });
+      this.set({ provider: 'all' }, status.maxConcurrent);
+      for (const p of status.providers) if (p.limit !== null) this.set({ provider: p.name }, p.limit);
+    },
+  });
+  new Gauge({
+    name: 'troupe_queued',
+    help: 'Sessions waiting in the queue, by provider.',
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of runtime.status({ recent: 0 }).providers) this.set({ provider: p.name }, p.queued);
+    },
+  });
+  new Gauge({
+    name: 'troupe_submitted',
+    help: 'Sessions accepted since the runtime started (a counter read at scrape time).',
+    registers,
+    collect() {
+      this.set(runtime.metrics().submitted);
+    },
+  });
+  new Gauge({
+    name: 'troupe_rejected',
+    help: 'Submissions refused since the runtime started, by error code (a counter read at scrape time).',
+    labelNames: ['code'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [code, n] of Object.entries(runtime.metrics().rejected)) this.set({ code }, n);
+    },
+  });
+  new Gauge({
+    name: 'troupe_supervisor_state',
+    help: 'The supervisor state: 1 for the current one.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const now = runtime.status({ recent: 0 }).state;
+      for (const state of ['accepting', 'draining', 'stopped']) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+
+  const onEvent = (event: RuntimeEvent): void => {
+    if (event.type === 'session.retry') {
+      retries.inc({ provider: event.provider, code: event.error.code });
+      providerErrors.inc({ provider: event.provider, code: event.error.code });
+      return;
+    }
+    if (event.type !== 'session.ended') return;
+    const { result } = event;
+    const { metadata } = result;
+    const provider = event.provider;
+    sessions.inc({ state: metadata.state, provider });
+    queueWait.observe({ provider }, metadata.queuedMs / 1000);
+    if (metadata.runMs > 0 || metadata.state === 'done')
+      runTime.observe({ provider, state: metadata.state }, metadata.runMs / 1000);
+    if (!result.ok && result.error.family === 'provider')
+      providerErrors.inc({ provider, code: result.error.code });
+    const usage = metadata.usage;
+    if (usage !== undefined) {
+      tokens.inc({ provider, model: metadata.model, kind: 'prompt' }, usage.promptTokens);
+      tokens.inc({ provider, model: metadata.model, kind: 'completion' }, usage.completionTokens);
+    }
+  };
+  const unsubscribe = runtime.subscribe(onEvent);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    scrape: () => registry.metrics(),
+    close: unsubscribe,
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The live picture the dashboard shows: which leaf state each live session is in (from
+ * `runtime.subscribe()` events), totals per final state, and per-bucket throughput and latency
+ * over the last minutes. Memory is bounded by live sessions plus a fixed number of buckets.
+ */
+import type { FinalState, Runtime, RuntimeEvent, RuntimeStatus, SessionSummary } from '../runtime/types.js';
+
+export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff';
+export type LeafCounts = Record<LiveLeaf | FinalState, number>;
+
+export interface SeriesPoint {
+  /** Bucket start, epoch ms. */
+  readonly at: number;
+  /** Sessions that ended in the bucket, per second. */
+  readonly perSec: number;
+  readonly ended: number;
+  readonly failed: number;
+  readonly runP50Ms: number | null;
+  readonly runP95Ms: number | null;
+  readonly queueP50Ms: number | null;
+}
+
+export interface LiveSession extends SessionSummary {
+  readonly leaf: LiveLeaf;
+}
+
+export interface MonitorSnapshot {
+  readonly at: number;
+  readonly status: RuntimeStatus;
+  /** Live sessions per leaf state, and sessions ended per final state since the monitor started. */
+  readonly counts: LeafCounts;
+  readonly live: readonly LiveSession[];
+  readonly series: readonly SeriesPoint[];
+  readonly bucketMs: number;
+}
+
+export interface MonitorOptions {
+  /** Width of one throughput/latency bucket, in ms. @default 10000 */
+  readonly bucketMs?: number;
+  /** How far back the series goes, in ms. @default 300000 (5 min) */
+  readonly windowMs?: number;
+  /** Latency samples kept per bucket. @default 500 */
+  readonly samplesPerBucket?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Bucket {
+  at: number;
+  ended: number;
+  failed: number;
+  run: number[];
+  queue: number[];
+}
+
+export class RuntimeMonitor {
+  readonly #runtime: Runtime;
+  readonly #leaves = new Map<string, LiveLeaf>();
+  readonly #counts: LeafCounts = {
+    queued: 0,
+    calling: 0,
+    streaming: 0,
+    backingOff: 0,
+    done: 0,
+    failed: 0,
+    timedOut: 0,
+    cancelled: 0,
+  };
+  readonly #buckets: Bucket[] = [];
+  readonly #bucketMs: number;
+  readonly #windowMs: number;
+  readonly #samples: number;
+  readonly #now: () => number;
+  readonly #unsubscribe: () => void;
+
+  constructor(runtime: Runtime, options: MonitorOptions = {}) {
+    this.#runtime = runtime;
+    this.#bucketMs = options.bucketMs ?? 10_000;
+    this.#windowMs = options.windowMs ?? 300_000;
+    this.#samples = options.samplesPerBucket ?? 500;
+    this.#now = options.now ?? Date.now;
+    this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+
+  /** Live sessions per leaf state plus ended totals; a copy. */
+  counts(): LeafCounts {
+    return { ...this.#counts };
+  }
+
+  snapshot(options: { readonly recent?: number; readonly live?: number } = {}): MonitorSnapshot {
+    const now = this.#now();
+    const status = this.#runtime.status({ recent: options.recent ?? 20 });
+    const live = this.#runtime.sessions({ limit: options.live ?? 20 }).map((s) => ({
+      ...s,
+      leaf: this.#leaves.get(s.sessionId) ?? (s.state === 'queued' ? 'queued' : 'calling'),
+    }));
+    return {
+      at: now,
+      status,
+      counts: this.counts(),
+      live,
+      series: this.#series(now),
+      bucketMs: this.#bucketMs,
+    };
+  }
+
+  #on(event: RuntimeEvent): void {
+    switch (event.type) {
+      case 'session.queued':
+        this.#move(event.sessionId, 'queued');
+        break;
+      case 'session.started':
+        this.#move(event.sessionId, 'calling');
+        break;
+      case 'session.delta':
+        if (this.#leaves.get(event.sessionId) !== 'streaming') this.#move(event.sessionId, 'streaming');
+        break;
+      case 'session.retry':
+        this.#move(event.sessionId, 'backingOff');
+        break;
+      case 'session.ended': {
+        const leaf = this.#leaves.get(event.sessionId);
+        if (leaf !== undefined) {
+          this.#counts[leaf]--;
+          this.#leaves.delete(event.sessionId);
+        }
+        const { metadata } = event.result;
+        this.#counts[metadata.state]++;
+        const bucket = this.#bucket(this.#now());
+        bucket.ended++;
+        if (metadata.state !== 'done') bucket.failed++;
+        if (bucket.run.length < this.#samples) {
+          if (metadata.runMs > 0 || metadata.state === 'done') bucket.run.push(metadata.runMs);
+          bucket.queue.push(metadata.queuedMs);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #move(sessionId: string, leaf: LiveLeaf): void {
+    const was = this.#leaves.get(sessionId);
+    if (was !== undefined) this.#counts[was]--;
+    this.#leaves.set(sessionId, leaf);
+    this.#counts[leaf]++;
+  }
+
+  #bucket(now: number): Bucket {
+    const at = now - (now % this.#bucketMs);
+    const last = this.#buckets[this.#buckets.length - 1];
+    if (last !== undefined && last.at === at) return last;
+    const bucket: Bucket = { at, ended: 0, failed: 0, run: [], queue: [] };
+    this.#buckets.push(bucket);
+    while (this.#buckets.length > 0 && this.#buckets[0]!.at <= at - this.#windowMs) this.#buckets.shift();
+    return bucket;
+  }
+
+  #series(now: number): SeriesPoint[] {
+    const newest = now - (now % this.#bucketMs);
+    const byAt = new Map(this.#buckets.map((b) => [b.at, b]));
+    const points: SeriesPoint[] = [];
+    for (let at = newest - this.#windowMs + this.#bucketMs; at <= newest; at += this.#bucketMs) {
+      const b = byAt.get(at);
+      // The current bucket is partly over: its rate is over the time it has run.
+      const spanMs = at === newest ? Math.max(1000, now - at) : this.#bucketMs;
+      points.push({
+        at,
+        ended: b?.ended ?? 0,
+        failed: b?.failed ?? 0,
+        perSec: b === undefined ? 0 : Math.round((b.ended / spanMs) * 10_000) / 10,
+        runP50Ms: b === undefined ? null : quantile(b.run, 0.5),
+        runP95Ms: b === undefined ? null : quantile(b.run, 0.95),
+        queueP50Ms: b === undefined ? null : quantile(b.queue, 0.5),
+      });
+    }
+    return points;
+  }
+}
+
+/** The q-quantile (nearest rank) of unsorted samples; `null` for none. */
+export function quantile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}

@@ -1,0 +1,85 @@
+/**
+ * Mounts observability on the HTTP server through its routes hook: the dashboard at `/`, its event
+ * stream at `/events`, a JSON snapshot at `/api/status`, Prometheus text at `/metrics`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Runtime } from '../runtime/types.js';
+import { dashboardHtml } from './dashboard.js';
+import { type EventStreamOptions, eventStreamRoute } from './event-stream-route.js';
+import { createMetricsExporter, type RuntimeMetricsExporter } from './metrics.js';
+import { type MonitorOptions, RuntimeMonitor } from './monitor.js';
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface Observability {
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly monitor: RuntimeMonitor;
+  readonly metrics: RuntimeMetricsExporter;
+  /** Browsers (or other clients) connected to `/events` now; each holds one runtime subscription. */
+  readonly eventClients: number;
+  /** Ends event streams and stops listening to the runtime. */
+  close(): void;
+}
+
+export interface ObservabilityOptions {
+  readonly monitor?: MonitorOptions;
+  readonly events?: EventStreamOptions;
+}
+
+export function createObservability(runtime: Runtime, options: ObservabilityOptions = {}): Observability {
+  const monitor = new RuntimeMonitor(runtime, options.monitor);
+  const metrics = createMetricsExporter(runtime);
+  const events = eventStreamRoute(runtime, monitor, options.events);
+  const routes = new Map<string, Route>([
+    [
+      '/',
+      (req, res) => {
+        if (!isRead(req, res)) return;
+        res.writeHead(200, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Cache-Control': 'no-store',
+          'Content-Security-Policy':
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+        });
+        res.end(req.method === 'HEAD' ? undefined : dashboardHtml());
+      },
+    ],
+    ['/events', events.handler],
+    [
+      '/api/status',
+      (req, res) => {
+        if (!isRead(req, res)) return;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.end(JSON.stringify(monitor.snapshot()));
+      },
+    ],
+    [
+      '/metrics',
+      async (req, res) => {
+        if (!isRead(req, res)) return;
+        const text = await metrics.scrape();
+        res.writeHead(200, { 'Content-Type': metrics.contentType });
+        res.end(text);
+      },
+    ],
+  ]);
+  return {
+    routes,
+    monitor,
+    metrics,
+    get eventClients() {
+      return events.clients;
+    },
+    close() {
+      events.close();
+      monitor.close();
+      metrics.close();
+    },
+  };
+}
+
+function isRead(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return true;
+  res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+  return false;
+}

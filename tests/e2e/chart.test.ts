@@ -1,0 +1,37 @@
+/**
+ * `troupe chart` as a user runs it (the BUILT CLI): Mermaid and JSON straight from the machines.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { sessionMachine } from '../../machines/session.js';
+import { supervisorMachine } from '../../machines/supervisor.js';
+import { chartJson, chartMermaid } from '../../src/observe/chart.js';
+
+const CLI = 'dist/src/cli/main.js';
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+describe('troupe chart (built CLI)', () => {
+  it('prints Mermaid by default and XState JSON with --format json', async () => {
+    expect((await run(['chart', 'session'])).stdout).toBe(chartMermaid(sessionMachine));
+    const json = await run(['chart', 'supervisor', '--format', 'json']);
+    expect(json.code).toBe(0);
+    expect(json.stdout).toBe(chartJson(supervisorMachine));
+    expect(JSON.parse(json.stdout).states.stopped.type).toBe('final');
+  });
+
+  it('rejects an unknown machine or format with exit code 2', async () => {
+    const bad = await run(['chart', 'scheduler']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected one machine name, session or supervisor, got "scheduler"');
+    expect((await run(['chart', 'session', '--format', 'dot'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * `/metrics` and `/events` on the real HTTP app: Prometheus names and values after real sessions,
+ * a registry per server, and an event stream that batches, counts deltas instead of sending them,
+ * caps a batch, and unsubscribes when the client goes away.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMcpContext } from '../../src/mcp/context.js';
+import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
+import type { EventBatch } from '../../src/observe/event-stream-route.js';
+import { createObservability, type Observability } from '../../src/observe/routes.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
+
+const open: { app: HttpApp; observe: Observability; runtime: Runtime }[] = [];
+
+async function start(events = { intervalMs: 100, maxBatch: 200 }) {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 1, max: 5 }, retryAfterMs: 5 })],
+    limits: { perProvider: { simulated: 3 } },
+    defaults: { model: 'sim-fast', backoffBaseMs: 5, backoffMaxMs: 10 },
+  });
+  const observe = createObservability(runtime, { events });
+  const app = createHttpApp({
+    mcp: createMcpContext({ runtime, log: () => {} }),
+    routes: observe.routes,
+    port: 0,
+  });
+  const base = (await app.listen()).url.replace(/\/mcp$/, '');
+  open.push({ app, observe, runtime });
+  return { runtime, observe, base };
+}
+
+afterEach(async () => {
+  for (const { app, observe, runtime } of open.splice(0)) {
+    observe.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+    await app.close();
+  }
+});
+
+const ask = (content: string, extra: Record<string, unknown> = {}, stream = false) => ({
+  messages: [{ role: 'user' as const, content }],
+  extra,
+  stream,
+});
+
+describe('/metrics', () => {
+  it('exposes sessions, histograms, retries, errors, tokens and gauges, per server registry', async () => {
+    const { runtime, base } = await start();
+    const second = await start();
+    const results = await Promise.all([
+      runtime.submit(ask('a')).result,
+      runtime.submit(ask('b', {}, true)).result,
+      runtime.submit(ask('c', { simulate: 'rate_limited' }), { maxAttempts: 2 }).result,
+      runtime.submit(ask('d', { simulate: 'bad_response' })).result,
+    ]);
+    expect(results.map((r) => r.metadata.state)).toEqual(['done', 'done', 'failed', 'failed']);
+    const held = [1, 2, 3, 4, 5].map(() => runtime.submit(ask('h', { simulate: 'hang' }), { priority: 7 }));
+    const res = await fetch(`${base}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toContain('troupe_sessions_total{state="done",provider="simulated"} 2');
+    expect(text).toContain('troupe_sessions_total{state="failed",provider="simulated"} 2');
+    expect(text).toContain('troupe_retries_total{provider="simulated",code="RATE_LIMITED"} 1');
+    expect(text).toContain('troupe_provider_errors_total{provider="simulated",code="RATE_LIMITED"} 2');
+    expect(text).toContain('troupe_provider_errors_total{provider="simulated",code="BAD_RESPONSE"} 1');
+    expect(text).toMatch(
+      /troupe_tokens_total\{provider="simulated",model="sim-fast",kind="completion"\} [1-9]/,
+    );
+    expect(text).toContain('troupe_session_queue_wait_seconds_count{provider="simulated"} 4');
+    expect(text).toContain('troupe_session_run_seconds_count{provider="simulated",state="done"} 2');
+    expect(text).toContain('troupe_queue_depth{priority="7"} 2');
+    expect(text).toContain('troupe_in_flight{provider="simulated"} 3');
+    expect(text).toContain('troupe_in_flight_limit{provider="simulated"} 3');
+    expect(text).toContain('troupe_supervisor_state{state="accepting"} 1');
+    // The other server's registry saw none of it.
+    const other = await (await fetch(`${second.base}/metrics`)).text();
+    expect(other).not.toContain('troupe_sessions_total{');
+    expect(other).toContain('troupe_in_flight{provider="simulated"} 0');
+    for (const h of held) h.cancel();
+  });
+});
+
+/** Reads SSE messages from `/events` until `enough` says stop; then aborts the request. */
+async function readEvents(base: string, enough: (messages: { event: string; data: unknown }[]) => boolean) {
+  const abort = new AbortController();
+  const res = await fetch(`${base}/events`, { signal: abort.signal });
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const messages: { event: string; data: unknown }[] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    while (!enough(messages)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut = buffer.indexOf('\n\n');
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event !== undefined && data !== undefined) messages.push({ event, data: JSON.parse(data) });
+        cut = buffer.indexOf('\n\n');
+      }
+    }
+  } finally {
+    abort.abort();
+  }
+  return messages;
+}
+
+describe('/events', () => {
+  it('sends snapshots and batches; deltas are counted, a batch is capped, the rest counted as dropped', async () => {
+    const { runtime, base, observe } = await start({ intervalMs: 150, maxBatch: 10 });
+    const batches = (m: { event: string; data: unknown }[]) =>
+      m.filter((x) => x.event === 'batch').map((x) => x.data as EventBatch);
+    let submitted = false;
+    const messages = await readEvents(base, (m) => {
+      if (!submitted && m.length > 0) {
+        submitted = true;
+        expect(observe.eventClients).toBe(1);
+        for (let i = 0; i < 20; i++) void runtime.submit(ask(`s${i}`, {}, true)).result;
+      }
+      const sent = batches(m).reduce(
+        (n, b) => n + b.events.filter((e) => e.type === 'session.ended').length + b.dropped,
+        0,
+      );
+      return (
+        sent > 0 &&
+        batches(m).some((b) => b.dropped > 0) &&
+        runtime.status().running === 0 &&
+        runtime.status().queued === 0 &&
+        m.at(-1)?.event === 'snapshot'
+      );
+    });
+    expect(messages[0]!.event).toBe('snapshot');
+    const all = batches(messages);
+    expect(all.every((b) => b.events.length <= 10)).toBe(true);
+    expect(all.reduce((n, b) => n + b.deltas, 0)).toBeGreaterThan(20);
+    expect(all.flatMap((b) => b.events).some((e) => e.type === 'session.delta')).toBe(false);
+    const snapshot = messages.at(-1)!.data as { counts: { done: number }; status: { state: string } };
+    expect(snapshot.status.state).toBe('accepting');
+    // The client went away: its subscription goes with it.
+    const deadline = Date.now() + 5000;
+    while (observe.eventClients > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(observe.eventClients).toBe(0);
+  });
+
+  it('/api/status is the monitor snapshot; its live counts match status()', async () => {
+    const { runtime, base } = await start();
+    const held = [1, 2, 3, 4, 5].map(() => runtime.submit(ask('h', { simulate: 'hang' })));
+    const snap = (await (await fetch(`${base}/api/status`)).json()) as {
+      counts: { queued: number; calling: number; streaming: number; backingOff: number };
+      status: { queued: number; running: number };
+    };
+    expect(snap.counts.queued).toBe(runtime.status().queued);
+    expect(snap.counts.calling + snap.counts.streaming + snap.counts.backingOff).toBe(
+      runtime.status().running,
+    );
+    expect([snap.status.queued, snap.status.running]).toEqual([2, 3]);
+    for (const h of held) h.cancel();
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Logs are JSON lines, keys never reach them (by field and by look), and the level comes from
+ * TROUPE_LOG_LEVEL.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, logLevel, scrubSecrets } from '../../src/observe/logger.js';
+
+function capture(level?: string) {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { logger: createLogger({ destination, ...(level ? { level } : {}) }), lines };
+}
+
+describe('logger', () => {
+  it('writes one JSON object per line with a level name', () => {
+    const { logger, lines } = capture();
+    logger.info({ url: 'http://127.0.0.1:1/mcp' }, 'serving');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      msg: 'serving',
+      url: 'http://127.0.0.1:1/mcp',
+    });
+  });
+
+  it('redacts key fields and anything that looks like a key, in fields, messages and errors', () => {
+    const { logger, lines } = capture();
+    const key = 'sk-live0123456789abcdefghij';
+    const glm = `${'a1b2c3d4'.repeat(4)}.Zx9Yw8Vu7Ts6`;
+    logger.warn(
+      {
+        apiKey: 'plain-secret-value',
+        provider: { apiKey: 'x', name: 'kimi' },
+        headers: { authorization: 'Bearer abc' },
+      },
+      `call failed with ${key}`,
+    );
+    logger.error(
+      { err: new Error(`401 for Authorization: Bearer ${glm}`) },
+      'request to https://h/v1?api_key=%s',
+      'q-secret',
+    );
+    const text = lines.join('\n');
+    for (const secret of ['plain-secret-value', key, glm, 'Bearer abc', 'q-secret'])
+      expect(text).not.toContain(secret);
+    const first = JSON.parse(lines[0]!);
+    expect(first.apiKey).toBe('[REDACTED]');
+    expect(first.provider).toEqual({ apiKey: '[REDACTED]', name: 'kimi' });
+    expect(first.msg).toBe('call failed with [REDACTED]');
+  });
+
+  it('scrubs strings but leaves ids, URLs and paths alone', () => {
+    expect(scrubSecrets('session 3f2a1c9e-1b2c-4d5e-8f90-123456789abc at http://127.0.0.1:7801/mcp')).toBe(
+      'session 3f2a1c9e-1b2c-4d5e-8f90-123456789abc at http://127.0.0.1:7801/mcp',
+    );
+    expect(scrubSecrets('Authorization: Bearer eyJhbGciOi.J9xyz')).toBe('Authorization: Bearer [REDACTED]');
+  });
+
+  it('takes its level from TROUPE_LOG_LEVEL, defaulting to info', () => {
+    expect(logLevel(undefined)).toBe('info');
+    expect(logLevel('DEBUG')).toBe('debug');
+    expect(logLevel('nonsense')).toBe('info');
+    const { logger, lines } = capture('warn');
+    logger.info('hidden');
+    logger.warn('shown');
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['shown']);
+  });
+});
