@@ -59,7 +59,9 @@ export class DeadlineHeap<T extends Wakeable> {
       this.up(index);
       this.down(last.heapIndex);
     }
-    // Leaving an armed timer for a later time is harmless: `fire` re-arms for the true minimum.
+    // An armed timer for a later item is harmless (`fire` re-arms for the true minimum), but
+    // with nothing left it must go: a pending timer keeps the process alive.
+    if (this.heap.length === 0) this.stop();
   }
 
   /** Stops the clock timer; scheduled items stay scheduled but nothing fires. */

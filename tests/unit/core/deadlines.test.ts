@@ -59,4 +59,16 @@ describe('DeadlineHeap', () => {
     for (let i = 0; i < 5; i++) clock.increment(10);
     expect(count).toBe(3);
   });
+
+  it('leaves no clock timer behind once nothing is scheduled (regression: it kept Node alive)', () => {
+    const clock = new SimulatedClock();
+    const heap = new DeadlineHeap<ReturnType<typeof node>>(clock, () => {});
+    const [a, b] = [node('a'), node('b')];
+    heap.schedule(a, 60_000);
+    heap.schedule(b, 120_000);
+    heap.cancel(a);
+    expect((clock as unknown as { timeouts: Map<number, unknown> }).timeouts.size).toBe(1);
+    heap.cancel(b);
+    expect((clock as unknown as { timeouts: Map<number, unknown> }).timeouts.size).toBe(0);
+  });
 });
