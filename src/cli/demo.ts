@@ -3,7 +3,6 @@
  * timeouts) through a runtime on the simulated provider, shown live, ending with a summary.
  * Exits 1 if any session did not end exactly once.
  */
-import { parseArgs } from 'node:util';
 import { LiveDisplay } from '../observe/live-display.js';
 import { planLoad } from '../observe/load-plan.js';
 import { formatReport } from '../observe/load-report.js';
@@ -11,6 +10,7 @@ import { RuntimeMonitor } from '../observe/monitor.js';
 import { runLoad } from '../observe/run-load.js';
 import { createSimulatedProvider } from '../providers/simulated.js';
 import { createRuntime } from '../runtime/runtime.js';
+import { parseFlags } from './args.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe demo [--sessions N] [--concurrency C] [--seed S] [--rate R] [--plain]
@@ -23,86 +23,31 @@ Runs a mixed load through the runtime on the simulated provider and shows it liv
   --plain           plain progress lines even on a terminal
 `;
 
-export interface IntOption {
-  readonly name: string;
-  readonly value: string | undefined;
-  readonly fallback: number;
-  readonly min: number;
-  readonly max: number;
-}
-
-/** Parses an integer flag, or returns the message saying what was expected. */
-export function intOption(o: IntOption): number | string {
-  if (o.value === undefined) return o.fallback;
-  const n = Number(o.value);
-  if (!Number.isInteger(n) || n < o.min || n > o.max)
-    return `expected --${o.name} to be an integer from ${o.min} to ${o.max}, got "${o.value}"`;
-  return n;
-}
-
 export const command: Command = {
   summary: 'Run a mixed load on the simulated provider with a live display and a summary',
   async run(argv) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        options: {
-          sessions: { type: 'string' },
-          concurrency: { type: 'string' },
-          seed: { type: 'string' },
-          rate: { type: 'string' },
-          plain: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
+    const flags = parseFlags(
+      'demo',
+      argv,
+      {
+        ints: {
+          sessions: { fallback: 200, min: 1, max: 1_000_000 },
+          concurrency: { fallback: 16, min: 1, max: 100_000 },
+          seed: { fallback: 1, min: 0, max: 2 ** 32 - 1 },
+          rate: { fallback: 0, min: 0, max: 1_000_000 },
         },
-      }));
-    } catch (error) {
-      process.stderr.write(`troupe demo: ${(error as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    const parsed = [
-      intOption({
-        name: 'sessions',
-        value: values.sessions as string | undefined,
-        fallback: 200,
-        min: 1,
-        max: 1_000_000,
-      }),
-      intOption({
-        name: 'concurrency',
-        value: values.concurrency as string | undefined,
-        fallback: 16,
-        min: 1,
-        max: 100_000,
-      }),
-      intOption({
-        name: 'seed',
-        value: values.seed as string | undefined,
-        fallback: 1,
-        min: 0,
-        max: 2 ** 32 - 1,
-      }),
-      intOption({
-        name: 'rate',
-        value: values.rate as string | undefined,
-        fallback: 0,
-        min: 0,
-        max: 1_000_000,
-      }),
-    ];
-    const bad = parsed.find((p) => typeof p === 'string');
-    if (bad !== undefined) {
-      process.stderr.write(`troupe demo: ${bad}\n`);
-      return 2;
-    }
-    const [sessions, concurrency, seed, rate] = parsed as number[];
+        booleans: ['plain'],
+      },
+      USAGE,
+    );
+    if (!flags.ok) return flags.exitCode;
+    const { sessions, concurrency, seed, rate } = flags.ints as Record<
+      'sessions' | 'concurrency' | 'seed' | 'rate',
+      number
+    >;
     const runtime = createRuntime({
-      providers: [createSimulatedProvider({ seed: seed!, retryAfterMs: 100 })],
-      limits: { maxConcurrent: concurrency!, maxQueued: sessions! + 1 },
+      providers: [createSimulatedProvider({ seed: seed, retryAfterMs: 100 })],
+      limits: { maxConcurrent: concurrency, maxQueued: sessions + 1 },
       defaults: {
         model: 'sim-fast',
         maxAttempts: 3,
@@ -112,16 +57,16 @@ export const command: Command = {
       },
     });
     const monitor = new RuntimeMonitor(runtime);
-    const display = new LiveDisplay(process.stdout, values.plain ? { tty: false } : {});
+    const display = new LiveDisplay(process.stdout, flags.booleans.plain ? { tty: false } : {});
     process.stdout.write(
-      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate! > 0 ? `, ${rate}/s` : ''}\n`,
+      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate > 0 ? `, ${rate}/s` : ''}\n`,
     );
-    const run = runLoad(runtime, planLoad({ sessions: sessions!, seed: seed! }), { ratePerSec: rate! });
+    const run = runLoad(runtime, planLoad({ sessions: sessions, seed: seed }), { ratePerSec: rate });
     const frame = () => {
       const c = monitor.counts();
       return {
         ended: run.recorder.finished,
-        total: sessions!,
+        total: sessions,
         counts: [
           ['queued', c.queued],
           ['calling', c.calling],

@@ -3,13 +3,12 @@
  * the official MCP client (`chat` tool calls; cancellations are the client's own aborts), with the
  * same live display and summary. Exits 1 if any call did not end exactly once.
  */
-import { parseArgs } from 'node:util';
 import type { Client } from '@modelcontextprotocol/client';
 import { LiveDisplay } from '../observe/live-display.js';
 import { type LoadItem, planLoad } from '../observe/load-plan.js';
 import { formatReport, LoadRecorder, type Outcome } from '../observe/load-report.js';
 import type { FinalState } from '../runtime/types.js';
-import { intOption } from './demo.js';
+import { parseFlags } from './args.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe load --url URL [--sessions N] [--concurrency C] [--seed S] [--plain]
@@ -28,27 +27,22 @@ const FINAL: readonly string[] = ['done', 'failed', 'timedOut', 'cancelled'];
 export const command: Command = {
   summary: 'Run the mixed load against a running server over MCP, with the same summary',
   async run(argv) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: [...argv],
-        options: {
-          url: { type: 'string' },
-          sessions: { type: 'string' },
-          concurrency: { type: 'string' },
-          seed: { type: 'string' },
-          plain: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
+    const flags = parseFlags(
+      'load',
+      argv,
+      {
+        ints: {
+          sessions: { fallback: 200, min: 1, max: 1_000_000 },
+          concurrency: { fallback: 16, min: 1, max: 10_000 },
+          seed: { fallback: 1, min: 0, max: 2 ** 32 - 1 },
         },
-      }));
-    } catch (error) {
-      process.stderr.write(`troupe load: ${(error as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
+        strings: ['url'],
+        booleans: ['plain'],
+      },
+      USAGE,
+    );
+    if (!flags.ok) return flags.exitCode;
+    const values = { url: flags.strings.url };
     let url: URL;
     try {
       url = new URL(String(values.url ?? ''));
@@ -58,35 +52,7 @@ export const command: Command = {
       );
       return 2;
     }
-    const parsed = [
-      intOption({
-        name: 'sessions',
-        value: values.sessions as string | undefined,
-        fallback: 200,
-        min: 1,
-        max: 1_000_000,
-      }),
-      intOption({
-        name: 'concurrency',
-        value: values.concurrency as string | undefined,
-        fallback: 16,
-        min: 1,
-        max: 10_000,
-      }),
-      intOption({
-        name: 'seed',
-        value: values.seed as string | undefined,
-        fallback: 1,
-        min: 0,
-        max: 2 ** 32 - 1,
-      }),
-    ];
-    const bad = parsed.find((p) => typeof p === 'string');
-    if (bad !== undefined) {
-      process.stderr.write(`troupe load: ${bad}\n`);
-      return 2;
-    }
-    const [sessions, concurrency, seed] = parsed as number[];
+    const { sessions, concurrency, seed } = flags.ints as Record<'sessions' | 'concurrency' | 'seed', number>;
     let sdk: typeof import('@modelcontextprotocol/client');
     try {
       sdk = await import('@modelcontextprotocol/client');
@@ -111,9 +77,9 @@ export const command: Command = {
     process.stdout.write(
       `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n`,
     );
-    const plan = planLoad({ sessions: sessions!, seed: seed! });
+    const plan = planLoad({ sessions: sessions, seed: seed });
     const recorder = new LoadRecorder(plan.length);
-    const display = new LiveDisplay(process.stdout, values.plain ? { tty: false } : {});
+    const display = new LiveDisplay(process.stdout, flags.booleans.plain ? { tty: false } : {});
     let inFlight = 0;
     const frame = () => {
       const c = recorder.counts();
@@ -139,7 +105,7 @@ export const command: Command = {
         inFlight--;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency!, plan.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
     clearInterval(timer);
     display.finish(frame());
     await client.close().catch(() => {});

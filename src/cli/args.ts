@@ -1,0 +1,73 @@
+/**
+ * Flag parsing shared by the commands: unknown flags and bad integers give a one-line error and
+ * exit code 2, `--help` prints the usage and exit code 0.
+ */
+import { parseArgs } from 'node:util';
+
+export interface IntFlag {
+  readonly fallback: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface FlagSpec {
+  /** Integer flags, with their default and range. */
+  readonly ints?: Readonly<Record<string, IntFlag>>;
+  readonly strings?: readonly string[];
+  readonly booleans?: readonly string[];
+}
+
+export type Parsed =
+  | {
+      readonly ok: true;
+      readonly ints: Readonly<Record<string, number>>;
+      readonly strings: Readonly<Record<string, string | undefined>>;
+      readonly booleans: Readonly<Record<string, boolean>>;
+      readonly positionals: readonly string[];
+    }
+  | { readonly ok: false; readonly exitCode: number };
+
+/** Parses an integer flag, or returns the message saying what was expected. */
+export function intFlag(name: string, value: string | undefined, flag: IntFlag): number | string {
+  if (value === undefined) return flag.fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < flag.min || n > flag.max) {
+    return `expected --${name} to be an integer from ${flag.min} to ${flag.max}, got "${value}"`;
+  }
+  return n;
+}
+
+export function parseFlags(command: string, argv: readonly string[], spec: FlagSpec, usage: string): Parsed {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const name of [...Object.keys(spec.ints ?? {}), ...(spec.strings ?? [])])
+    options[name] = { type: 'string' };
+  for (const name of spec.booleans ?? []) options[name] = { type: 'boolean' };
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true }));
+  } catch (error) {
+    process.stderr.write(`troupe ${command}: ${(error as Error).message}\n${usage}`);
+    return { ok: false, exitCode: 2 };
+  }
+  if (values.help === true) {
+    process.stdout.write(usage);
+    return { ok: false, exitCode: 0 };
+  }
+  const ints: Record<string, number> = {};
+  for (const [name, flag] of Object.entries(spec.ints ?? {})) {
+    const parsed = intFlag(name, values[name] as string | undefined, flag);
+    if (typeof parsed === 'string') {
+      process.stderr.write(`troupe ${command}: ${parsed}\n`);
+      return { ok: false, exitCode: 2 };
+    }
+    ints[name] = parsed;
+  }
+  const strings: Record<string, string | undefined> = {};
+  for (const name of spec.strings ?? []) strings[name] = values[name] as string | undefined;
+  const booleans: Record<string, boolean> = {};
+  for (const name of spec.booleans ?? []) booleans[name] = values[name] === true;
+  return { ok: true, ints, strings, booleans, positionals };
+}
