@@ -4,6 +4,8 @@
  */
 const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string[]): Promise<void> }>>> = {
   runtime: () => import('./runtime.js'),
+  scale: () => import('./scale.js'),
+  mcp: () => import('./mcp.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);
