@@ -6,9 +6,19 @@
 
 export type { SimulatedBehaviour, SimulatedProviderOptions } from '../providers/simulated.js';
 export { createSimulatedProvider, SIMULATED_MODELS } from '../providers/simulated.js';
+export type { Fault, FaultMode } from './faults.js';
+export { parseFault } from './faults.js';
 export type { InvariantName, ObservedLimits, Violation } from './invariants.js';
 export { RuntimeObserver } from './invariants.js';
 export type { PropertyOptions, ScenarioLimits } from './model.js';
 export { checkRuntimeProperties, commands, runScenario, runtimeProperty } from './model.js';
+export type {
+  OpenAIServer,
+  OpenAIServerOptions,
+  RecordedRequest,
+  Reply,
+  StoredFile,
+} from './openai-server.js';
+export { createOpenAIServer } from './openai-server.js';
 export type { ScriptedCall, Settlement } from './scripted-provider.js';
 export { ScriptedProvider } from './scripted-provider.js';

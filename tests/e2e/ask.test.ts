@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createOpenAIServer, type OpenAIServer } from '../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const KEY = 'sk-e2e-ask-key-0123456789abcdef';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
-import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { type Harness, startHarness, structured } from './harness.js';
 
 const INIT = {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import type { ChatDelta, ChatProvider, ChatRequest } from '../../../src/providers/port.js';
-import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-test-faults-abcdef0123456789';
 let server: OpenAIServer;

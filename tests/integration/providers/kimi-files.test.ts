@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
 import type { ChatRequest } from '../../../src/providers/port.js';
-import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-moonshot-test-key-0123456789';
 let server: OpenAIServer;

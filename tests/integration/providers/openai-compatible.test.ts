@@ -3,7 +3,7 @@ import { createOpenAICompatibleProvider } from '../../../src/providers/openai-co
 import type { ChatDelta, ChatRequest } from '../../../src/providers/port.js';
 import { assembleToolCalls } from '../../../src/providers/tool-calls.js';
 import { pooledAgentCount } from '../../../src/providers/transport.js';
-import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-test-openai-compatible-0123456789';
 let server: OpenAIServer;

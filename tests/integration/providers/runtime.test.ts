@@ -8,7 +8,11 @@ import { createOpenAICompatibleProvider } from '../../../src/providers/openai-co
 import { createModelRegistry } from '../../../src/providers/registry.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest, SubmitOptions } from '../../../src/runtime/types.js';
-import { createOpenAIServer, type OpenAIServer, type RecordedRequest } from '../../support/openai-server.js';
+import {
+  createOpenAIServer,
+  type OpenAIServer,
+  type RecordedRequest,
+} from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-runtime-test-key-0123456789';
 let server: OpenAIServer;

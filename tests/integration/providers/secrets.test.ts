@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
-import { createOpenAIServer, type OpenAIServer } from '../../support/openai-server.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-super-secret-never-print-0123456789';
 let server: OpenAIServer;
