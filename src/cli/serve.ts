@@ -12,7 +12,9 @@ import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
+import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
+import { redisBackend } from '../scale/redis-backend.js';
 import type { Command } from './main.js';
 
 export interface Bootstrapped {
@@ -24,7 +26,11 @@ export interface Bootstrapped {
 }
 
 /** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
-export async function bootstrap(env: NodeJS.ProcessEnv, logger?: Logger): Promise<Bootstrapped> {
+export async function bootstrap(
+  env: NodeJS.ProcessEnv,
+  logger?: Logger,
+  backend?: RuntimeBackend,
+): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
   const runtime = createRuntime({
@@ -32,6 +38,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv, logger?: Logger): Promis
     router: registry.router,
     limits: { perProvider: loaded.perProviderLimits },
     defaults: { ...loaded.defaults },
+    ...(backend === undefined ? {} : { backend }),
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
   const mcp = createMcpContext({
@@ -57,6 +64,7 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --port N        port, 0 for any free one (default 7801)
   --host H        address to bind (default 127.0.0.1)
   --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
+  --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md)
 Environment: TROUPE_TOKEN (require this bearer token), TROUPE_ROOTS (folders multi_file_chat may read,
 separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL (JSON logs on stderr;
 default info), provider keys.
@@ -65,7 +73,7 @@ default info), provider keys.
 export const command: Command = {
   summary: 'Serve MCP over Streamable HTTP (default http://127.0.0.1:7801/mcp)',
   async run(argv) {
-    let values: { port?: string; host?: string; 'drain-ms'?: string; help?: boolean };
+    let values: { port?: string; host?: string; 'drain-ms'?: string; redis?: string; help?: boolean };
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -73,6 +81,7 @@ export const command: Command = {
           port: { type: 'string' },
           host: { type: 'string' },
           'drain-ms': { type: 'string' },
+          redis: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       }));
@@ -92,7 +101,16 @@ export const command: Command = {
       return 2;
     }
     const logger = createLogger({ base: { component: 'serve' } });
-    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
+    let backend: RuntimeBackend | undefined;
+    if (values.redis !== undefined) {
+      try {
+        backend = await redisBackend({ url: values.redis });
+      } catch (error) {
+        process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        return 1;
+      }
+    }
+    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger, backend);
     const token = process.env.TROUPE_TOKEN?.trim() || undefined;
     const observe = createObservability(mcp.runtime);
     const app = createHttpApp({

@@ -6,9 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { createActor } from 'xstate';
 import {
+  initialContext,
   leafState,
   nextWakeAt,
   type SessionContext,
+  type SessionInput,
   type SessionMachineEvent,
   sessionMachine,
 } from '../../machines/session.js';
@@ -19,6 +21,7 @@ import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
 import { Scheduler } from '../core/scheduler.js';
 import type { ChatRequest } from '../providers/port.js';
+import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventStream } from './event-stream.js';
 import { History } from './history.js';
@@ -50,6 +53,17 @@ import type {
 } from './types.js';
 
 export function createRuntime(options: RuntimeOptions): Runtime {
+  const backend = options.backend;
+  return backend === undefined || backend.kind === 'memory'
+    ? createLocalRuntime(options)
+    : backend.createRuntime(options, createLocalRuntime);
+}
+
+/**
+ * The runtime on this instance: everything in memory. A scale-out backend builds on it and hands
+ * it sessions its shared queue admitted (`adopt`).
+ */
+export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const providers = resolveProviders(options.providers);
   const limits = resolveLimits(options.limits);
   const defaults = resolveDefaults(options.defaults);
@@ -267,31 +281,42 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const now = clock.now();
     const sessionId = randomUUID();
     const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
-    const record: SessionRecord = {
+    const input: SessionInput = {
+      sessionId,
+      requestId: submitOptions.requestId ?? sessionId,
       provider: lane,
+      model,
       priority: resolved.priority,
+      stream,
+      createdAt: now,
+      queueDeadlineAt: now + resolved.queueTimeoutMs,
+      timeoutMs: resolved.timeoutMs,
+      idleTimeoutMs: resolved.idleTimeoutMs,
+      maxAttempts: resolved.maxAttempts,
+      backoffBaseMs: defaults.backoffBaseMs,
+      backoffMaxMs: defaults.backoffMaxMs,
+    };
+    return track(newRecord(input, work, submitOptions.label, caller.value, caller.truncated), submitOptions);
+  }
+
+  function newRecord(
+    input: SessionInput,
+    work: SessionWork,
+    label: string | undefined,
+    caller: Readonly<Record<string, unknown>> | undefined,
+    callerTruncated: boolean,
+  ): SessionRecord {
+    return {
+      provider: input.provider,
+      priority: input.priority,
       seq: 0,
       wakeAt: 0,
       heapIndex: -1,
-      input: {
-        sessionId,
-        requestId: submitOptions.requestId ?? sessionId,
-        provider: lane,
-        model,
-        priority: resolved.priority,
-        stream,
-        createdAt: now,
-        queueDeadlineAt: now + resolved.queueTimeoutMs,
-        timeoutMs: resolved.timeoutMs,
-        idleTimeoutMs: resolved.idleTimeoutMs,
-        maxAttempts: resolved.maxAttempts,
-        backoffBaseMs: defaults.backoffBaseMs,
-        backoffMaxMs: defaults.backoffMaxMs,
-      },
+      input,
       work,
-      label: submitOptions.label,
-      caller: caller.value,
-      callerTruncated: caller.truncated,
+      label,
+      caller,
+      callerTruncated,
       actor: null,
       leaf: 'queued',
       call: null,
@@ -302,6 +327,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       observers: null,
       detachSignal: null,
     };
+  }
+
+  /** Queues a new record and hands back its handle. */
+  function track(
+    record: SessionRecord,
+    submitOptions: SubmitOptions,
+  ): SessionHandle<SessionResult | TaskResult<unknown>> {
+    const now = clock.now();
+    const sessionId = record.input.sessionId;
     if (!scheduler.enqueue(record)) {
       counters.reject('QUEUE_FULL');
       throw runtimeError(
@@ -315,6 +349,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     });
     live.set(sessionId, record);
     deadlines.schedule(record, record.input.queueDeadlineAt);
+    // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
+    if (record.input.queueDeadlineAt <= now && record.actor === null)
+      deliver(record, { type: 'session.tick', now });
     if (listeners.size > 0) {
       emit(record, () => ({
         type: 'session.queued',
@@ -332,6 +369,42 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
     pump();
     return handleFor(record, result);
+  }
+
+  /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
+  function adopt(session: AdoptedSession): SessionHandle {
+    refuseWhileDraining();
+    const provider = providers.get(session.input.provider);
+    if (provider === undefined) {
+      throw runtimeError(
+        'UNKNOWN_PROVIDER',
+        `Expected a provider named "${session.input.provider}" here, got none`,
+      );
+    }
+    const record = newRecord(
+      session.input,
+      { kind: 'chat', provider, request: session.request },
+      session.label,
+      session.caller,
+      session.callerTruncated === true,
+    );
+    const restore = session.restore;
+    if (restore !== undefined) {
+      // Taken over from a lost instance: resume between attempts, so the next one counts as
+      // a further attempt and the original run deadline still holds.
+      const context: SessionContext = Object.assign(initialContext(session.input), {
+        startedAt: restore.startedAt,
+        runDeadlineAt: restore.runDeadlineAt,
+        attempts: restore.attempts,
+        retryAt: clock.now(),
+      });
+      record.actor = createActor(machine, {
+        input: session.input,
+        snapshot: machine.resolveState({ value: { running: 'backingOff' }, context }),
+      }).start();
+      record.leaf = 'backingOff';
+    }
+    return track(record, session.signal === undefined ? {} : { signal: session.signal }) as SessionHandle;
   }
 
   function handleFor<R>(record: SessionRecord, result: Promise<R>): SessionHandle<R> {
@@ -481,6 +554,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   return {
     submit,
     run,
+    adopt,
     shutdown,
     providers: [...providers.keys()],
     status: ({ recent = 20 } = {}) => ({
@@ -540,11 +614,12 @@ function defaultRouter(
 
 /** The request as the provider sees it: the routed model, without troupe's own fields. */
 function chatRequest(request: SessionRequest, model: string): ChatRequest {
-  // Object.assign, not spread-and-add: V8 makes the latter far slower, and this runs per session.
-  const out = Object.assign({}, request, { model }) as ChatRequest & { provider?: string; stream?: boolean };
-  delete out.provider;
-  delete out.stream;
-  return out;
+  // Rest-destructure, then set: `delete` would leave a slow dictionary-mode object and
+  // spread-and-add is far slower in V8; this runs once per session.
+  const { provider: _provider, stream: _stream, model: _model, ...chat } = request;
+  const out = chat as Omit<SessionRequest, 'provider' | 'stream' | 'model'> & { model?: string };
+  out.model = model;
+  return out as ChatRequest;
 }
 
 function abortReason(event: SessionMachineEvent): string {

@@ -8,6 +8,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from '../providers/port.js';
+import type { RuntimeBackend } from './backend.js';
 
 /** The final states of a session. */
 export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
@@ -94,6 +95,8 @@ export interface RuntimeOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
+  /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
+  readonly backend?: RuntimeBackend;
 }
 
 export interface UsageTotals extends TokenUsage {}

@@ -1,0 +1,44 @@
+/**
+ * Where a runtime keeps what several instances would share: the queue that admits sessions, the
+ * store of live sessions, and the bus for events and cancellations. The in-memory backend (the
+ * default) keeps them in this process: the scheduler, the live map and the listener set inside
+ * `createRuntime`. A scale-out backend (`redisBackend` in `src/scale/`) implements the same three
+ * ports on a shared server and builds on a local runtime that runs the sessions it is handed.
+ */
+import type { SessionInput } from '../../machines/session.js';
+import type { ChatRequest } from '../providers/port.js';
+import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
+
+export interface RuntimeBackend {
+  /** `memory`, or the name of a shared backend (`redis`). */
+  readonly kind: string;
+  /** Builds the runtime over this backend; `local` makes the in-memory runtime that runs sessions here. */
+  createRuntime(options: RuntimeOptions, local: (options: RuntimeOptions) => LocalRuntime): Runtime;
+}
+
+/** A session admitted by a shared queue, to run on this instance. All plain data. */
+export interface AdoptedSession {
+  readonly input: SessionInput;
+  readonly request: ChatRequest;
+  readonly label?: string;
+  readonly caller?: Readonly<Record<string, unknown>>;
+  readonly callerTruncated?: boolean;
+  /** Present when another instance started it and was lost: what it had done. */
+  readonly restore?: {
+    readonly attempts: number;
+    readonly startedAt: number;
+    readonly runDeadlineAt: number;
+  };
+  readonly signal?: AbortSignal;
+}
+
+/** The in-memory runtime, with the one entry a scale-out backend needs. */
+export interface LocalRuntime extends Runtime {
+  /** Runs an admitted session now (it skips this instance's queue); its queue deadline still holds. */
+  adopt(session: AdoptedSession): SessionHandle;
+}
+
+/** The default backend: one process, nothing shared, nothing to install. */
+export function memoryBackend(): RuntimeBackend {
+  return { kind: 'memory', createRuntime: (options, local) => local(options) };
+}

@@ -1,0 +1,98 @@
+/**
+ * What travels in a BullMQ job: the session's plain input and the chat request, with file bytes
+ * as base64 so the job stays JSON. Also the result of a session that ended while queued, built by
+ * the session machine itself so its messages match the in-memory runtime's.
+ */
+import { createActor } from 'xstate';
+import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
+import type { ChatFile, ChatRequest } from '../providers/port.js';
+import { buildResult, type SessionRecord } from '../runtime/session-record.js';
+import type { FinalState, SessionResult, SessionSummary } from '../runtime/types.js';
+
+export interface JobData {
+  readonly input: SessionInput;
+  readonly request: ChatRequest;
+  readonly label?: string;
+  readonly caller?: Readonly<Record<string, unknown>>;
+  readonly callerTruncated?: boolean;
+}
+
+type WireFile = Omit<ChatFile, 'data'> & { readonly data: string | { readonly base64: string } };
+
+export function encodeRequest(request: ChatRequest): ChatRequest {
+  if (request.files === undefined) return request;
+  const files: WireFile[] = request.files.map((file) =>
+    typeof file.data === 'string'
+      ? (file as WireFile)
+      : { ...file, data: { base64: Buffer.from(file.data).toString('base64') } },
+  );
+  return { ...request, files: files as unknown as ChatFile[] };
+}
+
+export function decodeRequest(request: ChatRequest): ChatRequest {
+  if (request.files === undefined) return request;
+  const files = (request.files as unknown as WireFile[]).map((file) =>
+    typeof file.data === 'string'
+      ? (file as ChatFile)
+      : { ...file, data: new Uint8Array(Buffer.from(file.data.base64, 'base64')) },
+  );
+  return { ...request, files };
+}
+
+/** Runs the machine from `queued` through `events`; the result it ends with. */
+export function resultOf(data: JobData, events: readonly SessionMachineEvent[]): SessionResult {
+  const actor = createActor(sessionMachine, { input: data.input }).start();
+  for (const event of events) actor.send(event);
+  const snapshot = actor.getSnapshot();
+  actor.stop();
+  const record = {
+    label: data.label,
+    caller: data.caller,
+    callerTruncated: data.callerTruncated === true,
+    work: { kind: 'chat' },
+    value: undefined,
+  } as unknown as SessionRecord;
+  const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
+  return buildResult(record, snapshot.context, state) as SessionResult;
+}
+
+export function queuedSummary(data: JobData): SessionSummary {
+  const input = data.input;
+  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
+    sessionId: input.sessionId,
+    requestId: input.requestId,
+    provider: input.provider,
+    model: input.model,
+    priority: input.priority,
+    state: 'queued',
+    createdAt: input.createdAt,
+    attempts: 0,
+  };
+  if (data.label !== undefined) summary.label = data.label;
+  return summary;
+}
+
+export function endedSummary(result: SessionResult): SessionSummary {
+  const m = result.metadata;
+  const createdAt = Date.now() - m.totalMs;
+  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
+    sessionId: m.sessionId,
+    requestId: m.requestId,
+    provider: m.provider,
+    model: m.model,
+    priority: m.priority,
+    state: m.state,
+    createdAt,
+    endedAt: createdAt + m.totalMs,
+    attempts: m.attempts,
+  };
+  if (m.runMs > 0 || m.attempts > 0) summary.startedAt = createdAt + m.queuedMs;
+  if (m.label !== undefined) summary.label = m.label;
+  if (m.code !== undefined) summary.code = m.code;
+  return summary;
+}
+
+/** BullMQ: 1 is the highest priority, FIFO within one; troupe: 9 is the highest. 0 would skip the priority set. */
+export function bullPriority(priority: number): number {
+  return 10 - priority;
+}

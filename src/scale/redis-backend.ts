@@ -1,0 +1,82 @@
+/**
+ * `redisBackend({ url })`: the scale-out backend. It connects first, so a wrong URL or a Redis
+ * that is down is a clear error at start, not a hang:
+ *
+ *   const runtime = createRuntime({ providers, backend: await redisBackend({ url }) });
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { runtimeError } from '../core/errors.js';
+import type { RuntimeBackend } from '../runtime/backend.js';
+import { createClusterRuntime } from './cluster-runtime.js';
+
+export interface RedisBackendOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly url: string;
+  /** Key prefix shared by every instance of one cluster. @default 'troupe' */
+  readonly prefix?: string;
+  /** A running job's lock; an instance silent this long loses its sessions, in ms. @default 1500 */
+  readonly lockDurationMs?: number;
+  /** How often each instance looks for jobs whose lock expired, in ms. @default 500 */
+  readonly stalledIntervalMs?: number;
+  /** How often each instance ends queued sessions past their deadline, in ms. @default 1000 */
+  readonly sweepIntervalMs?: number;
+  /** Whether this instance runs sessions; `false` makes it a front that only submits and reads. @default true */
+  readonly work?: boolean;
+  /** How long to wait for Redis at start, in ms. @default 3000 */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface RedisBackend extends RuntimeBackend {
+  readonly kind: 'redis';
+  readonly instanceId: string;
+}
+
+export async function redisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
+  const where = redactUrl(options.url);
+  const redis = new Redis(options.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.connectTimeoutMs ?? 3000,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw runtimeError(
+      'BACKEND_UNAVAILABLE',
+      `Expected Redis at ${where}, got ${(error as Error).message || 'no answer'}`,
+    );
+  }
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  subscriber.on('error', () => {});
+  const instanceId = randomUUID();
+  return {
+    kind: 'redis',
+    instanceId,
+    createRuntime: (runtimeOptions, local) =>
+      createClusterRuntime(runtimeOptions, local, {
+        url: options.url,
+        redis,
+        subscriber,
+        prefix: options.prefix ?? 'troupe',
+        instanceId,
+        lockDurationMs: options.lockDurationMs ?? 1500,
+        stalledIntervalMs: options.stalledIntervalMs ?? 500,
+        sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+        work: options.work ?? true,
+        close: async () => {
+          subscriber.disconnect();
+          await redis.quit().catch(() => redis.disconnect());
+        },
+      }),
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,168 @@
+/**
+ * The runtime contract, run against the in-memory backend and the Redis backend: the same
+ * submissions must end the same way.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatProvider } from '../../src/providers/port.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let redis: RedisServer;
+let prefixSeq = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+/** Answers after `delayMs` (from the last user message `wait:<ms>`), honouring the signal. */
+function slowProvider(name = 'p'): ChatProvider & { inFlight: number; maxInFlight: number; order: string[] } {
+  const provider = {
+    name,
+    inFlight: 0,
+    maxInFlight: 0,
+    order: [] as string[],
+    async complete(
+      request: { messages: readonly { content: string | null }[] },
+      options: { signal: AbortSignal },
+    ) {
+      const text = String(request.messages.at(-1)?.content ?? '');
+      const delayMs = Number(/wait:(\d+)/.exec(text)?.[1] ?? 0);
+      provider.order.push(text);
+      provider.inFlight++;
+      provider.maxInFlight = Math.max(provider.maxInFlight, provider.inFlight);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delayMs);
+          options.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(options.signal.reason);
+          });
+        });
+      } finally {
+        provider.inFlight--;
+      }
+      return { content: `echo ${text}` };
+    },
+    // biome-ignore lint/correctness/useYield: not streamed here.
+    async *stream() {
+      throw new Error('not used');
+    },
+  };
+  return provider as never;
+}
+
+const backends: [string, (options: RuntimeOptions) => Promise<Runtime>][] = [
+  ['memory', async (options) => createRuntime(options)],
+  [
+    'redis',
+    async (options) => {
+      const backend = await redisBackend({ url: redis.url, prefix: `t${++prefixSeq}` });
+      const runtime = createRuntime({ ...options, backend });
+      await (runtime as Runtime & { ready: Promise<void> }).ready;
+      return runtime;
+    },
+  ],
+];
+
+const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
+
+describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
+  it('runs a session to done with its metadata', async () => {
+    const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
+    const result = await runtime.submit(ask('hello'), { label: 'chat', metadata: { a: 1 } }).result;
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.content).toBe('echo hello');
+    expect(result.metadata).toMatchObject({
+      state: 'done',
+      attempts: 1,
+      provider: 'p',
+      model: 'm',
+      label: 'chat',
+    });
+    expect(runtime.session(result.metadata.sessionId)?.state).toBe('done');
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('holds the per-provider limit and admits by priority, FIFO within one', async () => {
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const first = runtime.submit(ask('first wait:300'));
+    await new Promise((r) => setTimeout(r, 100));
+    const handles = [
+      runtime.submit(ask('low-a'), { priority: 1 }),
+      runtime.submit(ask('high-a'), { priority: 8 }),
+      runtime.submit(ask('low-b'), { priority: 1 }),
+      runtime.submit(ask('high-b'), { priority: 8 }),
+    ];
+    await Promise.all([first.result, ...handles.map((h) => h.result)]);
+    expect(provider.maxInFlight).toBe(1);
+    expect(provider.order).toEqual(['first wait:300', 'high-a', 'high-b', 'low-a', 'low-b']);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('times a queued session out at its queue deadline', async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const busy = runtime.submit(ask('busy wait:1500'));
+    const waiting = runtime.submit(ask('late'), { queueTimeoutMs: 300 });
+    const result = await waiting.result;
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatchObject({ code: 'TIMED_OUT', timeout: 'queue' });
+    expect((await busy.result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('times a running session out at its run deadline and aborts the call', async () => {
+    const provider = slowProvider();
+    const runtime = await make({ providers: [provider], defaults: { model: 'm' } });
+    const result = await runtime.submit(ask('slow wait:5000'), { timeoutMs: 300 }).result;
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatchObject({ code: 'TIMED_OUT', timeout: 'run' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(provider.inFlight).toBe(0);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('cancels queued and running sessions by id', async () => {
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const runningHandle = runtime.submit(ask('run wait:5000'));
+    const queuedHandle = runtime.submit(ask('queued'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runtime.status().running).toBe(1);
+    expect(runtime.status().queued).toBe(1);
+    expect(runtime.cancel(queuedHandle.id, 'no longer needed')).toBe(true);
+    expect(runtime.cancel(runningHandle.id, 'stop')).toBe(true);
+    const [queued, running] = await Promise.all([queuedHandle.result, runningHandle.result]);
+    expect(queued.ok || queued.error.code).toBe('CANCELLED');
+    expect(running.ok || running.error.code).toBe('CANCELLED');
+    expect(queued.metadata.attempts).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(provider.inFlight).toBe(0);
+    expect(provider.order).toEqual(['run wait:5000']);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
+    const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
+    expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
+      /UNKNOWN_PROVIDER|Expected a provider/,
+    );
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+});
