@@ -14,7 +14,6 @@ import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
-import { redisBackend } from '../scale/redis-backend.js';
 import type { Command } from './main.js';
 
 export interface Bootstrapped {
@@ -104,6 +103,8 @@ export const command: Command = {
     let backend: RuntimeBackend | undefined;
     if (values.redis !== undefined) {
       try {
+        // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
+        const { redisBackend } = await import('../scale/redis-backend.js');
         backend = await redisBackend({ url: values.redis });
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
