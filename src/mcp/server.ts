@@ -4,23 +4,9 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
-import { installTasks } from './tasks/task-handlers.js';
-import { registerTool, type TroupeTool } from './tool.js';
-import { cancelSessionTool } from './tools/cancel-session.js';
-import { chatTool } from './tools/chat.js';
-import { consensusTool } from './tools/consensus.js';
-import { listModelsTool } from './tools/list-models.js';
-import { multiFileChatTool } from './tools/multi-file-chat.js';
-import { sessionsTool } from './tools/sessions.js';
+import { registerTools } from './register.js';
 
-export const TOOLS: readonly TroupeTool[] = [
-  chatTool,
-  multiFileChatTool,
-  consensusTool,
-  listModelsTool,
-  sessionsTool,
-  cancelSessionTool,
-] as readonly TroupeTool[];
+export { TOOLS } from './register.js';
 
 const INSTRUCTIONS =
   'troupe runs every model call as a session: queued by priority, limited per provider, retried, ' +
@@ -35,7 +21,6 @@ export function createMcpServer(mcp: McpContext): McpServer {
       instructions: INSTRUCTIONS,
     },
   );
-  for (const tool of TOOLS) registerTool(server, tool, mcp);
-  installTasks(server, mcp, TOOLS);
+  registerTools(server, mcp.runtime, { context: mcp });
   return server;
 }

@@ -38,7 +38,6 @@ export function resolveProviders(providers: RuntimeOptions['providers']): Map<st
       throw runtimeError('INVALID_REQUEST', `Expected provider names to be unique, got "${name}" twice`);
     map.set(name, provider);
   }
-  if (map.size === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one provider, got none');
   return map;
 }
 

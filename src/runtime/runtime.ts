@@ -233,10 +233,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       const provider = providers.get(target.provider);
       if (provider === undefined) {
         const known = [...providers.keys()].map((n) => `"${n}"`).join(', ');
-        throw runtimeError(
-          'UNKNOWN_PROVIDER',
-          `Expected a provider among ${known}, got "${target.provider}"`,
-        );
+        const expected =
+          providers.size === 0 ? 'a chat provider (this runtime has none)' : `a provider among ${known}`;
+        throw runtimeError('UNKNOWN_PROVIDER', `Expected ${expected}, got "${target.provider}"`);
       }
       return { resolved: resolveSubmitOptions(submitOptions, defaults), target, provider };
     });

@@ -84,6 +84,7 @@ export interface Defaults {
 export type Router = (request: SessionRequest) => { readonly provider: string; readonly model: string };
 
 export interface RuntimeOptions {
+  /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
   readonly defaults?: Defaults;

@@ -296,6 +296,15 @@ describe('runtime.run (any task as a session)', () => {
     });
   });
 
+  it('works with no chat providers at all, refusing chat clearly', async () => {
+    const runtime = createRuntime({ providers: [] });
+    const handle = runtime.run(async () => 42, { lane: 'jobs' });
+    expect(await handle.result).toMatchObject({ ok: true, value: 42 });
+    expect(thrown(() => runtime.submit({ ...ask, provider: 'kimi', model: 'k' })).message).toBe(
+      'Expected a chat provider (this runtime has none), got "kimi"',
+    );
+  });
+
   it('a task that throws fails its session with the error, not the runtime', async () => {
     const { runtime } = setup();
     const handle = runtime.run(

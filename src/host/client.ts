@@ -1,0 +1,162 @@
+/**
+ * One remote MCP server's tool calls as troupe sessions: each `callTool` is queued in the server's
+ * lane (its limit and priority), runs with a deadline, and the session's `AbortSignal` goes to the
+ * SDK request, so a deadline or a cancellation sends the server `notifications/cancelled`.
+ */
+import type { CallToolRequest, CallToolResult, Progress, RequestOptions } from '@modelcontextprotocol/client';
+import { providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
+import type { Runtime, TaskResult } from '../runtime/types.js';
+
+/** The part of an SDK v2 `Client` troupe uses. */
+export interface ToolCaller {
+  callTool(params: CallToolRequest['params'], options?: RequestOptions): Promise<CallToolResult>;
+}
+
+/** A completed call is `ok` even when the tool answered `isError: true`: the call itself worked. */
+export type HostCallResult = TaskResult<CallToolResult>;
+
+export interface HostCallOptions {
+  /** 0 (lowest) to 9 (highest). @default the server's `priority` */
+  readonly priority?: number;
+  /** Run deadline, from admission, in ms; when it passes the remote call is cancelled. @default the server's `timeoutMs` */
+  readonly timeoutMs?: number;
+  /** Longest wait in the queue, in ms. @default the runtime's `defaults.queueTimeoutMs` (60000) */
+  readonly queueTimeoutMs?: number;
+  /** Aborting it cancels the session and the remote call. */
+  readonly signal?: AbortSignal;
+  /** Your id for the call; echoed in metadata. @default the session id */
+  readonly requestId?: string;
+  /** Echoed in the result's `metadata.caller`. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Progress notifications from the server for this call. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+export interface HostClientOptions {
+  /** The lane whose limit (`limits.perProvider[lane]`) bounds calls to this server. */
+  readonly lane: string;
+  /** Tools that are safe to call again after a failure (idempotent); others run once. @default none */
+  readonly retrySafe?: readonly string[] | ((tool: string) => boolean);
+  /** Attempts in all for retry-safe tools, on connection loss or a server-side internal error. @default 3 */
+  readonly maxAttempts?: number;
+  /** @default 5 */
+  readonly priority?: number;
+  /** @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+export interface HostClient {
+  readonly lane: string;
+  callTool(params: CallToolRequest['params'], options?: HostCallOptions): Promise<HostCallResult>;
+}
+
+/** How much later than the session's deadline the SDK's own request timeout fires, in ms. */
+const SDK_TIMEOUT_MARGIN_MS = 1000;
+
+export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostClientOptions): HostClient {
+  const { lane } = options;
+  const safe = retryPolicy(options.retrySafe);
+  const maxAttempts = options.maxAttempts ?? 3;
+  return {
+    lane,
+    async callTool(params, call = {}) {
+      const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? 60_000;
+      const priority = call.priority ?? options.priority ?? 5;
+      try {
+        const handle = runtime.run<CallToolResult>(
+          async ({ signal, progress }) => {
+            try {
+              return await client.callTool(params, {
+                signal,
+                timeout: timeoutMs + SDK_TIMEOUT_MARGIN_MS,
+                onprogress: (update) => {
+                  progress(update.progress, update.total, update.message);
+                  call.onProgress?.(update);
+                },
+              });
+            } catch (error) {
+              throw signal.aborted ? error : toHostError(error, lane, params.name);
+            }
+          },
+          {
+            lane,
+            name: params.name,
+            label: `${lane}/${params.name}`,
+            priority,
+            timeoutMs,
+            maxAttempts: safe(params.name) ? maxAttempts : 1,
+            ...(call.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: call.queueTimeoutMs }),
+            ...(call.signal === undefined ? {} : { signal: call.signal }),
+            ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
+            ...(call.metadata === undefined ? {} : { metadata: call.metadata }),
+          },
+        );
+        return await handle.result;
+      } catch (error) {
+        // Refused at admission (QUEUE_FULL, SHUTTING_DOWN, INVALID_REQUEST): no session ran.
+        return {
+          ok: false,
+          error: toErrorData(error),
+          metadata: refusedMetadata(lane, params.name, priority, error),
+        };
+      }
+    },
+  };
+}
+
+function retryPolicy(retrySafe: HostClientOptions['retrySafe']): (tool: string) => boolean {
+  if (retrySafe === undefined) return () => false;
+  if (typeof retrySafe === 'function') return retrySafe;
+  const names = new Set(retrySafe);
+  return (tool) => names.has(tool);
+}
+
+/**
+ * SDK failures as troupe errors: a lost connection or a server's internal error may pass on a
+ * retry (for retry-safe tools only); a refused request will not.
+ */
+export function toHostError(error: unknown, lane: string, tool: string): TroupeError {
+  if (error instanceof TroupeError) return error;
+  const where = `${lane}/${tool}`;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    // SdkError: the transport or the local SDK failed.
+    return providerError('NETWORK', `Expected an answer from ${where}, got ${code}: ${message}`, {
+      cause: error,
+      retryable: code !== 'INVALID_RESULT' && code !== 'CAPABILITY_NOT_SUPPORTED',
+    });
+  }
+  if (typeof code === 'number') {
+    // ProtocolError: the server answered with a JSON-RPC error.
+    if (code === -32602 || code === -32601 || code === -32600) {
+      return runtimeError('INVALID_REQUEST', `${where} refused the call: ${message}`, { cause: error });
+    }
+    return providerError('PROVIDER_UNAVAILABLE', `${where} failed: ${message}`, {
+      cause: error,
+      retryable: code === -32603,
+    });
+  }
+  return providerError('BAD_RESPONSE', `${where} failed: ${message}`, { cause: error, retryable: false });
+}
+
+function refusedMetadata(
+  lane: string,
+  tool: string,
+  priority: number,
+  error: unknown,
+): HostCallResult['metadata'] {
+  return {
+    sessionId: '',
+    requestId: '',
+    provider: lane,
+    model: tool,
+    priority,
+    state: 'failed',
+    queuedMs: 0,
+    runMs: 0,
+    totalMs: 0,
+    attempts: 0,
+    code: toErrorData(error).code,
+  };
+}

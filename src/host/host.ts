@@ -1,0 +1,111 @@
+/**
+ * `createHost`: many remote MCP servers behind one runtime, one lane per server, so a fan-out of
+ * tool calls keeps each server under its own concurrency limit and a slow server only queues its
+ * own calls.
+ */
+import { runtimeError } from '../core/errors.js';
+import { createRuntime } from '../runtime/runtime.js';
+import type { Runtime, ShutdownOptions, ShutdownReport } from '../runtime/types.js';
+import {
+  type HostCallOptions,
+  type HostCallResult,
+  type HostClient,
+  type HostClientOptions,
+  type ToolCaller,
+  wrapClient,
+} from './client.js';
+
+export interface HostServer extends Omit<HostClientOptions, 'lane'> {
+  /** A connected SDK v2 `Client` (anything with its `callTool`). */
+  readonly client: ToolCaller;
+  /**
+   * Calls to this server at once. Only when the host makes its own runtime; with yours, set
+   * `limits.perProvider[<server name>]` instead. @default 4
+   */
+  readonly maxConcurrent?: number;
+}
+
+export interface HostOptions {
+  /** Remote servers by name; the name is the server's lane. A bare client takes every default. */
+  readonly servers: Readonly<Record<string, ToolCaller | HostServer>>;
+  /** Run calls on your runtime (sharing its global limit with your model calls). @default a runtime of the host's own */
+  readonly runtime?: Runtime;
+  /** Own runtime only: calls in flight across all servers. @default 64 */
+  readonly maxConcurrent?: number;
+  /** Own runtime only: calls waiting across all servers; one more is refused with `QUEUE_FULL`. @default 10000 */
+  readonly maxQueued?: number;
+}
+
+export interface Host {
+  readonly runtime: Runtime;
+  readonly servers: readonly string[];
+  /** Calls `params.name` on `server` as a session; never throws, every result has `metadata`. */
+  callTool(
+    server: string,
+    params: Parameters<HostClient['callTool']>[0],
+    options?: HostCallOptions,
+  ): Promise<HostCallResult>;
+  /** One server's wrapped client. */
+  server(name: string): HostClient;
+  /** Waits for calls in flight (cancelling them at the deadline); shuts the runtime down only if the host made it. */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
+}
+
+const DEFAULT_PER_SERVER = 4;
+
+export function createHost(options: HostOptions): Host {
+  const entries = Object.entries(options.servers).map(
+    ([name, server]) => [name, isHostServer(server) ? server : { client: server }] as const,
+  );
+  if (entries.length === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one server, got none');
+  const own = options.runtime === undefined;
+  if (!own) {
+    const named = entries.find(([, server]) => server.maxConcurrent !== undefined);
+    if (named !== undefined) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected no \`maxConcurrent\` for server "${named[0]}" with your own runtime; set \`limits.perProvider.${named[0]}\` on it instead`,
+      );
+    }
+  }
+  const runtime =
+    options.runtime ??
+    createRuntime({
+      providers: [],
+      limits: {
+        ...(options.maxConcurrent === undefined ? {} : { maxConcurrent: options.maxConcurrent }),
+        ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
+        perProvider: Object.fromEntries(
+          entries.map(([name, server]) => [name, server.maxConcurrent ?? DEFAULT_PER_SERVER]),
+        ),
+      },
+    });
+  const clients = new Map<string, HostClient>(
+    entries.map(([name, { client, maxConcurrent: _, ...rest }]) => [
+      name,
+      wrapClient(client, runtime, { ...rest, lane: name }),
+    ]),
+  );
+  const server = (name: string): HostClient => {
+    const client = clients.get(name);
+    if (client === undefined) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected a server from ${[...clients.keys()].join(', ')}, got ${JSON.stringify(name)}`,
+      );
+    }
+    return client;
+  };
+  return {
+    runtime,
+    servers: [...clients.keys()],
+    callTool: (name, params, callOptions) => server(name).callTool(params, callOptions),
+    server,
+    shutdown: async (shutdownOptions) =>
+      own ? runtime.shutdown(shutdownOptions) : { finished: 0, cancelled: [] },
+  };
+}
+
+function isHostServer(value: ToolCaller | HostServer): value is HostServer {
+  return 'client' in value && typeof (value as HostServer).client?.callTool === 'function';
+}

@@ -1,0 +1,140 @@
+/**
+ * `withSession`: any tool handler of yours, run as a troupe session. The call is queued under a
+ * lane's limit and priority, gets a deadline and an `AbortSignal`, sends MCP progress while it
+ * waits and runs, and its result carries the session metadata in `structuredContent.session`.
+ */
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
+import { type TroupeErrorData, toErrorData } from '../core/errors.js';
+import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
+import { errorText, toolErrorInfo } from './errors.js';
+import { ProgressReporter } from './progress.js';
+import { callContext } from './tool.js';
+
+/** What your handler gets besides its arguments. */
+export interface ToolSession extends TaskContext {
+  /** The SDK's request context, as a plain handler would get it. */
+  readonly ctx: ServerContext;
+}
+
+export type SessionToolHandler<A> = (
+  args: A,
+  session: ToolSession,
+) => CallToolResult | Promise<CallToolResult>;
+
+/** A value fixed for every call, or chosen from the call's arguments. */
+export type PerCall<A, T> = T | ((args: A) => T);
+
+export interface WithSessionOptions<A> {
+  /** The lane whose limit (`limits.perProvider[lane]`) applies; shown as `provider` in metadata. @default 'tools' */
+  readonly lane?: string;
+  /** What runs, shown as `model` in metadata and as the session label. @default the lane */
+  readonly name?: string;
+  /** 0 (lowest) to 9 (highest). @default the runtime's `defaults.priority` (5) */
+  readonly priority?: PerCall<A, number>;
+  /** Run deadline, from admission, in ms. @default the runtime's `defaults.timeoutMs` (120000) */
+  readonly timeoutMs?: PerCall<A, number>;
+  /** Longest wait in the queue, in ms. @default the runtime's `defaults.queueTimeoutMs` (60000) */
+  readonly queueTimeoutMs?: number;
+  /** Attempts in all; a retry happens only when the handler throws a retryable `TroupeError`. @default 1 */
+  readonly maxAttempts?: number;
+  /** Heartbeat: a progress notification at least this often while nothing else was sent, in ms. @default 5000 */
+  readonly progressIntervalMs?: number;
+}
+
+/**
+ * Wraps `handler` so each call runs as a session of `runtime`. Use the result as the callback of
+ * `server.registerTool(name, { inputSchema, ... }, withSession(runtime, handler))`.
+ *
+ * The handler must pass `session.signal` to everything it awaits (fetch, child processes, SDK
+ * calls): it aborts on the deadline, on the client's cancellation and on shutdown, and a result
+ * returned after that is dropped.
+ */
+export function withSession<A>(
+  runtime: Runtime,
+  handler: SessionToolHandler<A>,
+  options: WithSessionOptions<A> = {},
+): (args: A, ctx: ServerContext) => Promise<CallToolResult> {
+  const lane = options.lane ?? 'tools';
+  const name = options.name ?? lane;
+  const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);
+  return async (args, ctx) => {
+    const call = callContext(ctx);
+    let seq = 0;
+    const send =
+      call.progress === undefined
+        ? undefined
+        : (message: string) => {
+            seq += 1;
+            call.progress?.(seq, message).catch(() => {
+              // The client may be gone; its cancellation reaches the session by the signal.
+            });
+            return Promise.resolve();
+          };
+    const reporter = send === undefined ? undefined : new ProgressReporter((_, m) => send(m), intervalMs);
+    let handle: SessionHandle<TaskResult<CallToolResult>>;
+    try {
+      handle = runtime.run<CallToolResult>(
+        async (context) =>
+          handler(args, {
+            signal: context.signal,
+            sessionId: context.sessionId,
+            attempt: context.attempt,
+            ctx,
+            progress: (progress, total, message) => {
+              context.progress(progress, total, message);
+              void send?.(describeProgress(progress, total, message));
+            },
+          }),
+        {
+          lane,
+          name,
+          label: name,
+          signal: call.signal,
+          ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
+          ...optional('priority', perCall(options.priority, args)),
+          ...optional('timeoutMs', perCall(options.timeoutMs, args)),
+          ...optional('queueTimeoutMs', options.queueTimeoutMs),
+          ...optional('maxAttempts', options.maxAttempts),
+        },
+      );
+    } catch (error) {
+      reporter?.stop();
+      return errorResult(toErrorData(error));
+    }
+    reporter?.watch(handle as unknown as SessionHandle);
+    try {
+      const result = await handle.result;
+      if (!result.ok) return errorResult(result.error, result.metadata);
+      return withMetadata(result.value, result.metadata);
+    } finally {
+      reporter?.stop();
+    }
+  };
+}
+
+function withMetadata(result: CallToolResult, metadata: SessionMetadata): CallToolResult {
+  const structured = result.structuredContent ?? {};
+  return { ...result, structuredContent: { ...structured, session: metadata } };
+}
+
+function errorResult(error: TroupeErrorData, metadata?: SessionMetadata): CallToolResult {
+  const info = toolErrorInfo(error);
+  return {
+    content: [{ type: 'text', text: errorText(info) }],
+    structuredContent: { ok: false, error: info, ...(metadata === undefined ? {} : { session: metadata }) },
+    isError: true,
+  };
+}
+
+function describeProgress(progress: number, total: number | undefined, message: string | undefined): string {
+  const amount = total === undefined ? `${progress}` : `${progress}/${total}`;
+  return message === undefined ? amount : `${amount}: ${message}`;
+}
+
+function perCall<A, T>(value: PerCall<A, T> | undefined, args: A): T | undefined {
+  return typeof value === 'function' ? (value as (args: A) => T)(args) : value;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,82 @@
+/**
+ * The three examples in `examples/`, run as a user runs them: `node examples/<name>.mjs`, importing
+ * `troupe`, `troupe/mcp`, `troupe/host` and `troupe/testing` by package name (the BUILT package,
+ * `npx tsc -p tsconfig.build.json` first).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+let client: Client | undefined;
+
+beforeAll(() => {
+  expect(existsSync('dist/src/mcp/index.js'), 'build first: dist/src/mcp/index.js is missing').toBe(true);
+});
+
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+});
+
+it('own-server.mjs: serves its own session-run tool beside prefixed troupe tools', async () => {
+  client = new Client({ name: 'examples-test', version: '1' });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: ['examples/own-server.mjs'],
+      env: { PATH: process.env.PATH ?? '' },
+      stderr: 'pipe',
+    }),
+  );
+  const names = (await client.listTools()).tools.map((tool) => tool.name).sort();
+  expect(names).toEqual(['lookup', 'troupe_chat', 'troupe_sessions']);
+
+  const progress: string[] = [];
+  const lookup = await client.callTool(
+    { name: 'lookup', arguments: { word: 'actor' } },
+    { onprogress: (p) => progress.push(String(p.message)) },
+  );
+  expect(lookup.structuredContent).toMatchObject({
+    word: 'actor',
+    letters: 5,
+    session: { state: 'done', provider: 'lookups', attempts: 1 },
+  });
+  expect(progress).toContain('1/1: found');
+
+  const late = await client.callTool({ name: 'lookup', arguments: { word: 'x', delay_ms: 60_000 } });
+  expect(late.isError).toBe(true);
+  expect(late.structuredContent).toMatchObject({
+    error: { code: 'TIMED_OUT' },
+    session: { state: 'timedOut' },
+  });
+
+  const chat = await client.callTool({ name: 'troupe_chat', arguments: { prompt: 'hi' } });
+  expect(chat.structuredContent).toMatchObject({ ok: true, session: { state: 'done' } });
+});
+
+it('host-fanout.mjs: every call comes back with metadata and the late one is cancelled', async () => {
+  const { stdout } = await run(process.execPath, ['examples/host-fanout.mjs'], { timeout: 30_000 });
+  const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  expect(summary).toMatchObject({
+    calls: 60,
+    ok: 60,
+    servers: { troupe: { ok: 20 }, mine: { ok: 40 } },
+    late: { ok: false, state: 'timedOut', code: 'TIMED_OUT' },
+  });
+});
+
+it('property-tests.mjs: the invariants hold against the OpenAI-compatible adapter, seed printed', async () => {
+  const { stdout } = await run(
+    process.execPath,
+    ['examples/property-tests.mjs', '--seed', '7', '--runs', '1'],
+    {
+      timeout: 30_000,
+    },
+  );
+  expect(stdout).toContain('seed 7');
+  expect(stdout).toMatch(/ok: every invariant held in 1 runs/);
+});

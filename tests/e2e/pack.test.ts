@@ -1,0 +1,159 @@
+/**
+ * The package as a user gets it: `npm pack`, installed into an empty folder with only its declared
+ * dependencies (and fast-check, its optional peer for `troupe/testing`), every `exports` path
+ * imported there, a consumer file type-checked against the shipped `.d.ts`, and the host example
+ * run against the installed copy. Nothing here reads `src/`. Needs the build (`npm run build`).
+ */
+import { execFile } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const repo = resolve('.');
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+const work = mkdtempSync(join(tmpdir(), 'troupe-pack-'));
+const app = join(work, 'app');
+
+const npm = (args: string[], cwd: string) =>
+  exec('npm', args, { cwd, timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+beforeAll(async () => {
+  expect(existsSync('dist/src/mcp/index.js'), 'build first: dist/src/mcp/index.js is missing').toBe(true);
+  const { stdout } = await npm(['pack', '--json', '--pack-destination', work], repo);
+  const [packed] = JSON.parse(stdout) as { filename: string }[];
+  mkdirSync(app);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
+  await npm(
+    [
+      'install',
+      join(work, packed?.filename ?? 'missing.tgz'),
+      `fast-check@${manifest.peerDependencies['fast-check']}`,
+      '--omit=dev',
+      '--prefer-offline',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+    ],
+    app,
+  );
+}, 120_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+it('installs with only what it declares, ships no sources, and every exports path imports', async () => {
+  const installed = join(app, 'node_modules', 'troupe');
+  expect(existsSync(join(installed, 'src'))).toBe(false);
+  expect(existsSync(join(app, 'node_modules', 'vitest'))).toBe(false);
+  const paths = Object.keys(JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).exports).filter(
+    (path) => path !== './package.json',
+  );
+  expect(paths.sort()).toEqual(['.', './host', './mcp', './scale', './testing']);
+  const script = `const out = {}; for (const p of ${JSON.stringify(paths)}) { const spec = p === '.' ? 'troupe' : 'troupe/' + p.slice(2); out[p] = Object.keys(await import(spec)).sort(); } console.log(JSON.stringify(out));`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+  const names = JSON.parse(stdout) as Record<string, string[]>;
+  expect(names['.']).toEqual(expect.arrayContaining(['createRuntime', 'createOpenAICompatibleProvider']));
+  expect(names['./mcp']).toEqual(
+    expect.arrayContaining(['registerTools', 'withSession', 'createMcpContext']),
+  );
+  expect(names['./host']).toEqual(expect.arrayContaining(['createHost', 'wrapClient']));
+  expect(names['./scale']).toEqual(['redisBackend']);
+  expect(names['./testing']).toEqual(
+    expect.arrayContaining(['checkRuntimeProperties', 'createOpenAIServer']),
+  );
+});
+
+it('type-checks a consumer against the shipped .d.ts', async () => {
+  writeFileSync(
+    join(app, 'consumer.ts'),
+    `import { McpServer } from '@modelcontextprotocol/server';
+import { Client } from '@modelcontextprotocol/client';
+import * as z from 'zod';
+import { createRuntime, createSimulatedProvider, type SessionMetadata } from 'troupe';
+import { registerTools, withSession, type WithSessionOptions } from 'troupe/mcp';
+import { createHost, type HostCallResult } from 'troupe/host';
+import { checkRuntimeProperties, createOpenAIServer } from 'troupe/testing';
+
+const runtime = createRuntime({ providers: [createSimulatedProvider()], limits: { perProvider: { work: 2 } } });
+const server = new McpServer({ name: 'consumer', version: '1' });
+const options: WithSessionOptions<{ n: number }> = { lane: 'work', timeoutMs: ({ n }) => n * 1000 };
+server.registerTool(
+  'work',
+  { inputSchema: z.object({ n: z.number() }) },
+  withSession(runtime, async ({ n }, session) => {
+    const signal: AbortSignal = session.signal;
+    session.progress(1, 2, String(signal.aborted));
+    return { content: [{ type: 'text', text: String(n) }] };
+  }, options),
+);
+// @ts-expect-error priority is a number or a function of the arguments
+withSession(runtime, async () => ({ content: [] }), { priority: 'high' });
+const tools = registerTools(server, runtime, { tools: ['chat'], prefix: 'x_' });
+const names: readonly string[] = tools.names;
+// @ts-expect-error only troupe's tool names
+registerTools(server, runtime, { tools: ['nope'] });
+
+const host = createHost({ servers: { remote: { client: new Client({ name: 'c', version: '1' }), maxConcurrent: 2 } } });
+const result: HostCallResult = await host.callTool('remote', { name: 't', arguments: {} }, { priority: 3 });
+const metadata: SessionMetadata = result.metadata;
+if (result.ok) console.log(result.value.content.length, metadata.sessionId, names);
+
+// @ts-expect-error names are strings, not numbers
+const wrong: number = tools.names[0];
+const fake = createOpenAIServer();
+await checkRuntimeProperties({ numRuns: 1, seed: 1 });
+await fake.close();
+`,
+  );
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        // The SDK's ext-tasks .d.ts do not pass a full lib check; troupe's types are proven real by
+        // the `@ts-expect-error` lines (an `any` would leave them unused, which fails).
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(repo, 'node_modules', '@types')],
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const checked = await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).then(
+    () => ({ ok: true, output: '' }),
+    (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? String(error) }),
+  );
+  expect(checked.output).toBe('');
+  expect(checked.ok).toBe(true);
+}, 60_000);
+
+it('runs the host example against the installed copy', async () => {
+  for (const file of ['host-fanout.mjs', 'own-server.mjs'])
+    copyFileSync(join('examples', file), join(app, file));
+  const { stdout } = await exec(process.execPath, ['host-fanout.mjs'], { cwd: app, timeout: 30_000 });
+  expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+    calls: 60,
+    ok: 60,
+    late: { code: 'TIMED_OUT' },
+  });
+}, 40_000);
