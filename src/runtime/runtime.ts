@@ -12,19 +12,18 @@ import {
   type SessionContext,
   type SessionInput,
   type SessionMachineEvent,
-  sessionMachine,
 } from '../../machines/session.js';
-import { supervisorMachine } from '../../machines/supervisor.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { DeadlineHeap } from '../core/deadlines.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
 import { Scheduler } from '../core/scheduler.js';
-import type { ChatRequest } from '../providers/port.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
+import { EventHub } from './event-hub.js';
 import { EventStream } from './event-stream.js';
 import { History } from './history.js';
+import { Lifecycle } from './lifecycle.js';
 import {
   type ResolvedSubmitOptions,
   resolveDefaults,
@@ -32,21 +31,19 @@ import {
   resolveProviders,
   resolveSubmitOptions,
 } from './options.js';
-import { type CallEvent, ProviderCall } from './provider-call.js';
+import { chatRequest, defaultRouter, reasonOf, reportError } from './requests.js';
+import { provideSessionMachine } from './session-actions.js';
 import { buildResult, type SessionRecord, type SessionWork, summarize } from './session-record.js';
 import type {
   FinalState,
   RunOptions,
   Runtime,
-  RuntimeEvent,
   RuntimeOptions,
-  RuntimeStatus,
   SessionEvent,
   SessionHandle,
   SessionRequest,
   SessionResult,
   SessionSummary,
-  ShutdownReport,
   SubmitOptions,
   TaskFunction,
   TaskResult,
@@ -77,137 +74,41 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const live = new Map<string, SessionRecord>();
   const history = new History<SessionSummary>(limits.historySize);
   const counters = new RuntimeCounters();
-  const listeners = new Set<(event: RuntimeEvent) => void>();
+  const events = new EventHub(onError);
   const deadlines = new DeadlineHeap<SessionRecord>(clock, (record, now) => {
     if (record.result === null) deliver(record, { type: 'session.tick', now });
   });
 
   let pumping = false;
   let stopping = false;
-  let drainTimer: unknown;
-  let finishedWhileDraining = 0;
-  let cancelledAtDeadline: string[] = [];
-  let shutdownReport: Promise<ShutdownReport> | undefined;
-  let resolveShutdown: (report: ShutdownReport) => void = () => {};
 
-  const machine = sessionMachine.provide({
-    actions: {
-      startProviderCall: ({ context }) => {
-        const record = live.get(context.input.sessionId)!;
-        const call = new ProviderCall();
-        record.call = call;
-        call.start(record.work, context.input.stream, {
-          sessionId: context.input.sessionId,
-          attempt: context.attempts,
-          now: () => clock.now(),
-          random,
-          deliver: (event: CallEvent) => {
-            if (record.call === call) deliver(record, event);
-          },
-          value: (value) => {
-            record.value = value;
-          },
-          progress: (progress, total, message) => {
-            emit(record, () => {
-              const event: Extract<SessionEvent, { type: 'session.progress' }> = {
-                type: 'session.progress',
-                sessionId: context.input.sessionId,
-                progress,
-                at: clock.now(),
-              };
-              return Object.assign(
-                event,
-                total === undefined ? {} : { total },
-                message === undefined ? {} : { message },
-              );
-            });
-          },
-        });
-      },
-      abortProviderCall: ({ context, event }) => {
-        const record = live.get(context.input.sessionId);
-        if (record?.call == null) return;
-        record.call.abort(abortReason(event));
-        record.call = null;
-      },
-      notifyStarted: ({ context }) => {
-        emit(live.get(context.input.sessionId)!, () => ({
-          type: 'session.started',
-          sessionId: context.input.sessionId,
-          attempt: context.attempts,
-          at: clock.now(),
-        }));
-      },
-      notifyDelta: ({ context, event }) => {
-        if (event.type !== 'provider.chunk') return;
-        emit(live.get(context.input.sessionId)!, () => ({
-          type: 'session.delta',
-          sessionId: context.input.sessionId,
-          delta: event.delta as never,
-          chars: event.chars,
-          at: event.now,
-        }));
-      },
-      notifyRetry: ({ context, event }) => {
-        if (event.type !== 'provider.error') return;
-        counters.retries++;
-        counters.providerError(event.error.code);
-        emit(live.get(context.input.sessionId)!, () => ({
-          type: 'session.retry',
-          sessionId: context.input.sessionId,
-          attempt: context.attempts + 1,
-          delayMs: (context.retryAt ?? event.now) - event.now,
-          error: event.error,
-          at: event.now,
-        }));
-      },
-    },
+  const machine = provideSessionMachine({
+    clock,
+    random,
+    counters,
+    recordOf: (id) => live.get(id),
+    deliver: (record, event) => deliver(record, event),
+    emit: (record, make) => events.emit(record, make),
   });
 
-  const supervisor = createActor(
-    supervisorMachine.provide({
-      actions: {
-        notifyDraining: ({ context }) =>
-          broadcast({
-            type: 'supervisor.draining',
-            at: clock.now(),
-            deadlineAt: context.drainDeadlineAt ?? clock.now(),
-          }),
-        cancelRemaining: ({ event }) => {
-          stopping = true;
-          // Queued first, so cancelling a running session frees no slot for a queued one.
-          const remaining = [...live.values()].sort((a, b) => Number(a.admitted) - Number(b.admitted));
-          for (const record of remaining) {
-            if (
-              cancel(
-                record,
-                'the runtime shut down before it finished (drain deadline passed)',
-                'SHUTTING_DOWN',
-              )
-            ) {
-              cancelledAtDeadline.push(record.input.sessionId);
-            }
-          }
-          void event;
-        },
-        notifyStopped: () => {
-          if (drainTimer !== undefined) clock.clearTimeout(drainTimer);
-          deadlines.stop();
-          const cancelled = cancelledAtDeadline;
-          cancelledAtDeadline = [];
-          broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled });
-          resolveShutdown({ finished: finishedWhileDraining, cancelled });
-        },
-      },
-    }),
-  ).start();
-
-  function lifecycle(): RuntimeStatus['state'] {
-    return supervisor.getSnapshot().value as RuntimeStatus['state'];
-  }
+  const lifecycle = new Lifecycle({
+    clock,
+    broadcast: (event) => events.broadcast(event),
+    liveCount: () => live.size,
+    cancelRemaining: () => {
+      stopping = true;
+      // Queued first, so cancelling a running session frees no slot for a queued one.
+      const remaining = [...live.values()].sort((a, b) => Number(a.admitted) - Number(b.admitted));
+      const reason = 'the runtime shut down before it finished (drain deadline passed)';
+      return remaining
+        .filter((record) => cancel(record, reason, 'SHUTTING_DOWN'))
+        .map((r) => r.input.sessionId);
+    },
+    stopped: () => deadlines.stop(),
+  });
 
   function refuseWhileDraining(): void {
-    if (lifecycle() !== 'accepting') {
+    if (lifecycle.state !== 'accepting') {
       counters.reject('SHUTTING_DOWN');
       throw runtimeError(
         'SHUTTING_DOWN',
@@ -351,8 +252,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
     if (record.input.queueDeadlineAt <= now && record.actor === null)
       deliver(record, { type: 'session.tick', now });
-    if (listeners.size > 0) {
-      emit(record, () => ({
+    if (events.listening) {
+      events.emit(record, () => ({
         type: 'session.queued',
         sessionId,
         position: scheduler.position(record),
@@ -495,9 +396,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     record.actor = null;
     counters.ended(state, result);
     history.add(summarize(record, context));
-    if (lifecycle() === 'draining') finishedWhileDraining++;
     record.resolve(result);
-    emit(record, () => ({
+    events.emit(record, () => ({
       type: 'session.ended',
       sessionId: context.input.sessionId,
       result,
@@ -505,45 +405,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }));
     if (record.observers !== null) for (const stream of record.observers) stream.close();
     record.observers = null;
-    if (live.size === 0 && lifecycle() === 'draining')
-      supervisor.send({ type: 'supervisor.idle', now: clock.now() });
-    else pump();
-  }
-
-  function emit(record: SessionRecord, make: () => SessionEvent): void {
-    if (listeners.size === 0 && record.observers === null) return;
-    const event = make();
-    if (record.observers !== null) for (const stream of record.observers) stream.push(event);
-    if (listeners.size > 0) {
-      broadcast(Object.assign({}, event, { provider: record.provider, label: record.label }));
-    }
-  }
-
-  function broadcast(event: RuntimeEvent): void {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        onError(error);
-      }
-    }
-  }
-
-  function shutdown(shutdownOptions: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
-    if (shutdownReport !== undefined) return shutdownReport;
-    const deadlineMs = shutdownOptions.deadlineMs ?? 10_000;
-    shutdownReport = new Promise<ShutdownReport>((resolve) => {
-      resolveShutdown = resolve;
-    });
-    const now = clock.now();
-    supervisor.send({ type: 'supervisor.shutdown', now, deadlineMs });
-    if (live.size === 0) supervisor.send({ type: 'supervisor.idle', now });
-    else
-      drainTimer = clock.setTimeout(
-        () => supervisor.send({ type: 'supervisor.tick', now: clock.now() }),
-        deadlineMs,
-      );
-    return shutdownReport;
+    lifecycle.sessionEnded();
+    pump();
   }
 
   function liveSummary(record: SessionRecord): SessionSummary {
@@ -554,10 +417,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     submit,
     run,
     adopt,
-    shutdown,
+    shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     status: ({ recent = 20 } = {}) => ({
-      state: lifecycle(),
+      state: lifecycle.state,
       queued: scheduler.queued,
       running: scheduler.running,
       queuedByPriority: scheduler.queuedByPriority(),
@@ -583,63 +446,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       return record === undefined ? false : cancel(record, reason);
     },
     metrics: () => counters.snapshot(scheduler.queued, scheduler.running),
-    subscribe: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => events.subscribe(listener),
   };
-}
-
-function defaultRouter(
-  providers: ReadonlyMap<string, unknown>,
-  defaults: { provider: string | undefined; model: string | undefined },
-) {
-  const only = providers.size === 1 ? [...providers.keys()][0] : undefined;
-  return (request: SessionRequest) => {
-    const provider = request.provider ?? defaults.provider ?? only;
-    if (provider === undefined) {
-      throw runtimeError(
-        'INVALID_REQUEST',
-        'Expected `provider` (there are several and no default), got none',
-      );
-    }
-    const model = request.model ?? defaults.model;
-    if (model === undefined || model === '') {
-      throw runtimeError('INVALID_REQUEST', 'Expected `model` (there is no default), got none');
-    }
-    return { provider, model };
-  };
-}
-
-/** The request as the provider sees it: the routed model, without troupe's own fields. */
-function chatRequest(request: SessionRequest, model: string): ChatRequest {
-  // Rest-destructure, then set: `delete` would leave a slow dictionary-mode object and
-  // spread-and-add is far slower in V8; this runs once per session.
-  const { provider: _provider, stream: _stream, model: _model, ...chat } = request;
-  const out = chat as Omit<SessionRequest, 'provider' | 'stream' | 'model'> & { model?: string };
-  out.model = model;
-  return out as ChatRequest;
-}
-
-function abortReason(event: SessionMachineEvent): string {
-  switch (event.type) {
-    case 'session.cancel':
-      return event.reason;
-    case 'session.tick':
-      return 'a deadline passed';
-    default:
-      return 'the attempt ended';
-  }
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.message) return `the caller's signal aborted (${reason.message})`;
-  if (typeof reason === 'string' && reason) return `the caller's signal aborted (${reason})`;
-  return "the caller's signal aborted";
-}
-
-/** The default reporter: a listener's error must not break the runtime, nor vanish. */
-function reportError(error: unknown): void {
-  process.emitWarning(error instanceof Error ? error : String(error), { code: 'TROUPE_LISTENER_ERROR' });
 }

@@ -1,0 +1,41 @@
+/**
+ * Where session and supervisor events go: the session's own streams (`handle.events`) and the
+ * runtime's subscribers. No event object is built when nobody listens.
+ */
+import type { SessionRecord } from './session-record.js';
+import type { RuntimeEvent, SessionEvent } from './types.js';
+
+export class EventHub {
+  private readonly listeners = new Set<(event: RuntimeEvent) => void>();
+
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  get listening(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  subscribe(listener: (event: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(record: SessionRecord, make: () => SessionEvent): void {
+    if (this.listeners.size === 0 && record.observers === null) return;
+    const event = make();
+    if (record.observers !== null) for (const stream of record.observers) stream.push(event);
+    if (this.listeners.size > 0) {
+      this.broadcast(Object.assign({}, event, { provider: record.provider, label: record.label }));
+    }
+  }
+
+  broadcast(event: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug must not break the runtime, nor vanish.
+        this.onError(error);
+      }
+    }
+  }
+}

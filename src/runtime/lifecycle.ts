@@ -1,0 +1,83 @@
+/**
+ * The supervisor actor: the runtime's lifecycle (`accepting → draining → stopped`), its drain
+ * deadline and its shutdown report. The runtime tells it when sessions end; it tells the runtime
+ * when to cancel what is left.
+ */
+import { createActor } from 'xstate';
+import { supervisorMachine } from '../../machines/supervisor.js';
+import type { Clock } from '../core/clock.js';
+import type { RuntimeStatus, ShutdownReport, SupervisorEvent } from './types.js';
+
+export interface LifecycleHooks {
+  readonly clock: Clock;
+  broadcast(event: SupervisorEvent): void;
+  liveCount(): number;
+  /** Cancels every live session (queued first); returns their ids. */
+  cancelRemaining(): string[];
+  /** The supervisor stopped: release timers. */
+  stopped(): void;
+}
+
+export class Lifecycle {
+  private readonly actor;
+  private report: Promise<ShutdownReport> | undefined;
+  private resolveReport: (report: ShutdownReport) => void = () => {};
+  private drainTimer: unknown;
+  private finishedWhileDraining = 0;
+  private cancelled: string[] = [];
+
+  constructor(private readonly hooks: LifecycleHooks) {
+    const { clock } = hooks;
+    this.actor = createActor(
+      supervisorMachine.provide({
+        actions: {
+          notifyDraining: ({ context }) =>
+            hooks.broadcast({
+              type: 'supervisor.draining',
+              at: clock.now(),
+              deadlineAt: context.drainDeadlineAt ?? clock.now(),
+            }),
+          cancelRemaining: () => {
+            this.cancelled = hooks.cancelRemaining();
+          },
+          notifyStopped: () => {
+            if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
+            hooks.stopped();
+            hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
+            this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+          },
+        },
+      }),
+    ).start();
+  }
+
+  get state(): RuntimeStatus['state'] {
+    return this.actor.getSnapshot().value as RuntimeStatus['state'];
+  }
+
+  /** A session ended; the last one to end while draining stops the supervisor. */
+  sessionEnded(): void {
+    if (this.state !== 'draining') return;
+    this.finishedWhileDraining++;
+    if (this.hooks.liveCount() === 0)
+      this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
+  }
+
+  shutdown(deadlineMs: number): Promise<ShutdownReport> {
+    if (this.report !== undefined) return this.report;
+    this.report = new Promise<ShutdownReport>((resolve) => {
+      this.resolveReport = resolve;
+    });
+    const { clock } = this.hooks;
+    const now = clock.now();
+    this.actor.send({ type: 'supervisor.shutdown', now, deadlineMs });
+    if (this.hooks.liveCount() === 0) this.actor.send({ type: 'supervisor.idle', now });
+    else {
+      this.drainTimer = clock.setTimeout(
+        () => this.actor.send({ type: 'supervisor.tick', now: clock.now() }),
+        deadlineMs,
+      );
+    }
+    return this.report;
+  }
+}
