@@ -98,7 +98,7 @@ export async function sendCompletion(
       const filler = 'x'.repeat(64 * 1024);
       res.write('{"id":"big","choices":[{"index":0,"message":{"role":"assistant","content":"');
       for (let sent = 0; sent < fault.bytes && !res.destroyed; sent += filler.length) {
-        if (!res.write(filler)) await new Promise((r) => res.once('drain', r).once('close', r));
+        if (!res.write(filler)) await drainedOrClosed(res);
       }
       return void res.end('"},"finish_reason":"stop"}]}');
     }
@@ -177,4 +177,17 @@ function split(text: string, size = 4): string[] {
   const parts: string[] = [];
   for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
   return parts;
+}
+
+/** Waits for backpressure to clear, removing both listeners whichever fires (one per wait leaked). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
