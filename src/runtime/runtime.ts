@@ -350,8 +350,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         const record = scheduler.next();
         if (record === undefined) break;
         record.admitted = true;
+        // The admission time is now: starting the actor is the runtime's cost, not queue wait.
+        const now = clock.now();
         record.actor ??= startActor(record);
-        deliver(record, { type: 'session.admit', now: clock.now() });
+        deliver(record, { type: 'session.admit', now });
       }
     } finally {
       pumping = false;
