@@ -9,11 +9,14 @@ import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import { createHttpApp } from '../mcp/http.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
+import type { RedisBackend } from '../scale/redis-backend.js';
+import type { RedisTaskStore } from '../scale/redis-task-store.js';
 import type { Command } from './main.js';
 
 export interface Bootstrapped {
@@ -29,6 +32,7 @@ export async function bootstrap(
   env: NodeJS.ProcessEnv,
   logger?: Logger,
   backend?: RuntimeBackend,
+  tasks?: TaskOptions,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
@@ -47,6 +51,7 @@ export async function bootstrap(
       defaults: { provider: 'simulated', model: 'sim-fast' },
     }),
     roots,
+    ...(tasks === undefined ? {} : { tasks }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
   });
@@ -100,20 +105,32 @@ export const command: Command = {
       return 2;
     }
     const logger = createLogger({ base: { component: 'serve' } });
-    let backend: RuntimeBackend | undefined;
+    let backend: RedisBackend | undefined;
+    let taskStore: RedisTaskStore | undefined;
     if (values.redis !== undefined) {
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
         const { redisBackend } = await import('../scale/redis-backend.js');
+        const { RedisTaskStore } = await import('../scale/redis-task-store.js');
         backend = await redisBackend({ url: values.redis });
+        // MCP tasks live in Redis too, so any instance can poll and cancel them.
+        taskStore = await RedisTaskStore.connect(values.redis);
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;
       }
     }
-    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger, backend);
+    const { mcp, simulated, closeProviders } = await bootstrap(
+      process.env,
+      logger,
+      backend,
+      taskStore === undefined ? undefined : { store: taskStore },
+    );
     const token = process.env.TROUPE_TOKEN?.trim() || undefined;
-    const observe = createObservability(mcp.runtime);
+    const observe = createObservability(
+      mcp.runtime,
+      backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
+    );
     const app = createHttpApp({
       mcp,
       routes: observe.routes,
@@ -129,6 +146,7 @@ export const command: Command = {
       observe.close();
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
+      await taskStore?.close();
       return 1;
     }
     const dashboard = address.url.replace(/\/mcp$/, '/');
@@ -146,6 +164,7 @@ export const command: Command = {
       },
     });
     await closeProviders();
+    await taskStore?.close();
     logger.info(
       { signal, finished: report.finished, cancelled: report.cancelled.length },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,

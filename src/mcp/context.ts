@@ -77,6 +77,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const tasks = new TaskManager(live, {
     onError: (error) =>
       log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`),
+    cancelSession: (sessionId, reason) => void options.runtime.cancel(sessionId, reason),
     ...options.tasks,
   });
   return {

@@ -99,6 +99,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     document.body.setAttribute('data-updates', String(updates));
     $('#lifecycle').textContent = st.state;
     $('#lifecycle').className = 'pill ' + st.state;
+    var scope = snap.scope || { kind: 'instance' };
+    $('#scope').textContent = scope.kind === 'cluster' ? 'whole cluster' : 'this instance only';
+    $('#scope').title = scope.kind === 'cluster'
+      ? 'Counts, live and recent sessions cover every instance on this Redis; seen from instance ' + (scope.instanceId || '?')
+      : 'These figures cover this process only';
     $('#queued-total').textContent = String(st.queued);
     $('#running-total').textContent = String(st.running);
     var ended = snap.counts.done + snap.counts.failed + snap.counts.timedOut + snap.counts.cancelled;

@@ -70,7 +70,7 @@ function build(): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>troupe dashboard</title><style>${STYLE}</style></head>
 <body data-updates="0">
-<header><h1>troupe</h1><span id="lifecycle" class="pill">…</span>
+<header><h1>troupe</h1><span id="lifecycle" class="pill">…</span><span id="scope" class="pill" title="what these figures cover">…</span>
 <span class="stat">queued<b id="queued-total">0</b></span><span class="stat">running<b id="running-total">0</b></span>
 <span class="stat">ended<b id="ended-total">0</b></span><span class="stat">throughput<b id="rate">0/s</b></span>
 <span class="stat">run p50<b id="p50">–</b></span><span class="stat">p95<b id="p95">–</b></span><span id="conn">connecting…</span></header>

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { ObserveScope } from './monitor.js';
 
 /** Seconds: from a few ms (instant providers) to the 120 s default run deadline and past it. */
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -18,9 +19,18 @@ export interface RuntimeMetricsExporter {
   close(): void;
 }
 
-export function createMetricsExporter(runtime: Runtime): RuntimeMetricsExporter {
+export function createMetricsExporter(
+  runtime: Runtime,
+  scope: ObserveScope = { kind: 'instance' },
+): RuntimeMetricsExporter {
   const registry = new Registry();
   const registers = [registry];
+  new Gauge({
+    name: 'troupe_info',
+    help: 'Always 1. `scope` says what the other series cover: `instance` (this process) or `cluster` (gauges are the whole cluster; troupe_submitted and troupe_rejected stay per instance).',
+    labelNames: ['scope', 'instance'] as const,
+    registers,
+  }).set({ scope: scope.kind, instance: scope.instanceId ?? '' }, 1);
   const sessions = new Counter({
     name: 'troupe_sessions_total',
     help: 'Sessions ended, by final state and provider.',

@@ -24,8 +24,20 @@ export interface LiveSession extends SessionSummary {
   readonly leaf: LiveLeaf;
 }
 
+/**
+ * What the figures cover. `instance`: this process only. `cluster` (Redis backend): queued and
+ * running counts, live and recent sessions are the whole cluster's; totals and series count the
+ * sessions that ended anywhere in the cluster since this instance started watching.
+ */
+export interface ObserveScope {
+  readonly kind: 'cluster' | 'instance';
+  /** This instance's id in the cluster. */
+  readonly instanceId?: string;
+}
+
 export interface MonitorSnapshot {
   readonly at: number;
+  readonly scope: ObserveScope;
   readonly status: RuntimeStatus;
   /** Live sessions per leaf state, and sessions ended per final state since the monitor started. */
   readonly counts: LeafCounts;
@@ -43,6 +55,8 @@ export interface MonitorOptions {
   readonly samplesPerBucket?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** @default { kind: 'instance' } */
+  readonly scope?: ObserveScope;
 }
 
 interface Bucket {
@@ -71,6 +85,7 @@ export class RuntimeMonitor {
   readonly #windowMs: number;
   readonly #samples: number;
   readonly #now: () => number;
+  readonly #scope: ObserveScope;
   readonly #unsubscribe: () => void;
 
   constructor(runtime: Runtime, options: MonitorOptions = {}) {
@@ -79,6 +94,7 @@ export class RuntimeMonitor {
     this.#windowMs = options.windowMs ?? 300_000;
     this.#samples = options.samplesPerBucket ?? 500;
     this.#now = options.now ?? Date.now;
+    this.#scope = options.scope ?? { kind: 'instance' };
     this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
   }
 
@@ -100,6 +116,7 @@ export class RuntimeMonitor {
     }));
     return {
       at: now,
+      scope: this.#scope,
       status,
       counts: this.counts(),
       live,

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime/types.js';
 import { dashboardHtml } from './dashboard.js';
 import { type EventStreamOptions, eventStreamRoute } from './event-stream-route.js';
 import { createMetricsExporter, type RuntimeMetricsExporter } from './metrics.js';
-import { type MonitorOptions, RuntimeMonitor } from './monitor.js';
+import { type MonitorOptions, type ObserveScope, RuntimeMonitor } from './monitor.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -24,11 +24,14 @@ export interface Observability {
 export interface ObservabilityOptions {
   readonly monitor?: MonitorOptions;
   readonly events?: EventStreamOptions;
+  /** What `/`, `/api/status` and `/metrics` cover; `cluster` with the Redis backend. @default { kind: 'instance' } */
+  readonly scope?: ObserveScope;
 }
 
 export function createObservability(runtime: Runtime, options: ObservabilityOptions = {}): Observability {
-  const monitor = new RuntimeMonitor(runtime, options.monitor);
-  const metrics = createMetricsExporter(runtime);
+  const scope = options.scope ?? { kind: 'instance' };
+  const monitor = new RuntimeMonitor(runtime, { scope, ...options.monitor });
+  const metrics = createMetricsExporter(runtime, scope);
   const events = eventStreamRoute(runtime, monitor, options.events);
   const routes = new Map<string, Route>([
     [

@@ -1,1 +1,2 @@
 export { type RedisBackend, type RedisBackendOptions, redisBackend } from './redis-backend.js';
+export { RedisTaskStore, type RedisTaskStoreOptions } from './redis-task-store.js';

@@ -72,7 +72,7 @@ it('installs with only what it declares, ships no sources, and every exports pat
     expect.arrayContaining(['registerTools', 'withSession', 'createMcpContext']),
   );
   expect(names['./host']).toEqual(expect.arrayContaining(['createHost', 'wrapClient']));
-  expect(names['./scale']).toEqual(['redisBackend']);
+  expect(names['./scale']).toEqual(['RedisTaskStore', 'redisBackend']);
   expect(names['./testing']).toEqual(
     expect.arrayContaining(['checkRuntimeProperties', 'createOpenAIServer']),
   );

@@ -2,7 +2,9 @@
  * Runs tool calls as MCP tasks. A task is created in the store before its creator hears of it,
  * its tool runs detached from the `tools/call` request (already answered), its status follows the
  * tool's sessions, and `cancel` aborts them. The abort controllers of running calls are local to
- * this process; everything a poller reads is in the `TaskStore`.
+ * this process; everything a poller reads is in the `TaskStore`. With a shared store, the instance
+ * running a call writes its changes and result there, and `cancel` on any other instance cancels
+ * the call's sessions through the runtime (`cancelSession`).
  */
 import { randomUUID } from 'node:crypto';
 import { runtimeError } from '../../core/errors.js';
@@ -32,6 +34,11 @@ export interface TaskOptions {
   readonly now?: () => number;
   /** Where a failed store write goes (nobody awaits the task's work). @default ignored */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Cancels a runtime session wherever it runs: `tasks/cancel` for a task whose call runs on another
+   * instance (a shared store) cancels its sessions this way. @default none (the call runs here)
+   */
+  readonly cancelSession?: (sessionId: string, reason: string) => void;
 }
 
 /** Starts the tool call with a signal and a session observer; resolves with its outcome, never rejects. */
@@ -63,6 +70,7 @@ export class TaskManager {
   readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
+  readonly #cancelSession: ((sessionId: string, reason: string) => void) | undefined;
 
   constructor(live: LiveSessions, options: TaskOptions = {}) {
     this.#live = live;
@@ -78,6 +86,7 @@ export class TaskManager {
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.pageSize = options.pageSize ?? 50;
     this.#onError = options.onError ?? (() => {});
+    this.#cancelSession = options.cancelSession;
     this.#sweep = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref();
   }
@@ -108,7 +117,11 @@ export class TaskManager {
     const done = init
       .work(controller.signal, (sessionId) => {
         sessionIds.push(sessionId);
-        this.store.update(record.taskId, { sessionIds: [...sessionIds] }).catch(this.#onError);
+        this.store
+          .update(record.taskId, { sessionIds: [...sessionIds] })
+          // Cancelled through another instance before this session was known there.
+          .then((now) => now?.status === 'cancelled' && controller.abort('task cancelled by tasks/cancel'))
+          .catch(this.#onError);
       })
       .then((outcome) => this.#finish(record.taskId, outcome))
       .catch(this.#onError)
@@ -178,6 +191,10 @@ export class TaskManager {
     if (running !== undefined) {
       running.controller.abort('task cancelled by tasks/cancel');
       await Promise.race([running.done, delay(CANCEL_SETTLE_MS)]);
+    } else if (this.#cancelSession !== undefined && record.sessionIds.length > 0) {
+      // The call runs on another instance: cancel its sessions there and let that instance report.
+      for (const id of record.sessionIds) this.#cancelSession(id, 'task cancelled by tasks/cancel');
+      await this.waitForResult(taskId, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => undefined);
     }
     const after = await this.store.get(taskId);
     if (after !== undefined && after.result === undefined) {

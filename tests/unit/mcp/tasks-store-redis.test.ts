@@ -1,0 +1,115 @@
+/**
+ * The Redis task store against the shared store contract, plus what only a shared store does:
+ * Redis's own expiry, and two stores (two instances) on one prefix seeing each other's changes.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskRecord } from '../../../src/mcp/tasks/task-store.js';
+import { RedisTaskStore, type RedisTaskStoreOptions } from '../../../src/scale/redis-task-store.js';
+import { type RedisServer, startRedis } from '../../support/redis.js';
+import { record, taskStoreContract } from './tasks-store-contract.js';
+
+let server: RedisServer;
+let redis: Redis;
+const stores: RedisTaskStore[] = [];
+let prefixSeq = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  redis?.disconnect();
+  await server?.stop();
+});
+
+function storeOn(prefix: string, options: RedisTaskStoreOptions = {}): RedisTaskStore {
+  const store = new RedisTaskStore(redis, { prefix, ...options });
+  stores.push(store);
+  return store;
+}
+
+taskStoreContract('RedisTaskStore', async (options) => storeOn(`u${++prefixSeq}`, options));
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('RedisTaskStore in Redis', () => {
+  it('stores plain JSON that Redis itself expires after the TTL', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const store = storeOn(prefix, { expiryGraceMs: 0 });
+    const now = Date.now();
+    await store.create(record('a', now, { ttlMs: 200 }));
+    const key = `${prefix}:mcptasks:r:a`;
+    expect(JSON.parse((await redis.get(key))!)).toMatchObject({ taskId: 'a', status: 'working' });
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(200);
+    // A status change keeps the expiry.
+    await store.update('a', { status: 'completed', result: { content: [] } });
+    expect(await redis.pttl(key)).toBeGreaterThan(0);
+    expect(
+      await until(
+        () => redis.exists(key),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
+    expect(await store.get('a')).toBeUndefined();
+  });
+
+  it('shares records, changes and expiries between two stores on one prefix', async () => {
+    let now = 0;
+    const prefix = `u${++prefixSeq}`;
+    const a = storeOn(prefix, { now: () => now });
+    const b = storeOn(prefix, { now: () => now });
+    const seenOnB: TaskRecord[] = [];
+    b.subscribe((r) => seenOnB.push(r));
+    // The subscriber connects asynchronously; the first change may precede it.
+    await until(
+      async () => {
+        await a.create(record(`probe${seenOnB.length}`, now, { ttlMs: 5 }));
+        return seenOnB.length;
+      },
+      (n) => n > 0,
+    );
+    await a.create(record('t', now, { owner: 's1' }));
+    await b.update('t', { status: 'completed', statusMessage: 'done', result: { content: [] } });
+    expect(await a.get('t')).toMatchObject({ status: 'completed', result: { content: [] } });
+    // The record A created reaches B over pub/sub; B's own change reaches it directly.
+    await until(
+      async () => seenOnB.filter((r) => r.taskId === 't').length,
+      (n) => n === 2,
+    );
+    expect(seenOnB.filter((r) => r.taskId === 't').map((r) => r.status)).toEqual(
+      expect.arrayContaining(['working', 'completed']),
+    );
+    expect((await b.list({ owner: 's1', limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['t']);
+    now = 2000;
+    // Both instances learn of the expiry, whichever sweeps first.
+    expect(await b.sweep()).toContain('t');
+    expect(await a.sweep()).toContain('t');
+    expect(await a.get('t')).toBeUndefined();
+  });
+
+  it('keeps concurrent updates from two stores: a terminal status set by one is final for both', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const a = storeOn(prefix);
+    const b = storeOn(prefix);
+    await a.create(record('t', Date.now(), { ttlMs: 60_000 }));
+    await Promise.all([
+      a.update('t', { status: 'cancelled', statusMessage: 'cancelled by tasks/cancel' }),
+      b.update('t', { sessionIds: ['s1'] }),
+      b.update('t', { result: { content: [{ type: 'text', text: 'first' }] } }),
+    ]);
+    const final = await b.update('t', { status: 'completed', result: { content: [] } });
+    expect(final).toMatchObject({ status: 'cancelled', sessionIds: ['s1'] });
+    expect(final?.result).toEqual({ content: [{ type: 'text', text: 'first' }] });
+  });
+});
