@@ -3,16 +3,21 @@
  * is the queue's global concurrency), a Worker per provider on every instance takes jobs and runs
  * them in the local in-memory runtime (`adopt`), and results, events and cancellations travel
  * over Redis. Any instance can submit, watch, cancel and read any session.
+ *
+ * Split out: the queues and Workers (`cluster-queues.ts`), withdrawals and the queue-deadline
+ * sweep (`withdraw.ts`), the caller's side (`owner.ts`), `status()` (`cluster-status.ts`), the
+ * job's data (`job-data.ts`), the store and bus (`redis-store.ts`). What stays here is the one
+ * closure that owns this instance's state (owners, running sessions, accepting or draining) and
+ * the paths that change it together: submit, run, settle, cancel, recover, shut down.
  */
 import { randomUUID } from 'node:crypto';
-import { type Job, Queue, WaitingError, Worker } from 'bullmq';
+import { type Job, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runtimeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
-import type { ChatRequest } from '../providers/port.js';
 import type { LocalRuntime } from '../runtime/backend.js';
-import { EventStream } from '../runtime/event-stream.js';
 import { resolveDefaults, resolveLimits, resolveSubmitOptions } from '../runtime/options.js';
+import { chatRequest, defaultRouter } from '../runtime/requests.js';
 import type {
   Runtime,
   RuntimeEvent,
@@ -25,15 +30,21 @@ import type {
   ShutdownReport,
   SubmitOptions,
 } from '../runtime/types.js';
+import { createQueues } from './cluster-queues.js';
+import { clusterStatus } from './cluster-status.js';
 import {
   bullPriority,
   decodeRequest,
-  encodeRequest,
+  endedSummary,
   type JobData,
+  newJobData,
   queuedSummary,
   resultOf,
+  unavailable,
 } from './job-data.js';
+import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 import { type BusMessage, type CancelMessage, RedisKeys, RedisSessionStore } from './redis-store.js';
+import { createWithdrawals } from './withdraw.js';
 
 export interface ClusterSettings {
   readonly url: string;
@@ -46,17 +57,6 @@ export interface ClusterSettings {
   readonly sweepIntervalMs: number;
   readonly work: boolean;
   readonly close: () => Promise<void>;
-}
-
-/** A session submitted here: its caller waits on this instance. */
-interface Owner {
-  readonly data: JobData;
-  readonly resolve: (result: SessionResult) => void;
-  readonly result: Promise<SessionResult>;
-  observers: EventStream<SessionEvent>[] | null;
-  started: boolean;
-  timers: NodeJS.Timeout[];
-  detachSignal: (() => void) | null;
 }
 
 /** A session this instance runs for the cluster. */
@@ -85,7 +85,7 @@ export function createClusterRuntime(
     backend: undefined,
     limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
-  const route = options.router ?? defaultRoute(local.providers, defaults);
+  const route = options.router ?? defaultRouter(new Map(local.providers.map((n) => [n, n])), defaults);
   const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
   const owners = new Map<string, Owner>();
   const running = new Map<string, Running>();
@@ -96,37 +96,10 @@ export function createClusterRuntime(
   let finishedWhileDraining = 0;
   let shutdownReport: Promise<ShutdownReport> | undefined;
 
-  const connection = { url: settings.url };
-  const queues = new Map<string, Queue<JobData>>();
-  const workers: Worker<JobData>[] = [];
-  for (const name of local.providers) {
-    queues.set(
-      name,
-      new Queue<JobData>(name, {
-        connection: { ...connection, enableOfflineQueue: false },
-        prefix: settings.prefix,
-      }),
-    );
-    const limit = limits.perProvider[name];
-    const worker = new Worker<JobData>(name, (job, token) => processJob(job, token ?? ''), {
-      connection: { ...connection, maxRetriesPerRequest: null },
-      prefix: settings.prefix,
-      autorun: false,
-      concurrency: Math.min(limit ?? limits.maxConcurrent, limits.maxConcurrent),
-      lockDuration: settings.lockDurationMs,
-      stalledInterval: settings.stalledIntervalMs,
-      // Deadlines bound how often a session can be taken over; BullMQ must not fail it first.
-      maxStalledCount: 1000,
-    });
-    worker.on('error', () => {});
-    workers.push(worker);
-  }
+  const { queues, workers, applyLimits } = createQueues(local.providers, limits, settings, redis, processJob);
+  const { withdraw, sweep } = createWithdrawals(queues, store, redis, keys);
   const ready = (async () => {
-    for (const [name, queue] of queues) {
-      const limit = limits.perProvider[name];
-      if (limit === undefined) await queue.removeGlobalConcurrency();
-      else await queue.setGlobalConcurrency(limit);
-    }
+    await applyLimits();
     await store.load();
     if (settings.work) for (const worker of workers) void worker.run().catch(onError);
   })();
@@ -171,7 +144,14 @@ export function createClusterRuntime(
     }
   });
   // Results published while this instance was cut off are read back when it reconnects.
+  // The first `ready` is the first connection: `ready` has loaded the mirror.
+  let connectedBefore = false;
   subscriber.on('ready', () => {
+    if (!connectedBefore) {
+      connectedBefore = true;
+      return;
+    }
+    void store.reload().catch(() => {});
     for (const id of owners.keys()) void recover(id);
   });
   void subscriber.subscribe(keys.events, keys.cancels).catch(onError);
@@ -208,18 +188,47 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
-    for (const timer of owner.timers) clearTimeout(timer);
-    owner.detachSignal?.();
-    if (owner.observers !== null) for (const s of owner.observers) s.close();
-    owner.observers = null;
     if (state === 'draining') finishedWhileDraining++;
-    owner.resolve(result);
+    closeOwner(owner, result);
     if (state === 'draining' && owners.size === 0 && running.size === 0) drained?.();
   }
 
+  /**
+   * After a reconnect: a result published while cut off is read back; a queued session whose job
+   * and result are both gone was lost by a Redis that came back empty, and ends BACKEND_UNAVAILABLE.
+   */
   async function recover(id: string): Promise<void> {
-    const result = await store.result(id).catch(() => undefined);
-    if (result !== undefined) endOwner(id, result);
+    for (let tries = 0; tries < 40 && redis.status !== 'ready'; tries++) await delay(250);
+    const owner = owners.get(id);
+    const queue = owner && queues.get(owner.data.input.provider);
+    if (owner === undefined || queue === undefined) return;
+    try {
+      // The job first: a job leaves its queue only after its result is set.
+      const queued = owner.started || (await redis.exists(queue.toKey(id))) === 1;
+      const result = await store.result(id);
+      if (result !== undefined) endOwner(id, result);
+      else if (!queued) await endUnavailable(owner.data, 'Redis came back without the queued session');
+    } catch {
+      // Still cut off: the next reconnect tries again.
+    }
+  }
+
+  /**
+   * Ends a session Redis could not take or lost. Through `settle` when Redis answers (so the
+   * cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
+   */
+  async function endUnavailable(data: JobData, message: string): Promise<void> {
+    const id = data.input.sessionId;
+    const result = unavailable(data, message);
+    const settled = await store.settle(result, data.label).catch(() => false);
+    if (!settled) {
+      store.live.delete(id);
+      store.history.add(endedSummary(result));
+      const { provider } = data.input;
+      const label = data.label === undefined ? {} : { label: data.label };
+      broadcast({ type: 'session.ended', sessionId: id, result, at: Date.now(), provider, ...label });
+    }
+    endOwner(id, result);
   }
 
   /** The worker's processor: runs one admitted session here. */
@@ -228,6 +237,13 @@ export function createClusterRuntime(
     const id = data.input.sessionId;
     if ((await redis.exists(keys.result(id))) === 1) return;
     const prior = await redis.hgetall(keys.run(id));
+    // Cancelled while queued, and taken before the withdrawal: it ends with no provider call.
+    const early = prior.startedAt === undefined ? await redis.get(keys.cancel(id)) : null;
+    if (early !== null) {
+      const now = Date.now();
+      await settleRetrying(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
+      return;
+    }
     const restore =
       prior.startedAt === undefined
         ? undefined
@@ -263,40 +279,8 @@ export function createClusterRuntime(
         return await store.settle(result, label);
       } catch (error) {
         if (tries >= 60) throw error;
-        await new Promise((r) => setTimeout(r, 500));
+        await delay(500);
       }
-    }
-  }
-
-  /** Takes a queued job out and ends its session with `event`; false when it was not queued. */
-  async function withdraw(
-    provider: string,
-    id: string,
-    event: 'cancel' | 'tick',
-    reason = '',
-  ): Promise<boolean> {
-    const queue = queues.get(provider);
-    if (queue === undefined) return false;
-    const job = await queue.getJob(id);
-    if (job === undefined || job === null) return false;
-    if ((await queue.remove(id)) !== 1) return false;
-    const now = Date.now();
-    const result = resultOf(job.data, [
-      event === 'cancel' ? { type: 'session.cancel', now, reason } : { type: 'session.tick', now },
-    ]);
-    await store.settle(result, job.data.label);
-    return true;
-  }
-
-  /** Queue deadlines of sessions whose owner may be gone: any instance ends them. */
-  async function sweep(): Promise<void> {
-    if (redis.status !== 'ready') return;
-    const due = await redis.zrangebyscore(keys.queueDeadlines, '-inf', Date.now(), 'LIMIT', 0, 100);
-    for (const member of due) {
-      const bar = member.lastIndexOf('|');
-      const provider = member.slice(0, bar);
-      const id = member.slice(bar + 1);
-      if (!(await withdraw(provider, id, 'tick'))) await redis.zrem(keys.queueDeadlines, member);
     }
   }
 
@@ -306,13 +290,11 @@ export function createClusterRuntime(
       return;
     }
     const provider = owners.get(id)?.data.input.provider ?? store.live.get(id)?.provider;
+    // The key first: a Worker that takes the job meanwhile sees it before the session starts.
+    await redis.set(keys.cancel(id), reason, 'PX', 600_000);
     if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
     const message: CancelMessage = { sessionId: id, reason };
-    await redis
-      .multi()
-      .set(keys.cancel(id), reason, 'PX', 600_000)
-      .publish(keys.cancels, JSON.stringify(message))
-      .exec();
+    await redis.publish(keys.cancels, JSON.stringify(message));
   }
 
   function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
@@ -334,49 +316,22 @@ export function createClusterRuntime(
       throw runtimeError('UNKNOWN_PROVIDER', `Expected a provider among ${known}, got "${target.provider}"`);
     }
     const resolved = resolveSubmitOptions(submitOptions, defaults);
-    const now = Date.now();
     const sessionId = randomUUID();
-    const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
-    const chat = Object.assign({}, request, { model: target.model }) as ChatRequest & {
-      provider?: string;
-      stream?: boolean;
-    };
-    delete chat.provider;
-    delete chat.stream;
-    const data: JobData = {
-      input: {
-        sessionId,
-        requestId: submitOptions.requestId ?? sessionId,
-        provider: target.provider,
-        model: target.model,
-        priority: resolved.priority,
-        stream: request.stream === true,
-        createdAt: now,
-        queueDeadlineAt: now + resolved.queueTimeoutMs,
-        timeoutMs: resolved.timeoutMs,
-        idleTimeoutMs: resolved.idleTimeoutMs,
-        maxAttempts: resolved.maxAttempts,
-        backoffBaseMs: defaults.backoffBaseMs,
-        backoffMaxMs: defaults.backoffMaxMs,
+    const data = newJobData(
+      sessionId,
+      Date.now(),
+      chatRequest(request, target.model),
+      request,
+      target,
+      resolved,
+      defaults,
+      {
+        requestId: submitOptions.requestId,
+        label: submitOptions.label,
+        caller: capMetadata(submitOptions.metadata, limits.callerMetadataBytes),
       },
-      request: encodeRequest(chat),
-      ...(submitOptions.label === undefined ? {} : { label: submitOptions.label }),
-      ...(caller.value === undefined ? {} : { caller: caller.value }),
-      ...(caller.truncated ? { callerTruncated: true } : {}),
-    };
-    let resolve: (result: SessionResult) => void = () => {};
-    const result = new Promise<SessionResult>((r) => {
-      resolve = r;
-    });
-    const owner: Owner = {
-      data,
-      resolve,
-      result,
-      observers: null,
-      started: false,
-      timers: [],
-      detachSignal: null,
-    };
+    );
+    const owner = createOwner(data);
     owners.set(sessionId, owner);
     owner.timers.push(
       setTimeout(() => {
@@ -387,20 +342,10 @@ export function createClusterRuntime(
         resolved.queueTimeoutMs + resolved.timeoutMs + BACKSTOP_GRACE_MS,
       ),
     );
-    void enqueue(owner).catch((error: unknown) => {
-      const now = Date.now();
-      const failed = resultOf(data, [{ type: 'session.cancel', now, reason: 'unused' }]);
-      endOwner(sessionId, {
-        ok: false,
-        error: {
-          family: 'runtime',
-          code: 'BACKEND_UNAVAILABLE',
-          message: `Expected Redis to take the session, got ${(error as Error).message}`,
-          retryable: true,
-        },
-        metadata: { ...failed.metadata, code: 'BACKEND_UNAVAILABLE' },
-      });
-    });
+    void enqueue(owner).catch(
+      (error: unknown) =>
+        void endUnavailable(data, `Expected Redis to take the session, got ${(error as Error).message}`),
+    );
     const signal = submitOptions.signal;
     if (signal !== undefined) {
       const onAbort = () => void cancelAnywhere(sessionId, "the caller's signal aborted").catch(() => {});
@@ -408,29 +353,11 @@ export function createClusterRuntime(
       owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
     }
-    return {
-      id: sessionId,
-      result,
-      get events() {
-        const stream = new EventStream<SessionEvent>();
-        stream.push({ type: 'session.queued', sessionId, position: 0, at: Date.now() });
-        if (!owners.has(sessionId)) {
-          void result.then((r) => {
-            stream.push({ type: 'session.ended', sessionId, result: r, at: Date.now() });
-            stream.close();
-          });
-        } else {
-          owner.observers ??= [];
-          owner.observers.push(stream);
-        }
-        return stream;
-      },
-      cancel: (reason = 'cancelled by the caller') => {
-        if (!owners.has(sessionId)) return false;
-        void cancelAnywhere(sessionId, reason).catch(() => {});
-        return true;
-      },
-    };
+    return ownerHandle(
+      owner,
+      () => owners.has(sessionId),
+      (reason) => void cancelAnywhere(sessionId, reason).catch(() => {}),
+    );
   }
 
   async function enqueue(owner: Owner): Promise<void> {
@@ -519,38 +446,7 @@ export function createClusterRuntime(
   }
 
   function status({ recent = 20 } = {}): RuntimeStatus {
-    let queued = 0;
-    let runningCount = 0;
-    const byPriority: Record<number, number> = {};
-    const perProvider = new Map<string, { queued: number; running: number }>();
-    for (const name of local.providers) perProvider.set(name, { queued: 0, running: 0 });
-    for (const summary of store.live.values()) {
-      const counts = perProvider.get(summary.provider) ?? { queued: 0, running: 0 };
-      perProvider.set(summary.provider, counts);
-      if (summary.state === 'queued') {
-        queued++;
-        counts.queued++;
-        byPriority[summary.priority] = (byPriority[summary.priority] ?? 0) + 1;
-      } else {
-        runningCount++;
-        counts.running++;
-      }
-    }
-    return {
-      state,
-      queued,
-      running: runningCount,
-      queuedByPriority: byPriority,
-      providers: [...perProvider].map(([name, c]) => ({
-        name,
-        queued: c.queued,
-        running: c.running,
-        limit: limits.perProvider[name] ?? null,
-      })),
-      maxConcurrent: limits.maxConcurrent,
-      maxQueued: limits.maxQueued,
-      recent: store.history.recent(recent),
-    };
+    return clusterStatus(store, local.providers, limits, state, recent);
   }
 
   return {
@@ -578,21 +474,4 @@ export function createClusterRuntime(
   } as Runtime & { ready: Promise<void> };
 }
 
-function defaultRoute(
-  providers: readonly string[],
-  defaults: { provider: string | undefined; model: string | undefined },
-) {
-  const only = providers.length === 1 ? providers[0] : undefined;
-  return (request: SessionRequest) => {
-    const provider = request.provider ?? defaults.provider ?? only;
-    if (provider === undefined)
-      throw runtimeError(
-        'INVALID_REQUEST',
-        'Expected `provider` (there are several and no default), got none',
-      );
-    const model = request.model ?? defaults.model;
-    if (model === undefined || model === '')
-      throw runtimeError('INVALID_REQUEST', 'Expected `model` (there is no default), got none');
-    return { provider, model };
-  };
-}
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,8 +6,9 @@
 import { createActor } from 'xstate';
 import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
+import type { resolveDefaults, resolveSubmitOptions } from '../runtime/options.js';
 import { buildResult, type SessionRecord } from '../runtime/session-record.js';
-import type { FinalState, SessionResult, SessionSummary } from '../runtime/types.js';
+import type { FinalState, SessionRequest, SessionResult, SessionSummary } from '../runtime/types.js';
 
 export interface JobData {
   readonly input: SessionInput;
@@ -95,4 +96,52 @@ export function endedSummary(result: SessionResult): SessionSummary {
 /** BullMQ: 1 is the highest priority, FIFO within one; troupe: 9 is the highest. 0 would skip the priority set. */
 export function bullPriority(priority: number): number {
   return 10 - priority;
+}
+
+/** A new session's job: its plain input (deadlines from `now`) and the chat request. */
+export function newJobData(
+  sessionId: string,
+  now: number,
+  chat: ChatRequest,
+  request: SessionRequest,
+  target: { readonly provider: string; readonly model: string },
+  resolved: ReturnType<typeof resolveSubmitOptions>,
+  defaults: ReturnType<typeof resolveDefaults>,
+  extra: {
+    readonly requestId: string | undefined;
+    readonly label: string | undefined;
+    readonly caller: { readonly value?: Readonly<Record<string, unknown>>; readonly truncated: boolean };
+  },
+): JobData {
+  return {
+    input: {
+      sessionId,
+      requestId: extra.requestId ?? sessionId,
+      provider: target.provider,
+      model: target.model,
+      priority: resolved.priority,
+      stream: request.stream === true,
+      createdAt: now,
+      queueDeadlineAt: now + resolved.queueTimeoutMs,
+      timeoutMs: resolved.timeoutMs,
+      idleTimeoutMs: resolved.idleTimeoutMs,
+      maxAttempts: resolved.maxAttempts,
+      backoffBaseMs: defaults.backoffBaseMs,
+      backoffMaxMs: defaults.backoffMaxMs,
+    },
+    request: encodeRequest(chat),
+    ...(extra.label === undefined ? {} : { label: extra.label }),
+    ...(extra.caller.value === undefined ? {} : { caller: extra.caller.value }),
+    ...(extra.caller.truncated ? { callerTruncated: true } : {}),
+  };
+}
+
+/** The result of a session Redis could not take or lost. */
+export function unavailable(data: JobData, message: string): SessionResult {
+  const failed = resultOf(data, [{ type: 'session.cancel', now: Date.now(), reason: 'unused' }]);
+  return {
+    ok: false,
+    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: true },
+    metadata: { ...failed.metadata, code: 'BACKEND_UNAVAILABLE' },
+  };
 }

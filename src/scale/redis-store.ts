@@ -87,6 +87,16 @@ export class RedisSessionStore {
     for (const [id, json] of Object.entries(all)) this.live.set(id, JSON.parse(json) as SessionSummary);
   }
 
+  /**
+   * Replaces the mirror with the live hash, after a reconnect: a Redis that came back empty has
+   * no live sessions, and events missed while cut off are not replayed.
+   */
+  async reload(): Promise<void> {
+    const all = await this.redis.hgetall(this.keys.live);
+    this.live.clear();
+    for (const [id, json] of Object.entries(all)) this.live.set(id, JSON.parse(json) as SessionSummary);
+  }
+
   /** Applies one bus message to the mirror. */
   apply(message: BusMessage): void {
     const event = message.event;

@@ -64,7 +64,8 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   let child = await launch(port);
   const stop = async () => {
-    if (child.exitCode !== null) return;
+    // A killed process has a `signalCode` and no `exitCode`.
+    if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await once(child, 'exit');
   };

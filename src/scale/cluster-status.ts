@@ -1,0 +1,51 @@
+/**
+ * `status()` of a cluster runtime, from this instance's mirror of the cluster's live sessions:
+ * queued and running counts cover every instance.
+ */
+import type { RuntimeStatus } from '../runtime/types.js';
+import type { RedisSessionStore } from './redis-store.js';
+
+export function clusterStatus(
+  store: RedisSessionStore,
+  providers: readonly string[],
+  limits: {
+    readonly perProvider: Readonly<Record<string, number>>;
+    readonly maxConcurrent: number;
+    readonly maxQueued: number;
+  },
+  state: RuntimeStatus['state'],
+  recent: number,
+): RuntimeStatus {
+  let queued = 0;
+  let running = 0;
+  const byPriority: Record<number, number> = {};
+  const perProvider = new Map<string, { queued: number; running: number }>();
+  for (const name of providers) perProvider.set(name, { queued: 0, running: 0 });
+  for (const summary of store.live.values()) {
+    const counts = perProvider.get(summary.provider) ?? { queued: 0, running: 0 };
+    perProvider.set(summary.provider, counts);
+    if (summary.state === 'queued') {
+      queued++;
+      counts.queued++;
+      byPriority[summary.priority] = (byPriority[summary.priority] ?? 0) + 1;
+    } else {
+      running++;
+      counts.running++;
+    }
+  }
+  return {
+    state,
+    queued,
+    running,
+    queuedByPriority: byPriority,
+    providers: [...perProvider].map(([name, c]) => ({
+      name,
+      queued: c.queued,
+      running: c.running,
+      limit: limits.perProvider[name] ?? null,
+    })),
+    maxConcurrent: limits.maxConcurrent,
+    maxQueued: limits.maxQueued,
+    recent: store.history.recent(recent),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The submitting side of a cluster session: its caller waits on the instance that took the call,
+ * wherever the session runs. The owner holds the caller's promise, its event streams and timers
+ * until the one `session.ended` arrives; the handle is what the caller holds.
+ */
+import { EventStream } from '../runtime/event-stream.js';
+import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+import type { JobData } from './job-data.js';
+
+/** A session submitted here: its caller waits on this instance. */
+export interface Owner {
+  readonly data: JobData;
+  readonly resolve: (result: SessionResult) => void;
+  readonly result: Promise<SessionResult>;
+  observers: EventStream<SessionEvent>[] | null;
+  started: boolean;
+  timers: NodeJS.Timeout[];
+  detachSignal: (() => void) | null;
+}
+
+export function createOwner(data: JobData): Owner {
+  let resolve: (result: SessionResult) => void = () => {};
+  const result = new Promise<SessionResult>((r) => {
+    resolve = r;
+  });
+  return { data, resolve, result, observers: null, started: false, timers: [], detachSignal: null };
+}
+
+/** The caller's handle; `isOpen` says whether the session has not ended here yet. */
+export function ownerHandle(
+  owner: Owner,
+  isOpen: () => boolean,
+  cancel: (reason: string) => void,
+): SessionHandle {
+  const sessionId = owner.data.input.sessionId;
+  return {
+    id: sessionId,
+    result: owner.result,
+    get events() {
+      const stream = new EventStream<SessionEvent>();
+      stream.push({ type: 'session.queued', sessionId, position: 0, at: Date.now() });
+      if (!isOpen()) {
+        void owner.result.then((r) => {
+          stream.push({ type: 'session.ended', sessionId, result: r, at: Date.now() });
+          stream.close();
+        });
+      } else {
+        owner.observers ??= [];
+        owner.observers.push(stream);
+      }
+      return stream;
+    },
+    cancel: (reason = 'cancelled by the caller') => {
+      if (!isOpen()) return false;
+      cancel(reason);
+      return true;
+    },
+  };
+}
+
+/** Ends the owner's streams, timers and signal listener, and resolves its caller. */
+export function closeOwner(owner: Owner, result: SessionResult): void {
+  for (const timer of owner.timers) clearTimeout(timer);
+  owner.detachSignal?.();
+  if (owner.observers !== null) for (const s of owner.observers) s.close();
+  owner.observers = null;
+  owner.resolve(result);
+}

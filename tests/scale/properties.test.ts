@@ -1,0 +1,34 @@
+/**
+ * The runtime model (`src/testing/model.ts`) against the Redis backend: fewer, shorter runs on
+ * the real clock, scripted providers, one fresh key prefix per run. What a Redis run checks (and
+ * what it does not) is in the module comment of `model.ts`.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { runtimeProperty } from '../../src/testing/model.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+const numRuns = Number(process.env.TROUPE_REDIS_PROPERTY_RUNS ?? 15);
+
+let redis: RedisServer;
+let prefixSeq = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('runtime model on the Redis backend (fast-check)', () => {
+  it(`keeps the cluster's invariants over ${numRuns} random runs`, async () => {
+    await fc.assert(
+      runtimeProperty({
+        backend: () => redisBackend({ url: redis.url, prefix: `prop${++prefixSeq}` }),
+        maxDeadlineMs: 600,
+        maxCommands: 25,
+      }),
+      { numRuns },
+    );
+  }, 120_000);
+});
