@@ -5,10 +5,9 @@
  *   const runtime = createRuntime({ providers, backend: await redisBackend({ url }) });
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { runtimeError } from '../core/errors.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createClusterRuntime } from './cluster-runtime.js';
+import { connectRedis } from './connect.js';
 
 export interface RedisBackendOptions {
   /** `redis://[user:password@]host:port[/db]`. */
@@ -33,25 +32,10 @@ export interface RedisBackend extends RuntimeBackend {
 }
 
 export async function redisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
-  const where = redactUrl(options.url);
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: options.connectTimeoutMs ?? 3000,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (error) {
-    redis.disconnect();
-    throw runtimeError(
-      'BACKEND_UNAVAILABLE',
-      `Expected Redis at ${where}, got ${(error as Error).message || 'no answer'}`,
-    );
-  }
+  const redis = await connectRedis(
+    options.url,
+    options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs },
+  );
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   const instanceId = randomUUID();
@@ -75,8 +59,4 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
         },
       }),
   };
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

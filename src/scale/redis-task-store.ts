@@ -7,8 +7,7 @@
  * expiry times `sweep` reads. Changes go out on one pub/sub channel for `subscribe`.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { runtimeError } from '../core/errors.js';
+import type { Redis } from 'ioredis';
 import { applyPatch } from '../mcp/tasks/memory-task-store.js';
 import {
   InvalidCursorError,
@@ -18,6 +17,7 @@ import {
   type TaskRecord,
   type TaskStore,
 } from '../mcp/tasks/task-store.js';
+import { connectRedis } from './connect.js';
 
 export interface RedisTaskStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */
@@ -96,24 +96,10 @@ export class RedisTaskStore implements TaskStore {
     url: string,
     options: RedisTaskStoreOptions & { readonly connectTimeoutMs?: number } = {},
   ): Promise<RedisTaskStore> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: options.connectTimeoutMs ?? 3000,
-      retryStrategy: (times) => Math.min(times * 100, 1000),
+    const redis = await connectRedis(url, {
+      purpose: 'for MCP tasks',
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (error) {
-      redis.disconnect();
-      throw runtimeError(
-        'BACKEND_UNAVAILABLE',
-        `Expected Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')} for MCP tasks, got ${(error as Error).message || 'no answer'}`,
-      );
-    }
     return new RedisTaskStore(redis, options, true);
   }
 

@@ -1,0 +1,41 @@
+/**
+ * One way to open a Redis connection: connect and ping first, so a wrong URL or a Redis that is
+ * down is a clear `BACKEND_UNAVAILABLE` at start, never a hang; the URL's password is never shown.
+ */
+import { Redis } from 'ioredis';
+import { runtimeError } from '../core/errors.js';
+
+export interface ConnectOptions {
+  /** @default 3000 */
+  readonly connectTimeoutMs?: number;
+  /** What the connection is for, in the error message (e.g. "for MCP tasks"). */
+  readonly purpose?: string;
+}
+
+export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.connectTimeoutMs ?? 3000,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  // Errors surface through commands and the reconnect loop; an unhandled 'error' event would crash.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
+    throw runtimeError(
+      'BACKEND_UNAVAILABLE',
+      `Expected Redis at ${redactUrl(url)}${purpose}, got ${(error as Error).message || 'no answer'}`,
+    );
+  }
+  return redis;
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
