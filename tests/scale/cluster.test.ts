@@ -3,30 +3,11 @@
  * OpenAI-compatible server: limits, priorities, kill -9 and cancellation across instances.
  * Needs the build (`npx tsc -p tsconfig.build.json`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
-
-const SCRIPT = fileURLToPath(new URL('./fixtures/instance.mjs', import.meta.url));
-
-interface Line {
-  readonly event: string;
-  readonly tag?: string;
-  readonly id?: string;
-  readonly ok?: boolean;
-  readonly code?: string;
-  readonly attempts?: number;
-}
-
-interface Instance {
-  readonly child: ChildProcess;
-  readonly lines: Line[];
-  send(command: Record<string, unknown>): void;
-  waitFor(match: (line: Line) => boolean, timeoutMs?: number): Promise<Line>;
-}
+import { contentOf, type Instance, startInstance } from './fixtures/processes.js';
 
 let redis: RedisServer;
 let server: OpenAIServer;
@@ -54,46 +35,12 @@ async function cluster(count: number, limit: number, frontOnly = false): Promise
   );
 }
 
-async function start(prefix: string, limit: number, index: number, work: boolean): Promise<Instance> {
-  const child = spawn(
-    process.execPath,
-    [SCRIPT, redis.url, prefix, server.baseURL, String(limit), String(index), work ? '1' : '0'],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+function start(prefix: string, limit: number, index: number, work: boolean): Promise<Instance> {
+  return startInstance(
+    { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit, index, work },
+    children,
   );
-  children.push(child);
-  const lines: Line[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    lines.push(JSON.parse(text) as Line);
-    for (const wake of waiters) wake();
-  });
-  const instance: Instance = {
-    child,
-    lines,
-    send: (command) => child.stdin!.write(`${JSON.stringify(command)}\n`),
-    waitFor: (match, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find(match);
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`instance ${index}: no matching line in ${JSON.stringify(lines)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
-  };
-  await instance.waitFor((l) => l.event === 'ready');
-  return instance;
 }
-
-const contentOf = (body: unknown) =>
-  String((body as { messages?: { content: string }[] }).messages?.at(-1)?.content ?? '');
 
 describe('a cluster of troupe instances on Redis', () => {
   it('holds the provider limit across instances and ends every session once', async () => {

@@ -4,32 +4,21 @@
  * or hands them back, and exits 0. A front instance (it runs nothing) submits, so every result is
  * seen from an instance that stays up. Needs the build (`npx tsc -p tsconfig.build.json`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import {
+  contentOf,
+  type Instance,
+  type Line,
+  type StartInstance,
+  startInstance,
+} from './fixtures/processes.js';
 
-const SCRIPT = fileURLToPath(new URL('./fixtures/instance.mjs', import.meta.url));
 /** What a process may take beyond its drain deadline to close its connections and exit, in ms. */
 const EXIT_MARGIN_MS = 5000;
-
-interface Line {
-  readonly event: string;
-  readonly tag?: string;
-  readonly ok?: boolean;
-  readonly code?: string;
-  readonly attempts?: number;
-}
-
-interface Instance {
-  readonly child: ChildProcess;
-  readonly lines: Line[];
-  send(command: Record<string, unknown>): void;
-  waitFor(match: (line: Line) => boolean, timeoutMs?: number): Promise<Line>;
-}
 
 let redis: RedisServer;
 let server: OpenAIServer;
@@ -50,63 +39,13 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-interface Start {
-  readonly prefix: string;
-  readonly limit: number;
-  readonly index: number;
-  readonly work: boolean;
-  readonly drainMs: number;
-}
-
-async function start({ prefix, limit, index, work, drainMs }: Start): Promise<Instance> {
-  const child = spawn(
-    process.execPath,
-    [
-      SCRIPT,
-      redis.url,
-      prefix,
-      server.baseURL,
-      String(limit),
-      String(index),
-      work ? '1' : '0',
-      String(drainMs),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+function start({ prefix, limit, index, work, drainMs }: Omit<StartInstance, 'redisUrl' | 'providerBaseURL'>) {
+  return startInstance(
+    { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit, index, work, drainMs },
+    children,
   );
-  children.push(child);
-  const lines: Line[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    lines.push(JSON.parse(text) as Line);
-    for (const wake of waiters) wake();
-  });
-  const instance: Instance = {
-    child,
-    lines,
-    send: (command) => child.stdin!.write(`${JSON.stringify(command)}\n`),
-    waitFor: (match, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find(match);
-          if (found === undefined) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`instance ${index}: no matching line in ${JSON.stringify(lines)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
-  };
-  await instance.waitFor((l) => l.event === 'ready');
-  return instance;
 }
 
-const contentOf = (body: unknown) =>
-  String((body as { messages?: { content: string }[] }).messages?.at(-1)?.content ?? '');
 const fromInstance = (index: number) =>
   server.requests.filter((r) => r.headers['x-instance'] === String(index));
 
