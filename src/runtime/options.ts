@@ -2,6 +2,8 @@
  * Defaults and validation for `createRuntime` and `submit`. Every refusal says what was expected
  * and what came, e.g. "Expected `priority` to be an integer from 0 to 9, got `12` (number)".
  */
+
+import type { SessionInput } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ChatProvider } from '../providers/port.js';
@@ -131,4 +133,29 @@ function positiveMs(name: string, value: unknown): number {
 
 function invalid(name: string, expected: string, value: unknown) {
   return runtimeError('INVALID_REQUEST', `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+}
+
+/** A new session's plain input: every deadline absolute, counted from `now`. */
+export function sessionInput(
+  ids: { readonly sessionId: string; readonly requestId: string | undefined },
+  target: { readonly lane: string; readonly model: string; readonly stream: boolean },
+  now: number,
+  resolved: ResolvedSubmitOptions,
+  defaults: ResolvedDefaults,
+): SessionInput {
+  return {
+    sessionId: ids.sessionId,
+    requestId: ids.requestId ?? ids.sessionId,
+    provider: target.lane,
+    model: target.model,
+    priority: resolved.priority,
+    stream: target.stream,
+    createdAt: now,
+    queueDeadlineAt: now + resolved.queueTimeoutMs,
+    timeoutMs: resolved.timeoutMs,
+    idleTimeoutMs: resolved.idleTimeoutMs,
+    maxAttempts: resolved.maxAttempts,
+    backoffBaseMs: defaults.backoffBaseMs,
+    backoffMaxMs: defaults.backoffMaxMs,
+  };
 }

@@ -30,6 +30,7 @@ import {
   resolveLimits,
   resolveProviders,
   resolveSubmitOptions,
+  sessionInput,
 } from './options.js';
 import { chatRequest, defaultRouter, reasonOf, reportError } from './requests.js';
 import { provideSessionMachine } from './session-actions.js';
@@ -181,21 +182,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = randomUUID();
     const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
-    const input: SessionInput = {
-      sessionId,
-      requestId: submitOptions.requestId ?? sessionId,
-      provider: lane,
-      model,
-      priority: resolved.priority,
-      stream,
-      createdAt: now,
-      queueDeadlineAt: now + resolved.queueTimeoutMs,
-      timeoutMs: resolved.timeoutMs,
-      idleTimeoutMs: resolved.idleTimeoutMs,
-      maxAttempts: resolved.maxAttempts,
-      backoffBaseMs: defaults.backoffBaseMs,
-      backoffMaxMs: defaults.backoffMaxMs,
-    };
+    const input = sessionInput(
+      { sessionId, requestId: submitOptions.requestId },
+      { lane, model, stream },
+      now,
+      resolved,
+      defaults,
+    );
     return track(newRecord(input, work, submitOptions.label, caller.value, caller.truncated), submitOptions);
   }
 

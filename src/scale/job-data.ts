@@ -6,7 +6,7 @@
 import { createActor } from 'xstate';
 import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import type { resolveDefaults, resolveSubmitOptions } from '../runtime/options.js';
+import { type resolveDefaults, type resolveSubmitOptions, sessionInput } from '../runtime/options.js';
 import { buildResult, type SessionRecord } from '../runtime/session-record.js';
 import type { FinalState, SessionRequest, SessionResult, SessionSummary } from '../runtime/types.js';
 
@@ -114,21 +114,13 @@ export function newJobData(
   },
 ): JobData {
   return {
-    input: {
-      sessionId,
-      requestId: extra.requestId ?? sessionId,
-      provider: target.provider,
-      model: target.model,
-      priority: resolved.priority,
-      stream: request.stream === true,
-      createdAt: now,
-      queueDeadlineAt: now + resolved.queueTimeoutMs,
-      timeoutMs: resolved.timeoutMs,
-      idleTimeoutMs: resolved.idleTimeoutMs,
-      maxAttempts: resolved.maxAttempts,
-      backoffBaseMs: defaults.backoffBaseMs,
-      backoffMaxMs: defaults.backoffMaxMs,
-    },
+    input: sessionInput(
+      { sessionId, requestId: extra.requestId },
+      { lane: target.provider, model: target.model, stream: request.stream === true },
+      now,
+      resolved,
+      defaults,
+    ),
     request: encodeRequest(chat),
     ...(extra.label === undefined ? {} : { label: extra.label }),
     ...(extra.caller.value === undefined ? {} : { caller: extra.caller.value }),

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { applyPatch } from '../mcp/tasks/memory-task-store.js';
+import { decodeCursor, encodeCursor, expired } from '../mcp/tasks/task-cursor.js';
 import {
-  InvalidCursorError,
   isTerminal,
   type TaskPage,
   type TaskPatch,
@@ -161,7 +161,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    let after = options.cursor === undefined ? 0 : decodeCursor(options.cursor);
+    let after = options.cursor === undefined ? 0 : decodeCursor('r', options.cursor);
     const now = this.#now();
     const page: { record: TaskRecord; seq: number }[] = [];
     const batch = Math.max(options.limit + 1, 50);
@@ -188,7 +188,7 @@ export class RedisTaskStore implements TaskStore {
           const last = page.at(-1);
           return {
             tasks: page.map((e) => e.record),
-            ...(last === undefined ? {} : { nextCursor: encodeCursor(last.seq) }),
+            ...(last === undefined ? {} : { nextCursor: encodeCursor('r', last.seq) }),
           };
         }
         page.push({ record, seq: pair.seq });
@@ -261,18 +261,4 @@ export class RedisTaskStore implements TaskStore {
   #recordKey(taskId: string): string {
     return `${this.#prefix}:r:${taskId}`;
   }
-}
-
-function expired(record: TaskRecord, now: number): boolean {
-  return now >= record.createdAt + record.ttlMs;
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`r${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^r(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (match === null) throw new InvalidCursorError(cursor);
-  return Number(match[1]);
 }

@@ -3,14 +3,8 @@
  * a store full of unfinished tasks refuses new ones. Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
-import {
-  InvalidCursorError,
-  isTerminal,
-  type TaskPage,
-  type TaskPatch,
-  type TaskRecord,
-  type TaskStore,
-} from './task-store.js';
+import { decodeCursor, encodeCursor, expired } from './task-cursor.js';
+import { isTerminal, type TaskPage, type TaskPatch, type TaskRecord, type TaskStore } from './task-store.js';
 
 export interface MemoryTaskStoreOptions {
   /** Most records held at once. @default 1000 */
@@ -61,7 +55,7 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    const after = options.cursor === undefined ? 0 : decodeCursor(options.cursor);
+    const after = options.cursor === undefined ? 0 : decodeCursor('t', options.cursor);
     const now = this.#now();
     const page: Entry[] = [];
     let more = false;
@@ -76,7 +70,7 @@ export class MemoryTaskStore implements TaskStore {
     const last = page.at(-1);
     return {
       tasks: page.map((e) => e.record),
-      ...(more && last !== undefined ? { nextCursor: encodeCursor(last.seq) } : {}),
+      ...(more && last !== undefined ? { nextCursor: encodeCursor('t', last.seq) } : {}),
     };
   }
 
@@ -147,18 +141,4 @@ export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): T
     ...(statusMessage === undefined ? {} : { statusMessage }),
     ...(result === undefined ? {} : { result }),
   };
-}
-
-function expired(record: TaskRecord, now: number): boolean {
-  return now >= record.createdAt + record.ttlMs;
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`t${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^t(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (match === null) throw new InvalidCursorError(cursor);
-  return Number(match[1]);
 }
