@@ -57,8 +57,13 @@ export function publicState(leaf: SessionStateValue): SessionState {
   return leaf === 'calling' || leaf === 'streaming' || leaf === 'backingOff' ? 'running' : leaf;
 }
 
+/** What a result needs from a session beyond its final context. */
+export type ResultSource = Pick<SessionRecord, 'label' | 'caller' | 'callerTruncated' | 'value'> & {
+  readonly work: { readonly kind: SessionWork['kind'] };
+};
+
 export function buildResult(
-  record: SessionRecord,
+  record: ResultSource,
   context: SessionContext,
   state: FinalState,
 ): SessionResult | TaskResult<unknown> {
@@ -96,20 +101,30 @@ export function buildResult(
 }
 
 export function summarize(record: SessionRecord, context: SessionContext | undefined): SessionSummary {
-  const input = record.input;
+  const summary = inputSummary(record.input, publicState(record.leaf), context?.attempts ?? 0, record.label);
+  if (context?.startedAt != null) summary.startedAt = context.startedAt;
+  if (context?.endedAt != null) summary.endedAt = context.endedAt;
+  if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
+  return summary;
+}
+
+/** A summary from a session's fixed input: what any instance can say about it. */
+export function inputSummary(
+  input: SessionInput,
+  state: SessionState,
+  attempts: number,
+  label: string | undefined,
+): { -readonly [K in keyof SessionSummary]: SessionSummary[K] } {
   const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
     sessionId: input.sessionId,
     requestId: input.requestId,
     provider: input.provider,
     model: input.model,
     priority: input.priority,
-    state: publicState(record.leaf),
+    state,
     createdAt: input.createdAt,
-    attempts: context?.attempts ?? 0,
+    attempts,
   };
-  if (record.label !== undefined) summary.label = record.label;
-  if (context?.startedAt != null) summary.startedAt = context.startedAt;
-  if (context?.endedAt != null) summary.endedAt = context.endedAt;
-  if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
+  if (label !== undefined) summary.label = label;
   return summary;
 }

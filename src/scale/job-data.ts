@@ -7,7 +7,7 @@ import { createActor } from 'xstate';
 import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { type resolveDefaults, type resolveSubmitOptions, sessionInput } from '../runtime/options.js';
-import { buildResult, type SessionRecord } from '../runtime/session-record.js';
+import { buildResult, inputSummary, type ResultSource } from '../runtime/session-record.js';
 import type { FinalState, SessionRequest, SessionResult, SessionSummary } from '../runtime/types.js';
 
 export interface JobData {
@@ -46,31 +46,19 @@ export function resultOf(data: JobData, events: readonly SessionMachineEvent[]):
   for (const event of events) actor.send(event);
   const snapshot = actor.getSnapshot();
   actor.stop();
-  const record = {
+  const record: ResultSource = {
     label: data.label,
     caller: data.caller,
     callerTruncated: data.callerTruncated === true,
     work: { kind: 'chat' },
     value: undefined,
-  } as unknown as SessionRecord;
+  };
   const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
   return buildResult(record, snapshot.context, state) as SessionResult;
 }
 
 export function queuedSummary(data: JobData): SessionSummary {
-  const input = data.input;
-  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
-    sessionId: input.sessionId,
-    requestId: input.requestId,
-    provider: input.provider,
-    model: input.model,
-    priority: input.priority,
-    state: 'queued',
-    createdAt: input.createdAt,
-    attempts: 0,
-  };
-  if (data.label !== undefined) summary.label = data.label;
-  return summary;
+  return inputSummary(data.input, 'queued', 0, data.label);
 }
 
 export function endedSummary(result: SessionResult): SessionSummary {
