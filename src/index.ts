@@ -43,6 +43,7 @@ export { createModelRegistry } from './providers/registry.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';
 export { createRuntime } from './runtime/runtime.js';
+export type { SessionEngineKind } from './runtime/session-engine.js';
 export type {
   Defaults,
   FinalState,

@@ -17,11 +17,13 @@ export function byteLength(text: string): number {
   return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
 }
 
+const NONE: CappedMetadata = Object.freeze({ value: undefined, truncated: false });
+
 export function capMetadata(
   metadata: Readonly<Record<string, unknown>> | undefined,
   maxBytes: number,
 ): CappedMetadata {
-  if (metadata === undefined) return { value: undefined, truncated: false };
+  if (metadata === undefined) return NONE;
   const out: Record<string, unknown> = {};
   let used = 2; // `{}`
   let truncated = false;

@@ -1,6 +1,6 @@
 /**
  * Where session and supervisor events go: the session's own streams (`handle.events`) and the
- * runtime's subscribers. No event object is built when nobody listens.
+ * runtime's subscribers. Callers ask `wants()` first, so no event object is built when nobody listens.
  */
 import type { SessionRecord } from './session-record.js';
 import type { RuntimeEvent, SessionEvent } from './types.js';
@@ -14,14 +14,17 @@ export class EventHub {
     return this.listeners.size > 0;
   }
 
+  /** Whether anyone would receive an event about this session. */
+  wants(record: SessionRecord): boolean {
+    return this.listeners.size > 0 || record.observers !== null;
+  }
+
   subscribe(listener: (event: RuntimeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  emit(record: SessionRecord, make: () => SessionEvent): void {
-    if (this.listeners.size === 0 && record.observers === null) return;
-    const event = make();
+  emit(record: SessionRecord, event: SessionEvent): void {
     if (record.observers !== null) for (const stream of record.observers) stream.push(event);
     if (this.listeners.size > 0) {
       this.broadcast(Object.assign({}, event, { provider: record.provider, label: record.label }));

@@ -39,3 +39,99 @@ export class History<T extends { readonly sessionId: string }> {
     return out;
   }
 }
+
+/** What `EndedSessions` keeps of a result: its metadata (no content, caller metadata capped). */
+interface EndedMetadata {
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly priority: number;
+  readonly state: string;
+  readonly attempts: number;
+  readonly label?: string;
+  readonly code?: string;
+}
+
+export interface EndedSummary {
+  sessionId: string;
+  requestId: string;
+  provider: string;
+  model: string;
+  priority: number;
+  state: string;
+  createdAt: number;
+  attempts: number;
+  label?: string;
+  startedAt?: number;
+  endedAt?: number;
+  code?: string;
+}
+
+/**
+ * The local runtime's history: the same ring, but it keeps each ended session's result metadata and
+ * its three times in typed arrays, and builds the summary only when asked. Nothing is allocated per
+ * session but the index entry: the runtime ends tens of thousands of sessions a second and reads
+ * its history rarely.
+ */
+export class EndedSessions {
+  private readonly ring: (EndedMetadata | undefined)[];
+  private readonly times: Float64Array;
+  private next = 0;
+  private readonly slotOf = new Map<string, number>();
+
+  constructor(readonly capacity: number) {
+    this.ring = new Array(capacity);
+    this.times = new Float64Array(capacity * 3);
+  }
+
+  /** `startedAt` is `null` for a session that never started. */
+  add(metadata: EndedMetadata, createdAt: number, startedAt: number | null, endedAt: number): void {
+    if (this.capacity === 0) return;
+    const slot = this.next;
+    const evicted = this.ring[slot];
+    if (evicted !== undefined) this.slotOf.delete(evicted.sessionId);
+    this.ring[slot] = metadata;
+    this.times[slot * 3] = createdAt;
+    this.times[slot * 3 + 1] = startedAt ?? Number.NaN;
+    this.times[slot * 3 + 2] = endedAt;
+    this.slotOf.set(metadata.sessionId, slot);
+    this.next = (slot + 1) % this.capacity;
+  }
+
+  get(id: string): EndedSummary | undefined {
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? undefined : this.summary(slot);
+  }
+
+  /** Most recent first. */
+  recent(limit = this.capacity): EndedSummary[] {
+    const out: EndedSummary[] = [];
+    for (let i = 1; i <= this.capacity && out.length < limit; i++) {
+      const slot = (this.next - i + this.capacity) % this.capacity;
+      if (this.ring[slot] === undefined) break;
+      out.push(this.summary(slot));
+    }
+    return out;
+  }
+
+  private summary(slot: number): EndedSummary {
+    const m = this.ring[slot] as EndedMetadata;
+    const summary: EndedSummary = {
+      sessionId: m.sessionId,
+      requestId: m.requestId,
+      provider: m.provider,
+      model: m.model,
+      priority: m.priority,
+      state: m.state,
+      createdAt: this.times[slot * 3] as number,
+      attempts: m.attempts,
+    };
+    if (m.label !== undefined) summary.label = m.label;
+    const startedAt = this.times[slot * 3 + 1] as number;
+    if (!Number.isNaN(startedAt)) summary.startedAt = startedAt;
+    summary.endedAt = this.times[slot * 3 + 2] as number;
+    if (m.code !== undefined) summary.code = m.code;
+    return summary;
+  }
+}

@@ -21,21 +21,28 @@ export type CallEvent = Extract<
   { type: 'provider.chunk' | 'provider.done' | 'provider.error' }
 >;
 
-export interface CallSink {
-  readonly sessionId: string;
-  readonly attempt: number;
+/** Where a call reports; one per runtime, so a call costs no closures. */
+export interface CallSink<O> {
   now(): number;
   random(): number;
-  deliver(event: CallEvent): void;
+  deliver(call: ProviderCall<O>, event: CallEvent): void;
   /** A task's return value, handed over before `provider.done`. */
-  value(value: unknown): void;
-  progress(progress: number, total?: number, message?: string): void;
+  value(call: ProviderCall<O>, value: unknown): void;
+  progress(call: ProviderCall<O>, progress: number, total?: number, message?: string): void;
 }
 
-export class ProviderCall {
+export class ProviderCall<O = unknown> {
   private controller: AbortController | undefined;
   private abortReason: string | undefined;
   private ended = false;
+
+  constructor(
+    /** The session this call belongs to. */
+    readonly owner: O,
+    readonly sessionId: string,
+    readonly attempt: number,
+    private readonly sink: CallSink<O>,
+  ) {}
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -56,86 +63,86 @@ export class ProviderCall {
     this.controller?.abort(abortError(reason));
   }
 
-  start(work: SessionWork, stream: boolean, sink: CallSink): void {
-    let run: Promise<void>;
-    if (work.kind === 'task') {
-      run = this.runTask(work.task, sink);
-    } else {
-      // A getter, so the controller is made only if the adapter reads the signal.
+  start(work: SessionWork, stream: boolean): void {
+    if (work.kind === 'task') void this.runTask(work.task);
+    else if (stream) void this.runStream(work.provider, work.request);
+    else void this.runComplete(work.provider, work.request);
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    const sink = this.sink;
+    sink.deliver(this, {
+      type: 'provider.error',
+      now: sink.now(),
+      error: toErrorData(error),
+      random: sink.random(),
+    });
+  }
+
+  private async runTask(task: TaskFunction<unknown>): Promise<void> {
+    try {
       const call = this;
-      const options = {
+      const value = await task({
         get signal() {
           return call.signal;
         },
-      };
-      run = stream
-        ? this.runStream(work.provider, work.request, options, sink)
-        : this.runComplete(work.provider, work.request, options, sink);
-    }
-    run.catch((error: unknown) => {
-      if (!this.ended)
-        sink.deliver({
-          type: 'provider.error',
-          now: sink.now(),
-          error: toErrorData(error),
-          random: sink.random(),
-        });
-    });
-  }
-
-  private async runTask(task: TaskFunction<unknown>, sink: CallSink): Promise<void> {
-    const call = this;
-    const value = await task({
-      get signal() {
-        return call.signal;
-      },
-      sessionId: sink.sessionId,
-      attempt: sink.attempt,
-      progress: (progress, total, message) => {
-        if (!call.ended) sink.progress(progress, total, message);
-      },
-    });
-    if (this.ended) return;
-    sink.value(value);
-    sink.deliver({ type: 'provider.done', now: sink.now(), output: { content: '' } });
-  }
-
-  private async runComplete(
-    provider: ChatProvider,
-    request: ChatRequest,
-    options: { readonly signal: AbortSignal },
-    sink: CallSink,
-  ): Promise<void> {
-    const response = await provider.complete(request, options);
-    if (this.ended) return;
-    sink.deliver({
-      type: 'provider.done',
-      now: sink.now(),
-      output: toOutput(response),
-      ...usageOf(response.usage),
-    });
-  }
-
-  private async runStream(
-    provider: ChatProvider,
-    request: ChatRequest,
-    options: { readonly signal: AbortSignal },
-    sink: CallSink,
-  ): Promise<void> {
-    const acc = new StreamAccumulator();
-    for await (const delta of provider.stream(request, options)) {
+        sessionId: this.sessionId,
+        attempt: this.attempt,
+        progress: (progress, total, message) => call.reportProgress(progress, total, message),
+      });
       if (this.ended) return;
-      acc.add(delta);
-      sink.deliver({ type: 'provider.chunk', now: sink.now(), chars: acc.chars, delta });
-      if (this.ended) return;
+      this.sink.value(this, value);
+      this.sink.deliver(this, { type: 'provider.done', now: this.sink.now(), output: { content: '' } });
+    } catch (error) {
+      this.fail(error);
     }
-    if (this.ended) return;
-    sink.deliver({ type: 'provider.done', now: sink.now(), output: acc.output(), ...usageOf(acc.usage) });
+  }
+
+  private reportProgress(progress: number, total?: number, message?: string): void {
+    if (!this.ended) this.sink.progress(this, progress, total, message);
+  }
+
+  private async runComplete(provider: ChatProvider, request: ChatRequest): Promise<void> {
+    try {
+      const response = await provider.complete(request, new CallOptions(this));
+      if (this.ended) return;
+      this.sink.deliver(this, done(this.sink.now(), toOutput(response), response.usage));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private async runStream(provider: ChatProvider, request: ChatRequest): Promise<void> {
+    try {
+      const acc = new StreamAccumulator();
+      for await (const delta of provider.stream(request, new CallOptions(this))) {
+        if (this.ended) return;
+        acc.add(delta);
+        this.sink.deliver(this, { type: 'provider.chunk', now: this.sink.now(), chars: acc.chars, delta });
+        if (this.ended) return;
+      }
+      if (this.ended) return;
+      this.sink.deliver(this, done(this.sink.now(), acc.output(), acc.usage));
+    } catch (error) {
+      this.fail(error);
+    }
   }
 }
 
-function usageOf(usage: UsageData | undefined): { usage?: UsageData } {
-  return usage === undefined ? {} : { usage };
+/** What an adapter gets: the signal, made only if it is read. */
+class CallOptions {
+  constructor(private readonly call: ProviderCall<unknown>) {}
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+}
+
+function done(now: number, output: SessionOutputData, usage: UsageData | undefined): CallEvent {
+  return usage === undefined
+    ? { type: 'provider.done', now, output }
+    : { type: 'provider.done', now, output, usage };
 }
 
 function toOutput(response: ChatResponse): SessionOutputData {

@@ -4,7 +4,6 @@
  * session, and turns provider calls into events for those actors.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor } from 'xstate';
 import {
   initialContext,
   leafState,
@@ -22,7 +21,7 @@ import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { EventStream } from './event-stream.js';
-import { History } from './history.js';
+import { EndedSessions } from './history.js';
 import { Lifecycle } from './lifecycle.js';
 import {
   type ResolvedSubmitOptions,
@@ -34,6 +33,7 @@ import {
 } from './options.js';
 import { chatRequest, defaultRouter, reasonOf, reportError } from './requests.js';
 import { provideSessionMachine } from './session-actions.js';
+import { type SessionActor, sessionEngine } from './session-engine.js';
 import { buildResult, type SessionRecord, type SessionWork, summarize } from './session-record.js';
 import type {
   FinalState,
@@ -73,7 +73,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const scheduler = new Scheduler<SessionRecord>(limits);
   for (const name of providers.keys()) scheduler.lane(name);
   const live = new Map<string, SessionRecord>();
-  const history = new History<SessionSummary>(limits.historySize);
+  const history = new EndedSessions(limits.historySize);
   const counters = new RuntimeCounters();
   const events = new EventHub(onError);
   const deadlines = new DeadlineHeap<SessionRecord>(clock, (record, now) => {
@@ -83,14 +83,17 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   let pumping = false;
   let stopping = false;
 
+  // The session whose actor is handling an event (see `SessionEffects.current`).
+  let handling: SessionRecord | null = null;
   const machine = provideSessionMachine({
     clock,
     random,
     counters,
-    recordOf: (id) => live.get(id),
+    events,
+    current: () => handling as SessionRecord,
     deliver: (record, event) => deliver(record, event),
-    emit: (record, make) => events.emit(record, make),
   });
+  const engine = sessionEngine(machine, options);
 
   const lifecycle = new Lifecycle({
     clock,
@@ -246,12 +249,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     if (record.input.queueDeadlineAt <= now && record.actor === null)
       deliver(record, { type: 'session.tick', now });
     if (events.listening) {
-      events.emit(record, () => ({
+      events.emit(record, {
         type: 'session.queued',
         sessionId,
         position: scheduler.position(record),
         at: now,
-      }));
+      });
     }
     const signal = submitOptions.signal;
     if (signal !== undefined) {
@@ -291,10 +294,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         attempts: restore.attempts,
         retryAt: clock.now(),
       });
-      record.actor = createActor(machine, {
-        input: session.input,
-        snapshot: machine.resolveState({ value: { running: 'backingOff' }, context }),
-      }).start();
+      record.actor = engine.restore(session.input, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }
     return track(record, session.signal === undefined ? {} : { signal: session.signal }) as SessionHandle;
@@ -343,10 +343,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         const record = scheduler.next();
         if (record === undefined) break;
         record.admitted = true;
-        // The admission time is now: starting the actor is the runtime's cost, not queue wait.
-        const now = clock.now();
-        record.actor ??= startActor(record);
-        deliver(record, { type: 'session.admit', now });
+        // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
+        deliver(record, { type: 'session.admit', now: clock.now() });
       }
     } finally {
       pumping = false;
@@ -354,19 +352,55 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   function startActor(record: SessionRecord) {
-    return createActor(machine, { input: record.input }).start();
+    return engine.start(record.input);
   }
 
   function deliver(record: SessionRecord, event: SessionMachineEvent): void {
     if (record.result !== null) return;
-    record.actor ??= startActor(record);
-    const actor = record.actor;
-    actor.send(event);
-    const snapshot = actor.getSnapshot();
+    const outer = handling;
+    handling = record;
+    let snapshot: ReturnType<SessionActor['getSnapshot']>;
+    try {
+      record.actor ??= startActor(record);
+      record.actor.send(event);
+      snapshot = record.actor.getSnapshot();
+    } finally {
+      handling = outer;
+    }
+    if (snapshot.status === 'error') {
+      failInternally(record, snapshot, event);
+      return;
+    }
     const leaf = leafState(snapshot.value as string);
     record.leaf = leaf;
     if (snapshot.status === 'done') finish(record, snapshot.context, leaf as FinalState);
     else deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
+  }
+
+  /**
+   * One of the session's own actions threw (a runtime bug, or a clock or effect that failed): the
+   * actor stopped, so the runtime ends the session itself as failed with `INTERNAL`, aborting its
+   * call and freeing its slot, rather than leave it pending.
+   */
+  function failInternally(
+    record: SessionRecord,
+    snapshot: { readonly context: SessionContext; readonly error?: unknown },
+    event: SessionMachineEvent,
+  ): void {
+    record.call?.abort('the session failed inside the runtime');
+    record.call = null;
+    const cause = snapshot.error instanceof Error ? snapshot.error.message : String(snapshot.error);
+    const context: SessionContext = Object.assign({}, snapshot.context, {
+      endedAt: event.now,
+      error: {
+        family: 'runtime' as const,
+        code: 'INTERNAL' as const,
+        message: `Expected the session machine to handle "${event.type}", one of its actions threw: ${cause}`,
+        retryable: false,
+      },
+    });
+    record.leaf = 'failed';
+    finish(record, context, 'failed');
   }
 
   function cancel(record: SessionRecord, reason: string, code?: 'SHUTTING_DOWN'): boolean {
@@ -390,14 +424,16 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     record.detachSignal?.();
     record.actor = null;
     counters.ended(state, result);
-    history.add(summarize(record, context));
+    history.add(result.metadata, context.input.createdAt, context.startedAt, context.endedAt ?? clock.now());
     record.resolve(result);
-    events.emit(record, () => ({
-      type: 'session.ended',
-      sessionId: context.input.sessionId,
-      result,
-      at: context.endedAt ?? clock.now(),
-    }));
+    if (events.wants(record)) {
+      events.emit(record, {
+        type: 'session.ended',
+        sessionId: context.input.sessionId,
+        result,
+        at: context.endedAt ?? clock.now(),
+      });
+    }
     if (record.observers !== null) for (const stream of record.observers) stream.close();
     record.observers = null;
     lifecycle.sessionEnded();
@@ -422,11 +458,11 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       providers: scheduler.providers(),
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
-      recent: history.recent(recent),
+      recent: history.recent(recent) as SessionSummary[],
     }),
     session: (id) => {
       const record = live.get(id);
-      return record === undefined ? history.get(id) : liveSummary(record);
+      return record === undefined ? (history.get(id) as SessionSummary | undefined) : liveSummary(record);
     },
     sessions: ({ limit = 100 } = {}) => {
       const out: SessionSummary[] = [];

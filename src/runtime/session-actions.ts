@@ -6,7 +6,8 @@ import type { SessionMachineEvent } from '../../machines/session.js';
 import { sessionMachine } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import type { RuntimeCounters } from './counters.js';
-import { type CallEvent, ProviderCall } from './provider-call.js';
+import type { EventHub } from './event-hub.js';
+import { type CallSink, ProviderCall } from './provider-call.js';
 import type { SessionRecord } from './session-record.js';
 import type { SessionEvent } from './types.js';
 
@@ -14,84 +15,91 @@ export interface SessionEffects {
   readonly clock: Clock;
   readonly random: () => number;
   readonly counters: RuntimeCounters;
-  recordOf(sessionId: string): SessionRecord | undefined;
+  readonly events: EventHub;
+  /**
+   * The session whose machine is handling an event. A session's actions run only inside its own
+   * actor's `send`, which only `deliver` calls, so this is always the session they belong to.
+   */
+  current(): SessionRecord;
   deliver(record: SessionRecord, event: SessionMachineEvent): void;
-  emit(record: SessionRecord, make: () => SessionEvent): void;
 }
 
 export function provideSessionMachine(fx: SessionEffects) {
-  const { clock } = fx;
+  const { clock, events } = fx;
+  // One sink for every call: a call knows its session, so none of this is made per call.
+  const sink: CallSink<SessionRecord> = {
+    now: () => clock.now(),
+    random: fx.random,
+    deliver: (call, event) => {
+      // A call the session already left (aborted, or an older attempt) reports nothing.
+      if (call.owner.call === call) fx.deliver(call.owner, event);
+    },
+    value: (call, value) => {
+      call.owner.value = value;
+    },
+    progress: (call, progress, total, message) => {
+      if (!events.wants(call.owner)) return;
+      const event: Extract<SessionEvent, { type: 'session.progress' }> = {
+        type: 'session.progress',
+        sessionId: call.sessionId,
+        progress,
+        at: clock.now(),
+      };
+      events.emit(
+        call.owner,
+        Object.assign(event, total === undefined ? {} : { total }, message === undefined ? {} : { message }),
+      );
+    },
+  };
   return sessionMachine.provide({
     actions: {
       startProviderCall: ({ context }) => {
-        const record = fx.recordOf(context.input.sessionId)!;
-        const call = new ProviderCall();
+        const record = fx.current();
+        const call = new ProviderCall(record, context.input.sessionId, context.attempts, sink);
         record.call = call;
-        call.start(record.work, context.input.stream, {
-          sessionId: context.input.sessionId,
-          attempt: context.attempts,
-          now: () => clock.now(),
-          random: fx.random,
-          deliver: (event: CallEvent) => {
-            // A call the session already left (aborted, or an older attempt) reports nothing.
-            if (record.call === call) fx.deliver(record, event);
-          },
-          value: (value) => {
-            record.value = value;
-          },
-          progress: (progress, total, message) => {
-            fx.emit(record, () => {
-              const event: Extract<SessionEvent, { type: 'session.progress' }> = {
-                type: 'session.progress',
-                sessionId: context.input.sessionId,
-                progress,
-                at: clock.now(),
-              };
-              return Object.assign(
-                event,
-                total === undefined ? {} : { total },
-                message === undefined ? {} : { message },
-              );
-            });
-          },
-        });
+        call.start(record.work, context.input.stream);
       },
-      abortProviderCall: ({ context, event }) => {
-        const record = fx.recordOf(context.input.sessionId);
-        if (record?.call == null) return;
+      abortProviderCall: ({ event }) => {
+        const record = fx.current();
+        if (record.call === null) return;
         record.call.abort(abortReason(event));
         record.call = null;
       },
       notifyStarted: ({ context }) => {
-        fx.emit(fx.recordOf(context.input.sessionId)!, () => ({
+        const record = fx.current();
+        if (!events.wants(record)) return;
+        events.emit(record, {
           type: 'session.started',
           sessionId: context.input.sessionId,
           attempt: context.attempts,
           at: clock.now(),
-        }));
+        });
       },
       notifyDelta: ({ context, event }) => {
-        if (event.type !== 'provider.chunk') return;
-        fx.emit(fx.recordOf(context.input.sessionId)!, () => ({
+        const record = fx.current();
+        if (event.type !== 'provider.chunk' || !events.wants(record)) return;
+        events.emit(record, {
           type: 'session.delta',
           sessionId: context.input.sessionId,
           delta: event.delta as never,
           chars: event.chars,
           at: event.now,
-        }));
+        });
       },
       notifyRetry: ({ context, event }) => {
         if (event.type !== 'provider.error') return;
         fx.counters.retries++;
         fx.counters.providerError(event.error.code);
-        fx.emit(fx.recordOf(context.input.sessionId)!, () => ({
+        const record = fx.current();
+        if (!events.wants(record)) return;
+        events.emit(record, {
           type: 'session.retry',
           sessionId: context.input.sessionId,
           attempt: context.attempts + 1,
           delayMs: (context.retryAt ?? event.now) - event.now,
           error: event.error,
           at: event.now,
-        }));
+        });
       },
     },
   });

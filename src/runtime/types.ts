@@ -1,3 +1,4 @@
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type {
@@ -9,6 +10,7 @@ import type {
   ToolCall,
 } from '../providers/port.js';
 import type { RuntimeBackend } from './backend.js';
+import type { SessionEngineKind } from './session-engine.js';
 
 /** The final states of a session. */
 export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
@@ -98,6 +100,15 @@ export interface RuntimeOptions {
   readonly onError?: (error: unknown) => void;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
+  /**
+   * How session machines run. `'compiled'` runs the session machine from a table compiled from its
+   * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
+   * every session a real XState `Actor` (about 25 times the cost per session) so that `inspect`
+   * sees it. @default 'compiled', or 'xstate' when `inspect` is given
+   */
+  readonly engine?: SessionEngineKind;
+  /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export interface UsageTotals extends TokenUsage {}

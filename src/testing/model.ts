@@ -25,6 +25,7 @@ import { TroupeError } from '../core/errors.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
+import type { SessionEngineKind } from '../runtime/session-engine.js';
 import type { Runtime, SessionHandle } from '../runtime/types.js';
 import { type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
 import { ScriptedProvider, type Settlement } from './scripted-provider.js';
@@ -51,6 +52,8 @@ export interface PropertyOptions {
   readonly backend?: () => Promise<RuntimeBackend>;
   /** The longest queue or run deadline a submission draws, in ms. @default 5000 */
   readonly maxDeadlineMs?: number;
+  /** How session machines run (see `RuntimeOptions.engine`). @default 'compiled' */
+  readonly engine?: SessionEngineKind;
 }
 
 /** What a cluster does not promise per instance; a backend run does not check these. */
@@ -205,6 +208,7 @@ export async function runScenario(
     limits,
     defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
     ...(backend === undefined ? {} : { backend }),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
   if (backend !== undefined) await (runtime as Runtime & { ready?: Promise<void> }).ready;
   const observer = new RuntimeObserver(

@@ -10,6 +10,11 @@ describe('runtime model (fast-check)', () => {
     await fc.assert(runtimeProperty(), { numRuns });
   }, 120_000);
 
+  it(`keeps every invariant with each session a real XState actor (engine: 'xstate'), ${numRuns} runs`, async () => {
+    // The same model on XState's own interpreter: the compiled default must not be what makes it pass.
+    await fc.assert(runtimeProperty({ engine: 'xstate' }), { numRuns });
+  }, 120_000);
+
   it('catches a broken invariant: a provider limit of 1 with two sessions admitted at once', async () => {
     // The observer is checked against limits tighter than the runtime's: it must notice.
     const { RuntimeObserver } = await import('../../src/testing/invariants.js');

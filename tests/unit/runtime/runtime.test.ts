@@ -320,3 +320,119 @@ describe('runtime.run (any task as a session)', () => {
     expect(thrown(() => runtime.run(undefined as never, { lane: 'x' })).code).toBe('INVALID_REQUEST');
   });
 });
+
+describe('session engines', () => {
+  /** One scripted scenario: a success, a retried failure, a cancel, and a session admitted later. */
+  async function scenario(engine: 'compiled' | 'xstate', inspect?: (event: { type: string }) => void) {
+    const provider = new ScriptedProvider('p');
+    const clock = new SimulatedClock();
+    const runtime = createRuntime({
+      providers: [provider],
+      clock,
+      defaults: { model: 'm', backoffBaseMs: 100, queueTimeoutMs: 500 },
+      limits: { maxConcurrent: 2 },
+      random: () => 0.5,
+      engine,
+      ...(inspect === undefined ? {} : { inspect }),
+    });
+    const handles = [runtime.submit(ask), runtime.submit(ask), runtime.submit(ask), runtime.submit(ask)];
+    const [first, second] = provider.pending();
+    first!.settle('ok');
+    second!.settle('retryable');
+    await flush();
+    handles[2]!.cancel('changed my mind');
+    clock.increment(60);
+    await flush();
+    for (const call of provider.pending()) call.settle('ok');
+    await flush();
+    clock.increment(1_000);
+    const results = await Promise.all(handles.map((h) => h.result));
+    const recent = runtime.status({ recent: 10 }).recent;
+    await runtime.shutdown();
+    // Ids differ between runs; everything else must not.
+    const strip = <T extends { sessionId: string; requestId: string }>({
+      sessionId: _s,
+      requestId: _r,
+      ...rest
+    }: T): Omit<T, 'sessionId' | 'requestId'> => rest;
+    return {
+      results: results.map((r) => ({ ...r, metadata: strip(r.metadata) })),
+      recent: recent.map(strip),
+      ids: handles.map((h) => h.id),
+    };
+  }
+
+  it('the compiled default and real XState actors give the same results, metadata and history', async () => {
+    const compiled = await scenario('compiled');
+    const xstate = await scenario('xstate');
+    expect(compiled.results.map((r) => r.metadata.state)).toEqual(['done', 'done', 'cancelled', 'done']);
+    expect(compiled.results[1]!.metadata.attempts).toBe(2);
+    expect(compiled.results).toEqual(xstate.results);
+    expect(compiled.recent).toEqual(xstate.recent);
+  });
+
+  it('`inspect` attaches XState inspection to every session actor', async () => {
+    const events: { type: string; actorRef?: { sessionId?: string }; snapshot?: { value?: unknown } }[] = [];
+    const run = await scenario('xstate', (event) => events.push(event as never));
+    const actors = events.filter((e) => e.type === '@xstate.actor');
+    expect(actors).toHaveLength(4);
+    const finals = events
+      .filter((e) => e.type === '@xstate.snapshot')
+      .map((e) => e.snapshot?.value)
+      .filter((value) => typeof value === 'string' && value !== 'queued');
+    expect(finals.sort()).toEqual(['cancelled', 'done', 'done', 'done']);
+    expect(run.ids).toHaveLength(4);
+  });
+
+  it('refuses `inspect` with the compiled engine, and an engine it does not know', () => {
+    const base = { providers: [new ScriptedProvider('p')], defaults: { model: 'm' } };
+    const inspectCompiled = thrown(() => createRuntime({ ...base, engine: 'compiled', inspect: () => {} }));
+    expect(inspectCompiled.code).toBe('INVALID_REQUEST');
+    expect(inspectCompiled.message).toMatch(/inspect/);
+    expect(thrown(() => createRuntime({ ...base, engine: 'fast' as never })).message).toBe(
+      'Expected `engine` to be "compiled" or "xstate", got `"fast"` (string)',
+    );
+  });
+
+  it.each(['compiled', 'xstate'] as const)(
+    'a session whose own action throws ends failed with INTERNAL, its call aborted and slot freed (%s)',
+    async (engine) => {
+      // A clock that breaks when the `notifyStarted` action reads it: the action throws mid-macrostep.
+      const base = new SimulatedClock();
+      let broken = true;
+      const clock = {
+        now: () => {
+          if (broken && new Error().stack?.includes('notifyStarted')) throw new Error('clock broke');
+          return base.now();
+        },
+        setTimeout: (fn: (...args: unknown[]) => void, ms: number) => base.setTimeout(fn, ms),
+        clearTimeout: (id: unknown) => base.clearTimeout(id as never),
+      };
+      const provider = new ScriptedProvider('p');
+      const runtime = createRuntime({
+        providers: [provider],
+        clock,
+        defaults: { model: 'm' },
+        limits: { maxConcurrent: 1 },
+        engine,
+      });
+      runtime.subscribe(() => {}); // so `notifyStarted` builds its event and reads the clock
+      const first = runtime.submit(ask);
+      broken = false;
+      const second = runtime.submit(ask);
+      const result = await first.result;
+      expect(result.ok).toBe(false);
+      expect(result.metadata.state).toBe('failed');
+      expect(result.ok ? '' : result.error.code).toBe('INTERNAL');
+      expect(result.ok ? '' : result.error.message).toMatch(/"session\.admit".*clock broke/);
+      // The slot was freed: the second session was admitted and runs normally.
+      await flush();
+      const calls = provider.pending();
+      expect(calls).toHaveLength(1);
+      calls[0]!.settle('ok');
+      expect((await second.result).metadata.state).toBe('done');
+      expect(provider.calls.every((call) => call.settled || call.signal.aborted)).toBe(true);
+      await runtime.shutdown();
+    },
+  );
+});
