@@ -4,6 +4,7 @@
  * sessions in flight.
  */
 import PQueue from 'p-queue';
+import { createActor, fromPromise, setup } from 'xstate';
 import type { ChatProvider, ChatResponse } from '../src/providers/port.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 
@@ -25,16 +26,24 @@ const instant: ChatProvider = {
   },
 };
 
+/** The priority of the `i`-th call: 0 to 9, spread evenly, the same sequence for every contender. */
+const priorityOf = (i: number): number => (i * 7919) % 10;
+
 /** Keeps `inFlight` calls going until `total` have finished; returns calls per second. */
-async function closedLoop(total: number, inFlight: number, call: () => Promise<unknown>): Promise<number> {
+async function closedLoop(
+  total: number,
+  inFlight: number,
+  call: (priority: number) => Promise<unknown>,
+): Promise<number> {
   const started = performance.now();
   let submitted = 0;
   await new Promise<void>((resolve) => {
     let finished = 0;
     const next = (): void => {
       if (submitted >= total) return;
+      const priority = priorityOf(submitted);
       submitted++;
-      call().then(() => {
+      call(priority).then(() => {
         finished++;
         if (finished === total) resolve();
         else next();
@@ -45,30 +54,90 @@ async function closedLoop(total: number, inFlight: number, call: () => Promise<u
   return total / ((performance.now() - started) / 1000);
 }
 
-async function throughput(): Promise<{ sessionsPerSec: number; baselineSessionsPerSec: number }> {
-  const queue = new PQueue({ concurrency: CONCURRENCY });
-  const runtime = createRuntime({
-    providers: [instant],
-    defaults: { model: 'm' },
-    limits: { maxConcurrent: CONCURRENCY, maxQueued: IN_FLIGHT * 2 },
+/**
+ * The issue's reference point: a naive XState actor per session with its own `after` timer and an
+ * invoked promise actor for the call, admitted by the same p-queue. Not troupe's code.
+ */
+const naiveMachine = setup({
+  actors: {
+    call: fromPromise(({ signal }) =>
+      instant.complete({ model: 'm', messages: REQUEST.messages }, { signal }),
+    ),
+  },
+}).createMachine({
+  initial: 'queued',
+  states: {
+    queued: { on: { admit: 'running' } },
+    running: {
+      after: { 120000: 'timedOut' },
+      invoke: { src: 'call', onDone: 'done', onError: 'failed' },
+    },
+    done: { type: 'final' },
+    failed: { type: 'final' },
+    timedOut: { type: 'final' },
+  },
+});
+
+function naiveSession(): Promise<unknown> {
+  return new Promise((resolve) => {
+    const actor = createActor(naiveMachine);
+    actor.subscribe({ complete: () => resolve(actor.getSnapshot().value) });
+    actor.start();
+    actor.send({ type: 'admit' });
   });
+}
+
+interface Contender {
+  readonly name: string;
+  readonly call: (priority: number) => Promise<unknown>;
+  /** Fraction of the round's sessions this one runs (the slow ones run fewer). */
+  readonly share: number;
+}
+
+/**
+ * Every contender in alternating rounds, so none gets a quieter machine; the median of each.
+ * The main workload draws priorities 0 to 9 for troupe and hands the same ones to p-queue; the FIFO
+ * one runs everything at one priority, where p-queue needs no priority queue at all.
+ */
+async function throughput(): Promise<Record<string, number>> {
+  const make = (engine: 'compiled' | 'xstate') =>
+    createRuntime({
+      providers: [instant],
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: CONCURRENCY, maxQueued: IN_FLIGHT * 2 },
+      engine,
+    });
+  const runtime = make('compiled');
+  const xstateRuntime = make('xstate');
+  const queue = new PQueue({ concurrency: CONCURRENCY });
   // The baseline gets the same request object and one signal for all calls: it should pay for
   // the pool and nothing else.
   const chat = { model: 'm', messages: REQUEST.messages };
   const options = { signal: new AbortController().signal };
-  const baselineCall = () => queue.add(() => instant.complete(chat, options));
-  const runtimeCall = () => runtime.submit(REQUEST).result;
-  // Warm both, then alternate measured rounds so neither gets a quieter machine.
-  await closedLoop(20_000, IN_FLIGHT, baselineCall);
-  await closedLoop(20_000, IN_FLIGHT, runtimeCall);
-  const base: number[] = [];
-  const ours: number[] = [];
+  const contenders: Contender[] = [
+    {
+      name: 'baseline',
+      share: 1,
+      call: (priority) => queue.add(() => instant.complete(chat, options), { priority }),
+    },
+    { name: 'troupe', share: 1, call: (priority) => runtime.submit(REQUEST, { priority }).result },
+    { name: 'fifoBaseline', share: 1, call: () => queue.add(() => instant.complete(chat, options)) },
+    { name: 'fifoTroupe', share: 1, call: () => runtime.submit(REQUEST).result },
+    {
+      name: 'xstateEngine',
+      share: 0.25,
+      call: (priority) => xstateRuntime.submit(REQUEST, { priority }).result,
+    },
+    { name: 'naiveActor', share: 0.25, call: (priority) => queue.add(naiveSession, { priority }) },
+  ];
+  const rates = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (const c of contenders) await closedLoop(Math.round(20_000 * c.share), IN_FLIGHT, c.call);
   for (let round = 0; round < 3; round++) {
-    base.push(await closedLoop(SESSIONS / 2, IN_FLIGHT, baselineCall));
-    ours.push(await closedLoop(SESSIONS / 2, IN_FLIGHT, runtimeCall));
+    for (const c of contenders)
+      rates.get(c.name)?.push(await closedLoop(Math.round((SESSIONS / 2) * c.share), IN_FLIGHT, c.call));
   }
-  await runtime.shutdown();
-  return { sessionsPerSec: median(ours), baselineSessionsPerSec: median(base) };
+  await Promise.all([runtime.shutdown(), xstateRuntime.shutdown()]);
+  return Object.fromEntries([...rates].map(([name, values]) => [name, median(values)]));
 }
 
 /**
@@ -95,10 +164,26 @@ async function subscriberCost(): Promise<{ withoutPerSec: number; withPerSec: nu
   return { withoutPerSec: median(without), withPerSec: median(withListener) };
 }
 
-/** Bytes of heap per session, measured with `count` sessions held in one state. */
+/**
+ * Bytes of heap per session with `count` sessions held in one state: the median of three
+ * measurements after a first one, since what earlier rounds left behind can still be freed while
+ * one is taken.
+ */
 async function bytesPer(state: 'queued' | 'running', count: number): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const values: number[] = [];
+  for (let i = 0; i < 4; i++) values.push(await heldBytesPer(state, count));
+  return median(values.slice(1));
+}
+
+async function heldBytesPer(state: 'queued' | 'running', count: number): Promise<number> {
+  const gc = (globalThis as { gc?: (options?: object) => void }).gc;
   if (gc === undefined) return Number.NaN;
+  // A plain gc() leaves a previous run's garbage to concurrent sweeping, which made `heapUsed`
+  // swing by kilobytes a session; a synchronous last-resort collection after the loop settles does not.
+  const collect = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  };
   const releases: (() => void)[] = [];
   const holding: ChatProvider = {
     name: 'holding',
@@ -113,11 +198,11 @@ async function bytesPer(state: 'queued' | 'running', count: number): Promise<num
     defaults: { model: 'm' },
     limits: { maxConcurrent: state === 'running' ? count : 1, maxQueued: count + 1 },
   });
-  gc();
+  await collect();
   const before = process.memoryUsage().heapUsed;
   const handles = [];
   for (let i = 0; i < count; i++) handles.push(runtime.submit(REQUEST));
-  gc();
+  await collect();
   const after = process.memoryUsage().heapUsed;
   const per = (after - before) / count;
   for (const h of handles) h.cancel('benchmark over');
@@ -177,18 +262,29 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const { sessionsPerSec, baselineSessionsPerSec } = await throughput();
+  const rate = await throughput();
   const bytesPerQueuedSession = await bytesPer('queued', IN_FLIGHT);
   const bytesPerRunningSession = await bytesPer('running', IN_FLIGHT);
   const latency = await addedLatency();
   const inspection = await subscriberCost();
+  const ratio = (of: number, to: number) => Number((of / to).toFixed(3));
+  const base = rate.baseline ?? Number.NaN;
+  const fifoBase = rate.fifoBaseline ?? Number.NaN;
   const figures = {
     sessions: SESSIONS,
     inFlight: IN_FLIGHT,
     concurrency: CONCURRENCY,
-    sessionsPerSec: Math.round(sessionsPerSec),
-    baselineSessionsPerSec: Math.round(baselineSessionsPerSec),
-    ratio: Number((sessionsPerSec / baselineSessionsPerSec).toFixed(3)),
+    sessionsPerSec: Math.round(rate.troupe ?? Number.NaN),
+    baselineSessionsPerSec: Math.round(base),
+    ratio: ratio(rate.troupe ?? Number.NaN, base),
+    fifoSessionsPerSec: Math.round(rate.fifoTroupe ?? Number.NaN),
+    fifoBaselineSessionsPerSec: Math.round(fifoBase),
+    fifoRatio: ratio(rate.fifoTroupe ?? Number.NaN, fifoBase),
+    xstateEngineSessionsPerSec: Math.round(rate.xstateEngine ?? Number.NaN),
+    xstateEngineRatio: ratio(rate.xstateEngine ?? Number.NaN, base),
+    naiveActorSessionsPerSec: Math.round(rate.naiveActor ?? Number.NaN),
+    naiveActorRatio: ratio(rate.naiveActor ?? Number.NaN, base),
+    naiveActorFifoRatio: ratio(rate.naiveActor ?? Number.NaN, fifoBase),
     bytesPerQueuedSession,
     bytesPerRunningSession,
     addedLatencyP50Ms: Number(latency.p50.toFixed(3)),
