@@ -3,7 +3,6 @@
  * (every session's timers), the supervisor machine (lifecycle) and a session actor per admitted
  * session, and turns provider calls into events for those actors.
  */
-import { randomUUID } from 'node:crypto';
 import {
   initialContext,
   leafState,
@@ -17,11 +16,13 @@ import { DeadlineHeap } from '../core/deadlines.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
 import { Scheduler } from '../core/scheduler.js';
+import type { ChatProvider } from '../providers/port.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { EventStream } from './event-stream.js';
 import { EndedSessions } from './history.js';
+import { flatUUID } from './ids.js';
 import { Lifecycle } from './lifecycle.js';
 import {
   type ResolvedSubmitOptions,
@@ -121,29 +122,39 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
   }
 
+  /** Counts a refused submission under its code, then rethrows what refused it. */
+  function refused(error: unknown): never {
+    counters.reject(error instanceof TroupeError ? error.code : 'INVALID_REQUEST');
+    throw error;
+  }
+
   /** Runs `resolve` for a submission, counting a refusal under its code before rethrowing it. */
   function admitting<T>(resolve: () => T): T {
     try {
       return resolve();
     } catch (error) {
-      counters.reject(error instanceof TroupeError ? error.code : 'INVALID_REQUEST');
-      throw error;
+      return refused(error);
     }
   }
 
   function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
     refuseWhileDraining();
-    const { resolved, target, provider } = admitting(() => {
-      const target = route(request);
-      const provider = providers.get(target.provider);
+    let target: { provider: string; model: string };
+    let provider: ChatProvider | undefined;
+    let resolved: ResolvedSubmitOptions;
+    try {
+      target = route(request);
+      provider = providers.get(target.provider);
       if (provider === undefined) {
         const known = [...providers.keys()].map((n) => `"${n}"`).join(', ');
         const expected =
           providers.size === 0 ? 'a chat provider (this runtime has none)' : `a provider among ${known}`;
         throw runtimeError('UNKNOWN_PROVIDER', `Expected ${expected}, got "${target.provider}"`);
       }
-      return { resolved: resolveSubmitOptions(submitOptions, defaults), target, provider };
-    });
+      resolved = resolveSubmitOptions(submitOptions, defaults);
+    } catch (error) {
+      refused(error);
+    }
     const work: SessionWork = { kind: 'chat', provider, request: chatRequest(request, target.model) };
     return enqueue(
       work,
@@ -183,7 +194,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     submitOptions: SubmitOptions,
   ): SessionHandle<SessionResult | TaskResult<unknown>> {
     const now = clock.now();
-    const sessionId = randomUUID();
+    const sessionId = flatUUID();
     const caller = capMetadata(submitOptions.metadata, limits.callerMetadataBytes);
     const input = sessionInput(
       { sessionId, requestId: submitOptions.requestId },
@@ -218,7 +229,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       call: null,
       admitted: false,
       result: null,
-      resolve: () => {},
+      resolve: unresolved,
       value: undefined,
       observers: null,
       detachSignal: null,
@@ -300,15 +311,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return track(record, session.signal === undefined ? {} : { signal: session.signal }) as SessionHandle;
   }
 
+  const owner: HandleOwner = { observe, cancel };
   function handleFor<R>(record: SessionRecord, result: Promise<R>): SessionHandle<R> {
-    return {
-      id: record.input.sessionId,
-      result,
-      get events() {
-        return observe(record);
-      },
-      cancel: (reason = 'cancelled by the caller') => cancel(record, reason),
-    };
+    return new RecordHandle(record, result, owner);
   }
 
   /** A stream of this session's events, starting with its current state. */
@@ -480,3 +485,38 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     subscribe: (listener) => events.subscribe(listener),
   };
 }
+
+interface HandleOwner {
+  observe(record: SessionRecord): AsyncIterable<SessionEvent>;
+  cancel(record: SessionRecord, reason: string): boolean;
+}
+
+/**
+ * A session's handle. A class, so `events` is one getter on the prototype rather than one per
+ * session; the record is a private field, so logging or serialising a handle shows no request.
+ * `cancel` stays an own function: callers pass `handle.cancel` around on its own.
+ */
+class RecordHandle<R> implements SessionHandle<R> {
+  readonly id: string;
+  readonly cancel: (reason?: string) => boolean;
+  readonly #record: SessionRecord;
+  readonly #owner: HandleOwner;
+
+  constructor(
+    record: SessionRecord,
+    readonly result: Promise<R>,
+    owner: HandleOwner,
+  ) {
+    this.id = record.input.sessionId;
+    this.#record = record;
+    this.#owner = owner;
+    this.cancel = (reason = 'cancelled by the caller') => owner.cancel(record, reason);
+  }
+
+  get events(): AsyncIterable<SessionEvent> {
+    return this.#owner.observe(this.#record);
+  }
+}
+
+/** A record's `resolve` until its result promise is made. */
+function unresolved(): void {}

@@ -10,12 +10,12 @@
  * closure that owns this instance's state (owners, running sessions, accepting or draining) and
  * the paths that change it together: submit, run, settle, cancel, recover, shut down.
  */
-import { randomUUID } from 'node:crypto';
 import { type Job, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { runtimeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
 import type { LocalRuntime } from '../runtime/backend.js';
+import { flatUUID } from '../runtime/ids.js';
 import { resolveDefaults, resolveLimits, resolveSubmitOptions } from '../runtime/options.js';
 import { chatRequest, defaultRouter } from '../runtime/requests.js';
 import type {
@@ -316,7 +316,7 @@ export function createClusterRuntime(
       throw runtimeError('UNKNOWN_PROVIDER', `Expected a provider among ${known}, got "${target.provider}"`);
     }
     const resolved = resolveSubmitOptions(submitOptions, defaults);
-    const sessionId = randomUUID();
+    const sessionId = flatUUID();
     const data = newJobData(
       sessionId,
       Date.now(),

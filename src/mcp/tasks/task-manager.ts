@@ -6,8 +6,8 @@
  * running a call writes its changes and result there, and `cancel` on any other instance cancels
  * the call's sessions through the runtime (`cancelSession`).
  */
-import { randomUUID } from 'node:crypto';
 import { runtimeError } from '../../core/errors.js';
+import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
@@ -100,7 +100,7 @@ export class TaskManager {
   }): Promise<TaskRecord> {
     const now = this.#now();
     const record: TaskRecord = {
-      taskId: randomUUID(),
+      taskId: flatUUID(),
       status: 'working',
       statusMessage: 'starting',
       createdAt: now,
