@@ -28,8 +28,11 @@ export interface SchedulerLimits {
   readonly fairnessEvery: number;
 }
 
-/** A FIFO on an array with a moving head: O(1) push and shift, compacted as it drains. */
-class Fifo<T> {
+/**
+ * A FIFO on an array with a moving head: O(1) push and shift, compacted as it drains. Items arrive
+ * in `seq` order and keep it, so finding one is a binary search.
+ */
+class Fifo<T extends Schedulable> {
   private items: (T | undefined)[] = [];
   private head = 0;
 
@@ -56,17 +59,31 @@ class Fifo<T> {
     return item;
   }
 
-  /** O(n); only cancellations and queue timeouts take this path. */
+  /** Only cancellations and queue timeouts take this path: a search, then an array move. */
   remove(item: T): boolean {
-    const index = this.items.indexOf(item, this.head);
+    const index = this.find(item);
     if (index < 0) return false;
     this.items.splice(index, 1);
     return true;
   }
 
+  /** How many are ahead of `item` here, or -1. */
   indexOf(item: T): number {
-    const index = this.items.indexOf(item, this.head);
+    const index = this.find(item);
     return index < 0 ? -1 : index - this.head;
+  }
+
+  private find(item: T): number {
+    let low = this.head;
+    let high = this.items.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const seq = (this.items[mid] as T).seq;
+      if (seq === item.seq) return this.items[mid] === item ? mid : -1;
+      if (seq < item.seq) low = mid + 1;
+      else high = mid - 1;
+    }
+    return -1;
   }
 
   *[Symbol.iterator](): Iterator<T> {

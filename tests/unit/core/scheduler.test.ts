@@ -95,6 +95,31 @@ describe('Scheduler', () => {
     expect(s.queuedByPriority()).toEqual({ 5: 1, 9: 1 });
   });
 
+  it('positions and removals stay exact in a long queue with removals and admissions mixed in', () => {
+    // Regression: position() scanned the whole bucket, so every submission with a listener was
+    // O(queue length); it is a binary search on arrival order now, which must find the same places.
+    const s = scheduler({ maxConcurrent: 1, maxQueued: 5_000 });
+    const queued: Item[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const x = item(`i${i}`, (i * 7) % 10);
+      s.enqueue(x);
+      queued.push(x);
+    }
+    for (let i = 0; i < 3_000; i += 3) s.remove(queued[i]!);
+    const admitted = new Set<Item>();
+    for (let k = 0; k < 200; k++) {
+      const next = s.next()!;
+      admitted.add(next);
+      s.release(next.provider);
+    }
+    const left = queued.filter((x, i) => i % 3 !== 0 && !admitted.has(x));
+    // Expected: higher priority first, then arrival order.
+    const order = [...left].sort((x, y) => y.priority - x.priority || x.seq - y.seq);
+    for (const [at, x] of order.entries()) expect(s.position(x)).toBe(at);
+    expect(s.position(queued[0]!)).toBe(-1);
+    expect(s.remove(queued[0]!)).toBe(false);
+  });
+
   it('rejects a release with nothing running: a double release is a bug, not a silent miscount', () => {
     const s = scheduler();
     expect(() => s.release('p')).toThrow(/release without a running session/);
