@@ -3,6 +3,8 @@
  * Also memory per queued and per running session, and the latency the runtime adds at 10,000
  * sessions in flight.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { createActor, fromPromise, setup } from 'xstate';
 import type { ChatProvider, ChatResponse } from '../src/providers/port.js';
@@ -165,50 +167,16 @@ async function subscriberCost(): Promise<{ withoutPerSec: number; withPerSec: nu
 }
 
 /**
- * Bytes of heap per session with `count` sessions held in one state: the median of three
- * measurements after a first one, since what earlier rounds left behind can still be freed while
- * one is taken.
+ * Bytes of heap per session with `count` sessions held in one state, measured in a fresh Node
+ * process (`bench/memory.ts`): in this one, what the throughput rounds left behind was still being
+ * freed while a measurement was taken, and figures swung by kilobytes, even below zero.
  */
-async function bytesPer(state: 'queued' | 'running', count: number): Promise<number> {
-  const values: number[] = [];
-  for (let i = 0; i < 4; i++) values.push(await heldBytesPer(state, count));
-  return median(values.slice(1));
-}
-
-async function heldBytesPer(state: 'queued' | 'running', count: number): Promise<number> {
-  const gc = (globalThis as { gc?: (options?: object) => void }).gc;
-  if (gc === undefined) return Number.NaN;
-  // A plain gc() leaves a previous run's garbage to concurrent sweeping, which made `heapUsed`
-  // swing by kilobytes a session; a synchronous last-resort collection after the loop settles does not.
-  const collect = async () => {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  };
-  const releases: (() => void)[] = [];
-  const holding: ChatProvider = {
-    name: 'holding',
-    complete: () => new Promise<ChatResponse>((resolve) => releases.push(() => resolve(ANSWER))),
-    // biome-ignore lint/correctness/useYield: never streamed here.
-    async *stream() {
-      throw new Error('not used');
-    },
-  };
-  const runtime = createRuntime({
-    providers: [holding],
-    defaults: { model: 'm' },
-    limits: { maxConcurrent: state === 'running' ? count : 1, maxQueued: count + 1 },
+function bytesPer(state: 'queued' | 'running', count: number): number {
+  const script = fileURLToPath(new URL('./memory.js', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', script, state, String(count)], {
+    encoding: 'utf8',
   });
-  await collect();
-  const before = process.memoryUsage().heapUsed;
-  const handles = [];
-  for (let i = 0; i < count; i++) handles.push(runtime.submit(REQUEST));
-  await collect();
-  const after = process.memoryUsage().heapUsed;
-  const per = (after - before) / count;
-  for (const h of handles) h.cancel('benchmark over');
-  await Promise.all(handles.map((h) => h.result));
-  await runtime.shutdown();
-  return Math.round(per);
+  return Number(out.trim());
 }
 
 /** Time the runtime adds around a provider call, with 10,000 sessions in flight at once. */
@@ -263,8 +231,8 @@ function percentile(sorted: number[], p: number): number {
 
 export async function run(argv: readonly string[]): Promise<void> {
   const rate = await throughput();
-  const bytesPerQueuedSession = await bytesPer('queued', IN_FLIGHT);
-  const bytesPerRunningSession = await bytesPer('running', IN_FLIGHT);
+  const bytesPerQueuedSession = bytesPer('queued', IN_FLIGHT);
+  const bytesPerRunningSession = bytesPer('running', IN_FLIGHT);
   const latency = await addedLatency();
   const inspection = await subscriberCost();
   const ratio = (of: number, to: number) => Number((of / to).toFixed(3));
