@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runScenario, runtimeProperty } from '../../src/testing/model.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
@@ -12,7 +12,18 @@ describe('runtime model (fast-check)', () => {
 
   it(`keeps every invariant with each session a real XState actor (engine: 'xstate'), ${numRuns} runs`, async () => {
     // The same model on XState's own interpreter: the compiled default must not be what makes it pass.
-    await fc.assert(runtimeProperty({ engine: 'xstate' }), { numRuns });
+    // XState's development build (which vitest loads) warns "Custom actions should not call
+    // `assign()`" when a session actor is created inside the supervisor's `cancelRemaining` action:
+    // creating an actor with a context factory calls `assign` internally. That warning, and only it,
+    // is expected here.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await fc.assert(runtimeProperty({ engine: 'xstate' }), { numRuns });
+      for (const [message] of warn.mock.calls)
+        expect(String(message)).toMatch(/^Custom actions should not call `assign\(\)` directly/);
+    } finally {
+      warn.mockRestore();
+    }
   }, 120_000);
 
   it('catches a broken invariant: a provider limit of 1 with two sessions admitted at once', async () => {
