@@ -1,3 +1,6 @@
+import { metadataSummary } from './session-record.js';
+import type { SessionMetadata, SessionSummary } from './types.js';
+
 /**
  * The bounded history of ended sessions: summaries only, the oldest dropped first, so memory is
  * bounded by live sessions and this size, never by how many sessions ever ran.
@@ -40,34 +43,6 @@ export class History<T extends { readonly sessionId: string }> {
   }
 }
 
-/** What `EndedSessions` keeps of a result: its metadata (no content, caller metadata capped). */
-interface EndedMetadata {
-  readonly sessionId: string;
-  readonly requestId: string;
-  readonly provider: string;
-  readonly model: string;
-  readonly priority: number;
-  readonly state: string;
-  readonly attempts: number;
-  readonly label?: string;
-  readonly code?: string;
-}
-
-export interface EndedSummary {
-  sessionId: string;
-  requestId: string;
-  provider: string;
-  model: string;
-  priority: number;
-  state: string;
-  createdAt: number;
-  attempts: number;
-  label?: string;
-  startedAt?: number;
-  endedAt?: number;
-  code?: string;
-}
-
 /**
  * The local runtime's history: the same ring, but it keeps each ended session's result metadata and
  * its three times in typed arrays, and builds the summary only when asked. Nothing is allocated per
@@ -75,7 +50,7 @@ export interface EndedSummary {
  * its history rarely.
  */
 export class EndedSessions {
-  private readonly ring: (EndedMetadata | undefined)[];
+  private readonly ring: (SessionMetadata | undefined)[];
   private readonly times: Float64Array;
   private next = 0;
   private readonly slotOf = new Map<string, number>();
@@ -86,7 +61,7 @@ export class EndedSessions {
   }
 
   /** `startedAt` is `null` for a session that never started. */
-  add(metadata: EndedMetadata, createdAt: number, startedAt: number | null, endedAt: number): void {
+  add(metadata: SessionMetadata, createdAt: number, startedAt: number | null, endedAt: number): void {
     if (this.capacity === 0) return;
     const slot = this.next;
     const evicted = this.ring[slot];
@@ -99,14 +74,14 @@ export class EndedSessions {
     this.next = (slot + 1) % this.capacity;
   }
 
-  get(id: string): EndedSummary | undefined {
+  get(id: string): SessionSummary | undefined {
     const slot = this.slotOf.get(id);
     return slot === undefined ? undefined : this.summary(slot);
   }
 
   /** Most recent first. */
-  recent(limit = this.capacity): EndedSummary[] {
-    const out: EndedSummary[] = [];
+  recent(limit = this.capacity): SessionSummary[] {
+    const out: SessionSummary[] = [];
     for (let i = 1; i <= this.capacity && out.length < limit; i++) {
       const slot = (this.next - i + this.capacity) % this.capacity;
       if (this.ring[slot] === undefined) break;
@@ -115,23 +90,12 @@ export class EndedSessions {
     return out;
   }
 
-  private summary(slot: number): EndedSummary {
-    const m = this.ring[slot] as EndedMetadata;
-    const summary: EndedSummary = {
-      sessionId: m.sessionId,
-      requestId: m.requestId,
-      provider: m.provider,
-      model: m.model,
-      priority: m.priority,
-      state: m.state,
-      createdAt: this.times[slot * 3] as number,
-      attempts: m.attempts,
-    };
-    if (m.label !== undefined) summary.label = m.label;
+  private summary(slot: number): SessionSummary {
     const startedAt = this.times[slot * 3 + 1] as number;
-    if (!Number.isNaN(startedAt)) summary.startedAt = startedAt;
-    summary.endedAt = this.times[slot * 3 + 2] as number;
-    if (m.code !== undefined) summary.code = m.code;
-    return summary;
+    return metadataSummary(this.ring[slot] as SessionMetadata, {
+      createdAt: this.times[slot * 3] as number,
+      startedAt: Number.isNaN(startedAt) ? null : startedAt,
+      endedAt: this.times[slot * 3 + 2] as number,
+    });
   }
 }

@@ -463,11 +463,11 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       providers: scheduler.providers(),
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
-      recent: history.recent(recent) as SessionSummary[],
+      recent: history.recent(recent),
     }),
     session: (id) => {
       const record = live.get(id);
-      return record === undefined ? (history.get(id) as SessionSummary | undefined) : liveSummary(record);
+      return record === undefined ? history.get(id) : liveSummary(record);
     },
     sessions: ({ limit = 100 } = {}) => {
       const out: SessionSummary[] = [];

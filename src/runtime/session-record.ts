@@ -137,3 +137,36 @@ export function inputSummary(
   if (label !== undefined) summary.label = label;
   return summary;
 }
+
+/** What an ended session's summary needs beyond its result metadata. */
+export interface EndedTimes {
+  readonly createdAt: number;
+  /** `null` for a session that never started. */
+  readonly startedAt: number | null;
+  readonly endedAt: number;
+}
+
+/** An ended session's summary, from its result metadata and its times. */
+export function metadataSummary(
+  m: Pick<
+    SessionMetadata,
+    'sessionId' | 'requestId' | 'provider' | 'model' | 'priority' | 'state' | 'attempts' | 'label' | 'code'
+  >,
+  times: EndedTimes,
+): SessionSummary {
+  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
+    sessionId: m.sessionId,
+    requestId: m.requestId,
+    provider: m.provider,
+    model: m.model,
+    priority: m.priority,
+    state: m.state,
+    createdAt: times.createdAt,
+    attempts: m.attempts,
+  };
+  if (m.label !== undefined) summary.label = m.label;
+  if (times.startedAt !== null) summary.startedAt = times.startedAt;
+  summary.endedAt = times.endedAt;
+  if (m.code !== undefined) summary.code = m.code;
+  return summary;
+}

@@ -7,7 +7,7 @@ import { createActor } from 'xstate';
 import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { type resolveDefaults, type resolveSubmitOptions, sessionInput } from '../runtime/options.js';
-import { buildResult, inputSummary, type ResultSource } from '../runtime/session-record.js';
+import { buildResult, inputSummary, metadataSummary, type ResultSource } from '../runtime/session-record.js';
 import type { FinalState, SessionRequest, SessionResult, SessionSummary } from '../runtime/types.js';
 
 export interface JobData {
@@ -62,23 +62,15 @@ export function queuedSummary(data: JobData): SessionSummary {
 }
 
 export function endedSummary(result: SessionResult): SessionSummary {
+  // Another instance's session: only its durations are known, so its times are counted back from now.
   const m = result.metadata;
   const createdAt = Date.now() - m.totalMs;
-  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = {
-    sessionId: m.sessionId,
-    requestId: m.requestId,
-    provider: m.provider,
-    model: m.model,
-    priority: m.priority,
-    state: m.state,
+  const started = m.runMs > 0 || m.attempts > 0;
+  return metadataSummary(m, {
     createdAt,
+    startedAt: started ? createdAt + m.queuedMs : null,
     endedAt: createdAt + m.totalMs,
-    attempts: m.attempts,
-  };
-  if (m.runMs > 0 || m.attempts > 0) summary.startedAt = createdAt + m.queuedMs;
-  if (m.label !== undefined) summary.label = m.label;
-  if (m.code !== undefined) summary.code = m.code;
-  return summary;
+  });
 }
 
 /** BullMQ: 1 is the highest priority, FIFO within one; troupe: 9 is the highest. 0 would skip the priority set. */
