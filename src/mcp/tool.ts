@@ -4,7 +4,7 @@
  * Arguments are validated here rather than by the SDK, so an invalid call comes back as a tool
  * error result naming `INVALID_REQUEST` and the exact argument, like every other troupe error.
  * The SDK still advertises the real JSON Schema: the schema handed to it keeps zod's JSON Schema
- * converter and only defers `validate`.
+ * (converted once) and only defers `validate`.
  */
 import type {
   CallToolResult,
@@ -99,10 +99,62 @@ export async function invokeTool(
   }
 }
 
-/** Keeps the schema's JSON Schema for `tools/list`, defers validation to `parseArgs`. */
-function deferValidation(schema: z.ZodType): StandardSchemaWithJSON {
+/**
+ * The standard schema the SDK gets for a tool: zod's, with its JSON Schema converted once.
+ *
+ * The SDK converts a tool's input schema for every call it checks `Mcp-Param-*` headers against,
+ * and a stateless (2026-07-28) server is a new `McpServer` per request, so its cache is always
+ * empty: for troupe's `chat` schema that conversion was about a sixth of a call's CPU time. The
+ * result is frozen, so a consumer that tried to change the shared copy would fail loudly.
+ * `deferInput` also defers validation to `parseArgs`, for troupe's own error messages.
+ */
+function withCachedJsonSchema(schema: z.ZodType, deferInput: boolean): StandardSchemaWithJSON {
   const standard = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
-  return { '~standard': { ...standard, validate: (value: unknown) => ({ value }) } };
+  const converted = new Map<string, Record<string, unknown>>();
+  const convert =
+    (io: 'input' | 'output') =>
+    (options: Parameters<StandardSchemaWithJSON['~standard']['jsonSchema']['input']>[0]) => {
+      const key = `${io}:${options.target}`;
+      let json = converted.get(key);
+      if (json === undefined) {
+        json = deepFreeze(standard.jsonSchema[io](options));
+        converted.set(key, json);
+      }
+      return json;
+    };
+  return {
+    '~standard': {
+      ...standard,
+      ...(deferInput ? { validate: (value: unknown) => ({ value }) } : {}),
+      jsonSchema: { input: convert('input'), output: convert('output') },
+    },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** Each tool's schemas, made once per process rather than per server (one server per request). */
+const schemasOf = new WeakMap<
+  TroupeTool,
+  { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON }
+>();
+
+function toolSchemas(tool: TroupeTool): { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON } {
+  let schemas = schemasOf.get(tool);
+  if (schemas === undefined) {
+    schemas = {
+      input: withCachedJsonSchema(tool.input, true),
+      output: withCachedJsonSchema(tool.output, false),
+    };
+    schemasOf.set(tool, schemas);
+  }
+  return schemas;
 }
 
 export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContext): void {
@@ -111,8 +163,8 @@ export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContex
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: deferValidation(tool.input),
-      outputSchema: tool.output as unknown as StandardSchemaWithJSON,
+      inputSchema: toolSchemas(tool).input,
+      outputSchema: toolSchemas(tool).output,
       annotations: {
         readOnlyHint: tool.readOnly,
         openWorldHint: tool.longRunning,

@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Harness, startHarness, structured, text } from './harness.js';
 
 let h: Harness;
@@ -153,4 +153,25 @@ it('60 concurrent calls: the fast ones finish while the slow ones still run', as
   const slowEnds = [...endedAt].filter(([k]) => k.startsWith('slow')).map(([, t]) => t);
   expect(fastEnds).toHaveLength(56);
   expect(Math.max(...fastEnds)).toBeLessThan(Math.min(...slowEnds));
+});
+
+describe('a stateless (2026-07-28) server converts each tool schema once per process', () => {
+  it('twenty chat calls, each on a new McpServer, convert the chat input schema at most once', async () => {
+    // Regression: the SDK converts a tool's input schema for every call it checks Mcp-Param-*
+    // headers for, on a server made per request; that was about a sixth of a call's CPU time.
+    const { chatTool } = await import('../../../src/mcp/tools/chat.js');
+    const jsonSchema = (chatTool.input['~standard'] as unknown as { jsonSchema: { input: () => unknown } })
+      .jsonSchema;
+    const convert = vi.spyOn(jsonSchema, 'input');
+    try {
+      const client = await h.client('modern');
+      for (let i = 0; i < 20; i++) {
+        const result = await client.callTool({ name: 'chat', arguments: { prompt: `call ${i}` } });
+        expect(structured(result).ok).toBe(true);
+      }
+      expect(convert.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      convert.mockRestore();
+    }
+  });
 });
