@@ -19,6 +19,17 @@
  * states, and every built-in action other than `assign`.
  */
 import type { AnyStateMachine } from 'xstate';
+import {
+  type Args,
+  type Candidate,
+  CompiledActor,
+  type Leaf,
+  noSpawn,
+  type Step,
+  UnsupportedMachineError,
+} from './compiled-actor.js';
+
+export { CompiledActor, type CompiledSnapshot, UnsupportedMachineError } from './compiled-actor.js';
 
 /** The state node shape this module reads; XState's `StateNode` has it. */
 interface Node {
@@ -46,56 +57,11 @@ interface Transition {
   readonly reenter: boolean;
 }
 
-type Args<C, E> = { readonly context: C; readonly event: E };
-type Params<C, E> = ((args: Args<C, E>) => unknown) | unknown;
-
-/** One action, resolved at compile time. */
-type Step<C, E> =
-  | {
-      readonly kind: 'assign';
-      /** The function form of `assign`, or `null` for the object form in `keys` and `values`. */
-      readonly update: ((args: unknown, params: unknown) => object) | null;
-      readonly keys: readonly string[];
-      readonly values: readonly unknown[];
-      readonly params: Params<C, E>;
-    }
-  | {
-      readonly kind: 'exec';
-      readonly exec: (args: unknown, params: unknown) => void;
-      readonly params: Params<C, E>;
-    };
-
-interface Candidate<C, E> {
-  readonly guard: ((args: Args<C, E>, params: unknown) => boolean) | null;
-  readonly guardParams: Params<C, E>;
-  readonly next: Leaf<C, E>;
-  readonly steps: readonly Step<C, E>[];
-}
-
-interface Leaf<C, E> {
-  readonly id: string;
-  readonly value: unknown;
-  readonly done: boolean;
-  readonly on: Map<string, readonly Candidate<C, E>[]>;
-}
-
-export interface CompiledSnapshot<C> {
-  readonly value: unknown;
-  readonly status: 'active' | 'done' | 'error';
-  readonly context: C;
-  /** What an action threw, when `status` is `error`. */
-  readonly error?: unknown;
-}
-
 export interface CompiledMachine<C, E extends { readonly type: string }, I> {
   /** A started actor in the machine's initial state, as XState's `createActor(machine, { input }).start()`. */
   start(input: I): CompiledActor<C, E>;
   /** A started actor resumed from a state value and context, as XState's `resolveState`; runs no entry actions. */
   restore(value: unknown, context: C): CompiledActor<C, E>;
-}
-
-export class UnsupportedMachineError extends Error {
-  override readonly name = 'UnsupportedMachineError';
 }
 
 export function compileMachine<C, E extends { readonly type: string }, I>(
@@ -213,147 +179,6 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
       return new CompiledActor<C, E>(leaf, context);
     },
   };
-}
-
-/**
- * Runs a compiled machine: events are handled one at a time, and one sent while another is handled
- * waits its turn. As with an XState actor, an action that throws puts the actor in status `error`
- * (later events are ignored) instead of throwing out of `send`.
- */
-export class CompiledActor<C, E extends { readonly type: string }> {
-  context: C;
-  private leaf: Leaf<C, E>;
-  private failure: { readonly error: unknown } | null = null;
-  private snapshot: CompiledSnapshot<C> | null = null;
-  private processing = false;
-  private mailbox: E[] | null = null;
-  /** Actions of the initial macrostep wait here until its snapshot is set, as XState defers them. */
-  private deferred: (() => void)[] | null = null;
-
-  constructor(leaf: Leaf<C, E>, context: C) {
-    this.leaf = leaf;
-    this.context = context;
-  }
-
-  getSnapshot(): CompiledSnapshot<C> {
-    const status = this.failure !== null ? 'error' : this.leaf.done ? 'done' : 'active';
-    const last = this.snapshot;
-    if (
-      last === null ||
-      last.context !== this.context ||
-      last.value !== this.leaf.value ||
-      last.status !== status
-    ) {
-      this.snapshot =
-        this.failure === null
-          ? { value: this.leaf.value, status, context: this.context }
-          : { value: this.leaf.value, status, context: this.context, error: this.failure.error };
-    }
-    return this.snapshot as CompiledSnapshot<C>;
-  }
-
-  send(event: E): void {
-    if (this.processing) {
-      if (this.mailbox === null) this.mailbox = [];
-      this.mailbox.push(event);
-      return;
-    }
-    this.processing = true;
-    try {
-      this.step(event);
-      this.drain();
-    } catch (error) {
-      this.failure = { error };
-    } finally {
-      this.processing = false;
-      this.mailbox = null;
-    }
-  }
-
-  /** @internal The initial macrostep: assigns at once, other actions once the snapshot is set. */
-  begin(steps: readonly Step<C, E>[], init: E): void {
-    this.processing = true;
-    try {
-      const deferred: (() => void)[] = [];
-      this.deferred = deferred;
-      this.context = this.run(steps, this.context, init);
-      this.deferred = null;
-      for (const exec of deferred) exec();
-      this.drain();
-    } catch (error) {
-      this.failure = { error };
-    } finally {
-      this.deferred = null;
-      this.processing = false;
-      this.mailbox = null;
-    }
-  }
-
-  private drain(): void {
-    const mailbox = this.mailbox;
-    if (mailbox === null) return;
-    while (mailbox.length > 0 && this.failure === null) this.step(mailbox.shift() as E);
-  }
-
-  private step(event: E): void {
-    if (this.leaf.done || this.failure !== null) return;
-    const candidates = this.leaf.on.get(event.type);
-    if (candidates === undefined) return;
-    const context = this.context;
-    for (const candidate of candidates) {
-      if (
-        candidate.guard !== null &&
-        !candidate.guard({ context, event }, paramsOf(candidate.guardParams, context, event))
-      )
-        continue;
-      // The new leaf is set after the actions, as an XState snapshot changes after its macrostep.
-      const next = this.run(candidate.steps, context, event);
-      this.leaf = candidate.next;
-      this.context = next;
-      return;
-    }
-  }
-
-  /**
-   * Runs resolved actions in order; each sees the context the ones before it left. Like XState, each
-   * `assign` makes a new context object, and every property assigner sees the context from before it.
-   */
-  private run(steps: readonly Step<C, E>[], start: C, event: E): C {
-    let context = start;
-    for (const step of steps) {
-      const params = paramsOf(step.params, context, event);
-      if (step.kind === 'exec') {
-        const args = { context, event, self: this, system: undefined };
-        if (this.deferred === null) step.exec(args, params);
-        else this.deferred.push(() => step.exec(args, params));
-        continue;
-      }
-      const args = { context, event, spawn: noSpawn, self: this, system: undefined };
-      if (step.update !== null) {
-        context = { ...context, ...step.update(args, params) } as C;
-        continue;
-      }
-      // Into a fresh copy each value can go as it is computed: the assigners read `args.context`.
-      const next = { ...context } as Record<string, unknown>;
-      const { keys, values } = step;
-      for (let i = 0; i < keys.length; i++) {
-        const value = values[i];
-        next[keys[i] as string] = typeof value === 'function' ? value(args, params) : value;
-      }
-      context = next as C;
-    }
-    return context;
-  }
-}
-
-function paramsOf<C, E>(params: Params<C, E>, context: C, event: E): unknown {
-  return typeof params === 'function'
-    ? (params as (args: Args<C, E>) => unknown)({ context, event })
-    : params;
-}
-
-function noSpawn(): never {
-  throw new UnsupportedMachineError('spawn is not supported by a compiled machine');
 }
 
 function allNodes(root: Node): Node[] {

@@ -20,7 +20,6 @@ import type { ChatProvider } from '../providers/port.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
-import { EventStream } from './event-stream.js';
 import { EndedSessions } from './history.js';
 import { flatUUID } from './ids.js';
 import { Lifecycle } from './lifecycle.js';
@@ -35,13 +34,19 @@ import {
 import { chatRequest, defaultRouter, reasonOf, reportError } from './requests.js';
 import { provideSessionMachine } from './session-actions.js';
 import { type SessionActor, sessionEngine } from './session-engine.js';
-import { buildResult, type SessionRecord, type SessionWork, summarize } from './session-record.js';
+import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
+import {
+  buildResult,
+  failedInside,
+  type SessionRecord,
+  type SessionWork,
+  summarize,
+} from './session-record.js';
 import type {
   FinalState,
   RunOptions,
   Runtime,
   RuntimeOptions,
-  SessionEvent,
   SessionHandle,
   SessionRequest,
   SessionResult,
@@ -311,33 +316,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return track(record, session.signal === undefined ? {} : { signal: session.signal }) as SessionHandle;
   }
 
-  const owner: HandleOwner = { observe, cancel };
+  const owner: HandleOwner = {
+    observe: (record) => observeSession(record, clock.now(), (r) => scheduler.position(r)),
+    cancel,
+  };
   function handleFor<R>(record: SessionRecord, result: Promise<R>): SessionHandle<R> {
     return new RecordHandle(record, result, owner);
-  }
-
-  /** A stream of this session's events, starting with its current state. */
-  function observe(record: SessionRecord): AsyncIterable<SessionEvent> {
-    const stream = new EventStream<SessionEvent>();
-    const sessionId = record.input.sessionId;
-    const at = clock.now();
-    if (record.result !== null) {
-      stream.push({ type: 'session.ended', sessionId, result: record.result, at });
-      stream.close();
-      return stream;
-    }
-    if (record.leaf === 'queued')
-      stream.push({ type: 'session.queued', sessionId, position: scheduler.position(record), at });
-    else
-      stream.push({
-        type: 'session.started',
-        sessionId,
-        attempt: record.actor?.getSnapshot().context.attempts ?? 1,
-        at,
-      });
-    if (record.observers === null) record.observers = [];
-    record.observers.push(stream);
-    return stream;
   }
 
   function pump(): void {
@@ -394,16 +378,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   ): void {
     record.call?.abort('the session failed inside the runtime');
     record.call = null;
-    const cause = snapshot.error instanceof Error ? snapshot.error.message : String(snapshot.error);
-    const context: SessionContext = Object.assign({}, snapshot.context, {
-      endedAt: event.now,
-      error: {
-        family: 'runtime' as const,
-        code: 'INTERNAL' as const,
-        message: `Expected the session machine to handle "${event.type}", one of its actions threw: ${cause}`,
-        retryable: false,
-      },
-    });
+    const context = failedInside(snapshot.context, event, snapshot.error);
     record.leaf = 'failed';
     finish(record, context, 'failed');
   }
@@ -484,38 +459,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     metrics: () => counters.snapshot(scheduler.queued, scheduler.running),
     subscribe: (listener) => events.subscribe(listener),
   };
-}
-
-interface HandleOwner {
-  observe(record: SessionRecord): AsyncIterable<SessionEvent>;
-  cancel(record: SessionRecord, reason: string): boolean;
-}
-
-/**
- * A session's handle. A class, so `events` is one getter on the prototype rather than one per
- * session; the record is a private field, so logging or serialising a handle shows no request.
- * `cancel` stays an own function: callers pass `handle.cancel` around on its own.
- */
-class RecordHandle<R> implements SessionHandle<R> {
-  readonly id: string;
-  readonly cancel: (reason?: string) => boolean;
-  readonly #record: SessionRecord;
-  readonly #owner: HandleOwner;
-
-  constructor(
-    record: SessionRecord,
-    readonly result: Promise<R>,
-    owner: HandleOwner,
-  ) {
-    this.id = record.input.sessionId;
-    this.#record = record;
-    this.#owner = owner;
-    this.cancel = (reason = 'cancelled by the caller') => owner.cancel(record, reason);
-  }
-
-  get events(): AsyncIterable<SessionEvent> {
-    return this.#owner.observe(this.#record);
-  }
 }
 
 /** A record's `resolve` until its result promise is made. */

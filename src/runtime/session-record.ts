@@ -170,3 +170,21 @@ export function metadataSummary(
   if (m.code !== undefined) summary.code = m.code;
   return summary;
 }
+
+/** The final context of a session one of whose own actions threw while it handled `event`. */
+export function failedInside(
+  context: SessionContext,
+  event: { readonly type: string; readonly now: number },
+  thrown: unknown,
+): SessionContext {
+  const cause = thrown instanceof Error ? thrown.message : String(thrown);
+  return Object.assign({}, context, {
+    endedAt: event.now,
+    error: {
+      family: 'runtime' as const,
+      code: 'INTERNAL' as const,
+      message: `Expected the session machine to handle "${event.type}", one of its actions threw: ${cause}`,
+      retryable: false,
+    },
+  });
+}

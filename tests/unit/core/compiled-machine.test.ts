@@ -274,16 +274,16 @@ describe('compileMachine refuses what it does not implement, naming the state', 
 });
 
 describe('action order (against XState)', () => {
-  const entryExit = (name: string) => ({ entry: rec(`${name}.entry`), exit: rec(`${name}.exit`) });
+  const traced = (name: string) => ({ entry: rec(`${name}.entry`), exit: rec(`${name}.exit`) });
   // `context: {}` given: what a machine without one starts from is tested on its own (below).
   const machine = createMachine({
     id: 'm',
     initial: 'p',
     context: {},
-    ...entryExit('m'),
+    ...traced('m'),
     states: {
       p: {
-        ...entryExit('p'),
+        ...traced('p'),
         initial: 'a',
         // From any state inside p: p is the source, so its target's domain is p.
         on: {
@@ -296,7 +296,7 @@ describe('action order (against XState)', () => {
         },
         states: {
           a: {
-            ...entryExit('a'),
+            ...traced('a'),
             on: {
               GO: { target: '#m.q', actions: rec('a.GO') },
               TOP: { target: '#m.p', actions: rec('a.TOP') },
@@ -311,29 +311,29 @@ describe('action order (against XState)', () => {
             },
           },
           b: {
-            ...entryExit('b'),
+            ...traced('b'),
             initial: 'b1',
             on: { OUT: { target: '#m.q', actions: rec('b.OUT') } },
             states: {
               b1: {
-                ...entryExit('b1'),
+                ...traced('b1'),
                 on: {
                   NEXT: { target: 'b2', actions: rec('b1.NEXT') },
                   STAY: { actions: rec('b1.STAY') },
                   HOME: { target: '#m.p.a', actions: rec('b1.HOME') },
                 },
               },
-              b2: { ...entryExit('b2'), on: { BACK: { target: '#m.p.b.b1', actions: rec('b2.BACK') } } },
+              b2: { ...traced('b2'), on: { BACK: { target: '#m.p.b.b1', actions: rec('b2.BACK') } } },
             },
           },
         },
       },
       q: {
-        ...entryExit('q'),
+        ...traced('q'),
         initial: 'q1',
-        states: { q1: { ...entryExit('q1'), on: { END: { target: '#m.end', actions: rec('q1.END') } } } },
+        states: { q1: { ...traced('q1'), on: { END: { target: '#m.end', actions: rec('q1.END') } } } },
       },
-      end: { type: 'final', ...entryExit('end') },
+      end: { type: 'final', ...traced('end') },
     },
   });
 
