@@ -88,12 +88,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   const leafOf = (node: Node): Leaf<C, E> => leaves.get(initialLeaf(node, fail)) as Leaf<C, E>;
 
   const resolveAction = ({ where, action }: Located): Step<C, E> => {
-    const named =
-      typeof action === 'string'
-        ? action
-        : typeof action === 'object'
-          ? (action as { type: string }).type
-          : null;
+    const named = nameOf(action);
     const impl = named === null ? action : implementations.actions[named];
     if (typeof impl !== 'function')
       return fail(`state "${where.id}": action "${named}" has no implementation`);
@@ -115,8 +110,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
 
   const resolveGuard = (where: Node, guard: unknown): Candidate<C, E>['guard'] => {
     if (guard === undefined) return null;
-    const named =
-      typeof guard === 'string' ? guard : typeof guard === 'object' ? (guard as { type: string }).type : null;
+    const named = nameOf(guard);
     const impl = named === null ? guard : implementations.guards[named];
     if (typeof impl !== 'function')
       return fail(`state "${where.id}": guard "${named}" has no implementation`);
@@ -179,6 +173,12 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
       return new CompiledActor<C, E>(leaf, context);
     },
   };
+}
+
+/** The implementation name of an action or guard given by name or `{ type, params }`; `null` when inline. */
+function nameOf(reference: unknown): string | null {
+  if (typeof reference === 'string') return reference;
+  return typeof reference === 'object' && reference !== null ? (reference as { type: string }).type : null;
 }
 
 function allNodes(root: Node): Node[] {

@@ -158,13 +158,14 @@ function toolSchemas(tool: TroupeTool): { input: StandardSchemaWithJSON; output:
 }
 
 export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContext): void {
+  const schemas = toolSchemas(tool);
   const registered = server.registerTool(
     tool.name,
     {
       title: tool.title,
       description: tool.description,
-      inputSchema: toolSchemas(tool).input,
-      outputSchema: toolSchemas(tool).output,
+      inputSchema: schemas.input,
+      outputSchema: schemas.output,
       annotations: {
         readOnlyHint: tool.readOnly,
         openWorldHint: tool.longRunning,
