@@ -6,8 +6,9 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { createLogger } from '../observe/logger.js';
+import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import type { Command } from './main.js';
-import { bootstrap, exitSoon, SIMULATED_NOTICE } from './serve.js';
+import { exitSoon } from './serve.js';
 
 const USAGE = `Usage: troupe stdio [--drain-ms MS]
 
