@@ -29,9 +29,13 @@ export const command: Command = {
     const logger = createLogger({ base: { component: 'stdio' } });
     const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
-    const handle = serveStdio(() => createMcpServer(mcp), {
-      onerror: (error) => logger.error({ err: error }, error.message),
-    });
+    // A 2026-07-28 connection gets every resource change; the entry routes them onto its listen streams.
+    const handle = serveStdio(
+      ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? 'all' : 'subscribed' }),
+      {
+        onerror: (error) => logger.error({ err: error }, error.message),
+      },
+    );
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));

@@ -26,6 +26,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
 import { readBody } from './http-body.js';
+import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -82,11 +83,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const sessions = new Map<string, LegacySession>();
   const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
 
-  const modern = createMcpHandler(() => createMcpServer(mcp), {
+  // 2026-07-28: resource updates go out on `subscriptions/listen` streams through the handler's bus.
+  const modern = createMcpHandler(() => createMcpServer(mcp, { resourceUpdates: 'none' }), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     onerror,
   });
+  const stopUpdates = forwardResourceUpdates(mcp, modern.notify);
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
 
   const sweep = setInterval(
@@ -221,6 +224,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     },
     async close() {
       clearInterval(sweep);
+      stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();
       await Promise.allSettled([...closing, modern.close()]);
