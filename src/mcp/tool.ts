@@ -166,5 +166,10 @@ export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): Tool
     signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
     requestId: String(ctx.mcpReq.id),
     ...(progress === undefined ? {} : { progress }),
+    log: (level, data) => {
+      ctx.mcpReq.log(level, data, 'troupe').catch(() => {
+        // The client may be gone; its cancellation reaches the session by the signal.
+      });
+    },
   };
 }

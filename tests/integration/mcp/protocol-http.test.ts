@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
 import {
   checkPromptsAndCompletions,
+  checkRetryLogging,
   checkSessionSubscription,
   checkStaticResources,
   HARNESS_TARGET,
@@ -26,6 +27,10 @@ describe.each(['legacy', 'modern'] as const)('over HTTP (%s era)', (era) => {
 
   it('sends updates for a subscribed session until it ends', async () => {
     await checkSessionSubscription(await h.client(era), era, HARNESS_TARGET);
+  });
+
+  it('logs each retry to the client at the level it asked for', async () => {
+    await checkRetryLogging(await h.client(era), era, HARNESS_TARGET);
   });
 
   it('offers prompts with arguments and completes providers, models and template parameters', async () => {

@@ -3,7 +3,7 @@
  * client runs against a troupe server whose providers include `fast` and `slow` (simulated; `slow`
  * takes 1.5 s). Shared by the HTTP tests (both eras) and the stdio test (built CLI).
  */
-import type { Client } from '@modelcontextprotocol/client';
+import { type Client, LOG_LEVEL_META_KEY } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 
 export type Era = 'legacy' | 'modern';
@@ -155,4 +155,29 @@ export async function checkPromptsAndCompletions(client: Client, target: Target)
     JSON.stringify([{ provider: 'fast', model: 'sim-fast' }, { provider: 'slow' }]),
   );
   await expect(client.getPrompt({ name: 'second_opinion', arguments: {} })).rejects.toThrow(/question/);
+}
+
+/** Retries reach the client as `notifications/message` warnings, only at a level that lets them through. */
+export async function checkRetryLogging(client: Client, era: Era, target: Target): Promise<void> {
+  const messages: { level: string; data: Record<string, unknown> }[] = [];
+  client.setNotificationHandler('notifications/message', (notification) => {
+    messages.push(notification.params as (typeof messages)[number]);
+  });
+  const failing = (level: 'warning' | 'error') => ({
+    name: 'chat',
+    arguments: { prompt: 'fail', provider: target.provider, extra: { simulate: 'rate_limited' } },
+    ...(era === 'modern' ? { _meta: { [LOG_LEVEL_META_KEY]: level } } : {}),
+  });
+  if (era === 'legacy') await client.setLoggingLevel('warning');
+  const failed = await client.callTool(failing('warning'));
+  expect(failed.isError).toBe(true);
+  const retries = messages.filter((m) => m.data.code === 'RATE_LIMITED');
+  expect(retries.length, 'one warning per retry').toBeGreaterThanOrEqual(1);
+  expect(retries[0]).toMatchObject({ level: 'warning', data: { attempt: 2 } });
+  expect(String(retries[0]?.data.message)).toMatch(/retrying in \d+ ms as attempt 2/);
+
+  messages.length = 0;
+  if (era === 'legacy') await client.setLoggingLevel('error');
+  await client.callTool(failing('error'));
+  expect(messages, 'nothing below the level asked for').toEqual([]);
 }

@@ -8,6 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   checkPromptsAndCompletions,
+  checkRetryLogging,
   checkSessionSubscription,
   checkStaticResources,
   type Era,
@@ -45,10 +46,11 @@ async function connect(era: Era): Promise<Client> {
 }
 
 describe.each(['legacy', 'modern'] as const)('over stdio (%s era)', (era) => {
-  it('serves resources with subscriptions, prompts and completions', async () => {
+  it('serves resources with subscriptions, prompts, completions and retry logs', async () => {
     const c = await connect(era);
     await checkStaticResources(c, SIMULATED);
     await checkSessionSubscription(c, era, SIMULATED);
     await checkPromptsAndCompletions(c, SIMULATED);
+    await checkRetryLogging(c, era, SIMULATED);
   }, 30_000);
 });
