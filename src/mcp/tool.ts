@@ -9,6 +9,7 @@ import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
+import { portableSchema } from './portable-schema.js';
 import type { ProgressSink } from './progress.js';
 import type { ToolCallContext } from './run-session.js';
 
@@ -120,8 +121,10 @@ const jsonSchemas = new WeakMap<z.ZodType, Tool['inputSchema']>();
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
   let json = jsonSchemas.get(schema);
   if (json === undefined) {
-    // The same conversion the SDK applies to a registered tool's schemas (JSON Schema 2020-12).
-    json = deepFreeze(schema['~standard'].jsonSchema[io]({ target: 'draft-2020-12' }) as Tool['inputSchema']);
+    // The SDK's conversion for a registered tool's schemas (JSON Schema 2020-12), made portable.
+    json = deepFreeze(
+      portableSchema(schema['~standard'].jsonSchema[io]({ target: 'draft-2020-12' })) as Tool['inputSchema'],
+    );
     jsonSchemas.set(schema, json);
   }
   return json;
