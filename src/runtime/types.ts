@@ -314,4 +314,10 @@ export interface Runtime {
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
   readonly providers: readonly string[];
+  /**
+   * Settles when the backend is set up and this instance takes work (Redis: limits applied, the
+   * live mirror loaded, the Workers running). Already settled in memory. It rejects only when
+   * that setup failed; the same error also goes to `onError`.
+   */
+  readonly ready: Promise<void>;
 }
