@@ -117,9 +117,19 @@ async function bullmq(url: string) {
     concurrency: IN_FLIGHT,
   });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
+  // One listener for every completion (as troupe's one bus subscription), not one per job.
+  const waiting = new Map<string, () => void>();
+  events.on('completed', ({ jobId }) => {
+    waiting.get(jobId)?.();
+    waiting.delete(jobId);
+  });
+  let seq = 0;
   return {
-    call: async () =>
-      (await queue.add('job', { hi: 1 }, { removeOnComplete: true })).waitUntilFinished(events),
+    call: (): Promise<void> => {
+      const jobId = `j${++seq}`;
+      const done = new Promise<void>((resolve) => waiting.set(jobId, resolve));
+      return queue.add('job', { hi: 1 }, { jobId, removeOnComplete: true }).then(() => done);
+    },
     close: async () => {
       await worker.close();
       await events.close();

@@ -17,6 +17,7 @@ export { EventStream } from './event-stream.js';
 export { History } from './history.js';
 export { Lifecycle } from './lifecycle.js';
 export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';
 export { buildResult, inputSummary, metadataSummary, type ResultSource } from './session-record.js';
 

@@ -21,6 +21,7 @@ import {
   resolveDefaults,
   resolveLimits,
   resolveProviders,
+  resultOf,
 } from '../runtime/backend.js';
 import type { BusMessage } from '../runtime/ports.js';
 import type {
@@ -35,7 +36,7 @@ import type {
 } from '../runtime/types.js';
 import { BullSessionQueue } from './bull-queue.js';
 import { clusterStatus } from './cluster-status.js';
-import { type JobData, queuedSummary, resultOf, unavailable } from './job-data.js';
+import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 import { RedisEventBus } from './redis-bus.js';
@@ -227,8 +228,9 @@ export function createClusterRuntime(
       const result = await store.result(id);
       if (result !== undefined) endOwner(id, result);
       else if (!queued) await endUnavailable(owner.data, 'Redis came back without the queued session');
-    } catch {
-      // Still cut off: the next reconnect tries again, and the backstop ends it at the latest.
+    } catch (error) {
+      // Cut off again: the next reconnect tries again, and the backstop ends it at the latest.
+      if (redis.status === 'ready') onError(error);
     }
   }
 

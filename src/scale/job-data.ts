@@ -1,14 +1,11 @@
 /**
  * What travels in a BullMQ job: the session's plain input and the chat request, with file bytes
- * as base64 so the job stays JSON. Also the result of a session that ended while queued, built by
- * the session machine itself so its messages match the in-memory runtime's.
+ * as base64 so the job stays JSON.
  */
-import { createActor } from 'xstate';
-import { type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import { buildResult, inputSummary, metadataSummary, type ResultSource } from '../runtime/backend.js';
+import { inputSummary, metadataSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession } from '../runtime/ports.js';
-import type { FinalState, SessionResult, SessionSummary } from '../runtime/types.js';
+import type { SessionResult, SessionSummary } from '../runtime/types.js';
 
 /** A job's data is the queued session itself (file bytes as base64 while in Redis). */
 export type JobData = QueuedSession;
@@ -33,23 +30,6 @@ export function decodeRequest(request: ChatRequest): ChatRequest {
       : { ...file, data: new Uint8Array(Buffer.from(file.data.base64, 'base64')) },
   );
   return { ...request, files };
-}
-
-/** Runs the machine from `queued` through `events`; the result it ends with. */
-export function resultOf(data: JobData, events: readonly SessionMachineEvent[]): SessionResult {
-  const actor = createActor(sessionMachine, { input: data.input }).start();
-  for (const event of events) actor.send(event);
-  const snapshot = actor.getSnapshot();
-  actor.stop();
-  const record: ResultSource = {
-    label: data.label,
-    caller: data.caller,
-    callerTruncated: data.callerTruncated === true,
-    work: { kind: 'chat' },
-    value: undefined,
-  };
-  const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
-  return buildResult(record, snapshot.context, state) as SessionResult;
 }
 
 export function queuedSummary(data: JobData): SessionSummary {

@@ -5,10 +5,9 @@
  * the queue, to be taken up elsewhere as a further attempt.
  */
 import type { Clock } from '../core/clock.js';
-import type { LocalRuntime } from '../runtime/backend.js';
+import { type LocalRuntime, resultOf } from '../runtime/backend.js';
 import type { EventBus, Lease, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
-import { resultOf } from './job-data.js';
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
