@@ -3,7 +3,7 @@
  * response bodies and stream chunks to port responses and deltas. Pure; validation failures are
  * `BAD_RESPONSE`s because they mean the server sent something that is not a chat completion.
  */
-import { describe, providerError } from '../core/errors.js';
+import { providerError } from '../core/errors.js';
 import type {
   ChatDelta,
   ChatMessage,
@@ -77,8 +77,20 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Names only the shape of what came, never its text: a body may quote the caller's key, and a
+ * quoted excerpt would be cut before any scrubbing could see the whole key.
+ */
 function bad(provider: string, what: string, got: unknown): never {
-  throw providerError('BAD_RESPONSE', `${provider}: Expected ${what}, got ${describe(got)}`);
+  throw providerError('BAD_RESPONSE', `${provider}: Expected ${what}, got ${shapeOf(got)}`);
+}
+
+function shapeOf(value: unknown): string {
+  if (value === null || value === undefined) return `\`${value}\``;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'object') return `an object with ${Object.keys(value).length} field(s)`;
+  return `a ${typeof value}`;
 }
 
 /** A whole (non-streamed) chat completion. */
