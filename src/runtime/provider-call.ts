@@ -192,7 +192,7 @@ export class StreamAccumulator {
         this.webSearch = [...(this.webSearch ?? []), ...delta.results];
         break;
       case 'note':
-        (this.notes ??= []).push(delta.text);
+        this.notes = [...(this.notes ?? []), delta.text];
         break;
     }
   }
