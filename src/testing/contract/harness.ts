@@ -20,7 +20,7 @@ export interface ContractContext {
 }
 
 /** Extra time the suite waits past a bound before it calls something late, in ms. */
-export const GRACE_MS = 250;
+export const GRACE_MS = 200;
 
 let counter = 0;
 
@@ -220,7 +220,7 @@ export class LateError extends Error {
   override name = 'LateError';
 }
 
-export const LATE_ATTEMPTS = 3;
+export const LATE_ATTEMPTS = 2;
 
 export async function retryingLate(run: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
