@@ -218,7 +218,9 @@ export async function runScenario(
   // Your providers are watched through a wrapper: a call still running after its session ended
   // breaks `callsReleased`, as an un-aborted scripted call does.
   const watch =
-    options.providers === undefined ? undefined : new ProviderWatch(options.providers, options.releaseWithinMs);
+    options.providers === undefined
+      ? undefined
+      : new ProviderWatch(options.providers, options.releaseWithinMs);
   const providers = watch?.providers ?? scripted;
   const backend = options.backend === undefined ? undefined : await options.backend();
   const clock = options.providers === undefined && backend === undefined ? new SimulatedClock() : systemClock;
