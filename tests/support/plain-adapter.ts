@@ -128,6 +128,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
 
   function mapError(error: unknown, signal: AbortSignal): Error {
     if (error instanceof TroupeError) return error;
+    if (bug === 'plain-error' && error instanceof Error && error.message.startsWith('HTTP ')) return error;
     if (signal.aborted)
       return providerError('CANCELLED', `${name}: Expected the call to finish, got an abort`, {
         cause: error,
