@@ -61,6 +61,8 @@ export const providersFileSchema = z.strictObject({
   kimi: presetSchema.optional(),
   glm: presetSchema.optional(),
   defaults: z.strictObject({ provider: z.string().optional(), model: z.string().optional() }).optional(),
+  // Limits and deadlines for `troupe serve`/`stdio`; validated field by field in src/cli/config.ts.
+  runtime: z.record(z.string(), z.unknown()).optional(),
 });
 export type ProvidersFile = z.infer<typeof providersFileSchema>;
 
