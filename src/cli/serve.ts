@@ -10,6 +10,7 @@ import { createMcpContext, type McpContext } from '../mcp/context.js';
 import { createHttpApp } from '../mcp/http.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
+import { healthRoutes, redisPinger } from '../observe/health.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
@@ -150,9 +151,11 @@ export const command: Command = {
       mcp.runtime,
       backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
     );
+    const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
     const app = createHttpApp({
       mcp,
       routes: observe.routes,
+      probes: healthRoutes({ runtime: mcp.runtime, ...(pinger === undefined ? {} : { ping: pinger.ping }) }),
       port,
       ...(values.host ? { host: values.host } : {}),
       ...(token ? { token } : {}),
@@ -161,8 +164,10 @@ export const command: Command = {
     try {
       address = await app.listen();
     } catch (error) {
-      logger.error({ err: error }, `cannot listen: ${(error as Error).message}`);
+      // One line, no stack: the usual causes are a busy port or a forbidden one, and the fix is a flag.
+      process.stderr.write(`troupe serve: ${listenFailure(error, values.host ?? '127.0.0.1', port)}\n`);
       observe.close();
+      pinger?.close();
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
       await taskStore?.close();
@@ -184,6 +189,7 @@ export const command: Command = {
     });
     await closeProviders();
     await taskStore?.close();
+    pinger?.close();
     logger.info(
       { signal, finished: report.finished, cancelled: report.cancelled.length },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
@@ -192,6 +198,20 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** What went wrong binding HOST:PORT, and the flag that fixes it. */
+export function listenFailure(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') {
+    return `port ${port} is already in use on ${host}; start on another with --port N (or --port 0 for any free port)`;
+  }
+  if (code === 'EACCES') return `not allowed to listen on ${where}; use --port 1024 or above`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return `cannot listen on ${where}: no such address here; check --host`;
+  }
+  return `cannot listen on ${where}: ${(error as Error).message}`;
+}
 
 /** Exits even if a stray handle keeps the loop alive; an unref'd timer never delays a clean exit. */
 export function exitSoon(code: number): void {
