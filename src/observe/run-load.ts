@@ -52,6 +52,8 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
         index: item.index,
         state: 'failed',
         code: typeof code === 'string' ? code : 'REJECTED',
+        kind: item.kind,
+        expected: item.expected,
       });
       return;
     }
@@ -72,6 +74,8 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
           sessionId: m.sessionId,
           queuedMs: m.queuedMs,
           runMs: m.runMs,
+          kind: item.kind,
+          expected: item.expected,
           ...(m.code === undefined ? {} : { code: m.code }),
         });
       }),
