@@ -89,9 +89,12 @@ export const command: Command = {
     clearInterval(timer);
     display.finish(frame());
     if (how === 'interrupted') {
+      run.stop();
       process.stdout.write(formatReport(run.recorder.report(true, performance.now(), true)));
       await runtime.shutdown({ deadlineMs: 0 });
       monitor.close();
+      // Cancelled sessions settle on their own; nothing is left worth waiting for.
+      setTimeout(() => process.exit(130), 200).unref();
       return 130;
     }
     await runtime.shutdown({ deadlineMs: 1000 });

@@ -123,6 +123,8 @@ export const command: Command = {
     const report = recorder.report(false, performance.now(), how === 'interrupted');
     if (how === 'interrupted') {
       process.stdout.write(formatReport(report));
+      // Calls still in flight were abandoned with the connection; nothing is worth waiting for.
+      setTimeout(() => process.exit(130), 200).unref();
       return 130;
     }
     process.stdout.write(formatReport(report));
