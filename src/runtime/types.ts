@@ -8,6 +8,7 @@ import type {
   FinishReason,
   TokenUsage,
   ToolCall,
+  WebSearchResult,
 } from '../providers/port.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
@@ -123,6 +124,10 @@ export interface SessionMetadata {
   readonly caller?: Readonly<Record<string, unknown>>;
   /** Present and `true` when caller metadata was cut to fit its cap. */
   readonly truncated?: boolean;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, ...), when the provider said. */
+  readonly finishReason?: FinishReason;
+  /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
+  readonly notes?: readonly string[];
 }
 
 export interface SessionOutput {
@@ -130,6 +135,8 @@ export interface SessionOutput {
   readonly reasoning?: string;
   readonly toolCalls?: readonly ToolCall[];
   readonly finishReason?: FinishReason;
+  /** GLM web-search results, as the vendor sent them. */
+  readonly webSearch?: readonly WebSearchResult[];
 }
 
 export type SessionResult =
