@@ -23,6 +23,6 @@ export type {
   VendorReply,
 } from './openai-server.js';
 export { createOpenAIServer } from './openai-server.js';
-export { VENDOR_ERROR_CASES } from './vendor-modes.js';
 export type { ScriptedCall, Settlement } from './scripted-provider.js';
 export { ScriptedProvider } from './scripted-provider.js';
+export { VENDOR_ERROR_CASES } from './vendor-modes.js';

@@ -199,7 +199,7 @@ describe('kimi', () => {
         ],
       });
       expect(second.ok && second.content).toBe('found it');
-      const sent = (chatBodies(r)[1]?.messages as Record<string, unknown>[])[1] as {
+      const sent = (chatBodies(r)[1]?.messages as Record<string, unknown>[] | undefined)?.[1] as {
         tool_calls: { type: string }[];
       };
       expect(sent.tool_calls[0]?.type).toBe('builtin_function');
