@@ -5,6 +5,9 @@
  * inform rather than block, and the continuation of a Kimi thinking tool loop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
+import type { McpContext } from '../../../src/mcp/context.js';
+import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
 import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
@@ -280,6 +283,24 @@ describe('kimi', () => {
       /MODEL_NOT_FOUND|served by `kimi`/,
     );
     expect(r.loaded.registry.lookup('kimi', 'kimi-k3-preview')?.contextWindow).toBe(524_288);
+  });
+
+  it("list_models refresh adds the vendor's live ids from GET /models, cached", async () => {
+    const r = await rig('kimi', { models: ['kimi-k2.6', 'kimi-k3-preview'] });
+    const catalog = catalogFromRegistry(r.loaded.registry);
+    const mcp = { catalog } as unknown as McpContext;
+    const call = { signal: new AbortController().signal };
+    const before = await listModelsTool.run({}, mcp, call);
+    expect(JSON.stringify(before)).not.toContain('kimi-k3-preview');
+    const after = await listModelsTool.run({ refresh: true }, mcp, call);
+    expect(JSON.stringify(after.structured)).toContain('kimi-k3-preview');
+    await listModelsTool.run({ refresh: true }, mcp, call);
+    expect(r.server.requests.filter((q) => q.path === '/v1/models')).toHaveLength(1);
+    const listed = r.loaded.registry
+      .list()
+      .find((p) => p.name === 'kimi')
+      ?.models.find((m) => m.id === 'kimi-k3-preview');
+    expect(listed?.fromVendor).toBe(true);
   });
 
   it('does not retry QUOTA_EXHAUSTED, and retries RATE_LIMITED', async () => {
