@@ -11,6 +11,7 @@ import type { ChatProvider } from '../providers/port.js';
 import { createModelRegistry, type Resolved } from '../providers/registry.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
+import { hintFor } from './hints.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
@@ -243,7 +244,9 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
     return result.ok ? 0 : 1;
   }
   if (!result.ok) {
-    process.stderr.write(`troupe ask: ${result.error.code}: ${oneLine(result.error.message)}\n`);
+    process.stderr.write(
+      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code)}\n`,
+    );
     return 1;
   }
   if (!streamed) process.stdout.write(result.content);
@@ -275,10 +278,10 @@ function fail(error: unknown, exit: Exit): Exit {
     error instanceof UsageError
       ? error.message
       : error instanceof TroupeError
-        ? `${error.code}: ${error.message}`
+        ? `${error.code}: ${error.message}${hintFor(error.code)}`
         : (() => {
             const converted = toTroupeError(error);
-            return `${converted.code}: ${converted.message}`;
+            return `${converted.code}: ${converted.message}${hintFor(converted.code)}`;
           })();
   process.stderr.write(`troupe ask: ${oneLine(message)}\n`);
   return exit;

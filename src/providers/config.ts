@@ -80,6 +80,8 @@ export const providersFileSchema = z.strictObject({
   kimi: kimiSchema.optional(),
   glm: glmSchema.optional(),
   defaults: z.strictObject({ provider: z.string().optional(), model: z.string().optional() }).optional(),
+  // Limits and deadlines for `troupe serve`/`stdio`; validated field by field in src/cli/config.ts.
+  runtime: z.record(z.string(), z.unknown()).optional(),
 });
 export type ProvidersFile = z.infer<typeof providersFileSchema>;
 

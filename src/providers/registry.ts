@@ -4,7 +4,7 @@
  * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
  */
 import { providerError, runtimeError } from '../core/errors.js';
-import type { Router, SessionRequest } from '../runtime/types.js';
+import type { Router, SessionRequest } from './session-request.js';
 
 export interface ModelCapabilities {
   readonly streaming: boolean;
