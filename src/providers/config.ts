@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
-import { createOpenAICompatibleProvider } from './openai-compatible.js';
+import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
@@ -323,7 +323,16 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   }
   const wanted = file.defaults?.provider ?? env.TROUPE_DEFAULT_PROVIDER;
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
-  const registry = createModelRegistry(entries, defaultProvider === undefined ? {} : { defaultProvider });
+  const registry = createModelRegistry(entries, {
+    ...(defaultProvider === undefined ? {} : { defaultProvider }),
+    fetchModels: async (name, signal) => {
+      const provider = providers.find((p) => p.name === name) as
+        | Partial<OpenAICompatibleProvider>
+        | undefined;
+      if (provider?.listModels === undefined) return [];
+      return provider.listModels({ signal });
+    },
+  });
   const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
   const defaults = {
     ...(defaultProvider === undefined ? {} : { provider: defaultProvider }),

@@ -185,12 +185,13 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       let chars = 0;
       let finish: FinishReason | undefined;
       let webSearch: ChatResponse['webSearch'];
+      let usage: ChatResponse['usage'];
       for await (const chunk of chunks) {
         count += 1;
         const parts = fromChunk(name, chunk);
         for (const delta of parts.deltas) if (delta.type === 'content') chars += delta.text.length;
         yield* parts.deltas;
-        if (parts.usage !== undefined) yield { type: 'usage', usage: parts.usage };
+        if (parts.usage !== undefined) usage = parts.usage;
         if (parts.webSearch !== undefined) webSearch = [...(webSearch ?? []), ...parts.webSearch];
         finish ??= parts.finishReason;
       }
@@ -199,7 +200,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       if (count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
       const failed = failedFinish(finish, chars);
       if (failed !== undefined) throw failed;
-      // Annotations go last, so a first attempt that fails before any content can still be retried.
+      // Usage and annotations go last, so a first attempt that fails before any content can still
+      // be retried (the session stops retrying once any delta reached observers).
+      if (usage !== undefined) yield { type: 'usage', usage };
       if (webSearch !== undefined) yield { type: 'web_search', results: webSearch };
       for (const text of checked.notes) yield { type: 'note', text };
       if (finish !== undefined) yield { type: 'finish', reason: finish };

@@ -36,7 +36,13 @@ export interface VendorErrorCase {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-const kimi = (name: string, status: number, type: string, message: string, headers?: Record<string, string>) => ({
+const kimi = (
+  name: string,
+  status: number,
+  type: string,
+  message: string,
+  headers?: Record<string, string>,
+) => ({
   name,
   status,
   body: { error: { message, type } },
@@ -110,14 +116,29 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
     kimi('kimi.auth', 401, 'invalid_authentication_error', 'Invalid Authentication'),
     kimi('kimi.auth#incorrect-key', 401, 'incorrect_api_key_error', 'Incorrect API key provided'),
     kimi('kimi.permission', 403, 'permission_denied_error', 'The API you are accessing is not open'),
-    kimi('kimi.not-found', 404, 'resource_not_found_error', 'Not found the model kimi-nope or Permission denied'),
+    kimi(
+      'kimi.not-found',
+      404,
+      'resource_not_found_error',
+      'Not found the model kimi-nope or Permission denied',
+    ),
     kimi('kimi.server', 500, 'server_error', 'Failed to extract file: unexpected'),
   ],
   glm: [
     glm('glm.auth', 401, '1002', 'Authorization Token非法，请确认Authorization Token正确传递。'),
-    glm('glm.account', 401, '1112', 'Your account has been locked, please contact customer service to unlock'),
+    glm(
+      'glm.account',
+      401,
+      '1112',
+      'Your account has been locked, please contact customer service to unlock',
+    ),
     glm('glm.arrears', 429, '1113', 'Your account is in arrears, please recharge and try again'),
-    glm('glm.account-busy', 500, '1120', 'Unable to successfully access your account, please try again later'),
+    glm(
+      'glm.account-busy',
+      500,
+      '1120',
+      'Unable to successfully access your account, please try again later',
+    ),
     glm('glm.invalid', 400, '1214', 'Invalid messages parameter. Please check the documentation'),
     glm('glm.model', 400, '1211', 'Model does not exist, please check the model code'),
     glm('glm.permission', 403, '1220', 'You do not have permission to access glm-4-long'),
@@ -130,19 +151,49 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       '1301',
       'System detected potentially unsafe or sensitive content in input or generation. Please avoid using prompts that may generate sensitive content. Thank you for your cooperation.',
     ),
-    glm('glm.concurrency', 429, '1302', 'High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits'),
-    glm('glm.frequency', 429, '1303', 'High frequency usage of this API, please reduce frequency or contact customer service to increase limits'),
-    glm('glm.daily', 429, '1304', 'The daily call limit for this API has been reached. Please contact customer service to purchase more.'),
+    glm(
+      'glm.concurrency',
+      429,
+      '1302',
+      'High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits',
+    ),
+    glm(
+      'glm.frequency',
+      429,
+      '1303',
+      'High frequency usage of this API, please reduce frequency or contact customer service to increase limits',
+    ),
+    glm(
+      'glm.daily',
+      429,
+      '1304',
+      'The daily call limit for this API has been reached. Please contact customer service to purchase more.',
+    ),
     glm('glm.overloaded', 429, '1305', 'The service may be temporarily overloaded, please try again later'),
-    glm('glm.window', 429, '1308', 'Usage limit reached for 5 hour. Your limit will reset at 2026-12-01 09:15:00'),
+    glm(
+      'glm.window',
+      429,
+      '1308',
+      'Usage limit reached for 5 hour. Your limit will reset at 2026-12-01 09:15:00',
+    ),
     glm(
       'glm.window#zoned',
       429,
       '1308',
       'Usage limit reached for 5 hour. Your limit will reset at 2099-01-01T00:00:00Z',
     ),
-    glm('glm.plan-expired', 429, '1309', 'Your GLM Coding Plan package has expired. Please renew to continue.'),
-    glm('glm.period', 429, '1310', 'Weekly/Monthly Limit Exhausted. Your limit will reset at 2026-12-07 00:00:00'),
+    glm(
+      'glm.plan-expired',
+      429,
+      '1309',
+      'Your GLM Coding Plan package has expired. Please renew to continue.',
+    ),
+    glm(
+      'glm.period',
+      429,
+      '1310',
+      'Weekly/Monthly Limit Exhausted. Your limit will reset at 2026-12-07 00:00:00',
+    ),
   ],
 };
 
@@ -150,13 +201,21 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
 export function vendorDirective(body: Record<string, unknown>): string | undefined {
   const model = String(body.model ?? '');
   if (model.startsWith('vendor-error:')) return model;
-  const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
+  const messages = Array.isArray(body.messages)
+    ? (body.messages as { role?: unknown; content?: unknown }[])
+    : [];
   const last = [...messages].reverse().find((m) => m.role === 'user');
-  return typeof last?.content === 'string' && last.content.startsWith('vendor-error:') ? last.content : undefined;
+  return typeof last?.content === 'string' && last.content.startsWith('vendor-error:')
+    ? last.content
+    : undefined;
 }
 
 /** Answers a `vendor-error:<case>` directive; returns false when there is none. */
-export function sendVendorError(res: ServerResponse, vendor: VendorMode, body: Record<string, unknown>): boolean {
+export function sendVendorError(
+  res: ServerResponse,
+  vendor: VendorMode,
+  body: Record<string, unknown>,
+): boolean {
   const directive = vendorDirective(body);
   if (directive === undefined) return false;
   const name = directive.slice('vendor-error:'.length).trim();
@@ -178,7 +237,15 @@ export function sendVendorError(res: ServerResponse, vendor: VendorMode, body: R
 export function sendUnknownModel(res: ServerResponse, vendor: VendorMode, model: string): void {
   const [status, body] =
     vendor === 'kimi'
-      ? [404, { error: { message: `Not found the model ${model} or Permission denied`, type: 'resource_not_found_error' } }]
+      ? [
+          404,
+          {
+            error: {
+              message: `Not found the model ${model} or Permission denied`,
+              type: 'resource_not_found_error',
+            },
+          },
+        ]
       : [400, { error: { code: '1211', message: 'Model does not exist, please check the model code' } }];
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -219,7 +286,10 @@ export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, u
 }
 
 function usageOf(reply: VendorReply): Record<string, number> {
-  const usage = reply.usage ?? { prompt_tokens: 9, completion_tokens: Math.ceil((reply.content ?? '').length / 4) };
+  const usage = reply.usage ?? {
+    prompt_tokens: 9,
+    completion_tokens: Math.ceil((reply.content ?? '').length / 4),
+  };
   return { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
 }
 
@@ -292,17 +362,24 @@ export async function sendVendorStream(
   (reply.toolCalls ?? []).forEach((call, index) => {
     const type = call.type ?? 'function';
     if (vendor === 'glm') {
-      piece({ tool_calls: [{ index, id: call.id, type, function: { name: call.name, arguments: call.arguments } }] });
+      piece({
+        tool_calls: [{ index, id: call.id, type, function: { name: call.name, arguments: call.arguments } }],
+      });
       return;
     }
     piece({ tool_calls: [{ index, id: call.id, type, function: { name: call.name, arguments: '' } }] });
-    for (const text of split(call.arguments)) piece({ tool_calls: [{ index, function: { arguments: text } }] });
+    for (const text of split(call.arguments))
+      piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
   const usage = usageOf(reply);
   const last =
     vendor === 'kimi'
       ? { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply), usage }] }
-      : { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: finishOf(reply) }], usage };
+      : {
+          ...base,
+          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: finishOf(reply) }],
+          usage,
+        };
   chunks.push(last);
   for (const chunk of chunks) {
     if (res.destroyed) return;
