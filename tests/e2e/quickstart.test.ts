@@ -22,7 +22,7 @@ afterAll(() => {
     } catch {}
   }
   rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('README quick start on a fresh clone', () => {
   it('npm ci && npm start answers an MCP call within seconds of the install, and stops on SIGTERM', async () => {
@@ -45,7 +45,8 @@ describe('README quick start on a fresh clone', () => {
       detached: true,
     });
     let err = '';
-    const exited = new Promise<number | null>((resolve) => start!.once('exit', (code) => resolve(code)));
+    // The pipe closes when the last process holding it (npm, sh, node) has gone.
+    const closed = new Promise<void>((resolve) => start!.stderr!.once('close', () => resolve()));
     const url = await new Promise<URL>((resolve, reject) => {
       start!.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
@@ -66,7 +67,9 @@ describe('README quick start on a fresh clone', () => {
     expect(structured.ok).toBe(true);
     expect(structured.session.state).toBe('done');
 
+    // As Ctrl-C would: the signal reaches npm and the server; the server drains and says so.
     process.kill(-start.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    await closed;
+    expect(err).toMatch(/SIGTERM: stopped; 0 session\(s\) finished while draining, 0 cancelled/);
   }, 600_000);
 });
