@@ -4,7 +4,7 @@
  * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
  */
 import { providerError, runtimeError } from '../core/errors.js';
-import type { Router, SessionRequest } from '../runtime/types.js';
+import type { Router, SessionRequest } from './session-request.js';
 
 export interface ModelCapabilities {
   readonly streaming: boolean;
@@ -13,14 +13,18 @@ export interface ModelCapabilities {
   readonly thinking: boolean;
   /** Has a files API for multi-file chat (others inline file text). */
   readonly files: boolean;
+  /** Reads images (vision models). */
+  readonly vision: boolean;
 }
 
 export interface ModelSpec {
   readonly id: string;
   /** Context window, in tokens, when known. */
   readonly contextWindow?: number;
-  /** @default streaming and tools on, thinking and files off */
+  /** @default streaming and tools on, thinking, files and vision off */
   readonly capabilities?: Partial<ModelCapabilities>;
+  /** The completion budget troupe sends when a request gives none, in tokens. @default the vendor's */
+  readonly defaultMaxTokens?: number;
 }
 
 export interface ProviderEntry {
@@ -70,6 +74,7 @@ const DEFAULT_CAPABILITIES: ModelCapabilities = {
   tools: true,
   thinking: false,
   files: false,
+  vision: false,
 };
 
 export function createModelRegistry(
