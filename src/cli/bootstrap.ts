@@ -11,6 +11,7 @@ import type { Logger } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
+import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
 
 export interface Bootstrapped {
   readonly mcp: McpContext;
@@ -26,14 +27,16 @@ export async function bootstrap(
   logger?: Logger,
   backend?: RuntimeBackend,
   tasks?: TaskOptions,
+  config?: ResolvedConfig,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
+  const settings = config === undefined ? undefined : runtimeOptionsFrom(config);
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
-    limits: { perProvider: loaded.perProviderLimits },
-    defaults: { ...loaded.defaults },
+    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
+    defaults: { ...settings?.defaults, ...loaded.defaults },
     ...(backend === undefined ? {} : { backend }),
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
@@ -46,7 +49,7 @@ export async function bootstrap(
     roots,
     ...(tasks === undefined ? {} : { tasks }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
-    ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
+    ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
 }
