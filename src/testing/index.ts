@@ -31,8 +31,12 @@ export type {
   RecordedRequest,
   Reply,
   StoredFile,
+  VendorErrorCase,
+  VendorMode,
+  VendorReply,
 } from './openai-server.js';
 export { createOpenAIServer } from './openai-server.js';
 export type { ScriptedCall, Settlement } from './scripted-provider.js';
 export { ScriptedProvider } from './scripted-provider.js';
+export { VENDOR_ERROR_CASES } from './vendor-modes.js';
 export { ProviderWatch } from './watched-provider.js';
