@@ -6,6 +6,9 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   runtime: () => import('./runtime.js'),
   scale: () => import('./scale.js'),
   mcp: () => import('./mcp.js'),
+  stdio: () => import('./stdio.js'),
+  stream: () => import('./stream.js'),
+  http: () => import('./http.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench -- http [--calls 2000] [--rounds 3] [--json]`: non-streaming chat calls over
+ * real HTTP through the runtime (OpenAI-compatible provider) against the `openai` SDK calling
+ * directly, from the same local server (in a child process, so its CPU is not counted), at 1, 16
+ * and 256 in flight. Per level: calls/s and client CPU per call, medians of interleaved rounds.
+ */
+import OpenAI from 'openai';
+import { createOpenAICompatibleProvider } from '../src/providers/openai-compatible.js';
+import { createRuntime } from '../src/runtime/runtime.js';
+import { flag, median, print, round, startServerChild } from './support.js';
+
+const LEVELS = [1, 16, 256] as const;
+const ANSWER = 'A short answer of about eight words.';
+
+interface Sample {
+  perSec: number;
+  cpuUsPerCall: number;
+}
+
+async function drive(calls: number, inFlight: number, call: () => Promise<string>): Promise<Sample> {
+  let next = 0;
+  const worker = async () => {
+    while (next < calls) {
+      next++;
+      const text = await call();
+      if (text !== ANSWER) throw new Error(`Expected "${ANSWER}", got "${text}"`);
+    }
+  };
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { perSec: calls / (wallMs / 1000), cpuUsPerCall: (used.user + used.system) / calls };
+}
+
+export async function run(argv: readonly string[]): Promise<void> {
+  const calls = flag(argv, 'calls', 2000);
+  const rounds = flag(argv, 'rounds', 3);
+  const server = await startServerChild(8);
+  const provider = createOpenAICompatibleProvider({
+    name: 'local',
+    baseURL: server.baseURL,
+    apiKey: 'bench',
+  });
+  const runtime = createRuntime({
+    providers: [provider],
+    defaults: { provider: 'local', model: 'bench-model' },
+    limits: { maxConcurrent: 256 },
+  });
+  const sdk = new OpenAI({ baseURL: server.baseURL, apiKey: 'bench', maxRetries: 0 });
+  const viaRuntime = async (): Promise<string> => {
+    const result = await runtime.submit({ messages: [{ role: 'user', content: 'go' }] }).result;
+    if (!result.ok) throw new Error(`call failed: ${JSON.stringify(result.error)}`);
+    return result.content;
+  };
+  const direct = async (): Promise<string> => {
+    const completion = await sdk.chat.completions.create({
+      model: 'bench-model',
+      messages: [{ role: 'user', content: 'go' }],
+    });
+    return completion.choices[0]?.message.content ?? '';
+  };
+  // Warm both paths (JIT, connection pools).
+  await drive(200, 16, direct);
+  await drive(200, 16, viaRuntime);
+
+  const figures: Record<string, unknown> = { calls, rounds };
+  const ours = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
+  const base = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const level of LEVELS) {
+      const n = level === 1 ? Math.ceil(calls / 4) : calls;
+      if (r % 2 === 0) {
+        base.get(level)?.push(await drive(n, level, direct));
+        ours.get(level)?.push(await drive(n, level, viaRuntime));
+      } else {
+        ours.get(level)?.push(await drive(n, level, viaRuntime));
+        base.get(level)?.push(await drive(n, level, direct));
+      }
+    }
+  }
+  for (const level of LEVELS) {
+    const o = ours.get(level) ?? [];
+    const b = base.get(level) ?? [];
+    const perSec = median(o.map((s) => s.perSec));
+    const basePerSec = median(b.map((s) => s.perSec));
+    const cpu = median(o.map((s) => s.cpuUsPerCall));
+    const baseCpu = median(b.map((s) => s.cpuUsPerCall));
+    figures[`inFlight${level}`] = {
+      callsPerSec: Math.round(perSec),
+      baselineCallsPerSec: Math.round(basePerSec),
+      throughputRatio: round(perSec / basePerSec),
+      cpuUsPerCall: Math.round(cpu),
+      baselineCpuUsPerCall: Math.round(baseCpu),
+      cpuRatio: round(cpu / baseCpu),
+    };
+  }
+  figures.node = process.version;
+  await runtime.shutdown({ deadlineMs: 1000 });
+  await server.close();
+  print(argv, figures);
+}
