@@ -38,10 +38,14 @@ export async function run(argv: readonly string[]): Promise<void> {
   const calls = flag(argv, 'calls', 2000);
   const rounds = flag(argv, 'rounds', 3);
   const server = await startServerChild(8);
+  // The provider pools 16 connections per origin by default; the SDK's fetch has no cap. Give the
+  // runtime as many as the highest level; `--sockets 16` measures the default.
+  const sockets = flag(argv, 'sockets', 256);
   const provider = createOpenAICompatibleProvider({
     name: 'local',
     baseURL: server.baseURL,
     apiKey: 'bench',
+    maxSockets: sockets,
   });
   const runtime = createRuntime({
     providers: [provider],
@@ -65,7 +69,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   await drive(200, 16, direct);
   await drive(200, 16, viaRuntime);
 
-  const figures: Record<string, unknown> = { calls, rounds };
+  const figures: Record<string, unknown> = { calls, rounds, sockets };
   const ours = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
   const base = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
   for (let r = 0; r < rounds; r++) {

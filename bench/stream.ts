@@ -53,10 +53,14 @@ export async function run(argv: readonly string[]): Promise<void> {
   const model = `fault:ok:chunk-ms=${Math.round(1000 / rate)}`;
   const expected = streamText(chunks);
   const server = await startServerChild(chunks);
+  // The provider pools 16 connections per origin by default; the SDK's fetch has no cap. Give the
+  // runtime one connection per stream.
+  const sockets = flag(argv, 'sockets', streams);
   const provider = createOpenAICompatibleProvider({
     name: 'local',
     baseURL: server.baseURL,
     apiKey: 'bench',
+    maxSockets: sockets,
   });
   const runtime = createRuntime({
     providers: [provider],
@@ -103,6 +107,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     seconds,
     chunksPerSec: rate,
     rounds,
+    sockets,
     cpuPct: round(m(ours, 'cpuPct'), 1),
     baselineCpuPct: round(m(base, 'cpuPct'), 1),
     cpuRatio: round(m(ours, 'cpuPct') / m(base, 'cpuPct')),
