@@ -13,6 +13,8 @@ import { createRuntime } from '../src/runtime/runtime.js';
 import { flag, median, print, round, startServerChild, streamText } from './support.js';
 
 interface Sample {
+  cpuSec: number;
+  wallSec: number;
   cpuPct: number;
   lagP50Ms: number;
   lagP99Ms: number;
@@ -36,6 +38,8 @@ async function measure(streams: number, body: () => Promise<string>, expected: s
   lag.disable();
   clearInterval(sampler);
   return {
+    cpuSec: (used.user + used.system) / 1e6,
+    wallSec: wallMs / 1000,
     cpuPct: ((used.user + used.system) / 1000 / wallMs) * 100,
     lagP50Ms: lag.percentile(50) / 1e6,
     lagP99Ms: lag.percentile(99) / 1e6,
@@ -111,6 +115,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     cpuPct: round(m(ours, 'cpuPct'), 1),
     baselineCpuPct: round(m(base, 'cpuPct'), 1),
     cpuRatio: round(m(ours, 'cpuPct') / m(base, 'cpuPct')),
+    cpuSec: round(m(ours, 'cpuSec'), 2),
+    baselineCpuSec: round(m(base, 'cpuSec'), 2),
+    cpuSecRatio: round(m(ours, 'cpuSec') / m(base, 'cpuSec')),
+    wallSec: round(m(ours, 'wallSec'), 1),
+    baselineWallSec: round(m(base, 'wallSec'), 1),
     lagP50Ms: round(m(ours, 'lagP50Ms'), 2),
     baselineLagP50Ms: round(m(base, 'lagP50Ms'), 2),
     lagP99Ms: round(m(ours, 'lagP99Ms'), 2),
