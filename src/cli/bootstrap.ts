@@ -7,6 +7,7 @@ import { delimiter } from 'node:path';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
+import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
@@ -47,6 +48,9 @@ export async function bootstrap(
       defaults: { provider: 'simulated', model: 'sim-fast' },
     }),
     roots,
+    charts: Object.fromEntries(
+      Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
+    ),
     ...(tasks === undefined ? {} : { tasks }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),

@@ -59,6 +59,11 @@ export interface McpContextOptions {
    * updates for). @default undefined (every caller sees every session)
    */
   readonly sessionFilter?: SessionFilter;
+  /**
+   * Statecharts served as `troupe://charts/{name}`, as Mermaid text by name; the composition root
+   * draws them (`src/observe` is outside this layer). @default {} (no chart resources)
+   */
+  readonly charts?: Readonly<Record<string, string>>;
 }
 
 /** Whether the caller behind `ctx` may see session `sessionId`. */
@@ -81,6 +86,7 @@ export interface McpContext {
   /** Resource URIs that changed, for `resources/subscribe` and `subscriptions/listen`. */
   readonly resourceChanges: ResourceChanges;
   readonly sessionFilter: SessionFilter | undefined;
+  readonly charts: Readonly<Record<string, string>>;
   /** Stops timers and the runtime subscription; does not shut the runtime down. */
   close(): void;
 }
@@ -114,6 +120,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     version: options.version ?? '0.1.0',
     resourceChanges,
     sessionFilter: options.sessionFilter,
+    charts: options.charts ?? {},
     close() {
       live.close();
       resourceChanges.close();
