@@ -106,35 +106,39 @@ describe('Fifo', () => {
       { arbitrary: fc.nat().map((pick) => ({ kind: 'indexOf' as const, pick })), weight: 2 },
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 400, size: 'max' }), fc.integer({ min: 1, max: 8 }), (ops, compactMin) => {
-        const fifo = new Fifo<Item>(compactMin);
-        const model: Item[] = [];
-        const gone: Item[] = [];
-        let seq = 0;
-        for (const o of ops) {
-          if (o.kind === 'push') {
-            const item = { seq: ++seq };
-            fifo.push(item);
-            model.push(item);
-          } else if (o.kind === 'shift') {
-            const item = model.shift();
-            expect(fifo.shift()).toBe(item);
-            if (item) gone.push(item);
-          } else if (o.kind === 'remove' && model.length > 0) {
-            const [item] = model.splice(o.pick % model.length, 1);
-            expect(fifo.remove(item!)).toBe(true);
-            gone.push(item!);
-          } else if (o.kind === 'removeGone' && gone.length > 0) {
-            expect(fifo.remove(gone[o.pick % gone.length]!)).toBe(false);
-          } else if (o.kind === 'indexOf' && model.length > 0) {
-            const at = o.pick % model.length;
-            expect(fifo.indexOf(model[at]!)).toBe(at);
+      fc.property(
+        fc.array(op, { maxLength: 400, size: 'max' }),
+        fc.integer({ min: 1, max: 8 }),
+        (ops, compactMin) => {
+          const fifo = new Fifo<Item>(compactMin);
+          const model: Item[] = [];
+          const gone: Item[] = [];
+          let seq = 0;
+          for (const o of ops) {
+            if (o.kind === 'push') {
+              const item = { seq: ++seq };
+              fifo.push(item);
+              model.push(item);
+            } else if (o.kind === 'shift') {
+              const item = model.shift();
+              expect(fifo.shift()).toBe(item);
+              if (item) gone.push(item);
+            } else if (o.kind === 'remove' && model.length > 0) {
+              const [item] = model.splice(o.pick % model.length, 1);
+              expect(fifo.remove(item!)).toBe(true);
+              gone.push(item!);
+            } else if (o.kind === 'removeGone' && gone.length > 0) {
+              expect(fifo.remove(gone[o.pick % gone.length]!)).toBe(false);
+            } else if (o.kind === 'indexOf' && model.length > 0) {
+              const at = o.pick % model.length;
+              expect(fifo.indexOf(model[at]!)).toBe(at);
+            }
+            expect(fifo.size).toBe(model.length);
+            expect(fifo.peek()).toBe(model[0]);
           }
-          expect(fifo.size).toBe(model.length);
-          expect(fifo.peek()).toBe(model[0]);
-        }
-        expect([...fifo]).toEqual(model);
-      }),
+          expect([...fifo]).toEqual(model);
+        },
+      ),
       { numRuns: 200 },
     );
   });
