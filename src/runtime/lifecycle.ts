@@ -12,8 +12,11 @@ export interface LifecycleHooks {
   readonly clock: Clock;
   broadcast(event: SupervisorEvent): void;
   liveCount(): number;
-  /** Cancels every live session (queued first); returns their ids. */
-  cancelRemaining(): string[];
+  /**
+   * Cancels every live session (queued first), in slices that yield (`forEachInSlices`), and calls
+   * `done` with the ids it cancelled after the last one.
+   */
+  cancelRemaining(done: (cancelled: string[]) => void): void;
   /** The supervisor stopped: release timers. */
   stopped(): void;
 }
@@ -25,6 +28,11 @@ export class Lifecycle {
   private drainTimer: unknown;
   private finishedWhileDraining = 0;
   private cancelled: string[] = [];
+  /** The drain deadline's cancellations are still running, slice by slice. */
+  private cancelling = false;
+  /** The supervisor machine reached `stopped`; the report waits for `cancelling` to end. */
+  private machineStopped = false;
+  private reported = false;
 
   constructor(private readonly hooks: LifecycleHooks) {
     const { clock } = hooks;
@@ -38,29 +46,43 @@ export class Lifecycle {
               deadlineAt: context.drainDeadlineAt ?? clock.now(),
             }),
           cancelRemaining: () => {
-            this.cancelled = hooks.cancelRemaining();
+            this.cancelling = true;
+            hooks.cancelRemaining((cancelled) => {
+              this.cancelled = cancelled;
+              this.cancelling = false;
+              if (this.machineStopped) this.reportStopped();
+            });
           },
           notifyStopped: () => {
             if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
-            hooks.stopped();
-            hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
-            this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+            this.machineStopped = true;
+            if (!this.cancelling) this.reportStopped();
           },
         },
       }),
     ).start();
   }
 
+  /** `draining` until the report is out: while the deadline's cancellations run, sessions are live. */
   get state(): RuntimeStatus['state'] {
-    return this.actor.getSnapshot().value as RuntimeStatus['state'];
+    const state = this.actor.getSnapshot().value as RuntimeStatus['state'];
+    return state === 'stopped' && !this.reported ? 'draining' : state;
   }
 
   /** A session ended; the last one to end while draining stops the supervisor. */
   sessionEnded(): void {
-    if (this.state !== 'draining') return;
+    if (this.report === undefined || this.reported) return;
     this.finishedWhileDraining++;
-    if (this.hooks.liveCount() === 0)
+    if (this.hooks.liveCount() === 0 && this.actor.getSnapshot().value === 'draining')
       this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
+  }
+
+  private reportStopped(): void {
+    const { clock } = this.hooks;
+    this.reported = true;
+    this.hooks.stopped();
+    this.hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
+    this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
   }
 
   shutdown(deadlineMs: number): Promise<ShutdownReport> {
