@@ -350,6 +350,21 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
   }
 
+  /**
+   * Admission after a session ends waits for the end of the current synchronous work: a caller
+   * cancelling 100,000 handles in a loop would otherwise admit, start and abort a provider call
+   * for each queued session in turn, only to cancel it on the next iteration.
+   */
+  let pumpQueued = false;
+  function pumpSoon(): void {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    queueMicrotask(() => {
+      pumpQueued = false;
+      pump();
+    });
+  }
+
   function startActor(record: SessionRecord) {
     return engine.start(record.input);
   }
@@ -427,7 +442,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     if (record.observers !== null) for (const stream of record.observers) stream.close();
     record.observers = null;
     lifecycle.sessionEnded();
-    pump();
+    pumpSoon();
   }
 
   function liveSummary(record: SessionRecord): SessionSummary {
