@@ -118,4 +118,24 @@ describe('runtime at depth', () => {
     await blocker.result;
     await runtime.shutdown({ deadlineMs: 0 });
   });
+
+  it('cancelling every handle in submission order starts no provider call for the queued ones', async () => {
+    const { provider, runtime } = setup(2);
+    const handles = Array.from({ length: 50 }, () => runtime.submit(ask));
+    for (const handle of handles) handle.cancel();
+    const results = await Promise.all(handles.map((h) => h.result));
+    expect(results.every((r) => r.metadata.state === 'cancelled')).toBe(true);
+    // Only the two admitted at submission ever reached the provider.
+    expect(provider.calls).toHaveLength(2);
+    expect(runtime.status()).toMatchObject({ queued: 0, running: 0 });
+    // A slot freed outside a burst is still filled: the next session is admitted.
+    const a = runtime.submit(ask);
+    const b = runtime.submit(ask);
+    const c = runtime.submit(ask);
+    a.cancel();
+    await flush();
+    expect(provider.pending()).toHaveLength(2);
+    for (const call of provider.pending()) call.settle('ok');
+    expect((await b.result).ok && (await c.result).ok).toBe(true);
+  });
 });
