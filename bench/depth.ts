@@ -11,6 +11,8 @@
  * - `cancel`: `handle.cancel()` on every handle, in submission order, in reverse and in a random
  *   order, until every result is in (the caller's loop is synchronous, so no stall figure).
  *
+ * `submitMs` (submitting the same sessions) is the in-run reference: on a loaded machine every
+ * figure stretches, and a figure's ratio to it says more than its absolute value.
  * Every scenario at every depth runs once per round, rounds interleaved; medians are printed.
  * `BENCH_DEPTHS` (comma-separated) and `BENCH_ROUNDS` override the defaults.
  */
@@ -145,6 +147,15 @@ async function shutdown(depth: number): Promise<{ ms: number; maxStallMs: number
   return { ms, maxStallMs };
 }
 
+/** The in-run reference: submitting the same sessions, on the same machine, in the same round. */
+async function submitOnly(depth: number): Promise<number> {
+  const started = performance.now();
+  const { runtime } = fill(depth, new PinnableClock(), 600_000);
+  const ms = performance.now() - started;
+  await runtime.shutdown({ deadlineMs: 0 });
+  return ms;
+}
+
 type Order = 'submission' | 'reverse' | 'random';
 
 async function cancelAll(depth: number, order: Order): Promise<number> {
@@ -178,6 +189,7 @@ function shuffled<T>(items: readonly T[]): T[] {
 }
 
 const FIGURES = [
+  'submitMs',
   'expiryLastResultMs',
   'expiryMaxStallMs',
   'shutdownMs',
@@ -199,6 +211,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     for (const depth of DEPTHS) {
       const s = samples.get(depth)!;
+      s.submitMs.push(await submitOnly(depth));
+      await collect();
       const e = await expiry(depth);
       if (e.submitLate) lateSubmissions++;
       s.expiryLastResultMs.push(e.lastResultMs);
