@@ -17,7 +17,7 @@ export interface SliceLimits {
   readonly budgetMs: number;
 }
 
-export const DEFAULT_SLICE: SliceLimits = { maxItems: 4096, budgetMs: 10 };
+export const DEFAULT_SLICE: SliceLimits = { maxItems: 4096, budgetMs: 20 };
 
 /**
  * Calls `each` on every item, in order, in slices; then `done`. The first slice runs before this
