@@ -20,12 +20,15 @@ import {
 } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
+  type EventStore,
   isInitializeRequest,
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
+import { MemoryEventStore } from './event-store.js';
 import { readBody } from './http-body.js';
+import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -34,6 +37,8 @@ export interface HttpAppOptions {
   readonly mcp: McpContext;
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */
+  readonly probes?: ReadonlyMap<string, RouteHandler>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 7801 */
@@ -50,6 +55,13 @@ export interface HttpAppOptions {
   readonly idleSessionMs?: number;
   /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
   readonly maxSessions?: number;
+  /**
+   * Where 2025-era SSE events are kept so a client can resume with `Last-Event-ID`.
+   * @default a `MemoryEventStore` of 10000 events
+   */
+  readonly eventStore?: EventStore;
+  /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
+  readonly retryIntervalMs?: number;
 }
 
 export interface HttpApp {
@@ -80,13 +92,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const validateHost = hostHeaderValidation([...(options.allowedHosts ?? [...LOCAL_NAMES, host])]);
   const validateOrigin = originValidation([...(options.allowedOrigins ?? LOCAL_NAMES)]);
   const sessions = new Map<string, LegacySession>();
+  // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
+  const eventStore = options.eventStore ?? new MemoryEventStore();
+  const retryInterval = options.retryIntervalMs ?? 1000;
   const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
 
-  const modern = createMcpHandler(() => createMcpServer(mcp), {
+  // 2026-07-28: resource updates go out on `subscriptions/listen` streams through the handler's bus.
+  const modern = createMcpHandler(() => createMcpServer(mcp, { resourceUpdates: 'none' }), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     onerror,
   });
+  const stopUpdates = forwardResourceUpdates(mcp, modern.notify);
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
 
   const sweep = setInterval(
@@ -130,6 +147,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         maxRequestBodySize: maxBodyBytes,
+        eventStore,
+        retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0 });
         },
@@ -184,10 +203,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = options.routes?.get(path);
+    const probe = options.probes?.get(path);
+    const route = probe ?? options.routes?.get(path);
     if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
-    if (!validateHost(req, res) || !validateOrigin(req, res)) return;
-    if (options.token !== undefined && !hasToken(req, options.token)) {
+    if (probe === undefined && (!validateHost(req, res) || !validateOrigin(req, res))) return;
+    if (probe === undefined && options.token !== undefined && !hasToken(req, options.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
       return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
     }
@@ -221,6 +241,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     },
     async close() {
       clearInterval(sweep);
+      stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();
       await Promise.allSettled([...closing, modern.close()]);

@@ -13,12 +13,18 @@ export interface LifecycleHooks {
   broadcast(event: SupervisorEvent): void;
   liveCount(): number;
   /**
-   * Cancels every live session (queued first), in slices that yield (`forEachInSlices`), and calls
-   * `done` with the ids it cancelled after the last one.
+   * Cancels (or hands back) every live session at the drain deadline: either returns the cancelled
+   * ids, or returns nothing and calls `done` with them after its last slice (`forEachInSlices`).
    */
-  cancelRemaining(done: (cancelled: string[]) => void): void;
-  /** The supervisor stopped: release timers. */
-  stopped(): void;
+  cancelRemaining(done: (cancelled: string[]) => void): string[] | undefined;
+  /** Draining began: a shared backend stops taking work here. */
+  draining?(): void;
+  /**
+   * The supervisor stopped: release timers and connections. A promise delays the report (and
+   * `supervisor.stopped`) until it settles; its failure goes to `onError`.
+   */
+  stopped(): void | Promise<void>;
+  readonly onError?: (error: unknown) => void;
 }
 
 export class Lifecycle {
@@ -32,57 +38,79 @@ export class Lifecycle {
   private cancelling = false;
   /** The supervisor machine reached `stopped`; the report waits for `cancelling` to end. */
   private machineStopped = false;
-  private reported = false;
 
   constructor(private readonly hooks: LifecycleHooks) {
     const { clock } = hooks;
     this.actor = createActor(
       supervisorMachine.provide({
         actions: {
-          notifyDraining: ({ context }) =>
+          notifyDraining: ({ context }) => {
             hooks.broadcast({
               type: 'supervisor.draining',
               at: clock.now(),
               deadlineAt: context.drainDeadlineAt ?? clock.now(),
-            }),
+            });
+            hooks.draining?.();
+          },
           cancelRemaining: () => {
             this.cancelling = true;
-            hooks.cancelRemaining((cancelled) => {
+            const cancelled = hooks.cancelRemaining((ids) => {
+              this.cancelled = ids;
+              this.cancelling = false;
+              if (this.machineStopped) this.stop();
+            });
+            if (cancelled !== undefined) {
               this.cancelled = cancelled;
               this.cancelling = false;
-              if (this.machineStopped) this.reportStopped();
-            });
+            }
           },
           notifyStopped: () => {
             if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
             this.machineStopped = true;
-            if (!this.cancelling) this.reportStopped();
+            if (!this.cancelling) this.stop();
           },
         },
       }),
     ).start();
   }
 
-  /** `draining` until the report is out: while the deadline's cancellations run, sessions are live. */
+  private stop(): void {
+    const hooks = this.hooks;
+    const after = hooks.stopped();
+    if (after === undefined) this.finishReport();
+    else
+      after.then(
+        () => this.finishReport(),
+        (error: unknown) => {
+          hooks.onError?.(error);
+          this.finishReport();
+        },
+      );
+  }
+
+  private finishReport(): void {
+    const { clock } = this.hooks;
+    this.hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
+    this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+  }
+
+  /** `draining` while the deadline's cancellations run in slices: those sessions are still live. */
   get state(): RuntimeStatus['state'] {
     const state = this.actor.getSnapshot().value as RuntimeStatus['state'];
-    return state === 'stopped' && !this.reported ? 'draining' : state;
+    return state === 'stopped' && this.cancelling ? 'draining' : state;
   }
 
   /** A session ended; the last one to end while draining stops the supervisor. */
   sessionEnded(): void {
-    if (this.report === undefined || this.reported) return;
+    if (this.state !== 'draining') return;
     this.finishedWhileDraining++;
-    if (this.hooks.liveCount() === 0 && this.actor.getSnapshot().value === 'draining')
-      this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
+    this.workEnded();
   }
 
-  private reportStopped(): void {
-    const { clock } = this.hooks;
-    this.reported = true;
-    this.hooks.stopped();
-    this.hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
-    this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+  /** Work that is not counted as a finished session ended (a session run here for another instance). */
+  workEnded(): void {
+    if (this.actor.getSnapshot().value === 'draining' && this.hooks.liveCount() === 0)
+      this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
   }
 
   shutdown(deadlineMs: number): Promise<ShutdownReport> {
