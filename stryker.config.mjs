@@ -1,7 +1,7 @@
 // Mutation testing of the runtime core (`npm run mutate`; docs/testing.md, "Mutation testing").
 // Incremental: reports/stryker-incremental.json is committed, so a rerun tests only the mutants
 // whose code or covering tests changed. Run one file with `npm run mutate -- --mutate <path>`.
-process.env.TROUPE_PROPERTY_RUNS ??= '50';
+process.env.TROUPE_PROPERTY_RUNS ??= '30';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

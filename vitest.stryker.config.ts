@@ -15,6 +15,7 @@ export default defineConfig({
       'tests/unit/mcp/errors*.test.ts',
       'tests/properties/compiled-machine.test.ts',
     ],
+    setupFiles: ['tests/support/fast-check-first-failure.ts'],
     testTimeout: 30_000,
     reporters: ['default'],
   },
