@@ -1,7 +1,6 @@
 // Mutation testing of the runtime core (`npm run mutate`; docs/testing.md, "Mutation testing").
 // Incremental: reports/stryker-incremental.json is committed, so a rerun tests only the mutants
 // whose code or covering tests changed. Run one file with `npm run mutate -- --mutate <path>`.
-process.env.TROUPE_PROPERTY_RUNS ??= '30';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -19,8 +18,6 @@ export default {
     'src/core/metadata.ts',
     'src/core/deadlines.ts',
     'src/core/scheduler.ts',
-    'src/core/compiled-machine.ts',
-    'src/core/compiled-actor.ts',
     'src/providers/http-errors.ts',
     'src/mcp/errors.ts',
   ],
