@@ -1,19 +1,14 @@
 /**
- * The tests Stryker runs against each mutant (`npm run mutate`): the unit tests of the files it
- * mutates, nothing that needs a network, Redis or the built CLI. Static mutants (the statechart
- * definitions, built once at import) run every test here, so this list is kept to what kills
- * mutants in the mutated files; the compiled engine's tests are out while the engine is.
+ * The tests Stryker runs against each mutant (`npm run mutate`): the unit tests of the current
+ * group's files (.ci/mutation-groups.mjs), nothing that needs a network, Redis or the built CLI.
+ * The compiled engine's tests are out while the engine is (see docs/testing.md).
  */
 import { configDefaults, defineConfig } from 'vitest/config';
+import { currentGroup } from './.ci/mutation-groups.mjs';
 
 export default defineConfig({
   test: {
-    include: [
-      'tests/unit/core/**/*.test.ts',
-      'tests/unit/machines/**/*.test.ts',
-      'tests/unit/providers/http-errors*.test.ts',
-      'tests/unit/mcp/errors*.test.ts',
-    ],
+    include: currentGroup().tests,
     exclude: [...configDefaults.exclude, 'tests/unit/core/compiled-machine.test.ts'],
     testTimeout: 30_000,
     reporters: ['default'],
