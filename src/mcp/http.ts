@@ -34,6 +34,8 @@ export interface HttpAppOptions {
   readonly mcp: McpContext;
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */
+  readonly probes?: ReadonlyMap<string, RouteHandler>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 7801 */
@@ -184,10 +186,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = options.routes?.get(path);
+    const probe = options.probes?.get(path);
+    const route = probe ?? options.routes?.get(path);
     if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
-    if (!validateHost(req, res) || !validateOrigin(req, res)) return;
-    if (options.token !== undefined && !hasToken(req, options.token)) {
+    if (probe === undefined && (!validateHost(req, res) || !validateOrigin(req, res))) return;
+    if (probe === undefined && options.token !== undefined && !hasToken(req, options.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
       return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
     }
