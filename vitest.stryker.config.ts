@@ -9,7 +9,11 @@ import { currentGroup } from './.ci/mutation-groups.mjs';
 export default defineConfig({
   test: {
     include: currentGroup().tests,
-    exclude: [...configDefaults.exclude, 'tests/unit/core/compiled-machine.test.ts'],
+    exclude: [
+      ...configDefaults.exclude,
+      'tests/unit/core/compiled-machine.test.ts',
+      'tests/unit/core/statechart/**',
+    ],
     testTimeout: 30_000,
     reporters: ['default'],
   },

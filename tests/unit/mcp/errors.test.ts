@@ -23,6 +23,9 @@ const CODES: readonly TroupeErrorCode[] = [
   'NETWORK',
   'BAD_RESPONSE',
   'NOT_CONFIGURED',
+  'QUOTA_EXHAUSTED',
+  'CONTENT_FILTERED',
+  'CONTEXT_TOO_LONG',
 ];
 
 describe('hintFor', () => {
