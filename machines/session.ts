@@ -235,7 +235,7 @@ export const sessionMachine = setup({
       context.retryAt !== null && (event as { now: number }).now >= context.retryAt,
     canRetry: ({ context, event }) => {
       // Only from `calling`: once deltas reached observers (`streaming`), a retry would repeat them.
-      // Stryker disable next-line ConditionalExpression: only provider.error transitions use this guard; it narrows the type.
+      // Stryker disable next-line ConditionalExpression,BooleanLiteral: only provider.error transitions use this guard; it narrows the type.
       if (event.type !== 'provider.error') return false;
       if (!event.error.retryable) return false;
       if (context.attempts >= context.input.maxAttempts) return false;
