@@ -7,6 +7,7 @@ import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
+import type { ConversationStore } from '../mcp/conversations.js';
 import { createHttpApp } from '../mcp/http.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
@@ -16,6 +17,7 @@ import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
+import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
 import type { Command } from './main.js';
 
@@ -33,6 +35,7 @@ export async function bootstrap(
   logger?: Logger,
   backend?: RuntimeBackend,
   tasks?: TaskOptions,
+  conversationStore?: ConversationStore,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
@@ -52,6 +55,7 @@ export async function bootstrap(
     }),
     roots,
     ...(tasks === undefined ? {} : { tasks }),
+    ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
   });
@@ -107,6 +111,7 @@ export const command: Command = {
     const logger = createLogger({ base: { component: 'serve' } });
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
+    let conversationStore: RedisConversationStore | undefined;
     if (values.redis !== undefined) {
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
@@ -115,6 +120,9 @@ export const command: Command = {
         backend = await redisBackend({ url: values.redis });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
         taskStore = await RedisTaskStore.connect(values.redis);
+        // Conversations too, with their TTL: any instance continues them, and they outlive this one.
+        const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
+        conversationStore = await RedisConversationStore.connect(values.redis);
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;
@@ -125,6 +133,7 @@ export const command: Command = {
       logger,
       backend,
       taskStore === undefined ? undefined : { store: taskStore },
+      conversationStore,
     );
     const token = process.env.TROUPE_TOKEN?.trim() || undefined;
     const observe = createObservability(

@@ -5,7 +5,11 @@
  */
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
+import {
+  type ConversationStore,
+  type ConversationStoreOptions,
+  MemoryConversationStore,
+} from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
@@ -41,7 +45,10 @@ export interface McpContextOptions {
   /** Folders `multi_file_chat` may read under (resolved with realpath). @default [] (no file access) */
   readonly roots?: readonly string[];
   readonly files?: FileLimits;
+  /** Caps of the default in-memory conversation store (see `conversations.ts`). */
   readonly conversations?: ConversationStoreOptions;
+  /** Where conversations live (e.g. `RedisConversationStore`); `conversations` is then ignored. @default in memory */
+  readonly conversationStore?: ConversationStore;
   /** MCP tasks: store, TTLs, limits. @default an in-memory store (see `TaskOptions`) */
   readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
@@ -72,7 +79,7 @@ export interface McpContext {
 
 export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
-  const conversations = new ConversationStore(options.conversations);
+  const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
     onError: (error) =>
@@ -98,7 +105,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     version: options.version ?? '0.1.0',
     close() {
       live.close();
-      conversations.close();
+      void conversations.close();
       tasks.close();
     },
   };
