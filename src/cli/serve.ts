@@ -9,6 +9,8 @@ import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import type { ConversationStore } from '../mcp/conversations.js';
 import { createHttpApp } from '../mcp/http.js';
+import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
+import { exposureProblem } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -73,7 +75,11 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --host H        address to bind (default 127.0.0.1)
   --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
   --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md)
-Environment: TROUPE_TOKEN (require this bearer token), TROUPE_ROOTS (folders multi_file_chat may read,
+  --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
+                          required to bind every interface (0.0.0.0, ::)
+  --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
+Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client sees
+only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders multi_file_chat may read,
 separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL (JSON logs on stderr;
 default info), provider keys.
 `;
@@ -81,7 +87,15 @@ default info), provider keys.
 export const command: Command = {
   summary: 'Serve MCP over Streamable HTTP (default http://127.0.0.1:7801/mcp)',
   async run(argv) {
-    let values: { port?: string; host?: string; 'drain-ms'?: string; redis?: string; help?: boolean };
+    let values: {
+      port?: string;
+      host?: string;
+      'drain-ms'?: string;
+      redis?: string;
+      'allowed-hosts'?: string;
+      'insecure-no-token'?: boolean;
+      help?: boolean;
+    };
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -90,6 +104,8 @@ export const command: Command = {
           host: { type: 'string' },
           'drain-ms': { type: 'string' },
           redis: { type: 'string' },
+          'allowed-hosts': { type: 'string' },
+          'insecure-no-token': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       }));
@@ -106,6 +122,28 @@ export const command: Command = {
       process.stderr.write(
         `troupe serve: expected --port to be an integer from 0 to 65535, got "${values.port}"\n`,
       );
+      return 2;
+    }
+    let tokens: NamedToken[];
+    try {
+      tokens = tokensFromEnv(process.env);
+    } catch (error) {
+      process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const allowedHosts = values['allowed-hosts']
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    const exposure = {
+      host: values.host || '127.0.0.1',
+      tokenRequired: tokens.length > 0,
+      allowNoToken: values['insecure-no-token'] === true,
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
+    };
+    const refusal = exposureProblem(exposure);
+    if (refusal !== undefined) {
+      process.stderr.write(`troupe serve: ${refusal}\n`);
       return 2;
     }
     const logger = createLogger({ base: { component: 'serve' } });
@@ -135,7 +173,7 @@ export const command: Command = {
       taskStore === undefined ? undefined : { store: taskStore },
       conversationStore,
     );
-    const token = process.env.TROUPE_TOKEN?.trim() || undefined;
+    const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(
       mcp.runtime,
       backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
@@ -145,7 +183,9 @@ export const command: Command = {
       routes: observe.routes,
       port,
       ...(values.host ? { host: values.host } : {}),
-      ...(token ? { token } : {}),
+      tokens,
+      allowNoToken: exposure.allowNoToken,
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
     });
     let address: { url: string };
     try {

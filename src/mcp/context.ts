@@ -5,6 +5,7 @@
  */
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
+import { SessionOwners } from './caller.js';
 import {
   type ConversationStore,
   type ConversationStoreOptions,
@@ -66,6 +67,8 @@ export interface McpContext {
   readonly files: Required<FileLimits>;
   readonly conversations: ConversationStore;
   readonly live: LiveSessions;
+  /** Who started each session (see `caller.ts`), for scoping `sessions` and `cancel_session`. */
+  readonly owners: SessionOwners;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
   /** Tool calls run as MCP tasks. */
@@ -98,6 +101,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     },
     conversations,
     live,
+    owners: new SessionOwners(),
     calls: new CallRegistry(),
     tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,

@@ -14,6 +14,7 @@ import type {
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
 import type { ProgressSink } from './progress.js';
@@ -207,6 +208,7 @@ export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): Tool
   return {
     signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
     requestId: String(ctx.mcpReq.id),
+    caller: callerOf(ctx),
     ...(progress === undefined ? {} : { progress }),
   };
 }
