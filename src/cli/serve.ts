@@ -215,7 +215,7 @@ export const command: Command = {
     await closeProviders();
     await taskStore?.close();
     logger.info(
-      { signal, finished: report.finished, cancelled: report.cancelled.length },
+      { signal, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
     );
     exitSoon(0);

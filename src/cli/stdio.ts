@@ -2,9 +2,11 @@
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Readable } from 'node:stream';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { guardStdin } from '../mcp/stdio-guard.js';
 import { createLogger } from '../observe/logger.js';
 import type { Command } from './main.js';
 import { bootstrap, exitSoon, SIMULATED_NOTICE } from './serve.js';
@@ -28,7 +30,10 @@ export const command: Command = {
     const logger = createLogger({ base: { component: 'stdio' } });
     const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
+    // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
+    const input = guardStdin(process.stdin, (line) => process.stdout.write(line));
     const handle = serveStdio(() => createMcpServer(mcp), {
+      transport: new StdioServerTransport(input as Readable, process.stdout),
       onerror: (error) => logger.error({ err: error }, error.message),
     });
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
