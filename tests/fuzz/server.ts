@@ -53,7 +53,6 @@ export function serverEnv(provider: OpenAIServer, extra: Record<string, string> 
     PATH: process.env.PATH ?? '',
     TROUPE_OPENAI_BASE_URL: provider.baseURL,
     TROUPE_OPENAI_API_KEY: CANARY,
-    TROUPE_OPENAI_MODELS: MODELS.join(','),
     TROUPE_OPENAI_NAME: 'local',
     TROUPE_DEFAULT_PROVIDER: 'local',
     TROUPE_DEFAULT_MODEL: 'fuzz-model',
