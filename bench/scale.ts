@@ -1,17 +1,27 @@
 /**
- * The Redis backend against the in-memory one, in the same run: sessions per second and the
- * latency each session pays (submit to result), with one and with two instances (two runtimes in
- * this process on one Redis). Starts its own `redis-server` unless BENCH_REDIS_URL is set.
+ * The Redis backend against the in-memory one and against plain BullMQ, in the same run:
+ * sessions per second and the latency each session pays (submit to result) at 64 in flight, with
+ * one and with two instances (two runtimes in this process on one Redis), and one session at a
+ * time. Rounds are interleaved (every side once per round, after one warm-up pass each) and the
+ * figures are the medians of the rounds. Starts its own `redis-server` unless BENCH_REDIS_URL is set.
+ *
+ * The BullMQ baseline is what troupe's Redis backend is built on, doing the least a caller could:
+ * `queue.add`, a Worker (same concurrency) that completes the job at once, and the caller waiting
+ * for the completion through `QueueEvents`, as troupe's caller waits for its result.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { ChatProvider } from '../src/providers/port.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import type { Runtime } from '../src/runtime/types.js';
 import { redisBackend } from '../src/scale/redis-backend.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 3000);
+const SESSIONS_AT_ONE = Number(process.env.BENCH_SESSIONS_AT_ONE ?? 300);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IN_FLIGHT = 64;
 const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 const instant: ChatProvider = {
@@ -23,33 +33,51 @@ const instant: ChatProvider = {
   },
 };
 
+interface Figures {
+  readonly perSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** Runs `count` calls of `call`, `inFlight` at a time; throughput and latency percentiles. */
 async function measure(
-  submitters: Runtime[],
-): Promise<{ sessionsPerSec: number; p50Ms: number; p99Ms: number }> {
+  call: (i: number) => Promise<unknown>,
+  count: number,
+  inFlight: number,
+): Promise<Figures> {
   const latencies: number[] = [];
-  let submitted = 0;
+  let issued = 0;
   const started = performance.now();
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     let finished = 0;
     const next = (): void => {
-      if (submitted >= SESSIONS) return;
-      const runtime = submitters[submitted++ % submitters.length]!;
+      if (issued >= count) return;
+      const i = issued++;
       const t0 = performance.now();
-      void runtime.submit(REQUEST).result.then(() => {
+      call(i).then(() => {
         latencies.push(performance.now() - t0);
-        if (++finished === SESSIONS) resolve();
+        if (++finished === count) resolve();
         else next();
-      });
+      }, reject);
     };
-    for (let i = 0; i < IN_FLIGHT; i++) next();
+    for (let i = 0; i < inFlight; i++) next();
   });
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { sessionsPerSec: Math.round(SESSIONS / seconds), p50Ms: round(at(0.5)), p99Ms: round(at(0.99)) };
+  return { perSec: Math.round(count / seconds), p50Ms: round(at(0.5)), p99Ms: round(at(0.99)) };
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const medianOf = (runs: Figures[]): Figures => ({
+  perSec: median(runs.map((r) => r.perSec)),
+  p50Ms: median(runs.map((r) => r.p50Ms)),
+  p99Ms: median(runs.map((r) => r.p99Ms)),
+});
 
 async function startRedis(): Promise<{ url: string; stop: () => void }> {
   if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => {} };
@@ -73,11 +101,72 @@ async function clustered(url: string, prefix: string, count: number): Promise<Ru
       limits: { maxConcurrent: IN_FLIGHT, perProvider: { instant: IN_FLIGHT } },
       backend: await redisBackend({ url, prefix }),
     });
-    await (runtime as Runtime & { ready: Promise<void> }).ready;
+    await runtime.ready;
     runtimes.push(runtime);
   }
   return runtimes;
 }
+
+/** Plain BullMQ on the same Redis: add, complete at once, wait for the completion. */
+async function bullmq(url: string) {
+  const connection = { url };
+  const queue = new Queue('raw', { connection, prefix: 'benchraw' });
+  const events = new QueueEvents('raw', { connection, prefix: 'benchraw' });
+  const worker = new Worker('raw', async () => 'ok', {
+    connection,
+    prefix: 'benchraw',
+    concurrency: IN_FLIGHT,
+  });
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
+  // One listener for every completion (as troupe's one bus subscription), not one per job.
+  const waiting = new Map<string, () => void>();
+  events.on('completed', ({ jobId }) => {
+    waiting.get(jobId)?.();
+    waiting.delete(jobId);
+  });
+  let seq = 0;
+  return {
+    call: (): Promise<void> => {
+      const jobId = `j${++seq}`;
+      const done = new Promise<void>((resolve) => waiting.set(jobId, resolve));
+      return queue.add('job', { hi: 1 }, { jobId, removeOnComplete: true }).then(() => done);
+    },
+    close: async () => {
+      await worker.close();
+      await events.close();
+      await queue.close();
+    },
+  };
+}
+
+/** Redis commands the server ran (from INFO commandstats), by command. */
+async function commandCounts(url: string): Promise<Map<string, number>> {
+  const client = new Redis(url);
+  const info = await client.info('commandstats');
+  client.disconnect();
+  const counts = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(m[1] as string, Number(m[2]));
+  return counts;
+}
+
+/** Commands per call of `call` (load-independent: where the round trips go), by command and in all. */
+async function commandsPerCall(url: string, call: (i: number) => Promise<unknown>, count: number) {
+  const before = await commandCounts(url);
+  await measure(call, count, IN_FLIGHT);
+  const after = await commandCounts(url);
+  const per: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of after) {
+    const n = (calls - (before.get(name) ?? 0)) / count;
+    if (name === 'info' || n < 0.05) continue;
+    per[name] = round(n);
+    total += n;
+  }
+  return { total: round(total), ...per };
+}
+
+const submitTo = (runtimes: Runtime[]) => (i: number) =>
+  runtimes[i % runtimes.length]!.submit(REQUEST).result;
 
 export async function run(argv: readonly string[]): Promise<void> {
   const redis = await startRedis();
@@ -87,24 +176,67 @@ export async function run(argv: readonly string[]): Promise<void> {
       defaults: { model: 'm' },
       limits: { maxConcurrent: IN_FLIGHT },
     });
-    await measure([memory]);
-    const inMemory = await measure([memory]);
-    await memory.shutdown();
     const one = await clustered(redis.url, 'bench1', 1);
-    const oneInstance = await measure(one);
     const two = await clustered(redis.url, 'bench2', 2);
-    const twoInstances = await measure(two);
-    await Promise.all([...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
-    const added = (m: { p50Ms: number; p99Ms: number }) => ({
-      addedLatencyP50Ms: round(m.p50Ms - inMemory.p50Ms),
-      addedLatencyP99Ms: round(m.p99Ms - inMemory.p99Ms),
-    });
+    const raw = await bullmq(redis.url);
+    const sides = {
+      inMemory: submitTo([memory]),
+      redis1: submitTo(one),
+      redis2: submitTo(two),
+      bullmq: raw.call,
+    };
+    type Side = keyof typeof sides;
+    const names = Object.keys(sides) as Side[];
+    // Warm every side, at both shapes, before any round counts.
+    for (const name of names) {
+      await measure(sides[name], Math.min(SESSIONS, 1000), IN_FLIGHT);
+      await measure(sides[name], Math.min(SESSIONS_AT_ONE, 100), 1);
+    }
+    const at64: Record<Side, Figures[]> = { inMemory: [], redis1: [], redis2: [], bullmq: [] };
+    const atOne: Record<Side, Figures[]> = { inMemory: [], redis1: [], redis2: [], bullmq: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const name of names) at64[name].push(await measure(sides[name], SESSIONS, IN_FLIGHT));
+      for (const name of names) atOne[name].push(await measure(sides[name], SESSIONS_AT_ONE, 1));
+    }
+    // Once more each, counting what Redis runs per session (one instance) and per BullMQ job.
+    const commands = {
+      perSession: await commandsPerCall(redis.url, sides.redis1, 1000),
+      perBullmqJob: await commandsPerCall(redis.url, sides.bullmq, 1000),
+    };
+    await raw.close();
+    await Promise.all([memory, ...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
+    const m64 = Object.fromEntries(names.map((n) => [n, medianOf(at64[n])])) as Record<Side, Figures>;
+    const m1 = Object.fromEntries(names.map((n) => [n, medianOf(atOne[n])])) as Record<Side, Figures>;
+    // Added latency per round (same round, same load), then the median of the rounds.
+    const added = (side: Side, runs: Record<Side, Figures[]>, q: 'p50Ms' | 'p99Ms') =>
+      round(median(runs[side].map((f, i) => f[q] - runs.inMemory[i]![q])));
     const report = {
       sessions: SESSIONS,
+      sessionsAtOne: SESSIONS_AT_ONE,
       inFlight: IN_FLIGHT,
-      inMemory,
-      redis1: { ...oneInstance, ...added(oneInstance) },
-      redis2: { ...twoInstances, ...added(twoInstances) },
+      rounds: ROUNDS,
+      inMemory: { sessionsPerSec: m64.inMemory.perSec, p50Ms: m64.inMemory.p50Ms, p99Ms: m64.inMemory.p99Ms },
+      redis1: {
+        sessionsPerSec: m64.redis1.perSec,
+        p50Ms: m64.redis1.p50Ms,
+        p99Ms: m64.redis1.p99Ms,
+        addedLatencyP50Ms: added('redis1', at64, 'p50Ms'),
+        addedLatencyP99Ms: added('redis1', at64, 'p99Ms'),
+      },
+      redis2: {
+        sessionsPerSec: m64.redis2.perSec,
+        p50Ms: m64.redis2.p50Ms,
+        p99Ms: m64.redis2.p99Ms,
+        addedLatencyP50Ms: added('redis2', at64, 'p50Ms'),
+        addedLatencyP99Ms: added('redis2', at64, 'p99Ms'),
+      },
+      rawBullmqJobsPerSec: m64.bullmq.perSec,
+      rawBullmqP50Ms: m64.bullmq.p50Ms,
+      ratioVsBullmq: round(median(at64.redis1.map((f, i) => f.perSec / at64.bullmq[i]!.perSec))),
+      addedLatencyP50MsAtOne: added('redis1', atOne, 'p50Ms'),
+      addedLatencyP99MsAtOne: added('redis1', atOne, 'p99Ms'),
+      atOne: { inMemoryP50Ms: m1.inMemory.p50Ms, redis1P50Ms: m1.redis1.p50Ms, bullmqP50Ms: m1.bullmq.p50Ms },
+      redisCommands: commands,
       node: process.version,
     };
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);

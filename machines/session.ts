@@ -18,10 +18,14 @@ export interface SessionOutputData {
   readonly reasoning?: string;
   readonly toolCalls?: readonly {
     readonly id: string;
-    readonly type: 'function';
+    readonly type: string;
     readonly function: { readonly name: string; readonly arguments: string };
   }[];
   readonly finishReason?: string;
+  /** GLM web-search results, as the vendor sent them. */
+  readonly webSearch?: readonly Readonly<Record<string, unknown>>[];
+  /** What the adapter changed in the request, and why (shown in metadata). */
+  readonly notes?: readonly string[];
 }
 
 export interface UsageData {

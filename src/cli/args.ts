@@ -30,9 +30,10 @@ export type Parsed =
 /** Parses an integer flag, or returns the message saying what was expected. */
 export function intFlag(name: string, value: string | undefined, flag: IntFlag): number | string {
   if (value === undefined) return flag.fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < flag.min || n > flag.max) {
-    return `expected --${name} to be an integer from ${flag.min} to ${flag.max}, got "${value}"`;
+  // Plain digits only: `1e3`, `0x10` and `` are refused rather than guessed at.
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < flag.min || n > flag.max) {
+    return `Expected \`--${name}\` to be an integer from ${flag.min} to ${flag.max}, got \`${value}\``;
   }
   return n;
 }

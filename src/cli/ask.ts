@@ -11,6 +11,7 @@ import type { ChatProvider } from '../providers/port.js';
 import { createModelRegistry, type Resolved } from '../providers/registry.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
+import { hintFor } from './hints.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
@@ -22,6 +23,9 @@ Options:
   --stream          stream the answer as it arrives
   --json            print one JSON object { content, reasoning, toolCalls, metadata }
   --timeout MS      run deadline in ms (default 120000)
+  --max-tokens N    most tokens the model may generate (default: the model's; thinking models get a budget)
+  --temperature T   sampling temperature (checked against the vendor's and model's range)
+  --thinking MODE   enabled or disabled, for models with a thinking mode
   --config PATH     providers file (default: TROUPE_PROVIDERS_FILE)
 `;
 
@@ -37,6 +41,9 @@ interface AskArgs {
   readonly json: boolean;
   readonly timeoutMs?: number;
   readonly config?: string;
+  readonly maxTokens?: number;
+  readonly temperature?: number;
+  readonly thinking?: 'enabled' | 'disabled';
 }
 
 function parse(argv: readonly string[]): AskArgs | 'help' {
@@ -62,6 +69,9 @@ function parseOrThrow(argv: readonly string[]): AskArgs | 'help' {
       stream: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       timeout: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      thinking: { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -78,9 +88,36 @@ function parseOrThrow(argv: readonly string[]): AskArgs | 'help' {
       );
     }
   }
+  let maxTokens: number | undefined;
+  if (values['max-tokens'] !== undefined) {
+    maxTokens = Number(values['max-tokens']);
+    if (!Number.isInteger(maxTokens) || maxTokens <= 0) {
+      throw new UsageError(
+        `Expected \`--max-tokens\` to be a positive integer, got ${JSON.stringify(values['max-tokens'])}`,
+      );
+    }
+  }
+  let temperature: number | undefined;
+  if (values.temperature !== undefined) {
+    temperature = Number(values.temperature);
+    if (values.temperature.trim() === '' || !Number.isFinite(temperature) || temperature < 0) {
+      throw new UsageError(
+        `Expected \`--temperature\` to be a number from 0 (the vendor's own range is checked next), got ${JSON.stringify(values.temperature)}`,
+      );
+    }
+  }
+  const thinking = values.thinking;
+  if (thinking !== undefined && thinking !== 'enabled' && thinking !== 'disabled') {
+    throw new UsageError(
+      `Expected \`--thinking\` to be \`enabled\` or \`disabled\`, got ${JSON.stringify(thinking)}`,
+    );
+  }
   return {
     prompt,
     stream: values.stream === true,
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+    ...(temperature === undefined ? {} : { temperature }),
+    ...(thinking === undefined ? {} : { thinking }),
     json: values.json === true,
     ...(values.provider === undefined ? {} : { provider: values.provider }),
     ...(values['base-url'] === undefined ? {} : { baseURL: values['base-url'] }),
@@ -151,6 +188,9 @@ async function run(argv: readonly string[]): Promise<Exit> {
     model,
     stream: args.stream,
     messages: [{ role: 'user', content: args.prompt }],
+    ...(args.maxTokens === undefined ? {} : { max_tokens: args.maxTokens }),
+    ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
+    ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
   };
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
@@ -195,6 +235,8 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
           content: result.content,
           reasoning: result.reasoning ?? null,
           toolCalls: result.toolCalls ?? [],
+          finishReason: result.finishReason ?? null,
+          ...(result.webSearch === undefined ? {} : { webSearch: result.webSearch }),
           metadata: result.metadata,
         }
       : { content: null, reasoning: null, toolCalls: [], metadata: result.metadata, error: result.error };
@@ -202,15 +244,31 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
     return result.ok ? 0 : 1;
   }
   if (!result.ok) {
-    process.stderr.write(`troupe ask: ${result.error.code}: ${oneLine(result.error.message)}\n`);
+    process.stderr.write(
+      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code)}\n`,
+    );
     return 1;
   }
   if (!streamed) process.stdout.write(result.content);
   process.stdout.write('\n');
   const m = result.metadata;
   const usage = m.usage === undefined ? '' : ` tokens=${m.usage.promptTokens}+${m.usage.completionTokens}`;
+  const finish = result.finishReason === undefined ? '' : ` finish=${result.finishReason}`;
+  if (result.finishReason === 'length') {
+    process.stderr.write(
+      result.content === ''
+        ? 'troupe ask: warning: the model reached its token limit before writing any answer (finish_reason `length`); raise --max-tokens or use --thinking disabled\n'
+        : 'troupe ask: warning: the answer was cut at the token limit (finish_reason `length`); raise --max-tokens\n',
+    );
+  }
+  for (const note of m.notes ?? []) process.stderr.write(`troupe ask: note: ${note}\n`);
+  for (const found of result.webSearch ?? []) {
+    const title = typeof found.title === 'string' ? found.title : '(untitled)';
+    const link = typeof found.link === 'string' ? ` <${found.link}>` : '';
+    process.stderr.write(`troupe ask: web search: ${title}${link}\n`);
+  }
   process.stderr.write(
-    `[${m.state}] provider=${m.provider} model=${m.model} attempts=${m.attempts} totalMs=${Math.round(m.totalMs)}${usage} session=${m.sessionId}\n`,
+    `[${m.state}] provider=${m.provider} model=${m.model} attempts=${m.attempts} totalMs=${Math.round(m.totalMs)}${usage}${finish} session=${m.sessionId}\n`,
   );
   return 0;
 }
@@ -220,10 +278,10 @@ function fail(error: unknown, exit: Exit): Exit {
     error instanceof UsageError
       ? error.message
       : error instanceof TroupeError
-        ? `${error.code}: ${error.message}`
+        ? `${error.code}: ${error.message}${hintFor(error.code)}`
         : (() => {
             const converted = toTroupeError(error);
-            return `${converted.code}: ${converted.message}`;
+            return `${converted.code}: ${converted.message}${hintFor(converted.code)}`;
           })();
   process.stderr.write(`troupe ask: ${oneLine(message)}\n`);
   return exit;
@@ -234,6 +292,7 @@ function oneLine(text: string): string {
 }
 
 export const command: Command = {
-  summary: 'One call through the runtime: troupe ask [--provider P] [--model M] [--stream] [--json] "prompt"',
+  summary:
+    'One call through the runtime: troupe ask [--provider P] [--model M] [--max-tokens N] [--temperature T] [--thinking MODE] [--stream] [--json] "prompt"',
   run,
 };

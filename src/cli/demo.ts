@@ -4,18 +4,21 @@
  * Exits 1 if any session did not end exactly once.
  */
 import { LiveDisplay } from '../observe/live-display.js';
-import { planLoad } from '../observe/load-plan.js';
+import { formatInjected, planLoad } from '../observe/load-plan.js';
 import { formatReport } from '../observe/load-report.js';
 import { RuntimeMonitor } from '../observe/monitor.js';
 import { runLoad } from '../observe/run-load.js';
 import { createSimulatedProvider } from '../providers/simulated.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { parseFlags } from './args.js';
+import { onceInterrupted } from './interrupt.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe demo [--sessions N] [--concurrency C] [--seed S] [--rate R] [--plain]
 
-Runs a mixed load through the runtime on the simulated provider and shows it live.
+Runs a mixed load through the runtime on the simulated provider and shows it live. About a quarter
+of the sessions fail, time out or are cancelled on purpose (injected faults, listed at the start);
+the summary shows how each kind ended. Ctrl-C prints the summary so far.
   --sessions N      sessions in all (default 200)
   --concurrency C   sessions running at once (default 16)
   --seed S          seed for the load and the provider (default 1)
@@ -59,7 +62,7 @@ export const command: Command = {
     const monitor = new RuntimeMonitor(runtime);
     const display = new LiveDisplay(process.stdout, flags.booleans.plain ? { tty: false } : {});
     process.stdout.write(
-      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate > 0 ? `, ${rate}/s` : ''}\n`,
+      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate > 0 ? `, ${rate}/s` : ''}\n${formatInjected()}`,
     );
     const run = runLoad(runtime, planLoad({ sessions: sessions, seed: seed }), { ratePerSec: rate });
     const frame = () => {
@@ -80,9 +83,20 @@ export const command: Command = {
       };
     };
     const timer = setInterval(() => display.update(frame()), display.tty ? 100 : 250);
-    await run.finished;
+    const interrupted = onceInterrupted();
+    const how = await Promise.race([run.finished.then(() => 'finished' as const), interrupted.signalled]);
+    interrupted.dispose();
     clearInterval(timer);
     display.finish(frame());
+    if (how === 'interrupted') {
+      run.stop();
+      process.stdout.write(formatReport(run.recorder.report(true, performance.now(), true)));
+      await runtime.shutdown({ deadlineMs: 0 });
+      monitor.close();
+      // Cancelled sessions settle on their own; nothing is left worth waiting for.
+      setTimeout(() => process.exit(130), 200).unref();
+      return 130;
+    }
     await runtime.shutdown({ deadlineMs: 1000 });
     monitor.close();
     const report = run.recorder.report(true);

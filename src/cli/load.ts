@@ -5,15 +5,18 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { LiveDisplay } from '../observe/live-display.js';
-import { type LoadItem, planLoad } from '../observe/load-plan.js';
+import { formatInjected, type LoadItem, planLoad } from '../observe/load-plan.js';
 import { formatReport, LoadRecorder, type Outcome } from '../observe/load-report.js';
 import type { FinalState } from '../runtime/types.js';
 import { parseFlags } from './args.js';
+import { onceInterrupted } from './interrupt.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe load --url URL [--sessions N] [--concurrency C] [--seed S] [--plain]
 
-Runs the demo's mixed load against a running troupe server (chat tool calls over MCP).
+Runs the demo's mixed load against a running troupe server (chat tool calls over MCP). Like the
+demo, it injects faults on purpose (listed at the start, counted per kind at the end); Ctrl-C prints
+the summary so far.
   --url URL         the server's MCP endpoint, e.g. http://127.0.0.1:7801/mcp (required)
   --sessions N      calls in all (default 200)
   --concurrency C   calls in flight at once (default 16)
@@ -75,7 +78,7 @@ export const command: Command = {
       return 1;
     }
     process.stdout.write(
-      `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n`,
+      `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n${formatInjected()}`,
     );
     const plan = planLoad({ sessions: sessions, seed: seed });
     const recorder = new LoadRecorder(plan.length);
@@ -105,11 +108,25 @@ export const command: Command = {
         inFlight--;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker));
+    const interrupted = onceInterrupted();
+    const how = await Promise.race([
+      Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, worker)).then(
+        () => 'finished' as const,
+      ),
+      interrupted.signalled,
+    ]);
+    interrupted.dispose();
+    next = plan.length; // an interrupted run starts no more calls
     clearInterval(timer);
     display.finish(frame());
     await client.close().catch(() => {});
-    const report = recorder.report(false);
+    const report = recorder.report(false, performance.now(), how === 'interrupted');
+    if (how === 'interrupted') {
+      process.stdout.write(formatReport(report));
+      // Calls still in flight were abandoned with the connection; nothing is worth waiting for.
+      setTimeout(() => process.exit(130), 200).unref();
+      return 130;
+    }
     process.stdout.write(formatReport(report));
     return report.problems.length === 0 ? 0 : 1;
   },
@@ -147,6 +164,8 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
     const code = s?.error?.code;
     return {
       index: item.index,
+      kind: item.kind,
+      expected: item.expected,
       state: state ?? (s?.ok === true ? 'done' : 'failed'),
       ...(typeof session?.sessionId === 'string' ? { sessionId: session.sessionId } : {}),
       ...(typeof session?.queuedMs === 'number' ? { queuedMs: session.queuedMs } : {}),
@@ -155,9 +174,11 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
     };
   } catch (error) {
     // Our own abort: the client sent notifications/cancelled and the server cancels the session.
-    if (abort.signal.aborted) return { index: item.index, state: 'cancelled', code: 'CANCELLED' };
+    const planned = { kind: item.kind, expected: item.expected };
+    if (abort.signal.aborted) return { index: item.index, ...planned, state: 'cancelled', code: 'CANCELLED' };
     return {
       index: item.index,
+      ...planned,
       state: 'failed',
       code: `CLIENT_ERROR: ${(error as Error).message.slice(0, 80)}`,
     };

@@ -17,6 +17,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   demo: () => import('./demo.js'),
   load: () => import('./load.js'),
   chart: () => import('./chart.js'),
+  models: () => import('./models.js'),
+  config: () => import('./show-config.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -13,6 +13,7 @@ import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
+import { healthRoutes, redisPinger } from '../observe/health.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
 import { loadProviders } from '../providers/config.js';
@@ -21,6 +22,15 @@ import { createRuntime } from '../runtime/runtime.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
+import {
+  ConfigError,
+  loadConfig,
+  parseIntFlag,
+  type ResolvedConfig,
+  runtimeOptionsFrom,
+  settingOptions,
+  settingsUsage,
+} from './config.js';
 import type { Command } from './main.js';
 
 export interface Bootstrapped {
@@ -37,15 +47,17 @@ export async function bootstrap(
   logger?: Logger,
   backend?: RuntimeBackend,
   tasks?: TaskOptions,
+  config?: ResolvedConfig,
   conversationStore?: ConversationStore,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
+  const settings = config === undefined ? undefined : runtimeOptionsFrom(config);
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
-    limits: { perProvider: loaded.perProviderLimits },
-    defaults: { ...loaded.defaults },
+    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
+    defaults: { ...settings?.defaults, ...loaded.defaults },
     ...(backend === undefined ? {} : { backend }),
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
@@ -59,7 +71,7 @@ export async function bootstrap(
     ...(tasks === undefined ? {} : { tasks }),
     ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
-    ...(env.TROUPE_PROGRESS_MS === undefined ? {} : { progressIntervalMs: Number(env.TROUPE_PROGRESS_MS) }),
+    ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
 }
@@ -67,21 +79,23 @@ export async function bootstrap(
 export const SIMULATED_NOTICE =
   'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';
 
-const USAGE = `Usage: troupe serve [--port N] [--host H] [--drain-ms MS]
+const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [limits...]
 
 Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Prometheus metrics at
-/metrics, the event stream (SSE) at /events and a JSON snapshot at /api/status.
+/metrics, the event stream (SSE) at /events, a JSON snapshot at /api/status, and the probes
+/healthz (alive) and /readyz (accepting calls; Redis reachable with --redis).
   --port N        port, 0 for any free one (default 7801)
   --host H        address to bind (default 127.0.0.1)
-  --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
   --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md)
   --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
                           required to bind every interface (0.0.0.0, ::)
   --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
-Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client sees
-only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders multi_file_chat may read,
-separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL (JSON logs on stderr;
-default info), provider keys.
+Limits and deadlines:
+${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
+sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
+multi_file_chat may read, separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL
+(default info), TROUPE_LOG_FORMAT (pretty or json; default pretty on a terminal), TROUPE_PROVIDERS_FILE,
+provider keys.
 `;
 
 export const command: Command = {
@@ -90,23 +104,22 @@ export const command: Command = {
     let values: {
       port?: string;
       host?: string;
-      'drain-ms'?: string;
       redis?: string;
       'allowed-hosts'?: string;
       'insecure-no-token'?: boolean;
       help?: boolean;
-    };
+    } & Record<string, string | boolean | undefined>;
     try {
       ({ values } = parseArgs({
         args: [...argv],
         options: {
           port: { type: 'string' },
           host: { type: 'string' },
-          'drain-ms': { type: 'string' },
           redis: { type: 'string' },
           'allowed-hosts': { type: 'string' },
           'insecure-no-token': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
+          ...settingOptions(),
         },
       }));
     } catch (error) {
@@ -117,11 +130,14 @@ export const command: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    const port = values.port === undefined ? 7801 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      process.stderr.write(
-        `troupe serve: expected --port to be an integer from 0 to 65535, got "${values.port}"\n`,
-      );
+    let port: number;
+    let config: ResolvedConfig;
+    try {
+      port = values.port === undefined ? 7801 : parseIntFlag('port', values.port, 0, 65535);
+      config = await loadConfig(values, process.env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`troupe serve: ${error.message}\n`);
       return 2;
     }
     let tokens: NamedToken[];
@@ -171,6 +187,7 @@ export const command: Command = {
       logger,
       backend,
       taskStore === undefined ? undefined : { store: taskStore },
+      config,
       conversationStore,
     );
     const token = tokens.length > 0 ? true : undefined;
@@ -178,9 +195,11 @@ export const command: Command = {
       mcp.runtime,
       backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
     );
+    const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
     const app = createHttpApp({
       mcp,
       routes: observe.routes,
+      probes: healthRoutes({ runtime: mcp.runtime, ...(pinger === undefined ? {} : { ping: pinger.ping }) }),
       port,
       ...(values.host ? { host: values.host } : {}),
       tokens,
@@ -191,8 +210,10 @@ export const command: Command = {
     try {
       address = await app.listen();
     } catch (error) {
-      logger.error({ err: error }, `cannot listen: ${(error as Error).message}`);
+      // One line, no stack: the usual causes are a busy port or a forbidden one, and the fix is a flag.
+      process.stderr.write(`troupe serve: ${listenFailure(error, values.host ?? '127.0.0.1', port)}\n`);
       observe.close();
+      pinger?.close();
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
       await taskStore?.close();
@@ -206,7 +227,7 @@ export const command: Command = {
     );
     const signal = await onceSignalled();
     const report = await gracefulStop(mcp, {
-      deadlineMs: values['drain-ms'] === undefined ? 10_000 : Number(values['drain-ms']),
+      deadlineMs: config.values.drainMs,
       closeTransports: () => {
         observe.close();
         return app.close();
@@ -214,6 +235,7 @@ export const command: Command = {
     });
     await closeProviders();
     await taskStore?.close();
+    pinger?.close();
     logger.info(
       { signal, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
@@ -222,6 +244,20 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** What went wrong binding HOST:PORT, and the flag that fixes it. */
+export function listenFailure(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') {
+    return `port ${port} is already in use on ${host}; start on another with --port N (or --port 0 for any free port)`;
+  }
+  if (code === 'EACCES') return `not allowed to listen on ${where}; use --port 1024 or above`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return `cannot listen on ${where}: no such address here; check --host`;
+  }
+  return `cannot listen on ${where}: ${(error as Error).message}`;
+}
 
 /** Exits even if a stray handle keeps the loop alive; an unref'd timer never delays a clean exit. */
 export function exitSoon(code: number): void {

@@ -3,32 +3,51 @@
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
 import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
 import { createLogger } from '../observe/logger.js';
+import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
 import { bootstrap, exitSoon, SIMULATED_NOTICE } from './serve.js';
 
-const USAGE = `Usage: troupe stdio [--drain-ms MS]
+const USAGE = `Usage: troupe stdio [limits...]
 
-Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs are JSON lines on
-stderr; TROUPE_LOG_LEVEL sets the level (default info).
-  --drain-ms MS   on SIGINT/SIGTERM, how long calls may finish before they are cancelled (default 10000)
-`;
+Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr;
+TROUPE_LOG_LEVEL sets the level (default info).
+Limits and deadlines:
+${settingsUsage()}`;
 
 export const command: Command = {
   summary: 'Serve MCP over stdio (protocol on stdout, logs on stderr)',
   async run(argv) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(USAGE);
-      return 0;
+    let config: ResolvedConfig;
+    try {
+      const { values } = parseArgs({
+        args: [...argv],
+        options: { help: { type: 'boolean', short: 'h' }, ...settingOptions() },
+      });
+      if (values.help === true) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      config = await loadConfig(values, process.env);
+    } catch (error) {
+      process.stderr.write(`troupe stdio: ${(error as Error).message}\n`);
+      if (!(error instanceof ConfigError)) process.stderr.write(USAGE);
+      return 2;
     }
-    const drainAt = argv.indexOf('--drain-ms');
-    const deadlineMs = drainAt >= 0 ? Number(argv[drainAt + 1]) : 10_000;
+    const deadlineMs = config.values.drainMs;
     const logger = createLogger({ base: { component: 'stdio' } });
-    const { mcp, simulated, closeProviders } = await bootstrap(process.env, logger);
+    const { mcp, simulated, closeProviders } = await bootstrap(
+      process.env,
+      logger,
+      undefined,
+      undefined,
+      config,
+    );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
     // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
     const input = guardStdin(process.stdin, (line) => process.stdout.write(line));

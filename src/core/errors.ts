@@ -25,7 +25,13 @@ export type ProviderErrorCode =
   | 'NETWORK'
   | 'BAD_RESPONSE'
   | 'CANCELLED'
-  | 'NOT_CONFIGURED';
+  | 'NOT_CONFIGURED'
+  /** Out of credit, plan expired, or a daily/usage-window quota spent: top up or wait for the reset. */
+  | 'QUOTA_EXHAUSTED'
+  /** The vendor's safety review refused the input or the output. */
+  | 'CONTENT_FILTERED'
+  /** Prompt plus completion budget exceed the model's context window. */
+  | 'CONTEXT_TOO_LONG';
 
 export type ErrorFamily = 'runtime' | 'provider';
 

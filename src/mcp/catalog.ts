@@ -6,7 +6,7 @@ import type { ModelRegistry } from '../providers/registry.js';
 import type { ModelCatalog } from './context.js';
 
 export function catalogFromRegistry(
-  registry: Pick<ModelRegistry, 'list'>,
+  registry: Pick<ModelRegistry, 'list'> & Partial<Pick<ModelRegistry, 'refresh'>>,
   options: { readonly defaults?: { provider?: string; model?: string }; readonly simulated?: boolean } = {},
 ): ModelCatalog {
   return {
@@ -19,6 +19,13 @@ export function catalogFromRegistry(
           ...(m.contextWindow === null ? {} : { contextWindow: m.contextWindow }),
         })),
       })),
+    ...(registry.refresh === undefined
+      ? {}
+      : {
+          refresh: async (provider: string, refreshOptions: { readonly signal: AbortSignal }) => {
+            await registry.refresh?.(provider, refreshOptions);
+          },
+        }),
     defaults: { ...(options.defaults ?? {}) },
     simulated: options.simulated ?? false,
   };

@@ -25,6 +25,8 @@ export interface CatalogProvider {
 /** The model catalog the MCP front lists; built from the provider registry (see `bootstrap.ts`). */
 export interface ModelCatalog {
   list(): readonly CatalogProvider[];
+  /** Asks a provider for its live model list (cached); absent when the registry cannot. */
+  refresh?(provider: string, options: { readonly signal: AbortSignal }): Promise<void>;
   readonly defaults: { readonly provider?: string; readonly model?: string };
   /** True when no provider key was set and the simulated provider serves every call. */
   readonly simulated: boolean;

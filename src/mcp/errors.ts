@@ -24,6 +24,12 @@ const HINTS: Readonly<Record<TroupeErrorCode, string>> = {
   NETWORK: 'The provider could not be reached. Retry later, or choose another provider.',
   BAD_RESPONSE: 'The provider sent an answer troupe could not read. Retry, or choose another model.',
   NOT_CONFIGURED: 'That provider has no API key configured. Call list_models to see configured providers.',
+  QUOTA_EXHAUSTED:
+    'The provider account is out of credit or its quota is spent. Top up, or wait for the reset the message names; retrying now will not help.',
+  CONTENT_FILTERED:
+    "The provider's safety review refused the input or the answer. Rephrase; retrying the same call will not help.",
+  CONTEXT_TOO_LONG:
+    "The conversation does not fit the model's context window. Shorten it, lower max_tokens, or pick a model with a larger window.",
 };
 
 export function hintFor(code: TroupeErrorCode): string {

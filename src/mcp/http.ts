@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   readonly mcp: McpContext;
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */
+  readonly probes?: ReadonlyMap<string, RouteHandler>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 7801 */
@@ -214,17 +216,21 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // Checked every second rather than Node's 30 s, so the timeouts hold to about a second.
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const path = pathOf(req.url);
-    const route = path === undefined ? undefined : options.routes?.get(path);
+    const probe = path === undefined ? undefined : options.probes?.get(path);
+    const route = probe ?? (path === undefined ? undefined : options.routes?.get(path));
     if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
-    const forbidden = guard.check(req);
-    if (forbidden !== undefined) return json(res, 403, rpcError(-32000, forbidden));
-    const caller = authenticate(req, tokens);
-    if (tokens.length > 0 && caller === undefined) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
-      return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+    // Health probes answer anyone who reaches the port (orchestrators send no token or Host).
+    if (probe === undefined) {
+      const forbidden = guard.check(req);
+      if (forbidden !== undefined) return json(res, 403, rpcError(-32000, forbidden));
+      const caller = authenticate(req, tokens);
+      if (tokens.length > 0 && caller === undefined) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
+        return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+      }
+      // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
+      (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
     }
-    // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
-    (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
     const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
     Promise.resolve(handling).catch((error: unknown) => {
       onerror(error instanceof Error ? error : new Error(String(error)));

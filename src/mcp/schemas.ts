@@ -6,7 +6,7 @@ import * as z from 'zod';
 
 export const toolCallSchema = z.object({
   id: z.string(),
-  type: z.literal('function'),
+  type: z.string().describe('`function`, or a vendor kind such as Kimi `builtin_function`, kept as sent.'),
   function: z.object({ name: z.string(), arguments: z.string() }),
 });
 
@@ -17,6 +17,10 @@ export const chatMessageSchema = z.object({
   tool_call_id: z.string().optional(),
   tool_calls: z.array(toolCallSchema).optional(),
   reasoning_content: z.string().optional(),
+  partial: z
+    .boolean()
+    .optional()
+    .describe('Kimi partial mode: the model continues this last assistant message.'),
 });
 
 /** Tool definitions for the model pass through as given (OpenAI shape or vendor kinds). */
@@ -65,6 +69,8 @@ export const sessionMetadataSchema = z.looseObject({
   label: z.string().optional(),
   caller: z.record(z.string(), z.unknown()).optional(),
   truncated: z.boolean().optional(),
+  finishReason: z.string().optional(),
+  notes: z.array(z.string()).optional(),
 });
 
 export const toolErrorSchema = z.looseObject({

@@ -124,7 +124,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     bars($('#in-flight'), st.providers.map(function (pr) {
       var limit = pr.limit === null ? st.maxConcurrent : pr.limit;
       return { key: pr.name, label: pr.name, value: pr.running, max: limit, full: pr.running >= limit,
-        text: pr.running + ' / ' + limit + (pr.queued ? ' (+' + pr.queued + ' queued)' : '') };
+        text: pr.running + ' / ' + (pr.limit === null ? 'no own limit, global ' + limit : limit) + (pr.queued ? ' (+' + pr.queued + ' queued)' : '') };
     }));
 
     var last = snap.series[snap.series.length - 1] || { perSec: 0, runP50Ms: null, runP95Ms: null };

@@ -106,3 +106,36 @@ function pick(r: number): LoadKind {
   }
   return 'ok';
 }
+
+/** What each kind does on purpose, in the words `demo` and `load` print before and after a run. */
+export const KIND_DESCRIPTIONS: Readonly<Record<LoadKind, string>> = {
+  ok: 'plain call, 20-150 ms',
+  slow: 'plain call, 400-1200 ms',
+  stream: 'streamed call, 20-150 ms',
+  retried: 'injected: the provider answers 429 every time; retried with backoff, then failed',
+  failing: 'injected: the provider answers a malformed response; failed',
+  cancelled: 'injected: the provider hangs; the driver cancels it after 100-500 ms',
+  timeout: 'injected: the provider hangs; its 200-600 ms deadline times it out',
+};
+
+/** The kinds that inject a failure, with their share of the plan in percent. */
+export function injectedFaults(): readonly { readonly kind: LoadKind; readonly percent: number }[] {
+  return MIX.filter(([kind]) => KIND_DESCRIPTIONS[kind].startsWith('injected')).map(([kind, percent]) => ({
+    kind,
+    percent,
+  }));
+}
+
+/** The lines printed before a run: which failures are injected on purpose, and how often. */
+export function formatInjected(): string {
+  const faults = injectedFaults();
+  const share = faults.reduce((sum, f) => sum + f.percent, 0);
+  return [
+    `Injected on purpose (about ${share}% of sessions are planned not to end done):`,
+    ...faults.map(
+      (f) =>
+        `  ${f.kind.padEnd(10)} ${String(f.percent).padStart(2)}%  ${KIND_DESCRIPTIONS[f.kind].replace('injected: ', '')}`,
+    ),
+    '',
+  ].join('\n');
+}

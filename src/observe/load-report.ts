@@ -3,6 +3,8 @@
  * queue-wait and run-time percentiles, and the check that every session ended exactly once.
  */
 import type { FinalState } from '../runtime/types.js';
+import type { LoadKind } from './load-plan.js';
+import { KIND_DESCRIPTIONS } from './load-plan.js';
 import { quantile } from './monitor.js';
 
 export interface Outcome {
@@ -12,10 +14,22 @@ export interface Outcome {
   readonly queuedMs?: number;
   readonly runMs?: number;
   readonly code?: string;
+  /** The plan's kind for this session, and the state that kind should end in. */
+  readonly kind?: LoadKind;
+  readonly expected?: FinalState;
 }
 
 export interface LoadReport {
+  /** Sessions counted: all planned ones, or those ended so far when `partial`. */
   readonly total: number;
+  /** Sessions in the plan. */
+  readonly planned: number;
+  /** True for an interrupted run: the report covers the sessions that ended so far. */
+  readonly partial: boolean;
+  /** Final states per planned kind, for the kinds that had sessions. */
+  readonly byKind: Partial<Record<LoadKind, Record<FinalState, number>>>;
+  /** Sessions that ended in another state than their kind planned. */
+  readonly unplanned: number;
   readonly byState: Record<FinalState, number>;
   readonly codes: Record<string, number>;
   readonly queueWaitMs: Percentiles;
@@ -67,9 +81,14 @@ export class LoadRecorder {
     return byState;
   }
 
-  /** @param runtimeEnds whether `ended()` was fed (in-process runs): then ids must match one to one. */
-  report(runtimeEnds: boolean, now: number = performance.now()): LoadReport {
+  /**
+   * @param runtimeEnds whether `ended()` was fed (in-process runs): then ids must match one to one.
+   * @param partial an interrupted run: count what ended so far, and skip the checks that need the end.
+   */
+  report(runtimeEnds: boolean, now: number = performance.now(), partial = false): LoadReport {
     const problems: string[] = [];
+    const byKind: Partial<Record<LoadKind, Record<FinalState, number>>> = {};
+    let unplanned = 0;
     const codes: Record<string, number> = {};
     const queue: number[] = [];
     const run: number[] = [];
@@ -77,11 +96,17 @@ export class LoadRecorder {
     for (let i = 0; i < this.total; i++) {
       const list = this.#outcomes.get(i);
       if (list === undefined) {
-        problems.push(`session #${i} never ended`);
+        if (!partial) problems.push(`session #${i} never ended`);
         continue;
       }
       if (list.length > 1) problems.push(`session #${i} ended ${list.length} times`);
       const o = list[0]!;
+      if (o.kind !== undefined) {
+        const counts = byKind[o.kind] ?? { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
+        counts[o.state]++;
+        byKind[o.kind] = counts;
+      }
+      if (o.expected !== undefined && o.expected !== o.state) unplanned++;
       if (o.code !== undefined) codes[o.code] = (codes[o.code] ?? 0) + 1;
       if (o.queuedMs !== undefined) queue.push(o.queuedMs);
       if (o.runMs !== undefined && o.runMs > 0) run.push(o.runMs);
@@ -91,7 +116,7 @@ export class LoadRecorder {
         ids.set(o.sessionId, i);
       }
     }
-    if (runtimeEnds) {
+    if (runtimeEnds && !partial) {
       for (const [id, n] of this.#endedById)
         if (n !== 1) problems.push(`the runtime reported session ${id} ending ${n} times`);
       for (const id of ids.keys())
@@ -100,7 +125,11 @@ export class LoadRecorder {
         problems.push(`the runtime reported ${this.#endedById.size} ends for ${ids.size} sessions`);
     }
     return {
-      total: this.total,
+      total: partial ? this.finished : this.total,
+      planned: this.total,
+      partial,
+      byKind,
+      unplanned,
       byState: this.counts(),
       codes,
       queueWaitMs: percentiles(queue),
@@ -124,6 +153,9 @@ function percentiles(values: number[]): Percentiles {
 export function formatReport(report: LoadReport): string {
   const lines: string[] = [];
   const pct = (n: number) => (report.total === 0 ? '0.0' : ((100 * n) / report.total).toFixed(1));
+  if (report.partial) {
+    lines.push('', `interrupted: ${report.total} of ${report.planned} sessions ended; the summary so far`);
+  }
   lines.push('', 'final state   sessions      %');
   for (const state of ['done', 'failed', 'timedOut', 'cancelled'] as const)
     lines.push(
@@ -132,6 +164,7 @@ export function formatReport(report: LoadReport): string {
   lines.push(`${'total'.padEnd(12)} ${String(report.total).padStart(9)}`);
   const codes = Object.entries(report.codes).sort((a, b) => b[1] - a[1]);
   if (codes.length > 0) lines.push('', `error codes: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  lines.push(...formatByKind(report));
   const ms = (v: number | null) => (v === null ? '-' : `${Math.round(v)}`);
   lines.push('', 'ms            p50      p90      p99      max');
   for (const [name, p] of [
@@ -144,9 +177,34 @@ export function formatReport(report: LoadReport): string {
     '',
     `wall time ${secs.toFixed(2)} s, ${(report.total / Math.max(secs, 0.001)).toFixed(1)} sessions/s`,
     report.problems.length === 0
-      ? `check: every session ended exactly once (${report.total} of ${report.total})`
+      ? report.partial
+        ? `check: no session ended twice (${report.total} ended so far)`
+        : `check: every session ended exactly once (${report.total} of ${report.total})`
       : `check FAILED: ${report.problems.length} problem(s):\n  ${report.problems.slice(0, 20).join('\n  ')}`,
     '',
   );
   return lines.join('\n');
+}
+
+/** Which kind ended how: the injected faults account for the sessions that did not end done. */
+function formatByKind(report: LoadReport): string[] {
+  const kinds = (Object.keys(KIND_DESCRIPTIONS) as LoadKind[]).filter((k) => report.byKind[k] !== undefined);
+  if (kinds.length === 0) return [];
+  const states = ['done', 'failed', 'timedOut', 'cancelled'] as const;
+  const lines = ['', `planned kind${states.map((s) => s.padStart(10)).join('')}   what it does`];
+  for (const kind of kinds) {
+    const counts = report.byKind[kind]!;
+    lines.push(
+      `${kind.padEnd(12)}${states.map((s) => String(counts[s] || '-').padStart(10)).join('')}   ${KIND_DESCRIPTIONS[kind]}`,
+    );
+  }
+  const notDone = report.total - report.byState.done;
+  const explained = notDone - Math.min(notDone, report.unplanned);
+  lines.push(
+    '',
+    report.unplanned === 0
+      ? `${notDone} session(s) did not end done, every one because a fault was injected on purpose`
+      : `${explained} of ${notDone} session(s) not done were injected faults; ${report.unplanned} session(s) ended otherwise than planned`,
+  );
+  return lines;
 }

@@ -1,8 +1,11 @@
 /**
- * Structured JSON logs on stderr (pino): stdout stays free for `troupe stdio`'s protocol. Keys never
- * reach a log line: known fields are redacted by path, and every string is scrubbed of anything that
- * looks like a key or a bearer token. Level from `TROUPE_LOG_LEVEL` (@default 'info').
+ * Logs on stderr (pino): stdout stays free for `troupe stdio`'s protocol. JSON lines for machines,
+ * and pino-pretty's readable lines when stderr is a terminal (`TROUPE_LOG_FORMAT` = `json` or
+ * `pretty` overrides). Keys never reach a log line: known fields are redacted by path, and every
+ * string is scrubbed of anything that looks like a key or a bearer token; pretty lines are made from
+ * the already scrubbed JSON. Level from `TROUPE_LOG_LEVEL` (@default 'info').
  */
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -70,11 +73,42 @@ function scrubValue(value: unknown, depth: number): unknown {
   return out;
 }
 
+export type LogFormat = 'json' | 'pretty';
+
+/** `TROUPE_LOG_FORMAT` when it names a format, else pretty on a terminal and JSON otherwise. */
+export function logFormat(raw: string | undefined, tty: boolean): LogFormat {
+  const format = raw?.trim().toLowerCase();
+  if (format === 'json' || format === 'pretty') return format;
+  return tty ? 'pretty' : 'json';
+}
+
+/**
+ * pino-pretty as a synchronous stream on stderr, loaded only when used: it is pino's own
+ * prettifier, and a JSON-logging server never pays for loading it.
+ */
+function prettyStderr(colorize: boolean): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream;
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,component',
+    messageFormat: '{if component}{component}: {end}{msg}',
+    singleLine: true,
+  });
+}
+
 export interface LoggerOptions {
   /** @default process.env.TROUPE_LOG_LEVEL ?? 'info' */
   readonly level?: string;
-  /** Where lines go. @default stderr, written synchronously so a line is never lost on exit */
+  /**
+   * Where lines go. @default stderr, written synchronously so a line is never lost on exit; pretty
+   * when `format` says so
+   */
   readonly destination?: DestinationStream;
+  /** @default logFormat(process.env.TROUPE_LOG_FORMAT, stderr is a terminal) */
+  readonly format?: LogFormat;
   /** Bound to every line, e.g. `{ component: 'serve' }`. */
   readonly base?: Record<string, unknown>;
 }
@@ -105,6 +139,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    options.destination ?? defaultDestination(options.format),
   );
+}
+
+function defaultDestination(format: LogFormat | undefined): DestinationStream {
+  const tty = process.stderr.isTTY === true;
+  return (format ?? logFormat(process.env.TROUPE_LOG_FORMAT, tty)) === 'pretty'
+    ? prettyStderr(tty)
+    : pino.destination({ fd: 2, sync: true });
 }

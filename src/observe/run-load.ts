@@ -18,6 +18,8 @@ export interface LoadRun {
   readonly recorder: LoadRecorder;
   /** Resolves when every session has ended. */
   readonly finished: Promise<void>;
+  /** Submits no more sessions (an interrupted run); those already submitted run on. */
+  stop(): void;
 }
 
 export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: RunLoadOptions = {}): LoadRun {
@@ -52,6 +54,8 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
         index: item.index,
         state: 'failed',
         code: typeof code === 'string' ? code : 'REJECTED',
+        kind: item.kind,
+        expected: item.expected,
       });
       return;
     }
@@ -72,12 +76,15 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
           sessionId: m.sessionId,
           queuedMs: m.queuedMs,
           runMs: m.runMs,
+          kind: item.kind,
+          expected: item.expected,
           ...(m.code === undefined ? {} : { code: m.code }),
         });
       }),
     );
   };
 
+  let stopped = false;
   const rate = options.ratePerSec ?? 0;
   const submitted =
     rate <= 0
@@ -90,8 +97,8 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
               plan.length,
               Math.floor(((performance.now() - startedAt) / 1000) * rate) + 1,
             );
-            while (next < due) submit(plan[next++]!);
-            if (next >= plan.length) resolve();
+            while (next < due && !stopped) submit(plan[next++]!);
+            if (next >= plan.length || stopped) resolve();
             else setTimeout(tick, Math.max(5, Math.min(100, 1000 / rate)));
           };
           tick();
@@ -102,5 +109,11 @@ export function runLoad(runtime: Runtime, plan: readonly LoadItem[], options: Ru
       for (const timer of timers) clearTimeout(timer);
       unsubscribe();
     });
-  return { recorder, finished };
+  return {
+    recorder,
+    finished,
+    stop: () => {
+      stopped = true;
+    },
+  };
 }

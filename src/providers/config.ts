@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
-import { createGlmProvider, GLM_MODELS, glmKeyFrom } from './glm.js';
-import { createKimiProvider, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
-import { createOpenAICompatibleProvider } from './openai-compatible.js';
+import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
+import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
+import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
@@ -29,7 +29,13 @@ const modelSchema = z.strictObject({
       tools: z.boolean({ error: 'a boolean' }).optional(),
       thinking: z.boolean({ error: 'a boolean' }).optional(),
       files: z.boolean({ error: 'a boolean' }).optional(),
+      vision: z.boolean({ error: 'a boolean' }).optional(),
     })
+    .optional(),
+  defaultMaxTokens: z
+    .number({ error: 'a token count' })
+    .int({ error: 'an integer' })
+    .positive({ error: 'a positive integer' })
     .optional(),
 });
 const limit = z
@@ -50,17 +56,32 @@ const providerSchema = z.strictObject({
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
     .optional(),
 });
-const presetSchema = z.strictObject({
+const presetFields = {
   baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
-  region: z.enum(['global', 'cn'], { error: '`global` or `cn`' }).optional(),
-  host: z.enum(['bigmodel', 'zai'], { error: '`bigmodel` or `zai`' }).optional(),
   maxConcurrent: limit.optional(),
+  maxSockets: limit.optional(),
+  /** Added to the built-in catalogue, or replacing the entry with the same id. */
+  models: z.array(modelSchema, { error: 'an array of models' }).optional(),
+  /** Only listed models are accepted (anything else is MODEL_NOT_FOUND before any call). */
+  strictModels: z.boolean({ error: 'a boolean' }).optional(),
+  defaultModel: z.string({ error: 'a model id string' }).optional(),
+};
+const kimiSchema = z.strictObject({
+  ...presetFields,
+  region: z.enum(['global', 'cn'], { error: '`global` or `cn`' }).optional(),
+});
+const glmSchema = z.strictObject({
+  ...presetFields,
+  host: z.enum(['bigmodel', 'zai'], { error: '`bigmodel` or `zai`' }).optional(),
+  codingPlan: z.boolean({ error: 'a boolean' }).optional(),
 });
 export const providersFileSchema = z.strictObject({
   providers: z.array(providerSchema, { error: 'an array of providers' }).optional(),
-  kimi: presetSchema.optional(),
-  glm: presetSchema.optional(),
+  kimi: kimiSchema.optional(),
+  glm: glmSchema.optional(),
   defaults: z.strictObject({ provider: z.string().optional(), model: z.string().optional() }).optional(),
+  // Limits and deadlines for `troupe serve`/`stdio`; validated field by field in src/cli/config.ts.
+  runtime: z.record(z.string(), z.unknown()).optional(),
 });
 export type ProvidersFile = z.infer<typeof providersFileSchema>;
 
@@ -156,6 +177,31 @@ function envEndpoint(
   return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };
 }
 
+/** The catalogue with the file's models: same id replaces, new ids are added after. */
+export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpec[]): ModelSpec[] {
+  const byId = new Map(extra.map((m) => [m.id, m]));
+  const merged = base.map((m) => byId.get(m.id) ?? m);
+  for (const m of extra) if (!base.some((b) => b.id === m.id)) merged.push(m);
+  return merged;
+}
+
+/** The first variable in `names` that is set and not blank. */
+function firstSet(env: Env, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) {
+      if (!URL.canParse(value))
+        throw runtimeError('INVALID_REQUEST', `${name}: Expected a URL, got ${describe(value)}`);
+      return value;
+    }
+  }
+  return undefined;
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes)$/i.test(value.trim());
+}
+
 export async function loadProviders(options: LoadOptions = {}): Promise<LoadedProviders> {
   const env = options.env ?? process.env;
   const path = options.configPath ?? env.TROUPE_PROVIDERS_FILE;
@@ -175,39 +221,50 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
 
   const kimiKey = kimiKeyFrom(env);
   const kimi = file.kimi ?? {};
+  const kimiModels = mergeModels(KIMI_MODELS, (kimi.models ?? []) as ModelSpec[]);
+  const kimiBase = kimi.baseURL ?? firstSet(env, KIMI_BASE_URL_VARS);
   add(
     {
       name: 'kimi',
       configured: kimiKey !== undefined,
-      models: KIMI_MODELS,
+      models: kimiModels,
+      openModels: kimi.strictModels !== true,
       hint: 'set MOONSHOT_API_KEY or KIMI_API_KEY',
+      ...(kimi.defaultModel === undefined ? {} : { defaultModel: kimi.defaultModel }),
     },
     () =>
       createKimiProvider({
         apiKey: kimiKey as string,
+        models: kimiModels,
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
-        ...((kimi.baseURL ?? env.MOONSHOT_BASE_URL)
-          ? { baseURL: (kimi.baseURL ?? env.MOONSHOT_BASE_URL) as string }
-          : {}),
+        ...(kimiBase === undefined ? {} : { baseURL: kimiBase }),
+        ...(kimi.maxSockets === undefined ? {} : { maxSockets: kimi.maxSockets }),
       }),
     kimi.maxConcurrent,
   );
   const glmKey = glmKeyFrom(env);
   const glm = file.glm ?? {};
+  const glmHost = glm.host ?? glmKey?.host ?? 'bigmodel';
+  const glmModels = mergeModels(GLM_MODELS, (glm.models ?? []) as ModelSpec[]);
+  const glmBase = glm.baseURL ?? firstSet(env, ['GLM_BASE_URL', GLM_BASE_URL_VARS[glmHost]]);
+  const codingPlan = glm.codingPlan ?? isTrue(env.GLM_CODING_PLAN);
   add(
     {
       name: 'glm',
       configured: glmKey !== undefined,
-      models: GLM_MODELS,
-      hint: 'set ZHIPUAI_API_KEY, GLM_API_KEY or ZAI_API_KEY',
+      models: glmModels,
+      openModels: glm.strictModels !== true,
+      hint: 'set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host)',
+      ...(glm.defaultModel === undefined ? {} : { defaultModel: glm.defaultModel }),
     },
     () =>
       createGlmProvider({
         apiKey: glmKey?.apiKey as string,
-        host: glm.host ?? glmKey?.host ?? 'bigmodel',
-        ...((glm.baseURL ?? env.GLM_BASE_URL)
-          ? { baseURL: (glm.baseURL ?? env.GLM_BASE_URL) as string }
-          : {}),
+        host: glmHost,
+        codingPlan,
+        models: glmModels,
+        ...(glmBase === undefined ? {} : { baseURL: glmBase }),
+        ...(glm.maxSockets === undefined ? {} : { maxSockets: glm.maxSockets }),
       }),
     glm.maxConcurrent,
   );
@@ -266,7 +323,16 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   }
   const wanted = file.defaults?.provider ?? env.TROUPE_DEFAULT_PROVIDER;
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
-  const registry = createModelRegistry(entries, defaultProvider === undefined ? {} : { defaultProvider });
+  const registry = createModelRegistry(entries, {
+    ...(defaultProvider === undefined ? {} : { defaultProvider }),
+    fetchModels: async (name, signal) => {
+      const provider = providers.find((p) => p.name === name) as
+        | Partial<OpenAICompatibleProvider>
+        | undefined;
+      if (provider?.listModels === undefined) return [];
+      return provider.listModels({ signal });
+    },
+  });
   const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
   const defaults = {
     ...(defaultProvider === undefined ? {} : { provider: defaultProvider }),

@@ -5,34 +5,64 @@
  * Quirks: `thinking: { type: 'enabled' | 'disabled' }` on the 4.5+ models (the port's default
  * mapping is exactly this form); thinking output arrives as `reasoning_content`; the `web_search`
  * tool (`{ type: 'web_search', web_search: {...} }`) passes through `tools` unchanged; usage comes in
- * the last chunk without `stream_options`, which we therefore do not send.
+ * the last chunk without `stream_options`, which we therefore do not send; errors follow the
+ * business-code table (`vendor-errors.ts`); `sensitive` and `network_error` finish reasons fail the
+ * call; requests are checked against GLM's parameter rules (`glm-rules.ts`).
  */
+
+import { glmPrepare } from './glm-rules.js';
 import {
   createOpenAICompatibleProvider,
   type OpenAICompatibleOptions,
   type OpenAICompatibleProvider,
 } from './openai-compatible.js';
 import type { ModelSpec } from './registry.js';
+import { GLM_ERRORS } from './vendor-errors.js';
 
 export const GLM_BIGMODEL_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4';
 export const GLM_ZAI_BASE_URL = 'https://api.z.ai/api/paas/v4';
-/** Keys for the BigModel host, checked in order. */
-export const GLM_KEY_VARS = ['ZHIPUAI_API_KEY', 'GLM_API_KEY'] as const;
-/** The key for the Z.ai host. */
-export const ZAI_KEY_VAR = 'ZAI_API_KEY';
+/** The GLM Coding Plan hosts: the same API under `/api/coding/paas/v4`, billed to the plan. */
+export const GLM_BIGMODEL_CODING_BASE_URL = 'https://open.bigmodel.cn/api/coding/paas/v4';
+export const GLM_ZAI_CODING_BASE_URL = 'https://api.z.ai/api/coding/paas/v4';
 
 export type GlmHost = 'bigmodel' | 'zai';
 
-const hybrid = { thinking: true } as const;
+/**
+ * Key variables, checked in this order, and the host each selects: `ZHIPUAI_API_KEY` is the
+ * BigModel (mainland) SDK's variable; `ZAI_API_KEY` is the Z.ai SDK's; `GLM_API_KEY` is used by
+ * most tools for the international Z.ai host.
+ */
+export const GLM_KEY_VARS: readonly { readonly name: string; readonly host: GlmHost }[] = [
+  { name: 'ZHIPUAI_API_KEY', host: 'bigmodel' },
+  { name: 'ZAI_API_KEY', host: 'zai' },
+  { name: 'GLM_API_KEY', host: 'zai' },
+];
+/** Base URL variable per host (each SDK's own), after `GLM_BASE_URL` which applies to both. */
+export const GLM_BASE_URL_VARS: Readonly<Record<GlmHost, string>> = {
+  bigmodel: 'ZHIPUAI_BASE_URL',
+  zai: 'ZAI_BASE_URL',
+};
 
-/** The GLM family as of early 2026, with context windows in tokens. */
+const hybrid = { thinking: true } as const;
+const hybridVision = { thinking: true, vision: true } as const;
+
+/**
+ * The GLM families (docs.z.ai / docs.bigmodel.cn model pages, read 2026-12-01), context windows in
+ * tokens. The list informs; any other id goes to the vendor, which answers code 1211 for a model it
+ * does not have.
+ */
 export const GLM_MODELS: readonly ModelSpec[] = [
+  { id: 'glm-5.1', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-5', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-4.7', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.6', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.5', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-air', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-x', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-airx', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-flash', contextWindow: 131_072, capabilities: hybrid },
+  { id: 'glm-4.6v', contextWindow: 131_072, capabilities: hybridVision },
+  { id: 'glm-4.5v', contextWindow: 65_536, capabilities: hybridVision },
   { id: 'glm-4-plus', contextWindow: 131_072 },
   { id: 'glm-4-air-250414', contextWindow: 131_072 },
   { id: 'glm-4-flash', contextWindow: 131_072 },
@@ -44,30 +74,40 @@ export interface GlmOptions extends Partial<Omit<OpenAICompatibleOptions, 'apiKe
   readonly apiKey: string;
   /** Which host. Ignored when `baseURL` is given. @default 'bigmodel' */
   readonly host?: GlmHost;
+  /** Use the GLM Coding Plan path (`/api/coding/paas/v4`) of the host. Ignored with `baseURL`. @default false */
+  readonly codingPlan?: boolean;
+}
+
+export function glmBaseURL(host: GlmHost, codingPlan: boolean): string {
+  if (host === 'zai') return codingPlan ? GLM_ZAI_CODING_BASE_URL : GLM_ZAI_BASE_URL;
+  return codingPlan ? GLM_BIGMODEL_CODING_BASE_URL : GLM_BIGMODEL_BASE_URL;
 }
 
 export function createGlmProvider(options: GlmOptions): OpenAICompatibleProvider {
-  const baseURL = options.baseURL ?? (options.host === 'zai' ? GLM_ZAI_BASE_URL : GLM_BIGMODEL_BASE_URL);
+  const baseURL = options.baseURL ?? glmBaseURL(options.host ?? 'bigmodel', options.codingPlan ?? false);
   return createOpenAICompatibleProvider({
     ...options,
     name: options.name ?? 'glm',
     baseURL,
     models: options.models ?? GLM_MODELS,
-    capabilities: { streamUsageOption: false, ...(options.capabilities ?? {}) },
+    capabilities: {
+      streamUsageOption: false,
+      errorTable: GLM_ERRORS,
+      // Documented finish reasons that mean the answer failed (docs.bigmodel.cn chat reference).
+      errorFinishReasons: { sensitive: 'CONTENT_FILTERED', network_error: 'PROVIDER_UNAVAILABLE' },
+      prepare: glmPrepare,
+      ...(options.capabilities ?? {}),
+    },
   });
 }
 
-/**
- * The key and host from the environment: `ZHIPUAI_API_KEY` or `GLM_API_KEY` select BigModel;
- * `ZAI_API_KEY` alone selects Z.ai.
- */
+/** The key and the host its variable selects (see `GLM_KEY_VARS`), from the first variable set. */
 export function glmKeyFrom(
   env: Readonly<Record<string, string | undefined>>,
-): { readonly apiKey: string; readonly host: GlmHost } | undefined {
-  for (const name of GLM_KEY_VARS) {
+): { readonly apiKey: string; readonly host: GlmHost; readonly variable: string } | undefined {
+  for (const { name, host } of GLM_KEY_VARS) {
     const value = env[name]?.trim();
-    if (value) return { apiKey: value, host: 'bigmodel' };
+    if (value) return { apiKey: value, host, variable: name };
   }
-  const zai = env[ZAI_KEY_VAR]?.trim();
-  return zai ? { apiKey: zai, host: 'zai' } : undefined;
+  return undefined;
 }

@@ -8,6 +8,14 @@
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { ResponseTooLargeError } from './transport.js';
+import {
+  matchRow,
+  readErrorBody,
+  resetTimeHint,
+  secondsHintMs,
+  type VendorErrorRow,
+  type VendorErrorTable,
+} from './vendor-errors.js';
 
 export interface ErrorContext {
   /** Provider name, for messages. */
@@ -18,6 +26,13 @@ export interface ErrorContext {
   readonly secrets?: readonly string[];
   /** What was being done, e.g. `chat completion` or `file upload`. @default 'request' */
   readonly operation?: string;
+  /** The vendor's error table (Kimi, GLM); rows win over the generic status mapping. @default none */
+  readonly errorTable?: VendorErrorTable;
+  /** The model called, and its context window when known: named in `CONTEXT_TOO_LONG`. */
+  readonly model?: string;
+  readonly contextWindow?: number;
+  /** For reset times in bodies. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** The cause we keep: plain data, no headers, no request. */
@@ -62,11 +77,24 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
     });
   }
   if (value instanceof APIError && typeof value.status === 'number') {
-    return fromStatus(value, where, scrub);
+    return fromStatus(value, where, scrub, context);
   }
   if (value instanceof APIError && value.error !== undefined) {
     // An `error` object inside a 200 stream: the server failed after it began answering.
     const detail = serverMessage(value.error, scrub);
+    const row =
+      context.errorTable === undefined
+        ? undefined
+        : matchRow(context.errorTable, undefined, readErrorBody(value.error));
+    if (row !== undefined) {
+      return providerError(
+        row.troupe,
+        `${where}: the stream carried an error${detail}${advice(row, context, detail)}`,
+        {
+          cause: scrubCause(value, scrub),
+        },
+      );
+    }
     return providerError('PROVIDER_UNAVAILABLE', `${where}: the stream carried an error${detail}`, {
       cause: scrubCause(value, scrub),
     });
@@ -93,17 +121,66 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   });
 }
 
-function fromStatus(error: APIError, where: string, scrub: (text: string) => string): TroupeError {
+function fromStatus(
+  error: APIError,
+  where: string,
+  scrub: (text: string) => string,
+  context: ErrorContext,
+): TroupeError {
   const status = error.status as number;
   const detail = serverMessage(error.error, scrub);
   const cause = scrubCause(error, scrub);
-  const code = statusCode(status, error);
+  const body = readErrorBody(error.error);
+  const row = context.errorTable === undefined ? undefined : matchRow(context.errorTable, status, body);
+  const code = row?.troupe ?? statusCode(status, error);
   const options: { cause: unknown; status: number; retryAfterMs?: number } = { cause, status };
-  if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') {
-    const hint = error.headers === undefined ? undefined : retryAfterMs(error.headers);
-    if (hint !== undefined) options.retryAfterMs = hint;
+  const header = error.headers === undefined ? undefined : retryAfterMs(error.headers);
+  if (row === undefined) {
+    if ((code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') && header !== undefined)
+      options.retryAfterMs = header;
+    return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  return providerError(code, `${where}: HTTP ${status}${detail}`, options);
+  const hint = rowHint(row, header, body.message, context);
+  if (hint !== undefined) options.retryAfterMs = hint;
+  return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, options);
+}
+
+/** The retry hint a row allows: the header first, then what the body says (never the key: numbers only). */
+function rowHint(
+  row: VendorErrorRow,
+  header: number | undefined,
+  message: string,
+  context: ErrorContext,
+): number | undefined {
+  switch (row.hint) {
+    case 'header':
+      return header;
+    case 'header-or-body-seconds':
+      return header ?? secondsHintMs(message);
+    case 'body-reset-time':
+      return resetTimeHint(message, (context.now ?? Date.now)())?.inMs;
+    default:
+      return undefined;
+  }
+}
+
+/** What the user does next, for the codes where it differs from "retry". */
+function advice(row: VendorErrorRow, context: ErrorContext, detail: string): string {
+  if (row.troupe === 'QUOTA_EXHAUSTED') {
+    const reset = resetTimeHint(detail, (context.now ?? Date.now)());
+    const when = reset === undefined ? '' : ` (the vendor says it resets at ${reset.text})`;
+    return `. ${row.why} Top up or wait for the quota to reset${when}; troupe does not retry this.`;
+  }
+  if (row.troupe === 'CONTEXT_TOO_LONG') {
+    const model = context.model === undefined ? 'the model' : `\`${context.model}\``;
+    const window =
+      context.contextWindow === undefined
+        ? 'its context window'
+        : `its context window of ${context.contextWindow} tokens`;
+    return `. The prompt plus the completion budget exceed ${window} (${model}): shorten the conversation or lower max_tokens.`;
+  }
+  if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase; troupe does not retry this.`;
+  return '';
 }
 
 function statusCode(status: number, error: APIError): ProviderErrorCode {
@@ -177,8 +254,10 @@ function serverMessage(body: unknown, scrub: (text: string) => string): string {
       ? (body as { message: string }).message
       : undefined;
   if (message === undefined || message.trim() === '') return '';
-  const short = message.length > 300 ? `${message.slice(0, 299)}…` : message;
-  return `: ${scrub(short)}`;
+  // Scrub first, then cut: a key that straddled the cut would otherwise survive in part.
+  const clean = scrub(message);
+  const short = clean.length > 300 ? `${clean.slice(0, 299)}…` : clean;
+  return `: ${short}`;
 }
 
 function scrubCause(value: unknown, scrub: (text: string) => string): ScrubbedCause {

@@ -2,43 +2,56 @@
  * Moonshot's Kimi, as a preset on the OpenAI-compatible adapter.
  *
  * Quirks: thinking models stream `reasoning_content` (the generic mapping handles it); usage can
- * sit inside the final choice (handled in `wire.ts`); multi-file chat goes through Moonshot's files
+ * sit inside the final choice (handled in `wire.ts`); errors follow Moonshot's table
+ * (`vendor-errors.ts`); requests are checked against its parameter rules (`kimi-rules.ts`);
+ * `max_tokens` goes out as `max_completion_tokens`; multi-file chat goes through Moonshot's files
  * API: upload with purpose `file-extract`, read the extracted text, send it as system messages,
  * then delete the uploads however the call ended.
  */
 import { toFile } from 'openai';
 import type { FilesHandler } from './files.js';
+import { kimiPrepare } from './kimi-rules.js';
 import {
   createOpenAICompatibleProvider,
   type OpenAICompatibleOptions,
   type OpenAICompatibleProvider,
 } from './openai-compatible.js';
 import type { ModelSpec } from './registry.js';
+import { KIMI_ERRORS } from './vendor-errors.js';
 
 export const KIMI_BASE_URL = 'https://api.moonshot.ai/v1';
 export const KIMI_CN_BASE_URL = 'https://api.moonshot.cn/v1';
 /** Checked in this order. */
 export const KIMI_KEY_VARS = ['MOONSHOT_API_KEY', 'KIMI_API_KEY'] as const;
+/** Base URL overrides, checked in this order (`KIMI_BASE_URL` is what Kimi's own tools read). */
+export const KIMI_BASE_URL_VARS = ['KIMI_BASE_URL', 'MOONSHOT_BASE_URL'] as const;
 
 const thinking = { thinking: true, files: true } as const;
+const thinkingVision = { thinking: true, files: true, vision: true } as const;
 const plain = { files: true } as const;
+const vision = { files: true, vision: true } as const;
 
 /**
- * Moonshot's models as of early 2026 (its lineup rotates; `GET /v1/models` is the live list).
- * The K2 ids with dates and `kimi-latest` are being retired; they stay listed while they answer.
+ * Moonshot's current families (platform.kimi.ai model list and parameter reference, read
+ * 2026-12-01). The list informs (context windows, capabilities); it does not block: any other id
+ * goes to the vendor, which answers 404 for a model it does not have. `GET /v1/models` is the live
+ * list (`list_models` with `refresh`).
  */
 export const KIMI_MODELS: readonly ModelSpec[] = [
-  { id: 'kimi-k2.6', contextWindow: 262_144, capabilities: thinking },
-  { id: 'kimi-k2.5', contextWindow: 262_144, capabilities: thinking },
+  { id: 'kimi-k2.6', contextWindow: 262_144, capabilities: thinkingVision },
+  { id: 'kimi-k2.5', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2-thinking', contextWindow: 262_144, capabilities: thinking },
   { id: 'kimi-k2-thinking-turbo', contextWindow: 262_144, capabilities: thinking },
   { id: 'kimi-k2-turbo-preview', contextWindow: 262_144, capabilities: plain },
   { id: 'kimi-k2-0905-preview', contextWindow: 262_144, capabilities: plain },
-  { id: 'kimi-latest', contextWindow: 131_072, capabilities: plain },
+  { id: 'kimi-k2-0711-preview', contextWindow: 131_072, capabilities: plain },
   { id: 'moonshot-v1-8k', contextWindow: 8_192, capabilities: plain },
   { id: 'moonshot-v1-32k', contextWindow: 32_768, capabilities: plain },
   { id: 'moonshot-v1-128k', contextWindow: 131_072, capabilities: plain },
   { id: 'moonshot-v1-auto', contextWindow: 131_072, capabilities: plain },
+  { id: 'moonshot-v1-8k-vision-preview', contextWindow: 8_192, capabilities: vision },
+  { id: 'moonshot-v1-32k-vision-preview', contextWindow: 32_768, capabilities: vision },
+  { id: 'moonshot-v1-128k-vision-preview', contextWindow: 131_072, capabilities: vision },
 ];
 
 export interface KimiOptions extends Partial<Omit<OpenAICompatibleOptions, 'apiKey'>> {
@@ -58,6 +71,10 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
     models: options.models ?? KIMI_MODELS,
     capabilities: {
       files: moonshotFiles(options.deleteTimeoutMs ?? 5000),
+      errorTable: KIMI_ERRORS,
+      // Moonshot documents `max_completion_tokens` and deprecates `max_tokens`.
+      maxTokensField: 'max_completion_tokens',
+      prepare: kimiPrepare,
       ...(options.capabilities ?? {}),
     },
   });

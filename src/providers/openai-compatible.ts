@@ -6,7 +6,7 @@
  * (thinking form, usage in streams, files) are hooks, so Kimi and GLM are presets, not forks.
  */
 import OpenAI from 'openai';
-import type { TroupeError } from '../core/errors.js';
+import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
@@ -14,7 +14,14 @@ import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { acquireTransport, type TransportOptions } from './transport.js';
+import type { VendorErrorTable } from './vendor-errors.js';
 import { fromChunk, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
+
+/** A request as it will be sent, and what was changed on the way (shown in metadata as `notes`). */
+export interface PreparedRequest {
+  readonly request: ChatRequest;
+  readonly notes: readonly string[];
+}
 
 /** Vendor differences, as hooks. Every one has a default that suits plain OpenAI-compatible servers. */
 export interface ProviderQuirks {
@@ -24,6 +31,21 @@ export interface ProviderQuirks {
   readonly thinking?: ThinkingMapper;
   /** Turns `request.files` into messages. @default inline each file's text as a system message */
   readonly files?: FilesHandler;
+  /** The vendor's error table (status and body code to troupe code). @default the generic status table */
+  readonly errorTable?: VendorErrorTable;
+  /**
+   * Finish reasons that mean the answer failed, and the code the call fails with (GLM
+   * `network_error`, `sensitive`). @default none: every finish reason is a result
+   */
+  readonly errorFinishReasons?: Readonly<Record<string, ProviderErrorCode>>;
+  /**
+   * Checks and completes a request before anything is sent: throws `INVALID_REQUEST` naming the
+   * field, the model and the allowed range; returns the request to send and notes on what changed.
+   * @default the request as given
+   */
+  readonly prepare?: (request: ChatRequest, model: ModelSpec | undefined) => PreparedRequest;
+  /** The body field for `max_tokens`. @default 'max_tokens' */
+  readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export interface OpenAICompatibleOptions extends TransportOptions {
@@ -43,6 +65,8 @@ export interface OpenAICompatibleOptions extends TransportOptions {
 export interface OpenAICompatibleProvider extends ChatProvider {
   readonly baseURL: string;
   readonly models: readonly ModelSpec[];
+  /** The vendor's live model ids (`GET /models`); errors are mapped like any call's. */
+  listModels(options: { signal: AbortSignal }): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -72,8 +96,34 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     logLevel: 'off',
   });
   const files = quirks.files ?? inlineFiles;
-  const toError = (error: unknown, signal: AbortSignal, operation: string): TroupeError =>
-    toProviderError(error, { provider: name, signal, secrets: [apiKey], operation });
+  const models = options.models ?? [];
+  const specOf = (model: string) => models.find((m) => m.id === model);
+  const toError = (error: unknown, signal: AbortSignal, operation: string, model?: string): TroupeError => {
+    const window = model === undefined ? undefined : specOf(model)?.contextWindow;
+    return toProviderError(error, {
+      provider: name,
+      signal,
+      secrets: [apiKey],
+      operation,
+      ...(quirks.errorTable === undefined ? {} : { errorTable: quirks.errorTable }),
+      ...(model === undefined ? {} : { model }),
+      ...(window === undefined ? {} : { contextWindow: window }),
+    });
+  };
+  const prepareRequest = (request: ChatRequest): PreparedRequest =>
+    quirks.prepare === undefined ? { request, notes: [] } : quirks.prepare(request, specOf(request.model));
+
+  /** A finish reason the vendor uses for a failed answer fails the call. */
+  function failedFinish(reason: FinishReason | undefined, chars: number): TroupeError | undefined {
+    const code = reason === undefined ? undefined : quirks.errorFinishReasons?.[reason];
+    if (code === undefined) return undefined;
+    return providerError(
+      code,
+      `${name}: Expected a finished answer, got finish_reason \`${reason}\` after ${chars} character(s)${
+        code === 'CONTENT_FILTERED' ? " (the vendor's safety review stopped it)" : ''
+      }`,
+    );
+  }
 
   async function prepare(request: ChatRequest, signal: AbortSignal): Promise<PreparedFiles> {
     if (request.files === undefined || request.files.length === 0) return NO_FILES;
@@ -83,19 +133,23 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
     let prepared = NO_FILES;
     try {
-      prepared = await prepare(request, signal);
-      const body = toRequestBody(request, {
+      const checked = prepareRequest(request);
+      prepared = await prepare(checked.request, signal);
+      const body = toRequestBody(checked.request, {
         stream: false,
         leadingMessages: prepared.messages,
-        ...thinking(),
+        ...bodyOptions(),
       });
       const { data, response } = await client.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
       expectMediaType(name, response, 'json');
-      return fromCompletion(name, data);
+      const answer = fromCompletion(name, data);
+      const failed = failedFinish(answer.finishReason, answer.content.length);
+      if (failed !== undefined) throw failed;
+      return checked.notes.length === 0 ? answer : { ...answer, notes: checked.notes };
     } catch (error) {
-      throw toError(error, signal, 'chat completion');
+      throw toError(error, signal, 'chat completion', request.model);
     } finally {
       await prepared.release();
     }
@@ -107,52 +161,87 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   ): AsyncGenerator<ChatDelta> {
     let prepared = NO_FILES;
     try {
-      prepared = await prepare(request, signal);
-      const body = toRequestBody(request, {
+      const checked = prepareRequest(request);
+      prepared = await prepare(checked.request, signal);
+      const body = toRequestBody(checked.request, {
         stream: true,
         streamUsageOption: quirks.streamUsageOption ?? true,
         leadingMessages: prepared.messages,
-        ...thinking(),
+        ...bodyOptions(),
       });
       const { data: chunks, response } = await client.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
         .withResponse();
       if (mediaType(response).includes('json')) {
         // Some servers ignore `stream: true` and answer whole; accept that rather than fail.
-        yield* completionAsDeltas(fromCompletion(name, await response.json()));
+        const answer = fromCompletion(name, await response.json());
+        const failed = failedFinish(answer.finishReason, answer.content.length);
+        if (failed !== undefined) throw failed;
+        yield* completionAsDeltas({ ...answer, notes: checked.notes });
         return;
       }
       expectMediaType(name, response, 'event-stream');
       let count = 0;
+      let chars = 0;
       let finish: FinishReason | undefined;
+      let webSearch: ChatResponse['webSearch'];
+      let usage: ChatResponse['usage'];
       for await (const chunk of chunks) {
         count += 1;
         const parts = fromChunk(name, chunk);
+        for (const delta of parts.deltas) if (delta.type === 'content') chars += delta.text.length;
         yield* parts.deltas;
-        if (parts.usage !== undefined) yield { type: 'usage', usage: parts.usage };
+        if (parts.usage !== undefined) usage = parts.usage;
+        if (parts.webSearch !== undefined) webSearch = [...(webSearch ?? []), ...parts.webSearch];
         finish ??= parts.finishReason;
       }
       // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
       if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
       if (count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
+      const failed = failedFinish(finish, chars);
+      if (failed !== undefined) throw failed;
+      // Usage and annotations go last, so a first attempt that fails before any content can still
+      // be retried (the session stops retrying once any delta reached observers).
+      if (usage !== undefined) yield { type: 'usage', usage };
+      if (webSearch !== undefined) yield { type: 'web_search', results: webSearch };
+      for (const text of checked.notes) yield { type: 'note', text };
       if (finish !== undefined) yield { type: 'finish', reason: finish };
     } catch (error) {
-      throw toError(error, signal, 'chat stream');
+      throw toError(error, signal, 'chat stream', request.model);
     } finally {
       await prepared.release();
     }
   }
 
-  function thinking(): { thinking?: ThinkingMapper } {
-    return quirks.thinking === undefined ? {} : { thinking: quirks.thinking };
+  function bodyOptions(): {
+    thinking?: ThinkingMapper;
+    maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  } {
+    return {
+      ...(quirks.thinking === undefined ? {} : { thinking: quirks.thinking }),
+      ...(quirks.maxTokensField === undefined ? {} : { maxTokensField: quirks.maxTokensField }),
+    };
+  }
+
+  async function listModels({ signal }: { signal: AbortSignal }): Promise<string[]> {
+    try {
+      const ids: string[] = [];
+      for await (const model of client.models.list({ signal })) {
+        if (typeof model.id === 'string') ids.push(model.id);
+      }
+      return ids;
+    } catch (error) {
+      throw toError(error, signal, 'model list');
+    }
   }
 
   return {
     name,
     baseURL,
-    models: options.models ?? [],
+    models,
     complete,
     stream,
+    listModels,
     close: () => transport.release(),
   };
 }
@@ -169,9 +258,12 @@ function* completionAsDeltas(response: ChatResponse): Generator<ChatDelta> {
       id: call.id,
       name: call.function.name,
       arguments: call.function.arguments,
+      ...(call.type === 'function' ? {} : { callType: call.type }),
     };
   }
   if (response.usage !== undefined) yield { type: 'usage', usage: response.usage };
+  if (response.webSearch !== undefined) yield { type: 'web_search', results: response.webSearch };
+  for (const text of response.notes ?? []) yield { type: 'note', text };
   if (response.finishReason !== undefined) yield { type: 'finish', reason: response.finishReason };
 }
 

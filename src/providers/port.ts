@@ -13,8 +13,10 @@ export interface ChatMessage {
   readonly tool_call_id?: string;
   /** For `role: 'assistant'`: calls the model made. */
   readonly tool_calls?: readonly ToolCall[];
-  /** Thinking models (Kimi, GLM) may return it; some require it echoed back. */
+  /** Thinking models (Kimi, GLM) may return it; Kimi requires it echoed back on tool-call turns. */
   readonly reasoning_content?: string;
+  /** Kimi partial mode: on the last `assistant` message, the model continues its `content`. */
+  readonly partial?: boolean;
 }
 
 export interface ToolDefinition {
@@ -30,7 +32,8 @@ export interface ToolDefinition {
 
 export interface ToolCall {
   readonly id: string;
-  readonly type: 'function';
+  /** `function`, or a vendor kind kept as sent (Kimi's `$web_search` is `builtin_function`). */
+  readonly type: 'function' | 'builtin_function' | (string & {});
   readonly function: { readonly name: string; readonly arguments: string };
 }
 
@@ -78,7 +81,14 @@ export interface ChatResponse {
   readonly finishReason?: FinishReason;
   /** The model that actually answered, when the provider says. */
   readonly model?: string;
+  /** GLM `web_search` results (the response's top-level `web_search` array), as sent. */
+  readonly webSearch?: readonly WebSearchResult[];
+  /** What troupe changed in the request before sending it (a dropped or adjusted field), and why. */
+  readonly notes?: readonly string[];
 }
+
+/** One web-search result as the vendor sent it (GLM: `title`, `link`, `content`, `media`, ...). */
+export type WebSearchResult = Readonly<Record<string, unknown>>;
 
 /** One piece of a streamed answer. */
 export type ChatDelta =
@@ -91,8 +101,14 @@ export type ChatDelta =
       readonly id?: string;
       readonly name?: string;
       readonly arguments?: string;
+      /** The call's `type` when the vendor sent one other than `function` (Kimi `builtin_function`). */
+      readonly callType?: string;
     }
   | { readonly type: 'usage'; readonly usage: TokenUsage }
+  /** Sent just before `finish`, so it never stops a session from retrying a failed first attempt. */
+  | { readonly type: 'web_search'; readonly results: readonly WebSearchResult[] }
+  /** Sent just before `finish`: what troupe changed in the request (see `ChatResponse.notes`). */
+  | { readonly type: 'note'; readonly text: string }
   | { readonly type: 'finish'; readonly reason: FinishReason };
 
 export interface CallOptions {

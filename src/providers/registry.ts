@@ -4,7 +4,7 @@
  * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
  */
 import { providerError, runtimeError } from '../core/errors.js';
-import type { Router, SessionRequest } from '../runtime/types.js';
+import type { Router, SessionRequest } from './session-request.js';
 
 export interface ModelCapabilities {
   readonly streaming: boolean;
@@ -13,14 +13,18 @@ export interface ModelCapabilities {
   readonly thinking: boolean;
   /** Has a files API for multi-file chat (others inline file text). */
   readonly files: boolean;
+  /** Reads images (vision models). */
+  readonly vision: boolean;
 }
 
 export interface ModelSpec {
   readonly id: string;
   /** Context window, in tokens, when known. */
   readonly contextWindow?: number;
-  /** @default streaming and tools on, thinking and files off */
+  /** @default streaming and tools on, thinking, files and vision off */
   readonly capabilities?: Partial<ModelCapabilities>;
+  /** The completion budget troupe sends when a request gives none, in tokens. @default the vendor's */
+  readonly defaultMaxTokens?: number;
 }
 
 export interface ProviderEntry {
@@ -40,6 +44,8 @@ export interface ListedModel {
   readonly id: string;
   readonly contextWindow: number | null;
   readonly capabilities: ModelCapabilities;
+  /** Present and `true` for an id only the vendor's `/models` listed (troupe knows no details). */
+  readonly fromVendor?: boolean;
 }
 
 export interface ListedProvider {
@@ -63,6 +69,21 @@ export interface ModelRegistry {
   lookup(provider: string, model: string): ListedModel | undefined;
   /** `resolve` in the runtime's `Router` shape. */
   readonly router: Router;
+  /**
+   * Asks the provider for its live model ids (`GET /models`) and adds the ones the catalogue lacks
+   * to `list()`. Cached per provider for `modelsCacheMs`; present only when a fetcher was given.
+   */
+  refresh?(provider: string, options: { readonly signal: AbortSignal }): Promise<ListedProvider>;
+}
+
+export interface RegistryOptions {
+  readonly defaultProvider?: string;
+  /** Fetches a provider's live model ids; enables `refresh`. */
+  readonly fetchModels?: (provider: string, signal: AbortSignal) => Promise<readonly string[]>;
+  /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
+  readonly modelsCacheMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 const DEFAULT_CAPABILITIES: ModelCapabilities = {
@@ -70,12 +91,15 @@ const DEFAULT_CAPABILITIES: ModelCapabilities = {
   tools: true,
   thinking: false,
   files: false,
+  vision: false,
 };
 
 export function createModelRegistry(
   entries: readonly ProviderEntry[],
-  options: { readonly defaultProvider?: string } = {},
+  options: RegistryOptions = {},
 ): ModelRegistry {
+  const fetched = new Map<string, { readonly at: number; readonly ids: readonly string[] }>();
+  const now = options.now ?? Date.now;
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const isOpen = (entry: ProviderEntry) => entry.openModels ?? entry.models.length === 0;
   const defaultModelOf = (entry: ProviderEntry) => entry.defaultModel ?? entry.models[0]?.id;
@@ -152,16 +176,48 @@ export function createModelRegistry(
     };
   }
 
+  function listEntry(entry: ProviderEntry): ListedProvider {
+    const live = fetched.get(entry.name)?.ids ?? [];
+    const extra = live
+      .filter((id) => !entry.models.some((m) => m.id === id))
+      .map((id) => ({ ...listModel({ id }), fromVendor: true }));
+    return {
+      name: entry.name,
+      configured: entry.configured,
+      defaultModel: defaultModelOf(entry) ?? null,
+      openModels: isOpen(entry),
+      models: [...entry.models.map(listModel), ...extra],
+    };
+  }
+
+  async function refresh(
+    provider: string,
+    { signal }: { readonly signal: AbortSignal },
+  ): Promise<ListedProvider> {
+    const entry = byName.get(provider);
+    if (entry === undefined) {
+      throw runtimeError(
+        'UNKNOWN_PROVIDER',
+        `Expected a provider to refresh, got ${JSON.stringify(provider)}`,
+      );
+    }
+    requireConfigured(entry);
+    const cached = fetched.get(provider);
+    const maxAge = options.modelsCacheMs ?? 600_000;
+    if (cached === undefined || now() - cached.at >= maxAge) {
+      const ids = await (options.fetchModels as NonNullable<RegistryOptions['fetchModels']>)(
+        provider,
+        signal,
+      );
+      fetched.set(provider, { at: now(), ids: [...ids] });
+    }
+    return listEntry(entry);
+  }
+
   return {
     resolve,
-    list: () =>
-      entries.map((entry) => ({
-        name: entry.name,
-        configured: entry.configured,
-        defaultModel: defaultModelOf(entry) ?? null,
-        openModels: isOpen(entry),
-        models: entry.models.map(listModel),
-      })),
+    list: () => entries.map(listEntry),
+    ...(options.fetchModels === undefined ? {} : { refresh }),
     lookup(provider, model) {
       const spec = byName.get(provider)?.models.find((m) => m.id === model);
       return spec === undefined ? undefined : listModel(spec);

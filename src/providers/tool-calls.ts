@@ -10,6 +10,7 @@ interface Joined {
   id: string;
   name: string;
   arguments: string;
+  type: string;
 }
 
 /**
@@ -27,7 +28,7 @@ export function assembleToolCalls(deltas: Iterable<ChatDelta>): ToolCall[] {
     .sort(([a], [b]) => a - b)
     .map(([index, call]) => ({
       id: call.id === '' ? `call_${index}` : call.id,
-      type: 'function' as const,
+      type: call.type,
       function: { name: call.name, arguments: call.arguments },
     }));
 }
@@ -52,13 +53,15 @@ export class ToolCallAssembler {
         id: call.id,
         name: call.name,
         arguments: call.arguments,
+        callType: call.type,
       })),
     );
   }
 }
 
 function addFragment(byIndex: Map<number, Joined>, delta: ToolCallDelta): void {
-  const current = byIndex.get(delta.index) ?? { id: '', name: '', arguments: '' };
+  const current = byIndex.get(delta.index) ?? { id: '', name: '', arguments: '', type: 'function' };
+  if (delta.callType !== undefined && delta.callType !== '') current.type = delta.callType;
   if (delta.id !== undefined && delta.id !== '' && current.id !== delta.id) {
     // Ids are sent whole; a repeat of the same id is not a new piece.
     current.id = current.id === '' ? delta.id : current.id;

@@ -3,7 +3,7 @@
  * response bodies and stream chunks to port responses and deltas. Pure; validation failures are
  * `BAD_RESPONSE`s because they mean the server sent something that is not a chat completion.
  */
-import { describe, providerError } from '../core/errors.js';
+import { providerError } from '../core/errors.js';
 import type {
   ChatDelta,
   ChatMessage,
@@ -27,6 +27,8 @@ export interface BodyOptions {
   readonly thinking?: ThinkingMapper;
   /** Messages placed before the first non-system message (prepared files). */
   readonly leadingMessages?: readonly ChatMessage[];
+  /** The body field that carries `max_tokens` (Kimi documents `max_completion_tokens`). @default 'max_tokens' */
+  readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 /**
@@ -39,7 +41,7 @@ export function toRequestBody(request: ChatRequest, options: BodyOptions): Recor
   if (request.tool_choice !== undefined) body.tool_choice = request.tool_choice;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.max_tokens !== undefined) body.max_tokens = request.max_tokens;
+  if (request.max_tokens !== undefined) body[options.maxTokensField ?? 'max_tokens'] = request.max_tokens;
   if (request.stop !== undefined) body.stop = request.stop;
   if (request.thinking !== undefined)
     Object.assign(body, (options.thinking ?? glmThinking)(request.thinking, request.model));
@@ -68,6 +70,7 @@ function toWireMessage(message: ChatMessage): Record<string, unknown> {
   if (message.tool_call_id !== undefined) wire.tool_call_id = message.tool_call_id;
   if (message.tool_calls !== undefined) wire.tool_calls = message.tool_calls;
   if (message.reasoning_content !== undefined) wire.reasoning_content = message.reasoning_content;
+  if (message.partial !== undefined) wire.partial = message.partial;
   return wire;
 }
 
@@ -77,8 +80,20 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Names only the shape of what came, never its text: a body may quote the caller's key, and a
+ * quoted excerpt would be cut before any scrubbing could see the whole key.
+ */
 function bad(provider: string, what: string, got: unknown): never {
-  throw providerError('BAD_RESPONSE', `${provider}: Expected ${what}, got ${describe(got)}`);
+  throw providerError('BAD_RESPONSE', `${provider}: Expected ${what}, got ${shapeOf(got)}`);
+}
+
+function shapeOf(value: unknown): string {
+  if (value === null || value === undefined) return `\`${value}\``;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'object') return `an object with ${Object.keys(value).length} field(s)`;
+  return `a ${typeof value}`;
 }
 
 /** A whole (non-streamed) chat completion. */
@@ -102,7 +117,16 @@ export function fromCompletion(provider: string, body: unknown): ChatResponse {
   if (usage !== undefined) response.usage = usage;
   if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason as FinishReason;
   if (typeof body.model === 'string') response.model = body.model;
+  const webSearch = toWebSearch(body.web_search);
+  if (webSearch !== undefined) response.webSearch = webSearch;
   return response;
+}
+
+/** GLM's top-level `web_search` array; entries kept as sent (objects only). */
+export function toWebSearch(value: unknown): Json[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const results = value.filter(isObject);
+  return results.length === 0 ? undefined : results;
 }
 
 function toToolCall(provider: string, value: unknown, index: number): ToolCall {
@@ -112,7 +136,8 @@ function toToolCall(provider: string, value: unknown, index: number): ToolCall {
   const fn = value.function as Json;
   return {
     id: typeof value.id === 'string' ? value.id : `call_${index}`,
-    type: 'function',
+    // Kept as sent: Kimi's `$web_search` must go back as `builtin_function`.
+    type: typeof value.type === 'string' && value.type !== '' ? value.type : 'function',
     function: {
       name: fn.name as string,
       arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
@@ -134,6 +159,7 @@ export interface ChunkParts {
   readonly deltas: ChatDelta[];
   readonly finishReason?: FinishReason;
   readonly usage?: TokenUsage;
+  readonly webSearch?: readonly Json[];
 }
 
 /** One SSE chunk. Usage may sit at the top (OpenAI) or in the choice (Kimi). */
@@ -164,18 +190,29 @@ export function fromChunk(provider: string, chunk: unknown): ChunkParts {
   const parts: { -readonly [K in keyof ChunkParts]: ChunkParts[K] } = { deltas };
   if (finishReason !== undefined) parts.finishReason = finishReason;
   if (usage !== undefined) parts.usage = usage;
+  const webSearch = toWebSearch(chunk.web_search);
+  if (webSearch !== undefined) parts.webSearch = webSearch;
   return parts;
 }
 
 function toToolCallDelta(provider: string, value: unknown, position: number): ChatDelta {
   if (!isObject(value)) bad(provider, '`tool_calls` fragments to be objects', value);
   const fn = isObject(value.function) ? value.function : {};
-  const delta: { type: 'tool_call'; index: number; id?: string; name?: string; arguments?: string } = {
+  const delta: {
+    type: 'tool_call';
+    index: number;
+    id?: string;
+    name?: string;
+    arguments?: string;
+    callType?: string;
+  } = {
     type: 'tool_call',
     index: typeof value.index === 'number' ? value.index : position,
   };
   if (typeof value.id === 'string') delta.id = value.id;
   if (typeof fn.name === 'string') delta.name = fn.name;
   if (typeof fn.arguments === 'string') delta.arguments = fn.arguments;
+  if (typeof value.type === 'string' && value.type !== '' && value.type !== 'function')
+    delta.callType = value.type;
   return delta;
 }

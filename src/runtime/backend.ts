@@ -9,6 +9,18 @@ import type { SessionInput } from '../../machines/session.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
 
+// The runtime's core, as a backend builds on it: `src/scale/` imports from `src/runtime/` only this
+// file, `ports.ts` and `types.ts` (see `layers.json`).
+export { Admission, type Admitted } from './admission.js';
+export { RuntimeCounters } from './counters.js';
+export { EventStream } from './event-stream.js';
+export { History } from './history.js';
+export { Lifecycle } from './lifecycle.js';
+export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+export { resultOf } from './queued-result.js';
+export { reportError } from './requests.js';
+export { buildResult, inputSummary, metadataSummary, type ResultSource } from './session-record.js';
+
 export interface RuntimeBackend {
   /** `memory`, or the name of a shared backend (`redis`). */
   readonly kind: string;

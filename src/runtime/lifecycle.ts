@@ -12,10 +12,16 @@ export interface LifecycleHooks {
   readonly clock: Clock;
   broadcast(event: SupervisorEvent): void;
   liveCount(): number;
-  /** Cancels every live session (queued first); returns their ids. */
+  /** Cancels (or hands back) every live session at the drain deadline; returns the cancelled ids. */
   cancelRemaining(): string[];
-  /** The supervisor stopped: release timers. */
-  stopped(): void;
+  /** Draining began: a shared backend stops taking work here. */
+  draining?(): void;
+  /**
+   * The supervisor stopped: release timers and connections. A promise delays the report (and
+   * `supervisor.stopped`) until it settles; its failure goes to `onError`.
+   */
+  stopped(): void | Promise<void>;
+  readonly onError?: (error: unknown) => void;
 }
 
 export class Lifecycle {
@@ -31,24 +37,39 @@ export class Lifecycle {
     this.actor = createActor(
       supervisorMachine.provide({
         actions: {
-          notifyDraining: ({ context }) =>
+          notifyDraining: ({ context }) => {
             hooks.broadcast({
               type: 'supervisor.draining',
               at: clock.now(),
               deadlineAt: context.drainDeadlineAt ?? clock.now(),
-            }),
+            });
+            hooks.draining?.();
+          },
           cancelRemaining: () => {
             this.cancelled = hooks.cancelRemaining();
           },
           notifyStopped: () => {
             if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
-            hooks.stopped();
-            hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
-            this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+            const after = hooks.stopped();
+            if (after === undefined) this.finishReport();
+            else
+              after.then(
+                () => this.finishReport(),
+                (error: unknown) => {
+                  hooks.onError?.(error);
+                  this.finishReport();
+                },
+              );
           },
         },
       }),
     ).start();
+  }
+
+  private finishReport(): void {
+    const { clock } = this.hooks;
+    this.hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
+    this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
   }
 
   get state(): RuntimeStatus['state'] {
@@ -59,7 +80,12 @@ export class Lifecycle {
   sessionEnded(): void {
     if (this.state !== 'draining') return;
     this.finishedWhileDraining++;
-    if (this.hooks.liveCount() === 0)
+    this.workEnded();
+  }
+
+  /** Work that is not counted as a finished session ended (a session run here for another instance). */
+  workEnded(): void {
+    if (this.state === 'draining' && this.hooks.liveCount() === 0)
       this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
   }
 

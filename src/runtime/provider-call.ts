@@ -152,6 +152,8 @@ function toOutput(response: ChatResponse): SessionOutputData {
   if (response.reasoning) out.reasoning = response.reasoning;
   if (response.toolCalls && response.toolCalls.length > 0) out.toolCalls = response.toolCalls;
   if (response.finishReason !== undefined) out.finishReason = response.finishReason;
+  if (response.webSearch !== undefined && response.webSearch.length > 0) out.webSearch = response.webSearch;
+  if (response.notes !== undefined && response.notes.length > 0) out.notes = response.notes;
   return out;
 }
 
@@ -162,6 +164,8 @@ export class StreamAccumulator {
   private readonly tools = new ToolCallAssembler();
   usage: UsageData | undefined;
   private finishReason: string | undefined;
+  private webSearch: SessionOutputData['webSearch'];
+  private notes: string[] | undefined;
 
   get chars(): number {
     return this.content.length + this.reasoning.length;
@@ -184,6 +188,12 @@ export class StreamAccumulator {
       case 'finish':
         this.finishReason = delta.reason;
         break;
+      case 'web_search':
+        this.webSearch = [...(this.webSearch ?? []), ...delta.results];
+        break;
+      case 'note':
+        this.notes = [...(this.notes ?? []), delta.text];
+        break;
     }
   }
 
@@ -192,6 +202,8 @@ export class StreamAccumulator {
     if (this.reasoning) out.reasoning = this.reasoning;
     if (this.tools.size > 0) out.toolCalls = this.tools.calls();
     if (this.finishReason !== undefined) out.finishReason = this.finishReason;
+    if (this.webSearch !== undefined) out.webSearch = this.webSearch;
+    if (this.notes !== undefined) out.notes = this.notes;
     return out;
   }
 }

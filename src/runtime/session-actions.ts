@@ -16,11 +16,8 @@ export interface SessionEffects {
   readonly random: () => number;
   readonly counters: RuntimeCounters;
   readonly events: EventHub;
-  /**
-   * The session whose machine is handling an event. A session's actions run only inside its own
-   * actor's `send`, which only `deliver` calls, so this is always the session they belong to.
-   */
-  current(): SessionRecord;
+  /** The session an actor runs: an action finds its record through the actor it runs on (`self`). */
+  recordOf(self: object): SessionRecord;
   deliver(record: SessionRecord, event: SessionMachineEvent): void;
 }
 
@@ -53,20 +50,20 @@ export function provideSessionMachine(fx: SessionEffects) {
   };
   return sessionMachine.provide({
     actions: {
-      startProviderCall: ({ context }) => {
-        const record = fx.current();
+      startProviderCall: ({ context, self }) => {
+        const record = fx.recordOf(self);
         const call = new ProviderCall(record, context.input.sessionId, context.attempts, sink);
         record.call = call;
         call.start(record.work, context.input.stream);
       },
-      abortProviderCall: ({ event }) => {
-        const record = fx.current();
+      abortProviderCall: ({ event, self }) => {
+        const record = fx.recordOf(self);
         if (record.call === null) return;
         record.call.abort(abortReason(event));
         record.call = null;
       },
-      notifyStarted: ({ context }) => {
-        const record = fx.current();
+      notifyStarted: ({ context, self }) => {
+        const record = fx.recordOf(self);
         if (!events.wants(record)) return;
         events.emit(record, {
           type: 'session.started',
@@ -75,8 +72,8 @@ export function provideSessionMachine(fx: SessionEffects) {
           at: clock.now(),
         });
       },
-      notifyDelta: ({ context, event }) => {
-        const record = fx.current();
+      notifyDelta: ({ context, event, self }) => {
+        const record = fx.recordOf(self);
         if (event.type !== 'provider.chunk' || !events.wants(record)) return;
         events.emit(record, {
           type: 'session.delta',
@@ -86,11 +83,11 @@ export function provideSessionMachine(fx: SessionEffects) {
           at: event.now,
         });
       },
-      notifyRetry: ({ context, event }) => {
+      notifyRetry: ({ context, event, self }) => {
         if (event.type !== 'provider.error') return;
         fx.counters.retries++;
         fx.counters.providerError(event.error.code);
-        const record = fx.current();
+        const record = fx.recordOf(self);
         if (!events.wants(record)) return;
         events.emit(record, {
           type: 'session.retry',

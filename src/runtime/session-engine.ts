@@ -2,15 +2,15 @@
  * How a session's machine runs. Both engines run the same XState definition with the same effects:
  *
  * - `compiled` (the default) runs it from a table compiled from that definition
- *   (`src/core/compiled-machine.ts`), about 25 times cheaper per session than an XState `Actor`;
+ *   (`src/core/statechart/compile.ts`), about 25 times cheaper per session than an XState `Actor`;
  *   a differential property test holds it to XState's own interpreter.
  * - `xstate` makes every session a real XState `Actor`, so XState's inspection API (`inspect`)
  *   sees each one: its events, microsteps and snapshots.
  */
 import { type AnyStateMachine, createActor, type InspectionEvent, type Observer } from 'xstate';
 import type { SessionContext, SessionInput, SessionMachineEvent } from '../../machines/session.js';
-import { compileMachine } from '../core/compiled-machine.js';
 import { describe, runtimeError } from '../core/errors.js';
+import { compileMachine } from '../core/statechart/compile.js';
 
 export type SessionEngineKind = 'compiled' | 'xstate';
 

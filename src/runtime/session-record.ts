@@ -96,7 +96,12 @@ export function buildResult(
     } = { ok: true, metadata, content: output.content };
     if (output.reasoning !== undefined) result.reasoning = output.reasoning;
     if (output.toolCalls !== undefined) result.toolCalls = output.toolCalls;
-    if (output.finishReason !== undefined) result.finishReason = output.finishReason;
+    if (output.finishReason !== undefined) {
+      result.finishReason = output.finishReason;
+      metadata.finishReason = output.finishReason;
+    }
+    if (output.webSearch !== undefined) result.webSearch = output.webSearch;
+    if (output.notes !== undefined) metadata.notes = output.notes;
     return result as SessionResult;
   }
   const error: TroupeErrorData = context.error ?? {

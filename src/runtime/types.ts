@@ -4,28 +4,22 @@ import type { TroupeErrorData } from '../core/errors.js';
 import type {
   ChatDelta,
   ChatProvider,
-  ChatRequest,
   FinishReason,
   TokenUsage,
   ToolCall,
+  WebSearchResult,
 } from '../providers/port.js';
+import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+
+export type { Router, SessionRequest };
+
 import type { SessionEngineKind } from './session-engine.js';
 
 /** The final states of a session. */
 export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
 /** Every state a session can be seen in. */
 export type SessionState = 'queued' | 'running' | FinalState;
-
-/** A chat request as submitted: provider and model may come from the runtime's defaults. */
-export interface SessionRequest extends Omit<ChatRequest, 'model'> {
-  /** Provider name; defaults to `defaults.provider`, or the only provider. */
-  readonly provider?: string;
-  /** Model id; defaults to `defaults.model`. */
-  readonly model?: string;
-  /** Stream the answer (deltas reach `handle.events` and subscribers). @default false */
-  readonly stream?: boolean;
-}
 
 export interface SubmitOptions {
   /** Integer from 0 (lowest) to 9 (highest). @default 5 */
@@ -82,9 +76,6 @@ export interface Defaults {
   readonly backoffMaxMs?: number;
 }
 
-/** Resolves a request to the provider and model that will serve it, or throws a `TroupeError`. */
-export type Router = (request: SessionRequest) => { readonly provider: string; readonly model: string };
-
 export interface RuntimeOptions {
   /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
@@ -132,6 +123,10 @@ export interface SessionMetadata {
   readonly caller?: Readonly<Record<string, unknown>>;
   /** Present and `true` when caller metadata was cut to fit its cap. */
   readonly truncated?: boolean;
+  /** Why the model stopped (`stop`, `length`, `tool_calls`, ...), when the provider said. */
+  readonly finishReason?: FinishReason;
+  /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
+  readonly notes?: readonly string[];
 }
 
 export interface SessionOutput {
@@ -139,6 +134,8 @@ export interface SessionOutput {
   readonly reasoning?: string;
   readonly toolCalls?: readonly ToolCall[];
   readonly finishReason?: FinishReason;
+  /** GLM web-search results, as the vendor sent them. */
+  readonly webSearch?: readonly WebSearchResult[];
 }
 
 export type SessionResult =
@@ -314,4 +311,10 @@ export interface Runtime {
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
   readonly providers: readonly string[];
+  /**
+   * Settles when the backend is set up and this instance takes work (Redis: limits applied, the
+   * live mirror loaded, the Workers running). Already settled in memory. It rejects only when
+   * that setup failed; the same error also goes to `onError`.
+   */
+  readonly ready: Promise<void>;
 }

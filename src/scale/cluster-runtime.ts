@@ -1,50 +1,46 @@
 /**
- * The runtime over Redis: sessions queue in one BullMQ queue per provider (the provider's limit
- * is the queue's global concurrency), a Worker per provider on every instance takes jobs and runs
- * them in the local in-memory runtime (`adopt`), and results, events and cancellations travel
- * over Redis. Any instance can submit, watch, cancel and read any session.
+ * The runtime over Redis, built from the runtime's core and the Redis ports: admission
+ * (`Admission`, shared with the in-memory runtime, so refusals are the same and counted the same),
+ * the lifecycle (`Lifecycle`, the supervisor machine), the session machine (run by the local
+ * runtime this wraps) and the ports: `BullSessionQueue` (queue and shared limits),
+ * `RedisSessionStore`, `RedisEventBus`. Any instance can submit, watch, cancel and read any session.
  *
- * Split out: the queues and Workers (`cluster-queues.ts`), withdrawals and the queue-deadline
- * sweep (`withdraw.ts`), the caller's side (`owner.ts`), `status()` (`cluster-status.ts`), the
- * job's data (`job-data.ts`), the store and bus (`redis-store.ts`). What stays here is the one
- * closure that owns this instance's state (owners, running sessions, accepting or draining) and
- * the paths that change it together: submit, run, settle, cancel, recover, shut down.
+ * What stays here is the caller's side of a cluster session: the owner that waits for the one
+ * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
+ * after Redis comes back. The leased side is `lease-runner.ts`.
  */
-import { type Job, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
-import { capMetadata } from '../core/metadata.js';
-import type { LocalRuntime } from '../runtime/backend.js';
-import { flatUUID } from '../runtime/ids.js';
-import { resolveDefaults, resolveLimits, resolveSubmitOptions } from '../runtime/options.js';
-import { chatRequest, defaultRouter } from '../runtime/requests.js';
+import {
+  Admission,
+  Lifecycle,
+  type LocalRuntime,
+  RuntimeCounters,
+  reportError,
+  resolveDefaults,
+  resolveLimits,
+  resolveProviders,
+  resultOf,
+} from '../runtime/backend.js';
+import type { BusMessage } from '../runtime/ports.js';
 import type {
   Runtime,
   RuntimeEvent,
   RuntimeOptions,
-  RuntimeStatus,
   SessionEvent,
   SessionHandle,
   SessionRequest,
   SessionResult,
-  ShutdownReport,
   SubmitOptions,
 } from '../runtime/types.js';
-import { createQueues } from './cluster-queues.js';
+import { BullSessionQueue } from './bull-queue.js';
 import { clusterStatus } from './cluster-status.js';
-import {
-  bullPriority,
-  decodeRequest,
-  endedSummary,
-  type JobData,
-  newJobData,
-  queuedSummary,
-  resultOf,
-  unavailable,
-} from './job-data.js';
+import { type JobData, queuedSummary, unavailable } from './job-data.js';
+import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
-import { type BusMessage, type CancelMessage, RedisKeys, RedisSessionStore } from './redis-store.js';
-import { createWithdrawals } from './withdraw.js';
+import { RedisEventBus } from './redis-bus.js';
+import { RedisKeys, RedisSessionStore } from './redis-store.js';
 
 export interface ClusterSettings {
   readonly url: string;
@@ -59,14 +55,6 @@ export interface ClusterSettings {
   readonly close: () => Promise<void>;
 }
 
-/** A session this instance runs for the cluster. */
-interface Running {
-  readonly handle: SessionHandle;
-  readonly job: Job<JobData>;
-  readonly token: string;
-  handover: boolean;
-}
-
 const BACKSTOP_GRACE_MS = 10_000;
 
 export function createClusterRuntime(
@@ -75,89 +63,123 @@ export function createClusterRuntime(
   settings: ClusterSettings,
 ): Runtime {
   const limits = resolveLimits(options.limits);
-  const defaults = resolveDefaults(options.defaults);
-  const { redis, subscriber, instanceId } = settings;
+  const clock: Clock = options.clock ?? systemClock;
+  const onError = options.onError ?? reportError;
+  const { redis } = settings;
   const keys = new RedisKeys(settings.prefix);
-  const store = new RedisSessionStore(redis, keys, instanceId, limits.historySize);
-  // Admission is the shared queues' job; locally every adopted session starts at once.
+  const store = new RedisSessionStore(redis, keys, settings.instanceId, limits.historySize, clock);
+  const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
+  // Admission to run is the shared queue's job; locally every leased session starts at once.
   const local = makeLocal({
     ...options,
     backend: undefined,
     limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
-  const route = options.router ?? defaultRouter(new Map(local.providers.map((n) => [n, n])), defaults);
-  const onError = options.onError ?? ((error: unknown) => process.emitWarning(String(error)));
+  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError);
+  const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
-  const running = new Map<string, Running>();
-  /** Jobs taken here, by session id, from before `adopt` until the session ends. */
-  const jobs = new Map<string, Job<JobData>>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
-  let state: RuntimeStatus['state'] = 'accepting';
-  let finishedWhileDraining = 0;
-  let shutdownReport: Promise<ShutdownReport> | undefined;
+  const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
-  const { queues, workers, applyLimits } = createQueues(local.providers, limits, settings, redis, processJob);
-  const { withdraw, sweep } = createWithdrawals(queues, store, redis, keys);
+  let leasing: Promise<void> = Promise.resolve();
+  let handingBack: Promise<unknown> = Promise.resolve();
+  let sweepTimer: unknown;
+  const lifecycle: Lifecycle = new Lifecycle({
+    clock,
+    onError,
+    broadcast,
+    liveCount: () => owners.size + runner.size,
+    // Stop taking sessions; queued ones stay in Redis for the other instances.
+    draining: () => {
+      leasing = queue.stopLeasing();
+    },
+    cancelRemaining: () => {
+      // Running sessions go back to the cluster, to be taken up as a further attempt.
+      handingBack = runner.handBackAll();
+      for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
+      return [];
+    },
+    stopped: async () => {
+      await handingBack;
+      await leasing;
+      clock.clearTimeout(sweepTimer);
+      await local.shutdown({ deadlineMs: 0 });
+      await queue.close();
+      await settings.close();
+    },
+  });
+  const admission = new Admission({
+    providers: resolveProviders(options.providers),
+    limits,
+    defaults: resolveDefaults(options.defaults),
+    clock,
+    counters,
+    router: options.router,
+    state: () => lifecycle.state,
+  });
+  const runner = new LeaseRunner({ local, store, bus, clock, onError, ended: () => lifecycle.workEnded() });
+
   const ready = (async () => {
-    await applyLimits();
+    await queue.apply();
     await store.load();
-    if (settings.work) for (const worker of workers) void worker.run().catch(onError);
+    await bus.listen({
+      event: onBus,
+      cancel: (message) => runner.cancel(message.sessionId, message.reason),
+      reconnected: () => {
+        store.load().catch(onError);
+        for (const id of owners.keys()) void recover(id);
+      },
+    });
+    if (settings.work) queue.lease((lease) => runner.run(lease));
+    armSweep();
   })();
   ready.catch(onError);
 
-  // Events of sessions run here go to the cluster; `session.ended` goes out through `settle`.
-  local.subscribe((event) => {
-    if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended') return;
-    if (event.type === 'session.started' || event.type === 'session.retry') {
-      // After the transition that emitted it, so the summary shows it.
-      queueMicrotask(() => void recordRun(event.sessionId, event).catch(() => {}));
-    } else store.publish(event).catch(() => {});
+  // The limits again on every reconnect: a Redis that came back empty (no persistence) lost them.
+  redis.on('ready', () => {
+    void (async () => {
+      for (let tries = 0; ; tries++) {
+        try {
+          return await queue.apply();
+        } catch (error) {
+          if (tries >= 40) return onError(error);
+          await delay(250);
+        }
+      }
+    })();
   });
 
-  async function recordRun(id: string, event: RuntimeEvent): Promise<void> {
-    const summary = local.session(id);
-    const job = jobs.get(id);
-    if (summary === undefined || job === undefined || summary.state !== 'running') return;
-    const startedAt = summary.startedAt ?? Date.now();
-    await redis
-      .multi()
-      .hset(keys.run(id), {
-        attempts: summary.attempts,
-        startedAt,
-        runDeadlineAt: startedAt + job.data.input.timeoutMs,
-        instance: instanceId,
-      })
-      .pexpire(keys.run(id), job.data.input.timeoutMs + 60_000)
-      .exec();
-    await store.put(summary, event);
+  function armSweep(): void {
+    if (lifecycle.state === 'stopped') return;
+    sweepTimer = clock.setTimeout(() => {
+      sweep().catch(onError).finally(armSweep);
+    }, settings.sweepIntervalMs);
   }
 
-  subscriber.on('message', (channel: string, text: string) => {
-    try {
-      if (channel === keys.events) onBus(JSON.parse(text) as BusMessage);
-      else if (channel === keys.cancels) {
-        const message = JSON.parse(text) as CancelMessage;
-        if (running.has(message.sessionId)) local.cancel(message.sessionId, message.reason);
-      }
-    } catch (error) {
-      onError(error);
+  /** Ends queued sessions past their queue deadline, whoever submitted them. */
+  async function sweep(): Promise<void> {
+    if (redis.status !== 'ready') return;
+    for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
+      if (!(await withdraw(provider, sessionId, 'tick'))) await queue.clearDeadline(provider, sessionId);
     }
-  });
-  // Results published while this instance was cut off are read back when it reconnects.
-  // The first `ready` is the first connection: `ready` has loaded the mirror.
-  let connectedBefore = false;
-  subscriber.on('ready', () => {
-    if (!connectedBefore) {
-      connectedBefore = true;
-      return;
-    }
-    void store.reload().catch(() => {});
-    for (const id of owners.keys()) void recover(id);
-  });
-  void subscriber.subscribe(keys.events, keys.cancels).catch(onError);
+  }
 
-  const sweeper = setInterval(() => void sweep().catch(() => {}), settings.sweepIntervalMs);
-  sweeper.unref();
+  /** Takes a queued session out and ends it with `event`, as its machine would from `queued`. */
+  async function withdraw(
+    provider: string,
+    id: string,
+    event: 'cancel' | 'tick',
+    reason = '',
+  ): Promise<boolean> {
+    const data = await queue.withdraw(provider, id);
+    if (data === undefined) return false;
+    const now = clock.now();
+    const result = resultOf(data, [
+      event === 'cancel' ? { type: 'session.cancel', now, reason } : { type: 'session.tick', now },
+    ]);
+    await store.settle(result, data.label);
+    return true;
+  }
 
   function onBus(message: BusMessage): void {
     store.apply(message);
@@ -188,9 +210,8 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
-    if (state === 'draining') finishedWhileDraining++;
-    closeOwner(owner, result);
-    if (state === 'draining' && owners.size === 0 && running.size === 0) drained?.();
+    closeOwner(clock, owner, result);
+    lifecycle.sessionEnded();
   }
 
   /**
@@ -200,16 +221,16 @@ export function createClusterRuntime(
   async function recover(id: string): Promise<void> {
     for (let tries = 0; tries < 40 && redis.status !== 'ready'; tries++) await delay(250);
     const owner = owners.get(id);
-    const queue = owner && queues.get(owner.data.input.provider);
-    if (owner === undefined || queue === undefined) return;
+    if (owner === undefined) return;
     try {
       // The job first: a job leaves its queue only after its result is set.
-      const queued = owner.started || (await redis.exists(queue.toKey(id))) === 1;
+      const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
       const result = await store.result(id);
       if (result !== undefined) endOwner(id, result);
       else if (!queued) await endUnavailable(owner.data, 'Redis came back without the queued session');
-    } catch {
-      // Still cut off: the next reconnect tries again.
+    } catch (error) {
+      // Cut off again: the next reconnect tries again, and the backstop ends it at the latest.
+      if (redis.status === 'ready') onError(error);
     }
   }
 
@@ -219,259 +240,147 @@ export function createClusterRuntime(
    */
   async function endUnavailable(data: JobData, message: string): Promise<void> {
     const id = data.input.sessionId;
-    const result = unavailable(data, message);
+    const result = unavailable(data, message, clock.now());
+    // Redis refusing here is the very failure being reported: the session ends locally instead.
     const settled = await store.settle(result, data.label).catch(() => false);
     if (!settled) {
-      store.live.delete(id);
-      store.history.add(endedSummary(result));
+      store.forget(result);
       const { provider } = data.input;
       const label = data.label === undefined ? {} : { label: data.label };
-      broadcast({ type: 'session.ended', sessionId: id, result, at: Date.now(), provider, ...label });
+      broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }
     endOwner(id, result);
-  }
-
-  /** The worker's processor: runs one admitted session here. */
-  async function processJob(job: Job<JobData>, token: string): Promise<void> {
-    const data = job.data;
-    const id = data.input.sessionId;
-    if ((await redis.exists(keys.result(id))) === 1) return;
-    const prior = await redis.hgetall(keys.run(id));
-    // Cancelled while queued, and taken before the withdrawal: it ends with no provider call.
-    const early = prior.startedAt === undefined ? await redis.get(keys.cancel(id)) : null;
-    if (early !== null) {
-      const now = Date.now();
-      await settleRetrying(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
-      return;
-    }
-    const restore =
-      prior.startedAt === undefined
-        ? undefined
-        : {
-            attempts: Number(prior.attempts),
-            startedAt: Number(prior.startedAt),
-            runDeadlineAt: Number(prior.runDeadlineAt),
-          };
-    jobs.set(id, job);
-    const handle = local.adopt({
-      input: data.input,
-      request: decodeRequest(data.request),
-      ...(data.label === undefined ? {} : { label: data.label }),
-      ...(data.caller === undefined ? {} : { caller: data.caller }),
-      callerTruncated: data.callerTruncated === true,
-      ...(restore === undefined ? {} : { restore }),
-    });
-    const entry: Running = { handle, job, token, handover: false };
-    running.set(id, entry);
-    const cancelled = await redis.get(keys.cancel(id)).catch(() => null);
-    if (cancelled !== null) handle.cancel(cancelled);
-    const result = await handle.result;
-    running.delete(id);
-    jobs.delete(id);
-    if (entry.handover) throw new WaitingError();
-    await settleRetrying(result, data.label);
-    if (state === 'draining' && owners.size === 0 && running.size === 0) drained?.();
-  }
-
-  async function settleRetrying(result: SessionResult, label: string | undefined): Promise<boolean> {
-    for (let tries = 0; ; tries++) {
-      try {
-        return await store.settle(result, label);
-      } catch (error) {
-        if (tries >= 60) throw error;
-        await delay(500);
-      }
-    }
-  }
-
-  async function cancelAnywhere(id: string, reason: string): Promise<void> {
-    if (running.has(id)) {
-      local.cancel(id, reason);
-      return;
-    }
-    const provider = owners.get(id)?.data.input.provider ?? store.live.get(id)?.provider;
-    // The key first: a Worker that takes the job meanwhile sees it before the session starts.
-    await redis.set(keys.cancel(id), reason, 'PX', 600_000);
-    if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
-    const message: CancelMessage = { sessionId: id, reason };
-    await redis.publish(keys.cancels, JSON.stringify(message));
-  }
-
-  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
-    if (state !== 'accepting') {
-      throw runtimeError(
-        'SHUTTING_DOWN',
-        'Expected the runtime to accept work, got a runtime that is shutting down',
-      );
-    }
-    if (redis.status !== 'ready') {
-      throw runtimeError(
-        'BACKEND_UNAVAILABLE',
-        `Expected Redis to be reachable, got a connection that is ${redis.status}; retry later`,
-      );
-    }
-    const target = route(request);
-    if (!queues.has(target.provider)) {
-      const known = local.providers.map((n) => `"${n}"`).join(', ');
-      throw runtimeError('UNKNOWN_PROVIDER', `Expected a provider among ${known}, got "${target.provider}"`);
-    }
-    const resolved = resolveSubmitOptions(submitOptions, defaults);
-    const sessionId = flatUUID();
-    const data = newJobData(
-      sessionId,
-      Date.now(),
-      chatRequest(request, target.model),
-      request,
-      target,
-      resolved,
-      defaults,
-      {
-        requestId: submitOptions.requestId,
-        label: submitOptions.label,
-        caller: capMetadata(submitOptions.metadata, limits.callerMetadataBytes),
-      },
-    );
-    const owner = createOwner(data);
-    owners.set(sessionId, owner);
-    owner.timers.push(
-      setTimeout(() => {
-        if (!owner.started) void withdraw(target.provider, sessionId, 'tick').catch(() => {});
-      }, resolved.queueTimeoutMs),
-      setTimeout(
-        () => void backstop(sessionId),
-        resolved.queueTimeoutMs + resolved.timeoutMs + BACKSTOP_GRACE_MS,
-      ),
-    );
-    void enqueue(owner).catch(
-      (error: unknown) =>
-        void endUnavailable(data, `Expected Redis to take the session, got ${(error as Error).message}`),
-    );
-    const signal = submitOptions.signal;
-    if (signal !== undefined) {
-      const onAbort = () => void cancelAnywhere(sessionId, "the caller's signal aborted").catch(() => {});
-      signal.addEventListener('abort', onAbort, { once: true });
-      owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) onAbort();
-    }
-    return ownerHandle(
-      owner,
-      () => owners.has(sessionId),
-      (reason) => void cancelAnywhere(sessionId, reason).catch(() => {}),
-    );
-  }
-
-  async function enqueue(owner: Owner): Promise<void> {
-    const { input } = owner.data;
-    const queue = queues.get(input.provider)!;
-    await store.put(queuedSummary(owner.data), {
-      type: 'session.queued',
-      sessionId: input.sessionId,
-      position: 0,
-      at: input.createdAt,
-      provider: input.provider,
-      ...(owner.data.label === undefined ? {} : { label: owner.data.label }),
-    });
-    await queue.add('session', owner.data, {
-      jobId: input.sessionId,
-      priority: bullPriority(input.priority),
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
-    await redis.zadd(keys.queueDeadlines, input.queueDeadlineAt, `${input.provider}|${input.sessionId}`);
   }
 
   /** The last guard: a session nobody ended well past its deadlines ends timed out. */
   async function backstop(id: string): Promise<void> {
     const owner = owners.get(id);
     if (owner === undefined) return;
-    const existing = await store.result(id).catch(() => undefined);
+    const existing = await store.result(id).catch(orUndefined);
     if (existing !== undefined) return endOwner(id, existing);
     const { input } = owner.data;
-    const startedAt = store.live.get(id)?.startedAt ?? input.queueDeadlineAt - 1;
+    const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
     const result = resultOf(owner.data, [
       { type: 'session.admit', now: startedAt },
       { type: 'session.tick', now: startedAt + input.timeoutMs },
     ]);
-    await store.settle(result, owner.data.label).catch(() => {});
-    endOwner(id, (await store.result(id).catch(() => undefined)) ?? result);
+    await store.settle(result, owner.data.label).catch(onError);
+    endOwner(id, (await store.result(id).catch(orUndefined)) ?? result);
   }
 
-  let drained: (() => void) | undefined;
-
-  function shutdown({ deadlineMs = 10_000 } = {}): Promise<ShutdownReport> {
-    if (shutdownReport !== undefined) return shutdownReport;
-    state = 'draining';
-    const now = Date.now();
-    broadcast({ type: 'supervisor.draining', at: now, deadlineAt: now + deadlineMs });
-    shutdownReport = (async () => {
-      // Stop taking jobs; queued work stays in Redis for the other instances.
-      const closing = workers.map((w) => w.close().catch(() => {}));
-      if (owners.size > 0 || running.size > 0) {
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          setTimeout(resolve, deadlineMs).unref();
-        });
-      }
-      // Running sessions go back to the cluster, to be taken up as a further attempt.
-      const handedBack: string[] = [];
-      for (const [id, entry] of running) {
-        entry.handover = true;
-        handedBack.push(id);
-        await entry.job.moveToWait(entry.token).catch(() => {});
-        local.cancel(id, 'this instance shut down; the session goes on elsewhere');
-      }
-      for (const [id, owner] of owners) {
-        const failed = resultOf(owner.data, [
-          { type: 'session.cancel', now: Date.now(), reason: 'shutdown', code: 'SHUTTING_DOWN' },
-        ]);
-        endOwner(id, {
-          ...failed,
-          error: {
-            ...(failed as Extract<SessionResult, { ok: false }>).error,
-            message:
-              'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
-          },
-        } as SessionResult);
-      }
-      await Promise.all(closing);
-      clearInterval(sweeper);
-      await local.shutdown({ deadlineMs: 0 });
-      await Promise.all([...queues.values()].map((q) => q.close().catch(() => {})));
-      state = 'stopped';
-      broadcast({ type: 'supervisor.stopped', at: Date.now(), cancelled: [] });
-      await settings.close();
-      return { finished: finishedWhileDraining, cancelled: [] };
-    })();
-    return shutdownReport;
+  function orUndefined(error: unknown): undefined {
+    onError(error);
+    return undefined;
   }
 
-  function status({ recent = 20 } = {}): RuntimeStatus {
-    return clusterStatus(store, local.providers, limits, state, recent);
+  async function cancelAnywhere(id: string, reason: string): Promise<void> {
+    if (runner.cancel(id, reason)) return;
+    const provider = owners.get(id)?.data.input.provider ?? store.liveSession(id)?.provider;
+    // The mark first: an instance that leases the session meanwhile sees it before it starts.
+    await store.markCancelled(id, reason);
+    if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
+    await bus.publishCancel({ sessionId: id, reason });
+  }
+
+  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
+    const admitted = admission.chat(request, submitOptions);
+    if (redis.status !== 'ready') {
+      admission.refuse(
+        runtimeError(
+          'BACKEND_UNAVAILABLE',
+          `Expected Redis to be reachable, got a connection that is ${redis.status}; retry later`,
+        ),
+      );
+    }
+    counters.submitted++;
+    const { input } = admitted;
+    const sessionId = input.sessionId;
+    const data: JobData = {
+      input,
+      request: (admitted.work as { readonly request: JobData['request'] }).request,
+      ...(admitted.label === undefined ? {} : { label: admitted.label }),
+      ...(admitted.caller === undefined ? {} : { caller: admitted.caller }),
+      ...(admitted.callerTruncated ? { callerTruncated: true } : {}),
+    };
+    const owner = createOwner(data);
+    owners.set(sessionId, owner);
+    const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
+    owner.timers.push(
+      clock.setTimeout(() => {
+        if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
+      }, queueTimeoutMs),
+      clock.setTimeout(() => void backstop(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
+    );
+    // The summary and the job at once: `put` writes nothing once the session has a result.
+    Promise.all([store.put(queuedSummary(data), queuedEvent(data)), queue.add(data)]).catch(
+      (error: unknown) =>
+        void endUnavailable(data, `Expected Redis to take the session, got ${(error as Error).message}`),
+    );
+    const cancel = (reason: string) => void cancelAnywhere(sessionId, reason).catch(onError);
+    const signal = submitOptions.signal;
+    if (signal !== undefined) {
+      const onAbort = () => cancel("the caller's signal aborted");
+      signal.addEventListener('abort', onAbort, { once: true });
+      owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) onAbort();
+    }
+    return ownerHandle(clock, owner, () => owners.has(sessionId), cancel);
   }
 
   return {
     submit,
     run: (task, runOptions) => local.run(task, runOptions),
-    shutdown,
+    shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
-    status,
-    session: (id) => store.live.get(id) ?? store.history.get(id),
-    sessions: ({ limit = 100 } = {}) => [...store.live.values()].slice(0, limit),
+    ready,
+    status: ({ recent = 20 } = {}) => clusterStatus(store, local.providers, limits, lifecycle.state, recent),
+    session: (id) => store.liveSession(id) ?? store.ended(id),
+    sessions: ({ limit = 100 } = {}) => [...store.liveSessions()].slice(0, limit),
     cancel: (id, reason = 'cancelled by request') => {
-      if (!store.live.has(id) && !owners.has(id) && !running.has(id)) return false;
-      void cancelAnywhere(id, reason).catch(onError);
+      if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
+      cancelAnywhere(id, reason).catch(onError);
       return true;
     },
     metrics: () => {
-      const s = status({ recent: 0 });
-      return { ...local.metrics(), queued: s.queued, running: s.running };
+      const s = clusterStatus(store, local.providers, limits, lifecycle.state, 0);
+      const mine = counters.snapshot(s.queued, s.running);
+      // Submissions and refusals at this instance; ends, retries and tokens of what ran here.
+      return {
+        ...local.metrics(),
+        submitted: mine.submitted,
+        rejected: mine.rejected,
+        queued: s.queued,
+        running: s.running,
+      };
     },
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    ready,
-  } as Runtime & { ready: Promise<void> };
+  };
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+function queuedEvent(data: JobData): RuntimeEvent {
+  return {
+    type: 'session.queued',
+    sessionId: data.input.sessionId,
+    position: 0,
+    at: data.input.createdAt,
+    provider: data.input.provider,
+    ...(data.label === undefined ? {} : { label: data.label }),
+  };
+}
+
+/** An owner's result when its instance shut down first: the session goes on in the cluster. */
+function handedOver(owner: Owner, now: number): SessionResult {
+  const failed = resultOf(owner.data, [
+    { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
+  ]) as Extract<SessionResult, { ok: false }>;
+  return {
+    ...failed,
+    error: {
+      ...failed.error,
+      message: 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
+    },
+  };
+}

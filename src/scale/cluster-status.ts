@@ -2,11 +2,12 @@
  * `status()` of a cluster runtime, from this instance's mirror of the cluster's live sessions:
  * queued and running counts cover every instance.
  */
+
+import type { SessionStore } from '../runtime/ports.js';
 import type { RuntimeStatus } from '../runtime/types.js';
-import type { RedisSessionStore } from './redis-store.js';
 
 export function clusterStatus(
-  store: RedisSessionStore,
+  store: SessionStore,
   providers: readonly string[],
   limits: {
     readonly perProvider: Readonly<Record<string, number>>;
@@ -21,7 +22,7 @@ export function clusterStatus(
   const byPriority: Record<number, number> = {};
   const perProvider = new Map<string, { queued: number; running: number }>();
   for (const name of providers) perProvider.set(name, { queued: 0, running: 0 });
-  for (const summary of store.live.values()) {
+  for (const summary of store.liveSessions()) {
     const counts = perProvider.get(summary.provider) ?? { queued: 0, running: 0 };
     perProvider.set(summary.provider, counts);
     if (summary.state === 'queued') {
@@ -46,6 +47,6 @@ export function clusterStatus(
     })),
     maxConcurrent: limits.maxConcurrent,
     maxQueued: limits.maxQueued,
-    recent: store.history.recent(recent),
+    recent: store.recent(recent),
   };
 }

@@ -1,22 +1,14 @@
 /**
  * What travels in a BullMQ job: the session's plain input and the chat request, with file bytes
- * as base64 so the job stays JSON. Also the result of a session that ended while queued, built by
- * the session machine itself so its messages match the in-memory runtime's.
+ * as base64 so the job stays JSON.
  */
-import { createActor } from 'xstate';
-import { type SessionInput, type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import { type resolveDefaults, type resolveSubmitOptions, sessionInput } from '../runtime/options.js';
-import { buildResult, inputSummary, metadataSummary, type ResultSource } from '../runtime/session-record.js';
-import type { FinalState, SessionRequest, SessionResult, SessionSummary } from '../runtime/types.js';
+import { inputSummary, metadataSummary, resultOf } from '../runtime/backend.js';
+import type { QueuedSession } from '../runtime/ports.js';
+import type { SessionResult, SessionSummary } from '../runtime/types.js';
 
-export interface JobData {
-  readonly input: SessionInput;
-  readonly request: ChatRequest;
-  readonly label?: string;
-  readonly caller?: Readonly<Record<string, unknown>>;
-  readonly callerTruncated?: boolean;
-}
+/** A job's data is the queued session itself (file bytes as base64 while in Redis). */
+export type JobData = QueuedSession;
 
 type WireFile = Omit<ChatFile, 'data'> & { readonly data: string | { readonly base64: string } };
 
@@ -40,31 +32,14 @@ export function decodeRequest(request: ChatRequest): ChatRequest {
   return { ...request, files };
 }
 
-/** Runs the machine from `queued` through `events`; the result it ends with. */
-export function resultOf(data: JobData, events: readonly SessionMachineEvent[]): SessionResult {
-  const actor = createActor(sessionMachine, { input: data.input }).start();
-  for (const event of events) actor.send(event);
-  const snapshot = actor.getSnapshot();
-  actor.stop();
-  const record: ResultSource = {
-    label: data.label,
-    caller: data.caller,
-    callerTruncated: data.callerTruncated === true,
-    work: { kind: 'chat' },
-    value: undefined,
-  };
-  const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
-  return buildResult(record, snapshot.context, state) as SessionResult;
-}
-
 export function queuedSummary(data: JobData): SessionSummary {
   return inputSummary(data.input, 'queued', 0, data.label);
 }
 
-export function endedSummary(result: SessionResult): SessionSummary {
+export function endedSummary(result: SessionResult, now: number): SessionSummary {
   // Another instance's session: only its durations are known, so its times are counted back from now.
   const m = result.metadata;
-  const createdAt = Date.now() - m.totalMs;
+  const createdAt = now - m.totalMs;
   const started = m.runMs > 0 || m.attempts > 0;
   return metadataSummary(m, {
     createdAt,
@@ -78,39 +53,9 @@ export function bullPriority(priority: number): number {
   return 10 - priority;
 }
 
-/** A new session's job: its plain input (deadlines from `now`) and the chat request. */
-export function newJobData(
-  sessionId: string,
-  now: number,
-  chat: ChatRequest,
-  request: SessionRequest,
-  target: { readonly provider: string; readonly model: string },
-  resolved: ReturnType<typeof resolveSubmitOptions>,
-  defaults: ReturnType<typeof resolveDefaults>,
-  extra: {
-    readonly requestId: string | undefined;
-    readonly label: string | undefined;
-    readonly caller: { readonly value?: Readonly<Record<string, unknown>>; readonly truncated: boolean };
-  },
-): JobData {
-  return {
-    input: sessionInput(
-      { sessionId, requestId: extra.requestId },
-      { lane: target.provider, model: target.model, stream: request.stream === true },
-      now,
-      resolved,
-      defaults,
-    ),
-    request: encodeRequest(chat),
-    ...(extra.label === undefined ? {} : { label: extra.label }),
-    ...(extra.caller.value === undefined ? {} : { caller: extra.caller.value }),
-    ...(extra.caller.truncated ? { callerTruncated: true } : {}),
-  };
-}
-
 /** The result of a session Redis could not take or lost. */
-export function unavailable(data: JobData, message: string): SessionResult {
-  const failed = resultOf(data, [{ type: 'session.cancel', now: Date.now(), reason: 'unused' }]);
+export function unavailable(data: JobData, message: string, now: number): SessionResult {
+  const failed = resultOf(data, [{ type: 'session.cancel', now, reason: 'unused' }]);
   return {
     ok: false,
     error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: true },

@@ -3,7 +3,8 @@
  * wherever the session runs. The owner holds the caller's promise, its event streams and timers
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
-import { EventStream } from '../runtime/event-stream.js';
+import type { Clock } from '../core/clock.js';
+import { EventStream } from '../runtime/backend.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import type { JobData } from './job-data.js';
 
@@ -14,7 +15,8 @@ export interface Owner {
   readonly result: Promise<SessionResult>;
   observers: EventStream<SessionEvent>[] | null;
   started: boolean;
-  timers: NodeJS.Timeout[];
+  /** The clock's timer handles: the queue deadline and the backstop. */
+  timers: unknown[];
   detachSignal: (() => void) | null;
 }
 
@@ -28,6 +30,7 @@ export function createOwner(data: JobData): Owner {
 
 /** The caller's handle; `isOpen` says whether the session has not ended here yet. */
 export function ownerHandle(
+  clock: Clock,
   owner: Owner,
   isOpen: () => boolean,
   cancel: (reason: string) => void,
@@ -38,10 +41,10 @@ export function ownerHandle(
     result: owner.result,
     get events() {
       const stream = new EventStream<SessionEvent>();
-      stream.push({ type: 'session.queued', sessionId, position: 0, at: Date.now() });
+      stream.push({ type: 'session.queued', sessionId, position: 0, at: clock.now() });
       if (!isOpen()) {
         void owner.result.then((r) => {
-          stream.push({ type: 'session.ended', sessionId, result: r, at: Date.now() });
+          stream.push({ type: 'session.ended', sessionId, result: r, at: clock.now() });
           stream.close();
         });
       } else {
@@ -59,8 +62,8 @@ export function ownerHandle(
 }
 
 /** Ends the owner's streams, timers and signal listener, and resolves its caller. */
-export function closeOwner(owner: Owner, result: SessionResult): void {
-  for (const timer of owner.timers) clearTimeout(timer);
+export function closeOwner(clock: Clock, owner: Owner, result: SessionResult): void {
+  for (const timer of owner.timers) clock.clearTimeout(timer);
   owner.detachSignal?.();
   if (owner.observers !== null) for (const s of owner.observers) s.close();
   owner.observers = null;

@@ -1,26 +1,16 @@
 /**
- * The session store and event bus on Redis. Live sessions are a hash (`<prefix>:live`, id ->
- * summary JSON) that every instance mirrors in memory from the bus, so `status()`, `session(id)`
- * and `sessions()` stay synchronous and show the whole cluster. A session ends through `settle`:
- * one script that sets the result key only if none is set, drops the live entry and publishes
- * `session.ended`; whoever sets it first ends the session, so each session ends exactly once.
+ * The `SessionStore` port on Redis. Live sessions are a hash (`<prefix>:live`, id -> summary JSON)
+ * that every instance mirrors in memory from the bus, so `status()`, `session(id)` and `sessions()`
+ * stay synchronous and show the whole cluster. A session ends through `settle`: one script that
+ * sets the result key only if none is set, drops the live entry and publishes `session.ended`;
+ * whoever sets it first ends the session, so each session ends exactly once.
  */
 import type { Redis } from 'ioredis';
-import { History } from '../runtime/history.js';
+import type { Clock } from '../core/clock.js';
+import { History } from '../runtime/backend.js';
+import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import { endedSummary } from './job-data.js';
-
-/** What goes over the event channel: an event and the session's summary after it. */
-export interface BusMessage {
-  readonly origin: string;
-  readonly event: RuntimeEvent;
-  readonly summary?: SessionSummary;
-}
-
-export interface CancelMessage {
-  readonly sessionId: string;
-  readonly reason: string;
-}
 
 const SETTLE = `
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
@@ -65,33 +55,44 @@ export class RedisKeys {
   }
 }
 
-export class RedisSessionStore {
+export class RedisSessionStore implements SessionStore {
   /** The cluster's live sessions, as this instance last heard. */
-  readonly live = new Map<string, SessionSummary>();
-  readonly history: History<SessionSummary>;
+  private readonly live = new Map<string, SessionSummary>();
+  private readonly history: History<SessionSummary>;
 
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
     private readonly origin: string,
     historySize: number,
+    private readonly clock: Clock,
     /** How long a result stays readable after the session ended, in ms. */
     private readonly resultTtlMs = 600_000,
   ) {
     this.history = new History<SessionSummary>(historySize);
   }
 
-  /** Loads the live hash, for an instance that just joined. */
-  async load(): Promise<void> {
-    const all = await this.redis.hgetall(this.keys.live);
-    for (const [id, json] of Object.entries(all)) this.live.set(id, JSON.parse(json) as SessionSummary);
+  liveSession(id: string): SessionSummary | undefined {
+    return this.live.get(id);
+  }
+
+  liveSessions(): Iterable<SessionSummary> {
+    return this.live.values();
+  }
+
+  ended(id: string): SessionSummary | undefined {
+    return this.history.get(id);
+  }
+
+  recent(limit: number): SessionSummary[] {
+    return this.history.recent(limit);
   }
 
   /**
-   * Replaces the mirror with the live hash, after a reconnect: a Redis that came back empty has
-   * no live sessions, and events missed while cut off are not replayed.
+   * Replaces the mirror with the live hash: at start, and after a reconnect (a Redis that came
+   * back empty has no live sessions, and events missed while cut off are not replayed).
    */
-  async reload(): Promise<void> {
+  async load(): Promise<void> {
     const all = await this.redis.hgetall(this.keys.live);
     this.live.clear();
     for (const [id, json] of Object.entries(all)) this.live.set(id, JSON.parse(json) as SessionSummary);
@@ -101,43 +102,61 @@ export class RedisSessionStore {
   apply(message: BusMessage): void {
     const event = message.event;
     if (!('sessionId' in event)) return;
-    if (event.type === 'session.ended') {
-      this.live.delete(event.sessionId);
-      this.history.add(endedSummary(event.result as SessionResult));
-    } else if (message.summary !== undefined && this.history.get(event.sessionId) === undefined) {
+    if (event.type === 'session.ended') this.forget(event.result as SessionResult);
+    else if (message.summary !== undefined && this.history.get(event.sessionId) === undefined) {
       this.live.set(event.sessionId, message.summary);
     }
   }
 
-  /** Writes a live summary and tells the cluster, unless the session has ended meanwhile. */
+  forget(result: SessionResult): void {
+    this.live.delete(result.metadata.sessionId);
+    this.history.add(endedSummary(result, this.clock.now()));
+  }
+
   async put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
+    await this.redis.eval(PUT, 2, ...this.putArgs(summary, event));
+  }
+
+  async putRunning(
+    summary: SessionSummary,
+    event: RuntimeEvent,
+    run: RunRecord,
+    ttlMs: number,
+  ): Promise<void> {
+    const id = summary.sessionId;
+    // One round trip: the run record (for a takeover) and the live summary.
+    await this.redis
+      .multi()
+      .hset(this.keys.run(id), {
+        attempts: run.attempts,
+        startedAt: run.startedAt,
+        runDeadlineAt: run.runDeadlineAt,
+        instance: this.origin,
+      })
+      .pexpire(this.keys.run(id), ttlMs)
+      .eval(PUT, 2, ...this.putArgs(summary, event))
+      .exec();
+  }
+
+  private putArgs(summary: SessionSummary, event: RuntimeEvent): string[] {
     const message: BusMessage = { origin: this.origin, event, summary };
-    await this.redis.eval(
-      PUT,
-      2,
+    return [
       this.keys.result(summary.sessionId),
       this.keys.live,
       summary.sessionId,
       JSON.stringify(summary),
       this.keys.events,
       JSON.stringify(message),
-    );
+    ];
   }
 
-  /** Tells the cluster an event that changes no summary (a delta, progress). */
-  async publish(event: RuntimeEvent): Promise<void> {
-    const message: BusMessage = { origin: this.origin, event };
-    await this.redis.publish(this.keys.events, JSON.stringify(message));
-  }
-
-  /** Ends a session if nobody has; `true` when this call did. */
   async settle(result: SessionResult, label: string | undefined): Promise<boolean> {
     const m = result.metadata;
     const event: RuntimeEvent = {
       type: 'session.ended',
       sessionId: m.sessionId,
       result,
-      at: Date.now(),
+      at: this.clock.now(),
       provider: m.provider,
       ...(label === undefined ? {} : { label }),
     };
@@ -162,5 +181,34 @@ export class RedisSessionStore {
   async result(id: string): Promise<SessionResult | undefined> {
     const json = await this.redis.get(this.keys.result(id));
     return json === null ? undefined : (JSON.parse(json) as SessionResult);
+  }
+
+  async leaseState(id: string): Promise<LeaseState> {
+    const replies = await this.redis
+      .multi()
+      .exists(this.keys.result(id))
+      .hgetall(this.keys.run(id))
+      .get(this.keys.cancel(id))
+      .exec();
+    const [ended, run, cancel] = (replies ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [number, Record<string, string>, string | null];
+    return {
+      ended: ended === 1,
+      run:
+        run?.startedAt === undefined
+          ? undefined
+          : {
+              attempts: Number(run.attempts),
+              startedAt: Number(run.startedAt),
+              runDeadlineAt: Number(run.runDeadlineAt),
+            },
+      cancelReason: cancel ?? null,
+    };
+  }
+
+  async markCancelled(id: string, reason: string): Promise<void> {
+    await this.redis.set(this.keys.cancel(id), reason, 'PX', 600_000);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { systemClock } from '../core/clock.js';
 import { applyPatch } from '../mcp/tasks/memory-task-store.js';
 import { decodeCursor, encodeCursor, expired } from '../mcp/tasks/task-cursor.js';
 import {
@@ -17,6 +18,7 @@ import {
   type TaskRecord,
   type TaskStore,
 } from '../mcp/tasks/task-store.js';
+import { reportError } from '../runtime/backend.js';
 import { connectRedis } from './connect.js';
 
 export interface RedisTaskStoreOptions {
@@ -28,8 +30,10 @@ export interface RedisTaskStoreOptions {
   readonly expiryGraceMs?: number;
   /** How long an expiry stays visible to every instance's `sweep`, in ms. @default 60000 */
   readonly sweepWindowMs?: number;
-  /** Current time in epoch ms. @default Date.now */
+  /** Current time in epoch ms. @default the system clock */
   readonly now?: () => number;
+  /** Where failures nobody awaits go (a subscription Redis refused). @default a process warning */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** Adds a record, making room by dropping the oldest finished one; 0 when full of unfinished ones. */
@@ -73,6 +77,7 @@ export class RedisTaskStore implements TaskStore {
   readonly #graceMs: number;
   readonly #windowMs: number;
   readonly #now: () => number;
+  readonly #onError: (error: unknown) => void;
   readonly #origin = randomUUID();
   readonly #listeners = new Set<(record: TaskRecord) => void>();
   #subscriber: Redis | undefined;
@@ -87,7 +92,8 @@ export class RedisTaskStore implements TaskStore {
     this.#maxTasks = options.maxTasks ?? 1000;
     this.#graceMs = options.expiryGraceMs ?? 1000;
     this.#windowMs = options.sweepWindowMs ?? 60_000;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => systemClock.now());
+    this.#onError = options.onError ?? reportError;
     this.#ownsConnection = ownsConnection;
   }
 
@@ -242,7 +248,7 @@ export class RedisTaskStore implements TaskStore {
       const message = JSON.parse(text) as ChangeMessage;
       if (message.origin !== this.#origin) this.#emit(message.record);
     });
-    void subscriber.subscribe(this.#key('changes')).catch(() => {});
+    subscriber.subscribe(this.#key('changes')).catch(this.#onError);
     this.#subscriber = subscriber;
   }
 

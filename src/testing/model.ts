@@ -27,8 +27,12 @@ import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionEngineKind } from '../runtime/session-engine.js';
 import type { Runtime, SessionHandle } from '../runtime/types.js';
+import { checkProviderContract } from './contract/check.js';
+import type { ContractOptions } from './contract/types.js';
 import { type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
+import type { OpenAIServer } from './openai-server.js';
 import { ScriptedProvider, type Settlement } from './scripted-provider.js';
+import { ProviderWatch } from './watched-provider.js';
 
 export interface PropertyOptions {
   /** Your providers; omit for scripted ones, whose every outcome the model chooses. */
@@ -54,6 +58,19 @@ export interface PropertyOptions {
   readonly maxDeadlineMs?: number;
   /** How session machines run (see `RuntimeOptions.engine`). @default 'compiled' */
   readonly engine?: SessionEngineKind;
+  /**
+   * The `createOpenAIServer()` your providers point at: `checkRuntimeProperties` then runs the whole
+   * provider contract on each of them (see `checkProviderContract`). @default none (the contract
+   * checks only what needs no server)
+   */
+  readonly server?: OpenAIServer;
+  /**
+   * Options for the provider contract that `checkRuntimeProperties` runs on each of your providers
+   * before the runtime properties, or `false` to skip it. @default {} (with `server`, `model`, `seed`)
+   */
+  readonly contract?: Omit<ContractOptions, 'server'> | false;
+  /** How long a provider call of yours may run on after its session ended, in ms. @default 100 */
+  readonly releaseWithinMs?: number;
 }
 
 /** What a cluster does not promise per instance; a backend run does not check these. */
@@ -198,7 +215,13 @@ export async function runScenario(
   options: PropertyOptions = {},
 ): Promise<Violation[]> {
   const scripted = options.providers === undefined ? [0, 1, 2].map((i) => new ScriptedProvider(`p${i}`)) : [];
-  const providers = options.providers ?? scripted;
+  // Your providers are watched through a wrapper: a call still running after its session ended
+  // breaks `callsReleased`, as an un-aborted scripted call does.
+  const watch =
+    options.providers === undefined
+      ? undefined
+      : new ProviderWatch(options.providers, options.releaseWithinMs);
+  const providers = watch?.providers ?? scripted;
   const backend = options.backend === undefined ? undefined : await options.backend();
   const clock = options.providers === undefined && backend === undefined ? new SimulatedClock() : systemClock;
   const runtime = createRuntime({
@@ -243,8 +266,9 @@ export async function runScenario(
     await Promise.race([report, new Promise((r) => setTimeout(r, 6000))]);
   await report;
   await Promise.all(world.handles.map((h) => h.result));
+  await watch?.released();
   observer.unsubscribe();
-  const violations = observer.checkEnd(scripted.flatMap((p) => p.calls));
+  const violations = [...observer.checkEnd(scripted.flatMap((p) => p.calls)), ...(watch?.violations() ?? [])];
   if (backend === undefined) return violations;
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
 }
@@ -287,10 +311,21 @@ export function runtimeProperty(options: PropertyOptions = {}) {
 }
 
 /**
- * Runs the property and throws with the seed and the shrunk counterexample when an invariant
- * breaks; replay with `seed` (and `path` from the report) to reproduce.
+ * Runs the provider contract on each of your providers (if any), then the runtime property; throws
+ * with the seed and the shrunk counterexample when a contract property or an invariant breaks;
+ * replay with `seed` (and `path` from the report) to reproduce.
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
+  if (options.providers !== undefined && options.contract !== false) {
+    for (const provider of options.providers) {
+      await checkProviderContract(provider, {
+        ...(options.server === undefined ? {} : { server: options.server }),
+        ...(options.model === undefined ? {} : { model: options.model }),
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+        ...(options.contract ?? {}),
+      });
+    }
+  }
   const numRuns = options.numRuns ?? Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
   const params: fc.Parameters<unknown> = { numRuns };
   if (options.seed !== undefined) params.seed = options.seed;

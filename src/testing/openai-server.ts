@@ -11,8 +11,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { type Fault, NO_FAULT, parseFault } from './faults.js';
 import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
+import {
+  sendKimiThinkingRule,
+  sendUnknownModel,
+  sendVendorCompletion,
+  sendVendorError,
+  sendVendorStream,
+  type VendorMode,
+  type VendorReply,
+} from './vendor-modes.js';
 
 export type { Reply } from './replies.js';
+export type { VendorErrorCase, VendorMode, VendorReply } from './vendor-modes.js';
 
 export interface RecordedRequest {
   readonly id: number;
@@ -46,7 +56,13 @@ export interface OpenAIServerOptions {
   /** When set, other non-fault models get 404 `model_not_found`. @default any model is served */
   readonly models?: readonly string[];
   /** Builds the answer for an `ok` request. @default echoes the last user message */
-  readonly respond?: (body: Record<string, unknown>) => Reply;
+  readonly respond?: (body: Record<string, unknown>) => Reply | VendorReply;
+  /**
+   * Answer as Moonshot (`kimi`) or Zhipu/Z.ai (`glm`) document: their error bodies (`vendor-error:<case>`
+   * models), stream shapes and rules (see `vendor-modes.ts`). `fault:` models still work.
+   * @default plain OpenAI-compatible
+   */
+  readonly vendor?: VendorMode;
   /** Larger request bodies get 413. @default 10485760 (10 MiB) */
   readonly maxRequestBytes?: number;
 }
@@ -65,7 +81,7 @@ export interface OpenAIServer {
   close(): Promise<void>;
   /** Forgets recorded requests, counters and `first=` budgets. */
   reset(): void;
-  setResponder(respond: ((body: Record<string, unknown>) => Reply) | undefined): void;
+  setResponder(respond: ((body: Record<string, unknown>) => Reply | VendorReply) | undefined): void;
   /** Resolves with the first recorded request (past or future) that matches. */
   waitForRequest(match: (request: RecordedRequest) => boolean): Promise<RecordedRequest>;
   /** Resolves with the request's `closedAt` once its response closed. */
@@ -223,6 +239,16 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     if (fault.latencyMs > 0) await delay(fault.latencyMs);
     if (res.destroyed) return;
     const model = String(body.model ?? '');
+    const vendor = options.vendor;
+    if (vendor !== undefined && fault.mode === 'ok') {
+      if (sendVendorError(res, vendor, body)) return;
+      if (options.models !== undefined && !options.models.includes(model))
+        return sendUnknownModel(res, vendor, model);
+      if (vendor === 'kimi' && sendKimiThinkingRule(res, body)) return;
+      const reply = (respond ?? echo)(body);
+      if (body.stream === true) return sendVendorStream(res, vendor, body, reply);
+      return sendVendorCompletion(res, vendor, body, reply);
+    }
     if (
       fault.mode === 'ok' &&
       options.models !== undefined &&

@@ -51,7 +51,13 @@ describe('troupe ask', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout);
-    expect(Object.keys(out).sort()).toEqual(['content', 'metadata', 'reasoning', 'toolCalls']);
+    expect(Object.keys(out).sort()).toEqual([
+      'content',
+      'finishReason',
+      'metadata',
+      'reasoning',
+      'toolCalls',
+    ]);
     expect(out.content).toBe('Bonjour.');
     expect(out.reasoning).toBe('French, then.');
     expect(out.toolCalls).toEqual([]);
@@ -70,16 +76,32 @@ describe('troupe ask', () => {
     expect((server.requests[0]!.body as { stream?: boolean }).stream).toBe(true);
   });
 
-  it('an unknown Kimi model: one-line error, non-zero exit, no stack, no request sent', async () => {
-    const run = await ask(['--provider', 'kimi', '--model', 'no-such-model', 'hi'], {
+  it('an unknown Kimi model goes to the vendor, whose 404 is one MODEL_NOT_FOUND line, no stack', async () => {
+    const run = await ask(['--provider', 'kimi', '--model', 'fault:404', 'hi'], {
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: server.baseURL,
     });
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^troupe ask: MODEL_NOT_FOUND: .*"no-such-model"/);
+    expect(run.stderr).toMatch(/^troupe ask: MODEL_NOT_FOUND: kimi chat completion: HTTP 404/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('with strictModels an unknown Kimi model fails before any request (exit 2)', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-ask-'));
+    const config = join(dir, 'providers.json');
+    await writeFile(config, JSON.stringify({ kimi: { strictModels: true } }));
+    const run = await ask(['--provider', 'kimi', '--model', 'no-such-model', '--config', config, 'hi'], {
+      MOONSHOT_API_KEY: KEY,
+      MOONSHOT_BASE_URL: server.baseURL,
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^troupe ask: MODEL_NOT_FOUND: .*"no-such-model"/);
     expect(server.requests).toHaveLength(0);
   });
 

@@ -54,6 +54,6 @@ describe('troupe demo (built CLI)', () => {
   it('refuses bad options with exit code 2 and says what it expected', async () => {
     const { code, stderr } = await run(['demo', '--sessions', 'many']);
     expect(code).toBe(2);
-    expect(stderr).toContain('expected --sessions to be an integer from 1 to 1000000, got "many"');
+    expect(stderr).toContain('Expected `--sessions` to be an integer from 1 to 1000000, got `many`');
   });
 });

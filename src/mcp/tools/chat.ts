@@ -17,7 +17,7 @@ import {
   toolDefinitionSchema,
 } from '../schemas.js';
 import { errorOutcome, type ToolOutcome, type TroupeTool } from '../tool.js';
-import { answerFields, metadataLine } from './session-result.js';
+import { answerFields, finishSentences, metadataLine } from './session-result.js';
 
 const input = z
   .object({
@@ -45,6 +45,10 @@ const output = z.object({
   reasoning: z.string().optional(),
   tool_calls: z.array(toolCallSchema).optional(),
   finish_reason: z.string().optional(),
+  web_search: z
+    .array(z.record(z.string(), z.unknown()))
+    .optional()
+    .describe('GLM web-search results (title, link, content, ...) as the vendor sent them.'),
   continuation_id: z.string().optional().describe('Pass it back to continue this conversation.'),
   session: sessionMetadataSchema.optional(),
 });
@@ -131,11 +135,13 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       ...(fields.tool_calls === undefined
         ? {}
         : { tool_calls: fields.tool_calls as ChatMessage['tool_calls'] }),
+      // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
+      ...(fields.reasoning === undefined ? {} : { reasoning_content: fields.reasoning }),
     };
     const continuationId = await mcp.conversations.save([...messages, reply], args.continuation_id);
     return {
       structured: { ...fields, continuation_id: continuationId },
-      text: `${fields.content ?? ''}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
+      text: `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
     };
   },
 };

@@ -43,6 +43,7 @@ const answer = z.object({
   ok: z.boolean(),
   content: z.string().optional(),
   reasoning: z.string().optional(),
+  finish_reason: z.string().optional(),
   error: toolErrorSchema.optional(),
   session: sessionMetadataSchema.optional(),
 });
@@ -95,6 +96,7 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
         ok: fields.ok,
         ...(fields.content === undefined ? {} : { content: fields.content }),
         ...(fields.reasoning === undefined ? {} : { reasoning: fields.reasoning }),
+        ...(fields.finish_reason === undefined ? {} : { finish_reason: fields.finish_reason }),
         ...(fields.error === undefined ? {} : { error: fields.error }),
         ...(fields.session === undefined ? {} : { session: fields.session }),
       };
@@ -106,7 +108,13 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
       .map((a, i) => {
         const who = `${a.provider ?? '?'}/${a.model ?? '?'}`;
         return a.ok
-          ? `## ${i + 1}. ${who}\n${a.content ?? ''}`
+          ? `## ${i + 1}. ${who}\n${a.content ?? ''}${
+              a.finish_reason === 'length'
+                ? (a.content ?? '') === ''
+                  ? '[The model reached its token limit (finish_reason `length`) before writing any answer.]'
+                  : '\n[Cut at the token limit (finish_reason `length`).]'
+                : ''
+            }`
           : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}`;
       })
       .join('\n\n');

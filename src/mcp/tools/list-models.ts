@@ -5,7 +5,14 @@ import * as z from 'zod';
 import { outcomeFields } from '../schemas.js';
 import type { TroupeTool } from '../tool.js';
 
-const input = z.object({});
+const input = z.object({
+  refresh: z
+    .boolean()
+    .optional()
+    .describe(
+      'Also ask each configured provider for its live model list (GET /models, cached for 10 minutes).',
+    ),
+});
 
 const output = z.object({
   ...outcomeFields,
@@ -30,7 +37,20 @@ export const listModelsTool: TroupeTool<typeof input, typeof output> = {
   output,
   longRunning: false,
   readOnly: true,
-  async run(_args, mcp) {
+  async run(args, mcp, call) {
+    const refreshNotes: string[] = [];
+    if (args.refresh === true && mcp.catalog.refresh !== undefined) {
+      for (const p of mcp.catalog.list().filter((entry) => entry.configured)) {
+        try {
+          await mcp.catalog.refresh(p.name, {
+            signal: AbortSignal.any([call.signal, AbortSignal.timeout(30_000)]),
+          });
+        } catch (error) {
+          const { code, message } = error as { code?: string; message?: string };
+          refreshNotes.push(`${p.name}: could not refresh (${code ?? 'ERROR'}: ${message ?? 'unknown'})`);
+        }
+      }
+    }
     const providers = mcp.catalog.list().map((p) => ({
       name: p.name,
       configured: p.configured,
@@ -54,7 +74,7 @@ export const listModelsTool: TroupeTool<typeof input, typeof output> = {
     const footer = `\nDefault: ${defaults.provider ?? '(first provider)'}/${defaults.model ?? '(provider default)'}`;
     return {
       structured: { ok: true, providers, defaults: { ...defaults }, simulated },
-      text: `${header}${lines.join('\n')}${footer}`,
+      text: `${header}${lines.join('\n')}${footer}${refreshNotes.length === 0 ? '' : `\n${refreshNotes.join('\n')}`}`,
     };
   },
 };

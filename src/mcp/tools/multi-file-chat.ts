@@ -9,7 +9,7 @@ import { runSession } from '../run-session.js';
 import { modelCallFields, outcomeFields, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { modelFields, priorTurns, submitOptions } from './chat.js';
-import { answerFields, metadataLine } from './session-result.js';
+import { answerFields, finishSentences, metadataLine } from './session-result.js';
 
 const input = z.object({
   files: z
@@ -74,7 +74,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const { tool_calls: _ignored, ...answer } = fields;
     return {
       structured: { ...answer, files: args.files, bytes: read.bytes, continuation_id: continuationId },
-      text: `${fields.content ?? ''}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
+      text: `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
     };
   },
 };

@@ -12,6 +12,8 @@ export interface AnswerFields {
   readonly reasoning?: string;
   readonly tool_calls?: readonly unknown[];
   readonly finish_reason?: string;
+  /** GLM web-search results, as the vendor sent them. */
+  readonly web_search?: readonly Readonly<Record<string, unknown>>[];
   readonly session?: SessionMetadata;
   readonly error?: ToolErrorInfo;
 }
@@ -26,12 +28,35 @@ export function answerFields(outcome: SessionOutcome): AnswerFields {
     ...(result.reasoning === undefined ? {} : { reasoning: result.reasoning }),
     ...(result.toolCalls === undefined ? {} : { tool_calls: result.toolCalls }),
     ...(result.finishReason === undefined ? {} : { finish_reason: result.finishReason }),
+    ...(result.webSearch === undefined ? {} : { web_search: result.webSearch }),
     session: result.metadata,
   };
+}
+
+/**
+ * A sentence for the text content when the finish reason matters to a reader: `length` (cut at the
+ * token limit, or no answer at all), and GLM web-search results with their links.
+ */
+export function finishSentences(fields: AnswerFields): string {
+  const parts: string[] = [];
+  if (fields.finish_reason === 'length') {
+    parts.push(
+      (fields.content ?? '') === ''
+        ? '\n\n[The model reached its token limit (finish_reason `length`) before writing any answer: raise max_tokens, or disable thinking.]'
+        : '\n\n[The answer was cut at the token limit (finish_reason `length`).]',
+    );
+  }
+  for (const [i, result] of (fields.web_search ?? []).entries()) {
+    const title = typeof result.title === 'string' ? result.title : '(untitled)';
+    const link = typeof result.link === 'string' ? ` <${result.link}>` : '';
+    parts.push(`${i === 0 ? '\n\nWeb search results:' : ''}\n- ${title}${link}`);
+  }
+  return parts.join('');
 }
 
 /** One line of metadata for the text content, so a model sees the session id and timing too. */
 export function metadataLine(session: SessionMetadata | undefined): string {
   if (session === undefined) return '';
-  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state} · ${session.totalMs} ms · ${session.attempts} attempt(s)]`;
+  const finish = session.finishReason === undefined ? '' : ` · finish ${session.finishReason}`;
+  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state}${finish} · ${session.totalMs} ms · ${session.attempts} attempt(s)]`;
 }

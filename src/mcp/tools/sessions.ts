@@ -96,7 +96,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     };
     const providerLines = status.providers.map(
       (p) =>
-        `  ${p.name}: ${p.running} running / ${p.limit ?? status.maxConcurrent} limit, ${p.queued} queued`,
+        // `limit: null` is "no limit of its own": say so, as /api/status and the dashboard do.
+        `  ${p.name}: ${p.running} running / ${p.limit === null ? `no own limit (global max ${status.maxConcurrent})` : `${p.limit} limit`}, ${p.queued} queued`,
     );
     return {
       structured,

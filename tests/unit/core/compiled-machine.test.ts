@@ -16,7 +16,7 @@ import {
   raise,
   setup,
 } from 'xstate';
-import { compileMachine, UnsupportedMachineError } from '../../../src/core/compiled-machine.js';
+import { compileMachine, UnsupportedMachineError } from '../../../src/core/statechart/compile.js';
 
 /** Where the actions of the machine under test write; reset before each engine's run. */
 let log: string[] = [];

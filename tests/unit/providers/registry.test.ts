@@ -68,7 +68,7 @@ describe('model registry', () => {
     expect(listed[0]?.models[0]).toEqual({
       id: 'kimi-k2.6',
       contextWindow: 262_144,
-      capabilities: { streaming: true, tools: true, thinking: true, files: true },
+      capabilities: { streaming: true, tools: true, thinking: true, files: true, vision: false },
     });
     expect(listed[2]?.openModels).toBe(true);
     expect(registry.lookup('glm', 'glm-4.6')?.contextWindow).toBe(204_800);

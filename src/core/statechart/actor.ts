@@ -1,5 +1,5 @@
 /**
- * The actor that runs a compiled machine (`compiled-machine.ts`): the tables it reads and the
+ * The actor that runs a compiled machine (`compile.ts`): the tables it reads and the
  * XState semantics it keeps, namely one event at a time with a mailbox, initial actions deferred
  * until the initial snapshot is set, a new context per `assign`, and status `error` when an action
  * throws.

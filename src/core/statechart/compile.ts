@@ -27,35 +27,10 @@ import {
   noSpawn,
   type Step,
   UnsupportedMachineError,
-} from './compiled-actor.js';
+} from './actor.js';
+import { builtinAction, isBuiltinGuard, type Node, readMachine, type Transition } from './xstate-adapter.js';
 
-export { CompiledActor, type CompiledSnapshot, UnsupportedMachineError } from './compiled-actor.js';
-
-/** The state node shape this module reads; XState's `StateNode` has it. */
-interface Node {
-  readonly key: string;
-  readonly id: string;
-  readonly type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
-  readonly parent?: Node | undefined;
-  readonly states: Readonly<Record<string, Node>>;
-  readonly entry: readonly unknown[];
-  readonly exit: readonly unknown[];
-  readonly transitions: ReadonlyMap<string, readonly Transition[]>;
-  readonly initial: { readonly target: readonly Node[]; readonly actions: readonly unknown[] } | undefined;
-  readonly invoke: readonly unknown[];
-  readonly after: readonly unknown[];
-  readonly always?: readonly unknown[] | undefined;
-  readonly output?: unknown;
-  readonly config: { readonly output?: unknown };
-}
-
-interface Transition {
-  readonly source: Node;
-  readonly target: readonly Node[] | undefined;
-  readonly guard?: unknown;
-  readonly actions: readonly unknown[];
-  readonly reenter: boolean;
-}
+export { CompiledActor, type CompiledSnapshot, UnsupportedMachineError } from './actor.js';
 
 export interface CompiledMachine<C, E extends { readonly type: string }, I> {
   /** A started actor in the machine's initial state, as XState's `createActor(machine, { input }).start()`. */
@@ -67,12 +42,7 @@ export interface CompiledMachine<C, E extends { readonly type: string }, I> {
 export function compileMachine<C, E extends { readonly type: string }, I>(
   machine: AnyStateMachine,
 ): CompiledMachine<C, E, I> {
-  const root = machine.root as unknown as Node;
-  const implementations = machine.implementations as {
-    readonly actions: Record<string, unknown>;
-    readonly guards: Record<string, unknown>;
-  };
-  const contextConfig = (machine.config as { context?: unknown }).context;
+  const { root, implementations, contextConfig } = readMachine(machine);
   const fail = (what: string): never => {
     throw new UnsupportedMachineError(`Cannot compile machine "${machine.id}": ${what}`);
   };
@@ -94,8 +64,8 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
       return fail(`state "${where.id}": action "${named}" has no implementation`);
     const params =
       typeof action === 'object' && action !== null ? (action as { params?: unknown }).params : undefined;
-    if ('resolve' in impl) {
-      const builtin = impl as unknown as { type: string; assignment: unknown };
+    const builtin = builtinAction(impl);
+    if (builtin !== null) {
       if (builtin.type !== 'xstate.assign')
         return fail(`state "${where.id}": built-in action "${builtin.type}" is not supported`);
       const assignment = builtin.assignment;
@@ -114,7 +84,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
     const impl = named === null ? guard : implementations.guards[named];
     if (typeof impl !== 'function')
       return fail(`state "${where.id}": guard "${named}" has no implementation`);
-    if ('check' in impl)
+    if (isBuiltinGuard(impl))
       return fail(`state "${where.id}": built-in guards (and, or, not, stateIn) are not supported`);
     return impl as (args: Args<C, E>, params: unknown) => boolean;
   };

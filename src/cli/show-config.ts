@@ -1,0 +1,106 @@
+/**
+ * `troupe config [flags]`: the configuration `serve` and `stdio` would run with, given the same
+ * flags, environment and providers file, and where each value came from. Secrets are never shown:
+ * a key or token is reported as set or not set.
+ */
+import { parseArgs } from 'node:util';
+import { logLevel } from '../observe/logger.js';
+import { loadProviders } from '../providers/config.js';
+import { describeSource, loadConfig, SETTINGS, settingOptions, settingsUsage } from './config.js';
+import type { Command } from './main.js';
+
+const USAGE = `Usage: troupe config [--json] [limits...]
+
+Prints the effective configuration of \`troupe serve\` and \`troupe stdio\` with these flags, the
+environment and TROUPE_PROVIDERS_FILE, and where each value came from. Keys are shown only as set.
+  --json   one JSON object instead of text
+Limits and deadlines:
+${settingsUsage()}`;
+
+/** Environment variables that hold secrets; only whether each is set is ever printed. */
+const SECRET_ENVS = [
+  'MOONSHOT_API_KEY',
+  'KIMI_API_KEY',
+  'ZHIPUAI_API_KEY',
+  'GLM_API_KEY',
+  'ZAI_API_KEY',
+  'TROUPE_OPENAI_API_KEY',
+  'TROUPE_TOKEN',
+];
+
+export const command: Command = {
+  summary: 'Show the effective configuration and where each value came from (keys redacted)',
+  async run(argv) {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...settingOptions() },
+      }));
+    } catch (error) {
+      process.stderr.write(`troupe config: ${(error as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (values.help === true) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const env = process.env;
+    let config: Awaited<ReturnType<typeof loadConfig>>;
+    let providers: { name: string; configured: boolean; models: number }[];
+    try {
+      config = await loadConfig(values, env);
+      const loaded = await loadProviders({ env });
+      providers = loaded.registry
+        .list()
+        .map((p) => ({ name: p.name, configured: p.configured, models: p.models.length }));
+      await loaded.close();
+    } catch (error) {
+      // A ConfigError or the providers file's own validation error: one line, either way.
+      process.stderr.write(`troupe config: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const secrets = [...SECRET_ENVS, ...(config.keyEnvs ?? [])].map((name) => ({
+      name,
+      set: (env[name] ?? '').trim() !== '',
+    }));
+    const other = {
+      TROUPE_PROVIDERS_FILE: config.file ?? null,
+      TROUPE_ROOTS: env.TROUPE_ROOTS ?? null,
+      TROUPE_LOG_LEVEL: logLevel(env.TROUPE_LOG_LEVEL),
+      TROUPE_LOG_FORMAT: env.TROUPE_LOG_FORMAT ?? null,
+    };
+    if (values.json === true) {
+      const settings = Object.fromEntries(
+        SETTINGS.map((x) => [
+          x.key,
+          { value: config.values[x.key], source: describeSource(config.sources[x.key]) },
+        ]),
+      );
+      const out = { settings, providers, secrets, environment: other };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return 0;
+    }
+    const width = Math.max(...SETTINGS.map((x) => x.key.length));
+    const lines = ['Limits and deadlines (flag > environment > providers file > default):'];
+    for (const x of SETTINGS) {
+      const value = String(config.values[x.key]).padStart(10);
+      lines.push(`  ${x.key.padEnd(width)} ${value}  ${describeSource(config.sources[x.key])}`);
+    }
+    lines.push('', 'Providers:');
+    for (const p of providers) {
+      lines.push(
+        `  ${p.name.padEnd(width)} ${p.configured ? 'configured' : 'not configured'}, ${p.models} model(s)`,
+      );
+    }
+    lines.push('', 'Secrets (values never shown):');
+    for (const secret of secrets)
+      lines.push(`  ${secret.name.padEnd(width)} ${secret.set ? 'set' : 'not set'}`);
+    lines.push('', 'Other settings:');
+    for (const [name, value] of Object.entries(other)) {
+      lines.push(`  ${name} = ${value ?? '(not set)'}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  },
+};

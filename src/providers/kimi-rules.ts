@@ -1,0 +1,144 @@
+/**
+ * Moonshot's request rules, checked before anything is sent (sources in docs/providers.md):
+ * - temperature and top_p from 0 to 1; `n` at most 5, and 1 when temperature is near 0;
+ * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
+ * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking always thinks;
+ * - `$web_search` (a `builtin_function`) needs thinking disabled;
+ * - partial mode: `partial: true` only on the last message, an assistant one;
+ * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
+ *   because the vendor's default can be spent on reasoning alone and leave an empty answer.
+ */
+import type { PreparedRequest } from './openai-compatible.js';
+import type { ChatRequest } from './port.js';
+import type { ModelSpec } from './registry.js';
+import { RequestDraft } from './request-rules.js';
+
+/** The completion budget a thinking model gets when the caller sets none, in tokens. */
+export const KIMI_THINKING_MAX_TOKENS = 32_768;
+
+/** kimi-k2.5, kimi-k2.6, ... and any kimi-k3+: fixed sampling, `thinking` parameter. */
+export function kimiHasFixedSampling(model: string): boolean {
+  return /^kimi-k(?:2\.(?:[5-9]|\d{2,})|[3-9])/.test(model);
+}
+
+/** kimi-k2-thinking and kimi-k2-thinking-turbo: they always think. */
+export function kimiAlwaysThinks(model: string): boolean {
+  return /^kimi-k2-thinking/.test(model);
+}
+
+/** What the vendor fixes on kimi-k2.5+ (temperature depends on thinking: 1.0 on, 0.6 off). */
+const FIXED: Readonly<Record<string, number | undefined>> = {
+  top_p: 0.95,
+  n: 1,
+  presence_penalty: 0,
+  frequency_penalty: 0,
+};
+
+export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): PreparedRequest {
+  const draft = new RequestDraft(request, 'kimi');
+  const model = draft.model;
+  draft.range('temperature', 0, 1);
+  draft.range('top_p', 0, 1);
+  checkN(draft);
+  if (kimiHasFixedSampling(model)) fixedSampling(draft);
+  thinking(draft, spec);
+  webSearch(draft);
+  partial(draft);
+  budget(draft, spec);
+  return draft.finish();
+}
+
+function checkN(draft: RequestDraft): void {
+  const n = draft.get('n');
+  if (n === undefined) return;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 5)
+    throw draft.refuse('n', 'an integer from 1 to 5');
+  const temperature = draft.get('temperature');
+  if (n > 1 && typeof temperature === 'number' && temperature < 0.01)
+    throw draft.refuse('n', '1 when temperature is close to 0');
+}
+
+function fixedSampling(draft: RequestDraft): void {
+  const thinkingOff = draft.get('thinking') === 'disabled';
+  const fixed: Record<string, number | undefined> = { ...FIXED, temperature: thinkingOff ? 0.6 : 1.0 };
+  for (const [field, value] of Object.entries(fixed)) {
+    const given = draft.get(field);
+    if (given === undefined) continue;
+    if (given === value) {
+      draft.drop(field, `\`${draft.model}\` fixes it at ${value}; the same value is not sent`);
+      continue;
+    }
+    throw draft.refuse(field, `left unset: the vendor fixes it at ${value} for this model`);
+  }
+}
+
+function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
+  const mode = draft.get('thinking');
+  if (mode === undefined || kimiHasFixedSampling(draft.model)) return;
+  if (kimiAlwaysThinks(draft.model)) {
+    if (mode === 'disabled') throw draft.refuse('thinking', '`enabled` or unset: this model always thinks');
+    draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
+    return;
+  }
+  if (spec === undefined) return; // Unknown model: the vendor judges.
+  if (spec.capabilities?.thinking === true) return;
+  if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
+  draft.drop('thinking', 'this model does not think and takes no thinking parameter');
+}
+
+function usesWebSearch(draft: RequestDraft): boolean {
+  const tools = draft.get('tools');
+  return (
+    Array.isArray(tools) &&
+    tools.some(
+      (t) =>
+        (t as { type?: unknown }).type === 'builtin_function' &&
+        (t as { function?: { name?: unknown } }).function?.name === '$web_search',
+    )
+  );
+}
+
+function webSearch(draft: RequestDraft): void {
+  if (!usesWebSearch(draft)) return;
+  if (kimiAlwaysThinks(draft.model))
+    throw draft.refuse(
+      'tools',
+      'without `$web_search`: it needs thinking disabled and this model always thinks',
+      '$web_search',
+    );
+  if (!kimiHasFixedSampling(draft.model)) return;
+  const mode = draft.get('thinking');
+  if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` when `$web_search` is among the tools');
+  if (mode === undefined) {
+    draft.set('thinking', 'disabled');
+    draft.note('set `thinking` to `disabled`: `$web_search` needs thinking disabled');
+  }
+}
+
+function partial(draft: RequestDraft): void {
+  const messages = draft.request.messages;
+  messages.forEach((message, index) => {
+    if (message.partial !== true) return;
+    if (index !== messages.length - 1 || message.role !== 'assistant') {
+      throw draft.refuse(
+        `messages[${index}].partial`,
+        'set only on the last message, an assistant one (partial mode)',
+        true,
+      );
+    }
+  });
+}
+
+function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {
+  if (draft.has('max_tokens') || draft.has('max_completion_tokens')) return;
+  const thinks =
+    kimiAlwaysThinks(draft.model) ||
+    (kimiHasFixedSampling(draft.model) && draft.get('thinking') !== 'disabled') ||
+    (spec?.capabilities?.thinking === true && draft.get('thinking') !== 'disabled');
+  if (!thinks) return;
+  const budgetTokens = spec?.defaultMaxTokens ?? KIMI_THINKING_MAX_TOKENS;
+  draft.set('max_tokens', budgetTokens);
+  draft.note(
+    `set \`max_completion_tokens\` to ${budgetTokens}: a thinking model can spend the vendor's default budget on reasoning alone`,
+  );
+}

@@ -1,0 +1,267 @@
+/**
+ * One error table per vendor: HTTP status and the body's `type` (Moonshot) or business `code`
+ * (Zhipu/Z.ai) to troupe's code, whether a session may retry, and where the retry hint comes from.
+ * The first matching row wins; no match falls back to the generic status table in `http-errors.ts`.
+ *
+ * Sources (read 2026-12-01; see docs/providers.md for the full list): Moonshot's chat API error
+ * section and help pages (platform.moonshot.cn / platform.kimi.ai, kimi.com/help/kimi-api), Z.ai's
+ * error-code page (docs.z.ai/api-reference/api-code) and its Python SDK (zai-org/z-ai-sdk-python).
+ * Pure: no I/O, so the table is tested row by row.
+ */
+import type { ProviderErrorCode } from '../core/errors.js';
+
+/** Where a retry (or reset) hint comes from for a row. */
+export type HintSource =
+  /** `Retry-After` and friends only. */
+  | 'header'
+  /** The header, else "try again after N seconds" in the message (Moonshot). */
+  | 'header-or-body-seconds'
+  /** The reset time in the message, e.g. "Your limit will reset at 2026-09-10 04:24:36" (GLM 1308). */
+  | 'body-reset-time'
+  | 'none';
+
+export interface VendorErrorRow {
+  /** Stable name, used by tests and docs, e.g. `kimi.quota`. */
+  readonly id: string;
+  /** The HTTP status the vendor documents; `any` matches every status (and stream errors). */
+  readonly status: number | 'any';
+  /** Moonshot's `error.type`. */
+  readonly type?: string;
+  /** Zhipu/Z.ai's business `error.code`, as a string. */
+  readonly codes?: readonly string[];
+  /** Wording the message must contain (case-insensitive). */
+  readonly text?: RegExp;
+  readonly troupe: ProviderErrorCode;
+  readonly hint: HintSource;
+  /** What it means, for docs and messages. */
+  readonly why: string;
+}
+
+export interface VendorErrorTable {
+  readonly vendor: 'kimi' | 'glm';
+  readonly rows: readonly VendorErrorRow[];
+}
+
+export const KIMI_ERRORS: VendorErrorTable = {
+  vendor: 'kimi',
+  rows: [
+    {
+      id: 'kimi.suspended',
+      status: 'any',
+      text: /suspended due to insufficient balance/i,
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'none',
+      why: 'The account is suspended for lack of balance: top up.',
+    },
+    {
+      id: 'kimi.quota',
+      status: 429,
+      type: 'exceeded_current_quota_error',
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'none',
+      why: 'The token quota or balance is spent: top up (vouchers may have lapsed).',
+    },
+    {
+      id: 'kimi.quota-403',
+      status: 403,
+      type: 'exceeded_current_quota_error',
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'none',
+      why: 'Older tables: the account is not active (arrears): check billing.',
+    },
+    {
+      id: 'kimi.tpd',
+      status: 429,
+      type: 'rate_limit_reached_error',
+      text: /\bTPD\b/,
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'none',
+      why: 'The tokens-per-day limit is spent: wait for the next day, or raise the tier.',
+    },
+    {
+      id: 'kimi.rate',
+      status: 429,
+      type: 'rate_limit_reached_error',
+      troupe: 'RATE_LIMITED',
+      hint: 'header-or-body-seconds',
+      why: 'Organisation concurrency, RPM or TPM limit: wait the time the message names.',
+    },
+    {
+      id: 'kimi.overloaded',
+      status: 429,
+      type: 'engine_overloaded_error',
+      troupe: 'RATE_LIMITED',
+      hint: 'header-or-body-seconds',
+      why: 'Too many concurrent requests on the node ("engine is currently overloaded"): back off.',
+    },
+    {
+      id: 'kimi.content-filter',
+      status: 400,
+      type: 'content_filter',
+      troupe: 'CONTENT_FILTERED',
+      hint: 'none',
+      why: 'The request was rejected as high risk by content review.',
+    },
+    {
+      id: 'kimi.too-long',
+      status: 400,
+      type: 'invalid_request_error',
+      text: /exceeded model token limit|token length too long/i,
+      troupe: 'CONTEXT_TOO_LONG',
+      hint: 'none',
+      why: 'Prompt tokens plus the completion budget exceed the model window.',
+    },
+    {
+      id: 'kimi.invalid',
+      status: 400,
+      type: 'invalid_request_error',
+      troupe: 'INVALID_REQUEST',
+      hint: 'none',
+      why: 'Malformed request or a parameter out of range (message says which).',
+    },
+    {
+      id: 'kimi.auth',
+      status: 401,
+      troupe: 'AUTH_FAILED',
+      hint: 'none',
+      why: 'invalid_authentication_error / incorrect_api_key_error: the key is wrong or deleted.',
+    },
+    {
+      id: 'kimi.permission',
+      status: 403,
+      type: 'permission_denied_error',
+      troupe: 'AUTH_FAILED',
+      hint: 'none',
+      why: 'The key may not use this API or resource.',
+    },
+    {
+      id: 'kimi.not-found',
+      status: 404,
+      troupe: 'MODEL_NOT_FOUND',
+      hint: 'none',
+      why: 'resource_not_found_error: the model does not exist or the account may not use it.',
+    },
+    {
+      id: 'kimi.server',
+      status: 500,
+      troupe: 'PROVIDER_UNAVAILABLE',
+      hint: 'header',
+      why: 'server_error / unexpected_output: a fault on the vendor side.',
+    },
+  ],
+};
+
+const glm = (
+  id: string,
+  codes: readonly string[],
+  troupe: ProviderErrorCode,
+  why: string,
+  hint: HintSource = 'none',
+): VendorErrorRow => ({ id: `glm.${id}`, status: 'any', codes, troupe, hint, why });
+
+export const GLM_ERRORS: VendorErrorTable = {
+  vendor: 'glm',
+  rows: [
+    glm('auth', ['1000', '1001', '1002', '1003', '1004'], 'AUTH_FAILED', 'Missing, invalid or expired key.'),
+    glm('account', ['1110', '1111', '1112', '1121'], 'AUTH_FAILED', 'Account inactive, missing or locked.'),
+    glm('arrears', ['1113'], 'QUOTA_EXHAUSTED', 'The account is in arrears: recharge.'),
+    glm(
+      'account-busy',
+      ['1120'],
+      'PROVIDER_UNAVAILABLE',
+      'The account could not be reached; try later.',
+      'header',
+    ),
+    glm(
+      'invalid',
+      ['1210', '1212', '1213', '1214', '1215', '1231'],
+      'INVALID_REQUEST',
+      'A parameter is wrong.',
+    ),
+    glm('model', ['1211'], 'MODEL_NOT_FOUND', 'The model does not exist.'),
+    glm('permission', ['1220'], 'AUTH_FAILED', 'The key may not use this API.'),
+    glm('api-gone', ['1221', '1222'], 'INVALID_REQUEST', 'The API was taken offline or does not exist.'),
+    glm('server', ['500', '1230', '1234'], 'PROVIDER_UNAVAILABLE', 'A fault on the vendor side.', 'header'),
+    glm('too-long', ['1261'], 'CONTEXT_TOO_LONG', 'The prompt exceeds the model window.'),
+    glm('sensitive', ['1300', '1301'], 'CONTENT_FILTERED', 'Blocked by policy: unsafe or sensitive content.'),
+    glm('concurrency', ['1302'], 'RATE_LIMITED', 'Too many concurrent requests.', 'header'),
+    glm('frequency', ['1303'], 'RATE_LIMITED', 'Requests too frequent.', 'header'),
+    glm('daily', ['1304'], 'QUOTA_EXHAUSTED', 'The daily call limit is reached.'),
+    glm('overloaded', ['1305'], 'RATE_LIMITED', 'Too many requests / the service is overloaded.', 'header'),
+    glm(
+      'window',
+      ['1308'],
+      'QUOTA_EXHAUSTED',
+      'Usage limit for the window reached; resets at the time given.',
+      'body-reset-time',
+    ),
+    glm('plan-expired', ['1309'], 'QUOTA_EXHAUSTED', 'The plan (e.g. GLM Coding Plan) has expired: renew.'),
+    glm(
+      'period',
+      ['1310'],
+      'QUOTA_EXHAUSTED',
+      'A weekly/monthly limit is spent; resets at the time given.',
+      'body-reset-time',
+    ),
+  ],
+};
+
+export interface VendorErrorBody {
+  readonly type?: string;
+  readonly code?: string;
+  readonly message: string;
+}
+
+/** Reads `{ type, code, message }` out of an error body (the `error` object or the body itself). */
+export function readErrorBody(value: unknown): VendorErrorBody {
+  const body = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const inner =
+    typeof body.error === 'object' && body.error !== null ? (body.error as Record<string, unknown>) : body;
+  const code = inner.code;
+  return {
+    ...(typeof inner.type === 'string' ? { type: inner.type } : {}),
+    ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
+    message: typeof inner.message === 'string' ? inner.message : '',
+  };
+}
+
+/** The first row that matches, or `undefined`. `status` is absent for errors inside a stream. */
+export function matchRow(
+  table: VendorErrorTable,
+  status: number | undefined,
+  body: VendorErrorBody,
+): VendorErrorRow | undefined {
+  return table.rows.find((row) => {
+    if (row.status !== 'any' && row.status !== status) return false;
+    if (row.type !== undefined && row.type !== body.type) return false;
+    if (row.codes !== undefined && (body.code === undefined || !row.codes.includes(body.code))) return false;
+    if (row.text !== undefined && !row.text.test(body.message)) return false;
+    return true;
+  });
+}
+
+/** "please try again after 3 seconds" -> 3000. */
+export function secondsHintMs(message: string): number | undefined {
+  const found = /try again (?:after|in) (\d+(?:\.\d+)?) ?(?:s\b|sec|second)/i.exec(message);
+  return found === null ? undefined : Math.round(Number(found[1]) * 1000);
+}
+
+/**
+ * "Your limit will reset at 2026-09-10 04:24:36" (GLM 1308/1310). Returns the time as written, and
+ * the ms until it when the text carries a zone (`Z`, `+08:00`): a zoneless wall-clock time is shown
+ * as the vendor wrote it, never guessed into a zone.
+ */
+export function resetTimeHint(
+  message: string,
+  now: number,
+): { readonly text: string; readonly inMs?: number } | undefined {
+  const found =
+    /reset(?:s)? (?:at|on) (\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)/i.exec(
+      message,
+    );
+  if (found === null) return undefined;
+  const text = found[1] as string;
+  if (found[2] === undefined) return { text };
+  const at = Date.parse(text.replace(' ', 'T'));
+  return Number.isFinite(at) ? { text, inMs: Math.max(0, at - now) } : { text };
+}

@@ -1,0 +1,223 @@
+/**
+ * The runtime on this instance, everything in memory, as four small objects:
+ * - `Admission` (shared with every backend): refusal while draining, routing, options, counters;
+ * - the scheduler and `pump()` here: the admission policy and the loop that admits sessions;
+ * - `Lifecycle`: the supervisor machine (`accepting → draining → stopped`);
+ * - `SessionDriver`: each session's machine, deadlines and end; `SessionTable`: live and history.
+ * A scale-out backend builds on it and hands it sessions its shared queue admitted (`adopt`).
+ */
+import { initialContext, type SessionContext, type SessionInput } from '../../machines/session.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { runtimeError } from '../core/errors.js';
+import { Scheduler } from '../core/scheduler.js';
+import { Admission, type Admitted } from './admission.js';
+import type { AdoptedSession, LocalRuntime } from './backend.js';
+import { RuntimeCounters } from './counters.js';
+import { EventHub } from './event-hub.js';
+import { Lifecycle } from './lifecycle.js';
+import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+import { reasonOf, reportError } from './requests.js';
+import { SessionDriver } from './session-driver.js';
+import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
+import type { SessionRecord } from './session-record.js';
+import { SessionTable } from './session-table.js';
+import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
+
+export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
+  const providers = resolveProviders(options.providers);
+  const limits = resolveLimits(options.limits);
+  const defaults = resolveDefaults(options.defaults);
+  const clock: Clock = options.clock ?? systemClock;
+  const onError = options.onError ?? reportError;
+
+  const scheduler = new Scheduler<SessionRecord>(limits);
+  for (const name of providers.keys()) scheduler.lane(name);
+  const table = new SessionTable(limits.historySize);
+  const counters = new RuntimeCounters();
+  const events = new EventHub(onError);
+  let pumping = false;
+  let stopping = false;
+
+  const lifecycle: Lifecycle = new Lifecycle({
+    clock,
+    onError,
+    broadcast: (event) => events.broadcast(event),
+    liveCount: () => table.size,
+    cancelRemaining: () => {
+      stopping = true;
+      const reason = 'the runtime shut down before it finished (drain deadline passed)';
+      return table
+        .liveQueuedFirst()
+        .filter((record) => driver.cancel(record, reason, 'SHUTTING_DOWN'))
+        .map((r) => r.input.sessionId);
+    },
+    stopped: () => driver.deadlines.stop(),
+  });
+  const admission = new Admission({
+    providers,
+    limits,
+    defaults,
+    clock,
+    counters,
+    router: options.router,
+    state: () => lifecycle.state,
+  });
+  const driver = new SessionDriver({
+    clock,
+    random: options.random ?? Math.random,
+    counters,
+    events,
+    table,
+    engine: options,
+    release: (record) => {
+      if (record.admitted) scheduler.release(record.provider);
+      else scheduler.remove(record);
+    },
+    ended: () => {
+      lifecycle.sessionEnded();
+      pump();
+    },
+  });
+
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!stopping) {
+        const record = scheduler.next();
+        if (record === undefined) break;
+        record.admitted = true;
+        // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
+        driver.deliver(record, { type: 'session.admit', now: clock.now() });
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function newRecord(admitted: Admitted): SessionRecord {
+    return {
+      provider: admitted.input.provider,
+      priority: admitted.input.priority,
+      seq: 0,
+      wakeAt: 0,
+      heapIndex: -1,
+      input: admitted.input,
+      work: admitted.work,
+      label: admitted.label,
+      caller: admitted.caller,
+      callerTruncated: admitted.callerTruncated,
+      actor: null,
+      leaf: 'queued',
+      call: null,
+      admitted: false,
+      result: null,
+      resolve: unresolved,
+      value: undefined,
+      observers: null,
+      detachSignal: null,
+    };
+  }
+
+  /** Queues a new record and hands back its handle. */
+  function track(record: SessionRecord, signal: AbortSignal | undefined): SessionHandle<unknown> {
+    const now = clock.now();
+    const sessionId = record.input.sessionId;
+    if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    counters.submitted++;
+    const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
+      record.resolve = resolve;
+    });
+    table.add(record);
+    driver.deadlines.schedule(record, record.input.queueDeadlineAt);
+    // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
+    if (record.input.queueDeadlineAt <= now && record.actor === null)
+      driver.deliver(record, { type: 'session.tick', now });
+    if (events.listening) {
+      events.emit(record, {
+        type: 'session.queued',
+        sessionId,
+        position: scheduler.position(record),
+        at: now,
+      });
+    }
+    if (signal !== undefined) {
+      const onAbort = () => driver.cancel(record, reasonOf(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      record.detachSignal = () => signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) onAbort();
+    }
+    pump();
+    return new RecordHandle(record, result, owner);
+  }
+
+  /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
+  function adopt(session: AdoptedSession): SessionHandle {
+    admission.refuseWhileDraining();
+    const provider = providers.get(session.input.provider);
+    if (provider === undefined) {
+      throw runtimeError(
+        'UNKNOWN_PROVIDER',
+        `Expected a provider named "${session.input.provider}" here, got none`,
+      );
+    }
+    const record = newRecord({
+      input: session.input,
+      work: { kind: 'chat', provider, request: session.request },
+      label: session.label,
+      caller: session.caller,
+      callerTruncated: session.callerTruncated === true,
+    });
+    const restore = session.restore;
+    if (restore !== undefined) {
+      // Taken over from a lost instance: resume between attempts, so the next one counts as
+      // a further attempt and the original run deadline still holds.
+      const context: SessionContext = Object.assign(initialContext(session.input as SessionInput), {
+        startedAt: restore.startedAt,
+        runDeadlineAt: restore.runDeadlineAt,
+        attempts: restore.attempts,
+        retryAt: clock.now(),
+      });
+      driver.restore(record, { running: 'backingOff' }, context);
+      record.leaf = 'backingOff';
+    }
+    return track(record, session.signal) as SessionHandle;
+  }
+
+  const owner: HandleOwner = {
+    observe: (record) => observeSession(record, clock.now(), (r) => scheduler.position(r)),
+    cancel: (record, reason) => driver.cancel(record, reason),
+  };
+
+  return {
+    submit: (request, submitOptions: SubmitOptions = {}) =>
+      track(newRecord(admission.chat(request, submitOptions)), submitOptions.signal) as SessionHandle,
+    run: (task, runOptions) =>
+      track(newRecord(admission.task(task, runOptions)), runOptions?.signal) as SessionHandle<never>,
+    adopt,
+    shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
+    providers: [...providers.keys()],
+    ready: Promise.resolve(),
+    status: ({ recent = 20 } = {}) => ({
+      state: lifecycle.state,
+      queued: scheduler.queued,
+      running: scheduler.running,
+      queuedByPriority: scheduler.queuedByPriority(),
+      providers: scheduler.providers(),
+      maxConcurrent: limits.maxConcurrent,
+      maxQueued: limits.maxQueued,
+      recent: table.recent(recent),
+    }),
+    session: (id) => table.summary(id),
+    sessions: ({ limit = 100 } = {}) => table.summaries(limit),
+    cancel: (id, reason = 'cancelled by request') => {
+      const record = table.get(id);
+      return record === undefined ? false : driver.cancel(record, reason);
+    },
+    metrics: () => counters.snapshot(scheduler.queued, scheduler.running),
+    subscribe: (listener) => events.subscribe(listener),
+  };
+}
+
+/** A record's `resolve` until its result promise is made. */
+function unresolved(): void {}

@@ -1,0 +1,124 @@
+/**
+ * The ports a shared (scale-out) backend implements. The runtime's core (admission, the lifecycle,
+ * driving each session's machine, building results) is written once, in this folder; a backend
+ * supplies only these. Redis implements them in `src/scale/` (BullMQ queues, a Redis hash and
+ * result keys, pub/sub); in memory the same roles are played in-process by the scheduler, the
+ * session table and the event hub.
+ *
+ * Every method that talks to a shared server is async and may reject; the caller either awaits it
+ * or hands the rejection to the runtime's one `onError` reporter.
+ */
+import type { SessionInput } from '../../machines/session.js';
+import type { ChatRequest } from '../providers/port.js';
+import type { RuntimeEvent, SessionResult, SessionSummary } from './types.js';
+
+/** A queued session as plain data: all any instance needs to run it. */
+export interface QueuedSession {
+  readonly input: SessionInput;
+  readonly request: ChatRequest;
+  readonly label?: string;
+  readonly caller?: Readonly<Record<string, unknown>>;
+  readonly callerTruncated?: boolean;
+}
+
+/** A session this instance leased from the queue, to run here. */
+export interface Lease {
+  readonly session: QueuedSession;
+  /** Gives the session back to the queue (this instance stops); another takes it up. */
+  handBack(): Promise<void>;
+}
+
+/**
+ * Where sessions wait, in priority order, under the shared limits; instances lease them. A lease
+ * lost with its instance (kill -9) returns to the queue by itself.
+ */
+export interface SessionQueue {
+  add(session: QueuedSession): Promise<void>;
+  /** Takes a session out if it is still waiting; `undefined` when it was leased or is gone. */
+  withdraw(provider: string, sessionId: string): Promise<QueuedSession | undefined>;
+  /** Whether the session still waits (used to tell a lost queue from a slow one). */
+  waiting(provider: string, sessionId: string): Promise<boolean>;
+  /** Waiting sessions whose queue deadline is at or before `now` (at most `limit`), from every instance. */
+  overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]>;
+  /** Forgets a queue deadline whose session is no longer waiting. */
+  clearDeadline(provider: string, sessionId: string): Promise<void>;
+  /** Starts leasing sessions to `run`; its promise settles when the session ended here. */
+  lease(run: (lease: Lease) => Promise<void>): void;
+  /** Stops leasing; leased sessions go on. */
+  stopLeasing(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Limits every instance shares. Today: concurrent sessions per provider. The provider's own
+ * units (requests and tokens per minute), cooldowns and circuit breakers belong here too, so
+ * admission reads one shared state whatever the backend.
+ */
+export interface SharedLimits {
+  /** Sets the cluster-wide limits (again after a reconnect: a Redis that came back empty lost them). */
+  apply(): Promise<void>;
+}
+
+/** What an instance running a session records, so another can take it up after a crash. */
+export interface RunRecord {
+  readonly attempts: number;
+  readonly startedAt: number;
+  readonly runDeadlineAt: number;
+}
+
+/** What a leased session needs to know before it starts: all in one read. */
+export interface LeaseState {
+  readonly ended: boolean;
+  readonly run: RunRecord | undefined;
+  readonly cancelReason: string | null;
+}
+
+/**
+ * Live sessions and results. `settle` ends a session exactly once across every instance: it
+ * sets the result only if none is set. Reads of live sessions are from a local mirror, so
+ * `status()` and `session(id)` stay synchronous.
+ */
+export interface SessionStore {
+  liveSession(id: string): SessionSummary | undefined;
+  liveSessions(): Iterable<SessionSummary>;
+  ended(id: string): SessionSummary | undefined;
+  recent(limit: number): SessionSummary[];
+  /** Loads (or reloads, after a reconnect) the mirror of live sessions. */
+  load(): Promise<void>;
+  /** A live summary, unless the session has ended meanwhile; tells the cluster. */
+  put(summary: SessionSummary, event: RuntimeEvent): Promise<void>;
+  /** A running session's summary and its run record, in one write. */
+  putRunning(summary: SessionSummary, event: RuntimeEvent, run: RunRecord, ttlMs: number): Promise<void>;
+  /** Ends a session if nobody has; `true` when this call did. */
+  settle(result: SessionResult, label: string | undefined): Promise<boolean>;
+  result(id: string): Promise<SessionResult | undefined>;
+  leaseState(id: string): Promise<LeaseState>;
+  /** Marks a session cancelled, for an instance that leases it before it hears. */
+  markCancelled(id: string, reason: string): Promise<void>;
+  /** Ends a session in the mirror only (the shared server could not be told). */
+  forget(result: SessionResult): void;
+}
+
+/** What travels on the bus: an event and the session's summary after it. */
+export interface BusMessage {
+  readonly origin: string;
+  readonly event: RuntimeEvent;
+  readonly summary?: SessionSummary;
+}
+
+export interface CancelMessage {
+  readonly sessionId: string;
+  readonly reason: string;
+}
+
+/** Events and cancellations between instances. */
+export interface EventBus {
+  publish(event: RuntimeEvent): Promise<void>;
+  publishCancel(message: CancelMessage): Promise<void>;
+  /** Starts listening; `reconnected` runs when the bus comes back after a cut. */
+  listen(handlers: {
+    readonly event: (message: BusMessage) => void;
+    readonly cancel: (message: CancelMessage) => void;
+    readonly reconnected: () => void;
+  }): Promise<void>;
+}

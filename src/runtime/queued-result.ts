@@ -1,0 +1,26 @@
+/**
+ * The result of a session that never ran on this instance (ended while queued elsewhere, or lost),
+ * built by the session machine itself from `queued`, so its messages match a session run here.
+ */
+import { createActor } from 'xstate';
+import { type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
+import type { QueuedSession } from './ports.js';
+import { buildResult, type ResultSource } from './session-record.js';
+import type { FinalState, SessionResult } from './types.js';
+
+/** Runs the machine from `queued` through `events`; the result it ends with. */
+export function resultOf(data: QueuedSession, events: readonly SessionMachineEvent[]): SessionResult {
+  const actor = createActor(sessionMachine, { input: data.input }).start();
+  for (const event of events) actor.send(event);
+  const snapshot = actor.getSnapshot();
+  actor.stop();
+  const record: ResultSource = {
+    label: data.label,
+    caller: data.caller,
+    callerTruncated: data.callerTruncated === true,
+    work: { kind: 'chat' },
+    value: undefined,
+  };
+  const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
+  return buildResult(record, snapshot.context, state) as SessionResult;
+}

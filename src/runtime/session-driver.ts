@@ -1,0 +1,130 @@
+/**
+ * Drives each session's machine: delivers events to its actor, arms its next wake-up in the one
+ * deadline heap, and on a final state builds the result, resolves the caller and tells observers.
+ * It also ends a session whose own action threw (`INTERNAL`) rather than leave it pending.
+ */
+import {
+  leafState,
+  nextWakeAt,
+  type SessionContext,
+  type SessionMachineEvent,
+} from '../../machines/session.js';
+import type { Clock } from '../core/clock.js';
+import { DeadlineHeap } from '../core/deadlines.js';
+import type { RuntimeCounters } from './counters.js';
+import type { EventHub } from './event-hub.js';
+import { provideSessionMachine } from './session-actions.js';
+import { type EngineOptions, type SessionActor, sessionEngine } from './session-engine.js';
+import { buildResult, failedInside, type SessionRecord } from './session-record.js';
+import type { SessionTable } from './session-table.js';
+import type { FinalState } from './types.js';
+
+export interface DriverSettings {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly counters: RuntimeCounters;
+  readonly events: EventHub;
+  readonly table: SessionTable;
+  readonly engine: EngineOptions;
+  /** A session ended: free its place in admission (`admitted` says whether it held a slot). */
+  release(record: SessionRecord): void;
+  /** A session ended and everyone heard: the lifecycle counts it, admission admits the next. */
+  ended(): void;
+}
+
+export class SessionDriver {
+  readonly deadlines: DeadlineHeap<SessionRecord>;
+  private readonly engine;
+  /** Each actor's session: the session's actions find their record through the actor they run on. */
+  private readonly records = new WeakMap<object, SessionRecord>();
+
+  constructor(private readonly settings: DriverSettings) {
+    const { clock } = settings;
+    this.deadlines = new DeadlineHeap<SessionRecord>(clock, (record, now) => {
+      if (record.result === null) this.deliver(record, { type: 'session.tick', now });
+    });
+    const machine = provideSessionMachine({
+      clock,
+      random: settings.random,
+      counters: settings.counters,
+      events: settings.events,
+      recordOf: (self) => this.records.get(self) as SessionRecord,
+      deliver: (record, event) => this.deliver(record, event),
+    });
+    this.engine = sessionEngine(machine, settings.engine);
+  }
+
+  /** Gives a record an actor resumed at `value` with `context` (a session taken over). */
+  restore(record: SessionRecord, value: unknown, context: SessionContext): void {
+    record.actor = this.own(this.engine.restore(record.input, value, context), record);
+  }
+
+  deliver(record: SessionRecord, event: SessionMachineEvent): void {
+    if (record.result !== null) return;
+    record.actor ??= this.own(this.engine.start(record.input), record);
+    record.actor.send(event);
+    const snapshot = record.actor.getSnapshot();
+    if (snapshot.status === 'error') {
+      this.failInternally(record, snapshot, event);
+      return;
+    }
+    const leaf = leafState(snapshot.value as string);
+    record.leaf = leaf;
+    if (snapshot.status === 'done') this.finish(record, snapshot.context, leaf as FinalState);
+    else this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
+  }
+
+  cancel(record: SessionRecord, reason: string, code?: 'SHUTTING_DOWN'): boolean {
+    if (record.result !== null) return false;
+    const now = this.settings.clock.now();
+    this.deliver(
+      record,
+      code === undefined
+        ? { type: 'session.cancel', now, reason }
+        : { type: 'session.cancel', now, reason, code },
+    );
+    return true;
+  }
+
+  private own(actor: SessionActor, record: SessionRecord): SessionActor {
+    this.records.set(actor, record);
+    return actor;
+  }
+
+  /**
+   * One of the session's own actions threw (a runtime bug, or a clock or effect that failed): the
+   * actor stopped, so the runtime ends the session itself as failed with `INTERNAL`, aborting its
+   * call and freeing its slot, rather than leave it pending.
+   */
+  private failInternally(
+    record: SessionRecord,
+    snapshot: { readonly context: SessionContext; readonly error?: unknown },
+    event: SessionMachineEvent,
+  ): void {
+    record.call?.abort('the session failed inside the runtime');
+    record.call = null;
+    const context = failedInside(snapshot.context, event, snapshot.error);
+    record.leaf = 'failed';
+    this.finish(record, context, 'failed');
+  }
+
+  private finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
+    const { clock, counters, events, table } = this.settings;
+    const result = buildResult(record, context, state);
+    record.result = result;
+    this.deadlines.cancel(record);
+    this.settings.release(record);
+    const endedAt = context.endedAt ?? clock.now();
+    table.end(result.metadata, context.input.createdAt, context.startedAt, endedAt);
+    record.detachSignal?.();
+    record.actor = null;
+    counters.ended(state, result);
+    record.resolve(result);
+    if (events.wants(record)) {
+      events.emit(record, { type: 'session.ended', sessionId: context.input.sessionId, result, at: endedAt });
+    }
+    if (record.observers !== null) for (const stream of record.observers) stream.close();
+    record.observers = null;
+    this.settings.ended();
+  }
+}

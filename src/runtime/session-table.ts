@@ -1,0 +1,61 @@
+/**
+ * The sessions a local runtime knows: the live ones by id, and the bounded history of ended ones.
+ * Summaries come from here, so `session(id)` and `sessions()` read one place.
+ */
+import { EndedSessions } from './history.js';
+import { type SessionRecord, summarize } from './session-record.js';
+import type { SessionMetadata, SessionSummary } from './types.js';
+
+export class SessionTable {
+  private readonly live = new Map<string, SessionRecord>();
+  private readonly history: EndedSessions;
+
+  constructor(historySize: number) {
+    this.history = new EndedSessions(historySize);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  add(record: SessionRecord): void {
+    this.live.set(record.input.sessionId, record);
+  }
+
+  get(id: string): SessionRecord | undefined {
+    return this.live.get(id);
+  }
+
+  /** Moves an ended session from live to the history. */
+  end(metadata: SessionMetadata, createdAt: number, startedAt: number | null, endedAt: number): void {
+    this.live.delete(metadata.sessionId);
+    this.history.add(metadata, createdAt, startedAt, endedAt);
+  }
+
+  /** Every live session, queued ones first (so cancelling them frees no slot for another). */
+  liveQueuedFirst(): SessionRecord[] {
+    return [...this.live.values()].sort((a, b) => Number(a.admitted) - Number(b.admitted));
+  }
+
+  summary(id: string): SessionSummary | undefined {
+    const record = this.live.get(id);
+    return record === undefined ? this.history.get(id) : liveSummary(record);
+  }
+
+  summaries(limit: number): SessionSummary[] {
+    const out: SessionSummary[] = [];
+    for (const record of this.live.values()) {
+      if (out.length >= limit) break;
+      out.push(liveSummary(record));
+    }
+    return out;
+  }
+
+  recent(limit: number): SessionSummary[] {
+    return this.history.recent(limit);
+  }
+}
+
+function liveSummary(record: SessionRecord): SessionSummary {
+  return summarize(record, record.actor?.getSnapshot().context);
+}

@@ -1,0 +1,159 @@
+/**
+ * The `SessionQueue` and `SharedLimits` ports on BullMQ: one queue per provider whose global
+ * concurrency is the provider's limit (so the limit holds across every instance), priorities
+ * mapped to BullMQ's, and one Worker per provider on this instance that leases jobs. A queue
+ * deadline sorted set lets any instance end queued sessions whose submitter died.
+ */
+import { type Job, Queue, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
+import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
+import type { RedisKeys } from './redis-store.js';
+
+export interface QueueSettings {
+  readonly url: string;
+  readonly prefix: string;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+}
+
+export interface QueueLimits {
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly maxConcurrent: number;
+}
+
+export class BullSessionQueue implements SessionQueue, SharedLimits {
+  private readonly queues = new Map<string, Queue<QueuedSession>>();
+  private readonly workers: Worker<QueuedSession>[] = [];
+  private run: ((lease: Lease) => Promise<void>) | null = null;
+
+  constructor(
+    providers: readonly string[],
+    private readonly limits: QueueLimits,
+    settings: QueueSettings,
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    const connection = { url: settings.url };
+    for (const name of providers) {
+      const queue = new Queue<QueuedSession>(name, {
+        connection: { ...connection, enableOfflineQueue: false },
+        prefix: settings.prefix,
+      });
+      // Connection errors reach callers as rejected commands (BACKEND_UNAVAILABLE); the event
+      // itself is a duplicate that BullMQ would otherwise print.
+      queue.on('error', ignoreEvent);
+      this.queues.set(name, queue);
+      const limit = limits.perProvider[name];
+      const worker = new Worker<QueuedSession>(name, (job, token) => this.process(job, token ?? ''), {
+        connection: { ...connection, maxRetriesPerRequest: null },
+        prefix: settings.prefix,
+        autorun: false,
+        concurrency: Math.min(limit ?? limits.maxConcurrent, limits.maxConcurrent),
+        lockDuration: settings.lockDurationMs,
+        stalledInterval: settings.stalledIntervalMs,
+        // Deadlines bound how often a session can be taken over; BullMQ must not fail it first.
+        maxStalledCount: 1000,
+      });
+      worker.on('error', ignoreEvent);
+      this.workers.push(worker);
+    }
+  }
+
+  has(provider: string): boolean {
+    return this.queues.has(provider);
+  }
+
+  async apply(): Promise<void> {
+    for (const [name, queue] of this.queues) {
+      const limit = this.limits.perProvider[name];
+      if (limit === undefined) await queue.removeGlobalConcurrency();
+      else await queue.setGlobalConcurrency(limit);
+    }
+  }
+
+  async add(session: QueuedSession): Promise<void> {
+    const { input } = session;
+    const queue = this.queue(input.provider);
+    await Promise.all([
+      queue.add(
+        'session',
+        { ...session, request: encodeRequest(session.request) },
+        {
+          jobId: input.sessionId,
+          priority: bullPriority(input.priority),
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      ),
+      this.redis.zadd(
+        this.keys.queueDeadlines,
+        input.queueDeadlineAt,
+        `${input.provider}|${input.sessionId}`,
+      ),
+    ]);
+  }
+
+  async withdraw(provider: string, sessionId: string): Promise<QueuedSession | undefined> {
+    const queue = this.queues.get(provider);
+    if (queue === undefined) return undefined;
+    const job = await queue.getJob(sessionId);
+    if (job === undefined || job === null) return undefined;
+    // `remove` fails on a job a Worker holds: the withdrawal and a lease never both win.
+    return (await queue.remove(sessionId)) === 1 ? job.data : undefined;
+  }
+
+  async waiting(provider: string, sessionId: string): Promise<boolean> {
+    return (await this.redis.exists(this.queue(provider).toKey(sessionId))) === 1;
+  }
+
+  async overdue(now: number, limit: number) {
+    const due = await this.redis.zrangebyscore(this.keys.queueDeadlines, '-inf', now, 'LIMIT', 0, limit);
+    return due.map((member) => {
+      const bar = member.lastIndexOf('|');
+      return { provider: member.slice(0, bar), sessionId: member.slice(bar + 1) };
+    });
+  }
+
+  async clearDeadline(provider: string, sessionId: string): Promise<void> {
+    await this.redis.zrem(this.keys.queueDeadlines, `${provider}|${sessionId}`);
+  }
+
+  lease(run: (lease: Lease) => Promise<void>): void {
+    this.run = run;
+    for (const worker of this.workers) worker.run().catch(this.onError);
+  }
+
+  async stopLeasing(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+  }
+
+  async close(): Promise<void> {
+    await this.stopLeasing();
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  }
+
+  private async process(job: Job<QueuedSession>, token: string): Promise<void> {
+    let handedBack = false;
+    const lease: Lease = {
+      session: { ...job.data, request: decodeRequest(job.data.request) },
+      handBack: async () => {
+        handedBack = true;
+        await job.moveToWait(token);
+      },
+    };
+    await (this.run as (lease: Lease) => Promise<void>)(lease);
+    // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
+    if (handedBack) throw new WaitingError();
+  }
+
+  private queue(provider: string): Queue<QueuedSession> {
+    const queue = this.queues.get(provider);
+    if (queue === undefined) throw new Error(`Expected a queue for provider "${provider}", got none`);
+    return queue;
+  }
+}
+
+/** BullMQ's 'error' events duplicate failures its callers already see as rejections. */
+function ignoreEvent(): void {}

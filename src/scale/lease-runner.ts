@@ -1,0 +1,141 @@
+/**
+ * The instance's side of the shared queue: runs each session it leases in the local in-memory
+ * runtime (`adopt`, the same session machine), records what a takeover needs once it starts, and
+ * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
+ * the queue, to be taken up elsewhere as a further attempt.
+ */
+import type { Clock } from '../core/clock.js';
+import { type LocalRuntime, resultOf } from '../runtime/backend.js';
+import type { EventBus, Lease, SessionStore } from '../runtime/ports.js';
+import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+
+/** A session leased here, from the lease until it ends here. */
+interface Leased {
+  readonly lease: Lease;
+  handle: SessionHandle | null;
+  /** A cancellation heard before the session started here. */
+  cancelReason: string | null;
+  handover: boolean;
+}
+
+export interface LeaseRunnerSettings {
+  readonly local: LocalRuntime;
+  readonly store: SessionStore;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly onError: (error: unknown) => void;
+  /** A session leased here ended here (or was handed back). */
+  readonly ended: () => void;
+}
+
+/** How long a run record outlives the run deadline, in ms. */
+const RUN_RECORD_GRACE_MS = 60_000;
+
+export class LeaseRunner {
+  private readonly leased = new Map<string, Leased>();
+
+  constructor(private readonly s: LeaseRunnerSettings) {
+    // Events of sessions run here go to the cluster; `session.ended` goes out through `settle`.
+    s.local.subscribe((event) => {
+      if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
+        return;
+      if (event.type === 'session.started' || event.type === 'session.retry') {
+        // After the transition that emitted it, so the summary shows it.
+        queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
+      } else s.bus.publish(event).catch(s.onError);
+    });
+  }
+
+  get size(): number {
+    return this.leased.size;
+  }
+
+  has(id: string): boolean {
+    return this.leased.has(id);
+  }
+
+  /** Cancels a session leased here; false when it is not. */
+  cancel(id: string, reason: string): boolean {
+    const entry = this.leased.get(id);
+    if (entry === undefined) return false;
+    if (entry.handle === null) entry.cancelReason ??= reason;
+    else entry.handle.cancel(reason);
+    return true;
+  }
+
+  /** The queue's processor: runs one leased session here. */
+  async run(lease: Lease): Promise<void> {
+    const data = lease.session;
+    const id = data.input.sessionId;
+    const entry: Leased = { lease, handle: null, cancelReason: null, handover: false };
+    // From here on a cancellation heard on the bus is kept until the session starts.
+    this.leased.set(id, entry);
+    try {
+      const state = await this.s.store.leaseState(id);
+      if (state.ended || entry.handover) return;
+      // Cancelled while queued, and leased before the withdrawal: it ends with no provider call.
+      const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
+      if (early !== null) {
+        const now = this.s.clock.now();
+        await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
+        return;
+      }
+      const handle = this.s.local.adopt({
+        input: data.input,
+        request: data.request,
+        ...(data.label === undefined ? {} : { label: data.label }),
+        ...(data.caller === undefined ? {} : { caller: data.caller }),
+        callerTruncated: data.callerTruncated === true,
+        ...(state.run === undefined ? {} : { restore: state.run }),
+      });
+      entry.handle = handle;
+      const cancelled = state.cancelReason ?? entry.cancelReason;
+      if (cancelled !== null) handle.cancel(cancelled);
+      const result = await handle.result;
+      if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
+    } finally {
+      this.leased.delete(id);
+      this.s.ended();
+    }
+  }
+
+  /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */
+  private readonly reported = (error: unknown): never => {
+    this.s.onError(error);
+    throw error;
+  };
+
+  /** Hands every running session back to the queue and stops it here; returns their ids. */
+  async handBackAll(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const [id, entry] of this.leased) {
+      entry.handover = true;
+      ids.push(id);
+      await entry.lease.handBack().catch(this.s.onError);
+      this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere');
+    }
+    return ids;
+  }
+
+  /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
+  private async settle(result: SessionResult, label: string | undefined): Promise<boolean> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.s.store.settle(result, label);
+      } catch (error) {
+        if (tries >= 60) throw error;
+        await new Promise<void>((resolve) => this.s.clock.setTimeout(() => resolve(), 500));
+      }
+    }
+  }
+
+  private async recordRun(id: string, event: RuntimeEvent): Promise<void> {
+    const summary = this.s.local.session(id);
+    const entry = this.leased.get(id);
+    if (summary === undefined || entry === undefined || summary.state !== 'running') return;
+    const { timeoutMs } = entry.lease.session.input;
+    const startedAt = summary.startedAt ?? this.s.clock.now();
+    const run = { attempts: summary.attempts, startedAt, runDeadlineAt: startedAt + timeoutMs };
+    await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
+  }
+}

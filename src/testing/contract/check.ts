@@ -1,0 +1,103 @@
+/**
+ * `checkProviderContract(provider, options)`: runs each named property with fast-check, every
+ * property with the same seed, and throws a `ProviderContractError` naming each broken property
+ * with its shrunk case. Resolves with the report (what was checked, what was skipped and why).
+ */
+import type { ChatProvider } from '../../providers/port.js';
+import { type FastCheck, loadFastCheck } from '../fast-check.js';
+import { capabilities } from './capabilities.js';
+import { errorsMapped } from './errors.js';
+import { type ContractContext, createContext } from './harness.js';
+import { isolation } from './isolation.js';
+import type { ContractProperty } from './property.js';
+import { resultShape } from './shape.js';
+import { signalHonoured } from './signal.js';
+import { streamContract } from './stream.js';
+import {
+  type ContractFailure,
+  type ContractOptions,
+  type ContractPropertyName,
+  type ContractReport,
+  ProviderContractError,
+} from './types.js';
+import { requestUntouched } from './untouched.js';
+
+export const PROPERTIES: readonly ContractProperty[] = [
+  signalHonoured,
+  streamContract,
+  resultShape,
+  requestUntouched,
+  isolation,
+  errorsMapped,
+  capabilities,
+];
+
+/** Each property's one-line description, by name (for test titles and docs). */
+export const CONTRACT_TITLES: Readonly<Record<ContractPropertyName, string>> = Object.fromEntries(
+  PROPERTIES.map((p) => [p.name, p.title]),
+) as Record<ContractPropertyName, string>;
+
+export const DEFAULT_CONTRACT_RUNS = 20;
+
+export async function checkProviderContract(
+  provider: ChatProvider,
+  options: ContractOptions = {},
+): Promise<ContractReport> {
+  const fc = await loadFastCheck();
+  const numRuns = options.numRuns ?? Number(process.env.TROUPE_CONTRACT_RUNS ?? DEFAULT_CONTRACT_RUNS);
+  const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 1;
+  const { context, dispose } = createContext(provider, options.server, {
+    model: options.model ?? 'contract-model',
+    capabilities: {
+      streaming: options.capabilities?.streaming ?? true,
+      tools: options.capabilities?.tools ?? false,
+      files: options.capabilities?.files ?? false,
+      thinking: options.capabilities?.thinking ?? false,
+    },
+    abortWithinMs: options.abortWithinMs ?? 100,
+    apiKey: options.apiKey,
+  });
+  const checked: { property: ContractPropertyName; ms: number }[] = [];
+  const skipped: { property: ContractPropertyName; reason: string }[] = [];
+  const failures: ContractFailure[] = [];
+  try {
+    for (const property of PROPERTIES) {
+      if (options.only !== undefined && !options.only.includes(property.name)) continue;
+      const reason = property.skip(context);
+      if (reason !== undefined) {
+        skipped.push({ property: property.name, reason });
+        continue;
+      }
+      const started = Date.now();
+      const failure = await runProperty(fc, property, context, numRuns, seed);
+      checked.push({ property: property.name, ms: Date.now() - started });
+      if (failure !== undefined) failures.push(failure);
+    }
+  } finally {
+    dispose();
+  }
+  const report: ContractReport = { provider: provider.name, seed, numRuns, checked, skipped, failures };
+  if (failures.length > 0) throw new ProviderContractError(report);
+  return report;
+}
+
+async function runProperty(
+  fc: FastCheck,
+  property: ContractProperty,
+  context: ContractContext,
+  numRuns: number,
+  seed: number,
+): Promise<ContractFailure | undefined> {
+  const details = await fc.check(property.build(fc, context), { numRuns, seed });
+  if (!details.failed) return undefined;
+  const error = details.errorInstance;
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    property: property.name,
+    seed: details.seed,
+    message: message.split('\n')[0] ?? message,
+    counterexample: details.counterexample === null ? '(none)' : fc.stringify(details.counterexample[0]),
+    path: details.counterexamplePath ?? '',
+    shrinks: details.numShrinks,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * errorsMapped: each server fault ends the call as a provider `TroupeError` with the code, the
+ * `retryable` flag and the `retryAfterMs` the runtime's retry table expects, and no error text
+ * (message, cause, properties) carries the API key, even when the server echoes it back.
+ */
+import { TroupeError } from '../../core/errors.js';
+import {
+  brief,
+  type ContractContext,
+  completeOf,
+  errorText,
+  expectClosedAfterAbort,
+  GRACE_MS,
+  LateError,
+  onWire,
+  requestFor,
+  retryingLate,
+  sleep,
+  streamOf,
+} from './harness.js';
+import { type ContractProperty, erase, needsServer } from './property.js';
+
+interface Expectation {
+  /** The fault directive (see `faults.ts`), without retry hints. */
+  readonly fault: string;
+  readonly code: string;
+  readonly retryable: boolean;
+  /** The server sends `Retry-After` and the error must carry it as `retryAfterMs`. */
+  readonly retryAfter?: boolean;
+  readonly streamOnly?: boolean;
+}
+
+/** The retry table of docs/providers.md, fault by fault. */
+export const FAULTS: readonly Expectation[] = [
+  { fault: '429', code: 'RATE_LIMITED', retryable: true, retryAfter: true },
+  { fault: '401', code: 'AUTH_FAILED', retryable: false },
+  { fault: '403', code: 'AUTH_FAILED', retryable: false },
+  { fault: '404', code: 'MODEL_NOT_FOUND', retryable: false },
+  { fault: '400', code: 'INVALID_REQUEST', retryable: false },
+  { fault: '500', code: 'PROVIDER_UNAVAILABLE', retryable: true },
+  { fault: '502', code: 'PROVIDER_UNAVAILABLE', retryable: true },
+  { fault: '503', code: 'PROVIDER_UNAVAILABLE', retryable: true, retryAfter: true },
+  { fault: 'reset', code: 'NETWORK', retryable: true },
+  { fault: 'reset-mid', code: 'NETWORK', retryable: true },
+  { fault: 'bad-json', code: 'BAD_RESPONSE', retryable: false },
+  { fault: 'wrong-type', code: 'BAD_RESPONSE', retryable: false },
+  { fault: 'empty', code: 'BAD_RESPONSE', retryable: false },
+  { fault: 'bad-sse', code: 'BAD_RESPONSE', retryable: false, streamOnly: true },
+  // A stalled server is ended by the session's deadline: the abort must win, as a cancellation.
+  { fault: 'stall', code: 'CANCELLED', retryable: false },
+];
+
+export const errorsMapped: ContractProperty = {
+  name: 'errorsMapped',
+  title: 'every server fault ends as a TroupeError with the right code, retryable and retryAfterMs, key-free',
+  skip: needsServer,
+  build(fc, context) {
+    const kinds = context.capabilities.streaming
+      ? (['complete', 'stream'] as const)
+      : (['complete'] as const);
+    const arbitrary = fc
+      .record({
+        fault: fc.constantFrom(...FAULTS),
+        kind: fc.constantFrom(...kinds),
+        retryAfterS: fc.integer({ min: 1, max: 120 }),
+      })
+      .filter((c) => !c.fault.streamOnly || c.kind === 'stream')
+      .map((c) => ({ ...c, fault: c.fault.fault }));
+    return erase(
+      fc.asyncProperty(arbitrary, (c) =>
+        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS)),
+      ),
+    );
+  },
+};
+
+async function checkFault(
+  context: ContractContext,
+  fault: string,
+  kind: 'complete' | 'stream',
+  retryAfterS: number,
+): Promise<void> {
+  const expected = FAULTS.find((f) => f.fault === fault) as Expectation;
+  const status = /^\d{3}$/.test(fault);
+  const model = [
+    `fault:${fault}`,
+    ...(expected.retryAfter ? [`retry-after=${retryAfterS}`] : []),
+    ...(status ? ['echo-auth=1'] : []),
+    ...(fault === 'reset-mid' && kind === 'stream' ? ['after=2'] : []),
+  ].join(':');
+  const what = `${kind}() against \`${model}\``;
+  const nonce = context.script({ content: 'a fault answer '.repeat(4) });
+  const controller = new AbortController();
+  const request = requestFor(context, nonce, model);
+  let error: unknown;
+  let outcome: 'resolved' | 'rejected' | 'pending';
+  let abortedAt = 0;
+  const abortAfterStall = async () => {
+    if (fault !== 'stall' || context.server === undefined) return;
+    await onWire(context.server, nonce);
+    await sleep(30);
+    abortedAt = Date.now();
+    controller.abort();
+  };
+  if (kind === 'complete') {
+    const call = completeOf(context, request, controller.signal);
+    await abortAfterStall();
+    await call.within(fault === 'stall' ? context.abortWithinMs + GRACE_MS : 5000);
+    outcome = call.state;
+    error = call.error;
+  } else {
+    const reader = streamOf(context, request, controller.signal);
+    reader.until = Date.now() + 5000;
+    const reading = reader.read();
+    await abortAfterStall();
+    if (fault === 'stall') reader.until = abortedAt + context.abortWithinMs + GRACE_MS;
+    await reading;
+    outcome = reader.end === undefined ? 'pending' : reader.end.kind === 'threw' ? 'rejected' : 'resolved';
+    error = reader.end?.error;
+  }
+  if (outcome === 'pending')
+    throw new (fault === 'stall' ? LateError : Error)(
+      `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end`,
+    );
+  if (outcome === 'resolved')
+    throw new Error(`Expected ${what} to fail with ${expected.code}, got a success`);
+  if (fault === 'stall') {
+    // Aborted by the caller: any rejection will do, but a TroupeError must say CANCELLED.
+    if (error instanceof TroupeError && error.code !== 'CANCELLED')
+      throw new Error(`Expected ${what}, aborted, to reject as CANCELLED, got ${error.code}`);
+    const wire = context.server === undefined ? undefined : await onWire(context.server, nonce, 100);
+    if (wire !== undefined) await expectClosedAfterAbort(context, wire, abortedAt, `the abort (${what})`);
+    return;
+  }
+  if (!(error instanceof TroupeError))
+    throw new Error(`Expected ${what} to reject with a TroupeError ${expected.code}, got ${brief(error)}`);
+  if (error.code !== expected.code)
+    throw new Error(`Expected ${what} to reject with code ${expected.code}, got ${error.code}`);
+  if (error.retryable !== expected.retryable)
+    throw new Error(
+      `Expected ${what} to reject with retryable ${expected.retryable}, got ${error.retryable}`,
+    );
+  if (expected.retryAfter && error.retryAfterMs !== retryAfterS * 1000)
+    throw new Error(
+      `Expected ${what} (Retry-After: ${retryAfterS}) to carry retryAfterMs ${retryAfterS * 1000}, got ${error.retryAfterMs}`,
+    );
+  const leak = keyIn(errorText(error), context.apiKey);
+  if (leak !== undefined)
+    throw new Error(`Expected no error text to carry the API key, got ${leak} in ${what}'s error`);
+}
+
+/** The key itself, or any `Bearer` credential not redacted. */
+function keyIn(text: string, apiKey: string | undefined): string | undefined {
+  if (apiKey !== undefined && apiKey.length > 0 && text.includes(apiKey)) return 'the key';
+  const bearer = /Bearer\s+(?!\[redacted\])([^\s)'"`\\]{6,})/i.exec(text);
+  return bearer === null ? undefined : `\`Bearer ${bearer[1]?.slice(0, 4)}…\``;
+}

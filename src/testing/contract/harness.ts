@@ -1,0 +1,255 @@
+/**
+ * What every contract property shares: scripted answers keyed by a nonce in the request, waits on
+ * the wire, bounded waits on the adapter's promises and iterators, frozen requests, and the texts
+ * of an error to search for a key. Node built-ins only.
+ */
+import { inspect } from 'node:util';
+import type { ChatDelta, ChatProvider, ChatRequest } from '../../providers/port.js';
+import type { OpenAIServer, RecordedRequest, Reply } from '../openai-server.js';
+import type { ContractCapabilities } from './types.js';
+
+export interface ContractContext {
+  readonly provider: ChatProvider;
+  readonly server: OpenAIServer | undefined;
+  readonly model: string;
+  readonly capabilities: Required<ContractCapabilities>;
+  readonly abortWithinMs: number;
+  readonly apiKey: string | undefined;
+  /** Registers the answer for a new nonce; put the nonce in the last user message. */
+  script(reply: Reply): string;
+}
+
+/** Extra time the suite waits past a bound before it calls something late, in ms. */
+export const GRACE_MS = 200;
+
+let counter = 0;
+
+export function createContext(
+  provider: ChatProvider,
+  server: OpenAIServer | undefined,
+  settings: Omit<ContractContext, 'provider' | 'server' | 'script'>,
+): { context: ContractContext; dispose(): void } {
+  const replies = new Map<string, Reply>();
+  if (server !== undefined) {
+    server.setResponder((body) => {
+      const nonce = nonceIn(body);
+      return (nonce === undefined ? undefined : replies.get(nonce)) ?? { content: 'contract: no script' };
+    });
+  }
+  const context: ContractContext = {
+    provider,
+    server,
+    ...settings,
+    script(reply) {
+      counter += 1;
+      const nonce = `contract-${counter.toString(36)}x${Math.random().toString(36).slice(2, 8)}`;
+      replies.set(nonce, reply);
+      return nonce;
+    },
+  };
+  return { context, dispose: () => server?.setResponder(undefined) };
+}
+
+function nonceIn(body: Record<string, unknown>): string | undefined {
+  return /contract-[0-9a-z]+x[0-9a-z]*/.exec(JSON.stringify(body.messages ?? ''))?.[0];
+}
+
+/** A plain request whose last user message carries the nonce. */
+export function requestFor(context: ContractContext, nonce: string, model = context.model): ChatRequest {
+  return { model, messages: [{ role: 'user', content: `Answer the contract check ${nonce}` }] };
+}
+
+/** The first request on the wire whose messages carry the nonce, or `undefined` after `timeoutMs`. */
+export async function onWire(
+  server: OpenAIServer,
+  nonce: string,
+  timeoutMs = 2000,
+): Promise<RecordedRequest | undefined> {
+  const probe = () =>
+    server.requests.find(
+      (r) => r.path.endsWith('/chat/completions') && JSON.stringify(r.body ?? '').includes(nonce),
+    );
+  return pollUntil(probe, timeoutMs);
+}
+
+/** Polls every few ms; the server stamps its own times, so polling adds no error to measurements. */
+export async function pollUntil<T>(probe: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined || Date.now() >= until) return found;
+    await sleep(3);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A promise watched from the start: when and how it settled, and a bounded wait for it. */
+export interface Watched<T> {
+  readonly state: 'pending' | 'resolved' | 'rejected';
+  readonly value: T | undefined;
+  readonly error: unknown;
+  /** When it settled, ms since the epoch. */
+  readonly at: number | undefined;
+  /** Resolves once settled or after `ms`, whichever first. */
+  within(ms: number): Promise<Watched<T>>;
+}
+
+export function watch<T>(promise: Promise<T>): Watched<T> {
+  let settled!: () => void;
+  const done = new Promise<void>((resolve) => {
+    settled = resolve;
+  });
+  const watched = {
+    state: 'pending' as Watched<T>['state'],
+    value: undefined as T | undefined,
+    error: undefined as unknown,
+    at: undefined as number | undefined,
+    async within(ms: number) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+      clearTimeout(timer);
+      return watched;
+    },
+  };
+  promise.then(
+    (value) => {
+      Object.assign(watched, { state: 'resolved', value, at: Date.now() });
+      settled();
+    },
+    (error: unknown) => {
+      Object.assign(watched, { state: 'rejected', error, at: Date.now() });
+      settled();
+    },
+  );
+  return watched;
+}
+
+/** A stream read delta by delta, each `next()` watched so a stuck iterator cannot stall the suite. */
+export class StreamReader {
+  readonly deltas: ChatDelta[] = [];
+  readonly iterator: AsyncIterator<ChatDelta>;
+  /** How the iteration ended, if it did. */
+  end: { kind: 'done' | 'threw'; error?: unknown; at: number } | undefined;
+  /** Reading stops here (ms since the epoch) with `late`. */
+  until = Number.POSITIVE_INFINITY;
+  private step: Watched<IteratorResult<ChatDelta>> | undefined;
+
+  constructor(iterable: AsyncIterable<ChatDelta>) {
+    this.iterator = iterable[Symbol.asyncIterator]();
+  }
+
+  /** Reads until the stream ends, `count` more deltas came, or `until` passed. */
+  async read(count = Number.POSITIVE_INFINITY): Promise<'ended' | 'count' | 'late'> {
+    let read = 0;
+    while (this.end === undefined && read < count) {
+      this.step ??= watch(Promise.resolve().then(() => this.iterator.next()));
+      const left = this.until - Date.now();
+      if (left <= 0) return 'late';
+      // Short slices, so a caller moving `until` earlier (after an abort) takes effect at once.
+      const step = await this.step.within(Math.min(left, 20));
+      if (step.state === 'pending') continue;
+      this.step = undefined;
+      if (step.state === 'rejected')
+        this.end = { kind: 'threw', error: step.error, at: step.at ?? Date.now() };
+      else if (step.value?.done) this.end = { kind: 'done', at: step.at ?? Date.now() };
+      else if (step.value !== undefined) {
+        this.deltas.push(step.value.value);
+        read += 1;
+      }
+    }
+    return this.end === undefined ? 'count' : 'ended';
+  }
+
+  /** What `break` in a `for await` does; resolves once `return()` settled or after `ms`. */
+  async close(ms = 1000): Promise<void> {
+    await watch(Promise.resolve().then(() => this.iterator.return?.())).within(ms);
+  }
+}
+
+/** Calls `stream()`, turning a synchronous throw into a stream that throws. */
+export function streamOf(context: ContractContext, request: ChatRequest, signal: AbortSignal): StreamReader {
+  try {
+    return new StreamReader(context.provider.stream(request, { signal }));
+  } catch (error) {
+    return new StreamReader(throwing(error));
+  }
+}
+
+/** Calls `complete()`, turning a synchronous throw into a rejection, and watches it. */
+export function completeOf(context: ContractContext, request: ChatRequest, signal: AbortSignal) {
+  return watch(Promise.resolve().then(() => context.provider.complete(request, { signal })));
+}
+
+// biome-ignore lint/correctness/useYield: a stream that fails on its first read
+async function* throwing(error: unknown): AsyncGenerator<ChatDelta> {
+  throw error;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+  return Object.freeze(value);
+}
+
+/** Everything an error shows a reader: message, stack, cause chain and own properties. */
+export function errorText(error: unknown): string {
+  return inspect(error, { depth: 6, showHidden: false, breakLength: Number.POSITIVE_INFINITY });
+}
+
+/** A short `Name: message` for failure messages. */
+export function brief(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${error.name}${code === undefined ? '' : ` ${String(code)}`}: ${error.message.slice(0, 160)}`;
+  }
+  return inspect(error, { depth: 2 }).slice(0, 160);
+}
+
+/** Lets an abandoned call finish in the background without an unhandled rejection. */
+export function ignore(promise: Promise<unknown>): void {
+  promise.catch(() => {});
+}
+
+/**
+ * A failure that is only about time (a call or a request that ended, or may still end, later than
+ * the bound). On a loaded machine the event loop alone can be late, so such a case is tried again
+ * and counts only when it is late every time; a real bug is late every time.
+ */
+export class LateError extends Error {
+  override name = 'LateError';
+}
+
+export const LATE_ATTEMPTS = 2;
+
+export async function retryingLate(run: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof LateError) || attempt >= LATE_ATTEMPTS) {
+        if (error instanceof LateError) error.message += ` (late in ${attempt} of ${attempt} tries)`;
+        throw error;
+      }
+    }
+  }
+}
+
+/** The wire check after an abort: the request must have closed within the bound. Throws `LateError`. */
+export async function expectClosedAfterAbort(
+  context: ContractContext,
+  request: RecordedRequest,
+  abortedAt: number,
+  what: string,
+): Promise<void> {
+  if (context.server === undefined) return;
+  const closedAt = await pollUntil(() => request.closedAt, context.abortWithinMs + GRACE_MS);
+  if (closedAt === undefined)
+    throw new LateError(
+      `Expected the HTTP request to close within ${context.abortWithinMs} ms of ${what}, got it still open after ${context.abortWithinMs + GRACE_MS} ms`,
+    );
+  if (closedAt - abortedAt > context.abortWithinMs)
+    throw new LateError(
+      `Expected the HTTP request to close within ${context.abortWithinMs} ms of ${what}, got ${closedAt - abortedAt} ms`,
+    );
+}

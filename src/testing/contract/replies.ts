@@ -1,0 +1,57 @@
+/** Random answers for the server to give, within what the adapter declared it supports. */
+import type { TokenUsage } from '../../providers/port.js';
+import type { FastCheck } from '../fast-check.js';
+import type { Reply } from '../openai-server.js';
+import type { ContractContext } from './harness.js';
+import { FINISH_REASONS } from './property.js';
+
+/** A reply whose every optional part the suite decided, so the checks know what must come back. */
+export interface ScriptedReply extends Reply {
+  readonly content: string;
+  readonly finishReason: string;
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number };
+}
+
+export function replyArbitrary(fc: FastCheck, context: ContractContext) {
+  const { tools, thinking } = context.capabilities;
+  const toolCall = fc.record({
+    id: fc.stringMatching(/^call_[a-z0-9]{1,8}$/),
+    name: fc.stringMatching(/^[a-z][a-z_]{0,11}$/),
+    arguments: fc
+      .dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), {
+        maxKeys: 3,
+      })
+      .map((o) => JSON.stringify(o)),
+  });
+  return fc
+    .record({
+      content: fc.string({ maxLength: 40 }),
+      reasoning: thinking
+        ? fc.option(fc.string({ minLength: 1, maxLength: 30 }), { nil: undefined })
+        : fc.constant(undefined),
+      toolCalls: tools
+        ? fc.array(toolCall, { maxLength: 2 })
+        : fc.constant<{ id: string; name: string; arguments: string }[]>([]),
+      finishReason: fc.constantFrom(...FINISH_REASONS),
+      usage: fc.record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(5000) }),
+    })
+    .map(
+      ({ reasoning, toolCalls, ...rest }): ScriptedReply => ({
+        ...rest,
+        ...(reasoning === undefined ? {} : { reasoning }),
+        ...(toolCalls.length === 0 ? {} : { toolCalls: uniqueIds(toolCalls) }),
+      }),
+    );
+}
+
+function uniqueIds<T extends { id: string }>(calls: readonly T[]): T[] {
+  return calls.map((call, i) => ({ ...call, id: `${call.id}_${i}` }));
+}
+
+export function usageOf(usage: ScriptedReply['usage']): TokenUsage {
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    totalTokens: usage.prompt_tokens + usage.completion_tokens,
+  };
+}

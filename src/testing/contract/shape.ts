@@ -1,0 +1,91 @@
+/**
+ * resultShape: what `complete()` resolves with. `content` a string; usage counts non-negative and
+ * adding up; `finishReason` from the documented set; tool calls whole. With a server, each part
+ * must be the one the server sent.
+ */
+import type { ChatResponse } from '../../providers/port.js';
+import { brief, type ContractContext, completeOf, requestFor } from './harness.js';
+import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
+import { replyArbitrary, type ScriptedReply, usageOf } from './replies.js';
+import { isFinishReason, usageViolation } from './stream.js';
+
+export const resultShape: ContractProperty = {
+  name: 'resultShape',
+  title: 'complete() resolves with string content, usage that adds up and a documented finish reason',
+  skip: () => undefined,
+  build(fc, context) {
+    const arbitrary = fc.array(replyArbitrary(fc, context), { minLength: 1, maxLength: 4 });
+    return erase(
+      fc.asyncProperty(arbitrary, async (replies) => {
+        for (const reply of replies) await checkResult(context, reply);
+      }),
+    );
+  },
+};
+
+async function checkResult(context: ContractContext, reply: ScriptedReply): Promise<void> {
+  const nonce = context.script(reply);
+  const call = await completeOf(context, requestFor(context, nonce), new AbortController().signal).within(
+    5000,
+  );
+  if (call.state === 'pending') throw new Error('Expected complete() to settle within 5 s, got it pending');
+  if (call.state === 'rejected') {
+    if (context.server === undefined) return; // a provider of its own may fail; shape is about results
+    throw new Error(`Expected complete() to resolve, got ${brief(call.error)}`);
+  }
+  const wrong = shapeViolation(call.value, context.server === undefined ? undefined : reply, context);
+  if (wrong !== undefined) throw new Error(wrong);
+}
+
+export function shapeViolation(
+  value: unknown,
+  reply: ScriptedReply | undefined,
+  context: ContractContext,
+): string | undefined {
+  const result = value as ChatResponse | null;
+  if (typeof result !== 'object' || result === null)
+    return `Expected a result object, got ${JSON.stringify(value)}`;
+  if (typeof result.content !== 'string')
+    return `Expected \`content\` to be a string, got ${JSON.stringify(result.content)} in ${JSON.stringify(result).slice(0, 160)}`;
+  if (result.usage !== undefined) {
+    const wrong = usageViolation(result.usage);
+    if (wrong !== undefined) return wrong;
+  }
+  if (result.finishReason !== undefined && !isFinishReason(result.finishReason) && reply !== undefined)
+    return `Expected \`finishReason\` from ${FINISH_REASONS.join(', ')}, got ${JSON.stringify(result.finishReason)}`;
+  if (result.reasoning !== undefined && typeof result.reasoning !== 'string')
+    return `Expected \`reasoning\` to be a string when present, got ${JSON.stringify(result.reasoning)}`;
+  if (result.toolCalls !== undefined) {
+    const calls = result.toolCalls as unknown;
+    const whole = (c: unknown) => {
+      const call = c as { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } };
+      return (
+        typeof call?.id === 'string' &&
+        call.type === 'function' &&
+        typeof call.function?.name === 'string' &&
+        typeof call.function.arguments === 'string'
+      );
+    };
+    if (!Array.isArray(calls) || !calls.every(whole))
+      return `Expected \`toolCalls\` to be whole { id, type: 'function', function: { name, arguments } } calls, got ${JSON.stringify(calls)}`;
+  }
+  if (reply === undefined) return undefined;
+  if (result.content !== reply.content)
+    return `Expected \`content\` ${JSON.stringify(reply.content)} (what the server sent), got ${JSON.stringify(result.content)}`;
+  if (result.finishReason !== reply.finishReason)
+    return `Expected \`finishReason\` \`${reply.finishReason}\` (what the server sent), got ${JSON.stringify(result.finishReason)}`;
+  if (result.usage !== undefined && JSON.stringify(result.usage) !== JSON.stringify(usageOf(reply.usage)))
+    return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got ${JSON.stringify(result.usage)}`;
+  if (context.capabilities.thinking && (result.reasoning ?? undefined) !== reply.reasoning)
+    return `Expected \`reasoning\` ${JSON.stringify(reply.reasoning)} (what the server sent), got ${JSON.stringify(result.reasoning)}`;
+  if (context.capabilities.tools) {
+    const expected = (reply.toolCalls ?? []).map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.name, arguments: c.arguments },
+    }));
+    if (JSON.stringify(result.toolCalls ?? []) !== JSON.stringify(expected))
+      return `Expected \`toolCalls\` ${JSON.stringify(expected)} (what the server sent), got ${JSON.stringify(result.toolCalls)}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,191 @@
+/**
+ * streamContract: what a consumer of `stream()` relies on. Deltas in order (they join to the
+ * scripted answer); exactly one `finish`, last; `usage` at most once and adding up; tool-call
+ * fragments consistent by index; after an abort the iterator ends by throwing; breaking out of
+ * `for await` closes the connection.
+ */
+import type { ChatDelta, ToolCall } from '../../providers/port.js';
+import { assembleToolCalls } from '../../providers/tool-calls.js';
+import type { Reply } from '../openai-server.js';
+import {
+  brief,
+  type ContractContext,
+  expectClosedAfterAbort,
+  GRACE_MS,
+  LateError,
+  onWire,
+  requestFor,
+  retryingLate,
+  streamOf,
+} from './harness.js';
+import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
+import { replyArbitrary, type ScriptedReply, usageOf } from './replies.js';
+
+type Ending = 'read-all' | 'break' | 'abort';
+
+export const streamContract: ContractProperty = {
+  name: 'streamContract',
+  title:
+    'deltas in order, one finish last, usage at most once, tool fragments by index; abort and break end it',
+  skip: (context) => (context.capabilities.streaming ? undefined : 'streaming not declared'),
+  build(fc, context) {
+    const arbitrary = fc.record({
+      reply: replyArbitrary(fc, context),
+      ending: fc.constantFrom<Ending>('read-all', 'read-all', 'break', 'abort'),
+      after: fc.integer({ min: 1, max: 4 }),
+    });
+    return erase(
+      fc.asyncProperty(arbitrary, (c) =>
+        retryingLate(() => checkStream(context, c.reply, c.ending, c.after)),
+      ),
+    );
+  },
+};
+
+async function checkStream(context: ContractContext, scripted: ScriptedReply, ending: Ending, after: number) {
+  const server = context.server;
+  // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
+  const reply: Reply =
+    ending === 'read-all'
+      ? scripted
+      : { ...scripted, content: `${scripted.content ?? ''}${'.'.repeat(120)}` };
+  const nonce = context.script(reply);
+  const model = server === undefined || ending === 'read-all' ? context.model : 'fault:ok:chunk-ms=15';
+  const controller = new AbortController();
+  const reader = streamOf(context, requestFor(context, nonce, model), controller.signal);
+  reader.until = Date.now() + 5000;
+
+  if (ending === 'read-all') {
+    await reader.read();
+    if (reader.end === undefined)
+      throw new Error(`Expected the stream to end within 5 s, got ${reader.deltas.length} deltas and no end`);
+    if (reader.end.kind === 'threw')
+      throw new Error(
+        `Expected the stream to end normally, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
+      );
+    const broken = deltaViolations(reader.deltas, server === undefined ? undefined : { reply, context });
+    if (broken !== undefined) throw new Error(broken);
+    return;
+  }
+
+  const got = await reader.read(after);
+  if (got !== 'count') {
+    if (server === undefined) return; // a short answer: nothing left to break or abort
+    throw new Error(
+      `Expected ${after} deltas from a long, slow stream, got ${reader.deltas.length} (${got})`,
+    );
+  }
+  const wire = server === undefined ? undefined : await onWire(server, nonce);
+  if (server !== undefined && wire === undefined)
+    throw new Error('Expected the streamed request on the wire, got none');
+  const at = Date.now();
+  if (ending === 'break') {
+    await reader.close(context.abortWithinMs + GRACE_MS);
+  } else {
+    controller.abort();
+    reader.until = at + context.abortWithinMs + GRACE_MS;
+    await reader.read();
+    if (reader.end === undefined)
+      throw new LateError(
+        `Expected the iterator to end within ${context.abortWithinMs} ms of an abort, got it still going (${reader.deltas.length} deltas)`,
+      );
+    if (reader.end.kind === 'done')
+      throw new Error('Expected the iterator to end by throwing after an abort, got a normal end');
+    const finishes = reader.deltas.filter((d) => d.type === 'finish').length;
+    if (finishes > 0) throw new Error(`Expected no \`finish\` from an aborted stream, got ${finishes}`);
+  }
+  if (wire !== undefined) {
+    await expectClosedAfterAbort(
+      context,
+      wire,
+      at,
+      ending === 'break' ? 'breaking out of `for await`' : 'the abort',
+    );
+  }
+}
+
+/** Checks a whole stream's deltas; with a script, against what the server was told to send. */
+export function deltaViolations(
+  deltas: readonly ChatDelta[],
+  scripted?: { readonly reply: Reply; readonly context: ContractContext },
+): string | undefined {
+  const kinds = new Set(['content', 'reasoning', 'tool_call', 'usage', 'finish']);
+  for (const [i, delta] of deltas.entries()) {
+    if (typeof delta !== 'object' || delta === null || !kinds.has((delta as { type?: string }).type ?? ''))
+      return `Expected delta #${i} to be a content, reasoning, tool_call, usage or finish delta, got ${JSON.stringify(delta)}`;
+    if ((delta.type === 'content' || delta.type === 'reasoning') && typeof delta.text !== 'string')
+      return `Expected delta #${i} (${delta.type}) to carry a string \`text\`, got ${JSON.stringify(delta)}`;
+  }
+  const finishes = deltas.filter((d) => d.type === 'finish');
+  if (finishes.length !== 1) return `Expected exactly one \`finish\` delta, got ${finishes.length}`;
+  if (deltas.at(-1)?.type !== 'finish')
+    return `Expected \`finish\` to be the last delta, got it at #${deltas.findIndex((d) => d.type === 'finish')} of ${deltas.length}`;
+  const reason = (finishes[0] as { reason: unknown }).reason;
+  if (typeof reason !== 'string' || reason === '')
+    return `Expected a finish reason, got ${JSON.stringify(reason)}`;
+  const usages = deltas.filter((d): d is Extract<ChatDelta, { type: 'usage' }> => d.type === 'usage');
+  if (usages.length > 1) return `Expected \`usage\` at most once, got ${usages.length} times`;
+  if (usages[0] !== undefined) {
+    const wrong = usageViolation(usages[0].usage);
+    if (wrong !== undefined) return wrong;
+  }
+  const fragments = deltas.filter(
+    (d): d is Extract<ChatDelta, { type: 'tool_call' }> => d.type === 'tool_call',
+  );
+  const ids = new Map<number, string>();
+  for (const f of fragments) {
+    if (!Number.isInteger(f.index) || f.index < 0)
+      return `Expected tool-call fragments to carry an index >= 0, got ${JSON.stringify(f)}`;
+    if (f.id !== undefined && f.id !== '') {
+      const seen = ids.get(f.index);
+      if (seen !== undefined && seen !== f.id)
+        return `Expected the fragments of tool call ${f.index} to keep one id, got \`${seen}\` then \`${f.id}\``;
+      ids.set(f.index, f.id);
+    }
+  }
+  if (scripted === undefined) return undefined;
+
+  const { reply, context } = scripted;
+  const joined = (type: 'content' | 'reasoning') =>
+    deltas.flatMap((d) => (d.type === type ? [d.text] : [])).join('');
+  if (joined('content') !== (reply.content ?? ''))
+    return `Expected the content deltas to join to ${JSON.stringify(reply.content ?? '')}, got ${JSON.stringify(joined('content'))}`;
+  if (context.capabilities.thinking && joined('reasoning') !== (reply.reasoning ?? ''))
+    return `Expected the reasoning deltas to join to ${JSON.stringify(reply.reasoning ?? '')}, got ${JSON.stringify(joined('reasoning'))}`;
+  if (reason !== reply.finishReason)
+    return `Expected finish reason \`${reply.finishReason}\`, got \`${String(reason)}\``;
+  if (usages[0] !== undefined && reply.usage !== undefined) {
+    const expected = usageOf(reply.usage);
+    if (JSON.stringify(usages[0].usage) !== JSON.stringify(expected))
+      return `Expected usage ${JSON.stringify(expected)}, got ${JSON.stringify(usages[0].usage)}`;
+  }
+  if (context.capabilities.tools) {
+    const expected: ToolCall[] = (reply.toolCalls ?? []).map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
+    const assembled = assembleToolCalls(fragments);
+    if (JSON.stringify(assembled) !== JSON.stringify(expected))
+      return `Expected the tool-call fragments to assemble to ${JSON.stringify(expected)}, got ${JSON.stringify(assembled)}`;
+  }
+  return undefined;
+}
+
+/** Usage counts: non-negative integers that add up. */
+export function usageViolation(usage: unknown): string | undefined {
+  const u = usage as Record<string, unknown> | null;
+  const counts = ['promptTokens', 'completionTokens', 'totalTokens'] as const;
+  if (
+    typeof u !== 'object' ||
+    u === null ||
+    counts.some((k) => !Number.isInteger(u[k]) || (u[k] as number) < 0)
+  )
+    return `Expected usage to be non-negative integer promptTokens, completionTokens and totalTokens, got ${JSON.stringify(usage)}`;
+  if ((u.promptTokens as number) + (u.completionTokens as number) !== u.totalTokens)
+    return `Expected usage totalTokens to be promptTokens + completionTokens, got ${JSON.stringify(usage)}`;
+  return undefined;
+}
+
+export const isFinishReason = (value: unknown): boolean =>
+  typeof value === 'string' && (FINISH_REASONS as readonly string[]).includes(value);

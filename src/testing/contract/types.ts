@@ -1,0 +1,113 @@
+/**
+ * The provider contract's vocabulary: its named properties, the capabilities an adapter opts into,
+ * the options of `checkProviderContract`, and the error it throws.
+ */
+import type { OpenAIServer } from '../openai-server.js';
+
+/** One name per behaviour, as LangChain's standard tests have one test per behaviour. */
+export type ContractPropertyName =
+  | 'signalHonoured'
+  | 'streamContract'
+  | 'resultShape'
+  | 'requestUntouched'
+  | 'isolation'
+  | 'errorsMapped'
+  | 'capabilities';
+
+export const CONTRACT_PROPERTIES: readonly ContractPropertyName[] = [
+  'signalHonoured',
+  'streamContract',
+  'resultShape',
+  'requestUntouched',
+  'isolation',
+  'errorsMapped',
+  'capabilities',
+];
+
+/** What the adapter says it supports; it is held to exactly these. */
+export interface ContractCapabilities {
+  /** `stream()` yields deltas as they come. @default true */
+  readonly streaming?: boolean;
+  /** `tools` reach the server; tool calls come back whole and as fragments. @default false */
+  readonly tools?: boolean;
+  /** `files` reach the model (inlined or uploaded, and uploads deleted after the call). @default false */
+  readonly files?: boolean;
+  /** `reasoning_content` comes back as `reasoning` and as `reasoning` deltas. @default false */
+  readonly thinking?: boolean;
+}
+
+export interface ContractOptions {
+  /**
+   * A started `createOpenAIServer()` that the provider points at. With it the suite scripts answers
+   * and faults (through the model name, so the adapter must send `request.model` as it is) and
+   * watches the wire. Without it, only what needs no server is checked (see `docs/testing.md`).
+   * While the suite runs it owns the server's responder, and resets it to the default afterwards.
+   */
+  readonly server?: OpenAIServer;
+  /** The model asked for answers that are not faults. @default 'contract-model' */
+  readonly model?: string;
+  /** Runs per property. @default 20, or TROUPE_CONTRACT_RUNS */
+  readonly numRuns?: number;
+  /** Replays a failure: the error prints the seed. @default random */
+  readonly seed?: number;
+  readonly capabilities?: ContractCapabilities;
+  /** The key the adapter sends: no error text may carry it. @default any `Bearer` credential is looked for */
+  readonly apiKey?: string;
+  /** How soon after an abort the call must settle and its HTTP request close, in ms. @default 100 */
+  readonly abortWithinMs?: number;
+  /** Only these properties. @default all */
+  readonly only?: readonly ContractPropertyName[];
+}
+
+export interface ContractFailure {
+  readonly property: ContractPropertyName;
+  readonly seed: number;
+  /** What broke, as the property said it ("Expected ..., got ..."). */
+  readonly message: string;
+  /** The shrunk case, as fast-check prints it. */
+  readonly counterexample: string;
+  readonly path: string;
+  readonly shrinks: number;
+}
+
+export interface ContractReport {
+  readonly provider: string;
+  readonly seed: number;
+  readonly numRuns: number;
+  /** Properties checked, with how long each took. */
+  readonly checked: readonly { readonly property: ContractPropertyName; readonly ms: number }[];
+  /** Properties left out and why (no server, capability not declared). */
+  readonly skipped: readonly { readonly property: ContractPropertyName; readonly reason: string }[];
+  readonly failures: readonly ContractFailure[];
+}
+
+/** Thrown by `checkProviderContract` when a property breaks; `failures` names each one. */
+export class ProviderContractError extends Error {
+  readonly report: ContractReport;
+  constructor(report: ContractReport) {
+    super(formatFailures(report));
+    this.name = 'ProviderContractError';
+    this.report = report;
+  }
+  get failures(): readonly ContractFailure[] {
+    return this.report.failures;
+  }
+  /** The names of the broken properties. */
+  get broken(): readonly ContractPropertyName[] {
+    return this.report.failures.map((f) => f.property);
+  }
+}
+
+function formatFailures(report: ContractReport): string {
+  const lines = [
+    `Provider contract broken by "${report.provider}": ${report.failures.map((f) => f.property).join(', ')} ` +
+      `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed} })`,
+  ];
+  for (const failure of report.failures) {
+    lines.push(`  ${failure.property}: ${failure.message}`);
+    lines.push(
+      `    shrunk case (${failure.shrinks} shrinks, path "${failure.path}"): ${failure.counterexample}`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,101 @@
+/**
+ * requestUntouched: the request is the caller's. The suite passes deeply frozen requests (a write
+ * throws) and unfrozen copies (compared with a snapshot afterwards).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ChatRequest } from '../../providers/port.js';
+import { brief, type ContractContext, completeOf, deepFreeze, errorText, streamOf } from './harness.js';
+import { type ContractProperty, erase } from './property.js';
+
+export const requestUntouched: ContractProperty = {
+  name: 'requestUntouched',
+  title: 'the request is never written to (deeply frozen requests work; unfrozen ones come back equal)',
+  skip: () => undefined,
+  build(fc, context) {
+    const { tools, thinking, streaming } = context.capabilities;
+    const text = fc.string({ maxLength: 20 });
+    const arbitrary = fc.record({
+      kind: streaming
+        ? fc.constantFrom('complete' as const, 'stream' as const)
+        : fc.constant('complete' as const),
+      frozen: fc.boolean(),
+      history: fc.array(
+        fc.record({
+          role: fc.constantFrom('system' as const, 'user' as const, 'assistant' as const),
+          content: text,
+        }),
+        { maxLength: 3 },
+      ),
+      temperature: fc.option(fc.double({ min: 0, max: 2, noNaN: true }), { nil: undefined }),
+      max_tokens: fc.option(fc.integer({ min: 1, max: 4096 }), { nil: undefined }),
+      stop: fc.option(fc.oneof(text, fc.array(text, { maxLength: 2 })), { nil: undefined }),
+      extra: fc.option(fc.dictionary(fc.stringMatching(/^x_[a-z]{1,6}$/), text, { maxKeys: 2 }), {
+        nil: undefined,
+      }),
+      tool: tools ? fc.boolean() : fc.constant(false),
+      thinking: thinking
+        ? fc.option(fc.constantFrom('enabled' as const, 'disabled' as const), { nil: undefined })
+        : fc.constant(undefined),
+    });
+    return erase(
+      fc.asyncProperty(arbitrary, async (c) => {
+        const nonce = context.script({ content: 'untouched' });
+        const built: ChatRequest = {
+          model: context.model,
+          messages: [...c.history, { role: 'user', content: `Answer the contract check ${nonce}` }],
+          ...(c.temperature === undefined ? {} : { temperature: c.temperature }),
+          ...(c.max_tokens === undefined ? {} : { max_tokens: c.max_tokens }),
+          ...(c.stop === undefined ? {} : { stop: c.stop }),
+          ...(c.extra === undefined ? {} : { extra: c.extra }),
+          ...(c.thinking === undefined ? {} : { thinking: c.thinking }),
+          ...(c.tool
+            ? {
+                tools: [
+                  {
+                    type: 'function',
+                    function: { name: 'lookup', parameters: { type: 'object', properties: {} } },
+                  },
+                ],
+              }
+            : {}),
+        };
+        // Plain objects, as callers build them (fast-check's records have no prototype).
+        const request = JSON.parse(JSON.stringify(built)) as ChatRequest;
+        const snapshot = structuredClone(request);
+        const given = c.frozen ? deepFreeze(structuredClone(request)) : request;
+        const error = await run(context, c.kind, given);
+        if (error !== undefined && (context.server !== undefined || isWriteError(error)))
+          throw new Error(
+            `Expected ${c.kind}() on a ${c.frozen ? 'deeply frozen' : 'plain'} request to succeed, got ${brief(error)}${isWriteError(error) ? ' (a write to the request)' : ''}`,
+          );
+        if (!isDeepStrictEqual(given, snapshot))
+          throw new Error(
+            `Expected the request to be left as given, got it changed to ${JSON.stringify(given).slice(0, 200)}`,
+          );
+      }),
+    );
+  },
+};
+
+async function run(
+  context: ContractContext,
+  kind: 'complete' | 'stream',
+  request: ChatRequest,
+): Promise<unknown> {
+  const signal = new AbortController().signal;
+  if (kind === 'complete') {
+    const call = await completeOf(context, request, signal).within(5000);
+    return call.state === 'rejected' ? call.error : undefined;
+  }
+  const reader = streamOf(context, request, signal);
+  reader.until = Date.now() + 5000;
+  await reader.read();
+  return reader.end?.kind === 'threw' ? reader.end.error : undefined;
+}
+
+/** A write to a frozen object throws a TypeError; adapters may wrap it, so look through the chain. */
+function isWriteError(error: unknown): boolean {
+  return /read[- ]only|not extensible|Cannot (assign|add|delete|define)|object is not extensible|frozen/i.test(
+    errorText(error),
+  );
+}

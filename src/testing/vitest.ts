@@ -1,0 +1,72 @@
+/**
+ * `troupe/testing/vitest`: the provider contract as vitest tests, one named test per property, so
+ * your own test report says which contract your adapter broke:
+ *
+ *   describeProviderContract('my adapter', (server) => makeAdapter(server.baseURL), { capabilities: { tools: true } });
+ *
+ * Needs `vitest` and `fast-check` (optional peers of troupe). Properties the adapter does not
+ * declare a capability for are declared as skipped, with the reason in the title.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { ChatProvider } from '../providers/port.js';
+import { checkProviderContract, PROPERTIES } from './contract/check.js';
+import type { ContractContext } from './contract/harness.js';
+import type { ContractOptions } from './contract/types.js';
+import { createOpenAIServer, type OpenAIServer } from './openai-server.js';
+
+export interface DescribeContractOptions extends Omit<ContractOptions, 'only'> {
+  /** Each property's test timeout, in ms. @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Declares a `describe` block with one test per contract property. `makeProvider` gets the
+ * server (yours from `options.server`, or one started for the block and closed after it) and
+ * returns the adapter pointed at `server.baseURL`.
+ */
+export function describeProviderContract(
+  name: string,
+  makeProvider: (server: OpenAIServer) => ChatProvider | Promise<ChatProvider>,
+  options: DescribeContractOptions = {},
+): void {
+  // One seed for the block, so every test's failure message replays with the same one.
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const declared = {
+    streaming: options.capabilities?.streaming ?? true,
+    tools: options.capabilities?.tools ?? false,
+    files: options.capabilities?.files ?? false,
+    thinking: options.capabilities?.thinking ?? false,
+  };
+  describe(`provider contract: ${name}`, () => {
+    let server: OpenAIServer | undefined;
+    let provider: ChatProvider | undefined;
+    beforeAll(async () => {
+      server = options.server ?? createOpenAIServer();
+      if (options.server === undefined) await server.start();
+      provider = await makeProvider(server);
+    });
+    afterAll(async () => {
+      await provider?.close?.();
+      if (options.server === undefined) await server?.close();
+    });
+    for (const property of PROPERTIES) {
+      // A server is always there; only an undeclared capability skips.
+      const reason = property.skip({ server: {}, capabilities: declared } as unknown as ContractContext);
+      const title = `${property.name}: ${property.title}`;
+      if (reason !== undefined) {
+        // biome-ignore lint/suspicious/noSkippedTests: the user's report shows what the adapter did not declare, as LangChain's standard tests do
+        it.skip(`${title} (skipped: ${reason})`, () => {});
+        continue;
+      }
+      it(
+        title,
+        async () => {
+          if (provider === undefined || server === undefined)
+            throw new Error('Expected the adapter, got none');
+          await checkProviderContract(provider, { ...options, server, seed, only: [property.name] });
+        },
+        options.timeoutMs ?? 60_000,
+      );
+    }
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * The operator's CLI as a user runs it (the BUILT CLI): validated limits from flag, env and the
+ * providers file; `troupe config` with sources and no secrets; `troupe models`; the one-line busy
+ * port; readable logs; health probes; one limit everywhere; honest demo summaries and Ctrl-C.
+ * Run `npm run build` first.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = 'dist/src/cli/main.js';
+const KEY = 'sk-operatortestkey0123456789abcdef';
+let child: ChildProcess | undefined;
+let blocker: Server | undefined;
+
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+  blocker?.close();
+  blocker = undefined;
+});
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+/** Starts `troupe serve` on a free port; resolves with its URL once the start line is out. */
+async function serve(args: string[], env: Record<string, string> = {}) {
+  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<URL>((resolve, reject) => {
+    child!.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
+      if (m) resolve(new URL(m[1]!));
+    });
+    child!.once('exit', () => reject(new Error(`serve exited: ${err}`)));
+  });
+  return { url, stderr: () => err };
+}
+
+describe('limits and deadlines: one validated configuration', () => {
+  it('refuses a non-number --drain-ms in one line with exit 2 (serve and stdio)', async () => {
+    for (const command of ['serve', 'stdio']) {
+      const r = await run([command, '--drain-ms', 'abc']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `troupe ${command}: Expected \`--drain-ms\` to be a non-negative integer (milliseconds), got \`abc\`\n`,
+      );
+    }
+  });
+
+  it('refuses bad environment and file values, naming where they came from', async () => {
+    const env = await run(['stdio'], { TROUPE_MAX_CONCURRENT: '0' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toBe(
+      'troupe stdio: Expected `TROUPE_MAX_CONCURRENT` to be a positive integer, got `0`\n',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-config-'));
+    const file = join(dir, 'providers.json');
+    writeFileSync(file, JSON.stringify({ runtime: { queueTimeoutMs: '5s' } }));
+    const bad = await run(['serve'], { TROUPE_PROVIDERS_FILE: file });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      `troupe serve: ${file}: Expected \`runtime.queueTimeoutMs\` to be a positive integer (milliseconds), got \`"5s"\` (string)\n`,
+    );
+    writeFileSync(file, JSON.stringify({ runtime: { maxConcurent: 5 } }));
+    const typo = await run(['serve'], { TROUPE_PROVIDERS_FILE: file });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('got `maxConcurent`');
+    const port = await run(['serve', '--port', '70000']);
+    expect(port.stderr).toBe(
+      'troupe serve: Expected `--port` to be an integer from 0 to 65535, got `70000`\n',
+    );
+  });
+
+  it('troupe config: flag over env over file over default, with each source, and keys only as "set"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-config-'));
+    const file = join(dir, 'providers.json');
+    writeFileSync(file, JSON.stringify({ runtime: { maxQueued: 5, timeoutMs: 1000, drainMs: 100 } }));
+    const r = await run(['config', '--json', '--drain-ms', '300'], {
+      TROUPE_PROVIDERS_FILE: file,
+      TROUPE_TIMEOUT_MS: '2000',
+      TROUPE_DRAIN_MS: '200',
+      MOONSHOT_API_KEY: KEY,
+      TROUPE_TOKEN: 'tok-secret-value-123456',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.settings.drainMs).toEqual({ value: 300, source: '--drain-ms' });
+    expect(out.settings.timeoutMs).toEqual({ value: 2000, source: 'env TROUPE_TIMEOUT_MS' });
+    expect(out.settings.maxQueued).toEqual({ value: 5, source: `${file} runtime.maxQueued` });
+    expect(out.settings.maxConcurrent).toEqual({ value: 64, source: 'default' });
+    expect(out.secrets).toContainEqual({ name: 'MOONSHOT_API_KEY', set: true });
+    expect(out.secrets).toContainEqual({ name: 'TROUPE_TOKEN', set: true });
+    expect(out.providers).toContainEqual({ name: 'kimi', configured: true, models: expect.any(Number) });
+    const text = await run(['config'], { MOONSHOT_API_KEY: KEY, TROUPE_TOKEN: 'tok-secret-value-123456' });
+    for (const output of [r.stdout, text.stdout]) {
+      expect(output).not.toContain(KEY);
+      expect(output).not.toContain('tok-secret-value-123456');
+    }
+    expect(text.stdout).toMatch(/^ {2}maxConcurrent +64 {2}default$/m);
+  });
+});
+
+describe('models and hints', () => {
+  it('troupe models lists providers and models, and which lack a key', async () => {
+    const r = await run(['models']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('the simulated provider answers every call');
+    expect(r.stdout).toMatch(/^ {2}sim-fast {2}32,768 tokens {2}\(default\)$/m);
+    expect(r.stdout).toMatch(/^kimi {2}not configured \(set MOONSHOT_API_KEY/m);
+    expect(r.stdout).toMatch(/^glm {2}not configured/m);
+  });
+
+  it("the CLI's MODEL_NOT_FOUND names troupe models", async () => {
+    const r = await run(['ask', '--model', 'no-such-model', 'hi']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/MODEL_NOT_FOUND: .*; run `troupe models` to list the providers and models\n$/);
+  });
+});
+
+describe('serve: output, probes and limits', () => {
+  it('a busy port is one line with the --port hint, and exit 1', async () => {
+    blocker = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)),
+    );
+    const r = await run(['serve', '--port', String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `troupe serve: port ${port} is already in use on 127.0.0.1; start on another with --port N (or --port 0 for any free port)\n`,
+    );
+  });
+
+  it('logs JSON when stderr is not a terminal, pretty lines with TROUPE_LOG_FORMAT=pretty', async () => {
+    const json = await serve([]);
+    expect(JSON.parse(json.stderr().split('\n')[0]!)).toMatchObject({ level: 'info', component: 'serve' });
+    child!.kill('SIGKILL');
+    const pretty = await serve([], { TROUPE_LOG_FORMAT: 'pretty' });
+    expect(pretty.stderr()).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: serve: serving MCP at http:\/\/127/);
+  });
+
+  it('/healthz and /readyz answer probes without Host, Origin or token checks; the rest keep them', async () => {
+    const { url } = await serve([], { TROUPE_TOKEN: 'probe-token-123456' });
+    const base = `http://${url.host}`;
+    // A Kubernetes probe sends the pod's IP as Host and no token.
+    const foreign = { headers: { Host: '10.1.2.3:7801' } };
+    const alive = await fetch(`${base}/healthz`, foreign);
+    expect(alive.status).toBe(200);
+    expect(await alive.json()).toEqual({ alive: true });
+    const ready = await fetch(`${base}/readyz`, foreign);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, state: 'accepting' });
+    expect((await fetch(`${base}/api/status`)).status).toBe(401);
+    expect((await fetch(`${base}/readyz`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('--max-concurrent reaches the runtime, and the sessions tool, /api/status and the dashboard agree', async () => {
+    const { url } = await serve(['--max-concurrent', '7', '--max-queued', '9']);
+    const client = new Client({ name: 'e2e', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(url));
+    const r = await client.callTool({ name: 'sessions', arguments: {} });
+    await client.close();
+    const structured = r.structuredContent as {
+      max_concurrent: number;
+      max_queued: number;
+      providers: { name: string; limit: number | null }[];
+    };
+    const text = (r.content as { type: string; text: string }[])[0]!.text;
+    expect(structured.max_concurrent).toBe(7);
+    expect(structured.max_queued).toBe(9);
+    expect(structured.providers.find((p) => p.name === 'simulated')?.limit).toBeNull();
+    expect(text).toContain('running (max 7)');
+    expect(text).toMatch(/simulated: 0 running \/ no own limit \(global max 7\)/);
+    const status = (await (await fetch(`http://${url.host}/api/status`)).json()) as {
+      status: { maxConcurrent: number; providers: { name: string; limit: number | null }[] };
+    };
+    expect(status.status.maxConcurrent).toBe(7);
+    expect(status.status.providers.find((p) => p.name === 'simulated')?.limit).toBeNull();
+    const page = await (await fetch(`http://${url.host}/`)).text();
+    expect(page).toContain("'no own limit, global ' + limit");
+  });
+});
+
+describe('honest demos', () => {
+  it('demo lists the injected faults first and accounts for every session not done', async () => {
+    const r = await run(['demo', '--sessions', '60', '--concurrency', '8', '--seed', '3', '--plain']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Injected on purpose \(about 28% of sessions are planned not to end done\):$/m);
+    expect(r.stdout).toMatch(/^ {2}retried +6% {2}the provider answers 429 every time/m);
+    const rows = Object.fromEntries(
+      [
+        ...r.stdout.matchAll(
+          /^(ok|slow|stream|retried|failing|cancelled|timeout) +([-\d]+) +([-\d]+) +([-\d]+) +([-\d]+) {3}/gm,
+        ),
+      ].map((m) => [m[1]!, m.slice(2, 6).map((v) => (v === '-' ? 0 : Number(v)))]),
+    );
+    const sum = Object.values(rows)
+      .flat()
+      .reduce((a, b) => a + b, 0);
+    expect(sum).toBe(60);
+    for (const kind of ['retried', 'failing', 'cancelled', 'timeout']) {
+      if (rows[kind] !== undefined) expect(rows[kind]![0], `${kind} never ends done`).toBe(0);
+    }
+    expect(r.stdout).toMatch(
+      /^\d+ session\(s\) did not end done, every one because a fault was injected on purpose$/m,
+    );
+  });
+
+  it('Ctrl-C prints the summary so far and exits 130', async () => {
+    child = spawn(process.execPath, [CLI, 'demo', '--sessions', '5000', '--rate', '100', '--plain'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/\] [1-9]\d*\/5000 ended/.test(out)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out).toMatch(/^interrupted: (\d+) of 5000 sessions ended; the summary so far$/m);
+    expect(out).toMatch(/^check: no session ended twice \(\d+ ended so far\)$/m);
+  });
+});

@@ -1,0 +1,448 @@
+/**
+ * Kimi and GLM features end to end over real HTTP through the presets (loaded from the
+ * environment), against the local server in Kimi and GLM modes: stream shapes, finish reasons,
+ * thinking budgets, parameter rules, partial mode, builtin tool calls, web search, catalogues that
+ * inform rather than block, and the continuation of a Kimi thinking tool loop.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
+import type { McpContext } from '../../../src/mcp/context.js';
+import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
+import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
+import type { ChatMessage } from '../../../src/providers/port.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import type { VendorMode } from '../../../src/testing/vendor-modes.js';
+
+const KEY = 'sk-vendor-features-0123456789abcdef';
+
+interface Rig {
+  server: OpenAIServer;
+  loaded: LoadedProviders;
+  runtime: Runtime;
+}
+const rigs: Rig[] = [];
+
+async function rig(
+  vendor: VendorMode,
+  options: { models?: string[]; file?: Record<string, unknown>; maxAttempts?: number } = {},
+): Promise<Rig> {
+  const server = createOpenAIServer({
+    apiKey: KEY,
+    vendor,
+    ...(options.models ? { models: options.models } : {}),
+  });
+  await server.start();
+  const env: Record<string, string> =
+    vendor === 'kimi'
+      ? { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: server.baseURL }
+      : { GLM_API_KEY: KEY, ZAI_BASE_URL: server.baseURL };
+  let configPath: string | undefined;
+  if (options.file !== undefined) {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-vendors-'));
+    configPath = join(dir, 'providers.json');
+    await writeFile(configPath, JSON.stringify(options.file));
+  }
+  const loaded = await loadProviders({ env, ...(configPath ? { configPath } : {}) });
+  const runtime = createRuntime({
+    providers: loaded.providers,
+    router: loaded.registry.router,
+    defaults: { maxAttempts: options.maxAttempts ?? 1, backoffBaseMs: 5, backoffMaxMs: 20 },
+  });
+  const made = { server, loaded, runtime };
+  rigs.push(made);
+  return made;
+}
+
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await r.runtime.shutdown({ deadlineMs: 100 });
+    await r.loaded.close();
+    await r.server.close();
+  }
+});
+
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+async function run(r: Rig, request: SessionRequest): Promise<SessionResult> {
+  return (await r.runtime.submit(request).result) as SessionResult;
+}
+const chatBodies = (r: Rig) =>
+  r.server.requests
+    .filter((q) => q.path === '/v1/chat/completions')
+    .map((q) => q.body as Record<string, unknown>);
+
+describe('kimi', () => {
+  it.each([false, true])(
+    'streams reasoning and reads usage inside choices[0] (stream %s)',
+    async (stream) => {
+      const r = await rig('kimi');
+      r.server.setResponder(() => ({
+        reasoning: 'think think',
+        content: 'the answer',
+        usage: { prompt_tokens: 11, completion_tokens: 22 },
+      }));
+      const result = await run(r, {
+        provider: 'kimi',
+        model: 'kimi-k2-thinking',
+        stream,
+        messages: [user('q')],
+      });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.content).toBe('the answer');
+      expect(result.reasoning).toBe('think think');
+      expect(result.metadata.usage).toEqual({ promptTokens: 11, completionTokens: 22, totalTokens: 33 });
+      expect(result.metadata.finishReason).toBe('stop');
+    },
+  );
+
+  it('gives a thinking model a completion budget under max_completion_tokens, and says so', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, { provider: 'kimi', model: 'kimi-k2-thinking', messages: [user('q')] });
+    const [body] = chatBodies(r);
+    expect(body?.max_completion_tokens).toBe(32_768);
+    expect(body).not.toHaveProperty('max_tokens');
+    expect(result.metadata.notes?.join(' ')).toMatch(/max_completion_tokens/);
+    // The caller's own budget goes under the documented field, unchanged.
+    await run(r, { provider: 'kimi', model: 'moonshot-v1-8k', max_tokens: 100, messages: [user('q')] });
+    expect(chatBodies(r)[1]?.max_completion_tokens).toBe(100);
+    expect(chatBodies(r)[1]).not.toHaveProperty('max_tokens');
+  });
+
+  it.each([
+    [
+      { temperature: 1.5 },
+      'moonshot-v1-8k',
+      /`temperature` for kimi model `moonshot-v1-8k` to be a number from 0 to 1, got `1.5`/,
+    ],
+    [
+      { temperature: 0.3 },
+      'kimi-k2.5',
+      /`temperature` for kimi model `kimi-k2.5` to be left unset: the vendor fixes it at 1/,
+    ],
+    [
+      { top_p: 0.5 },
+      'kimi-k2.6',
+      /`top_p` for kimi model `kimi-k2.6` to be left unset: the vendor fixes it at 0.95/,
+    ],
+    [{ extra: { n: 2 } }, 'kimi-k2.5', /`n` for kimi model `kimi-k2.5`/],
+    [{ extra: { n: 6 } }, 'moonshot-v1-8k', /`n` .* an integer from 1 to 5/],
+    [{ thinking: 'disabled' as const }, 'kimi-k2-thinking', /always thinks/],
+    [{ thinking: 'enabled' as const }, 'moonshot-v1-8k', /does not think/],
+  ])('refuses %o on %s before any request', async (fields, model, message) => {
+    const r = await rig('kimi');
+    const result = await run(r, { provider: 'kimi', model, messages: [user('q')], ...fields });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('INVALID_REQUEST');
+    expect(result.error.message).toMatch(message);
+    expect(chatBodies(r)).toHaveLength(0);
+  });
+
+  it('drops a fixed parameter given at its fixed value, with a note', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, { provider: 'kimi', model: 'kimi-k2.5', top_p: 0.95, messages: [user('q')] });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]).not.toHaveProperty('top_p');
+    expect(result.metadata.notes?.join(' ')).toMatch(/dropped `top_p`/);
+  });
+
+  it('keeps partial mode on the last assistant message', async () => {
+    const r = await rig('kimi');
+    await run(r, {
+      provider: 'kimi',
+      model: 'moonshot-v1-8k',
+      messages: [user('give JSON'), { role: 'assistant', content: '{', partial: true }],
+    });
+    const messages = chatBodies(r)[0]?.messages as Record<string, unknown>[];
+    expect(messages.at(-1)).toEqual({ role: 'assistant', content: '{', partial: true });
+  });
+
+  it.each([false, true])(
+    'echoes $web_search as builtin_function and disables thinking for it (stream %s)',
+    async (stream) => {
+      const r = await rig('kimi');
+      const args = '{"search_result":{"search_id":"s-1"},"usage":{"total_tokens":12}}';
+      r.server.setResponder((body) => {
+        const last = (body.messages as Record<string, unknown>[]).at(-1);
+        return last?.role === 'tool'
+          ? { content: 'found it' }
+          : { toolCalls: [{ id: 'ws-1', name: '$web_search', arguments: args, type: 'builtin_function' }] };
+      });
+      const tools = [{ type: 'builtin_function', function: { name: '$web_search' } }];
+      const first = await run(r, {
+        provider: 'kimi',
+        model: 'kimi-k2.5',
+        stream,
+        tools,
+        messages: [user('news?')],
+      });
+      expect(first.ok).toBe(true);
+      if (!first.ok) return;
+      expect(first.toolCalls?.[0]).toEqual({
+        id: 'ws-1',
+        type: 'builtin_function',
+        function: { name: '$web_search', arguments: args },
+      });
+      expect(chatBodies(r)[0]?.thinking).toEqual({ type: 'disabled' });
+      expect(first.metadata.notes?.join(' ')).toMatch(/\$web_search` needs thinking disabled/);
+      const second = await run(r, {
+        provider: 'kimi',
+        model: 'kimi-k2.5',
+        stream,
+        tools,
+        messages: [
+          user('news?'),
+          { role: 'assistant', content: first.content, tool_calls: first.toolCalls ?? [] },
+          { role: 'tool', tool_call_id: 'ws-1', name: '$web_search', content: args },
+        ],
+      });
+      expect(second.ok && second.content).toBe('found it');
+      const sent = (chatBodies(r)[1]?.messages as Record<string, unknown>[] | undefined)?.[1] as {
+        tool_calls: { type: string }[];
+      };
+      expect(sent.tool_calls[0]?.type).toBe('builtin_function');
+    },
+  );
+
+  it('continues a thinking tool loop: the assistant turn goes back with its reasoning_content', async () => {
+    const r = await rig('kimi');
+    r.server.setResponder((body) => {
+      const last = (body.messages as Record<string, unknown>[]).at(-1);
+      return last?.role === 'tool'
+        ? { reasoning: 'the tool said 4', content: 'It is 4.' }
+        : {
+            reasoning: 'I should call add',
+            toolCalls: [{ id: 'c-1', name: 'add', arguments: '{"a":2,"b":2}' }],
+          };
+    });
+    const tools = [{ type: 'function', function: { name: 'add', parameters: { type: 'object' } } }];
+    const first = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2-thinking',
+      stream: true,
+      tools,
+      messages: [user('2+2?')],
+    });
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    const assistant: ChatMessage = {
+      role: 'assistant',
+      content: first.content,
+      tool_calls: first.toolCalls ?? [],
+      ...(first.reasoning === undefined ? {} : { reasoning_content: first.reasoning }),
+    };
+    const toolTurn: ChatMessage = { role: 'tool', tool_call_id: 'c-1', content: '4' };
+    const second = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2-thinking',
+      tools,
+      messages: [user('2+2?'), assistant, toolTurn],
+    });
+    expect(second.ok && second.content).toBe('It is 4.');
+    // Without the reasoning the vendor refuses, as its docs say; troupe reports it as it came.
+    const { reasoning_content: _dropped, ...bare } = assistant;
+    const refused = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2-thinking',
+      tools,
+      messages: [user('2+2?'), bare, toolTurn],
+    });
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error.message).toMatch(/reasoning_content is missing/);
+  });
+
+  it('sends models outside the catalogue to the vendor, which judges (404 -> MODEL_NOT_FOUND)', async () => {
+    const r = await rig('kimi', { models: ['kimi-k2-0711-preview', 'kimi-k3-preview'] });
+    const known = await run(r, { provider: 'kimi', model: 'kimi-k3-preview', messages: [user('q')] });
+    expect(known.ok).toBe(true);
+    const listed = await run(r, { provider: 'kimi', model: 'kimi-k2-0711-preview', messages: [user('q')] });
+    expect(listed.ok).toBe(true);
+    const unknown = await run(r, { provider: 'kimi', model: 'kimi-nope', messages: [user('q')] });
+    expect(!unknown.ok && unknown.error.code).toBe('MODEL_NOT_FOUND');
+    expect(chatBodies(r)).toHaveLength(3);
+  });
+
+  it('strictModels keeps the allow-list, and the providers file adds models', async () => {
+    const r = await rig('kimi', {
+      file: {
+        kimi: {
+          strictModels: true,
+          models: [{ id: 'kimi-k3-preview', contextWindow: 524_288, capabilities: { thinking: true } }],
+        },
+      },
+    });
+    const added = await run(r, { provider: 'kimi', model: 'kimi-k3-preview', messages: [user('q')] });
+    expect(added.ok).toBe(true);
+    expect(chatBodies(r)[0]?.max_completion_tokens).toBe(32_768);
+    expect(() => r.loaded.registry.resolve({ provider: 'kimi', model: 'kimi-nope' })).toThrow(
+      /MODEL_NOT_FOUND|served by `kimi`/,
+    );
+    expect(r.loaded.registry.lookup('kimi', 'kimi-k3-preview')?.contextWindow).toBe(524_288);
+  });
+
+  it("list_models refresh adds the vendor's live ids from GET /models, cached", async () => {
+    const r = await rig('kimi', { models: ['kimi-k2.6', 'kimi-k3-preview'] });
+    const catalog = catalogFromRegistry(r.loaded.registry);
+    const mcp = { catalog } as unknown as McpContext;
+    const call = { signal: new AbortController().signal };
+    const before = await listModelsTool.run({}, mcp, call);
+    expect(JSON.stringify(before)).not.toContain('kimi-k3-preview');
+    const after = await listModelsTool.run({ refresh: true }, mcp, call);
+    expect(JSON.stringify(after.structured)).toContain('kimi-k3-preview');
+    await listModelsTool.run({ refresh: true }, mcp, call);
+    expect(r.server.requests.filter((q) => q.path === '/v1/models')).toHaveLength(1);
+    const listed = r.loaded.registry
+      .list()
+      .find((p) => p.name === 'kimi')
+      ?.models.find((m) => m.id === 'kimi-k3-preview');
+    expect(listed?.fromVendor).toBe(true);
+  });
+
+  it('does not retry QUOTA_EXHAUSTED, and retries RATE_LIMITED', async () => {
+    const r = await rig('kimi', { maxAttempts: 3 });
+    const quota = await run(r, {
+      provider: 'kimi',
+      model: 'moonshot-v1-8k',
+      messages: [user('vendor-error:kimi.quota')],
+    });
+    expect(!quota.ok && quota.error.code).toBe('QUOTA_EXHAUSTED');
+    expect(quota.metadata.attempts).toBe(1);
+    expect(chatBodies(r)).toHaveLength(1);
+    r.server.reset();
+    const limited = await run(r, {
+      provider: 'kimi',
+      model: 'moonshot-v1-8k',
+      messages: [user('vendor-error:kimi.overloaded')],
+    });
+    expect(!limited.ok && limited.error.code).toBe('RATE_LIMITED');
+    expect(limited.metadata.attempts).toBe(3);
+  });
+});
+
+describe('glm', () => {
+  it.each([false, true])(
+    'returns web_search results and reads top-level usage (stream %s)',
+    async (stream) => {
+      const r = await rig('glm');
+      const webSearch = [
+        {
+          title: 'Troupe',
+          link: 'https://example.org/t',
+          content: 'a runtime',
+          media: 'example',
+          refer: 'ref_1',
+        },
+      ];
+      r.server.setResponder(() => ({
+        content: 'Per [ref_1], yes.',
+        webSearch,
+        usage: { prompt_tokens: 5, completion_tokens: 6 },
+      }));
+      const tools = [{ type: 'web_search', web_search: { enable: true, search_result: true } }];
+      const result = await run(r, {
+        provider: 'glm',
+        model: 'glm-4.6',
+        stream,
+        tools,
+        messages: [user('q')],
+      });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.webSearch).toEqual(webSearch);
+      expect(result.metadata.usage?.totalTokens).toBe(11);
+      expect(chatBodies(r)[0]?.tools).toEqual(tools);
+      expect(chatBodies(r)[0]).not.toHaveProperty('stream_options');
+    },
+  );
+
+  it.each([
+    ['network_error', 'PROVIDER_UNAVAILABLE'],
+    ['sensitive', 'CONTENT_FILTERED'],
+  ])('a stream ending with %s after content fails the session with %s, not retried', async (reason, code) => {
+    const r = await rig('glm', { maxAttempts: 3 });
+    r.server.setResponder(() => ({ content: 'partial text', finishReason: reason }));
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stream: true, messages: [user('q')] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe(code);
+    expect(result.error.message).toMatch(new RegExp(`finish_reason \`${reason}\` after 12 character`));
+    expect(result.metadata.attempts).toBe(1);
+  });
+
+  it('retries network_error when nothing was forwarded yet', async () => {
+    const r = await rig('glm', { maxAttempts: 3 });
+    let calls = 0;
+    r.server.setResponder(() => {
+      calls += 1;
+      return calls === 1 ? { content: '', finishReason: 'network_error' } : { content: 'second time' };
+    });
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stream: true, messages: [user('q')] });
+    expect(result.ok && result.content).toBe('second time');
+    expect(result.metadata.attempts).toBe(2);
+  });
+
+  it('fails a whole completion that ends sensitive', async () => {
+    const r = await rig('glm');
+    r.server.setResponder(() => ({ content: 'cut', finishReason: 'sensitive' }));
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', messages: [user('q')] });
+    expect(!result.ok && result.error.code).toBe('CONTENT_FILTERED');
+  });
+
+  it('reports length with empty content as a result, with its finish reason', async () => {
+    const r = await rig('glm');
+    r.server.setResponder(() => ({ reasoning: 'long thoughts', content: '', finishReason: 'length' }));
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stream: true, messages: [user('q')] });
+    expect(result.ok).toBe(true);
+    expect(result.metadata.finishReason).toBe('length');
+  });
+
+  it.each([
+    [{ tool_choice: 'none' }, /`tool_choice` for glm model `glm-4.6` to be `"auto"`/],
+    [{ temperature: 1.2 }, /`temperature` .* from 0 to 1, got `1.2`/],
+    [{ top_p: -0.1 }, /`top_p` .* from 0 to 1/],
+    [{ stop: ['a', 'b'] }, /`stop` .* one stop word/],
+    [{ extra: { user_id: 'abc' } }, /`user_id` .* 6 to 128 characters/],
+    [{ thinking: 'enabled' as const, model: 'glm-4-plus' }, /`thinking` for glm model `glm-4-plus`/],
+  ])('refuses %o before any request', async (fields, message) => {
+    const r = await rig('glm');
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', messages: [user('q')], ...fields });
+    expect(!result.ok && result.error.code).toBe('INVALID_REQUEST');
+    if (!result.ok) expect(result.error.message).toMatch(message);
+    expect(chatBodies(r)).toHaveLength(0);
+  });
+
+  it('moves temperature 0 and top_p 1 inside (0, 1) as the SDK does, and passes GLM fields through', async () => {
+    const r = await rig('glm');
+    const extra = {
+      request_id: 'req-123456',
+      user_id: 'user-123456',
+      tool_stream: true,
+      response_format: { type: 'json_object' },
+    };
+    const result = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 0,
+      top_p: 1,
+      extra,
+      messages: [user('q')],
+    });
+    const [body] = chatBodies(r);
+    expect(body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99, ...extra });
+    expect(result.metadata.notes).toHaveLength(2);
+  });
+
+  it('sends glm-5.1 and unlisted ids to the vendor; code 1211 becomes MODEL_NOT_FOUND', async () => {
+    const r = await rig('glm', { models: ['glm-5.1', 'glm-4.6v'] });
+    expect((await run(r, { provider: 'glm', model: 'glm-5.1', messages: [user('q')] })).ok).toBe(true);
+    expect((await run(r, { provider: 'glm', model: 'glm-4.6v', messages: [user('q')] })).ok).toBe(true);
+    const unknown = await run(r, { provider: 'glm', model: 'glm-9', messages: [user('q')] });
+    expect(!unknown.ok && unknown.error.code).toBe('MODEL_NOT_FOUND');
+    expect(chatBodies(r)).toHaveLength(3);
+  });
+});

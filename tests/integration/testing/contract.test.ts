@@ -1,0 +1,92 @@
+/**
+ * Correct adapters pass the provider contract without false alarms: the built-in OpenAI-compatible
+ * adapter and its Kimi and GLM presets against the local server, a hand-written plain-fetch
+ * adapter, and (with no server, so only what needs none) the simulated provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGlmProvider } from '../../../src/providers/glm.js';
+import { createKimiProvider } from '../../../src/providers/kimi.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import type { ChatProvider } from '../../../src/providers/port.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { checkProviderContract } from '../../../src/testing/contract/check.js';
+import { CONTRACT_PROPERTIES, type ContractCapabilities } from '../../../src/testing/contract/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { createPlainAdapter } from '../../support/plain-adapter.js';
+
+const KEY = 'sk-contract-0123456789abcdef';
+let server: OpenAIServer;
+
+beforeAll(async () => {
+  server = createOpenAIServer();
+  await server.start();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const ALL: ContractCapabilities = { streaming: true, tools: true, thinking: true, files: true };
+
+const ADAPTERS: readonly [string, () => ChatProvider & { close?(): Promise<void> }][] = [
+  [
+    'openai-compatible',
+    () => createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY }),
+  ],
+  ['kimi preset', () => createKimiProvider({ baseURL: server.baseURL, apiKey: KEY })],
+  ['glm preset', () => createGlmProvider({ baseURL: server.baseURL, apiKey: KEY })],
+  ['hand-written plain fetch', () => createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY })],
+];
+
+describe('correct adapters pass every property', () => {
+  for (const [label, make] of ADAPTERS) {
+    it(`${label}: all seven properties, every capability declared`, async () => {
+      const adapter = make();
+      try {
+        const report = await checkProviderContract(adapter, { server, apiKey: KEY, capabilities: ALL });
+        expect(report.failures).toEqual([]);
+        expect(report.skipped).toEqual([]);
+        expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
+        const ms = report.checked.reduce((sum, c) => sum + c.ms, 0);
+        console.log(`${label}: ${report.numRuns} runs a property, seed ${report.seed}, ${ms} ms`);
+      } finally {
+        await adapter.close?.();
+      }
+    }, 60_000);
+  }
+});
+
+describe('without a server', () => {
+  it('checks what needs none (the simulated provider) and says what it skipped', async () => {
+    const report = await checkProviderContract(createSimulatedProvider({ latencyMs: { min: 1, max: 20 } }), {
+      model: 'sim-fast',
+    });
+    expect(report.failures).toEqual([]);
+    expect(report.checked.map((c) => c.property)).toEqual([
+      'signalHonoured',
+      'streamContract',
+      'resultShape',
+      'requestUntouched',
+    ]);
+    expect(report.skipped.map((s) => s.property)).toEqual(['isolation', 'errorsMapped', 'capabilities']);
+  }, 60_000);
+});
+
+describe('the report', () => {
+  it('replays a failure with the printed seed: the same property, the same shrunk case', async () => {
+    // A bug that depends only on the answer (not on how many calls came before), so it replays.
+    const run = (seed?: number) =>
+      checkProviderContract(
+        createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY, bug: 'usage-total-wrong' }),
+        { server, apiKey: KEY, numRuns: 10, only: ['resultShape'], ...(seed === undefined ? {} : { seed }) },
+      ).then(
+        () => {
+          throw new Error('expected the contract to break');
+        },
+        (error: { report: { seed: number; failures: { counterexample: string }[] } }) => error.report,
+      );
+    const first = await run();
+    const again = await run(first.seed);
+    expect(again.seed).toBe(first.seed);
+    expect(again.failures[0]?.counterexample).toBe(first.failures[0]?.counterexample);
+  }, 60_000);
+});

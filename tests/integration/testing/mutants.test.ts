@@ -1,0 +1,77 @@
+/**
+ * The contract suite proven on planted bugs: each mutant of a correct hand-written adapter carries
+ * one mistake adapter authors really make, and the suite must reject it by the property that
+ * names that mistake. The mutant score is printed at the end. (Correct adapters passing without
+ * false alarms: contract.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkProviderContract } from '../../../src/testing/contract/check.js';
+import { type ContractPropertyName, ProviderContractError } from '../../../src/testing/contract/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { createPlainAdapter, type PlantedBug } from '../../support/plain-adapter.js';
+
+const KEY = 'sk-mutant-0123456789abcdef';
+/** Fewer runs than the default: each mutant must still be caught, reliably, in these. */
+const numRuns = 10;
+
+/** The issue's nine classes first, then more. */
+const MUTANTS: readonly [PlantedBug, ContractPropertyName][] = [
+  ['ignores-signal', 'signalHonoured'],
+  ['stream-ignores-signal', 'signalHonoured'],
+  ['wrong-shape-1-in-4', 'resultShape'],
+  ['pushes-onto-request', 'requestUntouched'],
+  ['shared-request-state', 'isolation'],
+  ['plain-error', 'errorsMapped'],
+  ['rejects-without-cancelling', 'signalHonoured'],
+  ['abort-resolves-empty', 'signalHonoured'],
+  ['no-finish-repeated-usage', 'streamContract'],
+  ['drops-retry-after', 'errorsMapped'],
+  ['server-text-in-error', 'errorsMapped'],
+  ['eager-pump', 'streamContract'],
+  ['reset-as-bad-response', 'errorsMapped'],
+  ['tool-index-by-position', 'streamContract'],
+  ['usage-total-wrong', 'resultShape'],
+  ['finish-before-usage', 'streamContract'],
+  ['drops-reasoning', 'capabilities'],
+];
+
+let server: OpenAIServer;
+const killed: string[] = [];
+const lines: string[] = [];
+
+beforeAll(async () => {
+  server = createOpenAIServer();
+  await server.start();
+});
+afterAll(async () => {
+  await server.close();
+  const score = `${killed.length} of ${MUTANTS.length} mutants rejected by the named property`;
+  console.log(`provider contract mutant score: ${score}\n${lines.join('\n')}`);
+});
+
+describe('the contract rejects each planted bug by its property', () => {
+  for (const [bug, property] of MUTANTS) {
+    it(`${bug} -> ${property}`, async () => {
+      const adapter = createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY, bug });
+      const started = Date.now();
+      const outcome = await checkProviderContract(adapter, {
+        server,
+        apiKey: KEY,
+        numRuns,
+        capabilities: { tools: true, thinking: true, files: true },
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(outcome).toBeInstanceOf(ProviderContractError);
+      const error = outcome as ProviderContractError;
+      lines.push(`  ${bug}: broke ${error.broken.join(', ')} in ${Date.now() - started} ms`);
+      expect(error.broken).toContain(property);
+      const failure = error.failures.find((f) => f.property === property);
+      // The report says what to replay: the seed and a shrunk case.
+      expect(error.message).toContain(`seed ${error.report.seed}`);
+      expect(failure?.counterexample).not.toBe('(none)');
+      killed.push(bug);
+    }, 90_000);
+  }
+});

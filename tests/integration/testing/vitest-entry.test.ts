@@ -1,0 +1,40 @@
+/**
+ * The vitest entry: one call declares one named test per property. Here it declares the seven
+ * for the built-in adapter (all must pass); then a user's test file with a mutant adapter is run
+ * by vitest in a child process, whose report must name the broken property's test.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { describeProviderContract } from '../../../src/testing/vitest.js';
+
+describeProviderContract(
+  'built-in OpenAI-compatible adapter',
+  (server) =>
+    createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: 'sk-entry-0123456789' }),
+  { capabilities: { tools: true, thinking: true, files: true }, apiKey: 'sk-entry-0123456789' },
+);
+
+it("a user's test report names the broken property", async () => {
+  const vitest = resolve('node_modules/vitest/vitest.mjs');
+  const run = await promisify(execFile)(
+    process.execPath,
+    [vitest, 'run', '--config', 'tests/fixtures/contract/vitest.config.ts', '--reporter=json'],
+    { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
+  ).then(
+    (r) => r.stdout,
+    (error: { stdout?: string }) => error.stdout ?? '',
+  );
+  const report = JSON.parse(run.slice(run.indexOf('{'))) as {
+    testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+  };
+  const results = report.testResults.flatMap((file) => file.assertionResults);
+  const failed = results.filter((r) => r.status === 'failed').map((r) => r.title.split(':')[0]);
+  expect(failed).toEqual(['errorsMapped']);
+  expect(results.filter((r) => r.status === 'passed')).toHaveLength(6);
+  const message = results.find((r) => r.status === 'failed')?.failureMessages[0] ?? '';
+  expect(message).toMatch(/errorsMapped: Expected .* to reject with a TroupeError/);
+  expect(message).toMatch(/replay with \{ seed: \d+ \}/);
+}, 120_000);

@@ -1,0 +1,335 @@
+/**
+ * A provider adapter as an adapter author writes one by hand: plain `fetch`, the signal passed
+ * through, errors mapped to troupe's codes, SSE parsed line by line. Correct as written; each
+ * `bug` plants one mistake adapter authors really make, so the contract suite can be shown to
+ * reject it by the right property's name (tests/integration/testing/mutants.test.ts).
+ */
+import { providerError, TroupeError } from '../../src/core/errors.js';
+import type {
+  ChatDelta,
+  ChatMessage,
+  ChatProvider,
+  ChatRequest,
+  ChatResponse,
+  TokenUsage,
+} from '../../src/providers/port.js';
+
+export type PlantedBug =
+  /** fetch without the signal; nothing listens for the abort. */
+  | 'ignores-signal'
+  /** complete() is right; the stream reads on after an abort and ends quietly. */
+  | 'stream-ignores-signal'
+  /** Every fourth result is `{ text }` instead of `{ content }`. */
+  | 'wrong-shape-1-in-4'
+  /** Keeps the conversation by pushing the answer onto the caller's `messages`. */
+  | 'pushes-onto-request'
+  /** The body under construction lives on the adapter, and an await sits between build and send. */
+  | 'shared-request-state'
+  /** HTTP errors thrown as a plain `Error` (a 429 loses its code and its retry). */
+  | 'plain-error'
+  /** Rejects at once on abort, but the request is never cancelled. */
+  | 'rejects-without-cancelling'
+  /** An aborted call resolves as an empty success. */
+  | 'abort-resolves-empty'
+  /** The stream never yields `finish` and yields `usage` twice. */
+  | 'no-finish-repeated-usage'
+  /** 429s mapped to RATE_LIMITED but `Retry-After` dropped. */
+  | 'drops-retry-after'
+  /** The server's error text copied into the message as it came (a careless server echoes the key). */
+  | 'server-text-in-error'
+  /** The body is pumped into a queue eagerly; breaking out of `for await` leaves it running. */
+  | 'eager-pump'
+  /** A reset connection reported as BAD_RESPONSE (not retried). */
+  | 'reset-as-bad-response'
+  /** Tool-call fragments indexed by their position in the chunk, not their `index`. */
+  | 'tool-index-by-position'
+  /** `totalTokens` taken as the completion tokens only. */
+  | 'usage-total-wrong'
+  /** `finish` yielded when its chunk comes, before the usage chunk that follows it. */
+  | 'finish-before-usage'
+  /** Declares thinking but drops `reasoning_content`. */
+  | 'drops-reasoning';
+
+export interface PlainAdapterOptions {
+  readonly name?: string;
+  readonly baseURL: string;
+  readonly apiKey: string;
+  readonly bug?: PlantedBug;
+}
+
+export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
+  const { baseURL, apiKey, bug } = options;
+  const name = options.name ?? (bug === undefined ? 'plain-fetch' : `mutant:${bug}`);
+  let results = 0;
+  const shared: { body?: string } = {};
+
+  async function send(request: ChatRequest, stream: boolean, signal: AbortSignal): Promise<Response> {
+    const body = JSON.stringify(toBody(request, stream));
+    let payload = body;
+    if (bug === 'shared-request-state') {
+      shared.body = body;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10)); // "refresh the token"
+      payload = shared.body;
+    }
+    const init: RequestInit = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: payload,
+    };
+    const passSignal =
+      bug !== 'ignores-signal' &&
+      bug !== 'rejects-without-cancelling' &&
+      !(stream && bug === 'stream-ignores-signal');
+    if (passSignal) init.signal = signal;
+    let response: Response;
+    try {
+      const fetching = fetch(`${baseURL}/chat/completions`, init);
+      response = bug === 'rejects-without-cancelling' ? await raceAbort(fetching, signal) : await fetching;
+    } catch (error) {
+      throw mapError(error, signal);
+    }
+    if (!response.ok) throw await httpError(response);
+    const type = response.headers.get('content-type') ?? '';
+    const wanted = stream ? 'text/event-stream' : 'application/json';
+    if (!type.includes(wanted)) {
+      await response.body?.cancel();
+      throw providerError(
+        'BAD_RESPONSE',
+        `${name}: Expected content type ${wanted}, got ${type || '(none)'}`,
+      );
+    }
+    return response;
+  }
+
+  async function httpError(response: Response): Promise<Error> {
+    const text = await response.text().catch(() => '');
+    if (bug === 'plain-error') return new Error(`HTTP ${response.status}: ${text}`);
+    let detail = '';
+    try {
+      detail = String((JSON.parse(text) as { error?: { message?: string } }).error?.message ?? '');
+    } catch {}
+    if (bug !== 'server-text-in-error') detail = detail.split(apiKey).join('[redacted]');
+    const status = response.status;
+    const code =
+      status === 401 || status === 403
+        ? 'AUTH_FAILED'
+        : status === 404
+          ? 'MODEL_NOT_FOUND'
+          : status === 429
+            ? 'RATE_LIMITED'
+            : status >= 500
+              ? 'PROVIDER_UNAVAILABLE'
+              : 'INVALID_REQUEST';
+    const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+    const retry =
+      Number.isFinite(seconds) && bug !== 'drops-retry-after' ? { retryAfterMs: seconds * 1000 } : {};
+    return providerError(code, `${name}: HTTP ${status} ${detail}`, { status, ...retry });
+  }
+
+  function mapError(error: unknown, signal: AbortSignal): Error {
+    if (error instanceof TroupeError) return error;
+    if (bug === 'plain-error' && error instanceof Error && error.message.startsWith('HTTP ')) return error;
+    if (signal.aborted)
+      return providerError('CANCELLED', `${name}: Expected the call to finish, got an abort`, {
+        cause: error,
+      });
+    if (error instanceof SyntaxError)
+      return providerError('BAD_RESPONSE', `${name}: Expected JSON, got unparseable text`);
+    if (error instanceof TypeError && bug !== 'reset-as-bad-response')
+      return providerError('NETWORK', `${name}: connection failed (${error.message})`);
+    return providerError('BAD_RESPONSE', `${name}: unexpected failure`, { cause: error });
+  }
+
+  async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
+    try {
+      const response = await send(request, false, signal);
+      const json = JSON.parse(await response.text()) as WireCompletion;
+      const result = fromCompletion(json, bug);
+      if (bug === 'pushes-onto-request')
+        (request.messages as ChatMessage[]).push({ role: 'assistant', content: result.content });
+      results += 1;
+      if (bug === 'wrong-shape-1-in-4' && results % 4 === 0)
+        return { text: result.content } as unknown as ChatResponse;
+      return result;
+    } catch (error) {
+      if (bug === 'abort-resolves-empty' && signal.aborted) return { content: '' };
+      throw mapError(error, signal);
+    }
+  }
+
+  async function* stream(
+    request: ChatRequest,
+    { signal }: { signal: AbortSignal },
+  ): AsyncGenerator<ChatDelta> {
+    const response = await send(request, true, signal);
+    const body = response.body as ReadableStream<Uint8Array>;
+    const chunks: AsyncIterable<Uint8Array> =
+      bug === 'eager-pump' ? pumped(body) : (body as unknown as AsyncIterable<Uint8Array>);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let finish: string | undefined;
+    try {
+      for await (const bytes of chunks) {
+        buffer += decoder.decode(bytes, { stream: true });
+        let cut = buffer.indexOf('\n\n');
+        while (cut !== -1) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          cut = buffer.indexOf('\n\n');
+          const data = event.startsWith('data: ') ? event.slice(6) : '';
+          if (data === '' || data === '[DONE]') continue;
+          const chunk = JSON.parse(data) as WireChunk;
+          const choice = chunk.choices?.[0];
+          const delta = choice?.delta ?? {};
+          if (delta.reasoning_content && bug !== 'drops-reasoning')
+            yield { type: 'reasoning', text: delta.reasoning_content };
+          if (delta.content) yield { type: 'content', text: delta.content };
+          for (const [position, call] of (delta.tool_calls ?? []).entries()) {
+            const fragment: {
+              type: 'tool_call';
+              index: number;
+              id?: string;
+              name?: string;
+              arguments?: string;
+            } = {
+              type: 'tool_call',
+              index: bug === 'tool-index-by-position' ? position : (call.index ?? position),
+            };
+            if (call.id !== undefined) fragment.id = call.id;
+            if (call.function?.name !== undefined) fragment.name = call.function.name;
+            if (call.function?.arguments !== undefined) fragment.arguments = call.function.arguments;
+            yield fragment;
+          }
+          if (choice?.finish_reason) {
+            finish = choice.finish_reason;
+            if (bug === 'finish-before-usage') yield { type: 'finish', reason: finish };
+          }
+          if (chunk.usage) {
+            const usage = toUsage(chunk.usage, bug);
+            yield { type: 'usage', usage };
+            if (bug === 'no-finish-repeated-usage') yield { type: 'usage', usage };
+          }
+        }
+      }
+      if (signal.aborted && bug !== 'stream-ignores-signal') throw signal.reason;
+      if (finish !== undefined && bug !== 'no-finish-repeated-usage' && bug !== 'finish-before-usage')
+        yield { type: 'finish', reason: finish };
+    } catch (error) {
+      throw mapError(error, signal);
+    } finally {
+      if (bug !== 'eager-pump') await body.cancel().catch(() => {});
+    }
+  }
+
+  return { name, complete, stream };
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    promise.then(resolve, reject);
+  });
+}
+
+/** Reads the whole body into a queue as fast as it comes, whatever the consumer does. */
+async function* pumped(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let done = false;
+  let failed: unknown;
+  let wake = () => {};
+  void (async () => {
+    try {
+      for await (const bytes of body as unknown as AsyncIterable<Uint8Array>) {
+        queue.push(bytes);
+        wake();
+      }
+    } catch (error) {
+      failed = error;
+    }
+    done = true;
+    wake();
+  })();
+  for (;;) {
+    if (queue.length > 0) yield queue.shift() as Uint8Array;
+    else if (failed !== undefined) throw failed;
+    else if (done) return;
+    else await new Promise<void>((resolve) => (wake = resolve));
+  }
+}
+
+interface WireCompletion {
+  choices?: {
+    message?: { content?: string | null; reasoning_content?: string; tool_calls?: WireToolCall[] };
+    finish_reason?: string;
+  }[];
+  usage?: WireUsage;
+  model?: string;
+}
+interface WireToolCall {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+interface WireChunk {
+  choices?: {
+    delta?: { content?: string; reasoning_content?: string; tool_calls?: WireToolCall[] };
+    finish_reason?: string | null;
+  }[];
+  usage?: WireUsage;
+}
+interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+}
+
+function toUsage(usage: WireUsage, bug: PlantedBug | undefined): TokenUsage {
+  const total = usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    totalTokens: bug === 'usage-total-wrong' ? usage.completion_tokens : total,
+  };
+}
+
+function fromCompletion(json: WireCompletion, bug: PlantedBug | undefined): ChatResponse {
+  const choice = json.choices?.[0];
+  if (choice?.message === undefined)
+    throw providerError('BAD_RESPONSE', 'Expected choices[0].message, got none');
+  const message = choice.message;
+  const response: { -readonly [K in keyof ChatResponse]: ChatResponse[K] } = {
+    content: message.content ?? '',
+  };
+  if (message.reasoning_content) response.reasoning = message.reasoning_content;
+  if (message.tool_calls?.length)
+    response.toolCalls = message.tool_calls.map((call, i) => ({
+      id: call.id ?? `call_${i}`,
+      type: 'function' as const,
+      function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
+    }));
+  if (json.usage) response.usage = toUsage(json.usage, bug);
+  if (choice.finish_reason) response.finishReason = choice.finish_reason;
+  return response;
+}
+
+function toBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+  const messages: ChatMessage[] = [
+    ...(request.files ?? []).map((file) => ({
+      role: 'system' as const,
+      content: `File: ${file.name}\n\n${typeof file.data === 'string' ? file.data : new TextDecoder().decode(file.data)}`,
+    })),
+    ...request.messages,
+  ];
+  return {
+    ...(request.extra ?? {}),
+    model: request.model,
+    messages,
+    ...(request.tools === undefined ? {} : { tools: request.tools }),
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
+    ...(request.stop === undefined ? {} : { stop: request.stop }),
+    ...(request.thinking === undefined ? {} : { thinking: { type: request.thinking } }),
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  };
+}
