@@ -19,7 +19,9 @@ let stdout = '';
 let peakRss = 0;
 
 function stdoutLines(): unknown[] {
+  // Only complete lines: a large answer arrives in several chunks.
   return stdout
+    .slice(0, stdout.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as unknown);
