@@ -6,7 +6,12 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
+import { callerOf, canSee, SessionOwners } from './caller.js';
+import {
+  type ConversationStore,
+  type ConversationStoreOptions,
+  MemoryConversationStore,
+} from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { ResourceChanges } from './resource-changes.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
@@ -45,7 +50,10 @@ export interface McpContextOptions {
   /** Folders `multi_file_chat` may read under (resolved with realpath). @default [] (no file access) */
   readonly roots?: readonly string[];
   readonly files?: FileLimits;
+  /** Caps of the default in-memory conversation store (see `conversations.ts`). */
   readonly conversations?: ConversationStoreOptions;
+  /** Where conversations live (e.g. `RedisConversationStore`); `conversations` is then ignored. @default in memory */
+  readonly conversationStore?: ConversationStore;
   /** MCP tasks: store, TTLs, limits. @default an in-memory store (see `TaskOptions`) */
   readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
@@ -76,6 +84,8 @@ export interface McpContext {
   readonly files: Required<FileLimits>;
   readonly conversations: ConversationStore;
   readonly live: LiveSessions;
+  /** Who started each session (see `caller.ts`), for scoping `sessions` and `cancel_session`. */
+  readonly owners: SessionOwners;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
   /** Tool calls run as MCP tasks. */
@@ -93,8 +103,9 @@ export interface McpContext {
 
 export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
-  const conversations = new ConversationStore(options.conversations);
+  const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
+  const owners = new SessionOwners();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
     onError: (error) =>
@@ -113,18 +124,20 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     },
     conversations,
     live,
+    owners,
     calls: new CallRegistry(),
     tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,
     log,
     version: options.version ?? '0.1.0',
     resourceChanges,
-    sessionFilter: options.sessionFilter,
+    // Resources show a caller only its own sessions, by the same rule as the tools (caller.ts).
+    sessionFilter: options.sessionFilter ?? ((id, ctx) => canSee(callerOf(ctx), owners.ownerOf(id))),
     charts: options.charts ?? {},
     close() {
       live.close();
       resourceChanges.close();
-      conversations.close();
+      void conversations.close();
       tasks.close();
     },
   };
