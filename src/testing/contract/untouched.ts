@@ -64,7 +64,10 @@ export const requestUntouched: ContractProperty = {
         const snapshot = structuredClone(request);
         const given = c.frozen ? deepFreeze(structuredClone(request)) : request;
         const error = await run(context, c.kind, given);
-        if (error !== undefined && (context.server !== undefined || isWriteError(error)))
+        // An adapter may refuse a parameter its vendor forbids (`INVALID_REQUEST`, before any
+        // request: e.g. Kimi's temperature cap of 1); that is not a write to the request.
+        const refused = (error as { code?: unknown } | undefined)?.code === 'INVALID_REQUEST';
+        if (error !== undefined && !refused && (context.server !== undefined || isWriteError(error)))
           throw new Error(
             `Expected ${c.kind}() on a ${c.frozen ? 'deeply frozen' : 'plain'} request to succeed, got ${brief(error)}${isWriteError(error) ? ' (a write to the request)' : ''}`,
           );

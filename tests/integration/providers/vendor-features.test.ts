@@ -429,7 +429,6 @@ describe('glm', () => {
     [{ tool_choice: 'none' }, /`tool_choice` for glm model `glm-4.6` to be `"auto"`/],
     [{ temperature: 1.2 }, /`temperature` .* from 0 to 1, got `1.2`/],
     [{ top_p: -0.1 }, /`top_p` .* from 0 to 1/],
-    [{ stop: ['a', 'b'] }, /`stop` .* one stop word/],
     [{ extra: { user_id: 'abc' } }, /`user_id` .* 6 to 128 characters/],
     [{ thinking: 'enabled' as const, model: 'glm-4-plus' }, /`thinking` for glm model `glm-4-plus`/],
   ])('refuses %o before any request', async (fields, message) => {
