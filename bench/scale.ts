@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { ChatProvider } from '../src/providers/port.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import type { Runtime } from '../src/runtime/types.js';
@@ -138,6 +139,32 @@ async function bullmq(url: string) {
   };
 }
 
+/** Redis commands the server ran (from INFO commandstats), by command. */
+async function commandCounts(url: string): Promise<Map<string, number>> {
+  const client = new Redis(url);
+  const info = await client.info('commandstats');
+  client.disconnect();
+  const counts = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(m[1] as string, Number(m[2]));
+  return counts;
+}
+
+/** Commands per call of `call` (load-independent: where the round trips go), by command and in all. */
+async function commandsPerCall(url: string, call: (i: number) => Promise<unknown>, count: number) {
+  const before = await commandCounts(url);
+  await measure(call, count, IN_FLIGHT);
+  const after = await commandCounts(url);
+  const per: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of after) {
+    const n = (calls - (before.get(name) ?? 0)) / count;
+    if (name === 'info' || n < 0.05) continue;
+    per[name] = round(n);
+    total += n;
+  }
+  return { total: round(total), ...per };
+}
+
 const submitTo = (runtimes: Runtime[]) => (i: number) =>
   runtimes[i % runtimes.length]!.submit(REQUEST).result;
 
@@ -171,6 +198,11 @@ export async function run(argv: readonly string[]): Promise<void> {
       for (const name of names) at64[name].push(await measure(sides[name], SESSIONS, IN_FLIGHT));
       for (const name of names) atOne[name].push(await measure(sides[name], SESSIONS_AT_ONE, 1));
     }
+    // Once more each, counting what Redis runs per session (one instance) and per BullMQ job.
+    const commands = {
+      perSession: await commandsPerCall(redis.url, sides.redis1, 1000),
+      perBullmqJob: await commandsPerCall(redis.url, sides.bullmq, 1000),
+    };
     await raw.close();
     await Promise.all([memory, ...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
     const m64 = Object.fromEntries(names.map((n) => [n, medianOf(at64[n])])) as Record<Side, Figures>;
@@ -204,6 +236,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       addedLatencyP50MsAtOne: added('redis1', atOne, 'p50Ms'),
       addedLatencyP99MsAtOne: added('redis1', atOne, 'p99Ms'),
       atOne: { inMemoryP50Ms: m1.inMemory.p50Ms, redis1P50Ms: m1.redis1.p50Ms, bullmqP50Ms: m1.bullmq.p50Ms },
+      redisCommands: commands,
       node: process.version,
     };
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);

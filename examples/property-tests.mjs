@@ -1,6 +1,8 @@
-// Property tests of your provider adapter: troupe's model-based tests (random submissions,
-// priorities, deadlines, cancellations and a shutdown, with every runtime invariant checked)
-// run against the OpenAI-compatible adapter, pointed at the local OpenAI-compatible test server.
+// Property tests of your provider adapter: first the provider contract (aborts, streams, result
+// shape, frozen requests, concurrency, error mapping, capabilities, checked over the wire), then
+// troupe's model-based tests (random submissions, priorities, deadlines, cancellations and a
+// shutdown, with every runtime invariant checked), against the OpenAI-compatible adapter pointed
+// at the local OpenAI-compatible test server.
 // Run: node examples/property-tests.mjs [--seed N] [--runs N]
 // fast-check is an optional peer dependency of troupe: `npm install --save-dev fast-check`.
 import { parseArgs } from 'node:util';
@@ -14,12 +16,21 @@ const numRuns = Number(values.runs ?? 5);
 // The test server answers like an OpenAI-compatible API; a model name can ask it for faults.
 const server = createOpenAIServer();
 const baseURL = await server.start();
-const adapter = createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey: 'test-key' });
+const apiKey = 'sk-example-0123456789';
+const adapter = createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey });
 
 console.log(`property tests of "${adapter.name}" at ${baseURL}: ${numRuns} runs, seed ${seed}`);
 try {
-  await checkRuntimeProperties({ providers: [adapter], model: 'any-model', numRuns, seed, maxCommands: 20 });
-  console.log(`ok: every invariant held in ${numRuns} runs (seed ${seed})`);
+  await checkRuntimeProperties({
+    providers: [adapter],
+    server, // the adapter points at it: the contract scripts answers and faults and watches the wire
+    contract: { apiKey, capabilities: { tools: true, thinking: true }, numRuns: 10 },
+    model: 'any-model',
+    numRuns,
+    seed,
+    maxCommands: 20,
+  });
+  console.log(`ok: the provider contract and every invariant held in ${numRuns} runs (seed ${seed})`);
 } catch (error) {
   // The message names the seed and the shrunk counterexample; rerun with --seed to replay it.
   console.error(error instanceof Error ? error.message : error);

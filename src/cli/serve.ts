@@ -1,77 +1,25 @@
 /**
  * `troupe serve [--port N] [--host H]`: the MCP server over Streamable HTTP at /mcp.
- * Also home of `bootstrap()`, shared with `troupe stdio`: providers, registry and runtime from the
- * environment, with the simulated provider when no provider key is set.
  */
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import { catalogFromRegistry } from '../mcp/catalog.js';
-import { createMcpContext, type McpContext } from '../mcp/context.js';
 import { createHttpApp } from '../mcp/http.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
-import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import { createLogger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
-import { loadProviders } from '../providers/config.js';
-import type { RuntimeBackend } from '../runtime/backend.js';
-import { createRuntime } from '../runtime/runtime.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
+import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
   parseIntFlag,
   type ResolvedConfig,
-  runtimeOptionsFrom,
   settingOptions,
   settingsUsage,
 } from './config.js';
 import type { Command } from './main.js';
-
-export interface Bootstrapped {
-  readonly mcp: McpContext;
-  /** True when no provider key was set and the simulated provider serves every call. */
-  readonly simulated: boolean;
-  /** Releases the providers' pooled connections; after the runtime has shut down. */
-  readonly closeProviders: () => Promise<void>;
-}
-
-/** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
-export async function bootstrap(
-  env: NodeJS.ProcessEnv,
-  logger?: Logger,
-  backend?: RuntimeBackend,
-  tasks?: TaskOptions,
-  config?: ResolvedConfig,
-): Promise<Bootstrapped> {
-  const loaded = await loadProviders({ env });
-  const { registry, simulated } = loaded;
-  const settings = config === undefined ? undefined : runtimeOptionsFrom(config);
-  const runtime = createRuntime({
-    providers: loaded.providers,
-    router: registry.router,
-    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
-    defaults: { ...settings?.defaults, ...loaded.defaults },
-    ...(backend === undefined ? {} : { backend }),
-  });
-  const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
-  const mcp = createMcpContext({
-    runtime,
-    catalog: catalogFromRegistry(registry, {
-      simulated,
-      defaults: { provider: 'simulated', model: 'sim-fast' },
-    }),
-    roots,
-    ...(tasks === undefined ? {} : { tasks }),
-    ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
-    ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
-  });
-  return { mcp, simulated, closeProviders: () => loaded.close() };
-}
-
-export const SIMULATED_NOTICE =
-  'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';
 
 const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [limits...]
 

@@ -7,9 +7,10 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { createLogger } from '../observe/logger.js';
+import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
-import { bootstrap, exitSoon, SIMULATED_NOTICE } from './serve.js';
+import { exitSoon } from './serve.js';
 
 const USAGE = `Usage: troupe stdio [limits...]
 
@@ -47,9 +48,13 @@ export const command: Command = {
       config,
     );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
-    const handle = serveStdio(() => createMcpServer(mcp), {
-      onerror: (error) => logger.error({ err: error }, error.message),
-    });
+    // A 2026-07-28 connection gets every resource change; the entry routes them onto its listen streams.
+    const handle = serveStdio(
+      ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? 'all' : 'subscribed' }),
+      {
+        onerror: (error) => logger.error({ err: error }, error.message),
+      },
+    );
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));

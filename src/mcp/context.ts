@@ -3,10 +3,12 @@
  * catalog, the file roots, server-held conversations and live-session tracking. One context
  * serves every MCP connection of a process, so limits and history are process-wide.
  */
+import type { ServerContext } from '@modelcontextprotocol/server';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
+import { ResourceChanges } from './resource-changes.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
 /** One provider as `list_models` shows it. */
@@ -52,7 +54,15 @@ export interface McpContextOptions {
   readonly log?: (line: string) => void;
   /** Server version reported to clients. @default '0.1.0' */
   readonly version?: string;
+  /**
+   * Which sessions the caller of a request may see in the `troupe://sessions` resources (and get
+   * updates for). @default undefined (every caller sees every session)
+   */
+  readonly sessionFilter?: SessionFilter;
 }
+
+/** Whether the caller behind `ctx` may see session `sessionId`. */
+export type SessionFilter = (sessionId: string, ctx: ServerContext) => boolean;
 
 export interface McpContext {
   readonly runtime: Runtime;
@@ -68,6 +78,9 @@ export interface McpContext {
   readonly progressIntervalMs: number;
   readonly log: (line: string) => void;
   readonly version: string;
+  /** Resource URIs that changed, for `resources/subscribe` and `subscriptions/listen`. */
+  readonly resourceChanges: ResourceChanges;
+  readonly sessionFilter: SessionFilter | undefined;
   /** Stops timers and the runtime subscription; does not shut the runtime down. */
   close(): void;
 }
@@ -75,6 +88,7 @@ export interface McpContext {
 export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
   const conversations = new ConversationStore(options.conversations);
+  const resourceChanges = new ResourceChanges(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
     onError: (error) =>
@@ -98,8 +112,11 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     progressIntervalMs: options.progressIntervalMs ?? 5000,
     log,
     version: options.version ?? '0.1.0',
+    resourceChanges,
+    sessionFilter: options.sessionFilter,
     close() {
       live.close();
+      resourceChanges.close();
       conversations.close();
       tasks.close();
     },

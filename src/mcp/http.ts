@@ -20,12 +20,15 @@ import {
 } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
+  type EventStore,
   isInitializeRequest,
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
+import { MemoryEventStore } from './event-store.js';
 import { readBody } from './http-body.js';
+import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -52,6 +55,13 @@ export interface HttpAppOptions {
   readonly idleSessionMs?: number;
   /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
   readonly maxSessions?: number;
+  /**
+   * Where 2025-era SSE events are kept so a client can resume with `Last-Event-ID`.
+   * @default a `MemoryEventStore` of 10000 events
+   */
+  readonly eventStore?: EventStore;
+  /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
+  readonly retryIntervalMs?: number;
 }
 
 export interface HttpApp {
@@ -82,13 +92,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const validateHost = hostHeaderValidation([...(options.allowedHosts ?? [...LOCAL_NAMES, host])]);
   const validateOrigin = originValidation([...(options.allowedOrigins ?? LOCAL_NAMES)]);
   const sessions = new Map<string, LegacySession>();
+  // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
+  const eventStore = options.eventStore ?? new MemoryEventStore();
+  const retryInterval = options.retryIntervalMs ?? 1000;
   const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
 
-  const modern = createMcpHandler(() => createMcpServer(mcp), {
+  // 2026-07-28: resource updates go out on `subscriptions/listen` streams through the handler's bus.
+  const modern = createMcpHandler(() => createMcpServer(mcp, { resourceUpdates: 'none' }), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     onerror,
   });
+  const stopUpdates = forwardResourceUpdates(mcp, modern.notify);
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: maxBodyBytes, onerror });
 
   const sweep = setInterval(
@@ -132,6 +147,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         maxRequestBodySize: maxBodyBytes,
+        eventStore,
+        retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0 });
         },
@@ -224,6 +241,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     },
     async close() {
       clearInterval(sweep);
+      stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();
       await Promise.allSettled([...closing, modern.close()]);

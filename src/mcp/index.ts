@@ -3,7 +3,14 @@
  * `McpServer`; `withSession` runs any tool handler of yours as a troupe session.
  */
 
-export type { CatalogProvider, FileLimits, McpContext, McpContextOptions, ModelCatalog } from './context.js';
+export type {
+  CatalogProvider,
+  FileLimits,
+  McpContext,
+  McpContextOptions,
+  ModelCatalog,
+  SessionFilter,
+} from './context.js';
 export { createMcpContext } from './context.js';
 export type { ToolErrorInfo } from './errors.js';
 export type { RegisteredTools, RegisterToolsOptions } from './register.js';

@@ -2,12 +2,13 @@
  * `registerTools`: troupe's tools on an `McpServer` someone else owns, with the same progress,
  * cancellation, tasks and session metadata as `troupe serve` (which is built on it).
  */
-import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { runtimeError } from '../core/errors.js';
 import type { Runtime } from '../runtime/types.js';
 import { createMcpContext, type McpContext, type McpContextOptions } from './context.js';
 import { installTasks } from './tasks/task-handlers.js';
-import { registerTool, type ToolName, type TroupeTool } from './tool.js';
+import type { ToolName, TroupeTool } from './tool.js';
+import { installToolCalls } from './tool-calls.js';
 import { cancelSessionTool } from './tools/cancel-session.js';
 import { chatTool } from './tools/chat.js';
 import { consensusTool } from './tools/consensus.js';
@@ -49,8 +50,9 @@ export interface RegisteredTools {
 
 /**
  * Adds troupe's tools to `server`. Call it before `server.connect()` (it declares the tasks
- * capability). Tools you register yourself, before or after, keep working: `tools/call` goes to
- * troupe's handler (which answers plain calls and MCP tasks) only for troupe's names.
+ * capability). Tools you register yourself, before or after, keep working: troupe's `tools/list`
+ * and `tools/call` (plain calls and MCP tasks, `tool-calls.ts`) pass every other name to yours.
+ * A name troupe registers hides one of yours with the same name.
  */
 export function registerTools(
   server: McpServer,
@@ -67,12 +69,9 @@ export function registerTools(
   const tools = chosen.map((tool) =>
     prefix === '' ? tool : ({ ...tool, name: `${prefix}${tool.name}` as ToolName } as TroupeTool),
   );
-  for (const tool of tools) registerTool(server, tool, context);
   if (tools.length > 0) {
-    const names = new Set(tools.map((tool) => tool.name as string));
-    const others = handlerOf(server);
-    installTasks(server, context, tools);
-    routeToolCalls(server, names, handlerOf(server), others);
+    installTasks(server, context);
+    installToolCalls(server, context, tools);
   }
   return {
     names: tools.map((tool) => tool.name),
@@ -94,36 +93,5 @@ function pick(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
       );
     }
     return tool;
-  });
-}
-
-type RawHandler = (request: { params?: { name?: unknown } }, ctx: ServerContext) => Promise<unknown>;
-
-/**
- * The SDK keeps one `tools/call` handler per server and has no public way to chain them, so these
- * two reach its handler table: the tasks hook replaces `McpServer`'s handler, and troupe puts a
- * router in front that sends other names back to it. A test registers a tool of its own on the
- * same server and calls it, so an SDK change here fails loudly.
- */
-interface HandlerTable {
-  _getRequestHandler(method: string): RawHandler | undefined;
-  readonly _requestHandlers: Map<string, RawHandler>;
-}
-
-function handlerOf(server: McpServer): RawHandler | undefined {
-  return (server.server as unknown as HandlerTable)._getRequestHandler('tools/call');
-}
-
-function routeToolCalls(
-  server: McpServer,
-  names: ReadonlySet<string>,
-  troupe: RawHandler | undefined,
-  others: RawHandler | undefined,
-): void {
-  if (troupe === undefined || others === undefined || troupe === others) return;
-  const table = server.server as unknown as HandlerTable;
-  table._requestHandlers.set('tools/call', (request, ctx) => {
-    const name = request.params?.name;
-    return typeof name === 'string' && names.has(name) ? troupe(request, ctx) : others(request, ctx);
   });
 }

@@ -19,7 +19,14 @@ export interface ToolCallContext {
   readonly requestId?: string;
   /** Called with each session the call starts (tasks follow them). */
   readonly onSession?: (handle: SessionHandle) => void;
+  /**
+   * Sends a `notifications/message` to the client, if its log level lets it through (2025-11-25:
+   * `logging/setLevel`; 2026-07-28: the request's log level).
+   */
+  readonly log?: ClientLog;
 }
+
+export type ClientLog = (level: 'info' | 'warning' | 'error', data: Record<string, unknown>) => void;
 
 export type SessionOutcome =
   | { readonly kind: 'ended'; readonly result: SessionResult }
@@ -62,6 +69,7 @@ export async function runSessions(
       if (call.signal.aborted) cancel();
       else call.signal.addEventListener('abort', cancel, { once: true });
       reporter?.watch(handle);
+      if (call.log !== undefined) logRetries(handle, call.log);
       call.onSession?.(handle);
       return handle.result.then<SessionOutcome>((result) => {
         call.signal.removeEventListener('abort', cancel);
@@ -82,6 +90,26 @@ export async function runSession(
 ): Promise<SessionOutcome> {
   const [outcome] = await runSessions(mcp, call, [{ request, options }]);
   return outcome as SessionOutcome;
+}
+
+/** What a client should see while it waits: each retry, with why and when. */
+function logRetries(handle: SessionHandle, log: ClientLog): void {
+  void (async () => {
+    try {
+      for await (const event of handle.events) {
+        if (event.type !== 'session.retry') continue;
+        log('warning', {
+          message: `session ${event.sessionId}: ${event.error.code} (${event.error.message}); retrying in ${event.delayMs} ms as attempt ${event.attempt}`,
+          sessionId: event.sessionId,
+          code: event.error.code,
+          attempt: event.attempt,
+          delayMs: event.delayMs,
+        });
+      }
+    } catch {
+      // The event stream failing must not fail the call: the result still arrives.
+    }
+  })();
 }
 
 function abortReason(signal: AbortSignal): string {

@@ -1,21 +1,15 @@
 /**
- * The shape of a troupe tool and its registration on an `McpServer`.
+ * The shape of a troupe tool: its schemas, how it runs, and how it is listed.
  *
- * Arguments are validated here rather than by the SDK, so an invalid call comes back as a tool
- * error result naming `INVALID_REQUEST` and the exact argument, like every other troupe error.
- * The SDK still advertises the real JSON Schema: the schema handed to it keeps zod's JSON Schema
- * (converted once) and only defers `validate`.
+ * Arguments are validated here, so an invalid call comes back as a tool error result naming
+ * `INVALID_REQUEST` and the exact argument, like every other troupe error.
  */
-import type {
-  CallToolResult,
-  McpServer,
-  ServerContext,
-  StandardSchemaWithJSON,
-} from '@modelcontextprotocol/server';
+import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
+import { portableSchema } from './portable-schema.js';
 import type { ProgressSink } from './progress.js';
 import type { ToolCallContext } from './run-session.js';
 
@@ -99,36 +93,41 @@ export async function invokeTool(
   }
 }
 
-/**
- * The standard schema the SDK gets for a tool: zod's, with its JSON Schema converted once.
- *
- * The SDK converts a tool's input schema for every call it checks `Mcp-Param-*` headers against,
- * and a stateless (2026-07-28) server is a new `McpServer` per request, so its cache is always
- * empty: for troupe's `chat` schema that conversion was about a sixth of a call's CPU time. The
- * result is frozen, so a consumer that tried to change the shared copy would fail loudly.
- * `deferInput` also defers validation to `parseArgs`, for troupe's own error messages.
- */
-function withCachedJsonSchema(schema: z.ZodType, deferInput: boolean): StandardSchemaWithJSON {
-  const standard = schema['~standard'] as unknown as StandardSchemaWithJSON['~standard'];
-  const converted = new Map<string, Record<string, unknown>>();
-  const convert =
-    (io: 'input' | 'output') =>
-    (options: Parameters<StandardSchemaWithJSON['~standard']['jsonSchema']['input']>[0]) => {
-      const key = `${io}:${options.target}`;
-      let json = converted.get(key);
-      if (json === undefined) {
-        json = deepFreeze(standard.jsonSchema[io](options));
-        converted.set(key, json);
-      }
-      return json;
-    };
-  return {
-    '~standard': {
-      ...standard,
-      ...(deferInput ? { validate: (value: unknown) => ({ value }) } : {}),
-      jsonSchema: { input: convert('input'), output: convert('output') },
-    },
+/** A tool as `tools/list` shows it. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly inputSchema: Tool['inputSchema'];
+  readonly outputSchema: NonNullable<Tool['outputSchema']>;
+  readonly annotations: {
+    readonly readOnlyHint: boolean;
+    readonly openWorldHint: boolean;
+    readonly idempotentHint: boolean;
   };
+  /** 2025-11-25 clients may call model-calling tools as tasks (the SDK drops `execution` for 2026-07-28). */
+  readonly execution?: { readonly taskSupport: 'optional' };
+}
+
+/**
+ * Each schema's JSON Schema, converted once per process. A stateless (2026-07-28) server is a new
+ * `McpServer` per request, so a per-server cache would always be empty; for `chat` the conversion
+ * was about a sixth of a call's CPU time. Frozen, so a consumer that changed the shared copy would
+ * fail loudly.
+ */
+const jsonSchemas = new WeakMap<z.ZodType, Tool['inputSchema']>();
+
+/** Troupe's schemas are all `z.object`s, so the JSON Schema has `type: 'object'`. */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
+  let json = jsonSchemas.get(schema);
+  if (json === undefined) {
+    // The SDK's conversion for a registered tool's schemas (JSON Schema 2020-12), made portable.
+    json = deepFreeze(
+      portableSchema(schema['~standard'].jsonSchema[io]({ target: 'draft-2020-12' })) as Tool['inputSchema'],
+    );
+    jsonSchemas.set(schema, json);
+  }
+  return json;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -139,58 +138,20 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Each tool's schemas, made once per process rather than per server (one server per request). */
-const schemasOf = new WeakMap<
-  TroupeTool,
-  { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON }
->();
-
-function toolSchemas(tool: TroupeTool): { input: StandardSchemaWithJSON; output: StandardSchemaWithJSON } {
-  let schemas = schemasOf.get(tool);
-  if (schemas === undefined) {
-    schemas = {
-      input: withCachedJsonSchema(tool.input, true),
-      output: withCachedJsonSchema(tool.output, false),
-    };
-    schemasOf.set(tool, schemas);
-  }
-  return schemas;
-}
-
-export function registerTool(server: McpServer, tool: TroupeTool, mcp: McpContext): void {
-  const schemas = toolSchemas(tool);
-  const registered = server.registerTool(
-    tool.name,
-    {
-      title: tool.title,
-      description: tool.description,
-      inputSchema: schemas.input,
-      outputSchema: schemas.output,
-      annotations: {
-        readOnlyHint: tool.readOnly,
-        openWorldHint: tool.longRunning,
-        idempotentHint: tool.readOnly,
-      },
+export function toolDefinition(tool: TroupeTool): ToolDefinition {
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: jsonSchemaOf(tool.input, 'input'),
+    outputSchema: jsonSchemaOf(tool.output, 'output'),
+    annotations: {
+      readOnlyHint: tool.readOnly,
+      openWorldHint: tool.longRunning,
+      idempotentHint: tool.readOnly,
     },
-    (raw: unknown, ctx: ServerContext) => callTool(tool, raw, mcp, ctx),
-  );
-  // 2025-11-25 clients may call model-calling tools as tasks (the SDK drops `execution` for 2026-07-28).
-  if (tool.longRunning) registered.execution = { taskSupport: 'optional' };
-}
-
-/** A plain (not task) call: tracked so a closed HTTP stream can cancel it. */
-export async function callTool(
-  tool: TroupeTool,
-  raw: unknown,
-  mcp: McpContext,
-  ctx: ServerContext,
-): Promise<CallToolResult> {
-  const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id);
-  try {
-    return toCallToolResult(await invokeTool(tool, raw, mcp, callContext(ctx, tracked.signal)));
-  } finally {
-    tracked.release();
-  }
+    ...(tool.longRunning ? { execution: { taskSupport: 'optional' as const } } : {}),
+  };
 }
 
 /** The tool's view of an SDK request context. */
@@ -208,5 +169,10 @@ export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): Tool
     signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
     requestId: String(ctx.mcpReq.id),
     ...(progress === undefined ? {} : { progress }),
+    log: (level, data) => {
+      ctx.mcpReq.log(level, data, 'troupe').catch(() => {
+        // The client may be gone; its cancellation reaches the session by the signal.
+      });
+    },
   };
 }

@@ -9,8 +9,8 @@
  */
 import { type AnyStateMachine, createActor, type InspectionEvent, type Observer } from 'xstate';
 import type { SessionContext, SessionInput, SessionMachineEvent } from '../../machines/session.js';
-import { compileMachine } from '../core/statechart/compile.js';
 import { describe, runtimeError } from '../core/errors.js';
+import { compileMachine } from '../core/statechart/compile.js';
 
 export type SessionEngineKind = 'compiled' | 'xstate';
 

@@ -4,7 +4,6 @@ import type { TroupeErrorData } from '../core/errors.js';
 import type {
   ChatDelta,
   ChatProvider,
-  ChatRequest,
   FinishReason,
   TokenUsage,
   ToolCall,

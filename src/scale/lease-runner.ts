@@ -92,12 +92,18 @@ export class LeaseRunner {
       const cancelled = state.cancelReason ?? entry.cancelReason;
       if (cancelled !== null) handle.cancel(cancelled);
       const result = await handle.result;
-      if (!entry.handover) await this.settle(result, data.label);
+      if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
     } finally {
       this.leased.delete(id);
       this.s.ended();
     }
   }
+
+  /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */
+  private readonly reported = (error: unknown): never => {
+    this.s.onError(error);
+    throw error;
+  };
 
   /** Hands every running session back to the queue and stops it here; returns their ids. */
   async handBackAll(): Promise<string[]> {

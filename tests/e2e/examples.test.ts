@@ -78,5 +78,5 @@ it('property-tests.mjs: the invariants hold against the OpenAI-compatible adapte
     },
   );
   expect(stdout).toContain('seed 7');
-  expect(stdout).toMatch(/ok: every invariant held in 1 runs/);
+  expect(stdout).toMatch(/ok: the provider contract and every invariant held in 1 runs/);
 });

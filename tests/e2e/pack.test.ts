@@ -1,8 +1,9 @@
 /**
  * The package as a user gets it: `npm pack`, installed into an empty folder with only its declared
- * dependencies (and fast-check, its optional peer for `troupe/testing`), every `exports` path
- * imported there, a consumer file type-checked against the shipped `.d.ts`, and the host example
- * run against the installed copy. Nothing here reads `src/`. Needs the build (`npm run build`).
+ * dependencies and none of its optional peers, every `exports` path imported there (the two that
+ * exist for a peer fail only for want of it), then fast-check added and the property harness run,
+ * a consumer file type-checked against the shipped `.d.ts`, and the host example run against the
+ * installed copy. Nothing here reads `src/`. Needs the build (`npm run build`).
  */
 import { execFile } from 'node:child_process';
 import {
@@ -41,8 +42,9 @@ beforeAll(async () => {
     [
       'install',
       join(work, packed?.filename ?? 'missing.tgz'),
-      `fast-check@${manifest.peerDependencies['fast-check']}`,
       '--omit=dev',
+      '--omit=peer',
+      '--legacy-peer-deps',
       '--prefer-offline',
       '--ignore-scripts',
       '--no-audit',
@@ -56,17 +58,44 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-it('installs with only what it declares, ships no sources, and every exports path imports', async () => {
+/** Entry points that exist for an optional peer, and the peer each needs. */
+const FOR_A_PEER: Readonly<Record<string, string>> = {
+  './testing/properties': 'fast-check',
+  './testing/vitest': 'vitest',
+};
+
+const importAll = async (paths: readonly string[]) => {
+  const script = `const out = {}; for (const p of ${JSON.stringify(paths)}) { const spec = p === '.' ? 'troupe' : 'troupe/' + p.slice(2); try { out[p] = Object.keys(await import(spec)).sort(); } catch (e) { out[p] = 'failed: ' + e.code + ' ' + e.message; } } console.log(JSON.stringify(out));`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+  return JSON.parse(stdout) as Record<string, string[] | string>;
+};
+
+it('installs with only what it declares, no optional peers, ships no sources, and every exports path imports', async () => {
   const installed = join(app, 'node_modules', 'troupe');
   expect(existsSync(join(installed, 'src'))).toBe(false);
   expect(existsSync(join(app, 'node_modules', 'vitest'))).toBe(false);
+  expect(existsSync(join(app, 'node_modules', 'fast-check'))).toBe(false);
   const paths = Object.keys(JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).exports).filter(
     (path) => path !== './package.json',
   );
-  expect(paths.sort()).toEqual(['.', './host', './mcp', './scale', './testing']);
-  const script = `const out = {}; for (const p of ${JSON.stringify(paths)}) { const spec = p === '.' ? 'troupe' : 'troupe/' + p.slice(2); out[p] = Object.keys(await import(spec)).sort(); } console.log(JSON.stringify(out));`;
-  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
-  const names = JSON.parse(stdout) as Record<string, string[]>;
+  expect(paths).toEqual(
+    expect.arrayContaining([
+      '.',
+      './host',
+      './mcp',
+      './scale',
+      './testing',
+      './testing/properties',
+      './testing/vitest',
+    ]),
+  );
+  const names = await importAll(paths);
+  for (const path of paths) {
+    const peer = FOR_A_PEER[path];
+    if (peer === undefined) expect(names[path], path).toEqual(expect.any(Array));
+    // Without its peer, such an entry fails for that reason and no other.
+    else expect(names[path], path).toMatch(new RegExp(`^failed: ERR_MODULE_NOT_FOUND .*'${peer}'`));
+  }
   expect(names['.']).toEqual(expect.arrayContaining(['createRuntime', 'createOpenAICompatibleProvider']));
   expect(names['./mcp']).toEqual(
     expect.arrayContaining(['registerTools', 'withSession', 'createMcpContext']),
@@ -74,9 +103,37 @@ it('installs with only what it declares, ships no sources, and every exports pat
   expect(names['./host']).toEqual(expect.arrayContaining(['createHost', 'wrapClient']));
   expect(names['./scale']).toEqual(['RedisTaskStore', 'redisBackend']);
   expect(names['./testing']).toEqual(
-    expect.arrayContaining(['checkRuntimeProperties', 'createOpenAIServer']),
+    expect.arrayContaining(['checkRuntimeProperties', 'checkProviderContract', 'createOpenAIServer']),
+  );
+  // The property functions say what to install.
+  const script = `import { checkProviderContract, createSimulatedProvider } from 'troupe/testing'; await checkProviderContract(createSimulatedProvider()).catch((e) => console.log(e.code, e.message));`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+  expect(stdout).toMatch(
+    /^INVALID_REQUEST Expected the optional peer dependency `fast-check` to be installed/,
   );
 });
+
+it('with fast-check added, the property harness runs from the installed copy', async () => {
+  await npm(
+    [
+      'install',
+      `fast-check@${manifest.peerDependencies['fast-check']}`,
+      '--prefer-offline',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+    ],
+    app,
+  );
+  const names = await importAll(['./testing/properties']);
+  expect(names['./testing/properties']).toEqual(expect.arrayContaining(['runtimeProperty', 'commands']));
+  const script = `import { checkProviderContract, createSimulatedProvider } from 'troupe/testing'; const r = await checkProviderContract(createSimulatedProvider({ latencyMs: { min: 1, max: 5 } }), { model: 'sim-fast', numRuns: 3 }); console.log(JSON.stringify(r.checked.map((c) => c.property)));`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: app,
+    timeout: 60_000,
+  });
+  expect(JSON.parse(stdout)).toEqual(['signalHonoured', 'streamContract', 'resultShape', 'requestUntouched']);
+}, 120_000);
 
 it('type-checks a consumer against the shipped .d.ts', async () => {
   writeFileSync(
@@ -87,7 +144,7 @@ import * as z from 'zod';
 import { createRuntime, createSimulatedProvider, type SessionMetadata } from 'troupe';
 import { registerTools, withSession, type WithSessionOptions } from 'troupe/mcp';
 import { createHost, type HostCallResult } from 'troupe/host';
-import { checkRuntimeProperties, createOpenAIServer } from 'troupe/testing';
+import { checkProviderContract, checkRuntimeProperties, createOpenAIServer, type ContractReport } from 'troupe/testing';
 
 const runtime = createRuntime({ providers: [createSimulatedProvider()], limits: { perProvider: { work: 2 } } });
 const server = new McpServer({ name: 'consumer', version: '1' });
@@ -117,6 +174,10 @@ if (result.ok) console.log(result.value.content.length, metadata.sessionId, name
 const wrong: number = tools.names[0];
 const fake = createOpenAIServer();
 await checkRuntimeProperties({ numRuns: 1, seed: 1 });
+const report: ContractReport = await checkProviderContract(createSimulatedProvider(), { server: fake, capabilities: { tools: true } });
+console.log(report.failures.map((f) => f.property));
+// @ts-expect-error capabilities are named
+await checkProviderContract(createSimulatedProvider(), { capabilities: { telepathy: true } });
 await fake.close();
 `,
   );

@@ -14,8 +14,8 @@ import {
   type SessionMachineEvent,
   sessionMachine,
 } from '../../machines/session.js';
-import { compileMachine } from '../../src/core/statechart/compile.js';
 import type { TroupeErrorData } from '../../src/core/errors.js';
+import { compileMachine } from '../../src/core/statechart/compile.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
 

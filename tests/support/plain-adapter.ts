@@ -83,8 +83,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     if (passSignal) init.signal = signal;
     let response: Response;
     try {
-      const fetching = fetch(`${baseURL}/chat/completions`, init);
-      response = bug === 'rejects-without-cancelling' ? await raceAbort(fetching, signal) : await fetching;
+      response = await fetch(`${baseURL}/chat/completions`, init);
     } catch (error) {
       throw mapError(error, signal);
     }
@@ -141,6 +140,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   }
 
   async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
+    if (bug === 'rejects-without-cancelling') return raceAbort(completeOnce(request, signal), signal);
+    return completeOnce(request, signal);
+  }
+
+  async function completeOnce(request: ChatRequest, signal: AbortSignal): Promise<ChatResponse> {
     try {
       const response = await send(request, false, signal);
       const json = JSON.parse(await response.text()) as WireCompletion;
@@ -224,10 +228,13 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   return { name, complete, stream };
 }
 
+/** Settles with the abort at once, and leaves the work (and its connection) running. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {});
   return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    const cancelled = () => reject(providerError('CANCELLED', 'Expected the call to finish, got an abort'));
+    if (signal.aborted) return cancelled();
+    signal.addEventListener('abort', cancelled, { once: true });
     promise.then(resolve, reject);
   });
 }

@@ -1,17 +1,12 @@
 /**
- * Hooks tasks into one `McpServer`: the `tasks` capability (2025-11-25) and the tasks extension
- * (2026-07-28), `tools/call` that may answer with a `CreateTaskResult`, and `tasks/*`.
- *
- * troupe answers `tools/call` itself because the SDK's `McpServer` handler can only return a
- * `CallToolResult` (it demands `structuredContent` from tools with an output schema). A plain
- * call costs one property check more than before; everything task-related is off that path.
+ * Tasks on one `McpServer`: the `tasks` capability (2025-11-25), the tasks extension (2026-07-28),
+ * `tasks/get|cancel|result|list`, and starting a tool call as a task.
  */
 import {
   CancelTaskRequestV1Schema,
   GetTaskRequestV1Schema,
   GetTaskResultRequestV1Schema,
   ListTasksRequestV1Schema,
-  TaskMetadataV1Schema,
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { TASKS_EXTENSION_ID_V2 } from '@modelcontextprotocol/ext-tasks/core/v2';
 import {
@@ -20,14 +15,11 @@ import {
   ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import * as z from 'zod';
 import type { McpContext } from '../context.js';
-import { callTool, invokeTool, type TroupeTool } from '../tool.js';
+import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError } from './task-manager.js';
 import { InvalidCursorError, type TaskRecord } from './task-store.js';
 import {
-  createTaskResultV1,
-  createTaskResultV2,
   declaresTasksV2,
   getTaskResultV1,
   getTaskResultV2,
@@ -38,36 +30,10 @@ import {
   taskV1,
 } from './task-wire.js';
 
-const callParams = z.looseObject({
-  name: z.string(),
-  arguments: z.record(z.string(), z.unknown()).optional(),
-  task: TaskMetadataV1Schema.optional(),
-});
-
-/** Call after the tools are registered: it replaces the `tools/call` handler they installed. */
-export function installTasks(server: McpServer, mcp: McpContext, tools: readonly TroupeTool[]): void {
+/** Declares tasks and answers `tasks/*`; `tool-calls.ts` starts tasks from `tools/call`. */
+export function installTasks(server: McpServer, mcp: McpContext): void {
   const low = server.server;
-  const byName = new Map(tools.map((tool) => [tool.name as string, tool]));
   low.registerCapabilities({ tasks: TASKS_CAPABILITY_V1, extensions: TASKS_EXTENSIONS_V2 });
-
-  low.setRequestHandler('tools/call', { params: callParams }, async (params, ctx) => {
-    const tool = byName.get(params.name);
-    if (tool === undefined)
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${params.name} not found`);
-    const modern = ctx.mcpReq.envelope !== undefined;
-    const asTask = modern
-      ? tool.longRunning && declaresTasksV2(ctx.mcpReq.envelope)
-      : params.task !== undefined;
-    if (!asTask) return callTool(tool, params.arguments, mcp, ctx);
-    if (!tool.longRunning) {
-      throw new ProtocolError(
-        ProtocolErrorCode.MethodNotFound,
-        `Tool ${tool.name} does not run as a task (execution.taskSupport is absent); call it without \`task\``,
-      );
-    }
-    const record = await startTask(mcp, tool, params.arguments, ctx, params.task?.ttl);
-    return modern ? createTaskResultV2(record) : createTaskResultV1(record);
-  });
 
   low.setRequestHandler(
     'tasks/get',
@@ -121,7 +87,8 @@ export function installTasks(server: McpServer, mcp: McpContext, tools: readonly
   );
 }
 
-async function startTask(
+/** Starts `tool` as a task, detached from the request that asked for it. */
+export async function startToolTask(
   mcp: McpContext,
   tool: TroupeTool,
   raw: unknown,

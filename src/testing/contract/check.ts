@@ -88,7 +88,13 @@ async function runProperty(
   numRuns: number,
   seed: number,
 ): Promise<ContractFailure | undefined> {
-  const details = await fc.check(property.build(fc, context), { numRuns, seed });
+  // Examples count toward fast-check's `numRuns`: add them, so `numRuns` random cases still run.
+  const examples = (property.examples?.(context) ?? []).map((example) => [example] as [never]);
+  const details = await fc.check(property.build(fc, context), {
+    numRuns: numRuns + examples.length,
+    seed,
+    examples,
+  });
   if (!details.failed) return undefined;
   const error = details.errorInstance;
   const message = error instanceof Error ? error.message : String(error);

@@ -54,6 +54,16 @@ export const errorsMapped: ContractProperty = {
   name: 'errorsMapped',
   title: 'every server fault ends as a TroupeError with the right code, retryable and retryAfterMs, key-free',
   skip: needsServer,
+  examples(context) {
+    const kinds = context.capabilities.streaming
+      ? (['complete', 'stream'] as const)
+      : (['complete'] as const);
+    return FAULTS.flatMap((f) =>
+      kinds
+        .filter((kind) => !f.streamOnly || kind === 'stream')
+        .map((kind) => ({ fault: f.fault, kind, retryAfterS: 7 })),
+    );
+  },
   build(fc, context) {
     const kinds = context.capabilities.streaming
       ? (['complete', 'stream'] as const)

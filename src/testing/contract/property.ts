@@ -9,6 +9,11 @@ export interface ContractProperty {
   readonly title: string;
   /** Why it cannot run here (no server, capability not declared), or `undefined` when it can. */
   skip(context: ContractContext): string | undefined;
+  /**
+   * Cases run before the random ones, one per discrete kind (each fault, each abort phase, each
+   * capability), so no class of bug depends on the draw to be met. @default none
+   */
+  examples?(context: ContractContext): readonly unknown[];
   /** The fast-check property; its predicate throws "Expected X, got Y" when the adapter breaks it. */
   build(fc: FastCheck, context: ContractContext): import('fast-check').IAsyncPropertyWithHooks<[never]>;
 }

@@ -41,17 +41,19 @@ export const signalHonoured: ContractProperty = {
   name: 'signalHonoured',
   title: 'an abort at any moment settles the call within the bound, as a rejection, and closes its request',
   skip: () => undefined,
+  examples(context) {
+    const kinds: SignalCase['kind'][] = context.capabilities.streaming
+      ? ['complete', 'stream']
+      : ['complete'];
+    return kinds.flatMap((kind) =>
+      phasesFor(kind, context.server !== undefined).map(
+        (phase): SignalCase => ({ kind, phase, delayMs: 5, deltas: 2 }),
+      ),
+    );
+  },
   build(fc, context) {
     const withServer = context.server !== undefined;
-    const phases = (kind: SignalCase['kind']): Phase[] => {
-      if (!withServer)
-        return kind === 'stream'
-          ? ['before-call', 'after-delay', 'mid-stream']
-          : ['before-call', 'after-delay'];
-      return kind === 'stream'
-        ? ['before-call', 'before-headers', 'mid-stream']
-        : ['before-call', 'before-headers', 'mid-body'];
-    };
+    const phases = (kind: SignalCase['kind']): Phase[] => phasesFor(kind, withServer);
     const kinds: SignalCase['kind'][] = context.capabilities.streaming
       ? ['complete', 'stream']
       : ['complete'];
@@ -66,6 +68,14 @@ export const signalHonoured: ContractProperty = {
     return erase(fc.asyncProperty(arbitrary, (c) => retryingLate(() => checkAbort(context, c))));
   },
 };
+
+function phasesFor(kind: SignalCase['kind'], withServer: boolean): Phase[] {
+  if (!withServer)
+    return kind === 'stream' ? ['before-call', 'after-delay', 'mid-stream'] : ['before-call', 'after-delay'];
+  return kind === 'stream'
+    ? ['before-call', 'before-headers', 'mid-stream']
+    : ['before-call', 'before-headers', 'mid-body'];
+}
 
 async function checkAbort(context: ContractContext, c: SignalCase): Promise<void> {
   const bound = context.abortWithinMs;

@@ -28,6 +28,24 @@ export const streamContract: ContractProperty = {
   title:
     'deltas in order, one finish last, usage at most once, tool fragments by index; abort and break end it',
   skip: (context) => (context.capabilities.streaming ? undefined : 'streaming not declared'),
+  examples(context) {
+    const { tools, thinking } = context.capabilities;
+    const reply: ScriptedReply = {
+      content: 'an answer in several pieces',
+      finishReason: tools ? 'tool_calls' : 'stop',
+      usage: { prompt_tokens: 11, completion_tokens: 7 },
+      ...(thinking ? { reasoning: 'first, think' } : {}),
+      ...(tools
+        ? {
+            toolCalls: [
+              { id: 'call_a_0', name: 'lookup', arguments: '{"q":"one"}' },
+              { id: 'call_b_1', name: 'fetch_page', arguments: '{"url":"two","n":2}' },
+            ],
+          }
+        : {}),
+    };
+    return (['read-all', 'break', 'abort'] as const).map((ending) => ({ reply, ending, after: 2 }));
+  },
   build(fc, context) {
     const arbitrary = fc.record({
       reply: replyArbitrary(fc, context),

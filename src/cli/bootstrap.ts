@@ -1,0 +1,58 @@
+/**
+ * The composition root shared by `troupe serve` and `troupe stdio`: providers and their registry,
+ * the runtime, and the MCP context, from the environment, with the simulated provider when no
+ * provider key is set. Transports, flags and signals stay with each command.
+ */
+import { delimiter } from 'node:path';
+import { catalogFromRegistry } from '../mcp/catalog.js';
+import { createMcpContext, type McpContext } from '../mcp/context.js';
+import type { TaskOptions } from '../mcp/tasks/task-manager.js';
+import type { Logger } from '../observe/logger.js';
+import { loadProviders } from '../providers/config.js';
+import type { RuntimeBackend } from '../runtime/backend.js';
+import { createRuntime } from '../runtime/runtime.js';
+import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
+
+export interface Bootstrapped {
+  readonly mcp: McpContext;
+  /** True when no provider key was set and the simulated provider serves every call. */
+  readonly simulated: boolean;
+  /** Releases the providers' pooled connections; after the runtime has shut down. */
+  readonly closeProviders: () => Promise<void>;
+}
+
+/** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
+export async function bootstrap(
+  env: NodeJS.ProcessEnv,
+  logger?: Logger,
+  backend?: RuntimeBackend,
+  tasks?: TaskOptions,
+  config?: ResolvedConfig,
+): Promise<Bootstrapped> {
+  const loaded = await loadProviders({ env });
+  const { registry, simulated } = loaded;
+  const settings = config === undefined ? undefined : runtimeOptionsFrom(config);
+  const runtime = createRuntime({
+    providers: loaded.providers,
+    router: registry.router,
+    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
+    defaults: { ...settings?.defaults, ...loaded.defaults },
+    ...(backend === undefined ? {} : { backend }),
+  });
+  const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+  const mcp = createMcpContext({
+    runtime,
+    catalog: catalogFromRegistry(registry, {
+      simulated,
+      defaults: { provider: 'simulated', model: 'sim-fast' },
+    }),
+    roots,
+    ...(tasks === undefined ? {} : { tasks }),
+    ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
+    ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
+  });
+  return { mcp, simulated, closeProviders: () => loaded.close() };
+}
+
+export const SIMULATED_NOTICE =
+  'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';

@@ -1,0 +1,89 @@
+/**
+ * Prompts a host offers as slash commands. Each one writes the request for the host's model to
+ * carry out with troupe's tools, so the call runs as a session with its limits and metadata:
+ *
+ * - `second_opinion`: ask another model (chosen with completions) about a question or a draft;
+ * - `review`: a multi-model review of code or text through `consensus`.
+ */
+import { completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { completeModel, completeModelList, completeProvider } from './completions.js';
+import type { McpContext } from './context.js';
+
+export function installPrompts(server: McpServer, mcp: McpContext): void {
+  server.registerPrompt(
+    'second_opinion',
+    {
+      title: 'Second opinion from another model',
+      description:
+        'Asks another model (through troupe’s chat tool) what it thinks of a question, an answer or a plan.',
+      argsSchema: z.object({
+        question: z.string().describe('What the other model should weigh in on.'),
+        // `completable` inside `optional`: the SDK unwraps the optional before it looks for a completer.
+        provider: completable(z.string(), (typed) => completeProvider(mcp, typed))
+          .optional()
+          .describe('Provider name (see troupe://models).'),
+        model: completable(z.string(), (typed, context) =>
+          completeModel(mcp, typed, context?.arguments?.provider),
+        )
+          .optional()
+          .describe('Model id; completions follow the chosen provider.'),
+      }),
+    },
+    ({ question, provider, model }): GetPromptResult => {
+      const target = [provider && `provider "${provider}"`, model && `model "${model}"`]
+        .filter(Boolean)
+        .join(' and ');
+      return userMessage(
+        'A second opinion from another model',
+        `Get a second opinion: call troupe's \`chat\` tool${target ? ` with ${target}` : ''} and the prompt below, ` +
+          `then tell me where its answer agrees or disagrees with yours, and why.\n\n---\n${question}`,
+      );
+    },
+  );
+
+  server.registerPrompt(
+    'review',
+    {
+      title: 'Multi-model review',
+      description:
+        'Has several models review code or text at once (troupe’s consensus tool) and merges their findings.',
+      argsSchema: z.object({
+        content: z.string().describe('The code, diff or text to review.'),
+        models: completable(z.string(), (typed) => completeModelList(mcp, typed))
+          .optional()
+          .describe(
+            'Models to ask, comma separated, each provider/model (e.g. "kimi/kimi-k2, glm/glm-4.6").',
+          ),
+        focus: z.string().optional().describe('What to look for (bugs, security, style...).'),
+      }),
+    },
+    ({ content, models, focus }): GetPromptResult => {
+      const targets = (models ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '')
+        .map((entry) => {
+          const slash = entry.indexOf('/');
+          return slash < 0
+            ? { provider: entry }
+            : { provider: entry.slice(0, slash), model: entry.slice(slash + 1) };
+        });
+      const which =
+        targets.length > 0
+          ? `with \`models\` set to ${JSON.stringify(targets)}`
+          : 'with two or three different models from troupe://models';
+      return userMessage(
+        'A review by several models',
+        `Review the content below with troupe's \`consensus\` tool ${which}. Ask each model for a review` +
+          `${focus ? ` focused on ${focus}` : ''}: concrete problems with where they are and how to fix them. ` +
+          'Then merge the answers: findings several models share first, then the rest, each with who found it.' +
+          `\n\n---\n${content}`,
+      );
+    },
+  );
+}
+
+function userMessage(description: string, text: string): GetPromptResult {
+  return { description, messages: [{ role: 'user', content: { type: 'text', text } }] };
+}

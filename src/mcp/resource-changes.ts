@@ -1,0 +1,56 @@
+/**
+ * Which troupe resources changed, from the runtime's events: `troupe://sessions/{id}` whenever that
+ * session moves (queued, started, retrying, ended; streamed characters at most once a second) and
+ * `troupe://sessions` with it. One subscription to the runtime serves every connection; each
+ * connection (or the HTTP handler's event bus) filters what its client subscribed to.
+ */
+import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+
+export const SESSIONS_URI = 'troupe://sessions';
+
+export function sessionUri(sessionId: string): string {
+  return `${SESSIONS_URI}/${encodeURIComponent(sessionId)}`;
+}
+
+/** Least time between two updates caused only by streamed characters, per session, in ms. */
+const DELTA_UPDATE_MS = 1000;
+
+export type ResourceListener = (uri: string, sessionId: string) => void;
+
+export class ResourceChanges {
+  readonly #listeners = new Set<ResourceListener>();
+  readonly #lastDeltaAt = new Map<string, number>();
+  readonly #unsubscribe: () => void;
+
+  constructor(runtime: Runtime) {
+    this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
+  }
+
+  /** Calls `listener` with each changed URI; returns the unsubscribe function. */
+  subscribe(listener: ResourceListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#listeners.clear();
+    this.#lastDeltaAt.clear();
+  }
+
+  #on(event: RuntimeEvent): void {
+    if (!('sessionId' in event) || this.#listeners.size === 0) return;
+    const id = event.sessionId;
+    if (event.type === 'session.delta') {
+      const last = this.#lastDeltaAt.get(id) ?? 0;
+      if (event.at - last < DELTA_UPDATE_MS) return;
+      this.#lastDeltaAt.set(id, event.at);
+    } else if (event.type === 'session.ended') {
+      this.#lastDeltaAt.delete(id);
+    }
+    for (const listener of this.#listeners) {
+      listener(sessionUri(id), id);
+      listener(SESSIONS_URI, id);
+    }
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * troupe's MCP resources: what the runtime is doing, the model catalog and the statecharts.
+ *
+ * - `troupe://sessions`: live sessions by state, queue depth, providers against their limits, and
+ *   recent sessions (JSON);
+ * - `troupe://sessions/{id}`: one session's summary and live progress (JSON); subscribable, and
+ *   updated as the session moves;
+ * - `troupe://models`: providers, models, defaults (JSON);
+ * - `troupe://charts/{machine}`: the session and supervisor statecharts as Mermaid text.
+ *
+ * Every session a caller sees passes `mcp.sessionFilter` (per-client scoping), in lists, reads and
+ * subscriptions alike.
+ */
+import {
+  type McpServer,
+  type ReadResourceResult,
+  ResourceNotFoundError,
+  ResourceTemplate,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { type ChartName, chartMermaid, MACHINES } from '../observe/chart.js';
+import { completeSessionId } from './completions.js';
+import type { McpContext } from './context.js';
+import { SESSIONS_URI, sessionUri } from './resource-changes.js';
+
+export const MODELS_URI = 'troupe://models';
+const CHART_NAMES = Object.keys(MACHINES) as ChartName[];
+
+/**
+ * How a server tells its client about changed resources: `subscribed` sends
+ * `notifications/resources/updated` for the URIs the client subscribed to (2025-11-25);
+ * `all` sends every change and lets the serving entry route them onto `subscriptions/listen`
+ * streams (2026-07-28 over stdio); `none` sends nothing (2026-07-28 over HTTP, where the handler's
+ * event bus carries them: see `http.ts`).
+ */
+export type ResourceUpdates = 'subscribed' | 'all' | 'none';
+
+export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
+  const visible = (id: string, ctx: ServerContext) =>
+    mcp.sessionFilter === undefined || mcp.sessionFilter(id, ctx);
+
+  server.registerResource(
+    'sessions',
+    SESSIONS_URI,
+    {
+      title: 'Sessions',
+      description:
+        'Live sessions by state, queue depth per priority, providers against their limits, recent sessions.',
+      mimeType: 'application/json',
+    },
+    (uri, ctx) =>
+      json(
+        uri.href,
+        sessionsView(mcp, (id) => visible(id, ctx)),
+      ),
+  );
+
+  server.registerResource(
+    'session',
+    new ResourceTemplate(`${SESSIONS_URI}/{id}`, {
+      list: (ctx) => ({
+        resources: [...mcp.runtime.sessions({ limit: 50 }), ...mcp.runtime.status().recent.slice(0, 50)]
+          .filter((s) => visible(s.sessionId, ctx))
+          .map((s) => ({
+            uri: sessionUri(s.sessionId),
+            name: `session ${s.sessionId}`,
+            title: `${s.label ?? 'session'} ${s.provider}/${s.model}: ${s.state}`,
+            mimeType: 'application/json',
+          })),
+      }),
+      complete: { id: (typed) => completeSessionId(mcp, typed) },
+    }),
+    {
+      title: 'One session',
+      description:
+        'A session’s summary (state, provider, model, timings, attempts) and live progress; subscribe for updates.',
+      mimeType: 'application/json',
+    },
+    (uri, variables, ctx) => {
+      const id = decodeURIComponent(String(variables.id));
+      const session = visible(id, ctx) ? mcp.runtime.session(id) : undefined;
+      if (session === undefined) {
+        throw new ResourceNotFoundError(
+          uri.href,
+          `Expected a live or recent session id, got "${id}": unknown, or ended too long ago`,
+        );
+      }
+      const live = mcp.live.get(id);
+      return json(uri.href, { session, ...(live === undefined ? {} : { live }) });
+    },
+  );
+
+  server.registerResource(
+    'models',
+    MODELS_URI,
+    {
+      title: 'Models',
+      description:
+        'Providers, their models and context windows, whether each is configured, and the defaults.',
+      mimeType: 'application/json',
+    },
+    (uri) =>
+      json(uri.href, {
+        providers: mcp.catalog.list(),
+        defaults: mcp.catalog.defaults,
+        simulated: mcp.catalog.simulated,
+      }),
+  );
+
+  server.registerResource(
+    'chart',
+    new ResourceTemplate('troupe://charts/{machine}', {
+      list: () => ({
+        resources: CHART_NAMES.map((name) => ({
+          uri: `troupe://charts/${name}`,
+          name: `${name} statechart`,
+          mimeType: 'text/vnd.mermaid',
+        })),
+      }),
+      complete: { machine: (typed) => CHART_NAMES.filter((name) => name.startsWith(typed)) },
+    }),
+    {
+      title: 'Statecharts',
+      description:
+        'The session and supervisor statecharts, drawn from the XState definitions, as Mermaid text.',
+      mimeType: 'text/vnd.mermaid',
+    },
+    (uri, variables) => {
+      const name = String(variables.machine) as ChartName;
+      const machine = MACHINES[name];
+      if (machine === undefined) {
+        throw new ResourceNotFoundError(
+          uri.href,
+          `Expected a chart name from ${CHART_NAMES.join(', ')}, got "${name}"`,
+        );
+      }
+      return { contents: [{ uri: uri.href, mimeType: 'text/vnd.mermaid', text: chartMermaid(machine) }] };
+    },
+  );
+
+  // 2026-07-28 listen streams honour resource subscriptions only when the server declares them.
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  if (updates !== 'none') pushUpdates(server, mcp, updates, visible);
+}
+
+/** Subscriptions (2025-11-25) and `notifications/resources/updated` for this server's client. */
+function pushUpdates(
+  server: McpServer,
+  mcp: McpContext,
+  updates: 'subscribed' | 'all',
+  visible: (id: string, ctx: ServerContext) => boolean,
+): void {
+  const low = server.server;
+  /** Subscribed URI -> the context it was subscribed with, for the caller filter. */
+  const subscribed = new Map<string, ServerContext>();
+  low.setRequestHandler('resources/subscribe', (request, ctx) => {
+    subscribed.set(request.params.uri, ctx);
+    return {};
+  });
+  low.setRequestHandler('resources/unsubscribe', (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
+  });
+  const stop = mcp.resourceChanges.subscribe((uri, sessionId) => {
+    if (updates === 'subscribed') {
+      const ctx = subscribed.get(uri);
+      if (ctx === undefined || !visible(sessionId, ctx)) return;
+    } else if (mcp.sessionFilter !== undefined) {
+      // Nothing tells whose stream a change would reach, so with scoping on none goes out.
+      return;
+    }
+    if (server.isConnected()) low.sendResourceUpdated({ uri }).catch(() => stop());
+  });
+  const previous = low.onclose;
+  low.onclose = () => {
+    stop();
+    previous?.();
+  };
+}
+
+/**
+ * Publishes resource changes to a 2026-07-28 HTTP handler's `subscriptions/listen` streams; returns
+ * the stop function. With per-client scoping on, nothing tells whose stream an update would reach,
+ * so none is published (clients re-read instead).
+ */
+export function forwardResourceUpdates(
+  mcp: McpContext,
+  notify: { resourceUpdated(uri: string): void },
+): () => void {
+  return mcp.resourceChanges.subscribe((uri) => {
+    if (mcp.sessionFilter === undefined) notify.resourceUpdated(uri);
+  });
+}
+
+function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record<string, unknown> {
+  const status = mcp.runtime.status();
+  const live = mcp.live.list().filter((s) => visible(s.sessionId));
+  return {
+    runtime_state: status.state,
+    queued: live.filter((s) => s.state === 'queued'),
+    running: live.filter((s) => s.state === 'running'),
+    queued_by_priority: status.queuedByPriority,
+    providers: status.providers,
+    max_concurrent: status.maxConcurrent,
+    max_queued: status.maxQueued,
+    recent: status.recent.filter((s) => visible(s.sessionId)).slice(0, 20),
+  };
+}
+
+function json(uri: string, value: unknown): ReadResourceResult {
+  return { contents: [{ uri, mimeType: 'application/json', text: `${JSON.stringify(value, null, 2)}\n` }] };
+}

@@ -1,0 +1,60 @@
+/**
+ * The one file that reaches past the MCP SDK's public API. Nothing else in troupe may.
+ *
+ * troupe answers `tools/list` and `tools/call` for its own tools itself (`tool-calls.ts`), because
+ * the SDK's `McpServer` handler can return only a `CallToolResult` while a task call returns a
+ * `CreateTaskResult`. Tools that the host registers on the same `McpServer` must keep working, so
+ * troupe's handlers pass every other name to the handlers `McpServer` installed. The SDK offers no
+ * public way to read them: `_getRequestHandler` is protected, and `setToolRequestHandlers` (private)
+ * is what makes `McpServer` install them before troupe does, so a tool registered later does not
+ * hit "A request handler for tools/call already exists".
+ *
+ * `tests/unit/mcp/sdk-internals.test.ts` is the canary: it fails, naming what moved, when an SDK
+ * upgrade renames or reshapes either member; the integration tests then show the damage.
+ */
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+
+/** A request handler as the SDK stores it: the raw JSON-RPC request in, the result out. */
+export type StoredHandler = (
+  request: { method: string; params?: unknown },
+  ctx: ServerContext,
+) => Promise<unknown>;
+
+interface McpServerInternals {
+  setToolRequestHandlers?: unknown;
+  readonly server: { _getRequestHandler?: unknown };
+}
+
+/** Thrown when the SDK no longer has what this file relies on: upgrade troupe's use of it. */
+export class SdkInternalsChanged extends Error {
+  constructor(what: string) {
+    super(
+      `The MCP SDK changed: expected ${what}. troupe's tools/list and tools/call routing (src/mcp/sdk-internals.ts) needs updating for this SDK version.`,
+    );
+    this.name = 'SdkInternalsChanged';
+  }
+}
+
+/**
+ * Makes `McpServer` install its own `tools/list` and `tools/call` handlers (idempotent) and returns
+ * them, so troupe's handlers can pass them every tool name that is not troupe's.
+ */
+export function mcpServerToolHandlers(server: McpServer): { list: StoredHandler; call: StoredHandler } {
+  const internals = server as unknown as McpServerInternals;
+  if (typeof internals.setToolRequestHandlers !== 'function') {
+    throw new SdkInternalsChanged('McpServer#setToolRequestHandlers() to exist');
+  }
+  (internals.setToolRequestHandlers as () => void).call(server);
+  const low = internals.server;
+  if (typeof low._getRequestHandler !== 'function') {
+    throw new SdkInternalsChanged('Server#_getRequestHandler(method) to exist');
+  }
+  const get = (method: string): StoredHandler => {
+    const handler: unknown = (low._getRequestHandler as (m: string) => unknown).call(low, method);
+    if (typeof handler !== 'function') {
+      throw new SdkInternalsChanged(`McpServer to have installed a ${method} handler`);
+    }
+    return handler as StoredHandler;
+  };
+  return { list: get('tools/list'), call: get('tools/call') };
+}

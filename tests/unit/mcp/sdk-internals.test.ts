@@ -1,0 +1,78 @@
+/**
+ * Canary for the MCP SDK internals troupe uses (src/mcp/sdk-internals.ts). When an SDK upgrade
+ * renames or reshapes them, these tests fail and name what moved; no other file may use them.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { McpServer } from '@modelcontextprotocol/server';
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { mcpServerToolHandlers, SdkInternalsChanged } from '../../../src/mcp/sdk-internals.js';
+
+describe('mcpServerToolHandlers', () => {
+  it("returns McpServer's live tools/list and tools/call handlers, tools registered later included", async () => {
+    const server = new McpServer({ name: 'canary', version: '1' });
+    const handlers = mcpServerToolHandlers(server);
+    // Taken before the tool exists: a tool registered afterwards must not hit "handler already exists".
+    server.registerTool('later', { inputSchema: z.object({ n: z.number() }) }, async ({ n }) => ({
+      content: [{ type: 'text', text: `got ${n}` }],
+    }));
+    // Replace them, as troupe does, and reach the tool only through the captured handlers.
+    server.server.setRequestHandler('tools/list', (request, ctx) => handlers.list(request, ctx) as never);
+    server.server.setRequestHandler('tools/call', (request, ctx) => handlers.call(request, ctx) as never);
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'canary', version: '1' });
+    await client.connect(clientSide);
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['later']);
+      const called = await client.callTool({ name: 'later', arguments: { n: 7 } });
+      expect(called.content).toEqual([{ type: 'text', text: 'got 7' }]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('is idempotent: a second call returns the same handlers', () => {
+    const server = new McpServer({ name: 'canary', version: '1' }, { capabilities: { tools: {} } });
+    const first = mcpServerToolHandlers(server);
+    const second = mcpServerToolHandlers(server);
+    expect(second.call).toBe(first.call);
+    expect(second.list).toBe(first.list);
+  });
+
+  it('fails loudly, naming the member, when the SDK no longer has it', () => {
+    const server = new McpServer({ name: 'canary', version: '1' });
+    const noInstaller = Object.assign(Object.create(server) as McpServer, {
+      setToolRequestHandlers: undefined,
+    });
+    expect(() => mcpServerToolHandlers(noInstaller)).toThrow(SdkInternalsChanged);
+    expect(() => mcpServerToolHandlers(noInstaller)).toThrow(/setToolRequestHandlers/);
+    const noGetter = Object.assign(Object.create(server) as McpServer, {
+      server: Object.assign(Object.create(server.server), { _getRequestHandler: undefined }),
+    });
+    expect(() => mcpServerToolHandlers(noGetter)).toThrow(/_getRequestHandler/);
+  });
+});
+
+it('no file in src/ but sdk-internals.ts touches an SDK internal, and only tool-calls.ts owns tools/call', () => {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.ts')) files.push(path);
+    }
+  };
+  walk('src');
+  const internals =
+    /_getRequestHandler|_requestHandlers|setToolRequestHandlers|_registeredTools|_wrapHandler/;
+  const users = files.filter((file) => internals.test(readFileSync(file, 'utf8')));
+  expect(users).toEqual([join('src', 'mcp', 'sdk-internals.ts')]);
+  const owners = files.filter((file) =>
+    /setRequestHandler\(\s*'tools\/call'/.test(readFileSync(file, 'utf8')),
+  );
+  expect(owners).toEqual([join('src', 'mcp', 'tool-calls.ts')]);
+});
