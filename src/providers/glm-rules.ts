@@ -49,12 +49,6 @@ function toolChoice(draft: RequestDraft): void {
     throw draft.refuse('tool_choice', '`"auto"` (the only value GLM accepts)');
 }
 
-function stop(draft: RequestDraft): void {
-  const value = draft.get('stop');
-  if (Array.isArray(value) && value.length > 1)
-    throw draft.refuse('stop', 'one stop word (GLM accepts a single one)');
-}
-
 function userId(draft: RequestDraft): void {
   const value = draft.get('user_id');
   if (value === undefined) return;
