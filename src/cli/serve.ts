@@ -3,7 +3,6 @@
  */
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ConversationStore } from '../mcp/conversations.js';
 import { createHttpApp } from '../mcp/http.js';
 import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem } from '../mcp/http-exposure.js';
