@@ -6,6 +6,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   runtime: () => import('./runtime.js'),
   scale: () => import('./scale.js'),
   mcp: () => import('./mcp.js'),
+  depth: () => import('./depth.js'),
   stdio: () => import('./stdio.js'),
   stream: () => import('./stream.js'),
   http: () => import('./http.js'),

@@ -1,5 +1,9 @@
 /**
- * The runtime against a bare p-queue pool: same concurrency, same instant provider, same run.
+ * The runtime against bare p-queue pools: same concurrency, same instant provider, same run, at 128
+ * and at 10,000 in flight. Three baselines, each answering its own question: p-queue with the same
+ * priorities and one shared signal (the pool and nothing else), the same with an `AbortController`
+ * per call (what per-call cancellation, which troupe always offers, costs there), and a FIFO pool
+ * (no priority queue: the honest overhead of everything troupe does per session).
  * Also memory per queued and per running session, and the latency the runtime adds at 10,000
  * sessions in flight.
  */
@@ -12,6 +16,8 @@ import { createRuntime } from '../src/runtime/runtime.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200_000);
 const IN_FLIGHT = 10_000;
+/** Closed loops at both depths: p-queue's sorted-array insertion is O(n) itself at 10,000 queued. */
+const DEPTHS = [128, IN_FLIGHT];
 const CONCURRENCY = 64;
 const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 const ANSWER: ChatResponse = {
@@ -101,12 +107,12 @@ interface Contender {
  * The main workload draws priorities 0 to 9 for troupe and hands the same ones to p-queue; the FIFO
  * one runs everything at one priority, where p-queue needs no priority queue at all.
  */
-async function throughput(): Promise<Record<string, number>> {
+async function throughput(inFlight: number): Promise<Record<string, number>> {
   const make = (engine: 'compiled' | 'xstate') =>
     createRuntime({
       providers: [instant],
       defaults: { model: 'm' },
-      limits: { maxConcurrent: CONCURRENCY, maxQueued: IN_FLIGHT * 2 },
+      limits: { maxConcurrent: CONCURRENCY, maxQueued: inFlight * 2 },
       engine,
     });
   const runtime = make('compiled');
@@ -122,6 +128,19 @@ async function throughput(): Promise<Record<string, number>> {
       share: 1,
       call: (priority) => queue.add(() => instant.complete(chat, options), { priority }),
     },
+    {
+      // What per-call cancellation costs a p-queue user: a controller per call, its signal handed
+      // to p-queue (which can then drop the call while queued) and to the provider.
+      name: 'abortBaseline',
+      share: 1,
+      call: (priority) => {
+        const controller = new AbortController();
+        return queue.add(({ signal }) => instant.complete(chat, { signal: signal ?? controller.signal }), {
+          priority,
+          signal: controller.signal,
+        });
+      },
+    },
     { name: 'troupe', share: 1, call: (priority) => runtime.submit(REQUEST, { priority }).result },
     { name: 'fifoBaseline', share: 1, call: () => queue.add(() => instant.complete(chat, options)) },
     { name: 'fifoTroupe', share: 1, call: () => runtime.submit(REQUEST).result },
@@ -133,10 +152,10 @@ async function throughput(): Promise<Record<string, number>> {
     { name: 'naiveActor', share: 0.25, call: (priority) => queue.add(naiveSession, { priority }) },
   ];
   const rates = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await closedLoop(Math.round(20_000 * c.share), IN_FLIGHT, c.call);
+  for (const c of contenders) await closedLoop(Math.round(20_000 * c.share), inFlight, c.call);
   for (let round = 0; round < 3; round++) {
     for (const c of contenders)
-      rates.get(c.name)?.push(await closedLoop(Math.round((SESSIONS / 2) * c.share), IN_FLIGHT, c.call));
+      rates.get(c.name)?.push(await closedLoop(Math.round((SESSIONS / 2) * c.share), inFlight, c.call));
   }
   await Promise.all([runtime.shutdown(), xstateRuntime.shutdown()]);
   return Object.fromEntries([...rates].map(([name, values]) => [name, median(values)]));
@@ -230,29 +249,33 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
-  const rate = await throughput();
+  const ratio = (of: number | undefined, to: number | undefined) =>
+    Number(((of ?? Number.NaN) / (to ?? Number.NaN)).toFixed(3));
+  const byInFlight: Record<number, Record<string, number>> = {};
+  for (const inFlight of DEPTHS) {
+    const rate = await throughput(inFlight);
+    byInFlight[inFlight] = {
+      sessionsPerSec: Math.round(rate.troupe ?? Number.NaN),
+      baselineSessionsPerSec: Math.round(rate.baseline ?? Number.NaN),
+      ratio: ratio(rate.troupe, rate.baseline),
+      abortBaselineSessionsPerSec: Math.round(rate.abortBaseline ?? Number.NaN),
+      abortRatio: ratio(rate.troupe, rate.abortBaseline),
+      fifoSessionsPerSec: Math.round(rate.fifoTroupe ?? Number.NaN),
+      fifoBaselineSessionsPerSec: Math.round(rate.fifoBaseline ?? Number.NaN),
+      fifoRatio: ratio(rate.fifoTroupe, rate.fifoBaseline),
+      xstateEngineRatio: ratio(rate.xstateEngine, rate.baseline),
+      naiveActorRatio: ratio(rate.naiveActor, rate.baseline),
+      naiveActorFifoRatio: ratio(rate.naiveActor, rate.fifoBaseline),
+    };
+  }
   const bytesPerQueuedSession = bytesPer('queued', IN_FLIGHT);
   const bytesPerRunningSession = bytesPer('running', IN_FLIGHT);
   const latency = await addedLatency();
   const inspection = await subscriberCost();
-  const ratio = (of: number, to: number) => Number((of / to).toFixed(3));
-  const base = rate.baseline ?? Number.NaN;
-  const fifoBase = rate.fifoBaseline ?? Number.NaN;
   const figures = {
     sessions: SESSIONS,
-    inFlight: IN_FLIGHT,
     concurrency: CONCURRENCY,
-    sessionsPerSec: Math.round(rate.troupe ?? Number.NaN),
-    baselineSessionsPerSec: Math.round(base),
-    ratio: ratio(rate.troupe ?? Number.NaN, base),
-    fifoSessionsPerSec: Math.round(rate.fifoTroupe ?? Number.NaN),
-    fifoBaselineSessionsPerSec: Math.round(fifoBase),
-    fifoRatio: ratio(rate.fifoTroupe ?? Number.NaN, fifoBase),
-    xstateEngineSessionsPerSec: Math.round(rate.xstateEngine ?? Number.NaN),
-    xstateEngineRatio: ratio(rate.xstateEngine ?? Number.NaN, base),
-    naiveActorSessionsPerSec: Math.round(rate.naiveActor ?? Number.NaN),
-    naiveActorRatio: ratio(rate.naiveActor ?? Number.NaN, base),
-    naiveActorFifoRatio: ratio(rate.naiveActor ?? Number.NaN, fifoBase),
+    byInFlight,
     bytesPerQueuedSession,
     bytesPerRunningSession,
     addedLatencyP50Ms: Number(latency.p50.toFixed(3)),
@@ -260,8 +283,18 @@ export async function run(argv: readonly string[]): Promise<void> {
     noListenerSessionsPerSec: Math.round(inspection.withoutPerSec),
     listenerSessionsPerSec: Math.round(inspection.withPerSec),
     listenerRatio: Number((inspection.withPerSec / inspection.withoutPerSec).toFixed(3)),
+    loadAverage: (await import('node:os')).loadavg().map((l) => Number(l.toFixed(2))),
     node: process.version,
   };
-  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(figures)}\n`);
-  else for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(24)} ${v}\n`);
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    return;
+  }
+  for (const [k, v] of Object.entries(figures)) {
+    if (k !== 'byInFlight') process.stdout.write(`${k.padEnd(28)} ${v}\n`);
+  }
+  for (const [inFlight, rows] of Object.entries(byInFlight)) {
+    process.stdout.write(`-- ${inFlight} in flight\n`);
+    for (const [k, v] of Object.entries(rows)) process.stdout.write(`${k.padEnd(28)} ${v}\n`);
+  }
 }

@@ -6,7 +6,9 @@
 import { delimiter } from 'node:path';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
+import type { ConversationStore } from '../mcp/conversations.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
+import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
@@ -28,6 +30,7 @@ export async function bootstrap(
   backend?: RuntimeBackend,
   tasks?: TaskOptions,
   config?: ResolvedConfig,
+  conversationStore?: ConversationStore,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
@@ -47,7 +50,11 @@ export async function bootstrap(
       defaults: { provider: 'simulated', model: 'sim-fast' },
     }),
     roots,
+    charts: Object.fromEntries(
+      Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
+    ),
     ...(tasks === undefined ? {} : { tasks }),
+    ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
   });

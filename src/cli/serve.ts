@@ -4,11 +4,14 @@
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHttpApp } from '../mcp/http.js';
+import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
+import { exposureProblem } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
 import { createLogger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
+import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import {
@@ -29,19 +32,28 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --port N        port, 0 for any free one (default 7801)
   --host H        address to bind (default 127.0.0.1)
   --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md)
+  --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
+                          required to bind every interface (0.0.0.0, ::)
+  --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
 Limits and deadlines:
-${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_ROOTS (folders multi_file_chat may read,
-separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL (default info),
-TROUPE_LOG_FORMAT (pretty or json; default pretty on a terminal), TROUPE_PROVIDERS_FILE, provider keys.
+${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
+sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
+multi_file_chat may read, separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL
+(default info), TROUPE_LOG_FORMAT (pretty or json; default pretty on a terminal), TROUPE_PROVIDERS_FILE,
+provider keys.
 `;
 
 export const command: Command = {
   summary: 'Serve MCP over Streamable HTTP (default http://127.0.0.1:7801/mcp)',
   async run(argv) {
-    let values: { port?: string; host?: string; redis?: string; help?: boolean } & Record<
-      string,
-      string | boolean | undefined
-    >;
+    let values: {
+      port?: string;
+      host?: string;
+      redis?: string;
+      'allowed-hosts'?: string;
+      'insecure-no-token'?: boolean;
+      help?: boolean;
+    } & Record<string, string | boolean | undefined>;
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -49,6 +61,8 @@ export const command: Command = {
           port: { type: 'string' },
           host: { type: 'string' },
           redis: { type: 'string' },
+          'allowed-hosts': { type: 'string' },
+          'insecure-no-token': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
           ...settingOptions(),
         },
@@ -71,9 +85,32 @@ export const command: Command = {
       process.stderr.write(`troupe serve: ${error.message}\n`);
       return 2;
     }
+    let tokens: NamedToken[];
+    try {
+      tokens = tokensFromEnv(process.env);
+    } catch (error) {
+      process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const allowedHosts = values['allowed-hosts']
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    const exposure = {
+      host: values.host || '127.0.0.1',
+      tokenRequired: tokens.length > 0,
+      allowNoToken: values['insecure-no-token'] === true,
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
+    };
+    const refusal = exposureProblem(exposure);
+    if (refusal !== undefined) {
+      process.stderr.write(`troupe serve: ${refusal}\n`);
+      return 2;
+    }
     const logger = createLogger({ base: { component: 'serve' } });
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
+    let conversationStore: RedisConversationStore | undefined;
     if (values.redis !== undefined) {
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
@@ -82,6 +119,9 @@ export const command: Command = {
         backend = await redisBackend({ url: values.redis });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
         taskStore = await RedisTaskStore.connect(values.redis);
+        // Conversations too, with their TTL: any instance continues them, and they outlive this one.
+        const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
+        conversationStore = await RedisConversationStore.connect(values.redis);
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;
@@ -93,8 +133,9 @@ export const command: Command = {
       backend,
       taskStore === undefined ? undefined : { store: taskStore },
       config,
+      conversationStore,
     );
-    const token = process.env.TROUPE_TOKEN?.trim() || undefined;
+    const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(
       mcp.runtime,
       backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
@@ -106,7 +147,9 @@ export const command: Command = {
       probes: healthRoutes({ runtime: mcp.runtime, ...(pinger === undefined ? {} : { ping: pinger.ping }) }),
       port,
       ...(values.host ? { host: values.host } : {}),
-      ...(token ? { token } : {}),
+      tokens,
+      allowNoToken: exposure.allowNoToken,
+      ...(allowedHosts === undefined ? {} : { allowedHosts }),
     });
     let address: { url: string };
     try {
@@ -139,7 +182,7 @@ export const command: Command = {
     await taskStore?.close();
     pinger?.close();
     logger.info(
-      { signal, finished: report.finished, cancelled: report.cancelled.length },
+      { signal, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
     );
     exitSoon(0);

@@ -2,10 +2,12 @@
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { guardStdin } from '../mcp/stdio-guard.js';
 import { createLogger } from '../observe/logger.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
@@ -48,10 +50,13 @@ export const command: Command = {
       config,
     );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
+    // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
+    const input = guardStdin(process.stdin, (line) => process.stdout.write(line));
     // A 2026-07-28 connection gets every resource change; the entry routes them onto its listen streams.
     const handle = serveStdio(
       ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? 'all' : 'subscribed' }),
       {
+        transport: new StdioServerTransport(input as Readable, process.stdout),
         onerror: (error) => logger.error({ err: error }, error.message),
       },
     );

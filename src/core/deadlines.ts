@@ -3,15 +3,23 @@
  * timeout armed for the earliest. A timer per session costs a `setTimeout` and a `clearTimeout`
  * for each state with a deadline; this costs O(log n) array moves and re-arms only when the
  * earliest time changes, which under steady load is rare (new deadlines land after old ones).
+ *
+ * Deadlines that fall together (100,000 queued sessions with one queue deadline) fire in slices
+ * (`slices.ts`): a slice takes at most `maxItems` due items, hands them over in time order until its
+ * time budget is spent, puts back what it did not reach, and re-arms a 0 ms timer for the rest.
  */
 import type { Clock } from './clock.js';
+import { DEFAULT_SLICE, type SliceLimits } from './slices.js';
 
 export interface Wakeable {
   /** Absolute time to wake at. Managed by the heap; read-only elsewhere. */
   wakeAt: number;
-  /** Position in the heap, -1 when not scheduled. */
+  /** Position in the heap, -1 when not scheduled (-2 while due and about to be handed over). */
   heapIndex: number;
 }
+
+/** `heapIndex` of an item taken off the heap by a slice and not yet handed to `onDue`. */
+const DUE = -2;
 
 export class DeadlineHeap<T extends Wakeable> {
   private readonly heap: T[] = [];
@@ -21,6 +29,7 @@ export class DeadlineHeap<T extends Wakeable> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (item: T, now: number) => void,
+    private readonly slice: SliceLimits = DEFAULT_SLICE,
   ) {}
 
   get size(): number {
@@ -40,17 +49,25 @@ export class DeadlineHeap<T extends Wakeable> {
       if (earlier) this.up(item.heapIndex);
       else this.down(item.heapIndex);
     } else {
-      item.wakeAt = at;
-      item.heapIndex = this.heap.length;
-      this.heap.push(item);
-      this.up(item.heapIndex);
+      this.insert(item, at);
     }
     this.arm();
   }
 
+  private insert(item: T, at: number): void {
+    item.wakeAt = at;
+    item.heapIndex = this.heap.length;
+    this.heap.push(item);
+    this.up(item.heapIndex);
+  }
+
   cancel(item: T): void {
     const index = item.heapIndex;
-    if (index < 0) return;
+    if (index < 0) {
+      // Due, but not handed over yet: it will not be.
+      item.heapIndex = -1;
+      return;
+    }
     const last = this.heap.pop()!;
     item.heapIndex = -1;
     if (last !== item) {
@@ -82,16 +99,34 @@ export class DeadlineHeap<T extends Wakeable> {
   private fire(): void {
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
-    const now = this.clock.now();
-    // Take every due item first: `onDue` may reschedule items, including the ones just taken.
+    const clock = this.clock;
+    const now = clock.now();
+    // Take this slice's due items first: `onDue` may reschedule items, including the ones just taken.
     const due: T[] = [];
-    while (this.heap.length > 0 && this.heap[0]!.wakeAt <= now) {
+    while (due.length < this.slice.maxItems && this.heap.length > 0 && this.heap[0]!.wakeAt <= now) {
       const item = this.heap[0]!;
       this.cancel(item);
+      item.heapIndex = DUE;
       due.push(item);
     }
-    for (const item of due) this.onDue(item, now);
-    this.arm();
+    let handed = 0;
+    try {
+      while (handed < due.length) {
+        const item = due[handed++]!;
+        // Cancelled or rescheduled by an earlier item's `onDue`: no longer due now.
+        if (item.heapIndex !== DUE) continue;
+        item.heapIndex = -1;
+        this.onDue(item, now);
+        if (clock.now() - now >= this.slice.budgetMs) break;
+      }
+    } finally {
+      // Out of time (or `onDue` threw): what this slice did not reach goes back, still due.
+      for (let i = handed; i < due.length; i++) {
+        const item = due[i]!;
+        if (item.heapIndex === DUE) this.insert(item, item.wakeAt);
+      }
+      this.arm();
+    }
   }
 
   private up(index: number): void {

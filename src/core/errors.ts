@@ -155,7 +155,6 @@ export function isAbortError(value: unknown): boolean {
   return (
     typeof value === 'object' &&
     value !== null &&
-    'name' in value &&
     ((value as { name: unknown }).name === 'AbortError' ||
       (value as { name: unknown }).name === 'APIUserAbortError')
   );
@@ -167,7 +166,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return '`undefined`';
   let shown: string;
   try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+    // `undefined` from JSON (a function, a symbol) falls back to the value's own text.
+    shown = String(JSON.stringify(value) ?? value);
   } catch {
     shown = Object.prototype.toString.call(value);
   }

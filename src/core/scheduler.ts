@@ -4,11 +4,15 @@
  *
  * - Priorities are integers from 0 (lowest) to 9 (highest); higher first, FIFO within a priority.
  * - A global limit and one per provider bound how many run at once.
+ * - Every operation is O(log n) or better in the queue's depth, one at a time as in bulk (a burst
+ *   of queue timeouts, a shutdown): see `fifo.ts`. `next()` is O(lanes × priorities).
  * - Anti-starvation: of every `fairnessEvery` admissions for a provider, one goes to the
  *   longest-waiting session of that provider, whatever its priority. Admitting the oldest never
  *   overtakes an earlier, higher-priority session, and it bounds any wait: a session with k
  *   older sessions ahead of it is admitted within (k + 1) × fairnessEvery admissions of its provider.
  */
+
+import { Fifo } from './fifo.js';
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 9;
@@ -26,69 +30,6 @@ export interface SchedulerLimits {
   readonly maxQueued: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly fairnessEvery: number;
-}
-
-/**
- * A FIFO on an array with a moving head: O(1) push and shift, compacted as it drains. Items arrive
- * in `seq` order and keep it, so finding one is a binary search.
- */
-class Fifo<T extends Schedulable> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    const item = this.items[this.head];
-    if (item === undefined) return undefined;
-    this.items[this.head++] = undefined;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Only cancellations and queue timeouts take this path: a search, then an array move. */
-  remove(item: T): boolean {
-    const index = this.find(item);
-    if (index < 0) return false;
-    this.items.splice(index, 1);
-    return true;
-  }
-
-  /** How many are ahead of `item` here, or -1. */
-  indexOf(item: T): number {
-    const index = this.find(item);
-    return index < 0 ? -1 : index - this.head;
-  }
-
-  private find(item: T): number {
-    let low = this.head;
-    let high = this.items.length - 1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      const seq = (this.items[mid] as T).seq;
-      if (seq === item.seq) return this.items[mid] === item ? mid : -1;
-      if (seq < item.seq) low = mid + 1;
-      else high = mid - 1;
-    }
-    return -1;
-  }
-
-  *[Symbol.iterator](): Iterator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
-  }
 }
 
 class Lane<T extends Schedulable> {

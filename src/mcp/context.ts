@@ -6,7 +6,12 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { ConversationStore, type ConversationStoreOptions } from './conversations.js';
+import { callerOf, canSee, SessionOwners } from './caller.js';
+import {
+  type ConversationStore,
+  type ConversationStoreOptions,
+  MemoryConversationStore,
+} from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { ResourceChanges } from './resource-changes.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
@@ -45,7 +50,10 @@ export interface McpContextOptions {
   /** Folders `multi_file_chat` may read under (resolved with realpath). @default [] (no file access) */
   readonly roots?: readonly string[];
   readonly files?: FileLimits;
+  /** Caps of the default in-memory conversation store (see `conversations.ts`). */
   readonly conversations?: ConversationStoreOptions;
+  /** Where conversations live (e.g. `RedisConversationStore`); `conversations` is then ignored. @default in memory */
+  readonly conversationStore?: ConversationStore;
   /** MCP tasks: store, TTLs, limits. @default an in-memory store (see `TaskOptions`) */
   readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
@@ -59,6 +67,11 @@ export interface McpContextOptions {
    * updates for). @default undefined (every caller sees every session)
    */
   readonly sessionFilter?: SessionFilter;
+  /**
+   * Statecharts served as `troupe://charts/{name}`, as Mermaid text by name; the composition root
+   * draws them (`src/observe` is outside this layer). @default {} (no chart resources)
+   */
+  readonly charts?: Readonly<Record<string, string>>;
 }
 
 /** Whether the caller behind `ctx` may see session `sessionId`. */
@@ -71,6 +84,8 @@ export interface McpContext {
   readonly files: Required<FileLimits>;
   readonly conversations: ConversationStore;
   readonly live: LiveSessions;
+  /** Who started each session (see `caller.ts`), for scoping `sessions` and `cancel_session`. */
+  readonly owners: SessionOwners;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
   /** Tool calls run as MCP tasks. */
@@ -81,14 +96,16 @@ export interface McpContext {
   /** Resource URIs that changed, for `resources/subscribe` and `subscriptions/listen`. */
   readonly resourceChanges: ResourceChanges;
   readonly sessionFilter: SessionFilter | undefined;
+  readonly charts: Readonly<Record<string, string>>;
   /** Stops timers and the runtime subscription; does not shut the runtime down. */
   close(): void;
 }
 
 export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
-  const conversations = new ConversationStore(options.conversations);
+  const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
+  const owners = new SessionOwners();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
     onError: (error) =>
@@ -107,17 +124,20 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     },
     conversations,
     live,
+    owners,
     calls: new CallRegistry(),
     tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,
     log,
     version: options.version ?? '0.1.0',
     resourceChanges,
-    sessionFilter: options.sessionFilter,
+    // Resources show a caller only its own sessions, by the same rule as the tools (caller.ts).
+    sessionFilter: options.sessionFilter ?? ((id, ctx) => canSee(callerOf(ctx), owners.ownerOf(id))),
+    charts: options.charts ?? {},
     close() {
       live.close();
       resourceChanges.close();
-      conversations.close();
+      void conversations.close();
       tasks.close();
     },
   };

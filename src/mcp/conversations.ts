@@ -1,67 +1,116 @@
 /**
- * Conversations the server holds for `continuation_id`: bounded in turns, bytes and count, and
- * expiring, so a client that never comes back costs nothing after the TTL.
+ * Conversations the server holds for `continuation_id`, behind a small port so they can live in
+ * this process (`MemoryConversationStore`) or in Redis (`RedisConversationStore`, src/scale), where
+ * any instance can continue them. Every store is bounded per conversation (messages and bytes,
+ * system messages included: `conversation-limits.ts`), in total (conversations and bytes), and in
+ * time (a TTL from the last save), so a client that never comes back costs nothing after the TTL
+ * and no client can make the server keep more than the caps.
  */
 import { randomUUID } from 'node:crypto';
+import type { TroupeError } from '../core/errors.js';
 import type { ChatMessage } from '../providers/port.js';
+import {
+  type ConversationLimits,
+  checkTurn,
+  DEFAULT_CONVERSATION_LIMITS,
+  positiveInt,
+  trimConversation,
+} from './conversation-limits.js';
 
 export interface ConversationStoreOptions {
-  /** Most messages kept per conversation; the oldest non-system messages go first. @default 40 */
+  /** Most messages kept per conversation, system messages included; the oldest go first. @default 40 */
   readonly maxMessages?: number;
-  /** Most bytes of message JSON kept per conversation; the oldest go first. @default 262144 (256 KiB) */
+  /** Most bytes of message JSON kept per conversation, system messages included. @default 262144 (256 KiB) */
   readonly maxBytes?: number;
-  /** How long a conversation lives after its last use, in ms. @default 3600000 (1 h) */
+  /** Most bytes of message JSON kept across all conversations; the least recently saved go first. @default 67108864 (64 MiB) */
+  readonly maxTotalBytes?: number;
+  /** How long a conversation lives after its last save, in ms. @default 3600000 (1 h) */
   readonly ttlMs?: number;
-  /** Most conversations held; the least recently used is dropped. @default 1000 */
+  /** Most conversations held; the least recently saved is dropped. @default 1000 */
   readonly maxConversations?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
 
-interface Entry {
-  messages: ChatMessage[];
-  expiresAt: number;
+/** The port every conversation store implements. */
+export interface ConversationStore {
+  /** The messages so far, or `undefined` when the id is unknown or expired. */
+  get(id: string): Promise<readonly ChatMessage[] | undefined>;
+  /** Refuses a turn that could never be kept (over the per-conversation byte cap); see `checkTurn`. */
+  check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined;
+  /** Stores the whole conversation, trimmed to its bounds, under `id` (a new id when absent). */
+  save(messages: readonly ChatMessage[], id?: string): Promise<string>;
+  close(): void | Promise<void>;
 }
 
-export class ConversationStore {
+/** Resolved options shared by the stores. */
+export interface ResolvedConversationOptions extends ConversationLimits {
+  readonly maxTotalBytes: number;
+  readonly ttlMs: number;
+  readonly maxConversations: number;
+  readonly now: () => number;
+}
+
+export function resolveConversationOptions(
+  options: ConversationStoreOptions = {},
+): ResolvedConversationOptions {
+  return {
+    maxMessages: positiveInt('maxMessages', options.maxMessages, DEFAULT_CONVERSATION_LIMITS.maxMessages),
+    maxBytes: positiveInt('maxBytes', options.maxBytes, DEFAULT_CONVERSATION_LIMITS.maxBytes),
+    maxTotalBytes: positiveInt('maxTotalBytes', options.maxTotalBytes, 64 * 1024 * 1024),
+    ttlMs: positiveInt('ttlMs', options.ttlMs, 3_600_000),
+    maxConversations: positiveInt('maxConversations', options.maxConversations, 1000),
+    now: options.now ?? Date.now,
+  };
+}
+
+interface Entry {
+  readonly messages: readonly ChatMessage[];
+  readonly bytes: number;
+  readonly expiresAt: number;
+}
+
+export class MemoryConversationStore implements ConversationStore {
   readonly #entries = new Map<string, Entry>();
-  readonly #maxMessages: number;
-  readonly #maxBytes: number;
-  readonly #ttlMs: number;
-  readonly #maxConversations: number;
-  readonly #now: () => number;
+  readonly #options: ResolvedConversationOptions;
   readonly #sweep: ReturnType<typeof setInterval>;
+  #totalBytes = 0;
 
   constructor(options: ConversationStoreOptions = {}) {
-    this.#maxMessages = options.maxMessages ?? 40;
-    this.#maxBytes = options.maxBytes ?? 256 * 1024;
-    this.#ttlMs = options.ttlMs ?? 3_600_000;
-    this.#maxConversations = options.maxConversations ?? 1000;
-    this.#now = options.now ?? Date.now;
+    this.#options = resolveConversationOptions(options);
     // Expired entries are also refused on read; the sweep only returns their memory.
-    this.#sweep = setInterval(() => this.#dropExpired(), Math.min(this.#ttlMs, 60_000));
+    this.#sweep = setInterval(() => this.#dropExpired(), Math.min(this.#options.ttlMs, 60_000));
     this.#sweep.unref();
   }
 
-  /** The messages so far, or `undefined` when the id is unknown or expired. */
-  get(id: string): readonly ChatMessage[] | undefined {
+  async get(id: string): Promise<readonly ChatMessage[] | undefined> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.#now()) {
-      this.#entries.delete(id);
+    if (entry.expiresAt <= this.#options.now()) {
+      this.#delete(id);
       return undefined;
     }
     return entry.messages;
   }
 
-  /** Stores the whole conversation under `id` (a new id when absent) and returns the id. */
-  save(messages: readonly ChatMessage[], id: string = randomUUID()): string {
-    this.#entries.delete(id); // re-insert: Map order is the LRU order
-    this.#entries.set(id, { messages: this.#trim(messages), expiresAt: this.#now() + this.#ttlMs });
-    while (this.#entries.size > this.#maxConversations) {
+  check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined {
+    return checkTurn(prior, turn, this.#options);
+  }
+
+  async save(messages: readonly ChatMessage[], id: string = randomUUID()): Promise<string> {
+    const trimmed = trimConversation(messages, this.#options);
+    this.#delete(id); // re-insert: Map order is the LRU order
+    this.#entries.set(id, {
+      messages: trimmed.messages,
+      bytes: trimmed.bytes,
+      expiresAt: this.#options.now() + this.#options.ttlMs,
+    });
+    this.#totalBytes += trimmed.bytes;
+    const { maxConversations, maxTotalBytes } = this.#options;
+    while (this.#entries.size > maxConversations || this.#totalBytes > maxTotalBytes) {
       const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+      if (oldest === undefined || oldest === id) break;
+      this.#delete(oldest);
     }
     return id;
   }
@@ -70,27 +119,24 @@ export class ConversationStore {
     return this.#entries.size;
   }
 
+  /** Bytes of message JSON held across every conversation. */
+  get totalBytes(): number {
+    return this.#totalBytes;
+  }
+
   close(): void {
     clearInterval(this.#sweep);
   }
 
-  #trim(messages: readonly ChatMessage[]): ChatMessage[] {
-    const system = messages.filter((m) => m.role === 'system');
-    let rest = messages.filter((m) => m.role !== 'system');
-    const bytes = (list: readonly ChatMessage[]) => Buffer.byteLength(JSON.stringify(list));
-    while (
-      rest.length > 0 &&
-      (system.length + rest.length > this.#maxMessages || bytes([...system, ...rest]) > this.#maxBytes)
-    ) {
-      rest = rest.slice(1);
-      // A conversation must not start with an orphaned tool answer or assistant reply.
-      while (rest.length > 0 && rest[0]?.role !== 'user') rest = rest.slice(1);
-    }
-    return [...system, ...rest];
+  #delete(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    this.#entries.delete(id);
+    this.#totalBytes -= entry.bytes;
   }
 
   #dropExpired(): void {
-    const now = this.#now();
-    for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(id);
+    const now = this.#options.now();
+    for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#delete(id);
   }
 }

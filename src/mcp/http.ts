@@ -6,18 +6,13 @@
  * go to the SDK's per-request handler: stateless, one fresh server per request. 2025-era clients
  * open with `initialize` and get a session (`Mcp-Session-Id`), served by one transport and one
  * server until they DELETE it or it sits idle past `idleSessionMs`; an unknown session id gets 404.
- * In front of both: Host/Origin checks (DNS rebinding), an optional bearer token, a body cap.
+ * In front of both: Host/Origin checks (`http-exposure.ts`), bearer tokens (`http-auth.ts`), a body
+ * cap and a nesting bound (`http-body.ts`), and deliberate socket timeouts. See docs/security.md.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  hostHeaderValidation,
-  NodeStreamableHTTPServerTransport,
-  originValidation,
-  toNodeHandler,
-  toWebRequest,
-} from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   type EventStore,
@@ -25,9 +20,12 @@ import {
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
+import { authInfoFor } from './caller.js';
 import type { McpContext } from './context.js';
 import { MemoryEventStore } from './event-store.js';
-import { readBody } from './http-body.js';
+import { authenticate, type NamedToken } from './http-auth.js';
+import { DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
+import { exposureProblem, requestGuard } from './http-exposure.js';
 import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
@@ -43,14 +41,32 @@ export interface HttpAppOptions {
   readonly host?: string;
   /** 0 picks a free port. @default 7801 */
   readonly port?: number;
-  /** Hostnames accepted in `Host`. @default localhost, 127.0.0.1, [::1] and `host` */
+  /**
+   * Hostnames accepted in `Host`. A loopback name passes only from a loopback peer.
+   * @default on loopback: localhost, 127.0.0.1, [::1] and `host`; off loopback: `host` unless it is a wildcard
+   */
   readonly allowedHosts?: readonly string[];
-  /** Hostnames accepted in `Origin` (a request without `Origin` passes). @default localhost, 127.0.0.1, [::1] */
+  /**
+   * Hostnames accepted in `Origin` (a request without `Origin` passes).
+   * @default on loopback: localhost, 127.0.0.1, [::1]; off loopback: the allowed hosts
+   */
   readonly allowedOrigins?: readonly string[];
   /** When set, every request needs `Authorization: Bearer <token>`. @default undefined (no token) */
   readonly token?: string;
+  /** Named tokens (with `token`, any of them is accepted); see `http-auth.ts`. @default [] */
+  readonly tokens?: readonly NamedToken[];
+  /** Listen off loopback without any token (refused otherwise). @default false */
+  readonly allowNoToken?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
+  /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
+  /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request (headers and body), in ms. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
+  readonly keepAliveTimeoutMs?: number;
   /** A 2025-era session idle this long (no request, nothing streaming) is closed, in ms. @default 1800000 (30 min) */
   readonly idleSessionMs?: number;
   /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
@@ -81,16 +97,22 @@ interface LegacySession {
   active: number;
 }
 
-const LOCAL_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
-
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { mcp } = options;
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
   const maxSessions = options.maxSessions ?? 1000;
-  const validateHost = hostHeaderValidation([...(options.allowedHosts ?? [...LOCAL_NAMES, host])]);
-  const validateOrigin = originValidation([...(options.allowedOrigins ?? LOCAL_NAMES)]);
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const tokens: readonly NamedToken[] = [
+    ...(options.token === undefined ? [] : [{ name: 'default', token: options.token }]),
+    ...(options.tokens ?? []),
+  ];
+  const guard = requestGuard({
+    host,
+    ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+  });
   const sessions = new Map<string, LegacySession>();
   // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
   const eventStore = options.eventStore ?? new MemoryEventStore();
@@ -187,13 +209,20 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       res.setHeader('Allow', 'GET, POST, DELETE');
       return json(res, 405, rpcError(-32000, 'Method not allowed'));
     }
-    const read = await readBody(req, maxBodyBytes);
+    const read = await readBody(req, maxBodyBytes, maxJsonDepth);
     if (read.kind === 'tooLarge') {
       res.setHeader('Connection', 'close');
       return json(res, 413, rpcError(-32000, `Request body over ${maxBodyBytes} bytes`));
     }
     if (read.kind === 'invalid')
       return json(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
+    if (read.kind === 'tooDeep') {
+      return json(
+        res,
+        400,
+        rpcError(-32600, `Invalid Request: JSON nested deeper than ${maxJsonDepth} levels`),
+      );
+    }
     const probe = await toWebRequest(req, read.value);
     if (await isLegacyRequest(probe, read.value, { maxRequestBodySize: maxBodyBytes })) {
       return handleLegacy(req, res, read.value);
@@ -201,15 +230,23 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     return modernNode(req, res, read.value);
   }
 
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const probe = options.probes?.get(path);
-    const route = probe ?? options.routes?.get(path);
+  // Checked every second rather than Node's 30 s, so the timeouts hold to about a second.
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    const path = pathOf(req.url);
+    const probe = path === undefined ? undefined : options.probes?.get(path);
+    const route = probe ?? (path === undefined ? undefined : options.routes?.get(path));
     if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
-    if (probe === undefined && (!validateHost(req, res) || !validateOrigin(req, res))) return;
-    if (probe === undefined && options.token !== undefined && !hasToken(req, options.token)) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
-      return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+    // Health probes answer anyone who reaches the port (orchestrators send no token or Host).
+    if (probe === undefined) {
+      const forbidden = guard.check(req);
+      if (forbidden !== undefined) return json(res, 403, rpcError(-32000, forbidden));
+      const caller = authenticate(req, tokens);
+      if (tokens.length > 0 && caller === undefined) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
+        return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+      }
+      // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
+      (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
     }
     const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
     Promise.resolve(handling).catch((error: unknown) => {
@@ -219,12 +256,23 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     });
   });
 
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+
   return {
     server,
     get sessionCount() {
       return sessions.size;
     },
     listen() {
+      const problem = exposureProblem({
+        host,
+        tokenRequired: tokens.length > 0,
+        ...(options.allowNoToken === undefined ? {} : { allowNoToken: options.allowNoToken }),
+        ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      });
+      if (problem !== undefined) return Promise.reject(new Error(problem));
       return new Promise((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(options.port ?? 7801, host, () => {
@@ -262,12 +310,13 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function hasToken(req: IncomingMessage, token: string): boolean {
-  const given = header(req, 'authorization');
-  if (given === undefined || !given.startsWith('Bearer ')) return false;
-  const a = Buffer.from(given.slice('Bearer '.length).trim());
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** The path of a request target, or `undefined` when it is not one (a bad target gets 404). */
+function pathOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function rpcError(code: number, message: string) {

@@ -6,7 +6,8 @@
  * - `troupe://sessions/{id}`: one session's summary and live progress (JSON); subscribable, and
  *   updated as the session moves;
  * - `troupe://models`: providers, models, defaults (JSON);
- * - `troupe://charts/{machine}`: the session and supervisor statecharts as Mermaid text.
+ * - `troupe://charts/{machine}`: the statecharts the composition root drew (`McpContext.charts`),
+ *   as Mermaid text.
  *
  * Every session a caller sees passes `mcp.sessionFilter` (per-client scoping), in lists, reads and
  * subscriptions alike.
@@ -18,13 +19,11 @@ import {
   ResourceTemplate,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { type ChartName, chartMermaid, MACHINES } from '../observe/chart.js';
 import { completeSessionId } from './completions.js';
 import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
 
 export const MODELS_URI = 'troupe://models';
-const CHART_NAMES = Object.keys(MACHINES) as ChartName[];
 
 /**
  * How a server tells its client about changed resources: `subscribed` sends
@@ -36,6 +35,7 @@ const CHART_NAMES = Object.keys(MACHINES) as ChartName[];
 export type ResourceUpdates = 'subscribed' | 'all' | 'none';
 
 export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
+  const chartNames = Object.keys(mcp.charts);
   const visible = (id: string, ctx: ServerContext) =>
     mcp.sessionFilter === undefined || mcp.sessionFilter(id, ctx);
 
@@ -111,13 +111,13 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     'chart',
     new ResourceTemplate('troupe://charts/{machine}', {
       list: () => ({
-        resources: CHART_NAMES.map((name) => ({
+        resources: chartNames.map((name) => ({
           uri: `troupe://charts/${name}`,
           name: `${name} statechart`,
           mimeType: 'text/vnd.mermaid',
         })),
       }),
-      complete: { machine: (typed) => CHART_NAMES.filter((name) => name.startsWith(typed)) },
+      complete: { machine: (typed) => chartNames.filter((name) => name.startsWith(typed)) },
     }),
     {
       title: 'Statecharts',
@@ -126,15 +126,15 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
       mimeType: 'text/vnd.mermaid',
     },
     (uri, variables) => {
-      const name = String(variables.machine) as ChartName;
-      const machine = MACHINES[name];
-      if (machine === undefined) {
+      const name = String(variables.machine);
+      const chart = Object.hasOwn(mcp.charts, name) ? mcp.charts[name] : undefined;
+      if (chart === undefined) {
         throw new ResourceNotFoundError(
           uri.href,
-          `Expected a chart name from ${CHART_NAMES.join(', ')}, got "${name}"`,
+          `Expected a chart name from ${chartNames.join(', ')}, got "${name}"`,
         );
       }
-      return { contents: [{ uri: uri.href, mimeType: 'text/vnd.mermaid', text: chartMermaid(machine) }] };
+      return { contents: [{ uri: uri.href, mimeType: 'text/vnd.mermaid', text: chart }] };
     },
   );
 

@@ -6,6 +6,7 @@
 import type { TroupeErrorData } from '../core/errors.js';
 import { toErrorData } from '../core/errors.js';
 import type { SessionHandle, SessionRequest, SessionResult, SubmitOptions } from '../runtime/types.js';
+import type { Caller } from './caller.js';
 import type { McpContext } from './context.js';
 import { ProgressReporter, type ProgressSink } from './progress.js';
 
@@ -17,6 +18,8 @@ export interface ToolCallContext {
   readonly progress?: ProgressSink;
   /** The MCP request id, echoed in session metadata as `requestId`. */
   readonly requestId?: string;
+  /** Who is calling (see `caller.ts`); its sessions are recorded as its own. @default local */
+  readonly caller?: Caller;
   /** Called with each session the call starts (tasks follow them). */
   readonly onSession?: (handle: SessionHandle) => void;
   /**
@@ -52,6 +55,8 @@ export async function runSessions(
           request.stream === undefined ? { ...request, stream: call.progress !== undefined } : request;
         handle = mcp.runtime.submit(submitted, {
           ...options,
+          // The runtime's caller record: the owner goes with the session and into its metadata.
+          metadata: { ...options.metadata, owner: call.caller?.key ?? 'local' },
           signal: call.signal,
           requestId:
             options.requestId ??
@@ -64,6 +69,7 @@ export async function runSessions(
       } catch (error) {
         return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
       }
+      mcp.owners.record(handle.id, call.caller?.key ?? 'local');
       // The runtime also watches `signal`; cancelling here covers a signal aborted before submit.
       const cancel = () => handle.cancel(abortReason(call.signal));
       if (call.signal.aborted) cancel();

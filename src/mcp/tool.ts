@@ -7,6 +7,7 @@
 import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
 import { portableSchema } from './portable-schema.js';
@@ -168,6 +169,7 @@ export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): Tool
   return {
     signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
     requestId: String(ctx.mcpReq.id),
+    caller: callerOf(ctx),
     ...(progress === undefined ? {} : { progress }),
     log: (level, data) => {
       ctx.mcpReq.log(level, data, 'troupe').catch(() => {

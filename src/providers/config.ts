@@ -185,6 +185,31 @@ export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpe
   return merged;
 }
 
+/** The runtime's global concurrency default (`limits.maxConcurrent`), which bounds a provider without its own limit. */
+const RUNTIME_DEFAULT_CONCURRENCY = 64;
+/** The transport's own default pool size. */
+const DEFAULT_SOCKETS = 16;
+
+/**
+ * The connection pool a provider gets: never smaller than the concurrency it must carry, so a
+ * session the runtime admitted never waits for a socket while shown `running` (its deadline would
+ * pass in a queue nobody sees). Without `maxSockets`: the larger of 16 and `maxConcurrent` (or the
+ * runtime's default of 64 when the provider has no limit). A `maxSockets` below `maxConcurrent` is refused.
+ */
+export function poolSize(
+  where: string,
+  maxSockets: number | undefined,
+  maxConcurrent: number | undefined,
+): number {
+  if (maxSockets !== undefined && maxConcurrent !== undefined && maxSockets < maxConcurrent) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `${where}.maxSockets: Expected at least \`maxConcurrent\` (${maxConcurrent}) sockets, got ${maxSockets}: sessions beyond the pool would wait for a socket while shown running`,
+    );
+  }
+  return maxSockets ?? Math.max(DEFAULT_SOCKETS, maxConcurrent ?? RUNTIME_DEFAULT_CONCURRENCY);
+}
+
 /** The first variable in `names` that is set and not blank. */
 function firstSet(env: Env, names: readonly string[]): string | undefined {
   for (const name of names) {
@@ -238,7 +263,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         models: kimiModels,
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
         ...(kimiBase === undefined ? {} : { baseURL: kimiBase }),
-        ...(kimi.maxSockets === undefined ? {} : { maxSockets: kimi.maxSockets }),
+        maxSockets: poolSize('kimi', kimi.maxSockets, kimi.maxConcurrent),
       }),
     kimi.maxConcurrent,
   );
@@ -264,7 +289,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         codingPlan,
         models: glmModels,
         ...(glmBase === undefined ? {} : { baseURL: glmBase }),
-        ...(glm.maxSockets === undefined ? {} : { maxSockets: glm.maxSockets }),
+        maxSockets: poolSize('glm', glm.maxSockets, glm.maxConcurrent),
       }),
     glm.maxConcurrent,
   );
@@ -284,10 +309,11 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           baseURL: endpoint.baseURL,
           apiKey: apiKey as string,
           models: endpoint.models,
+          maxSockets: poolSize('TROUPE_OPENAI', undefined, undefined),
         }),
     );
   }
-  for (const spec of file.providers ?? []) {
+  for (const [index, spec] of (file.providers ?? []).entries()) {
     const apiKey = env[spec.apiKeyEnv]?.trim();
     const models = (spec.models ?? []) as ModelSpec[];
     add(
@@ -305,7 +331,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           apiKey: apiKey as string,
           models,
           ...(spec.headers === undefined ? {} : { defaultHeaders: spec.headers }),
-          ...(spec.maxSockets === undefined ? {} : { maxSockets: spec.maxSockets }),
+          maxSockets: poolSize(`providers[${index}]`, spec.maxSockets, spec.maxConcurrent),
         }),
       spec.maxConcurrent,
     );

@@ -3,7 +3,6 @@
  * - temperature and top_p from 0 to 1 (API reference); like the official SDKs, the ends are moved
  *   inside the open interval (0, 1): 0 becomes 0.01 with `do_sample: false`, 1 becomes 0.99;
  * - `tool_choice` accepts only `auto`;
- * - `stop` holds one stop word;
  * - `user_id` is 6 to 128 characters;
  * - `thinking` only on models that think (GLM-4.5 and later, the V models).
  * `do_sample`, `request_id`, `user_id`, `tool_stream` and `response_format` pass through `extra`.
@@ -19,7 +18,6 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   draft.range('top_p', 0, 1);
   openInterval(draft);
   toolChoice(draft);
-  stop(draft);
   userId(draft);
   thinking(draft, spec);
   return draft.finish();
@@ -49,12 +47,6 @@ function toolChoice(draft: RequestDraft): void {
   const choice = draft.get('tool_choice');
   if (choice !== undefined && choice !== 'auto')
     throw draft.refuse('tool_choice', '`"auto"` (the only value GLM accepts)');
-}
-
-function stop(draft: RequestDraft): void {
-  const value = draft.get('stop');
-  if (Array.isArray(value) && value.length > 1)
-    throw draft.refuse('stop', 'one stop word (GLM accepts a single one)');
 }
 
 function userId(draft: RequestDraft): void {

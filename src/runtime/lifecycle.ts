@@ -12,8 +12,11 @@ export interface LifecycleHooks {
   readonly clock: Clock;
   broadcast(event: SupervisorEvent): void;
   liveCount(): number;
-  /** Cancels (or hands back) every live session at the drain deadline; returns the cancelled ids. */
-  cancelRemaining(): string[];
+  /**
+   * Cancels (or hands back) every live session at the drain deadline: either returns the cancelled
+   * ids, or returns nothing and calls `done` with them after its last slice (`forEachInSlices`).
+   */
+  cancelRemaining(done: (cancelled: string[]) => void): string[] | undefined;
   /** Draining began: a shared backend stops taking work here. */
   draining?(): void;
   /**
@@ -31,6 +34,10 @@ export class Lifecycle {
   private drainTimer: unknown;
   private finishedWhileDraining = 0;
   private cancelled: string[] = [];
+  /** The drain deadline's cancellations are still running, slice by slice. */
+  private cancelling = false;
+  /** The supervisor machine reached `stopped`; the report waits for `cancelling` to end. */
+  private machineStopped = false;
 
   constructor(private readonly hooks: LifecycleHooks) {
     const { clock } = hooks;
@@ -46,24 +53,39 @@ export class Lifecycle {
             hooks.draining?.();
           },
           cancelRemaining: () => {
-            this.cancelled = hooks.cancelRemaining();
+            this.cancelling = true;
+            const cancelled = hooks.cancelRemaining((ids) => {
+              this.cancelled = ids;
+              this.cancelling = false;
+              if (this.machineStopped) this.stop();
+            });
+            if (cancelled !== undefined) {
+              this.cancelled = cancelled;
+              this.cancelling = false;
+            }
           },
           notifyStopped: () => {
             if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
-            const after = hooks.stopped();
-            if (after === undefined) this.finishReport();
-            else
-              after.then(
-                () => this.finishReport(),
-                (error: unknown) => {
-                  hooks.onError?.(error);
-                  this.finishReport();
-                },
-              );
+            this.machineStopped = true;
+            if (!this.cancelling) this.stop();
           },
         },
       }),
     ).start();
+  }
+
+  private stop(): void {
+    const hooks = this.hooks;
+    const after = hooks.stopped();
+    if (after === undefined) this.finishReport();
+    else
+      after.then(
+        () => this.finishReport(),
+        (error: unknown) => {
+          hooks.onError?.(error);
+          this.finishReport();
+        },
+      );
   }
 
   private finishReport(): void {
@@ -72,8 +94,10 @@ export class Lifecycle {
     this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
   }
 
+  /** `draining` while the deadline's cancellations run in slices: those sessions are still live. */
   get state(): RuntimeStatus['state'] {
-    return this.actor.getSnapshot().value as RuntimeStatus['state'];
+    const state = this.actor.getSnapshot().value as RuntimeStatus['state'];
+    return state === 'stopped' && this.cancelling ? 'draining' : state;
   }
 
   /** A session ended; the last one to end while draining stops the supervisor. */
@@ -85,7 +109,7 @@ export class Lifecycle {
 
   /** Work that is not counted as a finished session ended (a session run here for another instance). */
   workEnded(): void {
-    if (this.state === 'draining' && this.hooks.liveCount() === 0)
+    if (this.actor.getSnapshot().value === 'draining' && this.hooks.liveCount() === 0)
       this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
   }
 

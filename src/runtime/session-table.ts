@@ -34,7 +34,11 @@ export class SessionTable {
 
   /** Every live session, queued ones first (so cancelling them frees no slot for another). */
   liveQueuedFirst(): SessionRecord[] {
-    return [...this.live.values()].sort((a, b) => Number(a.admitted) - Number(b.admitted));
+    // Two passes, not a sort: O(n) at any depth, and each group stays in submission order.
+    const out: SessionRecord[] = [];
+    for (const record of this.live.values()) if (!record.admitted) out.push(record);
+    for (const record of this.live.values()) if (record.admitted) out.push(record);
+    return out;
   }
 
   summary(id: string): SessionSummary | undefined {

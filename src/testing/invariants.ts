@@ -139,7 +139,9 @@ export class RuntimeObserver {
   }
 
   /** The checks that need the whole run: call after every session should have ended. */
-  checkEnd(calls: readonly { readonly signal: AbortSignal; readonly id: number }[]): Violation[] {
+  checkEnd(
+    calls: readonly { readonly signal: AbortSignal; readonly id: number; readonly settled?: boolean }[],
+  ): Violation[] {
     const out = [...this.violations];
     const counts: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
     for (const [id, seen] of this.sessions) {
@@ -147,11 +149,12 @@ export class RuntimeObserver {
         out.push({ invariant: 'endsExactlyOnce', detail: `session ${id} ended ${seen.ended.length} times` });
       for (const state of seen.ended.slice(0, 1)) counts[state]++;
     }
+    // A call that answered is left alone (nothing of it runs); every other one must be aborted.
     for (const call of calls) {
-      if (!call.signal.aborted)
+      if (call.settled !== true && !call.signal.aborted)
         out.push({
           invariant: 'callsReleased',
-          detail: `provider call ${call.id} was not aborted after its session ended`,
+          detail: `provider call ${call.id} neither answered nor was aborted after its session ended`,
         });
     }
     const status = this.runtime.status();

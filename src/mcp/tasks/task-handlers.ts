@@ -15,6 +15,7 @@ import {
   ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import { callerOf, canSee } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError } from './task-manager.js';
@@ -40,7 +41,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: GetTaskRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       requireTasksV2(ctx);
-      const record = found(await mcp.tasks.get(taskId), taskId);
+      const record = found(visible(await mcp.tasks.get(taskId), ctx), taskId);
       return ctx.mcpReq.envelope === undefined ? getTaskResultV1(record) : getTaskResultV2(record);
     },
   );
@@ -50,6 +51,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: CancelTaskRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       requireTasksV2(ctx);
+      found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
       const outcome = await mcp.tasks.cancel(taskId);
       if (outcome.kind === 'unknown') found(undefined, taskId);
       // 2026-07-28: an acknowledgement, whatever state the task was in.
@@ -68,8 +70,10 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
   low.setRequestHandler(
     'tasks/result',
     { params: GetTaskResultRequestV1Schema.shape.params },
-    async ({ taskId }, ctx) =>
-      taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, ctx.mcpReq.signal), taskId)),
+    async ({ taskId }, ctx) => {
+      found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
+      return taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, ctx.mcpReq.signal), taskId));
+    },
   );
 
   low.setRequestHandler(
@@ -77,7 +81,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: ListTasksRequestV1Schema.shape.params },
     async (params, ctx) => {
       try {
-        return listTasksResultV1(await mcp.tasks.list(ctx.sessionId, params?.cursor));
+        return listTasksResultV1(await mcp.tasks.list(callerOf(ctx).key, params?.cursor));
       } catch (error) {
         if (error instanceof InvalidCursorError)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
@@ -96,20 +100,31 @@ export async function startToolTask(
   ttlMs: number | undefined,
 ): Promise<TaskRecord> {
   const requestId = String(ctx.mcpReq.id);
+  const caller = callerOf(ctx);
   try {
     return await mcp.tasks.start({
       toolName: tool.name,
       ...(ttlMs === undefined ? {} : { ttlMs }),
-      ...(ctx.sessionId === undefined ? {} : { owner: ctx.sessionId }),
+      owner: caller.key,
       // Detached from the request's signal: the request is answered now, the call goes on.
       work: (signal, onSession) =>
-        invokeTool(tool, raw, mcp, { signal, requestId, onSession: (handle) => onSession(handle.id) }),
+        invokeTool(tool, raw, mcp, {
+          signal,
+          requestId,
+          caller,
+          onSession: (handle) => onSession(handle.id),
+        }),
     });
   } catch (error) {
     if (error instanceof TaskLimitError)
       throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
     throw error;
   }
+}
+
+/** Another caller's task reads as unknown: its id says nothing about whether it exists. */
+function visible(record: TaskRecord | undefined, ctx: ServerContext): TaskRecord | undefined {
+  return record !== undefined && canSee(callerOf(ctx), record.owner) ? record : undefined;
 }
 
 function found(record: TaskRecord | undefined, taskId: string): TaskRecord {

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { visibleSession } from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.object({
@@ -31,8 +32,8 @@ export const cancelSessionTool: TroupeTool<typeof input, typeof output> = {
   output,
   longRunning: false,
   readOnly: false,
-  async run(args, mcp) {
-    const known = mcp.runtime.session(args.session_id);
+  async run(args, mcp, call) {
+    const known = visibleSession(mcp, call, args.session_id);
     if (known === undefined) {
       const error = runtimeError(
         'UNKNOWN_SESSION',

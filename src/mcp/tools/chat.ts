@@ -82,12 +82,12 @@ export function modelFields(args: Omit<ChatArgs, 'prompt' | 'messages'>): Omit<S
 }
 
 /** Earlier turns for `continuation_id`, or the tool error when it is unknown or expired. */
-export function priorTurns(
+export async function priorTurns(
   mcp: McpContext,
   continuationId: string | undefined,
-): { ok: true; messages: readonly ChatMessage[] } | { ok: false; outcome: ToolOutcome } {
+): Promise<{ ok: true; messages: readonly ChatMessage[] } | { ok: false; outcome: ToolOutcome }> {
   if (continuationId === undefined) return { ok: true, messages: [] };
-  const messages = mcp.conversations.get(continuationId);
+  const messages = await mcp.conversations.get(continuationId);
   if (messages !== undefined) return { ok: true, messages };
   const error = runtimeError(
     'INVALID_REQUEST',
@@ -108,7 +108,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   longRunning: true,
   readOnly: false,
   async run(args, mcp, call) {
-    const prior = priorTurns(mcp, args.continuation_id);
+    const prior = await priorTurns(mcp, args.continuation_id);
     if (!prior.ok) return prior.outcome;
     const turn: ChatMessage[] = [
       ...(args.system === undefined || prior.messages.some((m) => m.role === 'system')
@@ -117,6 +117,8 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       ...(args.messages ?? []),
       ...(args.prompt === undefined ? [] : [{ role: 'user' as const, content: args.prompt }]),
     ];
+    const oversized = mcp.conversations.check(prior.messages, turn);
+    if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = [...prior.messages, ...turn];
     const outcome = await runSession(
       mcp,
@@ -136,7 +138,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
       ...(fields.reasoning === undefined ? {} : { reasoning_content: fields.reasoning }),
     };
-    const continuationId = mcp.conversations.save([...messages, reply], args.continuation_id);
+    const continuationId = await mcp.conversations.save([...messages, reply], args.continuation_id);
     return {
       structured: { ...fields, continuation_id: continuationId },
       text: `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,

@@ -47,15 +47,17 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
   longRunning: true,
   readOnly: true,
   async run(args, mcp, call) {
-    const prior = priorTurns(mcp, args.continuation_id);
+    const prior = await priorTurns(mcp, args.continuation_id);
     if (!prior.ok) return prior.outcome;
     const read = await readFilesUnderRoots(args.files, mcp.roots, mcp.files);
     if (!read.ok) return errorOutcome(toolErrorInfo(read.error.toData()));
-    const messages: ChatMessage[] = [
-      ...prior.messages,
+    const turn: ChatMessage[] = [
       ...(args.system === undefined ? [] : [{ role: 'system' as const, content: args.system }]),
       { role: 'user', content: args.prompt },
     ];
+    const oversized = mcp.conversations.check(prior.messages, turn);
+    if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
+    const messages: ChatMessage[] = [...prior.messages, ...turn];
     const outcome = await runSession(
       mcp,
       call,
@@ -65,7 +67,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const fields = answerFields(outcome);
     if (!fields.ok)
       return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
-    const continuationId = mcp.conversations.save(
+    const continuationId = await mcp.conversations.save(
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
       args.continuation_id,
     );

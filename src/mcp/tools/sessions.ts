@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { RECENT_LIMIT_MAX, RECENT_SCAN, visibleLive, visibleRecent, visibleSession } from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.object({
@@ -14,9 +15,9 @@ const input = z.object({
     .number()
     .int()
     .min(0)
-    .max(1000)
+    .max(RECENT_LIMIT_MAX)
     .optional()
-    .describe('Recent sessions to include; default 20.'),
+    .describe(`Recent sessions to include, up to ${RECENT_LIMIT_MAX}; default 20.`),
 });
 
 const liveSchema = z.looseObject({
@@ -58,9 +59,9 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
   output,
   longRunning: false,
   readOnly: true,
-  async run(args, mcp) {
+  async run(args, mcp, call) {
     if (args.session_id !== undefined) {
-      const session = mcp.runtime.session(args.session_id);
+      const session = visibleSession(mcp, call, args.session_id);
       if (session === undefined) {
         const error = runtimeError(
           'UNKNOWN_SESSION',
@@ -74,8 +75,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         text: `${session.sessionId}: ${session.state} · ${session.provider}/${session.model} · priority ${session.priority} · ${session.attempts} attempt(s)${session.code ? ` · ${session.code}` : ''}`,
       };
     }
-    const status = mcp.runtime.status();
-    const live = mcp.live.list();
+    const status = mcp.runtime.status({ recent: RECENT_SCAN });
+    const live = visibleLive(mcp, call);
     const structured = {
       ok: true,
       runtime_state: status.state,
@@ -91,7 +92,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       providers: status.providers.map((p) => ({ ...p })),
       max_concurrent: status.maxConcurrent,
       max_queued: status.maxQueued,
-      recent: status.recent.slice(0, args.recent_limit ?? 20),
+      recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
     };
     const providerLines = status.providers.map(
       (p) =>

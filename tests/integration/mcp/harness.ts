@@ -7,6 +7,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
 import { createMcpContext, type McpContext, type McpContextOptions } from '../../../src/mcp/context.js';
 import { createHttpApp, type HttpApp, type HttpAppOptions } from '../../../src/mcp/http.js';
+import { chartMermaid, MACHINES } from '../../../src/observe/chart.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createModelRegistry } from '../../../src/providers/registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from '../../../src/providers/simulated.js';
@@ -58,6 +59,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runtime,
     catalog: catalogFromRegistry(registry, { defaults: { provider: providers[0]?.name } }),
     log: () => {},
+    charts: Object.fromEntries(
+      Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
+    ),
     ...options.context,
   });
   const app = createHttpApp({ mcp, port: 0, ...options.http });

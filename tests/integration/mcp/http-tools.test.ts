@@ -52,7 +52,7 @@ describe.each(['legacy', 'modern'] as const)('over HTTP (%s era)', (era) => {
       arguments: { prompt: 'and again', continuation_id: s.continuation_id },
     });
     expect(structured(second).continuation_id).toBe(s.continuation_id);
-    expect(h.mcp.conversations.get(s.continuation_id)?.length).toBe(4);
+    expect((await h.mcp.conversations.get(s.continuation_id))?.length).toBe(4);
   });
 
   it('multi_file_chat reads files under the root and refuses one outside', async () => {

@@ -149,7 +149,9 @@ export async function checkPromptsAndCompletions(client: Client, target: Target)
     name: 'review',
     arguments: { content: 'let x = 1', models: 'fast/sim-fast, slow' },
   });
-  const reviewText = (review.messages[0]?.content as { text: string }).text;
+  const reviewMessage = review.messages[0]?.content;
+  expect(reviewMessage?.type).toBe('text');
+  const reviewText = (reviewMessage as { text: string }).text;
   expect(reviewText).toContain('`consensus`');
   expect(reviewText).toContain(
     JSON.stringify([{ provider: 'fast', model: 'sim-fast' }, { provider: 'slow' }]),

@@ -55,6 +55,33 @@ describe('correct adapters pass every property', () => {
   }
 });
 
+describe("the presets against their vendor's own shapes (the server's vendor modes)", () => {
+  const VENDORS = [
+    ['kimi', () => createKimiProvider({ baseURL: vendorServer.baseURL, apiKey: KEY })],
+    ['glm', () => createGlmProvider({ baseURL: vendorServer.baseURL, apiKey: KEY })],
+  ] as const;
+  let vendorServer: OpenAIServer;
+  for (const [vendor, make] of VENDORS) {
+    it(`${vendor} preset against a ${vendor}-mode server: all seven properties`, async () => {
+      vendorServer = createOpenAIServer({ vendor });
+      await vendorServer.start();
+      const adapter = make();
+      try {
+        const report = await checkProviderContract(adapter, {
+          server: vendorServer,
+          apiKey: KEY,
+          capabilities: ALL,
+        });
+        expect(report.failures).toEqual([]);
+        expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
+      } finally {
+        await adapter.close();
+        await vendorServer.close();
+      }
+    }, 60_000);
+  }
+});
+
 describe('without a server', () => {
   it('checks what needs none (the simulated provider) and says what it skipped', async () => {
     const report = await checkProviderContract(createSimulatedProvider({ latencyMs: { min: 1, max: 20 } }), {

@@ -79,6 +79,9 @@ describe('machine coverage', () => {
         events: (snapshot) => sessionEvents(snapshot.context),
         serializeState: (snapshot) =>
           JSON.stringify([snapshot.value, snapshot.context.attempts, snapshot.context.chars]),
+        // Under a thousand steps explore it all; a broken machine whose attempts never reach the limit
+        // would make the state space infinite, so fail fast instead of searching forever.
+        limit: 2000,
       }),
     );
     const { visited, exercised } = coverage(paths as never);

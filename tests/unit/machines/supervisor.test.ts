@@ -47,3 +47,49 @@ describe('supervisor machine', () => {
     expect(twice.snapshot.context.drainDeadlineAt).toBe(150);
   });
 });
+
+describe('supervisor machine: what it records', () => {
+  it('records when draining started and when it stopped', () => {
+    const { snapshot } = run(shutdown, { type: 'supervisor.tick', now: 170 });
+    expect(snapshot.context).toEqual({ drainStartedAt: 100, drainDeadlineAt: 150, stoppedAt: 170 });
+  });
+
+  it('starts accepting with nothing recorded', () => {
+    expect(run().snapshot.context).toEqual({ drainStartedAt: null, drainDeadlineAt: null, stoppedAt: null });
+  });
+
+  it('ignores ticks while accepting: there is no drain deadline yet', () => {
+    const { snapshot, actions } = run({ type: 'supervisor.tick', now: 1e12 });
+    expect(snapshot.value).toBe('accepting');
+    expect(actions).toEqual([]);
+  });
+
+  it('a restored draining supervisor without a drain deadline waits for idle', () => {
+    const restored = supervisorMachine.resolveState({
+      value: 'draining',
+      context: { drainStartedAt: 100, drainDeadlineAt: null, stoppedAt: null },
+    });
+    const [after] = transition(supervisorMachine, restored, { type: 'supervisor.tick', now: 1e12 });
+    expect(after.value).toBe('draining');
+  });
+
+  it('ignores everything once stopped', () => {
+    const stopped = run(shutdown, { type: 'supervisor.idle', now: 120 }).snapshot;
+    for (const event of [
+      { type: 'supervisor.tick', now: 999 },
+      { type: 'supervisor.idle', now: 999 },
+      { type: 'supervisor.shutdown', now: 999, deadlineMs: 1 },
+    ] as SupervisorMachineEvent[]) {
+      const [after, actions] = transition(supervisorMachine, stopped, event);
+      expect(after.value).toBe('stopped');
+      expect(after.context.stoppedAt).toBe(120);
+      expect(actions).toEqual([]);
+    }
+  });
+
+  it('stopping runs its effects once, in order: record, then notify', () => {
+    const { actions } = run(shutdown, { type: 'supervisor.idle', now: 120 });
+    expect(actions.filter((a) => a === 'notifyStopped')).toHaveLength(1);
+    expect(actions.indexOf('notifyStopped')).toBeGreaterThan(actions.indexOf('notifyDraining'));
+  });
+});

@@ -1,50 +1,34 @@
 /**
- * Server-held conversations: bounded in messages and bytes, expiring, least recently used dropped.
+ * The in-memory conversation store against the shared contract, plus its own byte accounting.
  */
-import { describe, expect, it } from 'vitest';
-import { ConversationStore } from '../../../src/mcp/conversations.js';
-import type { ChatMessage } from '../../../src/providers/port.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
+import { conversationStoreContract, turn } from './conversation-store-contract.js';
 
-const turn = (i: number): ChatMessage[] => [
-  { role: 'user', content: `question ${i}` },
-  { role: 'assistant', content: `answer ${i}` },
-];
+const stores: MemoryConversationStore[] = [];
+afterAll(() => {
+  for (const store of stores) store.close();
+});
 
-describe('ConversationStore', () => {
-  it('keeps the system message and the newest turns within maxMessages', () => {
-    const store = new ConversationStore({ maxMessages: 5 });
-    const id = store.save([{ role: 'system', content: 'be brief' }, ...turn(1), ...turn(2), ...turn(3)]);
-    const kept = store.get(id)!;
-    expect(kept.map((m) => m.content)).toEqual([
-      'be brief',
-      'question 2',
-      'answer 2',
-      'question 3',
-      'answer 3',
-    ]);
-    store.close();
+conversationStoreContract('MemoryConversationStore', async (options) => {
+  const store = new MemoryConversationStore(options);
+  stores.push(store);
+  return store;
+});
+
+describe('MemoryConversationStore', () => {
+  it('keeps its byte total exact through replacement and eviction', async () => {
+    const store = new MemoryConversationStore({ maxTotalBytes: 3000, maxBytes: 2000 });
+    stores.push(store);
+    const id = await store.save(turn(1, 1000));
+    await store.save(turn(1, 100), id);
+    expect(store.totalBytes).toBeLessThan(300);
+    for (let i = 0; i < 10; i++) await store.save(turn(i, 900));
+    expect(store.totalBytes).toBeLessThanOrEqual(3000);
+    expect(store.size).toBe(3);
   });
 
-  it('cuts the oldest turns to fit maxBytes and never starts with an assistant reply', () => {
-    const store = new ConversationStore({ maxBytes: 200 });
-    const id = store.save([...turn(1), ...turn(2), ...turn(3), ...turn(4)]);
-    const kept = store.get(id)!;
-    expect(Buffer.byteLength(JSON.stringify(kept))).toBeLessThanOrEqual(200);
-    expect(kept[0]?.role).toBe('user');
-    expect(kept.at(-1)?.content).toBe('answer 4');
-    store.close();
-  });
-
-  it('expires after the TTL and drops the least recently used past maxConversations', () => {
-    let now = 1000;
-    const store = new ConversationStore({ ttlMs: 50, maxConversations: 2, now: () => now });
-    const a = store.save(turn(1));
-    const b = store.save(turn(2));
-    store.save(turn(3));
-    expect(store.get(a)).toBeUndefined();
-    expect(store.get(b)).toBeDefined();
-    now += 51;
-    expect(store.get(b)).toBeUndefined();
-    store.close();
+  it('refuses nonsense caps', () => {
+    expect(() => new MemoryConversationStore({ maxBytes: 0 })).toThrow(/maxBytes/);
   });
 });

@@ -1,0 +1,29 @@
+// Which tests Stryker runs for which files. Each group is its own Stryker run with its own
+// incremental file, so a mutant (and above all a static one, which runs every test of its run)
+// only runs the tests written for its files. Read by stryker.config.mjs and vitest.stryker.config.ts.
+export const GROUPS = {
+  machines: {
+    mutate: ['machines/session.ts', 'machines/supervisor.ts'],
+    tests: ['tests/unit/machines/**/*.test.ts'],
+  },
+  core: {
+    mutate: ['src/core/errors.ts', 'src/core/metadata.ts', 'src/core/deadlines.ts', 'src/core/scheduler.ts'],
+    tests: ['tests/unit/core/**/*.test.ts'],
+  },
+  errors: {
+    mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],
+    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
+  },
+};
+
+/** The group named by TROUPE_MUTATE_GROUP (set by .ci/mutate.mjs). */
+export function currentGroup() {
+  const name = process.env.TROUPE_MUTATE_GROUP ?? 'machines';
+  const group = GROUPS[name];
+  if (group === undefined) {
+    throw new Error(
+      `Expected TROUPE_MUTATE_GROUP to be one of ${Object.keys(GROUPS).join(', ')}, got ${name}`,
+    );
+  }
+  return { name, ...group };
+}

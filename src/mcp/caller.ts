@@ -1,0 +1,84 @@
+/**
+ * Who is calling, and what they may see: the one place that decides scoping for the `sessions`
+ * tool, `cancel_session`, MCP tasks and any resource that lists sessions.
+ *
+ * A caller's scope key is, in order: its token's name when it came with a named token
+ * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else its MCP session (2025-era HTTP); else `anonymous`
+ * (stateless 2026-07-28 HTTP without a named token: such clients share one scope); else `local`
+ * (stdio, or an in-process transport: one client per process, which sees everything in it). An
+ * admin sees everything.
+ * A session or task whose owner is not known here (started elsewhere in a cluster, or before its
+ * owner was recorded) is visible only to an admin.
+ */
+import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
+import type { NamedToken } from './http-auth.js';
+
+export interface Caller {
+  /** The scope key: `token:<name>`, `mcp:<session id>`, `anonymous` or `local`. */
+  readonly key: string;
+  /** Sees and cancels every caller's work. */
+  readonly admin: boolean;
+}
+
+export const ADMIN_SCOPE = 'troupe:admin';
+
+/** The identity the HTTP layer attaches to a request (`req.auth`), read back by `callerOf`. */
+export function authInfoFor(token: NamedToken | undefined): AuthInfo {
+  if (token === undefined) {
+    return { token: '', clientId: 'anonymous', scopes: [], extra: { troupeScope: 'session' } };
+  }
+  // The shared TROUPE_TOKEN names nobody in particular: its clients are told apart by MCP session.
+  const byName = token.admin === true || token.name !== 'default';
+  return {
+    token: '', // never the secret: handlers and logs may see this object
+    clientId: token.name,
+    scopes: token.admin === true ? [ADMIN_SCOPE] : [],
+    extra: { troupeScope: byName ? 'token' : 'session' },
+  };
+}
+
+export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller {
+  const auth = ctx.http?.authInfo;
+  const admin = auth?.scopes.includes(ADMIN_SCOPE) === true;
+  if (auth !== undefined && auth.extra?.troupeScope === 'token')
+    return { key: `token:${auth.clientId}`, admin };
+  if (ctx.sessionId !== undefined) return { key: `mcp:${ctx.sessionId}`, admin };
+  if (auth !== undefined) return { key: 'anonymous', admin };
+  return { key: 'local', admin };
+}
+
+/** Whether `caller` may see (and cancel) work owned by `owner`. */
+export function canSee(caller: Caller, owner: string | undefined): boolean {
+  // `local` is the one client of a stdio process: everything in the process is its own.
+  return caller.admin || caller.key === 'local' || (owner !== undefined && owner === caller.key);
+}
+
+/**
+ * Owners of the sessions this process's MCP front started, by session id. Bounded: the oldest
+ * entries go first past `maxEntries` (their sessions then show to admins only).
+ */
+export class SessionOwners {
+  readonly #owners = new Map<string, string>();
+  readonly #maxEntries: number;
+
+  /** @param maxEntries @default 20000 (more than the default queue, running and history sizes together) */
+  constructor(maxEntries = 20_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  record(sessionId: string, owner: string): void {
+    this.#owners.set(sessionId, owner);
+    if (this.#owners.size > this.#maxEntries) {
+      const oldest = this.#owners.keys().next().value;
+      if (oldest !== undefined) this.#owners.delete(oldest);
+    }
+  }
+
+  ownerOf(sessionId: string): string | undefined {
+    return this.#owners.get(sessionId);
+  }
+
+  get size(): number {
+    return this.#owners.size;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Bearer tokens for `troupe serve`: one shared token (`TROUPE_TOKEN`), several named ones
+ * (`TROUPE_TOKENS=name:token,...`, each client scoped to its name) and an admin token
+ * (`TROUPE_ADMIN_TOKEN`, sees and cancels everyone's work). The scheme is case-insensitive
+ * (RFC 7235 §2.1); every configured token is compared in constant time.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { runtimeError } from '../core/errors.js';
+
+export interface NamedToken {
+  /** Shown in metadata and used as the caller's scope when several named tokens are configured. */
+  readonly name: string;
+  readonly token: string;
+  /** Sees and cancels every caller's sessions and tasks. @default false */
+  readonly admin?: boolean;
+}
+
+/** The tokens from the environment; throws `INVALID_REQUEST` on a malformed `TROUPE_TOKENS`. */
+export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
+  const tokens: NamedToken[] = [];
+  const shared = env.TROUPE_TOKEN?.trim();
+  if (shared) tokens.push({ name: 'default', token: shared });
+  for (const entry of (env.TROUPE_TOKENS ?? '').split(',')) {
+    if (entry.trim() === '') continue;
+    const at = entry.indexOf(':');
+    const name = at < 0 ? '' : entry.slice(0, at).trim();
+    const token = at < 0 ? '' : entry.slice(at + 1).trim();
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token.length < 8) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got an entry with name ${JSON.stringify(name)} and a token of ${token.length} characters`,
+      );
+    }
+    tokens.push({ name, token });
+  }
+  const admin = env.TROUPE_ADMIN_TOKEN?.trim();
+  if (admin) tokens.push({ name: 'admin', token: admin, admin: true });
+  const names = tokens.map((t) => t.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) {
+    throw runtimeError('INVALID_REQUEST', `Expected each token name once, got "${twice}" twice`);
+  }
+  return tokens;
+}
+
+/** The token the request carries, if it is one of `tokens`. */
+export function authenticate(req: IncomingMessage, tokens: readonly NamedToken[]): NamedToken | undefined {
+  const raw = req.headers.authorization;
+  const match = raw === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(raw);
+  if (match === null) return undefined;
+  const given = Buffer.from(match[1] ?? '');
+  let found: NamedToken | undefined;
+  // Compare against every token, so the time taken does not say which one nearly matched.
+  for (const candidate of tokens) {
+    const expected = Buffer.from(candidate.token);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) found ??= candidate;
+  }
+  return found;
+}

@@ -1,0 +1,40 @@
+/**
+ * What one caller sees of the runtime, for the `sessions` and `cancel_session` tools (and any
+ * resource listing sessions): only the sessions it started, unless it is an admin (`caller.ts`).
+ * Another caller's session reads as unknown, so an id says nothing about whether it exists.
+ * Aggregate counts (queued, running, per provider) stay whole: they carry no one's content.
+ */
+import type { SessionSummary } from '../runtime/types.js';
+import { type Caller, canSee } from './caller.js';
+import type { McpContext } from './context.js';
+import type { LiveSession } from './live-sessions.js';
+
+/** The most recent sessions the `sessions` tool returns (`recent_limit`). */
+export const RECENT_LIMIT_MAX = 1000;
+/** How many ended sessions are read to find a caller's own (the runtime's default history size). */
+export const RECENT_SCAN = 1000;
+
+const LOCAL: Caller = { key: 'local', admin: false };
+
+export function visibleSession(
+  mcp: McpContext,
+  call: { readonly caller?: Caller },
+  sessionId: string,
+): SessionSummary | undefined {
+  if (!canSee(call.caller ?? LOCAL, mcp.owners.ownerOf(sessionId))) return undefined;
+  return mcp.runtime.session(sessionId);
+}
+
+export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller }): LiveSession[] {
+  const caller = call.caller ?? LOCAL;
+  return mcp.live.list().filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+}
+
+export function visibleRecent(
+  mcp: McpContext,
+  call: { readonly caller?: Caller },
+  recent: readonly SessionSummary[],
+): SessionSummary[] {
+  const caller = call.caller ?? LOCAL;
+  return recent.filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+}

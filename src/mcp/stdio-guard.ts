@@ -1,0 +1,115 @@
+/**
+ * The stdio counterpart of `http-body.ts`: every line from the client is checked before the SDK
+ * reads it, and a bad one gets the JSON-RPC error it deserves instead of silence. The SDK's stdio
+ * reader skips a line that is not JSON without a word, and closes the whole connection on a line
+ * over its 10 MiB buffer; here a line that is not JSON gets -32700 (Parse error), and one that is
+ * too long, too deep or not a JSON-RPC object gets -32600 (Invalid Request), with `id: null` as
+ * JSON-RPC 2.0 §5 says when the id cannot be read. Good lines pass through unchanged.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepth } from './http-body.js';
+
+export interface StdioGuardOptions {
+  /** Longest line accepted, in bytes; a longer one is discarded as it streams. @default 4194304 (4 MiB) */
+  readonly maxLineBytes?: number;
+  /** Deepest JSON nesting accepted. @default 64 */
+  readonly maxJsonDepth?: number;
+}
+
+/** A line's verdict: pass it on, or answer with this error. */
+export function checkLine(
+  line: string,
+  maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
+): { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string } {
+  if (jsonDepth(line) > maxJsonDepth) {
+    return {
+      ok: false,
+      code: -32600,
+      message: `Invalid Request: JSON nested deeper than ${maxJsonDepth} levels`,
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, code: -32700, message: 'Parse error: the line is not valid JSON' };
+  }
+  const messages = Array.isArray(value) ? value : [value];
+  const wellFormed = messages.every(
+    (m) =>
+      m !== null &&
+      typeof m === 'object' &&
+      !Array.isArray(m) &&
+      (m as { jsonrpc?: unknown }).jsonrpc === '2.0',
+  );
+  if (!wellFormed || messages.length === 0) {
+    return {
+      ok: false,
+      code: -32600,
+      message: 'Invalid Request: expected a JSON-RPC 2.0 object ({"jsonrpc":"2.0",...})',
+    };
+  }
+  return { ok: true };
+}
+
+/**
+ * Returns the stream the SDK's stdio transport should read instead of `input`; `answer` receives
+ * each error response (one line of JSON, newline included) to write to the client.
+ */
+export function guardStdin(
+  input: NodeJS.ReadableStream,
+  answer: (line: string) => void,
+  options: StdioGuardOptions = {},
+): NodeJS.ReadableStream {
+  const maxLineBytes = options.maxLineBytes ?? 4 * 1024 * 1024;
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let discarding = false;
+  const refuse = (code: number, message: string) =>
+    answer(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`);
+
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      let rest = chunk;
+      for (;;) {
+        const newline = rest.indexOf(10);
+        if (newline < 0) {
+          if (!discarding) {
+            pending.push(rest);
+            pendingBytes += rest.length;
+            if (pendingBytes > maxLineBytes) {
+              discarding = true;
+              pending = [];
+              pendingBytes = 0;
+            }
+          }
+          break;
+        }
+        const tail = rest.subarray(0, newline);
+        rest = rest.subarray(newline + 1);
+        if (discarding) {
+          discarding = false;
+          refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
+          continue;
+        }
+        const line = Buffer.concat([...pending, tail]);
+        pending = [];
+        pendingBytes = 0;
+        if (line.length > maxLineBytes) {
+          refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
+          continue;
+        }
+        const text = line.toString('utf8').replace(/\r$/, '');
+        if (text.trim() === '') continue;
+        const verdict = checkLine(text, maxJsonDepth);
+        if (verdict.ok) this.push(Buffer.from(`${text}\n`));
+        else refuse(verdict.code, verdict.message);
+      }
+      done();
+    },
+  });
+  input.on('error', (error: Error) => guard.destroy(error));
+  input.pipe(guard);
+  return guard;
+}

@@ -1,0 +1,80 @@
+/**
+ * Caller metadata is capped in bytes of JSON: exact at the boundary, counting every separator, in
+ * UTF-8 bytes; what does not fit is dropped key by key and the result says so.
+ */
+import { describe, expect, it } from 'vitest';
+import { byteLength, capMetadata, capString } from '../../../src/core/metadata.js';
+
+const size = (value: unknown) => byteLength(JSON.stringify(value));
+
+describe('byteLength', () => {
+  it('counts UTF-8 bytes, not characters', () => {
+    expect(byteLength('')).toBe(0);
+    expect(byteLength('abc')).toBe(3);
+    expect(byteLength('\u007f')).toBe(1);
+    expect(byteLength('é')).toBe(2);
+    expect(byteLength('a€')).toBe(4);
+    expect(byteLength('😀')).toBe(4);
+  });
+});
+
+describe('capMetadata', () => {
+  it('has nothing to cap when no metadata was given', () => {
+    expect(capMetadata(undefined, 100)).toEqual({ value: undefined, truncated: false });
+  });
+
+  it('keeps an empty object as an empty object', () => {
+    expect(capMetadata({}, 2)).toEqual({ value: {}, truncated: false });
+  });
+
+  it('keeps a key that fits exactly, and drops it one byte short', () => {
+    const one = { a: 1 }; // {"a":1} is 7 bytes
+    expect(size(one)).toBe(7);
+    expect(capMetadata(one, 7)).toEqual({ value: one, truncated: false });
+    expect(capMetadata(one, 6)).toEqual({ value: {}, truncated: true });
+  });
+
+  it('counts the comma between keys', () => {
+    const two = { a: 1, b: 2 }; // {"a":1,"b":2} is 13 bytes
+    expect(size(two)).toBe(13);
+    expect(capMetadata(two, 13)).toEqual({ value: two, truncated: false });
+    expect(capMetadata(two, 12)).toEqual({ value: { a: 1 }, truncated: true });
+  });
+
+  it('counts multi-byte characters in keys and values by their bytes', () => {
+    const wide = { é: 'ü' }; // {"é":"ü"} is 11 bytes, 9 characters
+    expect(size(wide)).toBe(11);
+    expect(capMetadata(wide, 11)).toEqual({ value: wide, truncated: false });
+    expect(capMetadata(wide, 10)).toEqual({ value: {}, truncated: true });
+  });
+
+  it('never returns more bytes than the cap, whatever the keys', () => {
+    const metadata = { alpha: 'x'.repeat(10), beta: [1, 2, 3], gamma: { nested: 'é' }, delta: null };
+    for (let cap = 2; cap <= size(metadata) + 1; cap++) {
+      const capped = capMetadata(metadata, cap);
+      expect(size(capped.value)).toBeLessThanOrEqual(cap);
+      expect(capped.truncated).toBe(cap < size(metadata));
+    }
+  });
+
+  it('keeps values as plain JSON copies, not the caller objects', () => {
+    const inner = { deep: [1, { x: 'y' }] };
+    const capped = capMetadata({ inner, when: new Date(0) }, 1000);
+    expect(capped.value).toEqual({ inner: { deep: [1, { x: 'y' }] }, when: '1970-01-01T00:00:00.000Z' });
+    expect(capped.value?.inner).not.toBe(inner);
+  });
+
+  it('drops values JSON cannot hold, and says so', () => {
+    expect(capMetadata({ f: () => 1, u: undefined, ok: true }, 100)).toEqual({
+      value: { ok: true },
+      truncated: true,
+    });
+  });
+});
+
+describe('capString', () => {
+  it('keeps a string that fits and marks a cut one', () => {
+    expect(capString('abc', 3)).toBe('abc');
+    expect(capString('abcd', 3)).toBe('ab…');
+  });
+});

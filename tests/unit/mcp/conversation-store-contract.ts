@@ -1,0 +1,104 @@
+/**
+ * What every conversation store must do (memory and Redis run the same cases): bounded per
+ * conversation in messages and bytes with system messages counted, bounded in total, expiring.
+ */
+import { describe, expect, it } from 'vitest';
+import { conversationBytes } from '../../../src/mcp/conversation-limits.js';
+import type { ConversationStore, ConversationStoreOptions } from '../../../src/mcp/conversations.js';
+import type { ChatMessage } from '../../../src/providers/port.js';
+
+export const turn = (i: number, size = 0): ChatMessage[] => [
+  { role: 'user', content: `question ${i}${'q'.repeat(size)}` },
+  { role: 'assistant', content: `answer ${i}` },
+];
+
+export type StoreFactory = (options: ConversationStoreOptions) => Promise<ConversationStore>;
+
+export function conversationStoreContract(name: string, make: StoreFactory): void {
+  describe(`${name}: the conversation store contract`, () => {
+    it('keeps the system message and the newest turns within maxMessages (the system message counts)', async () => {
+      const store = await make({ maxMessages: 5 });
+      const id = await store.save([
+        { role: 'system', content: 'be brief' },
+        ...turn(1),
+        ...turn(2),
+        ...turn(3),
+      ]);
+      const kept = (await store.get(id))!;
+      expect(kept.map((m) => m.content)).toEqual([
+        'be brief',
+        'question 2',
+        'answer 2',
+        'question 3',
+        'answer 3',
+      ]);
+    });
+
+    it('cuts the oldest turns to fit maxBytes and never starts with an assistant reply', async () => {
+      const store = await make({ maxBytes: 200 });
+      const id = await store.save([...turn(1), ...turn(2), ...turn(3), ...turn(4)]);
+      const kept = (await store.get(id))!;
+      expect(conversationBytes(kept)).toBeLessThanOrEqual(200);
+      expect(kept[0]?.role).toBe('user');
+      expect(kept.at(-1)?.content).toBe('answer 4');
+    });
+
+    // Regression (issue 16, item 1): system messages were kept whatever their size.
+    it('counts system messages against maxBytes: a big system message pushes turns out, never past the cap', async () => {
+      const store = await make({ maxBytes: 4000 });
+      const system: ChatMessage = { role: 'system', content: 's'.repeat(3000) };
+      let id: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const prior = id === undefined ? [] : ((await store.get(id)) ?? []);
+        const next = [...(prior.length === 0 ? [system] : []), ...turn(i, 200)];
+        expect(store.check(prior, next)).toBeUndefined();
+        id = await store.save([...prior, ...next], id);
+        expect(conversationBytes((await store.get(id))!)).toBeLessThanOrEqual(4000);
+      }
+      const kept = (await store.get(id!))!;
+      expect(kept[0]).toEqual(system);
+      expect(kept.at(-1)?.content).toBe('answer 9');
+      // Later system messages (sent in `messages` on every call) do not pile up either.
+      for (let i = 0; i < 5; i++) {
+        const prior = (await store.get(id!))!;
+        id = await store.save([...prior, { role: 'system', content: 'x'.repeat(500) }, ...turn(i)], id);
+      }
+      expect(conversationBytes((await store.get(id!))!)).toBeLessThanOrEqual(4000);
+    });
+
+    it('refuses a turn over the byte cap with INVALID_REQUEST naming the cap', async () => {
+      const store = await make({ maxBytes: 1000 });
+      const error = store.check([], [{ role: 'system', content: 'x'.repeat(1200) }, ...turn(1)]);
+      expect(error?.code).toBe('INVALID_REQUEST');
+      expect(error?.message).toContain('1000 bytes');
+      // The pinned system message of the conversation so far counts against the new turn.
+      const prior: ChatMessage[] = [{ role: 'system', content: 'y'.repeat(800) }, ...turn(0)];
+      expect(store.check(prior, turn(1, 200))?.message).toContain('1000 bytes');
+      expect(store.check(prior, turn(1))).toBeUndefined();
+    });
+
+    it('bounds the total across conversations, dropping the least recently saved', async () => {
+      const store = await make({ maxBytes: 2000, maxTotalBytes: 5000 });
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await store.save(turn(i, 1500)));
+      const held = [];
+      for (const id of ids) held.push(await store.get(id));
+      const total = held.reduce((sum, m) => sum + (m === undefined ? 0 : conversationBytes(m)), 0);
+      expect(total).toBeLessThanOrEqual(5000);
+      expect(held[0]).toBeUndefined();
+      expect(held.at(-1)).toBeDefined();
+    });
+
+    it('expires after the TTL and drops the least recently saved past maxConversations', async () => {
+      let now = 1000;
+      const store = await make({ ttlMs: 50, maxConversations: 2, now: () => now });
+      const a = await store.save(turn(1));
+      const b = await store.save(turn(2));
+      await store.save(turn(3));
+      expect(await store.get(a)).toBeUndefined();
+      expect(await store.get(b)).toBeDefined();
+      now += 51;
+      expect(await store.get(b)).toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Tool error results: a model reading one learns the code, what happened and what to do next.
+ */
+import { describe, expect, it } from 'vitest';
+import type { TroupeErrorCode } from '../../../src/core/errors.js';
+import { providerError, runtimeError } from '../../../src/core/errors.js';
+import { errorText, hintFor, toolErrorFrom, toolErrorInfo } from '../../../src/mcp/errors.js';
+
+const CODES: readonly TroupeErrorCode[] = [
+  'QUEUE_FULL',
+  'SHUTTING_DOWN',
+  'TIMED_OUT',
+  'CANCELLED',
+  'INVALID_REQUEST',
+  'UNKNOWN_PROVIDER',
+  'UNKNOWN_SESSION',
+  'BACKEND_UNAVAILABLE',
+  'INTERNAL',
+  'RATE_LIMITED',
+  'AUTH_FAILED',
+  'MODEL_NOT_FOUND',
+  'PROVIDER_UNAVAILABLE',
+  'NETWORK',
+  'BAD_RESPONSE',
+  'NOT_CONFIGURED',
+  'QUOTA_EXHAUSTED',
+  'CONTENT_FILTERED',
+  'CONTEXT_TOO_LONG',
+];
+
+describe('hintFor', () => {
+  it('gives every code a hint of its own', () => {
+    const hints = CODES.map(hintFor);
+    for (const hint of hints) expect(hint.length).toBeGreaterThan(20);
+    expect(new Set(hints).size).toBe(CODES.length);
+  });
+
+  it('tells the caller what to do for the codes a model meets most', () => {
+    expect(hintFor('RATE_LIMITED')).toContain('retry_after_ms');
+    expect(hintFor('TIMED_OUT')).toContain('timeout_ms');
+    expect(hintFor('MODEL_NOT_FOUND')).toContain('list_models');
+    expect(hintFor('QUEUE_FULL')).toContain('Retry');
+  });
+
+  it('falls back to the INTERNAL hint for a code it does not know (from a newer peer)', () => {
+    expect(hintFor('SOMETHING_NEW' as TroupeErrorCode)).toBe(hintFor('INTERNAL'));
+  });
+});
+
+describe('toolErrorInfo', () => {
+  it('carries code, message, hint and retryability, and only the optional fields given', () => {
+    const info = toolErrorInfo(providerError('AUTH_FAILED', 'Expected a valid key, got 401').toData());
+    expect(info).toEqual({
+      code: 'AUTH_FAILED',
+      message: 'Expected a valid key, got 401',
+      hint: hintFor('AUTH_FAILED'),
+      retryable: false,
+    });
+    expect(Object.keys(info)).toEqual(['code', 'message', 'hint', 'retryable']);
+  });
+
+  it('passes the retry-after hint and the timeout kind on in snake case', () => {
+    const limited = toolErrorInfo(providerError('RATE_LIMITED', 'slow', { retryAfterMs: 1500 }).toData());
+    expect(limited.retryable).toBe(true);
+    expect(limited.retry_after_ms).toBe(1500);
+    const late = toolErrorInfo(runtimeError('TIMED_OUT', 'late', { timeout: 'queue' }).toData());
+    expect(late.timeout).toBe('queue');
+    expect(late).not.toHaveProperty('retry_after_ms');
+  });
+});
+
+describe('toolErrorFrom and errorText', () => {
+  it('turns anything thrown into a tool error a model can read', () => {
+    const info = toolErrorFrom(new Error('disk full'));
+    expect(info.code).toBe('INTERNAL');
+    expect(errorText(info)).toBe(`INTERNAL: Unexpected error: disk full\n${hintFor('INTERNAL')}`);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The pure parts of issue 16's exposure rules: bind checks, the Host/Origin guard with a spoofed
+ * `Host: localhost` from a remote peer, token parsing, callers, and the stdio line check.
+ */
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { callerOf, canSee } from '../../../src/mcp/caller.js';
+import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
+import { jsonDepth } from '../../../src/mcp/http-body.js';
+import { exposureProblem, isLoopback, requestGuard } from '../../../src/mcp/http-exposure.js';
+import { checkLine, guardStdin } from '../../../src/mcp/stdio-guard.js';
+
+const req = (headers: Record<string, string>, remoteAddress: string) =>
+  ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
+
+describe('bind checks', () => {
+  it('knows loopback from the rest', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost'])
+      expect(isLoopback(a)).toBe(true);
+    for (const a of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', 'example.com'])
+      expect(isLoopback(a)).toBe(false);
+  });
+
+  it('refuses off loopback without a token unless told, and a wildcard without a host list', () => {
+    expect(exposureProblem({ host: '127.0.0.1', tokenRequired: false })).toBeUndefined();
+    expect(exposureProblem({ host: '10.0.0.5', tokenRequired: false })).toMatch(/without a token/);
+    expect(exposureProblem({ host: '10.0.0.5', tokenRequired: false, allowNoToken: true })).toBeUndefined();
+    expect(exposureProblem({ host: '10.0.0.5', tokenRequired: true })).toBeUndefined();
+    expect(exposureProblem({ host: '0.0.0.0', tokenRequired: true })).toMatch(/--allowed-hosts/);
+    expect(exposureProblem({ host: '::', tokenRequired: true, allowedHosts: ['a.test'] })).toBeUndefined();
+  });
+});
+
+describe('Host and Origin', () => {
+  it('on loopback: loopback names, from loopback peers', () => {
+    const guard = requestGuard({ host: '127.0.0.1' });
+    expect(guard.check(req({ host: 'localhost:7801' }, '127.0.0.1'))).toBeUndefined();
+    expect(guard.check(req({ host: '[::1]:7801' }, '::1'))).toBeUndefined();
+    expect(guard.check(req({ host: 'evil.test' }, '127.0.0.1'))).toMatch(/not an allowed host/);
+    expect(guard.check(req({ host: 'localhost', origin: 'http://evil.test' }, '127.0.0.1'))).toMatch(
+      /Origin/,
+    );
+  });
+
+  it('off loopback: only the explicit list, and a spoofed `Host: localhost` from a remote peer gets nothing', () => {
+    const guard = requestGuard({ host: '0.0.0.0', allowedHosts: ['mcp.example.com'] });
+    expect(guard.check(req({ host: 'mcp.example.com' }, '10.1.2.3'))).toBeUndefined();
+    expect(guard.check(req({ host: 'localhost' }, '10.1.2.3'))).toMatch(/not an allowed host/);
+    expect(guard.check(req({ host: 'mcp.example.com', origin: 'http://localhost' }, '10.1.2.3'))).toMatch(
+      /Origin/,
+    );
+    // Even a list that names localhost honours it only from this machine.
+    const lax = requestGuard({ host: '0.0.0.0', allowedHosts: ['localhost', 'mcp.example.com'] });
+    expect(lax.check(req({ host: 'localhost' }, '10.1.2.3'))).toMatch(/names this machine/);
+    expect(lax.check(req({ host: 'localhost' }, '::ffff:127.0.0.1'))).toBeUndefined();
+    expect(guard.check(req({}, '10.1.2.3'))).toMatch(/not an allowed host/);
+  });
+});
+
+describe('tokens and callers', () => {
+  it('reads TROUPE_TOKEN, TROUPE_TOKENS and TROUPE_ADMIN_TOKEN, and refuses malformed entries', () => {
+    const tokens = tokensFromEnv({
+      TROUPE_TOKENS: 'alice:aaaaaaaa, bob:bbbbbbbb',
+      TROUPE_ADMIN_TOKEN: 'cccccccc',
+    });
+    expect(tokens.map((t) => [t.name, t.admin === true])).toEqual([
+      ['alice', false],
+      ['bob', false],
+      ['admin', true],
+    ]);
+    expect(() => tokensFromEnv({ TROUPE_TOKENS: 'alice' })).toThrow(
+      /Expected TROUPE_TOKENS entries as name:token/,
+    );
+    expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:short' })).toThrow(/8 or more/);
+    expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:aaaaaaaa,a:bbbbbbbb' })).toThrow(/"a" twice/);
+  });
+
+  it('authenticates with any scheme case and maps tokens to scopes', () => {
+    const tokens = tokensFromEnv({ TROUPE_TOKEN: 'shared-1', TROUPE_TOKENS: 'alice:aaaaaaaa' });
+    expect(authenticate(req({ authorization: 'bEaReR aaaaaaaa' }, ''), tokens)?.name).toBe('alice');
+    expect(authenticate(req({ authorization: 'Bearer aaaaaaa' }, ''), tokens)).toBeUndefined();
+    expect(authenticate(req({ authorization: 'Token aaaaaaaa' }, ''), tokens)).toBeUndefined();
+    const auth = (clientId: string, troupeScope: string) => ({
+      authInfo: { token: '', clientId, scopes: [], extra: { troupeScope } },
+    });
+    const alice = callerOf({ http: auth('alice', 'token') });
+    expect(alice).toEqual({ key: 'token:alice', admin: false });
+    expect(callerOf({ sessionId: 's1', http: auth('default', 'session') }).key).toBe('mcp:s1');
+    expect(callerOf({ http: auth('anonymous', 'session') }).key).toBe('anonymous');
+    expect(callerOf({}).key).toBe('local');
+    expect(canSee(alice, 'token:alice')).toBe(true);
+    expect(canSee(alice, 'token:bob')).toBe(false);
+    expect(canSee(alice, undefined)).toBe(false);
+    expect(canSee({ key: 'token:ops', admin: true }, 'token:bob')).toBe(true);
+  });
+});
+
+describe('JSON nesting and stdio lines', () => {
+  it('measures nesting without parsing, ignoring brackets in strings', () => {
+    expect(jsonDepth('{"a":[1,{"b":2}]}')).toBe(3);
+    expect(jsonDepth('{"a":"[[[[\\"[["}')).toBe(1);
+    expect(jsonDepth('['.repeat(100_000))).toBe(100_000);
+  });
+
+  it('answers each bad stdio line with the JSON-RPC error and passes good lines on', async () => {
+    const input = new PassThrough();
+    const answers: string[] = [];
+    const out = guardStdin(input, (line) => answers.push(line), { maxLineBytes: 1000 });
+    const passed: string[] = [];
+    out.on('data', (d: Buffer) => passed.push(d.toString()));
+    input.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n{not json\n');
+    input.write(`${'['.repeat(100)}${']'.repeat(100)}\n42\n`);
+    input.write(`${'x'.repeat(600)}`);
+    input.write(`${'x'.repeat(600)}\n\n{"jsonrpc":"2.0","id":2,"method":"ping"}\r\n`);
+    await new Promise((r) => setImmediate(r));
+    expect(passed.join('')).toBe(
+      '{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n',
+    );
+    const errors = answers.map(
+      (a) => JSON.parse(a) as { id: null; error: { code: number; message: string } },
+    );
+    expect(errors.map((e) => [e.id, e.error.code])).toEqual([
+      [null, -32700],
+      [null, -32600],
+      [null, -32600],
+      [null, -32600],
+    ]);
+    expect(errors[3]?.error.message).toContain('1000 bytes');
+    expect(checkLine('{"jsonrpc":"2.0","method":"x"}')).toEqual({ ok: true });
+  });
+});
