@@ -31,6 +31,8 @@ export async function bootstrap(
   tasks?: TaskOptions,
   config?: ResolvedConfig,
   conversationStore?: ConversationStore,
+  /** Scope the session resources to their caller (HTTP, where clients are many); stdio has one. */
+  scopeResources = false,
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
@@ -55,6 +57,7 @@ export async function bootstrap(
     ),
     ...(tasks === undefined ? {} : { tasks }),
     ...(conversationStore === undefined ? {} : { conversationStore }),
+    ...(scopeResources ? { sessionFilter: 'owner' as const } : {}),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
   });

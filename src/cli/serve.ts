@@ -134,6 +134,7 @@ export const command: Command = {
       taskStore === undefined ? undefined : { store: taskStore },
       config,
       conversationStore,
+      true,
     );
     const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(

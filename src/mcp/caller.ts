@@ -53,6 +53,11 @@ export function canSee(caller: Caller, owner: string | undefined): boolean {
   return caller.admin || caller.key === 'local' || (owner !== undefined && owner === caller.key);
 }
 
+/** The owner to list work for: `undefined` (everything) for a caller that sees everything. */
+export function listingOwner(caller: Caller): string | undefined {
+  return caller.admin || caller.key === 'local' ? undefined : caller.key;
+}
+
 /**
  * Owners of the sessions this process's MCP front started, by session id. Bounded: the oldest
  * entries go first past `maxEntries` (their sessions then show to admins only).

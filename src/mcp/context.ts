@@ -64,9 +64,10 @@ export interface McpContextOptions {
   readonly version?: string;
   /**
    * Which sessions the caller of a request may see in the `troupe://sessions` resources (and get
-   * updates for). @default undefined (every caller sees every session)
+   * updates for). `'owner'` applies the tools' rule (`caller.ts`: a caller sees what it started, an
+   * admin everything); `troupe serve` sets it. @default undefined (every caller sees every session)
    */
-  readonly sessionFilter?: SessionFilter;
+  readonly sessionFilter?: SessionFilter | 'owner';
   /**
    * Statecharts served as `troupe://charts/{name}`, as Mermaid text by name; the composition root
    * draws them (`src/observe` is outside this layer). @default {} (no chart resources)
@@ -131,8 +132,10 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     log,
     version: options.version ?? '0.1.0',
     resourceChanges,
-    // Resources show a caller only its own sessions, by the same rule as the tools (caller.ts).
-    sessionFilter: options.sessionFilter ?? ((id, ctx) => canSee(callerOf(ctx), owners.ownerOf(id))),
+    sessionFilter:
+      options.sessionFilter === 'owner'
+        ? (id, ctx) => canSee(callerOf(ctx), owners.ownerOf(id))
+        : options.sessionFilter,
     charts: options.charts ?? {},
     close() {
       live.close();

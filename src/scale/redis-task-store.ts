@@ -13,6 +13,7 @@ import { applyPatch } from '../mcp/tasks/memory-task-store.js';
 import { decodeCursor, encodeCursor, expired } from '../mcp/tasks/task-cursor.js';
 import {
   isTerminal,
+  ownedBy,
   type TaskPage,
   type TaskPatch,
   type TaskRecord,
@@ -189,7 +190,7 @@ export class RedisTaskStore implements TaskStore {
         const raw = raws[i];
         if (raw === null || raw === undefined) continue;
         const record = JSON.parse(raw) as TaskRecord;
-        if (expired(record, now) || record.owner !== options.owner) continue;
+        if (expired(record, now) || !ownedBy(record, options.owner)) continue;
         if (page.length === options.limit) {
           const last = page.at(-1);
           return {

@@ -1,7 +1,9 @@
 /**
  * MCP tasks across instances: two runtimes on one Redis, each with its MCP server over real HTTP
  * and the Redis task store. A task created through one instance is polled, read and cancelled
- * through the other.
+ * through the other. Tasks are scoped to their caller (docs/security.md): one client reaches its
+ * tasks through any instance by the name of its token, so every client here comes with the same
+ * named token; a second client with another token sees nothing of the first one's tasks.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
@@ -26,6 +28,11 @@ import { redisBackend } from '../../src/scale/redis-backend.js';
 import { RedisTaskStore } from '../../src/scale/redis-task-store.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
+const TOKENS = [
+  { name: 'alice', token: 'alice-token-0123456789' },
+  { name: 'bob', token: 'bob-token-0123456789' },
+];
+
 let redis: RedisServer;
 let prefixSeq = 0;
 const instances: Instance[] = [];
@@ -45,7 +52,8 @@ interface Instance {
   readonly runtime: Runtime;
   /** Abort reasons of this instance's provider requests. */
   readonly aborted: string[];
-  client(): Promise<Client>;
+  /** A client with a named token (the first of `TOKENS` unless given). */
+  client(token?: string): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -86,16 +94,20 @@ async function instance(prefix: string, work = true): Promise<Instance> {
     tasks: { store, pollIntervalMs: 100, sweepIntervalMs: 50 },
     log: () => {},
   });
-  const app: HttpApp = createHttpApp({ mcp, port: 0 });
+  const app: HttpApp = createHttpApp({ mcp, port: 0, tokens: TOKENS });
   const { url } = await app.listen();
   const clients: Client[] = [];
   const created: Instance = {
     mcp,
     runtime,
     aborted,
-    async client() {
+    async client(token = TOKENS[0]!.token) {
       const client = new Client({ name: 'troupe-test', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
       clients.push(client);
       return client;
     },
@@ -150,6 +162,8 @@ describe('MCP tasks across instances (Redis task store)', () => {
     const { task } = await onA.create({ prompt: 'hello', extra: { simulateLatencyMs: 300 } });
     expect(task.status).toBe('working');
     expect((await onB.get(task.taskId)).status).toBe('working');
+    // Another caller, on either instance, does not see it.
+    await expect(v1(await b.client(TOKENS[1]!.token)).get(task.taskId)).rejects.toThrow();
     const done = await until(
       () => onB.get(task.taskId),
       (t) => t.status === 'completed',

@@ -4,7 +4,14 @@
  * past its TTL is never served even between sweeps.
  */
 import { decodeCursor, encodeCursor, expired } from './task-cursor.js';
-import { isTerminal, type TaskPage, type TaskPatch, type TaskRecord, type TaskStore } from './task-store.js';
+import {
+  isTerminal,
+  ownedBy,
+  type TaskPage,
+  type TaskPatch,
+  type TaskRecord,
+  type TaskStore,
+} from './task-store.js';
 
 export interface MemoryTaskStoreOptions {
   /** Most records held at once. @default 1000 */
@@ -60,7 +67,7 @@ export class MemoryTaskStore implements TaskStore {
     const page: Entry[] = [];
     let more = false;
     for (const entry of this.#entries.values()) {
-      if (entry.seq <= after || expired(entry.record, now) || entry.record.owner !== options.owner) continue;
+      if (entry.seq <= after || expired(entry.record, now) || !ownedBy(entry.record, options.owner)) continue;
       if (page.length === options.limit) {
         more = true;
         break;

@@ -15,7 +15,7 @@ import {
   ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { callerOf, canSee } from '../caller.js';
+import { callerOf, canSee, listingOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError } from './task-manager.js';
@@ -81,7 +81,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: ListTasksRequestV1Schema.shape.params },
     async (params, ctx) => {
       try {
-        return listTasksResultV1(await mcp.tasks.list(callerOf(ctx).key, params?.cursor));
+        return listTasksResultV1(await mcp.tasks.list(listingOwner(callerOf(ctx)), params?.cursor));
       } catch (error) {
         if (error instanceof InvalidCursorError)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);

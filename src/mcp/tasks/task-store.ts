@@ -62,7 +62,10 @@ export interface TaskStore {
   get(taskId: string): Promise<TaskRecord | undefined>;
   /** Applies the patch (see `TaskPatch`) and returns the record as it now is. */
   update(taskId: string, patch: TaskPatch): Promise<TaskRecord | undefined>;
-  /** One page of live records, oldest first; throws `InvalidCursorError` for a foreign cursor. */
+  /**
+   * One page of live records, oldest first; throws `InvalidCursorError` for a foreign cursor.
+   * With `owner`, only that owner's records; without, every record (an admin's view).
+   */
   list(options: {
     readonly owner?: string;
     readonly cursor?: string;
@@ -72,4 +75,9 @@ export interface TaskStore {
   sweep(): Promise<readonly string[]>;
   /** Every stored change, as the record after it. Returns the unsubscribe function. */
   subscribe(listener: (record: TaskRecord) => void): () => void;
+}
+
+/** Whether `record` belongs in a listing for `owner` (`undefined`: every record). */
+export function ownedBy(record: TaskRecord, owner: string | undefined): boolean {
+  return owner === undefined || record.owner === owner;
 }

@@ -173,6 +173,7 @@ describe('clients see their own work', () => {
     const taskId = created.task.taskId;
     expect((await ask(alice!, 'tasks/list', {}, ListTasksResultV1Schema)).tasks).toHaveLength(1);
     expect((await ask(bob!, 'tasks/list', {}, ListTasksResultV1Schema)).tasks).toHaveLength(0);
+    expect((await ask(admin!, 'tasks/list', {}, ListTasksResultV1Schema)).tasks).toHaveLength(1);
     await expect(ask(bob!, 'tasks/get', { taskId }, GetTaskResultV1Schema)).rejects.toThrow(/not found/);
     await expect(ask(bob!, 'tasks/cancel', { taskId }, GetTaskResultV1Schema)).rejects.toThrow(/not found/);
     expect((await ask(admin!, 'tasks/get', { taskId }, GetTaskResultV1Schema)).status).toBe('working');

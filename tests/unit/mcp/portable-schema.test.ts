@@ -43,7 +43,9 @@ describe('tool schemas', () => {
     expect(portabilityFindings(definition.outputSchema, `${name}.output`)).toEqual([]);
   });
 
-  it('the check finds what zod emits before the rewrite (29 findings, as the Inspector reported)', () => {
+  // 29 findings when issue 18 was filed, as the Inspector reported; the count grows with the schemas
+  // (finish reasons, web-search results), so the test asks for both kinds rather than a number.
+  it('the check finds both kinds of finding in what zod emits before the rewrite', () => {
     const raw = TOOLS.flatMap((tool) => [
       ...portabilityFindings(
         tool.input['~standard'].jsonSchema.input({ target: 'draft-2020-12' }),
@@ -54,7 +56,8 @@ describe('tool schemas', () => {
         tool.name,
       ),
     ]);
-    expect(raw).toHaveLength(29);
+    expect(raw.filter((f) => f.includes(': type array')).length).toBeGreaterThan(0);
+    expect(raw.filter((f) => f.includes(': no validation keyword')).length).toBeGreaterThan(0);
   });
 });
 

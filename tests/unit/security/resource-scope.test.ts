@@ -1,0 +1,54 @@
+/**
+ * `sessionFilter: 'owner'` (what `troupe serve` sets) scopes the session resources by the tools'
+ * rule: a caller sees the sessions it started, stdio's one `local` caller and an admin see all.
+ */
+import type { ServerContext } from '@modelcontextprotocol/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN_SCOPE } from '../../../src/mcp/caller.js';
+import { createMcpContext, type McpContext } from '../../../src/mcp/context.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+
+const contexts: McpContext[] = [];
+afterEach(async () => {
+  for (const mcp of contexts.splice(0)) {
+    mcp.close();
+    await mcp.runtime.shutdown({ deadlineMs: 0 });
+  }
+});
+
+function context(sessionFilter?: 'owner'): McpContext {
+  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const mcp = createMcpContext({
+    runtime,
+    catalog: { list: () => [] } as never,
+    log: () => {},
+    ...(sessionFilter === undefined ? {} : { sessionFilter }),
+  });
+  contexts.push(mcp);
+  return mcp;
+}
+
+const http = (sessionId: string, admin = false) =>
+  ({
+    sessionId,
+    http: { authInfo: { token: '', clientId: 'x', scopes: admin ? [ADMIN_SCOPE] : [], extra: {} } },
+  }) as unknown as ServerContext;
+
+describe("sessionFilter: 'owner'", () => {
+  it('shows a session to the caller that started it, an admin and stdio, and to nobody else', () => {
+    const mcp = context('owner');
+    mcp.owners.record('s1', 'mcp:alice');
+    const visible = mcp.sessionFilter!;
+    expect(visible('s1', http('alice'))).toBe(true);
+    expect(visible('s1', http('bob'))).toBe(false);
+    expect(visible('s1', http('bob', true))).toBe(true);
+    expect(visible('s1', {} as ServerContext)).toBe(true);
+    // A session whose owner is unknown here shows to admins only.
+    expect(visible('s2', http('alice'))).toBe(false);
+  });
+
+  it('is off unless asked for (a library embedding the front decides)', () => {
+    expect(context().sessionFilter).toBeUndefined();
+  });
+});
