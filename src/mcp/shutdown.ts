@@ -15,15 +15,13 @@ export interface GracefulStopOptions {
   readonly closeTransports: () => Promise<void>;
 }
 
-/** The runtime's report, with `finished` counting only sessions that ended on their own. */
+/** The runtime's report, with the states its sessions ended in. */
 export interface StopReport extends ShutdownReport {
   /** Sessions that ended while draining, by final state (those cancelled at the deadline included). */
   readonly endedByState: Readonly<Record<string, number>>;
 }
 
 export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions): Promise<StopReport> {
-  // Counted here from the sessions' own ends: the runtime's `finished` also counts the sessions
-  // it cancels at the deadline (issue 16: "239 finished ... 212 cancelled" when 27 finished).
   const ended = new Map<string, string>();
   const unsubscribe = mcp.runtime.subscribe((event) => {
     if (event.type === 'session.ended') ended.set(event.sessionId, event.result.metadata.state);
@@ -34,20 +32,15 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   } finally {
     unsubscribe();
   }
-  const cancelledAtDeadline = new Set(report.cancelled);
   const endedByState: Record<string, number> = {};
-  let finished = 0;
-  for (const [id, state] of ended) {
-    endedByState[state] = (endedByState[state] ?? 0) + 1;
-    if (!cancelledAtDeadline.has(id)) finished += 1;
-  }
+  for (const state of ended.values()) endedByState[state] = (endedByState[state] ?? 0) + 1;
   // Every session has ended, so every tool handler is returning; wait for them to hand back.
   const flushUntil = Date.now() + (options.flushMs ?? 2000);
   while (mcp.calls.size > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 50)); // let the last responses reach the socket
   await options.closeTransports();
   mcp.close();
-  return { finished, cancelled: report.cancelled, endedByState };
+  return { ...report, endedByState };
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */

@@ -32,7 +32,11 @@ export class Lifecycle {
   private report: Promise<ShutdownReport> | undefined;
   private resolveReport: (report: ShutdownReport) => void = () => {};
   private drainTimer: unknown;
+  /** Sessions that ended while draining, before the drain deadline's cancellations began. */
   private finishedWhileDraining = 0;
+  /** Sessions that ended once the cancellations began: the cancelled ones, and any that beat them. */
+  private endedAfterDeadline = 0;
+  private deadlinePassed = false;
   private cancelled: string[] = [];
   /** The drain deadline's cancellations are still running, slice by slice. */
   private cancelling = false;
@@ -53,6 +57,7 @@ export class Lifecycle {
             hooks.draining?.();
           },
           cancelRemaining: () => {
+            this.deadlinePassed = true;
             this.cancelling = true;
             const cancelled = hooks.cancelRemaining((ids) => {
               this.cancelled = ids;
@@ -91,7 +96,9 @@ export class Lifecycle {
   private finishReport(): void {
     const { clock } = this.hooks;
     this.hooks.broadcast({ type: 'supervisor.stopped', at: clock.now(), cancelled: this.cancelled });
-    this.resolveReport({ finished: this.finishedWhileDraining, cancelled: this.cancelled });
+    // `finished` counts only sessions that ended on their own: every cancelled one also ended.
+    const beatTheCancel = Math.max(0, this.endedAfterDeadline - this.cancelled.length);
+    this.resolveReport({ finished: this.finishedWhileDraining + beatTheCancel, cancelled: this.cancelled });
   }
 
   /** `draining` while the deadline's cancellations run in slices: those sessions are still live. */
@@ -103,7 +110,8 @@ export class Lifecycle {
   /** A session ended; the last one to end while draining stops the supervisor. */
   sessionEnded(): void {
     if (this.state !== 'draining') return;
-    this.finishedWhileDraining++;
+    if (this.deadlinePassed) this.endedAfterDeadline++;
+    else this.finishedWhileDraining++;
     this.workEnded();
   }
 

@@ -80,7 +80,8 @@ describe('runtime at depth', () => {
     const queuedIds = handles.slice(3).map((h) => h.id);
     expect(report!.cancelled).toEqual([...queuedIds, ...running.slice(1).map((h) => h.id)]);
     expect(endOrder.slice(0, DEFAULT_SLICE.maxItems)).toEqual(queuedIds.slice(0, DEFAULT_SLICE.maxItems));
-    expect(report!.finished).toBe(MANY);
+    // Only the session that answered between two slices ended on its own.
+    expect(report!.finished).toBe(1);
     expect(runtime.status().state).toBe('stopped');
     expect(supervisor.at(-1)).toMatchObject({ type: 'supervisor.stopped', cancelled: report!.cancelled });
     expect(provider.calls.every((c) => c.settled || c.signal.aborted)).toBe(true);
