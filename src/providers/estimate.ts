@@ -1,0 +1,80 @@
+/**
+ * Token estimates made before a call, with no tokenizer and no network: what admission charges a
+ * provider's tokens-per-minute and tokens-per-day limits, and what the context-window check
+ * compares with the model's window. The provider's reported usage replaces the estimate once the
+ * call ends (reconciliation), so the rule only has to be close, and on the high side for prose.
+ *
+ * The rule, documented in docs/providers.md ("Token estimates"):
+ * - text: one token per 4 ASCII characters (rounded up, per string), one token per non-ASCII code
+ *   point (Chinese, Japanese and Korean text is about one token per character or less in Kimi's and
+ *   GLM's tokenizers; counting one each errs high);
+ * - every message: 4 tokens of framing, plus its role's text, name, tool-call names and arguments,
+ *   and `reasoning_content`;
+ * - tool definitions: their JSON, by the text rule;
+ * - files: their text (by the text rule) when given as a string, one token per 4 bytes otherwise;
+ * - completion: the request's `max_tokens`, else the caller's default (the model's or vendor's).
+ */
+import type { ChatMessage, ChatRequest } from './port.js';
+
+export interface TokenEstimate {
+  /** Estimated prompt tokens. */
+  readonly prompt: number;
+  /** The completion budget charged: `max_tokens` or the default. */
+  readonly completion: number;
+  /** `prompt + completion`: what a tokens-per-minute limit is charged before the call. */
+  readonly total: number;
+}
+
+const MESSAGE_FRAMING = 4;
+
+/** Tokens of one string by the text rule. */
+export function textTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) {
+      ascii++;
+    } else {
+      other++;
+      // A surrogate pair is one code point.
+      if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) i++;
+    }
+  }
+  return Math.ceil(ascii / 4) + other;
+}
+
+function messageTokens(message: ChatMessage): number {
+  let tokens = MESSAGE_FRAMING + textTokens(message.role);
+  if (typeof message.content === 'string') tokens += textTokens(message.content);
+  if (message.name !== undefined) tokens += textTokens(message.name);
+  if (message.reasoning_content !== undefined) tokens += textTokens(message.reasoning_content);
+  for (const call of message.tool_calls ?? []) {
+    tokens += textTokens(call.function.name) + textTokens(call.function.arguments);
+  }
+  return tokens;
+}
+
+/** Prompt tokens of a request by the rule above. */
+export function estimatePromptTokens(request: ChatRequest): number {
+  let tokens = 0;
+  for (const message of request.messages) tokens += messageTokens(message);
+  if (request.tools !== undefined && request.tools.length > 0)
+    tokens += textTokens(JSON.stringify(request.tools));
+  for (const file of request.files ?? []) {
+    tokens += typeof file.data === 'string' ? textTokens(file.data) : Math.ceil(file.data.byteLength / 4);
+  }
+  return tokens;
+}
+
+/**
+ * The estimate for a request: its prompt plus its completion budget (`max_tokens`, else
+ * `defaultCompletion`, which the caller takes from the model or the vendor's default).
+ */
+export function estimateTokens(request: ChatRequest, defaultCompletion: number): TokenEstimate {
+  const prompt = estimatePromptTokens(request);
+  const max = request.max_tokens;
+  const completion =
+    typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultCompletion;
+  return { prompt, completion, total: prompt + completion };
+}
