@@ -16,9 +16,10 @@ import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { LocalLimits } from './local-limits.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
-import { SessionDriver } from './session-driver.js';
+import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import type { SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
@@ -70,6 +71,16 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     router: options.router,
     state: () => lifecycle.state,
   });
+  // Limits in providers' own units: a gate on admission and on due retries (local-limits.ts).
+  const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump() };
+  const rates = new LocalLimits(
+    limits.rates,
+    clock,
+    limits.defaultCompletionTokens,
+    (item, at) => driver.deadlines.schedule(item, at),
+    alarm,
+  );
+  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
     clock,
     random: options.random ?? Math.random,
@@ -78,8 +89,20 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     table,
     engine: options,
     release: (record) => {
+      rates.ended(record);
       if (record.admitted) scheduler.release(record.provider);
       else scheduler.remove(record);
+    },
+    observe: (record, event) => {
+      if (rates.observe(record, event)) pumpSoon();
+    },
+    mayRetry: (record) => {
+      const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+      if (rates.held.size === 0 && rates.gate(record, runDeadlineAt)) return true;
+      // Behind retries already held, or held itself: it goes when the pump finds room.
+      rates.held.add(record);
+      pumpSoon();
+      return false;
     },
     ended: () => {
       lifecycle.sessionEnded();
@@ -105,9 +128,18 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   function pump(): void {
     if (pumping) return;
     pumping = true;
+    rates.begin();
     try {
+      // Due retries held by their provider's limits first: they already hold a slot.
+      for (const record of rates.held) {
+        if (stopping) break;
+        const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+        if (!rates.gate(record, runDeadlineAt)) continue;
+        rates.held.delete(record);
+        driver.deliver(record, { type: 'session.tick', now: clock.now() });
+      }
       while (!stopping) {
-        const record = scheduler.next();
+        const record = scheduler.next(admitGate);
         if (record === undefined) break;
         record.admitted = true;
         // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
@@ -115,6 +147,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       }
     } finally {
       pumping = false;
+      rates.end();
     }
   }
 

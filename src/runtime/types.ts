@@ -55,6 +55,26 @@ export interface Limits {
   readonly historySize?: number;
   /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
   readonly callerMetadataBytes?: number;
+  /**
+   * Limits in each provider's own units, by provider name: `maxConcurrent` (also `perProvider`),
+   * `requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, and the same per model under `models`.
+   * A session waits queued until its provider and model have room in every unit (docs/runtime.md, "Limits").
+   */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
+  /** Completion tokens charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). @default 1024 */
+  readonly defaultCompletionTokens?: number;
+}
+
+/** One provider's (or one model's) limits in its own units. */
+export interface RateLimitSettings {
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+}
+
+export interface ProviderLimits extends RateLimitSettings {
+  readonly models?: Readonly<Record<string, RateLimitSettings>>;
 }
 
 export interface Defaults {
@@ -127,6 +147,8 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
+  /** A session that timed out waiting: the provider limit that held it back. */
+  readonly waitingFor?: WaitingFor;
 }
 
 export interface SessionOutput {
@@ -249,7 +271,17 @@ export interface SessionSummary {
   readonly endedAt?: number;
   readonly attempts: number;
   readonly code?: string;
+  /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
+  readonly waitingFor?: WaitingFor;
 }
+
+/** A limit in a provider's own units, or its cooldown after a 429. */
+export type WaitingFor =
+  | 'maxConcurrent'
+  | 'requestsPerMinute'
+  | 'tokensPerMinute'
+  | 'tokensPerDay'
+  | 'cooldown';
 
 export interface RuntimeStatus {
   readonly state: 'accepting' | 'draining' | 'stopped';

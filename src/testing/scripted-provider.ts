@@ -5,7 +5,8 @@
 import { providerError } from '../core/errors.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 
-export type Settlement = 'ok' | 'retryable' | 'fatal';
+/** `rateLimited`: a 429 with a hint, `Retry-After: 0.5` (`retryAfterMs` 500). */
+export type Settlement = 'ok' | 'retryable' | 'fatal' | 'rateLimited';
 
 export interface ScriptedCall {
   readonly id: number;
@@ -42,6 +43,13 @@ export class ScriptedProvider implements ChatProvider {
               content: `answer ${call.id}`,
               usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
             });
+          else if (outcome === 'rateLimited')
+            reject(
+              providerError('RATE_LIMITED', 'Expected a completion, got 429', {
+                status: 429,
+                retryAfterMs: 500,
+              }),
+            );
           else if (outcome === 'retryable')
             reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
           else
