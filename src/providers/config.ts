@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { MAX_FALLBACKS } from '../core/metadata.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
@@ -36,6 +37,20 @@ const modelSchema = z.strictObject({
     .number({ error: 'a token count' })
     .int({ error: 'an integer' })
     .positive({ error: 'a positive integer' })
+    .optional(),
+  // Where a request for this model goes when it cannot be served (docs/routing.md).
+  fallbacks: z
+    .array(
+      z.strictObject({
+        provider: z
+          .string({ error: 'a provider name' })
+          .min(1, { error: 'a non-empty provider name' })
+          .optional(),
+        model: z.string({ error: 'a model id string' }).min(1, { error: 'a non-empty model id' }),
+      }),
+      { error: 'an array of { provider?, model }' },
+    )
+    .max(MAX_FALLBACKS, { error: `at most ${MAX_FALLBACKS} fallbacks` })
     .optional(),
 });
 const limit = z
