@@ -50,7 +50,10 @@ export interface Start {
   readonly lapsesAt: number;
 }
 
-export type Acquired = { readonly ok: true; readonly probe: boolean } | Exclude<Room, { ok: true }>;
+/** A refusal says whether a limit of the model (not of the whole provider) held it. */
+export type Acquired =
+  | { readonly ok: true; readonly probe: boolean }
+  | (Exclude<Room, { ok: true }> & { readonly model?: boolean });
 
 export const providerKey = (provider: string) => `limits:${provider}`;
 export const modelKey = (provider: string, model: string) => `limits:${provider}:${model}`;

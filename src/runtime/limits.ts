@@ -126,7 +126,7 @@ export class Limiter {
           refundProvider(start, got.probe),
           LIMITER_TTL_MS,
         );
-        return then(refunded, () => fits);
+        return then(refunded, (): Acquired => ({ ...fits, model: true }));
       });
     });
   }

@@ -16,6 +16,7 @@ import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { Limiter } from './limits.js';
 import { LocalLimits } from './local-limits.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
@@ -79,6 +80,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     limits.defaultCompletionTokens,
     (item, at) => driver.deadlines.schedule(item, at),
     alarm,
+    options.sharedState === undefined
+      ? undefined
+      : {
+          limiter: new Limiter(limits.rates, options.sharedState),
+          go: (record) => driver.deliver(record, { type: 'session.tick', now: clock.now() }),
+          onError,
+        },
   );
   const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
@@ -98,9 +106,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     },
     mayRetry: (record) => {
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-      if (rates.held.size === 0 && rates.gate(record, runDeadlineAt)) return true;
-      // Behind retries already held, or held itself: it goes when the pump finds room.
-      rates.held.add(record);
+      if (rates.retry(record, runDeadlineAt)) return true;
+      // Held: it goes when the pump (or the shared limiter) finds room.
       pumpSoon();
       return false;
     },
@@ -229,6 +236,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       caller: session.caller,
       callerTruncated: session.callerTruncated === true,
     });
+    // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
+    if (session.limitStart !== undefined) record.limitStart = session.limitStart;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as

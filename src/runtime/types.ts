@@ -11,6 +11,7 @@ import type {
 } from '../providers/port.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { SharedState } from './ports.js';
 
 export type { Router, SessionRequest };
 
@@ -109,6 +110,11 @@ export interface RuntimeOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
+  /**
+   * For a shared backend's local runtime: the shared state its limits live in (retries ask it;
+   * admission happened in the shared queue). @default none: limits are kept in this process
+   */
+  readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
   /**
