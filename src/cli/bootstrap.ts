@@ -40,7 +40,7 @@ export async function bootstrap(
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
-    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
+    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
     defaults: { ...settings?.defaults, ...loaded.defaults },
     ...(backend === undefined ? {} : { backend }),
   });

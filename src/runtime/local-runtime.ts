@@ -88,6 +88,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           onError,
         },
   );
+  table.waitingOf = (record) => rates.waitingOf(record);
   const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
     clock,
