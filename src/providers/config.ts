@@ -167,7 +167,7 @@ async function readProvidersFile(path: string): Promise<ProvidersFile> {
 
 /**
  * `TROUPE_OPENAI_BASE_URL`, `TROUPE_OPENAI_API_KEY`, `TROUPE_OPENAI_MODELS` (comma-separated ids,
- * each optionally `id=contextWindow`), `TROUPE_OPENAI_NAME` (@default 'openai').
+ * each optionally `id=contextWindow`; only a trailing `=<integer>` is a window), `TROUPE_OPENAI_NAME` (@default 'openai').
  */
 function envEndpoint(
   env: Env,
@@ -182,11 +182,13 @@ function envEndpoint(
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((item): ModelSpec => {
-      const [id = '', window] = item.split('=');
+      // Only a trailing `=<positive integer>` is a window: an id may itself contain `=`.
+      const at = item.lastIndexOf('=');
+      const window = at < 0 ? undefined : item.slice(at + 1).trim();
       const contextWindow = Number(window);
-      return window !== undefined && Number.isInteger(contextWindow) && contextWindow > 0
-        ? { id, contextWindow }
-        : { id };
+      return window !== undefined && /^\d+$/.test(window) && contextWindow > 0
+        ? { id: item.slice(0, at).trim(), contextWindow }
+        : { id: item };
     });
   const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
   return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };
