@@ -183,10 +183,10 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function onBatch(batch) {
     batch.events.forEach(function (e) {
-      if (e.type !== 'session.ended' && e.type.indexOf('supervisor.') !== 0 && e.type !== 'session.retry') return;
+      if (e.type !== 'session.ended' && e.type.indexOf('supervisor.') !== 0 && e.type !== 'session.retry' && e.type !== 'session.fallback') return;
       var t = new Date(e.at).toISOString().slice(11, 23);
       tickerLines.unshift(t + '  ' + e.type + (e.sessionId ? '  ' + e.sessionId.slice(0, 8) : '') +
-        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : ''));
+        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : '') + (e.to ? '  -> ' + e.to : ''));
     });
     tickerLines = tickerLines.slice(0, 12);
     $('#ticker').textContent = tickerLines.join('\n') + (batch.dropped ? '\n(' + batch.dropped + ' events not shown)' : '');
