@@ -32,6 +32,7 @@ describe('charts from the machines', () => {
       'session.running.attempt.calling',
       'session.running.attempt.streaming',
       'session.running.backingOff',
+      'session.running.fallingBack',
       'session.done',
       'session.failed',
       'session.timedOut',
@@ -96,11 +97,14 @@ describe('charts from the machines', () => {
       expect(svg).toContain(`data-state="${id}"`);
       expect(svg).toContain(`data-count="${id}"`);
     }
-    // 13 transitions that leave their state, between 12 pairs; 3 initial arrows (root, running, attempt).
-    expect(svg.match(/<g class="edge"/g)?.length).toBe(12);
+    // 17 transitions that leave their state, between 15 pairs; 3 initial arrows (root, running, attempt).
+    expect(svg.match(/<g class="edge"/g)?.length).toBe(15);
     expect(svg.match(/<g class="edge initial"/g)?.length).toBe(3);
     expect(svg).toContain(
       'data-source="session.running.attempt.calling" data-target="session.running.backingOff"',
+    );
+    expect(svg).toContain(
+      'data-source="session.running.attempt.calling" data-target="session.running.fallingBack"',
     );
     const tick = layout.edges.find(
       (e) => e.source === 'session.running.attempt' && e.target === 'session.timedOut',
