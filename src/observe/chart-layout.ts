@@ -215,8 +215,16 @@ function edgesOf(model: ChartModel): EdgeSpec[] {
   return out;
 }
 
-/** `provider.error` → `error`: the last part of a dotted event type; `(always)` for eventless. */
+/**
+ * An edge's label for an event type: the last part of a dotted type (`provider.error` → `error`);
+ * XState's own events by what they mean (`after 500ms`, `done`, `done: fetch`, `error: fetch`);
+ * `(always)` for an eventless transition.
+ */
 export function shortEvent(event: string): string {
   if (event === '') return '(always)';
+  const after = /^xstate\.after\.([^.]+)\./.exec(event);
+  if (after !== null) return /^\d+$/.test(after[1]!) ? `after ${after[1]}ms` : `after ${after[1]}`;
+  const ended = /^xstate\.(done|error)\.(actor|state)\.(.+)$/.exec(event);
+  if (ended !== null) return ended[2] === 'state' ? ended[1]! : `${ended[1]}: ${ended[3]}`;
   return event.slice(event.lastIndexOf('.') + 1);
 }
