@@ -85,6 +85,8 @@ export async function layoutChart(model: ChartModel): Promise<ChartLayout> {
       'elk.json.edgeCoords': 'ROOT',
       'elk.json.shapeCoords': 'ROOT',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      // A cycle is broken against the definition's order: states read left to right from the initial one.
+      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
       'elk.spacing.nodeNode': '18',
       'elk.layered.spacing.nodeNodeBetweenLayers': '28',
       'elk.spacing.edgeLabel': '3',
@@ -98,6 +100,10 @@ export async function layoutChart(model: ChartModel): Promise<ChartLayout> {
         id: `e${i}`,
         sources: [e.source],
         targets: [e.target],
+        // As in Stately's visualizer: arrows from a start dot point right, so initial states sit leftmost.
+        ...(e.source.startsWith('initial:')
+          ? { layoutOptions: { 'elk.layered.priority.direction': '1' } }
+          : {}),
         labels:
           e.label === ''
             ? []
