@@ -64,7 +64,8 @@ let page: Promise<string> | undefined;
 
 /**
  * The whole page, built once on first use (the charts do not change while the process runs; ELK
- * lays them out in about a second the first time). A failed build is not kept: the next call tries again.
+ * takes a few seconds the first time, loading elkjs included). A failed build is not kept: the
+ * next call tries again.
  */
 export function dashboardHtml(): Promise<string> {
   if (page === undefined) {
