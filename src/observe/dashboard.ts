@@ -48,11 +48,14 @@ th { color:var(--muted); font-weight:600; }
 tr.state-done td.st { color:var(--ok); } tr.state-failed td.st, tr.state-timedOut td.st { color:var(--bad); }
 tr.state-cancelled td.st { color:var(--warn); } tr.state-queued td.st, tr.state-running td.st { color:var(--accent); }
 pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; }
-@media (max-width: 1000px) {
+/* The full header needs about 1300 px with its widest figures; below that it keeps one line with short labels. */
+@media (max-width: 1320px) {
   header { gap:6px; padding:9px 8px; font-size:11px; } header h1 { font-size:15px; } header .stat b { font-size:13px; margin-left:3px; }
   .pill { padding:1px 6px; }
   header .stat .k { font-size:0; } header .stat .k::before { content: attr(data-short); font-size:11px; }
   #conn { font-size:0; } #conn::before { content:'\\25CF'; font-size:14px; color:var(--warn); } #conn.live::before { color:var(--ok); }
+}
+@media (max-width: 1000px) {
   main { grid-template-columns: minmax(0, 1fr); gap:12px; padding:12px; }
 }
 ${CHART_CSS}`;
@@ -64,7 +67,8 @@ let page: Promise<string> | undefined;
 
 /**
  * The whole page, built once on first use (the charts do not change while the process runs; ELK
- * lays them out in about a second the first time). A failed build is not kept: the next call tries again.
+ * takes a few seconds the first time, loading elkjs included). A failed build is not kept: the
+ * next call tries again.
  */
 export function dashboardHtml(): Promise<string> {
   if (page === undefined) {
