@@ -94,12 +94,17 @@ export interface RuntimeOptions {
   /**
    * How session machines run. `'compiled'` runs the session machine from a table compiled from its
    * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session) so that `inspect`
-   * sees it. @default 'compiled', or 'xstate' when `inspect` is given
+   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
    */
   readonly engine?: SessionEngineKind;
-  /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
+  /**
+   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
+   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
+   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
+   */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
+  readonly inspectSampleRate?: number;
 }
 
 export interface UsageTotals extends TokenUsage {}
