@@ -17,7 +17,7 @@ import type { RuntimeOptions } from '../runtime/types.js';
 import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
 
 /** Runtime options that come from flags rather than the config: inspection and tracing. */
-export type WatchOptions = Pick<RuntimeOptions, 'inspect' | 'inspectSampleRate'>;
+export type WatchOptions = Pick<RuntimeOptions, 'inspect' | 'inspectSampleRate' | 'tracer'>;
 
 export interface Bootstrapped {
   readonly mcp: McpContext;

@@ -11,6 +11,7 @@ import { healthRoutes, redisPinger } from '../observe/health.js';
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import { createLogger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
+import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
@@ -25,7 +26,7 @@ import {
 } from './config.js';
 import type { Command } from './main.js';
 
-const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [--inspect] [limits...]
+const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [--inspect] [--otel] [limits...]
 
 Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Prometheus metrics at
 /metrics, the event stream (SSE) at /events, a JSON snapshot at /api/status, and the probes
@@ -40,6 +41,8 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
                           docs/observability.md)
   --inspect-url URL       its WebSocket, on this machine (default ws://127.0.0.1:8080)
   --inspect-sample RATE   the share of sessions inspected, in (0, 1] (default 1)
+  --otel                  a span per session through @opentelemetry/api (needs it, and an SDK
+                          registered, e.g. with node --import; docs/observability.md)
 Limits and deadlines:
 ${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
 sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
@@ -60,6 +63,7 @@ export const command: Command = {
       inspect?: boolean;
       'inspect-url'?: string;
       'inspect-sample'?: string;
+      otel?: boolean;
       help?: boolean;
     } & Record<string, string | boolean | undefined>;
     try {
@@ -74,6 +78,7 @@ export const command: Command = {
           inspect: { type: 'boolean' },
           'inspect-url': { type: 'string' },
           'inspect-sample': { type: 'string' },
+          otel: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
           ...settingOptions(),
         },
@@ -132,6 +137,14 @@ export const command: Command = {
         { inspector: inspector.url },
         `sending sessions to the Stately inspector at ${inspector.url}`,
       );
+    }
+    if (values.otel) {
+      try {
+        watch = { ...watch, tracer: await otelTracer() };
+      } catch (error) {
+        process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        return 2;
+      }
     }
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
@@ -229,6 +242,19 @@ async function inspectionFrom(
     throw new Error(`Expected \`--inspect-sample\` to be a number in (0, 1], got \`${sample}\``);
   const inspector = await connectInspector(url === undefined ? {} : { url });
   return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
+}
+
+/** `--otel`: the global tracer of `@opentelemetry/api` (a no-op until an SDK registers). */
+async function otelTracer(): Promise<SessionTracer> {
+  let api: typeof import('@opentelemetry/api');
+  try {
+    api = await import('@opentelemetry/api');
+  } catch (error) {
+    throw new Error(
+      `Expected the optional package @opentelemetry/api to be installed for --otel, got ${(error as Error).message}: run \`npm install @opentelemetry/api\` and register an SDK`,
+    );
+  }
+  return api.trace.getTracer('troupe');
 }
 
 /** What went wrong binding HOST:PORT, and the flag that fixes it. */

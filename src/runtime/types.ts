@@ -11,6 +11,7 @@ import type {
 } from '../providers/port.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { SessionTracer } from './tracing.js';
 
 export type { Router, SessionRequest };
 
@@ -105,6 +106,11 @@ export interface RuntimeOptions {
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
   readonly inspectSampleRate?: number;
+  /**
+   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
+   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
+   */
+  readonly tracer?: SessionTracer;
 }
 
 export interface UsageTotals extends TokenUsage {}
