@@ -6,10 +6,10 @@
 import { delimiter } from 'node:path';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
-import type { ConversationStore } from '../mcp/conversations.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
+import type { ConversationStore } from '../ports/conversation-store.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';

@@ -14,6 +14,7 @@ import { createObservability } from '../observe/routes.js';
 import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
+import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
 import { bootstrap, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
 import {
@@ -149,6 +150,7 @@ export const command: Command = {
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
     let conversationStore: RedisConversationStore | undefined;
+    let eventStore: RedisEventStore | undefined;
     if (values.redis !== undefined) {
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
@@ -160,6 +162,9 @@ export const command: Command = {
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
         conversationStore = await RedisConversationStore.connect(values.redis);
+        // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
+        const { RedisEventStore } = await import('../scale/redis-event-store.js');
+        eventStore = await RedisEventStore.connect(values.redis);
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;
@@ -190,6 +195,7 @@ export const command: Command = {
       tokens,
       allowNoToken: exposure.allowNoToken,
       ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      ...(eventStore === undefined ? {} : { eventStore }),
     });
     let address: { url: string };
     try {
@@ -202,6 +208,7 @@ export const command: Command = {
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
       await taskStore?.close();
+      await eventStore?.close();
       inspector?.stop();
       return 1;
     }
@@ -221,6 +228,7 @@ export const command: Command = {
     });
     await closeProviders();
     await taskStore?.close();
+    await eventStore?.close();
     pinger?.close();
     inspector?.stop();
     logger.info(
