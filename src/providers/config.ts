@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { MAX_FALLBACKS } from '../core/metadata.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
@@ -36,6 +37,20 @@ const modelSchema = z.strictObject({
     .number({ error: 'a token count' })
     .int({ error: 'an integer' })
     .positive({ error: 'a positive integer' })
+    .optional(),
+  // Where a request for this model goes when it cannot be served (docs/routing.md).
+  fallbacks: z
+    .array(
+      z.strictObject({
+        provider: z
+          .string({ error: 'a provider name' })
+          .min(1, { error: 'a non-empty provider name' })
+          .optional(),
+        model: z.string({ error: 'a model id string' }).min(1, { error: 'a non-empty model id' }),
+      }),
+      { error: 'an array of { provider?, model }' },
+    )
+    .max(MAX_FALLBACKS, { error: `at most ${MAX_FALLBACKS} fallbacks` })
     .optional(),
 });
 const limit = z
@@ -152,7 +167,7 @@ async function readProvidersFile(path: string): Promise<ProvidersFile> {
 
 /**
  * `TROUPE_OPENAI_BASE_URL`, `TROUPE_OPENAI_API_KEY`, `TROUPE_OPENAI_MODELS` (comma-separated ids,
- * each optionally `id=contextWindow`), `TROUPE_OPENAI_NAME` (@default 'openai').
+ * each optionally `id=contextWindow`; only a trailing `=<integer>` is a window), `TROUPE_OPENAI_NAME` (@default 'openai').
  */
 function envEndpoint(
   env: Env,
@@ -167,11 +182,13 @@ function envEndpoint(
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((item): ModelSpec => {
-      const [id = '', window] = item.split('=');
+      // Only a trailing `=<positive integer>` is a window: an id may itself contain `=`.
+      const at = item.lastIndexOf('=');
+      const window = at < 0 ? undefined : item.slice(at + 1).trim();
       const contextWindow = Number(window);
-      return window !== undefined && Number.isInteger(contextWindow) && contextWindow > 0
-        ? { id, contextWindow }
-        : { id };
+      return window !== undefined && /^\d+$/.test(window) && contextWindow > 0
+        ? { id: item.slice(0, at).trim(), contextWindow }
+        : { id: item };
     });
   const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
   return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };
