@@ -32,6 +32,7 @@ export interface UsageData {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  readonly cachedTokens?: number;
 }
 
 /** What a session starts from: all plain data. */

@@ -42,6 +42,7 @@ export async function bootstrap(
     router: registry.router,
     limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
     defaults: { ...settings?.defaults, ...loaded.defaults },
+    prices: loaded.prices,
     ...(backend === undefined ? {} : { backend }),
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');

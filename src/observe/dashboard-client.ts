@@ -108,6 +108,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#running-total').textContent = String(st.running);
     var ended = snap.counts.done + snap.counts.failed + snap.counts.timedOut + snap.counts.cancelled;
     $('#ended-total').textContent = String(ended);
+    var costs = Object.keys(snap.cost || {}).map(function (c) { return snap.cost[c].toFixed(4) + ' ' + c; });
+    $('#cost-total').textContent = costs.length === 0 ? '–' : costs.join(' · ');
     setCounts('session', snap.counts);
     var sup = { accepting: 0, draining: 0, stopped: 0 };
     sup[st.state] = 1;

@@ -72,7 +72,7 @@ function build(): string {
 <body data-updates="0">
 <header><h1>troupe</h1><span id="lifecycle" class="pill">…</span><span id="scope" class="pill" title="what these figures cover">…</span>
 <span class="stat">queued<b id="queued-total">0</b></span><span class="stat">running<b id="running-total">0</b></span>
-<span class="stat">ended<b id="ended-total">0</b></span><span class="stat">throughput<b id="rate">0/s</b></span>
+<span class="stat">ended<b id="ended-total">0</b></span><span class="stat" title="what ended sessions cost, by currency (models with a price)">cost<b id="cost-total">–</b></span><span class="stat">throughput<b id="rate">0/s</b></span>
 <span class="stat">run p50<b id="p50">–</b></span><span class="stat">p95<b id="p95">–</b></span><span id="conn">connecting…</span></header>
 <main>
 <section class="wide"><h2>Session and supervisor statecharts — live sessions per state, ended sessions per final state</h2>

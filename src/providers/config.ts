@@ -10,6 +10,7 @@ import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
+import { GLM_ZAI_PRICES, KIMI_PRICES, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
 
@@ -38,6 +39,10 @@ const modelSchema = z.strictObject({
     .positive({ error: 'a positive integer' })
     .optional(),
 });
+/** Per model id, per million tokens; checked field by field in `priceTableOf`. */
+const pricesSchema = z
+  .record(z.string(), z.unknown(), { error: 'an object of prices by model id' })
+  .optional();
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
@@ -55,6 +60,7 @@ const providerSchema = z.strictObject({
   headers: z
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
     .optional(),
+  prices: pricesSchema,
 });
 const presetFields = {
   baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
@@ -65,6 +71,8 @@ const presetFields = {
   /** Only listed models are accepted (anything else is MODEL_NOT_FOUND before any call). */
   strictModels: z.boolean({ error: 'a boolean' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
+  /** Added to the built-in prices, or replacing the model's price. */
+  prices: pricesSchema,
 };
 const kimiSchema = z.strictObject({
   ...presetFields,
@@ -90,6 +98,8 @@ export interface LoadedProviders {
   readonly registry: ModelRegistry;
   readonly perProviderLimits: Record<string, number>;
   readonly defaults: { readonly provider?: string; readonly model?: string };
+  /** Prices by provider and model: the built-in ones for the host in use, with the file's over them. */
+  readonly prices: PriceTable;
   /** True when no key was set and the simulated provider serves instead. */
   readonly simulated: boolean;
   /** Closes every provider's pooled connections. */
@@ -337,6 +347,12 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     );
   }
 
+  // Built-in prices are the international hosts' (USD); the file's add to or replace them.
+  const prices = priceTableOf([
+    ['kimi', kimi.region === 'cn' ? {} : KIMI_PRICES, kimi.prices, 'kimi'],
+    ['glm', glmHost === 'zai' && !codingPlan ? GLM_ZAI_PRICES : {}, glm.prices, 'glm'],
+    ...(file.providers ?? []).map((p, i) => [p.name, {}, p.prices, `providers[${i}]`] as const),
+  ]);
   const simulated = providers.length === 0;
   if (simulated) {
     const models = SIMULATED_MODELS.map((m) => ({
@@ -369,6 +385,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     registry,
     perProviderLimits: limits,
     defaults,
+    prices,
     simulated,
     close: async () => {
       await Promise.all(providers.map((p) => p.close?.()));

@@ -77,6 +77,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     events,
     table,
     engine: options,
+    prices: options.prices,
     release: (record) => {
       if (record.admitted) scheduler.release(record.provider);
       else scheduler.remove(record);

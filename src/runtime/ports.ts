@@ -50,13 +50,25 @@ export interface SessionQueue {
 }
 
 /**
- * Limits every instance shares. Today: concurrent sessions per provider. The provider's own
- * units (requests and tokens per minute), cooldowns and circuit breakers belong here too, so
- * admission reads one shared state whatever the backend.
+ * The queue's own concurrency limit per provider, which BullMQ enforces for every instance
+ * (`setGlobalConcurrency`). Everything else every instance shares (a provider's rate limiter and
+ * cooldown, circuit breakers, budgets) is a small state in `SharedState`.
  */
 export interface SharedLimits {
   /** Sets the cluster-wide limits (again after a reconnect: a Redis that came back empty lost them). */
   apply(): Promise<void>;
+}
+
+/** Small shared states (a provider's limiter and cooldown, a breaker, a budget), each under a key, changed atomically. */
+export interface SharedState {
+  /** Reads the JSON-able state under `key` (or `init()` when none), applies `change` (pure; may run more than once on a conflict), stores the state it returns (expiring after `ttlMs` when given) and resolves to its `result`. */
+  update<S, R>(
+    key: string,
+    init: () => S,
+    change: (state: S) => { readonly state: S; readonly result: R },
+    ttlMs?: number,
+  ): Promise<R>;
+  read<S>(key: string): Promise<S | undefined>;
 }
 
 /** What an instance running a session records, so another can take it up after a crash. */

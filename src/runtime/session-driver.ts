@@ -11,6 +11,7 @@ import {
 } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { DeadlineHeap } from '../core/deadlines.js';
+import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
 import { provideSessionMachine } from './session-actions.js';
@@ -26,6 +27,8 @@ export interface DriverSettings {
   readonly events: EventHub;
   readonly table: SessionTable;
   readonly engine: EngineOptions;
+  /** Prices for `cost` in metadata. */
+  readonly prices?: PriceTable | undefined;
   /** A session ended: free its place in admission (`admitted` says whether it held a slot). */
   release(record: SessionRecord): void;
   /** A session ended and everyone heard: the lifecycle counts it, admission admits the next. */
@@ -110,7 +113,7 @@ export class SessionDriver {
 
   private finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
     const { clock, counters, events, table } = this.settings;
-    const result = buildResult(record, context, state);
+    const result = buildResult(record, context, state, this.settings.prices);
     record.result = result;
     this.deadlines.cancel(record);
     this.settings.release(record);

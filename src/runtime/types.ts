@@ -9,6 +9,7 @@ import type {
   ToolCall,
   WebSearchResult,
 } from '../providers/port.js';
+import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
 
@@ -100,6 +101,12 @@ export interface RuntimeOptions {
   readonly engine?: SessionEngineKind;
   /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
+   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
+   * no price gets no cost. @default none
+   */
+  readonly prices?: PriceTable;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -117,6 +124,8 @@ export interface SessionMetadata {
   readonly totalMs: number;
   readonly attempts: number;
   readonly usage?: UsageTotals;
+  /** What the usage cost, in the currency the model's price is in; absent when the model has no price or no usage was reported. */
+  readonly cost?: Cost;
   /** Present when the session did not end `done`. */
   readonly code?: string;
   readonly label?: string;
@@ -277,6 +286,8 @@ export interface RuntimeMetrics {
   readonly queued: number;
   readonly running: number;
   readonly tokens: { readonly prompt: number; readonly completion: number };
+  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
+  readonly cost: Readonly<Record<string, number>>;
 }
 
 export interface ShutdownOptions {
