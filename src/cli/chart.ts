@@ -1,5 +1,5 @@
 /**
- * `troupe chart session|supervisor [--format mermaid|json]`: a machine's chart, generated from its
+ * `troupe chart session|supervisor|breaker [--format mermaid|json]`: a machine's chart, generated from its
  * definition. `troupe chart --docs` prints `docs/machines.md`.
  */
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { type ChartName, chartJson, chartMermaid, MACHINES } from '../observe/ch
 import { machinesMarkdown } from '../observe/machines-doc.js';
 import type { Command } from './main.js';
 
-const USAGE = `Usage: troupe chart session|supervisor [--format mermaid|json]
+const USAGE = `Usage: troupe chart session|supervisor|breaker [--format mermaid|json]
        troupe chart --docs
 
 Prints a machine's statechart, generated from its definition.
@@ -47,7 +47,7 @@ export const command: Command = {
     const names = Object.keys(MACHINES);
     if (name === undefined || !names.includes(name) || extra.length > 0) {
       process.stderr.write(
-        `troupe chart: expected one machine name, ${names.join(' or ')}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
+        `troupe chart: expected one machine name, ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
       );
       return 2;
     }

@@ -4,14 +4,16 @@
  * import) and Mermaid `stateDiagram-v2` text.
  */
 import type { AnyStateMachine } from 'xstate';
+import { breakerMachine } from '../../machines/breaker.js';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 
-export type ChartName = 'session' | 'supervisor';
+export type ChartName = 'session' | 'supervisor' | 'breaker';
 
 export const MACHINES: Readonly<Record<ChartName, AnyStateMachine>> = {
   session: sessionMachine,
   supervisor: supervisorMachine,
+  breaker: breakerMachine,
 };
 
 export interface ChartState {

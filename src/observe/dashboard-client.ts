@@ -129,6 +129,17 @@ export const DASHBOARD_SCRIPT = String.raw`
         text: pr.running + ' / ' + (pr.limit === null ? 'no own limit, global ' + limit : limit) + (pr.queued ? ' (+' + pr.queued + ' queued)' : '') };
     }));
 
+    var brk = st.breakers || [];
+    var perState = { closed: 0, open: 0, halfOpen: 0 };
+    brk.forEach(function (b) { perState[b.state]++; });
+    setCounts('breaker', perState);
+    bars($('#breakers'), brk.map(function (b) {
+      return { key: b.provider, label: b.provider, value: b.state === 'closed' ? b.failures : b.threshold, max: b.threshold,
+        full: b.state !== 'closed',
+        text: b.state + (b.state === 'open' && b.openUntil !== null ? ' until ' + new Date(b.openUntil).toISOString().slice(11, 19) : '') +
+          ' · ' + b.failures + '/' + b.threshold + ' failures' + (b.lastError ? ' (last ' + b.lastError + ')' : '') + ' · opened ' + b.opened + 'x' };
+    }));
+
     var last = snap.series[snap.series.length - 1] || { perSec: 0, runP50Ms: null, runP95Ms: null };
     $('#rate').textContent = last.perSec + '/s';
     $('#p50').textContent = ms(last.runP50Ms);

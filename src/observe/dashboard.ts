@@ -66,6 +66,7 @@ export function dashboardHtml(): string {
 function build(): string {
   const session = chartSvg(chartModel(MACHINES.session));
   const supervisor = chartSvg(chartModel(MACHINES.supervisor));
+  const breaker = chartSvg(chartModel(MACHINES.breaker));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>troupe dashboard</title><style>${STYLE}</style></head>
@@ -82,6 +83,7 @@ function build(): string {
 <div class="legend"><span><i style="background:var(--accent)"></i>run p50</span><span><i style="background:var(--bad)"></i>run p95</span><span><i style="background:var(--warn)"></i>queue wait p50</span></div></section>
 <section><h2>Queue depth by priority</h2><div id="queue-depth"></div>
 <h2 style="margin-top:14px">In flight per provider (running / limit)</h2><div id="in-flight"></div>
+<h2 style="margin-top:14px">Circuit breakers — providers per state</h2><div id="chart-breaker">${breaker}</div><div id="breakers"></div>
 <h2 style="margin-top:14px">Events</h2><pre id="ticker"></pre></section>
 <section class="wide"><h2>Sessions — live, then most recent</h2>
 <table id="sessions"><thead><tr><th>id</th><th>tool</th><th>provider</th><th>model</th><th>state</th><th>queued</th><th>run</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table></section>

@@ -10,6 +10,8 @@ const INTRO: Readonly<Record<ChartName, string>> = {
     '`startProviderCall` / `abortProviderCall` are the effects at the edge (leaving `attempt` for any reason aborts the call).',
   supervisor:
     "The runtime's lifecycle. Admission (priorities, limits, fairness) is the scheduler's pure policy, not transitions here.",
+  breaker:
+    "One provider's circuit breaker (`breakers: {...}`): failures (5xx, network, timeouts) within the window open it; open, calls fail fast with `PROVIDER_UNAVAILABLE`; the first call after `openUntil` is the probe, whose answer closes it. Its snapshot is what the shared state stores (one per provider, shared on Redis).",
 };
 
 export function machinesMarkdown(): string {
@@ -18,7 +20,7 @@ export function machinesMarkdown(): string {
     '',
     '<!-- Generated from machines/*.ts by `npm run docs:machines` (troupe chart --docs). Do not edit by hand: a test fails when this file is stale. -->',
     '',
-    'Both diagrams are drawn from the machine definitions themselves (`troupe chart session|supervisor`).',
+    'Every diagram is drawn from the machine definitions themselves (`troupe chart session|supervisor|breaker`).',
     "For Stately's editor and visualiser, export the XState definition with `troupe chart <name> --format json`.",
     'Mermaid cannot draw an edge between states inside different composite states, so such an edge is drawn',
     'between their ancestors and its label says which state it leaves (`from calling`); the tables give the exact ends.',

@@ -13,9 +13,12 @@ import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted } from './admission.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
+import { Breakers } from './breakers.js';
+import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
 import { SessionDriver } from './session-driver.js';
@@ -70,7 +73,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     router: options.router,
     state: () => lifecycle.state,
   });
+  const sharedState = options.sharedState ?? new MemorySharedState(clock);
+  const breakers =
+    options.breakers === undefined || options.breakers === false
+      ? undefined
+      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
   const driver = new SessionDriver({
+    gate: createCallGate({ breakers }),
     clock,
     random: options.random ?? Math.random,
     counters,
@@ -231,6 +240,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
       recent: table.recent(recent),
+      ...(breakers === undefined ? {} : { breakers: breakers.views() }),
     }),
     session: (id) => table.summary(id),
     sessions: ({ limit = 100 } = {}) => table.summaries(limit),

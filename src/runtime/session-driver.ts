@@ -14,6 +14,7 @@ import { DeadlineHeap } from '../core/deadlines.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
+import type { CallGate } from './provider-call.js';
 import { provideSessionMachine } from './session-actions.js';
 import { type EngineOptions, type SessionActor, sessionEngine } from './session-engine.js';
 import { buildResult, failedInside, type SessionRecord } from './session-record.js';
@@ -27,6 +28,8 @@ export interface DriverSettings {
   readonly events: EventHub;
   readonly table: SessionTable;
   readonly engine: EngineOptions;
+  /** What each provider call passes first (breakers, budgets). */
+  readonly gate?: CallGate<SessionRecord> | undefined;
   /** Prices for `cost` in metadata. */
   readonly prices?: PriceTable | undefined;
   /** A session ended: free its place in admission (`admitted` says whether it held a slot). */
@@ -53,6 +56,7 @@ export class SessionDriver {
       events: settings.events,
       recordOf: (self) => this.records.get(self) as SessionRecord,
       deliver: (record, event) => this.deliver(record, event),
+      gate: settings.gate,
     });
     this.engine = sessionEngine(machine, settings.engine);
   }

@@ -12,6 +12,8 @@ import type {
 import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { BreakerOptions, BreakerView } from './breakers.js';
+import type { SharedState } from './ports.js';
 
 export type { Router, SessionRequest };
 
@@ -107,6 +109,15 @@ export interface RuntimeOptions {
    * no price gets no cost. @default none
    */
   readonly prices?: PriceTable;
+  /**
+   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
+   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
+   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
+   * @default off
+   */
+  readonly breakers?: BreakerOptions | boolean;
+  /** Where breakers and budgets keep their state; a shared backend passes its own. @default in this process */
+  readonly sharedState?: SharedState;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -275,6 +286,8 @@ export interface RuntimeStatus {
   readonly maxQueued: number;
   /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
+  /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */
+  readonly breakers?: readonly BreakerView[];
 }
 
 export interface RuntimeMetrics {

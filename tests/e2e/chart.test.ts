@@ -31,7 +31,9 @@ describe('troupe chart (built CLI)', () => {
   it('rejects an unknown machine or format with exit code 2', async () => {
     const bad = await run(['chart', 'scheduler']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('expected one machine name, session or supervisor, got "scheduler"');
+    expect(bad.stderr).toContain(
+      'expected one machine name, session, supervisor or breaker, got "scheduler"',
+    );
     expect((await run(['chart', 'session', '--format', 'dot'])).code).toBe(2);
   });
 });
