@@ -7,7 +7,14 @@ export const GROUPS = {
     tests: ['tests/unit/machines/**/*.test.ts'],
   },
   core: {
-    mutate: ['src/core/errors.ts', 'src/core/metadata.ts', 'src/core/deadlines.ts', 'src/core/scheduler.ts'],
+    mutate: [
+      'src/core/errors.ts',
+      'src/core/metadata.ts',
+      'src/core/deadlines.ts',
+      'src/core/scheduler.ts',
+      'src/core/fifo.ts',
+      'src/core/slices.ts',
+    ],
     tests: ['tests/unit/core/**/*.test.ts'],
   },
   errors: {

@@ -12,6 +12,13 @@
  */
 import { assign, setup } from 'xstate';
 import type { TimeoutKind, TroupeErrorData } from '../src/core/errors.js';
+import {
+  fallBackTo,
+  fallbackTarget,
+  initialRouting,
+  type RouteTargetData,
+  type RoutingData,
+} from './routing.js';
 
 export interface SessionOutputData {
   readonly content: string;
@@ -50,6 +57,11 @@ export interface SessionInput {
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /**
+   * The fallback chain, the request's own target first (`provider` and `model` above are the
+   * first of these that fits); absent for a session without fallbacks. See `routing.ts`.
+   */
+  readonly targets?: readonly RouteTargetData[];
 }
 
 export interface SessionContext {
@@ -66,6 +78,8 @@ export interface SessionContext {
   readonly output: SessionOutputData | null;
   readonly usage: UsageData | null;
   readonly error: TroupeErrorData | null;
+  /** Where the session is in its fallback chain; `null` without one. */
+  readonly routing: RoutingData | null;
 }
 
 export type SessionMachineEvent =
@@ -109,6 +123,7 @@ export function initialContext(input: SessionInput): SessionContext {
     output: null,
     usage: null,
     error: null,
+    routing: input.targets === undefined ? null : initialRouting(input.targets),
   };
 }
 
@@ -123,6 +138,7 @@ export function nextWakeAt(state: SessionStateValue, context: SessionContext): n
         ? minTime(context.runDeadlineAt, context.idleDeadlineAt)
         : context.runDeadlineAt;
     case 'backingOff':
+    case 'fallingBack':
       return minTime(context.runDeadlineAt, context.retryAt);
     default:
       return null;
@@ -135,6 +151,7 @@ export type SessionStateValue =
   | 'calling'
   | 'streaming'
   | 'backingOff'
+  | 'fallingBack'
   | 'done'
   | 'failed'
   | 'timedOut'
@@ -203,6 +220,15 @@ export const sessionMachine = setup({
         return e.now + backoffDelayMs(context, e.error, e.random);
       },
     }),
+    fallBack: assign(({ context, event }) => {
+      const e = event as Extract<SessionMachineEvent, { type: 'provider.error' }>;
+      return fallBackTo(context, e.error, e.now);
+    }),
+    fallBackOnIdle: assign(({ context, event }) => {
+      const now = (event as { now: number }).now;
+      return fallBackTo(context, timeoutError('idle', context, now), now);
+    }),
+    notifyFallback: () => {},
     recordRunTimeout: assign({
       error: ({ context, event }) => timeoutError('run', context, (event as { now: number }).now),
     }),
@@ -234,12 +260,20 @@ export const sessionMachine = setup({
       context.idleDeadlineAt !== null && (event as { now: number }).now >= context.idleDeadlineAt,
     retryDue: ({ context, event }) =>
       context.retryAt !== null && (event as { now: number }).now >= context.retryAt,
+    canFallBack: ({ context, event }) =>
+      event.type === 'provider.error' && fallbackTarget(context, event.error, event.now) !== -1,
+    canFallBackOnIdle: ({ context, event }) => {
+      const now = (event as { now: number }).now;
+      if (context.idleDeadlineAt === null || now < context.idleDeadlineAt) return false;
+      return fallbackTarget(context, null, now) !== -1;
+    },
     canRetry: ({ context, event }) => {
       // Only from `calling`: once deltas reached observers (`streaming`), a retry would repeat them.
       // Stryker disable next-line ConditionalExpression,BooleanLiteral: only provider.error transitions use this guard; it narrows the type.
       if (event.type !== 'provider.error') return false;
       if (!event.error.retryable) return false;
-      if (context.attempts >= context.input.maxAttempts) return false;
+      // Retries are counted per target: a fallback starts with the full number again.
+      if (context.attempts - (context.routing?.firstAttempt ?? 0) >= context.input.maxAttempts) return false;
       const retryAt = event.now + backoffDelayMs(context, event.error, event.random);
       return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
     },
@@ -292,8 +326,19 @@ export const sessionMachine = setup({
           states: {
             calling: {
               on: {
+                // No delta has reached anyone yet: the idle deadline here is a timeout before the first.
+                'session.tick': {
+                  guard: 'canFallBackOnIdle',
+                  target: '#session.running.fallingBack',
+                  actions: ['fallBackOnIdle', 'notifyFallback'],
+                },
                 'provider.chunk': { target: 'streaming', actions: ['recordChunk', 'notifyDelta'] },
                 'provider.error': [
+                  {
+                    guard: 'canFallBack',
+                    target: '#session.running.fallingBack',
+                    actions: ['fallBack', 'notifyFallback'],
+                  },
                   {
                     guard: 'canRetry',
                     target: '#session.running.backingOff',
@@ -303,7 +348,8 @@ export const sessionMachine = setup({
                 ],
               },
             },
-            // Deltas have reached observers: an error now is final, since a retry would repeat them.
+            // Deltas have reached observers: an error now is final, since a retry or a fallback
+            // would repeat them or splice another model's text onto them.
             streaming: {
               on: {
                 'provider.chunk': { actions: ['recordChunk', 'notifyDelta'] },
@@ -313,6 +359,15 @@ export const sessionMachine = setup({
           },
         },
         backingOff: {
+          on: {
+            'session.tick': [
+              { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },
+              { guard: 'retryDue', target: 'attempt' },
+            ],
+          },
+        },
+        // Between one target and the next: `retryAt` is the hop's time, so the next tick starts it.
+        fallingBack: {
           on: {
             'session.tick': [
               { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },

@@ -42,7 +42,18 @@ function builtAt() {
 const force = process.argv.includes('--force');
 if (!force && builtAt() > Math.max(...INPUTS.map((p) => newest(join(root, p))))) process.exit(0);
 
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // `npm ci --omit=dev` in a clone: the compiler is a dev dependency. Installing must not fail for
+  // it; running (npm start, npm test) says what to do.
+  const message =
+    'troupe: TypeScript is not installed (a dev dependency), so dist/ cannot be built; run `npm ci` without --omit=dev';
+  const installing = process.env.npm_lifecycle_event === 'prepare';
+  process.stderr.write(`${message}${installing ? ' before running troupe from this clone' : ''}\n`);
+  process.exit(installing ? 0 : 1);
+}
 const started = Date.now();
 const tty = process.stderr.isTTY === true;
 let announced = false;

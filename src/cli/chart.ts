@@ -1,32 +1,40 @@
 /**
- * `troupe chart session|supervisor|breaker [--format mermaid|json]`: a machine's chart, generated from its
- * definition. `troupe chart --docs` prints `docs/machines.md`.
+ * `troupe chart <machine> [--format mermaid|json|svg]`: a machine's chart, generated from its
+ * definition (SVG laid out by ELK). `troupe chart --docs DIR` writes DIR/machines.md and
+ * DIR/charts/<machine>.svg.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ChartName, chartJson, chartMermaid, MACHINES } from '../observe/chart.js';
-import { machinesMarkdown } from '../observe/machines-doc.js';
+import { type ChartName, chartJson, chartMermaid, chartModel, MACHINES } from '../observe/chart.js';
+import { layoutChart } from '../observe/chart-layout.js';
+import { chartSvg } from '../observe/chart-svg.js';
+import { machinesDocs } from '../observe/machines-doc.js';
 import type { Command } from './main.js';
 
-const USAGE = `Usage: troupe chart session|supervisor|breaker [--format mermaid|json]
-       troupe chart --docs
+const NAMES = Object.keys(MACHINES);
+
+const USAGE = `Usage: troupe chart ${NAMES.join('|')} [--format mermaid|json|svg]
+       troupe chart --docs DIR
 
 Prints a machine's statechart, generated from its definition.
   --format mermaid  Mermaid stateDiagram-v2 (default)
   --format json     XState's definition (machine.toJSON()), for Stately's tools
-  --docs            the whole of docs/machines.md
+  --format svg      the chart laid out by ELK, as a standalone SVG
+  --docs DIR        writes DIR/machines.md and DIR/charts/<machine>.svg (npm run docs:machines)
 `;
 
 export const command: Command = {
-  summary: 'Print a machine statechart (Mermaid or XState JSON) from its definition',
+  summary: 'Print a machine statechart (Mermaid, XState JSON or SVG) from its definition',
   async run(argv) {
-    let parsed: { values: { format?: string; docs?: boolean; help?: boolean }; positionals: string[] };
+    let parsed: { values: { format?: string; docs?: string; help?: boolean }; positionals: string[] };
     try {
       parsed = parseArgs({
         args: [...argv],
         allowPositionals: true,
         options: {
           format: { type: 'string', short: 'f' },
-          docs: { type: 'boolean' },
+          docs: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -39,25 +47,38 @@ export const command: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (values.docs) {
-      process.stdout.write(machinesMarkdown());
+    if (values.docs !== undefined) {
+      if (positionals.length > 0) {
+        process.stderr.write(`troupe chart: --docs takes no machine name, got "${positionals.join(' ')}"\n`);
+        return 2;
+      }
+      for (const [path, text] of await machinesDocs()) {
+        const file = join(values.docs, path);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, text);
+        process.stderr.write(`troupe chart: wrote ${file}\n`);
+      }
       return 0;
     }
     const [name, ...extra] = positionals;
-    const names = Object.keys(MACHINES);
-    if (name === undefined || !names.includes(name) || extra.length > 0) {
+    if (name === undefined || !NAMES.includes(name) || extra.length > 0) {
       process.stderr.write(
-        `troupe chart: expected one machine name, ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
+        `troupe chart: expected one machine name, ${NAMES.join(' or ')}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
       );
       return 2;
     }
     const format = values.format ?? 'mermaid';
-    if (format !== 'mermaid' && format !== 'json') {
-      process.stderr.write(`troupe chart: expected --format mermaid or json, got "${format}"\n`);
+    if (format !== 'mermaid' && format !== 'json' && format !== 'svg') {
+      process.stderr.write(`troupe chart: expected --format mermaid, json or svg, got "${format}"\n`);
       return 2;
     }
     const machine = MACHINES[name as ChartName];
-    process.stdout.write(format === 'json' ? chartJson(machine) : chartMermaid(machine));
+    if (format === 'svg') {
+      const model = chartModel(machine);
+      process.stdout.write(
+        `${chartSvg(model, await layoutChart(model), { counts: false, standalone: true })}\n`,
+      );
+    } else process.stdout.write(format === 'json' ? chartJson(machine) : chartMermaid(machine));
     return 0;
   },
 };

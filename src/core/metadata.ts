@@ -56,3 +56,9 @@ function safeJson(value: unknown): string | undefined {
 export function capString(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
+
+/**
+ * Fallbacks a request (or a model in the providers file) may name: a session's route has at most
+ * `1 + MAX_FALLBACKS` entries, so its metadata stays bounded.
+ */
+export const MAX_FALLBACKS = 4;

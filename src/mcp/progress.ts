@@ -14,6 +14,8 @@ interface Watched {
   position?: number;
   chars: number;
   attempt: number;
+  /** `provider/model` after a fallback. */
+  via?: string;
 }
 
 /** Least time between two notifications caused only by streamed characters, in ms. */
@@ -71,6 +73,10 @@ export class ProgressReporter {
         watched.chars = event.chars;
         if (Date.now() - this.#lastSentAt >= DELTA_THROTTLE_MS) this.#send();
         return;
+      case 'session.fallback':
+        watched.via = `${event.to.provider}/${event.to.model}`;
+        this.#send();
+        return;
       case 'session.retry':
         watched.state = 'retrying';
         watched.attempt = event.attempt;
@@ -107,7 +113,7 @@ function describeOne(w: Watched): string {
     case 'queued':
       return w.position === undefined ? 'queued' : `queued, position ${w.position}`;
     case 'running':
-      return `running (attempt ${w.attempt}), ${w.chars} chars so far`;
+      return `running (attempt ${w.attempt}${w.via === undefined ? '' : `, fell back to ${w.via}`}), ${w.chars} chars so far`;
     case 'retrying':
       return `waiting to retry (attempt ${w.attempt}), ${w.chars} chars so far`;
     case 'ended':

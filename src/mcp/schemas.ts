@@ -3,6 +3,7 @@
  * Output objects are loose (`z.looseObject`) so fields the runtime adds later still validate.
  */
 import * as z from 'zod';
+import { MAX_FALLBACKS } from '../core/metadata.js';
 
 export const toolCallSchema = z.object({
   id: z.string(),
@@ -26,10 +27,27 @@ export const chatMessageSchema = z.object({
 /** Tool definitions for the model pass through as given (OpenAI shape or vendor kinds). */
 export const toolDefinitionSchema = z.looseObject({ type: z.string() });
 
+/** Where a session goes when its model cannot serve it (docs/routing.md). */
+export const fallbacksSchema = z
+  .array(
+    z.object({
+      provider: z.string().min(1).optional().describe('Provider name; default: whichever serves the model.'),
+      model: z.string().min(1).describe('Model id (see list_models).'),
+    }),
+  )
+  .max(MAX_FALLBACKS)
+  .optional()
+  .describe(
+    `Up to ${MAX_FALLBACKS} models to try in order when the model is out of quota, down, unreachable, ` +
+      'silent before its first delta, or its context window is too small. Never used once text has ' +
+      "streamed. Default: the model's fallbacks in the providers file.",
+  );
+
 /** Options every model-calling tool accepts: which model, how it samples, how it is scheduled. */
 export const modelCallFields = {
   provider: z.string().min(1).optional().describe('Provider name (see list_models); defaults from config.'),
   model: z.string().min(1).optional().describe('Model id (see list_models); defaults from config.'),
+  fallbacks: fallbacksSchema,
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional().describe('Most tokens the model may generate.'),
   thinking: z.enum(['enabled', 'disabled']).optional().describe('Thinking mode for models that have one.'),
@@ -71,6 +89,10 @@ export const sessionMetadataSchema = z.looseObject({
   truncated: z.boolean().optional(),
   finishReason: z.string().optional(),
   notes: z.array(z.string()).optional(),
+  route: z
+    .array(z.looseObject({ provider: z.string(), model: z.string(), outcome: z.string(), ms: z.number() }))
+    .optional()
+    .describe('With fallbacks: every model called or skipped, in order, and how its turn ended.'),
 });
 
 export const toolErrorSchema = z.looseObject({

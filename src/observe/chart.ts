@@ -8,13 +8,17 @@ import { breakerMachine } from '../../machines/breaker.js';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 
-export type ChartName = 'session' | 'supervisor' | 'breaker';
-
-export const MACHINES: Readonly<Record<ChartName, AnyStateMachine>> = {
+/**
+ * Every machine that `troupe chart`, the dashboard and docs/machines.md draw, by name: the one
+ * place to register a machine (one line; its chart, layout and tables follow from its definition).
+ */
+export const MACHINES = {
   session: sessionMachine,
   supervisor: supervisorMachine,
   breaker: breakerMachine,
-};
+} as const satisfies Readonly<Record<string, AnyStateMachine>>;
+
+export type ChartName = keyof typeof MACHINES;
 
 export interface ChartState {
   /** Full id, e.g. `session.running.attempt`. */

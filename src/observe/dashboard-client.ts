@@ -1,6 +1,6 @@
 /**
  * The dashboard's browser script, as text: plain ES5-ish JS (no build step, no library), fed by
- * `EventSource('events')`. It only fills in numbers; every drawing comes finished from the server.
+ * `EventSource('events')`. The statecharts come finished from the server; it fills in their counts and draws the time charts.
  */
 export const DASHBOARD_SCRIPT = String.raw`
 (function () {
@@ -56,29 +56,66 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
   }
 
-  function sparkline(svg, points, series) {
-    var w = 560, h = 120, pad = 4;
+  var STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  function clock(t) { return new Date(t).toTimeString().slice(0, 8); }
+
+  // A line chart over time: the x axis spans the monitor's window up to the snapshot's time, with
+  // clock-time ticks every round step (about five of them); the y axis from 0 to the largest value.
+  function timeChart(svg, snap, series) {
+    var w = Math.max(240, Math.round(svg.getBoundingClientRect().width)), h = 130;
+    var left = 46, right = 10, top = 8, bottom = 20;
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    var points = snap.series;
+    var end = snap.at, start = end - points.length * snap.bucketMs;
+    var span = Math.max(1, end - start);
+    var x = function (t) { return left + ((t - start) * (w - left - right)) / span; };
     var max = 0;
     series.forEach(function (s) { points.forEach(function (p) { if (p[s.key] > max) max = p[s.key]; }); });
-    if (max <= 0) max = 1;
-    var out = '<line class="axis" x1="0" y1="' + (h - pad) + '" x2="' + w + '" y2="' + (h - pad) + '"/>';
+    max = niceCeil(max);
+    var y = function (v) { return h - bottom - ((h - top - bottom) * v) / max; };
+    var step = STEPS[STEPS.length - 1] * 1000;
+    for (var i = 0; i < STEPS.length; i++) if (STEPS[i] * 1000 >= span / 6) { step = STEPS[i] * 1000; break; }
+    var out = '';
+    [0, max / 2, max].forEach(function (v) {
+      out += '<g class="tick y"><line class="grid" x1="' + left + '" y1="' + y(v).toFixed(1) + '" x2="' + (w - right) +
+        '" y2="' + y(v).toFixed(1) + '"/><text x="' + (left - 4) + '" y="' + (y(v) + 3).toFixed(1) +
+        '" text-anchor="end">' + axisLabel(v, series[0].unit) + '</text></g>';
+    });
+    for (var t = Math.ceil(start / step) * step; t <= end; t += step) {
+      var tx = x(t).toFixed(1);
+      out += '<g class="tick x" data-t="' + t + '"><line class="axis" x1="' + tx + '" y1="' + (h - bottom) + '" x2="' + tx +
+        '" y2="' + (h - bottom + 4) + '"/><text x="' + tx + '" y="' + (h - 5) + '" text-anchor="middle">' + clock(t) + '</text></g>';
+    }
+    out += '<line class="axis" x1="' + left + '" y1="' + (h - bottom) + '" x2="' + (w - right) + '" y2="' + (h - bottom) + '"/>';
     series.forEach(function (s) {
       var d = '';
       var dots = '';
-      points.forEach(function (p, i) {
+      points.forEach(function (p) {
         var v = p[s.key];
         if (v === null || v === undefined) return;
-        var x = points.length > 1 ? (i * w) / (points.length - 1) : 0;
-        var y = h - pad - ((h - 2 * pad) * v) / max;
-        d += (d === '' ? 'M' : 'L') + x.toFixed(1) + ',' + y.toFixed(1);
-        if (s.dots) dots += '<circle class="' + s.cls + '" cx="' + x.toFixed(1) + '" cy="' + y.toFixed(1) + '" r="2.5"/>';
+        // A bucket's value is drawn at its end (the newest, still open, at the snapshot's time).
+        var px = x(Math.min(end, p.at + snap.bucketMs)).toFixed(1);
+        var py = y(v).toFixed(1);
+        d += (d === '' ? 'M' : 'L') + px + ',' + py;
+        if (s.dots) dots += '<circle class="' + s.cls + '" cx="' + px + '" cy="' + py + '" r="2.5"/>';
       });
       out += '<path class="' + s.cls + '" d="' + d + '"/>' + dots;
     });
-    out += '<text x="4" y="12">' + s0(max, series[0].unit) + '</text>';
     svg.innerHTML = out;
   }
-  function s0(v, unit) { return unit === 'ms' ? ms(v) : (Math.round(v * 10) / 10) + unit; }
+  // The smallest of 1, 2, 2.5, 5 times a power of ten that is at least v (1 for nothing yet).
+  function niceCeil(v) {
+    if (!(v > 0)) return 1;
+    var p = Math.pow(10, Math.floor(Math.log10(v)));
+    var m = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < m.length; i++) if (m[i] * p >= v) return m[i] * p;
+    return 10 * p;
+  }
+  function axisLabel(v, unit) {
+    var r = function (n) { return String(Math.round(n * 100) / 100); };
+    if (unit !== 'ms') return r(v) + unit;
+    return v >= 1000 ? r(v / 1000) + ' s' : r(v) + ' ms';
+  }
 
   function sessionRow(s, now) {
     var tr = el('tr', 'state-' + s.state);
@@ -100,7 +137,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#lifecycle').textContent = st.state;
     $('#lifecycle').className = 'pill ' + st.state;
     var scope = snap.scope || { kind: 'instance' };
-    $('#scope').textContent = scope.kind === 'cluster' ? 'whole cluster' : 'this instance only';
+    $('#scope').textContent = scope.kind === 'cluster' ? 'cluster' : 'this instance';
     $('#scope').title = scope.kind === 'cluster'
       ? 'Counts, live and recent sessions cover every instance on this Redis; seen from instance ' + (scope.instanceId || '?')
       : 'These figures cover this process only';
@@ -144,8 +181,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#rate').textContent = last.perSec + '/s';
     $('#p50').textContent = ms(last.runP50Ms);
     $('#p95').textContent = ms(last.runP95Ms);
-    sparkline($('#throughput'), snap.series, [{ key: 'perSec', cls: 'l1', unit: '/s' }]);
-    sparkline($('#latency'), snap.series, [
+    timeChart($('#throughput'), snap, [{ key: 'perSec', cls: 'l1', unit: '/s' }]);
+    timeChart($('#latency'), snap, [
       { key: 'runP95Ms', cls: 'l2', unit: 'ms', dots: true },
       { key: 'runP50Ms', cls: 'l1', unit: 'ms', dots: true },
       { key: 'queueP50Ms', cls: 'l3', unit: 'ms', dots: true }
@@ -159,10 +196,10 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function onBatch(batch) {
     batch.events.forEach(function (e) {
-      if (e.type !== 'session.ended' && e.type.indexOf('supervisor.') !== 0 && e.type !== 'session.retry') return;
+      if (e.type !== 'session.ended' && e.type.indexOf('supervisor.') !== 0 && e.type !== 'session.retry' && e.type !== 'session.fallback') return;
       var t = new Date(e.at).toISOString().slice(11, 23);
       tickerLines.unshift(t + '  ' + e.type + (e.sessionId ? '  ' + e.sessionId.slice(0, 8) : '') +
-        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : ''));
+        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : '') + (e.to ? '  -> ' + e.to : ''));
     });
     tickerLines = tickerLines.slice(0, 12);
     $('#ticker').textContent = tickerLines.join('\n') + (batch.dropped ? '\n(' + batch.dropped + ' events not shown)' : '');

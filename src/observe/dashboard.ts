@@ -1,11 +1,14 @@
 /**
- * The dashboard page at `/`: both statecharts (SVG drawn from the machines), live counts per state,
- * queue depth per priority, in-flight calls per provider against their limits, throughput and
- * latency over the last minutes, and recent sessions. One self-contained HTML document: no CDN, no
- * library, nothing fetched but `/events`.
+ * The dashboard page at `/`: every registered machine's statechart (SVG laid out by ELK from the
+ * machine definitions), live counts per state of the session and supervisor machines, queue depth
+ * per priority, in-flight calls per provider against their limits, throughput and latency over time
+ * (clock-time axes), and recent sessions. One self-contained HTML document: no CDN, no library in
+ * the browser (the layout is computed on the server), nothing fetched but `/events`. Laid out for
+ * screens down to 800 px: one header line, one column, no sideways scrolling.
  */
 import { chartModel, MACHINES } from './chart.js';
-import { chartSvg } from './chart-svg.js';
+import { layoutChart } from './chart-layout.js';
+import { CHART_CSS, chartSvg } from './chart-svg.js';
 import { DASHBOARD_SCRIPT } from './dashboard-client.js';
 
 const STYLE = `
@@ -13,60 +16,73 @@ const STYLE = `
   --ok:#1f9d55; --bad:#d64545; --warn:#c98a00; }
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
-header { display:flex; align-items:center; gap:18px; padding:12px 20px; background:var(--card); border-bottom:1px solid var(--line); }
+header { display:flex; flex-wrap:nowrap; align-items:center; gap:16px; padding:12px 20px; background:var(--card); border-bottom:1px solid var(--line); white-space:nowrap; }
 header h1 { font-size:18px; margin:0; }
 header .stat b { font-size:18px; margin-left:4px; }
 .pill { padding:2px 10px; border-radius:10px; background:#e2f5ea; color:var(--ok); font-weight:600; }
 .pill.draining { background:#fff4d6; color:var(--warn); } .pill.stopped { background:#fde4e4; color:var(--bad); }
 #conn { margin-left:auto; color:var(--muted); }
-main { display:grid; grid-template-columns: minmax(0, 3fr) minmax(300px, 2fr); gap:16px; padding:16px 20px; }
+main { display:grid; grid-template-columns: minmax(0, 3fr) minmax(280px, 2fr); gap:16px; padding:16px 20px; }
 section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; min-width:0; }
 section h2 { font-size:13px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); margin:0 0 10px; }
 .wide { grid-column: 1 / -1; }
-.charts { display:flex; flex-wrap:wrap; gap:24px; align-items:flex-start; overflow-x:auto; }
+.charts { display:flex; flex-wrap:wrap; gap:16px 28px; align-items:flex-start; }
+.charts figure { margin:0; min-width:0; max-width:100%; }
+.charts figcaption { font-size:12px; color:var(--muted); margin-bottom:4px; }
 svg.chart { max-width:100%; height:auto; }
-svg.chart .state rect { fill:#fff; stroke:#9aa3b5; stroke-width:1.2; }
-svg.chart .state.compound > rect { fill:#fafbfd; stroke-dasharray:0; }
-svg.chart .state.final rect.inner { fill:none; }
-svg.chart .state.busy > rect { fill:var(--busy); stroke:var(--accent); stroke-width:2; }
-svg.chart .state.compound.busy > rect { fill:#f3f6ff; }
-svg.chart text.name { font-size:13px; fill:var(--fg); font-weight:600; }
-svg.chart text.count { font-size:16px; fill:var(--accent); font-weight:700; font-variant-numeric:tabular-nums; }
-svg.chart .final text.count { fill:var(--muted); }
-svg.chart .edge line { stroke:#8c95a8; stroke-width:1.2; }
-svg.chart .edge text { font-size:10px; fill:var(--muted); }
-svg.chart .arrowhead, svg.chart circle.start { fill:#8c95a8; }
 .bar-row { display:grid; grid-template-columns: 90px 1fr 120px; align-items:center; gap:8px; margin:3px 0; }
 .bar-label { color:var(--muted); font-size:12px; }
 .bar-track { height:10px; background:#eef0f5; border-radius:5px; overflow:hidden; }
 .bar-fill { display:block; height:100%; background:var(--accent); }
 .bar-fill.full { background:var(--warn); }
 .bar-value { font-variant-numeric:tabular-nums; font-size:12px; }
-.spark { width:100%; height:120px; }
+.spark { display:block; width:100%; height:130px; }
 .spark path { fill:none; stroke-width:1.8; } .spark .l1 { stroke:var(--accent); } .spark .l2 { stroke:var(--bad); } .spark .l3 { stroke:var(--warn); }
 .spark circle.l1 { fill:var(--accent); } .spark circle.l2 { fill:var(--bad); } .spark circle.l3 { fill:var(--warn); }
-.spark .axis { stroke:var(--line); } .spark text { font-size:10px; fill:var(--muted); }
+.spark .axis { stroke:#b9bfcc; } .spark .grid { stroke:#eef0f5; } .spark text { font-size:10px; fill:var(--muted); font-variant-numeric:tabular-nums; }
 .legend span { margin-right:12px; font-size:12px; } .legend i { display:inline-block; width:10px; height:3px; margin-right:4px; vertical-align:middle; }
+.table-wrap { overflow-x:auto; }
 table { width:100%; border-collapse:collapse; font-size:12px; font-variant-numeric:tabular-nums; }
 th, td { text-align:left; padding:4px 6px; border-bottom:1px solid #eef0f5; white-space:nowrap; }
 th { color:var(--muted); font-weight:600; }
 tr.state-done td.st { color:var(--ok); } tr.state-failed td.st, tr.state-timedOut td.st { color:var(--bad); }
 tr.state-cancelled td.st { color:var(--warn); } tr.state-queued td.st, tr.state-running td.st { color:var(--accent); }
 pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; }
-`;
+@media (max-width: 1000px) {
+  header { gap:9px; padding:10px 12px; font-size:12px; } header h1 { font-size:16px; } header .stat b { font-size:14px; margin-left:3px; }
+  .pill { padding:1px 7px; }
+  main { grid-template-columns: minmax(0, 1fr); gap:12px; padding:12px; }
+}
+${CHART_CSS}`;
 
-let page: string | undefined;
+/** The machines whose states the page counts (the script knows where their numbers come from). */
+const COUNTED: ReadonlySet<string> = new Set(['session', 'supervisor', 'breaker']);
 
-/** The whole page; built once (the charts do not change while the process runs). */
-export function dashboardHtml(): string {
-  page ??= build();
+let page: Promise<string> | undefined;
+
+/**
+ * The whole page, built once on first use (the charts do not change while the process runs; ELK
+ * lays them out in about a second the first time). A failed build is not kept: the next call tries again.
+ */
+export function dashboardHtml(): Promise<string> {
+  if (page === undefined) {
+    const building = build();
+    page = building;
+    building.then(undefined, () => {
+      if (page === building) page = undefined;
+    });
+  }
   return page;
 }
 
-function build(): string {
-  const session = chartSvg(chartModel(MACHINES.session));
-  const supervisor = chartSvg(chartModel(MACHINES.supervisor));
-  const breaker = chartSvg(chartModel(MACHINES.breaker));
+async function build(): Promise<string> {
+  const charts = await Promise.all(
+    Object.entries(MACHINES).map(async ([name, machine]) => {
+      const model = chartModel(machine);
+      const svg = chartSvg(model, await layoutChart(model), { counts: COUNTED.has(name) });
+      return `<figure id="chart-${name}"><figcaption>${name}</figcaption>${svg}</figure>`;
+    }),
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>troupe dashboard</title><style>${STYLE}</style></head>
@@ -76,17 +92,17 @@ function build(): string {
 <span class="stat">ended<b id="ended-total">0</b></span><span class="stat" title="what ended sessions cost, by currency (models with a price)">cost<b id="cost-total">–</b></span><span class="stat">throughput<b id="rate">0/s</b></span>
 <span class="stat">run p50<b id="p50">–</b></span><span class="stat">p95<b id="p95">–</b></span><span id="conn">connecting…</span></header>
 <main>
-<section class="wide"><h2>Session and supervisor statecharts — live sessions per state, ended sessions per final state</h2>
-<div class="charts"><div id="chart-session">${session}</div><div id="chart-supervisor">${supervisor}</div></div></section>
-<section><h2>Throughput (sessions ended per second, last 5 min)</h2><svg id="throughput" class="spark" viewBox="0 0 560 120" preserveAspectRatio="none"></svg>
-<h2>Latency (last 5 min)</h2><svg id="latency" class="spark" viewBox="0 0 560 120" preserveAspectRatio="none"></svg>
+<section class="wide"><h2>Statecharts — live sessions per state, ended sessions per final state</h2>
+<div class="charts">${charts.join('')}</div></section>
+<section><h2>Throughput (sessions ended per second)</h2><svg id="throughput" class="spark"></svg>
+<h2>Latency</h2><svg id="latency" class="spark"></svg>
 <div class="legend"><span><i style="background:var(--accent)"></i>run p50</span><span><i style="background:var(--bad)"></i>run p95</span><span><i style="background:var(--warn)"></i>queue wait p50</span></div></section>
 <section><h2>Queue depth by priority</h2><div id="queue-depth"></div>
 <h2 style="margin-top:14px">In flight per provider (running / limit)</h2><div id="in-flight"></div>
-<h2 style="margin-top:14px">Circuit breakers — providers per state</h2><div id="chart-breaker">${breaker}</div><div id="breakers"></div>
+<h2 style="margin-top:14px">Circuit breakers per provider (the breaker chart counts providers per state)</h2><div id="breakers"></div>
 <h2 style="margin-top:14px">Events</h2><pre id="ticker"></pre></section>
 <section class="wide"><h2>Sessions — live, then most recent</h2>
-<table id="sessions"><thead><tr><th>id</th><th>tool</th><th>provider</th><th>model</th><th>state</th><th>queued</th><th>run</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table></section>
+<div class="table-wrap"><table id="sessions"><thead><tr><th>id</th><th>tool</th><th>provider</th><th>model</th><th>state</th><th>queued</th><th>run</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table></div></section>
 </main>
 <script>${DASHBOARD_SCRIPT}</script>
 </body></html>

@@ -25,6 +25,8 @@ export interface CompactEvent {
   readonly state?: string;
   readonly code?: string;
   readonly attempt?: number;
+  /** `session.fallback`: the `provider/model` the session moved to (`provider` is where it was admitted). */
+  readonly to?: string;
 }
 
 export interface EventBatch {
@@ -46,6 +48,15 @@ export function compactEvent(event: RuntimeEvent): CompactEvent {
         ...(event.label === undefined ? {} : { label: event.label }),
         state: event.result.metadata.state,
         ...(event.result.ok ? {} : { code: event.result.error.code }),
+      };
+    case 'session.fallback':
+      return {
+        type: event.type,
+        at: event.at,
+        sessionId: event.sessionId,
+        provider: event.provider,
+        code: event.error.code,
+        to: `${event.to.provider}/${event.to.model}`,
       };
     case 'session.retry':
       return {

@@ -36,15 +36,17 @@ export function createObservability(runtime: Runtime, options: ObservabilityOpti
   const routes = new Map<string, Route>([
     [
       '/',
-      (req, res) => {
+      async (req, res) => {
         if (!isRead(req, res)) return;
+        // Laid out once per process, on the first request (a rejection becomes the server's 500).
+        const html = await dashboardHtml();
         res.writeHead(200, {
           'Content-Type': 'text/html; charset=utf-8',
           'Cache-Control': 'no-store',
           'Content-Security-Policy':
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
         });
-        res.end(req.method === 'HEAD' ? undefined : dashboardHtml());
+        res.end(req.method === 'HEAD' ? undefined : html);
       },
     ],
     ['/events', events.handler],

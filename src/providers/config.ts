@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { modelSchema, pricesSchema } from './config-schema.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
@@ -17,32 +18,6 @@ import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const modelSchema = z.strictObject({
-  id: z.string({ error: 'a model id string' }).min(1, { error: 'a non-empty model id' }),
-  contextWindow: z
-    .number({ error: 'a token count' })
-    .int({ error: 'an integer' })
-    .positive({ error: 'a positive integer' })
-    .optional(),
-  capabilities: z
-    .strictObject({
-      streaming: z.boolean({ error: 'a boolean' }).optional(),
-      tools: z.boolean({ error: 'a boolean' }).optional(),
-      thinking: z.boolean({ error: 'a boolean' }).optional(),
-      files: z.boolean({ error: 'a boolean' }).optional(),
-      vision: z.boolean({ error: 'a boolean' }).optional(),
-    })
-    .optional(),
-  defaultMaxTokens: z
-    .number({ error: 'a token count' })
-    .int({ error: 'an integer' })
-    .positive({ error: 'a positive integer' })
-    .optional(),
-});
-/** Per model id, per million tokens; checked field by field in `priceTableOf`. */
-const pricesSchema = z
-  .record(z.string(), z.unknown(), { error: 'an object of prices by model id' })
-  .optional();
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
@@ -162,7 +137,7 @@ async function readProvidersFile(path: string): Promise<ProvidersFile> {
 
 /**
  * `TROUPE_OPENAI_BASE_URL`, `TROUPE_OPENAI_API_KEY`, `TROUPE_OPENAI_MODELS` (comma-separated ids,
- * each optionally `id=contextWindow`), `TROUPE_OPENAI_NAME` (@default 'openai').
+ * each optionally `id=contextWindow`; only a trailing `=<integer>` is a window), `TROUPE_OPENAI_NAME` (@default 'openai').
  */
 function envEndpoint(
   env: Env,
@@ -177,11 +152,13 @@ function envEndpoint(
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((item): ModelSpec => {
-      const [id = '', window] = item.split('=');
+      // Only a trailing `=<positive integer>` is a window: an id may itself contain `=`.
+      const at = item.lastIndexOf('=');
+      const window = at < 0 ? undefined : item.slice(at + 1).trim();
       const contextWindow = Number(window);
-      return window !== undefined && Number.isInteger(contextWindow) && contextWindow > 0
-        ? { id, contextWindow }
-        : { id };
+      return window !== undefined && /^\d+$/.test(window) && contextWindow > 0
+        ? { id: item.slice(0, at).trim(), contextWindow }
+        : { id: item };
     });
   const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
   return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };

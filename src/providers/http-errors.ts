@@ -238,12 +238,25 @@ function parseResetValue(value: string, now: number): number | undefined {
   return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
 }
 
-/** Replaces every secret (and `Bearer <secret>`) in `text` with `[redacted]`. */
+/** Secrets at least this long are redacted wherever they appear, even inside a longer word. */
+const LONG_SECRET = 8;
+
+/**
+ * Replaces every secret (and so `Bearer <secret>`) in `text` with `[redacted]`. A long secret is
+ * redacted wherever it appears. A short one (a local server's `ollama` or `none`) is redacted
+ * wherever it stands as a token of its own, not inside longer words, which would only mangle
+ * the message: an echoed key is a token of its own.
+ */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    // Short strings would redact ordinary words; real keys are long.
-    if (secret.length >= 8) out = out.split(secret).join('[redacted]');
+    if (secret === '') continue;
+    if (secret.length >= LONG_SECRET) {
+      out = out.split(secret).join('[redacted]');
+    } else {
+      const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      out = out.replace(new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`, 'g'), '[redacted]');
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
  */
 import { providerError, runtimeError } from '../core/errors.js';
-import type { Router, SessionRequest } from './session-request.js';
+import type { FallbackTarget, RoutedTarget, Router, SessionRequest } from './session-request.js';
 
 export interface ModelCapabilities {
   readonly streaming: boolean;
@@ -25,6 +25,8 @@ export interface ModelSpec {
   readonly capabilities?: Partial<ModelCapabilities>;
   /** The completion budget troupe sends when a request gives none, in tokens. @default the vendor's */
   readonly defaultMaxTokens?: number;
+  /** Where a request for this model goes when it cannot be served (docs/routing.md). @default none */
+  readonly fallbacks?: readonly FallbackTarget[];
 }
 
 export interface ProviderEntry {
@@ -168,6 +170,17 @@ export function createModelRegistry(
     return inProvider(fallback, undefined);
   }
 
+  /** A resolved target with what the catalogue knows of its model: window, default budget, fallbacks. */
+  function withSpec(target: Resolved): RoutedTarget {
+    const spec = byName.get(target.provider)?.models.find((m) => m.id === target.model);
+    if (spec === undefined) return target;
+    const out: { -readonly [K in keyof RoutedTarget]: RoutedTarget[K] } = { ...target };
+    if (spec.contextWindow !== undefined) out.contextWindow = spec.contextWindow;
+    if (spec.defaultMaxTokens !== undefined) out.defaultMaxTokens = spec.defaultMaxTokens;
+    if (spec.fallbacks !== undefined && spec.fallbacks.length > 0) out.fallbacks = spec.fallbacks;
+    return out;
+  }
+
   function listModel(spec: ModelSpec): ListedModel {
     return {
       id: spec.id,
@@ -226,7 +239,7 @@ export function createModelRegistry(
       const picked: { provider?: string; model?: string } = {};
       if (request.provider !== undefined) picked.provider = request.provider;
       if (request.model !== undefined) picked.model = request.model;
-      return resolve(picked);
+      return withSpec(resolve(picked));
     },
   };
 }

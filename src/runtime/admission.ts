@@ -12,7 +12,8 @@ import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
 import { type ResolvedDefaults, type ResolvedLimits, resolveSubmitOptions, sessionInput } from './options.js';
-import { chatRequest, defaultRouter } from './requests.js';
+import { defaultRouter } from './requests.js';
+import { routeChat } from './routing.js';
 import type { SessionWork } from './session-record.js';
 import type {
   Router,
@@ -82,17 +83,13 @@ export class Admission {
     this.refuseWhileDraining();
     const { providers, defaults } = this.settings;
     try {
-      const target = this.route(request);
-      const provider = providers.get(target.provider);
-      if (provider === undefined) {
-        const known = [...providers.keys()].map((n) => `"${n}"`).join(', ');
-        const expected =
-          providers.size === 0 ? 'a chat provider (this runtime has none)' : `a provider among ${known}`;
-        throw runtimeError('UNKNOWN_PROVIDER', `Expected ${expected}, got "${target.provider}"`);
-      }
+      // Fallbacks and the context-window check (routing.ts): no network call.
+      const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);
-      const work: SessionWork = { kind: 'chat', provider, request: chatRequest(request, target.model) };
-      return this.admitted(work, target.provider, target.model, request.stream === true, resolved, options);
+      const stream = request.stream === true;
+      const admitted = this.admitted(routed.work, routed.provider, routed.model, stream, resolved, options);
+      if (routed.targets === undefined) return admitted;
+      return { ...admitted, input: { ...admitted.input, targets: routed.targets } };
     } catch (error) {
       return this.refuse(error);
     }

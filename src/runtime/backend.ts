@@ -16,6 +16,7 @@ export { RuntimeCounters } from './counters.js';
 export { EventStream } from './event-stream.js';
 export { History } from './history.js';
 export { Lifecycle } from './lifecycle.js';
+export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';

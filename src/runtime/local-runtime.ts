@@ -196,7 +196,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
     const record = newRecord({
       input: session.input,
-      work: { kind: 'chat', provider, request: session.request },
+      work: {
+        kind: 'chat',
+        provider,
+        request: session.request,
+        ...(session.input.targets === undefined ? {} : { providers }),
+      },
       label: session.label,
       caller: session.caller,
       callerTruncated: session.callerTruncated === true,

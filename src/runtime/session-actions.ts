@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
 import { type CallGate, type CallSink, ProviderCall } from './provider-call.js';
+import { workFor } from './routing.js';
 import type { SessionRecord } from './session-record.js';
 import type { SessionEvent } from './types.js';
 
@@ -57,7 +58,9 @@ export function provideSessionMachine(fx: SessionEffects) {
         const record = fx.recordOf(self);
         const call = new ProviderCall(record, context.input.sessionId, context.attempts, sink);
         record.call = call;
-        call.start(record.work, context.input.stream);
+        const { routing, input } = context;
+        const work = routing === null ? record.work : workFor(record.work, input.targets?.[routing.target]);
+        call.start(work, input.stream);
       },
       abortProviderCall: ({ event, self }) => {
         const record = fx.recordOf(self);
@@ -84,6 +87,26 @@ export function provideSessionMachine(fx: SessionEffects) {
           delta: event.delta as never,
           chars: event.chars,
           at: event.now,
+        });
+      },
+      notifyFallback: ({ context, event, self }) => {
+        const error = context.error;
+        const routing = context.routing;
+        const targets = context.input.targets;
+        if (error === null || routing === null || targets === undefined) return;
+        fx.counters.providerError(error.code);
+        const record = fx.recordOf(self);
+        if (!events.wants(record)) return;
+        const from = targets[routing.left];
+        const to = targets[routing.target];
+        if (from === undefined || to === undefined) return;
+        events.emit(record, {
+          type: 'session.fallback',
+          sessionId: context.input.sessionId,
+          from: { provider: from.provider, model: from.model },
+          to: { provider: to.provider, model: to.model },
+          error,
+          at: (event as { now: number }).now,
         });
       },
       notifyRetry: ({ context, event, self }) => {

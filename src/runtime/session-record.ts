@@ -6,6 +6,8 @@
  * to it while queued (cancel, queue deadline); either way every session's life runs through the
  * session machine from `queued`.
  */
+
+import { finalRoute, type RouteTargetData, type RoutingData } from '../../machines/routing.js';
 import type {
   SessionContext,
   SessionInput,
@@ -33,7 +35,14 @@ import type {
 
 /** The session's child: a chat call to a provider, or a caller's task function. */
 export type SessionWork =
-  | { readonly kind: 'chat'; readonly provider: ChatProvider; readonly request: ChatRequest }
+  | {
+      readonly kind: 'chat';
+      /** The adapter and request of the session's first call. */
+      readonly provider: ChatProvider;
+      readonly request: ChatRequest;
+      /** With fallbacks: the adapters by name, for the targets after the first (`routing.ts`). */
+      readonly providers?: ReadonlyMap<string, ChatProvider>;
+    }
   | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
 export interface SessionRecord extends Schedulable, Wakeable {
@@ -55,7 +64,9 @@ export interface SessionRecord extends Schedulable, Wakeable {
 }
 
 export function publicState(leaf: SessionStateValue): SessionState {
-  return leaf === 'calling' || leaf === 'streaming' || leaf === 'backingOff' ? 'running' : leaf;
+  return leaf === 'calling' || leaf === 'streaming' || leaf === 'backingOff' || leaf === 'fallingBack'
+    ? 'running'
+    : leaf;
 }
 
 /** What a result needs from a session beyond its final context. */
@@ -83,6 +94,7 @@ export function buildResult(
     totalMs: endedAt - context.input.createdAt,
     attempts: context.attempts,
   };
+  if (context.routing !== null) routed(metadata, context, state);
   if (context.usage !== null) {
     metadata.usage = context.usage;
     const price = priceOf(prices, metadata.provider, metadata.model);
@@ -118,6 +130,22 @@ export function buildResult(
   };
   metadata.code = error.code;
   return { ok: false, error, metadata };
+}
+
+/** A session with fallbacks: the target it ended on, and its whole route. */
+function routed(
+  metadata: { -readonly [K in keyof SessionMetadata]: SessionMetadata[K] },
+  context: SessionContext,
+  state: FinalState,
+): void {
+  const targets = context.input.targets as readonly RouteTargetData[];
+  const routing = context.routing as RoutingData;
+  const last = targets[routing.target] as RouteTargetData;
+  metadata.provider = last.provider;
+  metadata.model = last.model;
+  const outcome = state === 'done' ? 'done' : (context.error?.code ?? 'INTERNAL');
+  const endedAt = context.endedAt ?? context.input.createdAt;
+  metadata.route = finalRoute(targets, routing, outcome, endedAt, context.startedAt);
 }
 
 export function summarize(record: SessionRecord, context: SessionContext | undefined): SessionSummary {

@@ -123,6 +123,16 @@ export interface RuntimeOptions {
 export interface UsageTotals extends TokenUsage {}
 
 /** Session metadata: carried by every result. */
+/** One target of a session's route (see `SessionMetadata.route`, docs/routing.md). */
+export interface RouteHop {
+  readonly provider: string;
+  readonly model: string;
+  /** `done` for the target that answered, else the error code that ended its turn. */
+  readonly outcome: string;
+  /** Time spent on this target, in ms (0 for one skipped by the context-window check). */
+  readonly ms: number;
+}
+
 export interface SessionMetadata {
   readonly sessionId: string;
   readonly requestId: string;
@@ -147,6 +157,12 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
+  /**
+   * Present for a session with fallbacks: every target it called or skipped, in order, with how
+   * its turn ended (`done` or an error code) and the time spent on it. `provider` and `model` above
+   * are the last entry's. At most `1 + MAX_FALLBACKS` entries.
+   */
+  readonly route?: readonly RouteHop[];
 }
 
 export interface SessionOutput {
@@ -213,6 +229,16 @@ export type SessionEvent =
       readonly sessionId: string;
       readonly attempt: number;
       readonly delayMs: number;
+      readonly error: TroupeErrorData;
+      readonly at: number;
+    }
+  | {
+      /** The session left its target for the next one of its fallbacks (docs/routing.md). */
+      readonly type: 'session.fallback';
+      readonly sessionId: string;
+      readonly from: { readonly provider: string; readonly model: string };
+      readonly to: { readonly provider: string; readonly model: string };
+      /** What ended the turn of `from`. */
       readonly error: TroupeErrorData;
       readonly at: number;
     }

@@ -1,5 +1,5 @@
 /**
- * `troupe chart` as a user runs it (the BUILT CLI): Mermaid and JSON straight from the machines.
+ * `troupe chart` as a user runs it (the BUILT CLI): Mermaid, JSON and SVG straight from the machines.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,12 +28,25 @@ describe('troupe chart (built CLI)', () => {
     expect(JSON.parse(json.stdout).states.stopped.type).toBe('final');
   });
 
+  it('prints the ELK-laid-out chart as a standalone SVG with --format svg', async () => {
+    const svg = await run(['chart', 'session', '--format', 'svg']);
+    expect(svg.code).toBe(0);
+    expect(
+      svg.stdout.startsWith('<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-machine="session"'),
+    ).toBe(true);
+    expect(svg.stdout).toContain('<style>');
+    expect(svg.stdout).toContain('data-state="session.running.attempt.streaming"');
+    expect(svg.stdout).not.toContain('data-count');
+  });
+
   it('rejects an unknown machine or format with exit code 2', async () => {
     const bad = await run(['chart', 'scheduler']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
-      'expected one machine name, session, supervisor or breaker, got "scheduler"',
+      'expected one machine name, session or supervisor or breaker, got "scheduler"',
     );
-    expect((await run(['chart', 'session', '--format', 'dot'])).code).toBe(2);
+    const dot = await run(['chart', 'session', '--format', 'dot']);
+    expect(dot.code).toBe(2);
+    expect(dot.stderr).toContain('expected --format mermaid, json or svg, got "dot"');
   });
 });

@@ -137,20 +137,42 @@ const inputArb: fc.Arbitrary<SessionInput> = fc
     backoffBaseMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2_000 })),
     backoffMaxMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
     priority: fc.integer({ min: 0, max: 9 }),
+    // Fallback chains: none, or up to four targets with known or unknown windows, fitting or not.
+    targets: fc.option(
+      fc.array(
+        fc.record({
+          provider: fc.constantFrom('p0', 'p1', 'p2'),
+          model: fc.constantFrom('m', 'n'),
+          contextWindow: fc.option(fc.integer({ min: 1, max: 4 }).map((k) => k * 1000)),
+          fits: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+      { nil: undefined },
+    ),
   })
-  .map(({ queueWindow, ...rest }) => ({
+  .map(({ queueWindow, targets, ...rest }) => ({
     sessionId: 's1',
     requestId: 'r1',
     provider: 'p0',
     model: 'm',
     ...rest,
     queueDeadlineAt: rest.createdAt + queueWindow,
+    ...(targets === undefined ? {} : { targets }),
   }));
 
 const errorArb: fc.Arbitrary<TroupeErrorData> = fc.record(
   {
     family: fc.constantFrom('provider', 'runtime'),
-    code: fc.constantFrom('RATE_LIMITED', 'PROVIDER_UNAVAILABLE', 'NETWORK', 'AUTH_FAILED', 'BAD_RESPONSE'),
+    code: fc.constantFrom(
+      'RATE_LIMITED',
+      'PROVIDER_UNAVAILABLE',
+      'NETWORK',
+      'AUTH_FAILED',
+      'BAD_RESPONSE',
+      'QUOTA_EXHAUSTED',
+      'CONTEXT_TOO_LONG',
+    ),
     message: fc.string({ maxLength: 12 }),
     retryable: fc.boolean(),
     retryAfterMs: fc.oneof(

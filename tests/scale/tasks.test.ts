@@ -263,7 +263,7 @@ describe('what the dashboard, /api/status and /metrics cover', () => {
       expect(snapshot.scope).toEqual({ kind: 'cluster', instanceId: 'b-1' });
       expect(snapshot.status.running).toBe(1);
       expect(await observe.metrics.scrape()).toMatch(/troupe_info\{scope="cluster",instance="b-1"\} 1/);
-      expect(dashboardHtml()).toContain('id="scope"');
+      expect(await dashboardHtml()).toContain('id="scope"');
       await b.mcp.tasks.cancel(task.taskId);
       expect(a.aborted).toHaveLength(1);
     } finally {

@@ -6,13 +6,19 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
-import { chartJson, chartMermaid, chartModel } from '../../src/observe/chart.js';
+import { chartJson, chartMermaid, chartModel, MACHINES } from '../../src/observe/chart.js';
+import { layoutChart, shortEvent } from '../../src/observe/chart-layout.js';
 import { chartSvg } from '../../src/observe/chart-svg.js';
-import { machinesMarkdown } from '../../src/observe/machines-doc.js';
+import { machinesDocs } from '../../src/observe/machines-doc.js';
 
 describe('charts from the machines', () => {
-  it('docs/machines.md is up to date (run `npm run docs:machines` when a machine changes)', () => {
-    expect(readFileSync('docs/machines.md', 'utf8')).toBe(machinesMarkdown());
+  it('docs/machines.md and docs/charts/*.svg are up to date (run `npm run docs:machines` when a machine changes)', async () => {
+    const files = await machinesDocs();
+    expect([...files.keys()]).toEqual([
+      'machines.md',
+      ...Object.keys(MACHINES).map((name) => `charts/${name}.svg`),
+    ]);
+    for (const [path, text] of files) expect(readFileSync(`docs/${path}`, 'utf8'), path).toBe(text);
   });
 
   it('the model has every state node and transition of the machine, with guards and actions', () => {
@@ -26,6 +32,7 @@ describe('charts from the machines', () => {
       'session.running.attempt.calling',
       'session.running.attempt.streaming',
       'session.running.backingOff',
+      'session.running.fallingBack',
       'session.done',
       'session.failed',
       'session.timedOut',
@@ -82,12 +89,43 @@ describe('charts from the machines', () => {
     expect(text).not.toMatch(/"toJSON"/);
   });
 
-  it('the SVG has a counted box per state and one arrow per pair of sibling states', () => {
-    const svg = chartSvg(chartModel(sessionMachine));
-    for (const id of chartModel(sessionMachine)
-      .states.slice(1)
-      .map((s) => s.id))
+  it('the laid-out SVG has a counted box per state and one labelled edge per pair of states, with exact ends', async () => {
+    const model = chartModel(sessionMachine);
+    const layout = await layoutChart(model);
+    const svg = chartSvg(model, layout);
+    for (const id of model.states.slice(1).map((s) => s.id)) {
+      expect(svg).toContain(`data-state="${id}"`);
       expect(svg).toContain(`data-count="${id}"`);
-    expect(svg.match(/<g class="edge">/g)?.length).toBe(10);
+    }
+    // 17 transitions that leave their state, between 15 pairs; 3 initial arrows (root, running, attempt).
+    expect(svg.match(/<g class="edge"/g)?.length).toBe(15);
+    expect(svg.match(/<g class="edge initial"/g)?.length).toBe(3);
+    expect(svg).toContain(
+      'data-source="session.running.attempt.calling" data-target="session.running.backingOff"',
+    );
+    expect(svg).toContain(
+      'data-source="session.running.attempt.calling" data-target="session.running.fallingBack"',
+    );
+    const tick = layout.edges.find(
+      (e) => e.source === 'session.running.attempt' && e.target === 'session.timedOut',
+    );
+    expect(tick).toMatchObject({ label: 'tick' });
+    expect(tick!.title.split('\n')).toHaveLength(2);
+    // Every state is inside its parent's box.
+    for (const s of model.states)
+      if (s.parent !== null && s.parent !== model.root) {
+        const [c, p] = [layout.boxes.get(s.id)!, layout.boxes.get(s.parent)!];
+        expect(c.x >= p.x && c.y >= p.y && c.x + c.w <= p.x + p.w && c.y + c.h <= p.y + p.h, s.id).toBe(true);
+      }
+    expect(chartSvg(model, layout, { counts: false })).not.toContain('data-count');
+  });
+
+  it('edge labels are the last part of each event type', () => {
+    expect(['provider.error', 'session.tick', 'go', ''].map(shortEvent)).toEqual([
+      'error',
+      'tick',
+      'go',
+      '(always)',
+    ]);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The actor that runs a compiled machine (`compile.ts`): the tables it reads and the
- * XState semantics it keeps, namely one event at a time with a mailbox, initial actions deferred
- * until the initial snapshot is set, a new context per `assign`, and status `error` when an action
- * throws.
+ * XState semantics it keeps, namely one event at a time with a mailbox, a new context per
+ * `assign`, and status `error` when an action throws. Actions and guards get no params (the
+ * compiler refuses them), as XState calls an action named by a string: with `undefined`.
  */
 
 export class UnsupportedMachineError extends Error {
@@ -10,29 +10,22 @@ export class UnsupportedMachineError extends Error {
 }
 
 export type Args<C, E> = { readonly context: C; readonly event: E };
-export type Params<C, E> = ((args: Args<C, E>) => unknown) | unknown;
 
 /** One action, resolved at compile time. */
-export type Step<C, E> =
+export type Step =
   | {
       readonly kind: 'assign';
       /** The function form of `assign`, or `null` for the object form in `keys` and `values`. */
-      readonly update: ((args: unknown, params: unknown) => object) | null;
+      readonly update: ((args: unknown) => object) | null;
       readonly keys: readonly string[];
       readonly values: readonly unknown[];
-      readonly params: Params<C, E>;
     }
-  | {
-      readonly kind: 'exec';
-      readonly exec: (args: unknown, params: unknown) => void;
-      readonly params: Params<C, E>;
-    };
+  | { readonly kind: 'exec'; readonly exec: (args: unknown) => void };
 
 export interface Candidate<C, E> {
-  readonly guard: ((args: Args<C, E>, params: unknown) => boolean) | null;
-  readonly guardParams: Params<C, E>;
+  readonly guard: ((args: Args<C, E>) => boolean) | null;
   readonly next: Leaf<C, E>;
-  readonly steps: readonly Step<C, E>[];
+  readonly steps: readonly Step[];
 }
 
 export interface Leaf<C, E> {
@@ -62,8 +55,6 @@ export class CompiledActor<C, E extends { readonly type: string }> {
   private snapshot: CompiledSnapshot<C> | null = null;
   private processing = false;
   private mailbox: E[] | null = null;
-  /** Actions of the initial macrostep wait here until its snapshot is set, as XState defers them. */
-  private deferred: (() => void)[] | null = null;
 
   constructor(leaf: Leaf<C, E>, context: C) {
     this.leaf = leaf;
@@ -105,25 +96,6 @@ export class CompiledActor<C, E extends { readonly type: string }> {
     }
   }
 
-  /** @internal The initial macrostep: assigns at once, other actions once the snapshot is set. */
-  begin(steps: readonly Step<C, E>[], init: E): void {
-    this.processing = true;
-    try {
-      const deferred: (() => void)[] = [];
-      this.deferred = deferred;
-      this.context = this.run(steps, this.context, init);
-      this.deferred = null;
-      for (const exec of deferred) exec();
-      this.drain();
-    } catch (error) {
-      this.failure = { error };
-    } finally {
-      this.deferred = null;
-      this.processing = false;
-      this.mailbox = null;
-    }
-  }
-
   private drain(): void {
     const mailbox = this.mailbox;
     if (mailbox === null) return;
@@ -136,11 +108,7 @@ export class CompiledActor<C, E extends { readonly type: string }> {
     if (candidates === undefined) return;
     const context = this.context;
     for (const candidate of candidates) {
-      if (
-        candidate.guard !== null &&
-        !candidate.guard({ context, event }, paramsOf(candidate.guardParams, context, event))
-      )
-        continue;
+      if (candidate.guard !== null && !candidate.guard({ context, event })) continue;
       // The new leaf is set after the actions, as an XState snapshot changes after its macrostep.
       const next = this.run(candidate.steps, context, event);
       this.leaf = candidate.next;
@@ -153,19 +121,16 @@ export class CompiledActor<C, E extends { readonly type: string }> {
    * Runs resolved actions in order; each sees the context the ones before it left. Like XState, each
    * `assign` makes a new context object, and every property assigner sees the context from before it.
    */
-  private run(steps: readonly Step<C, E>[], start: C, event: E): C {
+  private run(steps: readonly Step[], start: C, event: E): C {
     let context = start;
     for (const step of steps) {
-      const params = paramsOf(step.params, context, event);
       if (step.kind === 'exec') {
-        const args = { context, event, self: this, system: undefined };
-        if (this.deferred === null) step.exec(args, params);
-        else this.deferred.push(() => step.exec(args, params));
+        step.exec({ context, event, self: this, system: undefined });
         continue;
       }
       const args = { context, event, spawn: noSpawn, self: this, system: undefined };
       if (step.update !== null) {
-        context = { ...context, ...step.update(args, params) } as C;
+        context = { ...context, ...step.update(args) } as C;
         continue;
       }
       // Into a fresh copy each value can go as it is computed: the assigners read `args.context`.
@@ -173,18 +138,12 @@ export class CompiledActor<C, E extends { readonly type: string }> {
       const { keys, values } = step;
       for (let i = 0; i < keys.length; i++) {
         const value = values[i];
-        next[keys[i] as string] = typeof value === 'function' ? value(args, params) : value;
+        next[keys[i] as string] = typeof value === 'function' ? value(args) : value;
       }
       context = next as C;
     }
     return context;
   }
-}
-
-export function paramsOf<C, E>(params: Params<C, E>, context: C, event: E): unknown {
-  return typeof params === 'function'
-    ? (params as (args: Args<C, E>) => unknown)({ context, event })
-    : params;
 }
 
 export function noSpawn(): never {

@@ -8,19 +8,23 @@
  * the one source of truth: this module reads its state nodes, transitions, guards and actions once,
  * precomputes for every leaf state and event type the candidate transitions in XState's order with
  * their whole action lists (exits deepest first, the transition's own, entries outermost first),
- * and refuses, at compile time, any feature it does not implement. A differential property test
- * (tests/properties/compiled-machine.test.ts) runs random event sequences through this table and
- * through an XState actor and requires the same state, context, status and effects.
+ * and refuses, at compile time, any feature it does not implement.
  *
- * Supported: atomic, compound and top-level final states; external transitions with one target,
- * and targetless ones; guards and actions by name, by `{ type, params }` or inline; `assign`.
- * Refused: parallel and history states, `invoke`, `after`, `always`, wildcard events, `reenter`,
- * several targets, a transition to its own source, actions on `initial`, `output`, nested final
- * states, and every built-in action other than `assign`.
+ * It implements what the session machine (`machines/session.ts`) uses and nothing more: a root
+ * with child states, a context built by a function of the input, atomic, compound and top-level
+ * final states, external transitions with one target and targetless ones, guards by name,
+ * actions by name or inline, `assign` (function and object forms), entry and exit actions.
+ * Everything else throws `UnsupportedMachineError` naming the state: parallel and history states,
+ * `invoke`, `after`, `always`, wildcard events, `reenter`, several targets, a transition to its
+ * own source, actions on `initial`, `output`, nested final states, exit actions on a final state
+ * or the root, entry actions on the initial configuration, an initial state that is final, guards
+ * given inline or as objects, `params`, and every built-in action other than `assign`. A
+ * differential property test (tests/properties/compiled-machine.test.ts) runs random event
+ * sequences through this table and through an XState actor and requires the same state, context,
+ * status and effects.
  */
 import type { AnyStateMachine } from 'xstate';
 import {
-  type Args,
   type Candidate,
   CompiledActor,
   type Leaf,
@@ -46,7 +50,6 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   const fail = (what: string): never => {
     throw new UnsupportedMachineError(`Cannot compile machine "${machine.id}": ${what}`);
   };
-
   const nodes = allNodes(root);
   for (const node of nodes) refuseUnsupported(node, root, fail);
 
@@ -57,36 +60,37 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   }
   const leafOf = (node: Node): Leaf<C, E> => leaves.get(initialLeaf(node, fail)) as Leaf<C, E>;
 
-  const resolveAction = ({ where, action }: Located): Step<C, E> => {
-    const named = nameOf(action);
+  const resolveAction = ({ where, action }: Located): Step => {
+    if (typeof action === 'object' && action !== null)
+      return fail(
+        `state "${where.id}": action "${nameOf(action)}" is given as an object ({ type, params }), not by name`,
+      );
+    const named = typeof action === 'string' ? action : null;
     const impl = named === null ? action : implementations.actions[named];
     if (typeof impl !== 'function')
       return fail(`state "${where.id}": action "${named}" has no implementation`);
-    const params =
-      typeof action === 'object' && action !== null ? (action as { params?: unknown }).params : undefined;
     const builtin = builtinAction(impl);
-    if (builtin !== null) {
-      if (builtin.type !== 'xstate.assign')
-        return fail(`state "${where.id}": built-in action "${builtin.type}" is not supported`);
-      const assignment = builtin.assignment;
-      if (typeof assignment === 'function')
-        return { kind: 'assign', update: assignment as never, keys: [], values: [], params };
-      const keys = Object.keys(assignment as object);
-      const values = keys.map((key) => (assignment as Record<string, unknown>)[key]);
-      return { kind: 'assign', update: null, keys, values, params };
-    }
-    return { kind: 'exec', exec: impl as (args: unknown, params: unknown) => void, params };
+    if (builtin === null) return { kind: 'exec', exec: impl as (args: unknown) => void };
+    if (builtin.type !== 'xstate.assign')
+      return fail(`state "${where.id}": built-in action "${builtin.type}" is not supported`);
+    const assignment = builtin.assignment;
+    if (typeof assignment === 'function')
+      return { kind: 'assign', update: assignment as never, keys: [], values: [] };
+    const keys = Object.keys(assignment as object);
+    const values = keys.map((key) => (assignment as Record<string, unknown>)[key]);
+    return { kind: 'assign', update: null, keys, values };
   };
 
   const resolveGuard = (where: Node, guard: unknown): Candidate<C, E>['guard'] => {
     if (guard === undefined) return null;
-    const named = nameOf(guard);
-    const impl = named === null ? guard : implementations.guards[named];
+    if (typeof guard !== 'string')
+      return fail(`state "${where.id}": a guard is given inline or as an object, not by name`);
+    const impl = implementations.guards[guard];
     if (typeof impl !== 'function')
-      return fail(`state "${where.id}": guard "${named}" has no implementation`);
+      return fail(`state "${where.id}": guard "${guard}" has no implementation`);
     if (isBuiltinGuard(impl))
       return fail(`state "${where.id}": built-in guards (and, or, not, stateIn) are not supported`);
-    return impl as (args: Args<C, E>, params: unknown) => boolean;
+    return impl as Candidate<C, E>['guard'];
   };
 
   // Every leaf's candidates for every event, innermost source first, as XState selects them.
@@ -97,16 +101,11 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
       for (const [eventType, transitions] of source.transitions) {
         const list = (leaf.on.get(eventType) ?? []) as Candidate<C, E>[];
         for (const transition of transitions) {
-          const actions = actionsFor(transition, chain, fail);
           const target = transition.target?.[0];
           list.push({
             guard: resolveGuard(source, transition.guard),
-            guardParams:
-              typeof transition.guard === 'object'
-                ? (transition.guard as { params?: unknown }).params
-                : undefined,
             next: target === undefined ? leaf : leafOf(target),
-            steps: actions.map(resolveAction),
+            steps: actionsFor(transition, chain, fail).map(resolveAction),
           });
         }
         leaf.on.set(eventType, list);
@@ -114,27 +113,21 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
     }
   }
 
-  // The initial macrostep: the root and each initial child entered, outermost first; an initial
-  // state that is final ends the machine at once, so its final configuration's exits run too.
+  // The initial macrostep runs no actions (refused here), so starting is setting the context.
+  if (root.type !== 'compound') fail(`state "${root.id}" (the root) has no child states`);
+  if (typeof contextConfig !== 'function')
+    fail(`state "${root.id}" (the root) has a context that is not a function of the input`);
+  const makeContext = contextConfig as (args: unknown) => C;
   const initial = leafOf(root);
-  const entered = ancestry(initialLeaf(root, fail));
-  const initialActions = [...entered].reverse().flatMap((node) => located(node, node.entry));
-  if (initial.done) initialActions.push(...finalExits(entered[0] as Node));
-  const initialSteps = initialActions.map(resolveAction);
+  if (initial.done) fail(`state "${initial.id}" is final and the initial state`);
+  for (const node of ancestry(initialLeaf(root, fail)))
+    if (node.entry.length > 0) fail(`state "${node.id}" has entry actions and is entered on start`);
   const byValue = new Map<string, Leaf<C, E>>();
   for (const leaf of leaves.values()) byValue.set(JSON.stringify(leaf.value), leaf);
 
   return {
     start(input) {
-      const init = { type: 'xstate.init', input } as unknown as E;
-      const context = (
-        typeof contextConfig === 'function'
-          ? (contextConfig as (args: unknown) => C)({ input, self: undefined, spawn: noSpawn })
-          : (contextConfig ?? {})
-      ) as C;
-      const actor = new CompiledActor<C, E>(initial, context);
-      actor.begin(initialSteps, init);
-      return actor;
+      return new CompiledActor<C, E>(initial, makeContext({ input, self: undefined, spawn: noSpawn }));
     },
     restore(value, context) {
       const leaf = byValue.get(JSON.stringify(value));
@@ -145,10 +138,9 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   };
 }
 
-/** The implementation name of an action or guard given by name or `{ type, params }`; `null` when inline. */
-function nameOf(reference: unknown): string | null {
-  if (typeof reference === 'string') return reference;
-  return typeof reference === 'object' && reference !== null ? (reference as { type: string }).type : null;
+/** The implementation name of an action given as `{ type, params }`. */
+function nameOf(reference: object): unknown {
+  return (reference as { type?: unknown }).type;
 }
 
 function allNodes(root: Node): Node[] {
@@ -186,8 +178,6 @@ function initialLeaf(node: Node, fail: (what: string) => never): Node {
 
 function stateValue(leaf: Node): unknown {
   const path = ancestry(leaf).reverse().slice(1);
-  // A machine without child states: XState's value is an empty object.
-  if (path.length === 0) return Object.freeze({});
   let value: unknown = path[path.length - 1]?.key;
   for (let i = path.length - 2; i >= 0; i--) value = Object.freeze({ [(path[i] as Node).key]: value });
   return value;
@@ -231,20 +221,13 @@ function actionsFor(
     entering.push(child);
     at = child;
   }
-  const actions = [
+  // Reaching a top-level final state ends the machine; XState then runs the exits of the final
+  // configuration, the final state's and the root's: refused, so there are none to add here.
+  return [
     ...exits,
     ...located(source, transition.actions),
     ...entering.flatMap((node) => located(node, node.entry)),
   ];
-  const leaf = entering[entering.length - 1] as Node;
-  // Reaching a top-level final state ends the machine; XState then runs the exits of the final
-  // configuration (the final state's and the root's), deepest first.
-  if (leaf.type === 'final') actions.push(...finalExits(leaf));
-  return actions;
-}
-
-function finalExits(leaf: Node): Located[] {
-  return ancestry(leaf).flatMap((node) => located(node, node.exit));
 }
 
 function refuseUnsupported(node: Node, root: Node, fail: (what: string) => never): void {
@@ -255,6 +238,8 @@ function refuseUnsupported(node: Node, root: Node, fail: (what: string) => never
   if ((node.always?.length ?? 0) > 0) fail(`${at} has eventless transitions`);
   if (node.config.output !== undefined) fail(`${at} has an output`);
   if (node.type === 'final' && node.parent !== root) fail(`${at} is a final state below the top level`);
+  if ((node.type === 'final' || node === root) && node.exit.length > 0)
+    fail(`${at} has exit actions and ends the machine`);
   if ((node.initial?.actions.length ?? 0) > 0) fail(`${at} has actions on its initial transition`);
   for (const [eventType, transitions] of node.transitions) {
     if (eventType.includes('*')) fail(`${at} has a wildcard transition ("${eventType}")`);

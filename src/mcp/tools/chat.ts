@@ -72,6 +72,7 @@ export function modelFields(args: Omit<ChatArgs, 'prompt' | 'messages'>): Omit<S
   return {
     ...(args.provider === undefined ? {} : { provider: args.provider }),
     ...(args.model === undefined ? {} : { model: args.model }),
+    ...(args.fallbacks === undefined ? {} : { fallbacks: args.fallbacks }),
     ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
     ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
     ...(args.thinking === undefined ? {} : { thinking: args.thinking }),

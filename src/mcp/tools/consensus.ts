@@ -8,7 +8,7 @@ import { runtimeError } from '../../core/errors.js';
 import type { ChatMessage } from '../../providers/port.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSessions } from '../run-session.js';
-import { outcomeFields, sessionMetadataSchema, toolErrorSchema } from '../schemas.js';
+import { fallbacksSchema, outcomeFields, sessionMetadataSchema, toolErrorSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { submitOptions } from './chat.js';
 import { answerFields } from './session-result.js';
@@ -16,6 +16,7 @@ import { answerFields } from './session-result.js';
 const target = z.object({
   provider: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
+  fallbacks: fallbacksSchema,
 });
 
 const input = z.object({
@@ -24,7 +25,7 @@ const input = z.object({
     .array(target)
     .min(1)
     .max(10)
-    .describe('The models to ask, each `{ provider?, model? }` (see list_models).'),
+    .describe('The models to ask, each `{ provider?, model?, fallbacks? }` (see list_models).'),
   system: z.string().optional(),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
@@ -79,6 +80,7 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
           messages,
           ...(m.provider === undefined ? {} : { provider: m.provider }),
           ...(m.model === undefined ? {} : { model: m.model }),
+          ...(m.fallbacks === undefined ? {} : { fallbacks: m.fallbacks }),
           ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
           ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
           ...(args.thinking === undefined ? {} : { thinking: args.thinking }),

@@ -58,5 +58,10 @@ export function finishSentences(fields: AnswerFields): string {
 export function metadataLine(session: SessionMetadata | undefined): string {
   if (session === undefined) return '';
   const finish = session.finishReason === undefined ? '' : ` · finish ${session.finishReason}`;
-  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state}${finish} · ${session.totalMs} ms · ${session.attempts} attempt(s)]`;
+  // A fallback happened: say where the session went, so a model reading the text knows.
+  const route =
+    session.route === undefined || session.route.length < 2
+      ? ''
+      : ` · route ${session.route.map((h) => `${h.provider}/${h.model} ${h.outcome}`).join(' → ')}`;
+  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state}${finish}${route} · ${session.totalMs} ms · ${session.attempts} attempt(s)]`;
 }

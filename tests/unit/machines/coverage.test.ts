@@ -9,6 +9,8 @@ import { type SessionContext, type SessionMachineEvent, sessionMachine } from '.
 import { type SupervisorMachineEvent, supervisorMachine } from '../../../machines/supervisor.js';
 import { AUTH_FAILED, INPUT, UNAVAILABLE } from './fixtures.js';
 
+const TARGET = { provider: 'p', model: 'm', contextWindow: null, fits: true };
+
 /** Every (state node, event type) pair the machine handles. */
 function handled(machine: AnyStateMachine): Set<string> {
   const out = new Set<string>();
@@ -73,16 +75,25 @@ function sessionEvents(context: SessionContext): SessionMachineEvent[] {
 describe('machine coverage', () => {
   it('reaches every state and exercises every transition of the session machine', () => {
     expectedHandled = handled(sessionMachine);
-    const paths = [false, true].flatMap((stream) =>
-      getShortestPaths(sessionMachine, {
-        input: { ...INPUT, stream, maxAttempts: 2 },
-        events: (snapshot) => sessionEvents(snapshot.context),
-        serializeState: (snapshot) =>
-          JSON.stringify([snapshot.value, snapshot.context.attempts, snapshot.context.chars]),
-        // Under a thousand steps explore it all; a broken machine whose attempts never reach the limit
-        // would make the state space infinite, so fail fast instead of searching forever.
-        limit: 2000,
-      }),
+    // Without and with a fallback chain (a second target takes over after a fallback's error).
+    const chains = [undefined, [TARGET, { ...TARGET, provider: 'q' }]];
+    const paths = chains.flatMap((targets) =>
+      [false, true].flatMap((stream) =>
+        getShortestPaths(sessionMachine, {
+          input: { ...INPUT, stream, maxAttempts: 2, ...(targets === undefined ? {} : { targets }) },
+          events: (snapshot) => sessionEvents(snapshot.context),
+          serializeState: (snapshot) =>
+            JSON.stringify([
+              snapshot.value,
+              snapshot.context.attempts,
+              snapshot.context.chars,
+              snapshot.context.routing?.target,
+            ]),
+          // Under a thousand steps explore it all; a broken machine whose attempts never reach the limit
+          // would make the state space infinite, so fail fast instead of searching forever.
+          limit: 2000,
+        }),
+      ),
     );
     const { visited, exercised } = coverage(paths as never);
     const allStates = (getStateNodes(sessionMachine.root) as AnyStateNode[]).map((n) => n.id);

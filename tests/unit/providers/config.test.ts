@@ -114,7 +114,7 @@ describe('loadProviders', () => {
         VLLM_KEY: 'v-123456789',
         TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9000/v1',
         TROUPE_OPENAI_API_KEY: 'o-123456789',
-        TROUPE_OPENAI_MODELS: 'llama-3=8192, mistral',
+        TROUPE_OPENAI_MODELS: 'llama-3=8192, mistral, tuned=v2, tuned=v3=4096',
       },
     });
     expect(loaded.providers.map((p) => p.name)).toEqual(['openai', 'vllm']);
@@ -123,6 +123,10 @@ describe('loadProviders', () => {
     expect(loaded.registry.list().find((p) => p.name === 'other')?.configured).toBe(false);
     expect(loaded.registry.lookup('openai', 'llama-3')?.contextWindow).toBe(8192);
     expect(loaded.registry.resolve({ model: 'mistral' })).toEqual({ provider: 'openai', model: 'mistral' });
+    // An id may contain `=`: only a trailing integer is a window.
+    expect(loaded.registry.lookup('openai', 'tuned=v2')).toMatchObject({ id: 'tuned=v2' });
+    expect(loaded.registry.lookup('openai', 'tuned=v2')?.contextWindow ?? null).toBeNull();
+    expect(loaded.registry.lookup('openai', 'tuned=v3')?.contextWindow).toBe(4096);
     await loaded.close();
   });
 

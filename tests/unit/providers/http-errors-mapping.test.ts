@@ -183,6 +183,7 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('a 12345678 b abcdefghij', ['12345678', 'abcdefghij'])).toBe(
       'a [redacted] b [redacted]',
     );
-    expect(scrubSecrets('a 1234567 b', ['1234567'])).toBe('a 1234567 b');
+    expect(scrubSecrets('a 1234567 b', ['1234567'])).toBe('a [redacted] b');
+    expect(scrubSecrets('x12345678y', ['12345678'])).toBe('x[redacted]y');
   });
 });

@@ -85,10 +85,15 @@ describe('toProviderError', () => {
 });
 
 describe('scrubSecrets', () => {
-  it('redacts every occurrence of long secrets and leaves short strings alone', () => {
+  it('redacts long secrets everywhere and short ones where they stand as a token', () => {
     expect(scrubSecrets('a sk-secret-0123456789 b sk-secret-0123456789', ['sk-secret-0123456789'])).toBe(
       'a [redacted] b [redacted]',
     );
-    expect(scrubSecrets('key abc here', ['abc'])).toBe('key abc here');
+    expect(scrubSecrets('key abc here, Bearer abc.', ['abc'])).toBe(
+      'key [redacted] here, Bearer [redacted].',
+    );
+    expect(scrubSecrets('abcdef xabc a-abc', ['abc'])).toBe('abcdef xabc a-abc');
+    expect(scrubSecrets('a (.+) b', ['(.+)'])).toBe('a [redacted] b');
+    expect(scrubSecrets('nothing', [''])).toBe('nothing');
   });
 });

@@ -37,10 +37,33 @@ describe('model registry', () => {
       provider: 'open',
       model: 'anything',
     });
+    // The router also says what the catalogue knows: the window the request is checked against.
     expect(registry.router({ messages: [], provider: 'kimi' })).toEqual({
       provider: 'kimi',
       model: 'kimi-k2.6',
+      contextWindow: 262_144,
     });
+  });
+
+  it("routes with a model's default completion budget and default fallbacks", () => {
+    const chained = createModelRegistry([
+      {
+        name: 'a',
+        configured: true,
+        models: [
+          { id: 'm', defaultMaxTokens: 512, fallbacks: [{ provider: 'b', model: 'n' }] },
+          { id: 'plain' },
+        ],
+      },
+      { name: 'b', configured: true, models: [{ id: 'n' }] },
+    ]);
+    expect(chained.router({ messages: [], model: 'm' })).toEqual({
+      provider: 'a',
+      model: 'm',
+      defaultMaxTokens: 512,
+      fallbacks: [{ provider: 'b', model: 'n' }],
+    });
+    expect(chained.router({ messages: [], model: 'plain' })).toEqual({ provider: 'a', model: 'plain' });
   });
 
   it('refuses unknown models, unknown providers and unconfigured providers with their codes', () => {

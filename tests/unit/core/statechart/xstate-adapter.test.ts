@@ -42,22 +42,29 @@ describe('XState internals the compiled engine reads', () => {
     expect(isBuiltinGuard(() => true)).toBe(false);
   });
 
-  it('reads a machine with params, inline guards and targetless transitions', () => {
+  it('reads a machine with named guards and actions, targetless transitions and a context function', () => {
     const machine = setup({ actions: { log: () => {} }, guards: { ok: () => true } }).createMachine({
       id: 'm',
       initial: 'a',
-      context: { n: 0 },
+      context: () => ({ n: 0 }),
       states: {
-        a: { on: { go: { target: 'b', guard: { type: 'ok', params: { x: 1 } } }, stay: { actions: 'log' } } },
-        b: { type: 'final', entry: [{ type: 'log', params: { y: 2 } }] },
+        a: { on: { go: { target: 'b', guard: 'ok' }, stay: { actions: 'log' } } },
+        b: { type: 'final', entry: 'log' },
       },
     });
     const { root, contextConfig } = readMachine(machine);
+    expect(root.type).toBe('compound');
     const go = root.states.a?.transitions.get('go')?.[0];
-    expect(go?.guard).toEqual({ type: 'ok', params: { x: 1 } });
+    expect(go?.guard).toBe('ok');
+    expect(go?.source).toBe(root.states.a);
+    expect(go?.target?.[0]).toBe(root.states.b);
+    expect(go?.reenter).toBe(false);
     expect(root.states.a?.transitions.get('stay')?.[0]?.target).toBeUndefined();
-    expect(root.states.b?.entry).toEqual([{ type: 'log', params: { y: 2 } }]);
-    expect(contextConfig).toEqual({ n: 0 });
+    expect(root.states.a?.transitions.get('stay')?.[0]?.actions).toEqual(['log']);
+    expect(root.states.b?.entry).toEqual(['log']);
+    expect(root.initial?.target[0]).toBe(root.states.a);
+    expect(root.initial?.actions).toEqual([]);
+    expect((contextConfig as (args: unknown) => unknown)({ input: undefined })).toEqual({ n: 0 });
   });
 
   it('fails loudly, naming what moved, when a shape is not what it reads', () => {

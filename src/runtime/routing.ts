@@ -1,0 +1,183 @@
+/**
+ * Routing a chat request at admission: its own target and its fallbacks resolved by the router,
+ * each target's provider adapter found, and the request's token estimate checked against every
+ * known context window, all before the session is queued and without any network call.
+ */
+import type { RouteTargetData } from '../../machines/routing.js';
+import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
+import { MAX_FALLBACKS } from '../core/metadata.js';
+import { estimatePromptTokens } from '../providers/estimate.js';
+import type { ChatProvider, ChatRequest } from '../providers/port.js';
+import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
+import { chatRequest } from './requests.js';
+import type { SessionWork } from './session-record.js';
+import type { Router, SessionRequest } from './types.js';
+
+export interface RoutedChat {
+  /** The first target that fits: the session's lane and the model it calls first. */
+  readonly provider: string;
+  readonly model: string;
+  readonly work: SessionWork;
+  /** The whole chain, the request's own target first; absent without fallbacks. */
+  readonly targets: readonly RouteTargetData[] | undefined;
+}
+
+export function routeChat(
+  request: SessionRequest,
+  route: Router,
+  providers: ReadonlyMap<string, ChatProvider>,
+): RoutedChat {
+  const primary = route(request);
+  const adapter = adapterOf(providers, primary.provider);
+  const provided = chatRequest(request, primary.model);
+  const fallbacks = fallbacksOf(request, primary);
+  if (fallbacks.length === 0) {
+    if (primary.contextWindow !== undefined) {
+      const check = windowCheck(provided, primary, estimatePromptTokens(provided));
+      if (!check.fits)
+        throw tooLong(
+          check,
+          primary,
+          '; shorten the prompt, lower `max_tokens`, or name a fallback with a larger window',
+        );
+    }
+    return {
+      provider: primary.provider,
+      model: primary.model,
+      work: { kind: 'chat', provider: adapter, request: provided },
+      targets: undefined,
+    };
+  }
+  const routed = [primary];
+  fallbacks.forEach((fallback, i) => {
+    const target = resolveFallback(route, request, fallback, i);
+    adapterOf(providers, target.provider);
+    routed.push(target);
+  });
+  const known = routed.some((t) => t.contextWindow !== undefined);
+  const prompt = known ? estimatePromptTokens(provided) : 0;
+  const checks = routed.map((t) => windowCheck(provided, t, prompt));
+  const first = checks.findIndex((c) => c.fits);
+  if (first === -1) {
+    const others = fallbacks.length === 1 ? 'its fallback' : `any of its ${fallbacks.length} fallbacks`;
+    throw tooLong(
+      checks[0] as WindowCheck,
+      primary,
+      `, and no larger window in ${others}; shorten the prompt or lower \`max_tokens\``,
+    );
+  }
+  const targets = routed.map(
+    (t, i): RouteTargetData => ({
+      provider: t.provider,
+      model: t.model,
+      contextWindow: t.contextWindow ?? null,
+      fits: (checks[i] as WindowCheck).fits,
+    }),
+  );
+  const start = routed[first] as RoutedTarget;
+  const work: SessionWork = {
+    kind: 'chat',
+    provider: adapterOf(providers, start.provider),
+    request: first === 0 ? provided : chatRequest(request, start.model),
+    providers,
+  };
+  return { provider: start.provider, model: start.model, work, targets };
+}
+
+interface WindowCheck {
+  readonly fits: boolean;
+  readonly window: number;
+  readonly prompt: number;
+  readonly completion: number;
+}
+
+/** Prompt plus completion budget against the model's window; an unknown window always fits. */
+function windowCheck(request: ChatRequest, target: RoutedTarget, prompt: number): WindowCheck {
+  const window = target.contextWindow;
+  if (window === undefined) return { fits: true, window: Number.POSITIVE_INFINITY, prompt, completion: 0 };
+  const max = request.max_tokens;
+  const completion =
+    typeof max === 'number' && Number.isFinite(max) && max > 0
+      ? Math.ceil(max)
+      : (target.defaultMaxTokens ?? 0);
+  return { fits: prompt + completion <= window, window, prompt, completion };
+}
+
+function tooLong(check: WindowCheck, target: RoutedTarget, advice: string): TroupeError {
+  return providerError(
+    'CONTEXT_TOO_LONG',
+    `Expected at most ${check.window} tokens for model ${target.model}, got an estimated ${check.prompt} prompt + ${check.completion} completion${advice}`,
+  );
+}
+
+function fallbacksOf(request: SessionRequest, primary: RoutedTarget): readonly FallbackTarget[] {
+  const given = request.fallbacks;
+  if (given === undefined) return primary.fallbacks ?? [];
+  if (!Array.isArray(given)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`fallbacks\` to be an array of { provider?, model }, got ${describe(given)}`,
+    );
+  }
+  if (given.length > MAX_FALLBACKS) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected at most ${MAX_FALLBACKS} fallbacks, got ${given.length}; keep the likeliest`,
+    );
+  }
+  return given;
+}
+
+function resolveFallback(
+  route: Router,
+  request: SessionRequest,
+  fallback: FallbackTarget,
+  i: number,
+): RoutedTarget {
+  const ok =
+    typeof fallback === 'object' &&
+    fallback !== null &&
+    typeof fallback.model === 'string' &&
+    fallback.model !== '' &&
+    (fallback.provider === undefined || typeof fallback.provider === 'string');
+  if (!ok) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`fallbacks[${i}]\` to be { provider?: string, model: string }, got ${describe(fallback)}`,
+    );
+  }
+  const asked: SessionRequest =
+    fallback.provider === undefined
+      ? { messages: request.messages, model: fallback.model }
+      : { messages: request.messages, provider: fallback.provider, model: fallback.model };
+  try {
+    return route(asked);
+  } catch (error) {
+    if (error instanceof TroupeError) {
+      throw new TroupeError(error.family, error.code, `fallbacks[${i}]: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function adapterOf(providers: ReadonlyMap<string, ChatProvider>, name: string): ChatProvider {
+  const provider = providers.get(name);
+  if (provider !== undefined) return provider;
+  const known = [...providers.keys()].map((n) => `"${n}"`).join(', ');
+  const expected =
+    providers.size === 0 ? 'a chat provider (this runtime has none)' : `a provider among ${known}`;
+  throw runtimeError('UNKNOWN_PROVIDER', `Expected ${expected}, got "${name}"`);
+}
+
+/** The call for the session's current target: its own adapter, the request with its model. */
+export function workFor(work: SessionWork, target: RouteTargetData | undefined): SessionWork {
+  if (work.kind !== 'chat' || target === undefined || work.providers === undefined) return work;
+  const provider = work.providers.get(target.provider) as ChatProvider;
+  if (provider === work.provider && target.model === work.request.model) return work;
+  return {
+    kind: 'chat',
+    provider,
+    request: { ...work.request, model: target.model },
+    providers: work.providers,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The `SharedState` port, the same checks on its two adapters: in memory (`MemorySharedState`)
+ * and on a real Redis (`RedisSharedState`, two connections standing for two instances).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemorySharedState } from '../../src/runtime/memory-state.js';
+import type { SharedState } from '../../src/runtime/ports.js';
+import { RedisSharedState } from '../../src/scale/redis-state.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let redis: RedisServer;
+const clients: Redis[] = [];
+let prefixSeq = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await redis?.stop();
+});
+
+interface Fixture {
+  /** Two handles on one shared state (two instances on Redis). */
+  readonly a: SharedState;
+  readonly b: SharedState;
+  /** Lets `ms` pass for expiries. */
+  readonly pass: (ms: number) => Promise<void>;
+}
+
+const fixtures: [string, () => Fixture][] = [
+  [
+    'memory',
+    () => {
+      let now = 1_000;
+      const state = new MemorySharedState({ now: () => now });
+      return {
+        a: state,
+        b: state,
+        pass: async (ms) => {
+          now += ms;
+        },
+      };
+    },
+  ],
+  [
+    'redis',
+    () => {
+      const prefix = `s${++prefixSeq}`;
+      const one = new Redis(redis.url);
+      const two = new Redis(redis.url);
+      clients.push(one, two);
+      return {
+        a: new RedisSharedState(one, prefix),
+        b: new RedisSharedState(two, prefix),
+        pass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      };
+    },
+  ],
+];
+
+const increment = (state: { n: number }) => ({ state: { n: state.n + 1 }, result: state.n + 1 });
+
+describe.each(fixtures)('SharedState (%s)', (_name, make) => {
+  it('starts from init, stores what the change returns and resolves to its result', async () => {
+    const { a, b } = make();
+    expect(await a.read('k')).toBeUndefined();
+    expect(await a.update('k', () => ({ n: 41 }), increment)).toBe(42);
+    expect(await b.read('k')).toEqual({ n: 42 });
+    expect(await b.update('other', () => ({ n: 0 }), increment)).toBe(1);
+    expect(await a.read('k')).toEqual({ n: 42 });
+  });
+
+  it('loses no change when two instances change one key at once', async () => {
+    const { a, b } = make();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? a : b).update('count', () => ({ n: 0 }), increment),
+      ),
+    );
+    // Every change saw a distinct state: none overwrote another.
+    expect([...results].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(await a.read('count')).toEqual({ n: 40 });
+  });
+
+  it('forgets a state after its ttl, and keeps one written without', async () => {
+    const { a, pass } = make();
+    await a.update('brief', () => ({ n: 0 }), increment, 100);
+    await a.update('kept', () => ({ n: 0 }), increment);
+    await pass(250);
+    expect(await a.read('brief')).toBeUndefined();
+    expect(await a.read('kept')).toEqual({ n: 1 });
+    expect(await a.update('brief', () => ({ n: 10 }), increment, 100)).toBe(11);
+  });
+
+  it('keeps the state as it was when the change throws', async () => {
+    const { a } = make();
+    await a.update('k', () => ({ n: 0 }), increment);
+    await expect(
+      a.update(
+        'k',
+        () => ({ n: 0 }),
+        () => {
+          throw new Error('policy failed');
+        },
+      ),
+    ).rejects.toThrow('policy failed');
+    expect(await a.read('k')).toEqual({ n: 1 });
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * scripts/build.mjs without TypeScript installed (`npm ci --omit=dev` in a clone): installing
+ * (the `prepare` script) goes on with a message, building on demand fails with the same message.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function runBuild(lifecycle: string | undefined) {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-build-'));
+  mkdirSync(join(dir, 'scripts'));
+  copyFileSync(join(process.cwd(), 'scripts', 'build.mjs'), join(dir, 'scripts', 'build.mjs'));
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: '' };
+  delete env.npm_lifecycle_event;
+  if (lifecycle !== undefined) env.npm_lifecycle_event = lifecycle;
+  return spawnSync(process.execPath, [join(dir, 'scripts', 'build.mjs')], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+  });
+}
+
+describe('scripts/build.mjs without TypeScript', () => {
+  it('lets an install finish, saying why nothing was built', () => {
+    const run = runBuild('prepare');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('TypeScript is not installed');
+    expect(run.stderr).toContain('without --omit=dev');
+  });
+
+  it('fails a build asked for directly, with the same message', () => {
+    const run = runBuild('start');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('TypeScript is not installed');
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The session machine's fallback chain, with XState's pure `transition()`: which errors move a
+ * session on, that a delta pins it to its target, that the deadline bounds the route, and the
+ * route the context keeps.
+ */
+import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import type { RouteTargetData } from '../../../machines/routing.js';
+import { finalRoute } from '../../../machines/routing.js';
+import {
+  leafState,
+  nextWakeAt,
+  type SessionInput,
+  type SessionMachineEvent,
+  sessionMachine,
+} from '../../../machines/session.js';
+import type { TroupeErrorData } from '../../../src/core/errors.js';
+import { AUTH_FAILED, INPUT, RATE_LIMITED, UNAVAILABLE } from './fixtures.js';
+
+type Snapshot = ReturnType<typeof initialTransition<typeof sessionMachine>>[0];
+
+const target = (
+  provider: string,
+  model: string,
+  contextWindow: number | null = null,
+  fits = true,
+): RouteTargetData => ({
+  provider,
+  model,
+  contextWindow,
+  fits,
+});
+const CHAIN = [target('kimi', 'k2'), target('glm', 'glm-4.6'), target('openai', 'gpt')];
+const withChain = (targets: readonly RouteTargetData[], extra: Partial<SessionInput> = {}): SessionInput => ({
+  ...INPUT,
+  provider: targets.find((t) => t.fits)?.provider ?? 'kimi',
+  targets,
+  ...extra,
+});
+const error = (code: TroupeErrorData['code'], extra: Partial<TroupeErrorData> = {}): TroupeErrorData => ({
+  family: 'provider',
+  code,
+  message: code,
+  retryable: code === 'NETWORK' || code === 'PROVIDER_UNAVAILABLE',
+  ...extra,
+});
+
+function run(
+  input: SessionInput,
+  ...events: SessionMachineEvent[]
+): { snapshot: Snapshot; actions: string[] } {
+  let current = initialTransition(sessionMachine, input)[0];
+  const actions: string[] = [];
+  for (const event of events) {
+    const [next, executed] = transition(sessionMachine, current, event);
+    current = next;
+    for (const a of executed) actions.push(a.type);
+  }
+  return { snapshot: current, actions };
+}
+const admit: SessionMachineEvent = { type: 'session.admit', now: 1100 };
+const fail = (e: TroupeErrorData, now = 1200): SessionMachineEvent => ({
+  type: 'provider.error',
+  now,
+  error: e,
+  random: 0.5,
+});
+const tick = (now: number): SessionMachineEvent => ({ type: 'session.tick', now });
+const chunk = (now: number): SessionMachineEvent => ({ type: 'provider.chunk', now, chars: 3, delta: {} });
+const done = (now: number): SessionMachineEvent => ({
+  type: 'provider.done',
+  now,
+  output: { content: 'ok' },
+});
+const leaf = (s: Snapshot) => leafState(s.value);
+
+describe('session machine: fallbacks', () => {
+  it.each(['QUOTA_EXHAUSTED', 'PROVIDER_UNAVAILABLE', 'NETWORK'] as const)(
+    '%s before any delta moves to the next target at once, and the next tick calls it',
+    (code) => {
+      const { snapshot, actions } = run(withChain(CHAIN), admit, fail(error(code), 1300));
+      expect(leaf(snapshot)).toBe('fallingBack');
+      expect(actions).toContain('abortProviderCall');
+      expect(actions).toContain('notifyFallback');
+      expect(snapshot.context.routing?.target).toBe(1);
+      expect(nextWakeAt('fallingBack', snapshot.context)).toBe(1300);
+      const after = run(withChain(CHAIN), admit, fail(error(code), 1300), tick(1300));
+      expect(leaf(after.snapshot)).toBe('calling');
+      expect(after.actions).toContain('startProviderCall');
+      expect(after.snapshot.context.attempts).toBe(2);
+      expect(after.snapshot.context.routing?.route).toEqual([
+        { provider: 'kimi', model: 'k2', outcome: code, ms: 200 },
+      ]);
+    },
+  );
+
+  it("an error that is not a fallback's (AUTH_FAILED) fails on the spot; RATE_LIMITED retries the same target", () => {
+    expect(leaf(run(withChain(CHAIN), admit, fail(AUTH_FAILED)).snapshot)).toBe('failed');
+    const limited = run(withChain(CHAIN), admit, fail(RATE_LIMITED)).snapshot;
+    expect(leaf(limited)).toBe('backingOff');
+    expect(limited.context.routing?.target).toBe(0);
+  });
+
+  it('a RATE_LIMITED whose wait reaches past the run deadline (a cooldown too long) falls back', () => {
+    const wait = error('RATE_LIMITED', { retryable: true, retryAfterMs: INPUT.timeoutMs });
+    const { snapshot } = run(withChain(CHAIN), admit, fail(wait, 1200));
+    expect(leaf(snapshot)).toBe('fallingBack');
+  });
+
+  it('never falls back once a delta reached observers: the error fails the session', () => {
+    const input = withChain(CHAIN, { stream: true });
+    const { snapshot } = run(input, admit, chunk(1150), fail(error('NETWORK'), 1200));
+    expect(leaf(snapshot)).toBe('failed');
+    expect(snapshot.context.routing?.target).toBe(0);
+  });
+
+  it('without a target left, the usual retry rule applies', () => {
+    const { snapshot } = run(
+      withChain(CHAIN),
+      admit,
+      fail(error('NETWORK'), 1200),
+      tick(1200),
+      fail(error('NETWORK'), 1300),
+      tick(1300),
+      fail(error('NETWORK'), 1400),
+    );
+    expect(snapshot.context.routing?.target).toBe(2);
+    // The last target gets its own retries (counted per target): it backs off instead of failing.
+    expect(leaf(snapshot)).toBe('backingOff');
+  });
+
+  it('never hops at or past the run deadline', () => {
+    const deadline = 1100 + INPUT.timeoutMs;
+    const { snapshot } = run(withChain(CHAIN), admit, fail(error('QUOTA_EXHAUSTED'), deadline));
+    expect(leaf(snapshot)).toBe('failed');
+  });
+
+  it('a stream with no delta within the idle timeout moves on; one with a delta times out', () => {
+    const input = withChain(CHAIN, { stream: true });
+    const idle = 1100 + INPUT.idleTimeoutMs;
+    const moved = run(input, admit, tick(idle)).snapshot;
+    expect(leaf(moved)).toBe('fallingBack');
+    expect(moved.context.routing?.route[0]?.outcome).toBe('TIMED_OUT');
+    const started = run(input, admit, chunk(1150), tick(1150 + INPUT.idleTimeoutMs)).snapshot;
+    expect(leaf(started)).toBe('timedOut');
+  });
+
+  it('CONTEXT_TOO_LONG skips to a target with a larger window, recording the ones passed over', () => {
+    const chain = [target('kimi', 'small', 8000), target('glm', 'same', 8000), target('glm', 'big', 128000)];
+    const { snapshot } = run(withChain(chain), admit, fail(error('CONTEXT_TOO_LONG'), 1250), tick(1250));
+    expect(snapshot.context.routing?.target).toBe(2);
+    expect(snapshot.context.routing?.route).toEqual([
+      { provider: 'kimi', model: 'small', outcome: 'CONTEXT_TOO_LONG', ms: 150 },
+      { provider: 'glm', model: 'same', outcome: 'CONTEXT_TOO_LONG', ms: 0 },
+    ]);
+  });
+
+  it('starts at the first target that fits; the ones before are in the route with 0 ms', () => {
+    const chain = [target('kimi', 'small', 8000, false), target('glm', 'big', 128000)];
+    const { snapshot } = run(withChain(chain), admit, done(1500));
+    expect(leaf(snapshot)).toBe('done');
+    const routing = snapshot.context.routing;
+    if (routing === null) throw new Error('Expected routing');
+    expect(finalRoute(chain, routing, 'done', 1500, 1100)).toEqual([
+      { provider: 'kimi', model: 'small', outcome: 'CONTEXT_TOO_LONG', ms: 0 },
+      { provider: 'glm', model: 'big', outcome: 'done', ms: 400 },
+    ]);
+  });
+
+  it('a session without a chain has no routing and fails where it always did', () => {
+    const { snapshot } = run(INPUT, admit, fail(error('QUOTA_EXHAUSTED')));
+    expect(snapshot.context.routing).toBeNull();
+    expect(leaf(snapshot)).toBe('failed');
+  });
+
+  it('the run deadline passing while falling back times the session out', () => {
+    const deadline = 1100 + INPUT.timeoutMs;
+    const { snapshot } = run(withChain(CHAIN), admit, fail(UNAVAILABLE, deadline - 1), tick(deadline));
+    expect(leaf(snapshot)).toBe('timedOut');
+  });
+});
