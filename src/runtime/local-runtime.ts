@@ -14,6 +14,7 @@ import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted } from './admission.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { Breakers } from './breakers.js';
+import { Budgets } from './budgets.js';
 import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
@@ -64,6 +65,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     },
     stopped: () => driver.deadlines.stop(),
   });
+  const sharedState = options.sharedState ?? new MemorySharedState(clock);
+  const breakers =
+    options.breakers === undefined || options.breakers === false
+      ? undefined
+      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
+  const budgets =
+    options.budgets === undefined
+      ? undefined
+      : new Budgets(options.budgets, options.prices, sharedState, clock);
   const admission = new Admission({
     providers,
     limits,
@@ -72,14 +82,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     counters,
     router: options.router,
     state: () => lifecycle.state,
+    budgets,
   });
-  const sharedState = options.sharedState ?? new MemorySharedState(clock);
-  const breakers =
-    options.breakers === undefined || options.breakers === false
-      ? undefined
-      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
   const driver = new SessionDriver({
-    gate: createCallGate({ breakers }),
+    gate: createCallGate({ breakers, budgets, onError }),
     clock,
     random: options.random ?? Math.random,
     counters,

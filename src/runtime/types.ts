@@ -13,6 +13,7 @@ import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
 import type { BreakerOptions, BreakerView } from './breakers.js';
+import type { BudgetOptions } from './budgets.js';
 import type { SharedState } from './ports.js';
 
 export type { Router, SessionRequest };
@@ -116,6 +117,12 @@ export interface RuntimeOptions {
    * @default off
    */
   readonly breakers?: BreakerOptions | boolean;
+  /**
+   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
+   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
+   * Needs `prices`. @default none
+   */
+  readonly budgets?: BudgetOptions;
   /** Where breakers and budgets keep their state; a shared backend passes its own. @default in this process */
   readonly sharedState?: SharedState;
 }
