@@ -80,7 +80,8 @@ export class SessionDriver {
   /** A due retry held back by its provider's limits waits on (its run deadline still armed). */
   private retryMay(record: SessionRecord, now: number): boolean {
     const mayRetry = this.settings.mayRetry;
-    if (mayRetry === undefined || record.leaf !== 'backingOff' || record.actor === null) return true;
+    if (mayRetry === undefined || record.actor === null) return true;
+    if (record.leaf !== 'backingOff' && record.leaf !== 'fallingBack') return true;
     const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
     if (retryAt === null || now < retryAt || (runDeadlineAt !== null && now >= runDeadlineAt)) return true;
     if (mayRetry(record, now)) return true;

@@ -12,12 +12,9 @@
 import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
-import type { ChatRequest } from '../providers/port.js';
 import {
   Admission,
-  estimateTokens,
   Lifecycle,
-  Limiter,
   type LocalRuntime,
   RuntimeCounters,
   reportError,
@@ -75,7 +72,6 @@ export function createClusterRuntime(
   const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
   // Limits in providers' own units and cooldowns live in Redis, shared by every instance.
   const sharedState = new RedisSharedState(redis, settings.prefix);
-  const limiter = new Limiter(limits.rates, sharedState);
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
@@ -126,9 +122,8 @@ export function createClusterRuntime(
     router: options.router,
     state: () => lifecycle.state,
   });
-  const estimate = (request: ChatRequest) => estimateTokens(request, limits.defaultCompletionTokens).total;
   const ended = () => lifecycle.workEnded();
-  const runner = new LeaseRunner({ local, store, bus, clock, onError, ended, limiter, estimate });
+  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended });
 
   const ready = (async () => {
     await queue.apply();
