@@ -5,6 +5,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { breakerMachine } from '../../machines/breaker.js';
+import { providerMachine } from '../../machines/provider.js';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 
@@ -16,6 +17,7 @@ export const MACHINES = {
   session: sessionMachine,
   supervisor: supervisorMachine,
   breaker: breakerMachine,
+  provider: providerMachine,
 } as const satisfies Readonly<Record<string, AnyStateMachine>>;
 
 export type ChartName = keyof typeof MACHINES;

@@ -43,7 +43,7 @@ describe('troupe chart (built CLI)', () => {
     const bad = await run(['chart', 'scheduler']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
-      'expected one machine name, session or supervisor or breaker, got "scheduler"',
+      'expected one machine name, session or supervisor or breaker or provider, got "scheduler"',
     );
     const dot = await run(['chart', 'session', '--format', 'dot']);
     expect(dot.code).toBe(2);
