@@ -30,8 +30,13 @@ export const GROUPS = {
     env: { TROUPE_PROPERTY_RUNS: '50' },
   },
   errors: {
-    mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],
-    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
+    mutate: ['src/providers/http-errors.ts', 'src/providers/vendor-errors.ts', 'src/mcp/errors.ts'],
+    tests: [
+      'tests/unit/providers/http-errors*.test.ts',
+      'tests/unit/mcp/errors*.test.ts',
+      // The vendor tables are tested row by row end to end, over HTTP to the local test server.
+      'tests/integration/providers/vendor-errors.test.ts',
+    ],
   },
 };
 

@@ -25,6 +25,7 @@ const node = (overrides: Shape = {}): Shape => ({
   after: [],
   transitions: new Map(),
   config: {},
+  initial: { target: [], actions: [] },
   ...overrides,
 });
 
@@ -97,6 +98,26 @@ describe('the adapter fails loudly on a moved internal', () => {
       'a child node of the wrong shape, named by its path',
       { root: node({ states: { a: node({ id: 'x.a', exit: null }) } }) },
       `${moved('`exit` (an array) on state node x.a')}, got null`,
+    ],
+    [
+      'no initial',
+      { root: node({ initial: undefined }) },
+      `${moved('`initial` on state node x')}, got undefined`,
+    ],
+    [
+      'an initial target that is not an array',
+      { root: node({ initial: { target: null, actions: [] } }) },
+      `${moved('`initial.target` (an array) on state node x')}, got null`,
+    ],
+    [
+      'initial actions that are not an array',
+      { root: node({ initial: { target: [], actions: {} } }) },
+      `${moved('`initial.actions` (an array) on state node x')}, got object`,
+    ],
+    [
+      'a compound node without an initial child',
+      { root: node({ type: 'compound', states: { a: node({ id: 'x.a' }) } }) },
+      `${moved('an initial child (`initial.target[0]`) on compound state node x')}, got undefined`,
     ],
     [
       'no implementations',
