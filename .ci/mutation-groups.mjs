@@ -3,7 +3,7 @@
 // only runs the tests written for its files. Read by stryker.config.mjs and vitest.stryker.config.ts.
 export const GROUPS = {
   machines: {
-    mutate: ['machines/session.ts', 'machines/supervisor.ts'],
+    mutate: ['machines/session.ts', 'machines/supervisor.ts', 'machines/routing.ts'],
     tests: ['tests/unit/machines/**/*.test.ts'],
   },
   core: {
