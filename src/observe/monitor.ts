@@ -5,7 +5,7 @@
  */
 import type { FinalState, Runtime, RuntimeEvent, RuntimeStatus, SessionSummary } from '../runtime/types.js';
 
-export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff';
+export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff' | 'fallingBack';
 export type LeafCounts = Record<LiveLeaf | FinalState, number>;
 
 export interface SeriesPoint {
@@ -42,6 +42,8 @@ export interface MonitorSnapshot {
   /** Live sessions per leaf state, and sessions ended per final state since the monitor started. */
   readonly counts: LeafCounts;
   readonly live: readonly LiveSession[];
+  /** What sessions that ended since the monitor started cost, by currency (`metadata.cost`). */
+  readonly cost: Readonly<Record<string, number>>;
   readonly series: readonly SeriesPoint[];
   readonly bucketMs: number;
 }
@@ -75,11 +77,13 @@ export class RuntimeMonitor {
     calling: 0,
     streaming: 0,
     backingOff: 0,
+    fallingBack: 0,
     done: 0,
     failed: 0,
     timedOut: 0,
     cancelled: 0,
   };
+  readonly #cost: Record<string, number> = {};
   readonly #buckets: Bucket[] = [];
   readonly #bucketMs: number;
   readonly #windowMs: number;
@@ -120,6 +124,7 @@ export class RuntimeMonitor {
       status,
       counts: this.counts(),
       live,
+      cost: { ...this.#cost },
       series: this.#series(now),
       bucketMs: this.#bucketMs,
     };
@@ -139,6 +144,9 @@ export class RuntimeMonitor {
       case 'session.retry':
         this.#move(event.sessionId, 'backingOff');
         break;
+      case 'session.fallback':
+        this.#move(event.sessionId, 'fallingBack');
+        break;
       case 'session.ended': {
         const leaf = this.#leaves.get(event.sessionId);
         if (leaf !== undefined) {
@@ -147,6 +155,10 @@ export class RuntimeMonitor {
         }
         const { metadata } = event.result;
         this.#counts[metadata.state]++;
+        if (metadata.cost !== undefined) {
+          const { currency, amount } = metadata.cost;
+          this.#cost[currency] = Math.round(((this.#cost[currency] ?? 0) + amount) * 1e9) / 1e9;
+        }
         const bucket = this.#bucket(this.#now());
         bucket.ended++;
         if (metadata.state !== 'done') bucket.failed++;

@@ -13,15 +13,22 @@ import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted } from './admission.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
+import { Breakers } from './breakers.js';
+import { Budgets } from './budgets.js';
+import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { Limiter } from './limits.js';
+import { LocalLimits } from './local-limits.js';
+import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
-import { SessionDriver } from './session-driver.js';
+import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import type { SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
+import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
 
 export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
@@ -36,6 +43,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
   const events = new EventHub(onError);
+  if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
   let pumping = false;
   let stopping = false;
 
@@ -61,6 +69,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     },
     stopped: () => driver.deadlines.stop(),
   });
+  const sharedState = options.sharedState ?? new MemorySharedState(clock);
+  const breakers =
+    options.breakers === undefined || options.breakers === false
+      ? undefined
+      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
+  const budgets =
+    options.budgets === undefined
+      ? undefined
+      : new Budgets(options.budgets, options.prices, sharedState, clock);
   const admission = new Admission({
     providers,
     limits,
@@ -69,17 +86,48 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     counters,
     router: options.router,
     state: () => lifecycle.state,
+    budgets,
   });
+  // Limits in providers' own units: a gate on admission and on due retries (local-limits.ts).
+  const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump() };
+  const rates = new LocalLimits(
+    limits.rates,
+    clock,
+    limits.defaultCompletionTokens,
+    (item, at) => driver.deadlines.schedule(item, at),
+    alarm,
+    options.sharedState === undefined
+      ? undefined
+      : {
+          limiter: new Limiter(limits.rates, options.sharedState),
+          go: (record) => driver.deliver(record, { type: 'session.tick', now: clock.now() }),
+          onError,
+        },
+  );
+  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
+    gate: createCallGate({ breakers, budgets, onError }),
     clock,
     random: options.random ?? Math.random,
     counters,
     events,
     table,
     engine: options,
+    prices: options.prices,
     release: (record) => {
+      rates.ended(record);
       if (record.admitted) scheduler.release(record.provider);
       else scheduler.remove(record);
+    },
+    observe: (record, event) => {
+      if (rates.observe(record, event)) pumpSoon();
+    },
+    mayRetry: (record) => {
+      const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+      if (rates.retry(record, runDeadlineAt)) return true;
+      // Held: it goes when the pump (or the shared limiter) finds room.
+      pumpSoon();
+      return false;
     },
     ended: () => {
       lifecycle.sessionEnded();
@@ -105,9 +153,18 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   function pump(): void {
     if (pumping) return;
     pumping = true;
+    rates.begin();
     try {
+      // Due retries held by their provider's limits first: they already hold a slot.
+      for (const record of rates.held) {
+        if (stopping) break;
+        const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+        if (!rates.gate(record, runDeadlineAt)) continue;
+        rates.held.delete(record);
+        driver.deliver(record, { type: 'session.tick', now: clock.now() });
+      }
       while (!stopping) {
-        const record = scheduler.next();
+        const record = scheduler.next(admitGate);
         if (record === undefined) break;
         record.admitted = true;
         // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
@@ -115,6 +172,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       }
     } finally {
       pumping = false;
+      rates.end();
     }
   }
 
@@ -196,6 +254,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       caller: session.caller,
       callerTruncated: session.callerTruncated === true,
     });
+    // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
+    if (session.limitStart !== undefined) record.limitStart = session.limitStart;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as
@@ -235,6 +295,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
       recent: table.recent(recent),
+      ...(breakers === undefined ? {} : { breakers: breakers.views() }),
     }),
     session: (id) => table.summary(id),
     sessions: ({ limit = 100 } = {}) => table.summaries(limit),

@@ -9,8 +9,13 @@ import type {
   ToolCall,
   WebSearchResult,
 } from '../providers/port.js';
+import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { BreakerOptions, BreakerView } from './breakers.js';
+import type { BudgetOptions } from './budgets.js';
+import type { SharedState } from './ports.js';
+import type { SessionTracer } from './tracing.js';
 
 export type { Router, SessionRequest };
 
@@ -55,6 +60,26 @@ export interface Limits {
   readonly historySize?: number;
   /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
   readonly callerMetadataBytes?: number;
+  /**
+   * Limits in each provider's own units, by provider name: `maxConcurrent` (also `perProvider`),
+   * `requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, and the same per model under `models`.
+   * A session waits queued until its provider and model have room in every unit (docs/runtime.md, "Limits").
+   */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
+  /** Completion tokens charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). @default 1024 */
+  readonly defaultCompletionTokens?: number;
+}
+
+/** One provider's (or one model's) limits in its own units. */
+export interface RateLimitSettings {
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+}
+
+export interface ProviderLimits extends RateLimitSettings {
+  readonly models?: Readonly<Record<string, RateLimitSettings>>;
 }
 
 export interface Defaults {
@@ -89,17 +114,52 @@ export interface RuntimeOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
+  /**
+   * For a shared backend's local runtime: the shared state its rate limits, cooldowns, breakers
+   * and budgets live in (retries ask it; admission happened in the shared queue).
+   * @default none: all of them are kept in this process
+   */
+  readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
   /**
    * How session machines run. `'compiled'` runs the session machine from a table compiled from its
    * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session) so that `inspect`
-   * sees it. @default 'compiled', or 'xstate' when `inspect` is given
+   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
    */
   readonly engine?: SessionEngineKind;
-  /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
+  /**
+   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
+   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
+   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
+   */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
+  readonly inspectSampleRate?: number;
+  /**
+   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
+   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
+   */
+  readonly tracer?: SessionTracer;
+  /**
+   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
+   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
+   * no price gets no cost. @default none
+   */
+  readonly prices?: PriceTable;
+  /**
+   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
+   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
+   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
+   * @default off
+   */
+  readonly breakers?: BreakerOptions | boolean;
+  /**
+   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
+   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
+   * Needs `prices`. @default none
+   */
+  readonly budgets?: BudgetOptions;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -127,6 +187,8 @@ export interface SessionMetadata {
   readonly totalMs: number;
   readonly attempts: number;
   readonly usage?: UsageTotals;
+  /** What the usage cost, in the currency the model's price is in; absent when the model has no price or no usage was reported. */
+  readonly cost?: Cost;
   /** Present when the session did not end `done`. */
   readonly code?: string;
   readonly label?: string;
@@ -137,6 +199,8 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
+  /** A session that timed out waiting: the provider limit that held it back. */
+  readonly waitingFor?: WaitingFor;
   /**
    * Present for a session with fallbacks: every target it called or skipped, in order, with how
    * its turn ended (`done` or an error code) and the time spent on it. `provider` and `model` above
@@ -275,7 +339,17 @@ export interface SessionSummary {
   readonly endedAt?: number;
   readonly attempts: number;
   readonly code?: string;
+  /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
+  readonly waitingFor?: WaitingFor;
 }
+
+/** A limit in a provider's own units, or its cooldown after a 429. */
+export type WaitingFor =
+  | 'maxConcurrent'
+  | 'requestsPerMinute'
+  | 'tokensPerMinute'
+  | 'tokensPerDay'
+  | 'cooldown';
 
 export interface RuntimeStatus {
   readonly state: 'accepting' | 'draining' | 'stopped';
@@ -292,6 +366,8 @@ export interface RuntimeStatus {
   readonly maxQueued: number;
   /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
+  /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */
+  readonly breakers?: readonly BreakerView[];
 }
 
 export interface RuntimeMetrics {
@@ -303,6 +379,8 @@ export interface RuntimeMetrics {
   readonly queued: number;
   readonly running: number;
   readonly tokens: { readonly prompt: number; readonly completion: number };
+  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
+  readonly cost: Readonly<Record<string, number>>;
 }
 
 export interface ShutdownOptions {

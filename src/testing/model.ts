@@ -22,6 +22,7 @@ import { SimulatedClock } from 'xstate';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
+import { estimateTokens } from '../providers/estimate.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
@@ -83,6 +84,8 @@ interface World {
   readonly providerNames: readonly string[];
   readonly model: string;
   readonly handles: SessionHandle[];
+  /** Each session's run timeout, for the route's deadline check. */
+  readonly timeouts: Map<string, number>;
   shutDown: boolean;
 }
 
@@ -96,17 +99,28 @@ class Submit implements Command {
     readonly priority: number,
     readonly timeoutMs: number,
     readonly queueTimeoutMs: number,
+    /** Other providers to fall back to, by index. */
+    readonly fallbacks: readonly number[] = [],
+    readonly stream = false,
   ) {}
   check = () => true;
   async run(_: object, world: World): Promise<void> {
-    const provider = world.providerNames[this.provider % world.providerNames.length]!;
+    const names = world.providerNames;
+    const provider = names[this.provider % names.length]!;
+    const fallbacks = this.fallbacks.map((i) => ({ provider: names[i % names.length]!, model: world.model }));
     try {
-      world.handles.push(
-        world.runtime.submit(
-          { provider, model: world.model, messages: [{ role: 'user', content: 'property' }] },
-          { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
-        ),
+      const handle = world.runtime.submit(
+        {
+          provider,
+          model: world.model,
+          messages: [{ role: 'user', content: 'property' }],
+          ...(fallbacks.length === 0 ? {} : { fallbacks }),
+          ...(this.stream ? { stream: true } : {}),
+        },
+        { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
       );
+      world.timeouts.set(handle.id, this.timeoutMs);
+      world.handles.push(handle);
     } catch (error) {
       const code = error instanceof TroupeError ? error.code : 'unknown';
       if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
@@ -114,7 +128,7 @@ class Submit implements Command {
     await settle();
   }
   toString = () =>
-    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms)`;
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''})`;
 }
 
 class Settle implements Command {
@@ -175,10 +189,15 @@ function commandArbitraries(
       fc.integer({ min: 0, max: 9 }),
       fc.integer({ min: 50, max: maxDeadlineMs }),
       fc.integer({ min: 50, max: maxDeadlineMs }),
+      fc.array(fc.nat(3), { maxLength: 3 }),
+      fc.boolean(),
     )
-    .map(([p, prio, t, q]) => new Submit(p, prio, t, q));
+    .map(([p, prio, t, q, fallbacks, stream]) => new Submit(p, prio, t, q, fallbacks, stream));
   const settleCall = fc
-    .tuple(fc.nat(50), fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal'))
+    .tuple(
+      fc.nat(50),
+      fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
+    )
     .map(([pick, outcome]) => new Settle(pick, outcome));
   const commands: fc.Arbitrary<Command>[] = [
     submit,
@@ -198,7 +217,15 @@ const limitsArbitrary = fc.record({
   maxQueued: fc.integer({ min: 1, max: 30 }),
   fairnessEvery: fc.integer({ min: 1, max: 8 }),
   historySize: fc.integer({ min: 0, max: 10 }),
+  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107).
+  providers: fc.record({
+    p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
+    p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
+  }),
 });
+
+/** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
+const MODEL_COMPLETION_TOKENS = 100;
 
 export interface ScenarioLimits {
   readonly maxConcurrent: number;
@@ -206,6 +233,9 @@ export interface ScenarioLimits {
   readonly maxQueued: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
+  readonly providers?: Readonly<
+    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
+  >;
 }
 
 /** Runs one generated scenario; resolves with the violations found (none when all invariants hold). */
@@ -228,15 +258,20 @@ export async function runScenario(
     providers,
     clock,
     random: () => 0.5,
-    limits,
+    limits: { ...limits, defaultCompletionTokens: MODEL_COMPLETION_TOKENS },
     defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
     ...(backend === undefined ? {} : { backend }),
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
   if (backend !== undefined) await (runtime as Runtime & { ready?: Promise<void> }).ready;
+  const timeouts = new Map<string, number>();
+  const request = { model: 'model', messages: [{ role: 'user' as const, content: 'property' }] };
+  const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
   const observer = new RuntimeObserver(
     runtime,
-    backend === undefined ? limits : perInstanceLimits(limits, providers),
+    { ...(backend === undefined ? limits : perInstanceLimits(limits, providers)), tokensOf: () => charged },
+    undefined,
+    (id) => timeouts.get(id),
   );
   const world: World = {
     runtime,
@@ -245,6 +280,7 @@ export async function runScenario(
     providerNames: providers.map((p) => p.name),
     model: options.model ?? 'model',
     handles: [],
+    timeouts,
     shutDown: false,
   };
   for (const command of commands) await command.run({}, world);

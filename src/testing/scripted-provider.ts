@@ -5,7 +5,15 @@
 import { providerError } from '../core/errors.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 
-export type Settlement = 'ok' | 'retryable' | 'fatal';
+/**
+ * How a call ends: answered, `PROVIDER_UNAVAILABLE` (503), `AUTH_FAILED` (401), `partial` (a
+ * stream sends one delta and then fails with `NETWORK`; a call that does not stream just fails so),
+ * or `rateLimited`: a 429 with a hint, `Retry-After: 0.5` (`retryAfterMs` 500).
+ */
+export type Settlement = 'ok' | 'retryable' | 'fatal' | 'partial' | 'rateLimited';
+
+/** The delta a `partial` stream sends before it fails. */
+const PARTIAL = Symbol('partial');
 
 export interface ScriptedCall {
   readonly id: number;
@@ -42,8 +50,21 @@ export class ScriptedProvider implements ChatProvider {
               content: `answer ${call.id}`,
               usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
             });
+          else if (outcome === 'rateLimited')
+            reject(
+              providerError('RATE_LIMITED', 'Expected a completion, got 429', {
+                status: 429,
+                retryAfterMs: 500,
+              }),
+            );
           else if (outcome === 'retryable')
             reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
+          else if (outcome === 'partial')
+            reject(
+              Object.assign(providerError('NETWORK', 'Expected the stream to go on, got a reset'), {
+                [PARTIAL]: `partial ${call.id}`,
+              }),
+            );
           else
             reject(providerError('AUTH_FAILED', 'Expected the key to be accepted, got 401', { status: 401 }));
         },
@@ -59,7 +80,14 @@ export class ScriptedProvider implements ChatProvider {
   }
 
   async *stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta> {
-    const response = await this.complete(request, options);
+    let response: ChatResponse;
+    try {
+      response = await this.complete(request, options);
+    } catch (error) {
+      const partial = (error as { [PARTIAL]?: string })[PARTIAL];
+      if (partial !== undefined) yield { type: 'content', text: partial };
+      throw error;
+    }
     yield { type: 'content', text: response.content };
   }
 }
