@@ -24,6 +24,8 @@ export const GROUPS = {
       'tests/unit/core/compiled-machine.test.ts',
       'tests/unit/core/statechart/**/*.test.ts',
       'tests/properties/compiled-machine.test.ts',
+      // The actor's inspection hook (`ActorWatch`), through the runtime.
+      'tests/unit/runtime/session-inspection.test.ts',
     ],
     // The differential property at 50 runs per mutant (200 in `npm test`): the unit tests kill
     // most mutants; the property is there for what they miss.
