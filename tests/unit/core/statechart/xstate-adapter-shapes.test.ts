@@ -120,6 +120,18 @@ describe('the adapter fails loudly on a moved internal', () => {
       `${moved('an initial child (`initial.target[0]`) on compound state node x')}, got undefined`,
     ],
     [
+      'states that are not an object',
+      { root: node({ states: 'a' }) },
+      `${moved('`states` on state node x')}, got string`,
+    ],
+    [
+      'a node config that is not an object',
+      { root: node({ config: 1 }) },
+      `${moved('`config` on state node x')}, got number`,
+    ],
+    ['a null initial', { root: node({ initial: null }) }, `${moved('`initial` on state node x')}, got null`],
+    ['a null machine config', { config: null }, `${moved('`config` on the machine')}, got null`],
+    [
       'no implementations',
       { implementations: null },
       `${moved('`implementations` on the machine')}, got null`,
