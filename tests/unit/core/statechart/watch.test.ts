@@ -26,8 +26,9 @@ function recorder() {
   const watch: ActorWatch<object, Ev> = {
     event: (_actor, event) => seen.push(`event ${event.type}`),
     snapshot: (actor, event) => {
-      const { value, status } = actor.getSnapshot();
-      seen.push(`snapshot ${event.type} ${String(value)} ${status}`);
+      const { value, status, error } = actor.getSnapshot();
+      const why = error === undefined ? '' : ` (${(error as Error).message})`;
+      seen.push(`snapshot ${event.type} ${String(value)} ${status}${why}`);
     },
   };
   return { seen, watch };
@@ -45,7 +46,7 @@ describe('ActorWatch', () => {
     const { seen, watch } = recorder();
     const actor = compileMachine<object, Ev, undefined>(machine).start(undefined, watch);
     actor.send({ type: 'BOOM' });
-    expect(seen.slice(-2)).toEqual(['event BOOM', 'snapshot BOOM a error']);
+    expect(seen.slice(-2)).toEqual(['event BOOM', 'snapshot BOOM a error (bad action)']);
     expect(actor.getSnapshot().status).toBe('error');
   });
 });
