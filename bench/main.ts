@@ -10,6 +10,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   stdio: () => import('./stdio.js'),
   stream: () => import('./stream.js'),
   http: () => import('./http.js'),
+  routing: () => import('./routing.js'),
   tracing: () => import('./tracing.js'),
 };
 

@@ -47,6 +47,7 @@ export async function bootstrap(
     router: registry.router,
     limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
     defaults: { ...settings?.defaults, ...loaded.defaults },
+    prices: loaded.prices,
     ...(backend === undefined ? {} : { backend }),
     ...watch,
   });

@@ -155,6 +155,24 @@ describe('the context-window check over real HTTP', () => {
     ]);
   });
 
+  it("the vendor's own CONTEXT_TOO_LONG moves to a fallback with a known window, past one without", async () => {
+    // The first model's window is unknown (an open id), so only the vendor can say it is too long.
+    const { result } = await run({
+      provider: 'kimi',
+      model: 'vendor-error:kimi.too-long',
+      messages: [{ role: 'user', content: 'a prompt the vendor finds too long' }],
+      fallbacks: [{ provider: 'glm', model: 'unlisted-glm' }, ...toGlm],
+    });
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => `${h.model} ${h.outcome}`)).toEqual([
+      'vendor-error:kimi.too-long CONTEXT_TOO_LONG',
+      'unlisted-glm CONTEXT_TOO_LONG',
+      'glm-4.6 done',
+    ]);
+    expect(result.metadata.route?.[1]?.ms).toBe(0);
+    expect(chats(glm).map((r) => (r.body as { model: string }).model)).toEqual(['glm-4.6']);
+  });
+
   it('without a fallback it is refused with the numbers, and nothing is sent', () => {
     expect(() =>
       runtime.submit({
