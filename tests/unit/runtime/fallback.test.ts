@@ -84,6 +84,8 @@ describe('fallbacks through the runtime', () => {
       to: { provider: 'q', model: 'big' },
       error: { code: 'PROVIDER_UNAVAILABLE' },
     });
+    // The error that ended a target's turn is counted; a hop is not a retry.
+    expect(runtime.metrics()).toMatchObject({ retries: 0, providerErrors: { PROVIDER_UNAVAILABLE: 1 } });
     await runtime.shutdown();
   });
 
