@@ -25,9 +25,9 @@ export const GROUPS = {
       'tests/unit/core/statechart/**/*.test.ts',
       'tests/properties/compiled-machine.test.ts',
     ],
-    // The differential property at 100 runs per mutant (200 in `npm test`): the unit tests kill
+    // The differential property at 50 runs per mutant (200 in `npm test`): the unit tests kill
     // most mutants; the property is there for what they miss.
-    env: { TROUPE_PROPERTY_RUNS: '100' },
+    env: { TROUPE_PROPERTY_RUNS: '50' },
   },
   errors: {
     mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],

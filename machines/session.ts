@@ -39,6 +39,7 @@ export interface UsageData {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  readonly cachedTokens?: number;
 }
 
 /** What a session starts from: all plain data. */

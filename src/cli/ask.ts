@@ -145,6 +145,7 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
     registry,
     perProviderLimits: {},
     defaults: { provider: name },
+    prices: {},
     simulated: false,
     close: async () => provider.close?.(),
   };
@@ -182,6 +183,7 @@ async function run(argv: readonly string[]): Promise<Exit> {
     limits: { perProvider: loaded.perProviderLimits },
     defaults: { ...loaded.defaults, maxAttempts: 3 },
     router: loaded.registry.router,
+    prices: loaded.prices,
   });
   const request: SessionRequest = {
     provider,
@@ -254,6 +256,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
   const m = result.metadata;
   const usage = m.usage === undefined ? '' : ` tokens=${m.usage.promptTokens}+${m.usage.completionTokens}`;
   const finish = result.finishReason === undefined ? '' : ` finish=${result.finishReason}`;
+  const cost = m.cost === undefined ? '' : ` cost=${m.cost.amount} ${m.cost.currency}`;
   if (result.finishReason === 'length') {
     process.stderr.write(
       result.content === ''
@@ -268,7 +271,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
     process.stderr.write(`troupe ask: web search: ${title}${link}\n`);
   }
   process.stderr.write(
-    `[${m.state}] provider=${m.provider} model=${m.model} attempts=${m.attempts} totalMs=${Math.round(m.totalMs)}${usage}${finish} session=${m.sessionId}\n`,
+    `[${m.state}] provider=${m.provider} model=${m.model} attempts=${m.attempts} totalMs=${Math.round(m.totalMs)}${usage}${cost}${finish} session=${m.sessionId}\n`,
   );
   return 0;
 }

@@ -14,6 +14,8 @@ export type RuntimeErrorCode =
   | 'UNKNOWN_PROVIDER'
   | 'UNKNOWN_SESSION'
   | 'BACKEND_UNAVAILABLE'
+  /** The caller's or the global daily budget is spent (or reserved by calls in flight); it resets at the next UTC midnight. */
+  | 'BUDGET_EXCEEDED'
   | 'INTERNAL';
 
 export type ProviderErrorCode =

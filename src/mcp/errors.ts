@@ -16,6 +16,8 @@ const HINTS: Readonly<Record<TroupeErrorCode, string>> = {
   UNKNOWN_PROVIDER: 'Call list_models to see the providers this server has, then call again.',
   UNKNOWN_SESSION: 'Call the sessions tool to list live and recent sessions.',
   BACKEND_UNAVAILABLE: 'The session backend is unavailable. Retry later.',
+  BUDGET_EXCEEDED:
+    "This caller's daily budget (or the server's) is spent. Wait for the reset the message names (see retry_after_ms); retrying now will not help.",
   INTERNAL: 'The server hit an unexpected error. Retry; if it persists, report it with the session id.',
   RATE_LIMITED: 'The provider is rate limiting. Wait (see retry_after_ms when given) and retry.',
   AUTH_FAILED: "The provider refused the API key. Check the provider's key in the server's environment.",

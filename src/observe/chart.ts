@@ -4,6 +4,7 @@
  * import) and Mermaid `stateDiagram-v2` text.
  */
 import type { AnyStateMachine } from 'xstate';
+import { breakerMachine } from '../../machines/breaker.js';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 
@@ -14,6 +15,7 @@ import { supervisorMachine } from '../../machines/supervisor.js';
 export const MACHINES = {
   session: sessionMachine,
   supervisor: supervisorMachine,
+  breaker: breakerMachine,
 } as const satisfies Readonly<Record<string, AnyStateMachine>>;
 
 export type ChartName = keyof typeof MACHINES;

@@ -145,6 +145,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#running-total').textContent = String(st.running);
     var ended = snap.counts.done + snap.counts.failed + snap.counts.timedOut + snap.counts.cancelled;
     $('#ended-total').textContent = String(ended);
+    var costs = Object.keys(snap.cost || {}).map(function (c) { return snap.cost[c].toFixed(4) + ' ' + c; });
+    $('#cost-total').textContent = costs.length === 0 ? '–' : costs.join(' · ');
     setCounts('session', snap.counts);
     var sup = { accepting: 0, draining: 0, stopped: 0 };
     sup[st.state] = 1;
@@ -162,6 +164,17 @@ export const DASHBOARD_SCRIPT = String.raw`
       var limit = pr.limit === null ? st.maxConcurrent : pr.limit;
       return { key: pr.name, label: pr.name, value: pr.running, max: limit, full: pr.running >= limit,
         text: pr.running + ' / ' + (pr.limit === null ? 'no own limit, global ' + limit : limit) + (pr.queued ? ' (+' + pr.queued + ' queued)' : '') };
+    }));
+
+    var brk = st.breakers || [];
+    var perState = { closed: 0, open: 0, halfOpen: 0 };
+    brk.forEach(function (b) { perState[b.state]++; });
+    setCounts('breaker', perState);
+    bars($('#breakers'), brk.map(function (b) {
+      return { key: b.provider, label: b.provider, value: b.state === 'closed' ? b.failures : b.threshold, max: b.threshold,
+        full: b.state !== 'closed',
+        text: b.state + (b.state === 'open' && b.openUntil !== null ? ' until ' + new Date(b.openUntil).toISOString().slice(11, 19) : '') +
+          ' · ' + b.failures + '/' + b.threshold + ' failures' + (b.lastError ? ' (last ' + b.lastError + ')' : '') + ' · opened ' + b.opened + 'x' };
     }));
 
     var last = snap.series[snap.series.length - 1] || { perSec: 0, runP50Ms: null, runP95Ms: null };

@@ -14,6 +14,8 @@ const INTRO: Partial<Readonly<Record<ChartName, string>>> = {
     '`startProviderCall` / `abortProviderCall` are the effects at the edge (leaving `attempt` for any reason aborts the call).',
   supervisor:
     "The runtime's lifecycle. Admission (priorities, limits, fairness) is the scheduler's pure policy, not transitions here.",
+  breaker:
+    "One provider's circuit breaker (`breakers: {...}`): failures (5xx, network, timeouts) within the window open it; open, calls fail fast with `PROVIDER_UNAVAILABLE`; the first call after `openUntil` is the probe, whose answer closes it. Its snapshot is what the shared state stores (one per provider, shared on Redis).",
 };
 
 /** The generated files, by path relative to `docs/`, in a stable order. */

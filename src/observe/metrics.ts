@@ -69,6 +69,12 @@ export function createMetricsExporter(
     labelNames: ['provider', 'model', 'kind'] as const,
     registers,
   });
+  const cost = new Counter({
+    name: 'troupe_cost_total',
+    help: "What ended sessions cost, from the usage the providers reported and the model's price, by provider, model and the price's currency (sessions on a model without a price add nothing).",
+    labelNames: ['provider', 'model', 'currency'] as const,
+    registers,
+  });
   new Gauge({
     name: 'troupe_queue_depth',
     help: 'Sessions waiting in the queue, by priority (0 lowest, 9 highest).',
@@ -162,6 +168,8 @@ export function createMetricsExporter(
       tokens.inc({ provider, model: metadata.model, kind: 'prompt' }, usage.promptTokens);
       tokens.inc({ provider, model: metadata.model, kind: 'completion' }, usage.completionTokens);
     }
+    if (metadata.cost !== undefined)
+      cost.inc({ provider, model: metadata.model, currency: metadata.cost.currency }, metadata.cost.amount);
   };
   const unsubscribe = runtime.subscribe(onEvent);
 

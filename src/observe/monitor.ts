@@ -42,6 +42,8 @@ export interface MonitorSnapshot {
   /** Live sessions per leaf state, and sessions ended per final state since the monitor started. */
   readonly counts: LeafCounts;
   readonly live: readonly LiveSession[];
+  /** What sessions that ended since the monitor started cost, by currency (`metadata.cost`). */
+  readonly cost: Readonly<Record<string, number>>;
   readonly series: readonly SeriesPoint[];
   readonly bucketMs: number;
 }
@@ -80,6 +82,7 @@ export class RuntimeMonitor {
     timedOut: 0,
     cancelled: 0,
   };
+  readonly #cost: Record<string, number> = {};
   readonly #buckets: Bucket[] = [];
   readonly #bucketMs: number;
   readonly #windowMs: number;
@@ -120,6 +123,7 @@ export class RuntimeMonitor {
       status,
       counts: this.counts(),
       live,
+      cost: { ...this.#cost },
       series: this.#series(now),
       bucketMs: this.#bucketMs,
     };
@@ -147,6 +151,10 @@ export class RuntimeMonitor {
         }
         const { metadata } = event.result;
         this.#counts[metadata.state]++;
+        if (metadata.cost !== undefined) {
+          const { currency, amount } = metadata.cost;
+          this.#cost[currency] = Math.round(((this.#cost[currency] ?? 0) + amount) * 1e9) / 1e9;
+        }
         const bucket = this.#bucket(this.#now());
         bucket.ended++;
         if (metadata.state !== 'done') bucket.failed++;

@@ -6,53 +6,18 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
-import { MAX_FALLBACKS } from '../core/metadata.js';
+import { modelSchema, pricesSchema } from './config-schema.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
 import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
+import { GLM_ZAI_PRICES, KIMI_PRICES, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const modelSchema = z.strictObject({
-  id: z.string({ error: 'a model id string' }).min(1, { error: 'a non-empty model id' }),
-  contextWindow: z
-    .number({ error: 'a token count' })
-    .int({ error: 'an integer' })
-    .positive({ error: 'a positive integer' })
-    .optional(),
-  capabilities: z
-    .strictObject({
-      streaming: z.boolean({ error: 'a boolean' }).optional(),
-      tools: z.boolean({ error: 'a boolean' }).optional(),
-      thinking: z.boolean({ error: 'a boolean' }).optional(),
-      files: z.boolean({ error: 'a boolean' }).optional(),
-      vision: z.boolean({ error: 'a boolean' }).optional(),
-    })
-    .optional(),
-  defaultMaxTokens: z
-    .number({ error: 'a token count' })
-    .int({ error: 'an integer' })
-    .positive({ error: 'a positive integer' })
-    .optional(),
-  // Where a request for this model goes when it cannot be served (docs/routing.md).
-  fallbacks: z
-    .array(
-      z.strictObject({
-        provider: z
-          .string({ error: 'a provider name' })
-          .min(1, { error: 'a non-empty provider name' })
-          .optional(),
-        model: z.string({ error: 'a model id string' }).min(1, { error: 'a non-empty model id' }),
-      }),
-      { error: 'an array of { provider?, model }' },
-    )
-    .max(MAX_FALLBACKS, { error: `at most ${MAX_FALLBACKS} fallbacks` })
-    .optional(),
-});
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
@@ -70,6 +35,7 @@ const providerSchema = z.strictObject({
   headers: z
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
     .optional(),
+  prices: pricesSchema,
 });
 const presetFields = {
   baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
@@ -80,6 +46,8 @@ const presetFields = {
   /** Only listed models are accepted (anything else is MODEL_NOT_FOUND before any call). */
   strictModels: z.boolean({ error: 'a boolean' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
+  /** Added to the built-in prices, or replacing the model's price. */
+  prices: pricesSchema,
 };
 const kimiSchema = z.strictObject({
   ...presetFields,
@@ -105,6 +73,8 @@ export interface LoadedProviders {
   readonly registry: ModelRegistry;
   readonly perProviderLimits: Record<string, number>;
   readonly defaults: { readonly provider?: string; readonly model?: string };
+  /** Prices by provider and model: the built-in ones for the host in use, with the file's over them. */
+  readonly prices: PriceTable;
   /** True when no key was set and the simulated provider serves instead. */
   readonly simulated: boolean;
   /** Closes every provider's pooled connections. */
@@ -354,6 +324,12 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     );
   }
 
+  // Built-in prices are the international hosts' (USD); the file's add to or replace them.
+  const prices = priceTableOf([
+    ['kimi', kimi.region === 'cn' ? {} : KIMI_PRICES, kimi.prices, 'kimi'],
+    ['glm', glmHost === 'zai' && !codingPlan ? GLM_ZAI_PRICES : {}, glm.prices, 'glm'],
+    ...(file.providers ?? []).map((p, i) => [p.name, {}, p.prices, `providers[${i}]`] as const),
+  ]);
   const simulated = providers.length === 0;
   if (simulated) {
     const models = SIMULATED_MODELS.map((m) => ({
@@ -386,6 +362,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     registry,
     perProviderLimits: limits,
     defaults,
+    prices,
     simulated,
     close: async () => {
       await Promise.all(providers.map((p) => p.close?.()));

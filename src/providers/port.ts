@@ -69,6 +69,8 @@ export interface TokenUsage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  /** Prompt tokens served from the vendor's context cache (billed at the cached-input price), when reported. */
+  readonly cachedTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | (string & {});

@@ -152,7 +152,13 @@ export function toUsage(value: unknown): TokenUsage | undefined {
   const completion = value.completion_tokens;
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
   const total = typeof value.total_tokens === 'number' ? value.total_tokens : prompt + completion;
-  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+  const usage = { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+  // Moonshot reports `cached_tokens` at the top of `usage`; OpenAI and GLM under `prompt_tokens_details`.
+  const details = isObject(value.prompt_tokens_details)
+    ? value.prompt_tokens_details.cached_tokens
+    : undefined;
+  const cached = typeof value.cached_tokens === 'number' ? value.cached_tokens : details;
+  return typeof cached === 'number' && cached > 0 ? { ...usage, cachedTokens: cached } : usage;
 }
 
 export interface ChunkParts {

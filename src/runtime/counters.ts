@@ -1,6 +1,7 @@
 /**
  * Plain counters behind `metrics()`: incremented on the hot path, copied only when asked for.
  */
+import { round } from '../providers/prices.js';
 import type { FinalState, RuntimeMetrics, SessionResult, TaskResult } from './types.js';
 
 export class RuntimeCounters {
@@ -11,6 +12,7 @@ export class RuntimeCounters {
   private readonly providerErrors: Record<string, number> = {};
   private promptTokens = 0;
   private completionTokens = 0;
+  private readonly cost: Record<string, number> = {};
 
   reject(code: string): void {
     this.rejected[code] = (this.rejected[code] ?? 0) + 1;
@@ -27,6 +29,8 @@ export class RuntimeCounters {
       this.promptTokens += usage.promptTokens;
       this.completionTokens += usage.completionTokens;
     }
+    const cost = result.metadata.cost;
+    if (cost !== undefined) this.cost[cost.currency] = round((this.cost[cost.currency] ?? 0) + cost.amount);
     if (!result.ok && result.error.family === 'provider') this.providerError(result.error.code);
   }
 
@@ -40,6 +44,7 @@ export class RuntimeCounters {
       queued,
       running,
       tokens: { prompt: this.promptTokens, completion: this.completionTokens },
+      cost: { ...this.cost },
     };
   }
 }

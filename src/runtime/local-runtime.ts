@@ -13,15 +13,20 @@ import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted } from './admission.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
+import { Breakers } from './breakers.js';
+import { Budgets } from './budgets.js';
+import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
 import { SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import type { SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
+import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
 
 export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
@@ -36,6 +41,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
   const events = new EventHub(onError);
+  if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
   let pumping = false;
   let stopping = false;
 
@@ -61,6 +67,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     },
     stopped: () => driver.deadlines.stop(),
   });
+  const sharedState = options.sharedState ?? new MemorySharedState(clock);
+  const breakers =
+    options.breakers === undefined || options.breakers === false
+      ? undefined
+      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
+  const budgets =
+    options.budgets === undefined
+      ? undefined
+      : new Budgets(options.budgets, options.prices, sharedState, clock);
   const admission = new Admission({
     providers,
     limits,
@@ -69,14 +84,17 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     counters,
     router: options.router,
     state: () => lifecycle.state,
+    budgets,
   });
   const driver = new SessionDriver({
+    gate: createCallGate({ breakers, budgets, onError }),
     clock,
     random: options.random ?? Math.random,
     counters,
     events,
     table,
     engine: options,
+    prices: options.prices,
     release: (record) => {
       if (record.admitted) scheduler.release(record.provider);
       else scheduler.remove(record);
@@ -235,6 +253,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
       recent: table.recent(recent),
+      ...(breakers === undefined ? {} : { breakers: breakers.views() }),
     }),
     session: (id) => table.summary(id),
     sessions: ({ limit = 100 } = {}) => table.summaries(limit),

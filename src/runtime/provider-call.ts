@@ -26,8 +26,28 @@ export type CallEvent = Extract<
   { type: 'provider.chunk' | 'provider.done' | 'provider.error' }
 >;
 
+/** How an attempt that reached its provider ended, for its gate. */
+export interface CallEnd {
+  /** The error code it failed with (`TIMED_OUT` for a run or idle deadline), `null` when it answered or was cancelled. */
+  readonly failure: string | null;
+  /** The usage the provider reported, when it did. */
+  readonly usage?: UsageData;
+}
+
+/**
+ * What stands between an attempt and its provider (circuit breakers, budgets): `open` lets the
+ * call go with a ticket, or refuses it with the error the attempt ends with; `close` gets the
+ * ticket back exactly once, with how the call ended.
+ */
+export interface CallGate<O> {
+  open(call: ProviderCall<O>, provider: ChatProvider, request: ChatRequest): unknown;
+  close(ticket: unknown, end: CallEnd): void;
+}
+
 /** Where a call reports; one per runtime, so a call costs no closures. */
 export interface CallSink<O> {
+  /** Asked before each provider call, when the runtime has one. */
+  readonly gate?: CallGate<O> | undefined;
   now(): number;
   random(): number;
   deliver(call: ProviderCall<O>, event: CallEvent): void;
@@ -42,6 +62,8 @@ export class ProviderCall<O = unknown> {
   private ended = false;
   /** The provider or task answered: there is nothing left to abort. */
   private answered = false;
+  /** The gate's ticket while the call is out; `undefined` once closed (or with no gate). */
+  private ticket: unknown;
 
   constructor(
     /** The session this call belongs to. */
@@ -63,29 +85,68 @@ export class ProviderCall<O = unknown> {
     return this.ended;
   }
 
-  abort(reason: string): void {
+  /** Ends the call; `timedOut` when a run or idle deadline ended it (its gate counts that as a failure). */
+  abort(reason: string, timedOut = false): void {
     if (this.ended) return;
     this.ended = true;
+    this.closeGate(timedOut ? 'TIMED_OUT' : null);
     if (this.answered) return;
     this.abortReason = reason;
     this.controller?.abort(abortError(reason));
   }
 
   start(work: SessionWork, stream: boolean): void {
-    if (work.kind === 'task') void this.runTask(work.task);
-    else if (stream) void this.runStream(work.provider, work.request);
-    else void this.runComplete(work.provider, work.request);
+    if (work.kind === 'task') {
+      void this.runTask(work.task);
+      return;
+    }
+    const gate = this.sink.gate;
+    if (gate === undefined) {
+      this.call(work.provider, work.request, stream);
+      return;
+    }
+    const ticket = gate.open(this, work.provider, work.request);
+    if (ticket instanceof Promise) {
+      ticket.then(
+        (t: unknown) => this.pass(t, work.provider, work.request, stream),
+        (error: unknown) => this.fail(error),
+      );
+    } else this.pass(ticket, work.provider, work.request, stream);
+  }
+
+  /** The gate answered: the call goes with its ticket, or the attempt fails with the gate's error. */
+  private pass(ticket: unknown, provider: ChatProvider, request: ChatRequest, stream: boolean): void {
+    if (ticket instanceof Error) {
+      this.fail(ticket);
+      return;
+    }
+    this.ticket = ticket;
+    // Ended while the gate decided (a shared gate answers asynchronously): the call never goes.
+    if (this.ended) {
+      this.closeGate(null);
+      return;
+    }
+    this.call(provider, request, stream);
+  }
+
+  private call(provider: ChatProvider, request: ChatRequest, stream: boolean): void {
+    if (stream) void this.runStream(provider, request);
+    else void this.runComplete(provider, request);
+  }
+
+  private closeGate(failure: string | null, usage?: UsageData): void {
+    const ticket = this.ticket;
+    if (ticket === undefined) return;
+    this.ticket = undefined;
+    (this.sink.gate as CallGate<O>).close(ticket, usage === undefined ? { failure } : { failure, usage });
   }
 
   private fail(error: unknown): void {
+    const data = toErrorData(error);
+    this.closeGate(data.code);
     if (this.ended) return;
     const sink = this.sink;
-    sink.deliver(this, {
-      type: 'provider.error',
-      now: sink.now(),
-      error: toErrorData(error),
-      random: sink.random(),
-    });
+    sink.deliver(this, { type: 'provider.error', now: sink.now(), error: data, random: sink.random() });
   }
 
   private async runTask(task: TaskFunction<unknown>): Promise<void> {
@@ -116,6 +177,7 @@ export class ProviderCall<O = unknown> {
     try {
       const response = await provider.complete(request, new CallOptions(this));
       this.answered = true;
+      this.closeGate(null, response.usage);
       if (this.ended) return;
       this.sink.deliver(this, done(this.sink.now(), toOutput(response), response.usage));
     } catch (error) {
@@ -133,6 +195,7 @@ export class ProviderCall<O = unknown> {
         if (this.ended) return;
       }
       this.answered = true;
+      this.closeGate(null, acc.usage);
       if (this.ended) return;
       this.sink.deliver(this, done(this.sink.now(), acc.output(), acc.usage));
     } catch (error) {

@@ -7,7 +7,7 @@ import { sessionMachine } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
-import { type CallSink, ProviderCall } from './provider-call.js';
+import { type CallGate, type CallSink, ProviderCall } from './provider-call.js';
 import { workFor } from './routing.js';
 import type { SessionRecord } from './session-record.js';
 import type { SessionEvent } from './types.js';
@@ -20,12 +20,15 @@ export interface SessionEffects {
   /** The session an actor runs: an action finds its record through the actor it runs on (`self`). */
   recordOf(self: object): SessionRecord;
   deliver(record: SessionRecord, event: SessionMachineEvent): void;
+  /** What each provider call passes first (breakers, budgets), when the runtime has any. */
+  readonly gate?: CallGate<SessionRecord> | undefined;
 }
 
 export function provideSessionMachine(fx: SessionEffects) {
   const { clock, events } = fx;
   // One sink for every call: a call knows its session, so none of this is made per call.
   const sink: CallSink<SessionRecord> = {
+    gate: fx.gate,
     now: () => clock.now(),
     random: fx.random,
     deliver: (call, event) => {
@@ -62,7 +65,7 @@ export function provideSessionMachine(fx: SessionEffects) {
       abortProviderCall: ({ event, self }) => {
         const record = fx.recordOf(self);
         if (record.call === null) return;
-        record.call.abort(abortReason(event));
+        record.call.abort(abortReason(event), event.type === 'session.tick');
         record.call = null;
       },
       notifyStarted: ({ context, self }) => {

@@ -11,8 +11,10 @@ import {
 } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { DeadlineHeap } from '../core/deadlines.js';
+import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
+import type { CallGate } from './provider-call.js';
 import { provideSessionMachine } from './session-actions.js';
 import { type EngineOptions, type SessionActor, sessionEngine } from './session-engine.js';
 import { buildResult, failedInside, type SessionRecord } from './session-record.js';
@@ -26,6 +28,10 @@ export interface DriverSettings {
   readonly events: EventHub;
   readonly table: SessionTable;
   readonly engine: EngineOptions;
+  /** What each provider call passes first (breakers, budgets). */
+  readonly gate?: CallGate<SessionRecord> | undefined;
+  /** Prices for `cost` in metadata. */
+  readonly prices?: PriceTable | undefined;
   /** A session ended: free its place in admission (`admitted` says whether it held a slot). */
   release(record: SessionRecord): void;
   /** A session ended and everyone heard: the lifecycle counts it, admission admits the next. */
@@ -50,6 +56,7 @@ export class SessionDriver {
       events: settings.events,
       recordOf: (self) => this.records.get(self) as SessionRecord,
       deliver: (record, event) => this.deliver(record, event),
+      gate: settings.gate,
     });
     this.engine = sessionEngine(machine, settings.engine);
   }
@@ -110,7 +117,7 @@ export class SessionDriver {
 
   private finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
     const { clock, counters, events, table } = this.settings;
-    const result = buildResult(record, context, state);
+    const result = buildResult(record, context, state, this.settings.prices);
     record.result = result;
     this.deadlines.cancel(record);
     this.settings.release(record);

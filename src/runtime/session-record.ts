@@ -18,6 +18,7 @@ import type { Wakeable } from '../core/deadlines.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
+import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
 import type { EventStream } from './event-stream.js';
 import type { ProviderCall } from './provider-call.js';
 import type { SessionActor } from './session-engine.js';
@@ -77,6 +78,7 @@ export function buildResult(
   record: ResultSource,
   context: SessionContext,
   state: FinalState,
+  prices?: PriceTable,
 ): SessionResult | TaskResult<unknown> {
   const endedAt = context.endedAt ?? context.input.createdAt;
   const startedAt = context.startedAt;
@@ -93,7 +95,11 @@ export function buildResult(
     attempts: context.attempts,
   };
   if (context.routing !== null) routed(metadata, context, state);
-  if (context.usage !== null) metadata.usage = context.usage;
+  if (context.usage !== null) {
+    metadata.usage = context.usage;
+    const price = priceOf(prices, metadata.provider, metadata.model);
+    if (price !== undefined) metadata.cost = costOf(price, context.usage);
+  }
   if (record.label !== undefined) metadata.label = record.label;
   if (record.caller !== undefined) metadata.caller = record.caller;
   if (record.callerTruncated) metadata.truncated = true;

@@ -9,8 +9,13 @@ import type {
   ToolCall,
   WebSearchResult,
 } from '../providers/port.js';
+import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { SessionTracer } from './tracing.js';
+import type { BreakerOptions, BreakerView } from './breakers.js';
+import type { BudgetOptions } from './budgets.js';
+import type { SharedState } from './ports.js';
 
 export type { Router, SessionRequest };
 
@@ -94,12 +99,43 @@ export interface RuntimeOptions {
   /**
    * How session machines run. `'compiled'` runs the session machine from a table compiled from its
    * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session) so that `inspect`
-   * sees it. @default 'compiled', or 'xstate' when `inspect` is given
+   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
    */
   readonly engine?: SessionEngineKind;
-  /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
+  /**
+   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
+   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
+   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
+   */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
+  readonly inspectSampleRate?: number;
+  /**
+   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
+   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
+   */
+  readonly tracer?: SessionTracer;
+  /**
+   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
+   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
+   * no price gets no cost. @default none
+   */
+  readonly prices?: PriceTable;
+  /**
+   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
+   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
+   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
+   * @default off
+   */
+  readonly breakers?: BreakerOptions | boolean;
+  /**
+   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
+   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
+   * Needs `prices`. @default none
+   */
+  readonly budgets?: BudgetOptions;
+  /** Where breakers and budgets keep their state; a shared backend passes its own. @default in this process */
+  readonly sharedState?: SharedState;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -127,6 +163,8 @@ export interface SessionMetadata {
   readonly totalMs: number;
   readonly attempts: number;
   readonly usage?: UsageTotals;
+  /** What the usage cost, in the currency the model's price is in; absent when the model has no price or no usage was reported. */
+  readonly cost?: Cost;
   /** Present when the session did not end `done`. */
   readonly code?: string;
   readonly label?: string;
@@ -292,6 +330,8 @@ export interface RuntimeStatus {
   readonly maxQueued: number;
   /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
+  /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */
+  readonly breakers?: readonly BreakerView[];
 }
 
 export interface RuntimeMetrics {
@@ -303,6 +343,8 @@ export interface RuntimeMetrics {
   readonly queued: number;
   readonly running: number;
   readonly tokens: { readonly prompt: number; readonly completion: number };
+  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
+  readonly cost: Readonly<Record<string, number>>;
 }
 
 export interface ShutdownOptions {

@@ -333,7 +333,11 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => clusterStatus(store, local.providers, limits, lifecycle.state, recent),
+    status: ({ recent = 20 } = {}) => {
+      const status = clusterStatus(store, local.providers, limits, lifecycle.state, recent);
+      const breakers = local.status({ recent: 0 }).breakers;
+      return breakers === undefined ? status : { ...status, breakers };
+    },
     session: (id) => store.liveSession(id) ?? store.ended(id),
     sessions: ({ limit = 100 } = {}) => [...store.liveSessions()].slice(0, limit),
     cancel: (id, reason = 'cancelled by request') => {

@@ -12,7 +12,14 @@ export interface Reply {
   readonly toolCalls?: readonly { readonly id: string; readonly name: string; readonly arguments: string }[];
   /** @default `tool_calls` when there are tool calls, else `stop` */
   readonly finishReason?: string;
-  readonly usage?: { readonly prompt_tokens: number; readonly completion_tokens: number };
+  readonly usage?: {
+    readonly prompt_tokens: number;
+    readonly completion_tokens: number;
+    /** Moonshot's place for cache hits. */
+    readonly cached_tokens?: number;
+    /** OpenAI's and GLM's place for cache hits. */
+    readonly prompt_tokens_details?: { readonly cached_tokens: number };
+  };
 }
 
 export interface ReplyContext {

@@ -285,7 +285,7 @@ export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, u
   return true;
 }
 
-function usageOf(reply: VendorReply): Record<string, number> {
+function usageOf(reply: VendorReply): Record<string, unknown> {
   const usage = reply.usage ?? {
     prompt_tokens: 9,
     completion_tokens: Math.ceil((reply.content ?? '').length / 4),

@@ -42,7 +42,9 @@ describe('troupe chart (built CLI)', () => {
   it('rejects an unknown machine or format with exit code 2', async () => {
     const bad = await run(['chart', 'scheduler']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('expected one machine name, session or supervisor, got "scheduler"');
+    expect(bad.stderr).toContain(
+      'expected one machine name, session or supervisor or breaker, got "scheduler"',
+    );
     const dot = await run(['chart', 'session', '--format', 'dot']);
     expect(dot.code).toBe(2);
     expect(dot.stderr).toContain('expected --format mermaid, json or svg, got "dot"');

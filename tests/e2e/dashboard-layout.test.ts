@@ -79,10 +79,42 @@ async function until<T>(
   return last;
 }
 
+/** The page's widths and the header's items, with the header showing the widest figures it can. */
+function measure(page: Page) {
+  return page.evaluate(() => {
+    // The widest figures the header can show (ms() turns 10 s and more into seconds).
+    const widest: Record<string, string> = {
+      lifecycle: 'accepting',
+      scope: 'instance',
+      'queued-total': '10000',
+      'running-total': '1000',
+      'ended-total': '9999999',
+      rate: '999.9/s',
+      p50: '9999 ms',
+      p95: '9999 ms',
+      conn: 'reconnecting…',
+    };
+    for (const [id, text] of Object.entries(widest)) document.getElementById(id)!.textContent = text;
+    const header = document.querySelector('header')!;
+    const box = header.getBoundingClientRect();
+    const items = Array.from(header.children).map((c) => {
+      const r = c.getBoundingClientRect();
+      return { id: c.id || c.tagName, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+    });
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      clientWidth: document.documentElement.clientWidth,
+      bodyScrollWidth: document.body.scrollWidth,
+      header: { left: box.left, right: box.right, height: box.height },
+      items,
+    };
+  });
+}
+
 const updates = (page: Page) => page.evaluate(() => Number(document.body.getAttribute('data-updates')));
 
 describe('dashboard layout in headless Chromium', () => {
-  it('at 800 px: no sideways scroll, the header on one line, the charts clean', async () => {
+  it('at 800 px (and 1024-1440): no sideways scroll, the header on one line, the charts clean', async () => {
     const page = await browser!.newPage({ viewport: { width: 800, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -96,44 +128,28 @@ describe('dashboard layout in headless Chromium', () => {
         (rows) => rows >= 20,
         'the sessions table to fill',
       );
-      const layout = await page.evaluate(() => {
-        // The widest figures the header can show (ms() turns 10 s and more into seconds).
-        const widest: Record<string, string> = {
-          lifecycle: 'accepting',
-          'queued-total': '10000',
-          'running-total': '1000',
-          'ended-total': '9999999',
-          rate: '999.9/s',
-          p50: '9999 ms',
-          p95: '9999 ms',
-          conn: 'reconnecting…',
-        };
-        for (const [id, text] of Object.entries(widest)) document.getElementById(id)!.textContent = text;
-        const header = document.querySelector('header')!;
-        const box = header.getBoundingClientRect();
-        const items = Array.from(header.children).map((c) => {
-          const r = c.getBoundingClientRect();
-          return { id: c.id || c.tagName, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
-        });
-        return {
-          scrollWidth: document.documentElement.scrollWidth,
-          clientWidth: document.documentElement.clientWidth,
-          bodyScrollWidth: document.body.scrollWidth,
-          header: { left: box.left, right: box.right, height: box.height },
-          items,
-        };
-      });
-      expect(layout.clientWidth).toBe(800);
-      expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
-      expect(layout.bodyScrollWidth).toBeLessThanOrEqual(layout.clientWidth);
-      // One line: every item of the header shares its top and bottom edges with the first and fits inside.
-      expect(layout.items.length).toBeGreaterThan(8);
-      const line = layout.items.filter((i) => i.id !== 'H1');
-      for (const item of line) {
-        expect(Math.abs(item.top - line[0]!.top), `${item.id} is on another line`).toBeLessThan(4);
-        expect(item.right, `${item.id} sticks out of the header`).toBeLessThanOrEqual(layout.header.right);
+      // At 800 px and at the widths around the header's breakpoint, with the header's widest figures.
+      for (const width of [800, 1024, 1300, 1440]) {
+        await page.setViewportSize({ width, height: 900 });
+        const layout = await measure(page);
+        expect(layout.clientWidth).toBe(width);
+        expect(layout.scrollWidth, `page width at ${width} px`).toBeLessThanOrEqual(layout.clientWidth);
+        expect(layout.bodyScrollWidth).toBeLessThanOrEqual(layout.clientWidth);
+        // One line: every item of the header (but the title, larger) shares its top and fits inside.
+        expect(layout.items.length).toBeGreaterThan(8);
+        const line = layout.items.filter((i) => i.id !== 'H1');
+        for (const item of line) {
+          expect(
+            Math.abs(item.top - line[0]!.top),
+            `${item.id} is on another line at ${width} px`,
+          ).toBeLessThan(4);
+          expect(item.right, `${item.id} sticks out of the header at ${width} px`).toBeLessThanOrEqual(
+            layout.header.right,
+          );
+        }
+        expect(layout.header.height).toBeLessThan(60);
       }
-      expect(layout.header.height).toBeLessThan(60);
+      await page.setViewportSize({ width: 800, height: 900 });
 
       const charts = await checkCharts(page);
       expect(charts.map((c) => c.machine).sort()).toEqual(

@@ -47,6 +47,10 @@ const output = z.object({
   max_concurrent: z.number().optional(),
   max_queued: z.number().optional(),
   recent: z.array(sessionSummarySchema).optional(),
+  cost_total: z
+    .record(z.string(), z.number())
+    .optional()
+    .describe('What sessions ended on this instance cost, by currency (models with a price only).'),
 });
 
 export const sessionsTool: TroupeTool<typeof input, typeof output> = {
@@ -93,7 +97,9 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       max_concurrent: status.maxConcurrent,
       max_queued: status.maxQueued,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
+      cost_total: mcp.runtime.metrics().cost,
     };
+    const costs = Object.entries(structured.cost_total).map(([currency, amount]) => `${amount} ${currency}`);
     const providerLines = status.providers.map(
       (p) =>
         // `limit: null` is "no limit of its own": say so, as /api/status and the dashboard do.
@@ -105,6 +111,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}).`,
         ...providerLines,
         `Recent: ${structured.recent.length} session(s).`,
+        `Cost of ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };
   },

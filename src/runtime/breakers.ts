@@ -1,0 +1,214 @@
+/**
+ * Circuit breakers per provider, one `machines/breaker.ts` snapshot per provider in the runtime's
+ * `SharedState` (in memory: this process; on Redis: every instance reads and changes the same one).
+ *
+ * Before each provider call the runtime asks its provider's breaker (`admit`): closed, the call
+ * goes (one read, no write); open, it fails fast with `PROVIDER_UNAVAILABLE` saying until when;
+ * the first call after that is the probe. After the call it reports the outcome (`report`): a
+ * 5xx (`PROVIDER_UNAVAILABLE`), a `NETWORK` error or a run/idle timeout counts as a failure; any
+ * other answer, errors included, shows the provider answering. If the shared state cannot be
+ * reached the call goes (the breaker fails open) and the error goes to `onError`.
+ */
+import {
+  type BreakerSettings,
+  type BreakerSnapshot,
+  type BreakerState,
+  initialBreaker,
+  requestBreaker,
+  stepBreaker,
+} from '../../machines/breaker.js';
+import type { Clock } from '../core/clock.js';
+import { providerError, runtimeError, type TroupeError } from '../core/errors.js';
+import type { SharedState } from './ports.js';
+
+export interface BreakerOptions {
+  /** Failures within `windowMs` that open a provider's breaker. @default 5 */
+  readonly failures?: number;
+  /** @default 30000 */
+  readonly windowMs?: number;
+  /** How long it stays open before one probe call may go. @default 30000 */
+  readonly openMs?: number;
+  /** How long a probe may be out before another may go (its instance died). @default 60000 */
+  readonly probeTimeoutMs?: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerSettings = {
+  failures: 5,
+  windowMs: 30_000,
+  openMs: 30_000,
+  probeTimeoutMs: 60_000,
+};
+
+/** A call the breaker let through: `probe` is the probe's number when it is the half-open probe. */
+export interface BreakerPass {
+  readonly provider: string;
+  readonly probe: number | null;
+}
+
+/** A provider's breaker as the dashboard and `status()` show it (the last state this instance saw). */
+export interface BreakerView {
+  readonly provider: string;
+  readonly state: BreakerState;
+  readonly failures: number;
+  readonly threshold: number;
+  readonly openUntil: number | null;
+  readonly opened: number;
+  readonly lastError: string | null;
+}
+
+/** The synchronous twins a memory `SharedState` has: used when present, so memory pays no promise. */
+interface SyncState {
+  readNow?(key: string): unknown;
+  updateNow?<S, R>(
+    key: string,
+    init: () => S,
+    change: (state: S) => { readonly state: S; readonly result: R },
+  ): R;
+}
+
+const FAILURE_CODES: ReadonlySet<string> = new Set(['PROVIDER_UNAVAILABLE', 'NETWORK', 'TIMED_OUT']);
+
+/** Whether an attempt's outcome counts against its provider's breaker. */
+export function countsAsFailure(code: string | null): boolean {
+  return code !== null && FAILURE_CODES.has(code);
+}
+
+export class Breakers {
+  private readonly settings: BreakerSettings;
+  private readonly seen = new Map<string, BreakerSnapshot>();
+  private readonly sync: SyncState;
+
+  constructor(
+    private readonly state: SharedState,
+    options: BreakerOptions,
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.settings = { ...BREAKER_DEFAULTS, ...definedOnly(options) };
+    for (const [name, value] of Object.entries(this.settings)) {
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw runtimeError(
+          'INVALID_REQUEST',
+          `Expected \`breakers.${name}\` to be a positive integer, got ${value}`,
+        );
+    }
+    this.sync = state as SyncState;
+  }
+
+  /** Asks `provider`'s breaker to let a call through: a pass, or the error that refuses it. */
+  admit(provider: string): BreakerPass | TroupeError | Promise<BreakerPass | TroupeError> {
+    const key = keyOf(provider);
+    const { readNow } = this.sync;
+    if (readNow !== undefined) {
+      const stored = readNow.call(this.sync, key) as BreakerSnapshot | undefined;
+      if (stored !== undefined) this.seen.set(provider, stored);
+      if (stored === undefined || stored.value === 'closed') return { provider, probe: null };
+      return this.request(provider);
+    }
+    return this.state.read<BreakerSnapshot>(key).then(
+      (stored) => {
+        if (stored !== undefined) this.seen.set(provider, stored);
+        if (stored === undefined || stored.value === 'closed') return { provider, probe: null };
+        return this.request(provider);
+      },
+      (error: unknown) => this.failOpen(provider, error),
+    );
+  }
+
+  /** The outcome of a call `admit` let through: `failure` is the error code, `null` for an answer. */
+  report(pass: BreakerPass, failure: string | null): void {
+    const counts = countsAsFailure(failure);
+    // A plain call's answer changes nothing: only failures and the probe's answer are written.
+    if (!counts && pass.probe === null) return;
+    const now = this.clock.now();
+    const event = counts
+      ? ({ type: 'breaker.failure', now, code: failure as string, probe: pass.probe } as const)
+      : ({ type: 'breaker.success', now, probe: pass.probe } as const);
+    const change = (s: BreakerSnapshot) => {
+      const next = stepBreaker(s, event);
+      return { state: next, result: { state: next } };
+    };
+    const done = this.change(pass.provider, change);
+    if (done instanceof Promise) done.catch(this.onError);
+  }
+
+  /** The last state seen of each provider's breaker. */
+  views(): BreakerView[] {
+    return [...this.seen].map(([provider, { value, context }]) => ({
+      provider,
+      state: value,
+      failures: context.failures.length,
+      threshold: context.settings.failures,
+      openUntil: context.openUntil,
+      opened: context.opened,
+      lastError: context.lastError,
+    }));
+  }
+
+  private request(provider: string): BreakerPass | TroupeError | Promise<BreakerPass | TroupeError> {
+    const now = this.clock.now();
+    const verdict = this.change(provider, (s) => {
+      const step = requestBreaker(s, now);
+      return { state: step.state, result: step };
+    });
+    const toPass = (step: ReturnType<typeof requestBreaker>): BreakerPass | TroupeError => {
+      const { result, state } = step;
+      if (result.kind === 'pass') return { provider, probe: null };
+      if (result.kind === 'probe') return { provider, probe: result.probe };
+      return refusal(provider, state, result.until, now);
+    };
+    if (verdict instanceof Promise)
+      return verdict.then(toPass, (error: unknown) => this.failOpen(provider, error));
+    return toPass(verdict);
+  }
+
+  /** Changes `provider`'s snapshot atomically; synchronously when the state can. */
+  private change<R extends { readonly state: BreakerSnapshot }>(
+    provider: string,
+    change: (s: BreakerSnapshot) => { readonly state: BreakerSnapshot; readonly result: R },
+  ): R | Promise<R> {
+    const init = () => initialBreaker(this.settings);
+    const remember = (result: R) => {
+      this.seen.set(provider, result.state);
+      return result;
+    };
+    const { updateNow } = this.sync;
+    if (updateNow !== undefined)
+      return remember(
+        updateNow.call<SyncState, [string, () => BreakerSnapshot, typeof change], R>(
+          this.sync,
+          keyOf(provider),
+          init,
+          change,
+        ),
+      );
+    return this.state.update(keyOf(provider), init, change).then(remember);
+  }
+
+  private failOpen(provider: string, error: unknown): BreakerPass {
+    this.onError(error);
+    return { provider, probe: null };
+  }
+}
+
+function keyOf(provider: string): string {
+  return `breaker:${provider}`;
+}
+
+function refusal(provider: string, snapshot: BreakerSnapshot, until: number, now: number): TroupeError {
+  const { context } = snapshot;
+  const when = `${new Date(until).toISOString()} (in ${Math.max(0, Math.ceil((until - now) / 1000))} s)`;
+  const why =
+    snapshot.value === 'open'
+      ? `its circuit breaker open after ${context.settings.failures} failures within ${context.settings.windowMs} ms (last ${context.lastError ?? 'unknown'}) until ${when}, when one probe call may go`
+      : `its circuit breaker half-open with its one probe call out until ${when} at the latest`;
+  return providerError(
+    'PROVIDER_UNAVAILABLE',
+    `Expected provider \`${provider}\` to take calls, got ${why}. Retry after that, or name a fallback.`,
+    { retryable: false, retryAfterMs: Math.max(0, until - now) },
+  );
+}
+
+function definedOnly(options: BreakerOptions): Partial<BreakerSettings> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,92 @@
+/**
+ * A dead provider opens its breaker and recovers, over real HTTP: the local server answers 503
+ * to the first requests for a model, then answers. Once the breaker is open, sessions fail fast
+ * (no request reaches the server) with a message that says until when; after `openMs` one probe
+ * goes, its answer closes the breaker, and calls flow again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+
+const KEY = 'sk-breaker-test-0123456789';
+const OPEN_MS = 400;
+let server: OpenAIServer;
+let provider: ReturnType<typeof createOpenAICompatibleProvider>;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  server = createOpenAIServer({ apiKey: KEY });
+  await server.start();
+  provider = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY });
+  runtime = createRuntime({
+    providers: [provider],
+    defaults: { provider: 'local', maxAttempts: 1 },
+    breakers: { failures: 3, windowMs: 60_000, openMs: OPEN_MS },
+  });
+});
+afterAll(async () => {
+  await runtime.shutdown({ deadlineMs: 100 });
+  await provider.close();
+  await server.close();
+});
+
+const ask = (model: string, stream = false) =>
+  runtime.submit({ model, stream, messages: [{ role: 'user', content: 'hi' }] }).result;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a dead provider opens its breaker and recovers', () => {
+  it('fails fast while open, lets one probe through after openMs, closes on its answer', async () => {
+    // The first three requests for this model get 503; later ones are answered.
+    const model = 'fault:503:first=3:tag=breaker';
+    for (let i = 0; i < 3; i++) {
+      const failed = await ask(model, i === 1);
+      expect(failed.ok ? undefined : failed.error.code).toBe('PROVIDER_UNAVAILABLE');
+    }
+    expect(server.requests).toHaveLength(3);
+
+    const before = Date.now();
+    const fast = await ask(model);
+    expect(fast.ok).toBe(false);
+    if (fast.ok) return;
+    expect(fast.error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(fast.error.retryable).toBe(false);
+    expect(fast.error.message).toMatch(
+      /^Expected provider `local` to take calls, got its circuit breaker open after 3 failures within 60000 ms \(last PROVIDER_UNAVAILABLE\) until \d{4}-\d\d-\d\dT[\d:.]+Z/,
+    );
+    expect(fast.error.retryAfterMs).toBeGreaterThan(0);
+    expect(fast.error.retryAfterMs).toBeLessThanOrEqual(OPEN_MS);
+    expect(Date.now() - before).toBeLessThan(OPEN_MS);
+    // Failing fast: no request reached the dead provider.
+    expect(server.requests).toHaveLength(3);
+
+    await sleep(OPEN_MS + 50);
+    const probe = await ask(model);
+    expect(probe.ok).toBe(true);
+    expect(server.requests).toHaveLength(4);
+    const after = await Promise.all([ask(model), ask(model, true), ask(model)]);
+    expect(after.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(server.requests).toHaveLength(7);
+  });
+
+  it('a run timeout counts against the breaker; a provider that answers with 4xx does not', async () => {
+    const local = createRuntime({
+      providers: [provider],
+      defaults: { provider: 'local', maxAttempts: 1 },
+      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000 },
+    });
+    try {
+      for (let i = 0; i < 4; i++)
+        expect((await local.submit({ model: 'fault:400', messages: [] }).result).ok).toBe(false);
+      const hung = await Promise.all(
+        [1, 2].map(() => local.submit({ model: 'fault:hang', messages: [] }, { timeoutMs: 100 }).result),
+      );
+      expect(hung.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT']);
+      const refused = await local.submit({ model: 'fault:ok', messages: [] }).result;
+      expect(refused.ok ? '' : refused.error.message).toContain('(last TIMED_OUT)');
+    } finally {
+      await local.shutdown({ deadlineMs: 100 });
+    }
+  });
+});
