@@ -163,6 +163,41 @@ describe('fallbacks through the runtime', () => {
   });
 });
 
+describe('fallbacks and circuit breakers', () => {
+  it("an open breaker fails its provider's calls fast, and sessions with fallbacks go to them with no call", async () => {
+    const p = new ScriptedProvider('p');
+    const q = new ScriptedProvider('q');
+    const clock = new SimulatedClock();
+    const runtime = createRuntime({
+      providers: [p, q],
+      clock,
+      router: createModelRegistry(ENTRIES).router,
+      random: () => 0,
+      defaults: { maxAttempts: 1 },
+      breakers: { failures: 1, openMs: 60_000 },
+    });
+    const first = runtime.submit(ask('hi', { provider: 'p', model: 'small' }));
+    await flush();
+    p.pending()[0]?.settle('retryable'); // opens p's breaker
+    expect((await first.result).ok).toBe(false);
+    const second = runtime.submit(
+      ask('hi', { provider: 'p', model: 'small', fallbacks: [{ provider: 'q', model: 'big' }] }),
+    );
+    for (let i = 0; i < 5 && q.pending().length === 0; i++) {
+      await flush();
+      clock.increment(0);
+    }
+    expect(p.calls).toHaveLength(1);
+    q.pending()[0]?.settle('ok');
+    const result = await second.result;
+    expect(result.metadata.route?.map((h) => `${h.provider} ${h.outcome}`)).toEqual([
+      'p PROVIDER_UNAVAILABLE',
+      'q done',
+    ]);
+    await runtime.shutdown();
+  });
+});
+
 describe('the context-window check before the call', () => {
   const long = 'x'.repeat(4 * 1000); // 1000 tokens by the text rule, plus framing
 
