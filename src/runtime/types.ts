@@ -12,10 +12,10 @@ import type {
 import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
-import type { SessionTracer } from './tracing.js';
 import type { BreakerOptions, BreakerView } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
 import type { SharedState } from './ports.js';
+import type { SessionTracer } from './tracing.js';
 
 export type { Router, SessionRequest };
 
@@ -60,6 +60,26 @@ export interface Limits {
   readonly historySize?: number;
   /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
   readonly callerMetadataBytes?: number;
+  /**
+   * Limits in each provider's own units, by provider name: `maxConcurrent` (also `perProvider`),
+   * `requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, and the same per model under `models`.
+   * A session waits queued until its provider and model have room in every unit (docs/runtime.md, "Limits").
+   */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
+  /** Completion tokens charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). @default 1024 */
+  readonly defaultCompletionTokens?: number;
+}
+
+/** One provider's (or one model's) limits in its own units. */
+export interface RateLimitSettings {
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+}
+
+export interface ProviderLimits extends RateLimitSettings {
+  readonly models?: Readonly<Record<string, RateLimitSettings>>;
 }
 
 export interface Defaults {
@@ -94,6 +114,12 @@ export interface RuntimeOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
+  /**
+   * For a shared backend's local runtime: the shared state its rate limits, cooldowns, breakers
+   * and budgets live in (retries ask it; admission happened in the shared queue).
+   * @default none: all of them are kept in this process
+   */
+  readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
   /**
@@ -134,8 +160,6 @@ export interface RuntimeOptions {
    * Needs `prices`. @default none
    */
   readonly budgets?: BudgetOptions;
-  /** Where breakers and budgets keep their state; a shared backend passes its own. @default in this process */
-  readonly sharedState?: SharedState;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -175,6 +199,8 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
+  /** A session that timed out waiting: the provider limit that held it back. */
+  readonly waitingFor?: WaitingFor;
   /**
    * Present for a session with fallbacks: every target it called or skipped, in order, with how
    * its turn ended (`done` or an error code) and the time spent on it. `provider` and `model` above
@@ -313,7 +339,17 @@ export interface SessionSummary {
   readonly endedAt?: number;
   readonly attempts: number;
   readonly code?: string;
+  /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
+  readonly waitingFor?: WaitingFor;
 }
+
+/** A limit in a provider's own units, or its cooldown after a 429. */
+export type WaitingFor =
+  | 'maxConcurrent'
+  | 'requestsPerMinute'
+  | 'tokensPerMinute'
+  | 'tokensPerDay'
+  | 'cooldown';
 
 export interface RuntimeStatus {
   readonly state: 'accepting' | 'draining' | 'stopped';

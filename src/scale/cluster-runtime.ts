@@ -14,7 +14,9 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import {
   Admission,
+  estimateTokens,
   Lifecycle,
+  Limiter,
   type LocalRuntime,
   RuntimeCounters,
   reportError,
@@ -40,6 +42,7 @@ import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 import { RedisEventBus } from './redis-bus.js';
+import { RedisSharedState } from './redis-state.js';
 import { RedisKeys, RedisSessionStore } from './redis-store.js';
 
 export interface ClusterSettings {
@@ -69,13 +72,20 @@ export function createClusterRuntime(
   const keys = new RedisKeys(settings.prefix);
   const store = new RedisSessionStore(redis, keys, settings.instanceId, limits.historySize, clock);
   const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
-  // Admission to run is the shared queue's job; locally every leased session starts at once.
+  // Limits in providers' own units and cooldowns live in Redis, shared by every instance.
+  const sharedState = new RedisSharedState(redis, settings.prefix);
+  const limiter = new Limiter(limits.rates, sharedState);
+  // Admission to run is the shared queue's job; locally every leased session starts at once, and
+  // its retries ask the shared limiter.
   const local = makeLocal({
     ...options,
     backend: undefined,
+    sharedState,
     limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
-  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError);
+  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError, () =>
+    clock.now(),
+  );
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
@@ -117,7 +127,16 @@ export function createClusterRuntime(
     router: options.router,
     state: () => lifecycle.state,
   });
-  const runner = new LeaseRunner({ local, store, bus, clock, onError, ended: () => lifecycle.workEnded() });
+  const runner = new LeaseRunner({
+    local,
+    store,
+    bus,
+    clock,
+    onError,
+    ended: () => lifecycle.workEnded(),
+    limiter,
+    estimate: (request) => estimateTokens(request, limits.defaultCompletionTokens).total,
+  });
 
   const ready = (async () => {
     await queue.apply();
