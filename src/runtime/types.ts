@@ -1,7 +1,7 @@
-import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type {
+  ChatDelta,
   ChatProvider,
   FinishReason,
   TokenUsage,
@@ -13,12 +13,12 @@ import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
 import type { BreakerOptions, BreakerView } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
+import type { RuntimeEvent, SessionEvent } from './events.js';
 import type { SharedState } from './ports.js';
-import type { SessionTracer } from './tracing.js';
+import type { MachineOptions } from './session-engine.js';
 
+export type { RuntimeEvent, SessionEvent, SupervisorEvent } from './events.js';
 export type { Router, SessionRequest };
-
-import type { SessionEngineKind } from './session-engine.js';
 
 /** The final states of a session. */
 export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
@@ -100,7 +100,7 @@ export interface Defaults {
   readonly backoffMaxMs?: number;
 }
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends MachineOptions {
   /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
@@ -121,25 +121,6 @@ export interface RuntimeOptions {
   readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
-  /**
-   * How session machines run. `'compiled'` runs the session machine from a table compiled from its
-   * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
-   */
-  readonly engine?: SessionEngineKind;
-  /**
-   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
-   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
-   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
-   */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
-  readonly inspectSampleRate?: number;
-  /**
-   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
-   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
-   */
-  readonly tracer?: SessionTracer;
   /**
    * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
    * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
@@ -244,10 +225,6 @@ export interface RunOptions extends SubmitOptions {
 export type TaskResult<T> =
   | { readonly ok: true; readonly value: T; readonly metadata: SessionMetadata }
   | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
-
-import type { RuntimeEvent, SessionEvent, SupervisorEvent } from './session-events.js';
-
-export type { RuntimeEvent, SessionEvent, SupervisorEvent };
 
 export interface SessionHandle<R = SessionResult> {
   readonly id: string;

@@ -1,8 +1,4 @@
-/**
- * The events a runtime delivers about its sessions and its supervisor, as `subscribe()` and
- * `handle.events` give them. Re-exported by `types.ts`; apart so that file stays one screenful of
- * options and results.
- */
+/** The events of `subscribe()` and `handle.events`: part of the runtime's public types (types.ts). */
 import type { TroupeErrorData } from '../core/errors.js';
 import type { ChatDelta } from '../providers/port.js';
 import type { SessionResult, TaskResult } from './types.js';
