@@ -18,7 +18,7 @@ for (const group of groups) {
   const started = Date.now();
   const run = spawnSync('npx', ['stryker', 'run', ...strykerArgs], {
     stdio: 'inherit',
-    env: { ...process.env, TROUPE_MUTATE_GROUP: group },
+    env: { ...process.env, ...GROUPS[group].env, TROUPE_MUTATE_GROUP: group },
   });
   if (run.status !== 0) process.exit(run.status ?? 1);
   console.log(`group ${group}: ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -7,6 +7,7 @@ export const GROUPS = {
     tests: ['tests/unit/machines/**/*.test.ts'],
   },
   core: {
+    // The compiled engine (src/core/statechart) is its own group.
     mutate: [
       'src/core/errors.ts',
       'src/core/metadata.ts',
@@ -16,6 +17,17 @@ export const GROUPS = {
       'src/core/slices.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],
+  },
+  statechart: {
+    mutate: ['src/core/statechart/*.ts'],
+    tests: [
+      'tests/unit/core/compiled-machine.test.ts',
+      'tests/unit/core/statechart/**/*.test.ts',
+      'tests/properties/compiled-machine.test.ts',
+    ],
+    // The differential property at 50 runs per mutant (200 in `npm test`): the unit tests kill
+    // most mutants; the property is there for what they miss.
+    env: { TROUPE_PROPERTY_RUNS: '50' },
   },
   errors: {
     mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],

@@ -10,6 +10,8 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   stdio: () => import('./stdio.js'),
   stream: () => import('./stream.js'),
   http: () => import('./http.js'),
+  routing: () => import('./routing.js'),
+  tracing: () => import('./tracing.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);

@@ -15,6 +15,7 @@ export type {
   TroupeErrorData,
 } from './core/errors.js';
 export { isRetryableCode, providerError, runtimeError, TroupeError, toTroupeError } from './core/errors.js';
+export { MAX_FALLBACKS } from './core/metadata.js';
 export { MAX_PRIORITY, MIN_PRIORITY } from './core/scheduler.js';
 export type { LoadedProviders, LoadOptions } from './providers/config.js';
 export { loadProviders } from './providers/config.js';
@@ -42,6 +43,7 @@ export type { Cost, ModelPrice, PriceTable } from './providers/prices.js';
 export { costOf, GLM_ZAI_PRICES, KIMI_PRICES } from './providers/prices.js';
 export type { ModelRegistry, ModelSpec } from './providers/registry.js';
 export { createModelRegistry } from './providers/registry.js';
+export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';
 export { createRuntime } from './runtime/runtime.js';
@@ -50,6 +52,7 @@ export type {
   Defaults,
   FinalState,
   Limits,
+  RouteHop,
   Router,
   RunOptions,
   Runtime,

@@ -6,14 +6,18 @@
 import { delimiter } from 'node:path';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
-import type { ConversationStore } from '../mcp/conversations.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
+import type { ConversationStore } from '../ports/conversation-store.js';
 import { loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
+import type { RuntimeOptions } from '../runtime/types.js';
 import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
+
+/** Runtime options that come from flags rather than the config: inspection and tracing. */
+export type WatchOptions = Pick<RuntimeOptions, 'inspect' | 'inspectSampleRate' | 'tracer'>;
 
 export interface Bootstrapped {
   readonly mcp: McpContext;
@@ -33,6 +37,7 @@ export async function bootstrap(
   conversationStore?: ConversationStore,
   /** Scope the session resources to their caller (HTTP, where clients are many); stdio has one. */
   scopeResources = false,
+  watch: WatchOptions = {},
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
@@ -46,6 +51,7 @@ export async function bootstrap(
     ...(settings?.breakers === undefined ? {} : { breakers: settings.breakers }),
     ...(settings?.budgets === undefined ? {} : { budgets: settings.budgets }),
     ...(backend === undefined ? {} : { backend }),
+    ...watch,
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
   const mcp = createMcpContext({

@@ -8,12 +8,15 @@ import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
+import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import { createLogger } from '../observe/logger.js';
 import { createObservability } from '../observe/routes.js';
+import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
+import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
-import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
+import { bootstrap, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
@@ -24,7 +27,7 @@ import {
 } from './config.js';
 import type { Command } from './main.js';
 
-const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [limits...]
+const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [--inspect] [--otel] [limits...]
 
 Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Prometheus metrics at
 /metrics, the event stream (SSE) at /events, a JSON snapshot at /api/status, and the probes
@@ -35,6 +38,12 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
                           required to bind every interface (0.0.0.0, ::)
   --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
+  --inspect               send sessions to Stately's local inspector (needs @statelyai/inspect;
+                          docs/observability.md)
+  --inspect-url URL       its WebSocket, on this machine (default ws://127.0.0.1:8080)
+  --inspect-sample RATE   the share of sessions inspected, in (0, 1] (default 1)
+  --otel                  a span per session through @opentelemetry/api (needs it, and an SDK
+                          registered, e.g. with node --import; docs/observability.md)
 Limits and deadlines:
 ${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
 sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
@@ -52,6 +61,10 @@ export const command: Command = {
       redis?: string;
       'allowed-hosts'?: string;
       'insecure-no-token'?: boolean;
+      inspect?: boolean;
+      'inspect-url'?: string;
+      'inspect-sample'?: string;
+      otel?: boolean;
       help?: boolean;
     } & Record<string, string | boolean | undefined>;
     try {
@@ -63,6 +76,10 @@ export const command: Command = {
           redis: { type: 'string' },
           'allowed-hosts': { type: 'string' },
           'insecure-no-token': { type: 'boolean' },
+          inspect: { type: 'boolean' },
+          'inspect-url': { type: 'string' },
+          'inspect-sample': { type: 'string' },
+          otel: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
           ...settingOptions(),
         },
@@ -108,9 +125,32 @@ export const command: Command = {
       return 2;
     }
     const logger = createLogger({ base: { component: 'serve' } });
+    let inspector: ConnectedInspector | undefined;
+    let watch: WatchOptions = {};
+    if (values.inspect || values['inspect-url'] !== undefined || values['inspect-sample'] !== undefined) {
+      try {
+        ({ inspector, watch } = await inspectionFrom(values['inspect-url'], values['inspect-sample']));
+      } catch (error) {
+        process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        return 2;
+      }
+      logger.info(
+        { inspector: inspector.url },
+        `sending sessions to the Stately inspector at ${inspector.url}`,
+      );
+    }
+    if (values.otel) {
+      try {
+        watch = { ...watch, tracer: await otelTracer() };
+      } catch (error) {
+        process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        return 2;
+      }
+    }
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
     let conversationStore: RedisConversationStore | undefined;
+    let eventStore: RedisEventStore | undefined;
     if (values.redis !== undefined) {
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
@@ -122,6 +162,9 @@ export const command: Command = {
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
         conversationStore = await RedisConversationStore.connect(values.redis);
+        // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
+        const { RedisEventStore } = await import('../scale/redis-event-store.js');
+        eventStore = await RedisEventStore.connect(values.redis);
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;
@@ -135,6 +178,7 @@ export const command: Command = {
       config,
       conversationStore,
       true,
+      watch,
     );
     const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(
@@ -151,6 +195,7 @@ export const command: Command = {
       tokens,
       allowNoToken: exposure.allowNoToken,
       ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      ...(eventStore === undefined ? {} : { eventStore }),
     });
     let address: { url: string };
     try {
@@ -163,6 +208,8 @@ export const command: Command = {
       await mcp.runtime.shutdown({ deadlineMs: 0 });
       mcp.close();
       await taskStore?.close();
+      await eventStore?.close();
+      inspector?.stop();
       return 1;
     }
     const dashboard = address.url.replace(/\/mcp$/, '/');
@@ -181,7 +228,9 @@ export const command: Command = {
     });
     await closeProviders();
     await taskStore?.close();
+    await eventStore?.close();
     pinger?.close();
+    inspector?.stop();
     logger.info(
       { signal, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,
@@ -190,6 +239,31 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** `--inspect`: the connected inspector and the runtime options that send sessions to it. */
+async function inspectionFrom(
+  url: string | undefined,
+  sample: string | undefined,
+): Promise<{ inspector: ConnectedInspector; watch: WatchOptions }> {
+  const rate = sample === undefined ? 1 : Number(sample);
+  if (sample !== undefined && !(sample.trim() !== '' && rate > 0 && rate <= 1))
+    throw new Error(`Expected \`--inspect-sample\` to be a number in (0, 1], got \`${sample}\``);
+  const inspector = await connectInspector(url === undefined ? {} : { url });
+  return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
+}
+
+/** `--otel`: the global tracer of `@opentelemetry/api` (a no-op until an SDK registers). */
+async function otelTracer(): Promise<SessionTracer> {
+  let api: typeof import('@opentelemetry/api');
+  try {
+    api = await import('@opentelemetry/api');
+  } catch (error) {
+    throw new Error(
+      `Expected the optional package @opentelemetry/api to be installed for --otel, got ${(error as Error).message}: run \`npm install @opentelemetry/api\` and register an SDK`,
+    );
+  }
+  return api.trace.getTracer('troupe');
+}
 
 /** What went wrong binding HOST:PORT, and the flag that fixes it. */
 export function listenFailure(error: unknown, host: string, port: number): string {

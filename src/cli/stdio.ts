@@ -8,6 +8,7 @@ import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/s
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
+import { batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger } from '../observe/logger.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
@@ -50,13 +51,15 @@ export const command: Command = {
       config,
     );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
+    // Answers that complete in the same turn leave in one write (see stdio-output.ts).
+    const output = batchedOutput(process.stdout);
     // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
-    const input = guardStdin(process.stdin, (line) => process.stdout.write(line));
+    const input = guardStdin(process.stdin, (line) => output.write(line));
     // A 2026-07-28 connection gets every resource change; the entry routes them onto its listen streams.
     const handle = serveStdio(
       ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? 'all' : 'subscribed' }),
       {
-        transport: new StdioServerTransport(input as Readable, process.stdout),
+        transport: new StdioServerTransport(input as Readable, output),
         onerror: (error) => logger.error({ err: error }, error.message),
       },
     );
@@ -71,6 +74,7 @@ export const command: Command = {
       closeTransports: () => handle.close(),
     });
     await closeProviders();
+    output.end();
     exitSoon(0);
     return 0;
   },

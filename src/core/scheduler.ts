@@ -16,6 +16,7 @@ import { Fifo } from './fifo.js';
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 9;
+// Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
 const LEVELS = MAX_PRIORITY - MIN_PRIORITY + 1;
 
 export interface Schedulable {
@@ -41,6 +42,7 @@ class Lane<T extends Schedulable> {
 
   /** The session this lane would admit next, without taking it. */
   candidate(fairnessEvery: number): { item: T; bucket: Fifo<T> } | undefined {
+    // Stryker disable next-line ConditionalExpression: a shortcut; with nothing queued the loop below finds nothing too.
     if (this.queued === 0) return undefined;
     const fairTurn = this.sinceFair + 1 >= fairnessEvery;
     let best: { item: T; bucket: Fifo<T> } | undefined;
@@ -49,6 +51,7 @@ class Lane<T extends Schedulable> {
       const head = bucket.peek();
       if (head === undefined) continue;
       if (!fairTurn) return { item: head, bucket };
+      // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
       if (best === undefined || head.seq < best.item.seq) best = { item: head, bucket };
     }
     return best;
@@ -76,6 +79,7 @@ export class Scheduler<T extends Schedulable> {
     if (this.queuedTotal >= this.limits.maxQueued) return false;
     item.seq = ++this.seq;
     const lane = this.lane(item.provider);
+    // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
     lane.buckets[item.priority - MIN_PRIORITY]!.push(item);
     lane.queued++;
     this.queuedTotal++;
@@ -85,6 +89,7 @@ export class Scheduler<T extends Schedulable> {
   /** Takes a queued session out without running it (cancelled or timed out while queued). */
   remove(item: T): boolean {
     const lane = this.lanes.get(item.provider);
+    // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
     if (lane === undefined || !lane.buckets[item.priority - MIN_PRIORITY]!.remove(item)) return false;
     lane.queued--;
     this.queuedTotal--;
@@ -93,6 +98,7 @@ export class Scheduler<T extends Schedulable> {
 
   /** The next session to run, counted as running; `undefined` when nothing can run now. */
   next(): T | undefined {
+    // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
     if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
     for (const lane of this.lanes.values()) {
@@ -102,6 +108,7 @@ export class Scheduler<T extends Schedulable> {
       if (
         chosen === undefined ||
         c.item.priority > chosen.item.priority ||
+        // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
         (c.item.priority === chosen.item.priority && c.item.seq < chosen.item.seq)
       ) {
         chosen = { lane, ...c };
@@ -132,8 +139,10 @@ export class Scheduler<T extends Schedulable> {
     const lane = this.lanes.get(item.provider);
     if (lane === undefined) return -1;
     let ahead = 0;
+    // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
     for (let level = LEVELS - 1; level > item.priority - MIN_PRIORITY; level--)
       ahead += lane.buckets[level]!.size;
+    // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
     const index = lane.buckets[item.priority - MIN_PRIORITY]!.indexOf(item);
     return index < 0 ? -1 : ahead + index;
   }
@@ -142,6 +151,7 @@ export class Scheduler<T extends Schedulable> {
     const out: Record<number, number> = {};
     for (const lane of this.lanes.values()) {
       lane.buckets.forEach((bucket, level) => {
+        // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
         if (bucket.size > 0) out[level + MIN_PRIORITY] = (out[level + MIN_PRIORITY] ?? 0) + bucket.size;
       });
     }

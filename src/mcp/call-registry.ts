@@ -11,11 +11,19 @@ const EARLY_ABORT_MEMORY_MS = 30_000;
 export class CallRegistry {
   readonly #calls = new Map<string, AbortController>();
 
-  /** The signal for one call; release it when the call ends. */
+  /**
+   * The signal for one call: `base` (the SDK's request signal) or an abort through `abort()`,
+   * whichever comes first. Release it when the call ends. A call outside an MCP session (stdio,
+   * 2026-07-28 HTTP) cannot be named to `abort()`, and its transport aborts `base` itself: it gets
+   * `base` back, with no controller and no listener (per call, that was about a tenth of a stdio
+   * call's CPU, mostly `AbortSignal.any`).
+   */
   track(
     sessionId: string | undefined,
     requestId: string | number,
+    base: AbortSignal,
   ): { signal: AbortSignal; release: () => void } {
+    if (sessionId === undefined) return { signal: base, release: noop };
     const key = keyOf(sessionId, requestId);
     let controller = this.#calls.get(key);
     if (controller === undefined) {
@@ -23,16 +31,21 @@ export class CallRegistry {
       this.#calls.set(key, controller);
     }
     const mine = controller;
+    // Forwarding `base` by one listener, not `AbortSignal.any` (weak references and a registry per call).
+    const forward = () => mine.abort(base.reason);
+    if (base.aborted) forward();
+    else if (!mine.signal.aborted) base.addEventListener('abort', forward, { once: true });
     return {
       signal: mine.signal,
       release: () => {
+        base.removeEventListener('abort', forward);
         if (this.#calls.get(key) === mine) this.#calls.delete(key);
       },
     };
   }
 
   /** Aborts the call if it is running; remembers the abort briefly if it has not started. */
-  abort(sessionId: string | undefined, requestId: string | number, reason: string): void {
+  abort(sessionId: string, requestId: string | number, reason: string): void {
     const key = keyOf(sessionId, requestId);
     const existing = this.#calls.get(key);
     if (existing !== undefined) {
@@ -52,6 +65,8 @@ export class CallRegistry {
   }
 }
 
-function keyOf(sessionId: string | undefined, requestId: string | number): string {
-  return `${sessionId ?? '-'}\u0000${typeof requestId}:${requestId}`;
+function keyOf(sessionId: string, requestId: string | number): string {
+  return `${sessionId}\u0000${typeof requestId}:${requestId}`;
 }
+
+function noop(): void {}

@@ -4,14 +4,11 @@
  * serves every MCP connection of a process, so limits and history are process-wide.
  */
 import type { ServerContext } from '@modelcontextprotocol/server';
+import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { callerOf, canSee, SessionOwners } from './caller.js';
-import {
-  type ConversationStore,
-  type ConversationStoreOptions,
-  MemoryConversationStore,
-} from './conversations.js';
+import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { ResourceChanges } from './resource-changes.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';

@@ -5,10 +5,20 @@
  *
  * The bound is a count of events across all streams (`maxEvents`); past it the oldest events are
  * dropped first. A client that resumes from a dropped event gets an error and should call again
- * (for a long call: poll it as a task). Events live in this process only: in cluster mode a client
- * must reconnect to the instance that served its session, which the `Mcp-Session-Id` requires anyway.
+ * (for a long call: poll it as a task). Events live in this process only; in cluster mode
+ * (`--redis`) `troupe serve` uses `RedisEventStore` (src/scale/redis-event-store.ts) instead.
  */
-import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import type { ServerResponse } from 'node:http';
+import {
+  type EventId,
+  type EventStore,
+  isReplayable,
+  type JSONRPCMessage,
+  type StreamId,
+  UnknownEventError,
+} from '../ports/event-store.js';
+
+export { UnknownEventError };
 
 export interface MemoryEventStoreOptions {
   /** Most events kept across all streams; the oldest go first. @default 10000 */
@@ -18,15 +28,6 @@ export interface MemoryEventStoreOptions {
 interface Stored {
   readonly streamId: StreamId;
   readonly message: JSONRPCMessage;
-}
-
-export class UnknownEventError extends Error {
-  constructor(eventId: string) {
-    super(
-      `Expected a Last-Event-ID this server still holds, got "${eventId}": unknown, or dropped past the event store's bound`,
-    );
-    this.name = 'UnknownEventError';
-  }
 }
 
 export class MemoryEventStore implements EventStore {
@@ -71,7 +72,7 @@ export class MemoryEventStore implements EventStore {
     const missed: [EventId, JSONRPCMessage][] = [];
     let after = false;
     for (const [eventId, stored] of this.#events) {
-      if (after && stored.streamId === last.streamId && isMessage(stored.message)) {
+      if (after && stored.streamId === last.streamId && isReplayable(stored.message)) {
         missed.push([eventId, stored.message]);
       }
       if (eventId === lastEventId) after = true;
@@ -81,7 +82,59 @@ export class MemoryEventStore implements EventStore {
   }
 }
 
-/** Priming events are stored as `{}` to hold an id; they carry nothing to replay. */
-function isMessage(message: JSONRPCMessage): boolean {
-  return Object.keys(message).length > 0;
+/**
+ * One MCP session's view of a shared store: its streams are kept as `<sessionId>/<streamId>`, and a
+ * `Last-Event-ID` of another session's stream is unknown here. Without it the SDK's standalone GET
+ * stream (`_GET_stream`, the same id in every session) would replay one session's notifications to
+ * another.
+ */
+export function sessionEventStore(store: EventStore, sessionId: string): EventStore {
+  const prefix = `${sessionId}/`;
+  const own = async (eventId: EventId): Promise<StreamId | undefined> => {
+    const streamId = await store.getStreamIdForEventId?.(eventId);
+    return streamId?.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
+  };
+  return {
+    storeEvent: (streamId, message) => store.storeEvent(`${prefix}${streamId}`, message),
+    getStreamIdForEventId: own,
+    async replayEventsAfter(lastEventId, callbacks) {
+      if ((await own(lastEventId)) === undefined) throw new UnknownEventError(lastEventId);
+      return (await store.replayEventsAfter(lastEventId, callbacks)).slice(prefix.length);
+    },
+  };
+}
+
+/**
+ * A `GET` with `Last-Event-ID` for a session this instance does not hold (it lives on another
+ * instance of the cluster): replays what the shared store has after that event as SSE, with the
+ * `retry` field, and ends the response, so the client reconnects from its newest event id (SSE
+ * polling). `false` when the event is not one of that session's.
+ */
+export async function replayForeignSession(
+  store: EventStore,
+  sessionId: string,
+  lastEventId: string,
+  res: ServerResponse,
+  retryMs: number,
+): Promise<boolean> {
+  const scoped = sessionEventStore(store, sessionId);
+  if ((await scoped.getStreamIdForEventId?.(lastEventId)) === undefined) return false;
+  const chunks: string[] = [`retry: ${retryMs}\n\n`];
+  try {
+    await scoped.replayEventsAfter(lastEventId, {
+      send: async (eventId, message) => {
+        chunks.push(`id: ${eventId}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof UnknownEventError) return false;
+    throw error;
+  }
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache, no-transform',
+    'mcp-session-id': sessionId,
+  });
+  res.end(chunks.join(''));
+  return true;
 }

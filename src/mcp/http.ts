@@ -22,7 +22,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { authInfoFor } from './caller.js';
 import type { McpContext } from './context.js';
-import { MemoryEventStore } from './event-store.js';
+import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
 import { DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
@@ -147,6 +147,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (sid !== undefined) {
       const session = sessions.get(sid);
       if (session === undefined) {
+        // A stream of a session another instance holds: resumable here from the shared store.
+        const lastEventId = header(req, 'last-event-id');
+        if (req.method === 'GET' && lastEventId !== undefined) {
+          if (await replayForeignSession(eventStore, sid, lastEventId, res, retryInterval)) return;
+        }
         return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
       }
       session.lastSeenAt = Date.now();
@@ -166,10 +171,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       if (sessions.size >= maxSessions)
         return json(res, 503, rpcError(-32000, 'Too many MCP sessions; retry later'));
       const server = createMcpServer(mcp);
+      const sessionId = randomUUID();
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
+        sessionIdGenerator: () => sessionId,
         maxRequestBodySize: maxBodyBytes,
-        eventStore,
+        eventStore: sessionEventStore(eventStore, sessionId),
         retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0 });

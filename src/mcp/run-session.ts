@@ -70,17 +70,12 @@ export async function runSessions(
         return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
       }
       mcp.owners.record(handle.id, call.caller?.key ?? 'local');
-      // The runtime also watches `signal`; cancelling here covers a signal aborted before submit.
-      const cancel = () => handle.cancel(abortReason(call.signal));
-      if (call.signal.aborted) cancel();
-      else call.signal.addEventListener('abort', cancel, { once: true });
+      // The runtime watches `signal` (already aborted included) and cancels the session: no
+      // second listener here (a listener pair per call was a measurable share of a stdio call).
       reporter?.watch(handle);
       if (call.log !== undefined) logRetries(handle, call.log);
       call.onSession?.(handle);
-      return handle.result.then<SessionOutcome>((result) => {
-        call.signal.removeEventListener('abort', cancel);
-        return { kind: 'ended', result };
-      });
+      return handle.result.then(ended);
     });
     return await Promise.all(pending);
   } finally {
@@ -118,9 +113,6 @@ function logRetries(handle: SessionHandle, log: ClientLog): void {
   })();
 }
 
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (typeof reason === 'string') return reason;
-  if (reason instanceof Error) return reason.message;
-  return 'client cancelled the request';
+function ended(result: SessionResult): SessionOutcome {
+  return { kind: 'ended', result };
 }

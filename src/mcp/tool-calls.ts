@@ -75,7 +75,7 @@ async function callTool(
   mcp: McpContext,
   ctx: ServerContext,
 ): Promise<CallToolResult> {
-  const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id);
+  const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id, ctx.mcpReq.signal);
   try {
     return toCallToolResult(await invokeTool(tool, raw, mcp, callContext(ctx, tracked.signal)));
   } finally {

@@ -155,8 +155,8 @@ export function toolDefinition(tool: TroupeTool): ToolDefinition {
   };
 }
 
-/** The tool's view of an SDK request context. */
-export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): ToolCallContext {
+/** The tool's view of an SDK request context; `signal` (default the request's) is the call's abort signal. */
+export function callContext(ctx: ServerContext, signal: AbortSignal = ctx.mcpReq.signal): ToolCallContext {
   const token = ctx.mcpReq._meta?.progressToken;
   const progress: ProgressSink | undefined =
     token === undefined
@@ -167,7 +167,7 @@ export function callContext(ctx: ServerContext, extraSignal?: AbortSignal): Tool
             params: { progressToken: token, progress: progressValue, message },
           });
   return {
-    signal: extraSignal === undefined ? ctx.mcpReq.signal : AbortSignal.any([ctx.mcpReq.signal, extraSignal]),
+    signal,
     requestId: String(ctx.mcpReq.id),
     caller: callerOf(ctx),
     ...(progress === undefined ? {} : { progress }),

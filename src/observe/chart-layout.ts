@@ -85,6 +85,8 @@ export async function layoutChart(model: ChartModel): Promise<ChartLayout> {
       'elk.json.edgeCoords': 'ROOT',
       'elk.json.shapeCoords': 'ROOT',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      // A cycle is broken against the definition's order: states read left to right from the initial one.
+      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
       'elk.spacing.nodeNode': '18',
       'elk.layered.spacing.nodeNodeBetweenLayers': '28',
       'elk.spacing.edgeLabel': '3',
@@ -98,6 +100,10 @@ export async function layoutChart(model: ChartModel): Promise<ChartLayout> {
         id: `e${i}`,
         sources: [e.source],
         targets: [e.target],
+        // As in Stately's visualizer: arrows from a start dot point right, so initial states sit leftmost.
+        ...(e.source.startsWith('initial:')
+          ? { layoutOptions: { 'elk.layered.priority.direction': '1' } }
+          : {}),
         labels:
           e.label === ''
             ? []
@@ -215,8 +221,16 @@ function edgesOf(model: ChartModel): EdgeSpec[] {
   return out;
 }
 
-/** `provider.error` → `error`: the last part of a dotted event type; `(always)` for eventless. */
+/**
+ * An edge's label for an event type: the last part of a dotted type (`provider.error` → `error`);
+ * XState's own events by what they mean (`after 500ms`, `done`, `done: fetch`, `error: fetch`);
+ * `(always)` for an eventless transition.
+ */
 export function shortEvent(event: string): string {
   if (event === '') return '(always)';
+  const after = /^xstate\.after\.([^.]+)\./.exec(event);
+  if (after !== null) return /^\d+$/.test(after[1]!) ? `after ${after[1]}ms` : `after ${after[1]}`;
+  const ended = /^xstate\.(done|error)\.(actor|state)\.(.+)$/.exec(event);
+  if (ended !== null) return ended[2] === 'state' ? ended[1]! : `${ended[1]}: ${ended[3]}`;
   return event.slice(event.lastIndexOf('.') + 1);
 }

@@ -17,6 +17,7 @@ export interface ChartSvgOptions {
 export const CHART_CSS = `
 svg.chart .state > rect { fill:#fff; stroke:#9aa3b5; stroke-width:1.2; }
 svg.chart .state.compound > rect { fill:#fafbfd; }
+svg.chart .state.region > rect { stroke-dasharray:5 3; }
 svg.chart .state.final rect.inner { fill:none; stroke:#9aa3b5; stroke-width:1; }
 svg.chart .state.busy > rect { fill:#e8efff; stroke:#3563e9; stroke-width:2; }
 svg.chart .state.compound.busy > rect { fill:#f3f6ff; }
@@ -42,6 +43,8 @@ export function chartSvg(model: ChartModel, layout: ChartLayout, options: ChartS
   out.push(
     `<defs><marker id="arrow-${id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>`,
   );
+  // The regions of a parallel state are drawn dashed, as in Stately's editor.
+  const regions = new Set(model.states.filter((s) => s.type === 'parallel').map((s) => s.id));
   for (const state of model.states) {
     if (state.id === model.root) continue;
     const b = layout.boxes.get(state.id);
@@ -60,7 +63,7 @@ export function chartSvg(model: ChartModel, layout: ChartLayout, options: ChartS
       ...stays,
     ];
     out.push(
-      `<g class="state ${state.type}${compound ? ' compound' : ''}" data-state="${esc(state.id)}" data-parent="${esc(state.parent ?? '')}"><title>${esc(about.join('\n'))}</title>`,
+      `<g class="state ${state.type}${compound ? ' compound' : ''}${regions.has(state.parent ?? '') ? ' region' : ''}" data-state="${esc(state.id)}" data-parent="${esc(state.parent ?? '')}"><title>${esc(about.join('\n'))}</title>`,
       `<rect class="box" x="${r(b.x)}" y="${r(b.y)}" width="${r(b.w)}" height="${r(b.h)}" rx="9"/>`,
     );
     if (state.type === 'final')

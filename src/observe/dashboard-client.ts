@@ -137,7 +137,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#lifecycle').textContent = st.state;
     $('#lifecycle').className = 'pill ' + st.state;
     var scope = snap.scope || { kind: 'instance' };
-    $('#scope').textContent = scope.kind === 'cluster' ? 'cluster' : 'this instance';
+    $('#scope').textContent = scope.kind === 'cluster' ? 'cluster' : 'instance';
     $('#scope').title = scope.kind === 'cluster'
       ? 'Counts, live and recent sessions cover every instance on this Redis; seen from instance ' + (scope.instanceId || '?')
       : 'These figures cover this process only';
@@ -206,8 +206,9 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
 
   var source = new EventSource('events');
-  source.addEventListener('snapshot', function (m) { render(JSON.parse(m.data)); $('#conn').textContent = 'live'; });
+  function conn(text) { $('#conn').textContent = text; $('#conn').title = text; $('#conn').className = text === 'live' ? 'live' : ''; }
+  source.addEventListener('snapshot', function (m) { render(JSON.parse(m.data)); conn('live'); });
   source.addEventListener('batch', function (m) { onBatch(JSON.parse(m.data)); });
-  source.onerror = function () { $('#conn').textContent = 'reconnecting…'; };
+  source.onerror = function () { conn('reconnecting…'); };
 })();
 `;

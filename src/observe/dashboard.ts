@@ -48,9 +48,14 @@ th { color:var(--muted); font-weight:600; }
 tr.state-done td.st { color:var(--ok); } tr.state-failed td.st, tr.state-timedOut td.st { color:var(--bad); }
 tr.state-cancelled td.st { color:var(--warn); } tr.state-queued td.st, tr.state-running td.st { color:var(--accent); }
 pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; }
+/* The full header needs about 1300 px with its widest figures; below that it keeps one line with short labels. */
+@media (max-width: 1320px) {
+  header { gap:6px; padding:9px 8px; font-size:11px; } header h1 { font-size:15px; } header .stat b { font-size:13px; margin-left:3px; }
+  .pill { padding:1px 6px; }
+  header .stat .k { font-size:0; } header .stat .k::before { content: attr(data-short); font-size:11px; }
+  #conn { font-size:0; } #conn::before { content:'\\25CF'; font-size:14px; color:var(--warn); } #conn.live::before { color:var(--ok); }
+}
 @media (max-width: 1000px) {
-  header { gap:9px; padding:10px 12px; font-size:12px; } header h1 { font-size:16px; } header .stat b { font-size:14px; margin-left:3px; }
-  .pill { padding:1px 7px; }
   main { grid-template-columns: minmax(0, 1fr); gap:12px; padding:12px; }
 }
 ${CHART_CSS}`;
@@ -62,7 +67,8 @@ let page: Promise<string> | undefined;
 
 /**
  * The whole page, built once on first use (the charts do not change while the process runs; ELK
- * lays them out in about a second the first time). A failed build is not kept: the next call tries again.
+ * takes a few seconds the first time, loading elkjs included). A failed build is not kept: the
+ * next call tries again.
  */
 export function dashboardHtml(): Promise<string> {
   if (page === undefined) {
@@ -88,9 +94,9 @@ async function build(): Promise<string> {
 <title>troupe dashboard</title><style>${STYLE}</style></head>
 <body data-updates="0">
 <header><h1>troupe</h1><span id="lifecycle" class="pill">…</span><span id="scope" class="pill" title="what these figures cover">…</span>
-<span class="stat">queued<b id="queued-total">0</b></span><span class="stat">running<b id="running-total">0</b></span>
-<span class="stat">ended<b id="ended-total">0</b></span><span class="stat" title="what ended sessions cost, by currency (models with a price)">cost<b id="cost-total">–</b></span><span class="stat">throughput<b id="rate">0/s</b></span>
-<span class="stat">run p50<b id="p50">–</b></span><span class="stat">p95<b id="p95">–</b></span><span id="conn">connecting…</span></header>
+<span class="stat" title="sessions waiting">queued<b id="queued-total">0</b></span><span class="stat" title="sessions running">running<b id="running-total">0</b></span>
+<span class="stat" title="sessions ended since the server started">ended<b id="ended-total">0</b></span><span class="stat" title="what ended sessions cost, by currency (models with a price)">cost<b id="cost-total">–</b></span><span class="stat" title="sessions ended per second"><span class="k" data-short="rate">throughput</span><b id="rate">0/s</b></span>
+<span class="stat" title="run time, median (last bucket)"><span class="k" data-short="p50">run p50</span><b id="p50">–</b></span><span class="stat" title="run time, 95th percentile (last bucket)">p95<b id="p95">–</b></span><span id="conn" title="connection to the server">connecting…</span></header>
 <main>
 <section class="wide"><h2>Statecharts — live sessions per state, ended sessions per final state</h2>
 <div class="charts">${charts.join('')}</div></section>

@@ -170,15 +170,26 @@ export function createModelRegistry(
     return inProvider(fallback, undefined);
   }
 
+  // Every listed model's routed target, made once: routing runs on every submit.
+  const routed = new Map<string, Map<string, RoutedTarget>>();
+  for (const entry of entries) {
+    const byModel = new Map<string, RoutedTarget>();
+    for (const spec of entry.models) {
+      const out: { -readonly [K in keyof RoutedTarget]: RoutedTarget[K] } = {
+        provider: entry.name,
+        model: spec.id,
+      };
+      if (spec.contextWindow !== undefined) out.contextWindow = spec.contextWindow;
+      if (spec.defaultMaxTokens !== undefined) out.defaultMaxTokens = spec.defaultMaxTokens;
+      if (spec.fallbacks !== undefined && spec.fallbacks.length > 0) out.fallbacks = spec.fallbacks;
+      if (!byModel.has(spec.id)) byModel.set(spec.id, Object.freeze(out));
+    }
+    routed.set(entry.name, byModel);
+  }
+
   /** A resolved target with what the catalogue knows of its model: window, default budget, fallbacks. */
   function withSpec(target: Resolved): RoutedTarget {
-    const spec = byName.get(target.provider)?.models.find((m) => m.id === target.model);
-    if (spec === undefined) return target;
-    const out: { -readonly [K in keyof RoutedTarget]: RoutedTarget[K] } = { ...target };
-    if (spec.contextWindow !== undefined) out.contextWindow = spec.contextWindow;
-    if (spec.defaultMaxTokens !== undefined) out.defaultMaxTokens = spec.defaultMaxTokens;
-    if (spec.fallbacks !== undefined && spec.fallbacks.length > 0) out.fallbacks = spec.fallbacks;
-    return out;
+    return routed.get(target.provider)?.get(target.model) ?? target;
   }
 
   function listModel(spec: ModelSpec): ListedModel {

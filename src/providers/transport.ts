@@ -107,6 +107,11 @@ function capBody(response: Response, maxBytes: number): Response {
   }
   // Null-body statuses cannot be rebuilt with a stream; they carry nothing to cap.
   if (response.body === null || response.status === 204 || response.status === 304) return response;
+  // A declared length within the cap, not decoded: undici delivers exactly that many bytes (more is
+  // a framing error), so the body is already bounded and needs no counting stream, which cost a
+  // web-stream hop, a second Response and a macrotask per non-streaming call. A compressed body
+  // can decode to far more than its length, and a stream has no length: both are still counted.
+  if (Number.isFinite(declared) && identityEncoded(response.headers)) return response;
   let seen = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -123,4 +128,9 @@ function capBody(response: Response, maxBytes: number): Response {
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+function identityEncoded(headers: Headers): boolean {
+  const encoding = headers.get('content-encoding');
+  return encoding === null || encoding.trim().toLowerCase() === 'identity' || encoding.trim() === '';
 }

@@ -91,8 +91,9 @@ export class Admission {
       this.settings.budgets?.precheck(options.metadata?.owner);
       const stream = request.stream === true;
       const admitted = this.admitted(routed.work, routed.provider, routed.model, stream, resolved, options);
-      if (routed.targets === undefined) return admitted;
-      return { ...admitted, input: { ...admitted.input, targets: routed.targets } };
+      // The input was made just now for this session: adding the chain to it copies nothing.
+      if (routed.targets !== undefined) Object.assign(admitted.input, { targets: routed.targets });
+      return admitted;
     } catch (error) {
       return this.refuse(error);
     }

@@ -26,6 +26,7 @@ import { SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import type { SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
+import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
 
 export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
@@ -40,6 +41,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
   const events = new EventHub(onError);
+  if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
   let pumping = false;
   let stopping = false;
 

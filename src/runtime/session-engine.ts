@@ -4,13 +4,18 @@
  * - `compiled` (the default) runs it from a table compiled from that definition
  *   (`src/core/statechart/compile.ts`), about 25 times cheaper per session than an XState `Actor`;
  *   a differential property test holds it to XState's own interpreter.
- * - `xstate` makes every session a real XState `Actor`, so XState's inspection API (`inspect`)
- *   sees each one: its events, microsteps and snapshots.
+ * - `xstate` makes every session a real XState `Actor`: XState's own interpreter, for comparison and
+ *   for inspection down to microsteps and actions.
+ *
+ * `inspect` works with both (`session-inspection.ts`): the compiled engine reports the session's
+ * actor, events and snapshots as XState inspection events. Off, it costs nothing.
  */
-import { type AnyStateMachine, createActor, type InspectionEvent, type Observer } from 'xstate';
+import { type AnyStateMachine, createActor } from 'xstate';
 import type { SessionContext, SessionInput, SessionMachineEvent } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
 import { compileMachine } from '../core/statechart/compile.js';
+import { reportError } from './requests.js';
+import { CompiledInspection, type InspectObserver, inspectionSink, sampler } from './session-inspection.js';
 
 export type SessionEngineKind = 'compiled' | 'xstate';
 
@@ -30,31 +35,45 @@ export interface SessionEngine {
 
 export interface EngineOptions {
   readonly engine?: SessionEngineKind | undefined;
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  readonly inspect?: InspectObserver | undefined;
+  /** The share of sessions inspected, in (0, 1]. @default 1 */
+  readonly inspectSampleRate?: number | undefined;
+  readonly onError?: ((error: unknown) => void) | undefined;
 }
 
 export function sessionEngine(machine: AnyStateMachine, options: EngineOptions): SessionEngine {
   const { inspect } = options;
-  const kind = options.engine ?? (inspect === undefined ? 'compiled' : 'xstate');
+  const kind = options.engine ?? 'compiled';
   if (kind !== 'compiled' && kind !== 'xstate')
     throw runtimeError(
       'INVALID_REQUEST',
       `Expected \`engine\` to be "compiled" or "xstate", got ${describe(kind)}`,
     );
-  if (kind === 'compiled' && inspect !== undefined)
-    throw runtimeError(
-      'INVALID_REQUEST',
-      'Expected `engine: "xstate"` with `inspect` (only real XState actors can be inspected), got `engine: "compiled"`',
-    );
+  const sampled = sampler(options.inspectSampleRate);
+  const emit = inspect === undefined ? null : inspectionSink(inspect, options.onError ?? reportError);
   if (kind === 'compiled') {
     const compiled = compileMachine<SessionContext, SessionMachineEvent, SessionInput>(machine);
+    if (emit === null)
+      return {
+        kind,
+        start: (input) => compiled.start(input),
+        restore: (_input, value, context) => compiled.restore(value, context),
+      };
+    const watch = (input: SessionInput) =>
+      sampled() ? new CompiledInspection(machine, input.sessionId, emit) : undefined;
     return {
       kind,
-      start: (input) => compiled.start(input),
-      restore: (_input, value, context) => compiled.restore(value, context),
+      start: (input) => compiled.start(input, watch(input)),
+      restore: (input, value, context) => {
+        const inspection = watch(input);
+        const actor = compiled.restore(value, context, inspection);
+        inspection?.register(actor);
+        return actor;
+      },
     };
   }
-  const actorOptions = inspect === undefined ? {} : { inspect };
+  const inspected = emit === null ? {} : { inspect: emit };
+  const actorOptions = () => (emit !== null && sampled() ? inspected : {});
   // An action that throws leaves the actor in status `error`, which the runtime handles; without an
   // error observer XState would also rethrow it from a timer and crash the process.
   const started = (actor: ReturnType<typeof createActor>) => {
@@ -63,11 +82,11 @@ export function sessionEngine(machine: AnyStateMachine, options: EngineOptions):
   };
   return {
     kind,
-    start: (input) => started(createActor(machine, { ...actorOptions, input })),
+    start: (input) => started(createActor(machine, { ...actorOptions(), input })),
     restore: (input, value, context) =>
       started(
         createActor(machine, {
-          ...actorOptions,
+          ...actorOptions(),
           input,
           snapshot: machine.resolveState({ value: value as never, context }),
         }),

@@ -12,6 +12,7 @@ import type {
 import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
+import type { SessionTracer } from './tracing.js';
 import type { BreakerOptions, BreakerView } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
 import type { SharedState } from './ports.js';
@@ -98,12 +99,22 @@ export interface RuntimeOptions {
   /**
    * How session machines run. `'compiled'` runs the session machine from a table compiled from its
    * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session) so that `inspect`
-   * sees it. @default 'compiled', or 'xstate' when `inspect` is given
+   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
    */
   readonly engine?: SessionEngineKind;
-  /** An XState inspection observer for every session actor; needs (and implies) `engine: 'xstate'`. */
+  /**
+   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
+   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
+   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
+   */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
+  readonly inspectSampleRate?: number;
+  /**
+   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
+   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
+   */
+  readonly tracer?: SessionTracer;
   /**
    * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
    * your own): a session whose provider reported usage gets `cost` in its metadata. A model with

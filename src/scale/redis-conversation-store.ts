@@ -10,13 +10,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TroupeError } from '../core/errors.js';
-import { checkTurn, trimConversation } from '../mcp/conversation-limits.js';
+import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
   type ConversationStore,
   type ConversationStoreOptions,
   type ResolvedConversationOptions,
   resolveConversationOptions,
-} from '../mcp/conversations.js';
+} from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { connectRedis } from './connect.js';
 

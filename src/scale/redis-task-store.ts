@@ -9,16 +9,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../core/clock.js';
-import { applyPatch } from '../mcp/tasks/memory-task-store.js';
-import { decodeCursor, encodeCursor, expired } from '../mcp/tasks/task-cursor.js';
+import { decodeCursor, encodeCursor, expired } from '../ports/task-cursor.js';
 import {
+  applyPatch,
   isTerminal,
   ownedBy,
   type TaskPage,
   type TaskPatch,
   type TaskRecord,
   type TaskStore,
-} from '../mcp/tasks/task-store.js';
+} from '../ports/task-store.js';
 import { reportError } from '../runtime/backend.js';
 import { connectRedis } from './connect.js';
 

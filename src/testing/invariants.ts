@@ -2,7 +2,7 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
-import type { FinalState, Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
 
 export type InvariantName =
   | 'endsExactlyOnce'
@@ -11,7 +11,11 @@ export type InvariantName =
   | 'drainStops'
   | 'callsReleased'
   | 'metricsMatch'
-  | 'historyBounded';
+  | 'historyBounded'
+  /** No session moves to a fallback after a delta reached its observers (no text from two targets). */
+  | 'oneTargetStreams'
+  /** A route accounts for the session's run time, ends where the session did, and hops only before the run deadline. */
+  | 'routeWithinDeadline';
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -32,6 +36,8 @@ interface Seen {
   readonly seq: number;
   admitted: boolean;
   ended: FinalState[];
+  deltas: number;
+  fallbacks: number;
 }
 
 /** Subscribes to a runtime and checks the invariants that must hold at every event. */
@@ -51,6 +57,8 @@ export class RuntimeObserver {
     private readonly runtime: Runtime,
     private readonly limits: ObservedLimits,
     priorities: (sessionId: string) => number | undefined = () => undefined,
+    /** A session's run timeout in ms, when the caller knows it: hops are checked against it. */
+    private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event, priorities));
   }
@@ -69,6 +77,8 @@ export class RuntimeObserver {
           seq: this.seq++,
           admitted: false,
           ended: [],
+          deltas: 0,
+          fallbacks: 0,
         };
         this.sessions.set(event.sessionId, seen);
         this.queued.set(event.sessionId, seen);
@@ -121,6 +131,7 @@ export class RuntimeObserver {
           break;
         }
         seen.ended.push(event.result.metadata.state);
+        this.checkRoute(event.sessionId, seen, event.result.metadata);
         if (seen.ended.length > 1)
           this.fail('endsExactlyOnce', `session ${event.sessionId} ended ${seen.ended.length} times`);
         this.queued.delete(event.sessionId);
@@ -130,12 +141,55 @@ export class RuntimeObserver {
         }
         break;
       }
+      case 'session.delta': {
+        const seen = this.sessions.get(event.sessionId);
+        if (seen !== undefined) seen.deltas++;
+        break;
+      }
+      case 'session.fallback': {
+        const seen = this.sessions.get(event.sessionId);
+        if (seen === undefined) break;
+        seen.fallbacks++;
+        if (seen.deltas > 0)
+          this.fail(
+            'oneTargetStreams',
+            `session ${event.sessionId} moved to ${event.to.provider}/${event.to.model} after ${seen.deltas} delta(s) of ${event.from.provider}/${event.from.model}`,
+          );
+        break;
+      }
       case 'supervisor.stopped':
         this.stopped = true;
         break;
       default:
         break;
     }
+  }
+
+  private checkRoute(id: string, seen: Seen, metadata: SessionMetadata): void {
+    const route = metadata.route;
+    if (route === undefined) {
+      if (seen.fallbacks > 0) this.fail('routeWithinDeadline', `session ${id} fell back but has no route`);
+      return;
+    }
+    const total = route.reduce((sum, hop) => sum + hop.ms, 0);
+    if (total !== metadata.runMs)
+      this.fail(
+        'routeWithinDeadline',
+        `session ${id}: its route adds up to ${total} ms, it ran ${metadata.runMs} ms`,
+      );
+    const last = route[route.length - 1];
+    if (metadata.runMs > 0 && (last?.provider !== metadata.provider || last.model !== metadata.model))
+      this.fail(
+        'routeWithinDeadline',
+        `session ${id} ended on ${metadata.provider}/${metadata.model}, its route on ${last?.provider}/${last?.model}`,
+      );
+    const timeoutMs = this.timeouts(id);
+    const beforeLast = total - (last?.ms ?? 0);
+    if (timeoutMs !== undefined && route.length > 1 && beforeLast >= timeoutMs)
+      this.fail(
+        'routeWithinDeadline',
+        `session ${id} hopped ${beforeLast} ms into a run deadline of ${timeoutMs} ms`,
+      );
   }
 
   /** The checks that need the whole run: call after every session should have ended. */

@@ -83,6 +83,8 @@ interface World {
   readonly providerNames: readonly string[];
   readonly model: string;
   readonly handles: SessionHandle[];
+  /** Each session's run timeout, for the route's deadline check. */
+  readonly timeouts: Map<string, number>;
   shutDown: boolean;
 }
 
@@ -96,17 +98,28 @@ class Submit implements Command {
     readonly priority: number,
     readonly timeoutMs: number,
     readonly queueTimeoutMs: number,
+    /** Other providers to fall back to, by index. */
+    readonly fallbacks: readonly number[] = [],
+    readonly stream = false,
   ) {}
   check = () => true;
   async run(_: object, world: World): Promise<void> {
-    const provider = world.providerNames[this.provider % world.providerNames.length]!;
+    const names = world.providerNames;
+    const provider = names[this.provider % names.length]!;
+    const fallbacks = this.fallbacks.map((i) => ({ provider: names[i % names.length]!, model: world.model }));
     try {
-      world.handles.push(
-        world.runtime.submit(
-          { provider, model: world.model, messages: [{ role: 'user', content: 'property' }] },
-          { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
-        ),
+      const handle = world.runtime.submit(
+        {
+          provider,
+          model: world.model,
+          messages: [{ role: 'user', content: 'property' }],
+          ...(fallbacks.length === 0 ? {} : { fallbacks }),
+          ...(this.stream ? { stream: true } : {}),
+        },
+        { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
       );
+      world.timeouts.set(handle.id, this.timeoutMs);
+      world.handles.push(handle);
     } catch (error) {
       const code = error instanceof TroupeError ? error.code : 'unknown';
       if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
@@ -114,7 +127,7 @@ class Submit implements Command {
     await settle();
   }
   toString = () =>
-    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms)`;
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''})`;
 }
 
 class Settle implements Command {
@@ -175,10 +188,12 @@ function commandArbitraries(
       fc.integer({ min: 0, max: 9 }),
       fc.integer({ min: 50, max: maxDeadlineMs }),
       fc.integer({ min: 50, max: maxDeadlineMs }),
+      fc.array(fc.nat(3), { maxLength: 3 }),
+      fc.boolean(),
     )
-    .map(([p, prio, t, q]) => new Submit(p, prio, t, q));
+    .map(([p, prio, t, q, fallbacks, stream]) => new Submit(p, prio, t, q, fallbacks, stream));
   const settleCall = fc
-    .tuple(fc.nat(50), fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal'))
+    .tuple(fc.nat(50), fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial'))
     .map(([pick, outcome]) => new Settle(pick, outcome));
   const commands: fc.Arbitrary<Command>[] = [
     submit,
@@ -234,9 +249,12 @@ export async function runScenario(
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
   if (backend !== undefined) await (runtime as Runtime & { ready?: Promise<void> }).ready;
+  const timeouts = new Map<string, number>();
   const observer = new RuntimeObserver(
     runtime,
     backend === undefined ? limits : perInstanceLimits(limits, providers),
+    undefined,
+    (id) => timeouts.get(id),
   );
   const world: World = {
     runtime,
@@ -245,6 +263,7 @@ export async function runScenario(
     providerNames: providers.map((p) => p.name),
     model: options.model ?? 'model',
     handles: [],
+    timeouts,
     shutDown: false,
   };
   for (const command of commands) await command.run({}, world);

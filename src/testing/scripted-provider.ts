@@ -5,7 +5,14 @@
 import { providerError } from '../core/errors.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 
-export type Settlement = 'ok' | 'retryable' | 'fatal';
+/**
+ * How a call ends: answered, `PROVIDER_UNAVAILABLE` (503), `AUTH_FAILED` (401), or `partial`: a
+ * stream sends one delta and then fails with `NETWORK` (a call that does not stream just fails so).
+ */
+export type Settlement = 'ok' | 'retryable' | 'fatal' | 'partial';
+
+/** The delta a `partial` stream sends before it fails. */
+const PARTIAL = Symbol('partial');
 
 export interface ScriptedCall {
   readonly id: number;
@@ -44,6 +51,12 @@ export class ScriptedProvider implements ChatProvider {
             });
           else if (outcome === 'retryable')
             reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
+          else if (outcome === 'partial')
+            reject(
+              Object.assign(providerError('NETWORK', 'Expected the stream to go on, got a reset'), {
+                [PARTIAL]: `partial ${call.id}`,
+              }),
+            );
           else
             reject(providerError('AUTH_FAILED', 'Expected the key to be accepted, got 401', { status: 401 }));
         },
@@ -59,7 +72,14 @@ export class ScriptedProvider implements ChatProvider {
   }
 
   async *stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta> {
-    const response = await this.complete(request, options);
+    let response: ChatResponse;
+    try {
+      response = await this.complete(request, options);
+    } catch (error) {
+      const partial = (error as { [PARTIAL]?: string })[PARTIAL];
+      if (partial !== undefined) yield { type: 'content', text: partial };
+      throw error;
+    }
     yield { type: 'content', text: response.content };
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Every registered machine's chart, laid out by ELK and drawn as SVG, loaded into a real headless
+ * Every registered machine's chart (and a fixture machine with parallel regions, history, delayed
+ * and eventless transitions), laid out by ELK and drawn as SVG, loaded into a real headless
  * Chromium (Debian's `/usr/bin/chromium` via playwright-core; fails, never skips, without it): no
  * edge crosses a state box other than the compound states its ends sit in, every edge runs from
  * its source's border to its target's, no label lies on a box it does not belong to (nor on a
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartModel, MACHINES } from '../../src/observe/chart.js';
 import { layoutChart } from '../../src/observe/chart-layout.js';
 import { chartSvg } from '../../src/observe/chart-svg.js';
+import { gadgetMachine } from '../fixtures/gadget-machine.js';
 import { checkCharts } from '../support/chart-geometry.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,7 +37,8 @@ afterAll(async () => {
 });
 
 describe('statecharts laid out by ELK, measured in Chromium', () => {
-  for (const [name, machine] of Object.entries(MACHINES)) {
+  // Every registered machine, and one with the kinds of states and transitions they do not have yet.
+  for (const [name, machine] of Object.entries({ ...MACHINES, gadget: gadgetMachine })) {
     it(`${name}: no edge through a state box, no label on a box, every edge between its states`, async () => {
       const model = chartModel(machine);
       const svg = chartSvg(model, await layoutChart(model), { standalone: true });

@@ -99,7 +99,7 @@ export function checkCharts(page: Page): Promise<ChartGeometry[]> {
             ),
           ),
         );
-        if (gap > 6)
+        if (gap > 8)
           problems.push(`the label "${label.textContent}" of ${name} is ${fmt(gap)} px from its edge`);
         for (const s of states) {
           if (!overlap(box, s.box)) continue;

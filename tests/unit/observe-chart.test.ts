@@ -120,12 +120,29 @@ describe('charts from the machines', () => {
     expect(chartSvg(model, layout, { counts: false })).not.toContain('data-count');
   });
 
-  it('edge labels are the last part of each event type', () => {
-    expect(['provider.error', 'session.tick', 'go', ''].map(shortEvent)).toEqual([
+  it('edge labels are the last part of each event type, and XState events by what they mean', () => {
+    expect(
+      [
+        'provider.error',
+        'session.tick',
+        'go',
+        '',
+        'xstate.after.500.gadget.active.motor.fast',
+        'xstate.after.cooldown.provider.open',
+        'xstate.done.actor.fetch.user',
+        'xstate.error.actor.fetch',
+        'xstate.done.state.gadget.active',
+      ].map(shortEvent),
+    ).toEqual([
       'error',
       'tick',
       'go',
       '(always)',
+      'after 500ms',
+      'after cooldown',
+      'done: fetch.user',
+      'error: fetch',
+      'done',
     ]);
   });
 });

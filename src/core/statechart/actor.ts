@@ -44,6 +44,16 @@ export interface CompiledSnapshot<C> {
 }
 
 /**
+ * Told of every event a compiled actor handles, for inspection: `event` before it is handled,
+ * `snapshot` after (whether or not it made a transition). A started actor reports the
+ * `xstate.init` event first, as XState does.
+ */
+export interface ActorWatch<C, E extends { readonly type: string }> {
+  event(actor: CompiledActor<C, E>, event: E): void;
+  snapshot(actor: CompiledActor<C, E>, event: E): void;
+}
+
+/**
  * Runs a compiled machine: events are handled one at a time, and one sent while another is handled
  * waits its turn. As with an XState actor, an action that throws puts the actor in status `error`
  * (later events are ignored) instead of throwing out of `send`.
@@ -56,7 +66,11 @@ export class CompiledActor<C, E extends { readonly type: string }> {
   private processing = false;
   private mailbox: E[] | null = null;
 
-  constructor(leaf: Leaf<C, E>, context: C) {
+  constructor(
+    leaf: Leaf<C, E>,
+    context: C,
+    private readonly watch: ActorWatch<C, E> | null = null,
+  ) {
     this.leaf = leaf;
     this.context = context;
   }
@@ -103,6 +117,23 @@ export class CompiledActor<C, E extends { readonly type: string }> {
   }
 
   private step(event: E): void {
+    const watch = this.watch;
+    if (watch === null) {
+      this.transition(event);
+      return;
+    }
+    watch.event(this, event);
+    try {
+      this.transition(event);
+    } catch (error) {
+      this.failure = { error };
+      throw error;
+    } finally {
+      watch.snapshot(this, event);
+    }
+  }
+
+  private transition(event: E): void {
     if (this.leaf.done || this.failure !== null) return;
     const candidates = this.leaf.on.get(event.type);
     if (candidates === undefined) return;

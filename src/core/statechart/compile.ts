@@ -25,6 +25,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import {
+  type ActorWatch,
   type Candidate,
   CompiledActor,
   type Leaf,
@@ -34,13 +35,13 @@ import {
 } from './actor.js';
 import { builtinAction, isBuiltinGuard, type Node, readMachine, type Transition } from './xstate-adapter.js';
 
-export { CompiledActor, type CompiledSnapshot, UnsupportedMachineError } from './actor.js';
+export { type ActorWatch, CompiledActor, type CompiledSnapshot, UnsupportedMachineError } from './actor.js';
 
 export interface CompiledMachine<C, E extends { readonly type: string }, I> {
   /** A started actor in the machine's initial state, as XState's `createActor(machine, { input }).start()`. */
-  start(input: I): CompiledActor<C, E>;
+  start(input: I, watch?: ActorWatch<C, E>): CompiledActor<C, E>;
   /** A started actor resumed from a state value and context, as XState's `resolveState`; runs no entry actions. */
-  restore(value: unknown, context: C): CompiledActor<C, E>;
+  restore(value: unknown, context: C, watch?: ActorWatch<C, E>): CompiledActor<C, E>;
 }
 
 export function compileMachine<C, E extends { readonly type: string }, I>(
@@ -126,14 +127,21 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   for (const leaf of leaves.values()) byValue.set(JSON.stringify(leaf.value), leaf);
 
   return {
-    start(input) {
-      return new CompiledActor<C, E>(initial, makeContext({ input, self: undefined, spawn: noSpawn }));
+    start(input, watch) {
+      const context = makeContext({ input, self: undefined, spawn: noSpawn });
+      if (watch === undefined) return new CompiledActor<C, E>(initial, context);
+      const actor = new CompiledActor<C, E>(initial, context, watch);
+      // The initial macrostep runs no actions; it is reported as XState reports it.
+      const init = { type: 'xstate.init', input } as unknown as E;
+      watch.event(actor, init);
+      watch.snapshot(actor, init);
+      return actor;
     },
-    restore(value, context) {
+    restore(value, context, watch) {
       const leaf = byValue.get(JSON.stringify(value));
       if (leaf === undefined)
         throw new Error(`Expected a state of machine "${machine.id}", got ${JSON.stringify(value)}`);
-      return new CompiledActor<C, E>(leaf, context);
+      return new CompiledActor<C, E>(leaf, context, watch ?? null);
     },
   };
 }

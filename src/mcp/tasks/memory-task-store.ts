@@ -3,15 +3,16 @@
  * a store full of unfinished tasks refuses new ones. Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
-import { decodeCursor, encodeCursor, expired } from './task-cursor.js';
+import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
 import {
+  applyPatch,
   isTerminal,
   ownedBy,
   type TaskPage,
   type TaskPatch,
   type TaskRecord,
   type TaskStore,
-} from './task-store.js';
+} from '../../ports/task-store.js';
 
 export interface MemoryTaskStoreOptions {
   /** Most records held at once. @default 1000 */
@@ -123,29 +124,4 @@ export class MemoryTaskStore implements TaskStore {
   #emit(record: TaskRecord): void {
     for (const listener of this.#listeners) listener(record);
   }
-}
-
-/** The record after `patch`: a terminal status is final, and a result is set at most once. */
-export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): TaskRecord {
-  const final = isTerminal(record.status);
-  const status = final ? record.status : (patch.status ?? record.status);
-  const statusMessage = final ? record.statusMessage : (patch.statusMessage ?? record.statusMessage);
-  const result = record.result ?? patch.result;
-  const sessionIds = patch.sessionIds ?? record.sessionIds;
-  if (
-    status === record.status &&
-    statusMessage === record.statusMessage &&
-    result === record.result &&
-    sessionIds === record.sessionIds
-  ) {
-    return record;
-  }
-  return {
-    ...record,
-    status,
-    sessionIds,
-    lastUpdatedAt: now,
-    ...(statusMessage === undefined ? {} : { statusMessage }),
-    ...(result === undefined ? {} : { result }),
-  };
 }

@@ -15,11 +15,11 @@ import {
   ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
 import { callerOf, canSee, listingOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError } from './task-manager.js';
-import { InvalidCursorError, type TaskRecord } from './task-store.js';
 import {
   declaresTasksV2,
   getTaskResultV1,

@@ -7,13 +7,13 @@
  * the call's sessions through the runtime (`cancelSession`).
  */
 import { runtimeError } from '../../core/errors.js';
+import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from '../../ports/task-store.js';
 import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { finalStatus, workingMessage } from './task-status.js';
-import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from './task-store.js';
 
 export interface TaskOptions {
   /** Where records live. @default an in-memory store holding `maxTasks` */

@@ -2,9 +2,10 @@
  * How a task's status follows its sessions: queued and running are `working`; a call that ended
  * `done` is `completed`; failed and timed out are `failed`; cancelled is `cancelled`. Pure.
  */
+
+import type { TaskStatus } from '../../ports/task-store.js';
 import type { LiveSession } from '../live-sessions.js';
 import type { ToolOutcome } from '../tool.js';
-import type { TaskStatus } from './task-store.js';
 
 /** The terminal status and its message for a finished tool call. */
 export function finalStatus(outcome: ToolOutcome): { status: TaskStatus; statusMessage: string } {

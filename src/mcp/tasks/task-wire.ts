@@ -22,7 +22,7 @@ import {
   TASKS_EXTENSION_ID_V2,
   type TaskV2,
 } from '@modelcontextprotocol/ext-tasks/core/v2';
-import type { TaskPage, TaskRecord } from './task-store.js';
+import type { TaskPage, TaskRecord } from '../../ports/task-store.js';
 
 /** `_meta` key tying a `tasks/result` response to its task (2025-11-25). */
 export const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';

@@ -3,8 +3,8 @@
  * conversation in messages and bytes with system messages counted, bounded in total, expiring.
  */
 import { describe, expect, it } from 'vitest';
-import { conversationBytes } from '../../../src/mcp/conversation-limits.js';
-import type { ConversationStore, ConversationStoreOptions } from '../../../src/mcp/conversations.js';
+import { conversationBytes } from '../../../src/ports/conversation-limits.js';
+import type { ConversationStore, ConversationStoreOptions } from '../../../src/ports/conversation-store.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
 
 export const turn = (i: number, size = 0): ChatMessage[] => [

@@ -3,7 +3,7 @@
  * in-memory store and by `tasks-store-redis.test.ts` against the Redis one.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidCursorError, type TaskRecord, type TaskStore } from '../../../src/mcp/tasks/task-store.js';
+import { InvalidCursorError, type TaskRecord, type TaskStore } from '../../../src/ports/task-store.js';
 
 export interface StoreFactoryOptions {
   readonly now: () => number;

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../../../src/mcp/tasks/task-store.js';
+import type { TaskRecord } from '../../../src/ports/task-store.js';
 import { RedisTaskStore, type RedisTaskStoreOptions } from '../../../src/scale/redis-task-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
 import { record, taskStoreContract } from './tasks-store-contract.js';

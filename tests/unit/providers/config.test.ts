@@ -62,6 +62,44 @@ describe('providers file validation', () => {
       'providers[0].models[0].contextWindow: Expected a positive integer, got `-1` (number)',
     );
   });
+
+  it("bounds a model's default fallbacks and requires each one's model", () => {
+    const fallback = { provider: 'glm', model: 'glm-4.6' };
+    const many = messageOf(() =>
+      parseProvidersFile({ kimi: { models: [{ id: 'kimi-k2.6', fallbacks: Array(5).fill(fallback) }] } }),
+    );
+    expect(many).toContain('kimi.models[0].fallbacks: Expected at most 4 fallbacks');
+    const noModel = messageOf(() =>
+      parseProvidersFile({ kimi: { models: [{ id: 'kimi-k2.6', fallbacks: [{ provider: 'glm' }] }] } }),
+    );
+    expect(noModel).toContain('kimi.models[0].fallbacks[0].model: Expected a model id string');
+  });
+});
+
+describe("a model's default fallbacks from the providers file", () => {
+  it('reach the router, so a request that names none gets them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-fallbacks-'));
+    const path = join(dir, 'providers.json');
+    const fallbacks = [{ provider: 'glm', model: 'glm-4.6' }];
+    await writeFile(
+      path,
+      JSON.stringify({ kimi: { models: [{ id: 'kimi-k2.6', contextWindow: 262144, fallbacks }] } }),
+    );
+    const loaded = await loadProviders({
+      configPath: path,
+      env: { KIMI_API_KEY: 'k-123456789', ZAI_API_KEY: 'z-123456789' },
+    });
+    try {
+      expect(
+        loaded.registry.router({ messages: [], provider: 'kimi', model: 'kimi-k2.6' }).fallbacks,
+      ).toEqual(fallbacks);
+      expect(
+        loaded.registry.router({ messages: [], provider: 'glm', model: 'glm-4.6' }).fallbacks,
+      ).toBeUndefined();
+    } finally {
+      await loaded.close();
+    }
+  });
 });
 
 describe('loadProviders', () => {

@@ -385,14 +385,16 @@ describe('session engines', () => {
     expect(run.ids).toHaveLength(4);
   });
 
-  it('refuses `inspect` with the compiled engine, and an engine it does not know', () => {
+  it('refuses an engine it does not know, and a sample rate outside (0, 1]', () => {
     const base = { providers: [new ScriptedProvider('p')], defaults: { model: 'm' } };
-    const inspectCompiled = thrown(() => createRuntime({ ...base, engine: 'compiled', inspect: () => {} }));
-    expect(inspectCompiled.code).toBe('INVALID_REQUEST');
-    expect(inspectCompiled.message).toMatch(/inspect/);
     expect(thrown(() => createRuntime({ ...base, engine: 'fast' as never })).message).toBe(
       'Expected `engine` to be "compiled" or "xstate", got `"fast"` (string)',
     );
+    for (const rate of [0, 1.5, Number.NaN]) {
+      const error = thrown(() => createRuntime({ ...base, inspect: () => {}, inspectSampleRate: rate }));
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toMatch(/^Expected `inspectSampleRate` to be a number in \(0, 1\]/);
+    }
   });
 
   it.each(['compiled', 'xstate'] as const)(

@@ -81,3 +81,28 @@ export interface TaskStore {
 export function ownedBy(record: TaskRecord, owner: string | undefined): boolean {
   return owner === undefined || record.owner === owner;
 }
+
+/** The record after `patch`: a terminal status is final, and a result is set at most once. */
+export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): TaskRecord {
+  const final = isTerminal(record.status);
+  const status = final ? record.status : (patch.status ?? record.status);
+  const statusMessage = final ? record.statusMessage : (patch.statusMessage ?? record.statusMessage);
+  const result = record.result ?? patch.result;
+  const sessionIds = patch.sessionIds ?? record.sessionIds;
+  if (
+    status === record.status &&
+    statusMessage === record.statusMessage &&
+    result === record.result &&
+    sessionIds === record.sessionIds
+  ) {
+    return record;
+  }
+  return {
+    ...record,
+    status,
+    sessionIds,
+    lastUpdatedAt: now,
+    ...(statusMessage === undefined ? {} : { statusMessage }),
+    ...(result === undefined ? {} : { result }),
+  };
+}

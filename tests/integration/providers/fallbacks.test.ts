@@ -1,0 +1,189 @@
+/**
+ * Fallback chains and the context-window check over real HTTP: the Kimi and GLM presets, loaded
+ * from the environment as a user would, against two local servers in Kimi and GLM modes.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime, SessionEvent, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+
+const KEY = 'sk-fallbacks-0123456789abcdef';
+let kimi: OpenAIServer;
+let glm: OpenAIServer;
+let loaded: LoadedProviders;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  kimi = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
+  glm = createOpenAIServer({ apiKey: KEY, vendor: 'glm' });
+  await Promise.all([kimi.start(), glm.start()]);
+  loaded = await loadProviders({
+    env: { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: kimi.baseURL, GLM_API_KEY: KEY, ZAI_BASE_URL: glm.baseURL },
+  });
+  runtime = createRuntime({
+    providers: loaded.providers,
+    router: loaded.registry.router,
+    defaults: { maxAttempts: 1, idleTimeoutMs: 1500, timeoutMs: 20_000 },
+  });
+});
+afterAll(async () => {
+  await runtime?.shutdown({ deadlineMs: 100 });
+  await loaded?.close();
+  await Promise.all([kimi?.close(), glm?.close()]);
+});
+beforeEach(() => {
+  kimi.reset();
+  glm.reset();
+});
+
+const chats = (server: OpenAIServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
+const toGlm = [{ provider: 'glm', model: 'glm-4.6' }] as const;
+
+async function run(
+  request: SessionRequest,
+): Promise<{ result: SessionResult; deltas: string[]; events: SessionEvent[] }> {
+  const handle = runtime.submit(request);
+  const deltas: string[] = [];
+  const events: SessionEvent[] = [];
+  for await (const event of handle.events) {
+    events.push(event);
+    if (event.type === 'session.delta' && event.delta.type === 'content') deltas.push(event.delta.text);
+  }
+  return { result: await handle.result, deltas, events };
+}
+
+describe('fallbacks over real HTTP', () => {
+  it('Kimi out of quota (its documented 429 body) falls back to GLM, which answers', async () => {
+    // The test server answers a model named `vendor-error:<case>` with that case's documented body.
+    const { result, events } = await run({
+      provider: 'kimi',
+      model: 'vendor-error:kimi.quota',
+      messages: [{ role: 'user', content: 'hello from the fallback test' }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.content).toContain('hello from the fallback test');
+    expect(result.metadata).toMatchObject({ provider: 'glm', model: 'glm-4.6', state: 'done', attempts: 2 });
+    expect(result.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['kimi', 'vendor-error:kimi.quota', 'QUOTA_EXHAUSTED'],
+      ['glm', 'glm-4.6', 'done'],
+    ]);
+    expect(chats(kimi)).toHaveLength(1);
+    expect(chats(glm)).toHaveLength(1);
+    expect(events.find((e) => e.type === 'session.fallback')).toMatchObject({
+      to: { provider: 'glm', model: 'glm-4.6' },
+      error: { code: 'QUOTA_EXHAUSTED' },
+    });
+  });
+
+  it('a stream that fails after its first delta does not fall back: the caller saw one target only', async () => {
+    const { result, deltas } = await run({
+      provider: 'kimi',
+      model: 'fault:reset-mid:after=4:chunk-ms=30',
+      stream: true,
+      messages: [{ role: 'user', content: 'one two three four five six' }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.error.code).toBe('NETWORK');
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(chats(glm)).toHaveLength(0);
+    expect(result.metadata.route?.map((h) => h.outcome)).toEqual(['NETWORK']);
+  });
+
+  it('a stream that fails before its first delta does fall back, and streams the fallback only', async () => {
+    const { result, deltas } = await run({
+      provider: 'kimi',
+      model: 'fault:reset',
+      stream: true,
+      messages: [{ role: 'user', content: 'streamed by glm' }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok).toBe(true);
+    expect(deltas.join('')).toBe(result.ok ? result.content : '');
+    expect(result.metadata.route?.map((h) => `${h.provider} ${h.outcome}`)).toEqual([
+      'kimi NETWORK',
+      'glm done',
+    ]);
+  });
+
+  it('a stream with no first delta within the idle timeout moves on', async () => {
+    const { result } = await run({
+      provider: 'kimi',
+      model: 'fault:hang',
+      stream: true,
+      messages: [{ role: 'user', content: 'are you there' }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok).toBe(true);
+    const route = result.metadata.route ?? [];
+    expect(route.map((h) => `${h.provider} ${h.outcome}`)).toEqual(['kimi TIMED_OUT', 'glm done']);
+    expect(route[0]?.ms).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('an error that is not a fallback one (Kimi auth failure) does not move', async () => {
+    const { result } = await run({
+      provider: 'kimi',
+      model: 'vendor-error:kimi.auth',
+      messages: [{ role: 'user', content: 'hi' }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok ? '' : result.error.code).toBe('AUTH_FAILED');
+    expect(chats(glm)).toHaveLength(0);
+  });
+});
+
+describe('the context-window check over real HTTP', () => {
+  // About 12,000 tokens by the estimate rule: over moonshot-v1-8k's 8,192, under glm-4.6's 204,800.
+  const long = 'lorem ipsum '.repeat(4000);
+
+  it('a long prompt goes to the larger-window model without a request to the small one', async () => {
+    const { result } = await run({
+      provider: 'kimi',
+      model: 'moonshot-v1-8k',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: long }],
+      fallbacks: toGlm,
+    });
+    expect(result.ok).toBe(true);
+    expect(chats(kimi)).toHaveLength(0);
+    expect(chats(glm)).toHaveLength(1);
+    expect(result.metadata.route).toEqual([
+      { provider: 'kimi', model: 'moonshot-v1-8k', outcome: 'CONTEXT_TOO_LONG', ms: 0 },
+      expect.objectContaining({ provider: 'glm', model: 'glm-4.6', outcome: 'done' }),
+    ]);
+  });
+
+  it("the vendor's own CONTEXT_TOO_LONG moves to a fallback with a known window, past one without", async () => {
+    // The first model's window is unknown (an open id), so only the vendor can say it is too long.
+    const { result } = await run({
+      provider: 'kimi',
+      model: 'vendor-error:kimi.too-long',
+      messages: [{ role: 'user', content: 'a prompt the vendor finds too long' }],
+      fallbacks: [{ provider: 'glm', model: 'unlisted-glm' }, ...toGlm],
+    });
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => `${h.model} ${h.outcome}`)).toEqual([
+      'vendor-error:kimi.too-long CONTEXT_TOO_LONG',
+      'unlisted-glm CONTEXT_TOO_LONG',
+      'glm-4.6 done',
+    ]);
+    expect(result.metadata.route?.[1]?.ms).toBe(0);
+    expect(chats(glm).map((r) => (r.body as { model: string }).model)).toEqual(['glm-4.6']);
+  });
+
+  it('without a fallback it is refused with the numbers, and nothing is sent', () => {
+    expect(() =>
+      runtime.submit({
+        provider: 'kimi',
+        model: 'moonshot-v1-8k',
+        max_tokens: 256,
+        messages: [{ role: 'user', content: long }],
+      }),
+    ).toThrow(
+      /^Expected at most 8192 tokens for model moonshot-v1-8k, got an estimated 12005 prompt \+ 256 completion/,
+    );
+    expect(chats(kimi)).toHaveLength(0);
+  });
+});

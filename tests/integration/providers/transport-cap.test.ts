@@ -1,0 +1,90 @@
+/**
+ * The response-size cap of the provider transport (`src/providers/transport.ts`) over real HTTP:
+ * a body with a declared, uncompressed length within the cap passes untouched (no counting
+ * stream); everything else is counted as it is read, compressed bodies by their decoded size.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireTransport, ResponseTooLargeError, type Transport } from '../../../src/providers/transport.js';
+
+const CAP = 64 * 1024;
+const big = 'x'.repeat(CAP * 4);
+let server: Server;
+let transport: Transport;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    switch (req.url) {
+      case '/small':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+        res.end('hello');
+        return;
+      case '/declared-too-large':
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(big.length) });
+        res.end(big);
+        return;
+      case '/chunked-too-large':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write(big.slice(0, CAP));
+        res.end(big.slice(CAP));
+        return;
+      case '/gzip-bomb': {
+        // Small on the wire, with a length within the cap; four times the cap once decoded.
+        const packed = gzipSync(big);
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          'content-encoding': 'gzip',
+          'content-length': String(packed.length),
+        });
+        res.end(packed);
+        return;
+      }
+      default:
+        res.writeHead(404).end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  transport = acquireTransport(base, { maxResponseBytes: CAP });
+});
+
+afterAll(async () => {
+  await transport.release();
+  server.close();
+});
+
+async function read(path: string): Promise<string | Error> {
+  try {
+    const response = await transport.fetch(`${base}${path}`);
+    return await response.text();
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+describe('response cap', () => {
+  it('passes a declared, uncompressed body within the cap', async () => {
+    expect(await read('/small')).toBe('hello');
+  });
+
+  it('refuses a declared length over the cap before reading it', async () => {
+    expect(await read('/declared-too-large')).toBeInstanceOf(ResponseTooLargeError);
+  });
+
+  it('stops a body without a length at the cap', async () => {
+    const outcome = await read('/chunked-too-large');
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
+  });
+
+  it('counts a compressed body by its decoded size, whatever its declared length', async () => {
+    const outcome = await read('/gzip-bomb');
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
+  });
+});

@@ -1,0 +1,125 @@
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { CallRegistry } from '../../../src/mcp/call-registry.js';
+import { batchedOutput } from '../../../src/mcp/stdio-output.js';
+
+/** A sink that records each write it receives, and can hold its callbacks (a full pipe). */
+function sink(options: { hold?: boolean } = {}) {
+  const writes: string[] = [];
+  const held: (() => void)[] = [];
+  const state = { hold: options.hold === true };
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString());
+      if (state.hold) held.push(() => done());
+      else done();
+    },
+  });
+  return { out, writes, held, state };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('batchedOutput', () => {
+  it('sends the messages written in one turn as one write, in order', async () => {
+    const { out, writes } = sink();
+    const batched = batchedOutput(out);
+    batched.write('{"id":1}\n');
+    batched.write('{"id":2}\n');
+    await Promise.resolve();
+    batched.write('{"id":3}\n');
+    expect(writes).toEqual([]);
+    await turn();
+    await turn();
+    expect(writes).toEqual(['{"id":1}\n{"id":2}\n{"id":3}\n']);
+    batched.write('{"id":4}\n');
+    await turn();
+    await turn();
+    expect(writes).toEqual(['{"id":1}\n{"id":2}\n{"id":3}\n', '{"id":4}\n']);
+  });
+
+  it('keeps backpressure: write returns false over the mark, drain follows once the sink takes it', async () => {
+    const { out, writes, held, state } = sink({ hold: true });
+    const batched = batchedOutput(out, 16);
+    expect(batched.write('0123456789\n')).toBe(true);
+    expect(batched.write('0123456789\n')).toBe(false);
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(1);
+    // The sink has not finished the first batch: the next one waits for it.
+    batched.write('later\n');
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(1);
+    const drained = once(batched, 'drain');
+    state.hold = false;
+    for (const release of held.splice(0)) release();
+    await drained;
+    await turn();
+    expect(writes.join('')).toBe('0123456789\n0123456789\nlater\n');
+  });
+
+  it('passes an error of the sink on, so the transport hears of it', async () => {
+    const { out } = sink();
+    const batched = batchedOutput(out);
+    const failed = once(batched, 'error');
+    out.emit('error', new Error('EPIPE'));
+    const [error] = (await failed) as [Error];
+    expect(error.message).toBe('EPIPE');
+  });
+
+  it('flushes what is pending on end', async () => {
+    const { out, writes } = sink();
+    const batched = batchedOutput(out);
+    batched.write('last\n');
+    batched.end();
+    await once(batched, 'finish');
+    expect(writes).toEqual(['last\n']);
+  });
+});
+
+describe('CallRegistry', () => {
+  it('an untracked call (no MCP session) gets the request signal itself', () => {
+    const registry = new CallRegistry();
+    const base = new AbortController();
+    const tracked = registry.track(undefined, 1, base.signal);
+    expect(tracked.signal).toBe(base.signal);
+    expect(registry.size).toBe(0);
+  });
+
+  it('a tracked call aborts on either the request signal or abort(), with that reason', () => {
+    const registry = new CallRegistry();
+    const base = new AbortController();
+    const first = registry.track('s', 1, base.signal);
+    base.abort('client cancelled');
+    expect(first.signal.aborted).toBe(true);
+    expect(first.signal.reason).toBe('client cancelled');
+    first.release();
+
+    const other = new AbortController();
+    const second = registry.track('s', 2, other.signal);
+    registry.abort('s', 2, 'stream closed');
+    expect(second.signal.aborted).toBe(true);
+    expect(second.signal.reason).toBe('stream closed');
+    second.release();
+    expect(registry.size).toBe(0);
+  });
+
+  it('release stops following the request signal', () => {
+    const registry = new CallRegistry();
+    const base = new AbortController();
+    const tracked = registry.track('s', 3, base.signal);
+    tracked.release();
+    base.abort('late');
+    expect(tracked.signal.aborted).toBe(false);
+  });
+
+  it('an abort that came before the call started is kept for it', () => {
+    const registry = new CallRegistry();
+    registry.abort('s', 4, 'early');
+    const tracked = registry.track('s', 4, new AbortController().signal);
+    expect(tracked.signal.aborted).toBe(true);
+    expect(tracked.signal.reason).toBe('early');
+  });
+});
