@@ -12,10 +12,10 @@ import type {
 import type { Cost, PriceTable } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
-import type { SessionTracer } from './tracing.js';
 import type { BreakerOptions, BreakerView } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
 import type { SharedState } from './ports.js';
+import type { SessionTracer } from './tracing.js';
 
 export type { Router, SessionRequest };
 

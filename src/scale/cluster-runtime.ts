@@ -40,6 +40,7 @@ import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 import { RedisEventBus } from './redis-bus.js';
+import { RedisSharedState } from './redis-state.js';
 import { RedisKeys, RedisSessionStore } from './redis-store.js';
 
 export interface ClusterSettings {
@@ -70,9 +71,12 @@ export function createClusterRuntime(
   const store = new RedisSessionStore(redis, keys, settings.instanceId, limits.historySize, clock);
   const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
   // Admission to run is the shared queue's job; locally every leased session starts at once.
+  // Breakers and budgets (and limits in providers' own units) live in Redis, shared by every instance.
+  const sharedState = new RedisSharedState(redis, settings.prefix);
   const local = makeLocal({
     ...options,
     backend: undefined,
+    sharedState,
     limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
   const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError);
