@@ -10,6 +10,9 @@
  *   longest-waiting session of that provider, whatever its priority. Admitting the oldest never
  *   overtakes an earlier, higher-priority session, and it bounds any wait: a session with k
  *   older sessions ahead of it is admitted within (k + 1) × fairnessEvery admissions of its provider.
+ * - Limits in the provider's own units (rate windows, cooldown) are a `gate` on `next()`: a lane
+ *   whose candidate the gate refuses is skipped this time, so it waits as a whole, keeping its
+ *   priority order and fairness turn, and other lanes go on.
  */
 
 import { Fifo } from './fifo.js';
@@ -96,13 +99,36 @@ export class Scheduler<T extends Schedulable> {
     return true;
   }
 
-  /** The next session to run, counted as running; `undefined` when nothing can run now. */
-  next(): T | undefined {
+  /**
+   * The next session to run, counted as running; `undefined` when nothing can run now. `gate`
+   * is asked about a lane's candidate once it would be chosen; `false` skips that lane.
+   */
+  next(gate?: (item: T) => boolean): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
     if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
+    let refused: Set<Lane<T>> | undefined;
+    for (;;) {
+      chosen = this.choose(refused);
+      if (chosen === undefined) return undefined;
+      if (gate === undefined || gate(chosen.item)) break;
+      refused ??= new Set<Lane<T>>();
+      refused.add(chosen.lane);
+    }
+    const { lane, bucket } = chosen;
+    bucket.shift();
+    lane.sinceFair = lane.sinceFair + 1 >= this.limits.fairnessEvery ? 0 : lane.sinceFair + 1;
+    lane.queued--;
+    lane.running++;
+    this.queuedTotal--;
+    this.runningTotal++;
+    return chosen.item;
+  }
+
+  private choose(refused: Set<Lane<T>> | undefined): { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined {
+    let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
     for (const lane of this.lanes.values()) {
-      if (lane.running >= lane.limit) continue;
+      if (lane.running >= lane.limit || refused?.has(lane)) continue;
       const c = lane.candidate(this.limits.fairnessEvery);
       if (c === undefined) continue;
       if (
@@ -114,15 +140,7 @@ export class Scheduler<T extends Schedulable> {
         chosen = { lane, ...c };
       }
     }
-    if (chosen === undefined) return undefined;
-    const { lane, bucket } = chosen;
-    bucket.shift();
-    lane.sinceFair = lane.sinceFair + 1 >= this.limits.fairnessEvery ? 0 : lane.sinceFair + 1;
-    lane.queued--;
-    lane.running++;
-    this.queuedTotal--;
-    this.runningTotal++;
-    return chosen.item;
+    return chosen;
   }
 
   /** A running session ended: its slots free. */

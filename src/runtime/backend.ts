@@ -7,8 +7,10 @@
  */
 import type { SessionInput } from '../../machines/session.js';
 import type { ChatRequest } from '../providers/port.js';
+import type { Start } from './limiter.js';
 import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
 
+export { estimateTokens } from '../providers/estimate.js';
 // The runtime's core, as a backend builds on it: `src/scale/` imports from `src/runtime/` only this
 // file, `ports.ts` and `types.ts` (see `layers.json`).
 export { Admission, type Admitted } from './admission.js';
@@ -16,6 +18,14 @@ export { RuntimeCounters } from './counters.js';
 export { EventStream } from './event-stream.js';
 export { History } from './history.js';
 export { Lifecycle } from './lifecycle.js';
+export type {
+  Acquired,
+  LimitName,
+  ProviderBudget,
+  ProviderLimitsConfig,
+  Start,
+} from './limiter.js';
+export { Limiter } from './limits.js';
 export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 export { resultOf } from './queued-result.js';
@@ -43,6 +53,8 @@ export interface AdoptedSession {
     readonly runDeadlineAt: number;
   };
   readonly signal?: AbortSignal;
+  /** Its first start, charged to the shared limits when the queue leased it. */
+  readonly limitStart?: Start;
 }
 
 /** The in-memory runtime, with the one entry a scale-out backend needs. */

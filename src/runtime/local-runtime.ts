@@ -19,10 +19,12 @@ import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { Limiter } from './limits.js';
+import { LocalLimits } from './local-limits.js';
 import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import { reasonOf, reportError } from './requests.js';
-import { SessionDriver } from './session-driver.js';
+import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import type { SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
@@ -86,6 +88,23 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     state: () => lifecycle.state,
     budgets,
   });
+  // Limits in providers' own units: a gate on admission and on due retries (local-limits.ts).
+  const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump() };
+  const rates = new LocalLimits(
+    limits.rates,
+    clock,
+    limits.defaultCompletionTokens,
+    (item, at) => driver.deadlines.schedule(item, at),
+    alarm,
+    options.sharedState === undefined
+      ? undefined
+      : {
+          limiter: new Limiter(limits.rates, options.sharedState),
+          go: (record) => driver.deliver(record, { type: 'session.tick', now: clock.now() }),
+          onError,
+        },
+  );
+  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
     gate: createCallGate({ breakers, budgets, onError }),
     clock,
@@ -96,8 +115,19 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     engine: options,
     prices: options.prices,
     release: (record) => {
+      rates.ended(record);
       if (record.admitted) scheduler.release(record.provider);
       else scheduler.remove(record);
+    },
+    observe: (record, event) => {
+      if (rates.observe(record, event)) pumpSoon();
+    },
+    mayRetry: (record) => {
+      const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+      if (rates.retry(record, runDeadlineAt)) return true;
+      // Held: it goes when the pump (or the shared limiter) finds room.
+      pumpSoon();
+      return false;
     },
     ended: () => {
       lifecycle.sessionEnded();
@@ -123,9 +153,18 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   function pump(): void {
     if (pumping) return;
     pumping = true;
+    rates.begin();
     try {
+      // Due retries held by their provider's limits first: they already hold a slot.
+      for (const record of rates.held) {
+        if (stopping) break;
+        const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+        if (!rates.gate(record, runDeadlineAt)) continue;
+        rates.held.delete(record);
+        driver.deliver(record, { type: 'session.tick', now: clock.now() });
+      }
       while (!stopping) {
-        const record = scheduler.next();
+        const record = scheduler.next(admitGate);
         if (record === undefined) break;
         record.admitted = true;
         // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
@@ -133,6 +172,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       }
     } finally {
       pumping = false;
+      rates.end();
     }
   }
 
@@ -214,6 +254,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       caller: session.caller,
       callerTruncated: session.callerTruncated === true,
     });
+    // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
+    if (session.limitStart !== undefined) record.limitStart = session.limitStart;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as

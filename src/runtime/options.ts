@@ -7,7 +7,14 @@ import type { SessionInput } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ChatProvider } from '../providers/port.js';
-import type { Defaults, Limits, RuntimeOptions, SubmitOptions } from './types.js';
+import type {
+  Defaults,
+  Limits,
+  ProviderLimits,
+  RateLimitSettings,
+  RuntimeOptions,
+  SubmitOptions,
+} from './types.js';
 
 export interface ResolvedLimits {
   readonly maxConcurrent: number;
@@ -16,6 +23,9 @@ export interface ResolvedLimits {
   readonly fairnessEvery: number;
   readonly historySize: number;
   readonly callerMetadataBytes: number;
+  /** Limits in providers' own units, by provider (their `maxConcurrent` is also in `perProvider`). */
+  readonly rates: ReadonlyMap<string, ProviderLimits>;
+  readonly defaultCompletionTokens: number;
 }
 
 export interface ResolvedDefaults {
@@ -48,6 +58,23 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
   for (const [name, limit] of Object.entries(limits.perProvider ?? {})) {
     perProvider[name] = positiveInt(`limits.perProvider.${name}`, limit);
   }
+  const rates = new Map<string, ProviderLimits>();
+  for (const [name, value] of Object.entries(limits.providers ?? {})) {
+    const at = `limits.providers.${name}`;
+    if (typeof value !== 'object' || value === null) throw invalid(at, 'an object of limits', value);
+    const { models, ...own } = value;
+    const resolved: { -readonly [K in keyof ProviderLimits]: ProviderLimits[K] } = rateLimits(at, own);
+    if (models !== undefined) {
+      const perModel: Record<string, RateLimitSettings> = {};
+      for (const [model, modelLimits] of Object.entries(models)) {
+        perModel[model] = rateLimits(`${at}.models.${model}`, modelLimits);
+      }
+      resolved.models = perModel;
+    }
+    rates.set(name, resolved);
+    if (resolved.maxConcurrent !== undefined)
+      perProvider[name] = Math.min(perProvider[name] ?? Number.POSITIVE_INFINITY, resolved.maxConcurrent);
+  }
   return {
     maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
     perProvider,
@@ -55,6 +82,11 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
     fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
     historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
     callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),
+    rates,
+    defaultCompletionTokens: positiveInt(
+      'limits.defaultCompletionTokens',
+      limits.defaultCompletionTokens ?? 1024,
+    ),
   };
 }
 
@@ -101,6 +133,27 @@ export function resolveSubmitOptions(
         ? defaults.maxAttempts
         : positiveInt('maxAttempts', options.maxAttempts),
   };
+}
+
+const RATE_FIELDS = ['maxConcurrent', 'requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const;
+
+function rateLimits(
+  at: string,
+  value: unknown,
+): { -readonly [K in keyof RateLimitSettings]: RateLimitSettings[K] } {
+  if (typeof value !== 'object' || value === null) throw invalid(at, 'an object of limits', value);
+  const out: { -readonly [K in keyof RateLimitSettings]: RateLimitSettings[K] } = {};
+  for (const [field, limit] of Object.entries(value)) {
+    if (!(RATE_FIELDS as readonly string[]).includes(field)) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected \`${at}\` to have only ${RATE_FIELDS.join(', ')}, got \`${field}\``,
+      );
+    }
+    if (limit !== undefined)
+      out[field as (typeof RATE_FIELDS)[number]] = positiveInt(`${at}.${field}`, limit);
+  }
+  return out;
 }
 
 function priority(name: string, value: unknown): number {

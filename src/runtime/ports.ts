@@ -21,6 +21,13 @@ export interface QueuedSession {
   readonly callerTruncated?: boolean;
 }
 
+/** A leased session its provider's limits held back: back to wait for `retryInMs`. */
+export interface Held {
+  readonly retryInMs: number;
+  /** Held by a limit of its model only: only it waits, not its provider's whole queue. */
+  readonly modelOnly: boolean;
+}
+
 /** A session this instance leased from the queue, to run here. */
 export interface Lease {
   readonly session: QueuedSession;
@@ -42,8 +49,11 @@ export interface SessionQueue {
   overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]>;
   /** Forgets a queue deadline whose session is no longer waiting. */
   clearDeadline(provider: string, sessionId: string): Promise<void>;
-  /** Starts leasing sessions to `run`; its promise settles when the session ended here. */
-  lease(run: (lease: Lease) => Promise<void>): void;
+  /**
+   * Starts leasing sessions to `run`; its promise settles when the session ended here, or with
+   * `Held` when its provider's limits have no room: the session goes back to wait, in its place.
+   */
+  lease(run: (lease: Lease) => Promise<Held | undefined>): void;
   /** Stops leasing; leased sessions go on. */
   stopLeasing(): Promise<void>;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import {
   type SessionMachineEvent,
 } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
-import { DeadlineHeap } from '../core/deadlines.js';
+import { DeadlineHeap, type Wakeable } from '../core/deadlines.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
@@ -36,18 +36,29 @@ export interface DriverSettings {
   release(record: SessionRecord): void;
   /** A session ended and everyone heard: the lifecycle counts it, admission admits the next. */
   ended(): void;
+  /** Sees each event before the session does (the limiter hears calls' outcomes here). */
+  observe?(record: SessionRecord, event: SessionMachineEvent): void;
+  /** A retry is due: `false` holds it back (its provider has no room); the runtime lets it go later. */
+  mayRetry?(record: SessionRecord, now: number): boolean;
+}
+
+/** A wake-up in the deadline heap that is not a session's (e.g. when a rate window opens). */
+export interface Alarm extends Wakeable {
+  fire(now: number): void;
 }
 
 export class SessionDriver {
-  readonly deadlines: DeadlineHeap<SessionRecord>;
+  readonly deadlines: DeadlineHeap<SessionRecord | Alarm>;
   private readonly engine;
   /** Each actor's session: the session's actions find their record through the actor they run on. */
   private readonly records = new WeakMap<object, SessionRecord>();
 
   constructor(private readonly settings: DriverSettings) {
     const { clock } = settings;
-    this.deadlines = new DeadlineHeap<SessionRecord>(clock, (record, now) => {
-      if (record.result === null) this.deliver(record, { type: 'session.tick', now });
+    this.deadlines = new DeadlineHeap<SessionRecord | Alarm>(clock, (item, now) => {
+      if ('fire' in item) item.fire(now);
+      else if (item.result === null && this.retryMay(item, now))
+        this.deliver(item, { type: 'session.tick', now });
     });
     const machine = provideSessionMachine({
       clock,
@@ -66,8 +77,20 @@ export class SessionDriver {
     record.actor = this.own(this.engine.restore(record.input, value, context), record);
   }
 
+  /** A due retry held back by its provider's limits waits on (its run deadline still armed). */
+  private retryMay(record: SessionRecord, now: number): boolean {
+    const mayRetry = this.settings.mayRetry;
+    if (mayRetry === undefined || record.leaf !== 'backingOff' || record.actor === null) return true;
+    const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
+    if (retryAt === null || now < retryAt || (runDeadlineAt !== null && now >= runDeadlineAt)) return true;
+    if (mayRetry(record, now)) return true;
+    this.deadlines.schedule(record, runDeadlineAt);
+    return false;
+  }
+
   deliver(record: SessionRecord, event: SessionMachineEvent): void {
     if (record.result !== null) return;
+    this.settings.observe?.(record, event);
     record.actor ??= this.own(this.engine.start(record.input), record);
     record.actor.send(event);
     const snapshot = record.actor.getSnapshot();

@@ -20,6 +20,7 @@ import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
 import type { EventStream } from './event-stream.js';
+import type { LimitName, Start } from './limiter.js';
 import type { ProviderCall } from './provider-call.js';
 import type { SessionActor } from './session-engine.js';
 import type {
@@ -61,6 +62,10 @@ export interface SessionRecord extends Schedulable, Wakeable {
   value: unknown;
   observers: EventStream<SessionEvent>[] | null;
   detachSignal: (() => void) | null;
+  /** The limit that held it back at its last look, while it waits (limits.ts). */
+  waitingFor?: LimitName | undefined;
+  /** The current attempt's charge to its provider's limits, until the call's outcome settles it. */
+  limitStart?: Start | null;
 }
 
 export function publicState(leaf: SessionStateValue): SessionState {
@@ -70,7 +75,10 @@ export function publicState(leaf: SessionStateValue): SessionState {
 }
 
 /** What a result needs from a session beyond its final context. */
-export type ResultSource = Pick<SessionRecord, 'label' | 'caller' | 'callerTruncated' | 'value'> & {
+export type ResultSource = Pick<
+  SessionRecord,
+  'label' | 'caller' | 'callerTruncated' | 'value' | 'waitingFor'
+> & {
   readonly work: { readonly kind: SessionWork['kind'] };
 };
 
@@ -122,13 +130,18 @@ export function buildResult(
     if (output.notes !== undefined) metadata.notes = output.notes;
     return result as SessionResult;
   }
-  const error: TroupeErrorData = context.error ?? {
+  let error: TroupeErrorData = context.error ?? {
     family: 'runtime',
     code: 'INTERNAL',
     message: `Expected an error for a session that ended ${state}, got none`,
     retryable: false,
   };
   metadata.code = error.code;
+  if (state === 'timedOut' && record.waitingFor !== undefined) {
+    // Held back by a limit of its provider: say which (docs/runtime.md, "Limits").
+    metadata.waitingFor = record.waitingFor;
+    error = { ...error, message: `${error.message}; held back by its provider's ${record.waitingFor} limit` };
+  }
   return { ok: false, error, metadata };
 }
 
@@ -153,6 +166,7 @@ export function summarize(record: SessionRecord, context: SessionContext | undef
   if (context?.startedAt != null) summary.startedAt = context.startedAt;
   if (context?.endedAt != null) summary.endedAt = context.endedAt;
   if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
+  if (record.waitingFor !== undefined && record.result === null) summary.waitingFor = record.waitingFor;
   return summary;
 }
 

@@ -9,11 +9,11 @@ import type {
   ToolCall,
   WebSearchResult,
 } from '../providers/port.js';
-import type { Cost, PriceTable } from '../providers/prices.js';
+import type { Cost } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
-import type { BreakerOptions, BreakerView } from './breakers.js';
-import type { BudgetOptions } from './budgets.js';
+import type { BreakerView } from './breakers.js';
+import type { GateOptions } from './gate-options.js';
 import type { SharedState } from './ports.js';
 import type { SessionTracer } from './tracing.js';
 
@@ -60,6 +60,26 @@ export interface Limits {
   readonly historySize?: number;
   /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
   readonly callerMetadataBytes?: number;
+  /**
+   * Limits in each provider's own units, by provider name: `maxConcurrent` (also `perProvider`),
+   * `requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, and the same per model under `models`.
+   * A session waits queued until its provider and model have room in every unit (docs/runtime.md, "Limits").
+   */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
+  /** Completion tokens charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). @default 1024 */
+  readonly defaultCompletionTokens?: number;
+}
+
+/** One provider's (or one model's) limits in its own units. */
+export interface RateLimitSettings {
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+}
+
+export interface ProviderLimits extends RateLimitSettings {
+  readonly models?: Readonly<Record<string, RateLimitSettings>>;
 }
 
 export interface Defaults {
@@ -81,7 +101,7 @@ export interface Defaults {
   readonly backoffMaxMs?: number;
 }
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends GateOptions {
   /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
@@ -94,6 +114,12 @@ export interface RuntimeOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
+  /**
+   * For a shared backend's local runtime: the shared state its rate limits, cooldowns, breakers
+   * and budgets live in (retries ask it; admission happened in the shared queue).
+   * @default none: all of them are kept in this process
+   */
+  readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
   /**
@@ -115,27 +141,6 @@ export interface RuntimeOptions {
    * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
    */
   readonly tracer?: SessionTracer;
-  /**
-   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
-   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
-   * no price gets no cost. @default none
-   */
-  readonly prices?: PriceTable;
-  /**
-   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
-   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
-   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
-   * @default off
-   */
-  readonly breakers?: BreakerOptions | boolean;
-  /**
-   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
-   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
-   * Needs `prices`. @default none
-   */
-  readonly budgets?: BudgetOptions;
-  /** Where breakers and budgets keep their state; a shared backend passes its own. @default in this process */
-  readonly sharedState?: SharedState;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -175,6 +180,8 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
+  /** A session that timed out waiting: the provider limit that held it back. */
+  readonly waitingFor?: WaitingFor;
   /**
    * Present for a session with fallbacks: every target it called or skipped, in order, with how
    * its turn ended (`done` or an error code) and the time spent on it. `provider` and `model` above
@@ -313,7 +320,17 @@ export interface SessionSummary {
   readonly endedAt?: number;
   readonly attempts: number;
   readonly code?: string;
+  /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
+  readonly waitingFor?: WaitingFor;
 }
+
+/** A limit in a provider's own units, or its cooldown after a 429. */
+export type WaitingFor =
+  | 'maxConcurrent'
+  | 'requestsPerMinute'
+  | 'tokensPerMinute'
+  | 'tokensPerDay'
+  | 'cooldown';
 
 export interface RuntimeStatus {
   readonly state: 'accepting' | 'draining' | 'stopped';
@@ -334,18 +351,9 @@ export interface RuntimeStatus {
   readonly breakers?: readonly BreakerView[];
 }
 
-export interface RuntimeMetrics {
-  readonly submitted: number;
-  readonly rejected: Readonly<Record<string, number>>;
-  readonly ended: Readonly<Record<FinalState, number>>;
-  readonly retries: number;
-  readonly providerErrors: Readonly<Record<string, number>>;
-  readonly queued: number;
-  readonly running: number;
-  readonly tokens: { readonly prompt: number; readonly completion: number };
-  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
-  readonly cost: Readonly<Record<string, number>>;
-}
+import type { RuntimeMetrics } from './counters.js';
+
+export type { RuntimeMetrics };
 
 export interface ShutdownOptions {
   /** How long queued and running sessions may go on before they are cancelled, in ms. @default 10000 */

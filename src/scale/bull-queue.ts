@@ -4,9 +4,9 @@
  * mapped to BullMQ's, and one Worker per provider on this instance that leases jobs. A queue
  * deadline sorted set lets any instance end queued sessions whose submitter died.
  */
-import { type Job, Queue, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
+import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
@@ -25,7 +25,7 @@ export interface QueueLimits {
 export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly queues = new Map<string, Queue<QueuedSession>>();
   private readonly workers: Worker<QueuedSession>[] = [];
-  private run: ((lease: Lease) => Promise<void>) | null = null;
+  private run: ((lease: Lease) => Promise<Held | undefined>) | null = null;
 
   constructor(
     providers: readonly string[],
@@ -34,6 +34,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly onError: (error: unknown) => void,
+    /** The injected clock's time: BullMQ's delays are epoch times. */
+    private readonly now: () => number,
   ) {
     const connection = { url: settings.url };
     for (const name of providers) {
@@ -120,7 +122,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await this.redis.zrem(this.keys.queueDeadlines, `${provider}|${sessionId}`);
   }
 
-  lease(run: (lease: Lease) => Promise<void>): void {
+  lease(run: (lease: Lease) => Promise<Held | undefined>): void {
     this.run = run;
     for (const worker of this.workers) worker.run().catch(this.onError);
   }
@@ -143,9 +145,20 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         await job.moveToWait(token);
       },
     };
-    await (this.run as (lease: Lease) => Promise<void>)(lease);
+    const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);
     // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
     if (handedBack) throw new WaitingError();
+    if (held !== undefined) {
+      if (held.modelOnly) {
+        // Only this model is full: this job waits as delayed; the provider's other jobs go on.
+        await job.moveToDelayed(this.now() + held.retryInMs, token);
+        throw new DelayedError();
+      }
+      // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
+      // whole queue, on every instance, for `retryInMs` (its limiter key's TTL).
+      await this.queue(job.data.input.provider).rateLimit(held.retryInMs);
+      throw Worker.RateLimitError();
+    }
   }
 
   private queue(provider: string): Queue<QueuedSession> {

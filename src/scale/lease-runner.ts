@@ -5,8 +5,9 @@
  * the queue, to be taken up elsewhere as a further attempt.
  */
 import type { Clock } from '../core/clock.js';
-import { type LocalRuntime, resultOf } from '../runtime/backend.js';
-import type { EventBus, Lease, SessionStore } from '../runtime/ports.js';
+import type { ChatRequest } from '../providers/port.js';
+import { type Limiter, type LocalRuntime, resultOf, type Start } from '../runtime/backend.js';
+import type { EventBus, Held, Lease, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 
 /** A session leased here, from the lease until it ends here. */
@@ -26,7 +27,14 @@ export interface LeaseRunnerSettings {
   readonly onError: (error: unknown) => void;
   /** A session leased here ended here (or was handed back). */
   readonly ended: () => void;
+  /** The limits every instance shares: a leased session starts only when they have room. */
+  readonly limiter: Limiter;
+  /** The tokens a request is charged before its call (docs/providers.md, "Token estimates"). */
+  readonly estimate: (request: ChatRequest) => number;
 }
+
+/** How long a session held by a probe in flight waits before it looks again, in ms. */
+const PROBE_POLL_MS = 1000;
 
 /** How long a run record outlives the run deadline, in ms. */
 const RUN_RECORD_GRACE_MS = 60_000;
@@ -64,7 +72,7 @@ export class LeaseRunner {
   }
 
   /** The queue's processor: runs one leased session here. */
-  async run(lease: Lease): Promise<void> {
+  async run(lease: Lease): Promise<Held | undefined> {
     const data = lease.session;
     const id = data.input.sessionId;
     const entry: Leased = { lease, handle: null, cancelReason: null, handover: false };
@@ -80,6 +88,20 @@ export class LeaseRunner {
         await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
         return;
       }
+      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
+      const now = this.s.clock.now();
+      const start: Start = {
+        sessionId: id,
+        model: data.input.model,
+        now,
+        tokens: this.s.estimate(data.request),
+        lapsesAt: state.run?.runDeadlineAt ?? now + data.input.timeoutMs,
+      };
+      const got = await this.s.limiter.tryStart(data.input.provider, start);
+      if (!got.ok) {
+        const retryInMs = Math.max(1, (got.at ?? now + PROBE_POLL_MS) - now);
+        return { retryInMs, modelOnly: got.model === true };
+      }
       const handle = this.s.local.adopt({
         input: data.input,
         request: data.request,
@@ -87,12 +109,14 @@ export class LeaseRunner {
         ...(data.caller === undefined ? {} : { caller: data.caller }),
         callerTruncated: data.callerTruncated === true,
         ...(state.run === undefined ? {} : { restore: state.run }),
+        limitStart: start,
       });
       entry.handle = handle;
       const cancelled = state.cancelReason ?? entry.cancelReason;
       if (cancelled !== null) handle.cancel(cancelled);
       const result = await handle.result;
       if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
+      return undefined;
     } finally {
       this.leased.delete(id);
       this.s.ended();

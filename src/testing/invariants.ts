@@ -15,7 +15,9 @@ export type InvariantName =
   /** No session moves to a fallback after a delta reached its observers (no text from two targets). */
   | 'oneTargetStreams'
   /** A route accounts for the session's run time, ends where the session did, and hops only before the run deadline. */
-  | 'routeWithinDeadline';
+  | 'routeWithinDeadline'
+  | 'rateLimitsHold'
+  | 'cooldownHolds';
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -28,6 +30,27 @@ export interface ObservedLimits {
   readonly fairnessEvery: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly historySize: number;
+  /** Limits in providers' own units, by provider (see `rateLimitsHold`). */
+  readonly providers?: Readonly<
+    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
+  >;
+  /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
+  readonly tokensOf?: (sessionId: string) => number;
+}
+
+/** One provider call started, and the tokens it is charged in the end. */
+interface StartSeen {
+  readonly provider: string;
+  readonly at: number;
+  readonly sessionId: string;
+  charged: number;
+}
+
+/** The observer's copy of a provider's cooldown machine (`machines/provider.ts`). */
+interface CooldownSeen {
+  state: 'open' | 'coolingDown' | 'probing';
+  until: number;
+  probe: string | null;
 }
 
 interface Seen {
@@ -50,6 +73,10 @@ export class RuntimeObserver {
   private runningTotal = 0;
   private seq = 0;
   private stopped = false;
+  /** Every provider call started, for `rateLimitsHold`; the last one of each session. */
+  private readonly starts: StartSeen[] = [];
+  private readonly lastStart = new Map<string, StartSeen>();
+  private readonly cooldowns = new Map<string, CooldownSeen>();
   shutdownAt: number | undefined;
   readonly unsubscribe: () => void;
 
@@ -68,6 +95,7 @@ export class RuntimeObserver {
   }
 
   private onEvent(event: RuntimeEvent, priorities: (id: string) => number | undefined): void {
+    this.onLimits(event);
     switch (event.type) {
       case 'session.queued': {
         const priority = priorities(event.sessionId) ?? this.runtime.session(event.sessionId)?.priority ?? 5;
@@ -192,11 +220,106 @@ export class RuntimeObserver {
       );
   }
 
+  /**
+   * `rateLimitsHold` and `cooldownHolds`, as the runtime must keep them: every call start is
+   * counted, retries too; a `RATE_LIMITED` answer cools its provider down until its hint, no call
+   * starts before then, then one probe until it answers.
+   */
+  private onLimits(event: RuntimeEvent): void {
+    if (event.type === 'session.started') {
+      const seen = this.sessions.get(event.sessionId);
+      if (seen === undefined) return;
+      const start: StartSeen = {
+        provider: seen.provider,
+        at: event.at,
+        sessionId: event.sessionId,
+        charged: this.limits.tokensOf?.(event.sessionId) ?? 0,
+      };
+      this.starts.push(start);
+      this.lastStart.set(event.sessionId, start);
+      const cooldown = this.cooldowns.get(seen.provider);
+      if (cooldown === undefined) return;
+      if (cooldown.state === 'coolingDown' && event.at >= cooldown.until) {
+        cooldown.state = 'probing';
+        cooldown.probe = null;
+      }
+      if (cooldown.state === 'coolingDown') {
+        this.fail(
+          'cooldownHolds',
+          `${event.sessionId} started on ${seen.provider} at ${event.at}, cooling down until ${cooldown.until}`,
+        );
+      } else if (cooldown.state === 'probing') {
+        if (cooldown.probe !== null)
+          this.fail(
+            'cooldownHolds',
+            `${event.sessionId} started on ${seen.provider} while ${cooldown.probe} probed`,
+          );
+        cooldown.probe = event.sessionId;
+      }
+      return;
+    }
+    if (event.type !== 'session.retry' && event.type !== 'session.ended') return;
+    const seen = this.sessions.get(event.sessionId);
+    if (seen === undefined) return;
+    const error =
+      event.type === 'session.retry' ? event.error : event.result.ok ? undefined : event.result.error;
+    const answered =
+      event.type === 'session.retry' ||
+      event.result.metadata.state === 'done' ||
+      event.result.metadata.state === 'failed';
+    const cooldown = this.cooldowns.get(seen.provider) ?? { state: 'open', until: 0, probe: null };
+    this.cooldowns.set(seen.provider, cooldown);
+    if (error?.code === 'RATE_LIMITED') {
+      const until = event.at + (error.retryAfterMs ?? 1000);
+      cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
+      cooldown.state = 'coolingDown';
+      cooldown.probe = null;
+      return;
+    }
+    if (cooldown.state === 'probing' && cooldown.probe === event.sessionId) {
+      if (answered) cooldown.state = 'open';
+      cooldown.probe = null;
+    }
+    // What a done call reported replaces its estimate.
+    if (event.type === 'session.ended' && event.result.ok) {
+      const last = this.lastStart.get(event.sessionId);
+      const used = event.result.metadata.usage?.totalTokens;
+      if (last !== undefined && used !== undefined) last.charged = used;
+    }
+  }
+
+  /** In every 60 s window, starts and tokens charged per provider within its limits. */
+  private checkRates(out: Violation[]): void {
+    for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
+      const starts = this.starts.filter((s) => s.provider === provider);
+      for (let i = 0; i < starts.length; i++) {
+        let count = 0;
+        let tokens = 0;
+        for (let j = i; j < starts.length && starts[j]!.at < starts[i]!.at + 60_000; j++) {
+          count++;
+          tokens += starts[j]!.charged;
+        }
+        const from = starts[i]!.at;
+        if (limits.requestsPerMinute !== undefined && count > limits.requestsPerMinute)
+          out.push({
+            invariant: 'rateLimitsHold',
+            detail: `${count} calls started on ${provider} in the 60 s from ${from}, limit ${limits.requestsPerMinute}/min`,
+          });
+        if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute)
+          out.push({
+            invariant: 'rateLimitsHold',
+            detail: `${tokens} tokens charged on ${provider} in the 60 s from ${from}, limit ${limits.tokensPerMinute}/min`,
+          });
+      }
+    }
+  }
+
   /** The checks that need the whole run: call after every session should have ended. */
   checkEnd(
     calls: readonly { readonly signal: AbortSignal; readonly id: number; readonly settled?: boolean }[],
   ): Violation[] {
     const out = [...this.violations];
+    this.checkRates(out);
     const counts: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
     for (const [id, seen] of this.sessions) {
       if (seen.ended.length !== 1)

@@ -22,6 +22,7 @@ import { SimulatedClock } from 'xstate';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
+import { estimateTokens } from '../providers/estimate.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
@@ -193,7 +194,10 @@ function commandArbitraries(
     )
     .map(([p, prio, t, q, fallbacks, stream]) => new Submit(p, prio, t, q, fallbacks, stream));
   const settleCall = fc
-    .tuple(fc.nat(50), fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial'))
+    .tuple(
+      fc.nat(50),
+      fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
+    )
     .map(([pick, outcome]) => new Settle(pick, outcome));
   const commands: fc.Arbitrary<Command>[] = [
     submit,
@@ -213,7 +217,15 @@ const limitsArbitrary = fc.record({
   maxQueued: fc.integer({ min: 1, max: 30 }),
   fairnessEvery: fc.integer({ min: 1, max: 8 }),
   historySize: fc.integer({ min: 0, max: 10 }),
+  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107).
+  providers: fc.record({
+    p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
+    p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
+  }),
 });
+
+/** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
+const MODEL_COMPLETION_TOKENS = 100;
 
 export interface ScenarioLimits {
   readonly maxConcurrent: number;
@@ -221,6 +233,9 @@ export interface ScenarioLimits {
   readonly maxQueued: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
+  readonly providers?: Readonly<
+    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
+  >;
 }
 
 /** Runs one generated scenario; resolves with the violations found (none when all invariants hold). */
@@ -243,16 +258,18 @@ export async function runScenario(
     providers,
     clock,
     random: () => 0.5,
-    limits,
+    limits: { ...limits, defaultCompletionTokens: MODEL_COMPLETION_TOKENS },
     defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
     ...(backend === undefined ? {} : { backend }),
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
   if (backend !== undefined) await (runtime as Runtime & { ready?: Promise<void> }).ready;
   const timeouts = new Map<string, number>();
+  const request = { model: 'model', messages: [{ role: 'user' as const, content: 'property' }] };
+  const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
   const observer = new RuntimeObserver(
     runtime,
-    backend === undefined ? limits : perInstanceLimits(limits, providers),
+    { ...(backend === undefined ? limits : perInstanceLimits(limits, providers)), tokensOf: () => charged },
     undefined,
     (id) => timeouts.get(id),
   );

@@ -6,10 +6,11 @@ import { providerError } from '../core/errors.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 
 /**
- * How a call ends: answered, `PROVIDER_UNAVAILABLE` (503), `AUTH_FAILED` (401), or `partial`: a
- * stream sends one delta and then fails with `NETWORK` (a call that does not stream just fails so).
+ * How a call ends: answered, `PROVIDER_UNAVAILABLE` (503), `AUTH_FAILED` (401), `partial` (a
+ * stream sends one delta and then fails with `NETWORK`; a call that does not stream just fails so),
+ * or `rateLimited`: a 429 with a hint, `Retry-After: 0.5` (`retryAfterMs` 500).
  */
-export type Settlement = 'ok' | 'retryable' | 'fatal' | 'partial';
+export type Settlement = 'ok' | 'retryable' | 'fatal' | 'partial' | 'rateLimited';
 
 /** The delta a `partial` stream sends before it fails. */
 const PARTIAL = Symbol('partial');
@@ -49,6 +50,13 @@ export class ScriptedProvider implements ChatProvider {
               content: `answer ${call.id}`,
               usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
             });
+          else if (outcome === 'rateLimited')
+            reject(
+              providerError('RATE_LIMITED', 'Expected a completion, got 429', {
+                status: 429,
+                retryAfterMs: 500,
+              }),
+            );
           else if (outcome === 'retryable')
             reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
           else if (outcome === 'partial')

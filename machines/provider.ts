@@ -1,0 +1,144 @@
+/**
+ * The provider machine: a provider's cooldown after it answered `RATE_LIMITED`,
+ * `open → coolingDown → probing → open`.
+ *
+ * - `open`: sessions start as their limits allow.
+ * - A `RATE_LIMITED` answer (`provider.rateLimited`) pauses the whole provider until its hint
+ *   (`retryAfterMs`, else one second): `coolingDown`. Queued sessions, and running ones due to
+ *   retry, wait instead of each spending a 429 on the same limit.
+ * - At the end of the pause (`provider.tick`): `probing`. One session goes (`provider.probe`);
+ *   the rest wait for its answer. An answer that is not a 429 (`provider.answered`) opens the
+ *   provider; another 429 cools it down again. A probe that ends with no answer (cancelled, timed
+ *   out, its instance lost: it lapses at its run deadline) lets the next session probe.
+ *
+ * Context is plain data with absolute times and every event carries `now`, so the snapshot
+ * (`{ value, context }`) is JSON: it is what the shared state stores, in memory or on Redis, and
+ * `providerStep` is a pure function of it.
+ */
+import { assign, setup, transition } from 'xstate';
+
+export interface ProviderContext {
+  /** When the cooldown ends (`coolingDown`). */
+  readonly until: number | null;
+  /** The session probing (`probing`), and when its probe lapses. */
+  readonly probe: string | null;
+  readonly probeLapsesAt: number | null;
+  /** Cooldowns so far (a counter for metrics). */
+  readonly cooldowns: number;
+}
+
+export type ProviderMachineEvent =
+  | { readonly type: 'provider.rateLimited'; readonly now: number; readonly retryAfterMs?: number }
+  | { readonly type: 'provider.tick'; readonly now: number }
+  | {
+      readonly type: 'provider.probe';
+      readonly now: number;
+      readonly sessionId: string;
+      readonly lapsesAt: number;
+    }
+  | { readonly type: 'provider.answered'; readonly now: number; readonly sessionId: string }
+  | { readonly type: 'provider.probeEnded'; readonly now: number; readonly sessionId: string };
+
+export type ProviderStateValue = 'open' | 'coolingDown' | 'probing';
+
+/** The stored snapshot: plain JSON. */
+export interface ProviderSnapshot {
+  readonly value: ProviderStateValue;
+  readonly context: ProviderContext;
+}
+
+/** The pause after a 429 that carries no hint, in ms. */
+export const DEFAULT_COOLDOWN_MS = 1000;
+
+const cooldownUntil = (event: ProviderMachineEvent) => {
+  const e = event as Extract<ProviderMachineEvent, { type: 'provider.rateLimited' }>;
+  return e.now + Math.max(0, e.retryAfterMs ?? DEFAULT_COOLDOWN_MS);
+};
+
+export const providerMachine = setup({
+  // Stryker disable next-line ObjectLiteral: type-only; setup() does nothing with it at runtime.
+  types: {
+    context: {} as ProviderContext,
+    events: {} as ProviderMachineEvent,
+  },
+  actions: {
+    startCooldown: assign({
+      until: ({ event }) => cooldownUntil(event),
+      probe: null,
+      probeLapsesAt: null,
+      cooldowns: ({ context }) => context.cooldowns + 1,
+    }),
+    extendCooldown: assign({
+      until: ({ context, event }) => Math.max(context.until ?? 0, cooldownUntil(event)),
+    }),
+    takeProbe: assign({
+      probe: ({ event }) => (event as Extract<ProviderMachineEvent, { type: 'provider.probe' }>).sessionId,
+      probeLapsesAt: ({ event }) =>
+        (event as Extract<ProviderMachineEvent, { type: 'provider.probe' }>).lapsesAt,
+    }),
+    dropProbe: assign({ probe: null, probeLapsesAt: null }),
+    clear: assign({ until: null, probe: null, probeLapsesAt: null }),
+  },
+  guards: {
+    cooldownOver: ({ context, event }) => context.until === null || event.now >= context.until,
+    noProbe: ({ context }) => context.probe === null,
+    isProbe: ({ context, event }) => 'sessionId' in event && event.sessionId === context.probe,
+    probeLapsed: ({ context, event }) => context.probeLapsesAt !== null && event.now >= context.probeLapsesAt,
+  },
+}).createMachine({
+  id: 'provider',
+  initial: 'open',
+  context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+  states: {
+    open: {
+      on: { 'provider.rateLimited': { target: 'coolingDown', actions: 'startCooldown' } },
+    },
+    coolingDown: {
+      on: {
+        'provider.rateLimited': { actions: 'extendCooldown' },
+        'provider.tick': { guard: 'cooldownOver', target: 'probing', actions: 'dropProbe' },
+      },
+    },
+    probing: {
+      on: {
+        'provider.rateLimited': { target: 'coolingDown', actions: 'startCooldown' },
+        'provider.probe': { guard: 'noProbe', actions: 'takeProbe' },
+        'provider.answered': { guard: 'isProbe', target: 'open', actions: 'clear' },
+        'provider.probeEnded': { guard: 'isProbe', actions: 'dropProbe' },
+        'provider.tick': { guard: 'probeLapsed', actions: 'dropProbe' },
+      },
+    },
+  },
+});
+
+export type ProviderMachine = typeof providerMachine;
+
+export const initialProviderSnapshot = (): ProviderSnapshot => ({
+  value: 'open',
+  context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+});
+
+/** One transition of the provider machine, as a pure function of its plain snapshot. */
+export function providerStep(snapshot: ProviderSnapshot, event: ProviderMachineEvent): ProviderSnapshot {
+  // Answers that change nothing are the common case: no XState work for them.
+  if (snapshot.value === 'open' && event.type !== 'provider.rateLimited') return snapshot;
+  const [next] = transition(providerMachine, providerMachine.resolveState(snapshot), event);
+  return { value: next.value as ProviderStateValue, context: next.context };
+}
+
+/**
+ * Whether the provider lets a session start at `now`: `'go'`, `'probe'` (it may, as the probe),
+ * or when it may look again (`at`: the cooldown's end; `null`: when the probe answers).
+ */
+export function providerGate(
+  snapshot: ProviderSnapshot,
+  now: number,
+):
+  | { readonly kind: 'go' }
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'wait'; readonly at: number | null } {
+  const s = providerStep(snapshot, { type: 'provider.tick', now });
+  if (s.value === 'open') return { kind: 'go' };
+  if (s.value === 'coolingDown') return { kind: 'wait', at: s.context.until };
+  return s.context.probe === null ? { kind: 'probe' } : { kind: 'wait', at: s.context.probeLapsesAt };
+}

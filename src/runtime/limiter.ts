@@ -1,0 +1,180 @@
+/**
+ * The limits in a provider's own units and its cooldown, written once: the changes below are
+ * pure functions of a plain state that `SharedState` stores, so the same policy runs in memory
+ * (synchronously, `MemorySharedState.updateNow`, inside the admission loop) and on Redis (the
+ * port's `update`, after a Worker leased a job). Only storage differs.
+ *
+ * Per provider, under `limits:<provider>`: its rate windows (`src/core/rate-window.ts`) and its
+ * cooldown, the provider machine's snapshot (`machines/provider.ts`). Per model, under
+ * `limits:<provider>:<model>`: its windows. A start is charged to both, or to neither.
+ */
+import {
+  initialProviderSnapshot,
+  type ProviderMachineEvent,
+  type ProviderSnapshot,
+  providerGate,
+  providerStep,
+} from '../../machines/provider.js';
+import {
+  charge,
+  emptyWindow,
+  type LimitName,
+  type RateLimits,
+  type Room,
+  reconcile,
+  releaseSlot,
+  remaining,
+  room,
+  type WindowState,
+} from '../core/rate-window.js';
+
+export type { LimitName, RateLimits };
+
+export interface ProviderLimitsConfig extends RateLimits {
+  /** Limits of one model of this provider, on top of the provider's. */
+  readonly models?: Readonly<Record<string, RateLimits>>;
+}
+
+export interface ProviderState {
+  readonly w: WindowState;
+  readonly c: ProviderSnapshot;
+}
+
+/** A start to charge: who, when, how many estimated tokens, and when its slot lapses. */
+export interface Start {
+  readonly sessionId: string;
+  readonly model: string;
+  readonly now: number;
+  readonly tokens: number;
+  /** The session's run deadline: a concurrency slot or a probe it holds lapses then. */
+  readonly lapsesAt: number;
+}
+
+/** A refusal says whether a limit of the model (not of the whole provider) held it. */
+export type Acquired =
+  | { readonly ok: true; readonly probe: boolean }
+  | (Exclude<Room, { ok: true }> & { readonly model?: boolean });
+
+export const providerKey = (provider: string) => `limits:${provider}`;
+export const modelKey = (provider: string, model: string) => `limits:${provider}:${model}`;
+export const initialProviderState = (): ProviderState => ({ w: emptyWindow(), c: initialProviderSnapshot() });
+
+/** How long a limiter state outlives its last change: past this every window is empty. */
+export const LIMITER_TTL_MS = 25 * 3_600_000;
+
+/** The provider's gate and windows: charges the start if it fits. */
+export function acquireProvider(limits: RateLimits, start: Start) {
+  return (state: ProviderState): { state: ProviderState; result: Acquired } => {
+    const gate = providerGate(state.c, start.now);
+    if (gate.kind === 'wait') return { state, result: { ok: false, limit: 'cooldown', at: gate.at } };
+    const fits = room(state.w, limits, start.now, start.tokens);
+    if (!fits.ok) return { state, result: fits };
+    let c = providerStep(state.c, { type: 'provider.tick', now: start.now });
+    const probe = gate.kind === 'probe';
+    if (probe) {
+      c = providerStep(c, {
+        type: 'provider.probe',
+        now: start.now,
+        sessionId: start.sessionId,
+        lapsesAt: start.lapsesAt,
+      });
+    }
+    const slot =
+      limits.maxConcurrent === undefined ? undefined : { id: start.sessionId, lapsesAt: start.lapsesAt };
+    return { state: { w: charge(state.w, start.now, start.tokens, slot), c }, result: { ok: true, probe } };
+  };
+}
+
+/** A model's windows: charges the start if it fits. */
+export function acquireModel(limits: RateLimits, start: Start) {
+  return (state: WindowState): { state: WindowState; result: Room } => {
+    const fits = room(state, limits, start.now, start.tokens);
+    if (!fits.ok) return { state, result: fits };
+    const slot =
+      limits.maxConcurrent === undefined ? undefined : { id: start.sessionId, lapsesAt: start.lapsesAt };
+    return { state: charge(state, start.now, start.tokens, slot), result: fits };
+  };
+}
+
+/** Takes back a provider charge whose model refused the start (so neither is charged). */
+export function refundProvider(start: Start, probe: boolean) {
+  return (state: ProviderState): { state: ProviderState; result: undefined } => {
+    const w = releaseSlot(uncharge(state.w, start), start.sessionId);
+    const c = probe
+      ? providerStep(state.c, { type: 'provider.probeEnded', now: start.now, sessionId: start.sessionId })
+      : state.c;
+    return { state: { w, c }, result: undefined };
+  };
+}
+
+function uncharge(w: WindowState, start: Start): WindowState {
+  const second = Math.floor(start.now / 1000);
+  const hour = Math.floor(start.now / 3_600_000);
+  return {
+    s: w.s.map((b) =>
+      b[0] === second ? ([b[0], Math.max(0, b[1] - 1), Math.max(0, b[2] - start.tokens)] as const) : b,
+    ),
+    h: w.h.map((b) => (b[0] === hour ? ([b[0], Math.max(0, b[1] - start.tokens)] as const) : b)),
+    r: w.r,
+  };
+}
+
+/** What happened to a call, as the limiter hears it. */
+export type CallOutcome =
+  | { readonly kind: 'answered'; readonly delta: number }
+  | { readonly kind: 'rateLimited'; readonly retryAfterMs: number | undefined }
+  | { readonly kind: 'ended' };
+
+/** A call's outcome on the provider: reconciled tokens, the cooldown machine's event, the slot freed. */
+export function settleProvider(sessionId: string, startedAt: number, now: number, outcome: CallOutcome) {
+  return (state: ProviderState): { state: ProviderState; result: ProviderState } => {
+    const event: ProviderMachineEvent =
+      outcome.kind === 'answered'
+        ? { type: 'provider.answered', now, sessionId }
+        : outcome.kind === 'rateLimited'
+          ? outcome.retryAfterMs === undefined
+            ? { type: 'provider.rateLimited', now }
+            : { type: 'provider.rateLimited', now, retryAfterMs: outcome.retryAfterMs }
+          : { type: 'provider.probeEnded', now, sessionId };
+    let w = outcome.kind === 'answered' ? reconcile(state.w, startedAt, outcome.delta, now) : state.w;
+    w = releaseSlot(w, sessionId);
+    const next = { w, c: providerStep(state.c, event) };
+    return { state: next, result: next };
+  };
+}
+
+export function settleModel(sessionId: string, startedAt: number, now: number, outcome: CallOutcome) {
+  return (state: WindowState): { state: WindowState; result: undefined } => {
+    const w = outcome.kind === 'answered' ? reconcile(state, startedAt, outcome.delta, now) : state;
+    return { state: releaseSlot(w, sessionId), result: undefined };
+  };
+}
+
+/** What a provider has left, for status and `troupe sessions`. */
+export interface ProviderBudget {
+  readonly cooldown: ProviderSnapshot['value'];
+  readonly cooldownUntil: number | null;
+  readonly cooldowns: number;
+  readonly remaining: ReturnType<typeof remaining>;
+}
+
+export function budgetOf(state: ProviderState | undefined, limits: RateLimits, now: number): ProviderBudget {
+  const s = state ?? initialProviderState();
+  const c = providerStep(s.c, { type: 'provider.tick', now });
+  return {
+    cooldown: c.value,
+    cooldownUntil: c.value === 'coolingDown' ? c.context.until : null,
+    cooldowns: c.context.cooldowns,
+    remaining: remaining(s.w, limits, now),
+  };
+}
+
+/** Refuses up front a request that no window could ever take. */
+export function neverFits(
+  limits: RateLimits,
+  tokens: number,
+): 'tokensPerMinute' | 'tokensPerDay' | undefined {
+  if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute) return 'tokensPerMinute';
+  if (limits.tokensPerDay !== undefined && tokens > limits.tokensPerDay) return 'tokensPerDay';
+  return undefined;
+}

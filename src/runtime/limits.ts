@@ -1,0 +1,173 @@
+/**
+ * The limiter of a runtime: the policy of `limiter.ts` over a `SharedState`. The same sequence
+ * runs synchronously on `MemorySharedState` (the in-memory admission loop, `*Now` methods) and
+ * asynchronously on any `SharedState` (Redis, after a Worker leased a job).
+ */
+import type { SessionMachineEvent } from '../../machines/session.js';
+import { emptyWindow } from '../core/rate-window.js';
+import {
+  type Acquired,
+  acquireModel,
+  acquireProvider,
+  budgetOf,
+  type CallOutcome,
+  initialProviderState,
+  LIMITER_TTL_MS,
+  modelKey,
+  type ProviderBudget,
+  type ProviderLimitsConfig,
+  type ProviderState,
+  providerKey,
+  type RateLimits,
+  refundProvider,
+  type Start,
+  settleModel,
+  settleProvider,
+} from './limiter.js';
+import type { MemorySharedState } from './memory-state.js';
+import type { SharedState } from './ports.js';
+
+type Maybe<T> = T | Promise<T>;
+const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
+  value instanceof Promise ? value.then(fn) : fn(value);
+
+/** A provider's window limits (its `maxConcurrent` is the scheduler's or the queue's), and its models'. */
+function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
+  if (config === undefined) return {};
+  const { maxConcurrent: _queueHoldsIt, models: _perModel, ...rest } = config;
+  return rest;
+}
+
+export class Limiter {
+  constructor(
+    private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
+    private readonly state: SharedState,
+  ) {}
+
+  /** The limits of a model of a provider, if any. */
+  modelLimits(provider: string, model: string): RateLimits | undefined {
+    return this.config.get(provider)?.models?.[model];
+  }
+
+  providerLimits(provider: string): RateLimits {
+    return windowLimits(this.config.get(provider));
+  }
+
+  /** Charges a start to its provider and its model, or to neither. */
+  tryStart(provider: string, start: Start): Promise<Acquired> {
+    return Promise.resolve(this.start(provider, start, (k, i, c, t) => this.state.update(k, i, c, t)));
+  }
+
+  tryStartNow(provider: string, start: Start): Acquired {
+    return this.start(provider, start, this.memory()) as Acquired;
+  }
+
+  /** A call's outcome: reconciles its tokens, drives the cooldown machine, frees its slots. */
+  settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<void> {
+    return Promise.resolve(
+      this.finish(provider, start, now, outcome, (k, i, c, t) => this.state.update(k, i, c, t)),
+    );
+  }
+
+  settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): void {
+    this.finish(provider, start, now, outcome, this.memory());
+  }
+
+  /** What each provider has left at `now`. */
+  async budgets(providers: readonly string[], now: number): Promise<Record<string, ProviderBudget>> {
+    const out: Record<string, ProviderBudget> = {};
+    for (const name of providers) {
+      out[name] = budgetOf(
+        await this.state.read<ProviderState>(providerKey(name)),
+        this.providerLimits(name),
+        now,
+      );
+    }
+    return out;
+  }
+
+  budgetsNow(providers: readonly string[], now: number): Record<string, ProviderBudget> {
+    const memory = this.state as MemorySharedState;
+    const out: Record<string, ProviderBudget> = {};
+    for (const name of providers) {
+      out[name] = budgetOf(memory.readNow<ProviderState>(providerKey(name)), this.providerLimits(name), now);
+    }
+    return out;
+  }
+
+  private memory(): Exec {
+    const memory = this.state as MemorySharedState;
+    return (k, i, c, t) => memory.updateNow(k, i, c, t);
+  }
+
+  private start(provider: string, start: Start, exec: Exec): Maybe<Acquired> {
+    const limits = this.providerLimits(provider);
+    const acquired = exec(
+      providerKey(provider),
+      initialProviderState,
+      acquireProvider(limits, start),
+      LIMITER_TTL_MS,
+    );
+    const model = this.modelLimits(provider, start.model);
+    if (model === undefined) return acquired;
+    return then(acquired, (got) => {
+      if (!got.ok) return got;
+      const room = exec(
+        modelKey(provider, start.model),
+        emptyWindow,
+        acquireModel(model, start),
+        LIMITER_TTL_MS,
+      );
+      return then(room, (fits): Maybe<Acquired> => {
+        if (fits.ok) return got;
+        const refunded = exec(
+          providerKey(provider),
+          initialProviderState,
+          refundProvider(start, got.probe),
+          LIMITER_TTL_MS,
+        );
+        return then(refunded, (): Acquired => ({ ...fits, model: true }));
+      });
+    });
+  }
+
+  private finish(provider: string, start: Start, now: number, outcome: CallOutcome, exec: Exec): Maybe<void> {
+    const done = exec(
+      providerKey(provider),
+      initialProviderState,
+      settleProvider(start.sessionId, start.now, now, outcome),
+      LIMITER_TTL_MS,
+    );
+    if (this.modelLimits(provider, start.model) === undefined) return then(done, () => undefined);
+    return then(done, () =>
+      exec(
+        modelKey(provider, start.model),
+        emptyWindow,
+        settleModel(start.sessionId, start.now, now, outcome),
+        LIMITER_TTL_MS,
+      ),
+    );
+  }
+}
+
+type Exec = <S, R>(
+  key: string,
+  init: () => S,
+  change: (state: S) => { readonly state: S; readonly result: R },
+  ttlMs?: number,
+) => Maybe<R>;
+
+/** What a provider event means to the limiter: `undefined` for events that are not a call's outcome. */
+export function outcomeOf(event: SessionMachineEvent, estimate: number): CallOutcome | undefined {
+  if (event.type === 'provider.done') {
+    const used = event.usage?.totalTokens;
+    return { kind: 'answered', delta: used === undefined ? 0 : used - estimate };
+  }
+  if (event.type === 'provider.error') {
+    if (event.error.code === 'RATE_LIMITED')
+      return { kind: 'rateLimited', retryAfterMs: event.error.retryAfterMs };
+    // Any other answer says the provider takes calls again.
+    return { kind: 'answered', delta: 0 };
+  }
+  return undefined;
+}
