@@ -1,19 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
-import type {
-  ChatDelta,
-  ChatProvider,
-  FinishReason,
-  TokenUsage,
-  ToolCall,
-  WebSearchResult,
-} from '../providers/port.js';
-import type { Cost, PriceTable } from '../providers/prices.js';
+import type { ChatProvider, FinishReason, TokenUsage, ToolCall, WebSearchResult } from '../providers/port.js';
+import type { Cost } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
-import type { BreakerOptions, BreakerView } from './breakers.js';
-import type { BudgetOptions } from './budgets.js';
+import type { BreakerView } from './breakers.js';
 import type { RuntimeEvent, SessionEvent } from './events.js';
+import type { GateOptions } from './gate-options.js';
 import type { SharedState } from './ports.js';
 import type { MachineOptions } from './session-engine.js';
 
@@ -100,7 +93,7 @@ export interface Defaults {
   readonly backoffMaxMs?: number;
 }
 
-export interface RuntimeOptions extends MachineOptions {
+export interface RuntimeOptions extends MachineOptions, GateOptions {
   /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
@@ -121,25 +114,6 @@ export interface RuntimeOptions extends MachineOptions {
   readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
-  /**
-   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
-   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
-   * no price gets no cost. @default none
-   */
-  readonly prices?: PriceTable;
-  /**
-   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
-   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
-   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
-   * @default off
-   */
-  readonly breakers?: BreakerOptions | boolean;
-  /**
-   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
-   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
-   * Needs `prices`. @default none
-   */
-  readonly budgets?: BudgetOptions;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -280,18 +254,9 @@ export interface RuntimeStatus {
   readonly breakers?: readonly BreakerView[];
 }
 
-export interface RuntimeMetrics {
-  readonly submitted: number;
-  readonly rejected: Readonly<Record<string, number>>;
-  readonly ended: Readonly<Record<FinalState, number>>;
-  readonly retries: number;
-  readonly providerErrors: Readonly<Record<string, number>>;
-  readonly queued: number;
-  readonly running: number;
-  readonly tokens: { readonly prompt: number; readonly completion: number };
-  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
-  readonly cost: Readonly<Record<string, number>>;
-}
+import type { RuntimeMetrics } from './counters.js';
+
+export type { RuntimeMetrics };
 
 export interface ShutdownOptions {
   /** How long queued and running sessions may go on before they are cancelled, in ms. @default 10000 */
