@@ -258,13 +258,15 @@ export class RuntimeObserver {
       }
       return;
     }
-    if (event.type !== 'session.retry' && event.type !== 'session.ended') return;
+    // A hop to a fallback ends its call as a retry does.
+    if (event.type !== 'session.retry' && event.type !== 'session.fallback' && event.type !== 'session.ended')
+      return;
     const seen = this.sessions.get(event.sessionId);
     if (seen === undefined) return;
     const error =
-      event.type === 'session.retry' ? event.error : event.result.ok ? undefined : event.result.error;
+      event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
     const answered =
-      event.type === 'session.retry' ||
+      event.type !== 'session.ended' ||
       event.result.metadata.state === 'done' ||
       event.result.metadata.state === 'failed';
     const cooldown = this.cooldowns.get(seen.provider) ?? { state: 'open', until: 0, probe: null };
