@@ -144,6 +144,7 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
     providers: [provider],
     registry,
     perProviderLimits: {},
+    providerLimits: {},
     defaults: { provider: name },
     prices: {},
     simulated: false,
@@ -180,7 +181,7 @@ async function run(argv: readonly string[]): Promise<Exit> {
 
   const runtime = createRuntime({
     providers: loaded.providers,
-    limits: { perProvider: loaded.perProviderLimits },
+    limits: { perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
     defaults: { ...loaded.defaults, maxAttempts: 3 },
     router: loaded.registry.router,
     prices: loaded.prices,

@@ -45,7 +45,7 @@ export async function bootstrap(
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
-    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits },
+    limits: { ...settings?.limits, perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
     defaults: { ...settings?.defaults, ...loaded.defaults },
     prices: loaded.prices,
     ...(settings?.breakers === undefined ? {} : { breakers: settings.breakers }),

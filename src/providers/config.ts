@@ -14,6 +14,9 @@ import type { ChatProvider } from './port.js';
 import { GLM_ZAI_PRICES, KIMI_PRICES, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
+import { modelLimits, type ProviderRateLimits, poolSize, rateFields, rateLimitsOf } from './tiers.js';
+
+export { poolSize } from './tiers.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,6 +34,8 @@ const providerSchema = z.strictObject({
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
   maxConcurrent: limit.optional(),
+  ...rateFields,
+  modelLimits,
   maxSockets: limit.optional(),
   headers: z
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
@@ -40,6 +45,8 @@ const providerSchema = z.strictObject({
 const presetFields = {
   baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
   maxConcurrent: limit.optional(),
+  ...rateFields,
+  modelLimits,
   maxSockets: limit.optional(),
   /** Added to the built-in catalogue, or replacing the entry with the same id. */
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
@@ -52,6 +59,13 @@ const presetFields = {
 const kimiSchema = z.strictObject({
   ...presetFields,
   region: z.enum(['global', 'cn'], { error: '`global` or `cn`' }).optional(),
+  /** Moonshot's rate-limit tier, 0 to 5 (`tiers.ts`); explicit fields override its numbers. */
+  tier: z
+    .number({ error: 'a tier from 0 to 5' })
+    .int({ error: 'a tier from 0 to 5' })
+    .min(0, { error: 'a tier from 0 to 5' })
+    .max(5, { error: 'a tier from 0 to 5' })
+    .optional(),
 });
 const glmSchema = z.strictObject({
   ...presetFields,
@@ -72,6 +86,8 @@ export interface LoadedProviders {
   readonly providers: ChatProvider[];
   readonly registry: ModelRegistry;
   readonly perProviderLimits: Record<string, number>;
+  /** Limits in each provider's own units (`limits.providers` of `createRuntime`). */
+  readonly providerLimits: Record<string, ProviderRateLimits>;
   readonly defaults: { readonly provider?: string; readonly model?: string };
   /** Prices by provider and model: the built-in ones for the host in use, with the file's over them. */
   readonly prices: PriceTable;
@@ -172,31 +188,6 @@ export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpe
   return merged;
 }
 
-/** The runtime's global concurrency default (`limits.maxConcurrent`), which bounds a provider without its own limit. */
-const RUNTIME_DEFAULT_CONCURRENCY = 64;
-/** The transport's own default pool size. */
-const DEFAULT_SOCKETS = 16;
-
-/**
- * The connection pool a provider gets: never smaller than the concurrency it must carry, so a
- * session the runtime admitted never waits for a socket while shown `running` (its deadline would
- * pass in a queue nobody sees). Without `maxSockets`: the larger of 16 and `maxConcurrent` (or the
- * runtime's default of 64 when the provider has no limit). A `maxSockets` below `maxConcurrent` is refused.
- */
-export function poolSize(
-  where: string,
-  maxSockets: number | undefined,
-  maxConcurrent: number | undefined,
-): number {
-  if (maxSockets !== undefined && maxConcurrent !== undefined && maxSockets < maxConcurrent) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `${where}.maxSockets: Expected at least \`maxConcurrent\` (${maxConcurrent}) sockets, got ${maxSockets}: sessions beyond the pool would wait for a socket while shown running`,
-    );
-  }
-  return maxSockets ?? Math.max(DEFAULT_SOCKETS, maxConcurrent ?? RUNTIME_DEFAULT_CONCURRENCY);
-}
-
 /** The first variable in `names` that is set and not blank. */
 function firstSet(env: Env, names: readonly string[]): string | undefined {
   for (const name of names) {
@@ -221,20 +212,24 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const providers: ChatProvider[] = [];
   const entries: ProviderEntry[] = [];
   const limits: Record<string, number> = {};
-  const add = (entry: ProviderEntry, create: () => ChatProvider, maxConcurrent?: number) => {
+  const rates: Record<string, ProviderRateLimits> = {};
+  const add = (entry: ProviderEntry, create: () => ChatProvider, rateLimits?: ProviderRateLimits) => {
     if (entries.some((e) => e.name === entry.name)) {
       throw runtimeError('INVALID_REQUEST', `Expected unique provider names, got \`${entry.name}\` twice`);
     }
     entries.push(entry);
     if (!entry.configured) return;
     providers.push(create());
-    if (maxConcurrent !== undefined) limits[entry.name] = maxConcurrent;
+    if (rateLimits === undefined) return;
+    rates[entry.name] = rateLimits;
+    if (rateLimits.maxConcurrent !== undefined) limits[entry.name] = rateLimits.maxConcurrent;
   };
 
   const kimiKey = kimiKeyFrom(env);
   const kimi = file.kimi ?? {};
   const kimiModels = mergeModels(KIMI_MODELS, (kimi.models ?? []) as ModelSpec[]);
   const kimiBase = kimi.baseURL ?? firstSet(env, KIMI_BASE_URL_VARS);
+  const kimiLimits = rateLimitsOf(kimi, kimi.tier);
   add(
     {
       name: 'kimi',
@@ -250,9 +245,9 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         models: kimiModels,
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
         ...(kimiBase === undefined ? {} : { baseURL: kimiBase }),
-        maxSockets: poolSize('kimi', kimi.maxSockets, kimi.maxConcurrent),
+        maxSockets: poolSize('kimi', kimi.maxSockets, kimiLimits?.maxConcurrent),
       }),
-    kimi.maxConcurrent,
+    kimiLimits,
   );
   const glmKey = glmKeyFrom(env);
   const glm = file.glm ?? {};
@@ -278,7 +273,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         ...(glmBase === undefined ? {} : { baseURL: glmBase }),
         maxSockets: poolSize('glm', glm.maxSockets, glm.maxConcurrent),
       }),
-    glm.maxConcurrent,
+    rateLimitsOf(glm),
   );
   const endpoint = envEndpoint(env);
   if (endpoint !== undefined) {
@@ -320,7 +315,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           ...(spec.headers === undefined ? {} : { defaultHeaders: spec.headers }),
           maxSockets: poolSize(`providers[${index}]`, spec.maxSockets, spec.maxConcurrent),
         }),
-      spec.maxConcurrent,
+      rateLimitsOf(spec),
     );
   }
 
@@ -361,6 +356,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     providers,
     registry,
     perProviderLimits: limits,
+    providerLimits: rates,
     defaults,
     prices,
     simulated,

@@ -29,6 +29,8 @@ export class LocalLimits {
     rateLimited: 0,
     cooldowns: 0,
   };
+  /** The limit holding each provider's queue (its head was refused), until its head goes. */
+  readonly laneHeld = new Map<string, LimitName>();
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
   private readonly estimates = new WeakMap<SessionRecord, number>();
@@ -153,16 +155,27 @@ export class LocalLimits {
     if (got.ok) {
       record.waitingFor = undefined;
       record.limitStart = start;
+      if (!record.admitted) this.laneHeld.delete(provider);
       return true;
     }
     if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
     record.waitingFor = got.limit;
+    if (!record.admitted) this.laneHeld.set(provider, got.limit);
     if (got.at !== null && got.at < this.earliest) this.earliest = got.at;
     return false;
   }
 
-  /** A call's outcome reached its session. */
+  /** What holds a queued session back: its own last refusal, or its provider's queue's. */
+  waitingOf(record: SessionRecord): LimitName | undefined {
+    return record.waitingFor ?? (record.admitted ? undefined : this.laneHeld.get(record.provider));
+  }
+
+  /** A call's outcome reached its session (or its queue deadline: it says what held it). */
   observe(record: SessionRecord, event: SessionMachineEvent): boolean {
+    if (event.type === 'session.tick' && !record.admitted) {
+      record.waitingFor = this.waitingOf(record);
+      return false;
+    }
     const start = record.limitStart ?? null;
     const outcome = outcomeOf(event, start?.tokens ?? 0);
     if (outcome === undefined) return false;

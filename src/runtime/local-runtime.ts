@@ -104,6 +104,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           onError,
         },
   );
+  table.waitingOf = (record) => rates.waitingOf(record);
   const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
     gate: createCallGate({ breakers, budgets, onError }),

@@ -9,6 +9,8 @@ import type { SessionMetadata, SessionSummary } from './types.js';
 export class SessionTable {
   private readonly live = new Map<string, SessionRecord>();
   private readonly history: EndedSessions;
+  /** What holds a queued session back, when its own record does not say (its lane is held). */
+  waitingOf: (record: SessionRecord) => SessionRecord['waitingFor'] = () => undefined;
 
   constructor(historySize: number) {
     this.history = new EndedSessions(historySize);
@@ -43,14 +45,14 @@ export class SessionTable {
 
   summary(id: string): SessionSummary | undefined {
     const record = this.live.get(id);
-    return record === undefined ? this.history.get(id) : liveSummary(record);
+    return record === undefined ? this.history.get(id) : this.liveSummary(record);
   }
 
   summaries(limit: number): SessionSummary[] {
     const out: SessionSummary[] = [];
     for (const record of this.live.values()) {
       if (out.length >= limit) break;
-      out.push(liveSummary(record));
+      out.push(this.liveSummary(record));
     }
     return out;
   }
@@ -58,8 +60,11 @@ export class SessionTable {
   recent(limit: number): SessionSummary[] {
     return this.history.recent(limit);
   }
-}
 
-function liveSummary(record: SessionRecord): SessionSummary {
-  return summarize(record, record.actor?.getSnapshot().context);
+  private liveSummary(record: SessionRecord): SessionSummary {
+    const summary = summarize(record, record.actor?.getSnapshot().context);
+    if (summary.waitingFor !== undefined || record.admitted) return summary;
+    const waitingFor = this.waitingOf(record);
+    return waitingFor === undefined ? summary : { ...summary, waitingFor };
+  }
 }

@@ -7,10 +7,12 @@ import type { RuntimeBackend } from './backend.js';
 import type { BreakerView } from './breakers.js';
 import type { RuntimeEvent, SessionEvent } from './events.js';
 import type { GateOptions } from './gate-options.js';
+import type { ProviderLimits, WaitingFor } from './limit-types.js';
 import type { SharedState } from './ports.js';
 import type { MachineOptions } from './session-engine.js';
 
 export type { RuntimeEvent, SessionEvent, SupervisorEvent } from './events.js';
+export type { ProviderLimits, RateLimitSettings, WaitingFor } from './limit-types.js';
 export type { Router, SessionRequest };
 
 /** The final states of a session. */
@@ -52,26 +54,10 @@ export interface Limits {
   readonly historySize?: number;
   /** Bytes of JSON for caller metadata before it is cut. @default 4096 */
   readonly callerMetadataBytes?: number;
-  /**
-   * Limits in each provider's own units, by provider name: `maxConcurrent` (also `perProvider`),
-   * `requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, and the same per model under `models`.
-   * A session waits queued until its provider and model have room in every unit (docs/runtime.md, "Limits").
-   */
+  /** Limits in each provider's own units, by provider name, and per model (docs/runtime.md, "Limits"). */
   readonly providers?: Readonly<Record<string, ProviderLimits>>;
   /** Completion tokens charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). @default 1024 */
   readonly defaultCompletionTokens?: number;
-}
-
-/** One provider's (or one model's) limits in its own units. */
-export interface RateLimitSettings {
-  readonly maxConcurrent?: number;
-  readonly requestsPerMinute?: number;
-  readonly tokensPerMinute?: number;
-  readonly tokensPerDay?: number;
-}
-
-export interface ProviderLimits extends RateLimitSettings {
-  readonly models?: Readonly<Record<string, RateLimitSettings>>;
 }
 
 export interface Defaults {
@@ -106,11 +92,7 @@ export interface RuntimeOptions extends MachineOptions, GateOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
-  /**
-   * For a shared backend's local runtime: the shared state its rate limits, cooldowns, breakers
-   * and budgets live in (retries ask it; admission happened in the shared queue).
-   * @default none: all of them are kept in this process
-   */
+  /** A shared backend's: where rate limits, cooldowns, breakers, budgets live. @default this process */
   readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
@@ -153,8 +135,7 @@ export interface SessionMetadata {
   readonly finishReason?: FinishReason;
   /** What the provider adapter changed in the request (a dropped or adjusted parameter), and why. */
   readonly notes?: readonly string[];
-  /** A session that timed out waiting: the provider limit that held it back. */
-  readonly waitingFor?: WaitingFor;
+  readonly waitingFor?: WaitingFor /* a session that timed out waiting: the limit that held it */;
   /**
    * Present for a session with fallbacks: every target it called or skipped, in order, with how
    * its turn ended (`done` or an error code) and the time spent on it. `provider` and `model` above
@@ -226,14 +207,6 @@ export interface SessionSummary {
   /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
   readonly waitingFor?: WaitingFor;
 }
-
-/** A limit in a provider's own units, or its cooldown after a 429. */
-export type WaitingFor =
-  | 'maxConcurrent'
-  | 'requestsPerMinute'
-  | 'tokensPerMinute'
-  | 'tokensPerDay'
-  | 'cooldown';
 
 export interface RuntimeStatus {
   readonly state: 'accepting' | 'draining' | 'stopped';

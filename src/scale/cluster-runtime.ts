@@ -14,9 +14,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import {
   Admission,
-  estimateTokens,
   Lifecycle,
-  Limiter,
   type LocalRuntime,
   RuntimeCounters,
   reportError,
@@ -74,18 +72,15 @@ export function createClusterRuntime(
   const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
   // Limits in providers' own units, cooldowns, breakers and budgets live in Redis, shared by every instance.
   const sharedState = new RedisSharedState(redis, settings.prefix);
-  const limiter = new Limiter(limits.rates, sharedState);
-  // Admission to run is the shared queue's job; locally every leased session starts at once, and
-  // its retries ask the shared limiter.
+  // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
     backend: undefined,
     sharedState,
     limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
-  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError, () =>
-    clock.now(),
-  );
+  const now = () => clock.now();
+  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError, now);
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
@@ -127,16 +122,8 @@ export function createClusterRuntime(
     router: options.router,
     state: () => lifecycle.state,
   });
-  const runner = new LeaseRunner({
-    local,
-    store,
-    bus,
-    clock,
-    onError,
-    ended: () => lifecycle.workEnded(),
-    limiter,
-    estimate: (request) => estimateTokens(request, limits.defaultCompletionTokens).total,
-  });
+  const ended = () => lifecycle.workEnded();
+  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended });
 
   const ready = (async () => {
     await queue.apply();

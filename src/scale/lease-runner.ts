@@ -5,9 +5,15 @@
  * the queue, to be taken up elsewhere as a further attempt.
  */
 import type { Clock } from '../core/clock.js';
-import type { ChatRequest } from '../providers/port.js';
-import { type Limiter, type LocalRuntime, resultOf, type Start } from '../runtime/backend.js';
-import type { EventBus, Held, Lease, SessionStore } from '../runtime/ports.js';
+import {
+  estimateTokens,
+  Limiter,
+  type LocalRuntime,
+  type ProviderLimitsConfig,
+  resultOf,
+  type Start,
+} from '../runtime/backend.js';
+import type { EventBus, Held, Lease, SessionStore, SharedState } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 
 /** A session leased here, from the lease until it ends here. */
@@ -27,10 +33,13 @@ export interface LeaseRunnerSettings {
   readonly onError: (error: unknown) => void;
   /** A session leased here ended here (or was handed back). */
   readonly ended: () => void;
-  /** The limits every instance shares: a leased session starts only when they have room. */
-  readonly limiter: Limiter;
-  /** The tokens a request is charged before its call (docs/providers.md, "Token estimates"). */
-  readonly estimate: (request: ChatRequest) => number;
+  /** Limits in providers' own units, kept in `sharedState`: a leased session starts only when they have room. */
+  readonly limits: {
+    readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
+    /** Charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). */
+    readonly defaultCompletionTokens: number;
+  };
+  readonly sharedState: SharedState;
 }
 
 /** How long a session held by a probe in flight waits before it looks again, in ms. */
@@ -41,8 +50,10 @@ const RUN_RECORD_GRACE_MS = 60_000;
 
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
+  private readonly limiter: Limiter;
 
   constructor(private readonly s: LeaseRunnerSettings) {
+    this.limiter = new Limiter(s.limits.rates, s.sharedState);
     // Events of sessions run here go to the cluster; `session.ended` goes out through `settle`.
     s.local.subscribe((event) => {
       if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
@@ -94,10 +105,10 @@ export class LeaseRunner {
         sessionId: id,
         model: data.input.model,
         now,
-        tokens: this.s.estimate(data.request),
+        tokens: estimateTokens(data.request, this.s.limits.defaultCompletionTokens).total,
         lapsesAt: state.run?.runDeadlineAt ?? now + data.input.timeoutMs,
       };
-      const got = await this.s.limiter.tryStart(data.input.provider, start);
+      const got = await this.limiter.tryStart(data.input.provider, start);
       if (!got.ok) {
         const retryInMs = Math.max(1, (got.at ?? now + PROBE_POLL_MS) - now);
         return { retryInMs, modelOnly: got.model === true };

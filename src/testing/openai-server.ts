@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { type Fault, NO_FAULT, parseFault } from './faults.js';
 import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
+import { type EnforcedLimits, TierLimits } from './tier-limits.js';
 import {
   sendKimiThinkingRule,
   sendUnknownModel,
@@ -65,6 +66,8 @@ export interface OpenAIServerOptions {
   readonly vendor?: VendorMode;
   /** Larger request bodies get 413. @default 10485760 (10 MiB) */
   readonly maxRequestBytes?: number;
+  /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`). @default none */
+  readonly enforce?: EnforcedLimits;
 }
 
 export interface OpenAIServer {
@@ -76,6 +79,8 @@ export interface OpenAIServer {
   readonly maxInFlight: number;
   /** Distinct TCP connections accepted since start (or the last `reset()`). */
   readonly socketCount: number;
+  /** 429s answered by the `enforce` limits. */
+  readonly rateLimited: number;
   start(): Promise<string>;
   /** Closes every connection at once, hanging ones included. */
   close(): Promise<void>;
@@ -90,6 +95,7 @@ export interface OpenAIServer {
 
 export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAIServer {
   const maxRequestBytes = options.maxRequestBytes ?? 10 * 1024 * 1024;
+  const enforced = options.enforce === undefined ? undefined : new TierLimits(options.enforce);
   let respond = options.respond;
   const requests: RecordedRequest[] = [];
   const files = new Map<string, StoredFile>();
@@ -164,7 +170,10 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
       return sendError(res, 401, 'Invalid API key', NO_FAULT, auth);
     }
     const route = `${record.method} ${record.path}`;
-    if (route === 'POST /v1/chat/completions') return chat(res, record, auth);
+    if (route === 'POST /v1/chat/completions') {
+      if (enforced !== undefined && !enforced.admit(res)) return;
+      return chat(res, record, auth);
+    }
     if (route === 'GET /v1/models') {
       const ids = options.models ?? ['echo-1'];
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -277,6 +286,9 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     },
     get socketCount() {
       return socketCount;
+    },
+    get rateLimited() {
+      return enforced?.rejected ?? 0;
     },
     async start() {
       server = createServer((req, res) => {

@@ -1,0 +1,21 @@
+/** The public types of limits in providers' own units (docs/runtime.md, "Limits"). */
+
+/** One provider's (or one model's) limits in its own units. */
+export interface RateLimitSettings {
+  readonly maxConcurrent?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+}
+
+export interface ProviderLimits extends RateLimitSettings {
+  readonly models?: Readonly<Record<string, RateLimitSettings>>;
+}
+
+/** A limit in a provider's own units, or its cooldown after a 429: what a waiting session waits for. */
+export type WaitingFor =
+  | 'maxConcurrent'
+  | 'requestsPerMinute'
+  | 'tokensPerMinute'
+  | 'tokensPerDay'
+  | 'cooldown';

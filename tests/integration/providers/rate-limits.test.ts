@@ -1,0 +1,117 @@
+/**
+ * Limits in providers' own units, end to end over real HTTP: the test server enforces a tier as
+ * Moonshot does (429 `rate_limit_reached_error`, optionally with `Retry-After`), the runtime and the
+ * server share one fast clock so a 60 s window passes in 2 s.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadProviders } from '../../../src/providers/config.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { fastClock } from '../../support/fast-clock.js';
+
+const KEY = 'sk-rate-limits-0123456789abcdef';
+const FACTOR = 30;
+const closing: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of closing.splice(0)) await close();
+});
+
+async function kimiRig(file: Record<string, unknown>, enforce: Parameters<typeof createOpenAIServer>[0]) {
+  const clock = fastClock(FACTOR);
+  const server: OpenAIServer = createOpenAIServer({
+    apiKey: KEY,
+    vendor: 'kimi',
+    ...enforce,
+    // The server times each request on arrival: at 30x, a few ms of HTTP latency are a few hundred
+    // ms of its clock, so its window is 59 s where the runtime counts 60.
+    enforce: { windowMs: 50_000, ...enforce?.enforce, now: () => clock.now() },
+  });
+  await server.start();
+  closing.push(() => server.close());
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-limits-'));
+  const configPath = join(dir, 'providers.json');
+  await writeFile(configPath, JSON.stringify({ kimi: { baseURL: server.baseURL, ...file } }));
+  const loaded = await loadProviders({ env: { MOONSHOT_API_KEY: KEY }, configPath });
+  closing.push(() => loaded.close());
+  const runtime: Runtime = createRuntime({
+    providers: loaded.providers,
+    router: loaded.registry.router,
+    clock,
+    limits: { perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
+    defaults: { queueTimeoutMs: 600_000, timeoutMs: 600_000 },
+  });
+  closing.unshift(() => runtime.shutdown({ deadlineMs: 1000 }));
+  return { server, runtime };
+}
+
+const ask = (text: string) => ({
+  provider: 'kimi',
+  model: 'moonshot-v1-8k',
+  messages: [{ role: 'user' as const, content: text }],
+});
+
+describe("limits in providers' own units, over HTTP", () => {
+  it('tier 0: five parallel calls all succeed, in priority order, and the server answers no 429', async () => {
+    const { server, runtime } = await kimiRig(
+      { tier: 0 },
+      { enforce: { concurrency: 1, requestsPerMinute: 3, retryAfter: true } },
+    );
+    const handles = [
+      runtime.submit(ask('first'), { priority: 5 }),
+      runtime.submit(ask('low'), { priority: 1 }),
+      runtime.submit(ask('high'), { priority: 9 }),
+      runtime.submit(ask('middle'), { priority: 5 }),
+      runtime.submit(ask('higher'), { priority: 7 }),
+    ];
+    // While they wait, each says what holds it.
+    const waiting = runtime.sessions().filter((s) => s.state === 'queued');
+    expect(waiting.length).toBe(4);
+    const results = await Promise.all(handles.map((h) => h.result));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    const order = server.requests
+      .filter((r) => r.path === '/v1/chat/completions')
+      .map((r) => (r.body as { messages: { content: string }[] }).messages.at(-1)?.content);
+    expect(order).toEqual(['first', 'high', 'higher', 'middle', 'low']);
+    expect(server.rateLimited).toBe(0);
+    // The fourth and fifth waited for the 60 s window, not for a retry.
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    expect(results[1]?.metadata.queuedMs).toBeGreaterThanOrEqual(59_000);
+  }, 30_000);
+
+  it('a 429 with Retry-After pauses the provider: the sessions queued meanwhile cause no 429 of their own', async () => {
+    // The runtime knows no rate limit; the server allows 5 a minute and says when to come back.
+    const { server, runtime } = await kimiRig({}, { enforce: { requestsPerMinute: 5, retryAfter: true } });
+    // Someone else spent this minute's requests.
+    for (let i = 0; i < 5; i++) {
+      await fetch(`${server.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(ask(`elsewhere ${i}`)),
+      });
+    }
+    const retries: string[] = [];
+    const stop = runtime.subscribe((event) => {
+      if (event.type === 'session.retry') retries.push(event.error.code);
+    });
+    closing.push(async () => stop());
+    const first = runtime.submit(ask('first'));
+    while (retries.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // The provider cools down: four more wait for it instead of each spending a 429.
+    const rest = Array.from({ length: 4 }, (_, i) => runtime.submit(ask(`queued ${i}`)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rest.map((h) => runtime.session(h.id)?.waitingFor)).toEqual([
+      'cooldown',
+      'cooldown',
+      'cooldown',
+      'cooldown',
+    ]);
+    const results = await Promise.all([first, ...rest].map((h) => h.result));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    expect(server.rateLimited).toBe(1);
+    expect(retries).toEqual(['RATE_LIMITED']);
+  }, 30_000);
+});
