@@ -3,7 +3,7 @@
 // only runs the tests written for its files. Read by stryker.config.mjs and vitest.stryker.config.ts.
 export const GROUPS = {
   machines: {
-    mutate: ['machines/session.ts', 'machines/supervisor.ts'],
+    mutate: ['machines/session.ts', 'machines/supervisor.ts', 'machines/routing.ts'],
     tests: ['tests/unit/machines/**/*.test.ts'],
   },
   core: {
@@ -24,14 +24,21 @@ export const GROUPS = {
       'tests/unit/core/compiled-machine.test.ts',
       'tests/unit/core/statechart/**/*.test.ts',
       'tests/properties/compiled-machine.test.ts',
+      // The actor's inspection hook (`ActorWatch`), through the runtime.
+      'tests/unit/runtime/session-inspection.test.ts',
     ],
     // The differential property at 50 runs per mutant (200 in `npm test`): the unit tests kill
     // most mutants; the property is there for what they miss.
     env: { TROUPE_PROPERTY_RUNS: '50' },
   },
   errors: {
-    mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],
-    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
+    mutate: ['src/providers/http-errors.ts', 'src/providers/vendor-errors.ts', 'src/mcp/errors.ts'],
+    tests: [
+      'tests/unit/providers/http-errors*.test.ts',
+      'tests/unit/mcp/errors*.test.ts',
+      // The vendor tables are tested row by row end to end, over HTTP to the local test server.
+      'tests/integration/providers/vendor-errors.test.ts',
+    ],
   },
 };
 

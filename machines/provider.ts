@@ -9,7 +9,10 @@
  * - At the end of the pause (`provider.tick`): `probing`. One session goes (`provider.probe`);
  *   the rest wait for its answer. An answer that is not a 429 (`provider.answered`) opens the
  *   provider; another 429 cools it down again. A probe that ends with no answer (cancelled, timed
- *   out, its instance lost: it lapses at its run deadline) lets the next session probe.
+ *   out) lets the next session probe. A probe still running `PROBE_ACCEPTED_MS` after it started
+ *   was accepted (a rate-limited request is refused at once, before any generation), so the
+ *   provider opens then: a long completion as the probe does not hold the whole provider, and a
+ *   probe whose instance was lost does not hold it past that either.
  *
  * Context is plain data with absolute times and every event carries `now`, so the snapshot
  * (`{ value, context }`) is JSON: it is what the shared state stores, in memory or on Redis, and
@@ -49,6 +52,9 @@ export interface ProviderSnapshot {
 
 /** The pause after a 429 that carries no hint, in ms. */
 export const DEFAULT_COOLDOWN_MS = 1000;
+
+/** A probe not refused within this many ms was accepted: the provider opens. */
+export const PROBE_ACCEPTED_MS = 2000;
 
 const cooldownUntil = (event: ProviderMachineEvent) => {
   const e = event as Extract<ProviderMachineEvent, { type: 'provider.rateLimited' }>;
@@ -105,7 +111,7 @@ export const providerMachine = setup({
         'provider.probe': { guard: 'noProbe', actions: 'takeProbe' },
         'provider.answered': { guard: 'isProbe', target: 'open', actions: 'clear' },
         'provider.probeEnded': { guard: 'isProbe', actions: 'dropProbe' },
-        'provider.tick': { guard: 'probeLapsed', actions: 'dropProbe' },
+        'provider.tick': { guard: 'probeLapsed', target: 'open', actions: 'clear' },
       },
     },
   },

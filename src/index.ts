@@ -48,6 +48,8 @@ export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';
 export { createRuntime } from './runtime/runtime.js';
 export type { SessionEngineKind } from './runtime/session-engine.js';
+export type { InspectObserver } from './runtime/session-inspection.js';
+export type { SessionTracer, TraceAttributes, TraceSpan } from './runtime/tracing.js';
 export type {
   Defaults,
   FinalState,

@@ -48,6 +48,8 @@ export async function bootstrap(
     limits: { ...settings?.limits, perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
     defaults: { ...settings?.defaults, ...loaded.defaults },
     prices: loaded.prices,
+    ...(settings?.breakers === undefined ? {} : { breakers: settings.breakers }),
+    ...(settings?.budgets === undefined ? {} : { budgets: settings.budgets }),
     ...(backend === undefined ? {} : { backend }),
     ...watch,
   });

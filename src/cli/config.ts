@@ -5,7 +5,7 @@
  * each resolved value remembers where it came from, for `troupe config`.
  */
 import { readFile } from 'node:fs/promises';
-import type { Defaults, Limits } from '../runtime/types.js';
+import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 
 export type SettingKey =
   | 'maxConcurrent'
@@ -17,10 +17,15 @@ export type SettingKey =
   | 'backoffBaseMs'
   | 'backoffMaxMs'
   | 'drainMs'
-  | 'progressMs';
+  | 'progressMs'
+  | 'breakerFailures'
+  | 'breakerWindowMs'
+  | 'breakerOpenMs'
+  | 'budgetPerCaller'
+  | 'budgetGlobal';
 
 /** What a value may be; the words are the ones error messages use. */
-type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs';
+type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'amount';
 
 export interface Setting {
   readonly key: SettingKey;
@@ -45,6 +50,16 @@ export const SETTINGS: readonly Setting[] = [
   s('backoffMaxMs', 'nonNegativeMs', 10_000, 'longest retry backoff'),
   s('drainMs', 'nonNegativeMs', 10_000, 'on SIGINT/SIGTERM, how long calls may finish before cancelled'),
   s('progressMs', 'positiveMs', 5_000, 'interval of MCP progress notifications while a call runs'),
+  s(
+    'breakerFailures',
+    'nonNegative',
+    5,
+    "failures (5xx, network, timeouts) that open a provider's breaker; 0: no breakers",
+  ),
+  s('breakerWindowMs', 'positiveMs', 30_000, 'the window those failures are counted in'),
+  s('breakerOpenMs', 'positiveMs', 30_000, 'how long an open breaker fails calls fast before one probe'),
+  s('budgetPerCaller', 'amount', 0, 'USD one caller (MCP session or token) may spend per UTC day; 0: none'),
+  s('budgetGlobal', 'amount', 0, 'USD all callers together may spend per UTC day; 0: none'),
 ];
 
 function s(key: SettingKey, kind: Kind, fallback: number, summary: string): Setting {
@@ -64,6 +79,7 @@ const EXPECTED: Record<Kind, string> = {
   nonNegative: 'a non-negative integer',
   positiveMs: 'a positive integer (milliseconds)',
   nonNegativeMs: 'a non-negative integer (milliseconds)',
+  amount: 'a non-negative amount (e.g. 2.50)',
 };
 
 /** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
@@ -82,6 +98,7 @@ export class ConfigError extends Error {
 }
 
 function inRange(kind: Kind, n: number): boolean {
+  if (kind === 'amount') return Number.isFinite(n) && n >= 0 && n <= 1e12;
   if (!Number.isSafeInteger(n)) return false;
   if (kind === 'positive' || kind === 'positiveMs') {
     if (n < 1) return false;
@@ -95,7 +112,8 @@ function inRange(kind: Kind, n: number): boolean {
  */
 export function parseText(setting: Setting, origin: string, raw: string): number {
   const text = raw.trim();
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  const digits = setting.kind === 'amount' ? /^\d+(\.\d+)?$/ : /^\d+$/;
+  const n = digits.test(text) ? Number(text) : Number.NaN;
   if (!inRange(setting.kind, n)) throw refusal(setting.kind, origin, n, `\`${raw}\``);
   return n;
 }
@@ -227,9 +245,20 @@ export async function loadConfig(
 }
 
 /** The runtime's share of the configuration: global limits and per-call defaults. */
-export function runtimeOptionsFrom(config: ResolvedConfig): { limits: Limits; defaults: Defaults } {
+export function runtimeOptionsFrom(
+  config: ResolvedConfig,
+): Pick<RuntimeOptions, 'breakers' | 'budgets'> & { limits: Limits; defaults: Defaults } {
   const v = config.values;
+  const budgets = {
+    ...(v.budgetPerCaller > 0 ? { perCaller: v.budgetPerCaller } : {}),
+    ...(v.budgetGlobal > 0 ? { global: v.budgetGlobal } : {}),
+  };
   return {
+    breakers:
+      v.breakerFailures === 0
+        ? false
+        : { failures: v.breakerFailures, windowMs: v.breakerWindowMs, openMs: v.breakerOpenMs },
+    ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
     limits: { maxConcurrent: v.maxConcurrent, maxQueued: v.maxQueued },
     defaults: {
       timeoutMs: v.timeoutMs,

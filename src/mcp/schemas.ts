@@ -83,6 +83,12 @@ export const sessionMetadataSchema = z.looseObject({
   totalMs: z.number(),
   attempts: z.number(),
   usage: usageSchema.optional(),
+  cost: z
+    .looseObject({ amount: z.number(), currency: z.string() })
+    .optional()
+    .describe(
+      "What the usage cost at the model's price, in the price's currency; absent for a model without a price.",
+    ),
   code: z.string().optional(),
   label: z.string().optional(),
   caller: z.record(z.string(), z.unknown()).optional(),

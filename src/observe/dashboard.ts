@@ -95,7 +95,7 @@ async function build(): Promise<string> {
 <body data-updates="0">
 <header><h1>troupe</h1><span id="lifecycle" class="pill">…</span><span id="scope" class="pill" title="what these figures cover">…</span>
 <span class="stat" title="sessions waiting">queued<b id="queued-total">0</b></span><span class="stat" title="sessions running">running<b id="running-total">0</b></span>
-<span class="stat" title="sessions ended since the server started">ended<b id="ended-total">0</b></span><span class="stat" title="what ended sessions cost, by currency (models with a price)">cost<b id="cost-total">–</b></span><span class="stat" title="sessions ended per second"><span class="k" data-short="rate">throughput</span><b id="rate">0/s</b></span>
+<span class="stat" title="sessions ended since the server started">ended<b id="ended-total">0</b></span><span class="stat" title="sessions ended per second"><span class="k" data-short="rate">throughput</span><b id="rate">0/s</b></span>
 <span class="stat" title="run time, median (last bucket)"><span class="k" data-short="p50">run p50</span><b id="p50">–</b></span><span class="stat" title="run time, 95th percentile (last bucket)">p95<b id="p95">–</b></span><span id="conn" title="connection to the server">connecting…</span></header>
 <main>
 <section class="wide"><h2>Statecharts — live sessions per state, ended sessions per final state</h2>
@@ -105,6 +105,7 @@ async function build(): Promise<string> {
 <div class="legend"><span><i style="background:var(--accent)"></i>run p50</span><span><i style="background:var(--bad)"></i>run p95</span><span><i style="background:var(--warn)"></i>queue wait p50</span></div></section>
 <section><h2>Queue depth by priority</h2><div id="queue-depth"></div>
 <h2 style="margin-top:14px">In flight per provider (running / limit)</h2><div id="in-flight"></div>
+<h2 style="margin-top:14px">Cost of ended sessions, by currency (models with a price)</h2><div id="cost-total" class="cost">–</div>
 <h2 style="margin-top:14px">Circuit breakers per provider (the breaker chart counts providers per state)</h2><div id="breakers"></div>
 <h2 style="margin-top:14px">Events</h2><pre id="ticker"></pre></section>
 <section class="wide"><h2>Sessions — live, then most recent</h2>

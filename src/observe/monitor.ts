@@ -5,7 +5,7 @@
  */
 import type { FinalState, Runtime, RuntimeEvent, RuntimeStatus, SessionSummary } from '../runtime/types.js';
 
-export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff';
+export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff' | 'fallingBack';
 export type LeafCounts = Record<LiveLeaf | FinalState, number>;
 
 export interface SeriesPoint {
@@ -77,6 +77,7 @@ export class RuntimeMonitor {
     calling: 0,
     streaming: 0,
     backingOff: 0,
+    fallingBack: 0,
     done: 0,
     failed: 0,
     timedOut: 0,
@@ -142,6 +143,9 @@ export class RuntimeMonitor {
         break;
       case 'session.retry':
         this.#move(event.sessionId, 'backingOff');
+        break;
+      case 'session.fallback':
+        this.#move(event.sessionId, 'fallingBack');
         break;
       case 'session.ended': {
         const leaf = this.#leaves.get(event.sessionId);

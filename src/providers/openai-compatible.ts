@@ -13,7 +13,7 @@ import { inlineFiles } from './files.js';
 import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
-import { acquireTransport, type TransportOptions } from './transport.js';
+import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { fromChunk, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
 
@@ -143,6 +143,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       const { data, response } = await client.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
+      await socketReleased();
       expectMediaType(name, response, 'json');
       const answer = fromCompletion(name, data);
       const failed = failedFinish(answer.finishReason, answer.content.length);

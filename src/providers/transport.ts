@@ -130,6 +130,16 @@ function capBody(response: Response, maxBytes: number): Response {
   });
 }
 
+/**
+ * Resolves one macrotask later. undici frees a socket a tick after a body's last byte: a caller that
+ * read a whole response and sends its next request at once should wait for this first, or the
+ * request finds no idle socket and opens another. Bodies `capBody` counts wait in the stream's
+ * `flush`; a body it passes untouched (declared length) is read by the SDK, so the provider waits.
+ */
+export function socketReleased(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function identityEncoded(headers: Headers): boolean {
   const encoding = headers.get('content-encoding');
   return encoding === null || encoding.trim().toLowerCase() === 'identity' || encoding.trim() === '';

@@ -2,7 +2,21 @@
  * Plain counters behind `metrics()`: incremented on the hot path, copied only when asked for.
  */
 import { round } from '../providers/prices.js';
-import type { FinalState, RuntimeMetrics, SessionResult, TaskResult } from './types.js';
+import type { FinalState, SessionResult, TaskResult } from './types.js';
+
+/** What `runtime.metrics()` returns. */
+export interface RuntimeMetrics {
+  readonly submitted: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly ended: Readonly<Record<FinalState, number>>;
+  readonly retries: number;
+  readonly providerErrors: Readonly<Record<string, number>>;
+  readonly queued: number;
+  readonly running: number;
+  readonly tokens: { readonly prompt: number; readonly completion: number };
+  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
+  readonly cost: Readonly<Record<string, number>>;
+}
 
 export class RuntimeCounters {
   submitted = 0;

@@ -10,6 +10,7 @@
  */
 import {
   initialProviderSnapshot,
+  PROBE_ACCEPTED_MS,
   type ProviderMachineEvent,
   type ProviderSnapshot,
   providerGate,
@@ -76,7 +77,7 @@ export function acquireProvider(limits: RateLimits, start: Start) {
         type: 'provider.probe',
         now: start.now,
         sessionId: start.sessionId,
-        lapsesAt: start.lapsesAt,
+        lapsesAt: Math.min(start.lapsesAt, start.now + PROBE_ACCEPTED_MS),
       });
     }
     const slot =

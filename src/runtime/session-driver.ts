@@ -80,8 +80,9 @@ export class SessionDriver {
   /** A due retry held back by its provider's limits waits on (its run deadline still armed). */
   private retryMay(record: SessionRecord, now: number): boolean {
     const mayRetry = this.settings.mayRetry;
-    if (mayRetry === undefined || record.actor === null) return true;
-    if (record.leaf !== 'backingOff' && record.leaf !== 'fallingBack') return true;
+    // A hop to the next fallback target is a further call too: it asks the limits as a retry does.
+    const waiting = record.leaf === 'backingOff' || record.leaf === 'fallingBack';
+    if (mayRetry === undefined || !waiting || record.actor === null) return true;
     const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
     if (retryAt === null || now < retryAt || (runDeadlineAt !== null && now >= runDeadlineAt)) return true;
     if (mayRetry(record, now)) return true;

@@ -16,6 +16,7 @@ import { describe, runtimeError } from '../core/errors.js';
 import { compileMachine } from '../core/statechart/compile.js';
 import { reportError } from './requests.js';
 import { CompiledInspection, type InspectObserver, inspectionSink, sampler } from './session-inspection.js';
+import type { SessionTracer } from './tracing.js';
 
 export type SessionEngineKind = 'compiled' | 'xstate';
 
@@ -33,11 +34,30 @@ export interface SessionEngine {
   restore(input: SessionInput, value: unknown, context: SessionContext): SessionActor;
 }
 
-export interface EngineOptions {
-  readonly engine?: SessionEngineKind | undefined;
-  readonly inspect?: InspectObserver | undefined;
-  /** The share of sessions inspected, in (0, 1]. @default 1 */
-  readonly inspectSampleRate?: number | undefined;
+/** How session machines run and who watches them: these options of `RuntimeOptions`. */
+export interface MachineOptions {
+  /**
+   * How session machines run. `'compiled'` runs the session machine from a table compiled from its
+   * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
+   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
+   */
+  readonly engine?: SessionEngineKind;
+  /**
+   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
+   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
+   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
+   */
+  readonly inspect?: InspectObserver;
+  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
+  readonly inspectSampleRate?: number;
+  /**
+   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
+   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
+   */
+  readonly tracer?: SessionTracer;
+}
+
+export interface EngineOptions extends Omit<MachineOptions, 'tracer'> {
   readonly onError?: ((error: unknown) => void) | undefined;
 }
 

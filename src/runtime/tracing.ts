@@ -6,8 +6,9 @@
  *
  * The span (`troupe.session`) starts when the session is queued and ends with it. It carries the
  * session's metadata as attributes (`troupe.*`, token usage as `gen_ai.usage.*`) and, as span events,
- * each attempt (`attempt`), each retry (`retry`: attempt, delay, error code), and any later session
- * event other than streamed chunks (a fallback hop, ...) under its own name. Status: OK when `done`,
+ * each attempt (`attempt`), each retry (`retry`: attempt, delay, error code), each fallback hop
+ * (`fallback`: from, to, error code), and any session event added later (other than streamed chunks)
+ * under its own name with its scalar fields. Status: OK when `done`,
  * ERROR with the error code when `failed` or `timedOut`; a cancelled session leaves it unset. No
  * prompt, answer, caller metadata or key goes into a span.
  */
@@ -71,6 +72,19 @@ export function sessionTracing(tracer: SessionTracer): (event: RuntimeEvent) => 
             'troupe.error.code': e.error.code,
             'troupe.error.retry_after_ms': e.error.retryAfterMs,
           }),
+          e.at,
+        );
+        return;
+      case 'session.fallback':
+        span.addEvent(
+          'fallback',
+          {
+            'troupe.fallback.from.provider': e.from.provider,
+            'troupe.fallback.from.model': e.from.model,
+            'troupe.fallback.to.provider': e.to.provider,
+            'troupe.fallback.to.model': e.to.model,
+            'troupe.error.code': e.error.code,
+          },
           e.at,
         );
         return;

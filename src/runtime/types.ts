@@ -1,29 +1,19 @@
-import type { InspectionEvent, Observer } from 'xstate';
-import type { ProviderLimits, WaitingFor } from './limit-types.js';
-
-export type { ProviderLimits, RateLimitSettings, WaitingFor } from './limit-types.js';
-
 import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
-import type {
-  ChatDelta,
-  ChatProvider,
-  FinishReason,
-  TokenUsage,
-  ToolCall,
-  WebSearchResult,
-} from '../providers/port.js';
-import type { Cost, PriceTable } from '../providers/prices.js';
+import type { ChatProvider, FinishReason, TokenUsage, ToolCall, WebSearchResult } from '../providers/port.js';
+import type { Cost } from '../providers/prices.js';
 import type { Router, SessionRequest } from '../providers/session-request.js';
 import type { RuntimeBackend } from './backend.js';
-import type { BreakerOptions, BreakerView } from './breakers.js';
-import type { BudgetOptions } from './budgets.js';
+import type { BreakerView } from './breakers.js';
+import type { RuntimeEvent, SessionEvent } from './events.js';
+import type { GateOptions } from './gate-options.js';
+import type { ProviderLimits, WaitingFor } from './limit-types.js';
 import type { SharedState } from './ports.js';
-import type { SessionTracer } from './tracing.js';
+import type { MachineOptions } from './session-engine.js';
 
+export type { RuntimeEvent, SessionEvent, SupervisorEvent } from './events.js';
+export type { ProviderLimits, RateLimitSettings, WaitingFor } from './limit-types.js';
 export type { Router, SessionRequest };
-
-import type { SessionEngineKind } from './session-engine.js';
 
 /** The final states of a session. */
 export type FinalState = 'done' | 'failed' | 'timedOut' | 'cancelled';
@@ -89,7 +79,7 @@ export interface Defaults {
   readonly backoffMaxMs?: number;
 }
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends MachineOptions, GateOptions {
   /** Chat providers; may be empty for a runtime that only `run()`s tasks. */
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
@@ -106,44 +96,6 @@ export interface RuntimeOptions {
   readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;
-  /**
-   * How session machines run. `'compiled'` runs the session machine from a table compiled from its
-   * XState definition and held to XState's interpreter by a differential test; `'xstate'` makes
-   * every session a real XState `Actor` (about 25 times the cost per session). @default 'compiled'
-   */
-  readonly engine?: SessionEngineKind;
-  /**
-   * An XState inspection observer (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`) for the
-   * session actors, on either engine; Stately's inspector: `(await connectInspector()).observer`,
-   * or `createWebSocketInspector().inspect` of `@statelyai/inspect`. See docs/observability.md.
-   */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** The share of sessions `inspect` sees, in (0, 1], spread evenly (0.25: every fourth). @default 1 */
-  readonly inspectSampleRate?: number;
-  /**
-   * OpenTelemetry: a span per session, from `trace.getTracer('troupe')` of `@opentelemetry/api`
-   * (src/runtime/tracing.ts, docs/observability.md). @default none: no tracing code runs
-   */
-  readonly tracer?: SessionTracer;
-  /**
-   * Prices by provider name and model id, per million tokens (`KIMI_PRICES`, `GLM_ZAI_PRICES`, or
-   * your own): a session whose provider reported usage gets `cost` in its metadata. A model with
-   * no price gets no cost. @default none
-   */
-  readonly prices?: PriceTable;
-  /**
-   * A circuit breaker per provider (`machines/breaker.ts`): after `failures` 5xx, network errors
-   * or timeouts within `windowMs`, the provider's calls fail fast with `PROVIDER_UNAVAILABLE` for
-   * `openMs`, then one probe call decides. `true` uses the defaults (5 in 30 s, open 30 s).
-   * @default off
-   */
-  readonly breakers?: BreakerOptions | boolean;
-  /**
-   * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
-   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
-   * Needs `prices`. @default none
-   */
-  readonly budgets?: BudgetOptions;
 }
 
 export interface UsageTotals extends TokenUsage {}
@@ -229,76 +181,6 @@ export type TaskResult<T> =
   | { readonly ok: true; readonly value: T; readonly metadata: SessionMetadata }
   | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
 
-/** Events about one session, in order. */
-export type SessionEvent =
-  | {
-      readonly type: 'session.queued';
-      readonly sessionId: string;
-      readonly position: number;
-      readonly at: number;
-    }
-  | {
-      readonly type: 'session.started';
-      readonly sessionId: string;
-      readonly attempt: number;
-      readonly at: number;
-    }
-  | {
-      readonly type: 'session.delta';
-      readonly sessionId: string;
-      readonly delta: ChatDelta;
-      /** Characters of content and reasoning received so far. */
-      readonly chars: number;
-      readonly at: number;
-    }
-  | {
-      readonly type: 'session.retry';
-      readonly sessionId: string;
-      readonly attempt: number;
-      readonly delayMs: number;
-      readonly error: TroupeErrorData;
-      readonly at: number;
-    }
-  | {
-      /** The session left its target for the next one of its fallbacks (docs/routing.md). */
-      readonly type: 'session.fallback';
-      readonly sessionId: string;
-      readonly from: { readonly provider: string; readonly model: string };
-      readonly to: { readonly provider: string; readonly model: string };
-      /** What ended the turn of `from`. */
-      readonly error: TroupeErrorData;
-      readonly at: number;
-    }
-  | {
-      readonly type: 'session.progress';
-      readonly sessionId: string;
-      readonly progress: number;
-      readonly total?: number;
-      readonly message?: string;
-      readonly at: number;
-    }
-  | {
-      readonly type: 'session.ended';
-      readonly sessionId: string;
-      readonly result: SessionResult | TaskResult<unknown>;
-      readonly at: number;
-    };
-
-/** Events about the supervisor. */
-export type SupervisorEvent =
-  | { readonly type: 'supervisor.draining'; readonly at: number; readonly deadlineAt: number }
-  | {
-      readonly type: 'supervisor.stopped';
-      readonly at: number;
-      /** Sessions the drain deadline cancelled, each reported. */
-      readonly cancelled: readonly string[];
-    };
-
-/** What `subscribe()` delivers: every session transition and supervisor change. */
-export type RuntimeEvent =
-  | (SessionEvent & { readonly provider: string; readonly label?: string })
-  | SupervisorEvent;
-
 export interface SessionHandle<R = SessionResult> {
   readonly id: string;
   /** Resolves once, with the final result; never rejects. */
@@ -345,18 +227,9 @@ export interface RuntimeStatus {
   readonly breakers?: readonly BreakerView[];
 }
 
-export interface RuntimeMetrics {
-  readonly submitted: number;
-  readonly rejected: Readonly<Record<string, number>>;
-  readonly ended: Readonly<Record<FinalState, number>>;
-  readonly retries: number;
-  readonly providerErrors: Readonly<Record<string, number>>;
-  readonly queued: number;
-  readonly running: number;
-  readonly tokens: { readonly prompt: number; readonly completion: number };
-  /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
-  readonly cost: Readonly<Record<string, number>>;
-}
+import type { RuntimeMetrics } from './counters.js';
+
+export type { RuntimeMetrics };
 
 export interface ShutdownOptions {
   /** How long queued and running sessions may go on before they are cancelled, in ms. @default 10000 */

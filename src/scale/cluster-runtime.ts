@@ -35,7 +35,7 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { BullSessionQueue } from './bull-queue.js';
-import { clusterStatus } from './cluster-status.js';
+import { clusterStatus, retried } from './cluster-status.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
@@ -70,7 +70,7 @@ export function createClusterRuntime(
   const keys = new RedisKeys(settings.prefix);
   const store = new RedisSessionStore(redis, keys, settings.instanceId, limits.historySize, clock);
   const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
-  // Limits in providers' own units and cooldowns live in Redis, shared by every instance.
+  // Limits in providers' own units, cooldowns, breakers and budgets live in Redis, shared by every instance.
   const sharedState = new RedisSharedState(redis, settings.prefix);
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
@@ -142,18 +142,7 @@ export function createClusterRuntime(
   ready.catch(onError);
 
   // The limits again on every reconnect: a Redis that came back empty (no persistence) lost them.
-  redis.on('ready', () => {
-    void (async () => {
-      for (let tries = 0; ; tries++) {
-        try {
-          return await queue.apply();
-        } catch (error) {
-          if (tries >= 40) return onError(error);
-          await delay(250);
-        }
-      }
-    })();
-  });
+  redis.on('ready', () => void retried(() => queue.apply(), delay, onError));
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
@@ -339,11 +328,7 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => {
-      const status = clusterStatus(store, local.providers, limits, lifecycle.state, recent);
-      const breakers = local.status({ recent: 0 }).breakers;
-      return breakers === undefined ? status : { ...status, breakers };
-    },
+    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent),
     session: (id) => store.liveSession(id) ?? store.ended(id),
     sessions: ({ limit = 100 } = {}) => [...store.liveSessions()].slice(0, limit),
     cancel: (id, reason = 'cancelled by request') => {
@@ -352,7 +337,7 @@ export function createClusterRuntime(
       return true;
     },
     metrics: () => {
-      const s = clusterStatus(store, local.providers, limits, lifecycle.state, 0);
+      const s = clusterStatus(store, local, limits, lifecycle.state, 0);
       const mine = counters.snapshot(s.queued, s.running);
       // Submissions and refusals at this instance; ends, retries and tokens of what ran here.
       return {

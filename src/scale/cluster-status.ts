@@ -4,11 +4,12 @@
  */
 
 import type { SessionStore } from '../runtime/ports.js';
-import type { RuntimeStatus } from '../runtime/types.js';
+import type { Runtime, RuntimeStatus } from '../runtime/types.js';
 
 export function clusterStatus(
   store: SessionStore,
-  providers: readonly string[],
+  /** This instance's local runtime: its providers, and its view of the shared circuit breakers. */
+  local: Pick<Runtime, 'providers' | 'status'>,
   limits: {
     readonly perProvider: Readonly<Record<string, number>>;
     readonly maxConcurrent: number;
@@ -21,7 +22,8 @@ export function clusterStatus(
   let running = 0;
   const byPriority: Record<number, number> = {};
   const perProvider = new Map<string, { queued: number; running: number }>();
-  for (const name of providers) perProvider.set(name, { queued: 0, running: 0 });
+  const breakers = local.status({ recent: 0 }).breakers;
+  for (const name of local.providers) perProvider.set(name, { queued: 0, running: 0 });
   for (const summary of store.liveSessions()) {
     const counts = perProvider.get(summary.provider) ?? { queued: 0, running: 0 };
     perProvider.set(summary.provider, counts);
@@ -48,5 +50,22 @@ export function clusterStatus(
     maxConcurrent: limits.maxConcurrent,
     maxQueued: limits.maxQueued,
     recent: store.recent(recent),
+    ...(breakers === undefined ? {} : { breakers }),
   };
+}
+
+/** Runs `apply` until it succeeds, at most 41 times 250 ms apart; the last failure goes to `onError`. */
+export async function retried(
+  apply: () => Promise<void>,
+  delay: (ms: number) => Promise<void>,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await apply();
+    } catch (error) {
+      if (tries >= 40) return onError(error);
+      await delay(250);
+    }
+  }
 }

@@ -2,6 +2,7 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
+import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
 import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
 
 export type InvariantName =
@@ -51,6 +52,8 @@ interface CooldownSeen {
   state: 'open' | 'coolingDown' | 'probing';
   until: number;
   probe: string | null;
+  /** When the probe started: one not refused within `PROBE_ACCEPTED_MS` opens the provider. */
+  probeAt: number;
 }
 
 interface Seen {
@@ -249,15 +252,22 @@ export class RuntimeObserver {
           `${event.sessionId} started on ${seen.provider} at ${event.at}, cooling down until ${cooldown.until}`,
         );
       } else if (cooldown.state === 'probing') {
+        if (cooldown.probe !== null && event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) {
+          cooldown.state = 'open';
+          cooldown.probe = null;
+          return;
+        }
         if (cooldown.probe !== null)
           this.fail(
             'cooldownHolds',
             `${event.sessionId} started on ${seen.provider} while ${cooldown.probe} probed`,
           );
         cooldown.probe = event.sessionId;
+        cooldown.probeAt = event.at;
       }
       return;
     }
+    // A hop to a fallback ends its call as a retry does.
     if (event.type !== 'session.retry' && event.type !== 'session.fallback' && event.type !== 'session.ended')
       return;
     const seen = this.sessions.get(event.sessionId);
@@ -268,7 +278,12 @@ export class RuntimeObserver {
       event.type !== 'session.ended' ||
       event.result.metadata.state === 'done' ||
       event.result.metadata.state === 'failed';
-    const cooldown = this.cooldowns.get(seen.provider) ?? { state: 'open', until: 0, probe: null };
+    const cooldown = this.cooldowns.get(seen.provider) ?? {
+      state: 'open',
+      until: 0,
+      probe: null,
+      probeAt: 0,
+    };
     this.cooldowns.set(seen.provider, cooldown);
     if (error?.code === 'RATE_LIMITED') {
       const until = event.at + (error.retryAfterMs ?? 1000);

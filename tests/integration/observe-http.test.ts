@@ -57,6 +57,9 @@ describe('/metrics', () => {
     ]);
     expect(results.map((r) => r.metadata.state)).toEqual(['done', 'done', 'failed', 'failed']);
     const held = [1, 2, 3, 4, 5].map(() => runtime.submit(ask('h', { simulate: 'hang' }), { priority: 7 }));
+    // The 429 above cooled the provider down: one held session probes, the rest wait until the
+    // probe is accepted (not refused within PROBE_ACCEPTED_MS), then fill the provider's 3 slots.
+    await until(() => runtime.status().running === 3);
     const res = await fetch(`${base}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -81,6 +84,14 @@ describe('/metrics', () => {
     for (const h of held) h.cancel();
   });
 });
+
+async function until(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('Expected the condition within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** Reads SSE messages from `/events` until `enough` says stop; then aborts the request. */
 async function readEvents(base: string, enough: (messages: { event: string; data: unknown }[]) => boolean) {

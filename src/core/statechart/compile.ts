@@ -59,9 +59,10 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
     if (node.type === 'atomic' || node.type === 'final')
       leaves.set(node, { id: node.id, value: stateValue(node), done: node.type === 'final', on: new Map() });
   }
-  const leafOf = (node: Node): Leaf<C, E> => leaves.get(initialLeaf(node, fail)) as Leaf<C, E>;
+  const leafOf = (node: Node): Leaf<C, E> => leaves.get(initialLeaf(node)) as Leaf<C, E>;
 
   const resolveAction = ({ where, action }: Located): Step => {
+    // Stryker disable next-line ConditionalExpression: XState lists no null action; either way it is refused.
     if (typeof action === 'object' && action !== null)
       return fail(
         `state "${where.id}": action "${nameOf(action)}" is given as an object ({ type, params }), not by name`,
@@ -76,9 +77,11 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
       return fail(`state "${where.id}": built-in action "${builtin.type}" is not supported`);
     const assignment = builtin.assignment;
     if (typeof assignment === 'function')
+      // Stryker disable next-line ArrayDeclaration,StringLiteral: with `update` set the actor reads neither list; any kind but 'exec' is an assign.
       return { kind: 'assign', update: assignment as never, keys: [], values: [] };
     const keys = Object.keys(assignment as object);
     const values = keys.map((key) => (assignment as Record<string, unknown>)[key]);
+    // Stryker disable next-line StringLiteral: the actor tells only 'exec' apart; any other kind is an assign.
     return { kind: 'assign', update: null, keys, values };
   };
 
@@ -96,6 +99,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
 
   // Every leaf's candidates for every event, innermost source first, as XState selects them.
   for (const [node, leaf] of leaves) {
+    // Stryker disable next-line ConditionalExpression: a shortcut; the actor handles no event in a final state.
     if (leaf.done) continue;
     const chain = ancestry(node);
     for (const source of chain) {
@@ -106,7 +110,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
           list.push({
             guard: resolveGuard(source, transition.guard),
             next: target === undefined ? leaf : leafOf(target),
-            steps: actionsFor(transition, chain, fail).map(resolveAction),
+            steps: actionsFor(transition, chain).map(resolveAction),
           });
         }
         leaf.on.set(eventType, list);
@@ -121,7 +125,7 @@ export function compileMachine<C, E extends { readonly type: string }, I>(
   const makeContext = contextConfig as (args: unknown) => C;
   const initial = leafOf(root);
   if (initial.done) fail(`state "${initial.id}" is final and the initial state`);
-  for (const node of ancestry(initialLeaf(root, fail)))
+  for (const node of ancestry(initialLeaf(root)))
     if (node.entry.length > 0) fail(`state "${node.id}" has entry actions and is entered on start`);
   const byValue = new Map<string, Leaf<C, E>>();
   for (const leaf of leaves.values()) byValue.set(JSON.stringify(leaf.value), leaf);
@@ -173,14 +177,10 @@ function isDescendant(node: Node, of: Node): boolean {
   return false;
 }
 
-/** The leaf reached by following `initial` from `node`. */
-function initialLeaf(node: Node, fail: (what: string) => never): Node {
+/** The leaf reached by following `initial` from `node` (the adapter checks every compound node has one). */
+function initialLeaf(node: Node): Node {
   let at = node;
-  while (at.type === 'compound') {
-    const target = at.initial?.target[0];
-    if (target === undefined) return fail(`state "${at.id}" has no initial state`);
-    at = target;
-  }
+  while (at.type === 'compound') at = at.initial.target[0] as Node;
   return at;
 }
 
@@ -201,31 +201,24 @@ function located(node: Node, actions: readonly unknown[]): Located[] {
   return actions.map((action) => ({ where: node, action }));
 }
 
-function actionsFor(
-  transition: Transition,
-  chain: readonly Node[],
-  fail: (what: string) => never,
-): Located[] {
+function actionsFor(transition: Transition, chain: readonly Node[]): Located[] {
   const target = transition.target?.[0];
   const source = transition.source;
   if (target === undefined) return located(source, transition.actions);
   // The transition's domain: the source itself when the target lies inside it, else the nearest
-  // compound ancestor of the source that also contains the target.
-  let domain: Node | undefined = isDescendant(target, source) ? source : undefined;
-  for (let at = source.parent; domain === undefined && at !== undefined; at = at.parent)
-    if (at.type === 'compound' && isDescendant(target, at)) domain = at;
-  if (domain === undefined) return fail(`no common ancestor for a transition from "${source.id}"`);
+  // ancestor of the source that contains the target. Every ancestor is compound (parallel states
+  // are refused), and the root, which contains every other state, is never a target (refused).
+  let domain = isDescendant(target, source) ? source : (source.parent as Node);
+  while (!isDescendant(target, domain)) domain = domain.parent as Node;
   const exits: Located[] = [];
   for (const node of chain) {
     if (node === domain) break;
     exits.push(...located(node, node.exit));
   }
   const entering: Node[] = [];
-  for (let at: Node | undefined = target; at !== undefined && at !== domain; at = at.parent)
-    entering.unshift(at);
+  for (let at = target; at !== domain; at = at.parent as Node) entering.unshift(at);
   for (let at = target; at.type === 'compound'; ) {
-    const child = at.initial?.target[0];
-    if (child === undefined) return fail(`state "${at.id}" has no initial state`);
+    const child = at.initial.target[0] as Node;
     entering.push(child);
     at = child;
   }
@@ -248,7 +241,7 @@ function refuseUnsupported(node: Node, root: Node, fail: (what: string) => never
   if (node.type === 'final' && node.parent !== root) fail(`${at} is a final state below the top level`);
   if ((node.type === 'final' || node === root) && node.exit.length > 0)
     fail(`${at} has exit actions and ends the machine`);
-  if ((node.initial?.actions.length ?? 0) > 0) fail(`${at} has actions on its initial transition`);
+  if (node.initial.actions.length > 0) fail(`${at} has actions on its initial transition`);
   for (const [eventType, transitions] of node.transitions) {
     if (eventType.includes('*')) fail(`${at} has a wildcard transition ("${eventType}")`);
     for (const transition of transitions) {
@@ -256,6 +249,7 @@ function refuseUnsupported(node: Node, root: Node, fail: (what: string) => never
       if (transition.reenter) fail(`${on} re-enters`);
       if ((transition.target?.length ?? 0) > 1) fail(`${on} has several targets`);
       if (transition.target?.[0] === node) fail(`${on} targets its own source`);
+      if (transition.target?.[0] === root) fail(`${on} targets the root`);
     }
   }
 }

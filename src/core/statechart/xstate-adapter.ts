@@ -20,7 +20,8 @@ export interface Node {
   readonly entry: readonly unknown[];
   readonly exit: readonly unknown[];
   readonly transitions: ReadonlyMap<string, readonly Transition[]>;
-  readonly initial: { readonly target: readonly Node[]; readonly actions: readonly unknown[] } | undefined;
+  /** Every node has one (an atomic node's `target` is empty); a compound node's names its initial child. */
+  readonly initial: { readonly target: readonly Node[]; readonly actions: readonly unknown[] };
   readonly invoke: readonly unknown[];
   readonly after: readonly unknown[];
   readonly always?: readonly unknown[] | undefined;
@@ -63,6 +64,16 @@ function checkNode(node: unknown, path: string): Node {
     if (!Array.isArray(n[key])) changed(`\`${key}\` (an array) on state node ${path}`, n[key]);
   if (typeof n.config !== 'object' || n.config === null)
     changed(`\`config\` on state node ${path}`, n.config);
+  const initial = n.initial as { target?: unknown; actions?: unknown } | undefined;
+  if (typeof initial !== 'object' || initial === null) changed(`\`initial\` on state node ${path}`, initial);
+  for (const key of ['target', 'actions'] as const)
+    if (!Array.isArray(initial[key]))
+      changed(`\`initial.${key}\` (an array) on state node ${path}`, initial[key]);
+  if (n.type === 'compound' && typeof (initial.target as unknown[])[0] !== 'object')
+    changed(
+      `an initial child (\`initial.target[0]\`) on compound state node ${path}`,
+      (initial.target as unknown[])[0],
+    );
   for (const [event, list] of n.transitions as Map<string, unknown>) {
     if (!Array.isArray(list)) changed(`a list of transitions for "${event}" on ${path}`, list);
     for (const t of list as Record<string, unknown>[])

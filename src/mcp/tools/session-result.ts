@@ -63,5 +63,6 @@ export function metadataLine(session: SessionMetadata | undefined): string {
     session.route === undefined || session.route.length < 2
       ? ''
       : ` · route ${session.route.map((h) => `${h.provider}/${h.model} ${h.outcome}`).join(' → ')}`;
-  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state}${finish}${route} · ${session.totalMs} ms · ${session.attempts} attempt(s)]`;
+  const cost = session.cost === undefined ? '' : ` · cost ${session.cost.amount} ${session.cost.currency}`;
+  return `\n\n[session ${session.sessionId} · ${session.provider}/${session.model} · ${session.state}${finish}${route} · ${session.totalMs} ms · ${session.attempts} attempt(s)${cost}]`;
 }

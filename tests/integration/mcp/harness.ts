@@ -12,7 +12,7 @@ import type { ChatProvider } from '../../../src/providers/port.js';
 import { createModelRegistry } from '../../../src/providers/registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Limits } from '../../../src/runtime/types.js';
+import type { Limits, RuntimeOptions } from '../../../src/runtime/types.js';
 
 export interface Harness {
   readonly mcp: McpContext;
@@ -28,6 +28,8 @@ export interface HarnessOptions {
   readonly limits?: Limits;
   readonly context?: Partial<McpContextOptions>;
   readonly http?: Partial<HttpAppOptions>;
+  /** More runtime options (prices, budgets, breakers). */
+  readonly runtime?: Partial<RuntimeOptions>;
 }
 
 /** `fast` answers in a few ms; `slow` takes 1.5 s; both simulated. */
@@ -54,6 +56,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     providers,
     router: registry.router,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...options.runtime,
   });
   const mcp = createMcpContext({
     runtime,

@@ -111,7 +111,8 @@ describe('MCP tasks, 2025-11-25 clients', () => {
   it('creates a task at once; working while queued and running; completed with the result and metadata', async () => {
     const h = await start({ limits: { maxConcurrent: 1 } });
     const tasks = v1(await h.client('legacy'));
-    const first = await tasks.create({ prompt: 'one', extra: { simulateLatencyMs: 400 } }, { ttl: 60_000 });
+    // Long enough for the polls below to see it running and the second queued, even on a loaded machine.
+    const first = await tasks.create({ prompt: 'one', extra: { simulateLatencyMs: 2500 } }, { ttl: 60_000 });
     const second = await tasks.create({ prompt: 'two', extra: { simulateLatencyMs: 50 } });
     // At once: creating a task does not wait for its session (the second is queued behind the first).
     expect(second.task.status).toBe('working');

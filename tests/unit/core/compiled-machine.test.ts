@@ -295,13 +295,81 @@ describe('compileMachine refuses what it does not implement, naming the state', 
         }),
       'm.p.f',
     ],
+    [
+      'an output',
+      () =>
+        createMachine({
+          id: 'm',
+          initial: 'a',
+          context: () => ({}),
+          states: { a: { on: { E: 'f' } }, f: { type: 'final', output: { n: 1 } } },
+        }),
+      'm.f',
+    ],
+    [
+      'several targets',
+      () =>
+        createMachine({
+          id: 'm',
+          initial: 'p',
+          context: () => ({}),
+          states: {
+            p: { initial: 'a', states: { a: { on: { E: { target: ['#m.q', '#m.p.b'] } } }, b: {} } },
+            q: {},
+          },
+        }),
+      'm.p.a',
+    ],
+    [
+      'a transition to the root',
+      () =>
+        createMachine({
+          id: 'm',
+          initial: 'p',
+          context: () => ({}),
+          states: { p: { initial: 'a', states: { a: { on: { E: '#m' } } } } },
+        }),
+      'm.p.a',
+    ],
   ];
 
-  it.each(cases)('%s', (_what, machine, state) => {
+  /** What each refusal says, past the state: the feature, so a user knows what to take out. */
+  const says: Record<string, string> = {
+    'a parallel state': 'is a parallel state',
+    'a history state': 'is a history state',
+    invoke: 'invokes actors',
+    'after (delayed transitions)': 'has delayed transitions',
+    'always (eventless transitions)': 'has eventless transitions',
+    "a wildcard event '*'": 'has a wildcard transition ("*")',
+    "a partial wildcard event 'provider.*'": 'has a wildcard transition ("provider.*")',
+    'reenter: true': 're-enters',
+    'a transition targeting its own source': 'targets its own source',
+    'actions on an initial transition': 'has actions on its initial transition',
+    'exit actions on a final state (XState runs them when the machine ends)':
+      'has exit actions and ends the machine',
+    'exit actions on the root': 'has exit actions and ends the machine',
+    'entry actions on the initial configuration (XState defers them until after start)':
+      'has entry actions and is entered on start',
+    'entry actions on the root': 'has entry actions and is entered on start',
+    'an initial state that is final': 'is final and the initial state',
+    'a machine with no child states': 'has no child states',
+    'a context given as a value, not a function of the input': 'not a function of the input',
+    'no context at all': 'not a function of the input',
+    'a guard given inline': 'a guard is given inline or as an object',
+    'a guard with params': 'a guard is given inline or as an object',
+    'an action with params': 'action "x" is given as an object',
+    'a final state below the top level': 'is a final state below the top level',
+    'an output': 'has an output',
+    'several targets': 'has several targets',
+    'a transition to the root': 'targets the root',
+  };
+
+  it.each(cases)('%s', (what, machine, state) => {
     const error = refusal(machine());
     expect(error.name).toBe('UnsupportedMachineError');
     expect(error.message).toContain(`state "${state}"`);
     expect(error.message).toMatch(/^Cannot compile machine "m": /);
+    expect(error.message).toContain(says[what]);
   });
 
   // Refused, naming the action or guard and the state whose transition uses it.
@@ -708,6 +776,11 @@ describe('restore (against XState)', () => {
     const got = drive(() => compileMachine(machine).restore(value, { ...context }) as Runnable, events);
     expect(got).toStrictEqual(expected);
     expect(got.log).toEqual(['b.exit', 'p.exit', 'q.entry']);
+    // Only a leaf state's value: a compound state's or an unknown one is refused, naming it.
+    expect(() => compileMachine(machine).restore('p', { n: 0 })).toThrow(
+      'Expected a state of machine "r", got "p"',
+    );
+    expect(() => compileMachine(machine).restore({ p: 'z' }, { n: 0 })).toThrow('got {"p":"z"}');
   });
 });
 
@@ -778,5 +851,46 @@ describe('regressions: where the compiled actor once differed from XState', () =
     expect((compiled.getSnapshot().error as Error).message).toBe((errors[0] as Error).message);
     compiled.send({ type: 'F' });
     expect(compiled.getSnapshot().status).toBe('error');
+  });
+
+  it('after an action threw, an event the state handles changes nothing (against XState)', () => {
+    const boom = setup({
+      actions: {
+        explode: () => {
+          throw new Error('bad action');
+        },
+      },
+    }).createMachine({
+      id: 'boom',
+      initial: 'a',
+      context: () => ({ n: 0 }),
+      states: { a: { on: { E: { actions: 'explode' }, F: { target: 'b', actions: rec('a.F') } } }, b: {} },
+    });
+    const reference = createActor(boom);
+    reference.subscribe({ error: () => {} });
+    reference.start();
+    const compiled = compileMachine(boom).start(undefined);
+    // A snapshot taken before: the status changes alone (same state, same context) and must show.
+    expect(compiled.getSnapshot().status).toBe('active');
+    for (const actor of [reference, compiled] as Runnable[]) {
+      actor.send({ type: 'E' });
+      actor.send({ type: 'F' });
+    }
+    expect(step(compiled)).toEqual(step(reference as unknown as Runnable));
+    expect(compiled.getSnapshot()).toMatchObject({ value: 'a', status: 'error' });
+    expect(log).toEqual([]);
+  });
+
+  it('an assigner that spawns puts the actor in status error, naming what is not supported', () => {
+    const spawning = createMachine({
+      id: 'spawning',
+      initial: 'a',
+      context: () => ({ child: null as unknown }),
+      states: { a: { on: { E: { actions: assign({ child: ({ spawn }) => spawn('nothing') }) } } } },
+    });
+    const compiled = compileMachine(spawning).start(undefined);
+    compiled.send({ type: 'E' });
+    expect(compiled.getSnapshot().status).toBe('error');
+    expect(String(compiled.getSnapshot().error)).toContain('spawn is not supported by a compiled machine');
   });
 });

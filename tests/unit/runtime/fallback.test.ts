@@ -84,6 +84,8 @@ describe('fallbacks through the runtime', () => {
       to: { provider: 'q', model: 'big' },
       error: { code: 'PROVIDER_UNAVAILABLE' },
     });
+    // The error that ended a target's turn is counted; a hop is not a retry.
+    expect(runtime.metrics()).toMatchObject({ retries: 0, providerErrors: { PROVIDER_UNAVAILABLE: 1 } });
     await runtime.shutdown();
   });
 
@@ -157,6 +159,41 @@ describe('fallbacks through the runtime', () => {
     expect(p.calls).toHaveLength(1);
     none.cancel('done with it');
     expect((await none.result).metadata.route).toBeUndefined();
+    await runtime.shutdown();
+  });
+});
+
+describe('fallbacks and circuit breakers', () => {
+  it("an open breaker fails its provider's calls fast, and sessions with fallbacks go to them with no call", async () => {
+    const p = new ScriptedProvider('p');
+    const q = new ScriptedProvider('q');
+    const clock = new SimulatedClock();
+    const runtime = createRuntime({
+      providers: [p, q],
+      clock,
+      router: createModelRegistry(ENTRIES).router,
+      random: () => 0,
+      defaults: { maxAttempts: 1 },
+      breakers: { failures: 1, openMs: 60_000 },
+    });
+    const first = runtime.submit(ask('hi', { provider: 'p', model: 'small' }));
+    await flush();
+    p.pending()[0]?.settle('retryable'); // opens p's breaker
+    expect((await first.result).ok).toBe(false);
+    const second = runtime.submit(
+      ask('hi', { provider: 'p', model: 'small', fallbacks: [{ provider: 'q', model: 'big' }] }),
+    );
+    for (let i = 0; i < 5 && q.pending().length === 0; i++) {
+      await flush();
+      clock.increment(0);
+    }
+    expect(p.calls).toHaveLength(1);
+    q.pending()[0]?.settle('ok');
+    const result = await second.result;
+    expect(result.metadata.route?.map((h) => `${h.provider} ${h.outcome}`)).toEqual([
+      'p PROVIDER_UNAVAILABLE',
+      'q done',
+    ]);
     await runtime.shutdown();
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
+import { createModelRegistry } from '../../../src/providers/registry.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
@@ -82,6 +83,47 @@ describe('OpenTelemetry tracing', () => {
     expect(ms(span.endTime) - ms(span.startTime)).toBe(result.metadata.totalMs);
     // Nothing of the conversation goes into a span.
     expect(JSON.stringify({ a: span.attributes, e: span.events })).not.toContain('secret');
+    await runtime.shutdown();
+  });
+
+  it('a fallback hop is a span event: from, to and the error that moved the session', async () => {
+    const p = new ScriptedProvider('p');
+    const q = new ScriptedProvider('q');
+    const registry = createModelRegistry([
+      { name: 'p', configured: true, models: [{ id: 'small', contextWindow: 100_000 }] },
+      { name: 'q', configured: true, models: [{ id: 'big', contextWindow: 100_000 }] },
+    ]);
+    const clock = new SimulatedClock();
+    const runtime = createRuntime({
+      providers: [p, q],
+      clock,
+      router: registry.router,
+      random: () => 0,
+      tracer: trace.getTracer('troupe'),
+    });
+    const handle = runtime.submit({
+      ...ask,
+      provider: 'p',
+      model: 'small',
+      fallbacks: [{ provider: 'q', model: 'big' }],
+    });
+    await flush();
+    p.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(0);
+    await flush();
+    q.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'big' });
+    const [span] = exporter.getFinishedSpans();
+    const fallback = span?.events.find((e) => e.name === 'fallback');
+    expect(fallback?.attributes).toEqual({
+      'troupe.fallback.from.provider': 'p',
+      'troupe.fallback.from.model': 'small',
+      'troupe.fallback.to.provider': 'q',
+      'troupe.fallback.to.model': 'big',
+      'troupe.error.code': 'PROVIDER_UNAVAILABLE',
+    });
+    expect(span?.attributes).toMatchObject({ 'troupe.provider': 'q', 'troupe.model': 'big' });
     await runtime.shutdown();
   });
 

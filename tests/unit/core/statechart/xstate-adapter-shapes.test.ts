@@ -25,6 +25,7 @@ const node = (overrides: Shape = {}): Shape => ({
   after: [],
   transitions: new Map(),
   config: {},
+  initial: { target: [], actions: [] },
   ...overrides,
 });
 
@@ -98,6 +99,38 @@ describe('the adapter fails loudly on a moved internal', () => {
       { root: node({ states: { a: node({ id: 'x.a', exit: null }) } }) },
       `${moved('`exit` (an array) on state node x.a')}, got null`,
     ],
+    [
+      'no initial',
+      { root: node({ initial: undefined }) },
+      `${moved('`initial` on state node x')}, got undefined`,
+    ],
+    [
+      'an initial target that is not an array',
+      { root: node({ initial: { target: null, actions: [] } }) },
+      `${moved('`initial.target` (an array) on state node x')}, got null`,
+    ],
+    [
+      'initial actions that are not an array',
+      { root: node({ initial: { target: [], actions: {} } }) },
+      `${moved('`initial.actions` (an array) on state node x')}, got object`,
+    ],
+    [
+      'a compound node without an initial child',
+      { root: node({ type: 'compound', states: { a: node({ id: 'x.a' }) } }) },
+      `${moved('an initial child (`initial.target[0]`) on compound state node x')}, got undefined`,
+    ],
+    [
+      'states that are not an object',
+      { root: node({ states: 'a' }) },
+      `${moved('`states` on state node x')}, got string`,
+    ],
+    [
+      'a node config that is not an object',
+      { root: node({ config: 1 }) },
+      `${moved('`config` on state node x')}, got number`,
+    ],
+    ['a null initial', { root: node({ initial: null }) }, `${moved('`initial` on state node x')}, got null`],
+    ['a null machine config', { config: null }, `${moved('`config` on the machine')}, got null`],
     [
       'no implementations',
       { implementations: null },

@@ -1,0 +1,74 @@
+/** The events of `subscribe()` and `handle.events`: part of the runtime's public types (types.ts). */
+import type { TroupeErrorData } from '../core/errors.js';
+import type { ChatDelta } from '../providers/port.js';
+import type { SessionResult, TaskResult } from './types.js';
+
+/** Events about one session, in order. */
+export type SessionEvent =
+  | {
+      readonly type: 'session.queued';
+      readonly sessionId: string;
+      readonly position: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.started';
+      readonly sessionId: string;
+      readonly attempt: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.delta';
+      readonly sessionId: string;
+      readonly delta: ChatDelta;
+      /** Characters of content and reasoning received so far. */
+      readonly chars: number;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.retry';
+      readonly sessionId: string;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: TroupeErrorData;
+      readonly at: number;
+    }
+  | {
+      /** The session left its target for the next one of its fallbacks (docs/routing.md). */
+      readonly type: 'session.fallback';
+      readonly sessionId: string;
+      readonly from: { readonly provider: string; readonly model: string };
+      readonly to: { readonly provider: string; readonly model: string };
+      /** What ended the turn of `from`. */
+      readonly error: TroupeErrorData;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.progress';
+      readonly sessionId: string;
+      readonly progress: number;
+      readonly total?: number;
+      readonly message?: string;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'session.ended';
+      readonly sessionId: string;
+      readonly result: SessionResult | TaskResult<unknown>;
+      readonly at: number;
+    };
+
+/** Events about the supervisor. */
+export type SupervisorEvent =
+  | { readonly type: 'supervisor.draining'; readonly at: number; readonly deadlineAt: number }
+  | {
+      readonly type: 'supervisor.stopped';
+      readonly at: number;
+      /** Sessions the drain deadline cancelled, each reported. */
+      readonly cancelled: readonly string[];
+    };
+
+/** What `subscribe()` delivers: every session transition and supervisor change. */
+export type RuntimeEvent =
+  | (SessionEvent & { readonly provider: string; readonly label?: string })
+  | SupervisorEvent;

@@ -1,0 +1,77 @@
+/**
+ * The provider's cooldown machine as a user of a rate-limited provider meets it: a 429 pauses the
+ * provider until its hint, then one probe; the probe's answer opens it, another 429 cools it down
+ * again, and a probe that is neither refused nor answered within PROBE_ACCEPTED_MS was accepted.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_COOLDOWN_MS,
+  initialProviderSnapshot,
+  PROBE_ACCEPTED_MS,
+  providerGate,
+  providerStep,
+} from '../../../machines/provider.js';
+
+const limited = (now: number, retryAfterMs?: number) =>
+  providerStep(
+    initialProviderSnapshot(),
+    retryAfterMs === undefined
+      ? { type: 'provider.rateLimited', now }
+      : { type: 'provider.rateLimited', now, retryAfterMs },
+  );
+
+describe('provider cooldown machine', () => {
+  it('waits out the hint (or the default pause), then lets exactly one probe go', () => {
+    const cooling = limited(1000, 5000);
+    expect(cooling.value).toBe('coolingDown');
+    expect(providerGate(cooling, 5999)).toEqual({ kind: 'wait', at: 6000 });
+    expect(providerGate(cooling, 6000)).toEqual({ kind: 'probe' });
+    expect(providerGate(limited(0), DEFAULT_COOLDOWN_MS - 1).kind).toBe('wait');
+    const probing = providerStep(providerStep(cooling, { type: 'provider.tick', now: 6000 }), {
+      type: 'provider.probe',
+      now: 6000,
+      sessionId: 'p',
+      lapsesAt: 6000 + PROBE_ACCEPTED_MS,
+    });
+    expect(probing.value).toBe('probing');
+    expect(providerGate(probing, 6001)).toEqual({ kind: 'wait', at: 6000 + PROBE_ACCEPTED_MS });
+  });
+
+  it('opens on the probe answer, cools down again on another 429', () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    expect(providerStep(probing, { type: 'provider.answered', now: 20, sessionId: 'other' }).value).toBe(
+      'probing',
+    );
+    expect(providerStep(probing, { type: 'provider.answered', now: 20, sessionId: 'p' }).value).toBe('open');
+    const again = providerStep(probing, { type: 'provider.rateLimited', now: 20, retryAfterMs: 100 });
+    expect(again.value).toBe('coolingDown');
+    expect(providerGate(again, 119).kind).toBe('wait');
+  });
+
+  it('a probe still running past PROBE_ACCEPTED_MS was accepted: the provider opens for the rest', () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'long-completion',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    expect(providerGate(probing, 10 + PROBE_ACCEPTED_MS - 1).kind).toBe('wait');
+    expect(providerGate(probing, 10 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'go' });
+  });
+
+  it('a probe that ended unanswered (cancelled) hands the probe to the next session', () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    const ended = providerStep(probing, { type: 'provider.probeEnded', now: 11, sessionId: 'p' });
+    expect(providerGate(ended, 12)).toEqual({ kind: 'probe' });
+  });
+});
