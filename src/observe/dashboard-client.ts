@@ -177,6 +177,25 @@ export const DASHBOARD_SCRIPT = String.raw`
           ' · ' + b.failures + '/' + b.threshold + ' failures' + (b.lastError ? ' (last ' + b.lastError + ')' : '') + ' · opened ' + b.opened + 'x' };
     }));
 
+    var lim = st.limits || {};
+    var coolCounts = { open: 0, coolingDown: 0, probing: 0 };
+    var limRows = [];
+    Object.keys(lim).forEach(function (name) {
+      var b = lim[name];
+      coolCounts[b.cooldown]++;
+      var r = b.remaining;
+      var parts = [];
+      if (r.requestsPerMinute !== null) parts.push(r.requestsPerMinute + ' req/min');
+      if (r.tokensPerMinute !== null) parts.push(r.tokensPerMinute + ' tok/min');
+      if (r.tokensPerDay !== null) parts.push(r.tokensPerDay + ' tok/day');
+      if (r.maxConcurrent !== null) parts.push(r.maxConcurrent + ' slots');
+      limRows.push({ key: name, label: name, value: b.cooldown === 'open' ? 0 : 1, max: 1, full: b.cooldown !== 'open',
+        text: b.cooldown + (b.cooldownUntil !== null ? ' until ' + new Date(b.cooldownUntil).toISOString().slice(11, 19) : '') +
+          ' · left: ' + (parts.length ? parts.join(', ') : 'no limits in its units') + ' · cooled down ' + b.cooldowns + 'x' });
+    });
+    setCounts('provider', coolCounts);
+    bars($('#limits'), limRows);
+
     var last = snap.series[snap.series.length - 1] || { perSec: 0, runP50Ms: null, runP95Ms: null };
     $('#rate').textContent = last.perSec + '/s';
     $('#p50').textContent = ms(last.runP50Ms);

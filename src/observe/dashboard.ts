@@ -61,7 +61,7 @@ pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; whit
 ${CHART_CSS}`;
 
 /** The machines whose states the page counts (the script knows where their numbers come from). */
-const COUNTED: ReadonlySet<string> = new Set(['session', 'supervisor', 'breaker']);
+const COUNTED: ReadonlySet<string> = new Set(['session', 'supervisor', 'breaker', 'provider']);
 
 let page: Promise<string> | undefined;
 
@@ -106,6 +106,7 @@ async function build(): Promise<string> {
 <section><h2>Queue depth by priority</h2><div id="queue-depth"></div>
 <h2 style="margin-top:14px">In flight per provider (running / limit)</h2><div id="in-flight"></div>
 <h2 style="margin-top:14px">Cost of ended sessions, by currency (models with a price)</h2><div id="cost-total" class="cost">–</div>
+<h2 style="margin-top:14px">Limits per provider: what is left in its own units, its cooldown (the provider chart counts providers per state)</h2><div id="limits"></div>
 <h2 style="margin-top:14px">Circuit breakers per provider (the breaker chart counts providers per state)</h2><div id="breakers"></div>
 <h2 style="margin-top:14px">Events</h2><pre id="ticker"></pre></section>
 <section class="wide"><h2>Sessions — live, then most recent</h2>

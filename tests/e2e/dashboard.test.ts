@@ -31,7 +31,12 @@ beforeAll(async () => {
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
   runtime = createRuntime({
     providers: [createSimulatedProvider({ seed: 7, retryAfterMs: 50 })],
-    limits: { maxConcurrent: 32, perProvider: { simulated: LIMIT } },
+    limits: {
+      maxConcurrent: 32,
+      perProvider: { simulated: LIMIT },
+      // Far above what the test reaches: the limits panel and the provider chart have something to show.
+      providers: { simulated: { requestsPerMinute: 100_000 } },
+    },
     defaults: { model: 'sim-fast', backoffBaseMs: 20, backoffMaxMs: 100 },
   });
   const mcp = createMcpContext({ runtime, log: () => {} });
@@ -85,6 +90,16 @@ async function shown(page: Page) {
       inFlight: document.querySelector('#in-flight [data-key="simulated"] .bar-value')?.textContent ?? '',
       queueP9: document.querySelector('#queue-depth [data-key="p9"] .bar-value')?.textContent ?? '',
       rows: document.querySelectorAll('#sessions tbody tr').length,
+      limits: document.querySelector('#limits [data-key="simulated"] .bar-value')?.textContent ?? '',
+      providersCounted: ['open', 'coolingDown', 'probing'].reduce(
+        (sum, state) =>
+          sum +
+          Number(
+            document.querySelector(`svg[data-machine="provider"] [data-count="provider.${state}"]`)
+              ?.textContent,
+          ),
+        0,
+      ),
     };
   });
 }
@@ -137,6 +152,9 @@ describe('dashboard in headless Chromium', () => {
     );
     expect(quiet).toMatchObject({ queuedTotal: status.queued, runningTotal: status.running, queueP9: '9' });
     expect(quiet.inFlight).toContain(`${LIMIT} / ${LIMIT}`);
+    // The provider machine counts the one provider; the limits panel says what it has left.
+    expect(quiet.providersCounted).toBe(1);
+    expect(quiet.limits).toMatch(/^open · left: \d+ req\/min · cooled down 0x$/);
 
     // Load runs behind the held sessions, then they are released: counts move.
     const run = runLoad(runtime, planLoad({ sessions: 120, seed: 3 }), { ratePerSec: 300, label: 'load' });

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
+import type { RuntimeStatus } from '../../runtime/types.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionSummarySchema } from '../schemas.js';
 import { RECENT_LIMIT_MAX, RECENT_SCAN, visibleLive, visibleRecent, visibleSession } from '../scope.js';
@@ -51,6 +52,22 @@ const output = z.object({
     .record(z.string(), z.number())
     .optional()
     .describe('What sessions ended on this instance cost, by currency (models with a price only).'),
+  limits_left: z
+    .record(
+      z.string(),
+      z.object({
+        cooldown: z.string(),
+        cooldown_until: z.number().nullable(),
+        requests_per_minute: z.number().nullable(),
+        tokens_per_minute: z.number().nullable(),
+        tokens_per_day: z.number().nullable(),
+        concurrent: z.number().nullable(),
+      }),
+    )
+    .optional()
+    .describe(
+      'Per provider with limits in its own units: what it has left now (null: no limit in that unit) and its cooldown state.',
+    ),
 });
 
 export const sessionsTool: TroupeTool<typeof input, typeof output> = {
@@ -98,6 +115,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       max_queued: status.maxQueued,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
       cost_total: mcp.runtime.metrics().cost,
+      ...(status.limits === undefined ? {} : { limits_left: limitsLeft(status.limits) }),
     };
     const costs = Object.entries(structured.cost_total).map(([currency, amount]) => `${amount} ${currency}`);
     const providerLines = status.providers.map(
@@ -110,9 +128,36 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       text: [
         `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}).`,
         ...providerLines,
+        ...Object.entries(structured.limits_left ?? {}).map(
+          ([name, l]) =>
+            `  ${name} limits: ${l.cooldown}${l.cooldown_until === null ? '' : ` until ${new Date(l.cooldown_until).toISOString()}`}, left ${[
+              l.requests_per_minute === null ? '' : `${l.requests_per_minute} requests/min`,
+              l.tokens_per_minute === null ? '' : `${l.tokens_per_minute} tokens/min`,
+              l.tokens_per_day === null ? '' : `${l.tokens_per_day} tokens/day`,
+              l.concurrent === null ? '' : `${l.concurrent} slots`,
+            ]
+              .filter(Boolean)
+              .join(', ')}`,
+        ),
         `Recent: ${structured.recent.length} session(s).`,
         `Cost of ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };
   },
 };
+
+function limitsLeft(limits: NonNullable<RuntimeStatus['limits']>) {
+  return Object.fromEntries(
+    Object.entries(limits).map(([name, b]) => [
+      name,
+      {
+        cooldown: b.cooldown,
+        cooldown_until: b.cooldownUntil,
+        requests_per_minute: b.remaining.requestsPerMinute,
+        tokens_per_minute: b.remaining.tokensPerMinute,
+        tokens_per_day: b.remaining.tokensPerDay,
+        concurrent: b.remaining.maxConcurrent,
+      },
+    ]),
+  );
+}
