@@ -137,6 +137,65 @@ export function createMetricsExporter(
     },
   });
   new Gauge({
+    name: 'troupe_limit_waits',
+    help: "Sessions held back by a provider's limit in its own units, by limit (counted once per wait; a counter read at scrape time).",
+    labelNames: ['limit'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [limit, n] of Object.entries(runtime.metrics().limits?.waits ?? {})) this.set({ limit }, n);
+    },
+  });
+  new Gauge({
+    name: 'troupe_rate_limited_received',
+    help: 'RATE_LIMITED (429) answers received from providers (a counter read at scrape time).',
+    registers,
+    collect() {
+      this.set(runtime.metrics().limits?.rateLimited ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'troupe_cooldowns',
+    help: 'Provider cooldowns started after a RATE_LIMITED answer (a counter read at scrape time).',
+    registers,
+    collect() {
+      this.set(runtime.metrics().limits?.cooldowns ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'troupe_limit_remaining',
+    help: 'What each provider has left in its own units now (requests_per_minute, tokens_per_minute, tokens_per_day, concurrent); only units it has a limit in.',
+    labelNames: ['provider', 'unit'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const units = {
+        requestsPerMinute: 'requests_per_minute',
+        tokensPerMinute: 'tokens_per_minute',
+        tokensPerDay: 'tokens_per_day',
+        maxConcurrent: 'concurrent',
+      } as const;
+      for (const [provider, budget] of Object.entries(runtime.status({ recent: 0 }).limits ?? {})) {
+        for (const [key, unit] of Object.entries(units)) {
+          const left = budget.remaining[key as keyof typeof units];
+          if (left !== null) this.set({ provider, unit }, left);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'troupe_provider_cooling_down',
+    help: 'Whether a provider is paused after a RATE_LIMITED answer: 1 while cooling down or probing.',
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [provider, budget] of Object.entries(runtime.status({ recent: 0 }).limits ?? {})) {
+        this.set({ provider }, budget.cooldown === 'open' ? 0 : 1);
+      }
+    },
+  });
+  new Gauge({
     name: 'troupe_supervisor_state',
     help: 'The supervisor state: 1 for the current one.',
     labelNames: ['state'] as const,

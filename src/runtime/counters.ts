@@ -16,6 +16,15 @@ export interface RuntimeMetrics {
   readonly tokens: { readonly prompt: number; readonly completion: number };
   /** What ended sessions cost, by currency (only sessions with a price and reported usage). */
   readonly cost: Readonly<Record<string, number>>;
+  /**
+   * Limits in the providers' units, at this instance: sessions held back by the limit that held
+   * them (counted once per wait), `RATE_LIMITED` answers received, cooldowns started.
+   */
+  readonly limits?: {
+    readonly waits: Readonly<Record<string, number>>;
+    readonly rateLimited: number;
+    readonly cooldowns: number;
+  };
 }
 
 export class RuntimeCounters {

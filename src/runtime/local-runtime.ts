@@ -297,6 +297,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxQueued: limits.maxQueued,
       recent: table.recent(recent),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
+      ...(limits.rates.size === 0 || options.sharedState !== undefined
+        ? {}
+        : { limits: rates.budgets([...limits.rates.keys()]) }),
     }),
     session: (id) => table.summary(id),
     sessions: ({ limit = 100 } = {}) => table.summaries(limit),
@@ -304,7 +307,14 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       const record = table.get(id);
       return record === undefined ? false : driver.cancel(record, reason);
     },
-    metrics: () => counters.snapshot(scheduler.queued, scheduler.running),
+    metrics: () => ({
+      ...counters.snapshot(scheduler.queued, scheduler.running),
+      limits: {
+        waits: { ...rates.counters.waits },
+        rateLimited: rates.counters.rateLimited,
+        cooldowns: rates.counters.cooldowns,
+      },
+    }),
     subscribe: (listener) => events.subscribe(listener),
   };
 }

@@ -8,6 +8,7 @@ import type { BreakerView } from './breakers.js';
 import type { RuntimeEvent, SessionEvent } from './events.js';
 import type { GateOptions } from './gate-options.js';
 import type { ProviderLimits, WaitingFor } from './limit-types.js';
+import type { ProviderBudget } from './limiter.js';
 import type { SharedState } from './ports.js';
 import type { MachineOptions } from './session-engine.js';
 
@@ -225,6 +226,12 @@ export interface RuntimeStatus {
   readonly recent: readonly SessionSummary[];
   /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */
   readonly breakers?: readonly BreakerView[];
+  /**
+   * What each provider with limits in its own units has left now (requests and tokens per minute,
+   * tokens per day, slots; `null` for a unit it has no limit in) and its cooldown state. Present
+   * in memory when a provider has such limits; on Redis the shared figures are not read here.
+   */
+  readonly limits?: Readonly<Record<string, ProviderBudget>>;
 }
 
 import type { RuntimeMetrics } from './counters.js';

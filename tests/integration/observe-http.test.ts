@@ -77,6 +77,10 @@ describe('/metrics', () => {
     expect(text).toContain('troupe_in_flight{provider="simulated"} 3');
     expect(text).toContain('troupe_in_flight_limit{provider="simulated"} 3');
     expect(text).toContain('troupe_supervisor_state{state="accepting"} 1');
+    // The two 429s of the rate-limited session, and the cooldown the first started.
+    expect(text).toContain('troupe_rate_limited_received 2');
+    expect(text).toMatch(/troupe_cooldowns [1-9]/);
+    expect(text).toMatch(/troupe_limit_waits\{limit="cooldown"\} [1-9]/);
     // The other server's registry saw none of it.
     const other = await (await fetch(`${second.base}/metrics`)).text();
     expect(other).not.toContain('troupe_sessions_total{');
@@ -92,6 +96,37 @@ async function until(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe("/metrics with limits in the provider's own units", () => {
+  it('shows what the provider has left per unit, and the wait a full minute caused', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider({ latencyMs: { min: 1, max: 2 } })],
+      limits: { providers: { simulated: { requestsPerMinute: 3, tokensPerMinute: 1_000_000 } } },
+      defaults: { model: 'sim-fast' },
+    });
+    const observe = createObservability(runtime);
+    try {
+      const first = await Promise.all([1, 2].map((i) => runtime.submit(ask(`r${i}`)).result));
+      expect(first.every((r) => r.ok)).toBe(true);
+      let text = await observe.metrics.scrape();
+      expect(text).toContain('troupe_limit_remaining{provider="simulated",unit="requests_per_minute"} 1');
+      expect(text).toMatch(/troupe_limit_remaining\{provider="simulated",unit="tokens_per_minute"\} 9\d{5}/);
+      expect(text).toContain('troupe_provider_cooling_down{provider="simulated"} 0');
+      // The third call takes the last request of the minute; the fourth waits for the window.
+      await runtime.submit(ask('r3')).result;
+      const waiting = runtime.submit(ask('r4'), { queueTimeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(runtime.session(waiting.id)).toMatchObject({ state: 'queued', waitingFor: 'requestsPerMinute' });
+      text = await observe.metrics.scrape();
+      expect(text).toContain('troupe_limit_remaining{provider="simulated",unit="requests_per_minute"} 0');
+      expect(text).toContain('troupe_limit_waits{limit="requestsPerMinute"} 1');
+      waiting.cancel();
+    } finally {
+      observe.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
+});
 
 /** Reads SSE messages from `/events` until `enough` says stop; then aborts the request. */
 async function readEvents(base: string, enough: (messages: { event: string; data: unknown }[]) => boolean) {
