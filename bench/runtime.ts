@@ -13,6 +13,7 @@ import PQueue from 'p-queue';
 import { createActor, fromPromise, setup } from 'xstate';
 import type { ChatProvider, ChatResponse } from '../src/providers/port.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import type { ProviderLimits } from '../src/runtime/types.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200_000);
 const IN_FLIGHT = 10_000;
@@ -23,6 +24,16 @@ const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
 const ANSWER: ChatResponse = {
   content: 'ok',
   usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 },
+};
+
+/**
+ * Rate limits no run of this bench reaches (a few hundred thousand sessions a minute at most, each
+ * charged well under 2,000 tokens), so the limiter's bookkeeping is measured and never its waiting.
+ */
+const GENEROUS_LIMITS: ProviderLimits = {
+  requestsPerMinute: 1_000_000_000,
+  tokensPerMinute: 1_000_000_000_000,
+  tokensPerDay: 1_000_000_000_000_000,
 };
 
 const instant: ChatProvider = {
@@ -108,15 +119,18 @@ interface Contender {
  * one runs everything at one priority, where p-queue needs no priority queue at all.
  */
 async function throughput(inFlight: number): Promise<Record<string, number>> {
-  const make = (engine: 'compiled' | 'xstate') =>
+  const make = (engine: 'compiled' | 'xstate', providers?: Record<string, ProviderLimits>) =>
     createRuntime({
       providers: [instant],
       defaults: { model: 'm' },
-      limits: { maxConcurrent: CONCURRENCY, maxQueued: inFlight * 2 },
+      limits: { maxConcurrent: CONCURRENCY, maxQueued: inFlight * 2, providers },
       engine,
     });
   const runtime = make('compiled');
   const xstateRuntime = make('xstate');
+  // The same runtime with the provider's rate windows on, set far above what the bench reaches:
+  // every call is counted against requestsPerMinute and tokensPerMinute, none ever waits.
+  const limitedRuntime = make('compiled', { instant: GENEROUS_LIMITS });
   const queue = new PQueue({ concurrency: CONCURRENCY });
   // The baseline gets the same request object and one signal for all calls: it should pay for
   // the pool and nothing else.
@@ -142,6 +156,11 @@ async function throughput(inFlight: number): Promise<Record<string, number>> {
       },
     },
     { name: 'troupe', share: 1, call: (priority) => runtime.submit(REQUEST, { priority }).result },
+    {
+      name: 'troupeLimits',
+      share: 1,
+      call: (priority) => limitedRuntime.submit(REQUEST, { priority }).result,
+    },
     { name: 'fifoBaseline', share: 1, call: () => queue.add(() => instant.complete(chat, options)) },
     { name: 'fifoTroupe', share: 1, call: () => runtime.submit(REQUEST).result },
     {
@@ -157,7 +176,7 @@ async function throughput(inFlight: number): Promise<Record<string, number>> {
     for (const c of contenders)
       rates.get(c.name)?.push(await closedLoop(Math.round((SESSIONS / 2) * c.share), inFlight, c.call));
   }
-  await Promise.all([runtime.shutdown(), xstateRuntime.shutdown()]);
+  await Promise.all([runtime.shutdown(), xstateRuntime.shutdown(), limitedRuntime.shutdown()]);
   return Object.fromEntries([...rates].map(([name, values]) => [name, median(values)]));
 }
 
@@ -260,6 +279,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       ratio: ratio(rate.troupe, rate.baseline),
       abortBaselineSessionsPerSec: Math.round(rate.abortBaseline ?? Number.NaN),
       abortRatio: ratio(rate.troupe, rate.abortBaseline),
+      limitsSessionsPerSec: Math.round(rate.troupeLimits ?? Number.NaN),
+      ratioLimitsOnVsOff: ratio(rate.troupeLimits, rate.troupe),
       fifoSessionsPerSec: Math.round(rate.fifoTroupe ?? Number.NaN),
       fifoBaselineSessionsPerSec: Math.round(rate.fifoBaseline ?? Number.NaN),
       fifoRatio: ratio(rate.fifoTroupe, rate.fifoBaseline),
