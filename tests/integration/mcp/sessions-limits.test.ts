@@ -8,7 +8,9 @@ import { type Harness, startHarness, structured, text } from './harness.js';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ limits: { providers: { fast: { requestsPerMinute: 10, tokensPerDay: 5_000_000 } } } });
+  h = await startHarness({
+    limits: { providers: { fast: { requestsPerMinute: 10, tokensPerDay: 5_000_000 } } },
+  });
 });
 afterAll(async () => {
   await h.close();
