@@ -155,7 +155,11 @@ export function createClusterRuntime(
   async function sweep(): Promise<void> {
     if (redis.status !== 'ready') return;
     for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
-      if (!(await withdraw(provider, sessionId, 'tick'))) await queue.clearDeadline(provider, sessionId);
+      if (await withdraw(provider, sessionId, 'tick')) continue;
+      // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
+      // has not started: keep its deadline so the next sweep ends it once it waits again.
+      const lease = await store.leaseState(sessionId);
+      if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
     }
   }
 
