@@ -6,30 +6,19 @@
  * its source's border to its target's, no label lies on a box it does not belong to (nor on a
  * state's name or count, nor on another label), every state's text fits in its box.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartModel, MACHINES } from '../../src/observe/chart.js';
 import { layoutChart } from '../../src/observe/chart-layout.js';
 import { chartSvg } from '../../src/observe/chart-svg.js';
 import { gadgetMachine } from '../fixtures/gadget-machine.js';
 import { checkCharts } from '../support/chart-geometry.js';
+import { launchChromium } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -4,8 +4,7 @@
  * one line; the statecharts on the page pass the same geometry checks as on their own; the
  * throughput and latency charts have clock-time axes whose ticks move as time passes.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpContext } from '../../src/mcp/context.js';
 import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
@@ -17,8 +16,8 @@ import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { checkCharts } from '../support/chart-geometry.js';
+import { launchChromium } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A 20 s window: ticks every 5 s (the first round step of at least a sixth of the window). */
 const WINDOW_MS = 20_000;
 const STEP_MS = 5_000;
@@ -30,7 +29,6 @@ let runtime: Runtime;
 let base: string;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
   runtime = createRuntime({
     providers: [createSimulatedProvider({ seed: 11, retryAfterMs: 50 })],
     limits: { maxConcurrent: 16, perProvider: { simulated: 4 } },
@@ -43,16 +41,7 @@ beforeAll(async () => {
   });
   app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
   base = (await app.listen()).url.replace(/\/mcp$/, '');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -4,10 +4,9 @@
  * Counts on the page must change, and match `runtime.status()` / `metrics()` at quiet moments.
  * Refreshes the screenshot kept in docs/dashboard.png when TROUPE_UPDATE_SCREENSHOT is set. Fails (never skips) without /usr/bin/chromium.
  */
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpContext } from '../../src/mcp/context.js';
 import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
@@ -17,8 +16,8 @@ import { runLoad } from '../../src/observe/run-load.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
+import { launchChromium } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LIMIT = 6;
 
 let browser: Browser | undefined;
@@ -28,7 +27,6 @@ let runtime: Runtime;
 let base: string;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
   runtime = createRuntime({
     providers: [createSimulatedProvider({ seed: 7, retryAfterMs: 50 })],
     limits: {
@@ -46,19 +44,7 @@ beforeAll(async () => {
   });
   app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
   base = (await app.listen()).url.replace(/\/mcp$/, '');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
