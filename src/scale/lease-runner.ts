@@ -58,7 +58,11 @@ export class LeaseRunner {
     s.local.subscribe((event) => {
       if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
         return;
-      if (event.type === 'session.started' || event.type === 'session.retry') {
+      if (
+        event.type === 'session.started' ||
+        event.type === 'session.retry' ||
+        event.type === 'session.fallback'
+      ) {
         // After the transition that emitted it, so the summary shows it.
         queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
       } else s.bus.publish(event).catch(s.onError);
@@ -166,11 +170,12 @@ export class LeaseRunner {
 
   private async recordRun(id: string, event: RuntimeEvent): Promise<void> {
     const summary = this.s.local.session(id);
+    // From the session's machine: attempts, start, run deadline and, with fallbacks, its target and route.
+    const run = this.s.local.runRecord(id);
     const entry = this.leased.get(id);
-    if (summary === undefined || entry === undefined || summary.state !== 'running') return;
+    if (summary === undefined || run === undefined || entry === undefined || summary.state !== 'running')
+      return;
     const { timeoutMs } = entry.lease.session.input;
-    const startedAt = summary.startedAt ?? this.s.clock.now();
-    const run = { attempts: summary.attempts, startedAt, runDeadlineAt: startedAt + timeoutMs };
     await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
   }
 }
