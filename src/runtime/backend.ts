@@ -26,6 +26,7 @@ export type {
   ProviderLimitsConfig,
   Start,
 } from './limiter.js';
+export { budgetOf, type ProviderState, providerKey } from './limiter.js';
 export { Limiter } from './limits.js';
 export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';

@@ -15,6 +15,7 @@ import {
 } from '../runtime/backend.js';
 import type { EventBus, Held, Lease, SessionStore, SharedState } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+import type { LimitsView } from './limits-view.js';
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
@@ -40,6 +41,8 @@ export interface LeaseRunnerSettings {
     readonly defaultCompletionTokens: number;
   };
   readonly sharedState: SharedState;
+  /** The cluster's view of the limits: holds are recorded there. */
+  readonly view: LimitsView;
 }
 
 /** How long a session held by a probe in flight waits before it looks again, in ms. */
@@ -103,8 +106,15 @@ export class LeaseRunner {
         await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
         return;
       }
-      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const now = this.s.clock.now();
+      // Leased past its queue deadline (a sweep came late): it times out without being charged,
+      // naming the limit that held it, as in memory.
+      if (state.run === undefined && now >= data.input.queueDeadlineAt) {
+        const held = await this.s.view.heldBy(data.input.provider, data.input.model);
+        await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data.label);
+        return;
+      }
+      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const start: Start = {
         sessionId: id,
         model: data.input.model,
@@ -115,7 +125,12 @@ export class LeaseRunner {
       const got = await this.limiter.tryStart(data.input.provider, start);
       if (!got.ok) {
         const retryInMs = Math.max(1, (got.at ?? now + PROBE_POLL_MS) - now);
-        return { retryInMs, modelOnly: got.model === true };
+        const modelOnly = got.model === true;
+        // Recorded for every instance: a session that times out meanwhile names the limit.
+        await this.s.view
+          .hold(data.input.provider, data.input.model, got.limit, retryInMs, modelOnly)
+          .catch(this.s.onError);
+        return { retryInMs, modelOnly };
       }
       const handle = this.s.local.adopt({
         input: data.input,
