@@ -107,7 +107,10 @@ export class LimitsView {
   start(): void {
     if (this.rates.size === 0 || this.stopped) return;
     this.refresh()
-      .catch(this.onError)
+      // A read cut short by shutdown (its connection closing) is no failure.
+      .catch((error: unknown) => {
+        if (!this.stopped) this.onError(error);
+      })
       .finally(() => {
         if (!this.stopped) this.timer = this.clock.setTimeout(() => this.start(), this.refreshMs);
       });
