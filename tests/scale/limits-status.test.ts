@@ -10,6 +10,9 @@ import { createMetricsExporter } from '../../src/observe/metrics.js';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
+
+type ProviderLimits = NonNullable<NonNullable<RuntimeOptions['limits']>['providers']>[string];
+
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
@@ -37,14 +40,14 @@ afterAll(async () => {
 const LIMITS = { requestsPerMinute: 3, tokensPerMinute: 100_000 };
 
 /** Two instances on one prefix: one runs sessions, the other (a front) only submits and reads. */
-async function pair(): Promise<{ worker: Runtime; front: Runtime }> {
+async function pair(limits: ProviderLimits = LIMITS): Promise<{ worker: Runtime; front: Runtime }> {
   const prefix = `ls${++prefixSeq}`;
   const start = async (work: boolean) => {
     const provider = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: 'k' });
     closers.push(() => provider.close());
     const options: RuntimeOptions = {
       providers: [provider],
-      limits: { providers: { local: LIMITS } },
+      limits: { providers: { local: limits } },
       defaults: { provider: 'local', model: 'fault:ok', maxAttempts: 1 },
       backend: await redisBackend({ url: redis.url, prefix, work }),
     };
@@ -111,5 +114,21 @@ describe('limits in providers units on Redis, as every instance sees them', () =
     }
     expect(server.requests.length).toBeGreaterThanOrEqual(3);
     expect(worker.metrics().limits?.waits.requestsPerMinute).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a session held back by a limit of its model names it; the provider's other models go on", async () => {
+    const small = 'fault:ok:tag=small';
+    const { worker, front } = await pair({ models: { [small]: { requestsPerMinute: 1 } } });
+    expect((await ask(worker, small).result).ok).toBe(true);
+    const held = ask(front, small, 2500);
+    // Only that model's window is spent: a session of another model of the provider still runs.
+    await expect.poll(() => worker.metrics().limits?.waits.requestsPerMinute, { timeout: 2000 }).toBe(1);
+    expect((await ask(front, 'fault:ok:tag=other', 2000).result).ok).toBe(true);
+    const result = await held.result;
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('TIMED_OUT');
+    expect(result.error.message).toContain("held back by its provider's requestsPerMinute limit");
+    expect(result.metadata.waitingFor).toBe('requestsPerMinute');
   });
 });
