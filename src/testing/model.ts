@@ -224,8 +224,7 @@ const limitsArbitrary = fc.record({
     p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
     p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
   }),
-  // Circuit breakers, as `serve` runs them (on by default there): off in some runs, and tight
-  // enough in the others that the generated 503s, timeouts and cancels open and probe them.
+  // Breakers, on by default in `serve`: off in some runs, tight enough in others to open and probe.
   breakers: fc.option(
     fc.record({
       failures: fc.integer({ min: 1, max: 3 }),
