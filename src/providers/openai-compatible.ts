@@ -198,6 +198,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       }
       // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
       if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+      // The body ran out: its socket is free a tick later, for the caller's next request.
+      await socketReleased();
       if (count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
       const failed = failedFinish(finish, chars);
       if (failed !== undefined) throw failed;

@@ -36,9 +36,10 @@ import type {
   SessionResult,
   SubmitOptions,
 } from '../runtime/types.js';
-import { clusterStatus, retried } from './cluster-status.js';
+import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
+import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
@@ -92,6 +93,7 @@ export function createClusterRuntime(
       await handingBack;
       await leasing;
       clock.clearTimeout(sweepTimer);
+      view.stop();
       await local.shutdown({ deadlineMs: 0 });
       await queue.close();
       await ports.close();
@@ -107,7 +109,8 @@ export function createClusterRuntime(
     state: () => lifecycle.state,
   });
   const ended = () => lifecycle.workEnded();
-  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended });
+  const view = new LimitsView(sharedState, limits.rates, local.providers, clock, onError);
+  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {
     await ports.limits.apply();
@@ -122,6 +125,7 @@ export function createClusterRuntime(
     });
     if (ports.work) queue.lease((lease) => runner.run(lease));
     armSweep();
+    view.start();
   })();
   ready.catch(onError);
 
@@ -158,9 +162,11 @@ export function createClusterRuntime(
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
     const now = clock.now();
-    const result = resultOf(data, [
-      event === 'cancel' ? { type: 'session.cancel', now, reason } : { type: 'session.tick', now },
-    ]);
+    // A queue timeout names the limit that held it, as in memory.
+    const result =
+      event === 'cancel'
+        ? resultOf(data, [{ type: 'session.cancel', now, reason }])
+        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
     await store.settle(result, data.label);
     return true;
   }
@@ -328,26 +334,20 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent),
-    session: (id) => store.liveSession(id) ?? store.ended(id),
-    sessions: ({ limit = 100 } = {}) => [...store.liveSessions()].slice(0, limit),
+    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent, view),
+    session: (id) => {
+      const live = store.liveSession(id);
+      return live === undefined ? store.ended(id) : view.decorate(live);
+    },
+    sessions: ({ limit = 100 } = {}) =>
+      [...store.liveSessions()].slice(0, limit).map((s) => view.decorate(s)),
     cancel: (id, reason = 'cancelled by request') => {
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => {
-      const s = clusterStatus(store, local, limits, lifecycle.state, 0);
-      const mine = counters.snapshot(s.queued, s.running);
-      // Submissions and refusals at this instance; ends, retries and tokens of what ran here.
-      return {
-        ...local.metrics(),
-        submitted: mine.submitted,
-        rejected: mine.rejected,
-        queued: s.queued,
-        running: s.running,
-      };
-    },
+    metrics: () =>
+      clusterMetrics(clusterStatus(store, local, limits, lifecycle.state, 0, view), counters, local, view),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
