@@ -176,6 +176,16 @@ describe('the in-memory ports', () => {
     request: { model: 'm', messages: [] },
   });
 
+  it("refuses a runtime whose clock is not its hub's: the cluster would run on two times", () => {
+    const hub = new MemoryClusterHub({ clock: new SimulatedClock() });
+    expect(() =>
+      createRuntime({
+        providers: [new ScriptedProvider('p')],
+        backend: memoryClusterBackend({ hub }),
+      }),
+    ).toThrow(/Expected the runtime's clock to be its hub's/);
+  });
+
   it('settles a session exactly once when two instances race, and each instance hears one end', async () => {
     const clock = new SimulatedClock();
     const hub = new MemoryClusterHub({ clock });
