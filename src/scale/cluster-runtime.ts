@@ -66,6 +66,8 @@ export function createClusterRuntime(
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
+  /** Owners whose session has not started yet. */
+  let waitingHere = 0;
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -175,7 +177,10 @@ export function createClusterRuntime(
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
-        if (event.type === 'session.started') owner.started = true;
+        if (event.type === 'session.started' && !owner.started) {
+          owner.started = true;
+          waitingHere--;
+        }
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
@@ -198,6 +203,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
+    if (!owner.started) waitingHere--;
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -281,6 +287,8 @@ export function createClusterRuntime(
         ),
       );
     }
+    // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
+    if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -293,6 +301,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
+    waitingHere++;
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {
