@@ -8,6 +8,7 @@
 import type { SessionInput } from '../../machines/session.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { Start } from './limiter.js';
+import type { RunRecord } from './ports.js';
 import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
 
 export { estimateTokens } from '../providers/estimate.js';
@@ -25,12 +26,27 @@ export type {
   ProviderLimitsConfig,
   Start,
 } from './limiter.js';
+export { budgetOf, type ProviderState, providerKey } from './limiter.js';
 export { Limiter } from './limits.js';
+export { MemoryEventBus } from './memory-ports/bus.js';
+export {
+  MemoryClusterHub,
+  type MemoryClusterHubOptions,
+  type MemoryInstanceOptions,
+} from './memory-ports/hub.js';
+export { MemorySessionQueue } from './memory-ports/queue.js';
+export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';
-export { buildResult, inputSummary, metadataSummary, type ResultSource } from './session-record.js';
+export {
+  buildResult,
+  endedSummary,
+  inputSummary,
+  metadataSummary,
+  type ResultSource,
+} from './session-record.js';
 
 export interface RuntimeBackend {
   /** `memory`, or the name of a shared backend (`redis`). */
@@ -46,12 +62,8 @@ export interface AdoptedSession {
   readonly label?: string;
   readonly caller?: Readonly<Record<string, unknown>>;
   readonly callerTruncated?: boolean;
-  /** Present when another instance started it and was lost: what it had done. */
-  readonly restore?: {
-    readonly attempts: number;
-    readonly startedAt: number;
-    readonly runDeadlineAt: number;
-  };
+  /** Present when another instance started it and was lost: what it had done, and where it was in its chain. */
+  readonly restore?: RunRecord;
   readonly signal?: AbortSignal;
   /** Its first start, charged to the shared limits when the queue leased it. */
   readonly limitStart?: Start;
@@ -61,6 +73,8 @@ export interface AdoptedSession {
 export interface LocalRuntime extends Runtime {
   /** Runs an admitted session now (it skips this instance's queue); its queue deadline still holds. */
   adopt(session: AdoptedSession): SessionHandle;
+  /** What a takeover needs of a session running here, from its machine's context; `undefined` before it starts. */
+  runRecord(id: string): RunRecord | undefined;
 }
 
 /** The default backend: one process, nothing shared, nothing to install. */

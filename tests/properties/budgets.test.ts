@@ -90,8 +90,8 @@ describe('budget properties', () => {
           for (const total of Object.values(spentBy))
             expect(total).toBeLessThanOrEqual(perCaller + maxEstimate + eps);
           const today = budgets.spentToday();
-          expect(today.global?.reserved).toBe(0);
-          expect(today.global?.spent).toBeCloseTo(spent, 6);
+          expect(today.USD?.global?.reserved).toBe(0);
+          expect(today.USD?.global?.spent).toBeCloseTo(spent, 6);
         },
       ),
       { numRuns: 150 },
