@@ -96,6 +96,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     limits.defaultCompletionTokens,
     (item, at) => driver.deadlines.schedule(item, at),
     alarm,
+    scheduler,
     options.sharedState === undefined
       ? undefined
       : {
@@ -117,7 +118,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
-      if (record.admitted) scheduler.release(record.provider);
+      if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
     },
     observe: (record, event) => {
@@ -168,6 +169,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         const record = scheduler.next(admitGate);
         if (record === undefined) break;
         record.admitted = true;
+        const reroute = record.reroute;
+        if (reroute !== undefined) {
+          // Its provider cannot take it in time: it moves on, and leaves that provider's slot now.
+          rates.leaveLane(record);
+          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
+          continue;
+        }
         // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
         driver.deliver(record, { type: 'session.admit', now: clock.now() });
       }
@@ -257,6 +265,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     });
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     if (session.limitStart !== undefined) record.limitStart = session.limitStart;
+    // Its provider cools down past its queue deadline: it moves on to its next target at once.
+    if (session.reroute !== undefined) record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as

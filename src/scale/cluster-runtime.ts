@@ -22,6 +22,7 @@ import {
   resolveLimits,
   resolveProviders,
   resultOf,
+  withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage } from '../runtime/ports.js';
 import type {
@@ -63,7 +64,9 @@ export function createClusterRuntime(
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
   settings: ClusterSettings,
 ): Runtime {
-  const limits = resolveLimits(options.limits);
+  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it.
+  const sharedLimits = withSharedSlots(options.limits);
+  const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
   const { redis } = settings;
@@ -77,7 +80,7 @@ export function createClusterRuntime(
     ...options,
     backend: undefined,
     sharedState,
-    limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
+    limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
   const now = () => clock.now();
   const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError, now);
