@@ -204,6 +204,23 @@ export class Scheduler<T extends Schedulable> {
     }));
   }
 
+  /**
+   * Takes a queued session out of its queue to run now, past its provider's limit (it leaves that
+   * provider at once: a fallback hop), within the global one; `false` when that is full.
+   */
+  take(item: T): boolean {
+    if (this.runningTotal >= this.limits.maxConcurrent || !this.remove(item)) return false;
+    this.lane(item.provider).running++;
+    this.runningTotal++;
+    return true;
+  }
+
+  /** The sessions queued for one provider, in no particular order. */
+  *queuedOf(provider: string): Generator<T> {
+    const lane = this.lanes.get(provider);
+    if (lane !== undefined) for (const bucket of lane.buckets) yield* bucket;
+  }
+
   /** Every queued session, in no particular order. */
   *queuedItems(): Generator<T> {
     for (const lane of this.lanes.values()) for (const bucket of lane.buckets) yield* bucket;

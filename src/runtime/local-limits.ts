@@ -48,6 +48,11 @@ export class LocalLimits {
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
   private readonly estimates = new WeakMap<SessionRecord, number>();
+  /** Providers the gate found cooling down, until when; and those whose queue to look through for that. */
+  private readonly cooling = new Map<string, number>();
+  private readonly rescan = new Set<string>();
+  /** Sessions with fallbacks queued while their provider cools down. */
+  private arrivals: SessionRecord[] = [];
   private earliest = Number.POSITIVE_INFINITY;
   /** Retries asking the shared limiter (a shared backend), until it answers. */
   private readonly asking = new Set<SessionRecord>();
@@ -200,6 +205,8 @@ export class LocalLimits {
     const target = this.targetOf(record);
     const provider = target.provider;
     const hop = record.admitted && provider !== record.provider;
+    // Decided afresh each time: a cooldown found earlier may be over now.
+    if (!record.admitted) record.reroute = undefined;
     if (hop) {
       this.leaveLane(record);
       if (!this.lanes.hasRoom(provider)) return this.refuse(record, 'maxConcurrent', null);
@@ -220,6 +227,11 @@ export class LocalLimits {
       return true;
     }
     if (!record.admitted) {
+      if (got.limit === 'cooldown' && got.at !== null && this.cooling.get(provider) !== got.at) {
+        // A new cooldown: the sessions queued behind this one may not be able to wait for it either.
+        this.cooling.set(provider, got.at);
+        this.rescan.add(provider);
+      }
       const reroute = rerouteOnCooldown(record.input, got, this.clock.now());
       if (reroute !== undefined) {
         record.reroute = reroute;
@@ -228,6 +240,39 @@ export class LocalLimits {
       }
     }
     return this.refuse(record, got.limit, got.at);
+  }
+
+  /** A session was queued: one with fallbacks, behind a provider cooling down, is looked at on the next pass. */
+  queued(record: SessionRecord): void {
+    if (record.input.targets === undefined) return;
+    const until = this.cooling.get(record.provider);
+    if (until !== undefined && until > this.clock.now()) this.arrivals.push(record);
+  }
+
+  /**
+   * The queued sessions that must move on now: those with fallbacks, queued behind a provider that
+   * cools down past their queue deadline (each provider's queue is looked through once per cooldown,
+   * then each session queued during it). Each one comes with `reroute` set.
+   */
+  reroutes(queuedOf: (provider: string) => Iterable<SessionRecord>): SessionRecord[] {
+    if (this.rescan.size === 0 && this.arrivals.length === 0) return [];
+    const now = this.clock.now();
+    const out: SessionRecord[] = [];
+    const look = (record: SessionRecord) => {
+      const at = this.cooling.get(record.provider);
+      if (at === undefined || record.admitted || record.result !== null || record.reroute !== undefined)
+        return;
+      const reroute = rerouteOnCooldown(record.input, { ok: false, limit: 'cooldown', at }, now);
+      if (reroute === undefined) return;
+      record.reroute = reroute;
+      record.waitingFor = undefined;
+      out.push(record);
+    };
+    for (const provider of this.rescan) for (const record of queuedOf(provider)) look(record);
+    for (const record of this.arrivals) look(record);
+    this.rescan.clear();
+    this.arrivals = [];
+    return out;
   }
 
   private refuse(record: SessionRecord, limit: LimitName, at: number | null): false {

@@ -165,15 +165,18 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         rates.held.delete(record);
         driver.deliver(record, { type: 'session.tick', now: clock.now() });
       }
+      // Queued behind a provider that cools down past their deadline: they move on now.
+      for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
+        if (stopping || !scheduler.take(record)) break;
+        record.admitted = true;
+        reroute(record, record.reroute as NonNullable<SessionRecord['reroute']>);
+      }
       while (!stopping) {
         const record = scheduler.next(admitGate);
         if (record === undefined) break;
         record.admitted = true;
-        const reroute = record.reroute;
-        if (reroute !== undefined) {
-          // Its provider cannot take it in time: it moves on, and leaves that provider's slot now.
-          rates.leaveLane(record);
-          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
+        if (record.reroute !== undefined) {
+          reroute(record, record.reroute);
           continue;
         }
         // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
@@ -183,6 +186,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       pumping = false;
       rates.end();
     }
+  }
+
+  /** Its provider cannot take it in time: it moves on to its next target, and leaves that provider's slot now. */
+  function reroute(record: SessionRecord, error: NonNullable<SessionRecord['reroute']>): void {
+    rates.leaveLane(record);
+    driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
   }
 
   function newRecord(admitted: Admitted): SessionRecord {
@@ -214,6 +223,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
       record.resolve = resolve;
