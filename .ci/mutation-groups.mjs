@@ -4,7 +4,23 @@
 export const GROUPS = {
   machines: {
     mutate: ['machines/session.ts', 'machines/supervisor.ts', 'machines/routing.ts'],
-    tests: ['tests/unit/machines/**/*.test.ts'],
+    tests: [
+      'tests/unit/machines/session*.test.ts',
+      'tests/unit/machines/routing.test.ts',
+      'tests/unit/machines/supervisor.test.ts',
+      'tests/unit/machines/coverage.test.ts',
+      'tests/unit/machines/load.test.ts',
+    ],
+  },
+  // The provider's cooldown and the circuit breaker (its machine and its runner over the shared
+  // state): kept apart so the session machine's static mutants do not run the breaker property.
+  gates: {
+    mutate: ['machines/provider.ts', 'machines/breaker.ts', 'src/runtime/breakers.ts'],
+    tests: [
+      'tests/unit/machines/provider.test.ts',
+      'tests/unit/runtime/breakers.test.ts',
+      'tests/properties/breaker.test.ts',
+    ],
   },
   core: {
     // The compiled engine (src/core/statechart) is its own group.
@@ -31,14 +47,22 @@ export const GROUPS = {
     // most mutants; the property is there for what they miss.
     env: { TROUPE_PROPERTY_RUNS: '50' },
   },
+  // Limits in providers' own units: the rate windows, the limiter's policy over them and the
+  // provider cooldown, and its runner over a shared state (in memory here).
+  limits: {
+    mutate: ['src/core/rate-window.ts', 'src/runtime/limiter.ts', 'src/runtime/limits.ts'],
+    tests: ['tests/unit/core/rate-window.test.ts', 'tests/unit/runtime/limiter.test.ts'],
+  },
+  // The provider error mapping and the MCP error conversion, each stated case by case in unit
+  // tests (the vendor tables row by row too, without HTTP: http-errors-vendors.test.ts).
   errors: {
-    mutate: ['src/providers/http-errors.ts', 'src/providers/vendor-errors.ts', 'src/mcp/errors.ts'],
-    tests: [
-      'tests/unit/providers/http-errors*.test.ts',
-      'tests/unit/mcp/errors*.test.ts',
-      // The vendor tables are tested row by row end to end, over HTTP to the local test server.
-      'tests/integration/providers/vendor-errors.test.ts',
-    ],
+    mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],
+    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
+  },
+  // The vendor tables: static rows, so each mutant runs every test of its group; kept apart.
+  'vendor-errors': {
+    mutate: ['src/providers/vendor-errors.ts'],
+    tests: ['tests/unit/providers/http-errors*.test.ts'],
   },
 };
 

@@ -62,6 +62,7 @@ export function isFallbackError(error: TroupeErrorData, now: number, runDeadline
   if (FALLBACK_CODES.has(error.code)) return true;
   return (
     error.code === 'RATE_LIMITED' &&
+    // Stryker disable next-line ConditionalExpression: without a hint `now + undefined` is NaN, never >= the deadline.
     error.retryAfterMs !== undefined &&
     runDeadlineAt !== null &&
     now + error.retryAfterMs >= runDeadlineAt
@@ -78,6 +79,7 @@ export function fallbackTarget(context: SessionContext, error: TroupeErrorData |
   if (routing === null || input.targets === undefined) return -1;
   if (runDeadlineAt !== null && now >= runDeadlineAt) return -1;
   if (error !== null && !isFallbackError(error, now, runDeadlineAt)) return -1;
+  // Stryker disable next-line StringLiteral: nextTarget tells only CONTEXT_TOO_LONG apart from other codes.
   return nextTarget(input.targets, routing, error === null ? 'TIMED_OUT' : error.code);
 }
 
@@ -125,18 +127,22 @@ export function nextTarget(
   code: TroupeErrorCode,
 ): number {
   const current = targets[routing.target];
+  // Stryker disable next-line OptionalChaining: routing.target is always an index of targets.
   const window = current?.contextWindow ?? null;
   for (let i = routing.target + 1; i < targets.length; i++) {
     const t = targets[i] as RouteTargetData;
     if (!t.fits) continue;
-    if (
-      code === 'CONTEXT_TOO_LONG' &&
-      (t.contextWindow === null || (window !== null && t.contextWindow <= window))
-    )
-      continue;
+    if (code === 'CONTEXT_TOO_LONG' && !largerWindow(t.contextWindow, window)) continue;
     return i;
   }
   return -1;
+}
+
+/** Whether `next` is a known window larger than `current` (any known one when `current` is unknown). */
+function largerWindow(next: number | null, current: number | null): boolean {
+  if (next === null) return false;
+  // Stryker disable next-line ConditionalExpression: `next > null` compares with 0, and no window is 0 or less.
+  return current === null || next > current;
 }
 
 /** The routing after the current target's turn ended with `code` at `now` and `next` takes over. */

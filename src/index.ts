@@ -39,8 +39,8 @@ export type {
   ToolCall,
   ToolDefinition,
 } from './providers/port.js';
-export type { Cost, ModelPrice, PriceTable } from './providers/prices.js';
-export { costOf, GLM_ZAI_PRICES, KIMI_PRICES } from './providers/prices.js';
+export type { Cost, ModelPrice, PriceTable, PriceTier, Rates } from './providers/prices.js';
+export { costOf, GLM_ZAI_PRICES, KIMI_CN_PRICES, KIMI_PRICES, ratesFor } from './providers/prices.js';
 export type { ModelRegistry, ModelSpec } from './providers/registry.js';
 export { createModelRegistry } from './providers/registry.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';

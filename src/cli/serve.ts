@@ -7,6 +7,7 @@ import { createHttpApp } from '../mcp/http.js';
 import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
+import { dashboardHtml } from '../observe/dashboard.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import { createLogger } from '../observe/logger.js';
@@ -217,6 +218,10 @@ export const command: Command = {
     logger.info(
       { url: address.url, dashboard, tokenRequired: token !== undefined, simulated },
       `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}${simulated ? `; ${SIMULATED_NOTICE}` : ''}`,
+    );
+    // Lays the dashboard's charts out now, in a worker thread, so the first visit finds the page built.
+    dashboardHtml().catch((error: unknown) =>
+      logger.warn({ err: error }, 'the dashboard page could not be built; the first visit tries again'),
     );
     const signal = await onceSignalled();
     const report = await gracefulStop(mcp, {

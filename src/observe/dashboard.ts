@@ -6,8 +6,12 @@
  * the browser (the layout is computed on the server), nothing fetched but `/events`. Laid out for
  * screens down to 800 px: one header line, one column, no sideways scrolling.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { chartModel, MACHINES } from './chart.js';
-import { layoutChart } from './chart-layout.js';
+import { type ChartLayout, layoutChart } from './chart-layout.js';
+import type { LayoutMessage } from './chart-layout-worker.js';
 import { CHART_CSS, chartSvg } from './chart-svg.js';
 import { DASHBOARD_SCRIPT } from './dashboard-client.js';
 
@@ -66,9 +70,11 @@ const COUNTED: ReadonlySet<string> = new Set(['session', 'supervisor', 'breaker'
 let page: Promise<string> | undefined;
 
 /**
- * The whole page, built once on first use (the charts do not change while the process runs; ELK
- * takes a few seconds the first time, loading elkjs included). A failed build is not kept: the
- * next call tries again.
+ * The whole page, built once on first use (the charts do not change while the process runs). ELK
+ * takes a few seconds the first time, loading elkjs included, and runs synchronously: the layouts
+ * are computed in a worker thread (`chart-layout-worker.ts`), so the server's thread keeps
+ * answering meanwhile. A failed build is not kept: the next call tries again. `troupe serve` calls
+ * this at start, so the first visit usually finds the page built.
  */
 export function dashboardHtml(): Promise<string> {
   if (page === undefined) {
@@ -81,14 +87,44 @@ export function dashboardHtml(): Promise<string> {
   return page;
 }
 
+/** The compiled worker beside this module; absent when this module runs from TypeScript source (tests). */
+const WORKER = new URL('./chart-layout-worker.js', import.meta.url);
+
+/** Every machine's layout: in the worker thread when it is built, else (from source) on this thread. */
+export function chartLayouts(): Promise<Readonly<Record<string, ChartLayout>>> {
+  if (!existsSync(fileURLToPath(WORKER))) {
+    return Promise.all(
+      Object.entries(MACHINES).map(
+        async ([name, machine]) => [name, await layoutChart(chartModel(machine))] as const,
+      ),
+    ).then(Object.fromEntries);
+  }
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER);
+    // Never what keeps the process alive: a server stopping while the page builds need not wait for it.
+    worker.unref();
+    worker.once('message', (message: LayoutMessage) => {
+      if (message.ok) resolve(message.layouts);
+      else reject(new Error(`Expected the dashboard's charts to lay out, got: ${message.error}`));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(
+        new Error(`Expected the chart layout worker to post its layouts, got an exit with code ${code}`),
+      ),
+    );
+  });
+}
+
 async function build(): Promise<string> {
-  const charts = await Promise.all(
-    Object.entries(MACHINES).map(async ([name, machine]) => {
-      const model = chartModel(machine);
-      const svg = chartSvg(model, await layoutChart(model), { counts: COUNTED.has(name) });
-      return `<figure id="chart-${name}"><figcaption>${name}</figcaption>${svg}</figure>`;
-    }),
-  );
+  const layouts = await chartLayouts();
+  const charts = Object.entries(MACHINES).map(([name, machine]) => {
+    const model = chartModel(machine);
+    const layout = layouts[name];
+    if (layout === undefined) throw new Error(`Expected a layout for the ${name} chart, got none`);
+    const svg = chartSvg(model, layout, { counts: COUNTED.has(name) });
+    return `<figure id="chart-${name}"><figcaption>${name}</figcaption>${svg}</figure>`;
+  });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>troupe dashboard</title><style>${STYLE}</style></head>

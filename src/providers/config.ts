@@ -7,11 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
-import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmKeyFrom } from './glm.js';
-import { createKimiProvider, KIMI_BASE_URL_VARS, KIMI_MODELS, kimiKeyFrom } from './kimi.js';
+import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
+import {
+  createKimiProvider,
+  KIMI_BASE_URL,
+  KIMI_BASE_URL_VARS,
+  KIMI_CN_BASE_URL,
+  KIMI_MODELS,
+  kimiKeyFrom,
+} from './kimi.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
-import { GLM_ZAI_PRICES, KIMI_PRICES, type PriceTable, priceTableOf } from './prices.js';
+import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
 import { modelLimits, type ProviderRateLimits, poolSize, rateFields, rateLimitsOf } from './tiers.js';
@@ -319,10 +326,11 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     );
   }
 
-  // Built-in prices are the international hosts' (USD); the file's add to or replace them.
+  // Built-in prices by the host each preset calls (prices.ts); the file's add to or replace them.
+  const kimiPreset = kimi.region === 'cn' ? KIMI_CN_BASE_URL : KIMI_BASE_URL;
   const prices = priceTableOf([
-    ['kimi', kimi.region === 'cn' ? {} : KIMI_PRICES, kimi.prices, 'kimi'],
-    ['glm', glmHost === 'zai' && !codingPlan ? GLM_ZAI_PRICES : {}, glm.prices, 'glm'],
+    ['kimi', builtInPrices(kimiBase, kimiPreset), kimi.prices, 'kimi'],
+    ['glm', builtInPrices(glmBase, glmBaseURL(glmHost, codingPlan)), glm.prices, 'glm'],
     ...(file.providers ?? []).map((p, i) => [p.name, {}, p.prices, `providers[${i}]`] as const),
   ]);
   const simulated = providers.length === 0;

@@ -1,25 +1,43 @@
 /**
  * What a call costs: a price per model (input, cached input and output, per million tokens, in the
- * currency the vendor bills in) and the one rule that turns reported usage into money. Unknown
- * price: no cost, never a guess.
+ * currency the vendor bills in, optionally tiered by prompt length) and the one rule that turns
+ * reported usage into money. Unknown price: no cost, never a guess.
  *
- * The built-in tables are the vendors' published pay-as-you-go prices for their international
- * hosts, in US dollars (sources and the date they were read: docs/providers.md, "Prices"). The
- * mainland hosts (`api.moonshot.cn`, `open.bigmodel.cn`) bill in yuan at other (for GLM, tiered)
- * prices: troupe ships none for them; give them in the providers file (`prices`).
+ * The built-in tables are the vendors' published pay-as-you-go prices, one per host: Moonshot's
+ * international platform (`api.moonshot.ai`, USD), its mainland platform (`api.moonshot.cn`, CNY)
+ * and Z.ai (`api.z.ai`, USD). BigModel (`open.bigmodel.cn`, CNY, tiered by input length) has none:
+ * its own price page was not in the sources read (docs/providers.md, "Prices", sources and dates).
+ * Give those, or any other, in the providers file (`prices`).
  */
 import { describe, runtimeError } from '../core/errors.js';
 import type { TokenUsage } from './port.js';
 
-/** One model's price, per million tokens. */
-export interface ModelPrice {
+/** Rates per million tokens. */
+export interface Rates {
   /** Prompt tokens that missed the vendor's context cache. */
   readonly input: number;
   /** Prompt tokens served from the vendor's context cache. @default `input` */
   readonly cachedInput?: number;
   readonly output: number;
+}
+
+/**
+ * The rates of a call whose prompt has at least `fromPromptTokens` tokens (the vendor's input
+ * length, cached tokens included). Every token of such a call is charged at the tier's rates.
+ */
+export interface PriceTier extends Rates {
+  readonly fromPromptTokens: number;
+}
+
+/** One model's price, per million tokens. */
+export interface ModelPrice extends Rates {
   /** ISO 4217 code of the currency the vendor bills in (`USD`, `CNY`). */
   readonly currency: string;
+  /**
+   * Higher rates for longer prompts, ascending by `fromPromptTokens`; below the first tier the
+   * base rates apply. @default none
+   */
+  readonly tiers?: readonly PriceTier[];
 }
 
 /** Prices by provider name, then model id. */
@@ -31,12 +49,17 @@ export interface Cost {
   readonly currency: string;
 }
 
-const usd = (input: number, cachedInput: number | undefined, output: number): ModelPrice =>
-  cachedInput === undefined
-    ? { input, output, currency: 'USD' }
-    : { input, cachedInput, output, currency: 'USD' };
+const priced =
+  (currency: string) =>
+  (input: number, cachedInput: number | undefined, output: number): ModelPrice =>
+    cachedInput === undefined ? { input, output, currency } : { input, cachedInput, output, currency };
+const usd = priced('USD');
+const cny = priced('CNY');
 
-/** Moonshot (platform.moonshot.ai, `api.moonshot.ai`), USD per million tokens, read 2026-12-01. */
+/**
+ * Moonshot's international platform (`api.moonshot.ai`), USD per million tokens. Sources:
+ * docs/providers.md, "Prices" (platform.moonshot.ai / platform.kimi.ai pricing pages).
+ */
 export const KIMI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'kimi-k2.6': usd(0.95, 0.16, 4.0),
   'kimi-k2.5': usd(0.6, 0.1, 3.0),
@@ -50,7 +73,28 @@ export const KIMI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'moonshot-v1-128k': usd(2.0, undefined, 5.0),
 };
 
-/** Z.ai (docs.z.ai pricing, `api.z.ai`), USD per million tokens, read 2026-12-01. */
+/**
+ * Moonshot's mainland platform (`api.moonshot.cn`), CNY per million tokens: platform.moonshot.cn
+ * /docs/pricing/chat ("Last updated 2026-02-09") and, for kimi-k2.6, platform.kimi.com/docs/pricing
+ * /chat-k26; read 2026-12-01 (docs/providers.md, "Prices").
+ */
+export const KIMI_CN_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'kimi-k2.6': cny(6.5, 1.1, 27.0),
+  'kimi-k2.5': cny(4.0, 0.7, 21.0),
+  'kimi-k2-0905-preview': cny(4.0, 1.0, 16.0),
+  'kimi-k2-0711-preview': cny(4.0, 1.0, 16.0),
+  'kimi-k2-turbo-preview': cny(8.0, 1.0, 58.0),
+  'kimi-k2-thinking': cny(4.0, 1.0, 16.0),
+  'kimi-k2-thinking-turbo': cny(8.0, 1.0, 58.0),
+  'moonshot-v1-8k': cny(2.0, undefined, 10.0),
+  'moonshot-v1-32k': cny(5.0, undefined, 20.0),
+  'moonshot-v1-128k': cny(10.0, undefined, 30.0),
+  'moonshot-v1-8k-vision-preview': cny(2.0, undefined, 10.0),
+  'moonshot-v1-32k-vision-preview': cny(5.0, undefined, 20.0),
+  'moonshot-v1-128k-vision-preview': cny(10.0, undefined, 30.0),
+};
+
+/** Z.ai (docs.z.ai/guides/overview/pricing, `api.z.ai`), USD per million tokens, read 2026-12-01. */
 export const GLM_ZAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'glm-5': usd(1.0, 0.2, 3.2),
   'glm-4.7': usd(0.6, 0.11, 2.2),
@@ -59,6 +103,38 @@ export const GLM_ZAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'glm-4.5-air': usd(0.2, 0.03, 1.1),
   'glm-4.5-flash': usd(0, 0, 0),
 };
+
+const NONE: Readonly<Record<string, ModelPrice>> = {};
+
+/**
+ * The built-in prices of a vendor preset, chosen by the host its base URL calls: `api.moonshot.ai`
+ * and `api.z.ai` (its general path) bill in USD, `api.moonshot.cn` in CNY; `open.bigmodel.cn` and
+ * the GLM Coding Plan paths (a subscription) have none built in. A base URL on any other host (a
+ * proxy, a test server) is priced as `presetURL`, the vendor URL the preset's own settings select.
+ */
+export function builtInPrices(
+  baseURL: string | undefined,
+  presetURL: string,
+): Readonly<Record<string, ModelPrice>> {
+  return pricesOfHost(baseURL) ?? pricesOfHost(presetURL) ?? NONE;
+}
+
+function pricesOfHost(url: string | undefined): Readonly<Record<string, ModelPrice>> | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const { hostname, pathname } = new URL(url);
+  switch (hostname) {
+    case 'api.moonshot.ai':
+      return KIMI_PRICES;
+    case 'api.moonshot.cn':
+      return KIMI_CN_PRICES;
+    case 'api.z.ai':
+      return pathname.includes('/coding/') ? NONE : GLM_ZAI_PRICES;
+    case 'open.bigmodel.cn':
+      return NONE;
+    default:
+      return undefined;
+  }
+}
 
 /** Tokens per price unit. */
 const PER = 1_000_000;
@@ -74,23 +150,37 @@ export function priceOf(
 }
 
 /**
+ * The rates a call is charged at: the last tier whose `fromPromptTokens` its prompt (the vendor's
+ * input length, cached tokens included) reaches, else the base rates. The one tier rule, for both
+ * the bill (`costOf`) and the estimate (`estimateCost`).
+ */
+export function ratesFor(price: ModelPrice, promptTokens: number): Rates {
+  let rates: Rates = price;
+  for (const tier of price.tiers ?? []) if (promptTokens >= tier.fromPromptTokens) rates = tier;
+  return rates;
+}
+
+/**
  * Money from usage: uncached prompt tokens at `input`, cached ones at `cachedInput` (or `input`),
- * completion tokens at `output`. Rounded to 1e-9 of the currency unit, so sums stay readable.
+ * completion tokens at `output`, all at the rates of the prompt's tier. Rounded to 1e-9 of the
+ * currency unit, so sums stay readable.
  */
 export function costOf(price: ModelPrice, usage: TokenUsage): Cost {
+  const rates = ratesFor(price, usage.promptTokens);
   const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
   const amount =
-    ((usage.promptTokens - cached) * price.input +
-      cached * (price.cachedInput ?? price.input) +
-      usage.completionTokens * price.output) /
+    ((usage.promptTokens - cached) * rates.input +
+      cached * (rates.cachedInput ?? rates.input) +
+      usage.completionTokens * rates.output) /
     PER;
   return { amount: round(amount), currency: price.currency };
 }
 
 /** The most a call can cost before it runs: every estimated prompt token uncached, the whole completion budget spent. */
 export function estimateCost(price: ModelPrice, prompt: number, completion: number): Cost {
+  const rates = ratesFor(price, prompt);
   return {
-    amount: round((prompt * price.input + completion * price.output) / PER),
+    amount: round((prompt * rates.input + completion * rates.output) / PER),
     currency: price.currency,
   };
 }
@@ -120,21 +210,52 @@ export function checkPriceTable(value: unknown, where = 'prices'): PriceTable {
 }
 
 export function checkPrice(value: unknown, where: string): ModelPrice {
-  if (!isRecord(value)) throw bad(where, 'a price object ({ input, output, cachedInput?, currency })', value);
-  const known = new Set(['input', 'output', 'cachedInput', 'currency']);
-  const unknown = Object.keys(value).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw bad(where, 'only input, output, cachedInput and currency', unknown);
+  if (!isRecord(value))
+    throw bad(where, 'a price object ({ input, output, cachedInput?, currency?, tiers? })', value);
+  const unknown = Object.keys(value).filter((k) => !PRICE_FIELDS.has(k));
+  if (unknown.length > 0) throw bad(where, 'only input, output, cachedInput, currency and tiers', unknown);
+  const currency = value.currency ?? 'USD';
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    throw bad(`${where}.currency`, 'a three-letter currency code such as USD or CNY', currency);
+  const price: ModelPrice = { ...checkRates(value, where), currency };
+  if (value.tiers === undefined) return price;
+  return { ...price, tiers: checkTiers(value.tiers, `${where}.tiers`) };
+}
+
+const PRICE_FIELDS = new Set(['input', 'output', 'cachedInput', 'currency', 'tiers']);
+const TIER_FIELDS = new Set(['fromPromptTokens', 'input', 'output', 'cachedInput']);
+
+function checkRates(value: Record<string, unknown>, where: string): Rates {
   for (const field of ['input', 'output', 'cachedInput'] as const) {
     const n = value[field];
     if (field === 'cachedInput' && n === undefined) continue;
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
       throw bad(`${where}.${field}`, 'a non-negative number (per million tokens)', n);
   }
-  const currency = value.currency ?? 'USD';
-  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
-    throw bad(`${where}.currency`, 'a three-letter currency code such as USD or CNY', currency);
-  const price = { input: value.input as number, output: value.output as number, currency };
-  return value.cachedInput === undefined ? price : { ...price, cachedInput: value.cachedInput as number };
+  const rates = { input: value.input as number, output: value.output as number };
+  return value.cachedInput === undefined ? rates : { ...rates, cachedInput: value.cachedInput as number };
+}
+
+function checkTiers(value: unknown, where: string): readonly PriceTier[] {
+  if (!Array.isArray(value) || value.length === 0)
+    throw bad(where, 'a non-empty array of { fromPromptTokens, input, output, cachedInput? }', value);
+  let previous = 0;
+  return value.map((tier: unknown, i) => {
+    const at = `${where}[${i}]`;
+    if (!isRecord(tier))
+      throw bad(at, 'a tier object ({ fromPromptTokens, input, output, cachedInput? })', tier);
+    const unknown = Object.keys(tier).filter((k) => !TIER_FIELDS.has(k));
+    if (unknown.length > 0) throw bad(at, 'only fromPromptTokens, input, output and cachedInput', unknown);
+    const from = tier.fromPromptTokens;
+    if (typeof from !== 'number' || !Number.isSafeInteger(from) || from <= previous)
+      throw bad(
+        `${at}.fromPromptTokens`,
+        `an integer above ${previous} (tiers ascend; below the first, the base rates apply)`,
+        from,
+      );
+    previous = from;
+    return { fromPromptTokens: from, ...checkRates(tier, at) };
+  });
 }
 
 /**

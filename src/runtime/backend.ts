@@ -27,12 +27,26 @@ export type {
   Start,
 } from './limiter.js';
 export { Limiter } from './limits.js';
+export { MemoryEventBus } from './memory-ports/bus.js';
+export {
+  MemoryClusterHub,
+  type MemoryClusterHubOptions,
+  type MemoryInstanceOptions,
+} from './memory-ports/hub.js';
+export { MemorySessionQueue } from './memory-ports/queue.js';
+export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders, withSharedSlots } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';
 export { rerouteOnCooldown } from './reroute.js';
-export { buildResult, inputSummary, metadataSummary, type ResultSource } from './session-record.js';
+export {
+  buildResult,
+  endedSummary,
+  inputSummary,
+  metadataSummary,
+  type ResultSource,
+} from './session-record.js';
 
 export interface RuntimeBackend {
   /** `memory`, or the name of a shared backend (`redis`). */

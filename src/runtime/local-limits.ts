@@ -196,8 +196,8 @@ export class LocalLimits {
   /**
    * Whether a session may start an attempt now; charges it when it may. A hop (its target is
    * another provider than the slot it holds) leaves that slot and must find room in its target's
-   * slots and limits; a queued session whose provider cools down past its queue deadline is let
-   * through with `reroute` set, to move on to its next target at once.
+   * slots and limits. A refusal by a new cooldown has the provider's queue looked through
+   * (`reroutes`) for sessions that cannot wait for it.
    */
   gate(record: SessionRecord, lapsesAt: number): boolean {
     // On a shared backend the queue admitted it, under the shared limits.
@@ -205,8 +205,6 @@ export class LocalLimits {
     const target = this.targetOf(record);
     const provider = target.provider;
     const hop = record.admitted && provider !== record.provider;
-    // Decided afresh each time: a cooldown found earlier may be over now.
-    if (!record.admitted) record.reroute = undefined;
     if (hop) {
       this.leaveLane(record);
       if (!this.lanes.hasRoom(provider)) return this.refuse(record, 'maxConcurrent', null);
@@ -226,20 +224,23 @@ export class LocalLimits {
       if (!record.admitted) this.laneHeld.delete(provider);
       return true;
     }
-    if (!record.admitted) {
-      if (got.limit === 'cooldown' && got.at !== null && this.cooling.get(provider) !== got.at) {
-        // A new cooldown: the sessions queued behind this one may not be able to wait for it either.
-        this.cooling.set(provider, got.at);
-        this.rescan.add(provider);
-      }
-      const reroute = rerouteOnCooldown(record.input, got, this.clock.now());
-      if (reroute !== undefined) {
-        record.reroute = reroute;
-        record.waitingFor = undefined;
-        return true;
-      }
+    if (
+      !record.admitted &&
+      got.limit === 'cooldown' &&
+      got.at !== null &&
+      this.cooling.get(provider) !== got.at
+    ) {
+      // A new cooldown: the sessions queued for this provider, this one first, may not be able to
+      // wait for it (`reroutes`).
+      this.cooling.set(provider, got.at);
+      this.rescan.add(provider);
     }
     return this.refuse(record, got.limit, got.at);
+  }
+
+  /** Whether `reroutes` has anything to look at. */
+  get mayReroute(): boolean {
+    return this.rescan.size > 0 || this.arrivals.length > 0;
   }
 
   /** A session was queued: one with fallbacks, behind a provider cooling down, is looked at on the next pass. */
@@ -255,7 +256,7 @@ export class LocalLimits {
    * then each session queued during it). Each one comes with `reroute` set.
    */
   reroutes(queuedOf: (provider: string) => Iterable<SessionRecord>): SessionRecord[] {
-    if (this.rescan.size === 0 && this.arrivals.length === 0) return [];
+    if (!this.mayReroute) return [];
     const now = this.clock.now();
     const out: SessionRecord[] = [];
     const look = (record: SessionRecord) => {

@@ -165,33 +165,44 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         rates.held.delete(record);
         driver.deliver(record, { type: 'session.tick', now: clock.now() });
       }
-      // Queued behind a provider that cools down past their deadline: they move on now.
-      for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
-        if (stopping || !scheduler.take(record)) break;
-        record.admitted = true;
-        reroute(record, record.reroute as NonNullable<SessionRecord['reroute']>);
-      }
-      while (!stopping) {
-        const record = scheduler.next(admitGate);
-        if (record === undefined) break;
-        record.admitted = true;
-        if (record.reroute !== undefined) {
-          reroute(record, record.reroute);
-          continue;
+      for (let full = false; !stopping && !full; ) {
+        // Queued for a provider that cools down past their queue deadline: they move on now, out
+        // of their queue's order (they take no slot of that provider), within the global limit.
+        for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
+          const error = record.reroute as NonNullable<SessionRecord['reroute']>;
+          record.reroute = undefined;
+          if (full || stopping || !scheduler.take(record)) {
+            // No global room: it is looked at again on the next pass.
+            full = true;
+            rates.queued(record);
+            continue;
+          }
+          record.admitted = true;
+          rates.leaveLane(record);
+          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
         }
-        // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
-        driver.deliver(record, { type: 'session.admit', now: clock.now() });
+        while (!stopping) {
+          const record = scheduler.next(admitGate);
+          if (record === undefined) break;
+          record.admitted = true;
+          const reroute = record.reroute;
+          if (reroute !== undefined) {
+            // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
+            record.reroute = undefined;
+            rates.leaveLane(record);
+            driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
+            continue;
+          }
+          // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
+          driver.deliver(record, { type: 'session.admit', now: clock.now() });
+        }
+        // A cooldown the gate just found may hold sessions that cannot wait for it.
+        if (!rates.mayReroute) break;
       }
     } finally {
       pumping = false;
       rates.end();
     }
-  }
-
-  /** Its provider cannot take it in time: it moves on to its next target, and leaves that provider's slot now. */
-  function reroute(record: SessionRecord, error: NonNullable<SessionRecord['reroute']>): void {
-    rates.leaveLane(record);
-    driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
   }
 
   function newRecord(admitted: Admitted): SessionRecord {

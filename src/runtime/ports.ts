@@ -1,14 +1,17 @@
 /**
- * The ports a shared (scale-out) backend implements. The runtime's core (admission, the lifecycle,
- * driving each session's machine, building results) is written once, in this folder; a backend
- * supplies only these. Redis implements them in `src/scale/` (BullMQ queues, a Redis hash and
- * result keys, pub/sub); in memory the same roles are played in-process by the scheduler, the
- * session table and the event hub.
+ * The ports a cluster backend implements. The runtime's core (admission, the lifecycle, driving
+ * each session's machine, building results) is written once, in this folder, and the cluster
+ * composition over these ports once, in `src/scale/cluster-runtime.ts`; a backend supplies only
+ * a `ClusterPorts`. Redis implements them in `src/scale/` (BullMQ queues, a Redis hash and result
+ * keys, pub/sub); in memory, `memory-ports/` implements them in one process (`MemoryClusterHub`).
+ * The default runtime (`createRuntime()` with no backend) uses none of them: it is the fast local
+ * path, where the scheduler, the session table and the event hub play these roles synchronously.
  *
  * Every method that talks to a shared server is async and may reject; the caller either awaits it
  * or hands the rejection to the runtime's one `onError` reporter.
  */
 import type { SessionInput } from '../../machines/session.js';
+import type { Clock } from '../core/clock.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from './types.js';
 
@@ -107,6 +110,8 @@ export interface SessionStore {
   recent(limit: number): SessionSummary[];
   /** Loads (or reloads, after a reconnect) the mirror of live sessions. */
   load(): Promise<void>;
+  /** Applies one message heard on the bus to the mirror. */
+  apply(message: BusMessage): void;
   /** A live summary, unless the session has ended meanwhile; tells the cluster. */
   put(summary: SessionSummary, event: RuntimeEvent): Promise<void>;
   /** A running session's summary and its run record, in one write. */
@@ -143,4 +148,45 @@ export interface EventBus {
     readonly cancel: (message: CancelMessage) => void;
     readonly reconnected: () => void;
   }): Promise<void>;
+}
+
+/** The shared server's connection, as the cluster composition needs to know it. */
+export interface ClusterConnection {
+  /** What to name in errors: `Redis`, `the in-memory hub`. */
+  readonly name: string;
+  /** `'ready'` while the server answers; anything else (e.g. `'reconnecting'`) while it does not. */
+  status(): string;
+  /** `listener` runs each time the connection is ready again after a cut. */
+  onReady(listener: () => void): void;
+}
+
+/** What the cluster composition needs to build its ports: known before the local runtime exists. */
+export interface ClusterContext {
+  readonly providers: readonly string[];
+  readonly limits: {
+    readonly perProvider: Readonly<Record<string, number>>;
+    readonly maxConcurrent: number;
+    readonly fairnessEvery: number;
+    readonly historySize: number;
+  };
+  readonly clock: Clock;
+  readonly onError: (error: unknown) => void;
+}
+
+/** Everything one cluster instance is built on: the ports, and how this instance takes part. */
+export interface ClusterPorts {
+  /** This instance, unique in its cluster: the `origin` of what it publishes. */
+  readonly instanceId: string;
+  readonly queue: SessionQueue;
+  readonly limits: SharedLimits;
+  readonly state: SharedState;
+  readonly store: SessionStore;
+  readonly bus: EventBus;
+  readonly connection: ClusterConnection;
+  /** How often this instance ends queued sessions past their deadline, whoever submitted them, in ms. */
+  readonly sweepIntervalMs: number;
+  /** Whether this instance leases sessions to run; `false` makes it a front that only submits and reads. */
+  readonly work: boolean;
+  /** Closes what the ports hold (connections); the last step of `shutdown()`. */
+  close(): Promise<void>;
 }

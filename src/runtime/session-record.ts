@@ -239,6 +239,19 @@ export function metadataSummary(
   return summary;
 }
 
+/** A summary of a session that ended elsewhere (another instance), from its result. */
+export function endedSummary(result: SessionResult, now: number): SessionSummary {
+  // Another instance's session: only its durations are known, so its times are counted back from now.
+  const m = result.metadata;
+  const createdAt = now - m.totalMs;
+  const started = m.runMs > 0 || m.attempts > 0;
+  return metadataSummary(m, {
+    createdAt,
+    startedAt: started ? createdAt + m.queuedMs : null,
+    endedAt: createdAt + m.totalMs,
+  });
+}
+
 /** The final context of a session one of whose own actions threw while it handled `event`. */
 export function failedInside(
   context: SessionContext,

@@ -1,16 +1,18 @@
 /**
- * The runtime over Redis, built from the runtime's core and the Redis ports: admission
- * (`Admission`, shared with the in-memory runtime, so refusals are the same and counted the same),
- * the lifecycle (`Lifecycle`, the supervisor machine), the session machine (run by the local
- * runtime this wraps) and the ports: `BullSessionQueue` (queue and shared limits),
- * `RedisSessionStore`, `RedisEventBus`. Any instance can submit, watch, cancel and read any session.
+ * The cluster runtime, written once over the ports (`ClusterPorts`, `src/runtime/ports.ts`):
+ * admission (`Admission`, shared with the in-memory runtime, so refusals are the same and counted
+ * the same), the lifecycle (`Lifecycle`, the supervisor machine), the session machine (run by the
+ * local runtime this wraps) and the ports: the queue and its shared limits, the shared state, the
+ * session store and the event bus. Any instance can submit, watch, cancel and read any session.
+ * Nothing here knows which backend the ports are: Redis (`redis-ports.ts`) or one process
+ * (`memory-cluster.ts`).
  *
  * What stays here is the caller's side of a cluster session: the owner that waits for the one
  * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
- * after Redis comes back. The leased side is `lease-runner.ts`.
+ * after the shared server comes back. The leased side is `lease-runner.ts`.
  */
-import type { Redis } from 'ioredis';
-import { type Clock, systemClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import {
   Admission,
@@ -24,7 +26,7 @@ import {
   resultOf,
   withSharedSlots,
 } from '../runtime/backend.js';
-import type { BusMessage } from '../runtime/ports.js';
+import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
 import type {
   Runtime,
   RuntimeEvent,
@@ -35,46 +37,28 @@ import type {
   SessionResult,
   SubmitOptions,
 } from '../runtime/types.js';
-import { BullSessionQueue } from './bull-queue.js';
 import { clusterStatus, retried } from './cluster-status.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
-import { RedisEventBus } from './redis-bus.js';
-import { RedisSharedState } from './redis-state.js';
-import { RedisKeys, RedisSessionStore } from './redis-store.js';
-
-export interface ClusterSettings {
-  readonly url: string;
-  readonly redis: Redis;
-  readonly subscriber: Redis;
-  readonly prefix: string;
-  readonly instanceId: string;
-  readonly lockDurationMs: number;
-  readonly stalledIntervalMs: number;
-  readonly sweepIntervalMs: number;
-  readonly work: boolean;
-  readonly close: () => Promise<void>;
-}
 
 const BACKSTOP_GRACE_MS = 10_000;
 
 export function createClusterRuntime(
   options: RuntimeOptions,
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
-  settings: ClusterSettings,
+  makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
   // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it.
   const sharedLimits = withSharedSlots(options.limits);
   const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
-  const { redis } = settings;
-  const keys = new RedisKeys(settings.prefix);
-  const store = new RedisSessionStore(redis, keys, settings.instanceId, limits.historySize, clock);
-  const bus = new RedisEventBus(redis, settings.subscriber, keys, settings.instanceId, onError);
-  // Limits in providers' own units, cooldowns, breakers and budgets live in Redis, shared by every instance.
-  const sharedState = new RedisSharedState(redis, settings.prefix);
+  const providers = resolveProviders(options.providers);
+  const ports = makePorts({ providers: [...providers.keys()], limits, clock, onError });
+  const { queue, store, bus, connection } = ports;
+  // Limits in providers' own units, cooldowns, breakers and budgets live in the shared state, shared by every instance.
+  const sharedState = ports.state;
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
@@ -82,8 +66,6 @@ export function createClusterRuntime(
     sharedState,
     limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
-  const now = () => clock.now();
-  const queue = new BullSessionQueue(local.providers, limits, settings, redis, keys, onError, now);
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
@@ -97,7 +79,7 @@ export function createClusterRuntime(
     onError,
     broadcast,
     liveCount: () => owners.size + runner.size,
-    // Stop taking sessions; queued ones stay in Redis for the other instances.
+    // Stop taking sessions; queued ones stay in the shared queue for the other instances.
     draining: () => {
       leasing = queue.stopLeasing();
     },
@@ -113,11 +95,11 @@ export function createClusterRuntime(
       clock.clearTimeout(sweepTimer);
       await local.shutdown({ deadlineMs: 0 });
       await queue.close();
-      await settings.close();
+      await ports.close();
     },
   });
   const admission = new Admission({
-    providers: resolveProviders(options.providers),
+    providers,
     limits,
     defaults: resolveDefaults(options.defaults),
     clock,
@@ -129,7 +111,7 @@ export function createClusterRuntime(
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended });
 
   const ready = (async () => {
-    await queue.apply();
+    await ports.limits.apply();
     await store.load();
     await bus.listen({
       event: onBus,
@@ -139,24 +121,25 @@ export function createClusterRuntime(
         for (const id of owners.keys()) void recover(id);
       },
     });
-    if (settings.work) queue.lease((lease) => runner.run(lease));
+    if (ports.work) queue.lease((lease) => runner.run(lease));
     armSweep();
   })();
   ready.catch(onError);
 
-  // The limits again on every reconnect: a Redis that came back empty (no persistence) lost them.
-  redis.on('ready', () => void retried(() => queue.apply(), delay, onError));
+  // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
+  connection.onReady(() => void retried(() => ports.limits.apply(), delay, onError));
+  const up = () => connection.status() === 'ready';
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
     sweepTimer = clock.setTimeout(() => {
       sweep().catch(onError).finally(armSweep);
-    }, settings.sweepIntervalMs);
+    }, ports.sweepIntervalMs);
   }
 
   /** Ends queued sessions past their queue deadline, whoever submitted them. */
   async function sweep(): Promise<void> {
-    if (redis.status !== 'ready') return;
+    if (!up()) return;
     for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
       if (await withdraw(provider, sessionId, 'tick')) continue;
       // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
@@ -218,10 +201,10 @@ export function createClusterRuntime(
 
   /**
    * After a reconnect: a result published while cut off is read back; a queued session whose job
-   * and result are both gone was lost by a Redis that came back empty, and ends BACKEND_UNAVAILABLE.
+   * and result are both gone was lost by a server that came back empty, and ends BACKEND_UNAVAILABLE.
    */
   async function recover(id: string): Promise<void> {
-    for (let tries = 0; tries < 40 && redis.status !== 'ready'; tries++) await delay(250);
+    for (let tries = 0; tries < 40 && !up(); tries++) await delay(250);
     const owner = owners.get(id);
     if (owner === undefined) return;
     try {
@@ -229,21 +212,22 @@ export function createClusterRuntime(
       const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
       const result = await store.result(id);
       if (result !== undefined) endOwner(id, result);
-      else if (!queued) await endUnavailable(owner.data, 'Redis came back without the queued session');
+      else if (!queued)
+        await endUnavailable(owner.data, `${connection.name} came back without the queued session`);
     } catch (error) {
       // Cut off again: the next reconnect tries again, and the backstop ends it at the latest.
-      if (redis.status === 'ready') onError(error);
+      if (up()) onError(error);
     }
   }
 
   /**
-   * Ends a session Redis could not take or lost. Through `settle` when Redis answers (so the
-   * cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
+   * Ends a session the shared server could not take or lost. Through `settle` when it answers (so
+   * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
    */
   async function endUnavailable(data: JobData, message: string): Promise<void> {
     const id = data.input.sessionId;
     const result = unavailable(data, message, clock.now());
-    // Redis refusing here is the very failure being reported: the session ends locally instead.
+    // The server refusing here is the very failure being reported: the session ends locally instead.
     const settled = await store.settle(result, data.label).catch(() => false);
     if (!settled) {
       store.forget(result);
@@ -286,11 +270,11 @@ export function createClusterRuntime(
 
   function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
     const admitted = admission.chat(request, submitOptions);
-    if (redis.status !== 'ready') {
+    if (!up()) {
       admission.refuse(
         runtimeError(
           'BACKEND_UNAVAILABLE',
-          `Expected Redis to be reachable, got a connection that is ${redis.status}; retry later`,
+          `Expected ${connection.name} to be reachable, got a connection that is ${connection.status()}; retry later`,
         ),
       );
     }
@@ -316,7 +300,10 @@ export function createClusterRuntime(
     // The summary and the job at once: `put` writes nothing once the session has a result.
     Promise.all([store.put(queuedSummary(data), queuedEvent(data)), queue.add(data)]).catch(
       (error: unknown) =>
-        void endUnavailable(data, `Expected Redis to take the session, got ${(error as Error).message}`),
+        void endUnavailable(
+          data,
+          `Expected ${connection.name} to take the session, got ${(error as Error).message}`,
+        ),
     );
     const cancel = (reason: string) => void cancelAnywhere(sessionId, reason).catch(onError);
     const signal = submitOptions.signal;

@@ -3,7 +3,7 @@
  * as base64 so the job stays JSON.
  */
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import { inputSummary, metadataSummary, resultOf } from '../runtime/backend.js';
+import { inputSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession } from '../runtime/ports.js';
 import type { SessionResult, SessionSummary } from '../runtime/types.js';
 
@@ -34,18 +34,6 @@ export function decodeRequest(request: ChatRequest): ChatRequest {
 
 export function queuedSummary(data: JobData): SessionSummary {
   return inputSummary(data.input, 'queued', 0, data.label);
-}
-
-export function endedSummary(result: SessionResult, now: number): SessionSummary {
-  // Another instance's session: only its durations are known, so its times are counted back from now.
-  const m = result.metadata;
-  const createdAt = now - m.totalMs;
-  const started = m.runMs > 0 || m.attempts > 0;
-  return metadataSummary(m, {
-    createdAt,
-    startedAt: started ? createdAt + m.queuedMs : null,
-    endedAt: createdAt + m.totalMs,
-  });
 }
 
 /** BullMQ: 1 is the highest priority, FIFO within one; troupe: 9 is the highest. 0 would skip the priority set. */

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createClusterRuntime } from './cluster-runtime.js';
 import { connectRedis } from './connect.js';
+import { redisPorts } from './redis-ports.js';
 
 export interface RedisBackendOptions {
   /** `redis://[user:password@]host:port[/db]`. */
@@ -43,20 +44,22 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
     kind: 'redis',
     instanceId,
     createRuntime: (runtimeOptions, local) =>
-      createClusterRuntime(runtimeOptions, local, {
-        url: options.url,
-        redis,
-        subscriber,
-        prefix: options.prefix ?? 'troupe',
-        instanceId,
-        lockDurationMs: options.lockDurationMs ?? 1500,
-        stalledIntervalMs: options.stalledIntervalMs ?? 500,
-        sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-        work: options.work ?? true,
-        close: async () => {
-          subscriber.disconnect();
-          await redis.quit().catch(() => redis.disconnect());
-        },
-      }),
+      createClusterRuntime(runtimeOptions, local, (context) =>
+        redisPorts(context, {
+          url: options.url,
+          redis,
+          subscriber,
+          prefix: options.prefix ?? 'troupe',
+          instanceId,
+          lockDurationMs: options.lockDurationMs ?? 1500,
+          stalledIntervalMs: options.stalledIntervalMs ?? 500,
+          sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+          work: options.work ?? true,
+          close: async () => {
+            subscriber.disconnect();
+            await redis.quit().catch(() => redis.disconnect());
+          },
+        }),
+      ),
   };
 }

@@ -7,10 +7,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import { History } from '../runtime/backend.js';
+import { endedSummary, History } from '../runtime/backend.js';
 import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
-import { endedSummary } from './job-data.js';
 
 const SETTLE = `
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then

@@ -151,8 +151,9 @@ export class RuntimeObserver {
         const seen = this.sessions.get(event.sessionId);
         if (seen === undefined) break;
         seen.fallbacks++;
-        // A queued session that moved on before any call (its provider cooling down) was admitted here.
-        if (!seen.admitted) this.admit(event.sessionId, seen);
+        // A queued session that moved on before any call (its provider cooling down past its queue
+        // deadline) left the queue here, out of its order: it takes no slot of that provider.
+        if (!seen.admitted) this.admit(event.sessionId, seen, false);
         this.endCall(seen);
         seen.current = event.to.provider;
         if (seen.deltas > 0)
@@ -170,9 +171,22 @@ export class RuntimeObserver {
     }
   }
 
-  /** A session leaves the queue: in priority order (bar the fairness turn), within the global limit. */
-  private admit(id: string, seen: Seen): void {
+  /**
+   * A session leaves the queue: within the global limit, and when `inOrder`, in priority order
+   * (bar the fairness turn).
+   */
+  private admit(id: string, seen: Seen, inOrder = true): void {
     if (this.stopped) this.fail('drainStops', `session ${id} was admitted after the supervisor stopped`);
+    seen.admitted = true;
+    this.runningTotal++;
+    if (this.runningTotal > this.limits.maxConcurrent) {
+      this.fail(
+        'limitsHold',
+        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
+      );
+    }
+    this.queued.delete(id);
+    if (!inOrder) return;
     // Priority order, with the one documented exception: a fairness turn admits the
     // longest-waiting session of the provider, whatever its priority.
     let oldest = seen.seq;
@@ -182,7 +196,6 @@ export class RuntimeObserver {
     const admission = (this.admissions.get(seen.provider) ?? 0) + 1;
     this.admissions.set(seen.provider, admission);
     const fairTurn = admission % this.limits.fairnessEvery === 0;
-    this.queued.delete(id);
     for (const [otherId, other] of this.queued) {
       if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
       if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
@@ -191,14 +204,6 @@ export class RuntimeObserver {
           `session ${id} (priority ${seen.priority}) was admitted before ${otherId} (priority ${other.priority}) on admission ${admission}, not a fairness turn for the oldest`,
         );
       }
-    }
-    seen.admitted = true;
-    this.runningTotal++;
-    if (this.runningTotal > this.limits.maxConcurrent) {
-      this.fail(
-        'limitsHold',
-        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
-      );
     }
   }
 

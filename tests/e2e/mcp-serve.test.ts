@@ -55,14 +55,16 @@ describe('troupe serve (built CLI)', () => {
 
   it('SIGTERM during 50 in-flight calls ends every one with a result or a clear error, then exits 0', async () => {
     // Half finish inside the drain deadline, half outlast it; SIGTERM only once all 50 are live,
-    // so a slow machine cannot turn a call that never arrived into a false pass or failure.
-    const { url, exited } = await serve(3000);
+    // so a slow machine cannot turn a call that never arrived into a false pass or failure. The
+    // short calls last 3 s, so on a loaded machine none ends before the last one arrives (with 1 s
+    // some did, and the count of live calls never reached 50), and the 10 s drain outlasts them.
+    const { url, exited } = await serve(10_000);
     const client = new Client({ name: 'e2e', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(url));
     const calls = Array.from({ length: 50 }, (_, i) =>
       client.callTool({
         name: 'chat',
-        arguments: { prompt: `c${i}`, extra: { simulateLatencyMs: i % 2 ? 1000 : 60_000 } },
+        arguments: { prompt: `c${i}`, extra: { simulateLatencyMs: i % 2 ? 3000 : 60_000 } },
       }),
     );
     const observer = new Client({ name: 'e2e-observer', version: '1' });
@@ -86,5 +88,5 @@ describe('troupe serve (built CLI)', () => {
     expect(settled.length - failed.length).toBe(25);
     for (const s of failed) expect(s.error.code).toBe('SHUTTING_DOWN');
     expect(await exited).toBe(0);
-  });
+  }, 60_000);
 });

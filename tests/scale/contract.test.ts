@@ -1,11 +1,14 @@
 /**
- * The runtime contract, run against the in-memory backend and the Redis backend: the same
- * submissions must end the same way.
+ * The runtime contract, run against the in-memory runtime, the cluster runtime on in-memory ports
+ * (two instances on one hub, submitting to the first) and the Redis backend: the same submissions
+ * must end the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../src/providers/port.js';
+import { MemoryClusterHub } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
+import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
@@ -57,6 +60,23 @@ function slowProvider(name = 'p'): ChatProvider & { inFlight: number; maxInFligh
 
 const backends: [string, (options: RuntimeOptions) => Promise<Runtime>][] = [
   ['memory', async (options) => createRuntime(options)],
+  [
+    'memory-cluster',
+    async (options) => {
+      const hub = new MemoryClusterHub();
+      const runtime = createRuntime({ ...options, backend: memoryClusterBackend({ hub }) });
+      // A second instance on the same hub leases sessions too; it is shut down with the first.
+      const other = createRuntime({ ...options, backend: memoryClusterBackend({ hub }) });
+      await Promise.all([runtime.ready, other.ready]);
+      const shutdown = runtime.shutdown.bind(runtime);
+      return Object.assign(runtime, {
+        shutdown: async (o?: { deadlineMs?: number }) => {
+          const [report] = await Promise.all([shutdown(o), other.shutdown(o)]);
+          return report;
+        },
+      });
+    },
+  ],
   [
     'redis',
     async (options) => {

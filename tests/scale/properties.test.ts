@@ -1,10 +1,12 @@
 /**
- * The runtime model (`src/testing/model.ts`) against the Redis backend: fewer, shorter runs on
- * the real clock, scripted providers, one fresh key prefix per run. What a Redis run checks (and
- * what it does not) is in the module comment of `model.ts`.
+ * The runtime model (`src/testing/model.ts`) against the cluster runtime, on Redis and on in-memory
+ * ports: fewer, shorter runs on the real clock, scripted providers, one fresh key prefix (or hub)
+ * per run. What a backend run checks (and what it does not) is in the module comment of `model.ts`.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { MemoryClusterHub } from '../../src/runtime/backend.js';
+import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { runtimeProperty } from '../../src/testing/model.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
@@ -25,6 +27,19 @@ describe('runtime model on the Redis backend (fast-check)', () => {
     await fc.assert(
       runtimeProperty({
         backend: () => redisBackend({ url: redis.url, prefix: `prop${++prefixSeq}` }),
+        maxDeadlineMs: 600,
+        maxCommands: 25,
+      }),
+      { numRuns },
+    );
+  }, 120_000);
+});
+
+describe('runtime model on the cluster runtime over in-memory ports (fast-check)', () => {
+  it(`keeps the cluster's invariants over ${numRuns} random runs`, async () => {
+    await fc.assert(
+      runtimeProperty({
+        backend: async () => memoryClusterBackend({ hub: new MemoryClusterHub() }),
         maxDeadlineMs: 600,
         maxCommands: 25,
       }),

@@ -138,11 +138,31 @@ describe('session machine: fallbacks', () => {
   it('a stream with no delta within the idle timeout moves on; one with a delta times out', () => {
     const input = withChain(CHAIN, { stream: true });
     const idle = 1100 + INPUT.idleTimeoutMs;
-    const moved = run(input, admit, tick(idle)).snapshot;
+    const { snapshot: moved, actions } = run(input, admit, tick(idle));
     expect(leaf(moved)).toBe('fallingBack');
+    expect(actions).toContain('notifyFallback');
     expect(moved.context.routing?.route[0]?.outcome).toBe('TIMED_OUT');
+    // The error it leaves is the idle timeout's, which the fallback event reports.
+    expect(moved.context.error).toMatchObject({ code: 'TIMED_OUT', timeout: 'idle' });
+    expect(moved.context.error?.message).toMatch(/stream delta at least every 500 ms/);
     const started = run(input, admit, chunk(1150), tick(1150 + INPUT.idleTimeoutMs)).snapshot;
     expect(leaf(started)).toBe('timedOut');
+  });
+
+  it('before the idle deadline, or without one (not streaming), a tick leaves the call alone', () => {
+    const idle = 1100 + INPUT.idleTimeoutMs;
+    expect(leaf(run(withChain(CHAIN, { stream: true }), admit, tick(idle - 1)).snapshot)).toBe('calling');
+    // A call that does not stream has no idle deadline: only the run deadline ends it.
+    const plain = run(withChain(CHAIN), admit, tick(1100 + INPUT.timeoutMs - 1)).snapshot;
+    expect(leaf(plain)).toBe('calling');
+    expect(plain.context.routing?.target).toBe(0);
+  });
+
+  it('CONTEXT_TOO_LONG with no larger window left fails the session instead of moving', () => {
+    const chain = [target('kimi', 'small', 8000), target('glm', 'same', 8000)];
+    const { snapshot } = run(withChain(chain), admit, fail(error('CONTEXT_TOO_LONG'), 1250));
+    expect(leaf(snapshot)).toBe('failed');
+    expect(snapshot.context.error?.code).toBe('CONTEXT_TOO_LONG');
   });
 
   it('CONTEXT_TOO_LONG skips to a target with a larger window, recording the ones passed over', () => {

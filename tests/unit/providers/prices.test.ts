@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
-import { costOf, estimateCost, GLM_ZAI_PRICES, KIMI_PRICES, priceOf } from '../../../src/providers/prices.js';
+import {
+  checkPrice,
+  costOf,
+  estimateCost,
+  GLM_ZAI_PRICES,
+  KIMI_CN_PRICES,
+  KIMI_PRICES,
+  type ModelPrice,
+  priceOf,
+} from '../../../src/providers/prices.js';
 import { toUsage } from '../../../src/providers/wire.js';
 
 async function fileWith(json: unknown): Promise<string> {
@@ -41,6 +50,64 @@ describe('the cost rule', () => {
     );
   });
 
+  it('charges a whole call at the rates of the tier its prompt length reaches, bill and estimate alike', () => {
+    const price: ModelPrice = {
+      input: 2,
+      cachedInput: 0.4,
+      output: 8,
+      currency: 'CNY',
+      tiers: [
+        { fromPromptTokens: 32_000, input: 4, cachedInput: 0.8, output: 16 },
+        { fromPromptTokens: 128_000, input: 6, output: 24 },
+      ],
+    };
+    const usage = (promptTokens: number, cachedTokens = 0) => ({
+      promptTokens,
+      completionTokens: 1000,
+      totalTokens: promptTokens + 1000,
+      cachedTokens,
+    });
+    // Below the first tier: the base rates.
+    expect(costOf(price, usage(31_999)).amount).toBeCloseTo((31_999 * 2 + 1000 * 8) / 1e6, 9);
+    // At the boundary the tier applies, to every token, cached ones at the tier's cached rate.
+    expect(costOf(price, usage(32_000, 10_000)).amount).toBeCloseTo(
+      (22_000 * 4 + 10_000 * 0.8 + 1000 * 16) / 1e6,
+      9,
+    );
+    // The last tier reached wins; without its own cached rate, cached tokens cost its input rate.
+    expect(costOf(price, usage(200_000, 100_000)).amount).toBeCloseTo((200_000 * 6 + 1000 * 24) / 1e6, 9);
+    // The estimate uses the same rule on the estimated prompt.
+    expect(estimateCost(price, 40_000, 1000).amount).toBeCloseTo((40_000 * 4 + 1000 * 16) / 1e6, 9);
+    expect(estimateCost(price, 1000, 1000).amount).toBeCloseTo((1000 * 2 + 1000 * 8) / 1e6, 9);
+  });
+
+  it('checks tiers field by field: ascending thresholds, non-negative rates', () => {
+    const base = { input: 1, output: 2, currency: 'CNY' };
+    expect(checkPrice({ ...base, tiers: [{ fromPromptTokens: 32_000, input: 2, output: 4 }] }, 'p')).toEqual({
+      ...base,
+      tiers: [{ fromPromptTokens: 32_000, input: 2, output: 4 }],
+    });
+    expect(() =>
+      checkPrice(
+        {
+          ...base,
+          tiers: [
+            { fromPromptTokens: 128_000, input: 2, output: 4 },
+            { fromPromptTokens: 32_000, input: 3, output: 5 },
+          ],
+        },
+        'glm.prices.glm-4.6',
+      ),
+    ).toThrow('glm.prices.glm-4.6.tiers[1].fromPromptTokens: Expected an integer above 128000');
+    expect(() =>
+      checkPrice({ ...base, tiers: [{ fromPromptTokens: 10, input: -1, output: 4 }] }, 'p'),
+    ).toThrow('p.tiers[0].input: Expected a non-negative number');
+    expect(() => checkPrice({ ...base, tiers: [] }, 'p')).toThrow('p.tiers: Expected a non-empty array');
+    expect(() =>
+      checkPrice({ ...base, tiers: [{ fromPromptTokens: 5, input: 1, output: 1, upTo: 9 }] }, 'p'),
+    ).toThrow('p.tiers[0]: Expected only fromPromptTokens, input, output and cachedInput');
+  });
+
   it('reads cache hits where each vendor reports them', () => {
     expect(toUsage({ prompt_tokens: 10, completion_tokens: 2, cached_tokens: 4 })?.cachedTokens).toBe(4);
     expect(
@@ -58,18 +125,46 @@ describe('the cost rule', () => {
 });
 
 describe('prices from the providers file', () => {
-  it('gives the international hosts their built-in USD prices, and the mainland hosts none', async () => {
-    const env = { MOONSHOT_API_KEY: 'k', ZAI_API_KEY: 'z' };
-    const loaded = await loadProviders({ env });
-    expect(loaded.prices.kimi?.['kimi-k2.5']).toEqual(KIMI_PRICES['kimi-k2.5']);
-    expect(loaded.prices.glm?.['glm-4.6']).toEqual(GLM_ZAI_PRICES['glm-4.6']);
+  it('gives each host its own built-in table: USD abroad, CNY on api.moonshot.cn, none on BigModel', async () => {
+    const intl = await loadProviders({ env: { MOONSHOT_API_KEY: 'k', ZAI_API_KEY: 'z' } });
+    expect(intl.prices.kimi?.['kimi-k2.5']).toEqual(KIMI_PRICES['kimi-k2.5']);
+    expect(intl.prices.glm?.['glm-4.6']).toEqual(GLM_ZAI_PRICES['glm-4.6']);
     const cn = await loadProviders({
       env: { MOONSHOT_API_KEY: 'k', ZHIPUAI_API_KEY: 'z' },
       configPath: await fileWith({ kimi: { region: 'cn' } }),
     });
-    expect(cn.prices.kimi).toBeUndefined();
+    expect(cn.prices.kimi?.['kimi-k2.5']).toEqual({
+      input: 4,
+      cachedInput: 0.7,
+      output: 21,
+      currency: 'CNY',
+    });
+    expect(cn.prices.kimi?.['moonshot-v1-128k']).toEqual({ input: 10, output: 30, currency: 'CNY' });
     expect(cn.prices.glm).toBeUndefined();
-    await Promise.all([loaded.close(), cn.close()]);
+    // The coding plan is a subscription: no per-token price.
+    const plan = await loadProviders({ env: { ZAI_API_KEY: 'z', GLM_CODING_PLAN: '1' } });
+    expect(plan.prices.glm).toBeUndefined();
+    await Promise.all([intl.close(), cn.close(), plan.close()]);
+  });
+
+  it('lets a base URL on a vendor host decide, and prices any other base URL as the preset host', async () => {
+    // The mainland Moonshot host given only as a base URL (no `region`) still bills in CNY.
+    const byURL = await loadProviders({
+      env: { MOONSHOT_API_KEY: 'k', KIMI_BASE_URL: 'https://api.moonshot.cn/v1' },
+    });
+    expect(byURL.prices.kimi).toEqual(KIMI_CN_PRICES);
+    // A BigModel key pointed at Z.ai's general path is billed by Z.ai, in USD.
+    const zai = await loadProviders({
+      env: { ZHIPUAI_API_KEY: 'z', GLM_BASE_URL: 'https://api.z.ai/api/paas/v4' },
+    });
+    expect(zai.prices.glm).toEqual(GLM_ZAI_PRICES);
+    // A proxy is priced as the host the preset selected: mainland here.
+    const proxy = await loadProviders({
+      env: { MOONSHOT_API_KEY: 'k' },
+      configPath: await fileWith({ kimi: { region: 'cn', baseURL: 'http://127.0.0.1:9/v1' } }),
+    });
+    expect(proxy.prices.kimi).toEqual(KIMI_CN_PRICES);
+    await Promise.all([byURL.close(), zai.close(), proxy.close()]);
   });
 
   it('overrides and adds prices per model, in the currency given', async () => {

@@ -1,0 +1,282 @@
+/**
+ * The `SessionQueue` and `SharedLimits` ports in one process. Sessions wait in the one admission
+ * policy, `src/core/scheduler.ts` (priorities, FIFO within one, the fairness turn, each provider's
+ * limit across every instance); instances lease them through `lease()`, each with the per-provider
+ * concurrency a BullMQ Worker would have. It plays BullMQ's part for the cluster composition:
+ * - a lease ends when its run settles; `handBack()` puts the session back to wait at once;
+ * - `Held` with `modelOnly` delays only that session for `retryInMs`; otherwise the session waits
+ *   again and its provider's whole lane pauses for `retryInMs`, for every instance (BullMQ's
+ *   `rateLimit`). Unlike BullMQ, which puts it back at the head of its priority, it goes back
+ *   behind the sessions of its priority that arrived meanwhile: the scheduler's lanes are FIFOs;
+ * - queue deadlines stay until `clearDeadline` or the session's `settle`, so the composition's
+ *   sweep ends a session that was leased only to be put back, once it waits again.
+ * Every timer is the hub's clock's.
+ */
+import type { Clock } from '../../core/clock.js';
+import { type Schedulable, Scheduler } from '../../core/scheduler.js';
+import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../ports.js';
+
+interface Job extends Schedulable {
+  readonly session: QueuedSession;
+  state: 'waiting' | 'delayed' | 'leased';
+  /** The delay timer while `delayed`. */
+  timer: unknown;
+}
+
+/** An instance that leases sessions. */
+interface Worker {
+  readonly run: (lease: Lease) => Promise<Held | undefined>;
+  readonly capacity: (provider: string) => number;
+  readonly inFlight: Map<string, number>;
+  readonly onError: (error: unknown) => void;
+  active: number;
+  idle: (() => void)[];
+}
+
+/** The queue every instance of one in-memory cluster shares; `MemorySessionQueue` is one instance's view. */
+export class MemoryQueueCore {
+  private readonly perProvider: Record<string, number> = {};
+  private fairnessEvery = 4;
+  private readonly scheduler: Scheduler<Job>;
+  private readonly jobs = new Map<string, Job>();
+  /** Queue deadlines, by `provider|sessionId`. */
+  readonly deadlines = new Map<string, number>();
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly workers: Worker[] = [];
+  private turn = 0;
+  private pumpQueued = false;
+
+  constructor(private readonly clock: Clock) {
+    const core = this;
+    this.scheduler = new Scheduler<Job>({
+      maxConcurrent: Number.POSITIVE_INFINITY,
+      maxQueued: Number.POSITIVE_INFINITY,
+      get perProvider() {
+        return core.perProvider;
+      },
+      get fairnessEvery() {
+        return core.fairnessEvery;
+      },
+    });
+  }
+
+  /** Sets each provider's limit across the cluster (before its first session: a lane keeps the limit it was made with). */
+  configure(perProvider: Readonly<Record<string, number>>, fairnessEvery: number): void {
+    Object.assign(this.perProvider, perProvider);
+    this.fairnessEvery = fairnessEvery;
+  }
+
+  /** How many sessions wait (leased ones not counted). */
+  get waitingCount(): number {
+    return this.scheduler.queued;
+  }
+
+  add(session: QueuedSession): void {
+    const { provider, sessionId, priority, queueDeadlineAt } = session.input;
+    // Like a BullMQ job id: adding a session that is already here changes nothing.
+    if (this.jobs.has(sessionId)) return;
+    const job: Job = { provider, priority, seq: 0, session, state: 'waiting', timer: undefined };
+    this.jobs.set(sessionId, job);
+    this.deadlines.set(`${provider}|${sessionId}`, queueDeadlineAt);
+    this.scheduler.enqueue(job);
+    this.schedulePump();
+  }
+
+  withdraw(provider: string, sessionId: string): QueuedSession | undefined {
+    const job = this.jobs.get(sessionId);
+    if (job === undefined || job.provider !== provider || job.state === 'leased') return undefined;
+    if (job.state === 'waiting') this.scheduler.remove(job);
+    else this.clock.clearTimeout(job.timer);
+    this.jobs.delete(sessionId);
+    return job.session;
+  }
+
+  /** Whether the session is in the queue at all: waiting, delayed or leased (BullMQ's job key). */
+  has(sessionId: string): boolean {
+    return this.jobs.has(sessionId);
+  }
+
+  overdue(now: number, limit: number): { provider: string; sessionId: string }[] {
+    const due: { provider: string; sessionId: string }[] = [];
+    for (const [member, at] of this.deadlines) {
+      if (due.length >= limit) break;
+      if (at > now) continue;
+      const bar = member.lastIndexOf('|');
+      due.push({ provider: member.slice(0, bar), sessionId: member.slice(bar + 1) });
+    }
+    return due;
+  }
+
+  /** Starts leasing to one instance; returns what stops it (resolving once its leases ended). */
+  lease(
+    run: (lease: Lease) => Promise<Held | undefined>,
+    capacity: (provider: string) => number,
+    onError: (error: unknown) => void,
+  ): () => Promise<void> {
+    const worker: Worker = { run, capacity, inFlight: new Map(), onError, active: 0, idle: [] };
+    this.workers.push(worker);
+    this.schedulePump();
+    return () => {
+      const index = this.workers.indexOf(worker);
+      if (index >= 0) this.workers.splice(index, 1);
+      if (worker.active === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => worker.idle.push(resolve));
+    };
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Leases every session the limits and the instances have room for. */
+  private pump(): void {
+    const now = this.clock.now();
+    const open = (job: Job) =>
+      (this.pausedUntil.get(job.provider) ?? 0) <= now && this.worker(job) !== undefined;
+    for (let job = this.scheduler.next(open); job !== undefined; job = this.scheduler.next(open)) {
+      this.dispatch(job, this.worker(job) as Worker);
+    }
+  }
+
+  /** The next instance, in turn, with room for the job's provider. */
+  private worker(job: Job): Worker | undefined {
+    const n = this.workers.length;
+    for (let i = 0; i < n; i++) {
+      const worker = this.workers[(this.turn + i) % n] as Worker;
+      if ((worker.inFlight.get(job.provider) ?? 0) < worker.capacity(job.provider)) return worker;
+    }
+    return undefined;
+  }
+
+  private dispatch(job: Job, worker: Worker): void {
+    this.turn++;
+    job.state = 'leased';
+    worker.inFlight.set(job.provider, (worker.inFlight.get(job.provider) ?? 0) + 1);
+    worker.active++;
+    let handedBack = false;
+    const lease: Lease = {
+      session: job.session,
+      handBack: () => {
+        if (!handedBack) {
+          handedBack = true;
+          this.scheduler.release(job.provider);
+          this.wait(job);
+        }
+        return Promise.resolve();
+      },
+    };
+    let ran: Promise<Held | undefined>;
+    try {
+      ran = worker.run(lease);
+    } catch (error) {
+      ran = Promise.reject(error);
+    }
+    ran
+      .catch((error: unknown) => {
+        // A run that failed ends its lease, as a failed BullMQ job is removed.
+        worker.onError(error);
+        return undefined;
+      })
+      .then((held) => this.finish(job, worker, handedBack, held))
+      .catch(worker.onError);
+  }
+
+  private finish(job: Job, worker: Worker, handedBack: boolean, held: Held | undefined): void {
+    const { provider } = job;
+    worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
+    if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
+    if (!handedBack) {
+      this.scheduler.release(provider);
+      if (held === undefined) this.jobs.delete(job.session.input.sessionId);
+      else if (held.modelOnly) {
+        // Only this model is full: this session waits as delayed; its provider's others go on.
+        job.state = 'delayed';
+        job.timer = this.clock.setTimeout(() => {
+          job.timer = undefined;
+          this.wait(job);
+        }, held.retryInMs);
+      } else {
+        // The provider is full: the session waits again and the provider's lane pauses, for every instance.
+        const until = this.clock.now() + held.retryInMs;
+        if (until > (this.pausedUntil.get(provider) ?? 0)) {
+          this.pausedUntil.set(provider, until);
+          this.clock.setTimeout(() => this.schedulePump(), held.retryInMs);
+        }
+        this.wait(job);
+      }
+    }
+    this.schedulePump();
+  }
+
+  private wait(job: Job): void {
+    job.state = 'waiting';
+    this.scheduler.enqueue(job);
+    this.schedulePump();
+  }
+}
+
+/** One instance's `SessionQueue` and `SharedLimits` over the cluster's shared queue. */
+export class MemorySessionQueue implements SessionQueue, SharedLimits {
+  private stop: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly core: MemoryQueueCore,
+    private readonly limits: {
+      readonly perProvider: Readonly<Record<string, number>>;
+      readonly maxConcurrent: number;
+      readonly fairnessEvery: number;
+    },
+    private readonly onError: (error: unknown) => void,
+  ) {
+    // At once, not in `apply()`: a session submitted before `ready` makes its provider's lane.
+    core.configure(limits.perProvider, limits.fairnessEvery);
+  }
+
+  apply(): Promise<void> {
+    this.core.configure(this.limits.perProvider, this.limits.fairnessEvery);
+    return Promise.resolve();
+  }
+
+  add(session: QueuedSession): Promise<void> {
+    this.core.add(session);
+    return Promise.resolve();
+  }
+
+  withdraw(provider: string, sessionId: string): Promise<QueuedSession | undefined> {
+    return Promise.resolve(this.core.withdraw(provider, sessionId));
+  }
+
+  waiting(_provider: string, sessionId: string): Promise<boolean> {
+    return Promise.resolve(this.core.has(sessionId));
+  }
+
+  overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]> {
+    return Promise.resolve(this.core.overdue(now, limit));
+  }
+
+  clearDeadline(provider: string, sessionId: string): Promise<void> {
+    this.core.deadlines.delete(`${provider}|${sessionId}`);
+    return Promise.resolve();
+  }
+
+  lease(run: (lease: Lease) => Promise<Held | undefined>): void {
+    if (this.stop !== null) return;
+    const { perProvider, maxConcurrent } = this.limits;
+    // As a BullMQ Worker per provider: its concurrency is the provider's limit, at most `maxConcurrent`.
+    const capacity = (provider: string) => Math.min(perProvider[provider] ?? maxConcurrent, maxConcurrent);
+    this.stop = this.core.lease(run, capacity, this.onError);
+  }
+
+  stopLeasing(): Promise<void> {
+    return this.stop === null ? Promise.resolve() : this.stop();
+  }
+
+  close(): Promise<void> {
+    return this.stopLeasing();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The `SessionStore` port in one process. What the cluster shares (live summaries, results, run
+ * records, cancel marks) is in the hub, read and changed synchronously, so every instance sees it
+ * at once; each instance keeps its own bounded history of ended sessions, as it hears them on the
+ * bus. `settle` sets a result only if none is set: a session ends exactly once across instances.
+ */
+import type { Clock } from '../../core/clock.js';
+import { History } from '../history.js';
+import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../ports.js';
+import { endedSummary } from '../session-record.js';
+import type { RuntimeEvent, SessionResult, SessionSummary } from '../types.js';
+import type { MemoryClusterHub } from './hub.js';
+
+/** A map whose entries expire on the clock; expired ones are dropped as new ones arrive. */
+export class ExpiringMap<V> {
+  private readonly entries = new Map<string, { readonly value: V; readonly expiresAt: number }>();
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > this.clock.now()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  set(key: string, value: V, ttlMs: number): void {
+    const now = this.clock.now();
+    // Oldest first: stop at the first entry still alive (entries of one map share a TTL or nearly).
+    for (const [k, entry] of this.entries) {
+      if (entry.expiresAt > now) break;
+      this.entries.delete(k);
+    }
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: now + ttlMs });
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/** How long a result and a cancel mark stay readable, in ms (as on Redis). */
+export const RESULT_TTL_MS = 600_000;
+
+export class MemorySessionStore implements SessionStore {
+  private readonly history: History<SessionSummary>;
+
+  constructor(
+    private readonly hub: MemoryClusterHub,
+    private readonly origin: string,
+    historySize: number,
+  ) {
+    this.history = new History<SessionSummary>(historySize);
+  }
+
+  liveSession(id: string): SessionSummary | undefined {
+    return this.hub.live.get(id);
+  }
+
+  liveSessions(): Iterable<SessionSummary> {
+    return this.hub.live.values();
+  }
+
+  ended(id: string): SessionSummary | undefined {
+    return this.history.get(id);
+  }
+
+  recent(limit: number): SessionSummary[] {
+    return this.history.recent(limit);
+  }
+
+  /** Nothing to load: live sessions are read from the hub itself. */
+  load(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  apply(message: BusMessage): void {
+    const event = message.event;
+    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult);
+  }
+
+  forget(result: SessionResult): void {
+    this.hub.live.delete(result.metadata.sessionId);
+    this.addEnded(result);
+  }
+
+  private addEnded(result: SessionResult): void {
+    if (this.history.get(result.metadata.sessionId) === undefined)
+      this.history.add(endedSummary(result, this.hub.clock.now()));
+  }
+
+  put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
+    if (!this.hub.results.has(summary.sessionId)) {
+      this.hub.live.set(summary.sessionId, summary);
+      this.hub.bus.publish({ origin: this.origin, event, summary });
+    }
+    return Promise.resolve();
+  }
+
+  putRunning(summary: SessionSummary, event: RuntimeEvent, run: RunRecord, ttlMs: number): Promise<void> {
+    this.hub.runs.set(summary.sessionId, run, ttlMs);
+    return this.put(summary, event);
+  }
+
+  settle(result: SessionResult, label: string | undefined): Promise<boolean> {
+    const { hub } = this;
+    const m = result.metadata;
+    const id = m.sessionId;
+    if (hub.results.has(id)) return Promise.resolve(false);
+    hub.results.set(id, result, RESULT_TTL_MS);
+    hub.live.delete(id);
+    hub.queue.deadlines.delete(`${m.provider}|${id}`);
+    hub.runs.delete(id);
+    const event: RuntimeEvent = {
+      type: 'session.ended',
+      sessionId: id,
+      result,
+      at: hub.clock.now(),
+      provider: m.provider,
+      ...(label === undefined ? {} : { label }),
+    };
+    hub.bus.publish({ origin: this.origin, event });
+    return Promise.resolve(true);
+  }
+
+  result(id: string): Promise<SessionResult | undefined> {
+    return Promise.resolve(this.hub.results.get(id));
+  }
+
+  leaseState(id: string): Promise<LeaseState> {
+    const { hub } = this;
+    return Promise.resolve({
+      ended: hub.results.has(id),
+      run: hub.runs.get(id),
+      cancelReason: hub.cancels.get(id) ?? null,
+    });
+  }
+
+  markCancelled(id: string, reason: string): Promise<void> {
+    this.hub.cancels.set(id, reason, RESULT_TTL_MS);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The cluster runtime on in-memory ports, driven by a simulated clock: cluster behaviour that on
+ * Redis can only be tested with wall time (lock expiry, sweeps, rate windows of a minute) runs
+ * here deterministically, instant by instant. The composition under test is the one Redis runs
+ * (`src/scale/cluster-runtime.ts`); only the ports are in memory.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { MemoryClusterHub, resolveLimits, resultOf } from '../../src/runtime/backend.js';
+import type { BusMessage, QueuedSession } from '../../src/runtime/ports.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, RuntimeOptions, SessionResult } from '../../src/runtime/types.js';
+import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
+import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Moves the simulated clock `ms` forward in `stepMs` steps, letting promises run after each. */
+async function advance(clock: SimulatedClock, ms: number, stepMs = 100): Promise<void> {
+  await flush();
+  for (let passed = 0; passed < ms; passed += stepMs) {
+    clock.increment(Math.min(stepMs, ms - passed));
+    await flush();
+    await flush();
+  }
+}
+
+function cluster(options: Partial<RuntimeOptions> = {}) {
+  const clock = new SimulatedClock();
+  clock.set(1_000_000);
+  const hub = new MemoryClusterHub({ clock });
+  const provider = new ScriptedProvider('p');
+  const errors: unknown[] = [];
+  const instance = (work = true): Runtime =>
+    createRuntime({
+      providers: [provider],
+      defaults: { model: 'm', maxAttempts: 3 },
+      clock,
+      onError: (error) => errors.push(error),
+      ...options,
+      backend: memoryClusterBackend({ hub, work, sweepIntervalMs: 1000 }),
+    });
+  return { clock, hub, provider, errors, instance };
+}
+
+const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
+
+describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
+  it('runs a session handed back by an instance that shut down on the other instance, as a further attempt', async () => {
+    const { clock, provider, errors, instance } = cluster();
+    const a = instance();
+    await a.ready;
+    const handle = a.submit(ask('long'), { timeoutMs: 60_000 });
+    await advance(clock, 200);
+    // Running on A (the only instance when it was leased).
+    expect(provider.pending().length).toBe(1);
+    const b = instance();
+    await b.ready;
+
+    const report = a.shutdown({ deadlineMs: 1000 });
+    await advance(clock, 1500);
+    await report;
+    // A's call was aborted; the session went back to the queue and B took it up.
+    expect(provider.calls[0]?.signal.aborted).toBe(true);
+    expect(provider.pending().length).toBe(1);
+    const handedOver = await handle.result;
+    expect(handedOver.ok || handedOver.error.code).toBe('SHUTTING_DOWN');
+    expect(b.session(handle.id)?.state).toBe('running');
+
+    provider.pending()[0]?.settle('ok');
+    await advance(clock, 100);
+    const ended = b.session(handle.id);
+    expect(ended?.state).toBe('done');
+    // A further attempt of the same session: the run record carried A's attempt to B.
+    expect(ended?.attempts).toBe(2);
+    expect(provider.calls.length).toBe(2);
+    await b.shutdown({ deadlineMs: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it('ends a session held back by the rate window at its queue deadline, after its submitter left, without calling the provider', async () => {
+    const { clock, provider, errors, instance } = cluster({
+      limits: { providers: { p: { requestsPerMinute: 1 } } },
+    });
+    // A only submits; B runs sessions and sweeps the queue.
+    const a = instance(false);
+    const b = instance(true);
+    await Promise.all([a.ready, b.ready]);
+    const first = a.submit(ask('first'), { queueTimeoutMs: 60_000 });
+    await advance(clock, 100);
+    provider.pending()[0]?.settle('ok');
+    await advance(clock, 100);
+    expect((await first.result).ok).toBe(true);
+
+    // The minute's one request is spent: the second is leased, held back, and waits again.
+    const second = a.submit(ask('second'), { queueTimeoutMs: 5000 });
+    await advance(clock, 500);
+    expect(a.session(second.id)?.state).toBe('queued');
+    // Its submitter leaves before the deadline; the session stays in the cluster.
+    const report = a.shutdown({ deadlineMs: 0 });
+    await advance(clock, 100);
+    await report;
+    expect(((await second.result) as SessionResult & { ok: false }).error.code).toBe('SHUTTING_DOWN');
+
+    // Past the minute: had the deadline been lost, the freed window would let it run now.
+    await advance(clock, 70_000, 500);
+    const ended = b.session(second.id);
+    expect(ended?.state).toBe('timedOut');
+    expect(ended?.attempts).toBe(0);
+    // Ended by B's sweep within a sweep interval of its deadline, not when the window freed.
+    const waited = (ended?.endedAt ?? 0) - (ended?.createdAt ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(5000);
+    expect(waited).toBeLessThanOrEqual(6100);
+    expect(provider.calls.length).toBe(1);
+    expect(b.status().queued).toBe(0);
+    await b.shutdown({ deadlineMs: 0 });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('the in-memory ports', () => {
+  const session = (sessionId: string): QueuedSession => ({
+    input: {
+      sessionId,
+      provider: 'p',
+      model: 'm',
+      priority: 5,
+      createdAt: 0,
+      queueDeadlineAt: 1000,
+      timeoutMs: 1000,
+      idleTimeoutMs: 1000,
+      maxAttempts: 1,
+      backoffBaseMs: 1,
+      backoffMaxMs: 1,
+      random: 0.5,
+    } as unknown as QueuedSession['input'],
+    request: { model: 'm', messages: [] },
+  });
+
+  it('settles a session exactly once when two instances race, and each instance hears one end', async () => {
+    const clock = new SimulatedClock();
+    const hub = new MemoryClusterHub({ clock });
+    const context = {
+      providers: ['p'],
+      limits: resolveLimits({}),
+      clock,
+      onError: (e: unknown) => {
+        throw e;
+      },
+    };
+    const [one, two] = [hub.ports(context), hub.ports(context)];
+    const heard: [string, BusMessage][] = [];
+    for (const ports of [one, two]) {
+      await ports.bus.listen({
+        event: (message) => heard.push([ports.instanceId, message]),
+        cancel: () => undefined,
+        reconnected: () => undefined,
+      });
+    }
+    const data = session('s1');
+    const now = clock.now();
+    const cancelled = resultOf(data, [{ type: 'session.cancel', now, reason: 'one' }]);
+    const timedOut = resultOf(data, [{ type: 'session.tick', now: 2000 }]);
+    const settled = await Promise.all([
+      one.store.settle(cancelled, undefined),
+      two.store.settle(timedOut, undefined),
+    ]);
+    expect(settled).toEqual([true, false]);
+    expect(await two.store.result('s1')).toBe(cancelled);
+    expect((await one.store.leaseState('s1')).ended).toBe(true);
+    await flush();
+    const ends = heard.filter(([, m]) => m.event.type === 'session.ended');
+    expect(ends.map(([instance]) => instance).sort()).toEqual([one.instanceId, two.instanceId].sort());
+  });
+});

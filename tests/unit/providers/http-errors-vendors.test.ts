@@ -1,0 +1,128 @@
+/**
+ * Every row of both vendor error tables through the mapping itself (`toProviderError` with the
+ * vendor's table), without HTTP: the same documented bodies and the same expectations as the
+ * end-to-end test (tests/integration/providers/vendor-errors.test.ts), plus the retry hints that
+ * depend on the time and what a stream's error and an unknown body become.
+ */
+import { APIError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { toProviderError } from '../../../src/providers/http-errors.js';
+import { GLM_ERRORS, KIMI_ERRORS, type VendorErrorTable } from '../../../src/providers/vendor-errors.js';
+import { VENDOR_ERROR_CASES, type VendorErrorCase } from '../../../src/testing/vendor-modes.js';
+import { EXPECTED, type Expected } from '../../fixtures/vendor-error-expectations.js';
+
+const KEY = 'sk-vendor-errors-0123456789abcdef';
+const NOW = Date.parse('2026-12-01T09:00:00Z');
+const VENDORS = {
+  kimi: { table: KIMI_ERRORS, model: 'kimi-k2.6', contextWindow: 262144 },
+  glm: { table: GLM_ERRORS, model: 'glm-4.6', contextWindow: 204800 },
+} as const;
+
+const errorOf = (c: Pick<VendorErrorCase, 'status' | 'body' | 'headers'>) =>
+  APIError.generate(c.status, c.body as object, undefined, new Headers({ ...(c.headers ?? {}) }));
+const contextOf = (vendor: keyof typeof VENDORS, table: VendorErrorTable = VENDORS[vendor].table) => ({
+  provider: vendor,
+  secrets: [KEY],
+  operation: 'chat completion',
+  errorTable: table,
+  model: VENDORS[vendor].model,
+  contextWindow: VENDORS[vendor].contextWindow,
+  now: () => NOW,
+});
+
+describe('every row of each vendor error table has a documented case', () => {
+  it.each([
+    ['kimi', KIMI_ERRORS.rows],
+    ['glm', GLM_ERRORS.rows],
+  ] as const)('%s', (vendor, rows) => {
+    const cases = VENDOR_ERROR_CASES[vendor].map((c) => c.name.split('#')[0]);
+    for (const row of rows) expect(cases, row.id).toContain(row.id);
+    for (const c of VENDOR_ERROR_CASES[vendor]) expect(EXPECTED[c.name], c.name).toBeDefined();
+  });
+});
+
+for (const vendor of ['kimi', 'glm'] as const) {
+  describe(`${vendor}: each documented error becomes its troupe code`, () => {
+    it.each(VENDOR_ERROR_CASES[vendor].map((c) => [c.name, c] as const))('%s', (name, c) => {
+      const expected = EXPECTED[name] as Expected;
+      const mapped = toProviderError(errorOf(c), contextOf(vendor));
+      expect(mapped.code).toBe(expected.code);
+      expect(mapped.retryable).toBe(expected.retryable);
+      expect(mapped.status).toBe(c.status);
+      if (expected.retryAfterMs !== undefined) expect(mapped.retryAfterMs).toBe(expected.retryAfterMs);
+      if (expected.says !== undefined) expect(mapped.message).toMatch(expected.says);
+      expect(mapped.message).toMatch(new RegExp(`^${vendor} chat completion: HTTP ${c.status}: `));
+    });
+
+    it('without its table, the same bodies get the generic status mapping', () => {
+      for (const c of VENDOR_ERROR_CASES[vendor]) {
+        const mapped = toProviderError(errorOf(c), { provider: vendor });
+        expect([
+          'AUTH_FAILED',
+          'INVALID_REQUEST',
+          'MODEL_NOT_FOUND',
+          'RATE_LIMITED',
+          'PROVIDER_UNAVAILABLE',
+        ]).toContain(mapped.code);
+      }
+    });
+  });
+}
+
+describe('hints and advice that depend on the row', () => {
+  const glmCase = (name: string) => VENDOR_ERROR_CASES.glm.find((c) => c.name === name) as VendorErrorCase;
+
+  it('a zoned reset time is a retry hint in ms from now; a zoneless one is quoted, never guessed', () => {
+    const zoned = toProviderError(errorOf(glmCase('glm.window#zoned')), contextOf('glm'));
+    expect(zoned.retryAfterMs).toBe(Date.parse('2099-01-01T00:00:00Z') - NOW);
+    expect(zoned.message).toContain('(the vendor says it resets at 2099-01-01T00:00:00Z)');
+    const zoneless = toProviderError(errorOf(glmCase('glm.window')), contextOf('glm'));
+    expect(zoneless.retryAfterMs).toBeUndefined();
+    expect(zoneless.message).toContain('Top up or wait for the quota to reset (the vendor says it resets at');
+  });
+
+  it('a quota without a reset time says so without one; troupe does not retry it', () => {
+    const daily = toProviderError(errorOf(glmCase('glm.daily')), contextOf('glm'));
+    expect(daily.message).toMatch(/Top up or wait for the quota to reset; troupe does not retry this\.$/);
+  });
+
+  it('a Kimi rate limit takes the header first, else the seconds the message names', () => {
+    const kimi = VENDOR_ERROR_CASES.kimi;
+    const rate = kimi.find((c) => c.name === 'kimi.rate') as VendorErrorCase;
+    expect(toProviderError(errorOf(rate), contextOf('kimi')).retryAfterMs).toBe(7000);
+    const header = toProviderError(errorOf({ ...rate, headers: { 'retry-after': '3' } }), contextOf('kimi'));
+    expect(header.retryAfterMs).toBe(3000);
+  });
+
+  it('a context overflow names the window and the model, or says it does not know them', () => {
+    const tooLong = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.too-long') as VendorErrorCase;
+    const plain = toProviderError(errorOf(tooLong), { provider: 'kimi', errorTable: KIMI_ERRORS });
+    expect(plain.message).toMatch(
+      /\. The prompt plus the completion budget exceed its context window \(the model\): shorten the conversation or lower max_tokens\.$/,
+    );
+  });
+
+  it('a content filter says to rephrase and that troupe does not retry', () => {
+    const filtered = VENDOR_ERROR_CASES.glm.find((c) => c.name === 'glm.sensitive') as VendorErrorCase;
+    expect(toProviderError(errorOf(filtered), contextOf('glm')).message).toMatch(
+      /Rephrase; troupe does not retry this\.$/,
+    );
+  });
+
+  it("a row's error inside a 200 stream maps by its body; an unknown one is the provider failing", () => {
+    const inStream = (body: object) => new APIError(undefined, body, undefined, undefined);
+    const sensitive = toProviderError(
+      inStream({ code: '1301', message: 'System detected potentially unsafe content' }),
+      contextOf('glm'),
+    );
+    expect(sensitive.code).toBe('CONTENT_FILTERED');
+    expect(sensitive.message).toMatch(
+      /^glm chat completion: the stream carried an error: System detected potentially unsafe content\. .* Rephrase; troupe does not retry this\.$/,
+    );
+    const unknown = toProviderError(inStream({ message: `broke ${KEY}` }), contextOf('glm'));
+    expect(unknown.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(unknown.message).toBe('glm chat completion: the stream carried an error: broke [redacted]');
+    const noTable = toProviderError(inStream({ code: '1301', message: 'x' }), { provider: 'glm' });
+    expect(noTable.code).toBe('PROVIDER_UNAVAILABLE');
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The circuit breakers' runner (src/runtime/breakers.ts) beyond the properties: its settings are
+ * checked, a refusal says why and until when, an asynchronous shared state (Redis) behaves as the
+ * memory one, and a shared state that cannot be reached lets calls through (fails open).
+ */
+import { describe, expect, it } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import { type BreakerPass, Breakers, countsAsFailure } from '../../../src/runtime/breakers.js';
+import { MemorySharedState } from '../../../src/runtime/memory-state.js';
+import type { SharedState } from '../../../src/runtime/ports.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const SETTINGS = { failures: 2, windowMs: 1000, openMs: 5000, probeTimeoutMs: 3000 };
+const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+
+/** The same state behind the port's asynchronous methods only, as Redis offers it. */
+function asyncOnly(memory: MemorySharedState): SharedState {
+  return { update: (k, i, c, t) => memory.update(k, i, c, t), read: (k) => memory.read(k) };
+}
+
+function setup(state?: (memory: MemorySharedState) => SharedState) {
+  const clock = new ManualClock();
+  clock.time = T0;
+  const memory = new MemorySharedState(clock);
+  const errors: unknown[] = [];
+  const breakers = new Breakers(state ? state(memory) : memory, SETTINGS, clock, (e) => errors.push(e));
+  return { clock, memory, breakers, errors };
+}
+
+const failTwice = async (breakers: Breakers) => {
+  for (let i = 0; i < 2; i++) breakers.report((await breakers.admit('p')) as BreakerPass, 'NETWORK');
+};
+
+describe('Breakers', () => {
+  it('counts 5xx, network errors and timeouts as failures, nothing else', () => {
+    expect(countsAsFailure('PROVIDER_UNAVAILABLE')).toBe(true);
+    expect(countsAsFailure('NETWORK')).toBe(true);
+    expect(countsAsFailure('TIMED_OUT')).toBe(true);
+    expect(countsAsFailure('RATE_LIMITED')).toBe(false);
+    expect(countsAsFailure(null)).toBe(false);
+  });
+
+  it('refuses settings that are not positive integers, naming the setting', () => {
+    const make = (options: object) => () =>
+      new Breakers(new MemorySharedState(new ManualClock()), options, new ManualClock(), () => {});
+    expect(make({ failures: 0 })).toThrow('Expected `breakers.failures` to be a positive integer, got 0');
+    expect(make({ openMs: 1.5 })).toThrow('Expected `breakers.openMs` to be a positive integer, got 1.5');
+    expect(make({ windowMs: -1 })).toThrow(TroupeError);
+    expect(make({ failures: 1, windowMs: undefined })).not.toThrow();
+  });
+
+  it('an open breaker refuses with why, until when and in how long; half-open, that its probe is out', async () => {
+    const { clock, breakers } = setup();
+    await failTwice(breakers);
+    clock.time += 1500;
+    const refused = breakers.admit('p') as TroupeError;
+    expect(refused.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(refused.retryable).toBe(false);
+    expect(refused.retryAfterMs).toBe(3500);
+    expect(refused.message).toBe(
+      'Expected provider `p` to take calls, got its circuit breaker open after 2 failures within 1000 ms (last NETWORK) until 2026-03-01T00:00:05.000Z (in 4 s), when one probe call may go. Retry after that, or name a fallback.',
+    );
+    clock.time = T0 + 5000;
+    const probe = breakers.admit('p') as BreakerPass;
+    expect(probe.probe).toBe(1);
+    clock.time += 100;
+    const halfOpen = breakers.admit('p') as TroupeError;
+    expect(halfOpen.message).toContain(
+      'got its circuit breaker half-open with its one probe call out until 2026-03-01T00:00:08.000Z (in 3 s) at the latest',
+    );
+    expect(halfOpen.retryAfterMs).toBe(2900);
+  });
+
+  it('shows the last state it saw of each provider; an answer to a plain call writes nothing', async () => {
+    const { breakers, memory } = setup();
+    breakers.report((await breakers.admit('q')) as BreakerPass, null);
+    expect(breakers.views()).toEqual([]);
+    expect(memory.readNow('breaker:q')).toBeUndefined();
+    breakers.report((await breakers.admit('p')) as BreakerPass, 'PROVIDER_UNAVAILABLE');
+    expect(breakers.views()).toEqual([
+      {
+        provider: 'p',
+        state: 'closed',
+        failures: 1,
+        threshold: 2,
+        openUntil: null,
+        opened: 0,
+        lastError: 'PROVIDER_UNAVAILABLE',
+      },
+    ]);
+  });
+
+  it('over an asynchronous shared state: opens, refuses, lets one probe go, and closes on its answer', async () => {
+    const { clock, breakers, memory, errors } = setup(asyncOnly);
+    const first = breakers.admit('p');
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toEqual({ provider: 'p', probe: null });
+    await failTwice(breakers);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(memory.readNow<{ value: string }>('breaker:p')?.value).toBe('open');
+    expect(await breakers.admit('p')).toBeInstanceOf(TroupeError);
+    expect(breakers.views()[0]?.state).toBe('open');
+    clock.time += SETTINGS.openMs;
+    const probe = (await breakers.admit('p')) as BreakerPass;
+    expect(probe).toEqual({ provider: 'p', probe: 1 });
+    expect(await breakers.admit('p')).toBeInstanceOf(TroupeError);
+    breakers.report(probe, null);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(memory.readNow<{ value: string }>('breaker:p')?.value).toBe('closed');
+    expect(await breakers.admit('p')).toEqual({ provider: 'p', probe: null });
+    expect(errors).toEqual([]);
+  });
+
+  it('fails open: a shared state that cannot be read or changed lets the call through and reports why', async () => {
+    const down = new Error('Expected Redis to answer, got ECONNREFUSED');
+    const { clock, breakers, errors } = setup((memory) => ({
+      read: (k) => (broken.read ? Promise.reject(down) : memory.read(k)),
+      update: (k, i, c, t) => (broken.update ? Promise.reject(down) : memory.update(k, i, c, t)),
+    }));
+    const broken = { read: true, update: false };
+    expect(await breakers.admit('p')).toEqual({ provider: 'p', probe: null });
+    expect(errors).toEqual([down]);
+    broken.read = false;
+    await failTwice(breakers);
+    await Promise.resolve();
+    clock.time += SETTINGS.openMs;
+    broken.update = true;
+    // Open, and the probe cannot be recorded: the call goes anyway.
+    expect(await breakers.admit('p')).toEqual({ provider: 'p', probe: null });
+    breakers.report({ provider: 'p', probe: null }, 'NETWORK');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toEqual([down, down, down]);
+  });
+});

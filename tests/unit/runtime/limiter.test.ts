@@ -1,0 +1,310 @@
+/**
+ * The limiter's policy (src/runtime/limiter.ts) and its runner over a shared state
+ * (src/runtime/limits.ts), as a provider with limits meets them: a start is charged to the
+ * provider and its model or to neither, a cooldown holds every start and lets one probe go, a
+ * call's outcome reconciles its tokens and frees its slot.
+ */
+import { describe, expect, it } from 'vitest';
+import { PROBE_ACCEPTED_MS, providerStep } from '../../../machines/provider.js';
+import { charge, remaining } from '../../../src/core/rate-window.js';
+import {
+  acquireModel,
+  acquireProvider,
+  budgetOf,
+  initialProviderState,
+  modelKey,
+  neverFits,
+  type ProviderState,
+  providerKey,
+  refundProvider,
+  type Start,
+  settleModel,
+  settleProvider,
+} from '../../../src/runtime/limiter.js';
+import { Limiter, outcomeOf } from '../../../src/runtime/limits.js';
+import { MemorySharedState } from '../../../src/runtime/memory-state.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const T0 = 10 * 3_600_000 + 500; // mid-second, mid-hour
+const start = (sessionId: string, tokens = 100, now = T0): Start => ({
+  sessionId,
+  model: 'm',
+  now,
+  tokens,
+  lapsesAt: now + 60_000,
+});
+/** A provider state cooling down after a 429 at `at` for `ms`. */
+const cooling = (at: number, ms: number): ProviderState => ({
+  w: initialProviderState().w,
+  c: providerStep(initialProviderState().c, { type: 'provider.rateLimited', now: at, retryAfterMs: ms }),
+});
+
+describe('acquireProvider', () => {
+  it('charges a start that fits: one request and its tokens, a slot only with maxConcurrent', () => {
+    const limits = { requestsPerMinute: 10, tokensPerMinute: 1000 };
+    const { state, result } = acquireProvider(limits, start('a'))(initialProviderState());
+    expect(result).toEqual({ ok: true, probe: false });
+    expect(remaining(state.w, { ...limits, maxConcurrent: 5 }, T0)).toEqual({
+      maxConcurrent: 5,
+      requestsPerMinute: 9,
+      tokensPerMinute: 900,
+      tokensPerDay: null,
+    });
+    const slotted = acquireProvider({ maxConcurrent: 2 }, start('a'))(initialProviderState()).state;
+    expect(slotted.w.r).toEqual([['a', T0 + 60_000]]);
+  });
+
+  it('refuses a start that does not fit and changes nothing', () => {
+    const before = { ...initialProviderState(), w: charge(initialProviderState().w, T0, 1) };
+    const { state, result } = acquireProvider({ requestsPerMinute: 1 }, start('b'))(before);
+    expect(result).toMatchObject({ ok: false, limit: 'requestsPerMinute' });
+    expect(state).toBe(before);
+  });
+
+  it('a cooldown holds every start until it ends, then lets exactly one probe go', () => {
+    const held = acquireProvider({}, start('a'))(cooling(T0 - 100, 1000));
+    expect(held.result).toEqual({ ok: false, limit: 'cooldown', at: T0 + 900 });
+    expect(held.state).toEqual(cooling(T0 - 100, 1000));
+    const later = start('a', 100, T0 + 900);
+    const probe = acquireProvider({}, later)(cooling(T0 - 100, 1000));
+    expect(probe.result).toEqual({ ok: true, probe: true });
+    expect(probe.state.c.value).toBe('probing');
+    expect(probe.state.c.context.probe).toBe('a');
+    // The probe lapses at its run deadline or once it was surely accepted, whichever comes first.
+    expect(probe.state.c.context.probeLapsesAt).toBe(T0 + 900 + PROBE_ACCEPTED_MS);
+    const short = acquireProvider({}, { ...later, lapsesAt: T0 + 1000 })(cooling(T0 - 100, 1000));
+    expect(short.state.c.context.probeLapsesAt).toBe(T0 + 1000);
+    // The next start waits for the probe's answer.
+    const next = acquireProvider({}, start('b', 100, T0 + 901))(probe.state);
+    expect(next.result).toMatchObject({ ok: false, limit: 'cooldown' });
+  });
+
+  it('a start that fits the cooldown but not the windows takes no probe', () => {
+    const full = { ...cooling(T0 - 100, 100), w: charge(initialProviderState().w, T0, 1) };
+    const { state, result } = acquireProvider({ requestsPerMinute: 1 }, start('a'))(full);
+    expect(result).toMatchObject({ ok: false, limit: 'requestsPerMinute' });
+    expect(state.c.context.probe).toBeNull();
+  });
+});
+
+describe('acquireModel and refundProvider', () => {
+  it('a model charges its own windows and slot', () => {
+    const { state, result } = acquireModel(
+      { maxConcurrent: 1, tokensPerMinute: 150 },
+      start('a'),
+    )(initialProviderState().w);
+    expect(result).toEqual({ ok: true });
+    expect(state.r).toEqual([['a', T0 + 60_000]]);
+    const refused = acquireModel({ maxConcurrent: 1 }, start('b'))(state);
+    expect(refused.result).toMatchObject({ ok: false, limit: 'maxConcurrent' });
+    expect(refused.state).toBe(state);
+    const noSlot = acquireModel({ tokensPerMinute: 150 }, start('a'))(initialProviderState().w).state;
+    expect(noSlot.r).toEqual([]);
+  });
+
+  it('a refund takes back the start, its tokens and its slot: the provider is as before', () => {
+    const limits = { maxConcurrent: 3, requestsPerMinute: 5, tokensPerMinute: 1000, tokensPerDay: 5000 };
+    const first = acquireProvider(limits, start('a', 100))(initialProviderState()).state;
+    const second = acquireProvider(limits, start('b', 300))(first).state;
+    const refunded = refundProvider(start('b', 300), false)(second).state;
+    expect(remaining(refunded.w, limits, T0)).toEqual(remaining(first.w, limits, T0));
+    expect(refunded.w.r).toEqual([['a', T0 + 60_000]]);
+    // Never below zero, even for a refund of more than was charged.
+    const over = refundProvider(start('a', 10_000), false)(first).state;
+    expect(remaining(over.w, limits, T0)).toEqual({
+      maxConcurrent: 3,
+      requestsPerMinute: 5,
+      tokensPerMinute: 1000,
+      tokensPerDay: 5000,
+    });
+  });
+
+  it('a refund leaves the buckets of other seconds and hours alone', () => {
+    const limits = { tokensPerMinute: 1000, tokensPerDay: 5000 };
+    const early = acquireProvider(limits, start('a', 100, T0 - 3_600_000))(initialProviderState()).state;
+    const late = acquireProvider(limits, start('b', 200, T0 - 2000))(early).state;
+    const refunded = refundProvider(start('c', 50, T0), false)(late).state;
+    expect(refunded.w.s).toEqual(late.w.s);
+    expect(refunded.w.h).toEqual(late.w.h);
+  });
+
+  it('a refunded probe hands the probe to the next start', () => {
+    const later = start('a', 100, T0 + 900);
+    const probe = acquireProvider({}, later)(cooling(T0 - 100, 1000)).state;
+    expect(refundProvider(later, true)(probe).state.c.context.probe).toBeNull();
+    expect(refundProvider(later, false)(probe).state.c.context.probe).toBe('a');
+  });
+});
+
+describe('settleProvider and settleModel', () => {
+  const limits = { maxConcurrent: 2, tokensPerMinute: 1000 };
+  const charged = () => acquireProvider(limits, start('a', 100))(initialProviderState()).state;
+
+  it('an answer replaces the estimate with the tokens used and frees the slot', () => {
+    const { state, result } = settleProvider('a', T0, T0 + 50, { kind: 'answered', delta: 150 })(charged());
+    expect(result).toBe(state);
+    expect(remaining(state.w, limits, T0 + 50)).toMatchObject({ maxConcurrent: 2, tokensPerMinute: 750 });
+    const ended = settleProvider('a', T0, T0 + 50, { kind: 'ended' })(charged()).state;
+    expect(remaining(ended.w, limits, T0 + 50)).toMatchObject({ maxConcurrent: 2, tokensPerMinute: 900 });
+  });
+
+  it("a 429 cools the provider down for its hint, or the default pause; the probe's answer opens it", () => {
+    const hinted = settleProvider('a', T0, T0 + 50, { kind: 'rateLimited', retryAfterMs: 5000 })(charged());
+    expect(hinted.state.c.value).toBe('coolingDown');
+    expect(hinted.state.c.context.until).toBe(T0 + 5050);
+    const bare = settleProvider('a', T0, T0 + 50, { kind: 'rateLimited', retryAfterMs: undefined })(
+      charged(),
+    );
+    expect(bare.state.c.context.until).toBe(T0 + 1050);
+    const later = start('p', 100, T0 + 900);
+    const probing = acquireProvider({}, later)(cooling(T0 - 100, 1000)).state;
+    expect(
+      settleProvider('p', later.now, T0 + 950, { kind: 'answered', delta: 0 })(probing).state.c.value,
+    ).toBe('open');
+    const ended = settleProvider('p', later.now, T0 + 950, { kind: 'ended' })(probing).state;
+    expect(ended.c.value).toBe('probing');
+    expect(ended.c.context.probe).toBeNull();
+  });
+
+  it("a model's settle reconciles its tokens and frees its slot", () => {
+    const model = acquireModel(limits, start('a', 100))(initialProviderState().w).state;
+    const answered = settleModel('a', T0, T0 + 50, { kind: 'answered', delta: -40 })(model).state;
+    expect(remaining(answered, limits, T0 + 50)).toMatchObject({ maxConcurrent: 2, tokensPerMinute: 940 });
+    const ended = settleModel('a', T0, T0 + 50, { kind: 'ended' })(model).state;
+    expect(remaining(ended, limits, T0 + 50)).toMatchObject({ maxConcurrent: 2, tokensPerMinute: 900 });
+  });
+});
+
+describe('budgetOf and neverFits', () => {
+  it('says what is left and whether the provider cools down, and until when', () => {
+    expect(budgetOf(undefined, { requestsPerMinute: 3 }, T0)).toEqual({
+      cooldown: 'open',
+      cooldownUntil: null,
+      cooldowns: 0,
+      remaining: { maxConcurrent: null, requestsPerMinute: 3, tokensPerMinute: null, tokensPerDay: null },
+    });
+    const cool = budgetOf(cooling(T0, 1000), {}, T0 + 10);
+    expect(cool).toMatchObject({ cooldown: 'coolingDown', cooldownUntil: T0 + 1000, cooldowns: 1 });
+    // Once the pause is over it is probing, with no end to report.
+    expect(budgetOf(cooling(T0, 1000), {}, T0 + 1000)).toMatchObject({
+      cooldown: 'probing',
+      cooldownUntil: null,
+    });
+  });
+
+  it('refuses up front only a request larger than a whole token limit', () => {
+    expect(neverFits({ tokensPerMinute: 100, tokensPerDay: 1000 }, 100)).toBeUndefined();
+    expect(neverFits({ tokensPerMinute: 100, tokensPerDay: 1000 }, 101)).toBe('tokensPerMinute');
+    expect(neverFits({ tokensPerDay: 1000 }, 1001)).toBe('tokensPerDay');
+    expect(neverFits({ tokensPerMinute: 5000, tokensPerDay: 1000 }, 1000)).toBeUndefined();
+    expect(neverFits({}, 1e9)).toBeUndefined();
+  });
+});
+
+describe('Limiter over a shared state', () => {
+  const config = new Map([
+    [
+      'p',
+      {
+        maxConcurrent: 9,
+        requestsPerMinute: 10,
+        models: { m: { requestsPerMinute: 1, maxConcurrent: 1 } },
+      },
+    ],
+    ['q', { tokensPerMinute: 500 }],
+  ]);
+  const setup = () => {
+    const clock = new ManualClock();
+    clock.time = T0;
+    const state = new MemorySharedState(clock);
+    return { state, limiter: new Limiter(config, state) };
+  };
+
+  it("the provider's maxConcurrent bounds its calls in flight (fallback hops included); a model's limits are its own", () => {
+    const { limiter } = setup();
+    expect(limiter.providerLimits('p')).toEqual({ maxConcurrent: 9, requestsPerMinute: 10 });
+    // Nine calls of another model hold the provider's nine slots: the tenth waits for one.
+    for (let i = 0; i < 9; i++)
+      expect(limiter.tryStartNow('p', { ...start(`s${i}`), model: 'other' })).toMatchObject({ ok: true });
+    const tenth = limiter.tryStartNow('p', { ...start('s9'), model: 'other' });
+    expect(tenth).toMatchObject({ ok: false, limit: 'maxConcurrent' });
+    expect(tenth).not.toHaveProperty('model');
+    expect(limiter.providerLimits('unknown')).toEqual({});
+    expect(limiter.modelLimits('p', 'm')).toEqual({ requestsPerMinute: 1, maxConcurrent: 1 });
+    expect(limiter.modelLimits('p', 'other')).toBeUndefined();
+    expect(limiter.modelLimits('q', 'm')).toBeUndefined();
+  });
+
+  it('a start the model refuses is charged to neither (in memory)', () => {
+    const { state, limiter } = setup();
+    expect(limiter.tryStartNow('p', start('a'))).toEqual({ ok: true, probe: false });
+    const refused = limiter.tryStartNow('p', start('b'));
+    expect(refused).toMatchObject({ ok: false, limit: 'maxConcurrent', model: true });
+    const provider = state.readNow<ProviderState>(providerKey('p')) as ProviderState;
+    expect(remaining(provider.w, { requestsPerMinute: 10 }, T0).requestsPerMinute).toBe(9);
+    expect(state.readNow(modelKey('p', 'm'))).toBeDefined();
+    // Another model of the same provider has only the provider's limits.
+    expect(limiter.tryStartNow('p', { ...start('c'), model: 'other' })).toEqual({ ok: true, probe: false });
+  });
+
+  it('the same over the asynchronous port', async () => {
+    const { state, limiter } = setup();
+    expect(await limiter.tryStart('p', start('a'))).toEqual({ ok: true, probe: false });
+    expect(await limiter.tryStart('p', start('b'))).toMatchObject({ ok: false, model: true });
+    const provider = state.readNow<ProviderState>(providerKey('p')) as ProviderState;
+    expect(remaining(provider.w, { requestsPerMinute: 10 }, T0).requestsPerMinute).toBe(9);
+    // A refusal by the provider itself is not the model's.
+    const q = await limiter.tryStart('q', start('x', 600));
+    expect(q).toEqual({ ok: false, limit: 'tokensPerMinute', at: Number.POSITIVE_INFINITY });
+  });
+
+  it("settling frees the model's slot and reconciles both, in memory and over the port", async () => {
+    const { limiter } = setup();
+    limiter.tryStartNow('p', start('a'));
+    limiter.settleNow('p', start('a'), T0 + 10, { kind: 'ended' });
+    // The model's minute is spent, its slot free: it refuses on requestsPerMinute now.
+    expect(limiter.tryStartNow('p', start('b'))).toMatchObject({ limit: 'requestsPerMinute', model: true });
+    const other = setup().limiter;
+    await other.tryStart('q', start('x', 100));
+    await other.settle('q', start('x', 100), T0 + 10, { kind: 'answered', delta: 300 });
+    expect((await other.budgets(['q'], T0 + 10)).q?.remaining.tokensPerMinute).toBe(100);
+    expect(other.budgetsNow(['q'], T0 + 10).q?.remaining.tokensPerMinute).toBe(100);
+    await other.settle('q', start('y', 1), T0 + 10, { kind: 'rateLimited', retryAfterMs: 100 });
+    expect(other.budgetsNow(['q', 'p'], T0 + 10)).toMatchObject({
+      q: { cooldown: 'coolingDown' },
+      p: { cooldown: 'open' },
+    });
+  });
+
+  it('a model slot is freed over the port too', async () => {
+    const { limiter } = setup();
+    await limiter.tryStart('p', start('a'));
+    await limiter.settle('p', start('a'), T0 + 10, { kind: 'ended' });
+    expect(await limiter.tryStart('p', start('b'))).toMatchObject({
+      limit: 'requestsPerMinute',
+      model: true,
+    });
+  });
+});
+
+describe('outcomeOf', () => {
+  const error = (code: 'RATE_LIMITED' | 'PROVIDER_UNAVAILABLE', retryAfterMs?: number) => ({
+    type: 'provider.error' as const,
+    now: 1,
+    random: 0,
+    error: { family: 'provider' as const, code, message: code, retryable: true, retryAfterMs },
+  });
+
+  it('an answer reconciles by the tokens used; without usage it keeps the estimate', () => {
+    const usage = { promptTokens: 100, completionTokens: 150, totalTokens: 250 };
+    const done = { type: 'provider.done' as const, now: 1, output: { content: 'x' } };
+    expect(outcomeOf({ ...done, usage }, 200)).toEqual({ kind: 'answered', delta: 50 });
+    expect(outcomeOf(done, 200)).toEqual({ kind: 'answered', delta: 0 });
+  });
+
+  it('a 429 is a rate limit with its hint; any other error is an answer; other events are nothing', () => {
+    expect(outcomeOf(error('RATE_LIMITED', 300), 10)).toEqual({ kind: 'rateLimited', retryAfterMs: 300 });
+    expect(outcomeOf(error('PROVIDER_UNAVAILABLE'), 10)).toEqual({ kind: 'answered', delta: 0 });
+    expect(outcomeOf({ type: 'session.tick', now: 1 }, 10)).toBeUndefined();
+  });
+});
