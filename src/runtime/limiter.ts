@@ -72,6 +72,7 @@ export function acquireProvider(limits: RateLimits, start: Start) {
     if (!fits.ok) return { state, result: fits };
     let c = providerStep(state.c, { type: 'provider.tick', now: start.now });
     const probe = gate.kind === 'probe';
+    // Stryker disable next-line ConditionalExpression: open (no probe due) ignores provider.probe.
     if (probe) {
       c = providerStep(c, {
         type: 'provider.probe',
@@ -133,7 +134,8 @@ export function settleProvider(sessionId: string, startedAt: number, now: number
       outcome.kind === 'answered'
         ? { type: 'provider.answered', now, sessionId }
         : outcome.kind === 'rateLimited'
-          ? outcome.retryAfterMs === undefined
+          ? // Stryker disable next-line ConditionalExpression: an undefined retryAfterMs is the missing one.
+            outcome.retryAfterMs === undefined
             ? { type: 'provider.rateLimited', now }
             : { type: 'provider.rateLimited', now, retryAfterMs: outcome.retryAfterMs }
           : { type: 'provider.probeEnded', now, sessionId };
@@ -175,7 +177,7 @@ export function neverFits(
   limits: RateLimits,
   tokens: number,
 ): 'tokensPerMinute' | 'tokensPerDay' | undefined {
-  if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute) return 'tokensPerMinute';
-  if (limits.tokensPerDay !== undefined && tokens > limits.tokensPerDay) return 'tokensPerDay';
+  if (tokens > (limits.tokensPerMinute ?? Number.POSITIVE_INFINITY)) return 'tokensPerMinute';
+  if (tokens > (limits.tokensPerDay ?? Number.POSITIVE_INFINITY)) return 'tokensPerDay';
   return undefined;
 }

@@ -11,6 +11,8 @@ import { MemorySharedState } from '../../src/runtime/memory-state.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const SETTINGS = { failures: 3, windowMs: 1000, openMs: 500, probeTimeoutMs: 2000 };
+// 300 runs in `npm test`; the mutation run (`gates` group) sets fewer per mutant.
+const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 300);
 
 type Op =
   | { readonly kind: 'wait'; readonly ms: number }
@@ -89,7 +91,7 @@ describe('circuit breaker properties', () => {
         }
         expect(errors).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns },
     );
   });
 
@@ -124,7 +126,7 @@ describe('circuit breaker properties', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns },
     );
   });
 

@@ -110,3 +110,82 @@ describe('rate window', () => {
     expect(room(state, { maxConcurrent: 1 }, 5_000, 1).ok).toBe(true);
   });
 });
+
+describe('rate window: buckets, edges and refusals', () => {
+  const H = 3_600_000;
+
+  it('an empty window holds nothing', () => {
+    expect(emptyWindow()).toEqual({ s: [], h: [], r: [] });
+  });
+
+  it('starts within one second share a bucket, and tokens within one hour share a day bucket', () => {
+    const state = charge(charge(emptyWindow(), 1_100, 10), 1_900, 20);
+    expect(state.s).toEqual([[1, 2, 30]]);
+    expect(state.h).toEqual([[0, 30]]);
+    const next = charge(state, 2_000, 5);
+    expect(next.s).toEqual([
+      [1, 2, 30],
+      [2, 1, 5],
+    ]);
+    expect(charge(next, H, 1).h).toEqual([
+      [0, 35],
+      [1, 1],
+    ]);
+  });
+
+  it('a day bucket counts for 24 hours and leaves at the 25th, even when no minute bucket changes', () => {
+    // Charged at hour 0; by 61 s later the minute buckets are gone, the day bucket stays.
+    const dayOnly = reconcile(charge(emptyWindow(), 0, 100), 0, 0, 61_000);
+    expect(dayOnly.s).toEqual([]);
+    expect(remaining(dayOnly, { tokensPerDay: 1000 }, 24 * H).tokensPerDay).toBe(900);
+    expect(remaining(dayOnly, { tokensPerDay: 1000 }, 25 * H).tokensPerDay).toBe(1000);
+  });
+
+  it('a token refusal says when enough buckets have left: per minute, per day', () => {
+    const minute = charge(charge(emptyWindow(), 1_000, 60), 2_000, 60);
+    // 100 tokens need both buckets gone: the second leaves at (2 + 61) s.
+    expect(room(minute, { tokensPerMinute: 150 }, 3_000, 100)).toEqual({
+      ok: false,
+      limit: 'tokensPerMinute',
+      at: 63_000,
+    });
+    expect(room(minute, { tokensPerMinute: 150 }, 3_000, 80)).toEqual({
+      ok: false,
+      limit: 'tokensPerMinute',
+      at: 62_000,
+    });
+    const day = charge(emptyWindow(), 2 * H + 5, 900);
+    expect(room(day, { tokensPerDay: 1000 }, 3 * H, 200)).toEqual({
+      ok: false,
+      limit: 'tokensPerDay',
+      at: 27 * H,
+    });
+  });
+
+  it('a full concurrency limit opens when the earliest slot lapses', () => {
+    const state = charge(charge(emptyWindow(), 0, 1, { id: 'a', lapsesAt: 5_000 }), 0, 1, {
+      id: 'b',
+      lapsesAt: 3_000,
+    });
+    expect(room(state, { maxConcurrent: 2 }, 100, 1)).toEqual({
+      ok: false,
+      limit: 'maxConcurrent',
+      at: 3_000,
+    });
+  });
+
+  it("reconciling changes only the start's own buckets, per minute and per day", () => {
+    let state = charge(emptyWindow(), 1_000, 100);
+    state = charge(state, H + 2_000, 100);
+    const fixed = reconcile(state, H + 2_000, 50, H + 3_000);
+    expect(fixed.s).toEqual([[3602, 1, 150]]);
+    expect(fixed.h).toEqual([
+      [0, 100],
+      [1, 150],
+    ]);
+    expect(reconcile(state, 1_000, -500, H + 3_000).h).toEqual([
+      [0, 0],
+      [1, 100],
+    ]);
+  });
+});

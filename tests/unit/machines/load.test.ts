@@ -1,5 +1,5 @@
 /**
- * Both machine definitions load, and start where their charts say. Imported dynamically, inside
+ * The machine definitions load, and start where their charts say. Imported dynamically, inside
  * the tests, on purpose: XState checks a definition when it is built, at import, and throws for a
  * target or `initial` that names no state. A test file that imports a broken definition
  * statically fails before any of its tests exist, which Stryker's vitest runner (9.6) does not
@@ -30,5 +30,28 @@ describe('the machine definitions', () => {
     expect(actor.getSnapshot().status).toBe('active');
     expect(supervisorMachine.id).toBe('supervisor');
     expect(actor.getSnapshot().value).toBe('accepting');
+  });
+
+  it('the provider cooldown machine loads and starts open, with nothing cooling down', async () => {
+    const { providerMachine, initialProviderSnapshot } = await import('../../../machines/provider.js');
+    const actor = createActor(providerMachine).start();
+    expect(providerMachine.id).toBe('provider');
+    expect({ value: actor.getSnapshot().value, context: actor.getSnapshot().context }).toEqual(
+      initialProviderSnapshot(),
+    );
+    actor.send({ type: 'provider.rateLimited', now: 0, retryAfterMs: 10 });
+    expect(actor.getSnapshot().value).toBe('coolingDown');
+  });
+
+  it('the breaker machine loads and starts closed with its settings', async () => {
+    const { breakerMachine, initialBreaker } = await import('../../../machines/breaker.js');
+    const settings = { failures: 1, windowMs: 10, openMs: 10, probeTimeoutMs: 10 };
+    const actor = createActor(breakerMachine, { input: settings }).start();
+    expect(breakerMachine.id).toBe('breaker');
+    expect({ value: actor.getSnapshot().value, context: actor.getSnapshot().context }).toEqual(
+      initialBreaker(settings),
+    );
+    actor.send({ type: 'breaker.failure', now: 0, code: 'NETWORK', probe: null });
+    expect(actor.getSnapshot().value).toBe('open');
   });
 });

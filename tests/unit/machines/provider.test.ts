@@ -74,4 +74,49 @@ describe('provider cooldown machine', () => {
     const ended = providerStep(probing, { type: 'provider.probeEnded', now: 11, sessionId: 'p' });
     expect(providerGate(ended, 12)).toEqual({ kind: 'probe' });
   });
+
+  it('a 429 while cooling down extends the pause to the later end, never shortens it', () => {
+    const cooling = limited(0, 5000);
+    const longer = providerStep(cooling, { type: 'provider.rateLimited', now: 100, retryAfterMs: 9000 });
+    expect(longer.value).toBe('coolingDown');
+    expect(longer.context.until).toBe(9100);
+    const shorter = providerStep(cooling, { type: 'provider.rateLimited', now: 100, retryAfterMs: 1000 });
+    expect(shorter.context.until).toBe(5000);
+    // One pause, extended: it counts once.
+    expect(longer.context.cooldowns).toBe(1);
+  });
+
+  it('counts each cooldown; the probe answer clears the pause and the probe', () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    const again = providerStep(probing, { type: 'provider.rateLimited', now: 20, retryAfterMs: 5 });
+    expect(again.context.cooldowns).toBe(2);
+    const answered = providerStep(probing, { type: 'provider.answered', now: 20, sessionId: 'p' });
+    expect(answered).toEqual({
+      value: 'open',
+      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 1 },
+    });
+  });
+
+  it('one probe at a time: a second probe while one is out is ignored', () => {
+    const probe = (sessionId: string) => ({
+      type: 'provider.probe' as const,
+      now: 10,
+      sessionId,
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    const probing = providerStep(
+      providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }),
+      probe('p'),
+    );
+    expect(providerStep(probing, probe('q')).context.probe).toBe('p');
+    expect(initialProviderSnapshot()).toEqual({
+      value: 'open',
+      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+    });
+  });
 });

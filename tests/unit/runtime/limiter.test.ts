@@ -308,3 +308,48 @@ describe('outcomeOf', () => {
     expect(outcomeOf({ type: 'session.tick', now: 1 }, 10)).toBeUndefined();
   });
 });
+
+describe('keys and lifetimes', () => {
+  it("a model's state is kept apart from its provider's and from other models'", () => {
+    expect(providerKey('p')).toBe('limits:p');
+    expect(modelKey('p', 'm')).toBe('limits:p:m');
+    expect(modelKey('p', 'n')).not.toBe(modelKey('p', 'm'));
+  });
+
+  it('a charge outlives a day, so tokensPerDay holds across it', () => {
+    const clock = new ManualClock();
+    clock.time = T0;
+    const state = new MemorySharedState(clock);
+    const limiter = new Limiter(new Map([['d', { tokensPerDay: 1000 }]]), state);
+    limiter.tryStartNow('d', start('a', 400));
+    clock.time = T0 + 23 * 3_600_000;
+    expect(limiter.budgetsNow(['d'], clock.time).d?.remaining.tokensPerDay).toBe(600);
+  });
+
+  it('a provider without limits has no model limits; its settle writes no model state', () => {
+    const clock = new ManualClock();
+    const state = new MemorySharedState(clock);
+    const limiter = new Limiter(new Map([['q', { tokensPerMinute: 500 }]]), state);
+    expect(limiter.modelLimits('unknown', 'm')).toBeUndefined();
+    limiter.tryStartNow('q', start('a'));
+    limiter.settleNow('q', start('a'), T0, { kind: 'ended' });
+    expect(state.readNow(modelKey('q', 'm'))).toBeUndefined();
+  });
+
+  it("a start the provider refuses never reaches its model's windows", () => {
+    const clock = new ManualClock();
+    const state = new MemorySharedState(clock);
+    const limiter = new Limiter(
+      new Map([['r', { requestsPerMinute: 1, models: { m: { requestsPerMinute: 5 } } }]]),
+      state,
+    );
+    limiter.tryStartNow('r', start('a'));
+    const refused = limiter.tryStartNow('r', start('b'));
+    expect(refused).toMatchObject({ ok: false, limit: 'requestsPerMinute' });
+    expect(refused).not.toHaveProperty('model');
+    const model = state.readNow<import('../../../src/core/rate-window.js').WindowState>(modelKey('r', 'm'));
+    expect(remaining(model ?? initialProviderState().w, { requestsPerMinute: 5 }, T0).requestsPerMinute).toBe(
+      4,
+    );
+  });
+});
