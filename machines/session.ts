@@ -228,8 +228,11 @@ export const sessionMachine = setup({
       if (event.type !== 'provider.error') return false;
       return fallbackTarget(context, event.error, event.now) !== -1;
     },
-    canReroute: ({ context, event }) =>
-      event.type === 'session.reroute' && canRerouteQueued(context, event.error),
+    canReroute: ({ context, event }) => {
+      // Stryker disable next-line ConditionalExpression,BooleanLiteral,StringLiteral: only session.reroute transitions use this guard; it narrows the type.
+      if (event.type !== 'session.reroute') return false;
+      return canRerouteQueued(context, event.error);
+    },
     canFallBackOnIdle: ({ context, event }) => {
       const now = (event as { now: number }).now;
       if (context.idleDeadlineAt === null || now < context.idleDeadlineAt) return false;

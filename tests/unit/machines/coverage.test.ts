@@ -69,6 +69,8 @@ function sessionEvents(context: SessionContext): SessionMachineEvent[] {
     { type: 'provider.error', now, error: UNAVAILABLE, random: 0 },
     { type: 'provider.error', now, error: AUTH_FAILED, random: 0 },
     { type: 'session.cancel', now, reason: 'test' },
+    // A queued session whose provider cannot take it in time moves to its next target.
+    { type: 'session.reroute', now: 1050, error: UNAVAILABLE },
   ];
 }
 

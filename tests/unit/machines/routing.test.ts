@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  canRerouteQueued,
   fallbackTarget,
   finalRoute,
   initialRouting,
@@ -75,6 +76,15 @@ describe('fallbackTarget', () => {
     expect(fallbackTarget(running(chain), error('CONTEXT_TOO_LONG'), 100)).toBe(-1);
     // The same chain takes an idle timeout (no error): the window does not matter then.
     expect(fallbackTarget(running(chain), null, 100)).toBe(1);
+  });
+});
+
+describe('canRerouteQueued', () => {
+  it('a queued session moves on only with a chain and a next target that fits', () => {
+    expect(canRerouteQueued(running(CHAIN), error('NETWORK'))).toBe(true);
+    expect(canRerouteQueued({ ...running(CHAIN), routing: null }, error('NETWORK'))).toBe(false);
+    expect(canRerouteQueued({ ...running(CHAIN), input: INPUT }, error('NETWORK'))).toBe(false);
+    expect(canRerouteQueued(running([target('a'), target('b', null, false)]), error('NETWORK'))).toBe(false);
   });
 });
 

@@ -198,4 +198,23 @@ describe('session machine: fallbacks', () => {
     const { snapshot } = run(withChain(CHAIN), admit, fail(UNAVAILABLE, deadline - 1), tick(deadline));
     expect(leaf(snapshot)).toBe('timedOut');
   });
+
+  it('a queued session rerouted (its provider cannot take it in time) starts on its next target', () => {
+    const reroute: SessionMachineEvent = { type: 'session.reroute', now: 1050, error: UNAVAILABLE };
+    const { snapshot, actions } = run(withChain(CHAIN), reroute);
+    expect(leaf(snapshot)).toBe('fallingBack');
+    expect(actions).toContain('notifyFallback');
+    expect(snapshot.context.startedAt).toBe(1050);
+    expect(snapshot.context.runDeadlineAt).toBe(1050 + INPUT.timeoutMs);
+    expect(snapshot.context.routing?.target).toBe(1);
+    expect(snapshot.context.routing?.route).toEqual([
+      { provider: 'kimi', model: 'k2', outcome: 'PROVIDER_UNAVAILABLE', ms: 0 },
+    ]);
+    // Without a chain, or with no target left that fits, it stays queued.
+    expect(leaf(run(INPUT, reroute).snapshot)).toBe('queued');
+    const last = [target('kimi', 'k2'), target('glm', 'glm-4.6', null, false)];
+    expect(leaf(run(withChain(last), reroute).snapshot)).toBe('queued');
+    const noTargets = run({ ...withChain(CHAIN), targets: undefined } as SessionInput, reroute).snapshot;
+    expect(leaf(noTargets)).toBe('queued');
+  });
 });
