@@ -24,6 +24,7 @@ import {
   resolveLimits,
   resolveProviders,
   resultOf,
+  withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
 import type {
@@ -49,7 +50,9 @@ export function createClusterRuntime(
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
-  const limits = resolveLimits(options.limits);
+  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it.
+  const sharedLimits = withSharedSlots(options.limits);
+  const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
   const providers = resolveProviders(options.providers);
@@ -62,7 +65,7 @@ export function createClusterRuntime(
     ...options,
     backend: undefined,
     sharedState,
-    limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
+    limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
