@@ -123,7 +123,15 @@ export class LeaseRunner {
         tokens: estimateTokens(data.request, this.s.limits.defaultCompletionTokens).total,
         lapsesAt: state.run?.runDeadlineAt ?? now + data.input.timeoutMs,
       };
-      const got = await this.limiter.tryStart(data.input.provider, start);
+      let got: Awaited<ReturnType<Limiter['tryStart']>>;
+      try {
+        got = await this.limiter.tryStart(data.input.provider, start);
+      } catch (error) {
+        // The shared limits could not be read or changed (Redis cut, or changed by other instances
+        // at every try): this session alone waits a moment and asks again; its queue deadline holds.
+        this.s.onError(error);
+        return { retryInMs: PROBE_POLL_MS, modelOnly: true };
+      }
       // Cooling down past its queue deadline: it moves on to its next target here, uncharged.
       const reroute = got.ok || state.run !== undefined ? undefined : rerouteOnCooldown(data.input, got, now);
       if (!got.ok && reroute === undefined) {
