@@ -3,7 +3,7 @@
  * client: it must say yes for every URI an open listen stream named, and no once nobody listens.
  */
 import { describe, expect, it } from 'vitest';
-import { ListenInterest } from '../../../src/mcp/listen-interest.js';
+import { ListenInterest, MAX_LISTENS, MAX_URIS } from '../../../src/mcp/listen-interest.js';
 
 const listen = (id: unknown, resourceSubscriptions?: unknown) => ({
   jsonrpc: '2.0',
@@ -46,5 +46,37 @@ describe('ListenInterest', () => {
     for (const junk of [null, 42, 'text', [null], { method: 'notifications/cancelled' }])
       interest.observe(junk);
     expect(interest.size).toBe(0);
+  });
+
+  it('is bounded: past its caps it keeps nothing and wants every update', () => {
+    const many = new ListenInterest();
+    for (let id = 0; id < MAX_LISTENS; id++) many.observe(listen(id, [`troupe://sessions/${id}`]));
+    expect(many.wants('troupe://sessions/other')).toBe(false);
+    many.observe(listen('one more', ['troupe://sessions/x']));
+    expect(many.size).toBe(0);
+    expect(many.wants('troupe://sessions/other')).toBe(true);
+    many.observe(cancel('one more'));
+    expect(many.wants('troupe://sessions/other'), 'stays open-handed').toBe(true);
+
+    const wide = new ListenInterest();
+    wide.observe(
+      listen(
+        1,
+        Array.from({ length: MAX_URIS }, (_, i) => `u${i}`),
+      ),
+    );
+    expect(wide.wants('v')).toBe(false);
+    // The same id again replaces its URIs instead of adding them.
+    wide.observe(
+      listen(
+        1,
+        Array.from({ length: MAX_URIS }, (_, i) => `w${i}`),
+      ),
+    );
+    expect(wide.wants('u0')).toBe(false);
+    expect(wide.wants('w0')).toBe(true);
+    wide.observe(listen(2, ['one too many']));
+    expect(wide.size).toBe(0);
+    expect(wide.wants('v')).toBe(true);
   });
 });
