@@ -23,6 +23,7 @@ import { Limiter } from './limits.js';
 import { LocalLimits } from './local-limits.js';
 import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+import type { RunRecord } from './ports.js';
 import { reasonOf, reportError } from './requests.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
@@ -96,6 +97,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     limits.defaultCompletionTokens,
     (item, at) => driver.deadlines.schedule(item, at),
     alarm,
+    scheduler,
     options.sharedState === undefined
       ? undefined
       : {
@@ -117,7 +119,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
-      if (record.admitted) scheduler.release(record.provider);
+      if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
     },
     observe: (record, event) => {
@@ -164,12 +166,39 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         rates.held.delete(record);
         driver.deliver(record, { type: 'session.tick', now: clock.now() });
       }
-      while (!stopping) {
-        const record = scheduler.next(admitGate);
-        if (record === undefined) break;
-        record.admitted = true;
-        // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
-        driver.deliver(record, { type: 'session.admit', now: clock.now() });
+      for (let full = false; !stopping && !full; ) {
+        // Queued for a provider that cools down past their queue deadline: they move on now, out
+        // of their queue's order (they take no slot of that provider), within the global limit.
+        for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
+          const error = record.reroute as NonNullable<SessionRecord['reroute']>;
+          record.reroute = undefined;
+          if (full || stopping || !scheduler.take(record)) {
+            // No global room: it is looked at again on the next pass.
+            full = true;
+            rates.queued(record);
+            continue;
+          }
+          record.admitted = true;
+          rates.leaveLane(record);
+          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
+        }
+        while (!stopping) {
+          const record = scheduler.next(admitGate);
+          if (record === undefined) break;
+          record.admitted = true;
+          const reroute = record.reroute;
+          if (reroute !== undefined) {
+            // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
+            record.reroute = undefined;
+            rates.leaveLane(record);
+            driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
+            continue;
+          }
+          // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
+          driver.deliver(record, { type: 'session.admit', now: clock.now() });
+        }
+        // A cooldown the gate just found may hold sessions that cannot wait for it.
+        if (!rates.mayReroute) break;
       }
     } finally {
       pumping = false;
@@ -206,6 +235,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
       record.resolve = resolve;
@@ -257,20 +287,35 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     });
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     if (session.limitStart !== undefined) record.limitStart = session.limitStart;
+    // Its provider cools down past its queue deadline: it moves on to its next target at once.
+    if (session.reroute !== undefined) record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as
-      // a further attempt and the original run deadline still holds.
-      const context: SessionContext = Object.assign(initialContext(session.input as SessionInput), {
+      // a further attempt and the original run deadline still holds; with fallbacks, on the
+      // target it had reached, its route so far kept.
+      const initial = initialContext(session.input as SessionInput);
+      const context: SessionContext = Object.assign(initial, {
         startedAt: restore.startedAt,
         runDeadlineAt: restore.runDeadlineAt,
         attempts: restore.attempts,
         retryAt: clock.now(),
+        routing: initial.routing === null ? null : (restore.routing ?? initial.routing),
       });
       driver.restore(record, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }
     return track(record, session.signal) as SessionHandle;
+  }
+
+  function runRecord(id: string): RunRecord | undefined {
+    const context = table.get(id)?.actor?.getSnapshot().context;
+    if (context === undefined || context.startedAt === null || context.runDeadlineAt === null)
+      return undefined;
+    const { attempts, startedAt, runDeadlineAt, routing } = context;
+    return routing === null
+      ? { attempts, startedAt, runDeadlineAt }
+      : { attempts, startedAt, runDeadlineAt, routing };
   }
 
   const owner: HandleOwner = {
@@ -284,6 +329,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     run: (task, runOptions) =>
       track(newRecord(admission.task(task, runOptions)), runOptions?.signal) as SessionHandle<never>,
     adopt,
+    runRecord,
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),
