@@ -28,7 +28,11 @@ export class MemorySharedState implements SharedState {
   /** Where the sweep stands; a `Map` iterator stays valid while keys are added and deleted. */
   private cursor: Iterator<[string, Entry]> = this.entries.entries();
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  /** @param sweepStep keys examined per access besides its own; 0 only to measure the sweep's cost. */
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly sweepStep = SWEEP_STEP,
+  ) {}
 
   /** States held, expired ones not yet dropped included (for bounds and tests). */
   get size(): number {
@@ -84,9 +88,9 @@ export class MemorySharedState implements SharedState {
     return Promise.resolve(this.readNow<S>(key));
   }
 
-  /** Examines the next `SWEEP_STEP` keys in turn (from the start again after the last) and drops the expired. */
+  /** Examines the next `sweepStep` keys in turn (from the start again after the last) and drops the expired. */
   private sweep(now: number): void {
-    for (let i = 0; i < SWEEP_STEP && this.entries.size > 0; i++) {
+    for (let i = 0; i < this.sweepStep && this.entries.size > 0; i++) {
       let next = this.cursor.next();
       if (next.done === true) {
         this.cursor = this.entries.entries();
