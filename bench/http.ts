@@ -2,7 +2,8 @@
  * `npm run bench -- http [--calls 2000] [--rounds 3] [--json]`: non-streaming chat calls over
  * real HTTP through the runtime (OpenAI-compatible provider) against the `openai` SDK calling
  * directly, from the same local server (in a child process, so its CPU is not counted), at 1, 16
- * and 256 in flight. Per level: calls/s and client CPU per call, medians of interleaved rounds.
+ * and 256 in flight. Per level: calls/s and client CPU per call, medians of interleaved rounds,
+ * and each round's own ratios (`roundThroughputRatios`, `roundCpuRatios`) to show the spread.
  */
 import OpenAI from 'openai';
 import { createOpenAICompatibleProvider } from '../src/providers/openai-compatible.js';
@@ -65,9 +66,13 @@ export async function run(argv: readonly string[]): Promise<void> {
     });
     return completion.choices[0]?.message.content ?? '';
   };
-  // Warm both paths (JIT, connection pools).
-  await drive(200, 16, direct);
-  await drive(200, 16, viaRuntime);
+  // Warm both paths at every level (JIT, and each level's sockets): with 200 calls at 16 only, a
+  // process's CPU per call kept falling over the first rounds (about 1.8, 1.2, 0.7 ms at 16 in
+  // flight under load), which weighed on whichever side a level's first round measured first.
+  for (const level of LEVELS) {
+    await drive(Math.max(200, level * 2), level, direct);
+    await drive(Math.max(200, level * 2), level, viaRuntime);
+  }
 
   const figures: Record<string, unknown> = { calls, rounds, sockets };
   const ours = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
@@ -98,6 +103,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       cpuUsPerCall: Math.round(cpu),
       baselineCpuUsPerCall: Math.round(baseCpu),
       cpuRatio: round(cpu / baseCpu),
+      // Each round's own ratios (troupe over the SDK, same round): how far one run swings.
+      roundThroughputRatios: o.map((s, i) => round(s.perSec / (b[i]?.perSec ?? Number.NaN))),
+      roundCpuRatios: o.map((s, i) => round(s.cpuUsPerCall / (b[i]?.cpuUsPerCall ?? Number.NaN))),
     };
   }
   figures.node = process.version;

@@ -25,14 +25,21 @@ export type SettingKey =
   | 'budgetGlobal';
 
 /** What a value may be; the words are the ones error messages use. */
-type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'amount';
+type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'money';
+
+/** Daily amounts by currency (`{ USD: 5, CNY: 30 }`); empty: no budget. */
+export type Money = Readonly<Record<string, number>>;
+type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
+/** Every setting's value: amounts of money for the budgets, numbers for the rest. */
+export type SettingValues = { readonly [K in SettingKey]: K extends MoneyKey ? Money : number };
+type Value = number | Money;
 
 export interface Setting {
   readonly key: SettingKey;
   readonly flag: string;
   readonly env: string;
   readonly kind: Kind;
-  readonly fallback: number;
+  readonly fallback: Value;
   readonly summary: string;
 }
 
@@ -58,11 +65,16 @@ export const SETTINGS: readonly Setting[] = [
   ),
   s('breakerWindowMs', 'positiveMs', 30_000, 'the window those failures are counted in'),
   s('breakerOpenMs', 'positiveMs', 30_000, 'how long an open breaker fails calls fast before one probe'),
-  s('budgetPerCaller', 'amount', 0, 'USD one caller (MCP session or token) may spend per UTC day; 0: none'),
-  s('budgetGlobal', 'amount', 0, 'USD all callers together may spend per UTC day; 0: none'),
+  s(
+    'budgetPerCaller',
+    'money',
+    {},
+    'what one caller (MCP session or token) may spend per UTC day, per currency: 5 (USD), 20CNY, 5USD,20CNY',
+  ),
+  s('budgetGlobal', 'money', {}, 'what all callers together may spend per UTC day, per currency, as above'),
 ];
 
-function s(key: SettingKey, kind: Kind, fallback: number, summary: string): Setting {
+function s(key: SettingKey, kind: Kind, fallback: Value, summary: string): Setting {
   const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return {
     key,
@@ -79,7 +91,7 @@ const EXPECTED: Record<Kind, string> = {
   nonNegative: 'a non-negative integer',
   positiveMs: 'a positive integer (milliseconds)',
   nonNegativeMs: 'a non-negative integer (milliseconds)',
-  amount: 'a non-negative amount (e.g. 2.50)',
+  money: 'amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative',
 };
 
 /** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
@@ -98,7 +110,7 @@ export class ConfigError extends Error {
 }
 
 function inRange(kind: Kind, n: number): boolean {
-  if (kind === 'amount') return Number.isFinite(n) && n >= 0 && n <= 1e12;
+  if (kind === 'money') return Number.isFinite(n) && n >= 0 && n <= 1e12;
   if (!Number.isSafeInteger(n)) return false;
   if (kind === 'positive' || kind === 'positiveMs') {
     if (n < 1) return false;
@@ -110,16 +122,62 @@ function inRange(kind: Kind, n: number): boolean {
  * Parses one text value (a flag or an environment variable) as the setting's kind. Only plain
  * decimal digits count: `1e3`, `0x10`, `10ms` and `` are refused rather than guessed at.
  */
-export function parseText(setting: Setting, origin: string, raw: string): number {
+export function parseText(setting: Setting, origin: string, raw: string): Value {
+  if (setting.kind === 'money') return parseMoney(origin, raw);
   const text = raw.trim();
-  const digits = setting.kind === 'amount' ? /^\d+(\.\d+)?$/ : /^\d+$/;
-  const n = digits.test(text) ? Number(text) : Number.NaN;
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!inRange(setting.kind, n)) throw refusal(setting.kind, origin, n, `\`${raw}\``);
   return n;
 }
 
-/** Validates a value from the JSON file, where it must already be a number. */
-function parseJson(setting: Setting, origin: string, value: unknown, path: string): number {
+/**
+ * Amounts of money, comma-separated, each a decimal number and a currency code (`USD` when none is
+ * given): `5`, `5USD`, `20 CNY`, `5USD,20CNY`. Zero means no budget in that currency; a currency
+ * given twice is refused.
+ */
+export function parseMoney(origin: string, raw: string): Money {
+  const money: Record<string, number> = {};
+  for (const part of raw.split(',')) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Z]{3})?\s*$/.exec(part);
+    const n = m === null ? Number.NaN : Number(m[1]);
+    const currency = m?.[2] ?? 'USD';
+    if (!inRange('money', n) || Object.hasOwn(money, currency))
+      throw refusal(
+        'money',
+        origin,
+        n,
+        `\`${raw}\`${Object.hasOwn(money, currency) ? ` (${currency} twice)` : ''}`,
+      );
+    if (n > 0) money[currency] = n;
+  }
+  return money;
+}
+
+/** Money from the JSON file: a number (USD), a string as on the command line, or `{ "USD": 5, "CNY": 20 }`. */
+function parseJsonMoney(origin: string, value: unknown, path: string): Money {
+  if (typeof value === 'number' && inRange('money', value)) return value > 0 ? { USD: value } : {};
+  if (typeof value === 'string') return parseMoney(origin, value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.every(([c, n]) => /^[A-Z]{3}$/.test(c) && typeof n === 'number' && inRange('money', n)))
+      return Object.fromEntries(entries.filter(([, n]) => (n as number) > 0)) as Money;
+  }
+  throw new ConfigError(
+    `${path}: Expected \`${origin}\` to be ${EXPECTED.money} (or { "USD": 5, "CNY": 20 }), got \`${JSON.stringify(value)}\``,
+  );
+}
+
+/** Validates a value from the JSON file, where it must already be a number (or money). */
+function parseJson(setting: Setting, origin: string, value: unknown, path: string): Value {
+  if (setting.kind === 'money') {
+    try {
+      return parseJsonMoney(origin, value, path);
+    } catch (error) {
+      if (error instanceof ConfigError && !error.message.startsWith(path))
+        throw new ConfigError(`${path}: ${error.message}`);
+      throw error;
+    }
+  }
   if (typeof value !== 'number' || !inRange(setting.kind, value)) {
     const got = `\`${JSON.stringify(value)}\`${typeof value === 'number' ? '' : ` (${typeof value})`}`;
     const error = refusal(setting.kind, origin, typeof value === 'number' ? value : Number.NaN, got);
@@ -153,7 +211,7 @@ export type Source =
   | { readonly kind: 'default' };
 
 export interface ResolvedConfig {
-  readonly values: Readonly<Record<SettingKey, number>>;
+  readonly values: SettingValues;
   readonly sources: Readonly<Record<SettingKey, Source>>;
   /** The providers file, when one is set. */
   readonly file?: string;
@@ -178,7 +236,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       `${file.path}: Expected only known fields in \`runtime\` (${[...known].join(', ')}), got ${unknown.map((k) => `\`${k}\``).join(', ')}`,
     );
   }
-  const values = {} as Record<SettingKey, number>;
+  const values = {} as Record<SettingKey, Value>;
   const sources = {} as Record<SettingKey, Source>;
   for (const setting of SETTINGS) {
     const flag = flags[setting.flag];
@@ -199,7 +257,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     }
   }
   return {
-    values,
+    values: values as SettingValues,
     sources,
     ...(file === undefined ? {} : { file: file.path, keyEnvs: file.keyEnvs ?? [] }),
   };
@@ -249,9 +307,10 @@ export function runtimeOptionsFrom(
   config: ResolvedConfig,
 ): Pick<RuntimeOptions, 'breakers' | 'budgets'> & { limits: Limits; defaults: Defaults } {
   const v = config.values;
+  // Amounts by currency: a session priced in a currency with no budget is not limited by another's.
   const budgets = {
-    ...(v.budgetPerCaller > 0 ? { perCaller: v.budgetPerCaller } : {}),
-    ...(v.budgetGlobal > 0 ? { global: v.budgetGlobal } : {}),
+    ...(Object.keys(v.budgetPerCaller).length > 0 ? { perCaller: v.budgetPerCaller } : {}),
+    ...(Object.keys(v.budgetGlobal).length > 0 ? { global: v.budgetGlobal } : {}),
   };
   return {
     breakers:
@@ -279,9 +338,17 @@ export function settingOptions(): Record<string, { type: 'string' }> {
 /** The usage lines for the settings' flags, shared by `serve`, `stdio` and `config`. */
 export function settingsUsage(): string {
   const lines = SETTINGS.map(
-    (x) => `  --${`${x.flag} N`.padEnd(22)} ${x.summary} (default ${x.fallback}; env ${x.env})`,
+    (x) =>
+      `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(22)} ${x.summary} (default ${formatValue(x.fallback)}; env ${x.env})`,
   );
   return `${lines.join('\n')}\nEach also reads from the providers file's "runtime" object (e.g. "maxConcurrent": 32).\nPrecedence: flag, then environment, then file, then default. \`troupe config\` shows the result.\n`;
+}
+
+/** A setting's value as `troupe config` and the usage print it: money as `5USD,20CNY`, none as `none`. */
+export function formatValue(value: Value): string {
+  if (typeof value === 'number') return String(value);
+  const parts = Object.entries(value).map(([currency, n]) => `${n}${currency}`);
+  return parts.length === 0 ? 'none' : parts.join(',');
 }
 
 export function describeSource(source: Source): string {

@@ -6,7 +6,14 @@
 import { parseArgs } from 'node:util';
 import { logLevel } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
-import { describeSource, loadConfig, SETTINGS, settingOptions, settingsUsage } from './config.js';
+import {
+  describeSource,
+  formatValue,
+  loadConfig,
+  SETTINGS,
+  settingOptions,
+  settingsUsage,
+} from './config.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe config [--json] [limits...]
@@ -84,7 +91,7 @@ export const command: Command = {
     const width = Math.max(...SETTINGS.map((x) => x.key.length));
     const lines = ['Limits and deadlines (flag > environment > providers file > default):'];
     for (const x of SETTINGS) {
-      const value = String(config.values[x.key]).padStart(10);
+      const value = formatValue(config.values[x.key]).padStart(10);
       lines.push(`  ${x.key.padEnd(width)} ${value}  ${describeSource(config.sources[x.key])}`);
     }
     lines.push('', 'Providers:');

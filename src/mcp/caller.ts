@@ -72,6 +72,10 @@ export class SessionOwners {
   }
 
   record(sessionId: string, owner: string): void {
+    // `local` is not kept: `canSee` lets `local` and admins see everything and nobody else see
+    // `local`'s work, exactly as for a session with no recorded owner. A stdio process (every
+    // call `local`) so holds no entry per session.
+    if (owner === 'local') return;
     this.#owners.set(sessionId, owner);
     if (this.#owners.size > this.#maxEntries) {
       const oldest = this.#owners.keys().next().value;

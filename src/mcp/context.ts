@@ -11,6 +11,7 @@ import { callerOf, canSee, SessionOwners } from './caller.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { ResourceChanges } from './resource-changes.js';
+import { RetryLogs } from './retry-logs.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
 /** One provider as `list_models` shows it. */
@@ -86,6 +87,8 @@ export interface McpContext {
   readonly owners: SessionOwners;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
+  /** Where each waiting call's session retries are logged to its client (see `retry-logs.ts`). */
+  readonly retryLogs: RetryLogs;
   /** Tool calls run as MCP tasks. */
   readonly tasks: TaskManager;
   readonly progressIntervalMs: number;
@@ -104,6 +107,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
   const owners = new SessionOwners();
+  const retryLogs = new RetryLogs(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
     onError: (error) =>
@@ -124,6 +128,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     live,
     owners,
     calls: new CallRegistry(),
+    retryLogs,
     tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,
     log,
@@ -137,6 +142,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     close() {
       live.close();
       resourceChanges.close();
+      retryLogs.close();
       void conversations.close();
       tasks.close();
     },

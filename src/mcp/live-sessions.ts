@@ -38,19 +38,26 @@ export class LiveSessions {
   }
 
   #on(event: RuntimeEvent): void {
-    if (!('sessionId' in event)) return;
-    const base = { sessionId: event.sessionId, provider: event.provider, label: event.label };
+    // Object literals written out whole (no shared `base` spread in): one allocation per change.
     switch (event.type) {
       case 'session.queued':
         this.#sessions.set(event.sessionId, {
-          ...base,
+          sessionId: event.sessionId,
+          provider: event.provider,
+          label: event.label,
           state: 'queued',
           position: event.position,
           since: event.at,
         });
         return;
       case 'session.started':
-        this.#sessions.set(event.sessionId, { ...base, state: 'running', since: event.at });
+        this.#sessions.set(event.sessionId, {
+          sessionId: event.sessionId,
+          provider: event.provider,
+          label: event.label,
+          state: 'running',
+          since: event.at,
+        });
         return;
       case 'session.delta': {
         const known = this.#sessions.get(event.sessionId);

@@ -73,9 +73,14 @@ export async function runSessions(
       // The runtime watches `signal` (already aborted included) and cancels the session: no
       // second listener here (a listener pair per call was a measurable share of a stdio call).
       reporter?.watch(handle);
-      if (call.log !== undefined) logRetries(handle, call.log);
       call.onSession?.(handle);
-      return handle.result.then(ended);
+      if (call.log === undefined) return handle.result.then(ended);
+      const id = handle.id;
+      mcp.retryLogs.follow(id, call.log);
+      return handle.result.then((result) => {
+        mcp.retryLogs.forget(id);
+        return ended(result);
+      });
     });
     return await Promise.all(pending);
   } finally {
@@ -91,26 +96,6 @@ export async function runSession(
 ): Promise<SessionOutcome> {
   const [outcome] = await runSessions(mcp, call, [{ request, options }]);
   return outcome as SessionOutcome;
-}
-
-/** What a client should see while it waits: each retry, with why and when. */
-function logRetries(handle: SessionHandle, log: ClientLog): void {
-  void (async () => {
-    try {
-      for await (const event of handle.events) {
-        if (event.type !== 'session.retry') continue;
-        log('warning', {
-          message: `session ${event.sessionId}: ${event.error.code} (${event.error.message}); retrying in ${event.delayMs} ms as attempt ${event.attempt}`,
-          sessionId: event.sessionId,
-          code: event.error.code,
-          attempt: event.attempt,
-          delayMs: event.delayMs,
-        });
-      }
-    } catch {
-      // The event stream failing must not fail the call: the result still arrives.
-    }
-  })();
 }
 
 function ended(result: SessionResult): SessionOutcome {

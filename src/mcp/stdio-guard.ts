@@ -9,6 +9,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepth } from './http-body.js';
 
+const NEWLINE = Buffer.from('\n');
+
 export interface StdioGuardOptions {
   /** Longest line accepted, in bytes; a longer one is discarded as it streams. @default 4194304 (4 MiB) */
   readonly maxLineBytes?: number;
@@ -71,6 +73,14 @@ export function guardStdin(
 
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      // Good lines go on as the bytes that came (a `\r\n` ending as `\n`), all of a chunk's in one
+      // push: one pass through the SDK's reader per chunk, not one per line.
+      let good: Buffer[] = [];
+      const pass = () => {
+        if (good.length === 0) return;
+        this.push(good.length === 1 ? good[0] : Buffer.concat(good));
+        good = [];
+      };
       let rest = chunk;
       for (;;) {
         const newline = rest.indexOf(10);
@@ -86,26 +96,34 @@ export function guardStdin(
           }
           break;
         }
-        const tail = rest.subarray(0, newline);
+        const whole = rest.subarray(0, newline + 1);
         rest = rest.subarray(newline + 1);
         if (discarding) {
           discarding = false;
+          pass();
           refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
           continue;
         }
-        const line = Buffer.concat([...pending, tail]);
+        const line = pending.length === 0 ? whole : Buffer.concat([...pending, whole]);
         pending = [];
         pendingBytes = 0;
-        if (line.length > maxLineBytes) {
+        if (line.length - 1 > maxLineBytes) {
+          pass();
           refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
           continue;
         }
-        const text = line.toString('utf8').replace(/\r$/, '');
+        const end = line.length > 1 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
+        const text = line.toString('utf8', 0, end);
         if (text.trim() === '') continue;
         const verdict = checkLine(text, maxJsonDepth);
-        if (verdict.ok) this.push(Buffer.from(`${text}\n`));
-        else refuse(verdict.code, verdict.message);
+        if (verdict.ok)
+          good.push(end === line.length - 1 ? line : Buffer.concat([line.subarray(0, end), NEWLINE]));
+        else {
+          pass();
+          refuse(verdict.code, verdict.message);
+        }
       }
+      pass();
       done();
     },
   });

@@ -190,14 +190,22 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       for await (const chunk of chunks) {
         count += 1;
         const parts = fromChunk(name, chunk);
-        for (const delta of parts.deltas) if (delta.type === 'content') chars += delta.text.length;
-        yield* parts.deltas;
+        // One `yield` per delta, not `yield*` over the array: in an async generator that wraps the
+        // array in an async iterator, a few promises more per chunk.
+        const deltas = parts.deltas;
+        for (let i = 0; i < deltas.length; i++) {
+          const delta = deltas[i] as ChatDelta;
+          if (delta.type === 'content') chars += delta.text.length;
+          yield delta;
+        }
         if (parts.usage !== undefined) usage = parts.usage;
         if (parts.webSearch !== undefined) webSearch = [...(webSearch ?? []), ...parts.webSearch];
         finish ??= parts.finishReason;
       }
       // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
       if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+      // The body ran out: its socket is free a tick later, for the caller's next request.
+      await socketReleased();
       if (count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
       const failed = failedFinish(finish, chars);
       if (failed !== undefined) throw failed;

@@ -4,8 +4,12 @@
  *
  * Why undici's own `fetch`: Node 20's global `fetch` bundles an older undici whose dispatcher
  * interface differs from undici 7's `Agent`; mixing them fails at runtime (the SDK warns about it).
+ *
+ * Where the cap is counted: an uncompressed body's bytes are counted as undici hands them to
+ * `fetch` (`CappedDispatcher`, a plain function call per chunk), so a stream costs no extra web
+ * stream; a compressed body is counted after decoding, by a `TransformStream` (`capBody`).
  */
-import { Agent, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
+import { Agent, Dispatcher, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
 
 export interface TransportOptions {
   /** Sockets per origin. @default 16 */
@@ -61,6 +65,7 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
   entry.refs += 1;
   const held = entry;
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+  const dispatcher = new CappedDispatcher(held.agent, maxResponseBytes);
   let released = false;
 
   const fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -68,7 +73,7 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
     const response = (await undiciFetch(input as Parameters<typeof undiciFetch>[0], {
       ...(init as Parameters<typeof undiciFetch>[1]),
       body: body as never,
-      dispatcher: held.agent,
+      dispatcher,
     })) as unknown as Response;
     return capBody(response, maxResponseBytes);
   };
@@ -107,11 +112,11 @@ function capBody(response: Response, maxBytes: number): Response {
   }
   // Null-body statuses cannot be rebuilt with a stream; they carry nothing to cap.
   if (response.body === null || response.status === 204 || response.status === 304) return response;
-  // A declared length within the cap, not decoded: undici delivers exactly that many bytes (more is
-  // a framing error), so the body is already bounded and needs no counting stream, which cost a
-  // web-stream hop, a second Response and a macrotask per non-streaming call. A compressed body
-  // can decode to far more than its length, and a stream has no length: both are still counted.
-  if (Number.isFinite(declared) && identityEncoded(response.headers)) return response;
+  // An uncompressed body, with a length or without (a stream): `CappedDispatcher` counts its bytes
+  // as they arrive, so it needs no counting stream here, which cost a web-stream hop per chunk, a
+  // second Response and a macrotask per call. A compressed body can decode to far more than it
+  // weighs on the wire: it is counted after decoding.
+  if (identityEncoded(response.headers)) return response;
   let seen = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -131,10 +136,91 @@ function capBody(response: Response, maxBytes: number): Response {
 }
 
 /**
+ * The pooled agent, with the cap counted on the way: each request's handler is wrapped in a
+ * `CountingHandler`. Only `dispatch` is used by `fetch`; closing and destroying stay with the agent.
+ */
+class CappedDispatcher extends Dispatcher {
+  constructor(
+    private readonly agent: Agent,
+    private readonly maxBytes: number,
+  ) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.agent.dispatch(options, new CountingHandler(handler, this.maxBytes));
+  }
+}
+
+/**
+ * Forwards undici's handler calls to `fetch`'s handler (undici 7's `fetch` implements the
+ * `onHeaders`/`onData` form; `tests/integration/providers/transport-cap.test.ts` fails if that
+ * changes), counting an uncompressed body's bytes; past the cap it throws, and undici aborts the
+ * request with that error, which the body's reader gets.
+ */
+class CountingHandler implements Dispatcher.DispatchHandler {
+  private seen = 0;
+  /** Counting this response: it is not compressed (a compressed one is counted after decoding). */
+  private counting = false;
+
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly maxBytes: number,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.inner.onConnect?.(abort);
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    this.counting = !rawEncoded(headers);
+    return this.inner.onHeaders?.(status, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.counting) {
+      this.seen += chunk.length;
+      if (this.seen > this.maxBytes) throw new ResponseTooLargeError(this.maxBytes);
+    }
+    return this.inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.inner.onComplete?.(trailers);
+  }
+
+  onError(error: Error): void {
+    if (this.inner.onError === undefined) throw error;
+    this.inner.onError(error);
+  }
+
+  onUpgrade(status: number, headers: Buffer[] | string[] | null, socket: import('node:stream').Duplex): void {
+    this.inner.onUpgrade?.(status, headers, socket);
+  }
+}
+
+/** Whether raw response headers name a content coding other than `identity`. */
+function rawEncoded(headers: readonly (Buffer | string)[]): boolean {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as Buffer | string;
+    if (name.length !== 16 || name.toString().toLowerCase() !== 'content-encoding') continue;
+    const value = String(headers[i + 1])
+      .trim()
+      .toLowerCase();
+    if (value !== '' && value !== 'identity') return true;
+  }
+  return false;
+}
+
+/**
  * Resolves one macrotask later. undici frees a socket a tick after a body's last byte: a caller that
  * read a whole response and sends its next request at once should wait for this first, or the
  * request finds no idle socket and opens another. Bodies `capBody` counts wait in the stream's
- * `flush`; a body it passes untouched (declared length) is read by the SDK, so the provider waits.
+ * `flush`; a body it passes untouched (not compressed) is read by the SDK, so the provider waits.
  */
 export function socketReleased(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

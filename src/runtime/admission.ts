@@ -43,7 +43,7 @@ export interface AdmissionSettings {
   /** The lifecycle's state now: anything but `accepting` refuses with `SHUTTING_DOWN`. */
   readonly state: () => RuntimeStatus['state'];
   /** Refuses a caller whose daily budget is known spent (`budgets.ts`); the gate checks again before the call. */
-  readonly budgets?: { precheck(owner: unknown): void } | undefined;
+  readonly budgets?: { precheck(owner: unknown, provider: string, model: string): void } | undefined;
 }
 
 export class Admission {
@@ -88,7 +88,7 @@ export class Admission {
       // Fallbacks and the context-window check (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);
-      this.settings.budgets?.precheck(options.metadata?.owner);
+      this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
       const stream = request.stream === true;
       const admitted = this.admitted(routed.work, routed.provider, routed.model, stream, resolved, options);
       // The input was made just now for this session: adding the chain to it copies nothing.

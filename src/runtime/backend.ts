@@ -9,6 +9,7 @@ import type { SessionInput } from '../../machines/session.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { Start } from './limiter.js';
+import type { RunRecord } from './ports.js';
 import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
 
 export { estimateTokens } from '../providers/estimate.js';
@@ -26,6 +27,7 @@ export type {
   ProviderLimitsConfig,
   Start,
 } from './limiter.js';
+export { budgetOf, type ProviderState, providerKey } from './limiter.js';
 export { Limiter } from './limits.js';
 export { MemoryEventBus } from './memory-ports/bus.js';
 export {
@@ -62,12 +64,8 @@ export interface AdoptedSession {
   readonly label?: string;
   readonly caller?: Readonly<Record<string, unknown>>;
   readonly callerTruncated?: boolean;
-  /** Present when another instance started it and was lost: what it had done. */
-  readonly restore?: {
-    readonly attempts: number;
-    readonly startedAt: number;
-    readonly runDeadlineAt: number;
-  };
+  /** Present when another instance started it and was lost: what it had done, and where it was in its chain. */
+  readonly restore?: RunRecord;
   readonly signal?: AbortSignal;
   /** Its first start, charged to the shared limits when the queue leased it. */
   readonly limitStart?: Start;
@@ -79,6 +77,8 @@ export interface AdoptedSession {
 export interface LocalRuntime extends Runtime {
   /** Runs an admitted session now (it skips this instance's queue); its queue deadline still holds. */
   adopt(session: AdoptedSession): SessionHandle;
+  /** What a takeover needs of a session running here, from its machine's context; `undefined` before it starts. */
+  runRecord(id: string): RunRecord | undefined;
 }
 
 /** The default backend: one process, nothing shared, nothing to install. */

@@ -1,38 +1,54 @@
 /**
- * Budgets: money a caller (and everyone together) may spend per UTC day, in one currency.
+ * Budgets: money a caller (and everyone together) may spend per UTC day, per currency.
  *
- * Admission refuses a caller whose budget this instance already saw spent (`precheck`, no I/O).
- * Before each provider call the gate reserves the call's estimated cost (every estimated prompt
- * token uncached, the whole completion budget: `estimate.ts` and the model's price) on the
- * caller's and the global budget, each one atomic change of its state in the runtime's
- * `SharedState` (shared by every instance on Redis); a budget with nothing left refuses with
- * `BUDGET_EXCEEDED`, saying what was spent and when it resets. When the call ends the reservation
- * is replaced by what the usage the provider reported cost (`settle`).
+ * Each currency has its own budgets (`{ USD: 5, CNY: 30 }`), and a call is charged only against the
+ * budgets of the currency its model is priced in: USD is never added to CNY. A call priced in a
+ * currency with no budget is not limited by another currency's budget; a call whose model has no
+ * price at all cannot be checked and is refused (`INVALID_REQUEST`, naming the price to add).
+ *
+ * Admission refuses a caller whose budget (in the currency of the request's first target) this
+ * instance already saw spent (`precheck`, no I/O). Before each provider call the gate reserves the
+ * call's estimated cost (every estimated prompt token uncached, the whole completion budget:
+ * `estimate.ts` and the model's price) on the caller's and the global budget of that currency, each
+ * one atomic change of its state in the runtime's `SharedState` (shared by every instance on
+ * Redis); a budget with nothing left refuses with `BUDGET_EXCEEDED`, saying what was spent, the
+ * limit, the currency and when it resets. When the call ends the reservation is replaced by what
+ * the usage the provider reported cost (`settle`).
  *
  * The rule: a call is let through while `spent + reserved < limit`, so a budget is never exceeded
  * by more than one call's estimate (the last one let through), as long as a call costs no more
  * than its estimate. Bounds: per instance, at most `maxCallers` callers are tracked per day (past
- * it, new callers share one budget, `(other callers)`); every state expires at the end of its day.
+ * it, new callers share one budget, `(other callers)`), each with one state per budgeted currency;
+ * every state expires at the end of its day.
  */
 
 import type { Clock } from '../core/clock.js';
-import { runtimeError, TroupeError } from '../core/errors.js';
+import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatRequest, TokenUsage } from '../providers/port.js';
 import { costOf, estimateCost, type PriceTable, priceOf, round } from '../providers/prices.js';
 import type { SharedState } from './ports.js';
 
+/** A daily amount: a number (in `BudgetOptions.currency`), or amounts by currency (`{ USD: 5, CNY: 30 }`). */
+export type BudgetAmount = number | Readonly<Record<string, number>>;
+
 export interface BudgetOptions {
   /** Most one caller (an MCP session, a named token, or `metadata.owner`) may spend per UTC day. */
-  readonly perCaller?: number;
+  readonly perCaller?: BudgetAmount;
   /** Most all callers together may spend per UTC day. */
-  readonly global?: number;
-  /** The currency of both amounts; models priced in another currency are refused. @default 'USD' */
+  readonly global?: BudgetAmount;
+  /** The currency of an amount given as a plain number. @default 'USD' */
   readonly currency?: string;
   /** Callers tracked per day per instance; past it, new callers share one budget. @default 10000 */
   readonly maxCallers?: number;
   /** Completion tokens charged for a request without `max_tokens`. @default 4096 */
   readonly defaultCompletionTokens?: number;
+}
+
+/** One currency's limits. */
+interface Limits {
+  readonly perCaller?: number;
+  readonly global?: number;
 }
 
 /** One budget's day, as stored. */
@@ -44,7 +60,10 @@ export interface BudgetState {
 
 /** A reservation the gate holds while its call is out. */
 export interface Reservation {
+  /** The budgets it holds: `global` and `caller:<owner>`, all in `currency`. */
   readonly keys: readonly string[];
+  /** The currency of the call's price, and of every budget in `keys`. */
+  readonly currency: string;
   /** The UTC day it was made on: a reservation outlives its day only as spend. */
   readonly day: string;
   readonly amount: number;
@@ -56,81 +75,98 @@ const DAY_MS = 86_400_000;
 export const OTHER_CALLERS = '(other callers)';
 
 export class Budgets {
-  private readonly currency: string;
+  private readonly limits: ReadonlyMap<string, Limits>;
   private readonly maxCallers: number;
   private readonly completion: number;
-  /** Callers seen today on this instance, with the last state seen of their budget. */
+  /** The last state seen of each budget this instance touched today, by `<currency> <key>`. */
   private readonly seen = new Map<string, BudgetState>();
+  /** Callers tracked today (at most `maxCallers`), whatever the currency. */
+  private readonly callers = new Set<string>();
   private seenDay = '';
 
   constructor(
-    private readonly options: BudgetOptions,
+    options: BudgetOptions,
     private readonly prices: PriceTable | undefined,
     private readonly state: SharedState,
     private readonly clock: Clock,
   ) {
-    this.currency = options.currency ?? 'USD';
+    this.limits = limitsOf(options);
     this.maxCallers = options.maxCallers ?? 10_000;
     this.completion = options.defaultCompletionTokens ?? 4096;
-    for (const name of ['perCaller', 'global'] as const) {
-      const v = options[name];
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0))
-        throw runtimeError(
-          'INVALID_REQUEST',
-          `Expected \`budgets.${name}\` to be a non-negative amount, got ${v}`,
-        );
-    }
   }
 
-  /** At admission: refuses a caller whose budget (or the global one) this instance saw spent today. */
-  precheck(owner: unknown): void {
-    const day = dayOf(this.clock.now());
-    const checks: [string, number | undefined][] = [
-      ['global', this.options.global],
-      [this.callerKey(owner, day, false), this.options.perCaller],
-    ];
-    for (const [key, limit] of checks) {
-      const known = this.seen.get(key);
-      if (
-        limit !== undefined &&
-        known !== undefined &&
-        known.day === day &&
-        known.spent + known.reserved >= limit
-      )
-        throw this.refusal(key, limit, known);
+  /** The currencies that have a budget, e.g. `['CNY', 'USD']`. */
+  currencies(): readonly string[] {
+    return [...this.limits.keys()].sort();
+  }
+
+  /**
+   * At admission: refuses a caller whose budget (or the global one) in the currency `model` is
+   * priced in this instance saw spent today. A model without a price, or priced in a currency with
+   * no budget, passes here (`reserve` decides).
+   */
+  precheck(owner: unknown, provider?: string, model?: string): void {
+    const currency =
+      provider === undefined || model === undefined
+        ? undefined
+        : priceOf(this.prices, provider, model)?.currency;
+    const day = this.today();
+    for (const [cur, limits] of this.limits) {
+      if (currency !== undefined && cur !== currency) continue;
+      const checks: [string, number | undefined][] = [
+        ['global', limits.global],
+        [this.callerKey(owner, false), limits.perCaller],
+      ];
+      for (const [key, limit] of checks) {
+        const known = this.seen.get(`${cur} ${key}`);
+        if (
+          limit !== undefined &&
+          known !== undefined &&
+          known.day === day &&
+          known.spent + known.reserved >= limit
+        )
+          throw this.refusal(key, cur, limit, known);
+      }
     }
   }
 
   /** Before a call: reserves its estimated cost, or the error that refuses it. */
   reserve(owner: unknown, provider: string, request: ChatRequest): Promise<Reservation | TroupeError> {
     const price = priceOf(this.prices, provider, request.model);
-    if (price === undefined || price.currency !== this.currency) {
-      const got = price === undefined ? 'none' : `one in ${price.currency}`;
+    if (price === undefined) {
       return Promise.resolve(
         runtimeError(
           'INVALID_REQUEST',
-          `Expected a price in ${this.currency} for \`${provider}\`/\`${request.model}\` to check the budget against, got ${got}; add it under \`prices\` in the providers file (or pick a priced model)`,
+          `Expected a price for \`${provider}\`/\`${request.model}\` to check the budgets (${this.currencies().join(', ')}) against, got none; add it under \`prices\` in the providers file (or pick a priced model)`,
         ),
       );
     }
+    const day = this.today();
+    const base = { keys: [], currency: price.currency, day, amount: 0, provider, model: request.model };
+    const limits = this.limits.get(price.currency);
+    // No budget in this currency: the call is not limited (never by another currency's budget).
+    if (limits === undefined) return Promise.resolve(base);
     const completion = typeof request.max_tokens === 'number' ? request.max_tokens : this.completion;
     const amount = estimateCost(price, estimatePromptTokens(request), completion).amount;
-    const day = dayOf(this.clock.now());
     const budgets: [string, number | undefined][] = [
-      [this.callerKey(owner, day, true), this.options.perCaller],
-      ['global', this.options.global],
+      [this.callerKey(owner, true), limits.perCaller],
+      ['global', limits.global],
     ];
-    return this.reserveAll(budgets, amount, day, { keys: [], day, amount, provider, model: request.model });
+    return this.reserveAll(budgets, { ...base, amount });
   }
 
   /** After the call: the reservation is replaced by what the reported usage cost (nothing without usage). */
   settle(reservation: Reservation, usage: TokenUsage | undefined): Promise<void> {
+    if (reservation.keys.length === 0) return Promise.resolve();
     const price = priceOf(this.prices, reservation.provider, reservation.model);
-    const cost = usage === undefined || price === undefined ? 0 : costOf(price, usage).amount;
-    const day = dayOf(this.clock.now());
+    const cost =
+      usage === undefined || price === undefined || price.currency !== reservation.currency
+        ? 0
+        : costOf(price, usage).amount;
+    const day = this.today();
     return Promise.all(
       reservation.keys.map((key) =>
-        this.change(key, day, (s) => ({
+        this.change(key, reservation.currency, day, (s) => ({
           day: s.day,
           spent: round(s.spent + cost),
           // A reservation made yesterday is gone with its day: only today's is given back.
@@ -141,22 +177,30 @@ export class Budgets {
     ).then(() => undefined);
   }
 
-  /** What each budget this instance saw today holds (for status and tests). */
-  spentToday(): Readonly<Record<string, BudgetState>> {
-    return Object.fromEntries(this.seen);
+  /** What each budget this instance saw today holds, by currency, then `global` / `caller:<owner>`. */
+  spentToday(): Readonly<Record<string, Readonly<Record<string, BudgetState>>>> {
+    this.today();
+    const out: Record<string, Record<string, BudgetState>> = {};
+    for (const [id, state] of this.seen) {
+      const at = id.indexOf(' ');
+      const cur = id.slice(0, at);
+      const byKey = out[cur] ?? {};
+      byKey[id.slice(at + 1)] = state;
+      out[cur] = byKey;
+    }
+    return out;
   }
 
   private async reserveAll(
     budgets: readonly [string, number | undefined][],
-    amount: number,
-    day: string,
     reservation: Reservation,
   ): Promise<Reservation | TroupeError> {
+    const { currency, day, amount } = reservation;
     const keys: string[] = [];
     for (const [key, limit] of budgets) {
       if (limit === undefined) continue;
       let refused: BudgetState | undefined;
-      await this.change(key, day, (s) => {
+      await this.change(key, currency, day, (s) => {
         if (s.spent + s.reserved >= limit) {
           refused = s;
           return s;
@@ -166,18 +210,23 @@ export class Budgets {
       });
       if (refused !== undefined) {
         await this.settle({ ...reservation, keys }, undefined);
-        return this.refusal(key, limit, refused);
+        return this.refusal(key, currency, limit, refused);
       }
       keys.push(key);
     }
     return { ...reservation, keys };
   }
 
-  private change(key: string, day: string, next: (s: BudgetState) => BudgetState): Promise<BudgetState> {
+  private change(
+    key: string,
+    currency: string,
+    day: string,
+    next: (s: BudgetState) => BudgetState,
+  ): Promise<BudgetState> {
     const ttl = dayEnd(day) - this.clock.now() + 60_000;
     return this.state
       .update<BudgetState, BudgetState>(
-        `budget:${key}`,
+        `budget:${currency}:${key}`,
         () => ({ day, spent: 0, reserved: 0 }),
         (s) => {
           const current = s.day === day ? s : { day, spent: 0, reserved: 0 };
@@ -187,35 +236,33 @@ export class Budgets {
         Math.max(1, ttl),
       )
       .then((state) => {
-        this.remember(key, state);
+        if (state.day === this.today()) this.seen.set(`${currency} ${key}`, state);
         return state;
       });
   }
 
-  private remember(key: string, state: BudgetState): void {
-    if (this.seenDay !== state.day) {
+  /** Today's UTC day; a new day forgets what this instance saw of the last one. */
+  private today(): string {
+    const day = dayOf(this.clock.now());
+    if (this.seenDay !== day) {
       this.seen.clear();
-      this.seenDay = state.day;
+      this.callers.clear();
+      this.seenDay = day;
     }
-    this.seen.set(key, state);
+    return day;
   }
 
   /** `caller:<owner>`; a new caller past `maxCallers` today shares `caller:(other callers)`. */
-  private callerKey(owner: unknown, day: string, track: boolean): string {
+  private callerKey(owner: unknown, track: boolean): string {
     const name = typeof owner === 'string' && owner !== '' ? owner : 'local';
-    const key = `caller:${name}`;
-    if (this.seenDay !== day) {
-      this.seen.clear();
-      this.seenDay = day;
-    }
-    if (this.seen.has(key)) return key;
-    const callers = this.seen.size - (this.seen.has('global') ? 1 : 0);
-    if (callers >= this.maxCallers) return `caller:${OTHER_CALLERS}`;
-    if (track) this.seen.set(key, { day, spent: 0, reserved: 0 });
-    return key;
+    this.today();
+    if (this.callers.has(name)) return `caller:${name}`;
+    if (this.callers.size >= this.maxCallers) return `caller:${OTHER_CALLERS}`;
+    if (track) this.callers.add(name);
+    return `caller:${name}`;
   }
 
-  private refusal(key: string, limit: number, state: BudgetState): TroupeError {
+  private refusal(key: string, currency: string, limit: number, state: BudgetState): TroupeError {
     const now = this.clock.now();
     const resetAt = dayEnd(state.day);
     const whose =
@@ -223,10 +270,48 @@ export class Budgets {
     return new TroupeError(
       'runtime',
       'BUDGET_EXCEEDED',
-      `Expected ${whose} (${limit} ${this.currency} per UTC day) to have room, got ${round(state.spent)} ${this.currency} spent and ${round(state.reserved)} reserved by calls in flight; it resets at ${new Date(resetAt).toISOString()} (in ${Math.ceil((resetAt - now) / 60_000)} min). Wait for the reset, or ask the operator to raise it.`,
+      `Expected ${whose} (${limit} ${currency} per UTC day) to have room, got ${round(state.spent)} ${currency} spent and ${round(state.reserved)} ${currency} reserved by calls in flight; it resets at ${new Date(resetAt).toISOString()} (in ${Math.ceil((resetAt - now) / 60_000)} min). Wait for the reset, or ask the operator to raise it.`,
       { retryable: false, retryAfterMs: Math.max(0, resetAt - now) },
     );
   }
+}
+
+/** Limits by currency from the options; every amount checked. */
+function limitsOf(options: BudgetOptions): ReadonlyMap<string, Limits> {
+  const currency = options.currency ?? 'USD';
+  if (!CURRENCY.test(currency))
+    throw invalid(
+      `\`budgets.currency\` to be a three-letter currency code such as USD or CNY, got ${describe(currency)}`,
+    );
+  const limits = new Map<string, { perCaller?: number; global?: number }>();
+  for (const name of ['perCaller', 'global'] as const) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const amounts: [string, unknown][] =
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? Object.entries(value)
+        : [[currency, value]];
+    for (const [cur, amount] of amounts) {
+      if (!CURRENCY.test(cur))
+        throw invalid(
+          `the currencies of \`budgets.${name}\` to be three-letter codes such as USD or CNY, got ${describe(cur)}`,
+        );
+      if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0)
+        throw invalid(
+          `\`budgets.${name}\` to be a non-negative amount, got ${describe(amount)}${amounts.length > 1 || cur !== currency ? ` for ${cur}` : ''}`,
+        );
+      const entry = limits.get(cur) ?? {};
+      entry[name] = amount;
+      limits.set(cur, entry);
+    }
+  }
+  return limits;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+function invalid(expected: string): TroupeError {
+  return runtimeError('INVALID_REQUEST', `Expected ${expected}`);
 }
 
 function dayOf(now: number): string {

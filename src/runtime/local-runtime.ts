@@ -23,6 +23,7 @@ import { Limiter } from './limits.js';
 import { LocalLimits } from './local-limits.js';
 import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+import type { RunRecord } from './ports.js';
 import { reasonOf, reportError } from './requests.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
@@ -291,17 +292,30 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as
-      // a further attempt and the original run deadline still holds.
-      const context: SessionContext = Object.assign(initialContext(session.input as SessionInput), {
+      // a further attempt and the original run deadline still holds; with fallbacks, on the
+      // target it had reached, its route so far kept.
+      const initial = initialContext(session.input as SessionInput);
+      const context: SessionContext = Object.assign(initial, {
         startedAt: restore.startedAt,
         runDeadlineAt: restore.runDeadlineAt,
         attempts: restore.attempts,
         retryAt: clock.now(),
+        routing: initial.routing === null ? null : (restore.routing ?? initial.routing),
       });
       driver.restore(record, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }
     return track(record, session.signal) as SessionHandle;
+  }
+
+  function runRecord(id: string): RunRecord | undefined {
+    const context = table.get(id)?.actor?.getSnapshot().context;
+    if (context === undefined || context.startedAt === null || context.runDeadlineAt === null)
+      return undefined;
+    const { attempts, startedAt, runDeadlineAt, routing } = context;
+    return routing === null
+      ? { attempts, startedAt, runDeadlineAt }
+      : { attempts, startedAt, runDeadlineAt, routing };
   }
 
   const owner: HandleOwner = {
@@ -315,6 +329,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     run: (task, runOptions) =>
       track(newRecord(admission.task(task, runOptions)), runOptions?.signal) as SessionHandle<never>,
     adopt,
+    runRecord,
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),

@@ -3,6 +3,13 @@
  * synchronous, so it is atomic without a lock; `updateNow` is the synchronous twin the in-memory
  * admission loop uses (the port's `update` is the same call behind a promise). States are kept by
  * reference: a policy returns a new state and never mutates the one it got.
+ *
+ * Expired states go, by the injected clock and without a timer: a read or a change of an expired
+ * key drops it (lazily), and every read or change also examines the next `SWEEP_STEP` keys of a
+ * sweep that walks the map in turn and drops those expired. The bound: a key is gone at most one
+ * full pass (`size / SWEEP_STEP` accesses) after it expires, so, as each access adds at most one
+ * key, the map holds at most about `SWEEP_STEP / (SWEEP_STEP - 1)` times the states that have not
+ * expired (4/3 of them), never the ones a caller stopped using.
  */
 import type { Clock } from '../core/clock.js';
 import type { SharedState } from './ports.js';
@@ -13,10 +20,20 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Keys a read or a change examines for expiry besides its own. */
+export const SWEEP_STEP = 4;
+
 export class MemorySharedState implements SharedState {
   private readonly entries = new Map<string, Entry>();
+  /** Where the sweep stands; a `Map` iterator stays valid while keys are added and deleted. */
+  private cursor: Iterator<[string, Entry]> = this.entries.entries();
 
   constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  /** States held, expired ones not yet dropped included (for bounds and tests). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   updateNow<S, R>(
     key: string,
@@ -25,6 +42,7 @@ export class MemorySharedState implements SharedState {
     ttlMs?: number,
   ): R {
     const now = this.clock.now();
+    this.sweep(now);
     const entry = this.entries.get(key);
     const current = entry !== undefined && entry.expiresAt > now ? (entry.state as S) : init();
     const { state, result } = change(current);
@@ -38,9 +56,11 @@ export class MemorySharedState implements SharedState {
   }
 
   readNow<S>(key: string): S | undefined {
+    const now = this.clock.now();
+    this.sweep(now);
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.clock.now()) {
+    if (entry.expiresAt <= now) {
       this.entries.delete(key);
       return undefined;
     }
@@ -62,5 +82,19 @@ export class MemorySharedState implements SharedState {
 
   read<S>(key: string): Promise<S | undefined> {
     return Promise.resolve(this.readNow<S>(key));
+  }
+
+  /** Examines the next `SWEEP_STEP` keys in turn (from the start again after the last) and drops the expired. */
+  private sweep(now: number): void {
+    for (let i = 0; i < SWEEP_STEP && this.entries.size > 0; i++) {
+      let next = this.cursor.next();
+      if (next.done === true) {
+        this.cursor = this.entries.entries();
+        next = this.cursor.next();
+        if (next.done === true) return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt <= now) this.entries.delete(key);
+    }
   }
 }

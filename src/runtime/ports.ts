@@ -10,6 +10,7 @@
  * Every method that talks to a shared server is async and may reject; the caller either awaits it
  * or hands the rejection to the runtime's one `onError` reporter.
  */
+import type { RoutingData } from '../../machines/routing.js';
 import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import type { ChatRequest } from '../providers/port.js';
@@ -89,6 +90,8 @@ export interface RunRecord {
   readonly attempts: number;
   readonly startedAt: number;
   readonly runDeadlineAt: number;
+  /** With fallbacks: where it is in its chain (the current target and the route so far), plain data. */
+  readonly routing?: RoutingData;
 }
 
 /** What a leased session needs to know before it starts: all in one read. */

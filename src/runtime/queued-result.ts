@@ -4,12 +4,20 @@
  */
 import { createActor } from 'xstate';
 import { type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
+import type { LimitName } from './limiter.js';
 import type { QueuedSession } from './ports.js';
 import { buildResult, type ResultSource } from './session-record.js';
 import type { FinalState, SessionResult } from './types.js';
 
-/** Runs the machine from `queued` through `events`; the result it ends with. */
-export function resultOf(data: QueuedSession, events: readonly SessionMachineEvent[]): SessionResult {
+/**
+ * Runs the machine from `queued` through `events`; the result it ends with. `waitingFor`: the
+ * limit that held it back while queued, named by a queue timeout as in memory.
+ */
+export function resultOf(
+  data: QueuedSession,
+  events: readonly SessionMachineEvent[],
+  waitingFor?: LimitName,
+): SessionResult {
   const actor = createActor(sessionMachine, { input: data.input }).start();
   for (const event of events) actor.send(event);
   const snapshot = actor.getSnapshot();
@@ -20,6 +28,7 @@ export function resultOf(data: QueuedSession, events: readonly SessionMachineEve
     callerTruncated: data.callerTruncated === true,
     work: { kind: 'chat' },
     value: undefined,
+    waitingFor,
   };
   const state = (typeof snapshot.value === 'string' ? snapshot.value : 'failed') as FinalState;
   return buildResult(record, snapshot.context, state) as SessionResult;

@@ -229,7 +229,7 @@ export interface RuntimeStatus {
   /**
    * What each provider with limits in its own units has left now (requests and tokens per minute,
    * tokens per day, slots; `null` for a unit it has no limit in) and its cooldown state. Present
-   * in memory when a provider has such limits; on Redis the shared figures are not read here.
+   * when a provider has such limits; on Redis from a mirror of the shared state, at most about 1 s old.
    */
   readonly limits?: Readonly<Record<string, ProviderBudget>>;
 }

@@ -37,9 +37,10 @@ import type {
   SessionResult,
   SubmitOptions,
 } from '../runtime/types.js';
-import { clusterStatus, retried } from './cluster-status.js';
+import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
+import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
@@ -68,6 +69,8 @@ export function createClusterRuntime(
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
+  /** Owners whose session has not started yet. */
+  let waitingHere = 0;
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -93,6 +96,7 @@ export function createClusterRuntime(
       await handingBack;
       await leasing;
       clock.clearTimeout(sweepTimer);
+      view.stop();
       await local.shutdown({ deadlineMs: 0 });
       await queue.close();
       await ports.close();
@@ -108,7 +112,8 @@ export function createClusterRuntime(
     state: () => lifecycle.state,
   });
   const ended = () => lifecycle.workEnded();
-  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended });
+  const view = new LimitsView(sharedState, limits.rates, local.providers, clock, onError);
+  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {
     await ports.limits.apply();
@@ -123,6 +128,7 @@ export function createClusterRuntime(
     });
     if (ports.work) queue.lease((lease) => runner.run(lease));
     armSweep();
+    view.start();
   })();
   ready.catch(onError);
 
@@ -159,9 +165,11 @@ export function createClusterRuntime(
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
     const now = clock.now();
-    const result = resultOf(data, [
-      event === 'cancel' ? { type: 'session.cancel', now, reason } : { type: 'session.tick', now },
-    ]);
+    // A queue timeout names the limit that held it, as in memory.
+    const result =
+      event === 'cancel'
+        ? resultOf(data, [{ type: 'session.cancel', now, reason }])
+        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
     await store.settle(result, data.label);
     return true;
   }
@@ -172,7 +180,10 @@ export function createClusterRuntime(
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
-        if (event.type === 'session.started') owner.started = true;
+        if (event.type === 'session.started' && !owner.started) {
+          owner.started = true;
+          waitingHere--;
+        }
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
@@ -195,6 +206,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
+    if (!owner.started) waitingHere--;
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -278,6 +290,8 @@ export function createClusterRuntime(
         ),
       );
     }
+    // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
+    if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -290,6 +304,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
+    waitingHere++;
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {
@@ -322,26 +337,20 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent),
-    session: (id) => store.liveSession(id) ?? store.ended(id),
-    sessions: ({ limit = 100 } = {}) => [...store.liveSessions()].slice(0, limit),
+    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent, view),
+    session: (id) => {
+      const live = store.liveSession(id);
+      return live === undefined ? store.ended(id) : view.decorate(live);
+    },
+    sessions: ({ limit = 100 } = {}) =>
+      [...store.liveSessions()].slice(0, limit).map((s) => view.decorate(s)),
     cancel: (id, reason = 'cancelled by request') => {
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => {
-      const s = clusterStatus(store, local, limits, lifecycle.state, 0);
-      const mine = counters.snapshot(s.queued, s.running);
-      // Submissions and refusals at this instance; ends, retries and tokens of what ran here.
-      return {
-        ...local.metrics(),
-        submitted: mine.submitted,
-        rejected: mine.rejected,
-        queued: s.queued,
-        running: s.running,
-      };
-    },
+    metrics: () =>
+      clusterMetrics(clusterStatus(store, local, limits, lifecycle.state, 0, view), counters, local, view),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

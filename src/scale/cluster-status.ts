@@ -3,8 +3,10 @@
  * queued and running counts cover every instance.
  */
 
+import type { RuntimeCounters } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
-import type { Runtime, RuntimeStatus } from '../runtime/types.js';
+import type { Runtime, RuntimeMetrics, RuntimeStatus } from '../runtime/types.js';
+import { type LimitsView, sumWaits } from './limits-view.js';
 
 export function clusterStatus(
   store: SessionStore,
@@ -17,12 +19,15 @@ export function clusterStatus(
   },
   state: RuntimeStatus['state'],
   recent: number,
+  /** The cluster's limits in providers' own units, as this instance last read them. */
+  view: { budgets(): RuntimeStatus['limits'] },
 ): RuntimeStatus {
   let queued = 0;
   let running = 0;
   const byPriority: Record<number, number> = {};
   const perProvider = new Map<string, { queued: number; running: number }>();
   const breakers = local.status({ recent: 0 }).breakers;
+  const budgets = view.budgets();
   for (const name of local.providers) perProvider.set(name, { queued: 0, running: 0 });
   for (const summary of store.liveSessions()) {
     const counts = perProvider.get(summary.provider) ?? { queued: 0, running: 0 };
@@ -51,6 +56,7 @@ export function clusterStatus(
     maxQueued: limits.maxQueued,
     recent: store.recent(recent),
     ...(breakers === undefined ? {} : { breakers }),
+    ...(budgets === undefined ? {} : { limits: budgets }),
   };
 }
 
@@ -68,4 +74,31 @@ export async function retried(
       await delay(250);
     }
   }
+}
+
+/**
+ * `metrics()` of a cluster runtime: submissions and refusals at this instance; ends, retries,
+ * tokens and limit waits of what ran here (its leases held back and its retries); queued and
+ * running from the cluster view.
+ */
+export function clusterMetrics(
+  status: RuntimeStatus,
+  counters: RuntimeCounters,
+  local: Pick<Runtime, 'metrics'>,
+  view: Pick<LimitsView, 'waits'>,
+): RuntimeMetrics {
+  const mine = counters.snapshot(status.queued, status.running);
+  const here = local.metrics();
+  return {
+    ...here,
+    submitted: mine.submitted,
+    rejected: mine.rejected,
+    queued: status.queued,
+    running: status.running,
+    limits: {
+      waits: sumWaits(here.limits?.waits, view.waits),
+      rateLimited: here.limits?.rateLimited ?? 0,
+      cooldowns: here.limits?.cooldowns ?? 0,
+    },
+  };
 }

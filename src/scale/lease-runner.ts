@@ -16,6 +16,7 @@ import {
 } from '../runtime/backend.js';
 import type { EventBus, Held, Lease, SessionStore, SharedState } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+import type { LimitsView } from './limits-view.js';
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
@@ -41,6 +42,8 @@ export interface LeaseRunnerSettings {
     readonly defaultCompletionTokens: number;
   };
   readonly sharedState: SharedState;
+  /** The cluster's view of the limits: holds are recorded there. */
+  readonly view: LimitsView;
 }
 
 /** How long a session held by a probe in flight waits before it looks again, in ms. */
@@ -59,7 +62,11 @@ export class LeaseRunner {
     s.local.subscribe((event) => {
       if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
         return;
-      if (event.type === 'session.started' || event.type === 'session.retry') {
+      if (
+        event.type === 'session.started' ||
+        event.type === 'session.retry' ||
+        event.type === 'session.fallback'
+      ) {
         // After the transition that emitted it, so the summary shows it.
         queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
       } else s.bus.publish(event).catch(s.onError);
@@ -100,8 +107,15 @@ export class LeaseRunner {
         await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
         return;
       }
-      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const now = this.s.clock.now();
+      // Leased past its queue deadline (a sweep came late): it times out without being charged,
+      // naming the limit that held it, as in memory.
+      if (state.run === undefined && now >= data.input.queueDeadlineAt) {
+        const held = await this.s.view.heldBy(data.input.provider, data.input.model);
+        await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data.label);
+        return;
+      }
+      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const start: Start = {
         sessionId: id,
         model: data.input.model,
@@ -116,7 +130,12 @@ export class LeaseRunner {
         // A slot frees when some call ends (its lapse is only a lost instance's bound): look again soon.
         const at = got.limit === 'maxConcurrent' ? null : got.at;
         const retryInMs = Math.max(1, (at ?? now + PROBE_POLL_MS) - now);
-        return { retryInMs, modelOnly: got.model === true };
+        const modelOnly = got.model === true;
+        // Recorded for every instance: a session that times out meanwhile names the limit.
+        await this.s.view
+          .hold(data.input.provider, data.input.model, got.limit, retryInMs, modelOnly)
+          .catch(this.s.onError);
+        return { retryInMs, modelOnly };
       }
       const handle = this.s.local.adopt({
         input: data.input,
@@ -171,11 +190,12 @@ export class LeaseRunner {
 
   private async recordRun(id: string, event: RuntimeEvent): Promise<void> {
     const summary = this.s.local.session(id);
+    // From the session's machine: attempts, start, run deadline and, with fallbacks, its target and route.
+    const run = this.s.local.runRecord(id);
     const entry = this.leased.get(id);
-    if (summary === undefined || entry === undefined || summary.state !== 'running') return;
+    if (summary === undefined || run === undefined || entry === undefined || summary.state !== 'running')
+      return;
     const { timeoutMs } = entry.lease.session.input;
-    const startedAt = summary.startedAt ?? this.s.clock.now();
-    const run = { attempts: summary.attempts, startedAt, runDeadlineAt: startedAt + timeoutMs };
     await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
   }
 }

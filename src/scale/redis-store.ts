@@ -131,6 +131,8 @@ export class RedisSessionStore implements SessionStore {
         startedAt: run.startedAt,
         runDeadlineAt: run.runDeadlineAt,
         instance: this.origin,
+        // With fallbacks: the current target and the route so far (plain data, JSON).
+        ...(run.routing === undefined ? {} : { routing: JSON.stringify(run.routing) }),
       })
       .pexpire(this.keys.run(id), ttlMs)
       .eval(PUT, 2, ...this.putArgs(summary, event))
@@ -195,14 +197,7 @@ export class RedisSessionStore implements SessionStore {
     }) as [number, Record<string, string>, string | null];
     return {
       ended: ended === 1,
-      run:
-        run?.startedAt === undefined
-          ? undefined
-          : {
-              attempts: Number(run.attempts),
-              startedAt: Number(run.startedAt),
-              runDeadlineAt: Number(run.runDeadlineAt),
-            },
+      run: run?.startedAt === undefined ? undefined : runRecordOf(run),
       cancelReason: cancel ?? null,
     };
   }
@@ -210,4 +205,16 @@ export class RedisSessionStore implements SessionStore {
   async markCancelled(id: string, reason: string): Promise<void> {
     await this.redis.set(this.keys.cancel(id), reason, 'PX', 600_000);
   }
+}
+
+/** A run record as stored in its hash (every field a string). */
+function runRecordOf(run: Record<string, string>): RunRecord {
+  const record = {
+    attempts: Number(run.attempts),
+    startedAt: Number(run.startedAt),
+    runDeadlineAt: Number(run.runDeadlineAt),
+  };
+  return run.routing === undefined
+    ? record
+    : { ...record, routing: JSON.parse(run.routing) as NonNullable<RunRecord['routing']> };
 }

@@ -16,6 +16,8 @@
  *   wrong-type   200 `text/html`
  *   empty        200 `application/json` with an empty body
  *   oversized    200 `application/json`, chunked, `bytes` long (default 2 MiB)
+ *   oversized-sse  a streamed request: 200 `text/event-stream`, content chunks of 16 KiB until `bytes`
+ *                  are sent (a whole request is answered as `oversized`)
  *
  * Keys:
  *   latency=MS          wait before answering (any mode)
@@ -24,7 +26,7 @@
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
  *   after=N             chunks before `stall` / `reset-mid` / `bad-sse` act (default 2)
  *   chunk-ms=MS         delay between stream chunks (default 0)
- *   bytes=N             size for `oversized`
+ *   bytes=N             size for `oversized` and `oversized-sse`
  *   first=N             only the first N requests with this exact model string fault; later ones are `ok`
  *   echo-auth=1         error bodies quote the received Authorization header (a careless server)
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
@@ -44,7 +46,8 @@ export type FaultMode =
   | 'bad-sse'
   | 'wrong-type'
   | 'empty'
-  | 'oversized';
+  | 'oversized'
+  | 'oversized-sse';
 
 export interface Fault {
   readonly mode: FaultMode;
@@ -73,6 +76,7 @@ const MODES: ReadonlySet<string> = new Set([
   'wrong-type',
   'empty',
   'oversized',
+  'oversized-sse',
 ]);
 
 export const NO_FAULT: Fault = {

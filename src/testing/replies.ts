@@ -99,7 +99,8 @@ export async function sendCompletion(
     case 'bad-json':
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(json.slice(0, Math.floor(json.length / 2)));
-    case 'oversized': {
+    case 'oversized':
+    case 'oversized-sse': {
       // Chunked, no content-length: the client only learns the size by reading.
       res.writeHead(200, { 'content-type': 'application/json' });
       const filler = 'x'.repeat(64 * 1024);
@@ -150,6 +151,7 @@ export async function sendStream(
     return sendCompletion(res, body, reply, { fault, delay, auth });
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const base = { id: 'chatcmpl-local', object: 'chat.completion.chunk', created: 0, model: body.model };
+  if (fault.mode === 'oversized-sse') return sendOversizedStream(res, base, fault.bytes);
   const chunks: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }];
   const piece = (delta: Record<string, unknown>) =>
     chunks.push({ ...base, choices: [{ index: 0, delta, finish_reason: null }] });
@@ -178,6 +180,15 @@ export async function sendStream(
   }
   if (fault.mode === 'stall') return;
   res.end('data: [DONE]\n\n');
+}
+
+/** Content chunks of 16 KiB until `bytes` are sent (no length: the client learns the size by reading). */
+async function sendOversizedStream(res: ServerResponse, base: object, bytes: number): Promise<void> {
+  const line = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: 'x'.repeat(16 * 1024) } }] })}\n\n`;
+  for (let sent = 0; sent < bytes && !res.destroyed; sent += line.length) {
+    if (!res.write(line)) await drainedOrClosed(res);
+  }
+  if (!res.destroyed) res.end('data: [DONE]\n\n');
 }
 
 function split(text: string, size = 4): string[] {

@@ -72,6 +72,9 @@ describe('limits in providers units across processes on one Redis', () => {
     for (const r of held) {
       expect(r.code).toBe('TIMED_OUT');
       expect(r.message).toContain(`to start within ${QUEUE_TIMEOUT_MS} ms of queueing`);
+      // What held it, as in memory: every process sees the hold another one recorded.
+      expect(r.message).toContain("held back by its provider's requestsPerMinute limit");
+      expect(r.waitingFor).toBe('requestsPerMinute');
     }
   }, 60_000);
 });

@@ -96,6 +96,23 @@ describe('fault modes map to provider error codes', () => {
     expect(deltas.length).toBeGreaterThan(0);
   });
 
+  it('stream: an SSE body past maxResponseBytes -> BAD_RESPONSE after the deltas within it', async () => {
+    const deltas: ChatDelta[] = [];
+    const error = await failure(async () => {
+      for await (const delta of provider.stream(request('fault:oversized-sse:bytes=3000000'), {
+        signal: new AbortController().signal,
+      })) {
+        deltas.push(delta);
+      }
+    });
+    expect(error.code).toBe('BAD_RESPONSE');
+    expect(error.message).toMatch(/1048576 bytes/);
+    // Some content came through before the cap (1 MiB of 16 KiB pieces), none past it.
+    const chars = deltas.reduce((n, d) => n + (d.type === 'content' ? d.text.length : 0), 0);
+    expect(chars).toBeGreaterThan(0);
+    expect(chars).toBeLessThanOrEqual(1024 * 1024);
+  });
+
   it('unreachable port -> NETWORK, retryable', async () => {
     const dead = createOpenAICompatibleProvider({
       name: 'dead',

@@ -129,4 +129,22 @@ describe('JSON nesting and stdio lines', () => {
     expect(errors[3]?.error.message).toContain('1000 bytes');
     expect(checkLine('{"jsonrpc":"2.0","method":"x"}')).toEqual({ ok: true });
   });
+
+  it('passes the good lines of one chunk on together, in order, around a bad one', async () => {
+    const input = new PassThrough();
+    const events: string[] = [];
+    const out = guardStdin(input, (line) => events.push(`answer ${JSON.parse(line).error.code}`));
+    out.on('data', (d: Buffer) => events.push(`data ${d.toString()}`));
+    const ping = (id: number) => `{"jsonrpc":"2.0","id":${id},"method":"ping"}\n`;
+    input.write(`${ping(1)}${ping(2)}nope\n${ping(3)}\r\n`.replace('\n\r\n', '\r\n'));
+    input.write(`${ping(4).slice(0, 10)}`);
+    input.write(`${ping(4).slice(10)}${ping(5)}`);
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual([
+      `data ${ping(1)}${ping(2)}`,
+      'answer -32700',
+      `data ${ping(3)}`,
+      `data ${ping(4)}${ping(5)}`,
+    ]);
+  });
 });

@@ -48,6 +48,16 @@ describe("sessionFilter: 'owner'", () => {
     expect(visible('s2', http('alice'))).toBe(false);
   });
 
+  it("keeps no entry for `local`'s sessions, which still show to stdio and admins only", () => {
+    const mcp = context('owner');
+    mcp.owners.record('s3', 'local');
+    expect(mcp.owners.size, 'a stdio process holds nothing per session').toBe(0);
+    const visible = mcp.sessionFilter!;
+    expect(visible('s3', {} as ServerContext)).toBe(true);
+    expect(visible('s3', http('bob', true))).toBe(true);
+    expect(visible('s3', http('bob'))).toBe(false);
+  });
+
   it('is off unless asked for (a library embedding the front decides)', () => {
     expect(context().sessionFilter).toBeUndefined();
   });

@@ -1,0 +1,148 @@
+/**
+ * What every instance of a cluster sees of the limits in providers' own units, from the shared
+ * state (`SharedState`, on Redis): the windows and cooldown of each provider, and what holds a
+ * provider's queue back.
+ *
+ * - **Holds.** When a leased session finds no room, the lease runner records the limit that held
+ *   it under `held:<provider>` (or `held:<provider>:<model>` for a limit of its model only), for as
+ *   long as BullMQ keeps the queue (or that job) waiting, plus `HOLD_GRACE_MS`. A session whose
+ *   queue deadline passes meanwhile ends naming that limit, as in memory; queued summaries show it
+ *   as `waitingFor`.
+ * - **Mirror.** With limits configured, each instance reads every provider's limiter state and hold
+ *   every `refreshMs` (on the injected clock) and keeps them here, so `status().limits` stays
+ *   synchronous: the windows are rolled forward to the time of the call, so the figures are at
+ *   most one refresh (plus one read) behind the shared state.
+ */
+import type { Clock } from '../core/clock.js';
+import {
+  budgetOf,
+  type LimitName,
+  type ProviderBudget,
+  type ProviderLimitsConfig,
+  type ProviderState,
+  providerKey,
+} from '../runtime/backend.js';
+import type { SharedState } from '../runtime/ports.js';
+import type { SessionSummary } from '../runtime/types.js';
+
+/** How long a hold stays recorded after the queue may go again, in ms (a sweep's lateness). */
+export const HOLD_GRACE_MS = 1000;
+
+interface Hold {
+  readonly limit: LimitName;
+  /** When the queue (or the job) may go again, epoch ms. */
+  readonly until: number;
+}
+
+const holdKey = (provider: string, model?: string) =>
+  model === undefined ? `held:${provider}` : `held:${provider}:${model}`;
+
+export class LimitsView {
+  private readonly states = new Map<string, ProviderState | undefined>();
+  private readonly holds = new Map<string, Hold>();
+  /** Sessions held back here, by the limit that held them (each hold counted once). */
+  readonly waits: Record<LimitName, number> = {
+    maxConcurrent: 0,
+    requestsPerMinute: 0,
+    tokensPerMinute: 0,
+    tokensPerDay: 0,
+    cooldown: 0,
+  };
+  private timer: unknown;
+  private stopped = false;
+
+  constructor(
+    private readonly state: SharedState,
+    private readonly rates: ReadonlyMap<string, ProviderLimitsConfig>,
+    private readonly providers: readonly string[],
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void,
+    private readonly refreshMs = 1000,
+  ) {}
+
+  /** Records that `limit` holds a provider's queue (or, `modelOnly`, the model's sessions) for `retryInMs`. */
+  async hold(provider: string, model: string, limit: LimitName, retryInMs: number, modelOnly: boolean) {
+    this.waits[limit]++;
+    const held: Hold = { limit, until: this.clock.now() + retryInMs };
+    if (!modelOnly) this.holds.set(provider, held);
+    const key = holdKey(provider, modelOnly ? model : undefined);
+    await this.state.update(
+      key,
+      () => held,
+      () => ({ state: held, result: undefined }),
+      retryInMs + HOLD_GRACE_MS,
+    );
+  }
+
+  /** The limit holding a queued session back now, read from the shared state (a model's hold first). */
+  async heldBy(provider: string, model: string): Promise<LimitName | undefined> {
+    const [byModel, byProvider] = await Promise.all([
+      this.state.read<Hold>(holdKey(provider, model)),
+      this.state.read<Hold>(holdKey(provider)),
+    ]);
+    return (byModel ?? byProvider)?.limit;
+  }
+
+  /** A queued summary with the limit its provider's queue is held by, as this instance last read it. */
+  decorate(summary: SessionSummary): SessionSummary {
+    if (summary.state !== 'queued' || summary.waitingFor !== undefined) return summary;
+    const held = this.holds.get(summary.provider);
+    if (held === undefined || held.until <= this.clock.now()) return summary;
+    return { ...summary, waitingFor: held.limit };
+  }
+
+  /** Each provider with limits: what it has left now and its cooldown, from the last refresh. */
+  budgets(): Record<string, ProviderBudget> | undefined {
+    if (this.rates.size === 0) return undefined;
+    const now = this.clock.now();
+    const out: Record<string, ProviderBudget> = {};
+    for (const [name, config] of this.rates) {
+      const { maxConcurrent: _queue, models: _models, ...limits } = config;
+      out[name] = budgetOf(this.states.get(name), limits, now);
+    }
+    return out;
+  }
+
+  /** Keeps the mirror fresh, every `refreshMs`, while any provider has limits. */
+  start(): void {
+    if (this.rates.size === 0 || this.stopped) return;
+    this.refresh()
+      // A read cut short by shutdown (its connection closing) is no failure.
+      .catch((error: unknown) => {
+        if (!this.stopped) this.onError(error);
+      })
+      .finally(() => {
+        if (!this.stopped) this.timer = this.clock.setTimeout(() => this.start(), this.refreshMs);
+      });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
+  }
+
+  /** Reads every configured provider's limiter state and every provider's hold. */
+  async refresh(): Promise<void> {
+    const limited = [...this.rates.keys()];
+    const [states, holds] = await Promise.all([
+      Promise.all(limited.map((name) => this.state.read<ProviderState>(providerKey(name)))),
+      Promise.all(this.providers.map((name) => this.state.read<Hold>(holdKey(name)))),
+    ]);
+    for (const [i, name] of limited.entries()) this.states.set(name, states[i]);
+    for (const [i, name] of this.providers.entries()) {
+      const held = holds[i];
+      if (held === undefined) this.holds.delete(name);
+      else this.holds.set(name, held);
+    }
+  }
+}
+
+/** This instance's waits: its retries held by the limiter, and its leases held back. */
+export function sumWaits(
+  local: Readonly<Record<string, number>> | undefined,
+  leased: Readonly<Record<LimitName, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = { ...leased };
+  for (const [limit, n] of Object.entries(local ?? {})) out[limit] = (out[limit] ?? 0) + n;
+  return out;
+}
