@@ -96,7 +96,15 @@ async function runSide(
     });
     const runtime = createRuntime({
       providers: [provider],
-      defaults: { provider: 'local', model, timeoutMs: (seconds + 60) * 1000 },
+      // Deadlines far past the stream's length: on a loaded machine a thousand streams can wait
+      // many seconds for their first byte (the server child starves too), and a timeout is not
+      // what this measures. The direct side has none.
+      defaults: {
+        provider: 'local',
+        model,
+        timeoutMs: (seconds + 120) * 1000,
+        idleTimeoutMs: (seconds + 120) * 1000,
+      },
       limits: { maxConcurrent: streams, maxQueued: streams },
     });
     const viaRuntime = async (): Promise<string> => {

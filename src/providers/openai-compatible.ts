@@ -190,8 +190,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       for await (const chunk of chunks) {
         count += 1;
         const parts = fromChunk(name, chunk);
-        for (const delta of parts.deltas) if (delta.type === 'content') chars += delta.text.length;
-        yield* parts.deltas;
+        // One `yield` per delta, not `yield*` over the array: in an async generator that wraps the
+        // array in an async iterator, a few promises more per chunk.
+        const deltas = parts.deltas;
+        for (let i = 0; i < deltas.length; i++) {
+          const delta = deltas[i] as ChatDelta;
+          if (delta.type === 'content') chars += delta.text.length;
+          yield delta;
+        }
         if (parts.usage !== undefined) usage = parts.usage;
         if (parts.webSearch !== undefined) webSearch = [...(webSearch ?? []), ...parts.webSearch];
         finish ??= parts.finishReason;

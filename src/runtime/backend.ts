@@ -6,6 +6,7 @@
  * ports on a shared server and builds on a local runtime that runs the sessions it is handed.
  */
 import type { SessionInput } from '../../machines/session.js';
+import type { TroupeErrorData } from '../core/errors.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { Start } from './limiter.js';
 import type { RunRecord } from './ports.js';
@@ -37,9 +38,10 @@ export {
 export { MemorySessionQueue } from './memory-ports/queue.js';
 export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
-export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+export { resolveDefaults, resolveLimits, resolveProviders, withSharedSlots } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';
+export { rerouteOnCooldown } from './reroute.js';
 export {
   buildResult,
   endedSummary,
@@ -67,6 +69,8 @@ export interface AdoptedSession {
   readonly signal?: AbortSignal;
   /** Its first start, charged to the shared limits when the queue leased it. */
   readonly limitStart?: Start;
+  /** Not charged: its provider cools down past its queue deadline, so it moves on at once (`rerouteOnCooldown`). */
+  readonly reroute?: TroupeErrorData;
 }
 
 /** The in-memory runtime, with the one entry a scale-out backend needs. */

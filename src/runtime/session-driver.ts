@@ -103,7 +103,12 @@ export class SessionDriver {
     const leaf = leafState(snapshot.value as string);
     record.leaf = leaf;
     if (snapshot.status === 'done') this.finish(record, snapshot.context, leaf as FinalState);
-    else this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
+    // A chunk only postpones a stream's wake-up (its idle deadline moves later, its run deadline
+    // stays): the heap keeps the earlier time instead of moving the session on every chunk, and the
+    // tick there finds nothing due (every `session.tick` of `streaming` is guarded by a deadline
+    // that passed) and re-arms at the real time. At most one spare tick per idle timeout.
+    else if (leaf !== 'streaming' || event.type !== 'provider.chunk' || record.heapIndex < 0)
+      this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
   }
 
   cancel(record: SessionRecord, reason: string, code?: 'SHUTTING_DOWN'): boolean {

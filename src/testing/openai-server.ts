@@ -300,7 +300,9 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
         sockets.set(socket, nextSocketId);
         socket.on('close', () => sockets.delete(socket));
       });
-      server.listen(0, '127.0.0.1');
+      // A backlog for a thousand clients connecting at once (Node's default, 511, made some of
+      // 1,000 concurrent streams wait seconds for SYN retries before their first byte).
+      server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 });
       await once(server, 'listening');
       baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
       return baseURL;

@@ -90,6 +90,36 @@ describe('fault modes end sessions in the right state', () => {
     expect(received.completed).toBe(false);
   });
 
+  it('stream: chunks for three idle timeouts keep it alive; the stall after them times out one idle timeout after the last', async () => {
+    // 12 chunks 100 ms apart (about 1.2 s of streaming), idle timeout 400 ms: the idle deadline
+    // moves with every chunk, while the session's wake-up in the deadline heap stays at the first
+    // one (a spare tick there finds nothing due and re-arms).
+    const model = unique('fault:stall:after=12:chunk-ms=100');
+    const long = { role: 'user' as const, content: 'abcd'.repeat(15) };
+    const handle = runtime.submit(ask(model, { stream: true, messages: [long] }), {
+      idleTimeoutMs: 400,
+      timeoutMs: 10_000,
+    });
+    const startedAt = Date.now();
+    let lastDeltaAt = 0;
+    let deltas = 0;
+    for await (const event of handle.events) {
+      if (event.type !== 'session.delta') continue;
+      deltas += 1;
+      lastDeltaAt = Date.now();
+    }
+    const result = await handle.result;
+    const endedAt = Date.now();
+    expect([result.metadata.state, result.metadata.code]).toEqual(['timedOut', 'TIMED_OUT']);
+    expect(result.ok ? undefined : result.error.message).toMatch(/stream delta at least every 400 ms/);
+    // Every chunk the server sent before stalling (its first carries only the role) reached the caller.
+    expect(deltas).toBe(11);
+    expect(lastDeltaAt - startedAt).toBeGreaterThan(1000);
+    // Not before the idle timeout after the last delta; and not much later (load allows some).
+    expect(endedAt - lastDeltaAt).toBeGreaterThanOrEqual(390);
+    expect(endedAt - lastDeltaAt).toBeLessThan(2000);
+  });
+
   it('a run deadline on a hanging call closes the server-side connection within 200 ms', async () => {
     const model = unique('fault:hang');
     const result = await runtime.submit(ask(model), { timeoutMs: 150 }).result;
