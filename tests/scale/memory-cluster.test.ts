@@ -5,7 +5,7 @@
  * (`src/scale/cluster-runtime.ts`); only the ports are in memory.
  */
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { MemoryClusterHub, resolveLimits, resultOf } from '../../src/runtime/backend.js';
 import type { BusMessage, QueuedSession } from '../../src/runtime/ports.js';
@@ -47,6 +47,16 @@ function cluster(options: Partial<RuntimeOptions> = {}) {
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
 
 describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
+  // Nothing the cluster does may make XState warn (e.g. a machine run inside the supervisor's action).
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
   it('runs a session handed back by an instance that shut down on the other instance, as a further attempt', async () => {
     const { clock, provider, errors, instance } = cluster();
     const a = instance();
