@@ -1,9 +1,13 @@
 /**
- * The Redis backend against the in-memory one and against plain BullMQ, in the same run:
- * sessions per second and the latency each session pays (submit to result) at 64 in flight, with
- * one and with two instances (two runtimes in this process on one Redis), and one session at a
- * time. Rounds are interleaved (every side once per round, after one warm-up pass each) and the
- * figures are the medians of the rounds. Starts its own `redis-server` unless BENCH_REDIS_URL is set.
+ * The Redis backend against the in-memory one and against plain BullMQ, in the same run, and the
+ * cluster runtime on in-memory ports (`memoryClusterBackend`, one instance) against the local
+ * runtime: what running the one cluster composition over async ports costs without any server
+ * (architecture.md, deviation 6). Figures: sessions per second and the latency each session pays
+ * (submit to result) at 64 in flight, with one and with two instances (two runtimes in this
+ * process on one Redis), and one session at a time. Rounds are interleaved (every side once per
+ * round, after one warm-up pass each) and the figures are the medians of the rounds. Starts its
+ * own `redis-server` unless BENCH_REDIS_URL is set; `--memory-only` measures the two in-memory
+ * sides alone, with no Redis.
  *
  * The BullMQ baseline is what troupe's Redis backend is built on, doing the least a caller could:
  * `queue.add`, a Worker (same concurrency) that completes the job at once, and the caller waiting
@@ -15,8 +19,10 @@ import { createServer } from 'node:net';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ChatProvider } from '../src/providers/port.js';
+import { MemoryClusterHub } from '../src/runtime/backend.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import type { Runtime } from '../src/runtime/types.js';
+import { memoryClusterBackend } from '../src/scale/memory-cluster.js';
 import { redisBackend } from '../src/scale/redis-backend.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 3000);
@@ -168,43 +174,106 @@ async function commandsPerCall(url: string, call: (i: number) => Promise<unknown
 const submitTo = (runtimes: Runtime[]) => (i: number) =>
   runtimes[i % runtimes.length]!.submit(REQUEST).result;
 
+/** Every side warmed (both shapes), then `ROUNDS` interleaved rounds: each side once per round. */
+async function roundsOf<S extends string>(sides: Record<S, (i: number) => Promise<unknown>>) {
+  const names = Object.keys(sides) as S[];
+  for (const name of names) {
+    await measure(sides[name], Math.min(SESSIONS, 1000), IN_FLIGHT);
+    await measure(sides[name], Math.min(SESSIONS_AT_ONE, 100), 1);
+  }
+  const at64 = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<S, Figures[]>;
+  const atOne = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<S, Figures[]>;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const name of names) at64[name].push(await measure(sides[name], SESSIONS, IN_FLIGHT));
+    for (const name of names) atOne[name].push(await measure(sides[name], SESSIONS_AT_ONE, 1));
+  }
+  return { names, at64, atOne };
+}
+
+/** The local runtime and the cluster composition on in-memory ports (one instance). */
+function memorySides() {
+  const memory = createRuntime({
+    providers: [instant],
+    defaults: { model: 'm' },
+    limits: { maxConcurrent: IN_FLIGHT },
+  });
+  const memoryCluster = createRuntime({
+    providers: [instant],
+    defaults: { model: 'm' },
+    limits: { maxConcurrent: IN_FLIGHT, perProvider: { instant: IN_FLIGHT } },
+    backend: memoryClusterBackend({ hub: new MemoryClusterHub() }),
+  });
+  return { memory, memoryCluster };
+}
+
+/** What the cluster composition costs over in-memory ports, against the local runtime, in the same rounds. */
+function clusterCost(at64: Record<'inMemory' | 'memoryCluster', Figures[]>, atOne: typeof at64) {
+  const m64 = medianOf(at64.memoryCluster);
+  return {
+    sessionsPerSec: m64.perSec,
+    p50Ms: m64.p50Ms,
+    p99Ms: m64.p99Ms,
+    addedLatencyP50Ms: round(median(at64.memoryCluster.map((f, i) => f.p50Ms - at64.inMemory[i]!.p50Ms))),
+    addedLatencyP50MsAtOne: round(
+      median(atOne.memoryCluster.map((f, i) => f.p50Ms - atOne.inMemory[i]!.p50Ms)),
+    ),
+    // The local runtime's throughput over the cluster composition's on in-memory ports, per round.
+    localOverCluster: round(median(at64.inMemory.map((f, i) => f.perSec / at64.memoryCluster[i]!.perSec))),
+  };
+}
+
+/** `--memory-only`: the two in-memory sides alone, no Redis (deviation 6's figure). */
+async function runMemoryOnly(argv: readonly string[]): Promise<void> {
+  const { memory, memoryCluster } = memorySides();
+  await memoryCluster.ready;
+  const { at64, atOne } = await roundsOf({
+    inMemory: submitTo([memory]),
+    memoryCluster: submitTo([memoryCluster]),
+  });
+  await Promise.all([memory, memoryCluster].map((r) => r.shutdown({ deadlineMs: 1000 })));
+  const local = medianOf(at64.inMemory);
+  const report = {
+    sessions: SESSIONS,
+    sessionsAtOne: SESSIONS_AT_ONE,
+    inFlight: IN_FLIGHT,
+    rounds: ROUNDS,
+    inMemory: { sessionsPerSec: local.perSec, p50Ms: local.p50Ms, p99Ms: local.p99Ms },
+    memoryCluster: clusterCost(at64, atOne),
+    atOne: {
+      inMemoryP50Ms: medianOf(atOne.inMemory).p50Ms,
+      memoryClusterP50Ms: medianOf(atOne.memoryCluster).p50Ms,
+    },
+    node: process.version,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, argv.includes('--json') ? undefined : 2)}\n`);
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
 export async function run(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--memory-only')) return runMemoryOnly(argv);
   const redis = await startRedis();
   try {
-    const memory = createRuntime({
-      providers: [instant],
-      defaults: { model: 'm' },
-      limits: { maxConcurrent: IN_FLIGHT },
-    });
+    const { memory, memoryCluster } = memorySides();
+    await memoryCluster.ready;
     const one = await clustered(redis.url, 'bench1', 1);
     const two = await clustered(redis.url, 'bench2', 2);
     const raw = await bullmq(redis.url);
     const sides = {
       inMemory: submitTo([memory]),
+      memoryCluster: submitTo([memoryCluster]),
       redis1: submitTo(one),
       redis2: submitTo(two),
       bullmq: raw.call,
     };
     type Side = keyof typeof sides;
-    const names = Object.keys(sides) as Side[];
-    // Warm every side, at both shapes, before any round counts.
-    for (const name of names) {
-      await measure(sides[name], Math.min(SESSIONS, 1000), IN_FLIGHT);
-      await measure(sides[name], Math.min(SESSIONS_AT_ONE, 100), 1);
-    }
-    const at64: Record<Side, Figures[]> = { inMemory: [], redis1: [], redis2: [], bullmq: [] };
-    const atOne: Record<Side, Figures[]> = { inMemory: [], redis1: [], redis2: [], bullmq: [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const name of names) at64[name].push(await measure(sides[name], SESSIONS, IN_FLIGHT));
-      for (const name of names) atOne[name].push(await measure(sides[name], SESSIONS_AT_ONE, 1));
-    }
+    const { names, at64, atOne } = await roundsOf(sides);
     // Once more each, counting what Redis runs per session (one instance) and per BullMQ job.
     const commands = {
       perSession: await commandsPerCall(redis.url, sides.redis1, 1000),
       perBullmqJob: await commandsPerCall(redis.url, sides.bullmq, 1000),
     };
     await raw.close();
-    await Promise.all([memory, ...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
+    await Promise.all([memory, memoryCluster, ...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
     const m64 = Object.fromEntries(names.map((n) => [n, medianOf(at64[n])])) as Record<Side, Figures>;
     const m1 = Object.fromEntries(names.map((n) => [n, medianOf(atOne[n])])) as Record<Side, Figures>;
     // Added latency per round (same round, same load), then the median of the rounds.
@@ -216,6 +285,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       inFlight: IN_FLIGHT,
       rounds: ROUNDS,
       inMemory: { sessionsPerSec: m64.inMemory.perSec, p50Ms: m64.inMemory.p50Ms, p99Ms: m64.inMemory.p99Ms },
+      memoryCluster: clusterCost(at64, atOne),
       redis1: {
         sessionsPerSec: m64.redis1.perSec,
         p50Ms: m64.redis1.p50Ms,
@@ -235,7 +305,12 @@ export async function run(argv: readonly string[]): Promise<void> {
       ratioVsBullmq: round(median(at64.redis1.map((f, i) => f.perSec / at64.bullmq[i]!.perSec))),
       addedLatencyP50MsAtOne: added('redis1', atOne, 'p50Ms'),
       addedLatencyP99MsAtOne: added('redis1', atOne, 'p99Ms'),
-      atOne: { inMemoryP50Ms: m1.inMemory.p50Ms, redis1P50Ms: m1.redis1.p50Ms, bullmqP50Ms: m1.bullmq.p50Ms },
+      atOne: {
+        inMemoryP50Ms: m1.inMemory.p50Ms,
+        memoryClusterP50Ms: m1.memoryCluster.p50Ms,
+        redis1P50Ms: m1.redis1.p50Ms,
+        bullmqP50Ms: m1.bullmq.p50Ms,
+      },
       redisCommands: commands,
       node: process.version,
     };

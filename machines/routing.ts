@@ -83,6 +83,16 @@ export function fallbackTarget(context: SessionContext, error: TroupeErrorData |
   return nextTarget(input.targets, routing, error === null ? 'TIMED_OUT' : error.code);
 }
 
+/**
+ * Whether a queued session may start by moving past its first target, which cannot take it before
+ * its queue deadline (a cooldown, an open breaker): it has a chain and a next target that fits.
+ */
+export function canRerouteQueued(context: SessionContext, error: TroupeErrorData): boolean {
+  const { routing, input } = context;
+  if (routing === null || input.targets === undefined) return false;
+  return nextTarget(input.targets, routing, error.code) !== -1;
+}
+
 /** The context after the current target's turn ended with `error` at `now`: the next one is due now. */
 export function fallBackTo(
   context: SessionContext,

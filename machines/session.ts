@@ -13,12 +13,15 @@
 import { assign, setup } from 'xstate';
 import type { TimeoutKind, TroupeErrorData } from '../src/core/errors.js';
 import {
+  canRerouteQueued,
   fallBackTo,
   fallbackTarget,
   initialRouting,
   type RouteTargetData,
   type RoutingData,
 } from './routing.js';
+
+export { leafState, nextWakeAt, type SessionStateValue } from './session-state.js';
 
 export interface SessionOutputData {
   readonly content: string;
@@ -85,6 +88,11 @@ export interface SessionContext {
 export type SessionMachineEvent =
   | { readonly type: 'session.admit'; readonly now: number }
   | { readonly type: 'session.tick'; readonly now: number }
+  /**
+   * Admission found the session's provider cooling down (or its breaker open) until past its queue
+   * deadline: it starts by moving to its next target (`canRerouteQueued` in `routing.ts`).
+   */
+  | { readonly type: 'session.reroute'; readonly now: number; readonly error: TroupeErrorData }
   | {
       readonly type: 'session.cancel';
       readonly now: number;
@@ -125,51 +133,6 @@ export function initialContext(input: SessionInput): SessionContext {
     error: null,
     routing: input.targets === undefined ? null : initialRouting(input.targets),
   };
-}
-
-/** When the runtime must next send `session.tick`, given a state and its context; `null` for never. */
-export function nextWakeAt(state: SessionStateValue, context: SessionContext): number | null {
-  switch (state) {
-    case 'queued':
-      return context.input.queueDeadlineAt;
-    case 'calling':
-    case 'streaming':
-      return context.input.stream
-        ? minTime(context.runDeadlineAt, context.idleDeadlineAt)
-        : context.runDeadlineAt;
-    case 'backingOff':
-    case 'fallingBack':
-      return minTime(context.runDeadlineAt, context.retryAt);
-    default:
-      return null;
-  }
-}
-
-/** The leaf state a session is in. */
-export type SessionStateValue =
-  | 'queued'
-  | 'calling'
-  | 'streaming'
-  | 'backingOff'
-  | 'fallingBack'
-  | 'done'
-  | 'failed'
-  | 'timedOut'
-  | 'cancelled';
-
-/** Reads the leaf out of a snapshot's `value` (`'queued'`, `{ running: 'backingOff' }`, `{ running: { attempt: 'calling' } }`). */
-export function leafState(value: unknown): SessionStateValue {
-  if (typeof value === 'string') return value as SessionStateValue;
-  const running = (value as { running: unknown }).running;
-  if (typeof running === 'string') return running as SessionStateValue;
-  return (running as { attempt: SessionStateValue }).attempt;
-}
-
-function minTime(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  // Stryker disable next-line EqualityOperator: on a tie both arguments are the same number.
-  return a < b ? a : b;
 }
 
 /** The delay before the next attempt: exponential with full jitter, never below a provider's hint. */
@@ -221,7 +184,7 @@ export const sessionMachine = setup({
       },
     }),
     fallBack: assign(({ context, event }) => {
-      const e = event as Extract<SessionMachineEvent, { type: 'provider.error' }>;
+      const e = event as Extract<SessionMachineEvent, { type: 'provider.error' | 'session.reroute' }>;
       return fallBackTo(context, e.error, e.now);
     }),
     fallBackOnIdle: assign(({ context, event }) => {
@@ -265,6 +228,8 @@ export const sessionMachine = setup({
       if (event.type !== 'provider.error') return false;
       return fallbackTarget(context, event.error, event.now) !== -1;
     },
+    canReroute: ({ context, event }) =>
+      event.type === 'session.reroute' && canRerouteQueued(context, event.error),
     canFallBackOnIdle: ({ context, event }) => {
       const now = (event as { now: number }).now;
       if (context.idleDeadlineAt === null || now < context.idleDeadlineAt) return false;
@@ -294,6 +259,19 @@ export const sessionMachine = setup({
             startedAt: ({ event }) => event.now,
             runDeadlineAt: ({ context, event }) => event.now + context.input.timeoutMs,
           }),
+        },
+        // Admitted only to move on: its first target's turn ends before any call (`ms` 0).
+        'session.reroute': {
+          guard: 'canReroute',
+          target: '#session.running.fallingBack',
+          actions: [
+            assign({
+              startedAt: ({ event }) => event.now,
+              runDeadlineAt: ({ context, event }) => event.now + context.input.timeoutMs,
+            }),
+            'fallBack',
+            'notifyFallback',
+          ],
         },
         'session.tick': { guard: 'queueDeadlinePassed', target: 'timedOut', actions: 'recordQueueTimeout' },
         'session.cancel': { target: 'cancelled' },

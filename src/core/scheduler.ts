@@ -143,13 +143,32 @@ export class Scheduler<T extends Schedulable> {
     return chosen;
   }
 
-  /** A running session ended: its slots free. */
-  release(provider: string): void {
+  /** A running session ended: its slots free (`null`: it held no provider's slot, only the global one). */
+  release(provider: string | null): void {
+    if (provider !== null) this.leave(provider);
+    this.runningTotal--;
+  }
+
+  /**
+   * A running session moves to another provider (a fallback hop): it leaves its provider's slot
+   * now and keeps its global one; `enter` gives it the next provider's once that has room.
+   */
+  leave(provider: string): void {
     const lane = this.lanes.get(provider);
     if (lane === undefined || lane.running === 0)
       throw new Error(`release without a running session on ${provider}`);
     lane.running--;
-    this.runningTotal--;
+  }
+
+  /** Whether a provider has a free slot for a session that left another's. */
+  hasRoom(provider: string): boolean {
+    const lane = this.lane(provider);
+    return lane.running < lane.limit;
+  }
+
+  /** A running session that left its provider's slot takes one of `provider`'s. */
+  enter(provider: string): void {
+    this.lane(provider).running++;
   }
 
   /** Sessions ahead of this one in its provider's queue (0 = next for its provider). */
@@ -183,6 +202,23 @@ export class Scheduler<T extends Schedulable> {
       running: lane.running,
       limit: Number.isFinite(lane.limit) ? lane.limit : null,
     }));
+  }
+
+  /**
+   * Takes a queued session out of its queue to run now, past its provider's limit (it leaves that
+   * provider at once: a fallback hop), within the global one; `false` when that is full.
+   */
+  take(item: T): boolean {
+    if (this.runningTotal >= this.limits.maxConcurrent || !this.remove(item)) return false;
+    this.lane(item.provider).running++;
+    this.runningTotal++;
+    return true;
+  }
+
+  /** The sessions queued for one provider, in no particular order. */
+  *queuedOf(provider: string): Generator<T> {
+    const lane = this.lanes.get(provider);
+    if (lane !== undefined) for (const bucket of lane.buckets) yield* bucket;
   }
 
   /** Every queued session, in no particular order. */

@@ -1,11 +1,14 @@
 /**
  * Where a runtime keeps what several instances would share: the queue that admits sessions, the
- * store of live sessions, and the bus for events and cancellations. The in-memory backend (the
- * default) keeps them in this process: the scheduler, the live map and the listener set inside
- * `createRuntime`. A scale-out backend (`redisBackend` in `src/scale/`) implements the same three
- * ports on a shared server and builds on a local runtime that runs the sessions it is handed.
+ * store of live sessions, and the bus for events and cancellations. The default backend keeps them
+ * in this process, synchronously: the scheduler, the live map and the listener set inside the
+ * local runtime. A cluster backend hands the ports (`ClusterPorts`, `ports.ts`) to the one cluster
+ * composition in `src/scale/cluster-runtime.ts`, which builds on a local runtime that runs the
+ * sessions it leases: `redisBackend` on a shared server, `memoryClusterBackend` on the in-memory
+ * ports exported here (`MemoryClusterHub`, `memory-ports/`), several instances in one process.
  */
 import type { SessionInput } from '../../machines/session.js';
+import type { TroupeErrorData } from '../core/errors.js';
 import type { ChatRequest } from '../providers/port.js';
 import type { Start } from './limiter.js';
 import type { RunRecord } from './ports.js';
@@ -37,9 +40,10 @@ export {
 export { MemorySessionQueue } from './memory-ports/queue.js';
 export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
-export { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
+export { resolveDefaults, resolveLimits, resolveProviders, withSharedSlots } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reportError } from './requests.js';
+export { rerouteOnCooldown } from './reroute.js';
 export {
   buildResult,
   endedSummary,
@@ -67,6 +71,8 @@ export interface AdoptedSession {
   readonly signal?: AbortSignal;
   /** Its first start, charged to the shared limits when the queue leased it. */
   readonly limitStart?: Start;
+  /** Not charged: its provider cools down past its queue deadline, so it moves on at once (`rerouteOnCooldown`). */
+  readonly reroute?: TroupeErrorData;
 }
 
 /** The in-memory runtime, with the one entry a scale-out backend needs. */

@@ -22,8 +22,10 @@ export interface GateOptions {
   readonly breakers?: BreakerOptions | boolean;
   /**
    * Daily budgets in money, per caller (`metadata.owner`: the MCP front sets it to the MCP session
-   * or the bearer token's name) and for everyone: calls past them fail with `BUDGET_EXCEEDED`.
-   * Needs `prices`. @default none
+   * or the bearer token's name) and for everyone, per currency (`{ perCaller: { USD: 2, CNY: 15 } }`):
+   * calls past them fail with `BUDGET_EXCEEDED`. A call counts only against the budgets of its
+   * price's currency; one priced in a currency with no budget is not limited. Needs `prices`.
+   * @default none
    */
   readonly budgets?: BudgetOptions;
 }

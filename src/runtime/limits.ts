@@ -31,10 +31,14 @@ type Maybe<T> = T | Promise<T>;
 const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
   value instanceof Promise ? value.then(fn) : fn(value);
 
-/** A provider's window limits (its `maxConcurrent` is the scheduler's or the queue's), and its models'. */
+/**
+ * A provider's own limits, without its models'. Its `maxConcurrent` counts calls in flight here
+ * too: the scheduler's (or the queue's) slot bounds the sessions admitted under the provider, this
+ * one every call to it, fallback hops from other providers included (docs/runtime.md, "Limits").
+ */
 function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
   if (config === undefined) return {};
-  const { maxConcurrent: _queueHoldsIt, models: _perModel, ...rest } = config;
+  const { models: _perModel, ...rest } = config;
   return rest;
 }
 

@@ -10,6 +10,7 @@ import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Star
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
+import { rerouteOnCooldown } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -19,6 +20,19 @@ export interface LimitCounters {
   /** `RATE_LIMITED` answers received, and cooldowns started. */
   rateLimited: number;
   cooldowns: number;
+}
+
+/** The scheduler's per-provider slots, as a hop moves between them (`Scheduler`). */
+export interface Lanes {
+  leave(provider: string): void;
+  hasRoom(provider: string): boolean;
+  enter(provider: string): void;
+}
+
+/** Where a session's next call goes: its current target (after a hop, the one it moved to). */
+interface Target {
+  readonly provider: string;
+  readonly model: string;
 }
 
 export class LocalLimits {
@@ -34,6 +48,11 @@ export class LocalLimits {
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
   private readonly estimates = new WeakMap<SessionRecord, number>();
+  /** Providers the gate found cooling down, until when; and those whose queue to look through for that. */
+  private readonly cooling = new Map<string, number>();
+  private readonly rescan = new Set<string>();
+  /** Sessions with fallbacks queued while their provider cools down. */
+  private arrivals: SessionRecord[] = [];
   private earliest = Number.POSITIVE_INFINITY;
   /** Retries asking the shared limiter (a shared backend), until it answers. */
   private readonly asking = new Set<SessionRecord>();
@@ -45,6 +64,8 @@ export class LocalLimits {
     /** The alarm, armed in the session driver's deadline heap. */
     private readonly arm: (alarm: Alarm, at: number | null) => void,
     private readonly alarm: Alarm,
+    /** The scheduler's slots: a hop leaves its provider's and takes its target's. */
+    private readonly lanes: Lanes,
     /**
      * On a shared backend: the limiter every instance shares. Admission happened when the queue
      * leased the session (its first start is charged there); retries ask it here, asynchronously.
@@ -77,16 +98,21 @@ export class LocalLimits {
   }
 
   private ask(record: SessionRecord, lapsesAt: number, shared: NonNullable<LocalLimits['shared']>): void {
-    const start = this.startOf(record, lapsesAt);
-    shared.limiter.tryStart(record.provider, start).then(
+    // A hop asks its target's limits, and leaves its provider's slot while it waits.
+    const target = this.targetOf(record);
+    const hop = target.provider !== record.provider;
+    if (hop) this.leaveLane(record);
+    const start = this.startOf(record, target.model, lapsesAt);
+    shared.limiter.tryStart(target.provider, start).then(
       (got) => {
         if (record.result !== null) {
           this.asking.delete(record);
-          if (got.ok) this.settleShared(record.provider, start, { kind: 'ended' });
+          if (got.ok) this.settleShared(target.provider, start, { kind: 'ended' });
           return;
         }
         if (got.ok) {
           this.asking.delete(record);
+          if (hop) this.enterLane(record, target.provider);
           record.waitingFor = undefined;
           record.limitStart = start;
           shared.go(record);
@@ -95,14 +121,18 @@ export class LocalLimits {
         if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
         record.waitingFor = got.limit;
         const now = this.clock.now();
-        const waitMs = Math.max(50, (got.at ?? now + 1000) - now);
+        // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
+        const at = got.limit === 'maxConcurrent' ? null : got.at;
+        const waitMs = Math.max(50, (at ?? now + 1000) - now);
         this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs);
       },
       (error: unknown) => {
         // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
         this.asking.delete(record);
         shared.onError(error);
-        if (record.result === null) shared.go(record);
+        if (record.result !== null) return;
+        if (hop) this.enterLane(record, target.provider);
+        shared.go(record);
       },
     );
   }
@@ -112,14 +142,34 @@ export class LocalLimits {
     shared.limiter.settle(provider, start, this.clock.now(), outcome).catch(shared.onError);
   }
 
-  private startOf(record: SessionRecord, lapsesAt: number): Start {
+  private startOf(record: SessionRecord, model: string, lapsesAt: number): Start {
     return {
       sessionId: record.input.sessionId,
-      model: record.input.model,
+      model,
       now: this.clock.now(),
       tokens: this.estimate(record),
       lapsesAt,
     };
+  }
+
+  /** The provider and model of a session's next call: its current fallback target, if it has a chain. */
+  private targetOf(record: SessionRecord): Target {
+    const context = record.input.targets === undefined ? undefined : record.actor?.getSnapshot().context;
+    const target = context?.routing == null ? undefined : context.input.targets?.[context.routing.target];
+    return target ?? { provider: record.provider, model: record.input.model };
+  }
+
+  /** A hop leaves its provider's slot (once): it keeps only its global one while it waits. */
+  leaveLane(record: SessionRecord): void {
+    if (record.laneless === true || !record.admitted) return;
+    this.lanes.leave(record.provider);
+    record.laneless = true;
+  }
+
+  private enterLane(record: SessionRecord, provider: string): void {
+    if (record.laneless === true) this.lanes.enter(provider);
+    record.laneless = false;
+    record.provider = provider;
   }
 
   /** The estimate a session is charged (docs/providers.md, "Token estimates"). */
@@ -143,25 +193,94 @@ export class LocalLimits {
     this.arm(this.alarm, Number.isFinite(this.earliest) ? this.earliest : null);
   }
 
-  /** Whether a session may start an attempt now; charges it when it may. */
+  /**
+   * Whether a session may start an attempt now; charges it when it may. A hop (its target is
+   * another provider than the slot it holds) leaves that slot and must find room in its target's
+   * slots and limits. A refusal by a new cooldown has the provider's queue looked through
+   * (`reroutes`) for sessions that cannot wait for it.
+   */
   gate(record: SessionRecord, lapsesAt: number): boolean {
     // On a shared backend the queue admitted it, under the shared limits.
     if (record.work.kind !== 'chat' || this.shared !== undefined) return true;
-    const provider = record.provider;
+    const target = this.targetOf(record);
+    const provider = target.provider;
+    const hop = record.admitted && provider !== record.provider;
+    if (hop) {
+      this.leaveLane(record);
+      if (!this.lanes.hasRoom(provider)) return this.refuse(record, 'maxConcurrent', null);
+    }
     // Nothing configured and no cooldown ever: nothing to count.
-    if (!this.config.has(provider) && this.state.readNow(providerKey(provider)) === undefined) return true;
-    const start = this.startOf(record, lapsesAt);
+    if (!this.config.has(provider) && this.state.readNow(providerKey(provider)) === undefined) {
+      if (hop) this.enterLane(record, provider);
+      record.waitingFor = undefined;
+      return true;
+    }
+    const start = this.startOf(record, target.model, lapsesAt);
     const got = this.limiter.tryStartNow(provider, start);
     if (got.ok) {
       record.waitingFor = undefined;
       record.limitStart = start;
+      if (hop) this.enterLane(record, provider);
       if (!record.admitted) this.laneHeld.delete(provider);
       return true;
     }
-    if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
-    record.waitingFor = got.limit;
-    if (!record.admitted) this.laneHeld.set(provider, got.limit);
-    if (got.at !== null && got.at < this.earliest) this.earliest = got.at;
+    if (
+      !record.admitted &&
+      got.limit === 'cooldown' &&
+      got.at !== null &&
+      this.cooling.get(provider) !== got.at
+    ) {
+      // A new cooldown: the sessions queued for this provider, this one first, may not be able to
+      // wait for it (`reroutes`).
+      this.cooling.set(provider, got.at);
+      this.rescan.add(provider);
+    }
+    return this.refuse(record, got.limit, got.at);
+  }
+
+  /** Whether `reroutes` has anything to look at. */
+  get mayReroute(): boolean {
+    return this.rescan.size > 0 || this.arrivals.length > 0;
+  }
+
+  /** A session was queued: one with fallbacks, behind a provider cooling down, is looked at on the next pass. */
+  queued(record: SessionRecord): void {
+    if (record.input.targets === undefined) return;
+    const until = this.cooling.get(record.provider);
+    if (until !== undefined && until > this.clock.now()) this.arrivals.push(record);
+  }
+
+  /**
+   * The queued sessions that must move on now: those with fallbacks, queued behind a provider that
+   * cools down past their queue deadline (each provider's queue is looked through once per cooldown,
+   * then each session queued during it). Each one comes with `reroute` set.
+   */
+  reroutes(queuedOf: (provider: string) => Iterable<SessionRecord>): SessionRecord[] {
+    if (!this.mayReroute) return [];
+    const now = this.clock.now();
+    const out: SessionRecord[] = [];
+    const look = (record: SessionRecord) => {
+      const at = this.cooling.get(record.provider);
+      if (at === undefined || record.admitted || record.result !== null || record.reroute !== undefined)
+        return;
+      const reroute = rerouteOnCooldown(record.input, { ok: false, limit: 'cooldown', at }, now);
+      if (reroute === undefined) return;
+      record.reroute = reroute;
+      record.waitingFor = undefined;
+      out.push(record);
+    };
+    for (const provider of this.rescan) for (const record of queuedOf(provider)) look(record);
+    for (const record of this.arrivals) look(record);
+    this.rescan.clear();
+    this.arrivals = [];
+    return out;
+  }
+
+  private refuse(record: SessionRecord, limit: LimitName, at: number | null): false {
+    if (record.waitingFor !== limit) this.counters.waits[limit]++;
+    record.waitingFor = limit;
+    if (!record.admitted) this.laneHeld.set(record.provider, limit);
+    if (at !== null && at < this.earliest) this.earliest = at;
     return false;
   }
 
@@ -214,6 +333,12 @@ export class LocalLimits {
   }
 
   private bare(record: SessionRecord, now: number): Start {
-    return { sessionId: record.input.sessionId, model: record.input.model, now, tokens: 0, lapsesAt: now };
+    return {
+      sessionId: record.input.sessionId,
+      model: this.targetOf(record).model,
+      now,
+      tokens: 0,
+      lapsesAt: now,
+    };
   }
 }

@@ -97,6 +97,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     limits.defaultCompletionTokens,
     (item, at) => driver.deadlines.schedule(item, at),
     alarm,
+    scheduler,
     options.sharedState === undefined
       ? undefined
       : {
@@ -118,7 +119,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
-      if (record.admitted) scheduler.release(record.provider);
+      if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
     },
     observe: (record, event) => {
@@ -165,12 +166,39 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         rates.held.delete(record);
         driver.deliver(record, { type: 'session.tick', now: clock.now() });
       }
-      while (!stopping) {
-        const record = scheduler.next(admitGate);
-        if (record === undefined) break;
-        record.admitted = true;
-        // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
-        driver.deliver(record, { type: 'session.admit', now: clock.now() });
+      for (let full = false; !stopping && !full; ) {
+        // Queued for a provider that cools down past their queue deadline: they move on now, out
+        // of their queue's order (they take no slot of that provider), within the global limit.
+        for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
+          const error = record.reroute as NonNullable<SessionRecord['reroute']>;
+          record.reroute = undefined;
+          if (full || stopping || !scheduler.take(record)) {
+            // No global room: it is looked at again on the next pass.
+            full = true;
+            rates.queued(record);
+            continue;
+          }
+          record.admitted = true;
+          rates.leaveLane(record);
+          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
+        }
+        while (!stopping) {
+          const record = scheduler.next(admitGate);
+          if (record === undefined) break;
+          record.admitted = true;
+          const reroute = record.reroute;
+          if (reroute !== undefined) {
+            // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
+            record.reroute = undefined;
+            rates.leaveLane(record);
+            driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
+            continue;
+          }
+          // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
+          driver.deliver(record, { type: 'session.admit', now: clock.now() });
+        }
+        // A cooldown the gate just found may hold sessions that cannot wait for it.
+        if (!rates.mayReroute) break;
       }
     } finally {
       pumping = false;
@@ -207,6 +235,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
       record.resolve = resolve;
@@ -258,6 +287,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     });
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     if (session.limitStart !== undefined) record.limitStart = session.limitStart;
+    // Its provider cools down past its queue deadline: it moves on to its next target at once.
+    if (session.reroute !== undefined) record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as

@@ -53,6 +53,23 @@ export function resolveProviders(providers: RuntimeOptions['providers']): Map<st
   return map;
 }
 
+/**
+ * Limits for a shared backend: each provider's `perProvider` concurrency also becomes its
+ * `maxConcurrent` in the shared limiter. The queue bounds the sessions queued under a provider;
+ * the limiter bounds every call to it, so a fallback hop from another provider's queue counts too.
+ */
+export function withSharedSlots(limits: Limits = {}): Limits {
+  const perProvider = limits.perProvider;
+  if (perProvider === undefined) return limits;
+  const providers: Record<string, ProviderLimits> = { ...limits.providers };
+  for (const [name, limit] of Object.entries(perProvider)) {
+    const own = providers[name];
+    const max = own?.maxConcurrent === undefined ? limit : Math.min(own.maxConcurrent, limit);
+    providers[name] = { ...own, maxConcurrent: max };
+  }
+  return { ...limits, providers };
+}
+
 export function resolveLimits(limits: Limits = {}): ResolvedLimits {
   const perProvider: Record<string, number> = {};
   for (const [name, limit] of Object.entries(limits.perProvider ?? {})) {

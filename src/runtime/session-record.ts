@@ -47,6 +47,15 @@ export type SessionWork =
   | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
 export interface SessionRecord extends Schedulable, Wakeable {
+  /**
+   * The provider whose queue it waits in, then whose slot it holds; after a fallback hop, the
+   * provider it moved to (`local-limits.ts`).
+   */
+  provider: string;
+  /** Between a hop's leaving its provider's slot and taking the next one's: it holds only a global slot. */
+  laneless?: boolean;
+  /** Set when admission found its provider cooling down past its queue deadline: it moves on at once. */
+  reroute?: TroupeErrorData;
   readonly input: SessionInput;
   readonly work: SessionWork;
   readonly label: string | undefined;
@@ -163,6 +172,12 @@ function routed(
 
 export function summarize(record: SessionRecord, context: SessionContext | undefined): SessionSummary {
   const summary = inputSummary(record.input, publicState(record.leaf), context?.attempts ?? 0, record.label);
+  // After a fallback hop it is on (or waiting for) its current target: that is where it counts.
+  const target = context?.routing == null ? undefined : context.input.targets?.[context.routing.target];
+  if (target !== undefined) {
+    summary.provider = target.provider;
+    summary.model = target.model;
+  }
   if (context?.startedAt != null) summary.startedAt = context.startedAt;
   if (context?.endedAt != null) summary.endedAt = context.endedAt;
   if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;

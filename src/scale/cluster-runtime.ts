@@ -24,6 +24,7 @@ import {
   resolveLimits,
   resolveProviders,
   resultOf,
+  withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
 import type {
@@ -49,7 +50,9 @@ export function createClusterRuntime(
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
-  const limits = resolveLimits(options.limits);
+  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it.
+  const sharedLimits = withSharedSlots(options.limits);
+  const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
   const providers = resolveProviders(options.providers);
@@ -62,10 +65,12 @@ export function createClusterRuntime(
     ...options,
     backend: undefined,
     sharedState,
-    limits: { ...options.limits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
+    limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
+  /** Owners whose session has not started yet. */
+  let waitingHere = 0;
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -81,11 +86,16 @@ export function createClusterRuntime(
     draining: () => {
       leasing = queue.stopLeasing();
     },
-    cancelRemaining: () => {
+    cancelRemaining: (done) => {
       // Running sessions go back to the cluster, to be taken up as a further attempt.
       handingBack = runner.handBackAll();
-      for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
-      return [];
+      // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`),
+      // and an XState actor run inside another's custom action warns on every `assign`.
+      queueMicrotask(() => {
+        for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
+        done([]);
+      });
+      return undefined;
     },
     stopped: async () => {
       await handingBack;
@@ -175,7 +185,10 @@ export function createClusterRuntime(
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
-        if (event.type === 'session.started') owner.started = true;
+        if (event.type === 'session.started' && !owner.started) {
+          owner.started = true;
+          waitingHere--;
+        }
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
@@ -198,6 +211,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
+    if (!owner.started) waitingHere--;
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -281,6 +295,8 @@ export function createClusterRuntime(
         ),
       );
     }
+    // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
+    if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -293,6 +309,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
+    waitingHere++;
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {

@@ -10,6 +10,7 @@ import {
   Limiter,
   type LocalRuntime,
   type ProviderLimitsConfig,
+  rerouteOnCooldown,
   resultOf,
   type Start,
 } from '../runtime/backend.js';
@@ -123,8 +124,12 @@ export class LeaseRunner {
         lapsesAt: state.run?.runDeadlineAt ?? now + data.input.timeoutMs,
       };
       const got = await this.limiter.tryStart(data.input.provider, start);
-      if (!got.ok) {
-        const retryInMs = Math.max(1, (got.at ?? now + PROBE_POLL_MS) - now);
+      // Cooling down past its queue deadline: it moves on to its next target here, uncharged.
+      const reroute = got.ok || state.run !== undefined ? undefined : rerouteOnCooldown(data.input, got, now);
+      if (!got.ok && reroute === undefined) {
+        // A slot frees when some call ends (its lapse is only a lost instance's bound): look again soon.
+        const at = got.limit === 'maxConcurrent' ? null : got.at;
+        const retryInMs = Math.max(1, (at ?? now + PROBE_POLL_MS) - now);
         const modelOnly = got.model === true;
         // Recorded for every instance: a session that times out meanwhile names the limit.
         await this.s.view
@@ -139,7 +144,7 @@ export class LeaseRunner {
         ...(data.caller === undefined ? {} : { caller: data.caller }),
         callerTruncated: data.callerTruncated === true,
         ...(state.run === undefined ? {} : { restore: state.run }),
-        limitStart: start,
+        ...(reroute === undefined ? { limitStart: start } : { reroute }),
       });
       entry.handle = handle;
       const cancelled = state.cancelReason ?? entry.cancelReason;

@@ -2,8 +2,8 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
-import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
 import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
+import { LimitsSeen } from './limit-invariants.js';
 
 export type InvariantName =
   | 'endsExactlyOnce'
@@ -39,25 +39,13 @@ export interface ObservedLimits {
   readonly tokensOf?: (sessionId: string) => number;
 }
 
-/** One provider call started, and the tokens it is charged in the end. */
-interface StartSeen {
+export interface Seen {
+  /** The provider it was queued under. */
   readonly provider: string;
-  readonly at: number;
-  readonly sessionId: string;
-  charged: number;
-}
-
-/** The observer's copy of a provider's cooldown machine (`machines/provider.ts`). */
-interface CooldownSeen {
-  state: 'open' | 'coolingDown' | 'probing';
-  until: number;
-  probe: string | null;
-  /** When the probe started: one not refused within `PROBE_ACCEPTED_MS` opens the provider. */
-  probeAt: number;
-}
-
-interface Seen {
-  readonly provider: string;
+  /** Its current target's provider: where its next call goes (after a fallback hop, the hop's). */
+  current: string;
+  /** The provider of its call in flight, `null` between calls. */
+  calling: string | null;
   readonly priority: number;
   readonly seq: number;
   admitted: boolean;
@@ -71,15 +59,14 @@ export class RuntimeObserver {
   readonly violations: Violation[] = [];
   readonly sessions = new Map<string, Seen>();
   private readonly queued = new Map<string, Seen>();
-  private readonly running = new Map<string, number>();
+  /** Calls in flight per provider. */
+  private readonly calls = new Map<string, number>();
   private readonly admissions = new Map<string, number>();
   private runningTotal = 0;
   private seq = 0;
   private stopped = false;
-  /** Every provider call started, for `rateLimitsHold`; the last one of each session. */
-  private readonly starts: StartSeen[] = [];
-  private readonly lastStart = new Map<string, StartSeen>();
-  private readonly cooldowns = new Map<string, CooldownSeen>();
+  /** Every provider call started and each provider's cooldown, for `rateLimitsHold` and `cooldownHolds`. */
+  private readonly limitsSeen: LimitsSeen;
   shutdownAt: number | undefined;
   readonly unsubscribe: () => void;
 
@@ -90,6 +77,7 @@ export class RuntimeObserver {
     /** A session's run timeout in ms, when the caller knows it: hops are checked against it. */
     private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {
+    this.limitsSeen = new LimitsSeen(limits, (invariant, detail) => this.fail(invariant, detail));
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event, priorities));
   }
 
@@ -98,12 +86,14 @@ export class RuntimeObserver {
   }
 
   private onEvent(event: RuntimeEvent, priorities: (id: string) => number | undefined): void {
-    this.onLimits(event);
+    this.limitsSeen.onEvent(event, this.sessions.get((event as { sessionId?: string }).sessionId ?? ''));
     switch (event.type) {
       case 'session.queued': {
         const priority = priorities(event.sessionId) ?? this.runtime.session(event.sessionId)?.priority ?? 5;
         const seen: Seen = {
           provider: event.provider,
+          current: event.provider,
+          calling: null,
           priority,
           seq: this.seq++,
           admitted: false,
@@ -117,42 +107,22 @@ export class RuntimeObserver {
       }
       case 'session.started': {
         const seen = this.sessions.get(event.sessionId);
-        if (seen === undefined || seen.admitted) break;
-        if (this.stopped)
-          this.fail('drainStops', `session ${event.sessionId} was admitted after the supervisor stopped`);
-        // Priority order, with the one documented exception: a fairness turn admits the
-        // longest-waiting session of the provider, whatever its priority.
-        let oldest = seen.seq;
-        for (const other of this.queued.values()) {
-          if (other.provider === seen.provider && other.seq < oldest) oldest = other.seq;
-        }
-        const admission = (this.admissions.get(seen.provider) ?? 0) + 1;
-        this.admissions.set(seen.provider, admission);
-        const fairTurn = admission % this.limits.fairnessEvery === 0;
-        this.queued.delete(event.sessionId);
-        for (const [id, other] of this.queued) {
-          if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
-          if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
-            this.fail(
-              'priorityOrder',
-              `session ${event.sessionId} (priority ${seen.priority}) was admitted before ${id} (priority ${other.priority}) on admission ${admission}, not a fairness turn for the oldest`,
-            );
-          }
-        }
-        seen.admitted = true;
-        const onProvider = (this.running.get(seen.provider) ?? 0) + 1;
-        this.running.set(seen.provider, onProvider);
-        this.runningTotal++;
-        const limit = this.limits.perProvider[seen.provider];
+        if (seen === undefined) break;
+        if (!seen.admitted) this.admit(event.sessionId, seen);
+        // Each call counts against the provider it goes to: its current target's.
+        this.endCall(seen);
+        seen.calling = seen.current;
+        const onProvider = (this.calls.get(seen.current) ?? 0) + 1;
+        this.calls.set(seen.current, onProvider);
+        const limit = this.limits.perProvider[seen.current];
         if (limit !== undefined && onProvider > limit) {
-          this.fail('limitsHold', `${onProvider} sessions ran on ${seen.provider}, limit ${limit}`);
+          this.fail('limitsHold', `${onProvider} calls in flight on ${seen.current}, limit ${limit}`);
         }
-        if (this.runningTotal > this.limits.maxConcurrent) {
-          this.fail(
-            'limitsHold',
-            `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
-          );
-        }
+        break;
+      }
+      case 'session.retry': {
+        const seen = this.sessions.get(event.sessionId);
+        if (seen !== undefined) this.endCall(seen);
         break;
       }
       case 'session.ended': {
@@ -167,7 +137,7 @@ export class RuntimeObserver {
           this.fail('endsExactlyOnce', `session ${event.sessionId} ended ${seen.ended.length} times`);
         this.queued.delete(event.sessionId);
         if (seen.admitted && seen.ended.length === 1) {
-          this.running.set(seen.provider, (this.running.get(seen.provider) ?? 1) - 1);
+          this.endCall(seen);
           this.runningTotal--;
         }
         break;
@@ -181,6 +151,11 @@ export class RuntimeObserver {
         const seen = this.sessions.get(event.sessionId);
         if (seen === undefined) break;
         seen.fallbacks++;
+        // A queued session that moved on before any call (its provider cooling down past its queue
+        // deadline) left the queue here, out of its order: it takes no slot of that provider.
+        if (!seen.admitted) this.admit(event.sessionId, seen, false);
+        this.endCall(seen);
+        seen.current = event.to.provider;
         if (seen.deltas > 0)
           this.fail(
             'oneTargetStreams',
@@ -194,6 +169,49 @@ export class RuntimeObserver {
       default:
         break;
     }
+  }
+
+  /**
+   * A session leaves the queue: within the global limit, and when `inOrder`, in priority order
+   * (bar the fairness turn).
+   */
+  private admit(id: string, seen: Seen, inOrder = true): void {
+    if (this.stopped) this.fail('drainStops', `session ${id} was admitted after the supervisor stopped`);
+    seen.admitted = true;
+    this.runningTotal++;
+    if (this.runningTotal > this.limits.maxConcurrent) {
+      this.fail(
+        'limitsHold',
+        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
+      );
+    }
+    this.queued.delete(id);
+    if (!inOrder) return;
+    // Priority order, with the one documented exception: a fairness turn admits the
+    // longest-waiting session of the provider, whatever its priority.
+    let oldest = seen.seq;
+    for (const other of this.queued.values()) {
+      if (other.provider === seen.provider && other.seq < oldest) oldest = other.seq;
+    }
+    const admission = (this.admissions.get(seen.provider) ?? 0) + 1;
+    this.admissions.set(seen.provider, admission);
+    const fairTurn = admission % this.limits.fairnessEvery === 0;
+    for (const [otherId, other] of this.queued) {
+      if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
+      if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
+        this.fail(
+          'priorityOrder',
+          `session ${id} (priority ${seen.priority}) was admitted before ${otherId} (priority ${other.priority}) on admission ${admission}, not a fairness turn for the oldest`,
+        );
+      }
+    }
+  }
+
+  /** The session's call in flight (if any) ended. */
+  private endCall(seen: Seen): void {
+    if (seen.calling === null) return;
+    this.calls.set(seen.calling, (this.calls.get(seen.calling) ?? 1) - 1);
+    seen.calling = null;
   }
 
   private checkRoute(id: string, seen: Seen, metadata: SessionMetadata): void {
@@ -223,119 +241,12 @@ export class RuntimeObserver {
       );
   }
 
-  /**
-   * `rateLimitsHold` and `cooldownHolds`, as the runtime must keep them: every call start is
-   * counted, retries too; a `RATE_LIMITED` answer cools its provider down until its hint, no call
-   * starts before then, then one probe until it answers.
-   */
-  private onLimits(event: RuntimeEvent): void {
-    if (event.type === 'session.started') {
-      const seen = this.sessions.get(event.sessionId);
-      if (seen === undefined) return;
-      const start: StartSeen = {
-        provider: seen.provider,
-        at: event.at,
-        sessionId: event.sessionId,
-        charged: this.limits.tokensOf?.(event.sessionId) ?? 0,
-      };
-      this.starts.push(start);
-      this.lastStart.set(event.sessionId, start);
-      const cooldown = this.cooldowns.get(seen.provider);
-      if (cooldown === undefined) return;
-      if (cooldown.state === 'coolingDown' && event.at >= cooldown.until) {
-        cooldown.state = 'probing';
-        cooldown.probe = null;
-      }
-      if (cooldown.state === 'coolingDown') {
-        this.fail(
-          'cooldownHolds',
-          `${event.sessionId} started on ${seen.provider} at ${event.at}, cooling down until ${cooldown.until}`,
-        );
-      } else if (cooldown.state === 'probing') {
-        if (cooldown.probe !== null && event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) {
-          cooldown.state = 'open';
-          cooldown.probe = null;
-          return;
-        }
-        if (cooldown.probe !== null)
-          this.fail(
-            'cooldownHolds',
-            `${event.sessionId} started on ${seen.provider} while ${cooldown.probe} probed`,
-          );
-        cooldown.probe = event.sessionId;
-        cooldown.probeAt = event.at;
-      }
-      return;
-    }
-    // A hop to a fallback ends its call as a retry does.
-    if (event.type !== 'session.retry' && event.type !== 'session.fallback' && event.type !== 'session.ended')
-      return;
-    const seen = this.sessions.get(event.sessionId);
-    if (seen === undefined) return;
-    const error =
-      event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
-    const answered =
-      event.type !== 'session.ended' ||
-      event.result.metadata.state === 'done' ||
-      event.result.metadata.state === 'failed';
-    const cooldown = this.cooldowns.get(seen.provider) ?? {
-      state: 'open',
-      until: 0,
-      probe: null,
-      probeAt: 0,
-    };
-    this.cooldowns.set(seen.provider, cooldown);
-    if (error?.code === 'RATE_LIMITED') {
-      const until = event.at + (error.retryAfterMs ?? 1000);
-      cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
-      cooldown.state = 'coolingDown';
-      cooldown.probe = null;
-      return;
-    }
-    if (cooldown.state === 'probing' && cooldown.probe === event.sessionId) {
-      if (answered) cooldown.state = 'open';
-      cooldown.probe = null;
-    }
-    // What a done call reported replaces its estimate.
-    if (event.type === 'session.ended' && event.result.ok) {
-      const last = this.lastStart.get(event.sessionId);
-      const used = event.result.metadata.usage?.totalTokens;
-      if (last !== undefined && used !== undefined) last.charged = used;
-    }
-  }
-
-  /** In every 60 s window, starts and tokens charged per provider within its limits. */
-  private checkRates(out: Violation[]): void {
-    for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
-      const starts = this.starts.filter((s) => s.provider === provider);
-      for (let i = 0; i < starts.length; i++) {
-        let count = 0;
-        let tokens = 0;
-        for (let j = i; j < starts.length && starts[j]!.at < starts[i]!.at + 60_000; j++) {
-          count++;
-          tokens += starts[j]!.charged;
-        }
-        const from = starts[i]!.at;
-        if (limits.requestsPerMinute !== undefined && count > limits.requestsPerMinute)
-          out.push({
-            invariant: 'rateLimitsHold',
-            detail: `${count} calls started on ${provider} in the 60 s from ${from}, limit ${limits.requestsPerMinute}/min`,
-          });
-        if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute)
-          out.push({
-            invariant: 'rateLimitsHold',
-            detail: `${tokens} tokens charged on ${provider} in the 60 s from ${from}, limit ${limits.tokensPerMinute}/min`,
-          });
-      }
-    }
-  }
-
   /** The checks that need the whole run: call after every session should have ended. */
   checkEnd(
     calls: readonly { readonly signal: AbortSignal; readonly id: number; readonly settled?: boolean }[],
   ): Violation[] {
     const out = [...this.violations];
-    this.checkRates(out);
+    this.limitsSeen.checkRates(out);
     const counts: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
     for (const [id, seen] of this.sessions) {
       if (seen.ended.length !== 1)

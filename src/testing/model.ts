@@ -72,6 +72,8 @@ export interface PropertyOptions {
   readonly contract?: Omit<ContractOptions, 'server'> | false;
   /** How long a provider call of yours may run on after its session ended, in ms. @default 100 */
   readonly releaseWithinMs?: number;
+  /** Looks at each run's runtime once every session ended (its `status()`, `metrics()`). */
+  readonly onEnd?: (runtime: Runtime) => void;
 }
 
 /** What a cluster does not promise per instance; a backend run does not check these. */
@@ -222,6 +224,16 @@ const limitsArbitrary = fc.record({
     p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
     p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
   }),
+  // Breakers, on by default in `serve`: off in some runs, tight enough in others to open and probe.
+  breakers: fc.option(
+    fc.record({
+      failures: fc.integer({ min: 1, max: 3 }),
+      windowMs: fc.integer({ min: 1000, max: 10_000 }),
+      openMs: fc.integer({ min: 100, max: 3000 }),
+      probeTimeoutMs: fc.integer({ min: 100, max: 6000 }),
+    }),
+    { nil: undefined },
+  ),
 });
 
 /** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
@@ -236,6 +248,13 @@ export interface ScenarioLimits {
   readonly providers?: Readonly<
     Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
   >;
+  /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
+  readonly breakers?: {
+    readonly failures: number;
+    readonly windowMs: number;
+    readonly openMs: number;
+    readonly probeTimeoutMs?: number;
+  };
 }
 
 /** Runs one generated scenario; resolves with the violations found (none when all invariants hold). */
@@ -254,11 +273,13 @@ export async function runScenario(
   const providers = watch?.providers ?? scripted;
   const backend = options.backend === undefined ? undefined : await options.backend();
   const clock = options.providers === undefined && backend === undefined ? new SimulatedClock() : systemClock;
+  const { breakers, ...runtimeLimits } = limits;
   const runtime = createRuntime({
     providers,
     clock,
     random: () => 0.5,
-    limits: { ...limits, defaultCompletionTokens: MODEL_COMPLETION_TOKENS },
+    limits: { ...runtimeLimits, defaultCompletionTokens: MODEL_COMPLETION_TOKENS },
+    ...(breakers === undefined ? {} : { breakers }),
     defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
     ...(backend === undefined ? {} : { backend }),
     ...(options.engine === undefined ? {} : { engine: options.engine }),
@@ -304,6 +325,7 @@ export async function runScenario(
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
   observer.unsubscribe();
+  options.onEnd?.(runtime);
   const violations = [...observer.checkEnd(scripted.flatMap((p) => p.calls)), ...(watch?.violations() ?? [])];
   if (backend === undefined) return violations;
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));

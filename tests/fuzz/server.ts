@@ -58,6 +58,11 @@ export function serverEnv(provider: OpenAIServer, extra: Record<string, string> 
     TROUPE_DEFAULT_MODEL: 'fuzz-model',
     TROUPE_ROOTS: root,
     TROUPE_LOG_LEVEL: 'debug',
+    // Breakers are on in serve and stdio by default; tight here so the generated 500s and resets
+    // open the provider's breaker, and fuzzed calls also meet the fail-fast path and its probe.
+    TROUPE_BREAKER_FAILURES: '2',
+    TROUPE_BREAKER_WINDOW_MS: '10000',
+    TROUPE_BREAKER_OPEN_MS: '1000',
     ...extra,
   };
 }

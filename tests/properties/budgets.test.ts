@@ -8,16 +8,24 @@ import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../src/core/errors.js';
 import { estimatePromptTokens } from '../../src/providers/estimate.js';
 import type { ChatRequest } from '../../src/providers/port.js';
-import { estimateCost } from '../../src/providers/prices.js';
+import { costOf, estimateCost } from '../../src/providers/prices.js';
 import { Budgets, type Reservation } from '../../src/runtime/budgets.js';
 import { MemorySharedState } from '../../src/runtime/memory-state.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const PRICE = { input: 2, output: 8, currency: 'USD' };
-const PRICES = { p: { m: PRICE } };
+// A second currency, tiered by prompt length: the tier rule is on the estimate and the bill alike.
+const YUAN = {
+  input: 14,
+  output: 56,
+  currency: 'CNY',
+  tiers: [{ fromPromptTokens: 60, input: 28, output: 112 }],
+};
+const PRICES = { p: { m: PRICE }, q: { m: YUAN } };
 
 const call = fc.record({
   owner: fc.constantFrom('token:a', 'token:b', 'mcp:c'),
+  provider: fc.constantFrom('p', 'q'),
   prompt: fc.string({ maxLength: 400 }),
   maxTokens: fc.integer({ min: 1, max: 4000 }),
   // What the call really used, as a share of its estimate (never above it: the rule's premise).
@@ -30,7 +38,7 @@ function requestOf(c: { prompt: string; maxTokens: number }): ChatRequest {
 }
 
 describe('budget properties', () => {
-  it('never exceeds a budget by more than one call estimate, however calls interleave', async () => {
+  it('never exceeds a budget by more than one call estimate, per currency, however calls interleave', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(call, { minLength: 5, maxLength: 40 }),
@@ -40,17 +48,21 @@ describe('budget properties', () => {
           const clock = new ManualClock();
           clock.time = Date.parse('2026-12-01T10:00:00Z');
           const state = new MemorySharedState(clock);
-          const budgets = new Budgets({ perCaller, global }, PRICES, state, clock);
-          const out: {
-            reservation: Reservation;
-            prompt: number;
-            completion: number;
-            used: number;
-            at: number;
-          }[] = [];
-          let maxEstimate = 0;
+          // Yuan budgets seven times the dollar ones: each currency is held to its own.
+          const limit = { USD: { perCaller, global }, CNY: { perCaller: perCaller * 7, global: global * 7 } };
+          const budgets = new Budgets(
+            {
+              perCaller: { USD: perCaller, CNY: limit.CNY.perCaller },
+              global: { USD: global, CNY: limit.CNY.global },
+            },
+            PRICES,
+            state,
+            clock,
+          );
+          const out: { reservation: Reservation; prompt: number; completion: number; used: number }[] = [];
+          const maxEstimate: Record<string, number> = { USD: 0, CNY: 0 };
           const spentBy: Record<string, number> = {};
-          let spent = 0;
+          const spent: Record<string, number> = { USD: 0, CNY: 0 };
           const settle = async (i: number) => {
             const [c] = out.splice(i % out.length, 1);
             if (c === undefined) return;
@@ -60,38 +72,52 @@ describe('budget properties', () => {
               totalTokens: 0,
             };
             await budgets.settle(c.reservation, usage);
-            const cost = (usage.promptTokens * PRICE.input + usage.completionTokens * PRICE.output) / 1e6;
-            spent += cost;
-            const owner = c.reservation.keys[0] as string;
+            const cost = costOf(c.reservation.currency === 'USD' ? PRICE : YUAN, usage).amount;
+            const cur = c.reservation.currency;
+            spent[cur] = (spent[cur] ?? 0) + cost;
+            const owner = `${cur} ${c.reservation.keys[0]}`;
             spentBy[owner] = (spentBy[owner] ?? 0) + cost;
           };
           // Reservations start together, in waves: each wave's changes interleave in the state.
           for (let i = 0; i < calls.length; i += 4) {
             const wave = calls.slice(i, i + 4);
-            const answers = await Promise.all(wave.map((c) => budgets.reserve(c.owner, 'p', requestOf(c))));
+            const answers = await Promise.all(
+              wave.map((c) => budgets.reserve(c.owner, c.provider, requestOf(c))),
+            );
             answers.forEach((answer, k) => {
               const c = wave[k] as (typeof calls)[number];
+              const price = c.provider === 'p' ? PRICE : YUAN;
               const prompt = estimatePromptTokens(requestOf(c));
-              const estimate = estimateCost(PRICE, prompt, c.maxTokens).amount;
-              maxEstimate = Math.max(maxEstimate, estimate);
+              const estimate = estimateCost(price, prompt, c.maxTokens).amount;
+              maxEstimate[price.currency] = Math.max(maxEstimate[price.currency] ?? 0, estimate);
               if (answer instanceof TroupeError) {
                 expect(['BUDGET_EXCEEDED']).toContain(answer.code);
+                expect(answer.message).toContain(`${price.currency} per UTC day`);
                 expect(answer.message).toMatch(
-                  /USD spent and .* reserved by calls in flight; it resets at 2026-12-02T00:00:00.000Z/,
+                  /(USD|CNY) spent and .* reserved by calls in flight; it resets at 2026-12-02T00:00:00.000Z/,
                 );
                 expect(answer.retryAfterMs).toBe(14 * 3600_000);
-              } else out.push({ reservation: answer, prompt, completion: c.maxTokens, used: c.used, at: i });
+              } else {
+                expect(answer.currency).toBe(price.currency);
+                out.push({ reservation: answer, prompt, completion: c.maxTokens, used: c.used });
+              }
             });
             for (const c of wave) if (c.settleAfter < 2 && out.length > 0) await settle(c.settleAfter);
           }
           while (out.length > 0) await settle(0);
           const eps = 1e-6;
-          expect(spent).toBeLessThanOrEqual(global + maxEstimate + eps);
-          for (const total of Object.values(spentBy))
-            expect(total).toBeLessThanOrEqual(perCaller + maxEstimate + eps);
           const today = budgets.spentToday();
-          expect(today.USD?.global?.reserved).toBe(0);
-          expect(today.USD?.global?.spent).toBeCloseTo(spent, 6);
+          for (const cur of ['USD', 'CNY'] as const) {
+            const most = maxEstimate[cur] ?? 0;
+            expect(spent[cur]).toBeLessThanOrEqual(limit[cur].global + most + eps);
+            // What the budget holds is this currency's calls alone: nothing of the other's.
+            expect(today[cur]?.global?.spent ?? 0).toBeCloseTo(spent[cur] ?? 0, 6);
+            expect(today[cur]?.global?.reserved ?? 0).toBe(0);
+          }
+          for (const [owner, total] of Object.entries(spentBy)) {
+            const cur = owner.slice(0, 3) as 'USD' | 'CNY';
+            expect(total).toBeLessThanOrEqual(limit[cur].perCaller + (maxEstimate[cur] ?? 0) + eps);
+          }
         },
       ),
       { numRuns: 150 },

@@ -72,6 +72,45 @@ describe('runtime model (fast-check)', () => {
   });
 });
 
+describe('runtime model with circuit breakers', () => {
+  it('keeps every invariant while a breaker opens, fails calls fast, and a probe closes it', async () => {
+    const limits = {
+      maxConcurrent: 3,
+      perProvider: { p0: 2, p1: 2 },
+      maxQueued: 10,
+      fairnessEvery: 2,
+      historySize: 10,
+      breakers: { failures: 1, windowMs: 10_000, openMs: 1000 },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    let breaker: { state: string; opened: number } | undefined;
+    const violations = await runScenario(
+      limits,
+      [
+        new Submit(0, 5, 5000, 5000),
+        new Settle(0, 'retryable'), // a 503: the breaker of p0 opens (1 failure)
+        new Advance(10),
+        new Submit(0, 5, 5000, 5000), // fails fast without a call, or falls back to p1
+        new Submit(0, 5, 5000, 5000, [1]),
+        new Settle(0, 'ok'),
+        new Advance(1500), // past openMs: the next call to p0 is the probe
+        new Submit(0, 5, 5000, 5000),
+        new Settle(0, 'ok'),
+        new Settle(0, 'ok'),
+        new Advance(3000),
+      ],
+      {
+        onEnd: (runtime) => {
+          breaker = runtime.status().breakers?.find((b) => b.provider === 'p0');
+        },
+      },
+    );
+    expect(violations).toEqual([]);
+    expect(breaker?.opened).toBe(1);
+    expect(breaker?.state).toBe('closed');
+  });
+});
+
 async function scenarioCommands() {
   const model = await import('../../src/testing/model.js');
   return model.commands;

@@ -178,6 +178,23 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('refuses a session beyond maxQueued with QUEUE_FULL, and takes one again once there is room', async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 }, maxQueued: 1 },
+    });
+    const running = runtime.submit(ask('run wait:400'));
+    await new Promise((r) => setTimeout(r, 200));
+    const queued = runtime.submit(ask('queued'));
+    expect(() => runtime.submit(ask('one too many'))).toThrow(/QUEUE_FULL|Expected room in the queue/);
+    expect(runtime.metrics().rejected).toMatchObject({ QUEUE_FULL: 1 });
+    expect((await running.result).ok).toBe(true);
+    expect((await queued.result).ok).toBe(true);
+    expect((await runtime.submit(ask('again')).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(

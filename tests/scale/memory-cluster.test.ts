@@ -5,7 +5,7 @@
  * (`src/scale/cluster-runtime.ts`); only the ports are in memory.
  */
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { MemoryClusterHub, resolveLimits, resultOf } from '../../src/runtime/backend.js';
 import type { BusMessage, QueuedSession } from '../../src/runtime/ports.js';
@@ -47,6 +47,16 @@ function cluster(options: Partial<RuntimeOptions> = {}) {
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
 
 describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
+  // Nothing the cluster does may make XState warn (e.g. a machine run inside the supervisor's action).
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
   it('runs a session handed back by an instance that shut down on the other instance, as a further attempt', async () => {
     const { clock, provider, errors, instance } = cluster();
     const a = instance();
@@ -117,6 +127,44 @@ describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
     await b.shutdown({ deadlineMs: 0 });
     expect(errors).toEqual([]);
   });
+  it("holds a session back by its model's limit alone: the provider's other model runs at once, and it runs when its window frees", async () => {
+    const { clock, provider, errors, instance } = cluster({
+      limits: { providers: { p: { models: { small: { requestsPerMinute: 1 } } } } },
+    });
+    const runtime = instance();
+    await runtime.ready;
+    const chat = (model: string, text: string) => ({
+      model,
+      messages: [{ role: 'user' as const, content: text }],
+    });
+    const first = runtime.submit(chat('small', 'one'));
+    await advance(clock, 100);
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).ok).toBe(true);
+
+    const held = runtime.submit(chat('small', 'two'), { queueTimeoutMs: 120_000 });
+    await advance(clock, 100);
+    const other = runtime.submit(chat('big', 'three'));
+    await advance(clock, 100);
+    // The big model's session runs while the small one's waits for its minute.
+    expect(provider.pending().map((c) => c.request.model)).toEqual(['big']);
+    expect(runtime.session(held.id)?.state).toBe('queued');
+    provider.pending()[0]?.settle('ok');
+    expect((await other.result).ok).toBe(true);
+
+    // Its model's window frees about a minute after the first call (the limiter said 60.9 s here).
+    await advance(clock, 59_000, 1000);
+    expect(provider.pending()).toEqual([]);
+    await advance(clock, 2000, 1000);
+    expect(provider.pending().map((c) => c.request.model)).toEqual(['small']);
+    provider.pending()[0]?.settle('ok');
+    const result = await held.result;
+    expect(result.ok).toBe(true);
+    // It started once the window of its first call (a minute before) had room again.
+    expect(result.metadata.queuedMs).toBeGreaterThanOrEqual(59_000);
+    await runtime.shutdown({ deadlineMs: 0 });
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('the in-memory ports', () => {
@@ -136,6 +184,16 @@ describe('the in-memory ports', () => {
       random: 0.5,
     } as unknown as QueuedSession['input'],
     request: { model: 'm', messages: [] },
+  });
+
+  it("refuses a runtime whose clock is not its hub's: the cluster would run on two times", () => {
+    const hub = new MemoryClusterHub({ clock: new SimulatedClock() });
+    expect(() =>
+      createRuntime({
+        providers: [new ScriptedProvider('p')],
+        backend: memoryClusterBackend({ hub }),
+      }),
+    ).toThrow(/Expected the runtime's clock to be its hub's/);
   });
 
   it('settles a session exactly once when two instances race, and each instance hears one end', async () => {

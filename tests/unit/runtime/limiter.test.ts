@@ -220,9 +220,15 @@ describe('Limiter over a shared state', () => {
     return { state, limiter: new Limiter(config, state) };
   };
 
-  it("the provider's maxConcurrent is the scheduler's, not a window limit; a model's limits are its own", () => {
+  it("the provider's maxConcurrent bounds its calls in flight (fallback hops included); a model's limits are its own", () => {
     const { limiter } = setup();
-    expect(limiter.providerLimits('p')).toEqual({ requestsPerMinute: 10 });
+    expect(limiter.providerLimits('p')).toEqual({ maxConcurrent: 9, requestsPerMinute: 10 });
+    // Nine calls of another model hold the provider's nine slots: the tenth waits for one.
+    for (let i = 0; i < 9; i++)
+      expect(limiter.tryStartNow('p', { ...start(`s${i}`), model: 'other' })).toMatchObject({ ok: true });
+    const tenth = limiter.tryStartNow('p', { ...start('s9'), model: 'other' });
+    expect(tenth).toMatchObject({ ok: false, limit: 'maxConcurrent' });
+    expect(tenth).not.toHaveProperty('model');
     expect(limiter.providerLimits('unknown')).toEqual({});
     expect(limiter.modelLimits('p', 'm')).toEqual({ requestsPerMinute: 1, maxConcurrent: 1 });
     expect(limiter.modelLimits('p', 'other')).toBeUndefined();

@@ -1,0 +1,147 @@
+/**
+ * `rateLimitsHold` and `cooldownHolds` (see `invariants.ts`): every provider call started, charged to
+ * the target it went to (after a fallback hop, the hop's), and the observer's copy of each
+ * provider's cooldown machine.
+ */
+import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
+import type { RuntimeEvent } from '../runtime/types.js';
+import type { InvariantName, ObservedLimits, Seen, Violation } from './invariants.js';
+
+/** One provider call started, and the tokens it is charged in the end. */
+interface StartSeen {
+  readonly provider: string;
+  readonly at: number;
+  readonly sessionId: string;
+  charged: number;
+}
+
+/** The observer's copy of a provider's cooldown machine (`machines/provider.ts`). */
+interface CooldownSeen {
+  state: 'open' | 'coolingDown' | 'probing';
+  until: number;
+  probe: string | null;
+  /** When the probe started: one not refused within `PROBE_ACCEPTED_MS` opens the provider. */
+  probeAt: number;
+}
+
+export class LimitsSeen {
+  private readonly starts: StartSeen[] = [];
+  /** The last start of each session. */
+  private readonly lastStart = new Map<string, StartSeen>();
+  private readonly cooldowns = new Map<string, CooldownSeen>();
+
+  constructor(
+    private readonly limits: ObservedLimits,
+    private readonly fail: (invariant: InvariantName, detail: string) => void,
+  ) {}
+
+  /**
+   * `rateLimitsHold` and `cooldownHolds`, as the runtime must keep them: every call start is
+   * counted, retries too; a `RATE_LIMITED` answer cools its provider down until its hint, no call
+   * starts before then, then one probe until it answers.
+   */
+  onEvent(event: RuntimeEvent, seen: Seen | undefined): void {
+    if (event.type === 'session.started') {
+      if (seen === undefined) return;
+      // Charged to the target actually called, not to the provider it was queued under.
+      const start: StartSeen = {
+        provider: seen.current,
+        at: event.at,
+        sessionId: event.sessionId,
+        charged: this.limits.tokensOf?.(event.sessionId) ?? 0,
+      };
+      this.starts.push(start);
+      this.lastStart.set(event.sessionId, start);
+      const cooldown = this.cooldowns.get(seen.current);
+      if (cooldown === undefined) return;
+      if (cooldown.state === 'coolingDown' && event.at >= cooldown.until) {
+        cooldown.state = 'probing';
+        cooldown.probe = null;
+      }
+      if (cooldown.state === 'coolingDown') {
+        this.fail(
+          'cooldownHolds',
+          `${event.sessionId} started on ${seen.current} at ${event.at}, cooling down until ${cooldown.until}`,
+        );
+      } else if (cooldown.state === 'probing') {
+        if (cooldown.probe !== null && event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) {
+          cooldown.state = 'open';
+          cooldown.probe = null;
+          return;
+        }
+        if (cooldown.probe !== null)
+          this.fail(
+            'cooldownHolds',
+            `${event.sessionId} started on ${seen.current} while ${cooldown.probe} probed`,
+          );
+        cooldown.probe = event.sessionId;
+        cooldown.probeAt = event.at;
+      }
+      return;
+    }
+    // A hop to a fallback ends its call as a retry does.
+    if (event.type !== 'session.retry' && event.type !== 'session.fallback' && event.type !== 'session.ended')
+      return;
+    if (seen === undefined) return;
+    // A queued session moving on from a provider that cools down made no call: nothing to count.
+    if (event.type === 'session.fallback' && !seen.admitted) return;
+    const error =
+      event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
+    const answered =
+      event.type !== 'session.ended' ||
+      event.result.metadata.state === 'done' ||
+      event.result.metadata.state === 'failed';
+    // The call that ended was on the target a hop left, else on the current one.
+    const provider = event.type === 'session.fallback' ? event.from.provider : seen.current;
+    const cooldown = this.cooldowns.get(provider) ?? {
+      state: 'open',
+      until: 0,
+      probe: null,
+      probeAt: 0,
+    };
+    this.cooldowns.set(provider, cooldown);
+    if (error?.code === 'RATE_LIMITED') {
+      const until = event.at + (error.retryAfterMs ?? 1000);
+      cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
+      cooldown.state = 'coolingDown';
+      cooldown.probe = null;
+      return;
+    }
+    if (cooldown.state === 'probing' && cooldown.probe === event.sessionId) {
+      if (answered) cooldown.state = 'open';
+      cooldown.probe = null;
+    }
+    // What a done call reported replaces its estimate.
+    if (event.type === 'session.ended' && event.result.ok) {
+      const last = this.lastStart.get(event.sessionId);
+      const used = event.result.metadata.usage?.totalTokens;
+      if (last !== undefined && used !== undefined) last.charged = used;
+    }
+  }
+
+  /** In every 60 s window, starts and tokens charged per provider within its limits. */
+  checkRates(out: Violation[]): void {
+    for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
+      const starts = this.starts.filter((s) => s.provider === provider);
+      for (let i = 0; i < starts.length; i++) {
+        let count = 0;
+        let tokens = 0;
+        for (let j = i; j < starts.length && starts[j]!.at < starts[i]!.at + 60_000; j++) {
+          count++;
+          tokens += starts[j]!.charged;
+        }
+        const from = starts[i]!.at;
+        if (limits.requestsPerMinute !== undefined && count > limits.requestsPerMinute)
+          out.push({
+            invariant: 'rateLimitsHold',
+            detail: `${count} calls started on ${provider} in the 60 s from ${from}, limit ${limits.requestsPerMinute}/min`,
+          });
+        if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute)
+          out.push({
+            invariant: 'rateLimitsHold',
+            detail: `${tokens} tokens charged on ${provider} in the 60 s from ${from}, limit ${limits.tokensPerMinute}/min`,
+          });
+      }
+    }
+  }
+}
