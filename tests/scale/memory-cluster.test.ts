@@ -231,4 +231,29 @@ describe('the in-memory ports', () => {
     const ends = heard.filter(([, m]) => m.event.type === 'session.ended');
     expect(ends.map(([instance]) => instance).sort()).toEqual([one.instanceId, two.instanceId].sort());
   });
+
+  it('runs a session whose first look at the shared limits failed: it waits a moment and asks again, the failure reported', async () => {
+    const { clock, hub, provider, errors, instance } = cluster({
+      limits: { providers: { p: { requestsPerMinute: 10 } } },
+    });
+    const update = hub.state.update.bind(hub.state);
+    let failures = 2;
+    hub.state.update = ((...args: Parameters<typeof update>) => {
+      if (failures > 0) {
+        failures -= 1;
+        return Promise.reject(new Error('shared state cut'));
+      }
+      return update(...args);
+    }) as typeof hub.state.update;
+    const a = instance();
+    await a.ready;
+    const handle = a.submit(ask('hi'), { queueTimeoutMs: 30_000 });
+    await advance(clock, 5000);
+    expect(provider.pending().length).toBe(1);
+    provider.pending()[0]?.settle('ok');
+    await advance(clock, 100);
+    expect((await handle.result).ok).toBe(true);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['shared state cut', 'shared state cut']);
+    await a.shutdown({ deadlineMs: 0 });
+  });
 });
