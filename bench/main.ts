@@ -12,6 +12,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   http: () => import('./http.js'),
   routing: () => import('./routing.js'),
   tracing: () => import('./tracing.js'),
+  state: () => import('./shared-state.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);

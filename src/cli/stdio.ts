@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
@@ -54,10 +55,14 @@ export const command: Command = {
     // Answers that complete in the same turn leave in one write (see stdio-output.ts).
     const output = batchedOutput(process.stdout);
     // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
-    const input = guardStdin(process.stdin, (line) => output.write(line));
-    // A 2026-07-28 connection gets every resource change; the entry routes them onto its listen streams.
+    // Good ones show which resources a 2026-07-28 client's listen streams name.
+    const listening = new ListenInterest();
+    const input = guardStdin(process.stdin, (line) => output.write(line), {
+      onMessage: (message) => listening.observe(message),
+    });
+    // A 2026-07-28 connection gets the resource changes its listen streams named; the entry routes them.
     const handle = serveStdio(
-      ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? 'all' : 'subscribed' }),
+      ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
       {
         transport: new StdioServerTransport(input as Readable, output),
         onerror: (error) => logger.error({ err: error }, error.message),

@@ -29,10 +29,11 @@ export const MODELS_URI = 'troupe://models';
  * How a server tells its client about changed resources: `subscribed` sends
  * `notifications/resources/updated` for the URIs the client subscribed to (2025-11-25);
  * `all` sends every change and lets the serving entry route them onto `subscriptions/listen`
- * streams (2026-07-28 over stdio); `none` sends nothing (2026-07-28 over HTTP, where the handler's
- * event bus carries them: see `http.ts`).
+ * streams (2026-07-28 over stdio); `{ wants }` sends only the changes `wants(uri)` allows, for the
+ * entry to route the same way (`troupe stdio` passes its `ListenInterest`); `none` sends nothing
+ * (2026-07-28 over HTTP, where the handler's event bus carries them: see `http.ts`).
  */
-export type ResourceUpdates = 'subscribed' | 'all' | 'none';
+export type ResourceUpdates = 'subscribed' | 'all' | { readonly wants: (uri: string) => boolean } | 'none';
 
 export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
   const chartNames = Object.keys(mcp.charts);
@@ -147,7 +148,7 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
 function pushUpdates(
   server: McpServer,
   mcp: McpContext,
-  updates: 'subscribed' | 'all',
+  updates: Exclude<ResourceUpdates, 'none'>,
   visible: (id: string, ctx: ServerContext) => boolean,
 ): void {
   const low = server.server;
@@ -168,7 +169,7 @@ function pushUpdates(
     } else if (mcp.sessionFilter !== undefined) {
       // Nothing tells whose stream a change would reach, so with scoping on none goes out.
       return;
-    }
+    } else if (updates !== 'all' && !updates.wants(uri)) return;
     if (server.isConnected()) low.sendResourceUpdated({ uri }).catch(() => stop());
   });
   const previous = low.onclose;

@@ -16,6 +16,8 @@ export interface StdioGuardOptions {
   readonly maxLineBytes?: number;
   /** Deepest JSON nesting accepted. @default 64 */
   readonly maxJsonDepth?: number;
+  /** Called with each good line's parsed message (or batch) before it goes on. */
+  readonly onMessage?: (message: unknown) => void;
 }
 
 /** A line's verdict: pass it on, or answer with this error. */
@@ -23,6 +25,17 @@ export function checkLine(
   line: string,
   maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
 ): { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string } {
+  const verdict = readLine(line, maxJsonDepth);
+  return verdict.ok ? { ok: true } : verdict;
+}
+
+/** `checkLine`, with the parsed value of a good line. */
+function readLine(
+  line: string,
+  maxJsonDepth: number,
+):
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly code: number; readonly message: string } {
   if (jsonDepth(line) > maxJsonDepth) {
     return {
       ok: false,
@@ -51,7 +64,7 @@ export function checkLine(
       message: 'Invalid Request: expected a JSON-RPC 2.0 object ({"jsonrpc":"2.0",...})',
     };
   }
-  return { ok: true };
+  return { ok: true, value };
 }
 
 /**
@@ -115,10 +128,11 @@ export function guardStdin(
         const end = line.length > 1 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
         const text = line.toString('utf8', 0, end);
         if (text.trim() === '') continue;
-        const verdict = checkLine(text, maxJsonDepth);
-        if (verdict.ok)
+        const verdict = readLine(text, maxJsonDepth);
+        if (verdict.ok) {
+          options.onMessage?.(verdict.value);
           good.push(end === line.length - 1 ? line : Buffer.concat([line.subarray(0, end), NEWLINE]));
-        else {
+        } else {
           pass();
           refuse(verdict.code, verdict.message);
         }

@@ -1,9 +1,11 @@
 /**
  * Where a runtime keeps what several instances would share: the queue that admits sessions, the
- * store of live sessions, and the bus for events and cancellations. The in-memory backend (the
- * default) keeps them in this process: the scheduler, the live map and the listener set inside
- * `createRuntime`. A scale-out backend (`redisBackend` in `src/scale/`) implements the same three
- * ports on a shared server and builds on a local runtime that runs the sessions it is handed.
+ * store of live sessions, and the bus for events and cancellations. The default backend keeps them
+ * in this process, synchronously: the scheduler, the live map and the listener set inside the
+ * local runtime. A cluster backend hands the ports (`ClusterPorts`, `ports.ts`) to the one cluster
+ * composition in `src/scale/cluster-runtime.ts`, which builds on a local runtime that runs the
+ * sessions it leases: `redisBackend` on a shared server, `memoryClusterBackend` on the in-memory
+ * ports exported here (`MemoryClusterHub`, `memory-ports/`), several instances in one process.
  */
 import type { SessionInput } from '../../machines/session.js';
 import type { TroupeErrorData } from '../core/errors.js';

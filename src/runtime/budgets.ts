@@ -133,6 +133,10 @@ export class Budgets {
   /** Before a call: reserves its estimated cost, or the error that refuses it. */
   reserve(owner: unknown, provider: string, request: ChatRequest): Promise<Reservation | TroupeError> {
     const price = priceOf(this.prices, provider, request.model);
+    const day = this.today();
+    // No budget in any currency (`budgets: {}`): nothing to check, priced or not.
+    if (this.limits.size === 0)
+      return Promise.resolve({ keys: [], currency: '', day, amount: 0, provider, model: request.model });
     if (price === undefined) {
       return Promise.resolve(
         runtimeError(
@@ -141,7 +145,6 @@ export class Budgets {
         ),
       );
     }
-    const day = this.today();
     const base = { keys: [], currency: price.currency, day, amount: 0, provider, model: request.model };
     const limits = this.limits.get(price.currency);
     // No budget in this currency: the call is not limited (never by another currency's budget).

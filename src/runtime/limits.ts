@@ -66,15 +66,18 @@ export class Limiter {
     return this.start(provider, start, this.memory()) as Acquired;
   }
 
-  /** A call's outcome: reconciles its tokens, drives the cooldown machine, frees its slots. */
-  settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<void> {
+  /**
+   * A call's outcome: reconciles its tokens, drives the cooldown machine, frees its slots.
+   * Resolves to whether this outcome began a cooldown of the provider.
+   */
+  settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<boolean> {
     return Promise.resolve(
       this.finish(provider, start, now, outcome, (k, i, c, t) => this.state.update(k, i, c, t)),
     );
   }
 
-  settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): void {
-    this.finish(provider, start, now, outcome, this.memory());
+  settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): boolean {
+    return this.finish(provider, start, now, outcome, this.memory()) as boolean;
   }
 
   /** What each provider has left at `now`. */
@@ -135,20 +138,33 @@ export class Limiter {
     });
   }
 
-  private finish(provider: string, start: Start, now: number, outcome: CallOutcome, exec: Exec): Maybe<void> {
-    const done = exec(
+  private finish(
+    provider: string,
+    start: Start,
+    now: number,
+    outcome: CallOutcome,
+    exec: Exec,
+  ): Maybe<boolean> {
+    const settled = settleProvider(start.sessionId, start.now, now, outcome);
+    const cooled = exec(
       providerKey(provider),
       initialProviderState,
-      settleProvider(start.sessionId, start.now, now, outcome),
+      (state: ProviderState) => {
+        const next = settled(state).state;
+        return { state: next, result: next.c.context.cooldowns > state.c.context.cooldowns };
+      },
       LIMITER_TTL_MS,
     );
-    if (this.modelLimits(provider, start.model) === undefined) return then(done, () => undefined);
-    return then(done, () =>
-      exec(
-        modelKey(provider, start.model),
-        emptyWindow,
-        settleModel(start.sessionId, start.now, now, outcome),
-        LIMITER_TTL_MS,
+    if (this.modelLimits(provider, start.model) === undefined) return cooled;
+    return then(cooled, (began) =>
+      then(
+        exec(
+          modelKey(provider, start.model),
+          emptyWindow,
+          settleModel(start.sessionId, start.now, now, outcome),
+          LIMITER_TTL_MS,
+        ),
+        () => began,
       ),
     );
   }

@@ -139,7 +139,9 @@ export class LocalLimits {
 
   private settleShared(provider: string, start: Start, outcome: CallOutcome): void {
     const shared = this.shared as NonNullable<LocalLimits['shared']>;
-    shared.limiter.settle(provider, start, this.clock.now(), outcome).catch(shared.onError);
+    shared.limiter.settle(provider, start, this.clock.now(), outcome).then((began) => {
+      if (began) this.counters.cooldowns++;
+    }, shared.onError);
   }
 
   private startOf(record: SessionRecord, model: string, lapsesAt: number): Start {
@@ -306,12 +308,8 @@ export class LocalLimits {
       this.settleShared(record.provider, start ?? this.bare(record, now), outcome);
       return true;
     }
-    const before = this.state.readNow<{ c: { context: { cooldowns: number } } }>(
-      providerKey(record.provider),
-    );
-    this.limiter.settleNow(record.provider, start ?? this.bare(record, now), now, outcome);
-    const after = this.state.readNow<{ c: { context: { cooldowns: number } } }>(providerKey(record.provider));
-    if ((after?.c.context.cooldowns ?? 0) > (before?.c.context.cooldowns ?? 0)) this.counters.cooldowns++;
+    if (this.limiter.settleNow(record.provider, start ?? this.bare(record, now), now, outcome))
+      this.counters.cooldowns++;
     return true;
   }
 

@@ -5,11 +5,12 @@
  * reference: a policy returns a new state and never mutates the one it got.
  *
  * Expired states go, by the injected clock and without a timer: a read or a change of an expired
- * key drops it (lazily), and every read or change also examines the next `SWEEP_STEP` keys of a
- * sweep that walks the map in turn and drops those expired. The bound: a key is gone at most one
- * full pass (`size / SWEEP_STEP` accesses) after it expires, so, as each access adds at most one
- * key, the map holds at most about `SWEEP_STEP / (SWEEP_STEP - 1)` times the states that have not
- * expired (4/3 of them), never the ones a caller stopped using.
+ * key drops it (lazily), and every change also examines the next `SWEEP_STEP` keys of a sweep that
+ * walks the map in turn and drops those expired (reads, the closed breaker's path, stay a lookup).
+ * The bound: a key is gone at most one full pass (`size / SWEEP_STEP` changes) after it expires,
+ * so, as only a change adds a key and at most one, the map holds at most about
+ * `SWEEP_STEP / (SWEEP_STEP - 1)` times the states that have not expired (4/3 of them), never the
+ * ones a caller stopped using.
  */
 import type { Clock } from '../core/clock.js';
 import type { SharedState } from './ports.js';
@@ -20,7 +21,7 @@ interface Entry {
   expiresAt: number;
 }
 
-/** Keys a read or a change examines for expiry besides its own. */
+/** Keys a change examines for expiry besides its own. */
 export const SWEEP_STEP = 4;
 
 export class MemorySharedState implements SharedState {
@@ -28,7 +29,11 @@ export class MemorySharedState implements SharedState {
   /** Where the sweep stands; a `Map` iterator stays valid while keys are added and deleted. */
   private cursor: Iterator<[string, Entry]> = this.entries.entries();
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  /** @param sweepStep keys a change examines besides its own; 0 only to measure the sweep's cost. */
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly sweepStep = SWEEP_STEP,
+  ) {}
 
   /** States held, expired ones not yet dropped included (for bounds and tests). */
   get size(): number {
@@ -57,7 +62,6 @@ export class MemorySharedState implements SharedState {
 
   readNow<S>(key: string): S | undefined {
     const now = this.clock.now();
-    this.sweep(now);
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
@@ -84,9 +88,9 @@ export class MemorySharedState implements SharedState {
     return Promise.resolve(this.readNow<S>(key));
   }
 
-  /** Examines the next `SWEEP_STEP` keys in turn (from the start again after the last) and drops the expired. */
+  /** Examines the next `sweepStep` keys in turn (from the start again after the last) and drops the expired. */
   private sweep(now: number): void {
-    for (let i = 0; i < SWEEP_STEP && this.entries.size > 0; i++) {
+    for (let i = 0; i < this.sweepStep && this.entries.size > 0; i++) {
       let next = this.cursor.next();
       if (next.done === true) {
         this.cursor = this.entries.entries();

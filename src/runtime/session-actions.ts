@@ -94,7 +94,8 @@ export function provideSessionMachine(fx: SessionEffects) {
         const routing = context.routing;
         const targets = context.input.targets;
         if (error === null || routing === null || targets === undefined) return;
-        fx.counters.providerError(error.code);
+        // An error a provider answered; a queued session moved on from a cooldown received none.
+        if (event.type !== 'session.reroute') fx.counters.providerError(error.code);
         const record = fx.recordOf(self);
         if (!events.wants(record)) return;
         const from = targets[routing.left];

@@ -86,11 +86,16 @@ export function createClusterRuntime(
     draining: () => {
       leasing = queue.stopLeasing();
     },
-    cancelRemaining: () => {
+    cancelRemaining: (done) => {
       // Running sessions go back to the cluster, to be taken up as a further attempt.
       handingBack = runner.handBackAll();
-      for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
-      return [];
+      // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`),
+      // and an XState actor run inside another's custom action warns on every `assign`.
+      queueMicrotask(() => {
+        for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
+        done([]);
+      });
+      return undefined;
     },
     stopped: async () => {
       await handingBack;

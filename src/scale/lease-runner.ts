@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import {
+  type AdoptedSession,
   estimateTokens,
   Limiter,
   type LocalRuntime,
@@ -14,7 +15,7 @@ import {
   resultOf,
   type Start,
 } from '../runtime/backend.js';
-import type { EventBus, Held, Lease, SessionStore, SharedState } from '../runtime/ports.js';
+import type { EventBus, Held, Lease, LeaseState, SessionStore, SharedState } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import type { LimitsView } from './limits-view.js';
 
@@ -115,17 +116,28 @@ export class LeaseRunner {
         await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data.label);
         return;
       }
+      // Taken over: it resumes between attempts, and its next call asks the limits of its route's
+      // current target as any retry does (charged once, to the right provider).
+      if (state.run !== undefined) return await this.runHere(entry, state, undefined);
       // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const start: Start = {
         sessionId: id,
         model: data.input.model,
         now,
         tokens: estimateTokens(data.request, this.s.limits.defaultCompletionTokens).total,
-        lapsesAt: state.run?.runDeadlineAt ?? now + data.input.timeoutMs,
+        lapsesAt: now + data.input.timeoutMs,
       };
-      const got = await this.limiter.tryStart(data.input.provider, start);
+      let got: Awaited<ReturnType<Limiter['tryStart']>>;
+      try {
+        got = await this.limiter.tryStart(data.input.provider, start);
+      } catch (error) {
+        // The shared limits could not be read or changed (Redis cut, or changed by other instances
+        // at every try): this session alone waits a moment and asks again; its queue deadline holds.
+        this.s.onError(error);
+        return { retryInMs: PROBE_POLL_MS, modelOnly: true };
+      }
       // Cooling down past its queue deadline: it moves on to its next target here, uncharged.
-      const reroute = got.ok || state.run !== undefined ? undefined : rerouteOnCooldown(data.input, got, now);
+      const reroute = got.ok ? undefined : rerouteOnCooldown(data.input, got, now);
       if (!got.ok && reroute === undefined) {
         // A slot frees when some call ends (its lapse is only a lost instance's bound): look again soon.
         const at = got.limit === 'maxConcurrent' ? null : got.at;
@@ -137,25 +149,35 @@ export class LeaseRunner {
           .catch(this.s.onError);
         return { retryInMs, modelOnly };
       }
-      const handle = this.s.local.adopt({
-        input: data.input,
-        request: data.request,
-        ...(data.label === undefined ? {} : { label: data.label }),
-        ...(data.caller === undefined ? {} : { caller: data.caller }),
-        callerTruncated: data.callerTruncated === true,
-        ...(state.run === undefined ? {} : { restore: state.run }),
-        ...(reroute === undefined ? { limitStart: start } : { reroute }),
-      });
-      entry.handle = handle;
-      const cancelled = state.cancelReason ?? entry.cancelReason;
-      if (cancelled !== null) handle.cancel(cancelled);
-      const result = await handle.result;
-      if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
-      return undefined;
+      return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {
       this.leased.delete(id);
       this.s.ended();
     }
+  }
+
+  /** Runs a leased session in the local runtime until it ends here, then settles it. */
+  private async runHere(
+    entry: Leased,
+    state: LeaseState,
+    admitted: Pick<AdoptedSession, 'limitStart' | 'reroute'> | undefined,
+  ): Promise<undefined> {
+    const data = entry.lease.session;
+    const handle = this.s.local.adopt({
+      input: data.input,
+      request: data.request,
+      ...(data.label === undefined ? {} : { label: data.label }),
+      ...(data.caller === undefined ? {} : { caller: data.caller }),
+      callerTruncated: data.callerTruncated === true,
+      ...(state.run === undefined ? {} : { restore: state.run }),
+      ...admitted,
+    });
+    entry.handle = handle;
+    const cancelled = state.cancelReason ?? entry.cancelReason;
+    if (cancelled !== null) handle.cancel(cancelled);
+    const result = await handle.result;
+    if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
+    return undefined;
   }
 
   /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */

@@ -39,18 +39,57 @@ export class RedisSharedState implements SharedState {
     private readonly prefix: string,
   ) {}
 
-  async update<S, R>(
+  /** The last update queued for each key by this instance: they run one after another. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /**
+   * Updates of one key from this instance run one after another: run together they would only
+   * conflict with each other (64 leases at once each re-read and retried, and some gave up after
+   * `MAX_TRIES`). Conflicts are left for changes by other instances.
+   */
+  update<S, R>(
     key: string,
     init: () => S,
     change: (state: S) => { readonly state: S; readonly result: R },
     ttlMs?: number,
   ): Promise<R> {
     const full = this.key(key);
+    const previous = this.tails.get(full);
+    const run =
+      previous === undefined
+        ? this.change(full, key, init, change, ttlMs)
+        : previous.then(
+            () => this.change(full, key, init, change, ttlMs),
+            () => this.change(full, key, init, change, ttlMs),
+          );
+    // The caller gets `run` and its rejection; the tail only orders the next update after it.
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(full, tail);
+    void tail.then(() => {
+      if (this.tails.get(full) === tail) this.tails.delete(full);
+    });
+    return run;
+  }
+
+  private async change<S, R>(
+    full: string,
+    key: string,
+    init: () => S,
+    change: (state: S) => { readonly state: S; readonly result: R },
+    ttlMs: number | undefined,
+  ): Promise<R> {
     for (let tries = 0; tries < MAX_TRIES; tries++) {
       const raw = await this.redis.get(full);
-      const { tag, state } = raw === null ? { tag: '', state: init() } : parse<S>(raw);
+      const { tag, state, json } = raw === null ? { tag: '', state: init(), json: undefined } : parse<S>(raw);
       const next = change(state);
-      const value = `${randomUUID()}|${JSON.stringify(next.state)}`;
+      const nextJson = JSON.stringify(next.state);
+      // Nothing changed (a check that found room it does not take, a closed breaker): no write, so
+      // no conflict. An absent key reads as `init()`, so an unchanged `init()` stays absent.
+      if (nextJson === (json ?? JSON.stringify(state))) return next.result;
+      const value = `${randomUUID()}|${nextJson}`;
       const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
       const written = await this.redis.eval(COMPARE_AND_SET, 1, full, tag, value, ttl);
       if (written === 1) return next.result;
@@ -71,7 +110,8 @@ export class RedisSharedState implements SharedState {
   }
 }
 
-function parse<S>(raw: string): { tag: string; state: S } {
+function parse<S>(raw: string): { tag: string; state: S; json: string } {
   const bar = raw.indexOf('|');
-  return { tag: raw.slice(0, bar), state: JSON.parse(raw.slice(bar + 1)) as S };
+  const json = raw.slice(bar + 1);
+  return { tag: raw.slice(0, bar), state: JSON.parse(json) as S, json };
 }

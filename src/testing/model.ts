@@ -9,8 +9,8 @@
  *
  * Given a shared `backend` (Redis), the scripted providers run on the real clock (a shared queue
  * cannot follow a simulated one) with short deadlines. What such a run checks: every session ends
- * exactly once through the shared store, the per-provider limits hold as the queues' global
- * concurrency, no provider call outlives its session, and nothing is left running, queued or live
+ * exactly once through the shared store, calls in flight and rate windows per provider hold (each
+ * call counted on the target it went to, fallback hops included), no provider call outlives its session, and nothing is left running, queued or live
  * at the end, with history bounded. Not checked there: `priorityOrder` (admissions are seen through
  * pub/sub after the queue made them, so the order of events is not the order of admissions),
  * `metricsMatch` (`metrics()` counts what this instance ran, not sessions that ended in the queue),

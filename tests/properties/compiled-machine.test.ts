@@ -228,9 +228,13 @@ const failArb = (error: fc.Arbitrary<TroupeErrorData>) =>
     ),
   });
 
+/** Admitted only to move on: its provider cools down past its queue deadline. */
+const rerouteArb = fc.record({ type: fc.constant('session.reroute' as const), error: errorArb });
+
 /** Every event type, in proportions that reach every state. */
 const anyBodyArb: fc.Arbitrary<Body> = fc.oneof(
   { arbitrary: admitArb, weight: 3 },
+  { arbitrary: rerouteArb, weight: 1 },
   { arbitrary: tickArb, weight: 5 },
   { arbitrary: cancelArb, weight: 1 },
   { arbitrary: chunkArb, weight: 3 },

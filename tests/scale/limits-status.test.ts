@@ -92,6 +92,10 @@ describe('limits in providers units on Redis, as every instance sees them', () =
     expect(until).toBeLessThanOrEqual(Date.now() + 31_000);
     const text = await createMetricsExporter(front, { kind: 'cluster' }).scrape();
     expect(text).toContain('troupe_provider_cooling_down{provider="local"} 1');
+    // Counted by the instance whose call got the 429, as in memory.
+    await expect.poll(() => worker.metrics().limits?.cooldowns).toBe(1);
+    expect(worker.metrics().limits?.rateLimited).toBe(1);
+    expect(front.metrics().limits?.cooldowns).toBe(0);
   });
 
   it('a session held back by requestsPerMinute says so while queued and when its queue deadline passes', async () => {

@@ -5,7 +5,7 @@
  * (`src/scale/cluster-runtime.ts`); only the ports are in memory.
  */
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { MemoryClusterHub, resolveLimits, resultOf } from '../../src/runtime/backend.js';
 import type { BusMessage, QueuedSession } from '../../src/runtime/ports.js';
@@ -47,6 +47,16 @@ function cluster(options: Partial<RuntimeOptions> = {}) {
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
 
 describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
+  // Nothing the cluster does may make XState warn (e.g. a machine run inside the supervisor's action).
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
   it('runs a session handed back by an instance that shut down on the other instance, as a further attempt', async () => {
     const { clock, provider, errors, instance } = cluster();
     const a = instance();
@@ -220,5 +230,30 @@ describe('the in-memory ports', () => {
     await flush();
     const ends = heard.filter(([, m]) => m.event.type === 'session.ended');
     expect(ends.map(([instance]) => instance).sort()).toEqual([one.instanceId, two.instanceId].sort());
+  });
+
+  it('runs a session whose first look at the shared limits failed: it waits a moment and asks again, the failure reported', async () => {
+    const { clock, hub, provider, errors, instance } = cluster({
+      limits: { providers: { p: { requestsPerMinute: 10 } } },
+    });
+    const update = hub.state.update.bind(hub.state);
+    let failures = 2;
+    hub.state.update = ((...args: Parameters<typeof update>) => {
+      if (failures > 0) {
+        failures -= 1;
+        return Promise.reject(new Error('shared state cut'));
+      }
+      return update(...args);
+    }) as typeof hub.state.update;
+    const a = instance();
+    await a.ready;
+    const handle = a.submit(ask('hi'), { queueTimeoutMs: 30_000 });
+    await advance(clock, 5000);
+    expect(provider.pending().length).toBe(1);
+    provider.pending()[0]?.settle('ok');
+    await advance(clock, 100);
+    expect((await handle.result).ok).toBe(true);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['shared state cut', 'shared state cut']);
+    await a.shutdown({ deadlineMs: 0 });
   });
 });

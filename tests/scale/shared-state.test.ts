@@ -108,3 +108,34 @@ describe.each(fixtures)('SharedState (%s)', (_name, make) => {
     expect(await a.read('k')).toEqual({ n: 1 });
   });
 });
+
+describe('RedisSharedState under contention', () => {
+  it('gives no update up when one instance changes one key 300 times at once (they queue, not conflict)', async () => {
+    const prefix = `c${++prefixSeq}`;
+    const one = new Redis(redis.url);
+    clients.push(one);
+    const state = new RedisSharedState(one, prefix);
+    // 300 at once on one connection: racing each other, the last would need 300 tries (the cap is 100).
+    const settled = await Promise.allSettled(
+      Array.from({ length: 300 }, () => state.update('hot', () => ({ n: 0 }), increment)),
+    );
+    expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
+    expect(await state.read('hot')).toEqual({ n: 300 });
+  });
+
+  it('writes nothing when a change leaves the state as it was', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const one = new Redis(redis.url);
+    clients.push(one);
+    const state = new RedisSharedState(one, prefix);
+    await state.update('k', () => ({ n: 0 }), increment);
+    const before = await one.get(`${prefix}:state:k`);
+    const same = (s: { n: number }) => ({ state: { n: s.n }, result: s.n });
+    expect(await state.update('k', () => ({ n: 0 }), same)).toBe(1);
+    // Same random tag: not rewritten, so a concurrent change elsewhere is not made to retry.
+    expect(await one.get(`${prefix}:state:k`)).toBe(before);
+    // An absent key whose change returns its init stays absent.
+    expect(await state.update('none', () => ({ n: 5 }), same)).toBe(5);
+    expect(await one.exists(`${prefix}:state:none`)).toBe(0);
+  });
+});

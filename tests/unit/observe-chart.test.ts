@@ -97,8 +97,8 @@ describe('charts from the machines', () => {
       expect(svg).toContain(`data-state="${id}"`);
       expect(svg).toContain(`data-count="${id}"`);
     }
-    // 17 transitions that leave their state, between 15 pairs; 3 initial arrows (root, running, attempt).
-    expect(svg.match(/<g class="edge"/g)?.length).toBe(15);
+    // 18 transitions that leave their state, between 16 pairs (queued → fallingBack is `session.reroute`); 3 initial arrows (root, running, attempt).
+    expect(svg.match(/<g class="edge"/g)?.length).toBe(16);
     expect(svg.match(/<g class="edge initial"/g)?.length).toBe(3);
     expect(svg).toContain(
       'data-source="session.running.attempt.calling" data-target="session.running.backingOff"',

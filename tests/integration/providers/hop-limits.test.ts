@@ -131,7 +131,8 @@ describe('fallback hops under their target’s limits, over HTTP', () => {
     const patient = runtime.submit(request, { queueTimeoutMs: 120_000 });
     const started = Date.now();
     const hurried = await runtime.submit(request, { queueTimeoutMs: 5_000 }).result;
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Not after waiting out its 5 s queue deadline.
+    expect(Date.now() - started).toBeLessThan(4_500);
     expect(hurried.ok).toBe(true);
     expect(hurried.metadata).toMatchObject({ provider: 'glm', model: 'glm-4.6', state: 'done', attempts: 1 });
     expect(hurried.metadata.route).toEqual([
@@ -140,6 +141,8 @@ describe('fallback hops under their target’s limits, over HTTP', () => {
     ]);
     expect(chats(kimi)).toHaveLength(1);
     expect(chats(glm)).toHaveLength(1);
+    // The one 429 Kimi answered counts as a provider error; moving on from its cooldown does not.
+    expect(runtime.metrics().providerErrors).toEqual({ RATE_LIMITED: 1 });
     expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
     patient.cancel('test over');
   }, 30_000);

@@ -82,6 +82,13 @@ describe('budgets per currency', () => {
     );
   });
 
+  it('checks nothing, priced or not, when no currency has a budget', async () => {
+    const { budgets } = setup({ perCaller: {}, global: {} });
+    expect(budgets.currencies()).toEqual([]);
+    expect(await budgets.reserve('a', 'other', request)).toMatchObject({ keys: [] });
+    expect(await budgets.reserve('a', 'intl', request)).toMatchObject({ keys: [] });
+  });
+
   it('says what was spent and reserved, the limit, the currency and when it resets', async () => {
     const { budgets, spend } = setup({ perCaller: { CNY: 0.01 } });
     await spend('token:alice', 'cn');

@@ -1,0 +1,111 @@
+/**
+ * Fallback hops on Redis, through the same core as in memory: a hop is charged to its target in the
+ * shared limiter (its slots and windows, across instances), and a queued session whose provider
+ * cools down past its queue deadline moves on when a Worker leases it. Two providers on the local
+ * OpenAI-compatible server over real HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, RuntimeOptions, SessionRequest } from '../../src/runtime/types.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+const KEY = 'sk-scale-hops-0123456789';
+let redis: RedisServer;
+let dead: OpenAIServer;
+let good: OpenAIServer;
+let prefixSeq = 0;
+const runtimes: Runtime[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  dead = createOpenAIServer({ apiKey: KEY });
+  good = createOpenAIServer({ apiKey: KEY });
+  await Promise.all([dead.start(), good.start()]);
+});
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.shutdown({ deadlineMs: 100 });
+  for (const close of closers) await close();
+  await Promise.all([dead?.close(), good?.close()]);
+  await redis?.stop();
+});
+
+/** Instances on one prefix, providers `a` (on `dead`) and `b` (on `good`). */
+function instances(options: Partial<RuntimeOptions>): () => Promise<Runtime> {
+  const prefix = `hops${++prefixSeq}`;
+  return async () => {
+    const a = createOpenAICompatibleProvider({ name: 'a', baseURL: dead.baseURL, apiKey: KEY });
+    const b = createOpenAICompatibleProvider({ name: 'b', baseURL: good.baseURL, apiKey: KEY });
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    const backend = await redisBackend({ url: redis.url, prefix });
+    const runtime = createRuntime({
+      providers: [a, b],
+      defaults: { maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
+      ...options,
+      backend,
+    });
+    await runtime.ready;
+    runtimes.push(runtime);
+    return runtime;
+  };
+}
+
+const chats = (server: OpenAIServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
+
+describe('fallback hops on Redis', () => {
+  it('hops from two instances never put more calls on their target than its limit', async () => {
+    // `b` takes one call at a time; every session's first target fails, so all of them hop to `b`.
+    const next = instances({ limits: { perProvider: { b: 1 } } });
+    const [one, two] = [await next(), await next()];
+    good.reset();
+    const ask = (i: number): SessionRequest => ({
+      provider: 'a',
+      model: 'fault:503',
+      messages: [{ role: 'user', content: `hop ${i}` }],
+      fallbacks: [{ provider: 'b', model: 'fault:ok:latency=150' }],
+    });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? one : two).submit(ask(i)).result),
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true, true]);
+    expect(results.every((r) => r.metadata.route?.at(-1)?.provider === 'b')).toBe(true);
+    expect(chats(good)).toHaveLength(6);
+    expect(good.maxInFlight).toBe(1);
+  }, 30_000);
+
+  it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
+    const next = instances({});
+    const runtime = await next();
+    // `a` answers a 429 asking for a minute: the provider cools down on every instance.
+    const limited = await runtime.submit({
+      provider: 'a',
+      model: 'fault:429:retry-after=60',
+      messages: [{ role: 'user', content: 'spend it' }],
+    }).result;
+    expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+    const before = chats(dead).length;
+    const started = Date.now();
+    const moved = await runtime.submit(
+      {
+        provider: 'a',
+        model: 'echo-1',
+        messages: [{ role: 'user', content: 'in a hurry' }],
+        fallbacks: [{ provider: 'b', model: 'echo-1' }],
+      },
+      { queueTimeoutMs: 5_000 },
+    ).result;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(moved.ok).toBe(true);
+    expect(moved.metadata.route?.map((h) => [h.provider, h.outcome, h.ms])).toEqual([
+      ['a', 'RATE_LIMITED', 0],
+      ['b', 'done', moved.metadata.runMs],
+    ]);
+    expect(chats(dead).length).toBe(before);
+  }, 30_000);
+});
