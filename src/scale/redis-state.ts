@@ -87,8 +87,9 @@ export class RedisSharedState implements SharedState {
       const next = change(state);
       const nextJson = JSON.stringify(next.state);
       // Nothing changed (a check that found room it does not take, a closed breaker): no write, so
-      // no conflict. An absent key reads as `init()`, so an unchanged `init()` stays absent.
-      if (nextJson === (json ?? JSON.stringify(state))) return next.result;
+      // no conflict. Only for a stored state without a ttl: an absent key is written (its `init()`
+      // may be the value being set), and a write with a ttl also renews its expiry.
+      if (json !== undefined && ttlMs === undefined && nextJson === json) return next.result;
       const value = `${randomUUID()}|${nextJson}`;
       const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
       const written = await this.redis.eval(COMPARE_AND_SET, 1, full, tag, value, ttl);

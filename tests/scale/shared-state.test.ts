@@ -134,8 +134,13 @@ describe('RedisSharedState under contention', () => {
     expect(await state.update('k', () => ({ n: 0 }), same)).toBe(1);
     // Same random tag: not rewritten, so a concurrent change elsewhere is not made to retry.
     expect(await one.get(`${prefix}:state:k`)).toBe(before);
-    // An absent key whose change returns its init stays absent.
+    // An absent key is written, even when the change returns its init: that may be the value set.
     expect(await state.update('none', () => ({ n: 5 }), same)).toBe(5);
-    expect(await one.exists(`${prefix}:state:none`)).toBe(0);
+    expect(await state.read('none')).toEqual({ n: 5 });
+    // A state with a ttl is written again: the write renews its expiry.
+    await state.update('brief', () => ({ n: 0 }), increment, 60_000);
+    const brief = await one.get(`${prefix}:state:brief`);
+    await state.update('brief', () => ({ n: 0 }), same, 60_000);
+    expect(await one.get(`${prefix}:state:brief`)).not.toBe(brief);
   });
 });
