@@ -101,7 +101,12 @@ it('installs with only what it declares, no optional peers, ships no sources, an
     expect.arrayContaining(['registerTools', 'withSession', 'createMcpContext']),
   );
   expect(names['./host']).toEqual(expect.arrayContaining(['createHost', 'wrapClient']));
-  expect(names['./scale']).toEqual(['MemoryClusterHub', 'RedisTaskStore', 'memoryClusterBackend', 'redisBackend']);
+  expect(names['./scale']).toEqual([
+    'MemoryClusterHub',
+    'RedisTaskStore',
+    'memoryClusterBackend',
+    'redisBackend',
+  ]);
   expect(names['./testing']).toEqual(
     expect.arrayContaining(['checkRuntimeProperties', 'checkProviderContract', 'createOpenAIServer']),
   );
