@@ -69,12 +69,17 @@ export function prune(state: WindowState, now: number): WindowState {
     : { s, h, r };
 }
 
-/** Whether a start charging `tokens` fits at `now`, and if not, which limit holds it and until when. */
-export function room(state: WindowState, limits: RateLimits, now: number, tokens: number): Room {
+/**
+ * Whether a start charging `tokens` fits at `now`, and if not, which limit holds it and until when.
+ * A slot `id` already holds (a session taken over from a lost instance starts again) is its own:
+ * it does not count against it.
+ */
+export function room(state: WindowState, limits: RateLimits, now: number, tokens: number, id?: string): Room {
   const live = prune(state, now);
   const { maxConcurrent, requestsPerMinute, tokensPerMinute, tokensPerDay } = limits;
-  if (maxConcurrent !== undefined && live.r.length >= maxConcurrent) {
-    return { ok: false, limit: 'maxConcurrent', at: Math.min(...live.r.map((b) => b[1])) };
+  const others = id === undefined ? live.r : live.r.filter((b) => b[0] !== id);
+  if (maxConcurrent !== undefined && others.length >= maxConcurrent) {
+    return { ok: false, limit: 'maxConcurrent', at: Math.min(...others.map((b) => b[1])) };
   }
   if (requestsPerMinute !== undefined) {
     const at = opensAt(live.s, 1, 1, requestsPerMinute, MINUTE_BUCKETS * SECOND, SECOND);
@@ -134,7 +139,11 @@ export function charge(
     lastH !== undefined && lastH[0] === hour
       ? [...live.h.slice(0, -1), [hour, lastH[1] + tokens] as const]
       : [...live.h, [hour, tokens] as const];
-  const r = slot === undefined ? live.r : [...live.r, [slot.id, slot.lapsesAt] as const];
+  // One slot a session: a start again (after a takeover) replaces the one it held.
+  const r =
+    slot === undefined
+      ? live.r
+      : [...live.r.filter((b) => b[0] !== slot.id), [slot.id, slot.lapsesAt] as const];
   return { s, h, r };
 }
 

@@ -68,7 +68,7 @@ export function acquireProvider(limits: RateLimits, start: Start) {
   return (state: ProviderState): { state: ProviderState; result: Acquired } => {
     const gate = providerGate(state.c, start.now);
     if (gate.kind === 'wait') return { state, result: { ok: false, limit: 'cooldown', at: gate.at } };
-    const fits = room(state.w, limits, start.now, start.tokens);
+    const fits = room(state.w, limits, start.now, start.tokens, start.sessionId);
     if (!fits.ok) return { state, result: fits };
     let c = providerStep(state.c, { type: 'provider.tick', now: start.now });
     const probe = gate.kind === 'probe';
@@ -90,7 +90,7 @@ export function acquireProvider(limits: RateLimits, start: Start) {
 /** A model's windows: charges the start if it fits. */
 export function acquireModel(limits: RateLimits, start: Start) {
   return (state: WindowState): { state: WindowState; result: Room } => {
-    const fits = room(state, limits, start.now, start.tokens);
+    const fits = room(state, limits, start.now, start.tokens, start.sessionId);
     if (!fits.ok) return { state, result: fits };
     const slot =
       limits.maxConcurrent === undefined ? undefined : { id: start.sessionId, lapsesAt: start.lapsesAt };

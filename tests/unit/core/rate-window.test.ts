@@ -189,3 +189,25 @@ describe('rate window: buckets, edges and refusals', () => {
     ]);
   });
 });
+
+describe('a session holds at most one concurrency slot', () => {
+  it('starting again (taken over from a lost instance) is not held back by its own slot, and replaces it', () => {
+    // Two slots, both held by sessions of an instance that was killed: a and b.
+    let state = charge(charge(emptyWindow(), 0, 1, { id: 'a', lapsesAt: 20_000 }), 0, 1, {
+      id: 'b',
+      lapsesAt: 20_000,
+    });
+    expect(room(state, { maxConcurrent: 2 }, 1_000, 1, 'c')).toMatchObject({
+      ok: false,
+      limit: 'maxConcurrent',
+    });
+    // a, started again elsewhere, fits: its old slot is its own.
+    expect(room(state, { maxConcurrent: 2 }, 1_000, 1, 'a').ok).toBe(true);
+    state = charge(state, 1_000, 1, { id: 'a', lapsesAt: 40_000 });
+    // Still two slots, a's with its new lapse, so a third session is still held back.
+    expect(remaining(state, { maxConcurrent: 2 }, 1_000).maxConcurrent).toBe(0);
+    expect(room(state, { maxConcurrent: 2 }, 1_000, 1, 'c')).toMatchObject({ ok: false, at: 20_000 });
+    expect(room(state, { maxConcurrent: 2 }, 20_000, 1, 'c').ok).toBe(true);
+    expect(room(state, { maxConcurrent: 1 }, 20_000, 1, 'c')).toMatchObject({ ok: false, at: 40_000 });
+  });
+});
