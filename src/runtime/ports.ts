@@ -28,7 +28,7 @@ export interface QueuedSession {
 /** A leased session its provider's limits held back: back to wait for `retryInMs`. */
 export interface Held {
   readonly retryInMs: number;
-  /** Held by a limit of its model only: only it waits, not its provider's whole queue. */
+  /** Only this session waits (held by a limit of its model, or by a cooldown it may leave for a fallback), not its provider's whole queue. */
   readonly modelOnly: boolean;
 }
 

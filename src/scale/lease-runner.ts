@@ -147,7 +147,11 @@ export class LeaseRunner {
         await this.s.view
           .hold(data.input.provider, data.input.model, got.limit, retryInMs, modelOnly)
           .catch(this.s.onError);
-        return { retryInMs, modelOnly };
+        // A cooldown holds the whole provider, but a session behind it may have to move on to its
+        // fallback before it ends (`rerouteOnCooldown`): only this job waits, so the queue's next
+        // one is looked at too, once per cooldown, as in memory. Pausing the queue left sessions
+        // behind the first patient one to time out instead of falling back.
+        return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown' };
       }
       return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {

@@ -108,4 +108,46 @@ describe('fallback hops on Redis', () => {
     ]);
     expect(chats(dead).length).toBe(before);
   }, 30_000);
+
+  it("sessions behind a patient one in a cooling provider's queue still move on before their deadline", async () => {
+    const next = instances({});
+    const runtime = await next();
+    const limited = await runtime.submit({
+      provider: 'a',
+      model: 'fault:429:retry-after=60',
+      messages: [{ role: 'user', content: 'spend it' }],
+    }).result;
+    expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+    // First in the queue: one that may wait the minute out. Pausing the queue for it held the
+    // hurried ones behind it until their deadline.
+    const patient = runtime.submit(
+      { provider: 'a', model: 'echo-1', messages: [{ role: 'user', content: 'patient' }] },
+      { queueTimeoutMs: 120_000 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const hurried = await Promise.all(
+      [1, 2, 3].map(
+        (i) =>
+          runtime.submit(
+            {
+              provider: 'a',
+              model: 'echo-1',
+              messages: [{ role: 'user', content: `hurried ${i}` }],
+              fallbacks: [{ provider: 'b', model: 'echo-1' }],
+            },
+            { queueTimeoutMs: 6_000 },
+          ).result,
+      ),
+    );
+    for (const result of hurried) {
+      expect(result.ok || result.error.code).toBe(true);
+      expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+        ['a', 'RATE_LIMITED'],
+        ['b', 'done'],
+      ]);
+    }
+    // The patient one still waits in its place, held by the cooldown.
+    expect(runtime.session(patient.id)?.state).toBe('queued');
+    patient.cancel('test over');
+  }, 30_000);
 });
