@@ -41,6 +41,18 @@ export class LimitsSeen {
    * starts before then, then one probe until it answers.
    */
   onEvent(event: RuntimeEvent, seen: Seen | undefined): void {
+    const at = (event as { at?: number }).at;
+    if (this.suspect !== null) {
+      // The probe ended at that very instant (its run deadline, where its slot lapses): no breach.
+      if (
+        event.type === 'session.ended' &&
+        event.sessionId === this.suspect.probe &&
+        event.at === this.suspect.at &&
+        (event.result.metadata.state === 'timedOut' || event.result.metadata.state === 'cancelled')
+      )
+        this.suspect = null;
+      else if (at !== undefined && at > this.suspect.at) this.flush();
+    }
     if (event.type === 'session.started') {
       if (seen === undefined) return;
       // Charged to the target actually called, not to the provider it was queued under.
@@ -69,11 +81,14 @@ export class LimitsSeen {
           cooldown.probe = null;
           return;
         }
+        // Events of one instant come in the runtime's order: a start at the probe's run deadline
+        // may be told before the probe's own timeout. Judged once that instant is over.
         if (cooldown.probe !== null)
-          this.fail(
-            'cooldownHolds',
-            `${event.sessionId} started on ${seen.current} while ${cooldown.probe} probed`,
-          );
+          this.suspect = {
+            at: event.at,
+            probe: cooldown.probe,
+            detail: `${event.sessionId} started on ${seen.current} at ${event.at} while ${cooldown.probe} probed`,
+          };
         cooldown.probe = event.sessionId;
         cooldown.probeAt = event.at;
       }
@@ -119,8 +134,18 @@ export class LimitsSeen {
     }
   }
 
+  /** A start during a probe not yet excused by the probe's end at the same instant. */
+  private suspect: { readonly at: number; readonly probe: string; readonly detail: string } | null = null;
+
+  private flush(): void {
+    if (this.suspect === null) return;
+    this.fail('cooldownHolds', this.suspect.detail);
+    this.suspect = null;
+  }
+
   /** In every 60 s window, starts and tokens charged per provider within its limits. */
   checkRates(out: Violation[]): void {
+    this.flush();
     for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
       const starts = this.starts.filter((s) => s.provider === provider);
       for (let i = 0; i < starts.length; i++) {
