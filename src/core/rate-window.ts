@@ -77,9 +77,10 @@ export function prune(state: WindowState, now: number): WindowState {
 export function room(state: WindowState, limits: RateLimits, now: number, tokens: number, id?: string): Room {
   const live = prune(state, now);
   const { maxConcurrent, requestsPerMinute, tokensPerMinute, tokensPerDay } = limits;
-  const others = id === undefined ? live.r : live.r.filter((b) => b[0] !== id);
-  if (maxConcurrent !== undefined && others.length >= maxConcurrent) {
-    return { ok: false, limit: 'maxConcurrent', at: Math.min(...others.map((b) => b[1])) };
+  if (maxConcurrent !== undefined) {
+    const others = id === undefined ? live.r : live.r.filter((b) => b[0] !== id);
+    if (others.length >= maxConcurrent)
+      return { ok: false, limit: 'maxConcurrent', at: Math.min(...others.map((b) => b[1])) };
   }
   if (requestsPerMinute !== undefined) {
     const at = opensAt(live.s, 1, 1, requestsPerMinute, MINUTE_BUCKETS * SECOND, SECOND);

@@ -5,26 +5,16 @@
  * machine in `MACHINES` and posts the layouts back (plain data), then exits.
  */
 import { parentPort } from 'node:worker_threads';
-import { chartModel, MACHINES } from './chart.js';
-import { type ChartLayout, layoutChart } from './chart-layout.js';
+import { type ChartLayout, layoutMachines } from './chart-layout.js';
 
 /** What the worker posts: each machine's layout by name, or why it failed. */
 export type LayoutMessage =
   | { readonly ok: true; readonly layouts: Readonly<Record<string, ChartLayout>> }
   | { readonly ok: false; readonly error: string };
 
-async function layoutAll(): Promise<Record<string, ChartLayout>> {
-  const entries = await Promise.all(
-    Object.entries(MACHINES).map(
-      async ([name, machine]) => [name, await layoutChart(chartModel(machine))] as const,
-    ),
-  );
-  return Object.fromEntries(entries);
-}
-
 if (parentPort !== null) {
   const port = parentPort;
-  layoutAll().then(
+  layoutMachines().then(
     (layouts) => port.postMessage({ ok: true, layouts } satisfies LayoutMessage),
     (error: unknown) =>
       port.postMessage({

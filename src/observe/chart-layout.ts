@@ -6,7 +6,14 @@
  * first use and lays out asynchronously: callers compute a layout once and keep it.
  */
 import type { ElkExtendedEdge, ElkLabel, ElkNode } from 'elkjs/lib/elk-api.js';
-import { type ChartModel, type ChartState, type ChartTransition, transitionLabel } from './chart.js';
+import {
+  type ChartModel,
+  type ChartState,
+  type ChartTransition,
+  chartModel,
+  MACHINES,
+  transitionLabel,
+} from './chart.js';
 
 export interface Rect {
   readonly x: number;
@@ -233,4 +240,14 @@ export function shortEvent(event: string): string {
   const ended = /^xstate\.(done|error)\.(actor|state)\.(.+)$/.exec(event);
   if (ended !== null) return ended[2] === 'state' ? ended[1]! : `${ended[1]}: ${ended[3]}`;
   return event.slice(event.lastIndexOf('.') + 1);
+}
+
+/** Every machine in `MACHINES`, laid out, by name (the dashboard's charts). */
+export async function layoutMachines(): Promise<Record<string, ChartLayout>> {
+  const entries = await Promise.all(
+    Object.entries(MACHINES).map(
+      async ([name, machine]) => [name, await layoutChart(chartModel(machine))] as const,
+    ),
+  );
+  return Object.fromEntries(entries);
 }

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { chartModel, MACHINES } from './chart.js';
-import { type ChartLayout, layoutChart } from './chart-layout.js';
+import { type ChartLayout, layoutMachines } from './chart-layout.js';
 import type { LayoutMessage } from './chart-layout-worker.js';
 import { CHART_CSS, chartSvg } from './chart-svg.js';
 import { DASHBOARD_SCRIPT } from './dashboard-client.js';
@@ -92,13 +92,7 @@ const WORKER = new URL('./chart-layout-worker.js', import.meta.url);
 
 /** Every machine's layout: in the worker thread when it is built, else (from source) on this thread. */
 export function chartLayouts(): Promise<Readonly<Record<string, ChartLayout>>> {
-  if (!existsSync(fileURLToPath(WORKER))) {
-    return Promise.all(
-      Object.entries(MACHINES).map(
-        async ([name, machine]) => [name, await layoutChart(chartModel(machine))] as const,
-      ),
-    ).then(Object.fromEntries);
-  }
+  if (!existsSync(fileURLToPath(WORKER))) return layoutMachines();
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER);
     // Never what keeps the process alive: a server stopping while the page builds need not wait for it.
