@@ -29,9 +29,9 @@ function expand(patterns) {
     const regex = new RegExp(
       `^${pattern
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*\*\//g, '\u0000')
+        .replace(/\*\*\//g, '§')
         .replace(/\*/g, '[^/]*')
-        .replace(/\u0000/g, '(?:.*/)?')}$`,
+        .replace(/§/g, '(?:.*/)?')}$`,
     );
     for (const entry of readdirSync(root, { recursive: true })) {
       const path = `${root}/${entry}`;
