@@ -14,7 +14,12 @@ interface Item {
   readonly name: string;
 }
 
-const item = (name: string, priority: number, provider: string): Item => ({ name, priority, provider, seq: 0 });
+const item = (name: string, priority: number, provider: string): Item => ({
+  name,
+  priority,
+  provider,
+  seq: 0,
+});
 
 function scheduler(maxConcurrent = 10, perProvider: Record<string, number> = {}) {
   return new Scheduler<Item>({ maxConcurrent, maxQueued: 100, perProvider, fairnessEvery: 1000 });
