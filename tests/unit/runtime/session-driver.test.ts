@@ -139,16 +139,21 @@ describe('SessionDriver: a session ends exactly once', () => {
   });
 
   it('lets the observe hook see each event before the session does', () => {
-    const seen: [string, string][] = [];
+    const seen: [string, SessionMachineEvent][] = [];
     const w = driverWorld({
-      observe: (record: SessionRecord, event: SessionMachineEvent) => seen.push([record.leaf, event.type]),
+      observe: (record: SessionRecord, event: SessionMachineEvent) => seen.push([record.leaf, event]),
     });
     const record = w.add();
+    const other = w.add(sessionInput({ sessionId: 'o' }));
     w.admit(record);
+    w.clock.set(150);
     w.driver.cancel(record, 'x');
-    expect(seen).toEqual([
-      ['queued', 'session.admit'],
-      ['calling', 'session.cancel'],
+    w.driver.cancel(other, 'y', 'SHUTTING_DOWN');
+    // A cancel carries a code only when one was given.
+    expect(seen).toStrictEqual([
+      ['queued', { type: 'session.admit', now: 100 }],
+      ['calling', { type: 'session.cancel', now: 150, reason: 'x' }],
+      ['queued', { type: 'session.cancel', now: 150, reason: 'y', code: 'SHUTTING_DOWN' }],
     ]);
   });
 });
@@ -220,6 +225,21 @@ describe('SessionDriver: deadlines', () => {
     expect(record.wakeAt).toBe(1800);
     w.clock.set(1800);
     expect(record.result).toMatchObject({ error: { timeout: 'idle' }, metadata: { state: 'timedOut' } });
+  });
+
+  it('re-arms a streaming session at its next deadline on any event but a chunk', async () => {
+    const w = driverWorld();
+    const record = w.add(sessionInput({ stream: true }));
+    w.clock.set(300);
+    w.admit(record);
+    w.clock.set(800);
+    w.provider.calls[0]?.push({ type: 'content', text: 'a' });
+    await flush();
+    expect(record.wakeAt).toBe(1300);
+    // A tick the runtime delivers itself, before the heap's: nothing is due, the idle deadline moved.
+    w.driver.deliver(record, { type: 'session.tick', now: 900 });
+    expect(record.result).toBeNull();
+    expect(record.wakeAt).toBe(1800);
   });
 
   it('arms a streaming session that is out of the heap when a chunk comes', async () => {
@@ -302,6 +322,33 @@ describe('SessionDriver: a due retry its limits hold back', () => {
     expect(record.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'run' } });
   });
 
+  it('never asks about a session that is not between attempts', async () => {
+    const asked: number[] = [];
+    const w = driverWorld({
+      mayRetry: (_, now) => {
+        asked.push(now);
+        return false;
+      },
+    });
+    // Queued (no actor yet) at its queue deadline.
+    const queued = w.add(sessionInput({ sessionId: 'q' }));
+    w.driver.deadlines.schedule(queued, 1100);
+    // Streaming, at the spare tick of its idle deadline.
+    const streamed = w.add(sessionInput({ sessionId: 's', stream: true }));
+    w.clock.set(300);
+    w.admit(streamed);
+    w.clock.set(800);
+    w.provider.calls[0]?.push({ type: 'content', text: 'a' });
+    await flush();
+    w.clock.set(1100);
+    expect(queued.result).toMatchObject({ metadata: { state: 'timedOut' } });
+    w.clock.set(1300);
+    expect(streamed.wakeAt).toBe(1800);
+    w.clock.set(1800);
+    expect(streamed.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'idle' } });
+    expect(asked).toEqual([]);
+  });
+
   it('holds a hop to the next fallback target too', async () => {
     const asked: number[] = [];
     const w = driverWorld({
@@ -351,8 +398,37 @@ describe('SessionDriver: restore and internal failures', () => {
     expect(w.provider.calls).toHaveLength(1);
   });
 
+  it('ends a session INTERNAL when an action throws before its call starts', () => {
+    const w = driverWorld();
+    const record = w.add();
+    const closed: string[] = [];
+    const pushed: string[] = [];
+    // An observer whose stream throws once: `notifyStarted` fails before `startProviderCall` runs.
+    record.observers = [
+      {
+        push: (event: { type: string }) => {
+          pushed.push(event.type);
+          if (pushed.length === 1) throw new Error('the stream broke');
+        },
+        close: () => closed.push('closed'),
+      } as never,
+    ];
+    w.admit(record);
+    expect(record.result).toMatchObject({
+      error: {
+        code: 'INTERNAL',
+        message:
+          'Expected the session machine to handle "session.admit", one of its actions threw: the stream broke',
+      },
+    });
+    expect(w.provider.calls).toHaveLength(0);
+    expect(pushed).toEqual(['session.started', 'session.ended']);
+    expect(closed).toEqual(['closed']);
+    expect(w.ended).toBe(1);
+  });
+
   it('ends a session INTERNAL when one of its actions throws, aborting its call and freeing its slot', () => {
-    const calls: { aborted: boolean }[] = [];
+    const calls: { aborted: boolean; signal: AbortSignal }[] = [];
     const w = driverWorld({
       gate: {
         open: (call) => {
@@ -378,6 +454,9 @@ describe('SessionDriver: restore and internal failures', () => {
     expect(record.leaf).toBe('failed');
     expect(record.call).toBeNull();
     expect(calls[0]?.aborted).toBe(true);
+    expect((calls[0]?.signal.reason as Error | undefined)?.message).toBe(
+      'The session ended the provider call: the session failed inside the runtime',
+    );
     expect(w.released).toEqual([record]);
     expect(w.ended).toBe(1);
     expect(w.table.summary('s1')).toMatchObject({ state: 'failed', endedAt: 300, code: 'INTERNAL' });
