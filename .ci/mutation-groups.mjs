@@ -69,6 +69,23 @@ export const GROUPS = {
     mutate: ['src/providers/vendor-errors.ts'],
     tests: ['tests/unit/providers/http-errors*.test.ts'],
   },
+  // The in-memory admission gate over the limiter, the memory shared state under it, and the gate
+  // before each provider call (budgets, breakers), each with its own unit tests (no runtime).
+  // `gate-options.ts` and `limit-types.ts` hold only types: Stryker makes no mutants of them.
+  'local-limits': {
+    mutate: [
+      'src/runtime/local-limits.ts',
+      'src/runtime/memory-state.ts',
+      'src/runtime/call-gates.ts',
+      'src/runtime/gate-options.ts',
+      'src/runtime/limit-types.ts',
+    ],
+    tests: [
+      'tests/unit/runtime/local-limits*.test.ts',
+      'tests/unit/runtime/memory-state.test.ts',
+      'tests/unit/runtime/call-gates.test.ts',
+    ],
+  },
 };
 
 /** The group named by TROUPE_MUTATE_GROUP (set by .ci/mutate.mjs). */
