@@ -86,6 +86,37 @@ export const GROUPS = {
       'tests/unit/runtime/call-gates.test.ts',
     ],
   },
+  // A session's parts, each tested directly on a simulated clock: its record and result, and the
+  // driver with the machine's effects and its two engines.
+  session: {
+    mutate: [
+      'src/runtime/session-record.ts',
+      'src/runtime/session-actions.ts',
+      'src/runtime/session-driver.ts',
+      'src/runtime/session-engine.ts',
+    ],
+    tests: [
+      'tests/unit/runtime/session-record.test.ts',
+      'tests/unit/runtime/session-driver.test.ts',
+      'tests/unit/runtime/session-actions.test.ts',
+      'tests/unit/runtime/session-engine.test.ts',
+    ],
+  },
+  // The supervisor's lifecycle, and what holds a session for the caller and the status calls: its
+  // handle, the session table, and the result of a session that never ran here.
+  lifecycle: {
+    mutate: [
+      'src/runtime/lifecycle.ts',
+      'src/runtime/session-handle.ts',
+      'src/runtime/session-table.ts',
+      'src/runtime/queued-result.ts',
+    ],
+    tests: [
+      'tests/unit/runtime/lifecycle.test.ts',
+      'tests/unit/runtime/session-table.test.ts',
+      'tests/unit/runtime/queued-result.test.ts',
+    ],
+  },
 };
 
 /** The group named by TROUPE_MUTATE_GROUP (set by .ci/mutate.mjs). */
