@@ -264,16 +264,18 @@ describe('resolveDefaults', () => {
 });
 
 describe('resolveSubmitOptions', () => {
-  const defaults = resolveDefaults({
-    priority: 2,
-    timeoutMs: 10,
-    queueTimeoutMs: 20,
-    idleTimeoutMs: 30,
-    maxAttempts: 4,
-  });
+  // Built in each test, not at collection: code run outside a test counts as static for Stryker.
+  const defaults = () =>
+    resolveDefaults({
+      priority: 2,
+      timeoutMs: 10,
+      queueTimeoutMs: 20,
+      idleTimeoutMs: 30,
+      maxAttempts: 4,
+    });
 
   it("takes the runtime's defaults for what a submission leaves out", () => {
-    expect(resolveSubmitOptions({}, defaults)).toEqual({
+    expect(resolveSubmitOptions({}, defaults())).toEqual({
       priority: 2,
       timeoutMs: 10,
       queueTimeoutMs: 20,
@@ -284,8 +286,8 @@ describe('resolveSubmitOptions', () => {
 
   it("takes a submission's own options over the defaults", () => {
     const own = { priority: 9, timeoutMs: 100, queueTimeoutMs: 200, idleTimeoutMs: 300, maxAttempts: 1 };
-    expect(resolveSubmitOptions(own, defaults)).toEqual(own);
-    expect(resolveSubmitOptions({ priority: 0 }, defaults).priority).toBe(0);
+    expect(resolveSubmitOptions(own, defaults())).toEqual(own);
+    expect(resolveSubmitOptions({ priority: 0 }, defaults()).priority).toBe(0);
   });
 
   it.each([
@@ -295,14 +297,14 @@ describe('resolveSubmitOptions', () => {
     ['idleTimeoutMs', -1, 'a number of milliseconds from 1 to 2147483647'],
     ['maxAttempts', 0, 'a positive integer'],
   ] as const)('refuses %s = %s under its own name', (field, value, expected) => {
-    expect(refusal(() => resolveSubmitOptions({ [field]: value }, defaults))).toEqual(
+    expect(refusal(() => resolveSubmitOptions({ [field]: value }, defaults()))).toEqual(
       invalid(`Expected \`${field}\` to be ${expected}, got \`${value}\` (number)`),
     );
   });
 });
 
 describe('sessionInput', () => {
-  const defaults = resolveDefaults({ backoffBaseMs: 7, backoffMaxMs: 70 });
+  const defaults = () => resolveDefaults({ backoffBaseMs: 7, backoffMaxMs: 70 });
   const resolved = { priority: 3, timeoutMs: 100, queueTimeoutMs: 50, idleTimeoutMs: 20, maxAttempts: 2 };
 
   it('counts every deadline from now and echoes the caller request id', () => {
@@ -311,7 +313,7 @@ describe('sessionInput', () => {
       { lane: 'kimi', model: 'k2', stream: true },
       1000,
       resolved,
-      defaults,
+      defaults(),
     );
     expect(input).toEqual({
       sessionId: 's1',
@@ -336,7 +338,7 @@ describe('sessionInput', () => {
       { lane: 'kimi', model: 'k2', stream: false },
       0,
       resolved,
-      defaults,
+      defaults(),
     );
     expect(input.requestId).toBe('s1');
   });
