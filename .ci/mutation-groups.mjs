@@ -117,6 +117,25 @@ export const GROUPS = {
       'tests/unit/runtime/queued-result.test.ts',
     ],
   },
+  // The provider call (the session's child), admission, option resolution and the request helpers,
+  // each called directly; `provider-call-abort.test.ts` is the one runtime test (three sessions).
+  calls: {
+    mutate: [
+      'src/runtime/provider-call.ts',
+      'src/runtime/admission.ts',
+      'src/runtime/options.ts',
+      'src/runtime/requests.ts',
+      'src/runtime/ids.ts',
+    ],
+    tests: [
+      'tests/unit/runtime/provider-call.test.ts',
+      'tests/unit/runtime/provider-call-abort.test.ts',
+      'tests/unit/runtime/admission.test.ts',
+      'tests/unit/runtime/options.test.ts',
+      'tests/unit/runtime/requests.test.ts',
+      'tests/unit/runtime/ids.test.ts',
+    ],
+  },
 };
 
 /** The group named by TROUPE_MUTATE_GROUP (set by .ci/mutate.mjs). */
