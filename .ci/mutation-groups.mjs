@@ -110,3 +110,12 @@ export function currentGroup() {
   }
   return { name, ...group };
 }
+
+/**
+ * Files measured below the bar, each with why (`.ci/mutation-check.mjs` fails on any other file
+ * below it, and on a listed file that has reached it, so the list only shrinks).
+ */
+export const BELOW_BAR = {
+  'src/runtime/breakers.ts':
+    'the snapshot `admit` remembers for views() and the closed shortcuts are not yet stated by a test',
+};
