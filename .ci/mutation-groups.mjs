@@ -135,6 +135,35 @@ export const GROUPS = {
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
     ],
+    ],
+  },
+  // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
+  // on a simulated clock, without a runtime.
+  'memory-ports': {
+    mutate: [
+      'src/runtime/memory-ports/queue.ts',
+      'src/runtime/memory-ports/store.ts',
+      'src/runtime/memory-ports/bus.ts',
+      'src/runtime/memory-ports/hub.ts',
+    ],
+    tests: ['tests/unit/runtime/memory-ports/*.test.ts'],
+  },
+  // What the runtime tells about its sessions: events to streams and subscribers, the ended
+  // sessions' history, the counters of `metrics()`, tracing spans, XState inspection, and the
+  // default backend. Each file called directly by its own unit test (`tests/unit/runtime/observe/`);
+  // `events.ts` is types only (no mutants).
+  observe: {
+    mutate: [
+      'src/runtime/events.ts',
+      'src/runtime/event-hub.ts',
+      'src/runtime/event-stream.ts',
+      'src/runtime/history.ts',
+      'src/runtime/counters.ts',
+      'src/runtime/tracing.ts',
+      'src/runtime/session-inspection.ts',
+      'src/runtime/backend.ts',
+    ],
+    tests: ['tests/unit/runtime/observe/*.test.ts', 'tests/unit/runtime/session-inspection.test.ts'],
   },
 };
 
