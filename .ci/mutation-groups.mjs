@@ -135,7 +135,6 @@ export const GROUPS = {
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
     ],
-    ],
   },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
