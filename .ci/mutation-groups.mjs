@@ -69,6 +69,18 @@ export const GROUPS = {
     mutate: ['src/providers/vendor-errors.ts'],
     tests: ['tests/unit/providers/http-errors*.test.ts'],
   },
+  // Daily budgets, routing at admission and the move past a cooling-down provider: each called
+  // directly by its unit tests (no runtime; the fallback chains through a runtime are in
+  // fallback.test.ts, not run here).
+  budgets: {
+    mutate: ['src/runtime/budgets.ts', 'src/runtime/routing.ts', 'src/runtime/reroute.ts'],
+    tests: [
+      'tests/unit/runtime/budgets.test.ts',
+      'tests/unit/runtime/budgets-rules.test.ts',
+      'tests/unit/runtime/routing.test.ts',
+      'tests/unit/runtime/reroute.test.ts',
+    ],
+  },
 };
 
 /** The group named by TROUPE_MUTATE_GROUP (set by .ci/mutate.mjs). */
