@@ -88,17 +88,12 @@ export function provideSessionMachine(fx: SessionEffects) {
       },
       // Run only on `provider.chunk` (notifyDelta), after `fallBack` (notifyFallback: its error and
       // routing set, on a session with targets), on `provider.error` (notifyRetry).
-      notifyDelta: ({ context, event, self }) => {
-        const record = fx.recordOf(self);
-        if (!events.wants(record)) return;
-        const chunk = event as Extract<SessionMachineEvent, { type: 'provider.chunk' }>;
-        events.emit(record, {
-          type: 'session.delta',
-          sessionId: context.input.sessionId,
-          delta: chunk.delta as never,
-          chars: chunk.chars,
-          at: chunk.now,
-        });
+      notifyDelta: ({ event, self }) => {
+        tellDelta(
+          events,
+          fx.recordOf(self),
+          event as Extract<SessionMachineEvent, { type: 'provider.chunk' }>,
+        );
       },
       notifyFallback: ({ context, event, self }) => {
         const error = context.error as TroupeErrorData;
@@ -135,6 +130,25 @@ export function provideSessionMachine(fx: SessionEffects) {
         });
       },
     },
+  });
+}
+
+/**
+ * Tells a session's observers of a delta (`session.delta`). A chunk without one stands for deltas
+ * they already have (`delta-folding.ts`).
+ */
+export function tellDelta(
+  events: EventHub,
+  record: SessionRecord,
+  event: Extract<SessionMachineEvent, { type: 'provider.chunk' }>,
+): void {
+  if (event.delta === undefined || !events.wants(record)) return;
+  events.emit(record, {
+    type: 'session.delta',
+    sessionId: record.input.sessionId,
+    delta: event.delta as never,
+    chars: event.chars,
+    at: event.now,
   });
 }
 

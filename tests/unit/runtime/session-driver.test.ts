@@ -5,8 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionMachineEvent } from '../../../machines/session.js';
+import { DeltaFoldingActor } from '../../../src/runtime/delta-folding.js';
 import { EventStream } from '../../../src/runtime/event-stream.js';
 import type { Alarm } from '../../../src/runtime/session-driver.js';
+import type { EngineOptions } from '../../../src/runtime/session-engine.js';
 import type { SessionRecord } from '../../../src/runtime/session-record.js';
 import type { SessionEvent, SessionResult } from '../../../src/runtime/types.js';
 import {
@@ -266,6 +268,61 @@ describe('SessionDriver: deadlines', () => {
     expect(fired).toEqual([]);
     w.clock.set(700);
     expect(fired).toEqual([700]);
+  });
+});
+
+describe("SessionDriver: a stream's deltas", () => {
+  async function streamed(engine: EngineOptions = {}) {
+    const w = driverWorld({ engine });
+    w.events.subscribe(() => {});
+    const record = w.add(sessionInput({ stream: true }));
+    w.admit(record);
+    for (const [at, text] of [
+      [200, 'ab'],
+      [250, 'cde'],
+      [300, 'f'],
+    ] as const) {
+      w.clock.set(at);
+      w.provider.calls[0]?.push({ type: 'content', text });
+      await flush();
+    }
+    return { w, record };
+  }
+
+  it('reach observers at once, and the session its characters and idle deadline', async () => {
+    for (const engine of [{}, { engine: 'xstate' as const }, { inspect: () => {} }]) {
+      const { w, record } = await streamed(engine);
+      expect(w.events.of('session.delta').map((e) => [e.chars, e.at])).toEqual([
+        [2, 200],
+        [5, 250],
+        [6, 300],
+      ]);
+      expect(record.leaf).toBe('streaming');
+      expect(record.actor?.getSnapshot().context).toMatchObject({ chars: 6, idleDeadlineAt: 1300 });
+      // Its wake-up stayed at the first idle deadline; the spare tick there re-arms at the last.
+      expect(record.wakeAt).toBe(1100);
+      w.clock.set(1100);
+      expect(record.wakeAt).toBe(1300);
+      w.clock.set(1300);
+      expect(record.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'idle' } });
+    }
+  });
+
+  it('skip their machine step only on the compiled engine without inspection, for streams', async () => {
+    expect((await streamed()).record.actor).toBeInstanceOf(DeltaFoldingActor);
+    expect((await streamed({ engine: 'xstate' })).record.actor).not.toBeInstanceOf(DeltaFoldingActor);
+    expect((await streamed({ inspect: () => {} })).record.actor).not.toBeInstanceOf(DeltaFoldingActor);
+    const w = driverWorld();
+    const plain = w.add();
+    w.admit(plain);
+    expect(plain.actor).not.toBeInstanceOf(DeltaFoldingActor);
+  });
+
+  it('tell observers nothing for a chunk without a delta (one they already heard)', async () => {
+    const { w, record } = await streamed();
+    w.driver.deliver(record, { type: 'provider.chunk', now: 400, chars: 9, delta: undefined });
+    expect(w.events.of('session.delta')).toHaveLength(3);
+    expect(record.actor?.getSnapshot().context.chars).toBe(9);
   });
 });
 

@@ -34,6 +34,12 @@ describe('sessionEngine', () => {
     );
   });
 
+  it('lets deltas skip their machine step only on the compiled engine without inspection', () => {
+    expect(sessionEngine(machine([]), {}).foldsDeltas).toBe(true);
+    expect(sessionEngine(machine([]), { inspect: () => {} }).foldsDeltas).toBe(false);
+    expect(sessionEngine(machine([]), { engine: 'xstate' }).foldsDeltas).toBe(false);
+  });
+
   it('runs the compiled engine by default', () => {
     expect(sessionEngine(machine([]), {}).kind).toBe('compiled');
     expect(sessionEngine(machine([]), { engine: 'xstate' }).kind).toBe('xstate');
