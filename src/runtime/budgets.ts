@@ -110,7 +110,8 @@ export class Budgets {
     // Without a provider or a model there is no price: no table holds a provider or model named ''.
     // Stryker disable next-line StringLiteral: any other name no table holds finds no price either.
     const currency = priceOf(this.prices, provider ?? '', model ?? '')?.currency;
-    const day = this.today();
+    // A new day forgets what this instance saw: every budget it knows of is today's.
+    this.today();
     for (const [cur, limits] of this.limits) {
       if (currency !== undefined && cur !== currency) continue;
       const checks: [string, number | undefined][] = [
