@@ -67,7 +67,7 @@ export const GROUPS = {
   // The vendor tables: static rows, so each mutant runs every test of its group; kept apart.
   'vendor-errors': {
     mutate: ['src/providers/vendor-errors.ts'],
-    tests: ['tests/unit/providers/http-errors*.test.ts'],
+    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/providers/vendor-errors.test.ts'],
   },
   // The in-memory admission gate over the limiter, the memory shared state under it, and the gate
   // before each provider call (budgets, breakers), each with its own unit tests (no runtime).
@@ -175,6 +175,12 @@ export const GROUPS = {
       'tests/unit/runtime/routing.test.ts',
       'tests/unit/runtime/reroute.test.ts',
     ],
+  },
+  // The in-memory runtime's composition: it exists only inside a runtime, so its tests build small
+  // ones (a scripted provider, a simulated clock, a few sessions each).
+  'runtime-composition': {
+    mutate: ['src/runtime/local-runtime.ts', 'src/runtime/runtime.ts'],
+    tests: ['tests/unit/runtime/local-runtime.test.ts', 'tests/unit/runtime/runtime.test.ts'],
   },
 };
 
