@@ -1,26 +1,36 @@
 /**
- * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--json]`: the built `troupe stdio` CLI
- * (simulated provider; each call asks for zero latency through `extra.simulateLatencyMs`)
- * against a bare SDK v2 stdio server with the same `chat` tool on the same instant provider
- * (bench/stdio-bare.ts). Both are child processes driven by the SDK client's
- * StdioClientTransport, at 1 and 32 calls in flight; rounds alternate which goes first.
+ * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--json]`:
+ * the built `troupe stdio` CLI (simulated provider; each call asks for zero latency through
+ * `extra.simulateLatencyMs`) against a bare SDK v2 stdio server with the same `chat` tool on the
+ * same instant provider (bench/stdio-bare.ts). Both are child processes driven by the SDK client's
+ * StdioClientTransport, at 1 and 32 calls in flight, once per protocol revision: a client that
+ * negotiates 2025-11-25 (the SDK client's default) and one pinned to 2026-07-28, each against its
+ * own bare server of the same revision. Rounds rotate which side goes first.
  *
  * Besides calls/s, each level reports the server child's CPU per call (`/proc/<pid>/stat`, Linux
  * only; `null` elsewhere): on a loaded machine throughput swings with the scheduler, CPU per call
- * much less. `BENCH_CHILD_NODE_ARGS` (space-separated) goes to both children, e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them.
+ * much less. `BENCH_CHILD_NODE_ARGS` (space-separated) goes to every child, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. `BENCH_STDIO_BEFORE=<checkout>` adds a
+ * third side, `before`: that checkout's built CLI (`<checkout>/dist/src/cli/main.js`), for an A/B
+ * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { flag, median, print, round } from './support.js';
 
 const LEVELS = [1, 32] as const;
+const PROTOCOLS = ['2025-11-25', '2026-07-28'] as const;
+type Protocol = (typeof PROTOCOLS)[number];
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./stdio-bare.js', import.meta.url));
+const BEFORE = process.env.BENCH_STDIO_BEFORE;
 
 const CHILD_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
+type SideName = 'troupe' | 'bare' | 'before';
 
 interface Server {
   readonly client: Client;
@@ -40,7 +50,7 @@ function procCpuUs(pid: number | null): number {
   }
 }
 
-async function connect(args: string[]): Promise<Server> {
+async function connect(args: string[], protocol: Protocol): Promise<Server> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [...CHILD_ARGS, ...args],
@@ -48,8 +58,14 @@ async function connect(args: string[]): Promise<Server> {
     env: { PATH: process.env.PATH ?? '', TROUPE_LOG_LEVEL: 'error' },
     stderr: 'ignore',
   });
-  const client = new Client({ name: 'bench', version: '1.0.0' });
+  const client = new Client(
+    { name: 'bench', version: '1.0.0' },
+    protocol === '2026-07-28' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  );
   await client.connect(transport);
+  const negotiated = client.getNegotiatedProtocolVersion();
+  if (negotiated !== protocol)
+    throw new Error(`Expected the ${args.at(-1)} child to speak ${protocol}, got ${negotiated}`);
   return { client, cpuUs: () => procCpuUs(transport.pid) };
 }
 
@@ -77,45 +93,81 @@ async function drive({ client, cpuUs }: Server, calls: number, inFlight: number)
   return { perSec, serverCpuUsPerCall: (cpuUs() - cpu) / calls };
 }
 
+function protocolsOf(argv: readonly string[]): readonly Protocol[] {
+  const at = argv.indexOf('--protocol');
+  if (at < 0) return PROTOCOLS;
+  const wanted = argv[at + 1];
+  const known = PROTOCOLS.find((p) => p === wanted);
+  if (known === undefined)
+    throw new Error(`--protocol: Expected one of ${PROTOCOLS.join(', ')}, got ${wanted}`);
+  return [known];
+}
+
 export async function run(argv: readonly string[]): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`Expected the built CLI at ${CLI}, got nothing: run npm run build`);
+  const beforeCli = BEFORE === undefined ? undefined : resolve(BEFORE, 'dist/src/cli/main.js');
+  if (beforeCli !== undefined && !existsSync(beforeCli))
+    throw new Error(
+      `BENCH_STDIO_BEFORE: Expected a built CLI at ${beforeCli}, got nothing: build that checkout`,
+    );
   const calls = flag(argv, 'calls', 1500);
   const rounds = flag(argv, 'rounds', 3);
-  const troupe = await connect([CLI, 'stdio']);
-  const bare = await connect([BARE]);
-  await drive(troupe, 300, 8);
-  await drive(bare, 300, 8);
-  const ours = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
-  const base = new Map<number, Sample[]>(LEVELS.map((l) => [l, []]));
+  const protocols = protocolsOf(argv);
+  const names: SideName[] = beforeCli === undefined ? ['bare', 'troupe'] : ['bare', 'troupe', 'before'];
+  const servers = new Map<string, Server>();
+  const samples = new Map<string, Sample[]>();
+  const key = (p: Protocol, side: SideName, level?: number) => `${p} ${side} ${level ?? ''}`;
+  for (const protocol of protocols) {
+    for (const side of names) {
+      const args = side === 'bare' ? [BARE] : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
+      const server = await connect(args, protocol);
+      servers.set(key(protocol, side), server);
+      await drive(server, 300, 8);
+    }
+  }
   for (let r = 0; r < rounds; r++) {
-    for (const level of LEVELS) {
-      const n = level === 1 ? Math.ceil(calls / 3) : calls;
-      if (r % 2 === 0) {
-        base.get(level)?.push(await drive(bare, n, level));
-        ours.get(level)?.push(await drive(troupe, n, level));
-      } else {
-        ours.get(level)?.push(await drive(troupe, n, level));
-        base.get(level)?.push(await drive(bare, n, level));
+    // Rotate the order of the sides each round, so no side always runs first or last.
+    const order = names.map((_, i) => names[(i + r) % names.length] as SideName);
+    for (const protocol of protocols) {
+      for (const level of LEVELS) {
+        const n = level === 1 ? Math.ceil(calls / 3) : calls;
+        for (const side of order) {
+          const sample = await drive(servers.get(key(protocol, side)) as Server, n, level);
+          const k = key(protocol, side, level);
+          samples.set(k, [...(samples.get(k) ?? []), sample]);
+        }
       }
     }
   }
-  await Promise.all([troupe.client.close(), bare.client.close()]);
+  await Promise.all([...servers.values()].map((s) => s.client.close()));
   const figures: Record<string, unknown> = { calls, rounds };
-  for (const level of LEVELS) {
-    const o = ours.get(level) ?? [];
-    const b = base.get(level) ?? [];
-    const perSec = median(o.map((s) => s.perSec));
-    const basePerSec = median(b.map((s) => s.perSec));
-    const cpu = median(o.map((s) => s.serverCpuUsPerCall));
-    const baseCpu = median(b.map((s) => s.serverCpuUsPerCall));
-    figures[`inFlight${level}`] = {
-      callsPerSec: Math.round(perSec),
-      baselineCallsPerSec: Math.round(basePerSec),
-      ratio: round(perSec / basePerSec),
-      serverCpuUsPerCall: Number.isNaN(cpu) ? null : Math.round(cpu),
-      baselineServerCpuUsPerCall: Number.isNaN(baseCpu) ? null : Math.round(baseCpu),
-      serverCpuRatio: Number.isNaN(cpu) ? null : round(cpu / baseCpu),
-    };
+  const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
+  const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
+  const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? null : round(a / b));
+  for (const protocol of protocols) {
+    const row: Record<string, unknown> = {};
+    for (const level of LEVELS) {
+      const o = samples.get(key(protocol, 'troupe', level)) ?? [];
+      const b = samples.get(key(protocol, 'bare', level)) ?? [];
+      const perSec = median(o.map((s) => s.perSec));
+      const basePerSec = median(b.map((s) => s.perSec));
+      const entry: Record<string, unknown> = {
+        callsPerSec: Math.round(perSec),
+        baselineCallsPerSec: Math.round(basePerSec),
+        ratio: round(perSec / basePerSec),
+        serverCpuUsPerCall: us(cpuOf(o)),
+        baselineServerCpuUsPerCall: us(cpuOf(b)),
+        serverCpuRatio: ratio(cpuOf(o), cpuOf(b)),
+      };
+      if (beforeCli !== undefined) {
+        const before = samples.get(key(protocol, 'before', level)) ?? [];
+        entry.beforeCallsPerSec = Math.round(median(before.map((s) => s.perSec)));
+        entry.beforeServerCpuUsPerCall = us(cpuOf(before));
+        entry.vsBeforeCpuRatio = ratio(cpuOf(o), cpuOf(before));
+      }
+      row[`inFlight${level}`] = entry;
+    }
+    figures[protocol] = row;
   }
   figures.node = process.version;
   print(argv, figures);

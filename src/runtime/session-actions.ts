@@ -78,16 +78,8 @@ export function provideSessionMachine(fx: SessionEffects) {
           at: clock.now(),
         });
       },
-      notifyDelta: ({ context, event, self }) => {
-        const record = fx.recordOf(self);
-        if (event.type !== 'provider.chunk' || !events.wants(record)) return;
-        events.emit(record, {
-          type: 'session.delta',
-          sessionId: context.input.sessionId,
-          delta: event.delta as never,
-          chars: event.chars,
-          at: event.now,
-        });
+      notifyDelta: ({ event, self }) => {
+        if (event.type === 'provider.chunk') tellDelta(events, fx.recordOf(self), event);
       },
       notifyFallback: ({ context, event, self }) => {
         const error = context.error;
@@ -126,6 +118,25 @@ export function provideSessionMachine(fx: SessionEffects) {
         });
       },
     },
+  });
+}
+
+/**
+ * Tells a session's observers of a delta (`session.delta`). A chunk without one stands for deltas
+ * they already have (`delta-folding.ts`).
+ */
+export function tellDelta(
+  events: EventHub,
+  record: SessionRecord,
+  event: Extract<SessionMachineEvent, { type: 'provider.chunk' }>,
+): void {
+  if (event.delta === undefined || !events.wants(record)) return;
+  events.emit(record, {
+    type: 'session.delta',
+    sessionId: record.input.sessionId,
+    delta: event.delta as never,
+    chars: event.chars,
+    at: event.now,
   });
 }
 

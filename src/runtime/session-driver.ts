@@ -13,9 +13,10 @@ import type { Clock } from '../core/clock.js';
 import { DeadlineHeap, type Wakeable } from '../core/deadlines.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
+import { DeltaFoldingActor } from './delta-folding.js';
 import type { EventHub } from './event-hub.js';
 import type { CallGate } from './provider-call.js';
-import { provideSessionMachine } from './session-actions.js';
+import { provideSessionMachine, tellDelta } from './session-actions.js';
 import { type EngineOptions, type SessionActor, sessionEngine } from './session-engine.js';
 import { buildResult, failedInside, type SessionRecord } from './session-record.js';
 import type { SessionTable } from './session-table.js';
@@ -93,6 +94,19 @@ export class SessionDriver {
   deliver(record: SessionRecord, event: SessionMachineEvent): void {
     if (record.result !== null) return;
     this.settings.observe?.(record, event);
+    const actor = record.actor;
+    // A delta of a stream already in `streaming`: observers hear it now, the machine at its next
+    // event or read (`delta-folding.ts`); its wake-up stays where it is, as below.
+    if (
+      event.type === 'provider.chunk' &&
+      record.leaf === 'streaming' &&
+      record.heapIndex >= 0 &&
+      actor instanceof DeltaFoldingActor &&
+      actor.defer(event)
+    ) {
+      tellDelta(this.settings.events, record, event);
+      return;
+    }
     record.actor ??= this.own(this.engine.start(record.input), record);
     record.actor.send(event);
     const snapshot = record.actor.getSnapshot();
@@ -123,9 +137,10 @@ export class SessionDriver {
     return true;
   }
 
+  /** Maps the actor to its record (actions find it through `self`); a stream's gets its deltas folded. */
   private own(actor: SessionActor, record: SessionRecord): SessionActor {
     this.records.set(actor, record);
-    return actor;
+    return record.input.stream && this.engine.foldsDeltas ? new DeltaFoldingActor(actor) : actor;
   }
 
   /**
