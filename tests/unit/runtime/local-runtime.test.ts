@@ -19,15 +19,16 @@ const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 function setup(options: Partial<RuntimeOptions> = {}) {
   const clock = new SimulatedClock();
   const provider = new ScriptedProvider('p');
+  const other = new ScriptedProvider('q');
   const runtime = createLocalRuntime({
-    providers: [provider, new ScriptedProvider('q')],
+    providers: [provider, other],
     clock,
     defaults: { provider: 'p', model: 'm' },
     limits: { maxConcurrent: 4 },
     random: () => 0,
     ...options,
   });
-  return { clock, provider, runtime };
+  return { clock, provider, other, runtime };
 }
 
 /** What a shared queue hands over: a session admitted elsewhere at `now`. */
@@ -419,6 +420,35 @@ describe('runRecord with fallbacks', () => {
     await flush();
     expect(runtime.runRecord(plain.id)).toStrictEqual({ attempts: 1, startedAt: 0, runDeadlineAt: 120_000 });
     expect(runtime.runRecord(routed.id)).toMatchObject({ attempts: 1, routing: { target: 0 } });
+    await stop(runtime, clock);
+  });
+});
+
+describe('cooldowns', () => {
+  it('moves a session queued behind a provider that cools down past its queue deadline on to its fallback at once', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    // A 429 with a 500 ms hint: p cools down until 500.
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    const patient = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 5000 },
+    );
+    await flush();
+    // Moved on at once, to its fallback's provider and model; the one that can wait, waits.
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls).toHaveLength(1);
+    expect(other.calls[0]?.request.model).toBe('m2');
+    expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
     await stop(runtime, clock);
   });
 });
