@@ -119,11 +119,14 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
 
   return {
     name,
-    async complete(request, { signal }: CallOptions): Promise<ChatResponse> {
+    // `options.signal` is read only to wait: an answer given at once makes the runtime build no
+    // `AbortController` for it (the signal is made on first read, see provider-call.ts).
+    async complete(request, options: CallOptions): Promise<ChatResponse> {
       const mode = behaviour(request);
       const delay = delayMs(request);
-      if (mode === 'hang' || mode === 'stall') await wait(clock, Number.POSITIVE_INFINITY, signal, name);
-      if (delay > 0) await wait(clock, delay, signal, name);
+      if (mode === 'hang' || mode === 'stall')
+        await wait(clock, Number.POSITIVE_INFINITY, options.signal, name);
+      if (delay > 0) await wait(clock, delay, options.signal, name);
       if (mode !== 'ok') throw failure(mode);
       const { text, reasoning, usage } = answer(request);
       const response: ChatResponse = { content: text, usage, finishReason: 'stop', model: request.model };

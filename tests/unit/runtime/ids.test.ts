@@ -1,7 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { flatUUID } from '../../../src/runtime/ids.js';
 
 describe('flatUUID', () => {
+  it('makes the first id of a fresh module from random bytes too, not from an empty pool', async () => {
+    vi.resetModules();
+    const fresh = (await import('../../../src/runtime/ids.js')).flatUUID;
+    const first = fresh();
+    expect(first).not.toBe('00000000-0000-4000-8000-000000000000');
+    expect(first).not.toBe(fresh());
+  });
+
   it('makes version 4, variant 1 UUIDs, lower-case hex, none repeated over 4,000 (16 refills of its pool of 256)', () => {
     const seen = new Set<string>();
     const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -202,6 +202,9 @@ describe('Lifecycle', () => {
     expect(w.lifecycle.state).toBe('stopped');
     await settle();
     expect(w.report).toEqual({ finished: 0, cancelled: ['a'] });
+    // Stopped once: one release, one report.
+    expect(w.calls.stopped).toBe(1);
+    expect(w.broadcasts.filter((e) => e.type === 'supervisor.stopped')).toHaveLength(1);
   });
 
   it('waits for the runtime to release what it holds before it reports, even if that fails', async () => {

@@ -191,6 +191,9 @@ describe('resolveLimits', () => {
     expect(refusal(() => resolveLimits({ providers: { kimi: { models: { k2: 'x' as never } } } }))).toEqual(
       invalid('Expected `limits.providers.kimi.models.k2` to be an object of limits, got `"x"` (string)'),
     );
+    expect(refusal(() => resolveLimits({ providers: { kimi: { models: { k2: null as never } } } }))).toEqual(
+      invalid('Expected `limits.providers.kimi.models.k2` to be an object of limits, got `null`'),
+    );
     expect(
       refusal(() => resolveLimits({ providers: { kimi: { models: { k2: { requestsPerMinute: -1 } } } } })),
     ).toEqual(

@@ -4,7 +4,7 @@
  * action throws stops in `error` (the driver ends it) without crashing the process, and inspection
  * reports the sampled sessions on either engine.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { type SessionMachineEvent, sessionMachine } from '../../../machines/session.js';
 import { type SessionEngineKind, sessionEngine } from '../../../src/runtime/session-engine.js';
@@ -37,6 +37,22 @@ describe('sessionEngine', () => {
   it('runs the compiled engine by default', () => {
     expect(sessionEngine(machine([]), {}).kind).toBe('compiled');
     expect(sessionEngine(machine([]), { engine: 'xstate' }).kind).toBe('xstate');
+  });
+
+  it("reports an inspector's failure as a process warning when there is no onError", () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const broken = new Error('inspector down');
+      const engine = sessionEngine(machine([]), {
+        inspect: () => {
+          throw broken;
+        },
+      });
+      engine.start(sessionInput()).send(admit);
+      expect(warn).toHaveBeenCalledWith(broken, { code: 'TROUPE_LISTENER_ERROR' });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   for (const kind of ['compiled', 'xstate'] as const) {

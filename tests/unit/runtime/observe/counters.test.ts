@@ -68,10 +68,11 @@ describe('RuntimeCounters', () => {
       retries: 2,
       rejected: { QUEUE_FULL: 2, INVALID_REQUEST: 1 },
       ended: { done: 1, failed: 3, timedOut: 0, cancelled: 1 },
-      providerErrors: { RATE_LIMITED: 2, UNAVAILABLE: 1 },
       queued: 4,
       running: 2,
     });
+    // Only provider errors: not the runtime's INTERNAL or CANCELLED.
+    expect(metrics.providerErrors).toEqual({ RATE_LIMITED: 2, UNAVAILABLE: 1 });
   });
 
   it("adds up ended sessions' tokens and their cost by currency, rounded", () => {

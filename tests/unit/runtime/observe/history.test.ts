@@ -117,6 +117,7 @@ describe('EndedSessions', () => {
       ['b', 4, 5, 6],
     ]);
     expect(ended.recent(2).map((s) => s.sessionId)).toEqual(['d', 'c']);
+    expect(ended.recent(10).map((s) => s.sessionId)).toEqual(['d', 'c', 'b']);
     expect(ended.recent(0)).toEqual([]);
     expect(ended.get('b')?.createdAt).toBe(4);
   });

@@ -90,7 +90,8 @@ describe('sessionTracing', () => {
     const { spans, listener } = recorder();
     listener(queued('s1', 'nightly'));
     listener(queued('s2'));
-    expect(spans).toEqual([
+    // Strictly: an absent label is no attribute at all (OpenTelemetry warns about `undefined`).
+    expect(spans).toStrictEqual([
       {
         name: 'troupe.session',
         attributes: { 'troupe.session.id': 's1', 'troupe.provider': 'p', 'troupe.label': 'nightly' },
@@ -260,12 +261,28 @@ describe('sessionTracing', () => {
 });
 
 describe('metadataAttributes', () => {
+  it('leaves out the fields a metadata has not, rather than setting them to undefined', () => {
+    expect(Object.keys(metadataAttributes(metadata()))).toEqual([
+      'troupe.session.id',
+      'troupe.request.id',
+      'troupe.provider',
+      'troupe.model',
+      'troupe.priority',
+      'troupe.state',
+      'troupe.attempts',
+      'troupe.queued_ms',
+      'troupe.run_ms',
+      'troupe.total_ms',
+      'gen_ai.request.model',
+    ]);
+  });
+
   it('carries every field the metadata has, and leaves out those it has not', () => {
     expect(
       metadataAttributes(
         metadata({ label: 'l', code: 'C', finishReason: 'length', truncated: true, caller: { secret: 'x' } }),
       ),
-    ).toEqual({
+    ).toStrictEqual({
       'troupe.session.id': 's1',
       'troupe.request.id': 'r1',
       'troupe.provider': 'p',

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { CallOptions } from '../../../src/providers/port.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+
+/** Call options that count reads of `signal` (the runtime makes its controller on the first read). */
+function countingOptions(signal: AbortSignal): { options: CallOptions; reads: () => number } {
+  let reads = 0;
+  const options = {
+    get signal() {
+      reads += 1;
+      return signal;
+    },
+  };
+  return { options, reads: () => reads };
+}
+
+const request = (extra: Record<string, unknown>) => ({
+  model: 'sim-fast',
+  messages: [{ role: 'user' as const, content: 'hello there' }],
+  extra,
+});
+
+describe('simulated provider and the call signal', () => {
+  it('answers at once without reading the signal', async () => {
+    const provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } });
+    const { options, reads } = countingOptions(new AbortController().signal);
+    const answer = await provider.complete(request({ simulateLatencyMs: 0 }), options);
+    expect(answer.content).toContain('On "hello there"');
+    expect(reads()).toBe(0);
+  });
+
+  it('still hears an abort while it waits', async () => {
+    const provider = createSimulatedProvider();
+    const controller = new AbortController();
+    const { options, reads } = countingOptions(controller.signal);
+    const pending = provider.complete(request({ simulateLatencyMs: 60_000 }), options);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(reads()).toBeGreaterThan(0);
+  });
+
+  it('refuses at once when the signal is already aborted and it must wait', async () => {
+    const provider = createSimulatedProvider();
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      provider.complete(request({ simulateLatencyMs: 5 }), { signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
