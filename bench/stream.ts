@@ -224,6 +224,14 @@ export async function run(argv: readonly string[]): Promise<void> {
     figures.cpuSecPerRound = samples.runtime.map((x, i) =>
       round(x.cpuSec / (samples.direct[i]?.cpuSec ?? Number.NaN)),
     );
+    if (BEFORE !== undefined) {
+      // The A/B: this build's runtime over the other build's, median and per round.
+      figures.cpuSecRatioVsBefore = ratio('cpuSec', 'before');
+      figures.lagP99RatioVsBefore = ratio('lagP99Ms', 'before');
+      figures.cpuSecPerRoundVsBefore = samples.runtime.map((x, i) =>
+        round(x.cpuSec / (samples.before[i]?.cpuSec ?? Number.NaN)),
+      );
+    }
   }
   figures.node = process.version;
   print(argv, figures);

@@ -140,8 +140,14 @@ export const breakerMachine = setup({
     },
     halfOpen: {
       on: {
-        // Stryker disable next-line BooleanLiteral: halfOpen has no entry or exit actions, so reentering changes nothing.
-        'breaker.request': { guard: 'probeLost', target: 'halfOpen', reenter: true, actions: 'grantProbe' },
+        'breaker.request': {
+          guard: 'probeLost',
+          // Stryker disable next-line StringLiteral: halfOpen has no entry or exit actions, so a targetless transition (`''`) does the same.
+          target: 'halfOpen',
+          // Stryker disable next-line BooleanLiteral: halfOpen has no entry or exit actions, so reentering changes nothing.
+          reenter: true,
+          actions: 'grantProbe',
+        },
         'breaker.success': { guard: 'isProbe', target: 'closed', actions: 'close' },
         'breaker.failure': { guard: 'isProbe', target: 'open', actions: 'open' },
       },

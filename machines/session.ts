@@ -99,6 +99,11 @@ export type SessionMachineEvent =
       readonly reason: string;
       readonly code?: 'SHUTTING_DOWN';
     }
+  /**
+   * A delta of a stream. `delta` is `undefined` when the event only brings the session's bookkeeping
+   * up to date for deltas observers already have (the runtime may fold a stream's chunks into one
+   * step: src/runtime/delta-folding.ts); `chars` and `now` are the latest chunk's.
+   */
   | { readonly type: 'provider.chunk'; readonly now: number; readonly chars: number; readonly delta: unknown }
   | {
       readonly type: 'provider.done';

@@ -91,7 +91,8 @@ const EXPECTED: Record<Kind, string> = {
   nonNegative: 'a non-negative integer',
   positiveMs: 'a positive integer (milliseconds)',
   nonNegativeMs: 'a non-negative integer (milliseconds)',
-  money: 'amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative',
+  money:
+    'amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`',
 };
 
 /** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
@@ -132,11 +133,13 @@ export function parseText(setting: Setting, origin: string, raw: string): Value 
 
 /**
  * Amounts of money, comma-separated, each a decimal number and a currency code (`USD` when none is
- * given): `5`, `5USD`, `20 CNY`, `5USD,20CNY`. Zero means no budget in that currency; a currency
- * given twice is refused.
+ * given): `5`, `5USD`, `20 CNY`, `5USD,20CNY`; `none` for no budget. Zero lets nothing be spent in
+ * that currency, as `budgets` in the library does (a `0CNY` meant to forbid yuan must not lift the
+ * limit); a currency given twice is refused.
  */
 export function parseMoney(origin: string, raw: string): Money {
   const money: Record<string, number> = {};
+  if (raw.trim().toLowerCase() === 'none') return money;
   for (const part of raw.split(',')) {
     const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Z]{3})?\s*$/.exec(part);
     const n = m === null ? Number.NaN : Number(m[1]);
@@ -148,19 +151,19 @@ export function parseMoney(origin: string, raw: string): Money {
         n,
         `\`${raw}\`${Object.hasOwn(money, currency) ? ` (${currency} twice)` : ''}`,
       );
-    if (n > 0) money[currency] = n;
+    money[currency] = n;
   }
   return money;
 }
 
 /** Money from the JSON file: a number (USD), a string as on the command line, or `{ "USD": 5, "CNY": 20 }`. */
 function parseJsonMoney(origin: string, value: unknown, path: string): Money {
-  if (typeof value === 'number' && inRange('money', value)) return value > 0 ? { USD: value } : {};
+  if (typeof value === 'number' && inRange('money', value)) return { USD: value };
   if (typeof value === 'string') return parseMoney(origin, value);
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const entries = Object.entries(value);
     if (entries.every(([c, n]) => /^[A-Z]{3}$/.test(c) && typeof n === 'number' && inRange('money', n)))
-      return Object.fromEntries(entries.filter(([, n]) => (n as number) > 0)) as Money;
+      return Object.fromEntries(entries) as Money;
   }
   throw new ConfigError(
     `${path}: Expected \`${origin}\` to be ${EXPECTED.money} (or { "USD": 5, "CNY": 20 }), got \`${JSON.stringify(value)}\``,

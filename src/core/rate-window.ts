@@ -57,7 +57,7 @@ const DAY_BUCKETS = 25;
 
 export const emptyWindow = (): WindowState => ({ s: [], h: [], r: [] });
 
-/** Drops what no longer counts at `now`. */
+/** Drops what no longer counts at `now`; the same state when nothing left the window. */
 export function prune(state: WindowState, now: number): WindowState {
   const second = Math.floor(now / SECOND);
   const hour = Math.floor(now / HOUR);
@@ -77,8 +77,9 @@ export function prune(state: WindowState, now: number): WindowState {
 export function room(state: WindowState, limits: RateLimits, now: number, tokens: number, id?: string): Room {
   const live = prune(state, now);
   const { maxConcurrent, requestsPerMinute, tokensPerMinute, tokensPerDay } = limits;
+  // Stryker disable next-line ConditionalExpression: `n >= undefined` is false (→ true); → false is killed.
   if (maxConcurrent !== undefined) {
-    const others = id === undefined ? live.r : live.r.filter((b) => b[0] !== id);
+    const others = live.r.filter((b) => b[0] !== id);
     if (others.length >= maxConcurrent)
       return { ok: false, limit: 'maxConcurrent', at: Math.min(...others.map((b) => b[1])) };
   }
@@ -150,7 +151,8 @@ export function charge(
 
 /**
  * Replaces the estimate charged by a start at `startedAt` with the tokens the provider reported
- * (`delta` = reported - estimated), in the buckets it was charged to if they still count.
+ * (`delta` = reported - estimated), in the buckets it was charged to if they still count; the
+ * pruned state as it is when there is nothing to replace (`delta` 0).
  */
 export function reconcile(state: WindowState, startedAt: number, delta: number, now: number): WindowState {
   const live = prune(state, now);
@@ -164,7 +166,7 @@ export function reconcile(state: WindowState, startedAt: number, delta: number, 
   };
 }
 
-/** Frees a session's concurrency slot. */
+/** Frees a session's concurrency slot; the same state when it holds none. */
 export function releaseSlot(state: WindowState, id: string): WindowState {
   const r = state.r.filter((b) => b[0] !== id);
   return r.length === state.r.length ? state : { ...state, r };

@@ -66,11 +66,11 @@ interface SyncState {
   ): R;
 }
 
-const FAILURE_CODES: ReadonlySet<string> = new Set(['PROVIDER_UNAVAILABLE', 'NETWORK', 'TIMED_OUT']);
+const FAILURE_CODES: ReadonlySet<string | null> = new Set(['PROVIDER_UNAVAILABLE', 'NETWORK', 'TIMED_OUT']);
 
 /** Whether an attempt's outcome counts against its provider's breaker. */
 export function countsAsFailure(code: string | null): boolean {
-  return code !== null && FAILURE_CODES.has(code);
+  return FAILURE_CODES.has(code);
 }
 
 export class Breakers {
@@ -200,7 +200,7 @@ function refusal(provider: string, snapshot: BreakerSnapshot, until: number, now
   const when = `${new Date(until).toISOString()} (in ${Math.max(0, Math.ceil((until - now) / 1000))} s)`;
   const why =
     snapshot.value === 'open'
-      ? `its circuit breaker open after ${context.settings.failures} failures within ${context.settings.windowMs} ms (last ${context.lastError ?? 'unknown'}) until ${when}, when one probe call may go`
+      ? `its circuit breaker open after ${context.settings.failures} failures within ${context.settings.windowMs} ms (last ${context.lastError}) until ${when}, when one probe call may go`
       : `its circuit breaker half-open with its one probe call out until ${when} at the latest`;
   return providerError(
     'PROVIDER_UNAVAILABLE',

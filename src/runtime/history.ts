@@ -11,6 +11,7 @@ export class History<T extends { readonly sessionId: string }> {
   private readonly byId = new Map<string, T>();
 
   constructor(readonly capacity: number) {
+    // Stryker disable next-line ArrayDeclaration: preallocation only; an unset slot reads `undefined` either way.
     this.ring = new Array(capacity);
   }
 
@@ -56,6 +57,7 @@ export class EndedSessions {
   private readonly slotOf = new Map<string, number>();
 
   constructor(readonly capacity: number) {
+    // Stryker disable next-line ArrayDeclaration: preallocation only; an unset slot reads `undefined` either way.
     this.ring = new Array(capacity);
     this.times = new Float64Array(capacity * 3);
   }

@@ -70,6 +70,7 @@ export class Lifecycle {
             }
           },
           notifyStopped: () => {
+            // Stryker disable next-line ConditionalExpression: clearing no timer (`undefined`) does nothing.
             if (this.drainTimer !== undefined) clock.clearTimeout(this.drainTimer);
             this.machineStopped = true;
             if (!this.cancelling) this.stop();
@@ -104,6 +105,7 @@ export class Lifecycle {
   /** `draining` while the deadline's cancellations run in slices: those sessions are still live. */
   get state(): RuntimeStatus['state'] {
     const state = this.actor.getSnapshot().value as RuntimeStatus['state'];
+    // Stryker disable next-line ConditionalExpression: `cancelling` begins on the transition to `stopped`; before it the state is `draining` anyway.
     return state === 'stopped' && this.cancelling ? 'draining' : state;
   }
 
@@ -117,6 +119,7 @@ export class Lifecycle {
 
   /** Work that is not counted as a finished session ended (a session run here for another instance). */
   workEnded(): void {
+    // Stryker disable next-line ConditionalExpression: the machine takes `supervisor.idle` only in `draining`; the check spares a liveCount.
     if (this.actor.getSnapshot().value === 'draining' && this.hooks.liveCount() === 0)
       this.actor.send({ type: 'supervisor.idle', now: this.hooks.clock.now() });
   }

@@ -174,20 +174,19 @@ function rateLimits(
 }
 
 function priority(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
+  if (!isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
     throw invalid(name, `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, value);
   }
   return value;
 }
 
 function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw invalid(name, 'a positive integer', value);
+  if (!isInteger(value) || value < 1) throw invalid(name, 'a positive integer', value);
   return value;
 }
 
 function nonNegativeInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+  if (!isInteger(value) || value < 0) {
     throw invalid(name, 'a non-negative integer', value);
   }
   return value;
@@ -195,10 +194,19 @@ function nonNegativeInt(name: string, value: unknown): number {
 
 /** Milliseconds: positive and finite; at most about 24.8 days, the longest timer Node sets. */
 function positiveMs(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2_147_483_647) {
+  if (!isFiniteNumber(value) || value <= 0 || value > 2_147_483_647) {
     throw invalid(name, 'a number of milliseconds from 1 to 2147483647', value);
   }
   return value;
+}
+
+// `Number.isInteger` and `Number.isFinite` are false for anything but a number (they do not coerce).
+function isInteger(value: unknown): value is number {
+  return Number.isInteger(value);
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return Number.isFinite(value);
 }
 
 function invalid(name: string, expected: string, value: unknown) {

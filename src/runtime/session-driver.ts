@@ -13,9 +13,10 @@ import type { Clock } from '../core/clock.js';
 import { DeadlineHeap, type Wakeable } from '../core/deadlines.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
+import { DeltaFoldingActor } from './delta-folding.js';
 import type { EventHub } from './event-hub.js';
 import type { CallGate } from './provider-call.js';
-import { provideSessionMachine } from './session-actions.js';
+import { provideSessionMachine, tellDelta } from './session-actions.js';
 import { type EngineOptions, type SessionActor, sessionEngine } from './session-engine.js';
 import { buildResult, failedInside, type SessionRecord } from './session-record.js';
 import type { SessionTable } from './session-table.js';
@@ -56,9 +57,9 @@ export class SessionDriver {
   constructor(private readonly settings: DriverSettings) {
     const { clock } = settings;
     this.deadlines = new DeadlineHeap<SessionRecord | Alarm>(clock, (item, now) => {
+      // An ended session is off the heap (`finish` cancels it), and `deliver` would ignore it.
       if ('fire' in item) item.fire(now);
-      else if (item.result === null && this.retryMay(item, now))
-        this.deliver(item, { type: 'session.tick', now });
+      else if (this.retryMay(item, now)) this.deliver(item, { type: 'session.tick', now });
     });
     const machine = provideSessionMachine({
       clock,
@@ -80,11 +81,12 @@ export class SessionDriver {
   /** A due retry held back by its provider's limits waits on (its run deadline still armed). */
   private retryMay(record: SessionRecord, now: number): boolean {
     const mayRetry = this.settings.mayRetry;
-    // A hop to the next fallback target is a further call too: it asks the limits as a retry does.
-    const waiting = record.leaf === 'backingOff' || record.leaf === 'fallingBack';
-    if (mayRetry === undefined || !waiting || record.actor === null) return true;
+    // A queued session may have no actor yet.
+    if (mayRetry === undefined || record.actor === null) return true;
+    // Only between attempts is a retry time set: in `backingOff`, and in `fallingBack` (a hop to the
+    // next fallback target is a further call too: it asks the limits as a retry does).
     const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
-    if (retryAt === null || now < retryAt || (runDeadlineAt !== null && now >= runDeadlineAt)) return true;
+    if (retryAt === null || now < retryAt || now >= (runDeadlineAt ?? Number.POSITIVE_INFINITY)) return true;
     if (mayRetry(record, now)) return true;
     this.deadlines.schedule(record, runDeadlineAt);
     return false;
@@ -93,6 +95,19 @@ export class SessionDriver {
   deliver(record: SessionRecord, event: SessionMachineEvent): void {
     if (record.result !== null) return;
     this.settings.observe?.(record, event);
+    const actor = record.actor;
+    // A delta of a stream already in `streaming`: observers hear it now, the machine at its next
+    // event or read (`delta-folding.ts`); its wake-up stays where it is, as below.
+    if (
+      event.type === 'provider.chunk' &&
+      record.leaf === 'streaming' &&
+      record.heapIndex >= 0 &&
+      actor instanceof DeltaFoldingActor &&
+      actor.defer(event)
+    ) {
+      tellDelta(this.settings.events, record, event);
+      return;
+    }
     record.actor ??= this.own(this.engine.start(record.input), record);
     record.actor.send(event);
     const snapshot = record.actor.getSnapshot();
@@ -107,7 +122,7 @@ export class SessionDriver {
     // stays): the heap keeps the earlier time instead of moving the session on every chunk, and the
     // tick there finds nothing due (every `session.tick` of `streaming` is guarded by a deadline
     // that passed) and re-arms at the real time. At most one spare tick per idle timeout.
-    else if (leaf !== 'streaming' || event.type !== 'provider.chunk' || record.heapIndex < 0)
+    else if (event.type !== 'provider.chunk' || record.heapIndex < 0)
       this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
   }
 
@@ -123,9 +138,10 @@ export class SessionDriver {
     return true;
   }
 
+  /** Maps the actor to its record (actions find it through `self`); a stream's gets its deltas folded. */
   private own(actor: SessionActor, record: SessionRecord): SessionActor {
     this.records.set(actor, record);
-    return actor;
+    return record.input.stream && this.engine.foldsDeltas ? new DeltaFoldingActor(actor) : actor;
   }
 
   /**

@@ -28,6 +28,11 @@ export interface SessionActor {
 
 export interface SessionEngine {
   readonly kind: SessionEngineKind;
+  /**
+   * Whether a stream's deltas may skip their machine step (`delta-folding.ts`): on the compiled
+   * engine without inspection, which would otherwise miss the events it reports.
+   */
+  readonly foldsDeltas: boolean;
   /** A started session in `queued`. */
   start(input: SessionInput): SessionActor;
   /** A started session resumed at `value` with `context`; no entry actions run. */
@@ -76,6 +81,7 @@ export function sessionEngine(machine: AnyStateMachine, options: EngineOptions):
     if (emit === null)
       return {
         kind,
+        foldsDeltas: true,
         start: (input) => compiled.start(input),
         restore: (_input, value, context) => compiled.restore(value, context),
       };
@@ -83,6 +89,7 @@ export function sessionEngine(machine: AnyStateMachine, options: EngineOptions):
       sampled() ? new CompiledInspection(machine, input.sessionId, emit) : undefined;
     return {
       kind,
+      foldsDeltas: false,
       start: (input) => compiled.start(input, watch(input)),
       restore: (input, value, context) => {
         const inspection = watch(input);
@@ -92,8 +99,8 @@ export function sessionEngine(machine: AnyStateMachine, options: EngineOptions):
       },
     };
   }
-  const inspected = emit === null ? {} : { inspect: emit };
-  const actorOptions = () => (emit !== null && sampled() ? inspected : {});
+  // Stryker disable next-line ConditionalExpression: without an inspector, XState takes `inspect: null` as none.
+  const actorOptions = () => (emit !== null && sampled() ? { inspect: emit } : {});
   // An action that throws leaves the actor in status `error`, which the runtime handles; without an
   // error observer XState would also rethrow it from a timer and crash the process.
   const started = (actor: ReturnType<typeof createActor>) => {
@@ -102,6 +109,7 @@ export function sessionEngine(machine: AnyStateMachine, options: EngineOptions):
   };
   return {
     kind,
+    foldsDeltas: false,
     start: (input) => started(createActor(machine, { ...actorOptions(), input })),
     restore: (input, value, context) =>
       started(

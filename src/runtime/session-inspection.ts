@@ -26,7 +26,7 @@ type Actor = CompiledActor<SessionContext, SessionMachineEvent>;
 
 /** `true` for the share `rate` of calls, evenly spread: call n is picked when floor(n*rate) grows. */
 export function sampler(rate: number | undefined): () => boolean {
-  if (rate === undefined || rate === 1) return () => true;
+  if (rate === undefined) return () => true;
   if (typeof rate !== 'number' || !(rate > 0 && rate <= 1))
     throw runtimeError(
       'INVALID_REQUEST',

@@ -173,6 +173,7 @@ function routed(
 export function summarize(record: SessionRecord, context: SessionContext | undefined): SessionSummary {
   const summary = inputSummary(record.input, publicState(record.leaf), context?.attempts ?? 0, record.label);
   // After a fallback hop it is on (or waiting for) its current target: that is where it counts.
+  // Stryker disable next-line OptionalChaining: routing is set only for an input with targets (initialContext).
   const target = context?.routing == null ? undefined : context.input.targets?.[context.routing.target];
   if (target !== undefined) {
     summary.provider = target.provider;

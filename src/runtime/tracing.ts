@@ -41,7 +41,8 @@ type Open = Map<string, TraceSpan>;
 export function sessionTracing(tracer: SessionTracer): (event: RuntimeEvent) => void {
   const open: Open = new Map();
   return (event) => {
-    if (!event.type.startsWith('session.') || event.type === 'session.delta') return;
+    // Supervisor events have no `sessionId`: no span is found for them below.
+    if (event.type === 'session.delta') return;
     const e = event as Extract<RuntimeEvent, { sessionId: string }>;
     if (e.type === 'session.queued') {
       open.set(

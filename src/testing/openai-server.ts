@@ -291,7 +291,10 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
       return enforced?.rejected ?? 0;
     },
     async start() {
-      server = createServer((req, res) => {
+      // Idle kept-alive sockets stay open 65 s, as behind the vendors' load balancers (Node's 5 s
+      // default raced a loaded client reusing a socket the server was closing: "other side closed"
+      // at 256 in flight in `bench http`).
+      server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
         handle(req, res).catch(() => res.destroy());
       });
       server.on('connection', (socket) => {

@@ -7,16 +7,32 @@ import { describe, expect, it } from 'vitest';
 import { formatValue, parseMoney, resolveConfig, runtimeOptionsFrom } from '../../../src/cli/config.js';
 
 describe('budget amounts per currency', () => {
-  it('reads amounts with or without a currency code, several at once; zero is no budget', () => {
+  it('reads amounts with or without a currency code, several at once; `none` is no budget', () => {
     expect(parseMoney('--budget-global', '5')).toEqual({ USD: 5 });
     expect(parseMoney('--budget-global', '20CNY')).toEqual({ CNY: 20 });
     expect(parseMoney('--budget-global', '2.5 USD, 20 CNY')).toEqual({ USD: 2.5, CNY: 20 });
-    expect(parseMoney('--budget-global', '0')).toEqual({});
+    expect(parseMoney('--budget-global', 'none')).toEqual({});
+    expect(parseMoney('--budget-global', ' None ')).toEqual({});
+  });
+
+  it('reads zero as nothing may be spent, as the library does, not as no budget', () => {
+    // `0CNY` written to forbid yuan must not lift the limit in yuan.
+    expect(parseMoney('--budget-per-caller', '0')).toEqual({ USD: 0 });
+    const config = resolveConfig({ flags: { 'budget-per-caller': '5USD,0CNY' } });
+    expect(runtimeOptionsFrom(config).budgets).toEqual({ perCaller: { USD: 5, CNY: 0 } });
+    expect(formatValue(config.values.budgetPerCaller)).toBe('5USD,0CNY');
+    const file = { path: '/p.json', values: { budgetGlobal: 0, budgetPerCaller: { USD: 0 } } };
+    const fromFile = resolveConfig({ file });
+    expect(fromFile.values.budgetGlobal).toEqual({ USD: 0 });
+    expect(fromFile.values.budgetPerCaller).toEqual({ USD: 0 });
+    expect(
+      resolveConfig({ file: { path: '/p.json', values: { budgetGlobal: 'none' } } }).values.budgetGlobal,
+    ).toEqual({});
   });
 
   it('refuses what is not an amount of money, and a currency given twice', () => {
     const expected =
-      'Expected `--budget-global` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative, got';
+      'Expected `--budget-global` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`, got';
     expect(() => parseMoney('--budget-global', '20 yuan')).toThrow(`${expected} \`20 yuan\``);
     expect(() => parseMoney('--budget-global', '-1')).toThrow(expected);
     expect(() => parseMoney('--budget-global', '1e3')).toThrow(expected);
@@ -59,13 +75,13 @@ describe('budget amounts per currency', () => {
 
   it('refuses a bad amount in the file with the file, the field and what came', () => {
     expect(() => resolveConfig({ file: { path: '/p.json', values: { budgetGlobal: { usd: 5 } } } })).toThrow(
-      '/p.json: Expected `runtime.budgetGlobal` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (or { "USD": 5, "CNY": 20 }), got `{"usd":5}`',
+      '/p.json: Expected `runtime.budgetGlobal` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none` (or { "USD": 5, "CNY": 20 }), got `{"usd":5}`',
     );
     expect(() => resolveConfig({ file: { path: '/p.json', values: { budgetGlobal: -2 } } })).toThrow(
       '/p.json: Expected `runtime.budgetGlobal` to be amounts of money',
     );
     expect(() => resolveConfig({ file: { path: '/p.json', values: { budgetGlobal: '5 euros' } } })).toThrow(
-      '/p.json: Expected `runtime.budgetGlobal` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative, got `5 euros`',
+      '/p.json: Expected `runtime.budgetGlobal` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`, got `5 euros`',
     );
   });
 });

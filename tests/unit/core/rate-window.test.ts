@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import {
   charge,
   emptyWindow,
+  prune,
   reconcile,
+  releaseSlot,
   remaining,
   room,
   type WindowState,
@@ -187,6 +189,30 @@ describe('rate window: buckets, edges and refusals', () => {
       [0, 0],
       [1, 100],
     ]);
+    // Two minute buckets still in the window: only the start's own changes.
+    const two = charge(charge(emptyWindow(), 1_000, 100), 2_000, 100);
+    expect(reconcile(two, 2_000, 50, 3_000).s).toEqual([
+      [1, 1, 100],
+      [2, 1, 150],
+    ]);
+    expect(
+      remaining(reconcile(two, 1_000, -100, 3_000), { tokensPerMinute: 1000 }, 3_000).tokensPerMinute,
+    ).toBe(900);
+  });
+
+  it('a change that changes nothing gives back the state it got', () => {
+    const slot = { id: 'a', lapsesAt: 90_000 };
+    const state = charge(emptyWindow(), 1_000, 100, slot);
+    expect(prune(state, 2_000)).toBe(state);
+    expect(reconcile(state, 1_000, 0, 2_000)).toBe(state);
+    expect(releaseSlot(state, 'b')).toBe(state);
+    // Once something leaves, or a slot is freed, it is a new state and the old one is untouched.
+    expect(prune(state, 62_000)).toEqual({ s: [], h: [[0, 100]], r: [['a', 90_000]] });
+    expect(prune(state, 90_000)).toEqual({ s: [], h: [[0, 100]], r: [] });
+    expect(prune(state, 25 * H)).toEqual({ s: [], h: [], r: [] });
+    expect(releaseSlot(state, 'a')).toEqual({ ...state, r: [] });
+    expect(reconcile(state, 1_000, 0, 62_000).s).toEqual([]);
+    expect(state.r).toEqual([['a', 90_000]]);
   });
 });
 
@@ -209,5 +235,8 @@ describe('a session holds at most one concurrency slot', () => {
     expect(room(state, { maxConcurrent: 2 }, 1_000, 1, 'c')).toMatchObject({ ok: false, at: 20_000 });
     expect(room(state, { maxConcurrent: 2 }, 20_000, 1, 'c').ok).toBe(true);
     expect(room(state, { maxConcurrent: 1 }, 20_000, 1, 'c')).toMatchObject({ ok: false, at: 40_000 });
+    // Its old slot is gone, not kept beside the new one: under three slots a third session fits.
+    expect(remaining(state, { maxConcurrent: 3 }, 1_000).maxConcurrent).toBe(1);
+    expect(room(state, { maxConcurrent: 3 }, 1_000, 1, 'c').ok).toBe(true);
   });
 });

@@ -119,4 +119,29 @@ describe('provider cooldown machine', () => {
       context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
     });
   });
+
+  it("only the probe's own end hands the probe on: another session's end leaves it out", () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    const other = providerStep(probing, { type: 'provider.probeEnded', now: 11, sessionId: 'q' });
+    expect(other.context.probe).toBe('p');
+    expect(providerGate(other, 12)).toEqual({ kind: 'wait', at: 10 + PROBE_ACCEPTED_MS });
+  });
+
+  it('a lapsed probe opens the provider with nothing left of the cooldown or the probe', () => {
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 10 + PROBE_ACCEPTED_MS,
+    });
+    expect(providerStep(probing, { type: 'provider.tick', now: 10 + PROBE_ACCEPTED_MS })).toEqual({
+      value: 'open',
+      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 1 },
+    });
+  });
 });

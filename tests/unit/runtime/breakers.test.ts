@@ -46,6 +46,9 @@ describe('Breakers', () => {
     expect(make({ failures: 0 })).toThrow('Expected `breakers.failures` to be a positive integer, got 0');
     expect(make({ openMs: 1.5 })).toThrow('Expected `breakers.openMs` to be a positive integer, got 1.5');
     expect(make({ windowMs: -1 })).toThrow(TroupeError);
+    expect(make({ probeTimeoutMs: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST' }),
+    );
     expect(make({ failures: 1, windowMs: undefined })).not.toThrow();
   });
 
@@ -132,5 +135,95 @@ describe('Breakers', () => {
     breakers.report({ provider: 'p', probe: null }, 'NETWORK');
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors).toEqual([down, down, down]);
+  });
+
+  it('without options: opens at the 5th failure within 30 s, for 30 s, and presumes a probe lost after 60 s', async () => {
+    const clock = new ManualClock();
+    clock.time = T0;
+    const breakers = new Breakers(new MemorySharedState(clock), {}, clock, () => {});
+    const fail = () => breakers.report(breakers.admit('p') as BreakerPass, 'NETWORK');
+    for (let i = 0; i < 4; i++) fail();
+    expect(breakers.views()[0]).toMatchObject({ state: 'closed', failures: 4, threshold: 5 });
+    clock.time = T0 + 30_000;
+    // The four at T0 have left the window: this one is alone in it.
+    fail();
+    expect(breakers.views()[0]).toMatchObject({ state: 'closed', failures: 1 });
+    for (let i = 0; i < 4; i++) fail();
+    expect(breakers.views()[0]).toMatchObject({ state: 'open', openUntil: T0 + 60_000, opened: 1 });
+    clock.time = T0 + 60_000;
+    expect(breakers.admit('p')).toEqual({ provider: 'p', probe: 1 });
+    clock.time = T0 + 119_999;
+    expect((breakers.admit('p') as TroupeError).retryAfterMs).toBe(1);
+    clock.time = T0 + 120_000;
+    expect(breakers.admit('p')).toEqual({ provider: 'p', probe: 2 });
+  });
+
+  /** Two instances over one state; `second` sees it through `view` and counts its writes. */
+  function twoInstances(view: (memory: MemorySharedState, writes: { count: number }) => SharedState) {
+    const { clock, memory, breakers: first } = setup();
+    const writes = { count: 0 };
+    const second = new Breakers(view(memory, writes), SETTINGS, clock, (e) => {
+      throw e;
+    });
+    return { clock, memory, first, second, writes };
+  }
+  const countingSync = (memory: MemorySharedState, writes: { count: number }) =>
+    Object.assign(asyncOnly(memory), {
+      readNow: (k: string) => memory.readNow(k),
+      updateNow: (...args: Parameters<MemorySharedState['updateNow']>) => {
+        writes.count++;
+        return memory.updateNow(...args);
+      },
+    });
+  const countingAsync = (memory: MemorySharedState, writes: { count: number }): SharedState => ({
+    read: (k) => memory.read(k),
+    update: (k, i, c, t) => {
+      writes.count++;
+      return memory.update(k, i, c, t);
+    },
+  });
+
+  for (const [kind, view] of [
+    ['a synchronous', countingSync],
+    ['an asynchronous', countingAsync],
+  ] as const) {
+    it(`over ${kind} state: admit shows what another instance wrote, and a closed breaker's admit writes nothing`, async () => {
+      const { first, second, writes } = twoInstances(view);
+      expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
+      // Nothing stored yet: nothing to show.
+      expect(second.views()).toEqual([]);
+      first.report(first.admit('p') as BreakerPass, 'TIMED_OUT');
+      expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
+      expect(second.views()).toEqual([
+        {
+          provider: 'p',
+          state: 'closed',
+          failures: 1,
+          threshold: 2,
+          openUntil: null,
+          opened: 0,
+          lastError: 'TIMED_OUT',
+        },
+      ]);
+      expect(writes.count).toBe(0);
+      first.report(first.admit('p') as BreakerPass, 'TIMED_OUT');
+      const refused = await second.admit('p');
+      expect(refused).toBeInstanceOf(TroupeError);
+      expect(second.views()[0]).toMatchObject({ state: 'open', openUntil: T0 + SETTINGS.openMs });
+    });
+  }
+
+  it('a breaker read open but closed by another instance before the change lets the call go as a plain one', async () => {
+    const { clock, memory, first, second } = twoInstances((state) => ({
+      read: <S>() => Promise.resolve(stale as S),
+      update: (k, i, c, t) => state.update(k, i, c, t),
+    }));
+    for (let i = 0; i < 2; i++) first.report(first.admit('p') as BreakerPass, 'NETWORK');
+    const stale = memory.readNow('breaker:p');
+    clock.time += SETTINGS.openMs;
+    first.report(first.admit('p') as BreakerPass, null);
+    expect(memory.readNow<{ value: string }>('breaker:p')?.value).toBe('closed');
+    expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
+    expect(second.views()[0]).toMatchObject({ state: 'closed', opened: 1 });
   });
 });

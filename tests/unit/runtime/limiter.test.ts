@@ -276,6 +276,29 @@ describe('Limiter over a shared state', () => {
     });
   });
 
+  it('settling says whether the outcome began a cooldown: a first 429 does, an answer or a 429 during it does not', async () => {
+    for (const provider of ['p', 'q']) {
+      // p has model limits (its settle writes the model too), q only its own.
+      const { limiter } = setup();
+      expect(limiter.settleNow(provider, start('a'), T0, { kind: 'answered', delta: 0 })).toBe(false);
+      expect(limiter.settleNow(provider, start('a'), T0, { kind: 'ended' })).toBe(false);
+      expect(limiter.settleNow(provider, start('a'), T0, { kind: 'rateLimited', retryAfterMs: 1000 })).toBe(
+        true,
+      );
+      expect(
+        limiter.settleNow(provider, start('b'), T0 + 1, { kind: 'rateLimited', retryAfterMs: 1000 }),
+      ).toBe(false);
+      const other = setup().limiter;
+      expect(await other.settle(provider, start('a'), T0, { kind: 'answered', delta: 0 })).toBe(false);
+      expect(
+        await other.settle(provider, start('a'), T0, { kind: 'rateLimited', retryAfterMs: undefined }),
+      ).toBe(true);
+      expect(await other.settle(provider, start('a'), T0 + 1, { kind: 'rateLimited', retryAfterMs: 5 })).toBe(
+        false,
+      );
+    }
+  });
+
   it('a model slot is freed over the port too', async () => {
     const { limiter } = setup();
     await limiter.tryStart('p', start('a'));

@@ -78,4 +78,89 @@ describe('MemorySharedState expiry', () => {
     for (let i = 0; i < 200; i++) await budgets.reserve('mcp:today', 'p', request);
     expect(state.size).toBe(1);
   });
+
+  it('a state lives exactly its ttl: kept one millisecond before, gone at it, for reads and changes alike', () => {
+    const clock = new ManualClock();
+    const state = new MemorySharedState(clock);
+    put(state, 'a', 100);
+    put(state, 'b', 100);
+    clock.time = 99;
+    expect(state.readNow('a')).toBe(1);
+    expect(put(state, 'b', 100)).toBe(2);
+    // b's change renewed its ttl from now; a's did not move.
+    clock.time = 100;
+    expect(state.readNow('a')).toBeUndefined();
+    expect(state.readNow('b')).toBe(2);
+    clock.time = 198;
+    expect(put(state, 'b')).toBe(3);
+    // Without a ttl it never expires.
+    clock.time = 1e12;
+    expect(state.readNow('b')).toBe(3);
+    // A change of a key at its expiry starts afresh (no sweep here to drop it first).
+    const unswept = new MemorySharedState(clock, 0);
+    put(unswept, 'c', 100);
+    clock.time += 99;
+    expect(put(unswept, 'c', 100)).toBe(2);
+    clock.time += 100;
+    expect(put(unswept, 'c', 100)).toBe(1);
+  });
+
+  it('every change examines SWEEP_STEP further keys in turn, from the start again after the last', () => {
+    const clock = new ManualClock();
+    const state = new MemorySharedState(clock);
+    for (let i = 0; i < 10; i++) put(state, `k${i}`, 10);
+    put(state, 'live');
+    clock.time = 10;
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      put(state, 'live');
+      sizes.push(state.size);
+    }
+    // Ten expired keys and `live`: each change examines four keys in turn (so drops at most four;
+    // `live` among them is kept), and a pass over all eleven takes three changes.
+    expect(SWEEP_STEP).toBe(4);
+    expect(sizes).toEqual([7, 4, 1, 1]);
+    expect(state.readNow('live')).toBe(5);
+  });
+
+  it('examines no key but its own with a sweep step of 0, and live keys are never swept', () => {
+    const clock = new ManualClock();
+    const none = new MemorySharedState(clock, 0);
+    const swept = new MemorySharedState(clock);
+    for (const state of [none, swept]) {
+      for (let i = 0; i < 8; i++) put(state, `old${i}`, 10);
+      put(state, 'young', 1000);
+    }
+    clock.time = 10;
+    for (let i = 0; i < 10; i++) {
+      put(none, 'other');
+      put(swept, 'other');
+    }
+    expect(none.size).toBe(10);
+    expect(swept.size).toBe(2);
+    expect(swept.readNow('young')).toBe(1);
+  });
+
+  it("the port: update resolves to the change's result, rejects (changing nothing) when it throws; read resolves to the state", async () => {
+    const state = new MemorySharedState(new ManualClock());
+    expect(
+      await state.update(
+        'a',
+        () => 5,
+        (n: number) => ({ state: n * 2, result: `was ${n}` }),
+      ),
+    ).toBe('was 5');
+    const broken = new Error('bad change');
+    await expect(
+      state.update(
+        'a',
+        () => 0,
+        () => {
+          throw broken;
+        },
+      ),
+    ).rejects.toBe(broken);
+    expect(await state.read('a')).toBe(10);
+    expect(await state.read('missing')).toBeUndefined();
+  });
 });

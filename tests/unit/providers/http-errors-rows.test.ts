@@ -1,0 +1,105 @@
+/**
+ * What a vendor row adds to a mapped error, beyond its code: where its retry hint may come from
+ * (and where not), the advice only some codes carry, and the scrubbed cause of a stream's error.
+ * Also the odd inputs the mapping must survive: no body, a null thrown, an empty secret.
+ */
+import { APIError } from 'openai';
+import { describe, expect, it } from 'vitest';
+import { retryAfterMs, toProviderError } from '../../../src/providers/http-errors.js';
+import { GLM_ERRORS, KIMI_ERRORS } from '../../../src/providers/vendor-errors.js';
+
+const kimi = { provider: 'kimi', operation: 'chat completion', errorTable: KIMI_ERRORS };
+const glm = { provider: 'glm', operation: 'chat completion', errorTable: GLM_ERRORS };
+const generate = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  APIError.generate(status, body as object, undefined, new Headers(headers));
+
+describe("a row's retry hint", () => {
+  it("takes a `header` row's hint from the header only, never from the message", () => {
+    const body = { error: { type: 'server_error', message: 'please try again after 3 seconds' } };
+    expect(toProviderError(generate(500, body, { 'retry-after': '2' }), kimi).retryAfterMs).toBe(2000);
+    expect(toProviderError(generate(500, body), kimi).retryAfterMs).toBeUndefined();
+  });
+
+  it("reads a Moonshot rate limit's seconds from the message when there is no header", () => {
+    const body = { error: { type: 'rate_limit_reached_error', message: 'please try again after 3 seconds' } };
+    expect(toProviderError(generate(429, body), kimi).retryAfterMs).toBe(3000);
+    expect(toProviderError(generate(429, body, { 'retry-after': '1' }), kimi).retryAfterMs).toBe(1000);
+  });
+
+  it('gives no hint for a reset-time row whose message names no time, and none for a `none` row', () => {
+    const window = toProviderError(
+      generate(429, { error: { code: '1308', message: 'Usage limit reached' } }),
+      {
+        ...glm,
+        now: () => 0,
+      },
+    );
+    expect(window.code).toBe('QUOTA_EXHAUSTED');
+    expect(window.retryAfterMs).toBeUndefined();
+    const quota = generate(
+      429,
+      { error: { type: 'exceeded_current_quota_error', message: 'm' } },
+      { 'retry-after': '5' },
+    );
+    expect(toProviderError(quota, kimi).retryAfterMs).toBeUndefined();
+  });
+});
+
+describe("a row's advice", () => {
+  it('adds nothing to a message for codes a session retries or a caller fixes by reading it', () => {
+    const rate = generate(429, { error: { type: 'rate_limit_reached_error', message: 'slow down' } });
+    expect(toProviderError(rate, kimi).message).toBe('kimi chat completion: HTTP 429: slow down');
+    const auth = generate(401, { error: { type: 'invalid_authentication_error', message: 'bad key' } });
+    expect(toProviderError(auth, kimi).message).toBe('kimi chat completion: HTTP 401: bad key');
+  });
+
+  it('tells a filtered request to rephrase', () => {
+    const filtered = generate(400, { error: { type: 'content_filter', message: 'high risk' } });
+    expect(toProviderError(filtered, kimi).message).toBe(
+      'kimi chat completion: HTTP 400: high risk. The request was rejected as high risk by content review. Rephrase; troupe does not retry this.',
+    );
+  });
+});
+
+describe("a stream's error that matched a row", () => {
+  it('keeps the scrubbed cause', () => {
+    const error = new APIError(
+      undefined,
+      { code: '1302', message: 'busy sk-secret-0123456789' },
+      'busy',
+      undefined,
+    );
+    const mapped = toProviderError(error, { ...glm, secrets: ['sk-secret-0123456789'] });
+    expect(mapped.code).toBe('RATE_LIMITED');
+    expect(mapped.message).toBe('glm chat completion: the stream carried an error: busy [redacted]');
+    expect(mapped.cause).toEqual({ name: 'Error', message: 'busy [redacted]', code: '1302' });
+  });
+});
+
+describe('odd inputs', () => {
+  it('maps an HTTP error without a body by its status', () => {
+    const mapped = toProviderError(generate(400, undefined), { provider: 'p' });
+    expect(mapped.code).toBe('INVALID_REQUEST');
+    expect(mapped.message).toBe('p request: HTTP 400');
+  });
+
+  it('maps a thrown null or undefined as an unexpected failure', () => {
+    expect(toProviderError(null, { provider: 'p' }).message).toBe('p request: unexpected failure (object)');
+    expect(toProviderError(undefined, { provider: 'p' }).message).toBe(
+      'p request: unexpected failure (undefined)',
+    );
+  });
+
+  it('ignores an empty secret instead of redacting between every character', () => {
+    const mapped = toProviderError(generate(400, { error: { message: 'bad value (see docs)' } }), {
+      provider: 'p',
+      secrets: [''],
+    });
+    expect(mapped.message).toBe('p request: HTTP 400: bad value (see docs)');
+  });
+
+  it('reads no wait from a Retry-After of Infinity, and none from one of 0 whatever the clock says', () => {
+    expect(retryAfterMs(new Headers({ 'retry-after': 'Infinity' }), 0)).toBeUndefined();
+    expect(retryAfterMs(new Headers({ 'retry-after': '0' }), 0)).toBe(0);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * The vendor error tables and their readers, called directly: every business code Z.ai documents
+ * (docs.z.ai/api-reference/api-code, read 2026-12-01) to its troupe code and hint source, the body
+ * reader's shapes, the first-match rule, and the retry and reset hints read from messages.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  GLM_ERRORS,
+  KIMI_ERRORS,
+  matchRow,
+  readErrorBody,
+  resetTimeHint,
+  secondsHintMs,
+} from '../../../src/providers/vendor-errors.js';
+
+/** Z.ai's business codes as its error-code page lists them, with what troupe makes of each. */
+const GLM_CODES: Record<string, [string, string]> = {
+  '1000': ['AUTH_FAILED', 'none'],
+  '1001': ['AUTH_FAILED', 'none'],
+  '1002': ['AUTH_FAILED', 'none'],
+  '1003': ['AUTH_FAILED', 'none'],
+  '1004': ['AUTH_FAILED', 'none'],
+  '1110': ['AUTH_FAILED', 'none'],
+  '1111': ['AUTH_FAILED', 'none'],
+  '1112': ['AUTH_FAILED', 'none'],
+  '1113': ['QUOTA_EXHAUSTED', 'none'],
+  '1120': ['PROVIDER_UNAVAILABLE', 'header'],
+  '1121': ['AUTH_FAILED', 'none'],
+  '1210': ['INVALID_REQUEST', 'none'],
+  '1211': ['MODEL_NOT_FOUND', 'none'],
+  '1212': ['INVALID_REQUEST', 'none'],
+  '1213': ['INVALID_REQUEST', 'none'],
+  '1214': ['INVALID_REQUEST', 'none'],
+  '1215': ['INVALID_REQUEST', 'none'],
+  '1220': ['AUTH_FAILED', 'none'],
+  '1221': ['INVALID_REQUEST', 'none'],
+  '1222': ['INVALID_REQUEST', 'none'],
+  '1230': ['PROVIDER_UNAVAILABLE', 'header'],
+  '1231': ['INVALID_REQUEST', 'none'],
+  '1234': ['PROVIDER_UNAVAILABLE', 'header'],
+  '1261': ['CONTEXT_TOO_LONG', 'none'],
+  '1300': ['CONTENT_FILTERED', 'none'],
+  '1301': ['CONTENT_FILTERED', 'none'],
+  '1302': ['RATE_LIMITED', 'header'],
+  '1303': ['RATE_LIMITED', 'header'],
+  '1304': ['QUOTA_EXHAUSTED', 'none'],
+  '1305': ['RATE_LIMITED', 'header'],
+  '1308': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1309': ['QUOTA_EXHAUSTED', 'none'],
+  '1310': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '500': ['PROVIDER_UNAVAILABLE', 'header'],
+};
+
+describe('GLM_ERRORS', () => {
+  it.each(Object.entries(GLM_CODES))(
+    'code %s is %j, at any status and inside a stream',
+    (code, [troupe, hint]) => {
+      for (const status of [400, 429, 500, undefined]) {
+        const row = matchRow(GLM_ERRORS, status, readErrorBody({ error: { code, message: 'x' } }));
+        expect(row).toMatchObject({ troupe, hint, status: 'any' });
+        expect(row?.id).toMatch(/^glm\.[a-z-]+$/);
+      }
+      // Z.ai sends the code as a string; a number reads the same.
+      expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { code: Number(code) } }))?.troupe).toBe(
+        troupe,
+      );
+    },
+  );
+
+  it('has a row for no other code, and none for a body without a code', () => {
+    const listed = GLM_ERRORS.rows.flatMap((row) => row.codes ?? []);
+    expect([...listed].sort()).toEqual(Object.keys(GLM_CODES).sort());
+    expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { code: '1999' } }))).toBeUndefined();
+    expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { message: 'no code' } }))).toBeUndefined();
+  });
+});
+
+describe('both tables', () => {
+  it('name each row by its vendor, once, and say what it means in a sentence', () => {
+    for (const table of [KIMI_ERRORS, GLM_ERRORS]) {
+      const ids = table.rows.map((row) => row.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const row of table.rows) {
+        expect(row.id.startsWith(`${table.vendor}.`)).toBe(true);
+        expect(row.why).toMatch(/^[A-Za-z].{10,}[.)]$/);
+      }
+    }
+    expect(KIMI_ERRORS.vendor).toBe('kimi');
+    expect(GLM_ERRORS.vendor).toBe('glm');
+  });
+});
+
+describe('KIMI_ERRORS', () => {
+  const kimi = (status: number | undefined, type: string | undefined, message = '') =>
+    matchRow(KIMI_ERRORS, status, { ...(type === undefined ? {} : { type }), message })?.id;
+
+  it("matches Moonshot's status and error type, the first matching row winning", () => {
+    expect(kimi(429, 'exceeded_current_quota_error')).toBe('kimi.quota');
+    expect(kimi(403, 'exceeded_current_quota_error')).toBe('kimi.quota-403');
+    expect(kimi(429, 'rate_limit_reached_error', 'TPD limit reached')).toBe('kimi.tpd');
+    expect(kimi(429, 'rate_limit_reached_error', 'TPDS reached')).toBe('kimi.rate');
+    expect(kimi(429, 'engine_overloaded_error')).toBe('kimi.overloaded');
+    expect(kimi(400, 'content_filter')).toBe('kimi.content-filter');
+    expect(kimi(400, 'invalid_request_error', 'Exceeded model token limit: 262144')).toBe('kimi.too-long');
+    expect(kimi(400, 'invalid_request_error', 'Token length too long')).toBe('kimi.too-long');
+    expect(kimi(400, 'invalid_request_error', 'bad temperature')).toBe('kimi.invalid');
+    expect(kimi(401, 'invalid_authentication_error')).toBe('kimi.auth');
+    expect(kimi(403, 'permission_denied_error')).toBe('kimi.permission');
+    expect(kimi(404, 'resource_not_found_error')).toBe('kimi.not-found');
+    expect(kimi(500, 'server_error')).toBe('kimi.server');
+  });
+
+  it('matches a suspended account at any status, stream errors included, whatever the type', () => {
+    const message = 'Your account is Suspended due to insufficient balance';
+    expect(kimi(429, 'rate_limit_reached_error', message)).toBe('kimi.suspended');
+    expect(kimi(undefined, undefined, message)).toBe('kimi.suspended');
+  });
+
+  it('matches no row for another status, another type or a stream error of a status row', () => {
+    expect(kimi(402, 'exceeded_current_quota_error')).toBeUndefined();
+    expect(kimi(429, 'some_new_error')).toBeUndefined();
+    expect(kimi(400, undefined)).toBeUndefined();
+    expect(kimi(undefined, 'rate_limit_reached_error')).toBeUndefined();
+    expect(kimi(503, undefined)).toBeUndefined();
+  });
+
+  it('gives each row its troupe code and hint source', () => {
+    const rows = Object.fromEntries(
+      KIMI_ERRORS.rows.map((row) => [row.id, [row.status, row.troupe, row.hint]]),
+    );
+    expect(rows).toEqual({
+      'kimi.suspended': ['any', 'QUOTA_EXHAUSTED', 'none'],
+      'kimi.quota': [429, 'QUOTA_EXHAUSTED', 'none'],
+      'kimi.quota-403': [403, 'QUOTA_EXHAUSTED', 'none'],
+      'kimi.tpd': [429, 'QUOTA_EXHAUSTED', 'none'],
+      'kimi.rate': [429, 'RATE_LIMITED', 'header-or-body-seconds'],
+      'kimi.overloaded': [429, 'RATE_LIMITED', 'header-or-body-seconds'],
+      'kimi.content-filter': [400, 'CONTENT_FILTERED', 'none'],
+      'kimi.too-long': [400, 'CONTEXT_TOO_LONG', 'none'],
+      'kimi.invalid': [400, 'INVALID_REQUEST', 'none'],
+      'kimi.auth': [401, 'AUTH_FAILED', 'none'],
+      'kimi.permission': [403, 'AUTH_FAILED', 'none'],
+      'kimi.not-found': [404, 'MODEL_NOT_FOUND', 'none'],
+      'kimi.server': [500, 'PROVIDER_UNAVAILABLE', 'header'],
+    });
+  });
+});
+
+describe('readErrorBody', () => {
+  it('reads type, code and message from the `error` object, or from the body itself', () => {
+    expect(readErrorBody({ error: { type: 't', code: '1302', message: 'm' } })).toStrictEqual({
+      type: 't',
+      code: '1302',
+      message: 'm',
+    });
+    expect(readErrorBody({ type: 't', code: 1302, message: 'm' })).toStrictEqual({
+      type: 't',
+      code: '1302',
+      message: 'm',
+    });
+    expect(readErrorBody({ error: null, message: 'outer' })).toStrictEqual({ message: 'outer' });
+    expect(readErrorBody({ error: 'text', message: 'outer' })).toStrictEqual({ message: 'outer' });
+  });
+
+  it('leaves out what is not text (or a number, for the code), and reads anything else as empty', () => {
+    expect(readErrorBody({ error: { type: 5, code: true, message: 7 } })).toStrictEqual({ message: '' });
+    expect(readErrorBody({ error: { code: null } })).toStrictEqual({ message: '' });
+    expect(readErrorBody(null)).toStrictEqual({ message: '' });
+    expect(readErrorBody('boom')).toStrictEqual({ message: '' });
+    expect(readErrorBody(undefined)).toStrictEqual({ message: '' });
+  });
+});
+
+describe('secondsHintMs', () => {
+  it('reads "try again after/in N seconds" in any case, whole or decimal', () => {
+    expect(secondsHintMs('please try again after 3 seconds')).toBe(3000);
+    expect(secondsHintMs('Please Try Again In 1.5 s')).toBe(1500);
+    expect(secondsHintMs('try again after 2sec, thanks')).toBe(2000);
+    expect(secondsHintMs('try again after 0.0004 second')).toBe(0);
+    expect(secondsHintMs('please try again after 12 seconds')).toBe(12_000);
+  });
+
+  it('reads nothing from other wording or other units', () => {
+    expect(secondsHintMs('try again later')).toBeUndefined();
+    expect(secondsHintMs('try again after 3 minutes')).toBeUndefined();
+    expect(secondsHintMs('try again after 3 sweets')).toBeUndefined();
+    expect(secondsHintMs('')).toBeUndefined();
+  });
+});
+
+describe('resetTimeHint', () => {
+  const now = Date.parse('2026-09-10T04:00:00Z');
+
+  it('quotes a zoneless time as written, without a wait (never guessed into a zone)', () => {
+    expect(resetTimeHint('Your limit will reset at 2026-09-10 04:24:36', now)).toStrictEqual({
+      text: '2026-09-10 04:24:36',
+    });
+    expect(resetTimeHint('quota resets on 2026-09-10T04:24', now)).toStrictEqual({
+      text: '2026-09-10T04:24',
+    });
+  });
+
+  it('gives the wait until a zoned time, and none past it', () => {
+    expect(resetTimeHint('will reset at 2026-09-10 04:24:36Z', now)).toStrictEqual({
+      text: '2026-09-10 04:24:36Z',
+      inMs: 24 * 60_000 + 36_000,
+    });
+    expect(resetTimeHint('RESETS AT 2026-09-10T12:30:00.5+08:00', now)).toStrictEqual({
+      text: '2026-09-10T12:30:00.5+08:00',
+      inMs: 30 * 60_000 + 500,
+    });
+    expect(resetTimeHint('resets at 2026-09-10 12:30:00.25+0800', now)).toStrictEqual({
+      text: '2026-09-10 12:30:00.25+0800',
+      inMs: 30 * 60_000 + 250,
+    });
+    expect(resetTimeHint('reset at 2026-09-10 03:00:00Z', now)).toStrictEqual({
+      text: '2026-09-10 03:00:00Z',
+      inMs: 0,
+    });
+  });
+
+  it('quotes a zoned time that is no date without a wait, and finds nothing in other text', () => {
+    expect(resetTimeHint('reset at 2026-19-40 04:24:36Z', now)).toStrictEqual({
+      text: '2026-19-40 04:24:36Z',
+    });
+    expect(resetTimeHint('resets tomorrow', now)).toBeUndefined();
+    expect(resetTimeHint('reset at 10:00', now)).toBeUndefined();
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * The front door of every runtime, called directly: what a submission becomes (its plain input and
+ * its work), and every refusal, counted once under its code.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import type { ChatProvider } from '../../../src/providers/port.js';
+import { Admission, type AdmissionSettings } from '../../../src/runtime/admission.js';
+import { RuntimeCounters } from '../../../src/runtime/counters.js';
+import { resolveDefaults, resolveLimits } from '../../../src/runtime/options.js';
+import type { RuntimeStatus } from '../../../src/runtime/types.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const messages = [{ role: 'user' as const, content: 'hi' }];
+const kimi = { name: 'kimi' } as unknown as ChatProvider;
+const glm = { name: 'glm' } as unknown as ChatProvider;
+
+function setup(settings: Partial<AdmissionSettings> = {}) {
+  const counters = new RuntimeCounters();
+  let state: RuntimeStatus['state'] = 'accepting';
+  const admission = new Admission({
+    providers: new Map([
+      ['kimi', kimi],
+      ['glm', glm],
+    ]),
+    limits: resolveLimits({ maxQueued: 7, callerMetadataBytes: 20 }),
+    defaults: resolveDefaults({ provider: 'kimi', model: 'k2', priority: 4, queueTimeoutMs: 500 }),
+    clock: { now: () => 1000, setTimeout: () => 0, clearTimeout: () => {} },
+    counters,
+    router: undefined,
+    state: () => state,
+    ...settings,
+  });
+  return {
+    admission,
+    rejected: () => counters.snapshot(0, 0).rejected,
+    drain: () => {
+      state = 'draining';
+    },
+  };
+}
+
+function refusal(run: () => unknown) {
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof TroupeError)) return error;
+    return { code: error.code, message: error.message };
+  }
+  throw new Error('Expected a refusal, got none');
+}
+
+describe('Admission.chat', () => {
+  it('routes a request to its default provider and model and builds its plain input from the options', () => {
+    const { admission, rejected } = setup();
+    const admitted = admission.chat(
+      { messages, temperature: 0.2 },
+      { requestId: 'r1', priority: 8, timeoutMs: 900, label: 'ask', metadata: { owner: 'ann' } },
+    );
+    expect(admitted.input).toEqual({
+      sessionId: expect.stringMatching(UUID),
+      requestId: 'r1',
+      provider: 'kimi',
+      model: 'k2',
+      priority: 8,
+      stream: false,
+      createdAt: 1000,
+      queueDeadlineAt: 1500,
+      timeoutMs: 900,
+      idleTimeoutMs: 30_000,
+      maxAttempts: 3,
+      backoffBaseMs: 250,
+      backoffMaxMs: 10_000,
+    });
+    expect(admitted.work).toEqual({
+      kind: 'chat',
+      provider: kimi,
+      request: { model: 'k2', messages, temperature: 0.2 },
+    });
+    expect(admitted.label).toBe('ask');
+    expect(admitted.caller).toEqual({ owner: 'ann' });
+    expect(admitted.callerTruncated).toBe(false);
+    expect(rejected()).toEqual({});
+  });
+
+  it('gives each session its own id, and streams only when the request asks to', () => {
+    const { admission } = setup();
+    const a = admission.chat({ messages, stream: true }, {});
+    const b = admission.chat({ messages }, {});
+    expect(a.input.sessionId).not.toBe(b.input.sessionId);
+    expect(a.input.requestId).toBe(a.input.sessionId);
+    expect(a.input.stream).toBe(true);
+    expect(b.input.stream).toBe(false);
+    expect(a.caller).toBeUndefined();
+    expect(a.label).toBeUndefined();
+  });
+
+  it("caps the caller's metadata at `limits.callerMetadataBytes` and says it did", () => {
+    const { admission } = setup();
+    const admitted = admission.chat({ messages }, { metadata: { a: 1, long: 'x'.repeat(50) } });
+    expect(admitted.caller).toEqual({ a: 1 });
+    expect(admitted.callerTruncated).toBe(true);
+  });
+
+  it('uses the router it is given instead of the default one', () => {
+    const router = vi.fn(() => ({ provider: 'glm', model: 'glm-4' }));
+    const { admission } = setup({ router });
+    const admitted = admission.chat({ messages }, {});
+    expect(router).toHaveBeenCalledOnce();
+    expect(admitted.input).toMatchObject({ provider: 'glm', model: 'glm-4' });
+    expect(admitted.work).toMatchObject({ kind: 'chat', provider: glm });
+  });
+
+  it('adds the route of a request with fallbacks to its input, and none without', () => {
+    const { admission } = setup();
+    const admitted = admission.chat({ messages, fallbacks: [{ provider: 'glm', model: 'glm-4' }] }, {});
+    expect(admitted.input.targets).toEqual([
+      { provider: 'kimi', model: 'k2', contextWindow: null, fits: true },
+      { provider: 'glm', model: 'glm-4', contextWindow: null, fits: true },
+    ]);
+    expect('targets' in admission.chat({ messages }, {}).input).toBe(false);
+  });
+
+  it("asks the budgets about the caller's owner, provider and model, and refuses what they refuse", () => {
+    const precheck = vi.fn();
+    const { admission, rejected } = setup({ budgets: { precheck } });
+    admission.chat({ messages }, { metadata: { owner: 'ann' } });
+    admission.chat({ messages, provider: 'glm', model: 'glm-4' }, {});
+    expect(precheck.mock.calls).toEqual([
+      ['ann', 'kimi', 'k2'],
+      [undefined, 'glm', 'glm-4'],
+    ]);
+    const spent = new TroupeError('runtime', 'BUDGET_EXCEEDED', 'Expected budget, got none');
+    precheck.mockImplementation(() => {
+      throw spent;
+    });
+    expect(() => admission.chat({ messages }, {})).toThrow(spent);
+    expect(rejected()).toEqual({ BUDGET_EXCEEDED: 1 });
+  });
+
+  it('refuses bad options and unknown providers, counting each under its code', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.chat({ messages }, { priority: 12 }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `priority` to be an integer from 0 to 9, got `12` (number)',
+    });
+    expect(refusal(() => admission.chat({ messages, provider: 'nope' }, {}))).toMatchObject({
+      code: 'UNKNOWN_PROVIDER',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1, UNKNOWN_PROVIDER: 1 });
+  });
+
+  it('counts a failure that is not a troupe error as INVALID_REQUEST and rethrows it as it is', () => {
+    const thrown = new RangeError('router bug');
+    const { admission, rejected } = setup({
+      router: () => {
+        throw thrown;
+      },
+    });
+    expect(refusal(() => admission.chat({ messages }, {}))).toBe(thrown);
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+
+  it('refuses every submission once the runtime no longer accepts work', () => {
+    const { admission, rejected, drain } = setup();
+    drain();
+    const shuttingDown = {
+      code: 'SHUTTING_DOWN',
+      message: 'Expected the runtime to accept work, got a runtime that is shutting down',
+    };
+    expect(refusal(() => admission.chat({ messages }, {}))).toEqual(shuttingDown);
+    expect(refusal(() => admission.task(async () => 1, { lane: 'jobs' }))).toEqual(shuttingDown);
+    expect(refusal(() => admission.refuseWhileDraining())).toEqual(shuttingDown);
+    expect(rejected()).toEqual({ SHUTTING_DOWN: 3 });
+  });
+});
+
+describe('Admission.task', () => {
+  it('runs a task on its lane, named by the lane or its own name, once unless told otherwise', () => {
+    const { admission } = setup();
+    const task = async () => 1;
+    const admitted = admission.task(task, { lane: 'jobs', priority: 2 });
+    expect(admitted.input).toMatchObject({
+      provider: 'jobs',
+      model: 'jobs',
+      stream: false,
+      priority: 2,
+      maxAttempts: 1,
+      createdAt: 1000,
+      queueDeadlineAt: 1500,
+    });
+    expect(admitted.work).toEqual({ kind: 'task', task });
+    const named = admission.task(task, { lane: 'jobs', name: 'resize', maxAttempts: 4, label: 'l' });
+    expect(named.input).toMatchObject({ provider: 'jobs', model: 'resize', maxAttempts: 4 });
+    expect(named.label).toBe('l');
+  });
+
+  it('refuses what is not a function, a missing or empty lane, and bad options', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.task(5 as never, { lane: 'jobs' }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected a task function, got `5` (number)',
+    });
+    expect(refusal(() => admission.task(async () => 1, { lane: '' }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `lane` to be a non-empty string, got `""` (string)',
+    });
+    expect(refusal(() => admission.task(async () => 1, { lane: 3 } as never))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `lane` to be a non-empty string, got `3` (number)',
+    });
+    expect(refusal(() => admission.task(async () => 1, undefined as never))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `lane` to be a non-empty string, got `undefined`',
+    });
+    expect(refusal(() => admission.task(async () => 1, { lane: 'jobs', timeoutMs: 0 }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `timeoutMs` to be a number of milliseconds from 1 to 2147483647, got `0` (number)',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 5 });
+  });
+});
+
+describe('Admission.queueFull', () => {
+  it('refuses with QUEUE_FULL, saying how many wait and the limit, and counts it', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.queueFull(7))).toEqual({
+      code: 'QUEUE_FULL',
+      message: 'Expected room in the queue, got 7 sessions waiting (limit 7); retry later',
+    });
+    expect(rejected()).toEqual({ QUEUE_FULL: 1 });
+  });
+});

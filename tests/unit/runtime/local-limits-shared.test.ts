@@ -1,0 +1,240 @@
+/**
+ * `LocalLimits` on a shared backend (src/runtime/local-limits.ts): the queue admitted each session
+ * under the shared limits, so the gate lets it go; a due retry asks the shared limiter and goes
+ * when it answers, looks again when the limit that held it may have room, and goes anyway when the
+ * shared limiter fails; outcomes settle on the shared limiter. The shared state here is a
+ * `MemorySharedState` behind the asynchronous port, on a manual clock.
+ */
+import { describe, expect, it } from 'vitest';
+import { type ProviderState, providerKey } from '../../../src/runtime/limiter.js';
+import type { SharedState } from '../../../src/runtime/ports.js';
+import {
+  answered,
+  CHAIN,
+  MINUTE_OPENS,
+  rateLimited,
+  record,
+  settle,
+  setup,
+  T0,
+  TOKENS,
+  target,
+} from './local-limits-fixture.js';
+
+const LAPSE = T0 + 60_000;
+
+describe('LocalLimits on a shared backend', () => {
+  it('admits every session at the gate: the queue charged it already', () => {
+    const { limits } = setup({ p: { requestsPerMinute: 1 } }, { shared: true });
+    for (const id of ['a', 'b', 'c']) expect(limits.gate(record(id), LAPSE)).toBe(true);
+    expect(limits.state.size).toBe(0);
+  });
+
+  it('a due retry asks the shared limiter once, and goes when it is charged', async () => {
+    const { limits, went, sharedLimiter, clock, lanes } = setup(
+      { p: { requestsPerMinute: 5, tokensPerMinute: 100_000 } },
+      { shared: true },
+    );
+    clock.time = T0 + 3;
+    const a = record('a', { admitted: true });
+    a.waitingFor = 'cooldown';
+    expect(limits.retry(a, LAPSE)).toBe(false);
+    expect(limits.retry(a, LAPSE)).toBe(false);
+    expect(went).toEqual([]);
+    await settle();
+    expect(went).toEqual([a]);
+    expect(a.waitingFor).toBeUndefined();
+    expect(a.limitStart).toEqual({
+      sessionId: 'a',
+      model: 'm',
+      now: T0 + 3,
+      tokens: TOKENS,
+      lapsesAt: LAPSE,
+    });
+    expect(sharedLimiter?.budgetsNow(['p'], T0 + 3).p?.remaining).toMatchObject({
+      requestsPerMinute: 4,
+      tokensPerMinute: 100_000 - TOKENS,
+    });
+    expect(limits.state.size).toBe(0);
+    // No hop: its slot is its own all along.
+    expect(lanes).toEqual([]);
+    expect(a.laneless).toBeUndefined();
+    // Answered: it may ask again on its next retry.
+    expect(limits.retry(a, LAPSE)).toBe(false);
+    await settle();
+    expect(went).toEqual([a, a]);
+    expect(limits.retry(record('t', { task: true, admitted: true }), LAPSE)).toBe(true);
+  });
+
+  it('a refused retry waits for the limit that held it and asks again when it may have room', async () => {
+    const { limits, went, clock, sharedLimiter } = setup({ p: { requestsPerMinute: 1 } }, { shared: true });
+    await sharedLimiter?.tryStart('p', { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE });
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(went).toEqual([]);
+    expect(a.waitingFor).toBe('requestsPerMinute');
+    expect(limits.counters.waits.requestsPerMinute).toBe(1);
+    expect(clock.pending).toBe(1);
+    clock.time = MINUTE_OPENS - 1;
+    expect(clock.runDue()).toBe(0);
+    clock.time = MINUTE_OPENS;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([a]);
+    expect(limits.counters.waits.requestsPerMinute).toBe(1);
+  });
+
+  it('held by a concurrency slot, it looks again every second; held by a limit opening soon, after at least 50 ms', async () => {
+    const { limits, went, clock, sharedLimiter } = setup({ p: { maxConcurrent: 1 } }, { shared: true });
+    const x = { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
+    await sharedLimiter?.tryStart('p', x);
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(a.waitingFor).toBe('maxConcurrent');
+    clock.time = T0 + 999;
+    expect(clock.runDue()).toBe(0);
+    clock.time = T0 + 1_000;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(limits.counters.waits.maxConcurrent).toBe(1);
+    // A cooldown ending 10 ms from now: it looks again in 50 ms, not sooner.
+    await sharedLimiter?.settle('p', x, T0 + 1_990, { kind: 'rateLimited', retryAfterMs: 20 });
+    clock.time = T0 + 2_000;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(a.waitingFor).toBe('cooldown');
+    expect(limits.counters.waits.cooldown).toBe(1);
+    clock.time = T0 + 2_049;
+    expect(clock.runDue()).toBe(0);
+    clock.time = T0 + 2_050;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([a]);
+  });
+
+  it('a session that ended while it asked does not go, and its charge is given back', async () => {
+    const { limits, went, sharedLimiter, clock } = setup({ p: { maxConcurrent: 1 } }, { shared: true });
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    a.result = { ok: true } as never;
+    await settle();
+    expect(went).toEqual([]);
+    expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining.maxConcurrent).toBe(1);
+    // Ended before its refusal came back: it neither goes nor looks again.
+    const b = record('b', { admitted: true });
+    limits.retry(b, LAPSE);
+    await settle();
+    expect(went).toEqual([b]);
+    const c = record('c', { admitted: true });
+    limits.retry(c, LAPSE);
+    c.result = { ok: true } as never;
+    await settle();
+    expect(went).toEqual([b]);
+    expect(clock.pending).toBe(0);
+    expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining.maxConcurrent).toBe(0);
+    // It may ask again after (the asking set forgot it).
+    c.result = null;
+    limits.ended(b);
+    await settle();
+    limits.retry(c, LAPSE);
+    await settle();
+    expect(went).toEqual([b, c]);
+  });
+
+  it('a failing shared limiter reports the error and lets the retry go rather than wait', async () => {
+    const failure = new Error('redis away');
+    const away: SharedState = {
+      update: () => Promise.reject(failure),
+      read: () => Promise.reject(failure),
+    };
+    const { limits, went, errors, lanes } = setup({ p: { requestsPerMinute: 1 } }, { shared: away });
+    const a = record('a', { admitted: true, targets: CHAIN, at: 1 });
+    limits.retry(a, LAPSE);
+    expect(lanes).toEqual(['leave p']);
+    await settle();
+    expect(errors).toEqual([failure]);
+    expect(went).toEqual([a]);
+    expect(a.provider).toBe('q');
+    expect(lanes).toEqual(['leave p', 'enter q']);
+    // Asked again later, it asks (it is not still "asking").
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(errors).toEqual([failure, failure]);
+    // A session that ended meanwhile does not go.
+    const b = record('b', { admitted: true });
+    limits.retry(b, LAPSE);
+    b.result = { ok: true } as never;
+    await settle();
+    expect(went).toEqual([a, a]);
+  });
+
+  it('a session moved on to another model of its provider without a slot takes none, charged or not', async () => {
+    const failure = new Error('redis away');
+    const away: SharedState = { update: () => Promise.reject(failure), read: () => Promise.reject(failure) };
+    for (const shared of [true, away] as const) {
+      const { limits, went, lanes } = setup({}, { shared });
+      const a = record('a', { admitted: true, targets: [target('p', 'm'), target('p', 'n')], at: 1 });
+      a.laneless = true;
+      limits.retry(a, LAPSE);
+      await settle();
+      expect(went).toEqual([a]);
+      expect(lanes).toEqual([]);
+      expect(a.laneless).toBe(true);
+    }
+  });
+
+  it("a hop asks its target's limits, and takes its target's slot once charged", async () => {
+    const { limits, went, lanes, sharedLimiter } = setup(
+      { p: { requestsPerMinute: 5 }, q: { requestsPerMinute: 5 } },
+      { shared: true },
+    );
+    const a = record('a', { admitted: true, targets: CHAIN, at: 1 });
+    limits.retry(a, LAPSE);
+    expect(lanes).toEqual(['leave p']);
+    expect(a.provider).toBe('p');
+    await settle();
+    expect(went).toEqual([a]);
+    expect(lanes).toEqual(['leave p', 'enter q']);
+    expect(a.provider).toBe('q');
+    expect(a.limitStart?.model).toBe('n');
+    expect(sharedLimiter?.budgetsNow(['p', 'q'], T0)).toMatchObject({
+      p: { remaining: { requestsPerMinute: 5 } },
+      q: { remaining: { requestsPerMinute: 4 } },
+    });
+  });
+
+  it('outcomes and ends settle on the shared limiter; a 429 there counts the cooldown it began', async () => {
+    const { limits, sharedLimiter, sharedState } = setup(
+      { p: { maxConcurrent: 2, tokensPerMinute: 100_000 } },
+      { shared: true },
+    );
+    const a = record('a', { admitted: true });
+    const b = record('b', { admitted: true });
+    limits.retry(a, LAPSE);
+    limits.retry(b, LAPSE);
+    await settle();
+    expect(limits.observe(a, answered(30))).toBe(true);
+    expect(a.limitStart).toBeNull();
+    limits.ended(b);
+    expect(b.limitStart).toBeNull();
+    await settle();
+    expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining).toMatchObject({
+      maxConcurrent: 2,
+      tokensPerMinute: 100_000 - 30 - TOKENS,
+    });
+    expect(limits.observe(record('c', { admitted: true }), rateLimited(5_000))).toBe(true);
+    expect(limits.counters.cooldowns).toBe(0);
+    await settle();
+    expect(limits.counters).toMatchObject({ rateLimited: 1, cooldowns: 1 });
+    const shared = (await sharedState?.read<ProviderState>(providerKey('p'))) as ProviderState;
+    expect(shared.c.value).toBe('coolingDown');
+    // The local state is not the one charged.
+    expect(limits.state.size).toBe(0);
+    // A second 429 during the cooldown begins none.
+    limits.observe(record('d', { admitted: true }), rateLimited(5_000));
+    await settle();
+    expect(limits.counters).toMatchObject({ rateLimited: 2, cooldowns: 1 });
+  });
+});

@@ -1,0 +1,454 @@
+/**
+ * The in-memory runtime's composition, with a scripted provider and a simulated clock: which
+ * backend `createRuntime` builds, what a scale-out backend hands it (`adopt`, `runRecord`), and
+ * what `status`, `sessions`, `cancel` and `metrics` show. Each runtime here holds a few sessions.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { TroupeError } from '../../../src/core/errors.js';
+import type { LocalRuntime } from '../../../src/runtime/backend.js';
+import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
+import { resolveDefaults, resolveSubmitOptions, sessionInput } from '../../../src/runtime/options.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { RuntimeOptions } from '../../../src/runtime/types.js';
+import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
+
+function setup(options: Partial<RuntimeOptions> = {}) {
+  const clock = new SimulatedClock();
+  const provider = new ScriptedProvider('p');
+  const other = new ScriptedProvider('q');
+  const runtime = createLocalRuntime({
+    providers: [provider, other],
+    clock,
+    defaults: { provider: 'p', model: 'm' },
+    limits: { maxConcurrent: 4 },
+    random: () => 0,
+    ...options,
+  });
+  return { clock, provider, other, runtime };
+}
+
+/** What a shared queue hands over: a session admitted elsewhere at `now`. */
+function adopted(now: number, id: string, overrides: { provider?: string; queueTimeoutMs?: number } = {}) {
+  const resolved = resolveSubmitOptions(
+    { queueTimeoutMs: overrides.queueTimeoutMs ?? 1000 },
+    resolveDefaults(),
+  );
+  const input = sessionInput(
+    { sessionId: id, requestId: undefined },
+    { lane: overrides.provider ?? 'p', model: 'm', stream: false },
+    now,
+    resolved,
+    resolveDefaults({ backoffBaseMs: 0, backoffMaxMs: 0 }),
+  );
+  return { input, request: { model: 'm', messages: ask.messages } };
+}
+
+/** Shuts down, cancelling what is left: the simulated clock runs the drain deadline. */
+async function stop(runtime: LocalRuntime, clock: SimulatedClock) {
+  const report = runtime.shutdown({ deadlineMs: 0 });
+  for (let i = 0; i < 5; i++) {
+    clock.increment(1);
+    await flush();
+  }
+  return report;
+}
+
+function thrown(fn: () => unknown): TroupeError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TroupeError) return error;
+    throw error;
+  }
+  throw new Error('Expected a throw, got none');
+}
+
+describe('createRuntime', () => {
+  it('builds the local runtime in memory, and hands a scale-out backend the options and the local builder', async () => {
+    const provider = new ScriptedProvider('p');
+    const options = { providers: [provider], defaults: { model: 'm' } };
+    for (const runtime of [
+      createRuntime(options),
+      createRuntime({ ...options, backend: { kind: 'memory' } as never }),
+    ]) {
+      expect(runtime.providers).toEqual(['p']);
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+    const built = { marker: true };
+    const backend = { kind: 'redis', createRuntime: vi.fn(() => built) };
+    expect(createRuntime({ ...options, backend } as never)).toBe(built);
+    expect(backend.createRuntime).toHaveBeenCalledWith({ ...options, backend }, createLocalRuntime);
+  });
+});
+
+describe('adopt', () => {
+  it('runs a session admitted elsewhere now, on the provider its input names, with its label and caller', async () => {
+    const { clock, runtime } = setup();
+    expect(runtime.providers).toEqual(['p', 'q']);
+    const session = adopted(clock.now(), 's-1', { provider: 'q' });
+    const handle = runtime.adopt({ ...session, label: 'l', caller: { owner: 'ann' }, callerTruncated: true });
+    expect(handle.id).toBe('s-1');
+    await flush();
+    expect(runtime.session('s-1')?.state).toBe('running');
+    expect(runtime.runRecord('s-1')).toEqual({ attempts: 1, startedAt: 0, runDeadlineAt: 120_000 });
+    await stop(runtime, clock);
+    expect((await handle.result).metadata).toMatchObject({
+      provider: 'q',
+      label: 'l',
+      caller: { owner: 'ann' },
+      truncated: true,
+    });
+  });
+
+  it('refuses a session for a provider it does not have, and any once draining', async () => {
+    const { clock, runtime } = setup();
+    const error = thrown(() => runtime.adopt(adopted(clock.now(), 's-2', { provider: 'zz' })));
+    expect(error.code).toBe('UNKNOWN_PROVIDER');
+    expect(error.message).toBe('Expected a provider named "zz" here, got none');
+    void runtime.shutdown({ deadlineMs: 0 });
+    expect(thrown(() => runtime.adopt(adopted(clock.now(), 's-3'))).code).toBe('SHUTTING_DOWN');
+  });
+
+  it('times a session out at once when it arrives past its queue deadline', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(5000);
+    const handle = runtime.adopt(adopted(0, 's-4', { queueTimeoutMs: 1000 }));
+    expect(await handle.result).toMatchObject({
+      ok: false,
+      error: { code: 'TIMED_OUT', timeout: 'queue' },
+    });
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('resumes a session taken over from a lost instance as a further attempt, under its first run deadline', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(300);
+    const handle = runtime.adopt({
+      ...adopted(0, 's-5'),
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 1100 },
+    });
+    // It resumes between attempts: the next one goes when its retry time (now) comes.
+    expect(runtime.session('s-5')?.state).toBe('running');
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.runRecord('s-5')).toEqual({ attempts: 2, startedAt: 100, runDeadlineAt: 1100 });
+    clock.increment(799);
+    expect(await handle.result).toMatchObject({
+      ok: false,
+      error: { code: 'TIMED_OUT', timeout: 'run' },
+      metadata: { attempts: 2 },
+    });
+  });
+
+  it('moves a rerouted session on to its next target at once', async () => {
+    const { clock, provider, runtime } = setup();
+    const session = adopted(clock.now(), 's-6');
+    const targets = [
+      { provider: 'p', model: 'm', contextWindow: null, fits: true },
+      { provider: 'q', model: 'm2', contextWindow: null, fits: true },
+    ];
+    const handle = runtime.adopt({
+      ...session,
+      input: { ...session.input, targets },
+      reroute: { family: 'provider', code: 'RATE_LIMITED', message: 'cooling down', retryable: true },
+    });
+    await flush();
+    expect(provider.calls).toHaveLength(0);
+    const record = runtime.runRecord('s-6');
+    expect(record?.routing).toMatchObject({ target: 1 });
+    await stop(runtime, clock);
+    expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2' });
+  });
+});
+
+describe('runRecord', () => {
+  it('is undefined for a session unknown or still queued', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    runtime.submit(ask);
+    const queued = runtime.submit(ask);
+    expect(runtime.runRecord('nope')).toBeUndefined();
+    expect(runtime.runRecord(queued.id)).toBeUndefined();
+    await stop(runtime, clock);
+  });
+});
+
+describe('status, sessions, cancel and metrics', () => {
+  it('shows the queue, the limits and the recent sessions; breakers and provider limits only when set', async () => {
+    const { clock, runtime, provider } = setup({ limits: { maxConcurrent: 1, maxQueued: 9 } });
+    const first = runtime.submit(ask);
+    runtime.submit(ask, { priority: 7 });
+    const status = runtime.status();
+    expect(status).toMatchObject({
+      state: 'accepting',
+      queued: 1,
+      running: 1,
+      queuedByPriority: { 7: 1 },
+      maxConcurrent: 1,
+      maxQueued: 9,
+      recent: [],
+    });
+    expect('breakers' in status).toBe(false);
+    expect('limits' in status).toBe(false);
+    expect(runtime.sessions().map((s) => s.state)).toEqual(['running', 'queued']);
+    expect(runtime.sessions({ limit: 1 })).toHaveLength(1);
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    expect(runtime.status().recent.map((s) => s.sessionId)).toEqual([first.id]);
+    await stop(runtime, clock);
+  });
+
+  it('shows at most 20 recent sessions unless asked for more', async () => {
+    const { runtime, provider } = setup({ limits: { maxConcurrent: 30 } });
+    const handles = Array.from({ length: 22 }, () => runtime.submit(ask));
+    for (const call of provider.pending()) call.settle('ok');
+    await Promise.all(handles.map((h) => h.result));
+    expect(runtime.status().recent).toHaveLength(20);
+    expect(runtime.status({ recent: 22 }).recent).toHaveLength(22);
+    await runtime.shutdown();
+  });
+
+  it('shows breakers when they are on, and what limited providers have left', async () => {
+    const { runtime } = setup({ breakers: true, limits: { providers: { p: { requestsPerMinute: 5 } } } });
+    const status = runtime.status();
+    expect(Array.isArray(status.breakers)).toBe(true);
+    expect(Object.keys(status.limits ?? {})).toEqual(['p']);
+    expect(runtime.metrics().limits).toMatchObject({
+      rateLimited: 0,
+      cooldowns: 0,
+      waits: { requestsPerMinute: 0 },
+    });
+    await runtime.shutdown();
+  });
+
+  it('cancels by id with a default reason, and says false for an unknown id', async () => {
+    const { runtime } = setup();
+    const handle = runtime.submit(ask);
+    expect(runtime.cancel('nope')).toBe(false);
+    expect(runtime.cancel(handle.id)).toBe(true);
+    expect(await handle.result).toMatchObject({
+      error: { code: 'CANCELLED', message: 'Cancelled: cancelled by request' },
+    });
+  });
+
+  it('counts submissions, ends and tokens in metrics', async () => {
+    const { runtime, provider } = setup();
+    const handle = runtime.submit(ask);
+    provider.pending()[0]?.settle('ok');
+    await handle.result;
+    expect(runtime.metrics()).toMatchObject({
+      submitted: 1,
+      ended: { done: 1 },
+      tokens: { prompt: 1, completion: 2 },
+      queued: 0,
+      running: 0,
+    });
+    await runtime.shutdown();
+  });
+});
+
+describe('around the queue', () => {
+  it('lists every provider as a lane before anything is submitted', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 4, perProvider: { q: 2 } } });
+    expect(runtime.status().providers).toEqual([
+      { name: 'p', queued: 0, running: 0, limit: null },
+      { name: 'q', queued: 0, running: 0, limit: 2 },
+    ]);
+    await stop(runtime, clock);
+  });
+
+  it('tells a listener where a new session waits in the queue', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const queued: unknown[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.queued') queued.push([event.sessionId, event.position, event.at]);
+    });
+    clock.increment(7);
+    const first = runtime.submit(ask);
+    const second = runtime.submit(ask);
+    const third = runtime.submit(ask);
+    expect(queued).toEqual([
+      [first.id, 0, 7],
+      [second.id, 0, 7],
+      [third.id, 1, 7],
+    ]);
+    await stop(runtime, clock);
+  });
+
+  it('times out a session that arrives exactly at its queue deadline, without waiting for a tick', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(1000);
+    const handle = runtime.adopt(adopted(0, 's-7', { queueTimeoutMs: 1000 }));
+    const state = await Promise.race([
+      handle.result.then((r) => r.metadata.state),
+      flush().then(() => 'pending'),
+    ]);
+    expect(state).toBe('timedOut');
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('shows at most 100 sessions unless asked for more', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    for (let i = 0; i < 101; i++) runtime.submit(ask);
+    expect(runtime.sessions()).toHaveLength(100);
+    expect(runtime.sessions({ limit: 101 })).toHaveLength(101);
+    await stop(runtime, clock);
+  });
+
+  it('says which provider limit holds a queued session back, and admits it when the limit allows', async () => {
+    const { clock, provider, runtime } = setup({ limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const first = runtime.submit(ask);
+    const held = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.session(held.id)).toMatchObject({ state: 'queued', waitingFor: 'requestsPerMinute' });
+    expect(runtime.metrics().limits?.waits).toMatchObject({ requestsPerMinute: 1 });
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    clock.increment(59_000);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(2001);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    expect(runtime.status().limits?.p).toMatchObject({ remaining: { requestsPerMinute: 0 } });
+    await stop(runtime, clock);
+  });
+
+  it('holds a retry its provider limit does not allow yet, then lets it go', async () => {
+    const { clock, provider, runtime } = setup({ limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const handle = runtime.submit(ask, { timeoutMs: 120_000 });
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(1000);
+    await flush();
+    // The backoff is over, but the minute's only request is spent: the retry waits.
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(58_000);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(2001);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
+  it('leaves limits out of status with a shared state (its backend reports them), and breakers out when off', async () => {
+    const clock = new SimulatedClock();
+    const { MemorySharedState } = await import('../../../src/runtime/memory-state.js');
+    const runtime = createLocalRuntime({
+      providers: [new ScriptedProvider('p')],
+      clock,
+      defaults: { model: 'm' },
+      limits: { providers: { p: { requestsPerMinute: 5 } } },
+      sharedState: new MemorySharedState(clock),
+      breakers: false,
+    });
+    const status = runtime.status();
+    expect('limits' in status).toBe(false);
+    expect('breakers' in status).toBe(false);
+    await stop(runtime, clock);
+  });
+});
+
+describe('shutdown', () => {
+  it('waits 10 s by default, then cancels what is left, saying why', async () => {
+    const { clock, runtime } = setup();
+    const stuck = runtime.submit(ask);
+    let done = false;
+    const report = runtime.shutdown().then((r) => {
+      done = true;
+      return r;
+    });
+    clock.increment(9_999);
+    await flush();
+    expect(done).toBe(false);
+    clock.increment(1);
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      clock.increment(1);
+    }
+    expect(await report).toEqual({ finished: 0, cancelled: [stuck.id] });
+    expect(await stuck.result).toMatchObject({
+      error: {
+        code: 'SHUTTING_DOWN',
+        message: expect.stringContaining('the runtime shut down before it finished (drain deadline passed)'),
+      },
+    });
+  });
+
+  it('admits nothing more once the drain deadline passed', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    runtime.submit(ask);
+    const queued = runtime.submit(ask);
+    await stop(runtime, clock);
+    expect(provider.calls).toHaveLength(1);
+    expect((await queued.result).metadata.state).toBe('cancelled');
+  });
+});
+
+describe('errors nobody handles', () => {
+  it('go to a process warning without `onError`', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const { clock, provider, runtime } = setup({ onError: undefined });
+      runtime.subscribe(() => {
+        throw new Error('listener bug');
+      });
+      const handle = runtime.submit(ask);
+      provider.pending()[0]?.settle('ok');
+      await handle.result;
+      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }), {
+        code: 'TROUPE_LISTENER_ERROR',
+      });
+      await stop(runtime, clock);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('runRecord with fallbacks', () => {
+  it('includes the route only for a session that has one', async () => {
+    const { clock, runtime } = setup();
+    const plain = runtime.submit(ask);
+    const routed = runtime.submit({ ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] });
+    await flush();
+    expect(runtime.runRecord(plain.id)).toStrictEqual({ attempts: 1, startedAt: 0, runDeadlineAt: 120_000 });
+    expect(runtime.runRecord(routed.id)).toMatchObject({ attempts: 1, routing: { target: 0 } });
+    await stop(runtime, clock);
+  });
+});
+
+describe('cooldowns', () => {
+  it('moves a session queued behind a provider that cools down past its queue deadline on to its fallback at once', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    // A 429 with a 500 ms hint: p cools down until 500.
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    const patient = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 5000 },
+    );
+    await flush();
+    // Moved on at once, to its fallback's provider and model; the one that can wait, waits.
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls).toHaveLength(1);
+    expect(other.calls[0]?.request.model).toBe('m2');
+    expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
+    await stop(runtime, clock);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * `EventHub` (`src/runtime/event-hub.ts`): a session's events go to its own streams and, with its
+ * provider and label, to every subscriber; a subscriber that throws is reported, not fatal.
+ */
+import { describe, expect, it } from 'vitest';
+import { EventHub } from '../../../../src/runtime/event-hub.js';
+import { EventStream } from '../../../../src/runtime/event-stream.js';
+import type { SessionRecord } from '../../../../src/runtime/session-record.js';
+import type { RuntimeEvent, SessionEvent } from '../../../../src/runtime/types.js';
+
+const record = (observers: EventStream<SessionEvent>[] | null, label?: string) =>
+  ({ provider: 'p', label, observers }) as unknown as SessionRecord;
+
+const started: SessionEvent = { type: 'session.started', sessionId: 's1', attempt: 1, at: 5 };
+
+async function take<T>(stream: EventStream<T>, n: number): Promise<T[]> {
+  stream.close();
+  const out: T[] = [];
+  for await (const value of stream) out.push(value);
+  expect(out).toHaveLength(n);
+  return out;
+}
+
+describe('EventHub', () => {
+  it('wants an event only when someone would receive it: a subscriber or a stream of the session', () => {
+    const hub = new EventHub(() => undefined);
+    expect(hub.listening).toBe(false);
+    expect(hub.wants(record(null))).toBe(false);
+    expect(hub.wants(record([]))).toBe(true);
+    const unsubscribe = hub.subscribe(() => undefined);
+    expect(hub.listening).toBe(true);
+    expect(hub.wants(record(null))).toBe(true);
+    unsubscribe();
+    expect(hub.listening).toBe(false);
+    expect(hub.wants(record(null))).toBe(false);
+  });
+
+  it("pushes a session's event to each of its streams as is, and to subscribers with its provider and label", async () => {
+    const hub = new EventHub(() => undefined);
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    const streams = [new EventStream<SessionEvent>(), new EventStream<SessionEvent>()];
+    hub.emit(record(streams, 'nightly'), started);
+    expect(heard).toEqual([{ ...started, provider: 'p', label: 'nightly' }]);
+    for (const stream of streams) expect(await take(stream, 1)).toEqual([started]);
+    // The session's own event is not changed by what subscribers get.
+    expect(started).not.toHaveProperty('provider');
+  });
+
+  it('emits to subscribers alone when the session has no stream, and to its streams alone without subscribers', async () => {
+    const hub = new EventHub(() => undefined);
+    const stream = new EventStream<SessionEvent>();
+    hub.emit(record([stream]), started);
+    expect(await take(stream, 1)).toEqual([started]);
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    hub.emit(record(null), started);
+    expect(heard).toEqual([{ ...started, provider: 'p', label: undefined }]);
+  });
+
+  it('broadcasts to every subscriber; one that throws is reported to onError and the others still hear', () => {
+    const errors: unknown[] = [];
+    const hub = new EventHub((error) => errors.push(error));
+    const boom = new Error('subscriber bug');
+    const heard: string[] = [];
+    hub.subscribe(() => {
+      throw boom;
+    });
+    hub.subscribe((event) => heard.push(event.type));
+    const draining: RuntimeEvent = { type: 'supervisor.draining', at: 1, deadlineAt: 2 };
+    hub.broadcast(draining);
+    hub.emit(record(null), started);
+    expect(heard).toEqual(['supervisor.draining', 'session.started']);
+    expect(errors).toEqual([boom, boom]);
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * Option resolution for `createRuntime` and `submit`: the defaults a caller gets, and each refusal's
+ * code and message ("Expected X, got Y"), at the edges of every range.
+ */
+import { describe, expect, it } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import type { ChatProvider } from '../../../src/providers/port.js';
+import {
+  resolveDefaults,
+  resolveLimits,
+  resolveProviders,
+  resolveSubmitOptions,
+  sessionInput,
+  withSharedSlots,
+} from '../../../src/runtime/options.js';
+
+/** The refusal `run` throws: a `TroupeError` with `INVALID_REQUEST` and exactly this message. */
+function refusal(run: () => unknown): { code: string; family: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TroupeError);
+    const { code, family, message } = error as TroupeError;
+    return { code, family, message };
+  }
+  throw new Error('Expected a refusal, got none');
+}
+
+function invalid(message: string) {
+  return { code: 'INVALID_REQUEST', family: 'runtime', message };
+}
+
+const provider = (name: string) => ({ name }) as unknown as ChatProvider;
+
+describe('resolveProviders', () => {
+  it('names providers from an array by their own name and from an object by its keys', () => {
+    const a = provider('a');
+    const b = provider('b');
+    expect([...resolveProviders([a, b])]).toEqual([
+      ['a', a],
+      ['b', b],
+    ]);
+    expect([...resolveProviders({ first: a, second: b })]).toEqual([
+      ['first', a],
+      ['second', b],
+    ]);
+  });
+
+  it('refuses two providers of one name', () => {
+    expect(refusal(() => resolveProviders([provider('a'), provider('b'), provider('a')]))).toEqual(
+      invalid('Expected provider names to be unique, got "a" twice'),
+    );
+  });
+});
+
+describe('withSharedSlots', () => {
+  it('leaves limits without `perProvider` as they are', () => {
+    const limits = { maxQueued: 3, providers: { a: { requestsPerMinute: 5 } } };
+    expect(withSharedSlots(limits)).toBe(limits);
+    expect(withSharedSlots()).toEqual({});
+  });
+
+  it("makes each provider's concurrency its shared `maxConcurrent`, the lower of the two when both are set", () => {
+    const limits = {
+      maxQueued: 3,
+      perProvider: { a: 4, b: 2, c: 6 },
+      providers: {
+        b: { maxConcurrent: 5, requestsPerMinute: 7 },
+        c: { maxConcurrent: 1 },
+        d: { tokensPerDay: 9 },
+      },
+    };
+    expect(withSharedSlots(limits)).toEqual({
+      maxQueued: 3,
+      perProvider: { a: 4, b: 2, c: 6 },
+      providers: {
+        a: { maxConcurrent: 4 },
+        b: { maxConcurrent: 2, requestsPerMinute: 7 },
+        c: { maxConcurrent: 1 },
+        d: { tokensPerDay: 9 },
+      },
+    });
+    // The caller's object is not changed.
+    expect(limits.providers).toEqual({
+      b: { maxConcurrent: 5, requestsPerMinute: 7 },
+      c: { maxConcurrent: 1 },
+      d: { tokensPerDay: 9 },
+    });
+  });
+});
+
+describe('resolveLimits', () => {
+  it('has documented defaults', () => {
+    expect(resolveLimits()).toEqual({
+      maxConcurrent: 64,
+      perProvider: {},
+      maxQueued: 10_000,
+      fairnessEvery: 8,
+      historySize: 1000,
+      callerMetadataBytes: 4096,
+      rates: new Map(),
+      defaultCompletionTokens: 1024,
+    });
+  });
+
+  it('keeps what is given, at the lowest values each accepts', () => {
+    const limits = resolveLimits({
+      maxConcurrent: 1,
+      perProvider: { a: 1 },
+      maxQueued: 0,
+      fairnessEvery: 1,
+      historySize: 0,
+      callerMetadataBytes: 0,
+      defaultCompletionTokens: 1,
+    });
+    expect(limits).toEqual({
+      maxConcurrent: 1,
+      perProvider: { a: 1 },
+      maxQueued: 0,
+      fairnessEvery: 1,
+      historySize: 0,
+      callerMetadataBytes: 0,
+      rates: new Map(),
+      defaultCompletionTokens: 1,
+    });
+  });
+
+  it.each([
+    ['maxConcurrent', 0, 'a positive integer', '`0` (number)'],
+    ['maxConcurrent', 1.5, 'a positive integer', '`1.5` (number)'],
+    ['maxConcurrent', '2', 'a positive integer', '`"2"` (string)'],
+    ['fairnessEvery', 0, 'a positive integer', '`0` (number)'],
+    ['defaultCompletionTokens', -3, 'a positive integer', '`-3` (number)'],
+    ['maxQueued', -1, 'a non-negative integer', '`-1` (number)'],
+    ['maxQueued', 0.5, 'a non-negative integer', '`0.5` (number)'],
+    ['maxQueued', '0', 'a non-negative integer', '`"0"` (string)'],
+    ['historySize', -1, 'a non-negative integer', '`-1` (number)'],
+    ['callerMetadataBytes', true, 'a non-negative integer', '`true` (boolean)'],
+  ] as const)('refuses limits.%s = %j', (field, value, expected, got) => {
+    expect(refusal(() => resolveLimits({ [field]: value }))).toEqual(
+      invalid(`Expected \`limits.${field}\` to be ${expected}, got ${got}`),
+    );
+  });
+
+  it('refuses a per-provider concurrency that is not a positive integer, naming the provider', () => {
+    expect(refusal(() => resolveLimits({ perProvider: { a: 2, kimi: 0 } }))).toEqual(
+      invalid('Expected `limits.perProvider.kimi` to be a positive integer, got `0` (number)'),
+    );
+  });
+
+  it("resolves providers' own limits, per model too, and takes the lower concurrency into perProvider", () => {
+    const limits = resolveLimits({
+      perProvider: { a: 3, b: 2 },
+      providers: {
+        a: { maxConcurrent: 5, requestsPerMinute: 60 },
+        b: { tokensPerMinute: 1000, tokensPerDay: undefined },
+        c: { maxConcurrent: 4, models: { m: { requestsPerMinute: 2 }, n: {} } },
+        d: { maxConcurrent: 1 },
+      },
+    });
+    expect(limits.perProvider).toEqual({ a: 3, b: 2, c: 4, d: 1 });
+    expect([...limits.rates]).toEqual([
+      ['a', { maxConcurrent: 5, requestsPerMinute: 60 }],
+      ['b', { tokensPerMinute: 1000 }],
+      ['c', { maxConcurrent: 4, models: { m: { requestsPerMinute: 2 }, n: {} } }],
+      ['d', { maxConcurrent: 1 }],
+    ]);
+    // An undefined field is left out, not kept as `undefined`.
+    expect(Object.keys(limits.rates.get('b') ?? {})).toEqual(['tokensPerMinute']);
+    expect('models' in (limits.rates.get('a') ?? {})).toBe(false);
+  });
+
+  it("refuses a provider's limits that are not an object, an unknown field, or a bad number", () => {
+    expect(refusal(() => resolveLimits({ providers: { kimi: 5 as never } }))).toEqual(
+      invalid('Expected `limits.providers.kimi` to be an object of limits, got `5` (number)'),
+    );
+    expect(refusal(() => resolveLimits({ providers: { kimi: null as never } }))).toEqual(
+      invalid('Expected `limits.providers.kimi` to be an object of limits, got `null`'),
+    );
+    expect(refusal(() => resolveLimits({ providers: { kimi: { rpm: 5 } as never } }))).toEqual(
+      invalid(
+        'Expected `limits.providers.kimi` to have only maxConcurrent, requestsPerMinute, tokensPerMinute, tokensPerDay, got `rpm`',
+      ),
+    );
+    expect(refusal(() => resolveLimits({ providers: { kimi: { tokensPerDay: 0 } } }))).toEqual(
+      invalid('Expected `limits.providers.kimi.tokensPerDay` to be a positive integer, got `0` (number)'),
+    );
+  });
+
+  it("refuses a model's limits the same way, naming the model", () => {
+    expect(refusal(() => resolveLimits({ providers: { kimi: { models: { k2: 'x' as never } } } }))).toEqual(
+      invalid('Expected `limits.providers.kimi.models.k2` to be an object of limits, got `"x"` (string)'),
+    );
+    expect(refusal(() => resolveLimits({ providers: { kimi: { models: { k2: null as never } } } }))).toEqual(
+      invalid('Expected `limits.providers.kimi.models.k2` to be an object of limits, got `null`'),
+    );
+    expect(
+      refusal(() => resolveLimits({ providers: { kimi: { models: { k2: { requestsPerMinute: -1 } } } } })),
+    ).toEqual(
+      invalid(
+        'Expected `limits.providers.kimi.models.k2.requestsPerMinute` to be a positive integer, got `-1` (number)',
+      ),
+    );
+  });
+});
+
+describe('resolveDefaults', () => {
+  it('has documented defaults', () => {
+    expect(resolveDefaults()).toEqual({
+      provider: undefined,
+      model: undefined,
+      priority: 5,
+      timeoutMs: 120_000,
+      queueTimeoutMs: 60_000,
+      idleTimeoutMs: 30_000,
+      maxAttempts: 3,
+      backoffBaseMs: 250,
+      backoffMaxMs: 10_000,
+    });
+  });
+
+  it('keeps what is given, at both ends of each range', () => {
+    const low = {
+      provider: 'kimi',
+      model: 'k2',
+      priority: 0,
+      timeoutMs: 1,
+      queueTimeoutMs: 0.5,
+      idleTimeoutMs: 1,
+      maxAttempts: 1,
+      backoffBaseMs: 0,
+      backoffMaxMs: 0,
+    };
+    expect(resolveDefaults(low)).toEqual(low);
+    const high = {
+      ...low,
+      priority: 9,
+      timeoutMs: 2_147_483_647,
+      queueTimeoutMs: 2_147_483_647,
+      idleTimeoutMs: 2_147_483_647,
+    };
+    expect(resolveDefaults(high)).toEqual(high);
+  });
+
+  const ms = 'a number of milliseconds from 1 to 2147483647';
+  it.each([
+    ['priority', -1, 'an integer from 0 to 9', '`-1` (number)'],
+    ['priority', 10, 'an integer from 0 to 9', '`10` (number)'],
+    ['priority', 4.5, 'an integer from 0 to 9', '`4.5` (number)'],
+    ['priority', '5', 'an integer from 0 to 9', '`"5"` (string)'],
+    ['timeoutMs', 0, ms, '`0` (number)'],
+    ['timeoutMs', -5, ms, '`-5` (number)'],
+    ['timeoutMs', 2_147_483_648, ms, '`2147483648` (number)'],
+    ['timeoutMs', Number.POSITIVE_INFINITY, ms, '`null` (number)'],
+    ['timeoutMs', Number.NaN, ms, '`null` (number)'],
+    ['timeoutMs', '100', ms, '`"100"` (string)'],
+    ['queueTimeoutMs', 0, ms, '`0` (number)'],
+    ['idleTimeoutMs', 0, ms, '`0` (number)'],
+    ['maxAttempts', 0, 'a positive integer', '`0` (number)'],
+    ['backoffBaseMs', -1, 'a non-negative integer', '`-1` (number)'],
+    ['backoffMaxMs', 1.5, 'a non-negative integer', '`1.5` (number)'],
+  ] as const)('refuses defaults.%s = %s', (field, value, expected, got) => {
+    expect(refusal(() => resolveDefaults({ [field]: value }))).toEqual(
+      invalid(`Expected \`defaults.${field}\` to be ${expected}, got ${got}`),
+    );
+  });
+});
+
+describe('resolveSubmitOptions', () => {
+  // Built in each test, not at collection: code run outside a test counts as static for Stryker.
+  const defaults = () =>
+    resolveDefaults({
+      priority: 2,
+      timeoutMs: 10,
+      queueTimeoutMs: 20,
+      idleTimeoutMs: 30,
+      maxAttempts: 4,
+    });
+
+  it("takes the runtime's defaults for what a submission leaves out", () => {
+    expect(resolveSubmitOptions({}, defaults())).toEqual({
+      priority: 2,
+      timeoutMs: 10,
+      queueTimeoutMs: 20,
+      idleTimeoutMs: 30,
+      maxAttempts: 4,
+    });
+  });
+
+  it("takes a submission's own options over the defaults", () => {
+    const own = { priority: 9, timeoutMs: 100, queueTimeoutMs: 200, idleTimeoutMs: 300, maxAttempts: 1 };
+    expect(resolveSubmitOptions(own, defaults())).toEqual(own);
+    expect(resolveSubmitOptions({ priority: 0 }, defaults()).priority).toBe(0);
+  });
+
+  it.each([
+    ['priority', 10, 'an integer from 0 to 9'],
+    ['timeoutMs', 0, 'a number of milliseconds from 1 to 2147483647'],
+    ['queueTimeoutMs', 0, 'a number of milliseconds from 1 to 2147483647'],
+    ['idleTimeoutMs', -1, 'a number of milliseconds from 1 to 2147483647'],
+    ['maxAttempts', 0, 'a positive integer'],
+  ] as const)('refuses %s = %s under its own name', (field, value, expected) => {
+    expect(refusal(() => resolveSubmitOptions({ [field]: value }, defaults()))).toEqual(
+      invalid(`Expected \`${field}\` to be ${expected}, got \`${value}\` (number)`),
+    );
+  });
+});
+
+describe('sessionInput', () => {
+  const defaults = () => resolveDefaults({ backoffBaseMs: 7, backoffMaxMs: 70 });
+  const resolved = { priority: 3, timeoutMs: 100, queueTimeoutMs: 50, idleTimeoutMs: 20, maxAttempts: 2 };
+
+  it('counts every deadline from now and echoes the caller request id', () => {
+    const input = sessionInput(
+      { sessionId: 's1', requestId: 'r1' },
+      { lane: 'kimi', model: 'k2', stream: true },
+      1000,
+      resolved,
+      defaults(),
+    );
+    expect(input).toEqual({
+      sessionId: 's1',
+      requestId: 'r1',
+      provider: 'kimi',
+      model: 'k2',
+      priority: 3,
+      stream: true,
+      createdAt: 1000,
+      queueDeadlineAt: 1050,
+      timeoutMs: 100,
+      idleTimeoutMs: 20,
+      maxAttempts: 2,
+      backoffBaseMs: 7,
+      backoffMaxMs: 70,
+    });
+  });
+
+  it('uses the session id as request id when the caller gave none', () => {
+    const input = sessionInput(
+      { sessionId: 's1', requestId: undefined },
+      { lane: 'kimi', model: 'k2', stream: false },
+      0,
+      resolved,
+      defaults(),
+    );
+    expect(input.requestId).toBe('s1');
+  });
+});

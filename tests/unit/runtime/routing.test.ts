@@ -1,0 +1,308 @@
+/**
+ * Routing at admission (src/runtime/routing.ts) called directly, with a router of our own: the
+ * request's target and its fallbacks resolved, each target's adapter found, the prompt estimate
+ * plus completion budget checked against each known window (and refused with what to do when it
+ * fits nowhere), the session started at the first target that fits; then `workFor`, the call of a
+ * later target.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RouteTargetData } from '../../../machines/routing.js';
+import { runtimeError, TroupeError } from '../../../src/core/errors.js';
+import { MAX_FALLBACKS } from '../../../src/core/metadata.js';
+import { estimatePromptTokens } from '../../../src/providers/estimate.js';
+import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
+import type { RoutedTarget, Router, SessionRequest } from '../../../src/providers/session-request.js';
+import { routeChat, workFor } from '../../../src/runtime/routing.js';
+import type { SessionWork } from '../../../src/runtime/session-record.js';
+import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+
+const P = new ScriptedProvider('p');
+const Q = new ScriptedProvider('q');
+const PROVIDERS: ReadonlyMap<string, ChatProvider> = new Map([
+  ['p', P],
+  ['q', Q],
+]);
+
+/** Models by id: `small` (window 1000, 100 by default) on p, `big` (100000) and `open` (no window) on q. */
+const MODELS: Record<string, RoutedTarget> = {
+  small: { provider: 'p', model: 'small', contextWindow: 1000, defaultMaxTokens: 100 },
+  big: { provider: 'q', model: 'big', contextWindow: 100_000 },
+  open: { provider: 'q', model: 'open' },
+  chained: { provider: 'q', model: 'chained', contextWindow: 2000, fallbacks: [{ model: 'big' }] },
+  elsewhere: { provider: 'x', model: 'elsewhere' },
+};
+
+/** A router that records what it was asked; a request without a model goes to `small`. */
+function router(): Router & { asked: SessionRequest[] } {
+  const asked: SessionRequest[] = [];
+  const route = (request: SessionRequest): RoutedTarget => {
+    asked.push(request);
+    const target = MODELS[request.model ?? 'small'];
+    if (target === undefined)
+      throw runtimeError('INVALID_REQUEST', `Expected a known model, got ${request.model}`);
+    if (request.provider !== undefined && request.provider !== target.provider)
+      throw runtimeError(
+        'UNKNOWN_PROVIDER',
+        `Expected ${request.model} on ${target.provider}, got ${request.provider}`,
+      );
+    return target;
+  };
+  return Object.assign(route, { asked });
+}
+
+const ask = (content: string, extra: Partial<SessionRequest> = {}): SessionRequest => ({
+  messages: [{ role: 'user', content }],
+  ...extra,
+});
+/** The prompt estimate of `content` as routing makes it. */
+const promptOf = (content: string, model = 'small') =>
+  estimatePromptTokens({ model, messages: [{ role: 'user', content }] } as ChatRequest);
+/** A prompt whose estimate is exactly `tokens` (one token per CJK character, plus the message's framing). */
+const longText = (tokens: number) => '字'.repeat(tokens - promptOf(''));
+const refusal = (fn: () => unknown): TroupeError => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TroupeError) return error;
+    throw error;
+  }
+  throw new Error('Expected a refusal, got none');
+};
+
+describe('routeChat without fallbacks', () => {
+  it('routes to the target with its adapter and the request for its model, and no chain', () => {
+    const routed = routeChat(
+      ask('hi', { provider: 'p', stream: true, temperature: 0.5 }),
+      router(),
+      PROVIDERS,
+    );
+    expect(routed).toStrictEqual({
+      provider: 'p',
+      model: 'small',
+      work: {
+        kind: 'chat',
+        provider: P,
+        request: { model: 'small', messages: [{ role: 'user', content: 'hi' }], temperature: 0.5 },
+      },
+      targets: undefined,
+    });
+  });
+
+  it('checks prompt + max_tokens against the window, and refuses what does not fit with what to do', () => {
+    const prompt = promptOf('hi');
+    expect(() => routeChat(ask('hi', { max_tokens: 1000 - prompt }), router(), PROVIDERS)).not.toThrow();
+    const error = refusal(() => routeChat(ask('hi', { max_tokens: 1001 - prompt }), router(), PROVIDERS));
+    expect(error.code).toBe('CONTEXT_TOO_LONG');
+    expect(error.family).toBe('provider');
+    expect(error.message).toBe(
+      `Expected at most 1000 tokens for model small, got an estimated ${prompt} prompt + ${1001 - prompt} completion; shorten the prompt, lower \`max_tokens\`, or name a fallback with a larger window`,
+    );
+  });
+
+  it("counts a fractional max_tokens up, and the model's default for a missing, zero or unusable one", () => {
+    const prompt = promptOf('hi');
+    const completionOf = (max_tokens: unknown) =>
+      refusal(() =>
+        routeChat(ask(longText(1000 - 50), { max_tokens } as Partial<SessionRequest>), router(), PROVIDERS),
+      ).message.match(/\+ (\d+) completion/)?.[1];
+    expect(completionOf(60.2)).toBe('61');
+    for (const max of [undefined, 0, -5, Number.NaN, Number.POSITIVE_INFINITY, '500'])
+      expect(completionOf(max)).toBe('100');
+    expect(() => routeChat(ask('hi', { max_tokens: 999.5 - prompt }), router(), PROVIDERS)).not.toThrow();
+  });
+
+  it('a model without a default completion counts none; one without a window is not checked', () => {
+    const full = longText(100_000);
+    expect(() => routeChat(ask(full, { model: 'big' }), router(), PROVIDERS)).not.toThrow();
+    expect(() => routeChat(ask(full, { model: 'big', max_tokens: 1 }), router(), PROVIDERS)).toThrow(
+      'Expected at most 100000 tokens for model big, got an estimated 100000 prompt + 1 completion',
+    );
+    expect(() =>
+      routeChat(ask(longText(200_000), { model: 'open', max_tokens: 1e9 }), router(), PROVIDERS),
+    ).not.toThrow();
+  });
+
+  it('names the providers it has when the target is on another, and says when it has none', () => {
+    const error = refusal(() => routeChat(ask('hi', { model: 'elsewhere' }), router(), PROVIDERS));
+    expect(error.code).toBe('UNKNOWN_PROVIDER');
+    expect(error.message).toBe('Expected a provider among "p", "q", got "x"');
+    expect(refusal(() => routeChat(ask('hi'), router(), new Map())).message).toBe(
+      'Expected a chat provider (this runtime has none), got "p"',
+    );
+  });
+});
+
+describe('routeChat with fallbacks', () => {
+  it('resolves each fallback through the router, with or without a provider, and keeps the chain', () => {
+    const route = router();
+    const routed = routeChat(
+      ask('hi', { fallbacks: [{ model: 'big' }, { provider: 'q', model: 'open' }], max_tokens: 10 }),
+      route,
+      PROVIDERS,
+    );
+    expect(route.asked.slice(1)).toStrictEqual([
+      { messages: [{ role: 'user', content: 'hi' }], model: 'big' },
+      { messages: [{ role: 'user', content: 'hi' }], provider: 'q', model: 'open' },
+    ]);
+    expect(routed.provider).toBe('p');
+    expect(routed.model).toBe('small');
+    expect(routed.targets).toStrictEqual([
+      { provider: 'p', model: 'small', contextWindow: 1000, fits: true },
+      { provider: 'q', model: 'big', contextWindow: 100_000, fits: true },
+      { provider: 'q', model: 'open', contextWindow: null, fits: true },
+    ]);
+    expect(routed.work).toMatchObject({
+      kind: 'chat',
+      provider: P,
+      request: { model: 'small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 },
+      providers: PROVIDERS,
+    });
+  });
+
+  it("takes the model's own fallbacks when the request names none; an empty list means none", () => {
+    expect(routeChat(ask('hi', { model: 'chained' }), router(), PROVIDERS).targets).toHaveLength(2);
+    expect(
+      routeChat(ask('hi', { model: 'chained', fallbacks: [] }), router(), PROVIDERS).targets,
+    ).toBeUndefined();
+  });
+
+  it('starts at the first target that fits, the ones before it marked as not fitting', () => {
+    const text = longText(1500);
+    const routed = routeChat(ask(text, { fallbacks: [{ model: 'big' }] }), router(), PROVIDERS);
+    expect(routed.provider).toBe('q');
+    expect(routed.model).toBe('big');
+    expect(routed.targets?.map((t) => t.fits)).toEqual([false, true]);
+    expect(routed.work).toMatchObject({
+      kind: 'chat',
+      provider: Q,
+      request: { model: 'big', messages: [{ role: 'user', content: text }] },
+      providers: PROVIDERS,
+    });
+  });
+
+  it('checks windows with the prompt estimate even when only a fallback has a window', () => {
+    const routed = routeChat(
+      ask(longText(2500), { model: 'open', fallbacks: [{ model: 'chained' }] }),
+      router(),
+      PROVIDERS,
+    );
+    expect(routed.targets?.map((t) => t.fits)).toEqual([true, false]);
+  });
+
+  it('refuses what fits no target, measured against its own target, saying how many fallbacks it tried', () => {
+    const text = longText(200_000);
+    const prompt = promptOf(text);
+    const one = refusal(() => routeChat(ask(text, { fallbacks: [{ model: 'big' }] }), router(), PROVIDERS));
+    expect(one.code).toBe('CONTEXT_TOO_LONG');
+    expect(one.message).toBe(
+      `Expected at most 1000 tokens for model small, got an estimated ${prompt} prompt + 100 completion, and no larger window in its fallback; shorten the prompt or lower \`max_tokens\``,
+    );
+    const two = refusal(() =>
+      routeChat(ask(text, { fallbacks: [{ model: 'big' }, { model: 'chained' }] }), router(), PROVIDERS),
+    );
+    expect(two.message).toContain(', and no larger window in any of its 2 fallbacks;');
+  });
+
+  it(`takes at most ${MAX_FALLBACKS} fallbacks`, () => {
+    const many = (n: number) => Array.from({ length: n }, () => ({ model: 'big' }));
+    expect(
+      routeChat(ask('hi', { fallbacks: many(MAX_FALLBACKS) }), router(), PROVIDERS).targets,
+    ).toHaveLength(MAX_FALLBACKS + 1);
+    const error = refusal(() =>
+      routeChat(ask('hi', { fallbacks: many(MAX_FALLBACKS + 1) }), router(), PROVIDERS),
+    );
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toBe(
+      `Expected at most ${MAX_FALLBACKS} fallbacks, got ${MAX_FALLBACKS + 1}; keep the likeliest`,
+    );
+  });
+
+  it('refuses fallbacks that are not an array of { provider?, model }, naming the bad one', () => {
+    const bad = (fallbacks: unknown) =>
+      refusal(() => routeChat(ask('hi', { fallbacks } as Partial<SessionRequest>), router(), PROVIDERS));
+    const notArray = bad({ model: 'big' });
+    expect(notArray.code).toBe('INVALID_REQUEST');
+    expect(notArray.message).toBe(
+      'Expected `fallbacks` to be an array of { provider?, model }, got `{"model":"big"}` (object)',
+    );
+    for (const [entry, shown] of [
+      ['big', '`"big"` (string)'],
+      [null, '`null`'],
+      [undefined, '`undefined`'],
+      [{}, '`{}` (object)'],
+      [{ model: 5 }, '`{"model":5}` (object)'],
+      [{ model: '' }, '`{"model":""}` (object)'],
+      [{ provider: 7, model: 'big' }, '`{"provider":7,"model":"big"}` (object)'],
+    ] as const) {
+      const error = bad([{ model: 'big' }, entry]);
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toBe(
+        `Expected \`fallbacks[1]\` to be { provider?: string, model: string }, got ${shown}`,
+      );
+    }
+  });
+
+  it("says which fallback the router refused, keeping the router's error as the cause", () => {
+    const error = refusal(() =>
+      routeChat(
+        ask('hi', { fallbacks: [{ model: 'big' }, { provider: 'p', model: 'big' }] }),
+        router(),
+        PROVIDERS,
+      ),
+    );
+    expect(error.code).toBe('UNKNOWN_PROVIDER');
+    expect(error.family).toBe('runtime');
+    expect(error.message).toBe('fallbacks[1]: Expected big on q, got p');
+    expect((error.cause as TroupeError).message).toBe('Expected big on q, got p');
+    const boom = new RangeError('router bug');
+    const throwing: Router = (request) => {
+      if (request.model === 'big') throw boom;
+      return MODELS.small as RoutedTarget;
+    };
+    expect(() => routeChat(ask('hi', { fallbacks: [{ model: 'big' }] }), throwing, PROVIDERS)).toThrow(boom);
+  });
+
+  it('refuses a fallback on a provider this runtime does not have', () => {
+    const error = refusal(() =>
+      routeChat(ask('hi', { fallbacks: [{ model: 'elsewhere' }] }), router(), PROVIDERS),
+    );
+    expect(error.code).toBe('UNKNOWN_PROVIDER');
+    expect(error.message).toBe('Expected a provider among "p", "q", got "x"');
+  });
+});
+
+describe('workFor', () => {
+  const target = (provider: string, model: string): RouteTargetData => ({
+    provider,
+    model,
+    contextWindow: null,
+    fits: true,
+  });
+  const request: ChatRequest = { model: 'small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 };
+  const chained: SessionWork = { kind: 'chat', provider: P, request, providers: PROVIDERS };
+
+  it("calls a later target's own adapter with its model, the rest of the request unchanged", () => {
+    expect(workFor(chained, target('q', 'big'))).toStrictEqual({
+      kind: 'chat',
+      provider: Q,
+      request: { ...request, model: 'big' },
+      providers: PROVIDERS,
+    });
+    expect(workFor(chained, target('p', 'other'))).toStrictEqual({
+      kind: 'chat',
+      provider: P,
+      request: { ...request, model: 'other' },
+      providers: PROVIDERS,
+    });
+    expect((workFor(chained, target('q', 'small')) as { provider: ChatProvider }).provider).toBe(Q);
+  });
+
+  it('keeps the work as it is for its own target, without a target, a chain, or for a task', () => {
+    expect(workFor(chained, target('p', 'small'))).toBe(chained);
+    expect(workFor(chained, undefined)).toBe(chained);
+    const plain: SessionWork = { kind: 'chat', provider: P, request };
+    expect(workFor(plain, target('q', 'big'))).toBe(plain);
+    const task: SessionWork = { kind: 'task', task: async () => 1 };
+    expect(workFor(task, target('q', 'big'))).toBe(task);
+  });
+});
