@@ -46,11 +46,12 @@ export function errorOutcome(error: ToolErrorInfo, extra: Record<string, unknown
 }
 
 export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
-  return {
+  const result: CallToolResult = {
     content: [{ type: 'text', text: outcome.text }],
     structuredContent: outcome.structured,
-    ...(outcome.structured.ok ? {} : { isError: true }),
   };
+  if (!outcome.structured.ok) result.isError = true;
+  return result;
 }
 
 /** Validates raw arguments; the message names each wrong argument and what came. */
@@ -166,15 +167,16 @@ export function callContext(ctx: ServerContext, signal: AbortSignal = ctx.mcpReq
             method: 'notifications/progress',
             params: { progressToken: token, progress: progressValue, message },
           });
-  return {
+  const call: { -readonly [K in keyof ToolCallContext]: ToolCallContext[K] } = {
     signal,
     requestId: String(ctx.mcpReq.id),
     caller: callerOf(ctx),
-    ...(progress === undefined ? {} : { progress }),
     log: (level, data) => {
       ctx.mcpReq.log(level, data, 'troupe').catch(() => {
         // The client may be gone; its cancellation reaches the session by the signal.
       });
     },
   };
+  if (progress !== undefined) call.progress = progress;
+  return call;
 }
