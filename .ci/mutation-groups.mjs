@@ -71,15 +71,10 @@ export const GROUPS = {
   },
   // The in-memory admission gate over the limiter, the memory shared state under it, and the gate
   // before each provider call (budgets, breakers), each with its own unit tests (no runtime).
-  // `gate-options.ts` and `limit-types.ts` hold only types: Stryker makes no mutants of them.
+  // `gate-options.ts` and `limit-types.ts` hold only types: Stryker makes no mutants of them, so
+  // they are not listed (the check would call the group stale for files it never measured).
   'local-limits': {
-    mutate: [
-      'src/runtime/local-limits.ts',
-      'src/runtime/memory-state.ts',
-      'src/runtime/call-gates.ts',
-      'src/runtime/gate-options.ts',
-      'src/runtime/limit-types.ts',
-    ],
+    mutate: ['src/runtime/local-limits.ts', 'src/runtime/memory-state.ts', 'src/runtime/call-gates.ts'],
     tests: [
       'tests/unit/runtime/local-limits*.test.ts',
       'tests/unit/runtime/memory-state.test.ts',

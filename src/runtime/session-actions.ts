@@ -2,9 +2,11 @@
  * The session machine with the runtime's effects provided: starting and aborting the provider
  * call (the session's child) and telling observers about starts, deltas, progress and retries.
  */
+import type { RouteTargetData, RoutingData } from '../../machines/routing.js';
 import type { SessionMachineEvent } from '../../machines/session.js';
 import { sessionMachine } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
+import type { TroupeErrorData } from '../core/errors.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
 import { type CallGate, type CallSink, ProviderCall } from './provider-call.js';
@@ -33,6 +35,7 @@ export function provideSessionMachine(fx: SessionEffects) {
     random: fx.random,
     deliver: (call, event) => {
       // A call the session already left (aborted, or an older attempt) reports nothing.
+      // Stryker disable next-line ConditionalExpression: a call the session left was aborted first, and an aborted call reports nothing either.
       if (call.owner.call === call) fx.deliver(call.owner, event);
     },
     value: (call, value) => {
@@ -58,8 +61,13 @@ export function provideSessionMachine(fx: SessionEffects) {
         const record = fx.recordOf(self);
         const call = new ProviderCall(record, context.input.sessionId, context.attempts, sink);
         record.call = call;
+        // A session has a routing exactly when its input has targets (`initialContext`).
         const { routing, input } = context;
-        const work = routing === null ? record.work : workFor(record.work, input.targets?.[routing.target]);
+        const targets = input.targets;
+        const work =
+          targets === undefined
+            ? record.work
+            : workFor(record.work, targets[(routing as RoutingData).target]);
         call.start(work, input.stream);
       },
       abortProviderCall: ({ event, self }) => {
@@ -78,21 +86,25 @@ export function provideSessionMachine(fx: SessionEffects) {
           at: clock.now(),
         });
       },
+      // Run only on `provider.chunk` (notifyDelta), after `fallBack` (notifyFallback: its error and
+      // routing set, on a session with targets), on `provider.error` (notifyRetry).
       notifyDelta: ({ event, self }) => {
-        if (event.type === 'provider.chunk') tellDelta(events, fx.recordOf(self), event);
+        tellDelta(
+          events,
+          fx.recordOf(self),
+          event as Extract<SessionMachineEvent, { type: 'provider.chunk' }>,
+        );
       },
       notifyFallback: ({ context, event, self }) => {
-        const error = context.error;
-        const routing = context.routing;
-        const targets = context.input.targets;
-        if (error === null || routing === null || targets === undefined) return;
+        const error = context.error as TroupeErrorData;
+        const routing = context.routing as RoutingData;
+        const targets = context.input.targets as readonly RouteTargetData[];
         // An error a provider answered; a queued session moved on from a cooldown received none.
         if (event.type !== 'session.reroute') fx.counters.providerError(error.code);
         const record = fx.recordOf(self);
         if (!events.wants(record)) return;
-        const from = targets[routing.left];
-        const to = targets[routing.target];
-        if (from === undefined || to === undefined) return;
+        const from = targets[routing.left] as RouteTargetData;
+        const to = targets[routing.target] as RouteTargetData;
         events.emit(record, {
           type: 'session.fallback',
           sessionId: context.input.sessionId,
@@ -102,8 +114,8 @@ export function provideSessionMachine(fx: SessionEffects) {
           at: (event as { now: number }).now,
         });
       },
-      notifyRetry: ({ context, event, self }) => {
-        if (event.type !== 'provider.error') return;
+      notifyRetry: ({ context, event: received, self }) => {
+        const event = received as Extract<SessionMachineEvent, { type: 'provider.error' }>;
         fx.counters.retries++;
         fx.counters.providerError(event.error.code);
         const record = fx.recordOf(self);

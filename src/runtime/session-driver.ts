@@ -57,9 +57,9 @@ export class SessionDriver {
   constructor(private readonly settings: DriverSettings) {
     const { clock } = settings;
     this.deadlines = new DeadlineHeap<SessionRecord | Alarm>(clock, (item, now) => {
+      // An ended session is off the heap (`finish` cancels it), and `deliver` would ignore it.
       if ('fire' in item) item.fire(now);
-      else if (item.result === null && this.retryMay(item, now))
-        this.deliver(item, { type: 'session.tick', now });
+      else if (this.retryMay(item, now)) this.deliver(item, { type: 'session.tick', now });
     });
     const machine = provideSessionMachine({
       clock,
@@ -81,11 +81,12 @@ export class SessionDriver {
   /** A due retry held back by its provider's limits waits on (its run deadline still armed). */
   private retryMay(record: SessionRecord, now: number): boolean {
     const mayRetry = this.settings.mayRetry;
-    // A hop to the next fallback target is a further call too: it asks the limits as a retry does.
-    const waiting = record.leaf === 'backingOff' || record.leaf === 'fallingBack';
-    if (mayRetry === undefined || !waiting || record.actor === null) return true;
+    // A queued session may have no actor yet.
+    if (mayRetry === undefined || record.actor === null) return true;
+    // Only between attempts is a retry time set: in `backingOff`, and in `fallingBack` (a hop to the
+    // next fallback target is a further call too: it asks the limits as a retry does).
     const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
-    if (retryAt === null || now < retryAt || (runDeadlineAt !== null && now >= runDeadlineAt)) return true;
+    if (retryAt === null || now < retryAt || now >= (runDeadlineAt ?? Number.POSITIVE_INFINITY)) return true;
     if (mayRetry(record, now)) return true;
     this.deadlines.schedule(record, runDeadlineAt);
     return false;
@@ -121,7 +122,7 @@ export class SessionDriver {
     // stays): the heap keeps the earlier time instead of moving the session on every chunk, and the
     // tick there finds nothing due (every `session.tick` of `streaming` is guarded by a deadline
     // that passed) and re-arms at the real time. At most one spare tick per idle timeout.
-    else if (leaf !== 'streaming' || event.type !== 'provider.chunk' || record.heapIndex < 0)
+    else if (event.type !== 'provider.chunk' || record.heapIndex < 0)
       this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
   }
 

@@ -188,7 +188,7 @@ describe('session actions: what observers hear', () => {
     w.clock.set(150);
     report?.(1, 10, 'one of ten');
     report?.(2);
-    expect(w.events.of('session.progress')).toEqual([
+    expect(w.events.of('session.progress')).toStrictEqual([
       { type: 'session.progress', sessionId: 's1', progress: 1, total: 10, message: 'one of ten', at: 150 },
       { type: 'session.progress', sessionId: 's1', progress: 2, at: 150 },
     ]);

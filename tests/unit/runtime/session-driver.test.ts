@@ -5,8 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionMachineEvent } from '../../../machines/session.js';
+import { DeltaFoldingActor } from '../../../src/runtime/delta-folding.js';
 import { EventStream } from '../../../src/runtime/event-stream.js';
 import type { Alarm } from '../../../src/runtime/session-driver.js';
+import type { EngineOptions } from '../../../src/runtime/session-engine.js';
 import type { SessionRecord } from '../../../src/runtime/session-record.js';
 import type { SessionEvent, SessionResult } from '../../../src/runtime/types.js';
 import {
@@ -139,16 +141,21 @@ describe('SessionDriver: a session ends exactly once', () => {
   });
 
   it('lets the observe hook see each event before the session does', () => {
-    const seen: [string, string][] = [];
+    const seen: [string, SessionMachineEvent][] = [];
     const w = driverWorld({
-      observe: (record: SessionRecord, event: SessionMachineEvent) => seen.push([record.leaf, event.type]),
+      observe: (record: SessionRecord, event: SessionMachineEvent) => seen.push([record.leaf, event]),
     });
     const record = w.add();
+    const other = w.add(sessionInput({ sessionId: 'o' }));
     w.admit(record);
+    w.clock.set(150);
     w.driver.cancel(record, 'x');
-    expect(seen).toEqual([
-      ['queued', 'session.admit'],
-      ['calling', 'session.cancel'],
+    w.driver.cancel(other, 'y', 'SHUTTING_DOWN');
+    // A cancel carries a code only when one was given.
+    expect(seen).toStrictEqual([
+      ['queued', { type: 'session.admit', now: 100 }],
+      ['calling', { type: 'session.cancel', now: 150, reason: 'x' }],
+      ['queued', { type: 'session.cancel', now: 150, reason: 'y', code: 'SHUTTING_DOWN' }],
     ]);
   });
 });
@@ -222,6 +229,21 @@ describe('SessionDriver: deadlines', () => {
     expect(record.result).toMatchObject({ error: { timeout: 'idle' }, metadata: { state: 'timedOut' } });
   });
 
+  it('re-arms a streaming session at its next deadline on any event but a chunk', async () => {
+    const w = driverWorld();
+    const record = w.add(sessionInput({ stream: true }));
+    w.clock.set(300);
+    w.admit(record);
+    w.clock.set(800);
+    w.provider.calls[0]?.push({ type: 'content', text: 'a' });
+    await flush();
+    expect(record.wakeAt).toBe(1300);
+    // A tick the runtime delivers itself, before the heap's: nothing is due, the idle deadline moved.
+    w.driver.deliver(record, { type: 'session.tick', now: 900 });
+    expect(record.result).toBeNull();
+    expect(record.wakeAt).toBe(1800);
+  });
+
   it('arms a streaming session that is out of the heap when a chunk comes', async () => {
     const w = driverWorld();
     const record = w.add(sessionInput({ stream: true }));
@@ -246,6 +268,61 @@ describe('SessionDriver: deadlines', () => {
     expect(fired).toEqual([]);
     w.clock.set(700);
     expect(fired).toEqual([700]);
+  });
+});
+
+describe("SessionDriver: a stream's deltas", () => {
+  async function streamed(engine: EngineOptions = {}) {
+    const w = driverWorld({ engine });
+    w.events.subscribe(() => {});
+    const record = w.add(sessionInput({ stream: true }));
+    w.admit(record);
+    for (const [at, text] of [
+      [200, 'ab'],
+      [250, 'cde'],
+      [300, 'f'],
+    ] as const) {
+      w.clock.set(at);
+      w.provider.calls[0]?.push({ type: 'content', text });
+      await flush();
+    }
+    return { w, record };
+  }
+
+  it('reach observers at once, and the session its characters and idle deadline', async () => {
+    for (const engine of [{}, { engine: 'xstate' as const }, { inspect: () => {} }]) {
+      const { w, record } = await streamed(engine);
+      expect(w.events.of('session.delta').map((e) => [e.chars, e.at])).toEqual([
+        [2, 200],
+        [5, 250],
+        [6, 300],
+      ]);
+      expect(record.leaf).toBe('streaming');
+      expect(record.actor?.getSnapshot().context).toMatchObject({ chars: 6, idleDeadlineAt: 1300 });
+      // Its wake-up stayed at the first idle deadline; the spare tick there re-arms at the last.
+      expect(record.wakeAt).toBe(1100);
+      w.clock.set(1100);
+      expect(record.wakeAt).toBe(1300);
+      w.clock.set(1300);
+      expect(record.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'idle' } });
+    }
+  });
+
+  it('skip their machine step only on the compiled engine without inspection, for streams', async () => {
+    expect((await streamed()).record.actor).toBeInstanceOf(DeltaFoldingActor);
+    expect((await streamed({ engine: 'xstate' })).record.actor).not.toBeInstanceOf(DeltaFoldingActor);
+    expect((await streamed({ inspect: () => {} })).record.actor).not.toBeInstanceOf(DeltaFoldingActor);
+    const w = driverWorld();
+    const plain = w.add();
+    w.admit(plain);
+    expect(plain.actor).not.toBeInstanceOf(DeltaFoldingActor);
+  });
+
+  it('tell observers nothing for a chunk without a delta (one they already heard)', async () => {
+    const { w, record } = await streamed();
+    w.driver.deliver(record, { type: 'provider.chunk', now: 400, chars: 9, delta: undefined });
+    expect(w.events.of('session.delta')).toHaveLength(3);
+    expect(record.actor?.getSnapshot().context.chars).toBe(9);
   });
 });
 
@@ -302,6 +379,33 @@ describe('SessionDriver: a due retry its limits hold back', () => {
     expect(record.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'run' } });
   });
 
+  it('never asks about a session that is not between attempts', async () => {
+    const asked: number[] = [];
+    const w = driverWorld({
+      mayRetry: (_, now) => {
+        asked.push(now);
+        return false;
+      },
+    });
+    // Queued (no actor yet) at its queue deadline.
+    const queued = w.add(sessionInput({ sessionId: 'q' }));
+    w.driver.deadlines.schedule(queued, 1100);
+    // Streaming, at the spare tick of its idle deadline.
+    const streamed = w.add(sessionInput({ sessionId: 's', stream: true }));
+    w.clock.set(300);
+    w.admit(streamed);
+    w.clock.set(800);
+    w.provider.calls[0]?.push({ type: 'content', text: 'a' });
+    await flush();
+    w.clock.set(1100);
+    expect(queued.result).toMatchObject({ metadata: { state: 'timedOut' } });
+    w.clock.set(1300);
+    expect(streamed.wakeAt).toBe(1800);
+    w.clock.set(1800);
+    expect(streamed.result).toMatchObject({ metadata: { state: 'timedOut' }, error: { timeout: 'idle' } });
+    expect(asked).toEqual([]);
+  });
+
   it('holds a hop to the next fallback target too', async () => {
     const asked: number[] = [];
     const w = driverWorld({
@@ -351,8 +455,37 @@ describe('SessionDriver: restore and internal failures', () => {
     expect(w.provider.calls).toHaveLength(1);
   });
 
+  it('ends a session INTERNAL when an action throws before its call starts', () => {
+    const w = driverWorld();
+    const record = w.add();
+    const closed: string[] = [];
+    const pushed: string[] = [];
+    // An observer whose stream throws once: `notifyStarted` fails before `startProviderCall` runs.
+    record.observers = [
+      {
+        push: (event: { type: string }) => {
+          pushed.push(event.type);
+          if (pushed.length === 1) throw new Error('the stream broke');
+        },
+        close: () => closed.push('closed'),
+      } as never,
+    ];
+    w.admit(record);
+    expect(record.result).toMatchObject({
+      error: {
+        code: 'INTERNAL',
+        message:
+          'Expected the session machine to handle "session.admit", one of its actions threw: the stream broke',
+      },
+    });
+    expect(w.provider.calls).toHaveLength(0);
+    expect(pushed).toEqual(['session.started', 'session.ended']);
+    expect(closed).toEqual(['closed']);
+    expect(w.ended).toBe(1);
+  });
+
   it('ends a session INTERNAL when one of its actions throws, aborting its call and freeing its slot', () => {
-    const calls: { aborted: boolean }[] = [];
+    const calls: { aborted: boolean; signal: AbortSignal }[] = [];
     const w = driverWorld({
       gate: {
         open: (call) => {
@@ -378,6 +511,9 @@ describe('SessionDriver: restore and internal failures', () => {
     expect(record.leaf).toBe('failed');
     expect(record.call).toBeNull();
     expect(calls[0]?.aborted).toBe(true);
+    expect((calls[0]?.signal.reason as Error | undefined)?.message).toBe(
+      'The session ended the provider call: the session failed inside the runtime',
+    );
     expect(w.released).toEqual([record]);
     expect(w.ended).toBe(1);
     expect(w.table.summary('s1')).toMatchObject({ state: 'failed', endedAt: 300, code: 'INTERNAL' });

@@ -5,7 +5,7 @@
  * reports the sampled sessions on either engine.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { InspectionEvent } from 'xstate';
+import { Actor, type InspectionEvent } from 'xstate';
 import { type SessionMachineEvent, sessionMachine } from '../../../machines/session.js';
 import { type SessionEngineKind, sessionEngine } from '../../../src/runtime/session-engine.js';
 import { sessionContext, sessionInput } from './session-fixtures.js';
@@ -34,6 +34,12 @@ describe('sessionEngine', () => {
     );
   });
 
+  it('lets deltas skip their machine step only on the compiled engine without inspection', () => {
+    expect(sessionEngine(machine([]), {}).foldsDeltas).toBe(true);
+    expect(sessionEngine(machine([]), { inspect: () => {} }).foldsDeltas).toBe(false);
+    expect(sessionEngine(machine([]), { engine: 'xstate' }).foldsDeltas).toBe(false);
+  });
+
   it('runs the compiled engine by default', () => {
     expect(sessionEngine(machine([]), {}).kind).toBe('compiled');
     expect(sessionEngine(machine([]), { engine: 'xstate' }).kind).toBe('xstate');
@@ -57,6 +63,22 @@ describe('sessionEngine', () => {
 
   for (const kind of ['compiled', 'xstate'] as const) {
     describe(kind, () => {
+      it(
+        kind === 'xstate' ? 'makes each session a real XState actor' : 'runs sessions without XState actors',
+        () => {
+          const engine = sessionEngine(machine([]), { engine: kind });
+          const context = sessionContext(sessionInput(), {
+            startedAt: 200,
+            runDeadlineAt: 5200,
+            attempts: 1,
+          });
+          expect(engine.start(sessionInput()) instanceof Actor).toBe(kind === 'xstate');
+          expect(engine.restore(sessionInput(), { running: 'backingOff' }, context) instanceof Actor).toBe(
+            kind === 'xstate',
+          );
+        },
+      );
+
       it('starts a session queued, and runs its effects as it moves', () => {
         const starts: string[] = [];
         const actor = sessionEngine(machine(starts), { engine: kind }).start(sessionInput());
