@@ -121,6 +121,22 @@ describe('limits and deadlines: one validated configuration', () => {
     }
     expect(text.stdout).toMatch(/^ {2}maxConcurrent +64 {2}default$/m);
   });
+
+  it('says whether the per-client and admin tokens are set, never their values', async () => {
+    const env = { TROUPE_TOKENS: 'alice:alice-secret-tok', TROUPE_ADMIN_TOKEN: 'admin-secret-tok' };
+    const r = await run(['config', '--json'], env);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.secrets).toContainEqual({ name: 'TROUPE_TOKENS', set: true });
+    expect(out.secrets).toContainEqual({ name: 'TROUPE_ADMIN_TOKEN', set: true });
+    const text = await run(['config'], env);
+    expect(text.stdout).toMatch(/^ {2}TROUPE_TOKENS +set$/m);
+    expect(text.stdout).toMatch(/^ {2}TROUPE_ADMIN_TOKEN +set$/m);
+    for (const output of [r.stdout, text.stdout]) {
+      expect(output).not.toContain('alice-secret-tok');
+      expect(output).not.toContain('admin-secret-tok');
+    }
+  });
 });
 
 describe('models and hints', () => {
