@@ -62,6 +62,12 @@ export function parseArgs<I extends z.ZodType>(
   const parsed = tool.input.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, args: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
+    // A misspelt argument (`max_token`) is refused, not dropped: say which, and what the tool takes.
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys((tool.input as unknown as { shape?: object }).shape ?? {});
+      const where = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
+      return `${where}: Expected only ${known.length > 0 && issue.path.length === 0 ? known.map((k) => `\`${k}\``).join(', ') : 'known fields'}, got unknown ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+    }
     const path = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
     const got = issue.path.reduce<unknown>(
       (value, key) =>

@@ -20,7 +20,7 @@ import { errorOutcome, type ToolOutcome, type TroupeTool } from '../tool.js';
 import { answerOf, finishSentences, metadataLine } from './session-result.js';
 
 const input = z
-  .object({
+  .strictObject({
     prompt: z.string().min(1).optional().describe('The user message; or give `messages`.'),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A whole conversation, OpenAI style.'),
     system: z.string().optional().describe('A system message put first.'),

@@ -18,7 +18,7 @@ const target = z.object({
   fallbacks: fallbacksSchema,
 });
 
-const input = z.object({
+const input = z.strictObject({
   prompt: z.string().min(1).describe('The question every model gets.'),
   models: z
     .array(target)

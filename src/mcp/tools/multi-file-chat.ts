@@ -11,7 +11,7 @@ import { errorOutcome, type TroupeTool } from '../tool.js';
 import { priorTurns, sessionRequest } from './chat.js';
 import { answerFields, finishSentences, metadataLine } from './session-result.js';
 
-const input = z.object({
+const input = z.strictObject({
   files: z
     .array(z.string().min(1))
     .min(1)
