@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import {
+  type AuthInfo,
   createMcpHandler,
   type EventStore,
   isInitializeRequest,
@@ -72,6 +73,12 @@ export interface HttpAppOptions {
   /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
   readonly maxSessions?: number;
   /**
+   * Most 2025-era sessions one caller (one named token) holds at once, so one client cannot take
+   * every session from the others; one more `initialize` from it gets 503.
+   * @default `maxSessions` split evenly among the configured tokens (all of it with one or none)
+   */
+  readonly maxSessionsPerCaller?: number;
+  /**
    * Where 2025-era SSE events are kept so a client can resume with `Last-Event-ID`.
    * @default a `MemoryEventStore` of 10000 events
    */
@@ -95,6 +102,8 @@ interface LegacySession {
   readonly server: McpServer;
   lastSeenAt: number;
   active: number;
+  /** The token's name (`clientId`) that opened it. */
+  readonly caller: string;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -113,7 +122,20 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
   });
+  const maxSessionsPerCaller =
+    options.maxSessionsPerCaller ?? Math.max(1, Math.floor(maxSessions / Math.max(1, tokens.length)));
   const sessions = new Map<string, LegacySession>();
+  const sessionsOf = new Map<string, number>();
+  /** Forgets a session once, whichever of close, DELETE or the idle sweep comes first. */
+  function forget(id: string): LegacySession | undefined {
+    const session = sessions.get(id);
+    if (session === undefined) return undefined;
+    sessions.delete(id);
+    const left = (sessionsOf.get(session.caller) ?? 1) - 1;
+    if (left > 0) sessionsOf.set(session.caller, left);
+    else sessionsOf.delete(session.caller);
+    return session;
+  }
   // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
   const eventStore = options.eventStore ?? new MemoryEventStore();
   const retryInterval = options.retryIntervalMs ?? 1000;
@@ -133,7 +155,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const now = Date.now();
       for (const [id, session] of sessions) {
         if (session.active === 0 && now - session.lastSeenAt > idleSessionMs) {
-          sessions.delete(id);
+          forget(id);
           void closeSession(session);
         }
       }
@@ -169,7 +191,24 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
       if (sessions.size >= maxSessions)
-        return json(res, 503, rpcError(-32000, 'Too many MCP sessions; retry later'));
+        return json(
+          res,
+          503,
+          rpcError(
+            -32000,
+            `Expected at most ${maxSessions} open MCP sessions, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
+          ),
+        );
+      const caller = (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
+      if ((sessionsOf.get(caller) ?? 0) >= maxSessionsPerCaller)
+        return json(
+          res,
+          503,
+          rpcError(
+            -32000,
+            `Expected at most ${maxSessionsPerCaller} open MCP sessions for caller \`${caller}\`, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
+          ),
+        );
       const server = createMcpServer(mcp);
       const sessionId = randomUUID();
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
@@ -178,14 +217,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         eventStore: sessionEventStore(eventStore, sessionId),
         retryInterval,
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0 });
+          sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller });
+          sessionsOf.set(caller, (sessionsOf.get(caller) ?? 0) + 1);
         },
         onsessionclosed: (id) => {
-          sessions.delete(id);
+          forget(id);
         },
       });
       transport.onclose = () => {
-        if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+        if (transport.sessionId !== undefined) forget(transport.sessionId);
       };
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
@@ -298,6 +338,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();
+      sessionsOf.clear();
       await Promise.allSettled([...closing, modern.close()]);
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());

@@ -167,6 +167,7 @@ function rowHint(
 /** What the user does next, for the codes where it differs from "retry". */
 function advice(row: VendorErrorRow, context: ErrorContext, detail: string): string {
   if (row.troupe === 'QUOTA_EXHAUSTED') {
+    // Stryker disable next-line LogicalOperator: the advice quotes only the reset's text; `now` only sets the wait it does not use
     const reset = resetTimeHint(detail, (context.now ?? Date.now)());
     const when = reset === undefined ? '' : ` (the vendor says it resets at ${reset.text})`;
     return `. ${row.why} Top up or wait for the quota to reset${when}; troupe does not retry this.`;
@@ -193,6 +194,7 @@ function statusCode(status: number, error: APIError): ProviderErrorCode {
 }
 
 function mentionsUnknownModel(error: APIError): boolean {
+  // Stryker disable next-line StringLiteral: no code, or any other text, is neither `model_not_found` nor `1211`
   const code = String(error.code ?? '');
   // `model_not_found`: OpenAI and most compatibles; `1211`: ZhipuAI's "model does not exist".
   if (code === 'model_not_found' || code === '1211') return true;
@@ -209,7 +211,9 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
   const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
   const after = headers.get('retry-after');
+  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
   if (after !== null && after.trim() !== '') {
+    // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
     const seconds = Number(after.trim());
     if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
     const date = Date.parse(after);
@@ -226,6 +230,7 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
 }
 
 function parseResetValue(value: string, now: number): number | undefined {
+  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
   const text = value.trim();
   const plain = Number(text);
   if (text !== '' && Number.isFinite(plain)) {

@@ -65,6 +65,11 @@ export interface OpenAICompatibleOptions extends TransportOptions {
 export interface OpenAICompatibleProvider extends ChatProvider {
   readonly baseURL: string;
   readonly models: readonly ModelSpec[];
+  streamTo(
+    request: ChatRequest,
+    options: { signal: AbortSignal },
+    onDelta: (delta: ChatDelta) => void,
+  ): Promise<void>;
   /** The vendor's live model ids (`GET /models`); errors are mapped like any call's. */
   listModels(options: { signal: AbortSignal }): Promise<string[]>;
   close(): Promise<void>;
@@ -156,69 +161,100 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     }
   }
 
+  /** Sends a streamed request: its SSE chunks, or the deltas of a server that answered whole. */
+  async function openStream(
+    request: ChatRequest,
+    signal: AbortSignal,
+    held: { prepared: PreparedFiles },
+  ): Promise<{
+    chunks: AsyncIterable<unknown> | null;
+    whole: readonly ChatDelta[];
+    notes: readonly string[];
+  }> {
+    const checked = prepareRequest(request);
+    held.prepared = await prepare(checked.request, signal);
+    const body = toRequestBody(checked.request, {
+      stream: true,
+      streamUsageOption: quirks.streamUsageOption ?? true,
+      leadingMessages: held.prepared.messages,
+      ...bodyOptions(),
+    });
+    const { data: chunks, response } = await client.chat.completions
+      .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
+      .withResponse();
+    if (mediaType(response).includes('json')) {
+      // Some servers ignore `stream: true` and answer whole; accept that rather than fail.
+      const answer = fromCompletion(name, await response.json());
+      const failed = failedFinish(answer.finishReason, answer.content.length);
+      if (failed !== undefined) throw failed;
+      return { chunks: null, whole: [...completionAsDeltas({ ...answer, notes: checked.notes })], notes: [] };
+    }
+    expectMediaType(name, response, 'event-stream');
+    return { chunks, whole: [], notes: checked.notes };
+  }
+
+  /** After the last chunk: the call fails, or these deltas end it. */
+  async function endStream(
+    tally: StreamTally,
+    notes: readonly string[],
+    signal: AbortSignal,
+  ): Promise<ChatDelta[]> {
+    // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
+    if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+    // The body ran out: its socket is free a tick later, for the caller's next request.
+    await socketReleased();
+    if (tally.count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
+    const failed = failedFinish(tally.finish, tally.chars);
+    if (failed !== undefined) throw failed;
+    return tally.closing(notes);
+  }
+
   async function* stream(
     request: ChatRequest,
     { signal }: { signal: AbortSignal },
   ): AsyncGenerator<ChatDelta> {
-    let prepared = NO_FILES;
+    const held = { prepared: NO_FILES };
     try {
-      const checked = prepareRequest(request);
-      prepared = await prepare(checked.request, signal);
-      const body = toRequestBody(checked.request, {
-        stream: true,
-        streamUsageOption: quirks.streamUsageOption ?? true,
-        leadingMessages: prepared.messages,
-        ...bodyOptions(),
-      });
-      const { data: chunks, response } = await client.chat.completions
-        .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
-        .withResponse();
-      if (mediaType(response).includes('json')) {
-        // Some servers ignore `stream: true` and answer whole; accept that rather than fail.
-        const answer = fromCompletion(name, await response.json());
-        const failed = failedFinish(answer.finishReason, answer.content.length);
-        if (failed !== undefined) throw failed;
-        yield* completionAsDeltas({ ...answer, notes: checked.notes });
-        return;
-      }
-      expectMediaType(name, response, 'event-stream');
-      let count = 0;
-      let chars = 0;
-      let finish: FinishReason | undefined;
-      let webSearch: ChatResponse['webSearch'];
-      let usage: ChatResponse['usage'];
+      const { chunks, whole, notes } = await openStream(request, signal, held);
+      for (const delta of whole) yield delta;
+      if (chunks === null) return;
+      const tally = new StreamTally(name);
       for await (const chunk of chunks) {
-        count += 1;
-        const parts = fromChunk(name, chunk);
-        // One `yield` per delta, not `yield*` over the array: in an async generator that wraps the
-        // array in an async iterator, a few promises more per chunk.
-        const deltas = parts.deltas;
-        for (let i = 0; i < deltas.length; i++) {
-          const delta = deltas[i] as ChatDelta;
-          if (delta.type === 'content') chars += delta.text.length;
-          yield delta;
-        }
-        if (parts.usage !== undefined) usage = parts.usage;
-        if (parts.webSearch !== undefined) webSearch = [...(webSearch ?? []), ...parts.webSearch];
-        finish ??= parts.finishReason;
+        // One `yield` per delta, not `yield*` over the chunk's array: in an async generator that
+        // wraps the array in an async iterator, a few promises more per chunk.
+        const deltas = tally.add(chunk);
+        for (let i = 0; i < deltas.length; i++) yield deltas[i] as ChatDelta;
       }
-      // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
-      if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
-      // The body ran out: its socket is free a tick later, for the caller's next request.
-      await socketReleased();
-      if (count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
-      const failed = failedFinish(finish, chars);
-      if (failed !== undefined) throw failed;
-      // Usage and annotations go last, so a first attempt that fails before any content can still
-      // be retried (the session stops retrying once any delta reached observers).
-      if (usage !== undefined) yield { type: 'usage', usage };
-      if (webSearch !== undefined) yield { type: 'web_search', results: webSearch };
-      for (const text of checked.notes) yield { type: 'note', text };
-      if (finish !== undefined) yield { type: 'finish', reason: finish };
+      for (const delta of await endStream(tally, notes, signal)) yield delta;
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
     } finally {
-      await prepared.release();
+      await held.prepared.release();
+    }
+  }
+
+  /** `stream` pushed: the same steps, with no generator between the SDK's chunks and `onDelta`. */
+  async function streamTo(
+    request: ChatRequest,
+    { signal }: { signal: AbortSignal },
+    onDelta: (delta: ChatDelta) => void,
+  ): Promise<void> {
+    const held = { prepared: NO_FILES };
+    try {
+      const { chunks, whole, notes } = await openStream(request, signal, held);
+      for (const delta of whole) onDelta(delta);
+      if (chunks === null) return;
+      const tally = new StreamTally(name);
+      for await (const chunk of chunks) {
+        const deltas = tally.add(chunk);
+        for (let i = 0; i < deltas.length; i++) onDelta(deltas[i] as ChatDelta);
+        if (signal.aborted) break;
+      }
+      for (const delta of await endStream(tally, notes, signal)) onDelta(delta);
+    } catch (error) {
+      throw toError(error, signal, 'chat stream', request.model);
+    } finally {
+      await held.prepared.release();
     }
   }
 
@@ -250,12 +286,52 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     models,
     complete,
     stream,
+    streamTo,
     listModels,
     close: () => transport.release(),
   };
 }
 
 const NO_FILES: PreparedFiles = { messages: [], release: async () => {} };
+
+/** What a stream's chunks said besides their deltas, for its end. */
+class StreamTally {
+  count = 0;
+  chars = 0;
+  finish: FinishReason | undefined;
+  private webSearch: ChatResponse['webSearch'];
+  private usage: ChatResponse['usage'];
+
+  constructor(private readonly provider: string) {}
+
+  /** One chunk: its deltas, in order; the rest is kept for `closing`. */
+  add(chunk: unknown): readonly ChatDelta[] {
+    this.count += 1;
+    const parts = fromChunk(this.provider, chunk);
+    const deltas = parts.deltas;
+    for (let i = 0; i < deltas.length; i++) {
+      const delta = deltas[i] as ChatDelta;
+      if (delta.type === 'content') this.chars += delta.text.length;
+    }
+    if (parts.usage !== undefined) this.usage = parts.usage;
+    if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
+    this.finish ??= parts.finishReason;
+    return deltas;
+  }
+
+  /**
+   * Usage and annotations go last, so a first attempt that fails before any content can still be
+   * retried (the session stops retrying once any delta reached observers).
+   */
+  closing(notes: readonly string[]): ChatDelta[] {
+    const out: ChatDelta[] = [];
+    if (this.usage !== undefined) out.push({ type: 'usage', usage: this.usage });
+    if (this.webSearch !== undefined) out.push({ type: 'web_search', results: this.webSearch });
+    for (const text of notes) out.push({ type: 'note', text });
+    if (this.finish !== undefined) out.push({ type: 'finish', reason: this.finish });
+    return out;
+  }
+}
 
 function* completionAsDeltas(response: ChatResponse): Generator<ChatDelta> {
   if (response.reasoning !== undefined) yield { type: 'reasoning', text: response.reasoning };

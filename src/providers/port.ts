@@ -123,6 +123,13 @@ export interface ChatProvider {
   readonly name: string;
   complete(request: ChatRequest, options: CallOptions): Promise<ChatResponse>;
   stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta>;
+  /**
+   * Optional: the same stream as `stream`, pushed: `onDelta` gets each delta, in order, as it
+   * arrives, and the promise settles when the stream has ended (it rejects with the error `stream`
+   * would throw). No async iteration between the socket and the caller: the runtime uses it when
+   * present. The stream stops when `options.signal` aborts; it reads as fast as the vendor sends.
+   */
+  streamTo?(request: ChatRequest, options: CallOptions, onDelta: (delta: ChatDelta) => void): Promise<void>;
   /** Optional: releases pooled connections. */
   close?(): Promise<void>;
 }

@@ -234,7 +234,9 @@ export function matchRow(
   return table.rows.find((row) => {
     if (row.status !== 'any' && row.status !== status) return false;
     if (row.type !== undefined && row.type !== body.type) return false;
-    if (row.codes !== undefined && (body.code === undefined || !row.codes.includes(body.code))) return false;
+    // A body without a code is in no list of codes.
+    if (row.codes !== undefined && !(row.codes as readonly (string | undefined)[]).includes(body.code))
+      return false;
     if (row.text !== undefined && !row.text.test(body.message)) return false;
     return true;
   });

@@ -29,8 +29,8 @@ export function createCallGate(parts: GateParts): CallGate<SessionRecord> | unde
     if (breakers === undefined) return { pass: null, reservation };
     const done = (pass: BreakerPass | TroupeError): Ticket | TroupeError => {
       if (!(pass instanceof TroupeError)) return { pass, reservation };
-      if (reservation !== null && budgets !== undefined)
-        budgets.settle(reservation, undefined).catch(onError);
+      // A reservation comes only from the budgets.
+      if (reservation !== null) (budgets as Budgets).settle(reservation, undefined).catch(onError);
       return pass;
     };
     const pass = breakers.admit(provider);
@@ -48,8 +48,9 @@ export function createCallGate(parts: GateParts): CallGate<SessionRecord> | unde
     },
     close(ticket, end: CallEnd) {
       const { pass, reservation } = ticket as Ticket;
-      if (pass !== null) breakers?.report(pass, end.failure);
-      if (reservation !== null) budgets?.settle(reservation, end.usage).catch(onError);
+      // A pass comes only from the breakers, a reservation only from the budgets.
+      if (pass !== null) (breakers as Breakers).report(pass, end.failure);
+      if (reservation !== null) (budgets as Budgets).settle(reservation, end.usage).catch(onError);
     },
   };
 }

@@ -52,6 +52,7 @@ export class MemorySharedState implements SharedState {
     const current = entry !== undefined && entry.expiresAt > now ? (entry.state as S) : init();
     const { state, result } = change(current);
     const expiresAt = ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs;
+    // Stryker disable next-line ConditionalExpression: setting a held key replaces its entry in place, as the else does.
     if (entry === undefined) this.entries.set(key, { state, expiresAt });
     else {
       entry.state = state;
@@ -90,11 +91,12 @@ export class MemorySharedState implements SharedState {
 
   /** Examines the next `sweepStep` keys in turn (from the start again after the last) and drops the expired. */
   private sweep(now: number): void {
-    for (let i = 0; i < this.sweepStep && this.entries.size > 0; i++) {
+    for (let i = 0; i < this.sweepStep; i++) {
       let next = this.cursor.next();
       if (next.done === true) {
         this.cursor = this.entries.entries();
         next = this.cursor.next();
+        // Nothing held.
         if (next.done === true) return;
       }
       const [key, entry] = next.value;

@@ -181,8 +181,7 @@ function priority(name: string, value: unknown): number {
 }
 
 function positiveInt(name: string, value: unknown): number {
-  if (!isInteger(value) || value < 1)
-    throw invalid(name, 'a positive integer', value);
+  if (!isInteger(value) || value < 1) throw invalid(name, 'a positive integer', value);
   return value;
 }
 

@@ -173,6 +173,13 @@ export class ProviderCall<O = unknown> {
     if (!this.ended) this.sink.progress(this, progress, total, message);
   }
 
+  /** A delta of the stream: joined into the answer and reported, unless the call ended. */
+  private take(acc: StreamAccumulator, delta: ChatDelta): void {
+    if (this.ended) return;
+    acc.add(delta);
+    this.sink.deliver(this, { type: 'provider.chunk', now: this.sink.now(), chars: acc.chars, delta });
+  }
+
   private async runComplete(provider: ChatProvider, request: ChatRequest): Promise<void> {
     try {
       const response = await provider.complete(request, new CallOptions(this));
@@ -188,11 +195,20 @@ export class ProviderCall<O = unknown> {
   private async runStream(provider: ChatProvider, request: ChatRequest): Promise<void> {
     try {
       const acc = new StreamAccumulator();
-      for await (const delta of provider.stream(request, new CallOptions(this))) {
+      const options = new CallOptions(this);
+      if (provider.streamTo !== undefined) {
+        // Pushed: no async iteration per delta. Once the call ended, the adapter stops at its
+        // signal and what it still pushes is dropped.
+        await provider.streamTo(request, options, (delta) => this.take(acc, delta));
+        // Stryker disable next-line ConditionalExpression: a shortcut; the same check follows the gate's close, which an ended call already made
         if (this.ended) return;
-        acc.add(delta);
-        this.sink.deliver(this, { type: 'provider.chunk', now: this.sink.now(), chars: acc.chars, delta });
-        if (this.ended) return;
+      } else {
+        for await (const delta of provider.stream(request, options)) {
+          // Stryker disable next-line ConditionalExpression: `take` drops a delta of an ended call and the check below returns
+          if (this.ended) return;
+          this.take(acc, delta);
+          if (this.ended) return;
+        }
       }
       this.answered = true;
       this.closeGate(null, acc.usage);

@@ -19,13 +19,17 @@ export function rerouteOnCooldown(
   refused: Acquired,
   now: number,
 ): TroupeErrorData | undefined {
-  if (refused.ok || refused.limit !== 'cooldown' || refused.at === null) return undefined;
-  if (input.targets === undefined || refused.at < input.queueDeadlineAt) return undefined;
-  const waitMs = Math.max(0, refused.at - now);
+  if (refused.ok || refused.limit !== 'cooldown') return undefined;
+  // Stryker disable next-line ConditionalExpression: a shortcut; `canRerouteQueued` is false without a chain too.
+  if (input.targets === undefined) return undefined;
+  // A cooldown with no end (`at: null`) lasts until its probe answers: the session waits for that.
+  const at = refused.at ?? Number.NEGATIVE_INFINITY;
+  if (at < input.queueDeadlineAt) return undefined;
+  const waitMs = Math.max(0, at - now);
   const error: TroupeErrorData = {
     family: 'provider',
     code: 'RATE_LIMITED',
-    message: `Expected provider \`${input.provider}\` to take calls before this session's queue deadline (${new Date(input.queueDeadlineAt).toISOString()}), got it cooling down after a 429 until ${new Date(refused.at).toISOString()} (in ${Math.ceil(waitMs / 1000)} s); moved to the next fallback`,
+    message: `Expected provider \`${input.provider}\` to take calls before this session's queue deadline (${new Date(input.queueDeadlineAt).toISOString()}), got it cooling down after a 429 until ${new Date(at).toISOString()} (in ${Math.ceil(waitMs / 1000)} s); moved to the next fallback`,
     retryable: true,
     retryAfterMs: waitMs,
   };

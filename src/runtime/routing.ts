@@ -32,6 +32,7 @@ export function routeChat(
   const provided = chatRequest(request, primary.model);
   const fallbacks = fallbacksOf(request, primary);
   if (fallbacks.length === 0) {
+    // Stryker disable next-line ConditionalExpression: a shortcut; an unknown window fits any request, and this saves the estimate.
     if (primary.contextWindow !== undefined) {
       const check = windowCheck(provided, primary, estimatePromptTokens(provided));
       if (!check.fits)
@@ -54,6 +55,7 @@ export function routeChat(
     adapterOf(providers, target.provider);
     routed.push(target);
   });
+  // Stryker disable next-line ConditionalExpression: a shortcut; with no window known every target fits whatever the prompt.
   const known = routed.some((t) => t.contextWindow !== undefined);
   const prompt = known ? estimatePromptTokens(provided) : 0;
   const checks = routed.map((t) => windowCheck(provided, t, prompt));
@@ -78,6 +80,7 @@ export function routeChat(
   const work: SessionWork = {
     kind: 'chat',
     provider: adapterOf(providers, start.provider),
+    // Stryker disable next-line ConditionalExpression: `chatRequest(request, primary.model)` is `provided` again; this saves the copy.
     request: first === 0 ? provided : chatRequest(request, start.model),
     providers,
   };
@@ -96,11 +99,13 @@ function windowCheck(request: ChatRequest, target: RoutedTarget, prompt: number)
   const window = target.contextWindow;
   if (window === undefined) return { fits: true, window: Number.POSITIVE_INFINITY, prompt, completion: 0 };
   const max = request.max_tokens;
-  const completion =
-    typeof max === 'number' && Number.isFinite(max) && max > 0
-      ? Math.ceil(max)
-      : (target.defaultMaxTokens ?? 0);
+  const completion = isPositive(max) ? Math.ceil(max) : (target.defaultMaxTokens ?? 0);
   return { fits: prompt + completion <= window, window, prompt, completion };
+}
+
+/** A finite number above 0 (`Number.isFinite` is false for anything but a number). */
+function isPositive(value: unknown): value is number {
+  return Number.isFinite(value) && (value as number) > 0;
 }
 
 function tooLong(check: WindowCheck, target: RoutedTarget, advice: string): TroupeError {
@@ -171,6 +176,7 @@ function adapterOf(providers: ReadonlyMap<string, ChatProvider>, name: string): 
 
 /** The call for the session's current target: its own adapter, the request with its model. */
 export function workFor(work: SessionWork, target: RouteTargetData | undefined): SessionWork {
+  // Stryker disable next-line ConditionalExpression: a task's work has no `providers` either; the check narrows the type.
   if (work.kind !== 'chat' || target === undefined || work.providers === undefined) return work;
   const provider = work.providers.get(target.provider) as ChatProvider;
   if (provider === work.provider && target.model === work.request.model) return work;

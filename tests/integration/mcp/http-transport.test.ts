@@ -85,6 +85,84 @@ describe('HTTP transport guards', () => {
   });
 });
 
+describe('MCP session bound', () => {
+  it('refuses one session past maxSessions with a 503 naming the bound, and a closed one makes room', async () => {
+    const h = await startHarness({ http: { maxSessions: 2 } });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await post(h.url, INIT);
+        expect(res.status).toBe(200);
+        ids.push(res.headers.get('mcp-session-id') ?? '');
+        await res.text();
+      }
+      const refused = await post(h.url, INIT);
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/^Expected at most 2 open MCP sessions, got one more: .*DELETE/);
+      const closed = await fetch(h.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': ids[0] ?? '', 'mcp-protocol-version': '2025-11-25' },
+      });
+      expect(closed.status).toBe(200);
+      const again = await post(h.url, INIT);
+      expect(again.status).toBe(200);
+      await again.text();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('MCP sessions per caller', () => {
+  it('gives each named token its share of maxSessions, so one client cannot take every session', async () => {
+    const h = await startHarness({
+      http: {
+        maxSessions: 4,
+        tokens: [
+          { name: 'alice', token: 'alice-token-1' },
+          { name: 'bob', token: 'bob-token-22' },
+        ],
+      },
+    });
+    const as = (token: string) => ({ authorization: `Bearer ${token}` });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await post(h.url, INIT, as('alice-token-1'));
+        expect(res.status).toBe(200);
+        ids.push(res.headers.get('mcp-session-id') ?? '');
+        await res.text();
+      }
+      const refused = await post(h.url, INIT, as('alice-token-1'));
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(
+        /^Expected at most 2 open MCP sessions for caller `alice`, got one more/,
+      );
+      // Bob still gets his share while alice holds hers.
+      const bob = await post(h.url, INIT, as('bob-token-22'));
+      expect(bob.status).toBe(200);
+      await bob.text();
+      // A session alice closes is hers to open again.
+      const closed = await fetch(h.url, {
+        method: 'DELETE',
+        headers: {
+          'mcp-session-id': ids[0] ?? '',
+          'mcp-protocol-version': '2025-11-25',
+          ...as('alice-token-1'),
+        },
+      });
+      expect(closed.status).toBe(200);
+      const again = await post(h.url, INIT, as('alice-token-1'));
+      expect(again.status).toBe(200);
+      await again.text();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('routes hook', () => {
   it('serves extra routes beside /mcp', async () => {
     const h = await startHarness({

@@ -35,6 +35,14 @@ async function drain(p: ChatProvider, req: ChatRequest, signal: AbortSignal): Pr
   return deltas;
 }
 
+/** The same stream pushed (`streamTo`, what the runtime uses). */
+async function pushed(p: ChatProvider, req: ChatRequest, signal: AbortSignal): Promise<ChatDelta[]> {
+  const deltas: ChatDelta[] = [];
+  if (p.streamTo === undefined) throw new Error('Expected the adapter to have streamTo, got none');
+  await p.streamTo(req, { signal }, (delta) => deltas.push(delta));
+  return deltas;
+}
+
 async function failure(run: () => Promise<unknown>): Promise<TroupeError> {
   const outcome = await run().then(
     () => undefined,
@@ -44,13 +52,14 @@ async function failure(run: () => Promise<unknown>): Promise<TroupeError> {
   return outcome as TroupeError;
 }
 
-type Kind = 'complete' | 'stream';
-const both: readonly Kind[] = ['complete', 'stream'];
+type Kind = 'complete' | 'stream' | 'streamTo';
+const both: readonly Kind[] = ['complete', 'stream', 'streamTo'];
 
 function call(kind: Kind, model: string, signal = new AbortController().signal): () => Promise<unknown> {
-  return kind === 'complete'
-    ? () => provider.complete(request(model), { signal })
-    : () => drain(provider, request(model), signal);
+  if (kind === 'complete') return () => provider.complete(request(model), { signal });
+  return kind === 'stream'
+    ? () => drain(provider, request(model), signal)
+    : () => pushed(provider, request(model), signal);
 }
 
 const TABLE: readonly [model: string, code: string, retryable: boolean, status?: number][] = [
@@ -82,6 +91,46 @@ describe('fault modes map to provider error codes', () => {
       });
     }
   }
+
+  it('streamTo pushes what stream yields, in order: the content pieces, then the finish', async () => {
+    const signal = new AbortController().signal;
+    const model = 'fault:ok:chunk-ms=1';
+    const expected = await drain(provider, request(model), signal);
+    expect(expected.filter((d) => d.type === 'content').length).toBeGreaterThan(1);
+    expect(expected.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
+    expect(await pushed(provider, request(model), signal)).toEqual(expected);
+  });
+
+  it('streamTo: a malformed SSE chunk after good ones -> BAD_RESPONSE after the deltas before it', async () => {
+    const deltas: ChatDelta[] = [];
+    const error = await failure(() =>
+      (provider.streamTo as NonNullable<ChatProvider['streamTo']>)(
+        request('fault:bad-sse:after=2'),
+        { signal: new AbortController().signal },
+        (delta) => deltas.push(delta),
+      ),
+    );
+    expect(error.code).toBe('BAD_RESPONSE');
+    expect(deltas.length).toBeGreaterThan(0);
+  });
+
+  it('streamTo stops at its signal: nothing is pushed after an abort, even chunks already read', async () => {
+    const controller = new AbortController();
+    const deltas: ChatDelta[] = [];
+    // With no delay between chunks the server writes them at once: the SDK has them read when the first is pushed.
+    const error = await failure(() =>
+      (provider.streamTo as NonNullable<ChatProvider['streamTo']>)(
+        request('fault:ok'),
+        { signal: controller.signal },
+        (delta) => {
+          deltas.push(delta);
+          controller.abort();
+        },
+      ),
+    );
+    expect(error.code).toBe('CANCELLED');
+    expect(deltas).toHaveLength(1);
+  });
 
   it('stream: a malformed SSE chunk after good ones -> BAD_RESPONSE', async () => {
     const deltas: ChatDelta[] = [];
@@ -144,6 +193,8 @@ describe('aborts cancel the call and close the connection', () => {
     ['stream', 'fault:hang'],
     ['complete', 'fault:stall'],
     ['stream', 'fault:stall:after=3'],
+    ['streamTo', 'fault:hang'],
+    ['streamTo', 'fault:stall:after=3'],
   ];
   for (const [kind, model] of cases) {
     it(`${kind}: ${model}, aborted -> CANCELLED, server sees the close within 200 ms`, async () => {

@@ -204,4 +204,15 @@ describe('openai-compatible adapter over real HTTP', () => {
     ).toBe('echo: plain');
     await p.close();
   });
+
+  it('pushes a whole JSON answer to a streamed request as the same deltas (streamTo)', async () => {
+    const p = provider();
+    const request = ask('plain', { model: 'fault:ok:no-sse=1' });
+    const pulled = await collect(p.stream(request, { signal: signal() }));
+    const pushed: ChatDelta[] = [];
+    await p.streamTo(request, { signal: signal() }, (delta) => pushed.push(delta));
+    expect(pushed).toEqual(pulled);
+    expect(pushed.some((d) => d.type === 'content')).toBe(true);
+    await p.close();
+  });
 });

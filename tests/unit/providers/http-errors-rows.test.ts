@@ -98,7 +98,8 @@ describe('odd inputs', () => {
     expect(mapped.message).toBe('p request: HTTP 400: bad value (see docs)');
   });
 
-  it('reads no wait from a Retry-After of Infinity', () => {
+  it('reads no wait from a Retry-After of Infinity, and none from one of 0 whatever the clock says', () => {
     expect(retryAfterMs(new Headers({ 'retry-after': 'Infinity' }), 0)).toBeUndefined();
+    expect(retryAfterMs(new Headers({ 'retry-after': '0' }), 0)).toBe(0);
   });
 });

@@ -177,6 +177,7 @@ describe('secondsHintMs', () => {
     expect(secondsHintMs('Please Try Again In 1.5 s')).toBe(1500);
     expect(secondsHintMs('try again after 2sec, thanks')).toBe(2000);
     expect(secondsHintMs('try again after 0.0004 second')).toBe(0);
+    expect(secondsHintMs('please try again after 12 seconds')).toBe(12_000);
   });
 
   it('reads nothing from other wording or other units', () => {
@@ -207,6 +208,10 @@ describe('resetTimeHint', () => {
     expect(resetTimeHint('RESETS AT 2026-09-10T12:30:00.5+08:00', now)).toStrictEqual({
       text: '2026-09-10T12:30:00.5+08:00',
       inMs: 30 * 60_000 + 500,
+    });
+    expect(resetTimeHint('resets at 2026-09-10 12:30:00.25+0800', now)).toStrictEqual({
+      text: '2026-09-10 12:30:00.25+0800',
+      inMs: 30 * 60_000 + 250,
     });
     expect(resetTimeHint('reset at 2026-09-10 03:00:00Z', now)).toStrictEqual({
       text: '2026-09-10 03:00:00Z',

@@ -157,7 +157,8 @@ describe('budgets: days and bounds', () => {
     const { clock, reserve, budgets } = setup({ global: 1 });
     clock.time = Date.parse('2026-12-01T23:59:00Z');
     const late = (await reserve('a', 1000)) as Reservation;
-    clock.time = Date.parse('2026-12-02T00:01:00Z');
+    // Yesterday's state is still stored (until a minute past midnight): today starts from nothing anyway.
+    clock.time = Date.parse('2026-12-02T00:00:30Z');
     await reserve('b', 2000);
     await budgets.settle(late, usage(400));
     expect(budgets.spentToday().USD?.global).toEqual({ day: '2026-12-02', spent: 0.004, reserved: 0.02 });
@@ -183,25 +184,32 @@ describe('budgets: days and bounds', () => {
     // Admission does not track: it takes no place.
     budgets.precheck('z');
     expect(await keys('b')).toEqual(['caller:b']);
-    expect(await keys('c')).toEqual([`caller:${OTHER_CALLERS}`]);
+    expect(await keys('c')).toEqual(['caller:(other callers)']);
     expect(await keys('a')).toEqual(['caller:a']);
     clock.time += 86_400_000;
     expect(await keys('c')).toEqual(['caller:c']);
     expect(await keys('z')).toEqual(['caller:z']);
-    expect(await keys('a')).toEqual([`caller:${OTHER_CALLERS}`]);
+    expect(await keys('a')).toEqual(['caller:(other callers)']);
   });
 
   it('a state changed as its day ended is not shown as today', async () => {
+    let release = () => {};
     const { clock, reserve, budgets } = setup({ global: 1 }, (memory) => ({
       read: (k) => memory.read(k),
       update: (k, i, c, ttl) => {
         const done = memory.update(k, i, c, ttl);
-        clock.time = Date.parse('2026-12-02T00:00:00Z');
-        return done;
+        return new Promise((resolve) => {
+          release = () => resolve(done);
+        });
       },
     }));
     clock.time = Date.parse('2026-12-01T23:59:59Z');
-    expect(((await reserve('a', 1000)) as Reservation).day).toBe('2026-12-01');
+    const out = reserve('a', 1000);
+    // The call is still reserving at midnight, when this instance looks at its budgets.
+    clock.time = Date.parse('2026-12-02T00:00:00Z');
+    expect(budgets.spentToday()).toEqual({});
+    release();
+    expect(((await out) as Reservation).day).toBe('2026-12-01');
     expect(budgets.spentToday()).toEqual({});
   });
 
@@ -212,7 +220,7 @@ describe('budgets: days and bounds', () => {
       update: (_k, init, change) => Promise.resolve(change(init()).result),
     }));
     await Promise.all(Array.from({ length: 10_000 }, (_, i) => reserve(`c${i}`, 1)));
-    expect(((await reserve('late', 1)) as Reservation).keys).toEqual([`caller:${OTHER_CALLERS}`]);
+    expect(((await reserve('late', 1)) as Reservation).keys).toEqual(['caller:(other callers)']);
   });
 });
 
@@ -224,6 +232,7 @@ describe('budgets: admission', () => {
     await reserve('a', 1000);
     const refused = refusal(() => budgets.precheck('a', 'p', 'm'));
     expect(refused.code).toBe('BUDGET_EXCEEDED');
+    expect(refused.family).toBe('runtime');
     expect(refused.message).toBe(
       'Expected the budget of caller `a` (0.02 USD per UTC day) to have room, got 0 USD spent and 0.02 USD reserved by calls in flight; it resets at 2026-12-02T00:00:00.000Z (in 720 min). Wait for the reset, or ask the operator to raise it.',
     );
@@ -239,6 +248,15 @@ describe('budgets: admission', () => {
     expect(() => budgets.precheck('a', 'p')).toThrow(/the global budget \(0\.01 USD/);
     expect(() => budgets.precheck('a', undefined, 'm')).toThrow(/the global budget \(0\.01 USD/);
     expect(() => budgets.precheck('a', 'nowhere', 'm')).toThrow(/the global budget \(0\.01 USD/);
+  });
+
+  it('refuses a model with no price, naming every currency that has a budget', async () => {
+    const { budgets } = setup({ perCaller: { USD: 1 }, global: { CNY: 1 } });
+    const error = (await budgets.reserve('a', 'nowhere', ask(10))) as TroupeError;
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toBe(
+      'Expected a price for `nowhere`/`m` to check the budgets (CNY, USD) against, got none; add it under `prices` in the providers file (or pick a priced model)',
+    );
   });
 
   it('a budget this instance has not touched, or with no limit, passes admission', () => {

@@ -18,6 +18,7 @@ import {
   setup,
   T0,
   TOKENS,
+  target,
 } from './local-limits-fixture.js';
 
 const LAPSE = T0 + 60_000;
@@ -30,7 +31,7 @@ describe('LocalLimits on a shared backend', () => {
   });
 
   it('a due retry asks the shared limiter once, and goes when it is charged', async () => {
-    const { limits, went, sharedLimiter, clock } = setup(
+    const { limits, went, sharedLimiter, clock, lanes } = setup(
       { p: { requestsPerMinute: 5, tokensPerMinute: 100_000 } },
       { shared: true },
     );
@@ -55,6 +56,9 @@ describe('LocalLimits on a shared backend', () => {
       tokensPerMinute: 100_000 - TOKENS,
     });
     expect(limits.state.size).toBe(0);
+    // No hop: its slot is its own all along.
+    expect(lanes).toEqual([]);
+    expect(a.laneless).toBeUndefined();
     // Answered: it may ask again on its next retry.
     expect(limits.retry(a, LAPSE)).toBe(false);
     await settle();
@@ -164,6 +168,21 @@ describe('LocalLimits on a shared backend', () => {
     b.result = { ok: true } as never;
     await settle();
     expect(went).toEqual([a, a]);
+  });
+
+  it('a session moved on to another model of its provider without a slot takes none, charged or not', async () => {
+    const failure = new Error('redis away');
+    const away: SharedState = { update: () => Promise.reject(failure), read: () => Promise.reject(failure) };
+    for (const shared of [true, away] as const) {
+      const { limits, went, lanes } = setup({}, { shared });
+      const a = record('a', { admitted: true, targets: [target('p', 'm'), target('p', 'n')], at: 1 });
+      a.laneless = true;
+      limits.retry(a, LAPSE);
+      await settle();
+      expect(went).toEqual([a]);
+      expect(lanes).toEqual([]);
+      expect(a.laneless).toBe(true);
+    }
   });
 
   it("a hop asks its target's limits, and takes its target's slot once charged", async () => {

@@ -145,6 +145,17 @@ describe('LocalLimits: the gate', () => {
     limits.end();
     expect(armed).toEqual([T0 + 30_000, null, MINUTE_OPENS]);
   });
+
+  it('a refusal that opens only when something ends (a hop with no slot) does not move the alarm', () => {
+    const { limits, armed, full } = setup({ p: { requestsPerMinute: 1 } });
+    full.add('q');
+    limits.gate(record('a'), LAPSE);
+    limits.begin();
+    expect(limits.gate(record('b'), LAPSE)).toBe(false);
+    expect(limits.gate(record('h', { admitted: true, targets: CHAIN, at: 1 }), LAPSE)).toBe(false);
+    limits.end();
+    expect(armed).toEqual([MINUTE_OPENS]);
+  });
 });
 
 describe('LocalLimits: a fallback hop', () => {
@@ -186,6 +197,20 @@ describe('LocalLimits: a fallback hop', () => {
     expect(b.provider).toBe('p');
     expect(b.laneless).toBe(true);
     expect(lanes).toEqual(['leave p', 'enter q', 'leave p']);
+  });
+
+  it('a session moved on to another model of its provider without a slot takes none', () => {
+    const { limits, lanes } = setup({ p: { models: { n: { requestsPerMinute: 5 } } } });
+    const chain = [target('free', 'm'), target('free', 'n')];
+    const a = record('a', { admitted: true, provider: 'free', targets: chain, at: 1 });
+    a.laneless = true;
+    expect(limits.gate(a, LAPSE)).toBe(true);
+    const b = record('b', { admitted: true, targets: [target('p', 'm'), target('p', 'n')], at: 1 });
+    b.laneless = true;
+    expect(limits.gate(b, LAPSE)).toBe(true);
+    expect(b.limitStart?.model).toBe('n');
+    expect(lanes).toEqual([]);
+    expect([a.laneless, b.laneless]).toEqual([true, true]);
   });
 
   it('a session at its first target, or not yet admitted, is no hop', () => {
@@ -257,6 +282,10 @@ describe('LocalLimits: outcomes', () => {
     const c = record('c');
     expect(limits.observe(c, tick)).toBe(false);
     expect(c.waitingFor).toBe('requestsPerMinute');
+    // Any other event leaves what it waits for as it was.
+    const d = record('d');
+    expect(limits.observe(d, { type: 'session.cancel', now: 0, reason: 'x' })).toBe(false);
+    expect(d.waitingFor).toBeUndefined();
     a.waitingFor = undefined;
     expect(limits.observe(a, tick)).toBe(false);
     expect(a.waitingFor).toBeUndefined();
@@ -340,6 +369,17 @@ describe('LocalLimits: a new cooldown moves on the queued sessions that cannot w
     expect(again.reroute.code).toBe('INTERNAL');
   });
 
+  it('a refusal by another limit than a cooldown has no queue looked through', () => {
+    const { limits } = setup({ p: { requestsPerMinute: 1 } });
+    limits.gate(record('a'), LAPSE);
+    const b = record('b', { targets: CHAIN });
+    expect(limits.gate(b, LAPSE)).toBe(false);
+    expect(limits.mayReroute).toBe(false);
+    limits.queued(record('c', { targets: CHAIN }));
+    expect(limits.mayReroute).toBe(false);
+    expect(limits.reroutes(() => [b])).toEqual([]);
+  });
+
   it('an admitted retry refused by the cooldown has no queue looked through', () => {
     const { limits } = cooled();
     expect(limits.gate(record('b', { admitted: true, targets: CHAIN }), LAPSE)).toBe(false);
@@ -348,12 +388,12 @@ describe('LocalLimits: a new cooldown moves on the queued sessions that cannot w
 
   it('a session with fallbacks queued during the cooldown is looked at on the next pass', () => {
     const { limits, clock } = cooled();
-    limits.queued(record('plain'));
-    limits.queued(record('elsewhere', { provider: 'z', targets: CHAIN }));
-    expect(limits.mayReroute).toBe(false);
     // The cooldown is known to the gate once it refused a session.
     limits.gate(record('b'), LAPSE);
     limits.reroutes(() => []);
+    limits.queued(record('plain'));
+    limits.queued(record('elsewhere', { provider: 'z', targets: CHAIN }));
+    expect(limits.mayReroute).toBe(false);
     const c = record('c', { targets: CHAIN });
     limits.queued(c);
     expect(limits.mayReroute).toBe(true);

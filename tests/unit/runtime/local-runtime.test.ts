@@ -19,15 +19,16 @@ const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 function setup(options: Partial<RuntimeOptions> = {}) {
   const clock = new SimulatedClock();
   const provider = new ScriptedProvider('p');
+  const other = new ScriptedProvider('q');
   const runtime = createLocalRuntime({
-    providers: [provider, new ScriptedProvider('q')],
+    providers: [provider, other],
     clock,
     defaults: { provider: 'p', model: 'm' },
     limits: { maxConcurrent: 4 },
     random: () => 0,
     ...options,
   });
-  return { clock, provider, runtime };
+  return { clock, provider, other, runtime };
 }
 
 /** What a shared queue hands over: a session admitted elsewhere at `now`. */
@@ -247,5 +248,207 @@ describe('status, sessions, cancel and metrics', () => {
       running: 0,
     });
     await runtime.shutdown();
+  });
+});
+
+describe('around the queue', () => {
+  it('lists every provider as a lane before anything is submitted', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 4, perProvider: { q: 2 } } });
+    expect(runtime.status().providers).toEqual([
+      { name: 'p', queued: 0, running: 0, limit: null },
+      { name: 'q', queued: 0, running: 0, limit: 2 },
+    ]);
+    await stop(runtime, clock);
+  });
+
+  it('tells a listener where a new session waits in the queue', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const queued: unknown[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.queued') queued.push([event.sessionId, event.position, event.at]);
+    });
+    clock.increment(7);
+    const first = runtime.submit(ask);
+    const second = runtime.submit(ask);
+    const third = runtime.submit(ask);
+    expect(queued).toEqual([
+      [first.id, 0, 7],
+      [second.id, 0, 7],
+      [third.id, 1, 7],
+    ]);
+    await stop(runtime, clock);
+  });
+
+  it('times out a session that arrives exactly at its queue deadline, without waiting for a tick', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(1000);
+    const handle = runtime.adopt(adopted(0, 's-7', { queueTimeoutMs: 1000 }));
+    const state = await Promise.race([
+      handle.result.then((r) => r.metadata.state),
+      flush().then(() => 'pending'),
+    ]);
+    expect(state).toBe('timedOut');
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('shows at most 100 sessions unless asked for more', async () => {
+    const { clock, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    for (let i = 0; i < 101; i++) runtime.submit(ask);
+    expect(runtime.sessions()).toHaveLength(100);
+    expect(runtime.sessions({ limit: 101 })).toHaveLength(101);
+    await stop(runtime, clock);
+  });
+
+  it('says which provider limit holds a queued session back, and admits it when the limit allows', async () => {
+    const { clock, provider, runtime } = setup({ limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const first = runtime.submit(ask);
+    const held = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.session(held.id)).toMatchObject({ state: 'queued', waitingFor: 'requestsPerMinute' });
+    expect(runtime.metrics().limits?.waits).toMatchObject({ requestsPerMinute: 1 });
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    clock.increment(59_000);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(2001);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    expect(runtime.status().limits?.p).toMatchObject({ remaining: { requestsPerMinute: 0 } });
+    await stop(runtime, clock);
+  });
+
+  it('holds a retry its provider limit does not allow yet, then lets it go', async () => {
+    const { clock, provider, runtime } = setup({ limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const handle = runtime.submit(ask, { timeoutMs: 120_000 });
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(1000);
+    await flush();
+    // The backoff is over, but the minute's only request is spent: the retry waits.
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(58_000);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(2001);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
+  it('leaves limits out of status with a shared state (its backend reports them), and breakers out when off', async () => {
+    const clock = new SimulatedClock();
+    const { MemorySharedState } = await import('../../../src/runtime/memory-state.js');
+    const runtime = createLocalRuntime({
+      providers: [new ScriptedProvider('p')],
+      clock,
+      defaults: { model: 'm' },
+      limits: { providers: { p: { requestsPerMinute: 5 } } },
+      sharedState: new MemorySharedState(clock),
+      breakers: false,
+    });
+    const status = runtime.status();
+    expect('limits' in status).toBe(false);
+    expect('breakers' in status).toBe(false);
+    await stop(runtime, clock);
+  });
+});
+
+describe('shutdown', () => {
+  it('waits 10 s by default, then cancels what is left, saying why', async () => {
+    const { clock, runtime } = setup();
+    const stuck = runtime.submit(ask);
+    let done = false;
+    const report = runtime.shutdown().then((r) => {
+      done = true;
+      return r;
+    });
+    clock.increment(9_999);
+    await flush();
+    expect(done).toBe(false);
+    clock.increment(1);
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      clock.increment(1);
+    }
+    expect(await report).toEqual({ finished: 0, cancelled: [stuck.id] });
+    expect(await stuck.result).toMatchObject({
+      error: {
+        code: 'SHUTTING_DOWN',
+        message: expect.stringContaining('the runtime shut down before it finished (drain deadline passed)'),
+      },
+    });
+  });
+
+  it('admits nothing more once the drain deadline passed', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    runtime.submit(ask);
+    const queued = runtime.submit(ask);
+    await stop(runtime, clock);
+    expect(provider.calls).toHaveLength(1);
+    expect((await queued.result).metadata.state).toBe('cancelled');
+  });
+});
+
+describe('errors nobody handles', () => {
+  it('go to a process warning without `onError`', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const { clock, provider, runtime } = setup({ onError: undefined });
+      runtime.subscribe(() => {
+        throw new Error('listener bug');
+      });
+      const handle = runtime.submit(ask);
+      provider.pending()[0]?.settle('ok');
+      await handle.result;
+      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }), {
+        code: 'TROUPE_LISTENER_ERROR',
+      });
+      await stop(runtime, clock);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describe('runRecord with fallbacks', () => {
+  it('includes the route only for a session that has one', async () => {
+    const { clock, runtime } = setup();
+    const plain = runtime.submit(ask);
+    const routed = runtime.submit({ ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] });
+    await flush();
+    expect(runtime.runRecord(plain.id)).toStrictEqual({ attempts: 1, startedAt: 0, runDeadlineAt: 120_000 });
+    expect(runtime.runRecord(routed.id)).toMatchObject({ attempts: 1, routing: { target: 0 } });
+    await stop(runtime, clock);
+  });
+});
+
+describe('cooldowns', () => {
+  it('moves a session queued behind a provider that cools down past its queue deadline on to its fallback at once', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    // A 429 with a 500 ms hint: p cools down until 500.
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    const patient = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 5000 },
+    );
+    await flush();
+    // Moved on at once, to its fallback's provider and model; the one that can wait, waits.
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls).toHaveLength(1);
+    expect(other.calls[0]?.request.model).toBe('m2');
+    expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
+    await stop(runtime, clock);
   });
 });

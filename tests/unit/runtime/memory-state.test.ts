@@ -96,6 +96,13 @@ describe('MemorySharedState expiry', () => {
     // Without a ttl it never expires.
     clock.time = 1e12;
     expect(state.readNow('b')).toBe(3);
+    // A change of a key at its expiry starts afresh (no sweep here to drop it first).
+    const unswept = new MemorySharedState(clock, 0);
+    put(unswept, 'c', 100);
+    clock.time += 99;
+    expect(put(unswept, 'c', 100)).toBe(2);
+    clock.time += 100;
+    expect(put(unswept, 'c', 100)).toBe(1);
   });
 
   it('every change examines SWEEP_STEP further keys in turn, from the start again after the last', () => {

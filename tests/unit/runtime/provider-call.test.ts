@@ -332,6 +332,72 @@ describe('ProviderCall: stream', () => {
   });
 });
 
+describe('ProviderCall: a pushed stream (streamTo)', () => {
+  /** An adapter that pushes its deltas; its async `stream` is never used when `streamTo` is there. */
+  function pushing(push: (onDelta: (delta: ChatDelta) => void, signal: AbortSignal) => Promise<void>) {
+    return {
+      name: 'p',
+      complete: () => Promise.reject(new Error('Expected streamTo, got complete')),
+      stream: () => {
+        throw new Error('Expected streamTo, got stream');
+      },
+      streamTo: (
+        _request: ChatRequest,
+        options: { signal: AbortSignal },
+        onDelta: (delta: ChatDelta) => void,
+      ) => push(onDelta, options.signal),
+    } as ChatProvider;
+  }
+
+  it('reports each pushed delta as a chunk, then the joined answer', async () => {
+    const provider = pushing(async (onDelta) => {
+      onDelta({ type: 'content', text: 'he' });
+      onDelta({ type: 'content', text: 'llo' });
+      onDelta({ type: 'usage', usage });
+    });
+    const { call, seen } = setup();
+    call.start(chat(provider), true);
+    await flush();
+    expect(seen).toEqual([
+      { type: 'provider.chunk', now: 10, chars: 2, delta: { type: 'content', text: 'he' } },
+      { type: 'provider.chunk', now: 11, chars: 5, delta: { type: 'content', text: 'llo' } },
+      { type: 'provider.chunk', now: 12, chars: 5, delta: { type: 'usage', usage } },
+      { type: 'provider.done', now: 13, output: { content: 'hello' }, usage },
+    ]);
+  });
+
+  it('drops what the adapter still pushes once the session ended the call, and reports no end', async () => {
+    const provider = pushing(async (onDelta) => {
+      for (let i = 0; i < 5; i++) onDelta({ type: 'content', text: `${i}` });
+    });
+    const seen: string[] = [];
+    const call: ProviderCall<string> = new ProviderCall('o', 's', 1, {
+      now: () => 0,
+      random: () => 0,
+      deliver: (_c, event) => {
+        seen.push(event.type);
+        if (seen.length === 2) call.abort('idle deadline', true);
+      },
+      value: () => {},
+      progress: () => {},
+    });
+    call.start(chat(provider), true);
+    await flush();
+    expect(seen).toEqual(['provider.chunk', 'provider.chunk']);
+  });
+
+  it('reports a pushed stream that fails as provider.error', async () => {
+    const provider = pushing(async (onDelta) => {
+      onDelta({ type: 'content', text: 'a' });
+      throw providerError('NETWORK', 'reset');
+    });
+    const { call, seen } = setup();
+    call.start(chat(provider), true);
+    await flush();
+    expect(seen.map((e) => e.type)).toEqual(['provider.chunk', 'provider.error']);
+  });
+});
+
 describe('StreamAccumulator', () => {
   it('joins every kind of delta into the answer', () => {
     const acc = new StreamAccumulator();

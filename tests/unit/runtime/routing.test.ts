@@ -228,6 +228,7 @@ describe('routeChat with fallbacks', () => {
     for (const [entry, shown] of [
       ['big', '`"big"` (string)'],
       [null, '`null`'],
+      [undefined, '`undefined`'],
       [{}, '`{}` (object)'],
       [{ model: 5 }, '`{"model":5}` (object)'],
       [{ model: '' }, '`{"model":""}` (object)'],
