@@ -13,7 +13,8 @@ function keyHint(registry: ModelRegistry, provider: string): string {
     registry.resolve({ provider });
     return '';
   } catch (error) {
-    const said = /\((set [^)]*)\)/.exec((error as Error).message);
+    // The hint may hold parentheses itself (GLM's names its hosts): take it up to `), got`.
+    const said = / \((set .*)\), got /.exec((error as Error).message);
     return said === null ? '' : ` (${said[1]})`;
   }
 }

@@ -33,6 +33,8 @@ const SECRET_ENVS = [
   'ZAI_API_KEY',
   'TROUPE_OPENAI_API_KEY',
   'TROUPE_TOKEN',
+  'TROUPE_TOKENS',
+  'TROUPE_ADMIN_TOKEN',
 ];
 
 export const command: Command = {

@@ -44,8 +44,11 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
     return { key: `token:${auth.clientId}`, admin };
   if (ctx.sessionId !== undefined) return { key: `mcp:${ctx.sessionId}`, admin };
   if (auth !== undefined) return { key: 'anonymous', admin };
-  return { key: 'local', admin };
+  return LOCAL;
 }
+
+/** The one client of a stdio process (no HTTP identity, no MCP session): one object for every call. */
+const LOCAL: Caller = Object.freeze({ key: 'local', admin: false });
 
 /** Whether `caller` may see (and cancel) work owned by `owner`. */
 export function canSee(caller: Caller, owner: string | undefined): boolean {

@@ -19,6 +19,8 @@ import type { ChatMessage } from '../providers/port.js';
 
 interface Entry {
   readonly messages: readonly ChatMessage[];
+  /** Each message's bytes, counted once when it was first saved. */
+  readonly sizes: readonly number[];
   readonly bytes: number;
   readonly expiresAt: number;
 }
@@ -51,10 +53,11 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async save(messages: readonly ChatMessage[], id: string = randomUUID()): Promise<string> {
-    const trimmed = trimConversation(messages, this.#options);
+    const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     this.#delete(id); // re-insert: Map order is the LRU order
     this.#entries.set(id, {
       messages: trimmed.messages,
+      sizes: trimmed.sizes,
       bytes: trimmed.bytes,
       expiresAt: this.#options.now() + this.#options.ttlMs,
     });
@@ -79,6 +82,17 @@ export class MemoryConversationStore implements ConversationStore {
 
   close(): void {
     clearInterval(this.#sweep);
+  }
+
+  /**
+   * The sizes already counted for `messages`: a continued conversation starts with the very
+   * messages `get` handed out, so only the turn's new ones are counted.
+   */
+  #knownSizes(id: string, messages: readonly ChatMessage[]): readonly number[] | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.messages.length > messages.length) return undefined;
+    for (let i = 0; i < entry.messages.length; i++) if (entry.messages[i] !== messages[i]) return undefined;
+    return entry.sizes;
   }
 
   #delete(id: string): void {

@@ -169,7 +169,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
       if (sessions.size >= maxSessions)
-        return json(res, 503, rpcError(-32000, 'Too many MCP sessions; retry later'));
+        return json(
+          res,
+          503,
+          rpcError(
+            -32000,
+            `Expected at most ${maxSessions} open MCP sessions, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
+          ),
+        );
       const server = createMcpServer(mcp);
       const sessionId = randomUUID();
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({

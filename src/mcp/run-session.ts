@@ -36,51 +36,48 @@ export type SessionOutcome =
   /** Refused at admission (QUEUE_FULL, SHUTTING_DOWN, INVALID_REQUEST, ...): no session exists. */
   | { readonly kind: 'refused'; readonly error: TroupeErrorData };
 
+/** How a tool's sessions are scheduled: the tool's own `priority` and `timeout_ms` arguments. */
+export interface Scheduling {
+  readonly priority?: number | undefined;
+  readonly timeout_ms?: number | undefined;
+}
+
+/**
+ * Runs one session for a tool call: the request goes to the runtime as the tool built it (with
+ * `stream` set when the tool left it open), the submit options are built once, here, and no array,
+ * `Promise.all` or copy of the request is made (a plain `chat` call is the hot path of the server).
+ */
+export function runSession(
+  mcp: McpContext,
+  call: ToolCallContext,
+  request: SessionRequest,
+  label: string,
+  scheduling: Scheduling,
+): Promise<SessionOutcome> {
+  if (call.progress === undefined) return follow(mcp, call, request, label, scheduling, call.requestId);
+  const reporter = new ProgressReporter(call.progress, Math.min(mcp.progressIntervalMs, 10_000));
+  return follow(mcp, call, request, label, scheduling, call.requestId, reporter).finally(() =>
+    reporter.stop(),
+  );
+}
+
 /** Submits every request, follows them all with one progress reporter, waits for every result. */
 export async function runSessions(
   mcp: McpContext,
   call: ToolCallContext,
-  submissions: readonly { readonly request: SessionRequest; readonly options: SubmitOptions }[],
+  requests: readonly SessionRequest[],
+  label: string,
+  scheduling: Scheduling,
 ): Promise<SessionOutcome[]> {
   const reporter =
     call.progress === undefined
       ? undefined
       : new ProgressReporter(call.progress, Math.min(mcp.progressIntervalMs, 10_000));
   try {
-    const pending = submissions.map(({ request, options }, index) => {
-      let handle: SessionHandle;
-      try {
-        // Streaming gives progress its character counts; without a progress token a single answer is enough.
-        const submitted =
-          request.stream === undefined ? { ...request, stream: call.progress !== undefined } : request;
-        handle = mcp.runtime.submit(submitted, {
-          ...options,
-          // The runtime's caller record: the owner goes with the session and into its metadata.
-          metadata: { ...options.metadata, owner: call.caller?.key ?? 'local' },
-          signal: call.signal,
-          requestId:
-            options.requestId ??
-            (call.requestId === undefined
-              ? undefined
-              : submissions.length > 1
-                ? `${call.requestId}#${index}`
-                : call.requestId),
-        });
-      } catch (error) {
-        return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
-      }
-      mcp.owners.record(handle.id, call.caller?.key ?? 'local');
-      // The runtime watches `signal` (already aborted included) and cancels the session: no
-      // second listener here (a listener pair per call was a measurable share of a stdio call).
-      reporter?.watch(handle);
-      call.onSession?.(handle);
-      if (call.log === undefined) return handle.result.then(ended);
-      const id = handle.id;
-      mcp.retryLogs.follow(id, call.log);
-      return handle.result.then((result) => {
-        mcp.retryLogs.forget(id);
-        return ended(result);
-      });
+    const pending = requests.map((request, index) => {
+      const requestId =
+        call.requestId === undefined || requests.length === 1 ? call.requestId : `${call.requestId}#${index}`;
+      return follow(mcp, call, request, label, scheduling, requestId, reporter);
     });
     return await Promise.all(pending);
   } finally {
@@ -88,14 +85,48 @@ export async function runSessions(
   }
 }
 
-export async function runSession(
+/** Submits one session and resolves with how it ended; a refusal comes back as data. */
+function follow(
   mcp: McpContext,
   call: ToolCallContext,
   request: SessionRequest,
-  options: SubmitOptions,
+  label: string,
+  scheduling: Scheduling,
+  requestId: string | undefined,
+  reporter?: ProgressReporter,
 ): Promise<SessionOutcome> {
-  const [outcome] = await runSessions(mcp, call, [{ request, options }]);
-  return outcome as SessionOutcome;
+  const owner = call.caller?.key ?? 'local';
+  // Built once, field by field: the runtime's caller record (the owner goes with the session and
+  // into its metadata), the call's signal and request id, the tool's scheduling.
+  const options: { -readonly [K in keyof SubmitOptions]: SubmitOptions[K] } = {
+    label,
+    metadata: { owner },
+    signal: call.signal,
+  };
+  if (requestId !== undefined) options.requestId = requestId;
+  if (scheduling.priority !== undefined) options.priority = scheduling.priority;
+  if (scheduling.timeout_ms !== undefined) options.timeoutMs = scheduling.timeout_ms;
+  let handle: SessionHandle;
+  try {
+    // Streaming gives progress its character counts; without a progress token a single answer is enough.
+    const submitted =
+      request.stream === undefined ? { ...request, stream: call.progress !== undefined } : request;
+    handle = mcp.runtime.submit(submitted, options);
+  } catch (error) {
+    return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
+  }
+  mcp.owners.record(handle.id, owner);
+  // The runtime watches `signal` (already aborted included) and cancels the session: no
+  // second listener here (a listener pair per call was a measurable share of a stdio call).
+  reporter?.watch(handle);
+  call.onSession?.(handle);
+  if (call.log === undefined) return handle.result.then(ended);
+  const id = handle.id;
+  mcp.retryLogs.follow(id, call.log);
+  return handle.result.then((result) => {
+    mcp.retryLogs.forget(id);
+    return ended(result);
+  });
 }
 
 function ended(result: SessionResult): SessionOutcome {

@@ -46,11 +46,12 @@ export function errorOutcome(error: ToolErrorInfo, extra: Record<string, unknown
 }
 
 export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
-  return {
+  const result: CallToolResult = {
     content: [{ type: 'text', text: outcome.text }],
     structuredContent: outcome.structured,
-    ...(outcome.structured.ok ? {} : { isError: true }),
   };
+  if (!outcome.structured.ok) result.isError = true;
+  return result;
 }
 
 /** Validates raw arguments; the message names each wrong argument and what came. */
@@ -61,6 +62,12 @@ export function parseArgs<I extends z.ZodType>(
   const parsed = tool.input.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, args: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
+    // A misspelt argument (`max_token`) is refused, not dropped: say which, and what the tool takes.
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys((tool.input as unknown as { shape?: object }).shape ?? {});
+      const where = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
+      return `${where}: Expected only ${known.length > 0 && issue.path.length === 0 ? known.map((k) => `\`${k}\``).join(', ') : 'known fields'}, got unknown ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+    }
     const path = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
     const got = issue.path.reduce<unknown>(
       (value, key) =>
@@ -166,15 +173,16 @@ export function callContext(ctx: ServerContext, signal: AbortSignal = ctx.mcpReq
             method: 'notifications/progress',
             params: { progressToken: token, progress: progressValue, message },
           });
-  return {
+  const call: { -readonly [K in keyof ToolCallContext]: ToolCallContext[K] } = {
     signal,
     requestId: String(ctx.mcpReq.id),
     caller: callerOf(ctx),
-    ...(progress === undefined ? {} : { progress }),
     log: (level, data) => {
       ctx.mcpReq.log(level, data, 'troupe').catch(() => {
         // The client may be gone; its cancellation reaches the session by the signal.
       });
     },
   };
+  if (progress !== undefined) call.progress = progress;
+  return call;
 }

@@ -3,6 +3,9 @@
  * own `runtime.subscribe()` listener, dropped when the client goes away. Events are batched and sent
  * at most every `intervalMs`; deltas are only counted, a batch holds at most `maxBatch` events (the
  * rest are counted as dropped), so a busy runtime costs a browser a few messages a second.
+ * Bounded per server: at most `maxClients` streams at once (one more gets 503), and a client that
+ * stops reading is cut off once `maxBufferedBytes` wait unsent, so it cannot make the server buffer
+ * snapshots for it forever (an `EventSource` reconnects on its own).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
@@ -13,6 +16,10 @@ export interface EventStreamOptions {
   readonly intervalMs?: number;
   /** Most events in one batch; more are counted in `dropped`. @default 200 */
   readonly maxBatch?: number;
+  /** Most streams open at once; one more gets 503. @default 32 */
+  readonly maxClients?: number;
+  /** Bytes a stream may have waiting unsent before it is ended (a client that stopped reading). @default 1048576 */
+  readonly maxBufferedBytes?: number;
 }
 
 /** What one `batch` message carries: compact events, no message bodies or outputs. */
@@ -97,11 +104,21 @@ export function eventStreamRoute(
 ) {
   const intervalMs = options.intervalMs ?? 500;
   const maxBatch = options.maxBatch ?? 200;
+  const maxClients = options.maxClients ?? 32;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const clients = new Set<() => void>();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET' }).end();
+      return;
+    }
+    if (clients.size >= maxClients) {
+      res
+        .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' })
+        .end(
+          `Expected at most ${maxClients} /events streams open at once, got one more: close a dashboard tab, then retry\n`,
+        );
       return;
     }
     res.writeHead(200, {
@@ -119,7 +136,20 @@ export function eventStreamRoute(
       else if (events.length < maxBatch) events.push(compactEvent(event));
       else dropped++;
     });
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const stop = (): void => {
+      clearInterval(timer);
+      unsubscribe();
+      clients.delete(stop);
+      if (!res.writableEnded) res.end();
+    };
     const send = (): void => {
+      if (res.writableLength > maxBufferedBytes) {
+        // The client stopped reading: drop what waits for it (ending would keep it queued).
+        stop();
+        res.destroy();
+        return;
+      }
       if (events.length > 0 || deltas > 0 || dropped > 0) {
         const batch: EventBatch = { events, deltas, dropped };
         events = [];
@@ -130,13 +160,7 @@ export function eventStreamRoute(
       res.write(`event: snapshot\ndata: ${JSON.stringify(monitor.snapshot())}\n\n`);
     };
     send();
-    const timer = setInterval(send, intervalMs);
-    const stop = (): void => {
-      clearInterval(timer);
-      unsubscribe();
-      clients.delete(stop);
-      if (!res.writableEnded) res.end();
-    };
+    timer = setInterval(send, intervalMs);
     clients.add(stop);
     req.on('close', stop);
     res.on('error', stop);

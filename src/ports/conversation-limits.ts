@@ -8,6 +8,7 @@
  * before any model is called, with `INVALID_REQUEST` naming the cap.
  */
 import { runtimeError, type TroupeError } from '../core/errors.js';
+import { jsonBytes } from '../core/json-bytes.js';
 import type { ChatMessage } from '../providers/port.js';
 
 export interface ConversationLimits {
@@ -19,8 +20,9 @@ export interface ConversationLimits {
 
 export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 40, maxBytes: 256 * 1024 };
 
+/** A message's bytes: UTF-8 of its JSON, counted without serialising it (`json-bytes.ts`). */
 export function messageBytes(message: ChatMessage): number {
-  return Buffer.byteLength(JSON.stringify(message));
+  return jsonBytes(message);
 }
 
 export function conversationBytes(messages: readonly ChatMessage[]): number {
@@ -38,9 +40,9 @@ export function checkTurn(
   turn: readonly ChatMessage[],
   limits: ConversationLimits,
 ): TroupeError | undefined {
-  const pinned = pinnedSystem([...prior, ...turn]);
-  const turnOnly = turn.filter((m) => m !== pinned);
-  const bytes = (pinned === undefined ? 0 : messageBytes(pinned)) + conversationBytes(turnOnly);
+  const pinned = pinnedSystem(prior.length === 0 ? turn : prior);
+  let bytes = pinned === undefined ? 0 : messageBytes(pinned);
+  for (const message of turn) if (message !== pinned) bytes += messageBytes(message);
   if (bytes > limits.maxBytes) {
     return runtimeError(
       'INVALID_REQUEST',
@@ -50,37 +52,52 @@ export function checkTurn(
   return undefined;
 }
 
+/** A conversation cut to its bounds, with each kept message's bytes (`sizes[i]` for `messages[i]`). */
+export interface TrimmedConversation {
+  readonly messages: readonly ChatMessage[];
+  readonly sizes: readonly number[];
+  readonly bytes: number;
+}
+
 /**
  * The conversation cut to its bounds: the pinned system message, then the newest messages that
  * fit. It never starts (after the pinned message) with an assistant reply or a tool answer whose
- * question was cut.
+ * question was cut. `known[i]`, where given, is `messages[i]`'s bytes already counted (a store
+ * keeps them with what it holds, so a turn counts only its new messages). Nothing over a bound:
+ * `messages` itself comes back.
  */
 export function trimConversation(
   messages: readonly ChatMessage[],
   limits: ConversationLimits,
-): { readonly messages: ChatMessage[]; readonly bytes: number } {
-  const pinned = pinnedSystem(messages);
-  const pinnedBytes = pinned === undefined ? 0 : messageBytes(pinned);
-  const rest = messages.filter((m) => m !== pinned);
-  const sizes = rest.map(messageBytes);
-  let bytes = pinnedBytes;
-  for (const size of sizes) bytes += size;
-  let start = 0;
-  const room = limits.maxMessages - (pinned === undefined ? 0 : 1);
-  const over = () => rest.length - start > room || bytes > limits.maxBytes;
-  while (start < rest.length && over()) {
+  known: readonly number[] = NO_SIZES,
+): TrimmedConversation {
+  const sizes: number[] = new Array(messages.length);
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const size = known[i] ?? messageBytes(messages[i] as ChatMessage);
+    sizes[i] = size;
+    bytes += size;
+  }
+  const pinned = pinnedSystem(messages) === undefined ? 0 : 1;
+  let start = pinned;
+  const room = limits.maxMessages - pinned;
+  const over = () => messages.length - start > room || bytes > limits.maxBytes;
+  while (start < messages.length && over()) {
     bytes -= sizes[start] ?? 0;
     start += 1;
-    while (start < rest.length && rest[start]?.role !== 'user') {
+    while (start < messages.length && messages[start]?.role !== 'user') {
       bytes -= sizes[start] ?? 0;
       start += 1;
     }
   }
-  const kept = rest.slice(start);
   // Only reachable when the pinned message alone is over the cap, which `checkTurn` refuses.
-  if (bytes > limits.maxBytes) return { messages: [], bytes: 0 };
-  return { messages: pinned === undefined ? kept : [pinned, ...kept], bytes };
+  if (bytes > limits.maxBytes) return { messages: [], sizes: [], bytes: 0 };
+  if (start === pinned) return { messages, sizes, bytes };
+  const keep = (_: unknown, i: number) => i < pinned || i >= start;
+  return { messages: messages.filter(keep), sizes: sizes.filter(keep), bytes };
 }
+
+const NO_SIZES: readonly number[] = [];
 
 /** The conversation's instructions: its first system message, if it opens with one. */
 function pinnedSystem(messages: readonly ChatMessage[]): ChatMessage | undefined {

@@ -121,6 +121,22 @@ describe('limits and deadlines: one validated configuration', () => {
     }
     expect(text.stdout).toMatch(/^ {2}maxConcurrent +64 {2}default$/m);
   });
+
+  it('says whether the per-client and admin tokens are set, never their values', async () => {
+    const env = { TROUPE_TOKENS: 'alice:alice-secret-tok', TROUPE_ADMIN_TOKEN: 'admin-secret-tok' };
+    const r = await run(['config', '--json'], env);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.secrets).toContainEqual({ name: 'TROUPE_TOKENS', set: true });
+    expect(out.secrets).toContainEqual({ name: 'TROUPE_ADMIN_TOKEN', set: true });
+    const text = await run(['config'], env);
+    expect(text.stdout).toMatch(/^ {2}TROUPE_TOKENS +set$/m);
+    expect(text.stdout).toMatch(/^ {2}TROUPE_ADMIN_TOKEN +set$/m);
+    for (const output of [r.stdout, text.stdout]) {
+      expect(output).not.toContain('alice-secret-tok');
+      expect(output).not.toContain('admin-secret-tok');
+    }
+  });
 });
 
 describe('models and hints', () => {
@@ -130,7 +146,10 @@ describe('models and hints', () => {
     expect(r.stdout).toContain('the simulated provider answers every call');
     expect(r.stdout).toMatch(/^ {2}sim-fast {2}32,768 tokens {2}\(default\)$/m);
     expect(r.stdout).toMatch(/^kimi {2}not configured \(set MOONSHOT_API_KEY/m);
-    expect(r.stdout).toMatch(/^glm {2}not configured/m);
+    // The whole hint, inner parentheses included (it was cut at the first `)`).
+    expect(r.stdout).toContain(
+      '\nglm  not configured (set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host))\n',
+    );
   });
 
   it("the CLI's MODEL_NOT_FOUND names troupe models", async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpContext } from '../../src/mcp/context.js';
 import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
-import type { EventBatch } from '../../src/observe/event-stream-route.js';
+import type { EventBatch, EventStreamOptions } from '../../src/observe/event-stream-route.js';
 import { createObservability, type Observability } from '../../src/observe/routes.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -14,7 +14,7 @@ import type { Runtime } from '../../src/runtime/types.js';
 
 const open: { app: HttpApp; observe: Observability; runtime: Runtime }[] = [];
 
-async function start(events = { intervalMs: 100, maxBatch: 200 }) {
+async function start(events: EventStreamOptions = { intervalMs: 100, maxBatch: 200 }) {
   const runtime = createRuntime({
     providers: [createSimulatedProvider({ latencyMs: { min: 1, max: 5 }, retryAfterMs: 5 })],
     limits: { perProvider: { simulated: 3 } },
@@ -192,6 +192,25 @@ describe('/events', () => {
     const deadline = Date.now() + 5000;
     while (observe.eventClients > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(observe.eventClients).toBe(0);
+  });
+
+  it('serves at most maxClients streams at once: one more gets 503 naming the bound; a closed one makes room', async () => {
+    const { base, observe } = await start({ intervalMs: 100, maxClients: 2 });
+    const aborts = [new AbortController(), new AbortController()];
+    const held = await Promise.all(aborts.map((a) => fetch(`${base}/events`, { signal: a.signal })));
+    expect(held.map((r) => r.status)).toEqual([200, 200]);
+    expect(observe.eventClients).toBe(2);
+    const refused = await fetch(`${base}/events`);
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toMatch(/^Expected at most 2 \/events streams open at once, got one more: /);
+    aborts[0]!.abort();
+    const deadline = Date.now() + 5000;
+    while (observe.eventClients > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const again = new AbortController();
+    const admitted = await fetch(`${base}/events`, { signal: again.signal });
+    expect(admitted.status).toBe(200);
+    again.abort();
+    aborts[1]!.abort();
   });
 
   it('/api/status is the monitor snapshot; its live counts match status()', async () => {

@@ -8,7 +8,7 @@ import { outcomeFields, sessionSummarySchema } from '../schemas.js';
 import { visibleSession } from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
-const input = z.object({
+const input = z.strictObject({
   session_id: z
     .string()
     .min(1)

@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import type { ChatMessage } from '../../providers/port.js';
-import type { SessionRequest, SubmitOptions } from '../../runtime/types.js';
+import type { SessionRequest } from '../../runtime/types.js';
 import type { McpContext } from '../context.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSession } from '../run-session.js';
@@ -17,10 +17,10 @@ import {
   toolDefinitionSchema,
 } from '../schemas.js';
 import { errorOutcome, type ToolOutcome, type TroupeTool } from '../tool.js';
-import { answerFields, finishSentences, metadataLine } from './session-result.js';
+import { answerOf, finishSentences, metadataLine } from './session-result.js';
 
 const input = z
-  .object({
+  .strictObject({
     prompt: z.string().min(1).optional().describe('The user message; or give `messages`.'),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A whole conversation, OpenAI style.'),
     system: z.string().optional().describe('A system message put first.'),
@@ -55,31 +55,33 @@ const output = z.object({
 
 export type ChatArgs = z.output<typeof input>;
 
-/** Scheduling options shared by every model-calling tool. */
-export function submitOptions(
-  args: { priority?: number; timeout_ms?: number },
-  label: string,
-): SubmitOptions {
-  return {
-    label,
-    ...(args.priority === undefined ? {} : { priority: args.priority }),
-    ...(args.timeout_ms === undefined ? {} : { timeoutMs: args.timeout_ms }),
-  };
-}
+/** The request fields of every model-calling tool, copied from its arguments when given. */
+const MODEL_FIELDS = [
+  'provider',
+  'model',
+  'fallbacks',
+  'temperature',
+  'max_tokens',
+  'thinking',
+  'tools',
+  'tool_choice',
+  'extra',
+] as const;
 
-/** The request fields shared by every model-calling tool. */
-export function modelFields(args: Omit<ChatArgs, 'prompt' | 'messages'>): Omit<SessionRequest, 'messages'> {
-  return {
-    ...(args.provider === undefined ? {} : { provider: args.provider }),
-    ...(args.model === undefined ? {} : { model: args.model }),
-    ...(args.fallbacks === undefined ? {} : { fallbacks: args.fallbacks }),
-    ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
-    ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
-    ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
-    ...(args.tools === undefined ? {} : { tools: args.tools }),
-    ...(args.tool_choice === undefined ? {} : { tool_choice: args.tool_choice }),
-    ...(args.extra === undefined ? {} : { extra: args.extra }),
-  };
+/**
+ * The session request of a model-calling tool: `messages` and the model fields the caller gave,
+ * in one object built field by field (conditional spreads made a throwaway object per field).
+ */
+export function sessionRequest(
+  args: Pick<ChatArgs, (typeof MODEL_FIELDS)[number]>,
+  messages: readonly ChatMessage[],
+): SessionRequest {
+  const request: Record<string, unknown> = { messages };
+  for (const key of MODEL_FIELDS) {
+    const value = args[key];
+    if (value !== undefined) request[key] = value;
+  }
+  return request as unknown as SessionRequest;
 }
 
 /** Earlier turns for `continuation_id`, or the tool error when it is unknown or expired. */
@@ -109,40 +111,39 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   longRunning: true,
   readOnly: false,
   async run(args, mcp, call) {
-    const prior = await priorTurns(mcp, args.continuation_id);
-    if (!prior.ok) return prior.outcome;
-    const turn: ChatMessage[] = [
-      ...(args.system === undefined || prior.messages.some((m) => m.role === 'system')
-        ? []
-        : [{ role: 'system' as const, content: args.system }]),
-      ...(args.messages ?? []),
-      ...(args.prompt === undefined ? [] : [{ role: 'user' as const, content: args.prompt }]),
-    ];
-    const oversized = mcp.conversations.check(prior.messages, turn);
+    let prior: readonly ChatMessage[] = NO_MESSAGES;
+    if (args.continuation_id !== undefined) {
+      const found = await priorTurns(mcp, args.continuation_id);
+      if (!found.ok) return found.outcome;
+      prior = found.messages;
+    }
+    const turn: ChatMessage[] = [];
+    if (args.system !== undefined && !prior.some((m) => m.role === 'system'))
+      turn.push({ role: 'system', content: args.system });
+    if (args.messages !== undefined) for (const message of args.messages) turn.push(message);
+    if (args.prompt !== undefined) turn.push({ role: 'user', content: args.prompt });
+    const oversized = mcp.conversations.check(prior, turn);
     if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
-    const messages = [...prior.messages, ...turn];
-    const outcome = await runSession(
-      mcp,
-      call,
-      { ...modelFields(args), messages },
-      submitOptions(args, 'chat'),
-    );
-    const fields = answerFields(outcome);
-    if (!fields.ok)
-      return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
-    const reply: ChatMessage = {
+    const messages = prior.length === 0 ? turn : [...prior, ...turn];
+    const outcome = await runSession(mcp, call, sessionRequest(args, messages), 'chat', args);
+    if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
+    const { result } = outcome;
+    if (!result.ok) return errorOutcome(toolErrorInfo(result.error), { session: result.metadata });
+    const answer = answerOf(result);
+    const reply: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = {
       role: 'assistant',
-      content: fields.content ?? '',
-      ...(fields.tool_calls === undefined
-        ? {}
-        : { tool_calls: fields.tool_calls as ChatMessage['tool_calls'] }),
-      // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
-      ...(fields.reasoning === undefined ? {} : { reasoning_content: fields.reasoning }),
+      content: result.content,
     };
-    const continuationId = await mcp.conversations.save([...messages, reply], args.continuation_id);
+    if (result.toolCalls !== undefined) reply.tool_calls = result.toolCalls as ChatMessage['tool_calls'];
+    // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
+    if (result.reasoning !== undefined) reply.reasoning_content = result.reasoning;
+    const continuationId = await mcp.conversations.save(messages.concat(reply), args.continuation_id);
+    answer.continuation_id = continuationId;
     return {
-      structured: { ...fields, continuation_id: continuationId },
-      text: `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
+      structured: answer,
+      text: `${result.content}${finishSentences(answer)}${metadataLine(result.metadata)}\n[continuation_id ${continuationId}]`,
     };
   },
 };
+
+const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);

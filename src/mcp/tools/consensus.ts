@@ -10,7 +10,6 @@ import { toolErrorInfo } from '../errors.js';
 import { runSessions } from '../run-session.js';
 import { fallbacksSchema, outcomeFields, sessionMetadataSchema, toolErrorSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { submitOptions } from './chat.js';
 import { answerFields } from './session-result.js';
 
 const target = z.object({
@@ -19,7 +18,7 @@ const target = z.object({
   fallbacks: fallbacksSchema,
 });
 
-const input = z.object({
+const input = z.strictObject({
   prompt: z.string().min(1).describe('The question every model gets.'),
   models: z
     .array(target)
@@ -76,18 +75,17 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
       mcp,
       call,
       args.models.map((m) => ({
-        request: {
-          messages,
-          ...(m.provider === undefined ? {} : { provider: m.provider }),
-          ...(m.model === undefined ? {} : { model: m.model }),
-          ...(m.fallbacks === undefined ? {} : { fallbacks: m.fallbacks }),
-          ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
-          ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
-          ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
-          ...(args.extra === undefined ? {} : { extra: args.extra }),
-        },
-        options: submitOptions(args, 'consensus'),
+        messages,
+        ...(m.provider === undefined ? {} : { provider: m.provider }),
+        ...(m.model === undefined ? {} : { model: m.model }),
+        ...(m.fallbacks === undefined ? {} : { fallbacks: m.fallbacks }),
+        ...(args.temperature === undefined ? {} : { temperature: args.temperature }),
+        ...(args.max_tokens === undefined ? {} : { max_tokens: args.max_tokens }),
+        ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
+        ...(args.extra === undefined ? {} : { extra: args.extra }),
       })),
+      'consensus',
+      args,
     );
     const answers = outcomes.map((outcome, i) => {
       const fields = answerFields(outcome);

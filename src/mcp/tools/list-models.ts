@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { outcomeFields } from '../schemas.js';
 import type { TroupeTool } from '../tool.js';
 
-const input = z.object({
+const input = z.strictObject({
   refresh: z
     .boolean()
     .optional()

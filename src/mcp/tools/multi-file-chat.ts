@@ -8,10 +8,10 @@ import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
 import { modelCallFields, outcomeFields, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { modelFields, priorTurns, submitOptions } from './chat.js';
+import { priorTurns, sessionRequest } from './chat.js';
 import { answerFields, finishSentences, metadataLine } from './session-result.js';
 
-const input = z.object({
+const input = z.strictObject({
   files: z
     .array(z.string().min(1))
     .min(1)
@@ -61,8 +61,9 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const outcome = await runSession(
       mcp,
       call,
-      { ...modelFields(args), messages, files: read.files },
-      submitOptions(args, 'multi_file_chat'),
+      { ...sessionRequest(args, messages), files: read.files },
+      'multi_file_chat',
+      args,
     );
     const fields = answerFields(outcome);
     if (!fields.ok)

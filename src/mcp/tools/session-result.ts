@@ -2,7 +2,7 @@
  * Turns a session's outcome into the tool's structured result: the answer and the session
  * metadata when it ended `done`; the error (code, message, hint) and the metadata otherwise.
  */
-import type { SessionMetadata } from '../../runtime/types.js';
+import type { SessionMetadata, SessionResult } from '../../runtime/types.js';
 import { type ToolErrorInfo, toolErrorInfo } from '../errors.js';
 import type { SessionOutcome } from '../run-session.js';
 
@@ -22,15 +22,21 @@ export function answerFields(outcome: SessionOutcome): AnswerFields {
   if (outcome.kind === 'refused') return { ok: false, error: toolErrorInfo(outcome.error) };
   const { result } = outcome;
   if (!result.ok) return { ok: false, error: toolErrorInfo(result.error), session: result.metadata };
-  return {
-    ok: true,
-    content: result.content,
-    ...(result.reasoning === undefined ? {} : { reasoning: result.reasoning }),
-    ...(result.toolCalls === undefined ? {} : { tool_calls: result.toolCalls }),
-    ...(result.finishReason === undefined ? {} : { finish_reason: result.finishReason }),
-    ...(result.webSearch === undefined ? {} : { web_search: result.webSearch }),
-    session: result.metadata,
-  };
+  return answerOf(result);
+}
+
+/** An answer's structured fields, built field by field into one object the caller may add to. */
+export type Answer = { -readonly [K in keyof AnswerFields]: AnswerFields[K] } & Record<string, unknown>;
+
+/** The structured fields of a session that ended `done`, in one object (no spread copies). */
+export function answerOf(result: Extract<SessionResult, { ok: true }>): Answer {
+  const answer: Answer = { ok: true, content: result.content };
+  if (result.reasoning !== undefined) answer.reasoning = result.reasoning;
+  if (result.toolCalls !== undefined) answer.tool_calls = result.toolCalls;
+  if (result.finishReason !== undefined) answer.finish_reason = result.finishReason;
+  if (result.webSearch !== undefined) answer.web_search = result.webSearch;
+  answer.session = result.metadata;
+  return answer;
 }
 
 /**

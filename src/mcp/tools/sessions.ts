@@ -10,7 +10,7 @@ import { outcomeFields, sessionSummarySchema } from '../schemas.js';
 import { RECENT_LIMIT_MAX, RECENT_SCAN, visibleLive, visibleRecent, visibleSession } from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
-const input = z.object({
+const input = z.strictObject({
   session_id: z.string().min(1).optional().describe('Show only this session.'),
   recent_limit: z
     .number()

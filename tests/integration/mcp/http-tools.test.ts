@@ -110,6 +110,14 @@ describe.each(['legacy', 'modern'] as const)('over HTTP (%s era)', (era) => {
     const invalid = await client.callTool({ name: 'chat', arguments: { prompt: 'x', priority: 12 } });
     expect(invalid.isError).toBe(true);
     expect(text(invalid)).toMatch(/^INVALID_REQUEST: .*`priority`.*12/);
+    // A misspelt argument is refused by name, not dropped (the call would run without its limit).
+    const typo = await client.callTool({ name: 'chat', arguments: { prompt: 'x', max_token: 5 } });
+    expect(typo.isError).toBe(true);
+    expect(text(typo)).toMatch(/^INVALID_REQUEST: .*got unknown `max_token`/);
+    expect(text(typo)).toContain('`max_tokens`');
+    const listed = await client.listTools();
+    const chatTool = listed.tools.find((t) => t.name === 'chat');
+    expect(chatTool?.inputSchema.additionalProperties).toBe(false);
     const neither = await client.callTool({ name: 'chat', arguments: {} });
     expect(text(neither)).toMatch(/prompt.*messages/);
     const unknown = await client.callTool({

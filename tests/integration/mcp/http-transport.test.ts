@@ -85,6 +85,35 @@ describe('HTTP transport guards', () => {
   });
 });
 
+describe('MCP session bound', () => {
+  it('refuses one session past maxSessions with a 503 naming the bound, and a closed one makes room', async () => {
+    const h = await startHarness({ http: { maxSessions: 2 } });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await post(h.url, INIT);
+        expect(res.status).toBe(200);
+        ids.push(res.headers.get('mcp-session-id') ?? '');
+        await res.text();
+      }
+      const refused = await post(h.url, INIT);
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/^Expected at most 2 open MCP sessions, got one more: .*DELETE/);
+      const closed = await fetch(h.url, {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': ids[0] ?? '', 'mcp-protocol-version': '2025-11-25' },
+      });
+      expect(closed.status).toBe(200);
+      const again = await post(h.url, INIT);
+      expect(again.status).toBe(200);
+      await again.text();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('routes hook', () => {
   it('serves extra routes beside /mcp', async () => {
     const h = await startHarness({

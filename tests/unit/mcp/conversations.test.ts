@@ -3,6 +3,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
+import { conversationBytes } from '../../../src/ports/conversation-limits.js';
+import type { ChatMessage } from '../../../src/providers/port.js';
 import { conversationStoreContract, turn } from './conversation-store-contract.js';
 
 const stores: MemoryConversationStore[] = [];
@@ -26,6 +28,40 @@ describe('MemoryConversationStore', () => {
     for (let i = 0; i < 10; i++) await store.save(turn(i, 900));
     expect(store.totalBytes).toBeLessThanOrEqual(3000);
     expect(store.size).toBe(3);
+  });
+
+  it('counts each message once: a continued conversation counts only its new messages', async () => {
+    const store = new MemoryConversationStore();
+    stores.push(store);
+    let reads = 0;
+    // An accessor read whenever the message is measured (or serialised).
+    const counted = (content: string): ChatMessage =>
+      Object.defineProperty({ role: 'user' as const }, 'content', {
+        enumerable: true,
+        get: () => {
+          reads += 1;
+          return content;
+        },
+      }) as unknown as ChatMessage;
+    const first = [counted('hello'), counted('hi, how can I help?')];
+    const id = await store.save(first);
+    expect(reads).toBe(2);
+    const prior = (await store.get(id)) ?? [];
+    const next = [
+      ...prior,
+      { role: 'user' as const, content: 'more' },
+      { role: 'assistant' as const, content: 'ok' },
+    ];
+    reads = 0;
+    await store.save(next, id);
+    expect(reads, 'the held messages were not measured again').toBe(0);
+    expect(store.totalBytes).toBe(conversationBytes(next));
+    // Messages the store does not hold are measured, even under the same id.
+    const other = [counted('x'), ...next.slice(1)];
+    reads = 0;
+    await store.save(other, id);
+    expect(reads, 'only the new first message is not held at its place').toBeGreaterThanOrEqual(1);
+    expect(store.totalBytes).toBe(conversationBytes(other));
   });
 
   it('refuses nonsense caps', () => {

@@ -26,8 +26,14 @@ describe('retry logs', () => {
     const logged: { level: string; data: Record<string, unknown> }[] = [];
     const other: unknown[] = [];
     const signal = new AbortController().signal;
-    const mine = runSession(mcp, { signal, log: (level, data) => logged.push({ level, data }) }, ask, {});
-    const theirs = runSession(mcp, { signal, log: (_level, data) => other.push(data) }, ask, {});
+    const mine = runSession(
+      mcp,
+      { signal, log: (level, data) => logged.push({ level, data }) },
+      ask,
+      'chat',
+      {},
+    );
+    const theirs = runSession(mcp, { signal, log: (_level, data) => other.push(data) }, ask, 'chat', {});
     await flush();
     expect(mcp.retryLogs.size).toBe(2);
     provider.pending()[0]!.settle('retryable');
@@ -49,13 +55,13 @@ describe('retry logs', () => {
   it('keeps nothing for a call without a log, nor for one refused at admission', async () => {
     const { provider, runtime, mcp } = setup();
     const signal = new AbortController().signal;
-    const plain = runSession(mcp, { signal }, ask, {});
+    const plain = runSession(mcp, { signal }, ask, 'chat', {});
     await flush();
     expect(mcp.retryLogs.size).toBe(0);
     provider.pending()[0]!.settle('ok');
     await plain;
     await runtime.shutdown({ deadlineMs: 0 });
-    const refused = await runSession(mcp, { signal, log: () => {} }, ask, {});
+    const refused = await runSession(mcp, { signal, log: () => {} }, ask, 'chat', {});
     expect(refused.kind).toBe('refused');
     expect(mcp.retryLogs.size).toBe(0);
     mcp.close();

@@ -1,0 +1,73 @@
+/**
+ * `/events` bounds on one stream: a client that stops reading is cut off once more than
+ * `maxBufferedBytes` wait unsent for it, its runtime subscription and timer dropped. The
+ * socket's backlog is what the handler reads (`res.writableLength`); a real TCP peer would need
+ * megabytes of kernel buffer filled first, so the response here is a stand-in that reports one.
+ * The count bound (`maxClients`) is tested over real HTTP in tests/integration/observe-http.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventStreamRoute } from '../../src/observe/event-stream-route.js';
+import { RuntimeMonitor } from '../../src/observe/monitor.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
+
+class StandInResponse extends EventEmitter {
+  writableLength = 0;
+  writableEnded = false;
+  destroyed = false;
+  readonly written: string[] = [];
+  writeHead(): this {
+    return this;
+  }
+  write(chunk: string): boolean {
+    this.written.push(chunk);
+    return true;
+  }
+  end(): this {
+    this.writableEnded = true;
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
+}
+
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  for (const runtime of runtimes.splice(0)) await runtime.shutdown({ deadlineMs: 0 });
+});
+
+describe('/events: a client that stops reading', () => {
+  it('is cut off once its backlog passes maxBufferedBytes, and nothing more is written for it', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    runtimes.push(runtime);
+    const route = eventStreamRoute(runtime, new RuntimeMonitor(runtime), {
+      intervalMs: 10,
+      maxBufferedBytes: 1_000,
+    });
+    const req = Object.assign(new EventEmitter(), { method: 'GET' });
+    const res = new StandInResponse();
+    route.handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    expect(route.clients).toBe(1);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(res.destroyed).toBe(false); // a reading client (empty backlog) keeps its stream
+    const snapshots = res.written.length;
+    expect(snapshots).toBeGreaterThan(1);
+
+    res.writableLength = 1_001; // stopped reading
+    await new Promise((r) => setTimeout(r, 60));
+    expect(res.destroyed).toBe(true);
+    expect(route.clients).toBe(0);
+    const atCut = res.written.length;
+    expect(atCut).toBe(snapshots);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(res.written.length).toBe(atCut); // its timer is gone too
+  });
+});
