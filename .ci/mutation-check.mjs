@@ -1,8 +1,8 @@
 // `node .ci/mutation-check.mjs [--run-stale]`: the mutation score per file from the committed
 // incremental reports (reports/stryker-incremental-<group>.json), without running Stryker.
 //
-// A group's report is *stale* when one of its files, or one of the test files it ran, differs from
-// what the report measured (or a file of the group was never measured). With `--run-stale` each
+// A group's report is *stale* when one of its files, or a test file that killed one of its mutants,
+// differs from what the report measured (or a file of the group was never measured). With `--run-stale` each
 // stale group is re-run incrementally (`npm run mutate -- <group>`: only the changed mutants and
 // those the changed tests cover run), which rewrites its report; then the check runs again.
 //
@@ -60,8 +60,13 @@ function check(group) {
     if (measured !== undefined) rows.push(score(file, measured.mutants));
   }
   const current = new Set(expand(tests));
-  for (const [file, { source }] of Object.entries(report.testFiles ?? {})) {
-    // A changed or removed test file may have been what killed a mutant; a new one only adds.
+  // Only a test that killed a mutant can lose a kill when its file changes or goes; a new test,
+  // or one that killed nothing, can only add kills.
+  const killers = new Set(
+    Object.values(report.files).flatMap(({ mutants }) => mutants.flatMap((m) => m.killedBy ?? [])),
+  );
+  for (const [file, { source, tests: run }] of Object.entries(report.testFiles ?? {})) {
+    if (!run.some((test) => killers.has(test.id))) continue;
     if (!current.has(file)) stale.push(`${file} (test removed)`);
     else if (source !== read(file)) stale.push(`${file} (test changed)`);
   }
