@@ -3,7 +3,12 @@
 // only runs the tests written for its files. Read by stryker.config.mjs and vitest.stryker.config.ts.
 export const GROUPS = {
   machines: {
-    mutate: ['machines/session.ts', 'machines/supervisor.ts', 'machines/routing.ts'],
+    mutate: [
+      'machines/session.ts',
+      'machines/session-state.ts',
+      'machines/supervisor.ts',
+      'machines/routing.ts',
+    ],
     tests: [
       'tests/unit/machines/session*.test.ts',
       'tests/unit/machines/routing.test.ts',
@@ -36,6 +41,7 @@ export const GROUPS = {
       'src/core/scheduler.ts',
       'src/core/fifo.ts',
       'src/core/slices.ts',
+      'src/core/json-bytes.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],
   },
@@ -89,12 +95,14 @@ export const GROUPS = {
       'src/runtime/session-actions.ts',
       'src/runtime/session-driver.ts',
       'src/runtime/session-engine.ts',
+      'src/runtime/delta-folding.ts',
     ],
     tests: [
       'tests/unit/runtime/session-record.test.ts',
       'tests/unit/runtime/session-driver.test.ts',
       'tests/unit/runtime/session-actions.test.ts',
       'tests/unit/runtime/session-engine.test.ts',
+      'tests/unit/runtime/delta-folding.test.ts',
     ],
   },
   // The supervisor's lifecycle, and what holds a session for the caller and the status calls: its
