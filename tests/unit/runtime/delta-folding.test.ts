@@ -88,4 +88,32 @@ describe('DeltaFoldingActor', () => {
     ]);
     expect(reentered).toBe(false);
   });
+
+  it('starts with nothing to fold, and takes chunks again once an event or a fold is over', () => {
+    const seen: SessionMachineEvent[] = [];
+    let wrapper: DeltaFoldingActor | undefined;
+    const deferredDuring: boolean[] = [];
+    const inner: SessionActor = {
+      send: (event) => {
+        seen.push(event);
+        // A chunk arriving while the actor handles an event (the folded chunk included) waits.
+        if (wrapper !== undefined) deferredDuring.push(wrapper.defer(chunk(50, 7)));
+      },
+      getSnapshot: () => ({ value: 'x', status: 'active', context: {} as SessionContext }),
+    };
+    const actor = new DeltaFoldingActor(inner);
+    // Nothing was deferred: a read or an event reaches the actor alone, with no chunk before it.
+    actor.getSnapshot();
+    actor.send({ type: 'session.tick', now: 1 });
+    expect(seen).toEqual([{ type: 'session.tick', now: 1 }]);
+    // After an event, chunks are taken again.
+    expect(actor.defer(chunk(100, 1))).toBe(true);
+    // After a fold (by a read), too; and a chunk arriving during the fold is refused.
+    wrapper = actor;
+    actor.getSnapshot();
+    expect(deferredDuring).toEqual([false]);
+    wrapper = undefined;
+    expect(actor.defer(chunk(200, 2))).toBe(true);
+    expect(seen.at(-1)).toEqual({ type: 'provider.chunk', now: 100, chars: 1, delta: undefined });
+  });
 });
