@@ -89,3 +89,51 @@ describe('jsonBytes', () => {
     expect(() => jsonBytes({ n: 1n })).toThrow(TypeError);
   });
 });
+
+describe('jsonBytes, case by case', () => {
+  it('counts the edges of each UTF-8 width and surrogate pairs as JSON.stringify writes them', () => {
+    for (const s of [
+      '\u007f',
+      '\u0080',
+      '\u07ff',
+      '\u0800',
+      '\ud800\udc00',
+      '\udc00',
+      '\udc00\ud800',
+      'a\ud800',
+    ]) {
+      expect(stringBytes(s)).toBe(truth(s));
+      expect(jsonBytes({ [s]: s })).toBe(truth({ [s]: s }));
+    }
+  });
+
+  it('measures what is not plain data as JSON.stringify does: toJSON, boxed primitives, class instances', () => {
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
+    const values: unknown[] = [
+      { toJSON: () => 'replaced' },
+      { a: { toJSON: () => undefined }, b: 1 },
+      [{ toJSON: () => undefined }],
+      new String('ab'),
+      new Number(5),
+      new Boolean(false),
+      new Date(0),
+      new Point(1, 2),
+      Object.assign(Object.create(null), { a: 'é', b: [1, null] }),
+      [undefined, () => 1, Symbol('s'), Number.NaN, Number.POSITIVE_INFINITY],
+      { u: undefined, f: () => 1, n: -0, e: 1e21, s: 'x' },
+    ];
+    for (const value of values) expect(jsonBytes(value)).toBe(truth(value));
+    expect(jsonBytes(undefined)).toBe(0);
+  });
+
+  it('counts nesting past its own depth bound through JSON.stringify, to the same total', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 200; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
+    expect(jsonBytes(deep)).toBe(truth(deep));
+  });
+});
