@@ -452,3 +452,154 @@ describe('cooldowns', () => {
     await stop(runtime, clock);
   });
 });
+
+describe('options the runtime composes', () => {
+  it('starts one span per session on the tracer it is given', async () => {
+    const names: string[] = [];
+    const ended: string[] = [];
+    const tracer = {
+      startSpan: (name: string) => {
+        names.push(name);
+        return {
+          setAttributes: () => undefined,
+          addEvent: () => undefined,
+          setStatus: () => undefined,
+          end: () => {
+            ended.push(name);
+          },
+        };
+      },
+    };
+    const { runtime, provider } = setup({ tracer });
+    const handle = runtime.submit(ask);
+    expect(names).toEqual(['troupe.session']);
+    provider.pending()[0]?.settle('ok');
+    await handle.result;
+    expect(ended).toEqual(['troupe.session']);
+    await runtime.shutdown();
+  });
+
+  it('opens a provider breaker after the failures its options name (5 by default)', async () => {
+    for (const [breakers, state] of [
+      [{ failures: 1 }, 'open'],
+      [true, 'closed'],
+    ] as const) {
+      const { runtime, provider } = setup({ breakers });
+      const handle = runtime.submit(ask, { maxAttempts: 1 });
+      provider.pending()[0]?.settle('retryable');
+      await handle.result;
+      const view = runtime.status().breakers?.find((b) => b.provider === 'p');
+      expect(view).toMatchObject({ state, threshold: breakers === true ? 5 : 1 });
+      await runtime.shutdown();
+    }
+  });
+
+  it('refuses a session once its budget is spent or reserved', async () => {
+    const { runtime, provider } = setup({
+      budgets: { global: 0.001 },
+      prices: { p: { m: { input: 0, output: 10, currency: 'USD' } } },
+    });
+    const first = runtime.submit({ ...ask, max_tokens: 1000 });
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(thrown(() => runtime.submit({ ...ask, max_tokens: 1000 })).code).toBe('BUDGET_EXCEEDED');
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).ok).toBe(true);
+    await runtime.shutdown();
+  });
+
+  it('draws retry jitter from the random source it is given', async () => {
+    const { clock, provider, runtime } = setup({
+      random: () => 0.5,
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+    });
+    const handle = runtime.submit(ask);
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(499);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+});
+
+describe("the caller's signal", () => {
+  it('cancels a session whose signal is already aborted, with its reason', async () => {
+    const { runtime, provider } = setup();
+    const controller = new AbortController();
+    controller.abort('not needed');
+    const handle = runtime.submit(ask, { signal: controller.signal });
+    expect(await handle.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect(provider.pending()).toHaveLength(0);
+    await runtime.shutdown();
+  });
+
+  it('cancels a running session when its signal aborts, and leaves no listener on it once ended', async () => {
+    const { getEventListeners } = await import('node:events');
+    const { runtime, provider } = setup();
+    const controller = new AbortController();
+    const handle = runtime.submit(ask, { signal: controller.signal });
+    expect(provider.pending()).toHaveLength(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort('not needed');
+    expect(await handle.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect(provider.pending()).toHaveLength(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const done = new AbortController();
+    const finished = runtime.submit(ask, { signal: done.signal });
+    provider.pending()[0]?.settle('ok');
+    expect((await finished.result).ok).toBe(true);
+    expect(getEventListeners(done.signal, 'abort')).toHaveLength(0);
+    await runtime.shutdown();
+  });
+});
+
+describe('handles', () => {
+  it("cancel their own session with the caller's reason, and stream its events", async () => {
+    const { runtime, provider } = setup({ limits: { maxConcurrent: 1 } });
+    const running = runtime.submit(ask);
+    const queued = runtime.submit(ask);
+    const first = async (handle: typeof running) => {
+      for await (const event of handle.events) return event.type;
+      return 'none';
+    };
+    expect(await first(running)).toBe('session.started');
+    expect(await first(queued)).toBe('session.queued');
+    expect(queued.cancel()).toBe(true);
+    expect(await queued.result).toMatchObject({
+      error: { code: 'CANCELLED', message: 'Cancelled: cancelled by the caller' },
+    });
+    expect(await first(queued)).toBe('session.ended');
+    provider.pending()[0]?.settle('ok');
+    await running.result;
+    await runtime.shutdown();
+  });
+
+  it('run a task and hand back its value', async () => {
+    const { runtime } = setup();
+    const handle = runtime.run(async () => 42, { lane: 'tasks' });
+    expect(await handle.result).toMatchObject({ ok: true, value: 42 });
+    await runtime.shutdown();
+  });
+});
+
+describe('draining', () => {
+  it('tells listeners it drains, and finishes once the running session ends, before its deadline', async () => {
+    const { runtime, provider } = setup();
+    const events: string[] = [];
+    runtime.subscribe((event) => {
+      if (event.type.startsWith('supervisor.')) events.push(event.type);
+    });
+    const handle = runtime.submit(ask);
+    const report = runtime.shutdown({ deadlineMs: 60_000 });
+    expect(events).toEqual(['supervisor.draining']);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
+    expect(await report).toEqual({ finished: 1, cancelled: [] });
+    expect(events).toEqual(['supervisor.draining', 'supervisor.stopped']);
+  });
+});
