@@ -603,3 +603,104 @@ describe('draining', () => {
     expect(events).toEqual(['supervisor.draining', 'supervisor.stopped']);
   });
 });
+
+describe('cooldowns with the global limit full', () => {
+  it('moves a session on to its fallback once a slot frees, and releases the fallback provider when it ends', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 1, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    // A 429 with a 500 ms hint: p cools down until 500.
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const busy = runtime.submit({ ...ask, provider: 'q' });
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    await flush();
+    // No global room: it waits in the queue, still for p.
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'queued' });
+    expect(other.calls).toHaveLength(1);
+    other.pending()[0]?.settle('ok');
+    await busy.result;
+    await flush();
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls).toHaveLength(2);
+    expect(other.calls[1]?.request.model).toBe('m2');
+    other.pending()[0]?.settle('ok');
+    expect((await waiting.result).ok).toBe(true);
+    expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+    expect(runtime.status().providers.map((p) => [p.name, p.running])).toEqual([
+      ['p', 0],
+      ['q', 0],
+    ]);
+    // The freed slot admits the next session at once.
+    const next = runtime.submit({ ...ask, provider: 'q' });
+    expect(other.calls).toHaveLength(3);
+    other.pending()[0]?.settle('ok');
+    await next.result;
+    await stop(runtime, clock);
+  });
+});
+
+describe('cooldowns found while the last slot is taken', () => {
+  it('keeps the session that must move on, and moves it when the next slot frees', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 2, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    // Both slots taken; then a session for p (cooling down until 500) and one for q queue.
+    const busy = [runtime.submit({ ...ask, provider: 'q' }), runtime.submit({ ...ask, provider: 'q' })];
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    const filler = runtime.submit({ ...ask, provider: 'q' });
+    expect(other.calls).toHaveLength(2);
+    other.pending()[0]?.settle('ok');
+    await busy[0]?.result;
+    await flush();
+    // The freed slot went to the one that could take it; the other still waits, for its fallback.
+    expect(runtime.session(filler.id)?.state).toBe('running');
+    expect(runtime.session(waiting.id)?.state).toBe('queued');
+    other.pending()[0]?.settle('ok');
+    await busy[1]?.result;
+    await flush();
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m', 'm', 'm', 'm2']);
+    await stop(runtime, clock);
+  });
+
+  it('gives back only the global slot of a session cancelled between providers', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 4, perProvider: { q: 1 }, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const busy = runtime.submit({ ...ask, provider: 'q' });
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    await flush();
+    expect(runtime.status()).toMatchObject({ running: 2 });
+    expect(waiting.cancel()).toBe(true);
+    await waiting.result;
+    expect(runtime.status().running).toBe(1);
+    expect(runtime.status().providers.map((p) => [p.name, p.running])).toEqual([
+      ['p', 0],
+      ['q', 1],
+    ]);
+    other.pending()[0]?.settle('ok');
+    await busy.result;
+    await stop(runtime, clock);
+  });
+});
