@@ -117,11 +117,58 @@ describe('adopt', () => {
     const { clock, provider, runtime } = setup();
     clock.increment(5000);
     const handle = runtime.adopt(adopted(0, 's-4', { queueTimeoutMs: 1000 }));
-    expect(await handle.result).toMatchObject({
+    const result = await handle.result;
+    expect(result).toMatchObject({
       ok: false,
       error: { code: 'TIMED_OUT', timeout: 'queue' },
     });
+    // Nothing was cut from a caller it was not told about.
+    expect(result.metadata.truncated ?? false).toBe(false);
     expect(provider.calls).toHaveLength(0);
+  });
+
+  it('resumes a session taken over on the fallback target it had reached, its route so far kept', async () => {
+    const { clock, provider, other, runtime } = setup();
+    const session = adopted(0, 's-8');
+    const targets = [
+      { provider: 'p', model: 'm', contextWindow: null, fits: true },
+      { provider: 'q', model: 'm2', contextWindow: null, fits: true },
+    ];
+    clock.increment(300);
+    const routing = {
+      target: 1,
+      since: 200,
+      firstAttempt: 2,
+      left: 0,
+      route: [{ provider: 'p', model: 'm', attempts: 1, outcome: 'failed', code: 'PROVIDER_ERROR' }],
+    };
+    const handle = runtime.adopt({
+      ...session,
+      input: { ...session.input, targets },
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000, routing } as never,
+    });
+    expect(runtime.session('s-8')?.state).toBe('running');
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(0);
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m2']);
+    expect(runtime.runRecord('s-8')?.routing).toMatchObject({ target: 1, left: 0 });
+    other.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2', attempts: 2 });
+  });
+
+  it('resumes a session taken over without fallbacks with no route', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(300);
+    runtime.adopt({
+      ...adopted(0, 's-9'),
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000, routing: { target: 0 } } as never,
+    });
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.runRecord('s-9')).toStrictEqual({ attempts: 2, startedAt: 100, runDeadlineAt: 100_000 });
+    await stop(runtime, clock);
   });
 
   it('resumes a session taken over from a lost instance as a further attempt, under its first run deadline', async () => {
@@ -146,7 +193,7 @@ describe('adopt', () => {
   });
 
   it('moves a rerouted session on to its next target at once', async () => {
-    const { clock, provider, runtime } = setup();
+    const { clock, provider, other, runtime } = setup();
     const session = adopted(clock.now(), 's-6');
     const targets = [
       { provider: 'p', model: 'm', contextWindow: null, fits: true },
@@ -161,6 +208,11 @@ describe('adopt', () => {
     expect(provider.calls).toHaveLength(0);
     const record = runtime.runRecord('s-6');
     expect(record?.routing).toMatchObject({ target: 1 });
+    // Its call goes to the target's own provider, with the target's model.
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(0);
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m2']);
     await stop(runtime, clock);
     expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2' });
   });
