@@ -157,6 +157,30 @@ describe('adopt', () => {
     expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2', attempts: 2 });
   });
 
+  it('shows a session taken over as running between attempts while it waits for a slot', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const busy = runtime.submit(ask);
+    clock.increment(300);
+    const handle = runtime.adopt({
+      ...adopted(0, 's-10'),
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000 },
+    });
+    expect(runtime.session('s-10')?.state).toBe('running');
+    for await (const event of handle.events) {
+      expect(event.type).toBe('session.started');
+      break;
+    }
+    provider.pending()[0]?.settle('ok');
+    await busy.result;
+    // Its next attempt goes once the slot is free.
+    for (let i = 0; i < 2000 && provider.calls.length < 2; i += 50) {
+      clock.increment(50);
+      await flush();
+    }
+    expect(provider.calls).toHaveLength(2);
+    await stop(runtime, clock);
+  });
+
   it('resumes a session taken over without fallbacks with no route', async () => {
     const { clock, provider, runtime } = setup();
     clock.increment(300);
