@@ -145,7 +145,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
    */
   let pumpQueued = false;
   function pumpSoon(): void {
+    // Stryker disable next-line ConditionalExpression: coalesces pumps only; one more pump finds nothing more to admit (speed).
     if (pumpQueued) return;
+    // Stryker disable next-line BooleanLiteral: coalesces pumps only; one more pump finds nothing more to admit (speed).
     pumpQueued = true;
     queueMicrotask(() => {
       pumpQueued = false;
@@ -245,6 +247,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
     if (record.input.queueDeadlineAt <= now && record.actor === null)
       driver.deliver(record, { type: 'session.tick', now });
+    // Stryker disable next-line ConditionalExpression: a shortcut that saves building the event; a new record has no observers, and with no listener `emit` calls nobody.
     if (events.listening) {
       events.emit(record, {
         type: 'session.queued',
@@ -288,6 +291,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     if (session.limitStart !== undefined) record.limitStart = session.limitStart;
     // Its provider cools down past its queue deadline: it moves on to its next target at once.
+    // Stryker disable next-line ConditionalExpression: without one, assigning undefined leaves the record as it was.
     if (session.reroute !== undefined) record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
@@ -310,6 +314,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
 
   function runRecord(id: string): RunRecord | undefined {
     const context = table.get(id)?.actor?.getSnapshot().context;
+    // Stryker disable next-line ConditionalExpression: the machine sets startedAt and runDeadlineAt together (machines/session.ts): either check alone suffices.
     if (context === undefined || context.startedAt === null || context.runDeadlineAt === null)
       return undefined;
     const { attempts, startedAt, runDeadlineAt, routing } = context;
