@@ -156,6 +156,7 @@ export class Fifo<T extends { readonly seq: number }> {
 
   // Stryker disable next-line BlockStatement: compaction changes memory only; its copy is tested with a low `compactMin`.
   private compactIfWasteful(): void {
+    // Stryker disable next-line ArithmeticOperator: when to compact changes memory and speed only (see the next line).
     const waste = this.items.length - this.live;
     // Stryker disable next-line all: when to compact changes memory and speed only, never what the queue holds or its order.
     if (waste < this.compactMin || waste * 2 < this.items.length) return;

@@ -93,8 +93,8 @@ export function stringBytes(text: string): number {
       else bytes += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6;
     } else if (c < 0x800) bytes += 2;
     else if (c >= 0xd800 && c <= 0xdbff) {
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: past the end `charCodeAt` is NaN, which is no low surrogate either
-      const next = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+      // Past the end `charCodeAt` is NaN, which is no low surrogate.
+      const next = text.charCodeAt(i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
         bytes += 4;
         i += 1;

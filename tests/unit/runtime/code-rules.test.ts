@@ -89,4 +89,18 @@ describe('code rules (issue 12)', () => {
       offences('try { a(); } catch {\n  // Still cut off: the next reconnect tries again.\n}', SILENT),
     ).toHaveLength(1);
   });
+
+  it('no merge-conflict markers are left in the docs, the README or the sources', () => {
+    const files = [
+      'README.md',
+      ...readdirSync(join(root, 'docs')).map((name) => `docs/${name}`),
+      ...sources('src'),
+      ...sources('machines'),
+      ...sources('tests'),
+    ].filter((path) => /\.(md|ts)$/.test(path));
+    const marker = /^(<{7}|>{7}) |^={7}$/m;
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((path) => marker.test(readFileSync(join(root, path), 'utf8')))).toEqual([]);
+    expect(marker.test(`text\n${'<'.repeat(7)} HEAD\nmore`)).toBe(true);
+  });
 });
