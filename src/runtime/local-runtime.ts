@@ -126,6 +126,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       if (rates.observe(record, event)) pumpSoon();
     },
     mayRetry: (record) => {
+      // Taken over between attempts and still queued: its next attempt waits for admission.
+      if (!record.admitted) return false;
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
       if (rates.retry(record, runDeadlineAt)) return true;
       // Held: it goes when the pump (or the shared limiter) finds room.

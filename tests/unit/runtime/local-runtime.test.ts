@@ -181,6 +181,30 @@ describe('adopt', () => {
     await stop(runtime, clock);
   });
 
+  it('keeps a session taken over past its queue deadline waiting for a slot, without calling', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const busy = runtime.submit(ask);
+    clock.increment(300);
+    const handle = runtime.adopt({
+      ...adopted(0, 's-11', { queueTimeoutMs: 100 }),
+      restore: { attempts: 1, startedAt: 50, runDeadlineAt: 100_000 },
+    });
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.status()).toMatchObject({ running: 1, queued: 1 });
+    provider.pending()[0]?.settle('ok');
+    await busy.result;
+    for (let i = 0; i < 2000 && provider.calls.length < 2; i += 50) {
+      clock.increment(50);
+      await flush();
+    }
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
   it('resumes a session taken over without fallbacks with no route', async () => {
     const { clock, provider, runtime } = setup();
     clock.increment(300);
