@@ -128,6 +128,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     mayRetry: (record) => {
       // Taken over between attempts and still queued: its next attempt waits for admission.
       if (!record.admitted) return false;
+      // Stryker disable next-line OptionalChaining: a retry is asked for only by a session with an actor (session-driver.ts, retryMay).
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
       if (rates.retry(record, runDeadlineAt)) return true;
       // Held: it goes when the pump (or the shared limiter) finds room.
@@ -158,13 +159,16 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   function pump(): void {
+    // Stryker disable next-line ConditionalExpression: a re-entry guard; nothing pump() calls runs it synchronously (ends and observations pump in a microtask, the alarm on a timer).
     if (pumping) return;
+    // Stryker disable next-line BooleanLiteral: a re-entry guard; nothing pump() calls runs it synchronously (see above).
     pumping = true;
     rates.begin();
     try {
       // Due retries held by their provider's limits first: they already hold a slot.
       for (const record of rates.held) {
         if (stopping) break;
+        // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
         const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
         if (!rates.gate(record, runDeadlineAt)) continue;
         rates.held.delete(record);
@@ -260,6 +264,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
     if (signal !== undefined) {
       const onAbort = () => driver.cancel(record, reasonOf(signal));
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal aborts once, and the listener goes when the session ends (detachSignal).
       signal.addEventListener('abort', onAbort, { once: true });
       record.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
@@ -284,6 +289,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         kind: 'chat',
         provider,
         request: session.request,
+        // Stryker disable next-line ConditionalExpression: without targets a session never leaves its provider (routing.ts, workFor), so the map goes unused.
         ...(session.input.targets === undefined ? {} : { providers }),
       },
       label: session.label,

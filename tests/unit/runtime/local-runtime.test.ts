@@ -667,6 +667,10 @@ describe('handles', () => {
       for await (const event of handle.events) return event.type;
       return 'none';
     };
+    for await (const event of queued.events) {
+      expect(event).toMatchObject({ type: 'session.queued', position: 0 });
+      break;
+    }
     expect(await first(running)).toBe('session.started');
     expect(await first(queued)).toBe('session.queued');
     expect(queued.cancel()).toBe(true);
