@@ -639,7 +639,8 @@ describe("the caller's signal", () => {
   });
 
   it('cancels a running session when its signal aborts, and leaves no listener on it once ended', async () => {
-    const { getEventListeners } = await import('node:events');
+    const { EventEmitter } = await import('node:events');
+    const getEventListeners = EventEmitter.getEventListeners;
     const { runtime, provider } = setup();
     const controller = new AbortController();
     const handle = runtime.submit(ask, { signal: controller.signal });
