@@ -126,6 +126,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       if (rates.observe(record, event)) pumpSoon();
     },
     mayRetry: (record) => {
+      // Taken over between attempts and still queued: its next attempt waits for admission.
+      if (!record.admitted) return false;
+      // Stryker disable next-line OptionalChaining: a retry is asked for only by a session with an actor (session-driver.ts, retryMay).
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
       if (rates.retry(record, runDeadlineAt)) return true;
       // Held: it goes when the pump (or the shared limiter) finds room.
@@ -145,7 +148,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
    */
   let pumpQueued = false;
   function pumpSoon(): void {
+    // Stryker disable next-line ConditionalExpression: coalesces pumps only; one more pump finds nothing more to admit (speed).
     if (pumpQueued) return;
+    // Stryker disable next-line BooleanLiteral: coalesces pumps only; one more pump finds nothing more to admit (speed).
     pumpQueued = true;
     queueMicrotask(() => {
       pumpQueued = false;
@@ -154,13 +159,16 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   function pump(): void {
+    // Stryker disable next-line ConditionalExpression: a re-entry guard; nothing pump() calls runs it synchronously (ends and observations pump in a microtask, the alarm on a timer).
     if (pumping) return;
+    // Stryker disable next-line BooleanLiteral: a re-entry guard; nothing pump() calls runs it synchronously (see above).
     pumping = true;
     rates.begin();
     try {
       // Due retries held by their provider's limits first: they already hold a slot.
       for (const record of rates.held) {
         if (stopping) break;
+        // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
         const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
         if (!rates.gate(record, runDeadlineAt)) continue;
         rates.held.delete(record);
@@ -245,6 +253,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
     if (record.input.queueDeadlineAt <= now && record.actor === null)
       driver.deliver(record, { type: 'session.tick', now });
+    // Stryker disable next-line ConditionalExpression: a shortcut that saves building the event; a new record has no observers, and with no listener `emit` calls nobody.
     if (events.listening) {
       events.emit(record, {
         type: 'session.queued',
@@ -255,6 +264,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
     if (signal !== undefined) {
       const onAbort = () => driver.cancel(record, reasonOf(signal));
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal aborts once, and the listener goes when the session ends (detachSignal).
       signal.addEventListener('abort', onAbort, { once: true });
       record.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
@@ -279,6 +289,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         kind: 'chat',
         provider,
         request: session.request,
+        // Stryker disable next-line ConditionalExpression: without targets a session never leaves its provider (routing.ts, workFor), so the map goes unused.
         ...(session.input.targets === undefined ? {} : { providers }),
       },
       label: session.label,
@@ -288,6 +299,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     if (session.limitStart !== undefined) record.limitStart = session.limitStart;
     // Its provider cools down past its queue deadline: it moves on to its next target at once.
+    // Stryker disable next-line ConditionalExpression: without one, assigning undefined leaves the record as it was.
     if (session.reroute !== undefined) record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
@@ -310,6 +322,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
 
   function runRecord(id: string): RunRecord | undefined {
     const context = table.get(id)?.actor?.getSnapshot().context;
+    // Stryker disable next-line ConditionalExpression: the machine sets startedAt and runDeadlineAt together (machines/session.ts): either check alone suffices.
     if (context === undefined || context.startedAt === null || context.runDeadlineAt === null)
       return undefined;
     const { attempts, startedAt, runDeadlineAt, routing } = context;

@@ -117,11 +117,106 @@ describe('adopt', () => {
     const { clock, provider, runtime } = setup();
     clock.increment(5000);
     const handle = runtime.adopt(adopted(0, 's-4', { queueTimeoutMs: 1000 }));
-    expect(await handle.result).toMatchObject({
+    const result = await handle.result;
+    expect(result).toMatchObject({
       ok: false,
       error: { code: 'TIMED_OUT', timeout: 'queue' },
     });
+    // Nothing was cut from a caller it was not told about.
+    expect(result.metadata.truncated ?? false).toBe(false);
     expect(provider.calls).toHaveLength(0);
+  });
+
+  it('resumes a session taken over on the fallback target it had reached, its route so far kept', async () => {
+    const { clock, provider, other, runtime } = setup();
+    const session = adopted(0, 's-8');
+    const targets = [
+      { provider: 'p', model: 'm', contextWindow: null, fits: true },
+      { provider: 'q', model: 'm2', contextWindow: null, fits: true },
+    ];
+    clock.increment(300);
+    const routing = {
+      target: 1,
+      since: 200,
+      firstAttempt: 2,
+      left: 0,
+      route: [{ provider: 'p', model: 'm', attempts: 1, outcome: 'failed', code: 'PROVIDER_ERROR' }],
+    };
+    const handle = runtime.adopt({
+      ...session,
+      input: { ...session.input, targets },
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000, routing } as never,
+    });
+    expect(runtime.session('s-8')?.state).toBe('running');
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(0);
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m2']);
+    expect(runtime.runRecord('s-8')?.routing).toMatchObject({ target: 1, left: 0 });
+    other.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2', attempts: 2 });
+  });
+
+  it('shows a session taken over as running between attempts while it waits for a slot', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const busy = runtime.submit(ask);
+    clock.increment(300);
+    const handle = runtime.adopt({
+      ...adopted(0, 's-10'),
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000 },
+    });
+    expect(runtime.session('s-10')?.state).toBe('running');
+    for await (const event of handle.events) {
+      expect(event.type).toBe('session.started');
+      break;
+    }
+    provider.pending()[0]?.settle('ok');
+    await busy.result;
+    // Its next attempt goes once the slot is free.
+    for (let i = 0; i < 2000 && provider.calls.length < 2; i += 50) {
+      clock.increment(50);
+      await flush();
+    }
+    expect(provider.calls).toHaveLength(2);
+    await stop(runtime, clock);
+  });
+
+  it('keeps a session taken over past its queue deadline waiting for a slot, without calling', async () => {
+    const { clock, provider, runtime } = setup({ limits: { maxConcurrent: 1 } });
+    const busy = runtime.submit(ask);
+    clock.increment(300);
+    const handle = runtime.adopt({
+      ...adopted(0, 's-11', { queueTimeoutMs: 100 }),
+      restore: { attempts: 1, startedAt: 50, runDeadlineAt: 100_000 },
+    });
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.status()).toMatchObject({ running: 1, queued: 1 });
+    provider.pending()[0]?.settle('ok');
+    await busy.result;
+    for (let i = 0; i < 2000 && provider.calls.length < 2; i += 50) {
+      clock.increment(50);
+      await flush();
+    }
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
+  it('resumes a session taken over without fallbacks with no route', async () => {
+    const { clock, provider, runtime } = setup();
+    clock.increment(300);
+    runtime.adopt({
+      ...adopted(0, 's-9'),
+      restore: { attempts: 1, startedAt: 100, runDeadlineAt: 100_000, routing: { target: 0 } } as never,
+    });
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.runRecord('s-9')).toStrictEqual({ attempts: 2, startedAt: 100, runDeadlineAt: 100_000 });
+    await stop(runtime, clock);
   });
 
   it('resumes a session taken over from a lost instance as a further attempt, under its first run deadline', async () => {
@@ -146,7 +241,7 @@ describe('adopt', () => {
   });
 
   it('moves a rerouted session on to its next target at once', async () => {
-    const { clock, provider, runtime } = setup();
+    const { clock, provider, other, runtime } = setup();
     const session = adopted(clock.now(), 's-6');
     const targets = [
       { provider: 'p', model: 'm', contextWindow: null, fits: true },
@@ -161,6 +256,11 @@ describe('adopt', () => {
     expect(provider.calls).toHaveLength(0);
     const record = runtime.runRecord('s-6');
     expect(record?.routing).toMatchObject({ target: 1 });
+    // Its call goes to the target's own provider, with the target's model.
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(0);
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m2']);
     await stop(runtime, clock);
     expect((await handle.result).metadata).toMatchObject({ provider: 'q', model: 'm2' });
   });
@@ -449,6 +549,263 @@ describe('cooldowns', () => {
     expect(other.calls).toHaveLength(1);
     expect(other.calls[0]?.request.model).toBe('m2');
     expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
+    await stop(runtime, clock);
+  });
+});
+
+describe('options the runtime composes', () => {
+  it('starts one span per session on the tracer it is given', async () => {
+    const names: string[] = [];
+    const ended: string[] = [];
+    const tracer = {
+      startSpan: (name: string) => {
+        names.push(name);
+        return {
+          setAttributes: () => undefined,
+          addEvent: () => undefined,
+          setStatus: () => undefined,
+          end: () => {
+            ended.push(name);
+          },
+        };
+      },
+    };
+    const { runtime, provider } = setup({ tracer });
+    const handle = runtime.submit(ask);
+    expect(names).toEqual(['troupe.session']);
+    provider.pending()[0]?.settle('ok');
+    await handle.result;
+    expect(ended).toEqual(['troupe.session']);
+    await runtime.shutdown();
+  });
+
+  it('opens a provider breaker after the failures its options name (5 by default)', async () => {
+    for (const [breakers, state] of [
+      [{ failures: 1 }, 'open'],
+      [true, 'closed'],
+    ] as const) {
+      const { runtime, provider } = setup({ breakers });
+      const handle = runtime.submit(ask, { maxAttempts: 1 });
+      provider.pending()[0]?.settle('retryable');
+      await handle.result;
+      const view = runtime.status().breakers?.find((b) => b.provider === 'p');
+      expect(view).toMatchObject({ state, threshold: breakers === true ? 5 : 1 });
+      await runtime.shutdown();
+    }
+  });
+
+  it('refuses a session once its budget is spent or reserved', async () => {
+    const { runtime, provider } = setup({
+      budgets: { global: 0.001 },
+      prices: { p: { m: { input: 0, output: 10, currency: 'USD' } } },
+    });
+    const first = runtime.submit({ ...ask, max_tokens: 1000 });
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(thrown(() => runtime.submit({ ...ask, max_tokens: 1000 })).code).toBe('BUDGET_EXCEEDED');
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).ok).toBe(true);
+    await runtime.shutdown();
+  });
+
+  it('draws retry jitter from the random source it is given', async () => {
+    const { clock, provider, runtime } = setup({
+      random: () => 0.5,
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+    });
+    const handle = runtime.submit(ask);
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(499);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.increment(1);
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+});
+
+describe("the caller's signal", () => {
+  it('cancels a session whose signal is already aborted, with its reason', async () => {
+    const { runtime, provider } = setup();
+    const controller = new AbortController();
+    controller.abort('not needed');
+    const handle = runtime.submit(ask, { signal: controller.signal });
+    expect(await handle.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect(provider.pending()).toHaveLength(0);
+    await runtime.shutdown();
+  });
+
+  it('cancels a running session when its signal aborts, and leaves no listener on it once ended', async () => {
+    const { EventEmitter } = await import('node:events');
+    const getEventListeners = EventEmitter.getEventListeners;
+    const { runtime, provider } = setup();
+    const controller = new AbortController();
+    const handle = runtime.submit(ask, { signal: controller.signal });
+    expect(provider.pending()).toHaveLength(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort('not needed');
+    expect(await handle.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect(provider.pending()).toHaveLength(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const done = new AbortController();
+    const finished = runtime.submit(ask, { signal: done.signal });
+    provider.pending()[0]?.settle('ok');
+    expect((await finished.result).ok).toBe(true);
+    expect(getEventListeners(done.signal, 'abort')).toHaveLength(0);
+    await runtime.shutdown();
+  });
+});
+
+describe('handles', () => {
+  it("cancel their own session with the caller's reason, and stream its events", async () => {
+    const { runtime, provider } = setup({ limits: { maxConcurrent: 1 } });
+    const running = runtime.submit(ask);
+    const queued = runtime.submit(ask);
+    const first = async (handle: typeof running) => {
+      for await (const event of handle.events) return event.type;
+      return 'none';
+    };
+    for await (const event of queued.events) {
+      expect(event).toMatchObject({ type: 'session.queued', position: 0 });
+      break;
+    }
+    expect(await first(running)).toBe('session.started');
+    expect(await first(queued)).toBe('session.queued');
+    expect(queued.cancel()).toBe(true);
+    expect(await queued.result).toMatchObject({
+      error: { code: 'CANCELLED', message: 'Cancelled: cancelled by the caller' },
+    });
+    expect(await first(queued)).toBe('session.ended');
+    provider.pending()[0]?.settle('ok');
+    await running.result;
+    await runtime.shutdown();
+  });
+
+  it('run a task and hand back its value', async () => {
+    const { runtime } = setup();
+    const handle = runtime.run(async () => 42, { lane: 'tasks' });
+    expect(await handle.result).toMatchObject({ ok: true, value: 42 });
+    await runtime.shutdown();
+  });
+});
+
+describe('draining', () => {
+  it('tells listeners it drains, and finishes once the running session ends, before its deadline', async () => {
+    const { runtime, provider } = setup();
+    const events: string[] = [];
+    runtime.subscribe((event) => {
+      if (event.type.startsWith('supervisor.')) events.push(event.type);
+    });
+    const handle = runtime.submit(ask);
+    const report = runtime.shutdown({ deadlineMs: 60_000 });
+    expect(events).toEqual(['supervisor.draining']);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
+    expect(await report).toEqual({ finished: 1, cancelled: [] });
+    expect(events).toEqual(['supervisor.draining', 'supervisor.stopped']);
+  });
+});
+
+describe('cooldowns with the global limit full', () => {
+  it('moves a session on to its fallback once a slot frees, and releases the fallback provider when it ends', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 1, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    // A 429 with a 500 ms hint: p cools down until 500.
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const busy = runtime.submit({ ...ask, provider: 'q' });
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    await flush();
+    // No global room: it waits in the queue, still for p.
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'queued' });
+    expect(other.calls).toHaveLength(1);
+    other.pending()[0]?.settle('ok');
+    await busy.result;
+    await flush();
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls).toHaveLength(2);
+    expect(other.calls[1]?.request.model).toBe('m2');
+    other.pending()[0]?.settle('ok');
+    expect((await waiting.result).ok).toBe(true);
+    expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+    expect(runtime.status().providers.map((p) => [p.name, p.running])).toEqual([
+      ['p', 0],
+      ['q', 0],
+    ]);
+    // The freed slot admits the next session at once.
+    const next = runtime.submit({ ...ask, provider: 'q' });
+    expect(other.calls).toHaveLength(3);
+    other.pending()[0]?.settle('ok');
+    await next.result;
+    await stop(runtime, clock);
+  });
+});
+
+describe('cooldowns found while the last slot is taken', () => {
+  it('keeps the session that must move on, and moves it when the next slot frees', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 2, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    // Both slots taken; then a session for p (cooling down until 500) and one for q queue.
+    const busy = [runtime.submit({ ...ask, provider: 'q' }), runtime.submit({ ...ask, provider: 'q' })];
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    const filler = runtime.submit({ ...ask, provider: 'q' });
+    expect(other.calls).toHaveLength(2);
+    other.pending()[0]?.settle('ok');
+    await busy[0]?.result;
+    await flush();
+    // The freed slot went to the one that could take it; the other still waits, for its fallback.
+    expect(runtime.session(filler.id)?.state).toBe('running');
+    expect(runtime.session(waiting.id)?.state).toBe('queued');
+    other.pending()[0]?.settle('ok');
+    await busy[1]?.result;
+    await flush();
+    expect(runtime.session(waiting.id)).toMatchObject({ state: 'running', provider: 'q', model: 'm2' });
+    clock.increment(1);
+    await flush();
+    expect(other.calls.map((c) => c.request.model)).toEqual(['m', 'm', 'm', 'm2']);
+    await stop(runtime, clock);
+  });
+
+  it('gives back only the global slot of a session cancelled between providers', async () => {
+    const { clock, provider, other, runtime } = setup({
+      limits: { maxConcurrent: 4, perProvider: { q: 1 }, providers: { p: { requestsPerMinute: 100 } } },
+    });
+    const first = runtime.submit(ask, { maxAttempts: 1 });
+    provider.pending()[0]?.settle('rateLimited');
+    await first.result;
+    const busy = runtime.submit({ ...ask, provider: 'q' });
+    const waiting = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm2' }] },
+      { queueTimeoutMs: 200 },
+    );
+    await flush();
+    expect(runtime.status()).toMatchObject({ running: 2 });
+    expect(waiting.cancel()).toBe(true);
+    await waiting.result;
+    expect(runtime.status().running).toBe(1);
+    expect(runtime.status().providers.map((p) => [p.name, p.running])).toEqual([
+      ['p', 0],
+      ['q', 1],
+    ]);
+    other.pending()[0]?.settle('ok');
+    await busy.result;
     await stop(runtime, clock);
   });
 });
