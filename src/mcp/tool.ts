@@ -62,13 +62,14 @@ export function parseArgs<I extends z.ZodType>(
   const parsed = tool.input.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, args: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
+    const top = issue.path.length === 0;
+    const path = top ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
     // A misspelt argument (`max_token`) is refused, not dropped: say which, and what the tool takes.
     if (issue.code === 'unrecognized_keys') {
-      const known = Object.keys((tool.input as unknown as { shape?: object }).shape ?? {});
-      const where = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
-      return `${where}: Expected only ${known.length > 0 && issue.path.length === 0 ? known.map((k) => `\`${k}\``).join(', ') : 'known fields'}, got unknown ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+      const known = top ? Object.keys((tool.input as unknown as { shape?: object }).shape ?? {}) : [];
+      const expected = known.length > 0 ? known.map((k) => `\`${k}\``).join(', ') : 'known fields';
+      return `${path}: Expected only ${expected}, got unknown ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
     }
-    const path = issue.path.length === 0 ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
     const got = issue.path.reduce<unknown>(
       (value, key) =>
         value !== null && typeof value === 'object'
@@ -76,7 +77,7 @@ export function parseArgs<I extends z.ZodType>(
           : undefined,
       raw,
     );
-    return `${path}: ${issue.message}${issue.path.length === 0 ? '' : `, got ${describe(got)}`}`;
+    return `${path}: ${issue.message}${top ? '' : `, got ${describe(got)}`}`;
   });
   const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };

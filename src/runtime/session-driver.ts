@@ -84,9 +84,14 @@ export class SessionDriver {
     // A queued session may have no actor yet.
     if (mayRetry === undefined || record.actor === null) return true;
     // Only between attempts is a retry time set: in `backingOff`, and in `fallingBack` (a hop to the
-    // next fallback target is a further call too: it asks the limits as a retry does).
+    // next fallback target is a further call too: it asks the limits as a retry does). Any other
+    // wake-up (a run or idle deadline) skips the snapshot read.
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: a shortcut; outside those two states `retryAt` is null and the check below lets it go too.
+    if (record.leaf !== 'backingOff' && record.leaf !== 'fallingBack') return true;
     const { retryAt, runDeadlineAt } = record.actor.getSnapshot().context;
-    if (retryAt === null || now < retryAt || now >= (runDeadlineAt ?? Number.POSITIVE_INFINITY)) return true;
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: both states always set `retryAt` (the machine's `scheduleRetry` and `fallBackTo`, and a takeover's restore); the check narrows the type.
+    if (retryAt === null) return true;
+    if (now < retryAt || now >= (runDeadlineAt ?? Number.POSITIVE_INFINITY)) return true;
     if (mayRetry(record, now)) return true;
     this.deadlines.schedule(record, runDeadlineAt);
     return false;
