@@ -13,6 +13,7 @@ import { inlineFiles } from './files.js';
 import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
+import { readSSE } from './sse.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { fromChunk, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
@@ -174,6 +175,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     held: { prepared: PreparedFiles },
   ): Promise<{
     chunks: AsyncIterable<unknown> | null;
+    response: Response;
     whole: readonly ChatDelta[];
     notes: readonly string[];
   }> {
@@ -193,10 +195,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       const answer = fromCompletion(name, await response.json());
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
-      return { chunks: null, whole: [...completionAsDeltas({ ...answer, notes: checked.notes })], notes: [] };
+      return {
+        chunks: null,
+        response,
+        whole: [...completionAsDeltas({ ...answer, notes: checked.notes })],
+        notes: [],
+      };
     }
     expectMediaType(name, response, 'event-stream');
-    return { chunks, whole: [], notes: checked.notes };
+    return { chunks, response, whole: [], notes: checked.notes };
   }
 
   /** After the last chunk: the call fails, or these deltas end it. */
@@ -239,7 +246,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     }
   }
 
-  /** `stream` pushed: the same steps, with no generator between the SDK's chunks and `onDelta`. */
+  /**
+   * `stream` pushed: the same steps, with no generator between the body and `onDelta`: the body is
+   * read by `readSSE` (the SDK's SSE rules, its chunks handed over in the network chunk's turn)
+   * instead of the SDK's `Stream`, which `stream` iterates (`sse.ts` says why).
+   */
   async function streamTo(
     request: ChatRequest,
     { signal }: { signal: AbortSignal },
@@ -247,15 +258,18 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   ): Promise<void> {
     const held = { prepared: NO_FILES };
     try {
-      const { chunks, whole, notes } = await openStream(request, signal, held);
+      const { chunks, response, whole, notes } = await openStream(request, signal, held);
       for (const delta of whole) onDelta(delta);
       if (chunks === null) return;
       const tally = new StreamTally(name);
-      for await (const chunk of chunks) {
-        const deltas = tally.add(chunk);
-        for (let i = 0; i < deltas.length; i++) onDelta(deltas[i] as ChatDelta);
-        if (signal.aborted) break;
-      }
+      await readSSE(
+        response,
+        (chunk) => {
+          const deltas = tally.add(chunk);
+          for (let i = 0; i < deltas.length; i++) onDelta(deltas[i] as ChatDelta);
+        },
+        () => signal.aborted,
+      );
       for (const delta of await endStream(tally, notes, signal)) onDelta(delta);
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
