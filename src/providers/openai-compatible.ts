@@ -86,21 +86,27 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const { name, baseURL, apiKey } = options;
   const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
-  const client = new OpenAI({
-    apiKey,
-    baseURL,
-    // Explicit nulls: otherwise the SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
-    // and would send OpenAI account headers to other vendors.
-    organization: null,
-    project: null,
-    adminAPIKey: null,
-    maxRetries: 0,
-    timeout: NO_SDK_TIMEOUT_MS,
-    defaultHeaders: { ...(options.defaultHeaders ?? {}) },
-    fetch: transport.fetch,
-    // The SDK logs unparseable SSE chunks to the console; troupe reports them as errors instead.
-    logLevel: 'off',
-  });
+  const sdk = (fetch: typeof transport.fetch) =>
+    new OpenAI({
+      apiKey,
+      baseURL,
+      // Explicit nulls: otherwise the SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
+      // and would send OpenAI account headers to other vendors.
+      organization: null,
+      project: null,
+      adminAPIKey: null,
+      maxRetries: 0,
+      timeout: NO_SDK_TIMEOUT_MS,
+      defaultHeaders: { ...(options.defaultHeaders ?? {}) },
+      fetch,
+      // The SDK logs unparseable SSE chunks to the console; troupe reports them as errors instead.
+      logLevel: 'off',
+    });
+  // Two clients, the same settings, the same pooled sockets: streams and uploads over undici's
+  // `fetch`; calls answered whole over `fetchWhole`, which reads the body in one go at about half
+  // the SDK's CPU per call (docs/performance.md, "Issue 19, fourth pass").
+  const client = sdk(transport.fetch);
+  const wholeClient = sdk(transport.fetchWhole);
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
   const specOf = (model: string) => models.find((m) => m.id === model);
@@ -146,10 +152,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         leadingMessages: prepared.messages,
         ...bodyOptions(),
       });
-      const { data, response } = await client.chat.completions
+      // `fetchWhole` resolves once the body is read, its socket already free for the next call.
+      const { data, response } = await wholeClient.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
-      await socketReleased();
       expectMediaType(name, response, 'json');
       const answer = fromCompletion(name, data);
       const failed = failedFinish(answer.finishReason, answer.content.length);
@@ -285,7 +291,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function listModels({ signal }: { signal: AbortSignal }): Promise<string[]> {
     try {
       const ids: string[] = [];
-      for await (const model of client.models.list({ signal })) {
+      for await (const model of wholeClient.models.list({ signal })) {
         if (typeof model.id === 'string') ids.push(model.id);
       }
       return ids;
