@@ -296,8 +296,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         kind: 'chat',
         provider,
         request: session.request,
-        // Stryker disable next-line ConditionalExpression: without targets a session never leaves its provider (routing.ts, workFor), so the map goes unused.
-        ...(session.input.targets === undefined ? {} : { providers }),
+        // As `routeChat` gives it: without targets a session never leaves its provider (`workFor`).
+        providers,
       },
       label: session.label,
       caller: session.caller,
@@ -306,8 +306,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     record.limitStart = session.limitStart ?? null;
     // Its provider cools down past its queue deadline: it moves on to its next target at once.
-    // Stryker disable next-line ConditionalExpression: without one, assigning undefined leaves the record as it was.
-    if (session.reroute !== undefined) record.reroute = session.reroute;
+    record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as
