@@ -99,6 +99,10 @@ describe('fetchWhole over real HTTP', () => {
         res.end(Buffer.from('this is not gzip at all'));
       } else if (url.pathname === '/moved') {
         res.writeHead(307, { location: '/echo' }).end();
+      } else if (url.pathname === '/moved-hanging') {
+        // A redirect whose body never ends.
+        res.writeHead(302, { location: '/echo', 'content-length': '100' });
+        res.write('partial');
       } else if (url.pathname === '/echo') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(`${req.method} ${r.last?.body ?? ''}`);
@@ -154,6 +158,14 @@ describe('fetchWhole over real HTTP', () => {
     const response = await r.transport.fetchWhole(`${r.base}/moved`, { method: 'POST', body: 'again' });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('POST again');
+  });
+
+  it('gives up draining a redirect body that never ends when the signal aborts', async () => {
+    const controller = new AbortController();
+    const outcome = r.transport.fetchWhole(`${r.base}/moved-hanging`, { signal: controller.signal });
+    while (r.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    await expect(outcome).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('gives a null-body status a null body', async () => {
