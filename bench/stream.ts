@@ -19,7 +19,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeFileSync } from 'node:fs';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -35,7 +36,17 @@ interface Sample {
   lagP99Ms: number;
   rssMb: number;
   bad: number;
+  /** Garbage collection pauses on the main thread, ms: all, scavenges, mark-compact (and its incremental steps). */
+  gcMs: number;
+  gcMinorMs: number;
+  gcMajorMs: number;
+  gcMaxMs: number;
+  /** Blocks of the event loop of 50 ms and more (a 5 ms ticker late by that much), and their total ms. */
+  blocks50: number;
+  blocks50Ms: number;
 }
+
+const TRACE = process.env.BENCH_STREAM_TRACE;
 
 const SIDES = ['direct', 'direct-undici', 'runtime'] as const;
 type Side = (typeof SIDES)[number] | 'before';
@@ -49,6 +60,21 @@ async function measure(streams: number, body: () => Promise<string>, expected: s
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 100);
+  // Every GC pause, and every block of the loop (a 5 ms ticker seeing a gap of 50 ms or more),
+  // with its time: what the lag tail is made of, in figures a loaded machine moves less than lag.
+  const gcs: [number, number, number][] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { detail: { kind: number } })[])
+      gcs.push([e.startTime, e.detail.kind, e.duration]);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const blocks: [number, number][] = [];
+  let tick = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    if (now - tick >= 55) blocks.push([tick, now - tick - 5]);
+    tick = now;
+  }, 5);
   lag.enable();
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -57,7 +83,30 @@ async function measure(streams: number, body: () => Promise<string>, expected: s
   const used = process.cpuUsage(cpu);
   lag.disable();
   clearInterval(sampler);
+  clearInterval(ticker);
+  await new Promise((resolve) => setImmediate(resolve));
+  gc.disconnect();
+  const inRun = gcs.filter(([t]) => t >= started && t <= started + wallMs);
+  const minor = constants.NODE_PERFORMANCE_GC_MINOR;
+  const sum = (xs: readonly [number, number, number][]) => xs.reduce((n, x) => n + x[2], 0);
+  if (TRACE !== undefined) {
+    const rel = (t: number) => Math.round(t - started);
+    writeFileSync(
+      `${TRACE}-${process.pid}.json`,
+      JSON.stringify({
+        wallMs,
+        gc: inRun.map(([t, k, d]) => [rel(t), k, Math.round(d * 10) / 10]),
+        blocks: blocks.map(([t, d]) => [rel(t), Math.round(d)]),
+      }),
+    );
+  }
   return {
+    gcMs: sum(inRun),
+    gcMinorMs: sum(inRun.filter((x) => x[1] === minor)),
+    gcMajorMs: sum(inRun.filter((x) => x[1] !== minor)),
+    gcMaxMs: inRun.reduce((n, x) => Math.max(n, x[2]), 0),
+    blocks50: blocks.length,
+    blocks50Ms: blocks.reduce((n, x) => n + x[1], 0),
     cpuSec: (used.user + used.system) / 1e6,
     wallSec: wallMs / 1000,
     cpuPct: ((used.user + used.system) / 1000 / wallMs) * 100,
@@ -211,6 +260,12 @@ export async function run(argv: readonly string[]): Promise<void> {
     figures[name('lagP50Ms')] = round(m(s, 'lagP50Ms'), 2);
     figures[name('lagP99Ms')] = round(m(s, 'lagP99Ms'), 2);
     figures[name('rssMb')] = round(m(s, 'rssMb'), 0);
+    figures[name('gcMs')] = round(m(s, 'gcMs'), 0);
+    figures[name('gcMinorMs')] = round(m(s, 'gcMinorMs'), 0);
+    figures[name('gcMajorMs')] = round(m(s, 'gcMajorMs'), 0);
+    figures[name('gcMaxMs')] = round(m(s, 'gcMaxMs'), 1);
+    figures[name('blocks50')] = m(s, 'blocks50');
+    figures[name('blocks50Ms')] = round(m(s, 'blocks50Ms'), 0);
     figures[name('streamsLostOrReordered')] = samples[s].reduce((n, x) => n + x.bad, 0);
   }
   if (only === undefined) {

@@ -20,6 +20,7 @@ import {
   isInitializeRequest,
   isLegacyRequest,
   type McpServer,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import { authInfoFor } from './caller.js';
 import type { McpContext } from './context.js';
@@ -250,6 +251,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !PROTOCOL_VERSIONS.includes(version))
+      return json(res, 400, rpcError(-32000, unsupportedVersion(version)));
     if (req.method === 'GET' || req.method === 'DELETE') return handleLegacy(req, res, undefined);
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'GET, POST, DELETE');
@@ -346,6 +350,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       });
     },
   };
+}
+
+/**
+ * The revisions the SDK serves: its 2024-2025 list and the 2026-07-28 era (not exported by the SDK).
+ * Checked before the SDK sees a request: it takes any header it does not know for a modern revision
+ * and answers with an error about the body (`tests/integration/mcp/http-transport.test.ts`).
+ */
+const PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS];
+
+function unsupportedVersion(version: string): string {
+  const shown = JSON.stringify(version.length > 64 ? `${version.slice(0, 64)}…` : version);
+  return `Bad Request: unsupported MCP-Protocol-Version: expected one of ${PROTOCOL_VERSIONS.join(', ')}, got ${shown}; send a revision the server supports, or none before initialize`;
 }
 
 async function closeSession(session: LegacySession): Promise<void> {

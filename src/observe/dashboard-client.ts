@@ -224,10 +224,22 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#ticker').textContent = tickerLines.join('\n') + (batch.dropped ? '\n(' + batch.dropped + ' events not shown)' : '');
   }
 
-  var source = new EventSource('events');
-  function conn(text) { $('#conn').textContent = text; $('#conn').title = text; $('#conn').className = text === 'live' ? 'live' : ''; }
-  source.addEventListener('snapshot', function (m) { render(JSON.parse(m.data)); conn('live'); });
-  source.addEventListener('batch', function (m) { onBatch(JSON.parse(m.data)); });
-  source.onerror = function () { conn('reconnecting…'); };
+  function conn(text, why) { $('#conn').textContent = text; $('#conn').title = why || text; $('#conn').className = text === 'live' ? 'live' : ''; }
+  // A dropped stream reconnects on its own; a refused one (503 past the server's stream limit, or
+  // any other non-200) is CLOSED for good by the browser, so the page asks again itself, backing off.
+  var retryMs = 1000;
+  function connect() {
+    var source = new EventSource('events');
+    source.addEventListener('snapshot', function (m) { retryMs = 1000; render(JSON.parse(m.data)); conn('live'); });
+    source.addEventListener('batch', function (m) { onBatch(JSON.parse(m.data)); });
+    source.onerror = function () {
+      if (source.readyState !== EventSource.CLOSED) { conn('reconnecting…'); return; }
+      source.close();
+      conn('retry in ' + Math.round(retryMs / 1000) + ' s', 'the server refused the event stream (at most 32 dashboards by default: close a tab); retrying');
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 15000);
+    };
+  }
+  connect();
 })();
 `;

@@ -13,6 +13,7 @@ import { inlineFiles } from './files.js';
 import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
+import { readSSE } from './sse.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { fromChunk, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
@@ -85,21 +86,27 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const { name, baseURL, apiKey } = options;
   const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
-  const client = new OpenAI({
-    apiKey,
-    baseURL,
-    // Explicit nulls: otherwise the SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
-    // and would send OpenAI account headers to other vendors.
-    organization: null,
-    project: null,
-    adminAPIKey: null,
-    maxRetries: 0,
-    timeout: NO_SDK_TIMEOUT_MS,
-    defaultHeaders: { ...(options.defaultHeaders ?? {}) },
-    fetch: transport.fetch,
-    // The SDK logs unparseable SSE chunks to the console; troupe reports them as errors instead.
-    logLevel: 'off',
-  });
+  const sdk = (fetch: typeof transport.fetch) =>
+    new OpenAI({
+      apiKey,
+      baseURL,
+      // Explicit nulls: otherwise the SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
+      // and would send OpenAI account headers to other vendors.
+      organization: null,
+      project: null,
+      adminAPIKey: null,
+      maxRetries: 0,
+      timeout: NO_SDK_TIMEOUT_MS,
+      defaultHeaders: { ...(options.defaultHeaders ?? {}) },
+      fetch,
+      // The SDK logs unparseable SSE chunks to the console; troupe reports them as errors instead.
+      logLevel: 'off',
+    });
+  // Two clients, the same settings, the same pooled sockets: streams and uploads over undici's
+  // `fetch`; calls answered whole over `fetchWhole`, which reads the body in one go at about half
+  // the SDK's CPU per call (docs/performance.md, "Issue 19, fourth pass").
+  const client = sdk(transport.fetch);
+  const wholeClient = sdk(transport.fetchWhole);
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
   const specOf = (model: string) => models.find((m) => m.id === model);
@@ -145,10 +152,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         leadingMessages: prepared.messages,
         ...bodyOptions(),
       });
-      const { data, response } = await client.chat.completions
+      // `fetchWhole` resolves once the body is read, its socket already free for the next call.
+      const { data, response } = await wholeClient.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
-      await socketReleased();
       expectMediaType(name, response, 'json');
       const answer = fromCompletion(name, data);
       const failed = failedFinish(answer.finishReason, answer.content.length);
@@ -168,6 +175,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     held: { prepared: PreparedFiles },
   ): Promise<{
     chunks: AsyncIterable<unknown> | null;
+    response: Response;
     whole: readonly ChatDelta[];
     notes: readonly string[];
   }> {
@@ -187,10 +195,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       const answer = fromCompletion(name, await response.json());
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
-      return { chunks: null, whole: [...completionAsDeltas({ ...answer, notes: checked.notes })], notes: [] };
+      return {
+        chunks: null,
+        response,
+        whole: [...completionAsDeltas({ ...answer, notes: checked.notes })],
+        notes: [],
+      };
     }
     expectMediaType(name, response, 'event-stream');
-    return { chunks, whole: [], notes: checked.notes };
+    return { chunks, response, whole: [], notes: checked.notes };
   }
 
   /** After the last chunk: the call fails, or these deltas end it. */
@@ -233,7 +246,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     }
   }
 
-  /** `stream` pushed: the same steps, with no generator between the SDK's chunks and `onDelta`. */
+  /**
+   * `stream` pushed: the same steps, with no generator between the body and `onDelta`: the body is
+   * read by `readSSE` (the SDK's SSE rules, its chunks handed over in the network chunk's turn)
+   * instead of the SDK's `Stream`, which `stream` iterates (`sse.ts` says why).
+   */
   async function streamTo(
     request: ChatRequest,
     { signal }: { signal: AbortSignal },
@@ -241,15 +258,18 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   ): Promise<void> {
     const held = { prepared: NO_FILES };
     try {
-      const { chunks, whole, notes } = await openStream(request, signal, held);
+      const { chunks, response, whole, notes } = await openStream(request, signal, held);
       for (const delta of whole) onDelta(delta);
       if (chunks === null) return;
       const tally = new StreamTally(name);
-      for await (const chunk of chunks) {
-        const deltas = tally.add(chunk);
-        for (let i = 0; i < deltas.length; i++) onDelta(deltas[i] as ChatDelta);
-        if (signal.aborted) break;
-      }
+      await readSSE(
+        response,
+        (chunk) => {
+          const deltas = tally.add(chunk);
+          for (let i = 0; i < deltas.length; i++) onDelta(deltas[i] as ChatDelta);
+        },
+        () => signal.aborted,
+      );
       for (const delta of await endStream(tally, notes, signal)) onDelta(delta);
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
@@ -271,7 +291,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function listModels({ signal }: { signal: AbortSignal }): Promise<string[]> {
     try {
       const ids: string[] = [];
-      for await (const model of client.models.list({ signal })) {
+      for await (const model of wholeClient.models.list({ signal })) {
         if (typeof model.id === 'string') ids.push(model.id);
       }
       return ids;

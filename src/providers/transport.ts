@@ -1,6 +1,8 @@
 /**
  * The HTTP transport under the OpenAI SDK: one pooled keep-alive undici `Agent` per origin, shared
- * by every provider that talks to that origin, and a `fetch` that caps response bodies.
+ * by every provider that talks to that origin, and two `fetch`es on it that cap response bodies:
+ * `fetch` (undici's, for streams and uploads) and `fetchWhole` (undici's `request()`, the body read
+ * in full, for calls answered whole; `whole-fetch.ts`).
  *
  * Why undici's own `fetch`: Node 20's global `fetch` bundles an older undici whose dispatcher
  * interface differs from undici 7's `Agent`; mixing them fails at runtime (the SDK warns about it).
@@ -10,6 +12,8 @@
  * stream; a compressed body is counted after decoding, by a `TransformStream` (`capBody`).
  */
 import { Agent, Dispatcher, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
+import { ResponseTooLargeError } from './response-cap.js';
+import { createWholeFetch, type FetchLike } from './whole-fetch.js';
 
 export interface TransportOptions {
   /** Sockets per origin. @default 16 */
@@ -21,20 +25,18 @@ export interface TransportOptions {
 }
 
 export interface Transport {
-  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** undici's `fetch` on the pooled agent, the body capped: streams, uploads, anything. */
+  readonly fetch: FetchLike;
+  /**
+   * For calls answered whole: the body read in full on the pooled agent (undici's `request()`),
+   * capped, before the `Response` resolves; its socket is free by then (`whole-fetch.ts`).
+   */
+  readonly fetchWhole: FetchLike;
   /** Releases this user's share of the pooled agent; the last release destroys it. */
   release(): Promise<void>;
 }
 
-/** Thrown inside the body stream when a response passes `maxResponseBytes`; mapped to `BAD_RESPONSE`. */
-export class ResponseTooLargeError extends Error {
-  readonly limitBytes: number;
-  constructor(limitBytes: number) {
-    super(`Expected a response body of at most ${limitBytes} bytes, got more`);
-    this.name = 'ResponseTooLargeError';
-    this.limitBytes = limitBytes;
-  }
-}
+export { ResponseTooLargeError };
 
 interface PooledAgent {
   readonly agent: Agent;
@@ -81,8 +83,12 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
   // encodes global `FormData` correctly, and `fetch` above converts it for undici.
   Object.assign(fetch, { Response: globalThis.Response });
 
+  const fetchWhole = createWholeFetch(held.agent, maxResponseBytes, fetch);
+  Object.assign(fetchWhole, { Response: globalThis.Response });
+
   return {
     fetch,
+    fetchWhole,
     async release() {
       if (released) return;
       released = true;

@@ -47,7 +47,11 @@ export interface SessionQueue {
   add(session: QueuedSession): Promise<void>;
   /** Takes a session out if it is still waiting; `undefined` when it was leased or is gone. */
   withdraw(provider: string, sessionId: string): Promise<QueuedSession | undefined>;
-  /** Whether the session still waits (used to tell a lost queue from a slow one). */
+  /**
+   * Whether the session is still in the queue at all: waiting, delayed or leased (its job exists;
+   * BullMQ removes a job only after its result is set). Used after a reconnect to tell a queue that
+   * came back empty from a slow one.
+   */
   waiting(provider: string, sessionId: string): Promise<boolean>;
   /** Waiting sessions whose queue deadline is at or before `now` (at most `limit`), from every instance. */
   overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]>;

@@ -42,6 +42,26 @@ describe('HTTP transport guards', () => {
     expect((await post(h.url, INIT, auth)).status).toBe(200);
   });
 
+  it('refuses an MCP-Protocol-Version it does not serve with a 400 naming the header and the revisions it does', async () => {
+    for (const [version, body] of [
+      ['garbage', INIT],
+      ['2099-01-01', { jsonrpc: '2.0', id: 2, method: 'tools/list' }],
+      ['2024-01-01', INIT],
+    ] as const) {
+      const res = await post(h.url, body, { ...auth, 'mcp-protocol-version': version });
+      expect(res.status, version).toBe(400);
+      const { error } = (await res.json()) as { error: { message: string } };
+      expect(error.message).toContain(`got "${version}"`);
+      expect(error.message).toMatch(/expected one of 2026-07-28, 2025-11-25, .*2024-11-05/);
+    }
+    const get = await fetch(h.url, { headers: { ...auth, 'mcp-protocol-version': 'x'.repeat(500) } });
+    expect(get.status).toBe(400);
+    const { error } = (await get.json()) as { error: { message: string } };
+    expect(error.message).toContain(`got "${'x'.repeat(64)}…"`);
+    // A revision it serves passes, with or without the header.
+    expect((await post(h.url, INIT, { ...auth, 'mcp-protocol-version': '2025-11-25' })).status).toBe(200);
+  });
+
   it('refuses a foreign Host or Origin (DNS rebinding)', async () => {
     // fetch forbids overriding Host, so speak HTTP directly.
     const { request } = await import('node:http');
@@ -80,7 +100,10 @@ describe('HTTP transport guards', () => {
     const client = await h.client('legacy', auth);
     expect(h.app.sessionCount).toBeGreaterThan(0);
     await client.listTools();
-    await new Promise((r) => setTimeout(r, 900));
+    // Idle after 300 ms, swept every 75 ms: gone within a second on a free core; polled, so a loaded
+    // machine only makes it slower (a session that never expires still fails at 10 s).
+    const deadline = Date.now() + 10_000;
+    while (h.app.sessionCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(h.app.sessionCount).toBe(0);
   });
 });

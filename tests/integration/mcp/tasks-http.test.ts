@@ -201,10 +201,19 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     const fast = recording('fast');
     const h = await start({ providers: [fast.provider], context: { tasks: { sweepIntervalMs: 20 } } });
     const tasks = v1(await h.client('legacy'));
-    const done = await tasks.create({ prompt: 'x' }, { ttl: 150 });
-    const hung = await tasks.create({ prompt: 'x', extra: { simulate: 'hang' } }, { ttl: 150 });
+    // A TTL long enough for the result to be read on a loaded machine; then polled until both are
+    // forgotten (a TTL never applied still fails, at 10 s).
+    const done = await tasks.create({ prompt: 'x' }, { ttl: 1000 });
+    const hung = await tasks.create({ prompt: 'x', extra: { simulate: 'hang' } }, { ttl: 1000 });
     expect(sc(await tasks.result(done.task.taskId)).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 250));
+    const gone = async (id: string) =>
+      tasks.get(id).then(
+        () => false,
+        () => true,
+      );
+    const deadline = Date.now() + 10_000;
+    while (!((await gone(done.task.taskId)) && (await gone(hung.task.taskId))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     await expect(tasks.get(done.task.taskId)).rejects.toMatchObject({
       code: -32602,
       message: expect.stringMatching(/not found/),

@@ -1,7 +1,9 @@
 /**
- * The response-size cap of the provider transport (`src/providers/transport.ts`) over real HTTP:
- * a body with a declared, uncompressed length within the cap passes untouched (no counting
- * stream); everything else is counted as it is read, compressed bodies by their decoded size.
+ * The response-size cap of the provider transport (`src/providers/transport.ts`) over real HTTP,
+ * for both of its fetches (`fetch` for streams, `fetchWhole` for calls answered whole): a body
+ * with a declared length within the cap passes; a declared length over it is refused before the
+ * response resolves; everything else is counted as it is read, compressed bodies by their decoded
+ * size.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -58,32 +60,34 @@ afterAll(async () => {
   server.close();
 });
 
-async function read(path: string): Promise<string | Error> {
+const fetches = ['fetch', 'fetchWhole'] as const;
+
+async function read(kind: (typeof fetches)[number], path: string): Promise<string | Error> {
   try {
-    const response = await transport.fetch(`${base}${path}`);
+    const response = await transport[kind](`${base}${path}`);
     return await response.text();
   } catch (error) {
     return error as Error;
   }
 }
 
-describe('response cap', () => {
+describe.each(fetches)('response cap (%s)', (kind) => {
   it('passes a declared, uncompressed body within the cap', async () => {
-    expect(await read('/small')).toBe('hello');
+    expect(await read(kind, '/small')).toBe('hello');
   });
 
-  it('refuses a declared length over the cap before reading it', async () => {
-    expect(await read('/declared-too-large')).toBeInstanceOf(ResponseTooLargeError);
+  it('refuses a declared length over the cap before reading it: the response itself fails', async () => {
+    await expect(transport[kind](`${base}/declared-too-large`)).rejects.toBeInstanceOf(ResponseTooLargeError);
   });
 
   it('stops a body without a length at the cap', async () => {
-    const outcome = await read('/chunked-too-large');
+    const outcome = await read(kind, '/chunked-too-large');
     expect(outcome).toBeInstanceOf(Error);
     expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
   });
 
   it('counts a compressed body by its decoded size, whatever its declared length', async () => {
-    const outcome = await read('/gzip-bomb');
+    const outcome = await read(kind, '/gzip-bomb');
     expect(outcome).toBeInstanceOf(Error);
     expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
   });

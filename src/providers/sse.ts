@@ -1,0 +1,133 @@
+/**
+ * A streamed chat answer's body read as the `openai` SDK reads it (`Stream.fromSSEResponse` in
+ * `openai/core/streaming`), its chunks handed over synchronously: one `reader.read()` per network
+ * chunk, then every event in it parsed and passed to `onChunk` in the same turn.
+ *
+ * Why not the SDK's `Stream`: it runs each event through three async generators (the body's bytes
+ * into SSE chunks, those into events, those into parsed chunks), a promise and an iterator result
+ * at each for every event, plus a copy of the pending bytes for each network chunk. At 1,000 streams
+ * that was most of a busy event loop's work beyond the runtime's own (docs/performance.md, "Streams,
+ * fourth pass"). The rules are the SDK's, line for line:
+ * - lines end at `\n`, `\r` or `\r\n` (its `LineDecoder`), decoded as UTF-8;
+ * - an empty line ends an event, if it had an `event` or `data` field; `:` starts a comment; a
+ *   field's value loses one leading space; `data` lines join with `\n` (its `SSEDecoder`); an
+ *   event the body ends without an empty line after is dropped, as the SDK drops it;
+ * - `[DONE]` ends the answer (what follows is read and ignored); any other event of the chat stream
+ *   is JSON (a `SyntaxError` otherwise), and one carrying `error` throws the SDK's `APIError` with
+ *   it (an `event: thread.*` one is handed over as `{ event, data }`, as the SDK yields it);
+ * - on an error, or when `stop()` says so, the body is cancelled (the SDK aborts the request).
+ */
+import { APIError, OpenAIError } from 'openai';
+
+export async function readSSE(
+  response: Response,
+  onChunk: (chunk: unknown) => void,
+  stop: () => boolean,
+): Promise<void> {
+  const body = response.body;
+  if (body === null) throw new OpenAIError('Attempted to iterate over a response with no body');
+  const reader = body.getReader();
+  const events = new SSEEvents(response.headers, onChunk);
+  let finished = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (events.take(value, stop)) return;
+    }
+    events.end();
+    finished = true;
+  } finally {
+    // Stopped early or failed: the request goes (as the SDK aborts it). The cancel's own outcome
+    // tells nothing: the body already failed, or the call ends with its own error or abort.
+    if (!finished) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/** The SSE parser's state for one body: the line not yet ended, and the event being read. */
+export class SSEEvents {
+  private readonly decoder = new TextDecoder();
+  /** Text after the last line end seen. */
+  private rest = '';
+  /** The previous piece ended with `\r`: a `\n` starting this one ends nothing. */
+  private afterCR = false;
+  private event: string | null = null;
+  private data: string[] = [];
+  /** `[DONE]` came: the rest of the body is read and ignored. */
+  private done = false;
+
+  constructor(
+    private readonly headers: Headers,
+    private readonly onChunk: (chunk: unknown) => void,
+  ) {}
+
+  /** A network chunk: its complete lines handled; `true` if `stop()` said to stop after an event. */
+  take(bytes: Uint8Array, stop: () => boolean): boolean {
+    return this.lines(this.decoder.decode(bytes, { stream: true }), stop);
+  }
+
+  /** The body ended: its last line handled (an event it leaves open is dropped). */
+  end(): void {
+    const text = this.decoder.decode();
+    this.lines(text, () => false);
+    if (this.rest !== '') this.line(this.rest);
+    this.rest = '';
+  }
+
+  private lines(text: string, stop: () => boolean): boolean {
+    let start = 0;
+    if (this.afterCR && text.charCodeAt(0) === 10) start = 1;
+    this.afterCR = false;
+    const length = text.length;
+    for (let i = start; i < length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const piece = text.slice(start, i);
+      const line = this.rest === '' ? piece : this.rest + piece;
+      this.rest = '';
+      if (c === 13) {
+        if (i + 1 === length) this.afterCR = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
+      }
+      start = i + 1;
+      if (this.line(line) && stop()) return true;
+    }
+    if (start < length) this.rest += text.slice(start);
+    return false;
+  }
+
+  /** One line; `true` when it ended an event that was handed over. */
+  private line(line: string): boolean {
+    if (line === '') {
+      if (!this.event && this.data.length === 0) return false;
+      const event = this.event;
+      const data = this.data.length === 1 ? (this.data[0] as string) : this.data.join('\n');
+      this.event = null;
+      this.data = [];
+      return this.dispatch(event, data);
+    }
+    // A comment (`:` first) has the empty field name: it sets nothing, as below.
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+    return false;
+  }
+
+  private dispatch(event: string | null, data: string): boolean {
+    if (this.done) return false;
+    if (data.startsWith('[DONE]')) {
+      this.done = true;
+      return false;
+    }
+    const parsed = JSON.parse(data);
+    if (event === null || !event.startsWith('thread.')) {
+      if (parsed?.error) throw new APIError(undefined, parsed.error, undefined, this.headers);
+      this.onChunk(parsed);
+    } else this.onChunk({ event, data: parsed });
+    return true;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * A dashboard tab refused by the server's stream limit (`/events` answers 503 past `maxClients`)
+ * keeps asking: a browser's `EventSource` gives up for good on a non-200 answer, so the page retries
+ * itself, says so in the header, and goes live once a stream is free. Real headless Chromium
+ * (Debian's `/usr/bin/chromium`; fails, never skips, without it).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMcpContext } from '../../src/mcp/context.js';
+import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
+import { createObservability, type Observability } from '../../src/observe/routes.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { launchChromium } from '../support/chromium.js';
+
+let browser: Browser | undefined;
+let app: HttpApp;
+let observe: Observability;
+let runtime: Runtime;
+let base: string;
+
+beforeAll(async () => {
+  runtime = createRuntime({
+    providers: [createSimulatedProvider({ seed: 3 })],
+    defaults: { model: 'sim-fast' },
+  });
+  const mcp = createMcpContext({ runtime, log: () => {} });
+  observe = createObservability(runtime, { events: { intervalMs: 200, maxClients: 1 } });
+  app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
+  base = (await app.listen()).url.replace(/\/mcp$/, '');
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  observe?.close();
+  await runtime?.shutdown({ deadlineMs: 0 });
+  await app?.close();
+});
+
+const connOf = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.getElementById('conn')!;
+    return {
+      text: el.textContent ?? '',
+      title: el.title,
+      updates: Number(document.body.getAttribute('data-updates')),
+    };
+  });
+
+async function until<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last = await read();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await read();
+  }
+  return last;
+}
+
+describe('dashboard past the stream limit', () => {
+  it('a refused tab says it retries, and goes live once the other tab closes', async () => {
+    const first = await browser!.newPage();
+    const second = await browser!.newPage();
+    try {
+      await first.goto(`${base}/`);
+      await until(
+        () => connOf(first),
+        (c) => c.text === 'live',
+        'the first tab to go live',
+      );
+
+      await second.goto(`${base}/`);
+      const refused = await until(
+        () => connOf(second),
+        (c) => c.text.startsWith('retry in'),
+        'the second tab to be refused',
+      );
+      expect(refused.title).toContain('refused');
+      expect(refused.updates).toBe(0);
+      // Still refused a few retries later while the first tab holds the only stream.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await connOf(second)).text).not.toBe('live');
+
+      await first.close();
+      const live = await until(
+        () => connOf(second),
+        (c) => c.text === 'live' && c.updates > 0,
+        'the second tab to go live',
+      );
+      expect(live.updates).toBeGreaterThan(0);
+    } finally {
+      if (!first.isClosed()) await first.close();
+      await second.close();
+    }
+  }, 40_000);
+});
