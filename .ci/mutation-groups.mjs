@@ -183,8 +183,8 @@ export const GROUPS = {
   // ones (a scripted provider, a simulated clock, a few sessions each).
   'runtime-composition': {
     mutate: ['src/runtime/local-runtime.ts', 'src/runtime/runtime.ts'],
-    // Only its own test: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
-    tests: ['tests/unit/runtime/local-runtime.test.ts'],
+    // Only its own tests: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
+    tests: ['tests/unit/runtime/local-runtime.test.ts', 'tests/unit/runtime/local-runtime-limits.test.ts'],
   },
 };
 

@@ -76,24 +76,31 @@ export class SSEEvents {
   }
 
   private lines(text: string, stop: () => boolean): boolean {
-    let start = 0;
-    if (this.afterCR && text.charCodeAt(0) === 10) start = 1;
+    // Where the line being cut starts.
+    let from = this.afterCR && text.charCodeAt(0) === 10 ? 1 : 0;
     this.afterCR = false;
     const length = text.length;
-    for (let i = start; i < length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const piece = text.slice(start, i);
+    // The next `\n` and `\r`, by `indexOf` rather than a loop over characters (a body without `\r`
+    // looks for one once).
+    let lf = text.indexOf('\n', from);
+    let cr = text.indexOf('\r', from);
+    while (lf >= 0 || cr >= 0) {
+      const atLF = cr < 0 || (lf >= 0 && lf < cr);
+      const end = atLF ? lf : cr;
+      const piece = text.slice(from, end);
+      from = end + 1;
+      if (!atLF) {
+        // `\r\n` is one line end; a `\r` last in this piece may be followed by the next one's `\n`.
+        if (from === length) this.afterCR = true;
+        else if (text.charCodeAt(from) === 10) from++;
+      }
       const line = this.rest === '' ? piece : this.rest + piece;
       this.rest = '';
-      if (c === 13) {
-        if (i + 1 === length) this.afterCR = true;
-        else if (text.charCodeAt(i + 1) === 10) i++;
-      }
-      start = i + 1;
+      if (lf >= 0 && lf < from) lf = text.indexOf('\n', from);
+      if (cr >= 0 && cr < from) cr = text.indexOf('\r', from);
       if (this.line(line) && stop()) return true;
     }
-    if (start < length) this.rest += text.slice(start);
+    if (from < length) this.rest += text.slice(from);
     return false;
   }
 

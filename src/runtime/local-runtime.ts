@@ -74,7 +74,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const breakers =
     options.breakers === undefined || options.breakers === false
       ? undefined
-      : new Breakers(sharedState, options.breakers === true ? {} : options.breakers, clock, onError);
+      : new Breakers(
+          sharedState,
+          // Stryker disable next-line ConditionalExpression,BooleanLiteral: `true` names no option either; Breakers spreads only defined options over its defaults.
+          options.breakers === true ? {} : options.breakers,
+          clock,
+          onError,
+        );
   const budgets =
     options.budgets === undefined
       ? undefined
@@ -180,8 +186,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
           const error = record.reroute as NonNullable<SessionRecord['reroute']>;
           record.reroute = undefined;
-          if (full || stopping || !scheduler.take(record)) {
-            // No global room: it is looked at again on the next pass.
+          // No global room: it is looked at again on the next pass. (Once a take fails none succeeds
+          // in this pass: nothing here frees a slot; and a pass runs only while not `stopping`.)
+          if (!scheduler.take(record)) {
             full = true;
             rates.queued(record);
             continue;
@@ -289,18 +296,17 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         kind: 'chat',
         provider,
         request: session.request,
-        // Stryker disable next-line ConditionalExpression: without targets a session never leaves its provider (routing.ts, workFor), so the map goes unused.
-        ...(session.input.targets === undefined ? {} : { providers }),
+        // As `routeChat` gives it: without targets a session never leaves its provider (`workFor`).
+        providers,
       },
       label: session.label,
       caller: session.caller,
       callerTruncated: session.callerTruncated === true,
     });
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
-    if (session.limitStart !== undefined) record.limitStart = session.limitStart;
+    record.limitStart = session.limitStart ?? null;
     // Its provider cools down past its queue deadline: it moves on to its next target at once.
-    // Stryker disable next-line ConditionalExpression: without one, assigning undefined leaves the record as it was.
-    if (session.reroute !== undefined) record.reroute = session.reroute;
+    record.reroute = session.reroute;
     const restore = session.restore;
     if (restore !== undefined) {
       // Taken over from a lost instance: resume between attempts, so the next one counts as

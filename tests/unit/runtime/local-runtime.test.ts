@@ -5,13 +5,13 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { TroupeError } from '../../../src/core/errors.js';
 import type { LocalRuntime } from '../../../src/runtime/backend.js';
 import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
-import { resolveDefaults, resolveSubmitOptions, sessionInput } from '../../../src/runtime/options.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { adopted } from '../../support/adopted.js';
+import { thrown } from '../../support/thrown.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
@@ -31,22 +31,6 @@ function setup(options: Partial<RuntimeOptions> = {}) {
   return { clock, provider, other, runtime };
 }
 
-/** What a shared queue hands over: a session admitted elsewhere at `now`. */
-function adopted(now: number, id: string, overrides: { provider?: string; queueTimeoutMs?: number } = {}) {
-  const resolved = resolveSubmitOptions(
-    { queueTimeoutMs: overrides.queueTimeoutMs ?? 1000 },
-    resolveDefaults(),
-  );
-  const input = sessionInput(
-    { sessionId: id, requestId: undefined },
-    { lane: overrides.provider ?? 'p', model: 'm', stream: false },
-    now,
-    resolved,
-    resolveDefaults({ backoffBaseMs: 0, backoffMaxMs: 0 }),
-  );
-  return { input, request: { model: 'm', messages: ask.messages } };
-}
-
 /** Shuts down, cancelling what is left: the simulated clock runs the drain deadline. */
 async function stop(runtime: LocalRuntime, clock: SimulatedClock) {
   const report = runtime.shutdown({ deadlineMs: 0 });
@@ -55,16 +39,6 @@ async function stop(runtime: LocalRuntime, clock: SimulatedClock) {
     await flush();
   }
   return report;
-}
-
-function thrown(fn: () => unknown): TroupeError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof TroupeError) return error;
-    throw error;
-  }
-  throw new Error('Expected a throw, got none');
 }
 
 describe('createRuntime', () => {

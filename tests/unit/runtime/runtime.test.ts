@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { TroupeError } from '../../../src/core/errors.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeEvent, SessionEvent } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { thrown } from '../../support/thrown.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
@@ -19,16 +19,6 @@ function setup(limits = {}, provider = new ScriptedProvider('p')) {
     random: () => 0,
   });
   return { clock, runtime, provider };
-}
-
-function thrown(fn: () => unknown): TroupeError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof TroupeError) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('runtime', () => {

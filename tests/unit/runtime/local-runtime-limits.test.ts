@@ -1,0 +1,249 @@
+/**
+ * The in-memory runtime's composition with provider limits: a model's concurrency slots held by
+ * running calls and retries, what a queued session says holds it, the limits a shared state gives
+ * every instance, and a shutdown whose cancellations run in slices. Small runtimes, a scripted
+ * provider, a simulated (or manual) clock.
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import type { Clock } from '../../../src/core/clock.js';
+import { Limiter } from '../../../src/runtime/limits.js';
+import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
+import { MemorySharedState } from '../../../src/runtime/memory-state.js';
+import { resolveLimits } from '../../../src/runtime/options.js';
+import type { Limits, RuntimeOptions } from '../../../src/runtime/types.js';
+import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { adopted } from '../../support/adopted.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
+/** One call at a time on model `m` of provider `p` (not a limit of the provider's queue). */
+const ONE_SLOT: Limits = { providers: { p: { models: { m: { maxConcurrent: 1 } } } } };
+
+function setup(options: Partial<RuntimeOptions> & { clock?: Clock } = {}) {
+  const clock = options.clock ?? new SimulatedClock();
+  const provider = new ScriptedProvider('p');
+  const runtime = createLocalRuntime({
+    providers: [provider],
+    defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+    random: () => 0.99,
+    ...options,
+    clock,
+  });
+  return { provider, runtime };
+}
+
+/** Moves a simulated clock on by `ms`, letting what each step starts settle. */
+async function pass(clock: SimulatedClock, ms: number, step = 1000) {
+  await flush();
+  for (let done = 0; done < ms; done += step) {
+    clock.increment(Math.min(step, ms - done));
+    await flush();
+  }
+}
+
+describe("a model's concurrency limit", () => {
+  it('holds a session while another holds the only slot, until that one ends', async () => {
+    const clock = new SimulatedClock();
+    const { provider, runtime } = setup({ clock, limits: ONE_SLOT });
+    const first = runtime.submit(ask);
+    const second = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    expect(provider.calls).toHaveLength(1);
+    expect(runtime.session(second.id)).toMatchObject({ state: 'queued', waitingFor: 'maxConcurrent' });
+    // A running call keeps its slot for as long as it runs (up to its run deadline).
+    await pass(clock, 60_000);
+    expect(provider.calls).toHaveLength(1);
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await second.result).ok).toBe(true);
+  });
+
+  it('keeps the slot for a retry until it ends', async () => {
+    const clock = new SimulatedClock();
+    const { provider, runtime } = setup({ clock, limits: ONE_SLOT });
+    const first = runtime.submit(ask);
+    provider.pending()[0]?.settle('retryable');
+    await pass(clock, 1000);
+    expect(provider.calls).toHaveLength(2);
+    const second = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    await pass(clock, 30_000);
+    expect(provider.calls).toHaveLength(2);
+    expect(runtime.session(second.id)).toMatchObject({ state: 'queued', waitingFor: 'maxConcurrent' });
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).metadata.attempts).toBe(2);
+    await flush();
+    expect(provider.calls).toHaveLength(3);
+    provider.pending()[0]?.settle('ok');
+    expect((await second.result).ok).toBe(true);
+  });
+
+  it('lets a held retry go once the slot frees, and keeps the slot for it until it ends', async () => {
+    const clock = new SimulatedClock();
+    const { provider, runtime } = setup({ clock, limits: ONE_SLOT });
+    const first = runtime.submit(ask);
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    // Its slot is free during the backoff: another session takes it.
+    const second = runtime.submit(ask);
+    expect(provider.calls).toHaveLength(2);
+    await pass(clock, 1000);
+    expect(runtime.session(first.id)).toMatchObject({ state: 'running', waitingFor: 'maxConcurrent' });
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    await second.result;
+    await flush();
+    expect(provider.calls).toHaveLength(3);
+    const third = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    await pass(clock, 30_000);
+    expect(provider.calls).toHaveLength(3);
+    expect(runtime.session(third.id)).toMatchObject({ state: 'queued', waitingFor: 'maxConcurrent' });
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).metadata.attempts).toBe(2);
+    await flush();
+    expect(provider.calls).toHaveLength(4);
+    provider.pending()[0]?.settle('ok');
+    expect((await third.result).ok).toBe(true);
+  });
+});
+
+describe('sessions a provider limit holds in its queue', () => {
+  it('say what holds them, behind the first one too, and each counts as one wait', async () => {
+    const clock = new SimulatedClock();
+    const { provider, runtime } = setup({ clock, limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const first = runtime.submit(ask);
+    const second = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    const third = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    expect(runtime.session(second.id)).toMatchObject({ state: 'queued', waitingFor: 'requestsPerMinute' });
+    expect(runtime.session(third.id)).toMatchObject({ state: 'queued', waitingFor: 'requestsPerMinute' });
+    expect(runtime.metrics().limits?.waits.requestsPerMinute).toBe(1);
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    await pass(clock, 61_000);
+    // The second went; the third, first in the queue now, waits for the next minute.
+    expect(provider.calls).toHaveLength(2);
+    expect(runtime.metrics().limits?.waits.requestsPerMinute).toBe(2);
+    provider.pending()[0]?.settle('ok');
+    await second.result;
+    await pass(clock, 61_000);
+    provider.pending()[0]?.settle('ok');
+    expect((await third.result).ok).toBe(true);
+  });
+});
+
+describe('a shared state (every instance one set of limits)', () => {
+  const rates = (limits: Limits) => resolveLimits(limits).rates;
+
+  it('asks the shared limits before a retry, and retries once they allow it', async () => {
+    const clock = new SimulatedClock();
+    const state = new MemorySharedState(clock);
+    const limits: Limits = { providers: { p: { requestsPerMinute: 2 } } };
+    // Another instance spent this minute's two requests.
+    const elsewhere = new Limiter(rates(limits), state);
+    for (const sessionId of ['x-1', 'x-2']) {
+      const start = { sessionId, model: 'm', now: 0, tokens: 1, lapsesAt: 120_000 };
+      expect(await elsewhere.tryStart('p', start)).toMatchObject({ ok: true });
+    }
+    const { provider, runtime } = setup({ clock, limits, sharedState: state });
+    // The shared queue admitted this one (and charged it there): it starts here at once.
+    const handle = runtime.adopt(adopted(0, 's-1'));
+    expect(provider.calls).toHaveLength(1);
+    provider.pending()[0]?.settle('retryable');
+    await pass(clock, 1000);
+    // Due, but the shared minute is spent: it waits for the window, not for this instance's.
+    expect(provider.calls).toHaveLength(1);
+    await pass(clock, 59_000);
+    expect(provider.calls).toHaveLength(1);
+    await pass(clock, 2000, 100);
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
+  it('settles the charge the shared queue made when it leased a session, once its call answers', async () => {
+    const clock = new SimulatedClock();
+    const state = new MemorySharedState(clock);
+    const limits: Limits = { providers: { p: { maxConcurrent: 1 } } };
+    const queue = new Limiter(rates(limits), state);
+    const start = { sessionId: 's-2', model: 'm', now: 0, tokens: 3, lapsesAt: 120_000 };
+    expect(await queue.tryStart('p', start)).toMatchObject({ ok: true });
+    const { provider, runtime } = setup({ clock, limits, sharedState: state });
+    const handle = runtime.adopt({ ...adopted(0, 's-2'), limitStart: start });
+    const next = { ...start, sessionId: 's-3' };
+    expect(await queue.tryStart('p', next)).toMatchObject({ ok: false, limit: 'maxConcurrent' });
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
+    await flush();
+    // Its slot is free for the next session any instance leases.
+    expect(await queue.tryStart('p', next)).toMatchObject({ ok: true });
+  });
+});
+
+describe('shutdown with limits', () => {
+  it('starts no held retry once the drain deadline passed, while the cancellations run in slices', async () => {
+    const clock = new ManualClock();
+    const { provider, runtime } = setup({
+      clock,
+      limits: { providers: { p: { models: { m: { maxConcurrent: 2 } } } } },
+    });
+    const first = runtime.submit(ask);
+    const retrying = runtime.submit(ask);
+    provider.calls[1]?.settle('retryable');
+    await flush();
+    const third = runtime.submit(ask);
+    expect(provider.calls).toHaveLength(3);
+    // The retry comes due while the other two hold both slots: it is held.
+    clock.advance(1000);
+    clock.runDue();
+    await flush();
+    expect(runtime.session(retrying.id)).toMatchObject({ state: 'running', waitingFor: 'maxConcurrent' });
+    // Cancelling the first session is slow: the first slice of cancellations ends after it.
+    provider.calls[0]?.signal.addEventListener('abort', () => clock.advance(20));
+    const report = runtime.shutdown({ deadlineMs: 0 });
+    expect(clock.step()).toBe(true);
+    await flush();
+    // Its slot is free, but the runtime is stopping: the held retry does not start.
+    expect(runtime.status().state).toBe('draining');
+    expect(provider.calls).toHaveLength(3);
+    for (let i = 0; i < 5 && clock.runDue() > 0; i++) await flush();
+    expect(await report).toEqual({ finished: 0, cancelled: [first.id, retrying.id, third.id] });
+    expect(provider.calls).toHaveLength(3);
+  });
+
+  it('has released its timers when its report arrives', async () => {
+    const clock = new ManualClock();
+    const { provider, runtime } = setup({ clock, limits: { providers: { p: { requestsPerMinute: 1 } } } });
+    const handle = runtime.submit(ask);
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    // The retry is due, but the minute's only request is spent: held, with a wake-up for the window.
+    clock.advance(1000);
+    clock.runDue();
+    await flush();
+    expect(runtime.session(handle.id)).toMatchObject({ state: 'running', waitingFor: 'requestsPerMinute' });
+    expect(clock.pending).toBeGreaterThan(0);
+    let pendingAtReport: number | undefined;
+    const report = runtime.shutdown({ deadlineMs: 10_000 }).then((r) => {
+      pendingAtReport = clock.pending;
+      return r;
+    });
+    expect(runtime.cancel(handle.id)).toBe(true);
+    expect(await report).toEqual({ finished: 1, cancelled: [] });
+    expect(pendingAtReport).toBe(0);
+  });
+});
+
+describe('without a tracer', () => {
+  it('runs sessions with no tracing and no error', async () => {
+    const errors: unknown[] = [];
+    const { provider, runtime } = setup({ onError: (error) => errors.push(error) });
+    const handle = runtime.submit(ask);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
+    await runtime.shutdown();
+    expect(errors).toEqual([]);
+  });
+});
