@@ -3,6 +3,7 @@
  * can never make a result fail or grow without bound. What does not fit is dropped key by key and
  * the result says so (`truncated: true`); a value that cannot be serialised is replaced, not thrown.
  */
+import { stringBytes } from './json-bytes.js';
 
 export interface CappedMetadata {
   readonly value: Readonly<Record<string, unknown>> | undefined;
@@ -29,17 +30,21 @@ export function capMetadata(
   let used = 2; // `{}`
   let truncated = false;
   for (const [key, raw] of Object.entries(metadata)) {
-    const json = safeJson(raw);
+    // A string (the MCP front's `owner`, on every call) is its own copy: its JSON is counted, not
+    // built and parsed back (`stringBytes` is the UTF-8 length of `JSON.stringify(raw)`).
+    // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; a string through safeJson costs the same bytes and comes back equal.
+    const json = typeof raw === 'string' ? null : safeJson(raw);
     if (json === undefined) {
       truncated = true;
       continue;
     }
-    const cost = byteLength(JSON.stringify(key)) + 1 + byteLength(json) + (used > 2 ? 1 : 0);
+    const bytes = json === null ? stringBytes(raw as string) : byteLength(json);
+    const cost = stringBytes(key) + 1 + bytes + (used > 2 ? 1 : 0);
     if (used + cost > maxBytes) {
       truncated = true;
       continue;
     }
-    out[key] = JSON.parse(json);
+    out[key] = json === null ? raw : JSON.parse(json);
     used += cost;
   }
   return { value: out, truncated };

@@ -6,7 +6,6 @@
  * time (a TTL from the last save), so a client that never comes back costs nothing after the TTL
  * and no client can make the server keep more than the caps.
  */
-import { randomUUID } from 'node:crypto';
 import type { TroupeError } from '../core/errors.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
@@ -16,6 +15,7 @@ import {
   resolveConversationOptions,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
+import { flatUUID } from '../runtime/ids.js';
 
 interface Entry {
   readonly messages: readonly ChatMessage[];
@@ -52,7 +52,11 @@ export class MemoryConversationStore implements ConversationStore {
     return checkTurn(prior, turn, this.#options);
   }
 
-  async save(messages: readonly ChatMessage[], id: string = randomUUID()): Promise<string> {
+  /**
+   * A new conversation's id is a flat string (`flatUUID`): `randomUUID()`'s tree of cons strings
+   * (about 450 bytes) lived as long as the conversation, promoted by the collector on every call.
+   */
+  async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     this.#delete(id); // re-insert: Map order is the LRU order
     this.#entries.set(id, {

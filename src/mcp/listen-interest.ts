@@ -56,6 +56,11 @@ export class ListenInterest {
     return false;
   }
 
+  /** Whether an open listen stream may want any update (no URI is built for the others). */
+  wantsAny(): boolean {
+    return this.#everything || this.#subscriptions.size > 0;
+  }
+
   #forget(id: unknown): void {
     const uris = this.#subscriptions.get(id);
     if (uris === undefined) return;

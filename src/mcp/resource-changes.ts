@@ -17,8 +17,13 @@ const DELTA_UPDATE_MS = 1000;
 
 export type ResourceListener = (uri: string, sessionId: string) => void;
 
+/** Whether a listener may want any update now; when none does, no URI is built. */
+export type ResourceInterest = () => boolean;
+
+const ALWAYS: ResourceInterest = () => true;
+
 export class ResourceChanges {
-  readonly #listeners = new Set<ResourceListener>();
+  readonly #listeners = new Map<ResourceListener, ResourceInterest>();
   readonly #lastDeltaAt = new Map<string, number>();
   readonly #unsubscribe: () => void;
 
@@ -26,9 +31,14 @@ export class ResourceChanges {
     this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
   }
 
-  /** Calls `listener` with each changed URI; returns the unsubscribe function. */
-  subscribe(listener: ResourceListener): () => void {
-    this.#listeners.add(listener);
+  /**
+   * Calls `listener` with each changed URI while `interested()` says it may want one (a
+   * connection with no subscription asks for nothing: its client gets nothing either way, and
+   * three session changes a call with two URIs each were built and looked up for nobody); returns
+   * the unsubscribe function.
+   */
+  subscribe(listener: ResourceListener, interested: ResourceInterest = ALWAYS): () => void {
+    this.#listeners.set(listener, interested);
     return () => this.#listeners.delete(listener);
   }
 
@@ -48,8 +58,11 @@ export class ResourceChanges {
     } else if (event.type === 'session.ended') {
       this.#lastDeltaAt.delete(id);
     }
-    for (const listener of this.#listeners) {
-      listener(sessionUri(id), id);
+    let uri: string | undefined;
+    for (const [listener, interested] of this.#listeners) {
+      if (!interested()) continue;
+      uri ??= sessionUri(id);
+      listener(uri, id);
       listener(SESSIONS_URI, id);
     }
   }

@@ -33,7 +33,12 @@ export const MODELS_URI = 'troupe://models';
  * entry to route the same way (`troupe stdio` passes its `ListenInterest`); `none` sends nothing
  * (2026-07-28 over HTTP, where the handler's event bus carries them: see `http.ts`).
  */
-export type ResourceUpdates = 'subscribed' | 'all' | { readonly wants: (uri: string) => boolean } | 'none';
+export type ResourceUpdates =
+  | 'subscribed'
+  | 'all'
+  /** `wantsAny`, when given, says whether `wants` could be true for any URI now. */
+  | { readonly wants: (uri: string) => boolean; readonly wantsAny?: () => boolean }
+  | 'none';
 
 export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
   const chartNames = Object.keys(mcp.charts);
@@ -162,21 +167,36 @@ function pushUpdates(
     subscribed.delete(request.params.uri);
     return {};
   });
-  const stop = mcp.resourceChanges.subscribe((uri, sessionId) => {
-    if (updates === 'subscribed') {
-      const ctx = subscribed.get(uri);
-      if (ctx === undefined || !visible(sessionId, ctx)) return;
-    } else if (mcp.sessionFilter !== undefined) {
-      // Nothing tells whose stream a change would reach, so with scoping on none goes out.
-      return;
-    } else if (updates !== 'all' && !updates.wants(uri)) return;
-    if (server.isConnected()) low.sendResourceUpdated({ uri }).catch(() => stop());
-  });
+  const stop = mcp.resourceChanges.subscribe(
+    (uri, sessionId) => {
+      if (updates === 'subscribed') {
+        const ctx = subscribed.get(uri);
+        if (ctx === undefined || !visible(sessionId, ctx)) return;
+      } else if (mcp.sessionFilter !== undefined) {
+        // Nothing tells whose stream a change would reach, so with scoping on none goes out.
+        return;
+      } else if (updates !== 'all' && !updates.wants(uri)) return;
+      if (server.isConnected()) low.sendResourceUpdated({ uri }).catch(() => stop());
+    },
+    interestOf(mcp, updates, subscribed),
+  );
   const previous = low.onclose;
   low.onclose = () => {
     stop();
     previous?.();
   };
+}
+
+/** Whether this connection may want any update now: the filter above would drop every one otherwise. */
+function interestOf(
+  mcp: McpContext,
+  updates: Exclude<ResourceUpdates, 'none'>,
+  subscribed: ReadonlyMap<string, ServerContext>,
+): () => boolean {
+  if (updates === 'subscribed') return () => subscribed.size > 0;
+  if (mcp.sessionFilter !== undefined) return () => false;
+  if (updates === 'all') return () => true;
+  return () => updates.wantsAny?.() ?? true;
 }
 
 /**
@@ -188,9 +208,10 @@ export function forwardResourceUpdates(
   mcp: McpContext,
   notify: { resourceUpdated(uri: string): void },
 ): () => void {
-  return mcp.resourceChanges.subscribe((uri) => {
-    if (mcp.sessionFilter === undefined) notify.resourceUpdated(uri);
-  });
+  return mcp.resourceChanges.subscribe(
+    (uri) => notify.resourceUpdated(uri),
+    () => mcp.sessionFilter === undefined,
+  );
 }
 
 function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record<string, unknown> {

@@ -43,7 +43,8 @@ export interface ScrubbedCause {
   readonly code?: string;
 }
 
-const NETWORK_CODES: ReadonlySet<string> = new Set([
+// `string | undefined`: a value without a code is simply not in it.
+const NETWORK_CODES: ReadonlySet<string | undefined> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',
@@ -63,7 +64,10 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 /** Maps any thrown value from a provider call to a provider `TroupeError`. */
 export function toProviderError(value: unknown, context: ErrorContext): TroupeError {
   const where = `${context.provider} ${context.operation ?? 'request'}`;
-  const scrub = (text: string) => scrubSecrets(text, context.secrets ?? []);
+  const secrets = context.secrets;
+  // Without secrets there is nothing to cut.
+  const scrub =
+    secrets === undefined ? (text: string) => text : (text: string) => scrubSecrets(text, secrets);
   if (value instanceof TroupeError) return value;
   if (context.signal?.aborted || value instanceof APIUserAbortError || isAbortLike(value)) {
     return providerError('CANCELLED', `Expected the ${where} to finish, got an abort`, {
@@ -101,7 +105,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   }
   const network = findInChain(value, isNetworkError);
   if (network !== undefined) {
-    const code = errorCode(network);
+    const code = errorCode(network as Error);
     return providerError('NETWORK', `${where}: connection failed (${code ?? 'socket closed'})`, {
       cause: scrubCause(network, scrub),
     });
@@ -133,15 +137,14 @@ function fromStatus(
   const body = readErrorBody(error.error);
   const row = context.errorTable === undefined ? undefined : matchRow(context.errorTable, status, body);
   const code = row?.troupe ?? statusCode(status, error);
-  const options: { cause: unknown; status: number; retryAfterMs?: number } = { cause, status };
+  // An undefined `retryAfterMs` is no hint: the error keeps it undefined.
+  const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
   const header = error.headers === undefined ? undefined : retryAfterMs(error.headers);
   if (row === undefined) {
-    if ((code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') && header !== undefined)
-      options.retryAfterMs = header;
+    if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') options.retryAfterMs = header;
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  const hint = rowHint(row, header, body.message, context);
-  if (hint !== undefined) options.retryAfterMs = hint;
+  options.retryAfterMs = rowHint(row, header, body.message, context);
   return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, options);
 }
 
@@ -159,9 +162,9 @@ function rowHint(
       return header ?? secondsHintMs(message);
     case 'body-reset-time':
       return resetTimeHint(message, (context.now ?? Date.now)())?.inMs;
-    default:
-      return undefined;
   }
+  // `none`: the row allows no hint.
+  return undefined;
 }
 
 /** What the user does next, for the codes where it differs from "retry". */
@@ -199,8 +202,9 @@ function mentionsUnknownModel(error: APIError): boolean {
   // `model_not_found`: OpenAI and most compatibles; `1211`: ZhipuAI's "model does not exist".
   if (code === 'model_not_found' || code === '1211') return true;
   const body = error.error as { message?: unknown } | undefined;
-  const text = typeof body?.message === 'string' ? body.message : '';
-  return /model\b.*\b(not found|does not exist|not exist|unknown)/i.test(text);
+  // Only a text message is read (a list or an object is not a sentence about the model).
+  if (typeof body?.message !== 'string') return false;
+  return /model\b.*\b(not found|does not exist|not exist|unknown)/i.test(body.message);
 }
 
 /**
@@ -208,7 +212,9 @@ function mentionsUnknownModel(error: APIError): boolean {
  * `x-ratelimit-reset*` family (durations like `1s`, `6m0s`, `20ms`, or epoch seconds).
  */
 export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
-  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  const msText = headers.get('retry-after-ms');
+  // Stryker disable next-line StringLiteral: without the header, any text that is not a number parses to NaN as '' does
+  const ms = Number.parseFloat(msText ?? '');
   if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
   const after = headers.get('retry-after');
   // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
@@ -219,14 +225,14 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
     const date = Date.parse(after);
     if (Number.isFinite(date)) return Math.max(0, date - now);
   }
-  let longest: number | undefined;
+  const waits: number[] = [];
   for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
     const value = headers.get(name);
-    const parsed = value === null ? undefined : parseResetValue(value, now);
-    // Both the request and the token budget must have reset, so wait for the later one.
-    if (parsed !== undefined && (longest === undefined || parsed > longest)) longest = parsed;
+    const wait = value === null ? undefined : parseResetValue(value, now);
+    if (wait !== undefined) waits.push(wait);
   }
-  return longest;
+  // Both the request and the token budget must have reset, so wait for the later one.
+  return waits.length === 0 ? undefined : Math.max(...waits);
 }
 
 function parseResetValue(value: string, now: number): number | undefined {
@@ -290,15 +296,14 @@ function scrubCause(value: unknown, scrub: (text: string) => string): ScrubbedCa
   return cause;
 }
 
-function errorCode(value: unknown): string | undefined {
-  const code = (value as { code?: unknown } | null)?.code;
+function errorCode(value: Error): string | undefined {
+  const code = (value as { code?: unknown }).code;
   return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
 }
 
 function isNetworkError(value: unknown): boolean {
   if (!(value instanceof Error)) return false;
-  const code = errorCode(value);
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+  if (NETWORK_CODES.has(errorCode(value))) return true;
   // undici: a body cut off mid-read surfaces as `TypeError: terminated`; `fetch failed` wraps connect errors.
   return value.name === 'SocketError' || (value instanceof TypeError && value.message === 'terminated');
 }

@@ -59,6 +59,9 @@ export function createWholeFetch(dispatcher: Dispatcher, maxBytes: number, fallb
       signal: init.signal ?? null,
     });
     const { statusCode: status, headers } = answer;
+    // A body nobody reads (a redirect's, a null-body status's) is drained (up to 128 KiB, then the
+    // socket is closed) for the socket's reuse; the request's signal still ends it, as it ends
+    // every body of `request()`.
     if (REDIRECTS.has(status) && headers.location !== undefined) {
       await answer.body.dump();
       return fallback(input, init);

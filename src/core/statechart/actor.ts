@@ -156,12 +156,15 @@ export class CompiledActor<C, E extends { readonly type: string }> {
    */
   private run(steps: readonly Step[], start: C, event: E): C {
     let context = start;
+    // One argument object for the transition's actions, each shown the context the ones before it
+    // left: an object per action was seven a session. No action keeps it.
+    const args = { context, event, spawn: noSpawn, self: this, system: undefined };
     for (const step of steps) {
+      args.context = context;
       if (step.kind === 'exec') {
-        step.exec({ context, event, self: this, system: undefined });
+        step.exec(args);
         continue;
       }
-      const args = { context, event, spawn: noSpawn, self: this, system: undefined };
       if (step.update !== null) {
         context = { ...context, ...step.update(args) } as C;
         continue;

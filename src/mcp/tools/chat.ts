@@ -70,13 +70,17 @@ const MODEL_FIELDS = [
 
 /**
  * The session request of a model-calling tool: `messages` and the model fields the caller gave,
- * in one object built field by field (conditional spreads made a throwaway object per field).
+ * in one object built field by field (conditional spreads made a throwaway object per field), and
+ * `stream` when the tool knows it (`runSession` sets it otherwise, on a copy).
  */
 export function sessionRequest(
   args: Pick<ChatArgs, (typeof MODEL_FIELDS)[number]>,
   messages: readonly ChatMessage[],
+  stream?: boolean,
 ): SessionRequest {
   const request: Record<string, unknown> = { messages };
+  // Set here when known, so `runSession` need not copy the request to add it.
+  if (stream !== undefined) request.stream = stream;
   for (const key of MODEL_FIELDS) {
     const value = args[key];
     if (value !== undefined) request[key] = value;
@@ -99,6 +103,42 @@ export async function priorTurns(
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
 }
 
+/**
+ * The arguments of a plain call (`prompt`, and any of `system`, `continuation_id`, `provider`,
+ * `model`, `extra`), checked by hand to what `input` parses them to: zod took about a tenth of the
+ * tool call's allocation for them. Anything else, or anything wrong, is left to `input`
+ * (`tests/unit/mcp/chat-quick-args.test.ts` holds the two to the same answers).
+ */
+export function quickChatArgs(raw: unknown): ChatArgs | undefined {
+  if (!isPlainData(raw)) return undefined;
+  const args: Record<string, unknown> = {};
+  let count = 0;
+  for (const key in raw) {
+    count += 1;
+    const value = raw[key];
+    if (key === 'extra') {
+      // zod's record copies own enumerable string keys but `__proto__`, and refuses a symbol key.
+      if (!isPlainData(value) || Object.hasOwn(value, '__proto__')) return undefined;
+      if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+      args.extra = { ...value };
+      continue;
+    }
+    if (typeof value !== 'string') return undefined;
+    if (key === 'prompt' || key === 'provider' || key === 'model') {
+      if (value === '') return undefined;
+    } else if (key !== 'system' && key !== 'continuation_id') return undefined;
+    args[key] = value;
+  }
+  // Only keys `for...in` saw (no symbol or hidden key, which zod would judge), `prompt` among them.
+  if (args.prompt === undefined || Reflect.ownKeys(raw).length !== count) return undefined;
+  return args as ChatArgs;
+}
+
+/** An object literal's kind of object (what JSON.parse makes). */
+function isPlainData(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
 export const chatTool: TroupeTool<typeof input, typeof output> = {
   name: 'chat',
   title: 'Chat with a model',
@@ -110,6 +150,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   output,
   longRunning: true,
   readOnly: false,
+  quickArgs: quickChatArgs,
   async run(args, mcp, call) {
     let prior: readonly ChatMessage[] = NO_MESSAGES;
     if (args.continuation_id !== undefined) {
@@ -125,7 +166,9 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     const oversized = mcp.conversations.check(prior, turn);
     if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
-    const outcome = await runSession(mcp, call, sessionRequest(args, messages), 'chat', args);
+    // Streaming gives progress its character counts; without a progress token one answer is enough.
+    const request = sessionRequest(args, messages, call.progress !== undefined);
+    const outcome = await runSession(mcp, call, request, 'chat', args);
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;
     if (!result.ok) return errorOutcome(toolErrorInfo(result.error), { session: result.metadata });

@@ -64,6 +64,32 @@ describe('capMetadata', () => {
     expect(capped.value?.inner).not.toBe(inner);
   });
 
+  it('counts string values and keys exactly as their JSON, escapes and lone surrogates included', () => {
+    const strings = [
+      '',
+      'plain',
+      'a"b\\c',
+      'line\nbreak\t\u0001',
+      'é中😀',
+      '\ud800x',
+      'x\udc00',
+      '\u007f\u0080',
+    ];
+    for (const key of strings) {
+      for (const value of strings) {
+        const one = { [key]: value };
+        const exact = size(one);
+        expect(capMetadata(one, exact)).toEqual({ value: one, truncated: false });
+        expect(capMetadata(one, exact - 1)).toEqual({ value: {}, truncated: true });
+      }
+    }
+    // Next to other keys, a string costs its comma too.
+    const two = { n: 1, s: 'é"' };
+    expect(capMetadata(two, size(two))).toEqual({ value: two, truncated: false });
+    expect(capMetadata(two, size(two) - 1)).toEqual({ value: { n: 1 }, truncated: true });
+    expect(capMetadata({ s: 'é"', n: 1 }, size(two) - 1)).toEqual({ value: { s: 'é"' }, truncated: true });
+  });
+
   it('drops values JSON cannot hold, and says so', () => {
     expect(capMetadata({ f: () => 1, u: undefined, ok: true }, 100)).toEqual({
       value: { ok: true },

@@ -193,10 +193,48 @@ describe('session machine: fallbacks', () => {
     expect(leaf(snapshot)).toBe('failed');
   });
 
-  it('the run deadline passing while falling back times the session out', () => {
+  it('the run deadline passing while falling back times the session out, with the run timeout as its error', () => {
     const deadline = 1100 + INPUT.timeoutMs;
-    const { snapshot } = run(withChain(CHAIN), admit, fail(UNAVAILABLE, deadline - 1), tick(deadline));
+    const { snapshot, actions } = run(
+      withChain(CHAIN),
+      admit,
+      fail(UNAVAILABLE, deadline - 1),
+      tick(deadline),
+    );
     expect(leaf(snapshot)).toBe('timedOut');
+    // The caller reads why it ended: the run deadline, not the error that made it move on.
+    expect(snapshot.context.error).toEqual({
+      family: 'runtime',
+      code: 'TIMED_OUT',
+      retryable: false,
+      timeout: 'run',
+      message: 'Expected the session to finish within 10000 ms of starting, it ran 10000 ms (1 attempt)',
+    });
+    expect(actions.filter((a) => a === 'startProviderCall')).toHaveLength(1);
+  });
+
+  it('the next target is called at the hop time, not before: an earlier tick leaves the session falling back', () => {
+    // A snapshot restored in `fallingBack` whose hop time is still ahead (as a backend restores one).
+    const moved = run(withChain(CHAIN), admit, fail(UNAVAILABLE, 1300)).snapshot;
+    const ahead = sessionMachine.resolveState({
+      value: { running: 'fallingBack' },
+      context: { ...moved.context, retryAt: 1500 },
+    } as never);
+    expect(nextWakeAt('fallingBack', ahead.context)).toBe(1500);
+    const [early, earlyActions] = transition(sessionMachine, ahead, tick(1499));
+    expect(leaf(early)).toBe('fallingBack');
+    expect(earlyActions.map((a) => a.type)).not.toContain('startProviderCall');
+    const [due, dueActions] = transition(sessionMachine, early, tick(1500));
+    expect(leaf(due)).toBe('calling');
+    expect(dueActions.map((a) => a.type)).toContain('startProviderCall');
+    expect(due.context.routing?.target).toBe(1);
+    // Without a hop time no tick starts it: only the run deadline ends the wait.
+    const unset = sessionMachine.resolveState({
+      value: { running: 'fallingBack' },
+      context: { ...moved.context, retryAt: null },
+    } as never);
+    expect(leaf(transition(sessionMachine, unset, tick(5000))[0])).toBe('fallingBack');
+    expect(leaf(transition(sessionMachine, unset, tick(1100 + INPUT.timeoutMs))[0])).toBe('timedOut');
   });
 
   it('a queued session rerouted (its provider cannot take it in time) starts on its next target', () => {

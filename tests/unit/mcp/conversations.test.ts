@@ -19,6 +19,18 @@ conversationStoreContract('MemoryConversationStore', async (options) => {
 });
 
 describe('MemoryConversationStore', () => {
+  it('names each new conversation by a fresh version 4 UUID', async () => {
+    const store = new MemoryConversationStore();
+    stores.push(store);
+    const ids = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const id = await store.save(turn(i, 10));
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(300);
+  });
+
   it('keeps its byte total exact through replacement and eviction', async () => {
     const store = new MemoryConversationStore({ maxTotalBytes: 3000, maxBytes: 2000 });
     stores.push(store);

@@ -80,3 +80,19 @@ describe('ListenInterest', () => {
     expect(wide.wants('v')).toBe(true);
   });
 });
+
+describe('ListenInterest.wantsAny', () => {
+  it('is true exactly while some listen stream named a URI, or past the bounds', () => {
+    const interest = new ListenInterest();
+    expect(interest.wantsAny()).toBe(false);
+    interest.observe(listen(1, []));
+    expect(interest.wantsAny()).toBe(false);
+    interest.observe(listen(2, ['troupe://sessions']));
+    expect(interest.wantsAny()).toBe(true);
+    interest.observe(cancel(2));
+    expect(interest.wantsAny()).toBe(false);
+    for (let i = 0; i <= MAX_LISTENS; i++) interest.observe(listen(i, ['troupe://sessions']));
+    expect(interest.size).toBe(0);
+    expect(interest.wantsAny()).toBe(true);
+  });
+});

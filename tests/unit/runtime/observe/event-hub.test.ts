@@ -54,8 +54,26 @@ describe('EventHub', () => {
     expect(await take(stream, 1)).toEqual([started]);
     const heard: RuntimeEvent[] = [];
     hub.subscribe((event) => heard.push(event));
-    hub.emit(record(null), started);
+    hub.emit(record(null), { ...started });
     expect(heard).toEqual([{ ...started, provider: 'p', label: undefined }]);
+  });
+
+  it('tells subscribers the very event it was given when no stream of the session holds it', async () => {
+    const hub = new EventHub(() => undefined);
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    const fresh: SessionEvent = { ...started };
+    hub.emit(record(null, 'nightly'), fresh);
+    expect(heard[0]).toBe(fresh);
+    expect(fresh).toEqual({ ...started, provider: 'p', label: 'nightly' });
+    // A stream holds it: subscribers get a copy, the stream's event stays as it was.
+    const stream = new EventStream<SessionEvent>();
+    const held: SessionEvent = { ...started };
+    hub.emit(record([stream], 'nightly'), held);
+    expect(heard[1]).not.toBe(held);
+    expect(heard[1]).toEqual({ ...started, provider: 'p', label: 'nightly' });
+    expect(await take(stream, 1)).toEqual([started]);
+    expect(held).toEqual(started);
   });
 
   it('broadcasts to every subscriber; one that throws is reported to onError and the others still hear', () => {
@@ -69,7 +87,7 @@ describe('EventHub', () => {
     hub.subscribe((event) => heard.push(event.type));
     const draining: RuntimeEvent = { type: 'supervisor.draining', at: 1, deadlineAt: 2 };
     hub.broadcast(draining);
-    hub.emit(record(null), started);
+    hub.emit(record(null), { ...started });
     expect(heard).toEqual(['supervisor.draining', 'session.started']);
     expect(errors).toEqual([boom, boom]);
   });
