@@ -110,6 +110,15 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(network, scrub),
     });
   }
+  const redirect = findInChain(value, isRedirectFailure) as Error | undefined;
+  if (redirect !== undefined) {
+    // Sending it again meets the same redirects: not a network fault to retry.
+    return providerError(
+      'BAD_RESPONSE',
+      `${where}: Expected an answer, got a redirect fetch refuses to follow (${redirect.message}); point baseURL at where the provider answers`,
+      { cause: scrubCause(redirect, scrub) },
+    );
+  }
   if (value instanceof SyntaxError) {
     return providerError('BAD_RESPONSE', `${where}: Expected a JSON body, got unparseable text`, {
       cause: scrubCause(value, scrub),
@@ -306,6 +315,13 @@ function isNetworkError(value: unknown): boolean {
   if (NETWORK_CODES.has(errorCode(value))) return true;
   // undici: a body cut off mid-read surfaces as `TypeError: terminated`; `fetch failed` wraps connect errors.
   return value.name === 'SocketError' || (value instanceof TypeError && value.message === 'terminated');
+}
+
+/** undici `fetch`'s network errors for a redirect it will not follow (its `makeNetworkError` reasons). */
+const REDIRECT_FAILURES = new Set(['redirect count exceeded', 'URL scheme must be a HTTP(S) scheme']);
+
+function isRedirectFailure(value: unknown): boolean {
+  return value instanceof Error && REDIRECT_FAILURES.has(value.message);
 }
 
 function isAbortLike(value: unknown): boolean {

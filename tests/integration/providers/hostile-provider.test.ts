@@ -107,6 +107,8 @@ describe('a hostile provider: calls answered whole', () => {
   });
 
   const cases: Record<string, Handle> = {
+    'a redirect loop': (req, res) => res.writeHead(307, { location: req.url ?? '/' }).end(),
+    'a redirect to a file: URL': (_req, res) => res.writeHead(307, { location: 'file:///etc/passwd' }).end(),
     'a huge body without a length': (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       const chunk = Buffer.alloc(16 * 1024, 0x20);
@@ -164,6 +166,8 @@ describe('a hostile provider: calls answered whole', () => {
     },
   };
   const EXPECTED: Record<string, [string, string]> = {
+    'a redirect loop': ['BAD_RESPONSE', 'redirect count exceeded'],
+    'a redirect to a file: URL': ['BAD_RESPONSE', 'URL scheme must be a HTTP(S) scheme'],
     'a huge body without a length': ['BAD_RESPONSE', CAPPED],
     'a declared length over the cap': ['BAD_RESPONSE', CAPPED],
     'a declared length shorter than the body': ['BAD_RESPONSE', 'Expected a JSON body'],
@@ -182,6 +186,8 @@ describe('a hostile provider: calls answered whole', () => {
       const [code, message] = EXPECTED[name] as [string, string];
       expect((error as TroupeError).code).toBe(code);
       expect((error as Error).message).toContain(message);
+      // A redirect that fails once fails again: only network failures are retried.
+      expect((error as TroupeError).retryable).toBe(code === 'NETWORK');
       expect(everyText(error)).not.toContain(KEY);
     });
   }
