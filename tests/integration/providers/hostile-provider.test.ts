@@ -229,6 +229,24 @@ describe('a hostile provider: streams', () => {
   });
 
   const cases: Record<string, [Handle, string, string]> = {
+    'an error event quoting the Authorization header': [
+      (req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'text/event-stream' })
+          .end(
+            `${chunk('a')}data: ${JSON.stringify({ error: { message: `bad: ${req.headers.authorization}` } })}\n\n`,
+          ),
+      'PROVIDER_UNAVAILABLE',
+      'bad: Bearer [redacted]',
+    ],
+    'a 401 quoting the Authorization header': [
+      (req, res) =>
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: `bad key ${req.headers.authorization}` } })),
+      'AUTH_FAILED',
+      '[redacted]',
+    ],
     'a giant line without a line end': [
       (_req, res) => flood(res, chunk('a'), 'x'.repeat(16 * 1024)),
       'BAD_RESPONSE',
