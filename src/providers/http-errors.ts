@@ -7,6 +7,7 @@
  */
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
+import { BadEncodingError } from './response-cap.js';
 import { ResponseTooLargeError } from './transport.js';
 import {
   matchRow,
@@ -74,7 +75,10 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(value, scrub),
     });
   }
-  const tooLarge = findInChain(value, (e) => e instanceof ResponseTooLargeError);
+  const tooLarge = findInChain(
+    value,
+    (e) => e instanceof ResponseTooLargeError || e instanceof BadEncodingError,
+  );
   if (tooLarge !== undefined) {
     return providerError('BAD_RESPONSE', `${where}: ${(tooLarge as Error).message}`, {
       cause: scrubCause(tooLarge, scrub),

@@ -107,6 +107,18 @@ describe('a hostile provider: calls answered whole', () => {
   });
 
   const cases: Record<string, Handle> = {
+    'a corrupt gzip body': (_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+        .end('not gzip at all');
+    },
+    'six content codings': (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip, gzip, gzip, gzip, gzip, gzip',
+      });
+      res.end(completion);
+    },
     'a redirect loop': (req, res) => res.writeHead(307, { location: req.url ?? '/' }).end(),
     'a redirect to a file: URL': (_req, res) => res.writeHead(307, { location: 'file:///etc/passwd' }).end(),
     'a huge body without a length': (_req, res) => {
@@ -166,6 +178,11 @@ describe('a hostile provider: calls answered whole', () => {
     },
   };
   const EXPECTED: Record<string, [string, string]> = {
+    'a corrupt gzip body': [
+      'BAD_RESPONSE',
+      'Expected a body that decodes as gzip (its Content-Encoding), got bytes that do not (incorrect header check)',
+    ],
+    'six content codings': ['BAD_RESPONSE', 'Expected at most 5 content codings, got 6'],
     'a redirect loop': ['BAD_RESPONSE', 'redirect count exceeded'],
     'a redirect to a file: URL': ['BAD_RESPONSE', 'URL scheme must be a HTTP(S) scheme'],
     'a huge body without a length': ['BAD_RESPONSE', CAPPED],
