@@ -107,6 +107,15 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(value, scrub),
     });
   }
+  // A streamed body `fetch` could not decode: undici ends it as `terminated`, zlib's error its cause.
+  const undecodable = findInChain(value, isDecodingError) as Error | undefined;
+  if (undecodable !== undefined) {
+    return providerError(
+      'BAD_RESPONSE',
+      `${where}: Expected a body that decodes as its Content-Encoding, got bytes that do not (${undecodable.message})`,
+      { cause: scrubCause(undecodable, scrub) },
+    );
+  }
   const network = findInChain(value, isNetworkError);
   if (network !== undefined) {
     const code = errorCode(network as Error);
@@ -326,6 +335,11 @@ const REDIRECT_FAILURES = new Set(['redirect count exceeded', 'URL scheme must b
 
 function isRedirectFailure(value: unknown): boolean {
   return value instanceof Error && REDIRECT_FAILURES.has(value.message);
+}
+
+/** zlib's errors (`Z_DATA_ERROR`, ...) and brotli's (`ERR__ERROR_FORMAT_...`). */
+function isDecodingError(value: unknown): boolean {
+  return value instanceof Error && /^(Z_|ERR__ERROR_)/.test(errorCode(value) ?? '');
 }
 
 function isAbortLike(value: unknown): boolean {

@@ -246,6 +246,14 @@ describe('a hostile provider: streams', () => {
   });
 
   const cases: Record<string, [Handle, string, string]> = {
+    'a corrupt gzip stream': [
+      (_req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' })
+          .end('not gzip'),
+      'BAD_RESPONSE',
+      'Expected a body that decodes as its Content-Encoding, got bytes that do not (incorrect header check)',
+    ],
     'an error event quoting the Authorization header': [
       (req, res) =>
         res
