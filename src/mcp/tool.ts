@@ -38,11 +38,6 @@ export interface TroupeTool<I extends z.ZodType = z.ZodType, O extends z.ZodType
   readonly longRunning: boolean;
   readonly readOnly: boolean;
   run(args: z.output<I>, mcp: McpContext, call: ToolCallContext): Promise<ToolOutcome>;
-  /**
-   * The arguments of the tool's most common calls, checked by hand: exactly what `input` parses
-   * them to, or `undefined` to let `input` decide (anything else, every error included).
-   */
-  quickArgs?(raw: unknown): z.output<I> | undefined;
 }
 
 /** A tool error outcome: `{ ok: false, error }` plus whatever else the caller adds. */
@@ -64,8 +59,6 @@ export function parseArgs<I extends z.ZodType>(
   tool: TroupeTool<I>,
   raw: unknown,
 ): { ok: true; args: z.output<I> } | { ok: false; outcome: ToolOutcome } {
-  const quick = tool.quickArgs?.(raw);
-  if (quick !== undefined) return { ok: true, args: quick };
   const parsed = tool.input.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, args: parsed.data };
   const problems = parsed.error.issues.map((issue) => {

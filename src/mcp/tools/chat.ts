@@ -103,42 +103,6 @@ export async function priorTurns(
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
 }
 
-/**
- * The arguments of a plain call (`prompt`, and any of `system`, `continuation_id`, `provider`,
- * `model`, `extra`), checked by hand to what `input` parses them to: zod took about a tenth of the
- * tool call's allocation for them. Anything else, or anything wrong, is left to `input`
- * (`tests/unit/mcp/chat-quick-args.test.ts` holds the two to the same answers).
- */
-export function quickChatArgs(raw: unknown): ChatArgs | undefined {
-  if (!isPlainData(raw)) return undefined;
-  const args: Record<string, unknown> = {};
-  let count = 0;
-  for (const key in raw) {
-    count += 1;
-    const value = raw[key];
-    if (key === 'extra') {
-      // zod's record copies own enumerable string keys but `__proto__`, and refuses a symbol key.
-      if (!isPlainData(value) || Object.hasOwn(value, '__proto__')) return undefined;
-      if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
-      args.extra = { ...value };
-      continue;
-    }
-    if (typeof value !== 'string') return undefined;
-    if (key === 'prompt' || key === 'provider' || key === 'model') {
-      if (value === '') return undefined;
-    } else if (key !== 'system' && key !== 'continuation_id') return undefined;
-    args[key] = value;
-  }
-  // Only keys `for...in` saw (no symbol or hidden key, which zod would judge), `prompt` among them.
-  if (args.prompt === undefined || Reflect.ownKeys(raw).length !== count) return undefined;
-  return args as ChatArgs;
-}
-
-/** An object literal's kind of object (what JSON.parse makes). */
-function isPlainData(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-}
-
 export const chatTool: TroupeTool<typeof input, typeof output> = {
   name: 'chat',
   title: 'Chat with a model',
@@ -150,7 +114,6 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   output,
   longRunning: true,
   readOnly: false,
-  quickArgs: quickChatArgs,
   async run(args, mcp, call) {
     let prior: readonly ChatMessage[] = NO_MESSAGES;
     if (args.continuation_id !== undefined) {
