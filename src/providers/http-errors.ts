@@ -80,7 +80,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
     (e) => e instanceof ResponseTooLargeError || e instanceof BadEncodingError,
   );
   if (tooLarge !== undefined) {
-    return providerError('BAD_RESPONSE', `${where}: ${(tooLarge as Error).message}`, {
+    return providerError('BAD_RESPONSE', `${where}: ${scrub((tooLarge as Error).message)}`, {
       cause: scrubCause(tooLarge, scrub),
     });
   }
@@ -112,7 +112,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   if (undecodable !== undefined) {
     return providerError(
       'BAD_RESPONSE',
-      `${where}: Expected a body that decodes as its Content-Encoding, got bytes that do not (${undecodable.message})`,
+      `${where}: Expected a body that decodes as its Content-Encoding, got bytes that do not (${scrub(undecodable.message)})`,
       { cause: scrubCause(undecodable, scrub) },
     );
   }
@@ -339,7 +339,7 @@ function isRedirectFailure(value: unknown): boolean {
 
 /** zlib's errors (`Z_DATA_ERROR`, ...) and brotli's (`ERR__ERROR_FORMAT_...`). */
 function isDecodingError(value: unknown): boolean {
-  return value instanceof Error && /^(Z_|ERR__ERROR_)/.test(errorCode(value) ?? '');
+  return value instanceof Error && /^(Z_|ERR__ERROR_)/.test(String(errorCode(value)));
 }
 
 function isAbortLike(value: unknown): boolean {
