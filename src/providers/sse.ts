@@ -12,12 +12,18 @@
  * - an empty line ends an event, if it had an `event` or `data` field; `:` starts a comment; a
  *   field's value loses one leading space; `data` lines join with `\n` (its `SSEDecoder`); an
  *   event the body ends without an empty line after is dropped, as the SDK drops it;
- * - `[DONE]` ends the answer (what follows is read and ignored); any other event of the chat stream
+ * - `[DONE]` ends the answer: what follows is read and ignored, as the SDK does, so the socket can
+ *   serve the next call; unlike the SDK, a server that keeps the body open after it does not keep
+ *   the answer: the body is cancelled once it has not ended `DONE_GRACE_MS` after `[DONE]`;
+ * - any other event of the chat stream
  *   is JSON (a `SyntaxError` otherwise), and one carrying `error` throws the SDK's `APIError` with
  *   it (an `event: thread.*` one is handed over as `{ event, data }`, as the SDK yields it);
  * - on an error, or when `stop()` says so, the body is cancelled (the SDK aborts the request).
  */
 import { APIError, OpenAIError } from 'openai';
+
+/** How long the body may stay open after `[DONE]` before it is cancelled (the answer is whole). */
+export const DONE_GRACE_MS = 250;
 
 export async function readSSE(
   response: Response,
@@ -34,6 +40,10 @@ export async function readSSE(
       const { done, value } = await reader.read();
       if (done) break;
       if (events.take(value, stop)) return;
+      if (events.answered) {
+        finished = await drainAfterDone(reader);
+        return;
+      }
     }
     events.end();
     finished = true;
@@ -42,6 +52,30 @@ export async function readSSE(
     // tells nothing: the body already failed, or the call ends with its own error or abort.
     if (!finished) reader.cancel().catch(() => {});
     reader.releaseLock();
+  }
+}
+
+/**
+ * After `[DONE]`: the rest of the body read and dropped, so a body that ends keeps its socket for
+ * the next call; `false` when it has not ended within `DONE_GRACE_MS` (the caller cancels it).
+ */
+async function drainAfterDone(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+  // The timer for a body that stalls; the clock for one that keeps sending (its reads may all be
+  // answered from buffered bytes, without a turn of the event loop for the timer).
+  const until = performance.now() + DONE_GRACE_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), DONE_GRACE_MS);
+  });
+  try {
+    while (true) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === undefined) return false;
+      if (next.done) return true;
+      if (performance.now() >= until) return false;
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -56,6 +90,11 @@ export class SSEEvents {
   private data: string[] = [];
   /** `[DONE]` came: the rest of the body is read and ignored. */
   private done = false;
+
+  /** Whether `[DONE]` has come: the answer is whole. */
+  get answered(): boolean {
+    return this.done;
+  }
 
   constructor(
     private readonly headers: Headers,

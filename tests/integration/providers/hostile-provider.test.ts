@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
 
 const KEY = 'sk-hostile-test-key-never-print-0123456789';
 const CAP = 64 * 1024;
@@ -304,6 +305,32 @@ describe('a hostile provider: streams', () => {
       expect(everyText(error)).not.toContain(KEY);
     });
   }
+
+  it('a body kept open after [DONE] keeps the answer: the session ends done well inside its idle timeout', async () => {
+    const h = await host((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`${chunk('the whole answer')}${last}data: [DONE]\n\n`); // and never an end
+    });
+    const provider = createOpenAICompatibleProvider({
+      name: 'hostile',
+      baseURL: `${h.base}/v1`,
+      apiKey: KEY,
+    });
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { provider: 'hostile', model: 'm', maxAttempts: 1, idleTimeoutMs: 2000, timeoutMs: 10_000 },
+    });
+    try {
+      const result = await runtime.submit({ messages: [{ role: 'user', content: 'x' }], stream: true })
+        .result;
+      expect(result.ok ? result.content : result.error.message).toBe('the whole answer');
+      expect(result.metadata.state).toBe('done');
+      expect(result.metadata.runMs).toBeLessThan(2000);
+    } finally {
+      await runtime.shutdown({ deadlineMs: 0 });
+      await provider.close();
+    }
+  });
 
   it('an event after [DONE] is ignored, not parsed (it is not JSON here)', async () => {
     const h = await host((_req, res) =>

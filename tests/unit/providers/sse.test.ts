@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Stream } from 'openai/streaming';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readSSE } from '../../../src/providers/sse.js';
+import { DONE_GRACE_MS, readSSE } from '../../../src/providers/sse.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 300);
 const encoder = new TextEncoder();
@@ -153,6 +153,61 @@ describe('readSSE: the SDK rules', () => {
     );
     expect(chunks).toEqual([{ a: 1 }]);
     expect(cancelled()).toBe(false);
+  });
+
+  it('a body kept open after [DONE] does not hold the answer: the read ends within the grace and the body is cancelled', async () => {
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('data: {"a":1}\n\ndata: [DONE]\n\n'));
+      },
+      pull() {
+        return new Promise(() => undefined); // never another byte, never an end
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const chunks: unknown[] = [];
+    const started = performance.now();
+    await readSSE(
+      new Response(stream),
+      (c) => chunks.push(c),
+      () => false,
+    );
+    expect(chunks).toEqual([{ a: 1 }]);
+    expect(cancelled).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(DONE_GRACE_MS - 5);
+  });
+
+  it('a body that keeps sending after [DONE] is cut off after the grace too, nothing of it handed over', async () => {
+    let cancelled = false;
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('data: {"a":1}\n\ndata: [DONE]\n\n'));
+      },
+      // Bytes at once on every read (no turn of the event loop between them), for seconds, then an
+      // end: the read must stop by the clock, not by its timer nor by the end.
+      pull(controller) {
+        sent += 1;
+        if (sent > 2_000_000) controller.close();
+        else controller.enqueue(encoder.encode('data: {"more":true}\n\n'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const chunks: unknown[] = [];
+    await readSSE(
+      new Response(stream),
+      (c) => chunks.push(c),
+      () => false,
+    );
+    expect(chunks).toEqual([{ a: 1 }]);
+    expect(cancelled).toBe(true);
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(2_000_000);
   });
 
   it('an error payload throws the SDK error with its message, after the chunks before it, and cancels the body', async () => {
