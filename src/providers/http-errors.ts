@@ -7,6 +7,7 @@
  */
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
+import { BadEncodingError } from './response-cap.js';
 import { ResponseTooLargeError } from './transport.js';
 import {
   matchRow,
@@ -74,7 +75,10 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(value, scrub),
     });
   }
-  const tooLarge = findInChain(value, (e) => e instanceof ResponseTooLargeError);
+  const tooLarge = findInChain(
+    value,
+    (e) => e instanceof ResponseTooLargeError || e instanceof BadEncodingError,
+  );
   if (tooLarge !== undefined) {
     return providerError('BAD_RESPONSE', `${where}: ${(tooLarge as Error).message}`, {
       cause: scrubCause(tooLarge, scrub),
@@ -103,12 +107,30 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(value, scrub),
     });
   }
+  // A streamed body `fetch` could not decode: undici ends it as `terminated`, zlib's error its cause.
+  const undecodable = findInChain(value, isDecodingError) as Error | undefined;
+  if (undecodable !== undefined) {
+    return providerError(
+      'BAD_RESPONSE',
+      `${where}: Expected a body that decodes as its Content-Encoding, got bytes that do not (${undecodable.message})`,
+      { cause: scrubCause(undecodable, scrub) },
+    );
+  }
   const network = findInChain(value, isNetworkError);
   if (network !== undefined) {
     const code = errorCode(network as Error);
     return providerError('NETWORK', `${where}: connection failed (${code ?? 'socket closed'})`, {
       cause: scrubCause(network, scrub),
     });
+  }
+  const redirect = findInChain(value, isRedirectFailure) as Error | undefined;
+  if (redirect !== undefined) {
+    // Sending it again meets the same redirects: not a network fault to retry.
+    return providerError(
+      'BAD_RESPONSE',
+      `${where}: Expected an answer, got a redirect fetch refuses to follow (${redirect.message}); point baseURL at where the provider answers`,
+      { cause: scrubCause(redirect, scrub) },
+    );
   }
   if (value instanceof SyntaxError) {
     return providerError('BAD_RESPONSE', `${where}: Expected a JSON body, got unparseable text`, {
@@ -306,6 +328,18 @@ function isNetworkError(value: unknown): boolean {
   if (NETWORK_CODES.has(errorCode(value))) return true;
   // undici: a body cut off mid-read surfaces as `TypeError: terminated`; `fetch failed` wraps connect errors.
   return value.name === 'SocketError' || (value instanceof TypeError && value.message === 'terminated');
+}
+
+/** undici `fetch`'s network errors for a redirect it will not follow (its `makeNetworkError` reasons). */
+const REDIRECT_FAILURES = new Set(['redirect count exceeded', 'URL scheme must be a HTTP(S) scheme']);
+
+function isRedirectFailure(value: unknown): boolean {
+  return value instanceof Error && REDIRECT_FAILURES.has(value.message);
+}
+
+/** zlib's errors (`Z_DATA_ERROR`, ...) and brotli's (`ERR__ERROR_FORMAT_...`). */
+function isDecodingError(value: unknown): boolean {
+  return value instanceof Error && /^(Z_|ERR__ERROR_)/.test(errorCode(value) ?? '');
 }
 
 function isAbortLike(value: unknown): boolean {

@@ -7,3 +7,11 @@ export class ResponseTooLargeError extends Error {
     this.limitBytes = limitBytes;
   }
 }
+
+/** Thrown when a response body does not decode as its `Content-Encoding` says; mapped to `BAD_RESPONSE`. */
+export class BadEncodingError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BadEncodingError';
+  }
+}

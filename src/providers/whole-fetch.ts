@@ -21,7 +21,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { ResponseTooLargeError } from './response-cap.js';
+import { BadEncodingError, ResponseTooLargeError } from './response-cap.js';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -142,9 +142,10 @@ async function decode(raw: Buffer, header: string | string[] | undefined, maxByt
   if (header === undefined || raw.length === 0) return raw;
   const codings = String(header).toLowerCase().split(',');
   if (codings.length > MAX_CODINGS) {
-    throw new Error(`Expected at most ${MAX_CODINGS} content codings, got ${codings.length}`);
+    throw new BadEncodingError(`Expected at most ${MAX_CODINGS} content codings, got ${codings.length}`);
   }
   const steps: Decoder[] = [];
+  const names: string[] = [];
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = (codings[i] as string).trim();
     if (coding === '' || coding === 'identity') continue;
@@ -152,9 +153,10 @@ async function decode(raw: Buffer, header: string | string[] | undefined, maxByt
     // `fetch` passes a body with a coding it does not know undecoded; so does this path.
     if (step === undefined) return raw;
     steps.push(step);
+    names.push(coding);
   }
   let bytes = raw;
-  for (const step of steps) {
+  for (const [i, step] of steps.entries()) {
     try {
       bytes = await step(bytes, {
         maxOutputLength: maxBytes,
@@ -164,7 +166,11 @@ async function decode(raw: Buffer, header: string | string[] | undefined, maxByt
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE')
         throw new ResponseTooLargeError(maxBytes);
-      throw error;
+      const coding = names[i] ?? 'its coding';
+      throw new BadEncodingError(
+        `Expected a body that decodes as ${coding} (its Content-Encoding), got bytes that do not (${(error as Error).message})`,
+        { cause: error },
+      );
     }
   }
   return bytes;

@@ -187,7 +187,10 @@ describe('fetchWhole over real HTTP', () => {
     await expect(large.text()).rejects.toBeInstanceOf(ResponseTooLargeError);
     const corrupt = await r.transport.fetchWhole(`${r.base}/corrupt-gzip`);
     expect(corrupt.status).toBe(200);
-    await expect(corrupt.text()).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
+    await expect(corrupt.text()).rejects.toMatchObject({
+      name: 'BadEncodingError',
+      cause: { code: 'Z_DATA_ERROR' },
+    });
   });
 
   it('reuses one socket for sequential calls', async () => {
