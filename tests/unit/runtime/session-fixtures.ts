@@ -192,7 +192,9 @@ export class KeptEvents extends EventHub {
   }
 
   override emit(record: SessionRecord, event: SessionEvent): void {
-    this.emitted.push(event);
+    // A copy: the hub may add `provider` and `label` to the event itself for its subscribers (its
+    // contract: each event is a new object for one call), and these tests state what was emitted.
+    this.emitted.push({ ...event });
     super.emit(record, event);
   }
 
