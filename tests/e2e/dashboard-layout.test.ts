@@ -17,6 +17,7 @@ import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { checkCharts } from '../support/chart-geometry.js';
 import { launchChromium } from '../support/chromium.js';
+import { until } from '../support/until.js';
 
 /** A 20 s window: ticks every 5 s (the first round step of at least a sixth of the window). */
 const WINDOW_MS = 20_000;
@@ -50,23 +51,6 @@ afterAll(async () => {
   await runtime?.shutdown({ deadlineMs: 0 });
   await app?.close();
 });
-
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await read();
-  }
-  return last;
-}
 
 /** The page's widths and the header's items, with the header showing the widest figures it can. */
 function measure(page: Page) {

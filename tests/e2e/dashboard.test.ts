@@ -17,6 +17,7 @@ import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
 import { launchChromium } from '../support/chromium.js';
+import { until } from '../support/until.js';
 
 const LIMIT = 6;
 
@@ -88,23 +89,6 @@ async function shown(page: Page) {
       ),
     };
   });
-}
-
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await read();
-  }
-  return last;
 }
 
 describe('dashboard in headless Chromium', () => {
