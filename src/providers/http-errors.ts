@@ -7,8 +7,7 @@
  */
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
-import { BadEncodingError } from './response-cap.js';
-import { ResponseTooLargeError } from './transport.js';
+import { UnusableResponseError } from './response-cap.js';
 import {
   matchRow,
   readErrorBody,
@@ -75,13 +74,10 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
       cause: scrubCause(value, scrub),
     });
   }
-  const tooLarge = findInChain(
-    value,
-    (e) => e instanceof ResponseTooLargeError || e instanceof BadEncodingError,
-  );
-  if (tooLarge !== undefined) {
-    return providerError('BAD_RESPONSE', `${where}: ${scrub((tooLarge as Error).message)}`, {
-      cause: scrubCause(tooLarge, scrub),
+  const unusable = findInChain(value, (e) => e instanceof UnusableResponseError);
+  if (unusable !== undefined) {
+    return providerError('BAD_RESPONSE', `${where}: ${scrub((unusable as Error).message)}`, {
+      cause: scrubCause(unusable, scrub),
     });
   }
   if (value instanceof APIError && typeof value.status === 'number') {

@@ -1,5 +1,8 @@
-/** Thrown when a response passes `maxResponseBytes`; mapped to `BAD_RESPONSE`. */
-export class ResponseTooLargeError extends Error {
+/** An answer troupe will not take, whatever a retry would meet: mapped to `BAD_RESPONSE`, its message kept. */
+export class UnusableResponseError extends Error {}
+
+/** Thrown when a response passes `maxResponseBytes`. */
+export class ResponseTooLargeError extends UnusableResponseError {
   readonly limitBytes: number;
   constructor(limitBytes: number) {
     super(`Expected a response body of at most ${limitBytes} bytes, got more`);
@@ -8,10 +11,24 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-/** Thrown when a response body does not decode as its `Content-Encoding` says; mapped to `BAD_RESPONSE`. */
-export class BadEncodingError extends Error {
+/** Thrown when a response body does not decode as its `Content-Encoding` says. */
+export class BadEncodingError extends UnusableResponseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BadEncodingError';
+  }
+}
+
+/**
+ * Thrown before a redirect to another origin is followed: nothing is sent there. `fetch` drops
+ * `Authorization` across origins, but a providers file's own `headers` (an `api-key`, say) and the
+ * prompt would go, and a provider's API has no reason to send a call elsewhere.
+ */
+export class CrossOriginRedirectError extends UnusableResponseError {
+  constructor(from: string, to: string) {
+    super(
+      `Expected the provider to answer at ${from}, got a redirect to ${to}, which troupe does not follow: if that is the provider's address, set baseURL to it`,
+    );
+    this.name = 'CrossOriginRedirectError';
   }
 }

@@ -12,7 +12,7 @@
  * stream; a compressed body is counted after decoding, by a `TransformStream` (`capBody`).
  */
 import { Agent, Dispatcher, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
-import { ResponseTooLargeError } from './response-cap.js';
+import { CrossOriginRedirectError, ResponseTooLargeError } from './response-cap.js';
 import { createWholeFetch, type FetchLike } from './whole-fetch.js';
 
 export interface TransportOptions {
@@ -67,7 +67,7 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
   entry.refs += 1;
   const held = entry;
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
-  const dispatcher = new CappedDispatcher(held.agent, maxResponseBytes);
+  const dispatcher = new CappedDispatcher(held.agent, maxResponseBytes, origin);
   let released = false;
 
   const fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -149,11 +149,20 @@ class CappedDispatcher extends Dispatcher {
   constructor(
     private readonly agent: Agent,
     private readonly maxBytes: number,
+    private readonly origin: string,
   ) {
     super();
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // Every leg of a request `fetch` sends comes here, so a redirect to another origin is refused
+    // before a byte goes there; `fetch` rejects with this error as the cause.
+    const to = String(options.origin);
+    if (to !== this.origin && new URL(to).origin !== this.origin) {
+      const refused = new CrossOriginRedirectError(this.origin, new URL(to).origin);
+      queueMicrotask(() => handler.onError?.(refused));
+      return true;
+    }
     return this.agent.dispatch(options, new CountingHandler(handler, this.maxBytes));
   }
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toProviderError } from '../../../src/providers/http-errors.js';
-import { BadEncodingError } from '../../../src/providers/response-cap.js';
+import { BadEncodingError, CrossOriginRedirectError } from '../../../src/providers/response-cap.js';
 
 const KEY = 'sk-transport-0123456789';
 const ctx = { provider: 'glm', secrets: [KEY], operation: 'chat completion' };
@@ -70,6 +70,16 @@ describe('a redirect fetch refuses to follow', () => {
       );
       expect(mapped.cause).toEqual({ name: 'TypeError', message: reason });
     }
+  });
+
+  it('a redirect to another origin, refused before anything is sent there, is BAD_RESPONSE saying where to point baseURL', () => {
+    const refused = new CrossOriginRedirectError('https://api.moonshot.cn', 'https://elsewhere.example');
+    const mapped = toProviderError(fetchFailed(refused), ctx);
+    expect(mapped.code).toBe('BAD_RESPONSE');
+    expect(mapped.retryable).toBe(false);
+    expect(mapped.message).toBe(
+      "glm chat completion: Expected the provider to answer at https://api.moonshot.cn, got a redirect to https://elsewhere.example, which troupe does not follow: if that is the provider's address, set baseURL to it",
+    );
   });
 
   it('another fetch failure with a similar message is not taken for a redirect', () => {
