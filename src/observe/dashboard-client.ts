@@ -235,7 +235,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     source.onerror = function () {
       if (source.readyState !== EventSource.CLOSED) { conn('reconnecting…'); return; }
       source.close();
-      conn('retry in ' + Math.round(retryMs / 1000) + ' s', 'the server refused the event stream (at most 32 dashboards by default: close a tab); retrying');
+      conn('retry in ' + Math.round(retryMs / 1000) + ' s', 'the server refused the event stream (too many dashboards open, 32 by default, or a token required); retrying');
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 15000);
     };
