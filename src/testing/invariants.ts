@@ -35,6 +35,12 @@ export interface ObservedLimits {
   readonly providers?: Readonly<
     Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
   >;
+  /**
+   * On a shared state reached asynchronously (Redis): a call admitted while another call's
+   * `RATE_LIMITED` answer was still being recorded starts up to a round trip into the cooldown.
+   * Starts this many ms after the answer, or fewer, are not held against `cooldownHolds`. 0 in memory.
+   */
+  readonly cooldownRaceMs?: number;
   /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
   readonly tokensOf?: (sessionId: string) => number;
 }

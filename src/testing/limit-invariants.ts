@@ -18,6 +18,8 @@ interface StartSeen {
 /** The observer's copy of a provider's cooldown machine (`machines/provider.ts`). */
 interface CooldownSeen {
   state: 'open' | 'coolingDown' | 'probing';
+  /** When the `RATE_LIMITED` answer that began (or last lengthened) the cooldown came. */
+  since: number;
   until: number;
   probe: string | null;
   /** When the probe started: one not refused within `PROBE_ACCEPTED_MS` opens the provider. */
@@ -71,6 +73,8 @@ export class LimitsSeen {
         cooldown.probe = null;
       }
       if (cooldown.state === 'coolingDown') {
+        // Admitted while the answer was being recorded in a shared state (`cooldownRaceMs`).
+        if (event.at - cooldown.since <= (this.limits.cooldownRaceMs ?? 0)) return;
         this.fail(
           'cooldownHolds',
           `${event.sessionId} started on ${seen.current} at ${event.at}, cooling down until ${cooldown.until}`,
@@ -110,6 +114,7 @@ export class LimitsSeen {
     const provider = event.type === 'session.fallback' ? event.from.provider : seen.current;
     const cooldown = this.cooldowns.get(provider) ?? {
       state: 'open',
+      since: 0,
       until: 0,
       probe: null,
       probeAt: 0,
@@ -118,6 +123,7 @@ export class LimitsSeen {
     if (error?.code === 'RATE_LIMITED') {
       const until = event.at + (error.retryAfterMs ?? 1000);
       cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
+      cooldown.since = event.at;
       cooldown.state = 'coolingDown';
       cooldown.probe = null;
       return;

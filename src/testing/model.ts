@@ -10,7 +10,9 @@
  * Given a shared `backend` (Redis), the scripted providers run on the real clock (a shared queue
  * cannot follow a simulated one) with short deadlines. What such a run checks: every session ends
  * exactly once through the shared store, calls in flight and rate windows per provider hold (each
- * call counted on the target it went to, fallback hops included), no provider call outlives its session, and nothing is left running, queued or live
+ * call counted on the target it went to, fallback hops included), cooldowns hold (but for a call
+ * admitted while another's `RATE_LIMITED` answer was being recorded: `COOLDOWN_RACE_MS`), no
+ * provider call outlives its session, and nothing is left running, queued or live
  * at the end, with history bounded. Not checked there: `priorityOrder` (admissions are seen through
  * pub/sub after the queue made them, so the order of events is not the order of admissions),
  * `metricsMatch` (`metrics()` counts what this instance ran, not sessions that ended in the queue),
@@ -75,6 +77,13 @@ export interface PropertyOptions {
   /** Looks at each run's runtime once every session ended (its `status()`, `metrics()`). */
   readonly onEnd?: (runtime: Runtime) => void;
 }
+
+/**
+ * On a backend, a call admitted (its shared-state compare-and-set done) while another call's
+ * `RATE_LIMITED` answer is still being written may start just after that answer: the cooldown is
+ * in the shared state one round trip later. Seen at 1 to 2 ms; this much slack, not more.
+ */
+const COOLDOWN_RACE_MS = 100;
 
 /** What a cluster does not promise per instance; a backend run does not check these. */
 const NOT_CHECKED_ON_A_BACKEND: readonly InvariantName[] = ['priorityOrder', 'metricsMatch'];
@@ -290,7 +299,13 @@ export async function runScenario(
   const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
   const observer = new RuntimeObserver(
     runtime,
-    { ...(backend === undefined ? limits : perInstanceLimits(limits, providers)), tokensOf: () => charged },
+    backend === undefined
+      ? { ...limits, tokensOf: () => charged }
+      : {
+          ...perInstanceLimits(limits, providers),
+          tokensOf: () => charged,
+          cooldownRaceMs: COOLDOWN_RACE_MS,
+        },
     undefined,
     (id) => timeouts.get(id),
   );

@@ -30,7 +30,8 @@ describe('runtime model on the Redis backend (fast-check)', () => {
         maxDeadlineMs: 600,
         maxCommands: 25,
       }),
-      { numRuns },
+      // A run that hangs fails on its own, with its seed and commands, before the test's timeout.
+      { numRuns, timeout: 20_000 },
     );
   }, 120_000);
 });
