@@ -25,6 +25,13 @@ export interface Violation {
   readonly detail: string;
 }
 
+/**
+ * On a backend, a call admitted (its shared-state compare-and-set done) while another call's
+ * `RATE_LIMITED` answer is still being written may start just after that answer: the cooldown is
+ * in the shared state one round trip later. Seen at 1 to 2 ms; the model allows this much, not more.
+ */
+export const COOLDOWN_RACE_MS = 100;
+
 export interface ObservedLimits {
   readonly maxConcurrent: number;
   /** Every this-many admissions per provider may pass over priority (the fairness turn). */

@@ -10,9 +10,7 @@
  * Given a shared `backend` (Redis), the scripted providers run on the real clock (a shared queue
  * cannot follow a simulated one) with short deadlines. What such a run checks: every session ends
  * exactly once through the shared store, calls in flight and rate windows per provider hold (each
- * call counted on the target it went to, fallback hops included), cooldowns hold (but for a call
- * admitted while another's `RATE_LIMITED` answer was being recorded: `COOLDOWN_RACE_MS`), no
- * provider call outlives its session, and nothing is left running, queued or live
+ * call counted on the target it went to, fallback hops included), cooldowns hold (`COOLDOWN_RACE_MS` aside), no provider call outlives its session, and nothing is left running, queued or live
  * at the end, with history bounded. Not checked there: `priorityOrder` (admissions are seen through
  * pub/sub after the queue made them, so the order of events is not the order of admissions),
  * `metricsMatch` (`metrics()` counts what this instance ran, not sessions that ended in the queue),
@@ -21,8 +19,7 @@
  */
 import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
 import { estimateTokens } from '../providers/estimate.js';
 import type { ChatProvider } from '../providers/port.js';
@@ -32,7 +29,7 @@ import type { SessionEngineKind } from '../runtime/session-engine.js';
 import type { Runtime, SessionHandle } from '../runtime/types.js';
 import { checkProviderContract } from './contract/check.js';
 import type { ContractOptions } from './contract/types.js';
-import { type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
+import { COOLDOWN_RACE_MS, type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
 import type { OpenAIServer } from './openai-server.js';
 import { ScriptedProvider, type Settlement } from './scripted-provider.js';
 import { ProviderWatch } from './watched-provider.js';
@@ -77,13 +74,6 @@ export interface PropertyOptions {
   /** Looks at each run's runtime once every session ended (its `status()`, `metrics()`). */
   readonly onEnd?: (runtime: Runtime) => void;
 }
-
-/**
- * On a backend, a call admitted (its shared-state compare-and-set done) while another call's
- * `RATE_LIMITED` answer is still being written may start just after that answer: the cooldown is
- * in the shared state one round trip later. Seen at 1 to 2 ms; this much slack, not more.
- */
-const COOLDOWN_RACE_MS = 100;
 
 /** What a cluster does not promise per instance; a backend run does not check these. */
 const NOT_CHECKED_ON_A_BACKEND: readonly InvariantName[] = ['priorityOrder', 'metricsMatch'];
@@ -299,13 +289,7 @@ export async function runScenario(
   const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
   const observer = new RuntimeObserver(
     runtime,
-    backend === undefined
-      ? { ...limits, tokensOf: () => charged }
-      : {
-          ...perInstanceLimits(limits, providers),
-          tokensOf: () => charged,
-          cooldownRaceMs: COOLDOWN_RACE_MS,
-        },
+    { ...(backend === undefined ? limits : perInstanceLimits(limits, providers)), tokensOf: () => charged },
     undefined,
     (id) => timeouts.get(id),
   );
@@ -346,12 +330,12 @@ export async function runScenario(
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
 }
 
-/** On a backend, `maxConcurrent` bounds each provider's Worker: the most that can run at once. */
-function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvider[]): ScenarioLimits {
+/** On a backend, `maxConcurrent` bounds each provider's Worker (the most at once); cooldowns have their race. */
+function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvider[]) {
   let maxConcurrent = 0;
   for (const { name } of providers)
     maxConcurrent += Math.min(limits.perProvider[name] ?? limits.maxConcurrent, limits.maxConcurrent);
-  return { ...limits, maxConcurrent };
+  return { ...limits, maxConcurrent, cooldownRaceMs: COOLDOWN_RACE_MS };
 }
 
 /** The fast-check property: random limits and command sequences, every invariant checked. */
