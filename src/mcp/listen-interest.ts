@@ -23,12 +23,6 @@ export class ListenInterest {
   #uris = 0;
   /** Over a bound: every update is wanted. */
   #everything = false;
-  readonly #wakes: (() => void)[] = [];
-
-  /** Calls `wake` whenever a listen request naming resources is recorded (`wantsAny` may have turned true). */
-  onWant(wake: () => void): void {
-    this.#wakes.push(wake);
-  }
 
   /** Reads one inbound JSON-RPC message, or a batch. */
   observe(message: unknown): void {
@@ -50,7 +44,6 @@ export class ListenInterest {
         this.#subscriptions.clear();
         this.#uris = 0;
       }
-      for (const wake of this.#wakes) wake();
     } else if (method === 'notifications/cancelled') {
       this.#forget((params as { requestId?: unknown } | undefined)?.requestId);
     }

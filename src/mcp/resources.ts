@@ -36,16 +36,8 @@ export const MODELS_URI = 'troupe://models';
 export type ResourceUpdates =
   | 'subscribed'
   | 'all'
-  | { readonly wants: (uri: string) => boolean }
-  /**
-   * `wantsAny` says whether `wants` could be true for any URI now; `onWant` registers what to call
-   * when it may have turned true (the server stops listening to the runtime while it is false).
-   */
-  | {
-      readonly wants: (uri: string) => boolean;
-      readonly wantsAny: () => boolean;
-      onWant(wake: () => void): void;
-    }
+  /** `wantsAny`, when given, says whether `wants` could be true for any URI now. */
+  | { readonly wants: (uri: string) => boolean; readonly wantsAny?: () => boolean }
   | 'none';
 
 export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
@@ -169,7 +161,6 @@ function pushUpdates(
   const subscribed = new Map<string, ServerContext>();
   low.setRequestHandler('resources/subscribe', (request, ctx) => {
     subscribed.set(request.params.uri, ctx);
-    mcp.resourceChanges.wake();
     return {};
   });
   low.setRequestHandler('resources/unsubscribe', (request) => {
@@ -204,9 +195,8 @@ function interestOf(
 ): () => boolean {
   if (updates === 'subscribed') return () => subscribed.size > 0;
   if (mcp.sessionFilter !== undefined) return () => false;
-  if (updates === 'all' || !('wantsAny' in updates)) return () => true;
-  updates.onWant(() => mcp.resourceChanges.wake());
-  return () => updates.wantsAny();
+  if (updates === 'all') return () => true;
+  return () => updates.wantsAny?.() ?? true;
 }
 
 /**

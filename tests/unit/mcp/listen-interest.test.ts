@@ -96,30 +96,3 @@ describe('ListenInterest.wantsAny', () => {
     expect(interest.wantsAny()).toBe(true);
   });
 });
-
-describe('ListenInterest.onWant', () => {
-  it('calls every registered wake each time a listen request naming resources is recorded, and only then', () => {
-    const interest = new ListenInterest();
-    const woken: string[] = [];
-    interest.onWant(() => woken.push('a'));
-    interest.onWant(() => woken.push('b'));
-    interest.observe(listen(1, []));
-    interest.observe({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
-    expect(woken).toEqual([]);
-    interest.observe(listen(2, ['troupe://sessions']));
-    // Woken after the request is recorded: `wantsAny()` is already true when a wake asks.
-    expect(woken).toEqual(['a', 'b']);
-    interest.observe(cancel(2));
-    expect(woken).toHaveLength(2);
-    interest.observe(listen(3, ['troupe://sessions/x']));
-    expect(woken).toEqual(['a', 'b', 'a', 'b']);
-  });
-
-  it('a wake sees wantsAny() true', () => {
-    const interest = new ListenInterest();
-    const seen: boolean[] = [];
-    interest.onWant(() => seen.push(interest.wantsAny()));
-    interest.observe(listen(1, ['troupe://sessions']));
-    expect(seen).toEqual([true]);
-  });
-});
