@@ -83,7 +83,7 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
   // encodes global `FormData` correctly, and `fetch` above converts it for undici.
   Object.assign(fetch, { Response: globalThis.Response });
 
-  const fetchWhole = createWholeFetch(held.agent, maxResponseBytes, fetch);
+  const fetchWhole = createWholeFetch(held.agent, origin, maxResponseBytes, fetch);
   Object.assign(fetchWhole, { Response: globalThis.Response });
 
   return {
@@ -158,8 +158,9 @@ class CappedDispatcher extends Dispatcher {
     // Every leg of a request `fetch` sends comes here, so a redirect to another origin is refused
     // before a byte goes there; `fetch` rejects with this error as the cause.
     const to = String(options.origin);
-    if (to !== this.origin && new URL(to).origin !== this.origin) {
-      const refused = new CrossOriginRedirectError(this.origin, new URL(to).origin);
+    const other = to === this.origin ? undefined : new URL(to).origin;
+    if (other !== undefined && other !== this.origin) {
+      const refused = new CrossOriginRedirectError(this.origin, other);
       queueMicrotask(() => handler.onError?.(refused));
       return true;
     }

@@ -39,9 +39,15 @@ const brotli = promisify(zlib.brotliDecompress) as Decoder;
 
 /**
  * `fallback` takes what this path does not: a `Request` object, a body other than a string (uploads,
- * streams), a redirect mode other than `follow`, and the second leg of a redirect.
+ * streams), a redirect mode other than `follow`, the second leg of a redirect, and a URL on another
+ * origin than `origin` (the transport's, whose dispatcher refuses it: one rule for both paths).
  */
-export function createWholeFetch(dispatcher: Dispatcher, maxBytes: number, fallback: FetchLike): FetchLike {
+export function createWholeFetch(
+  dispatcher: Dispatcher,
+  origin: string,
+  maxBytes: number,
+  fallback: FetchLike,
+): FetchLike {
   return async (input, init = {}) => {
     const body = init.body;
     const plain = typeof input === 'string' || input instanceof URL;
@@ -49,6 +55,7 @@ export function createWholeFetch(dispatcher: Dispatcher, maxBytes: number, fallb
       return fallback(input, init);
     }
     const url = typeof input === 'string' ? new URL(input) : input;
+    if (url.origin !== origin) return fallback(input, init);
     const method = (init.method ?? 'GET').toUpperCase();
     const answer = await dispatcher.request({
       origin: url.origin,

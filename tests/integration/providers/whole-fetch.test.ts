@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CrossOriginRedirectError } from '../../../src/providers/response-cap.js';
 import { acquireTransport, ResponseTooLargeError, type Transport } from '../../../src/providers/transport.js';
 
 const TEXT = 'a whole answer, decoded';
@@ -165,6 +166,20 @@ describe('fetchWhole over real HTTP', () => {
     const response = await r.transport.fetchWhole(`${r.base}/moved`, { method: 'POST', body: 'again' });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('POST again');
+  });
+
+  it('sends nothing to another origin than its transport’s: refused as a cross-origin redirect is', async () => {
+    const other = await rig((_req, res) => res.end('{}'));
+    try {
+      const failure = await r.transport.fetchWhole(`${other.base}/echo`, { method: 'POST', body: '{}' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(other.accepted).toBe(0);
+      expect((failure as Error).cause).toBeInstanceOf(CrossOriginRedirectError);
+    } finally {
+      await stop(other);
+    }
   });
 
   it('gives up draining a redirect body that never ends when the signal aborts', async () => {
