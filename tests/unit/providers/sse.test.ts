@@ -155,15 +155,16 @@ describe('readSSE: the SDK rules', () => {
     expect(cancelled()).toBe(false);
   });
 
-  it('a body kept open after [DONE] does not hold the answer: the read ends within the grace and the body is cancelled', async () => {
+  /** An answer and `[DONE]`, then whatever `pull` does with the body: read whole by `readSSE`. */
+  async function afterDone(
+    pull: (controller: ReadableStreamDefaultController<Uint8Array>) => void | Promise<void>,
+  ) {
     let cancelled = false;
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(encoder.encode('data: {"a":1}\n\ndata: [DONE]\n\n'));
       },
-      pull() {
-        return new Promise(() => undefined); // never another byte, never an end
-      },
+      pull,
       cancel() {
         cancelled = true;
       },
@@ -175,37 +176,28 @@ describe('readSSE: the SDK rules', () => {
       (c) => chunks.push(c),
       () => false,
     );
-    expect(chunks).toEqual([{ a: 1 }]);
-    expect(cancelled).toBe(true);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(DONE_GRACE_MS - 5);
+    return { chunks, cancelled, ms: performance.now() - started };
+  }
+
+  it('a body kept open after [DONE] does not hold the answer: the read ends within the grace and the body is cancelled', async () => {
+    // Never another byte, never an end.
+    const read = await afterDone(() => new Promise<void>(() => undefined));
+    expect(read.chunks).toEqual([{ a: 1 }]);
+    expect(read.cancelled).toBe(true);
+    expect(read.ms).toBeGreaterThanOrEqual(DONE_GRACE_MS - 5);
   });
 
   it('a body that keeps sending after [DONE] is cut off after the grace too, nothing of it handed over', async () => {
-    let cancelled = false;
+    // Bytes at once on every read (no turn of the event loop between them), for seconds, then an
+    // end: the read must stop by the clock, not by its timer nor by the end.
     let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(encoder.encode('data: {"a":1}\n\ndata: [DONE]\n\n'));
-      },
-      // Bytes at once on every read (no turn of the event loop between them), for seconds, then an
-      // end: the read must stop by the clock, not by its timer nor by the end.
-      pull(controller) {
-        sent += 1;
-        if (sent > 2_000_000) controller.close();
-        else controller.enqueue(encoder.encode('data: {"more":true}\n\n'));
-      },
-      cancel() {
-        cancelled = true;
-      },
+    const read = await afterDone((controller) => {
+      sent += 1;
+      if (sent > 2_000_000) controller.close();
+      else controller.enqueue(encoder.encode('data: {"more":true}\n\n'));
     });
-    const chunks: unknown[] = [];
-    await readSSE(
-      new Response(stream),
-      (c) => chunks.push(c),
-      () => false,
-    );
-    expect(chunks).toEqual([{ a: 1 }]);
-    expect(cancelled).toBe(true);
+    expect(read.chunks).toEqual([{ a: 1 }]);
+    expect(read.cancelled).toBe(true);
     expect(sent).toBeGreaterThan(0);
     expect(sent).toBeLessThan(2_000_000);
   });
