@@ -1,15 +1,26 @@
 /**
- * The baseline's `chat` tool, shared by `bench stdio`'s children: one call to the instant simulated
+ * The baseline's `chat` tool, shared by the bare servers of `bench stdio` and `bench mcp`: one call to the instant simulated
  * provider, answered as text (no session, no metadata, no conversation).
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { ChatProvider } from '../src/providers/port.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 
-const provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } });
-
-/** Registers the tool on `server` under `name` (`bare_chat` beside troupe's own `chat`). */
-export function addBareChat(server: McpServer, name = 'chat'): McpServer {
+/**
+ * Registers the tool on `server` under `name` (`bare_chat` beside troupe's own `chat`), answering
+ * from `provider` (the instant simulated provider unless given).
+ */
+export function addBareChat(
+  server: McpServer,
+  {
+    name = 'chat',
+    provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } }),
+  }: {
+    name?: string;
+    provider?: ChatProvider;
+  } = {},
+): McpServer {
   server.registerTool(
     name,
     {

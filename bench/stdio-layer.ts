@@ -16,9 +16,8 @@ import { addBareChat } from './bare-chat.js';
 const logger = createLogger({ base: { component: 'stdio' } });
 const { mcp } = await bootstrap(process.env, logger, undefined, undefined, await loadConfig({}, process.env));
 serveOverStdio(mcp, logger, (era, listening) =>
-  addBareChat(
-    createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
-    'bare_chat',
-  ),
+  addBareChat(createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }), {
+    name: 'bare_chat',
+  }),
 );
 process.stdin.once('end', () => process.exit(0));
