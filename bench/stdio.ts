@@ -10,7 +10,11 @@
  * Besides calls/s, each level reports the server child's CPU per call (`/proc/<pid>/stat`, Linux
  * only; `null` elsewhere): on a loaded machine throughput swings with the scheduler, CPU per call
  * much less. `BENCH_CHILD_NODE_ARGS` (space-separated) goes to every child, e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. `BENCH_STDIO_BEFORE=<checkout>` adds a
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. A third server, `layer` (bench/stdio-layer.ts),
+ * is troupe's stdio server as the CLI wires it with the baseline's tool added as `bare_chat`: each
+ * level prints it against the bare server (`layerRatio`, `layerCpuRatio`) and what the session costs
+ * beyond it (`sessionCpuUsPerCall`: troupe's server CPU per call minus the layer's).
+ * `BENCH_STDIO_BEFORE=<checkout>` adds a
  * third side, `before`: that checkout's built CLI (`<checkout>/dist/src/cli/main.js`), for an A/B
  * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its).
  */
@@ -26,11 +30,12 @@ const PROTOCOLS = ['2025-11-25', '2026-07-28'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./stdio-bare.js', import.meta.url));
+const LAYER = fileURLToPath(new URL('./stdio-layer.js', import.meta.url));
 const BEFORE = process.env.BENCH_STDIO_BEFORE;
 
 const CHILD_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
-type SideName = 'troupe' | 'bare' | 'before';
+type SideName = 'troupe' | 'bare' | 'layer' | 'before';
 
 interface Server {
   readonly client: Client;
@@ -74,16 +79,21 @@ interface Sample {
   serverCpuUsPerCall: number;
 }
 
-async function drive({ client, cpuUs }: Server, calls: number, inFlight: number): Promise<Sample> {
+async function drive(
+  { client, cpuUs }: Server,
+  calls: number,
+  inFlight: number,
+  tool = 'chat',
+): Promise<Sample> {
   let next = 0;
   const worker = async () => {
     while (next < calls) {
       next++;
       const result = await client.callTool({
-        name: 'chat',
+        name: tool,
         arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: 0 } },
       });
-      if (result.isError) throw new Error(`chat failed: ${JSON.stringify(result.content)}`);
+      if (result.isError) throw new Error(`${tool} failed: ${JSON.stringify(result.content)}`);
     }
   };
   const cpu = cpuUs();
@@ -113,16 +123,23 @@ export async function run(argv: readonly string[]): Promise<void> {
   const calls = flag(argv, 'calls', 1500);
   const rounds = flag(argv, 'rounds', 3);
   const protocols = protocolsOf(argv);
-  const names: SideName[] = beforeCli === undefined ? ['bare', 'troupe'] : ['bare', 'troupe', 'before'];
+  const names: SideName[] =
+    beforeCli === undefined ? ['bare', 'layer', 'troupe'] : ['bare', 'layer', 'troupe', 'before'];
+  const argsOf = (side: SideName): string[] =>
+    side === 'bare'
+      ? [BARE]
+      : side === 'layer'
+        ? [LAYER]
+        : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
+  const toolOf = (side: SideName) => (side === 'layer' ? 'bare_chat' : 'chat');
   const servers = new Map<string, Server>();
   const samples = new Map<string, Sample[]>();
   const key = (p: Protocol, side: SideName, level?: number) => `${p} ${side} ${level ?? ''}`;
   for (const protocol of protocols) {
     for (const side of names) {
-      const args = side === 'bare' ? [BARE] : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
-      const server = await connect(args, protocol);
+      const server = await connect(argsOf(side), protocol);
       servers.set(key(protocol, side), server);
-      await drive(server, 300, 8);
+      await drive(server, 300, 8, toolOf(side));
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -132,7 +149,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       for (const level of LEVELS) {
         const n = level === 1 ? Math.ceil(calls / 3) : calls;
         for (const side of order) {
-          const sample = await drive(servers.get(key(protocol, side)) as Server, n, level);
+          const sample = await drive(servers.get(key(protocol, side)) as Server, n, level, toolOf(side));
           const k = key(protocol, side, level);
           samples.set(k, [...(samples.get(k) ?? []), sample]);
         }
@@ -159,6 +176,13 @@ export async function run(argv: readonly string[]): Promise<void> {
         baselineServerCpuUsPerCall: us(cpuOf(b)),
         serverCpuRatio: ratio(cpuOf(o), cpuOf(b)),
       };
+      // troupe's server without a session (side `layer`): its MCP layer alone, and what is left.
+      const layer = samples.get(key(protocol, 'layer', level)) ?? [];
+      entry.layerCallsPerSec = Math.round(median(layer.map((s) => s.perSec)));
+      entry.layerRatio = round(median(layer.map((s) => s.perSec)) / basePerSec);
+      entry.layerServerCpuUsPerCall = us(cpuOf(layer));
+      entry.layerCpuRatio = ratio(cpuOf(layer), cpuOf(b));
+      entry.sessionCpuUsPerCall = us(cpuOf(o) - cpuOf(layer));
       if (beforeCli !== undefined) {
         const before = samples.get(key(protocol, 'before', level)) ?? [];
         entry.beforeCallsPerSec = Math.round(median(before.map((s) => s.perSec)));
