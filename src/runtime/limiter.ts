@@ -109,6 +109,14 @@ export function refundProvider(start: Start, probe: boolean) {
   };
 }
 
+/** Takes back a model charge (its start was given back). */
+export function refundModel(start: Start) {
+  return (state: WindowState): { state: WindowState; result: undefined } => ({
+    state: releaseSlot(uncharge(state, start), start.sessionId),
+    result: undefined,
+  });
+}
+
 function uncharge(w: WindowState, start: Start): WindowState {
   const second = Math.floor(start.now / 1000);
   const hour = Math.floor(start.now / 3_600_000);

@@ -19,6 +19,7 @@ import {
   type ProviderState,
   providerKey,
   type RateLimits,
+  refundModel,
   refundProvider,
   type Start,
   settleModel,
@@ -60,6 +61,36 @@ export class Limiter {
   /** Charges a start to its provider and its model, or to neither. */
   tryStart(provider: string, start: Start): Promise<Acquired> {
     return Promise.resolve(this.start(provider, start, (k, i, c, t) => this.state.update(k, i, c, t)));
+  }
+
+  /**
+   * `tryStart` for a start asked while other calls run on this instance. A `RATE_LIMITED` answer
+   * this instance received meanwhile may not be in the shared state yet: its settle is on its way,
+   * and the start's compare-and-set may have come just before it, so the start would begin in a
+   * cooldown this instance already knew of. `answers` counts the `RATE_LIMITED` answers this
+   * instance received: when it moved during the ask, the start is given back and asked again. The
+   * updates of a key made by one instance apply in the order they were made (`SharedState`), so
+   * that ask comes after the answer's settle and finds its cooldown.
+   */
+  async tryStartFresh(provider: string, start: Start, answers: () => number): Promise<Acquired> {
+    for (;;) {
+      const before = answers();
+      const got = await this.tryStart(provider, start);
+      if (!got.ok || answers() === before) return got;
+      await this.state.update(
+        providerKey(provider),
+        initialProviderState,
+        refundProvider(start, got.probe),
+        LIMITER_TTL_MS,
+      );
+      if (this.modelLimits(provider, start.model) !== undefined)
+        await this.state.update(
+          modelKey(provider, start.model),
+          emptyWindow,
+          refundModel(start),
+          LIMITER_TTL_MS,
+        );
+    }
   }
 
   tryStartNow(provider: string, start: Start): Acquired {

@@ -110,42 +110,45 @@ export class LocalLimits {
     const hop = target.provider !== record.provider;
     if (hop) this.leaveLane(record);
     const start = this.startOf(record, target.model, lapsesAt);
-    shared.limiter.tryStart(target.provider, start).then(
-      (got) => {
-        if (record.result !== null) {
+    // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
+    shared.limiter
+      .tryStartFresh(target.provider, start, () => this.counters.rateLimited)
+      .then(
+        (got) => {
+          if (record.result !== null) {
+            this.asking.delete(record);
+            // Stryker disable next-line ConditionalExpression: a refused start holds nothing to end (→ true); → false is killed.
+            if (got.ok) this.settleShared(target.provider, start, ENDED);
+            return;
+          }
+          if (got.ok) {
+            this.asking.delete(record);
+            if (hop) this.enterLane(record, target.provider);
+            record.waitingFor = undefined;
+            record.limitStart = start;
+            shared.go(record);
+            return;
+          }
+          if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
+          record.waitingFor = got.limit;
+          const now = this.clock.now();
+          // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
+          const at = got.limit === 'maxConcurrent' ? null : got.at;
+          const waitMs = Math.max(50, (at ?? now + 1000) - now);
+          this.asking.set(
+            record,
+            this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs),
+          );
+        },
+        (error: unknown) => {
+          // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
           this.asking.delete(record);
-          // Stryker disable next-line ConditionalExpression: a refused start holds nothing to end (→ true); → false is killed.
-          if (got.ok) this.settleShared(target.provider, start, ENDED);
-          return;
-        }
-        if (got.ok) {
-          this.asking.delete(record);
+          shared.onError(error);
+          if (record.result !== null) return;
           if (hop) this.enterLane(record, target.provider);
-          record.waitingFor = undefined;
-          record.limitStart = start;
           shared.go(record);
-          return;
-        }
-        if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
-        record.waitingFor = got.limit;
-        const now = this.clock.now();
-        // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
-        const at = got.limit === 'maxConcurrent' ? null : got.at;
-        const waitMs = Math.max(50, (at ?? now + 1000) - now);
-        this.asking.set(
-          record,
-          this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs),
-        );
-      },
-      (error: unknown) => {
-        // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
-        this.asking.delete(record);
-        shared.onError(error);
-        if (record.result !== null) return;
-        if (hop) this.enterLane(record, target.provider);
-        shared.go(record);
-      },
-    );
+        },
+      );
   }
 
   private settleShared(provider: string, start: Start, outcome: CallOutcome): void {

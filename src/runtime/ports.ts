@@ -77,7 +77,11 @@ export interface SharedLimits {
   apply(): Promise<void>;
 }
 
-/** Small shared states (a provider's limiter and cooldown, a breaker, a budget), each under a key, changed atomically. */
+/**
+ * Small shared states (a provider's limiter and cooldown, a breaker, a budget), each under a key,
+ * changed atomically. The updates of one key made by one instance apply in the order they were
+ * made (`Limiter.tryStartFresh` relies on it: an ask made after a settle finds what it wrote).
+ */
 export interface SharedState {
   /** Reads the JSON-able state under `key` (or `init()` when none), applies `change` (pure; may run more than once on a conflict), stores the state it returns (expiring after `ttlMs` when given) and resolves to its `result`. */
   update<S, R>(

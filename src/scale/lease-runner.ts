@@ -129,7 +129,8 @@ export class LeaseRunner {
       };
       let got: Awaited<ReturnType<Limiter['tryStart']>>;
       try {
-        got = await this.limiter.tryStart(data.input.provider, start);
+        // Asked again when a RATE_LIMITED answer reached this instance meanwhile (`tryStartFresh`).
+        got = await this.limiter.tryStartFresh(data.input.provider, start, this.answers);
       } catch (error) {
         // The shared limits could not be read or changed (Redis cut, or changed by other instances
         // at every try): this session alone waits a moment and asks again; its queue deadline holds.
@@ -183,6 +184,9 @@ export class LeaseRunner {
     if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
     return undefined;
   }
+
+  /** The `RATE_LIMITED` answers the local runtime has received. */
+  private readonly answers = (): number => this.s.local.metrics().limits?.rateLimited ?? 0;
 
   /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */
   private readonly reported = (error: unknown): never => {

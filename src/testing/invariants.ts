@@ -26,11 +26,15 @@ export interface Violation {
 }
 
 /**
- * On a backend, a call admitted (its shared-state compare-and-set done) while another call's
- * `RATE_LIMITED` answer is still being written may start just after that answer: the cooldown is
- * in the shared state one round trip later. Seen at 1 to 2 ms; the model allows this much, not more.
+ * How far into a cooldown a call may start on a backend and not break `cooldownHolds`. A start
+ * charged while the instance heard another call's `RATE_LIMITED` answer is given back and asked
+ * again after that answer's settle (`Limiter.tryStartFresh`), so on one instance (the model's) no
+ * call starts into a cooldown: none is allowed. Across instances a call admitted by another one
+ * within the round trip that writes the cooldown still starts a millisecond or two into it; the
+ * model does not run several instances. (It was 100 ms before the second ask: starts whose charge
+ * was answered after the 429 had been heard, 1 to 2 ms in, rarely more under load.)
  */
-export const COOLDOWN_RACE_MS = 100;
+export const COOLDOWN_RACE_MS = 0;
 
 export interface ObservedLimits {
   readonly maxConcurrent: number;

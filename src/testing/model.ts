@@ -330,7 +330,7 @@ export async function runScenario(
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
 }
 
-/** On a backend, `maxConcurrent` bounds each provider's Worker (the most at once); cooldowns have their race. */
+/** On a backend, `maxConcurrent` bounds each provider's Worker (the most at once); `COOLDOWN_RACE_MS` for cooldowns. */
 function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvider[]) {
   let maxConcurrent = 0;
   for (const { name } of providers)

@@ -23,6 +23,7 @@ import {
 } from '../../../src/runtime/limiter.js';
 import { Limiter, outcomeOf } from '../../../src/runtime/limits.js';
 import { MemorySharedState } from '../../../src/runtime/memory-state.js';
+import type { SharedState } from '../../../src/runtime/ports.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 const T0 = 10 * 3_600_000 + 500; // mid-second, mid-hour
@@ -306,6 +307,107 @@ describe('Limiter over a shared state', () => {
     expect(await limiter.tryStart('p', start('b'))).toMatchObject({
       limit: 'requestsPerMinute',
       model: true,
+    });
+  });
+});
+
+describe('Limiter.tryStartFresh: a RATE_LIMITED answer received while a start is asked', () => {
+  const config = new Map([
+    [
+      'p',
+      { maxConcurrent: 9, requestsPerMinute: 10, models: { m: { requestsPerMinute: 1, maxConcurrent: 1 } } },
+    ],
+  ]);
+  /**
+   * A port over a memory state whose next update of `p`'s state, once applied, runs `meanwhile`
+   * before it answers: what another call's answer does while a start's compare-and-set is on its way.
+   */
+  const setup = () => {
+    const clock = new ManualClock();
+    clock.time = T0;
+    const memory = new MemorySharedState(clock);
+    let meanwhile: (() => void) | undefined;
+    const updates: string[] = [];
+    const state: SharedState = {
+      update: async (key, init, change, ttlMs) => {
+        updates.push(key);
+        const result = memory.updateNow(key, init, change, ttlMs);
+        const then = key === providerKey('p') ? meanwhile : undefined;
+        meanwhile = undefined;
+        then?.();
+        return result;
+      },
+      read: async (key) => memory.readNow(key),
+    };
+    const limiter = new Limiter(config, state);
+    const left = () => ({
+      provider: remaining(
+        (memory.readNow<ProviderState>(providerKey('p')) as ProviderState).w,
+        { maxConcurrent: 9, requestsPerMinute: 10 },
+        T0,
+      ),
+      model: remaining(
+        memory.readNow(modelKey('p', 'm')) ?? initialProviderState().w,
+        config.get('p')!.models.m,
+        T0,
+      ),
+    });
+    return { limiter, memory, updates, left, meanwhile: (fn: () => void) => (meanwhile = fn) };
+  };
+
+  it("is given back and asked again after that answer's settle, and finds its cooldown", async () => {
+    const { limiter, left, meanwhile } = setup();
+    let answers = 0;
+    const x = { ...start('x'), model: 'other' };
+    await limiter.tryStart('p', x);
+    meanwhile(() => {
+      // x's 429 reaches this instance; its settle is made after the start's update, before its answer.
+      answers++;
+      void limiter.settle('p', x, T0 + 1, { kind: 'rateLimited', retryAfterMs: 1000 });
+    });
+    const got = await limiter.tryStartFresh('p', start('y'), () => answers);
+    expect(got).toEqual({ ok: false, limit: 'cooldown', at: T0 + 1001 });
+    // y is charged to neither: x's request alone is counted, every slot is free.
+    expect(left()).toEqual({
+      provider: { maxConcurrent: 9, requestsPerMinute: 9, tokensPerMinute: null, tokensPerDay: null },
+      model: { maxConcurrent: 1, requestsPerMinute: 1, tokensPerMinute: null, tokensPerDay: null },
+    });
+  });
+
+  it('asked again with no cooldown to find, it is charged once; with no answer meanwhile, asked once', async () => {
+    const { limiter, left, meanwhile, updates, memory } = setup();
+    let answers = 0;
+    // A 429 of another provider: nothing to find, but this instance cannot tell.
+    meanwhile(() => answers++);
+    expect(await limiter.tryStartFresh('p', start('y'), () => answers)).toEqual({ ok: true, probe: false });
+    expect(left()).toEqual({
+      provider: { maxConcurrent: 8, requestsPerMinute: 9, tokensPerMinute: null, tokensPerDay: null },
+      model: { maxConcurrent: 0, requestsPerMinute: 0, tokensPerMinute: null, tokensPerDay: null },
+    });
+    // A model without limits of its own: nothing of it to give back, no state written for it.
+    meanwhile(() => answers++);
+    expect(await limiter.tryStartFresh('p', { ...start('w'), model: 'other' }, () => answers)).toMatchObject({
+      ok: true,
+    });
+    expect(memory.readNow(modelKey('p', 'other'))).toBeUndefined();
+    const asked = updates.length;
+    expect(await limiter.tryStartFresh('p', { ...start('z'), model: 'other' }, () => answers)).toEqual({
+      ok: true,
+      probe: false,
+    });
+    expect(updates.length).toBe(asked + 1);
+  });
+
+  it('a probe given back hands the probe to its next ask', async () => {
+    const { limiter, meanwhile } = setup();
+    let answers = 0;
+    await limiter.settle('p', start('x'), T0 - 2000, { kind: 'rateLimited', retryAfterMs: 1000 });
+    meanwhile(() => answers++);
+    expect(await limiter.tryStartFresh('p', start('y'), () => answers)).toEqual({ ok: true, probe: true });
+    // The probe is y's: another start waits for it.
+    expect(await limiter.tryStart('p', { ...start('z'), model: 'other' })).toMatchObject({
+      ok: false,
+      limit: 'cooldown',
     });
   });
 });

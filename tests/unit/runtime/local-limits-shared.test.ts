@@ -143,6 +143,26 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([b, c]);
   });
 
+  it('a retry asking while a RATE_LIMITED answer arrives here asks again after its settle, and waits for its cooldown', async () => {
+    const { limits, went, clock, sharedLimiter } = setup({ p: { requestsPerMinute: 10 } }, { shared: true });
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    // Its ask is on its way (charged, not yet answered) when another call's 429 comes back here.
+    limits.observe(record('b', { admitted: true }), rateLimited(5_000));
+    await settle();
+    expect(went).toEqual([]);
+    expect(a.waitingFor).toBe('cooldown');
+    // Given back: only the probe that ends the cooldown will be charged.
+    expect(sharedLimiter?.budgetsNow(['p'], T0).p).toMatchObject({
+      cooldown: 'coolingDown',
+      remaining: { requestsPerMinute: 10 },
+    });
+    clock.time = T0 + 5_000;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([a]);
+  });
+
   it('a session that ends while its retry waits to look again asks the shared limiter no more', async () => {
     const { limits, went, clock, sharedLimiter, sharedState } = setup(
       { p: { requestsPerMinute: 1 } },
