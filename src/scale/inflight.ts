@@ -18,15 +18,23 @@ export class Inflight {
 
   /** `port` with every call that returns a promise counted until it settles; the rest as they are. */
   wrap<P extends object>(port: P): P {
+    // One wrapper per method, made on first use (not one per call).
+    const wrappers = new WeakMap<(...args: unknown[]) => unknown, (...args: unknown[]) => unknown>();
     return new Proxy(port, {
       get: (target, name) => {
         const value: unknown = Reflect.get(target, name, target);
         if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          const result: unknown = Reflect.apply(value, target, args);
-          if (result instanceof Promise) this.track(result);
-          return result;
-        };
+        const method = value as (...args: unknown[]) => unknown;
+        let wrapper = wrappers.get(method);
+        if (wrapper === undefined) {
+          wrapper = (...args: unknown[]) => {
+            const result = Reflect.apply(method, target, args);
+            if (result instanceof Promise) this.track(result);
+            return result;
+          };
+          wrappers.set(method, wrapper);
+        }
+        return wrapper;
       },
     });
   }

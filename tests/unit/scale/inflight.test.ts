@@ -47,6 +47,10 @@ describe('Inflight', () => {
     expect(await own).toBe('own');
     await expect(wrapped.failing()).rejects.toThrow('refused');
     expect(inflight.size).toBe(0);
+    // One wrapper per method; a method replaced on the port is the one called.
+    expect(wrapped.own).toBe(wrapped.own);
+    port.sync = (value: number) => value + 1;
+    expect(wrapped.sync(21)).toBe(22);
   });
 
   it('drain waits for calls in flight, and for the calls their continuations make', async () => {
