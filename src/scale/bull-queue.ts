@@ -10,6 +10,10 @@ import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
+/** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
+const QUEUED = 'session';
+const MOVED = 'hop';
+
 export interface QueueSettings {
   readonly url: string;
   readonly prefix: string;
@@ -80,7 +84,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const queue = this.queue(input.provider);
     await Promise.all([
       queue.add(
-        'session',
+        QUEUED,
         { ...session, request: encodeRequest(session.request) },
         {
           jobId: input.sessionId,
@@ -101,7 +105,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const queue = this.queues.get(provider);
     if (queue === undefined) return undefined;
     const job = await queue.getJob(sessionId);
-    if (job === undefined || job === null) return undefined;
+    // A moved hop's job (`Lease.moveTo`) is a running session, not a queued one.
+    if (job === undefined || job === null || job.name !== QUEUED) return undefined;
     // `remove` fails on a job a Worker holds: the withdrawal and a lease never both win.
     return (await queue.remove(sessionId)) === 1 ? job.data : undefined;
   }
@@ -140,9 +145,19 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     let handedBack = false;
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
+      provider: job.queueName,
       handBack: async () => {
         handedBack = true;
         await job.moveToWait(token);
+      },
+      // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
+      // goes ahead of every queued session, in the order the hops came. Same job id: added once.
+      moveTo: async (provider) => {
+        await this.queue(provider).add(MOVED, job.data, {
+          jobId: job.data.input.sessionId,
+          removeOnComplete: true,
+          removeOnFail: true,
+        });
       },
     };
     const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);
@@ -156,7 +171,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
       // whole queue, on every instance, for `retryInMs` (its limiter key's TTL).
-      await this.queue(job.data.input.provider).rateLimit(held.retryInMs);
+      await this.queue(job.queueName).rateLimit(held.retryInMs);
       throw Worker.RateLimitError();
     }
   }

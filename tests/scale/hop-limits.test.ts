@@ -79,6 +79,51 @@ describe('fallback hops on Redis', () => {
     expect(good.maxInFlight).toBe(1);
   }, 30_000);
 
+  it("a hop's limits follow it: its first provider admits its next session at once, its target stays full", async () => {
+    // One at a time on each provider. X fails on `a` at once and runs 1.5 s on `b`.
+    const next = instances({ limits: { perProvider: { a: 1, b: 1 } } });
+    const runtime = await next();
+    good.reset();
+    const seen: string[] = [];
+    runtime.subscribe((e) => {
+      if ('sessionId' in e && e.sessionId === x.id && e.type !== 'session.delta')
+        seen.push(e.type === 'session.started' ? `started ${e.attempt}` : e.type);
+    });
+    const x = runtime.submit({
+      provider: 'a',
+      model: 'fault:503',
+      messages: [{ role: 'user', content: 'hop and stay' }],
+      fallbacks: [{ provider: 'b', model: 'fault:ok:latency=1500' }],
+    });
+    const onB = Date.now() + 5_000;
+    while (good.inFlight === 0 && Date.now() < onB) await new Promise((r) => setTimeout(r, 10));
+    expect(good.inFlight).toBe(1);
+    // While X runs on `b`: a session for `a` has `a`'s one slot, and one for `b` waits for X.
+    const y = runtime.submit({
+      provider: 'a',
+      model: 'echo-1',
+      messages: [{ role: 'user', content: 'on a' }],
+    });
+    const z = runtime.submit({
+      provider: 'b',
+      model: 'fault:ok:latency=100',
+      messages: [{ role: 'user', content: 'on b' }],
+    });
+    const [xr, yr, zr] = await Promise.all([x.result, y.result, z.result]);
+    expect([xr.ok, yr.ok, zr.ok]).toEqual([true, true, true]);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['a', 'PROVIDER_UNAVAILABLE'],
+      ['b', 'done'],
+    ]);
+    // One session on its way, as in memory: no second start, no end before its one end.
+    expect(xr.metadata.attempts).toBe(2);
+    expect(seen).toEqual(['session.queued', 'started 1', 'session.fallback', 'started 2', 'session.ended']);
+    // Y did not wait for X (which held `a`'s job slot until it ended on `b`: about 1.5 s).
+    expect(yr.metadata.queuedMs).toBeLessThan(700);
+    expect(good.maxInFlight).toBe(1);
+    expect(zr.metadata.queuedMs).toBeGreaterThan(700);
+  }, 30_000);
+
   it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
     const next = instances({});
     const runtime = await next();

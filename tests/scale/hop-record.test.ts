@@ -1,0 +1,141 @@
+/**
+ * Fallback hops in the cluster composition, on in-memory ports and a simulated clock (the same
+ * lease runner as on Redis): a hop is recorded (its run record at the new target) before any call
+ * goes to that target, so an instance taking the session over never resumes it on the target it
+ * left; and a hop to another provider moves to that provider's queue, so its concurrency follows
+ * the session (the provider it left admits its next session at once).
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { ClusterPorts, SessionStore } from '../../src/runtime/ports.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, SessionRequest } from '../../src/runtime/types.js';
+import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
+import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function settleDown(clock: SimulatedClock, steps = 5): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    await flush();
+    clock.increment(10);
+    await flush();
+  }
+}
+
+/** A store whose writes of a hop (`session.fallback`) wait until the test lets them through. */
+function holdingHops(store: SessionStore, held: (() => void)[]): SessionStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== 'putRunning') {
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      const put: SessionStore['putRunning'] = async (summary, event, run, ttlMs) => {
+        if (event.type === 'session.fallback') await new Promise<void>((resolve) => held.push(resolve));
+        await target.putRunning(summary, event, run, ttlMs);
+      };
+      return put;
+    },
+  });
+}
+
+function cluster() {
+  const clock = new SimulatedClock();
+  clock.set(1_000_000);
+  const hub = new MemoryClusterHub({ clock });
+  const p = new ScriptedProvider('p');
+  const q = new ScriptedProvider('q');
+  const held: (() => void)[] = [];
+  const stores: SessionStore[] = [];
+  const errors: unknown[] = [];
+  const backend: RuntimeBackend = {
+    kind: 'memory-cluster',
+    createRuntime: (options, local) =>
+      createClusterRuntime(options, local, (context): ClusterPorts => {
+        const ports = hub.ports(context, { sweepIntervalMs: 1000 });
+        const store = holdingHops(ports.store, held);
+        stores.push(ports.store);
+        return { ...ports, store };
+      }),
+  };
+  const runtime: Runtime = createRuntime({
+    providers: [p, q],
+    defaults: { model: 'm', maxAttempts: 1 },
+    limits: { perProvider: { p: 1, q: 1 } },
+    clock,
+    onError: (error) => errors.push(error),
+    backend,
+  });
+  return { clock, p, q, held, stores, errors, runtime };
+}
+
+const hopping: SessionRequest = {
+  provider: 'p',
+  messages: [{ role: 'user', content: 'hop' }],
+  fallbacks: [{ provider: 'q', model: 'm' }],
+};
+
+describe('fallback hops in the cluster composition', () => {
+  it('records a hop at its new target before the target gets a call', async () => {
+    const { clock, p, q, held, stores, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    expect(p.pending()).toHaveLength(1);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    // The hop's record is held: what a takeover would read still says `p`, so nothing goes to `q`.
+    expect(held).toHaveLength(1);
+    expect(q.calls).toHaveLength(0);
+    const before = await (stores[0] as SessionStore).leaseState(x.id);
+    expect(before.run?.routing?.target).toBe(0);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    // Recorded at `q`: an instance taking it over resumes it there. Then, and only then, `q` is called.
+    const after = await (stores[0] as SessionStore).leaseState(x.id);
+    expect(after.run?.routing?.target).toBe(1);
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const result = await x.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect(result.metadata.attempts).toBe(2);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it("a hop's concurrency follows it: its first provider admits its next session, its target stays full", async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    // X runs on `q`: `p` has its one slot for Y; Z waits for `q`'s.
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    const z = runtime.submit({ provider: 'q', messages: [{ role: 'user', content: 'on q' }] });
+    await settleDown(clock, 20);
+    expect(p.pending()).toHaveLength(1);
+    expect(q.pending()).toHaveLength(1);
+    expect(runtime.session(z.id)?.state).toBe('queued');
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const results = await Promise.all([x.result, y.result, z.result]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
