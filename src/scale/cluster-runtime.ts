@@ -355,7 +355,13 @@ export function createClusterRuntime(
       return true;
     },
     metrics: () =>
-      clusterMetrics(clusterStatus(store, local, limits, lifecycle.state, 0, view), counters, local, view),
+      clusterMetrics(
+        clusterStatus(store, local, limits, lifecycle.state, 0, view),
+        counters,
+        local,
+        view,
+        runner.stopped,
+      ),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

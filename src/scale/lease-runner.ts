@@ -69,6 +69,8 @@ const RUN_RECORD_GRACE_MS = 60_000;
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
   private readonly limiter: Limiter;
+  /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
+  private stoppedHere = 0;
 
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
@@ -88,6 +90,11 @@ export class LeaseRunner {
 
   get size(): number {
     return this.leased.size;
+  }
+
+  /** How many local ends were stops to go on, not cancellations (`metrics()` takes them out). */
+  get stopped(): number {
+    return this.stoppedHere;
   }
 
   has(id: string): boolean {
@@ -261,6 +268,7 @@ export class LeaseRunner {
         return run;
       },
     );
+    this.stoppedHere++;
     entry.handle.cancel('the session fell back; it resumes on its next target');
   }
 
@@ -277,7 +285,8 @@ export class LeaseRunner {
       entry.handover = true;
       ids.push(id);
       await entry.lease.handBack().catch(this.s.onError);
-      this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere');
+      if (this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere'))
+        this.stoppedHere++;
     }
     return ids;
   }

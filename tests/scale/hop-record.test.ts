@@ -106,6 +106,8 @@ describe('fallback hops in the cluster composition', () => {
       ['q', 'done'],
     ]);
     expect(result.metadata.attempts).toBe(2);
+    // Stopped here to go on from its record: one session, one end, not a cancellation.
+    expect(runtime.metrics().ended).toEqual({ done: 1, failed: 0, timedOut: 0, cancelled: 0 });
     expect(errors).toEqual([]);
     await runtime.shutdown({ deadlineMs: 0 });
   });
