@@ -124,6 +124,22 @@ describe('fallback hops on Redis', () => {
     expect(zr.metadata.queuedMs).toBeGreaterThan(700);
   }, 30_000);
 
+  it('a hop to another model of the same provider goes on in its job, on the same instance', async () => {
+    const next = instances({ limits: { perProvider: { a: 1 } } });
+    const runtime = await next();
+    const result = await runtime.submit({
+      provider: 'a',
+      model: 'fault:503',
+      messages: [{ role: 'user', content: 'hop within a' }],
+      fallbacks: [{ provider: 'a', model: 'echo-1' }],
+    }).result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['a', 'fault:503', 'PROVIDER_UNAVAILABLE'],
+      ['a', 'echo-1', 'done'],
+    ]);
+  }, 30_000);
+
   it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
     const next = instances({});
     const runtime = await next();

@@ -112,6 +112,57 @@ describe('fallback hops in the cluster composition', () => {
     await runtime.shutdown({ deadlineMs: 0 });
   });
 
+  it('a hop to another model of the same provider is recorded first too, and resumes here on that model', async () => {
+    const { clock, p, q, held, stores, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit({
+      provider: 'p',
+      model: 'm',
+      messages: [{ role: 'user', content: 'hop within p' }],
+      fallbacks: [{ provider: 'p', model: 'm2' }],
+    });
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(held).toHaveLength(1);
+    expect(p.calls).toHaveLength(1);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    expect((await (stores[0] as SessionStore).leaseState(x.id)).run?.routing?.target).toBe(1);
+    expect(p.pending().map((c) => c.request.model)).toEqual(['m2']);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const result = await x.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
+      ['m', 'PROVIDER_UNAVAILABLE'],
+      ['m2', 'done'],
+    ]);
+    expect(q.calls).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a session cancelled while its hop is being recorded ends cancelled, with its route, and calls nothing more', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(held).toHaveLength(1);
+    x.cancel('changed my mind');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    const result = await x.result;
+    expect(result.ok || result.metadata.state).toBe('cancelled');
+    expect(result.metadata.route?.map((h) => h.provider)).toEqual(['p', 'q']);
+    expect(q.calls).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
   it("a hop's concurrency follows it: its first provider admits its next session, its target stays full", async () => {
     const { clock, p, q, held, errors, runtime } = cluster();
     await runtime.ready;
