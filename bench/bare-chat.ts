@@ -27,11 +27,12 @@ export function addBareChat(
       description: 'One model call',
       inputSchema: z.object({ prompt: z.string(), extra: z.record(z.string(), z.unknown()).optional() }),
     },
-    async ({ prompt }, ctx) => {
-      const answer = await provider.complete(
-        { model: 'sim-fast', messages: [{ role: 'user', content: prompt }] },
-        { signal: ctx.mcpReq.signal },
-      );
+    async ({ prompt, extra }, ctx) => {
+      // `extra` goes to the provider as troupe's `chat` sends it (`simulateLatencyMs`).
+      const request = { model: 'sim-fast', messages: [{ role: 'user' as const, content: prompt }] };
+      const answer = await provider.complete(extra === undefined ? request : { ...request, extra }, {
+        signal: ctx.mcpReq.signal,
+      });
       return { content: [{ type: 'text', text: answer.content }] };
     },
   );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--json]`:
+ * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--latency-ms 0] [--json]`:
  * the built `troupe stdio` CLI (simulated provider; each call asks for zero latency through
  * `extra.simulateLatencyMs`) against a bare SDK v2 stdio server with the same `chat` tool on the
  * same instant provider (bench/stdio-bare.ts). Both are child processes driven by the SDK client's
@@ -84,6 +84,7 @@ async function drive(
   calls: number,
   inFlight: number,
   tool = 'chat',
+  latencyMs = 0,
 ): Promise<Sample> {
   let next = 0;
   const worker = async () => {
@@ -91,7 +92,7 @@ async function drive(
       next++;
       const result = await client.callTool({
         name: tool,
-        arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: 0 } },
+        arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: latencyMs } },
       });
       if (result.isError) throw new Error(`${tool} failed: ${JSON.stringify(result.content)}`);
     }
@@ -122,6 +123,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     );
   const calls = flag(argv, 'calls', 1500);
   const rounds = flag(argv, 'rounds', 3);
+  // The simulated provider's answer time, for every side alike: 0 measures the servers alone.
+  const latencyMs = flag(argv, 'latency-ms', 0);
   const protocols = protocolsOf(argv);
   const names: SideName[] =
     beforeCli === undefined ? ['bare', 'layer', 'troupe'] : ['bare', 'layer', 'troupe', 'before'];
@@ -149,7 +152,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       for (const level of LEVELS) {
         const n = level === 1 ? Math.ceil(calls / 3) : calls;
         for (const side of order) {
-          const sample = await drive(servers.get(key(protocol, side)) as Server, n, level, toolOf(side));
+          const server = servers.get(key(protocol, side)) as Server;
+          const sample = await drive(server, n, level, toolOf(side), latencyMs);
           const k = key(protocol, side, level);
           samples.set(k, [...(samples.get(k) ?? []), sample]);
         }
@@ -157,7 +161,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     }
   }
   await Promise.all([...servers.values()].map((s) => s.client.close()));
-  const figures: Record<string, unknown> = { calls, rounds };
+  const figures: Record<string, unknown> = { calls, rounds, latencyMs };
   const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
   const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? null : round(a / b));

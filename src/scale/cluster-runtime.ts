@@ -38,12 +38,15 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
+import { Inflight } from './inflight.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
+/** How long a shutdown waits for calls in flight before it closes the connections anyway, in ms. */
+const DRAIN_BOUND_MS = 5_000;
 
 export function createClusterRuntime(
   options: RuntimeOptions,
@@ -57,9 +60,10 @@ export function createClusterRuntime(
   const onError = options.onError ?? reportError;
   const providers = resolveProviders(options.providers);
   const ports = makePorts({ providers: [...providers.keys()], limits, clock, onError });
-  const { queue, store, bus, connection } = ports;
+  // Every call into the ports (from here and from the local runtime) is counted: shutdown waits for them.
   // Limits in providers' own units, cooldowns, breakers and budgets live in the shared state, shared by every instance.
-  const sharedState = ports.state;
+  const inflight = new Inflight();
+  const { queue, store, bus, connection, state: sharedState, limits: queueLimits } = inflight.ports(ports);
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
@@ -103,6 +107,9 @@ export function createClusterRuntime(
       clock.clearTimeout(sweepTimer);
       view.stop();
       await local.shutdown({ deadlineMs: 0 });
+      // What the shutdown's cancellations set off (their limiter settles, their events) and any
+      // call still in flight end before the connections close: after this nothing reaches them.
+      await inflight.drain(clock, DRAIN_BOUND_MS);
       await queue.close();
       await ports.close();
     },
@@ -121,7 +128,7 @@ export function createClusterRuntime(
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {
-    await ports.limits.apply();
+    await queueLimits.apply();
     await store.load();
     await bus.listen({
       event: onBus,
@@ -138,7 +145,7 @@ export function createClusterRuntime(
   ready.catch(onError);
 
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
-  connection.onReady(() => void retried(() => ports.limits.apply(), delay, onError));
+  connection.onReady(() => void retried(() => queueLimits.apply(), delay, onError));
   const up = () => connection.status() === 'ready';
 
   function armSweep(): void {
