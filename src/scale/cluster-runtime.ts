@@ -361,14 +361,10 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () =>
-      clusterMetrics(
-        clusterStatus(store, local, limits, lifecycle.state, 0, view),
-        counters,
-        local,
-        view,
-        runner.stopped,
-      ),
+    metrics: () => {
+      const status = clusterStatus(store, local, limits, lifecycle.state, 0, view);
+      return clusterMetrics(status, counters, local, view, runner.stopped);
+    },
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
