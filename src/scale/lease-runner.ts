@@ -38,7 +38,7 @@ interface Leased {
    * A fallback hop under way: the session stopped here and its run record, at its new target,
    * being written (it never fails: a failed write is reported and the hop resumes here).
    */
-  hop: Promise<RunRecord> | null;
+  hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
 }
 
 export interface LeaseRunnerSettings {
@@ -222,14 +222,16 @@ export class LeaseRunner {
         if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
         return undefined;
       }
-      restore = await hop;
+      const { run, recorded } = await hop;
+      restore = run;
       entry.hop = null;
       entry.handle = null;
       charged = undefined;
       cancelled = entry.cancelReason;
       if (entry.handover) return undefined;
       const at = providerOf(data.input, restore);
-      if (at === entry.lease.provider || cancelled !== null) continue;
+      // Not recorded: moved, it would be resumed from the old record, on the target it left.
+      if (at === entry.lease.provider || cancelled !== null || !recorded) continue;
       try {
         await entry.lease.moveTo(at);
         return undefined;
@@ -262,10 +264,10 @@ export class LeaseRunner {
     }
     const { timeoutMs } = entry.lease.session.input;
     entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
-      () => run,
+      () => ({ run, recorded: true }),
       (error: unknown) => {
         this.s.onError(error);
-        return run;
+        return { run, recorded: false };
       },
     );
     this.stoppedHere++;

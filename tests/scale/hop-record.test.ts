@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
-import type { ClusterPorts, SessionStore } from '../../src/runtime/ports.js';
+import type { ClusterPorts, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest } from '../../src/runtime/types.js';
 import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
@@ -24,8 +24,8 @@ async function settleDown(clock: SimulatedClock, steps = 5): Promise<void> {
   }
 }
 
-/** A store whose writes of a hop (`session.fallback`) wait until the test lets them through. */
-function holdingHops(store: SessionStore, held: (() => void)[]): SessionStore {
+/** A store whose writes of a hop (`session.fallback`) wait until the test lets them through, or fail. */
+function holdingHops(store: SessionStore, held: (() => void)[], fail: boolean): SessionStore {
   return new Proxy(store, {
     get(target, key, receiver) {
       if (key !== 'putRunning') {
@@ -33,7 +33,10 @@ function holdingHops(store: SessionStore, held: (() => void)[]): SessionStore {
         return typeof value === 'function' ? value.bind(target) : value;
       }
       const put: SessionStore['putRunning'] = async (summary, event, run, ttlMs) => {
-        if (event.type === 'session.fallback') await new Promise<void>((resolve) => held.push(resolve));
+        if (event.type === 'session.fallback') {
+          if (fail) throw new Error('Expected Redis to answer, got a reset');
+          await new Promise<void>((resolve) => held.push(resolve));
+        }
         await target.putRunning(summary, event, run, ttlMs);
       };
       return put;
@@ -41,7 +44,33 @@ function holdingHops(store: SessionStore, held: (() => void)[]): SessionStore {
   });
 }
 
-function cluster() {
+/**
+ * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
+ * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
+ */
+function losingFirstMove(queue: SessionQueue): SessionQueue {
+  let lost = false;
+  return new Proxy(queue, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'lease') return typeof value === 'function' ? value.bind(target) : value;
+      const lease: SessionQueue['lease'] = (run) =>
+        target.lease((leased) =>
+          run({
+            ...leased,
+            moveTo: async (provider) => {
+              if (lost) return leased.moveTo(provider);
+              lost = true;
+              await leased.handBack();
+            },
+          }),
+        );
+      return lease;
+    },
+  });
+}
+
+function cluster({ failHops = false, loseMove = false } = {}) {
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   const hub = new MemoryClusterHub({ clock });
@@ -55,9 +84,9 @@ function cluster() {
     createRuntime: (options, local) =>
       createClusterRuntime(options, local, (context): ClusterPorts => {
         const ports = hub.ports(context, { sweepIntervalMs: 1000 });
-        const store = holdingHops(ports.store, held);
+        const store = holdingHops(ports.store, held, failHops);
         stores.push(ports.store);
-        return { ...ports, store };
+        return { ...ports, store, ...(loseMove ? { queue: losingFirstMove(ports.queue) } : {}) };
       }),
   };
   const runtime: Runtime = createRuntime({
@@ -159,6 +188,64 @@ describe('fallback hops in the cluster composition', () => {
     expect(result.ok || result.metadata.state).toBe('cancelled');
     expect(result.metadata.route?.map((h) => h.provider)).toEqual(['p', 'q']);
     expect(q.calls).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop whose record cannot be written goes on here, on its new target, and is not moved', async () => {
+    const { clock, p, q, errors, runtime } = cluster({ failHops: true });
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    // Its job stays in `p`'s queue (the documented limit): a session for `p` waits meanwhile.
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    await settleDown(clock, 20);
+    expect(p.calls).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock, 20);
+    const result = await x.result;
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    // Not sent back to `p` from its old record: `p` now runs Y only.
+    expect(p.calls).toHaveLength(2);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    expect((await y.result).ok).toBe(true);
+    expect(q.calls).toHaveLength(1);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['Expected Redis to answer, got a reset']);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop recorded but not moved (its instance lost in between) moves on when its old job is taken up', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster({ loseMove: true });
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    // Its old job, back in `p`'s queue, was taken up: read at `q`, it moved there without a call.
+    expect(p.calls).toHaveLength(1);
+    expect(q.pending()).toHaveLength(1);
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    await settleDown(clock, 20);
+    expect(p.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const [xr, yr] = await Promise.all([x.result, y.result]);
+    expect([xr.ok, yr.ok]).toEqual([true, true]);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect(q.calls).toHaveLength(1);
     expect(errors).toEqual([]);
     await runtime.shutdown({ deadlineMs: 0 });
   });
