@@ -41,11 +41,12 @@ export interface Lease {
   handBack(): Promise<void>;
   /**
    * A fallback hop to another provider: puts the session in `provider`'s queue ahead of its queued
-   * sessions, to resume there from its run record (it counts in that provider's concurrency, and
-   * cannot be withdrawn as a queued one); this lease ends when its run returns. Adding it twice
-   * changes nothing.
+   * sessions, to resume there from its run record (it counts in that provider's concurrency); this
+   * lease ends when its run returns. Adding it twice changes nothing. While it waits there, its
+   * `deadlineAt` (its run deadline) is its queue deadline, and `withdraw(provider, id)` gives it back
+   * with its `input.provider` still the first one: the composition ends it from its run record.
    */
-  moveTo(provider: string): Promise<void>;
+  moveTo(provider: string, deadlineAt: number): Promise<void>;
 }
 
 /**

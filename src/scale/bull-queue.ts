@@ -105,8 +105,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const queue = this.queues.get(provider);
     if (queue === undefined) return undefined;
     const job = await queue.getJob(sessionId);
-    // A moved hop's job (`Lease.moveTo`) is a running session, not a queued one.
-    if (job === undefined || job === null || job.name !== QUEUED) return undefined;
+    if (job === undefined || job === null) return undefined;
     // `remove` fails on a job a Worker holds: the withdrawal and a lease never both win.
     return (await queue.remove(sessionId)) === 1 ? job.data : undefined;
   }
@@ -152,12 +151,16 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       },
       // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
       // goes ahead of every queued session, in the order the hops came. Same job id: added once.
-      moveTo: async (provider) => {
-        await this.queue(provider).add(MOVED, job.data, {
-          jobId: job.data.input.sessionId,
-          removeOnComplete: true,
-          removeOnFail: true,
-        });
+      moveTo: async (provider, deadlineAt) => {
+        const id = job.data.input.sessionId;
+        await Promise.all([
+          this.queue(provider).add(MOVED, job.data, {
+            jobId: id,
+            removeOnComplete: true,
+            removeOnFail: true,
+          }),
+          this.redis.zadd(this.keys.queueDeadlines, deadlineAt, `${provider}|${id}`),
+        ]);
       },
     };
     const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);

@@ -115,6 +115,15 @@ export class LeaseRunner {
     return true;
   }
 
+  /**
+   * A fallback hop that waited in `provider`'s queue, withdrawn from it (cancelled, or past its run
+   * deadline): it ends here from its run record, its route kept, without a call.
+   */
+  async endMoved(session: Lease['session'], provider: string): Promise<void> {
+    const ignore = () => Promise.resolve();
+    await this.run({ session, provider, handBack: ignore, moveTo: ignore });
+  }
+
   /** The queue's processor: runs one leased session here. */
   async run(lease: Lease): Promise<Held | undefined> {
     const data = lease.session;
@@ -145,7 +154,7 @@ export class LeaseRunner {
       // not yet moved (its instance lost in between) moves on to its target's queue first.
       if (state.run !== undefined) {
         const at = providerOf(data.input, state.run);
-        if (at !== lease.provider) return void (await lease.moveTo(at));
+        if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
       // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
@@ -224,21 +233,23 @@ export class LeaseRunner {
       }
       const { run, recorded } = await hop;
       restore = run;
-      entry.hop = null;
       entry.handle = null;
       charged = undefined;
-      cancelled = entry.cancelReason;
       if (entry.handover) return undefined;
       const at = providerOf(data.input, restore);
       // Not recorded: moved, it would be resumed from the old record, on the target it left.
-      if (at === entry.lease.provider || cancelled !== null || !recorded) continue;
-      try {
-        await entry.lease.moveTo(at);
-        return undefined;
-      } catch (error) {
-        // The target's queue could not take it: it resumes here, on its target, as before the move.
-        this.s.onError(error);
+      if (at !== entry.lease.provider && entry.cancelReason === null && recorded) {
+        try {
+          // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
+          await entry.lease.moveTo(at, restore.runDeadlineAt);
+          return undefined;
+        } catch (error) {
+          // The target's queue could not take it: it resumes here, on its target, as before the move.
+          this.s.onError(error);
+        }
       }
+      entry.hop = null;
+      cancelled = entry.cancelReason;
     }
   }
 

@@ -140,6 +140,59 @@ describe('fallback hops on Redis', () => {
     ]);
   }, 30_000);
 
+  it('a hop waiting for its full target ends at its run deadline, or at once when cancelled from another instance', async () => {
+    const next = instances({ limits: { perProvider: { b: 1 } } });
+    const [one, two] = [await next(), await next()];
+    good.reset();
+    const busy = one.submit({
+      provider: 'b',
+      model: 'fault:ok:latency=4000',
+      messages: [{ role: 'user', content: 'busy' }],
+    });
+    const onB = Date.now() + 5_000;
+    while (good.inFlight === 0 && Date.now() < onB) await new Promise((r) => setTimeout(r, 10));
+    const hop = (content: string) =>
+      one.submit(
+        {
+          provider: 'a',
+          model: 'fault:503',
+          messages: [{ role: 'user', content }],
+          fallbacks: [{ provider: 'b', model: 'echo-1' }],
+        },
+        { timeoutMs: 1_500 },
+      );
+    const started = Date.now();
+    const [late, cancelled] = [hop('late'), hop('cancelled')];
+    const moved = Date.now() + 5_000;
+    while (two.session(cancelled.id)?.provider !== 'b' && Date.now() < moved)
+      await new Promise((r) => setTimeout(r, 10));
+    // Recorded at `b`; its move to `b`'s queue is the next round trip (a cancel in between is
+    // marked and ends it when leased or at its run deadline: docs/scale-out.md, "Known limits").
+    await new Promise((r) => setTimeout(r, 200));
+    expect(two.cancel(cancelled.id, 'not needed')).toBe(true);
+    const c = await cancelled.result;
+    expect(Date.now() - started).toBeLessThan(1_400);
+    expect(c.ok || [c.metadata.state, c.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'cancelled',
+      [
+        ['a', 'PROVIDER_UNAVAILABLE'],
+        ['b', 'CANCELLED'],
+      ],
+    ]);
+    const l = await late.result;
+    // Its run deadline (1.5 s), give or take a sweep: not the backstop's.
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect(l.ok || [l.metadata.state, l.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'timedOut',
+      [
+        ['a', 'PROVIDER_UNAVAILABLE'],
+        ['b', 'TIMED_OUT'],
+      ],
+    ]);
+    expect((await busy.result).ok).toBe(true);
+    expect(chats(good)).toHaveLength(1);
+  }, 30_000);
+
   it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
     const next = instances({});
     const runtime = await next();

@@ -58,8 +58,8 @@ function losingFirstMove(queue: SessionQueue): SessionQueue {
         target.lease((leased) =>
           run({
             ...leased,
-            moveTo: async (provider) => {
-              if (lost) return leased.moveTo(provider);
+            moveTo: async (provider, deadlineAt) => {
+              if (lost) return leased.moveTo(provider, deadlineAt);
               lost = true;
               await leased.handBack();
             },
@@ -246,6 +246,61 @@ describe('fallback hops in the cluster composition', () => {
       ['q', 'done'],
     ]);
     expect(q.calls).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop waiting for its full target ends at its run deadline, or at once when cancelled, its route kept', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const busy = runtime.submit(
+      { provider: 'q', messages: [{ role: 'user', content: 'busy' }] },
+      { timeoutMs: 600_000 },
+    );
+    const submit = () => runtime.submit(hopping, { timeoutMs: 5_000, queueTimeoutMs: 30_000 });
+    const late = submit();
+    const cancelled = submit();
+    await settleDown(clock);
+    for (let i = 0; i < 2; i++) {
+      for (const call of p.pending()) call.settle('retryable');
+      await settleDown(clock, 20);
+      for (const release of held.splice(0)) release();
+      await settleDown(clock, 20);
+    }
+    // Both moved to `q`'s queue, where `busy` holds the one slot.
+    expect(q.calls).toHaveLength(1);
+    expect(runtime.session(cancelled.id)?.provider).toBe('q');
+    const hopAt = clock.now();
+    cancelled.cancel('no longer needed');
+    await settleDown(clock, 5);
+    const c = await cancelled.result;
+    expect(c.ok || [c.metadata.state, c.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'cancelled',
+      [
+        ['p', 'PROVIDER_UNAVAILABLE'],
+        ['q', 'CANCELLED'],
+      ],
+    ]);
+    let endedAt = 0;
+    void late.result.then(() => {
+      endedAt = clock.now();
+    });
+    for (let i = 0; i < 100 && endedAt === 0; i++) {
+      clock.increment(100);
+      await settleDown(clock, 1);
+    }
+    const l = await late.result;
+    expect(l.ok || [l.metadata.state, l.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'timedOut',
+      [
+        ['p', 'PROVIDER_UNAVAILABLE'],
+        ['q', 'TIMED_OUT'],
+      ],
+    ]);
+    // At its run deadline (5 s from its start), give or take a sweep (1 s): not at the backstop's 45 s.
+    expect(endedAt - hopAt).toBeLessThan(6_500);
+    expect(q.calls).toHaveLength(1);
+    busy.cancel('test over');
     expect(errors).toEqual([]);
     await runtime.shutdown({ deadlineMs: 0 });
   });

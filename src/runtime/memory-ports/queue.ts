@@ -9,7 +9,8 @@
  *   `rateLimit`). Unlike BullMQ, which puts it back at the head of its priority, it goes back
  *   behind the sessions of its priority that arrived meanwhile: the scheduler's lanes are FIFOs;
  * - `moveTo(provider)` (a fallback hop) puts the session, once its run settles, in that provider's
- *   lane at the highest priority (BullMQ: ahead of every prioritized job); it is no longer withdrawn;
+ *   lane at the highest priority (BullMQ: ahead of every prioritized job), its run deadline as its
+ *   queue deadline;
  * - queue deadlines stay until `clearDeadline` or the session's `settle`, so the composition's
  *   sweep ends a session that was leased only to be put back, once it waits again.
  * Every timer is the hub's clock's.
@@ -22,8 +23,6 @@ interface Job extends Schedulable {
   provider: string;
   priority: number;
   readonly session: QueuedSession;
-  /** Moved by a fallback hop: a running session, not a queued one. */
-  moved?: true;
   state: 'waiting' | 'delayed' | 'leased';
   /** The delay timer while `delayed`. */
   timer: unknown;
@@ -90,8 +89,7 @@ export class MemoryQueueCore {
 
   withdraw(provider: string, sessionId: string): QueuedSession | undefined {
     const job = this.jobs.get(sessionId);
-    if (job === undefined || job.provider !== provider || job.state === 'leased' || job.moved)
-      return undefined;
+    if (job === undefined || job.provider !== provider || job.state === 'leased') return undefined;
     if (job.state === 'waiting') this.scheduler.remove(job);
     else this.clock.clearTimeout(job.timer);
     this.jobs.delete(sessionId);
@@ -168,12 +166,12 @@ export class MemoryQueueCore {
     worker.inFlight.set(job.provider, (worker.inFlight.get(job.provider) ?? 0) + 1);
     worker.active++;
     let handedBack = false;
-    let movedTo: string | undefined;
+    let movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined;
     const lease: Lease = {
       session: job.session,
       provider: job.provider,
-      moveTo: (provider) => {
-        movedTo = provider;
+      moveTo: (provider, deadlineAt) => {
+        movedTo = { provider, deadlineAt };
         return Promise.resolve();
       },
       handBack: () => {
@@ -206,7 +204,7 @@ export class MemoryQueueCore {
     worker: Worker,
     handedBack: boolean,
     held: Held | undefined,
-    movedTo: string | undefined,
+    movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined,
   ): void {
     const { provider } = job;
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
@@ -214,9 +212,9 @@ export class MemoryQueueCore {
     if (!handedBack) {
       this.scheduler.release(provider);
       if (movedTo !== undefined) {
-        job.provider = movedTo;
+        job.provider = movedTo.provider;
         job.priority = MAX_PRIORITY;
-        job.moved = true;
+        this.deadlines.set(`${movedTo.provider}|${job.session.input.sessionId}`, movedTo.deadlineAt);
         this.wait(job);
       } else if (held === undefined) this.jobs.delete(job.session.input.sessionId);
       else if (held.modelOnly) {

@@ -639,7 +639,7 @@ describe('MemorySessionQueue: a fallback hop moves to its target', () => {
     await flush();
     expect([...runs.ids].sort()).toEqual(['hop', 'on-q']);
     expect(runs.lease('hop').provider).toBe('p');
-    await runs.lease('hop').moveTo('q');
+    await runs.lease('hop').moveTo('q', 50_000);
     await flush();
     // Until its run ends it holds `p`'s slot.
     expect(runs.ids).toHaveLength(2);
@@ -648,8 +648,6 @@ describe('MemorySessionQueue: a fallback hop moves to its target', () => {
     // `p` admits its next session at once; the hop waits for `q`'s slot, still in the queue.
     expect(runs.ids.slice(2)).toEqual(['next-p']);
     expect(await queue.waiting('q', 'hop')).toBe(true);
-    // A moved hop is a running session: not withdrawn as a queued one.
-    expect(await queue.withdraw('q', 'hop')).toBeUndefined();
     runs.end('on-q');
     await flush();
     // Ahead of `queued-q` (same priority, queued before the hop moved), leased from `q` now.
@@ -658,6 +656,25 @@ describe('MemorySessionQueue: a fallback hop moves to its target', () => {
     runs.end('hop');
     await flush();
     expect(runs.ids.at(-1)).toBe('queued-q');
+    expect(await queue.waiting('q', 'hop')).toBe(false);
+  });
+
+  it('keeps a waiting hop under its run deadline in its new queue, and gives it back on withdraw, its input unchanged', async () => {
+    const { instance } = cluster({ perProvider: { p: 1, q: 1 } });
+    const queue = instance();
+    await queue.add(session('busy', { provider: 'q', queueDeadlineAt: 99_999 }));
+    await queue.add(session('hop', { queueDeadlineAt: 99_999 }));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    await queue.clearDeadline('p', 'hop');
+    await runs.lease('hop').moveTo('q', 5_000);
+    runs.end('hop');
+    await flush();
+    expect(await queue.overdue(4_999, 10)).toEqual([]);
+    expect(await queue.overdue(5_000, 10)).toEqual([{ provider: 'q', sessionId: 'hop' }]);
+    expect(await queue.withdraw('p', 'hop')).toBeUndefined();
+    expect(await queue.withdraw('q', 'hop')).toEqual(session('hop', { queueDeadlineAt: 99_999 }));
     expect(await queue.waiting('q', 'hop')).toBe(false);
   });
 });
