@@ -176,6 +176,7 @@ export function createClusterRuntime(
   ): Promise<boolean> {
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
+    if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.
     const result =
@@ -285,7 +286,7 @@ export function createClusterRuntime(
 
   async function cancelAnywhere(id: string, reason: string): Promise<void> {
     if (runner.cancel(id, reason)) return;
-    const provider = owners.get(id)?.data.input.provider ?? store.liveSession(id)?.provider;
+    const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
     // The mark first: an instance that leases the session meanwhile sees it before it starts.
     await store.markCancelled(id, reason);
     if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
@@ -361,8 +362,10 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () =>
-      clusterMetrics(clusterStatus(store, local, limits, lifecycle.state, 0, view), counters, local, view),
+    metrics: () => {
+      const status = clusterStatus(store, local, limits, lifecycle.state, 0, view);
+      return clusterMetrics(status, counters, local, view, runner.stopped);
+    },
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
