@@ -14,6 +14,7 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
+import { QueueBytes } from '../core/queue-bytes.js';
 import {
   Admission,
   Lifecycle,
@@ -44,6 +45,8 @@ import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
+/** The local runtime's own bounds: none that matter (the shared queue and this file's bound what waits). */
+const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
 
 export function createClusterRuntime(
   options: RuntimeOptions,
@@ -65,12 +68,13 @@ export function createClusterRuntime(
     ...options,
     backend: undefined,
     sharedState,
-    limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
+    limits: { ...sharedLimits, ...LOCAL_UNBOUNDED },
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
-  /** Owners whose session has not started yet. */
+  /** Owners whose session has not started yet, and the request bytes they hold (`maxQueuedBytes`). */
   let waitingHere = 0;
+  const waitingBytes = new QueueBytes(limits.maxQueuedBytes);
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -140,6 +144,8 @@ export function createClusterRuntime(
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
   connection.onReady(() => void retried(() => ports.limits.apply(), delay, onError));
   const up = () => connection.status() === 'ready';
+  const status = (recent: number) =>
+    clusterStatus(store, local, limits, lifecycle.state, recent, view, waitingBytes.held);
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
@@ -188,6 +194,7 @@ export function createClusterRuntime(
         if (event.type === 'session.started' && !owner.started) {
           owner.started = true;
           waitingHere--;
+          waitingBytes.release(owner);
         }
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
@@ -212,6 +219,7 @@ export function createClusterRuntime(
     if (owner === undefined) return;
     owners.delete(id);
     if (!owner.started) waitingHere--;
+    waitingBytes.release(owner); // 0 once started: released then
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -297,6 +305,7 @@ export function createClusterRuntime(
     }
     // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
     if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
+    admission.roomFor(waitingBytes, admitted.bytes);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -310,6 +319,7 @@ export function createClusterRuntime(
     const owner = createOwner(data);
     owners.set(sessionId, owner);
     waitingHere++;
+    waitingBytes.hold(owner, admitted.bytes);
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {
@@ -342,7 +352,7 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent, view),
+    status: ({ recent = 20 } = {}) => status(recent),
     session: (id) => {
       const live = store.liveSession(id);
       return live === undefined ? store.ended(id) : view.decorate(live);
@@ -354,8 +364,7 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () =>
-      clusterMetrics(clusterStatus(store, local, limits, lifecycle.state, 0, view), counters, local, view),
+    metrics: () => clusterMetrics(status(0), counters, local, view),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -15,6 +15,8 @@ export interface Owner {
   readonly result: Promise<SessionResult>;
   observers: EventStream<SessionEvent>[] | null;
   started: boolean;
+  /** Its request's bytes until it starts or ends, then 0 (`QueueBytes`, `limits.maxQueuedBytes`). */
+  queuedBytes: number;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
@@ -25,7 +27,16 @@ export function createOwner(data: JobData): Owner {
   const result = new Promise<SessionResult>((r) => {
     resolve = r;
   });
-  return { data, resolve, result, observers: null, started: false, timers: [], detachSignal: null };
+  return {
+    data,
+    resolve,
+    result,
+    observers: null,
+    started: false,
+    queuedBytes: 0,
+    timers: [],
+    detachSignal: null,
+  };
 }
 
 /** The caller's handle; `isOpen` says whether the session has not ended here yet. */
