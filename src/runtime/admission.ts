@@ -13,7 +13,13 @@ import type { QueueBytes } from '../core/queue-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
-import { type ResolvedDefaults, type ResolvedLimits, resolveSubmitOptions, sessionInput } from './options.js';
+import {
+  byteCount,
+  type ResolvedDefaults,
+  type ResolvedLimits,
+  resolveSubmitOptions,
+  sessionInput,
+} from './options.js';
 import { defaultRouter } from './requests.js';
 import { routeChat } from './routing.js';
 import type { SessionWork } from './session-record.js';
@@ -33,7 +39,7 @@ export interface Admitted {
   readonly label: string | undefined;
   readonly caller: Readonly<Record<string, unknown>> | undefined;
   readonly callerTruncated: boolean;
-  /** The request's size while it waits (`limits.maxQueuedBytes`): the UTF-8 length of the JSON of the request its provider gets; a task 0. */
+  /** Its size while it waits (`limits.maxQueuedBytes`): the UTF-8 length of the JSON its provider gets; a task's `bytes` (0). */
   readonly bytes: number;
 }
 
@@ -149,8 +155,10 @@ export class Admission {
         );
       }
       const resolved = resolveSubmitOptions({ maxAttempts: 1, ...options }, this.settings.defaults);
+      // What the caller says it holds (the host: its call's arguments); the function itself counts 0.
+      const bytes = options.bytes === undefined ? 0 : byteCount('bytes', options.bytes);
       const work: SessionWork = { kind: 'task', task: task as TaskFunction<unknown> };
-      return this.admitted(work, options.lane, options.name ?? options.lane, false, resolved, options, 0);
+      return this.admitted(work, options.lane, options.name ?? options.lane, false, resolved, options, bytes);
     } catch (error) {
       return this.refuse(error);
     }

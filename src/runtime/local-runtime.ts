@@ -287,6 +287,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return new RecordHandle(record, result, owner);
   }
 
+  const put = (admitted: Admitted, abort?: AbortSignal) => track(newRecord(admitted), admitted.bytes, abort);
+
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
   function adopt(session: AdoptedSession): SessionHandle {
     admission.refuseWhileDraining();
@@ -350,12 +352,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   };
 
   return {
-    submit: (request, submitOptions: SubmitOptions = {}) => {
-      const admitted = admission.chat(request, submitOptions);
-      return track(newRecord(admitted), admitted.bytes, submitOptions.signal) as SessionHandle;
-    },
+    submit: (request, submitOptions: SubmitOptions = {}) =>
+      put(admission.chat(request, submitOptions), submitOptions.signal) as SessionHandle,
     run: (task, runOptions) =>
-      track(newRecord(admission.task(task, runOptions)), 0, runOptions?.signal) as SessionHandle<never>,
+      put(admission.task(task, runOptions), runOptions?.signal) as SessionHandle<never>,
     adopt,
     runRecord,
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),

@@ -194,7 +194,7 @@ function positiveInt(name: string, value: unknown): number {
 }
 
 /** Bytes: a non-negative safe integer (as `maxQueued`, no `Infinity`; a large bound switches it off). */
-function byteCount(name: string, value: unknown): number {
+export function byteCount(name: string, value: unknown): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
     throw invalid(name, `a non-negative integer of bytes up to ${Number.MAX_SAFE_INTEGER}`, value);
   }

@@ -183,6 +183,11 @@ export interface RunOptions extends SubmitOptions {
   readonly lane: string;
   /** A name for what runs, shown as `model` in metadata. @default the lane */
   readonly name?: string;
+  /**
+   * Bytes this task holds while it waits (e.g. its arguments' JSON), counted against
+   * `limits.maxQueuedBytes` like a chat request's size. @default 0
+   */
+  readonly bytes?: number;
 }
 
 export type TaskResult<T> =

@@ -252,6 +252,17 @@ describe('the size a request waits with (limits.maxQueuedBytes)', () => {
     expect(admitted.bytes).toBe(Buffer.byteLength(JSON.stringify(work.request)));
     expect(admitted.bytes).toBeGreaterThan(Buffer.byteLength(JSON.stringify(request.messages)));
     expect(admission.task(async () => 1, { lane: 'jobs' }).bytes).toBe(0);
+    expect(admission.task(async () => 1, { lane: 'jobs', bytes: 0 }).bytes).toBe(0);
+    expect(admission.task(async () => 1, { lane: 'jobs', bytes: 1234 }).bytes).toBe(1234);
+  });
+
+  it('refuses a task whose `bytes` is not a non-negative integer, and counts it', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.task(async () => 1, { lane: 'jobs', bytes: -1 }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'Expected `bytes` to be a non-negative integer of bytes up to 9007199254740991, got `-1` (number)',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });
 
   it('refuses a request JSON cannot carry with INVALID_REQUEST, and counts it', () => {

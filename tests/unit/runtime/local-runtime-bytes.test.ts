@@ -166,6 +166,17 @@ describe('maxQueuedBytes in the local runtime', () => {
     expect(held(runtime)).toBe(0);
   });
 
+  it('holds what a task says it holds while it waits (the host: its call’s arguments), and gives it back', async () => {
+    const { clock, runtime } = setup({ maxQueuedBytes: 100 });
+    runtime.submit(ask('running'));
+    const task = runtime.run(async () => 1, { lane: 'jobs', bytes: 60 });
+    expect(held(runtime)).toBe(60);
+    expect(thrown(() => runtime.run(async () => 2, { lane: 'jobs', bytes: 41 })).code).toBe('QUEUE_FULL');
+    task.cancel();
+    expect(held(runtime)).toBe(0);
+    await stop(runtime, clock);
+  });
+
   it('holds nothing for a session a shared queue hands it (counted where it was submitted)', async () => {
     const { clock, runtime } = setup();
     runtime.submit(ask('running'));
