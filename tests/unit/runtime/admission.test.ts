@@ -260,7 +260,8 @@ describe('the size a request waits with (limits.maxQueuedBytes)', () => {
     const { admission, rejected } = setup();
     expect(refusal(() => admission.task(async () => 1, { lane: 'jobs', bytes: -1 }))).toEqual({
       code: 'INVALID_REQUEST',
-      message: 'Expected `bytes` to be a non-negative integer of bytes up to 9007199254740991, got `-1` (number)',
+      message:
+        'Expected `bytes` to be a non-negative integer of bytes up to 9007199254740991, got `-1` (number)',
     });
     expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });
