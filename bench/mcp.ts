@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
-import { z } from 'zod';
 import { createMcpContext } from '../src/mcp/context.js';
 import { createHttpApp } from '../src/mcp/http.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import { addBareChat } from './bare-chat.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,19 +31,9 @@ async function bareServer(): Promise<{ url: URL; close(): Promise<void> }> {
   const provider = instant();
   const handler = createMcpHandler(
     () => {
-      const server = new McpServer({ name: 'bare', version: '1.0.0' }, { capabilities: { tools: {} } });
-      server.registerTool(
-        'chat',
-        { description: 'One model call', inputSchema: z.object({ prompt: z.string() }) },
-        async ({ prompt }, ctx) => {
-          const answer = await provider.complete(
-            { model: 'sim-fast', messages: [{ role: 'user', content: prompt }] },
-            { signal: ctx.mcpReq.signal },
-          );
-          return { content: [{ type: 'text', text: answer.content }] };
-        },
-      );
-      return server;
+      return addBareChat(new McpServer({ name: 'bare', version: '1.0.0' }, { capabilities: { tools: {} } }), {
+        provider,
+      });
     },
     { legacy: 'reject' },
   );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--json]`:
+ * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--latency-ms 0] [--json]`:
  * the built `troupe stdio` CLI (simulated provider; each call asks for zero latency through
  * `extra.simulateLatencyMs`) against a bare SDK v2 stdio server with the same `chat` tool on the
  * same instant provider (bench/stdio-bare.ts). Both are child processes driven by the SDK client's
@@ -10,7 +10,11 @@
  * Besides calls/s, each level reports the server child's CPU per call (`/proc/<pid>/stat`, Linux
  * only; `null` elsewhere): on a loaded machine throughput swings with the scheduler, CPU per call
  * much less. `BENCH_CHILD_NODE_ARGS` (space-separated) goes to every child, e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. `BENCH_STDIO_BEFORE=<checkout>` adds a
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. A third server, `layer` (bench/stdio-layer.ts),
+ * is troupe's stdio server as the CLI wires it with the baseline's tool added as `bare_chat`: each
+ * level prints it against the bare server (`layerRatio`, `layerCpuRatio`) and what the session costs
+ * beyond it (`sessionCpuUsPerCall`: troupe's server CPU per call minus the layer's).
+ * `BENCH_STDIO_BEFORE=<checkout>` adds a
  * third side, `before`: that checkout's built CLI (`<checkout>/dist/src/cli/main.js`), for an A/B
  * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its).
  */
@@ -26,11 +30,12 @@ const PROTOCOLS = ['2025-11-25', '2026-07-28'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./stdio-bare.js', import.meta.url));
+const LAYER = fileURLToPath(new URL('./stdio-layer.js', import.meta.url));
 const BEFORE = process.env.BENCH_STDIO_BEFORE;
 
 const CHILD_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
-type SideName = 'troupe' | 'bare' | 'before';
+type SideName = 'troupe' | 'bare' | 'layer' | 'before';
 
 interface Server {
   readonly client: Client;
@@ -74,16 +79,22 @@ interface Sample {
   serverCpuUsPerCall: number;
 }
 
-async function drive({ client, cpuUs }: Server, calls: number, inFlight: number): Promise<Sample> {
+async function drive(
+  { client, cpuUs }: Server,
+  calls: number,
+  inFlight: number,
+  tool = 'chat',
+  latencyMs = 0,
+): Promise<Sample> {
   let next = 0;
   const worker = async () => {
     while (next < calls) {
       next++;
       const result = await client.callTool({
-        name: 'chat',
-        arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: 0 } },
+        name: tool,
+        arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: latencyMs } },
       });
-      if (result.isError) throw new Error(`chat failed: ${JSON.stringify(result.content)}`);
+      if (result.isError) throw new Error(`${tool} failed: ${JSON.stringify(result.content)}`);
     }
   };
   const cpu = cpuUs();
@@ -112,17 +123,26 @@ export async function run(argv: readonly string[]): Promise<void> {
     );
   const calls = flag(argv, 'calls', 1500);
   const rounds = flag(argv, 'rounds', 3);
+  // The simulated provider's answer time, for every side alike: 0 measures the servers alone.
+  const latencyMs = flag(argv, 'latency-ms', 0);
   const protocols = protocolsOf(argv);
-  const names: SideName[] = beforeCli === undefined ? ['bare', 'troupe'] : ['bare', 'troupe', 'before'];
+  const names: SideName[] =
+    beforeCli === undefined ? ['bare', 'layer', 'troupe'] : ['bare', 'layer', 'troupe', 'before'];
+  const argsOf = (side: SideName): string[] =>
+    side === 'bare'
+      ? [BARE]
+      : side === 'layer'
+        ? [LAYER]
+        : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
+  const toolOf = (side: SideName) => (side === 'layer' ? 'bare_chat' : 'chat');
   const servers = new Map<string, Server>();
   const samples = new Map<string, Sample[]>();
   const key = (p: Protocol, side: SideName, level?: number) => `${p} ${side} ${level ?? ''}`;
   for (const protocol of protocols) {
     for (const side of names) {
-      const args = side === 'bare' ? [BARE] : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
-      const server = await connect(args, protocol);
+      const server = await connect(argsOf(side), protocol);
       servers.set(key(protocol, side), server);
-      await drive(server, 300, 8);
+      await drive(server, 300, 8, toolOf(side));
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -132,7 +152,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       for (const level of LEVELS) {
         const n = level === 1 ? Math.ceil(calls / 3) : calls;
         for (const side of order) {
-          const sample = await drive(servers.get(key(protocol, side)) as Server, n, level);
+          const server = servers.get(key(protocol, side)) as Server;
+          const sample = await drive(server, n, level, toolOf(side), latencyMs);
           const k = key(protocol, side, level);
           samples.set(k, [...(samples.get(k) ?? []), sample]);
         }
@@ -140,7 +161,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     }
   }
   await Promise.all([...servers.values()].map((s) => s.client.close()));
-  const figures: Record<string, unknown> = { calls, rounds };
+  const figures: Record<string, unknown> = { calls, rounds, latencyMs };
   const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
   const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? null : round(a / b));
@@ -159,6 +180,13 @@ export async function run(argv: readonly string[]): Promise<void> {
         baselineServerCpuUsPerCall: us(cpuOf(b)),
         serverCpuRatio: ratio(cpuOf(o), cpuOf(b)),
       };
+      // troupe's server without a session (side `layer`): its MCP layer alone, and what is left.
+      const layer = samples.get(key(protocol, 'layer', level)) ?? [];
+      entry.layerCallsPerSec = Math.round(median(layer.map((s) => s.perSec)));
+      entry.layerRatio = round(median(layer.map((s) => s.perSec)) / basePerSec);
+      entry.layerServerCpuUsPerCall = us(cpuOf(layer));
+      entry.layerCpuRatio = ratio(cpuOf(layer), cpuOf(b));
+      entry.sessionCpuUsPerCall = us(cpuOf(o) - cpuOf(layer));
       if (beforeCli !== undefined) {
         const before = samples.get(key(protocol, 'before', level)) ?? [];
         entry.beforeCallsPerSec = Math.round(median(before.map((s) => s.perSec)));

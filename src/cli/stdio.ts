@@ -2,15 +2,17 @@
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { McpContext } from '../mcp/context.js';
 import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
 import { batchedOutput } from '../mcp/stdio-output.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, type Logger } from '../observe/logger.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
 import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
@@ -22,6 +24,36 @@ Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs g
 TROUPE_LOG_LEVEL sets the level (default info).
 Limits and deadlines:
 ${settingsUsage()}`;
+
+/** Builds the `McpServer` of one stdio connection, given its era and the listen interest it sees. */
+export type StdioServerFactory = (era: 'legacy' | 'modern', listening: ListenInterest) => McpServer;
+
+/**
+ * troupe's MCP server on this process's stdin and stdout, as `troupe stdio` runs it: bad lines get
+ * their JSON-RPC error, answers of one turn leave in one write, and a 2026-07-28 connection gets the
+ * resource changes its listen streams named. `createServer` defaults to troupe's server
+ * (`createMcpServer`); `bench stdio` gives its own to measure this layer without a session.
+ */
+export function serveOverStdio(
+  mcp: McpContext,
+  logger: Logger,
+  createServer: StdioServerFactory = (era, listening) =>
+    createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
+): { readonly output: Writable; close(): Promise<void> } {
+  // Answers that complete in the same turn leave in one write (see stdio-output.ts).
+  const output = batchedOutput(process.stdout);
+  // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
+  // Good ones show which resources a 2026-07-28 client's listen streams name.
+  const listening = new ListenInterest();
+  const input = guardStdin(process.stdin, (line) => output.write(line), {
+    onMessage: (message) => listening.observe(message),
+  });
+  const handle = serveStdio(({ era }) => createServer(era, listening), {
+    transport: new StdioServerTransport(input as Readable, output),
+    onerror: (error) => logger.error({ err: error }, error.message),
+  });
+  return { output, close: () => handle.close() };
+}
 
 export const command: Command = {
   summary: 'Serve MCP over stdio (protocol on stdout, logs on stderr)',
@@ -52,22 +84,7 @@ export const command: Command = {
       config,
     );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
-    // Answers that complete in the same turn leave in one write (see stdio-output.ts).
-    const output = batchedOutput(process.stdout);
-    // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
-    // Good ones show which resources a 2026-07-28 client's listen streams name.
-    const listening = new ListenInterest();
-    const input = guardStdin(process.stdin, (line) => output.write(line), {
-      onMessage: (message) => listening.observe(message),
-    });
-    // A 2026-07-28 connection gets the resource changes its listen streams named; the entry routes them.
-    const handle = serveStdio(
-      ({ era }) => createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
-      {
-        transport: new StdioServerTransport(input as Readable, output),
-        onerror: (error) => logger.error({ err: error }, error.message),
-      },
-    );
+    const served = serveOverStdio(mcp, logger);
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
@@ -76,10 +93,10 @@ export const command: Command = {
     // With stdin closed nobody can read results, so nothing is worth waiting for.
     await gracefulStop(mcp, {
       deadlineMs: why === 'stdin closed' ? 0 : deadlineMs,
-      closeTransports: () => handle.close(),
+      closeTransports: () => served.close(),
     });
     await closeProviders();
-    output.end();
+    served.output.end();
     exitSoon(0);
     return 0;
   },

@@ -58,8 +58,11 @@ export class LocalLimits {
   /** Sessions with fallbacks queued while their provider cools down. */
   private arrivals: SessionRecord[] = [];
   private earliest = Number.POSITIVE_INFINITY;
-  /** Retries asking the shared limiter (a shared backend), until it answers. */
-  private readonly asking = new Set<SessionRecord>();
+  /**
+   * Retries asking the shared limiter (a shared backend), until it lets them go; with the timer of
+   * the next look while one waits for room. A session's end clears it: nothing asks for it after.
+   */
+  private readonly asking = new Map<SessionRecord, unknown>();
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -95,7 +98,7 @@ export class LocalLimits {
     }
     if (record.work.kind !== 'chat') return true;
     if (!this.asking.has(record)) {
-      this.asking.add(record);
+      this.asking.set(record, undefined);
       this.ask(record, lapsesAt, shared);
     }
     return false;
@@ -129,7 +132,10 @@ export class LocalLimits {
         // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
         const at = got.limit === 'maxConcurrent' ? null : got.at;
         const waitMs = Math.max(50, (at ?? now + 1000) - now);
-        this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs);
+        this.asking.set(
+          record,
+          this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs),
+        );
       },
       (error: unknown) => {
         // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
@@ -330,6 +336,9 @@ export class LocalLimits {
   /** A session ended: its charge's slot and probe go. */
   ended(record: SessionRecord): void {
     this.held.delete(record);
+    // A retry waiting to ask the shared limiter again: its session is over, so it asks no more.
+    this.clock.clearTimeout(this.asking.get(record));
+    this.asking.delete(record);
     const start = record.limitStart ?? null;
     if (start === null) return;
     record.limitStart = null;

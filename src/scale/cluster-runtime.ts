@@ -14,7 +14,6 @@
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
-import { QueueBytes } from '../core/queue-bytes.js';
 import {
   Admission,
   Lifecycle,
@@ -39,14 +38,17 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
+import { Inflight } from './inflight.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
-import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
+import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The local runtime's own bounds: none that matter (the shared queue and this file's bound what waits). */
 const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
+/** How long a shutdown waits for calls in flight before it closes the connections anyway, in ms. */
+const DRAIN_BOUND_MS = 5_000;
 
 export function createClusterRuntime(
   options: RuntimeOptions,
@@ -60,9 +62,10 @@ export function createClusterRuntime(
   const onError = options.onError ?? reportError;
   const providers = resolveProviders(options.providers);
   const ports = makePorts({ providers: [...providers.keys()], limits, clock, onError });
-  const { queue, store, bus, connection } = ports;
+  // Every call into the ports (from here and from the local runtime) is counted: shutdown waits for them.
   // Limits in providers' own units, cooldowns, breakers and budgets live in the shared state, shared by every instance.
-  const sharedState = ports.state;
+  const inflight = new Inflight();
+  const { queue, store, bus, connection, state: sharedState, limits: queueLimits } = inflight.ports(ports);
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
@@ -72,9 +75,8 @@ export function createClusterRuntime(
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
-  /** Owners whose session has not started yet, and the request bytes they hold (`maxQueuedBytes`). */
-  let waitingHere = 0;
-  const waitingBytes = new QueueBytes(limits.maxQueuedBytes);
+  /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
+  const waiting = new Waiting(limits.maxQueuedBytes);
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -107,6 +109,9 @@ export function createClusterRuntime(
       clock.clearTimeout(sweepTimer);
       view.stop();
       await local.shutdown({ deadlineMs: 0 });
+      // What the shutdown's cancellations set off (their limiter settles, their events) and any
+      // call still in flight end before the connections close: after this nothing reaches them.
+      await inflight.drain(clock, DRAIN_BOUND_MS);
       await queue.close();
       await ports.close();
     },
@@ -125,7 +130,7 @@ export function createClusterRuntime(
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {
-    await ports.limits.apply();
+    await queueLimits.apply();
     await store.load();
     await bus.listen({
       event: onBus,
@@ -142,10 +147,10 @@ export function createClusterRuntime(
   ready.catch(onError);
 
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
-  connection.onReady(() => void retried(() => ports.limits.apply(), delay, onError));
+  connection.onReady(() => void retried(() => queueLimits.apply(), delay, onError));
   const up = () => connection.status() === 'ready';
   const status = (recent: number) =>
-    clusterStatus(store, local, limits, lifecycle.state, recent, view, waitingBytes.held);
+    clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.bytes.held);
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
@@ -191,11 +196,7 @@ export function createClusterRuntime(
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
-        if (event.type === 'session.started' && !owner.started) {
-          owner.started = true;
-          waitingHere--;
-          waitingBytes.release(owner);
-        }
+        if (event.type === 'session.started') waiting.started(owner);
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
@@ -218,8 +219,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
-    if (!owner.started) waitingHere--;
-    waitingBytes.release(owner); // 0 once started: released then
+    waiting.ended(owner);
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -304,8 +304,8 @@ export function createClusterRuntime(
       );
     }
     // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
-    if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
-    admission.roomFor(waitingBytes, admitted.bytes);
+    if (waiting.count >= limits.maxQueued) admission.queueFull(waiting.count);
+    admission.roomFor(waiting.bytes, admitted.bytes);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -318,8 +318,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
-    waitingHere++;
-    waitingBytes.hold(owner, admitted.bytes);
+    waiting.add(owner, admitted.bytes);
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {

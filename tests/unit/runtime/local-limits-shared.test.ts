@@ -143,6 +143,40 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([b, c]);
   });
 
+  it('a session that ends while its retry waits to look again asks the shared limiter no more', async () => {
+    const { limits, went, clock, sharedLimiter, sharedState } = setup(
+      { p: { requestsPerMinute: 1 } },
+      { shared: true },
+    );
+    await sharedLimiter?.tryStart('p', { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE });
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(a.waitingFor).toBe('requestsPerMinute');
+    expect(clock.pending).toBe(1);
+    // Its end (a shutdown's cancellation) takes the next look away: on a closed backend it would fail.
+    a.result = { ok: false } as never;
+    const asked: string[] = [];
+    const update = sharedState?.update.bind(sharedState);
+    if (sharedState !== undefined && update !== undefined)
+      sharedState.update = ((...args: Parameters<typeof update>) => {
+        asked.push(args[0]);
+        return update(...args);
+      }) as typeof update;
+    limits.ended(a);
+    expect(clock.pending).toBe(0);
+    clock.time = MINUTE_OPENS;
+    await settle();
+    expect(asked).toEqual([]);
+    expect(went).toEqual([]);
+    // It is no longer asking: a retry of the same record (taken over again here) asks afresh.
+    a.result = null;
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(asked).toEqual([providerKey('p')]);
+    expect(went).toEqual([a]);
+  });
+
   it('a failing shared limiter reports the error and lets the retry go rather than wait', async () => {
     const failure = new Error('redis away');
     const away: SharedState = {
