@@ -43,6 +43,7 @@ export const GROUPS = {
       'src/core/slices.ts',
       'src/core/json-bytes.ts',
       'src/core/queue-bytes.ts',
+      'src/core/request-bytes.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],
   },

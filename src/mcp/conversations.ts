@@ -58,6 +58,8 @@ export class MemoryConversationStore implements ConversationStore {
    */
   async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
+    // Kept messages never change: frozen, the runtime measures each once for its queue bound.
+    for (const message of trimmed.messages) deepFreeze(message, 0);
     this.#delete(id); // re-insert: Map order is the LRU order
     this.#entries.set(id, {
       messages: trimmed.messages,
@@ -109,5 +111,18 @@ export class MemoryConversationStore implements ConversationStore {
   #dropExpired(): void {
     const now = this.#options.now();
     for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#delete(id);
+  }
+}
+
+/**
+ * Freezes plain objects and arrays all the way down (8 levels: a message is shallower); a frozen one
+ * is skipped. Accessors are not read (a message is measured once, when first saved).
+ */
+function deepFreeze(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || depth >= 8) return;
+  Object.freeze(value);
+  for (const key in value) {
+    const own = Object.getOwnPropertyDescriptor(value, key);
+    if (own !== undefined && 'value' in own) deepFreeze(own.value, depth + 1);
   }
 }

@@ -7,9 +7,9 @@
 import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
-import { jsonBytes } from '../core/json-bytes.js';
 import { capMetadata } from '../core/metadata.js';
 import type { QueueBytes } from '../core/queue-bytes.js';
+import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
@@ -123,7 +123,7 @@ export class Admission {
       this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
       const stream = request.stream === true;
       // What the provider gets (with its model), measured once here: the size it waits with.
-      const bytes = requestBytes((routed.work as Extract<SessionWork, { kind: 'chat' }>).request);
+      const bytes = sizeOf((routed.work as Extract<SessionWork, { kind: 'chat' }>).request);
       const admitted = this.admitted(
         routed.work,
         routed.provider,
@@ -195,9 +195,9 @@ export class Admission {
 }
 
 /** A request's JSON length in UTF-8, counted without building it; one JSON cannot carry is refused. */
-function requestBytes(request: ChatRequest): number {
+function sizeOf(request: ChatRequest): number {
   try {
-    return jsonBytes(request);
+    return requestBytes(request);
   } catch (error) {
     throw runtimeError(
       'INVALID_REQUEST',
