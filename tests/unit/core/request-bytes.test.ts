@@ -63,12 +63,29 @@ describe('requestBytes', () => {
     open.content = 'much longer than it was';
     expect(requestBytes({ messages: [open] })).toBe(bytes({ messages: [open] }));
 
-    // Frozen, but of a class (its JSON is its own business): measured afresh.
+    // Frozen, but of a class whose JSON is its own business: measured afresh, on top or inside.
+    let said = 'one';
     class Note {
-      text = 'one';
+      toJSON() {
+        return { role: 'user', content: said };
+      }
     }
     const note = Object.freeze(new Note());
-    expect(requestBytes({ messages: [note] })).toBe(bytes({ messages: [note] }));
+    const holder = deepFreeze({ role: 'user', content: 'x', extra: { note } });
+    Object.freeze(note);
+    const notes = { messages: [note, holder] };
+    expect(requestBytes(notes)).toBe(bytes(notes));
+    said = 'a good deal longer than one';
+    expect(requestBytes(notes)).toBe(bytes(notes));
+
+    // Frozen for more levels than are looked at, with a changing part below them: measured afresh.
+    const bottom = { text: 'short' };
+    let tower: unknown = bottom;
+    for (let i = 0; i < 12; i++) tower = Object.freeze({ inner: tower });
+    const towering = { messages: [tower] };
+    expect(requestBytes(towering)).toBe(bytes(towering));
+    bottom.text = 'a good deal longer than short';
+    expect(requestBytes(towering)).toBe(bytes(towering));
 
     // Frozen all the way down but deeper than looked at: measured afresh, still exact.
     let deep: unknown = 'leaf';
@@ -81,7 +98,14 @@ describe('requestBytes', () => {
     // A frozen message whose string would be expensive to walk: remembered, a second request of
     // it costs nothing like the first. Counted through a getter that JSON reads once per walk.
     let reads = 0;
-    const message = { role: 'user' };
+    // Frozen plain data of every kind inside: arrays, a null-prototype object, null, a function.
+    const message = {
+      role: 'user',
+      name: null,
+      tool_calls: Object.freeze([Object.freeze({ id: '1', function: Object.freeze({ name: 'f' }) })]),
+      extra: Object.freeze(Object.assign(Object.create(null), { a: 1 })),
+      hook: () => 1,
+    };
     Object.defineProperty(message, 'content', {
       enumerable: true,
       get: () => {
