@@ -59,7 +59,7 @@ export class MemoryConversationStore implements ConversationStore {
   async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
-    for (const message of trimmed.messages) deepFreeze(message, 0);
+    for (const message of trimmed.messages) freezeMessage(message);
     this.#delete(id); // re-insert: Map order is the LRU order
     this.#entries.set(id, {
       messages: trimmed.messages,
@@ -115,14 +115,19 @@ export class MemoryConversationStore implements ConversationStore {
 }
 
 /**
- * Freezes plain objects and arrays all the way down (8 levels: a message is shallower); a frozen one
- * is skipped. Accessors are not read (a message is measured once, when first saved).
+ * Freezes a kept message and its tool calls, the nested data a `ChatMessage` has (anything else
+ * nested stays as it is, and the runtime then measures that message every time). A frozen one is
+ * skipped; no field is read but `tool_calls` (a message is measured once, when first saved).
  */
-function deepFreeze(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || depth >= 8) return;
-  Object.freeze(value);
-  for (const key in value) {
-    const own = Object.getOwnPropertyDescriptor(value, key);
-    if (own !== undefined && 'value' in own) deepFreeze(own.value, depth + 1);
+function freezeMessage(message: ChatMessage): void {
+  if (Object.isFrozen(message)) return;
+  const calls = message.tool_calls;
+  if (calls !== undefined) {
+    for (const call of calls) {
+      if (typeof call.function === 'object' && call.function !== null) Object.freeze(call.function);
+      Object.freeze(call);
+    }
+    Object.freeze(calls);
   }
+  Object.freeze(message);
 }
