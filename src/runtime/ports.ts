@@ -35,8 +35,18 @@ export interface Held {
 /** A session this instance leased from the queue, to run here. */
 export interface Lease {
   readonly session: QueuedSession;
+  /** The provider whose queue (and concurrency) it was leased from: after a fallback hop, the one it moved to. */
+  readonly provider: string;
   /** Gives the session back to the queue (this instance stops); another takes it up. */
   handBack(): Promise<void>;
+  /**
+   * A fallback hop to another provider: puts the session in `provider`'s queue ahead of its queued
+   * sessions, to resume there from its run record (it counts in that provider's concurrency); this
+   * lease ends when its run returns. Adding it twice changes nothing. While it waits there, its
+   * `deadlineAt` (its run deadline) is its queue deadline, and `withdraw(provider, id)` gives it back
+   * with its `input.provider` still the first one: the composition ends it from its run record.
+   */
+  moveTo(provider: string, deadlineAt: number): Promise<void>;
 }
 
 /**

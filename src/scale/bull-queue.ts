@@ -10,6 +10,10 @@ import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
+/** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
+const QUEUED = 'session';
+const MOVED = 'hop';
+
 export interface QueueSettings {
   readonly url: string;
   readonly prefix: string;
@@ -80,7 +84,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const queue = this.queue(input.provider);
     await Promise.all([
       queue.add(
-        'session',
+        QUEUED,
         { ...session, request: encodeRequest(session.request) },
         {
           jobId: input.sessionId,
@@ -140,9 +144,23 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     let handedBack = false;
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
+      provider: job.queueName,
       handBack: async () => {
         handedBack = true;
         await job.moveToWait(token);
+      },
+      // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
+      // goes ahead of every queued session, in the order the hops came. Same job id: added once.
+      moveTo: async (provider, deadlineAt) => {
+        const id = job.data.input.sessionId;
+        await Promise.all([
+          this.queue(provider).add(MOVED, job.data, {
+            jobId: id,
+            removeOnComplete: true,
+            removeOnFail: true,
+          }),
+          this.redis.zadd(this.keys.queueDeadlines, deadlineAt, `${provider}|${id}`),
+        ]);
       },
     };
     const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);
@@ -156,7 +174,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
       // whole queue, on every instance, for `retryInMs` (its limiter key's TTL).
-      await this.queue(job.data.input.provider).rateLimit(held.retryInMs);
+      await this.queue(job.queueName).rateLimit(held.retryInMs);
       throw Worker.RateLimitError();
     }
   }

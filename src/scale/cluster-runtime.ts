@@ -180,6 +180,7 @@ export function createClusterRuntime(
   ): Promise<boolean> {
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
+    if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.
     const result =
@@ -286,7 +287,7 @@ export function createClusterRuntime(
 
   async function cancelAnywhere(id: string, reason: string): Promise<void> {
     if (runner.cancel(id, reason)) return;
-    const provider = owners.get(id)?.data.input.provider ?? store.liveSession(id)?.provider;
+    const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
     // The mark first: an instance that leases the session meanwhile sees it before it starts.
     await store.markCancelled(id, reason);
     if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
@@ -363,7 +364,7 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => clusterMetrics(status(0), counters, local, view),
+    metrics: () => clusterMetrics(status(0), counters, local, view, runner.stopped),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

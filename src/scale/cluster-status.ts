@@ -91,11 +91,14 @@ export function clusterMetrics(
   counters: RuntimeCounters,
   local: Pick<Runtime, 'metrics'>,
   view: Pick<LimitsView, 'waits'>,
+  /** Local ends that were stops to go on elsewhere (hops, hand-backs), not cancellations. */
+  stopped = 0,
 ): RuntimeMetrics {
   const mine = counters.snapshot(status.queued, status.running);
   const here = local.metrics();
   return {
     ...here,
+    ended: { ...here.ended, cancelled: Math.max(0, here.ended.cancelled - stopped) },
     submitted: mine.submitted,
     rejected: mine.rejected,
     queued: status.queued,

@@ -15,7 +15,15 @@ import {
   resultOf,
   type Start,
 } from '../runtime/backend.js';
-import type { EventBus, Held, Lease, LeaseState, SessionStore, SharedState } from '../runtime/ports.js';
+import type {
+  EventBus,
+  Held,
+  Lease,
+  LeaseState,
+  RunRecord,
+  SessionStore,
+  SharedState,
+} from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import type { LimitsView } from './limits-view.js';
 
@@ -26,6 +34,11 @@ interface Leased {
   /** A cancellation heard before the session started here. */
   cancelReason: string | null;
   handover: boolean;
+  /**
+   * A fallback hop under way: the session stopped here and its run record, at its new target,
+   * being written (it never fails: a failed write is reported and the hop resumes here).
+   */
+  hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
 }
 
 export interface LeaseRunnerSettings {
@@ -56,6 +69,8 @@ const RUN_RECORD_GRACE_MS = 60_000;
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
   private readonly limiter: Limiter;
+  /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
+  private stoppedHere = 0;
 
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
@@ -63,11 +78,10 @@ export class LeaseRunner {
     s.local.subscribe((event) => {
       if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
         return;
-      if (
-        event.type === 'session.started' ||
-        event.type === 'session.retry' ||
-        event.type === 'session.fallback'
-      ) {
+      if (event.type === 'session.fallback') {
+        // After the transition, before the hop's next call (the driver arms it on a timer).
+        queueMicrotask(() => this.hopped(event.sessionId, event));
+      } else if (event.type === 'session.started' || event.type === 'session.retry') {
         // After the transition that emitted it, so the summary shows it.
         queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
       } else s.bus.publish(event).catch(s.onError);
@@ -78,6 +92,11 @@ export class LeaseRunner {
     return this.leased.size;
   }
 
+  /** How many local ends were stops to go on, not cancellations (`metrics()` takes them out). */
+  get stopped(): number {
+    return this.stoppedHere;
+  }
+
   has(id: string): boolean {
     return this.leased.has(id);
   }
@@ -86,16 +105,30 @@ export class LeaseRunner {
   cancel(id: string, reason: string): boolean {
     const entry = this.leased.get(id);
     if (entry === undefined) return false;
+    // Mid-hop it may go on in another queue: kept for a resume here, and false so the cluster marks it.
+    if (entry.hop !== null) {
+      entry.cancelReason ??= reason;
+      return false;
+    }
     if (entry.handle === null) entry.cancelReason ??= reason;
     else entry.handle.cancel(reason);
     return true;
+  }
+
+  /**
+   * A fallback hop that waited in `provider`'s queue, withdrawn from it (cancelled, or past its run
+   * deadline): it ends here from its run record, its route kept, without a call.
+   */
+  async endMoved(session: Lease['session'], provider: string): Promise<void> {
+    const ignore = () => Promise.resolve();
+    await this.run({ session, provider, handBack: ignore, moveTo: ignore });
   }
 
   /** The queue's processor: runs one leased session here. */
   async run(lease: Lease): Promise<Held | undefined> {
     const data = lease.session;
     const id = data.input.sessionId;
-    const entry: Leased = { lease, handle: null, cancelReason: null, handover: false };
+    const entry: Leased = { lease, handle: null, cancelReason: null, handover: false, hop: null };
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {
@@ -117,8 +150,13 @@ export class LeaseRunner {
         return;
       }
       // Taken over: it resumes between attempts, and its next call asks the limits of its route's
-      // current target as any retry does (charged once, to the right provider).
-      if (state.run !== undefined) return await this.runHere(entry, state, undefined);
+      // current target as any retry does (charged once, to the right provider). A hop recorded but
+      // not yet moved (its instance lost in between) moves on to its target's queue first.
+      if (state.run !== undefined) {
+        const at = providerOf(data.input, state.run);
+        if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
+        return await this.runHere(entry, state, undefined);
+      }
       // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
       const start: Start = {
         sessionId: id,
@@ -160,28 +198,91 @@ export class LeaseRunner {
     }
   }
 
-  /** Runs a leased session in the local runtime until it ends here, then settles it. */
+  /**
+   * Runs a leased session in the local runtime until it ends here, then settles it. A fallback hop
+   * stops it here and is recorded first (`hopped`): to another provider, the session moves to that
+   * provider's queue, whose concurrency it then counts in (this lease ends, and the first provider
+   * admits its next session); to the same one, it resumes here from that record.
+   */
   private async runHere(
     entry: Leased,
     state: LeaseState,
     admitted: Pick<AdoptedSession, 'limitStart' | 'reroute'> | undefined,
   ): Promise<undefined> {
     const data = entry.lease.session;
-    const handle = this.s.local.adopt({
-      input: data.input,
-      request: data.request,
-      ...(data.label === undefined ? {} : { label: data.label }),
-      ...(data.caller === undefined ? {} : { caller: data.caller }),
-      callerTruncated: data.callerTruncated === true,
-      ...(state.run === undefined ? {} : { restore: state.run }),
-      ...admitted,
-    });
-    entry.handle = handle;
-    const cancelled = state.cancelReason ?? entry.cancelReason;
-    if (cancelled !== null) handle.cancel(cancelled);
-    const result = await handle.result;
-    if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
-    return undefined;
+    let restore = state.run;
+    let charged = admitted;
+    let cancelled = state.cancelReason ?? entry.cancelReason;
+    for (;;) {
+      const handle = this.s.local.adopt({
+        input: data.input,
+        request: data.request,
+        ...(data.label === undefined ? {} : { label: data.label }),
+        ...(data.caller === undefined ? {} : { caller: data.caller }),
+        callerTruncated: data.callerTruncated === true,
+        ...(restore === undefined ? {} : { restore }),
+        ...charged,
+      });
+      entry.handle = handle;
+      if (cancelled !== null) handle.cancel(cancelled);
+      const result = await handle.result;
+      const hop = entry.hop;
+      if (hop === null) {
+        if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
+        return undefined;
+      }
+      const { run, recorded } = await hop;
+      restore = run;
+      entry.handle = null;
+      charged = undefined;
+      if (entry.handover) return undefined;
+      const at = providerOf(data.input, restore);
+      // Not recorded: moved, it would be resumed from the old record, on the target it left.
+      if (at !== entry.lease.provider && entry.cancelReason === null && recorded) {
+        try {
+          // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
+          await entry.lease.moveTo(at, restore.runDeadlineAt);
+          return undefined;
+        } catch (error) {
+          // The target's queue could not take it: it resumes here, on its target, as before the move.
+          this.s.onError(error);
+        }
+      }
+      entry.hop = null;
+      cancelled = entry.cancelReason;
+    }
+  }
+
+  /**
+   * A session leased here fell back: it stops here, and its run record at the new target is written
+   * before it goes on (`runHere`), so an instance taking it over never resumes it on the target it
+   * left. Its `session.fallback` event goes out with that record.
+   */
+  private hopped(id: string, event: RuntimeEvent): void {
+    const entry = this.leased.get(id);
+    const summary = this.s.local.session(id);
+    const run = this.s.local.runRecord(id);
+    if (
+      entry === undefined ||
+      entry.handle === null ||
+      entry.handover ||
+      summary === undefined ||
+      run === undefined ||
+      summary.state !== 'running'
+    ) {
+      this.recordRun(id, event).catch(this.s.onError);
+      return;
+    }
+    const { timeoutMs } = entry.lease.session.input;
+    entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
+      () => ({ run, recorded: true }),
+      (error: unknown) => {
+        this.s.onError(error);
+        return { run, recorded: false };
+      },
+    );
+    this.stoppedHere++;
+    entry.handle.cancel('the session fell back; it resumes on its next target');
   }
 
   /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */
@@ -197,7 +298,8 @@ export class LeaseRunner {
       entry.handover = true;
       ids.push(id);
       await entry.lease.handBack().catch(this.s.onError);
-      this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere');
+      if (this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere'))
+        this.stoppedHere++;
     }
     return ids;
   }
@@ -224,4 +326,12 @@ export class LeaseRunner {
     const { timeoutMs } = entry.lease.session.input;
     await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
   }
+}
+
+/** The provider of the target a run record has reached (its first one without fallbacks). */
+function providerOf(input: Lease['session']['input'], run: RunRecord): string {
+  const routing = run.routing;
+  return routing === undefined
+    ? input.provider
+    : (input.targets?.[routing.target]?.provider ?? input.provider);
 }

@@ -79,6 +79,120 @@ describe('fallback hops on Redis', () => {
     expect(good.maxInFlight).toBe(1);
   }, 30_000);
 
+  it("a hop's limits follow it: its first provider admits its next session at once, its target stays full", async () => {
+    // One at a time on each provider. X fails on `a` at once and runs 1.5 s on `b`.
+    const next = instances({ limits: { perProvider: { a: 1, b: 1 } } });
+    const runtime = await next();
+    good.reset();
+    const seen: string[] = [];
+    runtime.subscribe((e) => {
+      if ('sessionId' in e && e.sessionId === x.id && e.type !== 'session.delta')
+        seen.push(e.type === 'session.started' ? `started ${e.attempt}` : e.type);
+    });
+    const x = runtime.submit({
+      provider: 'a',
+      model: 'fault:503',
+      messages: [{ role: 'user', content: 'hop and stay' }],
+      fallbacks: [{ provider: 'b', model: 'fault:ok:latency=1500' }],
+    });
+    const onB = Date.now() + 5_000;
+    while (good.inFlight === 0 && Date.now() < onB) await new Promise((r) => setTimeout(r, 10));
+    expect(good.inFlight).toBe(1);
+    // While X runs on `b`: a session for `a` has `a`'s one slot, and one for `b` waits for X.
+    const y = runtime.submit({
+      provider: 'a',
+      model: 'echo-1',
+      messages: [{ role: 'user', content: 'on a' }],
+    });
+    const z = runtime.submit({
+      provider: 'b',
+      model: 'fault:ok:latency=100',
+      messages: [{ role: 'user', content: 'on b' }],
+    });
+    const [xr, yr, zr] = await Promise.all([x.result, y.result, z.result]);
+    expect([xr.ok, yr.ok, zr.ok]).toEqual([true, true, true]);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['a', 'PROVIDER_UNAVAILABLE'],
+      ['b', 'done'],
+    ]);
+    // One session on its way, as in memory: no second start, no end before its one end.
+    expect(xr.metadata.attempts).toBe(2);
+    expect(seen).toEqual(['session.queued', 'started 1', 'session.fallback', 'started 2', 'session.ended']);
+    // Y did not wait for X (which held `a`'s job slot until it ended on `b`: about 1.5 s).
+    expect(yr.metadata.queuedMs).toBeLessThan(700);
+    expect(good.maxInFlight).toBe(1);
+    expect(zr.metadata.queuedMs).toBeGreaterThan(700);
+  }, 30_000);
+
+  it('a hop to another model of the same provider goes on in its job, on the same instance', async () => {
+    const next = instances({ limits: { perProvider: { a: 1 } } });
+    const runtime = await next();
+    const result = await runtime.submit({
+      provider: 'a',
+      model: 'fault:503',
+      messages: [{ role: 'user', content: 'hop within a' }],
+      fallbacks: [{ provider: 'a', model: 'echo-1' }],
+    }).result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['a', 'fault:503', 'PROVIDER_UNAVAILABLE'],
+      ['a', 'echo-1', 'done'],
+    ]);
+  }, 30_000);
+
+  it('a hop waiting for its full target ends at its run deadline, or at once when cancelled from another instance', async () => {
+    const next = instances({ limits: { perProvider: { b: 1 } } });
+    const [one, two] = [await next(), await next()];
+    good.reset();
+    const busy = one.submit({
+      provider: 'b',
+      model: 'fault:ok:latency=4000',
+      messages: [{ role: 'user', content: 'busy' }],
+    });
+    const onB = Date.now() + 5_000;
+    while (good.inFlight === 0 && Date.now() < onB) await new Promise((r) => setTimeout(r, 10));
+    const hop = (content: string) =>
+      one.submit(
+        {
+          provider: 'a',
+          model: 'fault:503',
+          messages: [{ role: 'user', content }],
+          fallbacks: [{ provider: 'b', model: 'echo-1' }],
+        },
+        { timeoutMs: 1_500 },
+      );
+    const started = Date.now();
+    const [late, cancelled] = [hop('late'), hop('cancelled')];
+    const moved = Date.now() + 5_000;
+    while (two.session(cancelled.id)?.provider !== 'b' && Date.now() < moved)
+      await new Promise((r) => setTimeout(r, 10));
+    // Recorded at `b`; its move to `b`'s queue is the next round trip (a cancel in between is
+    // marked and ends it when leased or at its run deadline: docs/scale-out.md, "Known limits").
+    await new Promise((r) => setTimeout(r, 200));
+    expect(two.cancel(cancelled.id, 'not needed')).toBe(true);
+    const c = await cancelled.result;
+    expect(Date.now() - started).toBeLessThan(1_400);
+    expect(c.ok || [c.metadata.state, c.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'cancelled',
+      [
+        ['a', 'PROVIDER_UNAVAILABLE'],
+        ['b', 'CANCELLED'],
+      ],
+    ]);
+    const l = await late.result;
+    // Its run deadline (1.5 s), give or take a sweep: not the backstop's.
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect(l.ok || [l.metadata.state, l.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'timedOut',
+      [
+        ['a', 'PROVIDER_UNAVAILABLE'],
+        ['b', 'TIMED_OUT'],
+      ],
+    ]);
+    expect((await busy.result).ok).toBe(true);
+    expect(chats(good)).toHaveLength(1);
+  }, 30_000);
+
   it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
     const next = instances({});
     const runtime = await next();

@@ -8,15 +8,20 @@
  *   again and its provider's whole lane pauses for `retryInMs`, for every instance (BullMQ's
  *   `rateLimit`). Unlike BullMQ, which puts it back at the head of its priority, it goes back
  *   behind the sessions of its priority that arrived meanwhile: the scheduler's lanes are FIFOs;
+ * - `moveTo(provider)` (a fallback hop) puts the session, once its run settles, in that provider's
+ *   lane at the highest priority (BullMQ: ahead of every prioritized job), its run deadline as its
+ *   queue deadline;
  * - queue deadlines stay until `clearDeadline` or the session's `settle`, so the composition's
  *   sweep ends a session that was leased only to be put back, once it waits again.
  * Every timer is the hub's clock's.
  */
 import type { Clock } from '../../core/clock.js';
-import { type Schedulable, Scheduler } from '../../core/scheduler.js';
+import { MAX_PRIORITY, type Schedulable, Scheduler } from '../../core/scheduler.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../ports.js';
 
 interface Job extends Schedulable {
+  provider: string;
+  priority: number;
   readonly session: QueuedSession;
   state: 'waiting' | 'delayed' | 'leased';
   /** The delay timer while `delayed`. */
@@ -161,8 +166,14 @@ export class MemoryQueueCore {
     worker.inFlight.set(job.provider, (worker.inFlight.get(job.provider) ?? 0) + 1);
     worker.active++;
     let handedBack = false;
+    let movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined;
     const lease: Lease = {
       session: job.session,
+      provider: job.provider,
+      moveTo: (provider, deadlineAt) => {
+        movedTo = { provider, deadlineAt };
+        return Promise.resolve();
+      },
       handBack: () => {
         if (!handedBack) {
           handedBack = true;
@@ -184,17 +195,28 @@ export class MemoryQueueCore {
         worker.onError(error);
         return undefined;
       })
-      .then((held) => this.finish(job, worker, handedBack, held))
+      .then((held) => this.finish(job, worker, handedBack, held, movedTo))
       .catch(worker.onError);
   }
 
-  private finish(job: Job, worker: Worker, handedBack: boolean, held: Held | undefined): void {
+  private finish(
+    job: Job,
+    worker: Worker,
+    handedBack: boolean,
+    held: Held | undefined,
+    movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined,
+  ): void {
     const { provider } = job;
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
     if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
     if (!handedBack) {
       this.scheduler.release(provider);
-      if (held === undefined) this.jobs.delete(job.session.input.sessionId);
+      if (movedTo !== undefined) {
+        job.provider = movedTo.provider;
+        job.priority = MAX_PRIORITY;
+        this.deadlines.set(`${movedTo.provider}|${job.session.input.sessionId}`, movedTo.deadlineAt);
+        this.wait(job);
+      } else if (held === undefined) this.jobs.delete(job.session.input.sessionId);
       else if (held.modelOnly) {
         // Only this model is full: this session waits as delayed; its provider's others go on.
         // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.

@@ -625,3 +625,56 @@ describe('MemorySessionQueue: limits', () => {
     expect(runs.ids).toEqual(['s1']);
   });
 });
+
+describe('MemorySessionQueue: a fallback hop moves to its target', () => {
+  it("frees its provider's slot when its run ends and waits in its target's lane, ahead of that lane's queued sessions", async () => {
+    const { instance } = cluster({ perProvider: { p: 1, q: 1 } });
+    const queue = instance();
+    await queue.add(session('hop'));
+    await queue.add(session('next-p'));
+    await queue.add(session('on-q', { provider: 'q', priority: 8 }));
+    await queue.add(session('queued-q', { provider: 'q', priority: 8 }));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    expect([...runs.ids].sort()).toEqual(['hop', 'on-q']);
+    expect(runs.lease('hop').provider).toBe('p');
+    await runs.lease('hop').moveTo('q', 50_000);
+    await flush();
+    // Until its run ends it holds `p`'s slot.
+    expect(runs.ids).toHaveLength(2);
+    runs.end('hop');
+    await flush();
+    // `p` admits its next session at once; the hop waits for `q`'s slot, still in the queue.
+    expect(runs.ids.slice(2)).toEqual(['next-p']);
+    expect(await queue.waiting('q', 'hop')).toBe(true);
+    runs.end('on-q');
+    await flush();
+    // Ahead of `queued-q` (same priority, queued before the hop moved), leased from `q` now.
+    expect(runs.ids.slice(2)).toEqual(['next-p', 'hop']);
+    expect(runs.lease('hop').provider).toBe('q');
+    runs.end('hop');
+    await flush();
+    expect(runs.ids.at(-1)).toBe('queued-q');
+    expect(await queue.waiting('q', 'hop')).toBe(false);
+  });
+
+  it('keeps a waiting hop under its run deadline in its new queue, and gives it back on withdraw, its input unchanged', async () => {
+    const { instance } = cluster({ perProvider: { p: 1, q: 1 } });
+    const queue = instance();
+    await queue.add(session('busy', { provider: 'q', queueDeadlineAt: 99_999 }));
+    await queue.add(session('hop', { queueDeadlineAt: 99_999 }));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    await queue.clearDeadline('p', 'hop');
+    await runs.lease('hop').moveTo('q', 5_000);
+    runs.end('hop');
+    await flush();
+    expect(await queue.overdue(4_999, 10)).toEqual([]);
+    expect(await queue.overdue(5_000, 10)).toEqual([{ provider: 'q', sessionId: 'hop' }]);
+    expect(await queue.withdraw('p', 'hop')).toBeUndefined();
+    expect(await queue.withdraw('q', 'hop')).toEqual(session('hop', { queueDeadlineAt: 99_999 }));
+    expect(await queue.waiting('q', 'hop')).toBe(false);
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * Fallback hops in the cluster composition, on in-memory ports and a simulated clock (the same
+ * lease runner as on Redis): a hop is recorded (its run record at the new target) before any call
+ * goes to that target, so an instance taking the session over never resumes it on the target it
+ * left; and a hop to another provider moves to that provider's queue, so its concurrency follows
+ * the session (the provider it left admits its next session at once).
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { ClusterPorts, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, SessionRequest } from '../../src/runtime/types.js';
+import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
+import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function settleDown(clock: SimulatedClock, steps = 5): Promise<void> {
+  for (let i = 0; i < steps; i++) {
+    await flush();
+    clock.increment(10);
+    await flush();
+  }
+}
+
+/** A store whose writes of a hop (`session.fallback`) wait until the test lets them through, or fail. */
+function holdingHops(store: SessionStore, held: (() => void)[], fail: boolean): SessionStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== 'putRunning') {
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      const put: SessionStore['putRunning'] = async (summary, event, run, ttlMs) => {
+        if (event.type === 'session.fallback') {
+          if (fail) throw new Error('Expected Redis to answer, got a reset');
+          await new Promise<void>((resolve) => held.push(resolve));
+        }
+        await target.putRunning(summary, event, run, ttlMs);
+      };
+      return put;
+    },
+  });
+}
+
+/**
+ * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
+ * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
+ */
+function losingFirstMove(queue: SessionQueue): SessionQueue {
+  let lost = false;
+  return new Proxy(queue, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'lease') return typeof value === 'function' ? value.bind(target) : value;
+      const lease: SessionQueue['lease'] = (run) =>
+        target.lease((leased) =>
+          run({
+            ...leased,
+            moveTo: async (provider, deadlineAt) => {
+              if (lost) return leased.moveTo(provider, deadlineAt);
+              lost = true;
+              await leased.handBack();
+            },
+          }),
+        );
+      return lease;
+    },
+  });
+}
+
+function cluster({ failHops = false, loseMove = false } = {}) {
+  const clock = new SimulatedClock();
+  clock.set(1_000_000);
+  const hub = new MemoryClusterHub({ clock });
+  const p = new ScriptedProvider('p');
+  const q = new ScriptedProvider('q');
+  const held: (() => void)[] = [];
+  const stores: SessionStore[] = [];
+  const errors: unknown[] = [];
+  const backend: RuntimeBackend = {
+    kind: 'memory-cluster',
+    createRuntime: (options, local) =>
+      createClusterRuntime(options, local, (context): ClusterPorts => {
+        const ports = hub.ports(context, { sweepIntervalMs: 1000 });
+        const store = holdingHops(ports.store, held, failHops);
+        stores.push(ports.store);
+        return { ...ports, store, ...(loseMove ? { queue: losingFirstMove(ports.queue) } : {}) };
+      }),
+  };
+  const runtime: Runtime = createRuntime({
+    providers: [p, q],
+    defaults: { model: 'm', maxAttempts: 1 },
+    limits: { perProvider: { p: 1, q: 1 } },
+    clock,
+    onError: (error) => errors.push(error),
+    backend,
+  });
+  return { clock, p, q, held, stores, errors, runtime };
+}
+
+const hopping: SessionRequest = {
+  provider: 'p',
+  messages: [{ role: 'user', content: 'hop' }],
+  fallbacks: [{ provider: 'q', model: 'm' }],
+};
+
+describe('fallback hops in the cluster composition', () => {
+  it('records a hop at its new target before the target gets a call', async () => {
+    const { clock, p, q, held, stores, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    expect(p.pending()).toHaveLength(1);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    // The hop's record is held: what a takeover would read still says `p`, so nothing goes to `q`.
+    expect(held).toHaveLength(1);
+    expect(q.calls).toHaveLength(0);
+    const before = await (stores[0] as SessionStore).leaseState(x.id);
+    expect(before.run?.routing?.target).toBe(0);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    // Recorded at `q`: an instance taking it over resumes it there. Then, and only then, `q` is called.
+    const after = await (stores[0] as SessionStore).leaseState(x.id);
+    expect(after.run?.routing?.target).toBe(1);
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const result = await x.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect(result.metadata.attempts).toBe(2);
+    // Stopped here to go on from its record: one session, one end, not a cancellation.
+    expect(runtime.metrics().ended).toEqual({ done: 1, failed: 0, timedOut: 0, cancelled: 0 });
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop to another model of the same provider is recorded first too, and resumes here on that model', async () => {
+    const { clock, p, q, held, stores, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit({
+      provider: 'p',
+      model: 'm',
+      messages: [{ role: 'user', content: 'hop within p' }],
+      fallbacks: [{ provider: 'p', model: 'm2' }],
+    });
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(held).toHaveLength(1);
+    expect(p.calls).toHaveLength(1);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    expect((await (stores[0] as SessionStore).leaseState(x.id)).run?.routing?.target).toBe(1);
+    expect(p.pending().map((c) => c.request.model)).toEqual(['m2']);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const result = await x.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
+      ['m', 'PROVIDER_UNAVAILABLE'],
+      ['m2', 'done'],
+    ]);
+    expect(q.calls).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a session cancelled while its hop is being recorded ends cancelled, with its route, and calls nothing more', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(held).toHaveLength(1);
+    x.cancel('changed my mind');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    const result = await x.result;
+    expect(result.ok || result.metadata.state).toBe('cancelled');
+    expect(result.metadata.route?.map((h) => h.provider)).toEqual(['p', 'q']);
+    expect(q.calls).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop whose record cannot be written goes on here, on its new target, and is not moved', async () => {
+    const { clock, p, q, errors, runtime } = cluster({ failHops: true });
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    // Its job stays in `p`'s queue (the documented limit): a session for `p` waits meanwhile.
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    await settleDown(clock, 20);
+    expect(p.calls).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock, 20);
+    const result = await x.result;
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    // Not sent back to `p` from its old record: `p` now runs Y only.
+    expect(p.calls).toHaveLength(2);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    expect((await y.result).ok).toBe(true);
+    expect(q.calls).toHaveLength(1);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['Expected Redis to answer, got a reset']);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop recorded but not moved (its instance lost in between) moves on when its old job is taken up', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster({ loseMove: true });
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    // Its old job, back in `p`'s queue, was taken up: read at `q`, it moved there without a call.
+    expect(p.calls).toHaveLength(1);
+    expect(q.pending()).toHaveLength(1);
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    await settleDown(clock, 20);
+    expect(p.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const [xr, yr] = await Promise.all([x.result, y.result]);
+    expect([xr.ok, yr.ok]).toEqual([true, true]);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect(q.calls).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop waiting for its full target ends at its run deadline, or at once when cancelled, its route kept', async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const busy = runtime.submit(
+      { provider: 'q', messages: [{ role: 'user', content: 'busy' }] },
+      { timeoutMs: 600_000 },
+    );
+    const submit = () => runtime.submit(hopping, { timeoutMs: 5_000, queueTimeoutMs: 30_000 });
+    const late = submit();
+    const cancelled = submit();
+    await settleDown(clock);
+    for (let i = 0; i < 2; i++) {
+      for (const call of p.pending()) call.settle('retryable');
+      await settleDown(clock, 20);
+      for (const release of held.splice(0)) release();
+      await settleDown(clock, 20);
+    }
+    // Both moved to `q`'s queue, where `busy` holds the one slot.
+    expect(q.calls).toHaveLength(1);
+    expect(runtime.session(cancelled.id)?.provider).toBe('q');
+    const hopAt = clock.now();
+    cancelled.cancel('no longer needed');
+    await settleDown(clock, 5);
+    const c = await cancelled.result;
+    expect(c.ok || [c.metadata.state, c.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'cancelled',
+      [
+        ['p', 'PROVIDER_UNAVAILABLE'],
+        ['q', 'CANCELLED'],
+      ],
+    ]);
+    let endedAt = 0;
+    void late.result.then(() => {
+      endedAt = clock.now();
+    });
+    for (let i = 0; i < 100 && endedAt === 0; i++) {
+      clock.increment(100);
+      await settleDown(clock, 1);
+    }
+    const l = await late.result;
+    expect(l.ok || [l.metadata.state, l.metadata.route?.map((h) => [h.provider, h.outcome])]).toEqual([
+      'timedOut',
+      [
+        ['p', 'PROVIDER_UNAVAILABLE'],
+        ['q', 'TIMED_OUT'],
+      ],
+    ]);
+    // At its run deadline (5 s from its start), give or take a sweep (1 s): not at the backstop's 45 s.
+    expect(endedAt - hopAt).toBeLessThan(6_500);
+    expect(q.calls).toHaveLength(1);
+    busy.cancel('test over');
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it("a hop's concurrency follows it: its first provider admits its next session, its target stays full", async () => {
+    const { clock, p, q, held, errors, runtime } = cluster();
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    // X runs on `q`: `p` has its one slot for Y; Z waits for `q`'s.
+    const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });
+    const z = runtime.submit({ provider: 'q', messages: [{ role: 'user', content: 'on q' }] });
+    await settleDown(clock, 20);
+    expect(p.pending()).toHaveLength(1);
+    expect(q.pending()).toHaveLength(1);
+    expect(runtime.session(z.id)?.state).toBe('queued');
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock, 20);
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const results = await Promise.all([x.result, y.result, z.result]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
