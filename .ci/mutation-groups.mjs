@@ -42,6 +42,8 @@ export const GROUPS = {
       'src/core/fifo.ts',
       'src/core/slices.ts',
       'src/core/json-bytes.ts',
+      'src/core/queue-bytes.ts',
+      'src/core/request-bytes.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],
   },
@@ -184,7 +186,11 @@ export const GROUPS = {
   'runtime-composition': {
     mutate: ['src/runtime/local-runtime.ts', 'src/runtime/runtime.ts'],
     // Only its own tests: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
-    tests: ['tests/unit/runtime/local-runtime.test.ts', 'tests/unit/runtime/local-runtime-limits.test.ts'],
+    tests: [
+      'tests/unit/runtime/local-runtime.test.ts',
+      'tests/unit/runtime/local-runtime-limits.test.ts',
+      'tests/unit/runtime/local-runtime-bytes.test.ts',
+    ],
   },
 };
 

@@ -10,6 +10,7 @@ import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 export type SettingKey =
   | 'maxConcurrent'
   | 'maxQueued'
+  | 'maxQueuedBytes'
   | 'timeoutMs'
   | 'queueTimeoutMs'
   | 'idleTimeoutMs'
@@ -49,6 +50,12 @@ const MAX_MS = 2_147_483_647;
 export const SETTINGS: readonly Setting[] = [
   s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
   s('maxQueued', 'nonNegative', 10_000, 'sessions waiting for a slot; past it a call fails with QUEUE_FULL'),
+  s(
+    'maxQueuedBytes',
+    'nonNegative',
+    268_435_456,
+    'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
+  ),
   s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
   s('queueTimeoutMs', 'positiveMs', 60_000, 'how long a call may wait in the queue'),
   s('idleTimeoutMs', 'positiveMs', 30_000, 'a stream with no chunk for this long times out'),
@@ -321,7 +328,7 @@ export function runtimeOptionsFrom(
         ? false
         : { failures: v.breakerFailures, windowMs: v.breakerWindowMs, openMs: v.breakerOpenMs },
     ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
-    limits: { maxConcurrent: v.maxConcurrent, maxQueued: v.maxQueued },
+    limits: { maxConcurrent: v.maxConcurrent, maxQueued: v.maxQueued, maxQueuedBytes: v.maxQueuedBytes },
     defaults: {
       timeoutMs: v.timeoutMs,
       queueTimeoutMs: v.queueTimeoutMs,

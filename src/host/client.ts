@@ -5,6 +5,7 @@
  */
 import type { CallToolRequest, CallToolResult, Progress, RequestOptions } from '@modelcontextprotocol/client';
 import { providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
+import { jsonBytes } from '../core/json-bytes.js';
 import type { Runtime, TaskResult } from '../runtime/types.js';
 
 /** The part of an SDK v2 `Client` troupe uses. */
@@ -81,6 +82,8 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
           {
             lane,
             name: params.name,
+            // The call's arguments wait with it: counted against `limits.maxQueuedBytes`.
+            bytes: jsonBytes(params),
             label: `${lane}/${params.name}`,
             priority,
             timeoutMs,

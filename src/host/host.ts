@@ -34,6 +34,12 @@ export interface HostOptions {
   readonly maxConcurrent?: number;
   /** Own runtime only: calls waiting across all servers; one more is refused with `QUEUE_FULL`. @default 10000 */
   readonly maxQueued?: number;
+  /**
+   * Own runtime only: bytes of JSON the waiting calls' parameters (name and arguments) may hold
+   * together; one more is refused with `QUEUE_FULL`, a call larger than it with `INVALID_REQUEST`.
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxQueuedBytes?: number;
 }
 
 export interface Host {
@@ -75,6 +81,7 @@ export function createHost(options: HostOptions): Host {
       limits: {
         ...(options.maxConcurrent === undefined ? {} : { maxConcurrent: options.maxConcurrent }),
         ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
+        ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes }),
         perProvider: Object.fromEntries(
           entries.map(([name, server]) => [name, server.maxConcurrent ?? DEFAULT_PER_SERVER]),
         ),

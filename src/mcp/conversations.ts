@@ -58,6 +58,8 @@ export class MemoryConversationStore implements ConversationStore {
    */
   async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
+    // Kept messages never change: frozen, the runtime measures each once for its queue bound.
+    for (const message of trimmed.messages) freezeMessage(message);
     this.#delete(id); // re-insert: Map order is the LRU order
     this.#entries.set(id, {
       messages: trimmed.messages,
@@ -110,4 +112,22 @@ export class MemoryConversationStore implements ConversationStore {
     const now = this.#options.now();
     for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#delete(id);
   }
+}
+
+/**
+ * Freezes a kept message and its tool calls, the nested data a `ChatMessage` has (anything else
+ * nested stays as it is, and the runtime then measures that message every time). A frozen one is
+ * skipped; no field is read but `tool_calls` (a message is measured once, when first saved).
+ */
+function freezeMessage(message: ChatMessage): void {
+  if (Object.isFrozen(message)) return;
+  const calls = message.tool_calls;
+  if (calls !== undefined) {
+    for (const call of calls) {
+      if (typeof call.function === 'object' && call.function !== null) Object.freeze(call.function);
+      Object.freeze(call);
+    }
+    Object.freeze(calls);
+  }
+  Object.freeze(message);
 }

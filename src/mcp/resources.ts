@@ -225,6 +225,8 @@ function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record
     providers: status.providers,
     max_concurrent: status.maxConcurrent,
     max_queued: status.maxQueued,
+    max_queued_bytes: status.maxQueuedBytes,
+    queued_bytes: status.queuedBytes,
     recent: status.recent.filter((s) => visible(s.sessionId)).slice(0, 20),
   };
 }

@@ -8,10 +8,18 @@ import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
-import type { ChatProvider } from '../providers/port.js';
+import type { QueueBytes } from '../core/queue-bytes.js';
+import { requestBytes } from '../core/request-bytes.js';
+import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
-import { type ResolvedDefaults, type ResolvedLimits, resolveSubmitOptions, sessionInput } from './options.js';
+import {
+  byteCount,
+  type ResolvedDefaults,
+  type ResolvedLimits,
+  resolveSubmitOptions,
+  sessionInput,
+} from './options.js';
 import { defaultRouter } from './requests.js';
 import { routeChat } from './routing.js';
 import type { SessionWork } from './session-record.js';
@@ -31,6 +39,8 @@ export interface Admitted {
   readonly label: string | undefined;
   readonly caller: Readonly<Record<string, unknown>> | undefined;
   readonly callerTruncated: boolean;
+  /** Its size while it waits (`limits.maxQueuedBytes`): the UTF-8 length of the JSON its provider gets; a task's `bytes` (0). */
+  readonly bytes: number;
 }
 
 export interface AdmissionSettings {
@@ -80,6 +90,28 @@ export class Admission {
     );
   }
 
+  /**
+   * Refuses a request of `bytes` that does not fit in what waits (`limits.maxQueuedBytes`): with
+   * `QUEUE_FULL` while the queue holds too much (it may fit later), with `INVALID_REQUEST` when it
+   * is larger than the whole bound (it never fits: retrying cannot help).
+   */
+  roomFor(queue: QueueBytes, bytes: number): void {
+    const room = queue.room(bytes);
+    if (room === 'fits') return;
+    const limit = queue.limit;
+    this.refuse(
+      room === 'never'
+        ? runtimeError(
+            'INVALID_REQUEST',
+            `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${bytes} bytes; send fewer or shorter messages, or raise maxQueuedBytes`,
+          )
+        : runtimeError(
+            'QUEUE_FULL',
+            `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+          ),
+    );
+  }
+
   /** A chat request: routed, its provider known, its options valid. */
   chat(request: SessionRequest, options: SubmitOptions): Admitted {
     this.refuseWhileDraining();
@@ -90,7 +122,17 @@ export class Admission {
       const resolved = resolveSubmitOptions(options, defaults);
       this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
       const stream = request.stream === true;
-      const admitted = this.admitted(routed.work, routed.provider, routed.model, stream, resolved, options);
+      // What the provider gets (with its model), measured once here: the size it waits with.
+      const bytes = sizeOf((routed.work as Extract<SessionWork, { kind: 'chat' }>).request);
+      const admitted = this.admitted(
+        routed.work,
+        routed.provider,
+        routed.model,
+        stream,
+        resolved,
+        options,
+        bytes,
+      );
       // The input was made just now for this session: adding the chain to it copies nothing.
       if (routed.targets !== undefined) Object.assign(admitted.input, { targets: routed.targets });
       return admitted;
@@ -113,8 +155,10 @@ export class Admission {
         );
       }
       const resolved = resolveSubmitOptions({ maxAttempts: 1, ...options }, this.settings.defaults);
+      // What the caller says it holds (the host: its call's arguments); the function itself counts 0.
+      const bytes = options.bytes === undefined ? 0 : byteCount('bytes', options.bytes);
       const work: SessionWork = { kind: 'task', task: task as TaskFunction<unknown> };
-      return this.admitted(work, options.lane, options.name ?? options.lane, false, resolved, options);
+      return this.admitted(work, options.lane, options.name ?? options.lane, false, resolved, options, bytes);
     } catch (error) {
       return this.refuse(error);
     }
@@ -127,6 +171,7 @@ export class Admission {
     stream: boolean,
     resolved: ReturnType<typeof resolveSubmitOptions>,
     options: SubmitOptions,
+    bytes: number,
   ): Admitted {
     const { clock, limits, defaults } = this.settings;
     const sessionId = flatUUID();
@@ -138,6 +183,25 @@ export class Admission {
       resolved,
       defaults,
     );
-    return { input, work, label: options.label, caller: caller.value, callerTruncated: caller.truncated };
+    return {
+      input,
+      work,
+      label: options.label,
+      caller: caller.value,
+      callerTruncated: caller.truncated,
+      bytes,
+    };
+  }
+}
+
+/** A request's JSON length in UTF-8, counted without building it; one JSON cannot carry is refused. */
+function sizeOf(request: ChatRequest): number {
+  try {
+    return requestBytes(request);
+  } catch (error) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
+    );
   }
 }

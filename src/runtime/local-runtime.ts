@@ -1,14 +1,14 @@
 /**
  * The runtime on this instance, everything in memory, as four small objects:
  * - `Admission` (shared with every backend): refusal while draining, routing, options, counters;
- * - the scheduler and `pump()` here: the admission policy and the loop that admits sessions;
- * - `Lifecycle`: the supervisor machine (`accepting → draining → stopped`);
+ * - the scheduler, `pump()` and the queue's bytes here; `Lifecycle`: the supervisor machine;
  * - `SessionDriver`: each session's machine, deadlines and end; `SessionTable`: live and history.
  * A scale-out backend builds on it and hands it sessions its shared queue admitted (`adopt`).
  */
 import { initialContext, type SessionContext, type SessionInput } from '../../machines/session.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
+import { QueueBytes } from '../core/queue-bytes.js';
 import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted } from './admission.js';
@@ -40,6 +40,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const onError = options.onError ?? reportError;
 
   const scheduler = new Scheduler<SessionRecord>(limits);
+  const queueBytes = new QueueBytes(limits.maxQueuedBytes); // the queued sessions' request bytes
   for (const name of providers.keys()) scheduler.lane(name);
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
@@ -125,6 +126,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
+      queueBytes.release(record); // ended while queued; an admitted one released already (holds 0)
       if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
     },
@@ -194,6 +196,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
             continue;
           }
           record.admitted = true;
+          queueBytes.release(record);
           rates.leaveLane(record);
           driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
         }
@@ -201,6 +204,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           const record = scheduler.next(admitGate);
           if (record === undefined) break;
           record.admitted = true;
+          queueBytes.release(record);
           const reroute = record.reroute;
           if (reroute !== undefined) {
             // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
@@ -221,7 +225,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
   }
 
-  function newRecord(admitted: Admitted): SessionRecord {
+  function newRecord(admitted: Omit<Admitted, 'bytes'>): SessionRecord {
     return {
       provider: admitted.input.provider,
       priority: admitted.input.priority,
@@ -233,6 +237,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       label: admitted.label,
       caller: admitted.caller,
       callerTruncated: admitted.callerTruncated,
+      queuedBytes: 0, // held by `track` once queued
       actor: null,
       leaf: 'queued',
       call: null,
@@ -246,10 +251,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   /** Queues a new record and hands back its handle. */
-  function track(record: SessionRecord, signal: AbortSignal | undefined): SessionHandle<unknown> {
+  function track(record: SessionRecord, bytes: number, signal?: AbortSignal): SessionHandle<unknown> {
     const now = clock.now();
     const sessionId = record.input.sessionId;
+    admission.roomFor(queueBytes, bytes);
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    queueBytes.hold(record, bytes);
     rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
@@ -279,6 +286,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     pump();
     return new RecordHandle(record, result, owner);
   }
+
+  const put = (admitted: Admitted, abort?: AbortSignal) => track(newRecord(admitted), admitted.bytes, abort);
 
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
   function adopt(session: AdoptedSession): SessionHandle {
@@ -323,7 +332,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       driver.restore(record, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }
-    return track(record, session.signal) as SessionHandle;
+    return track(record, 0, session.signal) as SessionHandle; // its bytes counted where it was submitted
   }
 
   function runRecord(id: string): RunRecord | undefined {
@@ -344,9 +353,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
 
   return {
     submit: (request, submitOptions: SubmitOptions = {}) =>
-      track(newRecord(admission.chat(request, submitOptions)), submitOptions.signal) as SessionHandle,
+      put(admission.chat(request, submitOptions), submitOptions.signal) as SessionHandle,
     run: (task, runOptions) =>
-      track(newRecord(admission.task(task, runOptions)), runOptions?.signal) as SessionHandle<never>,
+      put(admission.task(task, runOptions), runOptions?.signal) as SessionHandle<never>,
     adopt,
     runRecord,
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
@@ -360,6 +369,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       providers: scheduler.providers(),
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
+      maxQueuedBytes: limits.maxQueuedBytes,
+      queuedBytes: queueBytes.held,
       recent: table.recent(recent),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
       ...(limits.rates.size === 0 || options.sharedState !== undefined

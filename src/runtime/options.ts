@@ -20,6 +20,7 @@ export interface ResolvedLimits {
   readonly maxConcurrent: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
   readonly callerMetadataBytes: number;
@@ -39,6 +40,12 @@ export interface ResolvedDefaults {
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
 }
+
+/**
+ * 256 MiB of request bytes waiting: 64 requests at the HTTP front's 4 MiB body bound, or thousands
+ * of ordinary chats (a few KiB to a few hundred KiB each), well inside a Node heap's default.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
 export function resolveProviders(providers: RuntimeOptions['providers']): Map<string, ChatProvider> {
   const map = new Map<string, ChatProvider>();
@@ -96,6 +103,7 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
     maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
     perProvider,
     maxQueued: nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000),
+    maxQueuedBytes: byteCount('limits.maxQueuedBytes', limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES),
     fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
     historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
     callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),
@@ -183,6 +191,14 @@ function priority(name: string, value: unknown): number {
 function positiveInt(name: string, value: unknown): number {
   if (!isInteger(value) || value < 1) throw invalid(name, 'a positive integer', value);
   return value;
+}
+
+/** Bytes: a non-negative safe integer (as `maxQueued`, no `Infinity`; a large bound switches it off). */
+export function byteCount(name: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw invalid(name, `a non-negative integer of bytes up to ${Number.MAX_SAFE_INTEGER}`, value);
+  }
+  return value as number;
 }
 
 function nonNegativeInt(name: string, value: unknown): number {

@@ -16,6 +16,7 @@ import type {
 } from '../../machines/session.js';
 import type { Wakeable } from '../core/deadlines.js';
 import type { TroupeErrorData } from '../core/errors.js';
+import type { HoldsBytes } from '../core/queue-bytes.js';
 import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
@@ -46,7 +47,8 @@ export type SessionWork =
     }
   | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
-export interface SessionRecord extends Schedulable, Wakeable {
+/** `queuedBytes`: its request's bytes while it waits in the queue, 0 from when it leaves (`QueueBytes`). */
+export interface SessionRecord extends Schedulable, Wakeable, HoldsBytes {
   /**
    * The provider whose queue it waits in, then whose slot it holds; after a fallback hop, the
    * provider it moved to (`local-limits.ts`).

@@ -49,6 +49,13 @@ export interface Limits {
   readonly perProvider?: Readonly<Record<string, number>>;
   /** Sessions waiting at once; one more is refused with `QUEUE_FULL`. @default 10000 */
   readonly maxQueued?: number;
+  /**
+   * Request bytes the sessions waiting in the queue (submitted, not started) may hold together:
+   * each chat request counts the UTF-8 length of its JSON, a task 0. A submission past it is
+   * refused with `QUEUE_FULL`; one larger than the whole bound is refused even on an empty queue.
+   * On a cluster, per instance, like `maxQueued`. @default 268435456 (256 MiB)
+   */
+  readonly maxQueuedBytes?: number;
   /** Anti-starvation: of every N admissions per provider, one goes to the longest-waiting session. @default 8 */
   readonly fairnessEvery?: number;
   /** Ended-session summaries kept for `status()` and `session(id)`. @default 1000 */
@@ -176,6 +183,11 @@ export interface RunOptions extends SubmitOptions {
   readonly lane: string;
   /** A name for what runs, shown as `model` in metadata. @default the lane */
   readonly name?: string;
+  /**
+   * Bytes this task holds while it waits (e.g. its arguments' JSON), counted against
+   * `limits.maxQueuedBytes` like a chat request's size. @default 0
+   */
+  readonly bytes?: number;
 }
 
 export type TaskResult<T> =
@@ -222,6 +234,10 @@ export interface RuntimeStatus {
   }[];
   readonly maxConcurrent: number;
   readonly maxQueued: number;
+  /** `limits.maxQueuedBytes`: the bound on the request bytes waiting (on a cluster, at this instance). */
+  readonly maxQueuedBytes: number;
+  /** Request bytes the sessions waiting now hold (on a cluster, those submitted at this instance). */
+  readonly queuedBytes: number;
   /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
   /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */

@@ -42,9 +42,11 @@ import { Inflight } from './inflight.js';
 import { type JobData, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
-import { closeOwner, createOwner, type Owner, ownerHandle } from './owner.js';
+import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
+/** The local runtime's own bounds: none that matter (the shared queue and this file's bound what waits). */
+const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
 /** How long a shutdown waits for calls in flight before it closes the connections anyway, in ms. */
 const DRAIN_BOUND_MS = 5_000;
 
@@ -69,12 +71,12 @@ export function createClusterRuntime(
     ...options,
     backend: undefined,
     sharedState,
-    limits: { ...sharedLimits, perProvider: {}, maxConcurrent: 1_000_000, maxQueued: 1_000_000 },
+    limits: { ...sharedLimits, ...LOCAL_UNBOUNDED },
   });
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
-  /** Owners whose session has not started yet. */
-  let waitingHere = 0;
+  /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
+  const waiting = new Waiting(limits.maxQueuedBytes);
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -147,6 +149,8 @@ export function createClusterRuntime(
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
   connection.onReady(() => void retried(() => queueLimits.apply(), delay, onError));
   const up = () => connection.status() === 'ready';
+  const status = (recent: number) =>
+    clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.bytes.held);
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
@@ -193,10 +197,7 @@ export function createClusterRuntime(
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
-        if (event.type === 'session.started' && !owner.started) {
-          owner.started = true;
-          waitingHere--;
-        }
+        if (event.type === 'session.started') waiting.started(owner);
         const { provider: _p, label: _l, ...sessionEvent } = event;
         if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
@@ -219,7 +220,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
-    if (!owner.started) waitingHere--;
+    waiting.ended(owner);
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
   }
@@ -304,7 +305,8 @@ export function createClusterRuntime(
       );
     }
     // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
-    if (waitingHere >= limits.maxQueued) admission.queueFull(waitingHere);
+    if (waiting.count >= limits.maxQueued) admission.queueFull(waiting.count);
+    admission.roomFor(waiting.bytes, admitted.bytes);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -317,7 +319,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
-    waitingHere++;
+    waiting.add(owner, admitted.bytes);
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {
@@ -350,7 +352,7 @@ export function createClusterRuntime(
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => clusterStatus(store, local, limits, lifecycle.state, recent, view),
+    status: ({ recent = 20 } = {}) => status(recent),
     session: (id) => {
       const live = store.liveSession(id);
       return live === undefined ? store.ended(id) : view.decorate(live);
@@ -362,10 +364,7 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => {
-      const status = clusterStatus(store, local, limits, lifecycle.state, 0, view);
-      return clusterMetrics(status, counters, local, view, runner.stopped);
-    },
+    metrics: () => clusterMetrics(status(0), counters, local, view, runner.stopped),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

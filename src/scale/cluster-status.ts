@@ -16,11 +16,14 @@ export function clusterStatus(
     readonly perProvider: Readonly<Record<string, number>>;
     readonly maxConcurrent: number;
     readonly maxQueued: number;
+    readonly maxQueuedBytes: number;
   },
   state: RuntimeStatus['state'],
   recent: number,
   /** The cluster's limits in providers' own units, as this instance last read them. */
   view: { budgets(): RuntimeStatus['limits'] },
+  /** The request bytes of the sessions submitted here that have not started (`maxQueuedBytes` is per instance). */
+  queuedBytes = 0,
 ): RuntimeStatus {
   let queued = 0;
   let running = 0;
@@ -54,6 +57,8 @@ export function clusterStatus(
     })),
     maxConcurrent: limits.maxConcurrent,
     maxQueued: limits.maxQueued,
+    maxQueuedBytes: limits.maxQueuedBytes,
+    queuedBytes,
     recent: store.recent(recent),
     ...(breakers === undefined ? {} : { breakers }),
     ...(budgets === undefined ? {} : { limits: budgets }),

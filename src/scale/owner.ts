@@ -4,6 +4,7 @@
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
 import type { Clock } from '../core/clock.js';
+import { QueueBytes } from '../core/queue-bytes.js';
 import { EventStream } from '../runtime/backend.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import type { JobData } from './job-data.js';
@@ -15,9 +16,43 @@ export interface Owner {
   readonly result: Promise<SessionResult>;
   observers: EventStream<SessionEvent>[] | null;
   started: boolean;
+  /** Its request's bytes until it starts or ends, then 0 (`QueueBytes`, `limits.maxQueuedBytes`). */
+  queuedBytes: number;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
+}
+
+/**
+ * The owners here whose session has not started: how many (`limits.maxQueued`) and their request
+ * bytes (`limits.maxQueuedBytes`), what this instance keeps for its callers. Each owner leaves once,
+ * when this instance hears it started or when it ends, whichever comes first.
+ */
+export class Waiting {
+  count = 0;
+  readonly bytes: QueueBytes;
+
+  constructor(maxQueuedBytes: number) {
+    this.bytes = new QueueBytes(maxQueuedBytes);
+  }
+
+  add(owner: Owner, bytes: number): void {
+    this.count++;
+    this.bytes.hold(owner, bytes);
+  }
+
+  started(owner: Owner): void {
+    if (owner.started) return;
+    owner.started = true;
+    this.count--;
+    this.bytes.release(owner);
+  }
+
+  /** The owner's session ended: out now unless it started before (its bytes are 0 then). */
+  ended(owner: Owner): void {
+    if (!owner.started) this.count--;
+    this.bytes.release(owner);
+  }
 }
 
 export function createOwner(data: JobData): Owner {
@@ -25,7 +60,16 @@ export function createOwner(data: JobData): Owner {
   const result = new Promise<SessionResult>((r) => {
     resolve = r;
   });
-  return { data, resolve, result, observers: null, started: false, timers: [], detachSignal: null };
+  return {
+    data,
+    resolve,
+    result,
+    observers: null,
+    started: false,
+    queuedBytes: 0,
+    timers: [],
+    detachSignal: null,
+  };
 }
 
 /** The caller's handle; `isOpen` says whether the session has not ended here yet. */

@@ -18,7 +18,9 @@ export type InvariantName =
   /** A route accounts for the session's run time, ends where the session did, and hops only before the run deadline. */
   | 'routeWithinDeadline'
   | 'rateLimitsHold'
-  | 'cooldownHolds';
+  | 'cooldownHolds'
+  /** The request bytes held for the queue are the sum over the queued sessions (`queued-bytes-check.ts`). */
+  | 'queuedBytes';
 
 export interface Violation {
   readonly invariant: InvariantName;

@@ -19,19 +19,33 @@
  */
 import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
-import { type Clock, systemClock } from '../core/clock.js';
-import { TroupeError } from '../core/errors.js';
+import { systemClock } from '../core/clock.js';
 import { estimateTokens } from '../providers/estimate.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionEngineKind } from '../runtime/session-engine.js';
-import type { Runtime, SessionHandle } from '../runtime/types.js';
+import type { Runtime } from '../runtime/types.js';
 import { checkProviderContract } from './contract/check.js';
 import type { ContractOptions } from './contract/types.js';
 import { COOLDOWN_RACE_MS, type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
+import {
+  Advance,
+  Cancel,
+  type Command,
+  commandArbitraries,
+  limitsArbitrary,
+  MODEL_COMPLETION_TOKENS,
+  type ScenarioLimits,
+  Settle,
+  Shutdown,
+  Submit,
+  settle,
+  type World,
+} from './model-commands.js';
 import type { OpenAIServer } from './openai-server.js';
-import { ScriptedProvider, type Settlement } from './scripted-provider.js';
+import { QueuedBytesCheck } from './queued-bytes-check.js';
+import { ScriptedProvider } from './scripted-provider.js';
 import { ProviderWatch } from './watched-provider.js';
 
 export interface PropertyOptions {
@@ -78,184 +92,6 @@ export interface PropertyOptions {
 /** What a cluster does not promise per instance; a backend run does not check these. */
 const NOT_CHECKED_ON_A_BACKEND: readonly InvariantName[] = ['priorityOrder', 'metricsMatch'];
 
-interface World {
-  readonly runtime: Runtime;
-  readonly clock: Clock & { increment?: (ms: number) => void };
-  readonly scripted: ScriptedProvider[];
-  readonly providerNames: readonly string[];
-  readonly model: string;
-  readonly handles: SessionHandle[];
-  /** Each session's run timeout, for the route's deadline check. */
-  readonly timeouts: Map<string, number>;
-  shutDown: boolean;
-}
-
-type Command = fc.AsyncCommand<object, World>;
-
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-class Submit implements Command {
-  constructor(
-    readonly provider: number,
-    readonly priority: number,
-    readonly timeoutMs: number,
-    readonly queueTimeoutMs: number,
-    /** Other providers to fall back to, by index. */
-    readonly fallbacks: readonly number[] = [],
-    readonly stream = false,
-  ) {}
-  check = () => true;
-  async run(_: object, world: World): Promise<void> {
-    const names = world.providerNames;
-    const provider = names[this.provider % names.length]!;
-    const fallbacks = this.fallbacks.map((i) => ({ provider: names[i % names.length]!, model: world.model }));
-    try {
-      const handle = world.runtime.submit(
-        {
-          provider,
-          model: world.model,
-          messages: [{ role: 'user', content: 'property' }],
-          ...(fallbacks.length === 0 ? {} : { fallbacks }),
-          ...(this.stream ? { stream: true } : {}),
-        },
-        { priority: this.priority, timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs },
-      );
-      world.timeouts.set(handle.id, this.timeoutMs);
-      world.handles.push(handle);
-    } catch (error) {
-      const code = error instanceof TroupeError ? error.code : 'unknown';
-      if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
-    }
-    await settle();
-  }
-  toString = () =>
-    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''})`;
-}
-
-class Settle implements Command {
-  constructor(
-    readonly pick: number,
-    readonly outcome: Settlement,
-  ) {}
-  check = (_: object) => true;
-  async run(_: object, world: World): Promise<void> {
-    const pending = world.scripted.flatMap((p) => p.pending());
-    pending[this.pick % Math.max(1, pending.length)]?.settle(this.outcome);
-    await settle();
-  }
-  toString = () => `settle(#${this.pick}, ${this.outcome})`;
-}
-
-class Cancel implements Command {
-  constructor(readonly pick: number) {}
-  check = () => true;
-  async run(_: object, world: World): Promise<void> {
-    world.handles[this.pick % Math.max(1, world.handles.length)]?.cancel('property test');
-    await settle();
-  }
-  toString = () => `cancel(#${this.pick})`;
-}
-
-class Advance implements Command {
-  constructor(readonly ms: number) {}
-  check = () => true;
-  async run(_: object, world: World): Promise<void> {
-    if (world.clock.increment !== undefined) world.clock.increment(this.ms);
-    else await new Promise((resolve) => setTimeout(resolve, Math.min(this.ms, 20)));
-    await settle();
-  }
-  toString = () => `advance(${this.ms}ms)`;
-}
-
-class Shutdown implements Command {
-  constructor(readonly deadlineMs: number) {}
-  check = (_: object) => true;
-  async run(_: object, world: World): Promise<void> {
-    world.shutDown = true;
-    void world.runtime.shutdown({ deadlineMs: this.deadlineMs });
-    await settle();
-  }
-  toString = () => `shutdown(${this.deadlineMs}ms)`;
-}
-
-/** Weighted by repetition (fc.commands picks uniformly): shutdown is rare, so most runs get far. */
-function commandArbitraries(
-  scripted: boolean,
-  maxDeadlineMs = 5000,
-  shutdown = true,
-): fc.Arbitrary<Command>[] {
-  const submit = fc
-    .tuple(
-      fc.nat(3),
-      fc.integer({ min: 0, max: 9 }),
-      fc.integer({ min: 50, max: maxDeadlineMs }),
-      fc.integer({ min: 50, max: maxDeadlineMs }),
-      fc.array(fc.nat(3), { maxLength: 3 }),
-      fc.boolean(),
-    )
-    .map(([p, prio, t, q, fallbacks, stream]) => new Submit(p, prio, t, q, fallbacks, stream));
-  const settleCall = fc
-    .tuple(
-      fc.nat(50),
-      fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
-    )
-    .map(([pick, outcome]) => new Settle(pick, outcome));
-  const commands: fc.Arbitrary<Command>[] = [
-    submit,
-    submit,
-    submit,
-    fc.nat(50).map((pick) => new Cancel(pick)),
-    fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
-  ];
-  if (shutdown) commands.push(fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)));
-  if (scripted) commands.push(settleCall, settleCall, settleCall);
-  return commands;
-}
-
-const limitsArbitrary = fc.record({
-  maxConcurrent: fc.integer({ min: 1, max: 6 }),
-  perProvider: fc.record({ p0: fc.integer({ min: 1, max: 4 }), p1: fc.integer({ min: 1, max: 4 }) }),
-  maxQueued: fc.integer({ min: 1, max: 30 }),
-  fairnessEvery: fc.integer({ min: 1, max: 8 }),
-  historySize: fc.integer({ min: 0, max: 10 }),
-  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107).
-  providers: fc.record({
-    p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
-    p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
-  }),
-  // Breakers, on by default in `serve`: off in some runs, tight enough in others to open and probe.
-  breakers: fc.option(
-    fc.record({
-      failures: fc.integer({ min: 1, max: 3 }),
-      windowMs: fc.integer({ min: 1000, max: 10_000 }),
-      openMs: fc.integer({ min: 100, max: 3000 }),
-      probeTimeoutMs: fc.integer({ min: 100, max: 6000 }),
-    }),
-    { nil: undefined },
-  ),
-});
-
-/** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
-const MODEL_COMPLETION_TOKENS = 100;
-
-export interface ScenarioLimits {
-  readonly maxConcurrent: number;
-  readonly perProvider: Readonly<Record<string, number>>;
-  readonly maxQueued: number;
-  readonly fairnessEvery: number;
-  readonly historySize: number;
-  readonly providers?: Readonly<
-    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
-  >;
-  /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
-  readonly breakers?: {
-    readonly failures: number;
-    readonly windowMs: number;
-    readonly openMs: number;
-    readonly probeTimeoutMs?: number;
-  };
-}
-
 /** Runs one generated scenario; resolves with the violations found (none when all invariants hold). */
 export async function runScenario(
   limits: ScenarioLimits,
@@ -301,9 +137,14 @@ export async function runScenario(
     model: options.model ?? 'model',
     handles: [],
     timeouts,
+    bytes: new QueuedBytesCheck(),
     shutDown: false,
   };
-  for (const command of commands) await command.run({}, world);
+  for (const command of commands) {
+    await command.run({}, world);
+    // In memory, at every step; on a backend the bound is per instance and seen through pub/sub.
+    if (backend === undefined) world.bytes.check(runtime);
+  }
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
     const boundMs = 2 * (options.maxDeadlineMs ?? 5000) + 5000;
@@ -325,7 +166,12 @@ export async function runScenario(
   await watch?.released();
   observer.unsubscribe();
   options.onEnd?.(runtime);
-  const violations = [...observer.checkEnd(scripted.flatMap((p) => p.calls)), ...(watch?.violations() ?? [])];
+  if (backend === undefined) world.bytes.check(runtime);
+  const violations = [
+    ...observer.checkEnd(scripted.flatMap((p) => p.calls)),
+    ...(watch?.violations() ?? []),
+    ...world.bytes.violations,
+  ];
   if (backend === undefined) return violations;
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
 }
@@ -396,3 +242,5 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 
 /** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
 export const commands = { Submit, Settle, Cancel, Advance, Shutdown } as const;
+
+export type { ScenarioLimits };

@@ -238,3 +238,25 @@ it("cancels the remote call when the deadline passes or the caller aborts: the s
   expect(fast.inFlight).toBe(0);
   await host.shutdown();
 });
+
+it('bounds the bytes of the calls waiting (maxQueuedBytes): a call past it is refused QUEUE_FULL, one larger than it INVALID_REQUEST', async () => {
+  const client = await httpClient(fast.url);
+  clients.push(client);
+  const waiting = { name: 'work', arguments: { n: 1, note: 'ü'.repeat(40) } };
+  const size = Buffer.byteLength(JSON.stringify(waiting));
+  const host = createHost({ servers: { fast: { client, maxConcurrent: 1 } }, maxQueuedBytes: size + 10 });
+  const controller = new AbortController();
+  const running = host.callTool('fast', { name: 'hang', arguments: {} }, { signal: controller.signal });
+  await expect.poll(() => fast.inFlight).toBe(1);
+  const queued = host.callTool('fast', waiting);
+  expect(host.runtime.status()).toMatchObject({ queued: 1, queuedBytes: size, maxQueuedBytes: size + 10 });
+  const refused = await host.callTool('fast', { name: 'work', arguments: { n: 123456789 } });
+  expect(refused).toMatchObject({ ok: false, error: { code: 'QUEUE_FULL' }, metadata: { provider: 'fast' } });
+  const huge = await host.callTool('fast', { name: 'work', arguments: { n: 1, note: 'x'.repeat(size) } });
+  expect(huge).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  controller.abort('done');
+  expect((await running).ok).toBe(false);
+  expect((await queued).ok).toBe(true);
+  expect(host.runtime.status().queuedBytes).toBe(0);
+  await host.shutdown();
+});

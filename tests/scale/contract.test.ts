@@ -195,6 +195,42 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('bounds the request bytes waiting (maxQueuedBytes), and gives them back as each leaves the queue', async () => {
+    // What each request holds: the JSON its provider gets, in UTF-8.
+    const size = (text: string) => Buffer.byteLength(JSON.stringify({ model: 'm', ...ask(text) }));
+    const limit = size('queued a') + size('queued b');
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 }, maxQueuedBytes: limit },
+    });
+    const running = runtime.submit(ask('run wait:800'));
+    // Started: its bytes are given back (on a cluster once this instance hears it started).
+    await expect.poll(() => runtime.status().queuedBytes).toBe(0);
+    const a = runtime.submit(ask('queued a'));
+    const b = runtime.submit(ask('queued b'));
+    expect(runtime.status()).toMatchObject({ queuedBytes: limit, maxQueuedBytes: limit });
+    expect(() => runtime.submit(ask('c'))).toThrow(
+      `Expected room for a request of ${size('c')} bytes in the queue, got ${limit} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+    );
+    expect(() => runtime.submit(ask('x'.repeat(limit)))).toThrow(
+      `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${size('x'.repeat(limit))} bytes`,
+    );
+    expect(runtime.metrics().rejected).toMatchObject({ QUEUE_FULL: 1, INVALID_REQUEST: 1 });
+    // Cancelled while queued, and timed out in the queue: given back.
+    expect(runtime.cancel(a.id)).toBe(true);
+    await expect.poll(() => runtime.status().queuedBytes).toBe(size('queued b'));
+    expect((await a.result).metadata.state).toBe('cancelled');
+    const late = runtime.submit(ask('late'), { queueTimeoutMs: 150 });
+    expect(runtime.status().queuedBytes).toBe(size('queued b') + size('late'));
+    expect((await late.result).metadata.state).toBe('timedOut');
+    await expect.poll(() => runtime.status().queuedBytes).toBe(size('queued b'));
+    expect((await running.result).ok).toBe(true);
+    expect((await b.result).ok).toBe(true);
+    expect(runtime.status().queuedBytes).toBe(0);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(

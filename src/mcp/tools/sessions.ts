@@ -47,6 +47,11 @@ const output = z.object({
     .optional(),
   max_concurrent: z.number().optional(),
   max_queued: z.number().optional(),
+  max_queued_bytes: z
+    .number()
+    .optional()
+    .describe('The most bytes of request JSON the waiting sessions may hold (per instance on a cluster).'),
+  queued_bytes: z.number().optional().describe('The bytes of request JSON waiting now (max_queued_bytes).'),
   recent: z.array(sessionSummarySchema).optional(),
   cost_total: z
     .record(z.string(), z.number())
@@ -113,6 +118,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       providers: status.providers.map((p) => ({ ...p })),
       max_concurrent: status.maxConcurrent,
       max_queued: status.maxQueued,
+      max_queued_bytes: status.maxQueuedBytes,
+      queued_bytes: status.queuedBytes,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
       cost_total: mcp.runtime.metrics().cost,
       ...(status.limits === undefined ? {} : { limits_left: limitsLeft(status.limits) }),
@@ -126,7 +133,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     return {
       structured,
       text: [
-        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}).`,
+        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(
           ([name, l]) =>

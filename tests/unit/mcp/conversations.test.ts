@@ -2,6 +2,7 @@
  * The in-memory conversation store against the shared contract, plus its own byte accounting.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { requestBytes } from '../../../src/core/request-bytes.js';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { conversationBytes } from '../../../src/ports/conversation-limits.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
@@ -74,6 +75,29 @@ describe('MemoryConversationStore', () => {
     await store.save(other, id);
     expect(reads, 'only the new first message is not held at its place').toBeGreaterThanOrEqual(1);
     expect(store.totalBytes).toBe(conversationBytes(other));
+  });
+
+  it('freezes the messages it keeps and their tool calls, so the runtime measures each once for its queue bound', async () => {
+    const store = new MemoryConversationStore();
+    stores.push(store);
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const id = await store.save([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+    ]);
+    const kept = (await store.get(id)) ?? [];
+    expect(kept).toHaveLength(2);
+    for (const message of kept) expect(Object.isFrozen(message)).toBe(true);
+    expect([kept[1]?.tool_calls, call, call.function].map((o) => Object.isFrozen(o))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    // The next turn keeps them as they are (a frozen message is not walked again).
+    await store.save([...kept, { role: 'user', content: 'more' }], id);
+    expect((await store.get(id))?.[0]).toBe(kept[0]);
+    const request = { model: 'm', messages: kept };
+    expect(requestBytes(request)).toBe(Buffer.byteLength(JSON.stringify(request)));
   });
 
   it('refuses nonsense caps', () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
+import { QueueBytes } from '../../../src/core/queue-bytes.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { Admission, type AdmissionSettings } from '../../../src/runtime/admission.js';
 import { RuntimeCounters } from '../../../src/runtime/counters.js';
@@ -229,5 +230,83 @@ describe('Admission.queueFull', () => {
       message: 'Expected room in the queue, got 7 sessions waiting (limit 7); retry later',
     });
     expect(rejected()).toEqual({ QUEUE_FULL: 1 });
+  });
+});
+
+describe('the size a request waits with (limits.maxQueuedBytes)', () => {
+  it('is the UTF-8 length of the JSON its provider gets, tools, options and extra included; a task is 0', () => {
+    const { admission } = setup();
+    const request = {
+      messages: [
+        { role: 'user' as const, content: 'ünïcödé ✓ 🎉 "q" \\ \n\u0001' },
+        { role: 'assistant' as const, content: null, tool_calls: [] },
+      ],
+      tools: [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }],
+      max_tokens: 12,
+      extra: { thinking: { type: 'enabled' } },
+      provider: 'kimi',
+      stream: true,
+    };
+    const admitted = admission.chat(request, {});
+    const work = admitted.work as { request: unknown };
+    expect(admitted.bytes).toBe(Buffer.byteLength(JSON.stringify(work.request)));
+    expect(admitted.bytes).toBeGreaterThan(Buffer.byteLength(JSON.stringify(request.messages)));
+    expect(admission.task(async () => 1, { lane: 'jobs' }).bytes).toBe(0);
+    expect(admission.task(async () => 1, { lane: 'jobs', bytes: 0 }).bytes).toBe(0);
+    expect(admission.task(async () => 1, { lane: 'jobs', bytes: 1234 }).bytes).toBe(1234);
+  });
+
+  it('refuses a task whose `bytes` is not a non-negative integer, and counts it', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.task(async () => 1, { lane: 'jobs', bytes: -1 }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected `bytes` to be a non-negative integer of bytes up to 9007199254740991, got `-1` (number)',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+
+  it('refuses a request JSON cannot carry with INVALID_REQUEST, and counts it', () => {
+    const { admission, rejected } = setup();
+    const request = { messages, extra: { n: 1n } } as never;
+    expect(refusal(() => admission.chat(request, {}))).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a request that is JSON data, got one JSON cannot carry (Do not know how to serialize a BigInt); send plain data',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+});
+
+describe('Admission.roomFor', () => {
+  it('lets through what fits, up to the bound exactly, counting nothing', () => {
+    const { admission, rejected } = setup();
+    const queue = new QueueBytes(100);
+    queue.hold({ queuedBytes: 0 }, 40);
+    admission.roomFor(queue, 60);
+    expect(queue.held).toBe(40);
+    expect(rejected()).toEqual({});
+  });
+
+  it('refuses with QUEUE_FULL while the queue holds too much, naming the bytes waiting, the size and the bound', () => {
+    const { admission, rejected } = setup();
+    const queue = new QueueBytes(100);
+    queue.hold({ queuedBytes: 0 }, 40);
+    expect(refusal(() => admission.roomFor(queue, 61))).toEqual({
+      code: 'QUEUE_FULL',
+      message:
+        'Expected room for a request of 61 bytes in the queue, got 40 bytes waiting (limit 100, limits.maxQueuedBytes); retry later',
+    });
+    expect(rejected()).toEqual({ QUEUE_FULL: 1 });
+  });
+
+  it('refuses a request larger than the bound with INVALID_REQUEST, even on an empty queue', () => {
+    const { admission, rejected } = setup();
+    expect(refusal(() => admission.roomFor(new QueueBytes(100), 101))).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got 101 bytes; send fewer or shorter messages, or raise maxQueuedBytes',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });
 });

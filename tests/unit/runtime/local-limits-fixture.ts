@@ -72,6 +72,7 @@ export function record(id: string, options: RecordOptions = {}): SessionRecord {
     seq: 0,
     wakeAt: 0,
     heapIndex: -1,
+    queuedBytes: 0,
     input,
     work: options.task
       ? { kind: 'task', task: async () => 1 }

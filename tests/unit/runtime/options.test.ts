@@ -89,12 +89,15 @@ describe('withSharedSlots', () => {
   });
 });
 
+const BYTES = 'a non-negative integer of bytes up to 9007199254740991';
+
 describe('resolveLimits', () => {
   it('has documented defaults', () => {
     expect(resolveLimits()).toEqual({
       maxConcurrent: 64,
       perProvider: {},
       maxQueued: 10_000,
+      maxQueuedBytes: 268_435_456,
       fairnessEvery: 8,
       historySize: 1000,
       callerMetadataBytes: 4096,
@@ -108,6 +111,7 @@ describe('resolveLimits', () => {
       maxConcurrent: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
+      maxQueuedBytes: 0,
       fairnessEvery: 1,
       historySize: 0,
       callerMetadataBytes: 0,
@@ -117,6 +121,7 @@ describe('resolveLimits', () => {
       maxConcurrent: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
+      maxQueuedBytes: 0,
       fairnessEvery: 1,
       historySize: 0,
       callerMetadataBytes: 0,
@@ -134,12 +139,24 @@ describe('resolveLimits', () => {
     ['maxQueued', -1, 'a non-negative integer', '`-1` (number)'],
     ['maxQueued', 0.5, 'a non-negative integer', '`0.5` (number)'],
     ['maxQueued', '0', 'a non-negative integer', '`"0"` (string)'],
+    ['maxQueuedBytes', -1, BYTES, '`-1` (number)'],
+    ['maxQueuedBytes', 0.5, BYTES, '`0.5` (number)'],
+    ['maxQueuedBytes', 2 ** 53, BYTES, '`9007199254740992` (number)'],
+    ['maxQueuedBytes', '1024', BYTES, '`"1024"` (string)'],
     ['historySize', -1, 'a non-negative integer', '`-1` (number)'],
     ['callerMetadataBytes', true, 'a non-negative integer', '`true` (boolean)'],
   ] as const)('refuses limits.%s = %j', (field, value, expected, got) => {
     expect(refusal(() => resolveLimits({ [field]: value }))).toEqual(
       invalid(`Expected \`limits.${field}\` to be ${expected}, got ${got}`),
     );
+  });
+
+  it('keeps the largest safe integer of bytes (the way to switch the byte bound off), and refuses Infinity as maxQueued does', () => {
+    expect(resolveLimits({ maxQueuedBytes: Number.MAX_SAFE_INTEGER }).maxQueuedBytes).toBe(2 ** 53 - 1);
+    for (const field of ['maxQueued', 'maxQueuedBytes'])
+      expect(() => resolveLimits({ [field]: Number.POSITIVE_INFINITY })).toThrow(
+        `Expected \`limits.${field}\` to be`,
+      );
   });
 
   it('refuses a per-provider concurrency that is not a positive integer, naming the provider', () => {

@@ -76,6 +76,7 @@ export function newRecord(
     label: undefined,
     caller: undefined,
     callerTruncated: false,
+    queuedBytes: 0,
     actor: null,
     leaf: 'queued',
     call: null,

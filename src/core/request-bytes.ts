@@ -1,0 +1,48 @@
+/**
+ * The size a chat request waits with (`limits.maxQueuedBytes`): `jsonBytes` of the whole request,
+ * `Buffer.byteLength(JSON.stringify(request))`, with each deeply frozen message measured once and
+ * remembered by identity. A conversation resent turn after turn (the MCP front's conversation
+ * store freezes the messages it keeps) is then walked only for its new messages. A message that is
+ * not frozen all the way down is measured every time: it could have changed since.
+ */
+import { jsonBytes } from './json-bytes.js';
+
+const NO_MESSAGES: readonly unknown[] = Object.freeze([]);
+/** Nesting looked at for frozenness; a deeper message is measured every time. */
+const MAX_DEPTH = 8;
+const known = new WeakMap<object, number>();
+
+export function requestBytes(request: { readonly messages?: unknown }): number {
+  const messages = request.messages;
+  if (!Array.isArray(messages)) return jsonBytes(request);
+  // `[m1,m2]` in place of `[]`: its commas and each message (`null` for one JSON leaves out).
+  let bytes = jsonBytes({ ...request, messages: NO_MESSAGES }) + Math.max(0, messages.length - 1);
+  for (const message of messages) bytes += messageBytes(message);
+  return bytes;
+}
+
+function messageBytes(message: unknown): number {
+  if (typeof message !== 'object' || message === null) return jsonBytes(message) || 4;
+  const remembered = known.get(message);
+  if (remembered !== undefined) return remembered;
+  const bytes = jsonBytes(message) || 4;
+  if (frozen(message, 0)) known.set(message, bytes);
+  return bytes;
+}
+
+/** Whether nothing in `value` can change: primitives, and plain objects and arrays frozen all the way down. */
+function frozen(value: unknown, depth: number): boolean {
+  // A primitive never changes; a function is left out of JSON (and its frozen holder keeps it).
+  if (typeof value !== 'object' || value === null) return true;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a bound on the recursion only; a message past it is measured every time, the same count
+  if (depth >= MAX_DEPTH) return false;
+  if (!Object.isFrozen(value)) return false;
+  // A class may serialise as it likes (`toJSON`): only plain data is remembered.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  for (const key in value) {
+    // Stryker disable next-line ArithmeticOperator: the depth only bounds the recursion (above)
+    if (!frozen((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}

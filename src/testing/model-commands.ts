@@ -1,0 +1,201 @@
+/**
+ * The runtime model's world and commands (submit, settle, cancel, advance, shutdown) and the
+ * arbitraries that draw them and the limits; `model.ts` runs them and checks the invariants.
+ */
+import fc from 'fast-check';
+import type { Clock } from '../core/clock.js';
+import { TroupeError } from '../core/errors.js';
+import type { Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
+import type { QueuedBytesCheck } from './queued-bytes-check.js';
+import type { ScriptedProvider, Settlement } from './scripted-provider.js';
+
+export interface World {
+  readonly runtime: Runtime;
+  readonly clock: Clock & { increment?: (ms: number) => void };
+  readonly scripted: ScriptedProvider[];
+  readonly providerNames: readonly string[];
+  readonly model: string;
+  readonly handles: SessionHandle[];
+  /** Each session's run timeout, for the route's deadline check. */
+  readonly timeouts: Map<string, number>;
+  /** Each submitted request's size, for the queued-bytes check (`queued-bytes-check.ts`). */
+  readonly bytes: QueuedBytesCheck;
+  shutDown: boolean;
+}
+
+export type Command = fc.AsyncCommand<object, World>;
+
+export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class Submit implements Command {
+  constructor(
+    readonly provider: number,
+    readonly priority: number,
+    readonly timeoutMs: number,
+    readonly queueTimeoutMs: number,
+    /** Other providers to fall back to, by index. */
+    readonly fallbacks: readonly number[] = [],
+    readonly stream = false,
+    /** Characters of padding in `extra` (no tokens): requests of different sizes for `maxQueuedBytes`. */
+    readonly pad = 0,
+  ) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    const names = world.providerNames;
+    const provider = names[this.provider % names.length]!;
+    const fallbacks = this.fallbacks.map((i) => ({ provider: names[i % names.length]!, model: world.model }));
+    const request: SessionRequest = {
+      provider,
+      model: world.model,
+      messages: [{ role: 'user', content: 'property' }],
+      ...(fallbacks.length === 0 ? {} : { fallbacks }),
+      ...(this.stream ? { stream: true } : {}),
+      ...(this.pad === 0 ? {} : { extra: { pad: 'x'.repeat(this.pad) } }),
+    };
+    try {
+      const handle = world.runtime.submit(request, {
+        priority: this.priority,
+        timeoutMs: this.timeoutMs,
+        queueTimeoutMs: this.queueTimeoutMs,
+      });
+      world.timeouts.set(handle.id, this.timeoutMs);
+      world.bytes.submitted(handle.id, request);
+      world.handles.push(handle);
+    } catch (error) {
+      const code = error instanceof TroupeError ? error.code : 'unknown';
+      if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
+    }
+    await settle();
+  }
+  toString = () =>
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''}${this.pad === 0 ? '' : `, pad ${this.pad}`})`;
+}
+
+export class Settle implements Command {
+  constructor(
+    readonly pick: number,
+    readonly outcome: Settlement,
+  ) {}
+  check = (_: object) => true;
+  async run(_: object, world: World): Promise<void> {
+    const pending = world.scripted.flatMap((p) => p.pending());
+    pending[this.pick % Math.max(1, pending.length)]?.settle(this.outcome);
+    await settle();
+  }
+  toString = () => `settle(#${this.pick}, ${this.outcome})`;
+}
+
+export class Cancel implements Command {
+  constructor(readonly pick: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    world.handles[this.pick % Math.max(1, world.handles.length)]?.cancel('property test');
+    await settle();
+  }
+  toString = () => `cancel(#${this.pick})`;
+}
+
+export class Advance implements Command {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    if (world.clock.increment !== undefined) world.clock.increment(this.ms);
+    else await new Promise((resolve) => setTimeout(resolve, Math.min(this.ms, 20)));
+    await settle();
+  }
+  toString = () => `advance(${this.ms}ms)`;
+}
+
+export class Shutdown implements Command {
+  constructor(readonly deadlineMs: number) {}
+  check = (_: object) => true;
+  async run(_: object, world: World): Promise<void> {
+    world.shutDown = true;
+    void world.runtime.shutdown({ deadlineMs: this.deadlineMs });
+    await settle();
+  }
+  toString = () => `shutdown(${this.deadlineMs}ms)`;
+}
+
+/** Weighted by repetition (fc.commands picks uniformly): shutdown is rare, so most runs get far. */
+export function commandArbitraries(
+  scripted: boolean,
+  maxDeadlineMs = 5000,
+  shutdown = true,
+): fc.Arbitrary<Command>[] {
+  const submit = fc
+    .tuple(
+      fc.nat(3),
+      fc.integer({ min: 0, max: 9 }),
+      fc.integer({ min: 50, max: maxDeadlineMs }),
+      fc.integer({ min: 50, max: maxDeadlineMs }),
+      fc.array(fc.nat(3), { maxLength: 3 }),
+      fc.boolean(),
+      fc.nat(400),
+    )
+    .map(([p, prio, t, q, fallbacks, stream, pad]) => new Submit(p, prio, t, q, fallbacks, stream, pad));
+  const settleCall = fc
+    .tuple(
+      fc.nat(50),
+      fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
+    )
+    .map(([pick, outcome]) => new Settle(pick, outcome));
+  const commands: fc.Arbitrary<Command>[] = [
+    submit,
+    submit,
+    submit,
+    fc.nat(50).map((pick) => new Cancel(pick)),
+    fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
+  ];
+  if (shutdown) commands.push(fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)));
+  if (scripted) commands.push(settleCall, settleCall, settleCall);
+  return commands;
+}
+
+export const limitsArbitrary = fc.record({
+  maxConcurrent: fc.integer({ min: 1, max: 6 }),
+  perProvider: fc.record({ p0: fc.integer({ min: 1, max: 4 }), p1: fc.integer({ min: 1, max: 4 }) }),
+  maxQueued: fc.integer({ min: 1, max: 30 }),
+  // A request is 80 to 600 bytes here: from about one to about thirty of them waiting.
+  maxQueuedBytes: fc.integer({ min: 600, max: 20_000 }),
+  fairnessEvery: fc.integer({ min: 1, max: 8 }),
+  historySize: fc.integer({ min: 0, max: 10 }),
+  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107).
+  providers: fc.record({
+    p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
+    p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
+  }),
+  // Breakers, on by default in `serve`: off in some runs, tight enough in others to open and probe.
+  breakers: fc.option(
+    fc.record({
+      failures: fc.integer({ min: 1, max: 3 }),
+      windowMs: fc.integer({ min: 1000, max: 10_000 }),
+      openMs: fc.integer({ min: 100, max: 3000 }),
+      probeTimeoutMs: fc.integer({ min: 100, max: 6000 }),
+    }),
+    { nil: undefined },
+  ),
+});
+
+/** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
+export const MODEL_COMPLETION_TOKENS = 100;
+
+export interface ScenarioLimits {
+  readonly maxConcurrent: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly maxQueued: number;
+  /** @default the runtime's (256 MiB) */
+  readonly maxQueuedBytes?: number;
+  readonly fairnessEvery: number;
+  readonly historySize: number;
+  readonly providers?: Readonly<
+    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
+  >;
+  /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
+  readonly breakers?: {
+    readonly failures: number;
+    readonly windowMs: number;
+    readonly openMs: number;
+    readonly probeTimeoutMs?: number;
+  };
+}
