@@ -166,6 +166,9 @@ export function isAbortError(value: unknown): boolean {
 export function describe(value: unknown): string {
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
+  // JSON has no `Infinity`, `NaN` or bigint: it would show `null` or throw. Their own text says what came.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `\`${value}\` (number)`;
+  if (typeof value === 'bigint') return `\`${value}n\` (bigint)`;
   let shown: string;
   try {
     // `undefined` from JSON (a function, a symbol) falls back to the value's own text.

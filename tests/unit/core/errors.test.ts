@@ -164,13 +164,17 @@ describe('describe: what came, for messages', () => {
     expect(describeValue({ a: true })).toBe('`{"a":true}` (object)');
     expect(describeValue(() => 1)).toBe('`() => 1` (function)');
     expect(describeValue(Symbol('s'))).toBe('`Symbol(s)` (symbol)');
+    // JSON would say `null` for these, or throw for a bigint: their own text says what came.
+    expect(describeValue(Number.POSITIVE_INFINITY)).toBe('`Infinity` (number)');
+    expect(describeValue(Number.NEGATIVE_INFINITY)).toBe('`-Infinity` (number)');
+    expect(describeValue(Number.NaN)).toBe('`NaN` (number)');
+    expect(describeValue(10n)).toBe('`10n` (bigint)');
   });
 
   it('shows what cannot be serialised by its tag instead of throwing', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(describeValue(cyclic)).toBe('`[object Object]` (object)');
-    expect(describeValue(10n)).toBe('`[object BigInt]` (bigint)');
   });
 
   it('cuts a long value at 80 characters', () => {

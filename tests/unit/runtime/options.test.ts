@@ -155,7 +155,7 @@ describe('resolveLimits', () => {
     expect(resolveLimits({ maxQueuedBytes: Number.MAX_SAFE_INTEGER }).maxQueuedBytes).toBe(2 ** 53 - 1);
     for (const field of ['maxQueued', 'maxQueuedBytes'])
       expect(() => resolveLimits({ [field]: Number.POSITIVE_INFINITY })).toThrow(
-        `Expected \`limits.${field}\` to be`,
+        new RegExp(`^Expected \`limits\\.${field}\` to be .*, got \`Infinity\` \\(number\\)$`),
       );
   });
 
@@ -268,8 +268,8 @@ describe('resolveDefaults', () => {
     ['timeoutMs', 0, ms, '`0` (number)'],
     ['timeoutMs', -5, ms, '`-5` (number)'],
     ['timeoutMs', 2_147_483_648, ms, '`2147483648` (number)'],
-    ['timeoutMs', Number.POSITIVE_INFINITY, ms, '`null` (number)'],
-    ['timeoutMs', Number.NaN, ms, '`null` (number)'],
+    ['timeoutMs', Number.POSITIVE_INFINITY, ms, '`Infinity` (number)'],
+    ['timeoutMs', Number.NaN, ms, '`NaN` (number)'],
     ['timeoutMs', '100', ms, '`"100"` (string)'],
     ['queueTimeoutMs', 0, ms, '`0` (number)'],
     ['idleTimeoutMs', 0, ms, '`0` (number)'],
