@@ -71,7 +71,11 @@ export interface TaskStore {
     readonly cursor?: string;
     readonly limit: number;
   }): Promise<TaskPage>;
-  /** Drops records past their TTL; returns their ids. */
+  /**
+   * Drops records past their TTL; returns their ids, with those of every record that expired since
+   * the last `sweep` and that the store dropped on its own meanwhile (a read that found it expired,
+   * a `create` making room): the caller cancels the calls behind them, so none may go unreported.
+   */
   sweep(): Promise<readonly string[]>;
   /** Every stored change, as the record after it. Returns the unsubscribe function. */
   subscribe(listener: (record: TaskRecord) => void): () => void;

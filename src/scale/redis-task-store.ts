@@ -84,6 +84,8 @@ export class RedisTaskStore implements TaskStore {
   #subscriber: Redis | undefined;
   /** Expiries up to here were already reported by this instance's `sweep`. */
   #sweptTo = Number.NEGATIVE_INFINITY;
+  /** Expired ids `create` dropped since the last `sweep`: it reports them. */
+  #unreported: string[] = [];
   readonly #ownsConnection: boolean;
 
   /** Uses `redis` for commands and a duplicate of it for `subscribe`; `close` leaves `redis` open. */
@@ -111,7 +113,8 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async create(record: TaskRecord): Promise<boolean> {
-    await this.sweep();
+    // Room first; what this drops is reported by the next `sweep`.
+    this.#unreported.push(...(await this.#dropExpired()));
     const expireAt = record.createdAt + record.ttlMs;
     const seq = await this.#redis.eval(
       CREATE,
@@ -206,6 +209,14 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async sweep(): Promise<readonly string[]> {
+    const due = await this.#dropExpired();
+    const gone = this.#unreported.length === 0 ? due : [...this.#unreported, ...due];
+    this.#unreported = [];
+    return gone;
+  }
+
+  /** Drops the records that expired since the last look, and returns their ids. */
+  async #dropExpired(): Promise<string[]> {
     const now = this.#now();
     const from = Number.isFinite(this.#sweptTo) ? `(${this.#sweptTo}` : '-inf';
     const due = await this.#redis.zrangebyscore(this.#key('expiries'), from, now);

@@ -33,6 +33,8 @@ export class MemoryTaskStore implements TaskStore {
   readonly #maxTasks: number;
   readonly #now: () => number;
   #seq = 0;
+  /** Expired ids dropped since the last `sweep` (by it, by a read, by `create`): it reports them. */
+  #unreported: string[] = [];
 
   constructor(options: MemoryTaskStoreOptions = {}) {
     this.#maxTasks = options.maxTasks ?? 1000;
@@ -40,7 +42,8 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async create(record: TaskRecord): Promise<boolean> {
-    await this.sweep();
+    // Room first; what this drops is reported by the next `sweep`.
+    this.#dropExpired();
     if (this.#entries.size >= this.#maxTasks && !this.#evictOldestFinished()) return false;
     this.#seq += 1;
     this.#entries.set(record.taskId, { record, seq: this.#seq });
@@ -83,15 +86,21 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async sweep(): Promise<readonly string[]> {
+    this.#dropExpired();
+    const gone = this.#unreported;
+    this.#unreported = [];
+    return gone;
+  }
+
+  /** Drops every expired record, keeping its id for the next `sweep`. */
+  #dropExpired(): void {
     const now = this.#now();
-    const gone: string[] = [];
     for (const [id, entry] of this.#entries) {
       if (expired(entry.record, now)) {
         this.#entries.delete(id);
-        gone.push(id);
+        this.#unreported.push(id);
       }
     }
-    return gone;
   }
 
   subscribe(listener: (record: TaskRecord) => void): () => void {
@@ -108,6 +117,7 @@ export class MemoryTaskStore implements TaskStore {
     if (entry === undefined) return undefined;
     if (!expired(entry.record, this.#now())) return entry;
     this.#entries.delete(taskId);
+    this.#unreported.push(taskId);
     return undefined;
   }
 
