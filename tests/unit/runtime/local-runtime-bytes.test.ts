@@ -12,9 +12,9 @@ import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
 import type { RuntimeOptions, SessionRequest } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 import { adopted } from '../../support/adopted.js';
+import { flush, stop } from '../../support/local-stop.js';
 import { thrown } from '../../support/thrown.js';
 
-const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = (text: string): SessionRequest => ({ messages: [{ role: 'user', content: text }] });
 /** What the runtime must count: the JSON of the request its provider gets (with its model), in UTF-8. */
 const size = (request: SessionRequest) => Buffer.byteLength(JSON.stringify({ model: 'm', ...request }));
@@ -31,15 +31,6 @@ function setup(limits: RuntimeOptions['limits'] = {}) {
     random: () => 0,
   });
   return { clock, provider, other, runtime };
-}
-
-async function stop(runtime: LocalRuntime, clock: SimulatedClock) {
-  const report = runtime.shutdown({ deadlineMs: 0 });
-  for (let i = 0; i < 5; i++) {
-    clock.increment(1);
-    await flush();
-  }
-  return report;
 }
 
 const held = (runtime: LocalRuntime) => runtime.status().queuedBytes;

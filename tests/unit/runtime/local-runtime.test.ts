@@ -5,15 +5,14 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import type { LocalRuntime } from '../../../src/runtime/backend.js';
 import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 import { adopted } from '../../support/adopted.js';
+import { flush, stop } from '../../support/local-stop.js';
 import { thrown } from '../../support/thrown.js';
 
-const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 
 function setup(options: Partial<RuntimeOptions> = {}) {
@@ -29,16 +28,6 @@ function setup(options: Partial<RuntimeOptions> = {}) {
     ...options,
   });
   return { clock, provider, other, runtime };
-}
-
-/** Shuts down, cancelling what is left: the simulated clock runs the drain deadline. */
-async function stop(runtime: LocalRuntime, clock: SimulatedClock) {
-  const report = runtime.shutdown({ deadlineMs: 0 });
-  for (let i = 0; i < 5; i++) {
-    clock.increment(1);
-    await flush();
-  }
-  return report;
 }
 
 describe('createRuntime', () => {
