@@ -167,13 +167,17 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   async function handleLegacy(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const sid = header(req, 'mcp-session-id');
+    const caller = callerName(req);
     if (sid !== undefined) {
-      const session = sessions.get(sid);
+      // A session belongs to the token that opened it: with another token its id is unknown, so a
+      // leaked or guessed id lets nobody else use, read, resume or DELETE it.
+      const found = sessions.get(sid);
+      const session = found?.caller === caller ? found : undefined;
       if (session === undefined) {
         // A stream of a session another instance holds: resumable here from the shared store.
         const lastEventId = header(req, 'last-event-id');
-        if (req.method === 'GET' && lastEventId !== undefined) {
-          if (await replayForeignSession(eventStore, sid, lastEventId, res, retryInterval)) return;
+        if (found === undefined && req.method === 'GET' && lastEventId !== undefined) {
+          if (await replayForeignSession(eventStore, sid, caller, lastEventId, res, retryInterval)) return;
         }
         return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
       }
@@ -200,7 +204,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
             `Expected at most ${maxSessions} open MCP sessions, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
           ),
         );
-      const caller = (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
       if ((sessionsOf.get(caller) ?? 0) >= maxSessionsPerCaller)
         return json(
           res,
@@ -215,7 +218,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => sessionId,
         maxRequestBodySize: maxBodyBytes,
-        eventStore: sessionEventStore(eventStore, sessionId),
+        eventStore: sessionEventStore(eventStore, sessionId, caller),
         retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller });
@@ -366,6 +369,11 @@ function unsupportedVersion(version: string): string {
 
 async function closeSession(session: LegacySession): Promise<void> {
   await Promise.allSettled([session.transport.close(), session.server.close()]);
+}
+
+/** Who opened (or uses) a 2025-era session: its token's name, or `anonymous` without a token. */
+function callerName(req: IncomingMessage): string {
+  return (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
