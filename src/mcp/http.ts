@@ -25,7 +25,7 @@ import { authInfoFor, operatorRefusal } from './caller.js';
 import type { McpContext } from './context.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
-import { DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
+import { BodyBudget, DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { callerName, header, json, pathOf, rpcError } from './http-reply.js';
 import { forwardResourceUpdates } from './resources.js';
@@ -66,6 +66,12 @@ export interface HttpAppOptions {
   readonly allowNoToken?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
+  /**
+   * Most bytes of request bodies being received at once, across connections; a body that would go
+   * over it gets 503 (slow clients each trickling a body under the cap held connections x 4 MiB).
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBodyBytesInFlight?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
   /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */
@@ -119,6 +125,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
   const maxSessions = options.maxSessions ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const bodies = new BodyBudget(options.maxBodyBytesInFlight ?? 64 * 1024 * 1024);
   const tokens: readonly NamedToken[] = [
     ...(options.token === undefined ? [] : [{ name: 'default', token: options.token }]),
     ...(options.tokens ?? []),
@@ -267,7 +274,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       res.setHeader('Allow', 'GET, POST, DELETE');
       return json(res, 405, rpcError(-32000, 'Method not allowed'));
     }
-    const read = await readBody(req, maxBodyBytes, maxJsonDepth);
+    const read = await readBody(req, maxBodyBytes, maxJsonDepth, bodies);
+    if (read.kind === 'busy') {
+      res.setHeader('Retry-After', '1');
+      return json(res, 503, rpcError(-32000, busyMessage(bodies.maxBytes)));
+    }
     if (read.kind === 'tooLarge') {
       res.setHeader('Connection', 'close');
       return json(res, 413, rpcError(-32000, `Request body over ${maxBodyBytes} bytes`));
@@ -374,6 +385,10 @@ const PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28', ...SUPPORTED_PROTOCO
 function unsupportedVersion(version: string): string {
   const shown = JSON.stringify(version.length > 64 ? `${version.slice(0, 64)}…` : version);
   return `Bad Request: unsupported MCP-Protocol-Version: expected one of ${PROTOCOL_VERSIONS.join(', ')}, got ${shown}; send a revision the server supports, or none before initialize`;
+}
+
+function busyMessage(max: number): string {
+  return `Expected at most ${max} bytes of request bodies in flight at once, got one more: retry in a moment (the server is receiving other large requests)`;
 }
 
 async function closeSession(session: LegacySession): Promise<void> {
