@@ -13,6 +13,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
 import { hintFor } from './hints.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
 
@@ -53,7 +54,7 @@ function parse(argv: readonly string[]): AskArgs | 'help' {
     // node:util's parseArgs errors (unknown flag, missing value) are usage errors, not crashes.
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
-      throw new UsageError((error as Error).message);
+      throw new UsageError(usageMessage('ask', error));
     throw error;
   }
 }

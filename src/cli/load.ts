@@ -51,7 +51,9 @@ export const command: Command = {
       url = new URL(String(values.url ?? ''));
     } catch {
       process.stderr.write(
-        `troupe load: expected --url to be the server's MCP URL, got "${values.url ?? ''}"\n`,
+        values.url === undefined
+          ? 'troupe load: Expected `--url` with the MCP endpoint of a running troupe server (e.g. http://127.0.0.1:7801/mcp), got none\n'
+          : `troupe load: Expected \`--url\` to be a URL such as http://127.0.0.1:7801/mcp, got ${JSON.stringify(values.url)}\n`,
       );
       return 2;
     }

@@ -14,9 +14,10 @@ import { guardStdin } from '../mcp/stdio-guard.js';
 import { batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
-import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
+import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
 import { exitSoon } from './serve.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe stdio [limits...]
 
@@ -70,8 +71,7 @@ export const command: Command = {
       }
       config = await loadConfig(values, process.env);
     } catch (error) {
-      process.stderr.write(`troupe stdio: ${(error as Error).message}\n`);
-      if (!(error instanceof ConfigError)) process.stderr.write(USAGE);
+      process.stderr.write(`troupe stdio: ${usageMessage('stdio', error)}\n`);
       return 2;
     }
     const deadlineMs = config.values.drainMs;
