@@ -70,7 +70,9 @@ export const command: Command = {
     }
     const format = values.format ?? 'mermaid';
     if (format !== 'mermaid' && format !== 'json' && format !== 'svg') {
-      process.stderr.write(`troupe chart: Expected \`--format\` to be mermaid, json or svg, got "${format}"\n`);
+      process.stderr.write(
+        `troupe chart: Expected \`--format\` to be mermaid, json or svg, got "${format}"\n`,
+      );
       return 2;
     }
     const machine = MACHINES[name as ChartName];
