@@ -22,7 +22,7 @@ Options:
   --base-url URL    an ad-hoc OpenAI-compatible endpoint (key from TROUPE_API_KEY or OPENAI_API_KEY)
   --model ID        model id (default: the provider's default)
   --stream          stream the answer as it arrives
-  --json            print one JSON object { content, reasoning, toolCalls, metadata }
+  --json            print one JSON object { content, reasoning, toolCalls, finishReason, webSearch?, metadata }
   --timeout MS      run deadline in ms (default 120000)
   --max-tokens N    most tokens the model may generate (default: the model's; thinking models get a budget)
   --temperature T   sampling temperature (checked against the vendor's and model's range)
