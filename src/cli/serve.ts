@@ -11,7 +11,7 @@ import { dashboardHtml } from '../observe/dashboard.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import { createLogger } from '../observe/logger.js';
-import { createObservability } from '../observe/routes.js';
+import { createObservability, OPERATOR_PATHS } from '../observe/routes.js';
 import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
@@ -190,7 +190,9 @@ export const command: Command = {
     const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
     const app = createHttpApp({
       mcp,
-      routes: observe.routes,
+      // The dashboard, its events and /api/status show every client's sessions: operators only.
+      routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
+      operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),
       probes: healthRoutes({ runtime: mcp.runtime, ...(pinger === undefined ? {} : { ping: pinger.ping }) }),
       port,
       ...(values.host ? { host: values.host } : {}),

@@ -3,13 +3,29 @@
  * response stream the client closed. The SDK's 2025-era HTTP transport drops such a stream without
  * aborting the handler; this closes that gap. (stdio and 2026-07-28 HTTP abort the handler's
  * signal themselves.)
+ *
+ * An abort for a call that has not started yet is remembered briefly, for the call to find. Those
+ * are bounded: at most `maxEarlyAborts`, each for `EARLY_ABORT_MEMORY_MS`, oldest forgotten first,
+ * with no timer per entry (a client closing streams of 100-message batches made 100 timers and
+ * entries per request, kept for 30 s, without limit).
  */
 
 /** How long an abort for a call that has not started yet is remembered, in ms. */
 const EARLY_ABORT_MEMORY_MS = 30_000;
+/** Most aborts remembered for calls that have not started. */
+export const MAX_EARLY_ABORTS = 1000;
 
 export class CallRegistry {
   readonly #calls = new Map<string, AbortController>();
+  /** Aborts for calls not started yet: key -> reason and when it is forgotten. Insertion order is age. */
+  readonly #early = new Map<string, { readonly reason: string; readonly until: number }>();
+  readonly #maxEarly: number;
+  readonly #now: () => number;
+
+  constructor(options: { readonly maxEarlyAborts?: number; readonly now?: () => number } = {}) {
+    this.#maxEarly = options.maxEarlyAborts ?? MAX_EARLY_ABORTS;
+    this.#now = options.now ?? Date.now;
+  }
 
   /**
    * The signal for one call: `base` (the SDK's request signal) or an abort through `abort()`,
@@ -31,6 +47,8 @@ export class CallRegistry {
       this.#calls.set(key, controller);
     }
     const mine = controller;
+    const early = this.#takeEarly(key);
+    if (early !== undefined) mine.abort(early);
     // Forwarding `base` by one listener, not `AbortSignal.any` (weak references and a registry per call).
     const forward = () => mine.abort(base.reason);
     if (base.aborted) forward();
@@ -52,16 +70,39 @@ export class CallRegistry {
       existing.abort(reason);
       return;
     }
-    const controller = new AbortController();
-    controller.abort(reason);
-    this.#calls.set(key, controller);
-    setTimeout(() => {
-      if (this.#calls.get(key) === controller) this.#calls.delete(key);
-    }, EARLY_ABORT_MEMORY_MS).unref();
+    const now = this.#now();
+    this.#forgetExpired(now);
+    this.#early.delete(key);
+    this.#early.set(key, { reason, until: now + EARLY_ABORT_MEMORY_MS });
+    while (this.#early.size > this.#maxEarly) {
+      const oldest = this.#early.keys().next().value as string;
+      this.#early.delete(oldest);
+    }
   }
 
+  /** Calls in flight. */
   get size(): number {
     return this.#calls.size;
+  }
+
+  /** Aborts remembered for calls that have not started (at most `maxEarlyAborts`). */
+  get earlyAborts(): number {
+    this.#forgetExpired(this.#now());
+    return this.#early.size;
+  }
+
+  #takeEarly(key: string): string | undefined {
+    const early = this.#early.get(key);
+    if (early === undefined) return undefined;
+    this.#early.delete(key);
+    return early.until > this.#now() ? early.reason : undefined;
+  }
+
+  #forgetExpired(now: number): void {
+    for (const [key, early] of this.#early) {
+      if (early.until > now) return;
+      this.#early.delete(key);
+    }
   }
 }
 

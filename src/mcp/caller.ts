@@ -37,6 +37,18 @@ export function authInfoFor(token: NamedToken | undefined): AuthInfo {
   };
 }
 
+/**
+ * Why a request may not see every caller's work (the dashboard, its event stream, `/api/status`),
+ * or `undefined` when it may: a named token that is not the admin is scoped to its own work. The
+ * shared `TROUPE_TOKEN`, or no token, names nobody, so its holders are the operator.
+ */
+export function operatorRefusal(auth: AuthInfo | undefined): string | undefined {
+  if (auth === undefined || auth.extra?.troupeScope !== 'token' || auth.scopes.includes(ADMIN_SCOPE)) {
+    return undefined;
+  }
+  return `Forbidden: this page shows every client's sessions, so it needs the admin token (TROUPE_ADMIN_TOKEN), got the token of \`${auth.clientId}\`; read your own sessions with the \`sessions\` tool`;
+}
+
 export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller {
   const auth = ctx.http?.authInfo;
   const admin = auth?.scopes.includes(ADMIN_SCOPE) === true;

@@ -83,13 +83,14 @@ export class MemoryEventStore implements EventStore {
 }
 
 /**
- * One MCP session's view of a shared store: its streams are kept as `<sessionId>/<streamId>`, and a
- * `Last-Event-ID` of another session's stream is unknown here. Without it the SDK's standalone GET
- * stream (`_GET_stream`, the same id in every session) would replay one session's notifications to
- * another.
+ * One MCP session's view of a shared store: its streams are kept as `<sessionId>/<caller>/<streamId>`
+ * (`caller`: the name of the token that opened the session), and a `Last-Event-ID` of another
+ * session's stream, or of this session's under another token, is unknown here. Without it the SDK's
+ * standalone GET stream (`_GET_stream`, the same id in every session) would replay one session's
+ * notifications to another, and a leaked session id would let any token resume its streams.
  */
-export function sessionEventStore(store: EventStore, sessionId: string): EventStore {
-  const prefix = `${sessionId}/`;
+export function sessionEventStore(store: EventStore, sessionId: string, caller: string): EventStore {
+  const prefix = `${sessionId}/${encodeURIComponent(caller)}/`;
   const own = async (eventId: EventId): Promise<StreamId | undefined> => {
     const streamId = await store.getStreamIdForEventId?.(eventId);
     return streamId?.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
@@ -108,16 +109,17 @@ export function sessionEventStore(store: EventStore, sessionId: string): EventSt
  * A `GET` with `Last-Event-ID` for a session this instance does not hold (it lives on another
  * instance of the cluster): replays what the shared store has after that event as SSE, with the
  * `retry` field, and ends the response, so the client reconnects from its newest event id (SSE
- * polling). `false` when the event is not one of that session's.
+ * polling). `false` when the event is not one of that session's streams under `caller`'s token.
  */
 export async function replayForeignSession(
   store: EventStore,
   sessionId: string,
+  caller: string,
   lastEventId: string,
   res: ServerResponse,
   retryMs: number,
 ): Promise<boolean> {
-  const scoped = sessionEventStore(store, sessionId);
+  const scoped = sessionEventStore(store, sessionId, caller);
   if ((await scoped.getStreamIdForEventId?.(lastEventId)) === undefined) return false;
   const chunks: string[] = [`retry: ${retryMs}\n\n`];
   try {

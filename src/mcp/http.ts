@@ -14,7 +14,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import {
-  type AuthInfo,
   createMcpHandler,
   type EventStore,
   isInitializeRequest,
@@ -22,12 +21,13 @@ import {
   type McpServer,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
-import { authInfoFor } from './caller.js';
+import { authInfoFor, operatorRefusal } from './caller.js';
 import type { McpContext } from './context.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
 import { DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
+import { callerName, header, json, pathOf, rpcError } from './http-reply.js';
 import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
@@ -37,6 +37,11 @@ export interface HttpAppOptions {
   readonly mcp: McpContext;
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /**
+   * Routes that show every caller's work (the dashboard, its events, `/api/status`): behind the same
+   * checks, and refused (403) to a named token that is not the admin (`caller.ts`, `operatorRefusal`).
+   */
+  readonly operatorRoutes?: ReadonlyMap<string, RouteHandler>;
   /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */
   readonly probes?: ReadonlyMap<string, RouteHandler>;
   /** @default '127.0.0.1' */
@@ -167,13 +172,17 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   async function handleLegacy(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const sid = header(req, 'mcp-session-id');
+    const caller = callerName(req);
     if (sid !== undefined) {
-      const session = sessions.get(sid);
+      // A session belongs to the token that opened it: with another token its id is unknown, so a
+      // leaked or guessed id lets nobody else use, read, resume or DELETE it.
+      const found = sessions.get(sid);
+      const session = found?.caller === caller ? found : undefined;
       if (session === undefined) {
         // A stream of a session another instance holds: resumable here from the shared store.
         const lastEventId = header(req, 'last-event-id');
-        if (req.method === 'GET' && lastEventId !== undefined) {
-          if (await replayForeignSession(eventStore, sid, lastEventId, res, retryInterval)) return;
+        if (found === undefined && req.method === 'GET' && lastEventId !== undefined) {
+          if (await replayForeignSession(eventStore, sid, caller, lastEventId, res, retryInterval)) return;
         }
         return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
       }
@@ -200,7 +209,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
             `Expected at most ${maxSessions} open MCP sessions, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
           ),
         );
-      const caller = (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
       if ((sessionsOf.get(caller) ?? 0) >= maxSessionsPerCaller)
         return json(
           res,
@@ -215,7 +223,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => sessionId,
         maxRequestBodySize: maxBodyBytes,
-        eventStore: sessionEventStore(eventStore, sessionId),
+        eventStore: sessionEventStore(eventStore, sessionId, caller),
         retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller });
@@ -284,7 +292,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const path = pathOf(req.url);
     const probe = path === undefined ? undefined : options.probes?.get(path);
-    const route = probe ?? (path === undefined ? undefined : options.routes?.get(path));
+    const operator = path === undefined ? undefined : options.operatorRoutes?.get(path);
+    const route = probe ?? operator ?? (path === undefined ? undefined : options.routes?.get(path));
     if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
     // Health probes answer anyone who reaches the port (orchestrators send no token or Host).
     if (probe === undefined) {
@@ -296,7 +305,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
       }
       // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
-      (req as IncomingMessage & { auth?: unknown }).auth = authInfoFor(caller);
+      const auth = authInfoFor(caller);
+      (req as IncomingMessage & { auth?: unknown }).auth = auth;
+      const refused = operator === undefined || route !== operator ? undefined : operatorRefusal(auth);
+      if (refused !== undefined) return json(res, 403, { error: refused });
     }
     const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
     Promise.resolve(handling).catch((error: unknown) => {
@@ -366,28 +378,4 @@ function unsupportedVersion(version: string): string {
 
 async function closeSession(session: LegacySession): Promise<void> {
   await Promise.allSettled([session.transport.close(), session.server.close()]);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The path of a request target, or `undefined` when it is not one (a bad target gets 404). */
-function pathOf(url: string | undefined): string | undefined {
-  try {
-    return new URL(url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return undefined;
-  }
-}
-
-function rpcError(code: number, message: string) {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

@@ -14,6 +14,8 @@
  */
 import {
   type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type ReadResourceResult,
   ResourceNotFoundError,
   ResourceTemplate,
@@ -24,6 +26,11 @@ import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
 
 export const MODELS_URI = 'troupe://models';
+
+/** Most resource URIs one 2025-era connection holds subscriptions to; one more is refused. */
+export const MAX_SUBSCRIPTIONS = 1000;
+/** The longest session id a kept subscription may name, encoded (troupe's are 36-character UUIDs). */
+const MAX_SUBSCRIBED_ID = 128;
 
 /**
  * How a server tells its client about changed resources: `subscribed` sends
@@ -148,7 +155,14 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
   if (updates !== 'none') pushUpdates(server, mcp, updates, visible);
 }
 
-/** Subscriptions (2025-11-25) and `notifications/resources/updated` for this server's client. */
+/**
+ * Subscriptions (2025-11-25) and `notifications/resources/updated` for this server's client.
+ *
+ * Only URIs troupe ever updates are kept (`troupe://sessions` and `troupe://sessions/{id}`, an id
+ * of at most 128 characters); any other is acknowledged and not kept, since no update for it will
+ * come. At most `MAX_SUBSCRIPTIONS` are kept per connection; one more is refused by name. The
+ * caller filter reads the context of the latest subscription: a connection has one caller.
+ */
 function pushUpdates(
   server: McpServer,
   mcp: McpContext,
@@ -156,21 +170,31 @@ function pushUpdates(
   visible: (id: string, ctx: ServerContext) => boolean,
 ): void {
   const low = server.server;
-  /** Subscribed URI -> the context it was subscribed with, for the caller filter. */
-  const subscribed = new Map<string, ServerContext>();
+  const subscribed = new Set<string>();
+  /** The context subscriptions were made with, for the caller filter. */
+  let subscriber: ServerContext | undefined;
   low.setRequestHandler('resources/subscribe', (request, ctx) => {
-    subscribed.set(request.params.uri, ctx);
+    const { uri } = request.params;
+    if (!updatable(uri)) return {};
+    if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Expected at most ${MAX_SUBSCRIPTIONS} resource subscriptions on one connection, got one more (${uri}): unsubscribe (resources/unsubscribe) from sessions that ended, or subscribe to ${SESSIONS_URI} for every session`,
+      );
+    }
+    subscribed.add(uri);
+    subscriber = ctx;
     return {};
   });
   low.setRequestHandler('resources/unsubscribe', (request) => {
     subscribed.delete(request.params.uri);
+    if (subscribed.size === 0) subscriber = undefined;
     return {};
   });
   const stop = mcp.resourceChanges.subscribe(
     (uri, sessionId) => {
       if (updates === 'subscribed') {
-        const ctx = subscribed.get(uri);
-        if (ctx === undefined || !visible(sessionId, ctx)) return;
+        if (subscriber === undefined || !subscribed.has(uri) || !visible(sessionId, subscriber)) return;
       } else if (mcp.sessionFilter !== undefined) {
         // Nothing tells whose stream a change would reach, so with scoping on none goes out.
         return;
@@ -186,11 +210,20 @@ function pushUpdates(
   };
 }
 
+/** Whether troupe ever sends an update for `uri`: the sessions view, or one session by a plausible id. */
+function updatable(uri: string): boolean {
+  if (uri === SESSIONS_URI) return true;
+  const prefix = `${SESSIONS_URI}/`;
+  return (
+    uri.startsWith(prefix) && uri.length > prefix.length && uri.length - prefix.length <= MAX_SUBSCRIBED_ID
+  );
+}
+
 /** Whether this connection may want any update now: the filter above would drop every one otherwise. */
 function interestOf(
   mcp: McpContext,
   updates: Exclude<ResourceUpdates, 'none'>,
-  subscribed: ReadonlyMap<string, ServerContext>,
+  subscribed: ReadonlySet<string>,
 ): () => boolean {
   if (updates === 'subscribed') return () => subscribed.size > 0;
   if (mcp.sessionFilter !== undefined) return () => false;

@@ -11,6 +11,12 @@ import { type MonitorOptions, type ObserveScope, RuntimeMonitor } from './monito
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/**
+ * The routes that show every caller's sessions (ids, models, states): `troupe serve` mounts them as
+ * `operatorRoutes`, refused to a named token that is not the admin. `/metrics` carries aggregates only.
+ */
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/', '/events', '/api/status']);
+
 export interface Observability {
   readonly routes: ReadonlyMap<string, Route>;
   readonly monitor: RuntimeMonitor;

@@ -10,6 +10,7 @@ import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
+import { credentialHeaderValues } from './header-secrets.js';
 import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
@@ -84,6 +85,8 @@ const NO_SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
   const { name, baseURL, apiKey } = options;
+  // The key, and any configured header that carries a credential, never reach an error.
+  const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
   const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
   const sdk = (fetch: typeof transport.fetch) =>
@@ -115,7 +118,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     return toProviderError(error, {
       provider: name,
       signal,
-      secrets: [apiKey],
+      secrets,
       operation,
       ...(quirks.errorTable === undefined ? {} : { errorTable: quirks.errorTable }),
       ...(model === undefined ? {} : { model }),

@@ -38,14 +38,21 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
+import {
+  bothShutdowns,
+  createTaskRuntime,
+  providersOnly,
+  withTaskMetrics,
+  withTaskStatus,
+} from './cluster-tasks.js';
 import { Inflight } from './inflight.js';
-import { type JobData, queuedSummary, unavailable } from './job-data.js';
+import { handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
-/** The local runtime's own bounds: none that matter (the shared queue and this file's bound what waits). */
+/** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
 const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
 /** How long a shutdown waits for calls in flight before it closes the connections anyway, in ms. */
 const DRAIN_BOUND_MS = 5_000;
@@ -55,12 +62,13 @@ export function createClusterRuntime(
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
-  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it.
-  const sharedLimits = withSharedSlots(options.limits);
+  const providers = resolveProviders(options.providers);
+  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts
+  // in it. A task lane's is this instance's own (`cluster-tasks.ts`).
+  const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
   const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
-  const providers = resolveProviders(options.providers);
   const ports = makePorts({ providers: [...providers.keys()], limits, clock, onError });
   // Every call into the ports (from here and from the local runtime) is counted: shutdown waits for them.
   // Limits in providers' own units, cooldowns, breakers and budgets live in the shared state, shared by every instance.
@@ -73,11 +81,14 @@ export function createClusterRuntime(
     sharedState,
     limits: { ...sharedLimits, ...LOCAL_UNBOUNDED },
   });
+  // Tasks run here, under this instance's limits (`cluster-tasks.ts`); their events go to this runtime's listeners.
+  const tasks = createTaskRuntime(options, makeLocal);
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
   const waiting = new Waiting(limits.maxQueuedBytes);
   const listeners = new Set<(event: RuntimeEvent) => void>();
+  tasks.subscribe(broadcast);
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
   let leasing: Promise<void> = Promise.resolve();
@@ -150,7 +161,11 @@ export function createClusterRuntime(
   connection.onReady(() => void retried(() => queueLimits.apply(), delay, onError));
   const up = () => connection.status() === 'ready';
   const status = (recent: number) =>
-    clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.bytes.held);
+    withTaskStatus(
+      clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.bytes.held),
+      tasks,
+      recent,
+    );
 
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
@@ -348,51 +363,34 @@ export function createClusterRuntime(
 
   return {
     submit,
-    run: (task, runOptions) => local.run(task, runOptions),
-    shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
+    run: (task, runOptions) => tasks.run(task, runOptions),
+    shutdown: async ({ deadlineMs = 10_000 } = {}) =>
+      bothShutdowns(...(await Promise.all([lifecycle.shutdown(deadlineMs), tasks.shutdown({ deadlineMs })]))),
     providers: local.providers,
     ready,
     status: ({ recent = 20 } = {}) => status(recent),
     session: (id) => {
+      const task = tasks.session(id);
+      if (task !== undefined) return task;
       const live = store.liveSession(id);
       return live === undefined ? store.ended(id) : view.decorate(live);
     },
-    sessions: ({ limit = 100 } = {}) =>
-      [...store.liveSessions()].slice(0, limit).map((s) => view.decorate(s)),
+    sessions: ({ limit = 100 } = {}) => {
+      const shared = [...store.liveSessions()].slice(0, limit).map((s) => view.decorate(s));
+      return shared.length < limit
+        ? [...shared, ...tasks.sessions({ limit: limit - shared.length })]
+        : shared;
+    },
     cancel: (id, reason = 'cancelled by request') => {
+      if (tasks.cancel(id, reason)) return true;
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => clusterMetrics(status(0), counters, local, view, runner.stopped),
+    metrics: () => withTaskMetrics(clusterMetrics(status(0), counters, local, view, runner.stopped), tasks),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
-    },
-  };
-}
-
-function queuedEvent(data: JobData): RuntimeEvent {
-  return {
-    type: 'session.queued',
-    sessionId: data.input.sessionId,
-    position: 0,
-    at: data.input.createdAt,
-    provider: data.input.provider,
-    ...(data.label === undefined ? {} : { label: data.label }),
-  };
-}
-
-/** An owner's result when its instance shut down first: the session goes on in the cluster. */
-function handedOver(owner: Owner, now: number): SessionResult {
-  const failed = resultOf(owner.data, [
-    { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
-  ]) as Extract<SessionResult, { ok: false }>;
-  return {
-    ...failed,
-    error: {
-      ...failed.error,
-      message: 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { inputSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession } from '../runtime/ports.js';
-import type { SessionResult, SessionSummary } from '../runtime/types.js';
+import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
+import type { Owner } from './owner.js';
 
 /** A job's data is the queued session itself (file bytes as base64 while in Redis). */
 export type JobData = QueuedSession;
@@ -48,5 +49,31 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
     ok: false,
     error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: true },
     metadata: { ...failed.metadata, code: 'BACKEND_UNAVAILABLE' },
+  };
+}
+
+/** The `session.queued` event of a session put in the shared queue. */
+export function queuedEvent(data: JobData): RuntimeEvent {
+  return {
+    type: 'session.queued',
+    sessionId: data.input.sessionId,
+    position: 0,
+    at: data.input.createdAt,
+    provider: data.input.provider,
+    ...(data.label === undefined ? {} : { label: data.label }),
+  };
+}
+
+/** An owner's result when its instance shut down first: the session goes on in the cluster. */
+export function handedOver(owner: Owner, now: number): SessionResult {
+  const failed = resultOf(owner.data, [
+    { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
+  ]) as Extract<SessionResult, { ok: false }>;
+  return {
+    ...failed,
+    error: {
+      ...failed.error,
+      message: 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
+    },
   };
 }

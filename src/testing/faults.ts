@@ -29,6 +29,8 @@
  *   bytes=N             size for `oversized` and `oversized-sse`
  *   first=N             only the first N requests with this exact model string fault; later ones are `ok`
  *   echo-auth=1         error bodies quote the received Authorization header (a careless server)
+ *   echo-headers=1      error bodies quote every received header, Authorization included (a
+ *                       gateway that dumps the request)
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
  *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
  *
@@ -60,6 +62,7 @@ export interface Fault {
   readonly bytes: number;
   readonly first?: number;
   readonly echoAuth: boolean;
+  readonly echoHeaders: boolean;
   readonly noSse: boolean;
   /** Response headers to add (retry hints). */
   readonly headers: Readonly<Record<string, string>>;
@@ -86,6 +89,7 @@ export const NO_FAULT: Fault = {
   after: 2,
   bytes: 2 * 1024 * 1024,
   echoAuth: false,
+  echoHeaders: false,
   noSse: false,
   headers: {},
 };
@@ -129,6 +133,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'echo-auth':
         fault.echoAuth = value === '1';
+        break;
+      case 'echo-headers':
+        fault.echoHeaders = value === '1';
         break;
       case 'retry-after':
         headers['retry-after'] = value;

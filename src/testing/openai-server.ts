@@ -267,7 +267,9 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
       return sendError(res, 404, `The model \`${model}\` does not exist`, NO_FAULT, auth, 'model_not_found');
     }
     const reply = (respond ?? echo)(body);
-    const context = { fault, delay, auth };
+    // What an echoing error body quotes: the Authorization header, or every header received.
+    const echoed = fault.echoHeaders ? JSON.stringify({ ...record.headers, authorization: auth }) : auth;
+    const context = { fault, delay, auth: echoed };
     if (body.stream === true && !fault.noSse) return sendStream(res, body, reply, context);
     return sendCompletion(res, body, reply, context);
   }

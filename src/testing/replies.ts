@@ -45,7 +45,7 @@ export function sendError(
   auth: string,
   code: string | null = null,
 ): void {
-  const text = fault.echoAuth ? `${message} (you sent: ${auth})` : message;
+  const text = fault.echoAuth || fault.echoHeaders ? `${message} (you sent: ${auth})` : message;
   const type = STATUS_TYPES[status] ?? 'server_error';
   res.writeHead(status, { 'content-type': 'application/json', ...fault.headers });
   res.end(JSON.stringify({ error: { message: text, type, code } }));

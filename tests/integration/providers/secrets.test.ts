@@ -59,3 +59,35 @@ describe('secrets', () => {
     expect(JSON.stringify(last)).not.toContain(KEY);
   });
 });
+
+describe('keys in the providers file `headers`', () => {
+  // Azure-style `api-key`, or any header named like a credential, is a key too: a gateway that
+  // dumps the request into its error body must not carry it into troupe's errors.
+  const HEADER_KEY = 'azure-style-secret-value-987654321';
+  const SHORT = 'k3y-77';
+  for (const model of ['fault:401:echo-headers=1', 'fault:500:echo-headers=1']) {
+    it(`${model}: a credential header's value appears nowhere in the error`, async () => {
+      const p = createOpenAICompatibleProvider({
+        name: 'local',
+        baseURL: server.baseURL,
+        apiKey: KEY,
+        defaultHeaders: {
+          'api-key': HEADER_KEY,
+          'X-Gateway-Token': SHORT,
+          'x-team': 'research-team',
+        },
+      });
+      const error = await p
+        .complete(
+          { model, messages: [{ role: 'user', content: 'x' }] },
+          { signal: new AbortController().signal },
+        )
+        .catch((e: unknown) => e);
+      await p.close();
+      expect(error).toBeInstanceOf(TroupeError);
+      const text = everyText(error as TroupeError);
+      expect(text).toContain('"api-key":"[redacted]"');
+      for (const secret of [KEY, HEADER_KEY, SHORT]) expect(text).not.toContain(secret);
+    });
+  }
+});

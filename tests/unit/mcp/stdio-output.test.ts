@@ -122,4 +122,34 @@ describe('CallRegistry', () => {
     expect(tracked.signal.aborted).toBe(true);
     expect(tracked.signal.reason).toBe('early');
   });
+
+  it('remembers an early abort for 30 s, once, and does not count it as a call in flight', () => {
+    let now = 0;
+    const registry = new CallRegistry({ now: () => now });
+    registry.abort('s', 5, 'early');
+    registry.abort('s', 6, 'early');
+    expect(registry.size).toBe(0);
+    expect(registry.earlyAborts).toBe(2);
+    now = 29_999;
+    const kept = registry.track('s', 5, new AbortController().signal);
+    expect(kept.signal.aborted).toBe(true);
+    kept.release();
+    // Taken: the same id again starts clean.
+    expect(registry.track('s', 5, new AbortController().signal).signal.aborted).toBe(false);
+    now = 30_000;
+    expect(registry.track('s', 6, new AbortController().signal).signal.aborted).toBe(false);
+    registry.abort('s', 7, 'early');
+    now = 60_000;
+    expect(registry.earlyAborts).toBe(0);
+  });
+
+  it('keeps at most maxEarlyAborts, forgetting the oldest first', () => {
+    const registry = new CallRegistry({ maxEarlyAborts: 3 });
+    for (const id of [1, 2, 3, 4]) registry.abort('s', id, `early ${id}`);
+    expect(registry.earlyAborts).toBe(3);
+    expect(registry.track('s', 1, new AbortController().signal).signal.aborted).toBe(false);
+    const newest = registry.track('s', 4, new AbortController().signal);
+    expect(newest.signal.reason).toBe('early 4');
+    expect(registry.track('s', 2, new AbortController().signal).signal.reason).toBe('early 2');
+  });
 });

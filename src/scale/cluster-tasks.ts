@@ -1,0 +1,115 @@
+/**
+ * Tasks (`run`) on a cluster. A task is a function: it cannot travel, so it runs on the instance
+ * that got it, in a local runtime of its own (the same `createLocalRuntime` as one process) under
+ * this instance's limits: `maxConcurrent`, `maxQueued`, `maxQueuedBytes` and its lane's
+ * `perProvider`, counted apart from the shared queue's sessions. Its sessions join the cluster
+ * runtime's views here: status counts, lookups, cancellation, events and metrics, as on one process.
+ */
+import type { LocalRuntime } from '../runtime/backend.js';
+import type {
+  Limits,
+  Runtime,
+  RuntimeMetrics,
+  RuntimeOptions,
+  RuntimeStatus,
+  SessionSummary,
+  ShutdownReport,
+} from '../runtime/types.js';
+
+/** The runtime that runs this instance's tasks: no providers, no shared state, the limits as given. */
+export function createTaskRuntime(
+  options: RuntimeOptions,
+  makeLocal: (options: RuntimeOptions) => LocalRuntime,
+): Runtime {
+  // Limits in providers' own units, breakers and budgets count provider calls only: none here.
+  const { providers: _rates, ...limits } = options.limits ?? {};
+  return makeLocal({
+    ...options,
+    providers: [],
+    backend: undefined,
+    sharedState: undefined,
+    breakers: undefined,
+    budgets: undefined,
+    limits,
+  });
+}
+
+/** The limits without `perProvider` entries of lanes that are no provider's: those are the tasks'. */
+export function providersOnly(limits: Limits | undefined, providers: ReadonlyMap<string, unknown>): Limits {
+  const perProvider = limits?.perProvider;
+  if (perProvider === undefined) return limits ?? {};
+  return {
+    ...limits,
+    perProvider: Object.fromEntries(Object.entries(perProvider).filter(([name]) => providers.has(name))),
+  };
+}
+
+/** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes, recent ends. */
+export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime, recent: number): RuntimeStatus {
+  const mine = tasks.status({ recent });
+  const byPriority: Record<number, number> = { ...cluster.queuedByPriority };
+  for (const [priority, count] of Object.entries(mine.queuedByPriority))
+    byPriority[Number(priority)] = (byPriority[Number(priority)] ?? 0) + count;
+  const lanes = new Map(cluster.providers.map((p) => [p.name, p]));
+  for (const lane of mine.providers) {
+    const shared = lanes.get(lane.name);
+    // A task lane named after a provider: both counts, and the provider's limit (the tasks' is per instance).
+    lanes.set(
+      lane.name,
+      shared === undefined
+        ? lane
+        : { ...shared, queued: shared.queued + lane.queued, running: shared.running + lane.running },
+    );
+  }
+  return {
+    ...cluster,
+    queued: cluster.queued + mine.queued,
+    running: cluster.running + mine.running,
+    queuedByPriority: byPriority,
+    providers: [...lanes.values()],
+    queuedBytes: cluster.queuedBytes + mine.queuedBytes,
+    recent: latestEnds(cluster.recent, mine.recent, recent),
+  };
+}
+
+/** The `recent` most recent ends of both lists, most recent first. */
+function latestEnds(
+  a: readonly SessionSummary[],
+  b: readonly SessionSummary[],
+  recent: number,
+): SessionSummary[] {
+  if (b.length === 0) return a.slice(0, recent);
+  return [...a, ...b].sort((x, y) => (y.endedAt ?? 0) - (x.endedAt ?? 0)).slice(0, recent);
+}
+
+/** The cluster's metrics with this instance's tasks counted in (queued and running come from the merged status). */
+export function withTaskMetrics(cluster: RuntimeMetrics, tasks: Runtime): RuntimeMetrics {
+  const mine = tasks.metrics();
+  return {
+    ...cluster,
+    submitted: cluster.submitted + mine.submitted,
+    rejected: sum(cluster.rejected, mine.rejected),
+    ended: sum(cluster.ended, mine.ended),
+    retries: cluster.retries + mine.retries,
+    providerErrors: sum(cluster.providerErrors, mine.providerErrors),
+    tokens: {
+      prompt: cluster.tokens.prompt + mine.tokens.prompt,
+      completion: cluster.tokens.completion + mine.tokens.completion,
+    },
+    cost: sum(cluster.cost, mine.cost),
+  };
+}
+
+function sum<K extends string>(
+  a: Readonly<Record<K, number>>,
+  b: Readonly<Record<K, number>>,
+): Record<K, number> {
+  const out = { ...a } as Record<K, number>;
+  for (const [key, value] of Object.entries(b) as [K, number][]) out[key] = (out[key] ?? 0) + value;
+  return out;
+}
+
+/** Both shutdowns' reports as one. */
+export function bothShutdowns(a: ShutdownReport, b: ShutdownReport): ShutdownReport {
+  return { finished: a.finished + b.finished, cancelled: [...a.cancelled, ...b.cancelled] };
+}

@@ -1,0 +1,62 @@
+/**
+ * The dashboard, its event stream and `/api/status` show every client's sessions, so under
+ * `troupe serve` a named token that is not the admin gets 403 for them (it reads its own work with
+ * the `sessions` tool); the admin token gets them, and `/metrics` (aggregates only) stays open to
+ * every token. The BUILT CLI (`npm run build` first), raw HTTP.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const CLI = 'dist/src/cli/main.js';
+let child: ChildProcess | undefined;
+let base: URL;
+
+beforeAll(async () => {
+  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
+  child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      TROUPE_TOKENS: 'alice:alice-token-1',
+      TROUPE_ADMIN_TOKEN: 'admin-token-333',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  base = await new Promise<URL>((resolve, reject) => {
+    child!.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
+      if (m) resolve(new URL(m[1]!));
+    });
+    child!.once('exit', () => reject(new Error(`serve exited: ${err}`)));
+  });
+});
+afterAll(() => {
+  child?.kill('SIGKILL');
+});
+
+const get = (path: string, token: string) =>
+  fetch(new URL(path, base), { headers: { authorization: `Bearer ${token}` } });
+
+it("refuses the dashboard, /events and /api/status to a client's named token, naming the fix", async () => {
+  for (const path of ['/', '/events', '/api/status']) {
+    const res = await get(path, 'alice-token-1');
+    expect(res.status, path).toBe(403);
+    const { error } = (await res.json()) as { error: string };
+    expect(error).toContain('needs the admin token (TROUPE_ADMIN_TOKEN), got the token of `alice`');
+    expect(error).not.toContain('alice-token-1');
+  }
+  expect((await get('/metrics', 'alice-token-1')).status).toBe(200);
+});
+
+it('serves them to the admin token', async () => {
+  const status = await get('/api/status', 'admin-token-333');
+  expect(status.status).toBe(200);
+  expect(((await status.json()) as { status: { state: string } }).status.state).toBe('accepting');
+  expect((await get('/', 'admin-token-333')).status).toBe(200);
+  const events = await get('/events', 'admin-token-333');
+  expect(events.status).toBe(200);
+  expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  await events.body?.cancel();
+});

@@ -1,0 +1,196 @@
+/**
+ * Tasks (`run`) on a cluster: they run on the instance that got them, under that instance's
+ * limits (`maxConcurrent`, `maxQueued`, `maxQueuedBytes`, a lane's `perProvider`), and show in its
+ * status, lookups, cancellation, events and metrics as on one process. The composition is the one
+ * Redis runs (`cluster-runtime.ts` with `cluster-tasks.ts`), on in-memory ports and a simulated
+ * clock; the last test runs it on a real Redis.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { MemoryClusterHub } from '../../src/runtime/backend.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, RuntimeEvent, RuntimeOptions, TaskResult } from '../../src/runtime/types.js';
+import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+const flush = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+const runtimes: { runtime: Runtime; clock?: SimulatedClock }[] = [];
+afterEach(async () => {
+  for (const { runtime, clock } of runtimes.splice(0)) await stop(runtime, clock);
+});
+
+/** Shuts down, cancelling what is left; a simulated clock is run through the drain deadline. */
+async function stop(runtime: Runtime, clock?: SimulatedClock) {
+  const report = runtime.shutdown({ deadlineMs: 0 });
+  for (let i = 0; clock !== undefined && i < 5; i++) {
+    clock.increment(1);
+    await flush();
+  }
+  return report;
+}
+
+function instance(limits: RuntimeOptions['limits'], hub?: MemoryClusterHub, clock = new SimulatedClock()) {
+  const runtime = createRuntime({
+    providers: [new ScriptedProvider('p')],
+    defaults: { model: 'm' },
+    clock,
+    limits,
+    backend: memoryClusterBackend({ hub: hub ?? new MemoryClusterHub({ clock }), sweepIntervalMs: 1000 }),
+  });
+  runtimes.push({ runtime, clock });
+  return runtime;
+}
+
+/** A task that runs until its signal aborts or `release` is called; `started` counts its starts. */
+function gate() {
+  let started = 0;
+  const waiting: (() => void)[] = [];
+  const task = (context: { signal: AbortSignal }) => {
+    started++;
+    return new Promise<string>((resolve, reject) => {
+      waiting.push(() => resolve('done'));
+      context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+    });
+  };
+  return {
+    task,
+    started: () => started,
+    release: () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+  };
+}
+
+describe('tasks on a cluster', () => {
+  it('run at most `maxConcurrent` at once on an instance; the rest wait, counted in its status', async () => {
+    const runtime = instance({ maxConcurrent: 2 });
+    const work = gate();
+    const handles = Array.from({ length: 5 }, () => runtime.run(work.task, { lane: 'tools' }));
+    await flush();
+    expect(work.started()).toBe(2);
+    const status = runtime.status();
+    expect(status.running).toBe(2);
+    expect(status.queued).toBe(3);
+    expect(status.providers.find((p) => p.name === 'tools')).toMatchObject({ queued: 3, running: 2 });
+    for (let round = 0; round < 3 && work.started() < 5; round++) {
+      work.release();
+      await flush();
+    }
+    work.release();
+    const results = await Promise.all(handles.map((h) => h.result));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
+    expect(work.started()).toBe(5);
+  });
+
+  it("hold a lane to its `perProvider` limit, this instance's own", async () => {
+    const clock = new SimulatedClock();
+    const hub = new MemoryClusterHub({ clock });
+    const limits = { perProvider: { tools: 1 } };
+    const [a, b] = [instance(limits, hub, clock), instance(limits, hub, clock)];
+    const work = gate();
+    for (let i = 0; i < 3; i++) a.run(work.task, { lane: 'tools' });
+    b.run(work.task, { lane: 'tools' });
+    await flush();
+    // One on each instance: a lane's limit is per instance (a task never leaves it).
+    expect(work.started()).toBe(2);
+    expect(a.status().providers.find((p) => p.name === 'tools')).toMatchObject({
+      running: 1,
+      queued: 2,
+      limit: 1,
+    });
+    // A task lane is no provider's: the shared limits have nothing for it.
+    expect(a.status().limits?.tools).toBeUndefined();
+    work.release();
+  });
+
+  it('are refused past `maxQueued` and `maxQueuedBytes` with QUEUE_FULL, nothing kept', async () => {
+    const runtime = instance({ maxConcurrent: 1, maxQueued: 2, maxQueuedBytes: 1000 });
+    const work = gate();
+    runtime.run(work.task, { lane: 'tools' });
+    runtime.run(work.task, { lane: 'tools', bytes: 600 });
+    expect(() => runtime.run(work.task, { lane: 'tools', bytes: 600 })).toThrow(
+      expect.objectContaining({ code: 'QUEUE_FULL' }),
+    );
+    runtime.run(work.task, { lane: 'tools', bytes: 100 });
+    expect(() => runtime.run(work.task, { lane: 'tools' })).toThrow(
+      expect.objectContaining({ code: 'QUEUE_FULL' }),
+    );
+    await flush();
+    const status = runtime.status();
+    expect(status.queued).toBe(2);
+    expect(status.queuedBytes).toBe(700);
+    expect(runtime.metrics().rejected.QUEUE_FULL).toBe(2);
+    expect(runtime.metrics().submitted).toBe(3);
+    work.release();
+  });
+
+  it('are found, listed and cancelled by id, and their events reach subscribers', async () => {
+    const runtime = instance({});
+    const events: RuntimeEvent[] = [];
+    runtime.subscribe((event) => events.push(event));
+    const work = gate();
+    const handle = runtime.run(work.task, { lane: 'tools', label: 'my-tool' });
+    await flush();
+    const id = handle.id;
+    expect(runtime.session(id)).toMatchObject({ sessionId: id, state: 'running', label: 'my-tool' });
+    expect(runtime.sessions().map((s) => s.sessionId)).toContain(id);
+    expect(runtime.cancel(id, 'stop it')).toBe(true);
+    const result = (await handle.result) as TaskResult<string>;
+    expect(result.ok).toBe(false);
+    expect(result.metadata.state).toBe('cancelled');
+    expect(runtime.session(id)).toMatchObject({ state: 'cancelled' });
+    expect(runtime.status().recent.map((s) => s.sessionId)).toContain(id);
+    expect(runtime.metrics().ended.cancelled).toBe(1);
+    const mine = events.filter((e) => 'sessionId' in e && e.sessionId === id).map((e) => e.type);
+    expect(mine).toEqual(expect.arrayContaining(['session.queued', 'session.started', 'session.ended']));
+  });
+
+  it('are cancelled by a shutdown past its deadline and named in its report; a task after it is refused', async () => {
+    const clock = new SimulatedClock();
+    const runtime = instance({}, undefined, clock);
+    const work = gate();
+    const handle = runtime.run(work.task, { lane: 'tools' });
+    await flush();
+    const report = await stop(runtime, clock);
+    expect(report.cancelled).toContain(handle.id);
+    expect((await handle.result).metadata.state).toBe('cancelled');
+    expect(() => runtime.run(work.task, { lane: 'tools' })).toThrow(
+      expect.objectContaining({ code: 'SHUTTING_DOWN' }),
+    );
+  });
+});
+
+describe('tasks on a cluster on Redis', () => {
+  let redis: RedisServer | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("run under the instance's `maxConcurrent` and are seen and cancelled there", async () => {
+    redis = await startRedis();
+    const runtime = createRuntime({
+      providers: [new ScriptedProvider('p')],
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: 1 },
+      backend: await redisBackend({ url: redis.url, prefix: 'tasks' }),
+    });
+    runtimes.push({ runtime });
+    await runtime.ready;
+    const work = gate();
+    const first = runtime.run(work.task, { lane: 'tools' });
+    const second = runtime.run(work.task, { lane: 'tools' });
+    await flush();
+    expect(work.started()).toBe(1);
+    expect(runtime.status()).toMatchObject({ running: 1, queued: 1 });
+    expect(runtime.cancel(second.id)).toBe(true);
+    expect((await second.result).metadata.state).toBe('cancelled');
+    work.release();
+    expect((await first.result).ok).toBe(true);
+    expect(work.started()).toBe(1);
+  });
+});
