@@ -14,6 +14,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   routing: () => import('./routing.js'),
   tracing: () => import('./tracing.js'),
   state: () => import('./shared-state.js'),
+  conversations: () => import('./conversations.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);

@@ -13,9 +13,6 @@
  * `queue.add`, a Worker (same concurrency) that completes the job at once, and the caller waiting
  * for the completion through `QueueEvents`, as troupe's caller waits for its result.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ChatProvider } from '../src/providers/port.js';
@@ -24,6 +21,7 @@ import { createRuntime } from '../src/runtime/runtime.js';
 import type { Runtime } from '../src/runtime/types.js';
 import { memoryClusterBackend } from '../src/scale/memory-cluster.js';
 import { redisBackend } from '../src/scale/redis-backend.js';
+import { startRedis } from './support.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 3000);
 const SESSIONS_AT_ONE = Number(process.env.BENCH_SESSIONS_AT_ONE ?? 300);
@@ -84,19 +82,6 @@ const medianOf = (runs: Figures[]): Figures => ({
   p50Ms: median(runs.map((r) => r.p50Ms)),
   p99Ms: median(runs.map((r) => r.p99Ms)),
 });
-
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => {} };
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as { port: number }).port;
-  probe.close();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
 
 async function clustered(url: string, prefix: string, count: number): Promise<Runtime[]> {
   const runtimes: Runtime[] = [];

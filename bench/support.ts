@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const median = (values: readonly number[]): number => {
@@ -60,3 +61,17 @@ export async function startServerChild(chunks: number): Promise<{ baseURL: strin
 /** The text a stream of `chunks` pieces must join to. */
 export const streamText = (chunks: number): string =>
   Array.from({ length: chunks }, (_, i) => String(i % 10000).padStart(4, '0')).join('');
+
+/** A `redis-server` of this machine's on a free port (BENCH_REDIS_URL: that server instead). */
+export async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => {} };
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as { port: number }).port;
+  probe.close();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}

@@ -21,13 +21,27 @@ export function requestBytes(request: { readonly messages?: unknown }): number {
   return bytes;
 }
 
-function messageBytes(message: unknown): number {
+/**
+ * One message's bytes as `requestBytes` counts it: remembered for a message frozen all the way
+ * down. A conversation's bounds (`conversation-limits.ts`) count with it too, so a kept message is
+ * walked once wherever it is measured.
+ */
+export function messageBytes(message: unknown): number {
   if (typeof message !== 'object' || message === null) return jsonBytes(message) || 4;
   const remembered = known.get(message);
   if (remembered !== undefined) return remembered;
   const bytes = jsonBytes(message) || 4;
   if (frozen(message, 0)) known.set(message, bytes);
   return bytes;
+}
+
+/**
+ * Remembers `bytes`, measured by `messageBytes` when a store kept `message`, as the size of
+ * `message`: the same message read back from the store's JSON, a new object frozen all the way
+ * down. One that is not frozen so is not remembered (it is measured when counted).
+ */
+export function rememberBytes(message: unknown, bytes: number): void {
+  if (typeof message === 'object' && message !== null && frozen(message, 0)) known.set(message, bytes);
 }
 
 /** Whether nothing in `value` can change: primitives, and plain objects and arrays frozen all the way down. */

@@ -8,7 +8,7 @@
  * before any model is called, with `INVALID_REQUEST` naming the cap.
  */
 import { runtimeError, type TroupeError } from '../core/errors.js';
-import { jsonBytes } from '../core/json-bytes.js';
+import { messageBytes as countedBytes } from '../core/request-bytes.js';
 import type { ChatMessage } from '../providers/port.js';
 
 export interface ConversationLimits {
@@ -20,9 +20,12 @@ export interface ConversationLimits {
 
 export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 40, maxBytes: 256 * 1024 };
 
-/** A message's bytes: UTF-8 of its JSON, counted without serialising it (`json-bytes.ts`). */
+/**
+ * A message's bytes: UTF-8 of its JSON, counted without serialising it (`json-bytes.ts`), and
+ * remembered for a kept (frozen) message, as the runtime counts a request (`request-bytes.ts`).
+ */
 export function messageBytes(message: ChatMessage): number {
-  return jsonBytes(message);
+  return countedBytes(message);
 }
 
 export function conversationBytes(messages: readonly ChatMessage[]): number {

@@ -4,7 +4,7 @@
  * while one that is not frozen all the way down is measured again each time.
  */
 import { describe, expect, it } from 'vitest';
-import { requestBytes } from '../../../src/core/request-bytes.js';
+import { messageBytes, rememberBytes, requestBytes } from '../../../src/core/request-bytes.js';
 
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
@@ -92,6 +92,21 @@ describe('requestBytes', () => {
     for (let i = 0; i < 12; i++) deep = { inner: deep };
     deepFreeze(deep);
     expect(requestBytes({ messages: [deep] })).toBe(bytes({ messages: [deep] }));
+  });
+
+  it('takes a size a store counted for a message frozen all the way down, and none for one that can change', () => {
+    const kept = deepFreeze({ role: 'user', content: 'read back from a store' });
+    rememberBytes(kept, 1000);
+    expect(requestBytes({ messages: [kept] })).toBe(bytes({ messages: [] }) + 1000);
+    expect(messageBytes(kept)).toBe(1000);
+    // Not frozen all the way down: it could change, so it is measured.
+    const open = Object.freeze({ role: 'user', content: [{ type: 'text', text: 'hi' }] });
+    rememberBytes(open, 1000);
+    expect(requestBytes({ messages: [open] })).toBe(bytes({ messages: [open] }));
+    rememberBytes(null, 1000);
+    rememberBytes('text', 1000);
+    expect(messageBytes(null)).toBe(4);
+    expect(messageBytes('text')).toBe(6);
   });
 
   it('measures a remembered message without walking it again', () => {

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestBytes } from '../../../src/core/request-bytes.js';
 import { RedisConversationStore } from '../../../src/scale/redis-conversation-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
 import { conversationStoreContract, turn } from './conversation-store-contract.js';
@@ -40,6 +41,52 @@ describe('RedisConversationStore across instances', () => {
     expect((await a.usage()).bytes).toBeLessThanOrEqual(4000);
     expect(await a.get(id)).toBeUndefined();
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('reads a conversation back frozen, its sizes as saved: counting it again walks only what is new', async () => {
+    const prefix = `s${++prefixSeq}`;
+    const store = new RedisConversationStore(redis, { prefix });
+    const saved = [
+      { role: 'system' as const, content: 'be brief' },
+      { role: 'user' as const, content: 'héllo 中文 "quoted"' },
+      {
+        role: 'assistant' as const,
+        content: null,
+        tool_calls: [
+          { id: 't1', type: 'function' as const, function: { name: 'f', arguments: '{"a":[1,{"b":2}]}' } },
+        ],
+      },
+    ];
+    const id = await store.save(saved);
+    const read = (await store.get(id)) ?? [];
+    expect(read).toEqual(saved);
+    for (const message of read) expect(Object.isFrozen(message)).toBe(true);
+    expect(Object.isFrozen(read[2]?.tool_calls?.[0]?.function)).toBe(true);
+    // Counted exactly, as JSON has it.
+    expect(requestBytes({ messages: read })).toBe(Buffer.byteLength(JSON.stringify({ messages: saved })));
+    // The sizes come from what was saved, not from walking the messages again: a record whose
+    // sizes say otherwise (written here by hand) is counted by them.
+    const key = `${prefix}:conv:c:${id}`;
+    const record = JSON.parse((await redis.get(key)) ?? '{}');
+    expect(record.sizes).toEqual(saved.map((m) => Buffer.byteLength(JSON.stringify(m))));
+    await redis.set(key, JSON.stringify({ ...record, sizes: [100, 200, 300] }), 'PX', 60_000);
+    const again = (await store.get(id)) ?? [];
+    expect(requestBytes({ messages: again })).toBe(Buffer.byteLength('{"messages":[]}') + 2 + 600);
+    // Sizes that do not match the messages one for one are not trusted: measured.
+    await redis.set(key, JSON.stringify({ ...record, sizes: [100] }), 'PX', 60_000);
+    expect(requestBytes({ messages: (await store.get(id)) ?? [] })).toBe(
+      Buffer.byteLength(JSON.stringify({ messages: saved })),
+    );
+    // A record without sizes (saved before they were kept) is measured.
+    await redis.set(
+      key,
+      JSON.stringify({ messages: record.messages, expiresAt: record.expiresAt }),
+      'PX',
+      60_000,
+    );
+    expect(requestBytes({ messages: (await store.get(id)) ?? [] })).toBe(
+      Buffer.byteLength(JSON.stringify({ messages: saved })),
+    );
   });
 
   it('lets Redis drop a conversation at its TTL', async () => {
