@@ -156,7 +156,7 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
       { signal: abort.signal, timeout: 600_000, resetTimeoutOnProgress: true },
     );
     const s = result.structuredContent as
-      | { ok?: boolean; session?: Record<string, unknown>; error?: { code?: string } }
+      | { ok?: boolean; session?: Record<string, unknown>; error?: { code?: string; message?: string } }
       | undefined;
     const session = s?.session;
     const state =
@@ -173,6 +173,9 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
       ...(typeof session?.queuedMs === 'number' ? { queuedMs: session.queuedMs } : {}),
       ...(typeof session?.runMs === 'number' ? { runMs: session.runMs } : {}),
       ...(typeof code === 'string' ? { code } : {}),
+      ...(code === 'PROVIDER_UNAVAILABLE' && /circuit breaker/.test(s?.error?.message ?? '')
+        ? { breakerOpen: true }
+        : {}),
     };
   } catch (error) {
     // Our own abort: the client sent notifications/cancelled and the server cancels the session.
