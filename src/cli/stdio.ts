@@ -2,6 +2,7 @@
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
+import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/server';
@@ -21,10 +22,13 @@ import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe stdio [limits...]
 
-Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr;
-TROUPE_LOG_LEVEL sets the level (default info).
+Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr.
 Limits and deadlines:
-${settingsUsage()}`;
+${settingsUsage()}Environment: TROUPE_ROOTS (folders multi_file_chat may read, separated by "${delimiter}"; default the
+working directory), TROUPE_LOG_LEVEL (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty
+on a terminal), TROUPE_PROVIDERS_FILE, provider keys (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...; none: the
+simulated provider answers). In a host's config they go in the server entry's "env".
+`;
 
 /** Builds the `McpServer` of one stdio connection, given its era and the listen interest it sees. */
 export type StdioServerFactory = (era: 'legacy' | 'modern', listening: ListenInterest) => McpServer;
