@@ -6,7 +6,9 @@
  * the first call after that becomes the probe and the breaker is half-open. Half-open, only the
  * probe is out: its success closes the breaker, its failure opens it again for `openMs`. A probe
  * that never reports (its instance died) is presumed lost at `probeUntil`; the next call then
- * becomes a new probe.
+ * becomes a new probe. A call that ended telling nothing about the provider (`breaker.void`: its
+ * caller cancelled it, or cut it short with a deadline of its own) counts neither way; a probe that
+ * ended so frees its turn at once for the next call.
  *
  * Pure: context is plain data, every event carries `now`, nothing reads a clock or sets a timer,
  * so the snapshot (`{ value, context }`) is what a shared backend stores and any instance resumes.
@@ -45,6 +47,7 @@ export type BreakerState = 'closed' | 'open' | 'halfOpen';
 export type BreakerEvent =
   | { readonly type: 'breaker.request'; readonly now: number }
   | { readonly type: 'breaker.success'; readonly now: number; readonly probe: number | null }
+  | { readonly type: 'breaker.void'; readonly now: number; readonly probe: number | null }
   | {
       readonly type: 'breaker.failure';
       readonly now: number;
@@ -111,6 +114,7 @@ export const breakerMachine = setup({
       openUntil: null,
     }),
     close: assign({ failures: [], openedAt: null, openUntil: null, probeUntil: null }),
+    freeProbe: assign({ probeUntil: ({ event }) => event.now }),
   },
   guards: {
     trips: ({ context, event }) => windowWith(context, event as Failure).length >= context.settings.failures,
@@ -150,6 +154,7 @@ export const breakerMachine = setup({
         },
         'breaker.success': { guard: 'isProbe', target: 'closed', actions: 'close' },
         'breaker.failure': { guard: 'isProbe', target: 'open', actions: 'open' },
+        'breaker.void': { guard: 'isProbe', actions: 'freeProbe' },
       },
     },
   },

@@ -22,6 +22,7 @@ export type SettingKey =
   | 'breakerFailures'
   | 'breakerWindowMs'
   | 'breakerOpenMs'
+  | 'breakerMinTimeoutMs'
   | 'budgetPerCaller'
   | 'budgetGlobal';
 
@@ -72,6 +73,12 @@ export const SETTINGS: readonly Setting[] = [
   ),
   s('breakerWindowMs', 'positiveMs', 30_000, 'the window those failures are counted in'),
   s('breakerOpenMs', 'positiveMs', 30_000, 'how long an open breaker fails calls fast before one probe'),
+  s(
+    'breakerMinTimeoutMs',
+    'positiveMs',
+    30_000,
+    "a timeout counts as a breaker failure only after the call was out this long (a caller's own short deadline counts neither way)",
+  ),
   s(
     'budgetPerCaller',
     'money',
@@ -326,7 +333,12 @@ export function runtimeOptionsFrom(
     breakers:
       v.breakerFailures === 0
         ? false
-        : { failures: v.breakerFailures, windowMs: v.breakerWindowMs, openMs: v.breakerOpenMs },
+        : {
+            failures: v.breakerFailures,
+            windowMs: v.breakerWindowMs,
+            openMs: v.breakerOpenMs,
+            minTimeoutMs: v.breakerMinTimeoutMs,
+          },
     ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
     limits: { maxConcurrent: v.maxConcurrent, maxQueued: v.maxQueued, maxQueuedBytes: v.maxQueuedBytes },
     defaults: {

@@ -216,9 +216,10 @@ function formatByKind(report: LoadReport): string[] {
       : `${explained} of ${notDone} session(s) not done were injected faults; ${report.unplanned} session(s) ended otherwise than planned`,
   );
   if (report.unplannedBreakerOpen > 0) {
-    // `troupe load` against `troupe serve`: the injected hangs count as provider failures there.
+    // `troupe load` against a server whose breaker counts the injected timeouts (its
+    // --breaker-min-timeout-ms below the load's deadlines) or whose provider failed for real.
     lines.push(
-      `${report.unplannedBreakerOpen} of them failed PROVIDER_UNAVAILABLE because the server's circuit breaker for their provider was open: the injected hangs and timeouts count as provider failures (5 within 30 s open it by default). To see only the planned faults, start the server with --breaker-failures 0.`,
+      `${report.unplannedBreakerOpen} of them failed PROVIDER_UNAVAILABLE because the server's circuit breaker for their provider was open: it counted failures of that provider (5xx, network errors, or timeouts after --breaker-min-timeout-ms). To see only the planned faults, start the server with --breaker-failures 0.`,
     );
   }
   return lines;

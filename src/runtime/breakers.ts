@@ -5,9 +5,12 @@
  * Before each provider call the runtime asks its provider's breaker (`admit`): closed, the call
  * goes (one read, no write); open, it fails fast with `PROVIDER_UNAVAILABLE` saying until when;
  * the first call after that is the probe. After the call it reports the outcome (`report`): a
- * 5xx (`PROVIDER_UNAVAILABLE`), a `NETWORK` error or a run/idle timeout counts as a failure; any
- * other answer, errors included, shows the provider answering. If the shared state cannot be
- * reached the call goes (the breaker fails open) and the error goes to `onError`.
+ * 5xx (`PROVIDER_UNAVAILABLE`), a `NETWORK` error or a timeout after the call was out
+ * `minTimeoutMs` counts as a failure; any other answer, errors included, shows the provider
+ * answering. A call its caller cancelled, or cut short with a deadline of its own (a timeout
+ * sooner than `minTimeoutMs`), tells nothing about the provider and counts neither way: one
+ * client's `timeout_ms: 1` must not open the breaker every client shares. If the shared state
+ * cannot be reached the call goes (the breaker fails open) and the error goes to `onError`.
  */
 import {
   type BreakerSettings,
@@ -30,14 +33,30 @@ export interface BreakerOptions {
   readonly openMs?: number;
   /** How long a probe may be out before another may go (its instance died). @default 60000 */
   readonly probeTimeoutMs?: number;
+  /**
+   * A timeout counts as a failure only when the call was out at least this long, in ms; a sooner
+   * one is the caller's own deadline and counts neither way. @default 30000
+   */
+  readonly minTimeoutMs?: number;
 }
 
-export const BREAKER_DEFAULTS: BreakerSettings = {
+export const BREAKER_DEFAULTS: Required<BreakerOptions> = {
   failures: 5,
   windowMs: 30_000,
   openMs: 30_000,
   probeTimeoutMs: 60_000,
+  minTimeoutMs: 30_000,
 };
+
+/** How a call the breaker let through ended, as `report` reads it. */
+export interface BreakerOutcome {
+  /** The error code it failed with; `null` when it answered, or ended without an error (cancelled). */
+  readonly failure: string | null;
+  /** It was ended here before the provider answered: cancelled, timed out or shut down. */
+  readonly aborted: boolean;
+  /** How long the call was out, in ms. */
+  readonly ms: number;
+}
 
 /** A call the breaker let through: `probe` is the probe's number when it is the half-open probe. */
 export interface BreakerPass {
@@ -66,15 +85,20 @@ interface SyncState {
   ): R;
 }
 
-const FAILURE_CODES: ReadonlySet<string | null> = new Set(['PROVIDER_UNAVAILABLE', 'NETWORK', 'TIMED_OUT']);
+/** Failures whatever the call's length (a timeout's verdict depends on it: `verdictOf`). */
+const FAILURE_CODES: ReadonlySet<string | null> = new Set(['PROVIDER_UNAVAILABLE', 'NETWORK']);
 
-/** Whether an attempt's outcome counts against its provider's breaker. */
-export function countsAsFailure(code: string | null): boolean {
-  return FAILURE_CODES.has(code);
+/** What an attempt's outcome tells of its provider: a failure, a success, or nothing (`void`). */
+export function verdictOf(outcome: BreakerOutcome, minTimeoutMs: number): 'failure' | 'success' | 'void' {
+  const { failure } = outcome;
+  if (failure === 'TIMED_OUT') return outcome.ms >= minTimeoutMs ? 'failure' : 'void';
+  if (FAILURE_CODES.has(failure)) return 'failure';
+  return outcome.aborted ? 'void' : 'success';
 }
 
 export class Breakers {
   private readonly settings: BreakerSettings;
+  private readonly minTimeoutMs: number;
   private readonly seen = new Map<string, BreakerSnapshot>();
   private readonly sync: SyncState;
 
@@ -84,8 +108,10 @@ export class Breakers {
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
   ) {
-    this.settings = { ...BREAKER_DEFAULTS, ...definedOnly(options) };
-    for (const [name, value] of Object.entries(this.settings)) {
+    const { minTimeoutMs, ...settings } = { ...BREAKER_DEFAULTS, ...definedOnly(options) };
+    this.settings = settings;
+    this.minTimeoutMs = minTimeoutMs;
+    for (const [name, value] of Object.entries({ ...settings, minTimeoutMs })) {
       if (!Number.isSafeInteger(value) || value < 1)
         throw runtimeError(
           'INVALID_REQUEST',
@@ -115,15 +141,18 @@ export class Breakers {
     );
   }
 
-  /** The outcome of a call `admit` let through: `failure` is the error code, `null` for an answer. */
-  report(pass: BreakerPass, failure: string | null): void {
-    const counts = countsAsFailure(failure);
-    // A plain call's answer changes nothing: only failures and the probe's answer are written.
-    if (!counts && pass.probe === null) return;
+  /** The outcome of a call `admit` let through. */
+  report(pass: BreakerPass, outcome: BreakerOutcome): void {
+    const verdict = verdictOf(outcome, this.minTimeoutMs);
+    // A plain call's answer, or a call that told nothing, changes nothing: only failures and the
+    // probe's end are written.
+    if (verdict !== 'failure' && pass.probe === null) return;
     const now = this.clock.now();
-    const event = counts
-      ? ({ type: 'breaker.failure', now, code: failure as string, probe: pass.probe } as const)
-      : ({ type: 'breaker.success', now, probe: pass.probe } as const);
+    const { probe } = pass;
+    const event =
+      verdict === 'failure'
+        ? ({ type: 'breaker.failure', now, code: outcome.failure as string, probe } as const)
+        : ({ type: verdict === 'success' ? 'breaker.success' : 'breaker.void', now, probe } as const);
     const change = (s: BreakerSnapshot) => {
       const next = stepBreaker(s, event);
       return { state: next, result: { state: next } };

@@ -49,7 +49,7 @@ export function createCallGate(parts: GateParts): CallGate<SessionRecord> | unde
     close(ticket, end: CallEnd) {
       const { pass, reservation } = ticket as Ticket;
       // A pass comes only from the breakers, a reservation only from the budgets.
-      if (pass !== null) (breakers as Breakers).report(pass, end.failure);
+      if (pass !== null) (breakers as Breakers).report(pass, end);
       if (reservation !== null) (budgets as Budgets).settle(reservation, end.usage).catch(onError);
     },
   };

@@ -284,8 +284,9 @@ export class LocalLimits {
     const out: SessionRecord[] = [];
     const look = (record: SessionRecord) => {
       const at = this.cooling.get(record.provider);
-      if (at === undefined || record.admitted || record.result !== null || record.reroute !== undefined)
-        return;
+      // Stryker disable next-line ConditionalExpression: a shortcut; `rerouteOnCooldown` reads a missing end as -Infinity, before any queue deadline, and moves nothing.
+      if (at === undefined) return;
+      if (record.admitted || record.result !== null || record.reroute !== undefined) return;
       const reroute = rerouteOnCooldown(record.input, { ok: false, limit: 'cooldown', at }, now);
       if (reroute === undefined) return;
       record.reroute = reroute;

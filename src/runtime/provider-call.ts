@@ -30,6 +30,10 @@ export type CallEvent = Extract<
 export interface CallEnd {
   /** The error code it failed with (`TIMED_OUT` for a run or idle deadline), `null` when it answered or was cancelled. */
   readonly failure: string | null;
+  /** The session ended it before the provider answered (a cancel, a deadline, a shutdown). */
+  readonly aborted: boolean;
+  /** How long the call was out (from the gate's pass), in ms. */
+  readonly ms: number;
   /** The usage the provider reported, when it did. */
   readonly usage?: UsageData;
 }
@@ -64,6 +68,8 @@ export class ProviderCall<O = unknown> {
   private answered = false;
   /** The gate's ticket while the call is out; `undefined` once closed (or with no gate). */
   private ticket: unknown;
+  /** When the gate let the call go. */
+  private outAt = 0;
 
   constructor(
     /** The session this call belongs to. */
@@ -89,7 +95,7 @@ export class ProviderCall<O = unknown> {
   abort(reason: string, timedOut = false): void {
     if (this.ended) return;
     this.ended = true;
-    this.closeGate(timedOut ? 'TIMED_OUT' : null);
+    this.closeGate(timedOut ? 'TIMED_OUT' : null, undefined, true);
     if (this.answered) return;
     this.abortReason = reason;
     this.controller?.abort(abortError(reason));
@@ -121,9 +127,10 @@ export class ProviderCall<O = unknown> {
       return;
     }
     this.ticket = ticket;
+    this.outAt = this.sink.now();
     // Ended while the gate decided (a shared gate answers asynchronously): the call never goes.
     if (this.ended) {
-      this.closeGate(null);
+      this.closeGate(null, undefined, true);
       return;
     }
     this.call(provider, request, stream);
@@ -134,11 +141,13 @@ export class ProviderCall<O = unknown> {
     else void this.runComplete(provider, request);
   }
 
-  private closeGate(failure: string | null, usage?: UsageData): void {
+  private closeGate(failure: string | null, usage?: UsageData, aborted = false): void {
     const ticket = this.ticket;
     if (ticket === undefined) return;
     this.ticket = undefined;
-    (this.sink.gate as CallGate<O>).close(ticket, usage === undefined ? { failure } : { failure, usage });
+    const ms = this.sink.now() - this.outAt;
+    const end: CallEnd = usage === undefined ? { failure, aborted, ms } : { failure, aborted, ms, usage };
+    (this.sink.gate as CallGate<O>).close(ticket, end);
   }
 
   private fail(error: unknown): void {

@@ -1,7 +1,8 @@
 /**
  * Circuit breakers, as properties over random call histories (issue 15): an open breaker admits
  * only its probe; it opens exactly when the documented number of failures falls within the
- * window; the probe's answer closes it and its failure opens it again.
+ * window; the probe's answer closes it and its failure opens it again; a call that told nothing
+ * (cancelled, or cut short by its own deadline) changes nothing but a probe's turn.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,14 +11,24 @@ import { type BreakerPass, Breakers } from '../../src/runtime/breakers.js';
 import { MemorySharedState } from '../../src/runtime/memory-state.js';
 import { ManualClock } from '../support/manual-clock.js';
 
-const SETTINGS = { failures: 3, windowMs: 1000, openMs: 500, probeTimeoutMs: 2000 };
+const SETTINGS = { failures: 3, windowMs: 1000, openMs: 500, probeTimeoutMs: 2000, minTimeoutMs: 100 };
+
+/** A call's end as the gate reports it: a timeout after the call was out long enough to count. */
+const ended = (failure: string | null, ms = 60_000) => ({ failure, aborted: failure === 'TIMED_OUT', ms });
 // 300 runs in `npm test`; the mutation run (`gates` group) sets fewer per mutant.
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 300);
 
 type Op =
   | { readonly kind: 'wait'; readonly ms: number }
   | { readonly kind: 'call' }
-  | { readonly kind: 'end'; readonly which: number; readonly failure: string | null };
+  | {
+      readonly kind: 'end';
+      readonly which: number;
+      readonly failure: string | null;
+      /** Ended here (cancelled, or its own deadline) and how long it was out: maybe telling nothing. */
+      readonly aborted: boolean;
+      readonly ms: number;
+    };
 
 // Failures are the likeliest ending, so histories reach open and half-open often.
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -38,6 +49,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
         'RATE_LIMITED',
         'AUTH_FAILED',
       ),
+      aborted: fc.boolean(),
+      ms: fc.constantFrom(1, 99, 100, 5000),
     }),
     weight: 2,
   },
@@ -65,7 +78,7 @@ describe('circuit breaker properties', () => {
           if (step.kind === 'wait') clock.time += step.ms;
           else if (step.kind === 'end') {
             const pass = out.splice(step.which % Math.max(1, out.length), 1)[0];
-            if (pass !== undefined) breakers.report(pass, step.failure);
+            if (pass !== undefined) breakers.report(pass, step);
           } else {
             const before = stored();
             const verdict = breakers.admit('p') as BreakerPass | TroupeError;
@@ -118,7 +131,7 @@ describe('circuit breaker properties', () => {
             clock.time += call.gap;
             if (stored()?.value === 'open') return; // from here the first property covers it
             const pass = breakers.admit('p') as BreakerPass;
-            breakers.report(pass, call.failure);
+            breakers.report(pass, ended(call.failure));
             if (call.failure === 'NETWORK' || call.failure === 'PROVIDER_UNAVAILABLE')
               failures.push(clock.time);
             const inWindow = failures.filter((at) => at > clock.time - SETTINGS.windowMs).length;
@@ -132,17 +145,17 @@ describe('circuit breaker properties', () => {
 
   it("the probe's answer closes it; the probe's failure opens it again for openMs", () => {
     const { clock, breakers, stored } = setup();
-    for (let i = 0; i < 3; i++) breakers.report(breakers.admit('p') as BreakerPass, 'NETWORK');
+    for (let i = 0; i < 3; i++) breakers.report(breakers.admit('p') as BreakerPass, ended('NETWORK'));
     expect(stored()?.value).toBe('open');
     clock.time += SETTINGS.openMs;
     const probe = breakers.admit('p') as BreakerPass;
     expect(probe.probe).toBe(1);
     expect(breakers.admit('p')).toBeInstanceOf(Error);
-    breakers.report(probe, 'TIMED_OUT');
+    breakers.report(probe, ended('TIMED_OUT'));
     expect(stored()).toMatchObject({ value: 'open', context: { openUntil: clock.time + SETTINGS.openMs } });
     clock.time += SETTINGS.openMs;
     const second = breakers.admit('p') as BreakerPass;
-    breakers.report(second, 'AUTH_FAILED'); // the provider answered: it is up
+    breakers.report(second, ended('AUTH_FAILED')); // the provider answered: it is up
     expect(stored()?.value).toBe('closed');
     expect(breakers.views()).toEqual([
       expect.objectContaining({ provider: 'p', state: 'closed', opened: 2, failures: 0, threshold: 3 }),

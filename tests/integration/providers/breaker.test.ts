@@ -70,15 +70,21 @@ describe('a dead provider opens its breaker and recovers', () => {
     expect(server.requests).toHaveLength(7);
   });
 
-  it('a run timeout counts against the breaker; a provider that answers with 4xx does not', async () => {
+  it('a run timeout past minTimeoutMs counts against the breaker; a sooner one and a 4xx answer do not', async () => {
     const local = createRuntime({
       providers: [provider],
       defaults: { provider: 'local', maxAttempts: 1 },
-      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000 },
+      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000, minTimeoutMs: 80 },
     });
     try {
       for (let i = 0; i < 4; i++)
         expect((await local.submit({ model: 'fault:400', messages: [] }).result).ok).toBe(false);
+      // The caller's own 20 ms deadlines: the provider was not given the time to fail.
+      const short = await Promise.all(
+        [1, 2, 3].map(() => local.submit({ model: 'fault:hang', messages: [] }, { timeoutMs: 20 }).result),
+      );
+      expect(short.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT', 'TIMED_OUT']);
+      expect((await local.submit({ model: 'fault:ok', messages: [] }).result).ok).toBe(true);
       const hung = await Promise.all(
         [1, 2].map(() => local.submit({ model: 'fault:hang', messages: [] }, { timeoutMs: 100 }).result),
       );

@@ -5,12 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { type BreakerPass, Breakers, countsAsFailure } from '../../../src/runtime/breakers.js';
+import { type BreakerPass, Breakers, verdictOf } from '../../../src/runtime/breakers.js';
 import { MemorySharedState } from '../../../src/runtime/memory-state.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
-const SETTINGS = { failures: 2, windowMs: 1000, openMs: 5000, probeTimeoutMs: 3000 };
+const SETTINGS = { failures: 2, windowMs: 1000, openMs: 5000, probeTimeoutMs: 3000, minTimeoutMs: 10_000 };
+
+/** A call's end as the gate reports it: a timeout after the call was out long enough to count. */
+const ended = (failure: string | null, ms = 60_000) => ({ failure, aborted: failure === 'TIMED_OUT', ms });
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 
 /** The same state behind the port's asynchronous methods only, as Redis offers it. */
@@ -28,16 +31,49 @@ function setup(state?: (memory: MemorySharedState) => SharedState) {
 }
 
 const failTwice = async (breakers: Breakers) => {
-  for (let i = 0; i < 2; i++) breakers.report((await breakers.admit('p')) as BreakerPass, 'NETWORK');
+  for (let i = 0; i < 2; i++) breakers.report((await breakers.admit('p')) as BreakerPass, ended('NETWORK'));
 };
 
 describe('Breakers', () => {
-  it('counts 5xx, network errors and timeouts as failures, nothing else', () => {
-    expect(countsAsFailure('PROVIDER_UNAVAILABLE')).toBe(true);
-    expect(countsAsFailure('NETWORK')).toBe(true);
-    expect(countsAsFailure('TIMED_OUT')).toBe(true);
-    expect(countsAsFailure('RATE_LIMITED')).toBe(false);
-    expect(countsAsFailure(null)).toBe(false);
+  it('counts 5xx, network errors and timeouts past minTimeoutMs as failures; a cancel or a sooner timeout tells nothing', () => {
+    const v = (failure: string | null, aborted: boolean, ms: number) =>
+      verdictOf({ failure, aborted, ms }, 10_000);
+    expect(v('PROVIDER_UNAVAILABLE', false, 5)).toBe('failure');
+    expect(v('NETWORK', false, 5)).toBe('failure');
+    expect(v('TIMED_OUT', true, 10_000)).toBe('failure');
+    expect(v('TIMED_OUT', true, 9_999)).toBe('void');
+    // A provider's own timeout error is held to the same bound.
+    expect(v('TIMED_OUT', false, 9_999)).toBe('void');
+    expect(v('RATE_LIMITED', false, 5)).toBe('success');
+    expect(v('AUTH_FAILED', false, 5)).toBe('success');
+    expect(v(null, false, 5)).toBe('success');
+    expect(v(null, true, 50_000)).toBe('void');
+  });
+
+  it("one caller's short deadlines never open the breaker; a probe its caller cut short lets the next call probe at once", async () => {
+    const { clock, breakers, memory } = setup();
+    // Timeouts of 1 ms, many: nothing written, the breaker stays closed for everyone.
+    for (let i = 0; i < 10; i++)
+      breakers.report((await breakers.admit('p')) as BreakerPass, ended('TIMED_OUT', 1));
+    expect(memory.readNow('breaker:p')).toBeUndefined();
+    await failTwice(breakers);
+    clock.time += SETTINGS.openMs;
+    const probe = (await breakers.admit('p')) as BreakerPass;
+    expect(probe.probe).toBe(1);
+    expect(breakers.admit('p')).toBeInstanceOf(TroupeError);
+    // Cancelled by its caller: neither closes nor reopens it, and the next call is the probe.
+    breakers.report(probe, { failure: null, aborted: true, ms: 10 });
+    expect(breakers.views()[0]?.state).toBe('halfOpen');
+    const next = (await breakers.admit('p')) as BreakerPass;
+    expect(next.probe).toBe(2);
+    // A late word from the first probe says nothing of the second's turn: still out.
+    breakers.report(probe, { failure: null, aborted: true, ms: 10 });
+    expect(breakers.admit('p')).toBeInstanceOf(TroupeError);
+    breakers.report(next, ended('TIMED_OUT', 5));
+    expect(breakers.views()[0]?.state).toBe('halfOpen');
+    const third = (await breakers.admit('p')) as BreakerPass;
+    breakers.report(third, ended(null));
+    expect(breakers.views()[0]?.state).toBe('closed');
   });
 
   it('refuses settings that are not positive integers, naming the setting', () => {
@@ -46,6 +82,9 @@ describe('Breakers', () => {
     expect(make({ failures: 0 })).toThrow('Expected `breakers.failures` to be a positive integer, got 0');
     expect(make({ openMs: 1.5 })).toThrow('Expected `breakers.openMs` to be a positive integer, got 1.5');
     expect(make({ windowMs: -1 })).toThrow(TroupeError);
+    expect(make({ minTimeoutMs: 0 })).toThrow(
+      'Expected `breakers.minTimeoutMs` to be a positive integer, got 0',
+    );
     expect(make({ probeTimeoutMs: Number.NaN })).toThrow(
       expect.objectContaining({ code: 'INVALID_REQUEST' }),
     );
@@ -76,10 +115,10 @@ describe('Breakers', () => {
 
   it('shows the last state it saw of each provider; an answer to a plain call writes nothing', async () => {
     const { breakers, memory } = setup();
-    breakers.report((await breakers.admit('q')) as BreakerPass, null);
+    breakers.report((await breakers.admit('q')) as BreakerPass, ended(null));
     expect(breakers.views()).toEqual([]);
     expect(memory.readNow('breaker:q')).toBeUndefined();
-    breakers.report((await breakers.admit('p')) as BreakerPass, 'PROVIDER_UNAVAILABLE');
+    breakers.report((await breakers.admit('p')) as BreakerPass, ended('PROVIDER_UNAVAILABLE'));
     expect(breakers.views()).toEqual([
       {
         provider: 'p',
@@ -108,7 +147,7 @@ describe('Breakers', () => {
     const probe = (await breakers.admit('p')) as BreakerPass;
     expect(probe).toEqual({ provider: 'p', probe: 1 });
     expect(await breakers.admit('p')).toBeInstanceOf(TroupeError);
-    breakers.report(probe, null);
+    breakers.report(probe, ended(null));
     await Promise.resolve();
     await Promise.resolve();
     expect(memory.readNow<{ value: string }>('breaker:p')?.value).toBe('closed');
@@ -132,7 +171,7 @@ describe('Breakers', () => {
     broken.update = true;
     // Open, and the probe cannot be recorded: the call goes anyway.
     expect(await breakers.admit('p')).toEqual({ provider: 'p', probe: null });
-    breakers.report({ provider: 'p', probe: null }, 'NETWORK');
+    breakers.report({ provider: 'p', probe: null }, ended('NETWORK'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors).toEqual([down, down, down]);
   });
@@ -141,7 +180,7 @@ describe('Breakers', () => {
     const clock = new ManualClock();
     clock.time = T0;
     const breakers = new Breakers(new MemorySharedState(clock), {}, clock, () => {});
-    const fail = () => breakers.report(breakers.admit('p') as BreakerPass, 'NETWORK');
+    const fail = () => breakers.report(breakers.admit('p') as BreakerPass, ended('NETWORK'));
     for (let i = 0; i < 4; i++) fail();
     expect(breakers.views()[0]).toMatchObject({ state: 'closed', failures: 4, threshold: 5 });
     clock.time = T0 + 30_000;
@@ -192,7 +231,7 @@ describe('Breakers', () => {
       expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
       // Nothing stored yet: nothing to show.
       expect(second.views()).toEqual([]);
-      first.report(first.admit('p') as BreakerPass, 'TIMED_OUT');
+      first.report(first.admit('p') as BreakerPass, ended('TIMED_OUT'));
       expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
       expect(second.views()).toEqual([
         {
@@ -206,7 +245,7 @@ describe('Breakers', () => {
         },
       ]);
       expect(writes.count).toBe(0);
-      first.report(first.admit('p') as BreakerPass, 'TIMED_OUT');
+      first.report(first.admit('p') as BreakerPass, ended('TIMED_OUT'));
       const refused = await second.admit('p');
       expect(refused).toBeInstanceOf(TroupeError);
       expect(second.views()[0]).toMatchObject({ state: 'open', openUntil: T0 + SETTINGS.openMs });
@@ -218,10 +257,10 @@ describe('Breakers', () => {
       read: <S>() => Promise.resolve(stale as S),
       update: (k, i, c, t) => state.update(k, i, c, t),
     }));
-    for (let i = 0; i < 2; i++) first.report(first.admit('p') as BreakerPass, 'NETWORK');
+    for (let i = 0; i < 2; i++) first.report(first.admit('p') as BreakerPass, ended('NETWORK'));
     const stale = memory.readNow('breaker:p');
     clock.time += SETTINGS.openMs;
-    first.report(first.admit('p') as BreakerPass, null);
+    first.report(first.admit('p') as BreakerPass, ended(null));
     expect(memory.readNow<{ value: string }>('breaker:p')?.value).toBe('closed');
     expect(await second.admit('p')).toEqual({ provider: 'p', probe: null });
     expect(second.views()[0]).toMatchObject({ state: 'closed', opened: 1 });

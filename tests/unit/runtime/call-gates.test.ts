@@ -85,10 +85,10 @@ describe('createCallGate', () => {
     expect(ticket).not.toBeInstanceOf(Promise);
     expect(ticket).toEqual({ pass: { provider: 'p', probe: null }, reservation: null });
     // An answer and a cancellation count for nothing; two failures open it.
-    gate?.close(ticket, { failure: null });
-    gate?.close(ticket, { failure: 'PROVIDER_UNAVAILABLE' });
+    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000 });
+    gate?.close(ticket, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: 60_000 });
     expect(breakers?.views()[0]?.failures).toBe(1);
-    gate?.close(gate?.open(callOf(), provider, request), { failure: 'NETWORK' });
+    gate?.close(gate?.open(callOf(), provider, request), { failure: 'NETWORK', aborted: false, ms: 60_000 });
     const refused = gate?.open(callOf(), provider, request);
     expect(refused).toBeInstanceOf(TroupeError);
     expect((refused as TroupeError).code).toBe('PROVIDER_UNAVAILABLE');
@@ -110,7 +110,7 @@ describe('createCallGate', () => {
     expect(ticket.pass).toBeNull();
     expect(ticket.reservation).toMatchObject({ keys: ['caller:alice'], provider: 'p', model: 'm' });
     expect(spent(budgets, 'alice').reserved).toBeGreaterThan(0);
-    gate?.close(ticket, { failure: null, usage });
+    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000, usage });
     await flush();
     expect(spent(budgets, 'alice')).toMatchObject({ spent: 3, reserved: 0 });
     // Alice's budget is spent: her next call is refused, Bob's is not.
@@ -129,7 +129,7 @@ describe('createCallGate', () => {
     const { gate, clock, breakers } = setup({ breakers: true, budgets: true });
     for (const owner of ['a', 'b']) {
       const ticket = await gate?.open(callOf(owner), provider, request);
-      gate?.close(ticket, { failure: 'TIMED_OUT', usage });
+      gate?.close(ticket, { failure: 'TIMED_OUT', aborted: false, ms: 60_000, usage });
     }
     await flush();
     expect(breakers?.views()[0]?.state).toBe('open');
@@ -139,7 +139,7 @@ describe('createCallGate', () => {
     const probe = await gate?.open(callOf('c'), provider, request);
     expect(probe).toMatchObject({ pass: { provider: 'p', probe: expect.any(Number) } });
     // The probe's answer closes the breaker.
-    gate?.close(probe, { failure: null, usage });
+    gate?.close(probe, { failure: null, aborted: false, ms: 60_000, usage });
     await flush();
     expect(breakers?.views()[0]?.state).toBe('closed');
   });
@@ -148,7 +148,7 @@ describe('createCallGate', () => {
     const { gate, budgets } = setup({ breakers: true, budgets: true });
     for (const owner of ['a', 'b']) {
       const ticket = await gate?.open(callOf(owner), provider, request);
-      gate?.close(ticket, { failure: 'NETWORK' });
+      gate?.close(ticket, { failure: 'NETWORK', aborted: false, ms: 60_000 });
     }
     await flush();
     const refused = await gate?.open(callOf('d'), provider, request);
@@ -161,12 +161,16 @@ describe('createCallGate', () => {
     const { gate, port, errors } = setup({ breakers: true, budgets: true, sync: true });
     const ticket = await gate?.open(callOf('a'), provider, request);
     port.failAfter(0);
-    gate?.close(ticket, { failure: null, usage });
+    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000, usage });
     await flush();
     expect(errors).toEqual([away]);
     port.failAfter(Number.POSITIVE_INFINITY);
     for (const owner of ['b', 'c'])
-      gate?.close(await gate?.open(callOf(owner), provider, request), { failure: 'NETWORK' });
+      gate?.close(await gate?.open(callOf(owner), provider, request), {
+        failure: 'NETWORK',
+        aborted: false,
+        ms: 60_000,
+      });
     await flush();
     // The breaker is open: the reservation succeeds, giving it back fails.
     port.failAfter(1);

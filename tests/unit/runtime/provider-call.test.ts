@@ -505,7 +505,7 @@ describe('ProviderCall: gate', () => {
     call.start(chat(provider), false);
     await flush();
     call.abort('session ended');
-    expect(closed).toEqual([[1, { failure: null, usage }]]);
+    expect(closed).toEqual([[1, { failure: null, aborted: false, ms: expect.any(Number), usage }]]);
     expect(seen.map((e) => e.type)).toEqual(['provider.done']);
   });
 
@@ -519,10 +519,10 @@ describe('ProviderCall: gate', () => {
     setup(gate).call.start(chat(stream), true);
     await flush();
     expect(closed).toEqual([
-      [1, { failure: null }],
-      [2, { failure: null, usage }],
+      [1, { failure: null, aborted: false, ms: expect.any(Number) }],
+      [2, { failure: null, aborted: false, ms: expect.any(Number), usage }],
     ]);
-    expect(Object.keys(closed[0]?.[1] ?? {})).toEqual(['failure']);
+    expect(Object.keys(closed[0]?.[1] ?? {})).toEqual(['failure', 'aborted', 'ms']);
   });
 
   it("gets the ticket back with the failure's code when the call fails", async () => {
@@ -533,11 +533,13 @@ describe('ProviderCall: gate', () => {
     const { call, seen } = setup(gate);
     call.start(chat(provider), false);
     await flush();
-    expect(closed).toEqual([[1, { failure: 'PROVIDER_UNAVAILABLE' }]]);
+    expect(closed).toEqual([
+      [1, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: expect.any(Number) }],
+    ]);
     expect(seen.map((e) => e.type)).toEqual(['provider.error']);
   });
 
-  it('counts a call a deadline ended as TIMED_OUT and one cancelled as nothing', () => {
+  it('counts a call a deadline ended as TIMED_OUT and one cancelled as nothing, each with how long it was out', () => {
     const { gate, closed } = recordingGate();
     const hang = () => new Promise<ChatResponse>(() => {});
     const timed = setup(gate).call;
@@ -548,8 +550,9 @@ describe('ProviderCall: gate', () => {
     cancelled.abort('cancelled');
     cancelled.abort('again', true);
     expect(closed).toEqual([
-      [1, { failure: 'TIMED_OUT' }],
-      [2, { failure: null }],
+      // The sink's clock ticks once a read: out at 10, ended at 11.
+      [1, { failure: 'TIMED_OUT', aborted: true, ms: 1 }],
+      [2, { failure: null, aborted: true, ms: 1 }],
     ]);
   });
 
@@ -577,7 +580,7 @@ describe('ProviderCall: gate', () => {
     await flush();
     expect(provider.calls).toBe(1);
     expect(seen.map((e) => e.type)).toEqual(['provider.done']);
-    expect(closed).toEqual([['ticket', { failure: null }]]);
+    expect(closed).toEqual([['ticket', { failure: null, aborted: false, ms: expect.any(Number) }]]);
 
     const broken = deferred<unknown>();
     const failing = setup(recordingGate(() => broken.promise).gate);
@@ -604,7 +607,8 @@ describe('ProviderCall: gate', () => {
     later.resolve('ticket');
     await flush();
     expect(provider.calls).toBe(0);
-    expect(closed).toEqual([['ticket', { failure: null }]]);
+    // Ended by its session before it went: it tells nothing of the provider.
+    expect(closed).toEqual([['ticket', { failure: null, aborted: true, ms: expect.any(Number) }]]);
     expect(seen).toEqual([]);
   });
 
@@ -618,7 +622,7 @@ describe('ProviderCall: gate', () => {
     call.abort('cancelled');
     answer.reject(providerError('NETWORK', 'reset'));
     await flush();
-    expect(closed).toEqual([['ticket', { failure: null }]]);
+    expect(closed).toEqual([['ticket', { failure: null, aborted: true, ms: expect.any(Number) }]]);
     expect(seen).toEqual([]);
   });
 });
