@@ -3,6 +3,7 @@
  * exit code 2, `--help` prints the usage and exit code 0.
  */
 import { parseArgs } from 'node:util';
+import { usageMessage } from './usage-error.js';
 
 export interface IntFlag {
   readonly fallback: number;
@@ -50,7 +51,7 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
   try {
     ({ values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true }));
   } catch (error) {
-    process.stderr.write(`troupe ${command}: ${(error as Error).message}\n${usage}`);
+    process.stderr.write(`troupe ${command}: ${usageMessage(command, error)}\n`);
     return { ok: false, exitCode: 2 };
   }
   if (values.help === true) {

@@ -13,6 +13,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
 import { hintFor } from './hints.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
 
@@ -21,7 +22,7 @@ Options:
   --base-url URL    an ad-hoc OpenAI-compatible endpoint (key from TROUPE_API_KEY or OPENAI_API_KEY)
   --model ID        model id (default: the provider's default)
   --stream          stream the answer as it arrives
-  --json            print one JSON object { content, reasoning, toolCalls, metadata }
+  --json            print one JSON object { content, reasoning, toolCalls, finishReason, webSearch?, metadata }
   --timeout MS      run deadline in ms (default 120000)
   --max-tokens N    most tokens the model may generate (default: the model's; thinking models get a budget)
   --temperature T   sampling temperature (checked against the vendor's and model's range)
@@ -53,7 +54,7 @@ function parse(argv: readonly string[]): AskArgs | 'help' {
     // node:util's parseArgs errors (unknown flag, missing value) are usage errors, not crashes.
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
-      throw new UsageError((error as Error).message);
+      throw new UsageError(usageMessage('ask', error));
     throw error;
   }
 }

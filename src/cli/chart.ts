@@ -11,6 +11,7 @@ import { layoutChart } from '../observe/chart-layout.js';
 import { chartSvg } from '../observe/chart-svg.js';
 import { machinesDocs } from '../observe/machines-doc.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 const NAMES = Object.keys(MACHINES);
 
@@ -39,7 +40,7 @@ export const command: Command = {
         },
       });
     } catch (error) {
-      process.stderr.write(`troupe chart: ${(error as Error).message}\n${USAGE}`);
+      process.stderr.write(`troupe chart: ${usageMessage('chart', error)}\n`);
       return 2;
     }
     const { values, positionals } = parsed;
@@ -63,13 +64,15 @@ export const command: Command = {
     const [name, ...extra] = positionals;
     if (name === undefined || !NAMES.includes(name) || extra.length > 0) {
       process.stderr.write(
-        `troupe chart: expected one machine name, ${NAMES.join(' or ')}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
+        `troupe chart: Expected one machine name, ${NAMES.join(' or ')}, got ${positionals.length === 0 ? 'none' : `"${positionals.join(' ')}"`}\n${USAGE}`,
       );
       return 2;
     }
     const format = values.format ?? 'mermaid';
     if (format !== 'mermaid' && format !== 'json' && format !== 'svg') {
-      process.stderr.write(`troupe chart: expected --format mermaid, json or svg, got "${format}"\n`);
+      process.stderr.write(
+        `troupe chart: Expected \`--format\` to be mermaid, json or svg, got "${format}"\n`,
+      );
       return 2;
     }
     const machine = MACHINES[name as ChartName];

@@ -51,7 +51,9 @@ export const command: Command = {
       url = new URL(String(values.url ?? ''));
     } catch {
       process.stderr.write(
-        `troupe load: expected --url to be the server's MCP URL, got "${values.url ?? ''}"\n`,
+        values.url === undefined
+          ? 'troupe load: Expected `--url` with the MCP endpoint of a running troupe server (e.g. http://127.0.0.1:7801/mcp), got none\n'
+          : `troupe load: Expected \`--url\` to be a URL such as http://127.0.0.1:7801/mcp, got ${JSON.stringify(values.url)}\n`,
       );
       return 2;
     }
@@ -154,7 +156,7 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
       { signal: abort.signal, timeout: 600_000, resetTimeoutOnProgress: true },
     );
     const s = result.structuredContent as
-      | { ok?: boolean; session?: Record<string, unknown>; error?: { code?: string } }
+      | { ok?: boolean; session?: Record<string, unknown>; error?: { code?: string; message?: string } }
       | undefined;
     const session = s?.session;
     const state =
@@ -171,6 +173,9 @@ export async function callOnce(client: Client, item: LoadItem): Promise<Outcome>
       ...(typeof session?.queuedMs === 'number' ? { queuedMs: session.queuedMs } : {}),
       ...(typeof session?.runMs === 'number' ? { runMs: session.runMs } : {}),
       ...(typeof code === 'string' ? { code } : {}),
+      ...(code === 'PROVIDER_UNAVAILABLE' && /circuit breaker/.test(s?.error?.message ?? '')
+        ? { breakerOpen: true }
+        : {}),
     };
   } catch (error) {
     // Our own abort: the client sent notifications/cancelled and the server cancels the session.

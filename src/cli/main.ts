@@ -29,7 +29,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (load === undefined) {
-    process.stderr.write(`troupe: unknown command "${name}". Run "troupe help" for the list.\n`);
+    process.stderr.write(
+      `troupe: Expected a command (${Object.keys(COMMANDS).join(', ')}), got ${JSON.stringify(name)}; run "troupe help" for what each does\n`,
+    );
     return 2;
   }
   let command: Command;

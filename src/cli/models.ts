@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadProviders } from '../providers/config.js';
 import type { ModelRegistry } from '../providers/registry.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 /** `" (set MOONSHOT_API_KEY ...)"`: the registry's own words for what an unconfigured provider lacks. */
 function keyHint(registry: ModelRegistry, provider: string): string {
@@ -41,7 +42,7 @@ export const command: Command = {
       }
       json = values.json === true;
     } catch (error) {
-      process.stderr.write(`troupe models: ${(error as Error).message}\n${USAGE}`);
+      process.stderr.write(`troupe models: ${usageMessage('models', error)}\n`);
       return 2;
     }
     let loaded: Awaited<ReturnType<typeof loadProviders>>;

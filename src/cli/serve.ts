@@ -27,6 +27,7 @@ import {
   settingsUsage,
 } from './config.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [--inspect] [--otel] [limits...]
 
@@ -86,7 +87,7 @@ export const command: Command = {
         },
       }));
     } catch (error) {
-      process.stderr.write(`troupe serve: ${(error as Error).message}\n${USAGE}`);
+      process.stderr.write(`troupe serve: ${usageMessage('serve', error)}\n`);
       return 2;
     }
     if (values.help) {

@@ -15,6 +15,7 @@ import {
   settingsUsage,
 } from './config.js';
 import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe config [--json] [limits...]
 
@@ -47,7 +48,7 @@ export const command: Command = {
         options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...settingOptions() },
       }));
     } catch (error) {
-      process.stderr.write(`troupe config: ${(error as Error).message}\n${USAGE}`);
+      process.stderr.write(`troupe config: ${usageMessage('config', error)}\n`);
       return 2;
     }
     if (values.help === true) {

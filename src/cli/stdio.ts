@@ -2,6 +2,7 @@
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
  * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
  */
+import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/server';
@@ -14,16 +15,20 @@ import { guardStdin } from '../mcp/stdio-guard.js';
 import { batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
-import { ConfigError, loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
+import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
 import { exitSoon } from './serve.js';
+import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe stdio [limits...]
 
-Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr;
-TROUPE_LOG_LEVEL sets the level (default info).
+Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr.
 Limits and deadlines:
-${settingsUsage()}`;
+${settingsUsage()}Environment: TROUPE_ROOTS (folders multi_file_chat may read, separated by "${delimiter}"; default the
+working directory), TROUPE_LOG_LEVEL (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty
+on a terminal), TROUPE_PROVIDERS_FILE, provider keys (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...; none: the
+simulated provider answers). In a host's config they go in the server entry's "env".
+`;
 
 /** Builds the `McpServer` of one stdio connection, given its era and the listen interest it sees. */
 export type StdioServerFactory = (era: 'legacy' | 'modern', listening: ListenInterest) => McpServer;
@@ -70,8 +75,7 @@ export const command: Command = {
       }
       config = await loadConfig(values, process.env);
     } catch (error) {
-      process.stderr.write(`troupe stdio: ${(error as Error).message}\n`);
-      if (!(error instanceof ConfigError)) process.stderr.write(USAGE);
+      process.stderr.write(`troupe stdio: ${usageMessage('stdio', error)}\n`);
       return 2;
     }
     const deadlineMs = config.values.drainMs;

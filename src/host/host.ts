@@ -53,7 +53,10 @@ export interface Host {
   ): Promise<HostCallResult>;
   /** One server's wrapped client. */
   server(name: string): HostClient;
-  /** Waits for calls in flight (cancelling them at the deadline); shuts the runtime down only if the host made it. */
+  /**
+   * The host's own runtime: shuts it down, waiting for calls in flight (cancelling them at the
+   * deadline). Your `runtime`: does nothing (resolves `{ finished: 0, cancelled: [] }`); shut it down yourself.
+   */
   shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
 }
 

@@ -27,9 +27,14 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
     const name = at < 0 ? '' : entry.slice(0, at).trim();
     const token = at < 0 ? '' : entry.slice(at + 1).trim();
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token.length < 8) {
+      // An entry without `:` may be a bare token: only its length is shown.
+      const got =
+        at < 0
+          ? `an entry without ":" (${entry.trim().length} characters, not shown)`
+          : `an entry with name ${JSON.stringify(name)} and a token of ${token.length} characters`;
       throw runtimeError(
         'INVALID_REQUEST',
-        `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got an entry with name ${JSON.stringify(name)} and a token of ${token.length} characters`,
+        `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got ${got}`,
       );
     }
     tokens.push({ name, token });

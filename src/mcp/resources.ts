@@ -135,8 +135,7 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     }),
     {
       title: 'Statecharts',
-      description:
-        'The session and supervisor statecharts, drawn from the XState definitions, as Mermaid text.',
+      description: `The statecharts (${chartNames.join(', ')}), drawn from the XState definitions, as Mermaid text.`,
       mimeType: 'text/vnd.mermaid',
     },
     (uri, variables) => {

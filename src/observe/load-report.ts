@@ -17,6 +17,8 @@ export interface Outcome {
   /** The plan's kind for this session, and the state that kind should end in. */
   readonly kind?: LoadKind;
   readonly expected?: FinalState;
+  /** Refused at once because its provider's circuit breaker was open (a server's breaker). */
+  readonly breakerOpen?: boolean;
 }
 
 export interface LoadReport {
@@ -30,6 +32,8 @@ export interface LoadReport {
   readonly byKind: Partial<Record<LoadKind, Record<FinalState, number>>>;
   /** Sessions that ended in another state than their kind planned. */
   readonly unplanned: number;
+  /** Of those, the ones refused because their provider's circuit breaker was open. */
+  readonly unplannedBreakerOpen: number;
   readonly byState: Record<FinalState, number>;
   readonly codes: Record<string, number>;
   readonly queueWaitMs: Percentiles;
@@ -89,6 +93,7 @@ export class LoadRecorder {
     const problems: string[] = [];
     const byKind: Partial<Record<LoadKind, Record<FinalState, number>>> = {};
     let unplanned = 0;
+    let unplannedBreakerOpen = 0;
     const codes: Record<string, number> = {};
     const queue: number[] = [];
     const run: number[] = [];
@@ -106,7 +111,10 @@ export class LoadRecorder {
         counts[o.state]++;
         byKind[o.kind] = counts;
       }
-      if (o.expected !== undefined && o.expected !== o.state) unplanned++;
+      if (o.expected !== undefined && o.expected !== o.state) {
+        unplanned++;
+        if (o.breakerOpen === true) unplannedBreakerOpen++;
+      }
       if (o.code !== undefined) codes[o.code] = (codes[o.code] ?? 0) + 1;
       if (o.queuedMs !== undefined) queue.push(o.queuedMs);
       if (o.runMs !== undefined && o.runMs > 0) run.push(o.runMs);
@@ -130,6 +138,7 @@ export class LoadRecorder {
       partial,
       byKind,
       unplanned,
+      unplannedBreakerOpen,
       byState: this.counts(),
       codes,
       queueWaitMs: percentiles(queue),
@@ -206,5 +215,11 @@ function formatByKind(report: LoadReport): string[] {
       ? `${notDone} session(s) did not end done, every one because a fault was injected on purpose`
       : `${explained} of ${notDone} session(s) not done were injected faults; ${report.unplanned} session(s) ended otherwise than planned`,
   );
+  if (report.unplannedBreakerOpen > 0) {
+    // `troupe load` against `troupe serve`: the injected hangs count as provider failures there.
+    lines.push(
+      `${report.unplannedBreakerOpen} of them failed PROVIDER_UNAVAILABLE because the server's circuit breaker for their provider was open: the injected hangs and timeouts count as provider failures (5 within 30 s open it by default). To see only the planned faults, start the server with --breaker-failures 0.`,
+    );
+  }
   return lines;
 }

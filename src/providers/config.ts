@@ -124,15 +124,17 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
         : '';
       return `${path || '(top level)'}: Expected only known fields, got ${keys}${hint}`;
     }
+    // JSON has no `undefined`: an input of undefined is a field left out.
+    const missing = issue.input === undefined;
     // Never echo what was in `apiKeyEnv`: a pasted key is the likeliest mistake there.
     if (issue.message === 'SECRET') {
-      return `${path}: Expected the NAME of an environment variable (e.g. MY_API_KEY), got a value that is not one (not shown)`;
+      return `${path}: Expected the NAME of the environment variable that holds the key (e.g. MY_API_KEY), got ${missing ? 'none' : 'a value that is not one (not shown)'}`;
     }
     // Nor a header's value: `api-key` and the like carry keys (header-secrets.ts).
     if (issue.path.includes('headers')) {
-      return `${path}: Expected ${issue.message}, got ${kindOf(issue.input)} (not shown: header values may hold keys)`;
+      return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
-    return `${path || '(top level)'}: Expected ${issue.message}, got ${describe(issue.input)}`;
+    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(issue.input)}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
 }

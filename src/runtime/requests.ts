@@ -15,12 +15,15 @@ export function defaultRouter(
     if (provider === undefined) {
       throw runtimeError(
         'INVALID_REQUEST',
-        'Expected `provider` (there are several and no default), got none',
+        'Expected `provider` (there are several and no default), got none; name one in the request or set `defaults.provider` in createRuntime',
       );
     }
     const model = request.model ?? defaults.model;
     if (model === undefined || model === '') {
-      throw runtimeError('INVALID_REQUEST', 'Expected `model` (there is no default), got none');
+      throw runtimeError(
+        'INVALID_REQUEST',
+        'Expected `model` (there is no default), got none; name one in the request or set `defaults.model` in createRuntime',
+      );
     }
     return { provider, model };
   };

@@ -21,16 +21,23 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     retryStrategy: (times) => Math.min(times * 100, 1000),
   });
   // Errors surface through commands and the reconnect loop; an unhandled 'error' event would crash.
-  redis.on('error', () => {});
+  // The last one is kept: it says why (`connect ECONNREFUSED 127.0.0.1:6379`), where a failed
+  // `connect()` only says "Connection is closed.".
+  let cause: Error | undefined;
+  redis.on('error', (error: Error) => {
+    cause = error;
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
     redis.disconnect();
     const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
+    const why = cause?.message || (error as Error).message || 'no answer';
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
-      `Expected Redis at ${redactUrl(url)}${purpose}, got ${(error as Error).message || 'no answer'}`,
+      `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}; start redis-server there or give the URL of a running one`,
+      { cause: cause ?? error },
     );
   }
   return redis;

@@ -43,10 +43,10 @@ describe('troupe chart (built CLI)', () => {
     const bad = await run(['chart', 'scheduler']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(
-      'expected one machine name, session or supervisor or breaker or provider, got "scheduler"',
+      'Expected one machine name, session or supervisor or breaker or provider, got "scheduler"',
     );
     const dot = await run(['chart', 'session', '--format', 'dot']);
     expect(dot.code).toBe(2);
-    expect(dot.stderr).toContain('expected --format mermaid, json or svg, got "dot"');
+    expect(dot.stderr).toContain('Expected `--format` to be mermaid, json or svg, got "dot"');
   });
 });

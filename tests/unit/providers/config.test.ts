@@ -26,13 +26,22 @@ describe('providers file validation', () => {
     expect(message).toContain('providers[1].baseURL: Expected an http(s) URL, got `"not a url"` (string)');
   });
 
+  it('says a required field is missing as "got none", not `undefined` or "a value"', () => {
+    const message = messageOf(() => parseProvidersFile({ providers: [{ name: 'local' }] }));
+    expect(message).toBe(
+      'providers file: providers[0].baseURL: Expected an http(s) URL, got none; providers[0].apiKeyEnv: Expected the NAME of the environment variable that holds the key (e.g. MY_API_KEY), got none',
+    );
+  });
+
   it('never echoes a key pasted into apiKeyEnv, and refuses an apiKey field', () => {
     const pasted = messageOf(() =>
       parseProvidersFile({
         providers: [{ name: 'x', baseURL: 'https://a.example', apiKeyEnv: 'sk-live-123 456' }],
       }),
     );
-    expect(pasted).toContain('providers[0].apiKeyEnv: Expected the NAME of an environment variable');
+    expect(pasted).toContain(
+      'providers[0].apiKeyEnv: Expected the NAME of the environment variable that holds the key (e.g. MY_API_KEY), got a value that is not one (not shown)',
+    );
     expect(pasted).not.toContain('sk-live-123');
     const inline = messageOf(() =>
       parseProvidersFile({

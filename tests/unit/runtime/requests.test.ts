@@ -39,14 +39,19 @@ describe('defaultRouter', () => {
   it('refuses a request without a provider when there are several and no default', () => {
     const expected = {
       code: 'INVALID_REQUEST',
-      message: 'Expected `provider` (there are several and no default), got none',
+      message:
+        'Expected `provider` (there are several and no default), got none; name one in the request or set `defaults.provider` in createRuntime',
     };
     expect(refusal(() => defaultRouter(two, { ...none, model: 'm' })({ messages }))).toEqual(expected);
     expect(refusal(() => defaultRouter(new Map(), { ...none, model: 'm' })({ messages }))).toEqual(expected);
   });
 
   it('refuses a request without a model, or with an empty one, when there is no default', () => {
-    const expected = { code: 'INVALID_REQUEST', message: 'Expected `model` (there is no default), got none' };
+    const expected = {
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected `model` (there is no default), got none; name one in the request or set `defaults.model` in createRuntime',
+    };
     expect(refusal(() => defaultRouter(one, none)({ messages }))).toEqual(expected);
     expect(refusal(() => defaultRouter(one, none)({ messages, model: '' }))).toEqual(expected);
   });

@@ -69,8 +69,9 @@ describe('tokens and callers', () => {
       ['bob', false],
       ['admin', true],
     ]);
-    expect(() => tokensFromEnv({ TROUPE_TOKENS: 'alice' })).toThrow(
-      /Expected TROUPE_TOKENS entries as name:token/,
+    // A bare token (no `:`) is not echoed, nor called a name "" with a token of 0 characters.
+    expect(() => tokensFromEnv({ TROUPE_TOKENS: 'sk-bare-token-123' })).toThrow(
+      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got an entry without ":" (17 characters, not shown)',
     );
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:short' })).toThrow(/8 or more/);
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:aaaaaaaa,a:bbbbbbbb' })).toThrow(/"a" twice/);

@@ -1,0 +1,34 @@
+/**
+ * node:util's `parseArgs` refusals, said the way the rest of troupe says them ("Expected X, got Y"
+ * and what to do): its own texts ("Unknown option '--bogus'. To specify a positional argument
+ * starting with a '-', place it at the end ...", "Option '--sessions' argument is ambiguous.") name
+ * Node's rules, not the command's. Anything else keeps its own message.
+ */
+
+/** One line for a failed `parseArgs` of `troupe <command>`, ending with where the options are. */
+export function usageMessage(command: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const help = `run "troupe ${command} --help" for its options`;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /'([^']+)'/.exec(message)?.[1];
+    if (option !== undefined)
+      return `Expected an option of \`troupe ${command}\`, got \`${option}\`; ${help}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const missing = /^Option '(-[^' ]+)(?: <value>)?' argument missing/.exec(message)?.[1];
+    if (missing !== undefined) return `Expected a value after \`${missing}\`, got none; ${help}`;
+    const ambiguous = /^Option '(-[^']+)' argument is ambiguous/.exec(message)?.[1];
+    if (ambiguous !== undefined) {
+      return `Expected a value after \`${ambiguous}\`, got another option (a value that starts with "-" is written \`${ambiguous}=-1\`); ${help}`;
+    }
+    const flag = /^Option '(-[^']+)' does not take an argument/.exec(message)?.[1];
+    if (flag !== undefined)
+      return `Expected \`${flag}\` alone (it takes no value), got \`${flag}=...\`; ${help}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const argument = /'([^']*)'/.exec(message)?.[1];
+    if (argument !== undefined) return `Expected only options, got the argument \`${argument}\`; ${help}`;
+  }
+  return message;
+}

@@ -1,0 +1,99 @@
+/**
+ * A mistyped command line gets troupe's "Expected X, got Y" and where the options are, not Node's
+ * parseArgs text ("Unknown option '--bogus'. To specify a positional argument starting with a
+ * '-', ...", "Option '--sessions' argument is ambiguous."), in every command.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { command as demo } from '../../../src/cli/demo.js';
+import { main } from '../../../src/cli/main.js';
+import { command as models } from '../../../src/cli/models.js';
+import { command as serve } from '../../../src/cli/serve.js';
+import { command as stdio } from '../../../src/cli/stdio.js';
+import { usageMessage } from '../../../src/cli/usage-error.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+function refusal(argv: string[], options: ParseArgsConfig['options'], positionals = false) {
+  try {
+    parseArgs({ args: argv, options, allowPositionals: positionals });
+  } catch (error) {
+    return usageMessage('demo', error);
+  }
+  throw new Error(`Expected parseArgs to refuse ${argv.join(' ')}, got it accepted`);
+}
+
+async function stderrOf(run: () => Promise<number>): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const code = await run();
+  return { code, stderr };
+}
+
+describe('usageMessage', () => {
+  const help = 'run "troupe demo --help" for its options';
+  it('names an unknown option, with or without positionals allowed', () => {
+    expect(refusal(['--bogus'], { sessions: { type: 'string' } })).toBe(
+      `Expected an option of \`troupe demo\`, got \`--bogus\`; ${help}`,
+    );
+    expect(refusal(['--bogus'], { sessions: { type: 'string' } }, true)).toBe(
+      `Expected an option of \`troupe demo\`, got \`--bogus\`; ${help}`,
+    );
+    expect(refusal(['-x'], { sessions: { type: 'string' } })).toBe(
+      `Expected an option of \`troupe demo\`, got \`-x\`; ${help}`,
+    );
+  });
+
+  it('says a value is missing, or looks like an option', () => {
+    expect(refusal(['--sessions'], { sessions: { type: 'string' } })).toBe(
+      `Expected a value after \`--sessions\`, got none; ${help}`,
+    );
+    expect(refusal(['--sessions', '-1'], { sessions: { type: 'string' } })).toBe(
+      `Expected a value after \`--sessions\`, got another option (a value that starts with "-" is written \`--sessions=-1\`); ${help}`,
+    );
+  });
+
+  it('says a switch takes no value, and the command no arguments', () => {
+    expect(refusal(['--plain=yes'], { plain: { type: 'boolean' } })).toBe(
+      `Expected \`--plain\` alone (it takes no value), got \`--plain=...\`; ${help}`,
+    );
+    expect(refusal(['extra'], { plain: { type: 'boolean' } })).toBe(
+      `Expected only options, got the argument \`extra\`; ${help}`,
+    );
+  });
+
+  it('keeps any other error as it is', () => {
+    expect(usageMessage('demo', new Error('Expected `--port` to be an integer'))).toBe(
+      'Expected `--port` to be an integer',
+    );
+  });
+});
+
+describe('the commands say it in one line', () => {
+  it('serve, stdio, models and demo', async () => {
+    for (const [name, run] of [
+      ['serve', () => serve.run(['--bogus'])],
+      ['stdio', () => stdio.run(['--bogus'])],
+      ['models', () => models.run(['--bogus'])],
+      ['demo', () => demo.run(['--bogus'])],
+    ] as const) {
+      const { code, stderr } = await stderrOf(run);
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `troupe ${name}: Expected an option of \`troupe ${name}\`, got \`--bogus\`; run "troupe ${name} --help" for its options\n`,
+      );
+    }
+  });
+
+  it('an unknown command lists the commands', async () => {
+    const { code, stderr } = await stderrOf(() => main(['show-config']));
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'troupe: Expected a command (serve, stdio, ask, demo, load, chart, models, config), got "show-config"; run "troupe help" for what each does\n',
+    );
+  });
+});
