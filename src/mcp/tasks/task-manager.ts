@@ -13,6 +13,7 @@ import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
 import { MemoryTaskStore } from './memory-task-store.js';
+import { ResultWaits } from './result-waits.js';
 import { finalStatus, workingMessage } from './task-status.js';
 
 export interface TaskOptions {
@@ -71,6 +72,7 @@ export class TaskManager {
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
   readonly #cancelSession: ((sessionId: string, reason: string) => void) | undefined;
+  readonly #waits: ResultWaits;
 
   constructor(live: LiveSessions, options: TaskOptions = {}) {
     this.#live = live;
@@ -87,6 +89,7 @@ export class TaskManager {
     this.pageSize = options.pageSize ?? 50;
     this.#onError = options.onError ?? (() => {});
     this.#cancelSession = options.cancelSession;
+    this.#waits = new ResultWaits(this.store, this.#pollIntervalMs);
     this.#sweep = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref();
   }
@@ -148,33 +151,7 @@ export class TaskManager {
 
   /** Resolves with the record once it is terminal and has its result, or undefined once it is gone. */
   waitForResult(taskId: string, signal: AbortSignal): Promise<TaskRecord | undefined> {
-    return new Promise((resolve, reject) => {
-      const settled = (record: TaskRecord | undefined) =>
-        record === undefined || (isTerminal(record.status) && record.result !== undefined);
-      let finished = false;
-      const finish = (record: TaskRecord | undefined, error?: unknown) => {
-        if (finished) return;
-        finished = true;
-        unsubscribe();
-        clearInterval(expiry);
-        signal.removeEventListener('abort', onAbort);
-        if (error !== undefined) reject(error);
-        else resolve(record);
-      };
-      const unsubscribe = this.store.subscribe((record) => {
-        if (record.taskId === taskId && settled(record)) finish(record);
-      });
-      // Expiry emits no change, so the wait also re-reads now and then.
-      const check = () =>
-        this.store.get(taskId).then(
-          (record) => settled(record) && finish(record),
-          (error: unknown) => finish(undefined, error),
-        );
-      const expiry = setInterval(check, this.#pollIntervalMs);
-      const onAbort = () => finish(undefined, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      void check();
-    });
+    return this.#waits.wait(taskId, signal);
   }
 
   /** Marks the task cancelled, then aborts its call and lets it report; `by` says what cancelled it. */
