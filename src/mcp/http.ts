@@ -165,6 +165,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (session === undefined) return undefined;
     sessions.delete(id);
     sessionSlots.give(session.caller);
+    // Tasks owned by the session itself (no named token: `mcp:<id>`, caller.ts) are unreachable
+    // now: cancel them rather than run them to their ttl for nobody.
+    mcp.tasks.cancelAllOf(`mcp:${id}`).catch(onerror);
     return session;
   }
   // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.

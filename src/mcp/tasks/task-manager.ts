@@ -13,6 +13,7 @@ import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
 import { MemoryTaskStore } from './memory-task-store.js';
+import { ResultWaits } from './result-waits.js';
 import { finalStatus, workingMessage } from './task-status.js';
 
 export interface TaskOptions {
@@ -71,6 +72,7 @@ export class TaskManager {
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
   readonly #cancelSession: ((sessionId: string, reason: string) => void) | undefined;
+  readonly #waits: ResultWaits;
 
   constructor(live: LiveSessions, options: TaskOptions = {}) {
     this.#live = live;
@@ -87,6 +89,7 @@ export class TaskManager {
     this.pageSize = options.pageSize ?? 50;
     this.#onError = options.onError ?? (() => {});
     this.#cancelSession = options.cancelSession;
+    this.#waits = new ResultWaits(this.store, this.#pollIntervalMs);
     this.#sweep = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref();
   }
@@ -148,63 +151,52 @@ export class TaskManager {
 
   /** Resolves with the record once it is terminal and has its result, or undefined once it is gone. */
   waitForResult(taskId: string, signal: AbortSignal): Promise<TaskRecord | undefined> {
-    return new Promise((resolve, reject) => {
-      const settled = (record: TaskRecord | undefined) =>
-        record === undefined || (isTerminal(record.status) && record.result !== undefined);
-      let finished = false;
-      const finish = (record: TaskRecord | undefined, error?: unknown) => {
-        if (finished) return;
-        finished = true;
-        unsubscribe();
-        clearInterval(expiry);
-        signal.removeEventListener('abort', onAbort);
-        if (error !== undefined) reject(error);
-        else resolve(record);
-      };
-      const unsubscribe = this.store.subscribe((record) => {
-        if (record.taskId === taskId && settled(record)) finish(record);
-      });
-      // Expiry emits no change, so the wait also re-reads now and then.
-      const check = () =>
-        this.store.get(taskId).then(
-          (record) => settled(record) && finish(record),
-          (error: unknown) => finish(undefined, error),
-        );
-      const expiry = setInterval(check, this.#pollIntervalMs);
-      const onAbort = () => finish(undefined, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      void check();
-    });
+    return this.#waits.wait(taskId, signal);
   }
 
-  /** Marks the task cancelled, then aborts its call and lets it report. */
-  async cancel(taskId: string): Promise<CancelOutcome> {
+  /** Marks the task cancelled, then aborts its call and lets it report; `by` says what cancelled it. */
+  async cancel(taskId: string, by = 'tasks/cancel'): Promise<CancelOutcome> {
     const before = await this.store.get(taskId);
     if (before === undefined) return { kind: 'unknown' };
     if (isTerminal(before.status)) return { kind: 'terminal', record: before };
     const record = await this.store.update(taskId, {
       status: 'cancelled',
-      statusMessage: 'cancelled by tasks/cancel',
+      statusMessage: `cancelled by ${by}`,
     });
     if (record === undefined) return { kind: 'unknown' };
     const running = this.#running.get(taskId);
     if (running !== undefined) {
-      running.controller.abort('task cancelled by tasks/cancel');
+      running.controller.abort(`task cancelled by ${by}`);
       await Promise.race([running.done, delay(CANCEL_SETTLE_MS)]);
     } else if (this.#cancelSession !== undefined && record.sessionIds.length > 0) {
       // The call runs on another instance: cancel its sessions there and let that instance report.
-      for (const id of record.sessionIds) this.#cancelSession(id, 'task cancelled by tasks/cancel');
+      for (const id of record.sessionIds) this.#cancelSession(id, `task cancelled by ${by}`);
       await this.waitForResult(taskId, AbortSignal.timeout(CANCEL_SETTLE_MS)).catch(() => undefined);
     }
     const after = await this.store.get(taskId);
     if (after !== undefined && after.result === undefined) {
       // Not running here (another instance, or it already ended): the cancelled result stands alone.
-      const error = runtimeError('CANCELLED', 'The task was cancelled by tasks/cancel');
+      const error = runtimeError('CANCELLED', `The task was cancelled by ${by}`);
       await this.store.update(taskId, {
         result: { ...toCallToolResult(errorOutcome(toolErrorInfo(error.toData()))) },
       });
     }
     return { kind: 'cancelled', record: (await this.store.get(taskId)) ?? record };
+  }
+
+  /**
+   * Cancels every unfinished task of `owner`: an MCP session's (`mcp:<id>`) once it ended, since no
+   * other caller can read them and they would run on to their ttl for nobody.
+   */
+  async cancelAllOf(owner: string): Promise<void> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.list(owner, cursor);
+      for (const task of page.tasks) if (!isTerminal(task.status)) ids.push(task.taskId);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    await Promise.all(ids.map((id) => this.cancel(id, 'the end of its MCP session')));
   }
 
   /** Drops expired tasks and cancels the calls behind them: nobody can read their results. */

@@ -5,7 +5,9 @@ import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import type { ChatMessage } from '../../providers/port.js';
 import type { SessionRequest } from '../../runtime/types.js';
+import type { Caller } from '../caller.js';
 import type { McpContext } from '../context.js';
+import { loadConversation, saveConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSession } from '../run-session.js';
 import {
@@ -92,9 +94,10 @@ export function sessionRequest(
 export async function priorTurns(
   mcp: McpContext,
   continuationId: string | undefined,
+  caller: Caller | undefined,
 ): Promise<{ ok: true; messages: readonly ChatMessage[] } | { ok: false; outcome: ToolOutcome }> {
   if (continuationId === undefined) return { ok: true, messages: [] };
-  const messages = await mcp.conversations.get(continuationId);
+  const messages = await loadConversation(mcp, caller, continuationId);
   if (messages !== undefined) return { ok: true, messages };
   const error = runtimeError(
     'INVALID_REQUEST',
@@ -117,7 +120,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   async run(args, mcp, call) {
     let prior: readonly ChatMessage[] = NO_MESSAGES;
     if (args.continuation_id !== undefined) {
-      const found = await priorTurns(mcp, args.continuation_id);
+      const found = await priorTurns(mcp, args.continuation_id, call.caller);
       if (!found.ok) return found.outcome;
       prior = found.messages;
     }
@@ -143,7 +146,12 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     if (result.toolCalls !== undefined) reply.tool_calls = result.toolCalls as ChatMessage['tool_calls'];
     // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
     if (result.reasoning !== undefined) reply.reasoning_content = result.reasoning;
-    const continuationId = await mcp.conversations.save(messages.concat(reply), args.continuation_id);
+    const continuationId = await saveConversation(
+      mcp,
+      call.caller,
+      messages.concat(reply),
+      args.continuation_id,
+    );
     answer.continuation_id = continuationId;
     return {
       structured: answer,

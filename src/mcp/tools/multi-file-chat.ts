@@ -3,6 +3,7 @@
  */
 import * as z from 'zod';
 import type { ChatMessage } from '../../providers/port.js';
+import { saveConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
@@ -47,7 +48,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
   longRunning: true,
   readOnly: true,
   async run(args, mcp, call) {
-    const prior = await priorTurns(mcp, args.continuation_id);
+    const prior = await priorTurns(mcp, args.continuation_id, call.caller);
     if (!prior.ok) return prior.outcome;
     const read = await readFilesUnderRoots(args.files, mcp.roots, mcp.files);
     if (!read.ok) return errorOutcome(toolErrorInfo(read.error.toData()));
@@ -68,7 +69,9 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const fields = answerFields(outcome);
     if (!fields.ok)
       return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
-    const continuationId = await mcp.conversations.save(
+    const continuationId = await saveConversation(
+      mcp,
+      call.caller,
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
       args.continuation_id,
     );

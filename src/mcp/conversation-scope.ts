@@ -1,0 +1,44 @@
+/**
+ * Whose a conversation is. A client that came with a named token (`TROUPE_TOKENS`,
+ * `TROUPE_ADMIN_TOKEN`) keeps its conversations under its token's name, so another client that
+ * learns a `continuation_id` finds nothing there: it can neither read the turns through the model
+ * nor write its own into them. Without a named token (the shared `TROUPE_TOKEN`, none, stdio)
+ * clients are not told apart by token, and a conversation is anyone's who holds its id, as it must
+ * be for a client that reconnects with a new MCP session to continue.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChatMessage } from '../providers/port.js';
+import type { Caller } from './caller.js';
+import type { McpContext } from './context.js';
+
+/** Whether `caller`'s conversations are its own: it came with a named token. */
+function named(caller: Caller | undefined): caller is Caller {
+  return caller?.key.startsWith('token:') === true;
+}
+
+/** The store key of conversation `id` for `caller`. */
+function keyOf(caller: Caller | undefined, id: string): string {
+  return named(caller) ? `${caller.key}/${id}` : id;
+}
+
+export function loadConversation(
+  mcp: McpContext,
+  caller: Caller | undefined,
+  id: string,
+): Promise<readonly ChatMessage[] | undefined> {
+  return mcp.conversations.get(keyOf(caller, id));
+}
+
+/** Saves the whole conversation under `id` (a new one when absent) and returns the id the client sees. */
+export async function saveConversation(
+  mcp: McpContext,
+  caller: Caller | undefined,
+  messages: readonly ChatMessage[],
+  id?: string,
+): Promise<string> {
+  // Unnamed: the store picks a new conversation's id itself, as before.
+  if (!named(caller)) return mcp.conversations.save(messages, id);
+  const own = id ?? randomUUID();
+  await mcp.conversations.save(messages, keyOf(caller, own));
+  return own;
+}
