@@ -3,10 +3,14 @@
  * SSE event the transport sends gets an id, and a client that reconnects with `Last-Event-ID`
  * receives the events of that stream it missed.
  *
- * The bound is a count of events across all streams (`maxEvents`); past it the oldest events are
- * dropped first. A client that resumes from a dropped event gets an error and should call again
- * (for a long call: poll it as a task). Events live in this process only; in cluster mode
- * (`--redis`) `troupe serve` uses `RedisEventStore` (src/scale/redis-event-store.ts) instead.
+ * Two bounds across all streams, whichever is reached first: a count of events (`maxEvents`) and
+ * the bytes of their JSON (`maxBytes`); past either the oldest events are dropped first. The bytes
+ * bound matters because a client chooses how large an answer is (a `review` prompt echoes its
+ * `content`, a chat answer its model's output): 10,000 events of a 4 MiB body each would be 40 GB.
+ * Events are kept as their JSON text, which is what the bound counts. A client that resumes from
+ * a dropped event gets an error and should call again (for a long call: poll it as a task).
+ * Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
+ * `RedisEventStore` (src/scale/redis-event-store.ts) instead.
  */
 import type { ServerResponse } from 'node:http';
 import {
@@ -23,38 +27,51 @@ export { UnknownEventError };
 export interface MemoryEventStoreOptions {
   /** Most events kept across all streams; the oldest go first. @default 10000 */
   readonly maxEvents?: number;
+  /** Most bytes of event JSON kept across all streams; the oldest go first. @default 67108864 (64 MiB) */
+  readonly maxBytes?: number;
 }
 
 interface Stored {
   readonly streamId: StreamId;
-  readonly message: JSONRPCMessage;
+  /** The message as JSON: what the byte bound counts, parsed back only to replay. */
+  readonly json: string;
+  readonly bytes: number;
 }
 
 export class MemoryEventStore implements EventStore {
   readonly maxEvents: number;
+  readonly maxBytes: number;
   /** Insertion order is event order, so the first key is the oldest event. */
   readonly #events = new Map<EventId, Stored>();
+  #bytes = 0;
   #seq = 0;
 
   constructor(options: MemoryEventStoreOptions = {}) {
-    const max = options.maxEvents ?? 10_000;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`Expected \`maxEvents\` to be a positive integer, got ${String(max)}`);
-    }
-    this.maxEvents = max;
+    this.maxEvents = positiveInteger('maxEvents', options.maxEvents ?? 10_000);
+    this.maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 64 * 1024 * 1024);
   }
 
   get size(): number {
     return this.#events.size;
   }
 
+  /** Bytes of event JSON held now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     this.#seq += 1;
     const eventId = `${streamId}_${this.#seq}`;
-    this.#events.set(eventId, { streamId, message });
-    while (this.#events.size > this.maxEvents) {
-      const oldest = this.#events.keys().next().value as EventId;
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json);
+    this.#events.set(eventId, { streamId, json, bytes });
+    this.#bytes += bytes;
+    // The new event goes too when it alone is over `maxBytes`: resuming from it is then refused.
+    while (this.#events.size > this.maxEvents || this.#bytes > this.maxBytes) {
+      const [oldest, stored] = this.#events.entries().next().value as [EventId, Stored];
       this.#events.delete(oldest);
+      this.#bytes -= stored.bytes;
     }
     return eventId;
   }
@@ -72,14 +89,22 @@ export class MemoryEventStore implements EventStore {
     const missed: [EventId, JSONRPCMessage][] = [];
     let after = false;
     for (const [eventId, stored] of this.#events) {
-      if (after && stored.streamId === last.streamId && isReplayable(stored.message)) {
-        missed.push([eventId, stored.message]);
+      if (after && stored.streamId === last.streamId) {
+        const message = JSON.parse(stored.json) as JSONRPCMessage;
+        if (isReplayable(message)) missed.push([eventId, message]);
       }
       if (eventId === lastEventId) after = true;
     }
     for (const [eventId, message] of missed) await send(eventId, message);
     return last.streamId;
   }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 /**

@@ -8,16 +8,44 @@ import type { IncomingMessage } from 'node:http';
 export type BodyRead =
   | { readonly kind: 'ok'; readonly value: unknown }
   | { readonly kind: 'tooLarge' }
+  /** The bytes of every body being received at once are over their bound (`BodyBudget`). */
+  | { readonly kind: 'busy' }
   | { readonly kind: 'invalid' }
   | { readonly kind: 'tooDeep' };
 
 /** Deepest JSON nesting accepted; MCP messages nest a handful of levels, tool schemas a few dozen. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
+/**
+ * The bytes of all request bodies being received at once, across connections: each body holds what
+ * it has buffered until it is parsed. Without it, slow clients each sending a body just under the
+ * cap over the 30 s request timeout made the server hold connections x 4 MiB.
+ */
+export class BodyBudget {
+  #held = 0;
+  constructor(readonly maxBytes: number) {}
+
+  /** Holds `bytes` more if they fit. */
+  take(bytes: number): boolean {
+    if (this.#held + bytes > this.maxBytes) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+}
+
 export async function readBody(
   req: IncomingMessage,
   maxBytes: number,
   maxDepth = DEFAULT_MAX_JSON_DEPTH,
+  budget: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY),
 ): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -25,24 +53,29 @@ export async function readBody(
     return { kind: 'tooLarge' };
   }
   // Events, not `for await`: leaving an async iterator early destroys the socket, and the 413 with it.
-  const body = await new Promise<Buffer | undefined>((resolve, reject) => {
+  let held = 0;
+  const body = await new Promise<Buffer | 'tooLarge' | 'busy'>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (why: 'tooLarge' | 'busy') => {
+      req.off('data', onData);
+      req.resume(); // keep draining so the response can still be written
+      resolve(why);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
-        req.off('data', onData);
-        req.resume(); // keep draining so the response can still be written
-        resolve(undefined);
-        return;
-      }
+      if (size > maxBytes) return stop('tooLarge');
+      if (!budget.take(chunk.length)) return stop('busy');
+      held += chunk.length;
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks)));
+    req.once('end', () => resolve(size > maxBytes ? 'tooLarge' : Buffer.concat(chunks)));
+    // A client that goes away mid-body (or is cut off by the request timeout) ends here too, and
+    // its bytes go back at once.
     req.once('error', reject);
-  });
-  if (body === undefined) return { kind: 'tooLarge' };
+  }).finally(() => budget.give(held));
+  if (body === 'tooLarge' || body === 'busy') return { kind: body };
   const text = body.toString('utf8');
   if (text.trim() === '') return { kind: 'invalid' };
   if (jsonDepth(text) > maxDepth) return { kind: 'tooDeep' };

@@ -1,9 +1,9 @@
 /**
  * Small pieces of the HTTP front (`http.ts`): reading a header, the path and the caller of a
- * request, and answering with JSON.
+ * request, the revisions served, and answering with JSON and its refusals' messages.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthInfo } from '@modelcontextprotocol/server';
+import { type AuthInfo, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 
 /** Who opened (or uses) a 2025-era session: its token's name, or `anonymous` without a token. */
 export function callerName(req: IncomingMessage): string {
@@ -32,4 +32,33 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return void res.end();
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * The revisions the SDK serves: its 2024-2025 list and the 2026-07-28 era (not exported by the SDK).
+ * Checked before the SDK sees a request: it takes any header it does not know for a modern revision
+ * and answers with an error about the body (`tests/integration/mcp/http-transport.test.ts`).
+ */
+export const PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS];
+
+export function unsupportedVersion(version: string): string {
+  const shown = JSON.stringify(version.length > 64 ? `${version.slice(0, 64)}…` : version);
+  return `Bad Request: unsupported MCP-Protocol-Version: expected one of ${PROTOCOL_VERSIONS.join(', ')}, got ${shown}; send a revision the server supports, or none before initialize`;
+}
+
+/** `full`: the bound on all sessions that was reached, or the caller whose share was. */
+export function tooManySessions(full: number | string, perCaller: number): string {
+  const what =
+    typeof full === 'number'
+      ? `${full} open MCP sessions`
+      : `${perCaller} open MCP sessions for caller \`${full}\``;
+  return `Expected at most ${what}, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`;
+}
+
+export function tooManyListens(perCaller: number, caller: string): string {
+  return `Expected at most ${perCaller} open subscriptions/listen streams for caller \`${caller}\`, got one more: close a stream you are done with`;
+}
+
+export function busyMessage(max: number): string {
+  return `Expected at most ${max} bytes of request bodies in flight at once, got one more: retry in a moment (the server is receiving other large requests)`;
 }

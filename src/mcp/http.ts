@@ -19,15 +19,26 @@ import {
   isInitializeRequest,
   isLegacyRequest,
   type McpServer,
-  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import { authInfoFor, operatorRefusal } from './caller.js';
+import { CallerSlots } from './caller-slots.js';
 import type { McpContext } from './context.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
-import { DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
+import { BodyBudget, DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
-import { callerName, header, json, pathOf, rpcError } from './http-reply.js';
+import {
+  busyMessage,
+  callerName,
+  header,
+  json,
+  PROTOCOL_VERSIONS,
+  pathOf,
+  rpcError,
+  tooManyListens,
+  tooManySessions,
+  unsupportedVersion,
+} from './http-reply.js';
 import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
@@ -66,6 +77,12 @@ export interface HttpAppOptions {
   readonly allowNoToken?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
+  /**
+   * Most bytes of request bodies being received at once, across connections; a body that would go
+   * over it gets 503 (slow clients each trickling a body under the cap held connections x 4 MiB).
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBodyBytesInFlight?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
   /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */
@@ -84,6 +101,11 @@ export interface HttpAppOptions {
    * @default `maxSessions` split evenly among the configured tokens (all of it with one or none)
    */
   readonly maxSessionsPerCaller?: number;
+  /**
+   * Most 2026-07-28 `subscriptions/listen` streams one caller holds open (the SDK's 1,024 are shared
+   * by all clients); one more gets 503. @default 1024 split evenly among the configured tokens
+   */
+  readonly maxListensPerCaller?: number;
   /**
    * Where 2025-era SSE events are kept so a client can resume with `Last-Event-ID`.
    * @default a `MemoryEventStore` of 10000 events
@@ -119,6 +141,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
   const maxSessions = options.maxSessions ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const bodies = new BodyBudget(options.maxBodyBytesInFlight ?? 64 * 1024 * 1024);
   const tokens: readonly NamedToken[] = [
     ...(options.token === undefined ? [] : [{ name: 'default', token: options.token }]),
     ...(options.tokens ?? []),
@@ -131,15 +154,17 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const maxSessionsPerCaller =
     options.maxSessionsPerCaller ?? Math.max(1, Math.floor(maxSessions / Math.max(1, tokens.length)));
   const sessions = new Map<string, LegacySession>();
-  const sessionsOf = new Map<string, number>();
+  const sessionSlots = new CallerSlots(maxSessionsPerCaller);
+  // 2026-07-28 listen streams: the SDK keeps 1,024 for all clients; each caller gets its share.
+  const listenSlots = new CallerSlots(
+    options.maxListensPerCaller ?? Math.max(1, Math.floor(1024 / Math.max(1, tokens.length))),
+  );
   /** Forgets a session once, whichever of close, DELETE or the idle sweep comes first. */
   function forget(id: string): LegacySession | undefined {
     const session = sessions.get(id);
     if (session === undefined) return undefined;
     sessions.delete(id);
-    const left = (sessionsOf.get(session.caller) ?? 1) - 1;
-    if (left > 0) sessionsOf.set(session.caller, left);
-    else sessionsOf.delete(session.caller);
+    sessionSlots.give(session.caller);
     return session;
   }
   // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
@@ -200,24 +225,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
-      if (sessions.size >= maxSessions)
-        return json(
-          res,
-          503,
-          rpcError(
-            -32000,
-            `Expected at most ${maxSessions} open MCP sessions, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
-          ),
-        );
-      if ((sessionsOf.get(caller) ?? 0) >= maxSessionsPerCaller)
-        return json(
-          res,
-          503,
-          rpcError(
-            -32000,
-            `Expected at most ${maxSessionsPerCaller} open MCP sessions for caller \`${caller}\`, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`,
-          ),
-        );
+      const full =
+        sessions.size >= maxSessions ? maxSessions : sessionSlots.full(caller) ? caller : undefined;
+      if (full !== undefined)
+        return json(res, 503, rpcError(-32000, tooManySessions(full, sessionSlots.perCaller)));
       const server = createMcpServer(mcp);
       const sessionId = randomUUID();
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
@@ -227,7 +238,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         retryInterval,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller });
-          sessionsOf.set(caller, (sessionsOf.get(caller) ?? 0) + 1);
+          sessionSlots.take(caller);
         },
         onsessionclosed: (id) => {
           forget(id);
@@ -267,7 +278,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       res.setHeader('Allow', 'GET, POST, DELETE');
       return json(res, 405, rpcError(-32000, 'Method not allowed'));
     }
-    const read = await readBody(req, maxBodyBytes, maxJsonDepth);
+    const read = await readBody(req, maxBodyBytes, maxJsonDepth, bodies);
+    if (read.kind === 'busy') {
+      res.setHeader('Retry-After', '1');
+      return json(res, 503, rpcError(-32000, busyMessage(bodies.maxBytes)));
+    }
     if (read.kind === 'tooLarge') {
       res.setHeader('Connection', 'close');
       return json(res, 413, rpcError(-32000, `Request body over ${maxBodyBytes} bytes`));
@@ -284,6 +299,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     const probe = await toWebRequest(req, read.value);
     if (await isLegacyRequest(probe, read.value, { maxRequestBodySize: maxBodyBytes })) {
       return handleLegacy(req, res, read.value);
+    }
+    if ((read.value as { method?: unknown } | null)?.method === 'subscriptions/listen') {
+      const caller = callerName(req);
+      if (listenSlots.full(caller))
+        return json(res, 503, rpcError(-32000, tooManyListens(listenSlots.perCaller, caller)));
+      listenSlots.take(caller);
+      res.once('close', () => listenSlots.give(caller));
     }
     return modernNode(req, res, read.value);
   }
@@ -354,7 +376,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();
-      sessionsOf.clear();
+      sessionSlots.clear();
+      listenSlots.clear();
       await Promise.allSettled([...closing, modern.close()]);
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());
@@ -362,18 +385,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       });
     },
   };
-}
-
-/**
- * The revisions the SDK serves: its 2024-2025 list and the 2026-07-28 era (not exported by the SDK).
- * Checked before the SDK sees a request: it takes any header it does not know for a modern revision
- * and answers with an error about the body (`tests/integration/mcp/http-transport.test.ts`).
- */
-const PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS];
-
-function unsupportedVersion(version: string): string {
-  const shown = JSON.stringify(version.length > 64 ? `${version.slice(0, 64)}…` : version);
-  return `Bad Request: unsupported MCP-Protocol-Version: expected one of ${PROTOCOL_VERSIONS.join(', ')}, got ${shown}; send a revision the server supports, or none before initialize`;
 }
 
 async function closeSession(session: LegacySession): Promise<void> {

@@ -21,6 +21,7 @@ import {
   ResourceTemplate,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import * as z from 'zod';
 import { completeSessionId } from './completions.js';
 import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
@@ -90,12 +91,12 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
       mimeType: 'application/json',
     },
     (uri, variables, ctx) => {
-      const id = decodeURIComponent(String(variables.id));
-      const session = visible(id, ctx) ? mcp.runtime.session(id) : undefined;
-      if (session === undefined) {
+      const id = decodedId(String(variables.id));
+      const session = id !== undefined && visible(id, ctx) ? mcp.runtime.session(id) : undefined;
+      if (id === undefined || session === undefined) {
         throw new ResourceNotFoundError(
           uri.href,
-          `Expected a live or recent session id, got "${id}": unknown, or ended too long ago`,
+          `Expected a live or recent session id, got "${id ?? String(variables.id)}": unknown, or ended too long ago`,
         );
       }
       const live = mcp.live.get(id);
@@ -173,8 +174,8 @@ function pushUpdates(
   const subscribed = new Set<string>();
   /** The context subscriptions were made with, for the caller filter. */
   let subscriber: ServerContext | undefined;
-  low.setRequestHandler('resources/subscribe', (request, ctx) => {
-    const { uri } = request.params;
+  // With a params schema the SDK answers bad params with -32602 naming them (without one, -32603).
+  low.setRequestHandler('resources/subscribe', { params: uriParams }, ({ uri }, ctx) => {
     if (!updatable(uri)) return {};
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
@@ -186,8 +187,8 @@ function pushUpdates(
     subscriber = ctx;
     return {};
   });
-  low.setRequestHandler('resources/unsubscribe', (request) => {
-    subscribed.delete(request.params.uri);
+  low.setRequestHandler('resources/unsubscribe', { params: uriParams }, ({ uri }) => {
+    subscribed.delete(uri);
     if (subscribed.size === 0) subscriber = undefined;
     return {};
   });
@@ -208,6 +209,17 @@ function pushUpdates(
     stop();
     previous?.();
   };
+}
+
+const uriParams = z.looseObject({ uri: z.string() });
+
+/** A session id from its URI, or `undefined` when the URI's escapes are broken (`%E0%A4%A`). */
+function decodedId(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether troupe ever sends an update for `uri`: the sessions view, or one session by a plausible id. */

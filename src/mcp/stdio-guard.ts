@@ -4,9 +4,14 @@
  * reader skips a line that is not JSON without a word, and closes the whole connection on a line
  * over its 10 MiB buffer; here a line that is not JSON gets -32700 (Parse error), and one that is
  * too long, too deep or not a JSON-RPC object gets -32600 (Invalid Request), with `id: null` as
- * JSON-RPC 2.0 §5 says when the id cannot be read. Good lines pass through unchanged.
+ * JSON-RPC 2.0 §5 says when the id cannot be read. So does a batch (a JSON array: the SDK's stdio
+ * reader takes one message per line) and a message the SDK's schema refuses (a `progressToken`
+ * that is an object, a numeric `method`, ...), which the SDK also dropped unanswered, leaving the
+ * client waiting on that id: its error carries the id when it is a string or a number. Good lines
+ * pass through unchanged.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepth } from './http-body.js';
 
 const NEWLINE = Buffer.from('\n');
@@ -20,11 +25,19 @@ export interface StdioGuardOptions {
   readonly onMessage?: (message: unknown) => void;
 }
 
+type Refusal = {
+  readonly ok: false;
+  readonly code: number;
+  readonly message: string;
+  /** The request's id when it could be read, so the client's call ends. */
+  readonly id?: string | number;
+};
+
 /** A line's verdict: pass it on, or answer with this error. */
 export function checkLine(
   line: string,
   maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
-): { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string } {
+): { readonly ok: true } | Refusal {
   const verdict = readLine(line, maxJsonDepth);
   return verdict.ok ? { ok: true } : verdict;
 }
@@ -33,9 +46,7 @@ export function checkLine(
 function readLine(
   line: string,
   maxJsonDepth: number,
-):
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly code: number; readonly message: string } {
+): { readonly ok: true; readonly value: unknown } | Refusal {
   if (jsonDepth(line) > maxJsonDepth) {
     return {
       ok: false,
@@ -49,19 +60,31 @@ function readLine(
   } catch {
     return { ok: false, code: -32700, message: 'Parse error: the line is not valid JSON' };
   }
-  const messages = Array.isArray(value) ? value : [value];
-  const wellFormed = messages.every(
-    (m) =>
-      m !== null &&
-      typeof m === 'object' &&
-      !Array.isArray(m) &&
-      (m as { jsonrpc?: unknown }).jsonrpc === '2.0',
-  );
-  if (!wellFormed || messages.length === 0) {
+  if (Array.isArray(value)) {
+    return {
+      ok: false,
+      code: -32600,
+      message:
+        'Invalid Request: expected one JSON-RPC message per line, got a batch (a JSON array); send its messages one per line',
+    };
+  }
+  if (value === null || typeof value !== 'object' || (value as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
     return {
       ok: false,
       code: -32600,
       message: 'Invalid Request: expected a JSON-RPC 2.0 object ({"jsonrpc":"2.0",...})',
+    };
+  }
+  try {
+    parseJSONRPCMessage(value);
+  } catch {
+    const id = (value as { id?: unknown }).id;
+    return {
+      ok: false,
+      code: -32600,
+      message:
+        'Invalid Request: expected a JSON-RPC request, notification or response the MCP schema accepts (a string `method`, a string or number `id`, object `params`, a string or number `_meta.progressToken`), got a message it refuses',
+      ...(typeof id === 'string' || typeof id === 'number' ? { id } : {}),
     };
   }
   return { ok: true, value };
@@ -81,8 +104,8 @@ export function guardStdin(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let discarding = false;
-  const refuse = (code: number, message: string) =>
-    answer(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`);
+  const refuse = (code: number, message: string, id: string | number | null = null) =>
+    answer(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`);
 
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
@@ -134,7 +157,7 @@ export function guardStdin(
           good.push(end === line.length - 1 ? line : Buffer.concat([line.subarray(0, end), NEWLINE]));
         } else {
           pass();
-          refuse(verdict.code, verdict.message);
+          refuse(verdict.code, verdict.message, verdict.id);
         }
       }
       pass();

@@ -130,9 +130,19 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     if (issue.message === 'SECRET') {
       return `${path}: Expected the NAME of the environment variable that holds the key (e.g. MY_API_KEY), got ${missing ? 'none' : 'a value that is not one (not shown)'}`;
     }
+    // Nor a header's value: `api-key` and the like carry keys (header-secrets.ts).
+    if (issue.path.includes('headers')) {
+      return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
+    }
     return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(issue.input)}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

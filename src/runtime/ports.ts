@@ -72,6 +72,12 @@ export interface SessionQueue {
    * `Held` when its provider's limits have no room: the session goes back to wait, in its place.
    */
   lease(run: (lease: Lease) => Promise<Held | undefined>): void;
+  /**
+   * This instance takes no new lease until `resumeLeasing` (it runs `limits.maxConcurrent` leased
+   * sessions); the sessions it holds go on. A lease already on its way may still arrive.
+   */
+  pauseLeasing(): void;
+  resumeLeasing(): void;
   /** Stops leasing; leased sessions go on. */
   stopLeasing(): Promise<void>;
   close(): Promise<void>;

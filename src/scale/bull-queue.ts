@@ -30,6 +30,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly queues = new Map<string, Queue<QueuedSession>>();
   private readonly workers: Worker<QueuedSession>[] = [];
   private run: ((lease: Lease) => Promise<Held | undefined>) | null = null;
+  /** Between `lease()` and `stopLeasing()`: only then do pauses reach the Workers. */
+  private leasing = false;
+  private paused = false;
 
   constructor(
     providers: readonly string[],
@@ -128,10 +131,27 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {
     this.run = run;
+    this.leasing = true;
     for (const worker of this.workers) worker.run().catch(this.onError);
   }
 
+  // Each Worker stops fetching (`pause(true)`: without waiting for its jobs, which go on). One
+  // blocked in a fetch may still get a job: the runner hands it back (`LeaseRunner.take`).
+  pauseLeasing(): void {
+    if (!this.leasing || this.paused) return;
+    this.paused = true;
+    for (const worker of this.workers) worker.pause(true).catch(this.onError);
+  }
+
+  resumeLeasing(): void {
+    if (!this.leasing || !this.paused) return;
+    this.paused = false;
+    // `resume` reports its own failures as the Worker's 'error' event.
+    for (const worker of this.workers) void worker.resume();
+  }
+
   async stopLeasing(): Promise<void> {
+    this.leasing = false;
     await Promise.allSettled(this.workers.map((w) => w.close()));
   }
 

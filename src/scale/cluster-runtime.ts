@@ -151,7 +151,7 @@ export function createClusterRuntime(
         for (const id of owners.keys()) void recover(id);
       },
     });
-    if (ports.work) queue.lease((lease) => runner.run(lease));
+    if (ports.work) queue.lease((lease) => runner.take(lease, queue));
     armSweep();
     view.start();
   })();

@@ -21,6 +21,7 @@ import type {
   Lease,
   LeaseState,
   RunRecord,
+  SessionQueue,
   SessionStore,
   SharedState,
 } from '../runtime/ports.js';
@@ -54,6 +55,8 @@ export interface LeaseRunnerSettings {
     readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
     /** Charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). */
     readonly defaultCompletionTokens: number;
+    /** Leased sessions this instance runs at once, across its providers (`take`). */
+    readonly maxConcurrent: number;
   };
   readonly sharedState: SharedState;
   /** The cluster's view of the limits: holds are recorded there. */
@@ -124,7 +127,30 @@ export class LeaseRunner {
     await this.run({ session, provider, handBack: ignore, moveTo: ignore });
   }
 
-  /** The queue's processor: runs one leased session here. */
+  /**
+   * The queue's processor. An instance runs at most `limits.maxConcurrent` leased sessions, across
+   * its providers, as one process does: at the bound it takes no new lease (`pauseLeasing`) until
+   * one ends, and one already on its way is handed back at once, for an instance with room.
+   */
+  async take(
+    lease: Lease,
+    queue: Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>,
+  ): Promise<Held | undefined> {
+    const max = this.s.limits.maxConcurrent;
+    if (this.leased.size >= max) {
+      await lease.handBack();
+      return undefined;
+    }
+    const ran = this.run(lease);
+    if (this.leased.size >= max) queue.pauseLeasing();
+    try {
+      return await ran;
+    } finally {
+      if (this.leased.size < max) queue.resumeLeasing();
+    }
+  }
+
+  /** Runs one leased session here. */
   async run(lease: Lease): Promise<Held | undefined> {
     const data = lease.session;
     const id = data.input.sessionId;

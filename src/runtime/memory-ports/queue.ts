@@ -36,6 +36,8 @@ interface Worker {
   readonly onError: (error: unknown) => void;
   active: number;
   idle: (() => void)[];
+  /** Takes no lease while set (`pauseLeasing`). */
+  paused: boolean;
 }
 
 /** The queue every instance of one in-memory cluster shares; `MemorySessionQueue` is one instance's view. */
@@ -112,20 +114,38 @@ export class MemoryQueueCore {
     return due;
   }
 
-  /** Starts leasing to one instance; returns what stops it (resolving once its leases ended). */
+  /**
+   * Starts leasing to one instance; returns what stops it (resolving once its leases ended) and
+   * what pauses and resumes its leasing.
+   */
   lease(
     run: (lease: Lease) => Promise<Held | undefined>,
     capacity: (provider: string) => number,
     onError: (error: unknown) => void,
-  ): () => Promise<void> {
-    const worker: Worker = { run, capacity, inFlight: new Map(), onError, active: 0, idle: [] };
+  ): { readonly stop: () => Promise<void>; readonly pause: (paused: boolean) => void } {
+    const worker: Worker = {
+      run,
+      capacity,
+      inFlight: new Map(),
+      onError,
+      active: 0,
+      idle: [],
+      paused: false,
+    };
     this.workers.push(worker);
     this.schedulePump();
-    return () => {
-      const index = this.workers.indexOf(worker);
-      if (index >= 0) this.workers.splice(index, 1);
-      if (worker.active === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => worker.idle.push(resolve));
+    return {
+      stop: () => {
+        const index = this.workers.indexOf(worker);
+        if (index >= 0) this.workers.splice(index, 1);
+        if (worker.active === 0) return Promise.resolve();
+        return new Promise<void>((resolve) => worker.idle.push(resolve));
+      },
+      pause: (paused) => {
+        worker.paused = paused;
+        // Stryker disable next-line ConditionalExpression: a pump on a pause finds nothing more to lease (every pump leases all it can).
+        if (!paused) this.schedulePump();
+      },
     };
   }
 
@@ -155,7 +175,8 @@ export class MemoryQueueCore {
     const n = this.workers.length;
     for (let i = 0; i < n; i++) {
       const worker = this.workers[(this.turn + i) % n] as Worker;
-      if ((worker.inFlight.get(job.provider) ?? 0) < worker.capacity(job.provider)) return worker;
+      if (!worker.paused && (worker.inFlight.get(job.provider) ?? 0) < worker.capacity(job.provider))
+        return worker;
     }
     return undefined;
   }
@@ -248,7 +269,7 @@ export class MemoryQueueCore {
 
 /** One instance's `SessionQueue` and `SharedLimits` over the cluster's shared queue. */
 export class MemorySessionQueue implements SessionQueue, SharedLimits {
-  private stop: (() => Promise<void>) | null = null;
+  private leasing: ReturnType<MemoryQueueCore['lease']> | null = null;
 
   constructor(
     private readonly core: MemoryQueueCore,
@@ -291,15 +312,23 @@ export class MemorySessionQueue implements SessionQueue, SharedLimits {
   }
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {
-    if (this.stop !== null) return;
+    if (this.leasing !== null) return;
     const { perProvider, maxConcurrent } = this.limits;
     // As a BullMQ Worker per provider: its concurrency is the provider's limit, at most `maxConcurrent`.
     const capacity = (provider: string) => Math.min(perProvider[provider] ?? maxConcurrent, maxConcurrent);
-    this.stop = this.core.lease(run, capacity, this.onError);
+    this.leasing = this.core.lease(run, capacity, this.onError);
+  }
+
+  pauseLeasing(): void {
+    this.leasing?.pause(true);
+  }
+
+  resumeLeasing(): void {
+    this.leasing?.pause(false);
   }
 
   stopLeasing(): Promise<void> {
-    return this.stop === null ? Promise.resolve() : this.stop();
+    return this.leasing === null ? Promise.resolve() : this.leasing.stop();
   }
 
   close(): Promise<void> {

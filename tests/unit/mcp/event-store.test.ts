@@ -41,7 +41,30 @@ describe('MemoryEventStore', () => {
     expect((await replay(store, ids[2]!)).sent.map(([id]) => id)).toEqual([ids[3], ids[4]]);
   });
 
+  it('keeps at most maxBytes of event JSON, dropping the oldest; an event over it alone is not kept', async () => {
+    const big = (n: number) => ({ ...message(n), params: { n, text: 'x'.repeat(60) } });
+    const size = Buffer.byteLength(JSON.stringify(big(0)));
+    const store = new MemoryEventStore({ maxBytes: size * 3 });
+    expect(new MemoryEventStore().maxBytes).toBe(64 * 1024 * 1024);
+    const ids = [];
+    for (let n = 0; n < 5; n++) ids.push(await store.storeEvent('s', big(n)));
+    expect(store.size).toBe(3);
+    expect(store.bytes).toBe(size * 3);
+    await expect(replay(store, ids[1]!)).rejects.toThrow(UnknownEventError);
+    expect((await replay(store, ids[2]!)).sent).toEqual([
+      [ids[3], big(3)],
+      [ids[4], big(4)],
+    ]);
+    const huge = await store.storeEvent('s', { ...message(9), params: { text: 'y'.repeat(size * 4) } });
+    expect(store.size).toBe(0);
+    expect(store.bytes).toBe(0);
+    await expect(replay(store, huge)).rejects.toThrow(UnknownEventError);
+  });
+
   it('refuses a bound that is not a positive integer', () => {
     expect(() => new MemoryEventStore({ maxEvents: 0 })).toThrow(/positive integer, got 0/);
+    expect(() => new MemoryEventStore({ maxBytes: 1.5 })).toThrow(
+      /`maxBytes` to be a positive integer, got 1.5/,
+    );
   });
 });

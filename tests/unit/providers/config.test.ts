@@ -54,6 +54,28 @@ describe('providers file validation', () => {
     expect(inline).not.toContain('sk-live-999');
   });
 
+  it('never echoes a header value, which may hold a key, when it is not a string', () => {
+    const message = messageOf(() =>
+      parseProvidersFile({
+        providers: [
+          {
+            name: 'x',
+            baseURL: 'https://a.example',
+            apiKeyEnv: 'K',
+            headers: { 'api-key': ['sk-live-in-a-header-777'], 'x-n': 7 },
+          },
+        ],
+      }),
+    );
+    expect(message).toContain(
+      'providers[0].headers.api-key: Expected a string header value, got an array (not shown: header values may hold keys)',
+    );
+    expect(message).toContain(
+      'providers[0].headers.x-n: Expected a string header value, got a number (not shown',
+    );
+    expect(message).not.toContain('sk-live-in-a-header-777');
+  });
+
   it('checks nested model fields', () => {
     const message = messageOf(() =>
       parseProvidersFile({

@@ -472,6 +472,38 @@ describe('MemorySessionQueue: handing back', () => {
     expect(runsB.ids).toEqual(['s1', 's2']);
   });
 
+  it('leases nothing to a paused instance, others go on; resumed, it leases again at once', async () => {
+    const { instance, core } = cluster();
+    const a = instance();
+    const b = instance();
+    // Before it leases, a pause or a resume changes nothing.
+    a.pauseLeasing();
+    a.resumeLeasing();
+    const runsA = new Runs();
+    a.lease(runsA.run);
+    await a.add(session('s1'));
+    await flush();
+    expect(runsA.ids).toEqual(['s1']);
+    a.pauseLeasing();
+    await a.add(session('s2'));
+    await flush();
+    // Paused: s2 waits, and its run (s1) goes on.
+    expect(runsA.ids).toEqual(['s1']);
+    expect(core.waitingCount).toBe(1);
+    const runsB = new Runs();
+    b.lease(runsB.run);
+    await flush();
+    expect(runsB.ids).toEqual(['s2']);
+    b.pauseLeasing();
+    await a.add(session('s3'));
+    await flush();
+    expect(runsA.ids).toEqual(['s1']);
+    expect(runsB.ids).toEqual(['s2']);
+    a.resumeLeasing();
+    await flush();
+    expect(runsA.ids).toEqual(['s1', 's3']);
+  });
+
   it('stopping twice stops only this instance', async () => {
     const { instance } = cluster();
     const a = instance();
