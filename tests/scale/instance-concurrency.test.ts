@@ -17,7 +17,10 @@ import { type RedisServer, startRedis } from '../support/redis.js';
 const flush = async () => {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
-const ask = (provider: string, text: string) => ({ provider, messages: [{ role: 'user' as const, content: text }] });
+const ask = (provider: string, text: string) => ({
+  provider,
+  messages: [{ role: 'user' as const, content: text }],
+});
 
 const runtimes: { runtime: Runtime; clock?: SimulatedClock }[] = [];
 afterEach(async () => {
@@ -32,7 +35,8 @@ afterEach(async () => {
 });
 
 /** Calls in flight now, across providers. */
-const inFlight = (providers: readonly ScriptedProvider[]) => providers.reduce((n, p) => n + p.pending().length, 0);
+const inFlight = (providers: readonly ScriptedProvider[]) =>
+  providers.reduce((n, p) => n + p.pending().length, 0);
 
 describe('maxConcurrent of a cluster instance, on in-memory ports', () => {
   it('runs at most maxConcurrent sessions across its providers; the rest go to an instance with room', async () => {
