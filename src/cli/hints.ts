@@ -5,6 +5,10 @@ const HINTS: Readonly<Record<string, string>> = {
   MODEL_NOT_FOUND: 'run `troupe models` to list the providers and models',
   UNKNOWN_PROVIDER: 'run `troupe models` to list the providers and models',
   NOT_CONFIGURED: 'run `troupe models` to see which providers have a key',
+  AUTH_FAILED: 'check the key in the environment (`troupe config` shows which keys are set)',
+  NETWORK:
+    "check that the provider's base URL (--base-url, KIMI_BASE_URL, GLM_BASE_URL, TROUPE_OPENAI_BASE_URL or the providers file) is right and reachable",
+  TIMED_OUT: 'raise --timeout (ms, default 120000), or ask a faster model',
 };
 
 /** `"; run ..."` for a code with a hint, else `""`. */

@@ -132,6 +132,8 @@ describe('troupe ask', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^troupe ask: NETWORK: /);
+    // ... and what to check, for a newcomer who only sees "connection failed (ECONNREFUSED)".
+    expect(run.stderr).toContain("; check that the provider's base URL (--base-url, ");
     expect(run.stderr).not.toContain(KEY);
   });
 
@@ -141,6 +143,9 @@ describe('troupe ask', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^troupe ask: AUTH_FAILED: /);
+    expect(run.stderr).toContain(
+      '; check the key in the environment (`troupe config` shows which keys are set)',
+    );
     expect(run.stderr).not.toContain('sk-wrong-key-000000000000');
   });
 });
