@@ -98,7 +98,12 @@ describe('session actions: the provider call', () => {
       'The session ended the provider call: a deadline passed',
       'The session ended the provider call: the attempt ended',
     ]);
-    expect(ends).toEqual([{ failure: null }, { failure: 'TIMED_OUT' }, { failure: 'PROVIDER_UNAVAILABLE' }]);
+    // How long each was out comes with it: the deadline's 5 s is what lets the breaker count it.
+    expect(ends).toEqual([
+      { failure: null, aborted: true, ms: 0 },
+      { failure: 'TIMED_OUT', aborted: true, ms: 5000 },
+      { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: 0 },
+    ]);
     expect(failed.result).toMatchObject({ metadata: { state: 'failed', code: 'PROVIDER_UNAVAILABLE' } });
   });
 
