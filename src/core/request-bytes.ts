@@ -36,12 +36,36 @@ export function messageBytes(message: unknown): number {
 }
 
 /**
- * Remembers `bytes`, measured by `messageBytes` when a store kept `message`, as the size of
- * `message`: the same message read back from the store's JSON, a new object frozen all the way
- * down. One that is not frozen so is not remembered (it is measured when counted).
+ * Freezes `message`, plain data a store read back from its JSON (a new object nobody else holds),
+ * as far down as it is looked at here, and remembers `bytes` (measured by `messageBytes` when the
+ * store kept it) as its size. One that cannot be frozen all the way so (nested deeper than that, or
+ * holding a class instance) is not remembered: it is measured when counted.
  */
-export function rememberBytes(message: unknown, bytes: number): void {
-  if (typeof message === 'object' && message !== null && frozen(message, 0)) known.set(message, bytes);
+export function freezeKept(message: unknown, bytes: number | undefined): void {
+  const whole = freezeAll(message, 0);
+  // Stryker disable next-line ConditionalExpression: a shortcut; a size of `undefined` remembered reads as none (`messageBytes` measures the message).
+  if (bytes === undefined) return;
+  if (whole && typeof message === 'object' && message !== null) known.set(message, bytes);
+}
+
+/** Freezes `value` down to `MAX_DEPTH`; whether it is now plain data frozen all the way down. */
+function freezeAll(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a bound on the recursion only; a message past it is measured every time, the same count
+  if (depth >= MAX_DEPTH) return false;
+  let whole = plain(value);
+  for (const key in value) {
+    // Stryker disable next-line ArithmeticOperator: the depth only bounds the recursion (above)
+    if (!freezeAll((value as Record<string, unknown>)[key], depth + 1)) whole = false;
+  }
+  Object.freeze(value);
+  return whole;
+}
+
+/** Plain data: a class may serialise as it likes (`toJSON`), so only plain objects and arrays are remembered. */
+function plain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === Array.prototype || proto === null;
 }
 
 /** Whether nothing in `value` can change: primitives, and plain objects and arrays frozen all the way down. */
@@ -50,10 +74,7 @@ function frozen(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return true;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: a bound on the recursion only; a message past it is measured every time, the same count
   if (depth >= MAX_DEPTH) return false;
-  if (!Object.isFrozen(value)) return false;
-  // A class may serialise as it likes (`toJSON`): only plain data is remembered.
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  if (!Object.isFrozen(value) || !plain(value)) return false;
   for (const key in value) {
     // Stryker disable next-line ArithmeticOperator: the depth only bounds the recursion (above)
     if (!frozen((value as Record<string, unknown>)[key], depth + 1)) return false;

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TroupeError } from '../core/errors.js';
-import { rememberBytes } from '../core/request-bytes.js';
+import { freezeKept } from '../core/request-bytes.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
   type ConversationStore,
@@ -58,9 +58,6 @@ interface Stored {
   readonly sizes?: readonly number[];
 }
 
-/** Nesting frozen in a message read back; a deeper one is measured when counted (`request-bytes.ts`). */
-const FREEZE_DEPTH = 8;
-
 export class RedisConversationStore implements ConversationStore {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -97,10 +94,7 @@ export class RedisConversationStore implements ConversationStore {
     // walk only a call's new turn (a 256 KiB conversation took about 1.3 ms to measure again).
     const { messages, sizes } = stored;
     const known = sizes?.length === messages.length ? sizes : undefined;
-    for (let i = 0; i < messages.length; i++) {
-      freeze(messages[i], 0);
-      if (known !== undefined) rememberBytes(messages[i], known[i] as number);
-    }
+    for (let i = 0; i < messages.length; i++) freezeKept(messages[i], known?.[i]);
     return messages;
   }
 
@@ -149,11 +143,4 @@ export class RedisConversationStore implements ConversationStore {
   #recordKey(id: string): string {
     return `${this.#prefix}:c:${id}`;
   }
-}
-
-/** Freezes a value parsed from JSON (plain objects and arrays only) down to `FREEZE_DEPTH`. */
-function freeze(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null || depth >= FREEZE_DEPTH) return;
-  for (const key in value) freeze((value as Record<string, unknown>)[key], depth + 1);
-  Object.freeze(value);
 }

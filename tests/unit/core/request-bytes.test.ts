@@ -4,7 +4,7 @@
  * while one that is not frozen all the way down is measured again each time.
  */
 import { describe, expect, it } from 'vitest';
-import { messageBytes, rememberBytes, requestBytes } from '../../../src/core/request-bytes.js';
+import { freezeKept, messageBytes, requestBytes } from '../../../src/core/request-bytes.js';
 
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
@@ -94,17 +94,27 @@ describe('requestBytes', () => {
     expect(requestBytes({ messages: [deep] })).toBe(bytes({ messages: [deep] }));
   });
 
-  it('takes a size a store counted for a message frozen all the way down, and none for one that can change', () => {
-    const kept = deepFreeze({ role: 'user', content: 'read back from a store' });
-    rememberBytes(kept, 1000);
+  it('freezes a message a store read back and takes the size it counted; not one that cannot be frozen all the way', () => {
+    const kept = { role: 'user', content: [{ type: 'text', text: 'read back from a store' }] };
+    freezeKept(kept, 1000);
+    expect(Object.isFrozen(kept.content[0])).toBe(true);
     expect(requestBytes({ messages: [kept] })).toBe(bytes({ messages: [] }) + 1000);
     expect(messageBytes(kept)).toBe(1000);
-    // Not frozen all the way down: it could change, so it is measured.
-    const open = Object.freeze({ role: 'user', content: [{ type: 'text', text: 'hi' }] });
-    rememberBytes(open, 1000);
-    expect(requestBytes({ messages: [open] })).toBe(bytes({ messages: [open] }));
-    rememberBytes(null, 1000);
-    rememberBytes('text', 1000);
+    // Without a size: frozen, and measured (exactly) when counted.
+    const unsized = { role: 'user', content: 'no size kept' };
+    freezeKept(unsized, undefined);
+    expect(Object.isFrozen(unsized)).toBe(true);
+    expect(requestBytes({ messages: [unsized] })).toBe(bytes({ messages: [unsized] }));
+    // Deeper than looked at, or holding a class instance: it could still change, so it is measured.
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 12; i++) deep = { inner: deep };
+    freezeKept(deep, 1000);
+    expect(requestBytes({ messages: [deep] })).toBe(bytes({ messages: [deep] }));
+    const dated = { role: 'user', content: 'x', at: new Date(0) };
+    freezeKept(dated, 1000);
+    expect(requestBytes({ messages: [dated] })).toBe(bytes({ messages: [dated] }));
+    freezeKept(null, 1000);
+    freezeKept('text', 1000);
     expect(messageBytes(null)).toBe(4);
     expect(messageBytes('text')).toBe(6);
   });
