@@ -216,4 +216,12 @@ export interface ClusterPorts {
   readonly work: boolean;
   /** Closes what the ports hold (connections); the last step of `shutdown()`. */
   close(): Promise<void>;
+  /**
+   * Drops every connection at once, without waiting for an answer: what `shutdown()` does when it
+   * could not close within `closeTimeoutMs` (a server that stopped answering). None when closing
+   * cannot hang (in memory).
+   */
+  readonly disconnect?: () => void;
+  /** How long `shutdown()` may take to close after its drain deadline, in ms. @default 10000 */
+  readonly closeTimeoutMs?: number;
 }

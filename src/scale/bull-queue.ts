@@ -160,6 +160,19 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
   }
 
+  /**
+   * Drops the Workers' and queues' connections at once, without waiting for their end: a close that
+   * never ended (BullMQ waits for an `end` that a connection retrying to connect never emits, and
+   * for its jobs). A job still leased here keeps its lock until it lapses; another instance takes it.
+   */
+  disconnect(): void {
+    for (const owner of [...this.workers, ...this.queues.values()]) {
+      const backend = owner.getBackend();
+      for (const client of [backend.client, backend.blockingClient])
+        client?.then((redis) => redis.disconnect(), this.onError);
+    }
+  }
+
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
     let handedBack = false;
     const lease: Lease = {

@@ -37,6 +37,7 @@ import type {
   SessionResult,
   SubmitOptions,
 } from '../runtime/types.js';
+import { closeWithin } from './closing.js';
 import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
 import {
   bothShutdowns,
@@ -54,8 +55,6 @@ import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './own
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
 const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
-/** How long a shutdown waits for calls in flight before it closes the connections anyway, in ms. */
-const DRAIN_BOUND_MS = 5_000;
 
 export function createClusterRuntime(
   options: RuntimeOptions,
@@ -114,18 +113,21 @@ export function createClusterRuntime(
       });
       return undefined;
     },
-    stopped: async () => {
-      await handingBack;
-      await leasing;
-      clock.clearTimeout(sweepTimer);
-      view.stop();
-      await local.shutdown({ deadlineMs: 0 });
-      // What the shutdown's cancellations set off (their limiter settles, their events) and any
-      // call still in flight end before the connections close: after this nothing reaches them.
-      await inflight.drain(clock, DRAIN_BOUND_MS);
-      await queue.close();
-      await ports.close();
-    },
+    // Within `closeTimeoutMs` (`closing.ts`): what cannot close by then is dropped, and reported.
+    stopped: () =>
+      closeWithin({
+        clock,
+        onError,
+        ports,
+        inflight,
+        handingBack,
+        leasing,
+        stopLocal: () => {
+          clock.clearTimeout(sweepTimer);
+          view.stop();
+          return local.shutdown({ deadlineMs: 0 });
+        },
+      }),
   });
   const admission = new Admission({
     providers,

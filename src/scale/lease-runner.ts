@@ -30,7 +30,10 @@ import type { LimitsView } from './limits-view.js';
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
-  readonly lease: Lease;
+  /** The lease that holds its job: a later one when the job was leased again while it runs here (`run`). */
+  lease: Lease;
+  /** Settles when its run here ended: a later lease of the same job waits for it. */
+  readonly done: Promise<void>;
   handle: SessionHandle | null;
   /** A cancellation heard before the session started here. */
   cancelReason: string | null;
@@ -66,6 +69,8 @@ export interface LeaseRunnerSettings {
 /** How long a session held by a probe in flight waits before it looks again, in ms. */
 const PROBE_POLL_MS = 1000;
 
+const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
+
 /** How long a run record outlives the run deadline, in ms. */
 const RUN_RECORD_GRACE_MS = 60_000;
 
@@ -74,6 +79,8 @@ export class LeaseRunner {
   private readonly limiter: Limiter;
   /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
   private stoppedHere = 0;
+  /** `handBackAll` ran: every lease that arrives after it goes back to the queue at once. */
+  private closing = false;
 
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
@@ -137,7 +144,9 @@ export class LeaseRunner {
     queue: Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>,
   ): Promise<Held | undefined> {
     const max = this.s.limits.maxConcurrent;
-    if (this.leased.size >= max) {
+    // Closing: nothing would stop it here. A session already running here is joined (`run`), not counted.
+    const again = this.leased.has(lease.session.input.sessionId);
+    if (this.closing || (!again && this.leased.size >= max)) {
       await lease.handBack();
       return undefined;
     }
@@ -154,7 +163,18 @@ export class LeaseRunner {
   async run(lease: Lease): Promise<Held | undefined> {
     const data = lease.session;
     const id = data.input.sessionId;
-    const entry: Leased = { lease, handle: null, cancelReason: null, handover: false, hop: null };
+    const running = this.leased.get(id);
+    if (running !== undefined) {
+      // Leased again while it runs here: its lock lapsed (not renewed in time, e.g. starved of CPU) and
+      // BullMQ put it back to wait. The run goes on under the new lease (hand-back, moves, the job's
+      // end); a second run would start a second call that nothing stops, and hold up the shutdown.
+      running.lease = lease;
+      await running.done;
+      return undefined;
+    }
+    let finish = () => {};
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const entry: Leased = { lease, done, handle: null, cancelReason: null, handover: false, hop: null };
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {
@@ -221,6 +241,7 @@ export class LeaseRunner {
       return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {
       this.leased.delete(id);
+      finish();
       this.s.ended();
     }
   }
@@ -249,9 +270,12 @@ export class LeaseRunner {
         callerTruncated: data.callerTruncated === true,
         ...(restore === undefined ? {} : { restore }),
         ...charged,
+        // Handed back while it waited for the store or the limits: it ends before its call starts.
+        ...(entry.handover ? { signal: AbortSignal.abort(SHUT_DOWN) } : {}),
       });
       entry.handle = handle;
-      if (cancelled !== null) handle.cancel(cancelled);
+      if (entry.handover) this.stoppedHere++;
+      else if (cancelled !== null) handle.cancel(cancelled);
       const result = await handle.result;
       const hop = entry.hop;
       if (hop === null) {
@@ -321,17 +345,24 @@ export class LeaseRunner {
     throw error;
   };
 
-  /** Hands every running session back to the queue and stops it here; returns their ids. */
+  /**
+   * Hands every running session back to the queue and stops it here; returns their ids. From here
+   * on no lease runs here (`take`). All are marked first: one whose hand-back never answers (the
+   * connection is gone) is still never settled here as ended by the shutdown; its lease lapses and
+   * another instance takes it over.
+   */
   async handBackAll(): Promise<string[]> {
-    const ids: string[] = [];
-    for (const [id, entry] of this.leased) {
-      entry.handover = true;
-      ids.push(id);
-      await entry.lease.handBack().catch(this.s.onError);
-      if (this.s.local.cancel(id, 'this instance shut down; the session goes on elsewhere'))
-        this.stoppedHere++;
-    }
-    return ids;
+    this.closing = true;
+    const entries = [...this.leased];
+    for (const [, entry] of entries) entry.handover = true;
+    await Promise.all(
+      entries.map(async ([, entry]) => {
+        // The job is back in the queue before the run here stops: its processor returns only then.
+        await entry.lease.handBack().catch(this.s.onError);
+        if (entry.handle?.cancel(SHUT_DOWN) === true) this.stoppedHere++;
+      }),
+    );
+    return entries.map(([id]) => id);
   }
 
   /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */

@@ -25,6 +25,11 @@ export interface RedisBackendOptions {
   readonly work?: boolean;
   /** How long to wait for Redis at start, in ms. @default 3000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long `shutdown()` may take to close after its drain deadline (hand back, stop leasing, close
+   * the connections), in ms; past it the connections are dropped and `onError` hears why. @default 10000
+   */
+  readonly closeTimeoutMs?: number;
 }
 
 export interface RedisBackend extends RuntimeBackend {
@@ -59,6 +64,11 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
             subscriber.disconnect();
             await redis.quit().catch(() => redis.disconnect());
           },
+          disconnect: () => {
+            subscriber.disconnect();
+            redis.disconnect();
+          },
+          ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
         }),
       ),
   };

@@ -21,6 +21,9 @@ export interface RedisSettings {
   readonly sweepIntervalMs: number;
   readonly work: boolean;
   readonly close: () => Promise<void>;
+  /** Drops `redis` and `subscriber` at once. */
+  readonly disconnect: () => void;
+  readonly closeTimeoutMs?: number;
 }
 
 export function redisPorts(context: ClusterContext, settings: RedisSettings): ClusterPorts {
@@ -44,5 +47,10 @@ export function redisPorts(context: ClusterContext, settings: RedisSettings): Cl
     sweepIntervalMs: settings.sweepIntervalMs,
     work: settings.work,
     close: settings.close,
+    disconnect: () => {
+      queue.disconnect();
+      settings.disconnect();
+    },
+    ...(settings.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: settings.closeTimeoutMs }),
   };
 }

@@ -72,6 +72,10 @@ async function backend(onSweep: (found: readonly string[]) => Promise<void>): Pr
               subscriber.disconnect();
               await connection.quit();
             },
+            disconnect: () => {
+              subscriber.disconnect();
+              connection.disconnect();
+            },
           }),
         ),
       ),

@@ -12,6 +12,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Stops and restarts it on the same port (data is lost: no persistence). */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered until `resume`. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT), with its data and connections. */
+  resume(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -77,5 +81,7 @@ export async function startRedis(): Promise<RedisServer> {
       await stop();
       child = await launch(port);
     },
+    freeze: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
   };
 }

@@ -1,0 +1,232 @@
+/**
+ * A cluster instance's shutdown ends within its bound, whatever it is closing: a session whose
+ * lease lapsed while it ran (its instance starved of CPU, as on a loaded CI machine) and that the
+ * same instance leased again, and a Redis that stops answering in the middle of the close. What the
+ * instance held is never lost: it goes back to the queue, or its lease lapses and another instance
+ * takes it over. A front instance submits; workers run; a real redis-server, frozen with SIGSTOP.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatProvider } from '../../src/providers/port.js';
+import { createSimulatedProvider, SIMULATED_MODELS } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let redis: RedisServer;
+let prefixSeq = 0;
+const open: Runtime[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  redis.resume();
+  await Promise.allSettled(open.splice(0).map((r) => r.shutdown({ deadlineMs: 0 })));
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(
+  read: () => Promise<T> | T,
+  ok: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await sleep(20);
+  }
+}
+
+interface Instance {
+  readonly runtime: Runtime;
+  /** Calls its provider got, and the abort reasons of those that were aborted. */
+  readonly calls: number[];
+  readonly aborted: string[];
+  readonly errors: unknown[];
+}
+
+/** A simulated provider `fast` that counts its calls and records their aborts. */
+function counting(calls: number[], aborted: string[]): ChatProvider {
+  const inner = createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } });
+  const watch = (signal: AbortSignal) => {
+    calls.push(calls.length + 1);
+    signal.addEventListener('abort', () => aborted.push(String(signal.reason)), { once: true });
+  };
+  return {
+    name: 'fast',
+    complete: (request, options) => {
+      watch(options.signal);
+      return inner.complete(request, options);
+    },
+    stream: (request, options) => {
+      watch(options.signal);
+      return inner.stream(request, options);
+    },
+  };
+}
+
+async function instance(prefix: string, work: boolean, closeTimeoutMs = 8_000): Promise<Instance> {
+  const calls: number[] = [];
+  const aborted: string[] = [];
+  const errors: unknown[] = [];
+  const runtime = createRuntime({
+    providers: [counting(calls, aborted)],
+    onError: (error) => errors.push(error),
+    backend: await redisBackend({ url: redis.url, prefix, work, closeTimeoutMs }),
+  });
+  open.push(runtime);
+  await runtime.ready;
+  return { runtime, calls, aborted, errors };
+}
+
+const hanging = () => ({
+  provider: 'fast',
+  model: SIMULATED_MODELS[0]!.id,
+  messages: [{ role: 'user' as const, content: 'x' }],
+  extra: { simulate: 'hang' },
+});
+
+/** The reports of a shutdown that gave up closing and dropped its connections. */
+const forced = (errors: unknown[]) =>
+  errors.filter((e) => /shutdown to close within/.test(String((e as Error)?.message)));
+
+/**
+ * Takes the lock of a session's job away, as a lease that lapsed because its instance did not renew
+ * it in time; resolves once BullMQ gave the job back and it was leased again (a new lock token).
+ */
+async function lapse(raw: Redis, prefix: string, sessionId: string): Promise<void> {
+  const key = `${prefix}:fast:${sessionId}:lock`;
+  const before = await raw.get(key);
+  expect(before).toEqual(expect.any(String));
+  await raw.del(key);
+  const after = await until(
+    () => raw.get(key),
+    (token) => token !== null && token !== before,
+  );
+  expect(after).not.toBeNull();
+  expect(after).not.toBe(before);
+}
+
+async function running(front: Instance, handle: SessionHandle): Promise<void> {
+  await until(
+    () => front.runtime.session(handle.id)?.state,
+    (state) => state === 'running',
+  );
+}
+
+describe('a session leased again by the instance running it (its lease lapsed)', () => {
+  it('runs once: a cancel aborts its one call, and both instances close at once', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const worker = await instance(prefix, true);
+    const front = await instance(prefix, false);
+    const raw = new Redis(redis.url);
+    try {
+      const handle = front.runtime.submit(hanging());
+      await running(front, handle);
+      await lapse(raw, prefix, handle.id);
+      // A second run would have started a second call by now (it resumes at once from its record).
+      await sleep(300);
+      expect(worker.calls).toEqual([1]);
+      expect(front.runtime.cancel(handle.id, 'the test cancels it')).toBe(true);
+      const result = await handle.result;
+      expect(result.ok || result.error.code).toBe('CANCELLED');
+      expect(
+        await until(
+          async () => worker.aborted.length,
+          (n) => n > 0,
+        ),
+      ).toBe(1);
+      await Promise.all([
+        worker.runtime.shutdown({ deadlineMs: 0 }),
+        front.runtime.shutdown({ deadlineMs: 0 }),
+      ]);
+      // Closed without giving up on anything: no forced close was needed.
+      expect(forced([...worker.errors, ...front.errors])).toEqual([]);
+      expect(worker.calls).toEqual([1]);
+    } finally {
+      raw.disconnect();
+    }
+  }, 30_000);
+
+  it('is handed back by the shutdown under its new lease, and another instance takes it up', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const first = await instance(prefix, true);
+    const front = await instance(prefix, false);
+    const raw = new Redis(redis.url);
+    try {
+      const handle = front.runtime.submit(hanging());
+      await running(front, handle);
+      await lapse(raw, prefix, handle.id);
+      await first.runtime.shutdown({ deadlineMs: 0 });
+      expect(forced(first.errors)).toEqual([]);
+      // Its one call was stopped here, not ended: the session goes on.
+      expect(first.calls).toEqual([1]);
+      expect(first.aborted).toEqual([expect.stringMatching(/shut down/)]);
+      const second = await instance(prefix, true);
+      await until(
+        async () => second.calls.length,
+        (n) => n > 0,
+      );
+      expect(second.calls).toEqual([1]);
+      front.runtime.cancel(handle.id, 'the test cancels it');
+      const result = await handle.result;
+      expect(result.ok || result.error.code).toBe('CANCELLED');
+      expect(
+        await until(
+          async () => second.aborted.length,
+          (n) => n > 0,
+        ),
+      ).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  }, 30_000);
+});
+
+describe('a Redis that stops answering while an instance closes', () => {
+  it('the shutdown ends within closeTimeoutMs, says so, and the session is taken over later', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const closeTimeoutMs = 1_000;
+    const first = await instance(prefix, true, closeTimeoutMs);
+    const front = await instance(prefix, false);
+    const handle = front.runtime.submit(hanging());
+    await running(front, handle);
+    redis.freeze();
+    let closed = false;
+    const shutdown = first.runtime.shutdown({ deadlineMs: 0 }).then(() => {
+      closed = true;
+    });
+    // Well past its bound (a loaded machine adds to it), far short of forever.
+    await until(
+      () => closed,
+      (c) => c,
+      closeTimeoutMs + 5_000,
+    );
+    expect(closed).toBe(true);
+    await shutdown;
+    expect(forced(first.errors)).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/within 1000 ms.*Redis connections were dropped/),
+      }),
+    ]);
+    redis.resume();
+    // Its lease lapses (1.5 s) and a new instance takes it over: nothing was lost.
+    const second = await instance(prefix, true);
+    await until(
+      async () => second.calls.length,
+      (n) => n > 0,
+      15_000,
+    );
+    expect(second.calls).toEqual([1]);
+    front.runtime.cancel(handle.id, 'the test cancels it');
+    const result = await handle.result;
+    expect(result.ok || result.error.code).toBe('CANCELLED');
+  }, 40_000);
+});
