@@ -98,8 +98,9 @@ export function createClusterRuntime(
     onError,
     broadcast,
     liveCount: () => owners.size + runner.size,
-    // Stop taking sessions; queued ones stay in the shared queue for the other instances.
+    // Stop taking sessions (one on its way goes back); queued ones stay in the queue for the others.
     draining: () => {
+      runner.stopTaking();
       leasing = queue.stopLeasing();
     },
     cancelRemaining: (done) => {
@@ -297,17 +298,15 @@ export function createClusterRuntime(
     endOwner(id, (await store.result(id).catch(orUndefined)) ?? result);
   }
 
-  function orUndefined(error: unknown): undefined {
-    onError(error);
-    return undefined;
-  }
+  const orUndefined = (error: unknown): undefined => void onError(error);
 
   async function cancelAnywhere(id: string, reason: string): Promise<void> {
     if (runner.cancel(id, reason)) return;
     const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
     // The mark first: an instance that leases the session meanwhile sees it before it starts.
     await store.markCancelled(id, reason);
-    if (provider !== undefined && (await withdraw(provider, id, 'cancel', reason))) return;
+    // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too.
+    if (provider !== undefined) await withdraw(provider, id, 'cancel', reason);
     await bus.publishCancel({ sessionId: id, reason });
   }
 

@@ -30,10 +30,9 @@ import type { LimitsView } from './limits-view.js';
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
-  /** The lease that holds its job: a later one when the job was leased again while it runs here (`run`). */
+  /** The lease that holds its job (a later one when leased again while it runs here, `run`). */
   lease: Lease;
-  /** Settles when its run here ended: a later lease of the same job waits for it. */
-  readonly done: Promise<void>;
+  readonly done: Promise<void>; // its run here ended: a later lease of its job waits for it
   handle: SessionHandle | null;
   /** A cancellation heard before the session started here. */
   cancelReason: string | null;
@@ -79,7 +78,7 @@ export class LeaseRunner {
   private readonly limiter: Limiter;
   /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
   private stoppedHere = 0;
-  /** `handBackAll` ran: every lease that arrives after it goes back to the queue at once. */
+  /** Draining (`stopTaking`): every lease that arrives goes back to the queue at once. */
   private closing = false;
 
   constructor(private readonly s: LeaseRunnerSettings) {
@@ -144,7 +143,7 @@ export class LeaseRunner {
     queue: Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>,
   ): Promise<Held | undefined> {
     const max = this.s.limits.maxConcurrent;
-    // Closing: nothing would stop it here. A session already running here is joined (`run`), not counted.
+    // Draining: nothing would stop it here. A session already running here is joined (`run`), not counted.
     const again = this.leased.has(lease.session.input.sessionId);
     if (this.closing || (!again && this.leased.size >= max)) {
       await lease.handBack();
@@ -165,9 +164,8 @@ export class LeaseRunner {
     const id = data.input.sessionId;
     const running = this.leased.get(id);
     if (running !== undefined) {
-      // Leased again while it runs here: its lock lapsed (not renewed in time, e.g. starved of CPU) and
-      // BullMQ put it back to wait. The run goes on under the new lease (hand-back, moves, the job's
-      // end); a second run would start a second call that nothing stops, and hold up the shutdown.
+      // Leased again while it runs here (its lock lapsed: not renewed in time, e.g. starved of CPU). The
+      // run goes on under the new lease; a second run would make a second call that nothing stops.
       running.lease = lease;
       await running.done;
       return undefined;
@@ -345,11 +343,14 @@ export class LeaseRunner {
     throw error;
   };
 
+  /** From now on a lease that arrives (a fetch that was on its way) goes back to the queue at once. */
+  stopTaking(): void {
+    this.closing = true;
+  }
+
   /**
-   * Hands every running session back to the queue and stops it here; returns their ids. From here
-   * on no lease runs here (`take`). All are marked first: one whose hand-back never answers (the
-   * connection is gone) is still never settled here as ended by the shutdown; its lease lapses and
-   * another instance takes it over.
+   * Hands every running session back to the queue and stops it here; returns their ids. All marked
+   * first: one whose hand-back never answers is not settled here either; its lease lapses instead.
    */
   async handBackAll(): Promise<string[]> {
     this.closing = true;

@@ -3,7 +3,8 @@
  * lease lapsed while it ran (its instance starved of CPU, as on a loaded CI machine) and that the
  * same instance leased again, and a Redis that stops answering in the middle of the close. What the
  * instance held is never lost: it goes back to the queue, or its lease lapses and another instance
- * takes it over. A front instance submits; workers run; a real redis-server, frozen with SIGSTOP.
+ * takes it over. A lapsed lease does not lose a cancel either. A front instance submits; workers
+ * run; a real redis-server (a lease lapses when its lock key goes; frozen with SIGSTOP).
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,34 @@ describe('a session leased again by the instance running it (its lease lapsed)',
           (n) => n > 0,
         ),
       ).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  }, 30_000);
+});
+
+describe('a session whose lease lapsed while it runs, cancelled before it is leased again', () => {
+  it('is withdrawn (its lock is gone) and still stops running where it runs', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const worker = await instance(prefix, true);
+    const front = await instance(prefix, false);
+    const raw = new Redis(redis.url);
+    try {
+      const handle = front.runtime.submit(hanging());
+      await running(front, handle);
+      // Its lock gone, BullMQ lets the job be removed while the worker runs it.
+      await raw.del(`${prefix}:fast:${handle.id}:lock`);
+      expect(front.runtime.cancel(handle.id, 'the test cancels it')).toBe(true);
+      const result = await handle.result;
+      expect(result.ok || result.error.code).toBe('CANCELLED');
+      expect(
+        await until(
+          async () => worker.aborted.length,
+          (n) => n > 0,
+        ),
+      ).toBe(1);
+      expect(worker.aborted).toEqual([expect.stringMatching(/the test cancels it/)]);
+      expect(worker.calls).toEqual([1]);
     } finally {
       raw.disconnect();
     }
