@@ -53,11 +53,13 @@ export async function closeWithin(c: Closing): Promise<void> {
   await step(`its ${name} connections to close`, () => ports.close());
   if (stuck === undefined) return;
   ports.disconnect?.();
+  const given =
+    ports.disconnect === undefined ? 'it stopped waiting' : `its ${name} connections were dropped`;
   c.onError(
     new Error(
       `Expected this instance's shutdown to close within ${boundMs} ms, got no end to ${stuck}; ` +
-        `its ${name} connections were dropped. A session it could not hand back is taken over by ` +
-        `another instance once its lease lapses. If ${name} is slow to answer, raise closeTimeoutMs`,
+        `${given}. A session it could not hand back is taken over by another instance once its ` +
+        `lease lapses. If ${name} is slow to answer, raise closeTimeoutMs`,
     ),
   );
 }
