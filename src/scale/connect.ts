@@ -3,6 +3,7 @@
  * down is a clear `BACKEND_UNAVAILABLE` at start, never a hang; the URL's password is never shown.
  */
 import { Redis } from 'ioredis';
+import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 
 export interface ConnectOptions {
@@ -41,6 +42,40 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     );
   }
   return redis;
+}
+
+/** How long closing a connection waits for Redis to answer QUIT, in ms. */
+export const QUIT_TIMEOUT_MS = 2_000;
+
+/**
+ * Closes `redis` with QUIT (the replies on their way arrive first), and drops it when QUIT fails
+ * (Redis away) or gets no answer within `timeoutMs` (a Redis that stopped answering): a close never
+ * waits longer. Resolves false only in that last case, for the caller to report.
+ */
+export async function quitWithin(
+  redis: Redis,
+  timeoutMs = QUIT_TIMEOUT_MS,
+  clock: Clock = systemClock,
+): Promise<boolean> {
+  let timer: unknown;
+  const bound = new Promise<false>((resolve) => {
+    timer = clock.setTimeout(() => resolve(false), timeoutMs);
+  });
+  const quit = redis.quit().then(
+    () => true as const,
+    () => true as const,
+  );
+  const answered = await Promise.race([quit, bound]);
+  clock.clearTimeout(timer);
+  if (redis.status !== 'end') redis.disconnect();
+  return answered;
+}
+
+/** What a store whose `close` gave up on QUIT reports. */
+export function quitTimedOut(purpose: string, timeoutMs = QUIT_TIMEOUT_MS): Error {
+  return new Error(
+    `Expected Redis to answer QUIT within ${timeoutMs} ms on closing the connection ${purpose}, got no answer; dropped the connection`,
+  );
 }
 
 export function redactUrl(url: string): string {

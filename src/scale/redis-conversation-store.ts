@@ -19,7 +19,7 @@ import {
   resolveConversationOptions,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
-import { connectRedis } from './connect.js';
+import { connectRedis, quitWithin } from './connect.js';
 
 export interface RedisConversationStoreOptions extends ConversationStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */
@@ -137,7 +137,8 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsConnection) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    // Bounded: a Redis that stopped answering gets the connection dropped (this store has no onError).
+    if (this.#ownsConnection) await quitWithin(this.#redis);
   }
 
   #recordKey(id: string): string {

@@ -18,7 +18,7 @@ import {
   type StreamId,
   UnknownEventError,
 } from '../ports/event-store.js';
-import { connectRedis } from './connect.js';
+import { connectRedis, quitWithin } from './connect.js';
 
 export interface RedisEventStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */
@@ -106,7 +106,8 @@ export class RedisEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsConnection) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    // Bounded: a Redis that stopped answering gets the connection dropped (this store has no onError).
+    if (this.#ownsConnection) await quitWithin(this.#redis);
   }
 
   #streamKey(streamId: StreamId): string {

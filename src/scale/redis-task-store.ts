@@ -20,7 +20,7 @@ import {
   type TaskStore,
 } from '../ports/task-store.js';
 import { reportError } from '../runtime/backend.js';
-import { connectRedis } from './connect.js';
+import { connectRedis, quitTimedOut, quitWithin } from './connect.js';
 
 export interface RedisTaskStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */
@@ -241,7 +241,8 @@ export class RedisTaskStore implements TaskStore {
   async close(): Promise<void> {
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
-    if (this.#ownsConnection) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    if (this.#ownsConnection && !(await quitWithin(this.#redis)))
+      this.#onError(quitTimedOut('for MCP tasks'));
   }
 
   async #read(taskId: string): Promise<{ raw: string; record: TaskRecord } | undefined> {

@@ -13,6 +13,8 @@ import { createSimulatedProvider, SIMULATED_MODELS } from '../../src/providers/s
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
+import { RedisConversationStore } from '../../src/scale/redis-conversation-store.js';
+import { RedisTaskStore } from '../../src/scale/redis-task-store.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let redis: RedisServer;
@@ -258,4 +260,31 @@ describe('a Redis that stops answering while an instance closes', () => {
     const result = await handle.result;
     expect(result.ok || result.error.code).toBe('CANCELLED');
   }, 40_000);
+});
+
+describe("a store's close while Redis does not answer", () => {
+  it('drops the connection after 2 s without an answer to QUIT, and the task store says so', async () => {
+    const errors: unknown[] = [];
+    const tasks = await RedisTaskStore.connect(redis.url, {
+      prefix: `cb${++prefixSeq}`,
+      onError: (e) => errors.push(e),
+    });
+    const conversations = await RedisConversationStore.connect(redis.url, { prefix: `cb${prefixSeq}` });
+    redis.freeze();
+    let closed = 0;
+    const closing = [tasks.close(), conversations.close()].map((c) => c.then(() => closed++));
+    await until(
+      () => closed,
+      (n) => n === 2,
+      2_000 + 5_000,
+    );
+    expect(closed).toBe(2);
+    await Promise.all(closing);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        message:
+          'Expected Redis to answer QUIT within 2000 ms on closing the connection for MCP tasks, got no answer; dropped the connection',
+      }),
+    ]);
+  }, 20_000);
 });
