@@ -1,8 +1,9 @@
 /**
- * The in-memory `TaskStore`: one process, bounded. When full, the oldest finished task makes room;
- * a store full of unfinished tasks refuses new ones. Expiry is checked on every read, so a record
+ * The in-memory `TaskStore`: one process, bounded per owner and in all (`task-bounds.ts` says which
+ * task makes room, and when a new one is refused). Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
+import { holderOf, makeRoom, type TaskBounds, taskBounds } from '../../ports/task-bounds.js';
 import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
 import {
   applyPatch,
@@ -17,6 +18,8 @@ import {
 export interface MemoryTaskStoreOptions {
   /** Most records held at once. @default 1000 */
   readonly maxTasks?: number;
+  /** Most records held at once by one owner. @default a quarter of `maxTasks` */
+  readonly maxTasksPerOwner?: number;
   /** Current time in epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -30,25 +33,30 @@ interface Entry {
 export class MemoryTaskStore implements TaskStore {
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new Set<(record: TaskRecord) => void>();
-  readonly #maxTasks: number;
+  readonly #bounds: TaskBounds;
   readonly #now: () => number;
   #seq = 0;
   /** Expired ids dropped since the last `sweep` (by it, by a read, by `create`): it reports them. */
   #unreported: string[] = [];
 
   constructor(options: MemoryTaskStoreOptions = {}) {
-    this.#maxTasks = options.maxTasks ?? 1000;
+    this.#bounds = taskBounds(options);
     this.#now = options.now ?? Date.now;
   }
 
-  async create(record: TaskRecord): Promise<boolean> {
+  async create(record: TaskRecord): Promise<void> {
     // Room first; what this drops is reported by the next `sweep`.
     this.#dropExpired();
-    if (this.#entries.size >= this.#maxTasks && !this.#evictOldestFinished()) return false;
+    const held = [...this.#entries.values()].map(({ record: r }) => ({
+      taskId: r.taskId,
+      holder: holderOf(r.owner),
+      finished: isTerminal(r.status),
+    }));
+    const victim = makeRoom(held, record.owner, this.#bounds);
+    if (victim !== undefined) this.#entries.delete(victim);
     this.#seq += 1;
     this.#entries.set(record.taskId, { record, seq: this.#seq });
     this.#emit(record);
-    return true;
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -119,16 +127,6 @@ export class MemoryTaskStore implements TaskStore {
     this.#entries.delete(taskId);
     this.#unreported.push(taskId);
     return undefined;
-  }
-
-  #evictOldestFinished(): boolean {
-    for (const [id, entry] of this.#entries) {
-      if (isTerminal(entry.record.status)) {
-        this.#entries.delete(id);
-        return true;
-      }
-    }
-    return false;
   }
 
   #emit(record: TaskRecord): void {
