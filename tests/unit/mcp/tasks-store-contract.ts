@@ -190,20 +190,26 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
     });
 
     it('when full, breaks a tie between the largest holders by the oldest finished task', async () => {
-      const store = await make({ maxTasks: 5, maxTasksPerOwner: 5, now: () => 0 });
-      await store.create(record('a1', 0, { owner: 'A' }));
-      await store.create(record('b1', 0, { owner: 'B', status: 'completed' }));
-      await store.create(record('a2', 0, { owner: 'A', status: 'completed' }));
-      await store.create(record('b2', 0, { owner: 'B' }));
-      await store.create(record('c1', 0, { owner: 'C', status: 'completed' }));
-      await store.create(record('c2', 0, { owner: 'C' }));
-      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual([
-        'a1',
-        'a2',
-        'b2',
-        'c1',
-        'c2',
-      ]);
+      // Both ways round: the holder with the oldest finished task is named first, then last.
+      for (const [older, newer] of [
+        ['A', 'B'],
+        ['B', 'A'],
+      ] as const) {
+        const store = await make({ maxTasks: 5, maxTasksPerOwner: 5, now: () => 0 });
+        await store.create(record('o1', 0, { owner: older, status: 'completed' }));
+        await store.create(record('n1', 0, { owner: newer, status: 'completed' }));
+        await store.create(record('o2', 0, { owner: older }));
+        await store.create(record('n2', 0, { owner: newer }));
+        await store.create(record('c1', 0, { owner: 'C', status: 'completed' }));
+        await store.create(record('c2', 0, { owner: 'C' }));
+        expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual([
+          'n1',
+          'o2',
+          'n2',
+          'c1',
+          'c2',
+        ]);
+      }
     });
 
     it('counts tasks without an owner as one holder, exempt from the per-owner bound', async () => {
