@@ -3,9 +3,10 @@
  * tasks once evicted another token's finished result before it was read, and one caller holding
  * every slot with unfinished tasks refused everyone. SDK client over Streamable HTTP, 2025-11-25.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { CreateTaskResultV1Schema, TaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, expect, it } from 'vitest';
+import { createMcpServer } from '../../../src/mcp/server.js';
 import { type Harness, startHarness } from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
@@ -75,4 +76,27 @@ it('refuses only the caller whose share is full of unfinished tasks, saying why'
     'Expected at most 2 tasks held by one caller, got 2 unfinished: wait for one to finish or cancel one',
   );
   expect(await task(bob, 'slow')).toMatch(/\S/);
+});
+
+it("holds the one in-process client's tasks to the store's bound only: it has nobody to share with", async () => {
+  const h = await start();
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const server = createMcpServer(h.mcp);
+  await server.connect(serverSide);
+  const local = new Client({ name: 'local', version: '1' });
+  await local.connect(clientSide);
+  try {
+    const ids = [await task(local, 'slow'), await task(local, 'slow'), await task(local, 'slow')];
+    expect((await h.mcp.tasks.get(ids[2]!))?.owner).toBeUndefined();
+    const bob = await connect(h, 'bob-token-1');
+    await task(bob, 'slow');
+    // Four unfinished tasks fill the store: now everyone is refused, naming the store's bound.
+    await expect(task(bob, 'slow')).rejects.toThrow(
+      'Expected at most 4 tasks held by the server, got 4 unfinished: wait for one to finish or cancel one',
+    );
+    await expect(task(local, 'slow')).rejects.toThrow('Expected at most 4 tasks held by the server');
+  } finally {
+    await local.close();
+    await server.close();
+  }
 });
