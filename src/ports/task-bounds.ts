@@ -68,40 +68,53 @@ export function holderOf(owner: string | undefined): string {
   return owner ?? '';
 }
 
-/** A stored record, as far as `makeRoom` needs it. */
-export interface HeldTask {
+/** A finished task that may make room. */
+export interface FinishedTask {
   readonly taskId: string;
-  /** `holderOf(record.owner)` */
-  readonly holder: string;
-  readonly finished: boolean;
+  /** Creation order: lower is older. */
+  readonly seq: number;
 }
 
 /**
- * Which task to drop before storing a new record of `owner`: `undefined` when it fits as things
- * are. `held` lists the stored (live) records oldest first. Throws `TaskLimitError` when nothing
- * may go.
+ * What `makeRoom` reads of a store: its live records grouped by holder (`holderOf`). The Redis
+ * store's script reads the same four things: `ZCARD index`, `ZSCORE holders`, the first of
+ * `done:<holder>`, and `ZREVRANGE holders`.
+ */
+export interface TaskLedger {
+  /** Records held in all. */
+  size(): number;
+  /** Records held by `holder`. */
+  count(holder: string): number;
+  /** `holder`'s oldest finished record. */
+  oldestFinished(holder: string): FinishedTask | undefined;
+  /** Every holder with how many records it holds, most first. */
+  holders(): Iterable<readonly [holder: string, count: number]>;
+}
+
+/**
+ * Which record to drop before storing a new record of `owner`: `undefined` when it fits as things
+ * are. Throws `TaskLimitError` when nothing may go.
  */
 export function makeRoom(
-  held: readonly HeldTask[],
+  ledger: TaskLedger,
   owner: string | undefined,
   bounds: TaskBounds,
 ): string | undefined {
-  const counts = new Map<string, number>();
-  for (const task of held) counts.set(task.holder, (counts.get(task.holder) ?? 0) + 1);
   // 1. Per owner: the owner's oldest finished task makes room; none finished: refused.
-  if (owner !== undefined && (counts.get(owner) ?? 0) >= bounds.maxTasksPerOwner) {
-    const own = held.find((task) => task.holder === owner && task.finished);
+  if (owner !== undefined && ledger.count(owner) >= bounds.maxTasksPerOwner) {
+    const own = ledger.oldestFinished(owner);
     if (own === undefined) throw new TaskLimitError('owner', bounds.maxTasksPerOwner);
     return own.taskId;
   }
   // 2. Whole store: the oldest finished task of the largest holder that has one.
-  if (held.length < bounds.maxTasks) return undefined;
-  let victim: HeldTask | undefined;
+  if (ledger.size() < bounds.maxTasks) return undefined;
+  let victim: FinishedTask | undefined;
   let victimCount = 0;
-  for (const task of held) {
-    const count = counts.get(task.holder) ?? 0;
-    if (task.finished && count > victimCount) {
-      victim = task;
+  for (const [holder, count] of ledger.holders()) {
+    if (count < victimCount) break;
+    const oldest = ledger.oldestFinished(holder);
+    if (oldest !== undefined && (victim === undefined || oldest.seq < victim.seq)) {
+      victim = oldest;
       victimCount = count;
     }
   }

@@ -60,8 +60,10 @@ end
 `;
 
 /**
- * Adds a record after making room as `makeRoom` (src/ports/task-bounds.ts) says, in its two steps;
- * returns its seq, or -1 (its owner is full of unfinished tasks) or -2 (the store is).
+ * Adds a record after making room as `makeRoom` (src/ports/task-bounds.ts) says: its two steps line
+ * for line, over the same ledger (`ZCARD index`, `ZSCORE holders`, the first of `done:<holder>`,
+ * `ZREVRANGE holders`). Returns the seq, or -1 (the owner is full of unfinished tasks) or -2 (the
+ * store is).
  */
 const CREATE = `${DROP_FUNCTION}
 local holder = ARGV[10]

@@ -3,7 +3,14 @@
  * task makes room, and when a new one is refused). Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
-import { holderOf, makeRoom, type TaskBounds, taskBounds } from '../../ports/task-bounds.js';
+import {
+  type FinishedTask,
+  holderOf,
+  makeRoom,
+  type TaskBounds,
+  type TaskLedger,
+  taskBounds,
+} from '../../ports/task-bounds.js';
 import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
 import {
   applyPatch,
@@ -32,6 +39,8 @@ interface Entry {
 
 export class MemoryTaskStore implements TaskStore {
   readonly #entries = new Map<string, Entry>();
+  /** The same entries by holder (`holderOf`), each in insertion order: what `makeRoom` reads. */
+  readonly #byHolder = new Map<string, Map<string, Entry>>();
   readonly #listeners = new Set<(record: TaskRecord) => void>();
   readonly #bounds: TaskBounds;
   readonly #now: () => number;
@@ -47,15 +56,15 @@ export class MemoryTaskStore implements TaskStore {
   async create(record: TaskRecord): Promise<void> {
     // Room first; what this drops is reported by the next `sweep`.
     this.#dropExpired();
-    const held = [...this.#entries.values()].map(({ record: r }) => ({
-      taskId: r.taskId,
-      holder: holderOf(r.owner),
-      finished: isTerminal(r.status),
-    }));
-    const victim = makeRoom(held, record.owner, this.#bounds);
-    if (victim !== undefined) this.#entries.delete(victim);
+    const victim = makeRoom(this.#ledger, record.owner, this.#bounds);
+    if (victim !== undefined) this.#delete(victim);
     this.#seq += 1;
-    this.#entries.set(record.taskId, { record, seq: this.#seq });
+    const entry = { record, seq: this.#seq };
+    this.#entries.set(record.taskId, entry);
+    const holder = holderOf(record.owner);
+    const held = this.#byHolder.get(holder) ?? new Map<string, Entry>();
+    held.set(record.taskId, entry);
+    this.#byHolder.set(holder, held);
     this.#emit(record);
   }
 
@@ -105,7 +114,7 @@ export class MemoryTaskStore implements TaskStore {
     const now = this.#now();
     for (const [id, entry] of this.#entries) {
       if (expired(entry.record, now)) {
-        this.#entries.delete(id);
+        this.#delete(id);
         this.#unreported.push(id);
       }
     }
@@ -124,10 +133,33 @@ export class MemoryTaskStore implements TaskStore {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
     if (!expired(entry.record, this.#now())) return entry;
-    this.#entries.delete(taskId);
+    this.#delete(taskId);
     this.#unreported.push(taskId);
     return undefined;
   }
+
+  #delete(taskId: string): void {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined) return;
+    this.#entries.delete(taskId);
+    const holder = holderOf(entry.record.owner);
+    const held = this.#byHolder.get(holder);
+    held?.delete(taskId);
+    if (held?.size === 0) this.#byHolder.delete(holder);
+  }
+
+  readonly #ledger: TaskLedger = {
+    size: () => this.#entries.size,
+    count: (holder) => this.#byHolder.get(holder)?.size ?? 0,
+    oldestFinished: (holder): FinishedTask | undefined => {
+      for (const entry of this.#byHolder.get(holder)?.values() ?? []) {
+        if (isTerminal(entry.record.status)) return { taskId: entry.record.taskId, seq: entry.seq };
+      }
+      return undefined;
+    },
+    holders: () =>
+      [...this.#byHolder].map(([holder, held]) => [holder, held.size] as const).sort((a, b) => b[1] - a[1]),
+  };
 
   #emit(record: TaskRecord): void {
     for (const listener of this.#listeners) listener(record);
