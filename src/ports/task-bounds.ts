@@ -11,9 +11,12 @@
  *    (the holder with the most tasks, finished or not), its oldest; on a tie, the oldest of the
  *    tied holders' finished tasks. With none finished anywhere, the store is full.
  *
- * Records without an owner (created through the `TaskManager` API directly, or by the one client
- * of a stdio process) are one holder for step 2 and exempt from step 1: nobody else's share is
- * theirs to take, and the process's own client has no other caller to be fair to.
+ * Records without an owner (the one client of a stdio process, or the program that embeds the
+ * `TaskManager` and starts tasks without one) are exempt from step 1, having no other caller to
+ * share with, and are one holder in step 2.
+ *
+ * The default share is a quarter of `maxTasks`: one runaway caller holds at most a quarter of the
+ * store, and up to four callers at their shares never fill it, so none of them meets step 2.
  */
 
 export interface TaskBounds {
