@@ -124,6 +124,21 @@ describe('RedisTaskStore in Redis', () => {
     expect(left.sort()).toEqual([`${prefix}:mcptasks:expiries`, `${prefix}:mcptasks:seq`]);
   });
 
+  it('holds one owner to its share when two instances create for it at once', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const options = { maxTasks: 100, maxTasksPerOwner: 3 };
+    const [a, b] = [storeOn(prefix, options), storeOn(prefix, options)];
+    const now = Date.now();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? a : b).create(record(`t${i}`, now, { owner: 'A', ttlMs: 60_000 })),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+    expect((await a.list({ owner: 'A', limit: 20 })).tasks).toHaveLength(3);
+    expect(await redis.zscore(`${prefix}:mcptasks:holders`, 'A')).toBe('3');
+  });
+
   it('keeps concurrent updates from two stores: a terminal status set by one is final for both', async () => {
     const prefix = `u${++prefixSeq}`;
     const a = storeOn(prefix);
