@@ -158,6 +158,47 @@ describe('a session leased again by the instance running it (its lease lapsed)',
     }
   }, 30_000);
 
+  it('the same with the instance starved of CPU for 2.5 s (the CI hang: a second call, and a shutdown held until the session timed out)', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const worker = await instance(prefix, true);
+    const front = await instance(prefix, false);
+    const raw = new Redis(redis.url);
+    try {
+      const handle = front.runtime.submit(hanging());
+      await running(front, handle);
+      const key = `${prefix}:fast:${handle.id}:lock`;
+      const before = await raw.get(key);
+      // The worker runs in this process: nothing of it runs meanwhile, its lock (1.5 s) is not renewed.
+      const starvedUntil = Date.now() + 2_500;
+      while (Date.now() < starvedUntil) {
+        // busy
+      }
+      // Its stalled check gives the job back to wait, and it leases it again.
+      expect(
+        await until(
+          () => raw.get(key),
+          (token) => token !== null && token !== before,
+        ),
+      ).not.toBe(before);
+      await sleep(300);
+      expect(worker.calls).toEqual([1]);
+      front.runtime.cancel(handle.id, 'the test cancels it');
+      expect(
+        await until(
+          async () => worker.aborted.length,
+          (n) => n > 0,
+        ),
+      ).toBe(1);
+      await Promise.all([
+        worker.runtime.shutdown({ deadlineMs: 0 }),
+        front.runtime.shutdown({ deadlineMs: 0 }),
+      ]);
+      expect(forced([...worker.errors, ...front.errors])).toEqual([]);
+    } finally {
+      raw.disconnect();
+    }
+  }, 30_000);
+
   it('is handed back by the shutdown under its new lease, and another instance takes it up', async () => {
     const prefix = `cb${++prefixSeq}`;
     const first = await instance(prefix, true);
