@@ -3,8 +3,10 @@
  * lease lapsed while it ran (its instance starved of CPU, as on a loaded CI machine) and that the
  * same instance leased again, and a Redis that stops answering in the middle of the close. What the
  * instance held is never lost: it goes back to the queue, or its lease lapses and another instance
- * takes it over. A lapsed lease does not lose a cancel either. A front instance submits; workers
- * run; a real redis-server (a lease lapses when its lock key goes; frozen with SIGSTOP).
+ * takes it over. A lapsed lease does not lose a cancel either. A Redis that is gone (every
+ * connection reconnecting) or frozen does not hold a close, a store's either. A front instance
+ * submits; workers run; a real redis-server (a lease lapses when its lock key goes, or when the
+ * worker's event loop is starved; frozen with SIGSTOP; killed and restarted).
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -301,6 +303,33 @@ describe('a Redis that stops answering while an instance closes', () => {
     const result = await handle.result;
     expect(result.ok || result.error.code).toBe('CANCELLED');
   }, 40_000);
+});
+
+describe('a Redis that is gone when an idle instance closes', () => {
+  it("ends within closeTimeoutMs: the Workers' close waits for an end a reconnecting connection never emits", async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const idle = await instance(prefix, true, 1_000);
+    await redis.stop();
+    // Every connection is reconnecting now.
+    await sleep(500);
+    let closed = false;
+    const shutdown = idle.runtime.shutdown({ deadlineMs: 0 }).then(() => {
+      closed = true;
+    });
+    await until(
+      () => closed,
+      (c) => c,
+      1_000 + 5_000,
+    );
+    expect(closed).toBe(true);
+    await shutdown;
+    expect(forced(idle.errors)).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/got no end to its queue's Workers to stop/),
+      }),
+    ]);
+    await redis.restart();
+  }, 30_000);
 });
 
 describe("a store's close while Redis does not answer", () => {
