@@ -168,8 +168,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   disconnect(): void {
     for (const owner of [...this.workers, ...this.queues.values()]) {
       const backend = owner.getBackend();
-      for (const client of [backend.client, backend.blockingClient])
-        client?.then((redis) => redis.disconnect(), this.onError);
+      for (const client of [backend.client, backend.blockingClient]) client?.then(drop, this.onError);
     }
   }
 
@@ -221,3 +220,17 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
 /** BullMQ's 'error' events duplicate failures its callers already see as rejections. */
 function ignoreEvent(): void {}
+
+/**
+ * Drops a connection at once. One waiting to reconnect emits no `end` when dropped
+ * (redis/ioredis#1830), and a Worker's close waits for that `end` (then stops its lock renewal
+ * timer): one last attempt, already marked as closed by `disconnect()`, ends it either way.
+ */
+function drop(redis: { readonly status: string; connect(): Promise<void>; disconnect(): void }): void {
+  const waiting = redis.status === 'reconnecting';
+  redis.disconnect();
+  if (waiting) redis.connect().then(() => redis.disconnect(), endedAnyway);
+}
+
+/** A dropped connection's last attempt failed to connect: that is its end (`drop`). */
+function endedAnyway(): void {}

@@ -8,6 +8,9 @@
  * submits; workers run; a real redis-server (a lease lapses when its lock key goes, or when the
  * worker's event loop is starved; frozen with SIGSTOP; killed and restarted).
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../src/providers/port.js';
@@ -309,26 +312,61 @@ describe('a Redis that is gone when an idle instance closes', () => {
   it("ends within closeTimeoutMs: the Workers' close waits for an end a reconnecting connection never emits", async () => {
     const prefix = `cb${++prefixSeq}`;
     const idle = await instance(prefix, true, 1_000);
-    await redis.stop();
-    // Every connection is reconnecting now.
-    await sleep(500);
-    let closed = false;
-    const shutdown = idle.runtime.shutdown({ deadlineMs: 0 }).then(() => {
-      closed = true;
-    });
-    await until(
-      () => closed,
-      (c) => c,
-      1_000 + 5_000,
+    try {
+      await redis.stop();
+      // Every connection is reconnecting now.
+      await sleep(500);
+      let closed = false;
+      const shutdown = idle.runtime.shutdown({ deadlineMs: 0 }).then(() => {
+        closed = true;
+      });
+      await until(
+        () => closed,
+        (c) => c,
+        1_000 + 5_000,
+      );
+      expect(closed).toBe(true);
+      await shutdown;
+      expect(forced(idle.errors)).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/got no end to its queue's Workers to stop/),
+        }),
+      ]);
+    } finally {
+      await redis.restart();
+    }
+  }, 30_000);
+
+  it('leaves nothing running: a process that closed its instance then exits by itself (needs the build)', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        new URL('./fixtures/closing-instance.mjs', import.meta.url).pathname,
+        redis.url,
+        `cb${++prefixSeq}`,
+        '1000',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    expect(closed).toBe(true);
-    await shutdown;
-    expect(forced(idle.errors)).toEqual([
-      expect.objectContaining({
-        message: expect.stringMatching(/got no end to its queue's Workers to stop/),
-      }),
-    ]);
-    await redis.restart();
+    const exited = once(child, 'exit');
+    try {
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      expect(JSON.parse((await lines.next()).value as string)).toEqual({ event: 'ready' });
+      await redis.stop();
+      await sleep(500);
+      child.kill('SIGTERM');
+      const closed = JSON.parse((await lines.next()).value as string);
+      expect(closed).toEqual({
+        event: 'closed',
+        errors: [expect.stringMatching(/got no end to its queue's Workers to stop/)],
+      });
+      // BullMQ's lock renewal timer ran on when its Worker's close never ended.
+      const exit = await Promise.race([exited, sleep(8_000).then(() => 'still running')]);
+      expect(exit).toEqual([0, null]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await redis.restart();
+    }
   }, 30_000);
 });
 
