@@ -2,17 +2,25 @@
  * Conversations the server holds for `continuation_id`, behind a small port so they can live in
  * this process (`MemoryConversationStore`) or in Redis (`RedisConversationStore`, src/scale), where
  * any instance can continue them. Every store is bounded per conversation (messages and bytes,
- * system messages included: `conversation-limits.ts`), in total (conversations and bytes), and in
- * time (a TTL from the last save), so a client that never comes back costs nothing after the TTL
- * and no client can make the server keep more than the caps.
+ * system messages included: `conversation-limits.ts`), per owner and in total (conversations and
+ * bytes), and in time (a TTL from the last save), so a client that never comes back costs nothing
+ * after the TTL, no client can make the server keep more than the caps, and no owner's burst evicts
+ * another's conversations while it holds more than they do (the policy: `conversation-store.ts`).
+ *
+ * Cost a save: O(1) (Maps in save order, one for all, one per owner), but for the rare save past a
+ * total bound, which scans the owners (named tokens, plus one shared owner) to find the largest.
  */
 import type { TroupeError } from '../core/errors.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
+  type ConversationHolding,
+  type ConversationOwner,
   type ConversationStore,
   type ConversationStoreOptions,
+  type ConversationUsage,
   type ResolvedConversationOptions,
   resolveConversationOptions,
+  SHARED_OWNER,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { flatUUID } from '../runtime/ids.js';
@@ -23,10 +31,23 @@ interface Entry {
   readonly sizes: readonly number[];
   readonly bytes: number;
   readonly expiresAt: number;
+  readonly holder: Holder;
+  /** Save order across the store: ties between holders of one size go to the oldest. */
+  readonly seq: number;
+}
+
+/** One owner's conversations, in save order, and their bytes. */
+interface Holder {
+  readonly owner: ConversationOwner;
+  readonly entries: Map<string, Entry>;
+  bytes: number;
 }
 
 export class MemoryConversationStore implements ConversationStore {
+  /** Every conversation, in save order (so the expired come first: one TTL for all). */
   readonly #entries = new Map<string, Entry>();
+  readonly #holders = new Map<ConversationOwner, Holder>();
+  #seq = 0;
   readonly #options: ResolvedConversationOptions;
   readonly #sweep: ReturnType<typeof setInterval>;
   #totalBytes = 0;
@@ -56,25 +77,53 @@ export class MemoryConversationStore implements ConversationStore {
    * A new conversation's id is a flat string (`flatUUID`): `randomUUID()`'s tree of cons strings
    * (about 450 bytes) lived as long as the conversation, promoted by the collector on every call.
    */
-  async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
+  async save(
+    messages: readonly ChatMessage[],
+    id: string = flatUUID(),
+    owner: ConversationOwner = SHARED_OWNER,
+  ): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
     for (const message of trimmed.messages) freezeMessage(message);
-    this.#delete(id); // re-insert: Map order is the LRU order
-    this.#entries.set(id, {
+    const now = this.#options.now();
+    this.#dropExpiredFirst(now);
+    this.#delete(id); // re-insert: Map order is the save order
+    let holder = this.#holders.get(owner);
+    if (holder === undefined) {
+      holder = { owner, entries: new Map(), bytes: 0 };
+      this.#holders.set(owner, holder);
+    }
+    const entry: Entry = {
       messages: trimmed.messages,
       sizes: trimmed.sizes,
       bytes: trimmed.bytes,
-      expiresAt: this.#options.now() + this.#options.ttlMs,
-    });
-    this.#totalBytes += trimmed.bytes;
-    const { maxConversations, maxTotalBytes } = this.#options;
-    while (this.#entries.size > maxConversations || this.#totalBytes > maxTotalBytes) {
-      const oldest = this.#entries.keys().next().value;
+      expiresAt: now + this.#options.ttlMs,
+      holder,
+      seq: ++this.#seq,
+    };
+    this.#entries.set(id, entry);
+    holder.entries.set(id, entry);
+    holder.bytes += entry.bytes;
+    this.#totalBytes += entry.bytes;
+    const o = this.#options;
+    while (holder.entries.size > o.maxConversationsPerOwner || holder.bytes > o.maxBytesPerOwner) {
+      const oldest = holder.entries.keys().next().value;
       if (oldest === undefined || oldest === id) break;
       this.#delete(oldest);
     }
+    while (this.#entries.size > o.maxConversations || this.#totalBytes > o.maxTotalBytes) {
+      const victim = this.#largestHoldersOldest(this.#entries.size > o.maxConversations, entry);
+      if (victim === undefined) break;
+      this.#delete(victim);
+    }
     return id;
+  }
+
+  async usage(): Promise<ConversationUsage> {
+    const owners = new Map<ConversationOwner, ConversationHolding>();
+    for (const h of this.#holders.values())
+      owners.set(h.owner, { conversations: h.entries.size, bytes: h.bytes });
+    return { conversations: this.#entries.size, bytes: this.#totalBytes, owners };
   }
 
   get size(): number {
@@ -101,11 +150,43 @@ export class MemoryConversationStore implements ConversationStore {
     return entry.sizes;
   }
 
+  /**
+   * The least recently saved conversation of the largest holder, by count or by bytes; between
+   * holders of one size, the one holding the least recently saved conversation. A holder whose
+   * only conversation is `saved` has nothing to give.
+   */
+  #largestHoldersOldest(byCount: boolean, saved: Entry): string | undefined {
+    let victim: string | undefined;
+    let size = -1;
+    let seq = Number.POSITIVE_INFINITY;
+    for (const holder of this.#holders.values()) {
+      const first = holder.entries.entries().next().value;
+      if (first === undefined || first[1] === saved) continue;
+      const held = byCount ? holder.entries.size : holder.bytes;
+      if (held > size || (held === size && first[1].seq < seq)) {
+        [victim, size, seq] = [first[0], held, first[1].seq];
+      }
+    }
+    return victim;
+  }
+
   #delete(id: string): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     this.#entries.delete(id);
     this.#totalBytes -= entry.bytes;
+    const { holder } = entry;
+    holder.entries.delete(id);
+    holder.bytes -= entry.bytes;
+    if (holder.entries.size === 0) this.#holders.delete(holder.owner);
+  }
+
+  /** The expired go before anything is evicted; they are the oldest (one TTL), so this stops at the first live one. */
+  #dropExpiredFirst(now: number): void {
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresAt > now) return;
+      this.#delete(id);
+    }
   }
 
   #dropExpired(): void {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestBytes } from '../../../src/core/request-bytes.js';
 import { RedisConversationStore } from '../../../src/scale/redis-conversation-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
-import { conversationStoreContract, turn } from './conversation-store-contract.js';
+import { conversationFairnessContract } from './conversation-fairness-contract.js';
+import { conversationStoreContract, type StoreFactory, turn } from './conversation-store-contract.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -23,10 +24,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-conversationStoreContract(
-  'RedisConversationStore',
-  async (options) => new RedisConversationStore(redis, { prefix: `c${++prefixSeq}`, ...options }),
-);
+const makeStore: StoreFactory = async (options) =>
+  new RedisConversationStore(redis, { prefix: `c${++prefixSeq}`, ...options });
+conversationStoreContract('RedisConversationStore', makeStore);
+conversationFairnessContract('RedisConversationStore', makeStore);
 
 describe('RedisConversationStore across instances', () => {
   it('lets another instance continue a conversation, and bounds the bytes cluster-wide', async () => {

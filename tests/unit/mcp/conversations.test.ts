@@ -6,18 +6,21 @@ import { requestBytes } from '../../../src/core/request-bytes.js';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { conversationBytes } from '../../../src/ports/conversation-limits.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
-import { conversationStoreContract, turn } from './conversation-store-contract.js';
+import { conversationFairnessContract } from './conversation-fairness-contract.js';
+import { conversationStoreContract, type StoreFactory, turn } from './conversation-store-contract.js';
 
 const stores: MemoryConversationStore[] = [];
 afterAll(() => {
   for (const store of stores) store.close();
 });
 
-conversationStoreContract('MemoryConversationStore', async (options) => {
+const makeStore: StoreFactory = async (options) => {
   const store = new MemoryConversationStore(options);
   stores.push(store);
   return store;
-});
+};
+conversationStoreContract('MemoryConversationStore', makeStore);
+conversationFairnessContract('MemoryConversationStore', makeStore);
 
 describe('MemoryConversationStore', () => {
   it('names each new conversation by a fresh version 4 UUID', async () => {
@@ -33,7 +36,11 @@ describe('MemoryConversationStore', () => {
   });
 
   it('keeps its byte total exact through replacement and eviction', async () => {
-    const store = new MemoryConversationStore({ maxTotalBytes: 3000, maxBytes: 2000 });
+    const store = new MemoryConversationStore({
+      maxTotalBytes: 3000,
+      maxBytesPerOwner: 3000,
+      maxBytes: 2000,
+    });
     stores.push(store);
     const id = await store.save(turn(1, 1000));
     await store.save(turn(1, 100), id);
