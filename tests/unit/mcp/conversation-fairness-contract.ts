@@ -117,6 +117,15 @@ export function conversationFairnessContract(name: string, make: StoreFactory): 
       expect(await held(store, [big, small])).toEqual([false, true]);
     });
 
+    it('past a total, a saver whose only conversation is the one saved keeps it: the next largest pays', async () => {
+      const store = await make({ maxBytes: 2000, maxTotalBytes: 3000, maxBytesPerOwner: 3000 });
+      const bobs = await saveMany(store, B, 3, 400);
+      // Alice's one conversation is the largest holding, but it is the one being saved.
+      const big = await store.save(turn(1, 1800), 'big', A);
+      expect(await held(store, [big, ...bobs])).toEqual([true, false, true, true]);
+      expect((await store.usage()).bytes).toBeLessThanOrEqual(3000);
+    });
+
     it('drops the expired before evicting anyone', async () => {
       let now = 1_000_000;
       const store = await make({
