@@ -87,12 +87,12 @@ export class MemoryConversationStore implements ConversationStore {
     for (const message of trimmed.messages) freezeMessage(message);
     const now = this.#options.now();
     this.#dropExpiredFirst(now);
-    this.#delete(id); // re-insert: Map order is the save order
     let holder = this.#holders.get(owner);
     if (holder === undefined) {
       holder = { owner, entries: new Map(), bytes: 0 };
       this.#holders.set(owner, holder);
     }
+    this.#delete(id, holder); // re-insert: Map order is the save order
     const entry: Entry = {
       messages: trimmed.messages,
       sizes: trimmed.sizes,
@@ -170,7 +170,8 @@ export class MemoryConversationStore implements ConversationStore {
     return victim;
   }
 
-  #delete(id: string): void {
+  /** Forgets `id`, and its holder once it holds nothing (but `keep`, the holder a save is for). */
+  #delete(id: string, keep?: Holder): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     this.#entries.delete(id);
@@ -178,7 +179,7 @@ export class MemoryConversationStore implements ConversationStore {
     const { holder } = entry;
     holder.entries.delete(id);
     holder.bytes -= entry.bytes;
-    if (holder.entries.size === 0) this.#holders.delete(holder.owner);
+    if (holder.entries.size === 0 && holder !== keep) this.#holders.delete(holder.owner);
   }
 
   /** The expired go before anything is evicted; they are the oldest (one TTL), so this stops at the first live one. */

@@ -126,6 +126,16 @@ export function conversationFairnessContract(name: string, make: StoreFactory): 
       expect((await store.usage()).bytes).toBeLessThanOrEqual(3000);
     });
 
+    it('counts a conversation saved again under another owner as the new owner’s alone', async () => {
+      const store = await make({});
+      await store.save(turn(1, 100), 'moved', A);
+      await store.save(turn(2, 300), 'moved', B);
+      const usage = await store.usage();
+      expect([...usage.owners.keys()]).toEqual([B]);
+      expect(usage.owners.get(B)).toEqual({ conversations: 1, bytes: conversationBytes(turn(2, 300)) });
+      expect(usage.bytes).toBe(conversationBytes(turn(2, 300)));
+    });
+
     it('drops the expired before evicting anyone', async () => {
       let now = 1_000_000;
       const store = await make({
