@@ -26,6 +26,7 @@ import type { ChatMessage } from '../providers/port.js';
 import { flatUUID } from '../runtime/ids.js';
 
 interface Entry {
+  readonly id: string;
   readonly messages: readonly ChatMessage[];
   /** Each message's bytes, counted once when it was first saved. */
   readonly sizes: readonly number[];
@@ -34,12 +35,21 @@ interface Entry {
   readonly holder: Holder;
   /** Save order across the store: ties between holders of one size go to the oldest. */
   readonly seq: number;
+  /** The holder's conversation saved just before this one, and just after. */
+  older: Entry | undefined;
+  newer: Entry | undefined;
 }
 
-/** One owner's conversations, in save order, and their bytes. */
+/**
+ * One owner's conversations, a list in save order (linked through the entries: moving a continued
+ * conversation to the end is two links, where a Map's delete and set cost a table each time), and
+ * their count and bytes.
+ */
 interface Holder {
   readonly owner: ConversationOwner;
-  readonly entries: Map<string, Entry>;
+  oldest: Entry | undefined;
+  newest: Entry | undefined;
+  count: number;
   bytes: number;
 }
 
@@ -89,27 +99,33 @@ export class MemoryConversationStore implements ConversationStore {
     this.#dropExpiredFirst(now);
     let holder = this.#holders.get(owner);
     if (holder === undefined) {
-      holder = { owner, entries: new Map(), bytes: 0 };
+      holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
       this.#holders.set(owner, holder);
     }
     this.#delete(id, holder); // re-insert: Map order is the save order
     const entry: Entry = {
+      id,
       messages: trimmed.messages,
       sizes: trimmed.sizes,
       bytes: trimmed.bytes,
       expiresAt: now + this.#options.ttlMs,
       holder,
       seq: ++this.#seq,
+      older: holder.newest,
+      newer: undefined,
     };
     this.#entries.set(id, entry);
-    holder.entries.set(id, entry);
+    if (holder.newest === undefined) holder.oldest = entry;
+    else holder.newest.newer = entry;
+    holder.newest = entry;
+    holder.count += 1;
     holder.bytes += entry.bytes;
     this.#totalBytes += entry.bytes;
     const o = this.#options;
-    while (holder.entries.size > o.maxConversationsPerOwner || holder.bytes > o.maxBytesPerOwner) {
-      const oldest = holder.entries.keys().next().value;
-      if (oldest === undefined || oldest === id) break;
-      this.#delete(oldest);
+    while (holder.count > o.maxConversationsPerOwner || holder.bytes > o.maxBytesPerOwner) {
+      const oldest = holder.oldest;
+      if (oldest === undefined || oldest === entry) break;
+      this.#delete(oldest.id);
     }
     while (this.#entries.size > o.maxConversations || this.#totalBytes > o.maxTotalBytes) {
       const victim = this.#largestHoldersOldest(this.#entries.size > o.maxConversations, entry);
@@ -121,8 +137,7 @@ export class MemoryConversationStore implements ConversationStore {
 
   async usage(): Promise<ConversationUsage> {
     const owners = new Map<ConversationOwner, ConversationHolding>();
-    for (const h of this.#holders.values())
-      owners.set(h.owner, { conversations: h.entries.size, bytes: h.bytes });
+    for (const h of this.#holders.values()) owners.set(h.owner, { conversations: h.count, bytes: h.bytes });
     return { conversations: this.#entries.size, bytes: this.#totalBytes, owners };
   }
 
@@ -160,11 +175,11 @@ export class MemoryConversationStore implements ConversationStore {
     let size = -1;
     let seq = Number.POSITIVE_INFINITY;
     for (const holder of this.#holders.values()) {
-      const first = holder.entries.entries().next().value;
-      if (first === undefined || first[1] === saved) continue;
-      const held = byCount ? holder.entries.size : holder.bytes;
-      if (held > size || (held === size && first[1].seq < seq)) {
-        [victim, size, seq] = [first[0], held, first[1].seq];
+      const first = holder.oldest;
+      if (first === undefined || first === saved) continue;
+      const held = byCount ? holder.count : holder.bytes;
+      if (held > size || (held === size && first.seq < seq)) {
+        [victim, size, seq] = [first.id, held, first.seq];
       }
     }
     return victim;
@@ -176,14 +191,20 @@ export class MemoryConversationStore implements ConversationStore {
     if (entry === undefined) return;
     this.#entries.delete(id);
     this.#totalBytes -= entry.bytes;
-    const { holder } = entry;
-    holder.entries.delete(id);
+    const { holder, older, newer } = entry;
+    if (older === undefined) holder.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) holder.newest = older;
+    else newer.older = older;
+    holder.count -= 1;
     holder.bytes -= entry.bytes;
-    if (holder.entries.size === 0 && holder !== keep) this.#holders.delete(holder.owner);
+    if (holder.count === 0 && holder !== keep) this.#holders.delete(holder.owner);
   }
 
   /** The expired go before anything is evicted; they are the oldest (one TTL), so this stops at the first live one. */
   #dropExpiredFirst(now: number): void {
+    const first = this.#entries.values().next().value;
+    if (first === undefined || first.expiresAt > now) return; // the common case, without a loop
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt > now) return;
       this.#delete(id);
