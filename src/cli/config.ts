@@ -77,7 +77,7 @@ export const SETTINGS: readonly Setting[] = [
     'breakerMinTimeoutMs',
     'positiveMs',
     30_000,
-    "a timeout counts as a breaker failure only after the call was out this long (a caller's own short deadline counts neither way)",
+    "a timeout counts as a breaker failure only after the provider sent nothing this long (a caller's own short deadline, or one that cuts a stream still flowing, counts neither way)",
   ),
   s(
     'budgetPerCaller',

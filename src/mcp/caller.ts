@@ -68,6 +68,16 @@ export function canSee(caller: Caller, owner: string | undefined): boolean {
   return caller.admin || caller.key === 'local' || (owner !== undefined && owner === caller.key);
 }
 
+/**
+ * The owner a caller's MCP tasks are stored with: none for `local`, the one client of its process,
+ * which `canSee` lets see everything and nobody else see either way; without an owner its tasks are
+ * also exempt from the per-caller share of the task store (`task-bounds.ts`): there is no other
+ * caller to share with.
+ */
+export function taskOwner(caller: Caller): string | undefined {
+  return caller.key === 'local' ? undefined : caller.key;
+}
+
 /** The owner to list work for: `undefined` (everything) for a caller that sees everything. */
 export function listingOwner(caller: Caller): string | undefined {
   return caller.admin || caller.key === 'local' ? undefined : caller.key;

@@ -31,7 +31,11 @@ export interface TaskRecord {
   /** Suggested polling interval, in ms. */
   readonly pollIntervalMs: number;
   readonly toolName: string;
-  /** The MCP session that created it (scopes `tasks/list`); absent for stdio and stateless HTTP. */
+  /**
+   * The caller that created it (`Caller.key`: a named token, an MCP session, `anonymous`): scopes
+   * `tasks/list` and counts against that caller's share of the store (`task-bounds.ts`). Absent
+   * for the one client of a stdio process and for tasks started through the API without one.
+   */
   readonly owner?: string;
   /** Runtime sessions the tool started, in order. */
   readonly sessionIds: readonly string[];
@@ -56,8 +60,11 @@ export class InvalidCursorError extends Error {
 }
 
 export interface TaskStore {
-  /** Stores a new record; false when the store is full of unfinished tasks. */
-  create(record: TaskRecord): Promise<boolean>;
+  /**
+   * Stores a new record, dropping one to make room when a bound is reached; rejects with
+   * `TaskLimitError` when nothing may go (both as `task-bounds.ts`'s `makeRoom` says).
+   */
+  create(record: TaskRecord): Promise<void>;
   /** The record, or undefined when unknown or past its TTL. */
   get(taskId: string): Promise<TaskRecord | undefined>;
   /** Applies the patch (see `TaskPatch`) and returns the record as it now is. */

@@ -5,11 +5,12 @@
  * Before each provider call the runtime asks its provider's breaker (`admit`): closed, the call
  * goes (one read, no write); open, it fails fast with `PROVIDER_UNAVAILABLE` saying until when;
  * the first call after that is the probe. After the call it reports the outcome (`report`): a
- * 5xx (`PROVIDER_UNAVAILABLE`), a `NETWORK` error or a timeout after the call was out
- * `minTimeoutMs` counts as a failure; any other answer, errors included, shows the provider
- * answering. A call its caller cancelled, or cut short with a deadline of its own (a timeout
- * sooner than `minTimeoutMs`), tells nothing about the provider and counts neither way: one
- * client's `timeout_ms: 1` must not open the breaker every client shares. If the shared state
+ * 5xx (`PROVIDER_UNAVAILABLE`), a `NETWORK` error or a timeout after the provider had sent
+ * nothing for `minTimeoutMs` counts as a failure; any other answer, errors included, shows the
+ * provider answering. A call its caller cancelled, or cut short with a deadline of its own (a
+ * timeout sooner than `minTimeoutMs`, or one that ended a stream still flowing), tells nothing
+ * about the provider and counts neither way: one client's `timeout_ms: 1`, or its long prompts
+ * streamed past its own deadline, must not open the breaker every client shares. If the shared state
  * cannot be reached the call goes (the breaker fails open) and the error goes to `onError`.
  */
 import {
@@ -34,8 +35,9 @@ export interface BreakerOptions {
   /** How long a probe may be out before another may go (its instance died). @default 60000 */
   readonly probeTimeoutMs?: number;
   /**
-   * A timeout counts as a failure only when the call was out at least this long, in ms; a sooner
-   * one is the caller's own deadline and counts neither way. @default 30000
+   * A timeout counts as a failure only when the provider had sent nothing for at least this long,
+   * in ms (no first byte, or a stream stalled that long); a sooner one, or one that ended a stream
+   * still flowing, is the caller's own deadline and counts neither way. @default 30000
    */
   readonly minTimeoutMs?: number;
 }
@@ -54,8 +56,8 @@ export interface BreakerOutcome {
   readonly failure: string | null;
   /** It was ended here before the provider answered: cancelled, timed out or shut down. */
   readonly aborted: boolean;
-  /** How long the call was out, in ms. */
-  readonly ms: number;
+  /** How long the provider had sent nothing when it ended (the whole call when no chunk came), in ms. */
+  readonly silentMs: number;
 }
 
 /** A call the breaker let through: `probe` is the probe's number when it is the half-open probe. */
@@ -91,7 +93,8 @@ const FAILURE_CODES: ReadonlySet<string | null> = new Set(['PROVIDER_UNAVAILABLE
 /** What an attempt's outcome tells of its provider: a failure, a success, or nothing (`void`). */
 export function verdictOf(outcome: BreakerOutcome, minTimeoutMs: number): 'failure' | 'success' | 'void' {
   const { failure } = outcome;
-  if (failure === 'TIMED_OUT') return outcome.ms >= minTimeoutMs ? 'failure' : 'void';
+  // A timeout counts only when the provider was silent that long: no first byte, or a stalled stream.
+  if (failure === 'TIMED_OUT') return outcome.silentMs >= minTimeoutMs ? 'failure' : 'void';
   if (FAILURE_CODES.has(failure)) return 'failure';
   return outcome.aborted ? 'void' : 'success';
 }

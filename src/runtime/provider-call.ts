@@ -32,8 +32,12 @@ export interface CallEnd {
   readonly failure: string | null;
   /** The session ended it before the provider answered (a cancel, a deadline, a shutdown). */
   readonly aborted: boolean;
-  /** How long the call was out (from the gate's pass), in ms. */
-  readonly ms: number;
+  /**
+   * How long the provider had sent nothing when the call ended, in ms: the whole time it was out
+   * (from the gate's pass) when no chunk of a stream came, else the time since the last one. A
+   * deadline that ends a stream still flowing says nothing against its provider.
+   */
+  readonly silentMs: number;
   /** The usage the provider reported, when it did. */
   readonly usage?: UsageData;
 }
@@ -68,8 +72,8 @@ export class ProviderCall<O = unknown> {
   private answered = false;
   /** The gate's ticket while the call is out; `undefined` once closed (or with no gate). */
   private ticket: unknown;
-  /** When the gate let the call go. */
-  private outAt = 0;
+  /** When the provider last sent something: the gate's pass, then each chunk of a stream. */
+  private heardAt = 0;
 
   constructor(
     /** The session this call belongs to. */
@@ -127,7 +131,7 @@ export class ProviderCall<O = unknown> {
       return;
     }
     this.ticket = ticket;
-    this.outAt = this.sink.now();
+    this.heardAt = this.sink.now();
     // Ended while the gate decided (a shared gate answers asynchronously): the call never goes.
     if (this.ended) {
       this.closeGate(null, undefined, true);
@@ -145,8 +149,9 @@ export class ProviderCall<O = unknown> {
     const ticket = this.ticket;
     if (ticket === undefined) return;
     this.ticket = undefined;
-    const ms = this.sink.now() - this.outAt;
-    const end: CallEnd = usage === undefined ? { failure, aborted, ms } : { failure, aborted, ms, usage };
+    const silentMs = this.sink.now() - this.heardAt;
+    const end: CallEnd =
+      usage === undefined ? { failure, aborted, silentMs } : { failure, aborted, silentMs, usage };
     (this.sink.gate as CallGate<O>).close(ticket, end);
   }
 
@@ -186,7 +191,9 @@ export class ProviderCall<O = unknown> {
   private take(acc: StreamAccumulator, delta: ChatDelta): void {
     if (this.ended) return;
     acc.add(delta);
-    this.sink.deliver(this, { type: 'provider.chunk', now: this.sink.now(), chars: acc.chars, delta });
+    const now = this.sink.now();
+    this.heardAt = now;
+    this.sink.deliver(this, { type: 'provider.chunk', now, chars: acc.chars, delta });
   }
 
   private async runComplete(provider: ChatProvider, request: ChatRequest): Promise<void> {

@@ -2,13 +2,16 @@
  * The MCP `TaskStore` on Redis, so a task created on one instance can be polled, awaited and
  * cancelled through any other. Records are plain JSON strings under `<prefix>:mcptasks:r:<id>`,
  * expiring in Redis a little after their TTL (`expiryGraceMs`) while every read checks the TTL
- * itself, so a record past it is never served. Three sorted sets keep the order (`index`, by a
- * shared sequence, for cursors and the bound), the finished tasks that may make room, and the
- * expiry times `sweep` reads. Changes go out on one pub/sub channel for `subscribe`.
+ * itself, so a record past it is never served. A sorted set `index` keeps the order (by a shared
+ * sequence, for cursors and the bound); `holders` counts each owner's records and `whose` names
+ * each record's owner, and `done:<owner>` holds that owner's finished records, by sequence, that
+ * may make room (`task-bounds.ts` says which); `expiries` keeps the expiry times `sweep` reads.
+ * Changes go out on one pub/sub channel for `subscribe`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../core/clock.js';
+import { holderOf, type TaskBounds, TaskLimitError, taskBounds } from '../ports/task-bounds.js';
 import { decodeCursor, encodeCursor, expired } from '../ports/task-cursor.js';
 import {
   applyPatch,
@@ -27,6 +30,8 @@ export interface RedisTaskStoreOptions {
   readonly prefix?: string;
   /** Most records held at once, across the cluster. @default 1000 */
   readonly maxTasks?: number;
+  /** Most records held at once by one owner, across the cluster. @default a quarter of `maxTasks` */
+  readonly maxTasksPerOwner?: number;
   /** How long after its TTL Redis itself drops a record (clock skew between instances), in ms. @default 1000 */
   readonly expiryGraceMs?: number;
   /** How long an expiry stays visible to every instance's `sweep`, in ms. @default 60000 */
@@ -37,23 +42,68 @@ export interface RedisTaskStoreOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** Adds a record, making room by dropping the oldest finished one; 0 when full of unfinished ones. */
-const CREATE = `
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)
-  if #oldest == 0 then return 0 end
-  redis.call('ZREM', KEYS[1], oldest[1])
-  redis.call('ZREM', KEYS[2], oldest[1])
-  redis.call('ZREM', KEYS[5], oldest[1])
-  redis.call('DEL', ARGV[6] .. oldest[1])
+/**
+ * Keys every script gets, in this order: the index (seq -> id), the holders (holder -> how many
+ * records it holds), whose (id -> holder) and the expiries (id -> expiry). ARGV[1] is the prefix of
+ * the per-record keys: `r:<id>` (the record) and `done:<holder>` (its finished ids, by seq).
+ */
+const DROP_FUNCTION = `
+local function drop(id)
+  if redis.call('ZREM', KEYS[1], id) == 0 then return end
+  redis.call('DEL', ARGV[1] .. 'r:' .. id)
+  local holder = redis.call('HGET', KEYS[3], id)
+  if not holder then return end
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', ARGV[1] .. 'done:' .. holder, id)
+  if tonumber(redis.call('ZINCRBY', KEYS[2], -1, holder)) <= 0 then redis.call('ZREM', KEYS[2], holder) end
 end
-local seq = redis.call('INCR', KEYS[3])
-redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[3])
-redis.call('ZADD', KEYS[1], seq, ARGV[4])
-if ARGV[7] == '1' then redis.call('ZADD', KEYS[2], seq, ARGV[4]) end
-redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4])
-redis.call('PUBLISH', ARGV[8], ARGV[9])
+`;
+
+/**
+ * Adds a record after making room as `makeRoom` (src/ports/task-bounds.ts) says: its two steps line
+ * for line, over the same ledger (`ZCARD index`, `ZSCORE holders`, the first of `done:<holder>`,
+ * `ZREVRANGE holders`). Returns the seq, or -1 (the owner is full of unfinished tasks) or -2 (the
+ * store is).
+ */
+const CREATE = `${DROP_FUNCTION}
+local holder = ARGV[10]
+-- 1. Per owner: the owner's oldest finished task makes room; none finished: refused.
+if ARGV[9] == '1' and tonumber(redis.call('ZSCORE', KEYS[2], holder) or '0') >= tonumber(ARGV[3]) then
+  local own = redis.call('ZRANGE', ARGV[1] .. 'done:' .. holder, 0, 0)
+  if #own == 0 then return -1 end
+  drop(own[1])
+  redis.call('ZREM', KEYS[4], own[1])
+-- 2. Whole store: the oldest finished task of the largest holder that has one.
+elseif redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local victim, victimSeq, victimCount = nil, nil, 0
+  local holders = redis.call('ZREVRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+  for i = 1, #holders, 2 do
+    local count = tonumber(holders[i + 1])
+    if count < victimCount then break end
+    local oldest = redis.call('ZRANGE', ARGV[1] .. 'done:' .. holders[i], 0, 0, 'WITHSCORES')
+    if #oldest > 0 and (victim == nil or tonumber(oldest[2]) < victimSeq) then
+      victim, victimSeq, victimCount = oldest[1], tonumber(oldest[2]), count
+    end
+  end
+  if victim == nil then return -2 end
+  drop(victim)
+  redis.call('ZREM', KEYS[4], victim)
+end
+local seq = redis.call('INCR', KEYS[5])
+redis.call('SET', ARGV[1] .. 'r:' .. ARGV[6], ARGV[4], 'PX', ARGV[5])
+redis.call('ZADD', KEYS[1], seq, ARGV[6])
+redis.call('HSET', KEYS[3], ARGV[6], holder)
+redis.call('ZINCRBY', KEYS[2], 1, holder)
+if ARGV[8] == '1' then redis.call('ZADD', ARGV[1] .. 'done:' .. holder, seq, ARGV[6]) end
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6])
+redis.call('PUBLISH', ARGV[11], ARGV[12])
 return seq`;
+
+/** Drops the records named in ARGV[3..] (expired ones) and forgets the expiries up to ARGV[2]. */
+const DROP = `${DROP_FUNCTION}
+for i = 3, #ARGV do drop(ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[2])
+return 1`;
 
 /** Compare-and-set: writes the record only if nobody changed it since it was read. */
 const UPDATE = `
@@ -61,7 +111,8 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 if ARGV[3] == '1' then
   local seq = redis.call('ZSCORE', KEYS[2], ARGV[4])
-  if seq then redis.call('ZADD', KEYS[3], seq, ARGV[4]) end
+  local holder = redis.call('HGET', KEYS[3], ARGV[4])
+  if seq and holder then redis.call('ZADD', ARGV[7] .. 'done:' .. holder, seq, ARGV[4]) end
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1`;
@@ -74,7 +125,7 @@ interface ChangeMessage {
 export class RedisTaskStore implements TaskStore {
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #maxTasks: number;
+  readonly #bounds: TaskBounds;
   readonly #graceMs: number;
   readonly #windowMs: number;
   readonly #now: () => number;
@@ -92,7 +143,7 @@ export class RedisTaskStore implements TaskStore {
   constructor(redis: Redis, options: RedisTaskStoreOptions = {}, ownsConnection = false) {
     this.#redis = redis;
     this.#prefix = `${options.prefix ?? 'troupe'}:mcptasks`;
-    this.#maxTasks = options.maxTasks ?? 1000;
+    this.#bounds = taskBounds(options);
     this.#graceMs = options.expiryGraceMs ?? 1000;
     this.#windowMs = options.sweepWindowMs ?? 60_000;
     this.#now = options.now ?? (() => systemClock.now());
@@ -112,31 +163,31 @@ export class RedisTaskStore implements TaskStore {
     return new RedisTaskStore(redis, options, true);
   }
 
-  async create(record: TaskRecord): Promise<boolean> {
+  async create(record: TaskRecord): Promise<void> {
     // Room first; what this drops is reported by the next `sweep`.
     this.#unreported.push(...(await this.#dropExpired()));
     const expireAt = record.createdAt + record.ttlMs;
     const seq = await this.#redis.eval(
       CREATE,
       5,
-      this.#key('index'),
-      this.#key('finished'),
+      ...this.#keys(),
       this.#key('seq'),
-      this.#recordKey(record.taskId),
-      this.#key('expiries'),
-      this.#maxTasks,
+      `${this.#prefix}:`,
+      this.#bounds.maxTasks,
+      this.#bounds.maxTasksPerOwner,
       JSON.stringify(record),
       Math.max(1, expireAt - this.#now() + this.#graceMs),
       record.taskId,
       expireAt,
-      `${this.#prefix}:r:`,
       isTerminal(record.status) ? '1' : '0',
+      record.owner === undefined ? '0' : '1',
+      holderOf(record.owner),
       this.#key('changes'),
       this.#message(record),
     );
-    if (Number(seq) === 0) return false;
+    if (Number(seq) === -1) throw new TaskLimitError('owner', this.#bounds.maxTasksPerOwner);
+    if (Number(seq) === -2) throw new TaskLimitError('store', this.#bounds.maxTasks);
     this.#emit(record);
-    return true;
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -155,13 +206,14 @@ export class RedisTaskStore implements TaskStore {
         3,
         this.#recordKey(taskId),
         this.#key('index'),
-        this.#key('finished'),
+        this.#key('whose'),
         read.raw,
         JSON.stringify(next),
         isTerminal(next.status) ? '1' : '0',
         taskId,
         this.#key('changes'),
         this.#message(next),
+        `${this.#prefix}:`,
       );
       if (Number(written) === 1) {
         this.#emit(next);
@@ -221,13 +273,8 @@ export class RedisTaskStore implements TaskStore {
     const from = Number.isFinite(this.#sweptTo) ? `(${this.#sweptTo}` : '-inf';
     const due = await this.#redis.zrangebyscore(this.#key('expiries'), from, now);
     this.#sweptTo = now;
-    const multi = this.#redis.multi();
-    for (const id of due) {
-      multi.zrem(this.#key('index'), id).zrem(this.#key('finished'), id).del(this.#recordKey(id));
-    }
     // Expiries stay a while, so every instance's sweep sees them and aborts its own calls.
-    multi.zremrangebyscore(this.#key('expiries'), '-inf', now - this.#windowMs);
-    await multi.exec();
+    await this.#redis.eval(DROP, 4, ...this.#keys(), `${this.#prefix}:`, now - this.#windowMs, ...due);
     return due;
   }
 
@@ -272,8 +319,13 @@ export class RedisTaskStore implements TaskStore {
     return JSON.stringify({ origin: this.#origin, record } satisfies ChangeMessage);
   }
 
-  #key(name: 'index' | 'finished' | 'seq' | 'expiries' | 'changes'): string {
+  #key(name: 'index' | 'holders' | 'whose' | 'seq' | 'expiries' | 'changes'): string {
     return `${this.#prefix}:${name}`;
+  }
+
+  /** The keys every script gets first (see `DROP_FUNCTION`). */
+  #keys(): [string, string, string, string] {
+    return [this.#key('index'), this.#key('holders'), this.#key('whose'), this.#key('expiries')];
   }
 
   #recordKey(taskId: string): string {

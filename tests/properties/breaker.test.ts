@@ -13,8 +13,12 @@ import { ManualClock } from '../support/manual-clock.js';
 
 const SETTINGS = { failures: 3, windowMs: 1000, openMs: 500, probeTimeoutMs: 2000, minTimeoutMs: 100 };
 
-/** A call's end as the gate reports it: a timeout after the call was out long enough to count. */
-const ended = (failure: string | null, ms = 60_000) => ({ failure, aborted: failure === 'TIMED_OUT', ms });
+/** A call's end as the gate reports it: a timeout after the provider was silent long enough to count. */
+const ended = (failure: string | null, silentMs = 60_000) => ({
+  failure,
+  aborted: failure === 'TIMED_OUT',
+  silentMs,
+});
 // 300 runs in `npm test`; the mutation run (`gates` group) sets fewer per mutant.
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 300);
 
@@ -25,9 +29,9 @@ type Op =
       readonly kind: 'end';
       readonly which: number;
       readonly failure: string | null;
-      /** Ended here (cancelled, or its own deadline) and how long it was out: maybe telling nothing. */
+      /** Ended here (cancelled, or its own deadline) and how long the provider was silent: maybe telling nothing. */
       readonly aborted: boolean;
-      readonly ms: number;
+      readonly silentMs: number;
     };
 
 // Failures are the likeliest ending, so histories reach open and half-open often.
@@ -50,7 +54,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
         'AUTH_FAILED',
       ),
       aborted: fc.boolean(),
-      ms: fc.constantFrom(1, 99, 100, 5000),
+      silentMs: fc.constantFrom(1, 99, 100, 5000),
     }),
     weight: 2,
   },

@@ -1,8 +1,16 @@
 /**
- * The in-memory `TaskStore`: one process, bounded. When full, the oldest finished task makes room;
- * a store full of unfinished tasks refuses new ones. Expiry is checked on every read, so a record
+ * The in-memory `TaskStore`: one process, bounded per owner and in all (`task-bounds.ts` says which
+ * task makes room, and when a new one is refused). Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
+import {
+  type FinishedTask,
+  holderOf,
+  makeRoom,
+  type TaskBounds,
+  type TaskLedger,
+  taskBounds,
+} from '../../ports/task-bounds.js';
 import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
 import {
   applyPatch,
@@ -17,6 +25,8 @@ import {
 export interface MemoryTaskStoreOptions {
   /** Most records held at once. @default 1000 */
   readonly maxTasks?: number;
+  /** Most records held at once by one owner. @default a quarter of `maxTasks` */
+  readonly maxTasksPerOwner?: number;
   /** Current time in epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -29,26 +39,33 @@ interface Entry {
 
 export class MemoryTaskStore implements TaskStore {
   readonly #entries = new Map<string, Entry>();
+  /** The same entries by holder (`holderOf`), each in insertion order: what `makeRoom` reads. */
+  readonly #byHolder = new Map<string, Map<string, Entry>>();
   readonly #listeners = new Set<(record: TaskRecord) => void>();
-  readonly #maxTasks: number;
+  readonly #bounds: TaskBounds;
   readonly #now: () => number;
   #seq = 0;
   /** Expired ids dropped since the last `sweep` (by it, by a read, by `create`): it reports them. */
   #unreported: string[] = [];
 
   constructor(options: MemoryTaskStoreOptions = {}) {
-    this.#maxTasks = options.maxTasks ?? 1000;
+    this.#bounds = taskBounds(options);
     this.#now = options.now ?? Date.now;
   }
 
-  async create(record: TaskRecord): Promise<boolean> {
+  async create(record: TaskRecord): Promise<void> {
     // Room first; what this drops is reported by the next `sweep`.
     this.#dropExpired();
-    if (this.#entries.size >= this.#maxTasks && !this.#evictOldestFinished()) return false;
+    const victim = makeRoom(this.#ledger, record.owner, this.#bounds);
+    if (victim !== undefined) this.#delete(victim);
     this.#seq += 1;
-    this.#entries.set(record.taskId, { record, seq: this.#seq });
+    const entry = { record, seq: this.#seq };
+    this.#entries.set(record.taskId, entry);
+    const holder = holderOf(record.owner);
+    const held = this.#byHolder.get(holder) ?? new Map<string, Entry>();
+    held.set(record.taskId, entry);
+    this.#byHolder.set(holder, held);
     this.#emit(record);
-    return true;
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -97,7 +114,7 @@ export class MemoryTaskStore implements TaskStore {
     const now = this.#now();
     for (const [id, entry] of this.#entries) {
       if (expired(entry.record, now)) {
-        this.#entries.delete(id);
+        this.#delete(id);
         this.#unreported.push(id);
       }
     }
@@ -116,20 +133,33 @@ export class MemoryTaskStore implements TaskStore {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
     if (!expired(entry.record, this.#now())) return entry;
-    this.#entries.delete(taskId);
+    this.#delete(taskId);
     this.#unreported.push(taskId);
     return undefined;
   }
 
-  #evictOldestFinished(): boolean {
-    for (const [id, entry] of this.#entries) {
-      if (isTerminal(entry.record.status)) {
-        this.#entries.delete(id);
-        return true;
-      }
-    }
-    return false;
+  #delete(taskId: string): void {
+    const entry = this.#entries.get(taskId);
+    if (entry === undefined) return;
+    this.#entries.delete(taskId);
+    const holder = holderOf(entry.record.owner);
+    const held = this.#byHolder.get(holder);
+    held?.delete(taskId);
+    if (held?.size === 0) this.#byHolder.delete(holder);
   }
+
+  readonly #ledger: TaskLedger = {
+    size: () => this.#entries.size,
+    count: (holder) => this.#byHolder.get(holder)?.size ?? 0,
+    oldestFinished: (holder): FinishedTask | undefined => {
+      for (const entry of this.#byHolder.get(holder)?.values() ?? []) {
+        if (isTerminal(entry.record.status)) return { taskId: entry.record.taskId, seq: entry.seq };
+      }
+      return undefined;
+    },
+    holders: () =>
+      [...this.#byHolder].map(([holder, held]) => [holder, held.size] as const).sort((a, b) => b[1] - a[1]),
+  };
 
   #emit(record: TaskRecord): void {
     for (const listener of this.#listeners) listener(record);

@@ -16,7 +16,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
-import { callerOf, canSee, listingOwner } from '../caller.js';
+import { callerOf, canSee, listingOwner, taskOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError } from './task-manager.js';
@@ -101,11 +101,12 @@ export async function startToolTask(
 ): Promise<TaskRecord> {
   const requestId = String(ctx.mcpReq.id);
   const caller = callerOf(ctx);
+  const owner = taskOwner(caller);
   try {
     return await mcp.tasks.start({
       toolName: tool.name,
       ...(ttlMs === undefined ? {} : { ttlMs }),
-      owner: caller.key,
+      ...(owner === undefined ? {} : { owner }),
       // Detached from the request's signal: the request is answered now, the call goes on.
       work: (signal, onSession) =>
         invokeTool(tool, raw, mcp, {

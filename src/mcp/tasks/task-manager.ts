@@ -7,6 +7,7 @@
  * the call's sessions through the runtime (`cancelSession`).
  */
 import { runtimeError } from '../../core/errors.js';
+import { TaskLimitError } from '../../ports/task-bounds.js';
 import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from '../../ports/task-store.js';
 import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
@@ -17,10 +18,15 @@ import { ResultWaits } from './result-waits.js';
 import { finalStatus, workingMessage } from './task-status.js';
 
 export interface TaskOptions {
-  /** Where records live. @default an in-memory store holding `maxTasks` */
+  /** Where records live. @default an in-memory store bounded by `maxTasks` and `maxTasksPerOwner` */
   readonly store?: TaskStore;
-  /** Most tasks held by the default store. @default 1000 */
+  /** Most tasks held by the default store (a given `store` has its own). @default 1000 */
   readonly maxTasks?: number;
+  /**
+   * Most tasks the default store holds for one caller (`TaskRecord.owner`); past it the caller's
+   * own oldest finished task makes room, or the caller is refused. @default a quarter of `maxTasks`
+   */
+  readonly maxTasksPerOwner?: number;
   /** TTL when the client asks for none, in ms. @default 3600000 (1 hour) */
   readonly defaultTtlMs?: number;
   /** Longest TTL granted, in ms; larger requests are cut to it. @default 86400000 (24 hours) */
@@ -45,12 +51,7 @@ export interface TaskOptions {
 /** Starts the tool call with a signal and a session observer; resolves with its outcome, never rejects. */
 export type TaskWork = (signal: AbortSignal, onSession: (sessionId: string) => void) => Promise<ToolOutcome>;
 
-export class TaskLimitError extends Error {
-  constructor() {
-    super('Too many unfinished tasks; retry when some have finished');
-    this.name = 'TaskLimitError';
-  }
-}
+export { TaskLimitError };
 
 export type CancelOutcome =
   | { readonly kind: 'cancelled'; readonly record: TaskRecord }
@@ -77,11 +78,17 @@ export class TaskManager {
   constructor(live: LiveSessions, options: TaskOptions = {}) {
     this.#live = live;
     this.#now = options.now ?? Date.now;
+    if (options.store !== undefined && (options.maxTasks ?? options.maxTasksPerOwner) !== undefined) {
+      throw new TypeError(
+        'Expected `maxTasks` and `maxTasksPerOwner` only without `store`, got both: give them to the store itself',
+      );
+    }
     this.store =
       options.store ??
       new MemoryTaskStore({
         now: this.#now,
         ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }),
+        ...(options.maxTasksPerOwner === undefined ? {} : { maxTasksPerOwner: options.maxTasksPerOwner }),
       });
     this.#defaultTtlMs = options.defaultTtlMs ?? 3_600_000;
     this.#maxTtlMs = options.maxTtlMs ?? 86_400_000;
@@ -94,7 +101,10 @@ export class TaskManager {
     this.#sweep.unref();
   }
 
-  /** Creates the task and starts its work; resolves once the record is stored. */
+  /**
+   * Creates the task and starts its work; resolves once the record is stored, rejects with
+   * `TaskLimitError` when the store refuses it (its owner's bound, or the store's).
+   */
   async start(init: {
     readonly toolName: string;
     readonly ttlMs?: number;
@@ -114,7 +124,7 @@ export class TaskManager {
       sessionIds: [],
       ...(init.owner === undefined ? {} : { owner: init.owner }),
     };
-    if (!(await this.store.create(record))) throw new TaskLimitError();
+    await this.store.create(record);
     const controller = new AbortController();
     const sessionIds: string[] = [];
     const done = init

@@ -95,4 +95,28 @@ describe('a dead provider opens its breaker and recovers', () => {
       await local.shutdown({ deadlineMs: 100 });
     }
   });
+
+  it('a deadline that ends a stream still flowing does not count; a stream stalled past minTimeoutMs does', async () => {
+    const local = createRuntime({
+      providers: [provider],
+      defaults: { provider: 'local', maxAttempts: 1 },
+      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000, minTimeoutMs: 80 },
+    });
+    const streamed = (model: string, timeoutMs: number) =>
+      local.submit({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs })
+        .result;
+    try {
+      // A chunk every 40 ms, cut at 200 ms: out longer than minTimeoutMs, never silent that long.
+      const flowing = await Promise.all([1, 2, 3].map(() => streamed('fault:ok:chunk-ms=40', 200)));
+      expect(flowing.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT', 'TIMED_OUT']);
+      expect((await streamed('fault:ok', 5_000)).ok).toBe(true);
+      // Two chunks, then nothing until the deadline: silent for about 200 ms.
+      const stalled = await Promise.all([1, 2].map(() => streamed('fault:stall:after=2', 200)));
+      expect(stalled.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT']);
+      const refused = await streamed('fault:ok', 5_000);
+      expect(refused.ok ? '' : refused.error.message).toContain('(last TIMED_OUT)');
+    } finally {
+      await local.shutdown({ deadlineMs: 100 });
+    }
+  });
 });

@@ -98,6 +98,47 @@ describe('RedisTaskStore in Redis', () => {
     expect(await a.get('t')).toBeUndefined();
   });
 
+  it('keeps no owner counts, owner names or finished sets for tasks it no longer holds', async () => {
+    let now = 0;
+    const prefix = `u${++prefixSeq}`;
+    const store = storeOn(prefix, { now: () => now, maxTasks: 3, maxTasksPerOwner: 2 });
+    await store.create(record('a1', now, { owner: 'A', status: 'completed' }));
+    await store.create(record('a2', now, { owner: 'A', status: 'completed' }));
+    await store.create(record('a3', now, { owner: 'A' }));
+    await store.create(record('b1', now, { owner: 'B' }));
+    await store.update('b1', { status: 'completed' });
+    await store.create(record('b2', now, { owner: 'B' }));
+    // a1 (A's bound) and a2 (the store's) made room: gone from every key.
+    expect(await redis.hgetall(`${prefix}:mcptasks:whose`)).toEqual({ a3: 'A', b1: 'B', b2: 'B' });
+    expect(await redis.zrange(`${prefix}:mcptasks:holders`, 0, -1, 'WITHSCORES')).toEqual([
+      'A',
+      '1',
+      'B',
+      '2',
+    ]);
+    expect(await redis.exists(`${prefix}:mcptasks:done:A`, `${prefix}:mcptasks:r:a1`)).toBe(0);
+    expect(await redis.zrange(`${prefix}:mcptasks:done:B`, 0, -1)).toEqual(['b1']);
+    now = 5000;
+    expect([...(await store.sweep())].sort()).toEqual(['a3', 'b1', 'b2']);
+    const left = await redis.keys(`${prefix}:mcptasks:*`);
+    expect(left.sort()).toEqual([`${prefix}:mcptasks:expiries`, `${prefix}:mcptasks:seq`]);
+  });
+
+  it('holds one owner to its share when two instances create for it at once', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const options = { maxTasks: 100, maxTasksPerOwner: 3 };
+    const [a, b] = [storeOn(prefix, options), storeOn(prefix, options)];
+    const now = Date.now();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? a : b).create(record(`t${i}`, now, { owner: 'A', ttlMs: 60_000 })),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+    expect((await a.list({ owner: 'A', limit: 20 })).tasks).toHaveLength(3);
+    expect(await redis.zscore(`${prefix}:mcptasks:holders`, 'A')).toBe('3');
+  });
+
   it('keeps concurrent updates from two stores: a terminal status set by one is final for both', async () => {
     const prefix = `u${++prefixSeq}`;
     const a = storeOn(prefix);

@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { runtimeError } from '../../../src/core/errors.js';
 import { toolErrorInfo } from '../../../src/mcp/errors.js';
 import { MemoryTaskStore } from '../../../src/mcp/tasks/memory-task-store.js';
+import { TaskManager } from '../../../src/mcp/tasks/task-manager.js';
 import { finalStatus, workingMessage } from '../../../src/mcp/tasks/task-status.js';
 import { errorOutcome } from '../../../src/mcp/tool.js';
+import { taskBounds } from '../../../src/ports/task-bounds.js';
 import { record, taskStoreContract } from './tasks-store-contract.js';
 
 taskStoreContract('MemoryTaskStore', async (options) => new MemoryTaskStore(options));
@@ -20,6 +22,48 @@ describe('MemoryTaskStore', () => {
     now = 50;
     expect(await store.sweep()).toEqual(['a']);
     expect(store.size).toBe(1);
+  });
+});
+
+describe('task bounds', () => {
+  it('defaults to 1000 tasks, a quarter of them per owner, at least one', () => {
+    expect(taskBounds({})).toEqual({ maxTasks: 1000, maxTasksPerOwner: 250 });
+    expect(taskBounds({ maxTasks: 10 })).toEqual({ maxTasks: 10, maxTasksPerOwner: 2 });
+    expect(taskBounds({ maxTasks: 3 })).toEqual({ maxTasks: 3, maxTasksPerOwner: 1 });
+    expect(taskBounds({ maxTasks: 3, maxTasksPerOwner: 3 })).toEqual({ maxTasks: 3, maxTasksPerOwner: 3 });
+  });
+
+  it('refuses bounds that are not whole numbers in range, naming the option', () => {
+    for (const maxTasks of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => taskBounds({ maxTasks })).toThrow(
+        `Expected \`maxTasks\` to be a positive integer, got ${maxTasks}`,
+      );
+    }
+    for (const maxTasksPerOwner of [0, 11, 2.5, Number.NaN]) {
+      expect(() => new MemoryTaskStore({ maxTasks: 10, maxTasksPerOwner })).toThrow(
+        `Expected \`maxTasksPerOwner\` to be an integer from 1 to \`maxTasks\` (10), got ${maxTasksPerOwner}`,
+      );
+    }
+  });
+
+  it('the task manager passes its bounds to its own store, and refuses them beside a given store', async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const store = new MemoryTaskStore();
+    expect(() => new TaskManager(live, { store, maxTasksPerOwner: 2 })).toThrow(
+      'Expected `maxTasks` and `maxTasksPerOwner` only without `store`, got both: give them to the store itself',
+    );
+    expect(() => new TaskManager(live, { maxTasks: 4, maxTasksPerOwner: 5 })).toThrow(/maxTasksPerOwner/);
+    const manager = new TaskManager(live, { maxTasks: 4, maxTasksPerOwner: 1 });
+    const work = () => new Promise<never>(() => {});
+    try {
+      await manager.start({ toolName: 'chat', owner: 'A', work });
+      await expect(manager.start({ toolName: 'chat', owner: 'A', work })).rejects.toThrow(
+        'Expected at most 1 tasks held by one caller',
+      );
+      await manager.start({ toolName: 'chat', owner: 'B', work });
+    } finally {
+      manager.close();
+    }
   });
 });
 

@@ -12,8 +12,12 @@ import { ManualClock } from '../../support/manual-clock.js';
 
 const SETTINGS = { failures: 2, windowMs: 1000, openMs: 5000, probeTimeoutMs: 3000, minTimeoutMs: 10_000 };
 
-/** A call's end as the gate reports it: a timeout after the call was out long enough to count. */
-const ended = (failure: string | null, ms = 60_000) => ({ failure, aborted: failure === 'TIMED_OUT', ms });
+/** A call's end as the gate reports it: a timeout after the provider was silent long enough to count. */
+const ended = (failure: string | null, silentMs = 60_000) => ({
+  failure,
+  aborted: failure === 'TIMED_OUT',
+  silentMs,
+});
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 
 /** The same state behind the port's asynchronous methods only, as Redis offers it. */
@@ -36,8 +40,8 @@ const failTwice = async (breakers: Breakers) => {
 
 describe('Breakers', () => {
   it('counts 5xx, network errors and timeouts past minTimeoutMs as failures; a cancel or a sooner timeout tells nothing', () => {
-    const v = (failure: string | null, aborted: boolean, ms: number) =>
-      verdictOf({ failure, aborted, ms }, 10_000);
+    const v = (failure: string | null, aborted: boolean, silentMs: number) =>
+      verdictOf({ failure, aborted, silentMs }, 10_000);
     expect(v('PROVIDER_UNAVAILABLE', false, 5)).toBe('failure');
     expect(v('NETWORK', false, 5)).toBe('failure');
     expect(v('TIMED_OUT', true, 10_000)).toBe('failure');
@@ -62,12 +66,12 @@ describe('Breakers', () => {
     expect(probe.probe).toBe(1);
     expect(breakers.admit('p')).toBeInstanceOf(TroupeError);
     // Cancelled by its caller: neither closes nor reopens it, and the next call is the probe.
-    breakers.report(probe, { failure: null, aborted: true, ms: 10 });
+    breakers.report(probe, { failure: null, aborted: true, silentMs: 10 });
     expect(breakers.views()[0]?.state).toBe('halfOpen');
     const next = (await breakers.admit('p')) as BreakerPass;
     expect(next.probe).toBe(2);
     // A late word from the first probe says nothing of the second's turn: still out.
-    breakers.report(probe, { failure: null, aborted: true, ms: 10 });
+    breakers.report(probe, { failure: null, aborted: true, silentMs: 10 });
     expect(breakers.admit('p')).toBeInstanceOf(TroupeError);
     breakers.report(next, ended('TIMED_OUT', 5));
     expect(breakers.views()[0]?.state).toBe('halfOpen');

@@ -85,10 +85,14 @@ describe('createCallGate', () => {
     expect(ticket).not.toBeInstanceOf(Promise);
     expect(ticket).toEqual({ pass: { provider: 'p', probe: null }, reservation: null });
     // An answer and a cancellation count for nothing; two failures open it.
-    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000 });
-    gate?.close(ticket, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: 60_000 });
+    gate?.close(ticket, { failure: null, aborted: false, silentMs: 60_000 });
+    gate?.close(ticket, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: 60_000 });
     expect(breakers?.views()[0]?.failures).toBe(1);
-    gate?.close(gate?.open(callOf(), provider, request), { failure: 'NETWORK', aborted: false, ms: 60_000 });
+    gate?.close(gate?.open(callOf(), provider, request), {
+      failure: 'NETWORK',
+      aborted: false,
+      silentMs: 60_000,
+    });
     const refused = gate?.open(callOf(), provider, request);
     expect(refused).toBeInstanceOf(TroupeError);
     expect((refused as TroupeError).code).toBe('PROVIDER_UNAVAILABLE');
@@ -110,7 +114,7 @@ describe('createCallGate', () => {
     expect(ticket.pass).toBeNull();
     expect(ticket.reservation).toMatchObject({ keys: ['caller:alice'], provider: 'p', model: 'm' });
     expect(spent(budgets, 'alice').reserved).toBeGreaterThan(0);
-    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000, usage });
+    gate?.close(ticket, { failure: null, aborted: false, silentMs: 60_000, usage });
     await flush();
     expect(spent(budgets, 'alice')).toMatchObject({ spent: 3, reserved: 0 });
     // Alice's budget is spent: her next call is refused, Bob's is not.
@@ -129,7 +133,7 @@ describe('createCallGate', () => {
     const { gate, clock, breakers } = setup({ breakers: true, budgets: true });
     for (const owner of ['a', 'b']) {
       const ticket = await gate?.open(callOf(owner), provider, request);
-      gate?.close(ticket, { failure: 'TIMED_OUT', aborted: false, ms: 60_000, usage });
+      gate?.close(ticket, { failure: 'TIMED_OUT', aborted: false, silentMs: 60_000, usage });
     }
     await flush();
     expect(breakers?.views()[0]?.state).toBe('open');
@@ -139,7 +143,7 @@ describe('createCallGate', () => {
     const probe = await gate?.open(callOf('c'), provider, request);
     expect(probe).toMatchObject({ pass: { provider: 'p', probe: expect.any(Number) } });
     // The probe's answer closes the breaker.
-    gate?.close(probe, { failure: null, aborted: false, ms: 60_000, usage });
+    gate?.close(probe, { failure: null, aborted: false, silentMs: 60_000, usage });
     await flush();
     expect(breakers?.views()[0]?.state).toBe('closed');
   });
@@ -148,7 +152,7 @@ describe('createCallGate', () => {
     const { gate, budgets } = setup({ breakers: true, budgets: true });
     for (const owner of ['a', 'b']) {
       const ticket = await gate?.open(callOf(owner), provider, request);
-      gate?.close(ticket, { failure: 'NETWORK', aborted: false, ms: 60_000 });
+      gate?.close(ticket, { failure: 'NETWORK', aborted: false, silentMs: 60_000 });
     }
     await flush();
     const refused = await gate?.open(callOf('d'), provider, request);
@@ -161,7 +165,7 @@ describe('createCallGate', () => {
     const { gate, port, errors } = setup({ breakers: true, budgets: true, sync: true });
     const ticket = await gate?.open(callOf('a'), provider, request);
     port.failAfter(0);
-    gate?.close(ticket, { failure: null, aborted: false, ms: 60_000, usage });
+    gate?.close(ticket, { failure: null, aborted: false, silentMs: 60_000, usage });
     await flush();
     expect(errors).toEqual([away]);
     port.failAfter(Number.POSITIVE_INFINITY);
@@ -169,7 +173,7 @@ describe('createCallGate', () => {
       gate?.close(await gate?.open(callOf(owner), provider, request), {
         failure: 'NETWORK',
         aborted: false,
-        ms: 60_000,
+        silentMs: 60_000,
       });
     await flush();
     // The breaker is open: the reservation succeeds, giving it back fails.

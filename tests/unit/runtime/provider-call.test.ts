@@ -36,12 +36,13 @@ type Seen =
   | { type: 'value'; value: unknown }
   | { type: 'progress'; progress: number; total?: number; message?: string };
 
-function setup(gate?: CallGate<string>) {
+function setup(gate?: CallGate<string>, clock?: { time: number }) {
   const seen: Seen[] = [];
   let time = 10;
   const sink: CallSink<string> = {
     gate,
-    now: () => time++,
+    // Ticks once a read, unless the test moves a clock of its own.
+    now: () => (clock === undefined ? time++ : clock.time),
     random: () => 0.25,
     deliver: (_call, event) => seen.push(event),
     value: (_call, value) => seen.push({ type: 'value', value }),
@@ -505,7 +506,7 @@ describe('ProviderCall: gate', () => {
     call.start(chat(provider), false);
     await flush();
     call.abort('session ended');
-    expect(closed).toEqual([[1, { failure: null, aborted: false, ms: expect.any(Number), usage }]]);
+    expect(closed).toEqual([[1, { failure: null, aborted: false, silentMs: expect.any(Number), usage }]]);
     expect(seen.map((e) => e.type)).toEqual(['provider.done']);
   });
 
@@ -519,10 +520,10 @@ describe('ProviderCall: gate', () => {
     setup(gate).call.start(chat(stream), true);
     await flush();
     expect(closed).toEqual([
-      [1, { failure: null, aborted: false, ms: expect.any(Number) }],
-      [2, { failure: null, aborted: false, ms: expect.any(Number), usage }],
+      [1, { failure: null, aborted: false, silentMs: expect.any(Number) }],
+      [2, { failure: null, aborted: false, silentMs: expect.any(Number), usage }],
     ]);
-    expect(Object.keys(closed[0]?.[1] ?? {})).toEqual(['failure', 'aborted', 'ms']);
+    expect(Object.keys(closed[0]?.[1] ?? {})).toEqual(['failure', 'aborted', 'silentMs']);
   });
 
   it("gets the ticket back with the failure's code when the call fails", async () => {
@@ -534,7 +535,7 @@ describe('ProviderCall: gate', () => {
     call.start(chat(provider), false);
     await flush();
     expect(closed).toEqual([
-      [1, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: expect.any(Number) }],
+      [1, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: expect.any(Number) }],
     ]);
     expect(seen.map((e) => e.type)).toEqual(['provider.error']);
   });
@@ -551,8 +552,47 @@ describe('ProviderCall: gate', () => {
     cancelled.abort('again', true);
     expect(closed).toEqual([
       // The sink's clock ticks once a read: out at 10, ended at 11.
-      [1, { failure: 'TIMED_OUT', aborted: true, ms: 1 }],
-      [2, { failure: null, aborted: true, ms: 1 }],
+      [1, { failure: 'TIMED_OUT', aborted: true, silentMs: 1 }],
+      [2, { failure: null, aborted: true, silentMs: 1 }],
+    ]);
+  });
+
+  it('tells the gate how long the provider was silent: since the pass, or since the last chunk of a stream', async () => {
+    const { gate, closed } = recordingGate();
+    const clock = { time: 1_000 };
+    const chunk = deferred<void>();
+    const hang = new Promise<never>(() => {});
+    const flowing = setup(gate, clock).call;
+    flowing.start(
+      chat(
+        streaming(async function* () {
+          await chunk.promise;
+          yield { type: 'content', text: 'still coming' } as ChatDelta;
+          await hang;
+        }),
+      ),
+      true,
+    );
+    const silent = setup(gate, clock).call;
+    silent.start(
+      chat(
+        streaming(async function* () {
+          // Nothing ever comes: the hang settles never, so the yield is never reached.
+          yield (await hang) as ChatDelta;
+        }),
+      ),
+      true,
+    );
+    clock.time = 61_000;
+    chunk.resolve();
+    await flush();
+    clock.time = 61_500;
+    // Both hit their deadline at 61.5 s: one heard from 0.5 s before, the other never.
+    flowing.abort('run deadline', true);
+    silent.abort('run deadline', true);
+    expect(closed).toEqual([
+      [1, { failure: 'TIMED_OUT', aborted: true, silentMs: 500 }],
+      [2, { failure: 'TIMED_OUT', aborted: true, silentMs: 60_500 }],
     ]);
   });
 
@@ -580,7 +620,7 @@ describe('ProviderCall: gate', () => {
     await flush();
     expect(provider.calls).toBe(1);
     expect(seen.map((e) => e.type)).toEqual(['provider.done']);
-    expect(closed).toEqual([['ticket', { failure: null, aborted: false, ms: expect.any(Number) }]]);
+    expect(closed).toEqual([['ticket', { failure: null, aborted: false, silentMs: expect.any(Number) }]]);
 
     const broken = deferred<unknown>();
     const failing = setup(recordingGate(() => broken.promise).gate);
@@ -608,7 +648,7 @@ describe('ProviderCall: gate', () => {
     await flush();
     expect(provider.calls).toBe(0);
     // Ended by its session before it went: it tells nothing of the provider.
-    expect(closed).toEqual([['ticket', { failure: null, aborted: true, ms: expect.any(Number) }]]);
+    expect(closed).toEqual([['ticket', { failure: null, aborted: true, silentMs: expect.any(Number) }]]);
     expect(seen).toEqual([]);
   });
 
@@ -622,7 +662,7 @@ describe('ProviderCall: gate', () => {
     call.abort('cancelled');
     answer.reject(providerError('NETWORK', 'reset'));
     await flush();
-    expect(closed).toEqual([['ticket', { failure: null, aborted: true, ms: expect.any(Number) }]]);
+    expect(closed).toEqual([['ticket', { failure: null, aborted: true, silentMs: expect.any(Number) }]]);
     expect(seen).toEqual([]);
   });
 });

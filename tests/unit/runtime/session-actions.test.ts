@@ -100,9 +100,9 @@ describe('session actions: the provider call', () => {
     ]);
     // How long each was out comes with it: the deadline's 5 s is what lets the breaker count it.
     expect(ends).toEqual([
-      { failure: null, aborted: true, ms: 0 },
-      { failure: 'TIMED_OUT', aborted: true, ms: 5000 },
-      { failure: 'PROVIDER_UNAVAILABLE', aborted: false, ms: 0 },
+      { failure: null, aborted: true, silentMs: 0 },
+      { failure: 'TIMED_OUT', aborted: true, silentMs: 5000 },
+      { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: 0 },
     ]);
     expect(failed.result).toMatchObject({ metadata: { state: 'failed', code: 'PROVIDER_UNAVAILABLE' } });
   });
