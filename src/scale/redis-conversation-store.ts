@@ -10,7 +10,7 @@
  * oldest past the totals), so the bounds hold whatever the instances do at once. Conversations
  * saved by a version without owners belong to none: they leave at their TTL.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TroupeError } from '../core/errors.js';
 import { freezeKept } from '../core/request-bytes.js';
@@ -95,6 +95,7 @@ while true do
   drop(victim)
 end
 return 1`;
+const SAVE_SHA = createHash('sha1').update(SAVE).digest('hex');
 
 interface Stored {
   readonly messages: readonly ChatMessage[];
@@ -156,8 +157,7 @@ export class RedisConversationStore implements ConversationStore {
     const now = this.#options.now();
     const { ttlMs, maxConversations, maxTotalBytes } = this.#options;
     const stored: Stored = { messages: trimmed.messages, expiresAt: now + ttlMs, sizes: trimmed.sizes };
-    await this.#redis.eval(
-      SAVE,
+    const args = [
       7,
       `${this.#prefix}:index`,
       `${this.#prefix}:sizes`,
@@ -178,7 +178,13 @@ export class RedisConversationStore implements ConversationStore {
       `${this.#prefix}:o:`,
       this.#options.maxConversationsPerOwner,
       this.#options.maxBytesPerOwner,
-    );
+    ] as const;
+    // By its hash (the script is 2.5 KB, sent and hashed again on every EVAL); a Redis that does
+    // not know it yet (restarted, or a first save) gets it whole once.
+    await this.#redis.evalsha(SAVE_SHA, ...args).catch((error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.#redis.eval(SAVE, ...args);
+    });
     return id;
   }
 

@@ -90,6 +90,20 @@ describe('RedisConversationStore across instances', () => {
     );
   });
 
+  it('saves by the script hash, and sends the script again to a Redis that forgot it (SCRIPT FLUSH, a restart)', async () => {
+    const store = new RedisConversationStore(redis, { prefix: `f${++prefixSeq}` });
+    const first = await store.save(turn(1));
+    await redis.script('FLUSH');
+    const second = await store.save(turn(2));
+    expect(await store.get(first)).toEqual(turn(1));
+    expect(await store.get(second)).toEqual(turn(2));
+    expect((await store.usage()).conversations).toBe(2);
+    // Another error is not swallowed: a wrong type under one of the store's keys.
+    const broken = new RedisConversationStore(redis, { prefix: `w${++prefixSeq}` });
+    await redis.set(`w${prefixSeq}:conv:index`, 'not a sorted set');
+    await expect(broken.save(turn(3))).rejects.toThrow(/WRONGTYPE/);
+  });
+
   it('lets Redis drop a conversation at its TTL', async () => {
     const store = new RedisConversationStore(redis, { prefix: `t${++prefixSeq}`, ttlMs: 100 });
     const id = await store.save(turn(1));
