@@ -17,7 +17,8 @@
  * µs) and wall a call, medians of the rounds, each side once per round, order rotating; ratios
  * over `bare`. Starts its own `redis-server` (BENCH_REDIS_URL: use that one).
  * `BENCH_CONVERSATIONS_BEFORE=<checkout>` adds a side `before`: that checkout's built store and
- * request measure (its `dist/`), driven as `redis` is, in the same rounds (`vsBeforeCpuRatio`).
+ * request measure (its `dist/`), driven as `redis` is, in the same rounds (`vsBeforeCpuRatio`), and
+ * `memoryBefore`, its in-memory store driven as `memory` is (`memoryVsBeforeCpuRatio`).
  */
 import { Redis } from 'ioredis';
 import { requestBytes } from '../src/core/request-bytes.js';
@@ -97,14 +98,28 @@ async function measure(url: string, kib: number, calls: number, rounds: number) 
     const oldBytes = (await import(`${before}/dist/src/core/request-bytes.js`)) as {
       requestBytes: typeof requestBytes;
     };
+    const oldMemory = (await import(`${before}/dist/src/mcp/conversations.js`)) as {
+      MemoryConversationStore: typeof MemoryConversationStore;
+    };
+    const memoryBefore = new oldMemory.MemoryConversationStore({
+      ttlMs: TTL_MS,
+      maxMessages: MESSAGES,
+      maxBytes: MAX_BYTES,
+    });
     const store = await old.RedisConversationStore.connect(url, {
       prefix: `before${kib}`,
       ttlMs: TTL_MS,
       maxMessages: MESSAGES,
       maxBytes: MAX_BYTES,
     });
-    closeBefore = () => store.close();
-    beforeSides.push({ name: 'before', call: await through(store, oldBytes.requestBytes) });
+    closeBefore = async () => {
+      memoryBefore.close();
+      await store.close();
+    };
+    beforeSides.push(
+      { name: 'before', call: await through(store, oldBytes.requestBytes) },
+      { name: 'memoryBefore', call: await through(memoryBefore, oldBytes.requestBytes) },
+    );
   }
   const sides: Side[] = [
     ...beforeSides,
@@ -154,6 +169,8 @@ async function measure(url: string, kib: number, calls: number, rounds: number) 
       : {
           before: of('before'),
           vsBeforeCpuRatio: round(redisSide.cpuUsPerCall / of('before').cpuUsPerCall, 2),
+          memoryBefore: of('memoryBefore'),
+          memoryVsBeforeCpuRatio: round(memory.cpuUsPerCall / of('memoryBefore').cpuUsPerCall, 2),
         };
   return {
     ...beforeSide,

@@ -5,8 +5,13 @@
  * nor write its own into them. Without a named token (the shared `TROUPE_TOKEN`, none, stdio)
  * clients are not told apart by token, and a conversation is anyone's who holds its id, as it must
  * be for a client that reconnects with a new MCP session to continue.
+ *
+ * The owner is also what the store's per-owner bounds count by (`conversation-store.ts`): each named
+ * token is one owner, and every client without one is the one `SHARED_OWNER`, so no token's burst
+ * evicts another token's conversations (or the shared pool's) while it holds more than they do.
  */
 import { randomUUID } from 'node:crypto';
+import { SHARED_OWNER } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import type { Caller } from './caller.js';
 import type { McpContext } from './context.js';
@@ -37,8 +42,8 @@ export async function saveConversation(
   id?: string,
 ): Promise<string> {
   // Unnamed: the store picks a new conversation's id itself, as before.
-  if (!named(caller)) return mcp.conversations.save(messages, id);
+  if (!named(caller)) return mcp.conversations.save(messages, id, SHARED_OWNER);
   const own = id ?? randomUUID();
-  await mcp.conversations.save(messages, keyOf(caller, own));
+  await mcp.conversations.save(messages, keyOf(caller, own), caller.key);
   return own;
 }

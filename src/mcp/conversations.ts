@@ -2,31 +2,62 @@
  * Conversations the server holds for `continuation_id`, behind a small port so they can live in
  * this process (`MemoryConversationStore`) or in Redis (`RedisConversationStore`, src/scale), where
  * any instance can continue them. Every store is bounded per conversation (messages and bytes,
- * system messages included: `conversation-limits.ts`), in total (conversations and bytes), and in
- * time (a TTL from the last save), so a client that never comes back costs nothing after the TTL
- * and no client can make the server keep more than the caps.
+ * system messages included: `conversation-limits.ts`), per owner and in total (conversations and
+ * bytes), and in time (a TTL from the last save), so a client that never comes back costs nothing
+ * after the TTL, no client can make the server keep more than the caps, and no owner's burst evicts
+ * another's conversations while it holds more than they do (the policy: `conversation-store.ts`).
+ *
+ * Cost a save: O(1) (Maps in save order, one for all, one per owner), but for the rare save past a
+ * total bound, which scans the owners (named tokens, plus one shared owner) to find the largest.
  */
 import type { TroupeError } from '../core/errors.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
+  type ConversationHolding,
+  type ConversationOwner,
   type ConversationStore,
   type ConversationStoreOptions,
+  type ConversationUsage,
   type ResolvedConversationOptions,
   resolveConversationOptions,
+  SHARED_OWNER,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { flatUUID } from '../runtime/ids.js';
 
 interface Entry {
+  readonly id: string;
   readonly messages: readonly ChatMessage[];
   /** Each message's bytes, counted once when it was first saved. */
   readonly sizes: readonly number[];
   readonly bytes: number;
   readonly expiresAt: number;
+  readonly holder: Holder;
+  /** Save order across the store: ties between holders of one size go to the oldest. */
+  readonly seq: number;
+  /** The holder's conversation saved just before this one, and just after. */
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
+/**
+ * One owner's conversations, a list in save order (linked through the entries: moving a continued
+ * conversation to the end is two links, where a Map's delete and set cost a table each time), and
+ * their count and bytes.
+ */
+interface Holder {
+  readonly owner: ConversationOwner;
+  oldest: Entry | undefined;
+  newest: Entry | undefined;
+  count: number;
+  bytes: number;
 }
 
 export class MemoryConversationStore implements ConversationStore {
+  /** Every conversation, in save order (so the expired come first: one TTL for all). */
   readonly #entries = new Map<string, Entry>();
+  readonly #holders = new Map<ConversationOwner, Holder>();
+  #seq = 0;
   readonly #options: ResolvedConversationOptions;
   readonly #sweep: ReturnType<typeof setInterval>;
   #totalBytes = 0;
@@ -56,25 +87,58 @@ export class MemoryConversationStore implements ConversationStore {
    * A new conversation's id is a flat string (`flatUUID`): `randomUUID()`'s tree of cons strings
    * (about 450 bytes) lived as long as the conversation, promoted by the collector on every call.
    */
-  async save(messages: readonly ChatMessage[], id: string = flatUUID()): Promise<string> {
+  async save(
+    messages: readonly ChatMessage[],
+    id: string = flatUUID(),
+    owner: ConversationOwner = SHARED_OWNER,
+  ): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
     for (const message of trimmed.messages) freezeMessage(message);
-    this.#delete(id); // re-insert: Map order is the LRU order
-    this.#entries.set(id, {
+    const now = this.#options.now();
+    this.#dropExpiredFirst(now);
+    let holder = this.#holders.get(owner);
+    if (holder === undefined) {
+      holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
+      this.#holders.set(owner, holder);
+    }
+    this.#delete(id, holder); // re-insert: Map order is the save order
+    const entry: Entry = {
+      id,
       messages: trimmed.messages,
       sizes: trimmed.sizes,
       bytes: trimmed.bytes,
-      expiresAt: this.#options.now() + this.#options.ttlMs,
-    });
-    this.#totalBytes += trimmed.bytes;
-    const { maxConversations, maxTotalBytes } = this.#options;
-    while (this.#entries.size > maxConversations || this.#totalBytes > maxTotalBytes) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined || oldest === id) break;
-      this.#delete(oldest);
+      expiresAt: now + this.#options.ttlMs,
+      holder,
+      seq: ++this.#seq,
+      older: holder.newest,
+      newer: undefined,
+    };
+    this.#entries.set(id, entry);
+    if (holder.newest === undefined) holder.oldest = entry;
+    else holder.newest.newer = entry;
+    holder.newest = entry;
+    holder.count += 1;
+    holder.bytes += entry.bytes;
+    this.#totalBytes += entry.bytes;
+    const o = this.#options;
+    while (holder.count > o.maxConversationsPerOwner || holder.bytes > o.maxBytesPerOwner) {
+      const oldest = holder.oldest;
+      if (oldest === undefined || oldest === entry) break;
+      this.#delete(oldest.id);
+    }
+    while (this.#entries.size > o.maxConversations || this.#totalBytes > o.maxTotalBytes) {
+      const victim = this.#largestHoldersOldest(this.#entries.size > o.maxConversations, entry);
+      if (victim === undefined) break;
+      this.#delete(victim);
     }
     return id;
+  }
+
+  async usage(): Promise<ConversationUsage> {
+    const owners = new Map<ConversationOwner, ConversationHolding>();
+    for (const h of this.#holders.values()) owners.set(h.owner, { conversations: h.count, bytes: h.bytes });
+    return { conversations: this.#entries.size, bytes: this.#totalBytes, owners };
   }
 
   get size(): number {
@@ -101,11 +165,50 @@ export class MemoryConversationStore implements ConversationStore {
     return entry.sizes;
   }
 
-  #delete(id: string): void {
+  /**
+   * The least recently saved conversation of the largest holder, by count or by bytes; between
+   * holders of one size, the one holding the least recently saved conversation. A holder whose
+   * only conversation is `saved` has nothing to give.
+   */
+  #largestHoldersOldest(byCount: boolean, saved: Entry): string | undefined {
+    let victim: string | undefined;
+    let size = -1;
+    let seq = Number.POSITIVE_INFINITY;
+    for (const holder of this.#holders.values()) {
+      const first = holder.oldest;
+      if (first === undefined || first === saved) continue;
+      const held = byCount ? holder.count : holder.bytes;
+      if (held > size || (held === size && first.seq < seq)) {
+        [victim, size, seq] = [first.id, held, first.seq];
+      }
+    }
+    return victim;
+  }
+
+  /** Forgets `id`, and its holder once it holds nothing (but `keep`, the holder a save is for). */
+  #delete(id: string, keep?: Holder): void {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     this.#entries.delete(id);
     this.#totalBytes -= entry.bytes;
+    const { holder, older, newer } = entry;
+    if (older === undefined) holder.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) holder.newest = older;
+    else newer.older = older;
+    holder.count -= 1;
+    holder.bytes -= entry.bytes;
+    if (holder.count === 0 && holder !== keep) this.#holders.delete(holder.owner);
+  }
+
+  /** The expired go before anything is evicted; they are the oldest (one TTL), so this stops at the first live one. */
+  #dropExpiredFirst(now: number): void {
+    const first = this.#entries.values().next().value;
+    if (first === undefined || first.expiresAt > now) return; // the common case, without a loop
+    for (const [id, entry] of this.#entries) {
+      if (entry.expiresAt > now) return;
+      this.#delete(id);
+    }
   }
 
   #dropExpired(): void {

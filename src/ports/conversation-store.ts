@@ -2,23 +2,47 @@
  * The conversation store port: conversations the MCP front holds for `continuation_id`, in this
  * process (`MemoryConversationStore`, src/mcp/conversations.ts) or in Redis
  * (`RedisConversationStore`, src/scale). Every store is bounded per conversation (messages and
- * bytes: `conversation-limits.ts`), in total (conversations and bytes) and in time (a TTL).
+ * bytes: `conversation-limits.ts`), per owner, in total (conversations and bytes) and in time (a TTL).
+ *
+ * Eviction, the same in every store (the shared contract in tests/unit/mcp/ runs both):
+ * 1. expired conversations go first;
+ * 2. an owner past `maxConversationsPerOwner` or `maxBytesPerOwner` loses its own least recently
+ *    saved conversation;
+ * 3. while the store is past `maxConversations` (or else `maxTotalBytes`), the largest holder by
+ *    that bound (count, or bytes) loses its least recently saved conversation; between holders of
+ *    the same size, the one whose oldest conversation is the least recently saved.
+ * The conversation being saved is never evicted by its own save. So an owner within its share never
+ * pays for another's burst while a larger holder has something to give: with the per-owner bounds at
+ * a quarter of the totals (the defaults), four owners at their caps fit; past that the largest pay.
  */
-import type { TroupeError } from '../core/errors.js';
+import { runtimeError, type TroupeError } from '../core/errors.js';
 import type { ChatMessage } from '../providers/port.js';
 import { type ConversationLimits, DEFAULT_CONVERSATION_LIMITS, positiveInt } from './conversation-limits.js';
+
+/**
+ * Whose a conversation is, for the per-owner bounds: a named token's caller key (`token:<name>`), or
+ * `SHARED_OWNER` for every caller without a named token (they share one pool: `conversation-scope.ts`).
+ */
+export type ConversationOwner = string;
+
+/** The one owner of every conversation saved without a named token. */
+export const SHARED_OWNER: ConversationOwner = 'shared';
 
 export interface ConversationStoreOptions {
   /** Most messages kept per conversation, system messages included; the oldest go first. @default 40 */
   readonly maxMessages?: number;
   /** Most bytes of message JSON kept per conversation, system messages included. @default 262144 (256 KiB) */
   readonly maxBytes?: number;
-  /** Most bytes of message JSON kept across all conversations; the least recently saved go first. @default 67108864 (64 MiB) */
+  /** Most bytes of message JSON kept across all conversations; the largest holder's least recently saved go first. @default 67108864 (64 MiB) */
   readonly maxTotalBytes?: number;
   /** How long a conversation lives after its last save, in ms. @default 3600000 (1 h) */
   readonly ttlMs?: number;
-  /** Most conversations held; the least recently saved is dropped. @default 1000 */
+  /** Most conversations held; the largest holder's least recently saved is dropped. @default 1000 */
   readonly maxConversations?: number;
+  /** Most conversations one owner holds; its own least recently saved go first. @default a quarter of `maxConversations` (250) */
+  readonly maxConversationsPerOwner?: number;
+  /** Most bytes of message JSON one owner holds; its own least recently saved go first. @default a quarter of `maxTotalBytes` (16 MiB) */
+  readonly maxBytesPerOwner?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -29,9 +53,24 @@ export interface ConversationStore {
   get(id: string): Promise<readonly ChatMessage[] | undefined>;
   /** Refuses a turn that could never be kept (over the per-conversation byte cap); see `checkTurn`. */
   check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined;
-  /** Stores the whole conversation, trimmed to its bounds, under `id` (a new id when absent). */
-  save(messages: readonly ChatMessage[], id?: string): Promise<string>;
+  /**
+   * Stores the whole conversation, trimmed to its bounds, under `id` (a new id when absent), as
+   * `owner`'s (absent: `SHARED_OWNER`), then evicts as the module comment says.
+   */
+  save(messages: readonly ChatMessage[], id?: string, owner?: ConversationOwner): Promise<string>;
+  /** What the store holds, in all and per owner (owners holding nothing are not listed). */
+  usage(): Promise<ConversationUsage>;
   close(): void | Promise<void>;
+}
+
+export interface ConversationHolding {
+  readonly conversations: number;
+  /** Bytes of message JSON, as counted against the bounds. */
+  readonly bytes: number;
+}
+
+export interface ConversationUsage extends ConversationHolding {
+  readonly owners: ReadonlyMap<ConversationOwner, ConversationHolding>;
 }
 
 /** Resolved options shared by the stores. */
@@ -39,18 +78,41 @@ export interface ResolvedConversationOptions extends ConversationLimits {
   readonly maxTotalBytes: number;
   readonly ttlMs: number;
   readonly maxConversations: number;
+  readonly maxConversationsPerOwner: number;
+  readonly maxBytesPerOwner: number;
   readonly now: () => number;
 }
 
 export function resolveConversationOptions(
   options: ConversationStoreOptions = {},
 ): ResolvedConversationOptions {
+  const maxTotalBytes = positiveInt('maxTotalBytes', options.maxTotalBytes, 64 * 1024 * 1024);
+  const maxConversations = positiveInt('maxConversations', options.maxConversations, 1000);
   return {
     maxMessages: positiveInt('maxMessages', options.maxMessages, DEFAULT_CONVERSATION_LIMITS.maxMessages),
     maxBytes: positiveInt('maxBytes', options.maxBytes, DEFAULT_CONVERSATION_LIMITS.maxBytes),
-    maxTotalBytes: positiveInt('maxTotalBytes', options.maxTotalBytes, 64 * 1024 * 1024),
+    maxTotalBytes,
     ttlMs: positiveInt('ttlMs', options.ttlMs, 3_600_000),
-    maxConversations: positiveInt('maxConversations', options.maxConversations, 1000),
+    maxConversations,
+    maxConversationsPerOwner: perOwner(
+      'maxConversationsPerOwner',
+      options.maxConversationsPerOwner,
+      'maxConversations',
+      maxConversations,
+    ),
+    maxBytesPerOwner: perOwner('maxBytesPerOwner', options.maxBytesPerOwner, 'maxTotalBytes', maxTotalBytes),
     now: options.now ?? Date.now,
   };
+}
+
+/** A per-owner bound: a quarter of its total unless given, and never above the total. */
+function perOwner(name: string, value: number | undefined, totalName: string, total: number): number {
+  const chosen = positiveInt(name, value, Math.max(1, Math.floor(total / 4)));
+  if (chosen > total) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`${name}\` to be at most \`${totalName}\` (${total}), got ${chosen}: one owner cannot hold more than the store. Set it to ${total} to bound owners by the total alone.`,
+    );
+  }
+  return chosen;
 }

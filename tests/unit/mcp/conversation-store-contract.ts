@@ -78,7 +78,8 @@ export function conversationStoreContract(name: string, make: StoreFactory): voi
     });
 
     it('bounds the total across conversations, dropping the least recently saved', async () => {
-      const store = await make({ maxBytes: 2000, maxTotalBytes: 5000 });
+      // One owner, its own bound the total's: the total bound alone is at work.
+      const store = await make({ maxBytes: 2000, maxTotalBytes: 5000, maxBytesPerOwner: 5000 });
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) ids.push(await store.save(turn(i, 1500)));
       const held = [];
@@ -91,7 +92,12 @@ export function conversationStoreContract(name: string, make: StoreFactory): voi
 
     it('expires after the TTL and drops the least recently saved past maxConversations', async () => {
       let now = 1000;
-      const store = await make({ ttlMs: 50, maxConversations: 2, now: () => now });
+      const store = await make({
+        ttlMs: 50,
+        maxConversations: 2,
+        maxConversationsPerOwner: 2,
+        now: () => now,
+      });
       const a = await store.save(turn(1));
       const b = await store.save(turn(2));
       await store.save(turn(3));

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestBytes } from '../../../src/core/request-bytes.js';
 import { RedisConversationStore } from '../../../src/scale/redis-conversation-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
-import { conversationStoreContract, turn } from './conversation-store-contract.js';
+import { conversationFairnessContract } from './conversation-fairness-contract.js';
+import { conversationStoreContract, type StoreFactory, turn } from './conversation-store-contract.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -23,10 +24,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-conversationStoreContract(
-  'RedisConversationStore',
-  async (options) => new RedisConversationStore(redis, { prefix: `c${++prefixSeq}`, ...options }),
-);
+const makeStore: StoreFactory = async (options) =>
+  new RedisConversationStore(redis, { prefix: `c${++prefixSeq}`, ...options });
+conversationStoreContract('RedisConversationStore', makeStore);
+conversationFairnessContract('RedisConversationStore', makeStore);
 
 describe('RedisConversationStore across instances', () => {
   it('lets another instance continue a conversation, and bounds the bytes cluster-wide', async () => {
@@ -87,6 +88,20 @@ describe('RedisConversationStore across instances', () => {
     expect(requestBytes({ messages: (await store.get(id)) ?? [] })).toBe(
       Buffer.byteLength(JSON.stringify({ messages: saved })),
     );
+  });
+
+  it('saves by the script hash, and sends the script again to a Redis that forgot it (SCRIPT FLUSH, a restart)', async () => {
+    const store = new RedisConversationStore(redis, { prefix: `f${++prefixSeq}` });
+    const first = await store.save(turn(1));
+    await redis.script('FLUSH');
+    const second = await store.save(turn(2));
+    expect(await store.get(first)).toEqual(turn(1));
+    expect(await store.get(second)).toEqual(turn(2));
+    expect((await store.usage()).conversations).toBe(2);
+    // Another error is not swallowed: a wrong type under one of the store's keys.
+    const broken = new RedisConversationStore(redis, { prefix: `w${++prefixSeq}` });
+    await redis.set(`w${prefixSeq}:conv:index`, 'not a sorted set');
+    await expect(broken.save(turn(3))).rejects.toThrow(/WRONGTYPE/);
   });
 
   it('lets Redis drop a conversation at its TTL', async () => {

@@ -5,19 +5,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requestBytes } from '../../../src/core/request-bytes.js';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { conversationBytes } from '../../../src/ports/conversation-limits.js';
+import { resolveConversationOptions } from '../../../src/ports/conversation-store.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
-import { conversationStoreContract, turn } from './conversation-store-contract.js';
+import { conversationFairnessContract } from './conversation-fairness-contract.js';
+import { conversationStoreContract, type StoreFactory, turn } from './conversation-store-contract.js';
 
 const stores: MemoryConversationStore[] = [];
 afterAll(() => {
   for (const store of stores) store.close();
 });
 
-conversationStoreContract('MemoryConversationStore', async (options) => {
+const makeStore: StoreFactory = async (options) => {
   const store = new MemoryConversationStore(options);
   stores.push(store);
   return store;
-});
+};
+conversationStoreContract('MemoryConversationStore', makeStore);
+conversationFairnessContract('MemoryConversationStore', makeStore);
 
 describe('MemoryConversationStore', () => {
   it('names each new conversation by a fresh version 4 UUID', async () => {
@@ -33,7 +37,11 @@ describe('MemoryConversationStore', () => {
   });
 
   it('keeps its byte total exact through replacement and eviction', async () => {
-    const store = new MemoryConversationStore({ maxTotalBytes: 3000, maxBytes: 2000 });
+    const store = new MemoryConversationStore({
+      maxTotalBytes: 3000,
+      maxBytesPerOwner: 3000,
+      maxBytes: 2000,
+    });
     stores.push(store);
     const id = await store.save(turn(1, 1000));
     await store.save(turn(1, 100), id);
@@ -102,5 +110,32 @@ describe('MemoryConversationStore', () => {
 
   it('refuses nonsense caps', () => {
     expect(() => new MemoryConversationStore({ maxBytes: 0 })).toThrow(/maxBytes/);
+    expect(() => new MemoryConversationStore({ maxConversationsPerOwner: 0 })).toThrow(
+      'Expected `maxConversationsPerOwner` to be a positive integer, got 0',
+    );
+    expect(() => new MemoryConversationStore({ maxBytesPerOwner: 1.5 })).toThrow(
+      'Expected `maxBytesPerOwner` to be a positive integer, got 1.5',
+    );
+    expect(() => new MemoryConversationStore({ maxConversations: 10, maxConversationsPerOwner: 11 })).toThrow(
+      'Expected `maxConversationsPerOwner` to be at most `maxConversations` (10), got 11',
+    );
+    expect(() => new MemoryConversationStore({ maxBytesPerOwner: 64 * 1024 * 1024 + 1 })).toThrow(
+      'Expected `maxBytesPerOwner` to be at most `maxTotalBytes` (67108864), got 67108865',
+    );
+  });
+
+  it('bounds each owner by a quarter of the totals unless told otherwise', () => {
+    const defaults = resolveConversationOptions();
+    expect(defaults.maxConversationsPerOwner).toBe(250);
+    expect(defaults.maxBytesPerOwner).toBe(16 * 1024 * 1024);
+    const raised = resolveConversationOptions({ maxConversations: 4000, maxTotalBytes: 1000 });
+    expect(raised.maxConversationsPerOwner).toBe(1000);
+    expect(raised.maxBytesPerOwner).toBe(250);
+    // Never below one, and equal to the total when asked (owners bounded by the total alone).
+    expect(resolveConversationOptions({ maxConversations: 3 }).maxConversationsPerOwner).toBe(1);
+    expect(
+      resolveConversationOptions({ maxConversations: 3, maxConversationsPerOwner: 3 })
+        .maxConversationsPerOwner,
+    ).toBe(3);
   });
 });
