@@ -80,12 +80,18 @@ function counting(calls: number[], aborted: string[]): ChatProvider {
   };
 }
 
-async function instance(prefix: string, work: boolean, closeTimeoutMs = 8_000): Promise<Instance> {
+async function instance(
+  prefix: string,
+  work: boolean,
+  closeTimeoutMs = 8_000,
+  maxConcurrent?: number,
+): Promise<Instance> {
   const calls: number[] = [];
   const aborted: string[] = [];
   const errors: unknown[] = [];
   const runtime = createRuntime({
     providers: [counting(calls, aborted)],
+    ...(maxConcurrent === undefined ? {} : { limits: { maxConcurrent } }),
     onError: (error) => errors.push(error),
     backend: await redisBackend({ url: redis.url, prefix, work, closeTimeoutMs }),
   });
@@ -236,6 +242,33 @@ describe('a session leased again by the instance running it (its lease lapsed)',
     } finally {
       raw.disconnect();
     }
+  }, 30_000);
+});
+
+describe('an instance that closes at its maxConcurrent (its leasing paused)', () => {
+  it('hands back what it runs, closes without giving up on anything, and another instance runs all', async () => {
+    const prefix = `cb${++prefixSeq}`;
+    const full = await instance(prefix, true, 8_000, 1);
+    const front = await instance(prefix, false);
+    const handles = [front.runtime.submit(hanging()), front.runtime.submit(hanging())];
+    await until(
+      async () => full.calls.length,
+      (n) => n === 1,
+    );
+    // At its bound: the second session waits in the queue, none of it here.
+    await sleep(300);
+    expect(full.calls).toEqual([1]);
+    await full.runtime.shutdown({ deadlineMs: 0 });
+    expect(forced(full.errors)).toEqual([]);
+    const next = await instance(prefix, true);
+    await until(
+      async () => next.calls.length,
+      (n) => n === 2,
+    );
+    expect(next.calls).toEqual([1, 2]);
+    for (const handle of handles) front.runtime.cancel(handle.id, 'the test cancels it');
+    const results = await Promise.all(handles.map((h) => h.result));
+    expect(results.map((r) => r.ok || r.error.code)).toEqual(['CANCELLED', 'CANCELLED']);
   }, 30_000);
 });
 
