@@ -13,6 +13,7 @@
 import type { TroupeError } from '../core/errors.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
+  boundsOf,
   type ConversationHolding,
   type ConversationOwner,
   type ConversationStore,
@@ -122,7 +123,8 @@ export class MemoryConversationStore implements ConversationStore {
     holder.bytes += entry.bytes;
     this.#totalBytes += entry.bytes;
     const o = this.#options;
-    while (holder.count > o.maxConversationsPerOwner || holder.bytes > o.maxBytesPerOwner) {
+    const own = boundsOf(o, owner);
+    while (holder.count > own.conversations || holder.bytes > own.bytes) {
       const oldest = holder.oldest;
       if (oldest === undefined || oldest === entry) break;
       this.#delete(oldest.id);

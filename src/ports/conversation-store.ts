@@ -6,8 +6,9 @@
  *
  * Eviction, the same in every store (the shared contract in tests/unit/mcp/ runs both):
  * 1. expired conversations go first;
- * 2. an owner past `maxConversationsPerOwner` or `maxBytesPerOwner` loses its own least recently
- *    saved conversation;
+ * 2. a named owner past `maxConversationsPerOwner` or `maxBytesPerOwner` loses its own least
+ *    recently saved conversation (`SHARED_OWNER` is held to the totals alone, `boundsOf`: a stdio
+ *    server or one without named tokens has one owner, which keeps the whole store as before);
  * 3. while the store is past `maxConversations` (or else `maxTotalBytes`), the largest holder by
  *    that bound (count, or bytes) loses its least recently saved conversation; between holders of
  *    the same size, the one whose oldest conversation is the least recently saved.
@@ -39,9 +40,9 @@ export interface ConversationStoreOptions {
   readonly ttlMs?: number;
   /** Most conversations held; the largest holder's least recently saved is dropped. @default 1000 */
   readonly maxConversations?: number;
-  /** Most conversations one owner holds; its own least recently saved go first. @default a quarter of `maxConversations` (250) */
+  /** Most conversations one named owner holds; its own least recently saved go first (callers without a named token share the totals). @default a quarter of `maxConversations` (250) */
   readonly maxConversationsPerOwner?: number;
-  /** Most bytes of message JSON one owner holds; its own least recently saved go first. @default a quarter of `maxTotalBytes` (16 MiB) */
+  /** Most bytes of message JSON one named owner holds; its own least recently saved go first (callers without a named token share the totals). @default a quarter of `maxTotalBytes` (16 MiB) */
   readonly maxBytesPerOwner?: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -103,6 +104,20 @@ export function resolveConversationOptions(
     maxBytesPerOwner: perOwner('maxBytesPerOwner', options.maxBytesPerOwner, 'maxTotalBytes', maxTotalBytes),
     now: options.now ?? Date.now,
   };
+}
+
+/**
+ * The bounds step 2 holds `owner` to. `SHARED_OWNER` is everyone without a named token: on stdio or a
+ * server without named tokens the only owner there is, so it gets the totals (step 3 still makes it
+ * pay first, being then the largest holder, when a named owner within its share saves).
+ */
+export function boundsOf(
+  options: ResolvedConversationOptions,
+  owner: ConversationOwner,
+): { readonly conversations: number; readonly bytes: number } {
+  return owner === SHARED_OWNER
+    ? { conversations: options.maxConversations, bytes: options.maxTotalBytes }
+    : { conversations: options.maxConversationsPerOwner, bytes: options.maxBytesPerOwner };
 }
 
 /** A per-owner bound: a quarter of its total unless given, and never above the total. */

@@ -16,6 +16,7 @@ import type { TroupeError } from '../core/errors.js';
 import { freezeKept } from '../core/request-bytes.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
+  boundsOf,
   type ConversationHolding,
   type ConversationOwner,
   type ConversationStore,
@@ -35,7 +36,7 @@ export interface RedisConversationStoreOptions extends ConversationStoreOptions 
 
 // KEYS: 1 index, 2 sizes, 3 total, 4 expiries, 5 seq, 6 owners, 7 obytes.
 // ARGV: 1 id, 2 record, 3 bytes, 4 now, 5 ttl, 6 maxConversations, 7 maxTotalBytes, 8 record key
-// prefix, 9 owner, 10 owner key prefix, 11 maxConversationsPerOwner, 12 maxBytesPerOwner.
+// prefix, 9 owner, 10 owner key prefix, 11 and 12 the owner's bounds (`boundsOf`: count, bytes).
 const SAVE = `
 local function drop(id)
   local size = tonumber(redis.call('HGET', KEYS[2], id) or '0')
@@ -156,6 +157,7 @@ export class RedisConversationStore implements ConversationStore {
     const trimmed = trimConversation(messages, this.#options);
     const now = this.#options.now();
     const { ttlMs, maxConversations, maxTotalBytes } = this.#options;
+    const own = boundsOf(this.#options, owner);
     const stored: Stored = { messages: trimmed.messages, expiresAt: now + ttlMs, sizes: trimmed.sizes };
     const args = [
       7,
@@ -176,8 +178,8 @@ export class RedisConversationStore implements ConversationStore {
       `${this.#prefix}:c:`,
       owner,
       `${this.#prefix}:o:`,
-      this.#options.maxConversationsPerOwner,
-      this.#options.maxBytesPerOwner,
+      own.conversations,
+      own.bytes,
     ] as const;
     // By its hash (the script is 2.5 KB, sent and hashed again on every EVAL); a Redis that does
     // not know it yet (restarted, or a first save) gets it whole once.

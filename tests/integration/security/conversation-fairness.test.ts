@@ -75,13 +75,17 @@ it("a named token's burst of one-shot chats evicts its own conversations, not an
   expect(kept.ok).toBe(true);
 });
 
-it('clients without a named token share one pool: two MCP sessions are bounded as one owner', async () => {
-  const h = await startHarness({ context: { conversations: { maxConversationsPerOwner: 2 } } });
+it('clients without a named token share one pool: two MCP sessions are one owner, held to the totals', async () => {
+  const h = await startHarness({
+    context: { conversations: { maxConversations: 2, maxConversationsPerOwner: 1 } },
+  });
   harnesses.push(h);
   const one = await h.client('legacy');
   const two = await h.client('legacy');
   const first = await chat(one, { prompt: 'one' });
   await chat(two, { prompt: 'two' });
+  // Two conversations past the per-owner bound of 1: the shared pool is held to the totals only.
+  expect((await h.mcp.conversations.usage()).conversations).toBe(2);
   await chat(two, { prompt: 'three' });
   const gone = await chat(one, { prompt: 'again', continuation_id: first.continuation_id });
   expect(gone.ok).toBe(false);

@@ -98,10 +98,12 @@ export function conversationFairnessContract(name: string, make: StoreFactory): 
       expect(await held(store, [b1, a2, b2])).toEqual([false, true, true]);
     });
 
-    it('every caller without a named token is one owner: the shared pool is bounded as one', async () => {
-      const store = await make({ maxConversationsPerOwner: 2 });
+    it('every caller without a named token is one owner, held to the totals alone: the largest, it pays first', async () => {
+      const store = await make({ maxConversations: 3, maxConversationsPerOwner: 1 });
       const first = await store.save(turn(1)); // no owner given: the shared one
       const second = await store.save(turn(2), undefined, SHARED_OWNER);
+      // Two shared conversations past a per-owner bound of 1: a stdio server keeps the whole store.
+      expect(await held(store, [first, second])).toEqual([true, true]);
       const named = await store.save(turn(3), 'n1', A);
       const third = await store.save(turn(4));
       expect(await held(store, [first, second, third, named])).toEqual([false, true, true, true]);
@@ -246,7 +248,11 @@ class FairnessModel {
     this.#held = this.#held.filter((c) => c.expiresAt > now && c.id !== id);
     this.#held.push({ id, owner, bytes, seq: ++this.#seq, expiresAt: now + o.ttlMs });
     const mine = () => this.#held.filter((c) => c.owner === owner);
-    while (mine().length > o.maxConversationsPerOwner || sumOf(mine()) > o.maxBytesPerOwner) {
+    // The shared owner (everyone without a named token) is held to the totals alone.
+    const shared = owner === SHARED_OWNER;
+    const maxCount = shared ? o.maxConversations : o.maxConversationsPerOwner;
+    const maxBytes = shared ? o.maxTotalBytes : o.maxBytesPerOwner;
+    while (mine().length > maxCount || sumOf(mine()) > maxBytes) {
       const oldest = mine()[0] as ModelConversation;
       if (oldest.id === id) break;
       this.#drop(oldest.id);
