@@ -27,6 +27,10 @@ export interface Bootstrapped {
   readonly closeProviders: () => Promise<void>;
 }
 
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
 export async function bootstrap(
   env: NodeJS.ProcessEnv,
@@ -51,6 +55,11 @@ export async function bootstrap(
     ...(settings?.breakers === undefined ? {} : { breakers: settings.breakers }),
     ...(settings?.budgets === undefined ? {} : { budgets: settings.budgets }),
     ...(backend === undefined ? {} : { backend }),
+    // Failures nobody awaits (a throwing subscriber, a cluster close that had to be forced) go to
+    // the server's log, scrubbed like every line, instead of a bare Node warning.
+    ...(logger === undefined
+      ? {}
+      : { onError: (error: unknown) => logger.error({ err: error }, `runtime: ${describeError(error)}`) }),
     ...watch,
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
