@@ -100,18 +100,21 @@ describe('a dead provider opens its breaker and recovers', () => {
     const local = createRuntime({
       providers: [provider],
       defaults: { provider: 'local', maxAttempts: 1 },
-      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000, minTimeoutMs: 80 },
+      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000, minTimeoutMs: 300 },
     });
+    // The server echoes the prompt in 4-character chunks: 400 characters are 100 chunks.
+    const prompt = 'word '.repeat(80);
     const streamed = (model: string, timeoutMs: number) =>
-      local.submit({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs })
+      local.submit({ model, stream: true, messages: [{ role: 'user', content: prompt }] }, { timeoutMs })
         .result;
     try {
-      // A chunk every 40 ms, cut at 200 ms: out longer than minTimeoutMs, never silent that long.
-      const flowing = await Promise.all([1, 2, 3].map(() => streamed('fault:ok:chunk-ms=40', 200)));
+      // A chunk every 20 ms for 2 s, cut at 400 ms: out longer than minTimeoutMs, never silent that
+      // long (a loaded machine would have to stall the loop for 280 ms to make it so).
+      const flowing = await Promise.all([1, 2, 3].map(() => streamed('fault:ok:chunk-ms=20', 400)));
       expect(flowing.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT', 'TIMED_OUT']);
       expect((await streamed('fault:ok', 5_000)).ok).toBe(true);
-      // Two chunks, then nothing until the deadline: silent for about 200 ms.
-      const stalled = await Promise.all([1, 2].map(() => streamed('fault:stall:after=2', 200)));
+      // Two chunks, then nothing until the deadline: silent for about 400 ms.
+      const stalled = await Promise.all([1, 2].map(() => streamed('fault:stall:after=2', 400)));
       expect(stalled.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT']);
       const refused = await streamed('fault:ok', 5_000);
       expect(refused.ok ? '' : refused.error.message).toContain('(last TIMED_OUT)');
