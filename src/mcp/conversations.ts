@@ -7,8 +7,9 @@
  * after the TTL, no client can make the server keep more than the caps, and no owner's burst evicts
  * another's conversations while it holds more than they do (the policy: `conversation-store.ts`).
  *
- * Cost a save: O(1) (Maps in save order, one for all, one per owner), but for the rare save past a
- * total bound, which scans the owners (named tokens, plus one shared owner) to find the largest.
+ * Cost a save: O(1) (one Map in save order for all, and each owner's conversations a list linked
+ * through the entries), but for the rare save past a total bound, which scans the owners (named
+ * tokens, plus one shared owner) to find the largest.
  */
 import type { TroupeError } from '../core/errors.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
@@ -66,7 +67,10 @@ export class MemoryConversationStore implements ConversationStore {
   constructor(options: ConversationStoreOptions = {}) {
     this.#options = resolveConversationOptions(options);
     // Expired entries are also refused on read; the sweep only returns their memory.
-    this.#sweep = setInterval(() => this.#dropExpired(), Math.min(this.#options.ttlMs, 60_000));
+    this.#sweep = setInterval(
+      () => this.#dropExpired(this.#options.now()),
+      Math.min(this.#options.ttlMs, 60_000),
+    );
     this.#sweep.unref();
   }
 
@@ -97,7 +101,7 @@ export class MemoryConversationStore implements ConversationStore {
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
     for (const message of trimmed.messages) freezeMessage(message);
     const now = this.#options.now();
-    this.#dropExpiredFirst(now);
+    this.#dropExpired(now);
     let holder = this.#holders.get(owner);
     if (holder === undefined) {
       holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
@@ -204,18 +208,13 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   /** The expired go before anything is evicted; they are the oldest (one TTL), so this stops at the first live one. */
-  #dropExpiredFirst(now: number): void {
+  #dropExpired(now: number): void {
     const first = this.#entries.values().next().value;
     if (first === undefined || first.expiresAt > now) return; // the common case, without a loop
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt > now) return;
       this.#delete(id);
     }
-  }
-
-  #dropExpired(): void {
-    const now = this.#options.now();
-    for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#delete(id);
   }
 }
 

@@ -7,7 +7,7 @@
  * and `onError` hears which step it was. Nothing promised is lost: a session whose hand-back did
  * not reach the queue keeps its job, whose lease lapses, and another instance takes it over.
  */
-import type { Clock } from '../core/clock.js';
+import { type Clock, settlesWithin } from '../core/clock.js';
 import type { ClusterPorts } from '../runtime/ports.js';
 import type { Inflight } from './inflight.js';
 
@@ -39,7 +39,10 @@ export async function closeWithin(c: Closing): Promise<void> {
   /** The step that did not end within the bound. */
   let stuck: string | undefined;
   const step = async (what: string, work: () => Promise<unknown>) => {
-    if (stuck === undefined && !(await within(clock, deadlineAt, work(), c.onError))) stuck = what;
+    if (stuck !== undefined) return;
+    // A step that fails has ended: its failure goes to onError, and the close goes on.
+    const ended = work().catch(c.onError);
+    if (!(await settlesWithin(clock, ended, Math.max(0, deadlineAt - clock.now())))) stuck = what;
   };
   await step('the hand-back of its running sessions', () => c.handingBack);
   await step("its queue's Workers to stop", () => c.leasing);
@@ -62,29 +65,4 @@ export async function closeWithin(c: Closing): Promise<void> {
         `lease lapses. If ${name} is slow to answer, raise closeTimeoutMs`,
     ),
   );
-}
-
-/** Whether `work` settles before `deadlineAt` on `clock`; a failure goes to `onError` (it ended). */
-async function within(
-  clock: Clock,
-  deadlineAt: number,
-  work: Promise<unknown>,
-  onError: (error: unknown) => void,
-): Promise<boolean> {
-  let timer: unknown;
-  const bound = new Promise<false>((resolve) => {
-    timer = clock.setTimeout(() => resolve(false), Math.max(0, deadlineAt - clock.now()));
-  });
-  try {
-    const ended = work.then(
-      () => true as const,
-      (error: unknown) => {
-        onError(error);
-        return true as const;
-      },
-    );
-    return await Promise.race([ended, bound]);
-  } finally {
-    clock.clearTimeout(timer);
-  }
 }

@@ -6,7 +6,7 @@
  * event published, a sweep) went out on a connection that was closing and reached `onError` as
  * "Connection is closed." after `shutdown()` had resolved.
  */
-import type { Clock } from '../core/clock.js';
+import { type Clock, settlesWithin } from '../core/clock.js';
 import type { ClusterPorts } from '../runtime/ports.js';
 
 export class Inflight {
@@ -67,19 +67,12 @@ export class Inflight {
    * after each turn until it stays empty.
    */
   async drain(clock: Clock, boundMs: number): Promise<void> {
-    let timer: unknown;
-    const bound = new Promise<'bound'>((resolve) => {
-      timer = clock.setTimeout(() => resolve('bound'), boundMs);
-    });
-    try {
-      for (;;) {
-        await nextTurn();
-        if (this.pending.size === 0) return;
-        const settled = Promise.allSettled([...this.pending]).then(() => 'settled' as const);
-        if ((await Promise.race([settled, bound])) === 'bound') return;
-      }
-    } finally {
-      clock.clearTimeout(timer);
+    const deadlineAt = clock.now() + boundMs;
+    for (;;) {
+      await nextTurn();
+      if (this.pending.size === 0) return;
+      const left = Math.max(0, deadlineAt - clock.now());
+      if (!(await settlesWithin(clock, Promise.allSettled([...this.pending]), left))) return;
     }
   }
 }
