@@ -103,3 +103,14 @@ export function text(result: unknown): string {
   const content = (result as { content: { type: string; text?: string }[] }).content;
   return content.map((c) => c.text ?? '').join('\n');
 }
+
+/** An SDK client over Streamable HTTP that sends `token` as its bearer token. */
+export async function clientWith(h: Harness, token: string): Promise<Client> {
+  const client = new Client({ name: 'token-client', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(h.url, {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}

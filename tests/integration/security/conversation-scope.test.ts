@@ -5,24 +5,14 @@
  * conversation still continues from a new MCP session, as a reconnecting client needs. SDK client
  * over Streamable HTTP.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
-import { type Harness, startHarness, structured } from '../mcp/harness.js';
+import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
   await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
 });
-
-async function clientWith(h: Harness, token: string): Promise<Client> {
-  const client = new Client({ name: 'conv', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(h.url, {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
-}
 
 const chat = (client: Client, args: Record<string, unknown>) =>
   client.callTool({ name: 'chat', arguments: { provider: 'fast', ...args } }).then(structured);

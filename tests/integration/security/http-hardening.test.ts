@@ -5,7 +5,7 @@
  * conversation cap through the chat tool.
  */
 import { connect as netConnect } from 'node:net';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
   CreateTaskResultV1Schema,
   GetTaskResultV1Schema,
@@ -13,7 +13,7 @@ import {
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../../src/mcp/http.js';
-import { type Harness, type HarnessOptions, startHarness, structured } from '../mcp/harness.js';
+import { clientWith, type Harness, type HarnessOptions, startHarness, structured } from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -42,16 +42,6 @@ function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
     },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-}
-
-async function clientWith(h: Harness, token: string): Promise<Client> {
-  const client = new Client({ name: 'sec', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(h.url, {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
 }
 
 describe('exposure', () => {
