@@ -27,10 +27,6 @@ export interface Bootstrapped {
   readonly closeProviders: () => Promise<void>;
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Builds the runtime and MCP context from the environment (provider keys, TROUPE_PROVIDERS_FILE, TROUPE_ROOTS). */
 export async function bootstrap(
   env: NodeJS.ProcessEnv,
@@ -59,7 +55,13 @@ export async function bootstrap(
     // the server's log, scrubbed like every line, instead of a bare Node warning.
     ...(logger === undefined
       ? {}
-      : { onError: (error: unknown) => logger.error({ err: error }, `runtime: ${describeError(error)}`) }),
+      : {
+          onError: (error: unknown) =>
+            logger.error(
+              { err: error },
+              `runtime: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+        }),
     ...watch,
   });
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
