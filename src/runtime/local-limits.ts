@@ -107,8 +107,7 @@ export class LocalLimits {
   private ask(record: SessionRecord, lapsesAt: number, shared: NonNullable<LocalLimits['shared']>): void {
     // A hop asks its target's limits, and leaves its provider's slot while it waits.
     const target = this.targetOf(record);
-    const hop = target.provider !== record.provider;
-    if (hop) this.leaveLane(record);
+    if (this.hops(record, target.provider)) this.leaveLane(record);
     const start = this.startOf(record, target.model, lapsesAt);
     // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
     shared.limiter
@@ -123,7 +122,7 @@ export class LocalLimits {
           }
           if (got.ok) {
             this.asking.delete(record);
-            if (hop) this.enterLane(record, target.provider);
+            this.enterLane(record, target.provider);
             record.waitingFor = undefined;
             record.limitStart = start;
             shared.go(record);
@@ -145,7 +144,7 @@ export class LocalLimits {
           this.asking.delete(record);
           shared.onError(error);
           if (record.result !== null) return;
-          if (hop) this.enterLane(record, target.provider);
+          this.enterLane(record, target.provider);
           shared.go(record);
         },
       );
@@ -177,6 +176,15 @@ export class LocalLimits {
     return target ?? { provider: record.provider, model: record.input.model };
   }
 
+  /**
+   * Whether a session's next call is a hop: it goes to another provider than the slot it holds, or
+   * it holds none (it left its queue for a fallback, `reroutes`), even when that fallback is another
+   * model of the same provider: every call in flight holds a slot of the provider it goes to.
+   */
+  private hops(record: SessionRecord, provider: string): boolean {
+    return record.admitted && (record.laneless === true || provider !== record.provider);
+  }
+
   /** A hop leaves its provider's slot (once): it keeps only its global one while it waits. */
   leaveLane(record: SessionRecord): void {
     if (record.laneless === true || !record.admitted) return;
@@ -184,9 +192,10 @@ export class LocalLimits {
     record.laneless = true;
   }
 
+  /** A session without a slot (a hop, once let go) takes one of `provider`'s; others hold theirs. */
   private enterLane(record: SessionRecord, provider: string): void {
-    // Stryker disable next-line ConditionalExpression: a hop always left its slot (leaveLane) before it enters the next.
-    if (record.laneless === true) this.lanes.enter(provider);
+    if (record.laneless !== true) return;
+    this.lanes.enter(provider);
     record.laneless = false;
     record.provider = provider;
   }
@@ -224,14 +233,13 @@ export class LocalLimits {
     if (record.work.kind !== 'chat' || this.shared !== undefined) return true;
     const target = this.targetOf(record);
     const provider = target.provider;
-    const hop = record.admitted && provider !== record.provider;
-    if (hop) {
+    if (this.hops(record, provider)) {
       this.leaveLane(record);
       if (!this.lanes.hasRoom(provider)) return this.refuse(record, 'maxConcurrent', null);
     }
     // Nothing configured and no cooldown ever: nothing to count.
     if (!this.config.has(provider) && this.state.readNow(providerKey(provider)) === undefined) {
-      if (hop) this.enterLane(record, provider);
+      this.enterLane(record, provider);
       record.waitingFor = undefined;
       return true;
     }
@@ -240,7 +248,7 @@ export class LocalLimits {
     if (got.ok) {
       record.waitingFor = undefined;
       record.limitStart = start;
-      if (hop) this.enterLane(record, provider);
+      this.enterLane(record, provider);
       if (!record.admitted) this.laneHeld.delete(provider);
       return true;
     }

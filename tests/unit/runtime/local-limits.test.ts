@@ -199,18 +199,26 @@ describe('LocalLimits: a fallback hop', () => {
     expect(lanes).toEqual(['leave p', 'enter q', 'leave p']);
   });
 
-  it('a session moved on to another model of its provider without a slot takes none', () => {
-    const { limits, lanes } = setup({ p: { models: { n: { requestsPerMinute: 5 } } } });
+  it("a session moved on to another model of its provider without a slot waits for room in that provider's slots, then takes one", () => {
+    // A queued session rerouted to a fallback on its own provider (another model) left its queue
+    // without a slot (`reroutes`): its call holds one of its provider's like any other.
+    const { limits, lanes, full } = setup({ p: { models: { n: { requestsPerMinute: 5 } } } });
+    full.add('free');
     const chain = [target('free', 'm'), target('free', 'n')];
     const a = record('a', { admitted: true, provider: 'free', targets: chain, at: 1 });
     a.laneless = true;
+    expect(limits.gate(a, LAPSE)).toBe(false);
+    expect(a.waitingFor).toBe('maxConcurrent');
+    expect(lanes).toEqual([]);
+    full.delete('free');
     expect(limits.gate(a, LAPSE)).toBe(true);
     const b = record('b', { admitted: true, targets: [target('p', 'm'), target('p', 'n')], at: 1 });
     b.laneless = true;
     expect(limits.gate(b, LAPSE)).toBe(true);
     expect(b.limitStart?.model).toBe('n');
-    expect(lanes).toEqual([]);
-    expect([a.laneless, b.laneless]).toEqual([true, true]);
+    expect(lanes).toEqual(['enter free', 'enter p']);
+    expect([a.laneless, b.laneless]).toEqual([false, false]);
+    expect([a.provider, b.provider]).toEqual(['free', 'p']);
   });
 
   it('a session at its first target, or not yet admitted, is no hop', () => {
