@@ -9,7 +9,8 @@
  * - At the end of the pause (`provider.tick`): `probing`. One session goes (`provider.probe`);
  *   the rest wait for its answer. An answer that is not a 429 (`provider.answered`) opens the
  *   provider; another 429 cools it down again. A probe that ends with no answer (cancelled, timed
- *   out) lets the next session probe. A probe still running `PROBE_ACCEPTED_MS` after it started
+ *   out), or whose session's run deadline passed (`lapsesAt`: an instance lost mid-probe tells no
+ *   end), lets the next session probe. A probe still running `PROBE_ACCEPTED_MS` after it started
  *   was accepted (a rate-limited request is refused at once, before any generation), so the
  *   provider opens then: a long completion as the probe does not hold the whole provider, and a
  *   probe whose instance was lost does not hold it past that either.
@@ -23,9 +24,14 @@ import { assign, setup, transition } from 'xstate';
 export interface ProviderContext {
   /** When the cooldown ends (`coolingDown`). */
   readonly until: number | null;
-  /** The session probing (`probing`), and when its probe lapses. */
+  /**
+   * The session probing (`probing`); when its probe lapses (its session's run deadline, at most
+   * `probeAcceptedAt`); and when it counts as accepted (`PROBE_ACCEPTED_MS` after it started).
+   * A snapshot stored by an older version has no `probeAcceptedAt`: its lapse opens the provider.
+   */
   readonly probe: string | null;
   readonly probeLapsesAt: number | null;
+  readonly probeAcceptedAt?: number | null;
   /** Cooldowns so far (a counter for metrics). */
   readonly cooldowns: number;
 }
@@ -72,6 +78,7 @@ export const providerMachine = setup({
       until: ({ event }) => cooldownUntil(event),
       probe: null,
       probeLapsesAt: null,
+      probeAcceptedAt: null,
       cooldowns: ({ context }) => context.cooldowns + 1,
     }),
     extendCooldown: assign({
@@ -80,21 +87,27 @@ export const providerMachine = setup({
     takeProbe: assign({
       probe: ({ event }) => (event as Extract<ProviderMachineEvent, { type: 'provider.probe' }>).sessionId,
       probeLapsesAt: ({ event }) =>
-        (event as Extract<ProviderMachineEvent, { type: 'provider.probe' }>).lapsesAt,
+        Math.min(
+          (event as Extract<ProviderMachineEvent, { type: 'provider.probe' }>).lapsesAt,
+          event.now + PROBE_ACCEPTED_MS,
+        ),
+      probeAcceptedAt: ({ event }) => event.now + PROBE_ACCEPTED_MS,
     }),
-    dropProbe: assign({ probe: null, probeLapsesAt: null }),
-    clear: assign({ until: null, probe: null, probeLapsesAt: null }),
+    dropProbe: assign({ probe: null, probeLapsesAt: null, probeAcceptedAt: null }),
+    clear: assign({ until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null }),
   },
   guards: {
     cooldownOver: ({ context, event }) => event.now >= (context.until ?? Number.NEGATIVE_INFINITY),
     noProbe: ({ context }) => context.probe === null,
     isProbe: ({ context, event }) => 'sessionId' in event && event.sessionId === context.probe,
-    probeLapsed: ({ context, event }) => context.probeLapsesAt !== null && event.now >= context.probeLapsesAt,
+    probeLapsed: ({ context, event }) => event.now >= (context.probeLapsesAt ?? Number.POSITIVE_INFINITY),
+    probeAccepted: ({ context, event }) =>
+      event.now >= (context.probeAcceptedAt ?? context.probeLapsesAt ?? Number.POSITIVE_INFINITY),
   },
 }).createMachine({
   id: 'provider',
   initial: 'open',
-  context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+  context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 0 },
   states: {
     open: {
       on: { 'provider.rateLimited': { target: 'coolingDown', actions: 'startCooldown' } },
@@ -112,7 +125,10 @@ export const providerMachine = setup({
         'provider.probe': { guard: 'noProbe', actions: 'takeProbe' },
         'provider.answered': { guard: 'isProbe', target: 'open', actions: 'clear' },
         'provider.probeEnded': { guard: 'isProbe', actions: 'dropProbe' },
-        'provider.tick': { guard: 'probeLapsed', target: 'open', actions: 'clear' },
+        'provider.tick': [
+          { guard: 'probeAccepted', target: 'open', actions: 'clear' },
+          { guard: 'probeLapsed', actions: 'dropProbe' },
+        ],
       },
     },
   },
@@ -122,7 +138,7 @@ export type ProviderMachine = typeof providerMachine;
 
 export const initialProviderSnapshot = (): ProviderSnapshot => ({
   value: 'open',
-  context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+  context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 0 },
 });
 
 /** One transition of the provider machine, as a pure function of its plain snapshot. */

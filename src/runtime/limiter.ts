@@ -10,7 +10,6 @@
  */
 import {
   initialProviderSnapshot,
-  PROBE_ACCEPTED_MS,
   type ProviderMachineEvent,
   type ProviderSnapshot,
   providerGate,
@@ -78,7 +77,7 @@ export function acquireProvider(limits: RateLimits, start: Start) {
         type: 'provider.probe',
         now: start.now,
         sessionId: start.sessionId,
-        lapsesAt: Math.min(start.lapsesAt, start.now + PROBE_ACCEPTED_MS),
+        lapsesAt: start.lapsesAt,
       });
     }
     const slot =

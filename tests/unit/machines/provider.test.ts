@@ -98,7 +98,7 @@ describe('provider cooldown machine', () => {
     const answered = providerStep(probing, { type: 'provider.answered', now: 20, sessionId: 'p' });
     expect(answered).toEqual({
       value: 'open',
-      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 1 },
+      context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 1 },
     });
   });
 
@@ -116,7 +116,7 @@ describe('provider cooldown machine', () => {
     expect(providerStep(probing, probe('q')).context.probe).toBe('p');
     expect(initialProviderSnapshot()).toEqual({
       value: 'open',
-      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 0 },
+      context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 0 },
     });
   });
 
@@ -132,6 +132,41 @@ describe('provider cooldown machine', () => {
     expect(providerGate(other, 12)).toEqual({ kind: 'wait', at: 10 + PROBE_ACCEPTED_MS });
   });
 
+  it("a probe whose session's run deadline passed before PROBE_ACCEPTED_MS hands the probe to the next session", () => {
+    // Its session timed out (or its instance was lost) without an answer: nothing says the
+    // provider takes calls again, so one more session probes; the rest still wait.
+    const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+      type: 'provider.probe',
+      now: 10,
+      sessionId: 'p',
+      lapsesAt: 500,
+    });
+    expect(probing.context.probeAcceptedAt).toBe(10 + PROBE_ACCEPTED_MS);
+    expect(providerGate(probing, 499)).toEqual({ kind: 'wait', at: 500 });
+    expect(providerGate(probing, 500)).toEqual({ kind: 'probe' });
+    const lapsed = providerStep(probing, { type: 'provider.tick', now: 500 });
+    expect(lapsed).toEqual({
+      value: 'probing',
+      context: { until: 10, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 1 },
+    });
+    // The next probe is timed from its own start.
+    const next = providerStep(lapsed, { type: 'provider.probe', now: 500, sessionId: 'q', lapsesAt: 5000 });
+    expect(providerGate(next, 500 + PROBE_ACCEPTED_MS - 1)).toEqual({
+      kind: 'wait',
+      at: 500 + PROBE_ACCEPTED_MS,
+    });
+    expect(providerGate(next, 500 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'go' });
+  });
+
+  it('a probe stored by an older version (no probeAcceptedAt) opens the provider when it lapses', () => {
+    const old = {
+      value: 'probing' as const,
+      context: { until: 10, probe: 'p', probeLapsesAt: 500, cooldowns: 1 },
+    };
+    expect(providerGate(old, 499)).toEqual({ kind: 'wait', at: 500 });
+    expect(providerGate(old, 500)).toEqual({ kind: 'go' });
+  });
+
   it('a lapsed probe opens the provider with nothing left of the cooldown or the probe', () => {
     const probing = providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
       type: 'provider.probe',
@@ -141,7 +176,7 @@ describe('provider cooldown machine', () => {
     });
     expect(providerStep(probing, { type: 'provider.tick', now: 10 + PROBE_ACCEPTED_MS })).toEqual({
       value: 'open',
-      context: { until: null, probe: null, probeLapsesAt: null, cooldowns: 1 },
+      context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 1 },
     });
   });
 });
