@@ -63,7 +63,12 @@ export class Submit implements Command {
       world.handles.push(handle);
     } catch (error) {
       const code = error instanceof TroupeError ? error.code : 'unknown';
-      if (!(code === 'SHUTTING_DOWN' && world.shutDown) && code !== 'QUEUE_FULL') throw error;
+      // Refused as it must be: after the shutdown, past the queue's bound, larger than that bound.
+      const expected =
+        (code === 'SHUTTING_DOWN' && world.shutDown) ||
+        code === 'QUEUE_FULL' ||
+        (code === 'INVALID_REQUEST' && world.bytes.tooLarge(world.runtime, request));
+      if (!expected) throw error;
     }
     await settle();
   }

@@ -14,8 +14,12 @@ export class QueuedBytesCheck {
 
   /** A request the runtime accepted: its size as its provider gets it (no `provider`, `stream`). */
   submitted(id: string, request: SessionRequest): void {
-    const { provider: _provider, stream: _stream, ...sent } = request;
-    this.sizes.set(id, Buffer.byteLength(JSON.stringify(sent)));
+    this.sizes.set(id, sizeOf(request));
+  }
+
+  /** Whether the runtime must refuse a request outright: larger than the whole queue's bound. */
+  tooLarge(runtime: Runtime, request: SessionRequest): boolean {
+    return sizeOf(request) > runtime.status({ recent: 0 }).maxQueuedBytes;
   }
 
   /** Compares what the runtime holds with the sum over the sessions queued now. */
@@ -35,4 +39,9 @@ export class QueuedBytesCheck {
       });
     }
   }
+}
+
+function sizeOf(request: SessionRequest): number {
+  const { provider: _provider, stream: _stream, ...sent } = request;
+  return Buffer.byteLength(JSON.stringify(sent));
 }

@@ -72,6 +72,70 @@ describe('runtime model (fast-check)', () => {
   });
 });
 
+describe('runtime model: counterexamples found, pinned', () => {
+  it("a queued session rerouted past a cooldown to another model of its own provider holds that provider's slot", async () => {
+    // Found by the property (seed -2036334163): #3 left its queue for its fallback (p0 again) while
+    // p0 cooled down, without a slot of p0; once p0 cooled it called p0 beside #2, limit 1.
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 2,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: { p0: { requestsPerMinute: 3 } },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(0, 0, 50, 50),
+      new Settle(0, 'rateLimited'), // p0 cools down for 500 ms
+      new Submit(0, 0, 50, 2501),
+      new Submit(0, 0, 2501, 50, [0]), // cannot wait 500 ms in the queue: moves on to p0 at once
+      new Advance(500),
+      new Advance(1000),
+      new Advance(1000),
+    ]);
+    expect(violations).toEqual([]);
+  });
+  it('a probe whose session times out before it is accepted hands the probe on: the next session alone probes', async () => {
+    // Found by the property (seed -1513756270): p2's probe reached its run deadline at 501 ms, and
+    // its lapse opened p2, so the two sessions queued behind it both went, where one probes.
+    const limits = {
+      maxConcurrent: 3,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 1,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: { p0: { requestsPerMinute: 1 } },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(2, 0, 501, 50),
+      new Settle(0, 'rateLimited'), // p2 cools down for 500 ms; the session retries then, as the probe
+      new Submit(0, 0, 501, 50),
+      new Advance(500),
+      new Submit(2, 0, 50, 50),
+      new Advance(1), // the probe's run deadline: the session queued on p2 probes now
+      new Submit(2, 0, 50, 50), // and this one waits for its answer
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a request larger than maxQueuedBytes is refused at submit, and the model expects that', async () => {
+    const limits = {
+      maxConcurrent: 1,
+      perProvider: {},
+      maxQueued: 1,
+      maxQueuedBytes: 600,
+      fairnessEvery: 1,
+      historySize: 0,
+    };
+    const { Submit } = await scenarioCommands();
+    // 601 bytes with its fallbacks: refused; the model checks the size itself before it accepts that.
+    expect(await runScenario(limits, [new Submit(0, 0, 50, 50, [0, 0, 0], false, 399)])).toEqual([]);
+    expect(await runScenario(limits, [new Submit(0, 0, 50, 50, [0, 0, 0], false, 398)])).toEqual([]);
+  });
+});
+
 describe('runtime model with circuit breakers', () => {
   it('keeps every invariant while a breaker opens, fails calls fast, and a probe closes it', async () => {
     const limits = {
