@@ -45,7 +45,12 @@ it('own-server.mjs: serves its own session-run tool beside prefixed troupe tools
     letters: 5,
     session: { state: 'done', provider: 'lookups', attempts: 1 },
   });
-  expect(progress).toContain('1/1: found');
+  // The first report, sent 50 ms before the result, arrives. Not the last one: sent just before the
+  // result, it reaches the SDK client in the same read on a loaded machine, and the client dispatches
+  // notifications a microtask late while the response retires the progress handler at once, so the
+  // client drops it (modelcontextprotocol/typescript-sdk#2580, open). troupe's own tools send no
+  // progress at a session's end for that reason.
+  expect(progress[0]).toBe('0/1: looking up actor');
 
   const late = await client.callTool({ name: 'lookup', arguments: { word: 'x', delay_ms: 60_000 } });
   expect(late.isError).toBe(true);
