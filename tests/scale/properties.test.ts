@@ -44,7 +44,8 @@ describe('runtime model on the cluster runtime over in-memory ports (fast-check)
         maxDeadlineMs: 600,
         maxCommands: 25,
       }),
-      { numRuns },
+      // As on Redis: a run that hangs fails on its own, with its seed and commands.
+      { numRuns, timeout: 20_000 },
     );
   }, 120_000);
 });
