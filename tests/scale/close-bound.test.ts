@@ -20,6 +20,7 @@ import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { RedisConversationStore } from '../../src/scale/redis-conversation-store.js';
 import { RedisTaskStore } from '../../src/scale/redis-task-store.js';
+import { withAbortLog } from '../support/abort-log.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let redis: RedisServer;
@@ -61,24 +62,8 @@ interface Instance {
 }
 
 /** A simulated provider `fast` that counts its calls and records their aborts. */
-function counting(calls: number[], aborted: string[]): ChatProvider {
-  const inner = createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } });
-  const watch = (signal: AbortSignal) => {
-    calls.push(calls.length + 1);
-    signal.addEventListener('abort', () => aborted.push(String(signal.reason)), { once: true });
-  };
-  return {
-    name: 'fast',
-    complete: (request, options) => {
-      watch(options.signal);
-      return inner.complete(request, options);
-    },
-    stream: (request, options) => {
-      watch(options.signal);
-      return inner.stream(request, options);
-    },
-  };
-}
+const counting = (calls: number[], aborted: string[]): ChatProvider =>
+  withAbortLog(createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } }), aborted, calls);
 
 async function instance(
   prefix: string,

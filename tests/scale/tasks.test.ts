@@ -26,6 +26,7 @@ import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { RedisTaskStore } from '../../src/scale/redis-task-store.js';
+import { withAbortLog } from '../support/abort-log.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 const TOKENS = [
@@ -58,22 +59,8 @@ interface Instance {
 }
 
 /** A simulated provider `fast` that records each request's abort. */
-function recording(aborted: string[]): ChatProvider {
-  const inner = createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } });
-  const watch = (signal: AbortSignal) =>
-    signal.addEventListener('abort', () => aborted.push(String(signal.reason)), { once: true });
-  return {
-    name: 'fast',
-    complete: (request, options) => {
-      watch(options.signal);
-      return inner.complete(request, options);
-    },
-    stream: (request, options) => {
-      watch(options.signal);
-      return inner.stream(request, options);
-    },
-  };
-}
+const recording = (aborted: string[]): ChatProvider =>
+  withAbortLog(createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } }), aborted);
 
 async function instance(prefix: string, work = true): Promise<Instance> {
   const aborted: string[] = [];

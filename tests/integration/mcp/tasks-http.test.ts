@@ -23,6 +23,7 @@ import { CreateTaskResultV2Schema, GetTaskResultV2Schema } from '@modelcontextpr
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { withAbortLog } from '../../support/abort-log.js';
 import { type Harness, type HarnessOptions, startHarness } from './harness.js';
 
 const harnesses: Harness[] = [];
@@ -67,24 +68,9 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
 
 /** A simulated provider that records each request's abort. */
 function recording(name: string): { provider: ChatProvider; aborted: string[] } {
-  const inner = createSimulatedProvider({ name, latencyMs: { min: 1, max: 5 } });
   const aborted: string[] = [];
-  const watch = (signal: AbortSignal) =>
-    signal.addEventListener('abort', () => aborted.push(String(signal.reason)), { once: true });
-  return {
-    aborted,
-    provider: {
-      name,
-      complete: (request, options) => {
-        watch(options.signal);
-        return inner.complete(request, options);
-      },
-      stream: (request, options) => {
-        watch(options.signal);
-        return inner.stream(request, options);
-      },
-    },
-  };
+  const inner = createSimulatedProvider({ name, latencyMs: { min: 1, max: 5 } });
+  return { aborted, provider: withAbortLog(inner, aborted) };
 }
 
 describe('MCP tasks, 2025-11-25 clients', () => {
