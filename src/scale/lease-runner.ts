@@ -164,6 +164,9 @@ export class LeaseRunner {
     const id = data.input.sessionId;
     const running = this.leased.get(id);
     if (running !== undefined) {
+      // Moved here by a hop whose run here has not yet let go (its queue's fetch beat the move's
+      // answer): it runs once that run has ended. Joined, it would end with its job, never called.
+      if (running.lease.provider !== lease.provider) return await running.done.then(() => this.run(lease));
       // Leased again while it runs here (its lock lapsed: not renewed in time, e.g. starved of CPU). The
       // run goes on under the new lease; a second run would make a second call that nothing stops.
       running.lease = lease;
@@ -392,8 +395,6 @@ export class LeaseRunner {
 
 /** The provider of the target a run record has reached (its first one without fallbacks). */
 function providerOf(input: Lease['session']['input'], run: RunRecord): string {
-  const routing = run.routing;
-  return routing === undefined
-    ? input.provider
-    : (input.targets?.[routing.target]?.provider ?? input.provider);
+  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
+  return target?.provider ?? input.provider;
 }

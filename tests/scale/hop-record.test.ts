@@ -70,13 +70,39 @@ function losingFirstMove(queue: SessionQueue): SessionQueue {
   });
 }
 
-function cluster({ failHops = false, loseMove = false } = {}) {
+/**
+ * A queue whose `moveTo` answers only when the test lets it (`late`), after the job is in its
+ * target's queue: as on Redis, where the deadline's write may answer after another connection has
+ * already fetched the moved job.
+ */
+function answeringMovesLate(queue: SessionQueue, late: (() => void)[]): SessionQueue {
+  return new Proxy(queue, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'lease') return typeof value === 'function' ? value.bind(target) : value;
+      const lease: SessionQueue['lease'] = (run) =>
+        target.lease((leased) =>
+          run({
+            ...leased,
+            moveTo: async (provider, deadlineAt) => {
+              await leased.moveTo(provider, deadlineAt);
+              await new Promise<void>((resolve) => late.push(resolve));
+            },
+          }),
+        );
+      return lease;
+    },
+  });
+}
+
+function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) {
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   const hub = new MemoryClusterHub({ clock });
   const p = new ScriptedProvider('p');
   const q = new ScriptedProvider('q');
   const held: (() => void)[] = [];
+  const late: (() => void)[] = [];
   const stores: SessionStore[] = [];
   const errors: unknown[] = [];
   const backend: RuntimeBackend = {
@@ -86,7 +112,12 @@ function cluster({ failHops = false, loseMove = false } = {}) {
         const ports = hub.ports(context, { sweepIntervalMs: 1000 });
         const store = holdingHops(ports.store, held, failHops);
         stores.push(ports.store);
-        return { ...ports, store, ...(loseMove ? { queue: losingFirstMove(ports.queue) } : {}) };
+        const queue = loseMove
+          ? losingFirstMove(ports.queue)
+          : lateMove
+            ? answeringMovesLate(ports.queue, late)
+            : ports.queue;
+        return { ...ports, store, queue };
       }),
   };
   const runtime: Runtime = createRuntime({
@@ -97,7 +128,7 @@ function cluster({ failHops = false, loseMove = false } = {}) {
     onError: (error) => errors.push(error),
     backend,
   });
-  return { clock, p, q, held, stores, errors, runtime };
+  return { clock, p, q, held, late, stores, errors, runtime };
 }
 
 const hopping: SessionRequest = {
@@ -246,6 +277,33 @@ describe('fallback hops in the cluster composition', () => {
       ['q', 'done'],
     ]);
     expect(q.calls).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a moved hop leased from its target queue before its move answered still runs there, once', async () => {
+    const { clock, p, q, held, late, errors, runtime } = cluster({ lateMove: true });
+    await runtime.ready;
+    const x = runtime.submit(hopping);
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (const release of held.splice(0)) release();
+    await settleDown(clock, 20);
+    // In `q`'s queue and leased there, while its run on `p` still waits for the move's answer.
+    expect(late).toHaveLength(1);
+    for (const answer of late.splice(0)) answer();
+    await settleDown(clock, 20);
+    // Not joined to the run it left as a lapsed lock's lease is: that run has ended, so it runs on `q`.
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const result = await x.result;
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect([p.calls.length, q.calls.length]).toEqual([1, 1]);
     expect(errors).toEqual([]);
     await runtime.shutdown({ deadlineMs: 0 });
   });

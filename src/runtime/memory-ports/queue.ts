@@ -8,9 +8,9 @@
  *   again and its provider's whole lane pauses for `retryInMs`, for every instance (BullMQ's
  *   `rateLimit`). Unlike BullMQ, which puts it back at the head of its priority, it goes back
  *   behind the sessions of its priority that arrived meanwhile: the scheduler's lanes are FIFOs;
- * - `moveTo(provider)` (a fallback hop) puts the session, once its run settles, in that provider's
- *   lane at the highest priority (BullMQ: ahead of every prioritized job), its run deadline as its
- *   queue deadline;
+ * - `moveTo(provider)` (a fallback hop) puts the session in that provider's lane at once, beside
+ *   the job still leased (as BullMQ adds a job to another queue), at the highest priority (BullMQ:
+ *   ahead of every prioritized job), its run deadline as its queue deadline;
  * - queue deadlines stay until `clearDeadline` or the session's `settle`, so the composition's
  *   sweep ends a session that was leased only to be put back, once it waits again.
  * Every timer is the hub's clock's.
@@ -79,28 +79,37 @@ export class MemoryQueueCore {
   }
 
   add(session: QueuedSession): void {
-    const { provider, sessionId, priority, queueDeadlineAt } = session.input;
-    // Like a BullMQ job id: adding a session that is already here changes nothing.
-    if (this.jobs.has(sessionId)) return;
+    const { provider, priority, queueDeadlineAt } = session.input;
+    this.put(session, provider, priority, queueDeadlineAt);
+  }
+
+  /**
+   * A job in `provider`'s queue. Like a BullMQ job id, one per session in each provider's queue:
+   * adding a session already there changes nothing.
+   */
+  private put(session: QueuedSession, provider: string, priority: number, deadlineAt: number): void {
+    const key = `${provider}|${session.input.sessionId}`;
+    if (this.jobs.has(key)) return;
     const job: Job = { provider, priority, seq: 0, session, state: 'waiting', timer: undefined };
-    this.jobs.set(sessionId, job);
-    this.deadlines.set(`${provider}|${sessionId}`, queueDeadlineAt);
+    this.jobs.set(key, job);
+    this.deadlines.set(key, deadlineAt);
     this.scheduler.enqueue(job);
     this.schedulePump();
   }
 
   withdraw(provider: string, sessionId: string): QueuedSession | undefined {
-    const job = this.jobs.get(sessionId);
-    if (job === undefined || job.provider !== provider || job.state === 'leased') return undefined;
+    const key = `${provider}|${sessionId}`;
+    const job = this.jobs.get(key);
+    if (job === undefined || job.state === 'leased') return undefined;
     if (job.state === 'waiting') this.scheduler.remove(job);
     else this.clock.clearTimeout(job.timer);
-    this.jobs.delete(sessionId);
+    this.jobs.delete(key);
     return job.session;
   }
 
-  /** Whether the session is in the queue at all: waiting, delayed or leased (BullMQ's job key). */
-  has(sessionId: string): boolean {
-    return this.jobs.has(sessionId);
+  /** Whether the session is in `provider`'s queue at all: waiting, delayed or leased (BullMQ's job key). */
+  has(provider: string, sessionId: string): boolean {
+    return this.jobs.has(`${provider}|${sessionId}`);
   }
 
   overdue(now: number, limit: number): { provider: string; sessionId: string }[] {
@@ -187,12 +196,13 @@ export class MemoryQueueCore {
     worker.inFlight.set(job.provider, (worker.inFlight.get(job.provider) ?? 0) + 1);
     worker.active++;
     let handedBack = false;
-    let movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined;
     const lease: Lease = {
       session: job.session,
       provider: job.provider,
+      // As on BullMQ: a job in the target's queue at once, leasable while this one is still leased
+      // here (it ends when its run does), ahead of every queued session there, in the order hops came.
       moveTo: (provider, deadlineAt) => {
-        movedTo = { provider, deadlineAt };
+        this.put(job.session, provider, MAX_PRIORITY, deadlineAt);
         return Promise.resolve();
       },
       handBack: () => {
@@ -216,28 +226,17 @@ export class MemoryQueueCore {
         worker.onError(error);
         return undefined;
       })
-      .then((held) => this.finish(job, worker, handedBack, held, movedTo))
+      .then((held) => this.finish(job, worker, handedBack, held))
       .catch(worker.onError);
   }
 
-  private finish(
-    job: Job,
-    worker: Worker,
-    handedBack: boolean,
-    held: Held | undefined,
-    movedTo: { readonly provider: string; readonly deadlineAt: number } | undefined,
-  ): void {
+  private finish(job: Job, worker: Worker, handedBack: boolean, held: Held | undefined): void {
     const { provider } = job;
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
     if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
     if (!handedBack) {
       this.scheduler.release(provider);
-      if (movedTo !== undefined) {
-        job.provider = movedTo.provider;
-        job.priority = MAX_PRIORITY;
-        this.deadlines.set(`${movedTo.provider}|${job.session.input.sessionId}`, movedTo.deadlineAt);
-        this.wait(job);
-      } else if (held === undefined) this.jobs.delete(job.session.input.sessionId);
+      if (held === undefined) this.jobs.delete(`${provider}|${job.session.input.sessionId}`);
       else if (held.modelOnly) {
         // Only this model is full: this session waits as delayed; its provider's others go on.
         // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.
@@ -298,8 +297,8 @@ export class MemorySessionQueue implements SessionQueue, SharedLimits {
     return Promise.resolve(this.core.withdraw(provider, sessionId));
   }
 
-  waiting(_provider: string, sessionId: string): Promise<boolean> {
-    return Promise.resolve(this.core.has(sessionId));
+  waiting(provider: string, sessionId: string): Promise<boolean> {
+    return Promise.resolve(this.core.has(provider, sessionId));
   }
 
   overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]> {

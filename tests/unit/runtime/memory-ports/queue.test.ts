@@ -54,17 +54,22 @@ interface Limits {
   fairnessEvery?: number;
 }
 
-/** A run the test settles by hand: every lease it got, in order, and how to end each. */
+/**
+ * A run the test settles by hand: every lease it got, in order, and how to end each (a session's
+ * oldest lease still running first: a moved hop can be leased in its target's queue meanwhile).
+ */
 class Runs {
   readonly leases: Lease[] = [];
-  private readonly settle = new Map<string, (held: Held | undefined) => void>();
-  private readonly fail = new Map<string, (error: unknown) => void>();
+  private readonly running = new Map<
+    string,
+    { settle: (held: Held | undefined) => void; fail: (error: unknown) => void }[]
+  >();
 
   readonly run = (lease: Lease): Promise<Held | undefined> => {
     this.leases.push(lease);
-    return new Promise((resolve, reject) => {
-      this.settle.set(lease.session.input.sessionId, resolve);
-      this.fail.set(lease.session.input.sessionId, reject);
+    const id = lease.session.input.sessionId;
+    return new Promise((settle, fail) => {
+      this.running.set(id, [...(this.running.get(id) ?? []), { settle, fail }]);
     });
   };
 
@@ -80,11 +85,11 @@ class Runs {
   }
 
   end(id: string, held?: Held): void {
-    this.settle.get(id)?.(held);
+    this.running.get(id)?.shift()?.settle(held);
   }
 
   reject(id: string, error: unknown): void {
-    this.fail.get(id)?.(error);
+    this.running.get(id)?.shift()?.fail(error);
   }
 }
 
@@ -689,6 +694,32 @@ describe('MemorySessionQueue: a fallback hop moves to its target', () => {
     await flush();
     expect(runs.ids.at(-1)).toBe('queued-q');
     expect(await queue.waiting('q', 'hop')).toBe(false);
+  });
+
+  it('puts the hop in its target queue at once, as BullMQ adds a job: leased there while its first run still holds its slot', async () => {
+    const { instance } = cluster({ perProvider: { p: 1, q: 1 } });
+    const queue = instance();
+    await queue.add(session('hop'));
+    await queue.add(session('next-p'));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    expect(await queue.waiting('q', 'hop')).toBe(false);
+    await runs.lease('hop').moveTo('q', 50_000);
+    // Moving it twice adds it once (one job id per queue).
+    await runs.lease('hop').moveTo('q', 50_000);
+    await flush();
+    expect(runs.leases.map((l) => [l.session.input.sessionId, l.provider])).toEqual([
+      ['hop', 'p'],
+      ['hop', 'q'],
+    ]);
+    // Two jobs, one in each queue: `p`'s slot stays taken until its run ends, and that end leaves `q`'s job.
+    expect([await queue.waiting('p', 'hop'), await queue.waiting('q', 'hop')]).toEqual([true, true]);
+    expect(await queue.withdraw('q', 'hop')).toBeUndefined();
+    runs.end('hop');
+    await flush();
+    expect(runs.ids).toEqual(['hop', 'hop', 'next-p']);
+    expect([await queue.waiting('p', 'hop'), await queue.waiting('q', 'hop')]).toEqual([false, true]);
   });
 
   it('keeps a waiting hop under its run deadline in its new queue, and gives it back on withdraw, its input unchanged', async () => {
