@@ -12,14 +12,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import type { RuntimeBackend } from '../../src/runtime/backend.js';
-import type { ClusterPorts, SessionQueue } from '../../src/runtime/ports.js';
+import type { SessionQueue } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
-import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
-import { connectRedis } from '../../src/scale/connect.js';
-import { redisPorts } from '../../src/scale/redis-ports.js';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { wrappedRedisBackend } from '../support/redis-ports.js';
 
 const KEY = 'sk-scale-move-race-0123456789';
 let redis: RedisServer;
@@ -42,11 +40,9 @@ afterAll(async () => {
  * reached the runner (`leasedThere` counts those leases).
  */
 async function backend(leasedThere: { count: number }): Promise<RuntimeBackend> {
-  const connection = await connectRedis(redis.url);
-  const subscriber = connection.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-  subscriber.on('error', () => {});
   const arrived = new Map<string, () => void>();
-  const wrap = (ports: ClusterPorts): ClusterPorts => {
+  const options = { url: redis.url, prefix: 'moverace', instanceId: 'one', work: true, sweepIntervalMs: 200 };
+  return wrappedRedisBackend(options, (ports) => {
     const queue: SessionQueue = Object.create(ports.queue);
     queue.lease = (run) =>
       ports.queue.lease((lease) => {
@@ -65,34 +61,7 @@ async function backend(leasedThere: { count: number }): Promise<RuntimeBackend> 
         });
       });
     return { ...ports, queue };
-  };
-  return {
-    kind: 'redis',
-    createRuntime: (options, local) =>
-      createClusterRuntime(options, local, (context) =>
-        wrap(
-          redisPorts(context, {
-            url: redis.url,
-            redis: connection,
-            subscriber,
-            prefix: 'moverace',
-            instanceId: 'one',
-            lockDurationMs: 1500,
-            stalledIntervalMs: 500,
-            sweepIntervalMs: 200,
-            work: true,
-            close: async () => {
-              subscriber.disconnect();
-              await connection.quit();
-            },
-            disconnect: () => {
-              subscriber.disconnect();
-              connection.disconnect();
-            },
-          }),
-        ),
-      ),
-  };
+  });
 }
 
 describe("a fallback hop's move on Redis", () => {

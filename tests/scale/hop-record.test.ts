@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
-import type { ClusterPorts, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
+import type { ClusterPorts, Lease, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest } from '../../src/runtime/types.js';
 import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
@@ -44,29 +44,34 @@ function holdingHops(store: SessionStore, held: (() => void)[], fail: boolean): 
   });
 }
 
-/**
- * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
- * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
- */
-function losingFirstMove(queue: SessionQueue): SessionQueue {
-  let lost = false;
+/** A queue whose leases move (`moveTo`) through `move`, given the lease's own move. */
+function movingThrough(
+  queue: SessionQueue,
+  move: (leased: Lease, provider: string, deadlineAt: number) => Promise<void>,
+): SessionQueue {
   return new Proxy(queue, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
       if (key !== 'lease') return typeof value === 'function' ? value.bind(target) : value;
       const lease: SessionQueue['lease'] = (run) =>
         target.lease((leased) =>
-          run({
-            ...leased,
-            moveTo: async (provider, deadlineAt) => {
-              if (lost) return leased.moveTo(provider, deadlineAt);
-              lost = true;
-              await leased.handBack();
-            },
-          }),
+          run({ ...leased, moveTo: (provider, deadlineAt) => move(leased, provider, deadlineAt) }),
         );
       return lease;
     },
+  });
+}
+
+/**
+ * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
+ * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
+ */
+function losingFirstMove(queue: SessionQueue): SessionQueue {
+  let lost = false;
+  return movingThrough(queue, async (leased, provider, deadlineAt) => {
+    if (lost) return leased.moveTo(provider, deadlineAt);
+    lost = true;
+    await leased.handBack();
   });
 }
 
@@ -76,22 +81,9 @@ function losingFirstMove(queue: SessionQueue): SessionQueue {
  * already fetched the moved job.
  */
 function answeringMovesLate(queue: SessionQueue, late: (() => void)[]): SessionQueue {
-  return new Proxy(queue, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver);
-      if (key !== 'lease') return typeof value === 'function' ? value.bind(target) : value;
-      const lease: SessionQueue['lease'] = (run) =>
-        target.lease((leased) =>
-          run({
-            ...leased,
-            moveTo: async (provider, deadlineAt) => {
-              await leased.moveTo(provider, deadlineAt);
-              await new Promise<void>((resolve) => late.push(resolve));
-            },
-          }),
-        );
-      return lease;
-    },
+  return movingThrough(queue, async (leased, provider, deadlineAt) => {
+    await leased.moveTo(provider, deadlineAt);
+    await new Promise<void>((resolve) => late.push(resolve));
   });
 }
 
@@ -129,6 +121,18 @@ function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) 
     backend,
   });
   return { clock, p, q, held, late, stores, errors, runtime };
+}
+
+/** Submits `hopping` once the runtime is ready and fails its call on `p`; its hop's record goes through. */
+async function submitAndHop({ clock, p, held, runtime }: ReturnType<typeof cluster>) {
+  await runtime.ready;
+  const x = runtime.submit(hopping);
+  await settleDown(clock);
+  (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+  await settleDown(clock);
+  for (const release of held.splice(0)) release();
+  await settleDown(clock, 20);
+  return x;
 }
 
 const hopping: SessionRequest = {
@@ -253,14 +257,9 @@ describe('fallback hops in the cluster composition', () => {
   });
 
   it('a hop recorded but not moved (its instance lost in between) moves on when its old job is taken up', async () => {
-    const { clock, p, q, held, errors, runtime } = cluster({ loseMove: true });
-    await runtime.ready;
-    const x = runtime.submit(hopping);
-    await settleDown(clock);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
-    await settleDown(clock);
-    for (const release of held.splice(0)) release();
-    await settleDown(clock, 20);
+    const c = cluster({ loseMove: true });
+    const { clock, p, q, errors, runtime } = c;
+    const x = await submitAndHop(c);
     // Its old job, back in `p`'s queue, was taken up: read at `q`, it moved there without a call.
     expect(p.calls).toHaveLength(1);
     expect(q.pending()).toHaveLength(1);
@@ -282,14 +281,9 @@ describe('fallback hops in the cluster composition', () => {
   });
 
   it('a moved hop leased from its target queue before its move answered still runs there, once', async () => {
-    const { clock, p, q, held, late, errors, runtime } = cluster({ lateMove: true });
-    await runtime.ready;
-    const x = runtime.submit(hopping);
-    await settleDown(clock);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
-    await settleDown(clock);
-    for (const release of held.splice(0)) release();
-    await settleDown(clock, 20);
+    const c = cluster({ lateMove: true });
+    const { clock, p, q, late, errors, runtime } = c;
+    const x = await submitAndHop(c);
     // In `q`'s queue and leased there, while its run on `p` still waits for the move's answer.
     expect(late).toHaveLength(1);
     for (const answer of late.splice(0)) answer();
@@ -364,14 +358,9 @@ describe('fallback hops in the cluster composition', () => {
   });
 
   it("a hop's concurrency follows it: its first provider admits its next session, its target stays full", async () => {
-    const { clock, p, q, held, errors, runtime } = cluster();
-    await runtime.ready;
-    const x = runtime.submit(hopping);
-    await settleDown(clock);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
-    await settleDown(clock);
-    for (const release of held.splice(0)) release();
-    await settleDown(clock, 20);
+    const c = cluster();
+    const { clock, p, q, errors, runtime } = c;
+    const x = await submitAndHop(c);
     expect(q.pending()).toHaveLength(1);
     // X runs on `q`: `p` has its one slot for Y; Z waits for `q`'s.
     const y = runtime.submit({ provider: 'p', messages: [{ role: 'user', content: 'on p' }] });

@@ -13,13 +13,11 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import type { RuntimeBackend } from '../../src/runtime/backend.js';
-import type { ClusterPorts, SessionQueue } from '../../src/runtime/ports.js';
+import type { SessionQueue } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
-import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
-import { connectRedis } from '../../src/scale/connect.js';
-import { redisPorts } from '../../src/scale/redis-ports.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { wrappedRedisBackend } from '../support/redis-ports.js';
 
 let redis: RedisServer;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -38,11 +36,16 @@ const SWEEP_MS = 200;
 
 /** The Redis ports, with a hook run at the start of every sweep (`overdue`) and told what it found. */
 async function backend(onSweep: (found: readonly string[]) => Promise<void>): Promise<RuntimeBackend> {
-  const connection = await connectRedis(redis.url);
-  const subscriber = connection.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-  subscriber.on('error', () => {});
   let before: readonly string[] = [];
-  const wrap = (ports: ClusterPorts): ClusterPorts => {
+  // A front: the only Worker is the test's own.
+  const options = {
+    url: redis.url,
+    prefix: PREFIX,
+    instanceId: 'front',
+    work: false,
+    sweepIntervalMs: SWEEP_MS,
+  };
+  return wrappedRedisBackend(options, (ports) => {
     const queue: SessionQueue = Object.create(ports.queue);
     queue.overdue = async (now, limit) => {
       await onSweep(before);
@@ -51,35 +54,7 @@ async function backend(onSweep: (found: readonly string[]) => Promise<void>): Pr
       return due;
     };
     return { ...ports, queue };
-  };
-  return {
-    kind: 'redis',
-    createRuntime: (options, local) =>
-      createClusterRuntime(options, local, (context) =>
-        wrap(
-          redisPorts(context, {
-            url: redis.url,
-            redis: connection,
-            subscriber,
-            prefix: PREFIX,
-            instanceId: 'front',
-            lockDurationMs: 1500,
-            stalledIntervalMs: 500,
-            sweepIntervalMs: SWEEP_MS,
-            // A front: the only Worker is the test's own.
-            work: false,
-            close: async () => {
-              subscriber.disconnect();
-              await connection.quit();
-            },
-            disconnect: () => {
-              subscriber.disconnect();
-              connection.disconnect();
-            },
-          }),
-        ),
-      ),
-  };
+  });
 }
 
 describe('the queue deadline of a session leased at that instant, on Redis', () => {

@@ -1,0 +1,55 @@
+/**
+ * The Redis backend as `redisBackend` composes it, with its ports handed to the test first (`wrap`):
+ * a hook on the queue fixes the order of events of a race on real Redis and BullMQ.
+ */
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
+import type { ClusterPorts } from '../../src/runtime/ports.js';
+import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
+import { connectRedis } from '../../src/scale/connect.js';
+import { redisPorts } from '../../src/scale/redis-ports.js';
+
+export interface WrappedRedisOptions {
+  readonly url: string;
+  readonly prefix: string;
+  readonly instanceId: string;
+  /** `false`: a front, whose only Worker is the test's own. */
+  readonly work: boolean;
+  readonly sweepIntervalMs: number;
+}
+
+export async function wrappedRedisBackend(
+  options: WrappedRedisOptions,
+  wrap: (ports: ClusterPorts) => ClusterPorts,
+): Promise<RuntimeBackend> {
+  const { url, prefix, instanceId, work, sweepIntervalMs } = options;
+  const connection = await connectRedis(url);
+  const subscriber = connection.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  subscriber.on('error', () => {});
+  return {
+    kind: 'redis',
+    createRuntime: (runtimeOptions, local) =>
+      createClusterRuntime(runtimeOptions, local, (context) =>
+        wrap(
+          redisPorts(context, {
+            url,
+            redis: connection,
+            subscriber,
+            prefix,
+            instanceId,
+            lockDurationMs: 1500,
+            stalledIntervalMs: 500,
+            sweepIntervalMs,
+            work,
+            close: async () => {
+              subscriber.disconnect();
+              await connection.quit();
+            },
+            disconnect: () => {
+              subscriber.disconnect();
+              connection.disconnect();
+            },
+          }),
+        ),
+      ),
+  };
+}
