@@ -42,9 +42,11 @@ export interface Lease {
   /**
    * A fallback hop to another provider: puts the session in `provider`'s queue ahead of its queued
    * sessions, to resume there from its run record (it counts in that provider's concurrency); this
-   * lease ends when its run returns. Adding it twice changes nothing. While it waits there, its
-   * `deadlineAt` (its run deadline) is its queue deadline, and `withdraw(provider, id)` gives it back
-   * with its `input.provider` still the first one: the composition ends it from its run record.
+   * lease ends when its run returns. It may be leased there at once, before this lease has ended
+   * and before `moveTo` answers (as on BullMQ). Adding it twice changes nothing. While it waits
+   * there, its `deadlineAt` (its run deadline) is its queue deadline, and `withdraw(provider, id)`
+   * gives it back with its `input.provider` still the first one: the composition ends it from its
+   * run record.
    */
   moveTo(provider: string, deadlineAt: number): Promise<void>;
 }
@@ -143,8 +145,12 @@ export interface SessionStore {
   put(summary: SessionSummary, event: RuntimeEvent): Promise<void>;
   /** A running session's summary and its run record, in one write. */
   putRunning(summary: SessionSummary, event: RuntimeEvent, run: RunRecord, ttlMs: number): Promise<void>;
-  /** Ends a session if nobody has; `true` when this call did. */
-  settle(result: SessionResult, label: string | undefined): Promise<boolean>;
+  /**
+   * Ends a session if nobody has; `true` when this call did. `endedAt` is when it ended, on the
+   * clock of the instance that ended it (`endedAt()` in `src/scale/job-data.ts`): its
+   * `session.ended` event says so, however late the settle is written (a store that was away).
+   */
+  settle(result: SessionResult, label: string | undefined, endedAt: number): Promise<boolean>;
   result(id: string): Promise<SessionResult | undefined>;
   leaseState(id: string): Promise<LeaseState>;
   /** Marks a session cancelled, for an instance that leases it before it hears. */

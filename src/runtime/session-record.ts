@@ -242,11 +242,11 @@ export function metadataSummary(
   return summary;
 }
 
-/** A summary of a session that ended elsewhere (another instance), from its result. */
-export function endedSummary(result: SessionResult, now: number): SessionSummary {
-  // Another instance's session: only its durations are known, so its times are counted back from now.
+/** A summary of a session that ended elsewhere (another instance) at `endedAt`, from its result. */
+export function endedSummary(result: SessionResult, endedAt: number): SessionSummary {
+  // Another instance's session: only its durations are known, so its times are counted back from its end.
   const m = result.metadata;
-  const createdAt = now - m.totalMs;
+  const createdAt = endedAt - m.totalMs;
   const started = m.runMs > 0 || m.attempts > 0;
   return metadataSummary(m, {
     createdAt,

@@ -47,7 +47,7 @@ import {
   withTaskStatus,
 } from './cluster-tasks.js';
 import { Inflight } from './inflight.js';
-import { handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
+import { endedAt, handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './owner.js';
@@ -205,7 +205,7 @@ export function createClusterRuntime(
       event === 'cancel'
         ? resultOf(data, [{ type: 'session.cancel', now, reason }])
         : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
-    await store.settle(result, data.label);
+    await store.settle(result, data.label, endedAt(data, result));
     return true;
   }
 
@@ -272,7 +272,7 @@ export function createClusterRuntime(
     const id = data.input.sessionId;
     const result = unavailable(data, message, clock.now());
     // The server refusing here is the very failure being reported: the session ends locally instead.
-    const settled = await store.settle(result, data.label).catch(() => false);
+    const settled = await store.settle(result, data.label, endedAt(data, result)).catch(() => false);
     if (!settled) {
       store.forget(result);
       const { provider } = data.input;
@@ -294,7 +294,7 @@ export function createClusterRuntime(
       { type: 'session.admit', now: startedAt },
       { type: 'session.tick', now: startedAt + input.timeoutMs },
     ]);
-    await store.settle(result, owner.data.label).catch(onError);
+    await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
     endOwner(id, (await store.result(id).catch(orUndefined)) ?? result);
   }
 

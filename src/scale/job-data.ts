@@ -52,6 +52,11 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
   };
 }
 
+/** When a session ended, on the clock of the instance that ended it (`SessionStore.settle`). */
+export function endedAt(data: JobData, result: SessionResult): number {
+  return data.input.createdAt + result.metadata.totalMs;
+}
+
 /** The `session.queued` event of a session put in the shared queue. */
 export function queuedEvent(data: JobData): RuntimeEvent {
   return {

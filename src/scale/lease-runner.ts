@@ -26,6 +26,7 @@ import type {
   SharedState,
 } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+import { endedAt } from './job-data.js';
 import type { LimitsView } from './limits-view.js';
 
 /** A session leased here, from the lease until it ends here. */
@@ -164,8 +165,7 @@ export class LeaseRunner {
     const id = data.input.sessionId;
     const running = this.leased.get(id);
     if (running !== undefined) {
-      // Moved here by a hop whose run here has not yet let go (its queue's fetch beat the move's
-      // answer): it runs once that run has ended. Joined, it would end with its job, never called.
+      // A hop moved here, fetched before its run here let go (`moveTo`): it runs once that run ends.
       if (running.lease.provider !== lease.provider) return await running.done.then(() => this.run(lease));
       // Leased again while it runs here (its lock lapsed: not renewed in time, e.g. starved of CPU). The
       // run goes on under the new lease; a second run would make a second call that nothing stops.
@@ -185,7 +185,7 @@ export class LeaseRunner {
       const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
       if (early !== null) {
         const now = this.s.clock.now();
-        await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data.label);
+        await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data);
         return;
       }
       const now = this.s.clock.now();
@@ -193,7 +193,7 @@ export class LeaseRunner {
       // naming the limit that held it, as in memory.
       if (state.run === undefined && now >= data.input.queueDeadlineAt) {
         const held = await this.s.view.heldBy(data.input.provider, data.input.model);
-        await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data.label);
+        await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data);
         return;
       }
       // Taken over: it resumes between attempts, and its next call asks the limits of its route's
@@ -280,7 +280,7 @@ export class LeaseRunner {
       const result = await handle.result;
       const hop = entry.hop;
       if (hop === null) {
-        if (!entry.handover) await this.settle(result, data.label).catch(this.reported);
+        if (!entry.handover) await this.settle(result, data).catch(this.reported);
         return undefined;
       }
       const { run, recorded } = await hop;
@@ -370,10 +370,10 @@ export class LeaseRunner {
   }
 
   /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
-  private async settle(result: SessionResult, label: string | undefined): Promise<boolean> {
+  private async settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
     for (let tries = 0; ; tries++) {
       try {
-        return await this.s.store.settle(result, label);
+        return await this.s.store.settle(result, data.label, endedAt(data, result));
       } catch (error) {
         if (tries >= 60) throw error;
         await new Promise<void>((resolve) => this.s.clock.setTimeout(() => resolve(), 500));

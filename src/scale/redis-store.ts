@@ -101,15 +101,20 @@ export class RedisSessionStore implements SessionStore {
   apply(message: BusMessage): void {
     const event = message.event;
     if (!('sessionId' in event)) return;
-    if (event.type === 'session.ended') this.forget(event.result as SessionResult);
+    if (event.type === 'session.ended') this.endedAt(event.result as SessionResult, event.at);
     else if (message.summary !== undefined && this.history.get(event.sessionId) === undefined) {
       this.live.set(event.sessionId, message.summary);
     }
   }
 
   forget(result: SessionResult): void {
+    this.endedAt(result, this.clock.now());
+  }
+
+  /** Drops it from the live sessions; its summary in the history, its times counted back from its end. */
+  private endedAt(result: SessionResult, endedAt: number): void {
     this.live.delete(result.metadata.sessionId);
-    this.history.add(endedSummary(result, this.clock.now()));
+    this.history.add(endedSummary(result, endedAt));
   }
 
   async put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
@@ -151,13 +156,13 @@ export class RedisSessionStore implements SessionStore {
     ];
   }
 
-  async settle(result: SessionResult, label: string | undefined): Promise<boolean> {
+  async settle(result: SessionResult, label: string | undefined, endedAt: number): Promise<boolean> {
     const m = result.metadata;
     const event: RuntimeEvent = {
       type: 'session.ended',
       sessionId: m.sessionId,
       result,
-      at: this.clock.now(),
+      at: endedAt,
       provider: m.provider,
       ...(label === undefined ? {} : { label }),
     };

@@ -11,6 +11,7 @@ import { MemoryClusterHub, resolveLimits, resultOf } from '../../src/runtime/bac
 import type { BusMessage, QueuedSession } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeOptions, SessionResult } from '../../src/runtime/types.js';
+import { endedAt } from '../../src/scale/job-data.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 
@@ -221,8 +222,8 @@ describe('the in-memory ports', () => {
     const cancelled = resultOf(data, [{ type: 'session.cancel', now, reason: 'one' }]);
     const timedOut = resultOf(data, [{ type: 'session.tick', now: 2000 }]);
     const settled = await Promise.all([
-      one.store.settle(cancelled, undefined),
-      two.store.settle(timedOut, undefined),
+      one.store.settle(cancelled, undefined, endedAt(data, cancelled)),
+      two.store.settle(timedOut, undefined, endedAt(data, timedOut)),
     ]);
     expect(settled).toEqual([true, false]);
     expect(await two.store.result('s1')).toBe(cancelled);

@@ -86,17 +86,18 @@ export class MemorySessionStore implements SessionStore {
 
   apply(message: BusMessage): void {
     const event = message.event;
-    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult);
+    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
   }
 
   forget(result: SessionResult): void {
     this.hub.live.delete(result.metadata.sessionId);
-    this.addEnded(result);
+    this.addEnded(result, this.hub.clock.now());
   }
 
-  private addEnded(result: SessionResult): void {
+  /** Its summary in the history, its times counted back from its end. */
+  private addEnded(result: SessionResult, endedAt: number): void {
     if (this.history.get(result.metadata.sessionId) === undefined)
-      this.history.add(endedSummary(result, this.hub.clock.now()));
+      this.history.add(endedSummary(result, endedAt));
   }
 
   put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
@@ -112,7 +113,7 @@ export class MemorySessionStore implements SessionStore {
     return this.put(summary, event);
   }
 
-  settle(result: SessionResult, label: string | undefined): Promise<boolean> {
+  settle(result: SessionResult, label: string | undefined, endedAt: number): Promise<boolean> {
     const { hub } = this;
     const m = result.metadata;
     const id = m.sessionId;
@@ -125,7 +126,7 @@ export class MemorySessionStore implements SessionStore {
       type: 'session.ended',
       sessionId: id,
       result,
-      at: hub.clock.now(),
+      at: endedAt,
       provider: m.provider,
       ...(label === undefined ? {} : { label }),
     };

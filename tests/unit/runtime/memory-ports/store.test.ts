@@ -151,7 +151,7 @@ describe('MemorySessionStore: live sessions', () => {
   it('ignores a put for a session that has ended meanwhile: no live summary, nothing told', async () => {
     const { store, heard } = setup();
     const a = store('A');
-    await a.settle(result('s1'), undefined);
+    await a.settle(result('s1'), undefined, 950);
     await flush();
     heard.length = 0;
     await a.put(summary('s1'), started('s1'));
@@ -191,8 +191,10 @@ describe('MemorySessionStore: settling', () => {
     const a = store('A');
     const b = store('B');
     const first = result('s1');
-    expect(await a.settle(first, undefined)).toBe(true);
-    expect(await b.settle({ ...result('s1'), content: 'second' } as SessionResult, undefined)).toBe(false);
+    expect(await a.settle(first, undefined, 950)).toBe(true);
+    expect(await b.settle({ ...result('s1'), content: 'second' } as SessionResult, undefined, 950)).toBe(
+      false,
+    );
     expect(await b.result('s1')).toBe(first);
     expect((await b.leaseState('s1')).ended).toBe(true);
   });
@@ -222,7 +224,8 @@ describe('MemorySessionStore: settling', () => {
     await flush();
     heard.length = 0;
     clock.set(2000);
-    await a.settle(result('s1', 'q'), 'nightly');
+    // It ended at 1990 on its instance's clock; the settle is written at 2000.
+    await a.settle(result('s1', 'q'), 'nightly', 1990);
     expect(a.liveSession('s1')).toBeUndefined();
     expect(hub.queue.overdue(10_000, 10)).toEqual([]);
     expect((await a.leaseState('s1')).run).toBeUndefined();
@@ -234,7 +237,7 @@ describe('MemorySessionStore: settling', () => {
           type: 'session.ended',
           sessionId: 's1',
           result: result('s1', 'q'),
-          at: 2000,
+          at: 1990,
           provider: 'q',
           label: 'nightly',
         },
@@ -244,7 +247,7 @@ describe('MemorySessionStore: settling', () => {
 
   it('tells an ended session without a label with no `label` key', async () => {
     const { store, heard } = setup();
-    await store('A').settle(result('s1'), undefined);
+    await store('A').settle(result('s1'), undefined, 950);
     await flush();
     expect(heard).toHaveLength(1);
     expect(Object.keys(heard[0]?.event ?? {})).not.toContain('label');
@@ -253,12 +256,12 @@ describe('MemorySessionStore: settling', () => {
   it('keeps a result readable for RESULT_TTL_MS, then forgets it (a later settle then wins again)', async () => {
     const { store, clock } = setup();
     const a = store('A');
-    await a.settle(result('s1'), undefined);
+    await a.settle(result('s1'), undefined, 950);
     clock.increment(RESULT_TTL_MS - 1);
     expect(await a.result('s1')).toEqual(result('s1'));
     clock.increment(1);
     expect(await a.result('s1')).toBeUndefined();
-    expect(await a.settle(result('s1'), undefined)).toBe(true);
+    expect(await a.settle(result('s1'), undefined, 950)).toBe(true);
     expect(RESULT_TTL_MS).toBe(600_000);
   });
 
@@ -284,7 +287,7 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
     clock.set(5000);
     const ended = (id: string): BusMessage => ({
       origin: 'B',
-      event: { type: 'session.ended', sessionId: id, result: result(id), at: 5000, provider: 'p' },
+      event: { type: 'session.ended', sessionId: id, result: result(id), at: 4990, provider: 'p' },
     });
     a.apply(ended('s1'));
     a.apply(ended('s2'));
@@ -292,7 +295,7 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
     a.apply({ origin: 'B', event: started('s3') });
     expect(a.recent(10).map((s) => s.sessionId)).toEqual(['s2', 's1']);
     expect(a.recent(1).map((s) => s.sessionId)).toEqual(['s2']);
-    // Another instance's session: its times are counted back from now.
+    // Another instance's session: its times are counted back from its end (heard at 5000).
     expect(a.ended('s1')).toEqual({
       sessionId: 's1',
       requestId: 'r-s1',
@@ -300,9 +303,9 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
       model: 'm',
       priority: 5,
       state: 'done',
-      createdAt: 4950,
-      startedAt: 4960,
-      endedAt: 5000,
+      createdAt: 4940,
+      startedAt: 4950,
+      endedAt: 4990,
       attempts: 1,
     });
     expect(a.ended('s3')).toBeUndefined();
