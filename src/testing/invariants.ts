@@ -54,6 +54,12 @@ export interface ObservedLimits {
    * Starts this many ms after the answer, or fewer, are not held against `cooldownHolds`. 0 in memory.
    */
   readonly cooldownRaceMs?: number;
+  /**
+   * On a backend, a session's end reaches subscribers once its settle is written, after events of
+   * other sessions that came later (its `at` is still its own time): `rateLimitsHold` and
+   * `cooldownHolds` are judged at the end of the run, every event in the order of its time.
+   */
+  readonly endsLate?: boolean;
   /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
   readonly tokensOf?: (sessionId: string) => number;
 }

@@ -24,7 +24,12 @@ interface CooldownSeen {
   probe: string | null;
   /** When the probe started: one not refused within `PROBE_ACCEPTED_MS` opens the provider. */
   probeAt: number;
+  /** The answer that set `until`, for the report of a breach. */
+  from: string;
 }
+
+/** What the judgment of an event needs of its session as it was when the event came. */
+type SeenAt = Pick<Seen, 'current' | 'admitted'>;
 
 export class LimitsSeen {
   private readonly starts: StartSeen[] = [];
@@ -43,6 +48,16 @@ export class LimitsSeen {
    * starts before then, then one probe until it answers.
    */
   onEvent(event: RuntimeEvent, seen: Seen | undefined): void {
+    // On a backend, judged at the end of the run, in the order of their times.
+    if (this.limits.endsLate === true)
+      this.late.push({ event, seen: seen && { current: seen.current, admitted: seen.admitted } });
+    else this.judge(event, seen);
+  }
+
+  /** On a backend (`endsLate`): every event, with what its session was seen as when it came. */
+  private readonly late: { readonly event: RuntimeEvent; readonly seen: SeenAt | undefined }[] = [];
+
+  private judge(event: RuntimeEvent, seen: SeenAt | undefined): void {
     const at = (event as { at?: number }).at;
     if (this.suspect !== null) {
       // The probe ended at that very instant (its run deadline, where its slot lapses): no breach.
@@ -77,7 +92,7 @@ export class LimitsSeen {
         if (event.at - cooldown.since <= (this.limits.cooldownRaceMs ?? 0)) return;
         this.fail(
           'cooldownHolds',
-          `${event.sessionId} started on ${seen.current} at ${event.at}, cooling down until ${cooldown.until}`,
+          `${event.sessionId} started on ${seen.current} at ${event.at}, cooling down until ${cooldown.until} (${cooldown.from})`,
         );
       } else if (cooldown.state === 'probing') {
         if (cooldown.probe !== null && event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) {
@@ -118,12 +133,14 @@ export class LimitsSeen {
       until: 0,
       probe: null,
       probeAt: 0,
+      from: '',
     };
     this.cooldowns.set(provider, cooldown);
     if (error?.code === 'RATE_LIMITED') {
       const until = event.at + (error.retryAfterMs ?? 1000);
       cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
       cooldown.since = event.at;
+      cooldown.from = `${event.type} of ${event.sessionId} at ${event.at}, retry after ${error.retryAfterMs}`;
       cooldown.state = 'coolingDown';
       cooldown.probe = null;
       return;
@@ -151,6 +168,10 @@ export class LimitsSeen {
 
   /** In every 60 s window, starts and tokens charged per provider within its limits. */
   checkRates(out: Violation[]): void {
+    // Stable: events of one instant keep the order they came in.
+    const timeOf = (e: RuntimeEvent) => (e as { at?: number }).at ?? 0;
+    const late = this.late.splice(0).sort((x, y) => timeOf(x.event) - timeOf(y.event));
+    for (const { event, seen } of late) this.judge(event, seen);
     this.flush();
     for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
       const starts = this.starts.filter((s) => s.provider === provider);

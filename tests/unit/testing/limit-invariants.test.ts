@@ -55,3 +55,47 @@ describe('cooldownHolds', () => {
     expect(run('same instant')).toEqual([]);
   });
 });
+
+/**
+ * On a backend (`endsLate`) a session's end comes once its settle is written, after events of
+ * other sessions that came later; its `at` is its own time. Judged in time order at the end.
+ */
+function backend(endsLate: boolean, probeEndsAt: number) {
+  const broken: string[] = [];
+  const limits = new LimitsSeen(
+    { maxConcurrent: 10, fairnessEvery: 1, perProvider: {}, historySize: 0, endsLate } as never,
+    (invariant, detail) => broken.push(`${invariant}: ${detail}`),
+  );
+  const ev = (event: object) => limits.onEvent(event as never, seen());
+  const ended = (sessionId: string, at: number, code: string, retryAfterMs?: number) =>
+    ev({
+      type: 'session.ended',
+      sessionId,
+      at,
+      result: {
+        ok: false,
+        error: { code, retryAfterMs },
+        metadata: { state: code === 'TIMED_OUT' ? 'timedOut' : 'failed' },
+      },
+    });
+  ev({ type: 'session.started', sessionId: 'a', at: 0 });
+  ended('a', 10, 'RATE_LIMITED', 500);
+  ev({ type: 'session.started', sessionId: 'probe', at: 510 });
+  ev({ type: 'session.started', sessionId: 'other', at: 700 });
+  // The probe timed out at `probeEndsAt`; its end is heard after the start above.
+  ended('probe', probeEndsAt, 'TIMED_OUT');
+  limits.checkRates([]);
+  return broken;
+}
+
+describe('cooldownHolds on a backend (`endsLate`)', () => {
+  it('judges every event in the order of its time, an end heard late at its own', () => {
+    expect(backend(true, 690)).toEqual([]);
+  });
+  it('still finds a start while the probe is out', () => {
+    expect(backend(true, 800)).toEqual(['cooldownHolds: other started on p0 at 700 while probe probed']);
+  });
+  it('judged as events come, the late end makes the start look like a breach', () => {
+    expect(backend(false, 690)).toEqual(['cooldownHolds: other started on p0 at 700 while probe probed']);
+  });
+});
