@@ -30,8 +30,9 @@ describe('runtime model on the Redis backend (fast-check)', () => {
         maxDeadlineMs: 600,
         maxCommands: 25,
       }),
-      // A run that hangs fails on its own, with its seed and commands, before the test's timeout.
-      { numRuns, timeout: 20_000 },
+      // A run that hangs fails on its own, with its seed and commands, before the test's timeout;
+      // shrinking a failure on the real clock stops at 90 s and reports the smallest found so far.
+      { numRuns, timeout: 20_000, interruptAfterTimeLimit: 90_000 },
     );
   }, 120_000);
 });
@@ -44,8 +45,8 @@ describe('runtime model on the cluster runtime over in-memory ports (fast-check)
         maxDeadlineMs: 600,
         maxCommands: 25,
       }),
-      // As on Redis: a run that hangs fails on its own, with its seed and commands.
-      { numRuns, timeout: 20_000 },
+      // As on Redis: a run that hangs fails on its own, with its seed and commands; shrinking stops at 90 s.
+      { numRuns, timeout: 20_000, interruptAfterTimeLimit: 90_000 },
     );
   }, 120_000);
 });
