@@ -4,7 +4,7 @@
  */
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { inputSummary, resultOf } from '../runtime/backend.js';
-import type { QueuedSession } from '../runtime/ports.js';
+import type { QueuedSession, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import type { Owner } from './owner.js';
 
@@ -55,6 +55,12 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
 /** When a session ended, on the clock of the instance that ended it (`SessionStore.settle`). */
 export function endedAt(data: JobData, result: SessionResult): number {
   return data.input.createdAt + result.metadata.totalMs;
+}
+
+/** The provider of the target a run record has reached (its first one without fallbacks). */
+export function targetProvider(input: JobData['input'], run: RunRecord): string {
+  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
+  return target?.provider ?? input.provider;
 }
 
 /** The `session.queued` event of a session put in the shared queue. */

@@ -26,8 +26,11 @@ import type {
   SharedState,
 } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
-import { endedAt } from './job-data.js';
+import { endedAt, targetProvider } from './job-data.js';
 import type { LimitsView } from './limits-view.js';
+
+/** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
+type Leasing = Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>;
 
 /** A session leased here, from the lease until it ends here. */
 interface Leased {
@@ -131,7 +134,18 @@ export class LeaseRunner {
    */
   async endMoved(session: Lease['session'], provider: string): Promise<void> {
     const ignore = () => Promise.resolve();
+    await this.moved(session.input.sessionId, provider);
     await this.run({ session, provider, handBack: ignore, moveTo: ignore });
+  }
+
+  /**
+   * A hop moved to `provider`'s queue and leased there before its run here let go (BullMQ adds the
+   * job at once, and a fetch may beat `moveTo`'s answer): waits for that run to end. Joined to it as
+   * a lapsed lock's lease is (`run`), it would end with its job, never called.
+   */
+  private async moved(id: string, provider: string): Promise<void> {
+    const left = this.leased.get(id);
+    if (left !== undefined && left.lease.provider !== provider) await left.done;
   }
 
   /**
@@ -139,13 +153,12 @@ export class LeaseRunner {
    * its providers, as one process does: at the bound it takes no new lease (`pauseLeasing`) until
    * one ends, and one already on its way is handed back at once, for an instance with room.
    */
-  async take(
-    lease: Lease,
-    queue: Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>,
-  ): Promise<Held | undefined> {
+  async take(lease: Lease, queue: Leasing): Promise<Held | undefined> {
     const max = this.s.limits.maxConcurrent;
+    const id = lease.session.input.sessionId;
+    await this.moved(id, lease.provider);
     // Draining: nothing would stop it here. A session already running here is joined (`run`), not counted.
-    const again = this.leased.has(lease.session.input.sessionId);
+    const again = this.leased.has(id);
     if (this.closing || (!again && this.leased.size >= max)) {
       await lease.handBack();
       return undefined;
@@ -165,8 +178,6 @@ export class LeaseRunner {
     const id = data.input.sessionId;
     const running = this.leased.get(id);
     if (running !== undefined) {
-      // A hop moved here, fetched before its run here let go (`moveTo`): it runs once that run ends.
-      if (running.lease.provider !== lease.provider) return await running.done.then(() => this.run(lease));
       // Leased again while it runs here (its lock lapsed: not renewed in time, e.g. starved of CPU). The
       // run goes on under the new lease; a second run would make a second call that nothing stops.
       running.lease = lease;
@@ -200,7 +211,7 @@ export class LeaseRunner {
       // current target as any retry does (charged once, to the right provider). A hop recorded but
       // not yet moved (its instance lost in between) moves on to its target's queue first.
       if (state.run !== undefined) {
-        const at = providerOf(data.input, state.run);
+        const at = targetProvider(data.input, state.run);
         if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
@@ -288,7 +299,7 @@ export class LeaseRunner {
       entry.handle = null;
       charged = undefined;
       if (entry.handover) return undefined;
-      const at = providerOf(data.input, restore);
+      const at = targetProvider(data.input, restore);
       // Not recorded: moved, it would be resumed from the old record, on the target it left.
       if (at !== entry.lease.provider && entry.cancelReason === null && recorded) {
         try {
@@ -314,14 +325,8 @@ export class LeaseRunner {
     const entry = this.leased.get(id);
     const summary = this.s.local.session(id);
     const run = this.s.local.runRecord(id);
-    if (
-      entry === undefined ||
-      entry.handle === null ||
-      entry.handover ||
-      summary === undefined ||
-      run === undefined ||
-      summary.state !== 'running'
-    ) {
+    const handle = entry === undefined || entry.handover ? null : entry.handle;
+    if (entry === undefined || handle === null || summary?.state !== 'running' || run === undefined) {
       this.recordRun(id, event).catch(this.s.onError);
       return;
     }
@@ -334,7 +339,7 @@ export class LeaseRunner {
       },
     );
     this.stoppedHere++;
-    entry.handle.cancel('the session fell back; it resumes on its next target');
+    handle.cancel('the session fell back; it resumes on its next target');
   }
 
   /** The `RATE_LIMITED` answers the local runtime has received. */
@@ -391,10 +396,4 @@ export class LeaseRunner {
     const { timeoutMs } = entry.lease.session.input;
     await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
   }
-}
-
-/** The provider of the target a run record has reached (its first one without fallbacks). */
-function providerOf(input: Lease['session']['input'], run: RunRecord): string {
-  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
-  return target?.provider ?? input.provider;
 }

@@ -97,11 +97,11 @@ function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) 
   const late: (() => void)[] = [];
   const stores: SessionStore[] = [];
   const errors: unknown[] = [];
-  const backend: RuntimeBackend = {
+  const backend = (work: boolean): RuntimeBackend => ({
     kind: 'memory-cluster',
     createRuntime: (options, local) =>
       createClusterRuntime(options, local, (context): ClusterPorts => {
-        const ports = hub.ports(context, { sweepIntervalMs: 1000 });
+        const ports = hub.ports(context, { sweepIntervalMs: 1000, work });
         const store = holdingHops(ports.store, held, failHops);
         stores.push(ports.store);
         const queue = loseMove
@@ -111,22 +111,24 @@ function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) 
             : ports.queue;
         return { ...ports, store, queue };
       }),
-  };
-  const runtime: Runtime = createRuntime({
-    providers: [p, q],
-    defaults: { model: 'm', maxAttempts: 1 },
-    limits: { perProvider: { p: 1, q: 1 } },
-    clock,
-    onError: (error) => errors.push(error),
-    backend,
   });
-  return { clock, p, q, held, late, stores, errors, runtime };
+  /** Another instance; `work: false`, a front that only submits and reads. */
+  const instance = (work = true): Runtime =>
+    createRuntime({
+      providers: [p, q],
+      defaults: { model: 'm', maxAttempts: 1 },
+      limits: { perProvider: { p: 1, q: 1 } },
+      clock,
+      onError: (error) => errors.push(error),
+      backend: backend(work),
+    });
+  return { clock, p, q, held, late, stores, errors, runtime: instance(), instance };
 }
 
 /** Submits `hopping` once the runtime is ready and fails its call on `p`; its hop's record goes through. */
-async function submitAndHop({ clock, p, held, runtime }: ReturnType<typeof cluster>) {
+async function submitAndHop({ clock, p, held, runtime }: ReturnType<typeof cluster>, from = runtime) {
   await runtime.ready;
-  const x = runtime.submit(hopping);
+  const x = from.submit(hopping);
   await settleDown(clock);
   (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
   await settleDown(clock);
@@ -300,6 +302,41 @@ describe('fallback hops in the cluster composition', () => {
     expect([p.calls.length, q.calls.length]).toEqual([1, 1]);
     expect(errors).toEqual([]);
     await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a moved hop leased here while its first run let go, as this instance drains, goes back for another instance', async () => {
+    const c = cluster({ lateMove: true });
+    const { clock, q, late, errors, runtime } = c;
+    // Submitted by a front, whose caller hears the session's own end.
+    const front = c.instance(false);
+    await front.ready;
+    const x = await submitAndHop(c, front);
+    // Leased from `q`'s queue here, waiting for the run it left; then another instance joins and this one drains.
+    expect(late).toHaveLength(1);
+    const other = c.instance();
+    await other.ready;
+    let drained = false;
+    const shutdown = runtime.shutdown({ deadlineMs: 0 }).then(() => {
+      drained = true;
+    });
+    await settleDown(clock, 5);
+    for (const answer of late.splice(0)) answer();
+    await settleDown(clock, 20);
+    // Handed back, not run here: this instance is done draining, and the other one calls `q`.
+    expect(drained).toBe(true);
+    expect(q.pending()).toHaveLength(1);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('ok');
+    await settleDown(clock);
+    await shutdown;
+    const result = await x.result;
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'done'],
+    ]);
+    expect(q.calls).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await other.shutdown({ deadlineMs: 0 });
+    await front.shutdown({ deadlineMs: 0 });
   });
 
   it('a hop waiting for its full target ends at its run deadline, or at once when cancelled, its route kept', async () => {
