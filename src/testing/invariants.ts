@@ -207,7 +207,7 @@ export class RuntimeObserver {
     if (this.runningTotal > this.limits.maxConcurrent) {
       this.fail(
         'limitsHold',
-        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent}`,
+        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent} (${this.runningNow()})`,
       );
     }
     this.queued.delete(id);
@@ -230,6 +230,14 @@ export class RuntimeObserver {
         );
       }
     }
+  }
+
+  /** The sessions running now and the provider each is calling, for the report of a breach. */
+  private runningNow(): string {
+    const running = [...this.sessions].filter(([, seen]) => seen.admitted && seen.ended.length === 0);
+    return running
+      .map(([id, seen]) => `${id.slice(0, 8)} on ${seen.current}, calling ${seen.calling}`)
+      .join('; ');
   }
 
   /** The session's call in flight (if any) ended. */
