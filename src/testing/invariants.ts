@@ -60,6 +60,12 @@ export interface ObservedLimits {
    * `cooldownHolds` are judged at the end of the run, every event in the order of its time.
    */
   readonly endsLate?: boolean;
+  /**
+   * On a backend, a fallback hop to another provider goes back to wait in that provider's queue
+   * (scale-out.md, "Known limits"): it holds no slot until its next start, and `limitsHold` does not
+   * count it running meanwhile.
+   */
+  readonly hopsRequeue?: boolean;
   /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
   readonly tokensOf?: (sessionId: string) => number;
 }
@@ -74,6 +80,8 @@ export interface Seen {
   readonly priority: number;
   readonly seq: number;
   admitted: boolean;
+  /** A hop waiting in its target's queue (`hopsRequeue`): not counted running until it starts there. */
+  requeued?: boolean;
   ended: FinalState[];
   deltas: number;
   fallbacks: number;
@@ -134,6 +142,10 @@ export class RuntimeObserver {
         const seen = this.sessions.get(event.sessionId);
         if (seen === undefined) break;
         if (!seen.admitted) this.admit(event.sessionId, seen);
+        else if (seen.requeued === true) {
+          seen.requeued = false;
+          this.countRunning();
+        }
         // Each call counts against the provider it goes to: its current target's.
         this.endCall(seen);
         seen.calling = seen.current;
@@ -163,7 +175,7 @@ export class RuntimeObserver {
         this.queued.delete(event.sessionId);
         if (seen.admitted && seen.ended.length === 1) {
           this.endCall(seen);
-          this.runningTotal--;
+          if (seen.requeued !== true) this.runningTotal--;
         }
         break;
       }
@@ -181,6 +193,10 @@ export class RuntimeObserver {
         if (!seen.admitted) this.admit(event.sessionId, seen, false);
         this.endCall(seen);
         seen.current = event.to.provider;
+        if (this.limits.hopsRequeue === true && event.to.provider !== event.from.provider && !seen.requeued) {
+          seen.requeued = true;
+          this.runningTotal--;
+        }
         if (seen.deltas > 0)
           this.fail(
             'oneTargetStreams',
@@ -203,13 +219,7 @@ export class RuntimeObserver {
   private admit(id: string, seen: Seen, inOrder = true): void {
     if (this.stopped) this.fail('drainStops', `session ${id} was admitted after the supervisor stopped`);
     seen.admitted = true;
-    this.runningTotal++;
-    if (this.runningTotal > this.limits.maxConcurrent) {
-      this.fail(
-        'limitsHold',
-        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent} (${this.runningNow()})`,
-      );
-    }
+    this.countRunning();
     this.queued.delete(id);
     if (!inOrder) return;
     // Priority order, with the one documented exception: a fairness turn admits the
@@ -232,9 +242,22 @@ export class RuntimeObserver {
     }
   }
 
+  /** One more session running: within the global limit. */
+  private countRunning(): void {
+    this.runningTotal++;
+    if (this.runningTotal > this.limits.maxConcurrent) {
+      this.fail(
+        'limitsHold',
+        `${this.runningTotal} sessions ran at once, limit ${this.limits.maxConcurrent} (${this.runningNow()})`,
+      );
+    }
+  }
+
   /** The sessions running now and the provider each is calling, for the report of a breach. */
   private runningNow(): string {
-    const running = [...this.sessions].filter(([, seen]) => seen.admitted && seen.ended.length === 0);
+    const running = [...this.sessions].filter(
+      ([, seen]) => seen.admitted && seen.ended.length === 0 && seen.requeued !== true,
+    );
     return running
       .map(([id, seen]) => `${id.slice(0, 8)} on ${seen.current}, calling ${seen.calling}`)
       .join('; ');

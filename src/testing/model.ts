@@ -176,12 +176,12 @@ export async function runScenario(
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
 }
 
-/** On a backend, `maxConcurrent` bounds each provider's Worker (the most at once); `COOLDOWN_RACE_MS` for cooldowns; ends come late. */
+/** On a backend, `maxConcurrent` bounds each provider's Worker (the most at once); `COOLDOWN_RACE_MS` for cooldowns; ends come late; hops wait in their target's queue. */
 function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvider[]) {
   let maxConcurrent = 0;
   for (const { name } of providers)
     maxConcurrent += Math.min(limits.perProvider[name] ?? limits.maxConcurrent, limits.maxConcurrent);
-  return { ...limits, maxConcurrent, cooldownRaceMs: COOLDOWN_RACE_MS, endsLate: true };
+  return { ...limits, maxConcurrent, cooldownRaceMs: COOLDOWN_RACE_MS, endsLate: true, hopsRequeue: true };
 }
 
 /** The fast-check property: random limits and command sequences, every invariant checked. */
