@@ -101,18 +101,18 @@ export class RedisSessionStore implements SessionStore {
   apply(message: BusMessage): void {
     const event = message.event;
     if (!('sessionId' in event)) return;
-    if (event.type === 'session.ended') this.endedAt(event.result as SessionResult, event.at);
+    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
     else if (message.summary !== undefined && this.history.get(event.sessionId) === undefined) {
       this.live.set(event.sessionId, message.summary);
     }
   }
 
   forget(result: SessionResult): void {
-    this.endedAt(result, this.clock.now());
+    this.addEnded(result, this.clock.now());
   }
 
   /** Drops it from the live sessions; its summary in the history, its times counted back from its end. */
-  private endedAt(result: SessionResult, endedAt: number): void {
+  private addEnded(result: SessionResult, endedAt: number): void {
     this.live.delete(result.metadata.sessionId);
     this.history.add(endedSummary(result, endedAt));
   }

@@ -193,7 +193,11 @@ export class RuntimeObserver {
         if (!seen.admitted) this.admit(event.sessionId, seen, false);
         this.endCall(seen);
         seen.current = event.to.provider;
-        if (this.limits.hopsRequeue === true && event.to.provider !== event.from.provider && !seen.requeued) {
+        if (
+          this.limits.hopsRequeue === true &&
+          event.to.provider !== event.from.provider &&
+          seen.requeued !== true
+        ) {
           seen.requeued = true;
           this.runningTotal--;
         }
