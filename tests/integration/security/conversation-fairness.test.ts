@@ -5,7 +5,7 @@
  * recently saved of anyone, so a burst of one-shot `chat` calls made another token's next
  * `continuation_id` "unknown". SDK client over Streamable HTTP, the in-memory store.
  */
-import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { SHARED_OWNER } from '../../../src/ports/conversation-store.js';
 import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';

@@ -5,7 +5,7 @@
  * conversation still continues from a new MCP session, as a reconnecting client needs. SDK client
  * over Streamable HTTP.
  */
-import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';
 

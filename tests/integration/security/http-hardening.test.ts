@@ -5,7 +5,7 @@
  * conversation cap through the chat tool.
  */
 import { connect as netConnect } from 'node:net';
-import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import {
   CreateTaskResultV1Schema,
   GetTaskResultV1Schema,
