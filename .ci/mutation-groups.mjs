@@ -42,7 +42,7 @@ export const GROUPS = {
       'src/core/fifo.ts',
       'src/core/slices.ts',
       'src/core/json-bytes.ts',
-      'src/core/queue-bytes.ts',
+      'src/core/queue-room.ts',
       'src/core/request-bytes.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],

@@ -41,7 +41,8 @@ export async function bootstrap(
 ): Promise<Bootstrapped> {
   const loaded = await loadProviders({ env });
   const { registry, simulated } = loaded;
-  const settings = config === undefined ? undefined : runtimeOptionsFrom(config);
+  const settings =
+    config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,

@@ -6,10 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
+import { ConfigError, type Kind, type Money, parseJson, parseText, type Value } from './config-values.js';
+
+export { ConfigError, type Money, parseIntFlag, parseMoney } from './config-values.js';
 
 export type SettingKey =
   | 'maxConcurrent'
   | 'maxQueued'
+  | 'maxQueuedPerCaller'
   | 'maxQueuedBytes'
   | 'timeoutMs'
   | 'queueTimeoutMs'
@@ -26,15 +30,9 @@ export type SettingKey =
   | 'budgetPerCaller'
   | 'budgetGlobal';
 
-/** What a value may be; the words are the ones error messages use. */
-type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'money';
-
-/** Daily amounts by currency (`{ USD: 5, CNY: 30 }`); empty: no budget. */
-export type Money = Readonly<Record<string, number>>;
 type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
 /** Every setting's value: amounts of money for the budgets, numbers for the rest. */
 export type SettingValues = { readonly [K in SettingKey]: K extends MoneyKey ? Money : number };
-type Value = number | Money;
 
 export interface Setting {
   readonly key: SettingKey;
@@ -45,12 +43,15 @@ export interface Setting {
   readonly summary: string;
 }
 
-/** Node's longest timer, about 24.8 days: a longer deadline would fire at once. */
-const MAX_MS = 2_147_483_647;
-
 export const SETTINGS: readonly Setting[] = [
   s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
   s('maxQueued', 'nonNegative', 10_000, 'sessions waiting for a slot; past it a call fails with QUEUE_FULL'),
+  s(
+    'maxQueuedPerCaller',
+    'nonNegative',
+    2_500,
+    "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL. Default: a quarter of maxQueued (stdio: all of it, one caller)",
+  ),
   s(
     'maxQueuedBytes',
     'nonNegative',
@@ -98,118 +99,6 @@ function s(key: SettingKey, kind: Kind, fallback: Value, summary: string): Setti
     fallback,
     summary,
   };
-}
-
-const EXPECTED: Record<Kind, string> = {
-  positive: 'a positive integer',
-  nonNegative: 'a non-negative integer',
-  positiveMs: 'a positive integer (milliseconds)',
-  nonNegativeMs: 'a non-negative integer (milliseconds)',
-  money:
-    'amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`',
-};
-
-/** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
-function refusal(kind: Kind, origin: string, n: number, got: string): ConfigError {
-  const expected =
-    kind.endsWith('Ms') && Number.isSafeInteger(n) && n > MAX_MS
-      ? `at most ${MAX_MS} milliseconds (about 24.8 days, the longest timer Node sets)`
-      : EXPECTED[kind];
-  return new ConfigError(`Expected \`${origin}\` to be ${expected}, got ${got}`);
-}
-
-/** A bad value anywhere in the configuration; `message` is the one line to show. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'INVALID_CONFIG';
-}
-
-function inRange(kind: Kind, n: number): boolean {
-  if (kind === 'money') return Number.isFinite(n) && n >= 0 && n <= 1e12;
-  if (!Number.isSafeInteger(n)) return false;
-  if (kind === 'positive' || kind === 'positiveMs') {
-    if (n < 1) return false;
-  } else if (n < 0) return false;
-  return kind.endsWith('Ms') ? n <= MAX_MS : true;
-}
-
-/**
- * Parses one text value (a flag or an environment variable) as the setting's kind. Only plain
- * decimal digits count: `1e3`, `0x10`, `10ms` and `` are refused rather than guessed at.
- */
-export function parseText(setting: Setting, origin: string, raw: string): Value {
-  if (setting.kind === 'money') return parseMoney(origin, raw);
-  const text = raw.trim();
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!inRange(setting.kind, n)) throw refusal(setting.kind, origin, n, `\`${raw}\``);
-  return n;
-}
-
-/**
- * Amounts of money, comma-separated, each a decimal number and a currency code (`USD` when none is
- * given): `5`, `5USD`, `20 CNY`, `5USD,20CNY`; `none` for no budget. Zero lets nothing be spent in
- * that currency, as `budgets` in the library does (a `0CNY` meant to forbid yuan must not lift the
- * limit); a currency given twice is refused.
- */
-export function parseMoney(origin: string, raw: string): Money {
-  const money: Record<string, number> = {};
-  if (raw.trim().toLowerCase() === 'none') return money;
-  for (const part of raw.split(',')) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Z]{3})?\s*$/.exec(part);
-    const n = m === null ? Number.NaN : Number(m[1]);
-    const currency = m?.[2] ?? 'USD';
-    if (!inRange('money', n) || Object.hasOwn(money, currency))
-      throw refusal(
-        'money',
-        origin,
-        n,
-        `\`${raw}\`${Object.hasOwn(money, currency) ? ` (${currency} twice)` : ''}`,
-      );
-    money[currency] = n;
-  }
-  return money;
-}
-
-/** Money from the JSON file: a number (USD), a string as on the command line, or `{ "USD": 5, "CNY": 20 }`. */
-function parseJsonMoney(origin: string, value: unknown, path: string): Money {
-  if (typeof value === 'number' && inRange('money', value)) return { USD: value };
-  if (typeof value === 'string') return parseMoney(origin, value);
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const entries = Object.entries(value);
-    if (entries.every(([c, n]) => /^[A-Z]{3}$/.test(c) && typeof n === 'number' && inRange('money', n)))
-      return Object.fromEntries(entries) as Money;
-  }
-  throw new ConfigError(
-    `${path}: Expected \`${origin}\` to be ${EXPECTED.money} (or { "USD": 5, "CNY": 20 }), got \`${JSON.stringify(value)}\``,
-  );
-}
-
-/** Validates a value from the JSON file, where it must already be a number (or money). */
-function parseJson(setting: Setting, origin: string, value: unknown, path: string): Value {
-  if (setting.kind === 'money') {
-    try {
-      return parseJsonMoney(origin, value, path);
-    } catch (error) {
-      if (error instanceof ConfigError && !error.message.startsWith(path))
-        throw new ConfigError(`${path}: ${error.message}`);
-      throw error;
-    }
-  }
-  if (typeof value !== 'number' || !inRange(setting.kind, value)) {
-    const got = `\`${JSON.stringify(value)}\`${typeof value === 'number' ? '' : ` (${typeof value})`}`;
-    const error = refusal(setting.kind, origin, typeof value === 'number' ? value : Number.NaN, got);
-    throw new ConfigError(`${path}: ${error.message}`);
-  }
-  return value;
-}
-
-/** Validates a flag the same way as a setting, e.g. `--port` with its own range. */
-export function parseIntFlag(name: string, raw: string, min: number, max: number): number {
-  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`Expected \`--${name}\` to be an integer from ${min} to ${max}, got \`${raw}\``);
-  }
-  return n;
 }
 
 export interface FileSection {
@@ -273,6 +162,9 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       sources[setting.key] = { kind: 'default' };
     }
   }
+  // One caller's share follows the queue it is a share of.
+  if (sources.maxQueuedPerCaller.kind === 'default')
+    values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);
   return {
     values: values as SettingValues,
     sources,
@@ -322,8 +214,14 @@ export async function loadConfig(
 /** The runtime's share of the configuration: global limits and per-call defaults. */
 export function runtimeOptionsFrom(
   config: ResolvedConfig,
+  /** How many clients the server has: `many` over HTTP; stdio has `one`, which gets the whole queue unless a share is set. */
+  callers: 'one' | 'many' = 'many',
 ): Pick<RuntimeOptions, 'breakers' | 'budgets'> & { limits: Limits; defaults: Defaults } {
   const v = config.values;
+  const perCaller =
+    callers === 'one' && config.sources.maxQueuedPerCaller.kind === 'default'
+      ? v.maxQueued
+      : v.maxQueuedPerCaller;
   // Amounts by currency: a session priced in a currency with no budget is not limited by another's.
   const budgets = {
     ...(Object.keys(v.budgetPerCaller).length > 0 ? { perCaller: v.budgetPerCaller } : {}),
@@ -340,7 +238,12 @@ export function runtimeOptionsFrom(
             minTimeoutMs: v.breakerMinTimeoutMs,
           },
     ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
-    limits: { maxConcurrent: v.maxConcurrent, maxQueued: v.maxQueued, maxQueuedBytes: v.maxQueuedBytes },
+    limits: {
+      maxConcurrent: v.maxConcurrent,
+      maxQueued: v.maxQueued,
+      maxQueuedPerCaller: perCaller,
+      maxQueuedBytes: v.maxQueuedBytes,
+    },
     defaults: {
       timeoutMs: v.timeoutMs,
       queueTimeoutMs: v.queueTimeoutMs,

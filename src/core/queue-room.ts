@@ -1,49 +1,78 @@
 /**
- * The request bytes held by sessions waiting in a queue (submitted, not started), against a bound
- * (`limits.maxQueuedBytes`). One piece for every runtime: the in-memory scheduler holds a queued
- * session's bytes from `enqueue` until it leaves its queue, whichever way; the cluster runtime holds
- * them for the sessions submitted at this instance that have not started. No I/O, no clock.
+ * What the sessions waiting in a queue (submitted, not started) hold, against its bounds: their
+ * request bytes (`limits.maxQueuedBytes`) and each caller's share of the queue
+ * (`limits.maxQueuedPerCaller`: sessions of one `metadata.owner`). One piece for every runtime: the
+ * in-memory scheduler holds a queued session's room from `enqueue` until it leaves its queue,
+ * whichever way; the cluster runtime holds it for the sessions submitted at this instance that
+ * have not started. No I/O, no clock.
  *
- * Each waiting item carries the bytes it holds (`queuedBytes`): `release` gives back what the item
- * holds and sets it to 0, so a second release of the same item gives back nothing, and the total
- * stays the sum over the items still held.
+ * Each waiting item carries what it holds (`queuedBytes`, `queuedBy`): `release` gives it back and
+ * clears it, so a second release of the same item gives back nothing, and the totals stay the sums
+ * over the items still held. A caller's count is kept only while it is above 0, so the table never
+ * holds more entries than sessions wait.
  */
 
-/** Something that may wait in a queue holding request bytes. */
-export interface HoldsBytes {
+/** Something that may wait in a queue holding request bytes and a place in its caller's share. */
+export interface HoldsRoom {
   /** The bytes it holds now: its size while it waits, 0 once released (or never held). */
   queuedBytes: number;
+  /** The caller whose share it counts against while it waits; `undefined` once released, or for none. */
+  queuedBy: string | undefined;
 }
 
-/** Whether `bytes` more fit: `fits`, `full` now (it may fit later), or `never` (more than the bound). */
-export type Room = 'fits' | 'full' | 'never';
+/**
+ * Whether one more fits: `fits`; `full` now (it may fit later); `never` (more bytes than the bound);
+ * `share`: its caller already has its share waiting (it may fit once one of those starts).
+ */
+export type Room = 'fits' | 'full' | 'never' | 'share';
 
-export class QueueBytes {
+export class QueueRoom {
   private total = 0;
+  private readonly callers = new Map<string, number>();
 
-  /** `limit`: the most bytes the waiting items may hold together. */
-  constructor(readonly limit: number) {}
+  /**
+   * `limit`: the most bytes the waiting items may hold together; `perCaller`: the most items of one
+   * caller that may wait at once (items without a caller count toward no share).
+   */
+  constructor(
+    readonly limit: number,
+    readonly perCaller: number = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** The bytes the waiting items hold now. */
   get held(): number {
     return this.total;
   }
 
-  /** Whether a request of `bytes` fits now; one that exactly fills the bound fits. */
-  room(bytes: number): Room {
+  /** How many items of `caller` wait now. */
+  heldBy(caller: string): number {
+    return this.callers.get(caller) ?? 0;
+  }
+
+  /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
+  room(bytes: number, caller?: string): Room {
     if (bytes > this.limit) return 'never';
+    if (caller !== undefined && this.heldBy(caller) >= this.perCaller) return 'share';
     return this.total + bytes > this.limit ? 'full' : 'fits';
   }
 
-  /** `item` waits holding `bytes` (checked with `room` first: holding never refuses). */
-  hold(item: HoldsBytes, bytes: number): void {
+  /** `item` waits holding `bytes` and a place in `caller`'s share (checked with `room` first: holding never refuses). */
+  hold(item: HoldsRoom, bytes: number, caller?: string): void {
     item.queuedBytes = bytes;
+    item.queuedBy = caller;
     this.total += bytes;
+    if (caller !== undefined) this.callers.set(caller, this.heldBy(caller) + 1);
   }
 
   /** `item` left its queue: what it holds is given back, once. */
-  release(item: HoldsBytes): void {
+  release(item: HoldsRoom): void {
     this.total -= item.queuedBytes;
     item.queuedBytes = 0;
+    const caller = item.queuedBy;
+    if (caller === undefined) return;
+    item.queuedBy = undefined;
+    const left = this.heldBy(caller) - 1;
+    if (left > 0) this.callers.set(caller, left);
+    else this.callers.delete(caller);
   }
 }

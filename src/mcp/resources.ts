@@ -269,6 +269,7 @@ function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record
     providers: status.providers,
     max_concurrent: status.maxConcurrent,
     max_queued: status.maxQueued,
+    max_queued_per_caller: status.maxQueuedPerCaller,
     max_queued_bytes: status.maxQueuedBytes,
     queued_bytes: status.queuedBytes,
     recent: status.recent.filter((s) => visible(s.sessionId)).slice(0, 20),

@@ -8,7 +8,7 @@ import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata } from '../core/metadata.js';
-import type { QueueBytes } from '../core/queue-bytes.js';
+import type { QueueRoom } from '../core/queue-room.js';
 import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
@@ -41,7 +41,12 @@ export interface Admitted {
   readonly callerTruncated: boolean;
   /** Its size while it waits (`limits.maxQueuedBytes`): the UTF-8 length of the JSON its provider gets; a task's `bytes` (0). */
   readonly bytes: number;
+  /** The caller whose share of the queue it counts against (`limits.maxQueuedPerCaller`): `metadata.owner` when a non-empty string. */
+  readonly owner: string | undefined;
 }
+
+/** What a queued session holds of the queue's bounds (`QueueRoom`): its request's bytes and its caller. */
+export type Held = Pick<Admitted, 'bytes' | 'owner'>;
 
 export interface AdmissionSettings {
   readonly providers: ReadonlyMap<string, ChatProvider>;
@@ -91,12 +96,13 @@ export class Admission {
   }
 
   /**
-   * Refuses a request of `bytes` that does not fit in what waits (`limits.maxQueuedBytes`): with
-   * `QUEUE_FULL` while the queue holds too much (it may fit later), with `INVALID_REQUEST` when it
-   * is larger than the whole bound (it never fits: retrying cannot help).
+   * Refuses a request of `bytes` from `owner` that does not fit in what waits: with `QUEUE_FULL`
+   * while the queue holds too many bytes (`limits.maxQueuedBytes`) or the owner has its share of
+   * the queue waiting (`limits.maxQueuedPerCaller`), both of which may pass; with `INVALID_REQUEST`
+   * when the request is larger than the whole byte bound (it never fits: retrying cannot help).
    */
-  roomFor(queue: QueueBytes, bytes: number): void {
-    const room = queue.room(bytes);
+  roomFor(queue: QueueRoom, bytes: number, owner?: string): void {
+    const room = queue.room(bytes, owner);
     if (room === 'fits') return;
     const limit = queue.limit;
     this.refuse(
@@ -105,10 +111,15 @@ export class Admission {
             'INVALID_REQUEST',
             `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${bytes} bytes; send fewer or shorter messages, or raise maxQueuedBytes`,
           )
-        : runtimeError(
-            'QUEUE_FULL',
-            `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
-          ),
+        : room === 'share'
+          ? runtimeError(
+              'QUEUE_FULL',
+              `Expected at most ${queue.perCaller} sessions of one caller waiting (limits.maxQueuedPerCaller), got ${queue.heldBy(owner as string)} of caller ${JSON.stringify(owner)} waiting; retry once some have started, or cancel some`,
+            )
+          : runtimeError(
+              'QUEUE_FULL',
+              `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+            ),
     );
   }
 
@@ -190,8 +201,15 @@ export class Admission {
       caller: caller.value,
       callerTruncated: caller.truncated,
       bytes,
+      owner: ownerOf(options.metadata),
     };
   }
+}
+
+/** The caller a session's share of the queue is counted for: `metadata.owner` when a non-empty string. */
+function ownerOf(metadata: SubmitOptions['metadata']): string | undefined {
+  const owner = metadata?.owner;
+  return typeof owner === 'string' && owner !== '' ? owner : undefined;
 }
 
 /** A request's JSON length in UTF-8, counted without building it; one JSON cannot carry is refused. */

@@ -8,10 +8,10 @@
 import { initialContext, type SessionContext, type SessionInput } from '../../machines/session.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
-import { QueueBytes } from '../core/queue-bytes.js';
+import { QueueRoom } from '../core/queue-room.js';
 import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
-import { Admission, type Admitted } from './admission.js';
+import { Admission, type Admitted, type Held } from './admission.js';
 import type { AdoptedSession, LocalRuntime } from './backend.js';
 import { Breakers } from './breakers.js';
 import { Budgets } from './budgets.js';
@@ -27,7 +27,7 @@ import type { RunRecord } from './ports.js';
 import { reasonOf, reportError } from './requests.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
-import type { SessionRecord } from './session-record.js';
+import { type SessionRecord, unresolved } from './session-record.js';
 import { SessionTable } from './session-table.js';
 import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
@@ -40,7 +40,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const onError = options.onError ?? reportError;
 
   const scheduler = new Scheduler<SessionRecord>(limits);
-  const queueBytes = new QueueBytes(limits.maxQueuedBytes); // the queued sessions' request bytes
+  const queueRoom = new QueueRoom(limits.maxQueuedBytes, limits.maxQueuedPerCaller); // bytes, shares
   for (const name of providers.keys()) scheduler.lane(name);
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
@@ -126,7 +126,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
-      queueBytes.release(record); // ended while queued; an admitted one released already (holds 0)
+      queueRoom.release(record); // ended while queued; an admitted one released already (holds 0)
       if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
     },
@@ -196,7 +196,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
             continue;
           }
           record.admitted = true;
-          queueBytes.release(record);
+          queueRoom.release(record);
           rates.leaveLane(record);
           driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
         }
@@ -204,7 +204,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           const record = scheduler.next(admitGate);
           if (record === undefined) break;
           record.admitted = true;
-          queueBytes.release(record);
+          queueRoom.release(record);
           const reroute = record.reroute;
           if (reroute !== undefined) {
             // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
@@ -225,7 +225,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     }
   }
 
-  function newRecord(admitted: Omit<Admitted, 'bytes'>): SessionRecord {
+  function newRecord(admitted: Omit<Admitted, 'bytes' | 'owner'>): SessionRecord {
     return {
       provider: admitted.input.provider,
       priority: admitted.input.priority,
@@ -238,6 +238,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       caller: admitted.caller,
       callerTruncated: admitted.callerTruncated,
       queuedBytes: 0, // held by `track` once queued
+      queuedBy: undefined,
       actor: null,
       leaf: 'queued',
       call: null,
@@ -251,12 +252,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   /** Queues a new record and hands back its handle. */
-  function track(record: SessionRecord, bytes: number, signal?: AbortSignal): SessionHandle<unknown> {
+  function track(record: SessionRecord, held: Held, signal?: AbortSignal): SessionHandle<unknown> {
     const now = clock.now();
     const sessionId = record.input.sessionId;
-    admission.roomFor(queueBytes, bytes);
+    admission.roomFor(queueRoom, held.bytes, held.owner);
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
-    queueBytes.hold(record, bytes);
+    queueRoom.hold(record, held.bytes, held.owner);
     rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
@@ -287,7 +288,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return new RecordHandle(record, result, owner);
   }
 
-  const put = (admitted: Admitted, abort?: AbortSignal) => track(newRecord(admitted), admitted.bytes, abort);
+  const put = (admitted: Admitted, abort?: AbortSignal) => track(newRecord(admitted), admitted, abort);
 
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
   function adopt(session: AdoptedSession): SessionHandle {
@@ -332,7 +333,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       driver.restore(record, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }
-    return track(record, 0, session.signal) as SessionHandle; // its bytes counted where it was submitted
+    // Its bytes and its caller's share were counted at the instance it was submitted to.
+    return track(record, { bytes: 0, owner: undefined }, session.signal) as SessionHandle;
   }
 
   function runRecord(id: string): RunRecord | undefined {
@@ -369,8 +371,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       providers: scheduler.providers(),
       maxConcurrent: limits.maxConcurrent,
       maxQueued: limits.maxQueued,
+      maxQueuedPerCaller: limits.maxQueuedPerCaller,
       maxQueuedBytes: limits.maxQueuedBytes,
-      queuedBytes: queueBytes.held,
+      queuedBytes: queueRoom.held,
       recent: table.recent(recent),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
       ...(limits.rates.size === 0 || options.sharedState !== undefined
@@ -394,6 +397,3 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     subscribe: (listener) => events.subscribe(listener),
   };
 }
-
-/** A record's `resolve` until its result promise is made. */
-function unresolved(): void {}

@@ -20,6 +20,8 @@ export interface ResolvedLimits {
   readonly maxConcurrent: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly maxQueued: number;
+  /** Sessions of one caller (`metadata.owner`) waiting at once; `maxQueued` unless set. */
+  readonly maxQueuedPerCaller: number;
   readonly maxQueuedBytes: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
@@ -99,10 +101,12 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
     if (resolved.maxConcurrent !== undefined)
       perProvider[name] = Math.min(perProvider[name] ?? Number.POSITIVE_INFINITY, resolved.maxConcurrent);
   }
+  const maxQueued = nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000);
   return {
     maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
     perProvider,
-    maxQueued: nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000),
+    maxQueued,
+    maxQueuedPerCaller: nonNegativeInt('limits.maxQueuedPerCaller', limits.maxQueuedPerCaller ?? maxQueued),
     maxQueuedBytes: byteCount('limits.maxQueuedBytes', limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES),
     fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
     historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),

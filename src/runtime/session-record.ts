@@ -16,7 +16,7 @@ import type {
 } from '../../machines/session.js';
 import type { Wakeable } from '../core/deadlines.js';
 import type { TroupeErrorData } from '../core/errors.js';
-import type { HoldsBytes } from '../core/queue-bytes.js';
+import type { HoldsRoom } from '../core/queue-room.js';
 import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
@@ -35,6 +35,9 @@ import type {
   TaskResult,
 } from './types.js';
 
+/** A record's `resolve` until its result promise is made. */
+export function unresolved(): void {}
+
 /** The session's child: a chat call to a provider, or a caller's task function. */
 export type SessionWork =
   | {
@@ -47,8 +50,8 @@ export type SessionWork =
     }
   | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
-/** `queuedBytes`: its request's bytes while it waits in the queue, 0 from when it leaves (`QueueBytes`). */
-export interface SessionRecord extends Schedulable, Wakeable, HoldsBytes {
+/** `queuedBytes`, `queuedBy`: its request's bytes and its caller while it waits in the queue, cleared when it leaves (`QueueRoom`). */
+export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   /**
    * The provider whose queue it waits in, then whose slot it holds; after a fallback hop, the
    * provider it moved to (`local-limits.ts`).

@@ -50,6 +50,15 @@ export interface Limits {
   /** Sessions waiting at once; one more is refused with `QUEUE_FULL`. @default 10000 */
   readonly maxQueued?: number;
   /**
+   * Sessions of one caller waiting at once, so that one caller cannot fill the queue and shut the
+   * others out: a caller is `metadata.owner` (the MCP front sets it to the caller's token name or
+   * MCP session); sessions without one count toward `maxQueued` alone. One more of a caller at its
+   * share is refused with `QUEUE_FULL`. On a cluster, per instance, like `maxQueued`.
+   * @default maxQueued (no share: a runtime does not know how many callers it serves; `troupe serve`
+   * gives each caller a quarter of the queue)
+   */
+  readonly maxQueuedPerCaller?: number;
+  /**
    * Request bytes the sessions waiting in the queue (submitted, not started) may hold together:
    * each chat request counts the UTF-8 length of its JSON, a task 0. A submission past it is
    * refused with `QUEUE_FULL`; one larger than the whole bound is refused even on an empty queue.
@@ -234,6 +243,8 @@ export interface RuntimeStatus {
   }[];
   readonly maxConcurrent: number;
   readonly maxQueued: number;
+  /** `limits.maxQueuedPerCaller`: the sessions one caller may have waiting (on a cluster, at this instance). */
+  readonly maxQueuedPerCaller: number;
   /** `limits.maxQueuedBytes`: the bound on the request bytes waiting (on a cluster, at this instance). */
   readonly maxQueuedBytes: number;
   /** Request bytes the sessions waiting now hold (on a cluster, those submitted at this instance). */

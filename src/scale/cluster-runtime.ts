@@ -85,7 +85,7 @@ export function createClusterRuntime(
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
-  const waiting = new Waiting(limits.maxQueuedBytes);
+  const waiting = new Waiting(limits.maxQueuedBytes, limits.maxQueuedPerCaller);
   const listeners = new Set<(event: RuntimeEvent) => void>();
   tasks.subscribe(broadcast);
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
@@ -165,7 +165,7 @@ export function createClusterRuntime(
   const up = () => connection.status() === 'ready';
   const status = (recent: number) =>
     withTaskStatus(
-      clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.bytes.held),
+      clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.room.held),
       tasks,
       recent,
     );
@@ -320,9 +320,10 @@ export function createClusterRuntime(
         ),
       );
     }
-    // `maxQueued` bounds the sessions submitted here that have not started: what this instance keeps.
+    // What this instance keeps: the sessions submitted here that have not started, their bytes and
+    // each caller's share of them (checked first, as the in-memory runtime does), and their number.
+    admission.roomFor(waiting.room, admitted.bytes, admitted.owner);
     if (waiting.count >= limits.maxQueued) admission.queueFull(waiting.count);
-    admission.roomFor(waiting.bytes, admitted.bytes);
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
@@ -335,7 +336,7 @@ export function createClusterRuntime(
     };
     const owner = createOwner(data);
     owners.set(sessionId, owner);
-    waiting.add(owner, admitted.bytes);
+    waiting.add(owner, admitted.bytes, admitted.owner);
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     owner.timers.push(
       clock.setTimeout(() => {

@@ -16,6 +16,7 @@ export function clusterStatus(
     readonly perProvider: Readonly<Record<string, number>>;
     readonly maxConcurrent: number;
     readonly maxQueued: number;
+    readonly maxQueuedPerCaller: number;
     readonly maxQueuedBytes: number;
   },
   state: RuntimeStatus['state'],
@@ -57,6 +58,7 @@ export function clusterStatus(
     })),
     maxConcurrent: limits.maxConcurrent,
     maxQueued: limits.maxQueued,
+    maxQueuedPerCaller: limits.maxQueuedPerCaller,
     maxQueuedBytes: limits.maxQueuedBytes,
     queuedBytes,
     recent: store.recent(recent),

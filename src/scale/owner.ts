@@ -4,7 +4,7 @@
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
 import type { Clock } from '../core/clock.js';
-import { QueueBytes } from '../core/queue-bytes.js';
+import { QueueRoom } from '../core/queue-room.js';
 import { EventStream } from '../runtime/backend.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import type { JobData } from './job-data.js';
@@ -16,42 +16,45 @@ export interface Owner {
   readonly result: Promise<SessionResult>;
   observers: EventStream<SessionEvent>[] | null;
   started: boolean;
-  /** Its request's bytes until it starts or ends, then 0 (`QueueBytes`, `limits.maxQueuedBytes`). */
+  /** Its request's bytes until it starts or ends, then 0 (`QueueRoom`, `limits.maxQueuedBytes`). */
   queuedBytes: number;
+  /** Its caller while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
+  queuedBy: string | undefined;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
 }
 
 /**
- * The owners here whose session has not started: how many (`limits.maxQueued`) and their request
- * bytes (`limits.maxQueuedBytes`), what this instance keeps for its callers. Each owner leaves once,
+ * The owners here whose session has not started: how many (`limits.maxQueued`), their request
+ * bytes (`limits.maxQueuedBytes`) and each caller's count (`limits.maxQueuedPerCaller`), what this
+ * instance keeps for its callers. Each owner leaves once,
  * when this instance hears it started or when it ends, whichever comes first.
  */
 export class Waiting {
   count = 0;
-  readonly bytes: QueueBytes;
+  readonly room: QueueRoom;
 
-  constructor(maxQueuedBytes: number) {
-    this.bytes = new QueueBytes(maxQueuedBytes);
+  constructor(maxQueuedBytes: number, maxQueuedPerCaller: number) {
+    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller);
   }
 
-  add(owner: Owner, bytes: number): void {
+  add(owner: Owner, bytes: number, caller: string | undefined): void {
     this.count++;
-    this.bytes.hold(owner, bytes);
+    this.room.hold(owner, bytes, caller);
   }
 
   started(owner: Owner): void {
     if (owner.started) return;
     owner.started = true;
     this.count--;
-    this.bytes.release(owner);
+    this.room.release(owner);
   }
 
   /** The owner's session ended: out now unless it started before (its bytes are 0 then). */
   ended(owner: Owner): void {
     if (!owner.started) this.count--;
-    this.bytes.release(owner);
+    this.room.release(owner);
   }
 }
 
@@ -67,6 +70,7 @@ export function createOwner(data: JobData): Owner {
     observers: null,
     started: false,
     queuedBytes: 0,
+    queuedBy: undefined,
     timers: [],
     detachSignal: null,
   };

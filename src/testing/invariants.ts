@@ -19,8 +19,10 @@ export type InvariantName =
   | 'routeWithinDeadline'
   | 'rateLimitsHold'
   | 'cooldownHolds'
-  /** The request bytes held for the queue are the sum over the queued sessions (`queued-bytes-check.ts`). */
-  | 'queuedBytes';
+  /** The request bytes held for the queue are the sum over the queued sessions (`queue-room-check.ts`). */
+  | 'queuedBytes'
+  /** No caller past its share of the queue, and no `QUEUE_FULL` while the queue, its bytes and the caller's share had room (`queue-room-check.ts`). */
+  | 'queueRoom';
 
 export interface Violation {
   readonly invariant: InvariantName;

@@ -44,7 +44,7 @@ import {
   type World,
 } from './model-commands.js';
 import type { OpenAIServer } from './openai-server.js';
-import { QueuedBytesCheck } from './queued-bytes-check.js';
+import { QueueRoomCheck } from './queue-room-check.js';
 import { ScriptedProvider } from './scripted-provider.js';
 import { ProviderWatch } from './watched-provider.js';
 
@@ -137,7 +137,8 @@ export async function runScenario(
     model: options.model ?? 'model',
     handles: [],
     timeouts,
-    bytes: new QueuedBytesCheck(),
+    bytes: new QueueRoomCheck(),
+    inMemory: backend === undefined,
     shutDown: false,
   };
   for (const command of commands) {

@@ -1,20 +1,28 @@
 /**
- * The `queuedBytes` invariant of the runtime model: the request bytes the runtime holds for its
- * queue (`status().queuedBytes`) are, at every step, the sum of the sizes of the sessions queued
- * then, each measured here independently of the runtime (`JSON.stringify` of the request its
- * provider gets, in UTF-8), and never past `status().maxQueuedBytes`. A release forgotten on one
- * way out of the queue, or made twice, breaks it at the next step.
+ * The queue's bounds in the runtime model (`queuedBytes`, `queueRoom`), each figure measured here
+ * independently of the runtime:
+ *
+ * - the request bytes the runtime holds for its queue (`status().queuedBytes`) are, at every step,
+ *   the sum of the sizes of the sessions queued then (`JSON.stringify` of the request its provider
+ *   gets, in UTF-8), and never past `status().maxQueuedBytes`. A release forgotten on one way out
+ *   of the queue, or made twice, breaks it at the next step;
+ * - no caller (`metadata.owner`) has more sessions queued than `status().maxQueuedPerCaller`;
+ * - a submission is refused with `QUEUE_FULL` only when something was full as it came: the queue
+ *   (`maxQueued`), its bytes, or its caller's share. A share counted for the wrong caller, or never
+ *   given back, refuses a submission nothing justified.
  */
 import type { Runtime, SessionRequest } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
 
-export class QueuedBytesCheck {
+export class QueueRoomCheck {
   private readonly sizes = new Map<string, number>();
+  private readonly owners = new Map<string, string>();
   readonly violations: Violation[] = [];
 
-  /** A request the runtime accepted: its size as its provider gets it (no `provider`, `stream`). */
-  submitted(id: string, request: SessionRequest): void {
+  /** A request the runtime accepted: its size as its provider gets it (no `provider`, `stream`), and its caller. */
+  submitted(id: string, request: SessionRequest, owner?: string): void {
     this.sizes.set(id, sizeOf(request));
+    if (owner !== undefined) this.owners.set(id, owner);
   }
 
   /** Whether the runtime must refuse a request outright: larger than the whole queue's bound. */
@@ -22,7 +30,28 @@ export class QueuedBytesCheck {
     return sizeOf(request) > runtime.status({ recent: 0 }).maxQueuedBytes;
   }
 
-  /** Compares what the runtime holds with the sum over the sessions queued now. */
+  /**
+   * Why a `QUEUE_FULL` for this request would be right now, or `undefined` when nothing is full:
+   * asked before submitting it, on the in-memory runtime (whose queue is all in view).
+   */
+  fullFor(runtime: Runtime, request: SessionRequest, owner?: string): string | undefined {
+    const status = runtime.status({ recent: 0 });
+    if (status.queued >= status.maxQueued) return 'maxQueued';
+    if (status.queuedBytes + sizeOf(request) > status.maxQueuedBytes) return 'maxQueuedBytes';
+    if (owner !== undefined && (this.queuedBy(runtime).get(owner) ?? 0) >= status.maxQueuedPerCaller)
+      return 'maxQueuedPerCaller';
+    return undefined;
+  }
+
+  /** A `QUEUE_FULL` that `fullFor` (asked just before) found nothing to justify. */
+  refusedWithRoom(request: SessionRequest, owner: string | undefined, message: string): void {
+    this.violations.push({
+      invariant: 'queueRoom',
+      detail: `Expected room for a ${sizeOf(request)}-byte request of ${owner ?? 'no caller'}: the queue, its bytes and the caller's share all had room; got QUEUE_FULL (${message})`,
+    });
+  }
+
+  /** Compares what the runtime holds with the sum over the sessions queued now, and each caller's count with its share. */
   check(runtime: Runtime): void {
     const status = runtime.status({ recent: 0 });
     let expected = 0;
@@ -38,6 +67,24 @@ export class QueuedBytesCheck {
         detail: `Expected ${expected} bytes held for the ${queued.length} queued sessions (at most ${status.maxQueuedBytes}), got ${status.queuedBytes}`,
       });
     }
+    for (const [owner, count] of this.queuedBy(runtime)) {
+      if (count > status.maxQueuedPerCaller) {
+        this.violations.push({
+          invariant: 'queueRoom',
+          detail: `Expected at most ${status.maxQueuedPerCaller} sessions of ${owner} queued, got ${count}`,
+        });
+      }
+    }
+  }
+
+  /** The sessions queued now, counted by caller. */
+  private queuedBy(runtime: Runtime): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const session of runtime.sessions({ limit: Number.MAX_SAFE_INTEGER })) {
+      const owner = this.owners.get(session.sessionId);
+      if (session.state === 'queued' && owner !== undefined) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    }
+    return counts;
   }
 }
 

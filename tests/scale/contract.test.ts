@@ -231,6 +231,39 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it("bounds one caller's sessions waiting (maxQueuedPerCaller), lets other callers in, and gives each place back as it leaves", async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 }, maxQueued: 10, maxQueuedPerCaller: 2 },
+    });
+    const as = (owner: string) => ({ metadata: { owner } });
+    const running = runtime.submit(ask('run wait:600'), as('alice'));
+    // Started: it leaves alice's share (on a cluster once this instance hears it started).
+    await expect.poll(() => runtime.status().running).toBe(1);
+    const a1 = runtime.submit(ask('a1'), as('alice'));
+    const a2 = runtime.submit(ask('a2'), as('alice'));
+    expect(() => runtime.submit(ask('a3'), as('alice'))).toThrow(
+      'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "alice" waiting; retry once some have started, or cancel some',
+    );
+    // Another caller, and a session with no owner, still get in: alice's burst shuts nobody out.
+    const b1 = runtime.submit(ask('b1'), as('bob'));
+    const none = runtime.submit(ask('none'));
+    expect(runtime.metrics().rejected).toMatchObject({ QUEUE_FULL: 1 });
+    expect(runtime.status().maxQueuedPerCaller).toBe(2);
+    await expect.poll(() => runtime.status().queued).toBe(4);
+    // Cancelled while queued, and timed out in the queue: alice's places come back.
+    expect(runtime.cancel(a1.id)).toBe(true);
+    expect((await a1.result).metadata.state).toBe('cancelled');
+    const late = runtime.submit(ask('late'), { ...as('alice'), queueTimeoutMs: 150 });
+    expect(() => runtime.submit(ask('a4'), as('alice'))).toThrow(/maxQueuedPerCaller/);
+    expect((await late.result).metadata.state).toBe('timedOut');
+    const after = runtime.submit(ask('after'), as('alice'));
+    expect((await running.result).ok).toBe(true);
+    for (const handle of [a2, b1, none, after]) expect((await handle.result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 2000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(

@@ -47,6 +47,12 @@ const output = z.object({
     .optional(),
   max_concurrent: z.number().optional(),
   max_queued: z.number().optional(),
+  max_queued_per_caller: z
+    .number()
+    .optional()
+    .describe(
+      'The most sessions one caller may have waiting (per instance on a cluster); past it QUEUE_FULL.',
+    ),
   max_queued_bytes: z
     .number()
     .optional()
@@ -118,6 +124,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       providers: status.providers.map((p) => ({ ...p })),
       max_concurrent: status.maxConcurrent,
       max_queued: status.maxQueued,
+      max_queued_per_caller: status.maxQueuedPerCaller,
       max_queued_bytes: status.maxQueuedBytes,
       queued_bytes: status.queuedBytes,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
@@ -133,7 +140,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     return {
       structured,
       text: [
-        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
+        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}${status.maxQueuedPerCaller < status.maxQueued ? `, ${status.maxQueuedPerCaller} per caller` : ''}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(
           ([name, l]) =>

@@ -1,46 +1,93 @@
 /**
- * The request bytes waiting in a queue, against their bound: what fits (exactly at the bound too),
- * what is full now, what never fits, and a release that gives back what an item holds, once.
+ * What waits in a queue, against its bounds: request bytes (what fits, exactly at the bound too,
+ * what is full now, what never fits) and each caller's share of the queue; a release gives back
+ * what an item holds, once.
  */
 import { describe, expect, it } from 'vitest';
-import { QueueBytes } from '../../../src/core/queue-bytes.js';
+import { QueueRoom } from '../../../src/core/queue-room.js';
 
-describe('QueueBytes', () => {
+const item = () => ({ queuedBytes: 0, queuedBy: undefined as string | undefined });
+
+describe('QueueRoom', () => {
   it('fits a request up to the bound exactly, is full one byte past it, and never fits one larger than the bound', () => {
-    const bytes = new QueueBytes(100);
-    expect(bytes.limit).toBe(100);
-    expect(bytes.room(100)).toBe('fits');
-    expect(bytes.room(101)).toBe('never');
-    bytes.hold({ queuedBytes: 0 }, 60);
-    expect(bytes.held).toBe(60);
-    expect(bytes.room(40)).toBe('fits');
-    expect(bytes.room(41)).toBe('full');
-    expect(bytes.room(100)).toBe('full');
-    expect(bytes.room(101)).toBe('never');
-    expect(bytes.room(0)).toBe('fits');
+    const room = new QueueRoom(100);
+    expect(room.limit).toBe(100);
+    expect(room.perCaller).toBe(Number.POSITIVE_INFINITY);
+    expect(room.room(100)).toBe('fits');
+    expect(room.room(101)).toBe('never');
+    room.hold(item(), 60);
+    expect(room.held).toBe(60);
+    expect(room.room(40)).toBe('fits');
+    expect(room.room(41)).toBe('full');
+    expect(room.room(100)).toBe('full');
+    expect(room.room(101)).toBe('never');
+    expect(room.room(0)).toBe('fits');
   });
 
   it('with a bound of 0 fits only what holds nothing (a task)', () => {
-    const bytes = new QueueBytes(0);
-    expect(bytes.room(0)).toBe('fits');
-    expect(bytes.room(1)).toBe('never');
+    const room = new QueueRoom(0);
+    expect(room.room(0)).toBe('fits');
+    expect(room.room(1)).toBe('never');
   });
 
   it('holds each item’s bytes on the item and gives them back once, however often it is released', () => {
-    const bytes = new QueueBytes(1000);
-    const a = { queuedBytes: 0 };
-    const b = { queuedBytes: 0 };
-    bytes.hold(a, 300);
-    bytes.hold(b, 200);
-    expect([bytes.held, a.queuedBytes, b.queuedBytes]).toEqual([500, 300, 200]);
-    bytes.release(a);
-    expect([bytes.held, a.queuedBytes]).toEqual([200, 0]);
-    bytes.release(a);
-    expect(bytes.held).toBe(200);
-    bytes.release({ queuedBytes: 0 });
-    expect(bytes.held).toBe(200);
-    bytes.release(b);
-    expect(bytes.held).toBe(0);
-    expect(bytes.room(1000)).toBe('fits');
+    const room = new QueueRoom(1000);
+    const a = item();
+    const b = item();
+    room.hold(a, 300);
+    room.hold(b, 200);
+    expect([room.held, a.queuedBytes, b.queuedBytes]).toEqual([500, 300, 200]);
+    room.release(a);
+    expect([room.held, a.queuedBytes]).toEqual([200, 0]);
+    room.release(a);
+    expect(room.held).toBe(200);
+    room.release(item());
+    expect(room.held).toBe(200);
+    room.release(b);
+    expect(room.held).toBe(0);
+    expect(room.room(1000)).toBe('fits');
+  });
+
+  it('fits a caller up to its share exactly, refuses it past that while others and the ownerless still fit', () => {
+    const room = new QueueRoom(1000, 2);
+    expect(room.perCaller).toBe(2);
+    const a1 = item();
+    const a2 = item();
+    room.hold(a1, 10, 'alice');
+    expect(room.room(10, 'alice')).toBe('fits');
+    room.hold(a2, 10, 'alice');
+    expect([room.heldBy('alice'), a1.queuedBy, a2.queuedBy]).toEqual([2, 'alice', 'alice']);
+    expect(room.room(10, 'alice')).toBe('share');
+    expect(room.room(0, 'alice')).toBe('share');
+    expect(room.room(10, 'bob')).toBe('fits');
+    expect(room.room(10)).toBe('fits');
+    // A request larger than the byte bound never fits, whoever sends it; a full queue is full for all.
+    expect(room.room(1001, 'alice')).toBe('never');
+    room.hold(item(), 980);
+    expect(room.room(10, 'bob')).toBe('full');
+  });
+
+  it('gives a caller its place back once per item, and keeps no entry for a caller with nothing waiting', () => {
+    const room = new QueueRoom(1000, 1);
+    const a = item();
+    room.hold(a, 10, 'alice');
+    room.release(a);
+    expect([room.heldBy('alice'), a.queuedBy, a.queuedBytes]).toEqual([0, undefined, 0]);
+    expect(room.room(10, 'alice')).toBe('fits');
+    // A second release of the same item takes nothing from the caller's next one.
+    const b = item();
+    room.hold(b, 10, 'alice');
+    room.release(a);
+    expect(room.heldBy('alice')).toBe(1);
+    expect(room.room(10, 'alice')).toBe('share');
+    room.release(b);
+    expect(room.heldBy('alice')).toBe(0);
+    expect((room as unknown as { callers: Map<string, number> }).callers.size).toBe(0);
+  });
+
+  it('with a share of 0 refuses every owned item and still takes the ownerless', () => {
+    const room = new QueueRoom(1000, 0);
+    expect(room.room(1, 'alice')).toBe('share');
+    expect(room.room(1)).toBe('fits');
   });
 });

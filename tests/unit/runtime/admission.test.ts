@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { QueueBytes } from '../../../src/core/queue-bytes.js';
+import { QueueRoom } from '../../../src/core/queue-room.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { Admission, type AdmissionSettings } from '../../../src/runtime/admission.js';
 import { RuntimeCounters } from '../../../src/runtime/counters.js';
@@ -81,7 +81,17 @@ describe('Admission.chat', () => {
     expect(admitted.label).toBe('ask');
     expect(admitted.caller).toEqual({ owner: 'ann' });
     expect(admitted.callerTruncated).toBe(false);
+    expect(admitted.owner).toBe('ann');
     expect(rejected()).toEqual({});
+  });
+
+  it("counts a session toward its caller's share only when `metadata.owner` is a non-empty string", () => {
+    const { admission } = setup();
+    const owners = [{ owner: '' }, { owner: 7 }, { other: 'x' }, undefined].map(
+      (metadata) => admission.chat({ messages }, metadata === undefined ? {} : { metadata }).owner,
+    );
+    expect(owners).toEqual([undefined, undefined, undefined, undefined]);
+    expect(admission.task(async () => 1, { lane: 'tools', metadata: { owner: 'bob' } }).owner).toBe('bob');
   });
 
   it('gives each session its own id, and streams only when the request asks to', () => {
@@ -281,8 +291,8 @@ describe('the size a request waits with (limits.maxQueuedBytes)', () => {
 describe('Admission.roomFor', () => {
   it('lets through what fits, up to the bound exactly, counting nothing', () => {
     const { admission, rejected } = setup();
-    const queue = new QueueBytes(100);
-    queue.hold({ queuedBytes: 0 }, 40);
+    const queue = new QueueRoom(100);
+    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 40);
     admission.roomFor(queue, 60);
     expect(queue.held).toBe(40);
     expect(rejected()).toEqual({});
@@ -290,8 +300,8 @@ describe('Admission.roomFor', () => {
 
   it('refuses with QUEUE_FULL while the queue holds too much, naming the bytes waiting, the size and the bound', () => {
     const { admission, rejected } = setup();
-    const queue = new QueueBytes(100);
-    queue.hold({ queuedBytes: 0 }, 40);
+    const queue = new QueueRoom(100);
+    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 40);
     expect(refusal(() => admission.roomFor(queue, 61))).toEqual({
       code: 'QUEUE_FULL',
       message:
@@ -302,11 +312,27 @@ describe('Admission.roomFor', () => {
 
   it('refuses a request larger than the bound with INVALID_REQUEST, even on an empty queue', () => {
     const { admission, rejected } = setup();
-    expect(refusal(() => admission.roomFor(new QueueBytes(100), 101))).toEqual({
+    expect(refusal(() => admission.roomFor(new QueueRoom(100), 101))).toEqual({
       code: 'INVALID_REQUEST',
       message:
         'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got 101 bytes; send fewer or shorter messages, or raise maxQueuedBytes',
     });
     expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+
+  it('refuses a caller at its share with QUEUE_FULL naming the share, its count and the caller, and lets other callers and the ownerless through', () => {
+    const { admission, rejected } = setup();
+    const queue = new QueueRoom(1000, 2);
+    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 10, 'token:alice');
+    admission.roomFor(queue, 10, 'token:alice');
+    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 10, 'token:alice');
+    expect(refusal(() => admission.roomFor(queue, 10, 'token:alice'))).toEqual({
+      code: 'QUEUE_FULL',
+      message:
+        'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "token:alice" waiting; retry once some have started, or cancel some',
+    });
+    admission.roomFor(queue, 10, 'token:bob');
+    admission.roomFor(queue, 10);
+    expect(rejected()).toEqual({ QUEUE_FULL: 1 });
   });
 });

@@ -97,6 +97,7 @@ describe('resolveLimits', () => {
       maxConcurrent: 64,
       perProvider: {},
       maxQueued: 10_000,
+      maxQueuedPerCaller: 10_000,
       maxQueuedBytes: 268_435_456,
       fairnessEvery: 8,
       historySize: 1000,
@@ -111,6 +112,7 @@ describe('resolveLimits', () => {
       maxConcurrent: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
+      maxQueuedPerCaller: 0,
       maxQueuedBytes: 0,
       fairnessEvery: 1,
       historySize: 0,
@@ -121,6 +123,7 @@ describe('resolveLimits', () => {
       maxConcurrent: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
+      maxQueuedPerCaller: 0,
       maxQueuedBytes: 0,
       fairnessEvery: 1,
       historySize: 0,
@@ -139,6 +142,8 @@ describe('resolveLimits', () => {
     ['maxQueued', -1, 'a non-negative integer', '`-1` (number)'],
     ['maxQueued', 0.5, 'a non-negative integer', '`0.5` (number)'],
     ['maxQueued', '0', 'a non-negative integer', '`"0"` (string)'],
+    ['maxQueuedPerCaller', -1, 'a non-negative integer', '`-1` (number)'],
+    ['maxQueuedPerCaller', 2.5, 'a non-negative integer', '`2.5` (number)'],
     ['maxQueuedBytes', -1, BYTES, '`-1` (number)'],
     ['maxQueuedBytes', 0.5, BYTES, '`0.5` (number)'],
     ['maxQueuedBytes', 2 ** 53, BYTES, '`9007199254740992` (number)'],
@@ -149,6 +154,11 @@ describe('resolveLimits', () => {
     expect(refusal(() => resolveLimits({ [field]: value }))).toEqual(
       invalid(`Expected \`limits.${field}\` to be ${expected}, got ${got}`),
     );
+  });
+
+  it('gives one caller the whole queue unless a share is set (a runtime does not know how many callers it serves)', () => {
+    expect(resolveLimits({ maxQueued: 40 }).maxQueuedPerCaller).toBe(40);
+    expect(resolveLimits({ maxQueued: 40, maxQueuedPerCaller: 10 }).maxQueuedPerCaller).toBe(10);
   });
 
   it('keeps the largest safe integer of bytes (the way to switch the byte bound off), and refuses Infinity as maxQueued does', () => {

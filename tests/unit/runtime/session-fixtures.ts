@@ -77,6 +77,7 @@ export function newRecord(
     caller: undefined,
     callerTruncated: false,
     queuedBytes: 0,
+    queuedBy: undefined,
     actor: null,
     leaf: 'queued',
     call: null,

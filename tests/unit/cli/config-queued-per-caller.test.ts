@@ -1,0 +1,51 @@
+/**
+ * `maxQueuedPerCaller` in the operator's configuration: one caller's share of the queue. By default
+ * a quarter of `maxQueued`, whatever `maxQueued` is set to, under `serve` (many callers); the whole
+ * queue under `stdio` (one caller) unless set; set by flag, environment or the providers file, it
+ * holds under both; bad values refused naming where they came from; listed in the usage text.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveConfig, runtimeOptionsFrom, settingsUsage } from '../../../src/cli/config.js';
+
+describe('maxQueuedPerCaller setting', () => {
+  it('defaults to a quarter of maxQueued (rounded up) for many callers and to all of it for one', () => {
+    const config = resolveConfig({});
+    expect(config.values.maxQueuedPerCaller).toBe(2_500);
+    expect(config.sources.maxQueuedPerCaller).toEqual({ kind: 'default' });
+    expect(runtimeOptionsFrom(config).limits).toMatchObject({ maxQueued: 10_000, maxQueuedPerCaller: 2_500 });
+    expect(runtimeOptionsFrom(config, 'many').limits.maxQueuedPerCaller).toBe(2_500);
+    expect(runtimeOptionsFrom(config, 'one').limits.maxQueuedPerCaller).toBe(10_000);
+    // The share follows maxQueued wherever that comes from; one slot of a tiny queue is still 1, not 0.
+    const small = resolveConfig({ env: { TROUPE_MAX_QUEUED: '10' } });
+    expect(small.values.maxQueuedPerCaller).toBe(3);
+    expect(resolveConfig({ flags: { 'max-queued': '1' } }).values.maxQueuedPerCaller).toBe(1);
+    expect(resolveConfig({ flags: { 'max-queued': '0' } }).values.maxQueuedPerCaller).toBe(0);
+    expect(runtimeOptionsFrom(small, 'one').limits.maxQueuedPerCaller).toBe(10);
+  });
+
+  it('takes the flag over the environment over the file, and a set share holds for one caller too', () => {
+    const file = { path: '/p.json', values: { maxQueuedPerCaller: 7 } };
+    expect(resolveConfig({ file }).values.maxQueuedPerCaller).toBe(7);
+    const env = { TROUPE_MAX_QUEUED_PER_CALLER: '8' };
+    expect(resolveConfig({ file, env }).values.maxQueuedPerCaller).toBe(8);
+    const config = resolveConfig({ file, env, flags: { 'max-queued-per-caller': '9' } });
+    expect(config.sources.maxQueuedPerCaller).toEqual({ kind: 'flag', name: '--max-queued-per-caller' });
+    expect(runtimeOptionsFrom(config, 'many').limits.maxQueuedPerCaller).toBe(9);
+    expect(runtimeOptionsFrom(config, 'one').limits.maxQueuedPerCaller).toBe(9);
+  });
+
+  it('refuses a value that is not a non-negative integer, naming where it came from', () => {
+    expect(() => resolveConfig({ flags: { 'max-queued-per-caller': '-1' } })).toThrow(
+      'Expected `--max-queued-per-caller` to be a non-negative integer, got `-1`',
+    );
+    expect(() => resolveConfig({ env: { TROUPE_MAX_QUEUED_PER_CALLER: 'quarter' } })).toThrow(
+      'Expected `TROUPE_MAX_QUEUED_PER_CALLER` to be a non-negative integer, got `quarter`',
+    );
+  });
+
+  it('is in the usage text with its variable', () => {
+    expect(settingsUsage()).toMatch(
+      /--max-queued-per-caller N +sessions of one caller .*a quarter of maxQueued.*env TROUPE_MAX_QUEUED_PER_CALLER\)/,
+    );
+  });
+});
