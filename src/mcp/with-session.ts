@@ -89,6 +89,8 @@ export function withSession<A>(
           lane,
           name,
           label: name,
+          // Its caller, as `chat`'s sessions carry theirs: in its metadata, and for its share of the queue.
+          metadata: { owner: call.caller?.key ?? 'local' },
           signal: call.signal,
           ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
           ...optional('priority', perCall(options.priority, args)),

@@ -80,7 +80,9 @@ it('serves its own withSession tools next to a prefixed subset of troupe tools, 
   expect(echo.isError).toBeUndefined();
   expect(echo.structuredContent).toMatchObject({
     text: 'hi',
-    session: { state: 'done', provider: 'echo', model: 'echo-tool', attempts: 1 },
+    // Its caller (the one client of an in-memory transport), as a `chat` session's: in its
+    // metadata, and counted toward that caller's share of the queue (limits.maxQueuedPerCaller).
+    session: { state: 'done', provider: 'echo', model: 'echo-tool', attempts: 1, caller: { owner: 'local' } },
   });
   expect((await client.callTool({ name: 'plain', arguments: {} })).content).toEqual([
     { type: 'text', text: 'plain' },
