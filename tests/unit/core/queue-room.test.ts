@@ -85,6 +85,28 @@ describe('QueueRoom', () => {
     expect((room as unknown as { callers: Map<string, number> }).callers.size).toBe(0);
   });
 
+  it('gives back one place of a caller with several waiting, keeping the rest counted', () => {
+    const room = new QueueRoom(1000, 2);
+    const [a, b] = [item(), item()];
+    room.hold(a, 10, 'alice');
+    room.hold(b, 10, 'alice');
+    room.release(a);
+    expect(room.heldBy('alice')).toBe(1);
+    expect(room.room(10, 'alice')).toBe('fits');
+    room.hold(item(), 10, 'alice');
+    expect(room.room(10, 'alice')).toBe('share');
+  });
+
+  it('keeps no count for items without a caller', () => {
+    const room = new QueueRoom(1000, 1);
+    const a = item();
+    room.hold(a, 10);
+    room.hold(item(), 10);
+    expect((room as unknown as { callers: Map<unknown, number> }).callers.size).toBe(0);
+    room.release(a);
+    expect([room.held, a.queuedBy]).toEqual([10, undefined]);
+  });
+
   it('with a share of 0 refuses every owned item and still takes the ownerless', () => {
     const room = new QueueRoom(1000, 0);
     expect(room.room(1, 'alice')).toBe('share');
