@@ -83,6 +83,22 @@ export function listingOwner(caller: Caller): string | undefined {
   return caller.admin || caller.key === 'local' ? undefined : caller.key;
 }
 
+const OWNERS = new WeakMap<object, SessionOwners>();
+
+/**
+ * The owners index of one runtime's sessions: the same for every MCP context on that runtime and
+ * for `withSession`, so a host tool's session shows to the caller that started it, as a `chat`
+ * session does.
+ */
+export function sessionOwnersOf(runtime: object): SessionOwners {
+  let owners = OWNERS.get(runtime);
+  if (owners === undefined) {
+    owners = new SessionOwners();
+    OWNERS.set(runtime, owners);
+  }
+  return owners;
+}
+
 /**
  * Owners of the sessions this process's MCP front started, by session id. Bounded: the oldest
  * entries go first past `maxEntries` (their sessions then show to admins only).

@@ -7,7 +7,7 @@ import type { ServerContext } from '@modelcontextprotocol/server';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { callerOf, canSee, SessionOwners } from './caller.js';
+import { callerOf, canSee, type SessionOwners, sessionOwnersOf } from './caller.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { ResourceChanges } from './resource-changes.js';
@@ -106,7 +106,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const live = new LiveSessions(options.runtime);
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
-  const owners = new SessionOwners();
+  const owners = sessionOwnersOf(options.runtime);
   const retryLogs = new RetryLogs(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {

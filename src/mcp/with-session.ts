@@ -6,6 +6,7 @@
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { type TroupeErrorData, toErrorData } from '../core/errors.js';
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
+import { sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
 import { ProgressReporter } from './progress.js';
 import { callContext } from './tool.js';
@@ -59,6 +60,7 @@ export function withSession<A>(
   const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);
   return async (args, ctx) => {
     const call = callContext(ctx);
+    const owner = call.caller?.key ?? 'local';
     let seq = 0;
     const send =
       call.progress === undefined
@@ -90,7 +92,7 @@ export function withSession<A>(
           name,
           label: name,
           // Its caller, as `chat`'s sessions carry theirs: in its metadata, and for its share of the queue.
-          metadata: { owner: call.caller?.key ?? 'local' },
+          metadata: { owner },
           signal: call.signal,
           ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
           ...optional('priority', perCall(options.priority, args)),
@@ -103,6 +105,8 @@ export function withSession<A>(
       reporter?.stop();
       return errorResult(toErrorData(error));
     }
+    // Listed by the `sessions` tool and cancellable by `cancel_session` for the caller that started it.
+    sessionOwnersOf(runtime).record(handle.id, owner);
     reporter?.watch(handle as unknown as SessionHandle);
     try {
       const result = await handle.result;

@@ -3,10 +3,13 @@
  * over the SDK's in-memory transport with a real SDK client.
  */
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { McpServer } from '@modelcontextprotocol/server';
+import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { afterEach, expect, it } from 'vitest';
 import * as z from 'zod';
+import { authInfoFor } from '../../../src/mcp/caller.js';
+import { createMcpContext } from '../../../src/mcp/context.js';
 import { registerTools, TOOL_NAMES, withSession } from '../../../src/mcp/index.js';
+import { visibleLive, visibleSession } from '../../../src/mcp/scope.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime } from '../../../src/runtime/types.js';
@@ -197,4 +200,43 @@ it('refuses with an error result naming the code when the runtime is shutting do
   const refused = await client.callTool({ name: 'echo', arguments: {} });
   expect(refused.isError).toBe(true);
   expect(refused.structuredContent).toMatchObject({ ok: false, error: { code: 'SHUTTING_DOWN' } });
+});
+
+it('shows a host tool’s session to the named token that started it, and to no other, beside troupe’s own tools', async () => {
+  // Before, only `chat` recorded its caller: a `withSession` session showed to admins alone, so a
+  // client with a named token could neither list nor cancel its own host-tool call.
+  const runtime = makeRuntime();
+  const mcp = createMcpContext({ runtime, log: () => {} });
+  cleanups.push(async () => mcp.close());
+  const started = gate();
+  const finish = gate();
+  const handler = withSession(runtime, async () => {
+    started.open();
+    await finish.opened;
+    return { content: [] };
+  });
+  // What the SDK hands a tool over Streamable HTTP for a request with alice's named token.
+  const ctx = {
+    sessionId: undefined,
+    http: { authInfo: authInfoFor({ name: 'alice', token: 'alice-token-1' }) },
+    mcpReq: {
+      id: 7,
+      signal: new AbortController().signal,
+      _meta: undefined,
+      log: async () => {},
+      notify: async () => {},
+    },
+  } as unknown as ServerContext;
+  const result = handler({}, ctx);
+  await started.opened;
+  const alice = { caller: { key: 'token:alice', admin: false } };
+  const bob = { caller: { key: 'token:bob', admin: false } };
+  expect(visibleLive(mcp, alice).map((s) => s.state)).toEqual(['running']);
+  expect(visibleLive(mcp, bob)).toEqual([]);
+  finish.open();
+  const session = ((await result).structuredContent as { session: { sessionId: string; caller: unknown } })
+    .session;
+  expect(session.caller).toEqual({ owner: 'token:alice' });
+  expect(visibleSession(mcp, alice, session.sessionId)?.state).toBe('done');
+  expect(visibleSession(mcp, bob, session.sessionId)).toBeUndefined();
 });
