@@ -114,7 +114,10 @@ export type Source =
   | { readonly kind: 'flag'; readonly name: string }
   | { readonly kind: 'env'; readonly name: string }
   | { readonly kind: 'file'; readonly name: string; readonly path: string }
-  | { readonly kind: 'default' };
+  | {
+      readonly kind: 'default' /** How a default that follows another setting was found. */;
+      readonly from?: string;
+    };
 
 export interface ResolvedConfig {
   readonly values: SettingValues;
@@ -163,8 +166,10 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
     }
   }
   // One caller's share follows the queue it is a share of.
-  if (sources.maxQueuedPerCaller.kind === 'default')
+  if (sources.maxQueuedPerCaller.kind === 'default') {
     values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);
+    sources.maxQueuedPerCaller = { kind: 'default', from: 'a quarter of maxQueued; stdio: all of it' };
+  }
   return {
     values: values as SettingValues,
     sources,
@@ -285,6 +290,6 @@ export function describeSource(source: Source): string {
     case 'file':
       return `${source.path} ${source.name}`;
     default:
-      return 'default';
+      return source.from === undefined ? 'default' : `default (${source.from})`;
   }
 }

@@ -5,13 +5,16 @@
  * holds under both; bad values refused naming where they came from; listed in the usage text.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, runtimeOptionsFrom, settingsUsage } from '../../../src/cli/config.js';
+import { describeSource, resolveConfig, runtimeOptionsFrom, settingsUsage } from '../../../src/cli/config.js';
 
 describe('maxQueuedPerCaller setting', () => {
   it('defaults to a quarter of maxQueued (rounded up) for many callers and to all of it for one', () => {
     const config = resolveConfig({});
     expect(config.values.maxQueuedPerCaller).toBe(2_500);
-    expect(config.sources.maxQueuedPerCaller).toEqual({ kind: 'default' });
+    expect(describeSource(config.sources.maxQueuedPerCaller)).toBe(
+      'default (a quarter of maxQueued; stdio: all of it)',
+    );
+    expect(describeSource(config.sources.maxQueued)).toBe('default');
     expect(runtimeOptionsFrom(config).limits).toMatchObject({ maxQueued: 10_000, maxQueuedPerCaller: 2_500 });
     expect(runtimeOptionsFrom(config, 'many').limits.maxQueuedPerCaller).toBe(2_500);
     expect(runtimeOptionsFrom(config, 'one').limits.maxQueuedPerCaller).toBe(10_000);
