@@ -58,6 +58,7 @@ export function withSession<A>(
   const lane = options.lane ?? 'tools';
   const name = options.name ?? lane;
   const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);
+  const owners = sessionOwnersOf(runtime);
   return async (args, ctx) => {
     const call = callContext(ctx);
     const owner = call.caller?.key ?? 'local';
@@ -106,7 +107,7 @@ export function withSession<A>(
       return errorResult(toErrorData(error));
     }
     // Listed by the `sessions` tool and cancellable by `cancel_session` for the caller that started it.
-    sessionOwnersOf(runtime).record(handle.id, owner);
+    owners.record(handle.id, owner);
     reporter?.watch(handle as unknown as SessionHandle);
     try {
       const result = await handle.result;

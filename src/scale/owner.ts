@@ -28,8 +28,8 @@ export interface Owner {
 /**
  * The owners here whose session has not started: how many (`limits.maxQueued`), their request
  * bytes (`limits.maxQueuedBytes`) and each caller's count (`limits.maxQueuedPerCaller`), what this
- * instance keeps for its callers. Each owner leaves once,
- * when this instance hears it started or when it ends, whichever comes first.
+ * instance keeps for its callers. Each owner leaves once, when this instance hears it started or
+ * when it ends, whichever comes first.
  */
 export class Waiting {
   count = 0;

@@ -38,7 +38,10 @@ export class QueueRoomCheck {
     const status = runtime.status({ recent: 0 });
     if (status.queued >= status.maxQueued) return 'maxQueued';
     if (status.queuedBytes + sizeOf(request) > status.maxQueuedBytes) return 'maxQueuedBytes';
-    if (owner !== undefined && (this.queuedBy(runtime).get(owner) ?? 0) >= status.maxQueuedPerCaller)
+    if (
+      owner !== undefined &&
+      (this.queuedNow(runtime).byCaller.get(owner) ?? 0) >= status.maxQueuedPerCaller
+    )
       return 'maxQueuedPerCaller';
     return undefined;
   }
@@ -54,20 +57,14 @@ export class QueueRoomCheck {
   /** Compares what the runtime holds with the sum over the sessions queued now, and each caller's count with its share. */
   check(runtime: Runtime): void {
     const status = runtime.status({ recent: 0 });
-    let expected = 0;
-    const queued: string[] = [];
-    for (const session of runtime.sessions({ limit: Number.MAX_SAFE_INTEGER })) {
-      if (session.state !== 'queued') continue;
-      expected += this.sizes.get(session.sessionId) ?? 0;
-      queued.push(session.sessionId);
-    }
-    if (status.queuedBytes !== expected || status.queuedBytes > status.maxQueuedBytes) {
+    const queued = this.queuedNow(runtime);
+    if (status.queuedBytes !== queued.bytes || status.queuedBytes > status.maxQueuedBytes) {
       this.violations.push({
         invariant: 'queuedBytes',
-        detail: `Expected ${expected} bytes held for the ${queued.length} queued sessions (at most ${status.maxQueuedBytes}), got ${status.queuedBytes}`,
+        detail: `Expected ${queued.bytes} bytes held for the ${queued.count} queued sessions (at most ${status.maxQueuedBytes}), got ${status.queuedBytes}`,
       });
     }
-    for (const [owner, count] of this.queuedBy(runtime)) {
+    for (const [owner, count] of queued.byCaller) {
       if (count > status.maxQueuedPerCaller) {
         this.violations.push({
           invariant: 'queueRoom',
@@ -77,14 +74,17 @@ export class QueueRoomCheck {
     }
   }
 
-  /** The sessions queued now, counted by caller. */
-  private queuedBy(runtime: Runtime): Map<string, number> {
-    const counts = new Map<string, number>();
+  /** The sessions queued now, in one pass: how many, their bytes as measured here, and how many of each caller. */
+  private queuedNow(runtime: Runtime): { count: number; bytes: number; byCaller: Map<string, number> } {
+    const queued = { count: 0, bytes: 0, byCaller: new Map<string, number>() };
     for (const session of runtime.sessions({ limit: Number.MAX_SAFE_INTEGER })) {
+      if (session.state !== 'queued') continue;
+      queued.count++;
+      queued.bytes += this.sizes.get(session.sessionId) ?? 0;
       const owner = this.owners.get(session.sessionId);
-      if (session.state === 'queued' && owner !== undefined) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+      if (owner !== undefined) queued.byCaller.set(owner, (queued.byCaller.get(owner) ?? 0) + 1);
     }
-    return counts;
+    return queued;
   }
 }
 
