@@ -203,6 +203,26 @@ export const GLM_ERRORS: VendorErrorTable = {
       'A weekly/monthly limit is spent; resets at the time given.',
       'body-reset-time',
     ),
+    // BigModel's table (docs.bigmodel.cn/cn/api/api-code) lists these past Z.ai's 1310; 1313 comes as a 429.
+    glm(
+      'plan-model',
+      ['1311'],
+      'MODEL_NOT_FOUND',
+      'Your plan does not include this model: pick another or upgrade.',
+    ),
+    glm(
+      'model-busy',
+      ['1312'],
+      'RATE_LIMITED',
+      'This model is overloaded: try later or another model.',
+      'header',
+    ),
+    glm(
+      'fair-use',
+      ['1313'],
+      'QUOTA_EXHAUSTED',
+      'The account is throttled under the fair-use policy until you ask the vendor to lift it (Coding Plan overview).',
+    ),
   ],
 };
 
@@ -249,7 +269,8 @@ export function secondsHintMs(message: string): number | undefined {
 }
 
 /**
- * "Your limit will reset at 2026-09-10 04:24:36" (GLM 1308/1310). Returns the time as written, and
+ * "Your limit will reset at 2026-09-10 04:24:36" (GLM 1308/1310; BigModel writes it in Chinese,
+ * "您的限额将在 2026-09-10 04:24:36 重置"). Returns the time as written, and
  * the ms until it when the text carries a zone (`Z`, `+08:00`): a zoneless wall-clock time is shown
  * as the vendor wrote it, never guessed into a zone.
  */
@@ -258,7 +279,7 @@ export function resetTimeHint(
   now: number,
 ): { readonly text: string; readonly inMs?: number } | undefined {
   const found =
-    /reset(?:s)? (?:at|on) (\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)/i.exec(
+    /(?:reset(?:s)? (?:at|on)|将在) ?(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)/i.exec(
       message,
     );
   if (found === null) return undefined;

@@ -1,6 +1,6 @@
 /**
- * The vendor error tables and their readers, called directly: every business code Z.ai documents
- * (docs.z.ai/api-reference/api-code, read 2026-12-01) to its troupe code and hint source, the body
+ * The vendor error tables and their readers, called directly: every business code Z.ai and BigModel
+ * document (docs.z.ai/api-reference/api-code, docs.bigmodel.cn/cn/api/api-code) to its troupe code and hint source, the body
  * reader's shapes, the first-match rule, and the retry and reset hints read from messages.
  */
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,10 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1308': ['QUOTA_EXHAUSTED', 'body-reset-time'],
   '1309': ['QUOTA_EXHAUSTED', 'none'],
   '1310': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  // BigModel's page (docs.bigmodel.cn/cn/api/api-code) goes on past Z.ai's: plan, model load, fair use.
+  '1311': ['MODEL_NOT_FOUND', 'none'],
+  '1312': ['RATE_LIMITED', 'header'],
+  '1313': ['QUOTA_EXHAUSTED', 'none'],
   '500': ['PROVIDER_UNAVAILABLE', 'header'],
 };
 
@@ -197,6 +201,16 @@ describe('resetTimeHint', () => {
     });
     expect(resetTimeHint('quota resets on 2026-09-10T04:24', now)).toStrictEqual({
       text: '2026-09-10T04:24',
+    });
+    // BigModel's Chinese wording: "your limit will reset at <time>" with the time before the verb.
+    expect(
+      resetTimeHint('已达到 5 小时的使用上限。您的限额将在 2026-09-10 04:24:36 重置。', now),
+    ).toStrictEqual({
+      text: '2026-09-10 04:24:36',
+    });
+    expect(resetTimeHint('您的限额将在2026-09-10 04:24:36Z重置', now)).toStrictEqual({
+      text: '2026-09-10 04:24:36Z',
+      inMs: 24 * 60_000 + 36_000,
     });
   });
 
