@@ -2,7 +2,8 @@
  * Moonshot's request rules, checked before anything is sent (sources in docs/providers.md):
  * - temperature and top_p from 0 to 1; `n` at most 5, and 1 when temperature is near 0;
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
- * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking always thinks;
+ * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking and kimi-k2.7-code
+ *   always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - partial mode: `partial: true` only on the last message, an assistant one;
  * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
@@ -21,9 +22,12 @@ export function kimiHasFixedSampling(model: string): boolean {
   return /^kimi-k(?:2\.(?:[5-9]|\d{2,})|[3-9])/.test(model);
 }
 
-/** kimi-k2-thinking and kimi-k2-thinking-turbo: they always think. */
+/**
+ * kimi-k2-thinking, kimi-k2-thinking-turbo, kimi-k2.7-code and kimi-k2.7-code-highspeed: they
+ * always think ("Passing `disabled` errors" for kimi-k2.7-code, which should get no thinking parameter).
+ */
 export function kimiAlwaysThinks(model: string): boolean {
-  return /^kimi-k2-thinking/.test(model);
+  return /^kimi-k2(?:-thinking|\.7-code)/.test(model);
 }
 
 /** What the vendor fixes on kimi-k2.5+ (temperature depends on thinking: 1.0 on, 0.6 off). */
@@ -40,8 +44,9 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
   checkN(draft);
-  if (kimiHasFixedSampling(model)) fixedSampling(draft);
+  // Thinking first: a model that always thinks refuses `disabled` before its sampling is judged.
   thinking(draft, spec);
+  if (kimiHasFixedSampling(model)) fixedSampling(draft);
   webSearch(draft);
   partial(draft);
   budget(draft, spec);
@@ -74,12 +79,13 @@ function fixedSampling(draft: RequestDraft): void {
 
 function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
   const mode = draft.get('thinking');
-  if (mode === undefined || kimiHasFixedSampling(draft.model)) return;
+  if (mode === undefined) return;
   if (kimiAlwaysThinks(draft.model)) {
     if (mode === 'disabled') throw draft.refuse('thinking', '`enabled` or unset: this model always thinks');
     draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
     return;
   }
+  if (kimiHasFixedSampling(draft.model)) return;
   if (spec === undefined) return; // Unknown model: the vendor judges.
   if (spec.capabilities?.thinking === true) return;
   if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');

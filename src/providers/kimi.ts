@@ -38,6 +38,8 @@ const vision = { files: true, vision: true } as const;
  * list (`list_models` with `refresh`).
  */
 export const KIMI_MODELS: readonly ModelSpec[] = [
+  { id: 'kimi-k2.7-code', contextWindow: 262_144, capabilities: thinkingVision },
+  { id: 'kimi-k2.7-code-highspeed', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2.6', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2.5', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2-thinking', contextWindow: 262_144, capabilities: thinking },

@@ -89,7 +89,7 @@ export function sendUnknownModel(res: ServerResponse, vendor: VendorMode, model:
 function kimiThinks(body: Record<string, unknown>): boolean {
   const model = String(body.model ?? '');
   const thinking = (body.thinking as { type?: unknown } | undefined)?.type;
-  if (/^kimi-k2-thinking/.test(model)) return true;
+  if (/^kimi-k2(?:-thinking|\.7-code)/.test(model)) return true;
   return /^kimi-k(?:2\.(?:[5-9]|\d{2,})|[3-9])/.test(model) && thinking !== 'disabled';
 }
 

@@ -136,6 +136,14 @@ describe('kimi', () => {
     [{ extra: { n: 2 } }, 'kimi-k2.5', /`n` for kimi model `kimi-k2.5`/],
     [{ extra: { n: 6 } }, 'moonshot-v1-8k', /`n` .* an integer from 1 to 5/],
     [{ thinking: 'disabled' as const }, 'kimi-k2-thinking', /always thinks/],
+    // kimi-k2.7-code always thinks: "disabled" errors at the vendor, and `$web_search` needs it off.
+    [{ thinking: 'disabled' as const }, 'kimi-k2.7-code', /always thinks/],
+    [{ thinking: 'disabled' as const, temperature: 1 }, 'kimi-k2.7-code-highspeed', /always thinks/],
+    [
+      { tools: [{ type: 'builtin_function', function: { name: '$web_search' } }] },
+      'kimi-k2.7-code',
+      /`tools` for kimi model `kimi-k2.7-code` to be without `\$web_search`: it needs thinking disabled/,
+    ],
     [{ thinking: 'enabled' as const }, 'moonshot-v1-8k', /does not think/],
   ])('refuses %o on %s before any request', async (fields, model, message) => {
     const r = await rig('kimi');
@@ -145,6 +153,23 @@ describe('kimi', () => {
     expect(result.error.code).toBe('INVALID_REQUEST');
     expect(result.error.message).toMatch(message);
     expect(chatBodies(r)).toHaveLength(0);
+  });
+
+  it('sends kimi-k2.7-code no thinking parameter and its fixed temperature as thinking-on', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.7-code',
+      thinking: 'enabled',
+      temperature: 1,
+      messages: [user('q')],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body).not.toHaveProperty('thinking');
+    expect(body).not.toHaveProperty('temperature');
+    expect(body?.max_completion_tokens).toBe(32_768);
+    expect(result.metadata.notes?.join(' ')).toMatch(/dropped `thinking`: this model always thinks/);
   });
 
   it('drops a fixed parameter given at its fixed value, with a note', async () => {
