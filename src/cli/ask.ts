@@ -266,6 +266,12 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
         : 'troupe ask: warning: the answer was cut at the token limit (finish_reason `length`); raise --max-tokens\n',
     );
   }
+  if (result.finishReason === 'model_context_window_exceeded') {
+    // GLM (docs.z.ai chat-completion reference): prompt plus answer reached the model's window.
+    process.stderr.write(
+      "troupe ask: warning: the answer was cut where prompt plus answer filled the model's context window (finish_reason `model_context_window_exceeded`); shorten the prompt\n",
+    );
+  }
   for (const note of m.notes ?? []) process.stderr.write(`troupe ask: note: ${note}\n`);
   for (const found of result.webSearch ?? []) {
     const title = typeof found.title === 'string' ? found.title : '(untitled)';

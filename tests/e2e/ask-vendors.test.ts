@@ -65,6 +65,17 @@ describe('troupe ask with the vendor presets', () => {
     expect(run.stderr).not.toContain(KEY);
   });
 
+  it("GLM's model_context_window_exceeded keeps the partial answer and says it was cut", async () => {
+    glm.setResponder(() => ({ content: 'partial', finishReason: 'model_context_window_exceeded' }));
+    const run = await ask(['--provider', 'glm', '--model', 'glm-4.6', 'long question'], glmEnv());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('partial\n');
+    expect(run.stderr).toMatch(
+      /warning: the answer was cut where prompt plus answer filled the model's context window/,
+    );
+    expect(run.stderr).toMatch(/finish=model_context_window_exceeded/);
+  });
+
   it('--max-tokens, --temperature and --thinking reach the vendor under its own fields', async () => {
     const run = await ask(
       [

@@ -41,7 +41,8 @@ export function answerOf(result: Extract<SessionResult, { ok: true }>): Answer {
 
 /**
  * A sentence for the text content when the finish reason matters to a reader: `length` (cut at the
- * token limit, or no answer at all), and GLM web-search results with their links.
+ * token limit, or no answer at all), GLM's `model_context_window_exceeded` (cut at the context
+ * window), and GLM web-search results with their links.
  */
 export function finishSentences(fields: AnswerFields): string {
   const parts: string[] = [];
@@ -50,6 +51,12 @@ export function finishSentences(fields: AnswerFields): string {
       (fields.content ?? '') === ''
         ? '\n\n[The model reached its token limit (finish_reason `length`) before writing any answer: raise max_tokens, or disable thinking.]'
         : '\n\n[The answer was cut at the token limit (finish_reason `length`).]',
+    );
+  }
+  if (fields.finish_reason === 'model_context_window_exceeded') {
+    // GLM: the prompt plus the answer filled the model's context window.
+    parts.push(
+      "\n\n[The answer was cut where the prompt plus the answer filled the model's context window (finish_reason `model_context_window_exceeded`): shorten the conversation.]",
     );
   }
   for (const [i, result] of (fields.web_search ?? []).entries()) {
