@@ -39,6 +39,7 @@ import {
   tooManySessions,
   unsupportedVersion,
 } from './http-reply.js';
+import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
 
@@ -77,11 +78,7 @@ export interface HttpAppOptions {
   readonly allowNoToken?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
-  /**
-   * Most bytes of request bodies being received at once, across connections; a body that would go
-   * over it gets 503 (slow clients each trickling a body under the cap held connections x 4 MiB).
-   * @default 67108864 (64 MiB)
-   */
+  /** Most bytes of request bodies being received at once, across connections; past it 503. @default 67108864 */
   readonly maxBodyBytesInFlight?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
@@ -106,13 +103,14 @@ export interface HttpAppOptions {
    * by all clients); one more gets 503. @default 1024 split evenly among the configured tokens
    */
   readonly maxListensPerCaller?: number;
-  /**
-   * Where 2025-era SSE events are kept so a client can resume with `Last-Event-ID`.
-   * @default a `MemoryEventStore` of 10000 events
-   */
+  /** Where 2025-era SSE events are kept for resuming with `Last-Event-ID`. @default a `MemoryEventStore` */
   readonly eventStore?: EventStore;
   /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
   readonly retryIntervalMs?: number;
+  /** A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`). @default 30000 */
+  readonly stalledResponseMs?: number;
+  /** Most bytes unsent across all responses; past it the one waiting longest is cut off. @default 67108864 */
+  readonly maxUnsentBytes?: number;
 }
 
 export interface HttpApp {
@@ -142,6 +140,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const maxSessions = options.maxSessions ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const bodies = new BodyBudget(options.maxBodyBytesInFlight ?? 64 * 1024 * 1024);
+  const unsent = new UnsentResponses({
+    stalledMs: options.stalledResponseMs,
+    maxBytes: options.maxUnsentBytes,
+  });
   const tokens: readonly NamedToken[] = [
     ...(options.token === undefined ? [] : [{ name: 'default', token: options.token }]),
     ...(options.tokens ?? []),
@@ -315,6 +317,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   // Checked every second rather than Node's 30 s, so the timeouts hold to about a second.
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    unsent.watch(res);
     const path = pathOf(req.url);
     const probe = path === undefined ? undefined : options.probes?.get(path);
     const operator = path === undefined ? undefined : options.operatorRoutes?.get(path);
@@ -376,6 +379,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     },
     async close() {
       clearInterval(sweep);
+      unsent.close();
       stopUpdates();
       const closing = [...sessions.values()].map(closeSession);
       sessions.clear();

@@ -1,0 +1,142 @@
+/**
+ * A client that stops reading its answers cannot make the server hold them. Node buffers what a
+ * response cannot send without limit, and nothing ended such a response: 400 requests for a
+ * `review` prompt (which echoes its 4 MiB `content`) never read took the server to 5 GB. Now a
+ * response with bytes unsent for `stalledResponseMs` is cut off, and so is the longest waiting one
+ * while all unsent bytes are over `maxUnsentBytes`. A client that reads gets the same large answer
+ * whole. Raw sockets, so the client can stop reading.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import type { HttpAppOptions } from '../../../src/mcp/http.js';
+import { type Harness, startHarness } from '../mcp/harness.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
+});
+
+/** Larger than a loopback socket's buffers can take (send 4 MiB at most here, receive 128 KiB unread). */
+const CONTENT = 12 * 1024 * 1024;
+
+async function start(http: Partial<HttpAppOptions>): Promise<Harness> {
+  const h = await startHarness({ http: { maxBodyBytes: 16 * 1024 * 1024, ...http } });
+  harnesses.push(h);
+  return h;
+}
+
+const HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
+
+async function openSession(h: Harness): Promise<string> {
+  const init = await fetch(h.url, {
+    method: 'POST',
+    headers: HEADERS,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  await init.text();
+  const sid = init.headers.get('mcp-session-id') ?? '';
+  const ready = await fetch(h.url, {
+    method: 'POST',
+    headers: { ...HEADERS, 'mcp-session-id': sid },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  await ready.text();
+  return sid;
+}
+
+function reviewRequest(id: number): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'prompts/get',
+    params: { name: 'review', arguments: { content: 'x'.repeat(CONTENT) } },
+  });
+}
+
+interface Unread {
+  readonly socket: Socket;
+  /** Reads what the server sends until it closes the connection, `enough` bytes came or `ms` passed. */
+  readonly drain: (ms?: number, enough?: number) => Promise<{ bytes: number; closed: boolean }>;
+}
+
+/** Sends a request whose answer is larger than the socket buffers, and never reads it. */
+function unreadReview(h: Harness, sid: string, id: number): Promise<Unread> {
+  const body = reviewRequest(id);
+  return new Promise((resolve, reject) => {
+    let closed = false;
+    let bytes = 0;
+    const drain = (ms = 5000, enough = Number.POSITIVE_INFINITY) =>
+      new Promise<{ bytes: number; closed: boolean }>((done) => {
+        const timer = setTimeout(() => done({ bytes, closed }), ms);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          done({ bytes, closed });
+        });
+        socket.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes >= enough) done({ bytes, closed });
+        });
+        socket.resume();
+      });
+    const socket = connect(Number(h.url.port), '127.0.0.1', () => {
+      socket.pause();
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\nContent-Type: application/json\r\n` +
+          `Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n` +
+          `Mcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      );
+      socket.write(body, () => resolve({ socket, drain }));
+    });
+    socket.on('error', (error) => (closed ? undefined : reject(error)));
+    socket.on('close', () => {
+      closed = true;
+    });
+  });
+}
+
+it('cuts off a response whose client stopped reading; a client that reads gets the same answer whole', async () => {
+  const h = await start({ stalledResponseMs: 300 });
+  const sid = await openSession(h);
+  const unread = await unreadReview(h, sid, 2);
+  await new Promise((r) => setTimeout(r, 2500));
+  // Reading now gets what went out before the cut, then the end: never the whole answer.
+  const got = await unread.drain();
+  expect(got.closed).toBe(true);
+  expect(got.bytes).toBeLessThan(CONTENT);
+
+  const read = await fetch(h.url, {
+    method: 'POST',
+    headers: { ...HEADERS, 'mcp-session-id': sid },
+    body: reviewRequest(3),
+  });
+  const text = await read.text();
+  expect(read.status).toBe(200);
+  expect(text.length).toBeGreaterThan(CONTENT);
+  expect(text).toContain('x'.repeat(1000));
+});
+
+it('past the unsent bytes bound, cuts off the response waiting longest first', async () => {
+  // Each answer (12 MiB) fits the bound, both do not. A stall alone would take a minute: the
+  // bytes bound acts, on the older response only.
+  const h = await start({ stalledResponseMs: 60_000, maxUnsentBytes: 20 * 1024 * 1024 });
+  const sid = await openSession(h);
+  const first = await unreadReview(h, sid, 2);
+  await new Promise((r) => setTimeout(r, 1500));
+  const second = await unreadReview(h, sid, 3);
+  await new Promise((r) => setTimeout(r, 2500));
+  const [older, newer] = await Promise.all([first.drain(), second.drain(8000, CONTENT + 1)]);
+  expect(older).toMatchObject({ closed: true, bytes: expect.any(Number) });
+  expect(older.bytes).toBeLessThan(CONTENT);
+  // The newer one was kept: read now, it comes whole.
+  expect(newer.bytes).toBeGreaterThan(CONTENT);
+  second.socket.destroy();
+});
