@@ -28,7 +28,8 @@ export function authInfoFor(token: NamedToken | undefined): AuthInfo {
     return { token: '', clientId: 'anonymous', scopes: [], extra: { troupeScope: 'session' } };
   }
   // The shared TROUPE_TOKEN names nobody in particular: its clients are told apart by MCP session.
-  const byName = token.admin === true || token.name !== 'default';
+  // Marked as such, not told by its name `default`, which a TROUPE_TOKENS entry may also have.
+  const byName = token.admin === true || token.shared !== true;
   return {
     token: '', // never the secret: handlers and logs may see this object
     clientId: token.name,

@@ -14,13 +14,19 @@ export interface NamedToken {
   readonly token: string;
   /** Sees and cancels every caller's sessions and tasks. @default false */
   readonly admin?: boolean;
+  /**
+   * The shared `TROUPE_TOKEN`: it names nobody, so its clients are told apart by MCP session and
+   * see the operator pages. Marked, not told by its name: a `TROUPE_TOKENS` entry named `default`
+   * is a client like any other. @default false
+   */
+  readonly shared?: boolean;
 }
 
 /** The tokens from the environment; throws `INVALID_REQUEST` on a malformed `TROUPE_TOKENS`. */
 export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
   const tokens: NamedToken[] = [];
   const shared = env.TROUPE_TOKEN?.trim();
-  if (shared) tokens.push({ name: 'default', token: shared });
+  if (shared) tokens.push({ name: 'default', token: shared, shared: true });
   for (const entry of (env.TROUPE_TOKENS ?? '').split(',')) {
     if (entry.trim() === '') continue;
     const at = entry.indexOf(':');

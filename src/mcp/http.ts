@@ -145,7 +145,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     maxBytes: options.maxUnsentBytes,
   });
   const tokens: readonly NamedToken[] = [
-    ...(options.token === undefined ? [] : [{ name: 'default', token: options.token }]),
+    ...(options.token === undefined ? [] : [{ name: 'default', token: options.token, shared: true }]),
     ...(options.tokens ?? []),
   ];
   const guard = requestGuard({

@@ -24,7 +24,7 @@ it("a named token's burst of one-shot chats evicts its own conversations, not an
       tokens: [
         { name: 'alice', token: 'alice-token-1' },
         { name: 'bob', token: 'bob-token-22' },
-        { name: 'default', token: 'shared-token-333' },
+        { name: 'default', token: 'shared-token-333', shared: true },
       ],
     },
     context: { conversations: { maxConversations: 5, maxConversationsPerOwner: 2 } },

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { callerOf, canSee } from '../../../src/mcp/caller.js';
+import { authInfoFor, callerOf, canSee, operatorRefusal } from '../../../src/mcp/caller.js';
 import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
 import { jsonDepth } from '../../../src/mcp/http-body.js';
 import { exposureProblem, isLoopback, requestGuard } from '../../../src/mcp/http-exposure.js';
@@ -94,6 +94,27 @@ describe('tokens and callers', () => {
     expect(canSee(alice, 'token:bob')).toBe(false);
     expect(canSee(alice, undefined)).toBe(false);
     expect(canSee({ key: 'token:ops', admin: true }, 'token:bob')).toBe(true);
+  });
+});
+
+describe('the shared token is marked, not told by its name', () => {
+  it('scopes a TROUPE_TOKENS entry named `default` by its name and keeps it off the operator pages', () => {
+    // Before: any token named `default` was taken for the shared TROUPE_TOKEN, so this client was
+    // told apart by MCP session only and saw every client's sessions on the dashboard.
+    const [named] = tokensFromEnv({ TROUPE_TOKENS: 'default:dddddddd' });
+    const auth = authInfoFor(named);
+    expect(auth.extra).toEqual({ troupeScope: 'token' });
+    expect(callerOf({ sessionId: 's1', http: { authInfo: auth } }).key).toBe('token:default');
+    expect(operatorRefusal(auth)).toMatch(/needs the admin token/);
+
+    const [shared] = tokensFromEnv({ TROUPE_TOKEN: 'shared-1' });
+    expect(shared).toMatchObject({ name: 'default', shared: true });
+    const sharedAuth = authInfoFor(shared);
+    expect(callerOf({ sessionId: 's1', http: { authInfo: sharedAuth } }).key).toBe('mcp:s1');
+    expect(operatorRefusal(sharedAuth)).toBeUndefined();
+    expect(() => tokensFromEnv({ TROUPE_TOKEN: 'shared-1', TROUPE_TOKENS: 'default:dddddddd' })).toThrow(
+      /"default" twice/,
+    );
   });
 });
 
