@@ -7,6 +7,16 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { ObserveScope } from './monitor.js';
 
+/**
+ * Distinct `model` label values one exporter keeps, and the longest. A model id comes from the
+ * caller, and a provider that takes any (a llama.cpp server, a gateway) answers with usage, so
+ * without a bound every new id was a series kept forever: 50 calls with 1 MB ids made /metrics
+ * 100 MB. Past either bound a session counts under `(other)`.
+ */
+export const MAX_MODEL_LABELS = 200;
+export const MAX_MODEL_LABEL_LENGTH = 128;
+export const OTHER_MODEL = '(other)';
+
 /** Seconds: from a few ms (instant providers) to the 120 s default run deadline and past it. */
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -206,6 +216,14 @@ export function createMetricsExporter(
     },
   });
 
+  const models = new Set<string>();
+  const modelLabel = (model: string): string => {
+    if (models.has(model)) return model;
+    if (model.length > MAX_MODEL_LABEL_LENGTH || models.size >= MAX_MODEL_LABELS) return OTHER_MODEL;
+    models.add(model);
+    return model;
+  };
+
   const onEvent = (event: RuntimeEvent): void => {
     if (event.type === 'session.retry') {
       retries.inc({ provider: event.provider, code: event.error.code });
@@ -223,12 +241,14 @@ export function createMetricsExporter(
     if (!result.ok && result.error.family === 'provider')
       providerErrors.inc({ provider, code: result.error.code });
     const usage = metadata.usage;
+    if (usage === undefined && metadata.cost === undefined) return;
+    const model = modelLabel(metadata.model);
     if (usage !== undefined) {
-      tokens.inc({ provider, model: metadata.model, kind: 'prompt' }, usage.promptTokens);
-      tokens.inc({ provider, model: metadata.model, kind: 'completion' }, usage.completionTokens);
+      tokens.inc({ provider, model, kind: 'prompt' }, usage.promptTokens);
+      tokens.inc({ provider, model, kind: 'completion' }, usage.completionTokens);
     }
     if (metadata.cost !== undefined)
-      cost.inc({ provider, model: metadata.model, currency: metadata.cost.currency }, metadata.cost.amount);
+      cost.inc({ provider, model, currency: metadata.cost.currency }, metadata.cost.amount);
   };
   const unsubscribe = runtime.subscribe(onEvent);
 

@@ -1,0 +1,49 @@
+/**
+ * The `model` label of troupe_tokens_total and troupe_cost_total is bounded. A model id comes from
+ * the caller, and a provider that takes any id answers with usage, so every new id was a series
+ * kept for the life of the process: 50 calls with 1 MB ids made /metrics 100 MB. Past
+ * `MAX_MODEL_LABELS` distinct ids, or for an id longer than `MAX_MODEL_LABEL_LENGTH`, a session
+ * counts under `(other)`; ids already seen keep their own series.
+ */
+import { expect, it } from 'vitest';
+import {
+  createMetricsExporter,
+  MAX_MODEL_LABEL_LENGTH,
+  MAX_MODEL_LABELS,
+  OTHER_MODEL,
+} from '../../src/observe/metrics.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+
+it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_LENGTH long; the rest count as (other)', async () => {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 0, max: 0 } })],
+  });
+  const exporter = createMetricsExporter(runtime);
+  try {
+    const ask = (model: string) =>
+      runtime.submit({ provider: 'sim', model, messages: [{ role: 'user', content: 'hi' }] }).result;
+    const long = `long-${'q'.repeat(MAX_MODEL_LABEL_LENGTH)}`;
+    expect((await ask(long)).ok).toBe(true);
+    for (let i = 0; i < MAX_MODEL_LABELS + 20; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => ask(`model-${i + j}`)));
+    }
+    // Seen before the bound was reached: still its own series.
+    await ask('model-0');
+
+    const text = await exporter.scrape();
+    const models = new Set(
+      [...text.matchAll(/^troupe_tokens_total\{provider="sim",model="([^"]*)",kind="prompt"\}/gm)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(models.size).toBe(MAX_MODEL_LABELS + 1);
+    expect(models.has(OTHER_MODEL)).toBe(true);
+    expect(models.has(long)).toBe(false);
+    expect(models.has('model-0')).toBe(true);
+    expect(text.length).toBeLessThan(200_000);
+  } finally {
+    exporter.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  }
+});
