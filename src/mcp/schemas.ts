@@ -27,12 +27,22 @@ export const chatMessageSchema = z.object({
 /** Tool definitions for the model pass through as given (OpenAI shape or vendor kinds). */
 export const toolDefinitionSchema = z.looseObject({ type: z.string() });
 
+/**
+ * Longest model id a tool takes. Some providers pass any id through (Kimi, OpenAI-compatible
+ * servers), and a session keeps its model in its metadata, the ended-session history and the
+ * event stream: 150 calls with 3.9 MB ids held 780 MB (of a history of 1,000).
+ */
+export const MAX_MODEL_ID_LENGTH = 256;
+
+/** A model id as the tools take it. */
+export const modelIdSchema = z.string().min(1).max(MAX_MODEL_ID_LENGTH);
+
 /** Where a session goes when its model cannot serve it (docs/routing.md). */
 export const fallbacksSchema = z
   .array(
     z.object({
       provider: z.string().min(1).optional().describe('Provider name; default: whichever serves the model.'),
-      model: z.string().min(1).describe('Model id (see list_models).'),
+      model: modelIdSchema.describe('Model id (see list_models).'),
     }),
   )
   .max(MAX_FALLBACKS)
@@ -46,7 +56,7 @@ export const fallbacksSchema = z
 /** Options every model-calling tool accepts: which model, how it samples, how it is scheduled. */
 export const modelCallFields = {
   provider: z.string().min(1).optional().describe('Provider name (see list_models); defaults from config.'),
-  model: z.string().min(1).optional().describe('Model id (see list_models); defaults from config.'),
+  model: modelIdSchema.optional().describe('Model id (see list_models); defaults from config.'),
   fallbacks: fallbacksSchema,
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional().describe('Most tokens the model may generate.'),

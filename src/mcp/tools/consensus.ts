@@ -8,13 +8,19 @@ import { runtimeError } from '../../core/errors.js';
 import type { ChatMessage } from '../../providers/port.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSessions } from '../run-session.js';
-import { fallbacksSchema, outcomeFields, sessionMetadataSchema, toolErrorSchema } from '../schemas.js';
+import {
+  fallbacksSchema,
+  modelIdSchema,
+  outcomeFields,
+  sessionMetadataSchema,
+  toolErrorSchema,
+} from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { answerFields } from './session-result.js';
 
 const target = z.object({
   provider: z.string().min(1).optional(),
-  model: z.string().min(1).optional(),
+  model: modelIdSchema.optional(),
   fallbacks: fallbacksSchema,
 });
 

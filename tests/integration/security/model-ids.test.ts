@@ -1,0 +1,38 @@
+/**
+ * Model ids are bounded where the tools take them. Some providers pass any id through (Kimi, an
+ * OpenAI-compatible server), and a session keeps its model in its metadata, the ended-session
+ * history (1,000 of them) and the event stream: 150 chat calls with 3.9 MB ids made `troupe serve`
+ * hold 780 MB. An id over `MAX_MODEL_ID_LENGTH` is now refused before any session, naming the bound.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MAX_MODEL_ID_LENGTH } from '../../../src/mcp/schemas.js';
+import { type Harness, startHarness, structured } from '../mcp/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const over = 'm'.repeat(MAX_MODEL_ID_LENGTH + 1);
+const at = 'm'.repeat(MAX_MODEL_ID_LENGTH);
+
+it('refuses a model id over the bound in chat, fallbacks and consensus, before any session', async () => {
+  const client = await h.client('legacy');
+  const calls = [
+    { name: 'chat', arguments: { prompt: 'hi', model: over } },
+    { name: 'chat', arguments: { prompt: 'hi', fallbacks: [{ model: over }] } },
+    { name: 'consensus', arguments: { prompt: 'hi', models: [{ model: over }] } },
+  ];
+  for (const call of calls) {
+    const result = structured(await client.callTool(call));
+    expect(result.error.code).toBe('INVALID_REQUEST');
+    expect(result.error.message).toContain(`${MAX_MODEL_ID_LENGTH}`);
+  }
+  // One at the bound passes the schema; this provider does not serve it.
+  const atBound = structured(await client.callTool({ name: 'chat', arguments: { prompt: 'hi', model: at } }));
+  expect(atBound.error.code).toBe('MODEL_NOT_FOUND');
+  expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);
+});
