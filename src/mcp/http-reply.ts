@@ -10,6 +10,18 @@ export function callerName(req: IncomingMessage): string {
   return (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
 }
 
+/** The ids of the requests (not notifications) in a JSON-RPC body or batch. */
+export function requestIdsOf(body: unknown): (string | number)[] {
+  const ids: (string | number)[] = [];
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (message !== null && typeof message === 'object' && 'method' in message && 'id' in message) {
+      const id = (message as { id: unknown }).id;
+      if (typeof id === 'string' || typeof id === 'number') ids.push(id);
+    }
+  }
+  return ids;
+}
+
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;

@@ -34,6 +34,7 @@ import {
   json,
   PROTOCOL_VERSIONS,
   pathOf,
+  requestIdsOf,
   rpcError,
   tooManyListens,
   tooManySessions,
@@ -221,10 +222,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       // abandoned client would keep its session forever.
       if (req.method === 'POST') {
         session.active += 1;
+        const ids = requestIdsOf(body); // not the body: a response held open would hold it too
         res.on('close', () => {
           session.active -= 1;
           session.lastSeenAt = Date.now();
-          if (!res.writableFinished) cancelCallsIn(body, sid);
+          // The client closed the response stream early: cancel the calls that POST carried.
+          if (!res.writableFinished)
+            for (const id of ids) mcp.calls.abort(sid, id, 'the HTTP response stream was closed');
         });
       }
       return session.transport.handleRequest(req, res, body);
@@ -253,25 +257,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         if (transport.sessionId !== undefined) forget(transport.sessionId);
       };
       await server.connect(transport);
-      return transport.handleRequest(req, res, body);
+      try {
+        return await transport.handleRequest(req, res, body);
+      } finally {
+        // Refused before it began (406, 415, a bad message): no session holds it, so close it here.
+        if (transport.sessionId === undefined) void closeSession({ transport, server });
+      }
     }
     return json(
       res,
       400,
       rpcError(-32000, 'Bad Request: Mcp-Session-Id header required (or send initialize)'),
     );
-  }
-
-  /** The client closed the response stream early: cancel the calls that POST carried. */
-  function cancelCallsIn(body: unknown, sid: string): void {
-    for (const message of Array.isArray(body) ? body : [body]) {
-      if (message !== null && typeof message === 'object' && 'method' in message && 'id' in message) {
-        const id = (message as { id: unknown }).id;
-        if (typeof id === 'string' || typeof id === 'number') {
-          mcp.calls.abort(sid, id, 'the HTTP response stream was closed');
-        }
-      }
-    }
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -394,6 +391,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   };
 }
 
-async function closeSession(session: LegacySession): Promise<void> {
+async function closeSession(session: Pick<LegacySession, 'transport' | 'server'>): Promise<void> {
   await Promise.allSettled([session.transport.close(), session.server.close()]);
 }

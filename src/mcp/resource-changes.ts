@@ -42,6 +42,11 @@ export class ResourceChanges {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Listeners now: one per connected MCP server. */
+  get size(): number {
+    return this.#listeners.size;
+  }
+
   close(): void {
     this.#unsubscribe();
     this.#listeners.clear();
