@@ -4,7 +4,7 @@
  * (`TROUPE_ADMIN_TOKEN`, sees and cancels everyone's work). The scheme is case-insensitive
  * (RFC 7235 §2.1); every configured token is compared in constant time.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { runtimeError } from '../core/errors.js';
 
@@ -60,12 +60,17 @@ export function authenticate(req: IncomingMessage, tokens: readonly NamedToken[]
   const raw = req.headers.authorization;
   const match = raw === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(raw);
   if (match === null) return undefined;
-  const given = Buffer.from(match[1] ?? '');
+  // Digests, so every comparison is of equal lengths: comparing only tokens of the length given
+  // (as before) took no time for the others, which told a client how long each token is.
+  const given = digest(match[1] ?? '');
   let found: NamedToken | undefined;
   // Compare against every token, so the time taken does not say which one nearly matched.
   for (const candidate of tokens) {
-    const expected = Buffer.from(candidate.token);
-    if (given.length === expected.length && timingSafeEqual(given, expected)) found ??= candidate;
+    if (timingSafeEqual(given, digest(candidate.token))) found ??= candidate;
   }
   return found;
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }
