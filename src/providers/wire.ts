@@ -115,11 +115,22 @@ export function fromCompletion(provider: string, body: unknown): ChatResponse {
   }
   const usage = toUsage(body.usage ?? choice.usage);
   if (usage !== undefined) response.usage = usage;
-  if (typeof choice.finish_reason === 'string') response.finishReason = choice.finish_reason as FinishReason;
+  const finishReason = finishReasonOf(choice.finish_reason);
+  if (finishReason !== undefined) response.finishReason = finishReason;
   if (typeof body.model === 'string') response.model = body.model;
   const webSearch = toWebSearch(body.web_search);
   if (webSearch !== undefined) response.webSearch = webSearch;
   return response;
+}
+
+/**
+ * A finish reason as sent when it has the shape of one (`stop`, `tool_calls`, GLM's `sensitive`: a
+ * word of letters and underscores); otherwise none. It goes into the session's metadata, its
+ * summary and the tool result, so a server that put anything else there (its echo of the
+ * `Authorization` header, a megabyte of text) was shown as is.
+ */
+export function finishReasonOf(value: unknown): FinishReason | undefined {
+  return typeof value === 'string' && /^[A-Za-z_]{1,64}$/.test(value) ? value : undefined;
 }
 
 /** GLM's top-level `web_search` array; entries kept as sent (objects only). */
@@ -190,7 +201,7 @@ export function fromChunk(provider: string, chunk: unknown): ChunkParts {
         deltas.push(toToolCallDelta(provider, call, i));
       });
     }
-    if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+    finishReason = finishReasonOf(choice.finish_reason);
     usage ??= toUsage(choice.usage);
   }
   const parts: { -readonly [K in keyof ChunkParts]: ChunkParts[K] } = { deltas };
