@@ -6,8 +6,9 @@
  * none made the server hold about 12 MB each, measured: 400 of them took 5 GB.
  *
  * Two bounds, checked every `checkMs` over the responses in flight: a response with bytes waiting
- * unsent for `stalledMs` together is cut off (the client stopped reading, or reads too slowly to
- * take its answer); and while the unsent bytes of all responses are over `maxBytes`, the response
+ * unsent for `stalledMs` together, its client taking none of them meanwhile, is cut off (the client
+ * stopped reading; one that reads slowly is not: fewer bytes waiting than at the last check is
+ * progress, and starts the wait afresh); and while the unsent bytes of all responses are over `maxBytes`, the response
  * waiting longest is cut off first. A cut client can resume a 2025-era stream with
  * `Last-Event-ID` from the event store.
  */
@@ -25,8 +26,11 @@ export interface UnsentOptions {
 }
 
 export class UnsentResponses {
-  /** Each response in flight, and since when it has had bytes waiting (undefined: none now). */
-  readonly #watched = new Map<ServerResponse, number | undefined>();
+  /**
+   * Each response in flight: since when its client has taken nothing of the bytes waiting
+   * (undefined: none waiting at the last check), and how many were waiting then.
+   */
+  readonly #watched = new Map<ServerResponse, { since: number | undefined; bytes: number; queued: number }>();
   readonly #stalledMs: number;
   readonly #maxBytes: number;
   readonly #now: () => number;
@@ -43,7 +47,7 @@ export class UnsentResponses {
   }
 
   watch(res: ServerResponse): void {
-    this.#watched.set(res, undefined);
+    this.#watched.set(res, { since: undefined, bytes: 0, queued: 0 });
     res.once('close', () => this.#watched.delete(res));
   }
 
@@ -52,15 +56,17 @@ export class UnsentResponses {
     const now = this.#now();
     const waiting: { res: ServerResponse; since: number; bytes: number }[] = [];
     let total = 0;
-    for (const [res, since] of this.#watched) {
+    for (const [res, seen] of this.#watched) {
       // A response's own buffer and its socket's: what was written and has not gone out.
       const bytes = res.writableLength;
-      if (bytes === 0) {
-        this.#watched.set(res, undefined);
-        continue;
-      }
-      const from = since ?? now;
-      if (since === undefined) this.#watched.set(res, now);
+      const queued = leftOfHandedWrite(res);
+      // Nothing waiting, or less than at the last check: the client is taking its answer.
+      const taking = bytes < seen.bytes || queued < seen.queued;
+      const from = bytes === 0 || seen.since === undefined || taking ? now : seen.since;
+      seen.since = bytes === 0 ? undefined : from;
+      seen.bytes = bytes;
+      seen.queued = queued;
+      if (bytes === 0) continue;
       if (now - from >= this.#stalledMs) {
         this.#cutOff(res);
         continue;
@@ -91,4 +97,16 @@ export class UnsentResponses {
     clearInterval(this.#timer);
     this.#watched.clear();
   }
+}
+
+/**
+ * What is left of the write the socket handed to libuv. `writableLength` counts a write whole until
+ * it completes, and the SDK writes an answer in one: a client taking a 12 MiB answer 64 KiB at a
+ * time shows no change there, only here (libuv's write queue, which Node keeps on the handle).
+ * 0 when the handle does not say.
+ */
+function leftOfHandedWrite(res: ServerResponse): number {
+  const handle = (res.socket as { _handle?: { writeQueueSize?: unknown } } | null)?._handle;
+  const size = handle?.writeQueueSize;
+  return typeof size === 'number' ? size : 0;
 }
