@@ -89,6 +89,8 @@ export interface HttpAppOptions {
   readonly requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
   readonly keepAliveTimeoutMs?: number;
+  /** Open client connections; past it a new one is closed at once (file descriptors for providers, Redis). @default 4096 */
+  readonly maxConnections?: number;
   /** A 2025-era session idle this long (no request, nothing streaming) is closed, in ms. @default 1800000 (30 min) */
   readonly idleSessionMs?: number;
   /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
@@ -346,6 +348,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+  server.maxConnections = options.maxConnections ?? 4096;
 
   return {
     server,

@@ -1,0 +1,55 @@
+/**
+ * Open client connections are bounded (`maxConnections`): past it a new connection is closed at
+ * once, so clients holding connections open cannot take every file descriptor the process has
+ * (its provider sockets and Redis connections need some). A connection that leaves gives its place
+ * back. Before 2026-12-02 only the OS's descriptor limit bounded them. Raw sockets.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../mcp/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ http: { maxConnections: 3 } });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+/** An open connection that has sent nothing; `closed` resolves when the server ends it. */
+function open(): Promise<{ socket: Socket; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(h.url.port), '127.0.0.1', () => resolve({ socket, closed }));
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error);
+    });
+  });
+}
+
+/** A request answered at all (404: the harness serves no page there) came through. */
+async function answered(): Promise<number> {
+  const res = await fetch(new URL('/nothing-here', h.url), { headers: { connection: 'close' } });
+  await res.text();
+  return res.status;
+}
+
+it('closes a connection past maxConnections at once, and takes one again once a place is free', async () => {
+  const held = await Promise.all([open(), open(), open()]);
+  // Give the server the time to count them.
+  await new Promise((r) => setTimeout(r, 100));
+  const extra = await open();
+  const outcome = await Promise.race([
+    extra.closed.then(() => 'closed'),
+    new Promise((r) => setTimeout(() => r('open'), 2000)),
+  ]);
+  expect(outcome).toBe('closed');
+  // The held ones stay open.
+  for (const { socket } of held) expect(socket.destroyed).toBe(false);
+
+  held[0]?.socket.destroy();
+  await held[0]?.closed;
+  await new Promise((r) => setTimeout(r, 100));
+  expect(await answered()).toBe(404);
+  for (const { socket } of held) socket.destroy();
+});
