@@ -40,6 +40,16 @@ export function rpcError(code: number, message: string) {
   return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
+/**
+ * `json`, refusing a request before its body is read: the connection closes once the answer is out.
+ * Kept open, Node would read and drop whatever body the client declared, as slowly as it sends it:
+ * an unauthenticated client held its connection for the whole request timeout (30 s), not 2 ms.
+ */
+export function refuse(res: ServerResponse, status: number, body: unknown): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+  json(res, status, body);
+}
+
 export function json(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return void res.end();
   res.writeHead(status, { 'Content-Type': 'application/json' });

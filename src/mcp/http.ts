@@ -34,6 +34,7 @@ import {
   json,
   PROTOCOL_VERSIONS,
   pathOf,
+  refuse,
   requestIdsOf,
   rpcError,
   tooManyListens,
@@ -321,21 +322,21 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     const probe = path === undefined ? undefined : options.probes?.get(path);
     const operator = path === undefined ? undefined : options.operatorRoutes?.get(path);
     const route = probe ?? operator ?? (path === undefined ? undefined : options.routes?.get(path));
-    if (path !== '/mcp' && route === undefined) return json(res, 404, { error: 'Not found' });
+    if (path !== '/mcp' && route === undefined) return refuse(res, 404, { error: 'Not found' });
     // Health probes answer anyone who reaches the port (orchestrators send no token or Host).
     if (probe === undefined) {
       const forbidden = guard.check(req);
-      if (forbidden !== undefined) return json(res, 403, rpcError(-32000, forbidden));
+      if (forbidden !== undefined) return refuse(res, 403, rpcError(-32000, forbidden));
       const caller = authenticate(req, tokens);
       if (tokens.length > 0 && caller === undefined) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
-        return json(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+        return refuse(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
       }
       // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
       const auth = authInfoFor(caller);
       (req as IncomingMessage & { auth?: unknown }).auth = auth;
       const refused = operator === undefined || route !== operator ? undefined : operatorRefusal(auth);
-      if (refused !== undefined) return json(res, 403, { error: refused });
+      if (refused !== undefined) return refuse(res, 403, { error: refused });
     }
     const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
     Promise.resolve(handling).catch((error: unknown) => {

@@ -53,3 +53,40 @@ it('closes a connection past maxConnections at once, and takes one again once a 
   expect(await answered()).toBe(404);
   for (const { socket } of held) socket.destroy();
 });
+
+it('closes the connection of a request refused before its body is read (401, 403, 404)', async () => {
+  // Kept open, Node reads and drops the declared body as slowly as the client sends it: an
+  // unauthenticated client held its connection for the whole request timeout (30 s).
+  const guarded = await startHarness({ http: { token: 'conn-token-123', requestTimeoutMs: 30_000 } });
+  try {
+    const refusals: [number, string, string][] = [
+      [401, '/mcp', ''],
+      [403, '/mcp', 'Origin: http://evil.example\r\nAuthorization: Bearer conn-token-123\r\n'],
+      [404, '/nothing-here', 'Authorization: Bearer conn-token-123\r\n'],
+    ];
+    for (const [status, path, extra] of refusals) {
+      const started = performance.now();
+      const { answer, closedAfterMs } = await new Promise<{ answer: string; closedAfterMs: number }>(
+        (resolve, reject) => {
+          let answer = '';
+          const socket = connect(Number(guarded.url.port), '127.0.0.1', () => {
+            socket.write(
+              `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${guarded.url.port}\r\n${extra}` +
+                'Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"jsonrpc":',
+            );
+          });
+          socket.on('data', (d: Buffer) => {
+            answer += d.toString();
+          });
+          socket.on('error', reject);
+          socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }));
+          setTimeout(() => resolve({ answer, closedAfterMs: Number.POSITIVE_INFINITY }), 3000);
+        },
+      );
+      expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+      expect(closedAfterMs).toBeLessThan(3000);
+    }
+  } finally {
+    await guarded.close();
+  }
+});
