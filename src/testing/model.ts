@@ -45,6 +45,7 @@ import {
 } from './model-commands.js';
 import type { OpenAIServer } from './openai-server.js';
 import { QueueRoomCheck } from './queue-room-check.js';
+import { runsFrom } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
 import { ProviderWatch } from './watched-provider.js';
 
@@ -220,6 +221,7 @@ export function runtimeProperty(options: PropertyOptions = {}) {
  * replay with `seed` (and `path` from the report) to reproduce.
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
+  const numRuns = runsFrom(options.numRuns, 'TROUPE_PROPERTY_RUNS', 200);
   if (options.providers !== undefined && options.contract !== false) {
     for (const provider of options.providers) {
       await checkProviderContract(provider, {
@@ -230,7 +232,6 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
       });
     }
   }
-  const numRuns = options.numRuns ?? Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
   const params: fc.Parameters<unknown> = { numRuns };
   if (options.seed !== undefined) params.seed = options.seed;
   const details = await fc.check(runtimeProperty(options), params as fc.Parameters<[unknown, unknown]>);

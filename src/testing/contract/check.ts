@@ -5,6 +5,7 @@
  */
 import type { ChatProvider } from '../../providers/port.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
+import { runsFrom } from '../runs.js';
 import { capabilities } from './capabilities.js';
 import { errorsMapped } from './errors.js';
 import { type ContractContext, createContext } from './harness.js';
@@ -44,7 +45,7 @@ export async function checkProviderContract(
   options: ContractOptions = {},
 ): Promise<ContractReport> {
   const fc = await loadFastCheck();
-  const numRuns = options.numRuns ?? Number(process.env.TROUPE_CONTRACT_RUNS ?? DEFAULT_CONTRACT_RUNS);
+  const numRuns = runsFrom(options.numRuns, 'TROUPE_CONTRACT_RUNS', DEFAULT_CONTRACT_RUNS);
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 1;
   const { context, dispose } = createContext(provider, options.server, {
     model: options.model ?? 'contract-model',
