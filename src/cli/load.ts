@@ -10,6 +10,7 @@ import { formatReport, LoadRecorder, type Outcome } from '../observe/load-report
 import type { FinalState } from '../runtime/types.js';
 import { parseFlags } from './args.js';
 import { onceInterrupted } from './interrupt.js';
+import { connectFailure } from './load-connect.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe load --url URL [--sessions N] [--concurrency C] [--seed S] [--plain]
@@ -76,7 +77,7 @@ export const command: Command = {
         }),
       );
     } catch (error) {
-      process.stderr.write(`troupe load: cannot connect to ${url.href}: ${(error as Error).message}\n`);
+      process.stderr.write(`${connectFailure(url, error)}\n`);
       return 1;
     }
     process.stdout.write(

@@ -1,0 +1,34 @@
+/**
+ * The one line `troupe load` prints when it cannot reach the server: what went wrong, said plainly,
+ * and what to do. The SDK's own messages ("fetch failed", "Error POSTing to endpoint: ...") name
+ * neither the cause (a refused connection, an unknown host) nor the fix.
+ */
+export function connectFailure(url: URL, error: unknown): string {
+  const prefix = `troupe load: cannot connect to ${url.href}`;
+  const status = httpStatus(error);
+  if (status === 401 || status === 403)
+    return `${prefix}: HTTP ${status}, the server wants a token; set TROUPE_TOKEN to one it accepts`;
+  if (status === 404)
+    return `${prefix}: HTTP 404, nothing is served at ${url.pathname}; troupe serve's MCP endpoint is /mcp (e.g. ${url.origin}/mcp)`;
+  if (status !== undefined) return `${prefix}: HTTP ${status}; ${message(error)}`;
+  const code = causeCode(error);
+  if (code === 'ECONNREFUSED')
+    return `${prefix}: connection refused (nothing listens on ${url.host}); start \`troupe serve\` there (npm start), or check --url`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `${prefix}: unknown host ${url.hostname} (${code}); check --url`;
+  return `${prefix}: ${message(error)}${code === undefined ? '' : ` (${code})`}`;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const status = (error as { data?: { status?: unknown } } | null)?.data?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function causeCode(error: unknown): string | undefined {
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
