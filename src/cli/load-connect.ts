@@ -8,8 +8,8 @@ export function connectFailure(url: URL, error: unknown): string {
   const status = httpStatus(error);
   if (status === 401 || status === 403)
     return `${prefix}: HTTP ${status}, the server wants a token; set TROUPE_TOKEN to one it accepts`;
-  if (status === 404)
-    return `${prefix}: HTTP 404, nothing is served at ${url.pathname}; troupe serve's MCP endpoint is /mcp (e.g. ${url.origin}/mcp)`;
+  if (status === 404 || status === 405)
+    return `${prefix}: HTTP ${status}, no MCP endpoint at ${url.pathname}; troupe serve's is /mcp (e.g. ${url.origin}/mcp)`;
   if (status !== undefined) return `${prefix}: HTTP ${status}; ${message(error)}`;
   const code = causeCode(error);
   if (code === 'ECONNREFUSED')

@@ -62,12 +62,15 @@ describe('troupe load: cannot connect', () => {
     );
   });
 
-  it('a 404 names the endpoint path', async () => {
-    const url = new URL('/wrong', await answering(404));
-    expect(connectFailure(url, await connectError(url))).toBe(
-      `troupe load: cannot connect to ${url.href}: HTTP 404, nothing is served at /wrong; troupe serve's MCP endpoint is /mcp (e.g. ${url.origin}/mcp)`,
-    );
-  });
+  it.each([404, 405])(
+    'a %i (a path other than /mcp; the dashboard at / answers 405) names the endpoint path',
+    async (status) => {
+      const url = new URL('/wrong', await answering(status));
+      expect(connectFailure(url, await connectError(url))).toBe(
+        `troupe load: cannot connect to ${url.href}: HTTP ${status}, no MCP endpoint at /wrong; troupe serve's is /mcp (e.g. ${url.origin}/mcp)`,
+      );
+    },
+  );
 
   it('another status and an unknown failure keep their own message', () => {
     const url = new URL('http://127.0.0.1:1/mcp');
