@@ -16,13 +16,14 @@ export function usageMessage(command: string, error: unknown): string {
       return `Expected an option of \`troupe ${command}\`, got \`${option}\`; ${help}`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const missing = /^Option '(-[^' ]+)(?: <value>)?' argument missing/.exec(message)?.[1];
+    // An option with a short alias is named by both: "Option '-f, --format <value>' argument missing".
+    const missing = /^Option '(?:-[^-' ], )?(-[^' ]+)(?: <value>)?' argument missing/.exec(message)?.[1];
     if (missing !== undefined) return `Expected a value after \`${missing}\`, got none; ${help}`;
-    const ambiguous = /^Option '(-[^']+)' argument is ambiguous/.exec(message)?.[1];
+    const ambiguous = /^Option '(?:-[^-' ], )?(-[^']+)' argument is ambiguous/.exec(message)?.[1];
     if (ambiguous !== undefined) {
       return `Expected a value after \`${ambiguous}\`, got another option (a value that starts with "-" is written \`${ambiguous}=-1\`); ${help}`;
     }
-    const flag = /^Option '(-[^']+)' does not take an argument/.exec(message)?.[1];
+    const flag = /^Option '(?:-[^-' ], )?(-[^']+)' does not take an argument/.exec(message)?.[1];
     if (flag !== undefined)
       return `Expected \`${flag}\` alone (it takes no value), got \`${flag}=...\`; ${help}`;
   }

@@ -66,6 +66,15 @@ describe('usageMessage', () => {
     );
   });
 
+  it('names an option with a short alias by its long name (Node names it "-f, --format")', () => {
+    const format = { format: { type: 'string', short: 'f' } } as const;
+    expect(refusal(['--format'], format)).toBe(`Expected a value after \`--format\`, got none; ${help}`);
+    expect(refusal(['-f'], format)).toBe(`Expected a value after \`--format\`, got none; ${help}`);
+    expect(refusal(['--help=1'], { help: { type: 'boolean', short: 'h' } })).toBe(
+      `Expected \`--help\` alone (it takes no value), got \`--help=...\`; ${help}`,
+    );
+  });
+
   it('keeps any other error as it is', () => {
     expect(usageMessage('demo', new Error('Expected `--port` to be an integer'))).toBe(
       'Expected `--port` to be an integer',
@@ -87,6 +96,14 @@ describe('the commands say it in one line', () => {
         `troupe ${name}: Expected an option of \`troupe ${name}\`, got \`--bogus\`; run "troupe ${name} --help" for its options\n`,
       );
     }
+  });
+
+  it('chart, whose --format has a short alias', async () => {
+    const { code, stderr } = await stderrOf(() => main(['chart', 'session', '--format']));
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'troupe chart: Expected a value after `--format`, got none; run "troupe chart --help" for its options\n',
+    );
   });
 
   it('an unknown command lists the commands', async () => {
