@@ -4,7 +4,7 @@
  * a key or token is reported as set or not set.
  */
 import { parseArgs } from 'node:util';
-import { logLevel } from '../observe/logger.js';
+import { LOG_LEVELS, logLevel } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import {
   describeSource,
@@ -80,6 +80,7 @@ export const command: Command = {
       TROUPE_LOG_LEVEL: logLevel(env.TROUPE_LOG_LEVEL),
       TROUPE_LOG_FORMAT: env.TROUPE_LOG_FORMAT ?? null,
     };
+    const ignored = ignoredLogSettings(env);
     if (values.json === true) {
       const settings = Object.fromEntries(
         SETTINGS.map((x) => [
@@ -87,7 +88,7 @@ export const command: Command = {
           { value: config.values[x.key], source: describeSource(config.sources[x.key]) },
         ]),
       );
-      const out = { settings, providers, secrets, environment: other };
+      const out = { settings, providers, secrets, environment: other, ignored };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
@@ -108,9 +109,29 @@ export const command: Command = {
       lines.push(`  ${secret.name.padEnd(width)} ${secret.set ? 'set' : 'not set'}`);
     lines.push('', 'Other settings:');
     for (const [name, value] of Object.entries(other)) {
-      lines.push(`  ${name} = ${value ?? '(not set)'}`);
+      const why = ignored[name];
+      lines.push(`  ${name} = ${value ?? '(not set)'}${why === undefined ? '' : ` (${why})`}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   },
 };
+
+/**
+ * The logging variables a server reads but ignores when they name no level or format (it starts
+ * anyway, at `info`, pretty on a terminal): said here, since nothing else says it.
+ */
+function ignoredLogSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  const ignored: Record<string, string> = {};
+  const level = env.TROUPE_LOG_LEVEL;
+  if (level !== undefined && level.trim() !== '' && logLevel(level) !== level.trim().toLowerCase())
+    ignored.TROUPE_LOG_LEVEL = `${JSON.stringify(level)} is not a level (${LOG_LEVELS.join(', ')}): ignored`;
+  const format = env.TROUPE_LOG_FORMAT;
+  if (
+    format !== undefined &&
+    format.trim() !== '' &&
+    !['json', 'pretty'].includes(format.trim().toLowerCase())
+  )
+    ignored.TROUPE_LOG_FORMAT = 'not json or pretty: ignored, so pretty on a terminal and json otherwise';
+  return ignored;
+}
