@@ -19,7 +19,7 @@ const USAGE = `Usage: troupe ask [options] "prompt"
 
 Options:
   --provider NAME   kimi, glm, simulated, or a configured provider (default: the first configured)
-  --base-url URL    an ad-hoc OpenAI-compatible endpoint (key from TROUPE_API_KEY or OPENAI_API_KEY)
+  --base-url URL    an ad-hoc OpenAI-compatible endpoint, with --model (key from TROUPE_API_KEY or OPENAI_API_KEY)
   --model ID        model id (default: the provider's default)
   --stream          stream the answer as it arrives
   --json            print one JSON object { content, reasoning, toolCalls, finishReason, webSearch?, metadata }
@@ -135,6 +135,11 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
   const baseURL = args.baseURL as string;
   if (!URL.canParse(baseURL))
     throw new UsageError(`Expected \`--base-url\` to be a URL, got ${JSON.stringify(baseURL)}`);
+  // `troupe models` cannot list an ad-hoc endpoint's models, so the usual hint would lead nowhere.
+  if (args.model === undefined)
+    throw new UsageError(
+      'Expected `--model ID` with `--base-url` (an ad-hoc endpoint has no default model), got none',
+    );
   const apiKey = env.TROUPE_API_KEY?.trim() || env.OPENAI_API_KEY?.trim();
   if (!apiKey)
     throw new UsageError('Expected an API key for --base-url in TROUPE_API_KEY or OPENAI_API_KEY, got none');

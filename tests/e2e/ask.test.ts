@@ -122,6 +122,15 @@ describe('troupe ask', () => {
     expect(run.stderr).toMatch(/NOT_CONFIGURED: .*ZHIPUAI_API_KEY/);
   });
 
+  it('--base-url without --model: exit 2, one line asking for --model (troupe models cannot list it)', async () => {
+    const run = await ask([...adHoc(), 'hi'], { TROUPE_API_KEY: KEY });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'troupe ask: Expected `--model ID` with `--base-url` (an ad-hoc endpoint has no default model), got none\n',
+    );
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('an unreachable URL: one-line NETWORK error, non-zero exit, no stack', async () => {
     const run = await ask(
       ['--provider', 'gone', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', 'hi'],
