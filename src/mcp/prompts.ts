@@ -36,7 +36,7 @@ export function installPrompts(server: McpServer, mcp: McpContext): void {
         .join(' and ');
       return userMessage(
         'A second opinion from another model',
-        `Get a second opinion: call troupe's \`chat\` tool${target ? ` with ${target}` : ''} and the prompt below, ` +
+        `Get a second opinion: call troupe's \`chat\` tool with the prompt below${target ? ` (${target})` : ''}, ` +
           `then tell me where its answer agrees or disagrees with yours, and why.\n\n---\n${question}`,
       );
     },

@@ -143,7 +143,11 @@ export async function checkPromptsAndCompletions(client: Client, target: Target)
   expect(message?.type).toBe('text');
   const text = (message as { text: string }).text;
   expect(text).toContain('`chat`');
-  expect(text).toContain('provider "slow"');
+  expect(text).toContain('call troupe\'s `chat` tool with the prompt below (provider "slow"), then');
+  const plain = await client.getPrompt({ name: 'second_opinion', arguments: { question: 'Why?' } });
+  expect((plain.messages[0]?.content as { text: string }).text).toMatch(
+    /^Get a second opinion: call troupe's `chat` tool with the prompt below, then tell me where/,
+  );
   expect(text).toContain('Is 0.1 + 0.2 === 0.3 in JS?');
   const review = await client.getPrompt({
     name: 'review',
