@@ -273,12 +273,21 @@ async function otelTracer(): Promise<SessionTracer> {
   return api.trace.getTracer('troupe');
 }
 
-/** What went wrong binding HOST:PORT, and the flag that fixes it. */
-export function listenFailure(error: unknown, host: string, port: number): string {
+/**
+ * What went wrong binding HOST:PORT, and the flag that fixes it. Under `npm start` (npm sets
+ * `npm_lifecycle_event`) a flag goes after `--`, which a newcomer who started that way cannot guess.
+ */
+export function listenFailure(
+  error: unknown,
+  host: string,
+  port: number,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (code === 'EADDRINUSE') {
-    return `port ${port} is already in use on ${host}; start on another with --port N (or --port 0 for any free port)`;
+    const npm = env.npm_lifecycle_event === 'start' ? '; through npm: `npm start -- --port N`' : '';
+    return `port ${port} is already in use on ${host}; start on another with --port N (or --port 0 for any free port)${npm}`;
   }
   if (code === 'EACCES') return `not allowed to listen on ${where}; use --port 1024 or above`;
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
