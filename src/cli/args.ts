@@ -24,7 +24,6 @@ export type Parsed =
       readonly ints: Readonly<Record<string, number>>;
       readonly strings: Readonly<Record<string, string | undefined>>;
       readonly booleans: Readonly<Record<string, boolean>>;
-      readonly positionals: readonly string[];
     }
   | { readonly ok: false; readonly exitCode: number };
 
@@ -47,9 +46,10 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
     options[name] = { type: 'string' };
   for (const name of spec.booleans ?? []) options[name] = { type: 'boolean' };
   let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true }));
+    // No command using these flags takes an argument: a stray word (`troupe demo fast`) is refused,
+    // not ignored while the command runs as if it were not there.
+    ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false }));
   } catch (error) {
     process.stderr.write(`troupe ${command}: ${usageMessage(command, error)}\n`);
     return { ok: false, exitCode: 2 };
@@ -71,5 +71,5 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
   for (const name of spec.strings ?? []) strings[name] = values[name] as string | undefined;
   const booleans: Record<string, boolean> = {};
   for (const name of spec.booleans ?? []) booleans[name] = values[name] === true;
-  return { ok: true, ints, strings, booleans, positionals };
+  return { ok: true, ints, strings, booleans };
 }

@@ -6,6 +6,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { command as demo } from '../../../src/cli/demo.js';
+import { command as load } from '../../../src/cli/load.js';
 import { main } from '../../../src/cli/main.js';
 import { command as models } from '../../../src/cli/models.js';
 import { command as serve } from '../../../src/cli/serve.js';
@@ -83,6 +84,19 @@ describe('usageMessage', () => {
 });
 
 describe('the commands say it in one line', () => {
+  it('demo and load refuse a stray argument instead of running without it', async () => {
+    for (const [name, run] of [
+      ['demo', () => demo.run(['--sessions', '1', 'fast'])],
+      ['load', () => load.run(['--url', 'http://127.0.0.1:9/mcp', 'fast'])],
+    ] as const) {
+      const { code, stderr } = await stderrOf(run);
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `troupe ${name}: Expected only options, got the argument \`fast\`; run "troupe ${name} --help" for its options\n`,
+      );
+    }
+  });
+
   it('serve, stdio, models and demo', async () => {
     for (const [name, run] of [
       ['serve', () => serve.run(['--bogus'])],
