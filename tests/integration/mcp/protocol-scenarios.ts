@@ -145,7 +145,9 @@ export async function checkPromptsAndCompletions(client: Client, target: Target)
   expect(text).toContain('`chat`');
   expect(text).toContain('call troupe\'s `chat` tool with the prompt below (provider "slow"), then');
   const plain = await client.getPrompt({ name: 'second_opinion', arguments: { question: 'Why?' } });
-  expect((plain.messages[0]?.content as { text: string }).text).toMatch(
+  const plainMessage = plain.messages[0]?.content;
+  expect(plainMessage?.type).toBe('text');
+  expect((plainMessage as { text: string }).text).toMatch(
     /^Get a second opinion: call troupe's `chat` tool with the prompt below, then tell me where/,
   );
   expect(text).toContain('Is 0.1 + 0.2 === 0.3 in JS?');
