@@ -41,6 +41,8 @@ export interface Setting {
   readonly kind: Kind;
   readonly fallback: Value;
   readonly summary: string;
+  /** The default as the usage states it, when it is derived rather than `fallback` itself. */
+  readonly defaultText?: string;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -50,7 +52,8 @@ export const SETTINGS: readonly Setting[] = [
     'maxQueuedPerCaller',
     'nonNegative',
     2_500,
-    "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL. Default: a quarter of maxQueued (stdio: all of it, one caller)",
+    "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
+    'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
   ),
   s(
     'maxQueuedBytes',
@@ -89,7 +92,7 @@ export const SETTINGS: readonly Setting[] = [
   s('budgetGlobal', 'money', {}, 'what all callers together may spend per UTC day, per currency, as above'),
 ];
 
-function s(key: SettingKey, kind: Kind, fallback: Value, summary: string): Setting {
+function s(key: SettingKey, kind: Kind, fallback: Value, summary: string, defaultText?: string): Setting {
   const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return {
     key,
@@ -98,6 +101,7 @@ function s(key: SettingKey, kind: Kind, fallback: Value, summary: string): Setti
     kind,
     fallback,
     summary,
+    ...(defaultText === undefined ? {} : { defaultText }),
   };
 }
 
@@ -269,7 +273,7 @@ export function settingOptions(): Record<string, { type: 'string' }> {
 export function settingsUsage(): string {
   const lines = SETTINGS.map(
     (x) =>
-      `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(22)} ${x.summary} (default ${formatValue(x.fallback)}; env ${x.env})`,
+      `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(22)} ${x.summary} (default ${x.defaultText ?? formatValue(x.fallback)}; env ${x.env})`,
   );
   return `${lines.join('\n')}\nEach also reads from the providers file's "runtime" object (e.g. "maxConcurrent": 32).\nPrecedence: flag, then environment, then file, then default. \`troupe config\` shows the result.\n`;
 }

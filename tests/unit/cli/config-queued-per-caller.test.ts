@@ -46,9 +46,14 @@ describe('maxQueuedPerCaller setting', () => {
     );
   });
 
-  it('is in the usage text with its variable', () => {
-    expect(settingsUsage()).toMatch(
-      /--max-queued-per-caller N +sessions of one caller .*a quarter of maxQueued.*env TROUPE_MAX_QUEUED_PER_CALLER\)/,
+  it('is in the usage text with its variable, and its default said once, as derived', () => {
+    const line = settingsUsage()
+      .split('\n')
+      .find((l) => l.includes('--max-queued-per-caller')) as string;
+    expect(line).toMatch(
+      /--max-queued-per-caller N +sessions of one caller .*\(default a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller; env TROUPE_MAX_QUEUED_PER_CALLER\)$/,
     );
+    // Said once: the usage printed "Default: ..." in the summary and "(default 2500; ...)" after it.
+    expect(line).not.toContain('Default:');
   });
 });
