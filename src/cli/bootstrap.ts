@@ -15,6 +15,7 @@ import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/types.js';
 import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
+import { troupeVersion } from './version.js';
 
 /** Runtime options that come from flags rather than the config: inspection and tracing. */
 export type WatchOptions = Pick<RuntimeOptions, 'inspect' | 'inspectSampleRate' | 'tracer'>;
@@ -68,6 +69,7 @@ export async function bootstrap(
   const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
   const mcp = createMcpContext({
     runtime,
+    version: troupeVersion(),
     catalog: catalogFromRegistry(registry, {
       simulated,
       defaults: { provider: 'simulated', model: 'sim-fast' },

@@ -27,6 +27,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(await usage());
     return name === undefined ? 1 : 0;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    const { troupeVersion } = await import('./version.js');
+    process.stdout.write(`troupe ${troupeVersion()}\n`);
+    return 0;
+  }
   const load = COMMANDS[name];
   if (load === undefined) {
     process.stderr.write(
@@ -53,7 +58,11 @@ async function usage(): Promise<string> {
     );
     lines.push(`  ${name.padEnd(8)} ${summary}`);
   }
-  lines.push('', 'Run "troupe <command> --help" for a command\'s options.', '');
+  lines.push(
+    '',
+    'Run "troupe <command> --help" for a command\'s options; "troupe --version" for the version.',
+    '',
+  );
   return lines.join('\n');
 }
 

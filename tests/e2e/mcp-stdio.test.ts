@@ -2,7 +2,8 @@
  * `troupe stdio` as a host runs it: the BUILT CLI spawned by the SDK's stdio client.
  * Run `npx tsc -p tsconfig.build.json` (or `npm test`) first.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,11 @@ describe('troupe stdio (built CLI)', () => {
     const { client, stderr } = await connect({ TROUPE_ROOTS: process.cwd() });
     const { tools } = await client.listTools();
     expect(tools).toHaveLength(6);
+    // The version installed, read from package.json: a copy in the code went stale unseen.
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(client.getServerVersion()).toMatchObject({ name: 'troupe', version: pkg.version });
+    const printed = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    expect(printed).toMatchObject({ status: 0, stdout: `troupe ${pkg.version}\n` });
     const chat = structured(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } }));
     expect(chat).toMatchObject({ ok: true, session: { state: 'done', provider: 'simulated' } });
     const files = structured(
