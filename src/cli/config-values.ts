@@ -4,6 +4,7 @@
  * file (JSON), and the one error every bad value becomes (`ConfigError`: its message is the line to
  * show). `config.ts` says which settings there are and where each comes from.
  */
+import { isCurrencyCode } from '../providers/prices.js';
 
 /** What a value may be; the words are the ones error messages use. */
 export type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'money';
@@ -62,7 +63,7 @@ export function parseText(setting: { readonly kind: Kind }, origin: string, raw:
 
 /**
  * Amounts of money, comma-separated, each a decimal number and a currency code (`USD` when none is
- * given): `5`, `5USD`, `20 CNY`, `5USD,20CNY`; `none` for no budget. Zero lets nothing be spent in
+ * given, ISO 4217, in either case): `5`, `5USD`, `20 cny`, `5USD,20CNY`; `none` for no budget. Zero lets nothing be spent in
  * that currency, as `budgets` in the library does (a `0CNY` meant to forbid yuan must not lift the
  * limit); a currency given twice is refused.
  */
@@ -70,15 +71,17 @@ export function parseMoney(origin: string, raw: string): Money {
   const money: Record<string, number> = {};
   if (raw.trim().toLowerCase() === 'none') return money;
   for (const part of raw.split(',')) {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Z]{3})?\s*$/.exec(part);
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]{3})?\s*$/.exec(part);
     const n = m === null ? Number.NaN : Number(m[1]);
-    const currency = m?.[2] ?? 'USD';
-    if (!inRange('money', n) || Object.hasOwn(money, currency))
+    const currency = m?.[2]?.toUpperCase() ?? 'USD';
+    const twice = Object.hasOwn(money, currency);
+    const unknown = !isCurrencyCode(currency);
+    if (!inRange('money', n) || twice || unknown)
       throw refusal(
         'money',
         origin,
         n,
-        `\`${raw}\`${Object.hasOwn(money, currency) ? ` (${currency} twice)` : ''}`,
+        `\`${raw}\`${twice ? ` (${currency} twice)` : unknown ? ` (${currency} is no ISO 4217 currency code)` : ''}`,
       );
     money[currency] = n;
   }
@@ -91,7 +94,7 @@ function parseJsonMoney(origin: string, value: unknown, path: string): Money {
   if (typeof value === 'string') return parseMoney(origin, value);
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const entries = Object.entries(value);
-    if (entries.every(([c, n]) => /^[A-Z]{3}$/.test(c) && typeof n === 'number' && inRange('money', n)))
+    if (entries.every(([c, n]) => isCurrencyCode(c) && typeof n === 'number' && inRange('money', n)))
       return Object.fromEntries(entries) as Money;
   }
   throw new ConfigError(

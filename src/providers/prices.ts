@@ -215,14 +215,25 @@ export function checkPrice(value: unknown, where: string): ModelPrice {
   const unknown = Object.keys(value).filter((k) => !PRICE_FIELDS.has(k));
   if (unknown.length > 0) throw bad(where, 'only input, output, cachedInput, currency and tiers', unknown);
   const currency = value.currency ?? 'USD';
-  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
-    throw bad(`${where}.currency`, 'a three-letter currency code such as USD or CNY', currency);
+  if (typeof currency !== 'string' || !isCurrencyCode(currency))
+    throw bad(`${where}.currency`, 'an ISO 4217 currency code such as USD or CNY', currency);
   const price: ModelPrice = { ...checkRates(value, where), currency };
   if (value.tiers === undefined) return price;
   return { ...price, tiers: checkTiers(value.tiers, `${where}.tiers`) };
 }
 
 const PRICE_FIELDS = new Set(['input', 'output', 'cachedInput', 'currency', 'tiers']);
+
+/** ISO 4217's codes, as Node's ICU knows them (162 in Node 20). */
+const CURRENCY_CODES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+/**
+ * An ISO 4217 currency code (`USD`, `CNY`, `EUR`). Prices and budgets meet only when their codes are
+ * equal, so a typo (`UDS`) made a budget that limited nothing, or a price no budget counted.
+ */
+export function isCurrencyCode(code: string): boolean {
+  return CURRENCY_CODES.has(code);
+}
 const TIER_FIELDS = new Set(['fromPromptTokens', 'input', 'output', 'cachedInput']);
 
 function checkRates(value: Record<string, unknown>, where: string): Rates {

@@ -39,6 +39,19 @@ describe('budget amounts per currency', () => {
     expect(() => parseMoney('--budget-global', '5USD,6USD')).toThrow(`${expected} \`5USD,6USD\` (USD twice)`);
   });
 
+  it('refuses a code that is no ISO 4217 currency, which would limit nothing; takes either case', () => {
+    // A budget meets a price only by an equal code: `5UDS` was shown and limited nothing.
+    expect(() => parseMoney('--budget-per-caller', '5UDS')).toThrow(
+      'Expected `--budget-per-caller` to be amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`, got `5UDS` (UDS is no ISO 4217 currency code)',
+    );
+    expect(() => parseMoney('--budget-global', '5USD,1XYZ')).toThrow('(XYZ is no ISO 4217 currency code)');
+    expect(() => resolveConfig({ file: { path: '/p.json', values: { budgetGlobal: { UDS: 5 } } } })).toThrow(
+      '{ "USD": 5, "CNY": 20 }), got `{"UDS":5}`',
+    );
+    expect(parseMoney('--budget-global', '2usd, 20 cny')).toEqual({ USD: 2, CNY: 20 });
+    expect(parseMoney('--budget-global', '3EUR')).toEqual({ EUR: 3 });
+  });
+
   it('takes flag over environment over file, and hands the runtime amounts by currency', () => {
     const file = { path: '/p.json', values: { budgetPerCaller: { USD: 1, CNY: 7 }, budgetGlobal: 50 } };
     const fromFile = resolveConfig({ file });

@@ -201,7 +201,14 @@ describe('prices from the providers file', () => {
       kimi: { prices: { x: { input: 1, output: 2, currency: 'dollars' } } },
     });
     await expect(loadProviders({ env: { MOONSHOT_API_KEY: 'k' }, configPath: currency })).rejects.toThrow(
-      'kimi.prices.x.currency: Expected a three-letter currency code',
+      'kimi.prices.x.currency: Expected an ISO 4217 currency code',
+    );
+    // Three letters, but no currency: a price no budget in USD would ever count.
+    const typo = await fileWith({
+      kimi: { prices: { x: { input: 1, output: 2, currency: 'UDS' } } },
+    });
+    await expect(loadProviders({ env: { MOONSHOT_API_KEY: 'k' }, configPath: typo })).rejects.toThrow(
+      'kimi.prices.x.currency: Expected an ISO 4217 currency code such as USD or CNY, got `"UDS"` (string)',
     );
   });
 });
