@@ -173,8 +173,14 @@ export const GROUPS = {
   // directly by its unit tests (no runtime; the fallback chains through a runtime are in
   // fallback.test.ts, not run here).
   budgets: {
-    mutate: ['src/runtime/budgets.ts', 'src/runtime/routing.ts', 'src/runtime/reroute.ts'],
+    mutate: [
+      'src/runtime/budgets.ts',
+      'src/runtime/routing.ts',
+      'src/runtime/reroute.ts',
+      'src/core/currency.ts',
+    ],
     tests: [
+      'tests/unit/core/currency.test.ts',
       'tests/unit/runtime/budgets.test.ts',
       'tests/unit/runtime/budgets-rules.test.ts',
       'tests/unit/runtime/routing.test.ts',

@@ -4,7 +4,7 @@
  * file (JSON), and the one error every bad value becomes (`ConfigError`: its message is the line to
  * show). `config.ts` says which settings there are and where each comes from.
  */
-import { isCurrencyCode } from '../providers/prices.js';
+import { isCurrencyCode } from '../core/currency.js';
 
 /** What a value may be; the words are the ones error messages use. */
 export type Kind = 'positive' | 'nonNegative' | 'positiveMs' | 'nonNegativeMs' | 'money';

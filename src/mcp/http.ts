@@ -345,7 +345,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       else res.destroy();
     });
   });
-
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;

@@ -9,6 +9,7 @@
  * its own price page was not in the sources read (docs/providers.md, "Prices", sources and dates).
  * Give those, or any other, in the providers file (`prices`).
  */
+import { isCurrencyCode } from '../core/currency.js';
 import { describe, runtimeError } from '../core/errors.js';
 import type { TokenUsage } from './port.js';
 
@@ -223,17 +224,6 @@ export function checkPrice(value: unknown, where: string): ModelPrice {
 }
 
 const PRICE_FIELDS = new Set(['input', 'output', 'cachedInput', 'currency', 'tiers']);
-
-/** ISO 4217's codes, as Node's ICU knows them (162 in Node 20). */
-const CURRENCY_CODES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-
-/**
- * An ISO 4217 currency code (`USD`, `CNY`, `EUR`). Prices and budgets meet only when their codes are
- * equal, so a typo (`UDS`) made a budget that limited nothing, or a price no budget counted.
- */
-export function isCurrencyCode(code: string): boolean {
-  return CURRENCY_CODES.has(code);
-}
 const TIER_FIELDS = new Set(['fromPromptTokens', 'input', 'output', 'cachedInput']);
 
 function checkRates(value: Record<string, unknown>, where: string): Rates {

@@ -23,6 +23,7 @@
  */
 
 import type { Clock } from '../core/clock.js';
+import { isCurrencyCode } from '../core/currency.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatRequest, TokenUsage } from '../providers/port.js';
@@ -280,9 +281,9 @@ export class Budgets {
 /** Limits by currency from the options; every amount checked. */
 function limitsOf(options: BudgetOptions): ReadonlyMap<string, Limits> {
   const currency = options.currency ?? 'USD';
-  if (!CURRENCY.test(currency))
+  if (!isCurrencyCode(currency))
     throw invalid(
-      `\`budgets.currency\` to be a three-letter currency code such as USD or CNY, got ${describe(currency)}`,
+      `\`budgets.currency\` to be an ISO 4217 currency code such as USD or CNY, got ${describe(currency)}`,
     );
   const limits = new Map<string, { perCaller?: number; global?: number }>();
   for (const name of ['perCaller', 'global'] as const) {
@@ -293,9 +294,9 @@ function limitsOf(options: BudgetOptions): ReadonlyMap<string, Limits> {
         ? Object.entries(value)
         : [[currency, value]];
     for (const [cur, amount] of amounts) {
-      if (!CURRENCY.test(cur))
+      if (!isCurrencyCode(cur))
         throw invalid(
-          `the currencies of \`budgets.${name}\` to be three-letter codes such as USD or CNY, got ${describe(cur)}`,
+          `the currencies of \`budgets.${name}\` to be ISO 4217 codes such as USD or CNY, got ${describe(cur)}`,
         );
       if (!isAmount(amount))
         throw invalid(
@@ -308,8 +309,6 @@ function limitsOf(options: BudgetOptions): ReadonlyMap<string, Limits> {
   }
   return limits;
 }
-
-const CURRENCY = /^[A-Z]{3}$/;
 
 /** A finite number, 0 or more (`Number.isFinite` is false for anything but a number). */
 function isAmount(value: unknown): value is number {

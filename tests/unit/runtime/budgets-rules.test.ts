@@ -276,17 +276,19 @@ describe('budgets: options', () => {
     ]);
   });
 
-  it('refuses currency codes that are not three capital letters, anywhere in them', () => {
-    for (const currency of ['USDX', 'XUSD', 'US', 'usd']) {
+  it('refuses currency codes that are not ISO 4217 codes in capitals, anywhere in them', () => {
+    // Three capitals are not enough: `UDS` for `USD` made a budget that limited nothing.
+    for (const currency of ['USDX', 'XUSD', 'US', 'usd', 'UDS', 'XYZ']) {
       const error = refusal(make({ global: 1, currency }));
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toBe(
-        `Expected \`budgets.currency\` to be a three-letter currency code such as USD or CNY, got \`"${currency}"\` (string)`,
+        `Expected \`budgets.currency\` to be an ISO 4217 currency code such as USD or CNY, got \`"${currency}"\` (string)`,
       );
     }
     expect(refusal(make({ perCaller: { USDX: 1 } })).message).toContain('got `"USDX"`');
+    expect(refusal(make({ perCaller: { UDS: 1 } })).message).toContain('got `"UDS"`');
     expect(refusal(make({ global: { XUSD: 1 } })).message).toBe(
-      'Expected the currencies of `budgets.global` to be three-letter codes such as USD or CNY, got `"XUSD"` (string)',
+      'Expected the currencies of `budgets.global` to be ISO 4217 codes such as USD or CNY, got `"XUSD"` (string)',
     );
   });
 

@@ -105,11 +105,13 @@ describe('budgets per currency', () => {
   it('refuses bad amounts and currency codes, naming the field', () => {
     const make = (options: ConstructorParameters<typeof Budgets>[0]) => () => setup(options);
     expect(make({ perCaller: { usd: 1 } })).toThrow(
-      'Expected the currencies of `budgets.perCaller` to be three-letter codes such as USD or CNY, got `"usd"` (string)',
+      'Expected the currencies of `budgets.perCaller` to be ISO 4217 codes such as USD or CNY, got `"usd"` (string)',
     );
     expect(make({ global: { CNY: -1 } })).toThrow(
       'Expected `budgets.global` to be a non-negative amount, got `-1` (number) for CNY',
     );
-    expect(make({ global: 5, currency: 'yuan' })).toThrow('Expected `budgets.currency` to be a three-letter');
+    expect(make({ global: 5, currency: 'yuan' })).toThrow(
+      'Expected `budgets.currency` to be an ISO 4217 currency code',
+    );
   });
 });
