@@ -46,6 +46,8 @@ export { createModelRegistry } from './providers/registry.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';
+// What `backend` takes (`redisBackend()` from `troupe/scale` gives one).
+export type { RuntimeBackend } from './runtime/backend.js';
 export { createRuntime } from './runtime/runtime.js';
 export type { SessionEngineKind } from './runtime/session-engine.js';
 export type { InspectObserver } from './runtime/session-inspection.js';

@@ -4,6 +4,16 @@
  */
 
 export type {
+  ConversationOwner,
+  ConversationStore,
+  ConversationStoreOptions,
+  ConversationUsage,
+} from '../ports/conversation-store.js';
+// A store of yours throws these: when nothing may make room (`create`), and for a cursor it did not hand out (`list`).
+export { TaskLimitError } from '../ports/task-bounds.js';
+export type { TaskPage, TaskPatch, TaskRecord, TaskStatus, TaskStore } from '../ports/task-store.js';
+export { InvalidCursorError } from '../ports/task-store.js';
+export type {
   CatalogProvider,
   FileLimits,
   McpContext,
@@ -12,10 +22,13 @@ export type {
   SessionFilter,
 } from './context.js';
 export { createMcpContext } from './context.js';
+export { MemoryConversationStore } from './conversations.js';
 export type { ToolErrorInfo } from './errors.js';
+export { MemoryEventStore } from './event-store.js';
 export type { RegisteredTools, RegisterToolsOptions } from './register.js';
 export { registerTools, TOOL_NAMES } from './register.js';
 export { sessionMetadataSchema, toolErrorSchema } from './schemas.js';
+export { MemoryTaskStore } from './tasks/memory-task-store.js';
 export type { TaskOptions } from './tasks/task-manager.js';
 export type { ToolName } from './tool.js';
 export type { PerCall, SessionToolHandler, ToolSession, WithSessionOptions } from './with-session.js';
