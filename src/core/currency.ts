@@ -4,9 +4,8 @@
  * its very code, so a code that is no currency (`UDS` for `USD`) made a budget that limited nothing,
  * or a price no budget counted. ISO 4217's codes as the engine's ICU knows them (162 in Node 20).
  */
-const CODES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
-/** An ISO 4217 currency code, upper case: `USD`, `CNY`, `EUR`. */
+/** An ISO 4217 currency code, upper case: `USD`, `CNY`, `EUR`. Read when configuring, never per call. */
 export function isCurrencyCode(code: string): boolean {
-  return CODES.has(code);
+  return Intl.supportedValuesOf('currency').includes(code);
 }
