@@ -26,12 +26,25 @@ const EXPECTED: Record<Kind, string> = {
 };
 
 /** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
-function refusal(kind: Kind, origin: string, n: number, got: string): ConfigError {
+function refusal(setting: Bounded, origin: string, n: number, got: string): ConfigError {
+  const { kind, max } = setting;
   const expected =
-    kind.endsWith('Ms') && Number.isSafeInteger(n) && n > MAX_MS
-      ? `at most ${MAX_MS} milliseconds (about 24.8 days, the longest timer Node sets)`
-      : EXPECTED[kind];
+    max !== undefined && Number.isSafeInteger(n) && n > max.value
+      ? `at most ${max.value} (${max.why})`
+      : kind.endsWith('Ms') && Number.isSafeInteger(n) && n > MAX_MS
+        ? `at most ${MAX_MS} milliseconds (about 24.8 days, the longest timer Node sets)`
+        : EXPECTED[kind];
   return new ConfigError(`Expected \`${origin}\` to be ${expected}, got ${got}`);
+}
+
+/** A setting as its values are checked: its kind, and a cap of its own with the reason for it. */
+export interface Bounded {
+  readonly kind: Kind;
+  readonly max?: { readonly value: number; readonly why: string };
+}
+
+function fits(setting: Bounded, n: number): boolean {
+  return inRange(setting.kind, n) && (setting.max === undefined || n <= setting.max.value);
 }
 
 /** A bad value anywhere in the configuration; `message` is the one line to show. */
@@ -53,11 +66,11 @@ function inRange(kind: Kind, n: number): boolean {
  * Parses one text value (a flag or an environment variable) as the setting's kind. Only plain
  * decimal digits count: `1e3`, `0x10`, `10ms` and `` are refused rather than guessed at.
  */
-export function parseText(setting: { readonly kind: Kind }, origin: string, raw: string): Value {
+export function parseText(setting: Bounded, origin: string, raw: string): Value {
   if (setting.kind === 'money') return parseMoney(origin, raw);
   const text = raw.trim();
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!inRange(setting.kind, n)) throw refusal(setting.kind, origin, n, `\`${raw}\``);
+  if (!fits(setting, n)) throw refusal(setting, origin, n, `\`${raw}\``);
   return n;
 }
 
@@ -78,7 +91,7 @@ export function parseMoney(origin: string, raw: string): Money {
     const unknown = !isCurrencyCode(currency);
     if (!inRange('money', n) || twice || unknown)
       throw refusal(
-        'money',
+        { kind: 'money' },
         origin,
         n,
         `\`${raw}\`${twice ? ` (${currency} twice)` : unknown ? ` (${currency} is no ISO 4217 currency code)` : ''}`,
@@ -103,12 +116,7 @@ function parseJsonMoney(origin: string, value: unknown, path: string): Money {
 }
 
 /** Validates a value from the JSON file, where it must already be a number (or money). */
-export function parseJson(
-  setting: { readonly kind: Kind },
-  origin: string,
-  value: unknown,
-  path: string,
-): Value {
+export function parseJson(setting: Bounded, origin: string, value: unknown, path: string): Value {
   if (setting.kind === 'money') {
     try {
       return parseJsonMoney(origin, value, path);
@@ -118,9 +126,9 @@ export function parseJson(
       throw error;
     }
   }
-  if (typeof value !== 'number' || !inRange(setting.kind, value)) {
+  if (typeof value !== 'number' || !fits(setting, value)) {
     const got = `\`${JSON.stringify(value)}\`${typeof value === 'number' ? '' : ` (${typeof value})`}`;
-    const error = refusal(setting.kind, origin, typeof value === 'number' ? value : Number.NaN, got);
+    const error = refusal(setting, origin, typeof value === 'number' ? value : Number.NaN, got);
     throw new ConfigError(`${path}: ${error.message}`);
   }
   return value;

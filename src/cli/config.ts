@@ -6,7 +6,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
-import { ConfigError, type Kind, type Money, parseJson, parseText, type Value } from './config-values.js';
+import {
+  type Bounded,
+  ConfigError,
+  type Kind,
+  type Money,
+  parseJson,
+  parseText,
+  type Value,
+} from './config-values.js';
 
 export { ConfigError, type Money, parseIntFlag, parseMoney } from './config-values.js';
 
@@ -43,6 +51,8 @@ export interface Setting {
   readonly summary: string;
   /** The default as the usage states it, when it is derived rather than `fallback` itself. */
   readonly defaultText?: string;
+  /** A cap of the setting's own, refused past rather than applied unseen. */
+  readonly max?: Bounded['max'];
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -68,7 +78,19 @@ export const SETTINGS: readonly Setting[] = [
   s('backoffBaseMs', 'nonNegativeMs', 250, 'first retry backoff, doubled per attempt, with jitter'),
   s('backoffMaxMs', 'nonNegativeMs', 10_000, 'longest retry backoff'),
   s('drainMs', 'nonNegativeMs', 10_000, 'on SIGINT/SIGTERM, how long calls may finish before cancelled'),
-  s('progressMs', 'positiveMs', 5_000, 'interval of MCP progress notifications while a call runs'),
+  {
+    ...s(
+      'progressMs',
+      'positiveMs',
+      5_000,
+      'interval of MCP progress notifications while a call runs, at most 10000',
+    ),
+    // run-session.ts caps it: clients whose 60 s request timeout resets on progress need it often.
+    max: {
+      value: 10_000,
+      why: 'milliseconds: a client whose 60 s request timeout resets on progress needs it that often',
+    },
+  },
   s(
     'breakerFailures',
     'nonNegative',
