@@ -32,6 +32,8 @@ describe('progressMs and its cap', () => {
   });
 
   it('states the cap in the usage', () => {
-    expect(settingsUsage()).toMatch(/--progress-ms N +interval of MCP progress .*at most 10000 \(default 5000;/);
+    expect(settingsUsage()).toMatch(
+      /--progress-ms N +interval of MCP progress .*at most 10000 \(default 5000;/,
+    );
   });
 });
