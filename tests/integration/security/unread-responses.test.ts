@@ -142,9 +142,9 @@ it('past the unsent bytes bound, cuts off the response waiting longest first', a
 });
 
 it('does not cut off a client that reads its answer slowly, past the stall time in all', async () => {
-  // One chunk of the answer every 20 ms: some 4 s for the 12 MiB, bytes waiting at every check
-  // and the stall bound at 1.5 s. Taking bytes is progress, and starts the wait afresh.
-  const h = await start({ stalledResponseMs: 1500 });
+  // One chunk of the answer every 30 ms: some 6 s for the 12 MiB, bytes waiting at every check
+  // and the stall bound at 2.5 s. Taking bytes is progress, and starts the wait afresh.
+  const h = await start({ stalledResponseMs: 2500 });
   const sid = await openSession(h);
   const slow = await unreadReview(h, sid, 2);
   const started = performance.now();
@@ -155,13 +155,13 @@ it('does not cut off a client that reads its answer slowly, past the stall time 
       bytes += chunk.length;
       slow.socket.pause();
       if (bytes > CONTENT) return done(false);
-      setTimeout(() => slow.socket.resume(), 20);
+      setTimeout(() => slow.socket.resume(), 30);
     });
     slow.socket.resume();
   });
   expect(closed).toBe(false);
   expect(bytes).toBeGreaterThan(CONTENT);
   // It did take longer than the stall bound: the test measured what it says.
-  expect(performance.now() - started).toBeGreaterThan(1500 + 1000);
+  expect(performance.now() - started).toBeGreaterThan(2500 + 1000);
   slow.socket.destroy();
 });
