@@ -82,7 +82,12 @@ export async function bootstrap(
     ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(scopeResources ? { sessionFilter: 'owner' as const } : {}),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
-    ...(config === undefined ? {} : { progressIntervalMs: config.values.progressMs }),
+    ...(config === undefined
+      ? {}
+      : {
+          progressIntervalMs: config.values.progressMs,
+          maxCallerPriority: config.values.maxCallerPriority,
+        }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
 }

@@ -23,6 +23,7 @@ export type SettingKey =
   | 'maxQueued'
   | 'maxQueuedPerCaller'
   | 'maxQueuedBytes'
+  | 'maxCallerPriority'
   | 'timeoutMs'
   | 'queueTimeoutMs'
   | 'idleTimeoutMs'
@@ -71,6 +72,15 @@ export const SETTINGS: readonly Setting[] = [
     268_435_456,
     'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
   ),
+  {
+    ...s(
+      'maxCallerPriority',
+      'nonNegative',
+      9,
+      'highest priority (0 to 9) a client may ask of the tools; higher gets INVALID_REQUEST; admins are not capped',
+    ),
+    max: { value: 9, why: 'priorities run from 0 to 9' },
+  },
   s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
   s('queueTimeoutMs', 'positiveMs', 60_000, 'how long a call may wait in the queue'),
   s('idleTimeoutMs', 'positiveMs', 30_000, 'a stream with no chunk for this long times out'),

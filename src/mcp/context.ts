@@ -4,6 +4,7 @@
  * serves every MCP connection of a process, so limits and history are process-wide.
  */
 import type { ServerContext } from '@modelcontextprotocol/server';
+import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
@@ -56,6 +57,13 @@ export interface McpContextOptions {
   readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
   readonly progressIntervalMs?: number;
+  /**
+   * Highest `priority` a client may ask of troupe's tools; higher gets INVALID_REQUEST. Admins are
+   * not capped. On a shared server, a client asking 9 for everything went ahead of every other
+   * client's calls: its share of the queue bounds how many places it takes, not their order.
+   * @default 9 (no cap)
+   */
+  readonly maxCallerPriority?: number;
   /** Where diagnostics go; never stdout. @default writes to stderr */
   readonly log?: (line: string) => void;
   /** Server version reported to clients. @default '0.1.0' */
@@ -92,6 +100,7 @@ export interface McpContext {
   /** Tool calls run as MCP tasks. */
   readonly tasks: TaskManager;
   readonly progressIntervalMs: number;
+  readonly maxCallerPriority: number;
   readonly log: (line: string) => void;
   readonly version: string;
   /** Resource URIs that changed, for `resources/subscribe` and `subscriptions/listen`. */
@@ -131,6 +140,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     retryLogs,
     tasks,
     progressIntervalMs: options.progressIntervalMs ?? 5000,
+    maxCallerPriority: priorityCap(options.maxCallerPriority),
     log,
     version: options.version ?? '0.1.0',
     resourceChanges,
@@ -155,4 +165,13 @@ function runtimeOnlyCatalog(runtime: Runtime): ModelCatalog {
     defaults: {},
     simulated: false,
   };
+}
+
+function priorityCap(cap: number | undefined): number {
+  if (cap === undefined) return MAX_PRIORITY;
+  if (!Number.isInteger(cap) || cap < MIN_PRIORITY || cap > MAX_PRIORITY)
+    throw new RangeError(
+      `Expected \`maxCallerPriority\` to be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${String(cap)}`,
+    );
+  return cap;
 }

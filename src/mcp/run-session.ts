@@ -4,7 +4,7 @@
  * follows the session's events, and an admission refusal comes back as data, never a throw.
  */
 import type { TroupeErrorData } from '../core/errors.js';
-import { toErrorData } from '../core/errors.js';
+import { runtimeError, toErrorData } from '../core/errors.js';
 import type { SessionHandle, SessionRequest, SessionResult, SubmitOptions } from '../runtime/types.js';
 import type { Caller } from './caller.js';
 import type { McpContext } from './context.js';
@@ -96,6 +96,14 @@ function follow(
   reporter?: ProgressReporter,
 ): Promise<SessionOutcome> {
   const owner = call.caller?.key ?? 'local';
+  const cap = mcp.maxCallerPriority;
+  if (scheduling.priority !== undefined && scheduling.priority > cap && call.caller?.admin !== true) {
+    const error = runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`priority\` at most ${cap} for this client (the server's maxCallerPriority; admins are not capped), got ${scheduling.priority}`,
+    );
+    return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
+  }
   // Built once, field by field: the runtime's caller record (the owner goes with the session and
   // into its metadata), the call's signal and request id, the tool's scheduling.
   const options: { -readonly [K in keyof SubmitOptions]: SubmitOptions[K] } = {
