@@ -25,26 +25,39 @@ const EXPECTED: Record<Kind, string> = {
     'amounts of money such as `5` (USD), `20CNY` or `5USD,20CNY`, each non-negative (`0` lets nothing be spent), or `none`',
 };
 
-/** The refusal for a value that is not of its kind; a too-long deadline says what the cap is. */
+/** The refusal for a value that is not of its kind; a bound of the setting's own says why. */
 function refusal(setting: Bounded, origin: string, n: number, got: string): ConfigError {
-  const { kind, max } = setting;
+  const { kind, min, max } = setting;
+  const whole = Number.isSafeInteger(n);
   const expected =
-    max !== undefined && Number.isSafeInteger(n) && n > max.value
+    max !== undefined && whole && n > max.value
       ? `at most ${max.value} (${max.why})`
-      : kind.endsWith('Ms') && Number.isSafeInteger(n) && n > MAX_MS
-        ? `at most ${MAX_MS} milliseconds (about 24.8 days, the longest timer Node sets)`
-        : EXPECTED[kind];
+      : min !== undefined && whole && n >= 0 && n < min.value
+        ? `at least ${min.value} (${min.why})`
+        : kind.endsWith('Ms') && whole && n > MAX_MS
+          ? `at most ${MAX_MS} milliseconds (about 24.8 days, the longest timer Node sets)`
+          : EXPECTED[kind];
   return new ConfigError(`Expected \`${origin}\` to be ${expected}, got ${got}`);
 }
 
-/** A setting as its values are checked: its kind, and a cap of its own with the reason for it. */
+/** A bound of a setting's own, and the reason for it, which its refusal states. */
+interface Bound {
+  readonly value: number;
+  readonly why: string;
+}
+
+/** A setting as its values are checked: its kind, and bounds of its own. */
 export interface Bounded {
   readonly kind: Kind;
-  readonly max?: { readonly value: number; readonly why: string };
+  readonly min?: Bound;
+  readonly max?: Bound;
 }
 
 function fits(setting: Bounded, n: number): boolean {
-  return inRange(setting.kind, n) && (setting.max === undefined || n <= setting.max.value);
+  const { min, max } = setting;
+  return (
+    inRange(setting.kind, n) && (min === undefined || n >= min.value) && (max === undefined || n <= max.value)
+  );
 }
 
 /** A bad value anywhere in the configuration; `message` is the one line to show. */

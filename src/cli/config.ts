@@ -52,7 +52,8 @@ export interface Setting {
   readonly summary: string;
   /** The default as the usage states it, when it is derived rather than `fallback` itself. */
   readonly defaultText?: string;
-  /** A cap of the setting's own, refused past rather than applied unseen. */
+  /** Bounds of the setting's own, refused past rather than applied unseen. */
+  readonly min?: Bounded['min'];
   readonly max?: Bounded['max'];
 }
 
@@ -77,8 +78,10 @@ export const SETTINGS: readonly Setting[] = [
       'maxCallerPriority',
       'nonNegative',
       9,
-      'highest priority (0 to 9) a client may ask of the tools; higher gets INVALID_REQUEST; admins are not capped',
+      'highest priority (5 to 9) a client may ask of the tools; higher gets INVALID_REQUEST; admins are not capped',
     ),
+    // A call that asks no priority runs at 5 (the runtime's default): a lower cap would not hold it.
+    min: { value: 5, why: 'a call that asks no priority runs at 5, which a lower cap would not hold' },
     max: { value: 9, why: 'priorities run from 0 to 9' },
   },
   s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
