@@ -138,7 +138,8 @@ export const command: Command = {
       }
       logger.info(
         { inspector: inspector.url },
-        `sending sessions to the Stately inspector at ${inspector.url}`,
+        // The WebSocket connects (and reconnects) on its own: nothing may listen there yet.
+        `sending sessions to the Stately inspector at ${inspector.url} (held, the last 200 events, while nothing listens there)`,
       );
     }
     if (values.otel) {
