@@ -80,7 +80,6 @@ export const SETTINGS: readonly Setting[] = [
       9,
       'highest priority (5 to 9) a client may ask of the tools; higher gets INVALID_REQUEST; admins are not capped',
     ),
-    // A call that asks no priority runs at 5 (the runtime's default): a lower cap would not hold it.
     min: { value: 5, why: 'a call that asks no priority runs at 5, which a lower cap would not hold' },
     max: { value: 9, why: 'priorities run from 0 to 9' },
   },
@@ -154,7 +153,8 @@ export type Source =
   | { readonly kind: 'env'; readonly name: string }
   | { readonly kind: 'file'; readonly name: string; readonly path: string }
   | {
-      readonly kind: 'default' /** How a default that follows another setting was found. */;
+      readonly kind: 'default';
+      /** How a default that follows another setting was found. */
       readonly from?: string;
     };
 

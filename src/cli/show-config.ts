@@ -4,7 +4,7 @@
  * a key or token is reported as set or not set.
  */
 import { parseArgs } from 'node:util';
-import { LOG_LEVELS, logLevel } from '../observe/logger.js';
+import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import {
   describeSource,
@@ -127,11 +127,7 @@ function ignoredLogSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   if (level !== undefined && level.trim() !== '' && logLevel(level) !== level.trim().toLowerCase())
     ignored.TROUPE_LOG_LEVEL = `${JSON.stringify(level)} is not a level (${LOG_LEVELS.join(', ')}): ignored`;
   const format = env.TROUPE_LOG_FORMAT;
-  if (
-    format !== undefined &&
-    format.trim() !== '' &&
-    !['json', 'pretty'].includes(format.trim().toLowerCase())
-  )
+  if (format !== undefined && format.trim() !== '' && namedLogFormat(format) === undefined)
     ignored.TROUPE_LOG_FORMAT = 'not json or pretty: ignored, so pretty on a terminal and json otherwise';
   return ignored;
 }

@@ -79,6 +79,14 @@ export function taskOwner(caller: Caller): string | undefined {
   return caller.key === 'local' ? undefined : caller.key;
 }
 
+/**
+ * The owner a session is recorded with (its `metadata.owner`, its share of the queue, the owners
+ * index): the caller's key, `local` for a call with no caller (an in-process transport).
+ */
+export function sessionOwner(caller: Caller | undefined): string {
+  return (caller ?? LOCAL).key;
+}
+
 /** The owner to list work for: `undefined` (everything) for a caller that sees everything. */
 export function listingOwner(caller: Caller): string | undefined {
   return caller.admin || caller.key === 'local' ? undefined : caller.key;

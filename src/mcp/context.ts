@@ -59,8 +59,9 @@ export interface McpContextOptions {
   readonly progressIntervalMs?: number;
   /**
    * Highest `priority` a client may ask of troupe's tools; higher gets INVALID_REQUEST. Admins are
-   * not capped, nor is a call that asks none (it runs at the runtime's `defaults.priority`). On a shared server, a client asking 9 for everything went ahead of every other
-   * client's calls: its share of the queue bounds how many places it takes, not their order.
+   * not capped, nor is a call that asks none (it runs at the runtime's `defaults.priority`). On a
+   * shared server, a client asking 9 for everything went ahead of every other client's calls: its
+   * share of the queue bounds how many places it takes, not their order.
    * @default 9 (no cap)
    */
   readonly maxCallerPriority?: number;

@@ -80,7 +80,7 @@ export interface HttpAppOptions {
   readonly allowNoToken?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
-  /** Most bytes of request bodies being received at once, across connections; past it 503. @default 67108864 */
+  /** Bytes of request bodies received at once across connections (slow bodies each under the cap); past it 503. @default 67108864 */
   readonly maxBodyBytesInFlight?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
@@ -107,7 +107,7 @@ export interface HttpAppOptions {
    * by all clients); one more gets 503. @default 1024 split evenly among the configured tokens
    */
   readonly maxListensPerCaller?: number;
-  /** Where 2025-era SSE events are kept for resuming with `Last-Event-ID`. @default a `MemoryEventStore` */
+  /** Where 2025-era SSE events are kept for resuming with `Last-Event-ID`. @default a `MemoryEventStore` of 10000 events */
   readonly eventStore?: EventStore;
   /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
   readonly retryIntervalMs?: number;

@@ -6,7 +6,7 @@
 import type { TroupeErrorData } from '../core/errors.js';
 import { runtimeError, toErrorData } from '../core/errors.js';
 import type { SessionHandle, SessionRequest, SessionResult, SubmitOptions } from '../runtime/types.js';
-import type { Caller } from './caller.js';
+import { type Caller, sessionOwner } from './caller.js';
 import type { McpContext } from './context.js';
 import { ProgressReporter, type ProgressSink } from './progress.js';
 
@@ -95,7 +95,7 @@ function follow(
   requestId: string | undefined,
   reporter?: ProgressReporter,
 ): Promise<SessionOutcome> {
-  const owner = call.caller?.key ?? 'local';
+  const owner = sessionOwner(call.caller);
   const cap = mcp.maxCallerPriority;
   if (scheduling.priority !== undefined && scheduling.priority > cap && call.caller?.admin !== true) {
     const error = runtimeError(

@@ -6,7 +6,7 @@
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { type TroupeErrorData, toErrorData } from '../core/errors.js';
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
-import { sessionOwnersOf } from './caller.js';
+import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
 import { ProgressReporter } from './progress.js';
 import { callContext } from './tool.js';
@@ -61,7 +61,7 @@ export function withSession<A>(
   const owners = sessionOwnersOf(runtime);
   return async (args, ctx) => {
     const call = callContext(ctx);
-    const owner = call.caller?.key ?? 'local';
+    const owner = sessionOwner(call.caller);
     let seq = 0;
     const send =
       call.progress === undefined

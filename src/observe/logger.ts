@@ -11,7 +11,6 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 export type { Logger } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const LEVELS = LOG_LEVELS;
 
 /** Field names whose values are secrets wherever they appear (two levels deep). */
 const SECRET_FIELDS = [
@@ -76,11 +75,15 @@ function scrubValue(value: unknown, depth: number): unknown {
 
 export type LogFormat = 'json' | 'pretty';
 
+/** The format `TROUPE_LOG_FORMAT` names, in any case; `undefined` when it names none. */
+export function namedLogFormat(raw: string | undefined): LogFormat | undefined {
+  const format = raw?.trim().toLowerCase();
+  return format === 'json' || format === 'pretty' ? format : undefined;
+}
+
 /** `TROUPE_LOG_FORMAT` when it names a format, else pretty on a terminal and JSON otherwise. */
 export function logFormat(raw: string | undefined, tty: boolean): LogFormat {
-  const format = raw?.trim().toLowerCase();
-  if (format === 'json' || format === 'pretty') return format;
-  return tty ? 'pretty' : 'json';
+  return namedLogFormat(raw) ?? (tty ? 'pretty' : 'json');
 }
 
 /**
@@ -115,9 +118,11 @@ export interface LoggerOptions {
 }
 
 /** Resolves a level name; an unknown one falls back to `info` rather than failing to start. */
-export function logLevel(raw: string | undefined): (typeof LEVELS)[number] {
+export function logLevel(raw: string | undefined): (typeof LOG_LEVELS)[number] {
   const level = raw?.trim().toLowerCase();
-  return (LEVELS as readonly string[]).includes(level ?? '') ? (level as (typeof LEVELS)[number]) : 'info';
+  return (LOG_LEVELS as readonly string[]).includes(level ?? '')
+    ? (level as (typeof LOG_LEVELS)[number])
+    : 'info';
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

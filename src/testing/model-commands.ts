@@ -19,7 +19,7 @@ export interface World {
   /** Each session's run timeout, for the route's deadline check. */
   readonly timeouts: Map<string, number>;
   /** Each submitted request's size and caller, for the queue's checks (`queue-room-check.ts`). */
-  readonly bytes: QueueRoomCheck;
+  readonly queue: QueueRoomCheck;
   /** The in-memory runtime, whose whole queue is in view: refusals are checked against it. */
   readonly inMemory?: boolean;
   shutDown: boolean;
@@ -57,7 +57,7 @@ export class Submit implements Command {
       ...(this.pad === 0 ? {} : { extra: { pad: 'x'.repeat(this.pad) } }),
     };
     const owner = this.caller === undefined ? undefined : `c${this.caller}`;
-    const full = world.inMemory === true ? world.bytes.fullFor(world.runtime, request, owner) : 'unknown';
+    const full = world.inMemory === true ? world.queue.fullFor(world.runtime, request, owner) : 'unknown';
     try {
       const handle = world.runtime.submit(request, {
         priority: this.priority,
@@ -66,7 +66,7 @@ export class Submit implements Command {
         ...(owner === undefined ? {} : { metadata: { owner } }),
       });
       world.timeouts.set(handle.id, this.timeoutMs);
-      world.bytes.submitted(handle.id, request, owner);
+      world.queue.submitted(handle.id, request, owner);
       world.handles.push(handle);
     } catch (error) {
       const code = error instanceof TroupeError ? error.code : 'unknown';
@@ -74,10 +74,10 @@ export class Submit implements Command {
       const expected =
         (code === 'SHUTTING_DOWN' && world.shutDown) ||
         code === 'QUEUE_FULL' ||
-        (code === 'INVALID_REQUEST' && world.bytes.tooLarge(world.runtime, request));
+        (code === 'INVALID_REQUEST' && world.queue.tooLarge(world.runtime, request));
       if (!expected) throw error;
       if (code === 'QUEUE_FULL' && full === undefined && !world.shutDown)
-        world.bytes.refusedWithRoom(request, owner, (error as Error).message);
+        world.queue.refusedWithRoom(request, owner, (error as Error).message);
     }
     await settle();
   }

@@ -138,14 +138,14 @@ export async function runScenario(
     model: options.model ?? 'model',
     handles: [],
     timeouts,
-    bytes: new QueueRoomCheck(),
+    queue: new QueueRoomCheck(),
     inMemory: backend === undefined,
     shutDown: false,
   };
   for (const command of commands) {
     await command.run({}, world);
     // In memory, at every step; on a backend the bound is per instance and seen through pub/sub.
-    if (backend === undefined) world.bytes.check(runtime);
+    if (backend === undefined) world.queue.check(runtime);
   }
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
@@ -168,11 +168,11 @@ export async function runScenario(
   await watch?.released();
   observer.unsubscribe();
   options.onEnd?.(runtime);
-  if (backend === undefined) world.bytes.check(runtime);
+  if (backend === undefined) world.queue.check(runtime);
   const violations = [
     ...observer.checkEnd(scripted.flatMap((p) => p.calls)),
     ...(watch?.violations() ?? []),
-    ...world.bytes.violations,
+    ...world.queue.violations,
   ];
   if (backend === undefined) return violations;
   return violations.filter((v) => !NOT_CHECKED_ON_A_BACKEND.includes(v.invariant));
