@@ -4,10 +4,13 @@
  * so a shared store (Redis, issue 7) can replace the in-memory one and let a task created on one
  * instance be polled from another.
  */
-import type { TaskStatusV1 } from '@modelcontextprotocol/ext-tasks/core/v1';
-
-/** The protocol's task status vocabulary (the same five words in both protocol eras). */
-export type TaskStatus = TaskStatusV1;
+/**
+ * The protocol's task status vocabulary (the same five words in both protocol eras). Written out
+ * rather than imported from ext-tasks: this port is in troupe's public types, and any ext-tasks
+ * type there would pull ext-tasks' own `.d.ts` into a user's program, which do not pass a
+ * `skipLibCheck: false` build. `task-wire.ts` checks that the two stay the same.
+ */
+export type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 

@@ -14,6 +14,7 @@ import type {
   GetTaskResultV1,
   ListTasksResultV1,
   ServerTaskCapabilitiesV1,
+  TaskStatusV1,
   TaskV1,
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import {
@@ -22,7 +23,18 @@ import {
   TASKS_EXTENSION_ID_V2,
   type TaskV2,
 } from '@modelcontextprotocol/ext-tasks/core/v2';
-import type { TaskPage, TaskRecord } from '../../ports/task-store.js';
+import type { TaskPage, TaskRecord, TaskStatus } from '../../ports/task-store.js';
+
+/** The store port writes the status words out (see `TaskStatus`); both eras' must be the same. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type StatusWordsMatch = [Same<TaskStatus, TaskStatusV1>, Same<TaskStatus, TaskV2['status']>] extends [
+  true,
+  true,
+]
+  ? true
+  : never;
+const statusWordsMatch: StatusWordsMatch = true;
+void statusWordsMatch;
 
 /** `_meta` key tying a `tasks/result` response to its task (2025-11-25). */
 export const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';
