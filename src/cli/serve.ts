@@ -144,7 +144,12 @@ export const command: Command = {
     }
     if (values.otel) {
       try {
-        watch = { ...watch, tracer: await otelTracer() };
+        const otel = await otelTracer();
+        watch = { ...watch, tracer: otel.tracer };
+        if (!otel.sdk)
+          logger.warn(
+            'no OpenTelemetry SDK is registered: --otel makes spans that go nowhere; register one before troupe starts (docs/observability.md)',
+          );
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 2;
@@ -261,8 +266,11 @@ async function inspectionFrom(
   return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
 }
 
-/** `--otel`: the global tracer of `@opentelemetry/api` (a no-op until an SDK registers). */
-async function otelTracer(): Promise<SessionTracer> {
+/**
+ * `--otel`: the global tracer of `@opentelemetry/api`, and whether an SDK has registered a tracer
+ * provider (without one every span is dropped, so the caller says so instead of starting silent).
+ */
+export async function otelTracer(): Promise<{ tracer: SessionTracer; sdk: boolean }> {
   let api: typeof import('@opentelemetry/api');
   try {
     api = await import('@opentelemetry/api');
@@ -271,7 +279,11 @@ async function otelTracer(): Promise<SessionTracer> {
       `Expected the optional package @opentelemetry/api to be installed for --otel, got ${(error as Error).message}: run \`npm install @opentelemetry/api\` and register an SDK`,
     );
   }
-  return api.trace.getTracer('troupe');
+  const provider = api.trace.getTracerProvider();
+  // The API's global provider is a proxy, with a delegate once an SDK registers one.
+  const sdk =
+    !(provider instanceof api.ProxyTracerProvider) || provider.getDelegateTracer('troupe') !== undefined;
+  return { tracer: api.trace.getTracer('troupe'), sdk };
 }
 
 /**
