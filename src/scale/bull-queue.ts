@@ -2,11 +2,13 @@
  * The `SessionQueue` and `SharedLimits` ports on BullMQ: one queue per provider whose global
  * concurrency is the provider's limit (so the limit holds across every instance), priorities
  * mapped to BullMQ's, and one Worker per provider on this instance that leases jobs. A queue
- * deadline sorted set lets any instance end queued sessions whose submitter died.
+ * deadline sorted set lets any instance end queued sessions whose submitter died, and an arrival
+ * index per queue gives the longest-waiting session its turn (`fair-turn.ts`).
  */
 import { DelayedError, type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
+import { type FairQueue, FairTurn } from './fair-turn.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
@@ -24,6 +26,7 @@ export interface QueueSettings {
 export interface QueueLimits {
   readonly perProvider: Readonly<Record<string, number>>;
   readonly maxConcurrent: number;
+  readonly fairnessEvery: number;
 }
 
 export class BullSessionQueue implements SessionQueue, SharedLimits {
@@ -33,6 +36,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   /** Between `lease()` and `stopLeasing()`: only then do pauses reach the Workers. */
   private leasing = false;
   private paused = false;
+  private readonly fair: FairTurn;
+  /** Orders the sessions added here within one millisecond (`arrival`). */
+  private added = 0;
 
   constructor(
     providers: readonly string[],
@@ -44,6 +50,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     /** The injected clock's time: BullMQ's delays are epoch times. */
     private readonly now: () => number,
   ) {
+    this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     const connection = { url: settings.url };
     for (const name of providers) {
       const queue = new Queue<QueuedSession>(name, {
@@ -85,22 +92,22 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   async add(session: QueuedSession): Promise<void> {
     const { input } = session;
     const queue = this.queue(input.provider);
+    // Its place in the arrival order: `createdAt`, and sessions added here in the same millisecond
+    // in the order they came (a thousandth of a ms apart, which a double holds at today's times).
+    const arrival = input.createdAt + (this.added++ % 1000) / 1000;
     await Promise.all([
-      queue.add(
-        QUEUED,
-        { ...session, request: encodeRequest(session.request) },
-        {
-          jobId: input.sessionId,
-          priority: bullPriority(input.priority),
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      ),
+      queue.add(QUEUED, { ...session, request: encodeRequest(session.request), arrival } as QueuedSession, {
+        jobId: input.sessionId,
+        priority: bullPriority(input.priority),
+        removeOnComplete: true,
+        removeOnFail: true,
+      }),
       this.redis.zadd(
         this.keys.queueDeadlines,
         input.queueDeadlineAt,
         `${input.provider}|${input.sessionId}`,
       ),
+      this.fair.arrived(input.provider, input.sessionId, arrival),
     ]);
   }
 
@@ -110,7 +117,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const job = await queue.getJob(sessionId);
     if (job === undefined || job === null) return undefined;
     // `remove` fails on a job a Worker holds: the withdrawal and a lease never both win.
-    return (await queue.remove(sessionId)) === 1 ? job.data : undefined;
+    if ((await queue.remove(sessionId)) !== 1) return undefined;
+    await this.fair.left(provider, sessionId);
+    return job.data;
   }
 
   async waiting(provider: string, sessionId: string): Promise<boolean> {
@@ -173,6 +182,10 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   }
 
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
+    const { sessionId, createdAt } = job.data.input;
+    const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
+    // Bookkeeping for the turn; a failure to keep it must not lose the lease.
+    await this.fair.leased(job.queueName, sessionId, this.fairQueue(job.queueName)).catch(this.onError);
     let handedBack = false;
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
@@ -180,6 +193,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       handBack: async () => {
         handedBack = true;
         await job.moveToWait(token);
+        await this.fair.arrived(job.queueName, sessionId, arrival);
       },
       // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
       // goes ahead of every queued session, in the order the hops came. Same job id: added once.
@@ -199,6 +213,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
     if (handedBack) throw new WaitingError();
     if (held !== undefined) {
+      // Back to waiting either way, with the age it had.
+      await this.fair.arrived(job.queueName, sessionId, arrival);
       if (held.modelOnly) {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
         await job.moveToDelayed(this.now() + held.retryInMs, token);
@@ -209,6 +225,21 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await this.queue(job.queueName).rateLimit(held.retryInMs);
       throw Worker.RateLimitError();
     }
+  }
+
+  private fairQueue(provider: string): FairQueue {
+    const queue = this.queue(provider);
+    return {
+      toKey: (id) => queue.toKey(id),
+      moveAhead: async (id) => {
+        const job = await queue.getJob(id);
+        // Leased or withdrawn meanwhile: nothing waits to move (a leased one keeps its lease).
+        if (job === undefined || job === null) return;
+        await job.changePriority({ priority: 0 }).catch(async (error: unknown) => {
+          if (await this.waiting(provider, id)) throw error;
+        });
+      },
+    };
   }
 
   private queue(provider: string): Queue<QueuedSession> {

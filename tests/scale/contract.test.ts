@@ -128,6 +128,39 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('gives the longest-waiting session its turn while higher priorities keep arriving', async () => {
+    // Strict priority would run `low` last, after every `high`; the fairness turn runs it within
+    // (older sessions ahead of it + 1) × (fairnessEvery + 1) admissions of its provider (in memory
+    // within fairnessEvery: there the turn's own admission is the fair one; on Redis BullMQ has
+    // chosen that lease already, so the turn takes the next).
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 }, fairnessEvery: 2 },
+    });
+    const first = runtime.submit(ask('first wait:300'));
+    await new Promise((r) => setTimeout(r, 100));
+    const low = runtime.submit(ask('low'), { priority: 1 });
+    const highs = ['high-1', 'high-2', 'high-3', 'high-4', 'high-5', 'high-6'].map((text) =>
+      runtime.submit(ask(text), { priority: 8 }),
+    );
+    await Promise.all([first.result, low.result, ...highs.map((h) => h.result)]);
+    expect(provider.maxInFlight).toBe(1);
+    expect(provider.order[0]).toBe('first wait:300');
+    expect(provider.order.indexOf('low')).toBeGreaterThan(0);
+    expect(provider.order.indexOf('low')).toBeLessThanOrEqual(3);
+    expect(provider.order.filter((text) => text.startsWith('high'))).toEqual([
+      'high-1',
+      'high-2',
+      'high-3',
+      'high-4',
+      'high-5',
+      'high-6',
+    ]);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('times a queued session out at its queue deadline', async () => {
     const runtime = await make({
       providers: [slowProvider()],

@@ -1,0 +1,131 @@
+/**
+ * The fairness turn on BullMQ (`src/scale/fair-turn.ts`), at the queue port on real Redis: BullMQ
+ * alone leases strictly by priority, so a low-priority session waits behind every higher one that
+ * keeps arriving; the turn moves the longest-waiting ahead after `fairnessEvery` leases that were
+ * not it. The order of arrival within one millisecond, a hand-back, and an index entry whose job is
+ * gone are each checked, since each could take the turn from the session that is owed it.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Held, Lease, QueuedSession } from '../../src/runtime/ports.js';
+import { BullSessionQueue } from '../../src/scale/bull-queue.js';
+import { RedisKeys } from '../../src/scale/redis-store.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let server: RedisServer;
+let seq = 0;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+function session(id: string, priority: number, createdAt = 1_000): QueuedSession {
+  return {
+    input: {
+      sessionId: id,
+      requestId: id,
+      provider: 'p',
+      model: 'm',
+      priority,
+      stream: false,
+      createdAt,
+      queueDeadlineAt: createdAt + 600_000,
+      timeoutMs: 60_000,
+      idleTimeoutMs: 30_000,
+      maxAttempts: 1,
+      backoffBaseMs: 100,
+      backoffMaxMs: 1_000,
+    },
+    request: { model: 'm', messages: [{ role: 'user', content: id }] },
+  };
+}
+
+async function queueOf(fairnessEvery: number) {
+  const prefix = `fair${++seq}`;
+  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const errors: unknown[] = [];
+  const queue = new BullSessionQueue(
+    ['p'],
+    { perProvider: { p: 1 }, maxConcurrent: 1, fairnessEvery },
+    { url: server.url, prefix, lockDurationMs: 5_000, stalledIntervalMs: 5_000 },
+    redis,
+    new RedisKeys(prefix),
+    (error) => errors.push(error),
+    () => Date.now(),
+  );
+  await queue.apply();
+  return {
+    queue,
+    errors,
+    redis,
+    close: async () => {
+      await queue.close();
+      await redis.quit();
+    },
+  };
+}
+
+/** Leases `count` sessions one at a time, each held `holdMs`; `onLease` may hand one back. */
+async function leaseAll(
+  queue: BullSessionQueue,
+  count: number,
+  onLease: (lease: Lease, order: string[]) => Promise<Held | undefined> = async () => undefined,
+): Promise<string[]> {
+  const order: string[] = [];
+  await new Promise<void>((done) => {
+    queue.lease(async (lease) => {
+      order.push(lease.session.input.sessionId);
+      await new Promise((r) => setTimeout(r, 15));
+      const held = await onLease(lease, order);
+      if (order.length === count) setTimeout(done, 50);
+      return held;
+    });
+  });
+  return order;
+}
+
+it('leases the longest-waiting session after fairnessEvery leases that were not it, in arrival order within a millisecond', async () => {
+  const { queue, errors, close } = await queueOf(2);
+  // All in one millisecond (same createdAt): `low` came first.
+  await queue.add(session('low', 1));
+  for (let i = 1; i <= 6; i++) await queue.add(session(`high-${i}`, 8));
+  const order = await leaseAll(queue, 7);
+  expect(order).toEqual(['high-1', 'high-2', 'low', 'high-3', 'high-4', 'high-5', 'high-6']);
+  expect(errors).toEqual([]);
+  await close();
+});
+
+it('moves nobody while each lease is the longest-waiting (one priority: FIFO as BullMQ has it)', async () => {
+  const { queue, redis, close } = await queueOf(2);
+  for (let i = 1; i <= 5; i++) await queue.add(session(`s-${i}`, 5, 1_000 + i));
+  const order = await leaseAll(queue, 5);
+  expect(order).toEqual(['s-1', 's-2', 's-3', 's-4', 's-5']);
+  expect(await redis.zcard(`fair${seq}:arrivals:p`)).toBe(0);
+  await close();
+});
+
+it('keeps a handed-back session its age, and skips an index entry whose job is gone', async () => {
+  const { queue, redis, close } = await queueOf(2);
+  // `gone` is in the index, oldest of all, with no job: it must not take the turn from `low`.
+  await redis.zadd(`fair${seq}:arrivals:p`, 1, 'gone');
+  await queue.add(session('low', 1, 1_000));
+  for (let i = 1; i <= 4; i++) await queue.add(session(`high-${i}`, 8, 2_000 + i));
+  let handedBack = false;
+  let scoreAfterHandBack: string | null = null;
+  const order = await leaseAll(queue, 6, async (lease) => {
+    // `low` is handed back once (an instance shutting down): it waits again with the age it had,
+    // and (moved ahead already) is the next lease.
+    if (lease.session.input.sessionId === 'low' && !handedBack) {
+      handedBack = true;
+      await lease.handBack();
+      scoreAfterHandBack = await redis.zscore(`fair${seq}:arrivals:p`, 'low');
+    }
+    return undefined;
+  });
+  expect(order).toEqual(['high-1', 'high-2', 'low', 'low', 'high-3', 'high-4']);
+  expect(Math.floor(Number(scoreAfterHandBack))).toBe(1_000);
+  expect(await redis.zscore(`fair${seq}:arrivals:p`, 'gone')).toBeNull();
+  await close();
+});
