@@ -47,14 +47,23 @@ const hybrid = { thinking: true } as const;
 const hybridVision = { thinking: true, vision: true } as const;
 
 /**
- * The GLM families (docs.z.ai / docs.bigmodel.cn model pages, read 2026-12-01), context windows in
- * tokens. The list informs; any other id goes to the vendor, which answers code 1211 for a model it
- * does not have.
+ * The GLM families, context windows in tokens ("200K" is 204,800, "1M" 1,048,576, as the vendor's
+ * pages write them). Sources (docs/providers.md, [Z5]-[Z8], read 2026-12-02): the docs.z.ai and
+ * docs.bigmodel.cn model pages and the thinking-mode page, which lists GLM-5.2, GLM-5.1, GLM-5 and
+ * the GLM-4.7 series as thinking by default and switched off with `thinking: disabled` (hybrid).
+ * An entry without a window is one whose window no vendor page read states. The list informs; any
+ * other id goes to the vendor, which answers code 1211 for a model it does not have. The first entry
+ * is the provider's default model (glm-5.1, unchanged when glm-5.2 was added).
  */
 export const GLM_MODELS: readonly ModelSpec[] = [
   { id: 'glm-5.1', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-5.2', contextWindow: 1_048_576, capabilities: hybrid },
   { id: 'glm-5', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-5-turbo', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-5v-turbo', contextWindow: 204_800, capabilities: hybridVision },
   { id: 'glm-4.7', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-4.7-flashx', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-4.7-flash', capabilities: hybrid },
   { id: 'glm-4.6', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.5', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-air', contextWindow: 131_072, capabilities: hybrid },
@@ -63,6 +72,7 @@ export const GLM_MODELS: readonly ModelSpec[] = [
   { id: 'glm-4.5-flash', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.6v', contextWindow: 131_072, capabilities: hybridVision },
   { id: 'glm-4.5v', contextWindow: 65_536, capabilities: hybridVision },
+  { id: 'glm-4-32b-0414-128k', contextWindow: 131_072 },
   { id: 'glm-4-plus', contextWindow: 131_072 },
   { id: 'glm-4-air-250414', contextWindow: 131_072 },
   { id: 'glm-4-flash', contextWindow: 131_072 },

@@ -95,14 +95,24 @@ export const KIMI_CN_PRICES: Readonly<Record<string, ModelPrice>> = {
   'moonshot-v1-128k-vision-preview': cny(10.0, undefined, 30.0),
 };
 
-/** Z.ai (docs.z.ai/guides/overview/pricing, `api.z.ai`), USD per million tokens, read 2026-12-01. */
+/**
+ * Z.ai (docs.z.ai/guides/overview/pricing, `api.z.ai`), USD per million tokens: every text-model row
+ * of the vendor's table with an id troupe knows (read 2026-12-02). GLM-4-32B-0414-128K has no cached
+ * price there (`-`); GLM-4.7-Flash and GLM-4.5-Flash are "Free".
+ */
 export const GLM_ZAI_PRICES: Readonly<Record<string, ModelPrice>> = {
   'glm-5': usd(1.0, 0.2, 3.2),
+  'glm-5-turbo': usd(1.2, 0.24, 4.0),
   'glm-4.7': usd(0.6, 0.11, 2.2),
+  'glm-4.7-flashx': usd(0.07, 0.01, 0.4),
+  'glm-4.7-flash': usd(0, 0, 0),
   'glm-4.6': usd(0.6, 0.11, 2.2),
   'glm-4.5': usd(0.6, 0.11, 2.2),
+  'glm-4.5-x': usd(2.2, 0.45, 8.9),
   'glm-4.5-air': usd(0.2, 0.03, 1.1),
+  'glm-4.5-airx': usd(1.1, 0.22, 4.5),
   'glm-4.5-flash': usd(0, 0, 0),
+  'glm-4-32b-0414-128k': usd(0.1, undefined, 0.1),
 };
 
 const NONE: Readonly<Record<string, ModelPrice>> = {};

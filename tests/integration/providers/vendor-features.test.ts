@@ -456,6 +456,10 @@ describe('glm', () => {
     [{ top_p: -0.1 }, /`top_p` .* from 0 to 1/],
     [{ extra: { user_id: 'abc' } }, /`user_id` .* 6 to 128 characters/],
     [{ thinking: 'enabled' as const, model: 'glm-4-plus' }, /`thinking` for glm model `glm-4-plus`/],
+    [
+      { thinking: 'enabled' as const, model: 'glm-4-32b-0414-128k' },
+      /`thinking` for glm model `glm-4-32b-0414-128k`/,
+    ],
   ])('refuses %o before any request', async (fields, message) => {
     const r = await rig('glm');
     const result = await run(r, { provider: 'glm', model: 'glm-4.6', messages: [user('q')], ...fields });
@@ -483,6 +487,32 @@ describe('glm', () => {
     const [body] = chatBodies(r);
     expect(body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99, ...extra });
     expect(result.metadata.notes).toHaveLength(2);
+  });
+
+  it('sends thinking to the new thinking models and passes ids it does not list to the vendor unchanged', async () => {
+    const r = await rig('glm');
+    for (const model of ['glm-5.2', 'glm-5-turbo', 'glm-5v-turbo', 'glm-4.7-flashx', 'glm-5.3']) {
+      const result = await run(r, { provider: 'glm', model, thinking: 'disabled', messages: [user('q')] });
+      expect(result.ok).toBe(true);
+      expect(result.metadata.notes ?? []).toEqual([]);
+    }
+    expect(chatBodies(r).map((b) => [b.model, b.thinking])).toEqual(
+      ['glm-5.2', 'glm-5-turbo', 'glm-5v-turbo', 'glm-4.7-flashx', 'glm-5.3'].map((m) => [
+        m,
+        { type: 'disabled' },
+      ]),
+    );
+    // A listed model that does not think takes no thinking parameter: dropped, with a note.
+    const plain = await run(r, {
+      provider: 'glm',
+      model: 'glm-4-32b-0414-128k',
+      thinking: 'disabled',
+      messages: [user('q')],
+    });
+    expect(plain.ok && plain.metadata.notes).toEqual([
+      'dropped `thinking`: this model does not think and takes no thinking parameter',
+    ]);
+    expect(chatBodies(r).at(-1)).not.toHaveProperty('thinking');
   });
 
   it('sends glm-5.1 and unlisted ids to the vendor; code 1211 becomes MODEL_NOT_FOUND', async () => {

@@ -117,6 +117,36 @@ describe('the cost rule', () => {
     expect(toUsage({ prompt_tokens: 10, completion_tokens: 2 })).not.toHaveProperty('cachedTokens');
   });
 
+  it("carries Z.ai's table (docs.z.ai pricing) for every GLM id it lists, per million tokens in USD", () => {
+    const usd = (input: number, cachedInput: number | undefined, output: number) =>
+      cachedInput === undefined
+        ? { input, output, currency: 'USD' }
+        : { input, cachedInput, output, currency: 'USD' };
+    expect(GLM_ZAI_PRICES).toEqual({
+      'glm-5': usd(1, 0.2, 3.2),
+      'glm-5-turbo': usd(1.2, 0.24, 4),
+      'glm-4.7': usd(0.6, 0.11, 2.2),
+      'glm-4.7-flashx': usd(0.07, 0.01, 0.4),
+      'glm-4.7-flash': usd(0, 0, 0),
+      'glm-4.6': usd(0.6, 0.11, 2.2),
+      'glm-4.5': usd(0.6, 0.11, 2.2),
+      'glm-4.5-x': usd(2.2, 0.45, 8.9),
+      'glm-4.5-air': usd(0.2, 0.03, 1.1),
+      'glm-4.5-airx': usd(1.1, 0.22, 4.5),
+      'glm-4.5-flash': usd(0, 0, 0),
+      // No cached price on the vendor's page: a cache hit is charged at the input rate.
+      'glm-4-32b-0414-128k': usd(0.1, undefined, 0.1),
+    });
+    // No vendor page read gives glm-5.1, glm-5.2 or glm-5v-turbo a Z.ai price: no price, no cost.
+    for (const model of ['glm-5.1', 'glm-5.2', 'glm-5v-turbo'])
+      expect(priceOf({ glm: GLM_ZAI_PRICES }, 'glm', model)).toBeUndefined();
+    const turbo = GLM_ZAI_PRICES['glm-5-turbo'] as ModelPrice;
+    expect(
+      costOf(turbo, { promptTokens: 3000, completionTokens: 500, totalTokens: 3500, cachedTokens: 1000 })
+        .amount,
+    ).toBeCloseTo((2000 * 1.2 + 1000 * 0.24 + 500 * 4) / 1e6, 12);
+  });
+
   it('knows no price for an unlisted model, nor for an inherited property name', () => {
     expect(priceOf({ kimi: KIMI_PRICES }, 'kimi', 'kimi-k9')).toBeUndefined();
     expect(priceOf({ kimi: KIMI_PRICES }, 'kimi', 'constructor')).toBeUndefined();

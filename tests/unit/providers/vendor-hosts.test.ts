@@ -107,3 +107,36 @@ describe('Kimi: base URL variables', () => {
     await loaded.close();
   });
 });
+
+describe('GLM: the catalogue (docs.z.ai / docs.bigmodel.cn model pages)', () => {
+  it('lists the current families with their windows and capabilities; glm-5.1 stays the default; unknown ids still pass', async () => {
+    const loaded = await loadProviders({ env: { ZAI_API_KEY: KEY } });
+    const spec = (id: string) => loaded.registry.lookup('glm', id);
+    // [Z7] "最大上下文 1M，最大输出 128K"; thinking on by default, switchable.
+    expect(spec('glm-5.2')).toMatchObject({ contextWindow: 1_048_576, capabilities: { thinking: true } });
+    // [Z5] 200K context, 128K output, thinking mode.
+    for (const id of ['glm-5-turbo', 'glm-4.7-flashx'])
+      expect(spec(id)).toMatchObject({
+        contextWindow: 204_800,
+        capabilities: { thinking: true, vision: false },
+      });
+    // [Z5] video / image / text / file input, thinking mode.
+    expect(spec('glm-5v-turbo')).toMatchObject({
+      contextWindow: 204_800,
+      capabilities: { thinking: true, vision: true },
+    });
+    // Listed for its capabilities; no vendor page read states its window.
+    expect(spec('glm-4.7-flash')).toMatchObject({ contextWindow: null, capabilities: { thinking: true } });
+    // [Z2] `thinking` "only supported by GLM-4.5 series and higher models".
+    expect(spec('glm-4-32b-0414-128k')).toMatchObject({
+      contextWindow: 131_072,
+      capabilities: { thinking: false },
+    });
+    const glm = loaded.registry.list().find((p) => p.name === 'glm');
+    expect(glm?.defaultModel).toBe('glm-5.1');
+    expect(glm?.openModels).toBe(true);
+    for (const model of ['glm-5.3', 'glm-5.2-air', 'glm-9'])
+      expect(loaded.registry.resolve({ provider: 'glm', model })).toEqual({ provider: 'glm', model });
+    await loaded.close();
+  });
+});
