@@ -57,7 +57,7 @@ function userId(draft: RequestDraft): void {
 }
 
 function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
-  const mode = draft.get('thinking');
+  const mode = draft.thinkingMode();
   if (mode === undefined || spec === undefined || spec.capabilities?.thinking === true) return;
   if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
   draft.drop('thinking', 'this model does not think and takes no thinking parameter');

@@ -64,7 +64,7 @@ function checkN(draft: RequestDraft): void {
 }
 
 function fixedSampling(draft: RequestDraft): void {
-  const thinkingOff = draft.get('thinking') === 'disabled';
+  const thinkingOff = draft.thinkingMode() === 'disabled';
   const fixed: Record<string, number | undefined> = { ...FIXED, temperature: thinkingOff ? 0.6 : 1.0 };
   for (const [field, value] of Object.entries(fixed)) {
     const given = draft.get(field);
@@ -78,7 +78,7 @@ function fixedSampling(draft: RequestDraft): void {
 }
 
 function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
-  const mode = draft.get('thinking');
+  const mode = draft.thinkingMode();
   if (mode === undefined) return;
   if (kimiAlwaysThinks(draft.model)) {
     if (mode === 'disabled') throw draft.refuse('thinking', '`enabled` or unset: this model always thinks');
@@ -113,7 +113,7 @@ function webSearch(draft: RequestDraft): void {
       '$web_search',
     );
   if (!kimiHasFixedSampling(draft.model)) return;
-  const mode = draft.get('thinking');
+  const mode = draft.thinkingMode();
   if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` when `$web_search` is among the tools');
   if (mode === undefined) {
     draft.set('thinking', 'disabled');
@@ -139,8 +139,8 @@ function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {
   if (draft.has('max_tokens') || draft.has('max_completion_tokens')) return;
   const thinks =
     kimiAlwaysThinks(draft.model) ||
-    (kimiHasFixedSampling(draft.model) && draft.get('thinking') !== 'disabled') ||
-    (spec?.capabilities?.thinking === true && draft.get('thinking') !== 'disabled');
+    (kimiHasFixedSampling(draft.model) && draft.thinkingMode() !== 'disabled') ||
+    (spec?.capabilities?.thinking === true && draft.thinkingMode() !== 'disabled');
   if (!thinks) return;
   const budgetTokens = spec?.defaultMaxTokens ?? KIMI_THINKING_MAX_TOKENS;
   draft.set('max_tokens', budgetTokens);

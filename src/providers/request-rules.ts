@@ -39,6 +39,18 @@ export class RequestDraft {
     return typed ?? this.#extra[field];
   }
 
+  /**
+   * The thinking switch as it would be sent: the typed `thinking`, else `extra.thinking`, read
+   * through the vendors' own object form `{ type: 'enabled' | 'disabled', ... }` (Kimi [K1], GLM
+   * [Z6]) so a rule judges `extra: { thinking: { type: 'disabled' } }` as it judges the typed field.
+   */
+  thinkingMode(): unknown {
+    const value = this.get('thinking');
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'type' in value)
+      return (value as { readonly type: unknown }).type;
+    return value;
+  }
+
   has(field: string): boolean {
     return this.get(field) !== undefined;
   }

@@ -172,6 +172,64 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ')).toMatch(/dropped `thinking`: this model always thinks/);
   });
 
+  // The vendor's own form of the switch is the object `{ "thinking": { "type": ... } }` ([K1], [Z6]);
+  // given through `extra`, it is judged as the typed field is.
+  it.each([
+    [
+      { type: 'disabled' },
+      'kimi-k2.7-code',
+      [],
+      /`thinking` .* `enabled` or unset: this model always thinks/,
+    ],
+    [
+      { type: 'enabled' },
+      'kimi-k2.6',
+      [{ type: 'builtin_function', function: { name: '$web_search' } }],
+      /`thinking` for kimi model `kimi-k2.6` to be `disabled` when `\$web_search` is among the tools/,
+    ],
+    [
+      { type: 'enabled' },
+      'moonshot-v1-8k',
+      [],
+      /`thinking` .* `disabled` or unset: this model does not think/,
+    ],
+  ])(
+    'refuses extra.thinking %o on %s like the typed field, before any request',
+    async (thinking, model, tools, message) => {
+      const r = await rig('kimi');
+      const result = await run(r, {
+        provider: 'kimi',
+        model,
+        extra: { thinking },
+        ...(tools.length > 0 ? { tools } : {}),
+        messages: [user('q')],
+      });
+      expect(!result.ok && result.error.code).toBe('INVALID_REQUEST');
+      if (!result.ok) expect(result.error.message).toMatch(message);
+      expect(chatBodies(r)).toHaveLength(0);
+    },
+  );
+
+  it('judges kimi-k2.6 sampling as thinking-off when extra.thinking says disabled', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      temperature: 0.6,
+      extra: { thinking: { type: 'disabled' } },
+      messages: [user('q')],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body?.thinking).toEqual({ type: 'disabled' });
+    expect(body).not.toHaveProperty('temperature');
+    // Thinking is off: no default reasoning budget.
+    expect(body).not.toHaveProperty('max_completion_tokens');
+    expect(result.metadata.notes).toEqual([
+      'dropped `temperature`: `kimi-k2.6` fixes it at 0.6; the same value is not sent',
+    ]);
+  });
+
   it('drops a fixed parameter given at its fixed value, with a note', async () => {
     const r = await rig('kimi');
     const result = await run(r, { provider: 'kimi', model: 'kimi-k2.5', top_p: 0.95, messages: [user('q')] });
@@ -459,6 +517,11 @@ describe('glm', () => {
     [
       { thinking: 'enabled' as const, model: 'glm-4-32b-0414-128k' },
       /`thinking` for glm model `glm-4-32b-0414-128k`/,
+    ],
+    // The vendor's object form through `extra` is judged like the typed field.
+    [
+      { extra: { thinking: { type: 'enabled', clear_thinking: false } }, model: 'glm-4-plus' },
+      /`thinking` for glm model `glm-4-plus` to be `disabled` or unset/,
     ],
   ])('refuses %o before any request', async (fields, message) => {
     const r = await rig('glm');
