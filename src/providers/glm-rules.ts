@@ -29,17 +29,19 @@ function openInterval(draft: RequestDraft): void {
     draft.set('temperature', 0.01);
     if (!draft.has('do_sample')) draft.set('do_sample', false);
     draft.note(
-      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official SDK does (range is (0, 1))',
+      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official SDK does (it keeps the value inside (0, 1))',
     );
   } else if (temperature === 1) {
     draft.set('temperature', 0.99);
-    draft.note('sent `temperature` 1 as 0.99, as the official SDK does (range is (0, 1))');
+    draft.note('sent `temperature` 1 as 0.99, as the official SDK does (it keeps the value inside (0, 1))');
   }
   const topP = draft.get('top_p');
   if (topP === 0 || topP === 1) {
     const moved = topP === 0 ? 0.01 : 0.99;
     draft.set('top_p', moved);
-    draft.note(`sent \`top_p\` ${topP} as ${moved}, as the official SDK does (range is (0, 1))`);
+    draft.note(
+      `sent \`top_p\` ${topP} as ${moved}, as the official SDK does (it keeps the value inside (0, 1))`,
+    );
   }
 }
 

@@ -549,7 +549,12 @@ describe('glm', () => {
     });
     const [body] = chatBodies(r);
     expect(body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99, ...extra });
-    expect(result.metadata.notes).toHaveLength(2);
+    // The notes say why without claiming a range the API reference contradicts ([Z2]: temperature
+    // [0.0, 1.0], top_p (0.0, 1.0]).
+    expect(result.metadata.notes).toEqual([
+      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official SDK does (it keeps the value inside (0, 1))',
+      'sent `top_p` 1 as 0.99, as the official SDK does (it keeps the value inside (0, 1))',
+    ]);
   });
 
   it('sends thinking to the new thinking models and passes ids it does not list to the vendor unchanged', async () => {
