@@ -184,8 +184,16 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
-    // Bookkeeping for the turn; a failure to keep it must not lose the lease.
-    await this.fair.leased(job.queueName, sessionId, this.fairQueue(job.queueName)).catch(this.onError);
+    // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the
+    // session's start); a failure to keep it must not lose the lease. Whatever puts this session
+    // back in the index waits for it first, so the lease's removal cannot come after.
+    const turn = this.fair
+      .leased(job.queueName, sessionId, this.fairQueue(job.queueName))
+      .catch(this.onError);
+    const waitAgain = async () => {
+      await turn;
+      await this.fair.arrived(job.queueName, sessionId, arrival);
+    };
     let handedBack = false;
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
@@ -193,7 +201,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       handBack: async () => {
         handedBack = true;
         await job.moveToWait(token);
-        await this.fair.arrived(job.queueName, sessionId, arrival);
+        await waitAgain();
       },
       // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
       // goes ahead of every queued session, in the order the hops came. Same job id: added once.
@@ -214,7 +222,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     if (handedBack) throw new WaitingError();
     if (held !== undefined) {
       // Back to waiting either way, with the age it had.
-      await this.fair.arrived(job.queueName, sessionId, arrival);
+      await waitAgain();
       if (held.modelOnly) {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
         await job.moveToDelayed(this.now() + held.retryInMs, token);
@@ -225,6 +233,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await this.queue(job.queueName).rateLimit(held.retryInMs);
       throw Worker.RateLimitError();
     }
+    // The Worker's next fetch comes after this lease's turn was counted and any move ahead made.
+    await turn;
   }
 
   private fairQueue(provider: string): FairQueue {

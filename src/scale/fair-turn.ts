@@ -63,8 +63,8 @@ export class FairTurn {
 
   /**
    * `sessionId` was leased from `provider`'s queue: counts the lease and, on the turn, moves the
-   * longest-waiting session ahead. The move is not awaited (it concerns another session); its
-   * failure reaches `onError`.
+   * longest-waiting session ahead (a failure to move it reaches `onError`: it concerns another
+   * session, not this lease).
    */
   async leased(provider: string, sessionId: string, queue: FairQueue): Promise<void> {
     const ahead = (await this.redis.eval(
@@ -76,7 +76,7 @@ export class FairTurn {
       this.every,
       queue.toKey(''),
     )) as string | null;
-    if (ahead !== null) queue.moveAhead(ahead).catch(this.onError);
+    if (ahead !== null) await queue.moveAhead(ahead).catch(this.onError);
   }
 
   private index(provider: string): string {
