@@ -129,3 +129,26 @@ it('keeps a handed-back session its age, and skips an index entry whose job is g
   expect(await redis.zscore(`fair${seq}:arrivals:p`, 'gone')).toBeNull();
   await close();
 });
+
+it('keeps a session held back by its model its age while it waits as delayed', async () => {
+  // No turn comes within this test (fairnessEvery 100): only the index's bookkeeping is checked.
+  const { queue, redis, close } = await queueOf(100);
+  await queue.add(session('low', 1, 1_000));
+  for (let i = 1; i <= 3; i++) await queue.add(session(`high-${i}`, 8, 2_000 + i));
+  let held = false;
+  let scoreWhileHeld: string | null = null;
+  const order = await leaseAll(queue, 5, async (lease) => {
+    const id = lease.session.input.sessionId;
+    if (id === 'high-1' && !held) {
+      held = true;
+      return { retryInMs: 40, modelOnly: true };
+    }
+    if (held && scoreWhileHeld === null)
+      scoreWhileHeld = await redis.zscore(`fair${seq}:arrivals:p`, 'high-1');
+    return undefined;
+  });
+  expect(order.slice(0, 2)).toEqual(['high-1', 'high-2']);
+  expect(order.filter((id) => id === 'high-1')).toHaveLength(2);
+  expect(Math.floor(Number(scoreWhileHeld))).toBe(2_001);
+  await close();
+});
