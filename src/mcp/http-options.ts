@@ -1,0 +1,87 @@
+/**
+ * The options of `createHttpApp` (`http.ts`): where it listens, who may call it, and every bound it
+ * keeps on what a client can make it hold (docs/security.md lists them).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventStore } from '@modelcontextprotocol/server';
+import type { McpContext } from './context.js';
+import type { NamedToken } from './http-auth.js';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface HttpAppOptions {
+  readonly mcp: McpContext;
+  /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
+  readonly routes?: ReadonlyMap<string, RouteHandler>;
+  /**
+   * Routes that show every caller's work (the dashboard, its events, `/api/status`): behind the same
+   * checks, and refused (403) to a named token that is not the admin (`caller.ts`, `operatorRefusal`).
+   */
+  readonly operatorRoutes?: ReadonlyMap<string, RouteHandler>;
+  /** Routes served before those checks: health probes (`/healthz`, `/readyz`), which send no token or Host we know. */
+  readonly probes?: ReadonlyMap<string, RouteHandler>;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 7801 */
+  readonly port?: number;
+  /**
+   * Hostnames accepted in `Host`. A loopback name passes only from a loopback peer.
+   * @default on loopback: localhost, 127.0.0.1, [::1] and `host`; off loopback: `host` unless it is a wildcard
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Hostnames accepted in `Origin` (a request without `Origin` passes).
+   * @default on loopback: localhost, 127.0.0.1, [::1]; off loopback: the allowed hosts
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** When set, every request needs `Authorization: Bearer <token>`. @default undefined (no token) */
+  readonly token?: string;
+  /** Named tokens (with `token`, any of them is accepted); see `http-auth.ts`. @default [] */
+  readonly tokens?: readonly NamedToken[];
+  /** Listen off loopback without any token (refused otherwise). @default false */
+  readonly allowNoToken?: boolean;
+  /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
+  readonly maxBodyBytes?: number;
+  /** Bytes of request bodies received at once across connections (slow bodies each under the cap); past it 503. @default 67108864 */
+  readonly maxBodyBytesInFlight?: number;
+  /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
+  /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request (headers and body), in ms. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
+  readonly keepAliveTimeoutMs?: number;
+  /** Open client connections; past it a new one is closed at once (file descriptors for providers, Redis). @default 4096 */
+  readonly maxConnections?: number;
+  /** A 2025-era session idle this long (no request, nothing streaming) is closed, in ms. @default 1800000 (30 min) */
+  readonly idleSessionMs?: number;
+  /** Most 2025-era sessions at once; one more `initialize` gets 503. @default 1000 */
+  readonly maxSessions?: number;
+  /**
+   * Most 2025-era sessions one caller (one named token) holds at once, so one client cannot take
+   * every session from the others; one more `initialize` from it gets 503.
+   * @default `maxSessions` split evenly among the configured tokens (all of it with one or none)
+   */
+  readonly maxSessionsPerCaller?: number;
+  /**
+   * Most 2026-07-28 `subscriptions/listen` streams one caller holds open (the SDK's 1,024 are shared
+   * by all clients); one more gets 503. @default 1024 split evenly among the configured tokens
+   */
+  readonly maxListensPerCaller?: number;
+  /**
+   * Most requests one caller (its scope key: a named token, else its MCP session, else `anonymous`)
+   * holds open at once: tool calls, `tasks/result` waits, streams, bodies still arriving; one more
+   * gets 503 naming the caller, so one client cannot hold every connection (`http-open.ts`).
+   * @default the caller's queue share, plus `maxConcurrent`, plus 16 for streams; at most three quarters of `maxConnections`
+   */
+  readonly maxOpenRequestsPerCaller?: number;
+  /** Where 2025-era SSE events are kept for resuming with `Last-Event-ID`. @default a `MemoryEventStore` of 10000 events */
+  readonly eventStore?: EventStore;
+  /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
+  readonly retryIntervalMs?: number;
+  /** A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`). @default 30000 */
+  readonly stalledResponseMs?: number;
+  /** Most bytes unsent across all responses; past it the one waiting longest is cut off. @default 67108864 */
+  readonly maxUnsentBytes?: number;
+}
