@@ -41,6 +41,7 @@ import {
   tooManySessions,
   unsupportedVersion,
 } from './http-reply.js';
+import { closeSilentConnections } from './http-silent.js';
 import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
 import { createMcpServer } from './server.js';
@@ -282,6 +283,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     });
   });
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  closeSilentConnections(server, server.headersTimeout);
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
   server.maxConnections = maxConnections;

@@ -90,3 +90,32 @@ it('closes the connection of a request refused before its body is read (401, 403
     await guarded.close();
   }
 });
+
+it('closes a connection that sends nothing within headersTimeoutMs, so silent sockets cannot hold every place', async () => {
+  // Node's headers timeout starts with a request's first byte: a socket that sent none was kept
+  // for good, so anyone who reached the port, with no token, could hold all maxConnections.
+  const quiet = await startHarness({ http: { maxConnections: 2, headersTimeoutMs: 1000 } });
+  try {
+    /** Connects and sends nothing; resolves once connected with when the server closed it (ms). */
+    const connected = (port: string) =>
+      new Promise<{ closedAfterMs: Promise<number> }>((resolve) => {
+        const started = performance.now();
+        const socket = connect(Number(port), '127.0.0.1', () => resolve({ closedAfterMs }));
+        const closedAfterMs = new Promise<number>((done) => {
+          socket.on('close', () => done(performance.now() - started));
+        });
+        socket.on('error', () => {});
+        setTimeout(() => socket.destroy(), 8000);
+      });
+    const silent = await Promise.all([connected(quiet.url.port), connected(quiet.url.port)]);
+    for (const closedAfterMs of await Promise.all(silent.map((s) => s.closedAfterMs))) {
+      expect(closedAfterMs).toBeGreaterThanOrEqual(900);
+      expect(closedAfterMs).toBeLessThan(4000);
+    }
+    // Their places are free again.
+    const res = await fetch(new URL('/nothing-here', quiet.url), { headers: { connection: 'close' } });
+    expect(res.status).toBe(404);
+  } finally {
+    await quiet.close();
+  }
+}, 15_000);
