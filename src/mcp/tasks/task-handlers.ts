@@ -19,7 +19,7 @@ import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
 import { callerOf, canSee, listingOwner, taskOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
-import { TaskLimitError } from './task-manager.js';
+import { TaskLimitError, WaitLimitError } from './task-manager.js';
 import {
   declaresTasksV2,
   getTaskResultV1,
@@ -72,7 +72,19 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: GetTaskResultRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
-      return taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, ctx.mcpReq.signal), taskId));
+      const owner = taskOwner(callerOf(ctx));
+      // The 2025-era HTTP transport does not abort a request whose response stream the client
+      // closed: tracked, the HTTP layer ends the wait then (`call-registry.ts`), and its place with it.
+      const { signal, release } = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id, ctx.mcpReq.signal);
+      try {
+        return taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, signal, owner), taskId));
+      } catch (error) {
+        if (error instanceof WaitLimitError)
+          throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
+        throw error;
+      } finally {
+        release();
+      }
     },
   );
 

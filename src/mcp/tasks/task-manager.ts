@@ -7,14 +7,14 @@
  * the call's sessions through the runtime (`cancelSession`).
  */
 import { runtimeError } from '../../core/errors.js';
-import { TaskLimitError } from '../../ports/task-bounds.js';
+import { TaskLimitError, taskBounds } from '../../ports/task-bounds.js';
 import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from '../../ports/task-store.js';
 import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
 import { MemoryTaskStore } from './memory-task-store.js';
-import { ResultWaits } from './result-waits.js';
+import { ResultWaits, WaitLimitError } from './result-waits.js';
 import { finalStatus, workingMessage } from './task-status.js';
 
 export interface TaskOptions {
@@ -27,6 +27,14 @@ export interface TaskOptions {
    * own oldest finished task makes room, or the caller is refused. @default a quarter of `maxTasks`
    */
   readonly maxTasksPerOwner?: number;
+  /**
+   * Most `tasks/result` requests waiting at once, all callers together; one more is refused
+   * (`WaitLimitError`). @default twice `maxTasks` (each task waited on once, twice while a cut
+   * request is noticed): 2000
+   */
+  readonly maxResultWaits?: number;
+  /** Most `tasks/result` requests of one caller waiting at once. @default twice `maxTasksPerOwner`: 500 */
+  readonly maxResultWaitsPerOwner?: number;
   /** TTL when the client asks for none, in ms. @default 3600000 (1 hour) */
   readonly defaultTtlMs?: number;
   /** Longest TTL granted, in ms; larger requests are cut to it. @default 86400000 (24 hours) */
@@ -51,7 +59,7 @@ export interface TaskOptions {
 /** Starts the tool call with a signal and a session observer; resolves with its outcome, never rejects. */
 export type TaskWork = (signal: AbortSignal, onSession: (sessionId: string) => void) => Promise<ToolOutcome>;
 
-export { TaskLimitError };
+export { TaskLimitError, WaitLimitError };
 
 export type CancelOutcome =
   | { readonly kind: 'cancelled'; readonly record: TaskRecord }
@@ -96,7 +104,17 @@ export class TaskManager {
     this.pageSize = options.pageSize ?? 50;
     this.#onError = options.onError ?? (() => {});
     this.#cancelSession = options.cancelSession;
-    this.#waits = new ResultWaits(this.store, this.#pollIntervalMs);
+    for (const name of ['maxResultWaits', 'maxResultWaitsPerOwner'] as const) {
+      const value = options[name];
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+        throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
+    }
+    // A given store keeps its own bounds: the waits follow the default ones then.
+    const tasks = taskBounds(options.store === undefined ? options : {});
+    this.#waits = new ResultWaits(this.store, this.#pollIntervalMs, {
+      maxWaits: options.maxResultWaits ?? 2 * tasks.maxTasks,
+      maxWaitsPerOwner: options.maxResultWaitsPerOwner ?? 2 * tasks.maxTasksPerOwner,
+    });
     this.#sweep = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref();
   }
@@ -159,9 +177,12 @@ export class TaskManager {
     });
   }
 
-  /** Resolves with the record once it is terminal and has its result, or undefined once it is gone. */
-  waitForResult(taskId: string, signal: AbortSignal): Promise<TaskRecord | undefined> {
-    return this.#waits.wait(taskId, signal);
+  /**
+   * Resolves with the record once it is terminal and has its result, or undefined once it is gone;
+   * rejects with `WaitLimitError` when the waits held (all, or `owner`'s) are at their bound.
+   */
+  waitForResult(taskId: string, signal: AbortSignal, owner?: string): Promise<TaskRecord | undefined> {
+    return this.#waits.wait(taskId, signal, owner);
   }
 
   /** Marks the task cancelled, then aborts its call and lets it report; `by` says what cancelled it. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LiveSessions } from '../../../src/mcp/live-sessions.js';
 import { MemoryTaskStore } from '../../../src/mcp/tasks/memory-task-store.js';
-import { ResultWaits } from '../../../src/mcp/tasks/result-waits.js';
+import { ResultWaits, WaitLimitError } from '../../../src/mcp/tasks/result-waits.js';
 import { TaskManager } from '../../../src/mcp/tasks/task-manager.js';
 import type { TaskRecord, TaskStore } from '../../../src/ports/task-store.js';
 import type { Runtime } from '../../../src/runtime/types.js';
@@ -133,5 +133,47 @@ describe('ResultWaits', () => {
     const waits = new ResultWaits(store, 20);
     await expect(waits.wait('never-created', new AbortController().signal)).resolves.toBeUndefined();
     expect(waits.tasks).toBe(0);
+  });
+
+  it('holds at most maxWaits, and maxWaitsPerOwner of one owner, and gives each place back however its wait ends', async () => {
+    const { store, vanish } = countingStore();
+    await store.create(record('t4'));
+    await store.create(record('t5'));
+    const waits = new ResultWaits(store, 20, { maxWaits: 3, maxWaitsPerOwner: 2 });
+    const signal = () => new AbortController().signal;
+    const a = [waits.wait('t4', signal(), 'token:a'), waits.wait('t5', signal(), 'token:a')];
+    await expect(waits.wait('t4', signal(), 'token:a')).rejects.toEqual(new WaitLimitError(2, 'token:a'));
+    const leaving = new AbortController();
+    const b = waits.wait('t4', leaving.signal, 'token:b');
+    // Full: any owner, and a wait with none (stdio's one client), is refused by the server's bound.
+    await expect(waits.wait('t4', signal(), 'token:c')).rejects.toThrow(
+      'Expected at most 3 tasks/result requests waiting on the server at once',
+    );
+    await expect(waits.wait('t4', signal())).rejects.toBeInstanceOf(WaitLimitError);
+    expect(waits.held).toBe(3);
+    // Left by its signal: b's place is back.
+    leaving.abort('left');
+    await expect(b).rejects.toBe('left');
+    expect(waits.held).toBe(2);
+    // Ended by the task's change, and by its expiry: a's places are back.
+    await store.update('t4', { status: 'completed', result: { content: [] } });
+    await a[0];
+    expect(waits.held).toBe(1);
+    vanish();
+    await expect(a[1]).resolves.toBeUndefined();
+    expect(waits.held).toBe(0);
+    await expect(waits.wait('t4', signal(), 'token:a')).resolves.toBeUndefined();
+    expect(waits.held).toBe(0);
+  });
+
+  it('refuses bounds on waits that are not positive whole numbers, naming the option', () => {
+    const live = new LiveSessions({ subscribe: () => () => {} } as unknown as Runtime);
+    expect(() => new TaskManager(live, { maxResultWaits: 0 })).toThrow(
+      'Expected `maxResultWaits` to be a positive integer, got 0',
+    );
+    expect(() => new TaskManager(live, { maxResultWaitsPerOwner: 2.5 })).toThrow(
+      'Expected `maxResultWaitsPerOwner` to be a positive integer, got 2.5',
+    );
+    live.close();
   });
 });
