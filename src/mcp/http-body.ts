@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
 export type BodyRead =
   | { readonly kind: 'ok'; readonly value: unknown }
   | { readonly kind: 'tooLarge' }
-  /** The bytes of every body being received at once are over their bound (`BodyBudget`). */
-  | { readonly kind: 'busy' }
+  /** The bytes of every body being received at once, or of its caller's, are over their bound (`BodyBudget`). */
+  | { readonly kind: 'busy'; readonly bound: 'all' | 'caller' }
   | { readonly kind: 'invalid' }
   | { readonly kind: 'tooDeep' };
 
@@ -19,21 +19,33 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 /**
  * The bytes of all request bodies being received at once, across connections: each body holds what
  * it has buffered until it is parsed. Without it, slow clients each sending a body just under the
- * cap over the 30 s request timeout made the server hold connections x 4 MiB.
+ * cap over the 30 s request timeout made the server hold connections x 4 MiB. And each caller's
+ * (`maxBytesPerCaller`): one client stalling a few large bodies held all of it, and every other
+ * client's POST got 503 until its bodies timed out.
  */
 export class BodyBudget {
   #held = 0;
-  constructor(readonly maxBytes: number) {}
+  readonly #byCaller = new Map<string, number>();
+  constructor(
+    readonly maxBytes: number,
+    readonly maxBytesPerCaller = maxBytes,
+  ) {}
 
-  /** Holds `bytes` more if they fit. */
-  take(bytes: number): boolean {
-    if (this.#held + bytes > this.maxBytes) return false;
+  /** Holds `bytes` more for `caller` if they fit; otherwise says which bound they would pass. */
+  take(bytes: number, caller = ''): 'all' | 'caller' | undefined {
+    const mine = this.#byCaller.get(caller) ?? 0;
+    if (this.#held + bytes > this.maxBytes) return 'all';
+    if (mine + bytes > this.maxBytesPerCaller) return 'caller';
     this.#held += bytes;
-    return true;
+    this.#byCaller.set(caller, mine + bytes);
+    return undefined;
   }
 
-  give(bytes: number): void {
+  give(bytes: number, caller = ''): void {
     this.#held -= bytes;
+    const left = (this.#byCaller.get(caller) ?? 0) - bytes;
+    if (left > 0) this.#byCaller.set(caller, left);
+    else this.#byCaller.delete(caller);
   }
 
   get held(): number {
@@ -46,6 +58,8 @@ export async function readBody(
   maxBytes: number,
   maxDepth = DEFAULT_MAX_JSON_DEPTH,
   budget: BodyBudget = new BodyBudget(Number.POSITIVE_INFINITY),
+  /** Whose share of `budget` the bytes count against (a scope key). */
+  caller = '',
 ): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -54,6 +68,7 @@ export async function readBody(
   }
   // Events, not `for await`: leaving an async iterator early destroys the socket, and the 413 with it.
   let held = 0;
+  let busy: 'all' | 'caller' = 'all';
   const body = await new Promise<Buffer | 'tooLarge' | 'busy'>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -65,7 +80,11 @@ export async function readBody(
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) return stop('tooLarge');
-      if (!budget.take(chunk.length)) return stop('busy');
+      const over = budget.take(chunk.length, caller);
+      if (over !== undefined) {
+        busy = over;
+        return stop('busy');
+      }
       held += chunk.length;
       chunks.push(chunk);
     };
@@ -74,8 +93,9 @@ export async function readBody(
     // A client that goes away mid-body (or is cut off by the request timeout) ends here too, and
     // its bytes go back at once.
     req.once('error', reject);
-  }).finally(() => budget.give(held));
-  if (body === 'tooLarge' || body === 'busy') return { kind: body };
+  }).finally(() => budget.give(held, caller));
+  if (body === 'busy') return { kind: 'busy', bound: busy };
+  if (body === 'tooLarge') return { kind: body };
   const text = body.toString('utf8');
   if (text.trim() === '') return { kind: 'invalid' };
   if (jsonDepth(text) > maxDepth) return { kind: 'tooDeep' };

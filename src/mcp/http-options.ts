@@ -44,6 +44,12 @@ export interface HttpAppOptions {
   readonly maxBodyBytes?: number;
   /** Bytes of request bodies received at once across connections (slow bodies each under the cap); past it 503. @default 67108864 */
   readonly maxBodyBytesInFlight?: number;
+  /**
+   * Bytes of request bodies one caller (its scope key, as for `maxOpenRequestsPerCaller`) has
+   * being received at once; past it only that caller's bodies get 503, so it cannot take all of
+   * `maxBodyBytesInFlight` from the others. @default a quarter of `maxBodyBytesInFlight`, at least `maxBodyBytes`
+   */
+  readonly maxBodyBytesInFlightPerCaller?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
   /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */

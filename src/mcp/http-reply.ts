@@ -81,6 +81,9 @@ export function tooManyListens(perCaller: number, caller: string): string {
   return `Expected at most ${perCaller} open subscriptions/listen streams for caller \`${caller}\`, got one more: close a stream you are done with`;
 }
 
-export function busyMessage(max: number): string {
+/** `caller`: the caller whose share of the bytes was reached, else the bound on all of them. */
+export function busyMessage(max: number, caller?: string): string {
+  if (caller !== undefined)
+    return `Expected at most ${max} bytes of request bodies in flight at once for caller \`${caller}\`, got one more: retry once your other requests' bodies are sent`;
   return `Expected at most ${max} bytes of request bodies in flight at once, got one more: retry in a moment (the server is receiving other large requests)`;
 }

@@ -74,7 +74,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
   const maxSessions = options.maxSessions ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  const bodies = new BodyBudget(options.maxBodyBytesInFlight ?? 64 * 1024 * 1024);
+  const inFlight = options.maxBodyBytesInFlight ?? 64 * 1024 * 1024;
+  const bodies = new BodyBudget(
+    inFlight,
+    options.maxBodyBytesInFlightPerCaller ??
+      Math.min(inFlight, Math.max(maxBodyBytes, Math.floor(inFlight / 4))),
+  );
   const unsent = new UnsentResponses({
     stalledMs: options.stalledResponseMs,
     maxBytes: options.maxUnsentBytes,
@@ -210,7 +215,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     );
   }
 
-  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleMcp(req: IncomingMessage, res: ServerResponse, scope: string): Promise<void> {
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !PROTOCOL_VERSIONS.includes(version))
       return json(res, 400, rpcError(-32000, unsupportedVersion(version)));
@@ -219,10 +224,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       res.setHeader('Allow', 'GET, POST, DELETE');
       return json(res, 405, rpcError(-32000, 'Method not allowed'));
     }
-    const read = await readBody(req, maxBodyBytes, maxJsonDepth, bodies);
+    const read = await readBody(req, maxBodyBytes, maxJsonDepth, bodies, scope);
     if (read.kind === 'busy') {
       res.setHeader('Retry-After', '1');
-      return json(res, 503, rpcError(-32000, busyMessage(bodies.maxBytes)));
+      const message =
+        read.bound === 'caller' ? busyMessage(bodies.maxBytesPerCaller, scope) : busyMessage(bodies.maxBytes);
+      return json(res, 503, rpcError(-32000, message));
     }
     if (read.kind === 'tooLarge') {
       res.setHeader('Connection', 'close');
@@ -254,6 +261,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     unsent.watch(res);
     const path = pathOf(req.url);
     const probe = path === undefined ? undefined : options.probes?.get(path);
+    let scope = 'anonymous';
     const operator = path === undefined ? undefined : options.operatorRoutes?.get(path);
     const route = probe ?? operator ?? (path === undefined ? undefined : options.routes?.get(path));
     if (path !== '/mcp' && route === undefined) return refuse(res, 404, { error: 'Not found' });
@@ -271,11 +279,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       (req as IncomingMessage & { auth?: unknown }).auth = auth;
       const refused = operator === undefined || route !== operator ? undefined : operatorRefusal(auth);
       if (refused !== undefined) return refuse(res, 403, { error: refused });
-      const scope = requestScope(auth, header(req, 'mcp-session-id'), (id) => sessions.get(id)?.caller);
+      scope = requestScope(auth, header(req, 'mcp-session-id'), (id) => sessions.get(id)?.caller);
       if (!openSlots.hold(scope, res))
         return refuse(res, 503, rpcError(-32000, tooManyOpenRequests(openSlots.perCaller, scope)));
     }
-    const handling = route !== undefined ? route(req, res) : handleMcp(req, res);
+    const handling = route !== undefined ? route(req, res) : handleMcp(req, res, scope);
     Promise.resolve(handling).catch((error: unknown) => {
       onerror(error instanceof Error ? error : new Error(String(error)));
       if (!res.headersSent) json(res, 500, rpcError(-32603, 'Internal error'));
