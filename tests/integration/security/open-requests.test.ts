@@ -231,3 +231,61 @@ it("defaults to the caller's queue share, plus the calls that run, plus 16 for s
   expect(refused?.status).toBe(503);
   expect(refused?.body).toContain('Expected at most 19 open requests of caller `token:alice` at once');
 }, 30_000);
+
+it('holds one standing GET stream per session, and one connection per resumed stream (the SDK answers 409)', async () => {
+  // What the bounds table says of GET streams rests on this: a caller's streams are bounded by its
+  // sessions (`maxSessionsPerCaller`) and its calls, each counting as an open request besides.
+  const h = await start({});
+  const sessionId = (await send(h, 'POST', {}, initialize)).sessionId as string;
+  const headers = {
+    accept: 'text/event-stream',
+    'mcp-session-id': sessionId,
+    'mcp-protocol-version': '2025-11-25',
+  };
+  const first = new AbortController();
+  expect((await fetch(h.url, { headers, signal: first.signal })).status).toBe(200);
+  const second = await fetch(h.url, { headers });
+  expect(second.status).toBe(409);
+  expect(await second.text()).toContain('Only one SSE stream is allowed per session');
+
+  // A call's stream, open: resuming it from its first event is refused while it has its connection.
+  const call = new AbortController();
+  const calling = await fetch(h.url, {
+    method: 'POST',
+    headers: {
+      ...headers,
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'x', provider: 'slow' } },
+    }),
+    signal: call.signal,
+  });
+  const priming = new TextDecoder().decode(
+    (await (calling.body as ReadableStream<Uint8Array>).getReader().read()).value,
+  );
+  const eventId = /^id: (\S+)$/m.exec(priming)?.[1] as string;
+  expect(eventId).toMatch(/\S/);
+  const resumed = await fetch(h.url, { headers: { ...headers, 'last-event-id': eventId } });
+  expect(resumed.status).toBe(409);
+  expect(await resumed.text()).toContain('Stream already has an active connection');
+  call.abort();
+
+  // The standing stream closed: the session may open one again.
+  first.abort();
+  await expect
+    .poll(
+      async () => {
+        const again = new AbortController();
+        const res = await fetch(h.url, { headers, signal: again.signal });
+        again.abort();
+        return res.status;
+      },
+      { timeout: 5000, interval: 100 },
+    )
+    .toBe(200);
+}, 30_000);
