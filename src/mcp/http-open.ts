@@ -25,6 +25,9 @@ export function requestScope(
   return callerOf({ ...(own ? { sessionId } : {}), http: { authInfo: auth } }).key;
 }
 
+/** Room beside its calls for a caller's streams (a 2025-era session's GET stream, listen streams). */
+export const STREAMS = 16;
+
 /**
  * The default share: every call the caller may have waiting (`maxQueuedPerCaller`) or running
  * (`maxConcurrent`) held by a request of its own, whether a tool call's POST or a `tasks/result`
@@ -33,9 +36,6 @@ export function requestScope(
  * `maxConnections`, so one caller always leaves a quarter to the others (a runtime with no queue
  * share, outside `troupe serve`, would otherwise have no bound here).
  */
-/** Room beside its calls for a caller's streams (a 2025-era session's GET stream, listen streams). */
-export const STREAMS = 16;
-
 export function defaultOpenRequestsPerCaller(
   status: Pick<RuntimeStatus, 'maxQueuedPerCaller' | 'maxConcurrent'>,
   maxConnections: number,
