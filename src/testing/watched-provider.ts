@@ -1,7 +1,7 @@
 /**
  * Watches a provider of yours while the runtime uses it: when each call started, when its signal
  * aborted (its session ended) and when the call itself settled (the promise, or the stream's
- * iteration). A call still running past the bound after its session ended breaks `callsReleased`,
+ * iteration, or the pushed `streamTo()`). A call still running past the bound after its session ended breaks `callsReleased`,
  * as an un-aborted scripted call does. A wrapper, so the runtime needs no hook.
  */
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
@@ -9,7 +9,7 @@ import type { Violation } from './invariants.js';
 
 interface WatchedCall {
   readonly id: number;
-  readonly kind: 'complete' | 'stream';
+  readonly kind: 'complete' | 'stream' | 'streamTo';
   readonly signal: AbortSignal;
   abortedAt: number | undefined;
   settledAt: number | undefined;
@@ -87,6 +87,19 @@ export class ProviderWatch {
         };
       },
     };
+    // The runtime prefers a pushed stream when the adapter has one: keep it, watched, so the
+    // model-based runs call the adapter the way production does.
+    const streamTo = provider.streamTo;
+    if (streamTo !== undefined)
+      wrapped.streamTo = (request, options, onDelta) => {
+        const call = watch.record('streamTo', options.signal);
+        const settle = () => {
+          call.settledAt ??= Date.now();
+        };
+        const result = Promise.resolve().then(() => streamTo.call(provider, request, options, onDelta));
+        result.then(settle, settle);
+        return result;
+      };
     if (provider.close !== undefined) wrapped.close = () => provider.close?.() ?? Promise.resolve();
     return wrapped;
   }

@@ -48,7 +48,15 @@ export type PlantedBug =
   /** `finish` yielded when its chunk comes, before the usage chunk that follows it. */
   | 'finish-before-usage'
   /** Declares thinking but drops `reasoning_content`. */
-  | 'drops-reasoning';
+  | 'drops-reasoning'
+  /** Has a pushed `streamTo()` (which the runtime prefers) that drops the second content delta. */
+  | 'stream-to-drops-delta'
+  /** Has a pushed `streamTo()` that reads the stream under a signal of its own, never the caller's. */
+  | 'stream-to-ignores-signal'
+  /** Sends the request again after any HTTP error, a 400 too (retries belong to the runtime). */
+  | 'retries-in-adapter'
+  /** complete() drops the usage the server sent (budgets and costs then see nothing). */
+  | 'drops-usage';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -84,6 +92,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     let response: Response;
     try {
       response = await fetch(`${baseURL}/chat/completions`, init);
+      if (!response.ok && bug === 'retries-in-adapter') {
+        await response.body?.cancel();
+        response = await fetch(`${baseURL}/chat/completions`, init);
+      }
     } catch (error) {
       throw mapError(error, signal);
     }
@@ -225,7 +237,18 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     }
   }
 
-  return { name, complete, stream };
+  const adapter: ChatProvider = { name, complete, stream };
+  if (bug === 'stream-to-drops-delta' || bug === 'stream-to-ignores-signal') {
+    adapter.streamTo = async (request, { signal }, onDelta) => {
+      const own = bug === 'stream-to-ignores-signal' ? new AbortController().signal : signal;
+      let contents = 0;
+      for await (const delta of stream(request, { signal: own })) {
+        if (delta.type === 'content' && ++contents === 2 && bug === 'stream-to-drops-delta') continue;
+        onDelta(delta);
+      }
+    };
+  }
+  return adapter;
 }
 
 /** Settles with the abort at once, and leaves the work (and its connection) running. */
@@ -315,7 +338,7 @@ function fromCompletion(json: WireCompletion, bug: PlantedBug | undefined): Chat
       type: 'function' as const,
       function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
     }));
-  if (json.usage) response.usage = toUsage(json.usage, bug);
+  if (json.usage && bug !== 'drops-usage') response.usage = toUsage(json.usage, bug);
   if (choice.finish_reason) response.finishReason = choice.finish_reason;
   return response;
 }

@@ -9,16 +9,22 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ChatRequest, ChatResponse, ToolCall } from '../../providers/port.js';
 import { assembleToolCalls } from '../../providers/tool-calls.js';
 import type { OpenAIServer } from '../openai-server.js';
-import { brief, type ContractContext, completeOf, onWire, pollUntil, streamOf } from './harness.js';
+import {
+  brief,
+  type CallKind,
+  type ContractContext,
+  callKinds,
+  completeOf,
+  onWire,
+  pollUntil,
+  streamOf,
+} from './harness.js';
 import { type ContractProperty, erase, needsServer } from './property.js';
 
 type Capability = 'tools' | 'thinking' | 'files';
 
 const declared = (context: ContractContext): Capability[] =>
   (['tools', 'thinking', 'files'] as const).filter((c) => context.capabilities[c]);
-
-const kindsOf = (context: ContractContext) =>
-  context.capabilities.streaming ? (['complete', 'stream'] as const) : (['complete'] as const);
 
 export const capabilities: ContractProperty = {
   name: 'capabilities',
@@ -30,14 +36,13 @@ export const capabilities: ContractProperty = {
   // one capability in one kind (reasoning dropped from streams only) is left to the draw.
   examples(context) {
     return declared(context).flatMap((capability) =>
-      kindsOf(context).map((kind) => ({ capability, kind, name: 'lookup', text: 'ex4mple', count: 2 })),
+      callKinds(context).map((kind) => ({ capability, kind, name: 'lookup', text: 'ex4mple', count: 2 })),
     );
   },
   build(fc, context) {
-    const kinds = kindsOf(context);
     const arbitrary = fc.record({
       capability: fc.constantFrom(...declared(context)),
-      kind: fc.constantFrom(...kinds),
+      kind: fc.constantFrom(...callKinds(context)),
       name: fc.stringMatching(/^[a-z][a-z_]{0,11}$/),
       text: fc.stringMatching(/^[a-z0-9]{4,24}$/),
       count: fc.integer({ min: 1, max: 2 }),
@@ -48,7 +53,7 @@ export const capabilities: ContractProperty = {
 
 interface CapabilityCase {
   readonly capability: Capability;
-  readonly kind: 'complete' | 'stream';
+  readonly kind: CallKind;
   readonly name: string;
   readonly text: string;
   readonly count: number;
@@ -135,7 +140,7 @@ async function checkCapability(context: ContractContext, c: CapabilityCase): Pro
 /** The call's result (streams assembled), or a description of its failure. */
 async function callFor(
   context: ContractContext,
-  kind: 'complete' | 'stream',
+  kind: CallKind,
   request: ChatRequest,
 ): Promise<ChatResponse | string> {
   const signal = new AbortController().signal;
@@ -144,7 +149,7 @@ async function callFor(
     if (call.state === 'resolved') return call.value as ChatResponse;
     return call.state === 'pending' ? 'no answer in 5 s' : brief(call.error);
   }
-  const reader = streamOf(context, request, signal);
+  const reader = streamOf(context, request, signal, kind);
   reader.until = Date.now() + 5000;
   await reader.read();
   if (reader.end === undefined) return 'no end in 5 s';

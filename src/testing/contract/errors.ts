@@ -6,7 +6,9 @@
 import { TroupeError } from '../../core/errors.js';
 import {
   brief,
+  type CallKind,
   type ContractContext,
+  callKinds,
   completeOf,
   errorText,
   expectClosedAfterAbort,
@@ -55,26 +57,20 @@ export const errorsMapped: ContractProperty = {
   title: 'every server fault ends as a TroupeError with the right code, retryable and retryAfterMs, key-free',
   skip: needsServer,
   examples(context) {
-    const kinds = context.capabilities.streaming
-      ? (['complete', 'stream'] as const)
-      : (['complete'] as const);
     return FAULTS.flatMap((f) =>
-      kinds
-        .filter((kind) => !f.streamOnly || kind === 'stream')
+      callKinds(context)
+        .filter((kind) => !f.streamOnly || kind !== 'complete')
         .map((kind) => ({ fault: f.fault, kind, retryAfterS: 7 })),
     );
   },
   build(fc, context) {
-    const kinds = context.capabilities.streaming
-      ? (['complete', 'stream'] as const)
-      : (['complete'] as const);
     const arbitrary = fc
       .record({
         fault: fc.constantFrom(...FAULTS),
-        kind: fc.constantFrom(...kinds),
+        kind: fc.constantFrom(...callKinds(context)),
         retryAfterS: fc.integer({ min: 1, max: 120 }),
       })
-      .filter((c) => !c.fault.streamOnly || c.kind === 'stream')
+      .filter((c) => !c.fault.streamOnly || c.kind !== 'complete')
       .map((c) => ({ ...c, fault: c.fault.fault }));
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
@@ -87,7 +83,7 @@ export const errorsMapped: ContractProperty = {
 async function checkFault(
   context: ContractContext,
   fault: string,
-  kind: 'complete' | 'stream',
+  kind: CallKind,
   retryAfterS: number,
 ): Promise<void> {
   const expected = FAULTS.find((f) => f.fault === fault) as Expectation;
@@ -119,7 +115,7 @@ async function checkFault(
     outcome = call.state;
     error = call.error;
   } else {
-    const reader = streamOf(context, request, controller.signal);
+    const reader = streamOf(context, request, controller.signal, kind);
     reader.until = Date.now() + 5000;
     const reading = reader.read();
     await abortAfterStall();
@@ -133,7 +129,9 @@ async function checkFault(
       `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end`,
     );
   if (outcome === 'resolved')
-    throw new Error(`Expected ${what} to fail with ${expected.code}, got a success`);
+    throw new Error(
+      `Expected ${what} to fail with ${expected.code}, got a success${modelHint(context, nonce, model)}`,
+    );
   if (fault === 'stall') {
     // Aborted by the caller: any rejection will do, but a TroupeError must say CANCELLED.
     if (error instanceof TroupeError && error.code !== 'CANCELLED')
@@ -154,6 +152,11 @@ async function checkFault(
     throw new Error(
       `Expected ${what} (Retry-After: ${retryAfterS}) to carry retryAfterMs ${retryAfterS * 1000}, got ${error.retryAfterMs}`,
     );
+  const sent = sentFor(context, nonce);
+  if (sent > 1)
+    throw new Error(
+      `Expected one request on the wire for ${what}, got ${sent} (the adapter sent it again; retries are the runtime's, by \`retryable\` and \`retryAfterMs\`)`,
+    );
   const leak = keyIn(errorText(error), context.apiKey);
   if (leak !== undefined)
     throw new Error(`Expected no error text to carry the API key, got ${leak} in ${what}'s error`);
@@ -164,4 +167,19 @@ function keyIn(text: string, apiKey: string | undefined): string | undefined {
   if (apiKey !== undefined && apiKey.length > 0 && text.includes(apiKey)) return 'the key';
   const bearer = /Bearer\s+(?!\[redacted\])([^\s)'"`\\]{6,})/i.exec(text);
   return bearer === null ? undefined : `\`Bearer ${bearer[1]?.slice(0, 4)}…\``;
+}
+
+/** How many chat requests carrying the nonce reached the server. */
+function sentFor(context: ContractContext, nonce: string): number {
+  return (context.server?.requests ?? []).filter(
+    (r) => r.path.endsWith('/chat/completions') && JSON.stringify(r.body ?? '').includes(nonce),
+  ).length;
+}
+
+/** Why a fault may have answered: the adapter did not send `request.model`, which names the fault. */
+function modelHint(context: ContractContext, nonce: string, model: string): string {
+  const wire = context.server?.requests.find((r) => JSON.stringify(r.body ?? '').includes(nonce));
+  const sent = (wire?.body as { model?: unknown } | undefined)?.model;
+  if (wire === undefined || sent === model) return '';
+  return ` (the adapter sent model ${JSON.stringify(sent)}, not the request's ${JSON.stringify(model)}; the server reads the fault from the model name, so send \`request.model\` as it is)`;
 }

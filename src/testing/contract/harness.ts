@@ -134,9 +134,19 @@ export class StreamReader {
   /** Reading stops here (ms since the epoch) with `late`. */
   until = Number.POSITIVE_INFINITY;
   private step: Watched<IteratorResult<ChatDelta>> | undefined;
+  private readonly source: AsyncIterable<ChatDelta> & { readonly endedUnaborted?: boolean };
 
   constructor(iterable: AsyncIterable<ChatDelta>) {
+    this.source = iterable;
     this.iterator = iterable[Symbol.asyncIterator]();
+  }
+
+  /**
+   * A pushed stream (`streamTo()`) reads as fast as the server sends, so it may have ended before
+   * an abort whose deltas the suite has not read yet: true when it did (nothing to check then).
+   */
+  get endedBeforeAbort(): boolean {
+    return this.source.endedUnaborted === true;
   }
 
   /** Reads until the stream ends, `count` more deltas came, or `until` passed. */
@@ -167,13 +177,109 @@ export class StreamReader {
   }
 }
 
-/** Calls `stream()`, turning a synchronous throw into a stream that throws. */
-export function streamOf(context: ContractContext, request: ChatRequest, signal: AbortSignal): StreamReader {
+/** How the suite calls the adapter: `complete()`, `stream()`, or the pushed `streamTo()`. */
+export type CallKind = 'complete' | 'stream' | 'streamTo';
+export type StreamKind = Exclude<CallKind, 'complete'>;
+
+/**
+ * The ways this adapter streams: `stream()`, and `streamTo()` when it has one (the runtime uses
+ * `streamTo()` whenever it is there, so it is held to the same contract). None without streaming.
+ */
+export function streamKinds(context: ContractContext): StreamKind[] {
+  if (!context.capabilities.streaming) return [];
+  return typeof context.provider.streamTo === 'function' ? ['stream', 'streamTo'] : ['stream'];
+}
+
+/** Every way the suite calls this adapter. */
+export function callKinds(context: ContractContext): CallKind[] {
+  return ['complete', ...streamKinds(context)];
+}
+
+/**
+ * Calls `stream()` (or `streamTo()`, read as an iterator), turning a synchronous throw into a
+ * stream that throws.
+ */
+export function streamOf(
+  context: ContractContext,
+  request: ChatRequest,
+  signal: AbortSignal,
+  kind: StreamKind = 'stream',
+): StreamReader {
   try {
-    return new StreamReader(context.provider.stream(request, { signal }));
+    const iterable =
+      kind === 'streamTo'
+        ? pushed(context.provider, request, signal)
+        : context.provider.stream(request, { signal });
+    return new StreamReader(iterable);
   } catch (error) {
     return new StreamReader(throwing(error));
   }
+}
+
+/**
+ * `streamTo()` read as an iterator, as the runtime consumes it: the pushed deltas in order, the
+ * end when its promise resolves, its error when it rejects. Deltas pushed after the promise
+ * settled are lost, as they are to the runtime. A pushed stream can only be stopped by its signal,
+ * so `return()` (a `break`) aborts the signal the call was given, as the runtime does when the
+ * session ends.
+ */
+function pushed(
+  provider: ChatProvider,
+  request: ChatRequest,
+  signal: AbortSignal,
+): AsyncIterable<ChatDelta> & { readonly endedUnaborted: boolean } {
+  const stop = new AbortController();
+  let endedUnaborted = false;
+  return {
+    get endedUnaborted() {
+      return endedUnaborted;
+    },
+    [Symbol.asyncIterator](): AsyncIterator<ChatDelta> {
+      const forward = () => stop.abort(signal.reason);
+      if (signal.aborted) forward();
+      else signal.addEventListener('abort', forward, { once: true });
+      const queue: ChatDelta[] = [];
+      let end: { readonly failed: boolean; readonly error?: unknown } | undefined;
+      let wake = () => {};
+      const onDelta = (delta: ChatDelta) => {
+        if (end !== undefined) return;
+        queue.push(delta);
+        wake();
+      };
+      Promise.resolve()
+        .then(() => provider.streamTo?.(request, { signal: stop.signal }, onDelta))
+        .then(
+          () => {
+            end = { failed: false };
+          },
+          (error: unknown) => {
+            end = { failed: true, error };
+          },
+        )
+        .finally(() => {
+          endedUnaborted = !stop.signal.aborted;
+          signal.removeEventListener('abort', forward);
+          wake();
+        });
+      return {
+        async next(): Promise<IteratorResult<ChatDelta>> {
+          for (;;) {
+            const delta = queue.shift();
+            if (delta !== undefined) return { done: false, value: delta };
+            if (end?.failed) throw end.error;
+            if (end !== undefined) return { done: true, value: undefined };
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
+        },
+        async return(): Promise<IteratorResult<ChatDelta>> {
+          stop.abort();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }
 
 /** Calls `complete()`, turning a synchronous throw into a rejection, and watches it. */

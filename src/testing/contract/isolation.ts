@@ -3,11 +3,19 @@
  * fast-check's scheduler picks; every answer must be its own call's. Catches state shared between
  * calls (a last-answer field, a shared buffer, a reused controller).
  */
-import { brief, type ContractContext, completeOf, requestFor, streamOf } from './harness.js';
+import {
+  brief,
+  type CallKind,
+  type ContractContext,
+  callKinds,
+  completeOf,
+  requestFor,
+  streamOf,
+} from './harness.js';
 import { type ContractProperty, erase, needsServer } from './property.js';
 
 interface Call {
-  readonly kind: 'complete' | 'stream';
+  readonly kind: CallKind;
   readonly latencyMs: number;
 }
 
@@ -16,12 +24,12 @@ export const isolation: ContractProperty = {
   title: 'concurrent calls each get their own answer, whatever order they start and finish in',
   skip: needsServer,
   build(fc, context) {
-    const kinds = context.capabilities.streaming
-      ? (['complete', 'stream'] as const)
-      : (['complete'] as const);
     const arbitrary = fc.record({
       calls: fc.array(
-        fc.record({ kind: fc.constantFrom(...kinds), latencyMs: fc.integer({ min: 0, max: 40 }) }),
+        fc.record({
+          kind: fc.constantFrom(...callKinds(context)),
+          latencyMs: fc.integer({ min: 0, max: 40 }),
+        }),
         {
           minLength: 2,
           maxLength: 6,
@@ -69,7 +77,7 @@ async function answerOf(context: ContractContext, call: Call, nonce: string): Pr
       return String((result.value as { content?: unknown } | undefined)?.content);
     return result.state === 'pending' ? '(no answer in 5 s)' : `(failed: ${brief(result.error)})`;
   }
-  const reader = streamOf(context, request, signal);
+  const reader = streamOf(context, request, signal, call.kind);
   reader.until = Date.now() + 5000;
   await reader.read();
   if (reader.end?.kind === 'threw') return `(failed: ${brief(reader.end.error)})`;

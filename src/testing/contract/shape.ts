@@ -74,7 +74,9 @@ export function shapeViolation(
     return `Expected \`content\` ${JSON.stringify(reply.content)} (what the server sent), got ${JSON.stringify(result.content)}`;
   if (result.finishReason !== reply.finishReason)
     return `Expected \`finishReason\` \`${reply.finishReason}\` (what the server sent), got ${JSON.stringify(result.finishReason)}`;
-  if (result.usage !== undefined && JSON.stringify(result.usage) !== JSON.stringify(usageOf(reply.usage)))
+  if (result.usage === undefined)
+    return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got none`;
+  if (JSON.stringify(result.usage) !== JSON.stringify(usageOf(reply.usage)))
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got ${JSON.stringify(result.usage)}`;
   if (context.capabilities.thinking && (result.reasoning ?? undefined) !== reply.reasoning)
     return `Expected \`reasoning\` ${JSON.stringify(reply.reasoning)} (what the server sent), got ${JSON.stringify(result.reasoning)}`;

@@ -6,7 +6,9 @@
 import type { RecordedRequest } from '../openai-server.js';
 import {
   brief,
+  type CallKind,
   type ContractContext,
+  callKinds,
   completeOf,
   expectClosedAfterAbort,
   GRACE_MS,
@@ -22,7 +24,7 @@ import { type ContractProperty, erase } from './property.js';
 type Phase = 'before-call' | 'before-headers' | 'mid-body' | 'mid-stream' | 'after-delay';
 
 interface SignalCase {
-  readonly kind: 'complete' | 'stream';
+  readonly kind: CallKind;
   readonly phase: Phase;
   /** Wait after the phase's moment, before the abort. */
   readonly delayMs: number;
@@ -42,10 +44,7 @@ export const signalHonoured: ContractProperty = {
   title: 'an abort at any moment settles the call within the bound, as a rejection, and closes its request',
   skip: () => undefined,
   examples(context) {
-    const kinds: SignalCase['kind'][] = context.capabilities.streaming
-      ? ['complete', 'stream']
-      : ['complete'];
-    return kinds.flatMap((kind) =>
+    return callKinds(context).flatMap((kind) =>
       phasesFor(kind, context.server !== undefined).map(
         (phase): SignalCase => ({ kind, phase, delayMs: 5, deltas: 2 }),
       ),
@@ -54,10 +53,7 @@ export const signalHonoured: ContractProperty = {
   build(fc, context) {
     const withServer = context.server !== undefined;
     const phases = (kind: SignalCase['kind']): Phase[] => phasesFor(kind, withServer);
-    const kinds: SignalCase['kind'][] = context.capabilities.streaming
-      ? ['complete', 'stream']
-      : ['complete'];
-    const arbitrary = fc.constantFrom(...kinds).chain((kind) =>
+    const arbitrary = fc.constantFrom(...callKinds(context)).chain((kind) =>
       fc.record({
         kind: fc.constant(kind),
         phase: fc.constantFrom(...phases(kind)),
@@ -71,8 +67,10 @@ export const signalHonoured: ContractProperty = {
 
 function phasesFor(kind: SignalCase['kind'], withServer: boolean): Phase[] {
   if (!withServer)
-    return kind === 'stream' ? ['before-call', 'after-delay', 'mid-stream'] : ['before-call', 'after-delay'];
-  return kind === 'stream'
+    return kind !== 'complete'
+      ? ['before-call', 'after-delay', 'mid-stream']
+      : ['before-call', 'after-delay'];
+  return kind !== 'complete'
     ? ['before-call', 'before-headers', 'mid-stream']
     : ['before-call', 'before-headers', 'mid-body'];
 }
@@ -122,7 +120,8 @@ async function checkAbort(context: ContractContext, c: SignalCase): Promise<void
         `Expected complete() to reject within ${bound} ms of an abort (${c.phase}), got ${(call.at ?? 0) - abortedAt} ms`,
       );
   } else {
-    const reader = streamOf(context, request, controller.signal);
+    const reader = streamOf(context, request, controller.signal, c.kind);
+    const stream = c.kind === 'streamTo' ? 'streamTo()' : 'the stream';
     if (c.phase === 'mid-stream') {
       reader.until = Date.now() + 3000;
       const got = await reader.read(c.deltas);
@@ -150,17 +149,18 @@ async function checkAbort(context: ContractContext, c: SignalCase): Promise<void
     }
     reader.until = abortedAt + bound + GRACE_MS;
     await reader.read();
+    if (reader.endedBeforeAbort) return; // a pushed stream that had ended: nothing to abort
     if (reader.end === undefined)
       throw new LateError(
-        `Expected the stream to end within ${bound} ms of an abort (${c.phase}), got it still going after ${bound + GRACE_MS} ms (${reader.deltas.length} deltas)`,
+        `Expected ${stream} to end within ${bound} ms of an abort (${c.phase}), got it still going after ${bound + GRACE_MS} ms (${reader.deltas.length} deltas)`,
       );
     if (reader.end.kind === 'done')
       throw new Error(
-        `Expected the stream aborted ${c.phase} to end by throwing, got a normal end (${reader.deltas.length} deltas), which reads as a whole answer`,
+        `Expected ${stream} aborted ${c.phase} to end by throwing, got a normal end (${reader.deltas.length} deltas), which reads as a whole answer`,
       );
     if (reader.end.at - abortedAt > bound)
       throw new LateError(
-        `Expected the stream to throw within ${bound} ms of an abort (${c.phase}), got ${reader.end.at - abortedAt} ms (${brief(reader.end.error)})`,
+        `Expected ${stream} to throw within ${bound} ms of an abort (${c.phase}), got ${reader.end.at - abortedAt} ms (${brief(reader.end.error)})`,
       );
   }
   if (context.server === undefined) return;

@@ -16,6 +16,8 @@ import {
   onWire,
   requestFor,
   retryingLate,
+  type StreamKind,
+  streamKinds,
   streamOf,
 } from './harness.js';
 import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
@@ -44,23 +46,39 @@ export const streamContract: ContractProperty = {
           }
         : {}),
     };
-    return (['read-all', 'break', 'abort'] as const).map((ending) => ({ reply, ending, after: 2 }));
+    return streamKinds(context).flatMap((via) =>
+      (['read-all', 'break', 'abort'] as const).map((ending) => ({ via, reply, ending, after: 2 })),
+    );
   },
   build(fc, context) {
     const arbitrary = fc.record({
+      via: fc.constantFrom(...streamKinds(context)),
       reply: replyArbitrary(fc, context),
       ending: fc.constantFrom<Ending>('read-all', 'read-all', 'break', 'abort'),
       after: fc.integer({ min: 1, max: 4 }),
     });
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkStream(context, c.reply, c.ending, c.after)),
+        retryingLate(() => checkStream(context, c.via, c.reply, c.ending, c.after)).catch(
+          (error: unknown) => {
+            // Say which way of streaming broke; the error keeps its class (a LateError stays one).
+            if (c.via === 'streamTo' && error instanceof Error)
+              error.message = `streamTo(): ${error.message}`;
+            throw error;
+          },
+        ),
       ),
     );
   },
 };
 
-async function checkStream(context: ContractContext, scripted: ScriptedReply, ending: Ending, after: number) {
+async function checkStream(
+  context: ContractContext,
+  via: StreamKind,
+  scripted: ScriptedReply,
+  ending: Ending,
+  after: number,
+) {
   const server = context.server;
   // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
   const reply: Reply =
@@ -70,7 +88,7 @@ async function checkStream(context: ContractContext, scripted: ScriptedReply, en
   const nonce = context.script(reply);
   const model = server === undefined || ending === 'read-all' ? context.model : 'fault:ok:chunk-ms=15';
   const controller = new AbortController();
-  const reader = streamOf(context, requestFor(context, nonce, model), controller.signal);
+  const reader = streamOf(context, requestFor(context, nonce, model), controller.signal, via);
   reader.until = Date.now() + 5000;
 
   if (ending === 'read-all') {
@@ -103,6 +121,7 @@ async function checkStream(context: ContractContext, scripted: ScriptedReply, en
     controller.abort();
     reader.until = at + context.abortWithinMs + GRACE_MS;
     await reader.read();
+    if (reader.endedBeforeAbort) return; // a pushed stream that had ended: nothing to abort
     if (reader.end === undefined)
       throw new LateError(
         `Expected the iterator to end within ${context.abortWithinMs} ms of an abort, got it still going (${reader.deltas.length} deltas)`,
@@ -117,7 +136,11 @@ async function checkStream(context: ContractContext, scripted: ScriptedReply, en
       context,
       wire,
       at,
-      ending === 'break' ? 'breaking out of `for await`' : 'the abort',
+      ending === 'abort'
+        ? 'the abort'
+        : via === 'streamTo'
+          ? 'the abort that stops a pushed stream'
+          : 'breaking out of `for await`',
     );
   }
 }

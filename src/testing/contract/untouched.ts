@@ -5,7 +5,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { TroupeError } from '../../core/errors.js';
 import type { ChatRequest } from '../../providers/port.js';
-import { brief, type ContractContext, completeOf, deepFreeze, errorText, streamOf } from './harness.js';
+import {
+  brief,
+  type CallKind,
+  type ContractContext,
+  callKinds,
+  completeOf,
+  deepFreeze,
+  errorText,
+  streamOf,
+} from './harness.js';
 import { type ContractProperty, erase } from './property.js';
 
 export const requestUntouched: ContractProperty = {
@@ -13,12 +22,10 @@ export const requestUntouched: ContractProperty = {
   title: 'the request is never written to (deeply frozen requests work; unfrozen ones come back equal)',
   skip: () => undefined,
   build(fc, context) {
-    const { tools, thinking, streaming } = context.capabilities;
+    const { tools, thinking } = context.capabilities;
     const text = fc.string({ maxLength: 20 });
     const arbitrary = fc.record({
-      kind: streaming
-        ? fc.constantFrom('complete' as const, 'stream' as const)
-        : fc.constant('complete' as const),
+      kind: fc.constantFrom(...callKinds(context)),
       frozen: fc.boolean(),
       history: fc.array(
         fc.record({
@@ -83,17 +90,13 @@ export const requestUntouched: ContractProperty = {
   },
 };
 
-async function run(
-  context: ContractContext,
-  kind: 'complete' | 'stream',
-  request: ChatRequest,
-): Promise<unknown> {
+async function run(context: ContractContext, kind: CallKind, request: ChatRequest): Promise<unknown> {
   const signal = new AbortController().signal;
   if (kind === 'complete') {
     const call = await completeOf(context, request, signal).within(5000);
     return call.state === 'rejected' ? call.error : undefined;
   }
-  const reader = streamOf(context, request, signal);
+  const reader = streamOf(context, request, signal, kind);
   reader.until = Date.now() + 5000;
   await reader.read();
   return reader.end?.kind === 'threw' ? reader.end.error : undefined;

@@ -33,6 +33,11 @@ const MUTANTS: readonly [PlantedBug, ContractPropertyName][] = [
   ['usage-total-wrong', 'resultShape'],
   ['finish-before-usage', 'streamContract'],
   ['drops-reasoning', 'capabilities'],
+  // The pushed stream the runtime prefers is held to the same contract as stream().
+  ['stream-to-drops-delta', 'streamContract'],
+  ['stream-to-ignores-signal', 'signalHonoured'],
+  ['retries-in-adapter', 'errorsMapped'],
+  ['drops-usage', 'resultShape'],
 ];
 
 let server: OpenAIServer;

@@ -67,6 +67,31 @@ describe('callsReleased for your providers', () => {
     const violations = await runScenario(limits, scenario(), { providers: [sleepyProvider('p0', 2000, 0)] });
     expect(violations).toEqual([]);
   });
+
+  // The runtime prefers `streamTo` when an adapter has one, so the watched provider must keep it:
+  // here `stream()` is correct and only the pushed stream runs on after the abort.
+  it('watches a pushed stream (streamTo), the one the runtime uses when the adapter has it', async () => {
+    const sleepy = sleepyProvider('p0', 2000, 300);
+    const prompt = sleepyProvider('p0', 2000, 0);
+    const provider: ChatProvider = {
+      name: 'p0',
+      complete: prompt.complete,
+      stream: prompt.stream,
+      async streamTo(request, options, onDelta) {
+        onDelta({ type: 'content', text: (await sleepy.complete(request, options)).content });
+      },
+    };
+    const streamed = [
+      new Submit(0, 5, 5000, 5000, [], true),
+      new Advance(20),
+      new Cancel(0),
+      new Advance(20),
+    ];
+    const violations = await runScenario(limits, streamed, { providers: [provider] });
+    expect(violations.find((v) => v.invariant === 'callsReleased')?.detail).toMatch(
+      /provider call 0 \(streamTo\) (settled|was still running) \d+ ms after its session ended/,
+    );
+  });
 });
 
 describe('checkRuntimeProperties runs the contract first', () => {
