@@ -26,6 +26,9 @@
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
  *   after=N             chunks before `stall` / `reset-mid` / `bad-sse` act (default 2)
  *   chunk-ms=MS         delay between stream chunks (default 0)
+ *   split=N             send a stream's bytes N at a time, each write its own read for the client:
+ *                       events and multi-byte characters cut across reads, as proxies and
+ *                       compressing gateways deliver them (default 0: one write per event)
  *   bytes=N             size for `oversized` and `oversized-sse`
  *   first=N             only the first N requests with this exact model string fault; later ones are `ok`
  *   echo-auth=1         error bodies quote the received Authorization header (a careless server)
@@ -57,6 +60,8 @@ export interface Fault {
   readonly status?: number;
   readonly latencyMs: number;
   readonly chunkDelayMs: number;
+  /** For streams: bytes per write (0: one write per event). */
+  readonly splitBytes: number;
   /** Chunks sent before `stall`, `reset-mid` or `bad-sse` act. */
   readonly after: number;
   readonly bytes: number;
@@ -86,6 +91,7 @@ export const NO_FAULT: Fault = {
   mode: 'ok',
   latencyMs: 0,
   chunkDelayMs: 0,
+  splitBytes: 0,
   after: 2,
   bytes: 2 * 1024 * 1024,
   echoAuth: false,
@@ -121,6 +127,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'chunk-ms':
         fault.chunkDelayMs = number;
+        break;
+      case 'split':
+        fault.splitBytes = number;
         break;
       case 'after':
         fault.after = number;

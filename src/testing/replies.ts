@@ -175,11 +175,28 @@ export async function sendStream(
       if (fault.mode === 'reset-mid') return void res.destroy();
       if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
     }
-    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, fault.splitBytes);
     if (fault.chunkDelayMs > 0) await delay(fault.chunkDelayMs);
   }
   if (fault.mode === 'stall') return;
-  res.end('data: [DONE]\n\n');
+  await writeSplit(res, 'data: [DONE]\n\n', fault.splitBytes);
+  if (!res.destroyed) res.end();
+}
+
+/**
+ * Writes `text` whole, or `size` bytes at a time with a turn of the event loop between writes,
+ * so each piece reaches the client as a read of its own (the server sends with no delay).
+ */
+async function writeSplit(res: ServerResponse, text: string, size: number): Promise<void> {
+  if (size <= 0) {
+    res.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length && !res.destroyed; at += size) {
+    res.write(bytes.subarray(at, at + size));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Content chunks of 16 KiB until `bytes` are sent (no length: the client learns the size by reading). */
@@ -191,9 +208,11 @@ async function sendOversizedStream(res: ServerResponse, base: object, bytes: num
   if (!res.destroyed) res.end('data: [DONE]\n\n');
 }
 
+/** Pieces of `size` characters (code points: a vendor never cuts a surrogate pair in two). */
 function split(text: string, size = 4): string[] {
+  const chars = Array.from(text);
   const parts: string[] = [];
-  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
+  for (let i = 0; i < chars.length; i += size) parts.push(chars.slice(i, i + size).join(''));
   return parts;
 }
 

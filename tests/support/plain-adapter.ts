@@ -56,7 +56,11 @@ export type PlantedBug =
   /** Sends the request again after any HTTP error, a 400 too (retries belong to the runtime). */
   | 'retries-in-adapter'
   /** complete() drops the usage the server sent (budgets and costs then see nothing). */
-  | 'drops-usage';
+  | 'drops-usage'
+  /** Decodes each network read on its own: a multi-byte character cut across reads is garbled. */
+  | 'decodes-each-read'
+  /** Parses the events of each network read and drops what is left: an event cut across reads is lost. */
+  | 'events-per-read';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -186,7 +190,9 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     let finish: string | undefined;
     try {
       for await (const bytes of chunks) {
-        buffer += decoder.decode(bytes, { stream: true });
+        if (bug === 'decodes-each-read') buffer += new TextDecoder().decode(bytes);
+        else if (bug === 'events-per-read') buffer = decoder.decode(bytes, { stream: true });
+        else buffer += decoder.decode(bytes, { stream: true });
         let cut = buffer.indexOf('\n\n');
         while (cut !== -1) {
           const event = buffer.slice(0, cut);

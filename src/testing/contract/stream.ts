@@ -46,20 +46,29 @@ export const streamContract: ContractProperty = {
           }
         : {}),
     };
-    return streamKinds(context).flatMap((via) =>
-      (['read-all', 'break', 'abort'] as const).map((ending) => ({ via, reply, ending, after: 2 })),
-    );
+    // And one answer in multi-byte text whose bytes come a few at a time: events and characters
+    // cut across reads, as a proxy or a compressing gateway delivers them.
+    const cut: ScriptedReply = { ...reply, content: '多字节的回答, ünïcödé 🙂 across reads' };
+    return streamKinds(context).flatMap((via) => [
+      ...(['read-all', 'break', 'abort'] as const).map((ending) => ({ via, reply, ending, after: 2 })),
+      { via, reply: cut, ending: 'read-all' as const, after: 2, split: 3 },
+    ]);
   },
   build(fc, context) {
-    const arbitrary = fc.record({
-      via: fc.constantFrom(...streamKinds(context)),
-      reply: replyArbitrary(fc, context),
-      ending: fc.constantFrom<Ending>('read-all', 'read-all', 'break', 'abort'),
-      after: fc.integer({ min: 1, max: 4 }),
-    });
+    const arbitrary = fc.record(
+      {
+        via: fc.constantFrom(...streamKinds(context)),
+        reply: replyArbitrary(fc, context),
+        ending: fc.constantFrom<Ending>('read-all', 'read-all', 'break', 'abort'),
+        after: fc.integer({ min: 1, max: 4 }),
+        // For a read to the end: bytes a write, so events and characters are cut across reads.
+        split: fc.integer({ min: 1, max: 24 }),
+      },
+      { requiredKeys: ['via', 'reply', 'ending', 'after'] },
+    );
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkStream(context, c.via, c.reply, c.ending, c.after)).catch(
+        retryingLate(() => checkStream(context, c.via, c.reply, c.ending, c.after, c.split)).catch(
           (error: unknown) => {
             // Say which way of streaming broke; the error keeps its class (a LateError stays one).
             if (c.via === 'streamTo' && error instanceof Error)
@@ -78,6 +87,7 @@ async function checkStream(
   scripted: ScriptedReply,
   ending: Ending,
   after: number,
+  split?: number,
 ) {
   const server = context.server;
   // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
@@ -86,7 +96,14 @@ async function checkStream(
       ? scripted
       : { ...scripted, content: `${scripted.content ?? ''}${'.'.repeat(120)}` };
   const nonce = context.script(reply);
-  const model = server === undefined || ending === 'read-all' ? context.model : 'fault:ok:chunk-ms=15';
+  const model =
+    server === undefined
+      ? context.model
+      : ending !== 'read-all'
+        ? 'fault:ok:chunk-ms=15'
+        : split === undefined
+          ? context.model
+          : `fault:ok:split=${split}`;
   const controller = new AbortController();
   const reader = streamOf(context, requestFor(context, nonce, model), controller.signal, via);
   reader.until = Date.now() + 5000;

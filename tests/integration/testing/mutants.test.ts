@@ -38,6 +38,9 @@ const MUTANTS: readonly [PlantedBug, ContractPropertyName][] = [
   ['stream-to-ignores-signal', 'signalHonoured'],
   ['retries-in-adapter', 'errorsMapped'],
   ['drops-usage', 'resultShape'],
+  // Bytes as proxies deliver them: events and multi-byte characters cut across reads.
+  ['decodes-each-read', 'streamContract'],
+  ['events-per-read', 'streamContract'],
 ];
 
 let server: OpenAIServer;
