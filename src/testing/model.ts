@@ -62,6 +62,13 @@ export interface PropertyOptions {
   /** @default 200, or TROUPE_PROPERTY_RUNS */
   readonly numRuns?: number;
   readonly seed?: number;
+  /**
+   * With `seed`: the counterexample path a failure printed (`path "…"`); the run replays that case
+   * (already shrunk) instead of searching again. @default none
+   */
+  readonly path?: string;
+  /** With `path`: the command sequence's replay path the failure printed (`replayPath "…"`). */
+  readonly replayPath?: string;
   /** Commands per run, at most. @default 60 */
   readonly maxCommands?: number;
   /**
@@ -202,6 +209,7 @@ export function runtimeProperty(options: PropertyOptions = {}) {
       {
         maxCommands: options.maxCommands ?? 60,
         size: 'large',
+        ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
       },
     ),
     async (l, commands) => {
@@ -222,6 +230,8 @@ export function runtimeProperty(options: PropertyOptions = {}) {
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
   const numRuns = runsFrom(options.numRuns, 'TROUPE_PROPERTY_RUNS', 200);
+  if (options.path !== undefined && options.seed === undefined)
+    throw new RangeError('Expected `seed` with `path` (a path names a case of one seed), got a path alone');
   if (options.providers !== undefined && options.contract !== false) {
     for (const provider of options.providers) {
       await checkProviderContract(provider, {
@@ -234,10 +244,18 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
   }
   const params: fc.Parameters<unknown> = { numRuns };
   if (options.seed !== undefined) params.seed = options.seed;
+  if (options.path !== undefined) params.path = options.path;
   const details = await fc.check(runtimeProperty(options), params as fc.Parameters<[unknown, unknown]>);
   if (details.failed) {
+    // fast-check 4 leaves the predicate's error out of its report: say what broke (the invariants
+    // and their details) before the shrunk case, and keep the error as the cause.
+    const error = details.errorInstance;
+    const broken = error instanceof Error ? error.message : String(error);
+    const replayPath = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[1] ?? ''))?.[1];
+    const replay = `{ seed: ${details.seed}, path: ${JSON.stringify(details.counterexamplePath)}${replayPath === undefined ? '' : `, replayPath: ${JSON.stringify(replayPath)}`} }`;
     throw new Error(
-      `troupe property failed after ${details.numRuns} runs; replay with seed ${details.seed}, path "${details.counterexamplePath}"\n${fc.defaultReportMessage(details)}`,
+      `troupe property failed after ${details.numRuns} runs; replay with seed ${details.seed}, path "${details.counterexamplePath}" (options ${replay})\n${broken}\n${fc.defaultReportMessage(details)}`,
+      { cause: error },
     );
   }
 }
