@@ -7,7 +7,8 @@ import type { Fault } from './faults.js';
 
 /** What the server answers with for an `ok` request. */
 export interface Reply {
-  readonly content?: string;
+  /** `null` is sent as `content: null`, as OpenAI answers beside tool calls (streams send none). */
+  readonly content?: string | null;
   readonly reasoning?: string;
   readonly toolCalls?: readonly { readonly id: string; readonly name: string; readonly arguments: string }[];
   /** @default `tool_calls` when there are tool calls, else `stop` */
@@ -71,7 +72,10 @@ export async function sendCompletion(
 ): Promise<void> {
   const early = sendEarlyFault(res, fault, auth);
   if (early) return;
-  const message: Record<string, unknown> = { role: 'assistant', content: reply.content ?? '' };
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: reply.content === undefined ? '' : reply.content,
+  };
   if (reply.reasoning !== undefined) message.reasoning_content = reply.reasoning;
   if (reply.toolCalls?.length) {
     message.tool_calls = reply.toolCalls.map((c) => ({

@@ -148,7 +148,10 @@ export function sendVendorCompletion(
   body: Record<string, unknown>,
   reply: VendorReply,
 ): void {
-  const message: Record<string, unknown> = { role: 'assistant', content: reply.content ?? '' };
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: reply.content === undefined ? '' : reply.content,
+  };
   if (reply.reasoning !== undefined) message.reasoning_content = reply.reasoning;
   const calls = wholeCalls(reply);
   if (calls !== undefined) message.tool_calls = calls;

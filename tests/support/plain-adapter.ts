@@ -60,7 +60,9 @@ export type PlantedBug =
   /** Decodes each network read on its own: a multi-byte character cut across reads is garbled. */
   | 'decodes-each-read'
   /** Parses the events of each network read and drops what is left: an event cut across reads is lost. */
-  | 'events-per-read';
+  | 'events-per-read'
+  /** Passes `content: null` (OpenAI's answer beside tool calls) through as null, not ''. */
+  | 'null-content';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -335,7 +337,7 @@ function fromCompletion(json: WireCompletion, bug: PlantedBug | undefined): Chat
     throw providerError('BAD_RESPONSE', 'Expected choices[0].message, got none');
   const message = choice.message;
   const response: { -readonly [K in keyof ChatResponse]: ChatResponse[K] } = {
-    content: message.content ?? '',
+    content: bug === 'null-content' ? (message.content as string) : (message.content ?? ''),
   };
   if (message.reasoning_content) response.reasoning = message.reasoning_content;
   if (message.tool_calls?.length)

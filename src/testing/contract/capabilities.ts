@@ -69,7 +69,8 @@ async function checkCapability(context: ContractContext, c: CapabilityCase): Pro
   const marker = `filetext${c.text}`;
   const reply =
     c.capability === 'tools'
-      ? { content: '', toolCalls: calls, finishReason: 'tool_calls' }
+      ? // As OpenAI answers a tool call: `content: null`, which the port's `content` gives as ''.
+        { content: null, toolCalls: calls, finishReason: 'tool_calls' }
       : c.capability === 'thinking'
         ? { content: `answer ${c.text}`, reasoning: `thinking about ${c.text}` }
         : { content: `read ${c.text}` };
@@ -111,6 +112,10 @@ async function checkCapability(context: ContractContext, c: CapabilityCase): Pro
     if (JSON.stringify(result.toolCalls ?? []) !== JSON.stringify(expected))
       throw new Error(
         `Expected ${c.kind}() to return tool calls ${JSON.stringify(expected)}, got ${JSON.stringify(result.toolCalls)}`,
+      );
+    if (result.content !== '')
+      throw new Error(
+        `Expected ${c.kind}() to give \`content: null\` beside tool calls as '', got ${JSON.stringify(result.content)}`,
       );
   } else if (c.capability === 'thinking') {
     if (result.reasoning !== reply.reasoning)

@@ -41,6 +41,7 @@ const MUTANTS: readonly [PlantedBug, ContractPropertyName][] = [
   // Bytes as proxies deliver them: events and multi-byte characters cut across reads.
   ['decodes-each-read', 'streamContract'],
   ['events-per-read', 'streamContract'],
+  ['null-content', 'capabilities'],
 ];
 
 let server: OpenAIServer;
