@@ -255,7 +255,12 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
         return sendUnknownModel(res, vendor, model);
       if (vendor === 'kimi' && sendKimiThinkingRule(res, body)) return;
       const reply = (respond ?? echo)(body);
-      if (body.stream === true) return sendVendorStream(res, vendor, body, reply);
+      if (body.stream === true)
+        return sendVendorStream(res, vendor, body, reply, {
+          chunkDelayMs: fault.chunkDelayMs,
+          splitBytes: fault.splitBytes,
+          delay,
+        });
       return sendVendorCompletion(res, vendor, body, reply);
     }
     if (

@@ -191,7 +191,7 @@ export async function sendStream(
  * Writes `text` whole, or `size` bytes at a time with a turn of the event loop between writes,
  * so each piece reaches the client as a read of its own (the server sends with no delay).
  */
-async function writeSplit(res: ServerResponse, text: string, size: number): Promise<void> {
+export async function writeSplit(res: ServerResponse, text: string, size: number): Promise<void> {
   if (size <= 0) {
     res.write(text);
     return;
@@ -213,7 +213,7 @@ async function sendOversizedStream(res: ServerResponse, base: object, bytes: num
 }
 
 /** Pieces of `size` characters (code points: a vendor never cuts a surrogate pair in two). */
-function split(text: string, size = 4): string[] {
+export function split(text: string, size = 4): string[] {
   const chars = Array.from(text);
   const parts: string[] = [];
   for (let i = 0; i < chars.length; i += size) parts.push(chars.slice(i, i + size).join(''));

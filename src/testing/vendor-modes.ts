@@ -11,7 +11,7 @@
  * keeps a real model id in the request, for errors that name the model's window.
  */
 import type { ServerResponse } from 'node:http';
-import type { Reply } from './replies.js';
+import { type Reply, split, writeSplit } from './replies.js';
 import { VENDOR_ERROR_CASES, type VendorErrorCase } from './vendor-error-cases.js';
 
 export { VENDOR_ERROR_CASES, type VendorErrorCase } from './vendor-error-cases.js';
@@ -182,6 +182,11 @@ export async function sendVendorStream(
   vendor: VendorMode,
   body: Record<string, unknown>,
   reply: VendorReply,
+  pace: { readonly chunkDelayMs: number; readonly splitBytes: number; delay(ms: number): Promise<void> } = {
+    chunkDelayMs: 0,
+    splitBytes: 0,
+    delay: async () => {},
+  },
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const base = { id: 'chatcmpl-local', object: 'chat.completion.chunk', created: 0, model: body.model };
@@ -218,15 +223,12 @@ export async function sendVendorStream(
           usage,
         };
   chunks.push(last);
+  // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`).
   for (const chunk of chunks) {
     if (res.destroyed) return;
-    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, pace.splitBytes);
+    if (pace.chunkDelayMs > 0) await pace.delay(pace.chunkDelayMs);
   }
-  res.end('data: [DONE]\n\n');
-}
-
-function split(text: string, size = 4): string[] {
-  const parts: string[] = [];
-  for (let i = 0; i < text.length; i += size) parts.push(text.slice(i, i + size));
-  return parts;
+  await writeSplit(res, 'data: [DONE]\n\n', pace.splitBytes);
+  if (!res.destroyed) res.end();
 }

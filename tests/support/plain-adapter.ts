@@ -62,7 +62,9 @@ export type PlantedBug =
   /** Parses the events of each network read and drops what is left: an event cut across reads is lost. */
   | 'events-per-read'
   /** Passes `content: null` (OpenAI's answer beside tool calls) through as null, not ''. */
-  | 'null-content';
+  | 'null-content'
+  /** stream() reads the whole body before it yields its first delta. */
+  | 'buffers-stream';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -179,7 +181,14 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     }
   }
 
-  async function* stream(
+  async function* stream(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatDelta> {
+    if (bug !== 'buffers-stream') return yield* streamed(request, options);
+    const all: ChatDelta[] = [];
+    for await (const delta of streamed(request, options)) all.push(delta);
+    yield* all;
+  }
+
+  async function* streamed(
     request: ChatRequest,
     { signal }: { signal: AbortSignal },
   ): AsyncGenerator<ChatDelta> {

@@ -131,6 +131,11 @@ async function checkStream(
   const wire = server === undefined ? undefined : await onWire(server, nonce);
   if (server !== undefined && wire === undefined)
     throw new Error('Expected the streamed request on the wire, got none');
+  // The server takes ~0.5 s to send this answer: the first deltas must come while it still sends.
+  if (wire?.completed === true)
+    throw new LateError(
+      `Expected deltas as the server sends them, got the first ${after} only after the whole answer was sent (the stream waits for the end of the body)`,
+    );
   const at = Date.now();
   if (ending === 'break') {
     await reader.close(context.abortWithinMs + GRACE_MS);
