@@ -64,7 +64,9 @@ export type PlantedBug =
   /** Passes `content: null` (OpenAI's answer beside tool calls) through as null, not ''. */
   | 'null-content'
   /** stream() reads the whole body before it yields its first delta. */
-  | 'buffers-stream';
+  | 'buffers-stream'
+  /** HTTP errors keep the request's headers, key included, deep in a context object (a JSON logger prints it). */
+  | 'key-deep-in-error';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -142,7 +144,16 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
     const retry =
       Number.isFinite(seconds) && bug !== 'drops-retry-after' ? { retryAfterMs: seconds * 1000 } : {};
-    return providerError(code, `${name}: HTTP ${status} ${detail}`, { status, ...retry });
+    const error = providerError(code, `${name}: HTTP ${status} ${detail}`, { status, ...retry });
+    if (bug === 'key-deep-in-error')
+      Object.assign(error, {
+        context: {
+          call: {
+            attempt: { http: { request: { init: { headers: { authorization: `Bearer ${apiKey}` } } } } },
+          },
+        },
+      });
+    return error;
   }
 
   function mapError(error: unknown, signal: AbortSignal): Error {

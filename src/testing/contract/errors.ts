@@ -157,7 +157,7 @@ async function checkFault(
     throw new Error(
       `Expected one request on the wire for ${what}, got ${sent} (the adapter sent it again; retries are the runtime's, by \`retryable\` and \`retryAfterMs\`)`,
     );
-  const leak = keyIn(errorText(error), context.apiKey);
+  const leak = keyIn(errorText(error), context.apiKey) ?? keyIn(everyString(error), context.apiKey);
   if (leak !== undefined)
     throw new Error(`Expected no error text to carry the API key, got ${leak} in ${what}'s error`);
 }
@@ -182,4 +182,29 @@ function modelHint(context: ContractContext, nonce: string, model: string): stri
   const sent = (wire?.body as { model?: unknown } | undefined)?.model;
   if (wire === undefined || sent === model) return '';
   return ` (the adapter sent model ${JSON.stringify(sent)}, not the request's ${JSON.stringify(model)}; the server reads the fault from the model name, so send \`request.model\` as it is)`;
+}
+
+/**
+ * Every string reachable from the error through own data properties, enumerable or not, at any
+ * depth (a JSON logger prints deeper than `util.inspect`'s 6 levels; a reporter may read hidden
+ * ones). Getters are not called. Bounded, so a huge or cyclic object cannot stall the suite.
+ */
+function everyString(root: unknown): string {
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const queue: unknown[] = [root];
+  while (queue.length > 0 && seen.size < 5000) {
+    const value = queue.shift();
+    if (typeof value === 'string') out.push(value);
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value))
+      continue;
+    seen.add(value);
+    if (value instanceof Map) for (const entry of value) queue.push(entry[0], entry[1]);
+    if (value instanceof Set) for (const entry of value) queue.push(entry);
+    for (const key of Reflect.ownKeys(value)) {
+      const descriptor = Object.getOwnPropertyDescriptor(value, key);
+      if (descriptor !== undefined && 'value' in descriptor) queue.push(descriptor.value);
+    }
+  }
+  return out.join('\n');
 }

@@ -44,6 +44,7 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['events-per-read', 'streamContract'],
   ['null-content', 'capabilities'],
   ['buffers-stream', 'streamContract', /got the first \d+ only after the whole answer was sent/],
+  ['key-deep-in-error', 'errorsMapped', /carry the API key/],
 ];
 
 let server: OpenAIServer;
