@@ -66,7 +66,9 @@ export type PlantedBug =
   /** stream() reads the whole body before it yields its first delta. */
   | 'buffers-stream'
   /** HTTP errors keep the request's headers, key included, deep in a context object (a JSON logger prints it). */
-  | 'key-deep-in-error';
+  | 'key-deep-in-error'
+  /** Waits out a `Retry-After` and sends again, as an SDK with its own retries left on does. */
+  | 'waits-out-retry-after';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -102,6 +104,12 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     let response: Response;
     try {
       response = await fetch(`${baseURL}/chat/completions`, init);
+      const wait = Number(response.headers.get('retry-after'));
+      if (!response.ok && bug === 'waits-out-retry-after' && wait > 0) {
+        await response.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        response = await fetch(`${baseURL}/chat/completions`, init);
+      }
       if (!response.ok && bug === 'retries-in-adapter') {
         await response.body?.cancel();
         response = await fetch(`${baseURL}/chat/completions`, init);

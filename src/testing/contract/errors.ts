@@ -124,10 +124,11 @@ async function checkFault(
     outcome = reader.end === undefined ? 'pending' : reader.end.kind === 'threw' ? 'rejected' : 'resolved';
     error = reader.end?.error;
   }
-  if (outcome === 'pending')
+  if (outcome === 'pending') {
     throw new (fault === 'stall' ? LateError : Error)(
-      `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end`,
+      `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end${fault === 'stall' ? '' : retryHint(context, nonce)}`,
     );
+  }
   if (outcome === 'resolved')
     throw new Error(
       `Expected ${what} to fail with ${expected.code}, got a success${modelHint(context, nonce, model)}`,
@@ -207,4 +208,14 @@ function everyString(root: unknown): string {
     }
   }
   return out.join('\n');
+}
+
+/** Why a call may still be going 5 s after the server answered it: the adapter retrying on its own. */
+function retryHint(context: ContractContext, nonce: string): string {
+  const sent = sentFor(context, nonce);
+  const answered = context.server?.requests.some(
+    (r) => r.completed === true && JSON.stringify(r.body ?? '').includes(nonce),
+  );
+  if (sent <= 1 && !answered) return '';
+  return ` in 5 s, though the server had answered (${sent} request${sent === 1 ? '' : 's'} on the wire): does the adapter wait and retry by itself (an SDK's own retries left on)? Retries are the runtime's`;
 }
