@@ -68,7 +68,9 @@ export type PlantedBug =
   /** HTTP errors keep the request's headers, key included, deep in a context object (a JSON logger prints it). */
   | 'key-deep-in-error'
   /** Waits out a `Retry-After` and sends again, as an SDK with its own retries left on does. */
-  | 'waits-out-retry-after';
+  | 'waits-out-retry-after'
+  /** Asks for usage in the stream, then skips chunks with no choices (the one that carries it). */
+  | 'skips-usage-chunk';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -232,6 +234,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           if (data === '' || data === '[DONE]') continue;
           const chunk = JSON.parse(data) as WireChunk;
           const choice = chunk.choices?.[0];
+          if (bug === 'skips-usage-chunk' && choice === undefined) continue;
           const delta = choice?.delta ?? {};
           if (delta.reasoning_content && bug !== 'drops-reasoning')
             yield { type: 'reasoning', text: delta.reasoning_content };

@@ -116,7 +116,14 @@ async function checkStream(
       throw new Error(
         `Expected the stream to end normally, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
       );
-    const broken = deltaViolations(reader.deltas, server === undefined ? undefined : { reply, context });
+    // An adapter that asks for usage in the stream must pass on what the server sent.
+    const body = server === undefined ? undefined : (await onWire(server, nonce, 500))?.body;
+    const options = (body as { stream_options?: { include_usage?: unknown } } | undefined)?.stream_options;
+    const usageAsked = options?.include_usage === true;
+    const broken = deltaViolations(
+      reader.deltas,
+      server === undefined ? undefined : { reply, context, usageAsked },
+    );
     if (broken !== undefined) throw new Error(broken);
     return;
   }
@@ -170,7 +177,12 @@ async function checkStream(
 /** Checks a whole stream's deltas; with a script, against what the server was told to send. */
 export function deltaViolations(
   deltas: readonly ChatDelta[],
-  scripted?: { readonly reply: Reply; readonly context: ContractContext },
+  scripted?: {
+    readonly reply: Reply;
+    readonly context: ContractContext;
+    /** The request asked for usage (`stream_options.include_usage`), so the server sent it. */
+    readonly usageAsked?: boolean;
+  },
 ): string | undefined {
   const kinds = new Set(['content', 'reasoning', 'tool_call', 'usage', 'finish']);
   for (const [i, delta] of deltas.entries()) {
@@ -217,6 +229,8 @@ export function deltaViolations(
     return `Expected the reasoning deltas to join to ${JSON.stringify(reply.reasoning ?? '')}, got ${JSON.stringify(joined('reasoning'))}`;
   if (reason !== reply.finishReason)
     return `Expected finish reason \`${reply.finishReason}\`, got \`${String(reason)}\``;
+  if (scripted.usageAsked === true && usages[0] === undefined && reply.usage !== undefined)
+    return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (the request asked for it with \`stream_options.include_usage\` and the server sent it), got none`;
   if (usages[0] !== undefined && reply.usage !== undefined) {
     const expected = usageOf(reply.usage);
     if (JSON.stringify(usages[0].usage) !== JSON.stringify(expected))

@@ -46,6 +46,7 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['buffers-stream', 'streamContract', /got the first \d+ only after the whole answer was sent/],
   ['key-deep-in-error', 'errorsMapped', /carry the API key/],
   ['waits-out-retry-after', 'errorsMapped', /does the adapter wait and retry by itself/],
+  ['skips-usage-chunk', 'streamContract'],
 ];
 
 let server: OpenAIServer;
