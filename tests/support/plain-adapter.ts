@@ -70,7 +70,11 @@ export type PlantedBug =
   /** Waits out a `Retry-After` and sends again, as an SDK with its own retries left on does. */
   | 'waits-out-retry-after'
   /** Asks for usage in the stream, then skips chunks with no choices (the one that carries it). */
-  | 'skips-usage-chunk';
+  | 'skips-usage-chunk'
+  /** complete() trims the answer's content. */
+  | 'trims-content'
+  /** Sends a model of its own, not `request.model` (the message says so). */
+  | 'own-model';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -86,7 +90,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   const shared: { body?: string } = {};
 
   async function send(request: ChatRequest, stream: boolean, signal: AbortSignal): Promise<Response> {
-    const body = JSON.stringify(toBody(request, stream));
+    const body = JSON.stringify(toBody(request, stream, bug));
     let payload = body;
     if (bug === 'shared-request-state') {
       shared.body = body;
@@ -370,6 +374,7 @@ function fromCompletion(json: WireCompletion, bug: PlantedBug | undefined): Chat
   const response: { -readonly [K in keyof ChatResponse]: ChatResponse[K] } = {
     content: bug === 'null-content' ? (message.content as string) : (message.content ?? ''),
   };
+  if (bug === 'trims-content') response.content = response.content.trim();
   if (message.reasoning_content) response.reasoning = message.reasoning_content;
   if (message.tool_calls?.length)
     response.toolCalls = message.tool_calls.map((call, i) => ({
@@ -382,7 +387,7 @@ function fromCompletion(json: WireCompletion, bug: PlantedBug | undefined): Chat
   return response;
 }
 
-function toBody(request: ChatRequest, stream: boolean): Record<string, unknown> {
+function toBody(request: ChatRequest, stream: boolean, bug?: PlantedBug): Record<string, unknown> {
   const messages: ChatMessage[] = [
     ...(request.files ?? []).map((file) => ({
       role: 'system' as const,
@@ -392,7 +397,7 @@ function toBody(request: ChatRequest, stream: boolean): Record<string, unknown> 
   ];
   return {
     ...(request.extra ?? {}),
-    model: request.model,
+    model: bug === 'own-model' ? 'gpt-4o' : request.model,
     messages,
     ...(request.tools === undefined ? {} : { tools: request.tools }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),

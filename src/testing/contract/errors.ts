@@ -14,6 +14,7 @@ import {
   expectClosedAfterAbort,
   GRACE_MS,
   LateError,
+  modelHint,
   onWire,
   requestFor,
   retryingLate,
@@ -175,14 +176,6 @@ function sentFor(context: ContractContext, nonce: string): number {
   return (context.server?.requests ?? []).filter(
     (r) => r.path.endsWith('/chat/completions') && JSON.stringify(r.body ?? '').includes(nonce),
   ).length;
-}
-
-/** Why a fault may have answered: the adapter did not send `request.model`, which names the fault. */
-function modelHint(context: ContractContext, nonce: string, model: string): string {
-  const wire = context.server?.requests.find((r) => JSON.stringify(r.body ?? '').includes(nonce));
-  const sent = (wire?.body as { model?: unknown } | undefined)?.model;
-  if (wire === undefined || sent === model) return '';
-  return ` (the adapter sent model ${JSON.stringify(sent)}, not the request's ${JSON.stringify(model)}; the server reads the fault from the model name, so send \`request.model\` as it is)`;
 }
 
 /**

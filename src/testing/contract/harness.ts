@@ -359,3 +359,11 @@ export async function expectClosedAfterAbort(
       `Expected the HTTP request to close within ${context.abortWithinMs} ms of ${what}, got ${closedAt - abortedAt} ms`,
     );
 }
+
+/** Why a fault or a pace may not have applied: the adapter did not send `request.model`, which names the fault. */
+export function modelHint(context: ContractContext, nonce: string, model: string): string {
+  const wire = context.server?.requests.find((r) => JSON.stringify(r.body ?? '').includes(nonce));
+  const sent = (wire?.body as { model?: unknown } | undefined)?.model;
+  if (wire === undefined || sent === model) return '';
+  return ` (the adapter sent model ${JSON.stringify(sent)}, not the request's ${JSON.stringify(model)}; the server reads the fault from the model name, so send \`request.model\` as it is)`;
+}

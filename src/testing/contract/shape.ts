@@ -13,6 +13,17 @@ export const resultShape: ContractProperty = {
   name: 'resultShape',
   title: 'complete() resolves with string content, usage that adds up and a documented finish reason',
   skip: () => undefined,
+  // Content as models send it, edges and all: an adapter that trims or re-encodes it is caught
+  // whatever the draw (random strings rarely start or end with a space).
+  examples: () => [
+    [
+      {
+        content: '\n  An answer, indented; 多字节 🙂\n\n',
+        finishReason: 'length',
+        usage: { prompt_tokens: 9, completion_tokens: 4 },
+      } satisfies ScriptedReply,
+    ],
+  ],
   build(fc, context) {
     const arbitrary = fc.array(replyArbitrary(fc, context), { minLength: 1, maxLength: 4 });
     return erase(

@@ -13,6 +13,7 @@ import {
   expectClosedAfterAbort,
   GRACE_MS,
   LateError,
+  modelHint,
   onWire,
   requestFor,
   retryingLate,
@@ -139,10 +140,13 @@ async function checkStream(
   if (server !== undefined && wire === undefined)
     throw new Error('Expected the streamed request on the wire, got none');
   // The server takes ~0.5 s to send this answer: the first deltas must come while it still sends.
-  if (wire?.completed === true)
+  if (wire?.completed === true) {
+    const hint = modelHint(context, nonce, model);
+    if (hint !== '') throw new Error(`Expected a slow stream, got the whole answer at once${hint}`);
     throw new LateError(
       `Expected deltas as the server sends them, got the first ${after} only after the whole answer was sent (the stream waits for the end of the body)`,
     );
+  }
   const at = Date.now();
   if (ending === 'break') {
     await reader.close(context.abortWithinMs + GRACE_MS);

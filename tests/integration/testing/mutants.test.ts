@@ -47,6 +47,8 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['key-deep-in-error', 'errorsMapped', /carry the API key/],
   ['waits-out-retry-after', 'errorsMapped', /does the adapter wait and retry by itself/],
   ['skips-usage-chunk', 'streamContract'],
+  ['trims-content', 'resultShape'],
+  ['own-model', 'streamContract', /the adapter sent model "gpt-4o", not the request's/],
 ];
 
 let server: OpenAIServer;
