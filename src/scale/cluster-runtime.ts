@@ -50,7 +50,7 @@ import { Inflight } from './inflight.js';
 import { endedAt, handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
-import { closeOwner, createOwner, type Owner, ownerHandle, Waiting } from './owner.js';
+import { closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
@@ -217,7 +217,7 @@ export function createClusterRuntime(
       if (owner !== undefined) {
         if (event.type === 'session.started') waiting.started(owner);
         const { provider: _p, label: _l, ...sessionEvent } = event;
-        if (owner.observers !== null) for (const s of owner.observers) s.push(sessionEvent as SessionEvent);
+        notify(owner, sessionEvent as SessionEvent);
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
       }
     }
@@ -345,7 +345,7 @@ export function createClusterRuntime(
       clock.setTimeout(() => void backstop(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
     );
     // The summary and the job at once: `put` writes nothing once the session has a result.
-    Promise.all([store.put(queuedSummary(data), queuedEvent(data)), queue.add(data)]).catch(
+    Promise.all([store.put(queuedSummary(data), queuedEvent(data, store, waiting)), queue.add(data)]).catch(
       (error: unknown) =>
         void endUnavailable(
           data,
@@ -360,7 +360,7 @@ export function createClusterRuntime(
       owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
     }
-    return ownerHandle(clock, owner, () => owners.has(sessionId), cancel);
+    return ownerHandle(clock, owner, store, waiting, () => owners.has(sessionId), cancel);
   }
 
   return {

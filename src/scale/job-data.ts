@@ -4,7 +4,7 @@
  */
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { inputSummary, resultOf } from '../runtime/backend.js';
-import type { QueuedSession, RunRecord } from '../runtime/ports.js';
+import type { QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import type { Owner } from './owner.js';
 
@@ -63,12 +63,39 @@ export function targetProvider(input: JobData['input'], run: RunRecord): string 
   return target?.provider ?? input.provider;
 }
 
-/** The `session.queued` event of a session put in the shared queue. */
-export function queuedEvent(data: JobData): RuntimeEvent {
+/** What the handle reads of the cluster's live sessions (this instance's mirror of them). */
+export type LiveSessions = Pick<SessionStore, 'liveSession' | 'liveSessions'>;
+
+/**
+ * Sessions ahead of a queued one in its provider's queue: higher priorities, and its own priority's
+ * earlier arrivals (FIFO), as `session.queued`'s `position` counts in memory. From the mirror of the
+ * cluster's live sessions and the sessions submitted here that have not started (`waiting`: the
+ * mirror hears of those one round trip later).
+ */
+export function positionOf(
+  live: LiveSessions,
+  input: JobData['input'],
+  waiting: Iterable<Owner> = [],
+): number {
+  const counted = new Set<string>([input.sessionId]);
+  let ahead = 0;
+  const count = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>) => {
+    if (counted.has(s.sessionId) || s.provider !== input.provider) return;
+    counted.add(s.sessionId);
+    if (s.priority > input.priority || (s.priority === input.priority && s.createdAt <= input.createdAt))
+      ahead++;
+  };
+  for (const s of live.liveSessions()) if (s.state === 'queued') count(s);
+  for (const owner of waiting) if (!owner.started) count(owner.data.input);
+  return ahead;
+}
+
+/** The `session.queued` event of a session put in the shared queue, behind those `live` has queued ahead of it. */
+export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable<Owner>): RuntimeEvent {
   return {
     type: 'session.queued',
     sessionId: data.input.sessionId,
-    position: 0,
+    position: positionOf(live, data.input, waiting),
     at: data.input.createdAt,
     provider: data.input.provider,
     ...(data.label === undefined ? {} : { label: data.label }),

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { QueueRoom } from '../core/queue-room.js';
 import { EventStream } from '../runtime/backend.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
-import type { JobData } from './job-data.js';
+import { type JobData, type LiveSessions, positionOf } from './job-data.js';
 
 /** A session submitted here: its caller waits on this instance. */
 export interface Owner {
@@ -31,9 +31,10 @@ export interface Owner {
  * instance keeps for its callers. Each owner leaves once, when this instance hears it started or
  * when it ends, whichever comes first.
  */
-export class Waiting {
+export class Waiting implements Iterable<Owner> {
   count = 0;
   readonly room: QueueRoom;
+  private readonly owners = new Set<Owner>();
 
   constructor(maxQueuedBytes: number, maxQueuedPerCaller: number) {
     this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller);
@@ -41,19 +42,26 @@ export class Waiting {
 
   add(owner: Owner, bytes: number, caller: string | undefined): void {
     this.count++;
+    this.owners.add(owner);
     this.room.hold(owner, bytes, caller);
+  }
+
+  [Symbol.iterator](): Iterator<Owner> {
+    return this.owners.values();
   }
 
   started(owner: Owner): void {
     if (owner.started) return;
     owner.started = true;
     this.count--;
+    this.owners.delete(owner);
     this.room.release(owner);
   }
 
   /** The owner's session ended: out now unless it started before (its bytes are 0 then). */
   ended(owner: Owner): void {
     if (!owner.started) this.count--;
+    this.owners.delete(owner);
     this.room.release(owner);
   }
 }
@@ -76,29 +84,41 @@ export function createOwner(data: JobData): Owner {
   };
 }
 
-/** The caller's handle; `isOpen` says whether the session has not ended here yet. */
+/**
+ * The caller's handle; `isOpen` says whether the session has not ended here yet. Its `events` start
+ * from the session's current state, as in memory: `session.ended` alone once it ended,
+ * `session.started` once it runs, else `session.queued` with its position.
+ */
 export function ownerHandle(
   clock: Clock,
   owner: Owner,
+  live: LiveSessions,
+  waiting: Iterable<Owner>,
   isOpen: () => boolean,
   cancel: (reason: string) => void,
 ): SessionHandle {
-  const sessionId = owner.data.input.sessionId;
+  const { input } = owner.data;
+  const sessionId = input.sessionId;
   return {
     id: sessionId,
     result: owner.result,
     get events() {
       const stream = new EventStream<SessionEvent>();
-      stream.push({ type: 'session.queued', sessionId, position: 0, at: clock.now() });
+      const at = clock.now();
       if (!isOpen()) {
-        void owner.result.then((r) => {
-          stream.push({ type: 'session.ended', sessionId, result: r, at: clock.now() });
+        void owner.result.then((result) => {
+          stream.push({ type: 'session.ended', sessionId, result, at });
           stream.close();
         });
-      } else {
-        owner.observers ??= [];
-        owner.observers.push(stream);
+        return stream;
       }
+      if (owner.started) {
+        const attempt = Math.max(1, live.liveSession(sessionId)?.attempts ?? 1);
+        stream.push({ type: 'session.started', sessionId, attempt, at });
+      } else
+        stream.push({ type: 'session.queued', sessionId, position: positionOf(live, input, waiting), at });
+      owner.observers ??= [];
+      owner.observers.push(stream);
       return stream;
     },
     cancel: (reason = 'cancelled by the caller') => {
@@ -107,6 +127,15 @@ export function ownerHandle(
       return true;
     },
   };
+}
+
+/**
+ * A session event for the owner's open event streams. Not `session.queued`: each stream opened
+ * with the session's state, so a queued event arriving after would say it twice.
+ */
+export function notify(owner: Owner, event: SessionEvent): void {
+  if (owner.observers === null || event.type === 'session.queued') return;
+  for (const stream of owner.observers) stream.push(event);
 }
 
 /** Ends the owner's streams, timers and signal listener, and resolves its caller. */

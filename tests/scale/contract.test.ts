@@ -297,6 +297,44 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 2000 });
   });
 
+  it("opens a handle's events at the session's current state, with its place in the queue, and says each state once", async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const positions: [string, number][] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.queued') positions.push([event.sessionId, event.position]);
+    });
+    const running = runtime.submit(ask('run wait:500'));
+    await expect.poll(() => runtime.status().running).toBe(1);
+    const first = runtime.submit(ask('q1'));
+    const second = runtime.submit(ask('q2'));
+    await expect.poll(() => runtime.status().queued).toBe(2);
+    // Running: its events start with `session.started`, not `session.queued`.
+    const opened = running.events[Symbol.asyncIterator]();
+    expect((await opened.next()).value).toMatchObject({ type: 'session.started', attempt: 1 });
+    // Queued behind one other: position 1, in its events and in the event every subscriber got.
+    const types: string[] = [];
+    for await (const event of second.events) {
+      if (types.length === 0) expect(event).toMatchObject({ type: 'session.queued', position: 1 });
+      types.push(event.type);
+    }
+    expect(types).toEqual(['session.queued', 'session.started', 'session.ended']);
+    expect(positions).toEqual([
+      [running.id, 0],
+      [first.id, 0],
+      [second.id, 1],
+    ]);
+    await Promise.all([running.result, first.result]);
+    // Ended: `session.ended` alone.
+    const ended: string[] = [];
+    for await (const event of running.events) ended.push(event.type);
+    expect(ended).toEqual(['session.ended']);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
