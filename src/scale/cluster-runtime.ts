@@ -42,6 +42,7 @@ import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
 import {
   bothShutdowns,
   createTaskRuntime,
+  oneSupervisor,
   providersOnly,
   withTaskMetrics,
   withTaskStatus,
@@ -87,7 +88,7 @@ export function createClusterRuntime(
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
   const waiting = new Waiting(limits.maxQueuedBytes, limits.maxQueuedPerCaller);
   const listeners = new Set<(event: RuntimeEvent) => void>();
-  tasks.subscribe(broadcast);
+  const supervisorEvents = oneSupervisor(tasks, broadcast);
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
   let leasing: Promise<void> = Promise.resolve();
@@ -96,7 +97,7 @@ export function createClusterRuntime(
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
     onError,
-    broadcast,
+    broadcast: supervisorEvents,
     liveCount: () => owners.size + runner.size,
     // Stop taking sessions (one on its way goes back); queued ones stay in the queue for the others.
     draining: () => {

@@ -9,11 +9,13 @@ import type { LocalRuntime } from '../runtime/backend.js';
 import type {
   Limits,
   Runtime,
+  RuntimeEvent,
   RuntimeMetrics,
   RuntimeOptions,
   RuntimeStatus,
   SessionSummary,
   ShutdownReport,
+  SupervisorEvent,
 } from '../runtime/types.js';
 
 /** The runtime that runs this instance's tasks: no providers, no shared state, the limits as given. */
@@ -112,4 +114,31 @@ function sum<K extends string>(
 /** Both shutdowns' reports as one. */
 export function bothShutdowns(a: ShutdownReport, b: ShutdownReport): ShutdownReport {
   return { finished: a.finished + b.finished, cancelled: [...a.cancelled, ...b.cancelled] };
+}
+
+/**
+ * One supervisor for subscribers, as on one process: the cluster's lifecycle and the tasks' runtime
+ * each have one, and both drain and stop on `shutdown()`. `supervisor.draining` is the cluster's
+ * (the tasks' begins at the same call, with the same deadline); `supervisor.stopped` goes out once
+ * both stopped, naming what either cancelled. The tasks' session events pass through; the
+ * cluster's lifecycle broadcasts through the function returned.
+ */
+export function oneSupervisor(
+  tasks: Pick<Runtime, 'subscribe'>,
+  broadcast: (event: RuntimeEvent) => void,
+): (event: SupervisorEvent) => void {
+  let stopped: Extract<SupervisorEvent, { type: 'supervisor.stopped' }> | undefined;
+  const stop = (event: Extract<SupervisorEvent, { type: 'supervisor.stopped' }>) => {
+    if (stopped === undefined) {
+      stopped = event;
+      return;
+    }
+    const at = Math.max(stopped.at, event.at);
+    broadcast({ ...event, at, cancelled: [...stopped.cancelled, ...event.cancelled] });
+  };
+  tasks.subscribe((event) => {
+    if (event.type === 'supervisor.stopped') stop(event);
+    else if (event.type !== 'supervisor.draining') broadcast(event);
+  });
+  return (event) => (event.type === 'supervisor.stopped' ? stop(event) : broadcast(event));
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../src/providers/port.js';
 import { MemoryClusterHub } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
+import type { Runtime, RuntimeEvent, RuntimeOptions } from '../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
@@ -333,6 +333,25 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     for await (const event of running.events) ended.push(event.type);
     expect(ended).toEqual(['session.ended']);
     await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it('tells subscribers of one drain and one stop, which names what the drain deadline cancelled', async () => {
+    const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
+    const supervisor: RuntimeEvent[] = [];
+    runtime.subscribe((event) => {
+      if (event.type.startsWith('supervisor.')) supervisor.push(event);
+    });
+    expect((await runtime.submit(ask('hello')).result).ok).toBe(true);
+    // A task that runs until it is aborted: the drain deadline cancels it.
+    const task = runtime.run(
+      ({ signal }) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { lane: 'jobs' },
+    );
+    const report = await runtime.shutdown({ deadlineMs: 100 });
+    expect(report.cancelled).toEqual([task.id]);
+    expect(supervisor.map((event) => event.type)).toEqual(['supervisor.draining', 'supervisor.stopped']);
+    expect(supervisor[1]).toMatchObject({ cancelled: [task.id] });
   });
 
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
