@@ -51,7 +51,7 @@ import { Inflight } from './inflight.js';
 import { endedAt, handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
-import { closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
+import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
@@ -283,23 +283,11 @@ export function createClusterRuntime(
     endOwner(id, result);
   }
 
-  /** The last guard: a session nobody ended well past its deadlines ends timed out. */
-  async function backstop(id: string): Promise<void> {
+  /** The last guard (`backstop`, `owner.ts`): a session nobody ended well past its deadlines ends timed out. */
+  function guard(id: string): void {
     const owner = owners.get(id);
-    if (owner === undefined) return;
-    const existing = await store.result(id).catch(orUndefined);
-    if (existing !== undefined) return endOwner(id, existing);
-    const { input } = owner.data;
-    const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
-    const result = resultOf(owner.data, [
-      { type: 'session.admit', now: startedAt },
-      { type: 'session.tick', now: startedAt + input.timeoutMs },
-    ]);
-    await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
-    endOwner(id, (await store.result(id).catch(orUndefined)) ?? result);
+    if (owner !== undefined) backstop(owner, store, onError, (result) => endOwner(id, result)).catch(onError);
   }
-
-  const orUndefined = (error: unknown): undefined => void onError(error);
 
   async function cancelAnywhere(id: string, reason: string): Promise<void> {
     if (runner.cancel(id, reason)) return;
@@ -343,7 +331,7 @@ export function createClusterRuntime(
       clock.setTimeout(() => {
         if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
       }, queueTimeoutMs),
-      clock.setTimeout(() => void backstop(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
+      clock.setTimeout(() => guard(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
     );
     // The summary and the job at once: `put` writes nothing once the session has a result.
     Promise.all([store.put(queuedSummary(data), queuedEvent(data, store, waiting)), queue.add(data)]).catch(

@@ -5,9 +5,10 @@
  */
 import type { Clock } from '../core/clock.js';
 import { QueueRoom } from '../core/queue-room.js';
-import { EventStream } from '../runtime/backend.js';
+import { EventStream, resultOf } from '../runtime/backend.js';
+import type { SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
-import { type JobData, type LiveSessions, positionOf } from './job-data.js';
+import { endedAt, type JobData, type LiveSessions, positionOf } from './job-data.js';
 
 /** A session submitted here: its caller waits on this instance. */
 export interface Owner {
@@ -145,4 +146,28 @@ export function closeOwner(clock: Clock, owner: Owner, result: SessionResult): v
   if (owner.observers !== null) for (const s of owner.observers) s.close();
   owner.observers = null;
   owner.resolve(result);
+}
+
+/**
+ * The last guard: a session nobody ended well past its deadlines (its submitter's backstop timer)
+ * ends with the result the store has, or else timed out at its run deadline, settled for the cluster.
+ */
+export async function backstop(
+  owner: Owner,
+  store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>,
+  onError: (error: unknown) => void,
+  end: (result: SessionResult) => void,
+): Promise<void> {
+  const { input } = owner.data;
+  const id = input.sessionId;
+  const orUndefined = (error: unknown): undefined => void onError(error);
+  const existing = await store.result(id).catch(orUndefined);
+  if (existing !== undefined) return end(existing);
+  const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
+  const result = resultOf(owner.data, [
+    { type: 'session.admit', now: startedAt },
+    { type: 'session.tick', now: startedAt + input.timeoutMs },
+  ]);
+  await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
+  end((await store.result(id).catch(orUndefined)) ?? result);
 }
