@@ -10,6 +10,7 @@
 import type { SessionInput } from '../../machines/session.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { ChatRequest } from '../providers/port.js';
+import type { Budgets } from './budgets.js';
 import type { Start } from './limiter.js';
 import type { RunRecord } from './ports.js';
 import type { Runtime, RuntimeOptions, SessionHandle } from './types.js';
@@ -81,6 +82,8 @@ export interface LocalRuntime extends Runtime {
   adopt(session: AdoptedSession): SessionHandle;
   /** What a takeover needs of a session running here, from its machine's context; `undefined` before it starts. */
   runRecord(id: string): RunRecord | undefined;
+  /** Its daily budgets (`budgets`), when set: a cluster's admission refuses a caller this instance saw spent. */
+  readonly budgets: Pick<Budgets, 'precheck'> | undefined;
 }
 
 /** The default backend: one process, nothing shared, nothing to install. */

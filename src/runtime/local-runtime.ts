@@ -82,10 +82,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           clock,
           onError,
         );
-  const budgets =
-    options.budgets === undefined
-      ? undefined
-      : new Budgets(options.budgets, options.prices, sharedState, clock);
+  const budgets = options.budgets && new Budgets(options.budgets, options.prices, sharedState, clock);
   const admission = new Admission({
     providers,
     limits,
@@ -360,6 +357,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       put(admission.task(task, runOptions), runOptions?.signal) as SessionHandle<never>,
     adopt,
     runRecord,
+    budgets,
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),

@@ -139,6 +139,8 @@ export function createClusterRuntime(
     counters,
     router: options.router,
     state: () => lifecycle.state,
+    // A caller this instance saw spent is refused at once, as in memory; the gate checks before each call.
+    budgets: local.budgets,
   });
   const ended = () => lifecycle.workEnded();
   const view = new LimitsView(sharedState, limits.rates, local.providers, clock, onError);

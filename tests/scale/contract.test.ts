@@ -354,6 +354,44 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect(supervisor[1]).toMatchObject({ cancelled: [task.id] });
   });
 
+  it('refuses at submit a caller whose daily budget this instance saw spent (BUDGET_EXCEEDED)', async () => {
+    const provider = slowProvider();
+    const complete = provider.complete.bind(provider);
+    // 1000 prompt + 1000 completion tokens at these prices: 0.011 USD a call; the budget is 0.02 USD.
+    provider.complete = async (...args: Parameters<typeof complete>) => ({
+      ...(await complete(...args)),
+      usage: { promptTokens: 1000, completionTokens: 1000, totalTokens: 2000 },
+    });
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm', maxAttempts: 1 },
+      prices: { p: { m: { input: 1, output: 10, currency: 'USD' } } },
+      budgets: { perCaller: 0.02 },
+    });
+    const request = { ...ask('hi'), max_tokens: 1000 };
+    const alice = { metadata: { owner: 'alice' } };
+    // Two calls spend it. A call the gate then refuses ends BUDGET_EXCEEDED; one refused at submit
+    // throws. On a cluster an instance knows what the calls it ran read (in the memory cluster the
+    // two instances take turns): within one more call, every instance refuses at submit.
+    const ends: string[] = [];
+    for (let call = 0; call < 4 && !ends.includes('refused'); call++) {
+      try {
+        const result = await runtime.submit(request, alice).result;
+        ends.push(result.ok ? 'ok' : result.error.code);
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'BUDGET_EXCEEDED' });
+        ends.push('refused');
+      }
+    }
+    expect(ends.slice(0, 2)).toEqual(['ok', 'ok']);
+    expect(ends.at(-1)).toBe('refused');
+    expect(ends.slice(2, -1).every((end) => end === 'BUDGET_EXCEEDED')).toBe(true);
+    expect(runtime.metrics().rejected).toMatchObject({ BUDGET_EXCEEDED: 1 });
+    // Another caller's budget is untouched.
+    expect((await runtime.submit(request, { metadata: { owner: 'bob' } }).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
