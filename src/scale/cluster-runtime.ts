@@ -109,9 +109,11 @@ export function createClusterRuntime(
       handingBack = runner.handBackAll();
       // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`),
       // and an XState actor run inside another's custom action warns on every `assign`.
+      // Their callers here get SHUTTING_DOWN: the report names them, as the sessions one process cancels.
       queueMicrotask(() => {
+        const ids = [...owners.keys()];
         for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
-        done([]);
+        done(ids);
       });
       return undefined;
     },

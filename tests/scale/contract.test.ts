@@ -392,6 +392,25 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('reports the sessions its drain deadline ended as cancelled, not finished', async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const running = runtime.submit(ask('run wait:5000'));
+    await expect.poll(() => runtime.status().running).toBe(1);
+    const queued = runtime.submit(ask('queued'));
+    await expect.poll(() => runtime.status().queued).toBe(1);
+    const report = await runtime.shutdown({ deadlineMs: 200 });
+    for (const handle of [running, queued]) {
+      const result = await handle.result;
+      expect(result.ok || result.error.code).toBe('SHUTTING_DOWN');
+    }
+    expect(report.finished).toBe(0);
+    expect([...report.cancelled].sort()).toEqual([running.id, queued.id].sort());
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
