@@ -118,6 +118,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
+    // This instance's mirror at once, as the in-memory ports do: a read right after `submit`
+    // (`session(id)`, `status()`) sees the session; the other instances hear it on the bus.
+    const id = summary.sessionId;
+    if (this.history.get(id) === undefined && !this.live.has(id)) this.live.set(id, summary);
     await this.redis.eval(PUT, 2, ...this.putArgs(summary, event));
   }
 

@@ -411,6 +411,24 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect([...report.cancelled].sort()).toEqual([running.id, queued.id].sort());
   });
 
+  it('shows a session right after submit returns: session(id), sessions() and status()', async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const first = runtime.submit(ask('first wait:300'));
+    const second = runtime.submit(ask('second'));
+    // Queued, or already running where the queue admits synchronously: never unknown.
+    expect(['queued', 'running']).toContain(runtime.session(second.id)?.state);
+    expect(runtime.sessions().map((s) => s.sessionId)).toEqual(expect.arrayContaining([first.id, second.id]));
+    const status = runtime.status();
+    expect(status.queued + status.running).toBe(2);
+    await Promise.all([first.result, second.result]);
+    expect(runtime.session(second.id)?.state).toBe('done');
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
