@@ -47,6 +47,7 @@ import {
   withTaskMetrics,
   withTaskStatus,
 } from './cluster-tasks.js';
+import { EndedHere } from './ended-here.js';
 import { Inflight } from './inflight.js';
 import { endedAt, handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
@@ -69,7 +70,9 @@ export function createClusterRuntime(
   const limits = resolveLimits(sharedLimits);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
-  const ports = makePorts({ providers: [...providers.keys()], limits, clock, onError });
+  // Ends written here for sessions the local runtime did not run: in `metrics().ended` (`ended-here.ts`).
+  const endsHere = new EndedHere(() => local);
+  const ports = endsHere.ports(makePorts({ providers: [...providers.keys()], limits, clock, onError }));
   // Every call into the ports (from here and from the local runtime) is counted: shutdown waits for them.
   // Limits in providers' own units, cooldowns, breakers and budgets live in the shared state, shared by every instance.
   const inflight = new Inflight();
@@ -382,7 +385,11 @@ export function createClusterRuntime(
       cancelAnywhere(id, reason).catch(onError);
       return true;
     },
-    metrics: () => withTaskMetrics(clusterMetrics(status(0), counters, local, view, runner.stopped), tasks),
+    metrics: () =>
+      withTaskMetrics(
+        clusterMetrics(status(0), counters, local, view, runner.stopped, endsHere.counts),
+        tasks,
+      ),
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -95,12 +95,24 @@ export function clusterMetrics(
   view: Pick<LimitsView, 'waits'>,
   /** Local ends that were stops to go on elsewhere (hops, hand-backs), not cancellations. */
   stopped = 0,
+  /** Ends written here for sessions not run here (`ended-here.ts`). */
+  endedHere: Readonly<Record<keyof RuntimeMetrics['ended'], number>> = {
+    done: 0,
+    failed: 0,
+    timedOut: 0,
+    cancelled: 0,
+  },
 ): RuntimeMetrics {
   const mine = counters.snapshot(status.queued, status.running);
   const here = local.metrics();
   return {
     ...here,
-    ended: { ...here.ended, cancelled: Math.max(0, here.ended.cancelled - stopped) },
+    ended: {
+      done: here.ended.done + endedHere.done,
+      failed: here.ended.failed + endedHere.failed,
+      timedOut: here.ended.timedOut + endedHere.timedOut,
+      cancelled: Math.max(0, here.ended.cancelled - stopped) + endedHere.cancelled,
+    },
     submitted: mine.submitted,
     rejected: mine.rejected,
     queued: status.queued,

@@ -429,6 +429,25 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('counts in metrics().ended the sessions ended while queued (cancelled, timed out in the queue)', async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const running = runtime.submit(ask('run wait:600'));
+    await expect.poll(() => runtime.status().running).toBe(1);
+    const cancelled = runtime.submit(ask('cancelled'));
+    const late = runtime.submit(ask('late'), { queueTimeoutMs: 150 });
+    expect(runtime.cancel(cancelled.id)).toBe(true);
+    expect((await cancelled.result).metadata.state).toBe('cancelled');
+    expect((await late.result).metadata.state).toBe('timedOut');
+    expect((await running.result).ok).toBe(true);
+    // Neither ever ran, on any instance: this runtime ended both.
+    expect(runtime.metrics().ended).toMatchObject({ cancelled: 1, timedOut: 1 });
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
