@@ -148,7 +148,7 @@ export function createClusterRuntime(
     budgets: local.budgets,
   });
   const ended = () => lifecycle.workEnded();
-  const view = new LimitsView(sharedState, limits.rates, local.providers, clock, onError);
+  const view = new LimitsView(sharedState, options.limits, local.providers, clock, onError);
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {

@@ -21,9 +21,10 @@ import {
   type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
+  resolveLimits,
 } from '../runtime/backend.js';
 import type { SharedState } from '../runtime/ports.js';
-import type { SessionSummary } from '../runtime/types.js';
+import type { Limits, SessionSummary } from '../runtime/types.js';
 
 /** How long a hold stays recorded after the queue may go again, in ms (a sweep's lateness). */
 export const HOLD_GRACE_MS = 1000;
@@ -51,14 +52,24 @@ export class LimitsView {
   private timer: unknown;
   private stopped = false;
 
+  /**
+   * The limits configured in `limits.providers`, as one process shows them: not the `perProvider`
+   * slots a cluster adds to its shared limiter (`withSharedSlots`), so a provider with only a
+   * `perProvider` limit is not shown (nor read every second), and `maxConcurrent` is the one set.
+   */
+  private readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
+
   constructor(
     private readonly state: SharedState,
-    private readonly rates: ReadonlyMap<string, ProviderLimitsConfig>,
+    /** The runtime's `limits` option, as given. */
+    limits: Limits | undefined,
     private readonly providers: readonly string[],
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
     private readonly refreshMs = 1000,
-  ) {}
+  ) {
+    this.rates = resolveLimits(limits).rates;
+  }
 
   /** Records that `limit` holds a provider's queue (or, `modelOnly`, the model's sessions) for `retryInMs`. */
   async hold(provider: string, model: string, limit: LimitName, retryInMs: number, modelOnly: boolean) {
@@ -97,7 +108,7 @@ export class LimitsView {
     const now = this.clock.now();
     const out: Record<string, ProviderBudget> = {};
     for (const [name, config] of this.rates) {
-      const { maxConcurrent: _queue, models: _models, ...limits } = config;
+      const { models: _models, ...limits } = config;
       out[name] = budgetOf(this.states.get(name), limits, now);
     }
     return out;

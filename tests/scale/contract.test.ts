@@ -448,6 +448,25 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('shows in status().limits the limits set in providers\' own units, and what each has left', async () => {
+    // `p` has only a perProvider limit: not a limit in its own units, so not in `limits`.
+    const runtime = await make({
+      providers: [slowProvider('p'), slowProvider('q')],
+      defaults: { provider: 'p', model: 'm' },
+      limits: { perProvider: { p: 2 }, providers: { q: { maxConcurrent: 2, requestsPerMinute: 10 } } },
+    });
+    const handle = runtime.submit({ ...ask('q wait:2500'), provider: 'q' });
+    const left = () => runtime.status().limits?.q?.remaining;
+    // On a cluster from the shared state, at most about a second old.
+    await expect
+      .poll(left, { timeout: 3000 })
+      .toMatchObject({ maxConcurrent: 1, requestsPerMinute: 9, tokensPerMinute: null });
+    expect(Object.keys(runtime.status().limits ?? {})).toEqual(['q']);
+    expect((await handle.result).ok).toBe(true);
+    await expect.poll(left, { timeout: 3000 }).toMatchObject({ maxConcurrent: 2, requestsPerMinute: 9 });
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
