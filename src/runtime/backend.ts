@@ -43,7 +43,7 @@ export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
 export { resolveDefaults, resolveLimits, resolveProviders, withSharedSlots } from './options.js';
 export { resultOf } from './queued-result.js';
-export { reportError } from './requests.js';
+export { reasonOf, reportError } from './requests.js';
 export { rerouteOnCooldown } from './reroute.js';
 export {
   buildResult,

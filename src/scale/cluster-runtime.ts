@@ -19,6 +19,7 @@ import {
   Lifecycle,
   type LocalRuntime,
   RuntimeCounters,
+  reasonOf,
   reportError,
   resolveDefaults,
   resolveLimits,
@@ -351,7 +352,7 @@ export function createClusterRuntime(
     const cancel = (reason: string) => void cancelAnywhere(sessionId, reason).catch(onError);
     const signal = submitOptions.signal;
     if (signal !== undefined) {
-      const onAbort = () => cancel("the caller's signal aborted");
+      const onAbort = () => cancel(reasonOf(signal));
       signal.addEventListener('abort', onAbort, { once: true });
       owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();

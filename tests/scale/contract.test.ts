@@ -448,7 +448,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('shows in status().limits the limits set in providers\' own units, and what each has left', async () => {
+  it("shows in status().limits the limits set in providers' own units, and what each has left", async () => {
     // `p` has only a perProvider limit: not a limit in its own units, so not in `limits`.
     const runtime = await make({
       providers: [slowProvider('p'), slowProvider('q')],
@@ -464,6 +464,27 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect(Object.keys(runtime.status().limits ?? {})).toEqual(['q']);
     expect((await handle.result).ok).toBe(true);
     await expect.poll(left, { timeout: 3000 }).toMatchObject({ maxConcurrent: 2, requestsPerMinute: 9 });
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it("cancels a queued and a running session when the caller's signal aborts, naming its reason", async () => {
+    const runtime = await make({
+      providers: [slowProvider()],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const controller = new AbortController();
+    const running = runtime.submit(ask('run wait:5000'), { signal: controller.signal });
+    await expect.poll(() => runtime.status().running).toBe(1);
+    const queued = runtime.submit(ask('queued'), { signal: controller.signal });
+    controller.abort(new Error('the client went away'));
+    for (const handle of [running, queued]) {
+      const result = await handle.result;
+      expect(result.ok ? undefined : result.error).toMatchObject({
+        code: 'CANCELLED',
+        message: "Cancelled: the caller's signal aborted (the client went away)",
+      });
+    }
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
