@@ -72,22 +72,20 @@ export type LiveSessions = Pick<SessionStore, 'liveSession' | 'liveSessions'>;
  * cluster's live sessions and the sessions submitted here that have not started (`waiting`: the
  * mirror hears of those one round trip later).
  */
-export function positionOf(
-  live: LiveSessions,
-  input: JobData['input'],
-  waiting: Iterable<Owner> = [],
-): number {
-  const counted = new Set<string>([input.sessionId]);
-  let ahead = 0;
-  const count = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>) => {
-    if (counted.has(s.sessionId) || s.provider !== input.provider) return;
-    counted.add(s.sessionId);
-    if (s.priority > input.priority || (s.priority === input.priority && s.createdAt <= input.createdAt))
-      ahead++;
-  };
-  for (const s of live.liveSessions()) if (s.state === 'queued') count(s);
-  for (const owner of waiting) if (!owner.started) count(owner.data.input);
-  return ahead;
+export function positionOf(live: LiveSessions, input: JobData['input'], waiting: Iterable<Owner> = []): number {
+  const { sessionId, provider, priority, createdAt } = input;
+  const ahead = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>) =>
+    s.provider === provider &&
+    s.sessionId !== sessionId &&
+    (s.priority > priority || (s.priority === priority && s.createdAt <= createdAt));
+  let count = 0;
+  for (const s of live.liveSessions()) if (s.state === 'queued' && ahead(s)) count++;
+  // Those the mirror has not heard of yet (it has them once their `put` answered, or at once on Redis).
+  for (const owner of waiting) {
+    const s = owner.data.input;
+    if (!owner.started && live.liveSession(s.sessionId) === undefined && ahead(s)) count++;
+  }
+  return count;
 }
 
 /** The `session.queued` event of a session put in the shared queue, behind those `live` has queued ahead of it. */
