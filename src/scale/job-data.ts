@@ -72,7 +72,11 @@ export type LiveSessions = Pick<SessionStore, 'liveSession' | 'liveSessions'>;
  * cluster's live sessions and the sessions submitted here that have not started (`waiting`: the
  * mirror hears of those one round trip later).
  */
-export function positionOf(live: LiveSessions, input: JobData['input'], waiting: Iterable<Owner> = []): number {
+export function positionOf(
+  live: LiveSessions,
+  input: JobData['input'],
+  waiting: Iterable<Owner> = [],
+): number {
   const { sessionId, provider, priority, createdAt } = input;
   const ahead = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>) =>
     s.provider === provider &&
