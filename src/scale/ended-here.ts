@@ -24,11 +24,17 @@ export class EndedHere {
       if (written && this.local().session(id) === undefined) this.counts[result.metadata.state]++;
       return written;
     };
+    // Each method bound once, on first use: the store is on every session's path.
+    const bound = new Map<PropertyKey, unknown>([['settle', settle]]);
     const counting = new Proxy(store, {
       get(target, key) {
-        if (key === 'settle') return settle;
+        const known = bound.get(key);
+        if (known !== undefined) return known;
         const value = Reflect.get(target, key, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+        if (typeof value !== 'function') return value;
+        const method = value.bind(target);
+        bound.set(key, method);
+        return method;
       },
     });
     return { ...ports, store: counting };
