@@ -133,12 +133,22 @@ export class Lifecycle {
     const now = clock.now();
     this.actor.send({ type: 'supervisor.shutdown', now, deadlineMs });
     if (this.hooks.liveCount() === 0) this.actor.send({ type: 'supervisor.idle', now });
-    else {
-      this.drainTimer = clock.setTimeout(
-        () => this.actor.send({ type: 'supervisor.tick', now: clock.now() }),
-        deadlineMs,
-      );
-    }
+    else this.armDrainTimer(now + deadlineMs);
     return this.report;
+  }
+
+  /**
+   * Ticks the supervisor at the drain deadline. A timer may fire before the clock reads its time
+   * (Node's timers keep their own, coarser time than `Date.now()`): the machine's guard then finds
+   * the deadline not passed, and without a new timer the drain waited for every session to end on
+   * its own, for ever for one that never does. So it is set again for what is left.
+   */
+  private armDrainTimer(deadlineAt: number): void {
+    const { clock } = this.hooks;
+    this.drainTimer = clock.setTimeout(() => {
+      const now = clock.now();
+      if (now < deadlineAt) this.armDrainTimer(deadlineAt);
+      else this.actor.send({ type: 'supervisor.tick', now });
+    }, deadlineAt - clock.now());
   }
 }

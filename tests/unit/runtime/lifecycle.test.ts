@@ -142,6 +142,28 @@ describe('Lifecycle', () => {
     expect(w.broadcasts.at(-1)).toEqual({ type: 'supervisor.stopped', at: 2000, cancelled: ['b', 'c'] });
   });
 
+  it('cancels at the drain deadline even when its timer fires before the clock reads it', async () => {
+    // Node's timers keep their own time: a 200 ms timer can run when Date.now() says 199 ms passed.
+    // Before, the deadline was then not passed for the machine and no timer came again: the drain
+    // waited for sessions that never end (seen under load in CI: a 5 s call ran to its end).
+    const w = world();
+    const early = w.clock.setTimeout.bind(w.clock);
+    w.clock.setTimeout = (fn, ms) => early(fn, Math.max(1, ms - 1));
+    w.state.live = 1;
+    w.state.toCancel = ['a'];
+    void w.shutdown(200);
+    w.clock.advance(199);
+    w.clock.runDue();
+    expect(w.calls.cancelRemaining).toBe(0);
+    expect(w.lifecycle.state).toBe('draining');
+    w.clock.advance(1);
+    w.clock.runDue();
+    expect(w.calls.cancelRemaining).toBe(1);
+    await settle();
+    expect(w.report).toEqual({ finished: 0, cancelled: ['a'] });
+    expect(w.broadcasts.at(-1)).toEqual({ type: 'supervisor.stopped', at: 1200, cancelled: ['a'] });
+  });
+
   it('counts a session that ended on its own while the cancellations ran as finished', async () => {
     let lifecycle: Lifecycle | undefined;
     const w = world({
