@@ -37,6 +37,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private leasing = false;
   private paused = false;
   private readonly fair: FairTurn;
+  /** What the turn needs of each provider's queue, made once with the queue. */
+  private readonly fairQueues = new Map<string, FairQueue>();
   /** Orders the sessions added here within one millisecond (`arrival`). */
   private added = 0;
 
@@ -61,6 +63,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       // itself is a duplicate that BullMQ would otherwise print.
       queue.on('error', ignoreEvent);
       this.queues.set(name, queue);
+      this.fairQueues.set(name, this.fairQueue(name, queue));
       const limit = limits.perProvider[name];
       const worker = new Worker<QueuedSession>(name, (job, token) => this.process(job, token ?? ''), {
         connection: { ...connection, maxRetriesPerRequest: null },
@@ -188,7 +191,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     // session's start); a failure to keep it must not lose the lease. Whatever puts this session
     // back in the index waits for it first, so the lease's removal cannot come after.
     const turn = this.fair
-      .leased(job.queueName, sessionId, this.fairQueue(job.queueName))
+      .leased(job.queueName, sessionId, this.fairQueues.get(job.queueName) as FairQueue)
       .catch(this.onError);
     const waitAgain = async () => {
       await turn;
@@ -237,8 +240,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await turn;
   }
 
-  private fairQueue(provider: string): FairQueue {
-    const queue = this.queue(provider);
+  private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {
     return {
       toKey: (id) => queue.toKey(id),
       moveAhead: async (id) => {
