@@ -7,8 +7,10 @@
  */
 import { DelayedError, type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Clock } from '../core/clock.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
+import { FIRST_FETCH_GRACE_MS, firstToFetch, type QueueHeadKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
@@ -41,6 +43,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly fairQueues = new Map<string, FairQueue>();
   /** Orders the sessions added here within one millisecond (`arrival`). */
   private added = 0;
+  /** What `firstToFetch` reads of each Worker's queue, in the Workers' order. */
+  private readonly heads: QueueHeadKeys[] = [];
+  /** Counts pauses and resumes: a resume's later steps act only if nothing came between. */
+  private resumes = 0;
+  /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
+  private rest: { readonly resume: number; readonly timer: unknown } | null = null;
 
   constructor(
     providers: readonly string[],
@@ -49,8 +57,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly onError: (error: unknown) => void,
-    /** The injected clock's time: BullMQ's delays are epoch times. */
-    private readonly now: () => number,
+    /** The injected clock: BullMQ's delays are epoch times; the first fetch's grace is a timer. */
+    private readonly clock: Clock,
   ) {
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     const connection = { url: settings.url };
@@ -77,6 +85,14 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       });
       worker.on('error', ignoreEvent);
       this.workers.push(worker);
+      const [wait, prioritized, meta, active, limiter] = [
+        'wait',
+        'prioritized',
+        'meta',
+        'active',
+        'limiter',
+      ].map((type) => queue.toKey(type)) as [string, string, string, string, string];
+      this.heads.push({ wait, prioritized, meta, active, limiter, arrivals: this.fair.index(name) });
     }
   }
 
@@ -152,18 +168,71 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   pauseLeasing(): void {
     if (!this.leasing || this.paused) return;
     this.paused = true;
+    this.resumes++;
+    this.clearRest();
     for (const worker of this.workers) worker.pause(true).catch(this.onError);
   }
 
+  /**
+   * Room again after a pause. With one provider its Worker resumes; with several, the one whose
+   * queue's head one process would run next resumes first and the others once it has leased, or
+   * after `FIRST_FETCH_GRACE_MS` (`first-fetch.ts`); if Redis cannot say which, all at once.
+   */
   resumeLeasing(): void {
     if (!this.leasing || !this.paused) return;
     this.paused = false;
-    // `resume` reports its own failures as the Worker's 'error' event.
+    const resume = ++this.resumes;
+    if (this.workers.length === 1) {
+      this.resumeAll();
+      return;
+    }
+    this.chooseFirst().then(
+      (first) => {
+        if (resume !== this.resumes) return;
+        const worker = this.workers[first];
+        if (worker === undefined) {
+          this.resumeAll();
+          return;
+        }
+        this.rest = {
+          resume,
+          timer: this.clock.setTimeout(() => this.resumeRest(resume), FIRST_FETCH_GRACE_MS),
+        };
+        void worker.resume();
+      },
+      (error: unknown) => {
+        this.onError(error);
+        if (resume === this.resumes) this.resumeAll();
+      },
+    );
+  }
+
+  /** The index of the Worker to resume first (`first-fetch.ts`), or -1 for all at once. */
+  protected chooseFirst(): Promise<number> {
+    return firstToFetch(this.redis, this.heads);
+  }
+
+  /** The Workers held back for the first fetch go on, if no pause came since `resume`. */
+  private resumeRest(resume: number): void {
+    if (this.rest?.resume === resume) this.resumeAll();
+  }
+
+  private resumeAll(): void {
+    this.clearRest();
+    // `resume` reports its own failures as the Worker's 'error' event; a running Worker ignores it.
     for (const worker of this.workers) void worker.resume();
+  }
+
+  private clearRest(): void {
+    if (this.rest !== null) this.clock.clearTimeout(this.rest.timer);
+    this.rest = null;
   }
 
   async stopLeasing(): Promise<void> {
     this.leasing = false;
+    // A resume whose choice is still on its way, or whose grace is running, must not wake a Worker.
+    this.resumes++;
+    this.clearRest();
     await Promise.allSettled(this.workers.map((w) => w.close()));
   }
 
@@ -185,6 +254,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   }
 
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
+    // The Worker chosen to fetch first has leased: the others may fetch for any room left.
+    if (this.rest !== null) this.resumeRest(this.rest.resume);
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
     // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the
@@ -228,7 +299,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await waitAgain();
       if (held.modelOnly) {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
-        await job.moveToDelayed(this.now() + held.retryInMs, token);
+        await job.moveToDelayed(this.clock.now() + held.retryInMs, token);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the

@@ -79,7 +79,8 @@ export class FairTurn {
     if (ahead !== null) await queue.moveAhead(ahead).catch(this.onError);
   }
 
-  private index(provider: string): string {
+  /** The key of `provider`'s arrival index. */
+  index(provider: string): string {
     return `${this.prefix}:arrivals:${provider}`;
   }
 }

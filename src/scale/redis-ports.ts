@@ -30,8 +30,15 @@ export function redisPorts(context: ClusterContext, settings: RedisSettings): Cl
   const { redis } = settings;
   const { clock, onError } = context;
   const keys = new RedisKeys(settings.prefix);
-  const now = () => clock.now();
-  const queue = new BullSessionQueue(context.providers, context.limits, settings, redis, keys, onError, now);
+  const queue = new BullSessionQueue(
+    context.providers,
+    context.limits,
+    settings,
+    redis,
+    keys,
+    onError,
+    clock,
+  );
   return {
     instanceId: settings.instanceId,
     queue,

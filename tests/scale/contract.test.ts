@@ -128,6 +128,35 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('admits by priority across providers when maxConcurrent is the bound', async () => {
+    const p = slowProvider('p');
+    const q = slowProvider('q');
+    q.order = p.order; // one order of starts across both providers
+    const runtime = await make({
+      providers: [p, q],
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: 1, fairnessEvery: 100 },
+    });
+    // Two blockers fill every instance's slot (the memory cluster runs two instances).
+    const blockers = [
+      runtime.submit({ provider: 'p', ...ask('b1 wait:300') }, { priority: 9 }),
+      runtime.submit({ provider: 'q', ...ask('b2 wait:300') }, { priority: 9 }),
+    ];
+    await new Promise((r) => setTimeout(r, 100));
+    // q's low priority first in time; p's two high ones after it.
+    const handles = [
+      runtime.submit({ provider: 'q', ...ask('q-low') }, { priority: 1 }),
+      runtime.submit({ provider: 'p', ...ask('p-high-a') }, { priority: 8 }),
+      runtime.submit({ provider: 'p', ...ask('p-high-b') }, { priority: 8 }),
+    ];
+    const results = await Promise.all([...blockers, ...handles].map((h) => h.result));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(p.order.join(' ')).toEqual(
+      ['b1 wait:300', 'b2 wait:300', 'p-high-a', 'p-high-b', 'q-low'].join(' '),
+    );
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('gives the longest-waiting session its turn while higher priorities keep arriving', async () => {
     // Strict priority would run `low` last, after every `high`; the fairness turn runs it within
     // (older sessions ahead of it + 1) × (fairnessEvery + 1) admissions of its provider (in memory

@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
 import type { Held, Lease, QueuedSession } from '../../src/runtime/ports.js';
 import { BullSessionQueue } from '../../src/scale/bull-queue.js';
 import { RedisKeys } from '../../src/scale/redis-store.js';
@@ -53,7 +54,7 @@ async function queueOf(fairnessEvery: number) {
     redis,
     new RedisKeys(prefix),
     (error) => errors.push(error),
-    () => Date.now(),
+    systemClock,
   );
   await queue.apply();
   return {

@@ -120,4 +120,50 @@ describe('maxConcurrent of a cluster instance, on Redis', () => {
     expect(most).toBe(1);
     expect(providers.reduce((n, p) => n + p.calls.length, 0)).toBe(4);
   });
+  it('gives a freed slot to the highest priority waiting in any provider, as one process does', async () => {
+    redis ??= await startRedis();
+    const providers = [new ScriptedProvider('p'), new ScriptedProvider('q')];
+    const runtime = createRuntime({
+      providers,
+      defaults: { model: 'm', provider: 'p' },
+      limits: { maxConcurrent: 1 },
+      backend: await redisBackend({ url: redis.url, prefix: 'icp' }),
+    });
+    runtimes.push({ runtime });
+    await runtime.ready;
+    const started: string[] = [];
+    const text = (call: { request: { messages: readonly { content?: unknown }[] } }) =>
+      String(call.request.messages[0]?.content);
+    const next = async () => {
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const call = providers.flatMap((p) => p.pending())[0];
+        if (call !== undefined) return call;
+        if (Date.now() > until)
+          throw new Error(`Expected a call to start, got none after ${started.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const blocker = runtime.submit(ask('p', 'blocker'), { queueTimeoutMs: 60_000 });
+    const first = await next();
+    started.push(text(first));
+    // Queued while the slot is taken: q's low priority first in time, then p's two high ones.
+    const queued = [
+      runtime.submit(ask('q', 'q-low'), { priority: 1, queueTimeoutMs: 60_000 }),
+      runtime.submit(ask('p', 'p-high-1'), { priority: 9, queueTimeoutMs: 60_000 }),
+      runtime.submit(ask('p', 'p-high-2'), { priority: 9, queueTimeoutMs: 60_000 }),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    first.settle('ok');
+    for (let i = 0; i < queued.length; i++) {
+      const call = await next();
+      started.push(text(call));
+      // Long enough for another Worker to fetch, were the slot given to whichever asks first.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      call.settle('ok');
+    }
+    const results = await Promise.all([blocker, ...queued].map((h) => h.result));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(started).toEqual(['blocker', 'p-high-1', 'p-high-2', 'q-low']);
+  });
 });

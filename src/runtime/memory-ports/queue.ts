@@ -38,6 +38,8 @@ interface Worker {
   idle: (() => void)[];
   /** Takes no lease while set (`pauseLeasing`). */
   paused: boolean;
+  /** Resumed while runs were here: leases again once the next of them has ended. */
+  resumeAtFinish: boolean;
 }
 
 /** The queue every instance of one in-memory cluster shares; `MemorySessionQueue` is one instance's view. */
@@ -140,6 +142,7 @@ export class MemoryQueueCore {
       active: 0,
       idle: [],
       paused: false,
+      resumeAtFinish: false,
     };
     this.workers.push(worker);
     this.schedulePump();
@@ -150,10 +153,14 @@ export class MemoryQueueCore {
         if (worker.active === 0) return Promise.resolve();
         return new Promise<void>((resolve) => worker.idle.push(resolve));
       },
+      // A resume with runs still here takes effect as the next of them ends: an instance resumes as
+      // one of its runs ends (`LeaseRunner.take`), before the queue has seen that run end, and a
+      // pump then found the run's provider still full on this instance and gave the slot to another
+      // provider's lower priority. (A BullMQ Worker, too, fetches once its run has returned.)
       pause: (paused) => {
-        worker.paused = paused;
-        // Stryker disable next-line ConditionalExpression: a pump on a pause finds nothing more to lease (every pump leases all it can).
-        if (!paused) this.schedulePump();
+        worker.resumeAtFinish = !paused && worker.active > 0;
+        worker.paused = paused || worker.resumeAtFinish;
+        if (!worker.paused) this.schedulePump();
       },
     };
   }
@@ -234,6 +241,10 @@ export class MemoryQueueCore {
     const { provider } = job;
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
     if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
+    if (worker.resumeAtFinish) {
+      worker.resumeAtFinish = false;
+      worker.paused = false;
+    }
     if (!handedBack) {
       this.scheduler.release(provider);
       if (held === undefined) this.jobs.delete(`${provider}|${job.session.input.sessionId}`);

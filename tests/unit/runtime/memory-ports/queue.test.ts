@@ -477,7 +477,7 @@ describe('MemorySessionQueue: handing back', () => {
     expect(runsB.ids).toEqual(['s1', 's2']);
   });
 
-  it('leases nothing to a paused instance, others go on; resumed, it leases again at once', async () => {
+  it('leases nothing to a paused instance, others go on; resumed, it leases again once a run of its has ended', async () => {
     const { instance, core } = cluster();
     const a = instance();
     const b = instance();
@@ -504,9 +504,42 @@ describe('MemorySessionQueue: handing back', () => {
     await flush();
     expect(runsA.ids).toEqual(['s1']);
     expect(runsB.ids).toEqual(['s2']);
+    // Resumed while s1 runs here (as an instance resumes: as a run of its ends), it leases once s1 has.
     a.resumeLeasing();
     await flush();
+    expect(runsA.ids).toEqual(['s1']);
+    runsA.end('s1');
+    await flush();
     expect(runsA.ids).toEqual(['s1', 's3']);
+    // With nothing running here, a resume leases at once.
+    a.pauseLeasing();
+    await a.add(session('s4'));
+    runsA.end('s3');
+    await flush();
+    expect(runsA.ids).toEqual(['s1', 's3']);
+    a.resumeLeasing();
+    await flush();
+    expect(runsA.ids).toEqual(['s1', 's3', 's4']);
+  });
+
+  it("gives the slot a run frees to the highest priority of any provider, not to what the ending run's provider left room for", async () => {
+    const { instance } = cluster();
+    const a = instance({ maxConcurrent: 1 });
+    const runs = new Runs();
+    a.lease(runs.run);
+    await a.add(session('b1', { provider: 'p' }));
+    await flush();
+    // At its bound, as the lease runner does.
+    a.pauseLeasing();
+    await a.add(session('q-low', { provider: 'q', priority: 1 }));
+    await a.add(session('p-high', { provider: 'p', priority: 8 }));
+    await flush();
+    // b1 ends: the runner resumes first, then its run returns to the queue.
+    a.resumeLeasing();
+    runs.end('b1');
+    await flush();
+    // (q-low follows here: the runner, which would pause again at the bound, is not in this test.)
+    expect(runs.ids.slice(0, 2)).toEqual(['b1', 'p-high']);
   });
 
   it('stopping twice stops only this instance', async () => {
