@@ -4,12 +4,25 @@
  * receives the events of that stream it missed.
  *
  * Two bounds across all streams, whichever is reached first: a count of events (`maxEvents`) and
- * the bytes of their JSON (`maxBytes`); past either the oldest events are dropped first. The bytes
- * bound matters because a client chooses how large an answer is (a `review` prompt echoes its
- * `content`, a chat answer its model's output): 10,000 events of a 4 MiB body each would be 40 GB.
- * Events are kept as their JSON text, which is what the bound counts. A client that resumes from
- * a dropped event gets an error and should call again (for a long call: poll it as a task).
- * Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
+ * the bytes of their JSON (`maxBytes`). The bytes bound matters because a client chooses how large
+ * an answer is (a `review` prompt echoes its `content`, a chat answer its model's output): 10,000
+ * events of a 4 MiB body each would be 40 GB. Events are kept as their JSON text, which is what the
+ * bound counts.
+ *
+ * Past a bound, the caller holding the most (by that bound: events, or bytes) loses its oldest
+ * event; between callers holding as much, the one whose oldest event is the least recently stored
+ * (the policy of the conversation store, `conversation-store.ts`). So a client that streams large
+ * answers fast drops its own events, not those of a caller holding less, and another client's
+ * `Last-Event-ID` still resumes. The event being stored is no exception: one over `maxBytes` alone
+ * makes its caller the largest holder until it is gone, so it is not kept, and neither is anything
+ * older of that caller. A caller loses its events oldest first, so a stream only ever loses its
+ * oldest: a client that resumes from a dropped event gets an error and should call again (for a
+ * long call: poll it as a task), never a replay with a gap. The caller is what `storeEvent` is told
+ * (`sessionEventStore` passes the session's token name); events stored without one share one owner.
+ *
+ * Cost per event: O(1) (one Map in event order, and each caller's events a list linked through
+ * them), but for an event stored past a bound, which scans the callers holding events for the
+ * largest. Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
  * `RedisEventStore` (src/scale/redis-event-store.ts) instead.
  */
 import type { ServerResponse } from 'node:http';
@@ -18,6 +31,7 @@ import {
   type EventStore,
   isReplayable,
   type JSONRPCMessage,
+  type OwnedEventStore,
   type StreamId,
   UnknownEventError,
 } from '../ports/event-store.js';
@@ -25,24 +39,44 @@ import {
 export { UnknownEventError };
 
 export interface MemoryEventStoreOptions {
-  /** Most events kept across all streams; the oldest go first. @default 10000 */
+  /** Most events kept across all streams; past it the caller holding the most loses its oldest. @default 10000 */
   readonly maxEvents?: number;
-  /** Most bytes of event JSON kept across all streams; the oldest go first. @default 67108864 (64 MiB) */
+  /** Most bytes of event JSON kept across all streams; past it the caller holding the most bytes loses its oldest. @default 67108864 (64 MiB) */
   readonly maxBytes?: number;
 }
 
+/** The owner of events stored without one. */
+const SHARED = '';
+
 interface Stored {
+  readonly id: EventId;
   readonly streamId: StreamId;
   /** The message as JSON: what the byte bound counts, parsed back only to replay. */
   readonly json: string;
   readonly bytes: number;
+  readonly holder: Holder;
+  /** Store order: ties between holders of one size go to the one holding the oldest. */
+  readonly seq: number;
+  /** The holder's event stored just after this one. */
+  newer: Stored | undefined;
 }
 
-export class MemoryEventStore implements EventStore {
+/** One caller's events, oldest first (only the oldest ever leaves), and their count and bytes. */
+interface Holder {
+  readonly owner: string;
+  oldest: Stored | undefined;
+  newest: Stored | undefined;
+  count: number;
+  bytes: number;
+}
+
+export class MemoryEventStore implements OwnedEventStore {
   readonly maxEvents: number;
   readonly maxBytes: number;
-  /** Insertion order is event order, so the first key is the oldest event. */
+  /** Insertion order is event order, which replay follows. */
   readonly #events = new Map<EventId, Stored>();
+  /** The callers holding events now. */
+  readonly #holders = new Map<string, Holder>();
   #bytes = 0;
   #seq = 0;
 
@@ -60,20 +94,35 @@ export class MemoryEventStore implements EventStore {
     return this.#bytes;
   }
 
-  async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+  /** What each caller holds now (callers holding nothing are not listed). */
+  usage(): ReadonlyMap<string, { readonly events: number; readonly bytes: number }> {
+    const owners = new Map<string, { events: number; bytes: number }>();
+    for (const h of this.#holders.values()) owners.set(h.owner, { events: h.count, bytes: h.bytes });
+    return owners;
+  }
+
+  async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner: string = SHARED): Promise<EventId> {
     this.#seq += 1;
-    const eventId = `${streamId}_${this.#seq}`;
+    const id = `${streamId}_${this.#seq}`;
     const json = JSON.stringify(message);
     const bytes = Buffer.byteLength(json);
-    this.#events.set(eventId, { streamId, json, bytes });
-    this.#bytes += bytes;
-    // The new event goes too when it alone is over `maxBytes`: resuming from it is then refused.
-    while (this.#events.size > this.maxEvents || this.#bytes > this.maxBytes) {
-      const [oldest, stored] = this.#events.entries().next().value as [EventId, Stored];
-      this.#events.delete(oldest);
-      this.#bytes -= stored.bytes;
+    let holder = this.#holders.get(owner);
+    if (holder === undefined) {
+      holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
+      this.#holders.set(owner, holder);
     }
-    return eventId;
+    const stored: Stored = { id, streamId, json, bytes, holder, seq: this.#seq, newer: undefined };
+    this.#events.set(id, stored);
+    if (holder.newest === undefined) holder.oldest = stored;
+    else holder.newest.newer = stored;
+    holder.newest = stored;
+    holder.count += 1;
+    holder.bytes += bytes;
+    this.#bytes += bytes;
+    while (this.#events.size > this.maxEvents || this.#bytes > this.maxBytes) {
+      this.#dropOldestOf(this.#largestHolder(this.#events.size > this.maxEvents));
+    }
+    return id;
   }
 
   async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
@@ -98,6 +147,34 @@ export class MemoryEventStore implements EventStore {
     for (const [eventId, message] of missed) await send(eventId, message);
     return last.streamId;
   }
+
+  /**
+   * The holder of the most events (`byCount`) or bytes; between holders of one size, the one whose
+   * oldest event is the least recently stored. Called only past a bound, so someone holds something.
+   */
+  #largestHolder(byCount: boolean): Holder {
+    let largest: Holder | undefined;
+    let size = -1;
+    let seq = Number.POSITIVE_INFINITY;
+    for (const holder of this.#holders.values()) {
+      const held = byCount ? holder.count : holder.bytes;
+      const first = (holder.oldest as Stored).seq;
+      if (held > size || (held === size && first < seq)) [largest, size, seq] = [holder, held, first];
+    }
+    return largest as Holder;
+  }
+
+  /** Forgets `holder`'s oldest event, and the holder once it holds nothing. */
+  #dropOldestOf(holder: Holder): void {
+    const oldest = holder.oldest as Stored;
+    this.#events.delete(oldest.id);
+    this.#bytes -= oldest.bytes;
+    holder.oldest = oldest.newer;
+    if (holder.oldest === undefined) holder.newest = undefined;
+    holder.count -= 1;
+    holder.bytes -= oldest.bytes;
+    if (holder.count === 0) this.#holders.delete(holder.owner);
+  }
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -109,7 +186,8 @@ function positiveInteger(name: string, value: number): number {
 
 /**
  * One MCP session's view of a shared store: its streams are kept as `<sessionId>/<caller>/<streamId>`
- * (`caller`: the name of the token that opened the session), and a `Last-Event-ID` of another
+ * (`caller`: the name of the token that opened the session, also the owner the store bounds each
+ * event by: `OwnedEventStore`), and a `Last-Event-ID` of another
  * session's stream, or of this session's under another token, is unknown here. Without it the SDK's
  * standalone GET stream (`_GET_stream`, the same id in every session) would replay one session's
  * notifications to another, and a leaked session id would let any token resume its streams.
@@ -121,7 +199,9 @@ export function sessionEventStore(store: EventStore, sessionId: string, caller: 
     return streamId?.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
   };
   return {
-    storeEvent: (streamId, message) => store.storeEvent(`${prefix}${streamId}`, message),
+    // The caller is the owner a store bounds (`OwnedEventStore`); a store without owners ignores it.
+    storeEvent: (streamId, message) =>
+      (store as OwnedEventStore).storeEvent(`${prefix}${streamId}`, message, caller),
     getStreamIdForEventId: own,
     async replayEventsAfter(lastEventId, callbacks) {
       if ((await own(lastEventId)) === undefined) throw new UnknownEventError(lastEventId);

@@ -4,10 +4,23 @@
  * event first) and to replay what followed a `Last-Event-ID` (`replayEventsAfter`). Implemented in
  * this process (`MemoryEventStore`, src/mcp/event-store.ts) and on Redis (`RedisEventStore`,
  * src/scale/redis-event-store.ts), where a client may resume on any instance. Every store is bounded.
+ *
+ * The HTTP front stores each event with its caller (`OwnedEventStore`, the name of the token that
+ * opened the session), so a store can bound callers against each other: in memory no caller's burst
+ * evicts another's events while it holds more than they do; on Redis each caller has its own bytes.
  */
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
 
 export type { EventId, EventStore, JSONRPCMessage, StreamId };
+
+/**
+ * An `EventStore` told whose each event is: `owner` is the caller (a token's name; `anonymous`
+ * without one). A store without owners (the SDK's interface) simply ignores the argument; absent, the
+ * event belongs to one shared owner.
+ */
+export interface OwnedEventStore extends EventStore {
+  storeEvent(streamId: StreamId, message: JSONRPCMessage, owner?: string): Promise<EventId>;
+}
 
 export class UnknownEventError extends Error {
   constructor(eventId: string) {

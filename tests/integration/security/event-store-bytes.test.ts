@@ -1,11 +1,14 @@
 /**
  * What a client can make the resumable-stream store keep is bounded in bytes, not only in events:
  * a `review` prompt echoes its `content`, so each 1 MB request left 1 MB in the store (20 of them
- * left 20 MB; at the 10,000-event bound and the 4 MiB body cap, 40 GB). SDK client over HTTP.
+ * left 20 MB; at the 10,000-event bound and the 4 MiB body cap, 40 GB). And one caller's large
+ * answers evict its own events, not another's: before, the store dropped the oldest events of
+ * anyone, so one token's burst of large answers made another token's `Last-Event-ID` fail.
+ * SDK client over HTTP, and raw HTTP for the resuming client (the SSE ids).
  */
 import { expect, it } from 'vitest';
 import { MemoryEventStore } from '../../../src/mcp/event-store.js';
-import { startHarness } from '../mcp/harness.js';
+import { clientWith, startHarness } from '../mcp/harness.js';
 
 it('keeps at most maxBytes of events however large the answers a client asks for', async () => {
   const store = new MemoryEventStore({ maxBytes: 3 * 1024 * 1024 });
@@ -24,6 +27,83 @@ it('keeps at most maxBytes of events however large the answers a client asks for
     // Small events still flow and are kept.
     expect((await client.callTool({ name: 'list_models', arguments: {} })).isError).not.toBe(true);
     expect(store.size).toBeGreaterThan(0);
+  } finally {
+    await h.close();
+  }
+});
+
+const HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+  'MCP-Protocol-Version': '2025-11-25',
+};
+
+it("one token's burst of large answers does not evict another token's events: it still resumes", async () => {
+  const store = new MemoryEventStore({ maxBytes: 3 * 1024 * 1024 });
+  const h = await startHarness({
+    http: {
+      eventStore: store,
+      tokens: [
+        { name: 'alice', token: 'alice-token-1' },
+        { name: 'mallory', token: 'mallory-token-2' },
+      ],
+    },
+  });
+  try {
+    const post = (sid: string | undefined, body: unknown) =>
+      fetch(h.url, {
+        method: 'POST',
+        headers: {
+          ...HEADERS,
+          authorization: 'Bearer alice-token-1',
+          ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }),
+        },
+        body: JSON.stringify(body),
+      });
+    const init = await post(undefined, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    const sid = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    const call = await post(sid, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'list_models', arguments: {} },
+    });
+    const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
+    expect(ids.length).toBe(2); // the priming event and the result
+
+    const mallory = await clientWith(h, 'mallory-token-2');
+    try {
+      for (let i = 0; i < 8; i++) {
+        await mallory.getPrompt({ name: 'review', arguments: { content: `${i}`.repeat(1_000_000) } });
+      }
+    } finally {
+      await mallory.close();
+    }
+    expect(store.bytes).toBeLessThanOrEqual(3 * 1024 * 1024);
+    expect(store.usage().get('mallory')?.bytes).toBeGreaterThan(2_000_000);
+
+    // Alice resumes from her priming event and gets her result again.
+    const resumed = await fetch(h.url, {
+      method: 'GET',
+      headers: {
+        ...HEADERS,
+        Accept: 'text/event-stream',
+        authorization: 'Bearer alice-token-1',
+        'Mcp-Session-Id': sid,
+        'Last-Event-ID': ids[0] as string,
+      },
+    });
+    expect(resumed.status).toBe(200);
+    const body = await resumed.text();
+    expect(body).toContain(`id: ${ids[1]}`);
+    expect(body).toContain('"id":2');
   } finally {
     await h.close();
   }

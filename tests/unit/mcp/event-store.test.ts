@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore, UnknownEventError } from '../../../src/mcp/event-store.js';
+import { MemoryEventStore, sessionEventStore, UnknownEventError } from '../../../src/mcp/event-store.js';
+import type { EventStore } from '../../../src/ports/event-store.js';
 
 const message = (n: number) => ({ jsonrpc: '2.0' as const, method: 'notifications/progress', params: { n } });
 
-async function replay(store: MemoryEventStore, after: string) {
+async function replay(store: EventStore, after: string) {
   const sent: [string, unknown][] = [];
   const stream = await store.replayEventsAfter(after, {
     send: async (id, m) => {
@@ -66,5 +67,100 @@ describe('MemoryEventStore', () => {
     expect(() => new MemoryEventStore({ maxBytes: 1.5 })).toThrow(
       /`maxBytes` to be a positive integer, got 1.5/,
     );
+  });
+
+  describe('between callers', () => {
+    const big = (n: number) => ({ ...message(n), params: { n, text: 'x'.repeat(1000) } });
+    const bigSize = Buffer.byteLength(JSON.stringify(big(0)));
+
+    it("one caller's flood past maxBytes drops its own oldest events, never a smaller caller's", async () => {
+      const store = new MemoryEventStore({ maxBytes: bigSize * 10 });
+      const alice = sessionEventStore(store, 's1', 'alice');
+      const mallory = sessionEventStore(store, 's2', 'mallory');
+      const kept = [];
+      for (let n = 0; n < 3; n++) kept.push(await alice.storeEvent('call', message(n)));
+      const flood = [];
+      for (let n = 0; n < 100; n++) flood.push(await mallory.storeEvent('call', big(n)));
+      expect(store.bytes).toBeLessThanOrEqual(store.maxBytes);
+      // Alice's stream is whole: she resumes from her first event and gets the two after it.
+      const { stream, sent } = await replay(alice, kept[0]!);
+      expect(stream).toBe('call');
+      expect(sent).toEqual([
+        [kept[1], message(1)],
+        [kept[2], message(2)],
+      ]);
+      // Mallory lost her own oldest, and resuming from them is refused as documented.
+      await expect(replay(mallory, flood[0]!)).rejects.toThrow(/dropped past the event store's bound/);
+      expect((await replay(mallory, flood.at(-2)!)).sent).toEqual([[flood.at(-1), big(99)]]);
+      expect(store.usage().get('alice')).toEqual({
+        events: 3,
+        bytes: 3 * Buffer.byteLength(JSON.stringify(message(0))),
+      });
+    });
+
+    it("one caller's flood past maxEvents drops its own oldest events, never a smaller caller's", async () => {
+      const store = new MemoryEventStore({ maxEvents: 10 });
+      const alice = sessionEventStore(store, 's1', 'alice');
+      const mallory = sessionEventStore(store, 's2', 'mallory');
+      const first = await alice.storeEvent('call', message(0));
+      const second = await alice.storeEvent('call', message(1));
+      for (let n = 0; n < 50; n++) await mallory.storeEvent('call', message(n));
+      expect(store.size).toBe(10);
+      expect((await replay(alice, first)).sent).toEqual([[second, message(1)]]);
+      expect(store.usage().get('mallory')?.events).toBe(8);
+    });
+
+    it('takes from the largest holder by the bound that is exceeded, between equals the one holding the oldest', async () => {
+      const store = new MemoryEventStore({ maxEvents: 4 });
+      const a1 = await store.storeEvent('a', message(1), 'a');
+      const b1 = await store.storeEvent('b', message(2), 'b');
+      const a2 = await store.storeEvent('a', message(3), 'a');
+      const b2 = await store.storeEvent('b', message(4), 'b');
+      // Two each: the fifth event goes past maxEvents and `a`, holding the oldest, pays.
+      const c1 = await store.storeEvent('c', message(5), 'c');
+      expect(await store.getStreamIdForEventId(a1)).toBeUndefined();
+      for (const id of [b1, a2, b2, c1]) expect(await store.getStreamIdForEventId(id)).toBeDefined();
+      // Now `b` holds the most (two): it pays, though `a`'s event is older.
+      await store.storeEvent('c', message(6), 'c');
+      expect(await store.getStreamIdForEventId(b1)).toBeUndefined();
+      expect(await store.getStreamIdForEventId(a2)).toBe('a');
+    });
+
+    it('counts holders by the bound that is exceeded: events past maxEvents, bytes past maxBytes', async () => {
+      const byCount = new MemoryEventStore({ maxEvents: 4, maxBytes: bigSize * 10 });
+      const heavy = await byCount.storeEvent('h', big(0), 'heavy');
+      const many = [];
+      for (let n = 0; n < 4; n++) many.push(await byCount.storeEvent('m', message(n), 'many'));
+      // Past maxEvents: `many` holds more events (though fewer bytes) and pays.
+      expect(await byCount.getStreamIdForEventId(heavy)).toBe('h');
+      expect(await byCount.getStreamIdForEventId(many[0]!)).toBeUndefined();
+
+      const byBytes = new MemoryEventStore({ maxEvents: 100, maxBytes: bigSize * 2 });
+      const small = [];
+      for (let n = 0; n < 4; n++) small.push(await byBytes.storeEvent('m', message(n), 'many'));
+      const h1 = await byBytes.storeEvent('h', big(1), 'heavy');
+      const h2 = await byBytes.storeEvent('h', big(2), 'heavy');
+      // Past maxBytes: `heavy` holds more bytes (though fewer events) and pays.
+      expect(await byBytes.getStreamIdForEventId(h1)).toBeUndefined();
+      expect(await byBytes.getStreamIdForEventId(h2)).toBe('h');
+      for (const id of small) expect(await byBytes.getStreamIdForEventId(id)).toBe('m');
+    });
+
+    it("an event over maxBytes alone takes its own caller's older events with it, and no one else's", async () => {
+      const store = new MemoryEventStore({ maxBytes: bigSize * 4 });
+      const alice = sessionEventStore(store, 's1', 'alice');
+      const mallory = sessionEventStore(store, 's2', 'mallory');
+      const a = [await alice.storeEvent('call', big(0)), await alice.storeEvent('call', big(1))];
+      const m = await mallory.storeEvent('call', big(2));
+      const huge = await mallory.storeEvent('call', {
+        ...message(9),
+        params: { text: 'y'.repeat(bigSize * 5) },
+      });
+      // Mallory's stream loses everything up to the huge event: no resume skips over it.
+      await expect(replay(mallory, m)).rejects.toThrow(UnknownEventError);
+      await expect(replay(mallory, huge)).rejects.toThrow(UnknownEventError);
+      expect((await replay(alice, a[0]!)).sent).toEqual([[a[1], big(1)]]);
+      expect(store.bytes).toBe(bigSize * 2);
+    });
   });
 });
