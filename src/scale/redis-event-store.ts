@@ -4,17 +4,27 @@
  * `Last-Event-ID` to any instance and receive what it missed.
  *
  * One Redis list per stream, `<prefix>:mcp-events:s:<streamId>`, of `<seq>\n<message JSON>` entries;
- * an event's id is `<streamId>|<seq>`, the sequence one `INCR` shared by the cluster. Bounded: each
- * stream keeps its last `maxEventsPerStream` events (`LTRIM`), and a stream nobody writes to expires
- * after `ttlMs` (`PEXPIRE` on every write). A `Last-Event-ID` past either bound is refused
- * (`UnknownEventError`), and the client should call again. Storing is one Lua script, one round trip.
+ * an event's id is `<streamId>|<seq>`, the sequence one `INCR` shared by the cluster. Bounded:
+ * - each stream keeps its last `maxEventsPerStream` events (`LTRIM`);
+ * - each caller (the owner `storeEvent` is told: `sessionEventStore` passes the session's token
+ *   name, `anonymous` without one) holds at most `maxBytesPerCaller`, counted as the bytes of each
+ *   event's entry and of its line in the caller's index, across all its streams and sessions, so
+ *   opening more of them gets a client nothing; past it the caller's own oldest events go (one list
+ *   per caller in store order, `<prefix>:mcp-events:o:<caller>`, and its byte count, `...:ob:<caller>`).
+ *   An event over the bound alone is not kept, nor anything its caller stored before it;
+ * - a stream nobody writes to expires after `ttlMs`, and a caller's index and count after its last
+ *   event (`PEXPIRE` on every write), so nothing outlives the count that bounds it.
+ * A caller loses events oldest first and a stream its oldest (`LTRIM`), so a replay never skips one:
+ * a `Last-Event-ID` past any bound is refused (`UnknownEventError`), and the client should call
+ * again. An event trimmed by `LTRIM` still counts for its caller until its index line is reached.
+ * Storing is one Lua script, one round trip, atomic whatever the instances do at once.
  */
 import type { Redis } from 'ioredis';
 import {
   type EventId,
-  type EventStore,
   isReplayable,
   type JSONRPCMessage,
+  type OwnedEventStore,
   type StreamId,
   UnknownEventError,
 } from '../ports/event-store.js';
@@ -27,20 +37,49 @@ export interface RedisEventStoreOptions {
   readonly maxEventsPerStream?: number;
   /** How long a stream's events live after its last event, in ms. @default 900000 (15 min) */
   readonly ttlMs?: number;
+  /** Most bytes one caller's events take, across all its streams; its oldest go first. @default 16777216 (16 MiB) */
+  readonly maxBytesPerCaller?: number;
 }
 
-/** KEYS: sequence, stream list. ARGV: message JSON, cap, ttl. Returns the event's sequence number. */
+/**
+ * KEYS: sequence, stream list, caller's index, caller's byte count. ARGV: message JSON, events per
+ * stream, ttl, bytes per caller, stream key prefix, stream id. Returns the event's sequence number.
+ * An index line is `<bytes>\n<seq>\n<stream id>`; an evicted event leaves its stream only when it
+ * is still that stream's oldest (`LTRIM` may have taken it already).
+ */
 const STORE = `local seq = redis.call('INCR', KEYS[1])
-redis.call('RPUSH', KEYS[2], seq .. '\\n' .. ARGV[1])
+local entry = seq .. '\\n' .. ARGV[1]
+local line = seq .. '\\n' .. ARGV[6]
+local size = #entry + #line
+redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('RPUSH', KEYS[3], size .. '\\n' .. line)
+local held = redis.call('INCRBY', KEYS[4], size)
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+while held > tonumber(ARGV[4]) do
+  local old = redis.call('LPOP', KEYS[3])
+  if not old then
+    redis.call('DEL', KEYS[4])
+    break
+  end
+  local a = string.find(old, '\\n', 1, true)
+  local b = string.find(old, '\\n', a + 1, true)
+  local oldSeq = string.sub(old, a + 1, b - 1)
+  local stream = ARGV[5] .. string.sub(old, b + 1)
+  local head = redis.call('LINDEX', stream, 0)
+  if head and string.sub(head, 1, #oldSeq + 1) == oldSeq .. '\\n' then redis.call('LPOP', stream) end
+  held = redis.call('DECRBY', KEYS[4], tonumber(string.sub(old, 1, a - 1)))
+end
 return seq`;
 
 const SEPARATOR = '|';
 
-export class RedisEventStore implements EventStore {
+export class RedisEventStore implements OwnedEventStore {
   readonly maxEventsPerStream: number;
   readonly ttlMs: number;
+  readonly maxBytesPerCaller: number;
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #ownsConnection: boolean;
@@ -51,6 +90,7 @@ export class RedisEventStore implements EventStore {
     this.#prefix = `${options.prefix ?? 'troupe'}:mcp-events`;
     this.maxEventsPerStream = positive('maxEventsPerStream', options.maxEventsPerStream ?? 1000);
     this.ttlMs = positive('ttlMs', options.ttlMs ?? 900_000);
+    this.maxBytesPerCaller = positive('maxBytesPerCaller', options.maxBytesPerCaller ?? 16 * 1024 * 1024);
     this.#ownsConnection = ownsConnection;
   }
 
@@ -66,15 +106,21 @@ export class RedisEventStore implements EventStore {
     return new RedisEventStore(redis, options, true);
   }
 
-  async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+  /** Stores `message` as `owner`'s (absent: one shared owner), then holds `owner` to its bytes. */
+  async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner = ''): Promise<EventId> {
     const seq = await this.#redis.eval(
       STORE,
-      2,
+      4,
       `${this.#prefix}:seq`,
       this.#streamKey(streamId),
+      `${this.#prefix}:o:${owner}`,
+      `${this.#prefix}:ob:${owner}`,
       JSON.stringify(message),
       this.maxEventsPerStream,
       this.ttlMs,
+      this.maxBytesPerCaller,
+      this.#streamKey(''),
+      streamId,
     );
     return `${streamId}${SEPARATOR}${String(seq)}`;
   }

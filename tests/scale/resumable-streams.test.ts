@@ -151,6 +151,11 @@ describe('resumable streams on Redis', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(900_000);
     }
+    // Its caller (no token: `anonymous`) is counted in bytes, with the same TTL.
+    const counted = Number(await raw.get('r3:mcp-events:ob:anonymous'));
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(await raw.pttl('r3:mcp-events:o:anonymous')).toBeGreaterThan(0);
     await raw.quit();
   });
 });

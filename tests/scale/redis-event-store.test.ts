@@ -1,0 +1,184 @@
+/**
+ * The Redis event store is bounded in bytes per caller, across all its streams and sessions: before,
+ * only the events per stream (1,000) and the TTL bounded it, and every POST is a stream of its own,
+ * so a client holding one token could make Redis keep whatever it asked for in 15 minutes. A private
+ * redis-server; the stores are driven directly and Redis is read back to check what it holds.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionEventStore } from '../../src/mcp/event-store.js';
+import { type EventStore, UnknownEventError } from '../../src/ports/event-store.js';
+import { RedisEventStore } from '../../src/scale/redis-event-store.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let server: RedisServer;
+let raw: Redis;
+const stores: RedisEventStore[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  raw = new Redis(server.url);
+});
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await raw.quit();
+  await server.stop();
+});
+
+async function store(prefix: string, options: ConstructorParameters<typeof RedisEventStore>[1] = {}) {
+  const s = await RedisEventStore.connect(server.url, { prefix, ...options });
+  stores.push(s);
+  return s;
+}
+
+const big = (n: number) => ({
+  jsonrpc: '2.0' as const,
+  method: 'notifications/message',
+  params: { n, text: 'x'.repeat(10_000) },
+});
+
+async function replay(s: EventStore, after: string): Promise<string[]> {
+  const sent: string[] = [];
+  await s.replayEventsAfter(after, {
+    send: async (id) => {
+      sent.push(id);
+    },
+  });
+  return sent;
+}
+
+/** What Redis holds for `caller` under `prefix`: its byte count, its index lines, and the bytes of its streams. */
+async function holding(prefix: string, caller: string) {
+  const counted = Number((await raw.get(`${prefix}:mcp-events:ob:${caller}`)) ?? 0);
+  const lines = await raw.lrange(`${prefix}:mcp-events:o:${caller}`, 0, -1);
+  let streamBytes = 0;
+  let events = 0;
+  const tag = `/${encodeURIComponent(caller)}/`;
+  for (const key of await raw.keys(`${prefix}:mcp-events:s:*`)) {
+    if (!key.includes(tag)) continue;
+    for (const entry of await raw.lrange(key, 0, -1)) {
+      streamBytes += Buffer.byteLength(entry);
+      events += 1;
+    }
+  }
+  return { counted, lines, streamBytes, events };
+}
+
+describe('RedisEventStore bytes per caller', () => {
+  it("cuts one caller's flood past maxBytesPerCaller, across sessions and streams, oldest first; another caller keeps all", async () => {
+    const cap = 100_000;
+    const s = await store('b1', { maxBytesPerCaller: cap });
+    const alice = sessionEventStore(s, 'sa', 'alice');
+    const aliceIds = [];
+    for (let n = 0; n < 3; n++) aliceIds.push(await alice.storeEvent('call', big(n)));
+    // Mallory opens 10 sessions of 4 streams each: more streams get her nothing.
+    const flood: { store: EventStore; id: string }[] = [];
+    for (let session = 0; session < 10; session++) {
+      const mallory = sessionEventStore(s, `sm${session}`, 'mallory');
+      for (let stream = 0; stream < 4; stream++) {
+        for (let n = 0; n < 2; n++)
+          flood.push({ store: mallory, id: await mallory.storeEvent(`call${stream}`, big(n)) });
+      }
+    }
+    const m = await holding('b1', 'mallory');
+    expect(m.counted).toBeLessThanOrEqual(cap);
+    expect(m.streamBytes).toBeLessThanOrEqual(cap);
+    expect(m.events).toBeGreaterThanOrEqual(8); // about 9 of 80 fit
+    expect(m.events).toBeLessThan(80);
+    // Her oldest went first: resuming from them is refused; her newest stream resumes.
+    const first = flood[0] as { store: EventStore; id: string };
+    await expect(replay(first.store, first.id)).rejects.toThrow(UnknownEventError);
+    await expect(replay(first.store, first.id)).rejects.toThrow(/dropped past the event store's bound/);
+    const [before, last] = flood.slice(-2) as { store: EventStore; id: string }[];
+    expect(await replay(before!.store, before!.id)).toEqual([last!.id]);
+    // Alice holds all of hers and resumes from the first.
+    expect(await replay(alice, aliceIds[0]!)).toEqual(aliceIds.slice(1));
+    const a = await holding('b1', 'alice');
+    expect(a.events).toBe(3);
+    expect(a.lines.length).toBe(3);
+  });
+
+  it('counts exactly what the index holds, and an event LTRIM took costs no live one its place', async () => {
+    const unit = Buffer.byteLength(JSON.stringify(big(0))) + 20; // an entry and its index line
+    const cap = Math.floor(6.5 * unit);
+    const s = await store('b2', { maxBytesPerCaller: cap, maxEventsPerStream: 2 });
+    const caller = sessionEventStore(s, 's', 'carol');
+    // Stream `a` keeps its last two of five: three index lines count events already gone.
+    const a = [];
+    for (let n = 0; n < 5; n++) a.push(await caller.storeEvent('a', big(n)));
+    // Seven counted past 6.5: the oldest line goes, an event LTRIM took; `a`'s last two stay.
+    const b = [await caller.storeEvent('b', big(0)), await caller.storeEvent('b', big(1))];
+    expect(await replay(caller, a[3]!)).toEqual([a[4]]);
+    expect(await replay(caller, b[0]!)).toEqual([b[1]]);
+    // Two more lines of gone events, then `a`'s oldest live one: `a` keeps only its last.
+    for (let n = 2; n < 5; n++) b.push(await caller.storeEvent('b', big(n)));
+    await expect(replay(caller, a[3]!)).rejects.toThrow(UnknownEventError);
+    expect(await raw.lrange('b2:mcp-events:s:s/carol/a', 0, -1)).toHaveLength(1);
+    expect(await replay(caller, b[3]!)).toEqual([b[4]]);
+    const h = await holding('b2', 'carol');
+    const sizes = h.lines.map((line) => Number(line.slice(0, line.indexOf('\n'))));
+    expect(h.counted).toBe(sizes.reduce((x, y) => x + y, 0));
+    expect(h.counted).toBeLessThanOrEqual(cap);
+    expect(h.lines).toHaveLength(6);
+  });
+
+  it("keeps no event over maxBytesPerCaller alone, nor its caller's older ones, and nobody else's are touched", async () => {
+    const s = await store('b3', { maxBytesPerCaller: 50_000 });
+    const alice = sessionEventStore(s, 'sa', 'alice');
+    const mallory = sessionEventStore(s, 'sm', 'mallory');
+    const a = [await alice.storeEvent('call', big(0)), await alice.storeEvent('call', big(1))];
+    const m = await mallory.storeEvent('call', big(2));
+    const huge = await mallory.storeEvent('call', {
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: { text: 'y'.repeat(60_000) },
+    });
+    await expect(replay(mallory, m)).rejects.toThrow(UnknownEventError);
+    await expect(replay(mallory, huge)).rejects.toThrow(UnknownEventError);
+    expect(await holding('b3', 'mallory')).toMatchObject({ events: 0, lines: [] });
+    expect(await replay(alice, a[0]!)).toEqual([a[1]]);
+  });
+
+  it('keeps the TTL on the streams and on the caller index and count', async () => {
+    const s = await store('b4', { ttlMs: 60_000 });
+    await sessionEventStore(s, 's', 'dave').storeEvent('call', big(0));
+    const keys = await raw.keys('b4:mcp-events:*');
+    expect(keys.sort()).toEqual(
+      [
+        'b4:mcp-events:o:dave',
+        'b4:mcp-events:ob:dave',
+        'b4:mcp-events:s:s/dave/call',
+        'b4:mcp-events:seq',
+      ].sort(),
+    );
+    for (const key of keys.filter((k) => !k.endsWith(':seq'))) {
+      const ttl = await raw.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('holds the bound when instances store for one caller at once', async () => {
+    const cap = 80_000;
+    const [one, two] = [
+      await store('b5', { maxBytesPerCaller: cap }),
+      await store('b5', { maxBytesPerCaller: cap }),
+    ];
+    await Promise.all(
+      Array.from({ length: 60 }, (_, n) =>
+        sessionEventStore(n % 2 === 0 ? one! : two!, `s${n % 5}`, 'erin').storeEvent(`c${n}`, big(n)),
+      ),
+    );
+    const h = await holding('b5', 'erin');
+    const sizes = h.lines.map((line) => Number(line.slice(0, line.indexOf('\n'))));
+    expect(h.counted).toBe(sizes.reduce((x, y) => x + y, 0));
+    expect(h.counted).toBeLessThanOrEqual(cap);
+    expect(h.events).toBe(h.lines.length);
+  });
+
+  it('refuses a bound that is not a positive integer', () => {
+    expect(() => new RedisEventStore(raw, { maxBytesPerCaller: 0 })).toThrow(
+      /`maxBytesPerCaller` to be a positive integer, got 0/,
+    );
+  });
+});
