@@ -159,18 +159,21 @@ export class MemoryEventStore implements OwnedEventStore {
     for (const holder of this.#holders.values()) {
       const held = byCount ? holder.count : holder.bytes;
       const first = (holder.oldest as Stored).seq;
-      if (held > size || (held === size && first < seq)) [largest, size, seq] = [holder, held, first];
+      if (held > size || (held === size && first < seq)) {
+        largest = holder;
+        size = held;
+        seq = first;
+      }
     }
     return largest as Holder;
   }
 
-  /** Forgets `holder`'s oldest event, and the holder once it holds nothing. */
+  /** Forgets `holder`'s oldest event, and the holder once it holds nothing (a new one starts afresh). */
   #dropOldestOf(holder: Holder): void {
     const oldest = holder.oldest as Stored;
     this.#events.delete(oldest.id);
     this.#bytes -= oldest.bytes;
     holder.oldest = oldest.newer;
-    if (holder.oldest === undefined) holder.newest = undefined;
     holder.count -= 1;
     holder.bytes -= oldest.bytes;
     if (holder.count === 0) this.#holders.delete(holder.owner);

@@ -82,7 +82,11 @@ export interface HttpAppOptions {
    * @default the caller's queue share, plus `maxConcurrent`, plus 16 for streams; at most three quarters of `maxConnections`
    */
   readonly maxOpenRequestsPerCaller?: number;
-  /** Where 2025-era SSE events are kept for resuming with `Last-Event-ID`. @default a `MemoryEventStore` of 10000 events */
+  /**
+   * Where 2025-era SSE events are kept for resuming with `Last-Event-ID`; each is stored with its
+   * caller (the token's name) as a third `storeEvent` argument (`OwnedEventStore`), which a store may
+   * ignore. @default a `MemoryEventStore` of 10000 events and 64 MiB, the caller holding the most paying first
+   */
   readonly eventStore?: EventStore;
   /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
   readonly retryIntervalMs?: number;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEventStore, sessionEventStore, UnknownEventError } from '../../../src/mcp/event-store.js';
 import type { EventStore } from '../../../src/ports/event-store.js';
@@ -162,5 +163,61 @@ describe('MemoryEventStore', () => {
       expect((await replay(alice, a[0]!)).sent).toEqual([[a[1], big(1)]]);
       expect(store.bytes).toBe(bigSize * 2);
     });
+  });
+});
+
+describe('MemoryEventStore against a model of the policy', () => {
+  it('keeps exactly what the policy keeps, within both bounds, and every stream keeps only its newest', async () => {
+    const op = fc.record({
+      owner: fc.constantFrom('a', 'b', 'c'),
+      stream: fc.constantFrom('1', '2'),
+      pad: fc.integer({ min: 0, max: 60 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 40, max: 300 }),
+        fc.array(op, { maxLength: 40 }),
+        async (maxEvents, maxBytes, ops) => {
+          const store = new MemoryEventStore({ maxEvents, maxBytes });
+          // The model: every live event in store order, and the policy run on it naively.
+          type Event = { id: string; owner: string; stream: string; bytes: number; seq: number };
+          let live: Event[] = [];
+          const all: Event[] = [];
+          for (const [seq, { owner, stream, pad }] of ops.entries()) {
+            const m = { jsonrpc: '2.0' as const, method: 'm', params: { t: 'x'.repeat(pad) } };
+            const id = await store.storeEvent(`${owner}/${stream}`, m, owner);
+            const event = { id, owner, stream: `${owner}/${stream}`, bytes: JSON.stringify(m).length, seq };
+            live.push(event);
+            all.push(event);
+            const total = () => live.reduce((n, e) => n + e.bytes, 0);
+            while (live.length > maxEvents || total() > maxBytes) {
+              const byCount = live.length > maxEvents;
+              const held = (o: string) =>
+                live.filter((e) => e.owner === o).reduce((n, e) => n + (byCount ? 1 : e.bytes), 0);
+              const oldestOf = (o: string) => live.find((e) => e.owner === o) as Event;
+              const owners = [...new Set(live.map((e) => e.owner))];
+              owners.sort((x, y) => held(y) - held(x) || oldestOf(x).seq - oldestOf(y).seq);
+              const victim = oldestOf(owners[0] as string);
+              live = live.filter((e) => e !== victim);
+            }
+          }
+          expect(store.size).toBe(live.length);
+          expect(store.bytes).toBe(live.reduce((n, e) => n + e.bytes, 0));
+          expect(store.size).toBeLessThanOrEqual(maxEvents);
+          expect(store.bytes).toBeLessThanOrEqual(maxBytes);
+          const kept = new Set(live.map((e) => e.id));
+          for (const e of all) {
+            expect(await store.getStreamIdForEventId(e.id)).toBe(kept.has(e.id) ? e.stream : undefined);
+          }
+          // No gaps: once a stream has a kept event, every later event of it is kept.
+          for (const stream of new Set(all.map((e) => e.stream))) {
+            const mine = all.filter((e) => e.stream === stream).map((e) => kept.has(e.id));
+            expect(mine.slice(mine.indexOf(true)).every(Boolean) || !mine.includes(true)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
