@@ -4,6 +4,7 @@
  * so a client holding one token could make Redis keep whatever it asked for in 15 minutes. A private
  * redis-server; the stores are driven directly and Redis is read back to check what it holds.
  */
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionEventStore } from '../../src/mcp/event-store.js';
@@ -179,6 +180,71 @@ describe('RedisEventStore bytes per caller', () => {
   it('refuses a bound that is not a positive integer', () => {
     expect(() => new RedisEventStore(raw, { maxBytesPerCaller: 0 })).toThrow(
       /`maxBytesPerCaller` to be a positive integer, got 0/,
+    );
+  });
+
+  it('holds each caller to its bytes, newest kept, no stream with a gap, whatever the stores (property)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 200, max: 2000 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.record({
+            owner: fc.constantFrom('a', 'b'),
+            stream: fc.constantFrom('1', '2', '3'),
+            pad: fc.integer({ min: 0, max: 400 }),
+          }),
+          { maxLength: 30 },
+        ),
+        async (cap, perStream, ops) => {
+          run += 1;
+          const prefix = `p${run}`;
+          const s = new RedisEventStore(raw, {
+            prefix,
+            maxBytesPerCaller: cap,
+            maxEventsPerStream: perStream,
+          });
+          const stored: { owner: string; stream: string; id: string; seq: string; size: number }[] = [];
+          for (const { owner, stream, pad } of ops) {
+            const message = { jsonrpc: '2.0' as const, method: 'm', params: { t: 'x'.repeat(pad) } };
+            const id = await s.storeEvent(`${owner}/${stream}`, message, owner);
+            const seq = id.slice(id.lastIndexOf('|') + 1);
+            // What the store counts: its entry `<seq>\n<json>` and its index line `<seq>\n<stream>`.
+            const size = 2 * (seq.length + 1) + JSON.stringify(message).length + `${owner}/${stream}`.length;
+            stored.push({ owner, stream: `${owner}/${stream}`, id, seq, size });
+          }
+          for (const owner of ['a', 'b']) {
+            const lines = await raw.lrange(`${prefix}:mcp-events:o:${owner}`, 0, -1);
+            const sizes = lines.map((line) => Number(line.slice(0, line.indexOf('\n'))));
+            const counted = Number((await raw.get(`${prefix}:mcp-events:ob:${owner}`)) ?? 0);
+            expect(counted).toBe(sizes.reduce((x, y) => x + y, 0));
+            expect(counted).toBeLessThanOrEqual(cap);
+            // The lines are the owner's newest events; the one before them did not fit.
+            const mine = stored.filter((e) => e.owner === owner);
+            const seqs = lines.map((line) => line.split('\n')[1]);
+            expect(seqs).toEqual(mine.slice(mine.length - lines.length).map((e) => e.seq));
+            expect(sizes).toEqual(mine.slice(mine.length - lines.length).map((e) => e.size));
+            const before = mine[mine.length - lines.length - 1];
+            if (before !== undefined) expect(counted + before.size).toBeGreaterThan(cap);
+          }
+          for (const stream of new Set(stored.map((e) => e.stream))) {
+            const owner = stream.split('/')[0] as string;
+            const lines = new Set(
+              (await raw.lrange(`${prefix}:mcp-events:o:${owner}`, 0, -1)).map((line) => line.split('\n')[1]),
+            );
+            // A stream holds exactly its events that `LTRIM` left (its last `perStream`) and its
+            // caller still counts: a run of its newest, so a replay never skips one.
+            const all = stored.filter((e) => e.stream === stream).map((e) => e.seq);
+            const expected = all.slice(-perStream).filter((seq) => lines.has(seq));
+            const held = (await raw.lrange(`${prefix}:mcp-events:s:${stream}`, 0, -1)).map(
+              (x) => x.split('\n')[0],
+            );
+            expect(held).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
