@@ -88,9 +88,10 @@ export class RedisEventStore implements OwnedEventStore {
   constructor(redis: Redis, options: RedisEventStoreOptions = {}, ownsConnection = false) {
     this.#redis = redis;
     this.#prefix = `${options.prefix ?? 'troupe'}:mcp-events`;
-    this.maxEventsPerStream = positive('maxEventsPerStream', options.maxEventsPerStream ?? 1000);
-    this.ttlMs = positive('ttlMs', options.ttlMs ?? 900_000);
-    this.maxBytesPerCaller = positive('maxBytesPerCaller', options.maxBytesPerCaller ?? 16 * 1024 * 1024);
+    const b = bounds(options);
+    this.maxEventsPerStream = b.maxEventsPerStream;
+    this.ttlMs = b.ttlMs;
+    this.maxBytesPerCaller = b.maxBytesPerCaller;
     this.#ownsConnection = ownsConnection;
   }
 
@@ -99,6 +100,7 @@ export class RedisEventStore implements OwnedEventStore {
     url: string,
     options: RedisEventStoreOptions & { readonly connectTimeoutMs?: number } = {},
   ): Promise<RedisEventStore> {
+    bounds(options); // a bad bound is refused before a connection is opened (it would stay open)
     const redis = await connectRedis(url, {
       purpose: 'for resumable streams',
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
@@ -166,6 +168,14 @@ function parseEventId(eventId: string): { streamId: string; seq: string } | unde
   const seq = eventId.slice(at + 1);
   if (at <= 0 || !/^\d+$/.test(seq)) return undefined;
   return { streamId: eventId.slice(0, at), seq };
+}
+
+function bounds(options: RedisEventStoreOptions) {
+  return {
+    maxEventsPerStream: positive('maxEventsPerStream', options.maxEventsPerStream ?? 1000),
+    ttlMs: positive('ttlMs', options.ttlMs ?? 900_000),
+    maxBytesPerCaller: positive('maxBytesPerCaller', options.maxBytesPerCaller ?? 16 * 1024 * 1024),
+  };
 }
 
 function positive(name: string, value: number): number {

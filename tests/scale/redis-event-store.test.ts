@@ -177,10 +177,18 @@ describe('RedisEventStore bytes per caller', () => {
     expect(h.events).toBe(h.lines.length);
   });
 
-  it('refuses a bound that is not a positive integer', () => {
+  it('refuses a bound that is not a positive integer, before connect opens a connection', async () => {
     expect(() => new RedisEventStore(raw, { maxBytesPerCaller: 0 })).toThrow(
       /`maxBytesPerCaller` to be a positive integer, got 0/,
     );
+    const clients = async () => ((await raw.client('LIST')) as string).trim().split('\n').length;
+    const before = await clients();
+    await expect(RedisEventStore.connect(server.url, { maxEventsPerStream: 1.5 })).rejects.toThrow(
+      /`maxEventsPerStream` to be a positive integer, got 1.5/,
+    );
+    // Before, the connection was opened first and left open, keeping the process alive.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await clients()).toBe(before);
   });
 
   it('holds each caller to its bytes, newest kept, no stream with a gap, whatever the stores (property)', async () => {
