@@ -142,6 +142,7 @@ export class MemoryQueueCore {
       active: 0,
       idle: [],
       paused: false,
+      // Stryker disable next-line BooleanLiteral: read only after a pause call, which sets it; a finish before any pause finds the worker unpaused either way
       resumeAtFinish: false,
     };
     this.workers.push(worker);
@@ -160,6 +161,7 @@ export class MemoryQueueCore {
       pause: (paused) => {
         worker.resumeAtFinish = !paused && worker.active > 0;
         worker.paused = paused || worker.resumeAtFinish;
+        // Stryker disable next-line ConditionalExpression: a pump while paused finds nothing more to lease (every pump leases all it can)
         if (!worker.paused) this.schedulePump();
       },
     };
@@ -242,6 +244,7 @@ export class MemoryQueueCore {
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
     if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
     if (worker.resumeAtFinish) {
+      // Stryker disable next-line BooleanLiteral: left set, a later finish unpauses an unpaused worker again; a pause call resets it
       worker.resumeAtFinish = false;
       worker.paused = false;
     }
