@@ -159,7 +159,7 @@ export function createClusterRuntime(
       event: onBus,
       cancel: (message) => runner.cancel(message.sessionId, message.reason),
       reconnected: () => {
-        store.load().catch(onError);
+        void retried(() => store.load(), delay, onError); // the store's own connection may come back later
         for (const id of owners.keys()) void recover(id);
       },
     });

@@ -138,4 +138,50 @@ describe('Redis down and back', () => {
     expect(runtime.status()).toMatchObject({ queued: 0, running: 0 });
     await within(runtime.shutdown({ deadlineMs: 1000 }), 10_000, 'the shutdown');
   }, 40_000);
+
+  it('drops from its mirror, once Redis is back empty, a live session of an instance that died meanwhile', async () => {
+    const prefix = 'ghost';
+    // A session another instance was running when it died: live in Redis, so in this one's mirror.
+    const seed = new Redis(redis.url);
+    const ghost = {
+      sessionId: 'ghost-1',
+      requestId: 'ghost-1',
+      provider: 'p',
+      model: 'm',
+      priority: 5,
+      state: 'running',
+      createdAt: Date.now(),
+      startedAt: Date.now(),
+      attempts: 1,
+    };
+    await seed.hset(`${prefix}:live`, ghost.sessionId, JSON.stringify(ghost));
+    seed.disconnect();
+    const errors: unknown[] = [];
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm' },
+      onError: (error) => errors.push(error),
+      backend: await redisBackend({ url: redis.url, prefix }),
+    });
+    await (runtime as Runtime & { ready: Promise<void> }).ready;
+    expect(runtime.session('ghost-1')?.state).toBe('running');
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.restart();
+    // The restarted Redis is empty: the mirror is reloaded from it once the connections are up.
+    const deadline = Date.now() + 15_000;
+    while (runtime.session('ghost-1') !== undefined && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(runtime.session('ghost-1')).toBeUndefined();
+    expect(runtime.sessions().map((s) => s.sessionId)).not.toContain('ghost-1');
+    expect(errors.filter((e) => String(e).includes("Stream isn't writeable"))).toEqual([]);
+    // Every connection up again (the queue's come back last), then a clean shutdown.
+    let after = 'none';
+    while (after !== 'ok' && Date.now() < deadline + 15_000) {
+      after = await within(outcome(runtime, 'after'), 10_000, 'a submission after Redis returned');
+      if (after !== 'ok') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(after).toBe('ok');
+    await within(runtime.shutdown({ deadlineMs: 1000 }), 10_000, 'the shutdown');
+  }, 60_000);
 });
