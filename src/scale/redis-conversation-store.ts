@@ -124,6 +124,7 @@ export class RedisConversationStore implements ConversationStore {
     url: string,
     options: RedisConversationStoreOptions & { readonly connectTimeoutMs?: number } = {},
   ): Promise<RedisConversationStore> {
+    resolveConversationOptions(options); // a bad bound is refused before a connection is opened (it would stay open)
     const redis = await connectRedis(url, {
       purpose: 'for conversations',
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),

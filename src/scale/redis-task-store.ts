@@ -156,6 +156,7 @@ export class RedisTaskStore implements TaskStore {
     url: string,
     options: RedisTaskStoreOptions & { readonly connectTimeoutMs?: number } = {},
   ): Promise<RedisTaskStore> {
+    taskBounds(options); // a bad bound is refused before a connection is opened (it would stay open)
     const redis = await connectRedis(url, {
       purpose: 'for MCP tasks',
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),

@@ -112,3 +112,13 @@ describe('RedisConversationStore across instances', () => {
     expect(await redis.exists(`t${prefixSeq}:conv:c:${id}`)).toBe(0);
   });
 });
+
+it('refuses a bad bound before it opens a connection (one opened first stayed open)', async () => {
+  const clients = async () => ((await redis.client('LIST')) as string).trim().split('\n').length;
+  const before = await clients();
+  await expect(RedisConversationStore.connect(server.url, { maxConversations: 0 })).rejects.toThrow(
+    /maxConversations/,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await clients()).toBe(before);
+});

@@ -154,3 +154,11 @@ describe('RedisTaskStore in Redis', () => {
     expect(final?.result).toEqual({ content: [{ type: 'text', text: 'first' }] });
   });
 });
+
+it('refuses a bad bound before it opens a connection (one opened first stayed open)', async () => {
+  const clients = async () => ((await redis.client('LIST')) as string).trim().split('\n').length;
+  const before = await clients();
+  await expect(RedisTaskStore.connect(server.url, { maxTasks: 0 })).rejects.toThrow(/maxTasks/);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await clients()).toBe(before);
+});
