@@ -16,10 +16,16 @@ afterAll(async () => {
   await h.close();
 });
 
-/** An open connection that has sent nothing; `closed` resolves when the server ends it. */
+/**
+ * An open connection that has sent nothing; `closed` resolves when the server ends it. It reads
+ * (and drops) whatever the server sends: a socket whose data is never read emits neither 'end' nor
+ * 'close' when the server closes it after writing something (Node's own headers check answers 408
+ * before it closes), so an unread socket can look open for good after the server has closed it.
+ */
 function open(): Promise<{ socket: Socket; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(Number(h.url.port), '127.0.0.1', () => resolve({ socket, closed }));
+    socket.resume();
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error);
@@ -92,15 +98,21 @@ it('closes the connection of a request refused before its body is read (401, 403
 });
 
 it('closes a connection that sends nothing within headersTimeoutMs, so silent sockets cannot hold every place', async () => {
-  // Node's headers timeout starts with a request's first byte: a socket that sent none was kept
-  // for good, so anyone who reached the port, with no token, could hold all maxConnections.
+  // Held open, anyone who reached the port, with no token, could hold all maxConnections. Node
+  // answers 408 and closes a connection whose headers have not come within headersTimeout, checked
+  // every connectionsCheckingInterval; http-silent.ts closes one that sent nothing at the bound itself.
   const quiet = await startHarness({ http: { maxConnections: 2, headersTimeoutMs: 1000 } });
   try {
-    /** Connects and sends nothing; resolves once connected with when the server closed it (ms). */
+    /**
+     * Connects and sends nothing; resolves once connected with when the server closed it (ms). It
+     * reads what the server sends: unread, a 408 kept 'end' and 'close' from ever firing, and the
+     * socket the server had closed at 1 s looked open until this side gave up at 8 s.
+     */
     const connected = (port: string) =>
       new Promise<{ closedAfterMs: Promise<number> }>((resolve) => {
         const started = performance.now();
         const socket = connect(Number(port), '127.0.0.1', () => resolve({ closedAfterMs }));
+        socket.resume();
         const closedAfterMs = new Promise<number>((done) => {
           socket.on('close', () => done(performance.now() - started));
         });
