@@ -8,9 +8,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
-import type { Held, Lease, QueuedSession } from '../../src/runtime/ports.js';
+import type { Held, Lease } from '../../src/runtime/ports.js';
 import { BullSessionQueue } from '../../src/scale/bull-queue.js';
 import { RedisKeys } from '../../src/scale/redis-store.js';
+import { queuedSession } from '../support/queued-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let server: RedisServer;
@@ -22,26 +23,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function session(id: string, priority: number, createdAt = 1_000): QueuedSession {
-  return {
-    input: {
-      sessionId: id,
-      requestId: id,
-      provider: 'p',
-      model: 'm',
-      priority,
-      stream: false,
-      createdAt,
-      queueDeadlineAt: createdAt + 600_000,
-      timeoutMs: 60_000,
-      idleTimeoutMs: 30_000,
-      maxAttempts: 1,
-      backoffBaseMs: 100,
-      backoffMaxMs: 1_000,
-    },
-    request: { model: 'm', messages: [{ role: 'user', content: id }] },
-  };
-}
+const session = (id: string, priority: number, createdAt = 1_000) =>
+  queuedSession(id, 'p', priority, createdAt);
 
 async function queueOf(fairnessEvery: number) {
   const prefix = `fair${++seq}`;

@@ -9,10 +9,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core/clock.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { Lease, QueuedSession } from '../../src/runtime/ports.js';
+import type { Lease } from '../../src/runtime/ports.js';
 import { BullSessionQueue } from '../../src/scale/bull-queue.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, type QueueHeadKeys } from '../../src/scale/first-fetch.js';
 import { RedisKeys } from '../../src/scale/redis-store.js';
+import { queuedSession } from '../support/queued-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let server: RedisServer;
@@ -26,26 +27,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function session(id: string, provider: string, priority: number, createdAt: number): QueuedSession {
-  return {
-    input: {
-      sessionId: id,
-      requestId: id,
-      provider,
-      model: 'm',
-      priority,
-      stream: false,
-      createdAt,
-      queueDeadlineAt: createdAt + 600_000,
-      timeoutMs: 60_000,
-      idleTimeoutMs: 30_000,
-      maxAttempts: 1,
-      backoffBaseMs: 100,
-      backoffMaxMs: 1_000,
-    },
-    request: { model: 'm', messages: [{ role: 'user', content: id }] },
-  } as QueuedSession;
-}
+const session = queuedSession;
 
 /** A queue port for providers p and q on a fresh prefix (not leasing until `lease`). */
 async function ports(clock: Clock = systemClock, make = BullSessionQueue) {
@@ -149,6 +131,18 @@ const until = async (check: () => boolean, what: string) => {
   }
 };
 
+/** Leases to a run that ends at once, records the session ids, and pauses (as at the bound). */
+async function pausedLeasing(queue: BullSessionQueue): Promise<string[]> {
+  const leased: string[] = [];
+  queue.lease(async (lease: Lease) => {
+    leased.push(lease.session.input.sessionId);
+    return undefined;
+  });
+  queue.pauseLeasing();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return leased;
+}
+
 describe('resuming after a pause', () => {
   it('resumes the chosen Worker first and the others as soon as it has leased', async () => {
     const { clock, pending } = heldClock();
@@ -184,13 +178,7 @@ describe('resuming after a pause', () => {
       }
     }
     const { queue } = await ports(clock, ChoosesP);
-    const leased: string[] = [];
-    queue.lease(async (lease: Lease) => {
-      leased.push(lease.session.input.sessionId);
-      return undefined;
-    });
-    queue.pauseLeasing();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const leased = await pausedLeasing(queue);
     await queue.add(session('q1', 'q', 1, 1_000));
     queue.resumeLeasing();
     await until(() => pending().length === 1, 'the grace timer armed');
@@ -205,13 +193,7 @@ describe('resuming after a pause', () => {
   it('keeps every Worker paused when a pause comes before the choice is made', async () => {
     const { clock, pending } = heldClock();
     const { queue } = await ports(clock);
-    const leased: string[] = [];
-    queue.lease(async (lease: Lease) => {
-      leased.push(lease.session.input.sessionId);
-      return undefined;
-    });
-    queue.pauseLeasing();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const leased = await pausedLeasing(queue);
     await queue.add(session('p9', 'p', 9, 1_000));
     queue.resumeLeasing();
     queue.pauseLeasing();
@@ -223,13 +205,7 @@ describe('resuming after a pause', () => {
   it('wakes no Worker when leasing stops before the choice is made', async () => {
     const { clock, pending } = heldClock();
     const { queue } = await ports(clock);
-    const leased: string[] = [];
-    queue.lease(async (lease: Lease) => {
-      leased.push(lease.session.input.sessionId);
-      return undefined;
-    });
-    queue.pauseLeasing();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const leased = await pausedLeasing(queue);
     await queue.add(session('p9', 'p', 9, 1_000));
     queue.resumeLeasing();
     await queue.stopLeasing();
