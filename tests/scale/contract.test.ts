@@ -151,9 +151,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     ];
     const results = await Promise.all([...blockers, ...handles].map((h) => h.result));
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(p.order.join(' ')).toEqual(
-      ['b1 wait:300', 'b2 wait:300', 'p-high-a', 'p-high-b', 'q-low'].join(' '),
-    );
+    // The blockers came while there was room: on Redis the two providers' Workers race for them.
+    expect([...p.order.slice(0, 2)].sort()).toEqual(['b1 wait:300', 'b2 wait:300']);
+    expect(p.order.slice(2)).toEqual(['p-high-a', 'p-high-b', 'q-low']);
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
