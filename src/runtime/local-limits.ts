@@ -63,6 +63,8 @@ export class LocalLimits {
    * the next look while one waits for room. A session's end clears it: nothing asks for it after.
    */
   private readonly asking = new Map<SessionRecord, unknown>();
+  /** The run deadline each of those asks with (`ask`), for a look made early (`wake`). */
+  private readonly lapses = new WeakMap<SessionRecord, number>();
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -99,6 +101,7 @@ export class LocalLimits {
     if (record.work.kind !== 'chat') return true;
     if (!this.asking.has(record)) {
       this.asking.set(record, undefined);
+      this.lapses.set(record, lapsesAt);
       this.ask(record, lapsesAt, shared);
     }
     return false;
@@ -154,7 +157,25 @@ export class LocalLimits {
     const shared = this.shared as NonNullable<LocalLimits['shared']>;
     shared.limiter.settle(provider, start, this.clock.now(), outcome).then((began) => {
       if (began) this.counters.cooldowns++;
+      this.wake(provider, shared);
     }, shared.onError);
+  }
+
+  /**
+   * Retries here held by `provider`'s cooldown look again now: a call of it settled here, which may
+   * have ended its probe (to a new cooldown, or open). They waited until the probe's lapse, up to
+   * `PROBE_ACCEPTED_MS` (machines/provider.ts), where one process looks at every settle. Only
+   * those held by the cooldown: during one few calls settle, so the looks stay few.
+   */
+  private wake(provider: string, shared: NonNullable<LocalLimits['shared']>): void {
+    for (const [record, timer] of this.asking) {
+      // An ask on its way reads the state after this settle anyway.
+      if (timer === undefined || record.waitingFor !== 'cooldown') continue;
+      if (this.targetOf(record).provider !== provider) continue;
+      this.clock.clearTimeout(timer);
+      this.asking.set(record, undefined);
+      this.ask(record, this.lapses.get(record) as number, shared);
+    }
   }
 
   private startOf(record: SessionRecord, model: string, lapsesAt: number): Start {

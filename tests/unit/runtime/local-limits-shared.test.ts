@@ -163,6 +163,32 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([a]);
   });
 
+  it("a retry held by another session's probe looks again when the probe settles here, not at the probe's lapse", async () => {
+    const { limits, went, clock } = setup({ p: { requestsPerMinute: 100 } }, { shared: true });
+    // A 429 here: p cools down for 200 ms.
+    limits.observe(record('x', { admitted: true }), rateLimited(200));
+    await settle();
+    clock.time = T0 + 200;
+    // The cooldown is over: the first retry to ask is p's probe, the second waits behind it.
+    const probe = record('probe', { admitted: true });
+    const b = record('b', { admitted: true });
+    limits.retry(probe, LAPSE);
+    await settle();
+    expect(went).toEqual([probe]);
+    limits.retry(b, LAPSE);
+    await settle();
+    expect(b.waitingFor).toBe('cooldown');
+    // The probe is answered 429 at T0 + 220: a new cooldown, until T0 + 420. Its settle here wakes b,
+    // which now waits for that cooldown's end rather than the probe's lapse (T0 + 2,200).
+    clock.time = T0 + 220;
+    limits.observe(probe, rateLimited(200));
+    await settle();
+    clock.time = T0 + 420;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([probe, b]);
+  });
+
   it('a session that ends while its retry waits to look again asks the shared limiter no more', async () => {
     const { limits, went, clock, sharedLimiter, sharedState } = setup(
       { p: { requestsPerMinute: 1 } },
