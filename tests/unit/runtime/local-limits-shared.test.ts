@@ -189,6 +189,41 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([probe, b]);
   });
 
+  it("a settle wakes only the retries held by its own provider's cooldown, and none already asking", async () => {
+    const { limits, sharedLimiter, sharedState } = setup(
+      { p: { requestsPerMinute: 1 }, q: { requestsPerMinute: 100 } },
+      { shared: true },
+    );
+    // `held` waits for p's minute; `cooling` for q's cooldown.
+    await sharedLimiter?.tryStart('p', { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE });
+    const held = record('held', { admitted: true });
+    limits.retry(held, LAPSE);
+    limits.observe(record('y', { admitted: true, provider: 'q' }), rateLimited(5_000));
+    await settle();
+    const cooling = record('cooling', { admitted: true, provider: 'q' });
+    limits.retry(cooling, LAPSE);
+    await settle();
+    expect([held.waitingFor, cooling.waitingFor]).toEqual(['requestsPerMinute', 'cooldown']);
+    const asked: string[] = [];
+    const update = sharedState?.update.bind(sharedState);
+    if (sharedState !== undefined && update !== undefined)
+      sharedState.update = ((...args: Parameters<typeof update>) => {
+        asked.push(args[0]);
+        return update(...args);
+      }) as typeof update;
+    // A 429 of p settles here: only its own settle writes; neither waiter looks again.
+    limits.observe(record('z', { admitted: true }), rateLimited(100));
+    await settle();
+    expect(asked).toEqual([providerKey('p')]);
+    // Two of q settle one after the other: `cooling` looks again once, not once for each.
+    asked.length = 0;
+    limits.observe(record('v', { admitted: true, provider: 'q' }), rateLimited(5_000));
+    limits.observe(record('w', { admitted: true, provider: 'q' }), rateLimited(5_000));
+    await settle();
+    expect(asked).toEqual([providerKey('q'), providerKey('q'), providerKey('q')]);
+    expect(cooling.waitingFor).toBe('cooldown');
+  });
+
   it('a session that ends while its retry waits to look again asks the shared limiter no more', async () => {
     const { limits, went, clock, sharedLimiter, sharedState } = setup(
       { p: { requestsPerMinute: 1 } },
