@@ -114,17 +114,16 @@ export class LeaseRunner {
     return this.leased.has(id);
   }
 
-  /** Cancels a session leased here; false when it is not. */
+  /** Cancels a session running here; false otherwise, so the cluster marks it: not started (a limit
+   * may send it back to the queue) or mid-hop, the reason is kept here too, for a start here. */
   cancel(id: string, reason: string): boolean {
     const entry = this.leased.get(id);
     if (entry === undefined) return false;
-    // Mid-hop it may go on in another queue: kept for a resume here, and false so the cluster marks it.
-    if (entry.hop !== null) {
+    if (entry.hop !== null || entry.handle === null) {
       entry.cancelReason ??= reason;
       return false;
     }
-    if (entry.handle === null) entry.cancelReason ??= reason;
-    else entry.handle.cancel(reason);
+    entry.handle.cancel(reason);
     return true;
   }
 
