@@ -15,6 +15,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   tracing: () => import('./tracing.js'),
   state: () => import('./shared-state.js'),
   conversations: () => import('./conversations.js'),
+  mix: () => import('./mix.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);
