@@ -7,11 +7,12 @@
  * exactly once, or the bench fails; `unplanned` counts those that ended otherwise than planned
  * (`--by-kind` lists final states per kind).
  */
+
+import { demoRuntimeOptions } from '../src/cli/demo.js';
 import { planLoad } from '../src/observe/load-plan.js';
 import { runLoad } from '../src/observe/run-load.js';
-import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import type { Runtime, RuntimeOptions } from '../src/runtime/types.js';
+import type { Runtime } from '../src/runtime/types.js';
 import { redisBackend } from '../src/scale/redis-backend.js';
 import { flag, median, print, round, startRedis } from './support.js';
 
@@ -44,17 +45,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   const rounds = flag(argv, 'rounds', 3);
   const redis = await startRedis();
   let seq = 0;
-  const options = (): RuntimeOptions => ({
-    providers: [createSimulatedProvider({ seed: 1 })],
-    limits: { maxConcurrent: 16, maxQueued: sessions + 1 },
-    defaults: {
-      model: 'sim-fast',
-      maxAttempts: 3,
-      backoffBaseMs: 50,
-      backoffMaxMs: 400,
-      queueTimeoutMs: 600_000,
-    },
-  });
+  // As `troupe demo` runs it, at its default concurrency.
+  const options = () => demoRuntimeOptions({ sessions, concurrency: 16, seed: 1 });
   const sides = {
     memory: async () => createRuntime(options()),
     redis: async () => {

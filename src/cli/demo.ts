@@ -10,6 +10,7 @@ import { RuntimeMonitor } from '../observe/monitor.js';
 import { runLoad } from '../observe/run-load.js';
 import { createSimulatedProvider } from '../providers/simulated.js';
 import { createRuntime } from '../runtime/runtime.js';
+import type { RuntimeOptions } from '../runtime/types.js';
 import { parseFlags } from './args.js';
 import { onceInterrupted } from './interrupt.js';
 import type { Command } from './main.js';
@@ -25,6 +26,29 @@ the summary shows how each kind ended. Ctrl-C prints the summary so far.
   --rate R          sessions submitted per second; 0 submits all at once (default 0)
   --plain           plain progress lines even on a terminal
 `;
+
+/**
+ * The runtime the demo's mix runs on: the simulated provider (seeded; a 429 asks for 100 ms), room
+ * in the queue for every session, short backoffs, a queue deadline no session reaches.
+ * `npm run bench -- mix` runs the same on memory and on Redis.
+ */
+export function demoRuntimeOptions(o: {
+  sessions: number;
+  concurrency: number;
+  seed: number;
+}): RuntimeOptions {
+  return {
+    providers: [createSimulatedProvider({ seed: o.seed, retryAfterMs: 100 })],
+    limits: { maxConcurrent: o.concurrency, maxQueued: o.sessions + 1 },
+    defaults: {
+      model: 'sim-fast',
+      maxAttempts: 3,
+      backoffBaseMs: 50,
+      backoffMaxMs: 400,
+      queueTimeoutMs: 600_000,
+    },
+  };
+}
 
 export const command: Command = {
   summary: 'Run a mixed load on the simulated provider with a live display and a summary',
@@ -48,17 +72,7 @@ export const command: Command = {
       'sessions' | 'concurrency' | 'seed' | 'rate',
       number
     >;
-    const runtime = createRuntime({
-      providers: [createSimulatedProvider({ seed: seed, retryAfterMs: 100 })],
-      limits: { maxConcurrent: concurrency, maxQueued: sessions + 1 },
-      defaults: {
-        model: 'sim-fast',
-        maxAttempts: 3,
-        backoffBaseMs: 50,
-        backoffMaxMs: 400,
-        queueTimeoutMs: 600_000,
-      },
-    });
+    const runtime = createRuntime(demoRuntimeOptions({ sessions, concurrency, seed }));
     const monitor = new RuntimeMonitor(runtime);
     const display = new LiveDisplay(process.stdout, flags.booleans.plain ? { tty: false } : {});
     process.stdout.write(

@@ -62,9 +62,10 @@ export class LocalLimits {
    * Retries asking the shared limiter (a shared backend), until it lets them go; with the timer of
    * the next look while one waits for room. A session's end clears it: nothing asks for it after.
    */
-  private readonly asking = new Map<SessionRecord, unknown>();
-  /** The run deadline each of those asks with (`ask`), for a look made early (`wake`). */
-  private readonly lapses = new WeakMap<SessionRecord, number>();
+  private readonly asking = new Map<
+    SessionRecord,
+    { readonly timer: unknown; readonly lapsesAt: number } | undefined
+  >();
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -101,7 +102,6 @@ export class LocalLimits {
     if (record.work.kind !== 'chat') return true;
     if (!this.asking.has(record)) {
       this.asking.set(record, undefined);
-      this.lapses.set(record, lapsesAt);
       this.ask(record, lapsesAt, shared);
     }
     return false;
@@ -137,10 +137,8 @@ export class LocalLimits {
           // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
           const at = got.limit === 'maxConcurrent' ? null : got.at;
           const waitMs = Math.max(50, (at ?? now + 1000) - now);
-          this.asking.set(
-            record,
-            this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs),
-          );
+          const timer = this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs);
+          this.asking.set(record, { timer, lapsesAt });
         },
         (error: unknown) => {
           // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
@@ -168,13 +166,13 @@ export class LocalLimits {
    * those held by the cooldown: during one few calls settle, so the looks stay few.
    */
   private wake(provider: string, shared: NonNullable<LocalLimits['shared']>): void {
-    for (const [record, timer] of this.asking) {
+    for (const [record, waiting] of this.asking) {
       // An ask on its way reads the state after this settle anyway.
-      if (timer === undefined || record.waitingFor !== 'cooldown') continue;
+      if (waiting === undefined || record.waitingFor !== 'cooldown') continue;
       if (this.targetOf(record).provider !== provider) continue;
-      this.clock.clearTimeout(timer);
+      this.clock.clearTimeout(waiting.timer);
       this.asking.set(record, undefined);
-      this.ask(record, this.lapses.get(record) as number, shared);
+      this.ask(record, waiting.lapsesAt, shared);
     }
   }
 
@@ -370,7 +368,7 @@ export class LocalLimits {
   ended(record: SessionRecord): void {
     this.held.delete(record);
     // A retry waiting to ask the shared limiter again: its session is over, so it asks no more.
-    this.clock.clearTimeout(this.asking.get(record));
+    this.clock.clearTimeout(this.asking.get(record)?.timer);
     this.asking.delete(record);
     const start = record.limitStart ?? null;
     if (start === null) return;

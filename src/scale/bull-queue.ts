@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
-import { FIRST_FETCH_GRACE_MS, firstToFetch, type QueueHeadKeys } from './first-fetch.js';
+import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 
@@ -43,8 +43,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly fairQueues = new Map<string, FairQueue>();
   /** Orders the sessions added here within one millisecond (`arrival`). */
   private added = 0;
-  /** What `firstToFetch` reads of each Worker's queue, in the Workers' order. */
-  private readonly heads: QueueHeadKeys[] = [];
+  /** What `firstToFetch` reads of each Worker's queue (`headKeys`), in the Workers' order. */
+  private readonly heads: string[] = [];
   /** Counts pauses and resumes: a resume's later steps act only if nothing came between. */
   private resumes = 0;
   /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
@@ -85,14 +85,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       });
       worker.on('error', ignoreEvent);
       this.workers.push(worker);
-      const [wait, prioritized, meta, active, limiter] = [
-        'wait',
-        'prioritized',
-        'meta',
-        'active',
-        'limiter',
-      ].map((type) => queue.toKey(type)) as [string, string, string, string, string];
-      this.heads.push({ wait, prioritized, meta, active, limiter, arrivals: this.fair.index(name) });
+      this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
     }
   }
 
@@ -255,7 +248,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
     // The Worker chosen to fetch first has leased: the others may fetch for any room left.
-    if (this.rest !== null) this.resumeRest(this.rest.resume);
+    if (this.rest !== null) this.resumeAll();
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
     // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the

@@ -50,18 +50,18 @@ for q = 0, #KEYS / 6 - 1 do
 end
 return best`;
 
-/** What the script reads of one provider's queue: BullMQ's keys for it, and its arrival index. */
-export interface QueueHeadKeys {
-  readonly wait: string;
-  readonly prioritized: string;
-  readonly meta: string;
-  readonly active: string;
-  readonly limiter: string;
-  readonly arrivals: string;
+/**
+ * The six keys the script reads of one provider's queue, in its order: BullMQ's keys for the queue
+ * (`toKey`, a `Queue`'s own) and the queue's arrival index.
+ */
+export function headKeys(toKey: (type: string) => string, arrivals: string): string[] {
+  return [...['wait', 'prioritized', 'meta', 'active', 'limiter'].map(toKey), arrivals];
 }
 
-/** The index in `queues` of the queue whose head one process would run next, or -1 when none can give one. */
-export async function firstToFetch(redis: Redis, queues: readonly QueueHeadKeys[]): Promise<number> {
-  const keys = queues.flatMap((q) => [q.wait, q.prioritized, q.meta, q.active, q.limiter, q.arrivals]);
+/**
+ * The index of the queue whose head one process would run next, or -1 when none can give one;
+ * `keys`: each queue's `headKeys`, one queue after another.
+ */
+export async function firstToFetch(redis: Redis, keys: readonly string[]): Promise<number> {
   return ((await redis.eval(FIRST, keys.length, ...keys)) as number) - 1;
 }

@@ -11,10 +11,11 @@ import type { Clock } from '../../src/core/clock.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { Lease } from '../../src/runtime/ports.js';
 import { BullSessionQueue } from '../../src/scale/bull-queue.js';
-import { FIRST_FETCH_GRACE_MS, firstToFetch, type QueueHeadKeys } from '../../src/scale/first-fetch.js';
+import { FIRST_FETCH_GRACE_MS, firstToFetch } from '../../src/scale/first-fetch.js';
 import { RedisKeys } from '../../src/scale/redis-store.js';
 import { queuedSession } from '../support/queued-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { until } from '../support/until.js';
 
 let server: RedisServer;
 let seq = 0;
@@ -47,16 +48,11 @@ async function ports(clock: Clock = systemClock, make = BullSessionQueue) {
     () => redis.quit(),
     () => queue.close(),
   );
-  const heads = ['p', 'q'].map(
-    (name): QueueHeadKeys => ({
-      wait: `${prefix}:${name}:wait`,
-      prioritized: `${prefix}:${name}:prioritized`,
-      meta: `${prefix}:${name}:meta`,
-      active: `${prefix}:${name}:active`,
-      limiter: `${prefix}:${name}:limiter`,
-      arrivals: `${prefix}:arrivals:${name}`,
-    }),
-  );
+  // BullMQ's own key names, written out: the script must read the keys BullMQ writes.
+  const heads = ['p', 'q'].flatMap((name) => [
+    ...['wait', 'prioritized', 'meta', 'active', 'limiter'].map((type) => `${prefix}:${name}:${type}`),
+    `${prefix}:arrivals:${name}`,
+  ]);
   const first = async () => ['p', 'q'][await firstToFetch(redis, heads)] ?? 'none';
   return { prefix, redis, queue, first };
 }
@@ -123,14 +119,6 @@ function heldClock() {
   return { clock, fire, pending: () => [...timers.values()].map((t) => t.ms) };
 }
 
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Expected ${what}, got nothing in 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
-
 /** Leases to a run that ends at once, records the session ids, and pauses (as at the bound). */
 async function pausedLeasing(queue: BullSessionQueue): Promise<string[]> {
   const leased: string[] = [];
@@ -162,7 +150,11 @@ describe('resuming after a pause', () => {
     await queue.add(session('q1', 'q', 1, 1_000));
     await queue.add(session('p9', 'p', 9, 2_000));
     queue.resumeLeasing();
-    await until(() => leased.length === 2, 'both sessions leased');
+    await until(
+      async () => leased.length,
+      (n) => n === 2,
+      'both sessions leased',
+    );
     // p first, then q, without the grace's timer: it was cleared when p's lease came.
     expect(leased).toEqual(['p9', 'q1']);
     expect(pending()).toEqual([]);
@@ -181,12 +173,20 @@ describe('resuming after a pause', () => {
     const leased = await pausedLeasing(queue);
     await queue.add(session('q1', 'q', 1, 1_000));
     queue.resumeLeasing();
-    await until(() => pending().length === 1, 'the grace timer armed');
+    await until(
+      async () => pending().length,
+      (n) => n === 1,
+      'the grace timer armed',
+    );
     expect(pending()).toEqual([FIRST_FETCH_GRACE_MS]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(leased).toEqual([]);
     fire();
-    await until(() => leased.length === 1, 'q1 leased after the grace');
+    await until(
+      async () => leased.length,
+      (n) => n === 1,
+      'q1 leased after the grace',
+    );
     expect(leased).toEqual(['q1']);
   });
 

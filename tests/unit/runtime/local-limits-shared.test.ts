@@ -23,6 +23,18 @@ import {
 
 const LAPSE = T0 + 60_000;
 
+/** The keys of the shared state's updates from now on, in order (each ask and settle is one). */
+function keysUpdated(sharedState: SharedState | undefined): string[] {
+  const asked: string[] = [];
+  const update = sharedState?.update.bind(sharedState);
+  if (sharedState !== undefined && update !== undefined)
+    sharedState.update = ((...args: Parameters<typeof update>) => {
+      asked.push(args[0]);
+      return update(...args);
+    }) as typeof update;
+  return asked;
+}
+
 describe('LocalLimits on a shared backend', () => {
   it('admits every session at the gate: the queue charged it already', () => {
     const { limits } = setup({ p: { requestsPerMinute: 1 } }, { shared: true });
@@ -204,13 +216,7 @@ describe('LocalLimits on a shared backend', () => {
     limits.retry(cooling, LAPSE);
     await settle();
     expect([held.waitingFor, cooling.waitingFor]).toEqual(['requestsPerMinute', 'cooldown']);
-    const asked: string[] = [];
-    const update = sharedState?.update.bind(sharedState);
-    if (sharedState !== undefined && update !== undefined)
-      sharedState.update = ((...args: Parameters<typeof update>) => {
-        asked.push(args[0]);
-        return update(...args);
-      }) as typeof update;
+    const asked = keysUpdated(sharedState);
     // A 429 of p settles here: only its own settle writes; neither waiter looks again.
     limits.observe(record('z', { admitted: true }), rateLimited(100));
     await settle();
@@ -237,13 +243,7 @@ describe('LocalLimits on a shared backend', () => {
     expect(clock.pending).toBe(1);
     // Its end (a shutdown's cancellation) takes the next look away: on a closed backend it would fail.
     a.result = { ok: false } as never;
-    const asked: string[] = [];
-    const update = sharedState?.update.bind(sharedState);
-    if (sharedState !== undefined && update !== undefined)
-      sharedState.update = ((...args: Parameters<typeof update>) => {
-        asked.push(args[0]);
-        return update(...args);
-      }) as typeof update;
+    const asked = keysUpdated(sharedState);
     limits.ended(a);
     expect(clock.pending).toBe(0);
     clock.time = MINUTE_OPENS;
