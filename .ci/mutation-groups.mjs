@@ -82,7 +82,12 @@ export const GROUPS = {
   // `gate-options.ts` and `limit-types.ts` hold only types: Stryker makes no mutants of them, so
   // they are not listed (the check would call the group stale for files it never measured).
   'local-limits': {
-    mutate: ['src/runtime/local-limits.ts', 'src/runtime/memory-state.ts', 'src/runtime/call-gates.ts'],
+    mutate: [
+      'src/runtime/local-limits.ts',
+      'src/runtime/cooldown-reroutes.ts',
+      'src/runtime/memory-state.ts',
+      'src/runtime/call-gates.ts',
+    ],
     tests: [
       'tests/unit/runtime/local-limits*.test.ts',
       'tests/unit/runtime/memory-state.test.ts',

@@ -6,11 +6,11 @@
 import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { estimateTokens } from '../providers/estimate.js';
+import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
-import { rerouteOnCooldown } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -52,11 +52,8 @@ export class LocalLimits {
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
   private readonly estimates = new WeakMap<SessionRecord, number>();
-  /** Providers the gate found cooling down, until when; and those whose queue to look through for that. */
-  private readonly cooling = new Map<string, number>();
-  private readonly rescan = new Set<string>();
-  /** Sessions with fallbacks queued while their provider cools down. */
-  private arrivals: SessionRecord[] = [];
+  /** In memory: queued sessions with fallbacks that a new cooldown must move on. */
+  private readonly cooling: CooldownReroutes;
   private earliest = Number.POSITIVE_INFINITY;
   /**
    * Retries asking the shared limiter (a shared backend), until it lets them go; with the timer of
@@ -66,6 +63,8 @@ export class LocalLimits {
     SessionRecord,
     { readonly timer: unknown; readonly lapsesAt: number } | undefined
   >();
+  /** How many times the bus woke each provider's held retries (`wake`): an ask on its way when one came asks again. */
+  private readonly wakes = new Map<string, number>();
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -88,6 +87,7 @@ export class LocalLimits {
     },
   ) {
     this.state = new MemorySharedState(clock);
+    this.cooling = new CooldownReroutes(clock);
     this.limiter = new Limiter(config, this.state);
   }
 
@@ -112,6 +112,7 @@ export class LocalLimits {
     const target = this.targetOf(record);
     if (this.hops(record, target.provider)) this.leaveLane(record);
     const start = this.startOf(record, target.model, lapsesAt);
+    const woken = this.wakes.get(target.provider);
     // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
     shared.limiter
       .tryStartFresh(target.provider, start, () => this.counters.rateLimited)
@@ -133,6 +134,11 @@ export class LocalLimits {
           }
           if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
           record.waitingFor = got.limit;
+          // Woken while it asked: the settle that woke it may have come after its read.
+          if (got.limit === 'cooldown' && this.wakes.get(target.provider) !== woken) {
+            this.ask(record, lapsesAt, shared);
+            return;
+          }
           const now = this.clock.now();
           // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
           const at = got.limit === 'maxConcurrent' ? null : got.at;
@@ -155,19 +161,32 @@ export class LocalLimits {
     const shared = this.shared as NonNullable<LocalLimits['shared']>;
     shared.limiter.settle(provider, start, this.clock.now(), outcome).then((began) => {
       if (began) this.counters.cooldowns++;
-      this.wake(provider, shared);
+      this.wakeHeld(provider);
     }, shared.onError);
   }
 
   /**
-   * Retries here held by `provider`'s cooldown look again now: a call of it settled here, which may
-   * have ended its probe (to a new cooldown, or open). They waited until the probe's lapse, up to
+   * A session of `provider` ended on some instance (told by the event bus), which may have been its
+   * probe: the retries here held by its cooldown look again (`wakeHeld`). An ask on its way, whose
+   * read may have come before that end's settle (written on another connection), asks again once
+   * its answer comes.
+   */
+  wake(provider: string): void {
+    this.wakes.set(provider, (this.wakes.get(provider) ?? 0) + 1);
+    this.wakeHeld(provider);
+  }
+
+  /**
+   * Retries here held by `provider`'s cooldown look again now: a call of it settled, which may have
+   * ended its probe (to a new cooldown, or open). They waited until the probe's lapse, up to
    * `PROBE_ACCEPTED_MS` (machines/provider.ts), where one process looks at every settle. Only
    * those held by the cooldown: during one few calls settle, so the looks stay few.
    */
-  private wake(provider: string, shared: NonNullable<LocalLimits['shared']>): void {
+  private wakeHeld(provider: string): void {
+    const shared = this.shared;
+    if (shared === undefined) return;
     for (const [record, waiting] of this.asking) {
-      // An ask on its way reads the state after this settle anyway.
+      // An ask on its way after a settle here reads the state after it (one connection, in order).
       if (waiting === undefined || record.waitingFor !== 'cooldown') continue;
       if (this.targetOf(record).provider !== provider) continue;
       this.clock.clearTimeout(waiting.timer);
@@ -271,60 +290,30 @@ export class LocalLimits {
       if (!record.admitted) this.laneHeld.delete(provider);
       return true;
     }
-    if (
-      !record.admitted &&
-      got.limit === 'cooldown' &&
-      // Stryker disable next-line ConditionalExpression: a cooldown's refusal always has a time (its end, or its probe's lapse).
-      got.at !== null &&
-      this.cooling.get(provider) !== got.at
-    ) {
-      // A new cooldown: the sessions queued for this provider, this one first, may not be able to
-      // wait for it (`reroutes`).
-      this.cooling.set(provider, got.at);
-      this.rescan.add(provider);
-    }
+    // A new cooldown: the sessions queued for this provider, this one first, may not be able to
+    // wait for it (`reroutes`).
+    // Stryker disable next-line ConditionalExpression: a cooldown's refusal always has a time (its end, or its probe's lapse).
+    if (!record.admitted && got.limit === 'cooldown' && got.at !== null)
+      this.cooling.refused(provider, got.at);
     return this.refuse(record, got.limit, got.at);
   }
 
   /** Whether `reroutes` has anything to look at. */
   get mayReroute(): boolean {
-    return this.rescan.size > 0 || this.arrivals.length > 0;
+    return this.cooling.mayReroute;
   }
 
   /** A session was queued: one with fallbacks, behind a provider cooling down, is looked at on the next pass. */
   queued(record: SessionRecord): void {
-    if (record.input.targets === undefined) return;
-    const until = this.cooling.get(record.provider);
-    // Stryker disable next-line ConditionalExpression: `undefined > now` is false.
-    if (until !== undefined && until > this.clock.now()) this.arrivals.push(record);
+    this.cooling.queued(record);
   }
 
   /**
    * The queued sessions that must move on now: those with fallbacks, queued behind a provider that
-   * cools down past their queue deadline (each provider's queue is looked through once per cooldown,
-   * then each session queued during it). Each one comes with `reroute` set.
+   * cools down past their queue deadline (`CooldownReroutes`). Each one comes with `reroute` set.
    */
   reroutes(queuedOf: (provider: string) => Iterable<SessionRecord>): SessionRecord[] {
-    // Stryker disable next-line ConditionalExpression: a shortcut; with nothing to look at the loops find nothing.
-    if (!this.mayReroute) return [];
-    const now = this.clock.now();
-    const out: SessionRecord[] = [];
-    const look = (record: SessionRecord) => {
-      const at = this.cooling.get(record.provider);
-      // Stryker disable next-line ConditionalExpression: a shortcut; `rerouteOnCooldown` reads a missing end as -Infinity, before any queue deadline, and moves nothing.
-      if (at === undefined) return;
-      if (record.admitted || record.result !== null || record.reroute !== undefined) return;
-      const reroute = rerouteOnCooldown(record.input, { ok: false, limit: 'cooldown', at }, now);
-      if (reroute === undefined) return;
-      record.reroute = reroute;
-      record.waitingFor = undefined;
-      out.push(record);
-    };
-    for (const provider of this.rescan) for (const record of queuedOf(provider)) look(record);
-    for (const record of this.arrivals) look(record);
-    this.rescan.clear();
-    this.arrivals = [];
-    return out;
+    return this.cooling.reroutes(queuedOf);
   }
 
   private refuse(record: SessionRecord, limit: LimitName, at: number | null): false {

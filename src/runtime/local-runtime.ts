@@ -358,6 +358,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     adopt,
     runRecord,
     budgets,
+    wake: (provider) => rates.wake(provider),
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),

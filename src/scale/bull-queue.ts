@@ -89,6 +89,26 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     }
   }
 
+  /**
+   * Each provider's wakes so far, and until when jobs this instance put back as delayed by its
+   * cooldown may wait: `wake` promotes them once (BullMQ's `promoteJobs`, every delayed job of the
+   * queue, whichever instance delayed it: those still held go back delayed).
+   */
+  private readonly wakes = new Map<string, number>();
+  private readonly delayedUntil = new Map<string, number>();
+
+  wake(provider: string): void {
+    this.wakes.set(provider, (this.wakes.get(provider) ?? 0) + 1);
+    const until = this.delayedUntil.get(provider);
+    if (until === undefined) return;
+    this.delayedUntil.delete(provider);
+    if (until > this.clock.now()) this.promote(provider);
+  }
+
+  private promote(provider: string): void {
+    this.queue(provider).promoteJobs().catch(this.onError);
+  }
+
   has(provider: string): boolean {
     return this.queues.has(provider);
   }
@@ -262,6 +282,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await this.fair.arrived(job.queueName, sessionId, arrival);
     };
     let handedBack = false;
+    const woken = this.wakes.get(job.queueName);
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
       provider: job.queueName,
@@ -292,7 +313,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await waitAgain();
       if (held.modelOnly) {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
-        await job.moveToDelayed(this.clock.now() + held.retryInMs, token);
+        const until = this.clock.now() + held.retryInMs;
+        await job.moveToDelayed(until, token);
+        if (held.limit === 'cooldown') this.delayedAgain(job.queueName, until, woken);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
@@ -302,6 +325,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     }
     // The Worker's next fetch comes after this lease's turn was counted and any move ahead made.
     await turn;
+  }
+
+  /** Delayed by `provider`'s cooldown: woken by the next `wake`, or now if one came since its lease. */
+  private delayedAgain(provider: string, until: number, woken: number | undefined): void {
+    if (this.wakes.get(provider) !== woken) this.promote(provider);
+    else this.delayedUntil.set(provider, Math.max(until, this.delayedUntil.get(provider) ?? 0));
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {

@@ -46,11 +46,20 @@ import {
   oneSupervisor,
   providersOnly,
   withTaskMetrics,
+  withTaskSessions,
   withTaskStatus,
 } from './cluster-tasks.js';
 import { EndedHere } from './ended-here.js';
 import { Inflight } from './inflight.js';
-import { endedAt, handedOver, type JobData, queuedEvent, queuedSummary, unavailable } from './job-data.js';
+import {
+  endedAt,
+  handedOver,
+  type JobData,
+  jobDataOf,
+  queuedEvent,
+  queuedSummary,
+  unavailable,
+} from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
@@ -221,6 +230,11 @@ export function createClusterRuntime(
   function onBus(message: BusMessage): void {
     store.apply(message);
     const event = message.event;
+    // A session's end may be its provider's probe: what that cooldown holds here looks again.
+    if (event.type === 'session.ended') {
+      queue.wake(event.provider);
+      local.wake(event.provider);
+    }
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {
@@ -324,13 +338,7 @@ export function createClusterRuntime(
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
-    const data: JobData = {
-      input,
-      request: (admitted.work as { readonly request: JobData['request'] }).request,
-      ...(admitted.label === undefined ? {} : { label: admitted.label }),
-      ...(admitted.caller === undefined ? {} : { caller: admitted.caller }),
-      ...(admitted.callerTruncated ? { callerTruncated: true } : {}),
-    };
+    const data = jobDataOf(admitted);
     const owner = createOwner(data);
     owners.set(sessionId, owner);
     waiting.add(owner, admitted.bytes, admitted.owner);
@@ -368,18 +376,7 @@ export function createClusterRuntime(
     providers: local.providers,
     ready,
     status: ({ recent = 20 } = {}) => status(recent),
-    session: (id) => {
-      const task = tasks.session(id);
-      if (task !== undefined) return task;
-      const live = store.liveSession(id);
-      return live === undefined ? store.ended(id) : view.decorate(live);
-    },
-    sessions: ({ limit = 100 } = {}) => {
-      const shared = [...store.liveSessions()].slice(0, limit).map((s) => view.decorate(s));
-      return shared.length < limit
-        ? [...shared, ...tasks.sessions({ limit: limit - shared.length })]
-        : shared;
-    },
+    ...withTaskSessions(store, (summary) => view.decorate(summary), tasks),
     cancel: (id, reason = 'cancelled by request') => {
       if (tasks.cancel(id, reason)) return true;
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;

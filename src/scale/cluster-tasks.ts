@@ -84,6 +84,32 @@ function latestEnds(
   return [...a, ...b].sort((x, y) => (y.endedAt ?? 0) - (x.endedAt ?? 0)).slice(0, recent);
 }
 
+/** Lookups with this instance's tasks in: a task by its id, and the cluster's live sessions, then tasks, up to `limit`. */
+export function withTaskSessions(
+  cluster: {
+    liveSession(id: string): SessionSummary | undefined;
+    liveSessions(): Iterable<SessionSummary>;
+    ended(id: string): SessionSummary | undefined;
+  },
+  decorate: (summary: SessionSummary) => SessionSummary,
+  tasks: Runtime,
+): Pick<Runtime, 'session' | 'sessions'> {
+  return {
+    session: (id) => {
+      const task = tasks.session(id);
+      if (task !== undefined) return task;
+      const live = cluster.liveSession(id);
+      return live === undefined ? cluster.ended(id) : decorate(live);
+    },
+    sessions: ({ limit = 100 } = {}) => {
+      const shared = [...cluster.liveSessions()].slice(0, limit).map(decorate);
+      return shared.length < limit
+        ? [...shared, ...tasks.sessions({ limit: limit - shared.length })]
+        : shared;
+    },
+  };
+}
+
 /** The cluster's metrics with this instance's tasks counted in (queued and running come from the merged status). */
 export function withTaskMetrics(cluster: RuntimeMetrics, tasks: Runtime): RuntimeMetrics {
   const mine = tasks.metrics();

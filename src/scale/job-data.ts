@@ -3,7 +3,7 @@
  * as base64 so the job stays JSON.
  */
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import { inputSummary, resultOf } from '../runtime/backend.js';
+import { type Admitted, inputSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import type { Owner } from './owner.js';
@@ -31,6 +31,17 @@ export function decodeRequest(request: ChatRequest): ChatRequest {
       : { ...file, data: new Uint8Array(Buffer.from(file.data.base64, 'base64')) },
   );
   return { ...request, files };
+}
+
+/** The queued session of an admitted chat session: only what is set travels. */
+export function jobDataOf(admitted: Admitted): JobData {
+  return {
+    input: admitted.input,
+    request: (admitted.work as { readonly request: JobData['request'] }).request,
+    ...(admitted.label === undefined ? {} : { label: admitted.label }),
+    ...(admitted.caller === undefined ? {} : { caller: admitted.caller }),
+    ...(admitted.callerTruncated ? { callerTruncated: true } : {}),
+  };
 }
 
 export function queuedSummary(data: JobData): SessionSummary {

@@ -4,13 +4,16 @@
  * must end the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
 import type { ChatProvider } from '../../src/providers/port.js';
 import { MemoryClusterHub } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeEvent, RuntimeOptions } from '../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
+import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { until } from '../support/until.js';
 
 let redis: RedisServer;
 let prefixSeq = 0;
@@ -154,6 +157,35 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     // The blockers came while there was room: on Redis the two providers' Workers race for them.
     expect([...p.order.slice(0, 2)].sort()).toEqual(['b1 wait:300', 'b2 wait:300']);
     expect(p.order.slice(2)).toEqual(['p-high-a', 'p-high-b', 'q-low']);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
+  it("starts the sessions a provider's probe held back once it is answered, not at the probe's lapse", async () => {
+    const provider = new ScriptedProvider('p');
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm', maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
+    });
+    const calls = async () => provider.calls.length;
+    const first = runtime.submit(ask('first'));
+    await until(calls, (n) => n === 1, 'the first call');
+    provider.calls[0]?.settle('rateLimited'); // Retry-After: 0.5
+    expect((await first.result).ok).toBe(false);
+    // The cooldown over, the next session is p's probe; the three after it wait for its answer.
+    await new Promise((r) => setTimeout(r, 600));
+    // Answered 300 ms after it started, it lets the others go then; held until its lapse, they would start 2 s in.
+    const before = Date.now();
+    const probe = runtime.submit(ask('probe'));
+    await until(calls, (n) => n === 2, 'the probe');
+    const held = ['a', 'b', 'c'].map((text) => runtime.submit(ask(text)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(provider.calls).toHaveLength(2);
+    provider.calls[1]?.settle('ok');
+    await until(calls, (n) => n === 5, 'the held sessions');
+    expect(Date.now() - before).toBeLessThan(PROBE_ACCEPTED_MS / 2);
+    for (const call of provider.calls.slice(2)) call.settle('ok');
+    const results = await Promise.all([probe, ...held].map((h) => h.result));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 

@@ -24,8 +24,9 @@ interface Job extends Schedulable {
   priority: number;
   readonly session: QueuedSession;
   state: 'waiting' | 'delayed' | 'leased';
-  /** The delay timer while `delayed`. */
+  /** The delay timer while `delayed`; and whether the provider's cooldown delayed it (`wake`). */
   timer: unknown;
+  cooling?: boolean;
 }
 
 /** An instance that leases sessions. */
@@ -107,6 +108,16 @@ export class MemoryQueueCore {
     else this.clock.clearTimeout(job.timer);
     this.jobs.delete(key);
     return job.session;
+  }
+
+  /** `provider`'s sessions delayed by its cooldown wait again now, as BullMQ's `promoteJobs` (`SessionQueue.wake`). */
+  promote(provider: string): void {
+    for (const job of this.jobs.values()) {
+      if (job.provider !== provider || job.state !== 'delayed' || job.cooling !== true) continue;
+      this.clock.clearTimeout(job.timer);
+      job.timer = undefined;
+      this.wait(job);
+    }
   }
 
   /** Whether the session is in `provider`'s queue at all: waiting, delayed or leased (BullMQ's job key). */
@@ -255,6 +266,7 @@ export class MemoryQueueCore {
         // Only this model is full: this session waits as delayed; its provider's others go on.
         // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.
         job.state = 'delayed';
+        job.cooling = held.limit === 'cooldown';
         job.timer = this.clock.setTimeout(() => {
           job.timer = undefined;
           this.wait(job);
@@ -322,6 +334,10 @@ export class MemorySessionQueue implements SessionQueue, SharedLimits {
   clearDeadline(provider: string, sessionId: string): Promise<void> {
     this.core.deadlines.delete(`${provider}|${sessionId}`);
     return Promise.resolve();
+  }
+
+  wake(provider: string): void {
+    this.core.promote(provider);
   }
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {

@@ -201,6 +201,59 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([probe, b]);
   });
 
+  /** p cooled down by another instance, and probed there from T0 + 200: `b`, a retry here, waits behind the probe. */
+  async function probedElsewhere() {
+    const env = setup({ p: { requestsPerMinute: 100 } }, { shared: true });
+    const limiter = env.sharedLimiter as NonNullable<typeof env.sharedLimiter>;
+    const at = (sessionId: string, now: number) => ({
+      sessionId,
+      model: 'm',
+      now,
+      tokens: 1,
+      lapsesAt: LAPSE,
+    });
+    await limiter.settle('p', at('x', T0), T0, { kind: 'rateLimited', retryAfterMs: 200 });
+    env.clock.time = T0 + 200;
+    expect(await limiter.tryStart('p', at('probe', T0 + 200))).toMatchObject({ ok: true, probe: true });
+    const b = record('b', { admitted: true });
+    const answerProbe = () =>
+      limiter.settle('p', at('probe', T0 + 200), T0 + 250, { kind: 'answered', delta: 0 });
+    return { ...env, b, answerProbe };
+  }
+
+  it("a retry held by a probe on another instance looks again when the bus tells of a session's end there", async () => {
+    const { limits, went, clock, b, answerProbe } = await probedElsewhere();
+    limits.retry(b, LAPSE);
+    await settle();
+    expect(b.waitingFor).toBe('cooldown');
+    clock.time = T0 + 250;
+    await answerProbe();
+    // Nothing here settled: without a word from the bus, b would wait for the probe's lapse (T0 + 2,200).
+    await settle();
+    expect(went).toEqual([]);
+    // An end of another provider's session wakes nothing.
+    limits.wake('q');
+    await settle();
+    expect(went).toEqual([]);
+    limits.wake('p');
+    await settle();
+    expect(went).toEqual([b]);
+    // Its timer went with its wait.
+    clock.time = T0 + 2_200;
+    expect(clock.runDue()).toBe(0);
+  });
+
+  it('a retry whose ask was on its way when the bus woke it asks again once answered', async () => {
+    const { limits, went, clock, b, answerProbe } = await probedElsewhere();
+    // Its ask reads the state now (the probe holds p); the probe's end and its word come before the answer.
+    limits.retry(b, LAPSE);
+    clock.time = T0 + 250;
+    void answerProbe();
+    limits.wake('p');
+    await settle();
+    expect(went).toEqual([b]);
+  });
+
   it("a settle wakes only the retries held by its own provider's cooldown, and none already asking", async () => {
     const { limits, sharedLimiter, sharedState } = setup(
       { p: { requestsPerMinute: 1 }, q: { requestsPerMinute: 100 } },

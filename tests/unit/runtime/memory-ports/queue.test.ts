@@ -633,6 +633,33 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     expect(runs.ids).toEqual(['held', 'other', 'held']);
   });
 
+  it("wakes the sessions its provider's cooldown delayed, on any instance, and no other delayed one", async () => {
+    const { instance, clock } = cluster();
+    const a = instance();
+    const b = instance();
+    for (const id of ['cooling', 'model']) await a.add(session(id));
+    await a.add(session('other', { provider: 'q' }));
+    const runs = new Runs();
+    a.lease(runs.run);
+    await flush();
+    runs.end('cooling', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    runs.end('model', { retryInMs: 2000, modelOnly: true, limit: 'maxConcurrent' });
+    runs.end('other', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    await flush();
+    // Another provider's wake leaves p's alone; p's wakes only the one its cooldown delayed, from any instance.
+    b.wake('r');
+    await flush();
+    expect(runs.ids).toEqual(['cooling', 'model', 'other']);
+    b.wake('p');
+    await flush();
+    expect(runs.ids).toEqual(['cooling', 'model', 'other', 'cooling']);
+    // Its old delay's end leases nothing more; the others' come as they were.
+    runs.end('cooling');
+    clock.increment(2000);
+    await flush();
+    expect(runs.ids.slice(4).sort()).toEqual(['model', 'other']);
+  });
+
   it("pauses a held session's provider for every instance; other providers go on; it resumes by itself", async () => {
     const { instance, clock } = cluster();
     const a = instance();
