@@ -18,7 +18,8 @@
  * older of that caller. A caller loses its events oldest first, so a stream only ever loses its
  * oldest: a client that resumes from a dropped event gets an error and should call again (for a
  * long call: poll it as a task), never a replay with a gap. The caller is what `storeEvent` is told
- * (`sessionEventStore` passes the session's token name); events stored without one share one owner.
+ * (`sessionEventStore` passes the session's token name, or, for a session opened without a token,
+ * `session:<its id>`); events stored without one share one owner.
  *
  * Cost per event: O(1) (one Map in event order, and each caller's events a list linked through
  * them), but for an event stored past a bound, which scans the callers holding events for the
@@ -33,8 +34,10 @@ import {
   type JSONRPCMessage,
   type OwnedEventStore,
   type StreamId,
+  sessionOwner,
   UnknownEventError,
 } from '../ports/event-store.js';
+import { ANONYMOUS } from './http-reply.js';
 
 export { UnknownEventError };
 
@@ -197,6 +200,9 @@ function positiveInteger(name: string, value: number): number {
  */
 export function sessionEventStore(store: EventStore, sessionId: string, caller: string): EventStore {
   const prefix = `${sessionId}/${encodeURIComponent(caller)}/`;
+  // Without tokens every client is `anonymous`: each MCP session is then an owner of its own, so one
+  // session's burst evicts its own events rather than those of every other client.
+  const owner = caller === ANONYMOUS ? sessionOwner(sessionId) : caller;
   const own = async (eventId: EventId): Promise<StreamId | undefined> => {
     const streamId = await store.getStreamIdForEventId?.(eventId);
     return streamId?.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;
@@ -204,7 +210,7 @@ export function sessionEventStore(store: EventStore, sessionId: string, caller: 
   return {
     // The caller is the owner a store bounds (`OwnedEventStore`); a store without owners ignores it.
     storeEvent: (streamId, message) =>
-      (store as OwnedEventStore).storeEvent(`${prefix}${streamId}`, message, caller),
+      (store as OwnedEventStore).storeEvent(`${prefix}${streamId}`, message, owner),
     getStreamIdForEventId: own,
     async replayEventsAfter(lastEventId, callbacks) {
       if ((await own(lastEventId)) === undefined) throw new UnknownEventError(lastEventId);

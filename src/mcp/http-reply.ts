@@ -5,9 +5,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AuthInfo, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 
+/** The caller of a request that came without a token. */
+export const ANONYMOUS = 'anonymous';
+
 /** Who opened (or uses) a 2025-era session: its token's name, or `anonymous` without a token. */
 export function callerName(req: IncomingMessage): string {
-  return (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? 'anonymous';
+  return (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? ANONYMOUS;
 }
 
 /** The ids of the requests (not notifications) in a JSON-RPC body or batch. */

@@ -14,13 +14,25 @@ import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontex
 export type { EventId, EventStore, JSONRPCMessage, StreamId };
 
 /**
- * An `EventStore` told whose each event is: `owner` is the caller (a token's name; `anonymous`
- * without one). A store without owners (the SDK's interface) simply ignores the argument; absent, the
- * event belongs to one shared owner.
+ * An `EventStore` told whose each event is: `owner` is the caller (a token's name; for a session
+ * opened without a token, `sessionOwner(its id)`). A store without owners (the SDK's interface)
+ * simply ignores the argument; absent, the event belongs to one shared owner.
  */
 export interface OwnedEventStore extends EventStore {
   storeEvent(streamId: StreamId, message: JSONRPCMessage, owner?: string): Promise<EventId>;
 }
+
+/** The owner of a session opened without a token: a caller of its own, as in every other share. */
+export function sessionOwner(sessionId: string): string {
+  return `${SESSION_OWNER}${sessionId}`;
+}
+
+/** Whether `owner` is a session opened without a token (`sessionOwner`). */
+export function isSessionOwner(owner: string): boolean {
+  return owner.startsWith(SESSION_OWNER);
+}
+
+const SESSION_OWNER = 'session:';
 
 export class UnknownEventError extends Error {
   constructor(eventId: string) {

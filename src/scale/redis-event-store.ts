@@ -7,7 +7,8 @@
  * an event's id is `<streamId>|<seq>`, the sequence one `INCR` shared by the cluster. Bounded:
  * - each stream keeps its last `maxEventsPerStream` events (`LTRIM`);
  * - each caller (the owner `storeEvent` is told: `sessionEventStore` passes the session's token
- *   name, `anonymous` without one) holds at most `maxBytesPerCaller`, counted as the bytes of each
+ *   name; the sessions opened without a token are one caller here, `anonymous`, since this store has
+ *   no bound across callers that would hold their number) holds at most `maxBytesPerCaller`, counted as the bytes of each
  *   event's entry and of its line in the caller's index, across all its streams and sessions, so
  *   opening more of them gets a client nothing; past it the caller's own oldest events go (one list
  *   per caller in store order, `<prefix>:mcp-events:o:<caller>`, and its byte count, `...:ob:<caller>`).
@@ -23,6 +24,7 @@ import type { Redis } from 'ioredis';
 import {
   type EventId,
   isReplayable,
+  isSessionOwner,
   type JSONRPCMessage,
   type OwnedEventStore,
   type StreamId,
@@ -75,6 +77,8 @@ end
 return seq`;
 
 const SEPARATOR = '|';
+/** The one caller of every session opened without a token. */
+const ANONYMOUS = 'anonymous';
 
 export class RedisEventStore implements OwnedEventStore {
   readonly maxEventsPerStream: number;
@@ -110,13 +114,14 @@ export class RedisEventStore implements OwnedEventStore {
 
   /** Stores `message` as `owner`'s (absent: one shared owner), then holds `owner` to its bytes. */
   async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner = ''): Promise<EventId> {
+    const holder = isSessionOwner(owner) ? ANONYMOUS : owner;
     const seq = await this.#redis.eval(
       STORE,
       4,
       `${this.#prefix}:seq`,
       this.#streamKey(streamId),
-      `${this.#prefix}:o:${owner}`,
-      `${this.#prefix}:ob:${owner}`,
+      `${this.#prefix}:o:${holder}`,
+      `${this.#prefix}:ob:${holder}`,
       JSON.stringify(message),
       this.maxEventsPerStream,
       this.ttlMs,

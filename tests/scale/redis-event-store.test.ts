@@ -99,6 +99,19 @@ describe('RedisEventStore bytes per caller', () => {
     expect(a.lines.length).toBe(3);
   });
 
+  it('holds the sessions opened without a token to one bound together: opening more gets a client nothing', async () => {
+    const cap = 100_000;
+    const s = await store('b0', { maxBytesPerCaller: cap });
+    for (let session = 0; session < 10; session++) {
+      const anonymous = sessionEventStore(s, `sn${session}`, 'anonymous');
+      for (let n = 0; n < 4; n++) await anonymous.storeEvent('call', big(n));
+    }
+    const held = Number((await raw.get('b0:mcp-events:ob:anonymous')) ?? 0);
+    expect(held).toBeGreaterThan(cap - 20_000);
+    expect(held).toBeLessThanOrEqual(cap);
+    expect(await raw.keys('b0:mcp-events:ob:*')).toEqual(['b0:mcp-events:ob:anonymous']);
+  });
+
   it('counts exactly what the index holds, and an event LTRIM took costs no live one its place', async () => {
     const unit = Buffer.byteLength(JSON.stringify(big(0))) + 20; // an entry and its index line
     const cap = Math.floor(6.5 * unit);

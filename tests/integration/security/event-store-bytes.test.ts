@@ -38,6 +38,62 @@ const HEADERS = {
   'MCP-Protocol-Version': '2025-11-25',
 };
 
+it("without tokens, one session's burst of large answers does not evict another session's events", async () => {
+  const store = new MemoryEventStore({ maxBytes: 3 * 1024 * 1024 });
+  const h = await startHarness({ http: { eventStore: store } });
+  try {
+    const post = (sid: string | undefined, body: unknown) =>
+      fetch(h.url, {
+        method: 'POST',
+        headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
+        body: JSON.stringify(body),
+      });
+    const init = await post(undefined, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    const sid = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+    const call = await post(sid, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'list_models', arguments: {} },
+    });
+    const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
+    expect(ids.length).toBe(2); // the priming event and the result
+
+    const flood = await h.client('legacy');
+    for (let i = 0; i < 8; i++) {
+      await flood.getPrompt({ name: 'review', arguments: { content: `${i}`.repeat(1_000_000) } });
+    }
+    expect(store.bytes).toBeLessThanOrEqual(3 * 1024 * 1024);
+    // Each session is an owner of its own; the flood's holds most of the store.
+    const owners = [...store.usage()];
+    expect(owners.map(([owner]) => owner.startsWith('session:'))).toEqual([true, true]);
+    expect(store.usage().get(`session:${sid}`)?.bytes).toBeLessThan(10_000);
+
+    const resumed = await fetch(h.url, {
+      method: 'GET',
+      headers: {
+        ...HEADERS,
+        Accept: 'text/event-stream',
+        'Mcp-Session-Id': sid,
+        'Last-Event-ID': ids[0] as string,
+      },
+    });
+    expect(resumed.status).toBe(200);
+    const body = await resumed.text();
+    expect(body).toContain(`id: ${ids[1]}`);
+    expect(body).toContain('"id":2');
+  } finally {
+    await h.close();
+  }
+});
+
 it("one token's burst of large answers does not evict another token's events: it still resumes", async () => {
   const store = new MemoryEventStore({ maxBytes: 3 * 1024 * 1024 });
   const h = await startHarness({
