@@ -172,6 +172,7 @@ export class LocalLimits {
    * its answer comes.
    */
   wake(provider: string): void {
+    // Stryker disable next-line ArithmeticOperator: only a change of the count is read, and - 1 changes it as well.
     this.wakes.set(provider, (this.wakes.get(provider) ?? 0) + 1);
     this.wakeHeld(provider);
   }
@@ -183,8 +184,8 @@ export class LocalLimits {
    * those held by the cooldown: during one few calls settle, so the looks stay few.
    */
   private wakeHeld(provider: string): void {
-    const shared = this.shared;
-    if (shared === undefined) return;
+    // Only on a shared backend does a retry ask (`asking`).
+    const shared = this.shared as NonNullable<LocalLimits['shared']>;
     for (const [record, waiting] of this.asking) {
       // An ask on its way after a settle here reads the state after it (one connection, in order).
       if (waiting === undefined || record.waitingFor !== 'cooldown') continue;

@@ -24,9 +24,8 @@ interface Job extends Schedulable {
   priority: number;
   readonly session: QueuedSession;
   state: 'waiting' | 'delayed' | 'leased';
-  /** The delay timer while `delayed`; and whether the provider's cooldown delayed it (`wake`). */
+  /** The delay timer while `delayed`. */
   timer: unknown;
-  cooling?: boolean;
 }
 
 /** An instance that leases sessions. */
@@ -52,6 +51,8 @@ export class MemoryQueueCore {
   /** Queue deadlines, by `provider|sessionId`. */
   readonly deadlines = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
+  /** Each provider's sessions delayed by its cooldown, until their delay ends (`promote`). */
+  private readonly cooling = new Map<string, Set<Job>>();
   private readonly workers: Worker[] = [];
   private turn = 0;
   private pumpQueued = false;
@@ -105,19 +106,29 @@ export class MemoryQueueCore {
     const job = this.jobs.get(key);
     if (job === undefined || job.state === 'leased') return undefined;
     if (job.state === 'waiting') this.scheduler.remove(job);
-    else this.clock.clearTimeout(job.timer);
+    else this.undelay(job);
     this.jobs.delete(key);
     return job.session;
   }
 
   /** `provider`'s sessions delayed by its cooldown wait again now, as BullMQ's `promoteJobs` (`SessionQueue.wake`). */
   promote(provider: string): void {
-    for (const job of this.jobs.values()) {
-      if (job.provider !== provider || job.state !== 'delayed' || job.cooling !== true) continue;
-      this.clock.clearTimeout(job.timer);
-      job.timer = undefined;
+    for (const job of this.cooling.get(provider) ?? []) {
+      this.undelay(job);
       this.wait(job);
     }
+  }
+
+  /** A delayed session's delay ends early (promoted or withdrawn). */
+  private undelay(job: Job): void {
+    this.clock.clearTimeout(job.timer);
+    job.timer = undefined;
+    this.uncool(job);
+  }
+
+  /** Out of its provider's cooling set (kept once made: one per provider). */
+  private uncool(job: Job): void {
+    this.cooling.get(job.provider)?.delete(job);
   }
 
   /** Whether the session is in `provider`'s queue at all: waiting, delayed or leased (BullMQ's job key). */
@@ -266,9 +277,13 @@ export class MemoryQueueCore {
         // Only this model is full: this session waits as delayed; its provider's others go on.
         // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.
         job.state = 'delayed';
-        job.cooling = held.limit === 'cooldown';
+        if (held.limit === 'cooldown') {
+          const cooling = this.cooling.get(provider) ?? new Set();
+          this.cooling.set(provider, cooling.add(job));
+        }
         job.timer = this.clock.setTimeout(() => {
           job.timer = undefined;
+          this.uncool(job);
           this.wait(job);
         }, held.retryInMs);
       } else {

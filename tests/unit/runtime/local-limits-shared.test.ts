@@ -243,6 +243,40 @@ describe('LocalLimits on a shared backend', () => {
     expect(clock.runDue()).toBe(0);
   });
 
+  it('a retry the bus wakes while the probe still holds p asks once and waits again', async () => {
+    const { limits, went, clock, b, sharedState } = await probedElsewhere();
+    limits.retry(b, LAPSE);
+    await settle();
+    const asked = keysUpdated(sharedState);
+    // Another session of p ended elsewhere, not the probe: b looks once, is refused, and waits.
+    limits.wake('p');
+    await settle();
+    limits.wake('p');
+    await settle();
+    expect(asked).toEqual([providerKey('p'), providerKey('p')]);
+    expect([went, b.waitingFor]).toEqual([[], 'cooldown']);
+    // Until the probe's lapse (T0 + 2,200), where it probes p itself.
+    clock.time = T0 + 2_200;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([b]);
+  });
+
+  it('a retry held by another limit than the cooldown does not ask again for a wake on its way', async () => {
+    const { limits, went, sharedLimiter, sharedState } = setup(
+      { p: { requestsPerMinute: 1 } },
+      { shared: true },
+    );
+    await sharedLimiter?.tryStart('p', { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE });
+    const asked = keysUpdated(sharedState);
+    const held = record('held', { admitted: true });
+    limits.retry(held, LAPSE);
+    limits.wake('p');
+    await settle();
+    expect(asked).toEqual([providerKey('p')]);
+    expect([went, held.waitingFor]).toEqual([[], 'requestsPerMinute']);
+  });
+
   it('a retry whose ask was on its way when the bus woke it asks again once answered', async () => {
     const { limits, went, clock, b, answerProbe } = await probedElsewhere();
     // Its ask reads the state now (the probe holds p); the probe's end and its word come before the answer.

@@ -163,6 +163,37 @@ describe('a shared state (every instance one set of limits)', () => {
     expect((await handle.result).metadata.attempts).toBe(2);
   });
 
+  it("lets a retry held behind another instance's probe go when told of a session's end (`wake`)", async () => {
+    const clock = new SimulatedClock();
+    const state = new MemorySharedState(clock);
+    const limits: Limits = { providers: { p: { requestsPerMinute: 100 } } };
+    const elsewhere = new Limiter(rates(limits), state);
+    const at = (sessionId: string, now: number) => ({
+      sessionId,
+      model: 'm',
+      now,
+      tokens: 1,
+      lapsesAt: 120_000,
+    });
+    const { provider, runtime } = setup({ clock, limits, sharedState: state });
+    const handle = runtime.adopt(adopted(0, 's-1'));
+    // Another instance's 429 (a 500 ms cooldown); at its end another instance's session probes p.
+    await elsewhere.settle('p', at('x', 0), 0, { kind: 'rateLimited', retryAfterMs: 500 });
+    await pass(clock, 500, 100);
+    expect(await elsewhere.tryStart('p', at('probe', clock.now()))).toMatchObject({ ok: true, probe: true });
+    // This session's call fails (503): its retry waits for the probe, up to its lapse (2,500).
+    provider.pending()[0]?.settle('retryable');
+    await pass(clock, 1500, 100);
+    expect(provider.calls).toHaveLength(1);
+    // The probe is answered there; the bus tells this instance of its session's end.
+    await elsewhere.settle('p', at('probe', 500), clock.now(), { kind: 'answered', delta: 0 });
+    runtime.wake('p');
+    await flush();
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).metadata.attempts).toBe(2);
+  });
+
   it('settles the charge the shared queue made when it leased a session, once its call answers', async () => {
     const clock = new SimulatedClock();
     const state = new MemorySharedState(clock);

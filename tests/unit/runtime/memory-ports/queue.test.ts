@@ -653,11 +653,36 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     b.wake('p');
     await flush();
     expect(runs.ids).toEqual(['cooling', 'model', 'other', 'cooling']);
+    // Leased again, it is no longer delayed: another wake leaves it be.
+    b.wake('p');
+    await flush();
+    expect(runs.ids).toHaveLength(4);
     // Its old delay's end leases nothing more; the others' come as they were.
     runs.end('cooling');
     clock.increment(2000);
     await flush();
     expect(runs.ids.slice(4).sort()).toEqual(['model', 'other']);
+  });
+
+  it('wakes each session its cooldown delayed once, whatever left before: a withdrawal, a delay that ended', async () => {
+    const { instance, clock } = cluster();
+    const queue = instance();
+    for (const id of ['early', 'gone', 'late']) await queue.add(session(id));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    runs.end('early', { retryInMs: 100, modelOnly: true, limit: 'cooldown' });
+    runs.end('gone', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    runs.end('late', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    await flush();
+    // `early`'s delay ends and it is leased again; `gone` is withdrawn while delayed.
+    clock.increment(100);
+    await flush();
+    expect(await queue.withdraw('p', 'gone')).toEqual(session('gone'));
+    expect(runs.ids).toEqual(['early', 'gone', 'late', 'early']);
+    queue.wake('p');
+    await flush();
+    expect(runs.ids).toEqual(['early', 'gone', 'late', 'early', 'late']);
   });
 
   it("pauses a held session's provider for every instance; other providers go on; it resumes by itself", async () => {
