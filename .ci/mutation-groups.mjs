@@ -44,6 +44,7 @@ export const GROUPS = {
       'src/core/json-bytes.ts',
       'src/core/queue-room.ts',
       'src/core/request-bytes.ts',
+      'src/core/recent.ts',
     ],
     tests: ['tests/unit/core/**/*.test.ts'],
   },

@@ -152,7 +152,8 @@ export function providerStep(snapshot: ProviderSnapshot, event: ProviderMachineE
 
 /**
  * Whether the provider lets a session start at `now`: `'go'`, `'probe'` (it may, as the probe),
- * or when it may look again (`at`: the cooldown's end; `null`: when the probe answers).
+ * or when it may look again (`at`: the cooldown's end, or the probe's lapse; `probe`: the session
+ * probing, whose end may open the provider sooner).
  */
 export function providerGate(
   snapshot: ProviderSnapshot,
@@ -160,9 +161,10 @@ export function providerGate(
 ):
   | { readonly kind: 'go' }
   | { readonly kind: 'probe' }
-  | { readonly kind: 'wait'; readonly at: number | null } {
+  | { readonly kind: 'wait'; readonly at: number | null; readonly probe?: string } {
   const s = providerStep(snapshot, { type: 'provider.tick', now });
   if (s.value === 'open') return { kind: 'go' };
   if (s.value === 'coolingDown') return { kind: 'wait', at: s.context.until };
-  return s.context.probe === null ? { kind: 'probe' } : { kind: 'wait', at: s.context.probeLapsesAt };
+  const probe = s.context.probe;
+  return probe === null ? { kind: 'probe' } : { kind: 'wait', at: s.context.probeLapsesAt, probe };
 }

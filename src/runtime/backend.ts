@@ -84,8 +84,8 @@ export interface LocalRuntime extends Runtime {
   runRecord(id: string): RunRecord | undefined;
   /** Its daily budgets (`budgets`), when set: a cluster's admission refuses a caller this instance saw spent. */
   readonly budgets: Pick<Budgets, 'precheck'> | undefined;
-  /** A call of `provider` settled on another instance: its retries held by the cooldown here look again (`LocalLimits.wake`). */
-  wake(provider: string): void;
+  /** A session of `provider` ended on some instance: the retries here held behind it, if it probed, look again (`LocalLimits.wake`). */
+  wake(provider: string, sessionId: string): void;
 }
 
 /** The default backend: one process, nothing shared, nothing to install. */

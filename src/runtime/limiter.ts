@@ -53,7 +53,11 @@ export interface Start {
 /** A refusal says whether a limit of the model (not of the whole provider) held it. */
 export type Acquired =
   | { readonly ok: true; readonly probe: boolean }
-  | (Exclude<Room, { ok: true }> & { readonly model?: boolean });
+  | (Exclude<Room, { ok: true }> & {
+      readonly model?: boolean;
+      /** Held by a cooldown's probe: the session probing, whose end may let this one go sooner. */
+      readonly probe?: string;
+    });
 
 export const providerKey = (provider: string) => `limits:${provider}`;
 export const modelKey = (provider: string, model: string) => `limits:${provider}:${model}`;
@@ -66,7 +70,9 @@ export const LIMITER_TTL_MS = 25 * 3_600_000;
 export function acquireProvider(limits: RateLimits, start: Start) {
   return (state: ProviderState): { state: ProviderState; result: Acquired } => {
     const gate = providerGate(state.c, start.now);
-    if (gate.kind === 'wait') return { state, result: { ok: false, limit: 'cooldown', at: gate.at } };
+    if (gate.kind === 'wait') {
+      return { state, result: { ok: false, limit: 'cooldown', at: gate.at, probe: gate.probe } };
+    }
     const fits = room(state.w, limits, start.now, start.tokens, start.sessionId);
     if (!fits.ok) return { state, result: fits };
     let c = providerStep(state.c, { type: 'provider.tick', now: start.now });

@@ -5,6 +5,7 @@
  */
 import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
+import { Recent } from '../core/recent.js';
 import { estimateTokens } from '../providers/estimate.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
@@ -61,10 +62,10 @@ export class LocalLimits {
    */
   private readonly asking = new Map<
     SessionRecord,
-    { readonly timer: unknown; readonly lapsesAt: number } | undefined
+    { readonly timer: unknown; readonly lapsesAt: number; readonly probe?: string } | undefined
   >();
-  /** How many times the bus woke each provider's held retries (`wake`): an ask on its way when one came asks again. */
-  private readonly wakes = new Map<string, number>();
+  /** The sessions whose end the bus told of last (`provider|session`): an ask answered with one of them as the probe asks again. */
+  private readonly endsHeard = new Recent(256);
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -107,12 +108,17 @@ export class LocalLimits {
     return false;
   }
 
-  private ask(record: SessionRecord, lapsesAt: number, shared: NonNullable<LocalLimits['shared']>): void {
+  /** Asks the shared limiter for a start; `after`: the probe it asks again for, once (its end may not be written yet). */
+  private ask(
+    record: SessionRecord,
+    lapsesAt: number,
+    shared: NonNullable<LocalLimits['shared']>,
+    after?: string,
+  ): void {
     // A hop asks its target's limits, and leaves its provider's slot while it waits.
     const target = this.targetOf(record);
     if (this.hops(record, target.provider)) this.leaveLane(record);
     const start = this.startOf(record, target.model, lapsesAt);
-    const woken = this.wakes.get(target.provider);
     // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
     shared.limiter
       .tryStartFresh(target.provider, start, () => this.counters.rateLimited)
@@ -134,9 +140,11 @@ export class LocalLimits {
           }
           if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
           record.waitingFor = got.limit;
-          // Woken while it asked: the settle that woke it may have come after its read.
-          if (got.limit === 'cooldown' && this.wakes.get(target.provider) !== woken) {
-            this.ask(record, lapsesAt, shared);
+          // Held by a probe whose end came while it asked: that end's settle may have come after its read.
+          const probe = got.probe;
+          // Stryker disable next-line ConditionalExpression: without a probe, `probe !== after` can hold only after a re-ask, and no end is heard as `<provider>|undefined`.
+          if (probe !== undefined && probe !== after && this.endsHeard.has(`${target.provider}|${probe}`)) {
+            this.ask(record, lapsesAt, shared, probe);
             return;
           }
           const now = this.clock.now();
@@ -144,7 +152,7 @@ export class LocalLimits {
           const at = got.limit === 'maxConcurrent' ? null : got.at;
           const waitMs = Math.max(50, (at ?? now + 1000) - now);
           const timer = this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs);
-          this.asking.set(record, { timer, lapsesAt });
+          this.asking.set(record, { timer, lapsesAt, probe });
         },
         (error: unknown) => {
           // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
@@ -166,33 +174,33 @@ export class LocalLimits {
   }
 
   /**
-   * A session of `provider` ended on some instance (told by the event bus), which may have been its
-   * probe: the retries here held by its cooldown look again (`wakeHeld`). An ask on its way, whose
-   * read may have come before that end's settle (written on another connection), asks again once
-   * its answer comes.
+   * The session `sessionId` of `provider` ended on some instance (told by the event bus): the
+   * retries here held behind it, if it was probing `provider`, look again now rather than at its
+   * lapse. One whose ask was on its way then asks again once answered, if the answer names it as the
+   * probe (that end's settle, written on another connection, may have come after its read).
    */
-  wake(provider: string): void {
-    // Stryker disable next-line ArithmeticOperator: only a change of the count is read, and - 1 changes it as well.
-    this.wakes.set(provider, (this.wakes.get(provider) ?? 0) + 1);
-    this.wakeHeld(provider);
+  wake(provider: string, sessionId: string): void {
+    this.endsHeard.add(`${provider}|${sessionId}`);
+    this.wakeHeld(provider, sessionId);
   }
 
   /**
-   * Retries here held by `provider`'s cooldown look again now: a call of it settled, which may have
-   * ended its probe (to a new cooldown, or open). They waited until the probe's lapse, up to
-   * `PROBE_ACCEPTED_MS` (machines/provider.ts), where one process looks at every settle. Only
-   * those held by the cooldown: during one few calls settle, so the looks stay few.
+   * Retries here held by `provider`'s cooldown look again now (only those behind the probe `probe`,
+   * when given): a call of it settled, which may have ended its probe (to a new cooldown, or open).
+   * They waited until the probe's lapse, up to `PROBE_ACCEPTED_MS` (machines/provider.ts), where one
+   * process looks at every settle. During a cooldown few calls settle, so the looks stay few.
    */
-  private wakeHeld(provider: string): void {
+  private wakeHeld(provider: string, probe?: string): void {
     // Only on a shared backend does a retry ask (`asking`).
     const shared = this.shared as NonNullable<LocalLimits['shared']>;
     for (const [record, waiting] of this.asking) {
       // An ask on its way after a settle here reads the state after it (one connection, in order).
       if (waiting === undefined || record.waitingFor !== 'cooldown') continue;
       if (this.targetOf(record).provider !== provider) continue;
+      if (probe !== undefined && waiting.probe !== probe) continue;
       this.clock.clearTimeout(waiting.timer);
       this.asking.set(record, undefined);
-      this.ask(record, waiting.lapsesAt, shared);
+      this.ask(record, waiting.lapsesAt, shared, probe);
     }
   }
 

@@ -358,7 +358,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     adopt,
     runRecord,
     budgets,
-    wake: (provider) => rates.wake(provider),
+    wake: (provider, sessionId) => rates.wake(provider, sessionId),
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),

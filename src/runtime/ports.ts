@@ -14,7 +14,6 @@ import type { RoutingData } from '../../machines/routing.js';
 import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import type { ChatRequest } from '../providers/port.js';
-import type { LimitName } from './limiter.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from './types.js';
 
 /** A queued session as plain data: all any instance needs to run it. */
@@ -31,8 +30,8 @@ export interface Held {
   readonly retryInMs: number;
   /** Only this session waits (held by a limit of its model, or by a cooldown it may leave for a fallback), not its provider's whole queue. */
   readonly modelOnly: boolean;
-  /** The limit that held it: one held by its provider's cooldown is woken by `SessionQueue.wake`. */
-  readonly limit?: LimitName;
+  /** Held by its provider's cooldown while this session probes it: its end wakes it (`SessionQueue.wake`). */
+  readonly probe?: string;
 }
 
 /** A session this instance leased from the queue, to run here. */
@@ -73,12 +72,12 @@ export interface SessionQueue {
   /** Forgets a queue deadline whose session is no longer waiting. */
   clearDeadline(provider: string, sessionId: string): Promise<void>;
   /**
-   * A session of `provider` ended somewhere, and with it maybe the probe its cooldown held others
-   * back for: the sessions put back as delayed by that cooldown (`Held.limit`) look at the limits
-   * again now rather than at their delay's end (the probe's lapse). Only once this instance delayed
-   * some (no command otherwise); one that goes back delayed meanwhile is looked at too.
+   * The session `sessionId` of `provider` ended somewhere: if it was probing the provider, the
+   * sessions this instance put back as delayed behind it (`Held.probe`) look at the limits again
+   * now rather than at the probe's lapse. No command unless this instance delayed some behind it;
+   * one put back while the probe's end came is looked at too.
    */
-  wake(provider: string): void;
+  wake(provider: string, sessionId: string): void;
   /**
    * Starts leasing sessions to `run`; its promise settles when the session ended here, or with
    * `Held` when its provider's limits have no room: the session goes back to wait, in its place.

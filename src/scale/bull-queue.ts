@@ -8,6 +8,7 @@
 import { DelayedError, type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
+import { Recent } from '../core/recent.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
@@ -90,18 +91,20 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   }
 
   /**
-   * Each provider's wakes so far, and until when jobs this instance put back as delayed by its
-   * cooldown may wait: `wake` promotes them once (BullMQ's `promoteJobs`, every delayed job of the
-   * queue, whichever instance delayed it: those still held go back delayed).
+   * Until when the jobs this instance put back as delayed behind each probe (`provider|session`)
+   * may wait: the probe's end (`wake`) promotes them (BullMQ's `promoteJobs`: every delayed job of
+   * the queue, whichever instance delayed it; those still held go back delayed). And the sessions
+   * whose end this instance heard last, for a job put back while its probe's end came.
    */
-  private readonly wakes = new Map<string, number>();
-  private readonly delayedUntil = new Map<string, number>();
+  private readonly behind = new Map<string, number>();
+  private readonly ended = new Recent(256);
 
-  wake(provider: string): void {
-    this.wakes.set(provider, (this.wakes.get(provider) ?? 0) + 1);
-    const until = this.delayedUntil.get(provider);
+  wake(provider: string, sessionId: string): void {
+    const key = `${provider}|${sessionId}`;
+    this.ended.add(key);
+    const until = this.behind.get(key);
     if (until === undefined) return;
-    this.delayedUntil.delete(provider);
+    this.behind.delete(key);
     if (until > this.clock.now()) this.promote(provider);
   }
 
@@ -282,7 +285,6 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       await this.fair.arrived(job.queueName, sessionId, arrival);
     };
     let handedBack = false;
-    const woken = this.wakes.get(job.queueName);
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },
       provider: job.queueName,
@@ -315,7 +317,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
         const until = this.clock.now() + held.retryInMs;
         await job.moveToDelayed(until, token);
-        if (held.limit === 'cooldown') this.delayedAgain(job.queueName, until, woken);
+        if (held.probe !== undefined) this.delayedBehind(job.queueName, held.probe, until);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
@@ -327,10 +329,18 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await turn;
   }
 
-  /** Delayed by `provider`'s cooldown: woken by the next `wake`, or now if one came since its lease. */
-  private delayedAgain(provider: string, until: number, woken: number | undefined): void {
-    if (this.wakes.get(provider) !== woken) this.promote(provider);
-    else this.delayedUntil.set(provider, Math.max(until, this.delayedUntil.get(provider) ?? 0));
+  /** Delayed behind `provider`'s probe `probe`: woken by its end, or now if it has ended. */
+  private delayedBehind(provider: string, probe: string, until: number): void {
+    const key = `${provider}|${probe}`;
+    // Once: a promoted job that the state still holds behind it (its settle not yet there) waits.
+    if (this.ended.take(key)) {
+      this.promote(provider);
+      return;
+    }
+    // A probe whose end never came (its instance was lost): its jobs went back at its lapse.
+    const now = this.clock.now();
+    for (const [other, lapse] of this.behind) if (lapse <= now) this.behind.delete(other);
+    this.behind.set(key, Math.max(until, this.behind.get(key) ?? 0));
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {

@@ -230,10 +230,10 @@ export function createClusterRuntime(
   function onBus(message: BusMessage): void {
     store.apply(message);
     const event = message.event;
-    // A session's end may be its provider's probe: what that cooldown holds here looks again.
+    // A session's end may be its provider's probe: what the probe held back here looks again.
     if (event.type === 'session.ended') {
-      queue.wake(event.provider);
-      local.wake(event.provider);
+      queue.wake(event.provider, event.sessionId);
+      local.wake(event.provider, event.sessionId);
     }
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);

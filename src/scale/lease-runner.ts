@@ -247,7 +247,7 @@ export class LeaseRunner {
         // fallback before it ends (`rerouteOnCooldown`): only this job waits, so the queue's next
         // one is looked at too, once per cooldown, as in memory. Pausing the queue left sessions
         // behind the first patient one to time out instead of falling back.
-        return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown', limit: got.limit };
+        return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown', probe: got.probe };
       }
       return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {

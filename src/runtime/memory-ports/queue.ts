@@ -4,10 +4,10 @@
  * limit across every instance); instances lease them through `lease()`, each with the per-provider
  * concurrency a BullMQ Worker would have. It plays BullMQ's part for the cluster composition:
  * - a lease ends when its run settles; `handBack()` puts the session back to wait at once;
- * - `Held` with `modelOnly` delays only that session for `retryInMs`; otherwise the session waits
- *   again and its provider's whole lane pauses for `retryInMs`, for every instance (BullMQ's
- *   `rateLimit`). Unlike BullMQ, which puts it back at the head of its priority, it goes back
- *   behind the sessions of its priority that arrived meanwhile: the scheduler's lanes are FIFOs;
+ * - `Held` with `modelOnly` delays only that session for `retryInMs`, or until the end of the probe
+ *   it waits behind (`wake`, as `promoteJobs`); otherwise the session waits again and its provider's
+ *   lane pauses for `retryInMs`, for every instance (BullMQ's `rateLimit`), and goes back behind the
+ *   sessions of its priority that arrived meanwhile (BullMQ: at the head; the lanes are FIFOs);
  * - `moveTo(provider)` (a fallback hop) puts the session in that provider's lane at once, beside
  *   the job still leased (as BullMQ adds a job to another queue), at the highest priority (BullMQ:
  *   ahead of every prioritized job), its run deadline as its queue deadline;
@@ -16,6 +16,7 @@
  * Every timer is the hub's clock's.
  */
 import type { Clock } from '../../core/clock.js';
+import { Recent } from '../../core/recent.js';
 import { MAX_PRIORITY, type Schedulable, Scheduler } from '../../core/scheduler.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../ports.js';
 
@@ -24,8 +25,9 @@ interface Job extends Schedulable {
   priority: number;
   readonly session: QueuedSession;
   state: 'waiting' | 'delayed' | 'leased';
-  /** The delay timer while `delayed`. */
+  /** The delay timer while `delayed`; and the probe it waits behind, as `provider|session`, if one. */
   timer: unknown;
+  behind?: string;
 }
 
 /** An instance that leases sessions. */
@@ -51,8 +53,10 @@ export class MemoryQueueCore {
   /** Queue deadlines, by `provider|sessionId`. */
   readonly deadlines = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
-  /** Each provider's sessions delayed by its cooldown, until their delay ends (`promote`). */
-  private readonly cooling = new Map<string, Set<Job>>();
+  /** The sessions delayed behind each probe (`provider|session`), until their delay ends (`promote`). */
+  private readonly behind = new Map<string, Set<Job>>();
+  /** Probes whose end came while a session held behind one was still being put back (once each). */
+  private readonly ended = new Recent(256);
   private readonly workers: Worker[] = [];
   private turn = 0;
   private pumpQueued = false;
@@ -111,24 +115,27 @@ export class MemoryQueueCore {
     return job.session;
   }
 
-  /** `provider`'s sessions delayed by its cooldown wait again now, as BullMQ's `promoteJobs` (`SessionQueue.wake`). */
-  promote(provider: string): void {
-    for (const job of this.cooling.get(provider) ?? []) {
+  /** The sessions delayed behind `provider`'s probe `probe` wait again now, as BullMQ's `promoteJobs` (`SessionQueue.wake`). */
+  promote(provider: string, probe: string): void {
+    this.ended.add(`${provider}|${probe}`);
+    for (const job of this.behind.get(`${provider}|${probe}`) ?? []) {
       this.undelay(job);
       this.wait(job);
     }
   }
 
-  /** A delayed session's delay ends early (promoted or withdrawn). */
+  /** A delayed session's delay ends (it ran out, or was promoted or withdrawn): it is no longer behind its probe. */
   private undelay(job: Job): void {
     this.clock.clearTimeout(job.timer);
     job.timer = undefined;
-    this.uncool(job);
-  }
-
-  /** Out of its provider's cooling set (kept once made: one per provider). */
-  private uncool(job: Job): void {
-    this.cooling.get(job.provider)?.delete(job);
+    const key = job.behind;
+    // Stryker disable next-line ConditionalExpression: without a probe there is no set to leave, and `job.behind` stays unset.
+    if (key === undefined) return;
+    const jobs = this.behind.get(key) as Set<Job>;
+    jobs.delete(job);
+    // A probe with nobody behind it is forgotten.
+    if (jobs.size === 0) this.behind.delete(key);
+    job.behind = undefined;
   }
 
   /** Whether the session is in `provider`'s queue at all: waiting, delayed or leased (BullMQ's job key). */
@@ -273,20 +280,8 @@ export class MemoryQueueCore {
     if (!handedBack) {
       this.scheduler.release(provider);
       if (held === undefined) this.jobs.delete(`${provider}|${job.session.input.sessionId}`);
-      else if (held.modelOnly) {
-        // Only this model is full: this session waits as delayed; its provider's others go on.
-        // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.
-        job.state = 'delayed';
-        if (held.limit === 'cooldown') {
-          const cooling = this.cooling.get(provider) ?? new Set();
-          this.cooling.set(provider, cooling.add(job));
-        }
-        job.timer = this.clock.setTimeout(() => {
-          job.timer = undefined;
-          this.uncool(job);
-          this.wait(job);
-        }, held.retryInMs);
-      } else {
+      else if (held.modelOnly) this.delay(job, held);
+      else {
         // The provider is full: the session waits again and the provider's lane pauses, for every instance.
         const until = this.clock.now() + held.retryInMs;
         // Stryker disable next-line EqualityOperator: on a tie the pause is the same; only one more timer pumps to no effect.
@@ -298,6 +293,27 @@ export class MemoryQueueCore {
       }
     }
     this.schedulePump();
+  }
+
+  /** Only this session waits (its model is full, or its cooldown), as delayed: for `retryInMs`, or until the probe it waits behind ends. */
+  private delay(job: Job, held: Held): void {
+    // Stryker disable next-line ConditionalExpression: without a probe the key would be `<provider>|undefined`, which no session's end names.
+    if (held.probe !== undefined) {
+      const behind = `${job.provider}|${held.probe}`;
+      // Its probe ended while its lease was being held back: it waits again now (once per probe).
+      if (this.ended.take(behind)) {
+        this.wait(job);
+        return;
+      }
+      job.behind = behind;
+      this.behind.set(behind, (this.behind.get(behind) ?? new Set()).add(job));
+    }
+    // Stryker disable next-line StringLiteral: the state is read only as `=== 'waiting'` or `=== 'leased'`; any other name is delayed.
+    job.state = 'delayed';
+    job.timer = this.clock.setTimeout(() => {
+      this.undelay(job);
+      this.wait(job);
+    }, held.retryInMs);
   }
 
   private wait(job: Job): void {
@@ -351,8 +367,8 @@ export class MemorySessionQueue implements SessionQueue, SharedLimits {
     return Promise.resolve();
   }
 
-  wake(provider: string): void {
-    this.core.promote(provider);
+  wake(provider: string, sessionId: string): void {
+    this.core.promote(provider, sessionId);
   }
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {

@@ -38,34 +38,62 @@ const HEADERS = {
   'MCP-Protocol-Version': '2025-11-25',
 };
 
+/**
+ * A raw 2025-era session (with `auth`'s headers) that made one `list_models` call: its id, the SSE
+ * ids of that call's priming event and result, and how to resume after an event id.
+ */
+async function sessionWithOneCall(url: URL, auth: Record<string, string>) {
+  const post = (sid: string | undefined, body: unknown) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { ...HEADERS, ...auth, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
+      body: JSON.stringify(body),
+    });
+  const init = await post(undefined, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
+  const sid = init.headers.get('mcp-session-id') as string;
+  await init.text();
+  await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+  const call = await post(sid, {
+    jsonrpc: '2.0',
+    id: 2,
+    method: 'tools/call',
+    params: { name: 'list_models', arguments: {} },
+  });
+  const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
+  expect(ids.length).toBe(2); // the priming event and the result
+  const resume = (after: string) =>
+    fetch(url, {
+      method: 'GET',
+      headers: {
+        ...HEADERS,
+        ...auth,
+        Accept: 'text/event-stream',
+        'Mcp-Session-Id': sid,
+        'Last-Event-ID': after,
+      },
+    });
+  return { sid, ids: ids as [string, string], resume };
+}
+
+/** The session resumed from its priming event and got its call's result again. */
+async function expectResumed(session: Awaited<ReturnType<typeof sessionWithOneCall>>) {
+  const resumed = await session.resume(session.ids[0]);
+  expect(resumed.status).toBe(200);
+  const body = await resumed.text();
+  expect(body).toContain(`id: ${session.ids[1]}`);
+  expect(body).toContain('"id":2');
+}
+
 it("without tokens, one session's burst of large answers does not evict another session's events", async () => {
   const store = new MemoryEventStore({ maxBytes: 3 * 1024 * 1024 });
   const h = await startHarness({ http: { eventStore: store } });
   try {
-    const post = (sid: string | undefined, body: unknown) =>
-      fetch(h.url, {
-        method: 'POST',
-        headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
-        body: JSON.stringify(body),
-      });
-    const init = await post(undefined, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    });
-    const sid = init.headers.get('mcp-session-id') as string;
-    await init.text();
-    await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-    const call = await post(sid, {
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'list_models', arguments: {} },
-    });
-    const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
-    expect(ids.length).toBe(2); // the priming event and the result
-
+    const session = await sessionWithOneCall(h.url, {});
     const flood = await h.client('legacy');
     for (let i = 0; i < 8; i++) {
       await flood.getPrompt({ name: 'review', arguments: { content: `${i}`.repeat(1_000_000) } });
@@ -74,21 +102,8 @@ it("without tokens, one session's burst of large answers does not evict another 
     // Each session is an owner of its own; the flood's holds most of the store.
     const owners = [...store.usage()];
     expect(owners.map(([owner]) => owner.startsWith('session:'))).toEqual([true, true]);
-    expect(store.usage().get(`session:${sid}`)?.bytes).toBeLessThan(10_000);
-
-    const resumed = await fetch(h.url, {
-      method: 'GET',
-      headers: {
-        ...HEADERS,
-        Accept: 'text/event-stream',
-        'Mcp-Session-Id': sid,
-        'Last-Event-ID': ids[0] as string,
-      },
-    });
-    expect(resumed.status).toBe(200);
-    const body = await resumed.text();
-    expect(body).toContain(`id: ${ids[1]}`);
-    expect(body).toContain('"id":2');
+    expect(store.usage().get(`session:${session.sid}`)?.bytes).toBeLessThan(10_000);
+    await expectResumed(session);
   } finally {
     await h.close();
   }
@@ -106,33 +121,7 @@ it("one token's burst of large answers does not evict another token's events: it
     },
   });
   try {
-    const post = (sid: string | undefined, body: unknown) =>
-      fetch(h.url, {
-        method: 'POST',
-        headers: {
-          ...HEADERS,
-          authorization: 'Bearer alice-token-1',
-          ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }),
-        },
-        body: JSON.stringify(body),
-      });
-    const init = await post(undefined, {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    });
-    const sid = init.headers.get('mcp-session-id') as string;
-    await init.text();
-    await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-    const call = await post(sid, {
-      jsonrpc: '2.0',
-      id: 2,
-      method: 'tools/call',
-      params: { name: 'list_models', arguments: {} },
-    });
-    const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
-    expect(ids.length).toBe(2); // the priming event and the result
+    const alice = await sessionWithOneCall(h.url, { authorization: 'Bearer alice-token-1' });
 
     const mallory = await clientWith(h, 'mallory-token-2');
     try {
@@ -146,20 +135,7 @@ it("one token's burst of large answers does not evict another token's events: it
     expect(store.usage().get('mallory')?.bytes).toBeGreaterThan(2_000_000);
 
     // Alice resumes from her priming event and gets her result again.
-    const resumed = await fetch(h.url, {
-      method: 'GET',
-      headers: {
-        ...HEADERS,
-        Accept: 'text/event-stream',
-        authorization: 'Bearer alice-token-1',
-        'Mcp-Session-Id': sid,
-        'Last-Event-ID': ids[0] as string,
-      },
-    });
-    expect(resumed.status).toBe(200);
-    const body = await resumed.text();
-    expect(body).toContain(`id: ${ids[1]}`);
-    expect(body).toContain('"id":2');
+    await expectResumed(alice);
   } finally {
     await h.close();
   }

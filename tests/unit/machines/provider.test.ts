@@ -34,7 +34,7 @@ describe('provider cooldown machine', () => {
       lapsesAt: 6000 + PROBE_ACCEPTED_MS,
     });
     expect(probing.value).toBe('probing');
-    expect(providerGate(probing, 6001)).toEqual({ kind: 'wait', at: 6000 + PROBE_ACCEPTED_MS });
+    expect(providerGate(probing, 6001)).toEqual({ kind: 'wait', at: 6000 + PROBE_ACCEPTED_MS, probe: 'p' });
   });
 
   it('opens on the probe answer, cools down again on another 429', () => {
@@ -129,7 +129,7 @@ describe('provider cooldown machine', () => {
     });
     const other = providerStep(probing, { type: 'provider.probeEnded', now: 11, sessionId: 'q' });
     expect(other.context.probe).toBe('p');
-    expect(providerGate(other, 12)).toEqual({ kind: 'wait', at: 10 + PROBE_ACCEPTED_MS });
+    expect(providerGate(other, 12)).toEqual({ kind: 'wait', at: 10 + PROBE_ACCEPTED_MS, probe: 'p' });
   });
 
   it("a probe whose session's run deadline passed before PROBE_ACCEPTED_MS hands the probe to the next session", () => {
@@ -142,7 +142,7 @@ describe('provider cooldown machine', () => {
       lapsesAt: 500,
     });
     expect(probing.context.probeAcceptedAt).toBe(10 + PROBE_ACCEPTED_MS);
-    expect(providerGate(probing, 499)).toEqual({ kind: 'wait', at: 500 });
+    expect(providerGate(probing, 499)).toEqual({ kind: 'wait', at: 500, probe: 'p' });
     expect(providerGate(probing, 500)).toEqual({ kind: 'probe' });
     const lapsed = providerStep(probing, { type: 'provider.tick', now: 500 });
     expect(lapsed).toEqual({
@@ -154,6 +154,7 @@ describe('provider cooldown machine', () => {
     expect(providerGate(next, 500 + PROBE_ACCEPTED_MS - 1)).toEqual({
       kind: 'wait',
       at: 500 + PROBE_ACCEPTED_MS,
+      probe: 'q',
     });
     expect(providerGate(next, 500 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'go' });
   });
@@ -163,7 +164,7 @@ describe('provider cooldown machine', () => {
       value: 'probing' as const,
       context: { until: 10, probe: 'p', probeLapsesAt: 500, cooldowns: 1 },
     };
-    expect(providerGate(old, 499)).toEqual({ kind: 'wait', at: 500 });
+    expect(providerGate(old, 499)).toEqual({ kind: 'wait', at: 500, probe: 'p' });
     expect(providerGate(old, 500)).toEqual({ kind: 'go' });
   });
 

@@ -75,9 +75,14 @@ describe('acquireProvider', () => {
     expect(probe.state.c.context.probeLapsesAt).toBe(T0 + 900 + PROBE_ACCEPTED_MS);
     const short = acquireProvider({}, { ...later, lapsesAt: T0 + 1000 })(cooling(T0 - 100, 1000));
     expect(short.state.c.context.probeLapsesAt).toBe(T0 + 1000);
-    // The next start waits for the probe's answer.
+    // The next start waits for the probe's answer, or its lapse, and is told whose it is.
     const next = acquireProvider({}, start('b', 100, T0 + 901))(probe.state);
-    expect(next.result).toMatchObject({ ok: false, limit: 'cooldown' });
+    expect(next.result).toEqual({
+      ok: false,
+      limit: 'cooldown',
+      at: T0 + 900 + PROBE_ACCEPTED_MS,
+      probe: 'a',
+    });
   });
 
   it('a start that fits the cooldown but not the windows takes no probe', () => {

@@ -231,11 +231,12 @@ describe('LocalLimits on a shared backend', () => {
     // Nothing here settled: without a word from the bus, b would wait for the probe's lapse (T0 + 2,200).
     await settle();
     expect(went).toEqual([]);
-    // An end of another provider's session wakes nothing.
-    limits.wake('q');
+    // The end of another provider's session, or of another session of p, wakes nothing.
+    limits.wake('q', 'probe');
+    limits.wake('p', 'other');
     await settle();
     expect(went).toEqual([]);
-    limits.wake('p');
+    limits.wake('p', 'probe');
     await settle();
     expect(went).toEqual([b]);
     // Its timer went with its wait.
@@ -243,17 +244,19 @@ describe('LocalLimits on a shared backend', () => {
     expect(clock.runDue()).toBe(0);
   });
 
-  it('a retry the bus wakes while the probe still holds p asks once and waits again', async () => {
+  it("a retry woken by the probe's end before its settle is written asks once and waits again", async () => {
     const { limits, went, clock, b, sharedState } = await probedElsewhere();
     limits.retry(b, LAPSE);
     await settle();
     const asked = keysUpdated(sharedState);
-    // Another session of p ended elsewhere, not the probe: b looks once, is refused, and waits.
-    limits.wake('p');
+    // Another session of p ended: no look. The probe's end comes before its settle: b looks once,
+    // is refused by the same probe, and waits rather than ask again and again.
+    limits.wake('p', 'other');
     await settle();
-    limits.wake('p');
+    expect(asked).toEqual([]);
+    limits.wake('p', 'probe');
     await settle();
-    expect(asked).toEqual([providerKey('p'), providerKey('p')]);
+    expect(asked).toEqual([providerKey('p')]);
     expect([went, b.waitingFor]).toEqual([[], 'cooldown']);
     // Until the probe's lapse (T0 + 2,200), where it probes p itself.
     clock.time = T0 + 2_200;
@@ -271,7 +274,7 @@ describe('LocalLimits on a shared backend', () => {
     const asked = keysUpdated(sharedState);
     const held = record('held', { admitted: true });
     limits.retry(held, LAPSE);
-    limits.wake('p');
+    limits.wake('p', 'x');
     await settle();
     expect(asked).toEqual([providerKey('p')]);
     expect([went, held.waitingFor]).toEqual([[], 'requestsPerMinute']);
@@ -283,7 +286,7 @@ describe('LocalLimits on a shared backend', () => {
     limits.retry(b, LAPSE);
     clock.time = T0 + 250;
     void answerProbe();
-    limits.wake('p');
+    limits.wake('p', 'probe');
     await settle();
     expect(went).toEqual([b]);
   });

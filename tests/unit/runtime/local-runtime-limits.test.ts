@@ -187,7 +187,10 @@ describe('a shared state (every instance one set of limits)', () => {
     expect(provider.calls).toHaveLength(1);
     // The probe is answered there; the bus tells this instance of its session's end.
     await elsewhere.settle('p', at('probe', 500), clock.now(), { kind: 'answered', delta: 0 });
-    runtime.wake('p');
+    runtime.wake('p', 'other');
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    runtime.wake('p', 'probe');
     await flush();
     expect(provider.calls).toHaveLength(2);
     provider.pending()[0]?.settle('ok');

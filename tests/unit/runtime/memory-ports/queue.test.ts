@@ -642,19 +642,19 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     const runs = new Runs();
     a.lease(runs.run);
     await flush();
-    runs.end('cooling', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
-    runs.end('model', { retryInMs: 2000, modelOnly: true, limit: 'maxConcurrent' });
-    runs.end('other', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    runs.end('cooling', { retryInMs: 2000, modelOnly: true, probe: 'x' });
+    runs.end('model', { retryInMs: 2000, modelOnly: true });
+    runs.end('other', { retryInMs: 2000, modelOnly: true, probe: 'x' });
     await flush();
     // Another provider's wake leaves p's alone; p's wakes only the one its cooldown delayed, from any instance.
-    b.wake('r');
+    b.wake('r', 'x');
     await flush();
     expect(runs.ids).toEqual(['cooling', 'model', 'other']);
-    b.wake('p');
+    b.wake('p', 'x');
     await flush();
     expect(runs.ids).toEqual(['cooling', 'model', 'other', 'cooling']);
     // Leased again, it is no longer delayed: another wake leaves it be.
-    b.wake('p');
+    b.wake('p', 'x');
     await flush();
     expect(runs.ids).toHaveLength(4);
     // Its old delay's end leases nothing more; the others' come as they were.
@@ -664,6 +664,32 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     expect(runs.ids.slice(4).sort()).toEqual(['model', 'other']);
   });
 
+  it("wakes only what waits behind the probe that ended; one held back as that probe's end came waits again at once, once", async () => {
+    const { instance, clock, core } = cluster();
+    const queue = instance();
+    for (const id of ['behind-y', 'racing', 'late']) await queue.add(session(id));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    runs.end('behind-y', { retryInMs: 2000, modelOnly: true, probe: 'y' });
+    await flush();
+    // The probe x ends while `racing`'s lease is still being held back behind it.
+    queue.wake('p', 'x');
+    runs.end('racing', { retryInMs: 2000, modelOnly: true, probe: 'x' });
+    await flush();
+    expect(runs.ids).toEqual(['behind-y', 'racing', 'late', 'racing']);
+    // Once: held back behind x again, `late` waits for its delay; y's end wakes `behind-y` alone.
+    runs.end('late', { retryInMs: 2000, modelOnly: true, probe: 'x' });
+    queue.wake('p', 'y');
+    await flush();
+    expect(runs.ids).toEqual(['behind-y', 'racing', 'late', 'racing', 'behind-y']);
+    clock.increment(2000);
+    await flush();
+    expect(runs.ids).toEqual(['behind-y', 'racing', 'late', 'racing', 'behind-y', 'late']);
+    // Nothing waits behind any probe any more, and nothing of them is kept.
+    expect((core as unknown as { behind: Map<string, unknown> }).behind.size).toBe(0);
+  });
+
   it('wakes each session its cooldown delayed once, whatever left before: a withdrawal, a delay that ended', async () => {
     const { instance, clock } = cluster();
     const queue = instance();
@@ -671,16 +697,16 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     const runs = new Runs();
     queue.lease(runs.run);
     await flush();
-    runs.end('early', { retryInMs: 100, modelOnly: true, limit: 'cooldown' });
-    runs.end('gone', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
-    runs.end('late', { retryInMs: 2000, modelOnly: true, limit: 'cooldown' });
+    runs.end('early', { retryInMs: 100, modelOnly: true, probe: 'x' });
+    runs.end('gone', { retryInMs: 2000, modelOnly: true, probe: 'x' });
+    runs.end('late', { retryInMs: 2000, modelOnly: true, probe: 'x' });
     await flush();
     // `early`'s delay ends and it is leased again; `gone` is withdrawn while delayed.
     clock.increment(100);
     await flush();
     expect(await queue.withdraw('p', 'gone')).toEqual(session('gone'));
     expect(runs.ids).toEqual(['early', 'gone', 'late', 'early']);
-    queue.wake('p');
+    queue.wake('p', 'x');
     await flush();
     expect(runs.ids).toEqual(['early', 'gone', 'late', 'early', 'late']);
   });
