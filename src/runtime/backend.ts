@@ -84,7 +84,7 @@ export interface LocalRuntime extends Runtime {
   runRecord(id: string): RunRecord | undefined;
   /** Its daily budgets (`budgets`), when set: a cluster's admission refuses a caller this instance saw spent. */
   readonly budgets: Pick<Budgets, 'precheck'> | undefined;
-  /** A session of `provider` ended on some instance: the retries here held behind it, if it probed, look again (`LocalLimits.wake`). */
+  /** A session of `provider` ended, or retries, on some instance: the retries here held behind it, if it probed, look again (`LocalLimits.wake`). */
   wake(provider: string, sessionId: string): void;
 }
 

@@ -174,7 +174,7 @@ export class LocalLimits {
   }
 
   /**
-   * The session `sessionId` of `provider` ended on some instance (told by the event bus): the
+   * The session `sessionId` of `provider` ended or retries on some instance (told by the event bus): the
    * retries here held behind it, if it was probing `provider`, look again now rather than at its
    * lapse. One whose ask was on its way then asks again once answered, if the answer names it as the
    * probe (that end's settle, written on another connection, may have come after its read).

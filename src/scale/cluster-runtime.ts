@@ -230,8 +230,9 @@ export function createClusterRuntime(
   function onBus(message: BusMessage): void {
     store.apply(message);
     const event = message.event;
-    // A session's end may be its provider's probe: what the probe held back here looks again.
-    if (event.type === 'session.ended') {
+    // A session's end, or a retry after an answer, may be its provider's probe answered: what the
+    // probe held back here looks again.
+    if (event.type === 'session.ended' || event.type === 'session.retry') {
       queue.wake(event.provider, event.sessionId);
       local.wake(event.provider, event.sessionId);
     }

@@ -160,34 +160,41 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it("starts the sessions a provider's probe held back once it is answered, not at the probe's lapse", async () => {
-    const provider = new ScriptedProvider('p');
-    const runtime = await make({
-      providers: [provider],
-      defaults: { model: 'm', maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
-    });
-    const calls = async () => provider.calls.length;
-    const first = runtime.submit(ask('first'));
-    await until(calls, (n) => n === 1, 'the first call');
-    provider.calls[0]?.settle('rateLimited'); // Retry-After: 0.5
-    expect((await first.result).ok).toBe(false);
-    // The cooldown over, the next session is p's probe; the three after it wait for its answer.
-    await new Promise((r) => setTimeout(r, 600));
-    // Answered 300 ms after it started, it lets the others go then; held until its lapse, they would start 2 s in.
-    const before = Date.now();
-    const probe = runtime.submit(ask('probe'));
-    await until(calls, (n) => n === 2, 'the probe');
-    const held = ['a', 'b', 'c'].map((text) => runtime.submit(ask(text)));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(provider.calls).toHaveLength(2);
-    provider.calls[1]?.settle('ok');
-    await until(calls, (n) => n === 5, 'the held sessions');
-    expect(Date.now() - before).toBeLessThan(PROBE_ACCEPTED_MS / 2);
-    for (const call of provider.calls.slice(2)) call.settle('ok');
-    const results = await Promise.all([probe, ...held].map((h) => h.result));
-    expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
-    await runtime.shutdown({ deadlineMs: 1000 });
-  });
+  it.each([
+    ['answered', 'ok', 1],
+    ['answered with a 503, then retried', 'retryable', 2],
+  ] as const)(
+    "starts the sessions a provider's probe held back once it is %s, not at the probe's lapse",
+    async (_how, outcome, probeCalls) => {
+      const provider = new ScriptedProvider('p');
+      const runtime = await make({
+        providers: [provider],
+        defaults: { model: 'm', maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
+      });
+      const calls = async () => provider.calls.length;
+      const first = runtime.submit(ask('first'));
+      await until(calls, (n) => n === 1, 'the first call');
+      provider.calls[0]?.settle('rateLimited'); // Retry-After: 0.5
+      expect((await first.result).ok).toBe(false);
+      // The cooldown over, the next session is p's probe; the three after it wait for its answer.
+      await new Promise((r) => setTimeout(r, 600));
+      // Answered 300 ms after it started, it lets the others go then; held until its lapse, they would start 2 s in.
+      const before = Date.now();
+      const probe = runtime.submit(ask('probe'), { maxAttempts: probeCalls });
+      await until(calls, (n) => n === 2, 'the probe');
+      const held = ['a', 'b', 'c'].map((text) => runtime.submit(ask(text)));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(provider.calls).toHaveLength(2);
+      provider.calls[1]?.settle(outcome);
+      // The held sessions' calls, and the probe's second when it retries (whichever comes first).
+      await until(calls, (n) => n === 4 + probeCalls, 'the held sessions');
+      expect(Date.now() - before).toBeLessThan(PROBE_ACCEPTED_MS / 2);
+      for (const call of provider.calls.slice(2)) call.settle('ok');
+      const results = await Promise.all([probe, ...held].map((h) => h.result));
+      expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
+      await runtime.shutdown({ deadlineMs: 1000 });
+    },
+  );
 
   it('gives the longest-waiting session its turn while higher priorities keep arriving', async () => {
     // Strict priority would run `low` last, after every `high`; the fairness turn runs it within
