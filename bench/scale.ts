@@ -9,6 +9,11 @@
  * own `redis-server` unless BENCH_REDIS_URL is set; `--memory-only` measures the two in-memory
  * sides alone, with no Redis.
  *
+ * Two more sides spread the sessions over two providers (`p` and `q`, alternating) under one shared
+ * `maxConcurrent` and no per-provider limit: in memory and on one Redis instance, where an instance
+ * at its bound resumes first the Worker whose queue holds the session one process would run next
+ * (`src/scale/first-fetch.ts`), a path the one-provider sides never take.
+ *
  * The BullMQ baseline is what troupe's Redis backend is built on, doing the least a caller could:
  * `queue.add`, a Worker (same concurrency) that completes the job at once, and the caller waiting
  * for the completion through `QueueEvents`, as troupe's caller waits for its result.
@@ -36,6 +41,24 @@ const instant: ChatProvider = {
     throw new Error('not used');
   },
 };
+
+/** Two instant providers, `p` and `q`: the two-provider sides alternate between them. */
+const TWO_PROVIDERS: ChatProvider[] = ['p', 'q'].map((name) => ({ ...instant, name }));
+const alternating = (runtime: Runtime) => (i: number) =>
+  runtime.submit({ provider: i % 2 === 0 ? 'p' : 'q', ...REQUEST }).result;
+
+/** The two-provider sides: in memory, and one instance on Redis; one `maxConcurrent` for both providers. */
+async function twoProviderSides(url: string) {
+  const options = {
+    providers: TWO_PROVIDERS,
+    defaults: { model: 'm' },
+    limits: { maxConcurrent: IN_FLIGHT },
+  };
+  const memory = createRuntime(options);
+  const redis = createRuntime({ ...options, backend: await redisBackend({ url, prefix: 'bench3' }) });
+  await redis.ready;
+  return { memory, redis };
+}
 
 interface Figures {
   readonly perSec: number;
@@ -243,22 +266,27 @@ export async function run(argv: readonly string[]): Promise<void> {
     const one = await clustered(redis.url, 'bench1', 1);
     const two = await clustered(redis.url, 'bench2', 2);
     const raw = await bullmq(redis.url);
+    const pq = await twoProviderSides(redis.url);
     const sides = {
       inMemory: submitTo([memory]),
       memoryCluster: submitTo([memoryCluster]),
       redis1: submitTo(one),
       redis2: submitTo(two),
       bullmq: raw.call,
+      inMemoryTwoProviders: alternating(pq.memory),
+      redis1TwoProviders: alternating(pq.redis),
     };
     type Side = keyof typeof sides;
     const { names, at64, atOne } = await roundsOf(sides);
     // Once more each, counting what Redis runs per session (one instance) and per BullMQ job.
     const commands = {
       perSession: await commandsPerCall(redis.url, sides.redis1, 1000),
+      perSessionTwoProviders: await commandsPerCall(redis.url, sides.redis1TwoProviders, 1000),
       perBullmqJob: await commandsPerCall(redis.url, sides.bullmq, 1000),
     };
     await raw.close();
-    await Promise.all([memory, memoryCluster, ...one, ...two].map((r) => r.shutdown({ deadlineMs: 1000 })));
+    const all = [memory, memoryCluster, ...one, ...two, pq.memory, pq.redis];
+    await Promise.all(all.map((r) => r.shutdown({ deadlineMs: 1000 })));
     const m64 = Object.fromEntries(names.map((n) => [n, medianOf(at64[n])])) as Record<Side, Figures>;
     const m1 = Object.fromEntries(names.map((n) => [n, medianOf(atOne[n])])) as Record<Side, Figures>;
     // Added latency per round (same round, same load), then the median of the rounds.
@@ -284,6 +312,21 @@ export async function run(argv: readonly string[]): Promise<void> {
         p99Ms: m64.redis2.p99Ms,
         addedLatencyP50Ms: added('redis2', at64, 'p50Ms'),
         addedLatencyP99Ms: added('redis2', at64, 'p99Ms'),
+      },
+      twoProviders: {
+        inMemorySessionsPerSec: m64.inMemoryTwoProviders.perSec,
+        redis1SessionsPerSec: m64.redis1TwoProviders.perSec,
+        redis1P50Ms: m64.redis1TwoProviders.p50Ms,
+        redis1P99Ms: m64.redis1TwoProviders.p99Ms,
+        // Per round: the in-memory runtime's throughput over Redis's, both on two providers.
+        memoryOverRedis: round(
+          median(at64.inMemoryTwoProviders.map((f, i) => f.perSec / at64.redis1TwoProviders[i]!.perSec)),
+        ),
+        // Per round: one provider's Redis throughput over two providers' (what the first fetch costs).
+        oneOverTwoProviders: round(
+          median(at64.redis1.map((f, i) => f.perSec / at64.redis1TwoProviders[i]!.perSec)),
+        ),
+        atOneRedis1P50Ms: m1.redis1TwoProviders.p50Ms,
       },
       rawBullmqJobsPerSec: m64.bullmq.perSec,
       rawBullmqP50Ms: m64.bullmq.p50Ms,
