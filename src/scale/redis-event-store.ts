@@ -7,11 +7,12 @@
  * an event's id is `<streamId>|<seq>`, the sequence one `INCR` shared by the cluster. Bounded:
  * - each stream keeps its last `maxEventsPerStream` events (`LTRIM`);
  * - each caller (the owner `storeEvent` is told: `sessionEventStore` passes the session's token
- *   name; the sessions opened without a token are one caller here, `anonymous`, since this store has
- *   no bound across callers that would hold their number) holds at most `maxBytesPerCaller`, counted as the bytes of each
- *   event's entry and of its line in the caller's index, across all its streams and sessions, so
- *   opening more of them gets a client nothing; past it the caller's own oldest events go (one list
- *   per caller in store order, `<prefix>:mcp-events:o:<caller>`, and its byte count, `...:ob:<caller>`).
+ *   name; the sessions opened without a token are one caller here, `anonymous`, since this store
+ *   has no bound across callers that would hold their number) holds at most `maxBytesPerCaller`,
+ *   counted as the bytes of each event's entry and of its line in the caller's index, across all
+ *   its streams and sessions, so opening more of them gets a client nothing; past it the caller's
+ *   own oldest events go (one list per caller in store order, `<prefix>:mcp-events:o:<caller>`, and
+ *   its byte count, `...:ob:<caller>`).
  *   An event over the bound alone is not kept, nor anything its caller stored before it;
  * - a stream nobody writes to expires after `ttlMs`, and a caller's index and count after its last
  *   event (`PEXPIRE` on every write), so nothing outlives the count that bounds it.
