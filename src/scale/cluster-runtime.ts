@@ -63,6 +63,7 @@ import {
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
+import { probeAnswered } from './probe-answered.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
@@ -230,12 +231,10 @@ export function createClusterRuntime(
   function onBus(message: BusMessage): void {
     store.apply(message);
     const event = message.event;
-    // A session's end, or a retry after an answer, may be its provider's probe answered: what the
-    // probe held back here looks again.
-    if (event.type === 'session.ended' || event.type === 'session.retry') {
-      queue.wake(event.provider, event.sessionId);
-      local.wake(event.provider, event.sessionId);
-    }
+    // Maybe a probe's answer: what it held back here looks again.
+    const answered = probeAnswered(event);
+    if (answered !== undefined)
+      for (const port of [queue, local]) port.wake(answered.provider, answered.sessionId);
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {

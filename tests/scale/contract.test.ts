@@ -161,15 +161,17 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
   });
 
   it.each([
-    ['answered', 'ok', 1],
-    ['answered with a 503, then retried', 'retryable', 2],
+    ['answered', 'ok', 1, false],
+    ['answered with a 503, then retried', 'retryable', 2, false],
+    ['answered with a 503, then sent to its fallback', 'retryable', 1, true],
   ] as const)(
     "starts the sessions a provider's probe held back once it is %s, not at the probe's lapse",
-    async (_how, outcome, probeCalls) => {
+    async (_how, outcome, probeCalls, fallback) => {
       const provider = new ScriptedProvider('p');
+      const other = new ScriptedProvider('q');
       const runtime = await make({
-        providers: [provider],
-        defaults: { model: 'm', maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
+        providers: [provider, other],
+        defaults: { provider: 'p', model: 'm', maxAttempts: 1, timeoutMs: 20_000, queueTimeoutMs: 20_000 },
       });
       const calls = async () => provider.calls.length;
       const first = runtime.submit(ask('first'));
@@ -180,7 +182,8 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       await new Promise((r) => setTimeout(r, 600));
       // Answered 300 ms after it started, it lets the others go then; held until its lapse, they would start 2 s in.
       const before = Date.now();
-      const probe = runtime.submit(ask('probe'), { maxAttempts: probeCalls });
+      const fallbacks = fallback ? [{ provider: 'q', model: 'm' }] : undefined;
+      const probe = runtime.submit({ ...ask('probe'), fallbacks }, { maxAttempts: probeCalls });
       await until(calls, (n) => n === 2, 'the probe');
       const held = ['a', 'b', 'c'].map((text) => runtime.submit(ask(text)));
       await new Promise((r) => setTimeout(r, 300));
@@ -190,6 +193,13 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       await until(calls, (n) => n === 4 + probeCalls, 'the held sessions');
       expect(Date.now() - before).toBeLessThan(PROBE_ACCEPTED_MS / 2);
       for (const call of provider.calls.slice(2)) call.settle('ok');
+      if (fallback)
+        await until(
+          async () => other.calls.length,
+          (n) => n === 1,
+          'the fallback call',
+        );
+      other.calls[0]?.settle('ok');
       const results = await Promise.all([probe, ...held].map((h) => h.result));
       expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
       await runtime.shutdown({ deadlineMs: 1000 });
