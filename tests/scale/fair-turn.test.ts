@@ -5,17 +5,14 @@
  * not it. The order of arrival within one millisecond, a hand-back, and an index entry whose job is
  * gone are each checked, since each could take the turn from the session that is owed it.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import type { Held, Lease } from '../../src/runtime/ports.js';
-import { BullSessionQueue } from '../../src/scale/bull-queue.js';
-import { RedisKeys } from '../../src/scale/redis-store.js';
+import type { BullSessionQueue } from '../../src/scale/bull-queue.js';
+import { bullQueueOf } from '../support/bull-queue.js';
 import { queuedSession } from '../support/queued-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let server: RedisServer;
-let seq = 0;
 beforeAll(async () => {
   server = await startRedis();
 });
@@ -26,30 +23,8 @@ afterAll(async () => {
 const session = (id: string, priority: number, createdAt = 1_000) =>
   queuedSession(id, 'p', priority, createdAt);
 
-async function queueOf(fairnessEvery: number) {
-  const prefix = `fair${++seq}`;
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  const errors: unknown[] = [];
-  const queue = new BullSessionQueue(
-    ['p'],
-    { perProvider: { p: 1 }, maxConcurrent: 1, fairnessEvery },
-    { url: server.url, prefix, lockDurationMs: 5_000, stalledIntervalMs: 5_000 },
-    redis,
-    new RedisKeys(prefix),
-    (error) => errors.push(error),
-    systemClock,
-  );
-  await queue.apply();
-  return {
-    queue,
-    errors,
-    redis,
-    close: async () => {
-      await queue.close();
-      await redis.quit();
-    },
-  };
-}
+const queueOf = (fairnessEvery: number) =>
+  bullQueueOf(server.url, { perProvider: { p: 1 }, maxConcurrent: 1, fairnessEvery });
 
 /** Leases `count` sessions one at a time, each held `holdMs`; `onLease` may hand one back. */
 async function leaseAll(
@@ -82,18 +57,18 @@ it('leases the longest-waiting session after fairnessEvery leases that were not 
 });
 
 it('moves nobody while each lease is the longest-waiting (one priority: FIFO as BullMQ has it)', async () => {
-  const { queue, redis, close } = await queueOf(2);
+  const { queue, redis, prefix, close } = await queueOf(2);
   for (let i = 1; i <= 5; i++) await queue.add(session(`s-${i}`, 5, 1_000 + i));
   const order = await leaseAll(queue, 5);
   expect(order).toEqual(['s-1', 's-2', 's-3', 's-4', 's-5']);
-  expect(await redis.zcard(`fair${seq}:arrivals:p`)).toBe(0);
+  expect(await redis.zcard(`${prefix}:arrivals:p`)).toBe(0);
   await close();
 });
 
 it('keeps a handed-back session its age, and skips an index entry whose job is gone', async () => {
-  const { queue, redis, close } = await queueOf(2);
+  const { queue, redis, prefix, close } = await queueOf(2);
   // `gone` is in the index, oldest of all, with no job: it must not take the turn from `low`.
-  await redis.zadd(`fair${seq}:arrivals:p`, 1, 'gone');
+  await redis.zadd(`${prefix}:arrivals:p`, 1, 'gone');
   await queue.add(session('low', 1, 1_000));
   for (let i = 1; i <= 4; i++) await queue.add(session(`high-${i}`, 8, 2_000 + i));
   let handedBack = false;
@@ -104,19 +79,19 @@ it('keeps a handed-back session its age, and skips an index entry whose job is g
     if (lease.session.input.sessionId === 'low' && !handedBack) {
       handedBack = true;
       await lease.handBack();
-      scoreAfterHandBack = await redis.zscore(`fair${seq}:arrivals:p`, 'low');
+      scoreAfterHandBack = await redis.zscore(`${prefix}:arrivals:p`, 'low');
     }
     return undefined;
   });
   expect(order).toEqual(['high-1', 'high-2', 'low', 'low', 'high-3', 'high-4']);
   expect(Math.floor(Number(scoreAfterHandBack))).toBe(1_000);
-  expect(await redis.zscore(`fair${seq}:arrivals:p`, 'gone')).toBeNull();
+  expect(await redis.zscore(`${prefix}:arrivals:p`, 'gone')).toBeNull();
   await close();
 });
 
 it('keeps a session held back by its model its age while it waits as delayed', async () => {
   // No turn comes within this test (fairnessEvery 100): only the index's bookkeeping is checked.
-  const { queue, redis, close } = await queueOf(100);
+  const { queue, redis, prefix, close } = await queueOf(100);
   await queue.add(session('low', 1, 1_000));
   for (let i = 1; i <= 3; i++) await queue.add(session(`high-${i}`, 8, 2_000 + i));
   let held = false;
@@ -128,7 +103,7 @@ it('keeps a session held back by its model its age while it waits as delayed', a
       return { retryInMs: 40, modelOnly: true };
     }
     if (held && scoreWhileHeld === null)
-      scoreWhileHeld = await redis.zscore(`fair${seq}:arrivals:p`, 'high-1');
+      scoreWhileHeld = await redis.zscore(`${prefix}:arrivals:p`, 'high-1');
     return undefined;
   });
   expect(order.slice(0, 2)).toEqual(['high-1', 'high-2']);

@@ -4,18 +4,15 @@
  * ends, not at its delay's end and not for another session's end; and one put back while that end
  * came is promoted at once, once. The delays here are 5 s: a job leased again within 2.5 s was woken.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import type { Held, Lease } from '../../src/runtime/ports.js';
-import { BullSessionQueue } from '../../src/scale/bull-queue.js';
-import { RedisKeys } from '../../src/scale/redis-store.js';
+import type { BullSessionQueue } from '../../src/scale/bull-queue.js';
+import { bullQueueOf } from '../support/bull-queue.js';
 import { queuedSession } from '../support/queued-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 import { until } from '../support/until.js';
 
 let server: RedisServer;
-let seq = 0;
 beforeAll(async () => {
   server = await startRedis();
 });
@@ -28,33 +25,17 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A queue of provider `p` whose leases `answer` decides, numbered from 1; the times of each lease. */
 async function queueLeasing(answer: (lease: Lease, n: number, queue: BullSessionQueue) => Held | undefined) {
-  const prefix = `wake${++seq}`;
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  const errors: unknown[] = [];
-  const queue = new BullSessionQueue(
-    ['p'],
-    { perProvider: {}, maxConcurrent: 4, fairnessEvery: 100 },
-    { url: server.url, prefix, lockDurationMs: 5_000, stalledIntervalMs: 5_000 },
-    redis,
-    new RedisKeys(prefix),
-    (error) => errors.push(error),
-    systemClock,
-  );
-  await queue.apply();
+  const { queue, errors, close } = await bullQueueOf(server.url, {
+    perProvider: {},
+    maxConcurrent: 4,
+    fairnessEvery: 100,
+  });
   const leasedAt: number[] = [];
   queue.lease(async (lease) => {
     leasedAt.push(Date.now());
     return answer(lease, leasedAt.length, queue);
   });
-  return {
-    queue,
-    errors,
-    leasedAt,
-    close: async () => {
-      await queue.close();
-      await redis.quit();
-    },
-  };
+  return { queue, errors, leasedAt, close };
 }
 
 it("promotes a job delayed behind a probe when that probe's session ends, and not for another session's end", async () => {
