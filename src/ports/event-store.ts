@@ -27,9 +27,13 @@ export function sessionOwner(sessionId: string): string {
   return `${SESSION_OWNER}${sessionId}`;
 }
 
-/** Whether `owner` is a session opened without a token (`sessionOwner`). */
-export function isSessionOwner(owner: string): boolean {
-  return owner.startsWith(SESSION_OWNER);
+/**
+ * The owner a store with no bound across its owners counts an event against: the sessions opened
+ * without a token are one owner there, `anonymous`, or a client could hold a caller's bound per
+ * session it opened.
+ */
+export function boundedOwner(owner: string): string {
+  return owner.startsWith(SESSION_OWNER) ? 'anonymous' : owner;
 }
 
 const SESSION_OWNER = 'session:';

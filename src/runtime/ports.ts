@@ -72,11 +72,11 @@ export interface SessionQueue {
   /** Forgets a queue deadline whose session is no longer waiting. */
   clearDeadline(provider: string, sessionId: string): Promise<void>;
   /**
-   * The session `sessionId` of `provider` ended, retries or left it for a fallback, somewhere: if it was
-   * probing the provider (so its probe was answered), the
-   * sessions this instance put back as delayed behind it (`Held.probe`) look at the limits again
-   * now rather than at the probe's lapse. No command unless this instance delayed some behind it;
-   * one put back while the probe's end came is looked at too.
+   * The session `sessionId` of `provider` ended, retries or left it for a fallback, somewhere: if it
+   * was probing the provider (so its probe was answered), the sessions this instance put back as
+   * delayed behind it (`Held.probe`) look at the limits again now rather than at the probe's lapse.
+   * No command unless this instance delayed some behind it; one put back while the probe's end came
+   * is looked at too.
    */
   wake(provider: string, sessionId: string): void;
   /**

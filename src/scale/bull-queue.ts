@@ -50,6 +50,14 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private resumes = 0;
   /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
   private rest: { readonly resume: number; readonly timer: unknown } | null = null;
+  /**
+   * Until when the jobs this instance put back as delayed behind each probe (`provider|session`)
+   * may wait: the probe's end (`wake`) promotes them (BullMQ's `promoteJobs`: every delayed job of
+   * the queue, whichever instance delayed it; those still held go back delayed). And the sessions
+   * whose end this instance heard last, for a job put back while its probe's end came.
+   */
+  private readonly behind = new Map<string, number>();
+  private readonly ended = new Recent(256);
 
   constructor(
     providers: readonly string[],
@@ -89,15 +97,6 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
     }
   }
-
-  /**
-   * Until when the jobs this instance put back as delayed behind each probe (`provider|session`)
-   * may wait: the probe's end (`wake`) promotes them (BullMQ's `promoteJobs`: every delayed job of
-   * the queue, whichever instance delayed it; those still held go back delayed). And the sessions
-   * whose end this instance heard last, for a job put back while its probe's end came.
-   */
-  private readonly behind = new Map<string, number>();
-  private readonly ended = new Recent(256);
 
   wake(provider: string, sessionId: string): void {
     const key = `${provider}|${sessionId}`;

@@ -233,8 +233,10 @@ export function createClusterRuntime(
     const event = message.event;
     // Maybe a probe's answer: what it held back here looks again.
     const answered = probeAnswered(event);
-    if (answered !== undefined)
-      for (const port of [queue, local]) port.wake(answered.provider, answered.sessionId);
+    if (answered !== undefined) {
+      queue.wake(answered.provider, answered.sessionId);
+      local.wake(answered.provider, answered.sessionId);
+    }
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
       if (owner !== undefined) {

@@ -6,6 +6,7 @@
  * runtime's views here: status counts, lookups, cancellation, events and metrics, as on one process.
  */
 import type { LocalRuntime } from '../runtime/backend.js';
+import type { SessionStore } from '../runtime/ports.js';
 import type {
   Limits,
   Runtime,
@@ -86,11 +87,7 @@ function latestEnds(
 
 /** Lookups with this instance's tasks in: a task by its id, and the cluster's live sessions, then tasks, up to `limit`. */
 export function withTaskSessions(
-  cluster: {
-    liveSession(id: string): SessionSummary | undefined;
-    liveSessions(): Iterable<SessionSummary>;
-    ended(id: string): SessionSummary | undefined;
-  },
+  cluster: Pick<SessionStore, 'liveSession' | 'liveSessions' | 'ended'>,
   decorate: (summary: SessionSummary) => SessionSummary,
   tasks: Runtime,
 ): Pick<Runtime, 'session' | 'sessions'> {

@@ -23,9 +23,9 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  boundedOwner,
   type EventId,
   isReplayable,
-  isSessionOwner,
   type JSONRPCMessage,
   type OwnedEventStore,
   type StreamId,
@@ -78,8 +78,6 @@ end
 return seq`;
 
 const SEPARATOR = '|';
-/** The one caller of every session opened without a token. */
-const ANONYMOUS = 'anonymous';
 
 export class RedisEventStore implements OwnedEventStore {
   readonly maxEventsPerStream: number;
@@ -115,7 +113,7 @@ export class RedisEventStore implements OwnedEventStore {
 
   /** Stores `message` as `owner`'s (absent: one shared owner), then holds `owner` to its bytes. */
   async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner = ''): Promise<EventId> {
-    const holder = isSessionOwner(owner) ? ANONYMOUS : owner;
+    const holder = boundedOwner(owner);
     const seq = await this.#redis.eval(
       STORE,
       4,
