@@ -17,6 +17,12 @@
  * `BENCH_STDIO_BEFORE=<checkout>` adds a
  * third side, `before`: that checkout's built CLI (`<checkout>/dist/src/cli/main.js`), for an A/B
  * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its).
+ *
+ * A third level, `paced`, is how an MCP host calls a tool: one call at a time, with a pause between
+ * calls (`--pace-ms`, 5 by default; a real host waits seconds for a model in between). Each call
+ * then runs on a cold server (caches, branch predictors, the collector's threads), and the level
+ * reports each side's median round-trip time and what troupe adds to it (`addedP50Us`), beside the
+ * server CPU per call, rather than calls/s.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,6 +32,9 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { flag, median, print, round } from './support.js';
 
 const LEVELS = [1, 32] as const;
+/** Level `paced`: one call at a time with a pause between, this many calls a side and round. */
+const PACED = 0;
+const PACED_CALLS = 200;
 const PROTOCOLS = ['2025-11-25', '2026-07-28'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -77,6 +86,8 @@ async function connect(args: string[], protocol: Protocol): Promise<Server> {
 interface Sample {
   perSec: number;
   serverCpuUsPerCall: number;
+  /** The median round trip of one call, in µs. */
+  p50Us: number;
 }
 
 async function drive(
@@ -85,23 +96,28 @@ async function drive(
   inFlight: number,
   tool = 'chat',
   latencyMs = 0,
+  paceMs = 0,
 ): Promise<Sample> {
   let next = 0;
+  const trips: number[] = [];
   const worker = async () => {
     while (next < calls) {
       next++;
+      const sent = performance.now();
       const result = await client.callTool({
         name: tool,
         arguments: { prompt: 'benchmark', extra: { simulateLatencyMs: latencyMs } },
       });
+      trips.push(performance.now() - sent);
       if (result.isError) throw new Error(`${tool} failed: ${JSON.stringify(result.content)}`);
+      if (paceMs > 0) await new Promise((resolve) => setTimeout(resolve, paceMs));
     }
   };
   const cpu = cpuUs();
   const started = performance.now();
   await Promise.all(Array.from({ length: inFlight }, worker));
   const perSec = calls / ((performance.now() - started) / 1000);
-  return { perSec, serverCpuUsPerCall: (cpuUs() - cpu) / calls };
+  return { perSec, serverCpuUsPerCall: (cpuUs() - cpu) / calls, p50Us: median(trips) * 1000 };
 }
 
 function protocolsOf(argv: readonly string[]): readonly Protocol[] {
@@ -125,6 +141,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   const rounds = flag(argv, 'rounds', 3);
   // The simulated provider's answer time, for every side alike: 0 measures the servers alone.
   const latencyMs = flag(argv, 'latency-ms', 0);
+  // The pause between the calls of level `paced`, as a host leaves between tool calls.
+  const paceMs = flag(argv, 'pace-ms', 5);
   const protocols = protocolsOf(argv);
   const names: SideName[] =
     beforeCli === undefined ? ['bare', 'layer', 'troupe'] : ['bare', 'layer', 'troupe', 'before'];
@@ -158,10 +176,16 @@ export async function run(argv: readonly string[]): Promise<void> {
           samples.set(k, [...(samples.get(k) ?? []), sample]);
         }
       }
+      for (const side of order) {
+        const server = servers.get(key(protocol, side)) as Server;
+        const sample = await drive(server, PACED_CALLS, 1, toolOf(side), latencyMs, paceMs);
+        const k = key(protocol, side, PACED);
+        samples.set(k, [...(samples.get(k) ?? []), sample]);
+      }
     }
   }
   await Promise.all([...servers.values()].map((s) => s.client.close()));
-  const figures: Record<string, unknown> = { calls, rounds, latencyMs };
+  const figures: Record<string, unknown> = { calls, rounds, latencyMs, paceMs };
   const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
   const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? null : round(a / b));
@@ -195,6 +219,21 @@ export async function run(argv: readonly string[]): Promise<void> {
       }
       row[`inFlight${level}`] = entry;
     }
+    const p50Of = (side: SideName) =>
+      median((samples.get(key(protocol, side, PACED)) ?? []).map((s) => s.p50Us));
+    const cpuAt = (side: SideName) => cpuOf(samples.get(key(protocol, side, PACED)) ?? []);
+    const paced: Record<string, unknown> = {
+      p50Us: us(p50Of('troupe')),
+      baselineP50Us: us(p50Of('bare')),
+      addedP50Us: us(p50Of('troupe') - p50Of('bare')),
+      layerAddedP50Us: us(p50Of('layer') - p50Of('bare')),
+      serverCpuUsPerCall: us(cpuAt('troupe')),
+      baselineServerCpuUsPerCall: us(cpuAt('bare')),
+      serverCpuRatio: ratio(cpuAt('troupe'), cpuAt('bare')),
+      layerServerCpuUsPerCall: us(cpuAt('layer')),
+    };
+    if (beforeCli !== undefined) paced.beforeP50Us = us(p50Of('before'));
+    row.paced = paced;
     figures[protocol] = row;
   }
   figures.node = process.version;
