@@ -21,9 +21,9 @@
  * (`sessionEventStore` passes the session's token name, or, for a session opened without a token,
  * `session:<its id>`); events stored without one share one owner.
  *
- * Cost per event: O(1) (one Map in event order, and each caller's events a list linked through
- * them), but for an event stored past a bound, which scans the callers holding events for the
- * largest. Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
+ * Cost per event: O(1) (one Map of the events, each caller's events and each stream's a list
+ * linked through them), but for an event stored past a bound, which scans the callers holding events
+ * for the largest. A replay walks only the events of its stream after the `Last-Event-ID`. Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
  * `RedisEventStore` (src/scale/redis-event-store.ts) instead.
  */
 import type { ServerResponse } from 'node:http';
@@ -62,6 +62,9 @@ interface Stored {
   readonly seq: number;
   /** The holder's event stored just after this one. */
   newer: Stored | undefined;
+  /** The events of this stream stored just before and just after this one (what replay walks). */
+  before: Stored | undefined;
+  after: Stored | undefined;
 }
 
 /** One caller's events, oldest first (only the oldest ever leaves), and their count and bytes. */
@@ -76,8 +79,9 @@ interface Holder {
 export class MemoryEventStore implements OwnedEventStore {
   readonly maxEvents: number;
   readonly maxBytes: number;
-  /** Insertion order is event order, which replay follows. */
   readonly #events = new Map<EventId, Stored>();
+  /** Each stream's newest event; a stream's events are a list linked through them, in order. */
+  readonly #newestOf = new Map<StreamId, Stored>();
   /** The callers holding events now. */
   readonly #holders = new Map<string, Holder>();
   #bytes = 0;
@@ -90,6 +94,11 @@ export class MemoryEventStore implements OwnedEventStore {
 
   get size(): number {
     return this.#events.size;
+  }
+
+  /** Streams with an event held now (a stream whose events are all dropped is forgotten). */
+  get streams(): number {
+    return this.#newestOf.size;
   }
 
   /** Bytes of event JSON held now. */
@@ -114,8 +123,21 @@ export class MemoryEventStore implements OwnedEventStore {
       holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
       this.#holders.set(owner, holder);
     }
-    const stored: Stored = { id, streamId, json, bytes, holder, seq: this.#seq, newer: undefined };
+    const before = this.#newestOf.get(streamId);
+    const stored: Stored = {
+      id,
+      streamId,
+      json,
+      bytes,
+      holder,
+      seq: this.#seq,
+      newer: undefined,
+      before,
+      after: undefined,
+    };
     this.#events.set(id, stored);
+    if (before !== undefined) before.after = stored;
+    this.#newestOf.set(streamId, stored);
     if (holder.newest === undefined) holder.oldest = stored;
     else holder.newest.newer = stored;
     holder.newest = stored;
@@ -139,13 +161,9 @@ export class MemoryEventStore implements OwnedEventStore {
     const last = this.#events.get(lastEventId);
     if (last === undefined) throw new UnknownEventError(lastEventId);
     const missed: [EventId, JSONRPCMessage][] = [];
-    let after = false;
-    for (const [eventId, stored] of this.#events) {
-      if (after && stored.streamId === last.streamId) {
-        const message = JSON.parse(stored.json) as JSONRPCMessage;
-        if (isReplayable(message)) missed.push([eventId, message]);
-      }
-      if (eventId === lastEventId) after = true;
+    for (let stored = last.after; stored !== undefined; stored = stored.after) {
+      const message = JSON.parse(stored.json) as JSONRPCMessage;
+      if (isReplayable(message)) missed.push([stored.id, message]);
     }
     for (const [eventId, message] of missed) await send(eventId, message);
     return last.streamId;
@@ -175,6 +193,13 @@ export class MemoryEventStore implements OwnedEventStore {
   #dropOldestOf(holder: Holder): void {
     const oldest = holder.oldest as Stored;
     this.#events.delete(oldest.id);
+    // Out of its stream's list: its stream's oldest when one caller stores the stream (every
+    // session's stream), anywhere in it when several do.
+    const { before, after } = oldest;
+    if (before !== undefined) before.after = after;
+    if (after !== undefined) after.before = before;
+    else if (before !== undefined) this.#newestOf.set(oldest.streamId, before);
+    else this.#newestOf.delete(oldest.streamId);
     this.#bytes -= oldest.bytes;
     holder.oldest = oldest.newer;
     holder.count -= 1;

@@ -167,7 +167,7 @@ describe('MemoryEventStore', () => {
 });
 
 describe('MemoryEventStore against a model of the policy', () => {
-  it('keeps exactly what the policy keeps, within both bounds, and every stream keeps only its newest', async () => {
+  it('keeps exactly what the policy keeps, within both bounds, and every stream keeps only its newest; replay gives the kept rest of a stream in order', async () => {
     const op = fc.record({
       owner: fc.constantFrom('a', 'b', 'c'),
       stream: fc.constantFrom('1', '2'),
@@ -178,7 +178,10 @@ describe('MemoryEventStore against a model of the policy', () => {
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 40, max: 300 }),
         fc.array(op, { maxLength: 40 }),
-        async (maxEvents, maxBytes, ops) => {
+        // Shared: the callers store into the same streams, so a caller's eviction can take an event
+        // from the middle of a stream (a library's own use; a session's stream has one caller).
+        fc.boolean(),
+        async (maxEvents, maxBytes, ops, shared) => {
           const store = new MemoryEventStore({ maxEvents, maxBytes });
           // The model: every live event in store order, and the policy run on it naively.
           type Event = { id: string; owner: string; stream: string; bytes: number; seq: number };
@@ -186,8 +189,9 @@ describe('MemoryEventStore against a model of the policy', () => {
           const all: Event[] = [];
           for (const [seq, { owner, stream, pad }] of ops.entries()) {
             const m = { jsonrpc: '2.0' as const, method: 'm', params: { t: 'x'.repeat(pad) } };
-            const id = await store.storeEvent(`${owner}/${stream}`, m, owner);
-            const event = { id, owner, stream: `${owner}/${stream}`, bytes: JSON.stringify(m).length, seq };
+            const streamId = shared ? stream : `${owner}/${stream}`;
+            const id = await store.storeEvent(streamId, m, owner);
+            const event = { id, owner, stream: streamId, bytes: JSON.stringify(m).length, seq };
             live.push(event);
             all.push(event);
             const total = () => live.reduce((n, e) => n + e.bytes, 0);
@@ -204,16 +208,29 @@ describe('MemoryEventStore against a model of the policy', () => {
           }
           expect(store.size).toBe(live.length);
           expect(store.bytes).toBe(live.reduce((n, e) => n + e.bytes, 0));
+          expect(store.streams).toBe(new Set(live.map((e) => e.stream)).size);
           expect(store.size).toBeLessThanOrEqual(maxEvents);
           expect(store.bytes).toBeLessThanOrEqual(maxBytes);
           const kept = new Set(live.map((e) => e.id));
           for (const e of all) {
             expect(await store.getStreamIdForEventId(e.id)).toBe(kept.has(e.id) ? e.stream : undefined);
           }
-          // No gaps: once a stream has a kept event, every later event of it is kept.
-          for (const stream of new Set(all.map((e) => e.stream))) {
-            const mine = all.filter((e) => e.stream === stream).map((e) => kept.has(e.id));
-            expect(mine.slice(mine.indexOf(true)).every(Boolean) || !mine.includes(true)).toBe(true);
+          // No gaps: once a stream of one caller has a kept event, every later event of it is kept.
+          if (!shared)
+            for (const stream of new Set(all.map((e) => e.stream))) {
+              const mine = all.filter((e) => e.stream === stream).map((e) => kept.has(e.id));
+              expect(mine.slice(mine.indexOf(true)).every(Boolean) || !mine.includes(true)).toBe(true);
+            }
+          // Replay after any kept event: the kept events of its stream stored after it, in order.
+          for (const e of live) {
+            const sent: string[] = [];
+            const streamId = await store.replayEventsAfter(e.id, {
+              send: async (eventId) => {
+                sent.push(eventId);
+              },
+            });
+            expect(streamId).toBe(e.stream);
+            expect(sent).toEqual(live.filter((l) => l.stream === e.stream && l.seq > e.seq).map((l) => l.id));
           }
         },
       ),
