@@ -5,7 +5,7 @@
  * deadline sorted set lets any instance end queued sessions whose submitter died, and an arrival
  * index per queue gives the longest-waiting session its turn (`fair-turn.ts`).
  */
-import { DelayedError, type Job, Queue, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
@@ -51,12 +51,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
   private rest: { readonly resume: number; readonly timer: unknown } | null = null;
   /**
-   * Until when the jobs this instance put back as delayed behind each probe (`provider|session`)
-   * may wait: the probe's end (`wake`) promotes them (BullMQ's `promoteJobs`: every delayed job of
-   * the queue, whichever instance delayed it; those still held go back delayed). And the sessions
-   * whose end this instance heard last, for a job put back while its probe's end came.
+   * The jobs this instance put back as delayed behind each probe (`provider|session`), and until
+   * when they may wait: the probe's end (`wake`) promotes those jobs, and no other (a job delayed by
+   * another model's limit waits on; every instance promotes its own). And the sessions whose end
+   * this instance heard last, for a job put back while its probe's end came.
    */
-  private readonly behind = new Map<string, number>();
+  private readonly behind = new Map<string, { until: number; readonly jobs: Set<string> }>();
   private readonly ended = new Recent(256);
 
   constructor(
@@ -101,14 +101,24 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   wake(provider: string, sessionId: string): void {
     const key = `${provider}|${sessionId}`;
     this.ended.add(key);
-    const until = this.behind.get(key);
-    if (until === undefined) return;
+    const held = this.behind.get(key);
+    if (held === undefined) return;
     this.behind.delete(key);
-    if (until > this.clock.now()) this.promote(provider);
+    if (held.until > this.clock.now()) for (const id of held.jobs) this.promote(provider, id);
   }
 
-  private promote(provider: string): void {
-    this.queue(provider).promoteJobs().catch(this.onError);
+  /**
+   * Moves a delayed job to wait now, by its id alone (one script: a job's data is not read); one no
+   * longer delayed (leased, withdrawn, due) is no error.
+   */
+  private promote(provider: string, id: string): void {
+    const queue = this.queue(provider);
+    new Job(queue, MOVED, undefined, {}, id)
+      .promote()
+      .catch(async (error: unknown) => {
+        if ((await queue.getJobState(id)) === 'delayed') throw error;
+      })
+      .catch(this.onError);
   }
 
   has(provider: string): boolean {
@@ -316,7 +326,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
         const until = this.clock.now() + held.retryInMs;
         await job.moveToDelayed(until, token);
-        if (held.probe !== undefined) this.delayedBehind(job.queueName, held.probe, until);
+        if (held.probe !== undefined) this.delayedBehind(job.queueName, job.id as string, held.probe, until);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
@@ -328,18 +338,23 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await turn;
   }
 
-  /** Delayed behind `provider`'s probe `probe`: woken by its end, or now if it has ended. */
-  private delayedBehind(provider: string, probe: string, until: number): void {
+  /** Job `id` delayed behind `provider`'s probe `probe`: woken by its end, or now if it has ended. */
+  private delayedBehind(provider: string, id: string, probe: string, until: number): void {
     const key = `${provider}|${probe}`;
     // Once: a promoted job that the state still holds behind it (its settle not yet there) waits.
     if (this.ended.take(key)) {
-      this.promote(provider);
+      this.promote(provider, id);
       return;
     }
     // A probe whose end never came (its instance was lost): its jobs went back at its lapse.
     const now = this.clock.now();
-    for (const [other, lapse] of this.behind) if (lapse <= now) this.behind.delete(other);
-    this.behind.set(key, Math.max(until, this.behind.get(key) ?? 0));
+    for (const [other, held] of this.behind) if (held.until <= now) this.behind.delete(other);
+    const held = this.behind.get(key);
+    if (held === undefined) this.behind.set(key, { until, jobs: new Set([id]) });
+    else {
+      held.until = Math.max(held.until, until);
+      held.jobs.add(id);
+    }
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {

@@ -2,7 +2,8 @@
  * `SessionQueue.wake` on BullMQ (`src/scale/bull-queue.ts`), at the queue port on real Redis: a job
  * put back as delayed behind a provider's probe (`Held.probe`) is promoted when that probe's session
  * ends, not at its delay's end and not for another session's end; and one put back while that end
- * came is promoted at once, once. The delays here are 5 s: a job leased again within 2.5 s was woken.
+ * came is promoted at once, once; and a job delayed without a probe (another model's limit) is not
+ * promoted by it. The delays here are 5 s (15 s without a probe): a job leased again within 2.5 s was woken.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Held, Lease } from '../../src/runtime/ports.js';
@@ -87,6 +88,40 @@ it("promotes at once a job put back while its probe's end came, once: the next o
     // Held behind x again (its end's settle not there yet, say): it waits for its delay this time.
     await pause(1_500);
     expect(leasedAt).toHaveLength(2);
+    expect(errors).toEqual([]);
+  } finally {
+    await close();
+  }
+});
+
+it("promotes every job behind that probe, and only those: one delayed by another model's limit waits for its delay", async () => {
+  const leased: string[] = [];
+  const { queue, errors, close } = await queueLeasing((lease, n) => {
+    const id = lease.session.input.sessionId;
+    leased.push(id);
+    // Sessions a and c wait behind probe x; session b behind another model's limit, no probe.
+    if (n <= 3) return id === 'b' ? { retryInMs: 15_000, modelOnly: true } : BEHIND_X;
+    return undefined;
+  });
+  try {
+    for (const id of ['a', 'b', 'c']) await queue.add(queuedSession(id, 'p', 5));
+    await until(
+      async () => leased.length,
+      (n) => n === 3,
+      'the three first leases',
+    );
+    await pause(300);
+    queue.wake('p', 'x');
+    await until(
+      async () => leased.length,
+      (n) => n === 5,
+      "the leases of the probe's two jobs",
+      4_000,
+    );
+    expect(leased.slice(3).sort()).toEqual(['a', 'c']);
+    // b was not promoted with them: no lease of b until its own delay ends.
+    await pause(1_500);
+    expect(leased).toHaveLength(5);
     expect(errors).toEqual([]);
   } finally {
     await close();

@@ -5,7 +5,7 @@
  * concurrency a BullMQ Worker would have. It plays BullMQ's part for the cluster composition:
  * - a lease ends when its run settles; `handBack()` puts the session back to wait at once;
  * - `Held` with `modelOnly` delays only that session for `retryInMs`, or until the end of the probe
- *   it waits behind (`wake`, as `promoteJobs`); otherwise the session waits again and its provider's
+ *   it waits behind (`wake`, as BullMQ's `Job.promote`); otherwise the session waits again and its provider's
  *   lane pauses for `retryInMs`, for every instance (BullMQ's `rateLimit`), and goes back behind the
  *   sessions of its priority that arrived meanwhile (BullMQ: at the head; the lanes are FIFOs);
  * - `moveTo(provider)` (a fallback hop) puts the session in that provider's lane at once, beside
@@ -115,7 +115,7 @@ export class MemoryQueueCore {
     return job.session;
   }
 
-  /** The sessions delayed behind `provider`'s probe `probe` wait again now, as BullMQ's `promoteJobs` (`SessionQueue.wake`). */
+  /** The sessions delayed behind `provider`'s probe `probe` wait again now, as BullMQ's `Job.promote` of each (`SessionQueue.wake`). */
   promote(provider: string, probe: string): void {
     this.ended.add(`${provider}|${probe}`);
     for (const job of this.behind.get(`${provider}|${probe}`) ?? []) {
