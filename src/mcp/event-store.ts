@@ -23,8 +23,9 @@
  *
  * Cost per event: O(1) (one Map of the events, each caller's events and each stream's a list
  * linked through them), but for an event stored past a bound, which scans the callers holding events
- * for the largest. A replay walks only the events of its stream after the `Last-Event-ID`. Events live in this process only; in cluster mode (`--redis`) `troupe serve` uses
- * `RedisEventStore` (src/scale/redis-event-store.ts) instead.
+ * for the largest. A replay walks only the events of its stream after the `Last-Event-ID`. Events
+ * live in this process only; in cluster mode (`--redis`) `troupe serve` uses `RedisEventStore`
+ * (src/scale/redis-event-store.ts) instead.
  */
 import type { ServerResponse } from 'node:http';
 import {
