@@ -108,12 +108,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   }
 
   /**
-   * Moves a delayed job to wait now, by its id alone (one script: a job's data is not read); one no
-   * longer delayed (leased, withdrawn, due) is no error.
+   * Moves a delayed job to wait now, by its id alone (one script: the job's name and data are not
+   * read, so none are given); one no longer delayed (leased, withdrawn, due) is no error.
    */
   private promote(provider: string, id: string): void {
     const queue = this.queue(provider);
-    new Job(queue, MOVED, undefined, {}, id)
+    new Job(queue, '', undefined, {}, id)
       .promote()
       .catch(async (error: unknown) => {
         if ((await queue.getJobState(id)) === 'delayed') throw error;

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisEventStore } from '../../src/scale/redis-event-store.js';
 import { type Harness, startHarness } from '../integration/mcp/harness.js';
+import { LEGACY_HEADERS, openLegacySession, postMcp } from '../support/raw-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let redis: RedisServer;
@@ -54,32 +55,10 @@ function parseSse(body: string): SseEvent[] {
     });
 }
 
-const HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25',
-};
-
-async function post(url: URL, sid: string | undefined, body: unknown): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
-    body: JSON.stringify(body),
-  });
-}
-
 /** A 2025-era session on `h` and one `chat` call on it, read to the end. */
 async function callOn(h: Harness): Promise<{ sid: string; priming: SseEvent; rest: SseEvent[] }> {
-  const init = await post(h.url, undefined, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
-  const sid = init.headers.get('mcp-session-id') as string;
-  await init.text();
-  await (await post(h.url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-  const call = await post(h.url, sid, {
+  const sid = await openLegacySession(h.url);
+  const call = await postMcp(h.url, sid, {
     jsonrpc: '2.0',
     id: 2,
     method: 'tools/call',
@@ -92,7 +71,12 @@ async function callOn(h: Harness): Promise<{ sid: string; priming: SseEvent; res
 function resume(url: URL, sid: string, lastEventId: string): Promise<Response> {
   return fetch(url, {
     method: 'GET',
-    headers: { ...HEADERS, Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'Last-Event-ID': lastEventId },
+    headers: {
+      ...LEGACY_HEADERS,
+      Accept: 'text/event-stream',
+      'Mcp-Session-Id': sid,
+      'Last-Event-ID': lastEventId,
+    },
   });
 }
 

@@ -8,6 +8,7 @@
  */
 import { expect, it } from 'vitest';
 import { MemoryEventStore } from '../../../src/mcp/event-store.js';
+import { LEGACY_HEADERS, openLegacySession, postMcp } from '../../support/raw-session.js';
 import { clientWith, startHarness } from '../mcp/harness.js';
 
 it('keeps at most maxBytes of events however large the answers a client asks for', async () => {
@@ -32,45 +33,25 @@ it('keeps at most maxBytes of events however large the answers a client asks for
   }
 });
 
-const HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25',
-};
-
 /**
  * A raw 2025-era session (with `auth`'s headers) that made one `list_models` call: its id, the SSE
  * ids of that call's priming event and result, and how to resume after an event id.
  */
 async function sessionWithOneCall(url: URL, auth: Record<string, string>) {
-  const post = (sid: string | undefined, body: unknown) =>
-    fetch(url, {
-      method: 'POST',
-      headers: { ...HEADERS, ...auth, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
-      body: JSON.stringify(body),
-    });
-  const init = await post(undefined, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
-  const sid = init.headers.get('mcp-session-id') as string;
-  await init.text();
-  await (await post(sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-  const call = await post(sid, {
-    jsonrpc: '2.0',
-    id: 2,
-    method: 'tools/call',
-    params: { name: 'list_models', arguments: {} },
-  });
+  const sid = await openLegacySession(url, auth);
+  const call = await postMcp(
+    url,
+    sid,
+    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_models', arguments: {} } },
+    auth,
+  );
   const ids = [...(await call.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string);
   expect(ids.length).toBe(2); // the priming event and the result
   const resume = (after: string) =>
     fetch(url, {
       method: 'GET',
       headers: {
-        ...HEADERS,
+        ...LEGACY_HEADERS,
         ...auth,
         Accept: 'text/event-stream',
         'Mcp-Session-Id': sid,
