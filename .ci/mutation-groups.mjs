@@ -40,6 +40,7 @@ export const GROUPS = {
       'src/core/deadlines.ts',
       'src/core/scheduler.ts',
       'src/core/fifo.ts',
+      'src/core/depth-queue.ts',
       'src/core/slices.ts',
       'src/core/json-bytes.ts',
       'src/core/queue-room.ts',

@@ -10,6 +10,11 @@
  * clears it, so a second release of the same item gives back nothing, and the totals stay the sums
  * over the items still held. A caller's count is kept only while it is above 0, so the table never
  * holds more entries than sessions wait.
+ *
+ * It also gives each waiting item its `depth`, its turn among callers (`depth-queue.ts`): how many of
+ * its caller's items wait when it joins, or its caller's previous item's depth if that is more (so a
+ * caller's own items keep their order), until none of its caller's wait; 0 without a caller. A depth
+ * is never more than `perCaller`.
  */
 
 /** Something that may wait in a queue holding request bytes and a place in its caller's share. */
@@ -28,7 +33,8 @@ export type Room = 'fits' | 'full' | 'never' | 'share';
 
 export class QueueRoom {
   private total = 0;
-  private readonly callers = new Map<string, number>();
+  /** Per caller with items waiting: how many, and the depth its latest item got. */
+  private readonly callers = new Map<string, { count: number; depth: number }>();
 
   /**
    * `limit`: the most bytes the waiting items may hold together; `perCaller`: the most items of one
@@ -46,7 +52,13 @@ export class QueueRoom {
 
   /** How many items of `caller` wait now. */
   heldBy(caller: string): number {
-    return this.callers.get(caller) ?? 0;
+    return this.callers.get(caller)?.count ?? 0;
+  }
+
+  /** The depth an item of `caller` joining now gets (see above). */
+  depthOf(caller?: string): number {
+    const entry = caller === undefined ? undefined : this.callers.get(caller);
+    return entry === undefined ? 0 : Math.max(entry.count, entry.depth);
   }
 
   /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
@@ -56,12 +68,23 @@ export class QueueRoom {
     return this.total + bytes > this.limit ? 'full' : 'fits';
   }
 
-  /** `item` waits holding `bytes` and a place in `caller`'s share (checked with `room` first: holding never refuses). */
-  hold(item: HoldsRoom, bytes: number, caller?: string): void {
+  /**
+   * `item` waits holding `bytes` and a place in `caller`'s share (checked with `room` first: holding
+   * never refuses); returns its depth (`depthOf` just before).
+   */
+  hold(item: HoldsRoom, bytes: number, caller?: string): number {
     item.queuedBytes = bytes;
     item.queuedBy = caller;
     this.total += bytes;
-    if (caller !== undefined) this.callers.set(caller, this.heldBy(caller) + 1);
+    if (caller === undefined) return 0;
+    const depth = this.depthOf(caller);
+    const entry = this.callers.get(caller);
+    if (entry === undefined) this.callers.set(caller, { count: 1, depth });
+    else {
+      entry.count++;
+      entry.depth = depth;
+    }
+    return depth;
   }
 
   /** `item` left its queue: what it holds is given back, once. */
@@ -72,8 +95,7 @@ export class QueueRoom {
     // Stryker disable next-line ConditionalExpression: a shortcut; with no caller there is no entry under `undefined` to change.
     if (caller === undefined) return;
     item.queuedBy = undefined;
-    const left = this.heldBy(caller) - 1;
-    if (left > 0) this.callers.set(caller, left);
-    else this.callers.delete(caller);
+    const entry = this.callers.get(caller) as { count: number };
+    if (--entry.count === 0) this.callers.delete(caller);
   }
 }

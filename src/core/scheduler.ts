@@ -2,7 +2,10 @@
  * Admission policy: which queued session runs next. No I/O, no clock: a deterministic function of
  * the calls made to it, so property tests can drive it directly.
  *
- * - Priorities are integers from 0 (lowest) to 9 (highest); higher first, FIFO within a priority.
+ * - Priorities are integers from 0 (lowest) to 9 (highest); higher first. Within a priority callers
+ *   take turns: the lowest `depth` first (how many of its caller's sessions waited ahead of it when it
+ *   joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order (`depth-queue.ts`). So a
+ *   caller's first waiting session goes ahead of another's second; one caller's own stay FIFO.
  * - A global limit and one per provider bound how many run at once.
  * - Every operation is O(log n) or better in the queue's depth, one at a time as in bulk (a burst
  *   of queue timeouts, a shutdown): see `fifo.ts`. `next()` is O(lanes × priorities).
@@ -15,14 +18,14 @@
  *   priority order and fairness turn, and other lanes go on.
  */
 
-import { Fifo } from './fifo.js';
+import { type Deep, DepthQueue } from './depth-queue.js';
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 9;
 // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.
 const LEVELS = MAX_PRIORITY - MIN_PRIORITY + 1;
 
-export interface Schedulable {
+export interface Schedulable extends Deep {
   readonly provider: string;
   readonly priority: number;
   /** Arrival order; assigned by the scheduler on enqueue. */
@@ -37,21 +40,21 @@ export interface SchedulerLimits {
 }
 
 class Lane<T extends Schedulable> {
-  readonly buckets: Fifo<T>[] = Array.from({ length: LEVELS }, () => new Fifo<T>());
+  readonly buckets: DepthQueue<T>[] = Array.from({ length: LEVELS }, () => new DepthQueue<T>());
   queued = 0;
   running = 0;
   sinceFair = 0;
   constructor(readonly limit: number) {}
 
   /** The session this lane would admit next, without taking it. */
-  candidate(fairnessEvery: number): { item: T; bucket: Fifo<T> } | undefined {
+  candidate(fairnessEvery: number): { item: T; bucket: DepthQueue<T> } | undefined {
     // Stryker disable next-line ConditionalExpression: a shortcut; with nothing queued the loop below finds nothing too.
     if (this.queued === 0) return undefined;
     const fairTurn = this.sinceFair + 1 >= fairnessEvery;
-    let best: { item: T; bucket: Fifo<T> } | undefined;
+    let best: { item: T; bucket: DepthQueue<T> } | undefined;
     for (let level = LEVELS - 1; level >= 0; level--) {
       const bucket = this.buckets[level]!;
-      const head = bucket.peek();
+      const head = fairTurn ? bucket.oldest() : bucket.peek();
       if (head === undefined) continue;
       if (!fairTurn) return { item: head, bucket };
       // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
@@ -106,7 +109,7 @@ export class Scheduler<T extends Schedulable> {
   next(gate?: (item: T) => boolean): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
     if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
-    let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
+    let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     let refused: Set<Lane<T>> | undefined;
     for (;;) {
       chosen = this.choose(refused);
@@ -116,7 +119,7 @@ export class Scheduler<T extends Schedulable> {
       refused.add(chosen.lane);
     }
     const { lane, bucket } = chosen;
-    bucket.shift();
+    bucket.remove(chosen.item);
     lane.sinceFair = lane.sinceFair + 1 >= this.limits.fairnessEvery ? 0 : lane.sinceFair + 1;
     lane.queued--;
     lane.running++;
@@ -125,20 +128,15 @@ export class Scheduler<T extends Schedulable> {
     return chosen.item;
   }
 
-  private choose(refused: Set<Lane<T>> | undefined): { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined {
-    let chosen: { lane: Lane<T>; item: T; bucket: Fifo<T> } | undefined;
+  private choose(
+    refused: Set<Lane<T>> | undefined,
+  ): { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined {
+    let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     for (const lane of this.lanes.values()) {
       if (lane.running >= lane.limit || refused?.has(lane)) continue;
       const c = lane.candidate(this.limits.fairnessEvery);
       if (c === undefined) continue;
-      if (
-        chosen === undefined ||
-        c.item.priority > chosen.item.priority ||
-        // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
-        (c.item.priority === chosen.item.priority && c.item.seq < chosen.item.seq)
-      ) {
-        chosen = { lane, ...c };
-      }
+      if (chosen === undefined || ahead(c.item, chosen.item)) chosen = { lane, ...c };
     }
     return chosen;
   }
@@ -235,4 +233,13 @@ export class Scheduler<T extends Schedulable> {
     }
     return lane;
   }
+}
+
+/** Whether `a` goes before `b` of another lane: the higher priority, then the lower depth, then the earlier arrival. */
+function ahead(a: Schedulable, b: Schedulable): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  const depthA = a.depth ?? 0;
+  const depthB = b.depth ?? 0;
+  // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
+  return depthA !== depthB ? depthA < depthB : a.seq < b.seq;
 }

@@ -185,8 +185,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
           const error = record.reroute as NonNullable<SessionRecord['reroute']>;
           record.reroute = undefined;
-          // No global room: it is looked at again on the next pass. (Once a take fails none succeeds
-          // in this pass: nothing here frees a slot; and a pass runs only while not `stopping`.)
+          // No global room: looked at again next pass (once a take fails none succeeds in this pass: nothing here frees a slot, and a pass runs only while not `stopping`).
           if (!scheduler.take(record)) {
             full = true;
             rates.queued(record);
@@ -227,6 +226,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       provider: admitted.input.provider,
       priority: admitted.input.priority,
       seq: 0,
+      depth: 0,
       wakeAt: 0,
       heapIndex: -1,
       input: admitted.input,
@@ -253,6 +253,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     admission.roomFor(queueRoom, held.bytes, held.owner);
+    record.depth = queueRoom.depthOf(held.owner); // its turn among callers, before it takes its place
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
     queueRoom.hold(record, held.bytes, held.owner);
     rates.queued(record);

@@ -23,6 +23,8 @@ export interface QueuedSession {
   readonly label?: string;
   readonly caller?: Readonly<Record<string, unknown>>;
   readonly callerTruncated?: boolean;
+  /** Its turn among callers within its priority (`QueueRoom.depthOf` where it was submitted); 0 when absent. */
+  readonly depth?: number;
 }
 
 /** A leased session its provider's limits held back: back to wait for `retryInMs`. */

@@ -57,6 +57,8 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
    * provider it moved to (`local-limits.ts`).
    */
   provider: string;
+  /** Its turn among callers while it waits (`QueueRoom.depthOf`, `DepthQueue`), set by `track`. */
+  depth?: number;
   /** Between a hop's leaving its provider's slot and taking the next one's: it holds only a global slot. */
   laneless?: boolean;
   /** Set when admission found its provider cooling down past its queue deadline: it moves on at once. */

@@ -142,7 +142,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     await Promise.all([
       queue.add(QUEUED, { ...session, request: encodeRequest(session.request), arrival } as QueuedSession, {
         jobId: input.sessionId,
-        priority: bullPriority(input.priority),
+        priority: bullPriority(input.priority, session.depth),
         removeOnComplete: true,
         removeOnFail: true,
       }),

@@ -7,7 +7,8 @@
  * gives it to the highest priority of any provider (`src/core/scheduler.ts`). Here one script reads
  * the head of every provider's queue, as BullMQ would fetch it (its wait list, which holds moved
  * hops and the fairness turn's session, before its prioritized jobs), and names the queue whose head
- * one process would run next: the highest priority, then the longest waiting (the arrival index of
+ * one process would run next: the highest priority, then the lowest depth (callers' turns; both are
+ * in BullMQ's priority number, `bullPriority`), then the longest waiting (the arrival index of
  * `fair-turn.ts`). A queue that cannot give a job now is passed over: one at its global concurrency
  * (`limits.perProvider`) or rate limited (a provider that answered "full"). Only that queue's Worker
  * resumes; the others follow once it has leased, or after `FIRST_FETCH_GRACE_MS` if it has not
@@ -22,7 +23,7 @@ export const FIRST_FETCH_GRACE_MS = 250;
  * KEYS: per queue, in order, its wait list, prioritized set, meta hash, active list, limiter key
  * and arrival index (six keys a queue). Returns the 1-based position of the queue whose head goes
  * first, or 0 when no queue has a job it can give now. BullMQ scores a prioritized job
- * `priority * 2^32 + counter` (lower first; troupe's priority 9 is BullMQ's 1); a wait-list job goes
+ * `priority * 2^32 + counter` (lower first; troupe's priority 9 at depth 0 is BullMQ's 1); a wait-list job goes
  * before every prioritized one, and its Worker takes the list's tail first.
  */
 const FIRST = `local best, bestRank, bestArrival = 0, 0, 0

@@ -33,10 +33,11 @@ export function decodeRequest(request: ChatRequest): ChatRequest {
   return { ...request, files };
 }
 
-/** The queued session of an admitted chat session: only what is set travels. */
-export function jobDataOf(admitted: Admitted): JobData {
+/** The queued session of an admitted chat session, at `depth` in its caller's turns: only what is set travels. */
+export function jobDataOf(admitted: Admitted, depth = 0): JobData {
   return {
     input: admitted.input,
+    ...(depth === 0 ? {} : { depth }),
     request: (admitted.work as { readonly request: JobData['request'] }).request,
     ...(admitted.label === undefined ? {} : { label: admitted.label }),
     ...(admitted.caller === undefined ? {} : { caller: admitted.caller }),
@@ -48,9 +49,17 @@ export function queuedSummary(data: JobData): SessionSummary {
   return inputSummary(data.input, 'queued', 0, data.label);
 }
 
-/** BullMQ: 1 is the highest priority, FIFO within one; troupe: 9 is the highest. 0 would skip the priority set. */
-export function bullPriority(priority: number): number {
-  return 10 - priority;
+/** Depths told apart within one troupe priority on BullMQ; deeper ones share the last (FIFO). */
+export const BULL_DEPTHS = 2 ** 17;
+
+/**
+ * BullMQ: 1 is the highest priority, FIFO within one, at most 2^21; troupe: 9 is the highest, and
+ * within one the lowest depth first (callers' turns, `src/core/depth-queue.ts`). So troupe's
+ * priority p at depth d is BullMQ's (9 - p) × 2^17 + d + 1 (up to 1,310,720), the order the
+ * in-memory scheduler keeps. 0 would skip the priority set.
+ */
+export function bullPriority(priority: number, depth = 0): number {
+  return (9 - priority) * BULL_DEPTHS + Math.min(depth, BULL_DEPTHS - 1) + 1;
 }
 
 /** The result of a session Redis could not take or lost. */

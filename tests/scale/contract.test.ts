@@ -131,6 +131,32 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('lets callers take turns within a priority: a flood does not hold another caller behind it', async () => {
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: { perProvider: { p: 1 } },
+    });
+    const first = runtime.submit(ask('first wait:300'));
+    await new Promise((r) => setTimeout(r, 100));
+    const as = (owner: string, text: string) => runtime.submit(ask(text), { metadata: { owner } });
+    // Alice queues four, then Bob two, then a call without a caller: Bob's first goes second, and
+    // each caller's own keep their order.
+    const handles = [
+      as('alice', 'a1'),
+      as('alice', 'a2'),
+      as('alice', 'a3'),
+      as('alice', 'a4'),
+      as('bob', 'b1'),
+      as('bob', 'b2'),
+      runtime.submit(ask('anonymous')),
+    ];
+    await Promise.all([first.result, ...handles.map((h) => h.result)]);
+    expect(provider.order).toEqual(['first wait:300', 'a1', 'b1', 'anonymous', 'a2', 'b2', 'a3', 'a4']);
+    await runtime.shutdown({ deadlineMs: 1000 });
+  });
+
   it('admits by priority across providers when maxConcurrent is the bound', async () => {
     const p = slowProvider('p');
     const q = slowProvider('q');

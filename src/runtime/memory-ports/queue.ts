@@ -1,6 +1,6 @@
 /**
  * The `SessionQueue` and `SharedLimits` ports in one process. Sessions wait in the one admission
- * policy, `src/core/scheduler.ts` (priorities, FIFO within one, the fairness turn, each provider's
+ * policy, `src/core/scheduler.ts` (priorities, callers' turns within one (`depth`), the fairness turn, each provider's
  * limit across every instance); instances lease them through `lease()`, each with the per-provider
  * concurrency a BullMQ Worker would have. It plays BullMQ's part for the cluster composition:
  * - a lease ends when its run settles; `handBack()` puts the session back to wait at once;
@@ -98,7 +98,8 @@ export class MemoryQueueCore {
   private put(session: QueuedSession, provider: string, priority: number, deadlineAt: number): void {
     const key = `${provider}|${session.input.sessionId}`;
     if (this.jobs.has(key)) return;
-    const job: Job = { provider, priority, seq: 0, session, state: 'waiting', timer: undefined };
+    const { depth } = session;
+    const job: Job = { provider, priority, seq: 0, depth, session, state: 'waiting', timer: undefined };
     this.jobs.set(key, job);
     this.deadlines.set(key, deadlineAt);
     this.scheduler.enqueue(job);

@@ -2,6 +2,7 @@
  * One client cannot fill the runtime's queue and shut the others out (`limits.maxQueuedPerCaller`):
  * each named token is one caller with its own share of the queue. Before, a token's burst of calls
  * filled `maxQueued` and every other client's next call got `QUEUE_FULL` until the burst drained.
+ * Within the queue callers take turns: a call queued behind another token's two starts second.
  * The SDK's real client over Streamable HTTP; one call runs at a time on the 1.5 s provider.
  */
 import type { Client } from '@modelcontextprotocol/client';
@@ -48,8 +49,14 @@ it("refuses a token's calls past its share of the queue, naming the share, while
   expect(sessions).toMatchObject({ max_queued: 4, max_queued_per_caller: 2 });
 
   expect(structured(await running).ok).toBe(true);
-  for (const call of waiting) expect(structured(await call).ok).toBe(true);
-  expect(structured(await bobs).ok).toBe(true);
+  const [alice1, alice2] = await Promise.all(waiting);
+  const bobsResult = await bobs;
+  for (const r of [alice1, alice2, bobsResult]) expect(structured(r).ok).toBe(true);
+  // Callers take turns: Bob's first call, queued behind Alice's two, starts before her second.
+  const startedAt = (r: unknown) =>
+    h.mcp.runtime.session(structured(r).session.sessionId)?.startedAt as number;
+  expect(startedAt(alice1)).toBeLessThan(startedAt(bobsResult));
+  expect(startedAt(bobsResult)).toBeLessThan(startedAt(alice2));
   expect(h.mcp.runtime.metrics().rejected).toEqual({ QUEUE_FULL: 1 });
   await Promise.all([alice.close(), bob.close()]);
 }, 20_000);

@@ -112,4 +112,38 @@ describe('QueueRoom', () => {
     expect(room.room(1, 'alice')).toBe('share');
     expect(room.room(1)).toBe('fits');
   });
+
+  it('gives each item its turn: its caller’s count waiting, never below its caller’s previous depth, 0 once none waits', () => {
+    const room = new QueueRoom(1000);
+    const alice = [item(), item(), item()];
+    expect(room.depthOf('alice')).toBe(0);
+    expect(alice.map((a) => room.hold(a, 1, 'alice'))).toEqual([0, 1, 2]);
+    expect(room.hold(item(), 1, 'bob')).toBe(0);
+    expect(room.depthOf('bob')).toBe(1);
+    // Two of Alice's leave: one waits, but her next still comes after her last (depth 2, not 1).
+    room.release(alice[0]!);
+    room.release(alice[1]!);
+    expect(room.heldBy('alice')).toBe(1);
+    expect(room.depthOf('alice')).toBe(2);
+    const later = item();
+    expect(room.hold(later, 1, 'alice')).toBe(2);
+    // Her count is what rules once it reaches her last depth.
+    expect(room.hold(item(), 1, 'alice')).toBe(2);
+    expect(room.hold(item(), 1, 'alice')).toBe(3);
+    // With the older ones gone her next still comes after her latest.
+    for (const a of [alice[2]!, later]) room.release(a);
+    expect(room.heldBy('alice')).toBe(2);
+    expect(room.depthOf('alice')).toBe(3);
+    expect(room.hold(item(), 1)).toBe(0);
+    expect(room.depthOf()).toBe(0);
+  });
+
+  it('forgets a caller’s depth once none of its items waits', () => {
+    const room = new QueueRoom(1000);
+    const items = [item(), item(), item()];
+    for (const a of items) room.hold(a, 1, 'alice');
+    for (const a of items) room.release(a);
+    expect(room.depthOf('alice')).toBe(0);
+    expect((room as unknown as { callers: Map<unknown, unknown> }).callers.size).toBe(0);
+  });
 });

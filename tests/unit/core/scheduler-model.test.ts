@@ -12,7 +12,16 @@ interface Item {
   readonly priority: number;
   seq: number;
   readonly name: string;
+  readonly depth?: number;
 }
+
+/** Whether `a` goes before `b`: higher priority, then lower depth (0 when absent), then earlier arrival. */
+const before = (a: Item, b: Item) =>
+  a.priority !== b.priority
+    ? a.priority > b.priority
+    : (a.depth ?? 0) !== (b.depth ?? 0)
+      ? (a.depth ?? 0) < (b.depth ?? 0)
+      : a.seq < b.seq;
 
 /** The documented policy, as directly as it can be written. */
 class Reference {
@@ -46,15 +55,9 @@ class Reference {
       const mine = this.queued.filter((i) => i.provider === lane);
       if (mine.length === 0) continue;
       const fairTurn = (this.sinceFair.get(lane) ?? 0) + 1 >= this.limits.fairnessEvery;
-      // `queued` is in arrival order: the first is the oldest; the first of the highest priority wins.
-      const top = Math.max(...mine.map((i) => i.priority));
-      const candidate = fairTurn ? mine[0]! : mine.find((i) => i.priority === top)!;
-      if (
-        chosen === undefined ||
-        candidate.priority > chosen.priority ||
-        (candidate.priority === chosen.priority && candidate.seq < chosen.seq)
-      )
-        chosen = candidate;
+      // `queued` is in arrival order: the first is the oldest; otherwise the first in turn order wins.
+      const candidate = fairTurn ? mine[0]! : mine.reduce((best, i) => (before(i, best) ? i : best));
+      if (chosen === undefined || before(candidate, chosen)) chosen = candidate;
     }
     if (chosen === undefined) return undefined;
     const lane = chosen.provider;
@@ -71,14 +74,10 @@ class Reference {
     this.total--;
   }
 
-  /** Ahead of `item` in its provider's queue: higher priority, or the same and older. */
+  /** Ahead of `item` in its provider's queue: in turn order before it. */
   position(item: Item): number {
     if (!this.queued.includes(item)) return -1;
-    return this.queued.filter(
-      (i) =>
-        i.provider === item.provider &&
-        (i.priority > item.priority || (i.priority === item.priority && i.seq < item.seq)),
-    ).length;
+    return this.queued.filter((i) => i.provider === item.provider && before(i, item)).length;
   }
 }
 
@@ -131,7 +130,7 @@ describe('Scheduler at depth', () => {
 
   it('matches the reference policy under any mix of enqueue, bulk and single removal, admission and release', () => {
     type Op =
-      | { kind: 'enqueue'; provider: number; priority: number }
+      | { kind: 'enqueue'; provider: number; priority: number; depth: number }
       | { kind: 'remove'; pick: number }
       | { kind: 'removeOldest'; count: number }
       | { kind: 'next' }
@@ -146,6 +145,11 @@ describe('Scheduler at depth', () => {
           priority: fc.oneof(
             { arbitrary: fc.constantFrom(4, 5), weight: 3 },
             { arbitrary: fc.integer({ min: 0, max: 9 }), weight: 1 },
+          ),
+          // Callers' turns: mostly depth 0, as without callers; some deeper, in any order.
+          depth: fc.oneof(
+            { arbitrary: fc.constant(0), weight: 2 },
+            { arbitrary: fc.nat({ max: 3 }), weight: 1 },
           ),
         }),
         weight: 6,
@@ -175,7 +179,7 @@ describe('Scheduler at depth', () => {
           switch (o.kind) {
             case 'enqueue': {
               const provider = PROVIDERS[o.provider]!;
-              const a = { name: `s${made}`, provider, priority: o.priority, seq: 0 };
+              const a = { name: `s${made}`, provider, priority: o.priority, seq: 0, depth: o.depth };
               const b = { ...a };
               made++;
               const accepted = s.enqueue(a);

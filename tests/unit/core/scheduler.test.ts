@@ -6,9 +6,16 @@ interface Item {
   readonly priority: number;
   seq: number;
   readonly name: string;
+  readonly depth?: number;
 }
 
-const item = (name: string, priority: number, provider = 'p'): Item => ({ name, priority, provider, seq: 0 });
+const item = (name: string, priority: number, provider = 'p', depth?: number): Item => ({
+  name,
+  priority,
+  provider,
+  seq: 0,
+  ...(depth === undefined ? {} : { depth }),
+});
 
 function scheduler(overrides: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}) {
   return new Scheduler<Item>({
@@ -42,6 +49,39 @@ describe('Scheduler', () => {
     ] as const)
       s.enqueue(item(name, prio));
     expect(drain(s)).toEqual(['d', 'b', 'c', 'a', 'e']);
+  });
+
+  it('lets callers take turns within a priority: the lowest depth first, then arrival; priority still first', () => {
+    const s = scheduler();
+    for (const [name, prio, depth] of [
+      ['a0', 5, 0],
+      ['a1', 5, 1],
+      ['a2', 5, 2],
+      ['b0', 5, 0],
+      ['low', 1, 0],
+      ['b1', 5, 1],
+      ['top-deep', 9, 4],
+    ] as const)
+      s.enqueue(item(name, prio, 'p', depth));
+    const b1 = [...s.queuedItems()].find((i) => i.name === 'b1')!;
+    expect(s.position(b1)).toBe(4); // top-deep, a0, b0, a1
+    expect(drain(s)).toEqual(['top-deep', 'a0', 'b0', 'a1', 'b1', 'a2', 'low']);
+  });
+
+  it('between providers under the global limit too: a lower depth goes before an earlier arrival', () => {
+    const s = scheduler({ maxConcurrent: 1 });
+    s.enqueue(item('p-deep', 5, 'p', 3));
+    s.enqueue(item('q-first', 5, 'q', 0));
+    s.enqueue(item('p-high', 6, 'p', 9));
+    expect(drain(s)).toEqual(['p-high', 'q-first', 'p-deep']);
+  });
+
+  it('on the fairness turn takes the oldest of the provider, whatever its depth', () => {
+    const s = scheduler({ fairnessEvery: 2 });
+    s.enqueue(item('old-deep', 5, 'p', 3));
+    s.enqueue(item('new0', 5, 'p', 0));
+    s.enqueue(item('new1', 5, 'p', 0));
+    expect(drain(s)).toEqual(['new0', 'old-deep', 'new1']);
   });
 
   it('holds the global limit and each provider limit', () => {
