@@ -57,7 +57,7 @@ export class QueueRoom {
 
   /** The depth an item of `caller` joining now gets (see above). */
   depthOf(caller?: string): number {
-    const entry = caller === undefined ? undefined : this.callers.get(caller);
+    const entry = this.callers.get(caller as string); // none is kept under `undefined`
     return entry === undefined ? 0 : Math.max(entry.count, entry.depth);
   }
 

@@ -237,6 +237,7 @@ export class Scheduler<T extends Schedulable> {
 
 /** Whether `a` goes before `b` of another lane: the higher priority, then the lower depth, then the earlier arrival. */
 function ahead(a: Schedulable, b: Schedulable): boolean {
+  // Stryker disable next-line EqualityOperator: the priorities differ here, so `>=` is `>`.
   if (a.priority !== b.priority) return a.priority > b.priority;
   const depthA = a.depth ?? 0;
   const depthB = b.depth ?? 0;

@@ -1,7 +1,7 @@
 /**
  * The in-memory `SessionQueue` and `SharedLimits` (`memory-ports/queue.ts`) against the port's
  * contract (`ports.ts`), on a simulated clock, without a runtime: sessions wait in priority
- * order, FIFO within a priority, under each provider's limit across every instance; a lease ends
+ * order, by callers' turns (depth) and then FIFO within a priority, under each provider's limit across every instance; a lease ends
  * when its run settles, a handed-back session waits again, and `Held` delays the session alone
  * (`modelOnly`) or pauses its provider for every instance.
  */
@@ -162,6 +162,23 @@ describe('MemorySessionQueue: leasing', () => {
     }
     await flush();
     expect(runs.ids).toEqual(['high', 'mid-1', 'mid-2', 'low']);
+  });
+
+  it('within a priority leases by depth (callers’ turns), then arrival; a session without one is at depth 0', async () => {
+    const { instance } = cluster({ perProvider: { p: 1 } });
+    const queue = instance();
+    await queue.add({ ...session('a2'), depth: 2 });
+    await queue.add({ ...session('a1'), depth: 1 });
+    await queue.add(session('none'));
+    await queue.add({ ...session('b1'), depth: 1 });
+    await queue.add({ ...session('b0'), depth: 0 });
+    const runs = new Runs();
+    queue.lease(runs.run);
+    for (const id of ['none', 'b0', 'a1', 'b1', 'a2']) {
+      await flush();
+      expect(runs.ids.at(-1)).toBe(id);
+      runs.end(id);
+    }
   });
 
   it("gives a provider's oldest session a turn every `fairnessEvery` leases", async () => {
