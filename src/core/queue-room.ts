@@ -6,23 +6,38 @@
  * whichever way; the cluster runtime holds it for the sessions submitted at this instance that
  * have not started. No I/O, no clock.
  *
- * Each waiting item carries what it holds (`queuedBytes`, `queuedBy`): `release` gives it back and
- * clears it, so a second release of the same item gives back nothing, and the totals stay the sums
- * over the items still held. A caller's count is kept only while it is above 0, so the table never
- * holds more entries than sessions wait.
+ * Each waiting item carries what it holds (`queuedBytes`, `queuedTurn`): `release` gives it back
+ * and clears it, so a second release of the same item gives back nothing, and the totals stay the
+ * sums over the items still held. A caller's count, and its turns in one queue, are kept only while
+ * above 0, so the tables never hold more entries than items wait.
  *
- * It also gives each waiting item its `depth`, its turn among callers (`depth-queue.ts`): how many of
- * its caller's items wait when it joins, or its caller's previous item's depth if that is more (so a
- * caller's own items keep their order), until none of its caller's wait; 0 without a caller. A depth
+ * It also gives each waiting item its `depth`, its turn among callers in its queue (one provider's
+ * sessions at one priority; `depth-queue.ts`): how many of its caller's items wait in that queue
+ * when it joins, or the depth its caller's previous item there got if that is more (so a caller's
+ * own items keep their order), until none of its caller's wait there; 0 without a caller. A depth
  * is never more than `perCaller`.
  */
+
+/** Its caller's turns in one queue: how many of its items wait there, and the depth the latest got. */
+export interface Turn {
+  readonly caller: string;
+  readonly key: string;
+  count: number;
+  depth: number;
+}
 
 /** Something that may wait in a queue holding request bytes and a place in its caller's share. */
 export interface HoldsRoom {
   /** The bytes it holds now: its size while it waits, 0 once released (or never held). */
   queuedBytes: number;
-  /** The caller whose share it counts against while it waits; `undefined` once released, or for none. */
-  queuedBy: string | undefined;
+  /** Its caller's turns in its queue while it waits (its caller: `queuedTurn.caller`); `undefined` once released, or for none. */
+  queuedTurn: Turn | undefined;
+}
+
+/** The queue an item waits in: one provider's, at one priority. */
+export interface QueueOf {
+  readonly provider: string;
+  readonly priority: number;
 }
 
 /**
@@ -33,8 +48,10 @@ export type Room = 'fits' | 'full' | 'never' | 'share';
 
 export class QueueRoom {
   private total = 0;
-  /** Per caller with items waiting: how many, and the depth its latest item got. */
-  private readonly callers = new Map<string, { count: number; depth: number }>();
+  /** Per caller with items waiting: how many. */
+  private readonly callers = new Map<string, number>();
+  /** Per caller and queue with items waiting there (`turnKey`). */
+  private readonly turns = new Map<string, Turn>();
 
   /**
    * `limit`: the most bytes the waiting items may hold together; `perCaller`: the most items of one
@@ -52,13 +69,14 @@ export class QueueRoom {
 
   /** How many items of `caller` wait now. */
   heldBy(caller: string): number {
-    return this.callers.get(caller)?.count ?? 0;
+    return this.callers.get(caller) ?? 0;
   }
 
-  /** The depth an item of `caller` joining now gets (see above). */
-  depthOf(caller?: string): number {
-    const entry = this.callers.get(caller as string); // none is kept under `undefined`
-    return entry === undefined ? 0 : Math.max(entry.count, entry.depth);
+  /** The depth an item of `caller` joining `queue` now gets (see above). */
+  depthOf(caller?: string, queue?: QueueOf): number {
+    if (caller === undefined) return 0;
+    const turn = this.turns.get(turnKey(caller, queue));
+    return turn === undefined ? 0 : Math.max(turn.count, turn.depth);
   }
 
   /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
@@ -69,21 +87,27 @@ export class QueueRoom {
   }
 
   /**
-   * `item` waits holding `bytes` and a place in `caller`'s share (checked with `room` first: holding
-   * never refuses); returns its depth (`depthOf` just before).
+   * `item` waits in `queue` holding `bytes` and a place in `caller`'s share (checked with `room`
+   * first: holding never refuses); returns its depth (`depthOf` just before).
    */
-  hold(item: HoldsRoom, bytes: number, caller?: string): number {
+  hold(item: HoldsRoom, bytes: number, caller?: string, queue?: QueueOf): number {
     item.queuedBytes = bytes;
-    item.queuedBy = caller;
     this.total += bytes;
-    if (caller === undefined) return 0;
-    const depth = this.depthOf(caller);
-    const entry = this.callers.get(caller);
-    if (entry === undefined) this.callers.set(caller, { count: 1, depth });
-    else {
-      entry.count++;
-      entry.depth = depth;
+    if (caller === undefined) {
+      item.queuedTurn = undefined;
+      return 0;
     }
+    this.callers.set(caller, this.heldBy(caller) + 1);
+    const key = turnKey(caller, queue);
+    let turn = this.turns.get(key);
+    if (turn === undefined) {
+      turn = { caller, key, count: 0, depth: 0 };
+      this.turns.set(key, turn);
+    }
+    const depth = Math.max(turn.count, turn.depth);
+    turn.count++;
+    turn.depth = depth;
+    item.queuedTurn = turn;
     return depth;
   }
 
@@ -91,11 +115,17 @@ export class QueueRoom {
   release(item: HoldsRoom): void {
     this.total -= item.queuedBytes;
     item.queuedBytes = 0;
-    const caller = item.queuedBy;
-    // Stryker disable next-line ConditionalExpression: a shortcut; with no caller there is no entry under `undefined` to change.
-    if (caller === undefined) return;
-    item.queuedBy = undefined;
-    const entry = this.callers.get(caller) as { count: number };
-    if (--entry.count === 0) this.callers.delete(caller);
+    const turn = item.queuedTurn;
+    if (turn === undefined) return;
+    item.queuedTurn = undefined;
+    const left = this.heldBy(turn.caller) - 1;
+    if (left > 0) this.callers.set(turn.caller, left);
+    else this.callers.delete(turn.caller);
+    if (--turn.count === 0) this.turns.delete(turn.key);
   }
+}
+
+/** A caller's turns in one queue (provider names carry no line break; a caller's name goes last). */
+function turnKey(caller: string, queue: QueueOf | undefined): string {
+  return queue === undefined ? caller : `${queue.provider}\n${queue.priority}\n${caller}`;
 }

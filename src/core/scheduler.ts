@@ -3,8 +3,8 @@
  * the calls made to it, so property tests can drive it directly.
  *
  * - Priorities are integers from 0 (lowest) to 9 (highest); higher first. Within a priority callers
- *   take turns: the lowest `depth` first (how many of its caller's sessions waited ahead of it when it
- *   joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order (`depth-queue.ts`). So a
+ *   take turns: the lowest `depth` first (how many of its caller's sessions waited ahead of it in
+ *   its queue when it joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order (`depth-queue.ts`). So a
  *   caller's first waiting session goes ahead of another's second; one caller's own stay FIFO.
  * - A global limit and one per provider bound how many run at once.
  * - Every operation is O(log n) or better in the queue's depth, one at a time as in bulk (a burst

@@ -235,7 +235,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       caller: admitted.caller,
       callerTruncated: admitted.callerTruncated,
       queuedBytes: 0, // held by `track` once queued
-      queuedBy: undefined,
+      queuedTurn: undefined,
       actor: null,
       leaf: 'queued',
       call: null,
@@ -253,9 +253,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     admission.roomFor(queueRoom, held.bytes, held.owner);
-    record.depth = queueRoom.depthOf(held.owner); // its turn among callers, before it takes its place
+    record.depth = queueRoom.depthOf(held.owner, record); // its turn among callers, before it takes its place
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
-    queueRoom.hold(record, held.bytes, held.owner);
+    queueRoom.hold(record, held.bytes, held.owner, record);
     rates.queued(record);
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {

@@ -50,7 +50,7 @@ export type SessionWork =
     }
   | { readonly kind: 'task'; readonly task: TaskFunction<unknown> };
 
-/** `queuedBytes`, `queuedBy`: its request's bytes and its caller while it waits in the queue, cleared when it leaves (`QueueRoom`). */
+/** `queuedBytes`, `queuedTurn`: its request's bytes and its caller's turns while it waits in the queue, cleared when it leaves (`QueueRoom`). */
 export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   /**
    * The provider whose queue it waits in, then whose slot it holds; after a fallback hop, the

@@ -340,7 +340,7 @@ export function createClusterRuntime(
     counters.submitted++;
     const { input } = admitted;
     const sessionId = input.sessionId;
-    const data = jobDataOf(admitted, waiting.room.depthOf(admitted.owner));
+    const data = jobDataOf(admitted, waiting.room.depthOf(admitted.owner, admitted.input));
     const owner = createOwner(data);
     owners.set(sessionId, owner);
     waiting.add(owner, admitted.bytes, admitted.owner);

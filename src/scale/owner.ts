@@ -4,7 +4,7 @@
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
 import type { Clock } from '../core/clock.js';
-import { QueueRoom } from '../core/queue-room.js';
+import { QueueRoom, type Turn } from '../core/queue-room.js';
 import { EventStream, resultOf } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
@@ -19,8 +19,8 @@ export interface Owner {
   started: boolean;
   /** Its request's bytes until it starts or ends, then 0 (`QueueRoom`, `limits.maxQueuedBytes`). */
   queuedBytes: number;
-  /** Its caller while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
-  queuedBy: string | undefined;
+  /** Its caller's turns while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
+  queuedTurn: Turn | undefined;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
@@ -44,7 +44,7 @@ export class Waiting implements Iterable<Owner> {
   add(owner: Owner, bytes: number, caller: string | undefined): void {
     this.count++;
     this.owners.add(owner);
-    this.room.hold(owner, bytes, caller);
+    this.room.hold(owner, bytes, caller, owner.data.input);
   }
 
   [Symbol.iterator](): Iterator<Owner> {
@@ -79,7 +79,7 @@ export function createOwner(data: JobData): Owner {
     observers: null,
     started: false,
     queuedBytes: 0,
-    queuedBy: undefined,
+    queuedTurn: undefined,
     timers: [],
     detachSignal: null,
   };

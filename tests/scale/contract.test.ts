@@ -136,14 +136,17 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     const runtime = await make({
       providers: [provider],
       defaults: { model: 'm' },
-      limits: { perProvider: { p: 1 } },
+      limits: { perProvider: { p: 1 }, fairnessEvery: 100 }, // no fairness turn for `a-low` here
     });
     const first = runtime.submit(ask('first wait:300'));
     await new Promise((r) => setTimeout(r, 100));
-    const as = (owner: string, text: string) => runtime.submit(ask(text), { metadata: { owner } });
-    // Alice queues four, then Bob two, then a call without a caller: Bob's first goes second, and
-    // each caller's own keep their order.
+    const as = (owner: string, text: string, priority = 5) =>
+      runtime.submit(ask(text), { metadata: { owner }, priority });
+    // Alice queues one at priority 1 (its own queue: it does not deepen her turns at 5), four at 5,
+    // then Bob two, then a call without a caller: Bob's first goes second, and each caller's own
+    // keep their order.
     const handles = [
+      as('alice', 'a-low', 1),
       as('alice', 'a1'),
       as('alice', 'a2'),
       as('alice', 'a3'),
@@ -153,7 +156,17 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       runtime.submit(ask('anonymous')),
     ];
     await Promise.all([first.result, ...handles.map((h) => h.result)]);
-    expect(provider.order).toEqual(['first wait:300', 'a1', 'b1', 'anonymous', 'a2', 'b2', 'a3', 'a4']);
+    expect(provider.order).toEqual([
+      'first wait:300',
+      'a1',
+      'b1',
+      'anonymous',
+      'a2',
+      'b2',
+      'a3',
+      'a4',
+      'a-low',
+    ]);
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 

@@ -4,9 +4,9 @@
  * what an item holds, once.
  */
 import { describe, expect, it } from 'vitest';
-import { QueueRoom } from '../../../src/core/queue-room.js';
+import { type HoldsRoom, QueueRoom } from '../../../src/core/queue-room.js';
 
-const item = () => ({ queuedBytes: 0, queuedBy: undefined as string | undefined });
+const item = (): HoldsRoom => ({ queuedBytes: 0, queuedTurn: undefined });
 
 describe('QueueRoom', () => {
   it('fits a request up to the bound exactly, is full one byte past it, and never fits one larger than the bound', () => {
@@ -56,7 +56,11 @@ describe('QueueRoom', () => {
     room.hold(a1, 10, 'alice');
     expect(room.room(10, 'alice')).toBe('fits');
     room.hold(a2, 10, 'alice');
-    expect([room.heldBy('alice'), a1.queuedBy, a2.queuedBy]).toEqual([2, 'alice', 'alice']);
+    expect([room.heldBy('alice'), a1.queuedTurn?.caller, a2.queuedTurn?.caller]).toEqual([
+      2,
+      'alice',
+      'alice',
+    ]);
     expect(room.room(10, 'alice')).toBe('share');
     expect(room.room(0, 'alice')).toBe('share');
     expect(room.room(10, 'bob')).toBe('fits');
@@ -72,7 +76,7 @@ describe('QueueRoom', () => {
     const a = item();
     room.hold(a, 10, 'alice');
     room.release(a);
-    expect([room.heldBy('alice'), a.queuedBy, a.queuedBytes]).toEqual([0, undefined, 0]);
+    expect([room.heldBy('alice'), a.queuedTurn, a.queuedBytes]).toEqual([0, undefined, 0]);
     expect(room.room(10, 'alice')).toBe('fits');
     // A second release of the same item takes nothing from the caller's next one.
     const b = item();
@@ -104,7 +108,7 @@ describe('QueueRoom', () => {
     room.hold(item(), 10);
     expect((room as unknown as { callers: Map<unknown, number> }).callers.size).toBe(0);
     room.release(a);
-    expect([room.held, a.queuedBy]).toEqual([10, undefined]);
+    expect([room.held, a.queuedTurn]).toEqual([10, undefined]);
   });
 
   it('with a share of 0 refuses every owned item and still takes the ownerless', () => {
@@ -145,5 +149,28 @@ describe('QueueRoom', () => {
     for (const a of items) room.release(a);
     expect(room.depthOf('alice')).toBe(0);
     expect((room as unknown as { callers: Map<unknown, unknown> }).callers.size).toBe(0);
+    expect((room as unknown as { turns: Map<unknown, unknown> }).turns.size).toBe(0);
+  });
+
+  it('counts a caller’s turns per queue: what waits in one provider’s queue, or at one priority, does not deepen another', () => {
+    const room = new QueueRoom(1000);
+    const glm5 = { provider: 'glm', priority: 5 };
+    const kimi5 = { provider: 'kimi', priority: 5 };
+    const glm9 = { provider: 'glm', priority: 9 };
+    expect([0, 1, 2].map(() => room.hold(item(), 1, 'alice', glm5))).toEqual([0, 1, 2]);
+    expect(room.depthOf('alice', glm5)).toBe(3);
+    expect(room.depthOf('alice', kimi5)).toBe(0);
+    expect(room.depthOf('alice', glm9)).toBe(0);
+    expect(room.hold(item(), 1, 'alice', kimi5)).toBe(0);
+    expect(room.hold(item(), 1, 'alice', kimi5)).toBe(1);
+    expect(room.hold(item(), 1, 'alice', glm9)).toBe(0);
+    // The share counts all of them, wherever they wait.
+    expect(room.heldBy('alice')).toBe(6);
+    expect(room.depthOf('bob', glm5)).toBe(0);
+    // Not two of its queues' turns in one: releasing one from glm/5 leaves kimi/5 as it was.
+    const g = item();
+    room.hold(g, 1, 'alice', glm5);
+    room.release(g);
+    expect([room.depthOf('alice', glm5), room.depthOf('alice', kimi5)]).toEqual([3, 2]);
   });
 });

@@ -292,7 +292,7 @@ describe('Admission.roomFor', () => {
   it('lets through what fits, up to the bound exactly, counting nothing', () => {
     const { admission, rejected } = setup();
     const queue = new QueueRoom(100);
-    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 40);
+    queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 40);
     admission.roomFor(queue, 60);
     expect(queue.held).toBe(40);
     expect(rejected()).toEqual({});
@@ -301,7 +301,7 @@ describe('Admission.roomFor', () => {
   it('refuses with QUEUE_FULL while the queue holds too much, naming the bytes waiting, the size and the bound', () => {
     const { admission, rejected } = setup();
     const queue = new QueueRoom(100);
-    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 40);
+    queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 40);
     expect(refusal(() => admission.roomFor(queue, 61))).toEqual({
       code: 'QUEUE_FULL',
       message:
@@ -323,9 +323,9 @@ describe('Admission.roomFor', () => {
   it('refuses a caller at its share with QUEUE_FULL naming the share, its count and the caller, and lets other callers and the ownerless through', () => {
     const { admission, rejected } = setup();
     const queue = new QueueRoom(1000, 2);
-    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 10, 'token:alice');
+    queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 10, 'token:alice');
     admission.roomFor(queue, 10, 'token:alice');
-    queue.hold({ queuedBytes: 0, queuedBy: undefined }, 10, 'token:alice');
+    queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 10, 'token:alice');
     expect(refusal(() => admission.roomFor(queue, 10, 'token:alice'))).toEqual({
       code: 'QUEUE_FULL',
       message:

@@ -73,7 +73,7 @@ export function record(id: string, options: RecordOptions = {}): SessionRecord {
     wakeAt: 0,
     heapIndex: -1,
     queuedBytes: 0,
-    queuedBy: undefined,
+    queuedTurn: undefined,
     input,
     work: options.task
       ? { kind: 'task', task: async () => 1 }

@@ -77,7 +77,7 @@ export function newRecord(
     caller: undefined,
     callerTruncated: false,
     queuedBytes: 0,
-    queuedBy: undefined,
+    queuedTurn: undefined,
     actor: null,
     leaf: 'queued',
     call: null,
