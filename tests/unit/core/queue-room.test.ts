@@ -167,6 +167,10 @@ describe('QueueRoom', () => {
     // The share counts all of them, wherever they wait.
     expect(room.heldBy('alice')).toBe(6);
     expect(room.depthOf('bob', glm5)).toBe(0);
+    // Sessions without a caller are at depth 0 whoever waits, a caller named "undefined" too.
+    room.hold(item(), 1, 'undefined', glm5);
+    expect(room.depthOf(undefined, glm5)).toBe(0);
+    expect(room.hold(item(), 1, undefined, glm5)).toBe(0);
     // Not two of its queues' turns in one: releasing one from glm/5 leaves kimi/5 as it was.
     const g = item();
     room.hold(g, 1, 'alice', glm5);
