@@ -190,6 +190,7 @@ export function summarize(record: SessionRecord, context: SessionContext | undef
   if (context?.endedAt != null) summary.endedAt = context.endedAt;
   if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
   if (record.waitingFor !== undefined && record.result === null) summary.waitingFor = record.waitingFor;
+  if (summary.state === 'queued' && (record.depth ?? 0) > 0) summary.depth = record.depth;
   return summary;
 }
 

@@ -228,6 +228,8 @@ export interface SessionSummary {
   readonly code?: string;
   /** While it waits: the provider limit that holds it back (docs/runtime.md, "Limits"). */
   readonly waitingFor?: WaitingFor;
+  /** While it waits behind sessions of its own caller: its turn among callers (docs/runtime.md, "Callers take turns"); absent at 0. */
+  readonly depth?: number;
 }
 
 export interface RuntimeStatus {

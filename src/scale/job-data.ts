@@ -46,7 +46,9 @@ export function jobDataOf(admitted: Admitted, depth = 0): JobData {
 }
 
 export function queuedSummary(data: JobData): SessionSummary {
-  return inputSummary(data.input, 'queued', 0, data.label);
+  const summary = inputSummary(data.input, 'queued', 0, data.label);
+  if ((data.depth ?? 0) > 0) summary.depth = data.depth;
+  return summary;
 }
 
 /** Depths told apart within one troupe priority on BullMQ; deeper ones share the last (FIFO). */
@@ -87,27 +89,25 @@ export function targetProvider(input: JobData['input'], run: RunRecord): string 
 export type LiveSessions = Pick<SessionStore, 'liveSession' | 'liveSessions'>;
 
 /**
- * Sessions ahead of a queued one in its provider's queue: higher priorities, and its own priority's
- * earlier arrivals (FIFO), as `session.queued`'s `position` counts in memory. From the mirror of the
- * cluster's live sessions and the sessions submitted here that have not started (`waiting`: the
- * mirror hears of those one round trip later).
+ * Sessions ahead of a queued one in its provider's queue: higher priorities, and within its own the
+ * lower depths (callers' turns) and its depth's earlier arrivals, as `session.queued`'s `position`
+ * counts in memory. From the mirror of the cluster's live sessions and the sessions submitted here
+ * that have not started (`waiting`: the mirror hears of those one round trip later).
  */
-export function positionOf(
-  live: LiveSessions,
-  input: JobData['input'],
-  waiting: Iterable<Owner> = [],
-): number {
-  const { sessionId, provider, priority, createdAt } = input;
-  const ahead = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>) =>
+export function positionOf(live: LiveSessions, data: JobData, waiting: Iterable<Owner> = []): number {
+  const { sessionId, provider, priority, createdAt } = data.input;
+  const depth = data.depth ?? 0;
+  const ahead = (s: Pick<SessionSummary, 'sessionId' | 'provider' | 'priority' | 'createdAt'>, d = 0) =>
     s.provider === provider &&
     s.sessionId !== sessionId &&
-    (s.priority > priority || (s.priority === priority && s.createdAt <= createdAt));
+    (s.priority > priority ||
+      (s.priority === priority && (d < depth || (d === depth && s.createdAt <= createdAt))));
   let count = 0;
-  for (const s of live.liveSessions()) if (s.state === 'queued' && ahead(s)) count++;
+  for (const s of live.liveSessions()) if (s.state === 'queued' && ahead(s, s.depth)) count++;
   // Those the mirror has not heard of yet (it has them once their `put` answered, or at once on Redis).
   for (const owner of waiting) {
     const s = owner.data.input;
-    if (!owner.started && live.liveSession(s.sessionId) === undefined && ahead(s)) count++;
+    if (!owner.started && live.liveSession(s.sessionId) === undefined && ahead(s, owner.data.depth)) count++;
   }
   return count;
 }
@@ -117,7 +117,7 @@ export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable
   return {
     type: 'session.queued',
     sessionId: data.input.sessionId,
-    position: positionOf(live, data.input, waiting),
+    position: positionOf(live, data, waiting),
     at: data.input.createdAt,
     provider: data.input.provider,
     ...(data.label === undefined ? {} : { label: data.label }),

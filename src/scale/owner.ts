@@ -117,7 +117,12 @@ export function ownerHandle(
         const attempt = Math.max(1, live.liveSession(sessionId)?.attempts ?? 1);
         stream.push({ type: 'session.started', sessionId, attempt, at });
       } else
-        stream.push({ type: 'session.queued', sessionId, position: positionOf(live, input, waiting), at });
+        stream.push({
+          type: 'session.queued',
+          sessionId,
+          position: positionOf(live, owner.data, waiting),
+          at,
+        });
       owner.observers ??= [];
       owner.observers.push(stream);
       return stream;

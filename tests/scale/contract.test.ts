@@ -155,6 +155,20 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       as('bob', 'b2'),
       runtime.submit(ask('anonymous')),
     ];
+    // Each one's place in line counts the turns too: Bob's first is second in line, not fifth (on a
+    // cluster, sessions of its depth that arrived in the same millisecond count as ahead: 1 or 2).
+    const firstEvent = async (handle: (typeof handles)[number]) => {
+      for await (const event of handle.events) return event;
+    };
+    const [b1, anonymous, a4] = await Promise.all([5, 7, 4].map((i) => firstEvent(handles[i]!)));
+    const positions = [b1, anonymous, a4].map((e) => (e?.type === 'session.queued' ? e.position : -1));
+    expect(positions[0]).toBeGreaterThanOrEqual(1);
+    expect(positions[0]).toBeLessThanOrEqual(2);
+    expect(positions.slice(1)).toEqual([2, 6]);
+    // And the session's summary says its depth while it waits (a4 is Alice's fourth at 5; a1 is at 0).
+    await expect.poll(() => runtime.session(handles[4]!.id)?.depth).toBe(3);
+    expect(runtime.session(handles[1]!.id)?.state).toBe('queued');
+    expect(runtime.session(handles[1]!.id)).not.toHaveProperty('depth');
     await Promise.all([first.result, ...handles.map((h) => h.result)]);
     expect(provider.order).toEqual([
       'first wait:300',

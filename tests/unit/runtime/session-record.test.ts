@@ -297,6 +297,16 @@ describe('summaries', () => {
     });
   });
 
+  it('shows a queued session’s depth in its caller’s turns while it waits, and none at 0 or once it runs', () => {
+    const record = newRecord(sessionInput(), chatWork(provider), { depth: 3 });
+    expect(summarize(record, undefined).depth).toBe(3);
+    record.depth = 0;
+    expect('depth' in summarize(record, undefined)).toBe(false);
+    record.depth = 2;
+    record.leaf = 'calling';
+    expect('depth' in summarize(record, sessionContext())).toBe(false);
+  });
+
   it('gives an ended session its code, and no longer what held it back', () => {
     const record = newRecord(sessionInput(), chatWork(provider), {
       leaf: 'failed',
