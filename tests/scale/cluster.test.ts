@@ -77,6 +77,23 @@ describe('a cluster of troupe instances on Redis', () => {
     expect(order.slice(3)).toEqual(['low0', 'low1', 'low2']);
   });
 
+  it('lets callers take turns across instances: one sent at another instance goes ahead of a burst', async () => {
+    const instances = await cluster(2, 1);
+    instances[0]!.send({ op: 'submit', tag: 'blocker', model: 'fault:ok:latency=800' });
+    await server.waitForRequest((r) => contentOf(r.body) === 'blocker');
+    for (let i = 1; i <= 3; i++)
+      instances[0]!.send({ op: 'submit', tag: `alice${i}`, owner: 'alice', model: 'fault:ok' });
+    await instances[0]!.waitFor((l) => l.event === 'submitted' && l.tag === 'alice3');
+    for (let i = 1; i <= 2; i++)
+      instances[1]!.send({ op: 'submit', tag: `bob${i}`, owner: 'bob', model: 'fault:ok' });
+    await Promise.all([
+      instances[0]!.waitFor((l) => l.event === 'result' && l.tag === 'alice3'),
+      instances[1]!.waitFor((l) => l.event === 'result' && l.tag === 'bob2'),
+    ]);
+    const order = server.requests.map((r) => contentOf(r.body)).filter((c) => c !== 'blocker');
+    expect(order).toEqual(['alice1', 'bob1', 'alice2', 'bob2', 'alice3']);
+  });
+
   it('takes over the sessions of a killed instance, each ending once', async () => {
     const instances = await cluster(3, 2, true);
     const tags = Array.from({ length: 6 }, (_, i) => `k${i}`);
