@@ -1,14 +1,17 @@
 /**
  * One priority level of one lane: its items in turn order. An item's `depth` is how many sessions
  * of its caller were waiting in this queue when it joined (at least its caller's previous one's
- * there, so a caller's own sessions keep their order: `QueueRoom.depthOf`); the lowest depth goes first, then the earliest
- * arrival (`seq`). A caller's first waiting session goes ahead of another caller's second, third,
- * and so on: callers take turns instead of one flood holding everyone behind it.
+ * there, so a caller's own sessions keep their order: `QueueRoom.depthOf`); the lowest depth goes
+ * first, then the earliest arrival (`seq`). A caller's first waiting session goes ahead of another
+ * caller's second, third, and so on: callers take turns instead of one flood holding everyone
+ * behind it.
  *
  * One `Fifo` per depth in use, in ascending order of depth; a depth's FIFO goes once it is empty,
  * so the list holds only the depths some item has (the last one to go is kept for the next depth
- * to come, so a priority level that empties and fills again allocates nothing). With one caller, or items
- * without a caller (all at depth 0), it is one FIFO and every operation is the FIFO's.
+ * to come, so a priority level that empties and fills again allocates nothing). With one caller,
+ * or items without a caller (all at depth 0), it is one FIFO and every operation is the FIFO's.
+ * Otherwise a push, removal or position costs the FIFO's plus O(d), and `oldest` O(d), d the
+ * depths in use: at most the most sessions one caller has waiting there.
  */
 import { Fifo } from './fifo.js';
 

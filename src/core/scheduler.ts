@@ -4,11 +4,13 @@
  *
  * - Priorities are integers from 0 (lowest) to 9 (highest); higher first. Within a priority callers
  *   take turns: the lowest `depth` first (how many of its caller's sessions waited ahead of it in
- *   its queue when it joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order (`depth-queue.ts`). So a
- *   caller's first waiting session goes ahead of another's second; one caller's own stay FIFO.
+ *   its queue when it joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order
+ *   (`depth-queue.ts`). So a caller's first waiting session goes ahead of another's second; one
+ *   caller's own stay FIFO.
  * - A global limit and one per provider bound how many run at once.
- * - Every operation is O(log n) or better in the queue's depth, one at a time as in bulk (a burst
- *   of queue timeouts, a shutdown): see `fifo.ts`. `next()` is O(lanes × priorities).
+ * - Every operation is O(log n) or better in the queue's length, one at a time as in bulk (a burst
+ *   of queue timeouts, a shutdown): see `fifo.ts`; plus O(d) with callers' turns, d the depths in
+ *   use at that priority (`depth-queue.ts`). `next()` is O(lanes × priorities).
  * - Anti-starvation: of every `fairnessEvery` admissions for a provider, one goes to the
  *   longest-waiting session of that provider, whatever its priority. Admitting the oldest never
  *   overtakes an earlier, higher-priority session, and it bounds any wait: a session with k

@@ -23,7 +23,7 @@ export interface QueuedSession {
   readonly label?: string;
   readonly caller?: Readonly<Record<string, unknown>>;
   readonly callerTruncated?: boolean;
-  /** Its turn among callers within its priority (`QueueRoom.depthOf` where it was submitted); 0 when absent. */
+  /** Its turn among callers in its queue (`QueueRoom.depthOf` at the instance it was submitted to); 0 when absent. */
   readonly depth?: number;
 }
 

@@ -23,8 +23,8 @@ export const FIRST_FETCH_GRACE_MS = 250;
  * KEYS: per queue, in order, its wait list, prioritized set, meta hash, active list, limiter key
  * and arrival index (six keys a queue). Returns the 1-based position of the queue whose head goes
  * first, or 0 when no queue has a job it can give now. BullMQ scores a prioritized job
- * `priority * 2^32 + counter` (lower first; troupe's priority 9 at depth 0 is BullMQ's 1); a wait-list job goes
- * before every prioritized one, and its Worker takes the list's tail first.
+ * `priority * 2^32 + counter` (lower first; troupe's priority 9 at depth 0 is BullMQ's 1); a
+ * wait-list job goes before every prioritized one, and its Worker takes the list's tail first.
  */
 const FIRST = `local best, bestRank, bestArrival = 0, 0, 0
 for q = 0, #KEYS / 6 - 1 do
