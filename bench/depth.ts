@@ -9,7 +9,12 @@
  * - `shutdown`: `shutdown({ deadlineMs: 0 })` until its report and every result are in, and the
  *   longest stall meanwhile;
  * - `cancel`: `handle.cancel()` on every handle, in submission order, in reverse and in a random
- *   order, until every result is in (the caller's loop is synchronous, so no stall figure).
+ *   order, until every result is in (the caller's loop is synchronous, so no stall figure);
+ * - `drain`: the same number submitted to a provider that answers at once, until every result is
+ *   in: each admission takes the queue's head.
+ *
+ * `--owner` submits every session as one caller's (`metadata.owner`): callers' turns then give
+ * each a depth (one FIFO per depth in use, up to `MAX_DEPTH + 1` of them) instead of one FIFO.
  *
  * `submitMs` (submitting the same sessions) is the in-run reference: on a loaded machine every
  * figure stretches, and a figure's ratio to it says more than its absolute value.
@@ -25,6 +30,8 @@ const DEPTHS = (process.env.BENCH_DEPTHS ?? '1000,10000,100000').split(',').map(
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RUNNING = 64;
 const REQUEST = { messages: [{ role: 'user' as const, content: 'hi' }] };
+/** `--owner`: every session is one caller's. */
+let metadata: { owner: string } | undefined;
 
 /** Answers only by failing when its call is aborted. */
 const never: ChatProvider = {
@@ -91,7 +98,8 @@ function fill(
     limits: { maxConcurrent: RUNNING, maxQueued: depth },
   });
   const handles: SessionHandle[] = [];
-  for (let i = 0; i < depth + RUNNING; i++) handles.push(runtime.submit(REQUEST, { queueTimeoutMs }));
+  for (let i = 0; i < depth + RUNNING; i++)
+    handles.push(runtime.submit(REQUEST, { queueTimeoutMs, metadata }));
   return { runtime, handles };
 }
 
@@ -174,6 +182,24 @@ async function cancelAll(depth: number, order: Order): Promise<number> {
   return ms;
 }
 
+/** Submits `depth` + 64 sessions to a provider that answers at once and waits for every result. */
+async function drain(depth: number): Promise<number> {
+  const instant: ChatProvider = { ...never, complete: () => Promise.resolve({ content: 'ok' }) };
+  const runtime = createRuntime({
+    providers: [instant],
+    defaults: { model: 'm' },
+    limits: { maxConcurrent: RUNNING, maxQueued: depth },
+  });
+  await collect();
+  const started = performance.now();
+  const handles: SessionHandle[] = [];
+  for (let i = 0; i < depth + RUNNING; i++) handles.push(runtime.submit(REQUEST, { metadata }));
+  await Promise.all(handles.map((h) => h.result));
+  const ms = performance.now() - started;
+  await runtime.shutdown({ deadlineMs: 0 });
+  return ms;
+}
+
 /** Fisher-Yates with a fixed-seed generator: the same "random" order in every round and run. */
 function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
@@ -200,6 +226,7 @@ const FIGURES = [
   'cancelInOrderMs',
   'cancelReverseMs',
   'cancelRandomMs',
+  'drainMs',
 ] as const;
 
 function median(values: number[]): number {
@@ -208,6 +235,7 @@ function median(values: number[]): number {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
+  metadata = argv.includes('--owner') ? { owner: 'one caller' } : undefined;
   const samples = new Map<number, Record<(typeof FIGURES)[number], number[]>>();
   let lateSubmissions = 0;
   for (const depth of DEPTHS) samples.set(depth, Object.fromEntries(FIGURES.map((f) => [f, []])) as never);
@@ -231,6 +259,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       await collect();
       s.cancelRandomMs.push(await cancelAll(depth, 'random'));
       await collect();
+      s.drainMs.push(await drain(depth));
+      await collect();
       if (!argv.includes('--json')) process.stderr.write(`round ${round + 1}, ${depth} queued: done\n`);
     }
   }
@@ -243,6 +273,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const figures = {
     running: RUNNING,
     rounds: ROUNDS,
+    oneCaller: metadata !== undefined,
     byDepth,
     // A submission batch that outlasted its own deadline would inflate expiryLastResultMs.
     lateSubmissions,

@@ -15,8 +15,14 @@
  * sessions at one priority; `depth-queue.ts`): how many of its caller's items wait in that queue
  * when it joins, or the depth its caller's previous item there got if that is more (so a caller's
  * own items keep their order), until none of its caller's wait there; 0 without a caller. A depth
- * is never more than `perCaller`.
+ * is never more than `perCaller`, nor than `MAX_DEPTH`: past it, a caller's items in one queue share
+ * the last depth, first in, first out with other callers' as deep, so a queue keeps at most
+ * `MAX_DEPTH + 1` depths (`depth-queue.ts` holds one FIFO per depth in use, so one caller's 100,000
+ * waiting would otherwise be 100,000 FIFOs).
  */
+
+/** The deepest turn: a caller's 1,024th session waiting in one queue and those after it share it. */
+export const MAX_DEPTH = 1023;
 
 /** Its caller's turns in one queue: how many of its items wait there, and the depth the latest got. */
 export interface Turn {
@@ -76,7 +82,7 @@ export class QueueRoom {
   depthOf(caller?: string, queue?: QueueOf): number {
     if (caller === undefined) return 0;
     const turn = this.turns.get(turnKey(caller, queue));
-    return turn === undefined ? 0 : Math.max(turn.count, turn.depth);
+    return turn === undefined ? 0 : Math.min(Math.max(turn.count, turn.depth), MAX_DEPTH);
   }
 
   /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
@@ -104,7 +110,7 @@ export class QueueRoom {
       turn = { caller, key, count: 0, depth: 0 };
       this.turns.set(key, turn);
     }
-    const depth = Math.max(turn.count, turn.depth);
+    const depth = Math.min(Math.max(turn.count, turn.depth), MAX_DEPTH);
     turn.count++;
     turn.depth = depth;
     item.queuedTurn = turn;

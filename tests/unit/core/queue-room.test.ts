@@ -4,7 +4,7 @@
  * what an item holds, once.
  */
 import { describe, expect, it } from 'vitest';
-import { type HoldsRoom, QueueRoom } from '../../../src/core/queue-room.js';
+import { type HoldsRoom, MAX_DEPTH, QueueRoom } from '../../../src/core/queue-room.js';
 
 const item = (): HoldsRoom => ({ queuedBytes: 0, queuedTurn: undefined });
 
@@ -176,5 +176,16 @@ describe('QueueRoom', () => {
     room.hold(g, 1, 'alice', glm5);
     room.release(g);
     expect([room.depthOf('alice', glm5), room.depthOf('alice', kimi5)]).toEqual([3, 2]);
+  });
+
+  it('stops depths at MAX_DEPTH: a caller’s items past it in one queue share the last depth, in order', () => {
+    const room = new QueueRoom(Number.POSITIVE_INFINITY);
+    const queue = { provider: 'p', priority: 5 };
+    const depths = Array.from({ length: MAX_DEPTH + 3 }, () => room.hold(item(), 0, 'alice', queue));
+    expect(MAX_DEPTH).toBe(1023);
+    expect(depths.slice(0, MAX_DEPTH + 1)).toEqual(Array.from({ length: MAX_DEPTH + 1 }, (_, i) => i));
+    expect(depths.slice(MAX_DEPTH + 1)).toEqual([MAX_DEPTH, MAX_DEPTH]);
+    expect(room.depthOf('alice', queue)).toBe(MAX_DEPTH);
+    expect(room.depthOf('bob', queue)).toBe(0);
   });
 });
