@@ -16,6 +16,7 @@ import { createRuntime } from '../src/runtime/runtime.js';
 import type { ProviderLimits } from '../src/runtime/types.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200_000);
+const ONE_CALLER = { owner: 'one caller' };
 const IN_FLIGHT = 10_000;
 /** Closed loops at both depths: p-queue's sorted-array insertion is O(n) itself at 10,000 queued. */
 const DEPTHS = [128, IN_FLIGHT];
@@ -157,6 +158,12 @@ async function throughput(inFlight: number): Promise<Record<string, number>> {
     },
     { name: 'troupe', share: 1, call: (priority) => runtime.submit(REQUEST, { priority }).result },
     {
+      // Every session one caller's, as `troupe stdio` submits: its share of the queue and its turns.
+      name: 'troupeOneCaller',
+      share: 1,
+      call: (priority) => runtime.submit(REQUEST, { priority, metadata: ONE_CALLER }).result,
+    },
+    {
       name: 'troupeLimits',
       share: 1,
       call: (priority) => limitedRuntime.submit(REQUEST, { priority }).result,
@@ -281,6 +288,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       abortRatio: ratio(rate.troupe, rate.abortBaseline),
       limitsSessionsPerSec: Math.round(rate.troupeLimits ?? Number.NaN),
       ratioLimitsOnVsOff: ratio(rate.troupeLimits, rate.troupe),
+      oneCallerSessionsPerSec: Math.round(rate.troupeOneCaller ?? Number.NaN),
+      ratioOneCallerVsNone: ratio(rate.troupeOneCaller, rate.troupe),
       fifoSessionsPerSec: Math.round(rate.fifoTroupe ?? Number.NaN),
       fifoBaselineSessionsPerSec: Math.round(rate.fifoBaseline ?? Number.NaN),
       fifoRatio: ratio(rate.fifoTroupe, rate.fifoBaseline),

@@ -10,8 +10,10 @@
  * so the list holds only the depths some item has (the last one to go is kept for the next depth
  * to come, so a priority level that empties and fills again allocates nothing). With one caller,
  * or items without a caller (all at depth 0), it is one FIFO and every operation is the FIFO's.
- * Otherwise a push, removal or position costs the FIFO's plus O(d), and `oldest` O(d), d the
- * depths in use: at most the most sessions one caller has waiting there.
+ * Otherwise a position costs the FIFO's plus O(d), d the depths in use (at most `MAX_DEPTH + 1`,
+ * `queue-room.ts`), and a new depth between two others O(d); the depths come and go at both ends in
+ * O(1) (the list has a moving head, compacted as it drains, as `Fifo`'s), and `oldest` is the head
+ * of a second FIFO of every item in arrival order.
  */
 import { Fifo } from './fifo.js';
 
@@ -28,17 +30,21 @@ interface Depth<T extends Deep> {
 }
 
 export class DepthQueue<T extends Deep> {
-  /** The depths in use, in ascending order, each with a non-empty FIFO. */
-  private readonly levels: Depth<T>[] = [];
-  private count = 0;
+  /** From `first` on: the depths in use, in ascending order, each with a non-empty FIFO. */
+  private levels: (Depth<T> | undefined)[] = [];
+  private first = 0;
+  /** Every item, in arrival order (`oldest`). */
+  private readonly arrivals: Fifo<T>;
   /** An emptied depth, for the next new one. */
   private spare: Depth<T> | undefined;
 
-  /** @param compactMin passed to each depth's FIFO (tests set it low) */
-  constructor(private readonly compactMin?: number) {}
+  /** @param compactMin passed to each FIFO; and the drained head of the list of depths past which it is compacted (tests set it low) */
+  constructor(private readonly compactMin = 1024) {
+    this.arrivals = new Fifo<T>(compactMin);
+  }
 
   get size(): number {
-    return this.count;
+    return this.arrivals.size;
   }
 
   push(item: T): void {
@@ -49,26 +55,22 @@ export class DepthQueue<T extends Deep> {
       level = this.spare ?? { depth, fifo: new Fifo<T>(this.compactMin) };
       level.depth = depth;
       this.spare = undefined;
-      this.levels.splice(at, 0, level);
+      // Stryker disable next-line ConditionalExpression: a shortcut; splicing it in at `first` gives the same depths, in O(d).
+      if (at === this.first && at > 0) this.levels[--this.first] = level;
+      else this.levels.splice(at, 0, level);
     }
     level.fifo.push(item);
-    this.count++;
+    this.arrivals.push(item);
   }
 
   /** The item whose turn it is: the earliest of the lowest depth. */
   peek(): T | undefined {
-    return this.levels[0]?.fifo.peek();
+    return this.levels[this.first]?.fifo.peek();
   }
 
   /** The longest-waiting item, whatever its depth (the fairness turn). */
   oldest(): T | undefined {
-    let best: T | undefined;
-    for (const { fifo } of this.levels) {
-      const head = fifo.peek() as T;
-      // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
-      if (best === undefined || head.seq < best.seq) best = head;
-    }
-    return best;
+    return this.arrivals.peek();
   }
 
   /** Takes `item` out wherever it is; `false` when it is not here. */
@@ -81,10 +83,16 @@ export class DepthQueue<T extends Deep> {
     // Stryker disable next-line ConditionalExpression: a shortcut; `Fifo.remove` takes the head too, in O(log n) instead of O(1).
     if (fifo.peek() === item) fifo.shift();
     else if (!fifo.remove(item)) return false;
-    this.count--;
+    // Stryker disable next-line ConditionalExpression: a shortcut, as above.
+    if (this.arrivals.peek() === item) this.arrivals.shift();
+    else this.arrivals.remove(item);
     if (fifo.size === 0) {
-      this.levels.splice(at, 1);
       this.spare = level;
+      // Stryker disable next-line ConditionalExpression: a shortcut; splicing the first out gives the same depths, in O(d).
+      if (at === this.first) {
+        this.levels[this.first++] = undefined;
+        this.compactIfWasteful();
+      } else this.levels.splice(at, 1);
     }
     return true;
   }
@@ -95,26 +103,34 @@ export class DepthQueue<T extends Deep> {
     const index = this.levels[at]?.fifo.indexOf(item) ?? -1;
     if (index < 0) return -1;
     let ahead = index;
-    for (let i = 0; i < at; i++) ahead += (this.levels[i] as Depth<T>).fifo.size;
+    for (let i = this.first; i < at; i++) ahead += (this.levels[i] as Depth<T>).fifo.size;
     return ahead;
   }
 
   *[Symbol.iterator](): Iterator<T> {
-    for (const { fifo } of this.levels) yield* fifo;
+    for (let i = this.first; i < this.levels.length; i++) yield* (this.levels[i] as Depth<T>).fifo;
   }
 
-  /** The index of the first depth at or above `depth`. */
+  /** The index of the first depth at or above `depth`, from `first` on. */
   private search(depth: number): number {
     const levels = this.levels;
     let high = levels.length;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut for arrivals, which mostly go to the deepest; the search below finds the same index.
-    if (high > 0 && (levels[high - 1] as Depth<T>).depth < depth) return high;
-    let low = 0;
+    if (high > this.first && (levels[high - 1] as Depth<T>).depth < depth) return high;
+    let low = this.first;
     while (low < high) {
       const mid = (low + high) >>> 1;
       if ((levels[mid] as Depth<T>).depth < depth) low = mid + 1;
       else high = mid;
     }
     return low;
+  }
+
+  // Stryker disable next-line BlockStatement: compaction changes memory only; its copy is tested with a low `compactMin`.
+  private compactIfWasteful(): void {
+    // Stryker disable next-line all: when to compact changes memory and speed only, never the depths held or their order.
+    if (this.first < this.compactMin || this.first * 2 < this.levels.length) return;
+    this.levels = this.levels.slice(this.first);
+    this.first = 0;
   }
 }
