@@ -84,6 +84,8 @@ describe('a cluster of troupe instances on Redis', () => {
     for (let i = 1; i <= 3; i++)
       instances[0]!.send({ op: 'submit', tag: `alice${i}`, owner: 'alice', model: 'fault:ok' });
     await instances[0]!.waitFor((l) => l.event === 'submitted' && l.tag === 'alice3');
+    // Her jobs reach Redis a round trip after `submitted`: Bob's go in after them (the blocker runs 800 ms).
+    await new Promise((r) => setTimeout(r, 200));
     for (let i = 1; i <= 2; i++)
       instances[1]!.send({ op: 'submit', tag: `bob${i}`, owner: 'bob', model: 'fault:ok' });
     await Promise.all([
