@@ -1,8 +1,9 @@
 /**
  * The `SessionQueue` and `SharedLimits` ports in one process. Sessions wait in the one admission
  * policy, `src/core/scheduler.ts` (priorities, callers' turns within one by each session's `depth`,
- * the fairness turn, each provider's limit across every instance); instances lease them through `lease()`, each with the per-provider
- * concurrency a BullMQ Worker would have. It plays BullMQ's part for the cluster composition:
+ * the fairness turn, each provider's limit across every instance); instances lease them through
+ * `lease()`, each with the per-provider concurrency a BullMQ Worker would have. It plays BullMQ's
+ * part for the cluster composition:
  * - a lease ends when its run settles; `handBack()` puts the session back to wait at once;
  * - `Held` with `modelOnly` delays only that session for `retryInMs`, or until the end of the probe
  *   it waits behind (`wake`, as BullMQ's `Job.promote`); otherwise the session waits again and its provider's
