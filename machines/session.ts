@@ -43,6 +43,8 @@ export interface UsageData {
   readonly completionTokens: number;
   readonly totalTokens: number;
   readonly cachedTokens?: number;
+  /** What the vendor's rate limiter counted, when not `totalTokens` (Moonshot: prompt + budget sent). */
+  readonly rateLimitTokens?: number;
 }
 
 /** What a session starts from: all plain data. */

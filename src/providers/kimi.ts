@@ -76,6 +76,8 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
       errorTable: KIMI_ERRORS,
       // Moonshot documents `max_completion_tokens` and deprecates `max_tokens`.
       maxTokensField: 'max_completion_tokens',
+      // Moonshot's gateway counts TPM and TPD as prompt + `max_completion_tokens` sent (kimi.com/help).
+      rateLimitCountsBudget: true,
       prepare: kimiPrepare,
       ...(options.capabilities ?? {}),
     },

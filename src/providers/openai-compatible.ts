@@ -15,9 +15,10 @@ import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { readSSE } from './sse.js';
+import { countedAnswer, StreamTally, sentBudget } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
-import { fromChunk, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
+import { fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
 
 /** A request as it will be sent, and what was changed on the way (shown in metadata as `notes`). */
 export interface PreparedRequest {
@@ -48,6 +49,11 @@ export interface ProviderQuirks {
   readonly prepare?: (request: ChatRequest, model: ModelSpec | undefined) => PreparedRequest;
   /** The body field for `max_tokens`. @default 'max_tokens' */
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /**
+   * The vendor's rate limiter counts a call as its prompt plus the completion budget sent, not
+   * what was generated (Moonshot): usage then carries `rateLimitTokens`. @default false
+   */
+  readonly rateLimitCountsBudget?: boolean;
 }
 
 export interface OpenAICompatibleOptions extends TransportOptions {
@@ -127,6 +133,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   };
   const prepareRequest = (request: ChatRequest): PreparedRequest =>
     quirks.prepare === undefined ? { request, notes: [] } : quirks.prepare(request, specOf(request.model));
+  /** The budget the vendor's rate limiter counts for this body, when it counts one. */
+  const budgetOf = (body: Readonly<Record<string, unknown>>): number | undefined =>
+    quirks.rateLimitCountsBudget === true ? sentBudget(body) : undefined;
 
   /** A finish reason the vendor uses for a failed answer fails the call. */
   function failedFinish(reason: FinishReason | undefined, chars: number): TroupeError | undefined {
@@ -160,7 +169,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
       expectMediaType(name, response, 'json');
-      const answer = fromCompletion(name, data);
+      const answer = countedAnswer(fromCompletion(name, data), budgetOf(body));
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
       return checked.notes.length === 0 ? answer : { ...answer, notes: checked.notes };
@@ -181,6 +190,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     response: Response;
     whole: readonly ChatDelta[];
     notes: readonly string[];
+    budget: number | undefined;
   }> {
     const checked = prepareRequest(request);
     held.prepared = await prepare(checked.request, signal);
@@ -195,7 +205,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       .withResponse();
     if (mediaType(response).includes('json')) {
       // Some servers ignore `stream: true` and answer whole; accept that rather than fail.
-      const answer = fromCompletion(name, await response.json());
+      const answer = countedAnswer(fromCompletion(name, await response.json()), budgetOf(body));
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
       return {
@@ -203,16 +213,17 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         response,
         whole: [...completionAsDeltas({ ...answer, notes: checked.notes })],
         notes: [],
+        budget: undefined,
       };
     }
     expectMediaType(name, response, 'event-stream');
-    return { chunks, response, whole: [], notes: checked.notes };
+    return { chunks, response, whole: [], notes: checked.notes, budget: budgetOf(body) };
   }
 
   /** After the last chunk: the call fails, or these deltas end it. */
   async function endStream(
     tally: StreamTally,
-    notes: readonly string[],
+    opened: { readonly notes: readonly string[]; readonly budget: number | undefined },
     signal: AbortSignal,
   ): Promise<ChatDelta[]> {
     // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
@@ -222,7 +233,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     if (tally.count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
     const failed = failedFinish(tally.finish, tally.chars);
     if (failed !== undefined) throw failed;
-    return tally.closing(notes);
+    return tally.closing(opened.notes, opened.budget);
   }
 
   async function* stream(
@@ -231,7 +242,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   ): AsyncGenerator<ChatDelta> {
     const held = { prepared: NO_FILES };
     try {
-      const { chunks, whole, notes } = await openStream(request, signal, held);
+      const opened = await openStream(request, signal, held);
+      const { chunks, whole } = opened;
       for (const delta of whole) yield delta;
       if (chunks === null) return;
       const tally = new StreamTally(name);
@@ -241,7 +253,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         const deltas = tally.add(chunk);
         for (let i = 0; i < deltas.length; i++) yield deltas[i] as ChatDelta;
       }
-      for (const delta of await endStream(tally, notes, signal)) yield delta;
+      for (const delta of await endStream(tally, opened, signal)) yield delta;
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
     } finally {
@@ -261,7 +273,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   ): Promise<void> {
     const held = { prepared: NO_FILES };
     try {
-      const { chunks, response, whole, notes } = await openStream(request, signal, held);
+      const opened = await openStream(request, signal, held);
+      const { chunks, response, whole } = opened;
       for (const delta of whole) onDelta(delta);
       if (chunks === null) return;
       const tally = new StreamTally(name);
@@ -273,7 +286,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         },
         () => signal.aborted,
       );
-      for (const delta of await endStream(tally, notes, signal)) onDelta(delta);
+      for (const delta of await endStream(tally, opened, signal)) onDelta(delta);
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
     } finally {
@@ -316,45 +329,6 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 }
 
 const NO_FILES: PreparedFiles = { messages: [], release: async () => {} };
-
-/** What a stream's chunks said besides their deltas, for its end. */
-class StreamTally {
-  count = 0;
-  chars = 0;
-  finish: FinishReason | undefined;
-  private webSearch: ChatResponse['webSearch'];
-  private usage: ChatResponse['usage'];
-
-  constructor(private readonly provider: string) {}
-
-  /** One chunk: its deltas, in order; the rest is kept for `closing`. */
-  add(chunk: unknown): readonly ChatDelta[] {
-    this.count += 1;
-    const parts = fromChunk(this.provider, chunk);
-    const deltas = parts.deltas;
-    for (let i = 0; i < deltas.length; i++) {
-      const delta = deltas[i] as ChatDelta;
-      if (delta.type === 'content') this.chars += delta.text.length;
-    }
-    if (parts.usage !== undefined) this.usage = parts.usage;
-    if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
-    this.finish ??= parts.finishReason;
-    return deltas;
-  }
-
-  /**
-   * Usage and annotations go last, so a first attempt that fails before any content can still be
-   * retried (the session stops retrying once any delta reached observers).
-   */
-  closing(notes: readonly string[]): ChatDelta[] {
-    const out: ChatDelta[] = [];
-    if (this.usage !== undefined) out.push({ type: 'usage', usage: this.usage });
-    if (this.webSearch !== undefined) out.push({ type: 'web_search', results: this.webSearch });
-    for (const text of notes) out.push({ type: 'note', text });
-    if (this.finish !== undefined) out.push({ type: 'finish', reason: this.finish });
-    return out;
-  }
-}
 
 function* completionAsDeltas(response: ChatResponse): Generator<ChatDelta> {
   if (response.reasoning !== undefined) yield { type: 'reasoning', text: response.reasoning };

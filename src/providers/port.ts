@@ -71,6 +71,12 @@ export interface TokenUsage {
   readonly totalTokens: number;
   /** Prompt tokens served from the vendor's context cache (billed at the cached-input price), when reported. */
   readonly cachedTokens?: number;
+  /**
+   * What the vendor's rate limiter counted for the call, when it counts other than `totalTokens`:
+   * Moonshot counts the prompt plus the `max_completion_tokens` sent, whatever was generated.
+   * troupe's tokens-per-minute and tokens-per-day windows are reconciled to it.
+   */
+  readonly rateLimitTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | (string & {});

@@ -211,7 +211,8 @@ type Exec = <S, R>(
 /** What a provider event means to the limiter: `undefined` for events that are not a call's outcome. */
 export function outcomeOf(event: SessionMachineEvent, estimate: number): CallOutcome | undefined {
   if (event.type === 'provider.done') {
-    const used = event.usage?.totalTokens;
+    // What the vendor's limiter counted (Moonshot: prompt + budget sent), else what was used.
+    const used = event.usage?.rateLimitTokens ?? event.usage?.totalTokens;
     return { kind: 'answered', delta: used === undefined ? 0 : used - estimate };
   }
   if (event.type === 'provider.error') {

@@ -99,7 +99,13 @@ describe('kimi', () => {
       if (!result.ok) return;
       expect(result.content).toBe('the answer');
       expect(result.reasoning).toBe('think think');
-      expect(result.metadata.usage).toEqual({ promptTokens: 11, completionTokens: 22, totalTokens: 33 });
+      // Moonshot's rate limiter counts the prompt plus the budget sent (troupe's 32768 here).
+      expect(result.metadata.usage).toEqual({
+        promptTokens: 11,
+        completionTokens: 22,
+        totalTokens: 33,
+        rateLimitTokens: 11 + 32_768,
+      });
       expect(result.metadata.finishReason).toBe('stop');
     },
   );

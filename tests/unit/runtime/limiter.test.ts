@@ -432,6 +432,12 @@ describe('outcomeOf', () => {
     expect(outcomeOf(done, 200)).toEqual({ kind: 'answered', delta: 0 });
   });
 
+  it("an answer whose vendor counts otherwise (Moonshot: prompt + budget sent) reconciles by the vendor's count", () => {
+    const usage = { promptTokens: 100, completionTokens: 150, totalTokens: 250, rateLimitTokens: 1124 };
+    const done = { type: 'provider.done' as const, now: 1, output: { content: 'x' }, usage };
+    expect(outcomeOf(done, 200)).toEqual({ kind: 'answered', delta: 924 });
+  });
+
   it('a 429 is a rate limit with its hint; any other error is an answer; other events are nothing', () => {
     expect(outcomeOf(error('RATE_LIMITED', 300), 10)).toEqual({ kind: 'rateLimited', retryAfterMs: 300 });
     expect(outcomeOf(error('PROVIDER_UNAVAILABLE'), 10)).toEqual({ kind: 'answered', delta: 0 });

@@ -1,0 +1,72 @@
+/**
+ * What a stream's chunks said besides their deltas (count, characters, finish reason, usage, web
+ * search), for its end; and the tokens a vendor's rate limiter counted for a call, when it counts
+ * other than the usage it reports.
+ */
+import type { ChatDelta, ChatResponse, FinishReason, TokenUsage } from './port.js';
+import { fromChunk } from './wire.js';
+
+/**
+ * The completion budget a body sent (`max_completion_tokens`, else `max_tokens`), when it is a
+ * positive number; what Moonshot's gateway counts against TPM and TPD besides the prompt.
+ */
+export function sentBudget(body: Readonly<Record<string, unknown>>): number | undefined {
+  const value = body.max_completion_tokens ?? body.max_tokens;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.ceil(value) : undefined;
+}
+
+/**
+ * Usage with `rateLimitTokens`: the prompt tokens plus the budget sent, whatever was generated.
+ * Moonshot counts its rate limits so (kimi.com/help, "速率限制的计算逻辑"); without a budget sent
+ * the vendor counts its own default, which it does not state, and the usage stays as reported.
+ */
+export function withRateLimitTokens(usage: TokenUsage, budget: number | undefined): TokenUsage {
+  return budget === undefined ? usage : { ...usage, rateLimitTokens: usage.promptTokens + budget };
+}
+
+/** A whole answer with its usage's `rateLimitTokens` (see `withRateLimitTokens`). */
+export function countedAnswer(answer: ChatResponse, budget: number | undefined): ChatResponse {
+  return answer.usage === undefined
+    ? answer
+    : { ...answer, usage: withRateLimitTokens(answer.usage, budget) };
+}
+
+/** What a stream's chunks said besides their deltas, for its end. */
+export class StreamTally {
+  count = 0;
+  chars = 0;
+  finish: FinishReason | undefined;
+  private webSearch: ChatResponse['webSearch'];
+  private usage: ChatResponse['usage'];
+
+  constructor(private readonly provider: string) {}
+
+  /** One chunk: its deltas, in order; the rest is kept for `closing`. */
+  add(chunk: unknown): readonly ChatDelta[] {
+    this.count += 1;
+    const parts = fromChunk(this.provider, chunk);
+    const deltas = parts.deltas;
+    for (let i = 0; i < deltas.length; i++) {
+      const delta = deltas[i] as ChatDelta;
+      if (delta.type === 'content') this.chars += delta.text.length;
+    }
+    if (parts.usage !== undefined) this.usage = parts.usage;
+    if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
+    this.finish ??= parts.finishReason;
+    return deltas;
+  }
+
+  /**
+   * Usage and annotations go last, so a first attempt that fails before any content can still be
+   * retried (the session stops retrying once any delta reached observers). `budget`: the
+   * completion budget the vendor's rate limiter counts, when it counts one (`withRateLimitTokens`).
+   */
+  closing(notes: readonly string[], budget?: number): ChatDelta[] {
+    const out: ChatDelta[] = [];
+    if (this.usage !== undefined) out.push({ type: 'usage', usage: withRateLimitTokens(this.usage, budget) });
+    if (this.webSearch !== undefined) out.push({ type: 'web_search', results: this.webSearch });
+    for (const text of notes) out.push({ type: 'note', text });
+    if (this.finish !== undefined) out.push({ type: 'finish', reason: this.finish });
+    return out;
+  }
+}
