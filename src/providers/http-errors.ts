@@ -202,7 +202,7 @@ function advice(row: VendorErrorRow, context: ErrorContext, detail: string): str
     return `. The prompt plus the completion budget exceed ${window} (${model}): shorten the conversation or lower max_tokens.`;
   }
   if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase; troupe does not retry this.`;
-  return '';
+  return row.advice === undefined ? '' : `. ${row.advice}`;
 }
 
 function statusCode(status: number, error: APIError): ProviderErrorCode {

@@ -35,6 +35,8 @@ export interface VendorErrorRow {
   readonly hint: HintSource;
   /** What it means, for docs and messages. */
   readonly why: string;
+  /** What the user does next, when the vendor's page says it; added to the message. */
+  readonly advice?: string;
 }
 
 export interface VendorErrorTable {
@@ -125,6 +127,9 @@ export const KIMI_ERRORS: VendorErrorTable = {
       troupe: 'AUTH_FAILED',
       hint: 'none',
       why: 'invalid_authentication_error / incorrect_api_key_error: the key is wrong or deleted.',
+      // Kimi help center, error codes: the two platforms' keys are separate, "混用会返回 401".
+      advice:
+        'Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).',
     },
     {
       id: 'kimi.permission',
@@ -140,6 +145,14 @@ export const KIMI_ERRORS: VendorErrorTable = {
       troupe: 'MODEL_NOT_FOUND',
       hint: 'none',
       why: 'resource_not_found_error: the model does not exist or the account may not use it.',
+    },
+    {
+      id: 'kimi.client-closed',
+      status: 499,
+      troupe: 'NETWORK',
+      hint: 'none',
+      why: 'client_closed_request: the connection closed before the answer, often a proxy cutting a stream.',
+      advice: 'Check the keep-alive and timeouts of any proxy between troupe and Moonshot.',
     },
     {
       id: 'kimi.server',

@@ -98,6 +98,12 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       'resource_not_found_error',
       'Not found the model kimi-nope or Permission denied',
     ),
+    kimi(
+      'kimi.client-closed',
+      499,
+      'client_closed_request',
+      'Client closed the request before the server responded',
+    ),
     kimi('kimi.server', 500, 'server_error', 'Failed to extract file: unexpected'),
   ],
   glm: [

@@ -49,8 +49,24 @@ describe("a row's advice", () => {
   it('adds nothing to a message for codes a session retries or a caller fixes by reading it', () => {
     const rate = generate(429, { error: { type: 'rate_limit_reached_error', message: 'slow down' } });
     expect(toProviderError(rate, kimi).message).toBe('kimi chat completion: HTTP 429: slow down');
+    const glmAuth = generate(401, { error: { code: '1002', message: 'bad key' } });
+    expect(toProviderError(glmAuth, glm).message).toBe('glm chat completion: HTTP 401: bad key');
+  });
+
+  it("adds a row's own advice where the vendor's page gives one (Kimi: the two platforms' keys)", () => {
     const auth = generate(401, { error: { type: 'invalid_authentication_error', message: 'bad key' } });
-    expect(toProviderError(auth, kimi).message).toBe('kimi chat completion: HTTP 401: bad key');
+    expect(toProviderError(auth, kimi).message).toBe(
+      'kimi chat completion: HTTP 401: bad key. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).',
+    );
+    const closed = toProviderError(
+      generate(499, { error: { type: 'client_closed_request', message: 'm' } }),
+      kimi,
+    );
+    expect(closed.code).toBe('NETWORK');
+    expect(closed.retryable).toBe(true);
+    expect(closed.message).toBe(
+      'kimi chat completion: HTTP 499: m. Check the keep-alive and timeouts of any proxy between troupe and Moonshot.',
+    );
   });
 
   it('tells a filtered request to rephrase', () => {

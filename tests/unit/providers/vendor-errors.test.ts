@@ -145,6 +145,7 @@ describe('KIMI_ERRORS', () => {
       'kimi.auth': [401, 'AUTH_FAILED', 'none'],
       'kimi.permission': [403, 'AUTH_FAILED', 'none'],
       'kimi.not-found': [404, 'MODEL_NOT_FOUND', 'none'],
+      'kimi.client-closed': [499, 'NETWORK', 'none'],
       'kimi.server': [500, 'PROVIDER_UNAVAILABLE', 'header'],
     });
   });
