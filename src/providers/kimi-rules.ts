@@ -2,12 +2,13 @@
  * Moonshot's request rules, checked before anything is sent (sources in docs/providers.md):
  * - temperature and top_p from 0 to 1; `n` at most 5, and 1 when temperature is near 0;
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
- * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking and kimi-k2.7-code
- *   always think;
+ * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and
+ *   kimi-k3 always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - partial mode: `partial: true` only on the last message, an assistant one;
  * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
- *   because the vendor's default can be spent on reasoning alone and leave an empty answer.
+ *   because the vendor's default can be spent on reasoning alone and leave an empty answer; not
+ *   kimi-k3, whose vendor default (131072) is larger than troupe's.
  */
 import type { PreparedRequest } from './openai-compatible.js';
 import type { ChatRequest } from './port.js';
@@ -16,6 +17,20 @@ import { RequestDraft } from './request-rules.js';
 
 /** The completion budget a thinking model gets when the caller sets none, in tokens. */
 export const KIMI_THINKING_MAX_TOKENS = 32_768;
+
+/**
+ * Moonshot's own `max_completion_tokens` default for kimi-k3 (Kimi help center, API troubleshooting:
+ * "对于 kimi-k3 模型而言，max_completion_tokens 默认为 131072"); troupe sets no smaller one.
+ */
+export const KIMI_K3_DEFAULT_MAX_TOKENS = 131_072;
+
+/**
+ * kimi-k3 and its variants: "K3 始终开启思考模式" and "目前关不了" (always thinks, cannot be turned
+ * off; Kimi help center), with the vendor's default budget of 131072.
+ */
+export function kimiIsK3(model: string): boolean {
+  return /^kimi-k3(?![0-9])/.test(model);
+}
 
 /** kimi-k2.5, kimi-k2.6, ... and any kimi-k3+: fixed sampling, `thinking` parameter. */
 export function kimiHasFixedSampling(model: string): boolean {
@@ -80,6 +95,12 @@ function fixedSampling(draft: RequestDraft): void {
 function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
   const mode = draft.thinkingMode();
   if (mode === undefined) return;
+  if (kimiIsK3(draft.model)) {
+    // Sent as given when `enabled`: the vendor does not say K3 refuses the parameter.
+    if (mode === 'disabled')
+      throw draft.refuse('thinking', '`enabled` or unset: kimi-k3 always thinks (it cannot be turned off)');
+    return;
+  }
   if (kimiAlwaysThinks(draft.model)) {
     if (mode === 'disabled') throw draft.refuse('thinking', '`enabled` or unset: this model always thinks');
     draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
@@ -106,7 +127,7 @@ function usesWebSearch(draft: RequestDraft): boolean {
 
 function webSearch(draft: RequestDraft): void {
   if (!usesWebSearch(draft)) return;
-  if (kimiAlwaysThinks(draft.model))
+  if (kimiAlwaysThinks(draft.model) || kimiIsK3(draft.model))
     throw draft.refuse(
       'tools',
       'without `$web_search`: it needs thinking disabled and this model always thinks',
@@ -137,6 +158,8 @@ function partial(draft: RequestDraft): void {
 
 function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {
   if (draft.has('max_tokens') || draft.has('max_completion_tokens')) return;
+  // K3's own default (131072) is large: the vendor's budget stands unless the file sets one.
+  if (kimiIsK3(draft.model) && spec?.defaultMaxTokens === undefined) return;
   const thinks =
     kimiAlwaysThinks(draft.model) ||
     (kimiHasFixedSampling(draft.model) && draft.thinkingMode() !== 'disabled') ||

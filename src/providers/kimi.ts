@@ -10,13 +10,14 @@
  */
 import { toFile } from 'openai';
 import type { FilesHandler } from './files.js';
-import { kimiPrepare } from './kimi-rules.js';
+import { KIMI_K3_DEFAULT_MAX_TOKENS, kimiIsK3, kimiPrepare } from './kimi-rules.js';
 import {
   createOpenAICompatibleProvider,
   type OpenAICompatibleOptions,
   type OpenAICompatibleProvider,
 } from './openai-compatible.js';
 import type { ModelSpec } from './registry.js';
+import { sentBudget } from './stream-tally.js';
 import { KIMI_ERRORS } from './vendor-errors.js';
 
 export const KIMI_BASE_URL = 'https://api.moonshot.ai/v1';
@@ -40,6 +41,8 @@ const vision = { files: true, vision: true } as const;
 export const KIMI_MODELS: readonly ModelSpec[] = [
   { id: 'kimi-k2.7-code', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2.7-code-highspeed', contextWindow: 262_144, capabilities: thinkingVision },
+  // Kimi help center (2026-07-28): 1M context ("1024*1024 - prompt_tokens"), native vision, always thinks.
+  { id: 'kimi-k3', contextWindow: 1_048_576, capabilities: thinkingVision },
   { id: 'kimi-k2.6', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2.5', contextWindow: 262_144, capabilities: thinkingVision },
   { id: 'kimi-k2-thinking', contextWindow: 262_144, capabilities: thinking },
@@ -76,12 +79,23 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
       errorTable: KIMI_ERRORS,
       // Moonshot documents `max_completion_tokens` and deprecates `max_tokens`.
       maxTokensField: 'max_completion_tokens',
-      // Moonshot's gateway counts TPM and TPD as prompt + `max_completion_tokens` sent (kimi.com/help).
-      rateLimitCountsBudget: true,
+      rateLimitBudget: kimiRateLimitBudget,
       prepare: kimiPrepare,
       ...(options.capabilities ?? {}),
     },
   });
+}
+
+/**
+ * What Moonshot's gateway counts against TPM and TPD besides the prompt: the `max_completion_tokens`
+ * sent, else the vendor's default where it states one (kimi-k3: 131072); Kimi help center,
+ * "速率限制的计算逻辑". Without either, the usage is counted.
+ */
+export function kimiRateLimitBudget(body: Readonly<Record<string, unknown>>): number | undefined {
+  return (
+    sentBudget(body) ??
+    (typeof body.model === 'string' && kimiIsK3(body.model) ? KIMI_K3_DEFAULT_MAX_TOKENS : undefined)
+  );
 }
 
 /** The key from the first of `MOONSHOT_API_KEY`, `KIMI_API_KEY` that is set and not blank. */

@@ -15,7 +15,7 @@ import { toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { readSSE } from './sse.js';
-import { countedAnswer, StreamTally, sentBudget } from './stream-tally.js';
+import { countedAnswer, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
@@ -50,10 +50,11 @@ export interface ProviderQuirks {
   /** The body field for `max_tokens`. @default 'max_tokens' */
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
   /**
-   * The vendor's rate limiter counts a call as its prompt plus the completion budget sent, not
-   * what was generated (Moonshot): usage then carries `rateLimitTokens`. @default false
+   * The completion budget the vendor's rate limiter counts for a body, when it counts the prompt
+   * plus a budget rather than what was generated (Moonshot); usage then carries `rateLimitTokens`.
+   * @default none: the limiter counts the usage
    */
-  readonly rateLimitCountsBudget?: boolean;
+  readonly rateLimitBudget?: (body: Readonly<Record<string, unknown>>) => number | undefined;
 }
 
 export interface OpenAICompatibleOptions extends TransportOptions {
@@ -135,7 +136,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     quirks.prepare === undefined ? { request, notes: [] } : quirks.prepare(request, specOf(request.model));
   /** The budget the vendor's rate limiter counts for this body, when it counts one. */
   const budgetOf = (body: Readonly<Record<string, unknown>>): number | undefined =>
-    quirks.rateLimitCountsBudget === true ? sentBudget(body) : undefined;
+    quirks.rateLimitBudget?.(body);
 
   /** A finish reason the vendor uses for a failed answer fails the call. */
   function failedFinish(reason: FinishReason | undefined, chars: number): TroupeError | undefined {

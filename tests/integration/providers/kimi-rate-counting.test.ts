@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
-import { KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
+import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
@@ -95,6 +95,20 @@ describe('Kimi: TPM and TPD are counted as Moonshot counts them (prompt + budget
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(left(r, 'kimi')?.tokensPerMinute).toBe(TPM - (PROMPT + 500));
+  });
+
+  it("kimi-k3, sent no budget, is charged Moonshot's own default (131072)", async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k3',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const sent = r.server.requests.at(-1)?.body as Record<string, unknown>;
+    expect(sent).toBeDefined();
+    expect(sent.max_completion_tokens).toBeUndefined();
+    expect(result.metadata.usage?.rateLimitTokens).toBe(PROMPT + KIMI_K3_DEFAULT_MAX_TOKENS);
+    expect(left(r, 'kimi')?.tokensPerMinute).toBe(TPM - (PROMPT + KIMI_K3_DEFAULT_MAX_TOKENS));
   });
 
   it('with no budget sent (a model that does not think) the usage is what is charged', async () => {

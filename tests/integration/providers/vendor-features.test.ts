@@ -151,6 +151,14 @@ describe('kimi', () => {
       /`tools` for kimi model `kimi-k2.7-code` to be without `\$web_search`: it needs thinking disabled/,
     ],
     [{ thinking: 'enabled' as const }, 'moonshot-v1-8k', /does not think/],
+    // kimi-k3 always thinks and "目前关不了" (Kimi help center, [K7]); `$web_search` needs it off.
+    [{ thinking: 'disabled' as const }, 'kimi-k3', /`enabled` or unset: kimi-k3 always thinks/],
+    [{ extra: { thinking: { type: 'disabled' } } }, 'kimi-k3', /kimi-k3 always thinks/],
+    [
+      { tools: [{ type: 'builtin_function', function: { name: '$web_search' } }] },
+      'kimi-k3',
+      /`tools` for kimi model `kimi-k3` to be without `\$web_search`: it needs thinking disabled/,
+    ],
   ])('refuses %o on %s before any request', async (fields, model, message) => {
     const r = await rig('kimi');
     const result = await run(r, { provider: 'kimi', model, messages: [user('q')], ...fields });
@@ -176,6 +184,22 @@ describe('kimi', () => {
     expect(body).not.toHaveProperty('temperature');
     expect(body?.max_completion_tokens).toBe(32_768);
     expect(result.metadata.notes?.join(' ')).toMatch(/dropped `thinking`: this model always thinks/);
+  });
+
+  it("leaves kimi-k3 Moonshot's own budget (131072) and sends its `enabled` as given", async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k3',
+      thinking: 'enabled',
+      messages: [user('q')],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body).not.toHaveProperty('max_completion_tokens');
+    expect(body).not.toHaveProperty('max_tokens');
+    expect(body?.thinking).toEqual({ type: 'enabled' });
+    expect(result.metadata.notes ?? []).toEqual([]);
   });
 
   // The vendor's own form of the switch is the object `{ "thinking": { "type": ... } }` ([K1], [Z6]);
@@ -350,8 +374,8 @@ describe('kimi', () => {
   });
 
   it('sends models outside the catalogue to the vendor, which judges (404 -> MODEL_NOT_FOUND)', async () => {
-    const r = await rig('kimi', { models: ['kimi-k2-0711-preview', 'kimi-k3-preview'] });
-    const known = await run(r, { provider: 'kimi', model: 'kimi-k3-preview', messages: [user('q')] });
+    const r = await rig('kimi', { models: ['kimi-k2-0711-preview', 'kimi-k4-preview'] });
+    const known = await run(r, { provider: 'kimi', model: 'kimi-k4-preview', messages: [user('q')] });
     expect(known.ok).toBe(true);
     const listed = await run(r, { provider: 'kimi', model: 'kimi-k2-0711-preview', messages: [user('q')] });
     expect(listed.ok).toBe(true);
@@ -365,34 +389,34 @@ describe('kimi', () => {
       file: {
         kimi: {
           strictModels: true,
-          models: [{ id: 'kimi-k3-preview', contextWindow: 524_288, capabilities: { thinking: true } }],
+          models: [{ id: 'kimi-k4-preview', contextWindow: 524_288, capabilities: { thinking: true } }],
         },
       },
     });
-    const added = await run(r, { provider: 'kimi', model: 'kimi-k3-preview', messages: [user('q')] });
+    const added = await run(r, { provider: 'kimi', model: 'kimi-k4-preview', messages: [user('q')] });
     expect(added.ok).toBe(true);
     expect(chatBodies(r)[0]?.max_completion_tokens).toBe(32_768);
     expect(() => r.loaded.registry.resolve({ provider: 'kimi', model: 'kimi-nope' })).toThrow(
       /MODEL_NOT_FOUND|served by `kimi`/,
     );
-    expect(r.loaded.registry.lookup('kimi', 'kimi-k3-preview')?.contextWindow).toBe(524_288);
+    expect(r.loaded.registry.lookup('kimi', 'kimi-k4-preview')?.contextWindow).toBe(524_288);
   });
 
   it("list_models refresh adds the vendor's live ids from GET /models, cached", async () => {
-    const r = await rig('kimi', { models: ['kimi-k2.6', 'kimi-k3-preview'] });
+    const r = await rig('kimi', { models: ['kimi-k2.6', 'kimi-k4-preview'] });
     const catalog = catalogFromRegistry(r.loaded.registry);
     const mcp = { catalog } as unknown as McpContext;
     const call = { signal: new AbortController().signal };
     const before = await listModelsTool.run({}, mcp, call);
-    expect(JSON.stringify(before)).not.toContain('kimi-k3-preview');
+    expect(JSON.stringify(before)).not.toContain('kimi-k4-preview');
     const after = await listModelsTool.run({ refresh: true }, mcp, call);
-    expect(JSON.stringify(after.structured)).toContain('kimi-k3-preview');
+    expect(JSON.stringify(after.structured)).toContain('kimi-k4-preview');
     await listModelsTool.run({ refresh: true }, mcp, call);
     expect(r.server.requests.filter((q) => q.path === '/v1/models')).toHaveLength(1);
     const listed = r.loaded.registry
       .list()
       .find((p) => p.name === 'kimi')
-      ?.models.find((m) => m.id === 'kimi-k3-preview');
+      ?.models.find((m) => m.id === 'kimi-k4-preview');
     expect(listed?.fromVendor).toBe(true);
   });
 
