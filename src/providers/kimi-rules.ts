@@ -10,6 +10,7 @@
  *   because the vendor's default can be spent on reasoning alone and leave an empty answer; not
  *   kimi-k3, whose vendor default (131072) is larger than troupe's.
  */
+import { estimatePromptTokens } from './estimate.js';
 import type { PreparedRequest } from './openai-compatible.js';
 import type { ChatRequest } from './port.js';
 import type { ModelSpec } from './registry.js';
@@ -165,9 +166,33 @@ function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {
     (kimiHasFixedSampling(draft.model) && draft.thinkingMode() !== 'disabled') ||
     (spec?.capabilities?.thinking === true && draft.thinkingMode() !== 'disabled');
   if (!thinks) return;
-  const budgetTokens = spec?.defaultMaxTokens ?? KIMI_THINKING_MAX_TOKENS;
+  const wanted = spec?.defaultMaxTokens ?? KIMI_THINKING_MAX_TOKENS;
+  const room = roomLeft(draft, spec);
+  if (room !== undefined && room < 1) {
+    draft.note(
+      `sent no \`max_completion_tokens\`: the prompt leaves no room for one in the model's window of ${spec?.contextWindow} tokens`,
+    );
+    return;
+  }
+  const budgetTokens = room === undefined ? wanted : Math.min(wanted, room);
   draft.set('max_tokens', budgetTokens);
+  const capped =
+    budgetTokens < wanted
+      ? ` (what the model's window of ${spec?.contextWindow} tokens leaves after the prompt)`
+      : '';
   draft.note(
-    `set \`max_completion_tokens\` to ${budgetTokens}: a thinking model can spend the vendor's default budget on reasoning alone`,
+    `set \`max_completion_tokens\` to ${budgetTokens}${capped}: a thinking model can spend the vendor's default budget on reasoning alone`,
   );
+}
+
+/**
+ * What the model's window leaves after the prompt, when the window is known. Moonshot refuses a
+ * request whose prompt plus `max_completion_tokens` exceeds the window (chat API reference), so
+ * troupe's own default must fit; the prompt is counted at the vendor's own high end for English
+ * ("1 Token is roughly equivalent to 3-4 English characters": 4/3 of troupe's 4-characters rule).
+ */
+function roomLeft(draft: RequestDraft, spec: ModelSpec | undefined): number | undefined {
+  const window = spec?.contextWindow;
+  if (window === undefined) return undefined;
+  return window - Math.ceil((estimatePromptTokens(draft.request) * 4) / 3);
 }

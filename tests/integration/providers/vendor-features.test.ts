@@ -186,6 +186,29 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ')).toMatch(/dropped `thinking`: this model always thinks/);
   });
 
+  // Moonshot refuses a prompt plus max_completion_tokens over the window (chat API reference);
+  // troupe's own default budget must fit in what the prompt leaves (counted at 3 characters a token).
+  it.each([
+    // 700,000 characters: 175,005 tokens by troupe's rule, 233,340 at the vendor's high end.
+    [
+      700_000,
+      262_144 - 233_340,
+      /to 28804 \(what the model's window of 262144 tokens leaves after the prompt\)/,
+    ],
+    [800_000, undefined, /sent no `max_completion_tokens`: the prompt leaves no room/],
+  ])('caps the default budget of a %i-character prompt to the window', async (chars, sent, note) => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      messages: [user('x'.repeat(chars))],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body?.max_completion_tokens).toBe(sent);
+    expect(result.metadata.notes?.join(' ')).toMatch(note);
+  });
+
   it("leaves kimi-k3 Moonshot's own budget (131072) and sends its `enabled` as given", async () => {
     const r = await rig('kimi');
     const result = await run(r, {
