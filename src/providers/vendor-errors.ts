@@ -223,10 +223,12 @@ export const GLM_ERRORS: VendorErrorTable = {
       'MODEL_NOT_FOUND',
       'Your plan does not include this model: pick another or upgrade.',
     ),
+    // One model's capacity, not the account's limit: the vendor says "or switch to another model",
+    // so no cooldown of the whole provider (RATE_LIMITED's), and a fallback chain moves on at once.
     glm(
       'model-busy',
       ['1312'],
-      'RATE_LIMITED',
+      'PROVIDER_UNAVAILABLE',
       'This model is overloaded: try later or another model.',
       'header',
     ),

@@ -50,7 +50,7 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1310': ['QUOTA_EXHAUSTED', 'body-reset-time'],
   // BigModel's page (docs.bigmodel.cn/cn/api/api-code) goes on past Z.ai's: plan, model load, fair use.
   '1311': ['MODEL_NOT_FOUND', 'none'],
-  '1312': ['RATE_LIMITED', 'header'],
+  '1312': ['PROVIDER_UNAVAILABLE', 'header'],
   '1313': ['QUOTA_EXHAUSTED', 'none'],
   '500': ['PROVIDER_UNAVAILABLE', 'header'],
 };
