@@ -260,14 +260,20 @@ export function readErrorBody(value: unknown): VendorErrorBody {
   };
 }
 
-/** The first row that matches, or `undefined`. `status` is absent for errors inside a stream. */
+/**
+ * The first row that matches, or `undefined`. `status` is absent for errors inside a stream; then
+ * a row with a status matches only by the body `type` or wording it also names.
+ */
 export function matchRow(
   table: VendorErrorTable,
   status: number | undefined,
   body: VendorErrorBody,
 ): VendorErrorRow | undefined {
   return table.rows.find((row) => {
-    if (row.status !== 'any' && row.status !== status) return false;
+    // Inside a stream there is no status: a row still matches by the type or wording it names
+    // (Moonshot: generated content can be filtered too, so `content_filter` can come mid-answer).
+    if (row.status !== 'any' && row.status !== status && (status !== undefined || !namesBody(row)))
+      return false;
     if (row.type !== undefined && row.type !== body.type) return false;
     // A body without a code is in no list of codes.
     if (row.codes !== undefined && !(row.codes as readonly (string | undefined)[]).includes(body.code))
@@ -275,6 +281,11 @@ export function matchRow(
     if (row.text !== undefined && !row.text.test(body.message)) return false;
     return true;
   });
+}
+
+/** Whether a row names a body `type` or wording, not only a status. */
+function namesBody(row: VendorErrorRow): boolean {
+  return row.type !== undefined || row.text !== undefined;
 }
 
 /** "please try again after 3 seconds" -> 3000. */

@@ -8,7 +8,8 @@
  *
  * A request picks a documented error by its model name or its last user message:
  * `vendor-error:<case>`, e.g. `vendor-error:kimi.rate` (see `VENDOR_ERROR_CASES`). The message form
- * keeps a real model id in the request, for errors that name the model's window.
+ * keeps a real model id in the request, for errors that name the model's window. `<case>@stream`
+ * on a streamed request answers 200 and sends the case's body as the stream's first event.
  */
 import type { ServerResponse } from 'node:http';
 import { type Reply, split, writeSplit } from './replies.js';
@@ -52,7 +53,10 @@ export function sendVendorError(
 ): boolean {
   const directive = vendorDirective(body);
   if (directive === undefined) return false;
-  const name = directive.slice('vendor-error:'.length).trim();
+  const spec = directive.slice('vendor-error:'.length).trim();
+  // `<case>@stream` on a streamed request: a 200 stream whose first event is the case's body.
+  const inStream = spec.endsWith('@stream') && body.stream === true;
+  const name = spec.replace(/@stream$/, '');
   const found = VENDOR_ERROR_CASES[vendor].find((c) => c.name === name);
   const chosen: VendorErrorCase = found ?? {
     name,
@@ -62,6 +66,11 @@ export function sendVendorError(
         ? { error: { message: `Unknown vendor-error case ${name}`, type: 'invalid_request_error' } }
         : { error: { code: '1210', message: `Unknown vendor-error case ${name}` } },
   };
+  if (inStream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(`data: ${JSON.stringify(chosen.body)}\n\n`);
+    return true;
+  }
   res.writeHead(chosen.status, { 'content-type': 'application/json', ...(chosen.headers ?? {}) });
   res.end(JSON.stringify(chosen.body));
   return true;

@@ -209,6 +209,27 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ')).toMatch(note);
   });
 
+  // Moonshot: "Kimi 大模型生成的内容也可能包含不安全或敏感内容，进而导致 content_filter 错误" ([K7]): a
+  // filter can stop an answer after its stream began; the error it carries is mapped by its type.
+  it.each([
+    ['kimi.content-filter', 'CONTENT_FILTERED'],
+    ['kimi.quota', 'QUOTA_EXHAUSTED'],
+  ])('maps a %s body inside a 200 stream by its type, and does not retry it', async (name, code) => {
+    const r = await rig('kimi', { maxAttempts: 3 });
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      stream: true,
+      messages: [user(`vendor-error:${name}@stream`)],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe(code);
+    expect(result.error.message).toMatch(/the stream carried an error/);
+    expect(result.metadata.attempts).toBe(1);
+    expect(chatBodies(r)).toHaveLength(1);
+  });
+
   it("leaves kimi-k3 Moonshot's own budget (131072) and sends its `enabled` as given", async () => {
     const r = await rig('kimi');
     const result = await run(r, {

@@ -125,4 +125,36 @@ describe('hints and advice that depend on the row', () => {
     const noTable = toProviderError(inStream({ code: '1301', message: 'x' }), { provider: 'glm' });
     expect(noTable.code).toBe('PROVIDER_UNAVAILABLE');
   });
+
+  it('a Kimi error inside a 200 stream maps by its type; a row that names only a status does not match', () => {
+    const inStream = (body: object) => new APIError(undefined, body, undefined, undefined);
+    const filtered = toProviderError(
+      inStream({
+        type: 'content_filter',
+        message: 'The request was rejected because it was considered high risk',
+      }),
+      contextOf('kimi'),
+    );
+    expect(filtered.code).toBe('CONTENT_FILTERED');
+    expect(filtered.retryable).toBe(false);
+    expect(filtered.message).toMatch(
+      /^kimi chat completion: the stream carried an error: .* Rephrase; troupe does not retry this\.$/,
+    );
+    const quota = toProviderError(
+      inStream({ type: 'exceeded_current_quota_error', message: 'no balance' }),
+      contextOf('kimi'),
+    );
+    expect(quota.code).toBe('QUOTA_EXHAUSTED');
+    const tpd = toProviderError(
+      inStream({ type: 'rate_limit_reached_error', message: 'request reached organization TPD rate limit' }),
+      contextOf('kimi'),
+    );
+    expect(tpd.code).toBe('QUOTA_EXHAUSTED');
+    // kimi.auth names only its status (401): without one, a body is not matched by it.
+    const auth = toProviderError(
+      inStream({ type: 'invalid_authentication_error', message: 'Invalid Authentication' }),
+      contextOf('kimi'),
+    );
+    expect(auth.code).toBe('PROVIDER_UNAVAILABLE');
+  });
 });

@@ -120,12 +120,24 @@ describe('KIMI_ERRORS', () => {
     expect(kimi(undefined, undefined, message)).toBe('kimi.suspended');
   });
 
-  it('matches no row for another status, another type or a stream error of a status row', () => {
+  it('matches no row for another status, another type, or a stream error that a row knows only by status', () => {
     expect(kimi(402, 'exceeded_current_quota_error')).toBeUndefined();
     expect(kimi(429, 'some_new_error')).toBeUndefined();
     expect(kimi(400, undefined)).toBeUndefined();
-    expect(kimi(undefined, 'rate_limit_reached_error')).toBeUndefined();
     expect(kimi(503, undefined)).toBeUndefined();
+    // kimi.auth, kimi.not-found, kimi.client-closed and kimi.server name only a status.
+    expect(kimi(undefined, 'invalid_authentication_error')).toBeUndefined();
+    expect(kimi(undefined, 'server_error')).toBeUndefined();
+    expect(kimi(undefined, undefined, 'anything')).toBeUndefined();
+  });
+
+  it('matches a stream error (no status) by the type or wording its row names, the first row winning', () => {
+    expect(kimi(undefined, 'rate_limit_reached_error')).toBe('kimi.rate');
+    expect(kimi(undefined, 'rate_limit_reached_error', 'organization TPD rate limit')).toBe('kimi.tpd');
+    expect(kimi(undefined, 'content_filter')).toBe('kimi.content-filter');
+    expect(kimi(undefined, 'exceeded_current_quota_error')).toBe('kimi.quota');
+    expect(kimi(undefined, 'invalid_request_error', 'Input token length too long')).toBe('kimi.too-long');
+    expect(kimi(undefined, 'engine_overloaded_error')).toBe('kimi.overloaded');
   });
 
   it('gives each row its troupe code and hint source', () => {
