@@ -4,7 +4,7 @@
  * fragments consistent by index; after an abort the iterator ends by throwing; breaking out of
  * `for await` closes the connection.
  */
-import type { ChatDelta, ToolCall } from '../../providers/port.js';
+import type { ChatDelta, TokenUsage, ToolCall } from '../../providers/port.js';
 import { assembleToolCalls } from '../../providers/tool-calls.js';
 import type { Reply } from '../openai-server.js';
 import {
@@ -188,12 +188,18 @@ export function deltaViolations(
     readonly usageAsked?: boolean;
   },
 ): string | undefined {
-  const kinds = new Set(['content', 'reasoning', 'tool_call', 'usage', 'finish']);
+  // `note` (what an adapter changed in the request) and `web_search` (GLM's results) are port deltas too.
+  const kinds = new Set(['content', 'reasoning', 'tool_call', 'usage', 'web_search', 'note', 'finish']);
   for (const [i, delta] of deltas.entries()) {
     if (typeof delta !== 'object' || delta === null || !kinds.has((delta as { type?: string }).type ?? ''))
-      return `Expected delta #${i} to be a content, reasoning, tool_call, usage or finish delta, got ${JSON.stringify(delta)}`;
-    if ((delta.type === 'content' || delta.type === 'reasoning') && typeof delta.text !== 'string')
+      return `Expected delta #${i} to be a content, reasoning, tool_call, usage, web_search, note or finish delta, got ${JSON.stringify(delta)}`;
+    if (
+      (delta.type === 'content' || delta.type === 'reasoning' || delta.type === 'note') &&
+      typeof delta.text !== 'string'
+    )
       return `Expected delta #${i} (${delta.type}) to carry a string \`text\`, got ${JSON.stringify(delta)}`;
+    if (delta.type === 'web_search' && !Array.isArray(delta.results))
+      return `Expected delta #${i} (web_search) to carry an array of \`results\`, got ${JSON.stringify(delta)}`;
   }
   const finishes = deltas.filter((d) => d.type === 'finish');
   if (finishes.length !== 1) return `Expected exactly one \`finish\` delta, got ${finishes.length}`;
@@ -237,7 +243,7 @@ export function deltaViolations(
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (the request asked for it with \`stream_options.include_usage\` and the server sent it), got none`;
   if (usages[0] !== undefined && reply.usage !== undefined) {
     const expected = usageOf(reply.usage);
-    if (JSON.stringify(usages[0].usage) !== JSON.stringify(expected))
+    if (JSON.stringify(reportedUsage(usages[0].usage)) !== JSON.stringify(expected))
       return `Expected usage ${JSON.stringify(expected)}, got ${JSON.stringify(usages[0].usage)}`;
   }
   if (context.capabilities.tools) {
@@ -266,6 +272,15 @@ export function usageViolation(usage: unknown): string | undefined {
   if ((u.promptTokens as number) + (u.completionTokens as number) !== u.totalTokens)
     return `Expected usage totalTokens to be promptTokens + completionTokens, got ${JSON.stringify(usage)}`;
   return undefined;
+}
+
+/**
+ * The counts a server reported, without what an adapter derives from them (`rateLimitTokens`: the
+ * Kimi preset's count of what Moonshot's rate limiter charges), for comparing with what was sent.
+ */
+export function reportedUsage(usage: TokenUsage): TokenUsage {
+  const { rateLimitTokens, ...reported } = usage;
+  return rateLimitTokens === undefined ? usage : reported;
 }
 
 export const isFinishReason = (value: unknown): boolean =>

@@ -82,6 +82,29 @@ describe("the presets against their vendor's own shapes (the server's vendor mod
   }
 });
 
+describe('the Kimi preset on a thinking model, whose calls carry notes and a rate-limit count', () => {
+  // kimi-k2.6 gets troupe's default budget: a `note` delta says so, and the usage carries
+  // `rateLimitTokens` (what Moonshot's limiter counts). Both are the port's, not a broken stream.
+  it('kimi-k2.6 against a kimi-mode server: all seven properties', async () => {
+    const kimiServer = createOpenAIServer({ vendor: 'kimi' });
+    await kimiServer.start();
+    const adapter = createKimiProvider({ baseURL: kimiServer.baseURL, apiKey: KEY });
+    try {
+      const report = await checkProviderContract(adapter, {
+        server: kimiServer,
+        apiKey: KEY,
+        capabilities: ALL,
+        model: 'kimi-k2.6',
+      });
+      expect(report.failures).toEqual([]);
+      expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
+    } finally {
+      await adapter.close();
+      await kimiServer.close();
+    }
+  }, 60_000);
+});
+
 describe('without a server', () => {
   it('checks what needs none (the simulated provider) and says what it skipped', async () => {
     const report = await checkProviderContract(createSimulatedProvider({ latencyMs: { min: 1, max: 20 } }), {
