@@ -21,6 +21,8 @@ export interface Owner {
   queuedBytes: number;
   /** Its caller's turns while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
   queuedTurn: Turn | undefined;
+  /** The depth its turn got while it counts against that share (`QueueRoom`). */
+  queuedDepth: number;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
@@ -80,6 +82,7 @@ export function createOwner(data: JobData): Owner {
     started: false,
     queuedBytes: 0,
     queuedTurn: undefined,
+    queuedDepth: 0,
     timers: [],
     detachSignal: null,
   };
