@@ -1,6 +1,6 @@
 /**
  * One priority level of one lane: its items in turn order. An item's `depth` is the lowest depth
- * waiting in this queue plus how many sessions of its caller were waiting there when it joined (at
+ * waiting at this priority plus how many sessions of its caller were waiting here when it joined (at
  * least its caller's previous one's there, so a caller's own sessions keep their order:
  * `QueueRoom.depthOf`); the lowest depth goes
  * first, then the earliest arrival (`seq`). A caller's first waiting session goes ahead of another

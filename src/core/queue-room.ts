@@ -12,19 +12,21 @@
  * above 0, so the tables never hold more entries than items wait.
  *
  * It also gives each waiting item its `depth`, its turn among callers in its queue (one provider's
- * sessions at one priority; `depth-queue.ts`), counted from the queue's `floor`, the lowest depth
- * of the owned items waiting there (0 when none waits): the floor plus how many of its caller's
- * items wait in that queue when it joins, or the depth its caller's previous item there got if that
- * is more (so a caller's own items keep their order), until none of its caller's wait there; 0
- * without a caller. Counting from the floor is what makes callers take turns while the queue stays
- * busy: a caller whose backlog has partly started still has its next item at the floor, beside
- * another caller's first, instead of behind every first, second, ... that others keep joining with
- * (counted from 0, a client that kept one call waiting at a time went ahead of all of another's
- * backlog, which started only on fairness turns). A depth is never more than `MAX_DEPTH` above the
- * floor: past it, a caller's items in one queue share that depth, first in, first out with other
- * callers' as deep, so a queue keeps at most `MAX_DEPTH + 1` depths (`depth-queue.ts` holds one FIFO
- * per depth in use, so one caller's 100,000 waiting would otherwise be 100,000 FIFOs). The floor
- * only rises while owned items wait in the queue, and goes back to 0 once none does.
+ * sessions at one priority; `depth-queue.ts`), counted from the `floor`, the lowest depth of the
+ * owned items waiting at that priority in any provider's queue (0 when none waits): the floor plus
+ * how many of its caller's items wait in its queue when it joins, or the depth its caller's
+ * previous item there got if that is more (so a caller's own items keep their order), until none of
+ * its caller's wait there; 0 without a caller. Counting from the floor is what makes callers take
+ * turns while the queue stays busy: a caller whose backlog has partly started still has its next
+ * item at the floor, beside another caller's first, instead of behind every first, second, ... that
+ * others keep joining with (counted from 0, a client that kept one call waiting at a time went
+ * ahead of all of another's backlog, which started only on fairness turns). One floor for all
+ * providers at a priority keeps depths comparable between their queues. A depth is never more than
+ * `MAX_DEPTH` above the floor: past it, a caller's items in one queue share that depth, first in,
+ * first out with other callers' as deep, so a queue keeps at most `MAX_DEPTH + 1` depths
+ * (`depth-queue.ts` holds one FIFO per depth in use, so one caller's 100,000 waiting would
+ * otherwise be 100,000 FIFOs). The floor only rises while owned items wait at its priority, and
+ * goes back to 0 once none does.
  */
 
 /** The deepest turn above the floor: a caller's 1,024th session waiting in one queue and those after it share it. */
@@ -36,11 +38,11 @@ export interface Turn {
   readonly key: string;
   count: number;
   depth: number;
-  /** The queue's owned items by depth. */
+  /** The owned items by depth at its queue's priority, every provider's. */
   readonly queue: Floor;
 }
 
-/** The depths of the owned items waiting in one queue: how many at each, and the lowest. */
+/** The depths of the owned items waiting at one priority: how many at each, and the lowest. */
 interface Floor {
   readonly key: string;
   readonly counts: Map<number, number>;
@@ -76,7 +78,7 @@ export class QueueRoom {
   private readonly callers = new Map<string, number>();
   /** Per caller and queue with items waiting there (`turnKey`). */
   private readonly turns = new Map<string, Turn>();
-  /** Per queue with owned items waiting (`queueKey`): their depths. */
+  /** Per priority with owned items waiting in any provider's queue (`floorKey`): their depths. */
   private readonly floors = new Map<string, Floor>();
 
   /**
@@ -101,7 +103,7 @@ export class QueueRoom {
   /** The depth an item of `caller` joining `queue` now gets (see above). */
   depthOf(caller?: string, queue?: QueueOf): number {
     if (caller === undefined) return 0;
-    const floor = this.floors.get(queueKey(queue))?.floor ?? 0;
+    const floor = this.floors.get(floorKey(queue))?.floor ?? 0;
     return depthAt(floor, this.turns.get(turnKey(caller, queue)));
   }
 
@@ -128,7 +130,7 @@ export class QueueRoom {
     let turn = this.turns.get(key);
     let floor: Floor | undefined;
     if (turn === undefined) {
-      const at = queueKey(queue);
+      const at = floorKey(queue);
       floor = this.floors.get(at);
       if (floor === undefined) {
         floor = { key: at, counts: new Map(), size: 0, floor: 0 };
@@ -181,9 +183,14 @@ function depthAt(floor: number, turn: Turn | undefined): number {
   return Math.min(Math.max(floor + turn.count, turn.depth), floor + MAX_DEPTH);
 }
 
-/** One queue's key: its provider and priority (`undefined`: the one queue of a room used without queues). */
-function queueKey(queue: QueueOf | undefined): string {
-  return queue === undefined ? '' : `${queue.provider}\n${queue.priority}`;
+/**
+ * The key of a queue's floor: its priority, shared by every provider's queue at that priority, so
+ * depths compare between providers (`scheduler.ts`, when `maxConcurrent` is the bound); a floor
+ * per provider let a provider's fresh queue (floor 0) go ahead of all of a busy one's (`undefined`:
+ * the one queue of a room used without queues).
+ */
+function floorKey(queue: QueueOf | undefined): string {
+  return queue === undefined ? '' : String(queue.priority);
 }
 
 /** A caller's turns in one queue (provider names carry no line break; a caller's name goes last). */

@@ -3,8 +3,8 @@
  * the calls made to it, so property tests can drive it directly.
  *
  * - Priorities are integers from 0 (lowest) to 9 (highest); higher first. Within a priority callers
- *   take turns: the lowest `depth` first (the lowest depth waiting in its queue plus how many of
- *   its caller's sessions waited there when it joined, `QueueRoom.depthOf`; 0 without a caller),
+ *   take turns: the lowest `depth` first (the lowest depth waiting at its priority plus how many
+ *   of its caller's sessions waited in its queue when it joined, `QueueRoom.depthOf`; 0 without a caller),
  *   then arrival order
  *   (`depth-queue.ts`). So a caller's first waiting session goes ahead of another's second; one
  *   caller's own stay FIFO.

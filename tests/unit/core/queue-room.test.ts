@@ -207,8 +207,11 @@ describe('QueueRoom', () => {
     // A caller with some waiting: the floor plus its count, never below its latest.
     expect(room.depthOf('bob', q)).toBe(3);
     expect(room.depthOf('alice', q)).toBe(4);
-    // Another queue has its own floor; the ownerless are at 0 and move no floor.
+    // Another provider's queue at this priority has the same floor (depths compare between
+    // providers); another priority has its own. The ownerless are at 0 and move no floor.
     expect(room.depthOf('bob', other)).toBe(0);
+    expect(room.depthOf('bob', { provider: 'q', priority: 5 })).toBe(2);
+    expect(room.depthOf('alice', { provider: 'q', priority: 5 })).toBe(2);
     expect(room.hold(item(), 1, undefined, q)).toBe(0);
     expect(room.depthOf('carol', q)).toBe(2);
     // One of two at the floor leaves: it stays. The other leaves: it rises to the next in use.
@@ -246,5 +249,21 @@ describe('QueueRoom', () => {
     const bobs = Array.from({ length: MAX_DEPTH + 2 }, () => room.hold(item(), 0, 'bob', queue));
     expect(bobs.at(0)).toBe(2);
     expect(bobs.slice(-2)).toEqual([MAX_DEPTH + 2, MAX_DEPTH + 2]);
+  });
+
+  it("keeps one floor per priority across providers: the lowest depth waiting in any provider's queue", () => {
+    const room = new QueueRoom(1000);
+    const p = { provider: 'p', priority: 5 };
+    const q = { provider: 'q', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', p))).toEqual([0, 1, 2]);
+    room.release(alice[0]!);
+    // Bob's first in q joins at p's floor, not at 0: a fresh queue does not go ahead of a busy one.
+    const bob = item();
+    expect(room.hold(bob, 1, 'bob', q)).toBe(1);
+    room.release(alice[1]!);
+    expect(room.depthOf('carol', p)).toBe(1);
+    room.release(bob);
+    expect(room.depthOf('carol', q)).toBe(2);
   });
 });
