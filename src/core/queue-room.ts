@@ -26,7 +26,8 @@
  * first out with other callers' as deep, so a queue keeps at most `MAX_DEPTH + 1` depths
  * (`depth-queue.ts` holds one FIFO per depth in use, so one caller's 100,000 waiting would
  * otherwise be 100,000 FIFOs). The floor only rises while owned items wait at its priority, and
- * goes back to 0 once none does.
+ * goes back to 0 once none does. A room made with `floored` false counts depths from 0 (a cluster's
+ * instance: its floor would not compare with another instance's in the shared queue).
  */
 
 /** The deepest turn above the floor: a caller's 1,024th session waiting in one queue and those after it share it. */
@@ -88,6 +89,11 @@ export class QueueRoom {
   constructor(
     readonly limit: number,
     readonly perCaller: number = Number.POSITIVE_INFINITY,
+    /**
+     * Whether depths count from the floor (see above); `false`: from 0, for a room whose items
+     * share their queue with other rooms' (a cluster's instances), whose floors would not compare.
+     */
+    readonly floored = true,
   ) {}
 
   /** The bytes the waiting items hold now. */
@@ -103,7 +109,7 @@ export class QueueRoom {
   /** The depth an item of `caller` joining `queue` now gets (see above). */
   depthOf(caller?: string, queue?: QueueOf): number {
     if (caller === undefined) return 0;
-    const floor = this.floors.get(floorKey(queue))?.floor ?? 0;
+    const floor = this.floored ? (this.floors.get(floorKey(queue))?.floor ?? 0) : 0;
     return depthAt(floor, this.turns.get(turnKey(caller, queue)));
   }
 
@@ -139,7 +145,7 @@ export class QueueRoom {
       turn = { caller, key, count: 0, depth: 0, queue: floor };
       this.turns.set(key, turn);
     } else floor = turn.queue;
-    const depth = depthAt(floor.floor, turn);
+    const depth = depthAt(this.floored ? floor.floor : 0, turn);
     turn.count++;
     turn.depth = depth;
     floor.size++;

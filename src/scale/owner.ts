@@ -40,7 +40,8 @@ export class Waiting implements Iterable<Owner> {
   private readonly owners = new Set<Owner>();
 
   constructor(maxQueuedBytes: number, maxQueuedPerCaller: number) {
-    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller);
+    // Depths from 0: this instance's floor would not compare with another's in the shared queue.
+    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller, false);
   }
 
   add(owner: Owner, bytes: number, caller: string | undefined): void {

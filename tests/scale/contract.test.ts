@@ -184,41 +184,6 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it("keeps callers taking turns while the queue stays busy: a caller that keeps one call waiting does not go ahead of all of another caller's backlog", async () => {
-    const provider = slowProvider();
-    const runtime = await make({
-      providers: [provider],
-      defaults: { model: 'm' },
-      limits: { perProvider: { p: 1 }, fairnessEvery: 100 }, // no fairness turn here
-    });
-    const first = runtime.submit(ask('first wait:300'));
-    await new Promise((r) => setTimeout(r, 100));
-    const as = (owner: string, text: string) => runtime.submit(ask(text), { metadata: { owner } });
-    const alice = ['a1', 'a2', 'a3', 'a4'].map((t) => as('alice', `${t} wait:50`));
-    // Bob keeps one call waiting: each time his waiting call starts, he sends the next.
-    const bob = [as('bob', 'b1 wait:50')];
-    for (let i = 2; i <= 4; i++) {
-      for await (const event of bob.at(-1)!.events) if (event.type === 'session.started') break;
-      bob.push(as('bob', `b${i} wait:50`));
-    }
-    await Promise.all([first.result, ...alice.map((h) => h.result), ...bob.map((h) => h.result)]);
-    // Each of Bob's joins at the lowest turn still waiting, beside Alice's next: they alternate.
-    // Counted from 0 instead, each of Bob's went first and Alice's backlog waited for all of them
-    // (first, a1, b1, b2, b3, b4, a2, a3, a4).
-    expect(provider.order.map((t) => t.split(' ')[0])).toEqual([
-      'first',
-      'a1',
-      'b1',
-      'a2',
-      'b2',
-      'a3',
-      'b3',
-      'a4',
-      'b4',
-    ]);
-    await runtime.shutdown({ deadlineMs: 1000 });
-  });
-
   it('admits by priority across providers when maxConcurrent is the bound', async () => {
     const p = slowProvider('p');
     const q = slowProvider('q');

@@ -266,4 +266,17 @@ describe('QueueRoom', () => {
     room.release(bob);
     expect(room.depthOf('carol', q)).toBe(2);
   });
+
+  it('counts depths from 0 when not floored (a cluster instance), as before the floor', () => {
+    const room = new QueueRoom(1000, Number.POSITIVE_INFINITY, false);
+    const q = { provider: 'p', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', q))).toEqual([0, 1, 2]);
+    room.release(alice[0]!);
+    room.release(alice[1]!);
+    expect(room.depthOf('bob', q)).toBe(0);
+    expect(room.hold(item(), 1, 'bob', q)).toBe(0);
+    expect(room.depthOf('alice', q)).toBe(2);
+    expect(new QueueRoom(1000).floored).toBe(true);
+  });
 });
