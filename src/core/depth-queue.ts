@@ -1,7 +1,8 @@
 /**
- * One priority level of one lane: its items in turn order. An item's `depth` is how many sessions
- * of its caller were waiting in this queue when it joined (at least its caller's previous one's
- * there, so a caller's own sessions keep their order: `QueueRoom.depthOf`); the lowest depth goes
+ * One priority level of one lane: its items in turn order. An item's `depth` is the lowest depth
+ * waiting at this priority plus how many sessions of its caller were waiting here when it joined (at
+ * least its caller's previous one's there, so a caller's own sessions keep their order:
+ * `QueueRoom.depthOf`); the lowest depth goes
  * first, then the earliest arrival (`seq`). A caller's first waiting session goes ahead of another
  * caller's second, third, and so on: callers take turns instead of one flood holding everyone
  * behind it.

@@ -12,16 +12,25 @@
  * above 0, so the tables never hold more entries than items wait.
  *
  * It also gives each waiting item its `depth`, its turn among callers in its queue (one provider's
- * sessions at one priority; `depth-queue.ts`): how many of its caller's items wait in that queue
- * when it joins, or the depth its caller's previous item there got if that is more (so a caller's
- * own items keep their order), until none of its caller's wait there; 0 without a caller. A depth
- * is never more than `perCaller`, nor than `MAX_DEPTH`: past it, a caller's items in one queue share
- * the last depth, first in, first out with other callers' as deep, so a queue keeps at most
- * `MAX_DEPTH + 1` depths (`depth-queue.ts` holds one FIFO per depth in use, so one caller's 100,000
- * waiting would otherwise be 100,000 FIFOs).
+ * sessions at one priority; `depth-queue.ts`), counted from the `floor`, the lowest depth of the
+ * owned items waiting at that priority in any provider's queue (0 when none waits): the floor plus
+ * how many of its caller's items wait in its queue when it joins, or the depth its caller's
+ * previous item there got if that is more (so a caller's own items keep their order), until none of
+ * its caller's wait there; 0 without a caller. Counting from the floor is what makes callers take
+ * turns while the queue stays busy: a caller whose backlog has partly started still has its next
+ * item at the floor, beside another caller's first, instead of behind every first, second, ... that
+ * others keep joining with (counted from 0, a client that kept one call waiting at a time went
+ * ahead of all of another's backlog, which started only on fairness turns). One floor for all
+ * providers at a priority keeps depths comparable between their queues. A depth is never more than
+ * `MAX_DEPTH` above the floor: past it, a caller's items in one queue share that depth, first in,
+ * first out with other callers' as deep, so a queue keeps at most `MAX_DEPTH + 1` depths
+ * (`depth-queue.ts` holds one FIFO per depth in use, so one caller's 100,000 waiting would
+ * otherwise be 100,000 FIFOs). The floor only rises while owned items wait at its priority, and
+ * goes back to 0 once none does. A room made with `floored` false counts depths from 0 (a cluster's
+ * instance: its floor would not compare with another instance's in the shared queue).
  */
 
-/** The deepest turn: a caller's 1,024th session waiting in one queue and those after it share it. */
+/** The deepest turn above the floor: a caller's 1,024th session waiting in one queue and those after it share it. */
 export const MAX_DEPTH = 1023;
 
 /** Its caller's turns in one queue: how many of its items wait there, and the depth the latest got. */
@@ -30,6 +39,16 @@ export interface Turn {
   readonly key: string;
   count: number;
   depth: number;
+  /** The owned items by depth at its queue's priority, every provider's. */
+  readonly queue: Floor;
+}
+
+/** The depths of the owned items waiting at one priority: how many at each, and the lowest. */
+interface Floor {
+  readonly key: string;
+  readonly counts: Map<number, number>;
+  size: number;
+  floor: number;
 }
 
 /** Something that may wait in a queue holding request bytes and a place in its caller's share. */
@@ -38,6 +57,8 @@ export interface HoldsRoom {
   queuedBytes: number;
   /** Its caller's turns in its queue while it waits (its caller: `queuedTurn.caller`); `undefined` once released, or for none. */
   queuedTurn: Turn | undefined;
+  /** The depth it got (`hold`), while it holds a turn. */
+  queuedDepth?: number;
 }
 
 /** The queue an item waits in: one provider's, at one priority. */
@@ -58,6 +79,8 @@ export class QueueRoom {
   private readonly callers = new Map<string, number>();
   /** Per caller and queue with items waiting there (`turnKey`). */
   private readonly turns = new Map<string, Turn>();
+  /** Per priority with owned items waiting in any provider's queue (`floorKey`): their depths. */
+  private readonly floors = new Map<string, Floor>();
 
   /**
    * `limit`: the most bytes the waiting items may hold together; `perCaller`: the most items of one
@@ -66,6 +89,11 @@ export class QueueRoom {
   constructor(
     readonly limit: number,
     readonly perCaller: number = Number.POSITIVE_INFINITY,
+    /**
+     * Whether depths count from the floor (see above); `false`: from 0, for a room whose items
+     * share their queue with other rooms' (a cluster's instances), whose floors would not compare.
+     */
+    readonly floored = true,
   ) {}
 
   /** The bytes the waiting items hold now. */
@@ -81,8 +109,8 @@ export class QueueRoom {
   /** The depth an item of `caller` joining `queue` now gets (see above). */
   depthOf(caller?: string, queue?: QueueOf): number {
     if (caller === undefined) return 0;
-    const turn = this.turns.get(turnKey(caller, queue));
-    return turn === undefined ? 0 : Math.min(Math.max(turn.count, turn.depth), MAX_DEPTH);
+    const floor = this.floored ? (this.floors.get(floorKey(queue))?.floor ?? 0) : 0;
+    return depthAt(floor, this.turns.get(turnKey(caller, queue)));
   }
 
   /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
@@ -106,14 +134,24 @@ export class QueueRoom {
     this.callers.set(caller, this.heldBy(caller) + 1);
     const key = turnKey(caller, queue);
     let turn = this.turns.get(key);
+    let floor: Floor | undefined;
     if (turn === undefined) {
-      turn = { caller, key, count: 0, depth: 0 };
+      const at = floorKey(queue);
+      floor = this.floors.get(at);
+      if (floor === undefined) {
+        floor = { key: at, counts: new Map(), size: 0, floor: 0 };
+        this.floors.set(at, floor);
+      }
+      turn = { caller, key, count: 0, depth: 0, queue: floor };
       this.turns.set(key, turn);
-    }
-    const depth = Math.min(Math.max(turn.count, turn.depth), MAX_DEPTH);
+    } else floor = turn.queue;
+    const depth = depthAt(this.floored ? floor.floor : 0, turn);
     turn.count++;
     turn.depth = depth;
+    floor.size++;
+    floor.counts.set(depth, (floor.counts.get(depth) ?? 0) + 1);
     item.queuedTurn = turn;
+    item.queuedDepth = depth;
     return depth;
   }
 
@@ -128,7 +166,37 @@ export class QueueRoom {
     if (left > 0) this.callers.set(turn.caller, left);
     else this.callers.delete(turn.caller);
     if (--turn.count === 0) this.turns.delete(turn.key);
+    const floor = turn.queue;
+    const depth = item.queuedDepth ?? 0;
+    const there = (floor.counts.get(depth) ?? 0) - 1;
+    if (--floor.size === 0) {
+      this.floors.delete(floor.key);
+      return;
+    }
+    if (there > 0) {
+      floor.counts.set(depth, there);
+      return;
+    }
+    floor.counts.delete(depth);
+    // The lowest depth emptied: the floor rises to the next one in use, at most MAX_DEPTH above.
+    if (depth === floor.floor) while (!floor.counts.has(floor.floor)) floor.floor++;
   }
+}
+
+/** The depth of the next item of a caller (its `turn` in the queue, if any items wait) at `floor`. */
+function depthAt(floor: number, turn: Turn | undefined): number {
+  if (turn === undefined) return floor;
+  return Math.min(Math.max(floor + turn.count, turn.depth), floor + MAX_DEPTH);
+}
+
+/**
+ * The key of a queue's floor: its priority, shared by every provider's queue at that priority, so
+ * depths compare between providers (`scheduler.ts`, when `maxConcurrent` is the bound); a floor
+ * per provider let a provider's fresh queue (floor 0) go ahead of all of a busy one's (`undefined`:
+ * the one queue of a room used without queues).
+ */
+function floorKey(queue: QueueOf | undefined): string {
+  return queue === undefined ? '' : String(queue.priority);
 }
 
 /** A caller's turns in one queue (provider names carry no line break; a caller's name goes last). */

@@ -3,8 +3,9 @@
  * the calls made to it, so property tests can drive it directly.
  *
  * - Priorities are integers from 0 (lowest) to 9 (highest); higher first. Within a priority callers
- *   take turns: the lowest `depth` first (how many of its caller's sessions waited ahead of it in
- *   its queue when it joined, `QueueRoom.depthOf`; 0 without a caller), then arrival order
+ *   take turns: the lowest `depth` first (the lowest depth waiting at its priority plus how many
+ *   of its caller's sessions waited in its queue when it joined, `QueueRoom.depthOf`; 0 without a caller),
+ *   then arrival order
  *   (`depth-queue.ts`). So a caller's first waiting session goes ahead of another's second; one
  *   caller's own stay FIFO.
  * - A global limit and one per provider bound how many run at once.

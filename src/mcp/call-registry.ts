@@ -10,6 +10,8 @@
  * entries per request, kept for 30 s, without limit).
  */
 
+import { keptRequestId } from './request-ids.js';
+
 /** How long an abort for a call that has not started yet is remembered, in ms. */
 const EARLY_ABORT_MEMORY_MS = 30_000;
 /** Most aborts remembered for calls that have not started. */
@@ -106,8 +108,9 @@ export class CallRegistry {
   }
 }
 
+/** A call's key: its id as kept (`keptRequestId`), so a remembered abort holds no client's megabytes. */
 function keyOf(sessionId: string, requestId: string | number): string {
-  return `${sessionId}\u0000${typeof requestId}:${requestId}`;
+  return `${sessionId}\u0000${typeof requestId}:${keptRequestId(requestId)}`;
 }
 
 function noop(): void {}

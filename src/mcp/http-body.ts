@@ -4,6 +4,7 @@
  * is refused before a recursive validator could overflow the stack on it.
  */
 import type { IncomingMessage } from 'node:http';
+import { jsonBytes } from '../core/json-bytes.js';
 
 export type BodyRead =
   | { readonly kind: 'ok'; readonly value: unknown }
@@ -104,6 +105,41 @@ export async function readBody(
   } catch {
     return { kind: 'invalid' };
   }
+}
+
+/** The most bytes of a request's JSON outside `params.arguments` (`HttpAppOptions.maxEnvelopeBytes`). */
+export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The bytes of a JSON-RPC request's JSON outside `params.arguments`: its id, `_meta` and any other
+ * field. The server holds a request whole for as long as it waits (a tool call in the queue, a
+ * `tasks/result` wait), and the queue's bytes (`maxQueuedBytes`) count only the request its
+ * provider gets: before 2026-12-03, 40 queued calls with 2 MB in `_meta`, in an unknown `params`
+ * field or in the id held 165 MB that `queuedBytes` showed as 2 KB, and one caller could hold its
+ * 2,580 open requests of 4 MiB each. 0 for anything but a request (a notification, a response), and
+ * for `initialize`, answered at once (a client's icons may be data URIs).
+ */
+export function envelopeBytes(message: unknown): number {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return 0;
+  const request = message as Record<string, unknown>;
+  if (typeof request.method !== 'string' || !('id' in request) || request.method === 'initialize') return 0;
+  const params = request.params;
+  if (params === null || typeof params !== 'object' || !('arguments' in params)) return jsonBytes(request);
+  return jsonBytes({ ...request, params: { ...params, arguments: null } });
+}
+
+/** The envelope bytes of the first request in `body` (one message or a batch) over `max`, if any. */
+export function envelopeOver(body: unknown, max: number): number | undefined {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const bytes = envelopeBytes(message);
+    if (bytes > max) return bytes;
+  }
+  return undefined;
+}
+
+/** The refusal of a request whose envelope is over the bound. */
+export function envelopeMessage(bytes: number, max: number): string {
+  return `Invalid Request: expected at most ${max} bytes of a request's JSON outside \`params.arguments\` (its id, \`_meta\` and other fields, held while it waits), got ${bytes}`;
 }
 
 /**

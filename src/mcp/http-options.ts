@@ -52,6 +52,12 @@ export interface HttpAppOptions {
   readonly maxBodyBytesInFlightPerCaller?: number;
   /** Deepest JSON nesting accepted in a body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
+  /**
+   * Most bytes of a request's JSON outside `params.arguments` (its id, `_meta`, any other field),
+   * which the server holds for as long as the request waits; more gets 400 (`initialize` apart).
+   * @default 65536
+   */
+  readonly maxEnvelopeBytes?: number;
   /** Time to receive a request's headers, in ms; a slower client is cut off (408). @default 10000 */
   readonly headersTimeoutMs?: number;
   /** Time to receive a whole request (headers and body), in ms. @default 30000 */

@@ -23,7 +23,14 @@ import { authInfoFor, operatorRefusal } from './caller.js';
 import { CallerSlots } from './caller-slots.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
-import { BodyBudget, DEFAULT_MAX_JSON_DEPTH, readBody } from './http-body.js';
+import {
+  BodyBudget,
+  DEFAULT_MAX_ENVELOPE_BYTES,
+  DEFAULT_MAX_JSON_DEPTH,
+  envelopeMessage,
+  envelopeOver,
+  readBody,
+} from './http-body.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
 import type { HttpAppOptions } from './http-options.js';
@@ -74,6 +81,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
   const maxSessions = options.maxSessions ?? 1000;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const maxEnvelopeBytes = options.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
   const inFlight = options.maxBodyBytesInFlight ?? 64 * 1024 * 1024;
   const bodies = new BodyBudget(
     inFlight,
@@ -244,6 +252,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         rpcError(-32600, `Invalid Request: JSON nested deeper than ${maxJsonDepth} levels`),
       );
     }
+    const envelope = envelopeOver(read.value, maxEnvelopeBytes);
+    if (envelope !== undefined)
+      return json(res, 400, rpcError(-32600, envelopeMessage(envelope, maxEnvelopeBytes)));
     const probe = await toWebRequest(req, read.value);
     if (await isLegacyRequest(probe, read.value, { maxRequestBodySize: maxBodyBytes })) {
       return handleLegacy(req, res, read.value);

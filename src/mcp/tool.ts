@@ -12,6 +12,7 @@ import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
 import { portableSchema } from './portable-schema.js';
 import type { ProgressSink } from './progress.js';
+import { keptRequestId } from './request-ids.js';
 import type { ToolCallContext } from './run-session.js';
 
 export type ToolName =
@@ -176,7 +177,7 @@ export function callContext(ctx: ServerContext, signal: AbortSignal = ctx.mcpReq
           });
   const call: { -readonly [K in keyof ToolCallContext]: ToolCallContext[K] } = {
     signal,
-    requestId: String(ctx.mcpReq.id),
+    requestId: keptRequestId(ctx.mcpReq.id),
     caller: callerOf(ctx),
     log: (level, data) => {
       ctx.mcpReq.log(level, data, 'troupe').catch(() => {

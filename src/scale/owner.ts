@@ -21,6 +21,8 @@ export interface Owner {
   queuedBytes: number;
   /** Its caller's turns while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
   queuedTurn: Turn | undefined;
+  /** The depth its turn got while it counts against that share (`QueueRoom`). */
+  queuedDepth: number;
   /** The clock's timer handles: the queue deadline and the backstop. */
   timers: unknown[];
   detachSignal: (() => void) | null;
@@ -38,7 +40,8 @@ export class Waiting implements Iterable<Owner> {
   private readonly owners = new Set<Owner>();
 
   constructor(maxQueuedBytes: number, maxQueuedPerCaller: number) {
-    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller);
+    // Depths from 0: this instance's floor would not compare with another's in the shared queue.
+    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller, false);
   }
 
   add(owner: Owner, bytes: number, caller: string | undefined): void {
@@ -80,6 +83,7 @@ export function createOwner(data: JobData): Owner {
     started: false,
     queuedBytes: 0,
     queuedTurn: undefined,
+    queuedDepth: 0,
     timers: [],
     detachSignal: null,
   };

@@ -188,4 +188,95 @@ describe('QueueRoom', () => {
     expect(room.depthOf('alice', queue)).toBe(MAX_DEPTH);
     expect(room.depthOf('bob', queue)).toBe(0);
   });
+
+  it('counts depths from the floor, the lowest depth waiting in the queue: a caller with none waiting joins there, not at 0', () => {
+    const room = new QueueRoom(1000);
+    const q = { provider: 'p', priority: 5 };
+    const other = { provider: 'p', priority: 4 };
+    const alice = [item(), item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', q))).toEqual([0, 1, 2, 3]);
+    // Her first two start: the floor rises to her third's depth, and Bob joins beside it.
+    expect(room.depthOf('bob', q)).toBe(0);
+    room.release(alice[0]!);
+    expect(room.depthOf('bob', q)).toBe(1);
+    room.release(alice[1]!);
+    expect(room.depthOf('bob', q)).toBe(2);
+    const bob = item();
+    expect(room.hold(bob, 1, 'bob', q)).toBe(2);
+    expect(bob.queuedDepth).toBe(2);
+    // A caller with some waiting: the floor plus its count, never below its latest.
+    expect(room.depthOf('bob', q)).toBe(3);
+    expect(room.depthOf('alice', q)).toBe(4);
+    // Another provider's queue at this priority has the same floor (depths compare between
+    // providers); another priority has its own. The ownerless are at 0 and move no floor.
+    expect(room.depthOf('bob', other)).toBe(0);
+    expect(room.depthOf('bob', { provider: 'q', priority: 5 })).toBe(2);
+    expect(room.depthOf('alice', { provider: 'q', priority: 5 })).toBe(2);
+    expect(room.hold(item(), 1, undefined, q)).toBe(0);
+    expect(room.depthOf('carol', q)).toBe(2);
+    // One of two at the floor leaves: it stays. The other leaves: it rises to the next in use.
+    room.release(alice[2]!);
+    expect(room.depthOf('carol', q)).toBe(2);
+    room.release(bob);
+    expect(room.depthOf('carol', q)).toBe(3);
+    // A depth above the floor leaving moves nothing.
+    const dave = [item(), item(), item()];
+    expect(dave.map((d) => room.hold(d, 1, 'dave', q))).toEqual([3, 4, 5]);
+    room.release(dave[1]!);
+    expect(room.depthOf('carol', q)).toBe(3);
+    // The floor skips the depths nothing holds: 3 and 4 go, 5 is next in use.
+    room.release(alice[3]!);
+    expect(room.depthOf('carol', q)).toBe(3);
+    room.release(dave[0]!);
+    expect(room.depthOf('carol', q)).toBe(5);
+    // None waits: back to 0, and nothing kept.
+    room.release(dave[2]!);
+    expect(room.depthOf('carol', q)).toBe(0);
+    expect((room as unknown as { floors: Map<unknown, unknown> }).floors.size).toBe(0);
+    expect((room as unknown as { turns: Map<unknown, unknown> }).turns.size).toBe(0);
+  });
+
+  it('stops depths at MAX_DEPTH above the floor, so a queue has at most MAX_DEPTH + 1 depths in use', () => {
+    const room = new QueueRoom(Number.POSITIVE_INFINITY);
+    const queue = { provider: 'p', priority: 5 };
+    const alice = Array.from({ length: MAX_DEPTH + 3 }, () => item());
+    for (const a of alice) room.hold(a, 0, 'alice', queue);
+    // Two of hers start: the floor is 2, and the last depth is 2 + MAX_DEPTH.
+    room.release(alice[0]!);
+    room.release(alice[1]!);
+    expect(room.depthOf('bob', queue)).toBe(2);
+    expect(room.depthOf('alice', queue)).toBe(MAX_DEPTH + 2);
+    const bobs = Array.from({ length: MAX_DEPTH + 2 }, () => room.hold(item(), 0, 'bob', queue));
+    expect(bobs.at(0)).toBe(2);
+    expect(bobs.slice(-2)).toEqual([MAX_DEPTH + 2, MAX_DEPTH + 2]);
+  });
+
+  it("keeps one floor per priority across providers: the lowest depth waiting in any provider's queue", () => {
+    const room = new QueueRoom(1000);
+    const p = { provider: 'p', priority: 5 };
+    const q = { provider: 'q', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', p))).toEqual([0, 1, 2]);
+    room.release(alice[0]!);
+    // Bob's first in q joins at p's floor, not at 0: a fresh queue does not go ahead of a busy one.
+    const bob = item();
+    expect(room.hold(bob, 1, 'bob', q)).toBe(1);
+    room.release(alice[1]!);
+    expect(room.depthOf('carol', p)).toBe(1);
+    room.release(bob);
+    expect(room.depthOf('carol', q)).toBe(2);
+  });
+
+  it('counts depths from 0 when not floored (a cluster instance), as before the floor', () => {
+    const room = new QueueRoom(1000, Number.POSITIVE_INFINITY, false);
+    const q = { provider: 'p', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', q))).toEqual([0, 1, 2]);
+    room.release(alice[0]!);
+    room.release(alice[1]!);
+    expect(room.depthOf('bob', q)).toBe(0);
+    expect(room.hold(item(), 1, 'bob', q)).toBe(0);
+    expect(room.depthOf('alice', q)).toBe(2);
+    expect(new QueueRoom(1000).floored).toBe(true);
+  });
 });
