@@ -4,11 +4,13 @@
  */
 import { checkPriceTable } from '../providers/prices.js';
 import { createLocalRuntime } from './local-runtime.js';
+import { checkOptionKeys } from './option-keys.js';
 import type { Runtime, RuntimeOptions } from './types.js';
 
 export { createLocalRuntime };
 
 export function createRuntime(options: RuntimeOptions): Runtime {
+  checkOptionKeys(options);
   // `prices` is checked as the providers file's are (a missing `currency` is USD; a code that is no
   // currency, a negative rate or an unknown field is refused here): from JavaScript a table without
   // `currency` gave costs in `undefined`, which no budget ever counted.
