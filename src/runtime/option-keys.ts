@@ -70,21 +70,36 @@ const BREAKER_KEYS = {
   minTimeoutMs: true,
 } as const satisfies Record<keyof BreakerOptions, true>;
 
-/** Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take. */
+/**
+ * Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take,
+ * or a part that is not an object (`budgets: null` used to fail every call with `INTERNAL`).
+ */
 export function checkOptionKeys(options: RuntimeOptions): void {
   only('createRuntime options', options, RUNTIME_KEYS);
   only('limits', options.limits, LIMIT_KEYS);
   only('defaults', options.defaults, DEFAULT_KEYS);
   only('budgets', options.budgets, BUDGET_KEYS);
-  if (typeof options.breakers === 'object') only('breakers', options.breakers, BREAKER_KEYS);
+  // `true` takes the defaults, `false` turns them off: nothing to check.
+  if (typeof options.breakers !== 'boolean') only('breakers', options.breakers, BREAKER_KEYS);
 }
 
 function only(where: string, value: unknown, known: Readonly<Record<string, true>>): void {
-  if (typeof value !== 'object' || value === null) return;
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw runtimeError('INVALID_REQUEST', `Expected \`${where}\` to be an object, got ${describe(value)}`);
+  }
   const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
   if (unknown === undefined) return;
   throw runtimeError(
     'INVALID_REQUEST',
     `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
   );
+}
+
+function describe(value: unknown): string {
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : `\`${String(value)}\` (${typeof value})`;
 }

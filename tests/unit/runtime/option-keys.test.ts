@@ -31,6 +31,29 @@ describe('createRuntime refuses fields it does not take', () => {
     );
   });
 
+  it('names every field it takes in the refusal', () => {
+    expect(() => create({ limits: { maxConcurent: 2 } })).toThrow(
+      'Expected only maxConcurrent, perProvider, maxQueued, maxQueuedPerCaller, maxQueuedBytes, fairnessEvery, historySize, callerMetadataBytes, providers, defaultCompletionTokens in `limits`, got `maxConcurent`',
+    );
+  });
+
+  it.each([
+    [{ budgets: null }, '`budgets` to be an object, got null'],
+    [{ limits: [2] }, '`limits` to be an object, got an array'],
+    [{ defaults: 'sim-fast' }, '`defaults` to be an object, got `sim-fast` (string)'],
+    [{ breakers: null }, '`breakers` to be an object, got null'],
+  ])('refuses a part that is not an object: %j', (extra, message) => {
+    expect(() => create(extra)).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: `Expected ${message}` }),
+    );
+  });
+
+  it('takes `breakers: false`', async () => {
+    const runtime = create({ defaults: { model: 'sim-fast' }, breakers: false });
+    expect((await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
   it('takes every documented field, and `breakers: true`', async () => {
     const runtime = create({
       limits: { maxConcurrent: 2, perProvider: { simulated: 1 }, maxQueued: 10, historySize: 5 },
