@@ -44,6 +44,7 @@ export async function bootstrap(
   const { registry, simulated } = loaded;
   const settings =
     config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
+  if (simulated && settings?.budgets !== undefined) logger?.warn(BUDGETS_WITHOUT_PRICES);
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
@@ -94,3 +95,11 @@ export async function bootstrap(
 
 export const SIMULATED_NOTICE =
   'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';
+
+/**
+ * A budget refuses every call to a model without a price (docs/routing.md#budgets), and the
+ * simulated provider has none (nor can the providers file give it one): said once at start, so
+ * the refusals that follow are not a surprise.
+ */
+export const BUDGETS_WITHOUT_PRICES =
+  'budgets are set (--budget-per-caller, --budget-global), but the simulated provider has no prices: every call will be refused with INVALID_REQUEST; set a provider key (and prices for its models) to use budgets, or leave them out';

@@ -42,8 +42,8 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
   --inspect               send sessions to Stately's local inspector (needs @statelyai/inspect;
                           docs/observability.md)
-  --inspect-url URL       its WebSocket, on this machine (default ws://127.0.0.1:8080)
-  --inspect-sample RATE   the share of sessions inspected, in (0, 1] (default 1)
+  --inspect-url URL       its WebSocket, on this machine (default ws://127.0.0.1:8080); implies --inspect
+  --inspect-sample RATE   the share of sessions inspected, in (0, 1] (default 1); implies --inspect
   --otel                  a span per session through @opentelemetry/api (needs it, and an SDK
                           registered, e.g. with node --import; docs/observability.md)
 Limits and deadlines:

@@ -62,10 +62,40 @@ export interface Host {
 
 const DEFAULT_PER_SERVER = 4;
 
+// What createHost takes, held to its interfaces at compile time: from JavaScript a misspelt field
+// (`maxConcurent`) used to be ignored, leaving the default limit in place.
+const HOST_KEYS = {
+  servers: true,
+  runtime: true,
+  maxConcurrent: true,
+  maxQueued: true,
+  maxQueuedBytes: true,
+} as const satisfies Record<keyof HostOptions, true>;
+const SERVER_KEYS = {
+  client: true,
+  maxConcurrent: true,
+  retrySafe: true,
+  maxAttempts: true,
+  priority: true,
+  timeoutMs: true,
+} as const satisfies Record<keyof HostServer, true>;
+
+function only(where: string, value: object, known: Readonly<Record<string, true>>): void {
+  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
+    );
+  }
+}
+
 export function createHost(options: HostOptions): Host {
+  only('createHost options', options, HOST_KEYS);
   const entries = Object.entries(options.servers).map(
     ([name, server]) => [name, isHostServer(server) ? server : { client: server }] as const,
   );
+  for (const [name, server] of entries) only(`servers.${name}`, server, SERVER_KEYS);
   if (entries.length === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one server, got none');
   const own = options.runtime === undefined;
   if (!own) {

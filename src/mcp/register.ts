@@ -40,6 +40,26 @@ export interface RegisterToolsOptions extends Omit<McpContextOptions, 'runtime'>
   readonly context?: McpContext;
 }
 
+// What registerTools takes, held to its interface at compile time: from JavaScript a misspelt
+// `tool: ['chat']` used to be ignored, and all six tools were registered.
+const OPTION_KEYS = {
+  tools: true,
+  prefix: true,
+  context: true,
+  catalog: true,
+  roots: true,
+  files: true,
+  conversations: true,
+  conversationStore: true,
+  tasks: true,
+  progressIntervalMs: true,
+  maxCallerPriority: true,
+  log: true,
+  version: true,
+  sessionFilter: true,
+  charts: true,
+} as const satisfies Record<keyof RegisterToolsOptions, true>;
+
 export interface RegisteredTools {
   /** The names as registered, prefix included. */
   readonly names: readonly string[];
@@ -59,6 +79,13 @@ export function registerTools(
   runtime: Runtime,
   options: RegisterToolsOptions = {},
 ): RegisteredTools {
+  const unknown = Object.keys(options).find((key) => !Object.hasOwn(OPTION_KEYS, key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${Object.keys(OPTION_KEYS).join(', ')} in the options of registerTools, got \`${unknown}\``,
+    );
+  }
   const own = options.context === undefined;
   const context = options.context ?? createMcpContext({ ...options, runtime });
   if (context.runtime !== runtime) {

@@ -4,7 +4,7 @@
  * waits and runs, and its result carries the session metadata in `structuredContent.session`.
  */
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
-import { type TroupeErrorData, toErrorData } from '../core/errors.js';
+import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
 import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
@@ -42,6 +42,18 @@ export interface WithSessionOptions<A> {
   readonly progressIntervalMs?: number;
 }
 
+// What withSession takes, held to its interface at compile time: from JavaScript a misspelt
+// `timeout: 200` used to be ignored, and the tool ran under the runtime's default deadline.
+const OPTION_KEYS = {
+  lane: true,
+  name: true,
+  priority: true,
+  timeoutMs: true,
+  queueTimeoutMs: true,
+  maxAttempts: true,
+  progressIntervalMs: true,
+} as const satisfies Record<keyof WithSessionOptions<unknown>, true>;
+
 /**
  * Wraps `handler` so each call runs as a session of `runtime`. Use the result as the callback of
  * `server.registerTool(name, { inputSchema, ... }, withSession(runtime, handler))`.
@@ -55,6 +67,13 @@ export function withSession<A>(
   handler: SessionToolHandler<A>,
   options: WithSessionOptions<A> = {},
 ): (args: A, ctx: ServerContext) => Promise<CallToolResult> {
+  const unknown = Object.keys(options).find((key) => !Object.hasOwn(OPTION_KEYS, key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${Object.keys(OPTION_KEYS).join(', ')} in the options of withSession, got \`${unknown}\``,
+    );
+  }
   const lane = options.lane ?? 'tools';
   const name = options.name ?? lane;
   const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);

@@ -37,6 +37,8 @@ export class LiveDisplay {
     this.#plainEveryMs = options.plainEveryMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
+    // The rate counts from the start: the first frame (12 ended after 0.3 s) said 0.0/s.
+    this.#recent.push({ at: this.#startedAt, ended: 0 });
   }
 
   get tty(): boolean {

@@ -2,14 +2,22 @@
  * `createRuntime()`: the runtime on the backend the options name. In memory (the default) it is
  * the local runtime (`local-runtime.ts`); a scale-out backend builds its runtime around one.
  */
+import { checkPriceTable } from '../providers/prices.js';
 import { createLocalRuntime } from './local-runtime.js';
+import { checkOptionKeys } from './option-keys.js';
 import type { Runtime, RuntimeOptions } from './types.js';
 
 export { createLocalRuntime };
 
 export function createRuntime(options: RuntimeOptions): Runtime {
-  const backend = options.backend;
+  checkOptionKeys(options);
+  // `prices` is checked as the providers file's are (a missing `currency` is USD; a code that is no
+  // currency, a negative rate or an unknown field is refused here): from JavaScript a table without
+  // `currency` gave costs in `undefined`, which no budget ever counted.
+  const checked =
+    options.prices === undefined ? options : { ...options, prices: checkPriceTable(options.prices) };
+  const backend = checked.backend;
   return backend === undefined || backend.kind === 'memory'
-    ? createLocalRuntime(options)
-    : backend.createRuntime(options, createLocalRuntime);
+    ? createLocalRuntime(checked)
+    : backend.createRuntime(checked, createLocalRuntime);
 }

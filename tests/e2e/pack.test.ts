@@ -224,3 +224,32 @@ it('runs the host example against the installed copy', async () => {
     late: { code: 'TIMED_OUT' },
   });
 }, 40_000);
+
+it('runs as the README has MCP hosts start it: `npx --no troupe stdio` in the installing project', async () => {
+  // The client is the consumer's own SDK, as a host's would be; npx resolves the installed troupe.
+  const { Client } = await import('@modelcontextprotocol/client');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+  const client = new Client({ name: 'host', version: '1' });
+  await client.connect(
+    new StdioClientTransport({
+      command: 'npx',
+      args: ['--no', 'troupe', 'stdio'],
+      cwd: app,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        npm_config_update_notifier: 'false',
+      },
+      stderr: 'ignore',
+    }),
+  );
+  try {
+    expect(client.getServerVersion()).toEqual({ name: 'troupe', version: manifest.version });
+    const result = (await client.callTool({ name: 'chat', arguments: { prompt: 'hello' } })) as {
+      structuredContent?: { ok: boolean };
+    };
+    expect(result.structuredContent?.ok).toBe(true);
+  } finally {
+    await client.close();
+  }
+}, 120_000);

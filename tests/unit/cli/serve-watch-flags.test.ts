@@ -25,6 +25,17 @@ describe('troupe serve inspection flags', () => {
     }
   });
 
+  it('says in --help that --inspect-url and --inspect-sample each turn inspection on', async () => {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout += String(chunk);
+      return true;
+    });
+    expect(await command.run(['--help'])).toBe(0);
+    expect(stdout).toMatch(/--inspect-url URL .*; implies --inspect\n/);
+    expect(stdout).toMatch(/--inspect-sample RATE .*; implies --inspect\n/);
+  });
+
   it('refuses an inspector that is not on this machine', async () => {
     const { code, stderr } = await refused(['--inspect-url', 'ws://inspector.example.com:8080']);
     expect(code).toBe(2);

@@ -1,0 +1,105 @@
+/**
+ * The fields `createRuntime` takes, so a misspelt one is refused instead of ignored: from
+ * JavaScript `limits: { maxConcurent: 2 }` or `budgets: { perCalller: 5 }` used to run with no
+ * limit and no budget, silently (TypeScript catches them in a literal; nothing did at run time).
+ * Each list is checked against its interface at compile time (`satisfies Record<keyof T, true>`),
+ * so a field added to the type and not here fails the typecheck, and one removed fails it too.
+ */
+import { runtimeError } from '../core/errors.js';
+import type { BreakerOptions } from './breakers.js';
+import type { BudgetOptions } from './budgets.js';
+import type { Defaults, Limits, RuntimeOptions } from './types.js';
+
+const RUNTIME_KEYS = {
+  providers: true,
+  limits: true,
+  defaults: true,
+  clock: true,
+  random: true,
+  router: true,
+  onError: true,
+  sharedState: true,
+  backend: true,
+  engine: true,
+  inspect: true,
+  inspectSampleRate: true,
+  tracer: true,
+  prices: true,
+  breakers: true,
+  budgets: true,
+} as const satisfies Record<keyof RuntimeOptions, true>;
+
+const LIMIT_KEYS = {
+  maxConcurrent: true,
+  perProvider: true,
+  maxQueued: true,
+  maxQueuedPerCaller: true,
+  maxQueuedBytes: true,
+  fairnessEvery: true,
+  historySize: true,
+  callerMetadataBytes: true,
+  providers: true,
+  defaultCompletionTokens: true,
+} as const satisfies Record<keyof Limits, true>;
+
+const DEFAULT_KEYS = {
+  provider: true,
+  model: true,
+  priority: true,
+  timeoutMs: true,
+  queueTimeoutMs: true,
+  idleTimeoutMs: true,
+  maxAttempts: true,
+  backoffBaseMs: true,
+  backoffMaxMs: true,
+} as const satisfies Record<keyof Defaults, true>;
+
+const BUDGET_KEYS = {
+  perCaller: true,
+  global: true,
+  currency: true,
+  maxCallers: true,
+  defaultCompletionTokens: true,
+} as const satisfies Record<keyof BudgetOptions, true>;
+
+const BREAKER_KEYS = {
+  failures: true,
+  windowMs: true,
+  openMs: true,
+  probeTimeoutMs: true,
+  minTimeoutMs: true,
+} as const satisfies Record<keyof BreakerOptions, true>;
+
+/**
+ * Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take,
+ * or a part that is not an object (`budgets: null` used to fail every call with `INTERNAL`).
+ */
+export function checkOptionKeys(options: RuntimeOptions): void {
+  only('createRuntime options', options, RUNTIME_KEYS);
+  only('limits', options.limits, LIMIT_KEYS);
+  only('defaults', options.defaults, DEFAULT_KEYS);
+  only('budgets', options.budgets, BUDGET_KEYS);
+  // `true` takes the defaults, `false` turns them off: nothing to check.
+  if (typeof options.breakers !== 'boolean') only('breakers', options.breakers, BREAKER_KEYS);
+}
+
+function only(where: string, value: unknown, known: Readonly<Record<string, true>>): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw runtimeError('INVALID_REQUEST', `Expected \`${where}\` to be an object, got ${describe(value)}`);
+  }
+  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
+  if (unknown === undefined) return;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
+  );
+}
+
+function describe(value: unknown): string {
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : `\`${String(value)}\` (${typeof value})`;
+}

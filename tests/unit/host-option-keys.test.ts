@@ -1,0 +1,53 @@
+/**
+ * `createHost` refuses a field it does not take, at the top level and in a server's entry, naming
+ * it: from JavaScript `{ client, maxConcurent: 2 }` used to be ignored, and the server ran under the
+ * default limit of 4.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHost, type HostOptions } from '../../src/host/index.js';
+
+const client = { callTool: async () => ({ content: [] }) };
+const create = (options: unknown) => createHost(options as HostOptions);
+
+describe('createHost refuses fields it does not take', () => {
+  it('in a server entry', () => {
+    expect(() => create({ servers: { docs: { client, maxConcurent: 2 } } })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('in `servers.docs`, got `maxConcurent`'),
+      }),
+    );
+  });
+
+  it('at the top level', () => {
+    expect(() => create({ servers: { docs: client }, maxConcurent: 2 })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('in `createHost options`, got `maxConcurent`'),
+      }),
+    );
+  });
+
+  it('takes every documented field', async () => {
+    const host = create({
+      servers: {
+        docs: {
+          client,
+          maxConcurrent: 2,
+          retrySafe: ['lookup'],
+          maxAttempts: 2,
+          priority: 6,
+          timeoutMs: 1000,
+        },
+        bare: client,
+      },
+      maxConcurrent: 8,
+      maxQueued: 100,
+      maxQueuedBytes: 1_000_000,
+    });
+    expect(host.servers).toEqual(['docs', 'bare']);
+    const result = await host.callTool('docs', { name: 'lookup', arguments: {} });
+    expect(result.ok).toBe(true);
+    await host.shutdown({ deadlineMs: 0 });
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * `createRuntime` refuses a field it does not take, at the top level and in `limits`, `defaults`,
+ * `budgets` and `breakers`, naming it: from JavaScript a misspelt limit or budget used to be
+ * ignored, so the runtime ran with no limit and no budget.
+ */
+import { describe, expect, it } from 'vitest';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { RuntimeOptions } from '../../../src/runtime/types.js';
+
+function create(extra: Record<string, unknown>) {
+  return createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 1, max: 2 } })],
+    ...extra,
+  } as unknown as RuntimeOptions);
+}
+
+describe('createRuntime refuses fields it does not take', () => {
+  it.each([
+    [{ limit: { maxConcurrent: 2 } }, 'createRuntime options', 'limit'],
+    [{ limits: { maxConcurent: 2 } }, 'limits', 'maxConcurent'],
+    [{ defaults: { model: 'sim-fast', timeout: 5 } }, 'defaults', 'timeout'],
+    [{ budgets: { perCalller: 5 } }, 'budgets', 'perCalller'],
+    [{ breakers: { failure: 3 } }, 'breakers', 'failure'],
+  ])('%j', (extra, where, field) => {
+    expect(() => create(extra)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining(`in \`${where}\`, got \`${field}\``),
+      }),
+    );
+  });
+
+  it('names every field it takes in the refusal', () => {
+    expect(() => create({ limits: { maxConcurent: 2 } })).toThrow(
+      'Expected only maxConcurrent, perProvider, maxQueued, maxQueuedPerCaller, maxQueuedBytes, fairnessEvery, historySize, callerMetadataBytes, providers, defaultCompletionTokens in `limits`, got `maxConcurent`',
+    );
+  });
+
+  it.each([
+    [{ budgets: null }, '`budgets` to be an object, got null'],
+    [{ limits: [2] }, '`limits` to be an object, got an array'],
+    [{ defaults: 'sim-fast' }, '`defaults` to be an object, got `sim-fast` (string)'],
+    [{ breakers: null }, '`breakers` to be an object, got null'],
+  ])('refuses a part that is not an object: %j', (extra, message) => {
+    expect(() => create(extra)).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: `Expected ${message}` }),
+    );
+  });
+
+  it('takes `breakers: false`', async () => {
+    const runtime = create({ defaults: { model: 'sim-fast' }, breakers: false });
+    expect((await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('takes every documented field, and `breakers: true`', async () => {
+    const runtime = create({
+      limits: { maxConcurrent: 2, perProvider: { simulated: 1 }, maxQueued: 10, historySize: 5 },
+      defaults: { model: 'sim-fast', priority: 5, timeoutMs: 5_000 },
+      breakers: true,
+      budgets: { perCaller: 5, currency: 'USD', maxCallers: 10 },
+      prices: { simulated: { 'sim-fast': { input: 1, output: 1, currency: 'USD' } } },
+      engine: 'compiled',
+      onError: () => {},
+    });
+    const result = await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result;
+    expect(result.ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
