@@ -14,6 +14,21 @@ export const systemClock: Clock = {
 };
 
 /**
+ * Calls `fn` once `clock.now()` reads `at` or later. A timer can fire before the clock reads its
+ * time: Node counts a timer from the event loop's cached time, which lags the wall clock by however
+ * long the loop's current turn has run. Then it waits out the rest. Every timer it sets goes into
+ * `timers`, for the caller to clear.
+ */
+export function atTime(clock: Clock, at: number, timers: unknown[], fn: () => void): void {
+  const check = () => {
+    const left = at - clock.now();
+    if (left > 0) timers.push(clock.setTimeout(check, left));
+    else fn();
+  };
+  timers.push(clock.setTimeout(check, Math.max(0, at - clock.now())));
+}
+
+/**
  * Whether `work` settles, either way, within `ms` on `clock`; the timer is cleared either way. Only
  * waits: what `work` resolves or rejects with stays the caller's to handle.
  */

@@ -11,8 +11,7 @@
  * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
  * after the shared server comes back. The leased side is `lease-runner.ts`.
  */
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { atTime, type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import {
   Admission,
@@ -345,10 +344,11 @@ export function createClusterRuntime(
     owners.set(sessionId, owner);
     waiting.add(owner, admitted.bytes, admitted.owner);
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
+    // At the deadline by the clock, not when a timer says: a tick before it left the machine queued.
+    atTime(clock, input.queueDeadlineAt, owner.timers, () => {
+      if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
+    });
     owner.timers.push(
-      clock.setTimeout(() => {
-        if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
-      }, queueTimeoutMs),
       clock.setTimeout(() => guard(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
     );
     // The summary and the job at once: `put` writes nothing once the session has a result.

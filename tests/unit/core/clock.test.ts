@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { settlesWithin } from '../../../src/core/clock.js';
+import { atTime, settlesWithin } from '../../../src/core/clock.js';
 
 function clock() {
   const simulated = new SimulatedClock();
@@ -46,5 +46,43 @@ describe('settlesWithin', () => {
     c.simulated.increment(1);
     expect(await waiting).toBe(false);
     expect(settledAt).toBe(1_000);
+  });
+});
+
+describe('atTime', () => {
+  it('calls back once the clock reads its time, waiting out timers that fire early', () => {
+    const simulated = new SimulatedClock();
+    // Every timer fires 30 ms before its time, as Node's can by the clock (the loop's cached time).
+    const early = {
+      now: () => simulated.now(),
+      setTimeout: (fn: (...args: unknown[]) => void, ms: number) =>
+        simulated.setTimeout(fn, Math.max(0, ms - 30)),
+      clearTimeout: (id: unknown) => simulated.clearTimeout(id as number),
+    };
+    const timers: unknown[] = [];
+    const calls: number[] = [];
+    atTime(early, 100, timers, () => calls.push(simulated.now()));
+    simulated.increment(70);
+    expect(calls).toEqual([]);
+    simulated.increment(29);
+    expect(calls).toEqual([]);
+    simulated.increment(1);
+    expect(calls).toEqual([100]);
+    simulated.increment(500);
+    expect(calls).toEqual([100]);
+    // The first timer and each wait after it, all there for the caller to clear.
+    expect(timers.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('calls back at once, on a 0 ms timer, for a time already past', () => {
+    const simulated = new SimulatedClock();
+    simulated.increment(50);
+    const timers: unknown[] = [];
+    let called = 0;
+    atTime(simulated, 20, timers, () => called++);
+    expect(called).toBe(0);
+    simulated.increment(0);
+    expect(called).toBe(1);
+    expect(timers).toHaveLength(1);
   });
 });
