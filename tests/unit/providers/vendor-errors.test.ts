@@ -11,6 +11,7 @@ import {
   readErrorBody,
   resetTimeHint,
   secondsHintMs,
+  type VendorErrorTable,
 } from '../../../src/providers/vendor-errors.js';
 
 /** Z.ai's business codes as its error-code page lists them, with what troupe makes of each. */
@@ -76,6 +77,29 @@ describe('GLM_ERRORS', () => {
     expect([...listed].sort()).toEqual(Object.keys(GLM_CODES).sort());
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { code: '1999' } }))).toBeUndefined();
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { message: 'no code' } }))).toBeUndefined();
+  });
+
+  it('inside a stream (no status) a row with a status matches by its wording alone, and not without it', () => {
+    const table: VendorErrorTable = {
+      vendor: 'kimi',
+      rows: [
+        {
+          id: 't.busy',
+          status: 503,
+          text: /overloaded/,
+          troupe: 'PROVIDER_UNAVAILABLE',
+          hint: 'none',
+          why: 'busy',
+        },
+      ],
+    };
+    expect(matchRow(table, undefined, readErrorBody({ error: { message: 'model overloaded' } }))?.id).toBe(
+      't.busy',
+    );
+    expect(
+      matchRow(table, undefined, readErrorBody({ error: { message: 'something else' } })),
+    ).toBeUndefined();
+    expect(matchRow(table, 500, readErrorBody({ error: { message: 'model overloaded' } }))).toBeUndefined();
   });
 });
 
