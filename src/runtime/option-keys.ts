@@ -8,7 +8,7 @@
 import { runtimeError } from '../core/errors.js';
 import type { BreakerOptions } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
-import type { Defaults, Limits, RuntimeOptions } from './types.js';
+import type { Defaults, Limits, RunOptions, RuntimeOptions, SubmitOptions } from './types.js';
 
 const RUNTIME_KEYS = {
   providers: true,
@@ -69,6 +69,36 @@ const BREAKER_KEYS = {
   probeTimeoutMs: true,
   minTimeoutMs: true,
 } as const satisfies Record<keyof BreakerOptions, true>;
+
+const SUBMIT_KEYS = {
+  priority: true,
+  timeoutMs: true,
+  queueTimeoutMs: true,
+  idleTimeoutMs: true,
+  maxAttempts: true,
+  signal: true,
+  requestId: true,
+  metadata: true,
+  label: true,
+} as const satisfies Record<keyof SubmitOptions, true>;
+
+const RUN_KEYS = { ...SUBMIT_KEYS, lane: true, name: true, bytes: true } as const satisfies Record<
+  keyof RunOptions,
+  true
+>;
+
+/**
+ * Throws `INVALID_REQUEST` naming a field `submit` does not take (`{ priorty: 9 }` from JavaScript
+ * used to run at the default priority, silently); `run`'s with `run`.
+ */
+export function checkSubmitKeys(options: SubmitOptions | undefined, run = false): void {
+  const known = run ? RUN_KEYS : SUBMIT_KEYS;
+  // No array of keys on the way of every submit: `only` makes one, for a field not known.
+  for (const key in options) {
+    // Stryker disable next-line ConditionalExpression: a shortcut; `only` checks every field again and throws for the unknown one alone.
+    if (!Object.hasOwn(known, key)) return only(run ? 'run options' : 'submit options', options, known);
+  }
+}
 
 /**
  * Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take,

@@ -69,3 +69,64 @@ describe('createRuntime refuses fields it does not take', () => {
     await runtime.shutdown({ deadlineMs: 0 });
   });
 });
+
+describe('submit and run refuse options they do not take', () => {
+  const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
+  const runtime = () =>
+    createRuntime({
+      providers: [createSimulatedProvider({ latencyMs: { min: 0, max: 0 } })],
+      defaults: { model: 'sim-fast' },
+    });
+
+  it.each([
+    [{ priorty: 9 }, 'priorty'],
+    [{ priority: 5, timeout: 200 }, 'timeout'],
+    // `run`'s own fields are not `submit`'s.
+    [{ lane: 'l' }, 'lane'],
+  ])('submit %j', async (options, field) => {
+    const r = runtime();
+    expect(() => r.submit(request, options as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining(`in \`submit options\`, got \`${field}\``),
+      }),
+    );
+    expect(r.metrics().rejected).toMatchObject({ INVALID_REQUEST: 1 });
+    await r.shutdown();
+  });
+
+  it('takes every field it names, and ignores what the options object only inherits', async () => {
+    const r = runtime();
+    const every = {
+      priority: 7,
+      timeoutMs: 5000,
+      queueTimeoutMs: 5000,
+      idleTimeoutMs: 5000,
+      maxAttempts: 2,
+      signal: new AbortController().signal,
+      requestId: 'r-1',
+      metadata: { owner: 'alice' },
+      label: 'every',
+    };
+    const result = await r.submit(request, every).result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata).toMatchObject({ priority: 7, requestId: 'r-1', label: 'every' });
+    const inherited = Object.create({ priorty: 1 }) as { priority?: number };
+    inherited.priority = 3;
+    expect((await r.submit(request, inherited).result).metadata.priority).toBe(3);
+    await r.shutdown();
+  });
+
+  it('run names its own refusal and takes its own fields', async () => {
+    const r = runtime();
+    expect(() => r.run(async () => 1, { lane: 'l', lanee: 'x' } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('lane, name, bytes in `run options`, got `lanee`'),
+      }),
+    );
+    const ran = await r.run(async () => 42, { lane: 'l', name: 'n', bytes: 10, priority: 5 }).result;
+    expect(ran).toMatchObject({ ok: true, value: 42 });
+    await r.shutdown();
+  });
+});
