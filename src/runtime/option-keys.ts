@@ -96,7 +96,9 @@ export function checkSubmitKeys(options: SubmitOptions | undefined, run = false)
   // No array of keys on the way of every submit: `only` makes one, for a field not known.
   for (const key in options) {
     // Stryker disable next-line ConditionalExpression: a shortcut; `only` checks every field again and throws for the unknown one alone.
-    if (!Object.hasOwn(known, key)) return only(run ? 'run options' : 'submit options', options, known);
+    if (Object.hasOwn(known, key)) continue;
+    only(run ? 'run options' : 'submit options', options, known);
+    return;
   }
 }
 
