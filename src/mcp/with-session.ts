@@ -8,7 +8,7 @@ import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
 import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
-import { ProgressReporter } from './progress.js';
+import { heartbeatMs, ProgressReporter } from './progress.js';
 import { callContext } from './tool.js';
 
 /** What your handler gets besides its arguments. */
@@ -76,7 +76,7 @@ export function withSession<A>(
   }
   const lane = options.lane ?? 'tools';
   const name = options.name ?? lane;
-  const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);
+  const intervalMs = heartbeatMs(options.progressIntervalMs, 'withSession');
   const owners = sessionOwnersOf(runtime);
   return async (args, ctx) => {
     const call = callContext(ctx);
