@@ -82,10 +82,14 @@ export function withSession<A>(
     const call = callContext(ctx);
     const owner = sessionOwner(call.caller);
     let seq = 0;
+    // Set once the call is answered: MCP says progress stops with the result, so a handler that
+    // ignored its signal and reports after its deadline sends the client nothing more.
+    let answered = false;
     const send =
       call.progress === undefined
         ? undefined
         : (message: string) => {
+            if (answered) return Promise.resolve();
             seq += 1;
             call.progress?.(seq, message).catch(() => {
               // The client may be gone; its cancellation reaches the session by the signal.
@@ -122,6 +126,7 @@ export function withSession<A>(
         },
       );
     } catch (error) {
+      answered = true;
       reporter?.stop();
       return errorResult(toErrorData(error));
     }
@@ -133,6 +138,7 @@ export function withSession<A>(
       if (!result.ok) return errorResult(result.error, result.metadata);
       return withMetadata(result.value, result.metadata);
     } finally {
+      answered = true;
       reporter?.stop();
     }
   };
