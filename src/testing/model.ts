@@ -157,10 +157,7 @@ export async function runScenario(
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
     const boundMs = 2 * (options.maxDeadlineMs ?? 5000) + 5000;
-    await Promise.race([
-      Promise.all(world.handles.map((h) => h.result)),
-      new Promise((r) => setTimeout(r, boundMs)),
-    ]);
+    await within(Promise.all(world.handles.map((h) => h.result)), boundMs);
   }
   // Close the run: shut down (if not yet), then let every deadline pass.
   const report = runtime.shutdown({ deadlineMs: 5000 });
@@ -168,8 +165,7 @@ export async function runScenario(
     if (clock instanceof SimulatedClock) clock.increment(6000);
     await settle();
   }
-  if (!(clock instanceof SimulatedClock))
-    await Promise.race([report, new Promise((r) => setTimeout(r, 6000))]);
+  if (!(clock instanceof SimulatedClock)) await within(report, 6000);
   await report;
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
@@ -264,3 +260,16 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 export const commands = { Submit, Settle, Cancel, Advance, Shutdown } as const;
 
 export type { ScenarioLimits };
+
+/**
+ * Waits for `promise`, at most `ms`, and clears its timer either way: a timer left behind kept the
+ * caller's process alive for 6 s after `checkRuntimeProperties` resolved, one per run.
+ */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
