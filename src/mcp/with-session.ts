@@ -101,16 +101,18 @@ export function withSession<A>(
     try {
       handle = runtime.run<CallToolResult>(
         async (context) =>
-          handler(args, {
-            signal: context.signal,
-            sessionId: context.sessionId,
-            attempt: context.attempt,
-            ctx,
-            progress: (progress, total, message) => {
-              context.progress(progress, total, message);
-              void send?.(describeProgress(progress, total, message));
-            },
-          }),
+          toolResult(
+            await handler(args, {
+              signal: context.signal,
+              sessionId: context.sessionId,
+              attempt: context.attempt,
+              ctx,
+              progress: (progress, total, message) => {
+                context.progress(progress, total, message);
+                void send?.(describeProgress(progress, total, message));
+              },
+            }),
+          ),
         {
           lane,
           name,
@@ -142,6 +144,19 @@ export function withSession<A>(
       reporter?.stop();
     }
   };
+}
+
+/**
+ * The handler's result, if it is an object: a handler that returned nothing (a forgotten `return`)
+ * used to end its session `done` and then fail reading it, so the client got the SDK's bare
+ * "Cannot read properties of undefined" with no code and no session metadata.
+ */
+function toolResult(value: CallToolResult): CallToolResult {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
+  throw runtimeError(
+    'INTERNAL',
+    `Expected the tool's handler to return a CallToolResult ({ content: [...] }), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+  );
 }
 
 function withMetadata(result: CallToolResult, metadata: SessionMetadata): CallToolResult {
