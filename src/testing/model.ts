@@ -44,6 +44,7 @@ import {
   type World,
 } from './model-commands.js';
 import type { OpenAIServer } from './openai-server.js';
+import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';
 import { runsFrom } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
@@ -191,6 +192,7 @@ function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvi
 
 /** The fast-check property: random limits and command sequences, every invariant checked. */
 export function runtimeProperty(options: PropertyOptions = {}) {
+  checkPropertyOptions('runtimeProperty options', options);
   const limits = options.limits
     ? fc.constant({ maxQueued: 30, fairnessEvery: 4, historySize: 10, ...options.limits })
     : limitsArbitrary;
@@ -225,6 +227,7 @@ export function runtimeProperty(options: PropertyOptions = {}) {
  * replay with `seed` (and `path` from the report) to reproduce.
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
+  checkPropertyOptions('checkRuntimeProperties options', options);
   const numRuns = runsFrom(options.numRuns, 'TROUPE_PROPERTY_RUNS', 200);
   if (options.path !== undefined && options.seed === undefined)
     throw new RangeError('Expected `seed` with `path` (a path names a case of one seed), got a path alone');
