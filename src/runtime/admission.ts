@@ -13,6 +13,7 @@ import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
+import { checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
   type ResolvedDefaults,
@@ -129,6 +130,7 @@ export class Admission {
     const { providers, defaults } = this.settings;
     try {
       // Fallbacks and the context-window check (routing.ts): no network call.
+      checkSubmitKeys(options, 'submit');
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);
       this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
@@ -165,6 +167,7 @@ export class Admission {
           `Expected \`lane\` to be a non-empty string, got ${describe(options?.lane)}`,
         );
       }
+      checkSubmitKeys(options, 'run');
       const resolved = resolveSubmitOptions({ maxAttempts: 1, ...options }, this.settings.defaults);
       // What the caller says it holds (the host: its call's arguments); the function itself counts 0.
       const bytes = options.bytes === undefined ? 0 : byteCount('bytes', options.bytes);

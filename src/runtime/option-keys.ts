@@ -8,7 +8,7 @@
 import { runtimeError } from '../core/errors.js';
 import type { BreakerOptions } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
-import type { Defaults, Limits, RuntimeOptions } from './types.js';
+import type { Defaults, Limits, RunOptions, RuntimeOptions, SubmitOptions } from './types.js';
 
 const RUNTIME_KEYS = {
   providers: true,
@@ -69,6 +69,34 @@ const BREAKER_KEYS = {
   probeTimeoutMs: true,
   minTimeoutMs: true,
 } as const satisfies Record<keyof BreakerOptions, true>;
+
+const SUBMIT_KEYS = {
+  priority: true,
+  timeoutMs: true,
+  queueTimeoutMs: true,
+  idleTimeoutMs: true,
+  maxAttempts: true,
+  signal: true,
+  requestId: true,
+  metadata: true,
+  label: true,
+} as const satisfies Record<keyof SubmitOptions, true>;
+
+const RUN_KEYS = {
+  ...SUBMIT_KEYS,
+  lane: true,
+  name: true,
+  bytes: true,
+} as const satisfies Record<keyof RunOptions, true>;
+
+/**
+ * `submit`'s and `run`'s options: from JavaScript `submit(request, { timeout: 200 })` used to run
+ * under the default 120 s deadline, silently.
+ */
+export function checkSubmitKeys(options: SubmitOptions, kind: 'submit' | 'run'): void {
+  if (kind === 'submit') only('submit options', options, SUBMIT_KEYS);
+  else only('run options', options, RUN_KEYS);
+}
 
 /**
  * Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take,
