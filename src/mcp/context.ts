@@ -9,6 +9,7 @@ import type { ConversationStore, ConversationStoreOptions } from '../ports/conve
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { callerOf, canSee, type SessionOwners, sessionOwnersOf } from './caller.js';
+import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { heartbeatMs } from './progress.js';
@@ -115,6 +116,7 @@ export interface McpContext {
 
 export function createMcpContext(options: McpContextOptions): McpContext {
   // Checked before anything subscribes or starts a timer.
+  checkContextKeys(options);
   const progressIntervalMs = heartbeatMs(options.progressIntervalMs, 'registerTools (createMcpContext)');
   const live = new LiveSessions(options.runtime);
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);

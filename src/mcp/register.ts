@@ -87,7 +87,8 @@ export function registerTools(
     );
   }
   const own = options.context === undefined;
-  const context = options.context ?? createMcpContext({ ...options, runtime });
+  const { tools: _tools, prefix: _prefix, context: given, ...contextOptions } = options;
+  const context = given ?? createMcpContext({ ...contextOptions, runtime });
   if (context.runtime !== runtime) {
     throw runtimeError('INVALID_REQUEST', 'Expected `context` to be built on the same runtime as `runtime`');
   }
