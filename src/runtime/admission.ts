@@ -13,7 +13,7 @@ import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
-import { checkSubmitKeys } from './option-keys.js';
+import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
   type ResolvedDefaults,
@@ -131,6 +131,7 @@ export class Admission {
     try {
       // Fallbacks and the context-window check (routing.ts): no network call.
       checkSubmitKeys(options, 'submit');
+      checkRequestKeys(request);
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);
       this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);

@@ -6,6 +6,7 @@
  * so a field added to the type and not here fails the typecheck, and one removed fails it too.
  */
 import { runtimeError } from '../core/errors.js';
+import type { SessionRequest } from '../providers/session-request.js';
 import type { BreakerOptions } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
 import type { Defaults, Limits, RunOptions, RuntimeOptions, SubmitOptions } from './types.js';
@@ -88,6 +89,37 @@ const RUN_KEYS = {
   name: true,
   bytes: true,
 } as const satisfies Record<keyof RunOptions, true>;
+
+const REQUEST_KEYS = {
+  provider: true,
+  model: true,
+  stream: true,
+  fallbacks: true,
+  messages: true,
+  tools: true,
+  tool_choice: true,
+  temperature: true,
+  top_p: true,
+  max_tokens: true,
+  stop: true,
+  thinking: true,
+  extra: true,
+  files: true,
+} as const satisfies Record<keyof SessionRequest, true>;
+
+/**
+ * A chat request's fields: from JavaScript `submit({ messages, temprature: 0.2, response_format })`
+ * used to drop both on the way to the provider, silently. A vendor's own field goes in `extra`.
+ */
+export function checkRequestKeys(request: SessionRequest): void {
+  if (typeof request !== 'object' || request === null) return;
+  const unknown = Object.keys(request).find((key) => !Object.hasOwn(REQUEST_KEYS, key));
+  if (unknown === undefined) return;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `Expected only ${Object.keys(REQUEST_KEYS).join(', ')} in the request, got \`${unknown}\`; a field of the provider's own API goes in \`extra\` (sent as given)`,
+  );
+}
 
 /**
  * `submit`'s and `run`'s options: from JavaScript `submit(request, { timeout: 200 })` used to run

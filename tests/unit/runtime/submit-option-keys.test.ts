@@ -2,7 +2,8 @@
  * `submit` and `run` refuse an option they do not take, naming it, as `createRuntime` does for
  * its own. Before, from JavaScript, `submit(request, { timeout: 50 })` or `run(task, { lane,
  * timeout: 50 })` was ignored: a call meant to give up after 50 ms ran under the 120 s default
- * deadline (and a misspelt `priorty: 9` ran at 5), silently.
+ * deadline (and a misspelt `priorty: 9` ran at 5), silently. A request field it does not know
+ * (`temprature`, OpenAI's `response_format`) was dropped on the way to the provider, silently.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
@@ -43,6 +44,37 @@ describe('submit', () => {
     }).result;
     expect(result.ok).toBe(true);
     expect(result.metadata).toMatchObject({ priority: 6, requestId: 'r1', label: 'l' });
+  });
+});
+
+describe('the request', () => {
+  it.each(['temprature', 'max_token', 'response_format'])('refuses `%s`, pointing at `extra`', (field) => {
+    expect(() => runtime.submit({ ...request, [field]: 1 } as typeof request)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringMatching(new RegExp(`in the request, got \`${field}\`; .* goes in \`extra\``)),
+      }),
+    );
+  });
+
+  it('takes every documented field', async () => {
+    const result = await runtime.submit({
+      ...request,
+      provider: 'simulated',
+      model: 'sim-fast',
+      stream: true,
+      fallbacks: [],
+      tools: [],
+      tool_choice: 'auto',
+      temperature: 0.5,
+      top_p: 0.9,
+      max_tokens: 50,
+      stop: ['x'],
+      thinking: 'disabled',
+      extra: { response_format: { type: 'json_object' } },
+      files: [],
+    }).result;
+    expect(result.ok).toBe(true);
   });
 });
 
