@@ -142,6 +142,13 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
 function retryPolicy(retrySafe: HostClientOptions['retrySafe']): (tool: string) => boolean {
   if (retrySafe === undefined) return () => false;
   if (typeof retrySafe === 'function') return retrySafe;
+  // A bare string used to become a set of its letters: `retrySafe: 'lookup'` retried no `lookup`.
+  if (!Array.isArray(retrySafe) || retrySafe.some((name) => typeof name !== 'string')) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`retrySafe\` to be an array of tool names or a function, got ${JSON.stringify(retrySafe)}`,
+    );
+  }
   const names = new Set(retrySafe);
   return (tool) => names.has(tool);
 }

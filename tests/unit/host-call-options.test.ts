@@ -94,3 +94,20 @@ describe('wrapClient', () => {
     await runtime.shutdown({ deadlineMs: 0 });
   });
 });
+
+describe('retrySafe', () => {
+  it('refuses a bare string instead of reading it as a set of letters', () => {
+    expect(() =>
+      createHost({
+        servers: { docs: { client: hangingClient(), retrySafe: 'lookup' as unknown as string[] } },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining(
+          '`retrySafe` to be an array of tool names or a function, got "lookup"',
+        ),
+      }),
+    );
+  });
+});
