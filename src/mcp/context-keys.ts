@@ -75,4 +75,12 @@ export function checkContextKeys(options: McpContextOptions): void {
   only('files', options.files, FILE_KEYS);
   only('tasks', options.tasks, TASK_KEYS);
   only('conversations', options.conversations, CONVERSATION_KEYS);
+  // A bare string used to pass here and fail every multi_file_chat call with `roots.map is not a function`.
+  const { roots } = options;
+  if (roots !== undefined && (!Array.isArray(roots) || roots.some((root) => typeof root !== 'string'))) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`roots\` to be an array of folder paths, got ${JSON.stringify(roots)}`,
+    );
+  }
 }

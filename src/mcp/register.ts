@@ -112,6 +112,12 @@ export function registerTools(
 
 function pick(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
   if (names === undefined) return TOOLS;
+  if (!Array.isArray(names)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`tools\` to be an array of tool names from ${TOOL_NAMES.join(', ')}, got ${JSON.stringify(names)}`,
+    );
+  }
   return names.map((name) => {
     const tool = TOOLS.find((candidate) => candidate.name === name);
     if (tool === undefined) {

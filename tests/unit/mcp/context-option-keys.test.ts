@@ -32,6 +32,26 @@ describe('createMcpContext and registerTools refuse what they do not take', () =
     );
   });
 
+  it('refuses `roots` or `tools` given as a bare string', () => {
+    const server = new McpServer({ name: 'mine', version: '1' });
+    expect(() =>
+      registerTools(server, runtime, { roots: '/srv/docs' } as unknown as RegisterToolsOptions),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: 'Expected `roots` to be an array of folder paths, got "/srv/docs"',
+      }),
+    );
+    expect(() =>
+      registerTools(server, runtime, { tools: 'chat' } as unknown as RegisterToolsOptions),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('Expected `tools` to be an array of tool names'),
+      }),
+    );
+  });
+
   it('createMcpContext, at the top level', () => {
     expect(() =>
       createMcpContext({ runtime, progresIntervalMs: 50 } as unknown as McpContextOptions),
