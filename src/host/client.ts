@@ -54,7 +54,38 @@ export interface HostClient {
 /** How much later than the session's deadline the SDK's own request timeout fires, in ms. */
 const SDK_TIMEOUT_MARGIN_MS = 1000;
 
+// What wrapClient and callTool take, held to their interfaces at compile time: from JavaScript a
+// misspelt `{ timeout: 200 }` used to be ignored, and the call ran under the 60 s default deadline.
+const CLIENT_KEYS = {
+  lane: true,
+  retrySafe: true,
+  maxAttempts: true,
+  priority: true,
+  timeoutMs: true,
+} as const satisfies Record<keyof HostClientOptions, true>;
+const CALL_KEYS = {
+  priority: true,
+  timeoutMs: true,
+  queueTimeoutMs: true,
+  signal: true,
+  requestId: true,
+  metadata: true,
+  onProgress: true,
+} as const satisfies Record<keyof HostCallOptions, true>;
+
+/** Throws `INVALID_REQUEST` naming the first key of `value` that `known` does not have. */
+export function onlyKeys(where: string, value: object, known: Readonly<Record<string, true>>): void {
+  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
+    );
+  }
+}
+
 export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostClientOptions): HostClient {
+  onlyKeys('wrapClient options', options, CLIENT_KEYS);
   const { lane } = options;
   const safe = retryPolicy(options.retrySafe);
   const maxAttempts = options.maxAttempts ?? 3;
@@ -64,6 +95,7 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
       const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? 60_000;
       const priority = call.priority ?? options.priority ?? 5;
       try {
+        onlyKeys('callTool options', call, CALL_KEYS);
         const handle = runtime.run<CallToolResult>(
           async ({ signal, progress }) => {
             try {
@@ -110,6 +142,13 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
 function retryPolicy(retrySafe: HostClientOptions['retrySafe']): (tool: string) => boolean {
   if (retrySafe === undefined) return () => false;
   if (typeof retrySafe === 'function') return retrySafe;
+  // A bare string used to become a set of its letters: `retrySafe: 'lookup'` retried no `lookup`.
+  if (!Array.isArray(retrySafe) || retrySafe.some((name) => typeof name !== 'string')) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`retrySafe\` to be an array of tool names or a function, got ${JSON.stringify(retrySafe)}`,
+    );
+  }
   const names = new Set(retrySafe);
   return (tool) => names.has(tool);
 }
@@ -143,7 +182,8 @@ export function toHostError(error: unknown, lane: string, tool: string): TroupeE
   return providerError('BAD_RESPONSE', `${where} failed: ${message}`, { cause: error, retryable: false });
 }
 
-function refusedMetadata(
+/** The metadata of a call refused before any session ran. */
+export function refusedMetadata(
   lane: string,
   tool: string,
   priority: number,

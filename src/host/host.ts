@@ -3,7 +3,7 @@
  * tool calls keeps each server under its own concurrency limit and a slow server only queues its
  * own calls.
  */
-import { runtimeError } from '../core/errors.js';
+import { runtimeError, toErrorData } from '../core/errors.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { Runtime, ShutdownOptions, ShutdownReport } from '../runtime/types.js';
 import {
@@ -11,6 +11,8 @@ import {
   type HostCallResult,
   type HostClient,
   type HostClientOptions,
+  onlyKeys,
+  refusedMetadata,
   type ToolCaller,
   wrapClient,
 } from './client.js';
@@ -80,22 +82,12 @@ const SERVER_KEYS = {
   timeoutMs: true,
 } as const satisfies Record<keyof HostServer, true>;
 
-function only(where: string, value: object, known: Readonly<Record<string, true>>): void {
-  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
-    );
-  }
-}
-
 export function createHost(options: HostOptions): Host {
-  only('createHost options', options, HOST_KEYS);
+  onlyKeys('createHost options', options, HOST_KEYS);
   const entries = Object.entries(options.servers).map(
     ([name, server]) => [name, isHostServer(server) ? server : { client: server }] as const,
   );
-  for (const [name, server] of entries) only(`servers.${name}`, server, SERVER_KEYS);
+  for (const [name, server] of entries) onlyKeys(`servers.${name}`, server, SERVER_KEYS);
   if (entries.length === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one server, got none');
   const own = options.runtime === undefined;
   if (!own) {
@@ -126,20 +118,30 @@ export function createHost(options: HostOptions): Host {
       wrapClient(client, runtime, { ...rest, lane: name }),
     ]),
   );
+  const unknownServer = (name: string) =>
+    runtimeError(
+      'INVALID_REQUEST',
+      `Expected a server from ${[...clients.keys()].join(', ')}, got ${JSON.stringify(name)}`,
+    );
   const server = (name: string): HostClient => {
     const client = clients.get(name);
-    if (client === undefined) {
-      throw runtimeError(
-        'INVALID_REQUEST',
-        `Expected a server from ${[...clients.keys()].join(', ')}, got ${JSON.stringify(name)}`,
-      );
-    }
+    if (client === undefined) throw unknownServer(name);
     return client;
   };
   return {
     runtime,
     servers: [...clients.keys()],
-    callTool: (name, params, callOptions) => server(name).callTool(params, callOptions),
+    // Never throws, as documented: a server it does not have is a refused call, like QUEUE_FULL.
+    callTool: async (name, params, callOptions) => {
+      const client = clients.get(name);
+      if (client !== undefined) return client.callTool(params, callOptions);
+      const error = unknownServer(name);
+      return {
+        ok: false,
+        error: toErrorData(error),
+        metadata: refusedMetadata(name, params.name, callOptions?.priority ?? 5, error),
+      };
+    },
     server,
     shutdown: async (shutdownOptions) =>
       own ? runtime.shutdown(shutdownOptions) : { finished: 0, cancelled: [] },

@@ -9,8 +9,10 @@ import type { ConversationStore, ConversationStoreOptions } from '../ports/conve
 import type { Runtime } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
 import { callerOf, canSee, type SessionOwners, sessionOwnersOf } from './caller.js';
+import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
+import { heartbeatMs } from './progress.js';
 import { ResourceChanges } from './resource-changes.js';
 import { RetryLogs } from './retry-logs.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
@@ -113,6 +115,9 @@ export interface McpContext {
 }
 
 export function createMcpContext(options: McpContextOptions): McpContext {
+  // Checked before anything subscribes or starts a timer.
+  checkContextKeys(options);
+  const progressIntervalMs = heartbeatMs(options.progressIntervalMs, 'registerTools (createMcpContext)');
   const live = new LiveSessions(options.runtime);
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
@@ -140,7 +145,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     calls: new CallRegistry(),
     retryLogs,
     tasks,
-    progressIntervalMs: options.progressIntervalMs ?? 5000,
+    progressIntervalMs,
     maxCallerPriority: priorityCap(options.maxCallerPriority),
     log,
     version: options.version ?? '0.1.0',

@@ -18,6 +18,24 @@ interface Watched {
   via?: string;
 }
 
+/** Longest heartbeat period: clients whose 60 s request timeout resets on progress need one that often. */
+export const MAX_HEARTBEAT_MS = 10_000;
+
+/**
+ * A heartbeat period from an option: `undefined` is 5000 ms, above 10000 is 10000. Anything but a
+ * positive number is a `RangeError`: `setInterval` runs 0, a negative or `NaN` period every
+ * millisecond, so `progressIntervalMs: 0` (read as "no heartbeat") sent a notification a millisecond.
+ */
+export function heartbeatMs(value: number | undefined, where: string): number {
+  if (value === undefined) return 5000;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Expected \`progressIntervalMs\` of ${where} to be a positive number of milliseconds (at most ${MAX_HEARTBEAT_MS} is used; there is no off), got ${String(value)}`,
+    );
+  }
+  return Math.min(value, MAX_HEARTBEAT_MS);
+}
+
 /** Least time between two notifications caused only by streamed characters, in ms. */
 const DELTA_THROTTLE_MS = 1000;
 

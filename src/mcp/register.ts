@@ -87,7 +87,8 @@ export function registerTools(
     );
   }
   const own = options.context === undefined;
-  const context = options.context ?? createMcpContext({ ...options, runtime });
+  const { tools: _tools, prefix: _prefix, context: given, ...contextOptions } = options;
+  const context = given ?? createMcpContext({ ...contextOptions, runtime });
   if (context.runtime !== runtime) {
     throw runtimeError('INVALID_REQUEST', 'Expected `context` to be built on the same runtime as `runtime`');
   }
@@ -111,6 +112,12 @@ export function registerTools(
 
 function pick(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
   if (names === undefined) return TOOLS;
+  if (!Array.isArray(names)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`tools\` to be an array of tool names from ${TOOL_NAMES.join(', ')}, got ${JSON.stringify(names)}`,
+    );
+  }
   return names.map((name) => {
     const tool = TOOLS.find((candidate) => candidate.name === name);
     if (tool === undefined) {

@@ -55,7 +55,7 @@ export function runSession(
   scheduling: Scheduling,
 ): Promise<SessionOutcome> {
   if (call.progress === undefined) return follow(mcp, call, request, label, scheduling, call.requestId);
-  const reporter = new ProgressReporter(call.progress, Math.min(mcp.progressIntervalMs, 10_000));
+  const reporter = new ProgressReporter(call.progress, mcp.progressIntervalMs);
   return follow(mcp, call, request, label, scheduling, call.requestId, reporter).finally(() =>
     reporter.stop(),
   );
@@ -70,9 +70,7 @@ export async function runSessions(
   scheduling: Scheduling,
 ): Promise<SessionOutcome[]> {
   const reporter =
-    call.progress === undefined
-      ? undefined
-      : new ProgressReporter(call.progress, Math.min(mcp.progressIntervalMs, 10_000));
+    call.progress === undefined ? undefined : new ProgressReporter(call.progress, mcp.progressIntervalMs);
   try {
     const pending = requests.map((request, index) => {
       const requestId =

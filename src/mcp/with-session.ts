@@ -8,7 +8,7 @@ import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
 import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
-import { ProgressReporter } from './progress.js';
+import { heartbeatMs, ProgressReporter } from './progress.js';
 import { callContext } from './tool.js';
 
 /** What your handler gets besides its arguments. */
@@ -76,16 +76,20 @@ export function withSession<A>(
   }
   const lane = options.lane ?? 'tools';
   const name = options.name ?? lane;
-  const intervalMs = Math.min(options.progressIntervalMs ?? 5000, 10_000);
+  const intervalMs = heartbeatMs(options.progressIntervalMs, 'withSession');
   const owners = sessionOwnersOf(runtime);
   return async (args, ctx) => {
     const call = callContext(ctx);
     const owner = sessionOwner(call.caller);
     let seq = 0;
+    // Set once the call is answered: MCP says progress stops with the result, so a handler that
+    // ignored its signal and reports after its deadline sends the client nothing more.
+    let answered = false;
     const send =
       call.progress === undefined
         ? undefined
         : (message: string) => {
+            if (answered) return Promise.resolve();
             seq += 1;
             call.progress?.(seq, message).catch(() => {
               // The client may be gone; its cancellation reaches the session by the signal.
@@ -97,16 +101,18 @@ export function withSession<A>(
     try {
       handle = runtime.run<CallToolResult>(
         async (context) =>
-          handler(args, {
-            signal: context.signal,
-            sessionId: context.sessionId,
-            attempt: context.attempt,
-            ctx,
-            progress: (progress, total, message) => {
-              context.progress(progress, total, message);
-              void send?.(describeProgress(progress, total, message));
-            },
-          }),
+          toolResult(
+            await handler(args, {
+              signal: context.signal,
+              sessionId: context.sessionId,
+              attempt: context.attempt,
+              ctx,
+              progress: (progress, total, message) => {
+                context.progress(progress, total, message);
+                void send?.(describeProgress(progress, total, message));
+              },
+            }),
+          ),
         {
           lane,
           name,
@@ -122,6 +128,7 @@ export function withSession<A>(
         },
       );
     } catch (error) {
+      answered = true;
       reporter?.stop();
       return errorResult(toErrorData(error));
     }
@@ -133,9 +140,23 @@ export function withSession<A>(
       if (!result.ok) return errorResult(result.error, result.metadata);
       return withMetadata(result.value, result.metadata);
     } finally {
+      answered = true;
       reporter?.stop();
     }
   };
+}
+
+/**
+ * The handler's result, if it is an object: a handler that returned nothing (a forgotten `return`)
+ * used to end its session `done` and then fail reading it, so the client got the SDK's bare
+ * "Cannot read properties of undefined" with no code and no session metadata.
+ */
+function toolResult(value: CallToolResult): CallToolResult {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
+  throw runtimeError(
+    'INTERNAL',
+    `Expected the tool's handler to return a CallToolResult ({ content: [...] }), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+  );
 }
 
 function withMetadata(result: CallToolResult, metadata: SessionMetadata): CallToolResult {

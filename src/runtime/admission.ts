@@ -13,7 +13,7 @@ import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
-import { checkSubmitKeys } from './option-keys.js';
+import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
   type ResolvedDefaults,
@@ -129,7 +129,8 @@ export class Admission {
     this.refuseWhileDraining();
     const { providers, defaults } = this.settings;
     try {
-      checkSubmitKeys(options);
+      checkSubmitKeys(options, 'submit');
+      checkRequestKeys(request);
       // Fallbacks and the context-window check (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);
@@ -167,7 +168,7 @@ export class Admission {
           `Expected \`lane\` to be a non-empty string, got ${describe(options?.lane)}`,
         );
       }
-      checkSubmitKeys(options, true);
+      checkSubmitKeys(options, 'run');
       const resolved = resolveSubmitOptions({ maxAttempts: 1, ...options }, this.settings.defaults);
       // What the caller says it holds (the host: its call's arguments); the function itself counts 0.
       const bytes = options.bytes === undefined ? 0 : byteCount('bytes', options.bytes);

@@ -6,6 +6,7 @@
  * so a field added to the type and not here fails the typecheck, and one removed fails it too.
  */
 import { runtimeError } from '../core/errors.js';
+import type { SessionRequest } from '../providers/session-request.js';
 import type { BreakerOptions } from './breakers.js';
 import type { BudgetOptions } from './budgets.js';
 import type { Defaults, Limits, RunOptions, RuntimeOptions, SubmitOptions } from './types.js';
@@ -82,24 +83,60 @@ const SUBMIT_KEYS = {
   label: true,
 } as const satisfies Record<keyof SubmitOptions, true>;
 
-const RUN_KEYS = { ...SUBMIT_KEYS, lane: true, name: true, bytes: true } as const satisfies Record<
-  keyof RunOptions,
-  true
->;
+const RUN_KEYS = {
+  ...SUBMIT_KEYS,
+  lane: true,
+  name: true,
+  bytes: true,
+} as const satisfies Record<keyof RunOptions, true>;
+
+const REQUEST_KEYS = {
+  provider: true,
+  model: true,
+  stream: true,
+  fallbacks: true,
+  messages: true,
+  tools: true,
+  tool_choice: true,
+  temperature: true,
+  top_p: true,
+  max_tokens: true,
+  stop: true,
+  thinking: true,
+  extra: true,
+  files: true,
+} as const satisfies Record<keyof SessionRequest, true>;
 
 /**
- * Throws `INVALID_REQUEST` naming a field `submit` does not take (`{ priorty: 9 }` from JavaScript
- * used to run at the default priority, silently); `run`'s with `run`.
+ * A chat request's fields: from JavaScript `submit({ messages, temprature: 0.2, response_format })`
+ * used to drop both on the way to the provider, silently. A vendor's own field goes in `extra`.
  */
-export function checkSubmitKeys(options: SubmitOptions | undefined, run = false): void {
-  const known = run ? RUN_KEYS : SUBMIT_KEYS;
-  // No array of keys on the way of every submit: `only` makes one, for a field not known.
-  for (const key in options) {
-    // Stryker disable next-line ConditionalExpression: a shortcut; `only` checks every field again and throws for the unknown one alone.
-    if (Object.hasOwn(known, key)) continue;
-    only(run ? 'run options' : 'submit options', options, known);
-    return;
-  }
+export function checkRequestKeys(request: SessionRequest): void {
+  if (typeof request !== 'object' || request === null || knownOnly(request, REQUEST_KEYS)) return;
+  const unknown = Object.keys(request).find((key) => !Object.hasOwn(REQUEST_KEYS, key));
+  if (unknown === undefined) return;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `Expected only ${Object.keys(REQUEST_KEYS).join(', ')} in the request, got \`${unknown}\`; a field of the provider's own API goes in \`extra\` (sent as given)`,
+  );
+}
+
+/**
+ * `submit`'s and `run`'s options: from JavaScript `submit(request, { timeout: 200 })` used to run
+ * under the default 120 s deadline, silently.
+ */
+export function checkSubmitKeys(options: SubmitOptions, kind: 'submit' | 'run'): void {
+  const known = kind === 'submit' ? SUBMIT_KEYS : RUN_KEYS;
+  if (!knownOnly(options, known)) only(`${kind} options`, options, known);
+}
+
+/**
+ * Whether every field of `value` is in `known`, with no array of keys on the way of every submit
+ * (`only` makes one, for a field not known). Inherited fields too: `only` tells them apart.
+ */
+function knownOnly(value: object | undefined, known: Readonly<Record<string, true>>): boolean {
+  for (const key in value) if (!Object.hasOwn(known, key)) return false;
+  return true;
 }
 
 /**

@@ -44,6 +44,7 @@ import {
   type World,
 } from './model-commands.js';
 import type { OpenAIServer } from './openai-server.js';
+import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';
 import { runsFrom } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
@@ -157,10 +158,7 @@ export async function runScenario(
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
     const boundMs = 2 * (options.maxDeadlineMs ?? 5000) + 5000;
-    await Promise.race([
-      Promise.all(world.handles.map((h) => h.result)),
-      new Promise((r) => setTimeout(r, boundMs)),
-    ]);
+    await within(Promise.all(world.handles.map((h) => h.result)), boundMs);
   }
   // Close the run: shut down (if not yet), then let every deadline pass.
   const report = runtime.shutdown({ deadlineMs: 5000 });
@@ -168,8 +166,7 @@ export async function runScenario(
     if (clock instanceof SimulatedClock) clock.increment(6000);
     await settle();
   }
-  if (!(clock instanceof SimulatedClock))
-    await Promise.race([report, new Promise((r) => setTimeout(r, 6000))]);
+  if (!(clock instanceof SimulatedClock)) await within(report, 6000);
   await report;
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
@@ -195,6 +192,7 @@ function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvi
 
 /** The fast-check property: random limits and command sequences, every invariant checked. */
 export function runtimeProperty(options: PropertyOptions = {}) {
+  checkPropertyOptions('runtimeProperty options', options);
   const limits = options.limits
     ? fc.constant({ maxQueued: 30, fairnessEvery: 4, historySize: 10, ...options.limits })
     : limitsArbitrary;
@@ -229,6 +227,7 @@ export function runtimeProperty(options: PropertyOptions = {}) {
  * replay with `seed` (and `path` from the report) to reproduce.
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
+  checkPropertyOptions('checkRuntimeProperties options', options);
   const numRuns = runsFrom(options.numRuns, 'TROUPE_PROPERTY_RUNS', 200);
   if (options.path !== undefined && options.seed === undefined)
     throw new RangeError('Expected `seed` with `path` (a path names a case of one seed), got a path alone');
@@ -264,3 +263,16 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 export const commands = { Submit, Settle, Cancel, Advance, Shutdown } as const;
 
 export type { ScenarioLimits };
+
+/**
+ * Waits for `promise`, at most `ms`, and clears its timer either way: a timer left behind kept the
+ * caller's process alive for 6 s after `checkRuntimeProperties` resolved, one per run.
+ */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

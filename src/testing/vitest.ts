@@ -13,6 +13,7 @@ import { checkProviderContract, PROPERTIES } from './contract/check.js';
 import type { ContractContext } from './contract/harness.js';
 import type { ContractOptions } from './contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from './openai-server.js';
+import { checkContractOptions } from './option-keys.js';
 
 export interface DescribeContractOptions extends Omit<ContractOptions, 'only'> {
   /** Each property's test timeout, in ms. @default 60000 */
@@ -29,6 +30,9 @@ export function describeProviderContract(
   makeProvider: (server: OpenAIServer) => ChatProvider | Promise<ChatProvider>,
   options: DescribeContractOptions = {},
 ): void {
+  // A misspelt option is an error where the block is declared, not a test that checks less.
+  checkContractOptions('describeProviderContract options', options, ['timeoutMs']);
+  const { timeoutMs, ...contract } = options;
   // One seed for the block, so every test's failure message replays with the same one.
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const declared = {
@@ -66,9 +70,9 @@ export function describeProviderContract(
         async () => {
           if (provider === undefined || server === undefined)
             throw new Error('Expected the adapter, got none');
-          await checkProviderContract(provider, { ...options, server, seed, only: [property.name] });
+          await checkProviderContract(provider, { ...contract, server, seed, only: [property.name] });
         },
-        options.timeoutMs ?? 60_000,
+        timeoutMs ?? 60_000,
       );
     }
   });

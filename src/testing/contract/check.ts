@@ -5,6 +5,7 @@
  */
 import type { ChatProvider } from '../../providers/port.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
+import { checkContractOptions } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
 import { capabilities } from './capabilities.js';
 import { errorsMapped } from './errors.js';
@@ -44,6 +45,7 @@ export async function checkProviderContract(
   provider: ChatProvider,
   options: ContractOptions = {},
 ): Promise<ContractReport> {
+  checkContractOptions('checkProviderContract options', options);
   const fc = await loadFastCheck();
   const numRuns = runsFrom(options.numRuns, 'TROUPE_CONTRACT_RUNS', DEFAULT_CONTRACT_RUNS);
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 1;

@@ -1,0 +1,86 @@
+/**
+ * The options `createMcpContext` (and so `registerTools`) takes, down to its bounds, held to their
+ * interfaces at compile time. From JavaScript a misspelt bound used to be ignored and its default
+ * kept: `files: { maxFileByte: 1024 }` left `multi_file_chat` reading 256 KiB a file,
+ * `tasks: { maxTask: 5 }` kept 1000 tasks, `conversations: { maxMessage: 3 }` kept 40 messages.
+ */
+import { runtimeError } from '../core/errors.js';
+import type { ConversationStoreOptions } from '../ports/conversation-store.js';
+import type { FileLimits, McpContextOptions } from './context.js';
+import type { TaskOptions } from './tasks/task-manager.js';
+
+const CONTEXT_KEYS = {
+  runtime: true,
+  catalog: true,
+  roots: true,
+  files: true,
+  conversations: true,
+  conversationStore: true,
+  tasks: true,
+  progressIntervalMs: true,
+  maxCallerPriority: true,
+  log: true,
+  version: true,
+  sessionFilter: true,
+  charts: true,
+} as const satisfies Record<keyof McpContextOptions, true>;
+
+const FILE_KEYS = {
+  maxFileBytes: true,
+  maxTotalBytes: true,
+  maxFiles: true,
+} as const satisfies Record<keyof FileLimits, true>;
+
+const TASK_KEYS = {
+  store: true,
+  maxTasks: true,
+  maxTasksPerOwner: true,
+  maxResultWaits: true,
+  maxResultWaitsPerOwner: true,
+  defaultTtlMs: true,
+  maxTtlMs: true,
+  pollIntervalMs: true,
+  pageSize: true,
+  sweepIntervalMs: true,
+  now: true,
+  onError: true,
+  cancelSession: true,
+} as const satisfies Record<keyof TaskOptions, true>;
+
+const CONVERSATION_KEYS = {
+  maxMessages: true,
+  maxBytes: true,
+  maxTotalBytes: true,
+  ttlMs: true,
+  maxConversations: true,
+  maxConversationsPerOwner: true,
+  maxBytesPerOwner: true,
+  now: true,
+} as const satisfies Record<keyof ConversationStoreOptions, true>;
+
+function only(where: string, value: unknown, known: Readonly<Record<string, true>>): void {
+  if (typeof value !== 'object' || value === null) return;
+  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
+    );
+  }
+}
+
+/** Throws `INVALID_REQUEST` naming the first option (or bound in `files`, `tasks`, `conversations`) it does not take. */
+export function checkContextKeys(options: McpContextOptions): void {
+  only('createMcpContext options', options, CONTEXT_KEYS);
+  only('files', options.files, FILE_KEYS);
+  only('tasks', options.tasks, TASK_KEYS);
+  only('conversations', options.conversations, CONVERSATION_KEYS);
+  // A bare string used to pass here and fail every multi_file_chat call with `roots.map is not a function`.
+  const { roots } = options;
+  if (roots !== undefined && (!Array.isArray(roots) || roots.some((root) => typeof root !== 'string'))) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`roots\` to be an array of folder paths, got ${JSON.stringify(roots)}`,
+    );
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The options the harness takes, held to their interfaces at compile time. From JavaScript a
+ * misspelt option used to be ignored: `checkRuntimeProperties({ provider: [adapter] })` ran the
+ * model-based tests on troupe's scripted providers and passed without calling the adapter once;
+ * `capabilities: { tool: true }` left tool calls unchecked; `apikey` left the key unlooked-for.
+ */
+import { runtimeError } from '../core/errors.js';
+import type { ContractCapabilities, ContractOptions } from './contract/types.js';
+import type { PropertyOptions } from './model.js';
+
+const CONTRACT_KEYS = {
+  server: true,
+  model: true,
+  numRuns: true,
+  seed: true,
+  capabilities: true,
+  apiKey: true,
+  abortWithinMs: true,
+  only: true,
+} as const satisfies Record<keyof ContractOptions, true>;
+
+const CAPABILITY_KEYS = {
+  streaming: true,
+  tools: true,
+  files: true,
+  thinking: true,
+} as const satisfies Record<keyof ContractCapabilities, true>;
+
+const PROPERTY_KEYS = {
+  providers: true,
+  model: true,
+  limits: true,
+  numRuns: true,
+  seed: true,
+  path: true,
+  replayPath: true,
+  maxCommands: true,
+  backend: true,
+  maxDeadlineMs: true,
+  engine: true,
+  server: true,
+  contract: true,
+  releaseWithinMs: true,
+  onEnd: true,
+} as const satisfies Record<keyof PropertyOptions, true>;
+
+/** Throws `INVALID_REQUEST` naming the first key of `value` not in `known` (and `extra`). */
+function only(
+  where: string,
+  value: unknown,
+  known: Readonly<Record<string, true>>,
+  extra: string[] = [],
+): void {
+  if (typeof value !== 'object' || value === null) return;
+  const names = [...Object.keys(known), ...extra];
+  const unknown = Object.keys(value).find((key) => !names.includes(key));
+  if (unknown !== undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected only ${names.join(', ')} in \`${where}\`, got \`${unknown}\``,
+    );
+  }
+}
+
+/** `checkProviderContract`'s options; `extra` for a caller's own (`describeProviderContract`'s `timeoutMs`). */
+export function checkContractOptions(where: string, options: unknown, extra: string[] = []): void {
+  only(where, options, CONTRACT_KEYS, extra);
+  only(
+    `${where}.capabilities`,
+    (options as { capabilities?: unknown } | undefined)?.capabilities,
+    CAPABILITY_KEYS,
+  );
+}
+
+/** `checkRuntimeProperties`' and `runtimeProperty`'s options, the contract's among them. */
+export function checkPropertyOptions(where: string, options: unknown): void {
+  only(where, options, PROPERTY_KEYS);
+  const contract = (options as { contract?: unknown } | undefined)?.contract;
+  if (contract !== false) checkContractOptions(`${where}.contract`, contract);
+}

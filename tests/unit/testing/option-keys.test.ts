@@ -1,0 +1,88 @@
+/**
+ * The harness refuses an option it does not take, naming it. Before, from JavaScript,
+ * `checkRuntimeProperties({ provider: [adapter] })` (singular) ran every run on troupe's scripted
+ * providers and passed without calling the adapter once; `capabilities: { tool: true }` left tool
+ * calls unchecked; a misspelt `apikey` left the key unlooked-for.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ChatProvider } from '../../../src/providers/port.js';
+import {
+  type ContractOptions,
+  checkProviderContract,
+  checkRuntimeProperties,
+} from '../../../src/testing/index.js';
+import { runtimeProperty } from '../../../src/testing/properties.js';
+
+let calls = 0;
+const adapter: ChatProvider = {
+  name: 'mine',
+  async complete() {
+    calls += 1;
+    return { content: 'ok', finishReason: 'stop' };
+  },
+  async *stream() {
+    calls += 1;
+    yield { type: 'finish', reason: 'stop' };
+  },
+};
+
+const refused = (name: string, where: string) =>
+  expect.objectContaining({
+    code: 'INVALID_REQUEST',
+    message: expect.stringContaining(`in \`${where}\`, got \`${name}\``),
+  });
+
+describe('checkRuntimeProperties', () => {
+  it('refuses `provider` instead of passing on scripted providers without calling yours', async () => {
+    await expect(
+      checkRuntimeProperties({ provider: [adapter], numRuns: 1, maxCommands: 5 } as never),
+    ).rejects.toEqual(refused('provider', 'checkRuntimeProperties options'));
+    expect(calls).toBe(0);
+  });
+
+  it('refuses a misspelt option of the contract it runs first', async () => {
+    await expect(
+      checkRuntimeProperties({ providers: [adapter], contract: { apikey: 'sk-x' }, numRuns: 1 } as never),
+    ).rejects.toEqual(refused('apikey', 'checkRuntimeProperties options.contract'));
+    await expect(
+      checkRuntimeProperties({
+        providers: [adapter],
+        contract: { capabilities: { tool: true } },
+        numRuns: 1,
+      } as never),
+    ).rejects.toEqual(refused('tool', 'checkRuntimeProperties options.contract.capabilities'));
+  });
+
+  it('runtimeProperty refuses one too', () => {
+    expect(() => runtimeProperty({ maxComands: 5 } as never)).toThrow(
+      refused('maxComands', 'runtimeProperty options'),
+    );
+  });
+
+  it('takes the documented ones', async () => {
+    await checkRuntimeProperties({
+      providers: [adapter],
+      contract: false,
+      numRuns: 1,
+      seed: 3,
+      maxCommands: 3,
+      maxDeadlineMs: 500,
+      releaseWithinMs: 100,
+      model: 'model',
+      limits: { maxConcurrent: 2, perProvider: { mine: 1 } },
+      engine: 'compiled',
+      onEnd: () => {},
+    });
+  });
+});
+
+describe('checkProviderContract', () => {
+  it('refuses a misspelt option or capability', async () => {
+    await expect(
+      checkProviderContract(adapter, { apikey: 'sk-x' } as unknown as ContractOptions),
+    ).rejects.toEqual(refused('apikey', 'checkProviderContract options'));
+    await expect(
+      checkProviderContract(adapter, { capabilities: { tool: true } } as unknown as ContractOptions),
+    ).rejects.toEqual(refused('tool', 'checkProviderContract options.capabilities'));
+  });
+});
