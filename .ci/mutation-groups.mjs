@@ -199,12 +199,13 @@ export const GROUPS = {
   'runtime-composition': {
     mutate: ['src/runtime/local-runtime.ts', 'src/runtime/runtime.ts', 'src/runtime/option-keys.ts'],
     // Only its own tests: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
-    // createRuntime's checks of its options (fields it takes, the prices table) have their own.
+    // createRuntime's, submit's and run's checks of their fields (and the prices table) have their own.
     tests: [
       'tests/unit/runtime/local-runtime.test.ts',
       'tests/unit/runtime/local-runtime-limits.test.ts',
       'tests/unit/runtime/local-runtime-bytes.test.ts',
       'tests/unit/runtime/option-keys.test.ts',
+      'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/prices-option.test.ts',
     ],
   },

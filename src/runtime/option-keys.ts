@@ -112,7 +112,11 @@ const REQUEST_KEYS = {
  * used to drop both on the way to the provider, silently. A vendor's own field goes in `extra`.
  */
 export function checkRequestKeys(request: SessionRequest): void {
-  if (typeof request !== 'object' || request === null || knownOnly(request, REQUEST_KEYS)) return;
+  // `submit(null)` threw a TypeError, and `submit("hi")` was taken, to fail later.
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw runtimeError('INVALID_REQUEST', `Expected the request to be an object, got ${describe(request)}`);
+  }
+  if (knownOnly(request, REQUEST_KEYS)) return;
   const unknown = Object.keys(request).find((key) => !Object.hasOwn(REQUEST_KEYS, key));
   if (unknown === undefined) return;
   throw runtimeError(

@@ -101,3 +101,14 @@ describe('run', () => {
     expect(result).toMatchObject({ ok: true, value: 7, metadata: { model: 'n', priority: 3 } });
   });
 });
+
+describe('a request that is not an object', () => {
+  it.each([null, 'hi', 42, []])('%j is refused by name, not taken to fail later', (request) => {
+    expect(() => runtime.submit(request as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringMatching(/^Expected the request to be an object, got /),
+      }),
+    );
+  });
+});
