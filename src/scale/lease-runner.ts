@@ -12,7 +12,7 @@ import {
   resultOf,
   type Start,
 } from '../runtime/backend.js';
-import type { Held, Lease, LeaseState } from '../runtime/ports.js';
+import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { endedAt, targetProvider } from './job-data.js';
 import {
@@ -172,6 +172,7 @@ export class LeaseRunner {
         // Its deltas reached observers before its instance was lost: running it again would repeat them.
         if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
+        await this.releaseLost(data, state.run, at, now);
         if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
@@ -344,6 +345,18 @@ export class LeaseRunner {
         await new Promise<void>((resolve) => this.s.clock.setTimeout(() => resolve(), 500));
       }
     }
+  }
+
+  /**
+   * The call a taken-over session made on the instance it left is gone: the slot it held (a
+   * provider's or model's own `maxConcurrent`), and a probe, free now rather than at their lapse
+   * (its run deadline). If it calls again here, it asks for them again as any retry does.
+   */
+  private async releaseLost(data: Lease['session'], run: RunRecord, provider: string, now: number) {
+    const target = run.routing === undefined ? undefined : data.input.targets?.[run.routing.target];
+    const model = target?.model ?? data.input.model;
+    const start: Start = { sessionId: data.input.sessionId, model, now, tokens: 0, lapsesAt: now };
+    await this.limiter.settle(provider, start, now, { kind: 'ended' }).catch(this.s.onError);
   }
 
   /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */

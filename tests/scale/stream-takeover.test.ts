@@ -81,4 +81,54 @@ describe('a streamed session taken over after its deltas went out', () => {
     expect(`echo: ${tag}`.startsWith(joined), joined).toBe(true);
     await front.shutdown({ deadlineMs: 500 });
   }, 30_000);
+
+  it("frees the provider's maxConcurrent slot its lost call held, at once rather than at its run deadline", async () => {
+    // Until 2026-12-03 a takeover that ended the session without a call (this one, or one cancelled
+    // while its instance was dead) left the dead call's slot held until its lapse, the session's
+    // run deadline: with maxConcurrent 1 the next session waited about 30 s here.
+    const prefix = 'stream-takeover-slot';
+    const limits = { maxConcurrent: 1 };
+    const provider = createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' });
+    const front = createRuntime({
+      providers: [provider],
+      limits: { perProvider: { p: 4 }, providers: { p: limits } },
+      defaults: { model: 'fault:ok', maxAttempts: 1 },
+      backend: await redisBackend({ url: redis.url, prefix, work: false }),
+    });
+    await (front as Runtime & { ready: Promise<void> }).ready;
+    const start = (index: number) =>
+      startInstance(
+        {
+          redisUrl: redis.url,
+          providerBaseURL: server.baseURL,
+          prefix,
+          limit: 4,
+          index,
+          work: true,
+          providerLimits: limits,
+        },
+        children,
+      );
+    const victim = await start(3);
+    const tag = 'slot one two three four five six seven eight nine ten';
+    const handle = front.submit(
+      { model: 'fault:ok:chunk-ms=250', messages: [{ role: 'user', content: tag }], stream: true },
+      { timeoutMs: 30_000 },
+    );
+    await server.waitForRequest((r) => contentOf(r.body) === tag);
+    await new Promise((r) => setTimeout(r, 600));
+    victim.child.kill('SIGKILL');
+    await start(4);
+    const first = await handle.result;
+    expect(first.metadata.state).toBe('cancelled');
+
+    const startedAt = Date.now();
+    const next = await front.submit(
+      { messages: [{ role: 'user', content: 'after the takeover' }] },
+      { timeoutMs: 30_000, queueTimeoutMs: 30_000 },
+    ).result;
+    expect(next.ok).toBe(true);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    await front.shutdown({ deadlineMs: 500 });
+  }, 30_000);
 });
