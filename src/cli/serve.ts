@@ -172,7 +172,9 @@ export const command: Command = {
         conversationStore = await RedisConversationStore.connect(values.redis);
         // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
         const { RedisEventStore } = await import('../scale/redis-event-store.js');
-        eventStore = await RedisEventStore.connect(values.redis);
+        eventStore = await RedisEventStore.connect(values.redis, {
+          onError: (error) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`),
+        });
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 1;

@@ -130,6 +130,8 @@ export interface RunRecord {
   readonly runDeadlineAt: number;
   /** With fallbacks: where it is in its chain (the current target and the route so far), plain data. */
   readonly routing?: RoutingData;
+  /** Its stream's deltas reached observers: taken over, it ends rather than run again (and repeat them). */
+  readonly streamed?: true;
 }
 
 /** What a leased session needs to know before it starts: all in one read. */

@@ -292,24 +292,25 @@ export function createClusterRuntime(
    * Ends a session the shared server could not take or lost. Through `settle` when it answers (so
    * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
    */
-  async function endUnavailable(data: JobData, message: string): Promise<void> {
-    const id = data.input.sessionId;
+  async function endUnavailable(data: JobData, message: string, settle = true): Promise<void> {
+    const { sessionId: id, provider } = data.input;
     const result = unavailable(data, message, clock.now());
     // The server refusing here is the very failure being reported: the session ends locally instead.
-    const settled = await store.settle(result, data.label, endedAt(data, result)).catch(() => false);
+    const settled =
+      settle && (await store.settle(result, data.label, endedAt(data, result)).catch(() => false));
     if (!settled) {
       store.forget(result);
-      const { provider } = data.input;
       const label = data.label === undefined ? {} : { label: data.label };
       broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }
     endOwner(id, result);
   }
 
-  /** The last guard (`backstop`, `owner.ts`): a session nobody ended well past its deadlines ends timed out. */
   function guard(id: string): void {
     const owner = owners.get(id);
-    if (owner !== undefined) backstop(owner, store, onError, (result) => endOwner(id, result)).catch(onError);
+    if (owner === undefined) return;
+    const giveUp = (message: string) => void endUnavailable(owner.data, message, false);
+    backstop(owner, store, onError, (result) => endOwner(id, result), clock, giveUp).catch(onError);
   }
 
   async function cancelAnywhere(id: string, reason: string): Promise<void> {

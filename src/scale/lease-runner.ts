@@ -4,78 +4,28 @@
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
  * the queue, to be taken up elsewhere as a further attempt.
  */
-import type { Clock } from '../core/clock.js';
 import {
   type AdoptedSession,
   estimateTokens,
   Limiter,
-  type LocalRuntime,
-  type ProviderLimitsConfig,
   rerouteOnCooldown,
   resultOf,
   type Start,
 } from '../runtime/backend.js';
-import type {
-  EventBus,
-  Held,
-  Lease,
-  LeaseState,
-  RunRecord,
-  SessionQueue,
-  SessionStore,
-  SharedState,
-} from '../runtime/ports.js';
-import type { RuntimeEvent, SessionHandle, SessionResult } from '../runtime/types.js';
+import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
+import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { endedAt, targetProvider } from './job-data.js';
-import type { LimitsView } from './limits-view.js';
+import {
+  type Leased,
+  type LeaseRunnerSettings,
+  type Leasing,
+  LOST_MID_STREAM,
+  PROBE_POLL_MS,
+  RUN_RECORD_GRACE_MS,
+  SHUT_DOWN,
+} from './lease-settings.js';
 
-/** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
-type Leasing = Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>;
-
-/** A session leased here, from the lease until it ends here. */
-interface Leased {
-  /** The lease that holds its job (a later one when leased again while it runs here, `run`). */
-  lease: Lease;
-  readonly done: Promise<void>; // its run here ended: a later lease of its job waits for it
-  handle: SessionHandle | null;
-  /** A cancellation heard before the session started here. */
-  cancelReason: string | null;
-  handover: boolean;
-  /**
-   * A fallback hop under way: the session stopped here and its run record, at its new target,
-   * being written (it never fails: a failed write is reported and the hop resumes here).
-   */
-  hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
-}
-
-export interface LeaseRunnerSettings {
-  readonly local: LocalRuntime;
-  readonly store: SessionStore;
-  readonly bus: EventBus;
-  readonly clock: Clock;
-  readonly onError: (error: unknown) => void;
-  /** A session leased here ended here (or was handed back). */
-  readonly ended: () => void;
-  /** Limits in providers' own units, kept in `sharedState`: a leased session starts only when they have room. */
-  readonly limits: {
-    readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
-    /** Charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). */
-    readonly defaultCompletionTokens: number;
-    /** Leased sessions this instance runs at once, across its providers (`take`). */
-    readonly maxConcurrent: number;
-  };
-  readonly sharedState: SharedState;
-  /** The cluster's view of the limits: holds are recorded there. */
-  readonly view: LimitsView;
-}
-
-/** How long a session held by a probe in flight waits before it looks again, in ms. */
-const PROBE_POLL_MS = 1000;
-
-const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
-
-/** How long a run record outlives the run deadline, in ms. */
-const RUN_RECORD_GRACE_MS = 60_000;
+export type { LeaseRunnerSettings } from './lease-settings.js';
 
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
@@ -97,7 +47,8 @@ export class LeaseRunner {
       } else if (event.type === 'session.started' || event.type === 'session.retry') {
         // After the transition that emitted it, so the summary shows it.
         queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
-      } else s.bus.publish(event).catch(s.onError);
+      } else if (event.type === 'session.delta') this.publishDelta(event.sessionId, event).catch(s.onError);
+      else s.bus.publish(event).catch(s.onError);
     });
   }
 
@@ -185,7 +136,15 @@ export class LeaseRunner {
     }
     let finish = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const entry: Leased = { lease, done, handle: null, cancelReason: null, handover: false, hop: null };
+    const entry: Leased = {
+      lease,
+      done,
+      handle: null,
+      cancelReason: null,
+      handover: false,
+      hop: null,
+      streamed: false,
+    };
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {
@@ -210,7 +169,10 @@ export class LeaseRunner {
       // current target as any retry does (charged once, to the right provider). A hop recorded but
       // not yet moved (its instance lost in between) moves on to its target's queue first.
       if (state.run !== undefined) {
+        // Its deltas reached observers before its instance was lost: running it again would repeat them.
+        if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
+        await this.releaseLost(data, state.run, at, now);
         if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
@@ -385,14 +347,41 @@ export class LeaseRunner {
     }
   }
 
-  private async recordRun(id: string, event: RuntimeEvent): Promise<void> {
+  /**
+   * The call a taken-over session made on the instance it left is gone: the slot it held (a
+   * provider's or model's own `maxConcurrent`), and a probe, free now rather than at their lapse
+   * (its run deadline). If it calls again here, it asks for them again as any retry does.
+   */
+  private async releaseLost(data: Lease['session'], run: RunRecord, provider: string, now: number) {
+    const target = run.routing === undefined ? undefined : data.input.targets?.[run.routing.target];
+    const model = target?.model ?? data.input.model;
+    const start: Start = { sessionId: data.input.sessionId, model, now, tokens: 0, lapsesAt: now };
+    await this.limiter.settle(provider, start, now, { kind: 'ended' }).catch(this.s.onError);
+  }
+
+  /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */
+  private recordRun(id: string, event: RuntimeEvent): Promise<boolean> {
     const summary = this.s.local.session(id);
     // From the session's machine: attempts, start, run deadline and, with fallbacks, its target and route.
     const run = this.s.local.runRecord(id);
     const entry = this.leased.get(id);
     if (summary === undefined || run === undefined || entry === undefined || summary.state !== 'running')
-      return;
+      return Promise.resolve(false);
     const { timeoutMs } = entry.lease.session.input;
-    await this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS);
+    const record = entry.streamed ? { ...run, streamed: true as const } : run;
+    const ttlMs = timeoutMs + RUN_RECORD_GRACE_MS;
+    return this.s.store.putRunning(summary, event, record, ttlMs).then(() => true);
+  }
+
+  /**
+   * A delta of a session run here. The first one goes out with the run record that says the stream
+   * began (so a takeover does not repeat it), in the same write: sent on the connection before the
+   * deltas after it, it reaches observers before them.
+   */
+  private publishDelta(id: string, event: RuntimeEvent): Promise<unknown> {
+    const entry = this.leased.get(id);
+    if (entry === undefined || entry.streamed) return this.s.bus.publish(event);
+    entry.streamed = true;
+    return this.recordRun(id, event).then((sent) => (sent ? undefined : this.s.bus.publish(event)));
   }
 }

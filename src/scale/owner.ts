@@ -3,7 +3,7 @@
  * wherever the session runs. The owner holds the caller's promise, its event streams and timers
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
-import type { Clock } from '../core/clock.js';
+import { type Clock, settlesWithin } from '../core/clock.js';
 import { QueueRoom, type Turn } from '../core/queue-room.js';
 import { EventStream, resultOf } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
@@ -157,26 +157,44 @@ export function closeOwner(clock: Clock, owner: Owner, result: SessionResult): v
   owner.resolve(result);
 }
 
+/** How long the last guard waits for Redis to answer before it ends the caller's wait itself. */
+export const BACKSTOP_ANSWER_MS = 2_000;
+
 /**
  * The last guard: a session nobody ended well past its deadlines (its submitter's backstop timer)
  * ends with the result the store has, or else timed out at its run deadline, settled for the cluster.
+ * If Redis does not answer within `BACKSTOP_ANSWER_MS` (frozen, or cut off without the connection
+ * closing: commands wait for a reply with no bound of their own), the caller is told so by
+ * `giveUp` rather than left waiting for Redis; the look above still ends the session for the
+ * cluster when Redis answers.
  */
 export async function backstop(
   owner: Owner,
   store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>,
   onError: (error: unknown) => void,
   end: (result: SessionResult) => void,
+  clock: Clock,
+  giveUp: (message: string) => void,
 ): Promise<void> {
   const { input } = owner.data;
   const id = input.sessionId;
   const orUndefined = (error: unknown): undefined => void onError(error);
-  const existing = await store.result(id).catch(orUndefined);
-  if (existing !== undefined) return end(existing);
-  const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
-  const result = resultOf(owner.data, [
-    { type: 'session.admit', now: startedAt },
-    { type: 'session.tick', now: startedAt + input.timeoutMs },
-  ]);
-  await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
-  end((await store.result(id).catch(orUndefined)) ?? result);
+  const look = async (): Promise<void> => {
+    const existing = await store.result(id).catch(orUndefined);
+    if (existing !== undefined) return end(existing);
+    const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
+    const result = resultOf(owner.data, [
+      { type: 'session.admit', now: startedAt },
+      { type: 'session.tick', now: startedAt + input.timeoutMs },
+    ]);
+    await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
+    end((await store.result(id).catch(orUndefined)) ?? result);
+  };
+  const looking = look();
+  if (await settlesWithin(clock, looking, BACKSTOP_ANSWER_MS)) return looking;
+  giveUp(
+    `Expected Redis to answer within ${BACKSTOP_ANSWER_MS} ms once the session was past its deadlines, got no answer; ` +
+      'its end is not known here: read it by id (session(id)) once Redis answers',
+  );
+  return looking;
 }

@@ -22,6 +22,7 @@
  * Storing is one Lua script, one round trip, atomic whatever the instances do at once.
  */
 import type { Redis } from 'ioredis';
+import { type Clock, settlesWithin, systemClock } from '../core/clock.js';
 import {
   boundedOwner,
   type EventId,
@@ -42,6 +43,15 @@ export interface RedisEventStoreOptions {
   readonly ttlMs?: number;
   /** Most bytes one caller's events take, across all its streams; its oldest go first. @default 16777216 (16 MiB) */
   readonly maxBytesPerCaller?: number;
+  /**
+   * How long storing an event may wait for Redis, in ms. Past it, or when Redis refuses (down,
+   * full), the event goes out unstored: its stream goes on, but cannot resume from it. @default 1000
+   */
+  readonly storeTimeoutMs?: number;
+  /** Hears the first failure to store an event of each outage. */
+  readonly onError?: (error: unknown) => void;
+  /** @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -79,6 +89,9 @@ return seq`;
 
 const SEPARATOR = '|';
 
+/** The sequence part of an event that could not be stored: not a number, so no replay knows it. */
+const UNSTORED = 'unstored';
+
 export class RedisEventStore implements OwnedEventStore {
   readonly maxEventsPerStream: number;
   readonly ttlMs: number;
@@ -86,6 +99,11 @@ export class RedisEventStore implements OwnedEventStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #ownsConnection: boolean;
+  readonly #storeTimeoutMs: number;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #clock: Clock;
+  /** An event could not be stored since the last one that was: the outage is reported once. */
+  #failing = false;
 
   /** Uses `redis` for commands; `close` leaves it open unless `connect` opened it. */
   constructor(redis: Redis, options: RedisEventStoreOptions = {}, ownsConnection = false) {
@@ -96,6 +114,9 @@ export class RedisEventStore implements OwnedEventStore {
     this.ttlMs = b.ttlMs;
     this.maxBytesPerCaller = b.maxBytesPerCaller;
     this.#ownsConnection = ownsConnection;
+    this.#storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 1000);
+    this.#onError = options.onError;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Connects first, so a wrong URL or a Redis that is down is a clear error at start. */
@@ -111,8 +132,36 @@ export class RedisEventStore implements OwnedEventStore {
     return new RedisEventStore(redis, options, true);
   }
 
-  /** Stores `message` as `owner`'s (absent: one shared owner), then holds `owner` to its bytes. */
+  /**
+   * Stores `message` as `owner`'s (absent: one shared owner), then holds `owner` to its bytes. A
+   * Redis that refuses or does not answer within `storeTimeoutMs` does not fail the request the
+   * event belongs to (the SDK answered every POST with a 400 "Parse error" then, and waited on a
+   * frozen Redis without a bound): the event gets an id no replay knows, and the stream goes on.
+   */
   async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner = ''): Promise<EventId> {
+    let failure: unknown;
+    const storing = this.#store(streamId, message, owner).catch((error: unknown) => {
+      failure = error;
+      return undefined;
+    });
+    const id = (await settlesWithin(this.#clock, storing, this.#storeTimeoutMs)) ? await storing : undefined;
+    if (id !== undefined) {
+      this.#failing = false;
+      return id;
+    }
+    if (!this.#failing) {
+      this.#failing = true;
+      const why = failure === undefined ? `no answer within ${this.#storeTimeoutMs} ms` : String(failure);
+      this.#onError?.(
+        new Error(
+          `Expected Redis to store an event of a resumable stream, got ${why}; streams go on unstored`,
+        ),
+      );
+    }
+    return `${streamId}${SEPARATOR}${UNSTORED}`;
+  }
+
+  async #store(streamId: StreamId, message: JSONRPCMessage, owner: string): Promise<EventId> {
     const holder = boundedOwner(owner);
     const seq = await this.#redis.eval(
       STORE,

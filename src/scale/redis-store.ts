@@ -142,6 +142,7 @@ export class RedisSessionStore implements SessionStore {
         instance: this.origin,
         // With fallbacks: the current target and the route so far (plain data, JSON).
         ...(run.routing === undefined ? {} : { routing: JSON.stringify(run.routing) }),
+        ...(run.streamed === true ? { streamed: '1' } : {}),
       })
       .pexpire(this.keys.run(id), ttlMs)
       .eval(PUT, 2, ...this.putArgs(summary, event))
@@ -222,6 +223,7 @@ function runRecordOf(run: Record<string, string>): RunRecord {
     attempts: Number(run.attempts),
     startedAt: Number(run.startedAt),
     runDeadlineAt: Number(run.runDeadlineAt),
+    ...(run.streamed === '1' ? { streamed: true as const } : {}),
   };
   return run.routing === undefined
     ? record

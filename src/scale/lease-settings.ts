@@ -1,0 +1,65 @@
+/** The lease runner's settings, its table's entries and its constants (`lease-runner.ts`). */
+import type { Clock } from '../core/clock.js';
+import type { LocalRuntime, ProviderLimitsConfig } from '../runtime/backend.js';
+import type {
+  EventBus,
+  Lease,
+  RunRecord,
+  SessionQueue,
+  SessionStore,
+  SharedState,
+} from '../runtime/ports.js';
+import type { SessionHandle } from '../runtime/types.js';
+import type { LimitsView } from './limits-view.js';
+
+/** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
+export type Leasing = Pick<SessionQueue, 'pauseLeasing' | 'resumeLeasing'>;
+
+/** A session leased here, from the lease until it ends here. */
+export interface Leased {
+  /** The lease that holds its job (a later one when leased again while it runs here, `run`). */
+  lease: Lease;
+  readonly done: Promise<void>; // its run here ended: a later lease of its job waits for it
+  handle: SessionHandle | null;
+  /** A cancellation heard before the session started here. */
+  cancelReason: string | null;
+  handover: boolean;
+  /**
+   * A fallback hop under way: the session stopped here and its run record, at its new target,
+   * being written (it never fails: a failed write is reported and the hop resumes here).
+   */
+  hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
+  /** Its stream's first delta went out: its run record says so (`RunRecord.streamed`). */
+  streamed: boolean;
+}
+
+export interface LeaseRunnerSettings {
+  readonly local: LocalRuntime;
+  readonly store: SessionStore;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly onError: (error: unknown) => void;
+  /** A session leased here ended here (or was handed back). */
+  readonly ended: () => void;
+  /** Limits in providers' own units, kept in `sharedState`: a leased session starts only when they have room. */
+  readonly limits: {
+    readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
+    /** Charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). */
+    readonly defaultCompletionTokens: number;
+    /** Leased sessions this instance runs at once, across its providers (`take`). */
+    readonly maxConcurrent: number;
+  };
+  readonly sharedState: SharedState;
+  /** The cluster's view of the limits: holds are recorded there. */
+  readonly view: LimitsView;
+}
+
+/** How long a session held by a probe in flight waits before it looks again, in ms. */
+export const PROBE_POLL_MS = 1000;
+
+export const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
+export const LOST_MID_STREAM =
+  "the instance running it stopped after its stream's deltas reached observers; running it again would repeat them";
+
+/** How long a run record outlives the run deadline, in ms. */
+export const RUN_RECORD_GRACE_MS = 60_000;
