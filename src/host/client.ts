@@ -6,6 +6,7 @@
 import type { CallToolRequest, CallToolResult, Progress, RequestOptions } from '@modelcontextprotocol/client';
 import { providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime, TaskResult } from '../runtime/types.js';
 
 /** The part of an SDK v2 `Client` troupe uses. */
@@ -72,17 +73,6 @@ const CALL_KEYS = {
   metadata: true,
   onProgress: true,
 } as const satisfies Record<keyof HostCallOptions, true>;
-
-/** Throws `INVALID_REQUEST` naming the first key of `value` that `known` does not have. */
-export function onlyKeys(where: string, value: object, known: Readonly<Record<string, true>>): void {
-  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
-    );
-  }
-}
 
 export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostClientOptions): HostClient {
   onlyKeys('wrapClient options', options, CLIENT_KEYS);

@@ -4,6 +4,7 @@
  * own calls.
  */
 import { runtimeError, toErrorData } from '../core/errors.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { Runtime, ShutdownOptions, ShutdownReport } from '../runtime/types.js';
 import {
@@ -11,7 +12,6 @@ import {
   type HostCallResult,
   type HostClient,
   type HostClientOptions,
-  onlyKeys,
   refusedMetadata,
   type ToolCaller,
   wrapClient,

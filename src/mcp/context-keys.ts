@@ -6,10 +6,12 @@
  */
 import { runtimeError } from '../core/errors.js';
 import type { ConversationStoreOptions } from '../ports/conversation-store.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { FileLimits, McpContextOptions } from './context.js';
 import type { TaskOptions } from './tasks/task-manager.js';
 
-const CONTEXT_KEYS = {
+/** What `createMcpContext` takes (`registerTools` takes the same but `runtime`, and its own). */
+export const CONTEXT_KEYS = {
   runtime: true,
   catalog: true,
   roots: true,
@@ -58,23 +60,12 @@ const CONVERSATION_KEYS = {
   now: true,
 } as const satisfies Record<keyof ConversationStoreOptions, true>;
 
-function only(where: string, value: unknown, known: Readonly<Record<string, true>>): void {
-  if (typeof value !== 'object' || value === null) return;
-  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${Object.keys(known).join(', ')} in \`${where}\`, got \`${unknown}\``,
-    );
-  }
-}
-
 /** Throws `INVALID_REQUEST` naming the first option (or bound in `files`, `tasks`, `conversations`) it does not take. */
 export function checkContextKeys(options: McpContextOptions): void {
-  only('createMcpContext options', options, CONTEXT_KEYS);
-  only('files', options.files, FILE_KEYS);
-  only('tasks', options.tasks, TASK_KEYS);
-  only('conversations', options.conversations, CONVERSATION_KEYS);
+  onlyKeys('createMcpContext options', options, CONTEXT_KEYS);
+  onlyKeys('files', options.files, FILE_KEYS);
+  onlyKeys('tasks', options.tasks, TASK_KEYS);
+  onlyKeys('conversations', options.conversations, CONVERSATION_KEYS);
   // A bare string used to pass here and fail every multi_file_chat call with `roots.map is not a function`.
   const { roots } = options;
   if (roots !== undefined && (!Array.isArray(roots) || roots.some((root) => typeof root !== 'string'))) {

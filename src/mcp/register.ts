@@ -4,8 +4,10 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { runtimeError } from '../core/errors.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime } from '../runtime/types.js';
 import { createMcpContext, type McpContext, type McpContextOptions } from './context.js';
+import { CONTEXT_KEYS } from './context-keys.js';
 import { installTasks } from './tasks/task-handlers.js';
 import type { ToolName, TroupeTool } from './tool.js';
 import { installToolCalls } from './tool-calls.js';
@@ -40,24 +42,14 @@ export interface RegisterToolsOptions extends Omit<McpContextOptions, 'runtime'>
   readonly context?: McpContext;
 }
 
-// What registerTools takes, held to its interface at compile time: from JavaScript a misspelt
-// `tool: ['chat']` used to be ignored, and all six tools were registered.
+// What registerTools takes: the context's options but its runtime, and its own three. From
+// JavaScript a misspelt `tool: ["chat"]` used to be ignored, and all six tools were registered.
+const { runtime: _runtime, ...CONTEXT_OPTION_KEYS } = CONTEXT_KEYS;
 const OPTION_KEYS = {
   tools: true,
   prefix: true,
   context: true,
-  catalog: true,
-  roots: true,
-  files: true,
-  conversations: true,
-  conversationStore: true,
-  tasks: true,
-  progressIntervalMs: true,
-  maxCallerPriority: true,
-  log: true,
-  version: true,
-  sessionFilter: true,
-  charts: true,
+  ...CONTEXT_OPTION_KEYS,
 } as const satisfies Record<keyof RegisterToolsOptions, true>;
 
 export interface RegisteredTools {
@@ -79,13 +71,7 @@ export function registerTools(
   runtime: Runtime,
   options: RegisterToolsOptions = {},
 ): RegisteredTools {
-  const unknown = Object.keys(options).find((key) => !Object.hasOwn(OPTION_KEYS, key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${Object.keys(OPTION_KEYS).join(', ')} in the options of registerTools, got \`${unknown}\``,
-    );
-  }
+  onlyKeys('registerTools options', options, OPTION_KEYS);
   const own = options.context === undefined;
   const { tools: _tools, prefix: _prefix, context: given, ...contextOptions } = options;
   const context = given ?? createMcpContext({ ...contextOptions, runtime });

@@ -165,6 +165,16 @@ function only(where: string, value: unknown, known: Readonly<Record<string, true
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw runtimeError('INVALID_REQUEST', `Expected \`${where}\` to be an object, got ${describe(value)}`);
   }
+  onlyKeys(where, value, known);
+}
+
+/**
+ * Throws `INVALID_REQUEST` naming the first own field of `value` not in `known`, with the list
+ * of those it takes; anything but an object is left to the caller. Every options check of troupe's
+ * (the runtime's, the MCP front's, the host's, the test harness's) refuses with this one.
+ */
+export function onlyKeys(where: string, value: unknown, known: Readonly<Record<string, true>>): void {
+  if (typeof value !== 'object' || value === null) return;
   const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
   if (unknown === undefined) return;
   throw runtimeError(

@@ -4,7 +4,7 @@
  * model-based tests on troupe's scripted providers and passed without calling the adapter once;
  * `capabilities: { tool: true }` left tool calls unchecked; `apikey` left the key unlooked-for.
  */
-import { runtimeError } from '../core/errors.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
 
@@ -44,22 +44,18 @@ const PROPERTY_KEYS = {
   onEnd: true,
 } as const satisfies Record<keyof PropertyOptions, true>;
 
-/** Throws `INVALID_REQUEST` naming the first key of `value` not in `known` (and `extra`). */
+/** `onlyKeys` with `extra` names taken too. */
 function only(
   where: string,
   value: unknown,
   known: Readonly<Record<string, true>>,
   extra: string[] = [],
 ): void {
-  if (typeof value !== 'object' || value === null) return;
-  const names = [...Object.keys(known), ...extra];
-  const unknown = Object.keys(value).find((key) => !names.includes(key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${names.join(', ')} in \`${where}\`, got \`${unknown}\``,
-    );
-  }
+  onlyKeys(
+    where,
+    value,
+    extra.length === 0 ? known : { ...known, ...Object.fromEntries(extra.map((name) => [name, true])) },
+  );
 }
 
 /** `checkProviderContract`'s options; `extra` for a caller's own (`describeProviderContract`'s `timeoutMs`). */

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { onlyKeys } from '../../../src/runtime/option-keys.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
 
@@ -128,5 +129,18 @@ describe('submit and run refuse options they do not take', () => {
     const ran = await r.run(async () => 42, { lane: 'l', name: 'n', bytes: 10, priority: 5 }).result;
     expect(ran).toMatchObject({ ok: true, value: 42 });
     await r.shutdown();
+  });
+});
+
+describe('onlyKeys, the one refusal every options check uses', () => {
+  it('refuses an own field it does not know, with the list it takes', () => {
+    expect(() => onlyKeys('mine', { a: 1, b: 2 }, { a: true })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: 'Expected only a in `mine`, got `b`' }),
+    );
+    expect(() => onlyKeys('mine', { a: 1 }, { a: true })).not.toThrow();
+  });
+
+  it.each([null, undefined, 'ab', 5, true])('leaves %j, not an object, to its caller', (value) => {
+    expect(() => onlyKeys('mine', value, { a: true })).not.toThrow();
   });
 });
