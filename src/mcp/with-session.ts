@@ -5,6 +5,7 @@
  */
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
 import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
@@ -67,13 +68,7 @@ export function withSession<A>(
   handler: SessionToolHandler<A>,
   options: WithSessionOptions<A> = {},
 ): (args: A, ctx: ServerContext) => Promise<CallToolResult> {
-  const unknown = Object.keys(options).find((key) => !Object.hasOwn(OPTION_KEYS, key));
-  if (unknown !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected only ${Object.keys(OPTION_KEYS).join(', ')} in the options of withSession, got \`${unknown}\``,
-    );
-  }
+  onlyKeys('withSession options', options, OPTION_KEYS);
   const lane = options.lane ?? 'tools';
   const name = options.name ?? lane;
   const intervalMs = heartbeatMs(options.progressIntervalMs, 'withSession');
