@@ -28,7 +28,9 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   });
   let report: ShutdownReport;
   try {
-    report = await mcp.runtime.shutdown({ deadlineMs: options.deadlineMs ?? 10_000 });
+    // On a cluster too: an MCP client cannot read its call's end from another instance, so a call
+    // left to go on there would run, and be paid for, while the client retries (`SHUTTING_DOWN`).
+    report = await mcp.runtime.shutdown({ deadlineMs: options.deadlineMs ?? 10_000, unfinished: 'cancel' });
   } finally {
     unsubscribe();
   }

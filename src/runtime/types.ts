@@ -270,6 +270,15 @@ export type { RuntimeMetrics };
 export interface ShutdownOptions {
   /** How long queued and running sessions may go on before they are cancelled, in ms. @default 10000 */
   readonly deadlineMs?: number;
+  /**
+   * On a cluster, what becomes at the deadline of the sessions submitted through this instance
+   * that have not ended (their callers here get `SHUTTING_DOWN` either way): `'leave'` leaves them
+   * to the cluster (queued ones stay queued, running ones here go back to the queue), to be read
+   * by id from any instance; `'cancel'` cancels them wherever they are, for callers that cannot
+   * read them elsewhere (an MCP server's). Sessions run here for other instances' callers always
+   * go back to the queue. One process always cancels. @default 'leave'
+   */
+  readonly unfinished?: 'leave' | 'cancel';
 }
 
 export interface ShutdownReport {

@@ -50,19 +50,12 @@ import {
 } from './cluster-tasks.js';
 import { EndedHere } from './ended-here.js';
 import { Inflight } from './inflight.js';
-import {
-  endedAt,
-  handedOver,
-  type JobData,
-  jobDataOf,
-  queuedEvent,
-  queuedSummary,
-  unavailable,
-} from './job-data.js';
+import { endedAt, type JobData, jobDataOf, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
 import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
 import { probeAnswered } from './probe-answered.js';
+import { leaveUnfinished, type UnfinishedMode, unfinishedMode } from './unfinished.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
@@ -106,6 +99,7 @@ export function createClusterRuntime(
 
   let leasing: Promise<void> = Promise.resolve();
   let handingBack: Promise<unknown> = Promise.resolve();
+  let mode: UnfinishedMode = 'leave';
   let sweepTimer: unknown;
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
@@ -118,15 +112,13 @@ export function createClusterRuntime(
       leasing = queue.stopLeasing();
     },
     cancelRemaining: (done) => {
-      // Running sessions go back to the cluster, to be taken up as a further attempt.
-      handingBack = runner.handBackAll();
       // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`),
       // and an XState actor run inside another's custom action warns on every `assign`.
-      // Their callers here get SHUTTING_DOWN: the report names them, as the sessions one process cancels.
+      // Callers here get SHUTTING_DOWN: the report names them, as the sessions one process cancels.
       queueMicrotask(() => {
-        const ids = [...owners.keys()];
-        for (const [id, owner] of owners) endOwner(id, handedOver(owner, clock.now()));
-        done(ids);
+        const left = leaveUnfinished({ mode, owners, runner, clock, onError, cancel, end: endOwner });
+        handingBack = left.settling;
+        done(left.ids);
       });
       return undefined;
     },
@@ -313,7 +305,7 @@ export function createClusterRuntime(
     backstop(owner, store, onError, (result) => endOwner(id, result), clock, giveUp).catch(onError);
   }
 
-  async function cancelAnywhere(id: string, reason: string): Promise<void> {
+  async function cancel(id: string, reason: string): Promise<void> {
     if (runner.cancel(id, reason)) return;
     const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
     // The mark first: an instance that leases the session meanwhile sees it before it starts.
@@ -360,22 +352,26 @@ export function createClusterRuntime(
           `Expected ${connection.name} to take the session, got ${(error as Error).message}`,
         ),
     );
-    const cancel = (reason: string) => void cancelAnywhere(sessionId, reason).catch(onError);
+    const cancelHere = (reason: string) => void cancel(sessionId, reason).catch(onError);
     const signal = submitOptions.signal;
     if (signal !== undefined) {
-      const onAbort = () => cancel(reasonOf(signal));
+      const onAbort = () => cancelHere(reasonOf(signal));
       signal.addEventListener('abort', onAbort, { once: true });
       owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
     }
-    return ownerHandle(clock, owner, store, waiting, () => owners.has(sessionId), cancel);
+    return ownerHandle(clock, owner, store, waiting, () => owners.has(sessionId), cancelHere);
   }
 
   return {
     submit,
     run: (task, runOptions) => tasks.run(task, runOptions),
-    shutdown: async ({ deadlineMs = 10_000 } = {}) =>
-      bothShutdowns(...(await Promise.all([lifecycle.shutdown(deadlineMs), tasks.shutdown({ deadlineMs })]))),
+    shutdown: async ({ deadlineMs = 10_000, unfinished } = {}) => {
+      mode = unfinishedMode(unfinished);
+      return bothShutdowns(
+        ...(await Promise.all([lifecycle.shutdown(deadlineMs), tasks.shutdown({ deadlineMs })])),
+      );
+    },
     providers: local.providers,
     ready,
     status: ({ recent = 20 } = {}) => status(recent),
@@ -383,7 +379,7 @@ export function createClusterRuntime(
     cancel: (id, reason = 'cancelled by request') => {
       if (tasks.cancel(id, reason)) return true;
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
-      cancelAnywhere(id, reason).catch(onError);
+      cancel(id, reason).catch(onError);
       return true;
     },
     metrics: () =>

@@ -124,8 +124,11 @@ export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable
   };
 }
 
-/** An owner's result when its instance shut down first: the session goes on in the cluster. */
-export function handedOver(owner: Owner, now: number): SessionResult {
+/**
+ * An owner's result when its instance shut down first: the session goes on in the cluster, or
+ * (`cancelled`, `shutdown({ unfinished: 'cancel' })`) is cancelled wherever it is.
+ */
+export function handedOver(owner: Owner, now: number, cancelled = false): SessionResult {
   const failed = resultOf(owner.data, [
     { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
   ]) as Extract<SessionResult, { ok: false }>;
@@ -133,7 +136,9 @@ export function handedOver(owner: Owner, now: number): SessionResult {
     ...failed,
     error: {
       ...failed.error,
-      message: 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
+      message: cancelled
+        ? 'This instance shut down before the session ended; it was cancelled across the cluster'
+        : 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
     },
   };
 }

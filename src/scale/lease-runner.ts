@@ -318,12 +318,13 @@ export class LeaseRunner {
   }
 
   /**
-   * Hands every running session back to the queue and stops it here; returns their ids. All marked
-   * first: one whose hand-back never answers is not settled here either; its lease lapses instead.
+   * Hands every running session but those `kept` back to the queue and stops it here; returns their
+   * ids. All marked first: one whose hand-back never answers is not settled here either; its lease
+   * lapses instead. A kept one runs on here, to be cancelled (`shutdown({ unfinished: 'cancel' })`).
    */
-  async handBackAll(): Promise<string[]> {
+  async handBackAll(kept: ReadonlySet<string> = new Set()): Promise<string[]> {
     this.closing = true;
-    const entries = [...this.leased];
+    const entries = [...this.leased].filter(([id]) => !kept.has(id));
     for (const [, entry] of entries) entry.handover = true;
     await Promise.all(
       entries.map(async ([, entry]) => {
@@ -333,6 +334,11 @@ export class LeaseRunner {
       }),
     );
     return entries.map(([id]) => id);
+  }
+
+  /** Resolves once the session run here (if any) has ended and let go of its lease. */
+  ended(id: string): Promise<void> {
+    return this.leased.get(id)?.done ?? Promise.resolve();
   }
 
   /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */

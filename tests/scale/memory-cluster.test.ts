@@ -90,6 +90,67 @@ describe('the cluster runtime on in-memory ports, on a simulated clock', () => {
     expect(errors).toEqual([]);
   });
 
+  it("cancels what its callers submitted wherever it is when it shuts down with `unfinished: 'cancel'`, and hands back only another instance's session", async () => {
+    const { clock, hub, provider, errors } = cluster();
+    const make = (work: boolean, maxConcurrent: number) =>
+      createRuntime({
+        providers: [provider],
+        defaults: { model: 'm', maxAttempts: 3 },
+        clock,
+        onError: (error) => errors.push(error),
+        limits: { maxConcurrent },
+        backend: memoryClusterBackend({ hub, work, sweepIntervalMs: 1000 }),
+      });
+    // A runs two at once; B only submits; C, later, runs one.
+    const a = make(true, 2);
+    const b = make(false, 1);
+    await Promise.all([a.ready, b.ready]);
+    const hereOwn = a.submit(ask('a-here'), { timeoutMs: 60_000 });
+    await advance(clock, 100);
+    const othersHere = b.submit(ask('b-here'), { timeoutMs: 60_000 });
+    await advance(clock, 100);
+    const c = make(true, 1);
+    await c.ready;
+    const ownElsewhere = a.submit(ask('a-on-c'), { timeoutMs: 60_000 });
+    await advance(clock, 100);
+    const ownQueued = a.submit(ask('a-queued'), { timeoutMs: 60_000, queueTimeoutMs: 60_000 });
+    await advance(clock, 100);
+    const asked = () => provider.calls.map((call) => call.request.messages[0]?.content);
+    expect(asked()).toEqual(['a-here', 'b-here', 'a-on-c']);
+
+    const report = a.shutdown({ deadlineMs: 1000, unfinished: 'cancel' });
+    await advance(clock, 1500);
+    expect((await report).cancelled).toEqual([hereOwn.id, ownElsewhere.id, ownQueued.id]);
+    for (const handle of [hereOwn, ownElsewhere, ownQueued]) {
+      const result = (await handle.result) as SessionResult & { ok: false };
+      expect(result.error.code).toBe('SHUTTING_DOWN');
+      expect(result.error.message).toMatch(/cancelled across the cluster/);
+      expect(c.session(handle.id)?.state).toBe('cancelled');
+    }
+    // A's own call and the one on C were aborted; B's session went back and C runs it again.
+    expect(provider.calls.slice(0, 3).map((call) => call.signal.aborted)).toEqual([true, true, true]);
+    expect(asked()).toEqual(['a-here', 'b-here', 'a-on-c', 'b-here']);
+    expect(c.session(othersHere.id)?.state).toBe('running');
+    provider.pending()[0]?.settle('ok');
+    await advance(clock, 100);
+    expect((await othersHere.result).ok).toBe(true);
+    // Nothing of A's callers runs afterwards.
+    await advance(clock, 5000, 500);
+    expect(asked()).toEqual(['a-here', 'b-here', 'a-on-c', 'b-here']);
+    await Promise.all([b.shutdown({ deadlineMs: 0 }), c.shutdown({ deadlineMs: 0 })]);
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses an `unfinished` it does not know, rather than leave the sessions on', async () => {
+    const { instance } = cluster();
+    const a = instance();
+    await a.ready;
+    await expect(a.shutdown({ deadlineMs: 0, unfinished: 'Cancel' as 'cancel' })).rejects.toThrow(
+      /`unfinished` to be 'leave' or 'cancel', got "Cancel"/,
+    );
+    await a.shutdown({ deadlineMs: 0 });
+  });
+
   it('ends a session held back by the rate window at its queue deadline, after its submitter left, without calling the provider', async () => {
     const { clock, provider, errors, instance } = cluster({
       limits: { providers: { p: { requestsPerMinute: 1 } } },

@@ -1,0 +1,62 @@
+/**
+ * What an instance leaves at its drain deadline (`shutdown({ unfinished })`). The sessions it runs
+ * go back to the queue, for another instance to take up as a further attempt, and the callers here
+ * of the sessions submitted through it get `SHUTTING_DOWN`. With `'cancel'` those callers' sessions
+ * are cancelled wherever they are (queued, running here or on another instance) instead of going
+ * on: their callers cannot read them from another instance (an MCP server's), and a session that
+ * went on would run, and be paid for, for nobody while its caller retries elsewhere.
+ */
+import type { Clock } from '../core/clock.js';
+import type { SessionResult, ShutdownOptions } from '../runtime/types.js';
+import { handedOver } from './job-data.js';
+import type { LeaseRunner } from './lease-runner.js';
+import type { Owner } from './owner.js';
+
+export type UnfinishedMode = NonNullable<ShutdownOptions['unfinished']>;
+
+export interface Unfinished {
+  readonly mode: UnfinishedMode;
+  /** The sessions submitted through this instance that have not ended, by id. */
+  readonly owners: ReadonlyMap<string, Owner>;
+  readonly runner: LeaseRunner;
+  readonly clock: Clock;
+  readonly onError: (error: unknown) => void;
+  /** Cancels a session wherever it is (the cluster runtime's `cancelAnywhere`). */
+  cancel(id: string, reason: string): Promise<void>;
+  /** Ends a caller's wait here with its result. */
+  end(id: string, result: SessionResult): void;
+}
+
+/** The reason a cancelled session's record gives. */
+export const SUBMITTER_SHUT_DOWN =
+  'the instance it was submitted through shut down before it ended; nobody is left to read its answer';
+
+/** `shutdown()`'s `unfinished`, checked: a misspelt mode would silently leave the sessions on. */
+export function unfinishedMode(value: unknown): UnfinishedMode {
+  if (value === undefined || value === 'leave' || value === 'cancel') return value ?? 'leave';
+  throw new TypeError(
+    `Expected shutdown's \`unfinished\` to be 'leave' or 'cancel', got ${JSON.stringify(value)}`,
+  );
+}
+
+/**
+ * Hands back what runs here, ends every caller's wait here, and (cancelling) cancels their
+ * sessions. Returns what the close waits for (`closeWithin`'s `handingBack`) and the callers' ids.
+ */
+export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; ids: string[] } {
+  const ids = [...u.owners.keys()];
+  const cancel = u.mode === 'cancel';
+  // Cancelling, the callers' sessions running here stay to be cancelled here, not handed back.
+  const handingBack = u.runner.handBackAll(cancel ? new Set(ids) : undefined);
+  // Before the owners end: `cancel` finds a queued session's provider through its owner.
+  const cancelling = cancel
+    ? ids.map((id) =>
+        u
+          .cancel(id, SUBMITTER_SHUT_DOWN)
+          .then(() => u.runner.ended(id))
+          .catch(u.onError),
+      )
+    : [];
+  for (const [id, owner] of [...u.owners]) u.end(id, handedOver(owner, u.clock.now(), cancel));
+  return { settling: Promise.all([handingBack, ...cancelling]), ids };
+}
