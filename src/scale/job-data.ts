@@ -64,12 +64,15 @@ export function bullPriority(priority: number, depth = 0): number {
   return (9 - priority) * BULL_DEPTHS + Math.min(depth, BULL_DEPTHS - 1) + 1;
 }
 
-/** The result of a session Redis could not take or lost. */
+/**
+ * The result of a session Redis could not take or lost. Not `retryable`, as no runtime error is
+ * (the refusal at submit included): troupe retries only provider errors; the hint says to call again.
+ */
 export function unavailable(data: JobData, message: string, now: number): SessionResult {
   const failed = resultOf(data, [{ type: 'session.cancel', now, reason: 'unused' }]);
   return {
     ok: false,
-    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: true },
+    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: false },
     metadata: { ...failed.metadata, code: 'BACKEND_UNAVAILABLE' },
   };
 }

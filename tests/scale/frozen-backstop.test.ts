@@ -64,6 +64,8 @@ describe('a Redis that stops answering (frozen, connections open)', () => {
     expect(result.ok).toBe(false);
     expect(result.ok ? undefined : result.error.code).toBe('BACKEND_UNAVAILABLE');
     expect(result.ok ? '' : result.error.message).toContain('Expected Redis to answer within 2000 ms');
+    // A runtime error, as the refusal at submit is: troupe retries only provider errors.
+    expect(result.ok ? undefined : result.error.retryable).toBe(false);
     expect(waitedMs).toBeGreaterThanOrEqual(11_000);
     // The instance's own view no longer holds it, and its status counts nothing waiting.
     expect(runtime.sessions().map((s) => s.sessionId)).not.toContain(handle.id);

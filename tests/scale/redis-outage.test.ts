@@ -121,6 +121,7 @@ describe('Redis down and back', () => {
     expect(acrossResult.ok).toBe(true);
     const queuedResult = await within(queued.result, 15_000, 'the session queued in the lost Redis');
     expect(queuedResult.ok || queuedResult.error.code).toBe('BACKEND_UNAVAILABLE');
+    expect(queuedResult.ok || queuedResult.error.retryable).toBe(false);
 
     // The empty Redis got the provider's global concurrency again.
     const raw = new Redis(redis.url);
