@@ -13,6 +13,7 @@ import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
+import { checkMessages } from './message-check.js';
 import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
@@ -131,6 +132,7 @@ export class Admission {
     try {
       checkSubmitKeys(options, 'submit');
       checkRequestKeys(request);
+      checkMessages(request.messages);
       // Fallbacks and the context-window check (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);

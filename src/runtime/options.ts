@@ -49,17 +49,59 @@ export interface ResolvedDefaults {
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
+/**
+ * `createRuntime`'s providers by name. From JavaScript, `providers` left out threw a bare TypeError,
+ * `'kimi'` became four providers named `0` to `3`, and an adapter without `complete` or a name
+ * was taken, to fail every call with `INTERNAL`: each is refused here, naming what came.
+ */
 export function resolveProviders(providers: RuntimeOptions['providers']): Map<string, ChatProvider> {
+  const list = Array.isArray(providers);
+  if (!list && (typeof providers !== 'object' || providers === null)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`providers\` to be an array of providers or an object of them by name (\`createSimulatedProvider()\` answers without a key), got ${shapeOf(providers)}`,
+    );
+  }
   const map = new Map<string, ChatProvider>();
-  const entries: [string, ChatProvider][] = Array.isArray(providers)
-    ? (providers as readonly ChatProvider[]).map((p) => [p.name, p])
+  const entries: [string, ChatProvider][] = list
+    ? (providers as readonly ChatProvider[]).map((p, i) => [nameOf(p, i), p])
     : Object.entries(providers as Readonly<Record<string, ChatProvider>>);
   for (const [name, provider] of entries) {
+    if (typeof provider?.complete !== 'function' || typeof provider.stream !== 'function') {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected provider \`${name}\` to have \`complete\` and \`stream\` methods (a ChatProvider), got ${shapeOf(provider)}`,
+      );
+    }
     if (map.has(name))
       throw runtimeError('INVALID_REQUEST', `Expected provider names to be unique, got "${name}" twice`);
     map.set(name, provider);
   }
   return map;
+}
+
+/** An array's provider's own name: a non-empty string. */
+function nameOf(provider: ChatProvider | null | undefined, index: number): string {
+  const name: unknown = provider?.name;
+  if (typeof name === 'string' && name !== '') return name;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `Expected providers[${index}] to be a provider with a \`name\`, got ${shapeOf(name === undefined ? provider : name)}`,
+  );
+}
+
+/**
+ * What came in place of a provider, without its values: a provider's settings (`{ name, apiKey }`)
+ * or a key passed by mistake would otherwise be quoted in the error.
+ */
+function shapeOf(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} characters (not shown)`;
+  if (typeof value !== 'object' || value === null) return describe(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  const keys = Object.keys(value);
+  return keys.length === 0
+    ? 'an object with no fields'
+    : `an object with fields ${keys.slice(0, 8).join(', ')}`;
 }
 
 /**

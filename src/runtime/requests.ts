@@ -15,7 +15,9 @@ export function defaultRouter(
     if (provider === undefined) {
       throw runtimeError(
         'INVALID_REQUEST',
-        'Expected `provider` (there are several and no default), got none; name one in the request or set `defaults.provider` in createRuntime',
+        providers.size === 0
+          ? 'Expected a provider, got a runtime without any (`providers` in createRuntime is empty): it runs only tasks (`run`)'
+          : 'Expected `provider` (there are several and no default), got none; name one in the request or set `defaults.provider` in createRuntime',
       );
     }
     const model = request.model ?? defaults.model;

@@ -43,8 +43,8 @@ describe('runtime model (fast-check)', () => {
       historySize: 1000,
       fairnessEvery: 8,
     });
-    const a = runtime.submit({ messages: [] });
-    const b = runtime.submit({ messages: [] });
+    const a = runtime.submit({ messages: [{ role: 'user', content: 'hi' }] });
+    const b = runtime.submit({ messages: [{ role: 'user', content: 'hi' }] });
     for (const call of provider.pending()) call.settle('ok');
     await Promise.all([a.result, b.result]);
     await runtime.shutdown();

@@ -120,10 +120,13 @@ describe('a dead provider opens its breaker and recovers', () => {
       breakers: { failures: 2, windowMs: 60_000, openMs: 60_000, minTimeoutMs: 80 },
     });
     const hang = (timeoutMs: number) =>
-      local.submit({ model: 'fault:hang', messages: [] }, { timeoutMs }).result;
+      local.submit({ model: 'fault:hang', messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs })
+        .result;
     try {
       for (let i = 0; i < 4; i++)
-        expect((await local.submit({ model: 'fault:400', messages: [] }).result).ok).toBe(false);
+        expect(
+          (await local.submit({ model: 'fault:400', messages: [{ role: 'user', content: 'hi' }] }).result).ok,
+        ).toBe(false);
       // The caller's own 20 ms deadlines: the provider was not given the time to fail. Each call
       // is out (its request at the server) before the clock moves, so each was silent 20 ms.
       const beforeShort = server.requests.length;
@@ -132,7 +135,9 @@ describe('a dead provider opens its breaker and recovers', () => {
       clock2.increment(20);
       const short = await Promise.all(shortCalls);
       expect(short.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT', 'TIMED_OUT']);
-      expect((await local.submit({ model: 'fault:ok', messages: [] }).result).ok).toBe(true);
+      expect(
+        (await local.submit({ model: 'fault:ok', messages: [{ role: 'user', content: 'hi' }] }).result).ok,
+      ).toBe(true);
       // 100 ms deadlines: silent 100 ms, past the 80 ms minimum.
       const beforeHung = server.requests.length;
       const hungCalls = [1, 2].map(() => hang(100));
@@ -140,7 +145,8 @@ describe('a dead provider opens its breaker and recovers', () => {
       clock2.increment(100);
       const hung = await Promise.all(hungCalls);
       expect(hung.map((r) => r.metadata.code)).toEqual(['TIMED_OUT', 'TIMED_OUT']);
-      const refused = await local.submit({ model: 'fault:ok', messages: [] }).result;
+      const refused = await local.submit({ model: 'fault:ok', messages: [{ role: 'user', content: 'hi' }] })
+        .result;
       expect(refused.ok ? '' : refused.error.message).toContain('(last TIMED_OUT)');
     } finally {
       await stop(local, clock2);

@@ -30,7 +30,8 @@ function invalid(message: string) {
   return { code: 'INVALID_REQUEST', family: 'runtime', message };
 }
 
-const provider = (name: string) => ({ name }) as unknown as ChatProvider;
+const provider = (name: string) =>
+  ({ name, complete: async () => ({}), stream: async function* () {} }) as unknown as ChatProvider;
 
 describe('resolveProviders', () => {
   it('names providers from an array by their own name and from an object by its keys', () => {
@@ -44,6 +45,41 @@ describe('resolveProviders', () => {
       ['first', a],
       ['second', b],
     ]);
+  });
+
+  it('refuses what is not providers, by name, without quoting a value that may be a key', () => {
+    const notProviders =
+      'Expected `providers` to be an array of providers or an object of them by name (`createSimulatedProvider()` answers without a key), got';
+    for (const [value, got] of [
+      [undefined, '`undefined`'],
+      [null, '`null`'],
+      ['sk-secret-key-1234', 'a string of 18 characters (not shown)'],
+    ] as const) {
+      expect(refusal(() => resolveProviders(value as never))).toEqual(invalid(`${notProviders} ${got}`));
+    }
+    expect(refusal(() => resolveProviders([provider('a'), {} as ChatProvider]))).toEqual(
+      invalid('Expected providers[1] to be a provider with a `name`, got an object with no fields'),
+    );
+    expect(refusal(() => resolveProviders([null as unknown as ChatProvider]))).toEqual(
+      invalid('Expected providers[0] to be a provider with a `name`, got `null`'),
+    );
+    expect(refusal(() => resolveProviders([{ name: 7 } as unknown as ChatProvider]))).toEqual(
+      invalid('Expected providers[0] to be a provider with a `name`, got `7` (number)'),
+    );
+    const settings = { name: 'kimi', apiKey: 'sk-secret-key-1234' } as unknown as ChatProvider;
+    const refused = refusal(() => resolveProviders([settings]));
+    expect(refused).toEqual(
+      invalid(
+        'Expected provider `kimi` to have `complete` and `stream` methods (a ChatProvider), got an object with fields name, apiKey',
+      ),
+    );
+    const noStream = { complete: async () => ({}) } as unknown as ChatProvider;
+    expect(refusal(() => resolveProviders({ mine: noStream }))).toEqual(
+      invalid(
+        'Expected provider `mine` to have `complete` and `stream` methods (a ChatProvider), got an object with fields complete',
+      ),
+    );
+    expect([...resolveProviders([])]).toEqual([]);
   });
 
   it('refuses two providers of one name', () => {

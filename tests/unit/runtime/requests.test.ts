@@ -43,7 +43,14 @@ describe('defaultRouter', () => {
         'Expected `provider` (there are several and no default), got none; name one in the request or set `defaults.provider` in createRuntime',
     };
     expect(refusal(() => defaultRouter(two, { ...none, model: 'm' })({ messages }))).toEqual(expected);
-    expect(refusal(() => defaultRouter(new Map(), { ...none, model: 'm' })({ messages }))).toEqual(expected);
+  });
+
+  it('says a runtime without providers runs only tasks, rather than that there are several', () => {
+    expect(refusal(() => defaultRouter(new Map(), { ...none, model: 'm' })({ messages }))).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a provider, got a runtime without any (`providers` in createRuntime is empty): it runs only tasks (`run`)',
+    });
   });
 
   it('refuses a request without a model, or with an empty one, when there is no default', () => {
