@@ -1,7 +1,8 @@
 /**
  * Probes for process managers and load balancers. `/healthz`: the process answers (liveness).
- * `/readyz`: it accepts new calls (not draining) and, in cluster mode, Redis answers a PING within
- * `timeoutMs` (readiness). Bodies are small JSON; nothing in them is secret, which is why the HTTP
+ * `/readyz`: it accepts new calls (not draining) and, in cluster mode, Redis takes a write within
+ * `timeoutMs` (readiness): a PING alone answered while Redis, at its `maxmemory` or a read-only
+ * replica, refused every session. Bodies are small JSON; nothing in them is secret, which is why the HTTP
  * server serves them before its Host, Origin and token checks (probes send none of those).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +12,7 @@ export type HealthRoute = (req: IncomingMessage, res: ServerResponse) => void | 
 
 export interface HealthOptions {
   readonly runtime: Runtime;
-  /** Cluster mode: pings Redis; rejects or hangs when Redis is unreachable. */
+  /** Cluster mode: writes to Redis; rejects when Redis is unreachable or refuses, or hangs. */
   readonly ping?: () => Promise<unknown>;
   /** How long a PING may take before the instance counts as not ready, in ms. @default 1000 */
   readonly timeoutMs?: number;
@@ -21,17 +22,19 @@ export interface Readiness {
   readonly ready: boolean;
   readonly state: 'accepting' | 'draining' | 'stopped';
   /** Only in cluster mode. */
-  readonly redis?: 'ok' | 'unreachable';
+  readonly redis?: 'ok' | 'unreachable' | 'refusing writes';
   readonly reason?: string;
 }
 
 export async function readiness(options: HealthOptions): Promise<Readiness> {
   const state = options.runtime.status({ recent: 0 }).state;
-  const redis =
+  const probe =
     options.ping === undefined ? undefined : await pingWithin(options.ping, options.timeoutMs ?? 1000);
+  const redis = probe?.redis;
   const reasons = [
     ...(state === 'accepting' ? [] : [`the runtime is ${state}`]),
     ...(redis === 'unreachable' ? ['Redis does not answer'] : []),
+    ...(redis === 'refusing writes' ? [`Redis refuses writes: ${probe?.refusal}`] : []),
   ];
   return {
     ready: reasons.length === 0,
@@ -41,15 +44,26 @@ export async function readiness(options: HealthOptions): Promise<Readiness> {
   };
 }
 
-async function pingWithin(ping: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'unreachable'> {
+interface Probe {
+  readonly redis: NonNullable<Readiness['redis']>;
+  /** Redis's own refusal, its first line: `OOM command not allowed ...`, `READONLY ...`. */
+  readonly refusal?: string;
+}
+
+async function pingWithin(ping: () => Promise<unknown>, timeoutMs: number): Promise<Probe> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'unreachable'>((resolve) => {
-    timer = setTimeout(() => resolve('unreachable'), timeoutMs);
+  const late = new Promise<Probe>((resolve) => {
+    timer = setTimeout(() => resolve({ redis: 'unreachable' }), timeoutMs);
   });
   try {
-    return await Promise.race([ping().then(() => 'ok' as const), late]);
-  } catch {
-    return 'unreachable';
+    return await Promise.race([ping().then((): Probe => ({ redis: 'ok' })), late]);
+  } catch (error) {
+    // An answer that is an error (ioredis's ReplyError): Redis is up and refuses; anything else is a cut.
+    if ((error as Error)?.name !== 'ReplyError') return { redis: 'unreachable' };
+    const refusal = String((error as Error).message)
+      .split('\n')[0]
+      ?.slice(0, 200);
+    return { redis: 'refusing writes', refusal };
   } finally {
     clearTimeout(timer);
   }
@@ -82,14 +96,20 @@ export function healthRoutes(options: HealthOptions): ReadonlyMap<string, Health
 }
 
 /**
- * A PING for `/readyz` in cluster mode, on a connection of its own so a probe never queues behind
- * the backend's blocking commands. Commands fail at once while disconnected (no offline queue), so
- * an outage reads as "unreachable" rather than a hung probe.
+ * A write for `/readyz` in cluster mode (one small key, `<prefix>:readyz`, expiring in 10 s), on a
+ * connection of its own so a probe never queues behind the backend's blocking commands. Commands
+ * fail at once while disconnected (no offline queue), so an outage reads as "unreachable" rather
+ * than a hung probe; a Redis that answers but takes no write (`maxmemory` reached with
+ * `noeviction`, a read-only replica) reads as "refusing writes", with its reason.
  */
-export async function redisPinger(url: string): Promise<{ ping: () => Promise<unknown>; close: () => void }> {
+export async function redisPinger(
+  url: string,
+  prefix = 'troupe',
+): Promise<{ ping: () => Promise<unknown>; close: () => void }> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
   client.on('error', () => {}); // reconnects on its own; readiness reports the outage
   client.connect().catch(() => {});
-  return { ping: () => client.ping(), close: () => client.disconnect() };
+  const key = `${prefix}:readyz`;
+  return { ping: () => client.set(key, '1', 'PX', 10_000), close: () => client.disconnect() };
 }

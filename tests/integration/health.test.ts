@@ -2,6 +2,8 @@
  * Readiness as `/readyz` reports it: accepting calls, and in cluster mode a real `redis-server`
  * that answers a PING; a stopped Redis or a draining runtime is "not ready", with the reason.
  */
+
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readiness, redisPinger } from '../../src/observe/health.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
@@ -48,6 +50,41 @@ describe('readiness (/readyz)', () => {
       expect(down).toMatchObject({ ready: false, state: 'accepting', redis: 'unreachable' });
       expect(down.reason).toBe('Redis does not answer');
     } finally {
+      pinger.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
+
+  it('in cluster mode, is not ready while Redis answers but refuses writes (maxmemory reached), with its reason', async () => {
+    redis = await startRedis();
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    const pinger = await redisPinger(redis.url);
+    const admin = new Redis(redis.url);
+    try {
+      let up = await readiness({ runtime, ping: pinger.ping });
+      for (let i = 0; i < 50 && !up.ready; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        up = await readiness({ runtime, ping: pinger.ping });
+      }
+      expect(up).toEqual({ ready: true, state: 'accepting', redis: 'ok' });
+      // Full: every write is refused, while PING still answers.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      expect(await admin.ping()).toBe('PONG');
+      const full = await readiness({ runtime, ping: pinger.ping });
+      expect(full).toMatchObject({ ready: false, state: 'accepting', redis: 'refusing writes' });
+      expect(full.reason).toMatch(/^Redis refuses writes: OOM command not allowed/);
+      await admin.config('SET', 'maxmemory', '0');
+      expect(await readiness({ runtime, ping: pinger.ping })).toEqual({
+        ready: true,
+        state: 'accepting',
+        redis: 'ok',
+      });
+    } finally {
+      admin.disconnect();
       pinger.close();
       await runtime.shutdown({ deadlineMs: 0 });
     }
