@@ -258,7 +258,9 @@ function parseResetValue(value: string, now: number): number | undefined {
   const text = value.trim();
   const plain = Number(text);
   if (text !== '' && Number.isFinite(plain)) {
-    // Large numbers are epoch seconds (some gateways); small ones are seconds to wait.
+    // Larger still, epoch milliseconds (Moonshot does not say which form its X-RateLimit-Reset
+    // takes); large numbers are epoch seconds (some gateways); small ones are seconds to wait.
+    if (plain >= 1e12) return Math.max(0, Math.round(plain - now));
     return plain > 1e9 ? Math.max(0, Math.round(plain * 1000 - now)) : Math.round(plain * 1000);
   }
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };

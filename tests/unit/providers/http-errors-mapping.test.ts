@@ -165,6 +165,11 @@ describe('retryAfterMs', () => {
     [{ 'x-ratelimit-reset-tokens': '3s later' }, undefined],
     [{ 'x-ratelimit-reset': String(NOW / 1000 - 10) }, 0],
     [{ 'x-ratelimit-reset': '1000000000' }, 1_000_000_000_000],
+    // Epoch milliseconds: read as a time, not as some 50,000 years of seconds.
+    [{ 'x-ratelimit-reset': String(NOW + 7000) }, 7000],
+    [{ 'x-ratelimit-reset': String(NOW - 7000) }, 0],
+    [{ 'x-ratelimit-reset': '1000000000000' }, 0],
+    [{ 'x-ratelimit-reset': '999999999999' }, 999_999_999_999_000 - NOW],
     [{ 'x-ratelimit-reset-requests': '9s', 'x-ratelimit-reset-tokens': '2s' }, 9000],
   ])('%o -> %s', (given, expected) => {
     expect(retryAfterMs(new Headers(given), NOW)).toBe(expected);
