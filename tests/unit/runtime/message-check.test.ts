@@ -73,6 +73,8 @@ describe('checkMessages', () => {
     expect(refusal([user('a'), { content: 'b' }])).toBe(expected('`undefined`'));
     expect(refusal([user('a'), { role: 'toString', content: 'b' }])).toBe(expected('`"toString"` (string)'));
     expect(refusal([user('a'), { role: 'User', content: 'b' }])).toBe(expected('`"User"` (string)'));
+    // A list whose text is a role's name is still not a role.
+    expect(refusal([user('a'), { role: ['user'], content: 'b' }])).toBe(expected('`["user"]` (array)'));
   });
 
   it('refuses content that is missing (a misspelt field), of the wrong type, or with parts of no type', () => {
@@ -84,6 +86,10 @@ describe('checkMessages', () => {
     expect(refusal([user({ text: 'hi' })])).toBe(expected('`{"text":"hi"}` (object)'));
     expect(refusal([user([{ text: 'hi' }])])).toBe(expected('`[{"text":"hi"}]` (array)'));
     expect(refusal([user(['hi'])])).toBe(expected('`["hi"]` (array)'));
+    expect(refusal([user([{ type: 'text', text: 'a' }, 'b'])])).toBe(
+      expected('`[{"type":"text","text":"a"},"b"]` (array)'),
+    );
+    expect(refusal([user([null])])).toBe(expected('`[null]` (array)'));
     expect(refusal([{ role: 'system' }])).toMatch(
       /^Expected messages\[0\]\.content to be a string or an array of content parts, got/,
     );

@@ -79,6 +79,29 @@ describe('resolveProviders', () => {
         'Expected provider `mine` to have `complete` and `stream` methods (a ChatProvider), got an object with fields complete',
       ),
     );
+    expect(refusal(() => resolveProviders({ x: null } as never))).toEqual(
+      invalid('Expected provider `x` to have `complete` and `stream` methods (a ChatProvider), got `null`'),
+    );
+    const streamOnly = { stream: async function* () {} } as unknown as ChatProvider;
+    expect(refusal(() => resolveProviders({ s: streamOnly }))).toEqual(
+      invalid(
+        'Expected provider `s` to have `complete` and `stream` methods (a ChatProvider), got an object with fields stream',
+      ),
+    );
+    expect(refusal(() => resolveProviders([provider('')]))).toEqual(
+      invalid(
+        'Expected providers[0] to be a provider with a `name`, got a string of 0 characters (not shown)',
+      ),
+    );
+    expect(refusal(() => resolveProviders([[provider('a')]] as never))).toEqual(
+      invalid('Expected providers[0] to be a provider with a `name`, got an array of 1'),
+    );
+    const wide = Object.fromEntries('abcdefghij'.split('').map((k) => [k, 1]));
+    expect(refusal(() => resolveProviders({ w: wide } as never))).toEqual(
+      invalid(
+        'Expected provider `w` to have `complete` and `stream` methods (a ChatProvider), got an object with fields a, b, c, d, e, f, g, h',
+      ),
+    );
     expect([...resolveProviders([])]).toEqual([]);
   });
 
