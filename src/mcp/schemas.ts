@@ -11,18 +11,37 @@ export const toolCallSchema = z.object({
   function: z.object({ name: z.string(), arguments: z.string() }),
 });
 
-export const chatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant', 'tool']),
-  content: z.string().nullable(),
-  name: z.string().optional(),
-  tool_call_id: z.string().optional(),
-  tool_calls: z.array(toolCallSchema).optional(),
-  reasoning_content: z.string().optional(),
-  partial: z
-    .boolean()
-    .optional()
-    .describe('Kimi partial mode: the model continues this last assistant message.'),
-});
+export const chatMessageSchema = z
+  .object({
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
+    content: z.string().nullable(),
+    name: z.string().optional(),
+    tool_call_id: z.string().optional(),
+    tool_calls: z.array(toolCallSchema).optional(),
+    reasoning_content: z.string().optional(),
+    partial: z
+      .boolean()
+      .optional()
+      .describe('Kimi partial mode: the model continues this last assistant message.'),
+  })
+  // As the runtime checks them (`src/runtime/message-check.ts`), here so the error names the
+  // client's own message, before `system` or a continuation's history is put in front.
+  .superRefine((message, ctx) => {
+    if (message.content === null && message.role !== 'assistant') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['content'],
+        message: 'Expected a string (null only on an assistant message)',
+      });
+    }
+    if (message.role === 'tool' && (message.tool_call_id ?? '') === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tool_call_id'],
+        message: 'Expected the id of the tool call this tool message answers',
+      });
+    }
+  });
 
 /** Tool definitions for the model pass through as given (OpenAI shape or vendor kinds). */
 export const toolDefinitionSchema = z.looseObject({ type: z.string() });
