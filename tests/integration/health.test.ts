@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readiness, redisPinger } from '../../src/observe/health.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let redis: RedisServer | undefined;
@@ -29,7 +30,17 @@ describe('readiness (/readyz)', () => {
     await stopping;
   });
 
-  it('in cluster mode, needs Redis to answer a PING: ok while up, unreachable once stopped', async () => {
+  /** The probe once the pinger's connection, opened in the background, is up (at most 2.5 s). */
+  async function readyOnceConnected(runtime: Runtime, ping: () => Promise<unknown>) {
+    let up = await readiness({ runtime, ping });
+    for (let i = 0; i < 50 && !up.ready; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      up = await readiness({ runtime, ping });
+    }
+    return up;
+  }
+
+  it('in cluster mode, needs Redis to take a write: ok while up, unreachable once stopped', async () => {
     redis = await startRedis();
     const runtime = createRuntime({
       providers: [createSimulatedProvider()],
@@ -37,13 +48,11 @@ describe('readiness (/readyz)', () => {
     });
     const pinger = await redisPinger(redis.url);
     try {
-      let up = await readiness({ runtime, ping: pinger.ping });
-      // The connection opens in the background; the first probe may come before it.
-      for (let i = 0; i < 50 && !up.ready; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        up = await readiness({ runtime, ping: pinger.ping });
-      }
-      expect(up).toEqual({ ready: true, state: 'accepting', redis: 'ok' });
+      expect(await readyOnceConnected(runtime, pinger.ping)).toEqual({
+        ready: true,
+        state: 'accepting',
+        redis: 'ok',
+      });
       await redis.stop();
       redis = undefined;
       const down = await readiness({ runtime, ping: pinger.ping, timeoutMs: 500 });
@@ -64,12 +73,11 @@ describe('readiness (/readyz)', () => {
     const pinger = await redisPinger(redis.url);
     const admin = new Redis(redis.url);
     try {
-      let up = await readiness({ runtime, ping: pinger.ping });
-      for (let i = 0; i < 50 && !up.ready; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        up = await readiness({ runtime, ping: pinger.ping });
-      }
-      expect(up).toEqual({ ready: true, state: 'accepting', redis: 'ok' });
+      expect(await readyOnceConnected(runtime, pinger.ping)).toEqual({
+        ready: true,
+        state: 'accepting',
+        redis: 'ok',
+      });
       // Full: every write is refused, while PING still answers.
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       await admin.config('SET', 'maxmemory', '1');
