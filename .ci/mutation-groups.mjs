@@ -138,7 +138,7 @@ export const GROUPS = {
       'src/runtime/options.ts',
       'src/runtime/requests.ts',
       'src/runtime/ids.ts',
-      'src/runtime/message-check.ts',
+      'src/runtime/request-check.ts',
     ],
     tests: [
       'tests/unit/runtime/provider-call.test.ts',
@@ -148,7 +148,7 @@ export const GROUPS = {
       'tests/unit/runtime/options.test.ts',
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
-      'tests/unit/runtime/message-check.test.ts',
+      'tests/unit/runtime/request-check.test.ts',
     ],
   },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract

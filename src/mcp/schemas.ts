@@ -24,7 +24,7 @@ export const chatMessageSchema = z
       .optional()
       .describe('Kimi partial mode: the model continues this last assistant message.'),
   })
-  // As the runtime checks them (`src/runtime/message-check.ts`), here so the error names the
+  // As the runtime checks them (`src/runtime/request-check.ts`), here so the error names the
   // client's own message, before `system` or a continuation's history is put in front.
   .superRefine((message, ctx) => {
     if (message.content === null && message.role !== 'assistant') {

@@ -13,7 +13,6 @@ import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
-import { checkMessages } from './message-check.js';
 import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
@@ -22,6 +21,7 @@ import {
   resolveSubmitOptions,
   sessionInput,
 } from './options.js';
+import { checkRequest } from './request-check.js';
 import { defaultRouter } from './requests.js';
 import { routeChat } from './routing.js';
 import type { SessionWork } from './session-record.js';
@@ -132,7 +132,7 @@ export class Admission {
     try {
       checkSubmitKeys(options, 'submit');
       checkRequestKeys(request);
-      checkMessages(request.messages);
+      checkRequest(request);
       // Fallbacks and the context-window check (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers);
       const resolved = resolveSubmitOptions(options, defaults);

@@ -187,6 +187,7 @@ export function resolveSubmitOptions(
   options: SubmitOptions,
   defaults: ResolvedDefaults,
 ): ResolvedSubmitOptions {
+  checkKept(options);
   return {
     priority: options.priority === undefined ? defaults.priority : priority('priority', options.priority),
     timeoutMs:
@@ -204,6 +205,29 @@ export function resolveSubmitOptions(
         ? defaults.maxAttempts
         : positiveInt('maxAttempts', options.maxAttempts),
   };
+}
+
+/**
+ * The options a session keeps as given, each of the type it is read as: from JavaScript a `signal`
+ * that is no AbortSignal threw a bare TypeError, and `label: 5`, `requestId: {}` or
+ * `metadata: 'alice'` (whose `owner` then names no caller) went into every result as they came.
+ */
+function checkKept({ signal, metadata, label, requestId }: SubmitOptions): void {
+  // By its shape: an AbortSignal of another realm or a polyfill is as good.
+  const aborts = signal as { addEventListener?: unknown; aborted?: unknown } | null | undefined;
+  if (
+    signal !== undefined &&
+    (typeof aborts?.addEventListener !== 'function' || typeof aborts.aborted !== 'boolean')
+  )
+    throw invalid('signal', 'an AbortSignal', signal);
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+  )
+    throw invalid('metadata', 'an object', metadata);
+  if (label !== undefined && typeof label !== 'string') throw invalid('label', 'a string', label);
+  if (requestId !== undefined && typeof requestId !== 'string')
+    throw invalid('requestId', 'a string', requestId);
 }
 
 const RATE_FIELDS = ['maxConcurrent', 'requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const;

@@ -1,6 +1,6 @@
 /**
  * `chat`'s `messages` over MCP, checked by the tool's schema as the runtime checks a submit's
- * (`src/runtime/message-check.ts`), so a refusal names the client's own message: the runtime sees
+ * (`src/runtime/request-check.ts`), so a refusal names the client's own message: the runtime sees
  * `system` and a continuation's history in front of it, and would count them in the index.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

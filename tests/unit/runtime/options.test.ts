@@ -390,6 +390,39 @@ describe('resolveSubmitOptions', () => {
       invalid(`Expected \`${field}\` to be ${expected}, got \`${value}\` (number)`),
     );
   });
+
+  it('takes the options it keeps as given when they are of their type: a signal by its shape', () => {
+    const signal = new AbortController().signal;
+    const polyfill = { aborted: false, addEventListener: () => {}, removeEventListener: () => {} };
+    for (const kept of [
+      { signal, metadata: { owner: 'alice', n: 1 }, label: 'chat', requestId: 'r-1' },
+      { signal: polyfill as unknown as AbortSignal },
+    ]) {
+      expect(resolveSubmitOptions(kept, defaults()).priority).toBe(2);
+    }
+  });
+
+  it.each([
+    ['signal', 'x', 'an AbortSignal', '`"x"` (string)'],
+    ['signal', null, 'an AbortSignal', '`null`'],
+    ['signal', { aborted: false }, 'an AbortSignal', '`{"aborted":false}` (object)'],
+    [
+      'signal',
+      { addEventListener: 1, aborted: false },
+      'an AbortSignal',
+      '`{"addEventListener":1,"aborted":false}` (object)',
+    ],
+    ['metadata', 'alice', 'an object', '`"alice"` (string)'],
+    ['metadata', null, 'an object', '`null`'],
+    ['metadata', ['alice'], 'an object', '`["alice"]` (array)'],
+    ['label', 5, 'a string', '`5` (number)'],
+    ['requestId', {}, 'a string', '`{}` (object)'],
+    ['requestId', 7, 'a string', '`7` (number)'],
+  ] as const)('refuses %s = %o, naming it', (field, value, expected, got) => {
+    expect(refusal(() => resolveSubmitOptions({ [field]: value } as never, defaults()))).toEqual(
+      invalid(`Expected \`${field}\` to be ${expected}, got ${got}`),
+    );
+  });
 });
 
 describe('sessionInput', () => {

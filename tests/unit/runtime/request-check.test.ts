@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { checkMessages } from '../../../src/runtime/message-check.js';
+import { checkMessages, checkRequest } from '../../../src/runtime/request-check.js';
+import type { SessionRequest } from '../../../src/runtime/types.js';
 
 function refusal(messages: unknown): string {
   try {
@@ -107,6 +108,100 @@ describe('checkMessages', () => {
     );
     expect(refusal([user('a'), { role: 'tool', content: '42', tool_call_id: 1 }])).toBe(
       expected('`1` (number)'),
+    );
+  });
+});
+
+/** `checkRequest`'s refusal of a request with one field set, or 'taken'. */
+function fieldRefusal(fields: Record<string, unknown>): string {
+  try {
+    checkRequest({ messages: [user('hi')], ...fields } as unknown as SessionRequest);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TroupeError);
+    expect((error as TroupeError).code).toBe('INVALID_REQUEST');
+    return (error as TroupeError).message;
+  }
+  return 'taken';
+}
+
+describe('checkRequest', () => {
+  it('takes every field of the types the providers read', () => {
+    const file = { name: 'a.txt', data: new Uint8Array([104, 105]) };
+    expect(
+      fieldRefusal({
+        provider: 'kimi',
+        model: 'kimi-k2.6',
+        stream: false,
+        temperature: 0,
+        top_p: 0.9,
+        max_tokens: 1,
+        stop: ['\n\n', 'END'],
+        thinking: 'disabled',
+        extra: { response_format: { type: 'json_object' } },
+        tools: [{ type: 'function', function: { name: 'f' } }, { type: 'web_search' }],
+        tool_choice: 'auto',
+        files: [file, { name: 'b.md', data: '# b' }],
+      }),
+    ).toBe('taken');
+    expect(fieldRefusal({ stop: 'END', stream: true, thinking: 'enabled', tools: [], files: [] })).toBe(
+      'taken',
+    );
+  });
+
+  it.each([
+    [{ provider: 5 }, 'Expected `provider` to be a non-empty string, got `5` (number)'],
+    [{ provider: '' }, 'Expected `provider` to be a non-empty string, got `""` (string)'],
+    [{ model: 5 }, 'Expected `model` to be a non-empty string, got `5` (number)'],
+    [{ model: '' }, 'Expected `model` to be a non-empty string, got `""` (string)'],
+    [{ stream: 'yes' }, 'Expected `stream` to be true or false, got `"yes"` (string)'],
+    [{ temperature: 'hot' }, 'Expected `temperature` to be a number, got `"hot"` (string)'],
+    [{ temperature: Number.NaN }, 'Expected `temperature` to be a number, got `NaN` (number)'],
+    [{ top_p: null }, 'Expected `top_p` to be a number, got `null`'],
+    [{ max_tokens: -1 }, 'Expected `max_tokens` to be a positive integer, got `-1` (number)'],
+    [{ max_tokens: 0 }, 'Expected `max_tokens` to be a positive integer, got `0` (number)'],
+    [{ max_tokens: 1.5 }, 'Expected `max_tokens` to be a positive integer, got `1.5` (number)'],
+    [{ max_tokens: '100' }, 'Expected `max_tokens` to be a positive integer, got `"100"` (string)'],
+    [{ stop: 3 }, 'Expected `stop` to be a string or an array of strings, got `3` (number)'],
+    [{ stop: ['a', 3] }, 'Expected `stop` to be a string or an array of strings, got `["a",3]` (array)'],
+    [{ thinking: true }, "Expected `thinking` to be 'enabled' or 'disabled', got `true` (boolean)"],
+    [{ extra: 'x' }, 'Expected `extra` to be an object of the provider\'s own fields, got `"x"` (string)'],
+    [{ extra: null }, "Expected `extra` to be an object of the provider's own fields, got `null`"],
+    [{ extra: [1] }, "Expected `extra` to be an object of the provider's own fields, got `[1]` (array)"],
+    [
+      { tools: 'x' },
+      'Expected `tools` to be an array of tool definitions, each with a `type`, got `"x"` (string)',
+    ],
+    [
+      { tools: [{ type: 'function' }, { function: {} }] },
+      'Expected `tools` to be an array of tool definitions, each with a `type`, got `[{"type":"function"},{"function":{}}]` (array)',
+    ],
+    [
+      { tools: [null] },
+      'Expected `tools` to be an array of tool definitions, each with a `type`, got `[null]` (array)',
+    ],
+    [
+      { files: 'x' },
+      'Expected `files` to be an array of { name, data: string or Uint8Array }, got `"x"` (string)',
+    ],
+    [
+      { files: [{ name: 'a', data: 5 }] },
+      'Expected `files` to be an array of { name, data: string or Uint8Array }, got `[{"name":"a","data":5}]` (array)',
+    ],
+    [
+      { files: [{ data: 'x' }] },
+      'Expected `files` to be an array of { name, data: string or Uint8Array }, got `[{"data":"x"}]` (array)',
+    ],
+    [
+      { files: [null] },
+      'Expected `files` to be an array of { name, data: string or Uint8Array }, got `[null]` (array)',
+    ],
+  ])('refuses %o', (fields, expected) => {
+    expect(fieldRefusal(fields)).toBe(expected);
+  });
+
+  it('checks the messages after the fields', () => {
+    expect(fieldRefusal({ messages: [{ role: 'usr', content: 'x' }] })).toMatch(
+      /^Expected messages\[0\]\.role/,
     );
   });
 });
