@@ -19,6 +19,7 @@ import {
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
+import type { EventStore } from '../ports/event-store.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { CallerSlots } from './caller-slots.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
@@ -49,8 +50,10 @@ import {
   unsupportedVersion,
 } from './http-reply.js';
 import { closeSilentConnections } from './http-silent.js';
+import { takeOverStanding } from './http-standing.js';
 import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
+import { standaloneStreamId } from './sdk-internals.js';
 import { createMcpServer } from './server.js';
 
 export type { HttpAppOptions, RouteHandler } from './http-options.js';
@@ -72,6 +75,10 @@ interface LegacySession {
   active: number;
   /** The token's name (`clientId`) that opened it. */
   readonly caller: string;
+  /** Its events, as its transport stores them (stream ids without the session's prefix). */
+  readonly events: EventStore;
+  /** Its standalone `GET` stream's response while open (`http-standing.ts`). */
+  standing?: ServerResponse | undefined;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -183,6 +190,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
             for (const id of ids) mcp.calls.abort(sid, id, 'the HTTP response stream was closed');
         });
       }
+      if (req.method === 'GET' && (await opensStandalone(session, header(req, 'last-event-id'))))
+        await takeOverStanding(session, res);
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
@@ -192,13 +201,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         return json(res, 503, rpcError(-32000, tooManySessions(full, sessionSlots.perCaller)));
       const server = createMcpServer(mcp);
       const sessionId = randomUUID();
+      const events = sessionEventStore(eventStore, sessionId, caller);
       const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => sessionId,
         maxRequestBodySize: maxBodyBytes,
-        eventStore: sessionEventStore(eventStore, sessionId, caller),
+        eventStore: events,
         retryInterval,
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller });
+          sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller, events });
           sessionSlots.take(caller);
         },
         onsessionclosed: (id) => {
@@ -350,6 +360,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       });
     },
   };
+}
+
+/** Whether a `GET` opens the session's standalone stream: no `Last-Event-ID`, or one of that stream's. */
+async function opensStandalone(session: LegacySession, lastEventId: string | undefined): Promise<boolean> {
+  if (lastEventId === undefined) return true;
+  const stream = await session.events.getStreamIdForEventId?.(lastEventId);
+  return stream !== undefined && stream === standaloneStreamId(session.transport);
 }
 
 async function closeSession(session: Pick<LegacySession, 'transport' | 'server'>): Promise<void> {

@@ -42,7 +42,8 @@ const DELTA_THROTTLE_MS = 1000;
 export class ProgressReporter {
   readonly #sink: ProgressSink;
   readonly #sessions = new Map<string, Watched>();
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #intervalMs: number;
+  #timer: ReturnType<typeof setTimeout>;
   #seq = 0;
   #lastSentAt = 0;
   #stopped = false;
@@ -50,10 +51,8 @@ export class ProgressReporter {
   /** @param intervalMs heartbeat period, in ms; the caller keeps it at or under 10000. */
   constructor(sink: ProgressSink, intervalMs: number) {
     this.#sink = sink;
-    this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastSentAt >= intervalMs - 5) this.#send();
-    }, intervalMs);
-    this.#timer.unref();
+    this.#intervalMs = intervalMs;
+    this.#timer = this.#arm(intervalMs);
   }
 
   /** Follows a session's events until it ends. */
@@ -70,7 +69,30 @@ export class ProgressReporter {
 
   stop(): void {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
+  }
+
+  /**
+   * The heartbeat is due `intervalMs` after the last notification, whatever sent it. One timer,
+   * re-armed when it fires for what is left of the interval (nothing is done per notification):
+   * a fixed `setInterval` tick let a state change just after a tick put the next heartbeat a
+   * second tick away, almost twice the interval.
+   */
+  #arm(ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => this.#beat(), ms);
+    timer.unref();
+    return timer;
+  }
+
+  #beat(): void {
+    if (this.#stopped) return;
+    const quiet = Date.now() - this.#lastSentAt;
+    if (quiet >= this.#intervalMs - 5) {
+      this.#send();
+      this.#timer = this.#arm(this.#intervalMs);
+    } else {
+      this.#timer = this.#arm(this.#intervalMs - quiet);
+    }
   }
 
   #on(id: string, event: SessionEvent): void {

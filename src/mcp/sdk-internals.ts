@@ -58,3 +58,20 @@ export function mcpServerToolHandlers(server: McpServer): { list: StoredHandler;
   };
   return { list: get('tools/list'), call: get('tools/call') };
 }
+
+/**
+ * The stream id the SDK's Streamable HTTP transport gives a session's standalone `GET` stream
+ * (`_standaloneSseStreamId`, private; `'_GET_stream'` in SDK v2), read from a transport, so
+ * `http-standing.ts` can tell a resume of that stream from a resume of a POST's.
+ */
+export function standaloneStreamId(transport: object): string {
+  const inner = (transport as { _webStandardTransport?: { _standaloneSseStreamId?: unknown } })
+    ._webStandardTransport;
+  const id = inner?._standaloneSseStreamId;
+  if (typeof id !== 'string') {
+    throw new SdkInternalsChanged(
+      'NodeStreamableHTTPServerTransport#_webStandardTransport._standaloneSseStreamId to be a string',
+    );
+  }
+  return id;
+}

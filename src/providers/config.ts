@@ -357,8 +357,10 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   }
   const wanted = file.defaults?.provider ?? env.TROUPE_DEFAULT_PROVIDER;
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
+  const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
+    ...(model === undefined || simulated ? {} : { defaultModel: model }),
     fetchModels: async (name, signal) => {
       const provider = providers.find((p) => p.name === name) as
         | Partial<OpenAICompatibleProvider>
@@ -367,7 +369,6 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
       return provider.listModels({ signal });
     },
   });
-  const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
   const defaults = {
     ...(defaultProvider === undefined ? {} : { provider: defaultProvider }),
     ...(model === undefined || simulated ? {} : { model }),

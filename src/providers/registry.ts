@@ -80,6 +80,11 @@ export interface ModelRegistry {
 
 export interface RegistryOptions {
   readonly defaultProvider?: string;
+  /**
+   * The model a request that names none gets from `defaultProvider` (`defaults.model`,
+   * `TROUPE_DEFAULT_MODEL`), before that provider's own `defaultModel` or first listed model.
+   */
+  readonly defaultModel?: string;
   /** Fetches a provider's live model ids; enables `refresh`. */
   readonly fetchModels?: (provider: string, signal: AbortSignal) => Promise<readonly string[]>;
   /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
@@ -104,7 +109,10 @@ export function createModelRegistry(
   const now = options.now ?? Date.now;
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const isOpen = (entry: ProviderEntry) => entry.openModels ?? entry.models.length === 0;
-  const defaultModelOf = (entry: ProviderEntry) => entry.defaultModel ?? entry.models[0]?.id;
+  const defaultModelOf = (entry: ProviderEntry) =>
+    (entry.name === options.defaultProvider ? options.defaultModel : undefined) ??
+    entry.defaultModel ??
+    entry.models[0]?.id;
 
   function requireConfigured(entry: ProviderEntry): void {
     if (!entry.configured) {

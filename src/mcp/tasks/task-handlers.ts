@@ -81,6 +81,10 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
       } catch (error) {
         if (error instanceof WaitLimitError)
           throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
+        // The wait ended (its stream closed, or the client cancelled it), not the task. A client
+        // that resumes the stream reads this: it was a bare "Internal error" (the reason, a string).
+        if (signal.aborted)
+          throw new ProtocolError(ProtocolErrorCode.InternalError, waitEnded(taskId, signal));
         throw error;
       } finally {
         release();
@@ -133,6 +137,11 @@ export async function startToolTask(
       throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
     throw error;
   }
+}
+
+function waitEnded(taskId: string, signal: AbortSignal): string {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  return `Stopped waiting for task ${taskId} (${reason}); the task goes on: call tasks/result again, or poll tasks/get`;
 }
 
 /** Another caller's task reads as unknown: its id says nothing about whether it exists. */

@@ -232,7 +232,7 @@ it("defaults to the caller's queue share, plus the calls that run, plus 16 for s
   expect(refused?.body).toContain('Expected at most 19 open requests of caller `token:alice` at once');
 }, 30_000);
 
-it('holds one standing GET stream per session, and one connection per resumed stream (the SDK answers 409)', async () => {
+it('holds one standing GET stream per session (the newest replaces it), and one connection per resumed POST stream (the SDK answers 409)', async () => {
   // What the bounds table says of GET streams rests on this: a caller's streams are bounded by its
   // sessions (`maxSessionsPerCaller`) and its calls, each counting as an open request besides.
   const h = await start({});
@@ -243,10 +243,14 @@ it('holds one standing GET stream per session, and one connection per resumed st
     'mcp-protocol-version': '2025-11-25',
   };
   const first = new AbortController();
-  expect((await fetch(h.url, { headers, signal: first.signal })).status).toBe(200);
-  const second = await fetch(h.url, { headers });
-  expect(second.status).toBe(409);
-  expect(await second.text()).toContain('Only one SSE stream is allowed per session');
+  const firstStream = await fetch(h.url, { headers, signal: first.signal });
+  expect(firstStream.status).toBe(200);
+  // A second GET replaces the first, whose body ends: still one standing stream per session.
+  const secondAbort = new AbortController();
+  const second = await fetch(h.url, { headers, signal: secondAbort.signal });
+  expect(second.status).toBe(200);
+  await expect(firstStream.text()).rejects.toThrow();
+  secondAbort.abort();
 
   // A call's stream, open: resuming it from its first event is refused while it has its connection.
   const call = new AbortController();

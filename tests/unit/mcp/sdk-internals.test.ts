@@ -5,10 +5,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { McpServer } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { mcpServerToolHandlers, SdkInternalsChanged } from '../../../src/mcp/sdk-internals.js';
+import {
+  mcpServerToolHandlers,
+  SdkInternalsChanged,
+  standaloneStreamId,
+} from '../../../src/mcp/sdk-internals.js';
 
 describe('mcpServerToolHandlers', () => {
   it("returns McpServer's live tools/list and tools/call handlers, tools registered later included", async () => {
@@ -57,6 +62,18 @@ describe('mcpServerToolHandlers', () => {
   });
 });
 
+describe('standaloneStreamId', () => {
+  it("reads the id the SDK's transport gives the standalone GET stream", () => {
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => 'x' });
+    expect(standaloneStreamId(transport)).toBe('_GET_stream');
+  });
+
+  it('names what moved when the SDK no longer has it', () => {
+    expect(() => standaloneStreamId({})).toThrow(SdkInternalsChanged);
+    expect(() => standaloneStreamId({})).toThrow(/_standaloneSseStreamId/);
+  });
+});
+
 it('no file in src/ but sdk-internals.ts touches an SDK internal, and only tool-calls.ts owns tools/call', () => {
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -68,7 +85,7 @@ it('no file in src/ but sdk-internals.ts touches an SDK internal, and only tool-
   };
   walk('src');
   const internals =
-    /_getRequestHandler|_requestHandlers|setToolRequestHandlers|_registeredTools|_wrapHandler/;
+    /_getRequestHandler|_requestHandlers|setToolRequestHandlers|_registeredTools|_wrapHandler|_standaloneSseStreamId|_webStandardTransport/;
   const users = files.filter((file) => internals.test(readFileSync(file, 'utf8')));
   expect(users).toEqual([join('src', 'mcp', 'sdk-internals.ts')]);
   const owners = files.filter((file) =>

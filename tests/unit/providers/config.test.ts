@@ -206,3 +206,54 @@ describe('loadProviders', () => {
     await expect(loadProviders({ configPath: path, env: {} })).rejects.toThrow(`${path}: Expected JSON`);
   });
 });
+
+describe('the default model (`defaults.model`, TROUPE_DEFAULT_MODEL)', () => {
+  // `troupe serve` and `troupe stdio` route through the registry, which ignored it: a chat naming
+  // no model got MODEL_NOT_FOUND ("got none (pass one)") from an open provider, and the provider's
+  // first listed model where it listed several.
+  it('reaches the router: a request naming no model gets it', async () => {
+    const env = {
+      TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      TROUPE_OPENAI_API_KEY: 'k-123456789',
+      TROUPE_DEFAULT_MODEL: 'my-model',
+    };
+    const open = await loadProviders({ env });
+    const listed = await loadProviders({ env: { ...env, TROUPE_OPENAI_MODELS: 'first-model,my-model' } });
+    try {
+      expect(open.registry.router({ messages: [] })).toMatchObject({ provider: 'openai', model: 'my-model' });
+      expect(open.registry.router({ messages: [], provider: 'openai' })).toMatchObject({
+        model: 'my-model',
+      });
+      expect(listed.registry.router({ messages: [] })).toMatchObject({ model: 'my-model' });
+      // A model the request names still wins.
+      expect(listed.registry.router({ messages: [], model: 'first-model' })).toMatchObject({
+        model: 'first-model',
+      });
+    } finally {
+      await open.close();
+      await listed.close();
+    }
+  });
+
+  it('from the providers file, for its default provider only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-default-model-'));
+    const path = join(dir, 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        providers: [
+          { name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MINE_KEY' },
+          { name: 'other', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MINE_KEY', defaultModel: 'o-1' },
+        ],
+        defaults: { provider: 'mine', model: 'm-2' },
+      }),
+    );
+    const loaded = await loadProviders({ configPath: path, env: { MINE_KEY: 'k-123456789' } });
+    try {
+      expect(loaded.registry.router({ messages: [] })).toMatchObject({ provider: 'mine', model: 'm-2' });
+      expect(loaded.registry.router({ messages: [], provider: 'other' })).toMatchObject({ model: 'o-1' });
+    } finally {
+      await loaded.close();
+    }
+  });
+});
