@@ -136,8 +136,8 @@ describe('dashboard with hostile strings from clients and providers', () => {
           page.evaluate(() => ({
             updates: Number(document.body.getAttribute('data-updates')),
             ticker: document.getElementById('ticker')!.textContent ?? '',
-            rows: [...document.querySelectorAll('#sessions tbody tr')].map((tr) =>
-              [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+            rows: Array.from(document.querySelectorAll('#sessions tbody tr')).map((tr) =>
+              Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
             ),
             breakers: document.getElementById('breakers')!.textContent ?? '',
             images: document.querySelectorAll('img').length,
