@@ -162,10 +162,11 @@ export class RuntimeMonitor {
         const bucket = this.#bucket(this.#now());
         bucket.ended++;
         if (metadata.state !== 'done') bucket.failed++;
-        if (bucket.run.length < this.#samples) {
-          if (metadata.runMs > 0 || metadata.state === 'done') bucket.run.push(metadata.runMs);
-          bucket.queue.push(metadata.queuedMs);
-        }
+        // Each list held to its own bound: sessions that never ran (cancelled or timed out in the
+        // queue) add no run sample, and their queue samples grew without one.
+        if (bucket.run.length < this.#samples && (metadata.runMs > 0 || metadata.state === 'done'))
+          bucket.run.push(metadata.runMs);
+        if (bucket.queue.length < this.#samples) bucket.queue.push(metadata.queuedMs);
         break;
       }
       default:

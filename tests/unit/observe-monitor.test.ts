@@ -54,3 +54,36 @@ describe('RuntimeMonitor live counts', () => {
     monitor.close();
   });
 });
+
+describe('RuntimeMonitor latency samples', () => {
+  const ended = (i: number, state: string, runMs: number) => ({
+    type: 'session.ended',
+    sessionId: `s${i}`,
+    result: { ok: state === 'done', metadata: { state, runMs, queuedMs: i } },
+  });
+
+  it('keeps at most samplesPerBucket queue-wait samples, also of sessions that never ran', () => {
+    const { runtime, emit } = fakeRuntime();
+    Object.assign(runtime, { status: () => ({}), sessions: () => [] });
+    const monitor = new RuntimeMonitor(runtime, { now: () => 5000, samplesPerBucket: 5 });
+    // Twenty sessions that ended in the queue (runMs 0: no run sample), queue waits 1..20 ms.
+    for (let i = 1; i <= 20; i++) emit(ended(i, 'cancelled', 0));
+    const last = monitor.snapshot().series.at(-1)!;
+    expect(last.ended).toBe(20);
+    // The first five samples (1..5 ms) are kept: their median is 3, not the 10 of all twenty.
+    expect(last.queueP50Ms).toBe(3);
+    expect(last.runP50Ms).toBeNull();
+    monitor.close();
+  });
+
+  it('keeps at most samplesPerBucket run samples', () => {
+    const { runtime, emit } = fakeRuntime();
+    Object.assign(runtime, { status: () => ({}), sessions: () => [] });
+    const monitor = new RuntimeMonitor(runtime, { now: () => 5000, samplesPerBucket: 5 });
+    for (let i = 1; i <= 20; i++) emit(ended(i, 'done', i * 10));
+    const last = monitor.snapshot().series.at(-1)!;
+    expect(last.runP95Ms).toBe(50);
+    expect(last.queueP50Ms).toBe(3);
+    monitor.close();
+  });
+});
