@@ -2,7 +2,7 @@
  * The dashboard's live counts per state follow the session machine's leaves, the fallback hop
  * included: a session between two targets is counted in `fallingBack`, then `calling` again.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RuntimeMonitor } from '../../src/observe/monitor.js';
 import type { Runtime, RuntimeEvent } from '../../src/runtime/types.js';
 
@@ -84,6 +84,59 @@ describe('RuntimeMonitor latency samples', () => {
     const last = monitor.snapshot().series.at(-1)!;
     expect(last.runP95Ms).toBe(50);
     expect(last.queueP50Ms).toBe(3);
+    monitor.close();
+  });
+});
+
+describe('RuntimeMonitor series cost', () => {
+  it('sorts a bucket again only when a session ended in it since the last snapshot', () => {
+    const { runtime, emit } = fakeRuntime();
+    Object.assign(runtime, { status: () => ({}), sessions: () => [] });
+    let now = 0;
+    const monitor = new RuntimeMonitor(runtime, { now: () => now, samplesPerBucket: 500 });
+    const end = (runMs: number) =>
+      emit({
+        type: 'session.ended',
+        sessionId: 's',
+        result: { ok: true, metadata: { state: 'done', runMs, queuedMs: 1 } },
+      });
+    // Thirty full buckets: the whole five-minute window.
+    for (let b = 0; b < 30; b++) {
+      now = b * 10_000;
+      for (let i = 1; i <= 500; i++) end(i);
+    }
+    now = 299_999;
+    const first = monitor.snapshot().series;
+    expect(first.every((p) => p.runP50Ms === 250 && p.runP95Ms === 475 && p.queueP50Ms === 1)).toBe(true);
+    const sort = vi.spyOn(Array.prototype, 'sort');
+    try {
+      expect(monitor.snapshot().series).toEqual(first);
+      expect(sort).not.toHaveBeenCalled();
+      // One more session in the current bucket: that bucket alone is sorted again.
+      end(1000);
+      expect(monitor.snapshot().series.at(-1)!.ended).toBe(501);
+      expect(sort.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      monitor.close();
+      sort.mockRestore();
+    }
+  });
+
+  it('shows a change in a bucket after it was read', () => {
+    const { runtime, emit } = fakeRuntime();
+    Object.assign(runtime, { status: () => ({}), sessions: () => [] });
+    const monitor = new RuntimeMonitor(runtime, { now: () => 5000 });
+    const end = (runMs: number) =>
+      emit({
+        type: 'session.ended',
+        sessionId: 's',
+        result: { ok: true, metadata: { state: 'done', runMs, queuedMs: runMs } },
+      });
+    end(10);
+    expect(monitor.snapshot().series.at(-1)).toMatchObject({ runP50Ms: 10, runP95Ms: 10, queueP50Ms: 10 });
+    end(30);
+    end(50);
+    expect(monitor.snapshot().series.at(-1)).toMatchObject({ runP50Ms: 30, runP95Ms: 50, queueP50Ms: 30 });
     monitor.close();
   });
 });
