@@ -140,3 +140,48 @@ describe('RuntimeMonitor series cost', () => {
     monitor.close();
   });
 });
+
+describe('RuntimeMonitor and ends it never heard', () => {
+  function setup() {
+    const { runtime, emit } = fakeRuntime();
+    const known = new Map<string, { state: string }>();
+    Object.assign(runtime, {
+      status: () => ({}),
+      sessions: () => [],
+      session: (id: string) => known.get(id),
+    });
+    let now = 0;
+    const monitor = new RuntimeMonitor(runtime, { now: () => now, bucketMs: 10_000 });
+    return { emit, known, monitor, at: (t: number) => (now = t) };
+  }
+  const ended = (id: string, state: string) => ({
+    type: 'session.ended',
+    sessionId: id,
+    result: { ok: state === 'done', metadata: { state, runMs: 5, queuedMs: 1 } },
+  });
+
+  it('drops live sessions the runtime no longer has, counting the ends it knows, once a bucket', () => {
+    const { emit, known, monitor, at } = setup();
+    for (const id of ['a', 'b', 'c']) {
+      emit({ type: 'session.queued', sessionId: id });
+      known.set(id, { state: 'queued' });
+    }
+    emit({ type: 'session.started', sessionId: 'a' });
+    emit({ type: 'session.started', sessionId: 'b' });
+    monitor.snapshot();
+    expect(monitor.counts()).toMatchObject({ queued: 1, calling: 2 });
+    // Their ends were published while the bus was cut: `a` is in the history, `b` is forgotten.
+    known.set('a', { state: 'done' });
+    known.delete('b');
+    at(5000);
+    expect(monitor.snapshot().counts).toMatchObject({ queued: 1, calling: 2, done: 0 });
+    at(10_000);
+    expect(monitor.snapshot().counts).toMatchObject({ queued: 1, calling: 0, done: 1 });
+    // An end that comes late after all is not counted twice; one never reconciled still counts.
+    emit(ended('a', 'done'));
+    emit(ended('b', 'failed'));
+    emit(ended('c', 'cancelled'));
+    expect(monitor.counts()).toMatchObject({ queued: 0, calling: 0, done: 1, failed: 1, cancelled: 1 });
+    monitor.close();
+  });
+});
