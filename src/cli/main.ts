@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   chart: () => import('./chart.js'),
   models: () => import('./models.js'),
   config: () => import('./show-config.js'),
+  inspector: () => import('./inspector.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -56,7 +57,7 @@ async function usage(): Promise<string> {
       (m) => m.command.summary,
       () => '(not available in this build)',
     );
-    lines.push(`  ${name.padEnd(8)} ${summary}`);
+    lines.push(`  ${name.padEnd(9)} ${summary}`);
   }
   lines.push(
     '',

@@ -6,10 +6,17 @@ export const DASHBOARD_SCRIPT = String.raw`
 (function () {
   'use strict';
   var $ = function (sel) { return document.querySelector(sel); };
+  // Model ids, labels and error codes come from clients and providers: shown on one line, with line
+  // breaks and bidi controls spelled out, so none can start a line of its own in the events list.
+  var oneLine = function (v) {
+    return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, function (c) {
+      return '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
+    });
+  };
   var el = function (tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
+    if (text !== undefined) e.textContent = oneLine(text);
     return e;
   };
   var ms = function (v) {
@@ -217,8 +224,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     batch.events.forEach(function (e) {
       if (e.type !== 'session.ended' && e.type.indexOf('supervisor.') !== 0 && e.type !== 'session.retry' && e.type !== 'session.fallback') return;
       var t = new Date(e.at).toISOString().slice(11, 23);
-      tickerLines.unshift(t + '  ' + e.type + (e.sessionId ? '  ' + e.sessionId.slice(0, 8) : '') +
-        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : '') + (e.to ? '  -> ' + e.to : ''));
+      tickerLines.unshift(oneLine(t + '  ' + e.type + (e.sessionId ? '  ' + e.sessionId.slice(0, 8) : '') +
+        (e.state ? '  ' + e.state : '') + (e.code ? '  ' + e.code : '') + (e.to ? '  -> ' + e.to : '')));
     });
     tickerLines = tickerLines.slice(0, 12);
     $('#ticker').textContent = tickerLines.join('\n') + (batch.dropped ? '\n(' + batch.dropped + ' events not shown)' : '');

@@ -114,7 +114,7 @@ export const KIND_DESCRIPTIONS: Readonly<Record<LoadKind, string>> = {
   stream: 'streamed call, 20-150 ms',
   retried: 'injected: the provider answers 429 every time; retried with backoff, then failed',
   failing: 'injected: the provider answers a malformed response; failed',
-  cancelled: 'injected: the provider hangs; the driver cancels it after 100-500 ms',
+  cancelled: 'injected: the provider hangs; the driver cancels it 100-500 ms after submitting it',
   timeout: 'injected: the provider hangs; its 200-600 ms deadline times it out',
 };
 

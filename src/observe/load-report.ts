@@ -34,6 +34,8 @@ export interface LoadReport {
   readonly unplanned: number;
   /** Of those, the ones refused because their provider's circuit breaker was open. */
   readonly unplannedBreakerOpen: number;
+  /** Planned `cancelled` sessions cancelled before they started (run time 0): still queued. */
+  readonly cancelledQueued: number;
   readonly byState: Record<FinalState, number>;
   readonly codes: Record<string, number>;
   readonly queueWaitMs: Percentiles;
@@ -94,6 +96,7 @@ export class LoadRecorder {
     const byKind: Partial<Record<LoadKind, Record<FinalState, number>>> = {};
     let unplanned = 0;
     let unplannedBreakerOpen = 0;
+    let cancelledQueued = 0;
     const codes: Record<string, number> = {};
     const queue: number[] = [];
     const run: number[] = [];
@@ -115,6 +118,7 @@ export class LoadRecorder {
         unplanned++;
         if (o.breakerOpen === true) unplannedBreakerOpen++;
       }
+      if (o.kind === 'cancelled' && o.state === 'cancelled' && o.runMs === 0) cancelledQueued++;
       if (o.code !== undefined) codes[o.code] = (codes[o.code] ?? 0) + 1;
       if (o.queuedMs !== undefined) queue.push(o.queuedMs);
       if (o.runMs !== undefined && o.runMs > 0) run.push(o.runMs);
@@ -139,6 +143,7 @@ export class LoadRecorder {
       byKind,
       unplanned,
       unplannedBreakerOpen,
+      cancelledQueued,
       byState: this.counts(),
       codes,
       queueWaitMs: percentiles(queue),
@@ -203,8 +208,13 @@ function formatByKind(report: LoadReport): string[] {
   const lines = ['', `planned kind${states.map((s) => s.padStart(10)).join('')}   what it does`];
   for (const kind of kinds) {
     const counts = report.byKind[kind]!;
+    // The driver's clock starts at submission: under a backlog most never reach the provider.
+    const queued =
+      kind === 'cancelled' && report.cancelledQueued > 0
+        ? ` (${report.cancelledQueued} of them still queued, never started)`
+        : '';
     lines.push(
-      `${kind.padEnd(12)}${states.map((s) => String(counts[s] || '-').padStart(10)).join('')}   ${KIND_DESCRIPTIONS[kind]}`,
+      `${kind.padEnd(12)}${states.map((s) => String(counts[s] || '-').padStart(10)).join('')}   ${KIND_DESCRIPTIONS[kind]}${queued}`,
     );
   }
   const notDone = report.total - report.byState.done;

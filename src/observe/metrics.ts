@@ -69,7 +69,7 @@ export function createMetricsExporter(
   });
   const providerErrors = new Counter({
     name: 'troupe_provider_errors_total',
-    help: 'Provider errors (retried or final), by provider and error code.',
+    help: 'Provider errors (retried, handed to a fallback, or final), by provider and error code.',
     labelNames: ['provider', 'code'] as const,
     registers,
   });
@@ -228,6 +228,14 @@ export function createMetricsExporter(
     if (event.type === 'session.retry') {
       retries.inc({ provider: event.provider, code: event.error.code });
       providerErrors.inc({ provider: event.provider, code: event.error.code });
+      return;
+    }
+    // The error that moved a session on to its next fallback target is its provider's as much as
+    // a retried or a final one: counted only those, a provider failing every call behind a
+    // fallback that answered showed no error at all.
+    if (event.type === 'session.fallback') {
+      if (event.error.family === 'provider')
+        providerErrors.inc({ provider: event.from.provider, code: event.error.code });
       return;
     }
     if (event.type !== 'session.ended') return;

@@ -263,9 +263,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     });
     table.add(record);
     driver.deadlines.schedule(record, record.input.queueDeadlineAt);
-    // Only an adopted session (queued elsewhere) can arrive past its queue deadline.
-    if (record.input.queueDeadlineAt <= now && record.actor === null)
-      driver.deliver(record, { type: 'session.tick', now });
     // Stryker disable next-line ConditionalExpression: a shortcut that saves building the event; a new record has no observers, and with no listener `emit` calls nobody.
     if (events.listening) {
       events.emit(record, {
@@ -275,6 +272,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         at: now,
       });
     }
+    // Only an adopted session (queued elsewhere) can arrive past its queue deadline; it ends after its `session.queued`.
+    if (record.input.queueDeadlineAt <= now && record.actor === null)
+      driver.deliver(record, { type: 'session.tick', now });
     if (signal !== undefined) {
       const onAbort = () => driver.cancel(record, reasonOf(signal));
       // Stryker disable next-line ObjectLiteral,BooleanLiteral: a signal aborts once, and the listener goes when the session ends (detachSignal).

@@ -48,7 +48,7 @@ import {
   withTaskSessions,
   withTaskStatus,
 } from './cluster-tasks.js';
-import { EndedHere } from './ended-here.js';
+import { EndedHere, freshlyApplied, missedEnd } from './ended-here.js';
 import { Inflight } from './inflight.js';
 import { endedAt, type JobData, jobDataOf, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
@@ -220,7 +220,7 @@ export function createClusterRuntime(
   }
 
   function onBus(message: BusMessage): void {
-    store.apply(message);
+    if (!freshlyApplied(store, message)) return;
     const event = message.event;
     // Maybe a probe's answer: what it held back here looks again.
     const answered = probeAnswered(event);
@@ -250,19 +250,18 @@ export function createClusterRuntime(
     }
   }
 
-  function endOwner(id: string, result: SessionResult): void {
+  function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent): void {
     const owner = owners.get(id);
     if (owner === undefined) return;
     owners.delete(id);
     waiting.ended(owner);
     closeOwner(clock, owner, result);
     lifecycle.sessionEnded();
+    if (missed !== undefined) broadcast(missed);
   }
 
-  /**
-   * After a reconnect: a result published while cut off is read back; a queued session whose job
-   * and result are both gone was lost by a server that came back empty, and ends BACKEND_UNAVAILABLE.
-   */
+  /** After a reconnect: a result published while cut off is read back and told (`missedEnd`); a queued
+   * session whose job and result are both gone was lost by a server back empty: BACKEND_UNAVAILABLE. */
   async function recover(id: string): Promise<void> {
     for (let tries = 0; tries < 40 && !up(); tries++) await delay(250);
     const owner = owners.get(id);
@@ -271,7 +270,7 @@ export function createClusterRuntime(
       // The job first: a job leaves its queue only after its result is set.
       const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
       const result = await store.result(id);
-      if (result !== undefined) endOwner(id, result);
+      if (result !== undefined) endOwner(id, result, missedEnd(store, owner.data, result));
       else if (!queued)
         await endUnavailable(owner.data, `${connection.name} came back without the queued session`);
     } catch (error) {

@@ -124,7 +124,7 @@ describe('the commands say it in one line', () => {
     const { code, stderr } = await stderrOf(() => main(['show-config']));
     expect(code).toBe(2);
     expect(stderr).toBe(
-      'troupe: Expected a command (serve, stdio, ask, demo, load, chart, models, config), got "show-config"; run "troupe help" for what each does\n',
+      'troupe: Expected a command (serve, stdio, ask, demo, load, chart, models, config, inspector), got "show-config"; run "troupe help" for what each does\n',
     );
   });
 });

@@ -78,6 +78,8 @@ describe('adopt', () => {
 
   it('times a session out at once when it arrives past its queue deadline', async () => {
     const { clock, provider, runtime } = setup();
+    const seen: string[] = [];
+    runtime.subscribe((event) => seen.push(event.type));
     clock.increment(5000);
     const handle = runtime.adopt(adopted(0, 's-4', { queueTimeoutMs: 1000 }));
     const result = await handle.result;
@@ -85,6 +87,8 @@ describe('adopt', () => {
       ok: false,
       error: { code: 'TIMED_OUT', timeout: 'queue' },
     });
+    // Queued, then ended: ended first, a listener (the dashboard, tracing) kept it queued for good.
+    expect(seen).toEqual(['session.queued', 'session.ended']);
     // Nothing was cut from a caller it was not told about.
     expect(result.metadata.truncated ?? false).toBe(false);
     expect(provider.calls).toHaveLength(0);

@@ -1,0 +1,67 @@
+/**
+ * `troupe inspector [--port N] [--host H]`: the local relay for Stately's inspector, loopback only
+ * and refusing other sites' pages (src/observe/inspector-relay.ts), until Ctrl-C or SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { startInspectorRelay } from '../observe/inspector-relay.js';
+import type { Command } from './main.js';
+import { usageMessage } from './usage-error.js';
+
+const USAGE = `Usage: troupe inspector [--port N] [--host H]
+
+Relays what \`troupe serve --inspect\` sends to Stately's inspector page: open the page it prints.
+Listens on loopback only, and refuses a WebSocket from any other site's page (needs
+@statelyai/inspect; docs/observability.md).
+  --port N   port (default 8080, where --inspect sends; 0 for any free one)
+  --host H   a loopback address (default 127.0.0.1)
+`;
+
+export const command: Command = {
+  summary: "Relay sessions to Stately's inspector page, on this machine only (with serve --inspect)",
+  async run(argv) {
+    let values: { port?: string; host?: string; help?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }));
+    } catch (error) {
+      process.stderr.write(`troupe inspector: ${usageMessage('inspector', error)}\n`);
+      return 2;
+    }
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const port = values.port === undefined ? 8080 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      process.stderr.write(
+        `troupe inspector: Expected \`--port\` to be 0 to 65535, got \`${values.port}\`\n`,
+      );
+      return 2;
+    }
+    let relay: Awaited<ReturnType<typeof startInspectorRelay>>;
+    try {
+      relay = await startInspectorRelay({
+        port,
+        ...(values.host === undefined ? {} : { host: values.host }),
+      });
+    } catch (error) {
+      process.stderr.write(`troupe inspector: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(
+      `troupe inspector: relaying at ${relay.url} (loopback only; other sites' pages refused); open ${relay.page} in a browser, then run troupe serve --inspect-url ${relay.url}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await relay.close();
+    return 0;
+  },
+};
