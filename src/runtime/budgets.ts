@@ -68,6 +68,8 @@ export interface Reservation {
   /** The UTC day it was made on: a reservation outlives its day only as spend. */
   readonly day: string;
   readonly amount: number;
+  /** The prompt's part of `amount`: what a call cut before it reported usage is charged. */
+  readonly promptAmount: number;
   readonly provider: string;
   readonly model: string;
 }
@@ -134,7 +136,15 @@ export class Budgets {
     const day = this.today();
     // No budget in any currency (`budgets: {}`): nothing to check, priced or not.
     if (this.limits.size === 0)
-      return Promise.resolve({ keys: [], currency: '', day, amount: 0, provider, model: request.model });
+      return Promise.resolve({
+        keys: [],
+        currency: '',
+        day,
+        amount: 0,
+        promptAmount: 0,
+        provider,
+        model: request.model,
+      });
     if (price === undefined) {
       return Promise.resolve(
         runtimeError(
@@ -143,27 +153,49 @@ export class Budgets {
         ),
       );
     }
-    const base = { keys: [], currency: price.currency, day, amount: 0, provider, model: request.model };
+    const base = {
+      keys: [],
+      currency: price.currency,
+      day,
+      amount: 0,
+      promptAmount: 0,
+      provider,
+      model: request.model,
+    };
     const limits = this.limits.get(price.currency);
     // No budget in this currency: the call is not limited (never by another currency's budget).
     if (limits === undefined) return Promise.resolve(base);
     const completion = typeof request.max_tokens === 'number' ? request.max_tokens : this.completion;
-    const amount = estimateCost(price, estimatePromptTokens(request), completion).amount;
+    const prompt = estimatePromptTokens(request);
+    const amount = estimateCost(price, prompt, completion).amount;
+    const promptAmount = estimateCost(price, prompt, 0).amount;
     const budgets: [string, number | undefined][] = [
       [this.callerKey(owner, true), limits.perCaller],
       ['global', limits.global],
     ];
-    return this.reserveAll(budgets, { ...base, amount });
+    return this.reserveAll(budgets, { ...base, amount, promptAmount });
   }
 
-  /** After the call: the reservation is replaced by what the reported usage cost (nothing without usage). */
-  settle(reservation: Reservation, usage: TokenUsage | undefined): Promise<void> {
+  /**
+   * After the call: the reservation is replaced by what the reported usage cost. Without usage, a
+   * call the session cut (`cut`: a cancel, a deadline, a shutdown, after its request went out) is
+   * charged its prompt's estimate, which the vendor read and bills; until 2026-12-03 it was charged
+   * nothing, so cancelling calls sent prompts no budget counted. A call refused or failed without
+   * usage (a 429, a 5xx, no connection) is charged nothing.
+   */
+  settle(reservation: Reservation, usage: TokenUsage | undefined, cut = false): Promise<void> {
     // Stryker disable next-line ConditionalExpression: a shortcut; with no keys the changes below are none.
     if (reservation.keys.length === 0) return Promise.resolve();
     const price = priceOf(this.prices, reservation.provider, reservation.model);
     const cost =
-      // Stryker disable next-line OptionalChaining: a reservation with keys was priced by this same table, so `price` is there.
-      usage === undefined || price?.currency !== reservation.currency ? 0 : costOf(price, usage).amount;
+      usage === undefined
+        ? cut
+          ? reservation.promptAmount
+          : 0
+        : // Stryker disable next-line OptionalChaining: a reservation with keys was priced by this same table, so `price` is there.
+          price?.currency !== reservation.currency
+          ? 0
+          : costOf(price, usage).amount;
     const day = this.today();
     return Promise.all(
       reservation.keys.map((key) =>

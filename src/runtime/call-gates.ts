@@ -50,7 +50,9 @@ export function createCallGate(parts: GateParts): CallGate<SessionRecord> | unde
       const { pass, reservation } = ticket as Ticket;
       // A pass comes only from the breakers, a reservation only from the budgets.
       if (pass !== null) (breakers as Breakers).report(pass, end);
-      if (reservation !== null) (budgets as Budgets).settle(reservation, end.usage).catch(onError);
+      // A call the session cut before usage came is charged its prompt (the vendor read it).
+      if (reservation !== null)
+        (budgets as Budgets).settle(reservation, end.usage, end.aborted).catch(onError);
     },
   };
 }

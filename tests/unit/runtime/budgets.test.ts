@@ -115,3 +115,27 @@ describe('budgets per currency', () => {
     );
   });
 });
+
+describe('settling a call without usage', () => {
+  it('charges a call cut before it reported usage its prompt’s estimate, in the call’s currency; one that was refused nothing', async () => {
+    const clock = new ManualClock();
+    clock.time = Date.parse('2026-12-01T12:00:00Z');
+    // 1 per prompt token, in CNY: "hi" from the user is 6 tokens (4 of framing, 1 each for role and text).
+    const prices = { cn: { m: { input: 1_000_000, output: 10, currency: 'CNY' } } };
+    const budgets = new Budgets({ perCaller: { CNY: 100 } }, prices, new MemorySharedState(clock), clock);
+    const reserve = async () => (await budgets.reserve('a', 'cn', request)) as Reservation;
+    const r = await reserve();
+    expect(r).toMatchObject({ currency: 'CNY', amount: 6.01, promptAmount: 6 });
+    await budgets.settle(r, undefined, true);
+    expect(budgets.spentToday().CNY?.['caller:a']).toEqual({ day: '2026-12-01', spent: 6, reserved: 0 });
+    await budgets.settle(await reserve(), undefined);
+    await budgets.settle(await reserve(), undefined, false);
+    expect(budgets.spentToday().CNY?.['caller:a']).toEqual({ day: '2026-12-01', spent: 6, reserved: 0 });
+    await budgets.settle(await reserve(), used, true);
+    expect(budgets.spentToday().CNY?.['caller:a']).toEqual({
+      day: '2026-12-01',
+      spent: 16.01,
+      reserved: 0,
+    });
+  });
+});

@@ -105,6 +105,32 @@ describe('createCallGate', () => {
     expect(await ticket).toEqual({ pass: { provider: 'p', probe: null }, reservation: null });
   });
 
+  it('charges a call the session cut before any usage its prompt’s estimate, and a call refused without usage nothing', async () => {
+    const { gate, budgets } = setup({ budgets: true });
+    const open = async (owner: string) =>
+      (await gate?.open(callOf(owner), provider, request)) as { pass: unknown; reservation: unknown };
+    // The prompt is estimated at 6 tokens (4 of framing, 1 for the role, 1 for "x") at 1 USD each;
+    // the reservation also holds the completion's 1.
+    const cut = await open('carol');
+    expect(spent(budgets, 'carol').reserved).toBe(7);
+    gate?.close(cut, { failure: null, aborted: true, silentMs: 100 });
+    await flush();
+    expect(spent(budgets, 'carol')).toMatchObject({ spent: 6, reserved: 0 });
+    const timedOut = await open('dave');
+    gate?.close(timedOut, { failure: 'TIMED_OUT', aborted: true, silentMs: 100 });
+    await flush();
+    expect(spent(budgets, 'dave')).toMatchObject({ spent: 6, reserved: 0 });
+    const refused = await open('erin');
+    gate?.close(refused, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: 100 });
+    await flush();
+    expect(spent(budgets, 'erin')).toMatchObject({ spent: 0, reserved: 0 });
+    // Usage, when it came, is what is charged, cut or not.
+    const reported = await open('fay');
+    gate?.close(reported, { failure: null, aborted: true, silentMs: 100, usage });
+    await flush();
+    expect(spent(budgets, 'fay')).toMatchObject({ spent: 3, reserved: 0 });
+  });
+
   it("budgets alone reserve the caller's estimate and settle it with the usage on close", async () => {
     const { gate, budgets, errors } = setup({ budgets: true });
     const ticket = (await gate?.open(callOf('alice'), provider, request)) as {

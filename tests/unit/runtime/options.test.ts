@@ -408,6 +408,12 @@ describe('resolveSubmitOptions', () => {
     ['signal', { aborted: false }, 'an AbortSignal', '`{"aborted":false}` (object)'],
     [
       'signal',
+      { addEventListener: () => {}, aborted: 'no' },
+      'an AbortSignal',
+      '`{"aborted":"no"}` (object)',
+    ],
+    [
+      'signal',
       { addEventListener: 1, aborted: false },
       'an AbortSignal',
       '`{"addEventListener":1,"aborted":false}` (object)',
