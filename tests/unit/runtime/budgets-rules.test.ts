@@ -58,6 +58,7 @@ describe('budgets: reserving and settling', () => {
       currency: 'USD',
       day: '2026-12-01',
       amount: 0.01,
+      promptAmount: 0,
       provider: 'p',
       model: 'm',
     });
@@ -83,6 +84,7 @@ describe('budgets: reserving and settling', () => {
       currency: '',
       day: '2026-12-01',
       amount: 0,
+      promptAmount: 0,
       provider: 'p',
       model: 'm',
     });
