@@ -160,6 +160,12 @@ export const command: Command = {
     let conversationStore: RedisConversationStore | undefined;
     let eventStore: RedisEventStore | undefined;
     if (values.redis !== undefined) {
+      // A URL that cannot be right is the operator's to fix: a usage error, before any connection.
+      const problem = (await import('../scale/connect.js')).redisUrlProblem(values.redis);
+      if (problem !== undefined) {
+        process.stderr.write(`troupe serve: --redis: ${problem}\n`);
+        return 2;
+      }
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
         const { redisBackend } = await import('../scale/redis-backend.js');

@@ -14,6 +14,8 @@ export interface ConnectOptions {
 }
 
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) throw runtimeError('INVALID_REQUEST', problem);
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -70,6 +72,41 @@ export function quitTimedOut(purpose: string, timeoutMs = QUIT_TIMEOUT_MS): Erro
   );
 }
 
+/**
+ * `url` with its credentials hidden: everything between `//` and the last `@` (a host holds no
+ * `@`, so all before it is the user and password, whatever they contain, `/` and `@` included) and
+ * the value of a `password` query parameter, which ioredis reads too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  const start = url.indexOf('//');
+  const at = url.lastIndexOf('@');
+  const hidden = start >= 0 && at > start ? `${url.slice(0, start + 2)}***${url.slice(at)}` : url;
+  return hidden.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Why `url` is not a Redis URL troupe can connect to as written, or undefined. ioredis reads URLs
+ * with Node's legacy parser, which takes a password holding `/`, `?` or `#` (a base64 password,
+ * say) for the end of the host: it then connected to 127.0.0.1:6379 without the password and
+ * printed the whole URL in a deprecation warning. Such a password must be percent-encoded, and an
+ * empty URL, another scheme or a database that is not a number is refused here before any
+ * connection, without showing the password.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  const expected = 'Expected a Redis URL such as redis://[user:password@]host:port[/db] (rediss:// for TLS)';
+  if (url.trim() === '') return `${expected}, got an empty string`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${expected}, got \`${redactUrl(url)}\`, which does not parse (percent-encode a password's \`/\`, \`?\` and \`#\`, e.g. \`/\` as %2F)`;
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return `${expected}, got the scheme \`${parsed.protocol}\` in \`${redactUrl(url)}\``;
+  }
+  if (parsed.hostname === '') return `${expected}, got no host in \`${redactUrl(url)}\``;
+  if (!/^(?:\/\d*)?$/.test(parsed.pathname)) {
+    return `${expected}, got a database that is not a number in \`${redactUrl(url)}\``;
+  }
+  return undefined;
 }
