@@ -33,6 +33,10 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   try {
     await redis.connect();
     await redis.ping();
+    // ioredis selects the URL's database on connecting but only reports a refusal as an 'error'
+    // event and goes on in database 0: a `/99` on a Redis with 16 databases was ignored unseen.
+    const db = new URL(url).pathname.slice(1);
+    if (db !== '' && Number(db) !== 0) await redis.select(Number(db));
   } catch (error) {
     redis.disconnect();
     const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
