@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { checkBaseUrl, hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
 import {
@@ -32,11 +33,14 @@ const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
   .positive({ error: 'a positive integer' });
+const baseURL = z
+  .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+  .refine((url) => !hasCredentials(url), { error: NO_CREDENTIALS });
 const providerSchema = z.strictObject({
   name: z
     .string({ error: 'a name string' })
     .regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a name of letters, digits, - and _' }),
-  baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+  baseURL,
   apiKeyEnv: z.string({ error: 'SECRET' }).regex(ENV_NAME, { error: 'SECRET' }),
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
@@ -50,7 +54,7 @@ const providerSchema = z.strictObject({
   prices: pricesSchema,
 });
 const presetFields = {
-  baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  baseURL: baseURL.optional(),
   maxConcurrent: limit.optional(),
   ...rateFields,
   modelLimits,
@@ -134,7 +138,9 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     if (issue.path.includes('headers')) {
       return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
-    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(issue.input)}`;
+    // Nor a URL's user and password.
+    const input = typeof issue.input === 'string' ? hideUserinfo(issue.input) : issue.input;
+    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(input)}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
 }
@@ -179,9 +185,7 @@ function envEndpoint(
 ): { name: string; baseURL: string; apiKey?: string; models: ModelSpec[] } | undefined {
   const baseURL = env.TROUPE_OPENAI_BASE_URL?.trim();
   if (!baseURL) return undefined;
-  if (!URL.canParse(baseURL)) {
-    throw runtimeError('INVALID_REQUEST', `TROUPE_OPENAI_BASE_URL: Expected a URL, got ${describe(baseURL)}`);
-  }
+  checkBaseUrl('TROUPE_OPENAI_BASE_URL', baseURL);
   const models = (env.TROUPE_OPENAI_MODELS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -211,11 +215,7 @@ export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpe
 function firstSet(env: Env, names: readonly string[]): string | undefined {
   for (const name of names) {
     const value = env[name]?.trim();
-    if (value) {
-      if (!URL.canParse(value))
-        throw runtimeError('INVALID_REQUEST', `${name}: Expected a URL, got ${describe(value)}`);
-      return value;
-    }
+    if (value) return checkBaseUrl(name, value);
   }
   return undefined;
 }
