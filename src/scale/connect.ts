@@ -44,10 +44,25 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
       `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}; start redis-server there or give the URL of a running one`,
-      { cause: cause ?? error },
+      { cause: withoutCommand(cause ?? error) },
     );
   }
   return redis;
+}
+
+/**
+ * The error as a cause may carry it: its name, message and code, without the rest. ioredis' reply
+ * errors carry the command that failed, and for a refused login that is `AUTH` with the password
+ * (`command: { name: 'auth', args: ['user', 'password'] }`): kept as the cause, it showed wherever
+ * an embedder logged the start's error whole (`console.error`, `util.inspect`).
+ */
+function withoutCommand(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
 }
 
 /** How long closing a connection waits for Redis to answer QUIT, in ms. */

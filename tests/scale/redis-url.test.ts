@@ -43,3 +43,31 @@ describe('the database of a Redis URL', () => {
     }
   });
 });
+
+describe('a Redis that refuses the password', () => {
+  it("the start's error holds the password nowhere, its cause included", async () => {
+    const { inspect } = await import('node:util');
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(server.url, { lazyConnect: true });
+    await admin.connect();
+    await admin.config('SET', 'requirepass', 'Right-Pw-0');
+    try {
+      for (const url of [
+        server.url.replace('//', '//:Wr0ngPwZq@'),
+        server.url.replace('//', '//someone:Wr0ngPwZq@'),
+      ]) {
+        const error = await connectRedis(url).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect((error as TroupeError).code).toBe('BACKEND_UNAVAILABLE');
+        // ioredis' ReplyError for AUTH carries `command: { name: 'auth', args: [..., password] }`.
+        expect((error as Error).cause).toMatchObject({ message: expect.stringMatching(/WRONGPASS/) });
+        expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('Wr0ngPwZq');
+      }
+    } finally {
+      await admin.config('SET', 'requirepass', '');
+      admin.disconnect();
+    }
+  });
+});
