@@ -4,13 +4,14 @@
  * provider key is set. Transports, flags and signals stay with each command.
  */
 import { delimiter } from 'node:path';
+import { TroupeError } from '../core/errors.js';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConversationStore } from '../ports/conversation-store.js';
-import { loadProviders } from '../providers/config.js';
+import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/types.js';
@@ -39,8 +40,10 @@ export async function bootstrap(
   /** Scope the session resources to their caller (HTTP, where clients are many); stdio has one. */
   scopeResources = false,
   watch: WatchOptions = {},
+  /** The providers, when the caller loaded them first (to refuse a bad file before connecting). */
+  preloaded?: LoadedProviders,
 ): Promise<Bootstrapped> {
-  const loaded = await loadProviders({ env });
+  const loaded = preloaded ?? (await loadProviders({ env }));
   const { registry, simulated } = loaded;
   const settings =
     config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
@@ -103,3 +106,21 @@ export const SIMULATED_NOTICE =
  */
 export const BUDGETS_WITHOUT_PRICES =
   'budgets are set (--budget-per-caller, --budget-global), but the simulated provider has no prices: every call will be refused with INVALID_REQUEST; set a provider key (and prices for its models) to use budgets, or leave them out';
+
+/**
+ * The providers from the environment and TROUPE_PROVIDERS_FILE, or the line that says what is wrong
+ * with them (a usage error, exit code 2). Loaded before anything is connected: when `serve --redis`
+ * loaded them after connecting, a bad base URL was printed as `troupe: ...` and the open Redis
+ * connections kept the process alive, so it never exited for a supervisor to see.
+ */
+export async function providersOrRefusal(
+  command: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LoadedProviders | { readonly refusal: string }> {
+  try {
+    return await loadProviders({ env });
+  } catch (error) {
+    if (!(error instanceof TroupeError) || error.code !== 'INVALID_REQUEST') throw error;
+    return { refusal: `troupe ${command}: ${error.message}` };
+  }
+}

@@ -17,7 +17,7 @@ import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
-import { bootstrap, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
+import { bootstrap, providersOrRefusal, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
@@ -126,6 +126,12 @@ export const command: Command = {
       process.stderr.write(`troupe serve: ${refusal}\n`);
       return 2;
     }
+    // The providers first: a bad file or base URL is a usage error, refused before any connection.
+    const providers = await providersOrRefusal('serve', process.env);
+    if ('refusal' in providers) {
+      process.stderr.write(`${providers.refusal}\n`);
+      return 2;
+    }
     const logger = createLogger({ base: { component: 'serve' } });
     let inspector: ConnectedInspector | undefined;
     let watch: WatchOptions = {};
@@ -183,6 +189,7 @@ export const command: Command = {
         });
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        await providers.close();
         return 1;
       }
     }
@@ -195,6 +202,7 @@ export const command: Command = {
       conversationStore,
       true,
       watch,
+      providers,
     );
     const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(
