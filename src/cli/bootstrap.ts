@@ -3,6 +3,7 @@
  * the runtime, and the MCP context, from the environment, with the simulated provider when no
  * provider key is set. Transports, flags and signals stay with each command.
  */
+import { stat } from 'node:fs/promises';
 import { delimiter } from 'node:path';
 import { TroupeError } from '../core/errors.js';
 import { catalogFromRegistry } from '../mcp/catalog.js';
@@ -70,7 +71,7 @@ export async function bootstrap(
         }),
     ...watch,
   });
-  const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+  const roots = rootsFrom(env);
   const mcp = createMcpContext({
     runtime,
     version: troupeVersion(),
@@ -123,4 +124,27 @@ export async function providersOrRefusal(
     if (!(error instanceof TroupeError) || error.code !== 'INVALID_REQUEST') throw error;
     return { refusal: `troupe ${command}: ${error.message}` };
   }
+}
+
+/** TROUPE_ROOTS as a list of folders (separated by the platform's delimiter); unset: the working directory. */
+export function rootsFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+}
+
+/**
+ * The line refusing a TROUPE_ROOTS entry that is not a folder here, or undefined. Before, such a
+ * root was taken and every multi_file_chat call was refused later ("None of the configured root
+ * folders exists"), far from the typo that caused it.
+ */
+export async function rootsRefusal(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const root of rootsFrom(env)) {
+    const found = await stat(root).then(
+      (s) => (s.isDirectory() ? undefined : 'not a folder'),
+      (error: NodeJS.ErrnoException) => error.code ?? 'unreadable',
+    );
+    if (found !== undefined) {
+      return `troupe ${command}: Expected TROUPE_ROOTS to name folders that exist (separated by "${delimiter}"), got \`${root}\`: ${found}`;
+    }
+  }
+  return undefined;
 }

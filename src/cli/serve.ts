@@ -17,7 +17,13 @@ import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
-import { bootstrap, providersOrRefusal, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
+import {
+  bootstrap,
+  providersOrRefusal,
+  rootsRefusal,
+  SIMULATED_NOTICE,
+  type WatchOptions,
+} from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
@@ -127,6 +133,11 @@ export const command: Command = {
       return 2;
     }
     // The providers first: a bad file or base URL is a usage error, refused before any connection.
+    const badRoots = await rootsRefusal('serve', process.env);
+    if (badRoots !== undefined) {
+      process.stderr.write(`${badRoots}\n`);
+      return 2;
+    }
     const providers = await providersOrRefusal('serve', process.env);
     if ('refusal' in providers) {
       process.stderr.write(`${providers.refusal}\n`);

@@ -55,3 +55,21 @@ describe('a bad provider setting at start', () => {
     expect(code).toBe(2);
   });
 });
+
+describe('TROUPE_ROOTS naming no folder', () => {
+  // Before: taken, and every multi_file_chat call was refused later, far from the typo.
+  it.each([
+    ['serve', ['serve', '--port', '0']],
+    ['stdio', ['stdio']],
+  ])('%s: one line naming the root, exit code 2', async (name, args) => {
+    const here = process.cwd();
+    const { code, stderr } = await run(args, { TROUPE_ROOTS: `${here}:/nonexistent/troupe-root` });
+    expect(stderr).toBe(
+      `troupe ${name}: Expected TROUPE_ROOTS to name folders that exist (separated by ":"), got \`/nonexistent/troupe-root\`: ENOENT\n`,
+    );
+    expect(code).toBe(2);
+    const file = await run(args, { TROUPE_ROOTS: `${here}/package.json` });
+    expect(file.stderr).toMatch(/package\.json`: not a folder\n$/);
+    expect(file.code).toBe(2);
+  });
+});
