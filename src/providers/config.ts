@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { checkBaseUrl, hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
+import { firstSet, isTrue } from './env-values.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
 import {
   createKimiProvider,
@@ -211,19 +212,6 @@ export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpe
   return merged;
 }
 
-/** The first variable in `names` that is set and not blank. */
-function firstSet(env: Env, names: readonly string[]): string | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return checkBaseUrl(name, value);
-  }
-  return undefined;
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes)$/i.test(value.trim());
-}
-
 export async function loadProviders(options: LoadOptions = {}): Promise<LoadedProviders> {
   const env = options.env ?? process.env;
   const path = options.configPath ?? env.TROUPE_PROVIDERS_FILE;
@@ -273,7 +261,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const glmHost = glm.host ?? glmKey?.host ?? 'bigmodel';
   const glmModels = mergeModels(GLM_MODELS, (glm.models ?? []) as ModelSpec[]);
   const glmBase = glm.baseURL ?? firstSet(env, ['GLM_BASE_URL', GLM_BASE_URL_VARS[glmHost]]);
-  const codingPlan = glm.codingPlan ?? isTrue(env.GLM_CODING_PLAN);
+  const codingPlan = glm.codingPlan ?? isTrue(env, 'GLM_CODING_PLAN');
   add(
     {
       name: 'glm',
@@ -355,7 +343,14 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     entries.unshift({ name: 'simulated', configured: true, models });
     providers.push(createSimulatedProvider());
   }
-  const wanted = file.defaults?.provider ?? env.TROUPE_DEFAULT_PROVIDER;
+  // A default naming no provider was ignored unseen (calls went to the first configured one).
+  const wanted = file.defaults?.provider ?? (env.TROUPE_DEFAULT_PROVIDER?.trim() || undefined);
+  if (wanted !== undefined && !entries.some((e) => e.name === wanted)) {
+    const from =
+      file.defaults?.provider === undefined ? 'TROUPE_DEFAULT_PROVIDER' : `${path}: defaults.provider`;
+    const known = entries.map((e) => `\`${e.name}\``).join(', ');
+    throw runtimeError('INVALID_REQUEST', `${from}: Expected a provider (${known}), got ${describe(wanted)}`);
+  }
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
