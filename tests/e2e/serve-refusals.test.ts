@@ -73,3 +73,18 @@ describe('TROUPE_ROOTS naming no folder', () => {
     expect(file.code).toBe(2);
   });
 });
+
+describe('troupe config refuses what serve would', () => {
+  // Before: it printed "TROUPE_ADMIN_TOKEN set" and the roots, and exit code 0, for a setup serve refuses.
+  it('a bad token or root: the line serve prints, exit code 2', async () => {
+    const tokens = await run(['config'], { TROUPE_TOKENS: 'alice:Zq9aaaaaa,bob:Zq9aaaaaa' });
+    expect(tokens.stderr).toBe(
+      'troupe config: Expected a different token for each client, got one token for "alice" (TROUPE_TOKENS) and "bob" (TROUPE_TOKENS) (a request with it would be taken for the first only)\n',
+    );
+    expect(tokens.code).toBe(2);
+    const roots = await run(['config'], { TROUPE_ROOTS: '/nonexistent/troupe-root' });
+    expect(roots.stderr).toMatch(/^troupe config: Expected TROUPE_ROOTS to name folders that exist/);
+    expect(roots.code).toBe(2);
+    expect((await run(['config'], { TROUPE_ADMIN_TOKEN: 'Zq9-admin-token' })).code).toBe(0);
+  });
+});
