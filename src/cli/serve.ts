@@ -121,6 +121,17 @@ export const command: Command = {
       ?.split(',')
       .map((name) => name.trim())
       .filter((name) => name !== '');
+    // An empty value is a mistake (an unset variable in a unit file), not a wish for the default.
+    const emptyFlag =
+      values.host?.trim() === ''
+        ? '`--host` to be an address to bind (e.g. 127.0.0.1 or 0.0.0.0), got an empty string'
+        : values['allowed-hosts'] !== undefined && allowedHosts?.length === 0
+          ? `\`--allowed-hosts\` to name at least one host (comma-separated), got \`${values['allowed-hosts']}\``
+          : undefined;
+    if (emptyFlag !== undefined) {
+      process.stderr.write(`troupe serve: Expected ${emptyFlag}\n`);
+      return 2;
+    }
     const exposure = {
       host: values.host || '127.0.0.1',
       tokenRequired: tokens.length > 0,
