@@ -36,7 +36,10 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-const BAD = { MOONSHOT_API_KEY: 'sk-refusaltestkey0123456789', KIMI_BASE_URL: 'http://u:Zq9pw@127.0.0.1:9/v1' };
+const BAD = {
+  MOONSHOT_API_KEY: 'sk-refusaltestkey0123456789',
+  KIMI_BASE_URL: 'http://u:Zq9pw@127.0.0.1:9/v1',
+};
 const LINE =
   'KIMI_BASE_URL: Expected a base URL without a user or password (requests refuse one); send credentials in a header of the providers file, e.g. "headers": { "Authorization": "Basic ..." }, got `"http://***@127.0.0.1:9/v1"` (string)\n';
 
