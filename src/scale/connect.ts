@@ -124,6 +124,12 @@ export function redisUrlProblem(url: string): string | undefined {
     return `${expected}, got the scheme \`${parsed.protocol}\` in \`${redactUrl(url)}\``;
   }
   if (parsed.hostname === '') return `${expected}, got no host in \`${redactUrl(url)}\``;
+  try {
+    // ioredis decodes them; a stray `%` threw "URI malformed", which named nothing.
+    decodeURIComponent(parsed.username + parsed.password);
+  } catch {
+    return `${expected}, got a user or password in \`${redactUrl(url)}\` with a \`%\` not followed by two hex digits (write \`%\` as %25)`;
+  }
   if (!/^(?:\/\d*)?$/.test(parsed.pathname)) {
     return `${expected}, got a database that is not a number in \`${redactUrl(url)}\``;
   }

@@ -46,6 +46,7 @@ describe('Redis URLs: refused before connecting, the password never shown', () =
     ['', /got an empty string/],
     ['http://:Zx9Qk@127.0.0.1:6390', /got the scheme `http:`/],
     ['redis://:Zx9Qk@127.0.0.1:6390/abc', /database that is not a number/],
+    ['redis://:Zx9%zz@127.0.0.1:6390', /with a `%` not followed by two hex digits/],
   ];
   it.each(cases)('%j', async (url, why) => {
     const error = await connectRedis(url, { connectTimeoutMs: 200 }).then(
