@@ -30,6 +30,7 @@ export { poolSize } from './tiers.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROVIDER_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
@@ -40,7 +41,7 @@ const baseURL = z
 const providerSchema = z.strictObject({
   name: z
     .string({ error: 'a name string' })
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a name of letters, digits, - and _' }),
+    .regex(PROVIDER_NAME, { error: 'a name of letters, digits, - and _' }),
   baseURL,
   apiKeyEnv: z.string({ error: 'SECRET' }).regex(ENV_NAME, { error: 'SECRET' }),
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
@@ -201,7 +202,14 @@ function envEndpoint(
         : { id: item };
     });
   const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
-  return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };
+  const name = env.TROUPE_OPENAI_NAME?.trim() || 'openai';
+  // The file's rule for names (they are metric labels, MCP arguments, dashboard keys); it took any.
+  if (!PROVIDER_NAME.test(name))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `TROUPE_OPENAI_NAME: Expected a name of letters, digits, - and _, got ${describe(name)}`,
+    );
+  return { name, baseURL, models, ...(apiKey ? { apiKey } : {}) };
 }
 
 /** The catalogue with the file's models: same id replaces, new ids are added after. */

@@ -51,4 +51,15 @@ describe('default provider and yes/no variables', () => {
       'GLM_CODING_PLAN: Expected 1, true or yes (0, false or no), got `"on"` (string)',
     );
   });
+
+  it('TROUPE_OPENAI_NAME follows the providers file rule for names', async () => {
+    // Before: any text was a provider name (`my provider!`), unlike a name in the file.
+    const env = { TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TROUPE_OPENAI_API_KEY: KEY };
+    await expect(loadProviders({ env: { ...env, TROUPE_OPENAI_NAME: 'my provider!' } })).rejects.toThrow(
+      'TROUPE_OPENAI_NAME: Expected a name of letters, digits, - and _, got `"my provider!"` (string)',
+    );
+    const loaded = await loadProviders({ env: { ...env, TROUPE_OPENAI_NAME: 'local-vllm_2' } });
+    expect(loaded.providers.map((p) => p.name)).toContain('local-vllm_2');
+    await loaded.close();
+  });
 });
