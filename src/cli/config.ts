@@ -57,22 +57,43 @@ export interface Setting {
   readonly max?: Bounded['max'];
 }
 
+const EVERY_CALL_QUEUES = {
+  value: 1,
+  why: 'every call waits in the queue, however briefly: 0 would refuse them all',
+};
+
 export const SETTINGS: readonly Setting[] = [
   s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
-  s('maxQueued', 'nonNegative', 10_000, 'sessions waiting for a slot; past it a call fails with QUEUE_FULL'),
-  s(
-    'maxQueuedPerCaller',
-    'nonNegative',
-    2_500,
-    "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
-    'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
-  ),
-  s(
-    'maxQueuedBytes',
-    'nonNegative',
-    268_435_456,
-    'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
-  ),
+  // Every call of serve and stdio waits in the queue, however briefly: a queue bound of 0 refused
+  // them all on an idle server (the runtime's 0 admits only `run` tasks, which neither has).
+  {
+    ...s(
+      'maxQueued',
+      'nonNegative',
+      10_000,
+      'sessions waiting for a slot; past it a call fails with QUEUE_FULL',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
+  {
+    ...s(
+      'maxQueuedPerCaller',
+      'nonNegative',
+      2_500,
+      "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
+      'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
+  {
+    ...s(
+      'maxQueuedBytes',
+      'nonNegative',
+      268_435_456,
+      'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
   {
     ...s(
       'maxCallerPriority',
