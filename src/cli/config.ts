@@ -225,6 +225,16 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       sources[setting.key] = { kind: 'default' };
     }
   }
+  // A first backoff set over the longest was cut to the longest unseen: 20 s asked, 10 s waited.
+  // (A longest set under the default first is a cap meant as one.)
+  if (
+    sources.backoffBaseMs.kind !== 'default' &&
+    (values.backoffBaseMs as number) > (values.backoffMaxMs as number)
+  ) {
+    throw new ConfigError(
+      `Expected backoffBaseMs (${values.backoffBaseMs}, ${describeSource(sources.backoffBaseMs)}) at most backoffMaxMs (${values.backoffMaxMs}, ${describeSource(sources.backoffMaxMs)}): the longest backoff caps the first; raise --backoff-max-ms or lower --backoff-base-ms`,
+    );
+  }
   // One caller's share follows the queue it is a share of.
   if (sources.maxQueuedPerCaller.kind === 'default') {
     values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);
