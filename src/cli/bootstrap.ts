@@ -3,14 +3,16 @@
  * the runtime, and the MCP context, from the environment, with the simulated provider when no
  * provider key is set. Transports, flags and signals stay with each command.
  */
+import { stat } from 'node:fs/promises';
 import { delimiter } from 'node:path';
+import { TroupeError } from '../core/errors.js';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConversationStore } from '../ports/conversation-store.js';
-import { loadProviders } from '../providers/config.js';
+import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/types.js';
@@ -39,8 +41,10 @@ export async function bootstrap(
   /** Scope the session resources to their caller (HTTP, where clients are many); stdio has one. */
   scopeResources = false,
   watch: WatchOptions = {},
+  /** The providers, when the caller loaded them first (to refuse a bad file before connecting). */
+  preloaded?: LoadedProviders,
 ): Promise<Bootstrapped> {
-  const loaded = await loadProviders({ env });
+  const loaded = preloaded ?? (await loadProviders({ env }));
   const { registry, simulated } = loaded;
   const settings =
     config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
@@ -67,7 +71,7 @@ export async function bootstrap(
         }),
     ...watch,
   });
-  const roots = (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+  const roots = rootsFrom(env);
   const mcp = createMcpContext({
     runtime,
     version: troupeVersion(),
@@ -103,3 +107,44 @@ export const SIMULATED_NOTICE =
  */
 export const BUDGETS_WITHOUT_PRICES =
   'budgets are set (--budget-per-caller, --budget-global), but the simulated provider has no prices: every call will be refused with INVALID_REQUEST; set a provider key (and prices for its models) to use budgets, or leave them out';
+
+/**
+ * The providers from the environment and TROUPE_PROVIDERS_FILE, or the line that says what is wrong
+ * with them (a usage error, exit code 2). Loaded before anything is connected: when `serve --redis`
+ * loaded them after connecting, a bad base URL was printed as `troupe: ...` and the open Redis
+ * connections kept the process alive, so it never exited for a supervisor to see.
+ */
+export async function providersOrRefusal(
+  command: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LoadedProviders | { readonly refusal: string }> {
+  try {
+    return await loadProviders({ env });
+  } catch (error) {
+    if (!(error instanceof TroupeError) || error.code !== 'INVALID_REQUEST') throw error;
+    return { refusal: `troupe ${command}: ${error.message}` };
+  }
+}
+
+/** TROUPE_ROOTS as a list of folders (separated by the platform's delimiter); unset: the working directory. */
+export function rootsFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+}
+
+/**
+ * The line refusing a TROUPE_ROOTS entry that is not a folder here, or undefined. Before, such a
+ * root was taken and every multi_file_chat call was refused later ("None of the configured root
+ * folders exists"), far from the typo that caused it.
+ */
+export async function rootsRefusal(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const root of rootsFrom(env)) {
+    const found = await stat(root).then(
+      (s) => (s.isDirectory() ? undefined : 'not a folder'),
+      (error: NodeJS.ErrnoException) => error.code ?? 'unreadable',
+    );
+    if (found !== undefined) {
+      return `troupe ${command}: Expected TROUPE_ROOTS to name folders that exist (separated by "${delimiter}"), got \`${root}\`: ${found}`;
+    }
+  }
+  return undefined;
+}

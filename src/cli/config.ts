@@ -57,22 +57,43 @@ export interface Setting {
   readonly max?: Bounded['max'];
 }
 
+const EVERY_CALL_QUEUES = {
+  value: 1,
+  why: 'every call waits in the queue, however briefly: 0 would refuse them all',
+};
+
 export const SETTINGS: readonly Setting[] = [
   s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
-  s('maxQueued', 'nonNegative', 10_000, 'sessions waiting for a slot; past it a call fails with QUEUE_FULL'),
-  s(
-    'maxQueuedPerCaller',
-    'nonNegative',
-    2_500,
-    "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
-    'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
-  ),
-  s(
-    'maxQueuedBytes',
-    'nonNegative',
-    268_435_456,
-    'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
-  ),
+  // Every call of serve and stdio waits in the queue, however briefly: a queue bound of 0 refused
+  // them all on an idle server (the runtime's 0 admits only `run` tasks, which neither has).
+  {
+    ...s(
+      'maxQueued',
+      'nonNegative',
+      10_000,
+      'sessions waiting for a slot; past it a call fails with QUEUE_FULL',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
+  {
+    ...s(
+      'maxQueuedPerCaller',
+      'nonNegative',
+      2_500,
+      "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
+      'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
+  {
+    ...s(
+      'maxQueuedBytes',
+      'nonNegative',
+      268_435_456,
+      'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
+    ),
+    min: EVERY_CALL_QUEUES,
+  },
   {
     ...s(
       'maxCallerPriority',
@@ -203,6 +224,16 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       values[setting.key] = setting.fallback;
       sources[setting.key] = { kind: 'default' };
     }
+  }
+  // A first backoff set over the longest was cut to the longest unseen: 20 s asked, 10 s waited.
+  // (A longest set under the default first is a cap meant as one.)
+  if (
+    sources.backoffBaseMs.kind !== 'default' &&
+    (values.backoffBaseMs as number) > (values.backoffMaxMs as number)
+  ) {
+    throw new ConfigError(
+      `Expected backoffBaseMs (${values.backoffBaseMs}, ${describeSource(sources.backoffBaseMs)}) at most backoffMaxMs (${values.backoffMaxMs}, ${describeSource(sources.backoffMaxMs)}): the longest backoff caps the first; raise --backoff-max-ms or lower --backoff-base-ms`,
+    );
   }
   // One caller's share follows the queue it is a share of.
   if (sources.maxQueuedPerCaller.kind === 'default') {

@@ -58,6 +58,14 @@ export const command: Command = {
       );
       return 2;
     }
+    if (url.username !== '' || url.password !== '') {
+      // fetch refuses such a URL, and its message showed it whole, password included.
+      const shown = `${url.protocol}//***@${url.host}${url.pathname}`;
+      process.stderr.write(
+        `troupe load: Expected \`--url\` without a user or password (the server takes a bearer token: set TROUPE_TOKEN), got ${shown}\n`,
+      );
+      return 2;
+    }
     const { sessions, concurrency, seed } = flags.ints as Record<'sessions' | 'concurrency' | 'seed', number>;
     let sdk: typeof import('@modelcontextprotocol/client');
     try {

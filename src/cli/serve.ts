@@ -17,7 +17,13 @@ import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
-import { bootstrap, SIMULATED_NOTICE, type WatchOptions } from './bootstrap.js';
+import {
+  bootstrap,
+  providersOrRefusal,
+  rootsRefusal,
+  SIMULATED_NOTICE,
+  type WatchOptions,
+} from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
@@ -115,6 +121,17 @@ export const command: Command = {
       ?.split(',')
       .map((name) => name.trim())
       .filter((name) => name !== '');
+    // An empty value is a mistake (an unset variable in a unit file), not a wish for the default.
+    const emptyFlag =
+      values.host?.trim() === ''
+        ? '`--host` to be an address to bind (e.g. 127.0.0.1 or 0.0.0.0), got an empty string'
+        : values['allowed-hosts'] !== undefined && allowedHosts?.length === 0
+          ? `\`--allowed-hosts\` to name at least one host (comma-separated), got \`${values['allowed-hosts']}\``
+          : undefined;
+    if (emptyFlag !== undefined) {
+      process.stderr.write(`troupe serve: Expected ${emptyFlag}\n`);
+      return 2;
+    }
     const exposure = {
       host: values.host || '127.0.0.1',
       tokenRequired: tokens.length > 0,
@@ -124,6 +141,17 @@ export const command: Command = {
     const refusal = exposureProblem(exposure);
     if (refusal !== undefined) {
       process.stderr.write(`troupe serve: ${refusal}\n`);
+      return 2;
+    }
+    // The providers first: a bad file or base URL is a usage error, refused before any connection.
+    const badRoots = await rootsRefusal('serve', process.env);
+    if (badRoots !== undefined) {
+      process.stderr.write(`${badRoots}\n`);
+      return 2;
+    }
+    const providers = await providersOrRefusal('serve', process.env);
+    if ('refusal' in providers) {
+      process.stderr.write(`${providers.refusal}\n`);
       return 2;
     }
     const logger = createLogger({ base: { component: 'serve' } });
@@ -160,6 +188,12 @@ export const command: Command = {
     let conversationStore: RedisConversationStore | undefined;
     let eventStore: RedisEventStore | undefined;
     if (values.redis !== undefined) {
+      // A URL that cannot be right is the operator's to fix: a usage error, before any connection.
+      const problem = (await import('../scale/connect.js')).redisUrlProblem(values.redis);
+      if (problem !== undefined) {
+        process.stderr.write(`troupe serve: --redis: ${problem}\n`);
+        return 2;
+      }
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
         const { redisBackend } = await import('../scale/redis-backend.js');
@@ -177,6 +211,7 @@ export const command: Command = {
         });
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
+        await providers.close();
         return 1;
       }
     }
@@ -189,6 +224,7 @@ export const command: Command = {
       conversationStore,
       true,
       watch,
+      providers,
     );
     const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(

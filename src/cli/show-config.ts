@@ -4,8 +4,10 @@
  * a key or token is reported as set or not set.
  */
 import { parseArgs } from 'node:util';
+import { tokensFromEnv } from '../mcp/http-auth.js';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
+import { rootsRefusal } from './bootstrap.js';
 import {
   describeSource,
   formatValue,
@@ -65,8 +67,15 @@ export const command: Command = {
         .list()
         .map((p) => ({ name: p.name, configured: p.configured, models: p.models.length }));
       await loaded.close();
+      // What serve would refuse, refused here too: a bad token or root, not a config that cannot run.
+      tokensFromEnv(env);
+      const badRoots = await rootsRefusal('config', env);
+      if (badRoots !== undefined) {
+        process.stderr.write(`${badRoots}\n`);
+        return 2;
+      }
     } catch (error) {
-      // A ConfigError or the providers file's own validation error: one line, either way.
+      // A ConfigError, the providers' or the tokens' own validation error: one line, either way.
       process.stderr.write(`troupe config: ${(error as Error).message}\n`);
       return 2;
     }

@@ -14,7 +14,7 @@ import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
 import { batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger, type Logger } from '../observe/logger.js';
-import { bootstrap, SIMULATED_NOTICE } from './bootstrap.js';
+import { bootstrap, providersOrRefusal, rootsRefusal, SIMULATED_NOTICE } from './bootstrap.js';
 import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import type { Command } from './main.js';
 import { exitSoon } from './serve.js';
@@ -79,6 +79,16 @@ export const command: Command = {
       return 2;
     }
     const deadlineMs = config.values.drainMs;
+    const badRoots = await rootsRefusal('stdio', process.env);
+    if (badRoots !== undefined) {
+      process.stderr.write(`${badRoots}\n`);
+      return 2;
+    }
+    const providers = await providersOrRefusal('stdio', process.env);
+    if ('refusal' in providers) {
+      process.stderr.write(`${providers.refusal}\n`);
+      return 2;
+    }
     const logger = createLogger({ base: { component: 'stdio' } });
     const { mcp, simulated, closeProviders } = await bootstrap(
       process.env,
@@ -86,6 +96,10 @@ export const command: Command = {
       undefined,
       undefined,
       config,
+      undefined,
+      false,
+      {},
+      providers,
     );
     if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
     const served = serveOverStdio(mcp, logger);

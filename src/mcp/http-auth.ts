@@ -22,37 +22,80 @@ export interface NamedToken {
   readonly shared?: boolean;
 }
 
-/** The tokens from the environment; throws `INVALID_REQUEST` on a malformed `TROUPE_TOKENS`. */
+/**
+ * What a token must be: 8 or more characters with no whitespace (a request's `Authorization:
+ * Bearer <token>` carries one word, so a token with a space in it could never match).
+ */
+const TOKEN_RULE = '8 or more characters, none of them whitespace';
+const goodToken = (token: string) => token.length >= 8 && !/\s/.test(token);
+
+/**
+ * The tokens from the environment; throws `INVALID_REQUEST` on a malformed one, never showing it.
+ * Every token is checked alike (before 2026-12-03 only `TROUPE_TOKENS` entries were: a one-letter
+ * `TROUPE_ADMIN_TOKEN` was taken), and no two may be the same: the first that matched won, so a
+ * client given `bob`'s token, equal to `alice`'s, worked as `alice`, and a `TROUPE_ADMIN_TOKEN`
+ * equal to `TROUPE_TOKEN` was never an admin.
+ */
 export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
   const tokens: NamedToken[] = [];
+  const single = (variable: string, token: NamedToken) => {
+    if (!goodToken(token.token)) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected ${variable} to be ${TOKEN_RULE}, got ${described(token.token)}`,
+      );
+    }
+    tokens.push(token);
+  };
   const shared = env.TROUPE_TOKEN?.trim();
-  if (shared) tokens.push({ name: 'default', token: shared, shared: true });
+  if (shared) single('TROUPE_TOKEN', { name: 'default', token: shared, shared: true });
   for (const entry of (env.TROUPE_TOKENS ?? '').split(',')) {
     if (entry.trim() === '') continue;
     const at = entry.indexOf(':');
     const name = at < 0 ? '' : entry.slice(0, at).trim();
     const token = at < 0 ? '' : entry.slice(at + 1).trim();
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || token.length < 8) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || !goodToken(token)) {
       // An entry without `:` may be a bare token: only its length is shown.
       const got =
         at < 0
           ? `an entry without ":" (${entry.trim().length} characters, not shown)`
-          : `an entry with name ${JSON.stringify(name)} and a token of ${token.length} characters`;
+          : `an entry with name ${JSON.stringify(name)} and ${described(token)}`;
       throw runtimeError(
         'INVALID_REQUEST',
-        `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got ${got}`,
+        `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of ${TOKEN_RULE}), got ${got}`,
       );
     }
     tokens.push({ name, token });
   }
   const admin = env.TROUPE_ADMIN_TOKEN?.trim();
-  if (admin) tokens.push({ name: 'admin', token: admin, admin: true });
+  if (admin) single('TROUPE_ADMIN_TOKEN', { name: 'admin', token: admin, admin: true });
   const names = tokens.map((t) => t.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) {
     throw runtimeError('INVALID_REQUEST', `Expected each token name once, got "${twice}" twice`);
   }
+  const values = tokens.map((t) => t.token);
+  const again = values.findIndex((token, i) => values.indexOf(token) !== i);
+  if (again >= 0) {
+    const first = tokens[values.indexOf(values[again] as string)] as NamedToken;
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected a different token for each client, got one token for ${whose(first)} and ${whose(tokens[again] as NamedToken)} (a request with it would be taken for the first only)`,
+    );
+  }
   return tokens;
+}
+
+/** A token as an error may show it: its length, and whether it holds whitespace. */
+function described(token: string): string {
+  return `a token of ${token.length} characters${/\s/.test(token) ? ' with whitespace in it' : ''} (not shown)`;
+}
+
+/** Which setting a token came from, for messages. */
+function whose(token: NamedToken): string {
+  if (token.shared) return 'TROUPE_TOKEN';
+  if (token.admin) return 'TROUPE_ADMIN_TOKEN';
+  return `"${token.name}" (TROUPE_TOKENS)`;
 }
 
 /** The token the request carries, if it is one of `tokens`. */

@@ -52,21 +52,37 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** The inspector URL, checked: `ws:` or `wss:` to a loopback host. */
+/**
+ * The inspector URL, checked: `ws:` or `wss:` to a loopback host, with no user or password (the
+ * local inspector takes none, and the URL goes into the start line of the log); messages never show
+ * a user or password (before 2026-12-03 the start line logged `ws://user:password@...` whole).
+ */
 export function loopbackUrl(text: string): string {
+  const shown = hideUserinfo(text);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw new Error(
-      `Expected the inspector URL to be a WebSocket URL such as ${DEFAULT_INSPECTOR_URL}, got "${text}"`,
+      `Expected the inspector URL to be a WebSocket URL such as ${DEFAULT_INSPECTOR_URL}, got "${shown}"`,
     );
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new Error(`Expected the inspector URL to start with ws:// or wss://, got "${text}"`);
+    throw new Error(`Expected the inspector URL to start with ws:// or wss://, got "${shown}"`);
+  if (url.username !== '' || url.password !== '')
+    throw new Error(
+      `Expected the inspector URL without a user or password (the local inspector takes none), got "${shown}"`,
+    );
   if (!LOOPBACK.has(url.hostname) && !url.hostname.startsWith('127.'))
     throw new Error(
       `Expected the inspector on this machine (localhost, 127.0.0.1 or [::1]), got "${url.hostname}": session contexts carry prompts, so troupe sends them to no other host`,
     );
   return url.href;
+}
+
+/** `text` with everything between `//` and the last `@` (a user and password) shown as `***`. */
+function hideUserinfo(text: string): string {
+  const start = text.indexOf('//');
+  const at = text.lastIndexOf('@');
+  return start >= 0 && at > start ? `${text.slice(0, start + 2)}***${text.slice(at)}` : text;
 }

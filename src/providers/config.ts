@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { checkBaseUrl, hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
+import { firstSet, isTrue } from './env-values.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
 import {
   createKimiProvider,
@@ -28,15 +30,19 @@ export { poolSize } from './tiers.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROVIDER_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
   .positive({ error: 'a positive integer' });
+const baseURL = z
+  .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+  .refine((url) => !hasCredentials(url), { error: NO_CREDENTIALS });
 const providerSchema = z.strictObject({
   name: z
     .string({ error: 'a name string' })
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'a name of letters, digits, - and _' }),
-  baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+    .regex(PROVIDER_NAME, { error: 'a name of letters, digits, - and _' }),
+  baseURL,
   apiKeyEnv: z.string({ error: 'SECRET' }).regex(ENV_NAME, { error: 'SECRET' }),
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
@@ -50,7 +56,7 @@ const providerSchema = z.strictObject({
   prices: pricesSchema,
 });
 const presetFields = {
-  baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  baseURL: baseURL.optional(),
   maxConcurrent: limit.optional(),
   ...rateFields,
   modelLimits,
@@ -134,7 +140,9 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     if (issue.path.includes('headers')) {
       return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
-    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(issue.input)}`;
+    // Nor a URL's user and password.
+    const input = typeof issue.input === 'string' ? hideUserinfo(issue.input) : issue.input;
+    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(input)}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
 }
@@ -179,9 +187,7 @@ function envEndpoint(
 ): { name: string; baseURL: string; apiKey?: string; models: ModelSpec[] } | undefined {
   const baseURL = env.TROUPE_OPENAI_BASE_URL?.trim();
   if (!baseURL) return undefined;
-  if (!URL.canParse(baseURL)) {
-    throw runtimeError('INVALID_REQUEST', `TROUPE_OPENAI_BASE_URL: Expected a URL, got ${describe(baseURL)}`);
-  }
+  checkBaseUrl('TROUPE_OPENAI_BASE_URL', baseURL);
   const models = (env.TROUPE_OPENAI_MODELS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -196,7 +202,14 @@ function envEndpoint(
         : { id: item };
     });
   const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
-  return { name: env.TROUPE_OPENAI_NAME?.trim() || 'openai', baseURL, models, ...(apiKey ? { apiKey } : {}) };
+  const name = env.TROUPE_OPENAI_NAME?.trim() || 'openai';
+  // The file's rule for names (they are metric labels, MCP arguments, dashboard keys); it took any.
+  if (!PROVIDER_NAME.test(name))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `TROUPE_OPENAI_NAME: Expected a name of letters, digits, - and _, got ${describe(name)}`,
+    );
+  return { name, baseURL, models, ...(apiKey ? { apiKey } : {}) };
 }
 
 /** The catalogue with the file's models: same id replaces, new ids are added after. */
@@ -205,23 +218,6 @@ export function mergeModels(base: readonly ModelSpec[], extra: readonly ModelSpe
   const merged = base.map((m) => byId.get(m.id) ?? m);
   for (const m of extra) if (!base.some((b) => b.id === m.id)) merged.push(m);
   return merged;
-}
-
-/** The first variable in `names` that is set and not blank. */
-function firstSet(env: Env, names: readonly string[]): string | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) {
-      if (!URL.canParse(value))
-        throw runtimeError('INVALID_REQUEST', `${name}: Expected a URL, got ${describe(value)}`);
-      return value;
-    }
-  }
-  return undefined;
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes)$/i.test(value.trim());
 }
 
 export async function loadProviders(options: LoadOptions = {}): Promise<LoadedProviders> {
@@ -273,7 +269,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const glmHost = glm.host ?? glmKey?.host ?? 'bigmodel';
   const glmModels = mergeModels(GLM_MODELS, (glm.models ?? []) as ModelSpec[]);
   const glmBase = glm.baseURL ?? firstSet(env, ['GLM_BASE_URL', GLM_BASE_URL_VARS[glmHost]]);
-  const codingPlan = glm.codingPlan ?? isTrue(env.GLM_CODING_PLAN);
+  const codingPlan = glm.codingPlan ?? isTrue(env, 'GLM_CODING_PLAN');
   add(
     {
       name: 'glm',
@@ -355,7 +351,14 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     entries.unshift({ name: 'simulated', configured: true, models });
     providers.push(createSimulatedProvider());
   }
-  const wanted = file.defaults?.provider ?? env.TROUPE_DEFAULT_PROVIDER;
+  // A default naming no provider was ignored unseen (calls went to the first configured one).
+  const wanted = file.defaults?.provider ?? (env.TROUPE_DEFAULT_PROVIDER?.trim() || undefined);
+  if (wanted !== undefined && !entries.some((e) => e.name === wanted)) {
+    const from =
+      file.defaults?.provider === undefined ? 'TROUPE_DEFAULT_PROVIDER' : `${path}: defaults.provider`;
+    const known = entries.map((e) => `\`${e.name}\``).join(', ');
+    throw runtimeError('INVALID_REQUEST', `${from}: Expected a provider (${known}), got ${describe(wanted)}`);
+  }
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
   const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
   const registry = createModelRegistry(entries, {

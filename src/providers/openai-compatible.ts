@@ -8,6 +8,7 @@
 import OpenAI from 'openai';
 import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
+import { checkBaseUrl } from './base-url.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
 import { credentialHeaderValues } from './header-secrets.js';
@@ -92,6 +93,8 @@ const NO_SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
   const { name, baseURL, apiKey } = options;
+  // A URL with a user or password: undici refuses it for streams and drops it for whole calls.
+  checkBaseUrl(`${name} baseURL`, baseURL);
   // The key, and any configured header that carries a credential, never reach an error.
   const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
   const quirks = options.capabilities ?? {};

@@ -14,6 +14,8 @@ export interface ConnectOptions {
 }
 
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) throw runtimeError('INVALID_REQUEST', problem);
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -31,6 +33,10 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   try {
     await redis.connect();
     await redis.ping();
+    // ioredis selects the URL's database on connecting but only reports a refusal as an 'error'
+    // event and goes on in database 0: a `/99` on a Redis with 16 databases was ignored unseen.
+    const db = new URL(url).pathname.slice(1);
+    if (db !== '' && Number(db) !== 0) await redis.select(Number(db));
   } catch (error) {
     redis.disconnect();
     const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
@@ -38,10 +44,25 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
       `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}; start redis-server there or give the URL of a running one`,
-      { cause: cause ?? error },
+      { cause: withoutCommand(cause ?? error) },
     );
   }
   return redis;
+}
+
+/**
+ * The error as a cause may carry it: its name, message and code, without the rest. ioredis' reply
+ * errors carry the command that failed, and for a refused login that is `AUTH` with the password
+ * (`command: { name: 'auth', args: ['user', 'password'] }`): kept as the cause, it showed wherever
+ * an embedder logged the start's error whole (`console.error`, `util.inspect`).
+ */
+function withoutCommand(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
 }
 
 /** How long closing a connection waits for Redis to answer QUIT, in ms. */
@@ -70,6 +91,47 @@ export function quitTimedOut(purpose: string, timeoutMs = QUIT_TIMEOUT_MS): Erro
   );
 }
 
+/**
+ * `url` with its credentials hidden: everything between `//` and the last `@` (a host holds no
+ * `@`, so all before it is the user and password, whatever they contain, `/` and `@` included) and
+ * the value of a `password` query parameter, which ioredis reads too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  const start = url.indexOf('//');
+  const at = url.lastIndexOf('@');
+  const hidden = start >= 0 && at > start ? `${url.slice(0, start + 2)}***${url.slice(at)}` : url;
+  return hidden.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Why `url` is not a Redis URL troupe can connect to as written, or undefined. ioredis reads URLs
+ * with Node's legacy parser, which takes a password holding `/`, `?` or `#` (a base64 password,
+ * say) for the end of the host: it then connected to 127.0.0.1:6379 without the password and
+ * printed the whole URL in a deprecation warning. Such a password must be percent-encoded, and an
+ * empty URL, another scheme or a database that is not a number is refused here before any
+ * connection, without showing the password.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  const expected = 'Expected a Redis URL such as redis://[user:password@]host:port[/db] (rediss:// for TLS)';
+  if (url.trim() === '') return `${expected}, got an empty string`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${expected}, got \`${redactUrl(url)}\`, which does not parse (percent-encode a password's \`/\`, \`?\` and \`#\`, e.g. \`/\` as %2F)`;
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return `${expected}, got the scheme \`${parsed.protocol}\` in \`${redactUrl(url)}\``;
+  }
+  if (parsed.hostname === '') return `${expected}, got no host in \`${redactUrl(url)}\``;
+  try {
+    // ioredis decodes them; a stray `%` threw "URI malformed", which named nothing.
+    decodeURIComponent(parsed.username + parsed.password);
+  } catch {
+    return `${expected}, got a user or password in \`${redactUrl(url)}\` with a \`%\` not followed by two hex digits (write \`%\` as %25)`;
+  }
+  if (!/^(?:\/\d*)?$/.test(parsed.pathname)) {
+    return `${expected}, got a database that is not a number in \`${redactUrl(url)}\``;
+  }
+  return undefined;
 }

@@ -62,6 +62,20 @@ describe('logger', () => {
     expect(scrubSecrets('Authorization: Bearer eyJhbGciOi.J9xyz')).toBe('Authorization: Bearer [REDACTED]');
   });
 
+  it("scrubs a URL's user and password, whatever the scheme, and keeps the host", () => {
+    // Before: `ws://user:pw@...`, `redis://:pw@...`, `https://user:pw@...` went into lines whole.
+    expect(scrubSecrets('inspector at ws://u:Zq9pw@127.0.0.1:8080/ (held)')).toBe(
+      'inspector at ws://[REDACTED]@127.0.0.1:8080/ (held)',
+    );
+    expect(scrubSecrets('"redis://:Zq9pw@10.0.0.5:6379/2"')).toBe('"redis://[REDACTED]@10.0.0.5:6379/2"');
+    expect(scrubSecrets('GET https://user:Zq9pw@proxy.example/v1/models')).toBe(
+      'GET https://[REDACTED]@proxy.example/v1/models',
+    );
+    expect(scrubSecrets('mail ops@example.com, see http://127.0.0.1/a@b')).toBe(
+      'mail ops@example.com, see http://127.0.0.1/a@b',
+    );
+  });
+
   it('takes its level from TROUPE_LOG_LEVEL, defaulting to info', () => {
     expect(logLevel(undefined)).toBe('info');
     expect(logLevel('DEBUG')).toBe('debug');

@@ -45,7 +45,7 @@ describe('maxCallerPriority in the configuration', () => {
       '/p.json: Expected `runtime.maxCallerPriority` to be at least 5',
     );
     // Other settings have no such floor.
-    expect(resolveConfig({ flags: { 'max-queued': '0' } }).values.maxQueued).toBe(0);
+    expect(resolveConfig({ flags: { 'breaker-failures': '0' } }).values.breakerFailures).toBe(0);
   });
 
   it('reaches the MCP context through the composition root', async () => {

@@ -16,15 +16,30 @@ describe('maxQueuedBytes setting', () => {
     });
   });
 
-  it('takes the flag over the environment over the file, and 0', () => {
+  it('takes the flag over the environment over the file, down to 1', () => {
     const file = { path: '/p.json', values: { maxQueuedBytes: 1000 } };
     expect(resolveConfig({ file }).values.maxQueuedBytes).toBe(1000);
     const env = { TROUPE_MAX_QUEUED_BYTES: '2000' };
     expect(resolveConfig({ file, env }).values.maxQueuedBytes).toBe(2000);
-    const config = resolveConfig({ file, env, flags: { 'max-queued-bytes': '0' } });
-    expect(config.values.maxQueuedBytes).toBe(0);
+    const config = resolveConfig({ file, env, flags: { 'max-queued-bytes': '1' } });
+    expect(config.values.maxQueuedBytes).toBe(1);
     expect(config.sources.maxQueuedBytes).toEqual({ kind: 'flag', name: '--max-queued-bytes' });
-    expect(runtimeOptionsFrom(config).limits.maxQueuedBytes).toBe(0);
+    expect(runtimeOptionsFrom(config).limits.maxQueuedBytes).toBe(1);
+  });
+
+  it('refuses 0 for each queue bound: every call of serve and stdio waits in the queue', () => {
+    // Before: taken, and an idle server refused every call (INVALID_REQUEST "at most 0 bytes", or
+    // QUEUE_FULL "got 0 sessions waiting (limit 0)").
+    const why = '(every call waits in the queue, however briefly: 0 would refuse them all)';
+    expect(() => resolveConfig({ flags: { 'max-queued-bytes': '0' } })).toThrow(
+      `Expected \`--max-queued-bytes\` to be at least 1 ${why}, got \`0\``,
+    );
+    expect(() => resolveConfig({ env: { TROUPE_MAX_QUEUED: '0' } })).toThrow(
+      `Expected \`TROUPE_MAX_QUEUED\` to be at least 1 ${why}, got \`0\``,
+    );
+    expect(() => resolveConfig({ file: { path: '/p.json', values: { maxQueuedPerCaller: 0 } } })).toThrow(
+      /^\/p\.json: Expected `runtime\.maxQueuedPerCaller` to be at least 1 /,
+    );
   });
 
   it('refuses a value that is not a non-negative integer, naming where it came from', () => {

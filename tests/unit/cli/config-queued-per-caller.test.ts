@@ -22,7 +22,6 @@ describe('maxQueuedPerCaller setting', () => {
     const small = resolveConfig({ env: { TROUPE_MAX_QUEUED: '10' } });
     expect(small.values.maxQueuedPerCaller).toBe(3);
     expect(resolveConfig({ flags: { 'max-queued': '1' } }).values.maxQueuedPerCaller).toBe(1);
-    expect(resolveConfig({ flags: { 'max-queued': '0' } }).values.maxQueuedPerCaller).toBe(0);
     expect(runtimeOptionsFrom(small, 'one').limits.maxQueuedPerCaller).toBe(10);
   });
 

@@ -43,4 +43,23 @@ describe('troupe serve inspection flags', () => {
       /^troupe serve: Expected the inspector on this machine .* got "inspector\.example\.com"/,
     );
   });
+
+  it('refuses an inspector URL with a user or password, and never shows them', async () => {
+    // Before: taken, and logged whole in the start line (`ws://u:pw@127.0.0.1:8080/`).
+    for (const [url, why] of [
+      [
+        'ws://u:Zq9pw@127.0.0.1:8080',
+        'without a user or password (the local inspector takes none), got "ws://***@127.0.0.1:8080"',
+      ],
+      ['http://u:Zq9pw@127.0.0.1:8080', 'to start with ws:// or wss://, got "http://***@127.0.0.1:8080"'],
+      [
+        'ws://u:Zq9pw@127.0.0.1:99999',
+        'to be a WebSocket URL such as ws://127.0.0.1:8080, got "ws://***@127.0.0.1:99999"',
+      ],
+    ]) {
+      const { code, stderr } = await refused(['--inspect-url', url as string]);
+      expect(code).toBe(2);
+      expect(stderr).toBe(`troupe serve: Expected the inspector URL ${why}\n`);
+    }
+  });
 });

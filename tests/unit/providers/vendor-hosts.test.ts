@@ -80,7 +80,7 @@ describe('Kimi: base URL variables', () => {
 
   it('refuses a base URL that is not a URL, naming the variable', async () => {
     await expect(loadProviders({ env: { KIMI_API_KEY: KEY, KIMI_BASE_URL: 'not a url' } })).rejects.toThrow(
-      /KIMI_BASE_URL: Expected a URL/,
+      /KIMI_BASE_URL: Expected an http\(s\) URL, got `"not a url"`/,
     );
   });
 

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { connectRedis } from '../../../src/scale/connect.js';
+import { connectRedis, redactUrl, redisUrlProblem } from '../../../src/scale/connect.js';
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -33,5 +33,50 @@ describe('connectRedis', () => {
     expect((error as TroupeError).message).toBe(
       `Expected Redis at redis://***@127.0.0.1:${port} for MCP tasks, got connect ECONNREFUSED 127.0.0.1:${port}; start redis-server there or give the URL of a running one`,
     );
+  });
+});
+
+describe('Redis URLs: refused before connecting, the password never shown', () => {
+  // ioredis reads the URL with Node's legacy parser: a password holding `/` (base64 ones do) ended
+  // the host there, so it connected to 127.0.0.1:6379 without the password, and the message (and
+  // a Node deprecation warning) showed the whole URL; `redactUrl` kept up to the first `@` only.
+  const cases: ReadonlyArray<readonly [string, RegExp]> = [
+    ['redis://:pw/Zx9+Qk==@127.0.0.1:6390', /does not parse \(percent-encode/],
+    ['redis://user:a?Zx9Qk@127.0.0.1:6390', /does not parse/],
+    ['', /got an empty string/],
+    ['http://:Zx9Qk@127.0.0.1:6390', /got the scheme `http:`/],
+    ['redis://:Zx9Qk@127.0.0.1:6390/abc', /database that is not a number/],
+    ['redis://:Zx9%zz@127.0.0.1:6390', /with a `%` not followed by two hex digits/],
+  ];
+  it.each(cases)('%j', async (url, why) => {
+    const error = await connectRedis(url, { connectTimeoutMs: 200 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TroupeError);
+    expect((error as TroupeError).code).toBe('INVALID_REQUEST');
+    expect((error as TroupeError).message).toMatch(/^Expected a Redis URL such as redis:\/\//);
+    expect((error as TroupeError).message).toMatch(why);
+    expect((error as TroupeError).message).not.toContain('Zx9');
+    expect(redisUrlProblem(url)).toBe((error as TroupeError).message);
+  });
+
+  it('takes what ioredis takes: a percent-encoded password, a TLS scheme, a database number', () => {
+    for (const url of [
+      'redis://:pw%2FZx9%2BQk%3D%3D@127.0.0.1:6390',
+      'rediss://user:Zx9@redis.example.com:6380/2',
+      'redis://127.0.0.1:6379',
+      'redis://localhost/',
+    ])
+      expect(redisUrlProblem(url), url).toBeUndefined();
+  });
+
+  it('hides every credential: after a second `@`, in a `password` parameter', () => {
+    expect(redactUrl('redis://:p@ss@127.0.0.1:6390')).toBe('redis://***@127.0.0.1:6390');
+    expect(redactUrl('redis://us:p/w@127.0.0.1:6390/0')).toBe('redis://***@127.0.0.1:6390/0');
+    expect(redactUrl('redis://127.0.0.1:6390/0?db=1&password=Zx9Qk&family=4')).toBe(
+      'redis://127.0.0.1:6390/0?db=1&password=***&family=4',
+    );
+    expect(redactUrl('redis://127.0.0.1:6390')).toBe('redis://127.0.0.1:6390');
   });
 });

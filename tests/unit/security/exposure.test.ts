@@ -71,10 +71,56 @@ describe('tokens and callers', () => {
     ]);
     // A bare token (no `:`) is not echoed, nor called a name "" with a token of 0 characters.
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'sk-bare-token-123' })).toThrow(
-      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters), got an entry without ":" (17 characters, not shown)',
+      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters, none of them whitespace), got an entry without ":" (17 characters, not shown)',
     );
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:short' })).toThrow(/8 or more/);
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:aaaaaaaa,a:bbbbbbbb' })).toThrow(/"a" twice/);
+  });
+
+  it('holds every token to the same rule and refuses one token for two clients, never showing it', () => {
+    // Before: only TROUPE_TOKENS entries were checked (TROUPE_ADMIN_TOKEN=x was an admin token);
+    // a token with a space could never match `Bearer <token>`; and the first of two equal tokens
+    // won, so bob's requests ran as alice and an admin token equal to TROUPE_TOKEN was no admin.
+    const refusals: ReadonlyArray<readonly [NodeJS.ProcessEnv, string]> = [
+      [
+        { TROUPE_ADMIN_TOKEN: 'Zq' },
+        'Expected TROUPE_ADMIN_TOKEN to be 8 or more characters, none of them whitespace, got a token of 2 characters (not shown)',
+      ],
+      [
+        { TROUPE_TOKEN: 'Zq9shar' },
+        'Expected TROUPE_TOKEN to be 8 or more characters, none of them whitespace, got a token of 7 characters (not shown)',
+      ],
+      [
+        { TROUPE_TOKEN: 'Zq9 shared token' },
+        'Expected TROUPE_TOKEN to be 8 or more characters, none of them whitespace, got a token of 16 characters with whitespace in it (not shown)',
+      ],
+      [
+        { TROUPE_TOKENS: 'alice:Zq9 alice token' },
+        'got an entry with name "alice" and a token of 15 characters with whitespace in it (not shown)',
+      ],
+      [
+        { TROUPE_TOKENS: 'alice:Zq9aaaaaa,bob:Zq9aaaaaa' },
+        'Expected a different token for each client, got one token for "alice" (TROUPE_TOKENS) and "bob" (TROUPE_TOKENS)',
+      ],
+      [
+        { TROUPE_TOKEN: 'Zq9aaaaaa', TROUPE_ADMIN_TOKEN: 'Zq9aaaaaa' },
+        'got one token for TROUPE_TOKEN and TROUPE_ADMIN_TOKEN',
+      ],
+      [
+        { TROUPE_TOKENS: 'ops:Zq9aaaaaa', TROUPE_ADMIN_TOKEN: 'Zq9aaaaaa' },
+        'got one token for "ops" (TROUPE_TOKENS) and TROUPE_ADMIN_TOKEN',
+      ],
+    ];
+    for (const [env, message] of refusals) {
+      let error: unknown;
+      try {
+        tokensFromEnv(env);
+      } catch (e) {
+        error = e;
+      }
+      expect((error as Error | undefined)?.message, JSON.stringify(env)).toContain(message);
+      expect((error as Error).message).not.toContain('Zq');
+    }
   });
 
   it('authenticates with any scheme case and maps tokens to scopes', () => {
