@@ -41,14 +41,21 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     redis.disconnect();
     const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
     const why = cause?.message || (error as Error).message || 'no answer';
+    // A TLS handshake with a Redis that speaks plain text waits out the connect timeout and says
+    // only ETIMEDOUT: name the likelier cause.
+    const tls = url.startsWith('rediss:') && /ETIMEDOUT|timed? ?out/i.test(why) ? TLS_HINT : '';
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
-      `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}; start redis-server there or give the URL of a running one`,
+      `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}${tls}; start redis-server there or give the URL of a running one`,
       { cause: withoutCommand(cause ?? error) },
     );
   }
   return redis;
 }
+
+/** Added to a timed-out `rediss://` connection's error. */
+const TLS_HINT =
+  ' (rediss:// speaks TLS: a Redis without TLS on that port never answers the handshake; use redis:// for it)';
 
 /**
  * The error as a cause may carry it: its name, message and code, without the rest. ioredis' reply

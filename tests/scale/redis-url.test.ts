@@ -71,3 +71,18 @@ describe('a Redis that refuses the password', () => {
     }
   });
 });
+
+describe('a rediss:// URL for a Redis without TLS', () => {
+  it('says TLS is the likely cause, not only that the connection timed out', async () => {
+    const url = server.url.replace(/^redis:/, 'rediss:');
+    const error = await connectRedis(url, { connectTimeoutMs: 500 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TroupeError);
+    expect((error as TroupeError).code).toBe('BACKEND_UNAVAILABLE');
+    expect((error as TroupeError).message).toContain(
+      '(rediss:// speaks TLS: a Redis without TLS on that port never answers the handshake; use redis:// for it)',
+    );
+  });
+});
