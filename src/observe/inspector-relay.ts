@@ -22,6 +22,10 @@ export interface InspectorRelayOptions {
   readonly host?: string;
   /** Messages kept for a page that connects later; the oldest go first. @default 200 */
   readonly maxBufferedMessages?: number;
+  /** Bytes of those messages kept, at most; the oldest go first. @default 33554432 (32 MiB) */
+  readonly maxBufferedBytes?: number;
+  /** Largest message taken, in bytes; a larger one closes its socket (1009). @default 8388608 (8 MiB) */
+  readonly maxMessageBytes?: number;
   /** The inspector page the bridge embeds. @default 'https://stately.ai/inspect' */
   readonly inspectorUrl?: string;
 }
@@ -42,6 +46,8 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   const bind = new URL(wsUrl).hostname.replace(/^\[|\]$/g, '');
   const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
   const keep = options.maxBufferedMessages ?? 200;
+  // Each message is a session's snapshot, prompts included: 200 of them were held whatever their size.
+  const keepBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   let ws: typeof import('ws');
   try {
     ws = await import('ws');
@@ -61,16 +67,24 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   });
   const wss = new ws.WebSocketServer({
     server: http,
+    maxPayload: options.maxMessageBytes ?? 8 * 1024 * 1024,
     verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) =>
       hostAllowed(req, port) && (origin === undefined || originAllowed(origin, port)),
   });
   const buffer: string[] = [];
+  let bufferedBytes = 0;
   wss.on('connection', (socket) => {
     for (const message of buffer) socket.send(message);
+    // A bad frame (a message past `maxMessageBytes`, a broken one) closes that socket with its code;
+    // unheard, its 'error' event would end the relay for everyone.
+    socket.on('error', () => {});
     socket.on('message', (data) => {
       const message = String(data);
       buffer.push(message);
-      if (buffer.length > keep) buffer.shift();
+      bufferedBytes += Buffer.byteLength(message);
+      while (buffer.length > keep || (bufferedBytes > keepBytes && buffer.length > 0)) {
+        bufferedBytes -= Buffer.byteLength(buffer.shift() as string);
+      }
       for (const client of wss.clients)
         if (client !== socket && client.readyState === ws.WebSocket.OPEN) client.send(message);
     });

@@ -102,4 +102,22 @@ describe('troupe inspector relay', () => {
   it('refuses a host that is not loopback', async () => {
     await expect(startInspectorRelay({ port: 0, host: '0.0.0.0' })).rejects.toThrow(/on this machine/);
   });
+
+  it('keeps at most maxBufferedBytes of messages for a page that connects later, and refuses a message past maxMessageBytes', async () => {
+    const r = await startInspectorRelay({ port: 0, maxBufferedBytes: 2500, maxMessageBytes: 4000 });
+    cleanup.push(() => r.close());
+    const port = new URL(r.url).port;
+    const sender = await connect(r.url);
+    if (!sender.ok) throw new Error('the sender was refused');
+    for (const tag of ['a', 'b', 'c']) sender.socket.send(tag.repeat(1000));
+    const page = await connect(r.url, { Origin: `http://127.0.0.1:${port}` });
+    if (!page.ok) throw new Error('the page was refused');
+    await until(() => page.received.length >= 2, 'the replay');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // 3,000 bytes sent, 2,500 kept: the oldest message went.
+    expect(page.received.map((m) => m[0])).toEqual(['b', 'c']);
+    const closed = new Promise<number>((resolve) => sender.socket.once('close', (code) => resolve(code)));
+    sender.socket.send('x'.repeat(5000));
+    expect(await closed).toBe(1009);
+  });
 });
