@@ -241,9 +241,16 @@ export class TaskManager {
     }
   }
 
+  /**
+   * The TTL a task gets: the client's (a hint the server may override), at most `maxTtlMs`; none,
+   * or one of 0 or less, gets the default. A `ttl` of 0 or -1 was granted as 1 ms, so the task
+   * expired and its call was cancelled at the next sweep, before anyone could poll it.
+   */
   grantedTtl(requestedMs: number | undefined): number {
     const asked =
-      requestedMs === undefined || !Number.isFinite(requestedMs) ? this.#defaultTtlMs : requestedMs;
+      requestedMs === undefined || !Number.isFinite(requestedMs) || requestedMs < 1
+        ? this.#defaultTtlMs
+        : requestedMs;
     return Math.max(1, Math.min(Math.floor(asked), this.#maxTtlMs));
   }
 

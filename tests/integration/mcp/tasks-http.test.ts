@@ -94,6 +94,25 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     });
   });
 
+  it('grants the default ttl to a ttl of 0 or less, so the task outlives the next sweep and its result can be read', async () => {
+    const h = await start();
+    const tasks = v1(await h.client('legacy'));
+    const zero = await tasks.create({ prompt: 'zero', extra: { simulateLatencyMs: 1500 } }, { ttl: 0 });
+    const negative = await tasks.create(
+      { prompt: 'negative', extra: { simulateLatencyMs: 1500 } },
+      { ttl: -1 },
+    );
+    expect(zero.task.ttl).toBe(3_600_000);
+    expect(negative.task.ttl).toBe(3_600_000);
+    // Past a sweep (every second): granted 1 ms, both were gone and their calls cancelled by now.
+    for (const task of [zero, negative]) {
+      expect(sc(await tasks.result(task.task.taskId))).toMatchObject({
+        ok: true,
+        session: { state: 'done' },
+      });
+    }
+  });
+
   it('creates a task at once; working while queued and running; completed with the result and metadata', async () => {
     const h = await start({ limits: { maxConcurrent: 1 } });
     const tasks = v1(await h.client('legacy'));
