@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startInspectorRelay } from '../observe/inspector-relay.js';
+import { parseIntFlag } from './config-values.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
 
@@ -37,11 +38,12 @@ export const command: Command = {
       process.stdout.write(USAGE);
       return 0;
     }
-    const port = values.port === undefined ? 8080 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      process.stderr.write(
-        `troupe inspector: Expected \`--port\` to be 0 to 65535, got \`${values.port}\`\n`,
-      );
+    let port: number;
+    try {
+      // As `serve` reads its own: plain digits only (`Number` took `0x1f`, `1e3` and ` 80`).
+      port = values.port === undefined ? 8080 : parseIntFlag('port', values.port, 0, 65535);
+    } catch (error) {
+      process.stderr.write(`troupe inspector: ${(error as Error).message}\n`);
       return 2;
     }
     let relay: Awaited<ReturnType<typeof startInspectorRelay>>;

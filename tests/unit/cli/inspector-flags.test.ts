@@ -1,0 +1,22 @@
+/** `troupe inspector --port` reads the port as `serve` does: plain digits from 0 to 65535, else one line and exit 2. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { command } from '../../../src/cli/inspector.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('troupe inspector --port', () => {
+  it('refuses what is not plain digits in range, which Number() read as a port (0x1f, 1e3, the empty string)', async () => {
+    for (const port of ['1e3', '0x1f', '70000', 'abc', '8.5', '']) {
+      let stderr = '';
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+        stderr += String(chunk);
+        return true;
+      });
+      expect(await command.run(['--port', port])).toBe(2);
+      expect(stderr).toBe(
+        `troupe inspector: Expected \`--port\` to be an integer from 0 to 65535, got \`${port}\`\n`,
+      );
+      vi.restoreAllMocks();
+    }
+  });
+});
