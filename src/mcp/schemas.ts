@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { MAX_FALLBACKS } from '../core/metadata.js';
+import { answersToolCall, contentFits } from '../runtime/request-check.js';
 
 export const toolCallSchema = z.object({
   id: z.string(),
@@ -27,14 +28,14 @@ export const chatMessageSchema = z
   // As the runtime checks them (`src/runtime/request-check.ts`), here so the error names the
   // client's own message, before `system` or a continuation's history is put in front.
   .superRefine((message, ctx) => {
-    if (message.content === null && message.role !== 'assistant') {
+    if (!contentFits(message.content, message.role)) {
       ctx.addIssue({
         code: 'custom',
         path: ['content'],
         message: 'Expected a string (null only on an assistant message)',
       });
     }
-    if (message.role === 'tool' && (message.tool_call_id ?? '') === '') {
+    if (!answersToolCall(message.role, message.tool_call_id)) {
       ctx.addIssue({
         code: 'custom',
         path: ['tool_call_id'],

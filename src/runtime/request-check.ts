@@ -71,13 +71,13 @@ export function checkMessages(messages: unknown): void {
     if (typeof role !== 'string' || ROLES[role] !== true) {
       refuse(`messages[${i}].role to be one of ${Object.keys(ROLES).join(', ')}, got ${describe(role)}`);
     }
-    if (!contentFits(content, role === 'assistant')) {
+    if (!contentFits(content, role)) {
       const absent = role === 'assistant' ? ', null or absent' : '';
       refuse(
         `messages[${i}].content to be a string or an array of content parts${absent}, got ${describe(content)}`,
       );
     }
-    if (role === 'tool' && (typeof toolCallId !== 'string' || toolCallId === '')) {
+    if (!answersToolCall(role, toolCallId)) {
       refuse(
         `messages[${i}].tool_call_id (a tool message answers one tool call) to be its id, got ${describe(toolCallId)}`,
       );
@@ -85,12 +85,21 @@ export function checkMessages(messages: unknown): void {
   }
 }
 
-function contentFits(content: unknown, assistant: boolean): boolean {
+/**
+ * A message's content as the providers take it: a string or content parts, null or absent only on
+ * an assistant message. The MCP `chat` schema asks the same (`chatMessageSchema`).
+ */
+export function contentFits(content: unknown, role: unknown): boolean {
   if (typeof content === 'string') return true;
-  if (content === null || content === undefined) return assistant;
+  if (content === null || content === undefined) return role === 'assistant';
   return (
     Array.isArray(content) && content.every((part) => typeof (part as { type?: unknown })?.type === 'string')
   );
+}
+
+/** A tool message names the call it answers; other roles need not. The MCP `chat` schema asks the same. */
+export function answersToolCall(role: unknown, toolCallId: unknown): boolean {
+  return role !== 'tool' || (typeof toolCallId === 'string' && toolCallId !== '');
 }
 
 function isRecord(value: unknown): boolean {
