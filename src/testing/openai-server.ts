@@ -66,7 +66,7 @@ export interface OpenAIServerOptions {
   readonly vendor?: VendorMode;
   /** Larger request bodies get 413. @default 10485760 (10 MiB) */
   readonly maxRequestBytes?: number;
-  /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`). @default none */
+  /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`; per model as GLM). @default none */
   readonly enforce?: EnforcedLimits;
 }
 
@@ -95,7 +95,8 @@ export interface OpenAIServer {
 
 export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAIServer {
   const maxRequestBytes = options.maxRequestBytes ?? 10 * 1024 * 1024;
-  const enforced = options.enforce === undefined ? undefined : new TierLimits(options.enforce);
+  const enforced =
+    options.enforce === undefined ? undefined : new TierLimits(options.enforce, options.vendor);
   let respond = options.respond;
   const requests: RecordedRequest[] = [];
   const files = new Map<string, StoredFile>();
@@ -171,7 +172,8 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     }
     const route = `${record.method} ${record.path}`;
     if (route === 'POST /v1/chat/completions') {
-      if (enforced !== undefined && !enforced.admit(res)) return;
+      const model = (body as { model?: unknown } | undefined)?.model;
+      if (enforced !== undefined && !enforced.admit(res, model)) return;
       return chat(res, record, auth);
     }
     if (route === 'GET /v1/models') {

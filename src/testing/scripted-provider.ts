@@ -8,7 +8,7 @@ import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse } 
 /**
  * How a call ends: answered, `PROVIDER_UNAVAILABLE` (503), `AUTH_FAILED` (401), `partial` (a
  * stream sends one delta and then fails with `NETWORK`; a call that does not stream just fails so),
- * or `rateLimited`: a 429 with a hint, `Retry-After: 0.5` (`retryAfterMs` 500).
+ * or `rateLimited`: a 429 with a hint, `Retry-After: 0.5` (`retryAfterMs` 500, or the one given).
  */
 export type Settlement = 'ok' | 'retryable' | 'fatal' | 'partial' | 'rateLimited';
 
@@ -20,7 +20,8 @@ export interface ScriptedCall {
   readonly request: ChatRequest;
   readonly signal: AbortSignal;
   settled: boolean;
-  settle(outcome: Settlement): void;
+  /** `retryAfterMs`: a `rateLimited` answer's hint. @default 500 */
+  settle(outcome: Settlement, retryAfterMs?: number): void;
 }
 
 export class ScriptedProvider implements ChatProvider {
@@ -41,7 +42,7 @@ export class ScriptedProvider implements ChatProvider {
         request,
         signal,
         settled: false,
-        settle: (outcome) => {
+        settle: (outcome, retryAfterMs = 500) => {
           if (call.settled) return;
           call.settled = true;
           signal.removeEventListener('abort', onAbort);
@@ -54,7 +55,7 @@ export class ScriptedProvider implements ChatProvider {
             reject(
               providerError('RATE_LIMITED', 'Expected a completion, got 429', {
                 status: 429,
-                retryAfterMs: 500,
+                retryAfterMs,
               }),
             );
           else if (outcome === 'retryable')

@@ -5,6 +5,10 @@
  * seconds", N being when its window is empty again) and, when `retryAfter` is set, a
  * `Retry-After` header with the same N. A test that cannot wait a real
  * minute gives the server and the runtime one fast clock (`now`) and keeps `windowMs` at 60 s.
+ *
+ * A server speaking as GLM (`vendor: 'glm'`) counts each model apart, as Z.ai and Zhipu do ("不同模型
+ * 设有独立的并发限制", docs.bigmodel.cn/cn/api/rate-limit), and answers with their codes: 1302
+ * past the concurrency, 1303 past the frequency.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -19,34 +23,48 @@ export interface EnforcedLimits {
   readonly retryAfter?: boolean;
 }
 
+/** What one window counts: the starts in it and the requests in flight. */
+interface Count {
+  readonly starts: number[];
+  inFlight: number;
+}
+
 export class TierLimits {
-  private readonly starts: number[] = [];
-  private inFlight = 0;
+  /** By model when the server speaks as GLM; else one count, under ''. */
+  private readonly counts = new Map<string, Count>();
   /** 429s answered. */
   rejected = 0;
 
-  constructor(private readonly limits: EnforcedLimits) {}
+  constructor(
+    private readonly limits: EnforcedLimits,
+    private readonly vendor?: 'kimi' | 'glm',
+  ) {}
 
-  /** Admits a request (and frees its slot when `res` closes), or answers it 429; `true` if admitted. */
-  admit(res: ServerResponse): boolean {
+  /** Admits a request for `model` (and frees its slot when `res` closes), or answers it 429; `true` if admitted. */
+  admit(res: ServerResponse, model?: unknown): boolean {
     const now = (this.limits.now ?? Date.now)();
     const windowMs = this.limits.windowMs ?? 60_000;
-    while (this.starts.length > 0 && (this.starts[0] as number) <= now - windowMs) this.starts.shift();
+    const key = this.vendor === 'glm' ? String(model) : '';
+    const count = this.counts.get(key) ?? { starts: [], inFlight: 0 };
+    this.counts.set(key, count);
+    const { starts } = count;
+    while (starts.length > 0 && (starts[0] as number) <= now - windowMs) starts.shift();
     const { concurrency, requestsPerMinute } = this.limits;
-    let reason: string | undefined;
+    let reason: 'concurrency' | 'frequency' | undefined;
     let waitMs = 1000;
-    if (concurrency !== undefined && this.inFlight >= concurrency) {
-      reason = `max concurrency: ${concurrency}`;
-    } else if (requestsPerMinute !== undefined && this.starts.length >= requestsPerMinute) {
-      reason = `max RPM: ${requestsPerMinute}`;
+    if (concurrency !== undefined && count.inFlight >= concurrency) {
+      reason = 'concurrency';
+    } else if (requestsPerMinute !== undefined && starts.length >= requestsPerMinute) {
+      reason = 'frequency';
       // The hint is when the window is empty again, not when its oldest start leaves it.
-      waitMs = (this.starts.at(-1) as number) + windowMs - now;
+      waitMs = (starts.at(-1) as number) + windowMs - now;
     }
     if (reason === undefined) {
-      this.starts.push(now);
-      this.inFlight++;
+      starts.push(now);
+      count.inFlight++;
+      const admitted = count;
       res.once('close', () => {
-        this.inFlight--;
+        admitted.inFlight--;
       });
       return true;
     }
@@ -56,13 +74,40 @@ export class TierLimits {
     if (this.limits.retryAfter === true) headers['retry-after'] = String(seconds);
     res.writeHead(429, headers);
     res.end(
-      JSON.stringify({
-        error: {
-          message: `Your account org-1<ak-1> request reached organization ${reason}, please try again after ${seconds} seconds`,
-          type: 'rate_limit_reached_error',
-        },
-      }),
+      JSON.stringify(this.vendor === 'glm' ? glmBody(reason) : moonshotBody(reason, seconds, this.limits)),
     );
     return false;
   }
+}
+
+function moonshotBody(reason: 'concurrency' | 'frequency', seconds: number, limits: EnforcedLimits) {
+  const what =
+    reason === 'concurrency'
+      ? `max concurrency: ${limits.concurrency}`
+      : `max RPM: ${limits.requestsPerMinute}`;
+  return {
+    error: {
+      message: `Your account org-1<ak-1> request reached organization ${what}, please try again after ${seconds} seconds`,
+      type: 'rate_limit_reached_error',
+    },
+  };
+}
+
+/** Z.ai's own texts for its codes (docs.z.ai/api-reference/api-code). */
+function glmBody(reason: 'concurrency' | 'frequency') {
+  return reason === 'concurrency'
+    ? {
+        error: {
+          code: '1302',
+          message:
+            'High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits',
+        },
+      }
+    : {
+        error: {
+          code: '1303',
+          message:
+            'High frequency usage of this API, please reduce frequency or contact customer service to increase limits',
+        },
+      };
 }
