@@ -66,7 +66,7 @@ export const GROUPS = {
   // provider cooldown, and its runner over a shared state (in memory here).
   limits: {
     mutate: ['src/core/rate-window.ts', 'src/runtime/limiter.ts', 'src/runtime/limits.ts'],
-    tests: ['tests/unit/core/rate-window.test.ts', 'tests/unit/runtime/limiter.test.ts'],
+    tests: ['tests/unit/core/rate-window.test.ts', 'tests/unit/runtime/limiter*.test.ts'],
   },
   // The provider error mapping and the MCP error conversion, each stated case by case in unit
   // tests (the vendor tables row by row too, without HTTP: http-errors-vendors.test.ts).
@@ -86,6 +86,7 @@ export const GROUPS = {
   'local-limits': {
     mutate: [
       'src/runtime/local-limits.ts',
+      'src/runtime/pass-holds.ts',
       'src/runtime/cooldown-reroutes.ts',
       'src/runtime/memory-state.ts',
       'src/runtime/call-gates.ts',
@@ -146,6 +147,7 @@ export const GROUPS = {
       'tests/unit/runtime/admission.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/options.test.ts',
+      'tests/unit/runtime/options-cooldown-scope.test.ts',
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
       'tests/unit/runtime/request-check.test.ts',

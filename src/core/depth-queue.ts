@@ -112,6 +112,11 @@ export class DepthQueue<T extends Deep> {
     for (let i = this.first; i < this.levels.length; i++) yield* (this.levels[i] as Depth<T>).fifo;
   }
 
+  /** Every item in arrival order, whatever its depth: `oldest` first. */
+  inArrivalOrder(): Iterator<T> {
+    return this.arrivals[Symbol.iterator]();
+  }
+
   /** The index of the first depth at or above `depth`, from `first` on. */
   private search(depth: number): number {
     const levels = this.levels;

@@ -18,7 +18,10 @@
  *   older sessions ahead of it is admitted within (k + 1) × fairnessEvery admissions of its provider.
  * - Limits in the provider's own units (rate windows, cooldown) are a `gate` on `next()`: a lane
  *   whose candidate the gate refuses is skipped this time, so it waits as a whole, keeping its
- *   priority order and fairness turn, and other lanes go on.
+ *   priority order and fairness turn, and other lanes go on. A limit of one model (its windows,
+ *   or its cooldown when its vendor limits each model apart) refuses only that session (`'item'`):
+ *   the lane's next one in the same order is looked at, so another model's session does not wait
+ *   behind it. Each `next()` looks past each such session once: O(h) in the sessions held.
  */
 
 import { type Deep, DepthQueue } from './depth-queue.js';
@@ -49,15 +52,24 @@ class Lane<T extends Schedulable> {
   sinceFair = 0;
   constructor(readonly limit: number) {}
 
-  /** The session this lane would admit next, without taking it. */
-  candidate(fairnessEvery: number): { item: T; bucket: DepthQueue<T> } | undefined {
+  /** Whether its next admission is the fairness turn (the longest-waiting session). */
+  fairTurn(fairnessEvery: number): boolean {
+    return this.sinceFair + 1 >= fairnessEvery;
+  }
+
+  /**
+   * The session this lane would admit next, without taking it. `past`: where the buckets whose
+   * first sessions the gate held alone (`'item'`) now stand, in the same order.
+   */
+  candidate(fairnessEvery: number, past?: Past<T>): { item: T; bucket: DepthQueue<T> } | undefined {
     // Stryker disable next-line ConditionalExpression: a shortcut; with nothing queued the loop below finds nothing too.
     if (this.queued === 0) return undefined;
-    const fairTurn = this.sinceFair + 1 >= fairnessEvery;
+    const fairTurn = this.fairTurn(fairnessEvery);
     let best: { item: T; bucket: DepthQueue<T> } | undefined;
     for (let level = LEVELS - 1; level >= 0; level--) {
       const bucket = this.buckets[level]!;
-      const head = fairTurn ? bucket.oldest() : bucket.peek();
+      const cursor = past?.get(bucket);
+      const head = cursor !== undefined ? cursor.current : fairTurn ? bucket.oldest() : bucket.peek();
       if (head === undefined) continue;
       if (!fairTurn) return { item: head, bucket };
       // Stryker disable next-line EqualityOperator: seqs are unique, never equal.
@@ -66,6 +78,16 @@ class Lane<T extends Schedulable> {
     return best;
   }
 }
+
+/** A bucket looked past some of its first sessions in one `next()`: its iterator, at its next one. */
+interface Cursor<T> {
+  readonly iterator: Iterator<T>;
+  current: T | undefined;
+}
+type Past<T extends Schedulable> = Map<DepthQueue<T>, Cursor<T>>;
+
+/** What the gate says of a candidate: it goes; its lane waits (`false`); or only it waits (`'item'`). */
+export type Verdict = boolean | 'item';
 
 export class Scheduler<T extends Schedulable> {
   private readonly lanes = new Map<string, Lane<T>>();
@@ -107,17 +129,25 @@ export class Scheduler<T extends Schedulable> {
 
   /**
    * The next session to run, counted as running; `undefined` when nothing can run now. `gate`
-   * is asked about a lane's candidate once it would be chosen; `false` skips that lane.
+   * is asked about a lane's candidate once it would be chosen; `false` skips that lane, `'item'`
+   * that session only (the lane's next one is looked at).
    */
-  next(gate?: (item: T) => boolean): T | undefined {
+  next(gate?: (item: T) => Verdict): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
     if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     let refused: Set<Lane<T>> | undefined;
+    let past: Past<T> | undefined;
     for (;;) {
-      chosen = this.choose(refused);
+      chosen = this.choose(refused, past);
       if (chosen === undefined) return undefined;
-      if (gate === undefined || gate(chosen.item)) break;
+      const verdict = gate === undefined ? true : gate(chosen.item);
+      if (verdict === true) break;
+      if (verdict === 'item') {
+        past ??= new Map();
+        this.lookPast(past, chosen.lane, chosen.bucket);
+        continue;
+      }
       refused ??= new Set<Lane<T>>();
       refused.add(chosen.lane);
     }
@@ -131,13 +161,29 @@ export class Scheduler<T extends Schedulable> {
     return chosen.item;
   }
 
+  /** The gate held `bucket`'s candidate alone: the bucket's next one, in the same order, is its candidate now. */
+  private lookPast(past: Past<T>, lane: Lane<T>, bucket: DepthQueue<T>): void {
+    let cursor = past.get(bucket);
+    if (cursor === undefined) {
+      const iterator = lane.fairTurn(this.limits.fairnessEvery)
+        ? bucket.inArrivalOrder()
+        : bucket[Symbol.iterator]();
+      // Its first is the candidate just held.
+      iterator.next();
+      cursor = { iterator, current: undefined };
+      past.set(bucket, cursor);
+    }
+    cursor.current = cursor.iterator.next().value;
+  }
+
   private choose(
     refused: Set<Lane<T>> | undefined,
+    past: Past<T> | undefined,
   ): { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined {
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     for (const lane of this.lanes.values()) {
       if (lane.running >= lane.limit || refused?.has(lane)) continue;
-      const c = lane.candidate(this.limits.fairnessEvery);
+      const c = lane.candidate(this.limits.fairnessEvery, past);
       if (c === undefined) continue;
       if (chosen === undefined || ahead(c.item, chosen.item)) chosen = { lane, ...c };
     }

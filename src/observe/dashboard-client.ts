@@ -196,9 +196,13 @@ export const DASHBOARD_SCRIPT = String.raw`
       if (r.tokensPerMinute !== null) parts.push(r.tokensPerMinute + ' tok/min');
       if (r.tokensPerDay !== null) parts.push(r.tokensPerDay + ' tok/day');
       if (r.maxConcurrent !== null) parts.push(r.maxConcurrent + ' slots');
+      var cooling = Object.keys(b.models || {}).map(function (model) {
+        return model + ' until ' + new Date(b.models[model]).toISOString().slice(11, 19);
+      });
       limRows.push({ key: name, label: name, value: b.cooldown === 'open' ? 0 : 1, max: 1, full: b.cooldown !== 'open',
         text: b.cooldown + (b.cooldownUntil !== null ? ' until ' + new Date(b.cooldownUntil).toISOString().slice(11, 19) : '') +
-          ' · left: ' + (parts.length ? parts.join(', ') : 'no limits in its units') + ' · cooled down ' + b.cooldowns + 'x' });
+          ' · left: ' + (parts.length ? parts.join(', ') : 'no limits in its units') + ' · cooled down ' + b.cooldowns + 'x' +
+          (cooling.length ? ' · models cooling down: ' + cooling.join(', ') : '') });
     });
     setCounts('provider', coolCounts);
     bars($('#limits'), limRows);

@@ -14,6 +14,8 @@ const INTRO: Partial<Readonly<Record<ChartName, string>>> = {
     '`startProviderCall` / `abortProviderCall` are the effects at the edge (leaving `attempt` for any reason aborts the call).',
   supervisor:
     "The runtime's lifecycle. Admission (priorities, limits, fairness) is the scheduler's pure policy, not transitions here.",
+  provider:
+    "A provider's cooldown after a `RATE_LIMITED` answer (`docs/runtime.md`, Limits): one per provider, or one per model for a vendor that limits each model apart (GLM, `cooldownScope: 'model'`). Its snapshot is what the shared state stores (`limits:<provider>`, or `cooldown:<provider>:<model>`).",
   breaker:
     "One provider's circuit breaker (`breakers: {...}`): failures (5xx, network, timeouts) within the window open it; open, calls fail fast with `PROVIDER_UNAVAILABLE`; the first call after `openUntil` is the probe, whose answer closes it. Its snapshot is what the shared state stores (one per provider, shared on Redis).",
 };

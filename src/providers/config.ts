@@ -23,7 +23,7 @@ import type { ChatProvider } from './port.js';
 import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
-import { modelLimits, type ProviderRateLimits, poolSize, rateFields, rateLimitsOf } from './tiers.js';
+import { limitFields, type ProviderRateLimits, poolSize, rateLimitsOf } from './tiers.js';
 
 export { poolSize } from './tiers.js';
 
@@ -46,9 +46,7 @@ const providerSchema = z.strictObject({
   apiKeyEnv: z.string({ error: 'SECRET' }).regex(ENV_NAME, { error: 'SECRET' }),
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
   defaultModel: z.string({ error: 'a model id string' }).optional(),
-  maxConcurrent: limit.optional(),
-  ...rateFields,
-  modelLimits,
+  ...limitFields,
   maxSockets: limit.optional(),
   headers: z
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
@@ -57,9 +55,7 @@ const providerSchema = z.strictObject({
 });
 const presetFields = {
   baseURL: baseURL.optional(),
-  maxConcurrent: limit.optional(),
-  ...rateFields,
-  modelLimits,
+  ...limitFields,
   maxSockets: limit.optional(),
   /** Added to the built-in catalogue, or replacing the entry with the same id. */
   models: z.array(modelSchema, { error: 'an array of models' }).optional(),
@@ -260,6 +256,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         models: kimiModels,
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
         ...(kimiBase === undefined ? {} : { baseURL: kimiBase }),
+        ...(kimi.cooldownScope === undefined ? {} : { cooldownScope: kimi.cooldownScope }),
         maxSockets: poolSize('kimi', kimi.maxSockets, kimiLimits?.maxConcurrent),
       }),
     kimiLimits,
@@ -286,6 +283,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         codingPlan,
         models: glmModels,
         ...(glmBase === undefined ? {} : { baseURL: glmBase }),
+        ...(glm.cooldownScope === undefined ? {} : { cooldownScope: glm.cooldownScope }),
         maxSockets: poolSize('glm', glm.maxSockets, glm.maxConcurrent),
       }),
     rateLimitsOf(glm),
@@ -328,6 +326,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           apiKey: apiKey as string,
           models,
           ...(spec.headers === undefined ? {} : { defaultHeaders: spec.headers }),
+          ...(spec.cooldownScope === undefined ? {} : { cooldownScope: spec.cooldownScope }),
           maxSockets: poolSize(`providers[${index}]`, spec.maxSockets, spec.maxConcurrent),
         }),
       rateLimitsOf(spec),

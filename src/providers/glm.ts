@@ -100,6 +100,9 @@ export function createGlmProvider(options: GlmOptions): OpenAICompatibleProvider
     name: options.name ?? 'glm',
     baseURL,
     models: options.models ?? GLM_MODELS,
+    // Z.ai and Zhipu limit each model apart ("不同模型设有独立的并发限制", docs/providers.md "Limits"):
+    // a 429 pauses its model, not the account's other models.
+    cooldownScope: options.cooldownScope ?? 'model',
     capabilities: {
       streamUsageOption: false,
       errorTable: GLM_ERRORS,

@@ -70,6 +70,8 @@ export interface OpenAICompatibleOptions extends TransportOptions {
   /** Models this provider serves, for the registry. @default [] (any model id is passed through) */
   readonly models?: readonly ModelSpec[];
   readonly capabilities?: ProviderQuirks;
+  /** What a 429 pauses (`ChatProvider.cooldownScope`): `'model'` for a vendor that limits each model apart. @default 'provider' */
+  readonly cooldownScope?: 'provider' | 'model';
 }
 
 export interface OpenAICompatibleProvider extends ChatProvider {
@@ -329,6 +331,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     streamTo,
     listModels,
     close: () => transport.release(),
+    ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),
   };
 }
 

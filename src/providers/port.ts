@@ -138,4 +138,11 @@ export interface ChatProvider {
   streamTo?(request: ChatRequest, options: CallOptions, onDelta: (delta: ChatDelta) => void): Promise<void>;
   /** Optional: releases pooled connections. */
   close?(): Promise<void>;
+  /**
+   * Optional: how the vendor counts its rate limits. `'model'`: each model has its own (Z.ai and
+   * Zhipu), so a `RATE_LIMITED` answer pauses only the model it came for; `'provider'` (the
+   * default): they are the account's, shared by its models (Moonshot), so it pauses them all.
+   * `limits.providers.<name>.cooldownScope` overrides it.
+   */
+  readonly cooldownScope?: 'provider' | 'model';
 }

@@ -16,6 +16,8 @@ export const rateFields = {
   tokensPerMinute: limit.optional(),
   tokensPerDay: limit.optional(),
 };
+/** What a 429 pauses: the provider, or only the model it came for (docs/runtime.md, "Limits"). */
+export const cooldownScope = z.enum(['provider', 'model'], { error: '`provider` or `model`' }).optional();
 /** Limits of single models, by model id (docs/providers.md, "Limits"). */
 export const modelLimits = z
   .record(
@@ -89,3 +91,11 @@ export function poolSize(
   }
   return maxSockets ?? Math.max(DEFAULT_SOCKETS, maxConcurrent ?? RUNTIME_DEFAULT_CONCURRENCY);
 }
+
+/** A provider's limits in the providers file: its own, its models', and what a 429 pauses. */
+export const limitFields = {
+  maxConcurrent: limit.optional(),
+  ...rateFields,
+  modelLimits,
+  cooldownScope,
+};

@@ -1,25 +1,36 @@
 /**
  * In memory, the queued sessions a new cooldown of their provider must move on: those with
  * fallbacks whose queue deadline comes before the cooldown's end (`rerouteOnCooldown`). Each
- * provider's queue is looked through once per cooldown, then each session queued during it.
+ * provider's queue is looked through once per cooldown, then each session queued during it. A
+ * provider that cools down per model (`cooldownScope: 'model'`) moves on only its model's sessions.
  */
 import type { Clock } from '../core/clock.js';
 import { rerouteOnCooldown } from './reroute.js';
 import type { SessionRecord } from './session-record.js';
 
 export class CooldownReroutes {
-  /** Providers the gate found cooling down, until when; and those whose queue to look through for that. */
+  /** What the gate found cooling down (a provider, or a model of one), until when; and the providers whose queue to look through for that. */
   private readonly cooling = new Map<string, number>();
   private readonly rescan = new Set<string>();
   /** Sessions with fallbacks queued while their provider cools down. */
   private arrivals: SessionRecord[] = [];
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Whether a provider cools down per model. */
+    private readonly perModel: (provider: string) => boolean,
+  ) {}
 
-  /** The gate refused a queued session for `provider`'s cooldown until `at`: a new one is looked at. */
-  refused(provider: string, at: number): void {
-    if (this.cooling.get(provider) === at) return;
-    this.cooling.set(provider, at);
+  /** What cools down for a session of `model` on `provider`: the provider, or that model of it. */
+  private keyOf(provider: string, model: string): string {
+    return this.perModel(provider) ? `${provider}\u0000${model}` : provider;
+  }
+
+  /** The gate refused a queued session of `model` for `provider`'s cooldown until `at`: a new one is looked at. */
+  refused(provider: string, model: string, at: number): void {
+    const key = this.keyOf(provider, model);
+    if (this.cooling.get(key) === at) return;
+    this.cooling.set(key, at);
     this.rescan.add(provider);
   }
 
@@ -31,7 +42,7 @@ export class CooldownReroutes {
   /** A session was queued: one with fallbacks, behind a provider cooling down, is looked at on the next pass. */
   queued(record: SessionRecord): void {
     if (record.input.targets === undefined) return;
-    const until = this.cooling.get(record.provider);
+    const until = this.cooling.get(this.keyOf(record.provider, record.input.model));
     // Stryker disable next-line ConditionalExpression: `undefined > now` is false.
     if (until !== undefined && until > this.clock.now()) this.arrivals.push(record);
   }
@@ -43,7 +54,7 @@ export class CooldownReroutes {
     const now = this.clock.now();
     const out: SessionRecord[] = [];
     const look = (record: SessionRecord) => {
-      const at = this.cooling.get(record.provider);
+      const at = this.cooling.get(this.keyOf(record.provider, record.input.model));
       // Stryker disable next-line ConditionalExpression: a shortcut; `rerouteOnCooldown` reads a missing end as -Infinity, before any queue deadline, and moves nothing.
       if (at === undefined) return;
       if (record.admitted || record.result !== null || record.reroute !== undefined) return;

@@ -10,6 +10,12 @@ export interface RateLimitSettings {
 
 export interface ProviderLimits extends RateLimitSettings {
   readonly models?: Readonly<Record<string, RateLimitSettings>>;
+  /**
+   * What a `RATE_LIMITED` answer pauses: `'provider'`, every model of it (Moonshot counts its
+   * limits per account, across models), or `'model'`, only the model it came for (Z.ai and Zhipu
+   * limit each model on its own). Defaults to the adapter's `cooldownScope`, else `'provider'`.
+   */
+  readonly cooldownScope?: 'provider' | 'model';
 }
 
 /** A limit in a provider's own units, or its cooldown after a 429: what a waiting session waits for. */

@@ -6,7 +6,10 @@
  *
  * Per provider, under `limits:<provider>`: its rate windows (`src/core/rate-window.ts`) and its
  * cooldown, the provider machine's snapshot (`machines/provider.ts`). Per model, under
- * `limits:<provider>:<model>`: its windows. A start is charged to both, or to neither.
+ * `limits:<provider>:<model>`: its windows. A start is charged to both, or to neither. A provider
+ * whose vendor limits each model on its own (`cooldownScope: 'model'`, Z.ai and Zhipu) cools down
+ * per model: the same machine's snapshot under `cooldown:<provider>:<model>`, and the provider's
+ * own never leaves `open`.
  */
 import {
   initialProviderSnapshot,
@@ -30,14 +33,21 @@ import {
 
 export type { LimitName, RateLimits };
 
+/** What a `RATE_LIMITED` answer pauses: the whole provider, or only the model it came for. */
+export type CooldownScope = 'provider' | 'model';
+
 export interface ProviderLimitsConfig extends RateLimits {
   /** Limits of one model of this provider, on top of the provider's. */
   readonly models?: Readonly<Record<string, RateLimits>>;
+  /** `'model'`: each model cools down on its own (its vendor limits each model apart). @default 'provider' */
+  readonly cooldownScope?: CooldownScope;
 }
 
 export interface ProviderState {
   readonly w: WindowState;
   readonly c: ProviderSnapshot;
+  /** Its models cooling down on their own (`cooldownScope: 'model'`), until when: for status only. */
+  readonly m?: Readonly<Record<string, number>>;
 }
 
 /** A start to charge: who, when, how many estimated tokens, and when its slot lapses. */
@@ -61,6 +71,8 @@ export type Acquired =
 
 export const providerKey = (provider: string) => `limits:${provider}`;
 export const modelKey = (provider: string, model: string) => `limits:${provider}:${model}`;
+/** A model's own cooldown, for a provider whose `cooldownScope` is `'model'`. */
+export const modelCooldownKey = (provider: string, model: string) => `cooldown:${provider}:${model}`;
 export const initialProviderState = (): ProviderState => ({ w: emptyWindow(), c: initialProviderSnapshot() });
 
 /** How long a limiter state outlives its last change: past this every window is empty. */
@@ -75,21 +87,56 @@ export function acquireProvider(limits: RateLimits, start: Start) {
     }
     const fits = room(state.w, limits, start.now, start.tokens, start.sessionId);
     if (!fits.ok) return { state, result: fits };
-    let c = providerStep(state.c, { type: 'provider.tick', now: start.now });
     const probe = gate.kind === 'probe';
-    // Stryker disable next-line ConditionalExpression: open (no probe due) ignores provider.probe.
-    if (probe) {
-      c = providerStep(c, {
-        type: 'provider.probe',
-        now: start.now,
-        sessionId: start.sessionId,
-        lapsesAt: start.lapsesAt,
-      });
-    }
     const slot =
       limits.maxConcurrent === undefined ? undefined : { id: start.sessionId, lapsesAt: start.lapsesAt };
-    return { state: { w: charge(state.w, start.now, start.tokens, slot), c }, result: { ok: true, probe } };
+    return {
+      state: {
+        ...state,
+        w: charge(state.w, start.now, start.tokens, slot),
+        c: passGate(state.c, start, probe),
+      },
+      result: { ok: true, probe },
+    };
   };
+}
+
+/** The cooldown machine once a start passed its gate: ticked, and the start its probe when one was due. */
+function passGate(c: ProviderSnapshot, start: Start, probe: boolean): ProviderSnapshot {
+  const ticked = providerStep(c, { type: 'provider.tick', now: start.now });
+  // Stryker disable next-line ConditionalExpression: open (no probe due) ignores provider.probe.
+  if (!probe) return ticked;
+  return providerStep(ticked, {
+    type: 'provider.probe',
+    now: start.now,
+    sessionId: start.sessionId,
+    lapsesAt: start.lapsesAt,
+  });
+}
+
+/** A model's own cooldown (`cooldownScope: 'model'`): lets the start through, as its probe when one is due. */
+export function acquireCooldown(start: Start) {
+  return (state: ProviderSnapshot): { state: ProviderSnapshot; result: Acquired } => {
+    const gate = providerGate(state, start.now);
+    if (gate.kind === 'wait') {
+      return {
+        state,
+        result: { ok: false, limit: 'cooldown', at: gate.at, probe: gate.probe, model: true },
+      };
+    }
+    const probe = gate.kind === 'probe';
+    return { state: passGate(state, start, probe), result: { ok: true, probe } };
+  };
+}
+
+/** Takes back a model cooldown's pass (a limit after it refused the start): its probe, if it took one. */
+export function refundCooldown(start: Start, probe: boolean) {
+  return (state: ProviderSnapshot): { state: ProviderSnapshot; result: undefined } => ({
+    state: probe
+      ? providerStep(state, { type: 'provider.probeEnded', now: start.now, sessionId: start.sessionId })
+      : state,
+    result: undefined,
+  });
 }
 
 /** A model's windows: charges the start if it fits. */
@@ -110,7 +157,7 @@ export function refundProvider(start: Start, probe: boolean) {
     const c = probe
       ? providerStep(state.c, { type: 'provider.probeEnded', now: start.now, sessionId: start.sessionId })
       : state.c;
-    return { state: { w, c }, result: undefined };
+    return { state: { ...state, w, c }, result: undefined };
   };
 }
 
@@ -140,22 +187,62 @@ export type CallOutcome =
   | { readonly kind: 'rateLimited'; readonly retryAfterMs: number | undefined }
   | { readonly kind: 'ended' };
 
-/** A call's outcome on the provider: reconciled tokens, the cooldown machine's event, the slot freed. */
-export function settleProvider(sessionId: string, startedAt: number, now: number, outcome: CallOutcome) {
+const ENDED_OUTCOME: CallOutcome = { kind: 'ended' };
+
+/** The cooldown machine's event for a call's outcome. */
+function cooldownEvent(sessionId: string, now: number, outcome: CallOutcome): ProviderMachineEvent {
+  if (outcome.kind === 'answered') return { type: 'provider.answered', now, sessionId };
+  if (outcome.kind === 'ended') return { type: 'provider.probeEnded', now, sessionId };
+  // Stryker disable next-line ConditionalExpression: an undefined retryAfterMs is the missing one.
+  return outcome.retryAfterMs === undefined
+    ? { type: 'provider.rateLimited', now }
+    : { type: 'provider.rateLimited', now, retryAfterMs: outcome.retryAfterMs };
+}
+
+/**
+ * A call's outcome on the provider: reconciled tokens, the cooldown machine's event, the slot freed.
+ * `cooldown: false` (the model cools down instead, `settleCooldown`): a 429 only frees the slot.
+ */
+export function settleProvider(
+  sessionId: string,
+  startedAt: number,
+  now: number,
+  outcome: CallOutcome,
+  cooldown = true,
+) {
   return (state: ProviderState): { state: ProviderState; result: ProviderState } => {
-    const event: ProviderMachineEvent =
-      outcome.kind === 'answered'
-        ? { type: 'provider.answered', now, sessionId }
-        : outcome.kind === 'rateLimited'
-          ? // Stryker disable next-line ConditionalExpression: an undefined retryAfterMs is the missing one.
-            outcome.retryAfterMs === undefined
-            ? { type: 'provider.rateLimited', now }
-            : { type: 'provider.rateLimited', now, retryAfterMs: outcome.retryAfterMs }
-          : { type: 'provider.probeEnded', now, sessionId };
+    const event = cooldownEvent(sessionId, now, cooldown ? outcome : ENDED_OUTCOME);
     let w = outcome.kind === 'answered' ? reconcile(state.w, startedAt, outcome.delta, now) : state.w;
     w = releaseSlot(w, sessionId);
-    const next = { w, c: providerStep(state.c, event) };
+    const next = { ...state, w, c: providerStep(state.c, event) };
     return { state: next, result: next };
+  };
+}
+
+/**
+ * A call's outcome on its model's own cooldown. The result: whether it began a cooldown, and after
+ * a 429 the end of the model's cooldown (begun or extended), for status.
+ */
+export function settleCooldown(sessionId: string, now: number, outcome: CallOutcome) {
+  return (
+    state: ProviderSnapshot,
+  ): { state: ProviderSnapshot; result: { began: boolean; until: number | null } } => {
+    const next = providerStep(state, cooldownEvent(sessionId, now, outcome));
+    const began = next.context.cooldowns > state.context.cooldowns;
+    return {
+      state: next,
+      result: { began, until: outcome.kind === 'rateLimited' ? next.context.until : null },
+    };
+  };
+}
+
+/** Notes on the provider's state that `model` cools down on its own until `until`, for status. */
+export function noteModelCooldown(model: string, now: number, until: number) {
+  return (state: ProviderState): { state: ProviderState; result: undefined } => {
+    const m: Record<string, number> = { [model]: until };
+    for (const [other, end] of Object.entries(state.m ?? {}))
+      if (other !== model && end > now) m[other] = end;
+    return { state: { ...state, m }, result: undefined };
   };
 }
 
@@ -172,16 +259,20 @@ export interface ProviderBudget {
   readonly cooldownUntil: number | null;
   readonly cooldowns: number;
   readonly remaining: ReturnType<typeof remaining>;
+  /** Its models cooling down on their own (`cooldownScope: 'model'`) at the time asked, until when. */
+  readonly models?: Readonly<Record<string, number>>;
 }
 
 export function budgetOf(state: ProviderState | undefined, limits: RateLimits, now: number): ProviderBudget {
   const s = state ?? initialProviderState();
   const c = providerStep(s.c, { type: 'provider.tick', now });
+  const models = Object.entries(s.m ?? {}).filter(([, until]) => until > now);
   return {
     cooldown: c.value,
     cooldownUntil: c.value === 'coolingDown' ? c.context.until : null,
     cooldowns: c.context.cooldowns,
     remaining: remaining(s.w, limits, now),
+    ...(models.length === 0 ? {} : { models: Object.fromEntries(models) }),
   };
 }
 

@@ -3,25 +3,32 @@
  * runs synchronously on `MemorySharedState` (the in-memory admission loop, `*Now` methods) and
  * asynchronously on any `SharedState` (Redis, after a Worker leased a job).
  */
+
+import { initialProviderSnapshot } from '../../machines/provider.js';
 import type { SessionMachineEvent } from '../../machines/session.js';
 import { emptyWindow } from '../core/rate-window.js';
 import {
   type Acquired,
+  acquireCooldown,
   acquireModel,
   acquireProvider,
   budgetOf,
   type CallOutcome,
   initialProviderState,
   LIMITER_TTL_MS,
+  modelCooldownKey,
   modelKey,
+  noteModelCooldown,
   type ProviderBudget,
   type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
   type RateLimits,
+  refundCooldown,
   refundModel,
   refundProvider,
   type Start,
+  settleCooldown,
   settleModel,
   settleProvider,
 } from './limiter.js';
@@ -39,7 +46,7 @@ const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
  */
 function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
   if (config === undefined) return {};
-  const { models: _perModel, ...rest } = config;
+  const { models: _perModel, cooldownScope: _scope, ...rest } = config;
   return rest;
 }
 
@@ -56,6 +63,11 @@ export class Limiter {
 
   providerLimits(provider: string): RateLimits {
     return windowLimits(this.config.get(provider));
+  }
+
+  /** Whether a `RATE_LIMITED` answer pauses only its model (`cooldownScope: 'model'`), not the provider. */
+  coolsPerModel(provider: string): boolean {
+    return this.config.get(provider)?.cooldownScope === 'model';
   }
 
   /** Charges a start to its provider and its model, or to neither. */
@@ -77,10 +89,18 @@ export class Limiter {
       const before = answers();
       const got = await this.tryStart(provider, start);
       if (!got.ok || answers() === before) return got;
+      const perModel = this.coolsPerModel(provider);
+      if (perModel)
+        await this.state.update(
+          modelCooldownKey(provider, start.model),
+          initialProviderSnapshot,
+          refundCooldown(start, got.probe),
+          LIMITER_TTL_MS,
+        );
       await this.state.update(
         providerKey(provider),
         initialProviderState,
-        refundProvider(start, got.probe),
+        refundProvider(start, !perModel && got.probe),
         LIMITER_TTL_MS,
       );
       if (this.modelLimits(provider, start.model) !== undefined)
@@ -139,6 +159,25 @@ export class Limiter {
   }
 
   private start(provider: string, start: Start, exec: Exec): Maybe<Acquired> {
+    if (!this.coolsPerModel(provider)) return this.charge(provider, start, exec);
+    // The model's own cooldown first: a start it holds back is charged nothing.
+    const key = modelCooldownKey(provider, start.model);
+    return then(exec(key, initialProviderSnapshot, acquireCooldown(start), LIMITER_TTL_MS), (gate) => {
+      if (!gate.ok) return gate;
+      return then(this.charge(provider, start, exec), (got): Maybe<Acquired> => {
+        if (got.ok) return { ok: true, probe: gate.probe };
+        // A limit refused it after the cooldown let it through as its probe: the probe goes back.
+        if (!gate.probe) return got;
+        return then(
+          exec(key, initialProviderSnapshot, refundCooldown(start, true), LIMITER_TTL_MS),
+          () => got,
+        );
+      });
+    });
+  }
+
+  /** Charges a start to its provider's gate and windows, then its model's, or to neither. */
+  private charge(provider: string, start: Start, exec: Exec): Maybe<Acquired> {
     const limits = this.providerLimits(provider);
     const acquired = exec(
       providerKey(provider),
@@ -169,6 +208,33 @@ export class Limiter {
     });
   }
 
+  /** A call's outcome on its model's own cooldown; a cooldown it began is noted on the provider's state, for status. */
+  private coolModel(
+    provider: string,
+    start: Start,
+    now: number,
+    outcome: CallOutcome,
+    exec: Exec,
+  ): Maybe<boolean> {
+    const key = modelCooldownKey(provider, start.model);
+    const settled = exec(
+      key,
+      initialProviderSnapshot,
+      settleCooldown(start.sessionId, now, outcome),
+      LIMITER_TTL_MS,
+    );
+    return then(settled, ({ began, until }) => {
+      if (until === null) return began;
+      const noted = exec(
+        providerKey(provider),
+        initialProviderState,
+        noteModelCooldown(start.model, now, until),
+        LIMITER_TTL_MS,
+      );
+      return then(noted, () => began);
+    });
+  }
+
   private finish(
     provider: string,
     start: Start,
@@ -176,7 +242,8 @@ export class Limiter {
     outcome: CallOutcome,
     exec: Exec,
   ): Maybe<boolean> {
-    const settled = settleProvider(start.sessionId, start.now, now, outcome);
+    const perModel = this.coolsPerModel(provider);
+    const settled = settleProvider(start.sessionId, start.now, now, outcome, !perModel);
     const cooled = exec(
       providerKey(provider),
       initialProviderState,
@@ -186,8 +253,11 @@ export class Limiter {
       },
       LIMITER_TTL_MS,
     );
-    if (this.modelLimits(provider, start.model) === undefined) return cooled;
-    return then(cooled, (began) =>
+    const modelCooled = perModel
+      ? then(cooled, () => this.coolModel(provider, start, now, outcome, exec))
+      : cooled;
+    if (this.modelLimits(provider, start.model) === undefined) return modelCooled;
+    return then(modelCooled, (began) =>
       then(
         exec(
           modelKey(provider, start.model),

@@ -6,12 +6,14 @@
 import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
+import type { Verdict } from '../core/scheduler.js';
 import { estimateTokens } from '../providers/estimate.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
+import { PassHolds } from './pass-holds.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -48,14 +50,13 @@ export class LocalLimits {
     rateLimited: 0,
     cooldowns: 0,
   };
-  /** The limit holding each provider's queue (its head was refused), until its head goes. */
-  readonly laneHeld = new Map<string, LimitName>();
+  /** What the gate found held in the current pass, and each provider's queue's limit. */
+  readonly holds = new PassHolds(this.counters.waits);
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
   private readonly estimates = new WeakMap<SessionRecord, number>();
   /** In memory: queued sessions with fallbacks that a new cooldown must move on. */
   private readonly cooling: CooldownReroutes;
-  private earliest = Number.POSITIVE_INFINITY;
   /**
    * Retries asking the shared limiter (a shared backend), until it lets them go; with the timer of
    * the next look while one waits for room. A session's end clears it: nothing asks for it after.
@@ -88,7 +89,7 @@ export class LocalLimits {
     },
   ) {
     this.state = new MemorySharedState(clock);
-    this.cooling = new CooldownReroutes(clock);
+    this.cooling = new CooldownReroutes(clock, (provider) => this.limiter.coolsPerModel(provider));
     this.limiter = new Limiter(config, this.state);
   }
 
@@ -96,7 +97,7 @@ export class LocalLimits {
   retry(record: SessionRecord, lapsesAt: number): boolean {
     const shared = this.shared;
     if (shared === undefined) {
-      if (this.held.size === 0 && this.gate(record, lapsesAt)) return true;
+      if (this.held.size === 0 && this.gate(record, lapsesAt) === true) return true;
       this.held.add(record);
       return false;
     }
@@ -261,12 +262,12 @@ export class LocalLimits {
 
   /** Before one admission pass. */
   begin(): void {
-    this.earliest = Number.POSITIVE_INFINITY;
+    this.holds.begin();
   }
 
   /** After it: the alarm rings when the earliest held limit may have room. */
   end(): void {
-    this.arm(this.alarm, Number.isFinite(this.earliest) ? this.earliest : null);
+    this.arm(this.alarm, this.holds.wakeAt);
   }
 
   /**
@@ -275,14 +276,14 @@ export class LocalLimits {
    * slots and limits. A refusal by a new cooldown has the provider's queue looked through
    * (`reroutes`) for sessions that cannot wait for it.
    */
-  gate(record: SessionRecord, lapsesAt: number): boolean {
+  gate(record: SessionRecord, lapsesAt: number): Verdict {
     // On a shared backend the queue admitted it, under the shared limits.
     if (record.work.kind !== 'chat' || this.shared !== undefined) return true;
     const target = this.targetOf(record);
     const provider = target.provider;
     if (this.hops(record, provider)) {
       this.leaveLane(record);
-      if (!this.lanes.hasRoom(provider)) return this.refuse(record, 'maxConcurrent', null);
+      if (!this.lanes.hasRoom(provider)) return this.holds.refuse(record, 'maxConcurrent', null);
     }
     // Nothing configured and no cooldown ever: nothing to count.
     if (!this.config.has(provider) && this.state.readNow(providerKey(provider)) === undefined) {
@@ -290,21 +291,27 @@ export class LocalLimits {
       record.waitingFor = undefined;
       return true;
     }
+    // A model this pass found held holds its later sessions too: they keep their order.
+    const heldModel = this.holds.model(provider, target.model);
+    if (heldModel !== undefined)
+      return this.holds.refuseModel(record, provider, target.model, heldModel.limit, heldModel.at);
     const start = this.startOf(record, target.model, lapsesAt);
     const got = this.limiter.tryStartNow(provider, start);
     if (got.ok) {
       record.waitingFor = undefined;
       record.limitStart = start;
       this.enterLane(record, provider);
-      if (!record.admitted) this.laneHeld.delete(provider);
+      if (!record.admitted) this.holds.laneHeld.delete(provider);
       return true;
     }
-    // A new cooldown: the sessions queued for this provider, this one first, may not be able to
-    // wait for it (`reroutes`).
+    // A new cooldown: the sessions queued for this provider (or its model), this one first, may
+    // not be able to wait for it (`reroutes`).
     // Stryker disable next-line ConditionalExpression: a cooldown's refusal always has a time (its end, or its probe's lapse).
     if (!record.admitted && got.limit === 'cooldown' && got.at !== null)
-      this.cooling.refused(provider, got.at);
-    return this.refuse(record, got.limit, got.at);
+      this.cooling.refused(provider, target.model, got.at);
+    // Only its model is held (its windows, or its own cooldown): the provider's other models go on.
+    if (got.model === true) return this.holds.refuseModel(record, provider, target.model, got.limit, got.at);
+    return this.holds.refuse(record, got.limit, got.at);
   }
 
   /** Whether `reroutes` has anything to look at. */
@@ -325,19 +332,9 @@ export class LocalLimits {
     return this.cooling.reroutes(queuedOf);
   }
 
-  private refuse(record: SessionRecord, limit: LimitName, at: number | null): false {
-    if (record.waitingFor !== limit) this.counters.waits[limit]++;
-    record.waitingFor = limit;
-    if (!record.admitted) this.laneHeld.set(record.provider, limit);
-    if (at === null) return false;
-    // Stryker disable next-line EqualityOperator: on a tie both are the same time.
-    if (at < this.earliest) this.earliest = at;
-    return false;
-  }
-
   /** What holds a queued session back: its own last refusal, or its provider's queue's. */
   waitingOf(record: SessionRecord): LimitName | undefined {
-    return record.waitingFor ?? (record.admitted ? undefined : this.laneHeld.get(record.provider));
+    return this.holds.waitingOf(record);
   }
 
   /** A call's outcome reached its session (or its queue deadline: it says what held it). */

@@ -34,7 +34,7 @@ import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskR
 
 export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const providers = resolveProviders(options.providers);
-  const limits = resolveLimits(options.limits);
+  const limits = resolveLimits(options.limits, providers);
   const defaults = resolveDefaults(options.defaults);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
@@ -175,7 +175,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         if (stopping) break;
         // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
         const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-        if (!rates.gate(record, runDeadlineAt)) continue;
+        if (rates.gate(record, runDeadlineAt) !== true) continue;
         rates.held.delete(record);
         driver.deliver(record, { type: 'session.tick', now: clock.now() });
       }

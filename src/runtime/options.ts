@@ -121,7 +121,14 @@ export function withSharedSlots(limits: Limits = {}): Limits {
   return { ...limits, providers };
 }
 
-export function resolveLimits(limits: Limits = {}): ResolvedLimits {
+/**
+ * `limits` resolved. `providers`: the runtime's adapters, whose own `cooldownScope` (GLM's
+ * `'model'`) applies where `limits.providers.<name>.cooldownScope` does not say otherwise.
+ */
+export function resolveLimits(
+  limits: Limits = {},
+  providers?: ReadonlyMap<string, ChatProvider>,
+): ResolvedLimits {
   const perProvider: Record<string, number> = {};
   for (const [name, limit] of Object.entries(limits.perProvider ?? {})) {
     perProvider[name] = positiveInt(`limits.perProvider.${name}`, limit);
@@ -130,8 +137,9 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
   for (const [name, value] of Object.entries(limits.providers ?? {})) {
     const at = `limits.providers.${name}`;
     if (typeof value !== 'object' || value === null) throw invalid(at, 'an object of limits', value);
-    const { models, ...own } = value;
+    const { models, cooldownScope, ...own } = value;
     const resolved: { -readonly [K in keyof ProviderLimits]: ProviderLimits[K] } = rateLimits(at, own);
+    if (cooldownScope !== undefined) resolved.cooldownScope = scope(`${at}.cooldownScope`, cooldownScope);
     if (models !== undefined) {
       const perModel: Record<string, RateLimitSettings> = {};
       for (const [model, modelLimits] of Object.entries(models)) {
@@ -142,6 +150,13 @@ export function resolveLimits(limits: Limits = {}): ResolvedLimits {
     rates.set(name, resolved);
     if (resolved.maxConcurrent !== undefined)
       perProvider[name] = Math.min(perProvider[name] ?? Number.POSITIVE_INFINITY, resolved.maxConcurrent);
+  }
+  for (const [name, provider] of providers ?? []) {
+    if (provider.cooldownScope === undefined || rates.get(name)?.cooldownScope !== undefined) continue;
+    rates.set(name, {
+      ...rates.get(name),
+      cooldownScope: scope(`provider \`${name}\`'s cooldownScope`, provider.cooldownScope),
+    });
   }
   const maxQueued = nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000);
   return {
@@ -249,6 +264,11 @@ function rateLimits(
       out[field as (typeof RATE_FIELDS)[number]] = positiveInt(`${at}.${field}`, limit);
   }
   return out;
+}
+
+function scope(name: string, value: unknown): 'provider' | 'model' {
+  if (value !== 'provider' && value !== 'model') throw invalid(name, '"provider" or "model"', value);
+  return value;
 }
 
 function priority(name: string, value: unknown): number {

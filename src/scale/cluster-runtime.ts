@@ -70,7 +70,7 @@ export function createClusterRuntime(
   // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts
   // in it. A task lane's is this instance's own (`cluster-tasks.ts`).
   const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
-  const limits = resolveLimits(sharedLimits);
+  const limits = resolveLimits(sharedLimits, providers);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
   // Ends written here for sessions the local runtime did not run: in `metrics().ended` (`ended-here.ts`).
@@ -150,7 +150,8 @@ export function createClusterRuntime(
     budgets: local.budgets,
   });
   const ended = () => lifecycle.workEnded();
-  const view = new LimitsView(sharedState, options.limits, local.providers, clock, onError);
+  const viewed = resolveLimits(options.limits, providers).rates;
+  const view = new LimitsView(sharedState, viewed, local.providers, clock, onError);
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
 
   const ready = (async () => {

@@ -21,10 +21,9 @@ import {
   type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
-  resolveLimits,
 } from '../runtime/backend.js';
 import type { SharedState } from '../runtime/ports.js';
-import type { Limits, SessionSummary } from '../runtime/types.js';
+import type { SessionSummary } from '../runtime/types.js';
 
 /** How long a hold stays recorded after the queue may go again, in ms (a sweep's lateness). */
 export const HOLD_GRACE_MS = 1000;
@@ -61,14 +60,14 @@ export class LimitsView {
 
   constructor(
     private readonly state: SharedState,
-    /** The runtime's `limits` option, as given. */
-    limits: Limits | undefined,
+    /** The runtime's limits in providers' own units, as given (`resolveLimits(options.limits, providers).rates`). */
+    rates: ReadonlyMap<string, ProviderLimitsConfig>,
     private readonly providers: readonly string[],
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
     private readonly refreshMs = 1000,
   ) {
-    this.rates = resolveLimits(limits).rates;
+    this.rates = rates;
   }
 
   /** Records that `limit` holds a provider's queue (or, `modelOnly`, the model's sessions) for `retryInMs`. */
@@ -108,7 +107,7 @@ export class LimitsView {
     const now = this.clock.now();
     const out: Record<string, ProviderBudget> = {};
     for (const [name, config] of this.rates) {
-      const { models: _models, ...limits } = config;
+      const { models: _models, cooldownScope: _scope, ...limits } = config;
       out[name] = budgetOf(this.states.get(name), limits, now);
     }
     return out;

@@ -73,6 +73,12 @@ const output = z.object({
         tokens_per_minute: z.number().nullable(),
         tokens_per_day: z.number().nullable(),
         concurrent: z.number().nullable(),
+        models_cooling_until: z
+          .record(z.string(), z.number())
+          .optional()
+          .describe(
+            "Models cooling down on their own after a 429 (a vendor that limits each model apart, GLM's), until when.",
+          ),
       }),
     )
     .optional()
@@ -142,23 +148,27 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       text: [
         `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}${status.maxQueuedPerCaller < status.maxQueued ? `, ${status.maxQueuedPerCaller} per caller` : ''}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
         ...providerLines,
-        ...Object.entries(structured.limits_left ?? {}).map(
-          ([name, l]) =>
-            `  ${name} limits: ${l.cooldown}${l.cooldown_until === null ? '' : ` until ${new Date(l.cooldown_until).toISOString()}`}, left ${[
-              l.requests_per_minute === null ? '' : `${l.requests_per_minute} requests/min`,
-              l.tokens_per_minute === null ? '' : `${l.tokens_per_minute} tokens/min`,
-              l.tokens_per_day === null ? '' : `${l.tokens_per_day} tokens/day`,
-              l.concurrent === null ? '' : `${l.concurrent} slots`,
-            ]
-              .filter(Boolean)
-              .join(', ')}`,
-        ),
+        ...Object.entries(structured.limits_left ?? {}).map(([name, l]) => limitsLine(name, l)),
         `Recent: ${structured.recent.length} session(s).`,
         `Cost of ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };
   },
 };
+
+/** One provider's line of `limits_left`: its cooldown, what it has left, and its models cooling down. */
+function limitsLine(name: string, l: ReturnType<typeof limitsLeft>[string]): string {
+  const left = [
+    l.requests_per_minute === null ? '' : `${l.requests_per_minute} requests/min`,
+    l.tokens_per_minute === null ? '' : `${l.tokens_per_minute} tokens/min`,
+    l.tokens_per_day === null ? '' : `${l.tokens_per_day} tokens/day`,
+    l.concurrent === null ? '' : `${l.concurrent} slots`,
+  ].filter(Boolean);
+  const models = Object.entries(l.models_cooling_until ?? {}).map(
+    ([model, until]) => `; ${model} cooling down until ${new Date(until).toISOString()}`,
+  );
+  return `  ${name} limits: ${l.cooldown}${l.cooldown_until === null ? '' : ` until ${new Date(l.cooldown_until).toISOString()}`}, ${left.length === 0 ? 'no limits in its units' : `left ${left.join(', ')}`}${models.join('')}`;
+}
 
 function limitsLeft(limits: NonNullable<RuntimeStatus['limits']>) {
   return Object.fromEntries(
@@ -171,6 +181,7 @@ function limitsLeft(limits: NonNullable<RuntimeStatus['limits']>) {
         tokens_per_minute: b.remaining.tokensPerMinute,
         tokens_per_day: b.remaining.tokensPerDay,
         concurrent: b.remaining.maxConcurrent,
+        ...(b.models === undefined ? {} : { models_cooling_until: b.models }),
       },
     ]),
   );

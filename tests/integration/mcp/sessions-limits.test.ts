@@ -37,3 +37,33 @@ describe('sessions tool with provider limits', () => {
     expect(text(result)).toContain('fast limits: open, left 8 requests/min');
   });
 });
+
+describe('sessions tool with a provider that cools down per model', () => {
+  let g: Harness;
+  beforeAll(async () => {
+    g = await startHarness({
+      limits: { providers: { fast: { cooldownScope: 'model' } } },
+      runtime: { defaults: { maxAttempts: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('names the model cooling down after its 429, and keeps the provider open', async () => {
+    const client = await g.client('legacy');
+    const limited = await client.callTool({
+      name: 'chat',
+      arguments: { prompt: 'hi', provider: 'fast', model: 'sim-pro', extra: { simulate: 'rate_limited' } },
+    });
+    expect(structured(limited).error?.code).toBe('RATE_LIMITED');
+    const result = await client.callTool({ name: 'sessions', arguments: {} });
+    const fast = structured(result).limits_left.fast;
+    expect(fast.cooldown).toBe('open');
+    expect(Object.keys(fast.models_cooling_until)).toEqual(['sim-pro']);
+    expect(fast.models_cooling_until['sim-pro']).toBeGreaterThan(Date.now() - 1000);
+    expect(text(result)).toMatch(
+      /fast limits: open, no limits in its units; sim-pro cooling down until \d{4}-/,
+    );
+  });
+});

@@ -20,11 +20,16 @@ afterEach(async () => {
   for (const close of closing.splice(0)) await close();
 });
 
-async function kimiRig(file: Record<string, unknown>, enforce: Parameters<typeof createOpenAIServer>[0]) {
+/** A vendor's test server enforcing `enforce`, and a runtime on its preset, on one fast clock. */
+async function rig(
+  vendor: 'kimi' | 'glm',
+  file: Record<string, unknown>,
+  enforce: Parameters<typeof createOpenAIServer>[0],
+) {
   const clock = fastClock(FACTOR);
   const server: OpenAIServer = createOpenAIServer({
     apiKey: KEY,
-    vendor: 'kimi',
+    vendor,
     ...enforce,
     // The server times each request on arrival: at 30x, a few ms of HTTP latency are a few hundred
     // ms of its clock, so its window is 59 s where the runtime counts 60.
@@ -34,8 +39,9 @@ async function kimiRig(file: Record<string, unknown>, enforce: Parameters<typeof
   closing.push(() => server.close());
   const dir = await mkdtemp(join(tmpdir(), 'troupe-limits-'));
   const configPath = join(dir, 'providers.json');
-  await writeFile(configPath, JSON.stringify({ kimi: { baseURL: server.baseURL, ...file } }));
-  const loaded = await loadProviders({ env: { MOONSHOT_API_KEY: KEY }, configPath });
+  await writeFile(configPath, JSON.stringify({ [vendor]: { baseURL: server.baseURL, ...file } }));
+  const env = vendor === 'kimi' ? { MOONSHOT_API_KEY: KEY } : { ZHIPUAI_API_KEY: KEY };
+  const loaded = await loadProviders({ env, configPath });
   closing.push(() => loaded.close());
   const runtime: Runtime = createRuntime({
     providers: loaded.providers,
@@ -47,6 +53,9 @@ async function kimiRig(file: Record<string, unknown>, enforce: Parameters<typeof
   closing.unshift(() => runtime.shutdown({ deadlineMs: 1000 }));
   return { server, runtime };
 }
+
+const kimiRig = (file: Record<string, unknown>, enforce: Parameters<typeof createOpenAIServer>[0]) =>
+  rig('kimi', file, enforce);
 
 const ask = (text: string) => ({
   provider: 'kimi',
@@ -113,5 +122,64 @@ describe("limits in providers' own units, over HTTP", () => {
     expect(results.map((r) => r.ok)).toEqual([true, true, true, true, true]);
     expect(server.rateLimited).toBe(1);
     expect(retries).toEqual(['RATE_LIMITED']);
+  }, 30_000);
+});
+
+describe('GLM limits each model apart, over HTTP', () => {
+  async function glmRig(file: Record<string, unknown>) {
+    // The server counts each model on its own and answers Z.ai's 1303 with Retry-After (tier-limits.ts).
+    const { server, runtime } = await rig('glm', file, {
+      enforce: { requestsPerMinute: 2, retryAfter: true },
+    });
+    const chat = (model: string, text: string) =>
+      runtime.submit({ provider: 'glm', model, messages: [{ role: 'user' as const, content: text }] });
+    // Someone else spent glm-4.6's minute.
+    for (let i = 0; i < 2; i++) {
+      await fetch(`${server.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-4.6', messages: [{ role: 'user', content: `elsewhere ${i}` }] }),
+      });
+    }
+    const retries: string[] = [];
+    const stop = runtime.subscribe((event) => {
+      if (event.type === 'session.retry') retries.push(event.error.code);
+    });
+    closing.push(async () => stop());
+    const first = chat('glm-4.6', 'first');
+    while (retries.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return { server, runtime, chat, first, retries };
+  }
+
+  it("a 429 for one model pauses only that model: the account's other models answer meanwhile", async () => {
+    const { server, runtime, chat, first, retries } = await glmRig({});
+    // A second call of the model waits for its cooldown, ahead of two calls of another model (its
+    // own minute's two).
+    const second = chat('glm-4.6', 'second');
+    const flash = Array.from({ length: 2 }, (_, i) => chat('glm-4.5-flash', `flash ${i}`));
+    const flashResults = await Promise.all(flash.map((h) => h.result));
+    expect(flashResults.map((r) => r.ok)).toEqual([true, true]);
+    // They were answered while glm-4.6 still cooled down (about 60 s of the runtime's clock).
+    expect(runtime.session(second.id)?.state).toBe('queued');
+    expect(runtime.session(second.id)?.waitingFor).toBe('cooldown');
+    expect(runtime.session(first.id)?.state).toBe('running');
+    // Status names the model cooling down; the provider itself stays open.
+    const glm = runtime.status().limits?.glm;
+    expect(glm?.cooldown).toBe('open');
+    expect(Object.keys(glm?.models ?? {})).toEqual(['glm-4.6']);
+    const results = await Promise.all([first.result, second.result]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(server.rateLimited).toBe(1);
+    expect(retries).toEqual(['RATE_LIMITED']);
+  }, 30_000);
+
+  it('with `cooldownScope: "provider"` in the providers file, the same 429 pauses every model', async () => {
+    const { runtime, chat, first } = await glmRig({ cooldownScope: 'provider' });
+    const flash = chat('glm-4.5-flash', 'flash');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runtime.session(flash.id)?.state).toBe('queued');
+    expect(runtime.session(flash.id)?.waitingFor).toBe('cooldown');
+    const results = await Promise.all([first.result, flash.result]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
   }, 30_000);
 });

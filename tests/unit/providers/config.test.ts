@@ -199,6 +199,38 @@ describe('loadProviders', () => {
     await loaded.close();
   });
 
+  it("gives each preset what a 429 pauses as its vendor counts (GLM per model); the file's `cooldownScope` overrides it", async () => {
+    const env = { KIMI_API_KEY: 'k-123456789', ZAI_API_KEY: 'z-123456789', VLLM_KEY: 'v-123456789' };
+    const scopes = (loaded: Awaited<ReturnType<typeof loadProviders>>) =>
+      Object.fromEntries(loaded.providers.map((p) => [p.name, p.cooldownScope]));
+    const plain = await loadProviders({ env });
+    expect(scopes(plain)).toEqual({ kimi: undefined, glm: 'model' });
+    await plain.close();
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const path = join(dir, 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        kimi: { cooldownScope: 'model' },
+        glm: { cooldownScope: 'provider' },
+        providers: [
+          {
+            name: 'vllm',
+            baseURL: 'http://127.0.0.1:8000/v1',
+            apiKeyEnv: 'VLLM_KEY',
+            cooldownScope: 'model',
+          },
+        ],
+      }),
+    );
+    const overridden = await loadProviders({ configPath: path, env });
+    expect(scopes(overridden)).toEqual({ kimi: 'model', glm: 'provider', vllm: 'model' });
+    await overridden.close();
+    expect(messageOf(() => parseProvidersFile({ glm: { cooldownScope: 'account' } }))).toContain(
+      'glm.cooldownScope: Expected `provider` or `model`, got `"account"`',
+    );
+  });
+
   it('refuses a file that is not JSON, naming the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
     const path = join(dir, 'broken.json');

@@ -90,7 +90,7 @@ describe('LocalLimits: the gate', () => {
     expect(b.waitingFor).toBe('requestsPerMinute');
     expect(b.limitStart).toBeUndefined();
     expect(limits.counters.waits).toMatchObject({ requestsPerMinute: 1, cooldown: 0 });
-    expect(limits.laneHeld.get('p')).toBe('requestsPerMinute');
+    expect(limits.holds.laneHeld.get('p')).toBe('requestsPerMinute');
     // Another session queued behind it waits for the same; an admitted one for nothing of the queue's.
     expect(limits.waitingOf(record('c'))).toBe('requestsPerMinute');
     expect(limits.waitingOf(record('d', { provider: 'q' }))).toBeUndefined();
@@ -102,7 +102,7 @@ describe('LocalLimits: the gate', () => {
     clock.time = MINUTE_OPENS;
     expect(limits.gate(b, LAPSE)).toBe(true);
     expect(b.waitingFor).toBeUndefined();
-    expect(limits.laneHeld.has('p')).toBe(false);
+    expect(limits.holds.laneHeld.has('p')).toBe(false);
     expect(limits.waitingOf(record('c'))).toBeUndefined();
     // A new wait is counted again.
     expect(limits.gate(record('c'), LAPSE)).toBe(false);
@@ -110,21 +110,27 @@ describe('LocalLimits: the gate', () => {
   });
 
   it("an admitted session's refusal or start says nothing of its provider's queue", () => {
-    // The model's slot holds queued sessions of model m; a retry of another model still goes.
+    // The model's slot holds queued sessions of model m alone ('item'): the provider's queue goes
+    // on past them, and a retry of another model goes.
     const { limits } = setup({ p: { models: { m: { maxConcurrent: 1 } } }, r: { requestsPerMinute: 1 } });
     expect(limits.gate(record('a'), LAPSE)).toBe(true);
-    expect(limits.gate(record('b'), LAPSE)).toBe(false);
-    expect(limits.laneHeld.get('p')).toBe('maxConcurrent');
+    const b = record('b');
+    expect(limits.gate(b, LAPSE)).toBe('item');
+    expect(b.waitingFor).toBe('maxConcurrent');
+    expect(limits.holds.laneHeld.has('p')).toBe(false);
     const other = record('o', { admitted: true, targets: [target('p', 'n')], at: 0 });
     expect(limits.gate(other, LAPSE)).toBe(true);
     expect(other.limitStart?.model).toBe('n');
-    expect(limits.laneHeld.get('p')).toBe('maxConcurrent');
+    // A provider's own limit holds its queue.
+    expect(limits.gate(record('z', { provider: 'r' }), LAPSE)).toBe(true);
+    expect(limits.gate(record('w', { provider: 'r' }), LAPSE)).toBe(false);
+    expect(limits.holds.laneHeld.get('r')).toBe('requestsPerMinute');
     // An admitted retry refused does not hold the queue.
-    expect(limits.gate(record('x', { provider: 'r', admitted: true }), LAPSE)).toBe(true);
+    limits.holds.laneHeld.clear();
     const y = record('y', { provider: 'r', admitted: true });
     expect(limits.gate(y, LAPSE)).toBe(false);
     expect(y.waitingFor).toBe('requestsPerMinute');
-    expect(limits.laneHeld.has('r')).toBe(false);
+    expect(limits.holds.laneHeld.has('r')).toBe(false);
   });
 
   it('after a pass, the alarm rings when the earliest refused limit may have room; never without one', () => {
@@ -170,7 +176,7 @@ describe('LocalLimits: a fallback hop', () => {
     expect(lanes).toEqual(['leave p']);
     expect(a.laneless).toBe(true);
     expect(a.provider).toBe('p');
-    expect(limits.laneHeld.size).toBe(0);
+    expect(limits.holds.laneHeld.size).toBe(0);
     full.delete('q');
     expect(limits.gate(a, LAPSE)).toBe(true);
     expect(lanes).toEqual(['leave p', 'enter q']);
