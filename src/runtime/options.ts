@@ -151,7 +151,7 @@ export function resolveLimits(
     if (resolved.maxConcurrent !== undefined)
       perProvider[name] = Math.min(perProvider[name] ?? Number.POSITIVE_INFINITY, resolved.maxConcurrent);
   }
-  for (const [name, provider] of providers ?? []) {
+  for (const [name, provider] of providers ?? new Map<string, ChatProvider>()) {
     if (provider.cooldownScope === undefined || rates.get(name)?.cooldownScope !== undefined) continue;
     rates.set(name, {
       ...rates.get(name),

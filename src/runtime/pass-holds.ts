@@ -35,6 +35,7 @@ export class PassHolds {
 
   /** What held `model` of `provider` alone in this pass, if anything did. */
   model(provider: string, model: string): ModelHold | undefined {
+    // Stryker disable next-line ConditionalExpression: a shortcut; an empty map finds nothing either.
     return this.models.size === 0 ? undefined : this.models.get(`${provider}\u0000${model}`);
   }
 

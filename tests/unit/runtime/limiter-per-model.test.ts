@@ -80,7 +80,11 @@ describe('a cooldown per model', () => {
   });
 
   it("status names each model cooling down and until when, on the provider's own budget", async () => {
-    const { sync, async } = setup({ cooldownScope: 'model' });
+    const { sync, async, memory } = setup({ cooldownScope: 'model' });
+    // An answer notes nothing on the provider's state.
+    sync.tryStartNow('glm', start('z', 'glm-4.6', T0 - 5));
+    sync.settleNow('glm', start('z', 'glm-4.6', T0 - 5), T0 - 1, { kind: 'answered', delta: 0 });
+    expect(memory.readNow<ProviderState>(providerKey('glm'))).not.toHaveProperty('m');
     sync.settleNow('glm', start('a', 'glm-4.6'), T0, LIMITED);
     sync.settleNow('glm', start('b', 'glm-5'), T0 + 10, { kind: 'rateLimited', retryAfterMs: 5000 });
     expect(sync.budgetsNow(['glm'], T0 + 20).glm?.models).toEqual({
@@ -102,9 +106,11 @@ describe('a cooldown per model', () => {
     // A later cooldown replaces the model's end and drops the ended ones.
     sync.settleNow('glm', start('d', 'glm-4.6'), T0 + 9100, { kind: 'rateLimited', retryAfterMs: 2000 });
     expect(sync.budgetsNow(['glm'], T0 + 9100).glm?.models).toEqual({ 'glm-4.6': T0 + 11_100 });
-    // An answer notes nothing.
-    sync.settleNow('glm', start('e', 'glm-5'), T0 + 9200, { kind: 'answered', delta: 0 });
-    expect(sync.budgetsNow(['glm'], T0 + 9200).glm?.models).toEqual({ 'glm-4.6': T0 + 11_100 });
+    // The stored note keeps only the models still cooling down (glm-5's ended at T0 + 5010).
+    expect(memory.readNow<ProviderState>(providerKey('glm'))?.m).toEqual({ 'glm-4.6': T0 + 11_100 });
+    // A model whose cooldown ends at the very time of the next note is dropped too.
+    sync.settleNow('glm', start('f', 'glm-5'), T0 + 11_100, { kind: 'rateLimited', retryAfterMs: 100 });
+    expect(memory.readNow<ProviderState>(providerKey('glm'))?.m).toEqual({ 'glm-5': T0 + 11_200 });
   });
 
   it('the same over the asynchronous port (Redis)', async () => {
@@ -148,9 +154,10 @@ describe('a cooldown per model', () => {
     });
   });
 
-  it('with the default scope a 429 pauses every model of the provider, as Moonshot counts per account', () => {
-    const { sync, memory } = setup({});
+  it('with the default scope a 429 pauses every model of the provider, as Moonshot counts per account', async () => {
+    const { sync, async, memory } = setup({});
     expect(sync.coolsPerModel('glm')).toBe(false);
+    expect(sync.coolsPerModel('unknown')).toBe(false);
     expect(sync.settleNow('glm', start('a', 'kimi-k2.6'), T0, LIMITED)).toBe(true);
     expect(sync.tryStartNow('glm', start('b', 'moonshot-v1-8k'))).toEqual({
       ok: false,
@@ -158,6 +165,13 @@ describe('a cooldown per model', () => {
       at: T0 + 1000,
     });
     expect(sync.budgetsNow(['glm'], T0).glm?.cooldown).toBe('coolingDown');
+    // A start asked again (a 429 came in meanwhile) gives back the provider's probe, not a model's.
+    let answers = 0;
+    let asked = 0;
+    const fresh = await async.tryStartFresh('glm', start('y', 'kimi-k2.6', T0 + 5000), () =>
+      asked++ === 1 ? ++answers : answers,
+    );
+    expect(fresh).toEqual({ ok: true, probe: true });
     expect(memory.readNow(modelCooldownKey('glm', 'kimi-k2.6'))).toBeUndefined();
   });
 });

@@ -41,6 +41,8 @@ export interface RecordOptions {
   /** The index its actor's routing is at (a started session with a chain). */
   readonly at?: number;
   readonly queueDeadlineAt?: number;
+  /** @default 'm' */
+  readonly model?: string;
 }
 
 export function record(id: string, options: RecordOptions = {}): SessionRecord {
@@ -49,7 +51,7 @@ export function record(id: string, options: RecordOptions = {}): SessionRecord {
     sessionId: id,
     requestId: `req-${id}`,
     provider,
-    model: 'm',
+    model: options.model ?? 'm',
     priority: 0,
     stream: false,
     createdAt: T0,

@@ -7,6 +7,7 @@
  * cannot wait for it. On a manual clock, without a runtime.
  */
 import { describe, expect, it } from 'vitest';
+import type { ChatRequest } from '../../../src/providers/port.js';
 import {
   answered,
   CHAIN,
@@ -131,6 +132,41 @@ describe('LocalLimits: the gate', () => {
     expect(limits.gate(y, LAPSE)).toBe(false);
     expect(y.waitingFor).toBe('requestsPerMinute');
     expect(limits.holds.laneHeld.has('r')).toBe(false);
+  });
+
+  it("an admitted session's start leaves its provider's queue held", () => {
+    const { limits, clock } = setup({ p: { cooldownScope: 'provider' } });
+    const x = record('x', { admitted: true });
+    limits.gate(x, LAPSE);
+    limits.observe(x, rateLimited(1000));
+    expect(limits.gate(record('b'), LAPSE)).toBe(false);
+    expect(limits.holds.laneHeld.get('p')).toBe('cooldown');
+    clock.time = T0 + 1000;
+    // A due retry takes the probe; the queue behind the cooldown is still held.
+    expect(limits.gate(record('y', { admitted: true }), LAPSE)).toBe(true);
+    expect(limits.holds.laneHeld.get('p')).toBe('cooldown');
+  });
+
+  it('in one pass, a model held alone holds its later sessions without a second look; the next pass looks again', () => {
+    // The model's minute has room for one more session: a larger one is refused, and a session
+    // that would fit waits behind it in this pass, keeping the model's order.
+    const { limits } = setup({ p: { models: { m: { tokensPerMinute: TOKENS * 2 } } } });
+    expect(limits.gate(record('a'), LAPSE)).toBe(true);
+    const big = record('big');
+    (big.work as { request: ChatRequest }).request = {
+      model: 'm',
+      messages: [{ role: 'user', content: 'x'.repeat(400) }],
+    };
+    limits.begin();
+    expect(limits.gate(big, LAPSE)).toBe('item');
+    const small = record('small');
+    expect(limits.gate(small, LAPSE)).toBe('item');
+    expect(small.waitingFor).toBe('tokensPerMinute');
+    // Another model of the provider is looked at.
+    expect(limits.gate(record('n', { model: 'n' }), LAPSE)).toBe(true);
+    limits.end();
+    limits.begin();
+    expect(limits.gate(small, LAPSE)).toBe(true);
   });
 
   it('after a pass, the alarm rings when the earliest refused limit may have room; never without one', () => {
@@ -381,6 +417,29 @@ describe('LocalLimits: a new cooldown moves on the queued sessions that cannot w
     limits.queued(again);
     expect(limits.reroutes(() => [])).toEqual([]);
     expect(again.reroute.code).toBe('INTERNAL');
+  });
+
+  it("a model's own cooldown (cooldownScope 'model') moves on that model's sessions only", () => {
+    const { limits } = setup({ p: { cooldownScope: 'model' } });
+    const x = record('x', { admitted: true });
+    limits.gate(x, LAPSE);
+    limits.observe(x, rateLimited(10_000));
+    const b = record('b', { targets: CHAIN });
+    expect(limits.gate(b, LAPSE)).toBe('item');
+    expect(b.waitingFor).toBe('cooldown');
+    expect(limits.mayReroute).toBe(true);
+    // Another model of the provider is not held, nor moved on.
+    const other = record('o', { targets: CHAIN, model: 'm2' });
+    expect(limits.reroutes(() => [b, other])).toEqual([b]);
+    expect(other.reroute).toBeUndefined();
+    expect(limits.gate(other, LAPSE)).toBe(true);
+    // Arrivals: only one of the cooling model is looked at.
+    limits.queued(record('late-other', { targets: CHAIN, model: 'm2' }));
+    expect(limits.mayReroute).toBe(false);
+    const late = record('late', { targets: CHAIN });
+    limits.queued(late);
+    expect(limits.mayReroute).toBe(true);
+    expect(limits.reroutes(() => [])).toEqual([late]);
   });
 
   it('a refusal by another limit than a cooldown has no queue looked through', () => {
