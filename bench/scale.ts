@@ -106,13 +106,18 @@ const medianOf = (runs: Figures[]): Figures => ({
   p99Ms: median(runs.map((r) => r.p99Ms)),
 });
 
-async function clustered(url: string, prefix: string, count: number): Promise<Runtime[]> {
+/** `perModel`: the provider cools down per model (GLM's `cooldownScope`): one more shared key a start and a settle. */
+async function clustered(url: string, prefix: string, count: number, perModel = false): Promise<Runtime[]> {
   const runtimes: Runtime[] = [];
   for (let i = 0; i < count; i++) {
     const runtime = createRuntime({
       providers: [instant],
       defaults: { model: 'm' },
-      limits: { maxConcurrent: IN_FLIGHT, perProvider: { instant: IN_FLIGHT } },
+      limits: {
+        maxConcurrent: IN_FLIGHT,
+        perProvider: { instant: IN_FLIGHT },
+        ...(perModel ? { providers: { instant: { cooldownScope: 'model' as const } } } : {}),
+      },
       backend: await redisBackend({ url, prefix }),
     });
     await runtime.ready;
@@ -265,6 +270,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     await memoryCluster.ready;
     const one = await clustered(redis.url, 'bench1', 1);
     const two = await clustered(redis.url, 'bench2', 2);
+    const perModel = await clustered(redis.url, 'bench3', 1, true);
     const raw = await bullmq(redis.url);
     const pq = await twoProviderSides(redis.url);
     const sides = {
@@ -272,6 +278,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       memoryCluster: submitTo([memoryCluster]),
       redis1: submitTo(one),
       redis2: submitTo(two),
+      redis1PerModel: submitTo(perModel),
       bullmq: raw.call,
       inMemoryTwoProviders: alternating(pq.memory),
       redis1TwoProviders: alternating(pq.redis),
@@ -282,10 +289,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     const commands = {
       perSession: await commandsPerCall(redis.url, sides.redis1, 1000),
       perSessionTwoProviders: await commandsPerCall(redis.url, sides.redis1TwoProviders, 1000),
+      perSessionPerModel: await commandsPerCall(redis.url, sides.redis1PerModel, 1000),
       perBullmqJob: await commandsPerCall(redis.url, sides.bullmq, 1000),
     };
     await raw.close();
-    const all = [memory, memoryCluster, ...one, ...two, pq.memory, pq.redis];
+    const all = [memory, memoryCluster, ...one, ...two, ...perModel, pq.memory, pq.redis];
     await Promise.all(all.map((r) => r.shutdown({ deadlineMs: 1000 })));
     const m64 = Object.fromEntries(names.map((n) => [n, medianOf(at64[n])])) as Record<Side, Figures>;
     const m1 = Object.fromEntries(names.map((n) => [n, medianOf(atOne[n])])) as Record<Side, Figures>;
@@ -312,6 +320,16 @@ export async function run(argv: readonly string[]): Promise<void> {
         p99Ms: m64.redis2.p99Ms,
         addedLatencyP50Ms: added('redis2', at64, 'p50Ms'),
         addedLatencyP99Ms: added('redis2', at64, 'p99Ms'),
+      },
+      // One instance whose provider cools down per model (GLM's default): its throughput and
+      // latency, and the default scope's throughput over it, per round.
+      perModelCooldown: {
+        sessionsPerSec: m64.redis1PerModel.perSec,
+        p50Ms: m64.redis1PerModel.p50Ms,
+        addedLatencyP50MsAtOne: added('redis1PerModel', atOne, 'p50Ms'),
+        providerOverPerModel: round(
+          median(at64.redis1.map((f, i) => f.perSec / at64.redis1PerModel[i]!.perSec)),
+        ),
       },
       twoProviders: {
         inMemorySessionsPerSec: m64.inMemoryTwoProviders.perSec,
