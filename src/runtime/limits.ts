@@ -4,7 +4,7 @@
  * asynchronously on any `SharedState` (Redis, after a Worker leased a job).
  */
 
-import { initialProviderSnapshot } from '../../machines/provider.js';
+import { initialProviderSnapshot, type ProviderSnapshot, providerGate } from '../../machines/provider.js';
 import type { SessionMachineEvent } from '../../machines/session.js';
 import { emptyWindow } from '../core/rate-window.js';
 import {
@@ -72,7 +72,7 @@ export class Limiter {
 
   /** Charges a start to its provider and its model, or to neither. */
   tryStart(provider: string, start: Start): Promise<Acquired> {
-    return Promise.resolve(this.start(provider, start, (k, i, c, t) => this.state.update(k, i, c, t)));
+    return Promise.resolve(this.start(provider, start, this.shared()));
   }
 
   /**
@@ -123,9 +123,7 @@ export class Limiter {
    * Resolves to whether this outcome began a cooldown of the provider.
    */
   settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<boolean> {
-    return Promise.resolve(
-      this.finish(provider, start, now, outcome, (k, i, c, t) => this.state.update(k, i, c, t)),
-    );
+    return Promise.resolve(this.finish(provider, start, now, outcome, this.shared()));
   }
 
   settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): boolean {
@@ -154,16 +152,28 @@ export class Limiter {
     return out;
   }
 
-  private memory(): Exec {
+  private memory(): Store {
     const memory = this.state as MemorySharedState;
-    return (k, i, c, t) => memory.updateNow(k, i, c, t);
+    return { update: (k, i, c, t) => memory.updateNow(k, i, c, t), read: (k) => memory.readNow(k) };
   }
 
-  private start(provider: string, start: Start, exec: Exec): Maybe<Acquired> {
+  private shared(): Store {
+    return { update: (k, i, c, t) => this.state.update(k, i, c, t), read: (k) => this.state.read(k) };
+  }
+
+  private start(provider: string, start: Start, store: Store): Maybe<Acquired> {
+    const exec = store.update;
     if (!this.coolsPerModel(provider)) return this.charge(provider, start, exec);
-    // The model's own cooldown first: a start it holds back is charged nothing.
+    // The model's own cooldown first: a start it holds back is charged nothing. Read first: a model
+    // that never cooled down has no state, and a start there writes none (a client may name any
+    // model id; only the vendor's 429 makes one).
     const key = modelCooldownKey(provider, start.model);
-    return then(exec(key, initialProviderSnapshot, acquireCooldown(start), LIMITER_TTL_MS), (gate) => {
+    const read = then(store.read<ProviderSnapshot>(key), (snapshot) =>
+      snapshot === undefined || providerGate(snapshot, start.now).kind === 'go'
+        ? ({ ok: true, probe: false } as const)
+        : exec(key, initialProviderSnapshot, acquireCooldown(start), LIMITER_TTL_MS),
+    );
+    return then(read, (gate) => {
       if (!gate.ok) return gate;
       return then(this.charge(provider, start, exec), (got): Maybe<Acquired> => {
         if (got.ok) return { ok: true, probe: gate.probe };
@@ -216,15 +226,20 @@ export class Limiter {
     start: Start,
     now: number,
     outcome: CallOutcome,
-    exec: Exec,
+    store: Store,
   ): Maybe<boolean> {
+    const exec = store.update;
     const key = modelCooldownKey(provider, start.model);
-    const settled = exec(
-      key,
-      initialProviderSnapshot,
-      settleCooldown(start.sessionId, now, outcome),
-      LIMITER_TTL_MS,
-    );
+    const settle = () =>
+      exec(key, initialProviderSnapshot, settleCooldown(start.sessionId, now, outcome), LIMITER_TTL_MS);
+    // Only a 429 makes a model's state; any other outcome changes one that is not open (or due to
+    // open: its probe accepted), if there is one.
+    const settled =
+      outcome.kind === 'rateLimited'
+        ? settle()
+        : then(store.read<ProviderSnapshot>(key), (snapshot) =>
+            snapshot === undefined || providerGate(snapshot, now).kind === 'go' ? NOTHING_NOTED : settle(),
+          );
     return then(settled, ({ began, until }) => {
       if (until === null) return began;
       const noted = exec(
@@ -242,8 +257,9 @@ export class Limiter {
     start: Start,
     now: number,
     outcome: CallOutcome,
-    exec: Exec,
+    store: Store,
   ): Maybe<boolean> {
+    const exec = store.update;
     const perModel = this.coolsPerModel(provider);
     const settled = settleProvider(start.sessionId, start.now, now, outcome, !perModel);
     const cooled = exec(
@@ -256,7 +272,7 @@ export class Limiter {
       LIMITER_TTL_MS,
     );
     const modelCooled = perModel
-      ? then(cooled, () => this.coolModel(provider, start, now, outcome, exec))
+      ? then(cooled, () => this.coolModel(provider, start, now, outcome, store))
       : cooled;
     if (this.modelLimits(provider, start.model) === undefined) return modelCooled;
     return then(modelCooled, (began) =>
@@ -279,6 +295,15 @@ type Exec = <S, R>(
   change: (state: S) => { readonly state: S; readonly result: R },
   ttlMs?: number,
 ) => Maybe<R>;
+
+/** The shared state as the limiter uses it: synchronous in memory, a promise on any port. */
+interface Store {
+  readonly update: Exec;
+  readonly read: <S>(key: string) => Maybe<S | undefined>;
+}
+
+/** A settle that changed no model's cooldown. */
+const NOTHING_NOTED = { began: false, until: null } as const;
 
 /** What a provider event means to the limiter: `undefined` for events that are not a call's outcome. */
 export function outcomeOf(event: SessionMachineEvent, estimate: number): CallOutcome | undefined {

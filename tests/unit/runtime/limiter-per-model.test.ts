@@ -5,9 +5,10 @@
  * `cooldown:<provider>:<model>`, while the provider's own never leaves `open`.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProviderSnapshot } from '../../../machines/provider.js';
+import { initialProviderSnapshot, type ProviderSnapshot } from '../../../machines/provider.js';
 import { remaining } from '../../../src/core/rate-window.js';
 import {
+  acquireCooldown,
   type CallOutcome,
   modelCooldownKey,
   type ProviderLimitsConfig,
@@ -35,12 +36,18 @@ function setup(config: ProviderLimitsConfig) {
   const clock = new ManualClock();
   clock.time = T0;
   const memory = new MemorySharedState(clock);
+  /** The keys the asynchronous port changed, in order. */
+  const updates: string[] = [];
   const port: SharedState = {
-    update: async (key, init, change, ttlMs) => memory.updateNow(key, init, change, ttlMs),
+    update: async (key, init, change, ttlMs) => {
+      updates.push(key);
+      return memory.updateNow(key, init, change, ttlMs);
+    },
     read: async (key) => memory.readNow(key),
   };
   return {
     memory,
+    updates,
     sync: new Limiter(new Map([['glm', config]]), memory),
     async: new Limiter(new Map([['glm', config]]), port),
   };
@@ -64,7 +71,8 @@ describe('a cooldown per model', () => {
     // The provider's own machine never cooled: its status stays open.
     expect(sync.budgetsNow(['glm'], T0 + 1).glm?.cooldown).toBe('open');
     expect(memory.readNow<ProviderSnapshot>(modelCooldownKey('glm', 'glm-4.6'))?.value).toBe('coolingDown');
-    expect(memory.readNow<ProviderSnapshot>(modelCooldownKey('glm', 'glm-4.5-flash'))?.value).toBe('open');
+    // A model that never cooled down has no state of its own.
+    expect(memory.readNow(modelCooldownKey('glm', 'glm-4.5-flash'))).toBeUndefined();
     // After it: one probe, the next waits for it; its answer opens the model.
     expect(sync.tryStartNow('glm', start('d', 'glm-4.6', T0 + 1000))).toEqual({ ok: true, probe: true });
     expect(sync.tryStartNow('glm', start('e', 'glm-4.6', T0 + 1001))).toMatchObject({
@@ -111,6 +119,56 @@ describe('a cooldown per model', () => {
     // A model whose cooldown ends at the very time of the next note is dropped too.
     sync.settleNow('glm', start('f', 'glm-5'), T0 + 11_100, { kind: 'rateLimited', retryAfterMs: 100 });
     expect(memory.readNow<ProviderState>(providerKey('glm'))?.m).toEqual({ 'glm-5': T0 + 11_200 });
+  });
+
+  it('model ids that never answered 429 leave no state: a client naming a thousand models makes no key', async () => {
+    const { sync, async, memory } = setup({ cooldownScope: 'model' });
+    const before = memory.size;
+    for (let i = 0; i < 1000; i++) {
+      const s = start(`s${i}`, `made-up-${i}`);
+      expect(i % 2 === 0 ? sync.tryStartNow('glm', s) : await async.tryStart('glm', s)).toEqual({
+        ok: true,
+        probe: false,
+      });
+      const outcome: CallOutcome = i % 3 === 0 ? { kind: 'ended' } : { kind: 'answered', delta: 0 };
+      if (i % 2 === 0) sync.settleNow('glm', s, T0 + 1, outcome);
+      else await async.settle('glm', s, T0 + 1, outcome);
+    }
+    // The provider's own state only.
+    expect(memory.size - before).toBe(1);
+    // A 429 makes the model's state; its probe's answer after the cooldown opens it, and the next
+    // answers of the open model write nothing more to it.
+    sync.settleNow('glm', start('x', 'glm-4.6'), T0, LIMITED);
+    expect(memory.size - before).toBe(2);
+    const probe = start('p', 'glm-4.6', T0 + 1000);
+    expect(sync.tryStartNow('glm', probe)).toEqual({ ok: true, probe: true });
+    sync.settleNow('glm', probe, T0 + 1001, { kind: 'answered', delta: 0 });
+    expect(memory.readNow<ProviderSnapshot>(modelCooldownKey('glm', 'glm-4.6'))?.value).toBe('open');
+  });
+
+  it("a model's state is changed only while it cools down or probes: an open model's starts and answers read it and write nothing", async () => {
+    const { async, updates } = setup({ cooldownScope: 'model' });
+    const key = modelCooldownKey('glm', 'glm-4.6');
+    await async.settle('glm', start('x', 'glm-4.6'), T0, LIMITED);
+    // Probing: the probe's start and its answer change the model's state.
+    const probe = start('p', 'glm-4.6', T0 + 1000);
+    updates.length = 0;
+    expect(await async.tryStart('glm', probe)).toEqual({ ok: true, probe: true });
+    await async.settle('glm', probe, T0 + 1001, { kind: 'answered', delta: 0 });
+    expect(updates.filter((k) => k === key)).toHaveLength(2);
+    // Open again: a start and an answer change the provider's state only.
+    updates.length = 0;
+    const next = start('n', 'glm-4.6', T0 + 1002);
+    expect(await async.tryStart('glm', next)).toEqual({ ok: true, probe: false });
+    await async.settle('glm', next, T0 + 1003, { kind: 'answered', delta: 0 });
+    expect(updates).toEqual([providerKey('glm'), providerKey('glm')]);
+  });
+
+  it('acquireCooldown on an open model lets the start go, as no probe', () => {
+    expect(acquireCooldown(start('a', 'glm-4.6'))(initialProviderSnapshot()).result).toEqual({
+      ok: true,
+      probe: false,
+    });
   });
 
   it('the same over the asynchronous port (Redis)', async () => {

@@ -440,6 +440,15 @@ describe('LocalLimits: a new cooldown moves on the queued sessions that cannot w
     limits.queued(late);
     expect(limits.mayReroute).toBe(true);
     expect(limits.reroutes(() => [])).toEqual([late]);
+    // A second model cooling down meanwhile keeps the first one's cooldown in view.
+    const y = record('y', { admitted: true, model: 'm2' });
+    limits.gate(y, LAPSE);
+    limits.observe(y, rateLimited(10_000));
+    expect(limits.gate(record('c', { targets: CHAIN, model: 'm2' }), LAPSE)).toBe('item');
+    limits.reroutes(() => []);
+    const later = record('later', { targets: CHAIN });
+    limits.queued(later);
+    expect(limits.reroutes(() => [])).toEqual([later]);
   });
 
   it('a refusal by another limit than a cooldown has no queue looked through', () => {
