@@ -206,6 +206,18 @@ export function createMetricsExporter(
     },
   });
   new Gauge({
+    name: 'troupe_models_cooling_down',
+    help: "Models of a provider paused on their own after a RATE_LIMITED answer (a provider that cools down per model, GLM's); which ones: /api/status.",
+    labelNames: ['provider'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [provider, budget] of Object.entries(runtime.status({ recent: 0 }).limits ?? {})) {
+        this.set({ provider }, Object.keys(budget.models ?? {}).length);
+      }
+    },
+  });
+  new Gauge({
     name: 'troupe_supervisor_state',
     help: 'The supervisor state: 1 for the current one.',
     labelNames: ['state'] as const,

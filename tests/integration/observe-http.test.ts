@@ -126,6 +126,31 @@ describe("/metrics with limits in the provider's own units", () => {
       await runtime.shutdown({ deadlineMs: 0 });
     }
   });
+
+  it('a provider cooling down per model: the provider stays open, the models cooling down are counted, no model id in a label', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider({ retryAfterMs: 60_000 })],
+      limits: { providers: { simulated: { cooldownScope: 'model' } } },
+      defaults: { model: 'sim-fast', maxAttempts: 1 },
+    });
+    const observe = createObservability(runtime);
+    try {
+      let text = await observe.metrics.scrape();
+      expect(text).toContain('troupe_models_cooling_down{provider="simulated"} 0');
+      for (const model of ['sim-pro', 'sim-thinker']) {
+        const r = await runtime.submit({ ...ask(model), model, extra: { simulate: 'rate_limited' } }).result;
+        expect(r.ok || r.error.code).toBe('RATE_LIMITED');
+      }
+      text = await observe.metrics.scrape();
+      expect(text).toContain('troupe_models_cooling_down{provider="simulated"} 2');
+      expect(text).toContain('troupe_provider_cooling_down{provider="simulated"} 0');
+      expect(text).toContain('troupe_cooldowns 2');
+      expect(text).not.toContain('sim-pro');
+    } finally {
+      observe.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
 });
 
 /** Reads SSE messages from `/events` until `enough` says stop; then aborts the request. */
