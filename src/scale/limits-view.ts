@@ -40,6 +40,12 @@ const holdKey = (provider: string, model?: string) =>
 export class LimitsView {
   private readonly states = new Map<string, ProviderState | undefined>();
   private readonly holds = new Map<string, Hold>();
+  /**
+   * The models whose own limit (its windows, or its cooldown per model) held a session this
+   * instance leased (`provider\0model`); dropped once over. Other instances' are in the shared
+   * state only (`heldBy`).
+   */
+  private readonly modelHolds = new Map<string, Hold>();
   /** Sessions held back here, by the limit that held them (each hold counted once). */
   readonly waits: Record<LimitName, number> = {
     maxConcurrent: 0,
@@ -75,6 +81,7 @@ export class LimitsView {
     this.waits[limit]++;
     const held: Hold = { limit, until: this.clock.now() + retryInMs };
     if (!modelOnly) this.holds.set(provider, held);
+    else this.holdModel(`${provider}\u0000${model}`, held);
     const key = holdKey(provider, modelOnly ? model : undefined);
     await this.state.update(
       key,
@@ -96,9 +103,21 @@ export class LimitsView {
   /** A queued summary with the limit its provider's queue is held by, as this instance last read it. */
   decorate(summary: SessionSummary): SessionSummary {
     if (summary.state !== 'queued' || summary.waitingFor !== undefined) return summary;
-    const held = this.holds.get(summary.provider);
-    if (held === undefined || held.until <= this.clock.now()) return summary;
+    const now = this.clock.now();
+    const byModel =
+      this.modelHolds.size === 0
+        ? undefined
+        : this.modelHolds.get(`${summary.provider}\u0000${summary.model}`);
+    const held = byModel !== undefined && byModel.until > now ? byModel : this.holds.get(summary.provider);
+    if (held === undefined || held.until <= now) return summary;
     return { ...summary, waitingFor: held.limit };
+  }
+
+  /** Records a model's hold here, dropping those over (a client may name any model id). */
+  private holdModel(key: string, held: Hold): void {
+    const now = this.clock.now();
+    for (const [other, { until }] of this.modelHolds) if (until <= now) this.modelHolds.delete(other);
+    this.modelHolds.set(key, held);
   }
 
   /** Each provider with limits: what it has left now and its cooldown, from the last refresh. */

@@ -66,6 +66,8 @@ describe.each(backends)('a 429 for one model (%s)', (_name, backend) => {
     expect(provider.calls[1]?.request.model).toBe('m2');
     provider.calls[1]?.settle('ok');
     expect((await other.result).ok).toBe(true);
+    // It says what holds it: its model's cooldown (the provider's queue is not held).
+    expect(runtime.session(held.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
     // m1's session still waits for its cooldown, then goes as its probe.
     expect(provider.calls).toHaveLength(2);
     await calls(provider, 3);
