@@ -6,26 +6,22 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpContext } from '../../src/mcp/context.js';
-import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
 import { MACHINES } from '../../src/observe/chart.js';
 import { planLoad } from '../../src/observe/load-plan.js';
-import { createObservability, type Observability } from '../../src/observe/routes.js';
 import { runLoad } from '../../src/observe/run-load.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { checkCharts } from '../support/chart-geometry.js';
-import { launchChromium } from '../support/chromium.js';
+import { type ServedDashboard, serveDashboard } from '../support/dashboard.js';
 import { until } from '../support/until.js';
 
 /** A 20 s window: ticks every 5 s (the first round step of at least a sixth of the window). */
 const WINDOW_MS = 20_000;
 const STEP_MS = 5_000;
 
-let browser: Browser | undefined;
-let app: HttpApp;
-let observe: Observability;
+let served: ServedDashboard | undefined;
+let browser: Browser;
 let runtime: Runtime;
 let base: string;
 
@@ -35,21 +31,15 @@ beforeAll(async () => {
     limits: { maxConcurrent: 16, perProvider: { simulated: 4 } },
     defaults: { model: 'sim-fast', backoffBaseMs: 20, backoffMaxMs: 100 },
   });
-  const mcp = createMcpContext({ runtime, log: () => {} });
-  observe = createObservability(runtime, {
+  served = await serveDashboard(runtime, {
     events: { intervalMs: 200 },
     monitor: { bucketMs: 1000, windowMs: WINDOW_MS },
   });
-  app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
-  base = (await app.listen()).url.replace(/\/mcp$/, '');
-  browser = await launchChromium();
+  ({ browser, base } = served);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  observe?.close();
-  await runtime?.shutdown({ deadlineMs: 0 });
-  await app?.close();
+  await served?.close();
 });
 
 /** The page's widths and the header's items, with the header showing the widest figures it can. */

@@ -5,18 +5,14 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpContext } from '../../src/mcp/context.js';
-import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
-import { createObservability, type Observability } from '../../src/observe/routes.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
-import { launchChromium } from '../support/chromium.js';
+import { type ServedDashboard, serveDashboard } from '../support/dashboard.js';
 import { until } from '../support/until.js';
 
-let browser: Browser | undefined;
-let app: HttpApp;
-let observe: Observability;
+let served: ServedDashboard | undefined;
+let browser: Browser;
 let runtime: Runtime;
 let base: string;
 
@@ -27,18 +23,12 @@ beforeAll(async () => {
     limits: { providers: { simulated: { cooldownScope: 'model' } } },
     defaults: { model: 'sim-fast', maxAttempts: 1 },
   });
-  const mcp = createMcpContext({ runtime, log: () => {} });
-  observe = createObservability(runtime, { events: { intervalMs: 200 } });
-  app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
-  base = (await app.listen()).url.replace(/\/mcp$/, '');
-  browser = await launchChromium();
+  served = await serveDashboard(runtime, { events: { intervalMs: 200 } });
+  ({ browser, base } = served);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  observe?.close();
-  await runtime?.shutdown({ deadlineMs: 0 });
-  await app?.close();
+  await served?.close();
 });
 
 describe('dashboard, a provider cooling down per model', () => {

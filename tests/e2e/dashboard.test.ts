@@ -8,21 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpContext } from '../../src/mcp/context.js';
-import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
 import { planLoad } from '../../src/observe/load-plan.js';
-import { createObservability, type Observability } from '../../src/observe/routes.js';
+import type { Observability } from '../../src/observe/routes.js';
 import { runLoad } from '../../src/observe/run-load.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
-import { launchChromium } from '../support/chromium.js';
+import { type ServedDashboard, serveDashboard } from '../support/dashboard.js';
 import { until } from '../support/until.js';
 
 const LIMIT = 6;
 
-let browser: Browser | undefined;
-let app: HttpApp;
+let served: ServedDashboard | undefined;
+let browser: Browser;
 let observe: Observability;
 let runtime: Runtime;
 let base: string;
@@ -38,21 +36,15 @@ beforeAll(async () => {
     },
     defaults: { model: 'sim-fast', backoffBaseMs: 20, backoffMaxMs: 100 },
   });
-  const mcp = createMcpContext({ runtime, log: () => {} });
-  observe = createObservability(runtime, {
+  served = await serveDashboard(runtime, {
     events: { intervalMs: 200 },
     monitor: { bucketMs: 2000, windowMs: 60_000 },
   });
-  app = createHttpApp({ mcp, routes: observe.routes, port: 0 });
-  base = (await app.listen()).url.replace(/\/mcp$/, '');
-  browser = await launchChromium();
+  ({ browser, observe, base } = served);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  observe?.close();
-  await runtime?.shutdown({ deadlineMs: 0 });
-  await app?.close();
+  await served?.close();
 });
 
 /** The numbers the page shows. */
