@@ -70,6 +70,12 @@ export interface ObservedLimits {
   readonly hopsRequeue?: boolean;
   /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
   readonly tokensOf?: (sessionId: string) => number;
+  /**
+   * Providers that cool down per model (`cooldownScope: 'model'`, GLM's): `cooldownHolds` judges
+   * each of their models apart, and `priorityOrder` lets a session of another model go past one
+   * its own model's cooldown holds.
+   */
+  readonly cooldownPerModel?: readonly string[];
 }
 
 export interface Seen {
@@ -77,6 +83,8 @@ export interface Seen {
   readonly provider: string;
   /** Its current target's provider: where its next call goes (after a fallback hop, the hop's). */
   current: string;
+  /** Its current target's model ('' when the runtime did not say). */
+  currentModel: string;
   /** The provider of its call in flight, `null` between calls. */
   calling: string | null;
   readonly priority: number;
@@ -128,6 +136,7 @@ export class RuntimeObserver {
         const seen: Seen = {
           provider: event.provider,
           current: event.provider,
+          currentModel: this.runtime.session(event.sessionId)?.model ?? '',
           calling: null,
           priority,
           seq: this.seq++,
@@ -143,7 +152,7 @@ export class RuntimeObserver {
       case 'session.started': {
         const seen = this.sessions.get(event.sessionId);
         if (seen === undefined) break;
-        if (!seen.admitted) this.admit(event.sessionId, seen);
+        if (!seen.admitted) this.admit(event.sessionId, seen, true, event.at);
         else if (seen.requeued === true) {
           seen.requeued = false;
           this.countRunning();
@@ -195,6 +204,7 @@ export class RuntimeObserver {
         if (!seen.admitted) this.admit(event.sessionId, seen, false);
         this.endCall(seen);
         seen.current = event.to.provider;
+        seen.currentModel = event.to.model;
         if (
           this.limits.hopsRequeue === true &&
           event.to.provider !== event.from.provider &&
@@ -222,7 +232,7 @@ export class RuntimeObserver {
    * A session leaves the queue: within the global limit, and when `inOrder`, in priority order
    * (bar the fairness turn).
    */
-  private admit(id: string, seen: Seen, inOrder = true): void {
+  private admit(id: string, seen: Seen, inOrder = true, at = 0): void {
     if (this.stopped) this.fail('drainStops', `session ${id} was admitted after the supervisor stopped`);
     seen.admitted = true;
     this.countRunning();
@@ -239,6 +249,8 @@ export class RuntimeObserver {
     const fairTurn = admission % this.limits.fairnessEvery === 0;
     for (const [otherId, other] of this.queued) {
       if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
+      // Held by its own model's cooldown: the provider's queue goes on past it.
+      if (other.currentModel !== seen.currentModel && this.limitsSeen.holdsModel(other, at)) continue;
       if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
         this.fail(
           'priorityOrder',

@@ -29,12 +29,13 @@ interface CooldownSeen {
 }
 
 /** What the judgment of an event needs of its session as it was when the event came. */
-type SeenAt = Pick<Seen, 'current' | 'admitted'>;
+type SeenAt = Pick<Seen, 'current' | 'currentModel' | 'admitted'>;
 
 export class LimitsSeen {
   private readonly starts: StartSeen[] = [];
   /** The last start of each session. */
   private readonly lastStart = new Map<string, StartSeen>();
+  /** By provider, or by `provider\0model` for a provider that cools down per model. */
   private readonly cooldowns = new Map<string, CooldownSeen>();
 
   constructor(
@@ -50,7 +51,10 @@ export class LimitsSeen {
   onEvent(event: RuntimeEvent, seen: Seen | undefined): void {
     // On a backend, judged at the end of the run, in the order of their times.
     if (this.limits.endsLate === true)
-      this.late.push({ event, seen: seen && { current: seen.current, admitted: seen.admitted } });
+      this.late.push({
+        event,
+        seen: seen && { current: seen.current, currentModel: seen.currentModel, admitted: seen.admitted },
+      });
     else this.judge(event, seen);
   }
 
@@ -81,7 +85,7 @@ export class LimitsSeen {
       };
       this.starts.push(start);
       this.lastStart.set(event.sessionId, start);
-      const cooldown = this.cooldowns.get(seen.current);
+      const cooldown = this.cooldowns.get(this.keyOf(seen.current, seen.currentModel));
       if (cooldown === undefined) return;
       if (cooldown.state === 'coolingDown' && event.at >= cooldown.until) {
         cooldown.state = 'probing';
@@ -126,8 +130,12 @@ export class LimitsSeen {
       event.result.metadata.state === 'done' ||
       event.result.metadata.state === 'failed';
     // The call that ended was on the target a hop left, else on the current one.
-    const provider = event.type === 'session.fallback' ? event.from.provider : seen.current;
-    const cooldown = this.cooldowns.get(provider) ?? {
+    const [provider, model] =
+      event.type === 'session.fallback'
+        ? [event.from.provider, event.from.model]
+        : [seen.current, seen.currentModel];
+    const key = this.keyOf(provider, model);
+    const cooldown = this.cooldowns.get(key) ?? {
       state: 'open',
       since: 0,
       until: 0,
@@ -135,7 +143,7 @@ export class LimitsSeen {
       probeAt: 0,
       from: '',
     };
-    this.cooldowns.set(provider, cooldown);
+    this.cooldowns.set(key, cooldown);
     if (error?.code === 'RATE_LIMITED') {
       const until = event.at + (error.retryAfterMs ?? 1000);
       cooldown.until = cooldown.state === 'coolingDown' ? Math.max(cooldown.until, until) : until;
@@ -155,6 +163,22 @@ export class LimitsSeen {
       const used = event.result.metadata.usage?.totalTokens;
       if (last !== undefined && used !== undefined) last.charged = used;
     }
+  }
+
+  private keyOf(provider: string, model: string): string {
+    return this.limits.cooldownPerModel?.includes(provider) === true ? `${provider}\u0000${model}` : provider;
+  }
+
+  /**
+   * Whether a session's own model (of a provider that cools down per model) holds it at `at`:
+   * cooling down, or probed by another session.
+   */
+  holdsModel(seen: Pick<Seen, 'current' | 'currentModel'>, at: number): boolean {
+    if (this.limits.cooldownPerModel?.includes(seen.current) !== true) return false;
+    const cooldown = this.cooldowns.get(this.keyOf(seen.current, seen.currentModel));
+    if (cooldown === undefined) return false;
+    if (cooldown.state === 'coolingDown') return at < cooldown.until;
+    return cooldown.state === 'probing' && cooldown.probe !== null;
   }
 
   /** A start during a probe not yet excused by the probe's end at the same instant. */

@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import type { Seen } from '../../../src/testing/invariants.js';
 import { LimitsSeen } from '../../../src/testing/limit-invariants.js';
 
-const seen = (): Seen => ({
+const seen = (currentModel = 'm'): Seen => ({
   provider: 'p0',
   current: 'p0',
+  currentModel,
   calling: null,
   priority: 0,
   seq: 0,
@@ -97,5 +98,63 @@ describe('cooldownHolds on a backend (`endsLate`)', () => {
   });
   it('judged as events come, the late end makes the start look like a breach', () => {
     expect(backend(false, 690)).toEqual(['cooldownHolds: other started on p0 at 700 while probe probed']);
+  });
+});
+
+describe('cooldownHolds for a provider that cools down per model (`cooldownPerModel`)', () => {
+  function judge(perModel: boolean) {
+    const broken: string[] = [];
+    const limits = new LimitsSeen(
+      {
+        maxConcurrent: 10,
+        fairnessEvery: 1,
+        perProvider: {},
+        historySize: 0,
+        ...(perModel ? { cooldownPerModel: ['p0'] } : {}),
+      } as never,
+      (invariant, detail) => broken.push(`${invariant}: ${detail}`),
+    );
+    const ev = (event: object, model: string) => limits.onEvent(event as never, seen(model));
+    ev({ type: 'session.started', sessionId: 'a', at: 0 }, 'm1');
+    ev(
+      {
+        type: 'session.ended',
+        sessionId: 'a',
+        at: 10,
+        result: {
+          ok: false,
+          error: { code: 'RATE_LIMITED', retryAfterMs: 500 },
+          metadata: { state: 'failed' },
+        },
+      },
+      'm1',
+    );
+    // Another model starts during m1's cooldown.
+    ev({ type: 'session.started', sessionId: 'b', at: 100 }, 'm2');
+    const holds = {
+      m1: limits.holdsModel({ current: 'p0', currentModel: 'm1' }, 100),
+      m2: limits.holdsModel({ current: 'p0', currentModel: 'm2' }, 100),
+      m1After: limits.holdsModel({ current: 'p0', currentModel: 'm1' }, 600),
+    };
+    // And m1 itself, before its hint.
+    ev({ type: 'session.started', sessionId: 'c', at: 200 }, 'm1');
+    return { broken, holds };
+  }
+
+  it("judges each model apart: another model's start is no breach, the cooled model's is", () => {
+    const { broken, holds } = judge(true);
+    expect(broken).toHaveLength(1);
+    expect(broken[0]).toMatch(/^cooldownHolds: c started on p0 at 200, cooling down until 510/);
+    expect(holds).toEqual({ m1: true, m2: false, m1After: false });
+  });
+
+  it('without it, the provider is judged whole, as Moonshot limits its account', () => {
+    const { broken, holds } = judge(false);
+    expect(broken.map((b) => b.slice(0, 30))).toEqual([
+      'cooldownHolds: b started on p0',
+      'cooldownHolds: c started on p0',
+    ]);
+    // Never a model's hold: priorityOrder judges the provider's queue whole.
+    expect(holds).toEqual({ m1: false, m2: false, m1After: false });
   });
 });
