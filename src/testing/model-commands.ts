@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { Clock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
-import type { Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
+import type { ProviderLimits, Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
 import type { QueueRoomCheck } from './queue-room-check.js';
 import type { ScriptedProvider, Settlement } from './scripted-provider.js';
 
@@ -181,10 +181,19 @@ export const limitsArbitrary = fc.record({
   maxQueuedPerCaller: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 })),
   fairnessEvery: fc.integer({ min: 1, max: 8 }),
   historySize: fc.integer({ min: 0, max: 10 }),
-  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107).
+  // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107); p2
+  // cools down per model (GLM's way) and, in some runs, its model holds one or two calls at once:
+  // a session its model holds is passed over alone (the scheduler's `'item'`), in its order.
   providers: fc.record({
     p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
     p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
+    p2: fc.record(
+      {
+        cooldownScope: fc.constant('model' as const),
+        models: fc.record({ model: fc.record({ maxConcurrent: fc.integer({ min: 1, max: 2 }) }) }),
+      },
+      { requiredKeys: ['cooldownScope'] },
+    ),
   }),
   // Breakers, on by default in `serve`: off in some runs, tight enough in others to open and probe.
   breakers: fc.option(
@@ -211,9 +220,8 @@ export interface ScenarioLimits {
   readonly maxQueuedPerCaller?: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
-  readonly providers?: Readonly<
-    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
-  >;
+  /** Limits in providers' own units, by provider, as `RuntimeOptions.limits.providers` takes them. */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
   /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
   readonly breakers?: {
     readonly failures: number;
