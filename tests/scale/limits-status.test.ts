@@ -86,7 +86,8 @@ describe('limits in providers units on Redis, as every instance sees them', () =
     const before = Date.now();
     const limited = await ask(worker, 'fault:429:retry-after=30').result;
     expect(limited.ok === false && limited.error.code).toBe('RATE_LIMITED');
-    await expect.poll(() => front.status().limits?.local?.cooldown).toBe('coolingDown');
+    // The front reads the shared state once a second (LimitsView): poll past one refresh.
+    await expect.poll(() => front.status().limits?.local?.cooldown, { timeout: 2500 }).toBe('coolingDown');
     const until = front.status().limits?.local?.cooldownUntil ?? 0;
     expect(until).toBeGreaterThanOrEqual(before + 29_000);
     expect(until).toBeLessThanOrEqual(Date.now() + 31_000);
