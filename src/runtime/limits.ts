@@ -51,10 +51,18 @@ function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
 }
 
 export class Limiter {
+  /** The state as the `*Now` methods use it (a `MemorySharedState`), and as the others do. */
+  private readonly memory: Store;
+  private readonly shared: Store;
+
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
     private readonly state: SharedState,
-  ) {}
+  ) {
+    const memory = state as MemorySharedState;
+    this.memory = { update: (k, i, c, t) => memory.updateNow(k, i, c, t), read: (k) => memory.readNow(k) };
+    this.shared = { update: (k, i, c, t) => state.update(k, i, c, t), read: (k) => state.read(k) };
+  }
 
   /** The limits of a model of a provider, if any. */
   modelLimits(provider: string, model: string): RateLimits | undefined {
@@ -72,7 +80,7 @@ export class Limiter {
 
   /** Charges a start to its provider and its model, or to neither. */
   tryStart(provider: string, start: Start): Promise<Acquired> {
-    return Promise.resolve(this.start(provider, start, this.shared()));
+    return Promise.resolve(this.start(provider, start, this.shared));
   }
 
   /**
@@ -115,7 +123,7 @@ export class Limiter {
   }
 
   tryStartNow(provider: string, start: Start): Acquired {
-    return this.start(provider, start, this.memory()) as Acquired;
+    return this.start(provider, start, this.memory) as Acquired;
   }
 
   /**
@@ -123,11 +131,11 @@ export class Limiter {
    * Resolves to whether this outcome began a cooldown of the provider.
    */
   settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<boolean> {
-    return Promise.resolve(this.finish(provider, start, now, outcome, this.shared()));
+    return Promise.resolve(this.finish(provider, start, now, outcome, this.shared));
   }
 
   settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): boolean {
-    return this.finish(provider, start, now, outcome, this.memory()) as boolean;
+    return this.finish(provider, start, now, outcome, this.memory) as boolean;
   }
 
   /** What each provider has left at `now`. */
@@ -152,15 +160,6 @@ export class Limiter {
     return out;
   }
 
-  private memory(): Store {
-    const memory = this.state as MemorySharedState;
-    return { update: (k, i, c, t) => memory.updateNow(k, i, c, t), read: (k) => memory.readNow(k) };
-  }
-
-  private shared(): Store {
-    return { update: (k, i, c, t) => this.state.update(k, i, c, t), read: (k) => this.state.read(k) };
-  }
-
   private start(provider: string, start: Start, store: Store): Maybe<Acquired> {
     const exec = store.update;
     if (!this.coolsPerModel(provider)) return this.charge(provider, start, exec);
@@ -169,7 +168,7 @@ export class Limiter {
     // model id; only the vendor's 429 makes one).
     const key = modelCooldownKey(provider, start.model);
     const read = then(store.read<ProviderSnapshot>(key), (snapshot) =>
-      snapshot === undefined || providerGate(snapshot, start.now).kind === 'go'
+      lets(snapshot, start.now)
         ? ({ ok: true, probe: false } as const)
         : exec(key, initialProviderSnapshot, acquireCooldown(start), LIMITER_TTL_MS),
     );
@@ -238,7 +237,7 @@ export class Limiter {
       outcome.kind === 'rateLimited'
         ? settle()
         : then(store.read<ProviderSnapshot>(key), (snapshot) =>
-            snapshot === undefined || providerGate(snapshot, now).kind === 'go' ? NOTHING_NOTED : settle(),
+            lets(snapshot, now) ? NOTHING_NOTED : settle(),
           );
     return then(settled, ({ began, until }) => {
       if (until === null) return began;
@@ -301,6 +300,10 @@ interface Store {
   readonly update: Exec;
   readonly read: <S>(key: string) => Maybe<S | undefined>;
 }
+
+/** Whether a model's own cooldown (none: it never cooled down) lets every start go at `now`. */
+const lets = (snapshot: ProviderSnapshot | undefined, now: number) =>
+  snapshot === undefined || providerGate(snapshot, now).kind === 'go';
 
 /** A settle that changed no model's cooldown. */
 const NOTHING_NOTED = { began: false, until: null } as const;

@@ -267,7 +267,7 @@ export class LocalLimits {
 
   /** After it: the alarm rings when the earliest held limit may have room. */
   end(): void {
-    this.arm(this.alarm, this.holds.wakeAt);
+    this.arm(this.alarm, this.holds.end());
   }
 
   /**

@@ -28,8 +28,12 @@ export class PassHolds {
     this.models.clear();
   }
 
-  /** After it: when the earliest held limit may have room, if any. */
-  get wakeAt(): number | null {
+  /**
+   * After it: when the earliest held limit may have room, if any. The models it found held are
+   * forgotten: a retry gated between passes asks the limiter, not a pass that is over.
+   */
+  end(): number | null {
+    this.models.clear();
     return Number.isFinite(this.earliest) ? this.earliest : null;
   }
 

@@ -147,7 +147,7 @@ describe('LocalLimits: the gate', () => {
     expect(limits.holds.laneHeld.get('p')).toBe('cooldown');
   });
 
-  it('in one pass, a model held alone holds its later sessions without a second look; the next pass looks again', () => {
+  it('in one pass, a model held alone holds its later sessions without a second look; after the pass the limiter is asked again', () => {
     // The model's minute has room for one more session: a larger one is refused, and a session
     // that would fit waits behind it in this pass, keeping the model's order.
     const { limits } = setup({ p: { models: { m: { tokensPerMinute: TOKENS * 2 } } } });
@@ -165,7 +165,7 @@ describe('LocalLimits: the gate', () => {
     // Another model of the provider is looked at.
     expect(limits.gate(record('n', { model: 'n' }), LAPSE)).toBe(true);
     limits.end();
-    limits.begin();
+    // Between passes (a retry come due) the limiter is asked again, not the pass that is over.
     expect(limits.gate(small, LAPSE)).toBe(true);
   });
 
