@@ -31,7 +31,7 @@ export type {
   Start,
 } from './limiter.js';
 export { budgetOf, type ProviderState, providerKey } from './limiter.js';
-export { Limiter } from './limits.js';
+export { Limiter, windowLimits } from './limits.js';
 export { MemoryEventBus } from './memory-ports/bus.js';
 export {
   MemoryClusterHub,

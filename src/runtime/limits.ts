@@ -44,7 +44,7 @@ const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
  * too: the scheduler's (or the queue's) slot bounds the sessions admitted under the provider, this
  * one every call to it, fallback hops from other providers included (docs/runtime.md, "Limits").
  */
-function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
+export function windowLimits(config: ProviderLimitsConfig | undefined): RateLimits {
   if (config === undefined) return {};
   const { models: _perModel, cooldownScope: _scope, ...rest } = config;
   return rest;

@@ -21,6 +21,7 @@ import {
   type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
+  windowLimits,
 } from '../runtime/backend.js';
 import type { SharedState } from '../runtime/ports.js';
 import type { SessionSummary } from '../runtime/types.js';
@@ -125,10 +126,8 @@ export class LimitsView {
     if (this.rates.size === 0) return undefined;
     const now = this.clock.now();
     const out: Record<string, ProviderBudget> = {};
-    for (const [name, config] of this.rates) {
-      const { models: _models, cooldownScope: _scope, ...limits } = config;
-      out[name] = budgetOf(this.states.get(name), limits, now);
-    }
+    for (const [name, config] of this.rates)
+      out[name] = budgetOf(this.states.get(name), windowLimits(config), now);
     return out;
   }
 
