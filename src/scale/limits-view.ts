@@ -7,11 +7,12 @@
  *   it under `held:<provider>` (or `held:<provider>:<model>` for a limit of its model only), for as
  *   long as BullMQ keeps the queue (or that job) waiting, plus `HOLD_GRACE_MS`. A session whose
  *   queue deadline passes meanwhile ends naming that limit, as in memory; queued summaries show it
- *   as `waitingFor`.
- * - **Mirror.** With limits configured, each instance reads every provider's limiter state and hold
- *   every `refreshMs` (on the injected clock) and keeps them here, so `status().limits` stays
- *   synchronous: the windows are rolled forward to the time of the call, so the figures are at
- *   most one refresh (plus one read) behind the shared state.
+ *   as `waitingFor`, on every instance.
+ * - **Mirror.** With limits configured, each instance reads every provider's limiter state and hold,
+ *   and the hold of every model with limits of its own, every `refreshMs` (on the injected clock)
+ *   and keeps them here, so `status().limits` and `waitingFor` stay synchronous: the windows are
+ *   rolled forward to the time of the call, so the figures are at most one refresh (plus one read)
+ *   behind the shared state.
  */
 import type { Clock } from '../core/clock.js';
 import {
@@ -43,10 +44,16 @@ export class LimitsView {
   private readonly holds = new Map<string, Hold>();
   /**
    * The models whose own limit (its windows, or its cooldown per model) held a session this
-   * instance leased (`provider\0model`); dropped once over. Other instances' are in the shared
-   * state only (`heldBy`).
+   * instance leased (`provider\0model`); dropped once over.
    */
   private readonly modelHolds = new Map<string, Hold>();
+  /**
+   * The holds other instances recorded for the models with limits of their own in
+   * `limits.providers.<p>.models` (`provider\0model`), as last read: bounded by the configuration,
+   * not by the model ids clients send. A model's cooldown (`cooldownScope: 'model'`) shows from its
+   * provider's state instead (`ProviderState.m`, which only a provider's 429 adds to).
+   */
+  private readonly sharedModelHolds = new Map<string, Hold>();
   /** Sessions held back here, by the limit that held them (each hold counted once). */
   readonly waits: Record<LimitName, number> = {
     maxConcurrent: 0,
@@ -105,13 +112,23 @@ export class LimitsView {
   decorate(summary: SessionSummary): SessionSummary {
     if (summary.state !== 'queued' || summary.waitingFor !== undefined) return summary;
     const now = this.clock.now();
-    const byModel =
-      this.modelHolds.size === 0
-        ? undefined
-        : this.modelHolds.get(`${summary.provider}\u0000${summary.model}`);
-    const held = byModel !== undefined && byModel.until > now ? byModel : this.holds.get(summary.provider);
-    if (held === undefined || held.until <= now) return summary;
-    return { ...summary, waitingFor: held.limit };
+    const limit =
+      this.modelHeld(summary.provider, summary.model, now) ??
+      this.held(this.holds.get(summary.provider), now);
+    return limit === undefined ? summary : { ...summary, waitingFor: limit };
+  }
+
+  /** The limit of its own holding `model` now: recorded here, by another instance, or its cooldown. */
+  private modelHeld(provider: string, model: string, now: number): LimitName | undefined {
+    const key = `${provider}\u0000${model}`;
+    const held = this.held(this.modelHolds.get(key), now) ?? this.held(this.sharedModelHolds.get(key), now);
+    if (held !== undefined) return held;
+    const cooling = this.states.get(provider)?.m?.[model];
+    return cooling !== undefined && cooling > now ? 'cooldown' : undefined;
+  }
+
+  private held(hold: Hold | undefined, now: number): LimitName | undefined {
+    return hold !== undefined && hold.until > now ? hold.limit : undefined;
   }
 
   /** Records a model's hold here, dropping those over (a client may name any model id). */
@@ -147,20 +164,28 @@ export class LimitsView {
     this.clock.clearTimeout(this.timer);
   }
 
-  /** Reads every configured provider's limiter state and every provider's hold. */
+  /** Reads every configured provider's limiter state, every provider's hold and every configured model's. */
   async refresh(): Promise<void> {
     const limited = [...this.rates.keys()];
-    const [states, holds] = await Promise.all([
+    const models = [...this.rates].flatMap(([name, config]) =>
+      Object.keys(config.models ?? {}).map((model) => [name, model] as const),
+    );
+    const [states, holds, byModel] = await Promise.all([
       Promise.all(limited.map((name) => this.state.read<ProviderState>(providerKey(name)))),
       Promise.all(this.providers.map((name) => this.state.read<Hold>(holdKey(name)))),
+      Promise.all(models.map(([name, model]) => this.state.read<Hold>(holdKey(name, model)))),
     ]);
     for (const [i, name] of limited.entries()) this.states.set(name, states[i]);
-    for (const [i, name] of this.providers.entries()) {
-      const held = holds[i];
-      if (held === undefined) this.holds.delete(name);
-      else this.holds.set(name, held);
-    }
+    for (const [i, name] of this.providers.entries()) keep(this.holds, name, holds[i]);
+    for (const [i, [name, model]] of models.entries())
+      keep(this.sharedModelHolds, `${name}\u0000${model}`, byModel[i]);
   }
+}
+
+/** Keeps `held` under `key`, or forgets the key when nothing holds. */
+function keep(holds: Map<string, Hold>, key: string, held: Hold | undefined): void {
+  if (held === undefined) holds.delete(key);
+  else holds.set(key, held);
 }
 
 /** This instance's waits: its retries held by the limiter, and its leases held back. */

@@ -125,10 +125,12 @@ describe('limits in providers units on Redis, as every instance sees them', () =
     const small = 'fault:ok:tag=small';
     const { worker, front } = await pair({ models: { [small]: { requestsPerMinute: 1 } } });
     expect((await ask(worker, small).result).ok).toBe(true);
-    const held = ask(front, small, 2500);
+    const held = ask(front, small, 4000);
     // Only that model's window is spent: a session of another model of the provider still runs.
     await expect.poll(() => worker.metrics().limits?.waits.requestsPerMinute, { timeout: 2000 }).toBe(1);
     expect((await ask(front, 'fault:ok:tag=other', 2000).result).ok).toBe(true);
+    // The front, which leased nothing, reads the hold of that configured model once a second.
+    await expect.poll(() => front.session(held.id)?.waitingFor, { timeout: 2500 }).toBe('requestsPerMinute');
     const result = await held.result;
     expect(result.ok).toBe(false);
     if (result.ok) return;
