@@ -12,9 +12,10 @@
  *   and `reasoning_content`;
  * - tool definitions: their JSON, by the text rule;
  * - files: their text (by the text rule) when given as a string, one token per 4 bytes otherwise;
- * - completion: the request's `max_tokens`, else the caller's default (the model's or vendor's).
+ * - completion: the request's `max_tokens`, else what the vendor's limiter counts without one when
+ *   the provider says (`ChatProvider.rateLimitCompletion`), else the caller's default.
  */
-import type { ChatMessage, ChatRequest } from './port.js';
+import type { ChatMessage, ChatProvider, ChatRequest } from './port.js';
 
 export interface TokenEstimate {
   /** Estimated prompt tokens. */
@@ -68,13 +69,40 @@ export function estimatePromptTokens(request: ChatRequest): number {
 }
 
 /**
- * The estimate for a request: its prompt plus its completion budget (`max_tokens`, else
- * `defaultCompletion`, which the caller takes from the model or the vendor's default).
+ * The estimate for a request: its prompt plus its completion budget (`max_tokens`, else what
+ * `counted` says the vendor counts without one, else `defaultCompletion`).
  */
-export function estimateTokens(request: ChatRequest, defaultCompletion: number): TokenEstimate {
+export function estimateTokens(
+  request: ChatRequest,
+  defaultCompletion: number,
+  counted?: () => number | undefined,
+): TokenEstimate {
   const prompt = estimatePromptTokens(request);
   const max = request.max_tokens;
   const completion =
-    typeof max === 'number' && Number.isFinite(max) && max > 0 ? Math.ceil(max) : defaultCompletion;
+    typeof max === 'number' && Number.isFinite(max) && max > 0
+      ? Math.ceil(max)
+      : (counted?.() ?? defaultCompletion);
   return { prompt, completion, total: prompt + completion };
+}
+
+/**
+ * What admission charges a call of `request` to `model` at `provider` against limits in tokens:
+ * `estimateTokens`, with the completion the provider's rate limiter counts when `max_tokens` is
+ * not set (`ChatProvider.rateLimitCompletion`: Moonshot counts the budget troupe sends a thinking
+ * model, or its 131072 for kimi-k3), so a burst is charged what the vendor will count before the
+ * first answer corrects it.
+ */
+export function chargedTokens(
+  request: ChatRequest,
+  model: string,
+  provider: ChatProvider | undefined,
+  defaultCompletion: number,
+): number {
+  const counts = provider?.rateLimitCompletion;
+  const counted =
+    counts === undefined
+      ? undefined
+      : () => counts(model === request.model ? request : { ...request, model });
+  return estimateTokens(request, defaultCompletion, counted).total;
 }

@@ -332,7 +332,19 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     listModels,
     close: () => transport.release(),
     ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),
+    ...(quirks.rateLimitBudget === undefined ? {} : { rateLimitCompletion }),
   };
+
+  /** The budget the vendor's limiter counts for a request without `max_tokens`: what `prepare` sets, else its default. */
+  function rateLimitCompletion(request: ChatRequest): number | undefined {
+    let sent: ChatRequest;
+    try {
+      sent = prepareRequest(request).request;
+    } catch {
+      return undefined; // refused before anything is sent: the call fails with that error
+    }
+    return budgetOf({ model: sent.model, max_tokens: sent.max_tokens });
+  }
 }
 
 const NO_FILES: PreparedFiles = { messages: [], release: async () => {} };

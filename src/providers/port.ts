@@ -145,4 +145,12 @@ export interface ChatProvider {
    * `limits.providers.<name>.cooldownScope` overrides it.
    */
   readonly cooldownScope?: 'provider' | 'model';
+  /**
+   * Optional: the completion tokens the vendor's rate limiter counts for `request` when it sets no
+   * `max_tokens`, where the vendor counts a budget rather than what was generated (Moonshot): the
+   * budget this adapter sends, or the vendor's own stated default; `undefined` when neither. What
+   * admission charges in place of `limits.defaultCompletionTokens` (docs/providers.md, "Token
+   * estimates").
+   */
+  readonly rateLimitCompletion?: (request: ChatRequest) => number | undefined;
 }

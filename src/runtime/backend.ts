@@ -41,7 +41,13 @@ export {
 export { MemorySessionQueue } from './memory-ports/queue.js';
 export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
-export { resolveDefaults, resolveLimits, resolveProviders, withSharedSlots } from './options.js';
+export {
+  type ResolvedLimits,
+  resolveDefaults,
+  resolveLimits,
+  resolveProviders,
+  withSharedSlots,
+} from './options.js';
 export { resultOf } from './queued-result.js';
 export { reasonOf, reportError } from './requests.js';
 export { rerouteOnCooldown } from './reroute.js';

@@ -7,12 +7,12 @@ import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
-import { estimateTokens } from '../providers/estimate.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
+import type { ResolvedLimits } from './options.js';
 import { PassHolds } from './pass-holds.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
@@ -54,7 +54,7 @@ export class LocalLimits {
   readonly holds = new PassHolds(this.counters.waits);
   /** Due retries held back, in the order they came due. */
   readonly held = new Set<SessionRecord>();
-  private readonly estimates = new WeakMap<SessionRecord, number>();
+  private readonly estimates = new WeakMap<SessionRecord, Target & { readonly tokens: number }>();
   /** In memory: queued sessions with fallbacks that a new cooldown must move on. */
   private readonly cooling: CooldownReroutes;
   /**
@@ -71,7 +71,8 @@ export class LocalLimits {
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
     private readonly clock: Clock,
-    private readonly defaultCompletionTokens: number,
+    /** What a call is charged against limits in tokens (`ResolvedLimits.charge`). */
+    private readonly charge: ResolvedLimits['charge'],
     /** The alarm, armed in the session driver's deadline heap. */
     private readonly arm: (alarm: Alarm, at: number | null) => void,
     private readonly alarm: Alarm,
@@ -119,7 +120,7 @@ export class LocalLimits {
     // A hop asks its target's limits, and leaves its provider's slot while it waits.
     const target = this.targetOf(record);
     if (this.hops(record, target.provider)) this.leaveLane(record);
-    const start = this.startOf(record, target.model, lapsesAt);
+    const start = this.startOf(record, target, lapsesAt);
     // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
     shared.limiter
       .tryStartFresh(target.provider, start, () => this.counters.rateLimited)
@@ -205,12 +206,12 @@ export class LocalLimits {
     }
   }
 
-  private startOf(record: SessionRecord, model: string, lapsesAt: number): Start {
+  private startOf(record: SessionRecord, target: Target, lapsesAt: number): Start {
     return {
       sessionId: record.input.sessionId,
-      model,
+      model: target.model,
       now: this.clock.now(),
-      tokens: this.estimate(record),
+      tokens: this.estimate(record, target),
       lapsesAt,
     };
   }
@@ -248,15 +249,16 @@ export class LocalLimits {
     record.provider = provider;
   }
 
-  /** The estimate a session is charged (docs/providers.md, "Token estimates"). */
-  estimate(record: SessionRecord): number {
+  /** The estimate a session is charged for a call to `target` (docs/providers.md, "Token estimates"). */
+  estimate(record: SessionRecord, target: Target): number {
     if (record.work.kind !== 'chat') return 0;
-    let tokens = this.estimates.get(record);
-    // Stryker disable next-line ConditionalExpression: a cache only; a session's request never changes.
-    if (tokens === undefined) {
-      tokens = estimateTokens(record.work.request, this.defaultCompletionTokens).total;
-      this.estimates.set(record, tokens);
-    }
+    const cached = this.estimates.get(record);
+    // A cache only: a session's request never changes, and a hop's target charges its own.
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a cache only.
+    if (cached !== undefined && cached.provider === target.provider && cached.model === target.model)
+      return cached.tokens;
+    const tokens = this.charge(record.work.request, target.provider, target.model);
+    this.estimates.set(record, { ...target, tokens });
     return tokens;
   }
 
@@ -295,7 +297,7 @@ export class LocalLimits {
     const heldModel = this.holds.model(provider, target.model);
     if (heldModel !== undefined)
       return this.holds.refuseModel(record, provider, target.model, heldModel.limit, heldModel.at);
-    const start = this.startOf(record, target.model, lapsesAt);
+    const start = this.startOf(record, target, lapsesAt);
     const got = this.limiter.tryStartNow(provider, start);
     if (got.ok) {
       record.waitingFor = undefined;

@@ -98,7 +98,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const rates = new LocalLimits(
     limits.rates,
     clock,
-    limits.defaultCompletionTokens,
+    limits.charge,
     (item, at) => driver.deadlines.schedule(item, at),
     alarm,
     scheduler,

@@ -6,7 +6,8 @@
 import type { SessionInput } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
-import type { ChatProvider } from '../providers/port.js';
+import { chargedTokens } from '../providers/estimate.js';
+import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type {
   Defaults,
   Limits,
@@ -29,6 +30,8 @@ export interface ResolvedLimits {
   /** Limits in providers' own units, by provider (their `maxConcurrent` is also in `perProvider`). */
   readonly rates: ReadonlyMap<string, ProviderLimits>;
   readonly defaultCompletionTokens: number;
+  /** What a call of `request` to `model` at `provider` is charged against limits in tokens (`chargedTokens`). */
+  readonly charge: (request: ChatRequest, provider: string, model: string) => number;
 }
 
 export interface ResolvedDefaults {
@@ -159,6 +162,10 @@ export function resolveLimits(
     });
   }
   const maxQueued = nonNegativeInt('limits.maxQueued', limits.maxQueued ?? 10_000);
+  const defaultCompletionTokens = positiveInt(
+    'limits.defaultCompletionTokens',
+    limits.defaultCompletionTokens ?? 1024,
+  );
   return {
     maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
     perProvider,
@@ -169,10 +176,9 @@ export function resolveLimits(
     historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
     callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),
     rates,
-    defaultCompletionTokens: positiveInt(
-      'limits.defaultCompletionTokens',
-      limits.defaultCompletionTokens ?? 1024,
-    ),
+    defaultCompletionTokens,
+    charge: (request, provider, model) =>
+      chargedTokens(request, model, providers?.get(provider), defaultCompletionTokens),
   };
 }
 

@@ -4,14 +4,7 @@
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
  * the queue, to be taken up elsewhere as a further attempt.
  */
-import {
-  type AdoptedSession,
-  estimateTokens,
-  Limiter,
-  rerouteOnCooldown,
-  resultOf,
-  type Start,
-} from '../runtime/backend.js';
+import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { endedAt, targetProvider } from './job-data.js';
@@ -181,7 +174,7 @@ export class LeaseRunner {
         sessionId: id,
         model: data.input.model,
         now,
-        tokens: estimateTokens(data.request, this.s.limits.defaultCompletionTokens).total,
+        tokens: this.s.limits.charge(data.request, data.input.provider, data.input.model),
         lapsesAt: now + data.input.timeoutMs,
       };
       let got: Awaited<ReturnType<Limiter['tryStart']>>;

@@ -1,6 +1,6 @@
 /** The lease runner's settings, its table's entries and its constants (`lease-runner.ts`). */
 import type { Clock } from '../core/clock.js';
-import type { LocalRuntime, ProviderLimitsConfig } from '../runtime/backend.js';
+import type { LocalRuntime, ProviderLimitsConfig, ResolvedLimits } from '../runtime/backend.js';
 import type {
   EventBus,
   Lease,
@@ -44,8 +44,8 @@ export interface LeaseRunnerSettings {
   /** Limits in providers' own units, kept in `sharedState`: a leased session starts only when they have room. */
   readonly limits: {
     readonly rates: ReadonlyMap<string, ProviderLimitsConfig>;
-    /** Charged for a request without `max_tokens` (docs/providers.md, "Token estimates"). */
-    readonly defaultCompletionTokens: number;
+    /** What a call is charged against limits in tokens (docs/providers.md, "Token estimates"). */
+    readonly charge: ResolvedLimits['charge'];
     /** Leased sessions this instance runs at once, across its providers (`take`). */
     readonly maxConcurrent: number;
   };

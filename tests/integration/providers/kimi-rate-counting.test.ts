@@ -5,14 +5,17 @@
  * troupe's windows for Kimi are reconciled to that count, not to the usage; GLM's stay reconciled
  * to the usage. Over real HTTP, against the local server in Kimi and GLM modes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
 import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
+import type { RuntimeBackend } from '../../../src/runtime/backend.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import { redisBackend } from '../../../src/scale/redis-backend.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import type { VendorMode } from '../../../src/testing/vendor-modes.js';
+import { type RedisServer, startRedis } from '../../support/redis.js';
 
 const KEY = 'sk-kimi-rate-counting-0123456789abcdef';
 const TPM = 1_000_000;
@@ -35,7 +38,16 @@ afterEach(async () => {
   }
 });
 
-async function rig(vendor: VendorMode): Promise<Rig> {
+let redis: RedisServer;
+let prefixSeq = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+async function rig(vendor: VendorMode, tpm = TPM, backend?: RuntimeBackend): Promise<Rig> {
   const server = createOpenAIServer({ apiKey: KEY, vendor, respond: () => ({ content: REPLY }) });
   await server.start();
   const env: Record<string, string> =
@@ -46,9 +58,11 @@ async function rig(vendor: VendorMode): Promise<Rig> {
   const runtime = createRuntime({
     providers: loaded.providers,
     router: loaded.registry.router,
-    limits: { providers: { [vendor]: { tokensPerMinute: TPM, tokensPerDay: 10 * TPM } } },
+    limits: { providers: { [vendor]: { tokensPerMinute: tpm, tokensPerDay: 10 * tpm } } },
     defaults: { maxAttempts: 1 },
+    ...(backend === undefined ? {} : { backend }),
   });
+  await (runtime as { ready?: Promise<void> }).ready;
   const made = { server, loaded, runtime };
   rigs.push(made);
   return made;
@@ -141,6 +155,47 @@ describe('Kimi: TPM and TPD are counted as Moonshot counts them (prompt + budget
     }
   });
 });
+
+const backends: [string, () => Promise<RuntimeBackend | undefined>][] = [
+  ['memory', async () => undefined],
+  ['redis', async () => redisBackend({ url: redis.url, prefix: `krc${++prefixSeq}` })],
+];
+
+describe.each(backends)(
+  'Kimi: admission charges what Moonshot will count, before the answer (%s)',
+  (_name, backend) => {
+    /** One call, then a second one, as Moonshot would count them against a window of `tpm`. */
+    async function twice(model: string, tpm: number) {
+      const r = await rig('kimi', tpm, await backend());
+      const ask = { provider: 'kimi', model, messages: [{ role: 'user' as const, content: 'hi' }] };
+      await run(r, ask);
+      const second = await r.runtime.submit(ask, { queueTimeoutMs: 1500 }).result;
+      return { r, second };
+    }
+
+    it("a thinking call without max_tokens is charged troupe's budget (32768) at admission, so the next waits", async () => {
+      // 40,000 a minute: one call counted as prompt + 32768 leaves no room for a second one.
+      const { r, second } = await twice('kimi-k2.6', 40_000);
+      expect(second.ok).toBe(false);
+      if (second.ok) return;
+      expect(second.error.code).toBe('TIMED_OUT');
+      expect(second.metadata.waitingFor).toBe('tokensPerMinute');
+      expect(r.server.requests).toHaveLength(1);
+    });
+
+    it("kimi-k3 without max_tokens is charged Moonshot's own default (131072) at admission", async () => {
+      const { r, second } = await twice('kimi-k3', 200_000);
+      expect(second.ok || second.error.code).toBe('TIMED_OUT');
+      expect(r.server.requests).toHaveLength(1);
+    });
+
+    it('a model sent no budget is charged limits.defaultCompletionTokens: the next fits', async () => {
+      const { r, second } = await twice('moonshot-v1-8k', 40_000);
+      expect(second.ok).toBe(true);
+      expect(r.server.requests).toHaveLength(2);
+    });
+  },
+);
 
 describe('GLM: no such rule is documented; its windows follow the usage', () => {
   it('a call with a budget is charged the tokens it used', async () => {

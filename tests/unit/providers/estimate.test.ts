@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { estimatePromptTokens, estimateTokens, textTokens } from '../../../src/providers/estimate.js';
+import {
+  chargedTokens,
+  estimatePromptTokens,
+  estimateTokens,
+  textTokens,
+} from '../../../src/providers/estimate.js';
+import { createKimiProvider } from '../../../src/providers/kimi.js';
+import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
+import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
 
 describe('token estimates (the documented rule)', () => {
   it('counts one token per 4 ASCII characters, rounded up', () => {
@@ -60,5 +68,58 @@ describe('token estimates (the documented rule)', () => {
       total: 56,
     });
     expect(estimateTokens({ ...request, max_tokens: 0 }, 7).completion).toBe(7);
+  });
+});
+
+describe('chargedTokens: what admission charges, as the vendor will count it', () => {
+  const kimi = createKimiProvider({ apiKey: 'sk-unused', baseURL: 'http://127.0.0.1:9/v1' });
+  const ask = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
+    model,
+    messages: [{ role: 'user', content: 'hi' }],
+    ...extra,
+  });
+  const prompt = estimatePromptTokens(ask('any'));
+
+  it("counts the budget Kimi's adapter sends a thinking model, the vendor default of kimi-k3, else the default", () => {
+    expect(chargedTokens(ask('kimi-k2.6'), 'kimi-k2.6', kimi, 700)).toBe(prompt + KIMI_THINKING_MAX_TOKENS);
+    expect(chargedTokens(ask('kimi-k3'), 'kimi-k3', kimi, 700)).toBe(prompt + KIMI_K3_DEFAULT_MAX_TOKENS);
+    expect(chargedTokens(ask('moonshot-v1-8k'), 'moonshot-v1-8k', kimi, 700)).toBe(prompt + 700);
+    // Thinking turned off: no budget is sent, so none is counted.
+    const off = ask('kimi-k2.6', { extra: { thinking: { type: 'disabled' } } });
+    expect(chargedTokens(off, 'kimi-k2.6', kimi, 700)).toBe(estimatePromptTokens(off) + 700);
+  });
+
+  it("the caller's max_tokens wins, and the provider is not asked", () => {
+    let asked = 0;
+    const counting: ChatProvider = {
+      ...kimi,
+      rateLimitCompletion: () => {
+        asked++;
+        return 99_999;
+      },
+    };
+    expect(chargedTokens(ask('kimi-k2.6', { max_tokens: 300 }), 'kimi-k2.6', counting, 700)).toBe(
+      prompt + 300,
+    );
+    expect(asked).toBe(0);
+  });
+
+  it("a call to another model than the request's (a fallback target) is counted by that model", () => {
+    expect(chargedTokens(ask('moonshot-v1-8k'), 'kimi-k3', kimi, 700)).toBe(
+      prompt + KIMI_K3_DEFAULT_MAX_TOKENS,
+    );
+    expect(chargedTokens(ask('kimi-k3'), 'moonshot-v1-8k', kimi, 700)).toBe(prompt + 700);
+  });
+
+  it('a provider that says nothing, or no provider, charges the default', () => {
+    const plain: ChatProvider = { ...kimi, rateLimitCompletion: undefined };
+    expect(chargedTokens(ask('kimi-k3'), 'kimi-k3', plain, 700)).toBe(prompt + 700);
+    expect(chargedTokens(ask('kimi-k3'), 'kimi-k3', undefined, 700)).toBe(prompt + 700);
+  });
+
+  it('a request the adapter refuses before sending is charged the default (the call fails with that refusal)', () => {
+    const bad = ask('kimi-k2-thinking', { extra: { thinking: { type: 'disabled' } } });
+    expect(() => kimi.rateLimitCompletion?.(bad)).not.toThrow();
+    expect(chargedTokens(bad, 'kimi-k2-thinking', kimi, 700)).toBe(estimatePromptTokens(bad) + 700);
   });
 });

@@ -120,6 +120,8 @@ export const tick: SessionMachineEvent = { type: 'session.tick', now: 0 };
 export interface SetupOptions {
   /** A shared backend: the limiter every instance shares, over this state (in memory by default). */
   readonly shared?: SharedState | true;
+  /** What a call is charged (`ResolvedLimits.charge`). @default its estimate with `DEFAULT_COMPLETION` */
+  readonly charge?: (request: ChatRequest, provider: string, model: string) => number;
 }
 
 export function setup(config: Record<string, ProviderLimitsConfig> = {}, options: SetupOptions = {}) {
@@ -142,7 +144,7 @@ export function setup(config: Record<string, ProviderLimitsConfig> = {}, options
   const limits = new LocalLimits(
     limitsConfig,
     clock,
-    DEFAULT_COMPLETION,
+    options.charge ?? ((request) => estimateTokens(request, DEFAULT_COMPLETION).total),
     (which, at) => {
       if (which !== alarm) throw new Error('Expected the alarm given to LocalLimits, got another');
       armed.push(at);

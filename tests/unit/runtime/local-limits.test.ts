@@ -40,7 +40,7 @@ describe('LocalLimits: the gate', () => {
     expect(limits.gate(task, LAPSE)).toBe(true);
     expect(limits.gate(task, LAPSE)).toBe(true);
     expect(task.limitStart).toBeUndefined();
-    expect(limits.estimate(task)).toBe(0);
+    expect(limits.estimate(task, { provider: 'p', model: 'm' })).toBe(0);
     expect(limits.retry(record('u', { task: true, admitted: true }), LAPSE)).toBe(true);
   });
 
@@ -70,7 +70,7 @@ describe('LocalLimits: the gate', () => {
       tokens: TOKENS,
       lapsesAt: LAPSE,
     });
-    expect(limits.estimate(a)).toBe(TOKENS);
+    expect(limits.estimate(a, { provider: 'p', model: 'm' })).toBe(TOKENS);
     expect(limits.budgets(['p']).p?.remaining).toEqual({
       maxConcurrent: 1,
       requestsPerMinute: 4,
@@ -108,6 +108,30 @@ describe('LocalLimits: the gate', () => {
     // A new wait is counted again.
     expect(limits.gate(record('c'), LAPSE)).toBe(false);
     expect(limits.counters.waits.requestsPerMinute).toBe(2);
+  });
+
+  it('charges each target of a session what its provider and model count, asking once per target', () => {
+    const asked: string[] = [];
+    const { limits } = setup(
+      { p: { tokensPerMinute: 1_000 }, q: { tokensPerMinute: 1_000 } },
+      {
+        charge: (_request, provider, model) => {
+          asked.push(`${provider}/${model}`);
+          return provider === 'p' ? 100 : 5_000;
+        },
+      },
+    );
+    const a = record('a', { targets: CHAIN, at: 0 });
+    expect(limits.estimate(a, { provider: 'p', model: 'm' })).toBe(100);
+    expect(limits.estimate(a, { provider: 'p', model: 'm' })).toBe(100);
+    expect(limits.estimate(a, { provider: 'q', model: 'n' })).toBe(5_000);
+    expect(asked).toEqual(['p/m', 'q/n']);
+    // The start is charged its target's figure: q's window (1,000) can never take 5,000.
+    expect(limits.gate(a, LAPSE)).toBe(true);
+    expect(a.limitStart?.tokens).toBe(100);
+    const hop = record('h', { admitted: true, targets: CHAIN, at: 1 });
+    expect(limits.gate(hop, LAPSE)).toBe(false);
+    expect(hop.waitingFor).toBe('tokensPerMinute');
   });
 
   it("an admitted session's refusal or start says nothing of its provider's queue", () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
+import { estimateTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import {
   resolveDefaults,
@@ -163,7 +164,11 @@ describe('resolveLimits', () => {
       callerMetadataBytes: 4096,
       rates: new Map(),
       defaultCompletionTokens: 1024,
+      charge: expect.any(Function),
     });
+    // With no provider to ask, a request without max_tokens is charged the default completion.
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'abcd' }] };
+    expect(resolveLimits().charge(request, 'p', 'm')).toBe(estimateTokens(request, 1024).total);
   });
 
   it('keeps what is given, at the lowest values each accepts', () => {
@@ -189,7 +194,10 @@ describe('resolveLimits', () => {
       callerMetadataBytes: 0,
       rates: new Map(),
       defaultCompletionTokens: 1,
+      charge: expect.any(Function),
     });
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'abcd' }] };
+    expect(limits.charge(request, 'p', 'm')).toBe(estimateTokens(request, 1).total);
   });
 
   it.each([
