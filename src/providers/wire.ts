@@ -107,7 +107,9 @@ export function fromCompletion(provider: string, body: unknown): ChatResponse {
   const response: { -readonly [K in keyof ChatResponse]: ChatResponse[K] } = {
     content: typeof message.content === 'string' ? message.content : '',
   };
-  if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
+  // An empty `reasoning_content` is kept: "reasoned but empty" is not "no reasoning", and Kimi's
+  // preserved thinking wants the field back on the assistant turn (docs/providers.md).
+  if (typeof message.reasoning_content === 'string') {
     response.reasoning = message.reasoning_content;
   }
   if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
@@ -190,7 +192,8 @@ export function fromChunk(provider: string, chunk: unknown): ChunkParts {
   let usage = toUsage(chunk.usage);
   if (isObject(choice)) {
     const delta = isObject(choice.delta) ? choice.delta : {};
-    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') {
+    // Empty too (see `fromCompletion`): the answer keeps `reasoning: ''`; subscribers hear nothing of it.
+    if (typeof delta.reasoning_content === 'string') {
       deltas.push({ type: 'reasoning', text: delta.reasoning_content });
     }
     if (typeof delta.content === 'string' && delta.content !== '') {

@@ -193,6 +193,8 @@ export class ProviderCall<O = unknown> {
     acc.add(delta);
     const now = this.sink.now();
     this.heardAt = now;
+    // An empty reasoning delta only marks that the model reasoned (`StreamAccumulator`): no event.
+    if (delta.type === 'reasoning' && delta.text === '') return;
     this.sink.deliver(this, { type: 'provider.chunk', now, chars: acc.chars, delta });
   }
 
@@ -255,7 +257,7 @@ function toOutput(response: ChatResponse): SessionOutputData {
   const out: { -readonly [K in keyof SessionOutputData]: SessionOutputData[K] } = {
     content: response.content ?? '',
   };
-  if (response.reasoning) out.reasoning = response.reasoning;
+  if (response.reasoning !== undefined) out.reasoning = response.reasoning;
   if (response.toolCalls && response.toolCalls.length > 0) out.toolCalls = response.toolCalls;
   if (response.finishReason !== undefined) out.finishReason = response.finishReason;
   if (response.webSearch !== undefined && response.webSearch.length > 0) out.webSearch = response.webSearch;
@@ -266,7 +268,8 @@ function toOutput(response: ChatResponse): SessionOutputData {
 /** Joins a stream's deltas into the answer the session ends with. */
 export class StreamAccumulator {
   private content = '';
-  private reasoning = '';
+  /** `undefined` until a reasoning delta, even an empty one, arrives: the answer says whether the model reasoned. */
+  private reasoning: string | undefined;
   private readonly tools = new ToolCallAssembler();
   usage: UsageData | undefined;
   private finishReason: string | undefined;
@@ -274,7 +277,7 @@ export class StreamAccumulator {
   private notes: string[] | undefined;
 
   get chars(): number {
-    return this.content.length + this.reasoning.length;
+    return this.content.length + (this.reasoning?.length ?? 0);
   }
 
   add(delta: ChatDelta): void {
@@ -283,7 +286,7 @@ export class StreamAccumulator {
         this.content += delta.text;
         break;
       case 'reasoning':
-        this.reasoning += delta.text;
+        this.reasoning = (this.reasoning ?? '') + delta.text;
         break;
       case 'tool_call':
         this.tools.add(delta);
@@ -305,7 +308,7 @@ export class StreamAccumulator {
 
   output(): SessionOutputData {
     const out: { -readonly [K in keyof SessionOutputData]: SessionOutputData[K] } = { content: this.content };
-    if (this.reasoning) out.reasoning = this.reasoning;
+    if (this.reasoning !== undefined) out.reasoning = this.reasoning;
     if (this.tools.size > 0) out.toolCalls = this.tools.calls();
     if (this.finishReason !== undefined) out.finishReason = this.finishReason;
     if (this.webSearch !== undefined) out.webSearch = this.webSearch;

@@ -159,6 +159,8 @@ export async function sendStream(
   const chunks: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }];
   const piece = (delta: Record<string, unknown>) =>
     chunks.push({ ...base, choices: [{ index: 0, delta, finish_reason: null }] });
+  // An empty reasoning goes as one empty delta: "reasoned but empty", which Kimi's client keeps.
+  if (reply.reasoning === '') piece({ reasoning_content: '' });
   for (const text of split(reply.reasoning ?? '')) piece({ reasoning_content: text });
   for (const text of split(reply.content ?? '')) piece({ content: text });
   (reply.toolCalls ?? []).forEach((call, index) => {

@@ -104,7 +104,8 @@ function kimiThinks(body: Record<string, unknown>): boolean {
 
 /**
  * Kimi's thinking rule: with thinking on, every assistant message with `tool_calls` must carry
- * its `reasoning_content`; otherwise 400. Returns whether it answered.
+ * its `reasoning_content`, empty if the model reasoned nothing (MoonshotAI/kimi-cli keeps an empty
+ * one for this); otherwise 400. Returns whether it answered.
  */
 export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, unknown>): boolean {
   if (!kimiThinks(body) || !Array.isArray(body.messages)) return false;
@@ -113,7 +114,7 @@ export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, u
       m.role === 'assistant' &&
       Array.isArray(m.tool_calls) &&
       m.tool_calls.length > 0 &&
-      (typeof m.reasoning_content !== 'string' || m.reasoning_content === ''),
+      typeof m.reasoning_content !== 'string',
   );
   if (index === -1) return false;
   res.writeHead(400, { 'content-type': 'application/json' });
@@ -208,6 +209,8 @@ export async function sendVendorStream(
   };
   if (vendor === 'glm' && reply.webSearch !== undefined) first.web_search = reply.webSearch;
   chunks.push(first);
+  // An empty reasoning goes as one empty delta: "reasoned but empty", which Kimi's client keeps.
+  if (reply.reasoning === '') piece({ reasoning_content: '' });
   for (const text of split(reply.reasoning ?? '')) piece({ reasoning_content: text });
   for (const text of split(reply.content ?? '')) piece({ content: text });
   (reply.toolCalls ?? []).forEach((call, index) => {

@@ -417,6 +417,39 @@ describe('kimi', () => {
     if (!refused.ok) expect(refused.error.message).toMatch(/reasoning_content is missing/);
   });
 
+  it.each([true, false])(
+    'keeps an empty reasoning_content of a reason-free tool-call turn, so the loop goes on (stream: %s)',
+    async (stream) => {
+      const r = await rig('kimi');
+      r.server.setResponder((body) => {
+        const last = (body.messages as Record<string, unknown>[]).at(-1);
+        return last?.role === 'tool'
+          ? { reasoning: 'the tool said 4', content: 'It is 4.' }
+          : { reasoning: '', toolCalls: [{ id: 'c-1', name: 'add', arguments: '{"a":2,"b":2}' }] };
+      });
+      const tools = [{ type: 'function', function: { name: 'add', parameters: { type: 'object' } } }];
+      const ask = { provider: 'kimi', model: 'kimi-k2-thinking', tools, stream };
+      const first = await run(r, { ...ask, messages: [user('2+2?')] });
+      expect(first.ok).toBe(true);
+      if (!first.ok) return;
+      // "Reasoned but empty" is not "no reasoning": the answer says so, and the turn goes back with it.
+      expect(first.reasoning).toBe('');
+      const assistant: ChatMessage = {
+        role: 'assistant',
+        content: first.content,
+        tool_calls: first.toolCalls ?? [],
+        ...(first.reasoning === undefined ? {} : { reasoning_content: first.reasoning }),
+      };
+      const second = await run(r, {
+        ...ask,
+        messages: [user('2+2?'), assistant, { role: 'tool', tool_call_id: 'c-1', content: '4' }],
+      });
+      expect(second.ok && second.content).toBe('It is 4.');
+      const sent = (chatBodies(r)[1]?.messages as Record<string, unknown>[] | undefined)?.[1];
+      expect(sent?.reasoning_content).toBe('');
+    },
+  );
+
   it('sends models outside the catalogue to the vendor, which judges (404 -> MODEL_NOT_FOUND)', async () => {
     const r = await rig('kimi', { models: ['kimi-k2-0711-preview', 'kimi-k4-preview'] });
     const known = await run(r, { provider: 'kimi', model: 'kimi-k4-preview', messages: [user('q')] });

@@ -112,7 +112,7 @@ describe('ProviderCall: complete', () => {
     expect('usage' in (seen[0] as object)).toBe(false);
   });
 
-  it('keeps every part of an answer that has something in it, and leaves out the empty ones', async () => {
+  it('keeps every part of an answer that has something in it, and leaves out the empty ones (not an empty reasoning)', async () => {
     const toolCalls = [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }];
     const full: ChatResponse = {
       content: 'c',
@@ -124,13 +124,13 @@ describe('ProviderCall: complete', () => {
     };
     const empty = {
       content: null,
-      reasoning: '',
       toolCalls: [],
       webSearch: [],
       notes: [],
     } as unknown as ChatResponse;
     const outputs: unknown[] = [];
-    for (const response of [full, empty, { content: 'x', finishReason: '' }]) {
+    const reasonedEmpty: ChatResponse = { content: 'x', reasoning: '' };
+    for (const response of [full, empty, { content: 'x', finishReason: '' }, reasonedEmpty]) {
       const { provider } = completing(async () => response);
       const { call, seen } = setup();
       call.start(chat(provider), false);
@@ -149,6 +149,8 @@ describe('ProviderCall: complete', () => {
       },
       { content: '' },
       { content: 'x', finishReason: '' },
+      // "Reasoned but empty" is not "no reasoning": Kimi wants the field back (docs/providers.md).
+      { content: 'x', reasoning: '' },
     ]);
   });
 
@@ -260,6 +262,20 @@ describe('ProviderCall: stream', () => {
         usage,
       },
     ]);
+  });
+
+  it('an empty reasoning delta reports no chunk, and the answer keeps reasoning: ""', async () => {
+    const provider = streaming(() =>
+      deltas([
+        { type: 'reasoning', text: '' },
+        { type: 'content', text: 'ok' },
+      ]),
+    );
+    const { call, seen } = setup();
+    call.start(chat(provider), true);
+    await flush();
+    expect(seen.map((e) => e.type)).toEqual(['provider.chunk', 'provider.done']);
+    expect(seen[1]).toMatchObject({ output: { content: 'ok', reasoning: '' } });
   });
 
   it('stops at once when the session ends it on a chunk, and reports nothing more', async () => {
