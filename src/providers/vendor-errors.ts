@@ -92,9 +92,11 @@ export const KIMI_ERRORS: VendorErrorTable = {
       id: 'kimi.overloaded',
       status: 429,
       type: 'engine_overloaded_error',
+      // Server-side capacity, not the account's limit, but the vendor's remedy is to wait for
+      // `Retry-After`, reduce concurrency and back off (help center, error-codes.md): a cooldown.
       troupe: 'RATE_LIMITED',
       hint: 'header-or-body-seconds',
-      why: 'Too many concurrent requests on the node ("engine is currently overloaded"): back off.',
+      why: 'The service node is under high load: wait for Retry-After, reduce concurrency, back off.',
     },
     {
       id: 'kimi.content-filter',
@@ -200,7 +202,15 @@ export const GLM_ERRORS: VendorErrorTable = {
     glm('concurrency', ['1302'], 'RATE_LIMITED', 'Too many concurrent requests.', 'header'),
     glm('frequency', ['1303'], 'RATE_LIMITED', 'Requests too frequent.', 'header'),
     glm('daily', ['1304'], 'QUOTA_EXHAUSTED', 'The daily call limit is reached.'),
-    glm('overloaded', ['1305'], 'RATE_LIMITED', 'Too many requests / the service is overloaded.', 'header'),
+    // The platform overloaded for this model ("该模型当前访问量过大", rate-limit page): as 1312, try
+    // later or degrade ("降级或延迟处理"), so a fallback chain moves on at once and nothing cools down.
+    glm(
+      'overloaded',
+      ['1305'],
+      'PROVIDER_UNAVAILABLE',
+      'The platform is overloaded for this model: try later or another model.',
+      'header',
+    ),
     glm(
       'window',
       ['1308'],

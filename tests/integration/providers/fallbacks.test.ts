@@ -77,25 +77,31 @@ describe('fallbacks over real HTTP', () => {
     });
   });
 
-  it("GLM's 1312 (this model is overloaded: switch to another) moves on at once, and cools no provider down", async () => {
-    const before = runtime.metrics().limits;
-    const { result } = await run({
-      provider: 'glm',
-      model: 'vendor-error:glm.model-busy',
-      messages: [{ role: 'user', content: 'another model, please' }],
-      fallbacks: [{ provider: 'glm', model: 'glm-4.7' }],
-    });
-    expect(result.ok).toBe(true);
-    expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
-      ['vendor-error:glm.model-busy', 'PROVIDER_UNAVAILABLE'],
-      ['glm-4.7', 'done'],
-    ]);
-    expect(chats(glm)).toHaveLength(2);
-    expect(runtime.metrics().limits).toMatchObject({
-      rateLimited: before?.rateLimited,
-      cooldowns: before?.cooldowns,
-    });
-  });
+  it.each([
+    ['1312', 'glm.model-busy'],
+    ['1305', 'glm.overloaded'],
+  ])(
+    "GLM's %s (this model is overloaded: try later or another) moves on at once, and cools no provider down",
+    async (_code, name) => {
+      const before = runtime.metrics().limits;
+      const { result } = await run({
+        provider: 'glm',
+        model: `vendor-error:${name}`,
+        messages: [{ role: 'user', content: 'another model, please' }],
+        fallbacks: [{ provider: 'glm', model: 'glm-4.7' }],
+      });
+      expect(result.ok).toBe(true);
+      expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
+        [`vendor-error:${name}`, 'PROVIDER_UNAVAILABLE'],
+        ['glm-4.7', 'done'],
+      ]);
+      expect(chats(glm)).toHaveLength(2);
+      expect(runtime.metrics().limits).toMatchObject({
+        rateLimited: before?.rateLimited,
+        cooldowns: before?.cooldowns,
+      });
+    },
+  );
 
   it('a stream that fails after its first delta does not fall back: the caller saw one target only', async () => {
     const { result, deltas } = await run({

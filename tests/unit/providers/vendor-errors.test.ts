@@ -45,7 +45,7 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1302': ['RATE_LIMITED', 'header'],
   '1303': ['RATE_LIMITED', 'header'],
   '1304': ['QUOTA_EXHAUSTED', 'none'],
-  '1305': ['RATE_LIMITED', 'header'],
+  '1305': ['PROVIDER_UNAVAILABLE', 'header'],
   '1308': ['QUOTA_EXHAUSTED', 'body-reset-time'],
   '1309': ['QUOTA_EXHAUSTED', 'none'],
   '1310': ['QUOTA_EXHAUSTED', 'body-reset-time'],
