@@ -617,6 +617,10 @@ describe('glm', () => {
 
   it.each([
     [{ tool_choice: 'none' }, /`tool_choice` for glm model `glm-4.6` to be `"auto"`/],
+    [
+      { stop: ['END', 'STOP'] },
+      /`stop` for glm model `glm-4.6` to be one stop word \(GLM supports only one\)/,
+    ],
     [{ temperature: 1.2 }, /`temperature` .* from 0 to 1, got `1.2`/],
     [{ top_p: -0.1 }, /`top_p` .* from 0 to 1/],
     [{ extra: { user_id: 'abc' } }, /`user_id` .* 6 to 128 characters/],
@@ -659,8 +663,8 @@ describe('glm', () => {
     // The notes say why without claiming a range the API reference contradicts ([Z2]: temperature
     // [0.0, 1.0], top_p (0.0, 1.0]).
     expect(result.metadata.notes).toEqual([
-      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official SDK does (it keeps the value inside (0, 1))',
-      'sent `top_p` 1 as 0.99, as the official SDK does (it keeps the value inside (0, 1))',
+      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official Python SDK does (it keeps the value inside (0, 1))',
+      'sent `top_p` 1 as 0.99, as the official Python SDK does (it keeps the value inside (0, 1))',
     ]);
   });
 
