@@ -268,14 +268,17 @@ describe('ProviderCall: stream', () => {
     const provider = streaming(() =>
       deltas([
         { type: 'reasoning', text: '' },
+        { type: 'content', text: '' },
         { type: 'content', text: 'ok' },
       ]),
     );
     const { call, seen } = setup();
     call.start(chat(provider), true);
     await flush();
-    expect(seen.map((e) => e.type)).toEqual(['provider.chunk', 'provider.done']);
-    expect(seen[1]).toMatchObject({ output: { content: 'ok', reasoning: '' } });
+    // Only the reasoning one goes unreported: any other delta is reported as it came, empty or not.
+    expect(seen.map((e) => e.type)).toEqual(['provider.chunk', 'provider.chunk', 'provider.done']);
+    expect(seen[0]).toMatchObject({ delta: { type: 'content', text: '' } });
+    expect(seen[2]).toMatchObject({ output: { content: 'ok', reasoning: '' } });
   });
 
   it('stops at once when the session ends it on a chunk, and reports nothing more', async () => {
