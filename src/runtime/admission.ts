@@ -133,8 +133,8 @@ export class Admission {
       checkSubmitKeys(options, 'submit');
       checkRequestKeys(request);
       checkRequest(request);
-      // Fallbacks and the context-window check (routing.ts): no network call.
-      const routed = routeChat(request, this.route, providers);
+      // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
+      const routed = routeChat(request, this.route, providers, this.settings.limits);
       const resolved = resolveSubmitOptions(options, defaults);
       this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
       const stream = request.stream === true;

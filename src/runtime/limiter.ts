@@ -277,7 +277,7 @@ export function budgetOf(state: ProviderState | undefined, limits: RateLimits, n
   };
 }
 
-/** Refuses up front a request that no window could ever take. */
+/** The token window a start of `tokens` could never fit, whatever waits: none fits more than its limit. */
 export function neverFits(
   limits: RateLimits,
   tokens: number,
@@ -285,4 +285,33 @@ export function neverFits(
   if (tokens > (limits.tokensPerMinute ?? Number.POSITIVE_INFINITY)) return 'tokensPerMinute';
   if (tokens > (limits.tokensPerDay ?? Number.POSITIVE_INFINITY)) return 'tokensPerDay';
   return undefined;
+}
+
+/** A token window, the provider's or its model's, that a call could never start in. */
+export interface NeverFits {
+  readonly limit: 'tokensPerMinute' | 'tokensPerDay';
+  readonly max: number;
+  /** Where it is set, e.g. `limits.providers.kimi.tokensPerMinute`. */
+  readonly setting: string;
+}
+
+/** `neverFits` over a provider's own windows, then its model's (`config.models`). */
+export function neverFitsAt(
+  config: ProviderLimitsConfig | undefined,
+  provider: string,
+  model: string,
+  tokens: number,
+): NeverFits | undefined {
+  if (config === undefined) return undefined;
+  const own = neverFits(config, tokens);
+  if (own !== undefined)
+    return { limit: own, max: config[own] as number, setting: `limits.providers.${provider}.${own}` };
+  const byModel = config.models?.[model];
+  const its = byModel === undefined ? undefined : neverFits(byModel, tokens);
+  if (its === undefined) return undefined;
+  return {
+    limit: its,
+    max: (byModel as RateLimits)[its] as number,
+    setting: `limits.providers.${provider}.models[${JSON.stringify(model)}].${its}`,
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Routing a chat request at admission: its own target and its fallbacks resolved by the router,
  * each target's provider adapter found, and the request's token estimate checked against every
- * known context window, all before the session is queued and without any network call.
+ * known context window and every token window of the limits (a call above one could never start),
+ * all before the session is queued and without any network call.
  */
 import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
@@ -9,6 +10,8 @@ import { MAX_FALLBACKS } from '../core/metadata.js';
 import { estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
+import { type NeverFits, neverFitsAt } from './limiter.js';
+import type { ResolvedLimits } from './options.js';
 import { chatRequest } from './requests.js';
 import type { SessionWork } from './session-record.js';
 import type { Router, SessionRequest } from './types.js';
@@ -22,10 +25,14 @@ export interface RoutedChat {
   readonly targets: readonly RouteTargetData[] | undefined;
 }
 
+/** The limits a call is checked against at admission: the token windows and what a call is charged. */
+export type AdmissionLimits = Pick<ResolvedLimits, 'rates' | 'charge'>;
+
 export function routeChat(
   request: SessionRequest,
   route: Router,
   providers: ReadonlyMap<string, ChatProvider>,
+  limits?: AdmissionLimits,
 ): RoutedChat {
   const primary = route(request);
   const adapter = adapterOf(providers, primary.provider);
@@ -42,6 +49,8 @@ export function routeChat(
           '; shorten the prompt, lower `max_tokens`, or name a fallback with a larger window',
         );
     }
+    const over = overLimit(limits, provided, primary);
+    if (over !== undefined) throw overLimitError(over, primary);
     return {
       provider: primary.provider,
       model: primary.model,
@@ -59,9 +68,17 @@ export function routeChat(
   const known = routed.some((t) => t.contextWindow !== undefined);
   const prompt = known ? estimatePromptTokens(provided) : 0;
   const checks = routed.map((t) => windowCheck(provided, t, prompt));
-  const first = checks.findIndex((c) => c.fits);
+  // A target whose token window the call could never start in is passed over, as one too small.
+  const over = routed.map((t, i) =>
+    (checks[i] as WindowCheck).fits ? overLimit(limits, provided, t) : undefined,
+  );
+  const fits = checks.map((c, i) => c.fits && over[i] === undefined);
+  const first = fits.indexOf(true);
   if (first === -1) {
     const others = fallbacks.length === 1 ? 'its fallback' : `any of its ${fallbacks.length} fallbacks`;
+    const limited = over.findIndex((o) => o !== undefined);
+    if (limited !== -1)
+      throw overLimitError(over[limited] as Over, routed[limited] as RoutedTarget, `, nor could ${others}`);
     throw tooLong(
       checks[0] as WindowCheck,
       primary,
@@ -73,7 +90,7 @@ export function routeChat(
       provider: t.provider,
       model: t.model,
       contextWindow: t.contextWindow ?? null,
-      fits: (checks[i] as WindowCheck).fits,
+      fits: fits[i] as boolean,
     }),
   );
   const start = routed[first] as RoutedTarget;
@@ -85,6 +102,30 @@ export function routeChat(
     providers,
   };
   return { provider: start.provider, model: start.model, work, targets };
+}
+
+interface Over extends NeverFits {
+  readonly tokens: number;
+}
+
+/** The token window of the limits that a call of `request` to `target` could never start in. */
+function overLimit(
+  limits: AdmissionLimits | undefined,
+  request: ChatRequest,
+  target: RoutedTarget,
+): Over | undefined {
+  const config = limits?.rates.get(target.provider);
+  if (config === undefined) return undefined;
+  const tokens = (limits as AdmissionLimits).charge(request, target.provider, target.model);
+  const over = neverFitsAt(config, target.provider, target.model, tokens);
+  return over === undefined ? undefined : { ...over, tokens };
+}
+
+function overLimitError(over: Over, target: RoutedTarget, others = ''): TroupeError {
+  return runtimeError(
+    'INVALID_REQUEST',
+    `Expected a call that fits ${over.setting} (${over.max} tokens), got an estimated ${over.tokens} for model ${target.model} (the prompt plus \`max_tokens\`, or the completion budget the vendor counts without it): it could never start${others}; lower \`max_tokens\`, shorten the prompt or raise the limit`,
+  );
 }
 
 interface WindowCheck {

@@ -189,6 +189,28 @@ describe.each(backends)(
       expect(r.server.requests).toHaveLength(1);
     });
 
+    it('kimi-k3 without max_tokens under a window smaller than 131072 is refused at once, naming the limit', async () => {
+      const r = await rig('kimi', 100_000, await backend());
+      const ask = {
+        provider: 'kimi',
+        model: 'kimi-k3',
+        messages: [{ role: 'user' as const, content: 'hi' }],
+      };
+      // Refused at submit, as every admission refusal is (not at its queue deadline); nothing was sent.
+      let refused: unknown;
+      try {
+        r.runtime.submit(ask, { queueTimeoutMs: 20_000 });
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect((refused as Error).message).toContain('limits.providers.kimi.tokensPerMinute (100000 tokens)');
+      expect((refused as Error).message).toContain('it could never start');
+      expect(r.server.requests).toHaveLength(0);
+      // With a budget that fits, it goes.
+      expect((await run(r, { ...ask, max_tokens: 1000 })).ok).toBe(true);
+    });
+
     it('a model sent no budget is charged limits.defaultCompletionTokens: the next fits', async () => {
       const { r, second } = await twice('moonshot-v1-8k', 40_000);
       expect(second.ok).toBe(true);

@@ -12,6 +12,7 @@ import { MAX_FALLBACKS } from '../../../src/core/metadata.js';
 import { estimatePromptTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
 import type { RoutedTarget, Router, SessionRequest } from '../../../src/providers/session-request.js';
+import { resolveLimits } from '../../../src/runtime/options.js';
 import { routeChat, workFor } from '../../../src/runtime/routing.js';
 import type { SessionWork } from '../../../src/runtime/session-record.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
@@ -304,5 +305,82 @@ describe('workFor', () => {
     expect(workFor(plain, target('q', 'big'))).toBe(plain);
     const task: SessionWork = { kind: 'task', task: async () => 1 };
     expect(workFor(task, target('q', 'big'))).toBe(task);
+  });
+});
+
+describe('routeChat against the token windows of the limits', () => {
+  // p: 500 tokens a minute, its model `small` 300; q: 10,000 a day. The default completion: 100.
+  const limits = resolveLimits(
+    {
+      defaultCompletionTokens: 100,
+      providers: {
+        p: { tokensPerMinute: 500, models: { small: { tokensPerMinute: 300 } } },
+        q: { tokensPerDay: 10_000 },
+      },
+    },
+    PROVIDERS,
+  );
+  const prompt = promptOf('hi');
+
+  it('refuses a call larger than its provider’s or its model’s window, naming the setting', () => {
+    expect(() =>
+      routeChat(ask('hi', { max_tokens: 300 - prompt }), router(), PROVIDERS, limits),
+    ).not.toThrow();
+    const model = refusal(() =>
+      routeChat(ask('hi', { max_tokens: 301 - prompt }), router(), PROVIDERS, limits),
+    );
+    expect(model.code).toBe('INVALID_REQUEST');
+    expect(model.message).toContain('limits.providers.p.models["small"].tokensPerMinute (300 tokens)');
+    expect(model.message).toContain(`got an estimated 301 for model small`);
+    expect(model.message).toContain('it could never start; lower `max_tokens`');
+    // Without a model window of its own, a model meets its provider's.
+    const other = { ...MODELS, small: { ...(MODELS.small as RoutedTarget), model: 'other' } };
+    const route: Router = () => other.small as RoutedTarget;
+    const own = refusal(() => routeChat(ask('hi', { max_tokens: 501 - prompt }), route, PROVIDERS, limits));
+    expect(own.message).toContain('limits.providers.p.tokensPerMinute (500 tokens)');
+    expect(() => routeChat(ask('hi', { max_tokens: 500 - prompt }), route, PROVIDERS, limits)).not.toThrow();
+    const day = refusal(() =>
+      routeChat(ask('hi', { model: 'big', max_tokens: 10_001 - prompt }), router(), PROVIDERS, limits),
+    );
+    expect(day.message).toContain('limits.providers.q.tokensPerDay (10000 tokens)');
+  });
+
+  it('without a max_tokens, counts the completion the limits would charge', () => {
+    // 100 by default: a prompt of 201 tokens is 301 for `small`.
+    const error = refusal(() => routeChat(ask(longText(201)), router(), PROVIDERS, limits));
+    expect(error.message).toContain('got an estimated 301');
+    expect(() => routeChat(ask(longText(200)), router(), PROVIDERS, limits)).not.toThrow();
+  });
+
+  it('passes over a target it could never start at, and refuses when no target is left', () => {
+    const routed = routeChat(
+      ask('hi', { model: 'small', max_tokens: 400, fallbacks: [{ provider: 'q', model: 'big' }] }),
+      router(),
+      PROVIDERS,
+      limits,
+    );
+    expect(routed.model).toBe('big');
+    expect(routed.targets?.map((t) => t.fits)).toEqual([false, true]);
+    const none = refusal(() =>
+      routeChat(
+        ask('hi', { model: 'small', max_tokens: 20_000, fallbacks: [{ provider: 'q', model: 'big' }] }),
+        router(),
+        PROVIDERS,
+        limits,
+      ),
+    );
+    expect(none.code).toBe('INVALID_REQUEST');
+    // `small`'s window (1000) is too small for it; `big` fits its window but not q's day.
+    expect(none.message).toContain('limits.providers.q.tokensPerDay (10000 tokens)');
+    expect(none.message).toContain('for model big');
+    expect(none.message).toContain('it could never start, nor could its fallback;');
+  });
+
+  it('a provider without limits, or no limits at all, refuses nothing', () => {
+    expect(() => routeChat(ask('hi', { model: 'open', max_tokens: 1e9 }), router(), PROVIDERS)).not.toThrow();
+    const noQ = resolveLimits({ providers: { p: { tokensPerMinute: 10 } } }, PROVIDERS);
+    expect(() =>
+      routeChat(ask('hi', { model: 'open', max_tokens: 1e9 }), router(), PROVIDERS, noQ),
+    ).not.toThrow();
   });
 });
