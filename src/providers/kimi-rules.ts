@@ -6,11 +6,13 @@
  *   kimi-k3 always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - partial mode: `partial: true` only on the last message, an assistant one;
+ * - every property of a function tool's parameters has a `type` (`kimi-tool-schema.ts`);
  * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
  *   because the vendor's default can be spent on reasoning alone and leave an empty answer; not
  *   kimi-k3, whose vendor default (131072) is larger than troupe's.
  */
 import { estimatePromptTokens } from './estimate.js';
+import { type FilledType, fillMissingTypes } from './kimi-tool-schema.js';
 import type { PreparedRequest } from './openai-compatible.js';
 import type { ChatRequest } from './port.js';
 import type { ModelSpec } from './registry.js';
@@ -65,6 +67,8 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   if (kimiHasFixedSampling(model)) fixedSampling(draft);
   webSearch(draft);
   partial(draft);
+  // Before the budget: the prompt it counts is the one sent.
+  toolSchemas(draft);
   budget(draft, spec);
   return draft.finish();
 }
@@ -155,6 +159,48 @@ function partial(draft: RequestDraft): void {
       );
     }
   });
+}
+
+/** How many filled properties the note names; the count covers them all. */
+const NAMED_FILLS = 3;
+
+/**
+ * Moonshot refuses a function tool whose parameters have a property without `type`; each such
+ * property gets one (`tools` is replaced only when one did), and one note says which.
+ */
+function toolSchemas(draft: RequestDraft): void {
+  const tools = draft.get('tools');
+  if (!Array.isArray(tools)) return;
+  const filled: (FilledType & { readonly tool: string })[] = [];
+  const sent = tools.map((tool: unknown) => {
+    const fn = (tool as { type?: unknown; function?: { name?: unknown; parameters?: unknown } }).function;
+    const parameters = fn?.parameters;
+    if ((tool as { type?: unknown }).type !== 'function' || !isObject(parameters)) return tool;
+    const fill = fillMissingTypes(parameters);
+    if (fill.filled.length === 0) return tool;
+    for (const one of fill.filled) filled.push({ ...one, tool: String(fn?.name) });
+    return { ...(tool as object), function: { ...fn, parameters: fill.schema } };
+  });
+  if (filled.length === 0) return;
+  draft.set('tools', sent);
+  const named = filled
+    .slice(0, NAMED_FILLS)
+    .map((f) => `\`${clip(f.tool)}\` \`${clip(f.path)}\` as ${f.type}`);
+  if (filled.length > NAMED_FILLS) named.push(`${filled.length - NAMED_FILLS} more`);
+  const count =
+    filled.length === 1 ? '1 tool parameter property' : `${filled.length} tool parameter properties`;
+  draft.note(
+    `filled in \`type\` for ${count}: Moonshot refuses a property without one (${named.join(', ')})`,
+  );
+}
+
+/** A tool name or path as the note quotes it: at most 60 characters. */
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {

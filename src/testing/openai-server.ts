@@ -14,6 +14,7 @@ import { type Reply, sendCompletion, sendError, sendStream } from './replies.js'
 import { type EnforcedLimits, TierLimits } from './tier-limits.js';
 import {
   sendKimiThinkingRule,
+  sendKimiToolSchemaRule,
   sendUnknownModel,
   sendVendorCompletion,
   sendVendorError,
@@ -256,6 +257,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
       if (options.models !== undefined && !options.models.includes(model))
         return sendUnknownModel(res, vendor, model);
       if (vendor === 'kimi' && sendKimiThinkingRule(res, body)) return;
+      if (vendor === 'kimi' && sendKimiToolSchemaRule(res, body)) return;
       const reply = (respond ?? echo)(body);
       if (body.stream === true)
         return sendVendorStream(res, vendor, body, reply, {

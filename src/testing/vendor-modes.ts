@@ -129,6 +129,60 @@ export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, u
   return true;
 }
 
+/** How deep the tool-schema rule looks, in schema levels below the parameters object. */
+const KIMI_SCHEMA_DEPTH = 64;
+
+/**
+ * Kimi's tool-schema rule: a function tool whose parameters have a property schema without `type`
+ * (under `properties`, `items`, `additionalProperties` or an `anyOf`/`oneOf`/`allOf` branch; not
+ * one that is itself a combinator or a `$ref`) gets 400 "At path 'properties.X': type is not
+ * defined" (MoonshotAI/kimi-cli 995a180e quotes it). Returns whether it answered.
+ */
+export function sendKimiToolSchemaRule(res: ServerResponse, body: Record<string, unknown>): boolean {
+  if (!Array.isArray(body.tools)) return false;
+  for (const tool of body.tools as { type?: unknown; function?: { parameters?: unknown } }[]) {
+    if (tool?.type !== 'function') continue;
+    const path = untypedPath(tool.function?.parameters, '', 0);
+    if (path === undefined) continue;
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: { message: `At path '${path}': type is not defined`, type: 'invalid_request_error' },
+      }),
+    );
+    return true;
+  }
+  return false;
+}
+
+const UNTYPED_EXEMPT = ['anyOf', 'oneOf', 'allOf', 'not', 'if', 'then', 'else', '$ref'];
+
+/** The first property schema under `node` without `type`, as a dotted path. */
+function untypedPath(node: unknown, path: string, depth: number): string | undefined {
+  if (typeof node !== 'object' || node === null || Array.isArray(node) || depth >= KIMI_SCHEMA_DEPTH)
+    return undefined;
+  const schema = node as Record<string, unknown>;
+  const at = (segment: string) => (path === '' ? segment : `${path}.${segment}`);
+  const list = (key: string, value: unknown): [string, unknown][] =>
+    Array.isArray(value) ? value.map((child, i): [string, unknown] => [at(`${key}.${i}`), child]) : [];
+  const children: (readonly [string, unknown])[] = [
+    ...Object.entries(
+      typeof schema.properties === 'object' && schema.properties !== null ? schema.properties : {},
+    ).map(([name, child]): [string, unknown] => [at(`properties.${name}`), child]),
+    ...(Array.isArray(schema.items) ? list('items', schema.items) : [[at('items'), schema.items] as const]),
+    [at('additionalProperties'), schema.additionalProperties],
+    ...['anyOf', 'oneOf', 'allOf'].flatMap((key) => list(key, schema[key])),
+  ];
+  for (const [where, child] of children) {
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) continue;
+    const sub = child as Record<string, unknown>;
+    if (sub.type === undefined && !UNTYPED_EXEMPT.some((k) => k in sub)) return where;
+    const deeper = untypedPath(sub, where, depth + 1);
+    if (deeper !== undefined) return deeper;
+  }
+  return undefined;
+}
+
 function usageOf(reply: VendorReply): Record<string, unknown> {
   const usage = reply.usage ?? {
     prompt_tokens: 9,

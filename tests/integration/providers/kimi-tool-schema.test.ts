@@ -1,0 +1,204 @@
+/**
+ * Moonshot refuses a tool whose parameters have a property without `type` (400 "At path
+ * 'properties.X': type is not defined"); over real HTTP against the local server in Kimi mode,
+ * which refuses it as Moonshot does: the Kimi preset fills the type in and says so, the plain
+ * OpenAI-compatible provider and a raw request send the schema as given and are refused, and GLM
+ * sends its tools unchanged.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
+import type { ToolDefinition } from '../../../src/providers/port.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import type { VendorMode } from '../../../src/testing/vendor-modes.js';
+
+const KEY = 'sk-kimi-tool-schema-0123456789abcdef';
+
+interface Rig {
+  server: OpenAIServer;
+  loaded: LoadedProviders;
+  runtime: Runtime;
+}
+const rigs: Rig[] = [];
+
+/** The vendor's preset and, on the same server, the plain provider named `openai`. */
+async function rig(vendor: VendorMode): Promise<Rig> {
+  const server = createOpenAIServer({ apiKey: KEY, vendor });
+  await server.start();
+  const env: Record<string, string> = {
+    ...(vendor === 'kimi'
+      ? { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: server.baseURL }
+      : { GLM_API_KEY: KEY, ZAI_BASE_URL: server.baseURL }),
+    TROUPE_OPENAI_BASE_URL: server.baseURL,
+    TROUPE_OPENAI_API_KEY: KEY,
+    TROUPE_OPENAI_MODELS: 'moonshot-v1-8k',
+  };
+  const loaded = await loadProviders({ env }).catch(async (error) => {
+    await server.close();
+    throw error;
+  });
+  const runtime = createRuntime({
+    providers: loaded.providers,
+    router: loaded.registry.router,
+    limits: { perProvider: loaded.perProviderLimits },
+    defaults: { maxAttempts: 1, backoffBaseMs: 5, backoffMaxMs: 20 },
+  });
+  const made = { server, loaded, runtime };
+  rigs.push(made);
+  return made;
+}
+
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await r.runtime.shutdown({ deadlineMs: 100 });
+    await r.loaded.close();
+    await r.server.close();
+  }
+});
+
+async function run(r: Rig, request: SessionRequest): Promise<SessionResult> {
+  return (await r.runtime.submit(request).result) as SessionResult;
+}
+const chatBodies = (r: Rig) =>
+  r.server.requests
+    .filter((q) => q.path === '/v1/chat/completions')
+    .map((q) => q.body as Record<string, unknown>);
+
+/** An MCP tool as some servers expose it: an enum-only property and a typed one. */
+const readFile = (): ToolDefinition => ({
+  type: 'function',
+  function: {
+    name: 'read_file',
+    description: 'Reads a file',
+    parameters: {
+      type: 'object',
+      properties: {
+        path: { type: 'string' },
+        truncateMode: { enum: ['smart', 'full'] },
+        lines: { type: 'array', items: { minimum: 1 } },
+      },
+      required: ['path'],
+    },
+  },
+});
+const messages = [{ role: 'user' as const, content: 'read it' }];
+
+describe('Kimi tool parameter schemas', () => {
+  it.each([false, true])(
+    'fills a missing property type, sends it, and says so (stream %s)',
+    async (stream) => {
+      const r = await rig('kimi');
+      const tools = [readFile(), { type: 'builtin_function', function: { name: '$web_search' } }];
+      const before = structuredClone(tools);
+      const result = await run(r, { provider: 'kimi', model: 'moonshot-v1-8k', stream, tools, messages });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.metadata.notes).toEqual([
+        'filled in `type` for 2 tool parameter properties: Moonshot refuses a property without one (`read_file` `properties.truncateMode` as string, `read_file` `properties.lines.items` as number)',
+      ]);
+      const [body] = chatBodies(r);
+      expect(body?.tools).toEqual([
+        {
+          type: 'function',
+          function: {
+            name: 'read_file',
+            description: 'Reads a file',
+            parameters: {
+              type: 'object',
+              properties: {
+                path: { type: 'string' },
+                truncateMode: { enum: ['smart', 'full'], type: 'string' },
+                lines: { type: 'array', items: { minimum: 1, type: 'number' } },
+              },
+              required: ['path'],
+            },
+          },
+        },
+        { type: 'builtin_function', function: { name: '$web_search' } },
+      ]);
+      // The caller's tools are theirs: nothing written into them.
+      expect(tools).toEqual(before);
+    },
+  );
+
+  it('sends typed tools as given, with no note', async () => {
+    const r = await rig('kimi');
+    const tools = [
+      {
+        type: 'function',
+        function: { name: 'f', parameters: { type: 'object', properties: { q: { type: 'string' } } } },
+      },
+    ];
+    const result = await run(r, { provider: 'kimi', model: 'moonshot-v1-8k', tools, messages });
+    expect(result.ok && (result.metadata.notes ?? [])).toEqual([]);
+    expect(chatBodies(r)[0]?.tools).toEqual(tools);
+  });
+
+  it('is refused by the Kimi-mode server as Moonshot refuses it when sent as given', async () => {
+    const r = await rig('kimi');
+    // The plain OpenAI-compatible provider knows no Moonshot rule: the schema goes as given.
+    const plain = await run(r, {
+      provider: 'openai',
+      model: 'moonshot-v1-8k',
+      tools: [readFile()],
+      messages,
+    });
+    expect(plain.ok).toBe(false);
+    if (plain.ok) return;
+    expect(plain.error.code).toBe('INVALID_REQUEST');
+    expect(plain.error.message).toContain("At path 'properties.truncateMode': type is not defined");
+    expect(chatBodies(r)[0]?.tools).toEqual([readFile()]);
+    // A raw request gets the vendor's body, nested paths named in full.
+    const raw = async (parameters: Record<string, unknown>) => {
+      const response = await fetch(`${r.server.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({
+          model: 'moonshot-v1-8k',
+          messages,
+          tools: [{ type: 'function', function: { name: 'f', parameters } }],
+        }),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    expect(await raw(readFile().function?.parameters ?? {})).toEqual({
+      status: 400,
+      body: {
+        error: {
+          message: "At path 'properties.truncateMode': type is not defined",
+          type: 'invalid_request_error',
+        },
+      },
+    });
+    const nested = await raw({
+      type: 'object',
+      properties: { a: { type: 'object', properties: { b: { type: 'array', items: { const: 1 } } } } },
+    });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error.message).toBe("At path 'properties.a.properties.b.items': type is not defined");
+    const branch = await raw({
+      type: 'object',
+      properties: { u: { anyOf: [{ type: 'null' }, { enum: ['x'] }] } },
+    });
+    expect(branch.body.error?.message).toBe("At path 'properties.u.anyOf.1': type is not defined");
+    // A combinator or `$ref` node needs no type of its own; a typed schema goes through.
+    for (const ok of [
+      { type: 'object', properties: { u: { anyOf: [{ type: 'null' }, { type: 'string' }] } } },
+      { type: 'object', properties: { r: { $ref: '#/$defs/R' } }, $defs: { R: { type: 'string' } } },
+      { properties: { q: { type: 'string' } } },
+    ])
+      expect((await raw(ok)).status).toBe(200);
+  });
+});
+
+describe('GLM tool parameter schemas', () => {
+  it('are sent unchanged, with no note', async () => {
+    const r = await rig('glm');
+    const tools = [readFile()];
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', tools, messages });
+    expect(result.ok).toBe(true);
+    expect(result.ok && (result.metadata.notes ?? [])).toEqual([]);
+    expect(chatBodies(r)[0]?.tools).toEqual([readFile()]);
+  });
+});
