@@ -5,7 +5,8 @@
  * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and
  *   kimi-k3 always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
- * - partial mode: `partial: true` only on the last message, an assistant one;
+ * - partial mode: `partial: true` only on the last message, an assistant one, and not with
+ *   `response_format` `json_object` ("Do not mix Partial Mode with response_format=json_object");
  * - every property of a function tool's parameters has a `type` (`kimi-tool-schema.ts`);
  * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
  *   because the vendor's default can be spent on reasoning alone and leave an empty answer; not
@@ -158,6 +159,12 @@ function partial(draft: RequestDraft): void {
         true,
       );
     }
+    const format = draft.get('response_format') as { type?: unknown } | undefined;
+    if (format?.type === 'json_object')
+      throw draft.refuse(
+        'response_format',
+        'not `json_object` with partial mode (the vendor says not to mix them)',
+      );
   });
 }
 

@@ -151,6 +151,14 @@ describe('kimi', () => {
       /`tools` for kimi model `kimi-k2.7-code` to be without `\$web_search`: it needs thinking disabled/,
     ],
     [{ thinking: 'enabled' as const }, 'moonshot-v1-8k', /does not think/],
+    [
+      {
+        extra: { response_format: { type: 'json_object' } },
+        messages: [user('give JSON'), { role: 'assistant' as const, content: '{', partial: true }],
+      },
+      'moonshot-v1-8k',
+      /`response_format` for kimi model `moonshot-v1-8k` to be not `json_object` with partial mode/,
+    ],
     // kimi-k3 always thinks and "目前关不了" (Kimi help center, [K7]); `$web_search` needs it off.
     [{ thinking: 'disabled' as const }, 'kimi-k3', /`enabled` or unset: kimi-k3 always thinks/],
     [{ extra: { thinking: { type: 'disabled' } } }, 'kimi-k3', /kimi-k3 always thinks/],
