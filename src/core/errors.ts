@@ -54,6 +54,11 @@ export interface TroupeErrorData {
   /** HTTP status when the error came from an HTTP response. */
   readonly status?: number;
   readonly timeout?: TimeoutKind;
+  /**
+   * The vendor answered that the model called, alone, is overloaded (GLM 1305, 1312): not a fault
+   * of the provider, so its circuit breaker, one for all its models, does not count it.
+   */
+  readonly modelScoped?: true;
 }
 
 const RETRYABLE_PROVIDER_CODES: ReadonlySet<ProviderErrorCode> = new Set([
@@ -76,6 +81,8 @@ export class TroupeError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
   readonly timeout: TimeoutKind | undefined;
+  /** See `TroupeErrorData.modelScoped`. */
+  readonly modelScoped: true | undefined;
 
   constructor(
     family: ErrorFamily,
@@ -87,6 +94,7 @@ export class TroupeError extends Error {
       retryAfterMs?: number;
       status?: number;
       timeout?: TimeoutKind;
+      modelScoped?: boolean;
     } = {},
   ) {
     super(truncate(message), options.cause === undefined ? undefined : { cause: options.cause });
@@ -97,6 +105,7 @@ export class TroupeError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
     this.timeout = options.timeout;
+    this.modelScoped = options.modelScoped === true ? true : undefined;
   }
 
   toData(): TroupeErrorData {
@@ -119,7 +128,13 @@ export function runtimeError(
 export function providerError(
   code: ProviderErrorCode,
   message: string,
-  options?: { cause?: unknown; retryAfterMs?: number; status?: number; retryable?: boolean },
+  options?: {
+    cause?: unknown;
+    retryAfterMs?: number;
+    status?: number;
+    retryable?: boolean;
+    modelScoped?: boolean;
+  },
 ): TroupeError {
   return new TroupeError('provider', code, message, options);
 }
@@ -131,6 +146,7 @@ function errorData(e: TroupeError): TroupeErrorData {
   if (e.retryAfterMs !== undefined) data.retryAfterMs = e.retryAfterMs;
   if (e.status !== undefined) data.status = e.status;
   if (e.timeout !== undefined) data.timeout = e.timeout;
+  if (e.modelScoped === true) data.modelScoped = true;
   return data;
 }
 

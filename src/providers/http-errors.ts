@@ -96,6 +96,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
         `${where}: the stream carried an error${detail}${advice(row, context, detail)}`,
         {
           cause: scrubCause(value, scrub),
+          ...(row.modelScoped === true ? { modelScoped: true } : {}),
         },
       );
     }
@@ -163,7 +164,10 @@ function fromStatus(
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
   options.retryAfterMs = rowHint(row, header, body.message, context);
-  return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, options);
+  return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
+    ...options,
+    ...(row.modelScoped === true ? { modelScoped: true } : {}),
+  });
 }
 
 /** The retry hint a row allows: the header first, then what the body says (never the key: numbers only). */

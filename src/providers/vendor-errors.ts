@@ -37,6 +37,8 @@ export interface VendorErrorRow {
   readonly why: string;
   /** What the user does next, when the vendor's page says it; added to the message. */
   readonly advice?: string;
+  /** The vendor says the model alone is overloaded: the error is `modelScoped` (no breaker counts it). */
+  readonly modelScoped?: true;
 }
 
 export interface VendorErrorTable {
@@ -204,13 +206,16 @@ export const GLM_ERRORS: VendorErrorTable = {
     glm('daily', ['1304'], 'QUOTA_EXHAUSTED', 'The daily call limit is reached.'),
     // The platform overloaded for this model ("该模型当前访问量过大", rate-limit page): as 1312, try
     // later or degrade ("降级或延迟处理"), so a fallback chain moves on at once and nothing cools down.
-    glm(
-      'overloaded',
-      ['1305'],
-      'PROVIDER_UNAVAILABLE',
-      'The platform is overloaded for this model: try later or another model.',
-      'header',
-    ),
+    {
+      ...glm(
+        'overloaded',
+        ['1305'],
+        'PROVIDER_UNAVAILABLE',
+        'The platform is overloaded for this model: try later or another model.',
+        'header',
+      ),
+      modelScoped: true,
+    },
     glm(
       'window',
       ['1308'],
@@ -235,13 +240,16 @@ export const GLM_ERRORS: VendorErrorTable = {
     ),
     // One model's capacity, not the account's limit: the vendor says "or switch to another model",
     // so no cooldown of the whole provider (RATE_LIMITED's), and a fallback chain moves on at once.
-    glm(
-      'model-busy',
-      ['1312'],
-      'PROVIDER_UNAVAILABLE',
-      'This model is overloaded: try later or another model.',
-      'header',
-    ),
+    {
+      ...glm(
+        'model-busy',
+        ['1312'],
+        'PROVIDER_UNAVAILABLE',
+        'This model is overloaded: try later or another model.',
+        'header',
+      ),
+      modelScoped: true,
+    },
     glm(
       'fair-use',
       ['1313'],

@@ -58,6 +58,8 @@ export interface BreakerOutcome {
   readonly aborted: boolean;
   /** How long the provider had sent nothing when it ended (the whole call when no chunk came), in ms. */
   readonly silentMs: number;
+  /** Its error concerned the model alone (`TroupeErrorData.modelScoped`): the provider answered. */
+  readonly modelScoped?: true;
 }
 
 /** A call the breaker let through: `probe` is the probe's number when it is the half-open probe. */
@@ -95,7 +97,8 @@ export function verdictOf(outcome: BreakerOutcome, minTimeoutMs: number): 'failu
   const { failure } = outcome;
   // A timeout counts only when the provider was silent that long: no first byte, or a stalled stream.
   if (failure === 'TIMED_OUT') return outcome.silentMs >= minTimeoutMs ? 'failure' : 'void';
-  if (FAILURE_CODES.has(failure)) return 'failure';
+  // "This model is overloaded" is an answer: the provider is up, and its other models may take calls.
+  if (FAILURE_CODES.has(failure) && outcome.modelScoped !== true) return 'failure';
   return outcome.aborted ? 'void' : 'success';
 }
 

@@ -40,6 +40,8 @@ export interface CallEnd {
   readonly silentMs: number;
   /** The usage the provider reported, when it did. */
   readonly usage?: UsageData;
+  /** It failed with an error of its model alone (`TroupeErrorData.modelScoped`): no breaker counts it. */
+  readonly modelScoped?: true;
 }
 
 /**
@@ -145,19 +147,20 @@ export class ProviderCall<O = unknown> {
     else void this.runComplete(provider, request);
   }
 
-  private closeGate(failure: string | null, usage?: UsageData, aborted = false): void {
+  private closeGate(failure: string | null, usage?: UsageData, aborted = false, modelScoped?: true): void {
     const ticket = this.ticket;
     if (ticket === undefined) return;
     this.ticket = undefined;
     const silentMs = this.sink.now() - this.heardAt;
-    const end: CallEnd =
-      usage === undefined ? { failure, aborted, silentMs } : { failure, aborted, silentMs, usage };
+    const end: { -readonly [K in keyof CallEnd]: CallEnd[K] } = { failure, aborted, silentMs };
+    if (usage !== undefined) end.usage = usage;
+    if (modelScoped === true) end.modelScoped = true;
     (this.sink.gate as CallGate<O>).close(ticket, end);
   }
 
   private fail(error: unknown): void {
     const data = toErrorData(error);
-    this.closeGate(data.code);
+    this.closeGate(data.code, undefined, false, data.modelScoped);
     if (this.ended) return;
     const sink = this.sink;
     sink.deliver(this, { type: 'provider.error', now: sink.now(), error: data, random: sink.random() });

@@ -213,3 +213,46 @@ describe('the context-window check over real HTTP', () => {
     expect(chats(kimi)).toHaveLength(0);
   });
 });
+
+describe('one GLM model overloaded, with breakers on (as troupe serve runs)', () => {
+  it('its 1305s and 1312s do not open the provider’s breaker: the fallback to another GLM model answers', async () => {
+    const guarded = createRuntime({
+      providers: loaded.providers,
+      router: loaded.registry.router,
+      defaults: { maxAttempts: 1, timeoutMs: 20_000 },
+      breakers: { failures: 2, windowMs: 60_000, openMs: 60_000 },
+    });
+    try {
+      for (const name of ['glm.overloaded', 'glm.model-busy', 'glm.overloaded']) {
+        const result = await guarded.submit({
+          provider: 'glm',
+          model: `vendor-error:${name}`,
+          messages: [{ role: 'user', content: 'busy' }],
+          fallbacks: [{ provider: 'glm', model: 'glm-4.7' }],
+        }).result;
+        expect(result.ok).toBe(true);
+        expect(result.metadata.route?.map((h) => h.outcome)).toEqual(['PROVIDER_UNAVAILABLE', 'done']);
+      }
+      const glmBreaker = guarded.status().breakers?.find((b) => b.provider === 'glm');
+      expect(glmBreaker?.state ?? 'closed').toBe('closed');
+      expect(glmBreaker?.failures ?? 0).toBe(0);
+      // A fault of the provider itself still counts: two 500s open it.
+      for (let i = 0; i < 2; i++) {
+        const failed = await guarded.submit({
+          provider: 'glm',
+          model: 'vendor-error:glm.server',
+          messages: [{ role: 'user', content: 'down' }],
+        }).result;
+        expect(failed.ok || failed.error.code).toBe('PROVIDER_UNAVAILABLE');
+      }
+      const refused = await guarded.submit({
+        provider: 'glm',
+        model: 'glm-4.7',
+        messages: [{ role: 'user', content: 'x' }],
+      }).result;
+      expect(refused.ok || refused.error.message).toMatch(/circuit breaker open/);
+    } finally {
+      await guarded.shutdown({ deadlineMs: 100 });
+    }
+  });
+});

@@ -99,6 +99,13 @@ describe('TroupeError', () => {
     expect(back.toData()).toEqual(full);
     // Data that says "not retryable" stays so, whatever the table says.
     expect(TroupeError.fromData({ ...full, retryable: false }).retryable).toBe(false);
+    // An error of the model alone says so, and keeps saying so through its data; others never do.
+    const busy = providerError('PROVIDER_UNAVAILABLE', 'busy', { modelScoped: true }).toData();
+    expect(busy.modelScoped).toBe(true);
+    expect(TroupeError.fromData(busy).toData()).toEqual(busy);
+    expect(providerError('PROVIDER_UNAVAILABLE', 'down', { modelScoped: false }).toData()).not.toHaveProperty(
+      'modelScoped',
+    );
   });
 });
 

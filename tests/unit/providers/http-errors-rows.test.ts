@@ -89,6 +89,24 @@ describe("a stream's error that matched a row", () => {
     expect(mapped.code).toBe('RATE_LIMITED');
     expect(mapped.message).toBe('glm chat completion: the stream carried an error: busy [redacted]');
     expect(mapped.cause).toEqual({ name: 'Error', message: 'busy [redacted]', code: '1302' });
+    expect(mapped.modelScoped).toBeUndefined();
+  });
+});
+
+describe('an error of one model overloaded (GLM 1305, 1312)', () => {
+  it('is modelScoped in an HTTP answer and in a stream; a fault of the provider is not', () => {
+    for (const code of ['1305', '1312']) {
+      const http = toProviderError(generate(429, { error: { code, message: 'busy' } }), glm);
+      expect([http.code, http.modelScoped]).toEqual(['PROVIDER_UNAVAILABLE', true]);
+      const streamed = toProviderError(
+        new APIError(undefined, { code, message: 'busy' }, 'busy', undefined),
+        glm,
+      );
+      expect([streamed.code, streamed.modelScoped]).toEqual(['PROVIDER_UNAVAILABLE', true]);
+    }
+    const down = toProviderError(generate(500, { error: { code: '1234', message: 'fault' } }), glm);
+    expect([down.code, down.modelScoped]).toEqual(['PROVIDER_UNAVAILABLE', undefined]);
+    expect(toProviderError(generate(503, undefined), { provider: 'p' }).modelScoped).toBeUndefined();
   });
 });
 

@@ -57,6 +57,12 @@ const GLM_CODES: Record<string, [string, string]> = {
 };
 
 describe('GLM_ERRORS', () => {
+  it('marks only the rows of one model overloaded (1305, 1312) as modelScoped', () => {
+    const scoped = GLM_ERRORS.rows.filter((r) => r.modelScoped === true).flatMap((r) => r.codes ?? []);
+    expect(scoped.sort()).toEqual(['1305', '1312']);
+    expect(KIMI_ERRORS.rows.some((r) => r.modelScoped === true)).toBe(false);
+  });
+
   it.each(Object.entries(GLM_CODES))(
     'code %s is %j, at any status and inside a stream',
     (code, [troupe, hint]) => {

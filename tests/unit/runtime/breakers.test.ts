@@ -52,6 +52,10 @@ describe('Breakers', () => {
     expect(v('AUTH_FAILED', false, 5)).toBe('success');
     expect(v(null, false, 5)).toBe('success');
     expect(v(null, true, 50_000)).toBe('void');
+    // "This model is overloaded" (GLM 1305, 1312) is the provider answering, of one model.
+    expect(
+      verdictOf({ failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: 5, modelScoped: true }, 10_000),
+    ).toBe('success');
   });
 
   it("one caller's short deadlines never open the breaker; a probe its caller cut short lets the next call probe at once", async () => {
