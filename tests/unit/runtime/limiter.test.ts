@@ -14,6 +14,7 @@ import {
   initialProviderState,
   modelKey,
   neverFits,
+  neverFitsAt,
   type ProviderState,
   providerKey,
   refundProvider,
@@ -204,6 +205,37 @@ describe('budgetOf and neverFits', () => {
     expect(neverFits({ tokensPerDay: 1000 }, 1001)).toBe('tokensPerDay');
     expect(neverFits({ tokensPerMinute: 5000, tokensPerDay: 1000 }, 1000)).toBeUndefined();
     expect(neverFits({}, 1e9)).toBeUndefined();
+  });
+
+  it('neverFitsAt names the provider’s window first, then its model’s, with the limit and where it is set', () => {
+    const config = {
+      tokensPerMinute: 500,
+      tokensPerDay: 5_000,
+      models: { m: { tokensPerMinute: 300, tokensPerDay: 400 } },
+    };
+    expect(neverFitsAt(undefined, 'p', 'm', 1e9)).toBeUndefined();
+    expect(neverFitsAt(config, 'p', 'other', 500)).toBeUndefined();
+    expect(neverFitsAt(config, 'p', 'other', 501)).toEqual({
+      limit: 'tokensPerMinute',
+      max: 500,
+      setting: 'limits.providers.p.tokensPerMinute',
+    });
+    expect(neverFitsAt(config, 'p', 'm', 300)).toBeUndefined();
+    expect(neverFitsAt(config, 'p', 'm', 301)).toEqual({
+      limit: 'tokensPerMinute',
+      max: 300,
+      setting: 'limits.providers.p.models["m"].tokensPerMinute',
+    });
+    expect(neverFitsAt({ models: { m: { tokensPerDay: 400 } } }, 'p', 'm', 401)).toEqual({
+      limit: 'tokensPerDay',
+      max: 400,
+      setting: 'limits.providers.p.models["m"].tokensPerDay',
+    });
+    expect(neverFitsAt({ tokensPerDay: 5_000 }, 'p', 'm', 5_001)).toEqual({
+      limit: 'tokensPerDay',
+      max: 5_000,
+      setting: 'limits.providers.p.tokensPerDay',
+    });
   });
 });
 
