@@ -214,6 +214,8 @@ describe('budgetOf and neverFits', () => {
       models: { m: { tokensPerMinute: 300, tokensPerDay: 400 } },
     };
     expect(neverFitsAt(undefined, 'p', 'm', 1e9)).toBeUndefined();
+    // A provider without limits per model: its own windows only.
+    expect(neverFitsAt({ tokensPerMinute: 500 }, 'p', 'm', 500)).toBeUndefined();
     expect(neverFitsAt(config, 'p', 'other', 500)).toBeUndefined();
     expect(neverFitsAt(config, 'p', 'other', 501)).toEqual({
       limit: 'tokensPerMinute',

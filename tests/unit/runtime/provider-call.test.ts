@@ -556,7 +556,23 @@ describe('ProviderCall: gate', () => {
     expect(closed).toEqual([
       [1, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: expect.any(Number) }],
     ]);
+    expect(Object.keys(closed[0]?.[1] ?? {})).toEqual(['failure', 'aborted', 'silentMs']);
     expect(seen.map((e) => e.type)).toEqual(['provider.error']);
+  });
+
+  it('tells the gate when the failure was of the model alone (modelScoped), for the breaker', async () => {
+    const { gate, closed } = recordingGate();
+    const { provider } = completing(async () => {
+      throw providerError('PROVIDER_UNAVAILABLE', 'this model is busy', { modelScoped: true });
+    });
+    setup(gate).call.start(chat(provider), false);
+    await flush();
+    expect(closed).toEqual([
+      [
+        1,
+        { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: expect.any(Number), modelScoped: true },
+      ],
+    ]);
   });
 
   it('counts a call a deadline ended as TIMED_OUT and one cancelled as nothing, each with how long it was out', () => {
