@@ -46,7 +46,8 @@ export interface RoutingData {
 
 /**
  * Errors that move a session to its next target rather than retrying the same one: the vendor is
- * out of quota, down or unreachable, or the prompt is too long for its window. A `RATE_LIMITED`
+ * out of quota, down or unreachable, the model is not there for this key (unknown, or not in the
+ * account's plan: GLM 1311), or the prompt is too long for its window. A `RATE_LIMITED`
  * whose wait (`retryAfterMs`, a provider's cooldown) reaches past the run deadline moves too: the
  * same target could not answer in time. A cooldown the runtime imposes itself can use that path by
  * reporting `RATE_LIMITED` with the cooldown's remaining time as `retryAfterMs`.
@@ -55,6 +56,7 @@ const FALLBACK_CODES: ReadonlySet<TroupeErrorCode> = new Set<TroupeErrorCode>([
   'QUOTA_EXHAUSTED',
   'PROVIDER_UNAVAILABLE',
   'NETWORK',
+  'MODEL_NOT_FOUND',
   'CONTEXT_TOO_LONG',
 ]);
 

@@ -214,6 +214,35 @@ describe('the context-window check over real HTTP', () => {
   });
 });
 
+describe('a model the key cannot use moves on to the next target', () => {
+  it.each([
+    ['glm', 'vendor-error:glm.plan-model', 'GLM 1311: the plan does not include the model'],
+    ['kimi', 'fault:404', 'a 404 for the model'],
+  ])('%s %s (%s): the fallback answers, and the route says why it moved', async (provider, model) => {
+    const { result } = await run({
+      provider,
+      model,
+      messages: [{ role: 'user', content: 'a model my plan has, please' }],
+      fallbacks: [{ provider: 'glm', model: 'glm-4.7' }],
+    });
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
+      [model, 'MODEL_NOT_FOUND'],
+      ['glm-4.7', 'done'],
+    ]);
+  });
+
+  it('without a fallback it ends MODEL_NOT_FOUND, not retried', async () => {
+    const { result } = await run({
+      provider: 'glm',
+      model: 'vendor-error:glm.plan-model',
+      messages: [{ role: 'user', content: 'no chain' }],
+    });
+    expect(result.ok || result.error.code).toBe('MODEL_NOT_FOUND');
+    expect(chats(glm)).toHaveLength(1);
+  });
+});
+
 describe('one GLM model overloaded, with breakers on (as troupe serve runs)', () => {
   it('its 1305s and 1312s do not open the provider’s breaker: the fallback to another GLM model answers', async () => {
     const guarded = createRuntime({
