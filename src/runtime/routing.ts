@@ -116,9 +116,17 @@ function overLimit(
 ): Over | undefined {
   const config = limits?.rates.get(target.provider);
   if (config === undefined) return undefined;
+  const own = config.models?.[target.model];
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: a shortcut; without a token window nothing is over, and this saves the estimate (a scan of the prompt).
+  if (!inTokens(config) && (own === undefined || !inTokens(own))) return undefined;
   const tokens = (limits as AdmissionLimits).charge(request, target.provider, target.model);
   const over = neverFitsAt(config, target.provider, target.model, tokens);
   return over === undefined ? undefined : { ...over, tokens };
+}
+
+/** Whether `limits` has a window in tokens. */
+function inTokens(limits: { readonly tokensPerMinute?: number; readonly tokensPerDay?: number }): boolean {
+  return limits.tokensPerMinute !== undefined || limits.tokensPerDay !== undefined;
 }
 
 function overLimitError(over: Over, target: RoutedTarget, others = ''): TroupeError {

@@ -376,6 +376,39 @@ describe('routeChat against the token windows of the limits', () => {
     expect(none.message).toContain('it could never start, nor could its fallback;');
   });
 
+  it('checks a model’s own token window when its provider has none', () => {
+    const byModel = resolveLimits(
+      {
+        defaultCompletionTokens: 100,
+        providers: { p: { requestsPerMinute: 5, models: { small: { tokensPerDay: 300 } } } },
+      },
+      PROVIDERS,
+    );
+    expect(() =>
+      routeChat(ask('hi', { max_tokens: 300 - prompt }), router(), PROVIDERS, byModel),
+    ).not.toThrow();
+    const error = refusal(() =>
+      routeChat(ask('hi', { max_tokens: 301 - prompt }), router(), PROVIDERS, byModel),
+    );
+    expect(error.message).toContain('limits.providers.p.models["small"].tokensPerDay (300 tokens)');
+  });
+
+  it('estimates nothing for a provider whose limits have no token window', () => {
+    let charged = 0;
+    const counting = {
+      rates: new Map([['p', { requestsPerMinute: 5, models: { small: { requestsPerMinute: 1 } } }]]),
+      charge: () => {
+        charged++;
+        return 1e9;
+      },
+    };
+    expect(() => routeChat(ask('hi'), router(), PROVIDERS, counting)).not.toThrow();
+    expect(charged).toBe(0);
+    const withTokens = { ...counting, rates: new Map([['p', { tokensPerMinute: 5 }]]) };
+    expect(() => routeChat(ask('hi'), router(), PROVIDERS, withTokens)).toThrow(/could never start/);
+    expect(charged).toBe(1);
+  });
+
   it('a provider without limits, or no limits at all, refuses nothing', () => {
     expect(() => routeChat(ask('hi', { model: 'open', max_tokens: 1e9 }), router(), PROVIDERS)).not.toThrow();
     const noQ = resolveLimits({ providers: { p: { tokensPerMinute: 10 } } }, PROVIDERS);
