@@ -13,7 +13,7 @@
  *   kimi-k3, whose vendor default (131072) is larger than troupe's.
  */
 import { estimatePromptTokens } from './estimate.js';
-import { type FilledType, fillMissingTypes } from './kimi-tool-schema.js';
+import { type FilledType, fillMissingTypes, isSchema } from './kimi-tool-schema.js';
 import type { PreparedRequest } from './openai-compatible.js';
 import type { ChatRequest } from './port.js';
 import type { ModelSpec } from './registry.js';
@@ -182,7 +182,7 @@ function toolSchemas(draft: RequestDraft): void {
   const sent = tools.map((tool: unknown) => {
     const fn = (tool as { type?: unknown; function?: { name?: unknown; parameters?: unknown } }).function;
     const parameters = fn?.parameters;
-    if ((tool as { type?: unknown }).type !== 'function' || !isObject(parameters)) return tool;
+    if ((tool as { type?: unknown }).type !== 'function' || !isSchema(parameters)) return tool;
     const fill = fillMissingTypes(parameters);
     if (fill.filled.length === 0) return tool;
     for (const one of fill.filled) filled.push({ ...one, tool: String(fn?.name) });
@@ -204,10 +204,6 @@ function toolSchemas(draft: RequestDraft): void {
 /** A tool name or path as the note quotes it: at most 60 characters. */
 function clip(text: string): string {
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {

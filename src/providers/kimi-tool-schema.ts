@@ -153,6 +153,7 @@ function children(node: Schema, path: string, depth: number, walk: Walk): Schema
   return changes.length === 0 ? node : { ...node, ...Object.fromEntries(changes) };
 }
 
-function isSchema(value: unknown): value is Schema {
+/** A JSON Schema object: a plain object, not an array. */
+export function isSchema(value: unknown): value is Schema {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -152,10 +152,10 @@ export class ProviderCall<O = unknown> {
     if (ticket === undefined) return;
     this.ticket = undefined;
     const silentMs = this.sink.now() - this.heardAt;
-    const end: { -readonly [K in keyof CallEnd]: CallEnd[K] } = { failure, aborted, silentMs };
-    if (usage !== undefined) end.usage = usage;
-    if (modelScoped === true) end.modelScoped = true;
-    (this.sink.gate as CallGate<O>).close(ticket, end);
+    // One of two literal shapes on every call; a failure of one model alone (rare) is a copy.
+    const end: CallEnd =
+      usage === undefined ? { failure, aborted, silentMs } : { failure, aborted, silentMs, usage };
+    (this.sink.gate as CallGate<O>).close(ticket, modelScoped === true ? { ...end, modelScoped } : end);
   }
 
   private fail(error: unknown): void {

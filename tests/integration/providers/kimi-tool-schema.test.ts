@@ -5,65 +5,22 @@
  * OpenAI-compatible provider and a raw request send the schema as given and are refused, and GLM
  * sends its tools unchanged.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
+import { describe, expect, it } from 'vitest';
 import type { ToolDefinition } from '../../../src/providers/port.js';
-import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
-import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
-import type { VendorMode } from '../../../src/testing/vendor-modes.js';
+import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
 
 const KEY = 'sk-kimi-tool-schema-0123456789abcdef';
-
-interface Rig {
-  server: OpenAIServer;
-  loaded: LoadedProviders;
-  runtime: Runtime;
-}
-const rigs: Rig[] = [];
+const rigs = useVendorRigs(KEY);
 
 /** The vendor's preset and, on the same server, the plain provider named `openai`. */
-async function rig(vendor: VendorMode): Promise<Rig> {
-  const server = createOpenAIServer({ apiKey: KEY, vendor });
-  await server.start();
-  const env: Record<string, string> = {
-    ...(vendor === 'kimi'
-      ? { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: server.baseURL }
-      : { GLM_API_KEY: KEY, ZAI_BASE_URL: server.baseURL }),
-    TROUPE_OPENAI_BASE_URL: server.baseURL,
-    TROUPE_OPENAI_API_KEY: KEY,
-    TROUPE_OPENAI_MODELS: 'moonshot-v1-8k',
-  };
-  const loaded = await loadProviders({ env }).catch(async (error) => {
-    await server.close();
-    throw error;
+const rig = (vendor: 'kimi' | 'glm') =>
+  rigs(vendor, {
+    env: (baseURL) => ({
+      TROUPE_OPENAI_BASE_URL: baseURL,
+      TROUPE_OPENAI_API_KEY: KEY,
+      TROUPE_OPENAI_MODELS: 'moonshot-v1-8k',
+    }),
   });
-  const runtime = createRuntime({
-    providers: loaded.providers,
-    router: loaded.registry.router,
-    limits: { perProvider: loaded.perProviderLimits },
-    defaults: { maxAttempts: 1, backoffBaseMs: 5, backoffMaxMs: 20 },
-  });
-  const made = { server, loaded, runtime };
-  rigs.push(made);
-  return made;
-}
-
-afterEach(async () => {
-  for (const r of rigs.splice(0)) {
-    await r.runtime.shutdown({ deadlineMs: 100 });
-    await r.loaded.close();
-    await r.server.close();
-  }
-});
-
-async function run(r: Rig, request: SessionRequest): Promise<SessionResult> {
-  return (await r.runtime.submit(request).result) as SessionResult;
-}
-const chatBodies = (r: Rig) =>
-  r.server.requests
-    .filter((q) => q.path === '/v1/chat/completions')
-    .map((q) => q.body as Record<string, unknown>);
 
 /** An MCP tool as some servers expose it: an enum-only property and a typed one. */
 const readFile = (): ToolDefinition => ({

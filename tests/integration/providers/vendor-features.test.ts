@@ -4,80 +4,15 @@
  * thinking budgets, parameter rules, partial mode, builtin tool calls, web search, catalogues that
  * inform rather than block, and the continuation of a Kimi thinking tool loop.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
 import type { McpContext } from '../../../src/mcp/context.js';
 import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
-import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
-import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
-import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
-import type { VendorMode } from '../../../src/testing/vendor-modes.js';
+import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
 
-const KEY = 'sk-vendor-features-0123456789abcdef';
-
-interface Rig {
-  server: OpenAIServer;
-  loaded: LoadedProviders;
-  runtime: Runtime;
-}
-const rigs: Rig[] = [];
-
-async function rig(
-  vendor: VendorMode,
-  options: { models?: string[]; file?: Record<string, unknown>; maxAttempts?: number } = {},
-): Promise<Rig> {
-  const server = createOpenAIServer({
-    apiKey: KEY,
-    vendor,
-    ...(options.models ? { models: options.models } : {}),
-  });
-  await server.start();
-  const env: Record<string, string> =
-    vendor === 'kimi'
-      ? { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: server.baseURL }
-      : { GLM_API_KEY: KEY, ZAI_BASE_URL: server.baseURL };
-  let configPath: string | undefined;
-  if (options.file !== undefined) {
-    const { mkdtemp, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-vendors-'));
-    configPath = join(dir, 'providers.json');
-    await writeFile(configPath, JSON.stringify(options.file));
-  }
-  const loaded = await loadProviders({ env, ...(configPath ? { configPath } : {}) }).catch(async (error) => {
-    await server.close();
-    throw error;
-  });
-  const runtime = createRuntime({
-    providers: loaded.providers,
-    router: loaded.registry.router,
-    limits: { perProvider: loaded.perProviderLimits },
-    defaults: { maxAttempts: options.maxAttempts ?? 1, backoffBaseMs: 5, backoffMaxMs: 20 },
-  });
-  const made = { server, loaded, runtime };
-  rigs.push(made);
-  return made;
-}
-
-afterEach(async () => {
-  for (const r of rigs.splice(0)) {
-    await r.runtime.shutdown({ deadlineMs: 100 });
-    await r.loaded.close();
-    await r.server.close();
-  }
-});
-
+const rig = useVendorRigs('sk-vendor-features-0123456789abcdef');
 const user = (content: string): ChatMessage => ({ role: 'user', content });
-async function run(r: Rig, request: SessionRequest): Promise<SessionResult> {
-  return (await r.runtime.submit(request).result) as SessionResult;
-}
-const chatBodies = (r: Rig) =>
-  r.server.requests
-    .filter((q) => q.path === '/v1/chat/completions')
-    .map((q) => q.body as Record<string, unknown>);
 
 describe('kimi', () => {
   it.each([false, true])(
