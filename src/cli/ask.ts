@@ -154,6 +154,7 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
     defaults: { provider: name },
     prices: {},
     simulated: false,
+    ignored: [],
     close: async () => provider.close?.(),
   };
 }
@@ -175,6 +176,7 @@ async function run(argv: readonly string[]): Promise<Exit> {
   } catch (error) {
     return fail(error, 2);
   }
+  for (const x of loaded.ignored) process.stderr.write(`troupe ask: warning: ${x.setting} ${x.why}\n`);
   let target: Resolved;
   try {
     // Before any network call: an unknown provider or model, or a missing key, fails here.

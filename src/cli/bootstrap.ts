@@ -49,6 +49,7 @@ export async function bootstrap(
   const settings =
     config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
   if (simulated && settings?.budgets !== undefined) logger?.warn(BUDGETS_WITHOUT_PRICES);
+  for (const x of loaded.ignored) logger?.warn(`${x.setting} ${x.why}`);
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
@@ -77,7 +78,7 @@ export async function bootstrap(
     version: troupeVersion(),
     catalog: catalogFromRegistry(registry, {
       simulated,
-      defaults: { provider: 'simulated', model: 'sim-fast' },
+      defaults: { provider: 'simulated', model: loaded.defaults.model ?? 'sim-fast' },
     }),
     roots,
     charts: Object.fromEntries(

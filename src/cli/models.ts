@@ -68,7 +68,8 @@ export const command: Command = {
       }
       const lines: string[] = [];
       if (loaded.simulated) {
-        lines.push('No provider key is set: the simulated provider answers every call.', '');
+        lines.push('No provider key is set: the simulated provider answers every call.');
+        lines.push(...loaded.ignored.map((x) => `Note: ${x.setting} ${x.why}.`), '');
       }
       for (const p of providers) {
         lines.push(

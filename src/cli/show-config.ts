@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { tokensFromEnv } from '../mcp/http-auth.js';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
+import type { IgnoredSetting } from '../providers/simulated.js';
 import { rootsRefusal } from './bootstrap.js';
 import {
   describeSource,
@@ -60,12 +61,14 @@ export const command: Command = {
     const env = process.env;
     let config: Awaited<ReturnType<typeof loadConfig>>;
     let providers: { name: string; configured: boolean; models: number }[];
+    let ignoredDefaults: readonly IgnoredSetting[];
     try {
       config = await loadConfig(values, env);
       const loaded = await loadProviders({ env });
       providers = loaded.registry
         .list()
         .map((p) => ({ name: p.name, configured: p.configured, models: p.models.length }));
+      ignoredDefaults = loaded.ignored;
       await loaded.close();
       // What serve would refuse, refused here too: a bad token or root, not a config that cannot run.
       tokensFromEnv(env);
@@ -83,13 +86,16 @@ export const command: Command = {
       name,
       set: (env[name] ?? '').trim() !== '',
     }));
-    const other = {
+    const other: Record<string, string | null> = {
       TROUPE_PROVIDERS_FILE: config.file ?? null,
+      TROUPE_DEFAULT_PROVIDER: env.TROUPE_DEFAULT_PROVIDER ?? null,
+      TROUPE_DEFAULT_MODEL: env.TROUPE_DEFAULT_MODEL ?? null,
       TROUPE_ROOTS: env.TROUPE_ROOTS ?? null,
       TROUPE_LOG_LEVEL: logLevel(env.TROUPE_LOG_LEVEL),
       TROUPE_LOG_FORMAT: env.TROUPE_LOG_FORMAT ?? null,
     };
     const ignored = ignoredLogSettings(env);
+    for (const x of ignoredDefaults) ignored[x.setting] = x.why;
     if (values.json === true) {
       const settings = Object.fromEntries(
         SETTINGS.map((x) => [
@@ -121,6 +127,8 @@ export const command: Command = {
       const why = ignored[name];
       lines.push(`  ${name} = ${value ?? '(not set)'}${why === undefined ? '' : ` (${why})`}`);
     }
+    // A default from the providers file, ignored: said under its own name.
+    for (const [name, why] of Object.entries(ignored)) if (!(name in other)) lines.push(`  ${name}: ${why}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   },

@@ -22,7 +22,8 @@ import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from '.
 import type { ChatProvider } from './port.js';
 import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
-import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
+import type { IgnoredSetting } from './simulated.js';
+import { createSimulatedProvider, ignoredSimulatedDefaults, SIMULATED_MODELS } from './simulated.js';
 import { limitFields, type ProviderRateLimits, poolSize, rateLimitsOf } from './tiers.js';
 
 export { poolSize } from './tiers.js';
@@ -102,6 +103,11 @@ export interface LoadedProviders {
   readonly prices: PriceTable;
   /** True when no key was set and the simulated provider serves instead. */
   readonly simulated: boolean;
+  /**
+   * Defaults that do not apply, for the caller to say at start: with no key set, a default
+   * provider other than `simulated`, or a default model the simulated provider lacks.
+   */
+  readonly ignored: readonly IgnoredSetting[];
   /** Closes every provider's pooled connections. */
   close(): Promise<void>;
 }
@@ -350,30 +356,31 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     entries.unshift({ name: 'simulated', configured: true, models });
     providers.push(createSimulatedProvider());
   }
+  const from = (key: 'provider' | 'model') =>
+    file.defaults?.[key] === undefined ? `TROUPE_DEFAULT_${key.toUpperCase()}` : `${path}: defaults.${key}`;
   // A default naming no provider was ignored unseen (calls went to the first configured one).
   const wanted = file.defaults?.provider ?? (env.TROUPE_DEFAULT_PROVIDER?.trim() || undefined);
   if (wanted !== undefined && !entries.some((e) => e.name === wanted)) {
-    const from =
-      file.defaults?.provider === undefined ? 'TROUPE_DEFAULT_PROVIDER' : `${path}: defaults.provider`;
     const known = entries.map((e) => `\`${e.name}\``).join(', ');
-    throw runtimeError('INVALID_REQUEST', `${from}: Expected a provider (${known}), got ${describe(wanted)}`);
+    const message = `${from('provider')}: Expected a provider (${known}), got ${describe(wanted)}`;
+    throw runtimeError('INVALID_REQUEST', message);
   }
   const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
-  const model = file.defaults?.model ?? env.TROUPE_DEFAULT_MODEL;
+  const asked = file.defaults?.model ?? (env.TROUPE_DEFAULT_MODEL?.trim() || undefined);
+  // With no key, a simulated model id is honoured; any other default is said, not dropped unseen.
+  const model = simulated && !SIMULATED_MODELS.some((m) => m.id === asked) ? undefined : asked;
+  const ignored = simulated ? ignoredSimulatedDefaults(wanted, asked, from) : [];
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
-    ...(model === undefined || simulated ? {} : { defaultModel: model }),
+    ...(model === undefined ? {} : { defaultModel: model }),
     fetchModels: async (name, signal) => {
-      const provider = providers.find((p) => p.name === name) as
-        | Partial<OpenAICompatibleProvider>
-        | undefined;
-      if (provider?.listModels === undefined) return [];
-      return provider.listModels({ signal });
+      const provider: Partial<OpenAICompatibleProvider> | undefined = providers.find((p) => p.name === name);
+      return provider?.listModels === undefined ? [] : provider.listModels({ signal });
     },
   });
   const defaults = {
     ...(defaultProvider === undefined ? {} : { provider: defaultProvider }),
-    ...(model === undefined || simulated ? {} : { model }),
+    ...(model === undefined ? {} : { model }),
   };
   return {
     providers,
@@ -383,6 +390,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     defaults,
     prices,
     simulated,
+    ignored,
     close: async () => {
       await Promise.all(providers.map((p) => p.close?.()));
     },

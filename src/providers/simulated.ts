@@ -46,6 +46,37 @@ export const SIMULATED_MODELS = [
   { id: 'sim-thinker', contextWindow: 131_072, reasoning: true },
 ] as const;
 
+/** A setting that does not apply, and why (`${setting} ${why}` reads as one line). */
+export interface IgnoredSetting {
+  readonly setting: string;
+  readonly why: string;
+}
+
+/**
+ * With no key set, which defaults the simulated provider cannot honour: a default provider other
+ * than `simulated`, or a default model it lacks (the caller says them at start; they were dropped
+ * unseen before). `source` names the setting each came from.
+ */
+export function ignoredSimulatedDefaults(
+  provider: string | undefined,
+  model: string | undefined,
+  source: (key: 'provider' | 'model') => string,
+): IgnoredSetting[] {
+  const ignored: IgnoredSetting[] = [];
+  const ids = SIMULATED_MODELS.map((m) => m.id);
+  if (provider !== undefined && provider !== 'simulated')
+    ignored.push({
+      setting: source('provider'),
+      why: `${JSON.stringify(provider)} is ignored: no provider key is set, so the simulated provider serves every call; set that provider's key to use it`,
+    });
+  if (model !== undefined && !ids.includes(model as (typeof ids)[number]))
+    ignored.push({
+      setting: source('model'),
+      why: `${JSON.stringify(model)} is ignored: no provider key is set, and the simulated provider's models are ${ids.join(', ')}; calls naming no model get ${ids[0]}`,
+    });
+  return ignored;
+}
+
 const WORDS = (
   'the a runtime session queue provider model answer request deadline priority actor supervisor stream ' +
   'result token call retry signal limit concurrent tool server client state event metadata latency ' +

@@ -157,4 +157,19 @@ describe('troupe ask', () => {
     );
     expect(run.stderr).not.toContain('sk-wrong-key-000000000000');
   });
+
+  // With no key set, TROUPE_DEFAULT_MODEL was dropped unseen: sim-pro gave sim-fast, and a real
+  // vendor's model id gave sim-fast without a word.
+  it('with no key, honours a simulated default model and warns of one it cannot honour', async () => {
+    const honoured = await ask(['--json', 'hi'], { TROUPE_DEFAULT_MODEL: 'sim-pro' });
+    expect(honoured.code).toBe(0);
+    expect(honoured.stderr).toBe('');
+    expect(JSON.parse(honoured.stdout).metadata).toMatchObject({ provider: 'simulated', model: 'sim-pro' });
+    const ignored = await ask(['--json', 'hi'], { TROUPE_DEFAULT_MODEL: 'glm-4.6' });
+    expect(ignored.code).toBe(0);
+    expect(ignored.stderr).toContain(
+      'troupe ask: warning: TROUPE_DEFAULT_MODEL "glm-4.6" is ignored: no provider key is set',
+    );
+    expect(JSON.parse(ignored.stdout).metadata).toMatchObject({ provider: 'simulated', model: 'sim-fast' });
+  });
 });

@@ -288,4 +288,37 @@ describe('the default model (`defaults.model`, TROUPE_DEFAULT_MODEL)', () => {
       await loaded.close();
     }
   });
+
+  // With no key set, both were dropped unseen: TROUPE_DEFAULT_MODEL=sim-pro still gave sim-fast,
+  // and a default naming a real vendor's model gave sim-fast without a word.
+  it('with no key: a simulated model is honoured, anything else is said as ignored', async () => {
+    const sim = await loadProviders({ env: { TROUPE_DEFAULT_MODEL: 'sim-pro' } });
+    expect(sim.registry.router({ messages: [] })).toMatchObject({ provider: 'simulated', model: 'sim-pro' });
+    expect(sim.defaults).toEqual({ provider: 'simulated', model: 'sim-pro' });
+    expect(sim.ignored).toEqual([]);
+    const vendor = await loadProviders({
+      env: { TROUPE_DEFAULT_MODEL: 'kimi-k2.5', TROUPE_DEFAULT_PROVIDER: 'kimi' },
+    });
+    expect(vendor.registry.router({ messages: [] })).toMatchObject({
+      provider: 'simulated',
+      model: 'sim-fast',
+    });
+    expect(vendor.defaults).toEqual({ provider: 'simulated' });
+    expect(vendor.ignored.map((x) => x.setting)).toEqual(['TROUPE_DEFAULT_PROVIDER', 'TROUPE_DEFAULT_MODEL']);
+    expect(vendor.ignored[1]?.why).toMatch(
+      /^"kimi-k2.5" is ignored: no provider key is set.*sim-fast, sim-pro/,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-default-model-'));
+    const path = join(dir, 'providers.json');
+    await writeFile(path, JSON.stringify({ defaults: { model: 'glm-4.6' } }));
+    const file = await loadProviders({ configPath: path, env: {} });
+    expect(file.ignored.map((x) => x.setting)).toEqual([`${path}: defaults.model`]);
+    // With a key, nothing is ignored.
+    const keyed = await loadProviders({
+      env: { KIMI_API_KEY: 'k-123456789', TROUPE_DEFAULT_MODEL: 'kimi-k2.5' },
+    });
+    expect(keyed.ignored).toEqual([]);
+    expect(keyed.defaults.model).toBe('kimi-k2.5');
+    await Promise.all([sim, vendor, file, keyed].map((l) => l.close()));
+  });
 });
