@@ -25,7 +25,7 @@ describe('npm test: system programs for the suites (scripts/test-deps.mjs)', () 
     const r = run({ TROUPE_DEPS_PRETEND_MISSING: 'redis-server,chromium', TROUPE_DEPS_PRETEND_UID: '1000' });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'npm test needs redis-server and chromium, which this machine lacks: sudo apt-get install -y redis-server chromium\n',
+      'npm test needs redis-server and chromium, which this machine lacks: sudo apt-get install -y redis-server chromium (or set TROUPE_CHROMIUM to a Chromium or Chrome binary)\n',
     );
   });
 
@@ -33,7 +33,9 @@ describe('npm test: system programs for the suites (scripts/test-deps.mjs)', () 
     const r = run({ TROUPE_DEPS_PRETEND_MISSING: 'chromium', TROUPE_DEPS_PRETEND_UID: '1000' });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/needs chromium, .*: sudo apt-get install -y chromium$/m);
+    expect(r.stderr).toMatch(
+      /needs chromium, .*: sudo apt-get install -y chromium \(or set TROUPE_CHROMIUM/m,
+    );
   });
 
   it('without apt-get, says what to install in words', () => {
@@ -44,7 +46,7 @@ describe('npm test: system programs for the suites (scripts/test-deps.mjs)', () 
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      'npm test needs redis-server and chromium, which this machine lacks: install redis-server and Chromium at /usr/bin/chromium\n',
+      'npm test needs redis-server and chromium, which this machine lacks: install redis-server and Chromium at /usr/bin/chromium (or set TROUPE_CHROMIUM to a Chromium or Chrome binary)\n',
     );
   });
 
@@ -60,5 +62,15 @@ describe('npm test: system programs for the suites (scripts/test-deps.mjs)', () 
       'apt-get update -qq',
       'apt-get install -y -qq --no-install-recommends redis-server',
     ]);
+  });
+
+  // Where apt's `chromium` is no browser (Ubuntu's snap shim), the user names one; apt cannot help then.
+  it('takes the Chromium that TROUPE_CHROMIUM names, and refuses one that is not there', () => {
+    expect(run({ TROUPE_CHROMIUM: process.execPath })).toEqual({ code: 0, stderr: '', stdout: '' });
+    const r = run({ TROUPE_CHROMIUM: '/nonexistent/chrome', TROUPE_DEPS_PRETEND_UID: '0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'npm test: TROUPE_CHROMIUM is "/nonexistent/chrome", which is not an executable file; point it at a Chromium or Chrome binary, or unset it to use /usr/bin/chromium\n',
+    );
   });
 });

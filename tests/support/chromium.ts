@@ -1,15 +1,19 @@
 /**
  * Debian's headless Chromium for the browser tests (dashboard, layout, chart geometry), driven by
- * playwright-core. `npm test` installs it (scripts/test-deps.mjs); without it the tests fail, never skip.
+ * playwright-core, or the Chromium or Chrome binary TROUPE_CHROMIUM names. `npm test` installs
+ * Debian's (scripts/test-deps.mjs); without one the tests fail, never skip.
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { expect } from 'vitest';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = process.env.TROUPE_CHROMIUM?.trim() || '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
+  expect(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: apt-get install -y chromium, or set TROUPE_CHROMIUM to a Chromium or Chrome binary`,
+  ).toBe(true);
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
