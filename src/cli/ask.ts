@@ -19,13 +19,14 @@ const USAGE = `Usage: troupe ask [options] "prompt"
 
 Options:
   --provider NAME   kimi, glm, simulated, or a configured provider (default: the first configured)
-  --base-url URL    an ad-hoc OpenAI-compatible endpoint, with --model (key from TROUPE_API_KEY or OPENAI_API_KEY)
+  --base-url URL    an ad-hoc OpenAI-compatible endpoint, with --model (key from TROUPE_API_KEY or OPENAI_API_KEY;
+                    named custom, or --provider NAME)
   --model ID        model id (default: the provider's default)
   --stream          stream the answer as it arrives
   --json            print one JSON object { content, reasoning, toolCalls, finishReason, webSearch?, metadata }
   --timeout MS      run deadline in ms (default 120000)
   --max-tokens N    most tokens the model may generate (default: the model's; thinking models get a budget)
-  --temperature T   sampling temperature (checked against the vendor's and model's range)
+  --temperature T   sampling temperature (checked against Kimi's and GLM's range for the model)
   --thinking MODE   enabled or disabled, for models with a thinking mode
   --config PATH     providers file (default: TROUPE_PROVIDERS_FILE)
 `;

@@ -24,6 +24,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `troupe help serve` is `troupe serve --help` (it printed the general usage).
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(await usage());
     return name === undefined ? 1 : 0;
@@ -61,7 +63,7 @@ async function usage(): Promise<string> {
   }
   lines.push(
     '',
-    'Run "troupe <command> --help" for a command\'s options; "troupe --version" for the version.',
+    'Run "troupe <command> --help" (or "troupe help <command>") for a command\'s options; "troupe --version" for the version.',
     '',
   );
   return lines.join('\n');

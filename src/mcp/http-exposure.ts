@@ -38,15 +38,20 @@ export interface ExposurePlan {
   readonly allowedHosts?: readonly string[];
 }
 
-/** Why this bind must not start, in one line; `undefined` when it may. */
+/** Why this bind must not start, in one line (both reasons, when both hold); `undefined` when it may. */
 export function exposureProblem(plan: ExposurePlan): string | undefined {
   if (isLoopback(plan.host)) return undefined;
-  if (!plan.tokenRequired && plan.allowNoToken !== true) {
-    return `refusing to serve on ${plan.host} (not loopback) without a token: set TROUPE_TOKEN or TROUPE_TOKENS, or pass --insecure-no-token to let anyone who can reach it call models and read files`;
-  }
-  if (isWildcard(plan.host) && (plan.allowedHosts === undefined || plan.allowedHosts.length === 0)) {
-    return `refusing to serve on ${plan.host} without --allowed-hosts: name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)`;
-  }
+  const noToken = !plan.tokenRequired && plan.allowNoToken !== true;
+  const noHosts =
+    isWildcard(plan.host) && (plan.allowedHosts === undefined || plan.allowedHosts.length === 0);
+  const token =
+    'set TROUPE_TOKEN or TROUPE_TOKENS, or pass --insecure-no-token to let anyone who can reach it call models and read files';
+  const hosts =
+    'name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)';
+  if (noToken && noHosts)
+    return `refusing to serve on ${plan.host} (not loopback) without a token or --allowed-hosts: ${token}; and ${hosts}`;
+  if (noToken) return `refusing to serve on ${plan.host} (not loopback) without a token: ${token}`;
+  if (noHosts) return `refusing to serve on ${plan.host} without --allowed-hosts: ${hosts}`;
   return undefined;
 }
 

@@ -127,4 +127,18 @@ describe('the commands say it in one line', () => {
       'troupe: Expected a command (serve, stdio, ask, demo, load, chart, models, config, inspector), got "show-config"; run "troupe help" for what each does\n',
     );
   });
+
+  it('`help <command>` prints that command’s options; an unknown one is refused as a command', async () => {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout += String(chunk);
+      return true;
+    });
+    expect(await main(['help', 'serve'])).toBe(0);
+    expect(stdout).toMatch(/^Usage: troupe serve \[--port N\]/);
+    vi.restoreAllMocks();
+    const { code, stderr } = await stderrOf(() => main(['help', 'sever']));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^troupe: Expected a command \(serve, .*got "sever"/);
+  });
 });

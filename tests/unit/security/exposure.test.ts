@@ -28,6 +28,10 @@ describe('bind checks', () => {
     expect(exposureProblem({ host: '10.0.0.5', tokenRequired: false, allowNoToken: true })).toBeUndefined();
     expect(exposureProblem({ host: '10.0.0.5', tokenRequired: true })).toBeUndefined();
     expect(exposureProblem({ host: '0.0.0.0', tokenRequired: true })).toMatch(/--allowed-hosts/);
+    // Both missing: both said at once (one was said per start, so the fix took two tries).
+    expect(exposureProblem({ host: '0.0.0.0', tokenRequired: false })).toBe(
+      'refusing to serve on 0.0.0.0 (not loopback) without a token or --allowed-hosts: set TROUPE_TOKEN or TROUPE_TOKENS, or pass --insecure-no-token to let anyone who can reach it call models and read files; and name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)',
+    );
     expect(exposureProblem({ host: '::', tokenRequired: true, allowedHosts: ['a.test'] })).toBeUndefined();
   });
 });
