@@ -2,7 +2,9 @@
  * What one caller sees of the runtime, for the `sessions` and `cancel_session` tools (and any
  * resource listing sessions): only the sessions it started, unless it is an admin (`caller.ts`).
  * Another caller's session reads as unknown, so an id says nothing about whether it exists.
- * Aggregate counts (queued, running, per provider) stay whole: they carry no one's content.
+ * Aggregate counts (queued, running, per provider) stay whole: they carry no one's content. A
+ * model id is a caller's own words (a fine-tuned id can name a customer), so of the models cooling
+ * down a caller sees only the public ones and its own (`shownModels`).
  */
 import type { SessionSummary } from '../runtime/types.js';
 import { type Caller, canSee } from './caller.js';
@@ -37,4 +39,26 @@ export function visibleRecent(
 ): SessionSummary[] {
   const caller = call.caller ?? LOCAL;
   return recent.filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+}
+
+/**
+ * Which models a caller is shown by id among a provider's models cooling down: those the catalog
+ * lists (public through `list_models`) and those of its own live and recent sessions; an admin,
+ * every one. Before, any caller read every other caller's model ids there.
+ */
+export function shownModels(
+  mcp: McpContext,
+  call: { readonly caller?: Caller },
+  recent: readonly SessionSummary[],
+): (provider: string, model: string) => boolean {
+  if ((call.caller ?? LOCAL).admin) return () => true;
+  const shown = new Set<string>();
+  const add = (provider: string, model: string) => shown.add(`${provider}\n${model}`);
+  for (const p of mcp.catalog.list()) for (const m of p.models) add(p.name, m.id);
+  for (const s of visibleRecent(mcp, call, recent)) add(s.provider, s.model);
+  for (const live of visibleLive(mcp, call)) {
+    const s = mcp.runtime.session(live.sessionId);
+    if (s !== undefined) add(s.provider, s.model);
+  }
+  return (provider, model) => shown.has(`${provider}\n${model}`);
 }

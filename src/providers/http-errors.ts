@@ -68,7 +68,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   // Without secrets there is nothing to cut.
   const scrub =
     secrets === undefined ? (text: string) => text : (text: string) => scrubSecrets(text, secrets);
-  if (value instanceof TroupeError) return value;
+  if (value instanceof TroupeError) return scrubbedError(value, scrub);
   if (context.signal?.aborted || value instanceof APIUserAbortError || isAbortLike(value)) {
     return providerError('CANCELLED', `Expected the ${where} to finish, got an abort`, {
       cause: scrubCause(value, scrub),
@@ -278,7 +278,7 @@ const LONG_SECRET = 8;
 
 /**
  * Replaces every secret (and so `Bearer <secret>`) in `text` with `[redacted]`. A long secret is
- * redacted wherever it appears. A short one (a local server's `ollama` or `none`) is redacted
+ * redacted wherever it appears, in any case. A short one (a local server's `ollama` or `none`) is redacted
  * wherever it stands as a token of its own, not inside longer words, which would only mangle
  * the message: an echoed key is a token of its own.
  */
@@ -286,14 +286,27 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
     if (secret === '') continue;
-    if (secret.length >= LONG_SECRET) {
-      out = out.split(secret).join('[redacted]');
-    } else {
-      const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      out = out.replace(new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`, 'g'), '[redacted]');
-    }
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // A long one in any case: a header or id that echoed the key may come lowercased (a media type does).
+    const pattern =
+      secret.length >= LONG_SECRET
+        ? new RegExp(escaped, 'gi')
+        : new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`, 'g');
+    out = out.replace(pattern, '[redacted]');
   }
   return out;
+}
+
+/**
+ * A `TroupeError` thrown on the way (a check of the response's headers or body) keeps its code;
+ * its message is scrubbed like every other. Before, it went out as thrown: a `Content-Type` that
+ * echoed the key reached the caller in a `BAD_RESPONSE` message.
+ */
+function scrubbedError(error: TroupeError, scrub: (text: string) => string): TroupeError {
+  const message = scrub(error.message);
+  if (message === error.message) return error;
+  const cause = error.cause === undefined ? {} : { cause: scrubCause(error.cause, scrub) };
+  return new TroupeError(error.family, error.code, message, { ...error.toData(), ...cause });
 }
 
 function serverMessage(body: unknown, scrub: (text: string) => string): string {

@@ -12,7 +12,7 @@ import { checkBaseUrl } from './base-url.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
 import { credentialHeaderValues } from './header-secrets.js';
-import { toProviderError } from './http-errors.js';
+import { scrubSecrets, toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { readSSE } from './sse.js';
@@ -92,6 +92,10 @@ export interface OpenAICompatibleProvider extends ChatProvider {
  * stay below 2^31 - 1, past which Node fires timers at once.
  */
 const NO_SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/** The most model ids read from a provider's `/models`, and the longest kept (a client's bound too). */
+export const MAX_LISTED_MODELS = 1000;
+const MAX_MODEL_ID = 256;
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
   const { name, baseURL, apiKey } = options;
@@ -314,7 +318,12 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     try {
       const ids: string[] = [];
       for await (const model of wholeClient.models.list({ signal })) {
-        if (typeof model.id === 'string') ids.push(model.id);
+        // The list goes to every client (`list_models`): an id that carries the key is left out.
+        const id = model.id;
+        if (typeof id === 'string' && id.length <= MAX_MODEL_ID && scrubSecrets(id, secrets) === id)
+          ids.push(id);
+        // A server paging without end is read no further.
+        if (ids.length >= MAX_LISTED_MODELS) break;
       }
       return ids;
     } catch (error) {

@@ -237,13 +237,20 @@ export function settleCooldown(sessionId: string, now: number, outcome: CallOutc
   };
 }
 
+/**
+ * The most models one provider's state notes as cooling down. The note is for status only (each
+ * model's own cooldown key holds its calls), and a model id is whatever a client sends: without a
+ * bound, distinct ids answered 429 grew every read and write of the provider's state.
+ */
+export const MAX_MODELS_NOTED = 64;
+
 /** Notes on the provider's state that `model` cools down on its own until `until`, for status. */
 export function noteModelCooldown(model: string, now: number, until: number) {
   return (state: ProviderState): { state: ProviderState; result: undefined } => {
-    const m: Record<string, number> = { [model]: until };
-    for (const [other, end] of Object.entries(state.m ?? {}))
-      if (other !== model && end > now) m[other] = end;
-    return { state: { ...state, m }, result: undefined };
+    const others = Object.entries(state.m ?? {}).filter(([other, end]) => other !== model && end > now);
+    // Past the bound, the latest to end stay, beside this one.
+    if (others.length >= MAX_MODELS_NOTED) others.sort((a, b) => b[1] - a[1]).length = MAX_MODELS_NOTED - 1;
+    return { state: { ...state, m: Object.fromEntries([[model, until], ...others]) }, result: undefined };
   };
 }
 

@@ -7,7 +7,14 @@ import { runtimeError } from '../../core/errors.js';
 import type { RuntimeStatus } from '../../runtime/types.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionSummarySchema } from '../schemas.js';
-import { RECENT_LIMIT_MAX, RECENT_SCAN, visibleLive, visibleRecent, visibleSession } from '../scope.js';
+import {
+  RECENT_LIMIT_MAX,
+  RECENT_SCAN,
+  shownModels,
+  visibleLive,
+  visibleRecent,
+  visibleSession,
+} from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
@@ -77,7 +84,13 @@ const output = z.object({
           .record(z.string(), z.number())
           .optional()
           .describe(
-            "Models cooling down on their own after a 429 (a vendor that limits each model apart, GLM's), until when.",
+            "Models cooling down on their own after a 429 (a vendor that limits each model apart, GLM's), until when: those list_models lists and those of your own sessions (an admin sees all).",
+          ),
+        other_models_cooling: z
+          .number()
+          .optional()
+          .describe(
+            "How many more of the provider's models cool down: other callers' model ids are not shown.",
           ),
       }),
     )
@@ -135,7 +148,9 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       queued_bytes: status.queuedBytes,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
       cost_total: mcp.runtime.metrics().cost,
-      ...(status.limits === undefined ? {} : { limits_left: limitsLeft(status.limits) }),
+      ...(status.limits === undefined
+        ? {}
+        : { limits_left: limitsLeft(status.limits, () => shownModels(mcp, call, status.recent)) }),
     };
     const costs = Object.entries(structured.cost_total).map(([currency, amount]) => `${amount} ${currency}`);
     const providerLines = status.providers.map(
@@ -167,22 +182,36 @@ function limitsLine(name: string, l: ReturnType<typeof limitsLeft>[string]): str
   const models = Object.entries(l.models_cooling_until ?? {}).map(
     ([model, until]) => `; ${model} cooling down until ${new Date(until).toISOString()}`,
   );
+  if (l.other_models_cooling !== undefined)
+    models.push(`; ${l.other_models_cooling} more model(s) cooling down (other callers’ ids are not shown)`);
   return `  ${name} limits: ${l.cooldown}${l.cooldown_until === null ? '' : ` until ${new Date(l.cooldown_until).toISOString()}`}, ${left.length === 0 ? 'no limits in its units' : `left ${left.join(', ')}`}${models.join('')}`;
 }
 
-function limitsLeft(limits: NonNullable<RuntimeStatus['limits']>) {
+function limitsLeft(
+  limits: NonNullable<RuntimeStatus['limits']>,
+  /** Made only when some model cools down: it reads the catalog and the caller's sessions. */
+  shown: () => (provider: string, model: string) => boolean,
+) {
+  let isShown: ((provider: string, model: string) => boolean) | undefined;
   return Object.fromEntries(
-    Object.entries(limits).map(([name, b]) => [
-      name,
-      {
-        cooldown: b.cooldown,
-        cooldown_until: b.cooldownUntil,
-        requests_per_minute: b.remaining.requestsPerMinute,
-        tokens_per_minute: b.remaining.tokensPerMinute,
-        tokens_per_day: b.remaining.tokensPerDay,
-        concurrent: b.remaining.maxConcurrent,
-        ...(b.models === undefined ? {} : { models_cooling_until: b.models }),
-      },
-    ]),
+    Object.entries(limits).map(([name, b]) => {
+      const cooling = Object.entries(b.models ?? {});
+      isShown ??= cooling.length === 0 ? undefined : shown();
+      const visible = cooling.filter(([model]) => isShown?.(name, model) === true);
+      const others = cooling.length - visible.length;
+      return [
+        name,
+        {
+          cooldown: b.cooldown,
+          cooldown_until: b.cooldownUntil,
+          requests_per_minute: b.remaining.requestsPerMinute,
+          tokens_per_minute: b.remaining.tokensPerMinute,
+          tokens_per_day: b.remaining.tokensPerDay,
+          concurrent: b.remaining.maxConcurrent,
+          ...(visible.length === 0 ? {} : { models_cooling_until: Object.fromEntries(visible) }),
+          ...(others === 0 ? {} : { other_models_cooling: others }),
+        },
+      ];
+    }),
   );
 }

@@ -11,7 +11,8 @@ import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
 import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
 
-const rig = useVendorRigs('sk-vendor-features-0123456789abcdef');
+const KEY = 'sk-vendor-features-0123456789abcdef';
+const rig = useVendorRigs(KEY);
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 
 describe('kimi', () => {
@@ -438,6 +439,27 @@ describe('kimi', () => {
       .find((p) => p.name === 'kimi')
       ?.models.find((m) => m.id === 'kimi-k4-preview');
     expect(listed?.fromVendor).toBe(true);
+  });
+
+  // The list goes to every client: a hostile `/models` echoed the key into list_models.
+  it('list_models refresh leaves out an id carrying the key or over 256 characters, and reads at most 1000', async () => {
+    const many = Array.from({ length: 1005 }, (_, i) => `m-${i}`);
+    const r = await rig('kimi', { models: ['kimi-k2.6', `ft-${KEY}`, 'x'.repeat(257), ...many] });
+    const catalog = catalogFromRegistry(r.loaded.registry);
+    const mcp = { catalog } as unknown as McpContext;
+    const after = await listModelsTool.run({ refresh: true }, mcp, { signal: new AbortController().signal });
+    const text = JSON.stringify(after);
+    expect(text).toContain('kimi-k2.6');
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain('x'.repeat(257));
+    const fromVendor = r.loaded.registry
+      .list()
+      .find((p) => p.name === 'kimi')
+      ?.models.filter((m) => m.fromVendor === true)
+      .map((m) => m.id);
+    // kimi-k2.6 and m-0 to m-998: 1000 ids read (kimi-k2.6 is built in, so not marked).
+    expect(fromVendor).toContain('m-998');
+    expect(fromVendor).not.toContain('m-999');
   });
 
   it('does not retry QUOTA_EXHAUSTED, and retries RATE_LIMITED', async () => {

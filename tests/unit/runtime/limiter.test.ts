@@ -12,9 +12,11 @@ import {
   acquireProvider,
   budgetOf,
   initialProviderState,
+  MAX_MODELS_NOTED,
   modelKey,
   neverFits,
   neverFitsAt,
+  noteModelCooldown,
   type ProviderState,
   providerKey,
   refundProvider,
@@ -521,5 +523,29 @@ describe('keys and lifetimes', () => {
     expect(remaining(model ?? initialProviderState().w, { requestsPerMinute: 5 }, T0).requestsPerMinute).toBe(
       4,
     );
+  });
+});
+
+describe('the note of models cooling down (status only)', () => {
+  // A model id is whatever a client sends: distinct ids answered 429 grew the provider's state.
+  it('keeps at most MAX_MODELS_NOTED, the latest to end and the one just noted; drops those over', () => {
+    let state = initialProviderState();
+    state = noteModelCooldown('over-soon', 0, 50)(state).state;
+    for (let i = 0; i < MAX_MODELS_NOTED + 6; i++)
+      state = noteModelCooldown(`m-${i}`, 100, 10_000 + i)(state).state;
+    const m = state.m ?? {};
+    expect(Object.keys(m)).toHaveLength(MAX_MODELS_NOTED);
+    expect(m).not.toHaveProperty('over-soon');
+    // The latest to end stay; the earliest went.
+    expect(m).toHaveProperty(`m-${MAX_MODELS_NOTED + 5}`);
+    expect(m).toHaveProperty('m-6');
+    expect(m).not.toHaveProperty('m-5');
+    // The one noted stays even when it ends first; a model noted again is one entry, ending anew.
+    const early = noteModelCooldown('short', 100, 200)(state).state.m ?? {};
+    expect(early).toHaveProperty('short', 200);
+    expect(Object.keys(early)).toHaveLength(MAX_MODELS_NOTED);
+    const again = noteModelCooldown('m-6', 100, 20_000)(state).state.m ?? {};
+    expect(again).toHaveProperty('m-6', 20_000);
+    expect(Object.keys(again)).toHaveLength(MAX_MODELS_NOTED);
   });
 });
