@@ -19,11 +19,16 @@ export { MAX_FALLBACKS } from './core/metadata.js';
 export { MAX_PRIORITY, MIN_PRIORITY } from './core/scheduler.js';
 export type { LoadedProviders, LoadOptions } from './providers/config.js';
 export { loadProviders } from './providers/config.js';
+export type { FilesHandler } from './providers/files.js';
 export type { GlmOptions } from './providers/glm.js';
 export { createGlmProvider, GLM_BIGMODEL_BASE_URL, GLM_ZAI_BASE_URL } from './providers/glm.js';
 export type { KimiOptions } from './providers/kimi.js';
 export { createKimiProvider, KIMI_BASE_URL, KIMI_CN_BASE_URL } from './providers/kimi.js';
-export type { OpenAICompatibleOptions, OpenAICompatibleProvider } from './providers/openai-compatible.js';
+export type {
+  OpenAICompatibleOptions,
+  OpenAICompatibleProvider,
+  ProviderQuirks,
+} from './providers/openai-compatible.js';
 export { createOpenAICompatibleProvider } from './providers/openai-compatible.js';
 export type {
   CallOptions,
@@ -33,11 +38,13 @@ export type {
   ChatProvider,
   ChatRequest,
   ChatResponse,
+  ChatRole,
   FinishReason,
   ThinkingMode,
   TokenUsage,
   ToolCall,
   ToolDefinition,
+  WebSearchResult,
 } from './providers/port.js';
 export type { Cost, ModelPrice, PriceTable, PriceTier, Rates } from './providers/prices.js';
 export { costOf, GLM_ZAI_PRICES, KIMI_CN_PRICES, KIMI_PRICES, ratesFor } from './providers/prices.js';
@@ -46,8 +53,14 @@ export { createModelRegistry } from './providers/registry.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';
+export { assembleToolCalls } from './providers/tool-calls.js';
+export type { ThinkingMapper } from './providers/wire.js';
 // What `backend` takes (`redisBackend()` from `troupe/scale` gives one).
 export type { RuntimeBackend } from './runtime/backend.js';
+export type { BreakerOptions } from './runtime/breakers.js';
+export type { BudgetOptions } from './runtime/budgets.js';
+export type { ProviderLimits, WaitingFor } from './runtime/limit-types.js';
+export type { SharedState } from './runtime/ports.js';
 export { createRuntime } from './runtime/runtime.js';
 export type { SessionEngineKind } from './runtime/session-engine.js';
 export type { InspectObserver } from './runtime/session-inspection.js';
@@ -79,4 +92,5 @@ export type {
   TaskContext,
   TaskFunction,
   TaskResult,
+  UsageTotals,
 } from './runtime/types.js';

@@ -169,6 +169,17 @@ export function toHostError(error: unknown, lane: string, tool: string): TroupeE
       retryable: code === -32603,
     });
   }
+  if (error instanceof Error && message === 'Not connected') {
+    // The SDK client's request once its transport has closed (a plain Error, no code): the server
+    // is gone, as a lost connection. Before, it read as BAD_RESPONSE, never retried.
+    return providerError(
+      'NETWORK',
+      `Expected an answer from ${where}, got a closed connection (${message})`,
+      {
+        cause: error,
+      },
+    );
+  }
   return providerError('BAD_RESPONSE', `${where} failed: ${message}`, { cause: error, retryable: false });
 }
 

@@ -25,6 +25,7 @@ export type { InvariantName, ObservedLimits, Violation } from './invariants.js';
 export { RuntimeObserver } from './invariants.js';
 export { checkRuntimeProperties, runScenario } from './lazy.js';
 export type { PropertyOptions, ScenarioLimits } from './model.js';
+export type { Command, World } from './model-commands.js';
 export type {
   OpenAIServer,
   OpenAIServerOptions,
@@ -38,5 +39,6 @@ export type {
 export { createOpenAIServer } from './openai-server.js';
 export type { ScriptedCall, Settlement } from './scripted-provider.js';
 export { ScriptedProvider } from './scripted-provider.js';
+export type { EnforcedLimits } from './tier-limits.js';
 export { VENDOR_ERROR_CASES } from './vendor-modes.js';
 export { ProviderWatch } from './watched-provider.js';

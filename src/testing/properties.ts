@@ -5,3 +5,4 @@
  */
 export type { PropertyOptions, ScenarioLimits } from './model.js';
 export { checkRuntimeProperties, commands, runScenario, runtimeProperty } from './model.js';
+export type { Command, World } from './model-commands.js';

@@ -95,5 +95,37 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('abcdef xabc a-abc', ['abc'])).toBe('abcdef xabc a-abc');
     expect(scrubSecrets('a (.+) b', ['(.+)'])).toBe('a [redacted] b');
     expect(scrubSecrets('nothing', [''])).toBe('nothing');
+    // A long one in any case (a media type is read lowercased); a short one keeps its case.
+    expect(scrubSecrets('text/x-sk-secret-0123456789', ['sk-SECRET-0123456789'])).toBe('text/x-[redacted]');
+    expect(scrubSecrets('key ABC here', ['abc'])).toBe('key ABC here');
+    expect(scrubSecrets('a.b+c a.bbc', ['a.b+c-long'])).toBe('a.b+c a.bbc');
+    expect(scrubSecrets('x a.b+c-long y', ['A.B+C-LONG'])).toBe('x [redacted] y');
+  });
+});
+
+describe('toProviderError on a TroupeError raised on the way', () => {
+  // A check of the answer (its Content-Type) put what the provider sent into the message, and the
+  // error went out as thrown, unscrubbed.
+  it('scrubs its message and cause, keeping its code and fields; one with nothing to scrub is returned as is', () => {
+    const raised = providerError(
+      'BAD_RESPONSE',
+      'p: Expected content type `application/json`, got `text/x-sk-secret-0123456789`',
+      {
+        cause: new Error('echo sk-secret-0123456789'),
+        status: 200,
+        retryAfterMs: 5,
+        modelScoped: true,
+      },
+    );
+    const mapped = toProviderError(raised, ctx);
+    expect(mapped).not.toBe(raised);
+    expect(mapped.message).toBe('p: Expected content type `application/json`, got `text/x-[redacted]`');
+    expect(mapped.toData()).toEqual({ ...raised.toData(), message: mapped.message });
+    expect(mapped.cause).toEqual({ name: 'Error', message: 'echo [redacted]' });
+    const noCause = toProviderError(providerError('BAD_RESPONSE', 'got sk-secret-0123456789'), ctx);
+    expect(noCause.message).toBe('got [redacted]');
+    expect(noCause.cause).toBeUndefined();
+    const clean = providerError('BAD_RESPONSE', 'p: nothing secret');
+    expect(toProviderError(clean, ctx)).toBe(clean);
   });
 });
