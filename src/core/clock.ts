@@ -14,6 +14,27 @@ export const systemClock: Clock = {
 };
 
 /**
+ * Runs `work` until it resolves, `tries` times at most, `everyMs` apart on `clock`; the last
+ * rejection is the caller's. For a write to a shared backend that may be away a moment (Redis
+ * reconnecting), where dropping the write would lose what it records or frees.
+ */
+export async function retriedWhileAway<T>(
+  clock: Clock,
+  work: () => Promise<T>,
+  tries: number,
+  everyMs: number,
+): Promise<T> {
+  for (let tried = 1; ; tried++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (tried >= tries) throw error;
+      await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), everyMs));
+    }
+  }
+}
+
+/**
  * Calls `fn` once `clock.now()` reads `at` or later. A timer can fire before the clock reads its
  * time: Node counts a timer from the event loop's cached time, which lags the wall clock by however
  * long the loop's current turn has run. Then it waits out the rest. Every timer it sets goes into

@@ -4,7 +4,9 @@
  * reader skips a line that is not JSON without a word, and closes the whole connection on a line
  * over its 10 MiB buffer; here a line that is not JSON gets -32700 (Parse error), and one that is
  * too long, too deep or not a JSON-RPC object gets -32600 (Invalid Request), with `id: null` as
- * JSON-RPC 2.0 §5 says when the id cannot be read. So does a batch (a JSON array: the SDK's stdio
+ * JSON-RPC 2.0 §5 says when the id cannot be read. A line too long or too deep to parse is not read
+ * whole, but its id is looked for where clients put it, among the first members or as the last one
+ * (`idAtEdges`): with `id: null`, a host that sent a large file waited out its own timeout. So does a batch (a JSON array: the SDK's stdio
  * reader takes one message per line) and a message the SDK's schema refuses (a `progressToken`
  * that is an object, a numeric `method`, ...), which the SDK also dropped unanswered, leaving the
  * client waiting on that id: its error carries the id when it is a string or a number. Good lines
@@ -48,10 +50,12 @@ function readLine(
   maxJsonDepth: number,
 ): { readonly ok: true; readonly value: unknown } | Refusal {
   if (jsonDepth(line) > maxJsonDepth) {
+    const id = idAtEdges(line.slice(0, EDGE_BYTES), line.slice(-EDGE_BYTES));
     return {
       ok: false,
       code: -32600,
       message: `Invalid Request: JSON nested deeper than ${maxJsonDepth} levels`,
+      ...(id === undefined ? {} : { id }),
     };
   }
   let value: unknown;
@@ -90,6 +94,40 @@ function readLine(
   return { ok: true, value };
 }
 
+/** How much of a line's start and end is kept to find its id in. */
+const EDGE_BYTES = 512;
+const SCALAR = String.raw`(?:"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)`;
+const ID = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`;
+/** `"id"` among the first members, with only scalars before it: at the top level, then. */
+const ID_FIRST = new RegExp(
+  String.raw`^\s*\{(?:\s*"(?:[^"\\]|\\.)*"\s*:\s*${SCALAR}\s*,)*\s*"id"\s*:\s*${ID}\s*[,}]`,
+);
+/** `"id"` as the last member: the `}` that ends the line closes the top-level object. */
+const ID_LAST = new RegExp(String.raw`[{,]\s*"id"\s*:\s*${ID}\s*\}\s*$`);
+
+/**
+ * The id of a line too long or too deep to parse, from its first and last bytes: as a first
+ * member (after scalar ones, e.g. `"jsonrpc"`), or as the last (where the MCP SDKs put it);
+ * `undefined` when neither shows one.
+ */
+export function idAtEdges(head: string, tail: string): string | number | undefined {
+  const found = ID_FIRST.exec(head) ?? ID_LAST.exec(tail);
+  if (found === null) return undefined;
+  try {
+    const id: unknown = JSON.parse(found[1] as string);
+    return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last `EDGE_BYTES` of `before` and `next` together. */
+function lastBytes(before: Buffer, next: Buffer): Buffer {
+  if (next.length >= EDGE_BYTES) return Buffer.from(next.subarray(next.length - EDGE_BYTES));
+  const both = Buffer.concat([before, next]);
+  return both.length <= EDGE_BYTES ? both : Buffer.from(both.subarray(both.length - EDGE_BYTES));
+}
+
 /**
  * Returns the stream the SDK's stdio transport should read instead of `input`; `answer` receives
  * each error response (one line of JSON, newline included) to write to the client.
@@ -104,6 +142,13 @@ export function guardStdin(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let discarding = false;
+  // While a line too long is discarded: its first and last bytes, to find its id in.
+  let head: Buffer = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
+  const tooLong = () => {
+    const id = idAtEdges(head.toString('utf8'), tail.toString('utf8'));
+    refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`, id ?? null);
+  };
   const refuse = (code: number, message: string, id: string | number | null = null) =>
     answer(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`);
 
@@ -126,9 +171,14 @@ export function guardStdin(
             pendingBytes += rest.length;
             if (pendingBytes > maxLineBytes) {
               discarding = true;
+              const seen = Buffer.concat(pending);
+              head = Buffer.from(seen.subarray(0, EDGE_BYTES));
+              tail = lastBytes(Buffer.alloc(0), seen);
               pending = [];
               pendingBytes = 0;
             }
+          } else {
+            tail = lastBytes(tail, rest);
           }
           break;
         }
@@ -136,16 +186,19 @@ export function guardStdin(
         rest = rest.subarray(newline + 1);
         if (discarding) {
           discarding = false;
+          tail = lastBytes(tail, whole.subarray(0, whole.length - 1));
           pass();
-          refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
+          tooLong();
           continue;
         }
         const line = pending.length === 0 ? whole : Buffer.concat([...pending, whole]);
         pending = [];
         pendingBytes = 0;
         if (line.length - 1 > maxLineBytes) {
+          head = Buffer.from(line.subarray(0, EDGE_BYTES));
+          tail = lastBytes(Buffer.alloc(0), line.subarray(0, line.length - 1));
           pass();
-          refuse(-32600, `Invalid Request: line over ${maxLineBytes} bytes`);
+          tooLong();
           continue;
         }
         const end = line.length > 1 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;

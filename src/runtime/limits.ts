@@ -6,6 +6,7 @@
 
 import { initialProviderSnapshot, type ProviderSnapshot, providerGate } from '../../machines/provider.js';
 import type { SessionMachineEvent } from '../../machines/session.js';
+import { type Clock, retriedWhileAway } from '../core/clock.js';
 import { emptyWindow } from '../core/rate-window.js';
 import {
   type Acquired,
@@ -132,6 +133,16 @@ export class Limiter {
    */
   settle(provider: string, start: Start, now: number, outcome: CallOutcome): Promise<boolean> {
     return Promise.resolve(this.finish(provider, start, now, outcome, this.shared));
+  }
+
+  /**
+   * `settle`, tried again every 500 ms for about 30 s while the shared state fails (Redis away), as
+   * a session's end is: one dropped kept the call's slot busy on every instance until its run
+   * deadline. A slot is freed by session id, so a second try frees nothing more; a token count sent
+   * twice (a write that landed, its answer lost) only holds the window back more.
+   */
+  settleWhileAway(clock: Clock, provider: string, start: Start, now: number, outcome: CallOutcome) {
+    return retriedWhileAway(clock, () => this.settle(provider, start, now, outcome), 61, 500);
   }
 
   settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): boolean {

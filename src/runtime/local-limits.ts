@@ -169,7 +169,7 @@ export class LocalLimits {
 
   private settleShared(provider: string, start: Start, outcome: CallOutcome): void {
     const shared = this.shared as NonNullable<LocalLimits['shared']>;
-    shared.limiter.settle(provider, start, this.clock.now(), outcome).then((began) => {
+    shared.limiter.settleWhileAway(this.clock, provider, start, this.clock.now(), outcome).then((began) => {
       if (began) this.counters.cooldowns++;
       this.wakeHeld(provider);
     }, shared.onError);

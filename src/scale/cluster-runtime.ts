@@ -11,7 +11,7 @@
  * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
  * after the shared server comes back. The leased side is `lease-runner.ts`.
  */
-import { atTime, type Clock, systemClock } from '../core/clock.js';
+import { atTime, type Clock, retriedWhileAway, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import {
   Admission,
@@ -38,7 +38,7 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { closeWithin } from './closing.js';
-import { clusterMetrics, clusterStatus, retried } from './cluster-status.js';
+import { clusterMetrics, clusterStatus } from './cluster-status.js';
 import {
   bothShutdowns,
   createTaskRuntime,
@@ -161,7 +161,7 @@ export function createClusterRuntime(
       event: onBus,
       cancel: (message) => runner.cancel(message.sessionId, message.reason),
       reconnected: () => {
-        void retried(() => store.load(), delay, onError); // the store's own connection may come back later
+        void retriedWhileAway(clock, () => store.load(), 41, 250).catch(onError); // its connection may come back later
         for (const id of owners.keys()) void recover(id);
       },
     });
@@ -172,7 +172,7 @@ export function createClusterRuntime(
   ready.catch(onError);
 
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
-  connection.onReady(() => void retried(() => queueLimits.apply(), delay, onError));
+  connection.onReady(() => void retriedWhileAway(clock, () => queueLimits.apply(), 41, 250).catch(onError));
   const up = () => connection.status() === 'ready';
   const status = (recent: number) =>
     withTaskStatus(

@@ -67,22 +67,6 @@ export function clusterStatus(
   };
 }
 
-/** Runs `apply` until it succeeds, at most 41 times 250 ms apart; the last failure goes to `onError`. */
-export async function retried(
-  apply: () => Promise<void>,
-  delay: (ms: number) => Promise<void>,
-  onError: (error: unknown) => void,
-): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await apply();
-    } catch (error) {
-      if (tries >= 40) return onError(error);
-      await delay(250);
-    }
-  }
-}
-
 /**
  * `metrics()` of a cluster runtime: submissions and refusals at this instance; ends, retries,
  * tokens and limit waits of what ran here (its leases held back and its retries); queued and

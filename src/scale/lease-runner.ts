@@ -4,6 +4,7 @@
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
  * the queue, to be taken up elsewhere as a further attempt.
  */
+import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
@@ -335,15 +336,9 @@ export class LeaseRunner {
   }
 
   /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
-  private async settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
-    for (let tries = 0; ; tries++) {
-      try {
-        return await this.s.store.settle(result, data.label, endedAt(data, result));
-      } catch (error) {
-        if (tries >= 60) throw error;
-        await new Promise<void>((resolve) => this.s.clock.setTimeout(() => resolve(), 500));
-      }
-    }
+  private settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
+    const { store, clock } = this.s;
+    return retriedWhileAway(clock, () => store.settle(result, data.label, endedAt(data, result)), 61, 500);
   }
 
   /**
@@ -355,7 +350,8 @@ export class LeaseRunner {
     const target = run.routing === undefined ? undefined : data.input.targets?.[run.routing.target];
     const model = target?.model ?? data.input.model;
     const start: Start = { sessionId: data.input.sessionId, model, now, tokens: 0, lapsesAt: now };
-    await this.limiter.settle(provider, start, now, { kind: 'ended' }).catch(this.s.onError);
+    const ended = { kind: 'ended' } as const;
+    await this.limiter.settleWhileAway(this.s.clock, provider, start, now, ended).catch(this.s.onError);
   }
 
   /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */

@@ -7,7 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type ProviderState, providerKey } from '../../../src/runtime/limiter.js';
+import { Limiter } from '../../../src/runtime/limits.js';
+import { MemorySharedState } from '../../../src/runtime/memory-state.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import {
   answered,
   CHAIN,
@@ -441,5 +444,50 @@ describe('LocalLimits on a shared backend', () => {
     limits.observe(record('d', { admitted: true }), rateLimited(5_000));
     await settle();
     expect(limits.counters).toMatchObject({ rateLimited: 2, cooldowns: 1 });
+  });
+
+  // A settle the shared state refused (Redis reconnecting) was dropped: the call's slot stayed
+  // taken on every instance until its run deadline.
+  it('a settle the shared state refuses is tried again every 500 ms, about 30 s, before it is reported', async () => {
+    const memory = new MemorySharedState(new ManualClock());
+    let refusals = 3;
+    const blip: SharedState = {
+      update: (key, init, change, ttlMs) =>
+        refusals-- > 0 ? Promise.reject(new Error('redis away')) : memory.update(key, init, change, ttlMs),
+      read: (key) => memory.read(key),
+    };
+    const { limits, clock, errors, sharedLimiter } = setup({ p: { maxConcurrent: 1 } }, { shared: blip });
+    const limiter = new Limiter(new Map([['p', { maxConcurrent: 1 }]]), memory);
+    // The session holds the one slot (charged where the queue admitted it), then ends while Redis is away.
+    expect(
+      await limiter.tryStart('p', { sessionId: 'a', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE }),
+    ).toMatchObject({ ok: true });
+    const a = record('a', { admitted: true });
+    a.limitStart = { sessionId: 'a', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
+    limits.ended(a);
+    await settle();
+    const slots = () => limiter.budgetsNow(['p'], T0).p?.remaining.maxConcurrent;
+    expect(slots()).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(500);
+      clock.runDue();
+      await settle();
+    }
+    expect(slots()).toBe(1);
+    expect(errors).toEqual([]);
+    expect(sharedLimiter).toBeDefined();
+    // Away for good: 61 tries, then the error is reported once.
+    refusals = Number.POSITIVE_INFINITY;
+    const b = record('b', { admitted: true });
+    b.limitStart = { sessionId: 'b', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
+    limits.ended(b);
+    for (let i = 0; i < 70; i++) {
+      await settle();
+      clock.advance(500);
+      clock.runDue();
+    }
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain('redis away');
   });
 });

@@ -9,7 +9,7 @@ import { authInfoFor, callerOf, canSee, operatorRefusal } from '../../../src/mcp
 import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
 import { jsonDepth } from '../../../src/mcp/http-body.js';
 import { exposureProblem, isLoopback, requestGuard } from '../../../src/mcp/http-exposure.js';
-import { checkLine, guardStdin } from '../../../src/mcp/stdio-guard.js';
+import { checkLine, guardStdin, idAtEdges } from '../../../src/mcp/stdio-guard.js';
 
 const req = (headers: Record<string, string>, remoteAddress: string) =>
   ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
@@ -218,5 +218,40 @@ describe('JSON nesting and stdio lines', () => {
       `data ${ping(3)}`,
       `data ${ping(4)}${ping(5)}`,
     ]);
+  });
+
+  // With `id: null`, the host that sent a large file (or a deep one) waited out its own timeout.
+  it('answers a line too long or too deep with its id, read from where clients put it', async () => {
+    const input = new PassThrough();
+    const answers: { id: unknown; error: { message: string } }[] = [];
+    guardStdin(input, (line) => answers.push(JSON.parse(line)), { maxLineBytes: 1000 });
+    const big = 'x'.repeat(3000);
+    // The SDK's order (id last), streamed in pieces past the cap.
+    input.write(`{"method":"tools/call","params":{"arguments":{"prompt":"${big.slice(0, 1500)}`);
+    input.write(`${big.slice(1500)}"}},"jsonrpc":"2.0","id":7}`);
+    input.write('\n');
+    // id first (Python's order), whole in one chunk.
+    input.write(`{"jsonrpc":"2.0","id":"req-8","method":"tools/call","params":{"p":"${big}"}}\n`);
+    // Neither: no id to read.
+    input.write(`{"method":"x","params":{"id":9,"p":"${big}"}}\n`);
+    // Too deep, id last.
+    input.write(`{"jsonrpc":"2.0","method":"x","params":${'{"a":'.repeat(70)}1${'}'.repeat(70)},"id":10}\n`);
+    await new Promise((r) => setImmediate(r));
+    expect(answers.map((a) => a.id)).toEqual([7, 'req-8', null, 10]);
+    expect(answers[0]?.error.message).toContain('line over 1000 bytes');
+    expect(answers[3]?.error.message).toContain('nested deeper than 64 levels');
+  });
+
+  it('finds an id only at the top level of the line’s edges', () => {
+    expect(idAtEdges('{"jsonrpc":"2.0","id":3,"method"', '')).toBe(3);
+    expect(idAtEdges('{"id":"a\\"b","method"', '')).toBe('a"b');
+    expect(idAtEdges('', ',"jsonrpc":"2.0","id":-4}')).toBe(-4);
+    expect(idAtEdges('', '"x"},"id":"last" }  ')).toBe('last');
+    // An id inside params, or in a member after an object, is not the request's.
+    expect(idAtEdges('{"params":{"id":5},"id":6', '')).toBeUndefined();
+    expect(idAtEdges('', '"params":{"id":5}}')).toBeUndefined();
+    expect(idAtEdges('', '"text":"and \\"id\\":5"}')).toBeUndefined();
+    expect(idAtEdges('{"jsonrpc":"2.0","id":1e999,', '')).toBeUndefined();
+    expect(idAtEdges('{"jsonrpc":"2.0","id":null,', '')).toBeUndefined();
   });
 });
