@@ -47,3 +47,9 @@ export async function saveConversation(
   await mcp.conversations.save(messages, keyOf(caller, own), caller.key);
   return own;
 }
+
+/** Why a call on its own keeps no conversation: it alone is over what one may hold (`check`'s refusal). */
+export function notKept(oversized: Error): string {
+  const over = /cap of \d+ bytes, got \d+ bytes/.exec(oversized.message)?.[0] ?? 'conversation cap';
+  return `no conversation kept: this call alone is over what one may hold (${over})`;
+}

@@ -7,7 +7,7 @@ import type { ChatMessage } from '../../providers/port.js';
 import type { SessionRequest } from '../../runtime/types.js';
 import type { Caller } from '../caller.js';
 import type { McpContext } from '../context.js';
-import { loadConversation, saveConversation } from '../conversation-scope.js';
+import { loadConversation, notKept, saveConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSession } from '../run-session.js';
 import {
@@ -52,6 +52,10 @@ const output = z.object({
     .optional()
     .describe('GLM web-search results (title, link, content, ...) as the vendor sent them.'),
   continuation_id: z.string().optional().describe('Pass it back to continue this conversation.'),
+  not_kept: z
+    .string()
+    .optional()
+    .describe('Why there is no continuation_id: the call alone is over what a conversation may hold.'),
   session: sessionMetadataSchema.optional(),
 });
 
@@ -129,8 +133,11 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       turn.push({ role: 'system', content: args.system });
     if (args.messages !== undefined) for (const message of args.messages) turn.push(message);
     if (args.prompt !== undefined) turn.push({ role: 'user', content: args.prompt });
+    // A turn over the conversation cap can never be kept. A conversation continued is refused; a
+    // call on its own runs, with no conversation to continue (it was refused, whatever the model's window).
     const oversized = mcp.conversations.check(prior, turn);
-    if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
+    if (oversized !== undefined && args.continuation_id !== undefined)
+      return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
     // Streaming gives progress its character counts; without a progress token one answer is enough.
     const request = sessionRequest(args, messages, call.progress !== undefined);
@@ -146,6 +153,13 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     if (result.toolCalls !== undefined) reply.tool_calls = result.toolCalls as ChatMessage['tool_calls'];
     // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
     if (result.reasoning !== undefined) reply.reasoning_content = result.reasoning;
+    if (oversized !== undefined) {
+      answer.not_kept = notKept(oversized);
+      return {
+        structured: answer,
+        text: `${result.content}${finishSentences(answer)}${metadataLine(result.metadata)}\n[${answer.not_kept}]`,
+      };
+    }
     const continuationId = await saveConversation(
       mcp,
       call.caller,

@@ -3,7 +3,7 @@
  */
 import * as z from 'zod';
 import type { ChatMessage } from '../../providers/port.js';
-import { saveConversation } from '../conversation-scope.js';
+import { notKept, saveConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
@@ -32,7 +32,13 @@ const output = z.object({
   finish_reason: z.string().optional(),
   files: z.array(z.string()).optional().describe('The files that were read.'),
   bytes: z.number().optional(),
-  continuation_id: z.string().optional(),
+  continuation_id: z
+    .string()
+    .optional()
+    .describe(
+      'Pass it back (with the files again) to continue: it keeps the prompts and answers, not the files.',
+    ),
+  not_kept: z.string().optional().describe('Why there is no continuation_id.'),
   session: sessionMetadataSchema.optional(),
 });
 
@@ -56,8 +62,10 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       ...(args.system === undefined ? [] : [{ role: 'system' as const, content: args.system }]),
       { role: 'user', content: args.prompt },
     ];
+    // As `chat`: over the conversation cap, a continued conversation is refused, a call alone keeps none.
     const oversized = mcp.conversations.check(prior.messages, turn);
-    if (oversized !== undefined) return errorOutcome(toolErrorInfo(oversized.toData()));
+    if (oversized !== undefined && args.continuation_id !== undefined)
+      return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages: ChatMessage[] = [...prior.messages, ...turn];
     const outcome = await runSession(
       mcp,
@@ -69,16 +77,24 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const fields = answerFields(outcome);
     if (!fields.ok)
       return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
+    const { tool_calls: _ignored, ...answer } = fields;
+    const said = `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}`;
+    if (oversized !== undefined) {
+      const not_kept = notKept(oversized);
+      return {
+        structured: { ...answer, files: args.files, bytes: read.bytes, not_kept },
+        text: `${said}\n[${not_kept}]`,
+      };
+    }
     const continuationId = await saveConversation(
       mcp,
       call.caller,
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
       args.continuation_id,
     );
-    const { tool_calls: _ignored, ...answer } = fields;
     return {
       structured: { ...answer, files: args.files, bytes: read.bytes, continuation_id: continuationId },
-      text: `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}\n[continuation_id ${continuationId}]`,
+      text: `${said}\n[continuation_id ${continuationId}]`,
     };
   },
 };

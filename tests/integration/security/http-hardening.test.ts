@@ -4,7 +4,10 @@
  * cancel_session and tasks, the JSON nesting bound, slow-header sockets, recent_limit, and the
  * conversation cap through the chat tool.
  */
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import {
   CreateTaskResultV1Schema,
@@ -13,7 +16,14 @@ import {
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../../src/mcp/http.js';
-import { clientWith, type Harness, type HarnessOptions, startHarness, structured } from '../mcp/harness.js';
+import {
+  clientWith,
+  type Harness,
+  type HarnessOptions,
+  startHarness,
+  structured,
+  text,
+} from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -215,16 +225,56 @@ describe('bad input over HTTP', () => {
     expect(over.error.message).toContain('recent_limit');
   });
 
-  it('refuses a chat turn over the conversation cap with INVALID_REQUEST naming it, before any model call', async () => {
+  // A call on its own over the cap was refused, whatever the model's window (a 300 KB prompt for
+  // a 262k-token model): the cap bounds what the server keeps, not what a call may send.
+  it('runs a call on its own over the conversation cap, keeping no conversation; refuses one continued', async () => {
     const h = await start({ context: { conversations: { maxBytes: 10_000 } } });
     const client = await h.client('legacy');
-    const before = h.mcp.runtime.status({ recent: 100 }).recent.length;
-    const result = structured(
-      await client.callTool({ name: 'chat', arguments: { prompt: 'hi', system: 's'.repeat(20_000) } }),
+    const alone = await client.callTool({
+      name: 'chat',
+      arguments: { prompt: 'hi', system: 's'.repeat(20_000) },
+    });
+    const answered = structured(alone);
+    expect(answered.ok).toBe(true);
+    expect(answered.continuation_id).toBeUndefined();
+    expect(answered.not_kept).toMatch(
+      /^no conversation kept: this call alone is over what one may hold \(cap of 10000 bytes, got 200\d\d bytes\)$/,
     );
-    expect(result.error.code).toBe('INVALID_REQUEST');
-    expect(result.error.message).toContain('10000 bytes');
+    expect(text(alone)).toContain('[no conversation kept');
+    const started = structured(await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } }));
+    const before = h.mcp.runtime.status({ recent: 100 }).recent.length;
+    const continued = structured(
+      await client.callTool({
+        name: 'chat',
+        arguments: { prompt: 'p'.repeat(20_000), continuation_id: started.continuation_id },
+      }),
+    );
+    expect(continued.error.code).toBe('INVALID_REQUEST');
+    expect(continued.error.message).toContain('10000 bytes');
+    // Refused before any model call.
     expect(h.mcp.runtime.status({ recent: 100 }).recent.length).toBe(before);
+  });
+
+  it('multi_file_chat alike: alone over the cap it answers and keeps nothing; continued, it is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-cap-'));
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const h = await start({ context: { conversations: { maxBytes: 10_000 }, roots: [dir] } });
+    const client = await h.client('legacy');
+    const args = { files: ['a.txt'], prompt: 'what is in it?' };
+    const alone = structured(
+      await client.callTool({ name: 'multi_file_chat', arguments: { ...args, system: 's'.repeat(20_000) } }),
+    );
+    expect(alone.ok).toBe(true);
+    expect(alone.continuation_id).toBeUndefined();
+    expect(alone.not_kept).toContain('cap of 10000 bytes');
+    const kept = structured(await client.callTool({ name: 'multi_file_chat', arguments: args }));
+    const continued = structured(
+      await client.callTool({
+        name: 'multi_file_chat',
+        arguments: { ...args, prompt: 'p'.repeat(20_000), continuation_id: kept.continuation_id },
+      }),
+    );
+    expect(continued.error.code).toBe('INVALID_REQUEST');
   });
 });
 
