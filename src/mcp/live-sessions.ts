@@ -9,7 +9,7 @@ export interface LiveSession {
   readonly state: 'queued' | 'running';
   readonly provider: string;
   readonly label?: string;
-  /** Queue position when last queued. */
+  /** Sessions ahead of it when it was last queued (0: next); not updated as the queue moves. */
   readonly position?: number;
   /** Characters received so far, for streaming sessions. */
   readonly chars?: number;

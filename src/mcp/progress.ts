@@ -1,5 +1,5 @@
 /**
- * Progress notifications for a tool call: one on each state change (queued with position,
+ * Progress notifications for a tool call: one on each state change (queued with how many were ahead,
  * running, retrying), throttled ones while characters stream in, and a heartbeat whenever
  * nothing was sent for `intervalMs`, so clients with request timeouts that reset on progress
  * (typically 60 s) never give up on a long call.
@@ -151,7 +151,7 @@ export class ProgressReporter {
 function describeOne(w: Watched): string {
   switch (w.state) {
     case 'queued':
-      return w.position === undefined ? 'queued' : `queued, position ${w.position}`;
+      return w.position === undefined ? 'queued' : `queued, ${w.position} ahead when it joined`;
     case 'running':
       return `running (attempt ${w.attempt}${w.via === undefined ? '' : `, fell back to ${w.via}`}), ${w.chars} chars so far`;
     case 'retrying':

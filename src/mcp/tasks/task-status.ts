@@ -20,13 +20,13 @@ export function finalStatus(outcome: ToolOutcome): { status: TaskStatus; statusM
   };
 }
 
-/** What a working task is doing now, from its live sessions ("queued, position 2", "running, 420 chars"). */
+/** What a working task is doing now, from its live sessions ("queued, 2 ahead when it joined", "running, 420 chars"). */
 export function workingMessage(live: readonly (LiveSession | undefined)[]): string | undefined {
   const parts = live
     .filter((s): s is LiveSession => s !== undefined)
     .map((s) =>
       s.state === 'queued'
-        ? `queued${s.position === undefined ? '' : `, position ${s.position}`}`
+        ? `queued${s.position === undefined ? '' : `, ${s.position} ahead when it joined`}`
         : `running${s.chars === undefined ? '' : `, ${s.chars} chars so far`}`,
     );
   return parts.length === 0 ? undefined : parts.join('; ');

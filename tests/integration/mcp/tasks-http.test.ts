@@ -135,7 +135,7 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     );
     expect(queued).toMatchObject({
       status: 'working',
-      statusMessage: expect.stringMatching(/^queued, position \d+$/),
+      statusMessage: expect.stringMatching(/^queued, \d+ ahead when it joined$/),
     });
 
     // tasks/result blocks until the task ends, then returns the tool's own result.

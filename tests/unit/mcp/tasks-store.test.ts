@@ -86,6 +86,6 @@ describe('task status from session state', () => {
         { ...base, sessionId: 'a', state: 'queued', position: 2 },
         { ...base, sessionId: 'b', state: 'running', chars: 40 },
       ]),
-    ).toBe('queued, position 2; running, 40 chars so far');
+    ).toBe('queued, 2 ahead when it joined; running, 40 chars so far');
   });
 });
