@@ -15,7 +15,7 @@ import type { ConversationStore } from '../ports/conversation-store.js';
 import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
-import type { RuntimeOptions } from '../runtime/types.js';
+import type { RuntimeEvent, RuntimeOptions } from '../runtime/types.js';
 import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
 import { troupeVersion } from './version.js';
 
@@ -72,6 +72,8 @@ export async function bootstrap(
         }),
     ...watch,
   });
+  // At `debug`: each retry, fallback and session end, one line each (metadata, never content).
+  if (logger?.isLevelEnabled('debug') === true) runtime.subscribe((event) => logSession(logger, event));
   const roots = rootsFrom(env);
   const mcp = createMcpContext({
     runtime,
@@ -96,6 +98,34 @@ export async function bootstrap(
         }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
+}
+
+function logSession(logger: Logger, event: RuntimeEvent): void {
+  if (event.type === 'session.retry')
+    logger.debug(
+      { sessionId: event.sessionId, attempt: event.attempt, code: event.error.code, delayMs: event.delayMs },
+      `session ${event.sessionId}: ${event.error.code}, attempt ${event.attempt} in ${event.delayMs} ms`,
+    );
+  else if (event.type === 'session.fallback')
+    logger.debug(
+      { sessionId: event.sessionId, code: event.error.code, from: event.from, to: event.to },
+      `session ${event.sessionId}: ${event.error.code}, falling back to ${event.to.provider}/${event.to.model}`,
+    );
+  else if (event.type === 'session.ended') {
+    const m = event.result.metadata;
+    logger.debug(
+      {
+        sessionId: m.sessionId,
+        state: m.state,
+        provider: m.provider,
+        model: m.model,
+        attempts: m.attempts,
+        code: m.code,
+        totalMs: m.totalMs,
+      },
+      `session ${m.sessionId}: ${m.state}${m.code === undefined ? '' : ` (${m.code})`} on ${m.provider}/${m.model} after ${m.attempts} attempt(s), ${m.totalMs} ms`,
+    );
+  }
 }
 
 export const SIMULATED_NOTICE =

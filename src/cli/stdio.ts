@@ -101,19 +101,28 @@ export const command: Command = {
       {},
       providers,
     );
-    if (simulated) logger.info({ simulated }, SIMULATED_NOTICE);
     const served = serveOverStdio(mcp, logger);
+    // One start line and one stop line, as `serve` has: a host's MCP log shows where to look.
+    const names = providers.providers.map((p) => p.name);
+    logger.info(
+      { providers: names, simulated },
+      `serving MCP on stdio; ${simulated ? SIMULATED_NOTICE : `providers: ${names.join(', ')}`}`,
+    );
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
     });
     const why = await Promise.race([onceSignalled(), stdinClosed]);
     // With stdin closed nobody can read results, so nothing is worth waiting for.
-    await gracefulStop(mcp, {
+    const report = await gracefulStop(mcp, {
       deadlineMs: why === 'stdin closed' ? 0 : deadlineMs,
       closeTransports: () => served.close(),
     });
     await closeProviders();
+    logger.info(
+      { why, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
+      `${why}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled`,
+    );
     served.output.end();
     exitSoon(0);
     return 0;

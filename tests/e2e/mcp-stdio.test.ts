@@ -80,6 +80,42 @@ describe('troupe stdio (built CLI)', () => {
     expect(stderr().match(/simulated provider/g)).toHaveLength(1);
   });
 
+  // With a key set, stdio said nothing at all on stderr: no start line, no stop line, nothing at
+  // debug; a host's MCP log had nothing to debug with.
+  it('logs a start line naming the providers, each session end at debug, and a stop line', async () => {
+    const { client, transport, stderr } = await connect({
+      MOONSHOT_API_KEY: 'sk-stdio-log-test-0123456789',
+      KIMI_BASE_URL: 'http://127.0.0.1:9/v1',
+      TROUPE_LOG_LEVEL: 'debug',
+    });
+    const failed = structured(
+      await client.callTool({
+        name: 'chat',
+        arguments: { prompt: 'hi', model: 'kimi-k2.6', extra: { n: 1 } },
+      }),
+    );
+    expect(failed.ok).toBe(false);
+    const exited = new Promise((resolve) => (transport.onclose = () => resolve(undefined)));
+    await client.close();
+    await exited;
+    await expect.poll(() => stderr()).toContain('stopped;');
+    const lines = stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'serving MCP on stdio; providers: kimi' });
+    const id = failed.session.sessionId;
+    expect(lines.map((l) => l.msg)).toContain(
+      `session ${id}: failed (NETWORK) on kimi/kimi-k2.6 after ${failed.session.attempts} attempt(s), ${failed.session.totalMs} ms`,
+    );
+    expect(lines.some((l) => l.level === 'debug' && /: NETWORK, attempt 2 in \d+ ms$/.test(l.msg))).toBe(true);
+    expect(lines.at(-1)).toMatchObject({
+      level: 'info',
+      msg: 'stdin closed: stopped; 0 session(s) finished while draining, 0 cancelled',
+    });
+    expect(stderr()).not.toContain('sk-stdio-log-test');
+  });
+
   it('invalid arguments and unknown models give clear error results', async () => {
     const { client } = await connect();
     const bad = await client.callTool({ name: 'consensus', arguments: { prompt: 'q', models: [] } });
