@@ -112,10 +112,15 @@ export const command: Command = {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
     });
-    const why = await Promise.race([onceSignalled(), stdinClosed]);
-    // With stdin closed nobody can read results, so nothing is worth waiting for.
+    // A host that stops reading (EPIPE on stdout) is gone as surely as one that closes stdin: its
+    // calls went on running, and being paid for, with no one to read them.
+    const stdoutGone = new Promise<'stdout closed'>((resolve) => {
+      served.output.once('close', () => resolve('stdout closed'));
+    });
+    const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone]);
+    // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
     const report = await gracefulStop(mcp, {
-      deadlineMs: why === 'stdin closed' ? 0 : deadlineMs,
+      deadlineMs: why === 'stdin closed' || why === 'stdout closed' ? 0 : deadlineMs,
       closeTransports: () => served.close(),
     });
     await closeProviders();

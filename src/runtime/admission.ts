@@ -106,6 +106,10 @@ export class Admission {
   roomFor(queue: QueueRoom, bytes: number, owner?: string): void {
     const room = queue.room(bytes, owner);
     if (room === 'fits') return;
+    // A share as large as the queue (stdio's one caller): the queue is what is full, and its
+    // setting (maxQueued, --max-queued) is the one to name.
+    if (room === 'share' && queue.perCaller >= this.settings.limits.maxQueued)
+      this.queueFull(queue.heldBy(owner as string));
     const limit = queue.limit;
     this.refuse(
       room === 'never'

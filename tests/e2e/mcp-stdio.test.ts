@@ -2,7 +2,7 @@
  * `troupe stdio` as a host runs it: the BUILT CLI spawned by the SDK's stdio client.
  * Run `npx tsc -p tsconfig.build.json` (or `npm test`) first.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -108,12 +108,35 @@ describe('troupe stdio (built CLI)', () => {
     expect(lines.map((l) => l.msg)).toContain(
       `session ${id}: failed (NETWORK) on kimi/kimi-k2.6 after ${failed.session.attempts} attempt(s), ${failed.session.totalMs} ms`,
     );
-    expect(lines.some((l) => l.level === 'debug' && /: NETWORK, attempt 2 in \d+ ms$/.test(l.msg))).toBe(true);
+    expect(lines.some((l) => l.level === 'debug' && /: NETWORK, attempt 2 in \d+ ms$/.test(l.msg))).toBe(
+      true,
+    );
     expect(lines.at(-1)).toMatchObject({
       level: 'info',
       msg: 'stdin closed: stopped; 0 session(s) finished while draining, 0 cancelled',
     });
     expect(stderr()).not.toContain('sk-stdio-log-test');
+  });
+
+  // It logged `write EPIPE` and went on running calls nobody could read, until stdin closed.
+  it('stops when the host stops reading its stdout, stdin still open', async () => {
+    const child = spawn(process.execPath, [CLI, 'stdio', '--drain-ms', '5000'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((r) => child.stderr.once('data', r));
+    child.stdout.destroy();
+    const started = performance.now();
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })}\n`);
+    expect(await exited).toBe(0);
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(err).toContain('stdout closed: stopped;');
+    child.stdin.destroy();
   });
 
   it('invalid arguments and unknown models give clear error results', async () => {

@@ -335,4 +335,24 @@ describe('Admission.roomFor', () => {
     admission.roomFor(queue, 10);
     expect(rejected()).toEqual({ QUEUE_FULL: 1 });
   });
+
+  // stdio's one caller has the whole queue as its share: the refusal named maxQueuedPerCaller, a
+  // setting the operator never touched, where --max-queued was what filled.
+  it('names the queue, not the share, when the share is the whole queue', () => {
+    const { admission } = setup();
+    for (const [share, expected] of [
+      [7, 'Expected room in the queue, got 7 sessions waiting (limit 7); retry later'],
+      [
+        6,
+        'Expected at most 6 sessions of one caller waiting (limits.maxQueuedPerCaller), got 6 of caller "local" waiting; retry once some have started, or cancel some',
+      ],
+    ] as const) {
+      const queue = new QueueRoom(1000, share);
+      for (let i = 0; i < share; i++) queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 10, 'local');
+      expect(refusal(() => admission.roomFor(queue, 10, 'local'))).toEqual({
+        code: 'QUEUE_FULL',
+        message: expected,
+      });
+    }
+  });
 });
