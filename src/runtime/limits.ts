@@ -142,7 +142,16 @@ export class Limiter {
    * twice (a write that landed, its answer lost) only holds the window back more.
    */
   settleWhileAway(clock: Clock, provider: string, start: Start, now: number, outcome: CallOutcome) {
-    return retriedWhileAway(clock, () => this.settle(provider, start, now, outcome), 61, 500);
+    return retriedWhileAway(clock, () => this.settle(provider, start, now, outcome), 61, 500).catch(
+      (error: unknown) => {
+        // Said with what was lost: the log line alone ("Stream isn't writeable") named no operation.
+        const why = error instanceof Error ? error.message : String(error);
+        throw new Error(
+          `Expected the shared state to take session ${start.sessionId}'s end at ${provider} (its limit slot and window), got ${why} for 30 s; the slot frees at its run deadline`,
+          { cause: error },
+        );
+      },
+    );
   }
 
   settleNow(provider: string, start: Start, now: number, outcome: CallOutcome): boolean {
