@@ -4,7 +4,7 @@
  * provider and its model or to neither, a cooldown holds every start and lets one probe go, a
  * call's outcome reconciles its tokens and frees its slot.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROBE_ACCEPTED_MS, providerStep } from '../../../machines/provider.js';
 import { charge, remaining } from '../../../src/core/rate-window.js';
 import {
@@ -549,5 +549,66 @@ describe('the note of models cooling down (status only)', () => {
     const again = noteModelCooldown(last, 100, 20_000)(state).state.m ?? {};
     expect(again).toHaveProperty(last, 20_000);
     expect(Object.keys(again)).toHaveLength(MAX_MODELS_NOTED);
+  });
+});
+
+describe('Limiter.settleWhileAway', () => {
+  const start: Start = { sessionId: 's', model: 'm', now: 0, tokens: 5, lapsesAt: 60_000 };
+  const ended = { kind: 'ended' } as const;
+
+  it('tries a refused settle again every 500 ms until the shared state takes it', async () => {
+    const clock = new ManualClock();
+    const memory = new MemorySharedState(clock);
+    let refusals = 2;
+    const blip: SharedState = {
+      update: (key, init, change, ttlMs) =>
+        refusals-- > 0 ? Promise.reject(new Error('away')) : memory.update(key, init, change, ttlMs),
+      read: (key) => memory.read(key),
+    };
+    const limiter = new Limiter(new Map([['p', { maxConcurrent: 1 }]]), blip);
+    const held = new Limiter(new Map([['p', { maxConcurrent: 1 }]]), memory);
+    expect((await held.tryStart('p', start)).ok).toBe(true);
+    let settled = false;
+    void limiter.settleWhileAway(clock, 'p', start, 0, ended).then(() => {
+      settled = true;
+    });
+    for (let i = 0; i < 2; i++) {
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      clock.advance(499);
+      expect(clock.runDue()).toBe(0);
+      clock.advance(1);
+      expect(clock.runDue()).toBe(1);
+    }
+    await vi.waitFor(() => expect(settled).toBe(true));
+    expect(held.budgetsNow(['p'], 0).p?.remaining.maxConcurrent).toBe(1);
+  });
+
+  it('gives up after 61 tries, saying whose slot at which provider it could not free', async () => {
+    const clock = new ManualClock();
+    let tries = 0;
+    const away: SharedState = {
+      update: () => {
+        tries++;
+        return Promise.reject(new Error('Stream isn\u2019t writeable'));
+      },
+      read: () => Promise.reject(new Error('away')),
+    };
+    const limiter = new Limiter(new Map([['p', { maxConcurrent: 1 }]]), away);
+    let failure: Error | undefined;
+    void limiter.settleWhileAway(clock, 'p', start, 0, ended).catch((e: Error) => {
+      failure = e;
+    });
+    for (let i = 0; i < 70 && failure === undefined; i++) {
+      for (let j = 0; j < 5; j++) await Promise.resolve();
+      clock.advance(500);
+      clock.runDue();
+    }
+    expect(tries).toBe(61);
+    expect(failure?.message).toBe(
+      "Expected the shared state to take session s's end at p (its limit slot and window), got Stream isn\u2019t writeable for 30 s; the slot frees at its run deadline",
+    );
+    expect((failure?.cause as Error).message).toBe('Stream isn\u2019t writeable');
   });
 });
