@@ -4,18 +4,15 @@
  * the calls it has in flight and the cancellations its handlers see.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createHost } from '../../src/host/index.js';
-
-const CLI = 'dist/src/cli/main.js';
+import { connectStdioCli } from '../support/stdio-cli.js';
 
 interface Counting {
   readonly url: URL;
@@ -135,16 +132,7 @@ afterAll(async () => {
 });
 
 it('fans 200 calls out to three servers: per-server limits hold and the slow server delays only its own calls', async () => {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  const troupe = new Client({ name: 'host-test', version: '1' });
-  await troupe.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'stdio', '--drain-ms', '0'],
-      env: { PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    }),
-  );
+  const troupe = await connectStdioCli('host-test', 0);
   const fastClient = await httpClient(fast.url);
   const slowClient = await httpClient(slow.url);
   clients = [troupe, fastClient, slowClient];

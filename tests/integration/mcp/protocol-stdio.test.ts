@@ -2,10 +2,9 @@
  * Resources, subscriptions, prompts and completions over stdio with the BUILT CLI
  * (`npx tsc -p tsconfig.build.json` first) and the SDK's stdio client, in both protocol eras.
  */
-import { existsSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/client';
+import { afterEach, describe, it } from 'vitest';
+import { connectStdioCli } from '../../support/stdio-cli.js';
 import {
   checkPromptsAndCompletions,
   checkRetryLogging,
@@ -15,7 +14,6 @@ import {
   type Target,
 } from './protocol-scenarios.js';
 
-const CLI = 'dist/src/cli/main.js';
 const SIMULATED: Target = {
   provider: 'simulated',
   model: 'sim-fast',
@@ -29,18 +27,10 @@ afterEach(async () => {
 });
 
 async function connect(era: Era): Promise<Client> {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  client = new Client(
-    { name: 'protocol-stdio', version: '1' },
+  client = await connectStdioCli(
+    'protocol-stdio',
+    200,
     era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
-  );
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'stdio', '--drain-ms', '200'],
-      env: { PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    }),
   );
   return client;
 }

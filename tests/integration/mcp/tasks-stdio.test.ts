@@ -2,9 +2,7 @@
  * MCP tasks over stdio with the BUILT CLI (`npx tsc -p tsconfig.build.json` first), the SDK's
  * stdio client, 2025-11-25 task requests typed by ext-tasks' schemas.
  */
-import { existsSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client } from '@modelcontextprotocol/client';
 import {
   CancelTaskResultV1Schema,
   CreateTaskResultV1Schema,
@@ -12,8 +10,8 @@ import {
   TaskResultV1Schema,
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, expect, it } from 'vitest';
+import { connectStdioCli } from '../../support/stdio-cli.js';
 
-const CLI = 'dist/src/cli/main.js';
 let client: Client | undefined;
 
 afterEach(async () => {
@@ -24,16 +22,7 @@ afterEach(async () => {
 type Req = Parameters<Client['request']>[0];
 
 it('runs a chat as a task over stdio: created, completed with its result, and a hung one cancelled', async () => {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  client = new Client({ name: 'tasks-stdio', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'stdio', '--drain-ms', '200'],
-      env: { PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    }),
-  );
+  client = await connectStdioCli('tasks-stdio', 200);
   const c = client;
   expect(c.getServerCapabilities()?.tasks?.requests).toEqual({ tools: { call: {} } });
   const create = (args: Record<string, unknown>) =>

@@ -4,25 +4,14 @@
  * with `id: null`, and the host's call (a pasted file, say) waited out its own timeout. The BUILT
  * CLI (`npm run build` first).
  */
-import { existsSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectStdioCli } from '../../support/stdio-cli.js';
 
-const CLI = 'dist/src/cli/main.js';
 let client: Client;
 
 beforeAll(async () => {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  client = new Client({ name: 'big-lines', version: '1' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, 'stdio', '--drain-ms', '100'],
-      env: { PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    }),
-  );
+  client = await connectStdioCli('big-lines', 100);
 });
 afterAll(() => client.close());
 

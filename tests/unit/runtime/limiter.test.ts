@@ -609,6 +609,6 @@ describe('Limiter.settleWhileAway', () => {
     expect(failure?.message).toBe(
       "Expected the shared state to take session s's end at p (its limit slot and window), got Stream isn\u2019t writeable for 30 s; the slot frees at its run deadline",
     );
-    expect((failure?.cause as Error).message).toBe('Stream isn\u2019t writeable');
+    expect((failure as Error).cause).toMatchObject({ message: 'Stream isn\u2019t writeable' });
   });
 });
