@@ -78,10 +78,7 @@ export async function bootstrap(
   const mcp = createMcpContext({
     runtime,
     version: troupeVersion(),
-    catalog: catalogFromRegistry(registry, {
-      simulated,
-      defaults: { provider: 'simulated', model: loaded.defaults.model ?? 'sim-fast' },
-    }),
+    catalog: catalogFromRegistry(registry, { simulated, defaults: defaultTarget(loaded) }),
     roots,
     charts: Object.fromEntries(
       Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
@@ -98,6 +95,20 @@ export async function bootstrap(
         }),
   });
   return { mcp, simulated, closeProviders: () => loaded.close() };
+}
+
+/**
+ * What a call naming no provider or model gets, as `list_models` shows it. It showed
+ * `simulated/sim-fast` whatever the keys: with a Kimi key, calls went to Kimi's default model.
+ */
+function defaultTarget(loaded: LoadedProviders): { provider?: string; model?: string } {
+  try {
+    const { provider, model } = loaded.registry.resolve({ ...loaded.defaults });
+    return { provider, model };
+  } catch {
+    // No default resolves (an open provider with no default model): say the provider alone.
+    return loaded.defaults.provider === undefined ? {} : { provider: loaded.defaults.provider };
+  }
 }
 
 function logSession(logger: Logger, event: RuntimeEvent): void {

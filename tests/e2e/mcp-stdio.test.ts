@@ -95,6 +95,11 @@ describe('troupe stdio (built CLI)', () => {
       }),
     );
     expect(failed.ok).toBe(false);
+    // list_models said `simulated/sim-fast` whatever the keys; calls naming nothing went to Kimi.
+    const listed = structured(await client.callTool({ name: 'list_models', arguments: {} }));
+    const kimi = listed.providers.find((p: { name: string }) => p.name === 'kimi');
+    expect(listed.defaults.provider).toBe('kimi');
+    expect(kimi.models.map((m: { id: string }) => m.id)).toContain(listed.defaults.model);
     const exited = new Promise((resolve) => (transport.onclose = () => resolve(undefined)));
     await client.close();
     await exited;
