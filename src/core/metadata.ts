@@ -70,3 +70,9 @@ export function capString(text: string, maxChars: number): string {
  * `1 + MAX_FALLBACKS` entries, so its metadata stays bounded.
  */
 export const MAX_FALLBACKS = 4;
+
+/** The caller a session counts for: its caller metadata's `owner` when a non-empty string. */
+export function ownerIn(caller: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const owner = caller?.owner;
+  return typeof owner === 'string' && owner !== '' ? owner : undefined;
+}

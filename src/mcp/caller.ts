@@ -99,10 +99,12 @@ const OWNERS = new WeakMap<object, SessionOwners>();
  * for `withSession`, so a host tool's session shows to the caller that started it, as a `chat`
  * session does.
  */
-export function sessionOwnersOf(runtime: object): SessionOwners {
+export function sessionOwnersOf(runtime: {
+  session(id: string): { readonly owner?: string } | undefined;
+}): SessionOwners {
   let owners = OWNERS.get(runtime);
   if (owners === undefined) {
-    owners = new SessionOwners();
+    owners = new SessionOwners(undefined, (id) => runtime.session(id)?.owner);
     OWNERS.set(runtime, owners);
   }
   return owners;
@@ -110,15 +112,23 @@ export function sessionOwnersOf(runtime: object): SessionOwners {
 
 /**
  * Owners of the sessions this process's MCP front started, by session id. Bounded: the oldest
- * entries go first past `maxEntries` (their sessions then show to admins only).
+ * entries go first past `maxEntries`. A session not in it (started through another instance of a
+ * cluster, or gone from it) is looked up in the runtime, whose summary names its owner on every
+ * instance; before 2026-12-03 such a session showed to admins only.
  */
 export class SessionOwners {
   readonly #owners = new Map<string, string>();
   readonly #maxEntries: number;
 
-  /** @param maxEntries @default 20000 (more than the default queue, running and history sizes together) */
-  constructor(maxEntries = 20_000) {
+  readonly #elsewhere: (sessionId: string) => string | undefined;
+
+  /**
+   * @param maxEntries @default 20000 (more than the default queue, running and history sizes together)
+   * @param elsewhere the owner of a session not recorded here (the runtime's summary)
+   */
+  constructor(maxEntries = 20_000, elsewhere: (sessionId: string) => string | undefined = () => undefined) {
     this.#maxEntries = maxEntries;
+    this.#elsewhere = elsewhere;
   }
 
   record(sessionId: string, owner: string): void {
@@ -134,7 +144,7 @@ export class SessionOwners {
   }
 
   ownerOf(sessionId: string): string | undefined {
-    return this.#owners.get(sessionId);
+    return this.#owners.get(sessionId) ?? this.#elsewhere(sessionId);
   }
 
   get size(): number {

@@ -7,7 +7,7 @@
 import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
-import { capMetadata } from '../core/metadata.js';
+import { capMetadata, ownerIn } from '../core/metadata.js';
 import type { QueueRoom } from '../core/queue-room.js';
 import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
@@ -211,15 +211,9 @@ export class Admission {
       caller: caller.value,
       callerTruncated: caller.truncated,
       bytes,
-      owner: ownerOf(options.metadata),
+      owner: ownerIn(options.metadata),
     };
   }
-}
-
-/** The caller a session's share of the queue is counted for: `metadata.owner` when a non-empty string. */
-function ownerOf(metadata: SubmitOptions['metadata']): string | undefined {
-  const owner = metadata?.owner;
-  return typeof owner === 'string' && owner !== '' ? owner : undefined;
 }
 
 /** A request's JSON length in UTF-8, counted without building it; one JSON cannot carry is refused. */

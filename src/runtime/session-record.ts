@@ -16,6 +16,7 @@ import type {
 } from '../../machines/session.js';
 import type { Wakeable } from '../core/deadlines.js';
 import type { TroupeErrorData } from '../core/errors.js';
+import { ownerIn } from '../core/metadata.js';
 import type { HoldsRoom } from '../core/queue-room.js';
 import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
@@ -191,6 +192,8 @@ export function summarize(record: SessionRecord, context: SessionContext | undef
   if (record.result !== null && !record.result.ok) summary.code = record.result.error.code;
   if (record.waitingFor !== undefined && record.result === null) summary.waitingFor = record.waitingFor;
   if (summary.state === 'queued' && (record.depth ?? 0) > 0) summary.depth = record.depth;
+  const owner = ownerIn(record.caller);
+  if (owner !== undefined) summary.owner = owner;
   return summary;
 }
 
@@ -227,7 +230,16 @@ export interface EndedTimes {
 export function metadataSummary(
   m: Pick<
     SessionMetadata,
-    'sessionId' | 'requestId' | 'provider' | 'model' | 'priority' | 'state' | 'attempts' | 'label' | 'code'
+    | 'sessionId'
+    | 'requestId'
+    | 'provider'
+    | 'model'
+    | 'priority'
+    | 'state'
+    | 'attempts'
+    | 'label'
+    | 'code'
+    | 'caller'
   >,
   times: EndedTimes,
 ): SessionSummary {
@@ -245,6 +257,8 @@ export function metadataSummary(
   if (times.startedAt !== null) summary.startedAt = times.startedAt;
   summary.endedAt = times.endedAt;
   if (m.code !== undefined) summary.code = m.code;
+  const owner = ownerIn(m.caller);
+  if (owner !== undefined) summary.owner = owner;
   return summary;
 }
 

@@ -230,6 +230,8 @@ export interface SessionSummary {
   readonly waitingFor?: WaitingFor;
   /** While it waits behind sessions of its own caller: its turn among callers (docs/runtime.md, "Callers take turns"); absent at 0. */
   readonly depth?: number;
+  /** The caller it was submitted for (`metadata.owner`), on every instance of a cluster. */
+  readonly owner?: string;
 }
 
 export interface RuntimeStatus {

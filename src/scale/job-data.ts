@@ -2,6 +2,7 @@
  * What travels in a BullMQ job: the session's plain input and the chat request, with file bytes
  * as base64 so the job stays JSON.
  */
+import { ownerIn } from '../core/metadata.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { type Admitted, inputSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
@@ -48,6 +49,8 @@ export function jobDataOf(admitted: Admitted, depth = 0): JobData {
 export function queuedSummary(data: JobData): SessionSummary {
   const summary = inputSummary(data.input, 'queued', 0, data.label);
   if ((data.depth ?? 0) > 0) summary.depth = data.depth;
+  const owner = ownerIn(data.caller);
+  if (owner !== undefined) summary.owner = owner;
   return summary;
 }
 

@@ -3,7 +3,7 @@
  * UTF-8 bytes; what does not fit is dropped key by key and the result says so.
  */
 import { describe, expect, it } from 'vitest';
-import { byteLength, capMetadata, capString } from '../../../src/core/metadata.js';
+import { byteLength, capMetadata, capString, ownerIn } from '../../../src/core/metadata.js';
 
 const size = (value: unknown) => byteLength(JSON.stringify(value));
 
@@ -102,5 +102,13 @@ describe('capString', () => {
   it('keeps a string that fits and marks a cut one', () => {
     expect(capString('abc', 3)).toBe('abc');
     expect(capString('abcd', 3)).toBe('ab…');
+  });
+});
+
+describe('ownerIn', () => {
+  it('is the caller metadata’s `owner` when a non-empty string, else nothing', () => {
+    expect(ownerIn({ owner: 'token:alice', other: 1 })).toBe('token:alice');
+    for (const caller of [undefined, {}, { owner: '' }, { owner: 3 }, { owner: null }])
+      expect(ownerIn(caller as Record<string, unknown> | undefined)).toBeUndefined();
   });
 });

@@ -331,6 +331,20 @@ describe('summaries', () => {
     expect(summarize(record, sessionContext(input))).toMatchObject({ provider: 'p', model: 'm' });
   });
 
+  // The owner was known only to the MCP front's index on the instance the call came in on.
+  it('names its caller, `owner`, from its caller metadata when that is a non-empty string', () => {
+    const owned = newRecord(sessionInput(), chatWork(provider), { caller: { owner: 'token:alice', x: 1 } });
+    expect(summarize(owned, undefined).owner).toBe('token:alice');
+    for (const caller of [undefined, { owner: '' }, { owner: 7 }, { other: 'token:alice' }]) {
+      const record = newRecord(sessionInput(), chatWork(provider), { caller });
+      expect('owner' in summarize(record, undefined)).toBe(false);
+    }
+    const times = { createdAt: 0, startedAt: null, endedAt: 5 };
+    expect(metadataSummary({ ...metadata, caller: { owner: 'token:bob' } }, times).owner).toBe('token:bob');
+    expect('owner' in metadataSummary({ ...metadata, caller: { owner: '' } }, times)).toBe(false);
+    expect('owner' in metadataSummary(metadata, times)).toBe(false);
+  });
+
   it('builds a summary from fixed input, with the label only when there is one', () => {
     expect(inputSummary(sessionInput(), 'running', 4, 'x')).toStrictEqual({
       sessionId: 's1',
