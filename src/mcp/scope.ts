@@ -7,7 +7,7 @@
  * down a caller sees only the public ones and its own (`shownModels`).
  */
 import type { SessionSummary } from '../runtime/types.js';
-import { type Caller, canSee } from './caller.js';
+import { type Caller, canSee, listingOwner } from './caller.js';
 import type { McpContext } from './context.js';
 import type { LiveSession } from './live-sessions.js';
 
@@ -38,7 +38,9 @@ export function visibleRecent(
   recent: readonly SessionSummary[],
 ): SessionSummary[] {
   const caller = call.caller ?? LOCAL;
-  return recent.filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+  // One who sees everything reads no owner; a summary names its own (no lookup per session).
+  if (listingOwner(caller) === undefined) return [...recent];
+  return recent.filter((s) => canSee(caller, s.owner ?? mcp.owners.ownerOf(s.sessionId)));
 }
 
 /**
