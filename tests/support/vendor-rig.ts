@@ -5,9 +5,14 @@
  */
 import { afterEach } from 'vitest';
 import { type LoadedProviders, loadProviders } from '../../src/providers/config.js';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import type { Runtime, SessionRequest, SessionResult } from '../../src/runtime/types.js';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import type { Limits, Runtime, SessionRequest, SessionResult } from '../../src/runtime/types.js';
+import {
+  createOpenAIServer,
+  type OpenAIServer,
+  type OpenAIServerOptions,
+} from '../../src/testing/openai-server.js';
 import type { VendorMode } from '../../src/testing/vendor-modes.js';
 
 export interface VendorRig {
@@ -24,6 +29,12 @@ export interface VendorRigOptions {
   readonly maxAttempts?: number;
   /** More environment, beside the vendor's key and base URL, given the server's base URL. */
   readonly env?: (baseURL: string) => Readonly<Record<string, string>>;
+  /** The server's answer to every call (its default otherwise). */
+  readonly respond?: OpenAIServerOptions['respond'];
+  /** Limits in the vendor's own units (`limits.providers`). */
+  readonly providerLimits?: Limits['providers'];
+  /** The runtime's backend (in memory otherwise); the rig waits until it is ready. */
+  readonly backend?: RuntimeBackend;
 }
 
 /** Starts rigs with `key`; each one is closed after the test that made it. */
@@ -50,6 +61,7 @@ async function startRig(vendor: VendorMode, key: string, options: VendorRigOptio
     apiKey: key,
     vendor,
     ...(options.models ? { models: options.models } : {}),
+    ...(options.respond ? { respond: options.respond } : {}),
   });
   await server.start();
   const env: Record<string, string> = {
@@ -74,9 +86,14 @@ async function startRig(vendor: VendorMode, key: string, options: VendorRigOptio
   const runtime = createRuntime({
     providers: loaded.providers,
     router: loaded.registry.router,
-    limits: { perProvider: loaded.perProviderLimits },
+    limits: {
+      perProvider: loaded.perProviderLimits,
+      ...(options.providerLimits ? { providers: options.providerLimits } : {}),
+    },
     defaults: { maxAttempts: options.maxAttempts ?? 1, backoffBaseMs: 5, backoffMaxMs: 20 },
+    ...(options.backend ? { backend: options.backend } : {}),
   });
+  await (runtime as { ready?: Promise<void> }).ready;
   return { server, loaded, runtime };
 }
 

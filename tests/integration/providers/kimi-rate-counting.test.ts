@@ -5,17 +5,16 @@
  * troupe's windows for Kimi are reconciled to that count, not to the usage; GLM's stay reconciled
  * to the usage. Over real HTTP, against the local server in Kimi and GLM modes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
 import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
 import type { RuntimeBackend } from '../../../src/runtime/backend.js';
-import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import type { SessionRequest, SessionResult } from '../../../src/runtime/types.js';
 import { redisBackend } from '../../../src/scale/redis-backend.js';
-import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { createOpenAIServer } from '../../../src/testing/openai-server.js';
 import type { VendorMode } from '../../../src/testing/vendor-modes.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
+import { run as runRig, useVendorRigs, type VendorRig } from '../../support/vendor-rig.js';
 
 const KEY = 'sk-kimi-rate-counting-0123456789abcdef';
 const TPM = 1_000_000;
@@ -23,20 +22,7 @@ const TPM = 1_000_000;
 const PROMPT = 9;
 const REPLY = 'x'.repeat(40);
 
-interface Rig {
-  server: OpenAIServer;
-  loaded: LoadedProviders;
-  runtime: Runtime;
-}
-const rigs: Rig[] = [];
-
-afterEach(async () => {
-  for (const r of rigs.splice(0)) {
-    await r.runtime.shutdown({ deadlineMs: 100 });
-    await r.loaded.close();
-    await r.server.close();
-  }
-});
+const rigs = useVendorRigs(KEY);
 
 let redis: RedisServer;
 let prefixSeq = 0;
@@ -47,34 +33,23 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function rig(vendor: VendorMode, tpm = TPM, backend?: RuntimeBackend): Promise<Rig> {
-  const server = createOpenAIServer({ apiKey: KEY, vendor, respond: () => ({ content: REPLY }) });
-  await server.start();
-  const env: Record<string, string> =
-    vendor === 'kimi'
-      ? { MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: server.baseURL }
-      : { GLM_API_KEY: KEY, ZAI_BASE_URL: server.baseURL };
-  const loaded = await loadProviders({ env });
-  const runtime = createRuntime({
-    providers: loaded.providers,
-    router: loaded.registry.router,
-    limits: { providers: { [vendor]: { tokensPerMinute: tpm, tokensPerDay: 10 * tpm } } },
-    defaults: { maxAttempts: 1 },
+/** A rig whose server answers REPLY, with token windows of `tpm` a minute and ten times that a day. */
+function rig(vendor: VendorMode, tpm = TPM, backend?: RuntimeBackend): Promise<VendorRig> {
+  return rigs(vendor, {
+    respond: () => ({ content: REPLY }),
+    providerLimits: { [vendor]: { tokensPerMinute: tpm, tokensPerDay: 10 * tpm } },
     ...(backend === undefined ? {} : { backend }),
   });
-  await (runtime as { ready?: Promise<void> }).ready;
-  const made = { server, loaded, runtime };
-  rigs.push(made);
-  return made;
 }
 
-async function run(r: Rig, request: SessionRequest): Promise<SessionResult> {
-  const result = await r.runtime.submit(request).result;
+/** A call that must succeed. */
+async function run(r: VendorRig, request: SessionRequest): Promise<SessionResult> {
+  const result = await runRig(r, request);
   expect(result.ok, JSON.stringify(result.ok ? {} : result.error)).toBe(true);
   return result;
 }
 
-function left(r: Rig, vendor: VendorMode) {
+function left(r: VendorRig, vendor: VendorMode) {
   return r.runtime.status({ recent: 0 }).limits?.[vendor]?.remaining;
 }
 
