@@ -5,8 +5,8 @@
  * lead) and checked against the real roots BEFORE anything is read; one path outside refuses the
  * whole call, so nothing outside a root is ever opened. Sizes are capped per file and per call.
  */
-import { open, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { open, readlink, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { runtimeError, type TroupeError } from '../core/errors.js';
 import type { ChatFile } from '../providers/port.js';
 import type { FileLimits } from './context.js';
@@ -48,9 +48,11 @@ export async function readFilesUnderRoots(
     try {
       real = await realpath(candidate);
     } catch {
-      // Only say "not found" for paths that would be inside a root; otherwise refuse as outside.
-      const lexical = resolve(candidate);
-      if (!usableRoots.some((root) => isInside(root, lexical))) return outside(path, roots);
+      // Only say "not found" for paths that would lead inside a root, followed through every link
+      // there is; otherwise refuse as outside, as for a file that exists: whether a path beyond a
+      // link leading out of a root exists is not for the caller to learn.
+      const wouldBe = await whereItWouldLead(resolve(candidate), { links: 40 });
+      if (!usableRoots.some((root) => isInside(root, wouldBe))) return outside(path, roots);
       return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
     }
     if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
@@ -95,6 +97,23 @@ export async function readFilesUnderRoots(
     }
   }
   return { ok: true, files, bytes };
+}
+
+/**
+ * Where `path` (absolute, normalized) would lead if it existed: the real path of its deepest existing
+ * ancestor with the rest appended, a dangling link on the way followed to its target (40 links in
+ * all at most, as the kernel allows; `budget` is shared by the whole walk).
+ */
+async function whereItWouldLead(path: string, budget: { links: number }): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real !== undefined) return real;
+  const parent = dirname(path);
+  if (parent === path) return path;
+  const entry = join(await whereItWouldLead(parent, budget), basename(path));
+  const target = budget.links > 0 ? await readlink(entry).catch(() => undefined) : undefined;
+  if (target === undefined) return entry;
+  budget.links--;
+  return whereItWouldLead(resolve(dirname(entry), target), budget);
 }
 
 function refuse(message: string): ReadFilesResult {

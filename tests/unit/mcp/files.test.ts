@@ -21,6 +21,11 @@ beforeAll(async () => {
   await writeFile(join(base, 'secret.txt'), 'secret');
   await symlink(join(base, 'secret.txt'), join(root, 'link-out.txt'));
   await symlink(join(root, 'a.txt'), join(root, 'link-in.txt'));
+  await symlink(base, join(root, 'dir-out'));
+  await symlink(join(base, 'nothing.txt'), join(root, 'dangling-out.txt'));
+  await symlink(join(root, 'nothing.txt'), join(root, 'dangling-in.txt'));
+  await symlink('loop-b', join(root, 'loop-a'));
+  await symlink('loop-a', join(root, 'loop-b'));
 });
 
 describe('readFilesUnderRoots', () => {
@@ -41,6 +46,25 @@ describe('readFilesUnderRoots', () => {
     const read = await readFilesUnderRoots(['a.txt', path()], [root], limits);
     expect(read.ok).toBe(false);
     if (!read.ok) expect(read.error.message).toMatch(/outside/);
+  });
+
+  it('answers a path through a link leading outside the same whether or not its file exists', async () => {
+    const message = async (path: string) => {
+      const read = await readFilesUnderRoots([path], [root], limits);
+      return read.ok ? 'read' : read.error.message.replace(path, '<path>');
+    };
+    const exists = await message('dir-out/secret.txt');
+    expect(exists).toMatch(/outside/);
+    expect(await message('dir-out/nothing.txt')).toBe(exists);
+    expect(await message('dir-out/no/such/dir.txt')).toBe(exists);
+    expect(await message('dangling-out.txt')).toBe(exists);
+  });
+
+  it('says no such file for a missing path that would stay inside, links and loops included', async () => {
+    for (const path of ['nothing.txt', 'sub/nothing.txt', 'dangling-in.txt', 'loop-a', 'loop-a/x.txt']) {
+      const read = await readFilesUnderRoots([path], [root], limits);
+      expect(!read.ok && read.error.message).toMatch(/got no such file/);
+    }
   });
 
   it('caps file size, total size and count', async () => {
