@@ -16,7 +16,9 @@ export const systemClock: Clock = {
 /**
  * Runs `work` until it resolves, `tries` times at most, `everyMs` apart on `clock`; the last
  * rejection is the caller's. For a write to a shared backend that may be away a moment (Redis
- * reconnecting), where dropping the write would lose what it records or frees.
+ * reconnecting), where dropping the write would lose what it records or frees. Its waits are
+ * unref'd where the clock's timers can be: a retry alone never keeps a process from exiting (a
+ * library that closed its runtime with Redis down exits at once, not 30 s later).
  */
 export async function retriedWhileAway<T>(
   clock: Clock,
@@ -29,9 +31,13 @@ export async function retriedWhileAway<T>(
       return await work();
     } catch (error) {
       if (tried >= tries) throw error;
-      await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), everyMs));
+      await new Promise<void>((resolve) => unref(clock.setTimeout(() => resolve(), everyMs)));
     }
   }
+}
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | null)?.unref?.();
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { atTime, settlesWithin } from '../../../src/core/clock.js';
+import { atTime, type Clock, retriedWhileAway, settlesWithin } from '../../../src/core/clock.js';
 
 function clock() {
   const simulated = new SimulatedClock();
@@ -84,5 +84,48 @@ describe('atTime', () => {
     simulated.increment(0);
     expect(called).toBe(1);
     expect(timers).toHaveLength(1);
+  });
+});
+
+describe('retriedWhileAway', () => {
+  it('retries until the work answers, and its waits never keep the process alive', async () => {
+    const unrefs: number[] = [];
+    let tries = 0;
+    const timers: Clock = {
+      now: () => 0,
+      setTimeout: (fn) => {
+        const timer = { unref: () => unrefs.push(tries) };
+        queueMicrotask(fn);
+        return timer;
+      },
+      clearTimeout: () => {},
+    };
+    const answer = await retriedWhileAway(
+      timers,
+      async () => {
+        tries++;
+        if (tries < 4) throw new Error('away');
+        return 'written';
+      },
+      61,
+      500,
+    );
+    expect(answer).toBe('written');
+    expect(unrefs).toEqual([1, 2, 3]);
+  });
+
+  it('gives up after its tries with the last rejection', async () => {
+    let tries = 0;
+    const failing = retriedWhileAway(
+      { now: () => 0, setTimeout: (fn) => queueMicrotask(fn), clearTimeout: () => {} },
+      async () => {
+        tries++;
+        throw new Error(`away ${tries}`);
+      },
+      3,
+      500,
+    );
+    await expect(failing).rejects.toThrow('away 3');
+    expect(tries).toBe(3);
   });
 });
