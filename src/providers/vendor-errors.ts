@@ -168,6 +168,10 @@ export const KIMI_ERRORS: VendorErrorTable = {
   ],
 };
 
+/** "reset at 2026-09-10 04:24:36", "将在 2026-09-10 04:24:36 重置": the time, and its zone if any. */
+const RESET_AT =
+  /(?:reset(?:s)? (?:at|on)|将在) ?(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)/i;
+
 const glm = (
   id: string,
   codes: readonly string[],
@@ -180,6 +184,12 @@ export const GLM_ERRORS: VendorErrorTable = {
   vendor: 'glm',
   rows: [
     glm('auth', ['1000', '1001', '1002', '1003', '1004'], 'AUTH_FAILED', 'Missing, invalid or expired key.'),
+    // BigModel's FAQ table (docs.bigmodel.cn/cn/faq/api-code): "已开启二次认证保护", a 401.
+    {
+      ...glm('two-factor', ['1005'], 'AUTH_FAILED', 'The account has two-factor protection on.'),
+      advice:
+        'The account asks for a second factor: complete it in the vendor console, or use a key it allows.',
+    },
     glm('account', ['1110', '1111', '1112', '1121'], 'AUTH_FAILED', 'Account inactive, missing or locked.'),
     glm('arrears', ['1113'], 'QUOTA_EXHAUSTED', 'The account is in arrears: recharge.'),
     glm(
@@ -198,7 +208,13 @@ export const GLM_ERRORS: VendorErrorTable = {
     glm('model', ['1211'], 'MODEL_NOT_FOUND', 'The model does not exist.'),
     glm('permission', ['1220'], 'AUTH_FAILED', 'The key may not use this API.'),
     glm('api-gone', ['1221', '1222'], 'INVALID_REQUEST', 'The API was taken offline or does not exist.'),
-    glm('server', ['500', '1230', '1234'], 'PROVIDER_UNAVAILABLE', 'A fault on the vendor side.', 'header'),
+    glm(
+      'server',
+      ['500', '1200', '1230', '1234'],
+      'PROVIDER_UNAVAILABLE',
+      'A fault on the vendor side.',
+      'header',
+    ),
     glm('too-long', ['1261'], 'CONTEXT_TOO_LONG', 'The prompt exceeds the model window.'),
     glm('sensitive', ['1300', '1301'], 'CONTENT_FILTERED', 'Blocked by policy: unsafe or sensitive content.'),
     glm('concurrency', ['1302'], 'RATE_LIMITED', 'Too many concurrent requests.', 'header'),
@@ -256,6 +272,29 @@ export const GLM_ERRORS: VendorErrorTable = {
       'QUOTA_EXHAUSTED',
       'The account is throttled under the fair-use policy until you ask the vendor to lift it (Coding Plan overview).',
     ),
+    // 1314-1321: BigModel's FAQ table, every one a 429 that no retry within a session can pass.
+    glm('plan-lapsed', ['1314'], 'QUOTA_EXHAUSTED', 'The enterprise plan has lapsed: ask its administrator.'),
+    {
+      ...glm('plan-key', ['1315'], 'AUTH_FAILED', 'This key serves the enterprise coding plan only.'),
+      advice: 'Use an API key of the product type this endpoint serves (the vendor console lists them).',
+    },
+    glm(
+      'plan-window',
+      ['1316', '1317', '1318', '1319', '1320', '1321'],
+      'QUOTA_EXHAUSTED',
+      'A 5-hour or 7-day usage limit is reached and overage cannot be paid (no balance, or a spending cap); resets at the time given.',
+      'body-reset-time',
+    ),
+    // A 429 of a code the tables do not list yet, whose message names a reset time: a quota like
+    // 1308-1321, never passed by retrying until the deadline (*chosen*).
+    {
+      id: 'glm.unlisted-reset',
+      status: 429,
+      text: RESET_AT,
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'body-reset-time',
+      why: 'A usage limit the vendor says resets at the time given.',
+    },
   ],
 };
 
@@ -322,10 +361,7 @@ export function resetTimeHint(
   message: string,
   now: number,
 ): { readonly text: string; readonly inMs?: number } | undefined {
-  const found =
-    /(?:reset(?:s)? (?:at|on)|将在) ?(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)/i.exec(
-      message,
-    );
+  const found = RESET_AT.exec(message);
   if (found === null) return undefined;
   const text = found[1] as string;
   if (found[2] === undefined) return { text };

@@ -151,7 +151,8 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       '1304',
       'The daily call limit for this API has been reached. Please contact customer service to purchase more.',
     ),
-    glm('glm.overloaded', 429, '1305', 'The service may be temporarily overloaded, please try again later'),
+    glm('glm.two-factor', 401, '1005', '已开启二次认证保护，请完成认证后再试'),
+    glm('glm.overloaded', 429, '1305', 'The API has triggered a rate limit.'),
     glm(
       'glm.window',
       429,
@@ -193,5 +194,26 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       '1313',
       "Your account's current usage pattern does not comply with the Fair Usage Policy, and your request frequency has been limited. To restore access, please submit a request.",
     ),
+    // 1314-1321, each a 429: BigModel's FAQ table (docs.bigmodel.cn/cn/faq/api-code), its wording.
+    glm('glm.plan-lapsed', 429, '1314', '您的企业套餐已失效，请联系企业管理员'),
+    glm(
+      'glm.plan-key',
+      429,
+      '1315',
+      '该 API Key 仅限企业编程套餐场景使用，请到官网更换对应产品类型的 API Key',
+    ),
+    glm(
+      'glm.plan-window',
+      429,
+      '1316',
+      '已达到 5 小时使用上限。主账号余额不足，无法使用超额按量付费。您的限额将在 2026-12-01 14:00:00 重置。',
+    ),
+    // A code no table lists yet, with a reset time: a quota too (*chosen*); Z.ai's schema types the
+    // code as an integer, so this one comes as a number.
+    {
+      name: 'glm.unlisted-reset',
+      status: 429,
+      body: { error: { code: 1399, message: 'Limit reached. Your limit will reset at 2026-12-02 00:00:00' } },
+    },
   ],
 };

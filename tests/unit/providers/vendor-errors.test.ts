@@ -21,6 +21,7 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1002': ['AUTH_FAILED', 'none'],
   '1003': ['AUTH_FAILED', 'none'],
   '1004': ['AUTH_FAILED', 'none'],
+  '1005': ['AUTH_FAILED', 'none'],
   '1110': ['AUTH_FAILED', 'none'],
   '1111': ['AUTH_FAILED', 'none'],
   '1112': ['AUTH_FAILED', 'none'],
@@ -53,6 +54,16 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1311': ['MODEL_NOT_FOUND', 'none'],
   '1312': ['PROVIDER_UNAVAILABLE', 'header'],
   '1313': ['QUOTA_EXHAUSTED', 'none'],
+  // BigModel's FAQ table (docs.bigmodel.cn/cn/faq/api-code) goes on: 1200, and 429s 1314-1321.
+  '1200': ['PROVIDER_UNAVAILABLE', 'header'],
+  '1314': ['QUOTA_EXHAUSTED', 'none'],
+  '1315': ['AUTH_FAILED', 'none'],
+  '1316': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1317': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1318': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1319': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1320': ['QUOTA_EXHAUSTED', 'body-reset-time'],
+  '1321': ['QUOTA_EXHAUSTED', 'body-reset-time'],
   '500': ['PROVIDER_UNAVAILABLE', 'header'],
 };
 
@@ -83,6 +94,22 @@ describe('GLM_ERRORS', () => {
     expect([...listed].sort()).toEqual(Object.keys(GLM_CODES).sort());
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { code: '1999' } }))).toBeUndefined();
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { message: 'no code' } }))).toBeUndefined();
+  });
+
+  it('reads a 429 of an unlisted code that names a reset time as a quota, and nothing else', () => {
+    const body = (code: string, message: string) => readErrorBody({ error: { code, message } });
+    const reset = 'Limit reached. Your limit will reset at 2026-12-02 00:00:00';
+    expect(matchRow(GLM_ERRORS, 429, body('1399', reset))).toMatchObject({
+      id: 'glm.unlisted-reset',
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'body-reset-time',
+    });
+    expect(matchRow(GLM_ERRORS, 429, body('1399', '您的限额将在 2026-12-02 00:00:00 重置'))?.id).toBe(
+      'glm.unlisted-reset',
+    );
+    expect(matchRow(GLM_ERRORS, 429, body('1399', 'Too many requests'))).toBeUndefined();
+    expect(matchRow(GLM_ERRORS, 400, body('1399', reset))).toBeUndefined();
+    expect(matchRow(GLM_ERRORS, 429, body('1302', reset))?.id).toBe('glm.concurrency');
   });
 
   it('inside a stream (no status) a row with a status matches by its wording alone, and not without it', () => {
