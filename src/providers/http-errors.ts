@@ -158,30 +158,39 @@ function fromStatus(
   const code = row?.troupe ?? statusCode(status, error);
   // An undefined `retryAfterMs` is no hint: the error keeps it undefined.
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
-  const header = error.headers === undefined ? undefined : retryAfterMs(error.headers);
+  const headers = error.headers;
   if (row === undefined) {
-    if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') options.retryAfterMs = header;
+    if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')
+      options.retryAfterMs = headers === undefined ? undefined : retryAfterMs(headers);
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  options.retryAfterMs = rowHint(row, header, body.message, context);
+  options.retryAfterMs = rowHint(row, headers, body.message, context);
   return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),
   });
 }
 
-/** The retry hint a row allows: the header first, then what the body says (never the key: numbers only). */
+/**
+ * The retry hint a row allows (never the key: numbers only). With the body's seconds, the order is
+ * `Retry-After` (or `retry-after-ms`), then the seconds the message names, then `x-ratelimit-reset*`:
+ * Moonshot documents its `X-RateLimit-Reset` without saying which of its four limits it describes
+ * or in what form, where its 429 message names the limit that tripped and its wait.
+ */
 function rowHint(
   row: VendorErrorRow,
-  header: number | undefined,
+  headers: Headers | undefined,
   message: string,
   context: ErrorContext,
 ): number | undefined {
   switch (row.hint) {
     case 'header':
-      return header;
-    case 'header-or-body-seconds':
-      return header ?? secondsHintMs(message);
+      return headers === undefined ? undefined : retryAfterMs(headers);
+    case 'header-or-body-seconds': {
+      if (headers === undefined) return secondsHintMs(message);
+      const now = (context.now ?? Date.now)();
+      return explicitRetryAfterMs(headers, now) ?? secondsHintMs(message) ?? resetMs(headers, now);
+    }
     case 'body-reset-time':
       return resetTimeHint(message, (context.now ?? Date.now)())?.inMs;
   }
@@ -234,6 +243,11 @@ function mentionsUnknownModel(error: APIError): boolean {
  * `x-ratelimit-reset*` family (durations like `1s`, `6m0s`, `20ms`, or epoch seconds).
  */
 export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+  return explicitRetryAfterMs(headers, now) ?? resetMs(headers, now);
+}
+
+/** `retry-after-ms`, else `Retry-After` (seconds or an HTTP date): a wait the server asks for. */
+function explicitRetryAfterMs(headers: Headers, now: number): number | undefined {
   const msText = headers.get('retry-after-ms');
   // Stryker disable next-line StringLiteral: without the header, any text that is not a number parses to NaN as '' does
   const ms = Number.parseFloat(msText ?? '');
@@ -247,6 +261,11 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
     const date = Date.parse(after);
     if (Number.isFinite(date)) return Math.max(0, date - now);
   }
+  return undefined;
+}
+
+/** The `x-ratelimit-reset*` family: when a budget resets, the later one when several are given. */
+function resetMs(headers: Headers, now: number): number | undefined {
   const waits: number[] = [];
   for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
     const value = headers.get(name);

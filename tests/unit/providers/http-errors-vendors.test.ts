@@ -94,6 +94,23 @@ describe('hints and advice that depend on the row', () => {
     expect(header.retryAfterMs).toBe(3000);
   });
 
+  it('a Kimi rate limit takes the seconds its message names before an X-RateLimit-Reset', () => {
+    const rate = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.rate') as VendorErrorCase;
+    const hint = (headers: Record<string, string>, body: object = rate.body as object) =>
+      toProviderError(errorOf({ ...rate, body, headers }), contextOf('kimi')).retryAfterMs;
+    // The reset an hour away may be the day's window; the message names the limit that tripped.
+    const inAnHour = String(NOW / 1000 + 3600);
+    expect(hint({ 'x-ratelimit-reset': inAnHour })).toBe(7000);
+    expect(hint({ 'x-ratelimit-reset': '45' })).toBe(7000);
+    expect(hint({ 'x-ratelimit-reset': inAnHour, 'retry-after': '2' })).toBe(2000);
+    expect(hint({ 'x-ratelimit-reset': inAnHour, 'retry-after-ms': '1500' })).toBe(1500);
+    // Without seconds in the message, the reset is the only hint there is.
+    const plain = { error: { type: 'rate_limit_reached_error', message: 'rate limited' } };
+    expect(hint({ 'x-ratelimit-reset': '45' }, plain)).toBe(45_000);
+    expect(hint({ 'x-ratelimit-reset': inAnHour }, plain)).toBe(3_600_000);
+    expect(hint({}, plain)).toBeUndefined();
+  });
+
   it('a context overflow names the window and the model, or says it does not know them', () => {
     const tooLong = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.too-long') as VendorErrorCase;
     const plain = toProviderError(errorOf(tooLong), { provider: 'kimi', errorTable: KIMI_ERRORS });
