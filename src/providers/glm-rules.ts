@@ -1,8 +1,8 @@
 /**
  * Zhipu/Z.ai request rules, checked before anything is sent (sources in docs/providers.md):
- * - temperature and top_p from 0 to 1 (API reference); like the official Python SDKs
- *   (zai-org/z-ai-sdk-python, zhipuai-sdk-python-v4), the ends are moved inside the open interval
- *   (0, 1): 0 becomes 0.01 with `do_sample: false`, 1 becomes 0.99;
+ * - temperature from 0 to 1 and top_p from 0.01 to 1 (API reference; 1 is the default temperature
+ *   of GLM-4.6 and later, sent as is); temperature 0 becomes 0.01 with `do_sample: false` (greedy
+ *   decoding, as the official Python SDKs send it), a top_p under 0.01 becomes 0.01;
  * - `tool_choice` accepts only `auto`;
  * - `stop` holds one stop word ("Currently, only one stop word is supported", `maxItems: 1`);
  * - `user_id` is 6 to 128 characters;
@@ -18,7 +18,7 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   const draft = new RequestDraft(request, 'glm');
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
-  openInterval(draft);
+  lowEnds(draft);
   toolChoice(draft);
   stopWord(draft);
   userId(draft);
@@ -26,27 +26,18 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   return draft.finish();
 }
 
-function openInterval(draft: RequestDraft): void {
-  const temperature = draft.get('temperature');
-  if (temperature === 0) {
+function lowEnds(draft: RequestDraft): void {
+  if (draft.get('temperature') === 0) {
     draft.set('temperature', 0.01);
     if (!draft.has('do_sample')) draft.set('do_sample', false);
     draft.note(
-      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official Python SDK does (it keeps the value inside (0, 1))',
-    );
-  } else if (temperature === 1) {
-    draft.set('temperature', 0.99);
-    draft.note(
-      'sent `temperature` 1 as 0.99, as the official Python SDK does (it keeps the value inside (0, 1))',
+      'sent `temperature` 0 as 0.01 with `do_sample: false` (greedy decoding), as the official Python SDK does',
     );
   }
   const topP = draft.get('top_p');
-  if (topP === 0 || topP === 1) {
-    const moved = topP === 0 ? 0.01 : 0.99;
-    draft.set('top_p', moved);
-    draft.note(
-      `sent \`top_p\` ${topP} as ${moved}, as the official Python SDK does (it keeps the value inside (0, 1))`,
-    );
+  if (typeof topP === 'number' && topP < 0.01) {
+    draft.set('top_p', 0.01);
+    draft.note(`sent \`top_p\` ${topP} as 0.01, the API reference's least value`);
   }
 }
 

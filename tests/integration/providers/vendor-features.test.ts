@@ -607,7 +607,7 @@ describe('glm', () => {
     expect(chatBodies(r)).toHaveLength(0);
   });
 
-  it('moves temperature 0 and top_p 1 inside (0, 1) as the SDK does, and passes GLM fields through', async () => {
+  it('sends temperature 0 as 0.01 without sampling and top_p under 0.01 as 0.01, 1 as is, and passes GLM fields through', async () => {
     const r = await rig('glm');
     const extra = {
       request_id: 'req-123456',
@@ -619,18 +619,27 @@ describe('glm', () => {
       provider: 'glm',
       model: 'glm-4.6',
       temperature: 0,
-      top_p: 1,
+      top_p: 0.005,
       extra,
       messages: [user('q')],
     });
     const [body] = chatBodies(r);
-    expect(body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99, ...extra });
-    // The notes say why without claiming a range the API reference contradicts ([Z2]: temperature
-    // [0.0, 1.0], top_p (0.0, 1.0]).
+    expect(body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.01, ...extra });
+    // The API reference ([Z2]): temperature [0.0, 1.0], top_p [0.01, 1.0].
     expect(result.metadata.notes).toEqual([
-      'sent `temperature` 0 as 0.01 with `do_sample: false`, as the official Python SDK does (it keeps the value inside (0, 1))',
-      'sent `top_p` 1 as 0.99, as the official Python SDK does (it keeps the value inside (0, 1))',
+      'sent `temperature` 0 as 0.01 with `do_sample: false` (greedy decoding), as the official Python SDK does',
+      "sent `top_p` 0.005 as 0.01, the API reference's least value",
     ]);
+    // 1, the default temperature of GLM-4.6 and later, goes as it is.
+    const ones = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 1,
+      top_p: 1,
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[1]).toMatchObject({ temperature: 1, top_p: 1 });
+    expect(ones.metadata.notes ?? []).toEqual([]);
   });
 
   it('sends thinking to the new thinking models and passes ids it does not list to the vendor unchanged', async () => {
