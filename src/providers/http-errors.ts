@@ -155,7 +155,10 @@ function fromStatus(
   const cause = scrubCause(error, scrub);
   const body = readErrorBody(error.error);
   const row = context.errorTable === undefined ? undefined : matchRow(context.errorTable, status, body);
-  const code = row?.troupe ?? statusCode(status, error);
+  const found = row?.troupe ?? statusCode(status, error);
+  // A resource missing to another operation (a Moonshot file, a server without `/models`) is no
+  // missing model: as MODEL_NOT_FOUND a fallback chain would move on as if the model were gone.
+  const code = found === 'MODEL_NOT_FOUND' && !callsModel(context.operation) ? 'INVALID_REQUEST' : found;
   // An undefined `retryAfterMs` is no hint: the error keeps it undefined.
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
   const headers = error.headers;
@@ -216,6 +219,11 @@ function advice(row: VendorErrorRow, context: ErrorContext, detail: string): str
   }
   if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase; troupe does not retry this.`;
   return row.advice === undefined ? '' : `. ${row.advice}`;
+}
+
+/** Whether the operation calls the model itself (a chat, whole or streamed, or one not named). */
+function callsModel(operation: string | undefined): boolean {
+  return operation === undefined || operation.startsWith('chat');
 }
 
 function statusCode(status: number, error: APIError): ProviderErrorCode {

@@ -111,6 +111,40 @@ describe('hints and advice that depend on the row', () => {
     expect(hint({}, plain)).toBeUndefined();
   });
 
+  it('a 404 is a missing model only to a chat: to a file upload or a model list it is a bad request', () => {
+    const notFound = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.not-found') as VendorErrorCase;
+    const codeOf = (operation: string | undefined, table?: VendorErrorTable) =>
+      toProviderError(errorOf(notFound), {
+        provider: 'kimi',
+        ...(operation === undefined ? {} : { operation }),
+        ...(table === undefined ? {} : { errorTable: table }),
+      }).code;
+    expect(codeOf('chat completion', KIMI_ERRORS)).toBe('MODEL_NOT_FOUND');
+    expect(codeOf('chat stream', KIMI_ERRORS)).toBe('MODEL_NOT_FOUND');
+    expect(codeOf(undefined, KIMI_ERRORS)).toBe('MODEL_NOT_FOUND');
+    expect(codeOf('file upload', KIMI_ERRORS)).toBe('INVALID_REQUEST');
+    expect(codeOf('model list', KIMI_ERRORS)).toBe('INVALID_REQUEST');
+    // The generic table (an OpenAI-compatible server) the same way.
+    expect(codeOf('chat completion')).toBe('MODEL_NOT_FOUND');
+    expect(codeOf('model list')).toBe('INVALID_REQUEST');
+  });
+
+  it('an error that came with no headers still reads the hint its message gives, and no other', () => {
+    const bare = (name: string, vendor: keyof typeof VENDORS) => {
+      const found = VENDOR_ERROR_CASES[vendor].find((c) => c.name === name) as VendorErrorCase;
+      return toProviderError(
+        new APIError(found.status, found.body as object, undefined, undefined),
+        contextOf(vendor),
+      );
+    };
+    expect(bare('kimi.rate', 'kimi')).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 7000 });
+    expect(bare('kimi.server', 'kimi')).toMatchObject({
+      code: 'PROVIDER_UNAVAILABLE',
+      retryAfterMs: undefined,
+    });
+    expect(bare('glm.concurrency', 'glm')).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: undefined });
+  });
+
   it('a context overflow names the window and the model, or says it does not know them', () => {
     const tooLong = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.too-long') as VendorErrorCase;
     const plain = toProviderError(errorOf(tooLong), { provider: 'kimi', errorTable: KIMI_ERRORS });
