@@ -54,7 +54,8 @@ export function sendVendorError(
   const directive = vendorDirective(body);
   if (directive === undefined) return false;
   const spec = directive.slice('vendor-error:'.length).trim();
-  // `<case>@stream` on a streamed request: a 200 stream whose first event is the case's body.
+  // `<case>@stream` on a streamed request: a 200 stream whose first event is the case's body. GLM
+  // documents stream failures as a `finish_reason` instead: its cases test a defence (providers.md).
   const inStream = spec.endsWith('@stream') && body.stream === true;
   const name = spec.replace(/@stream$/, '');
   const found = VENDOR_ERROR_CASES[vendor].find((c) => c.name === name);
