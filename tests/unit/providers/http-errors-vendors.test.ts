@@ -127,6 +127,10 @@ describe('hints and advice that depend on the row', () => {
     // The generic table (an OpenAI-compatible server) the same way.
     expect(codeOf('chat completion')).toBe('MODEL_NOT_FOUND');
     expect(codeOf('model list')).toBe('INVALID_REQUEST');
+    // Any other error of those operations keeps its code.
+    const rate = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.rate') as VendorErrorCase;
+    const upload = { provider: 'kimi', operation: 'file upload', errorTable: KIMI_ERRORS };
+    expect(toProviderError(errorOf(rate), upload).code).toBe('RATE_LIMITED');
   });
 
   it('an error that came with no headers still reads the hint its message gives, and no other', () => {
