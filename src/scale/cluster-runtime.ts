@@ -221,8 +221,11 @@ export function createClusterRuntime(
   }
 
   function onBus(message: BusMessage): void {
-    if (!freshlyApplied(store, message)) return;
     const event = message.event;
+    // Its one end, from whichever run settled first: a run of it here, its lease lapsed, stops (the
+    // echo of this instance's own settle stops nothing: its run has ended).
+    if (event.type === 'session.ended') runner.endedElsewhere(event.sessionId);
+    if (!freshlyApplied(store, message)) return;
     // Maybe a probe's answer: what it held back here looks again.
     const answered = probeAnswered(event);
     if (answered !== undefined) {

@@ -10,6 +10,7 @@ import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { endedAt, targetProvider } from './job-data.js';
 import {
+  ENDED_ELSEWHERE,
   type Leased,
   type LeaseRunnerSettings,
   type Leasing,
@@ -60,16 +61,32 @@ export class LeaseRunner {
   }
 
   /** Cancels a session running here; false otherwise, so the cluster marks it: not started (a limit
-   * may send it back to the queue) or mid-hop, the reason is kept here too, for a start here. */
+   * may send it back to the queue), mid-hop or let go (handed back, or ended elsewhere), the reason
+   * is kept here too, for a start here. */
   cancel(id: string, reason: string): boolean {
     const entry = this.leased.get(id);
     if (entry === undefined) return false;
-    if (entry.hop !== null || entry.handle === null) {
+    if (entry.hop !== null || entry.handle === null || entry.handover) {
       entry.cancelReason ??= reason;
       return false;
     }
     entry.handle.cancel(reason);
     return true;
+  }
+
+  /**
+   * The session's one end was written (heard on the bus) while it runs here: its lease had lapsed
+   * and another instance ran it too (this one starved of CPU or frozen, or Redis frozen past the
+   * locks), and one of the two settled first. The run here stops, its provider call with it, and
+   * settles nothing: it would be a second paid call, holding a slot, for a session already ended.
+   * The echo of this run's own settle finds its handle ended: stopping it does nothing.
+   */
+  endedElsewhere(id: string): void {
+    const entry = this.leased.get(id);
+    if (entry === undefined || entry.handover) return;
+    entry.handover = true;
+    // Not started yet, or between hops: `runHere` sees `handover` and ends it without a call.
+    if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.stoppedHere++;
   }
 
   /**
