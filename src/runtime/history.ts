@@ -32,6 +32,14 @@ export class History<T extends { readonly sessionId: string }> {
     return this.byId.get(id);
   }
 
+  /** Puts `item` in the place of the entry of its id (added if there is none): a corrected end. */
+  replace(item: T): void {
+    const slot = this.ring.findIndex((kept) => kept?.sessionId === item.sessionId);
+    if (slot === -1) this.add(item);
+    else this.ring[slot] = item;
+    this.byId.set(item.sessionId, item);
+  }
+
   /** Most recent first. */
   recent(limit = this.capacity): T[] {
     const out: T[] = [];

@@ -171,6 +171,8 @@ export interface SessionStore {
   markCancelled(id: string, reason: string): Promise<void>;
   /** Ends a session in the mirror only (the shared server could not be told). */
   forget(result: SessionResult): void;
+  /** Puts the cluster's end in the mirror in place of one `forget` told while the shared server did not answer. */
+  correctEnded(result: SessionResult, endedAt: number): void;
 }
 
 /** What travels on the bus: an event and the session's summary after it. */

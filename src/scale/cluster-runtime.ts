@@ -48,7 +48,7 @@ import {
   withTaskSessions,
   withTaskStatus,
 } from './cluster-tasks.js';
-import { EndedHere, freshlyApplied, missedEnd } from './ended-here.js';
+import { applyMessage, EndedHere, missedEnd } from './ended-here.js';
 import { Inflight } from './inflight.js';
 import { endedAt, type JobData, jobDataOf, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
@@ -222,10 +222,10 @@ export function createClusterRuntime(
 
   function onBus(message: BusMessage): void {
     const event = message.event;
-    // Its one end, from whichever run settled first: a run of it here, its lease lapsed, stops (the
-    // echo of this instance's own settle stops nothing: its run has ended).
+    // Its one end: a run of it here (its lease lapsed, run elsewhere too) stops; this run's own echo, nothing.
     if (event.type === 'session.ended') runner.endedElsewhere(event.sessionId);
-    if (!freshlyApplied(store, message)) return;
+    const applied = applyMessage(store, message, endsHere.provisional);
+    if (applied === 'late') return;
     // Maybe a probe's answer: what it held back here looks again.
     const answered = probeAnswered(event);
     if (answered !== undefined) {
@@ -241,7 +241,7 @@ export function createClusterRuntime(
         if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
       }
     }
-    broadcast(event);
+    if (applied === 'fresh') broadcast(event);
   }
 
   function broadcast(event: RuntimeEvent): void {
@@ -295,6 +295,7 @@ export function createClusterRuntime(
       settle && (await store.settle(result, data.label, endedAt(data, result)).catch(() => false));
     if (!settled) {
       store.forget(result);
+      if (!settle) endsHere.provisional.add(id); // Redis may still tell its real end: it takes this one's place
       const label = data.label === undefined ? {} : { label: data.label };
       broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }

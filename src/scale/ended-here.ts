@@ -6,12 +6,15 @@
  * ended, as one process counts every session it ended (each session is settled once, so the
  * instances' counts add up to the cluster's).
  */
+import { Recent } from '../core/recent.js';
 import type { BusMessage, ClusterPorts, SessionStore } from '../runtime/ports.js';
 import type { FinalState, Runtime, RuntimeEvent, SessionResult } from '../runtime/types.js';
-import { endedAt, type JobData } from './job-data.js';
+import { endedAt, type JobData, labelOf } from './job-data.js';
 
 export class EndedHere {
   readonly counts: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
+  /** The sessions whose end this instance told while Redis did not answer, the latest 1,024 (`applyMessage`). */
+  readonly provisional = new Recent(1024);
 
   /** `local`: the runtime that runs this instance's leases (read at each end, not before). */
   constructor(private readonly local: () => Pick<Runtime, 'session'>) {}
@@ -61,14 +64,27 @@ export function missedEnd(
     result,
     at: endedAt(data, result),
     provider: result.metadata.provider,
-    ...(data.label === undefined ? {} : { label: data.label }),
+    ...labelOf(data),
   };
 }
 
-/** Applies a bus message to the mirror; false for a late copy of an end `missedEnd` already told. */
-export function freshlyApplied(store: SessionStore, message: BusMessage): boolean {
+/**
+ * Applies a bus message to the mirror: `fresh`; `late`, a late copy of an end `missedEnd` already
+ * told (nothing done); or `corrected`, the cluster's end of a session this instance ended while
+ * Redis did not answer (`provisional`: the backstop's give-up, `BACKEND_UNAVAILABLE`), which takes
+ * that end's place in the mirror. Its listeners heard the provisional end: they hear no second one.
+ */
+export function applyMessage(
+  store: SessionStore,
+  message: BusMessage,
+  provisional: Recent,
+): 'fresh' | 'late' | 'corrected' {
   const event = message.event;
-  if (event.type === 'session.ended' && store.ended(event.sessionId) !== undefined) return false;
+  if (event.type === 'session.ended' && store.ended(event.sessionId) !== undefined) {
+    if (!provisional.take(event.sessionId)) return 'late';
+    store.correctEnded(event.result as SessionResult, event.at);
+    return 'corrected';
+  }
   store.apply(message);
-  return true;
+  return 'fresh';
 }

@@ -126,7 +126,7 @@ export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable
     position: positionOf(live, data, waiting),
     at: data.input.createdAt,
     provider: data.input.provider,
-    ...(data.label === undefined ? {} : { label: data.label }),
+    ...labelOf(data),
   };
 }
 
@@ -147,4 +147,9 @@ export function handedOver(owner: Owner, now: number, cancelled = false): Sessio
         : 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
     },
   };
+}
+
+/** The session's label as a field to spread, or nothing. */
+export function labelOf(data: Pick<JobData, 'label'>): { readonly label?: string } {
+  return data.label === undefined ? {} : { label: data.label };
 }

@@ -8,7 +8,7 @@ import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
-import { endedAt, targetProvider } from './job-data.js';
+import { endedAt, labelOf, targetProvider } from './job-data.js';
 import {
   ENDED_ELSEWHERE,
   type Leased,
@@ -249,7 +249,7 @@ export class LeaseRunner {
       const handle = this.s.local.adopt({
         input: data.input,
         request: data.request,
-        ...(data.label === undefined ? {} : { label: data.label }),
+        ...labelOf(data),
         ...(data.caller === undefined ? {} : { caller: data.caller }),
         callerTruncated: data.callerTruncated === true,
         ...(restore === undefined ? {} : { restore }),

@@ -111,6 +111,11 @@ export class RedisSessionStore implements SessionStore {
     this.addEnded(result, this.clock.now());
   }
 
+  correctEnded(result: SessionResult, endedAt: number): void {
+    this.live.delete(result.metadata.sessionId);
+    this.history.replace(endedSummary(result, endedAt));
+  }
+
   /** Drops it from the live sessions; its summary in the history, its times counted back from its end. */
   private addEnded(result: SessionResult, endedAt: number): void {
     this.live.delete(result.metadata.sessionId);

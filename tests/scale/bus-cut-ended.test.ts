@@ -7,11 +7,12 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recent } from '../../src/core/recent.js';
 import type { ChatProvider } from '../../src/providers/port.js';
 import type { BusMessage, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
-import { freshlyApplied, missedEnd } from '../../src/scale/ended-here.js';
+import { applyMessage, missedEnd } from '../../src/scale/ended-here.js';
 import type { JobData } from '../../src/scale/job-data.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
@@ -106,10 +107,30 @@ describe('a late copy of an end read back', () => {
     // Told once: a second read-back, and the bus's own copy arriving late, are both dropped.
     expect(missedEnd(store, data, result)).toBeUndefined();
     const late = { origin: 'x', event: { type: 'session.ended', sessionId: 's1', result, at: 105 } };
-    expect(freshlyApplied(store, late as BusMessage)).toBe(false);
+    expect(applyMessage(store, late as BusMessage, new Recent(8))).toBe('late');
     expect(applied).toEqual([]);
     const other = { origin: 'x', event: { type: 'session.started', sessionId: 's1', at: 1 } };
-    expect(freshlyApplied(store, other as unknown as BusMessage)).toBe(true);
+    expect(applyMessage(store, other as unknown as BusMessage, new Recent(8))).toBe('fresh');
     expect(applied).toEqual([other]);
+  });
+
+  it('takes the place of an end told while Redis did not answer, once', () => {
+    const corrected: unknown[] = [];
+    const store = {
+      ended: () => ({}),
+      apply: () => {
+        throw new Error('not applied: corrected');
+      },
+      correctEnded: (result: unknown, at: number) => corrected.push([result, at]),
+    } as unknown as SessionStore;
+    const provisional = new Recent(8);
+    provisional.add('s1');
+    const result = { ok: true, metadata: { sessionId: 's1' } };
+    const real = { origin: 'x', event: { type: 'session.ended', sessionId: 's1', result, at: 205 } };
+    expect(applyMessage(store, real as unknown as BusMessage, provisional)).toBe('corrected');
+    expect(corrected).toEqual([[result, 205]]);
+    // A second copy of it is late, as any.
+    expect(applyMessage(store, real as unknown as BusMessage, provisional)).toBe('late');
+    expect(corrected).toHaveLength(1);
   });
 });

@@ -78,6 +78,15 @@ describe('a Redis that stops answering (frozen, connections open)', () => {
       if (!after.ok) await new Promise((r) => setTimeout(r, 100));
     }
     expect(after?.ok).toBe(true);
+    // Read by id once Redis answers, the session shows the end the cluster gave it (its enqueue
+    // went through on resume, past its deadlines: timed out), not the one told here meanwhile.
+    let read = runtime.session(handle.id);
+    for (let i = 0; i < 100 && read?.code === 'BACKEND_UNAVAILABLE'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      read = runtime.session(handle.id);
+    }
+    expect(read?.state).toBe('timedOut');
+    expect(runtime.status({ recent: 50 }).recent.filter((s) => s.sessionId === handle.id)).toHaveLength(1);
     await runtime.shutdown({ deadlineMs: 1000 });
   }, 30_000);
 });

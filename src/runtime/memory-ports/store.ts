@@ -94,6 +94,10 @@ export class MemorySessionStore implements SessionStore {
     this.addEnded(result, this.hub.clock.now());
   }
 
+  correctEnded(result: SessionResult, endedAt: number): void {
+    this.history.replace(endedSummary(result, endedAt));
+  }
+
   /** Its summary in the history, its times counted back from its end. */
   private addEnded(result: SessionResult, endedAt: number): void {
     if (this.history.get(result.metadata.sessionId) === undefined)
