@@ -64,6 +64,8 @@ export class LimitsView {
   };
   private timer: unknown;
   private stopped = false;
+  /** Whether the last refresh failed: said once, not every second, while the shared state is away. */
+  private failing = false;
 
   /**
    * The limits configured in `limits.providers`, as one process shows them: not the `perProvider`
@@ -153,7 +155,15 @@ export class LimitsView {
     if (this.rates.size === 0 || this.stopped) return;
     // A read in flight at shutdown ends before the connection closes (the cluster runtime drains its calls).
     this.refresh()
-      .catch(this.onError)
+      .then(
+        () => {
+          this.failing = false;
+        },
+        (error: unknown) => {
+          if (!this.failing) this.onError(unread(error));
+          this.failing = true;
+        },
+      )
       .finally(() => {
         if (!this.stopped) this.timer = this.clock.setTimeout(() => this.start(), this.refreshMs);
       });
@@ -196,4 +206,13 @@ export function sumWaits(
   const out: Record<string, number> = { ...leased };
   for (const [limit, n] of Object.entries(local ?? {})) out[limit] = (out[limit] ?? 0) + n;
   return out;
+}
+
+/** A refresh that failed, said with what it was: the driver's text alone ("Stream isn't writeable") names nothing. */
+function unread(error: unknown): Error {
+  const why = error instanceof Error ? error.message : String(error);
+  return new Error(
+    `Expected the shared state (Redis) to answer the limits view's read of the providers' limits and holds, got ${why}; the view keeps its last figures (status, the sessions tool's limits_left), and this is said once until a read succeeds`,
+    { cause: error },
+  );
 }

@@ -80,6 +80,7 @@ export class TaskManager {
   readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
+  #sweepFailing = false;
   readonly #cancelSession: ((sessionId: string, reason: string) => void) | undefined;
   readonly #waits: ResultWaits;
 
@@ -230,14 +231,29 @@ export class TaskManager {
     await Promise.all(ids.map((id) => this.cancel(id, 'the end of its MCP session')));
   }
 
-  /** Drops expired tasks and cancels the calls behind them: nobody can read their results. */
+  /**
+   * Drops expired tasks and cancels the calls behind them: nobody can read their results. A store
+   * that fails every sweep (Redis away) is said once, until a sweep succeeds, not every second.
+   */
   async sweep(): Promise<void> {
     try {
       for (const taskId of await this.store.sweep()) {
         this.#running.get(taskId)?.controller.abort('task expired (ttl)');
       }
+      this.#sweepFailing = false;
     } catch (error) {
-      this.#onError(error);
+      if (!this.#sweepFailing) {
+        const why = error instanceof Error ? error.message : String(error);
+        this.#onError(
+          new Error(
+            `Expected the store to sweep its expired tasks, got ${why}; said once until a sweep succeeds`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      }
+      this.#sweepFailing = true;
     }
   }
 

@@ -46,6 +46,29 @@ describe('task bounds', () => {
     }
   });
 
+  it("the task manager says a store's failing sweep once until a sweep succeeds, naming it", async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const store = new MemoryTaskStore();
+    let away = true;
+    const sweep = store.sweep.bind(store);
+    store.sweep = () => (away ? Promise.reject(new Error("Stream isn't writeable")) : sweep());
+    const errors: unknown[] = [];
+    const manager = new TaskManager(live, { store, onError: (e) => errors.push(e) });
+    try {
+      for (let i = 0; i < 3; i++) await manager.sweep();
+      expect(errors.map((e) => (e as Error).message)).toEqual([
+        "Expected the store to sweep its expired tasks, got Stream isn't writeable; said once until a sweep succeeds",
+      ]);
+      away = false;
+      await manager.sweep();
+      away = true;
+      await manager.sweep();
+      expect(errors).toHaveLength(2);
+    } finally {
+      manager.close();
+    }
+  });
+
   it('the task manager passes its bounds to its own store, and refuses them beside a given store', async () => {
     const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
     const store = new MemoryTaskStore();
