@@ -33,10 +33,10 @@ export class History<T extends { readonly sessionId: string }> {
   }
 
   /** Puts `item` in the place of the entry of its id (added if there is none): a corrected end. */
-  replace(item: T): void {
+  replace(item: T) {
     const slot = this.ring.findIndex((kept) => kept?.sessionId === item.sessionId);
-    if (slot === -1) this.add(item);
-    else this.ring[slot] = item;
+    if (slot === -1) return this.add(item);
+    this.ring[slot] = item;
     this.byId.set(item.sessionId, item);
   }
 

@@ -340,4 +340,19 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
     await flush();
     expect(heard).toEqual([]);
   });
+
+  it("puts the cluster's end in place of one it forgot, in the same place of its history", () => {
+    const { store, clock } = setup();
+    const a = store('A');
+    clock.set(5000);
+    a.forget(result('s1'));
+    a.forget(result('s2'));
+    const real = { ...result('s1'), metadata: { ...result('s1').metadata, state: 'timedOut' as const } };
+    a.correctEnded(real, 4995);
+    expect(a.ended('s1')).toMatchObject({ state: 'timedOut', endedAt: 4995 });
+    expect(a.recent(10).map((s) => [s.sessionId, s.state])).toEqual([
+      ['s2', 'done'],
+      ['s1', 'timedOut'],
+    ]);
+  });
 });

@@ -34,9 +34,29 @@ describe('History', () => {
     expect(history.recent(10)).toEqual([item('g'), item('f'), item('e'), item('d')]);
   });
 
+  it('replaces the item of an id in its place, or adds it when it holds none', () => {
+    const history = new History<{ sessionId: string; n: number }>(3);
+    for (const id of ['a', 'b', 'c']) history.add(item(id));
+    history.replace(item('b', 1));
+    expect(history.size).toBe(3);
+    expect(history.get('b')).toEqual(item('b', 1));
+    expect(history.recent()).toEqual([item('c'), item('b', 1), item('a')]);
+    // The replaced one is dropped in its turn, after `a`, and the index follows.
+    history.add(item('d'));
+    history.add(item('e'));
+    expect(history.get('b')).toBeUndefined();
+    expect(history.recent()).toEqual([item('e'), item('d'), item('c')]);
+    history.replace(item('z'));
+    expect(history.recent()).toEqual([item('z'), item('e'), item('d')]);
+    expect(history.get('z')).toEqual(item('z'));
+    expect(history.get('c')).toBeUndefined();
+  });
+
   it('keeps nothing with capacity 0', () => {
     const history = new History<{ sessionId: string; n: number }>(0);
     history.add(item('a'));
+    history.replace(item('b'));
+    expect(history.get('b')).toBeUndefined();
     expect(history.size).toBe(0);
     expect(history.get('a')).toBeUndefined();
     expect(history.recent()).toEqual([]);
@@ -120,6 +140,24 @@ describe('EndedSessions', () => {
     expect(ended.recent(10).map((s) => s.sessionId)).toEqual(['d', 'c', 'b']);
     expect(ended.recent(0)).toEqual([]);
     expect(ended.get('b')?.createdAt).toBe(4);
+  });
+
+  it('replaces the item of an id in its place, or adds it when it holds none', () => {
+    const history = new History<{ sessionId: string; n: number }>(3);
+    for (const id of ['a', 'b', 'c']) history.add(item(id));
+    history.replace(item('b', 1));
+    expect(history.size).toBe(3);
+    expect(history.get('b')).toEqual(item('b', 1));
+    expect(history.recent()).toEqual([item('c'), item('b', 1), item('a')]);
+    // The replaced one is dropped in its turn, after `a`, and the index follows.
+    history.add(item('d'));
+    history.add(item('e'));
+    expect(history.get('b')).toBeUndefined();
+    expect(history.recent()).toEqual([item('e'), item('d'), item('c')]);
+    history.replace(item('z'));
+    expect(history.recent()).toEqual([item('z'), item('e'), item('d')]);
+    expect(history.get('z')).toEqual(item('z'));
+    expect(history.get('c')).toBeUndefined();
   });
 
   it('keeps nothing with capacity 0', () => {
