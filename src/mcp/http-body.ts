@@ -137,6 +137,22 @@ export function envelopeOver(body: unknown, max: number): number | undefined {
   return undefined;
 }
 
+/**
+ * The most bytes of an `initialize` request (HTTP). The SDK keeps its capabilities and client info
+ * for the session's life, so its size is held per session (1,000 sessions): until 2026-12-03 only
+ * the body's bound applied, 4 MiB a session (an audit: 3.5 MB of capabilities in 40 sessions took
+ * the server from 224 to 632 MB). Room left for a client's icons as data URIs.
+ */
+export const MAX_INITIALIZE_BYTES = 256 * 1024;
+
+/** The refusal of an `initialize` request over `MAX_INITIALIZE_BYTES`; `undefined` for anything else. */
+export function initializeRefusal(body: unknown): string | undefined {
+  if ((body as { method?: unknown } | null)?.method !== 'initialize') return undefined;
+  const bytes = jsonBytes(body);
+  if (bytes <= MAX_INITIALIZE_BYTES) return undefined;
+  return `Invalid Request: expected an initialize request of at most ${MAX_INITIALIZE_BYTES} bytes (the server keeps its capabilities and client info for the session's life), got ${bytes}`;
+}
+
 /** The refusal of a request whose envelope is over the bound. */
 export function envelopeMessage(bytes: number, max: number): string {
   return `Invalid Request: expected at most ${max} bytes of a request's JSON outside \`params.arguments\` (its id, \`_meta\` and other fields, held while it waits), got ${bytes}`;

@@ -1,0 +1,201 @@
+/**
+ * A 2025-era call cancelled with `notifications/cancelled`, as the SDK's client sends it when a call
+ * is aborted. The SDK answers nothing to a cancelled request (as the spec says), so the POST stream
+ * that carried the call stayed open for as long as the client kept its connection, which the SDK's
+ * client does not close on an abort: each cancelled call held a request, a connection and a place in
+ * its caller's open requests, and the session, never idle, was never swept (an audit: 40 cancelled
+ * calls a round refused every new call of their caller by the third round, the runtime idle). And a
+ * session's `initialize` request, kept for the session's life by the closures of its transport.
+ */
+import { type IncomingMessage, request } from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { type Harness, startHarness } from './harness.js';
+
+const HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+  'MCP-Protocol-Version': '2025-11-25',
+};
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const hanging = () => [createSimulatedProvider({ name: 'slow', latencyMs: { min: 20_000, max: 20_000 } })];
+
+async function post(
+  url: URL,
+  sid: string | undefined,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
+    body: JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+/** Reads `response` to its end; `undefined` if it is still open after `ms`. */
+async function ended(response: Response, ms: number): Promise<string | undefined> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), Math.max(0, deadline - Date.now()))),
+    ]);
+    if (next === 'open') {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    if (next.done) return text;
+    text += decoder.decode(next.value, { stream: true });
+  }
+}
+
+async function open(url: URL): Promise<string> {
+  const init = await post(url, undefined, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
+  const sid = init.headers.get('mcp-session-id') as string;
+  await init.text();
+  await (await post(url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+  return sid;
+}
+
+describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => {
+  it('has its POST stream closed, with no answer, and its session swept once idle', async () => {
+    h = await startHarness({ providers: hanging(), http: { idleSessionMs: 300 } });
+    const sid = await open(h.url);
+    const call = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'wait', provider: 'slow' } },
+    });
+    expect(call.status).toBe(200);
+    const runtime = h.mcp.runtime;
+    for (let i = 0; i < 100 && runtime.status().running === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(runtime.status().running).toBe(1);
+    const cancel = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 7, reason: 'the user stopped it' },
+    });
+    expect(cancel.status).toBe(202);
+    const text = await ended(call, 3000);
+    expect(text, 'the POST stream of the cancelled call is still open').toBeDefined();
+    expect(text).not.toMatch(/"id":7/);
+    expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+    // Nothing holds the session now: the idle sweep closes it.
+    for (let i = 0; i < 100 && h.app.sessionCount > 0; i++) await new Promise((r) => setTimeout(r, 30));
+    expect(h.app.sessionCount).toBe(0);
+  });
+
+  it('leaves alone a POST of another call, and one that carried several requests', async () => {
+    h = await startHarness({ providers: hanging() });
+    const sid = await open(h.url);
+    const chat = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: `wait ${id}`, provider: 'slow' } },
+    });
+    const stop = new AbortController();
+    const other = await post(h.url, sid, chat(8), stop.signal);
+    const batch = await post(h.url, sid, [chat(9), chat(10)], stop.signal);
+    const runtime = h.mcp.runtime;
+    for (let i = 0; i < 100 && runtime.status().running < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await post(h.url, sid, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } });
+    await post(h.url, sid, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 99 } });
+    // Call 9 is cancelled; the batch's stream stays open for call 10, and call 8's for itself.
+    for (let i = 0; i < 100 && runtime.status().running > 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(runtime.status().running).toBe(2);
+    expect(await ended(other, 500)).toBeUndefined();
+    expect(await ended(batch, 10)).toBeUndefined();
+    stop.abort();
+  });
+});
+
+describe("a 2025-era session's initialize request", () => {
+  it('is not kept by the session: its request, and so its raw body, can be collected', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    h = await startHarness();
+    let initialize: WeakRef<object> | undefined;
+    h.app.server.on('request', (req: IncomingMessage) => {
+      if (initialize === undefined) initialize = new WeakRef(req);
+    });
+    // A capability of 200 KB, under the bound of an initialize request (256 KiB).
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: { experimental: { blob: { data: 'x'.repeat(200_000) } } },
+        clientInfo: { name: 'raw', version: '1' },
+      },
+    });
+    const sid = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        h!.url,
+        { method: 'POST', agent: false, headers: { ...HEADERS, Connection: 'close' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers['mcp-session-id'] as string));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(h.app.sessionCount).toBe(1);
+    for (let i = 0; i < 10 && initialize?.deref() !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    expect(initialize?.deref(), 'the initialize request is still reachable').toBeUndefined();
+    // The session lives on and answers.
+    const ping = await post(h.url, sid, { jsonrpc: '2.0', id: 2, method: 'ping' });
+    expect(ping.status).toBe(200);
+    await ping.text();
+  });
+
+  it('is refused over 256 KiB, naming the bound, and nothing is opened', async () => {
+    h = await startHarness();
+    const init = (size: number) =>
+      post(h!.url, undefined, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: { experimental: { blob: { data: 'x'.repeat(size) } } },
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      });
+    const over = await init(300_000);
+    expect(over.status).toBe(400);
+    expect(await over.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringMatching(/at most 262144 bytes .*, got 300\d{3}$/) },
+    });
+    expect(h.app.sessionCount).toBe(0);
+    const under = await init(250_000);
+    expect(under.status).toBe(200);
+    await under.text();
+    expect(h.app.sessionCount).toBe(1);
+  });
+});
