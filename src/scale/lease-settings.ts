@@ -58,8 +58,7 @@ export interface LeaseRunnerSettings {
 export const PROBE_POLL_MS = 1000;
 
 export const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
-export const ENDED_ELSEWHERE =
-  "the session ended on another instance that also ran it (this run's lease had lapsed)";
+export const ENDED_ELSEWHERE = "the session ended elsewhere in the cluster (this run's lease had lapsed)";
 export const LOST_MID_STREAM =
   "the instance running it stopped after its stream's deltas reached observers; running it again would repeat them";
 

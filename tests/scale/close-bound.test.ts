@@ -277,7 +277,10 @@ describe('a session whose lease lapsed while it runs, cancelled before it is lea
           (n) => n > 0,
         ),
       ).toBe(1);
-      expect(worker.aborted).toEqual([expect.stringMatching(/the test cancels it/)]);
+      // Stopped by the cancel, or by the end it made, which may reach the worker first.
+      expect(worker.aborted).toEqual([
+        expect.stringMatching(/the test cancels it|the session ended elsewhere in the cluster/),
+      ]);
       expect(worker.calls).toEqual([1]);
     } finally {
       raw.disconnect();
