@@ -9,7 +9,9 @@ export const DASHBOARD_SCRIPT = String.raw`
   // Model ids, labels and error codes come from clients and providers: shown on one line, with line
   // breaks and bidi controls spelled out, so none can start a line of its own in the events list.
   var oneLine = function (v) {
-    return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, function (c) {
+    // ALM (U+061C) is a bidi mark like LRM/RLM; zero-width and invisible format characters are
+    // spelled out too. (Long strings wrap: overflow-wrap in the CSS, so no id widens the page.)
+    return String(v).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, function (c) {
       return '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
     });
   };

@@ -39,7 +39,7 @@ svg.chart { max-width:100%; height:auto; }
 .bar-track { height:10px; background:#eef0f5; border-radius:5px; overflow:hidden; }
 .bar-fill { display:block; height:100%; background:var(--accent); }
 .bar-fill.full { background:var(--warn); }
-.bar-value { font-variant-numeric:tabular-nums; font-size:12px; }
+.bar-value { font-variant-numeric:tabular-nums; font-size:12px; min-width:0; overflow-wrap:anywhere; }
 .spark { display:block; width:100%; height:130px; }
 .spark path { fill:none; stroke-width:1.8; } .spark .l1 { stroke:var(--accent); } .spark .l2 { stroke:var(--bad); } .spark .l3 { stroke:var(--warn); }
 .spark circle.l1 { fill:var(--accent); } .spark circle.l2 { fill:var(--bad); } .spark circle.l3 { fill:var(--warn); }
@@ -51,7 +51,7 @@ th, td { text-align:left; padding:4px 6px; border-bottom:1px solid #eef0f5; whit
 th { color:var(--muted); font-weight:600; }
 tr.state-done td.st { color:var(--ok); } tr.state-failed td.st, tr.state-timedOut td.st { color:var(--bad); }
 tr.state-cancelled td.st { color:var(--warn); } tr.state-queued td.st, tr.state-running td.st { color:var(--accent); }
-pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; }
+pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; overflow-wrap:anywhere; }
 /* The full header needs about 1300 px with its widest figures; below that it keeps one line with short labels. */
 @media (max-width: 1320px) {
   header { gap:6px; padding:9px 8px; font-size:11px; } header h1 { font-size:15px; } header .stat b { font-size:13px; margin-left:3px; }

@@ -73,7 +73,8 @@ export function loopbackUrl(text: string): string {
     throw new Error(
       `Expected the inspector URL without a user or password (the local inspector takes none), got "${shown}"`,
     );
-  if (!LOOPBACK.has(url.hostname) && !url.hostname.startsWith('127.'))
+  // `127.` alone let `ws://127.0.0.1.attacker.example/` through: only an IPv4 literal in 127/8 counts.
+  if (!LOOPBACK.has(url.hostname) && !/^127(?:\.\d{1,3}){3}$/.test(url.hostname))
     throw new Error(
       `Expected the inspector on this machine (localhost, 127.0.0.1 or [::1]), got "${url.hostname}": session contexts carry prompts, so troupe sends them to no other host`,
     );

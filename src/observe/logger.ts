@@ -75,6 +75,23 @@ function scrubValue(value: unknown, depth: number): unknown {
   return out;
 }
 
+/** Longest message a log line keeps: a rejected request's method name, quoted by the SDK, could be 64 KiB. */
+const MAX_MESSAGE_CHARS = 2048;
+
+/**
+ * A message as one line: client-chosen text in it (model ids, a 2026-07-28 method name the SDK
+ * quotes) must not start a line of its own in pretty output, which prints the message raw.
+ */
+export function oneLine(text: string): string {
+  const flat = text.replace(
+    /[\r\n\u0085\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return flat.length > MAX_MESSAGE_CHARS
+    ? `${flat.slice(0, MAX_MESSAGE_CHARS)}… (${flat.length} characters)`
+    : flat;
+}
+
 export type LogFormat = 'json' | 'pretty';
 
 /** The format `TROUPE_LOG_FORMAT` names, in any case; `undefined` when it names none. */
@@ -142,7 +159,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         logMethod(args, method) {
           method.apply(
             this,
-            args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>,
+            args.map((a) => (typeof a === 'string' ? oneLine(scrubSecrets(a)) : a)) as Parameters<
+              typeof method
+            >,
           );
         },
       },

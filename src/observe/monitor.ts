@@ -3,6 +3,7 @@
  * `runtime.subscribe()` events), totals per final state, and per-bucket throughput and latency
  * over the last minutes. Memory is bounded by live sessions plus a fixed number of buckets.
  */
+import { createHash } from 'node:crypto';
 import type { FinalState, Runtime, RuntimeEvent, RuntimeStatus, SessionSummary } from '../runtime/types.js';
 
 export type LiveLeaf = 'queued' | 'calling' | 'streaming' | 'backingOff' | 'fallingBack';
@@ -133,9 +134,13 @@ export class RuntimeMonitor {
       this.#reconciledAt = now;
       this.#reconcile();
     }
-    const status = this.#runtime.status({ recent: options.recent ?? 20 });
+    const raw = this.#runtime.status({ recent: options.recent ?? 20 });
+    // An owner `mcp:<Mcp-Session-Id>` is that client's only guard under a shared token (or none):
+    // operator pages show a short digest of it, never the id itself.
+    const status: RuntimeStatus =
+      raw.recent === undefined ? raw : { ...raw, recent: raw.recent.map(maskOwner) };
     const live = this.#runtime.sessions({ limit: options.live ?? 20 }).map((s) => ({
-      ...s,
+      ...maskOwner(s),
       leaf: this.#leaves.get(s.sessionId) ?? (s.state === 'queued' ? 'queued' : 'calling'),
     }));
     return {
@@ -284,4 +289,10 @@ export function quantile(values: readonly number[], q: number): number | null {
 function rank(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** `mcp:<session id>` as `mcp:#<12 hex of its SHA-256>`: still tells one client's rows from another's. */
+function maskOwner<S extends { readonly owner?: string }>(s: S): S {
+  if (s.owner === undefined || !s.owner.startsWith('mcp:')) return s;
+  return { ...s, owner: `mcp:#${createHash('sha256').update(s.owner).digest('hex').slice(0, 12)}` };
 }

@@ -50,7 +50,8 @@ export function createObservability(runtime: Runtime, options: ObservabilityOpti
           'Content-Type': 'text/html; charset=utf-8',
           'Cache-Control': 'no-store',
           'Content-Security-Policy':
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+          'X-Frame-Options': 'DENY',
         });
         res.end(req.method === 'HEAD' ? undefined : html);
       },

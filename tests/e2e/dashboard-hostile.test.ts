@@ -13,9 +13,8 @@ import { dashboardHtml } from '../../src/observe/dashboard.js';
 import { launchChromium } from '../support/chromium.js';
 import { until } from '../support/until.js';
 
-/** A model id a client may send: markup, then lines that read as events of their own. */
-const HOSTILE =
-  'm<img src=x onerror="window.__pwned=1">\n12:00:00.000  supervisor.draining\r\n12:00:00.001  session.ended  deadbeef  done\u2028x\u202eevil';
+/** A model id a client may send: markup, then lines that read as events of their own, then 250 characters without a break. */
+const HOSTILE = `m<img src=x onerror="window.__pwned=1">\n12:00:00.000  supervisor.draining\r\n12:00:00.001  session.ended  deadbeef  done\u2028x\u202eevil${'x'.repeat(250)}`;
 
 const at = 1_796_000_000_000;
 const session = (id: string, state: string) => ({
@@ -128,7 +127,8 @@ afterAll(async () => {
 
 describe('dashboard with hostile strings from clients and providers', () => {
   it('runs no script, adds no row and no event line, and shows each string on one line', async () => {
-    const page = await browser!.newPage();
+    // 800 px, the narrowest the dashboard is laid out for: a long id without a break widened the page.
+    const page = await browser!.newPage({ viewport: { width: 800, height: 900 } });
     try {
       await page.goto(`${base}/`);
       const shown = await until(
@@ -142,11 +142,13 @@ describe('dashboard with hostile strings from clients and providers', () => {
             breakers: document.getElementById('breakers')!.textContent ?? '',
             images: document.querySelectorAll('img').length,
             pwned: (window as unknown as { __pwned?: number }).__pwned ?? 0,
+            width: document.documentElement.scrollWidth,
           })),
         (s) => s.updates > 0 && s.ticker !== '',
         'the page to render the snapshot and the batch',
       );
       expect(shown.pwned).toBe(0);
+      expect(shown.width).toBeLessThanOrEqual(800);
       expect(shown.images).toBe(0);
       // One row per session, one line per event: the model id's line breaks made none of their own.
       expect(shown.rows).toHaveLength(2);

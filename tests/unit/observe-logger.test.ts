@@ -55,6 +55,19 @@ describe('logger', () => {
     expect(first.msg).toBe('call failed with [REDACTED]');
   });
 
+  it('keeps a message on one line and at most 2,048 characters, whatever a client put in it', () => {
+    const { logger, lines } = capture();
+    logger.warn('method "x\n{"level":"error","msg":"forged"}" is not supported');
+    logger.warn(`method ${'m'.repeat(60_000)}`);
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0]!).msg).toBe(
+      'method "x\\u000a{"level":"error","msg":"forged"}" is not supported',
+    );
+    const long = JSON.parse(lines[1]!).msg as string;
+    expect(long).toMatch(/^method m+… \(60007 characters\)$/);
+    expect(long.length).toBeLessThan(2100);
+  });
+
   it('scrubs strings but leaves ids, URLs and paths alone', () => {
     expect(scrubSecrets('session 3f2a1c9e-1b2c-4d5e-8f90-123456789abc at http://127.0.0.1:7801/mcp')).toBe(
       'session 3f2a1c9e-1b2c-4d5e-8f90-123456789abc at http://127.0.0.1:7801/mcp',

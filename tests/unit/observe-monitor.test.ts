@@ -185,3 +185,20 @@ describe('RuntimeMonitor and ends it never heard', () => {
     monitor.close();
   });
 });
+
+describe('RuntimeMonitor and the owners of sessions', () => {
+  it("shows an MCP session's owner as a digest, never its session id; a token's name as it is", () => {
+    const { runtime } = fakeRuntime();
+    const summary = (sessionId: string, owner: string) => ({ sessionId, state: 'queued', owner });
+    const sid = '5f0c6a52-1d1e-4c8e-9a53-0b6f3f5d2e11';
+    Object.assign(runtime, {
+      status: () => ({ recent: [summary('r1', `mcp:${sid}`), summary('r2', 'alice')] }),
+      sessions: () => [summary('l1', `mcp:${sid}`), summary('l2', 'bob')],
+    });
+    const snapshot = new RuntimeMonitor(runtime).snapshot();
+    const owners = [...(snapshot.status.recent ?? []), ...snapshot.live].map((s) => s.owner);
+    expect(owners[0]).toMatch(/^mcp:#[0-9a-f]{12}$/);
+    expect(owners).toEqual([owners[0], 'alice', owners[0], 'bob']);
+    expect(JSON.stringify(snapshot)).not.toContain(sid);
+  });
+});

@@ -42,6 +42,10 @@ describe('troupe serve inspection flags', () => {
     expect(stderr).toMatch(
       /^troupe serve: Expected the inspector on this machine .* got "inspector\.example\.com"/,
     );
+    // A name that only begins like a loopback address is a name anywhere (it passed before).
+    const named = await refused(['--inspect-url', 'ws://127.0.0.1.attacker.example:8080']);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/got "127\.0\.0\.1\.attacker\.example"/);
   });
 
   it('refuses an inspector URL with a user or password, and never shows them', async () => {
