@@ -96,6 +96,12 @@ export interface HttpAppOptions {
   readonly eventStore?: EventStore;
   /** The SSE `retry` field sent in each stream's priming event, in ms. @default 1000 */
   readonly retryIntervalMs?: number;
+  /**
+   * A 2025-era POST stream closed before its answer: its calls are cancelled if the client has not
+   * resumed it (`Last-Event-ID`) within this, in ms; 0 cancels them at once (`http-disconnect.ts`).
+   * @default 30000
+   */
+  readonly disconnectGraceMs?: number;
   /** A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`). @default 30000 */
   readonly stalledResponseMs?: number;
   /** Most bytes unsent across all responses; past it the one waiting longest is cut off. @default 67108864 */

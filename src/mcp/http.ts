@@ -34,6 +34,7 @@ import {
   readBody,
 } from './http-body.js';
 import { closeCancelled } from './http-cancelled.js';
+import { DisconnectedCalls, watchResumes } from './http-disconnect.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
 import type { HttpAppOptions } from './http-options.js';
@@ -55,7 +56,7 @@ import { closeSilentConnections } from './http-silent.js';
 import { takeOverStanding } from './http-standing.js';
 import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
-import { standaloneStreamId } from './sdk-internals.js';
+import { requestsOfStream, standaloneStreamId } from './sdk-internals.js';
 import { createMcpServer } from './server.js';
 
 export type { HttpAppOptions, RouteHandler } from './http-options.js';
@@ -131,6 +132,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (session === undefined) return undefined;
     sessions.delete(id);
     sessionSlots.give(session.caller);
+    disconnected.forget(id);
     // Tasks owned by the session itself (no named token: `mcp:<id>`, caller.ts) are unreachable
     // now: cancel them rather than run them to their ttl for nobody.
     mcp.tasks.cancelAllOf(`mcp:${id}`).catch(onerror);
@@ -139,8 +141,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // Resumable streams: a priming event with an id and `retry`, replay after `Last-Event-ID`.
   const eventStore = options.eventStore ?? new MemoryEventStore();
   const retryInterval = options.retryIntervalMs ?? 1000;
+  const disconnected = new DisconnectedCalls(options.disconnectGraceMs ?? 30_000, mcp.calls);
   const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
-
   // 2026-07-28: resource updates go out on `subscriptions/listen` streams through the handler's bus.
   const modern = createMcpHandler(() => createMcpServer(mcp, { resourceUpdates: 'none' }), {
     legacy: 'reject',
@@ -173,7 +175,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   function newSession(caller: string) {
     const server = createMcpServer(mcp);
     const sessionId = randomUUID();
-    const events = sessionEventStore(eventStore, sessionId, caller);
+    const events = watchResumes(sessionEventStore(eventStore, sessionId, caller), (stream) =>
+      disconnected.resumed(sessionId, requestsOfStream(transport, stream)),
+    );
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       maxRequestBodySize: maxBodyBytes,
@@ -223,9 +227,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;
           session.lastSeenAt = Date.now();
-          // The client closed the response stream early: cancel the calls that POST carried.
-          if (!res.writableFinished)
-            for (const id of ids) mcp.calls.abort(sid, id, 'the HTTP response stream was closed');
+          // Closed before its answer: its calls are cancelled unless the client resumes the stream.
+          if (!res.writableFinished) disconnected.closed(sid, ids);
         });
       }
       if (req.method === 'GET' && (await opensStandalone(session, header(req, 'last-event-id'))))

@@ -75,3 +75,21 @@ export function standaloneStreamId(transport: object): string {
   }
   return id;
 }
+
+/**
+ * The request ids whose answers go on `streamId` (the transport's private `_requestToStreamMapping`,
+ * read from a transport), so `http-disconnect.ts` knows which calls a `Last-Event-ID` resume keeps.
+ */
+export function requestsOfStream(transport: object, streamId: string): (string | number)[] {
+  const inner = (transport as { _webStandardTransport?: { _requestToStreamMapping?: unknown } })
+    ._webStandardTransport;
+  const mapping = inner?._requestToStreamMapping;
+  if (!(mapping instanceof Map)) {
+    throw new SdkInternalsChanged(
+      'NodeStreamableHTTPServerTransport#_webStandardTransport._requestToStreamMapping to be a Map',
+    );
+  }
+  const ids: (string | number)[] = [];
+  for (const [id, stream] of mapping) if (stream === streamId) ids.push(id as string | number);
+  return ids;
+}

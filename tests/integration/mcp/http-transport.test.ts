@@ -205,8 +205,10 @@ describe.each(['legacy', 'modern'] as const)('cancellation (%s era)', (era) => {
   beforeAll(async () => {
     server = createOpenAIServer();
     const baseURL = await server.start();
+    // A closed stream cancels at once here (no grace for a resume: disconnect-grace.test.ts has that).
     h = await startHarness({
       providers: [createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey: 'test-key' })],
+      http: { disconnectGraceMs: 0 },
     });
   });
   afterAll(async () => {

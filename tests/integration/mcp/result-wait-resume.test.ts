@@ -10,7 +10,8 @@ import { type Harness, startHarness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // A dropped stream ends the wait at once here (no grace for a resume; disconnect-grace.test.ts has that).
+  h = await startHarness({ http: { disconnectGraceMs: 0 } });
 });
 afterAll(async () => {
   await h.close();

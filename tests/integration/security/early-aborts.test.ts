@@ -15,7 +15,8 @@ const BASE = {
 };
 
 it(`remembers at most ${MAX_EARLY_ABORTS} aborts for calls that never started, however many streams close`, async () => {
-  const h = await startHarness();
+  // Every closed stream aborts at once (no grace for a resume).
+  const h = await startHarness({ http: { disconnectGraceMs: 0 } });
   try {
     const post = (body: unknown, sid?: string, signal?: AbortSignal) =>
       fetch(h.url, {

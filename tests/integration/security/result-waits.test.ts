@@ -22,7 +22,8 @@ let h: Harness;
 async function start(waits: { maxResultWaitsPerOwner: number; maxResultWaits?: number }): Promise<void> {
   h = await startHarness({
     providers: [createSimulatedProvider({ name: 'slow', latencyMs: { min: 60_000, max: 60_000 } })],
-    http: { tokens: TOKENS },
+    // A closed stream ends its waits at once (no grace for a resume).
+    http: { tokens: TOKENS, disconnectGraceMs: 0 },
     context: { tasks: waits },
   });
 }

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
   mcpServerToolHandlers,
+  requestsOfStream,
   SdkInternalsChanged,
   standaloneStreamId,
 } from '../../../src/mcp/sdk-internals.js';
@@ -71,6 +72,21 @@ describe('standaloneStreamId', () => {
   it('names what moved when the SDK no longer has it', () => {
     expect(() => standaloneStreamId({})).toThrow(SdkInternalsChanged);
     expect(() => standaloneStreamId({})).toThrow(/_standaloneSseStreamId/);
+  });
+
+  describe('requestsOfStream', () => {
+    it('reads the request ids mapped to a stream, and names what moved when the SDK changed', () => {
+      const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => 's' });
+      const inner = (
+        transport as unknown as { _webStandardTransport: { _requestToStreamMapping: Map<unknown, string> } }
+      )._webStandardTransport;
+      inner._requestToStreamMapping.set(7, 'stream-a');
+      inner._requestToStreamMapping.set('x', 'stream-a');
+      inner._requestToStreamMapping.set(8, 'stream-b');
+      expect(requestsOfStream(transport, 'stream-a')).toEqual([7, 'x']);
+      expect(requestsOfStream(transport, 'stream-c')).toEqual([]);
+      expect(() => requestsOfStream({}, 'stream-a')).toThrow(/_requestToStreamMapping/);
+    });
   });
 });
 
