@@ -196,6 +196,8 @@ export class TaskManager {
       statusMessage: `cancelled by ${by}`,
     });
     if (record === undefined) return { kind: 'unknown' };
+    // It ended between the read and the write (a terminal status never changes): not cancelled.
+    if (record.status !== 'cancelled') return { kind: 'terminal', record };
     const running = this.#running.get(taskId);
     if (running !== undefined) {
       running.controller.abort(`task cancelled by ${by}`);

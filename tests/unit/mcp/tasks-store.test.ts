@@ -46,6 +46,29 @@ describe('task bounds', () => {
     }
   });
 
+  it('the task manager does not call a task cancelled that ended between its read and its write', async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const store = new MemoryTaskStore();
+    const manager = new TaskManager(live, { store });
+    try {
+      const now = Date.now();
+      await store.create(record('t1', now, { ttlMs: 60_000 }));
+      const get = store.get.bind(store);
+      // The call finishes as tasks/cancel reads the record: its write finds it completed.
+      store.get = async (id) => {
+        const read = await get(id);
+        await store.update(id, { status: 'completed', statusMessage: 'done' });
+        store.get = get;
+        return read;
+      };
+      const outcome = await manager.cancel('t1');
+      expect(outcome.kind).toBe('terminal');
+      expect(outcome.kind === 'unknown' ? undefined : outcome.record.status).toBe('completed');
+    } finally {
+      manager.close();
+    }
+  });
+
   it("the task manager says a store's failing sweep once until a sweep succeeds, naming it", async () => {
     const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
     const store = new MemoryTaskStore();
