@@ -227,10 +227,10 @@ export const command: Command = {
       providers,
     );
     const token = tokens.length > 0 ? true : undefined;
-    const observe = createObservability(
-      mcp.runtime,
-      backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } },
-    );
+    const observe = createObservability(mcp.runtime, {
+      ...(backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } }),
+      mcpSessions: () => app.sessionCount, // read at a scrape, once the app below exists
+    });
     const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
     const app = createHttpApp({
       mcp,

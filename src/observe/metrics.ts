@@ -32,9 +32,20 @@ export interface RuntimeMetricsExporter {
 export function createMetricsExporter(
   runtime: Runtime,
   scope: ObserveScope = { kind: 'instance' },
+  /** The live 2025-era MCP sessions of the HTTP front, when there is one (`HttpApp.sessionCount`). */
+  mcpSessions?: () => number,
 ): RuntimeMetricsExporter {
   const registry = new Registry();
   const registers = [registry];
+  if (mcpSessions !== undefined)
+    new Gauge({
+      name: 'troupe_mcp_sessions',
+      help: 'Live 2025-era MCP sessions on this instance (past maxSessions an initialize gets 503; idle ones close after idleSessionMs).',
+      registers,
+      collect() {
+        this.set(mcpSessions());
+      },
+    });
   new Gauge({
     name: 'troupe_info',
     help: 'Always 1. `scope` says what the other series cover: `instance` (this process) or `cluster` (gauges are the whole cluster; troupe_submitted and troupe_rejected stay per instance).',

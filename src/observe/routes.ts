@@ -32,12 +32,14 @@ export interface ObservabilityOptions {
   readonly events?: EventStreamOptions;
   /** What `/`, `/api/status` and `/metrics` cover; `cluster` with the Redis backend. @default { kind: 'instance' } */
   readonly scope?: ObserveScope;
+  /** The HTTP front's live 2025-era MCP sessions, for `troupe_mcp_sessions` (`HttpApp.sessionCount`). */
+  readonly mcpSessions?: () => number;
 }
 
 export function createObservability(runtime: Runtime, options: ObservabilityOptions = {}): Observability {
   const scope = options.scope ?? { kind: 'instance' };
   const monitor = new RuntimeMonitor(runtime, { scope, ...options.monitor });
-  const metrics = createMetricsExporter(runtime, scope);
+  const metrics = createMetricsExporter(runtime, scope, options.mcpSessions);
   const events = eventStreamRoute(runtime, monitor, options.events);
   const routes = new Map<string, Route>([
     [

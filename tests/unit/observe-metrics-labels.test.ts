@@ -47,3 +47,22 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
     await runtime.shutdown({ deadlineMs: 0 });
   }
 });
+
+it('reports the live 2025-era MCP sessions when it is told how to count them, and nothing otherwise', async () => {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 0, max: 0 } })],
+  });
+  let open = 3;
+  const counted = createMetricsExporter(runtime, { kind: 'instance' }, () => open);
+  const plain = createMetricsExporter(runtime);
+  try {
+    expect(await counted.scrape()).toMatch(/^troupe_mcp_sessions 3$/m);
+    open = 0;
+    expect(await counted.scrape()).toMatch(/^troupe_mcp_sessions 0$/m);
+    expect(await plain.scrape()).not.toContain('troupe_mcp_sessions');
+  } finally {
+    counted.close();
+    plain.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  }
+});
