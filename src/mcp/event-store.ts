@@ -170,6 +170,11 @@ export class MemoryEventStore implements OwnedEventStore {
     return last.streamId;
   }
 
+  forgetOwner(owner: string): void {
+    const holder = this.#holders.get(owner);
+    while (holder !== undefined && holder.count > 0) this.#dropOldestOf(holder);
+  }
+
   /**
    * The holder of the most events (`byCount`) or bytes; between holders of one size, the one whose
    * oldest event is the least recently stored. Called only past a bound, so someone holds something.
@@ -224,7 +229,7 @@ function positiveInteger(name: string, value: number): number {
  * standalone GET stream (`_GET_stream`, the same id in every session) would replay one session's
  * notifications to another, and a leaked session id would let any token resume its streams.
  */
-export function sessionEventStore(store: EventStore, sessionId: string, caller: string): EventStore {
+export function sessionEventStore(store: EventStore, sessionId: string, caller: string): SessionEvents {
   const prefix = `${sessionId}/${encodeURIComponent(caller)}/`;
   // Without tokens every client is `anonymous`: each MCP session is then an owner of its own, so one
   // session's burst evicts its own events rather than those of every other client.
@@ -242,7 +247,16 @@ export function sessionEventStore(store: EventStore, sessionId: string, caller: 
       if ((await own(lastEventId)) === undefined) throw new UnknownEventError(lastEventId);
       return (await store.replayEventsAfter(lastEventId, callbacks)).slice(prefix.length);
     },
+    // Only a session's own events go: a token's are its other sessions' too (and each expires).
+    close: () => {
+      if (caller === ANONYMOUS) (store as OwnedEventStore).forgetOwner?.(owner);
+    },
   };
+}
+
+/** One session's events; `close` drops them once the session is gone, where they are its own. */
+export interface SessionEvents extends EventStore {
+  close(): void;
 }
 
 /**

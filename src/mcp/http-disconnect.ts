@@ -69,14 +69,11 @@ function keyOf(sid: string, id: RequestId): string {
   return `${sid}\u0000${typeof id}:${String(id)}`;
 }
 
-/** `store`, telling `onResume` the stream each `Last-Event-ID` replay resumed. */
-export function watchResumes(store: EventStore, onResume: (streamId: string) => void): EventStore {
+/** `store` (an object of functions), telling `onResume` the stream each `Last-Event-ID` replay resumed. */
+export function watchResumes<S extends EventStore>(store: S, onResume: (streamId: string) => void): S {
   return {
-    storeEvent: (streamId, message) => store.storeEvent(streamId, message),
-    ...(store.getStreamIdForEventId === undefined
-      ? {}
-      : { getStreamIdForEventId: (eventId) => store.getStreamIdForEventId!(eventId) }),
-    async replayEventsAfter(lastEventId, callbacks) {
+    ...store,
+    async replayEventsAfter(lastEventId: string, callbacks: Parameters<EventStore['replayEventsAfter']>[1]) {
       const streamId = await store.replayEventsAfter(lastEventId, callbacks);
       onResume(streamId);
       return streamId;

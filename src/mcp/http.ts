@@ -19,7 +19,6 @@ import {
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
-import type { EventStore } from '../ports/event-store.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { CallerSlots } from './caller-slots.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
@@ -79,7 +78,7 @@ interface LegacySession {
   /** The token's name (`clientId`) that opened it. */
   readonly caller: string;
   /** Its events, as its transport stores them (stream ids without the session's prefix). */
-  readonly events: EventStore;
+  readonly events: ReturnType<typeof sessionEventStore>;
   /** Its standalone `GET` stream's response while open (`http-standing.ts`). */
   standing?: ServerResponse | undefined;
   /** The response of each POST that carried one request, by its id, while open: a cancel closes it. */
@@ -133,6 +132,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     sessions.delete(id);
     sessionSlots.give(session.caller);
     disconnected.forget(id);
+    session.events.close();
     // Tasks owned by the session itself (no named token: `mcp:<id>`, caller.ts) are unreachable
     // now: cancel them rather than run them to their ttl for nobody.
     mcp.tasks.cancelAllOf(`mcp:${id}`).catch(onerror);
@@ -167,10 +167,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   sweep.unref();
 
   /**
-   * A new 2025-era session's server and transport, built where no request is in scope: the
-   * transport's callbacks live as long as the session, and built in `handleLegacy` they shared its
-   * closure context, which held the `initialize` request's response, its request and its whole raw
-   * body (an audit: 175 MB for 50 sessions opened with 3.5 MB of capabilities).
+   * A new 2025-era session's server and transport, built where no request is in scope: its
+   * callbacks live as long as the session, and in `handleLegacy` they kept the `initialize`
+   * request, its response and raw body (an audit: 175 MB for 50 sessions of 3.5 MB capabilities).
    */
   function newSession(caller: string) {
     const server = createMcpServer(mcp);

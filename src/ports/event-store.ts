@@ -20,6 +20,8 @@ export type { EventId, EventStore, JSONRPCMessage, StreamId };
  */
 export interface OwnedEventStore extends EventStore {
   storeEvent(streamId: StreamId, message: JSONRPCMessage, owner?: string): Promise<EventId>;
+  /** Drops every event `owner` holds: a closed session's own, which nothing can resume now. */
+  forgetOwner?(owner: string): void;
 }
 
 /** The owner of a session opened without a token: a caller of its own, as in every other share. */

@@ -11,6 +11,7 @@ import { type IncomingMessage, request } from 'node:http';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryEventStore } from '../../../src/mcp/event-store.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -197,5 +198,25 @@ describe("a 2025-era session's initialize request", () => {
     expect(under.status).toBe(200);
     await under.text();
     expect(h.app.sessionCount).toBe(1);
+  });
+});
+
+describe("a closed 2025-era session's events", () => {
+  it('are dropped from the in-memory event store when the session had no token: nothing can resume them', async () => {
+    const events = new MemoryEventStore();
+    h = await startHarness({ http: { eventStore: events } });
+    const sid = await open(h.url);
+    const call = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'kept for a resume', provider: 'fast' } },
+    });
+    await call.text();
+    expect(events.size).toBeGreaterThan(0);
+    const closed = await fetch(h.url, { method: 'DELETE', headers: { ...HEADERS, 'Mcp-Session-Id': sid } });
+    expect(closed.status).toBe(200);
+    expect(events.size).toBe(0);
+    expect(events.bytes).toBe(0);
   });
 });

@@ -63,6 +63,38 @@ describe('MemoryEventStore', () => {
     await expect(replay(store, huge)).rejects.toThrow(UnknownEventError);
   });
 
+  it("forgets every event of one owner and nothing of another's, streams they share included", async () => {
+    const store = new MemoryEventStore();
+    const b1 = await store.storeEvent('s', message(1), 'bob');
+    await store.storeEvent('a1', message(2), 'alice');
+    await store.storeEvent('s', message(3), 'alice');
+    await store.storeEvent('a2', message(4), 'alice');
+    const b2 = await store.storeEvent('s', message(5), 'bob');
+    const before = store.bytes;
+    store.forgetOwner('alice');
+    store.forgetOwner('nobody');
+    expect(store.size).toBe(2);
+    expect(store.streams).toBe(1);
+    expect([...store.usage().keys()]).toEqual(['bob']);
+    expect(store.bytes).toBe(before - 3 * JSON.stringify(message(2)).length);
+    expect((await replay(store, b1)).sent).toEqual([[b2, message(5)]]);
+    // It holds events again as a new owner would.
+    await store.storeEvent('a1', message(6), 'alice');
+    expect(store.usage().get('alice')).toMatchObject({ events: 1 });
+  });
+
+  it("a session's view drops its events when it closes, only when they are its own (no token)", async () => {
+    const store = new MemoryEventStore();
+    const own = sessionEventStore(store, 'sid-1', 'anonymous');
+    const token = sessionEventStore(store, 'sid-2', 'alice');
+    await own.storeEvent('x', message(1));
+    await token.storeEvent('x', message(2));
+    own.close();
+    token.close();
+    expect(store.size).toBe(1);
+    expect([...store.usage().keys()]).toEqual(['alice']);
+  });
+
   it('refuses a bound that is not a positive integer', () => {
     expect(() => new MemoryEventStore({ maxEvents: 0 })).toThrow(/positive integer, got 0/);
     expect(() => new MemoryEventStore({ maxBytes: 1.5 })).toThrow(
