@@ -117,7 +117,7 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
  * provider gets: before 2026-12-03, 40 queued calls with 2 MB in `_meta`, in an unknown `params`
  * field or in the id held 165 MB that `queuedBytes` showed as 2 KB, and one caller could hold its
  * 2,580 open requests of 4 MiB each. 0 for anything but a request (a notification, a response), and
- * for `initialize`, answered at once (a client's icons may be data URIs).
+ * for `initialize`, answered at once, whose whole size has a bound of its own (`initializeRefusal`).
  */
 export function envelopeBytes(message: unknown): number {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return 0;

@@ -14,12 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryEventStore } from '../../../src/mcp/event-store.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness } from './harness.js';
-
-const HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25',
-};
+import { HEADERS, initializeRequest, openSession, post } from './raw-legacy.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -28,20 +23,6 @@ afterEach(async () => {
 });
 
 const hanging = () => [createSimulatedProvider({ name: 'slow', latencyMs: { min: 20_000, max: 20_000 } })];
-
-async function post(
-  url: URL,
-  sid: string | undefined,
-  body: unknown,
-  signal?: AbortSignal,
-): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
-    body: JSON.stringify(body),
-    ...(signal === undefined ? {} : { signal }),
-  });
-}
 
 /** Reads `response` to its end; `undefined` if it is still open after `ms`. */
 async function ended(response: Response, ms: number): Promise<string | undefined> {
@@ -63,23 +44,10 @@ async function ended(response: Response, ms: number): Promise<string | undefined
   }
 }
 
-async function open(url: URL): Promise<string> {
-  const init = await post(url, undefined, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
-  const sid = init.headers.get('mcp-session-id') as string;
-  await init.text();
-  await (await post(url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-  return sid;
-}
-
 describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => {
   it('has its POST stream closed, with no answer, and its session swept once idle', async () => {
     h = await startHarness({ providers: hanging(), http: { idleSessionMs: 300 } });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     const call = await post(h.url, sid, {
       jsonrpc: '2.0',
       id: 7,
@@ -106,9 +74,29 @@ describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => 
     expect(h.app.sessionCount).toBe(0);
   });
 
+  // The stream is ended, not cut: a cut one would wait for a resume and abort the ended call later.
+  it('waits for no resume of a stream a cancel closed: its call is over, nothing is aborted later', async () => {
+    h = await startHarness({ providers: hanging(), http: { disconnectGraceMs: 100 } });
+    const sid = await openSession(h.url);
+    const call = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'wait', provider: 'slow' } },
+    });
+    const runtime = h.mcp.runtime;
+    for (let i = 0; i < 100 && runtime.status().running === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await post(h.url, sid, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } });
+    expect(await ended(call, 3000)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 300)); // past the grace
+    // An abort after the grace would find no call and be kept for one that has not started.
+    expect(h.mcp.calls.earlyAborts).toBe(0);
+  });
+
   it('leaves alone a POST of another call, and one that carried several requests', async () => {
     h = await startHarness({ providers: hanging() });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     const chat = (id: number) => ({
       jsonrpc: '2.0',
       id,
@@ -131,6 +119,9 @@ describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => 
   });
 });
 
+/** Capabilities carrying `size` bytes of data (a client may send anything there). */
+const blob = (size: number) => ({ experimental: { blob: { data: 'x'.repeat(size) } } });
+
 describe("a 2025-era session's initialize request", () => {
   it('is not kept by the session: its request, and so its raw body, can be collected', async () => {
     v8.setFlagsFromString('--expose-gc');
@@ -141,16 +132,7 @@ describe("a 2025-era session's initialize request", () => {
       if (initialize === undefined) initialize = new WeakRef(req);
     });
     // A capability of 200 KB, under the bound of an initialize request (256 KiB).
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: { experimental: { blob: { data: 'x'.repeat(200_000) } } },
-        clientInfo: { name: 'raw', version: '1' },
-      },
-    });
+    const body = JSON.stringify(initializeRequest(blob(200_000)));
     const sid = await new Promise<string>((resolve, reject) => {
       const req = request(
         h!.url,
@@ -177,17 +159,7 @@ describe("a 2025-era session's initialize request", () => {
 
   it('is refused over 256 KiB, naming the bound, and nothing is opened', async () => {
     h = await startHarness();
-    const init = (size: number) =>
-      post(h!.url, undefined, {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: { experimental: { blob: { data: 'x'.repeat(size) } } },
-          clientInfo: { name: 'raw', version: '1' },
-        },
-      });
+    const init = (size: number) => post(h!.url, undefined, initializeRequest(blob(size)));
     const over = await init(300_000);
     expect(over.status).toBe(400);
     expect(await over.json()).toMatchObject({
@@ -205,7 +177,7 @@ describe("a closed 2025-era session's events", () => {
   it('are dropped from the in-memory event store when the session had no token: nothing can resume them', async () => {
     const events = new MemoryEventStore();
     h = await startHarness({ http: { eventStore: events } });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     const call = await post(h.url, sid, {
       jsonrpc: '2.0',
       id: 2,

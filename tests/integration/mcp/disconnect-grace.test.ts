@@ -8,12 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness } from './harness.js';
-
-const HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-  'MCP-Protocol-Version': '2025-11-25',
-};
+import { HEADERS, openSession, post } from './raw-legacy.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -22,28 +17,6 @@ afterEach(async () => {
 });
 
 const slow = (ms: number) => [createSimulatedProvider({ name: 'slow', latencyMs: { min: ms, max: ms } })];
-
-function post(url: URL, sid: string | undefined, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
-    body: JSON.stringify(body),
-    ...(signal === undefined ? {} : { signal }),
-  });
-}
-
-async function open(url: URL): Promise<string> {
-  const init = await post(url, undefined, {
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
-  const sid = init.headers.get('mcp-session-id') as string;
-  await init.text();
-  await (await post(url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-  return sid;
-}
 
 /** Starts a `chat` call and cuts its stream once the priming event came; returns that event's id. */
 async function callThenCut(url: URL, sid: string): Promise<string> {
@@ -72,7 +45,7 @@ describe('a 2025-era call whose POST stream closed before its answer', () => {
   it('goes on, and the client that resumes with Last-Event-ID gets its answer, once', async () => {
     // A grace shorter than the call: the resume must keep it, not only outlast it.
     h = await startHarness({ providers: slow(1500), http: { disconnectGraceMs: 800 } });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     const lastEventId = await callThenCut(h.url, sid);
     await sleep(300); // the network blinks
     expect(h.mcp.runtime.status().running).toBe(1);
@@ -96,7 +69,7 @@ describe('a 2025-era call whose POST stream closed before its answer', () => {
 
   it('is cancelled when no one resumes its stream within disconnectGraceMs', async () => {
     h = await startHarness({ providers: slow(20_000), http: { disconnectGraceMs: 200 } });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     await callThenCut(h.url, sid);
     expect(h.mcp.runtime.status().running).toBe(1);
     for (let i = 0; i < 100 && h.mcp.runtime.status().running > 0; i++) await sleep(20);
@@ -106,7 +79,7 @@ describe('a 2025-era call whose POST stream closed before its answer', () => {
 
   it('is cancelled at once with disconnectGraceMs 0', async () => {
     h = await startHarness({ providers: slow(20_000), http: { disconnectGraceMs: 0 } });
-    const sid = await open(h.url);
+    const sid = await openSession(h.url);
     await callThenCut(h.url, sid);
     for (let i = 0; i < 50 && h.mcp.runtime.status().running > 0; i++) await sleep(10);
     expect(h.mcp.runtime.status().running).toBe(0);

@@ -1,0 +1,43 @@
+/**
+ * A raw 2025-era client over `fetch`, for tests that need the wire (a stream cut, a cancellation
+ * POSTed on its own, an oversized handshake): the headers, a POST, the `initialize` request and the
+ * whole handshake.
+ */
+export const HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+  'MCP-Protocol-Version': '2025-11-25',
+};
+
+export function post(
+  url: URL,
+  sid: string | undefined,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...HEADERS, ...(sid === undefined ? {} : { 'Mcp-Session-Id': sid }) },
+    body: JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+/** An `initialize` request, with `capabilities` as given. */
+export function initializeRequest(capabilities: Record<string, unknown> = {}) {
+  return {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'raw', version: '1' } },
+  };
+}
+
+/** `initialize` then `notifications/initialized`; resolves with the session's id. */
+export async function openSession(url: URL): Promise<string> {
+  const init = await post(url, undefined, initializeRequest());
+  const sid = init.headers.get('mcp-session-id') as string;
+  await init.text();
+  await (await post(url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
+  return sid;
+}
