@@ -82,6 +82,11 @@ export class CallRegistry {
     }
   }
 
+  /** Whether that call is in flight now. */
+  has(sessionId: string, requestId: string | number): boolean {
+    return this.#calls.has(keyOf(sessionId, requestId));
+  }
+
   /** Calls in flight. */
   get size(): number {
     return this.#calls.size;

@@ -19,14 +19,21 @@ export class DisconnectedCalls {
 
   constructor(
     private readonly graceMs: number,
-    private readonly calls: { abort(sid: string, id: RequestId, reason: string): void },
+    private readonly calls: {
+      abort(sid: string, id: RequestId, reason: string): void;
+      has(sid: string, id: RequestId): boolean;
+    },
   ) {}
 
-  /** The POST of session `sid` that carried `ids` closed before its answer. */
+  /**
+   * The POST of session `sid` that carried `ids` closed before its answer. Only a call in flight
+   * waits for a resume, so what waits is bounded by the caller's calls (its share of the queue):
+   * any other id a client sent is aborted at once, as before (the registry keeps a bounded few).
+   */
   closed(sid: string, ids: readonly RequestId[]): void {
     const reason = 'the HTTP response stream was closed and not resumed';
     for (const id of ids) {
-      if (this.graceMs <= 0) {
+      if (this.graceMs <= 0 || !this.calls.has(sid, id)) {
         this.calls.abort(sid, id, reason);
         continue;
       }

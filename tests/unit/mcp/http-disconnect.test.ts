@@ -15,10 +15,12 @@ describe('DisconnectedCalls', () => {
 
   function setup(graceMs: number) {
     const aborted: string[] = [];
+    const notInFlight = new Set<string>();
     const calls = new DisconnectedCalls(graceMs, {
       abort: (sid, id, reason) => aborted.push(`${sid}/${String(id)}: ${reason}`),
+      has: (sid, id) => !notInFlight.has(`${sid}/${String(id)}`),
     });
-    return { calls, aborted };
+    return { calls, aborted, notInFlight };
   }
 
   it('cancels the calls of a stream nobody resumed once the grace has passed, and only then', () => {
@@ -43,6 +45,14 @@ describe('DisconnectedCalls', () => {
     calls.forget('s2');
     vi.advanceTimersByTime(5000);
     expect(aborted).toEqual(['s1/8: the HTTP response stream was closed and not resumed']);
+  });
+
+  it('waits only for calls in flight: any other id is aborted at once, so nothing piles up', () => {
+    const { calls, aborted, notInFlight } = setup(1000);
+    notInFlight.add('s1/ping-1');
+    calls.closed('s1', ['ping-1', 7]);
+    expect(aborted).toEqual(['s1/ping-1: the HTTP response stream was closed and not resumed']);
+    expect(calls.size).toBe(1);
   });
 
   it('tells a numeric id from the same text, and cancels at once with no grace', () => {
