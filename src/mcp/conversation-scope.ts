@@ -35,7 +35,7 @@ export function loadConversation(
 }
 
 /** Saves the whole conversation under `id` (a new one when absent) and returns the id the client sees. */
-export async function saveConversation(
+async function saveConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   messages: readonly ChatMessage[],
@@ -48,8 +48,35 @@ export async function saveConversation(
   return own;
 }
 
-/** Why a call on its own keeps no conversation: it alone is over what one may hold (`check`'s refusal). */
-export function notKept(oversized: Error): string {
-  const over = /cap of \d+ bytes, got \d+ bytes/.exec(oversized.message)?.[0] ?? 'conversation cap';
-  return `no conversation kept: this call alone is over what one may hold (${over})`;
+/** What a model-calling tool's answer says of its conversation: the id to continue it, or why there is none. */
+export type Kept = { readonly continuation_id: string } | { readonly not_kept: string };
+
+/**
+ * Keeps the conversation after the model answered, unless the call alone is over what one may hold
+ * (`oversized`, `check`'s refusal). A store that fails (Redis out of memory or away) costs the
+ * conversation, never the answer: the model was paid for, so the caller gets it whole, with
+ * `not_kept` saying why it cannot continue it, and the operator a log line with the store's error.
+ */
+export async function keepConversation(
+  mcp: McpContext,
+  caller: Caller | undefined,
+  messages: readonly ChatMessage[],
+  id: string | undefined,
+  oversized: Error | undefined,
+): Promise<Kept> {
+  if (oversized !== undefined) {
+    const over = /cap of \d+ bytes, got \d+ bytes/.exec(oversized.message)?.[0] ?? 'conversation cap';
+    return { not_kept: `no conversation kept: this call alone is over what one may hold (${over})` };
+  }
+  try {
+    return { continuation_id: await saveConversation(mcp, caller, messages, id) };
+  } catch (error) {
+    mcp.log(`troupe mcp: conversation store: ${error instanceof Error ? error.message : String(error)}`);
+    return { not_kept: 'no conversation kept: the conversation store failed (the answer is whole)' };
+  }
+}
+
+/** The last line of a tool's text answer: the id to continue with, or why there is none. */
+export function keptLine(kept: Kept): string {
+  return 'continuation_id' in kept ? `[continuation_id ${kept.continuation_id}]` : `[${kept.not_kept}]`;
 }

@@ -7,7 +7,7 @@ import type { ChatMessage } from '../../providers/port.js';
 import type { SessionRequest } from '../../runtime/types.js';
 import type { Caller } from '../caller.js';
 import type { McpContext } from '../context.js';
-import { loadConversation, notKept, saveConversation } from '../conversation-scope.js';
+import { keepConversation, keptLine, loadConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSession } from '../run-session.js';
 import {
@@ -55,7 +55,9 @@ const output = z.object({
   not_kept: z
     .string()
     .optional()
-    .describe('Why there is no continuation_id: the call alone is over what a conversation may hold.'),
+    .describe(
+      'Why there is no continuation_id: the call alone is over what a conversation may hold, or the store failed.',
+    ),
   session: sessionMetadataSchema.optional(),
 });
 
@@ -153,23 +155,17 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     if (result.toolCalls !== undefined) reply.tool_calls = result.toolCalls as ChatMessage['tool_calls'];
     // Kimi thinking models refuse a tool-call turn that comes back without its reasoning.
     if (result.reasoning !== undefined) reply.reasoning_content = result.reasoning;
-    if (oversized !== undefined) {
-      answer.not_kept = notKept(oversized);
-      return {
-        structured: answer,
-        text: `${result.content}${finishSentences(answer)}${metadataLine(result.metadata)}\n[${answer.not_kept}]`,
-      };
-    }
-    const continuationId = await saveConversation(
+    const kept = await keepConversation(
       mcp,
       call.caller,
       messages.concat(reply),
       args.continuation_id,
+      oversized,
     );
-    answer.continuation_id = continuationId;
+    Object.assign(answer, kept);
     return {
       structured: answer,
-      text: `${result.content}${finishSentences(answer)}${metadataLine(result.metadata)}\n[continuation_id ${continuationId}]`,
+      text: `${result.content}${finishSentences(answer)}${metadataLine(result.metadata)}\n${keptLine(kept)}`,
     };
   },
 };

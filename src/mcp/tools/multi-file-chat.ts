@@ -3,7 +3,7 @@
  */
 import * as z from 'zod';
 import type { ChatMessage } from '../../providers/port.js';
-import { notKept, saveConversation } from '../conversation-scope.js';
+import { keepConversation, keptLine } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
@@ -79,22 +79,16 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
     const { tool_calls: _ignored, ...answer } = fields;
     const said = `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}`;
-    if (oversized !== undefined) {
-      const not_kept = notKept(oversized);
-      return {
-        structured: { ...answer, files: args.files, bytes: read.bytes, not_kept },
-        text: `${said}\n[${not_kept}]`,
-      };
-    }
-    const continuationId = await saveConversation(
+    const kept = await keepConversation(
       mcp,
       call.caller,
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
       args.continuation_id,
+      oversized,
     );
     return {
-      structured: { ...answer, files: args.files, bytes: read.bytes, continuation_id: continuationId },
-      text: `${said}\n[continuation_id ${continuationId}]`,
+      structured: { ...answer, files: args.files, bytes: read.bytes, ...kept },
+      text: `${said}\n${keptLine(kept)}`,
     };
   },
 };

@@ -15,6 +15,7 @@ import {
   ListTasksResultV1Schema,
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { createHttpApp } from '../../../src/mcp/http.js';
 import {
   clientWith,
@@ -275,6 +276,37 @@ describe('bad input over HTTP', () => {
       }),
     );
     expect(continued.error.code).toBe('INVALID_REQUEST');
+  });
+
+  // A conversation store that fails after the model answered (Redis out of memory, or away) cost
+  // the caller the answer it paid for: the tool call ended INTERNAL and the answer was dropped.
+  it('answers whole, with no continuation_id and the reason, when the conversation store fails', async () => {
+    const lines: string[] = [];
+    const failing = new MemoryConversationStore();
+    failing.save = () => Promise.reject(new Error("OOM command not allowed when used memory > 'maxmemory'"));
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-store-'));
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const h = await start({
+      context: { conversationStore: failing, roots: [dir], log: (line) => lines.push(line) },
+    });
+    const client = await h.client('legacy');
+    for (const name of ['chat', 'multi_file_chat'] as const) {
+      const args = name === 'chat' ? { prompt: 'tell me' } : { prompt: 'tell me', files: ['a.txt'] };
+      const result = await client.callTool({ name, arguments: args });
+      const answered = structured(result);
+      expect(answered.ok, name).toBe(true);
+      expect(answered.content, name).toEqual(expect.any(String));
+      expect(answered.content.length, name).toBeGreaterThan(0);
+      expect(answered.continuation_id, name).toBeUndefined();
+      expect(answered.not_kept, name).toBe(
+        'no conversation kept: the conversation store failed (the answer is whole)',
+      );
+      expect(text(result), name).toContain(answered.content);
+      expect(text(result), name).toContain('[no conversation kept: the conversation store failed');
+    }
+    expect(lines.filter((line) => line.includes('conversation store: OOM command not allowed'))).toHaveLength(
+      2,
+    );
   });
 });
 
