@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { delimiter } from 'node:path';
 import { TroupeError } from '../core/errors.js';
+import { namedCallerKey } from '../mcp/caller.js';
 import { catalogFromRegistry } from '../mcp/catalog.js';
 import { createMcpContext, type McpContext } from '../mcp/context.js';
 import type { TaskOptions } from '../mcp/tasks/task-manager.js';
@@ -57,7 +58,10 @@ export async function bootstrap(
     defaults: { ...settings?.defaults, ...loaded.defaults },
     prices: loaded.prices,
     ...(settings?.breakers === undefined ? {} : { breakers: settings.breakers }),
-    ...(settings?.budgets === undefined ? {} : { budgets: settings.budgets }),
+    // A named token keeps a budget of its own however many MCP sessions others open.
+    ...(settings?.budgets === undefined
+      ? {}
+      : { budgets: { ...settings.budgets, trackAlways: namedCallerKey } }),
     ...(backend === undefined ? {} : { backend }),
     // Failures nobody awaits (a throwing subscriber, a cluster close that had to be forced) go to
     // the server's log, scrubbed like every line, instead of a bare Node warning.

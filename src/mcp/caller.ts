@@ -60,6 +60,14 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
   return LOCAL;
 }
 
+/**
+ * Whether a scope key is a named token's (`TROUPE_TOKENS`, the admin token): a set the operator
+ * configured, where `mcp:<session id>` keys are as many as clients open.
+ */
+export function namedCallerKey(key: string): boolean {
+  return key.startsWith('token:');
+}
+
 /** The one client of a stdio process (no HTTP identity, no MCP session): one object for every call. */
 const LOCAL: Caller = Object.freeze({ key: 'local', admin: false });
 

@@ -13,12 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { SHARED_OWNER } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
-import type { Caller } from './caller.js';
+import { type Caller, namedCallerKey } from './caller.js';
 import type { McpContext } from './context.js';
 
 /** Whether `caller`'s conversations are its own: it came with a named token. */
 function named(caller: Caller | undefined): caller is Caller {
-  return caller?.key.startsWith('token:') === true;
+  return caller !== undefined && namedCallerKey(caller.key);
 }
 
 /** The store key of conversation `id` for `caller`. */

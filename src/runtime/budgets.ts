@@ -42,6 +42,12 @@ export interface BudgetOptions {
   readonly currency?: string;
   /** Callers tracked per day per instance; past it, new callers share one budget. @default 10000 */
   readonly maxCallers?: number;
+  /**
+   * Callers that never share that one budget, however many came before them today: a set the
+   * operator configured (`troupe serve`: named tokens), so it does not grow with what clients open.
+   * @default none
+   */
+  readonly trackAlways?: (owner: string) => boolean;
   /** Completion tokens charged for a request without `max_tokens`. @default 4096 */
   readonly defaultCompletionTokens?: number;
 }
@@ -80,6 +86,7 @@ export const OTHER_CALLERS = '(other callers)';
 export class Budgets {
   private readonly limits: ReadonlyMap<string, Limits>;
   private readonly maxCallers: number;
+  private readonly trackAlways: (owner: string) => boolean;
   private readonly completion: number;
   /** The last state seen of each budget this instance touched today, by `<currency> <key>`. */
   private readonly seen = new Map<string, BudgetState>();
@@ -96,6 +103,7 @@ export class Budgets {
   ) {
     this.limits = limitsOf(options);
     this.maxCallers = options.maxCallers ?? 10_000;
+    this.trackAlways = options.trackAlways ?? (() => false);
     this.completion = options.defaultCompletionTokens ?? 4096;
   }
 
@@ -291,7 +299,7 @@ export class Budgets {
     const name = typeof owner === 'string' && owner !== '' ? owner : 'local';
     this.today();
     if (this.callers.has(name)) return `caller:${name}`;
-    if (this.callers.size >= this.maxCallers) return `caller:${OTHER_CALLERS}`;
+    if (this.callers.size >= this.maxCallers && !this.trackAlways(name)) return `caller:${OTHER_CALLERS}`;
     if (track) this.callers.add(name);
     return `caller:${name}`;
   }

@@ -60,6 +60,7 @@ const BUDGET_KEYS = {
   global: true,
   currency: true,
   maxCallers: true,
+  trackAlways: true,
   defaultCompletionTokens: true,
 } as const satisfies Record<keyof BudgetOptions, true>;
 

@@ -166,6 +166,12 @@ export interface SessionStore {
    */
   settle(result: SessionResult, label: string | undefined, endedAt: number): Promise<boolean>;
   result(id: string): Promise<SessionResult | undefined>;
+  /**
+   * The submitter has told its caller the end: the stored result need keep only the mark that ends
+   * the session (`settle`'s exactly-once, `leaseState().ended`), not its content; `result(id)` then
+   * reads `undefined`. Optional: a store in the caller's own process has nobody else to keep it for.
+   */
+  delivered?(id: string): Promise<void>;
   leaseState(id: string): Promise<LeaseState>;
   /** Marks a session cancelled, for an instance that leases it before it hears. */
   markCancelled(id: string, reason: string): Promise<void>;

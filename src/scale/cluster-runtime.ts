@@ -256,10 +256,10 @@ export function createClusterRuntime(
 
   function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent): void {
     const owner = owners.get(id);
-    if (owner === undefined) return;
-    owners.delete(id);
+    if (owner === undefined || !owners.delete(id)) return;
     waiting.ended(owner);
     closeOwner(clock, owner, result);
+    store.delivered?.(id).catch(() => {}); // failed: the content stays to its TTL, as before
     lifecycle.sessionEnded();
     if (missed !== undefined) broadcast(missed);
   }

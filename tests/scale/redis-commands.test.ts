@@ -80,3 +80,36 @@ it('runs a session on Redis in a bounded number of commands, one at a time and 1
   expect(one.total, JSON.stringify(one.by)).toBeLessThanOrEqual(110);
   expect(many.total, JSON.stringify(many.by)).toBeLessThanOrEqual(82);
 });
+
+// Every result was kept whole in Redis for 10 minutes: one client's calls with 64 KiB answers held
+// 286 MB (the bounds audit), and under `maxmemory` every other client's calls were refused.
+it('keeps a session’s result content in Redis only until its submitter has it, and its end mark to the TTL', async () => {
+  const big: ChatProvider = {
+    ...instant,
+    name: 'big',
+    complete: async () => ({ content: 'x'.repeat(65_536) }),
+  };
+  const local = createRuntime({
+    providers: [big],
+    defaults: { model: 'm' },
+    backend: await redisBackend({ url: redis.url, prefix: 'kept' }),
+  });
+  try {
+    await local.ready;
+    const handle = local.submit({ messages: [{ role: 'user', content: 'hi' }] });
+    const result = await handle.result;
+    expect(result.ok && result.content.length).toBe(65_536);
+    const key = `kept:result:${handle.id}`;
+    await expect.poll(() => counter.get(key)).toBe('delivered');
+    const ttl = await counter.pttl(key);
+    expect(ttl).toBeGreaterThan(590_000);
+    expect(ttl).toBeLessThanOrEqual(600_000);
+    const keys = await counter.keys('kept:result:*');
+    const bytes = await Promise.all(keys.map((k) => counter.memory('USAGE', k)));
+    expect(Math.max(...bytes.map(Number))).toBeLessThan(1024);
+    // Still ended once: the session reads `done` by id.
+    expect(local.session(handle.id)?.state).toBe('done');
+  } finally {
+    await local.shutdown({ deadlineMs: 1000 });
+  }
+});

@@ -194,6 +194,25 @@ describe('budgets: days and bounds', () => {
     expect(await keys('a')).toEqual(['caller:(other callers)']);
   });
 
+  // A client of the shared token opened 10,001 MCP sessions (each a caller) and left a named
+  // token that came later that day in the shared overflow budget, spent: refused until midnight.
+  it(`callers kept by trackAlways never share ${OTHER_CALLERS}, and take no place from others`, async () => {
+    const { reserve, budgets } = setup({
+      perCaller: 0.01,
+      maxCallers: 2,
+      trackAlways: (owner) => owner.startsWith('token:'),
+    });
+    const keys = async (owner: string) => ((await reserve(owner, 10)) as Reservation).keys;
+    expect(await keys('mcp:1')).toEqual(['caller:mcp:1']);
+    expect(await keys('mcp:2')).toEqual(['caller:mcp:2']);
+    expect(await keys('mcp:3')).toEqual(['caller:(other callers)']);
+    expect(await keys('token:bob')).toEqual(['caller:token:bob']);
+    expect(() => budgets.precheck('token:carol')).not.toThrow();
+    expect(await keys('token:carol')).toEqual(['caller:token:carol']);
+    expect(await keys('token:bob')).toEqual(['caller:token:bob']);
+    expect(await keys('mcp:4')).toEqual(['caller:(other callers)']);
+  });
+
   it('a state changed as its day ended is not shown as today', async () => {
     let release = () => {};
     const { clock, reserve, budgets } = setup({ global: 1 }, (memory) => ({
