@@ -117,16 +117,31 @@ export const command: Command = {
     const stdoutGone = new Promise<'stdout closed'>((resolve) => {
       served.output.once('close', () => resolve('stdout closed'));
     });
+    // The SDK aborts a closed transport's calls itself, before the stop below begins: heard from the
+    // moment the host goes (listeners put first), their sessions count in the stop line's cancelled.
+    const cancelledOnGoing = new Set<string>();
+    let unsubscribe = (): void => {};
+    const listen = (): void => {
+      unsubscribe();
+      unsubscribe = mcp.runtime.subscribe((event) => {
+        if (event.type === 'session.ended' && event.result.metadata.state === 'cancelled')
+          cancelledOnGoing.add(event.sessionId);
+      });
+    };
+    process.stdin.prependOnceListener('end', listen).prependOnceListener('close', listen);
+    served.output.prependOnceListener('close', listen);
     const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone]);
     // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
     const report = await gracefulStop(mcp, {
       deadlineMs: why === 'stdin closed' || why === 'stdout closed' ? 0 : deadlineMs,
       closeTransports: () => served.close(),
     });
+    unsubscribe();
     await closeProviders();
+    const cancelled = new Set([...cancelledOnGoing, ...report.cancelled]).size;
     logger.info(
-      { why, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
-      `${why}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled`,
+      { why, finished: report.finished, cancelled, ended: report.endedByState },
+      `${why}: stopped; ${report.finished} session(s) finished while draining, ${cancelled} cancelled`,
     );
     served.output.end();
     exitSoon(0);

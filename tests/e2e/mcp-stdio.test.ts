@@ -144,6 +144,47 @@ describe('troupe stdio (built CLI)', () => {
     child.stdin.destroy();
   });
 
+  // The SDK aborts a closed transport's calls before the stop begins: the stop line said
+  // "0 cancelled" for three calls cut, and an operator read it as nothing lost.
+  it('counts the calls cut when stdin closes in the stop line’s cancelled', async () => {
+    const child = spawn(process.execPath, [CLI, 'stdio', '--drain-ms', '5000'], {
+      env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const send = (message: object) =>
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    send({
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    await expect.poll(() => out).toContain('"id":0');
+    send({ method: 'notifications/initialized' });
+    for (const id of [1, 2, 3])
+      send({
+        id,
+        method: 'tools/call',
+        params: { name: 'chat', arguments: { prompt: `never ${id}`, extra: { simulateLatencyMs: 60_000 } } },
+      });
+    // Answered after the three calls were taken: their sessions are running.
+    send({ id: 9, method: 'ping' });
+    await expect.poll(() => out).toContain('"id":9');
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
+    expect(last.msg).toBe('stdin closed: stopped; 0 session(s) finished while draining, 3 cancelled');
+    expect(last.cancelled).toBe(3);
+  });
+
   it('invalid arguments and unknown models give clear error results', async () => {
     const { client } = await connect();
     const bad = await client.callTool({ name: 'consensus', arguments: { prompt: 'q', models: [] } });
