@@ -103,6 +103,7 @@ export class Budgets {
   ) {
     this.limits = limitsOf(options);
     this.maxCallers = options.maxCallers ?? 10_000;
+    // Stryker disable next-line ArrowFunction: `() => undefined` is as falsy: nobody is kept.
     this.trackAlways = options.trackAlways ?? (() => false);
     this.completion = options.defaultCompletionTokens ?? 4096;
   }
