@@ -108,6 +108,32 @@ describe('HTTP transport guards', () => {
   });
 });
 
+describe('the idle sweep and calls in flight', () => {
+  it('never sweeps a session whose call outlives the idle time', async () => {
+    // The slow provider answers in 1.5 s, past idleSessionMs; the sweep (every 150 ms) must wait
+    // for the call. A session swept under it leaves the call unanswered for good, so watch the
+    // session while the call runs rather than wait on the call alone.
+    const h = await startHarness({ http: { idleSessionMs: 600 } });
+    try {
+      const client = await h.client('legacy');
+      let settled = false;
+      const call = client
+        .callTool({ name: 'chat', arguments: { prompt: 'x', provider: 'slow' } })
+        .finally(() => {
+          settled = true;
+        });
+      while (!settled) {
+        expect(h.app.sessionCount).toBe(1);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(structured(await call).ok).toBe(true);
+      await client.close();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('MCP session bound', () => {
   it('refuses one session past maxSessions with a 503 naming the bound, and a closed one makes room', async () => {
     const h = await startHarness({ http: { maxSessions: 2 } });

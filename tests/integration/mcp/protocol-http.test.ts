@@ -60,6 +60,12 @@ it('shows a caller only the sessions the session filter lets through', async () 
     });
     expect(completed.completion.values).toEqual([]);
     await call;
+    // Ended, the session moves to the view's recent list, which the filter scopes as well.
+    expect(h.mcp.runtime.status().recent.map((s) => s.sessionId)).toContain(id);
+    const ended = JSON.parse(
+      ((await client.readResource({ uri: 'troupe://sessions' })).contents[0] as { text: string }).text,
+    );
+    expect(ended.recent).toEqual([]);
   } finally {
     await h.close();
   }

@@ -87,3 +87,30 @@ it("refuses only the caller whose bodies hold its share of the bytes in flight; 
     )
     .toMatch(/^HTTP\/1\.1 (200|400) /);
 });
+
+it('refuses a chunked body (no Content-Length) with 413 as it crosses maxBodyBytes, not 503 once it fills the share', async () => {
+  // Without a length the cap cannot be checked up front: it is checked as each chunk arrives. A body
+  // read on to the caller's share would be answered 503 "retry", and a client would resend a body
+  // that can never be taken. 2 MiB in 16 KiB chunks, past the cap, the share and the whole budget.
+  const chunk = new Uint8Array(16 * 1024).fill(32);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= 2 * 1024 * 1024) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const res = await fetch(h.url, {
+    method: 'POST',
+    headers: {
+      authorization: 'Bearer bob-token-22',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  expect(res.status).toBe(413);
+  await res.body?.cancel();
+});

@@ -13,6 +13,7 @@ import {
   CreateTaskResultV1Schema,
   GetTaskResultV1Schema,
   ListTasksResultV1Schema,
+  TaskResultV1Schema,
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
@@ -156,7 +157,7 @@ describe('clients see their own work', () => {
     await call;
   });
 
-  it('scopes tasks: another token cannot list, get or cancel them; the admin can', async () => {
+  it('scopes tasks: another token cannot list, get, cancel or read the result of them; the admin can', async () => {
     const h = await start({ http: { tokens } });
     const [alice, bob, admin] = await Promise.all(tokens.map((t) => clientWith(h, t.token)));
     const ask = <S extends Parameters<Client['request']>[1]>(
@@ -177,6 +178,8 @@ describe('clients see their own work', () => {
     expect((await ask(admin!, 'tasks/list', {}, ListTasksResultV1Schema)).tasks).toHaveLength(1);
     await expect(ask(bob!, 'tasks/get', { taskId }, GetTaskResultV1Schema)).rejects.toThrow(/not found/);
     await expect(ask(bob!, 'tasks/cancel', { taskId }, GetTaskResultV1Schema)).rejects.toThrow(/not found/);
+    // Refused at once, not after waiting out the task and handing over alice's answer.
+    await expect(ask(bob!, 'tasks/result', { taskId }, TaskResultV1Schema)).rejects.toThrow(/not found/);
     expect((await ask(admin!, 'tasks/get', { taskId }, GetTaskResultV1Schema)).status).toBe('working');
     await Promise.all([alice, bob, admin].map((c) => c!.close()));
   });
