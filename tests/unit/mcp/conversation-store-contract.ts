@@ -66,6 +66,13 @@ export function conversationStoreContract(name: string, make: StoreFactory): voi
       expect(conversationBytes((await store.get(id!))!)).toBeLessThanOrEqual(4000);
     });
 
+    // `check` refuses such a turn through the chat tool; a library caller's save goes straight to the trim.
+    it('keeps nothing of a conversation whose pinned system message alone is over maxBytes, never past the cap', async () => {
+      const store = await make({ maxBytes: 100 });
+      const id = await store.save([{ role: 'system', content: 'x'.repeat(500) }, ...turn(1)]);
+      expect((await store.get(id)) ?? []).toEqual([]);
+    });
+
     it('refuses a turn over the byte cap with INVALID_REQUEST naming the cap', async () => {
       const store = await make({ maxBytes: 1000 });
       const error = store.check([], [{ role: 'system', content: 'x'.repeat(1200) }, ...turn(1)]);

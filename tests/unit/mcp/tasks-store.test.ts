@@ -111,6 +111,49 @@ describe('task bounds', () => {
       manager.close();
     }
   });
+
+  it('the task manager grants at most maxTtlMs, whatever ttl a client asks for', () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const manager = new TaskManager(live, { maxTtlMs: 60_000 });
+    try {
+      // Ten years asked: the record, and the result in it, are kept for the server's retention.
+      expect(manager.grantedTtl(10 * 365 * 86_400_000)).toBe(60_000);
+      expect(manager.grantedTtl(60_001)).toBe(60_000);
+      expect(manager.grantedTtl(30_000)).toBe(30_000);
+    } finally {
+      manager.close();
+    }
+  });
+
+  it('the task manager aborts a task another instance cancelled before its session was known, once it records the session', async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const store = new MemoryTaskStore();
+    const here = new TaskManager(live, { store });
+    // Another instance over the same store: the session is not its own to cancel.
+    const there = new TaskManager(live, { store, cancelSession: () => {} });
+    try {
+      let aborted = false;
+      let announce: (id: string) => void = () => {};
+      const record = await here.start({
+        toolName: 'chat',
+        work: (signal, onSession) =>
+          new Promise((resolve) => {
+            announce = onSession;
+            signal.addEventListener('abort', () => {
+              aborted = true;
+              resolve(errorOutcome(toolErrorInfo(runtimeError('CANCELLED', 'cancelled').toData())));
+            });
+          }),
+      });
+      expect((await there.cancel(record.taskId)).kind).toBe('cancelled');
+      // The run here records its session now, reads the task cancelled and stops the work.
+      announce('session-1');
+      await expect.poll(() => aborted, { timeout: 2000 }).toBe(true);
+    } finally {
+      here.close();
+      there.close();
+    }
+  });
 });
 
 describe('task status from session state', () => {

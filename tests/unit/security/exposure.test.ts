@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { authInfoFor, callerOf, canSee, operatorRefusal } from '../../../src/mcp/caller.js';
 import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
 import { jsonDepth } from '../../../src/mcp/http-body.js';
@@ -240,6 +240,27 @@ describe('JSON nesting and stdio lines', () => {
     expect(answers.map((a) => a.id)).toEqual([7, 'req-8', null, 10]);
     expect(answers[0]?.error.message).toContain('line over 1000 bytes');
     expect(answers[3]?.error.message).toContain('nested deeper than 64 levels');
+  });
+
+  it('holds no more than maxLineBytes of a line with no newline yet: the rest is dropped as it comes', async () => {
+    // Kept whole until its newline, a client's (or a runaway pipe's) endless line would take all the
+    // memory there is; the refusal at the newline is the same either way. Every join of held bytes
+    // is watched: none may be over the cap and one more chunk.
+    const input = new PassThrough();
+    const answers: string[] = [];
+    guardStdin(input, (line) => answers.push(line), { maxLineBytes: 1000 }).resume();
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      for (let i = 0; i < 200; i++) input.write(Buffer.alloc(500, 97));
+      input.write('\n');
+      await new Promise((r) => setImmediate(r));
+      const joined = concat.mock.calls.map(([list]) => list.reduce((n, b) => n + b.length, 0));
+      expect(Math.max(0, ...joined)).toBeLessThanOrEqual(1000 + 500);
+    } finally {
+      concat.mockRestore();
+    }
+    expect(answers).toHaveLength(1);
+    expect(JSON.parse(answers[0]!).error.message).toContain('line over 1000 bytes');
   });
 
   it('finds an id only at the top level of the line’s edges', () => {
