@@ -11,7 +11,18 @@ export interface ConnectOptions {
   readonly connectTimeoutMs?: number;
   /** What the connection is for, in the error message (e.g. "for MCP tasks"). */
   readonly purpose?: string;
+  /**
+   * How long connecting, logging in and the first PING may take in all, in ms: `connectTimeoutMs`
+   * bounds only the TCP connect, and a Redis (or a proxy, a firewall) that accepts the connection
+   * but never answers left the start waiting forever. @default READY_TIMEOUT_MS
+   */
+  readonly readyTimeoutMs?: number;
+  /** Times the deadline above. @default the system clock */
+  readonly clock?: Clock;
 }
+
+/** How long a connection may take to answer its first PING, connecting included, in ms. */
+export const READY_TIMEOUT_MS = 5_000;
 
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
   const problem = redisUrlProblem(url);
@@ -30,24 +41,38 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   redis.on('error', (error: Error) => {
     cause = error;
   });
+  const readyMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  let timedOut = false;
+  let failure: Error | undefined;
   try {
-    await redis.connect();
-    await redis.ping();
-    // ioredis selects the URL's database on connecting but only reports a refusal as an 'error'
-    // event and goes on in database 0: a `/99` on a Redis with 16 databases was ignored unseen.
-    const db = new URL(url).pathname.slice(1);
-    if (db !== '' && Number(db) !== 0) await redis.select(Number(db));
+    const ready = (async () => {
+      await redis.connect();
+      await redis.ping();
+      // ioredis selects the URL's database on connecting but only reports a refusal as an 'error'
+      // event and goes on in database 0: a `/99` on a Redis with 16 databases was ignored unseen.
+      const db = new URL(url).pathname.slice(1);
+      if (db !== '' && Number(db) !== 0) await redis.select(Number(db));
+    })();
+    // settlesWithin handles a rejection that comes after the deadline; before it, `await` rethrows.
+    timedOut = !(await settlesWithin(options.clock ?? systemClock, ready, readyMs));
+    if (!timedOut) await ready;
   } catch (error) {
+    failure = error as Error;
+  }
+  if (timedOut || failure !== undefined) {
     redis.disconnect();
     const purpose = options.purpose === undefined ? '' : ` ${options.purpose}`;
-    const why = cause?.message || (error as Error).message || 'no answer';
+    const last = cause?.message ? ` (last error: ${cause.message})` : '';
+    const why = timedOut
+      ? `no answer within ${readyMs} ms${last}`
+      : cause?.message || failure?.message || 'no answer';
     // A TLS handshake with a Redis that speaks plain text waits out the connect timeout and says
     // only ETIMEDOUT: name the likelier cause.
-    const tls = url.startsWith('rediss:') && /ETIMEDOUT|timed? ?out/i.test(why) ? TLS_HINT : '';
+    const tls = url.startsWith('rediss:') && /ETIMEDOUT|timed? ?out|no answer/i.test(why) ? TLS_HINT : '';
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
       `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}${tls}; start redis-server there or give the URL of a running one`,
-      { cause: withoutCommand(cause ?? error) },
+      { cause: withoutCommand(cause ?? failure ?? new Error(why)) },
     );
   }
   return redis;

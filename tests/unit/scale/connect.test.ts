@@ -4,7 +4,7 @@
  * the URL's password never shows.
  */
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { connectRedis, redactUrl, redisUrlProblem } from '../../../src/scale/connect.js';
@@ -78,5 +78,39 @@ describe('Redis URLs: refused before connecting, the password never shown', () =
       'redis://127.0.0.1:6390/0?db=1&password=***&family=4',
     );
     expect(redactUrl('redis://127.0.0.1:6390')).toBe('redis://127.0.0.1:6390');
+  });
+});
+
+describe('connectRedis against a server that accepts and never answers', () => {
+  it('gives up within its deadline with one clear line, never the password', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket); // holds the connection open and never writes a byte
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const started = Date.now();
+      const error = await Promise.race([
+        connectRedis(`redis://:hunter2secret@127.0.0.1:${port}`, {
+          purpose: 'for MCP tasks',
+          readyTimeoutMs: 300,
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3000)),
+      ]);
+      expect(error).toBeInstanceOf(TroupeError);
+      expect((error as TroupeError).code).toBe('BACKEND_UNAVAILABLE');
+      expect((error as TroupeError).message).toBe(
+        `Expected Redis at redis://***@127.0.0.1:${port} for MCP tasks, got no answer within 300 ms; start redis-server there or give the URL of a running one`,
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
   });
 });
