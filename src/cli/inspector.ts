@@ -53,7 +53,12 @@ export const command: Command = {
         ...(values.host === undefined ? {} : { host: values.host }),
       });
     } catch (error) {
-      process.stderr.write(`troupe inspector: ${(error as Error).message}\n`);
+      const code = (error as NodeJS.ErrnoException).code;
+      // A busy port, say, in the words `serve` uses (loaded only then: serve.ts brings the MCP side).
+      const message = /^E[A-Z]+$/.test(code ?? '')
+        ? (await import('./serve.js')).listenFailure(error, values.host ?? '127.0.0.1', port, {})
+        : (error as Error).message;
+      process.stderr.write(`troupe inspector: ${message}\n`);
       return 1;
     }
     process.stderr.write(

@@ -71,6 +71,9 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
     verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) =>
       hostAllowed(req, port) && (origin === undefined || originAllowed(origin, port)),
   });
+  // The WebSocketServer re-emits the http server's 'error' (a busy port): unheard, that emit threw
+  // a stack trace before the listen below could refuse with it.
+  wss.on('error', () => {});
   const buffer: string[] = [];
   let bufferedBytes = 0;
   wss.on('connection', (socket) => {

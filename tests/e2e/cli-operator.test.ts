@@ -172,6 +172,18 @@ describe('serve: output, probes and limits', () => {
     );
   });
 
+  it('inspector on a busy port is one line with the --port hint, not a stack trace, and exit 1', async () => {
+    blocker = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)),
+    );
+    const r = await run(['inspector', '--port', String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `troupe inspector: port ${port} is already in use on 127.0.0.1; start on another with --port N (or --port 0 for any free port)\n`,
+    );
+  });
+
   it('logs JSON when stderr is not a terminal, pretty lines with TROUPE_LOG_FORMAT=pretty', async () => {
     const json = await serve([]);
     expect(JSON.parse(json.stderr().split('\n')[0]!)).toMatchObject({ level: 'info', component: 'serve' });

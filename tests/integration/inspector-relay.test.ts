@@ -52,6 +52,19 @@ async function until(check: () => boolean, what: string) {
 }
 
 describe('troupe inspector relay', () => {
+  it('refuses a busy port with the listen error, never an unhandled ’error’ event', async () => {
+    const busy = await relay();
+    const port = Number(new URL(busy.url).port);
+    const error = await startInspectorRelay({ port }).then(
+      (r) => {
+        cleanup.push(() => r.close());
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect((error as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+  });
+
   it("relays a session to its own page, and refuses other sites' pages and rebinding hosts", async () => {
     const r = await relay();
     expect(r.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
