@@ -264,7 +264,12 @@ export async function readFileSection(
         : `Expected a readable providers file at ${path} (TROUPE_PROVIDERS_FILE), got ${code}`,
     );
   }
-  const runtime = (json as { runtime?: unknown } | null)?.runtime;
+  // `null`, `5`, `"x"` or `[]` read as a TypeError ("Cannot read properties of null") or zod's words.
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    const kind = json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`;
+    throw new ConfigError(`${path}: Expected a JSON object at the top level, got ${kind}`);
+  }
+  const runtime = (json as { runtime?: unknown }).runtime;
   if (runtime !== undefined && (runtime === null || typeof runtime !== 'object' || Array.isArray(runtime))) {
     throw new ConfigError(
       `${path}: Expected \`runtime\` to be an object, got \`${JSON.stringify(runtime)}\``,

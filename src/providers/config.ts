@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
-import { checkBaseUrl, hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
+import { hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
+import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
 import {
@@ -31,7 +32,6 @@ export { poolSize } from './tiers.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PROVIDER_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const limit = z
   .number({ error: 'a number' })
   .int({ error: 'an integer' })
@@ -121,6 +121,9 @@ export interface LoadOptions {
 
 /** Validates a parsed providers file; messages point at the field: `providers[1].baseURL: Expected ...`. */
 export function parseProvidersFile(value: unknown, source = 'providers file'): ProvidersFile {
+  const top = kindOf(value); // zod's words for `null`: "Expected Invalid input: expected object…"
+  if (top !== 'an object')
+    throw runtimeError('INVALID_REQUEST', `${source}: Expected a JSON object at the top level, got ${top}`);
   const parsed = providersFileSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.slice(0, 5).map((issue) => {
@@ -178,40 +181,6 @@ async function readProvidersFile(path: string): Promise<ProvidersFile> {
     throw runtimeError('INVALID_REQUEST', `${path}: Expected JSON, got text that does not parse`);
   }
   return parseProvidersFile(json, path);
-}
-
-/**
- * `TROUPE_OPENAI_BASE_URL`, `TROUPE_OPENAI_API_KEY`, `TROUPE_OPENAI_MODELS` (comma-separated ids,
- * each optionally `id=contextWindow`; only a trailing `=<integer>` is a window), `TROUPE_OPENAI_NAME` (@default 'openai').
- */
-function envEndpoint(
-  env: Env,
-): { name: string; baseURL: string; apiKey?: string; models: ModelSpec[] } | undefined {
-  const baseURL = env.TROUPE_OPENAI_BASE_URL?.trim();
-  if (!baseURL) return undefined;
-  checkBaseUrl('TROUPE_OPENAI_BASE_URL', baseURL);
-  const models = (env.TROUPE_OPENAI_MODELS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((item): ModelSpec => {
-      // Only a trailing `=<positive integer>` is a window: an id may itself contain `=`.
-      const at = item.lastIndexOf('=');
-      const window = at < 0 ? undefined : item.slice(at + 1).trim();
-      const contextWindow = Number(window);
-      return window !== undefined && /^\d+$/.test(window) && contextWindow > 0
-        ? { id: item.slice(0, at).trim(), contextWindow }
-        : { id: item };
-    });
-  const apiKey = env.TROUPE_OPENAI_API_KEY?.trim();
-  const name = env.TROUPE_OPENAI_NAME?.trim() || 'openai';
-  // The file's rule for names (they are metric labels, MCP arguments, dashboard keys); it took any.
-  if (!PROVIDER_NAME.test(name))
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `TROUPE_OPENAI_NAME: Expected a name of letters, digits, - and _, got ${describe(name)}`,
-    );
-  return { name, baseURL, models, ...(apiKey ? { apiKey } : {}) };
 }
 
 /** The catalogue with the file's models: same id replaces, new ids are added after. */
