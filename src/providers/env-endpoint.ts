@@ -19,7 +19,16 @@ export function envEndpoint(
   env: Env,
 ): { name: string; baseURL: string; apiKey?: string; models: ModelSpec[] } | undefined {
   const baseURL = env.TROUPE_OPENAI_BASE_URL?.trim();
-  if (!baseURL) return undefined;
+  if (!baseURL) {
+    // Without the endpoint, its key or models meant the simulated provider, silently (and "no
+    // provider key set" though one was): refuse, naming what is missing, never the key.
+    const set = ['TROUPE_OPENAI_API_KEY', 'TROUPE_OPENAI_MODELS'].filter((v) => env[v]?.trim());
+    if (set.length === 0) return undefined;
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `TROUPE_OPENAI_BASE_URL: Expected the base URL of the OpenAI-compatible endpoint (e.g. https://api.openai.com/v1) since ${set.join(' and ')} ${set.length === 1 ? 'is' : 'are'} set, got none; set it, or unset ${set.join(' and ')}`,
+    );
+  }
   checkBaseUrl('TROUPE_OPENAI_BASE_URL', baseURL);
   const models = (env.TROUPE_OPENAI_MODELS ?? '')
     .split(',')

@@ -152,6 +152,19 @@ describe('models and hints', () => {
     );
   });
 
+  it('TROUPE_OPENAI_API_KEY without TROUPE_OPENAI_BASE_URL stops stdio and models, exit 2, the key not shown', async () => {
+    for (const command of ['stdio', 'models']) {
+      const r = await run([command], { TROUPE_OPENAI_API_KEY: KEY });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^troupe ${command}: TROUPE_OPENAI_BASE_URL: Expected the base URL .* since TROUPE_OPENAI_API_KEY is set, got none`,
+        ),
+      );
+      expect(r.stdout + r.stderr).not.toContain(KEY);
+    }
+  });
+
   it("the CLI's MODEL_NOT_FOUND names troupe models", async () => {
     const r = await run(['ask', '--model', 'no-such-model', 'hi']);
     expect(r.code).not.toBe(0);
