@@ -5,6 +5,7 @@
  * each resolved value remembers where it came from, for `troupe config`.
  */
 import { readFile } from 'node:fs/promises';
+import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 import {
   type Bounded,
@@ -287,8 +288,28 @@ export async function loadConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<ResolvedConfig> {
+  checkLogSettings(env);
   const file = await readFileSection(env);
   return resolveConfig({ flags, env, ...(file === undefined ? {} : { file }) });
+}
+
+/**
+ * A TROUPE_LOG_LEVEL or TROUPE_LOG_FORMAT that names nothing known (a typo such as `degub`) is
+ * refused, as any other bad setting is: the server started at `info`, without a word of why.
+ */
+function checkLogSettings(env: Readonly<Record<string, string | undefined>>): void {
+  const level = env.TROUPE_LOG_LEVEL?.trim() ?? '';
+  if (level !== '' && logLevel(level) !== level.toLowerCase()) {
+    throw new ConfigError(
+      `TROUPE_LOG_LEVEL: Expected a level (${LOG_LEVELS.join(', ')}), got ${JSON.stringify(level)}`,
+    );
+  }
+  const format = env.TROUPE_LOG_FORMAT?.trim() ?? '';
+  if (format !== '' && namedLogFormat(format) === undefined) {
+    throw new ConfigError(
+      `TROUPE_LOG_FORMAT: Expected json or pretty (unset: pretty on a terminal, json otherwise), got ${JSON.stringify(format)}`,
+    );
+  }
 }
 
 /** The runtime's share of the configuration: global limits and per-call defaults. */

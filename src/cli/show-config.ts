@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { tokensFromEnv } from '../mcp/http-auth.js';
-import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
+import { logLevel } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import type { IgnoredSetting } from '../providers/simulated.js';
 import { rootsRefusal } from './bootstrap.js';
@@ -94,7 +94,7 @@ export const command: Command = {
       TROUPE_LOG_LEVEL: logLevel(env.TROUPE_LOG_LEVEL),
       TROUPE_LOG_FORMAT: env.TROUPE_LOG_FORMAT ?? null,
     };
-    const ignored = ignoredLogSettings(env);
+    const ignored: Record<string, string> = {};
     for (const x of ignoredDefaults) ignored[x.setting] = x.why;
     if (values.json === true) {
       const settings = Object.fromEntries(
@@ -133,18 +133,3 @@ export const command: Command = {
     return 0;
   },
 };
-
-/**
- * The logging variables a server reads but ignores when they name no level or format (it starts
- * anyway, at `info`, pretty on a terminal): said here, since nothing else says it.
- */
-function ignoredLogSettings(env: NodeJS.ProcessEnv): Record<string, string> {
-  const ignored: Record<string, string> = {};
-  const level = env.TROUPE_LOG_LEVEL;
-  if (level !== undefined && level.trim() !== '' && logLevel(level) !== level.trim().toLowerCase())
-    ignored.TROUPE_LOG_LEVEL = `${JSON.stringify(level)} is not a level (${LOG_LEVELS.join(', ')}): ignored`;
-  const format = env.TROUPE_LOG_FORMAT;
-  if (format !== undefined && format.trim() !== '' && namedLogFormat(format) === undefined)
-    ignored.TROUPE_LOG_FORMAT = 'not json or pretty: ignored, so pretty on a terminal and json otherwise';
-  return ignored;
-}

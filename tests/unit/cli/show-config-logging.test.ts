@@ -1,9 +1,11 @@
 /**
- * `troupe config` says when TROUPE_LOG_LEVEL or TROUPE_LOG_FORMAT names nothing it knows. The server
- * starts anyway (at `info`; pretty on a terminal), so without this a typo such as
- * TROUPE_LOG_LEVEL=verbose showed as a plain "info" and TROUPE_LOG_FORMAT=xml as if it applied.
+ * A TROUPE_LOG_LEVEL or TROUPE_LOG_FORMAT that names nothing known is refused (exit 2) by `troupe
+ * config`, `serve` and `stdio` alike (`loadConfig`), as any other bad setting is. Before, the
+ * server started at `info` (pretty on a terminal) without a word, and only `troupe config` said
+ * the typo was ignored.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../../src/cli/config.js';
 import { command } from '../../../src/cli/show-config.js';
 
 const NAMES = ['TROUPE_LOG_LEVEL', 'TROUPE_LOG_FORMAT', 'TROUPE_PROVIDERS_FILE'] as const;
@@ -17,7 +19,7 @@ afterEach(() => {
   }
 });
 
-async function config(env: Partial<Record<(typeof NAMES)[number], string>>, argv: string[] = []) {
+async function config(env: Partial<Record<(typeof NAMES)[number], string>>, argv: string[] = [], code = 0) {
   for (const name of NAMES) delete process.env[name];
   Object.assign(process.env, env);
   let stdout = '';
@@ -25,19 +27,34 @@ async function config(env: Partial<Record<(typeof NAMES)[number], string>>, argv
     stdout += String(chunk);
     return true;
   });
-  expect(await command.run(argv)).toBe(0);
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  expect(await command.run(argv)).toBe(code);
   return stdout;
 }
 
-describe('troupe config: logging settings it ignores', () => {
-  it('names an unknown level and format as ignored', async () => {
-    const text = await config({ TROUPE_LOG_LEVEL: 'verbose', TROUPE_LOG_FORMAT: 'xml' });
-    expect(text).toContain(
-      '  TROUPE_LOG_LEVEL = info ("verbose" is not a level (fatal, error, warn, info, debug, trace, silent): ignored)\n',
+describe('logging settings that name nothing known', () => {
+  it('refuses an unknown level, naming the variable, the value and the levels', async () => {
+    const text = await config({ TROUPE_LOG_LEVEL: 'verbose', TROUPE_LOG_FORMAT: 'json' }, [], 2);
+    expect(text).toBe(
+      'troupe config: TROUPE_LOG_LEVEL: Expected a level (fatal, error, warn, info, debug, trace, silent), got "verbose"\n',
     );
-    expect(text).toContain(
-      '  TROUPE_LOG_FORMAT = xml (not json or pretty: ignored, so pretty on a terminal and json otherwise)\n',
+  });
+
+  it('refuses an unknown format, at start of serve and stdio too (loadConfig)', async () => {
+    expect(await config({ TROUPE_LOG_FORMAT: 'xml' }, [], 2)).toBe(
+      'troupe config: TROUPE_LOG_FORMAT: Expected json or pretty (unset: pretty on a terminal, json otherwise), got "xml"\n',
     );
+    await expect(loadConfig({}, { TROUPE_LOG_LEVEL: 'degub' })).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringMatching(/^TROUPE_LOG_LEVEL: Expected a level .*, got "degub"$/),
+    });
+    await expect(loadConfig({}, { TROUPE_LOG_FORMAT: 'jsno' })).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringMatching(/^TROUPE_LOG_FORMAT: Expected json or pretty .*, got "jsno"$/),
+    });
   });
 
   it('says nothing of a level or format it reads, in any case, or of unset ones', async () => {
@@ -50,11 +67,8 @@ describe('troupe config: logging settings it ignores', () => {
     expect(unset).toContain('  TROUPE_LOG_FORMAT = (not set)\n');
   });
 
-  it('--json lists them under `ignored`', async () => {
-    const out = JSON.parse(await config({ TROUPE_LOG_FORMAT: 'yaml' }, ['--json']));
-    expect(out.ignored).toEqual({
-      TROUPE_LOG_FORMAT: 'not json or pretty: ignored, so pretty on a terminal and json otherwise',
-    });
+  it('--json lists nothing of them under `ignored`', async () => {
+    expect(JSON.parse(await config({ TROUPE_LOG_FORMAT: 'pretty' }, ['--json'])).ignored).toEqual({});
     expect(JSON.parse(await config({}, ['--json'])).ignored).toEqual({});
   });
 });
