@@ -11,6 +11,7 @@ import type { ChatProvider } from '../providers/port.js';
 import { createModelRegistry, type Resolved } from '../providers/registry.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
+import { parseIntFlag } from './config-values.js';
 import { hintFor } from './hints.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
@@ -81,30 +82,16 @@ function parseOrThrow(argv: readonly string[]): AskArgs | 'help' {
   if (values.help) return 'help';
   const prompt = positionals.join(' ').trim();
   if (prompt === '') throw new UsageError('Expected a prompt, got none. Run "troupe ask --help".');
-  let timeoutMs: number | undefined;
-  if (values.timeout !== undefined) {
-    timeoutMs = Number(values.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new UsageError(
-        `Expected \`--timeout\` to be a positive integer of ms, got ${JSON.stringify(values.timeout)}`,
-      );
-    }
-  }
-  let maxTokens: number | undefined;
-  if (values['max-tokens'] !== undefined) {
-    maxTokens = Number(values['max-tokens']);
-    if (!Number.isInteger(maxTokens) || maxTokens <= 0) {
-      throw new UsageError(
-        `Expected \`--max-tokens\` to be a positive integer, got ${JSON.stringify(values['max-tokens'])}`,
-      );
-    }
-  }
+  // As the other commands read theirs (config-values.ts): plain digits in range, the flag named.
+  const timeoutMs = intOf('timeout', values.timeout, MAX_MS);
+  const maxTokens = intOf('max-tokens', values['max-tokens'], MAX_MS);
   let temperature: number | undefined;
   if (values.temperature !== undefined) {
-    temperature = Number(values.temperature);
-    if (values.temperature.trim() === '' || !Number.isFinite(temperature) || temperature < 0) {
+    const text = values.temperature.trim();
+    temperature = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    if (!(temperature >= 0 && temperature <= 2)) {
       throw new UsageError(
-        `Expected \`--temperature\` to be a number from 0 (the vendor's own range is checked next), got ${JSON.stringify(values.temperature)}`,
+        `Expected \`--temperature\` to be a decimal number from 0 to 2 (the vendor's own range is checked next), got \`${values.temperature}\``,
       );
     }
   }
@@ -130,6 +117,23 @@ function parseOrThrow(argv: readonly string[]): AskArgs | 'help' {
 }
 
 class UsageError extends Error {}
+
+/** The largest --timeout (the runtime's, as `serve --timeout-ms`) and --max-tokens. */
+const MAX_MS = 2_147_483_647;
+
+function intOf(name: string, raw: string | undefined, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return parseIntFlag(name, raw, 1, max);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A request the runtime refuses (`INVALID_REQUEST`) was made from the flags: a usage error. */
+function exitFor(code: string): Exit {
+  return code === 'INVALID_REQUEST' ? 2 : 1;
+}
 
 /** An ad-hoc provider for `--base-url`: open to any model id, key from the environment. */
 function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
@@ -225,7 +229,7 @@ async function run(argv: readonly string[]): Promise<Exit> {
     const result = await handle.result;
     return report(result, args, streamed);
   } catch (error) {
-    return fail(error, 1);
+    return fail(error, exitFor(toTroupeError(error).code));
   } finally {
     process.off('SIGINT', onSigint);
     await runtime.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
@@ -253,13 +257,13 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
         }
       : { content: null, reasoning: null, toolCalls: [], metadata: result.metadata, error: result.error };
     process.stdout.write(`${JSON.stringify(body)}\n`);
-    return result.ok ? 0 : 1;
+    return result.ok ? 0 : exitFor(result.error.code);
   }
   if (!result.ok) {
     process.stderr.write(
       `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code)}\n`,
     );
-    return 1;
+    return exitFor(result.error.code);
   }
   if (!streamed) process.stdout.write(result.content);
   process.stdout.write('\n');

@@ -110,7 +110,8 @@ describe('troupe ask with the vendor presets', () => {
       ['--provider', 'kimi', '--model', 'kimi-k2.6', '--temperature', '0.2', 'hi'],
       kimiEnv(),
     );
-    expect(run.code).toBe(1);
+    // A refused request was made from the flags: a usage error, exit 2 (it was 1).
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/INVALID_REQUEST: Expected `temperature` for kimi model `kimi-k2.6`/);
     expect(kimi.requests).toHaveLength(0);
     const usage = await ask(['--provider', 'kimi', '--thinking', 'maybe', 'hi'], kimiEnv());
