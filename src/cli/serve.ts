@@ -212,6 +212,9 @@ export const command: Command = {
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         await providers.close();
+        // A Redis that took the connection and never answered keeps its socket a while after
+        // `disconnect()` (the process stayed 5 s past the error line).
+        exitSoon(1);
         return 1;
       }
     }
