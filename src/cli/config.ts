@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
+import { notAnObject } from '../providers/config.js';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 import {
   type Bounded,
@@ -266,10 +267,8 @@ export async function readFileSection(
     );
   }
   // `null`, `5`, `"x"` or `[]` read as a TypeError ("Cannot read properties of null") or zod's words.
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    const kind = json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`;
-    throw new ConfigError(`${path}: Expected a JSON object at the top level, got ${kind}`);
-  }
+  const notObject = notAnObject(json, path);
+  if (notObject !== undefined) throw new ConfigError(notObject);
   const runtime = (json as { runtime?: unknown }).runtime;
   if (runtime !== undefined && (runtime === null || typeof runtime !== 'object' || Array.isArray(runtime))) {
     throw new ConfigError(

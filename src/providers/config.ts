@@ -121,9 +121,8 @@ export interface LoadOptions {
 
 /** Validates a parsed providers file; messages point at the field: `providers[1].baseURL: Expected ...`. */
 export function parseProvidersFile(value: unknown, source = 'providers file'): ProvidersFile {
-  const top = kindOf(value); // zod's words for `null`: "Expected Invalid input: expected object…"
-  if (top !== 'an object')
-    throw runtimeError('INVALID_REQUEST', `${source}: Expected a JSON object at the top level, got ${top}`);
+  const notObject = notAnObject(value, source); // zod's words for `null`: "Expected Invalid input: …"
+  if (notObject !== undefined) throw runtimeError('INVALID_REQUEST', notObject);
   const parsed = providersFileSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.slice(0, 5).map((issue) => {
@@ -150,6 +149,12 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(input)}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
+}
+
+/** Why a providers file's JSON (from `source`) is not an object at its top level; `undefined` when it is. */
+export function notAnObject(value: unknown, source: string): string | undefined {
+  const kind = kindOf(value);
+  return kind === 'an object' ? undefined : `${source}: Expected a JSON object at the top level, got ${kind}`;
 }
 
 function kindOf(value: unknown): string {

@@ -4,33 +4,18 @@
  * the `sessions` tool); the admin token gets them, and `/metrics` (aggregates only) stays open to
  * every token. The BUILT CLI (`npm run build` first), raw HTTP.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startServeCli } from '../support/serve-cli.js';
 
-const CLI = 'dist/src/cli/main.js';
 let child: ChildProcess | undefined;
 let base: URL;
 
 beforeAll(async () => {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      TROUPE_TOKENS: 'alice:alice-token-1',
-      TROUPE_ADMIN_TOKEN: 'admin-token-333',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  base = await new Promise<URL>((resolve, reject) => {
-    child!.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
-      if (m) resolve(new URL(m[1]!));
-    });
-    child!.once('exit', () => reject(new Error(`serve exited: ${err}`)));
-  });
+  ({ child, base } = await startServeCli({
+    TROUPE_TOKENS: 'alice:alice-token-1',
+    TROUPE_ADMIN_TOKEN: 'admin-token-333',
+  }));
 });
 afterAll(() => {
   child?.kill('SIGKILL');

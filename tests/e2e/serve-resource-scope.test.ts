@@ -5,30 +5,16 @@
  * `troupe://sessions/{id}`. The filter itself is tested in-process; this checks that the CLI sets it.
  * The BUILT CLI (`npm run build` first), SDK clients over Streamable HTTP.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startServeCli } from '../support/serve-cli.js';
 
-const CLI = 'dist/src/cli/main.js';
 let child: ChildProcess | undefined;
 let base: URL;
 
 beforeAll(async () => {
-  expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', TROUPE_TOKENS: 'alice:alice-token-1,bob:bob-token-22' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  base = await new Promise<URL>((resolve, reject) => {
-    child!.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
-      if (m) resolve(new URL(m[1]!));
-    });
-    child!.once('exit', () => reject(new Error(`serve exited: ${err}`)));
-  });
+  ({ child, base } = await startServeCli({ TROUPE_TOKENS: 'alice:alice-token-1,bob:bob-token-22' }));
 });
 afterAll(() => {
   child?.kill('SIGKILL');
