@@ -171,7 +171,7 @@ export interface SessionStore {
    * the session (`settle`'s exactly-once, `leaseState().ended`), not its content; `result(id)` then
    * reads `undefined`. Optional: a store in the caller's own process has nobody else to keep it for.
    */
-  delivered?(id: string): Promise<void>;
+  delivered?(result: SessionResult): Promise<void>;
   leaseState(id: string): Promise<LeaseState>;
   /** Marks a session cancelled, for an instance that leases it before it hears. */
   markCancelled(id: string, reason: string): Promise<void>;

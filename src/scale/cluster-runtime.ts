@@ -259,7 +259,7 @@ export function createClusterRuntime(
     if (owner === undefined || !owners.delete(id)) return;
     waiting.ended(owner);
     closeOwner(clock, owner, result);
-    store.delivered?.(id).catch(onError); // failed: the content stays to its TTL, as before
+    store.delivered?.(result).catch(onError);
     lifecycle.sessionEnded();
     if (missed !== undefined) broadcast(missed);
   }

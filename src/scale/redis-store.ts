@@ -207,8 +207,11 @@ export class RedisSessionStore implements SessionStore {
    * end mark. Every result was kept whole for 10 minutes: one client's calls with 64 KiB answers
    * held 286 MB of Redis, and with `maxmemory` every other client's calls were refused.
    */
-  async delivered(id: string): Promise<void> {
-    await this.redis.set(this.keys.result(id), DELIVERED, 'KEEPTTL', 'XX');
+  async delivered(result: SessionResult): Promise<void> {
+    // An end told while Redis was away (BACKEND_UNAVAILABLE) left no content here to drop, and a
+    // connection cut off (no offline queue) would only refuse: the content stays to the key's TTL.
+    if ((!result.ok && result.error.code === 'BACKEND_UNAVAILABLE') || this.redis.status !== 'ready') return;
+    await this.redis.set(this.keys.result(result.metadata.sessionId), DELIVERED, 'KEEPTTL', 'XX');
   }
 
   async leaseState(id: string): Promise<LeaseState> {

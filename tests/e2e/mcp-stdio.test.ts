@@ -167,7 +167,8 @@ describe('troupe stdio (built CLI)', () => {
       method: 'initialize',
       params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
     });
-    await expect.poll(() => out).toContain('"id":0');
+    // A cold start of the built CLI on a loaded machine takes seconds: poll's own 1 s is too short.
+    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":0');
     send({ method: 'notifications/initialized' });
     for (const id of [1, 2, 3])
       send({
@@ -177,7 +178,7 @@ describe('troupe stdio (built CLI)', () => {
       });
     // Answered after the three calls were taken: their sessions are running.
     send({ id: 9, method: 'ping' });
-    await expect.poll(() => out).toContain('"id":9');
+    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":9');
     child.stdin.end();
     expect(await exited).toBe(0);
     const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
