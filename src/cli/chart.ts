@@ -3,7 +3,7 @@
  * definition (SVG laid out by ELK). `troupe chart --docs DIR` writes DIR/machines.md and
  * DIR/charts/<machine>.svg.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ChartName, chartJson, chartMermaid, chartModel, MACHINES } from '../observe/chart.js';
@@ -53,10 +53,24 @@ export const command: Command = {
         process.stderr.write(`troupe chart: --docs takes no machine name, got "${positionals.join(' ')}"\n`);
         return 2;
       }
+      // A file there read as "troupe: EEXIST: file already exists, mkdir '...'".
+      const there = await stat(values.docs).catch(() => undefined);
+      if (there !== undefined && !there.isDirectory()) {
+        process.stderr.write(
+          `troupe chart: Expected \`--docs\` to be a directory, got the file ${values.docs}\n`,
+        );
+        return 2;
+      }
       for (const [path, text] of await machinesDocs()) {
         const file = join(values.docs, path);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, text);
+        try {
+          await mkdir(dirname(file), { recursive: true });
+          await writeFile(file, text);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? String(error);
+          process.stderr.write(`troupe chart: cannot write ${file}: ${code}\n`);
+          return 1;
+        }
         process.stderr.write(`troupe chart: wrote ${file}\n`);
       }
       return 0;

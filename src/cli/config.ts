@@ -237,6 +237,15 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       `Expected backoffBaseMs (${values.backoffBaseMs}, ${describeSource(sources.backoffBaseMs)}) at most backoffMaxMs (${values.backoffMaxMs}, ${describeSource(sources.backoffMaxMs)}): the longest backoff caps the first; raise --backoff-max-ms or lower --backoff-base-ms`,
     );
   }
+  // A share set over the whole queue was cut to the queue unseen: 5000 asked, 1000 held.
+  if (
+    sources.maxQueuedPerCaller.kind !== 'default' &&
+    (values.maxQueuedPerCaller as number) > (values.maxQueued as number)
+  ) {
+    throw new ConfigError(
+      `Expected maxQueuedPerCaller (${values.maxQueuedPerCaller}, ${describeSource(sources.maxQueuedPerCaller)}) at most maxQueued (${values.maxQueued}, ${describeSource(sources.maxQueued)}): one caller's share is of the whole queue; raise --max-queued or lower --max-queued-per-caller`,
+    );
+  }
   // One caller's share follows the queue it is a share of.
   if (sources.maxQueuedPerCaller.kind === 'default') {
     values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);

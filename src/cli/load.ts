@@ -58,6 +58,13 @@ export const command: Command = {
       );
       return 2;
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      // fetch failed it after the start line, as "cannot connect ...: fetch failed".
+      process.stderr.write(
+        `troupe load: Expected \`--url\` to be an http or https URL such as http://127.0.0.1:7801/mcp, got ${url.protocol.slice(0, -1)}\n`,
+      );
+      return 2;
+    }
     if (url.username !== '' || url.password !== '') {
       // fetch refuses such a URL, and its message showed it whole, password included.
       const shown = `${url.protocol}//***@${url.host}${url.pathname}`;

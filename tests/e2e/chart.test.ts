@@ -3,6 +3,9 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
@@ -48,5 +51,28 @@ describe('troupe chart (built CLI)', () => {
     const dot = await run(['chart', 'session', '--format', 'dot']);
     expect(dot.code).toBe(2);
     expect(dot.stderr).toContain('Expected `--format` to be mermaid, json or svg, got "dot"');
+  });
+
+  it('refuses --docs onto a file with exit code 2 and one line, and names a path it cannot write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-chart-'));
+    try {
+      const file = join(dir, 'not-a-dir');
+      await writeFile(file, 'kept');
+      const onFile = await run(['chart', '--docs', file]);
+      expect(onFile.code).toBe(2);
+      expect(onFile.stderr).toBe(
+        `troupe chart: Expected \`--docs\` to be a directory, got the file ${file}\n`,
+      );
+      expect(await readFile(file, 'utf8')).toBe('kept');
+      // A directory under a file: mkdir fails part-way, and the line names the path and the code.
+      const under = await run(['chart', '--docs', join(file, 'docs')]);
+      expect(under.code).toBe(1);
+      expect(under.stderr).toMatch(/^troupe chart: cannot write .*not-a-dir\/docs\/\S+: ENOTDIR\n$/);
+      const ok = await run(['chart', '--docs', join(dir, 'out')]);
+      expect(ok.code).toBe(0);
+      expect(await readFile(join(dir, 'out', 'machines.md'), 'utf8')).toContain('session');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

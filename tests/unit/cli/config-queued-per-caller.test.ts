@@ -45,6 +45,23 @@ describe('maxQueuedPerCaller setting', () => {
     );
   });
 
+  it('refuses a share set over the whole queue, naming both sources; a share equal to it holds', () => {
+    // Before: taken, and the runtime held the caller to the queue's bound, 1000 where 5000 was asked.
+    expect(() =>
+      resolveConfig({
+        flags: { 'max-queued-per-caller': '5000' },
+        env: { TROUPE_MAX_QUEUED: '1000' },
+      }),
+    ).toThrow(
+      "Expected maxQueuedPerCaller (5000, --max-queued-per-caller) at most maxQueued (1000, env TROUPE_MAX_QUEUED): one caller's share is of the whole queue; raise --max-queued or lower --max-queued-per-caller",
+    );
+    expect(() =>
+      resolveConfig({ file: { path: '/p.json', values: { maxQueuedPerCaller: 10_001 } } }),
+    ).toThrow('at most maxQueued (10000, default)');
+    const equal = resolveConfig({ flags: { 'max-queued': '40', 'max-queued-per-caller': '40' } });
+    expect(runtimeOptionsFrom(equal, 'many').limits).toMatchObject({ maxQueued: 40, maxQueuedPerCaller: 40 });
+  });
+
   it('is in the usage text with its variable, and its default said once, as derived', () => {
     const line = settingsUsage()
       .split('\n')

@@ -22,4 +22,22 @@ describe('troupe load --url with credentials', () => {
     );
     expect(code).toBe(2);
   });
+
+  it('refuses a URL of another scheme before connecting, one line, exit code 2', async () => {
+    // Before: "troupe load: cannot connect to ftp://x/mcp: fetch failed", exit code 1.
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    for (const url of ['ftp://127.0.0.1:9/mcp', 'file:///tmp/mcp', 'ws://127.0.0.1:9/mcp']) {
+      stderr = '';
+      expect(await command.run(['--url', url, '--sessions', '1'])).toBe(2);
+      expect(stderr).toBe(
+        `troupe load: Expected \`--url\` to be an http or https URL such as http://127.0.0.1:7801/mcp, got ${url.split(':')[0]}\n`,
+      );
+    }
+    expect(stdout).not.toHaveBeenCalled();
+  });
 });
