@@ -37,6 +37,8 @@ const TASK_KEYS = {
   store: true,
   maxTasks: true,
   maxTasksPerOwner: true,
+  maxResultBytes: true,
+  maxResultBytesPerOwner: true,
   maxResultWaits: true,
   maxResultWaitsPerOwner: true,
   defaultTtlMs: true,

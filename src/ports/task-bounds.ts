@@ -17,25 +17,47 @@
  *
  * The default share is a quarter of `maxTasks`: one runaway caller holds at most a quarter of the
  * store, and up to four callers at their shares never fill it, so none of them meets step 2.
+ *
+ * Results are bounded by their bytes the same way, when one is kept (`resultVictim`): only finished
+ * tasks hold a result, so room can always be made, except for a result larger than its holder may
+ * keep at all, which `checkResultSize` refuses and the task manager replaces with an error.
+ *
+ * 1. Per owner: a result whose owner would hold more than `maxResultBytesPerOwner` of results makes
+ *    room with that owner's oldest kept results.
+ * 2. Whole store: past `maxResultBytes`, the oldest kept result of the holder keeping the most
+ *    bytes goes; on a tie, the oldest of the tied holders' oldest results.
  */
+import { jsonBytes } from '../core/json-bytes.js';
 
 export interface TaskBounds {
   /** Most records held at once. */
   readonly maxTasks: number;
   /** Most records held at once by one owner. */
   readonly maxTasksPerOwner: number;
+  /** Most bytes of results (their JSON, UTF-8) kept at once. */
+  readonly maxResultBytes: number;
+  /** Most bytes of results kept at once for one owner. */
+  readonly maxResultBytesPerOwner: number;
 }
 
 export const DEFAULT_MAX_TASKS = 1000;
+/** 256 MiB: a quarter of it per owner (64 MiB) keeps any answer the providers' transport takes whole. */
+export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024 * 1024;
 
-/**
- * The bounds from options, with their defaults: 1,000 tasks, a quarter of them per owner (at least
- * one). Throws a `RangeError` naming the option for anything but whole numbers in range.
- */
-export function taskBounds(options: {
+/** The options the bounds are read from, as the stores and the task manager take them. */
+export interface TaskBoundOptions {
   readonly maxTasks?: number;
   readonly maxTasksPerOwner?: number;
-}): TaskBounds {
+  readonly maxResultBytes?: number;
+  readonly maxResultBytesPerOwner?: number;
+}
+
+/**
+ * The bounds from options, with their defaults: 1,000 tasks and 256 MiB of results, a quarter of
+ * each per owner (at least one). Throws a `RangeError` naming the option for anything but whole
+ * numbers in range.
+ */
+export function taskBounds(options: TaskBoundOptions): TaskBounds {
   const maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
   if (!Number.isSafeInteger(maxTasks) || maxTasks < 1) {
     throw new RangeError(`Expected \`maxTasks\` to be a positive integer, got ${String(maxTasks)}`);
@@ -46,7 +68,24 @@ export function taskBounds(options: {
       `Expected \`maxTasksPerOwner\` to be an integer from 1 to \`maxTasks\` (${maxTasks}), got ${String(maxTasksPerOwner)}`,
     );
   }
-  return { maxTasks, maxTasksPerOwner };
+  const maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+  if (!Number.isSafeInteger(maxResultBytes) || maxResultBytes < 1) {
+    throw new RangeError(
+      `Expected \`maxResultBytes\` to be a positive integer, got ${String(maxResultBytes)}`,
+    );
+  }
+  const maxResultBytesPerOwner =
+    options.maxResultBytesPerOwner ?? Math.max(1, Math.floor(maxResultBytes / 4));
+  if (
+    !Number.isSafeInteger(maxResultBytesPerOwner) ||
+    maxResultBytesPerOwner < 1 ||
+    maxResultBytesPerOwner > maxResultBytes
+  ) {
+    throw new RangeError(
+      `Expected \`maxResultBytesPerOwner\` to be an integer from 1 to \`maxResultBytes\` (${maxResultBytes}), got ${String(maxResultBytesPerOwner)}`,
+    );
+  }
+  return { maxTasks, maxTasksPerOwner, maxResultBytes, maxResultBytesPerOwner };
 }
 
 /** A refused task: its owner holds `maxTasksPerOwner` unfinished tasks, or the store `maxTasks`. */
@@ -123,4 +162,73 @@ export function makeRoom(
   }
   if (victim === undefined) throw new TaskLimitError('store', bounds.maxTasks);
   return victim.taskId;
+}
+
+/** The bytes a result is kept as: its JSON's, in UTF-8. */
+export function resultBytes(result: unknown): number {
+  return jsonBytes(result);
+}
+
+/** A result larger than its holder may keep at all: not kept, and nothing dropped for it. */
+export class TaskResultSizeError extends Error {
+  readonly bytes: number;
+  readonly limit: number;
+  readonly option: 'maxResultBytesPerOwner' | 'maxResultBytes';
+
+  constructor(bytes: number, limit: number, option: 'maxResultBytesPerOwner' | 'maxResultBytes') {
+    super(`Expected a task result of at most ${limit} bytes (${option}), got ${bytes} bytes`);
+    this.name = 'TaskResultSizeError';
+    this.bytes = bytes;
+    this.limit = limit;
+    this.option = option;
+  }
+}
+
+/** Throws `TaskResultSizeError` for a result of `bytes` that `owner` may not keep, whatever goes. */
+export function checkResultSize(owner: string | undefined, bytes: number, bounds: TaskBounds): void {
+  if (owner !== undefined && bytes > bounds.maxResultBytesPerOwner) {
+    throw new TaskResultSizeError(bytes, bounds.maxResultBytesPerOwner, 'maxResultBytesPerOwner');
+  }
+  if (bytes > bounds.maxResultBytes)
+    throw new TaskResultSizeError(bytes, bounds.maxResultBytes, 'maxResultBytes');
+}
+
+/**
+ * What `resultVictim` reads of a store: the results it keeps, by holder. The Redis store's script
+ * reads the same: `GET bytesTotal`, `ZSCORE bytes`, the first of `kept:<holder>`, and the holders
+ * tied at the top of `bytes`.
+ */
+export interface ResultLedger {
+  /** Bytes of results kept in all. */
+  totalBytes(): number;
+  /** Bytes of results kept for `holder`. */
+  bytes(holder: string): number;
+  /** `holder`'s oldest record with a result. */
+  oldestKept(holder: string): FinishedTask | undefined;
+  /** The holders keeping the most bytes (all of them on a tie); none when nothing is kept. */
+  largestHolders(): Iterable<string>;
+}
+
+/**
+ * The next record to drop before a result of `bytes` is kept for `owner` (checked by
+ * `checkResultSize` first): `undefined` once it fits. A store drops it and asks again.
+ */
+export function resultVictim(
+  ledger: ResultLedger,
+  owner: string | undefined,
+  bytes: number,
+  bounds: TaskBounds,
+): string | undefined {
+  // 1. Per owner: the owner's oldest kept result.
+  if (owner !== undefined && ledger.bytes(owner) + bytes > bounds.maxResultBytesPerOwner) {
+    return ledger.oldestKept(owner)?.taskId;
+  }
+  // 2. Whole store: the oldest kept result of the holder keeping the most.
+  if (ledger.totalBytes() + bytes <= bounds.maxResultBytes) return undefined;
+  let victim: FinishedTask | undefined;
+  for (const holder of ledger.largestHolders()) {
+    const oldest = ledger.oldestKept(holder);
+    if (oldest !== undefined && (victim === undefined || oldest.seq < victim.seq)) victim = oldest;
+  }
+  return victim?.taskId;
 }

@@ -11,7 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../core/clock.js';
-import { holderOf, type TaskBounds, TaskLimitError, taskBounds } from '../ports/task-bounds.js';
+import {
+  checkResultSize,
+  holderOf,
+  resultBytes,
+  type TaskBounds,
+  TaskLimitError,
+  taskBounds,
+} from '../ports/task-bounds.js';
 import { decodeCursor, encodeCursor, expired } from '../ports/task-cursor.js';
 import {
   applyPatch,
@@ -32,6 +39,10 @@ export interface RedisTaskStoreOptions {
   readonly maxTasks?: number;
   /** Most records held at once by one owner, across the cluster. @default a quarter of `maxTasks` */
   readonly maxTasksPerOwner?: number;
+  /** Most bytes of results (their JSON) kept at once, across the cluster. @default 256 MiB */
+  readonly maxResultBytes?: number;
+  /** Most bytes of results kept at once for one owner, across the cluster. @default a quarter of `maxResultBytes` */
+  readonly maxResultBytesPerOwner?: number;
   /** How long after its TTL Redis itself drops a record (clock skew between instances), in ms. @default 1000 */
   readonly expiryGraceMs?: number;
   /** How long an expiry stays visible to every instance's `sweep`, in ms. @default 60000 */
@@ -45,7 +56,9 @@ export interface RedisTaskStoreOptions {
 /**
  * Keys every script gets, in this order: the index (seq -> id), the holders (holder -> how many
  * records it holds), whose (id -> holder) and the expiries (id -> expiry). ARGV[1] is the prefix of
- * the per-record keys: `r:<id>` (the record) and `done:<holder>` (its finished ids, by seq).
+ * the other keys: `r:<id>` (the record), `done:<holder>` (its finished ids, by seq), and for the
+ * results' bytes `size` (id -> bytes), `bytes` (holder -> bytes), `bytesTotal` and `kept:<holder>`
+ * (its ids with a result, by seq).
  */
 const DROP_FUNCTION = `
 local function drop(id)
@@ -56,6 +69,14 @@ local function drop(id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', ARGV[1] .. 'done:' .. holder, id)
   if tonumber(redis.call('ZINCRBY', KEYS[2], -1, holder)) <= 0 then redis.call('ZREM', KEYS[2], holder) end
+  local size = redis.call('HGET', ARGV[1] .. 'size', id)
+  if not size then return end
+  redis.call('HDEL', ARGV[1] .. 'size', id)
+  redis.call('ZREM', ARGV[1] .. 'kept:' .. holder, id)
+  if redis.call('DECRBY', ARGV[1] .. 'bytesTotal', size) <= 0 then redis.call('DEL', ARGV[1] .. 'bytesTotal') end
+  if tonumber(redis.call('ZINCRBY', ARGV[1] .. 'bytes', -tonumber(size), holder)) <= 0 then
+    redis.call('ZREM', ARGV[1] .. 'bytes', holder)
+  end
 end
 `;
 
@@ -105,16 +126,49 @@ for i = 3, #ARGV do drop(ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[2])
 return 1`;
 
-/** Compare-and-set: writes the record only if nobody changed it since it was read. */
-const UPDATE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-if ARGV[3] == '1' then
-  local seq = redis.call('ZSCORE', KEYS[2], ARGV[4])
-  local holder = redis.call('HGET', KEYS[3], ARGV[4])
-  if seq and holder then redis.call('ZADD', ARGV[7] .. 'done:' .. holder, seq, ARGV[4]) end
+/**
+ * Compare-and-set: writes the record (KEYS[5]) only if nobody changed it since it was read. A
+ * result it gets for the first time (ARGV[8] bytes, more than 0) is kept after making room as
+ * `resultVictim` (src/ports/task-bounds.ts) says: its two steps line for line.
+ */
+const UPDATE = `${DROP_FUNCTION}
+if redis.call('GET', KEYS[5]) ~= ARGV[2] then return 0 end
+local id, bytes = ARGV[5], tonumber(ARGV[8])
+local seq = redis.call('ZSCORE', KEYS[1], id)
+local holder = redis.call('HGET', KEYS[3], id)
+if bytes > 0 and seq and holder then
+  local function kept(h) return tonumber(redis.call('ZSCORE', ARGV[1] .. 'bytes', h) or '0') end
+  local function total() return tonumber(redis.call('GET', ARGV[1] .. 'bytesTotal') or '0') end
+  while true do
+    local victim = nil
+    if ARGV[9] == '1' and kept(holder) + bytes > tonumber(ARGV[10]) then
+      -- 1. Per owner: the owner's oldest kept result.
+      victim = redis.call('ZRANGE', ARGV[1] .. 'kept:' .. holder, 0, 0)[1]
+    elseif total() + bytes > tonumber(ARGV[11]) then
+      -- 2. Whole store: the oldest kept result of the holder keeping the most.
+      local top = redis.call('ZREVRANGE', ARGV[1] .. 'bytes', 0, 0, 'WITHSCORES')
+      local victimSeq = nil
+      if #top > 0 then
+        for _, h in ipairs(redis.call('ZRANGEBYSCORE', ARGV[1] .. 'bytes', top[2], top[2])) do
+          local oldest = redis.call('ZRANGE', ARGV[1] .. 'kept:' .. h, 0, 0, 'WITHSCORES')
+          if #oldest > 0 and (victim == nil or tonumber(oldest[2]) < victimSeq) then
+            victim, victimSeq = oldest[1], tonumber(oldest[2])
+          end
+        end
+      end
+    end
+    if victim == nil then break end
+    drop(victim)
+    redis.call('ZREM', KEYS[4], victim)
+  end
+  redis.call('HSET', ARGV[1] .. 'size', id, bytes)
+  redis.call('ZADD', ARGV[1] .. 'kept:' .. holder, seq, id)
+  redis.call('ZINCRBY', ARGV[1] .. 'bytes', bytes, holder)
+  redis.call('INCRBY', ARGV[1] .. 'bytesTotal', bytes)
 end
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('SET', KEYS[5], ARGV[3], 'KEEPTTL')
+if ARGV[4] == '1' and seq and holder then redis.call('ZADD', ARGV[1] .. 'done:' .. holder, seq, id) end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1`;
 
 interface ChangeMessage {
@@ -202,19 +256,25 @@ export class RedisTaskStore implements TaskStore {
       if (read === undefined) return undefined;
       const next = applyPatch(read.record, patch, this.#now());
       if (next === read.record) return next;
+      const bytes =
+        read.record.result === undefined && next.result !== undefined ? resultBytes(next.result) : 0;
+      checkResultSize(next.owner, bytes, this.#bounds);
       const written = await this.#redis.eval(
         UPDATE,
-        3,
+        5,
+        ...this.#keys(),
         this.#recordKey(taskId),
-        this.#key('index'),
-        this.#key('whose'),
+        `${this.#prefix}:`,
         read.raw,
         JSON.stringify(next),
         isTerminal(next.status) ? '1' : '0',
         taskId,
         this.#key('changes'),
         this.#message(next),
-        `${this.#prefix}:`,
+        bytes,
+        next.owner === undefined ? '0' : '1',
+        this.#bounds.maxResultBytesPerOwner,
+        this.#bounds.maxResultBytes,
       );
       if (Number(written) === 1) {
         this.#emit(next);

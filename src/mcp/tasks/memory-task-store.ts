@@ -4,9 +4,13 @@
  * past its TTL is never served even between sweeps.
  */
 import {
+  checkResultSize,
   type FinishedTask,
   holderOf,
   makeRoom,
+  type ResultLedger,
+  resultBytes,
+  resultVictim,
   type TaskBounds,
   type TaskLedger,
   taskBounds,
@@ -27,6 +31,10 @@ export interface MemoryTaskStoreOptions {
   readonly maxTasks?: number;
   /** Most records held at once by one owner. @default a quarter of `maxTasks` */
   readonly maxTasksPerOwner?: number;
+  /** Most bytes of results (their JSON) kept at once. @default 256 MiB */
+  readonly maxResultBytes?: number;
+  /** Most bytes of results kept at once for one owner. @default a quarter of `maxResultBytes` */
+  readonly maxResultBytesPerOwner?: number;
   /** Current time in epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -35,6 +43,8 @@ interface Entry {
   record: TaskRecord;
   /** Insertion order, for stable cursors. */
   readonly seq: number;
+  /** Its result's bytes (`resultBytes`), 0 until it has one. */
+  bytes: number;
 }
 
 export class MemoryTaskStore implements TaskStore {
@@ -45,6 +55,9 @@ export class MemoryTaskStore implements TaskStore {
   readonly #bounds: TaskBounds;
   readonly #now: () => number;
   #seq = 0;
+  /** Bytes of results kept, in all and by holder. */
+  #resultBytes = 0;
+  readonly #bytesByHolder = new Map<string, number>();
   /** Expired ids dropped since the last `sweep` (by it, by a read, by `create`): it reports them. */
   #unreported: string[] = [];
 
@@ -59,7 +72,7 @@ export class MemoryTaskStore implements TaskStore {
     const victim = makeRoom(this.#ledger, record.owner, this.#bounds);
     if (victim !== undefined) this.#delete(victim);
     this.#seq += 1;
-    const entry = { record, seq: this.#seq };
+    const entry: Entry = { record, seq: this.#seq, bytes: 0 };
     this.#entries.set(record.taskId, entry);
     const holder = holderOf(record.owner);
     const held = this.#byHolder.get(holder) ?? new Map<string, Entry>();
@@ -77,6 +90,7 @@ export class MemoryTaskStore implements TaskStore {
     if (entry === undefined) return undefined;
     const next = applyPatch(entry.record, patch, this.#now());
     if (next === entry.record) return next;
+    if (entry.record.result === undefined && next.result !== undefined) this.#keep(entry, next);
     entry.record = next;
     this.#emit(next);
     return next;
@@ -146,7 +160,45 @@ export class MemoryTaskStore implements TaskStore {
     const held = this.#byHolder.get(holder);
     held?.delete(taskId);
     if (held?.size === 0) this.#byHolder.delete(holder);
+    if (entry.bytes > 0) this.#addBytes(holder, -entry.bytes);
   }
+
+  /** Makes room for `next`'s result (`resultVictim`), then counts it; throws for one too large. */
+  #keep(entry: Entry, next: TaskRecord): void {
+    const bytes = resultBytes(next.result);
+    checkResultSize(next.owner, bytes, this.#bounds);
+    for (;;) {
+      const victim = resultVictim(this.#results, next.owner, bytes, this.#bounds);
+      if (victim === undefined) break;
+      this.#delete(victim);
+    }
+    entry.bytes = bytes;
+    this.#addBytes(holderOf(next.owner), bytes);
+  }
+
+  #addBytes(holder: string, bytes: number): void {
+    this.#resultBytes += bytes;
+    const held = (this.#bytesByHolder.get(holder) ?? 0) + bytes;
+    if (held > 0) this.#bytesByHolder.set(holder, held);
+    else this.#bytesByHolder.delete(holder);
+  }
+
+  readonly #results: ResultLedger = {
+    totalBytes: () => this.#resultBytes,
+    bytes: (holder) => this.#bytesByHolder.get(holder) ?? 0,
+    oldestKept: (holder): FinishedTask | undefined => {
+      for (const entry of this.#byHolder.get(holder)?.values() ?? []) {
+        if (entry.bytes > 0) return { taskId: entry.record.taskId, seq: entry.seq };
+      }
+      return undefined;
+    },
+    largestHolders: () => {
+      const most = Math.max(0, ...this.#bytesByHolder.values());
+      return [...this.#bytesByHolder]
+        .filter(([, bytes]) => bytes === most && most > 0)
+        .map(([holder]) => holder);
+    },
+  };
 
   readonly #ledger: TaskLedger = {
     size: () => this.#entries.size,

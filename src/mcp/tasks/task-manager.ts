@@ -7,7 +7,7 @@
  * the call's sessions through the runtime (`cancelSession`).
  */
 import { runtimeError } from '../../core/errors.js';
-import { TaskLimitError, taskBounds } from '../../ports/task-bounds.js';
+import { TaskLimitError, TaskResultSizeError, taskBounds } from '../../ports/task-bounds.js';
 import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from '../../ports/task-store.js';
 import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
@@ -27,6 +27,17 @@ export interface TaskOptions {
    * own oldest finished task makes room, or the caller is refused. @default a quarter of `maxTasks`
    */
   readonly maxTasksPerOwner?: number;
+  /**
+   * Most bytes of results (their JSON) the default store keeps: past it, the oldest result of the
+   * caller keeping the most makes room. @default 256 MiB
+   */
+  readonly maxResultBytes?: number;
+  /**
+   * Most bytes of results the default store keeps for one caller: past it, the caller's own oldest
+   * results make room; a result larger than this alone is not kept, and the task fails with
+   * `INVALID_REQUEST` saying so. @default a quarter of `maxResultBytes` (64 MiB)
+   */
+  readonly maxResultBytesPerOwner?: number;
   /**
    * Most `tasks/result` requests waiting at once, all callers together; one more is refused
    * (`WaitLimitError`). @default twice `maxTasks` (each task waited on once, twice while a cut
@@ -66,6 +77,9 @@ export type CancelOutcome =
   | { readonly kind: 'terminal'; readonly record: TaskRecord }
   | { readonly kind: 'unknown' };
 
+/** The default store's bounds, which a given `store` sets itself. */
+const STORE_BOUNDS = ['maxTasks', 'maxTasksPerOwner', 'maxResultBytes', 'maxResultBytesPerOwner'] as const;
+
 /** How long `cancel` waits for the aborted call to report, so the stored result carries its metadata. */
 const CANCEL_SETTLE_MS = 2000;
 
@@ -87,17 +101,17 @@ export class TaskManager {
   constructor(live: LiveSessions, options: TaskOptions = {}) {
     this.#live = live;
     this.#now = options.now ?? Date.now;
-    if (options.store !== undefined && (options.maxTasks ?? options.maxTasksPerOwner) !== undefined) {
+    const bounds = STORE_BOUNDS.filter((name) => options[name] !== undefined);
+    if (options.store !== undefined && bounds.length > 0) {
       throw new TypeError(
-        'Expected `maxTasks` and `maxTasksPerOwner` only without `store`, got both: give them to the store itself',
+        `Expected ${STORE_BOUNDS.map((name) => `\`${name}\``).join(', ')} only without \`store\`, got \`store\` and ${bounds.map((name) => `\`${name}\``).join(', ')}: give them to the store itself`,
       );
     }
     this.store =
       options.store ??
       new MemoryTaskStore({
         now: this.#now,
-        ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }),
-        ...(options.maxTasksPerOwner === undefined ? {} : { maxTasksPerOwner: options.maxTasksPerOwner }),
+        ...Object.fromEntries(bounds.map((name) => [name, options[name]])),
       });
     this.#defaultTtlMs = options.defaultTtlMs ?? 3_600_000;
     this.#maxTtlMs = options.maxTtlMs ?? 86_400_000;
@@ -280,7 +294,22 @@ export class TaskManager {
 
   async #finish(taskId: string, outcome: ToolOutcome): Promise<void> {
     const { status, statusMessage } = finalStatus(outcome);
-    await this.store.update(taskId, { status, statusMessage, result: { ...toCallToolResult(outcome) } });
+    try {
+      await this.store.update(taskId, { status, statusMessage, result: { ...toCallToolResult(outcome) } });
+    } catch (error) {
+      if (!(error instanceof TaskResultSizeError)) throw error;
+      // Too large to keep at all: the task fails saying so, rather than holding the store's memory.
+      const refused = runtimeError(
+        'INVALID_REQUEST',
+        `${error.message}: the answer was not kept; ask for a shorter one (max_tokens) or call the tool without a task`,
+      );
+      const result = toCallToolResult(errorOutcome(toolErrorInfo(refused.toData())));
+      await this.store.update(taskId, {
+        status: 'failed',
+        statusMessage: refused.message,
+        result: { ...result },
+      });
+    }
   }
 }
 

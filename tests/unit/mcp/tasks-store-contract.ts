@@ -3,13 +3,21 @@
  * in-memory store and by `tasks-store-redis.test.ts` against the Redis one.
  */
 import { describe, expect, it } from 'vitest';
-import { TaskLimitError } from '../../../src/ports/task-bounds.js';
+import { resultBytes, TaskLimitError, TaskResultSizeError } from '../../../src/ports/task-bounds.js';
 import { InvalidCursorError, type TaskRecord, type TaskStore } from '../../../src/ports/task-store.js';
 
 export interface StoreFactoryOptions {
   readonly now: () => number;
   readonly maxTasks?: number;
   readonly maxTasksPerOwner?: number;
+  readonly maxResultBytes?: number;
+  readonly maxResultBytesPerOwner?: number;
+}
+
+/** A result of `size` bytes of JSON, as a tool call's answer. */
+export function answer(size: number): { content: { type: 'text'; text: string }[] } {
+  const empty = resultBytes({ content: [{ type: 'text', text: '' }] });
+  return { content: [{ type: 'text', text: 'x'.repeat(size - empty) }] };
 }
 
 export type StoreFactory = (options: StoreFactoryOptions) => Promise<TaskStore>;
@@ -234,6 +242,97 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect(await store.sweep()).toEqual(['a1', 'a2']);
       await store.create(record('a3', now, { owner: 'A' }));
       expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a3']);
+    });
+
+    it("keeps an owner's results within its bytes: its own oldest result makes room, not its unfinished, not another's", async () => {
+      const store = await make({ maxResultBytes: 10_000, maxResultBytesPerOwner: 2_000, now: () => 0 });
+      expect(resultBytes(answer(1_000))).toBe(1_000);
+      for (const id of ['a0', 'b1', 'a1', 'a2', 'a3', 'a4']) {
+        await store.create(record(id, 0, { owner: id.startsWith('a') ? 'A' : 'B' }));
+      }
+      // A finished task without a result holds no bytes and is no victim, however old.
+      await store.update('a0', { status: 'cancelled' });
+      await store.update('b1', { status: 'completed', result: answer(1_000) });
+      await store.update('a1', { status: 'completed', result: answer(900) });
+      await store.update('a2', { status: 'failed', result: answer(1_000) });
+      // 1,900 kept for A: a 200-byte result makes a1 go (its oldest), and a 1,000-byte one a2.
+      await store.update('a4', { status: 'completed', result: answer(200) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual([
+        'a0',
+        'b1',
+        'a2',
+        'a3',
+        'a4',
+      ]);
+      await store.update('a3', { status: 'completed', result: answer(1_000) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a0', 'b1', 'a3', 'a4']);
+      expect(await store.get('a4')).toMatchObject({ status: 'completed', result: answer(200) });
+      expect(await store.get('b1')).toMatchObject({ status: 'completed', result: answer(1_000) });
+    });
+
+    it('past the whole bound, the oldest result of the holder keeping the most bytes goes; a tie, the oldest', async () => {
+      const store = await make({ maxResultBytes: 3_000, maxResultBytesPerOwner: 3_000, now: () => 0 });
+      for (const id of ['b1', 'a1', 'a2', 'c1', 'c2']) {
+        await store.create(record(id, 0, { owner: id[0]!.toUpperCase() }));
+      }
+      await store.update('b1', { status: 'completed', result: answer(1_000) });
+      await store.update('a1', { status: 'completed', result: answer(800) });
+      await store.update('a2', { status: 'completed', result: answer(800) });
+      // 2,600 kept, A keeping the most: C's 1,000 bytes take A's oldest (a1), not B's older b1.
+      await store.update('c1', { status: 'completed', result: answer(1_000) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['b1', 'a2', 'c1', 'c2']);
+      // 2,800 kept, B and C tied at 1,000: the older of their oldest results (b1) goes.
+      await store.update('c2', { status: 'completed', result: answer(300) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a2', 'c1', 'c2']);
+    });
+
+    it('refuses a result larger than its holder may keep, dropping nothing and changing nothing', async () => {
+      const store = await make({ maxResultBytes: 5_000, maxResultBytesPerOwner: 1_000, now: () => 0 });
+      await store.create(record('a1', 0, { owner: 'A' }));
+      await store.create(record('a2', 0, { owner: 'A' }));
+      await store.update('a1', { status: 'completed', result: answer(1_000) });
+      const refused = await store
+        .update('a2', { status: 'completed', result: answer(1_001) })
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(TaskResultSizeError);
+      expect(refused).toMatchObject({
+        option: 'maxResultBytesPerOwner',
+        message: 'Expected a task result of at most 1000 bytes (maxResultBytesPerOwner), got 1001 bytes',
+      });
+      expect(await store.get('a1')).toMatchObject({ status: 'completed', result: answer(1_000) });
+      const a2 = await store.get('a2');
+      expect(a2?.status).toBe('working');
+      expect(a2?.result).toBeUndefined();
+      // Without an owner only the whole bound holds: 1,001 bytes kept, 5,001 refused.
+      await store.create(record('x1', 0));
+      await store.create(record('x2', 0));
+      await store.update('x1', { status: 'completed', result: answer(1_001) });
+      await expect(store.update('x2', { status: 'completed', result: answer(5_001) })).rejects.toMatchObject({
+        option: 'maxResultBytes',
+        limit: 5_000,
+      });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a1', 'a2', 'x1', 'x2']);
+    });
+
+    it("gives an owner's result bytes back when its tasks expire or make room for new ones", async () => {
+      let now = 0;
+      const store = await make({
+        maxTasks: 10,
+        maxTasksPerOwner: 2,
+        maxResultBytesPerOwner: 1_500,
+        now: () => now,
+      });
+      await store.create(record('a1', now, { owner: 'A', ttlMs: 10 }));
+      await store.update('a1', { status: 'completed', result: answer(1_000) });
+      now = 50;
+      expect(await store.sweep()).toEqual(['a1']);
+      await store.create(record('a2', now, { owner: 'A' }));
+      await store.create(record('a3', now, { owner: 'A' }));
+      await store.update('a2', { status: 'completed', result: answer(1_000) });
+      // a2 made room by count (a4's create) and took its bytes along: a3's result drops nothing.
+      await store.create(record('a4', now, { owner: 'A' }));
+      await store.update('a3', { status: 'completed', result: answer(1_000) });
+      expect((await store.list({ owner: 'A', limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a3', 'a4']);
     });
 
     it('lists by owner in pages with opaque cursors', async () => {

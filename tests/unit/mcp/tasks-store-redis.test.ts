@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../../../src/ports/task-store.js';
 import { RedisTaskStore, type RedisTaskStoreOptions } from '../../../src/scale/redis-task-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
-import { record, taskStoreContract } from './tasks-store-contract.js';
+import { answer, record, taskStoreContract } from './tasks-store-contract.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -122,6 +122,32 @@ describe('RedisTaskStore in Redis', () => {
     expect([...(await store.sweep())].sort()).toEqual(['a3', 'b1', 'b2']);
     const left = await redis.keys(`${prefix}:mcptasks:*`);
     expect(left.sort()).toEqual([`${prefix}:mcptasks:expiries`, `${prefix}:mcptasks:seq`]);
+  });
+
+  it("counts the results' bytes by owner, and keeps none of those counts for tasks it no longer holds", async () => {
+    let now = 0;
+    const prefix = `u${++prefixSeq}`;
+    const store = storeOn(prefix, { now: () => now, maxResultBytes: 3_000, maxResultBytesPerOwner: 2_000 });
+    const key = (name: string) => `${prefix}:mcptasks:${name}`;
+    for (const id of ['a1', 'a2', 'b1', 'x1']) {
+      await store.create(record(id, now, { ...(id.startsWith('x') ? {} : { owner: id[0]!.toUpperCase() }) }));
+    }
+    await store.update('a1', { status: 'completed', result: answer(1_200) });
+    await store.update('b1', { status: 'completed', result: answer(700) });
+    await store.update('a2', { status: 'completed', result: answer(1_000) });
+    // A's 2,200 bytes were past its 2,000: a1 made room, and took its counts along.
+    expect(await redis.hgetall(key('size'))).toEqual({ b1: '700', a2: '1000' });
+    expect(await redis.zrange(key('bytes'), 0, -1, 'WITHSCORES')).toEqual(['B', '700', 'A', '1000']);
+    expect(await redis.get(key('bytesTotal'))).toBe('1700');
+    expect(await redis.zrange(key('kept:A'), 0, -1)).toEqual(['a2']);
+    // The owner-less holder counts under '' in the whole bound: 1,700 + 1,500 is past 3,000, A goes.
+    await store.update('x1', { status: 'completed', result: answer(1_500) });
+    expect(await redis.zrange(key('bytes'), 0, -1, 'WITHSCORES')).toEqual(['B', '700', '', '1500']);
+    expect(await redis.get(key('bytesTotal'))).toBe('2200');
+    now = 5000;
+    expect([...(await store.sweep())].sort()).toEqual(['b1', 'x1']);
+    const left = await redis.keys(`${prefix}:mcptasks:*`);
+    expect(left.sort()).toEqual([key('expiries'), key('seq')]);
   });
 
   it('holds one owner to its share when two instances create for it at once', async () => {

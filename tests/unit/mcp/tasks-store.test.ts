@@ -26,11 +26,36 @@ describe('MemoryTaskStore', () => {
 });
 
 describe('task bounds', () => {
-  it('defaults to 1000 tasks, a quarter of them per owner, at least one', () => {
-    expect(taskBounds({})).toEqual({ maxTasks: 1000, maxTasksPerOwner: 250 });
-    expect(taskBounds({ maxTasks: 10 })).toEqual({ maxTasks: 10, maxTasksPerOwner: 2 });
-    expect(taskBounds({ maxTasks: 3 })).toEqual({ maxTasks: 3, maxTasksPerOwner: 1 });
-    expect(taskBounds({ maxTasks: 3, maxTasksPerOwner: 3 })).toEqual({ maxTasks: 3, maxTasksPerOwner: 3 });
+  it('defaults to 1000 tasks and 256 MiB of results, a quarter of each per owner, at least one', () => {
+    const bytes = { maxResultBytes: 268_435_456, maxResultBytesPerOwner: 67_108_864 };
+    expect(taskBounds({})).toEqual({ maxTasks: 1000, maxTasksPerOwner: 250, ...bytes });
+    expect(taskBounds({ maxTasks: 10 })).toMatchObject({ maxTasks: 10, maxTasksPerOwner: 2 });
+    expect(taskBounds({ maxTasks: 3 })).toMatchObject({ maxTasks: 3, maxTasksPerOwner: 1 });
+    expect(taskBounds({ maxTasks: 3, maxTasksPerOwner: 3 })).toMatchObject({
+      maxTasks: 3,
+      maxTasksPerOwner: 3,
+    });
+    expect(taskBounds({ maxResultBytes: 10 })).toMatchObject({
+      maxResultBytes: 10,
+      maxResultBytesPerOwner: 2,
+    });
+    expect(taskBounds({ maxResultBytes: 3 })).toMatchObject({ maxResultBytesPerOwner: 1 });
+    expect(taskBounds({ maxResultBytes: 3, maxResultBytesPerOwner: 3 })).toMatchObject({
+      maxResultBytesPerOwner: 3,
+    });
+  });
+
+  it('refuses byte bounds that are not whole numbers in range, naming the option', () => {
+    for (const maxResultBytes of [0, -1, 1.5, Number.NaN]) {
+      expect(() => taskBounds({ maxResultBytes })).toThrow(
+        `Expected \`maxResultBytes\` to be a positive integer, got ${maxResultBytes}`,
+      );
+    }
+    for (const maxResultBytesPerOwner of [0, 11, 2.5]) {
+      expect(() => new MemoryTaskStore({ maxResultBytes: 10, maxResultBytesPerOwner })).toThrow(
+        `Expected \`maxResultBytesPerOwner\` to be an integer from 1 to \`maxResultBytes\` (10), got ${maxResultBytesPerOwner}`,
+      );
+    }
   });
 
   it('refuses bounds that are not whole numbers in range, naming the option', () => {
@@ -96,7 +121,7 @@ describe('task bounds', () => {
     const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
     const store = new MemoryTaskStore();
     expect(() => new TaskManager(live, { store, maxTasksPerOwner: 2 })).toThrow(
-      'Expected `maxTasks` and `maxTasksPerOwner` only without `store`, got both: give them to the store itself',
+      'Expected `maxTasks`, `maxTasksPerOwner`, `maxResultBytes`, `maxResultBytesPerOwner` only without `store`, got `store` and `maxTasksPerOwner`: give them to the store itself',
     );
     expect(() => new TaskManager(live, { maxTasks: 4, maxTasksPerOwner: 5 })).toThrow(/maxTasksPerOwner/);
     const manager = new TaskManager(live, { maxTasks: 4, maxTasksPerOwner: 1 });
@@ -107,6 +132,35 @@ describe('task bounds', () => {
         'Expected at most 1 tasks held by one caller',
       );
       await manager.start({ toolName: 'chat', owner: 'B', work });
+    } finally {
+      manager.close();
+    }
+  });
+
+  it('the task manager fails a task whose result is too large to keep, saying so; a smaller one is kept', async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const manager = new TaskManager(live, { maxResultBytes: 40_000, maxResultBytesPerOwner: 20_000 });
+    const answering = (text: string) => async () => ({ structured: { ok: true, text }, text });
+    try {
+      const big = await manager.start({ toolName: 'chat', owner: 'A', work: answering('y'.repeat(12_000)) });
+      const small = await manager.start({ toolName: 'chat', owner: 'A', work: answering('fits') });
+      const [failed, kept] = await Promise.all(
+        [big, small].map((t) => manager.waitForResult(t.taskId, AbortSignal.timeout(5_000), 'A')),
+      );
+      // 12,000 characters twice (text and structured content) and more: over A's 20,000 bytes.
+      expect(failed?.status).toBe('failed');
+      expect(failed?.statusMessage).toMatch(
+        /^Expected a task result of at most 20000 bytes \(maxResultBytesPerOwner\), got 24\d{3} bytes: the answer was not kept; ask for a shorter one \(max_tokens\) or call the tool without a task$/,
+      );
+      expect(failed?.result).toMatchObject({
+        isError: true,
+        structuredContent: { ok: false, error: { code: 'INVALID_REQUEST' } },
+      });
+      expect(JSON.stringify(failed?.result)).not.toContain('yyyy');
+      expect(kept).toMatchObject({
+        status: 'completed',
+        result: { structuredContent: { ok: true, text: 'fits' } },
+      });
     } finally {
       manager.close();
     }
