@@ -41,7 +41,10 @@ export interface TaskBounds {
 }
 
 export const DEFAULT_MAX_TASKS = 1000;
-/** 256 MiB: a quarter of it per owner (64 MiB) keeps any answer the providers' transport takes whole. */
+/**
+ * 256 MiB: a quarter of it per owner (64 MiB) keeps dozens of the longest answers a model's output
+ * limit allows (a result carries the text twice, in `content` and `structuredContent`).
+ */
 export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024 * 1024;
 
 /** The options the bounds are read from, as the stores and the task manager take them. */
