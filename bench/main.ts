@@ -8,6 +8,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   mcp: () => import('./mcp.js'),
   depth: () => import('./depth.js'),
   stdio: () => import('./stdio.js'),
+  'stdio-lean': () => import('./stdio-lean.js'),
   toolcall: () => import('./toolcall.js'),
   stream: () => import('./stream.js'),
   http: () => import('./http.js'),

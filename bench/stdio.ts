@@ -24,12 +24,12 @@
  * reports each side's median round-trip time and what troupe adds to it (`addedP50Us`), beside the
  * server CPU per call, rather than calls/s.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { flag, median, print, round } from './support.js';
+import { flag, median, print, procCpuUs, round } from './support.js';
 
 const LEVELS = [1, 32] as const;
 /** Level `paced`: one call at a time with a pause between, this many calls a side and round. */
@@ -50,18 +50,6 @@ interface Server {
   readonly client: Client;
   /** The child's CPU time so far, in µs, or NaN where /proc is not readable. */
   cpuUs(): number;
-}
-
-/** utime + stime of a process, from /proc (fields 14 and 15, in clock ticks of 10 ms). */
-function procCpuUs(pid: number | null): number {
-  if (pid === null) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function connect(args: string[], protocol: Protocol): Promise<Server> {

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,18 @@ export function flag(argv: readonly string[], name: string, fallback: number): n
   if (!Number.isFinite(value) || value <= 0)
     throw new Error(`--${name}: Expected a positive number, got ${argv[at + 1]}`);
   return value;
+}
+
+/** utime + stime of a process, from /proc (fields 14 and 15, in clock ticks of 10 ms), in µs; NaN off Linux. */
+export function procCpuUs(pid: number | null | undefined): number {
+  if (pid === null || pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 export function print(argv: readonly string[], figures: Record<string, unknown>): void {
