@@ -176,6 +176,34 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     expect(await tasks.get(slow.task.taskId)).toMatchObject({ status: 'failed' });
   });
 
+  it('keeps a result only within the caller’s bytes: one too large fails its task saying so, the answer not kept', async () => {
+    // 300 words a answer: about 2 KB of text, twice in a result with its metadata.
+    const wordy = createSimulatedProvider({
+      name: 'fast',
+      latencyMs: { min: 1, max: 1 },
+      answerWords: { min: 300, max: 300 },
+    });
+    const h = await start({
+      providers: [wordy],
+      context: { tasks: { maxResultBytes: 1_000_000, maxResultBytesPerOwner: 3_000 } },
+    });
+    const tasks = v1(await h.client('legacy'));
+    const big = await tasks.create({ prompt: 'say a lot' });
+    const result = await tasks.result(big.task.taskId);
+    expect(result.isError).toBe(true);
+    expect(sc(result)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    const message = `${sc(result).error.message}`;
+    expect(message).toMatch(
+      /^Expected a task result of at most 3000 bytes \(maxResultBytesPerOwner\), got \d{4,} bytes: the answer was not kept; ask for a shorter one \(max_tokens\) or call the tool without a task$/,
+    );
+    expect(await tasks.get(big.task.taskId)).toMatchObject({ status: 'failed', statusMessage: message });
+    // The same call without a task answers whole: only what the server keeps is bounded.
+    const client = await h.client('legacy');
+    const plain = await client.callTool({ name: 'chat', arguments: { prompt: 'say a lot' } });
+    expect(sc(plain)).toMatchObject({ ok: true, session: { state: 'done' } });
+    expect(`${sc(plain).content}`.split(' ').length).toBeGreaterThanOrEqual(300);
+  });
+
   it('tasks/cancel cancels the session and aborts the provider request; a second cancel is refused', async () => {
     const fast = recording('fast');
     const h = await start({ providers: [fast.provider] });
