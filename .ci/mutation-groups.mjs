@@ -153,6 +153,13 @@ export const GROUPS = {
       'tests/unit/runtime/request-check.test.ts',
     ],
   },
+  // MCP tasks' bounds (by count and by result bytes) and the in-memory task store that follows
+  // them, stated by the store contract every TaskStore runs (the Redis store's script is not
+  // mutated here: Lua; it runs the same contract in tasks-store-redis.test.ts).
+  tasks: {
+    mutate: ['src/ports/task-bounds.ts', 'src/mcp/tasks/memory-task-store.ts'],
+    tests: ['tests/unit/mcp/tasks-store.test.ts'],
+  },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
   'memory-ports': {

@@ -335,6 +335,77 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect((await store.list({ owner: 'A', limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a3', 'a4']);
     });
 
+    it('when full, breaks a tie by the oldest finished task even when that holder came second', async () => {
+      // A holds the first record but the newer finished one: B's b1 goes, not A's a2.
+      const store = await make({ maxTasks: 5, maxTasksPerOwner: 5, now: () => 0 });
+      await store.create(record('a1', 0, { owner: 'A' }));
+      await store.create(record('b1', 0, { owner: 'B', status: 'completed' }));
+      await store.create(record('a2', 0, { owner: 'A', status: 'completed' }));
+      await store.create(record('b2', 0, { owner: 'B' }));
+      await store.create(record('c1', 0, { owner: 'C' }));
+      await store.create(record('d1', 0, { owner: 'D' }));
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual([
+        'a1',
+        'a2',
+        'b2',
+        'c1',
+        'd1',
+      ]);
+    });
+
+    it('breaks a tie in result bytes by the oldest result even when that holder kept bytes second', async () => {
+      const store = await make({ maxResultBytes: 2_500, maxResultBytesPerOwner: 2_500, now: () => 0 });
+      for (const id of ['c1', 'b1', 'd1']) await store.create(record(id, 0, { owner: id[0]!.toUpperCase() }));
+      await store.update('b1', { status: 'completed', result: answer(1_000) });
+      await store.update('c1', { status: 'completed', result: answer(1_000) });
+      // B and C tied at 1,000; C's c1 is the older task, though B kept bytes first.
+      await store.update('d1', { status: 'completed', result: answer(1_000) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['b1', 'd1']);
+    });
+
+    it('keeps results up to each bound exactly, and an owner-less result past the whole bound makes room', async () => {
+      const bounded = await make({ maxResultBytes: 3_000, maxResultBytesPerOwner: 2_000, now: () => 0 });
+      for (const id of ['a1', 'a2', 'b1', 'x1', 'x2']) {
+        await bounded.create(record(id, 0, id.startsWith('x') ? {} : { owner: id[0]!.toUpperCase() }));
+      }
+      await bounded.update('a1', { status: 'completed', result: answer(1_000) });
+      await bounded.update('a2', { status: 'completed', result: answer(1_000) });
+      await bounded.update('b1', { status: 'completed', result: answer(1_000) });
+      // A at its 2,000 exactly and the store at its 3,000 exactly: nothing went.
+      expect((await bounded.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual([
+        'a1',
+        'a2',
+        'b1',
+        'x1',
+        'x2',
+      ]);
+      // Owner-less, 1,500: past no share of its own, but past the whole bound: A's a1 goes (A keeps
+      // the most), then a2 (A and B tied at 1,000, a2 the older).
+      await bounded.update('x1', { status: 'completed', result: answer(1_500) });
+      expect((await bounded.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['b1', 'x1', 'x2']);
+      // Owner-less, 2,100: over an owner's share, which it has none of, and past the whole bound:
+      // the owner-less x1 goes (the most kept), then B's b1.
+      await bounded.update('x2', { status: 'completed', result: answer(2_100) });
+      expect((await bounded.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['x2']);
+      // One owner-less result of the whole bound exactly is kept.
+      const whole = await make({ maxResultBytes: 1_000, now: () => 0 });
+      await whole.create(record('y1', 0));
+      await whole.update('y1', { status: 'completed', result: answer(1_000) });
+      expect(await whole.get('y1')).toMatchObject({ result: answer(1_000) });
+    });
+
+    it('counts a result once, however often its record changes after it is kept', async () => {
+      const store = await make({ maxResultBytesPerOwner: 2_000, now: () => 0 });
+      await store.create(record('a1', 0, { owner: 'A' }));
+      await store.create(record('a2', 0, { owner: 'A' }));
+      await store.update('a1', { status: 'completed', result: answer(1_000) });
+      // The session ids can still arrive after the end (the task manager writes them as they come).
+      await store.update('a1', { sessionIds: ['s1'] });
+      await store.update('a1', { sessionIds: ['s1', 's2'] });
+      await store.update('a2', { status: 'completed', result: answer(1_000) });
+      expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a1', 'a2']);
+    });
+
     it('lists by owner in pages with opaque cursors', async () => {
       const store = await make({ now: () => 0 });
       for (const id of ['a', 'b', 'c']) await store.create(record(id, 0, { owner: 's1' }));
@@ -346,6 +417,12 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect(second.nextCursor).toBeUndefined();
       // No owner: every record, as an admin lists them.
       expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a', 'b', 'c', 'x']);
+      // A page of three continues after its last, not its second.
+      const three = await store.list({ limit: 3 });
+      expect(three.tasks.map((t) => t.taskId)).toEqual(['a', 'b', 'c']);
+      const rest = await store.list({ limit: 3, cursor: three.nextCursor! });
+      expect(rest.tasks.map((t) => t.taskId)).toEqual(['x']);
+      expect(rest.nextCursor).toBeUndefined();
       await expect(store.list({ limit: 2, cursor: 'nope' })).rejects.toBeInstanceOf(InvalidCursorError);
     });
   });

@@ -9,11 +9,33 @@ import { TaskManager } from '../../../src/mcp/tasks/task-manager.js';
 import { finalStatus, workingMessage } from '../../../src/mcp/tasks/task-status.js';
 import { errorOutcome } from '../../../src/mcp/tool.js';
 import { taskBounds } from '../../../src/ports/task-bounds.js';
-import { record, taskStoreContract } from './tasks-store-contract.js';
+import { answer, record, taskStoreContract } from './tasks-store-contract.js';
 
 taskStoreContract('MemoryTaskStore', async (options) => new MemoryTaskStore(options));
 
 describe('MemoryTaskStore', () => {
+  it('tells a subscriber every change until it unsubscribes', async () => {
+    const store = new MemoryTaskStore({ now: () => 0 });
+    const seen: string[] = [];
+    const unsubscribe = store.subscribe((r) => seen.push(`${r.taskId}:${r.status}`));
+    await store.create(record('a', 0));
+    await store.update('a', { status: 'completed' });
+    unsubscribe();
+    await store.create(record('b', 0));
+    expect(seen).toEqual(['a:working', 'a:completed']);
+  });
+
+  it('names its errors', async () => {
+    const store = new MemoryTaskStore({ maxTasks: 1, maxResultBytes: 10, now: () => 0 });
+    await store.create(record('a', 0));
+    await expect(store.create(record('b', 0))).rejects.toMatchObject({ name: 'TaskLimitError' });
+    await expect(store.update('a', { status: 'completed', result: answer(100) })).rejects.toMatchObject({
+      name: 'TaskResultSizeError',
+      bytes: 100,
+      limit: 10,
+    });
+  });
+
   it('sweep frees the room of expired records', async () => {
     let now = 0;
     const store = new MemoryTaskStore({ now: () => now });
@@ -40,6 +62,13 @@ describe('task bounds', () => {
       maxResultBytesPerOwner: 2,
     });
     expect(taskBounds({ maxResultBytes: 3 })).toMatchObject({ maxResultBytesPerOwner: 1 });
+    // 1 is a bound, the smallest.
+    expect(taskBounds({ maxTasks: 1, maxResultBytes: 1 })).toEqual({
+      maxTasks: 1,
+      maxTasksPerOwner: 1,
+      maxResultBytes: 1,
+      maxResultBytesPerOwner: 1,
+    });
     expect(taskBounds({ maxResultBytes: 3, maxResultBytesPerOwner: 3 })).toMatchObject({
       maxResultBytesPerOwner: 3,
     });
