@@ -3,6 +3,7 @@
  */
 import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isAdminRequest } from '../mcp/caller.js';
 import { createHttpApp } from '../mcp/http.js';
 import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
 import { exposureProblem } from '../mcp/http-exposure.js';
@@ -232,6 +233,8 @@ export const command: Command = {
     const token = tokens.length > 0 ? true : undefined;
     const observe = createObservability(mcp.runtime, {
       ...(backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } }),
+      // The admin's page always finds a place on /events, however many other holders of the pages open it.
+      ...(tokens.some((t) => t.admin === true) ? { events: { reservedFor: isAdminRequest } } : {}),
       mcpSessions: () => app.sessionCount, // read at a scrape, once the app below exists
     });
     const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);

@@ -10,6 +10,7 @@
  * A session or task whose owner is not known here (started elsewhere in a cluster, or before its
  * owner was recorded) is visible only to an admin.
  */
+import type { IncomingMessage } from 'node:http';
 import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import type { NamedToken } from './http-auth.js';
 
@@ -48,6 +49,11 @@ export function operatorRefusal(auth: AuthInfo | undefined): string | undefined 
     return undefined;
   }
   return `Forbidden: this page shows every client's sessions, so it needs the admin token (TROUPE_ADMIN_TOKEN), got the token of \`${auth.clientId}\`; read your own sessions with the \`sessions\` tool`;
+}
+
+/** Whether an HTTP request came with the admin token (`req.auth`, set by the HTTP front once it checked it). */
+export function isAdminRequest(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { auth?: AuthInfo }).auth?.scopes.includes(ADMIN_SCOPE) === true;
 }
 
 export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller {

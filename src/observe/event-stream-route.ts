@@ -20,6 +20,15 @@ export interface EventStreamOptions {
   readonly maxClients?: number;
   /** Bytes a stream may have waiting unsent before it is ended (a client that stopped reading). @default 1048576 */
   readonly maxBufferedBytes?: number;
+  /**
+   * The requests that may take the last `reservedPlaces` of `maxClients` (the admin token's, under
+   * `troupe serve`), which every other request is refused: other holders of the pages (a shared
+   * token, a tokenless server's local clients) filling every place left the admin's page 503.
+   * @default none: every place is anyone's
+   */
+  readonly reservedFor?: (req: IncomingMessage) => boolean;
+  /** How many places `reservedFor` keeps, at most `maxClients`. @default 4 */
+  readonly reservedPlaces?: number;
 }
 
 /** What one `batch` message carries: compact events, no message bodies or outputs. */
@@ -106,6 +115,8 @@ export function eventStreamRoute(
   const maxBatch = options.maxBatch ?? 200;
   const maxClients = options.maxClients ?? 32;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
+  const reservedFor = options.reservedFor;
+  const reserved = reservedFor === undefined ? 0 : Math.min(maxClients, options.reservedPlaces ?? 4);
   const clients = new Set<() => void>();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -113,11 +124,14 @@ export function eventStreamRoute(
       res.writeHead(405, { Allow: 'GET' }).end();
       return;
     }
-    if (clients.size >= maxClients) {
+    const places = reservedFor?.(req) === true ? maxClients : maxClients - reserved;
+    if (clients.size >= places) {
       res
         .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' })
         .end(
-          `Expected at most ${maxClients} /events streams open at once, got one more: close a dashboard tab, then retry\n`,
+          places === maxClients
+            ? `Expected at most ${maxClients} /events streams open at once, got one more: close a dashboard tab, then retry\n`
+            : `Expected at most ${places} /events streams open at once for tokens other than the admin's (${reserved} of ${maxClients} kept for it), got one more: close a dashboard tab, then retry\n`,
         );
       return;
     }

@@ -15,6 +15,7 @@ beforeAll(async () => {
   ({ child, base } = await startServeCli({
     TROUPE_TOKENS: 'alice:alice-token-1',
     TROUPE_ADMIN_TOKEN: 'admin-token-333',
+    TROUPE_TOKEN: 'shared-token-22',
   }));
 });
 afterAll(() => {
@@ -44,4 +45,28 @@ it('serves them to the admin token', async () => {
   expect(events.status).toBe(200);
   expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
   await events.body?.cancel();
+});
+
+it('keeps four of the 32 /events places for the admin token: the shared token’s tabs cannot take them', async () => {
+  const aborts: AbortController[] = [];
+  const open = (token: string) => {
+    const abort = new AbortController();
+    aborts.push(abort);
+    return fetch(new URL('/events', base), {
+      signal: abort.signal,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  };
+  try {
+    const shared = await Promise.all(Array.from({ length: 28 }, () => open('shared-token-22')));
+    expect(shared.map((r) => r.status)).toEqual(Array(28).fill(200));
+    const refused = await open('shared-token-22');
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain(
+      "at most 28 /events streams open at once for tokens other than the admin's (4 of 32 kept for it)",
+    );
+    expect((await open('admin-token-333')).status).toBe(200);
+  } finally {
+    for (const abort of aborts) abort.abort();
+  }
 });

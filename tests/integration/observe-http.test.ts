@@ -4,6 +4,7 @@
  * caps a batch, and unsubscribes when the client goes away.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { isAdminRequest } from '../../src/mcp/caller.js';
 import { createMcpContext } from '../../src/mcp/context.js';
 import { createHttpApp, type HttpApp } from '../../src/mcp/http.js';
 import type { EventBatch, EventStreamOptions } from '../../src/observe/event-stream-route.js';
@@ -236,6 +237,50 @@ describe('/events', () => {
     expect(admitted.status).toBe(200);
     again.abort();
     aborts[1]!.abort();
+  });
+
+  it('keeps the last places on /events for the admin token: the shared token’s clients cannot fill them', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    const observe = createObservability(runtime, {
+      events: { intervalMs: 100, maxClients: 3, reservedPlaces: 1, reservedFor: isAdminRequest },
+    });
+    const app = createHttpApp({
+      mcp: createMcpContext({ runtime, log: () => {} }),
+      operatorRoutes: observe.routes,
+      tokens: [
+        { name: 'default', token: 'shared-token-1', shared: true },
+        { name: 'admin', token: 'admin-token-1', admin: true },
+      ],
+      port: 0,
+    });
+    const base = (await app.listen()).url.replace(/\/mcp$/, '');
+    open.push({ app, observe, runtime });
+    const aborts: AbortController[] = [];
+    const get = (token: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(`${base}/events`, { signal: abort.signal, headers: { Authorization: `Bearer ${token}` } });
+    };
+    try {
+      expect((await get('shared-token-1')).status).toBe(200);
+      expect((await get('shared-token-1')).status).toBe(200);
+      const refused = await get('shared-token-1');
+      expect(refused.status).toBe(503);
+      expect(await refused.text()).toBe(
+        "Expected at most 2 /events streams open at once for tokens other than the admin's (1 of 3 kept for it), got one more: close a dashboard tab, then retry\n",
+      );
+      // Before: the admin's page met the same 503 once the shared token's tabs held every place.
+      expect((await get('admin-token-1')).status).toBe(200);
+      expect(observe.eventClients).toBe(3);
+      const full = await get('admin-token-1');
+      expect(full.status).toBe(503);
+      expect(await full.text()).toMatch(/^Expected at most 3 \/events streams open at once, got one more: /);
+    } finally {
+      for (const abort of aborts) abort.abort();
+    }
   });
 
   it('/api/status is the monitor snapshot; its live counts match status()', async () => {
