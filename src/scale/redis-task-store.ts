@@ -62,8 +62,9 @@ export interface RedisTaskStoreOptions {
  */
 const DROP_FUNCTION = `
 local function drop(id)
-  if redis.call('ZREM', KEYS[1], id) == 0 then return end
+  redis.call('ZREM', KEYS[1], id)
   redis.call('DEL', ARGV[1] .. 'r:' .. id)
+  -- Once: a dropped id has no owner entry left, so a second drop counts nothing down again.
   local holder = redis.call('HGET', KEYS[3], id)
   if not holder then return end
   redis.call('HDEL', KEYS[3], id)
@@ -140,7 +141,7 @@ if bytes > 0 and seq and holder then
   local function kept(h) return tonumber(redis.call('ZSCORE', ARGV[1] .. 'bytes', h) or '0') end
   local function total() return tonumber(redis.call('GET', ARGV[1] .. 'bytesTotal') or '0') end
   while true do
-    local victim = nil
+    local victim, from = nil, holder
     if ARGV[9] == '1' and kept(holder) + bytes > tonumber(ARGV[10]) then
       -- 1. Per owner: the owner's oldest kept result.
       victim = redis.call('ZRANGE', ARGV[1] .. 'kept:' .. holder, 0, 0)[1]
@@ -152,7 +153,7 @@ if bytes > 0 and seq and holder then
         for _, h in ipairs(redis.call('ZRANGEBYSCORE', ARGV[1] .. 'bytes', top[2], top[2])) do
           local oldest = redis.call('ZRANGE', ARGV[1] .. 'kept:' .. h, 0, 0, 'WITHSCORES')
           if #oldest > 0 and (victim == nil or tonumber(oldest[2]) < victimSeq) then
-            victim, victimSeq = oldest[1], tonumber(oldest[2])
+            victim, victimSeq, from = oldest[1], tonumber(oldest[2]), h
           end
         end
       end
@@ -160,6 +161,8 @@ if bytes > 0 and seq and holder then
     if victim == nil then break end
     drop(victim)
     redis.call('ZREM', KEYS[4], victim)
+    -- Gone from its set even where the keys disagree (an id kept but no longer indexed): the loop ends.
+    redis.call('ZREM', ARGV[1] .. 'kept:' .. from, victim)
   end
   redis.call('HSET', ARGV[1] .. 'size', id, bytes)
   redis.call('ZADD', ARGV[1] .. 'kept:' .. holder, seq, id)

@@ -150,6 +150,19 @@ describe('RedisTaskStore in Redis', () => {
     expect(left.sort()).toEqual([key('expiries'), key('seq')]);
   });
 
+  it('makes room and ends even where its keys disagree (a kept result no longer indexed)', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const store = storeOn(prefix, { now: () => 0, maxResultBytes: 10_000, maxResultBytesPerOwner: 2_000 });
+    for (const id of ['a1', 'a2', 'a3']) await store.create(record(id, 0, { owner: 'A' }));
+    await store.update('a1', { status: 'completed', result: answer(1_000) });
+    await store.update('a2', { status: 'completed', result: answer(1_000) });
+    // As a Redis that evicted keys under memory pressure might leave it: a1 kept, but unindexed.
+    await redis.zrem(`${prefix}:mcptasks:index`, 'a1');
+    // Before: its victim loop picked a1 for ever (drop() leaves what is not indexed), and Redis hung.
+    await store.update('a3', { status: 'completed', result: answer(1_000) });
+    expect(await redis.zrange(`${prefix}:mcptasks:kept:A`, 0, -1)).toEqual(['a2', 'a3']);
+  });
+
   it('holds one owner to its share when two instances create for it at once', async () => {
     const prefix = `u${++prefixSeq}`;
     const options = { maxTasks: 100, maxTasksPerOwner: 3 };
