@@ -17,7 +17,7 @@ import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeEvent, RuntimeOptions } from '../runtime/types.js';
-import { type ResolvedConfig, runtimeOptionsFrom } from './config.js';
+import { type ResolvedConfig, runtimeOptionsFrom, taskBoundsFrom } from './config.js';
 import { troupeVersion } from './version.js';
 
 /** Runtime options that come from flags rather than the config: inspection and tracing. */
@@ -87,7 +87,12 @@ export async function bootstrap(
     charts: Object.fromEntries(
       Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
     ),
-    ...(tasks === undefined ? {} : { tasks }),
+    // A store given (Redis) took its bounds when it was made; the in-memory one takes them here.
+    ...(tasks?.store === undefined && config !== undefined
+      ? { tasks: { ...tasks, ...taskBoundsFrom(config) } }
+      : tasks === undefined
+        ? {}
+        : { tasks }),
     ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(scopeResources ? { sessionFilter: 'owner' as const } : {}),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),

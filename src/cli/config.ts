@@ -8,159 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { notAnObject } from '../providers/config.js';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
-import {
-  type Bounded,
-  ConfigError,
-  type Kind,
-  type Money,
-  parseJson,
-  parseText,
-  type Value,
-} from './config-values.js';
+import { ConfigError, parseJson, parseText, type Value } from './config-values.js';
+import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
 
 export { ConfigError, type Money, parseIntFlag, parseMoney } from './config-values.js';
-
-export type SettingKey =
-  | 'maxConcurrent'
-  | 'maxQueued'
-  | 'maxQueuedPerCaller'
-  | 'maxQueuedBytes'
-  | 'maxCallerPriority'
-  | 'timeoutMs'
-  | 'queueTimeoutMs'
-  | 'idleTimeoutMs'
-  | 'maxAttempts'
-  | 'backoffBaseMs'
-  | 'backoffMaxMs'
-  | 'drainMs'
-  | 'progressMs'
-  | 'breakerFailures'
-  | 'breakerWindowMs'
-  | 'breakerOpenMs'
-  | 'breakerMinTimeoutMs'
-  | 'budgetPerCaller'
-  | 'budgetGlobal';
-
-type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
-/** Every setting's value: amounts of money for the budgets, numbers for the rest. */
-export type SettingValues = { readonly [K in SettingKey]: K extends MoneyKey ? Money : number };
-
-export interface Setting {
-  readonly key: SettingKey;
-  readonly flag: string;
-  readonly env: string;
-  readonly kind: Kind;
-  readonly fallback: Value;
-  readonly summary: string;
-  /** The default as the usage states it, when it is derived rather than `fallback` itself. */
-  readonly defaultText?: string;
-  /** Bounds of the setting's own, refused past rather than applied unseen. */
-  readonly min?: Bounded['min'];
-  readonly max?: Bounded['max'];
-}
-
-const EVERY_CALL_QUEUES = {
-  value: 1,
-  why: 'every call waits in the queue, however briefly: 0 would refuse them all',
-};
-
-export const SETTINGS: readonly Setting[] = [
-  s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
-  // Every call of serve and stdio waits in the queue, however briefly: a queue bound of 0 refused
-  // them all on an idle server (the runtime's 0 admits only `run` tasks, which neither has).
-  {
-    ...s(
-      'maxQueued',
-      'nonNegative',
-      10_000,
-      'sessions waiting for a slot; past it a call fails with QUEUE_FULL',
-    ),
-    min: EVERY_CALL_QUEUES,
-  },
-  {
-    ...s(
-      'maxQueuedPerCaller',
-      'nonNegative',
-      2_500,
-      "sessions of one caller (named token, else MCP session) waiting; past it that caller's calls fail with QUEUE_FULL",
-      'a quarter of maxQueued, 2500 with its default; stdio: all of it, one caller',
-    ),
-    min: EVERY_CALL_QUEUES,
-  },
-  {
-    ...s(
-      'maxQueuedBytes',
-      'nonNegative',
-      268_435_456,
-      'bytes of request JSON waiting for a slot (256 MiB); past it QUEUE_FULL, a request larger than it INVALID_REQUEST',
-    ),
-    min: EVERY_CALL_QUEUES,
-  },
-  {
-    ...s(
-      'maxCallerPriority',
-      'nonNegative',
-      9,
-      'highest priority (5 to 9) a client may ask of the tools; higher gets INVALID_REQUEST; admins are not capped',
-    ),
-    min: { value: 5, why: 'a call that asks no priority runs at 5, which a lower cap would not hold' },
-    max: { value: 9, why: 'priorities run from 0 to 9' },
-  },
-  s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
-  s('queueTimeoutMs', 'positiveMs', 60_000, 'how long a call may wait in the queue'),
-  s('idleTimeoutMs', 'positiveMs', 30_000, 'a stream with no chunk for this long times out'),
-  s('maxAttempts', 'positive', 3, 'attempts per call, the first included (retries = attempts - 1)'),
-  s('backoffBaseMs', 'nonNegativeMs', 250, 'first retry backoff, doubled per attempt, with jitter'),
-  s('backoffMaxMs', 'nonNegativeMs', 10_000, 'longest retry backoff'),
-  s('drainMs', 'nonNegativeMs', 10_000, 'on SIGINT/SIGTERM, how long calls may finish before cancelled'),
-  {
-    ...s(
-      'progressMs',
-      'positiveMs',
-      5_000,
-      'interval of MCP progress notifications while a call runs, at most 10000',
-    ),
-    // run-session.ts caps it: clients whose 60 s request timeout resets on progress need it often.
-    max: {
-      value: 10_000,
-      why: 'milliseconds: a client whose 60 s request timeout resets on progress needs it that often',
-    },
-  },
-  s(
-    'breakerFailures',
-    'nonNegative',
-    5,
-    "failures (5xx, network, timeouts) that open a provider's breaker; 0: no breakers",
-  ),
-  s('breakerWindowMs', 'positiveMs', 30_000, 'the window those failures are counted in'),
-  s('breakerOpenMs', 'positiveMs', 30_000, 'how long an open breaker fails calls fast before one probe'),
-  s(
-    'breakerMinTimeoutMs',
-    'positiveMs',
-    30_000,
-    "a timeout counts as a breaker failure only after the provider sent nothing this long (a caller's own short deadline, or one that cuts a stream still flowing, counts neither way)",
-  ),
-  s(
-    'budgetPerCaller',
-    'money',
-    {},
-    'what one caller (MCP session or token) may spend per UTC day, per currency: 5 (USD), 20CNY, 5USD,20CNY',
-  ),
-  s('budgetGlobal', 'money', {}, 'what all callers together may spend per UTC day, per currency, as above'),
-];
-
-function s(key: SettingKey, kind: Kind, fallback: Value, summary: string, defaultText?: string): Setting {
-  const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  return {
-    key,
-    flag: words,
-    env: `TROUPE_${words.replace(/-/g, '_').toUpperCase()}`,
-    kind,
-    fallback,
-    summary,
-    ...(defaultText === undefined ? {} : { defaultText }),
-  };
-}
+export { SETTINGS, type Setting, type SettingKey, type SettingValues } from './settings.js';
 
 export interface FileSection {
   /** The providers file's path, for messages and `troupe config`. */
@@ -362,6 +214,11 @@ export function runtimeOptionsFrom(
       backoffMaxMs: v.backoffMaxMs,
     },
   };
+}
+
+/** The MCP task store's bounds (each caller's share is a quarter of each, as the store defaults it). */
+export function taskBoundsFrom(config: ResolvedConfig): { maxTasks: number; maxResultBytes: number } {
+  return { maxTasks: config.values.maxTasks, maxResultBytes: config.values.maxTaskResultBytes };
 }
 
 /** `parseArgs` options for every setting's flag. */

@@ -32,6 +32,7 @@ import {
   type ResolvedConfig,
   settingOptions,
   settingsUsage,
+  taskBoundsFrom,
 } from './config.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
@@ -201,7 +202,7 @@ export const command: Command = {
         const { RedisTaskStore } = await import('../scale/redis-task-store.js');
         backend = await redisBackend({ url: values.redis });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
-        taskStore = await RedisTaskStore.connect(values.redis);
+        taskStore = await RedisTaskStore.connect(values.redis, taskBoundsFrom(config));
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
         conversationStore = await RedisConversationStore.connect(values.redis);
