@@ -139,12 +139,18 @@ export const SETTINGS: readonly Setting[] = [
     1_000,
     'MCP tasks held at once, finished ones kept until their TTL; one caller holds a quarter, its oldest finished task making room',
   ),
-  s(
-    'maxTaskResultBytes',
-    'positive',
-    268_435_456,
-    'bytes of MCP task results kept (256 MiB); one caller keeps a quarter, its oldest results making room; a result larger than that fails its task',
-  ),
+  {
+    ...s(
+      'maxTaskResultBytes',
+      'positive',
+      268_435_456,
+      'bytes of MCP task results kept (256 MiB); one caller keeps a quarter, its oldest results making room; a result larger than that fails its task',
+    ),
+    min: {
+      value: 65_536,
+      why: "a caller's quarter must hold at least the error a refused result ends its task with, and its session's metadata",
+    },
+  },
 ];
 
 function s(key: SettingKey, kind: Kind, fallback: Value, summary: string, defaultText?: string): Setting {

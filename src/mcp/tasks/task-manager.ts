@@ -298,17 +298,38 @@ export class TaskManager {
       await this.store.update(taskId, { status, statusMessage, result: { ...toCallToolResult(outcome) } });
     } catch (error) {
       if (!(error instanceof TaskResultSizeError)) throw error;
-      // Too large to keep at all: the task fails saying so, rather than holding the store's memory.
-      const refused = runtimeError(
-        'INVALID_REQUEST',
-        `${error.message}: the answer was not kept; ask for a shorter one (max_tokens) or call the tool without a task`,
-      );
-      const result = toCallToolResult(errorOutcome(toolErrorInfo(refused.toData())));
-      await this.store.update(taskId, {
-        status: 'failed',
-        statusMessage: refused.message,
-        result: { ...result },
-      });
+      await this.#refuseResult(taskId, outcome, error);
+    }
+  }
+
+  /**
+   * A result too large to keep at all: the task fails saying so, rather than holding the store's
+   * memory. The error keeps the session's metadata (what the call did and cost) where that fits the
+   * caller's share, and is bare where not, so a task always ends and its waiters hear of it.
+   */
+  async #refuseResult(taskId: string, outcome: ToolOutcome, error: TaskResultSizeError): Promise<void> {
+    const refused = runtimeError(
+      'INVALID_REQUEST',
+      `${error.message}: the answer was not kept; ask for a shorter one (max_tokens) or call the tool without a task`,
+    );
+    const info = toolErrorInfo(refused.toData());
+    const { session } = outcome.structured;
+    const results = [
+      ...(session === undefined ? [] : [toCallToolResult(errorOutcome(info, { session }))]),
+      toCallToolResult(errorOutcome(info)),
+      { content: [], isError: true },
+    ];
+    for (const [i, result] of results.entries()) {
+      try {
+        await this.store.update(taskId, {
+          status: 'failed',
+          statusMessage: refused.message,
+          result: { ...result },
+        });
+        return;
+      } catch (again) {
+        if (!(again instanceof TaskResultSizeError) || i === results.length - 1) throw again;
+      }
     }
   }
 }

@@ -12,9 +12,9 @@ const pending = () => new Promise<never>(() => {});
 it('bounds the in-memory task store by --max-tasks, a caller holding a quarter', async () => {
   const config = resolveConfig({
     flags: { 'max-tasks': '8' },
-    env: { TROUPE_MAX_TASK_RESULT_BYTES: '4000' },
+    env: { TROUPE_MAX_TASK_RESULT_BYTES: '65536' },
   });
-  expect(taskBoundsFrom(config)).toEqual({ maxTasks: 8, maxResultBytes: 4000 });
+  expect(taskBoundsFrom(config)).toEqual({ maxTasks: 8, maxResultBytes: 65_536 });
   const { mcp, closeProviders } = await bootstrap(
     {},
     undefined,
@@ -34,8 +34,8 @@ it('bounds the in-memory task store by --max-tasks, a caller holding a quarter',
     expect((refused as Error).message).toBe(
       'Expected at most 2 tasks held by one caller, got 2 unfinished: wait for one to finish or cancel one',
     );
-    // A result over a caller's quarter of 4,000 bytes fails its task instead of being kept.
-    const text = 'z'.repeat(1_200);
+    // A result over a caller's quarter of 65,536 bytes fails its task instead of being kept.
+    const text = 'z'.repeat(9_000);
     const big = await mcp.tasks.start({
       toolName: 'chat',
       owner: 'B',
@@ -43,7 +43,7 @@ it('bounds the in-memory task store by --max-tasks, a caller holding a quarter',
     });
     const ended = await mcp.tasks.waitForResult(big.taskId, AbortSignal.timeout(5_000), 'B');
     expect(ended?.statusMessage).toMatch(
-      /^Expected a task result of at most 1000 bytes \(maxResultBytesPerOwner\)/,
+      /^Expected a task result of at most 16384 bytes \(maxResultBytesPerOwner\)/,
     );
   } finally {
     await mcp.runtime.shutdown({ deadlineMs: 0 });
@@ -61,5 +61,8 @@ it('defaults to 1,000 tasks and 256 MiB of results, and says so in the usage', (
   );
   expect(() => resolveConfig({ flags: { 'max-tasks': '0' } })).toThrow(
     'Expected `--max-tasks` to be a positive integer, got `0`',
+  );
+  expect(() => resolveConfig({ flags: { 'max-task-result-bytes': '65535' } })).toThrow(
+    "Expected `--max-task-result-bytes` to be at least 65536 (a caller's quarter must hold at least the error a refused result ends its task with, and its session's metadata), got `65535`",
   );
 });

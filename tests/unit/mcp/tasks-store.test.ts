@@ -195,6 +195,36 @@ describe('task bounds', () => {
     }
   });
 
+  it('the task manager ends a refused task whatever its share: the metadata goes where it does not fit', async () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const answer = 'y'.repeat(3_000);
+    const work = async () => ({
+      structured: { ok: true, text: answer, session: { sessionId: 's1', note: 'm'.repeat(2_500) } },
+      text: answer,
+    });
+    for (const [share, kept] of [
+      [2_000, 'bare error'],
+      [60, 'empty'],
+    ] as const) {
+      const manager = new TaskManager(live, { maxResultBytes: 10_000, maxResultBytesPerOwner: share });
+      try {
+        const task = await manager.start({ toolName: 'chat', owner: 'A', work });
+        const ended = await manager.waitForResult(task.taskId, AbortSignal.timeout(5_000), 'A');
+        expect(ended?.status).toBe('failed');
+        expect(ended?.statusMessage).toMatch(/^Expected a task result of at most \d+ bytes/);
+        // Before: the error with the session's metadata did not fit either, and the task stayed working.
+        const result = ended?.result as { isError?: boolean; structuredContent?: Record<string, unknown> };
+        expect(result.isError).toBe(true);
+        expect(JSON.stringify(result)).not.toContain('mmmm');
+        if (kept === 'bare error')
+          expect(result.structuredContent).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+        else expect(result).toEqual({ content: [], isError: true });
+      } finally {
+        manager.close();
+      }
+    }
+  });
+
   it('the task manager grants at most maxTtlMs, whatever ttl a client asks for', () => {
     const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
     const manager = new TaskManager(live, { maxTtlMs: 60_000 });
