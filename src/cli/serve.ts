@@ -241,6 +241,7 @@ export const command: Command = {
     const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
     const app = createHttpApp({
       mcp,
+      maxBodyBytes: config.values.maxRequestBytes,
       // The dashboard, its events and /api/status show every client's sessions: operators only.
       routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
       operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),

@@ -25,7 +25,8 @@ export type SettingKey =
   | 'budgetPerCaller'
   | 'budgetGlobal'
   | 'maxTasks'
-  | 'maxTaskResultBytes';
+  | 'maxTaskResultBytes'
+  | 'maxRequestBytes';
 
 type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
 /** Every setting's value: amounts of money for the budgets, numbers for the rest. */
@@ -149,6 +150,18 @@ export const SETTINGS: readonly Setting[] = [
     min: {
       value: 65_536,
       why: "a caller's quarter must hold at least the error a refused result ends its task with, and its session's metadata",
+    },
+  },
+  {
+    ...s(
+      'maxRequestBytes',
+      'positive',
+      4_194_304,
+      'bytes of one MCP message from a client (an HTTP body, a stdio line; 4 MiB); larger gets 413 over HTTP, -32600 on stdio',
+    ),
+    min: {
+      value: 65_536,
+      why: 'a request may carry 64 KiB besides its arguments (its id, `_meta`)',
     },
   },
 ];

@@ -44,6 +44,8 @@ export function serveOverStdio(
   logger: Logger,
   createServer: StdioServerFactory = (era, listening) =>
     createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
+  /** Longest line a client may send, in bytes (`--max-request-bytes`). @default 4 MiB */
+  maxLineBytes?: number,
 ): { readonly output: Writable; close(): Promise<void> } {
   // Answers that complete in the same turn leave in one write (see stdio-output.ts).
   const output = batchedOutput(process.stdout);
@@ -52,6 +54,7 @@ export function serveOverStdio(
   const listening = new ListenInterest();
   const input = guardStdin(process.stdin, (line) => output.write(line), {
     onMessage: (message) => listening.observe(message),
+    ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
   });
   const handle = serveStdio(({ era }) => createServer(era, listening), {
     transport: new StdioServerTransport(input as Readable, output),
@@ -101,7 +104,7 @@ export const command: Command = {
       {},
       providers,
     );
-    const served = serveOverStdio(mcp, logger);
+    const served = serveOverStdio(mcp, logger, undefined, config.values.maxRequestBytes);
     // One start line and one stop line, as `serve` has: a host's MCP log shows where to look.
     const names = providers.providers.map((p) => p.name);
     logger.info(

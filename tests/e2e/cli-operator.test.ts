@@ -247,6 +247,50 @@ describe('serve: output, probes and limits', () => {
   });
 });
 
+describe('--max-request-bytes', () => {
+  it('bounds an HTTP body under serve and a line under stdio, each refusal naming the bound', async () => {
+    const { url } = await serve(['--max-request-bytes', '70000']);
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'p'.repeat(80_000) } },
+    });
+    const over = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: big,
+    });
+    expect(over.status).toBe(413);
+    expect(await over.text()).toContain('Request body over 70000 bytes');
+    child?.kill('SIGKILL');
+
+    child = spawn(process.execPath, [CLI, 'stdio', '--max-request-bytes', '70000'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stdin!.write(`${big}\n`);
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(JSON.parse(out.split('\n')[0]!)).toMatchObject({
+      id: 1,
+      error: { code: -32600, message: 'Invalid Request: line over 70000 bytes' },
+    });
+  });
+
+  it('refuses a bound under 64 KiB, naming why', async () => {
+    const r = await run(['stdio', '--max-request-bytes', '1000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'troupe stdio: Expected `--max-request-bytes` to be at least 65536 (a request may carry 64 KiB besides its arguments (its id, `_meta`)), got `1000`\n',
+    );
+  });
+});
+
 describe('honest demos', () => {
   it('demo lists the injected faults first and accounts for every session not done', async () => {
     const r = await run(['demo', '--sessions', '60', '--concurrency', '8', '--seed', '3', '--plain']);
