@@ -163,6 +163,10 @@ export const SETTINGS: readonly Setting[] = [
       value: 65_536,
       why: 'a request may carry 64 KiB besides its arguments (its id, `_meta`)',
     },
+    max: {
+      value: 67_108_864,
+      why: 'the HTTP front takes at most 64 MiB of bodies at once, so a larger message could never be received',
+    },
   },
 ];
 

@@ -282,11 +282,16 @@ describe('--max-request-bytes', () => {
     });
   });
 
-  it('refuses a bound under 64 KiB, naming why', async () => {
+  it('refuses a bound under 64 KiB or over 64 MiB, naming why', async () => {
     const r = await run(['stdio', '--max-request-bytes', '1000']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       'troupe stdio: Expected `--max-request-bytes` to be at least 65536 (a request may carry 64 KiB besides its arguments (its id, `_meta`)), got `1000`\n',
+    );
+    const big = await run(['serve', '--max-request-bytes', '67108865']);
+    expect(big.code).toBe(2);
+    expect(big.stderr).toBe(
+      'troupe serve: Expected `--max-request-bytes` to be at most 67108864 (the HTTP front takes at most 64 MiB of bodies at once, so a larger message could never be received), got `67108865`\n',
     );
   });
 });
