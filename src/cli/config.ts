@@ -222,13 +222,20 @@ export function taskBoundsFrom(config: ResolvedConfig): { maxTasks: number; maxR
 }
 
 /** `parseArgs` options for every setting's flag. */
-export function settingOptions(): Record<string, { type: 'string' }> {
-  return Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }]));
+export function settingOptions(
+  command: 'serve' | 'stdio' | 'config' = 'config',
+): Record<string, { type: 'string' }> {
+  return Object.fromEntries(settingsOf(command).map((x) => [x.flag, { type: 'string' as const }]));
+}
+
+/** The settings a command takes: `stdio` has no HTTP front, so not the serve-only ones. */
+function settingsOf(command: 'serve' | 'stdio' | 'config'): readonly (typeof SETTINGS)[number][] {
+  return command === 'stdio' ? SETTINGS.filter((x) => x.serveOnly !== true) : SETTINGS;
 }
 
 /** The usage lines for the settings' flags, shared by `serve`, `stdio` and `config`. */
-export function settingsUsage(): string {
-  const lines = SETTINGS.map(
+export function settingsUsage(command: 'serve' | 'stdio' | 'config' = 'config'): string {
+  const lines = settingsOf(command).map(
     (x) =>
       `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(22)} ${x.summary} (default ${x.defaultText ?? formatValue(x.fallback)}; env ${x.env})`,
   );

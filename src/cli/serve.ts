@@ -55,7 +55,7 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
   --otel                  a span per session through @opentelemetry/api (needs it, and an SDK
                           registered, e.g. with node --import; docs/observability.md)
 Limits and deadlines:
-${settingsUsage()}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
+${settingsUsage('serve')}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
 sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
 multi_file_chat may read, separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL
 (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty on a terminal), TROUPE_PROVIDERS_FILE,
@@ -91,7 +91,7 @@ export const command: Command = {
           'inspect-sample': { type: 'string' },
           otel: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
-          ...settingOptions(),
+          ...settingOptions('serve'),
         },
       }));
     } catch (error) {
@@ -242,6 +242,8 @@ export const command: Command = {
     const app = createHttpApp({
       mcp,
       maxBodyBytes: config.values.maxRequestBytes,
+      maxSessions: config.values.maxMcpSessions,
+      maxConnections: config.values.maxConnections,
       // The dashboard, its events and /api/status show every client's sessions: operators only.
       routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
       operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),

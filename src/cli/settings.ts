@@ -26,7 +26,9 @@ export type SettingKey =
   | 'budgetGlobal'
   | 'maxTasks'
   | 'maxTaskResultBytes'
-  | 'maxRequestBytes';
+  | 'maxRequestBytes'
+  | 'maxMcpSessions'
+  | 'maxConnections';
 
 type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
 /** Every setting's value: amounts of money for the budgets, numbers for the rest. */
@@ -41,6 +43,8 @@ export interface Setting {
   readonly summary: string;
   /** The default as the usage states it, when it is derived rather than `fallback` itself. */
   readonly defaultText?: string;
+  /** A setting of the HTTP front only: `troupe serve` takes it, `troupe stdio` has no such flag. */
+  readonly serveOnly?: true;
   /** Bounds of the setting's own, refused past rather than applied unseen. */
   readonly min?: Bounded['min'];
   readonly max?: Bounded['max'];
@@ -166,6 +170,28 @@ export const SETTINGS: readonly Setting[] = [
     max: {
       value: 67_108_864,
       why: 'the HTTP front takes at most 64 MiB of bodies at once, so a larger message could never be received',
+    },
+  },
+  {
+    ...s(
+      'maxMcpSessions',
+      'positive',
+      1_000,
+      'serve: 2025-era MCP sessions open at once (one more initialize gets 503); with named tokens, split evenly among them',
+    ),
+    serveOnly: true,
+  },
+  {
+    ...s(
+      'maxConnections',
+      'positive',
+      4_096,
+      'serve: client connections open at once (one more is closed); one caller holds at most three quarters',
+    ),
+    serveOnly: true,
+    min: {
+      value: 16,
+      why: 'a client holds several at once: its calls, a GET stream, a listen stream, the dashboard',
     },
   },
 ];

@@ -24,7 +24,7 @@ const USAGE = `Usage: troupe stdio [limits...]
 
 Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr.
 Limits and deadlines:
-${settingsUsage()}Environment: TROUPE_ROOTS (folders multi_file_chat may read, separated by "${delimiter}"; default the
+${settingsUsage('stdio')}Environment: TROUPE_ROOTS (folders multi_file_chat may read, separated by "${delimiter}"; default the
 working directory), TROUPE_LOG_LEVEL (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty
 on a terminal), TROUPE_PROVIDERS_FILE, provider keys (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...; none: the
 simulated provider answers). In a host's config they go in the server entry's "env".
@@ -70,7 +70,7 @@ export const command: Command = {
     try {
       const { values } = parseArgs({
         args: [...argv],
-        options: { help: { type: 'boolean', short: 'h' }, ...settingOptions() },
+        options: { help: { type: 'boolean', short: 'h' }, ...settingOptions('stdio') },
       });
       if (values.help === true) {
         process.stdout.write(USAGE);

@@ -247,7 +247,7 @@ describe('serve: output, probes and limits', () => {
   });
 });
 
-describe('--max-request-bytes', () => {
+describe('the fronts’ own bounds: --max-request-bytes, --max-mcp-sessions', () => {
   it('bounds an HTTP body under serve and a line under stdio, each refusal naming the bound', async () => {
     const { url } = await serve(['--max-request-bytes', '70000']);
     const big = JSON.stringify({
@@ -280,6 +280,36 @@ describe('--max-request-bytes', () => {
       id: 1,
       error: { code: -32600, message: 'Invalid Request: line over 70000 bytes' },
     });
+  });
+
+  it('--max-mcp-sessions bounds the 2025-era sessions under serve; stdio has no such flag', async () => {
+    const { url } = await serve(['--max-mcp-sessions', '1']);
+    const init = (id: number) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'e2e', version: '1' },
+          },
+        }),
+      });
+    const first = await init(1);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('mcp-session-id')).toBeTruthy();
+    await first.body?.cancel();
+    const second = await init(2);
+    expect(second.status).toBe(503);
+    const r = await run(['stdio', '--max-mcp-sessions', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'troupe stdio: Expected an option of `troupe stdio`, got `--max-mcp-sessions`; run "troupe stdio --help" for its options\n',
+    );
   });
 
   it('refuses a bound under 64 KiB or over 64 MiB, naming why', async () => {
