@@ -79,6 +79,9 @@ export async function bootstrap(
   // At `debug`: each retry, fallback and session end, one line each (metadata, never content).
   if (logger?.isLevelEnabled('debug') === true) runtime.subscribe((event) => logSession(logger, event));
   const roots = rootsFrom(env);
+  // A store given (Redis) took its bounds when it was made; the in-memory one takes them here.
+  const taskOptions =
+    tasks?.store !== undefined || config === undefined ? tasks : { ...tasks, ...taskBoundsFrom(config) };
   const mcp = createMcpContext({
     runtime,
     version: troupeVersion(),
@@ -87,12 +90,7 @@ export async function bootstrap(
     charts: Object.fromEntries(
       Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
     ),
-    // A store given (Redis) took its bounds when it was made; the in-memory one takes them here.
-    ...(tasks?.store === undefined && config !== undefined
-      ? { tasks: { ...tasks, ...taskBoundsFrom(config) } }
-      : tasks === undefined
-        ? {}
-        : { tasks }),
+    ...(taskOptions === undefined ? {} : { tasks: taskOptions }),
     ...(conversationStore === undefined ? {} : { conversationStore }),
     ...(scopeResources ? { sessionFilter: 'owner' as const } : {}),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),

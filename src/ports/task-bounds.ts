@@ -28,6 +28,7 @@
  *    bytes goes; on a tie, the oldest of the tied holders' oldest results.
  */
 import { jsonBytes } from '../core/json-bytes.js';
+import type { TaskRecord } from './task-store.js';
 
 export interface TaskBounds {
   /** Most records held at once. */
@@ -197,6 +198,20 @@ export function checkResultSize(owner: string | undefined, bytes: number, bounds
   }
   if (bytes > bounds.maxResultBytes)
     throw new TaskResultSizeError(bytes, bounds.maxResultBytes, 'maxResultBytes');
+}
+
+/**
+ * The bytes a change from `before` to `after` has a store keep: its result's, when the change sets
+ * it (a result is set once), else 0. Throws `TaskResultSizeError` for one `after`'s owner may not
+ * keep (`checkResultSize`), before the store changes anything.
+ */
+export function newResultBytes(before: TaskRecord, after: TaskRecord, bounds: TaskBounds): number {
+  if (before.result !== undefined) return 0;
+  // Stryker disable next-line ConditionalExpression: no result measures 0 bytes and fits any bound.
+  if (after.result === undefined) return 0;
+  const bytes = resultBytes(after.result);
+  checkResultSize(after.owner, bytes, bounds);
+  return bytes;
 }
 
 /**

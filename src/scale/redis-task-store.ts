@@ -12,9 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { systemClock } from '../core/clock.js';
 import {
-  checkResultSize,
   holderOf,
-  resultBytes,
+  newResultBytes,
   type TaskBounds,
   TaskLimitError,
   taskBounds,
@@ -259,9 +258,7 @@ export class RedisTaskStore implements TaskStore {
       if (read === undefined) return undefined;
       const next = applyPatch(read.record, patch, this.#now());
       if (next === read.record) return next;
-      const bytes =
-        read.record.result === undefined && next.result !== undefined ? resultBytes(next.result) : 0;
-      checkResultSize(next.owner, bytes, this.#bounds);
+      const bytes = newResultBytes(read.record, next, this.#bounds);
       const written = await this.#redis.eval(
         UPDATE,
         5,
