@@ -204,6 +204,7 @@ export function runtimeOptionsFrom(
       maxQueued: v.maxQueued,
       maxQueuedPerCaller: perCaller,
       maxQueuedBytes: v.maxQueuedBytes,
+      historySize: v.historySize,
     },
     defaults: {
       timeoutMs: v.timeoutMs,

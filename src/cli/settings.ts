@@ -24,6 +24,7 @@ export type SettingKey =
   | 'breakerMinTimeoutMs'
   | 'budgetPerCaller'
   | 'budgetGlobal'
+  | 'historySize'
   | 'maxTasks'
   | 'maxTaskResultBytes'
   | 'maxRequestBytes'
@@ -138,6 +139,18 @@ export const SETTINGS: readonly Setting[] = [
     'what one caller (MCP session or token) may spend per UTC day, per currency: 5 (USD), 20CNY, 5USD,20CNY',
   ),
   s('budgetGlobal', 'money', {}, 'what all callers together may spend per UTC day, per currency, as above'),
+  {
+    ...s(
+      'historySize',
+      'nonNegative',
+      1_000,
+      'ended sessions kept for the sessions tool and troupe://sessions/{id}; when full, the caller holding the most gives its own oldest',
+    ),
+    max: {
+      value: 100_000,
+      why: "each holds its session's metadata, up to about 5 KB with a caller's: 100000 is about 500 MB",
+    },
+  },
   s(
     'maxTasks',
     'positive',

@@ -1,0 +1,43 @@
+/**
+ * `historySize` in the operator's configuration: by flag, environment and the providers file's
+ * `runtime` section, in that precedence, reaching the runtime's limits; 0 (keep none) taken, more
+ * than 100,000 refused with the reason; listed in the usage text. Before, `troupe serve` and
+ * `troupe stdio` kept 1,000 with no knob, though security.md told operators to raise it.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveConfig, runtimeOptionsFrom, settingsUsage } from '../../../src/cli/config.js';
+
+describe('historySize setting', () => {
+  it('defaults to 1000 and reaches the runtime’s limits', () => {
+    const config = resolveConfig({});
+    expect(config.values.historySize).toBe(1000);
+    expect(runtimeOptionsFrom(config).limits).toMatchObject({ historySize: 1000 });
+  });
+
+  it('takes the flag over the environment over the file, down to 0', () => {
+    const file = { path: '/p.json', values: { historySize: 10 } };
+    expect(runtimeOptionsFrom(resolveConfig({ file })).limits.historySize).toBe(10);
+    const env = { TROUPE_HISTORY_SIZE: '20' };
+    expect(resolveConfig({ file, env }).values.historySize).toBe(20);
+    const config = resolveConfig({ file, env, flags: { 'history-size': '0' } });
+    expect(config.sources.historySize).toEqual({ kind: 'flag', name: '--history-size' });
+    expect(runtimeOptionsFrom(config).limits.historySize).toBe(0);
+  });
+
+  it('refuses more than 100,000, and what is not a non-negative integer, naming where it came from', () => {
+    expect(resolveConfig({ flags: { 'history-size': '100000' } }).values.historySize).toBe(100_000);
+    expect(() => resolveConfig({ flags: { 'history-size': '100001' } })).toThrow(
+      /^Expected `--history-size` to be at most 100000 \(each holds its session's metadata, .*\), got `100001`$/,
+    );
+    expect(() => resolveConfig({ env: { TROUPE_HISTORY_SIZE: '-1' } })).toThrow(
+      'Expected `TROUPE_HISTORY_SIZE` to be a non-negative integer, got `-1`',
+    );
+  });
+
+  it('is in the usage text of serve and stdio with its default and variable', () => {
+    for (const command of ['serve', 'stdio'] as const)
+      expect(settingsUsage(command)).toMatch(
+        /--history-size N +ended sessions kept .*\(default 1000; env TROUPE_HISTORY_SIZE\)/,
+      );
+  });
+});
