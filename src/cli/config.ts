@@ -236,9 +236,12 @@ function settingsOf(command: 'serve' | 'stdio' | 'config'): readonly (typeof SET
 
 /** The usage lines for the settings' flags, shared by `serve`, `stdio` and `config`. */
 export function settingsUsage(command: 'serve' | 'stdio' | 'config' = 'config'): string {
-  const lines = settingsOf(command).map(
+  const settings = settingsOf(command);
+  // One column for the summaries, past the longest flag (`--breaker-min-timeout-ms N`).
+  const width = Math.max(...settings.map((x) => x.flag.length + 3));
+  const lines = settings.map(
     (x) =>
-      `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(22)} ${x.summary} (default ${x.defaultText ?? formatValue(x.fallback)}; env ${x.env})`,
+      `  --${`${x.flag} ${x.kind === 'money' ? 'M' : 'N'}`.padEnd(width)} ${x.summary} (default ${x.defaultText ?? formatValue(x.fallback)}; env ${x.env})`,
   );
   return `${lines.join('\n')}\nEach also reads from the providers file's "runtime" object (e.g. "maxConcurrent": 32).\nPrecedence: flag, then environment, then file, then default. \`troupe config\` shows the result.\n`;
 }

@@ -244,6 +244,8 @@ export const command: Command = {
       maxBodyBytes: config.values.maxRequestBytes,
       maxSessions: config.values.maxMcpSessions,
       maxConnections: config.values.maxConnections,
+      keepAliveTimeoutMs: config.values.keepAliveTimeoutMs,
+      idleSessionMs: config.values.idleSessionMs,
       // The dashboard, its events and /api/status show every client's sessions: operators only.
       routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
       operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),

@@ -29,7 +29,9 @@ export type SettingKey =
   | 'maxTaskResultBytes'
   | 'maxRequestBytes'
   | 'maxMcpSessions'
-  | 'maxConnections';
+  | 'maxConnections'
+  | 'keepAliveTimeoutMs'
+  | 'idleSessionMs';
 
 type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
 /** Every setting's value: amounts of money for the budgets, numbers for the rest. */
@@ -205,6 +207,33 @@ export const SETTINGS: readonly Setting[] = [
     min: {
       value: 16,
       why: 'a client holds several at once: its calls, a GET stream, a listen stream, the dashboard',
+    },
+  },
+  {
+    ...s(
+      'keepAliveTimeoutMs',
+      'positiveMs',
+      5_000,
+      "serve: how long an idle client connection stays open between requests; behind a proxy or load balancer that reuses connections, set it above the proxy's idle timeout (AWS ALB: 60 s), or the proxy may send on a connection being closed and answer 502",
+    ),
+    serveOnly: true,
+    max: {
+      value: 3_600_000,
+      why: 'milliseconds: an idle connection holds a place of --max-connections; an hour is past any proxy default',
+    },
+  },
+  {
+    ...s(
+      'idleSessionMs',
+      'positiveMs',
+      1_800_000,
+      'serve: a 2025-era MCP session with no call in flight (a standing GET stream does not count) is closed after this long (30 min)',
+    ),
+    serveOnly: true,
+    min: { value: 1_000, why: 'milliseconds: a client pauses between calls' },
+    max: {
+      value: 86_400_000,
+      why: 'milliseconds: a session holds a place of --max-mcp-sessions; a day at most',
     },
   },
 ];

@@ -5,8 +5,9 @@
  * Run `npm run build` first.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -310,6 +311,45 @@ describe('the fronts’ own bounds: --max-request-bytes, --max-mcp-sessions', ()
     expect(r.stderr).toBe(
       'troupe stdio: Expected an option of `troupe stdio`, got `--max-mcp-sessions`; run "troupe stdio --help" for its options\n',
     );
+  });
+
+  it('--keep-alive-timeout-ms and --idle-session-ms reach the HTTP front (each far below its default here)', async () => {
+    const { url } = await serve(['--keep-alive-timeout-ms', '1000', '--idle-session-ms', '1000']);
+    // An idle kept-alive connection is closed after 1 s, where the default keeps it 5 s.
+    const socket = connect(Number(url.port), url.hostname);
+    socket.resume();
+    await once(socket, 'connect');
+    const opened = Date.now();
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`);
+    await once(socket, 'close');
+    expect(Date.now() - opened).toBeLessThan(4_000);
+    // A 2025-era session with nothing to do is closed after about 1 s: its id is then unknown (404).
+    const post = (body: unknown, sid?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...(sid === undefined ? {} : { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }),
+        },
+        body: JSON.stringify(body),
+      });
+    const init = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    const sid = init.headers.get('mcp-session-id') as string;
+    expect(sid).toBeTruthy();
+    await init.body?.cancel();
+    const alive = await post({ jsonrpc: '2.0', id: 2, method: 'ping' }, sid);
+    expect(alive.status).toBe(200);
+    await alive.body?.cancel();
+    await new Promise((r) => setTimeout(r, 2_500));
+    const gone = await post({ jsonrpc: '2.0', id: 3, method: 'ping' }, sid);
+    expect(gone.status).toBe(404);
+    await gone.body?.cancel();
   });
 
   it('refuses a bound under 64 KiB or over 64 MiB, naming why', async () => {

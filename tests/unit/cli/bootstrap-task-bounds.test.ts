@@ -57,7 +57,7 @@ it('defaults to 1,000 tasks and 256 MiB of results, and says so in the usage', (
   const usage = settingsUsage();
   expect(usage).toMatch(/--max-tasks N +MCP tasks held at once.*\(default 1000; env TROUPE_MAX_TASKS\)/);
   expect(usage).toMatch(
-    /--max-task-result-bytes N bytes of MCP task results kept \(256 MiB\).*\(default 268435456; env TROUPE_MAX_TASK_RESULT_BYTES\)/,
+    /--max-task-result-bytes N +bytes of MCP task results kept \(256 MiB\).*\(default 268435456; env TROUPE_MAX_TASK_RESULT_BYTES\)/,
   );
   expect(() => resolveConfig({ flags: { 'max-tasks': '0' } })).toThrow(
     'Expected `--max-tasks` to be a positive integer, got `0`',
