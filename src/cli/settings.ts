@@ -149,8 +149,8 @@ export const SETTINGS: readonly Setting[] = [
       'ended sessions kept for the sessions tool and troupe://sessions/{id}; when full, the caller holding the most gives its own oldest',
     ),
     max: {
-      value: 100_000,
-      why: "each holds its session's metadata, up to about 5 KB with a caller's: 100000 is about 500 MB",
+      value: 20_000,
+      why: "each holds its session's metadata, about 0.8 KB, up to 23 KB with a caller's 4 KB of metadata in small keys: 20000 is up to 450 MB",
     },
   },
   s(

@@ -1,7 +1,7 @@
 /**
  * `historySize` in the operator's configuration: by flag, environment and the providers file's
  * `runtime` section, in that precedence, reaching the runtime's limits; 0 (keep none) taken, more
- * than 100,000 refused with the reason; listed in the usage text. Before, `troupe serve` and
+ * than 20,000 refused with the reason; listed in the usage text. Before, `troupe serve` and
  * `troupe stdio` kept 1,000 with no knob, though security.md told operators to raise it.
  */
 import { describe, expect, it } from 'vitest';
@@ -24,10 +24,10 @@ describe('historySize setting', () => {
     expect(runtimeOptionsFrom(config).limits.historySize).toBe(0);
   });
 
-  it('refuses more than 100,000, and what is not a non-negative integer, naming where it came from', () => {
-    expect(resolveConfig({ flags: { 'history-size': '100000' } }).values.historySize).toBe(100_000);
-    expect(() => resolveConfig({ flags: { 'history-size': '100001' } })).toThrow(
-      /^Expected `--history-size` to be at most 100000 \(each holds its session's metadata, .*\), got `100001`$/,
+  it('refuses more than 20,000, and what is not a non-negative integer, naming where it came from', () => {
+    expect(resolveConfig({ flags: { 'history-size': '20000' } }).values.historySize).toBe(20_000);
+    expect(() => resolveConfig({ flags: { 'history-size': '20001' } })).toThrow(
+      /^Expected `--history-size` to be at most 20000 \(each holds its session's metadata, .*\), got `20001`$/,
     );
     expect(() => resolveConfig({ env: { TROUPE_HISTORY_SIZE: '-1' } })).toThrow(
       'Expected `TROUPE_HISTORY_SIZE` to be a non-negative integer, got `-1`',
