@@ -150,7 +150,7 @@ export const SETTINGS: readonly Setting[] = [
     ),
     max: {
       value: 20_000,
-      why: "each holds its session's metadata, about 0.8 KB, up to 23 KB with a caller's 4 KB of metadata in small keys: 20000 is up to 450 MB",
+      why: "each holds its session's metadata (about 0.8 KB of heap), and the sessions tool lists from the newest 1000: more serves only lookups by id",
     },
   },
   s(

@@ -27,7 +27,7 @@ describe('historySize setting', () => {
   it('refuses more than 20,000, and what is not a non-negative integer, naming where it came from', () => {
     expect(resolveConfig({ flags: { 'history-size': '20000' } }).values.historySize).toBe(20_000);
     expect(() => resolveConfig({ flags: { 'history-size': '20001' } })).toThrow(
-      /^Expected `--history-size` to be at most 20000 \(each holds its session's metadata, .*\), got `20001`$/,
+      /^Expected `--history-size` to be at most 20000 \(each holds its session's metadata \(about 0.8 KB of heap\), .*\), got `20001`$/,
     );
     expect(() => resolveConfig({ env: { TROUPE_HISTORY_SIZE: '-1' } })).toThrow(
       'Expected `TROUPE_HISTORY_SIZE` to be a non-negative integer, got `-1`',
