@@ -6,15 +6,16 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
-import type { Runtime } from '../runtime/types.js';
+import type { Runtime, SessionSummary } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { callerOf, canSee, type SessionOwners, sessionOwnersOf } from './caller.js';
+import { callerOf, canSee, listingOwner, type SessionOwners, sessionOwnersOf } from './caller.js';
 import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
 import { heartbeatMs } from './progress.js';
 import { ResourceChanges } from './resource-changes.js';
 import { RetryLogs } from './retry-logs.js';
+import { RECENT_SCAN } from './scope.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
 /** One provider as `list_models` shows it. */
@@ -109,6 +110,8 @@ export interface McpContext {
   /** Resource URIs that changed, for `resources/subscribe` and `subscriptions/listen`. */
   readonly resourceChanges: ResourceChanges;
   readonly sessionFilter: SessionFilter | undefined;
+  /** The newest ended sessions the caller behind `ctx` may see (`sessionFilter`), at most `limit`. */
+  recentFor(ctx: ServerContext, limit: number): readonly SessionSummary[];
   readonly charts: Readonly<Record<string, string>>;
   /** Stops timers and the runtime subscription; does not shut the runtime down. */
   close(): void;
@@ -154,6 +157,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
       options.sessionFilter === 'owner'
         ? (id, ctx) => canSee(callerOf(ctx), owners.ownerOf(id))
         : options.sessionFilter,
+    recentFor: recentReader(options.runtime, options.sessionFilter),
     charts: options.charts ?? {},
     close() {
       live.close();
@@ -180,4 +184,31 @@ function priorityCap(cap: number | undefined): number {
       `Expected \`maxCallerPriority\` to be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${String(cap)}`,
     );
   return cap;
+}
+
+/**
+ * The newest ended sessions a caller may see. With `'owner'` (what `troupe serve` sets) they are
+ * read from the caller's own list in the history (`status({ owner })`), so a caller finds its own
+ * however many sessions other callers ended since; before, the newest 20 of every caller's were
+ * read and filtered, and on a busy server a caller's list came back empty. A filter of a library's
+ * own is applied to the newest `RECENT_SCAN`.
+ */
+function recentReader(
+  runtime: Runtime,
+  filter: SessionFilter | 'owner' | undefined,
+): (ctx: ServerContext, limit: number) => readonly SessionSummary[] {
+  if (filter === undefined) return (_ctx, limit) => runtime.status({ recent: limit }).recent;
+  if (filter === 'owner')
+    return (ctx, limit) => {
+      const caller = callerOf(ctx);
+      // Checked again by owner, as every other list is: what is shown never rests on one read alone.
+      return runtime
+        .status({ recent: limit, owner: listingOwner(caller) })
+        .recent.filter((s) => canSee(caller, s.owner));
+    };
+  return (ctx, limit) =>
+    runtime
+      .status({ recent: RECENT_SCAN })
+      .recent.filter((s) => filter(s.sessionId, ctx))
+      .slice(0, limit);
 }

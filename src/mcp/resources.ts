@@ -22,6 +22,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import type { SessionSummary } from '../runtime/types.js';
 import { completeSessionId } from './completions.js';
 import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
@@ -65,7 +66,7 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     (uri, ctx) =>
       json(
         uri.href,
-        sessionsView(mcp, (id) => visible(id, ctx)),
+        sessionsView(mcp, ctx, (id) => visible(id, ctx)),
       ),
   );
 
@@ -73,14 +74,12 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     'session',
     new ResourceTemplate(`${SESSIONS_URI}/{id}`, {
       list: (ctx) => ({
-        resources: [...mcp.runtime.sessions({ limit: 50 }), ...mcp.runtime.status().recent.slice(0, 50)]
-          .filter((s) => visible(s.sessionId, ctx))
-          .map((s) => ({
-            uri: sessionUri(s.sessionId),
-            name: `session ${s.sessionId}`,
-            title: `${s.label ?? 'session'} ${s.provider}/${s.model}: ${s.state}`,
-            mimeType: 'application/json',
-          })),
+        resources: [...visibleLive(mcp, ctx, 50), ...mcp.recentFor(ctx, 50)].map((s) => ({
+          uri: sessionUri(s.sessionId),
+          name: `session ${s.sessionId}`,
+          title: `${s.label ?? 'session'} ${s.provider}/${s.model}: ${s.state}`,
+          mimeType: 'application/json',
+        })),
       }),
       complete: { id: (typed) => completeSessionId(mcp, typed) },
     }),
@@ -258,8 +257,25 @@ export function forwardResourceUpdates(
   );
 }
 
-function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record<string, unknown> {
-  const status = mcp.runtime.status();
+/**
+ * The live sessions the caller behind `ctx` may see, at most `limit`: filtered first, so a caller's
+ * own are listed however many others have live (live sessions are bounded by the queue's size).
+ */
+function visibleLive(mcp: McpContext, ctx: ServerContext, limit: number): SessionSummary[] {
+  if (mcp.sessionFilter === undefined) return mcp.runtime.sessions({ limit });
+  const filter = mcp.sessionFilter;
+  return mcp.runtime
+    .sessions({ limit: Number.MAX_SAFE_INTEGER })
+    .filter((s) => filter(s.sessionId, ctx))
+    .slice(0, limit);
+}
+
+function sessionsView(
+  mcp: McpContext,
+  ctx: ServerContext,
+  visible: (id: string) => boolean,
+): Record<string, unknown> {
+  const status = mcp.runtime.status({ recent: 0 });
   const live = mcp.live.list().filter((s) => visible(s.sessionId));
   return {
     runtime_state: status.state,
@@ -272,7 +288,7 @@ function sessionsView(mcp: McpContext, visible: (id: string) => boolean): Record
     max_queued_per_caller: status.maxQueuedPerCaller,
     max_queued_bytes: status.maxQueuedBytes,
     queued_bytes: status.queuedBytes,
-    recent: status.recent.filter((s) => visible(s.sessionId)).slice(0, 20),
+    recent: mcp.recentFor(ctx, 20),
   };
 }
 

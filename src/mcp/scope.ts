@@ -6,14 +6,14 @@
  * model id is a caller's own words (a fine-tuned id can name a customer), so of the models cooling
  * down a caller sees only the public ones and its own (`shownModels`).
  */
-import type { SessionSummary } from '../runtime/types.js';
+import type { RuntimeStatus, SessionSummary } from '../runtime/types.js';
 import { type Caller, canSee, listingOwner } from './caller.js';
 import type { McpContext } from './context.js';
 import type { LiveSession } from './live-sessions.js';
 
 /** The most recent sessions the `sessions` tool returns (`recent_limit`). */
 export const RECENT_LIMIT_MAX = 1000;
-/** How many ended sessions are read to find a caller's own (the runtime's default history size). */
+/** How many of a caller's newest ended sessions are read (the runtime's default history size). */
 export const RECENT_SCAN = 1000;
 
 const LOCAL: Caller = { key: 'local', admin: false };
@@ -30,6 +30,19 @@ export function visibleSession(
 export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller }): LiveSession[] {
   const caller = call.caller ?? LOCAL;
   return mcp.live.list().filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+}
+
+/**
+ * The runtime's status with the newest `recent` ended sessions the caller may see: read from its
+ * own list in the history (`status({ owner })`), so they are found however many sessions other
+ * callers ended since; every caller's for one who sees everything.
+ */
+export function statusFor(
+  mcp: McpContext,
+  call: { readonly caller?: Caller },
+  recent: number,
+): RuntimeStatus {
+  return mcp.runtime.status({ recent, owner: listingOwner(call.caller ?? LOCAL) });
 }
 
 export function visibleRecent(

@@ -102,11 +102,15 @@ class Slots {
     return slot;
   }
 
-  /** Slots from the newest, at most `limit`. */
-  *newestFirst(limit: number): Generator<number> {
-    let n = 0;
-    for (let slot = this.newest; slot !== NONE && n < limit; slot = this.older[slot] as number, n++)
-      yield slot;
+  /**
+   * Slots from the newest, at most `limit`: every caller's, or with `owner` given (a string) only
+   * that caller's, from its own list (so its newest are found however many others ended since).
+   */
+  *newestFirst(limit: number, owner?: string): Generator<number> {
+    const own = owner !== undefined;
+    let slot = own ? (this.holders.get(owner)?.newest ?? NONE) : this.newest;
+    const step = own ? this.ownOlder : this.older;
+    for (let n = 0; slot !== NONE && n < limit; slot = step[slot] as number, n++) yield slot;
   }
 
   private firstAtMost(): Holder {
@@ -217,10 +221,10 @@ export class History<T extends { readonly sessionId: string; readonly owner?: st
     else this.items[slot] = item;
   }
 
-  /** Most recent first. */
-  recent(limit = this.capacity): T[] {
+  /** Most recent first; with `owner`, that caller's only. */
+  recent(limit = this.capacity, owner?: string): T[] {
     const out: T[] = [];
-    for (const slot of this.slots.newestFirst(limit)) out.push(this.items[slot] as T);
+    for (const slot of this.slots.newestFirst(limit, owner)) out.push(this.items[slot] as T);
     return out;
   }
 }
@@ -259,10 +263,10 @@ export class EndedSessions {
     return slot === undefined ? undefined : this.summary(slot);
   }
 
-  /** Most recent first. */
-  recent(limit = this.capacity): SessionSummary[] {
+  /** Most recent first; with `owner`, that caller's only. */
+  recent(limit = this.capacity, owner?: string): SessionSummary[] {
     const out: SessionSummary[] = [];
-    for (const slot of this.slots.newestFirst(limit)) out.push(this.summary(slot));
+    for (const slot of this.slots.newestFirst(limit, owner)) out.push(this.summary(slot));
     return out;
   }
 

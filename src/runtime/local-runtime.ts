@@ -363,7 +363,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),
-    status: ({ recent = 20 } = {}) => ({
+    status: ({ recent = 20, owner } = {}) => ({
       state: lifecycle.state,
       queued: scheduler.queued,
       running: scheduler.running,
@@ -374,7 +374,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxQueuedPerCaller: limits.maxQueuedPerCaller,
       maxQueuedBytes: limits.maxQueuedBytes,
       queuedBytes: queueRoom.held,
-      recent: table.recent(recent),
+      recent: table.recent(recent, owner),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
       ...(limits.rates.size === 0 || options.sharedState !== undefined
         ? {}

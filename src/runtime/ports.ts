@@ -150,7 +150,8 @@ export interface SessionStore {
   liveSession(id: string): SessionSummary | undefined;
   liveSessions(): Iterable<SessionSummary>;
   ended(id: string): SessionSummary | undefined;
-  recent(limit: number): SessionSummary[];
+  /** The newest ended sessions, at most `limit`; with `owner`, only those of that `metadata.owner`. */
+  recent(limit: number, owner?: string): SessionSummary[];
   /** Loads (or reloads, after a reconnect) the mirror of live sessions. */
   load(): Promise<void>;
   /** Applies one message heard on the bus to the mirror. */

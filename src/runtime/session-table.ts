@@ -57,8 +57,8 @@ export class SessionTable {
     return out;
   }
 
-  recent(limit: number): SessionSummary[] {
-    return this.history.recent(limit);
+  recent(limit: number, owner?: string): SessionSummary[] {
+    return this.history.recent(limit, owner);
   }
 
   private liveSummary(record: SessionRecord): SessionSummary {

@@ -297,8 +297,12 @@ export interface Runtime {
    * and a signal. Retries only if `maxAttempts` > 1 (@default 1) and it throws a retryable `TroupeError`.
    */
   run<T>(task: TaskFunction<T>, options: RunOptions): SessionHandle<TaskResult<T>>;
-  /** Counts now, and the `recent` ended sessions (@default 20). */
-  status(options?: { readonly recent?: number }): RuntimeStatus;
+  /**
+   * Counts now, and the `recent` newest ended sessions (@default 20); with `owner`, the newest of
+   * those whose `metadata.owner` is `owner`, read from that caller's own list in the history (so
+   * however many sessions others ended since, within `historySize` and the fair share kept).
+   */
+  status(options?: { readonly recent?: number; readonly owner?: string }): RuntimeStatus;
   /** One session by id: live or from the bounded history. */
   session(id: string): SessionSummary | undefined;
   /** Live sessions (queued and running), at most `limit` (@default 100). */

@@ -174,11 +174,11 @@ export function createClusterRuntime(
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
   connection.onReady(() => void retriedWhileAway(clock, () => queueLimits.apply(), 41, 250).catch(onError));
   const up = () => connection.status() === 'ready';
-  const status = (recent: number) =>
+  const status = (recent: number, owner: string | undefined) =>
     withTaskStatus(
-      clusterStatus(store, local, limits, lifecycle.state, recent, view, waiting.room.held),
+      clusterStatus(store, local, limits, lifecycle.state, { recent, owner }, view, waiting.room.held),
       tasks,
-      recent,
+      { recent, owner },
     );
 
   function armSweep(): void {
@@ -378,7 +378,7 @@ export function createClusterRuntime(
     },
     providers: local.providers,
     ready,
-    status: ({ recent = 20 } = {}) => status(recent),
+    status: ({ recent = 20, owner } = {}) => status(recent, owner),
     ...withTaskSessions(store, (summary) => view.decorate(summary), tasks),
     cancel: (id, reason = 'cancelled by request') => {
       if (tasks.cancel(id, reason)) return true;
@@ -388,7 +388,7 @@ export function createClusterRuntime(
     },
     metrics: () =>
       withTaskMetrics(
-        clusterMetrics(status(0), counters, local, view, runner.stopped, endsHere.counts),
+        clusterMetrics(status(0, undefined), counters, local, view, runner.stopped, endsHere.counts),
         tasks,
       ),
     subscribe: (listener) => {

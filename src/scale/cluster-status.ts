@@ -20,7 +20,8 @@ export function clusterStatus(
     readonly maxQueuedBytes: number;
   },
   state: RuntimeStatus['state'],
-  recent: number,
+  /** How many of the newest ended sessions, and whose (`status({ recent, owner })`). */
+  ended: { readonly recent: number; readonly owner: string | undefined },
   /** The cluster's limits in providers' own units, as this instance last read them. */
   view: { budgets(): RuntimeStatus['limits'] },
   /** The request bytes of the sessions submitted here that have not started (`maxQueuedBytes` is per instance). */
@@ -61,7 +62,7 @@ export function clusterStatus(
     maxQueuedPerCaller: limits.maxQueuedPerCaller,
     maxQueuedBytes: limits.maxQueuedBytes,
     queuedBytes,
-    recent: store.recent(recent),
+    recent: store.recent(ended.recent, ended.owner),
     ...(breakers === undefined ? {} : { breakers }),
     ...(budgets === undefined ? {} : { limits: budgets }),
   };

@@ -48,8 +48,13 @@ export function providersOnly(limits: Limits | undefined, providers: ReadonlyMap
 }
 
 /** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes, recent ends. */
-export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime, recent: number): RuntimeStatus {
-  const mine = tasks.status({ recent });
+export function withTaskStatus(
+  cluster: RuntimeStatus,
+  tasks: Runtime,
+  ended: { readonly recent: number; readonly owner: string | undefined },
+): RuntimeStatus {
+  const { recent } = ended;
+  const mine = tasks.status(ended);
   const byPriority: Record<number, number> = { ...cluster.queuedByPriority };
   for (const [priority, count] of Object.entries(mine.queuedByPriority))
     byPriority[Number(priority)] = (byPriority[Number(priority)] ?? 0) + count;

@@ -86,8 +86,8 @@ export class RedisSessionStore implements SessionStore {
     return this.history.get(id);
   }
 
-  recent(limit: number): SessionSummary[] {
-    return this.history.recent(limit);
+  recent(limit: number, owner?: string): SessionSummary[] {
+    return this.history.recent(limit, owner);
   }
 
   /**

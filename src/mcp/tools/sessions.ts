@@ -11,6 +11,7 @@ import {
   RECENT_LIMIT_MAX,
   RECENT_SCAN,
   shownModels,
+  statusFor,
   visibleLive,
   visibleRecent,
   visibleSession,
@@ -126,7 +127,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         text: `${session.sessionId}: ${session.state} · ${session.provider}/${session.model} · priority ${session.priority} · ${session.attempts} attempt(s)${session.code ? ` · ${session.code}` : ''}`,
       };
     }
-    const status = mcp.runtime.status({ recent: RECENT_SCAN });
+    const status = statusFor(mcp, call, RECENT_SCAN);
     const live = visibleLive(mcp, call);
     const structured = {
       ok: true,

@@ -75,8 +75,8 @@ export class MemorySessionStore implements SessionStore {
     return this.history.get(id);
   }
 
-  recent(limit: number): SessionSummary[] {
-    return this.history.recent(limit);
+  recent(limit: number, owner?: string): SessionSummary[] {
+    return this.history.recent(limit, owner);
   }
 
   /** Nothing to load: live sessions are read from the hub itself. */

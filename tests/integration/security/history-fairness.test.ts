@@ -7,6 +7,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { MemoryClusterHub } from '../../../src/runtime/backend.js';
+import type { RuntimeOptions } from '../../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../../src/scale/memory-cluster.js';
 import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';
 
@@ -84,3 +85,59 @@ it('holds on a cluster too: an instance’s history of sessions ended anywhere k
   expect(await recent(bobOnA)).toEqual([bobs]);
   expect(await recent(aliceOnA)).toEqual(alices.slice(-3).reverse());
 });
+
+const oneInstance = (): Partial<RuntimeOptions> => ({});
+const memoryCluster = (): Partial<RuntimeOptions> => ({
+  backend: memoryClusterBackend({ hub: new MemoryClusterHub(), sweepIntervalMs: 1000 }),
+});
+
+it.each([
+  ['one instance', oneInstance],
+  ['a memory cluster', memoryCluster],
+])(
+  'a token finds its own recent sessions however many others ended since (%s): the `sessions` tool and resources',
+  async (_, runtimeOptions) => {
+    // A history larger than the tool's look (1,000) and than the resources' lists (20 and 50): the
+    // look used to read every caller's newest and filter, so Bob's list came back empty.
+    const h = await startHarness({
+      http: {
+        tokens: [
+          { name: 'alice', token: 'alice-token-1' },
+          { name: 'bob', token: 'bob-token-22' },
+        ],
+      },
+      runtime: runtimeOptions(),
+      limits: { historySize: 3000 },
+      context: { sessionFilter: 'owner' },
+    });
+    harnesses.push(h);
+    const alice = await clientWith(h, 'alice-token-1');
+    const bob = await clientWith(h, 'bob-token-22');
+    const bobs = await chat(bob, 'remember me');
+    // Alice's burst, straight into the runtime (as fast as it can end them), then one through MCP.
+    const burst = Array.from({ length: 1100 }, (_, i) =>
+      h.mcp.runtime.submit(
+        {
+          provider: 'fast',
+          messages: [{ role: 'user', content: `burst ${i}` }],
+          extra: { simulateLatencyMs: 0 },
+        },
+        { metadata: { owner: 'token:alice' } },
+      ),
+    );
+    await Promise.all(burst.map((x) => x.result));
+    const alices = await chat(alice, 'one more');
+    expect(h.mcp.runtime.status({ recent: 2000 }).recent.length).toBe(1102);
+
+    expect(await recent(bob)).toEqual([bobs]);
+    expect((await recent(alice)).slice(0, 2)).toEqual([alices, burst[1099]?.id]);
+    const read = (await bob.readResource({ uri: 'troupe://sessions' })).contents[0];
+    const view = JSON.parse(read !== undefined && 'text' in read ? read.text : '{}') as {
+      recent: { sessionId: string }[];
+    };
+    expect(view.recent.map((s) => s.sessionId)).toEqual([bobs]);
+    const listed = (await bob.listResources()).resources.map((r) => r.uri);
+    expect(listed).toContain(`troupe://sessions/${bobs}`);
+    expect(listed.filter((uri) => uri.startsWith('troupe://sessions/'))).toHaveLength(1);
+  },
+);

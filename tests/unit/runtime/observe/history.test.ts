@@ -279,6 +279,15 @@ describe('History, between callers', () => {
           expect(ended.recent().map((s) => [s.sessionId, s.owner])).toEqual(
             model.recent().map((m) => [m.sessionId, model.ownerOf(m.sessionId)]),
           );
+          // Each caller's own newest, read from its own list: the same as filtering the whole.
+          for (const who of ['alice', 'bob', 'carol', 'dan']) {
+            const own = model.recent().filter((m) => model.ownerOf(m.sessionId) === who);
+            expect(history.recent(undefined, who)).toEqual(own);
+            expect(history.recent(2, who)).toEqual(own.slice(0, 2));
+            expect(ended.recent(1, who).map((s) => s.sessionId)).toEqual(
+              own.slice(0, 1).map((m) => m.sessionId),
+            );
+          }
         });
       }),
       { numRuns: 400 },
