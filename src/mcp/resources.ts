@@ -258,16 +258,20 @@ export function forwardResourceUpdates(
 }
 
 /**
- * The live sessions the caller behind `ctx` may see, at most `limit`: filtered first, so a caller's
- * own are listed however many others have live (live sessions are bounded by the queue's size).
+ * The live sessions the caller behind `ctx` may see, at most `limit`: filtered by id first (the
+ * live-session index, as the `sessions` tool reads it), so a caller's own are listed however many
+ * others have live, and only those listed are summarised (a full queue holds 10,000).
  */
 function visibleLive(mcp: McpContext, ctx: ServerContext, limit: number): SessionSummary[] {
   if (mcp.sessionFilter === undefined) return mcp.runtime.sessions({ limit });
-  const filter = mcp.sessionFilter;
-  return mcp.runtime
-    .sessions({ limit: Number.MAX_SAFE_INTEGER })
-    .filter((s) => filter(s.sessionId, ctx))
-    .slice(0, limit);
+  const out: SessionSummary[] = [];
+  for (const live of mcp.live.list()) {
+    if (out.length >= limit) break;
+    if (!mcp.sessionFilter(live.sessionId, ctx)) continue;
+    const summary = mcp.runtime.session(live.sessionId);
+    if (summary !== undefined) out.push(summary);
+  }
+  return out;
 }
 
 function sessionsView(

@@ -141,3 +141,36 @@ it.each([
     expect(listed.filter((uri) => uri.startsWith('troupe://sessions/'))).toHaveLength(1);
   },
 );
+
+it('lists a token’s live sessions as resources however many of another token’s are live before them', async () => {
+  const h = await startHarness({
+    http: {
+      tokens: [
+        { name: 'alice', token: 'alice-token-1' },
+        { name: 'bob', token: 'bob-token-22' },
+      ],
+    },
+    context: { sessionFilter: 'owner' },
+  });
+  harnesses.push(h);
+  const bob = await clientWith(h, 'bob-token-22');
+  // Sixty of Alice's first (the list used to take the runtime's first 50 live, then filter).
+  const alices = Array.from({ length: 60 }, (_, i) =>
+    h.mcp.runtime.submit(
+      { provider: 'slow', messages: [{ role: 'user', content: `slow ${i}` }] },
+      { metadata: { owner: 'token:alice' } },
+    ),
+  );
+  const call = bob.callTool({ name: 'chat', arguments: { provider: 'slow', prompt: 'mine' } });
+  let bobs = '';
+  await expect
+    .poll(() => {
+      bobs = h.mcp.runtime.sessions({ limit: 100 }).find((s) => s.owner === 'token:bob')?.sessionId ?? '';
+      return bobs;
+    })
+    .not.toBe('');
+  const listed = (await bob.listResources()).resources.map((r) => r.uri);
+  expect(listed.filter((uri) => uri.startsWith('troupe://sessions/'))).toEqual([`troupe://sessions/${bobs}`]);
+  for (const handle of alices) handle.cancel();
+  await call;
+});
