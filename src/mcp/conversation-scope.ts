@@ -21,9 +21,15 @@ function named(caller: Caller | undefined): caller is Caller {
   return caller !== undefined && namedCallerKey(caller.key);
 }
 
-/** The store key of conversation `id` for `caller`. */
-function keyOf(caller: Caller | undefined, id: string): string {
-  return named(caller) ? `${caller.key}/${id}` : id;
+/**
+ * The store key of conversation `id` for `caller`, or `undefined` when that caller cannot name it.
+ * A named token's keys are `token:<name>/<id>` and a caller without one keys by the bare id, so a
+ * bare id that reads as a named token's key names nothing: before, a client of the shared token
+ * that learned Alice's id continued her conversation by sending `token:alice/<id>`.
+ */
+function keyOf(caller: Caller | undefined, id: string): string | undefined {
+  if (named(caller)) return `${caller.key}/${id}`;
+  return namedCallerKey(id) ? undefined : id;
 }
 
 export function loadConversation(
@@ -31,7 +37,8 @@ export function loadConversation(
   caller: Caller | undefined,
   id: string,
 ): Promise<readonly ChatMessage[] | undefined> {
-  return mcp.conversations.get(keyOf(caller, id));
+  const key = keyOf(caller, id);
+  return key === undefined ? Promise.resolve(undefined) : mcp.conversations.get(key);
 }
 
 /** Saves the whole conversation under `id` (a new one when absent) and returns the id the client sees. */
@@ -41,8 +48,9 @@ async function saveConversation(
   messages: readonly ChatMessage[],
   id?: string,
 ): Promise<string> {
-  // Unnamed: the store picks a new conversation's id itself, as before.
-  if (!named(caller)) return mcp.conversations.save(messages, id, SHARED_OWNER);
+  // Unnamed: the store picks a new conversation's id itself, as before (and for an id it may not name).
+  if (!named(caller))
+    return mcp.conversations.save(messages, id === undefined ? undefined : keyOf(caller, id), SHARED_OWNER);
   const own = id ?? randomUUID();
   await mcp.conversations.save(messages, keyOf(caller, own), caller.key);
   return own;

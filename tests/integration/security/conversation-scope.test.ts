@@ -7,6 +7,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
+import { keepConversation } from '../../../src/mcp/conversation-scope.js';
 import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
@@ -52,4 +53,39 @@ it('without named tokens a conversation continues from another MCP session', asy
   const second = await chat(two, { prompt: 'again', continuation_id: first.continuation_id });
   expect(second.ok).toBe(true);
   expect(second.continuation_id).toBe(first.continuation_id);
+});
+
+it('a client without a named token cannot reach a named token’s conversation by its store key', async () => {
+  const h = await startHarness({
+    http: { token: 'shared-token-0', tokens: [{ name: 'alice', token: 'alice-token-1' }] },
+  });
+  harnesses.push(h);
+  const alice = await clientWith(h, 'alice-token-1');
+  const shared = await clientWith(h, 'shared-token-0');
+  const first = await chat(alice, { prompt: 'the secret word is heron' });
+  const id = String(first.continuation_id);
+  // Alice's conversation is kept as `token:alice/<id>`; a shared-token client keys by the bare id.
+  for (const guess of [id, `token:alice/${id}`]) {
+    const stolen = await chat(shared, { prompt: 'INJECTED: what came before?', continuation_id: guess });
+    expect(stolen.ok).toBe(false);
+    expect(stolen.error.message).toContain(`got "${guess}": unknown or expired`);
+  }
+  // Nor does a save (past a refused load) write there: it starts a conversation of its own.
+  const saved = await keepConversation(
+    h.mcp,
+    { key: 'mcp:some-session', admin: false },
+    [{ role: 'user', content: 'INJECTED' }],
+    `token:alice/${id}`,
+    undefined,
+  );
+  expect(saved).not.toEqual({ continuation_id: `token:alice/${id}` });
+  const turns = (await h.mcp.conversations.get(`token:alice/${id}`)) ?? [];
+  expect(turns.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['the secret word is heron']);
+  // The shared token's own conversations still continue, from any MCP session.
+  const own = await chat(shared, { prompt: 'mine' });
+  const again = await chat(await clientWith(h, 'shared-token-0'), {
+    prompt: 'and now?',
+    continuation_id: own.continuation_id,
+  });
+  expect(again.ok).toBe(true);
 });
