@@ -1,7 +1,8 @@
 /**
  * What the sessions waiting in a queue (submitted, not started) hold, against its bounds: their
  * request bytes (`limits.maxQueuedBytes`) and each caller's share of the queue
- * (`limits.maxQueuedPerCaller`: sessions of one `metadata.owner`). One piece for every runtime: the
+ * (`limits.maxQueuedPerCaller`: sessions of one `metadata.owner`; and of its bytes, the same
+ * fraction of `limits.maxQueuedBytes`, so one caller's large requests cannot fill it for all). One piece for every runtime: the
  * in-memory scheduler holds a queued session's room from `enqueue` until it leaves its queue,
  * whichever way; the cluster runtime holds it for the sessions submitted at this instance that
  * have not started. No I/O, no clock.
@@ -69,14 +70,21 @@ export interface QueueOf {
 
 /**
  * Whether one more fits: `fits`; `full` now (it may fit later); `never` (more bytes than the bound);
- * `share`: its caller already has its share waiting (it may fit once one of those starts).
+ * `share`: its caller already has its share waiting (it may fit once one of those starts);
+ * `shareBytes`: its caller's waiting items and this one would hold more than its share of the bytes.
  */
-export type Room = 'fits' | 'full' | 'never' | 'share';
+export type Room = 'fits' | 'full' | 'never' | 'share' | 'shareBytes';
+
+/** One caller's items waiting: how many, and the bytes they hold. */
+interface Held {
+  count: number;
+  bytes: number;
+}
 
 export class QueueRoom {
   private total = 0;
-  /** Per caller with items waiting: how many. */
-  private readonly callers = new Map<string, number>();
+  /** Per caller with items waiting: how many, and their bytes. */
+  private readonly callers = new Map<string, Held>();
   /** Per caller and queue with items waiting there (`turnKey`). */
   private readonly turns = new Map<string, Turn>();
   /** Per priority with owned items waiting in any provider's queue (`floorKey`): their depths. */
@@ -84,7 +92,9 @@ export class QueueRoom {
 
   /**
    * `limit`: the most bytes the waiting items may hold together; `perCaller`: the most items of one
-   * caller that may wait at once (items without a caller count toward no share).
+   * caller that may wait at once (items without a caller count toward no share); `perCallerBytes`:
+   * the most bytes one caller's waiting items may hold together, though a caller with none waiting
+   * always has room for one within `limit` (a share below one large request would refuse it forever).
    */
   constructor(
     readonly limit: number,
@@ -94,6 +104,7 @@ export class QueueRoom {
      * share their queue with other rooms' (a cluster's instances), whose floors would not compare.
      */
     readonly floored = true,
+    readonly perCallerBytes: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** The bytes the waiting items hold now. */
@@ -103,7 +114,12 @@ export class QueueRoom {
 
   /** How many items of `caller` wait now. */
   heldBy(caller: string): number {
-    return this.callers.get(caller) ?? 0;
+    return this.callers.get(caller)?.count ?? 0;
+  }
+
+  /** The bytes `caller`'s waiting items hold now. */
+  bytesHeldBy(caller: string): number {
+    return this.callers.get(caller)?.bytes ?? 0;
   }
 
   /** The depth an item of `caller` joining `queue` now gets (see above). */
@@ -116,7 +132,13 @@ export class QueueRoom {
   /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
   room(bytes: number, caller?: string): Room {
     if (bytes > this.limit) return 'never';
-    if (caller !== undefined && this.heldBy(caller) >= this.perCaller) return 'share';
+    if (caller !== undefined) {
+      const mine = this.callers.get(caller);
+      if ((mine?.count ?? 0) >= this.perCaller) return 'share';
+      // A share as large as the bound is no share: past it, the queue is what is full.
+      if (mine !== undefined && this.perCallerBytes < this.limit && mine.bytes + bytes > this.perCallerBytes)
+        return 'shareBytes';
+    }
     return this.total + bytes > this.limit ? 'full' : 'fits';
   }
 
@@ -131,7 +153,12 @@ export class QueueRoom {
       item.queuedTurn = undefined;
       return 0;
     }
-    this.callers.set(caller, this.heldBy(caller) + 1);
+    const mine = this.callers.get(caller);
+    if (mine === undefined) this.callers.set(caller, { count: 1, bytes });
+    else {
+      mine.count++;
+      mine.bytes += bytes;
+    }
     const key = turnKey(caller, queue);
     let turn = this.turns.get(key);
     let floor: Floor | undefined;
@@ -157,13 +184,14 @@ export class QueueRoom {
 
   /** `item` left its queue: what it holds is given back, once. */
   release(item: HoldsRoom): void {
-    this.total -= item.queuedBytes;
+    const bytes = item.queuedBytes;
+    this.total -= bytes;
     item.queuedBytes = 0;
     const turn = item.queuedTurn;
     if (turn === undefined) return;
     item.queuedTurn = undefined;
-    const left = this.heldBy(turn.caller) - 1;
-    if (left > 0) this.callers.set(turn.caller, left);
+    const mine = this.callers.get(turn.caller) as Held;
+    if (--mine.count > 0) mine.bytes -= bytes;
     else this.callers.delete(turn.caller);
     if (--turn.count === 0) this.turns.delete(turn.key);
     const floor = turn.queue;
@@ -182,6 +210,19 @@ export class QueueRoom {
     // Stryker disable next-line ConditionalExpression: a shortcut; above the floor, the floor's depth is in use and the loop stops at once.
     if (depth === floor.floor) while (!floor.counts.has(floor.floor)) floor.floor++;
   }
+}
+
+/** The bounds a runtime's queue holds its waiting items to (its resolved `limits`). */
+export interface QueueBounds {
+  readonly maxQueuedBytes: number;
+  readonly maxQueuedPerCaller: number;
+  readonly maxQueuedBytesPerCaller: number;
+}
+
+/** A room for those bounds; `floored` as for `QueueRoom`. */
+export function queueRoomOf(limits: QueueBounds, floored = true): QueueRoom {
+  const { maxQueuedBytes, maxQueuedPerCaller, maxQueuedBytesPerCaller } = limits;
+  return new QueueRoom(maxQueuedBytes, maxQueuedPerCaller, floored, maxQueuedBytesPerCaller);
 }
 
 /** The depth of the next item of a caller (its `turn` in the queue, if any items wait) at `floor`. */

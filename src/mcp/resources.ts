@@ -291,6 +291,7 @@ function sessionsView(
     max_queued: status.maxQueued,
     max_queued_per_caller: status.maxQueuedPerCaller,
     max_queued_bytes: status.maxQueuedBytes,
+    max_queued_bytes_per_caller: status.maxQueuedBytesPerCaller,
     queued_bytes: status.queuedBytes,
     recent: mcp.recentFor(ctx, 20),
   };

@@ -100,7 +100,7 @@ export class Admission {
   /**
    * Refuses a request of `bytes` from `owner` that does not fit in what waits: with `QUEUE_FULL`
    * while the queue holds too many bytes (`limits.maxQueuedBytes`) or the owner has its share of
-   * the queue waiting (`limits.maxQueuedPerCaller`), both of which may pass; with `INVALID_REQUEST`
+   * the queue waiting (`limits.maxQueuedPerCaller`, or its bytes' share), all of which may pass; with `INVALID_REQUEST`
    * when the request is larger than the whole byte bound (it never fits: retrying cannot help).
    */
   roomFor(queue: QueueRoom, bytes: number, owner?: string): void {
@@ -122,10 +122,15 @@ export class Admission {
               'QUEUE_FULL',
               `Expected at most ${queue.perCaller} sessions of one caller waiting (limits.maxQueuedPerCaller), got ${queue.heldBy(owner as string)} of caller ${JSON.stringify(owner)} waiting; retry once some have started, or cancel some`,
             )
-          : runtimeError(
-              'QUEUE_FULL',
-              `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
-            ),
+          : room === 'shareBytes'
+            ? runtimeError(
+                'QUEUE_FULL',
+                `Expected at most ${queue.perCallerBytes} bytes of one caller's requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got ${queue.bytesHeldBy(owner as string)} bytes of caller ${JSON.stringify(owner)} waiting and a request of ${bytes}; retry once some have started, or cancel some`,
+              )
+            : runtimeError(
+                'QUEUE_FULL',
+                `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+              ),
     );
   }
 

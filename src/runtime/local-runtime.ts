@@ -8,7 +8,7 @@
 import { initialContext, type SessionContext, type SessionInput } from '../../machines/session.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
-import { QueueRoom } from '../core/queue-room.js';
+import { queueRoomOf } from '../core/queue-room.js';
 import { Scheduler } from '../core/scheduler.js';
 import { forEachInSlices } from '../core/slices.js';
 import { Admission, type Admitted, type Held } from './admission.js';
@@ -38,9 +38,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const defaults = resolveDefaults(options.defaults);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
-
   const scheduler = new Scheduler<SessionRecord>(limits);
-  const queueRoom = new QueueRoom(limits.maxQueuedBytes, limits.maxQueuedPerCaller); // bytes, shares
+  const queueRoom = queueRoomOf(limits); // bytes, shares
   for (const name of providers.keys()) scheduler.lane(name);
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
@@ -373,6 +372,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxQueued: limits.maxQueued,
       maxQueuedPerCaller: limits.maxQueuedPerCaller,
       maxQueuedBytes: limits.maxQueuedBytes,
+      maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
       queuedBytes: queueRoom.held,
       recent: table.recent(recent, owner),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),

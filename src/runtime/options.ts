@@ -24,6 +24,11 @@ export interface ResolvedLimits {
   /** Sessions of one caller (`metadata.owner`) waiting at once; `maxQueued` unless set. */
   readonly maxQueuedPerCaller: number;
   readonly maxQueuedBytes: number;
+  /**
+   * The bytes one caller's waiting sessions may hold: the same fraction of `maxQueuedBytes` as
+   * `maxQueuedPerCaller` is of `maxQueued` (all of it when the share is the whole queue).
+   */
+  readonly maxQueuedBytesPerCaller: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
   readonly callerMetadataBytes: number;
@@ -166,12 +171,24 @@ export function resolveLimits(
     'limits.defaultCompletionTokens',
     limits.defaultCompletionTokens ?? 1024,
   );
+  const maxQueuedPerCaller = nonNegativeInt(
+    'limits.maxQueuedPerCaller',
+    limits.maxQueuedPerCaller ?? maxQueued,
+  );
+  const maxQueuedBytes = byteCount(
+    'limits.maxQueuedBytes',
+    limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+  );
   return {
     maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
     perProvider,
     maxQueued,
-    maxQueuedPerCaller: nonNegativeInt('limits.maxQueuedPerCaller', limits.maxQueuedPerCaller ?? maxQueued),
-    maxQueuedBytes: byteCount('limits.maxQueuedBytes', limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES),
+    maxQueuedPerCaller,
+    maxQueuedBytes,
+    maxQueuedBytesPerCaller:
+      maxQueuedPerCaller >= maxQueued
+        ? maxQueuedBytes
+        : Math.floor((maxQueuedBytes * maxQueuedPerCaller) / maxQueued),
     fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
     historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
     callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),

@@ -251,6 +251,11 @@ export interface RuntimeStatus {
   readonly maxQueuedPerCaller: number;
   /** `limits.maxQueuedBytes`: the bound on the request bytes waiting (on a cluster, at this instance). */
   readonly maxQueuedBytes: number;
+  /**
+   * The request bytes one caller's waiting sessions may hold: the same fraction of `maxQueuedBytes`
+   * as `maxQueuedPerCaller` is of `maxQueued` (a caller with none waiting may still send one larger).
+   */
+  readonly maxQueuedBytesPerCaller: number;
   /** Request bytes the sessions waiting now hold (on a cluster, those submitted at this instance). */
   readonly queuedBytes: number;
   /** Ended sessions, most recent first (see `status({ recent })`). */

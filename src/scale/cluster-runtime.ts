@@ -92,7 +92,7 @@ export function createClusterRuntime(
   const counters = new RuntimeCounters();
   const owners = new Map<string, Owner>();
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
-  const waiting = new Waiting(limits.maxQueuedBytes, limits.maxQueuedPerCaller);
+  const waiting = new Waiting(limits);
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const supervisorEvents = oneSupervisor(tasks, broadcast);
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));

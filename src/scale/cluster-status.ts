@@ -18,6 +18,7 @@ export function clusterStatus(
     readonly maxQueued: number;
     readonly maxQueuedPerCaller: number;
     readonly maxQueuedBytes: number;
+    readonly maxQueuedBytesPerCaller: number;
   },
   state: RuntimeStatus['state'],
   /** How many of the newest ended sessions, and whose (`status({ recent, owner })`). */
@@ -61,6 +62,7 @@ export function clusterStatus(
     maxQueued: limits.maxQueued,
     maxQueuedPerCaller: limits.maxQueuedPerCaller,
     maxQueuedBytes: limits.maxQueuedBytes,
+    maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
     queuedBytes,
     recent: store.recent(ended.recent, ended.owner),
     ...(breakers === undefined ? {} : { breakers }),

@@ -4,7 +4,7 @@
  * until the one `session.ended` arrives; the handle is what the caller holds.
  */
 import { type Clock, settlesWithin } from '../core/clock.js';
-import { QueueRoom, type Turn } from '../core/queue-room.js';
+import { type QueueBounds, type QueueRoom, queueRoomOf, type Turn } from '../core/queue-room.js';
 import { EventStream, resultOf } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
@@ -30,7 +30,7 @@ export interface Owner {
 
 /**
  * The owners here whose session has not started: how many (`limits.maxQueued`), their request
- * bytes (`limits.maxQueuedBytes`) and each caller's count (`limits.maxQueuedPerCaller`), what this
+ * bytes (`limits.maxQueuedBytes`) and each caller's count and bytes (`limits.maxQueuedPerCaller`), what this
  * instance keeps for its callers. Each owner leaves once, when this instance hears it started or
  * when it ends, whichever comes first.
  */
@@ -39,9 +39,9 @@ export class Waiting implements Iterable<Owner> {
   readonly room: QueueRoom;
   private readonly owners = new Set<Owner>();
 
-  constructor(maxQueuedBytes: number, maxQueuedPerCaller: number) {
+  constructor(limits: QueueBounds) {
     // Depths from 0: this instance's floor would not compare with another's in the shared queue.
-    this.room = new QueueRoom(maxQueuedBytes, maxQueuedPerCaller, false);
+    this.room = queueRoomOf(limits, false);
   }
 
   add(owner: Owner, bytes: number, caller: string | undefined): void {

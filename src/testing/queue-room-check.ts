@@ -7,8 +7,9 @@
  *   gets, in UTF-8), and never past `status().maxQueuedBytes`. A release forgotten on one way out
  *   of the queue, or made twice, breaks it at the next step;
  * - no caller (`metadata.owner`) has more sessions queued than `status().maxQueuedPerCaller`;
+ *   a caller's queued bytes past `status().maxQueuedBytesPerCaller` justify a refusal (below);
  * - a submission is refused with `QUEUE_FULL` only when something was full as it came: the queue
- *   (`maxQueued`), its bytes, or its caller's share. A share counted for the wrong caller, or never
+ *   (`maxQueued`), its bytes, or its caller's share (of the sessions, or of the bytes). A share counted for the wrong caller, or never
  *   given back, refuses a submission nothing justified.
  */
 import type { Runtime, SessionRequest } from '../runtime/types.js';
@@ -38,11 +39,13 @@ export class QueueRoomCheck {
     const status = runtime.status({ recent: 0 });
     if (status.queued >= status.maxQueued) return 'maxQueued';
     if (status.queuedBytes + sizeOf(request) > status.maxQueuedBytes) return 'maxQueuedBytes';
-    if (
-      owner !== undefined &&
-      (this.queuedNow(runtime).byCaller.get(owner) ?? 0) >= status.maxQueuedPerCaller
-    )
-      return 'maxQueuedPerCaller';
+    if (owner === undefined) return undefined;
+    const queued = this.queuedNow(runtime);
+    if ((queued.byCaller.get(owner) ?? 0) >= status.maxQueuedPerCaller) return 'maxQueuedPerCaller';
+    // Its share of the bytes holds only while it has some waiting: alone, it may send one larger.
+    const mine = queued.bytesByCaller.get(owner);
+    if (mine !== undefined && mine + sizeOf(request) > status.maxQueuedBytesPerCaller)
+      return 'maxQueuedBytesPerCaller';
     return undefined;
   }
 
@@ -75,14 +78,27 @@ export class QueueRoomCheck {
   }
 
   /** The sessions queued now, in one pass: how many, their bytes as measured here, and how many of each caller. */
-  private queuedNow(runtime: Runtime): { count: number; bytes: number; byCaller: Map<string, number> } {
-    const queued = { count: 0, bytes: 0, byCaller: new Map<string, number>() };
+  private queuedNow(runtime: Runtime): {
+    count: number;
+    bytes: number;
+    byCaller: Map<string, number>;
+    bytesByCaller: Map<string, number>;
+  } {
+    const queued = {
+      count: 0,
+      bytes: 0,
+      byCaller: new Map<string, number>(),
+      bytesByCaller: new Map<string, number>(),
+    };
     for (const session of runtime.sessions({ limit: Number.MAX_SAFE_INTEGER })) {
       if (session.state !== 'queued') continue;
+      const size = this.sizes.get(session.sessionId) ?? 0;
       queued.count++;
-      queued.bytes += this.sizes.get(session.sessionId) ?? 0;
+      queued.bytes += size;
       const owner = this.owners.get(session.sessionId);
-      if (owner !== undefined) queued.byCaller.set(owner, (queued.byCaller.get(owner) ?? 0) + 1);
+      if (owner === undefined) continue;
+      queued.byCaller.set(owner, (queued.byCaller.get(owner) ?? 0) + 1);
+      queued.bytesByCaller.set(owner, (queued.bytesByCaller.get(owner) ?? 0) + size);
     }
     return queued;
   }

@@ -65,6 +65,12 @@ const output = z.object({
     .number()
     .optional()
     .describe('The most bytes of request JSON the waiting sessions may hold (per instance on a cluster).'),
+  max_queued_bytes_per_caller: z
+    .number()
+    .optional()
+    .describe(
+      "The most bytes of one caller's waiting requests, while it has some waiting (the same share as max_queued_per_caller); past it QUEUE_FULL.",
+    ),
   queued_bytes: z.number().optional().describe('The bytes of request JSON waiting now (max_queued_bytes).'),
   recent: z.array(sessionSummarySchema).optional(),
   cost_total: z
@@ -146,6 +152,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       max_queued: status.maxQueued,
       max_queued_per_caller: status.maxQueuedPerCaller,
       max_queued_bytes: status.maxQueuedBytes,
+      max_queued_bytes_per_caller: status.maxQueuedBytesPerCaller,
       queued_bytes: status.queuedBytes,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
       cost_total: mcp.runtime.metrics().cost,

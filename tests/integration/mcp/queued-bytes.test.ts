@@ -44,7 +44,12 @@ describe('chat with the queue’s bytes full', () => {
     expect(text(huge)).toMatch(/^INVALID_REQUEST: Expected a request of at most 3000 bytes of JSON/);
 
     const sessions = await client.callTool({ name: 'sessions', arguments: {} });
-    expect(structured(sessions)).toMatchObject({ queued: 1, max_queued_bytes: LIMIT, queued_bytes: held });
+    expect(structured(sessions)).toMatchObject({
+      queued: 1,
+      max_queued_bytes: LIMIT,
+      max_queued_bytes_per_caller: LIMIT,
+      queued_bytes: held,
+    });
     expect(text(sessions)).toContain(`1 queued (max 10000; ${held} of ${LIMIT} bytes)`);
 
     expect(structured(await running).ok).toBe(true);

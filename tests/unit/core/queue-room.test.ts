@@ -86,7 +86,7 @@ describe('QueueRoom', () => {
     expect(room.room(10, 'alice')).toBe('share');
     room.release(b);
     expect(room.heldBy('alice')).toBe(0);
-    expect((room as unknown as { callers: Map<string, number> }).callers.size).toBe(0);
+    expect((room as unknown as { callers: Map<string, unknown> }).callers.size).toBe(0);
   });
 
   it('gives back one place of a caller with several waiting, keeping the rest counted', () => {
@@ -106,9 +106,50 @@ describe('QueueRoom', () => {
     const a = item();
     room.hold(a, 10);
     room.hold(item(), 10);
-    expect((room as unknown as { callers: Map<unknown, number> }).callers.size).toBe(0);
+    expect((room as unknown as { callers: Map<unknown, unknown> }).callers.size).toBe(0);
     room.release(a);
     expect([room.held, a.queuedTurn]).toEqual([10, undefined]);
+  });
+
+  it('holds a caller to its share of the bytes while it has some waiting: exactly at it fits, a byte past it does not', () => {
+    const room = new QueueRoom(1000, 10, true, 300);
+    expect(room.perCallerBytes).toBe(300);
+    // Alone, a caller may send one larger than its share (within the bound), or it never could.
+    expect(room.room(500, 'alice')).toBe('fits');
+    const a = item();
+    room.hold(a, 200, 'alice');
+    expect(room.bytesHeldBy('alice')).toBe(200);
+    expect(room.room(100, 'alice')).toBe('fits');
+    expect(room.room(101, 'alice')).toBe('shareBytes');
+    // Others and the ownerless are held to the bound alone, and to their own shares.
+    expect(room.room(300, 'bob')).toBe('fits');
+    expect(room.room(800)).toBe('fits');
+    const b = item();
+    room.hold(b, 100, 'alice');
+    expect([room.bytesHeldBy('alice'), room.room(1, 'alice')]).toEqual([300, 'shareBytes']);
+    // A release gives its bytes back to its caller, once; none kept once nothing waits.
+    room.release(a);
+    room.release(a);
+    expect([room.bytesHeldBy('alice'), room.room(200, 'alice'), room.room(201, 'alice')]).toEqual([
+      100,
+      'fits',
+      'shareBytes',
+    ]);
+    room.release(b);
+    expect([room.bytesHeldBy('alice'), room.room(900, 'alice')]).toEqual([0, 'fits']);
+    // The count's share is checked first, and a full queue is full for all.
+    const counted = new QueueRoom(1000, 1, true, 300);
+    counted.hold(item(), 10, 'alice');
+    expect(counted.room(500, 'alice')).toBe('share');
+    counted.hold(item(), 900, 'bob');
+    expect(counted.room(100, 'carol')).toBe('full');
+  });
+
+  it('has no byte share when it is the whole bound: past it, the queue is what is full', () => {
+    const room = new QueueRoom(300, 10, true, 300);
+    room.hold(item(), 200, 'alice');
+    expect(room.room(101, 'alice')).toBe('full');
+    expect(new QueueRoom(300).perCallerBytes).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('with a share of 0 refuses every owned item and still takes the ownerless', () => {

@@ -336,6 +336,20 @@ describe('Admission.roomFor', () => {
     expect(rejected()).toEqual({ QUEUE_FULL: 1 });
   });
 
+  it('refuses a caller past its share of the bytes with QUEUE_FULL naming that share, its bytes waiting and the request', () => {
+    const { admission, rejected } = setup();
+    const queue = new QueueRoom(1000, 10, true, 300);
+    queue.hold({ queuedBytes: 0, queuedTurn: undefined }, 250, 'token:alice');
+    expect(refusal(() => admission.roomFor(queue, 51, 'token:alice'))).toEqual({
+      code: 'QUEUE_FULL',
+      message:
+        'Expected at most 300 bytes of one caller\'s requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got 250 bytes of caller "token:alice" waiting and a request of 51; retry once some have started, or cancel some',
+    });
+    admission.roomFor(queue, 50, 'token:alice');
+    admission.roomFor(queue, 600, 'token:bob');
+    expect(rejected()).toEqual({ QUEUE_FULL: 1 });
+  });
+
   // stdio's one caller has the whole queue as its share: the refusal named maxQueuedPerCaller, a
   // setting the operator never touched, where --max-queued was what filled.
   it('names the queue, not the share, when the share is the whole queue', () => {

@@ -159,6 +159,7 @@ describe('resolveLimits', () => {
       maxQueued: 10_000,
       maxQueuedPerCaller: 10_000,
       maxQueuedBytes: 268_435_456,
+      maxQueuedBytesPerCaller: 268_435_456,
       fairnessEvery: 8,
       historySize: 1000,
       callerMetadataBytes: 4096,
@@ -189,6 +190,7 @@ describe('resolveLimits', () => {
       maxQueued: 0,
       maxQueuedPerCaller: 0,
       maxQueuedBytes: 0,
+      maxQueuedBytesPerCaller: 0,
       fairnessEvery: 1,
       historySize: 0,
       callerMetadataBytes: 0,
@@ -226,6 +228,18 @@ describe('resolveLimits', () => {
   it('gives one caller the whole queue unless a share is set (a runtime does not know how many callers it serves)', () => {
     expect(resolveLimits({ maxQueued: 40 }).maxQueuedPerCaller).toBe(40);
     expect(resolveLimits({ maxQueued: 40, maxQueuedPerCaller: 10 }).maxQueuedPerCaller).toBe(10);
+  });
+
+  it('gives a caller the same share of the bytes as of the sessions, rounded down; all of them when its share is the whole queue', () => {
+    const bytes = (limits: Parameters<typeof resolveLimits>[0]) =>
+      resolveLimits(limits).maxQueuedBytesPerCaller;
+    expect(bytes({ maxQueued: 40, maxQueuedBytes: 1000 })).toBe(1000);
+    expect(bytes({ maxQueued: 40, maxQueuedPerCaller: 10, maxQueuedBytes: 1000 })).toBe(250);
+    expect(bytes({ maxQueued: 3, maxQueuedPerCaller: 1, maxQueuedBytes: 1000 })).toBe(333);
+    expect(bytes({ maxQueued: 40, maxQueuedPerCaller: 50, maxQueuedBytes: 1000 })).toBe(1000);
+    expect(bytes({ maxQueued: 40, maxQueuedPerCaller: 0, maxQueuedBytes: 1000 })).toBe(0);
+    // troupe serve's defaults: a quarter of 10,000 sessions, so a quarter of 256 MiB.
+    expect(bytes({ maxQueued: 10_000, maxQueuedPerCaller: 2500 })).toBe(64 * 1024 * 1024);
   });
 
   it('keeps the largest safe integer of bytes (the way to switch the byte bound off), and refuses Infinity as maxQueued does', () => {
