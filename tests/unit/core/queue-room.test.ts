@@ -4,7 +4,7 @@
  * what an item holds, once.
  */
 import { describe, expect, it } from 'vitest';
-import { type HoldsRoom, MAX_DEPTH, QueueRoom } from '../../../src/core/queue-room.js';
+import { type HoldsRoom, MAX_DEPTH, QueueRoom, queueRoomOf } from '../../../src/core/queue-room.js';
 
 const item = (): HoldsRoom => ({ queuedBytes: 0, queuedTurn: undefined });
 
@@ -143,6 +143,13 @@ describe('QueueRoom', () => {
     expect(counted.room(500, 'alice')).toBe('share');
     counted.hold(item(), 900, 'bob');
     expect(counted.room(100, 'carol')).toBe('full');
+  });
+
+  it('is made from a runtime’s resolved bounds, floored unless told otherwise', () => {
+    const bounds = { maxQueuedBytes: 1000, maxQueuedPerCaller: 3, maxQueuedBytesPerCaller: 250 };
+    const room = queueRoomOf(bounds);
+    expect([room.limit, room.perCaller, room.perCallerBytes, room.floored]).toEqual([1000, 3, 250, true]);
+    expect(queueRoomOf(bounds, false).floored).toBe(false);
   });
 
   it('has no byte share when it is the whole bound: past it, the queue is what is full', () => {
