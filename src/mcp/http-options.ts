@@ -104,6 +104,6 @@ export interface HttpAppOptions {
   readonly disconnectGraceMs?: number;
   /** A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`). @default 30000 */
   readonly stalledResponseMs?: number;
-  /** Most bytes unsent across all responses; past it the one waiting longest is cut off. @default 67108864 */
+  /** Most bytes unsent across all responses; past it the caller holding the most loses its response waiting longest. @default 67108864 */
   readonly maxUnsentBytes?: number;
 }

@@ -9,8 +9,10 @@
  * unsent for `stalledMs` together, its client taking none of them meanwhile, is cut off (the client
  * stopped reading; one that reads slowly is not: fewer bytes waiting than at the last check is
  * progress, and starts the wait afresh); and while the unsent bytes of all responses are over
- * `maxBytes`, the response waiting longest is cut off first. A cut client can resume a 2025-era
- * stream with `Last-Event-ID` from the event store.
+ * `maxBytes`, the caller holding the most unsent bytes loses its response waiting longest, first.
+ * Before 2026-12-04 the response waiting longest went, whoever held the most: one token's unread
+ * answers got another's smaller response cut off while its client paused reading for a second. A
+ * cut client can resume a 2025-era stream with `Last-Event-ID` from the event store.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -28,9 +30,14 @@ interface Waiting {
   queued: number;
 }
 
+/** A response in flight: whose, and what waited at the last check (`undefined`: nothing did). */
+interface Watched {
+  readonly caller: () => string;
+  seen: Waiting | undefined;
+}
+
 export class UnsentResponses {
-  /** Each response in flight, and what waited at the last check (`undefined`: nothing did). */
-  readonly #watched = new Map<ServerResponse, Waiting | undefined>();
+  readonly #watched = new Map<ServerResponse, Watched>();
   readonly #stalledMs: number;
   readonly #maxBytes: number;
   readonly #timer: NodeJS.Timeout;
@@ -42,21 +49,23 @@ export class UnsentResponses {
     this.#timer.unref();
   }
 
-  watch(res: ServerResponse): void {
-    this.#watched.set(res, undefined);
+  /** Watches `res`; `caller` names whose it is (read at each check: it is known once authenticated). */
+  watch(res: ServerResponse, caller: () => string = () => ''): void {
+    this.#watched.set(res, { caller, seen: undefined });
     res.once('close', () => this.#watched.delete(res));
   }
 
   /** Cuts off the responses over either bound; runs every second. */
   check(): void {
     const now = Date.now();
-    const waiting: { res: ServerResponse; since: number; bytes: number }[] = [];
+    const waiting: { res: ServerResponse; since: number; bytes: number; caller: string }[] = [];
     let total = 0;
-    for (const [res, seen] of this.#watched) {
+    for (const [res, watched] of this.#watched) {
+      const seen = watched.seen;
       // A response's own buffer and its socket's: what was written and has not gone out.
       const bytes = res.writableLength;
       if (bytes === 0) {
-        if (seen !== undefined) this.#watched.set(res, undefined);
+        watched.seen = undefined;
         continue;
       }
       const queued = leftOfHandedWrite(res);
@@ -64,7 +73,7 @@ export class UnsentResponses {
       if (seen === undefined || bytes < seen.bytes || queued < seen.queued) {
         // Bytes wait for the first time, or fewer than at the last check: the client is taking them.
         since = now;
-        this.#watched.set(res, { since, bytes, queued });
+        watched.seen = { since, bytes, queued };
       } else {
         since = seen.since;
         seen.bytes = bytes;
@@ -75,14 +84,20 @@ export class UnsentResponses {
         continue;
       }
       total += bytes;
-      waiting.push({ res, since, bytes });
+      waiting.push({ res, since, bytes, caller: watched.caller() });
     }
     if (total <= this.#maxBytes) return;
     waiting.sort((a, b) => a.since - b.since);
-    for (const { res, bytes } of waiting) {
-      if (total <= this.#maxBytes) break;
+    const held = new Map<string, number>();
+    for (const w of waiting) held.set(w.caller, (held.get(w.caller) ?? 0) + w.bytes);
+    while (total > this.#maxBytes) {
+      let most = '';
+      for (const [caller, bytes] of held) if (bytes > (held.get(most) ?? -1)) most = caller;
+      const at = waiting.findIndex((w) => w.caller === most);
+      const { res, bytes } = waiting.splice(at, 1)[0] as (typeof waiting)[number];
       this.#cutOff(res);
       total -= bytes;
+      held.set(most, (held.get(most) as number) - bytes);
     }
   }
 

@@ -303,7 +303,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   // Checked every second rather than Node's 30 s, so the timeouts hold to about a second.
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-    unsent.watch(res);
+    unsent.watch(res, () => callerName(req));
     const path = pathOf(req.url);
     const probe = path === undefined ? undefined : options.probes?.get(path);
     let scope = 'anonymous';

@@ -3,8 +3,8 @@
  * response cannot send without limit, and nothing ended such a response: 400 requests for a
  * `review` prompt (which echoes its 4 MiB `content`) never read took the server to 5 GB. Now a
  * response with bytes unsent for `stalledResponseMs` is cut off, and so is the longest waiting one
- * while all unsent bytes are over `maxUnsentBytes`. A client that reads gets the same large answer
- * whole. Raw sockets, so the client can stop reading.
+ * of the caller holding the most while all unsent bytes are over `maxUnsentBytes`. A client that
+ * reads gets the same large answer whole. Raw sockets, so the client can stop reading.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
@@ -31,10 +31,11 @@ const HEADERS = {
   'mcp-protocol-version': '2025-11-25',
 };
 
-async function openSession(h: Harness): Promise<string> {
+async function openSession(h: Harness, token?: string): Promise<string> {
+  const auth: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const init = await fetch(h.url, {
     method: 'POST',
-    headers: HEADERS,
+    headers: { ...HEADERS, ...auth },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -46,19 +47,19 @@ async function openSession(h: Harness): Promise<string> {
   const sid = init.headers.get('mcp-session-id') ?? '';
   const ready = await fetch(h.url, {
     method: 'POST',
-    headers: { ...HEADERS, 'mcp-session-id': sid },
+    headers: { ...HEADERS, ...auth, 'mcp-session-id': sid },
     body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
   });
   await ready.text();
   return sid;
 }
 
-function reviewRequest(id: number): string {
+function reviewRequest(id: number, size = CONTENT): string {
   return JSON.stringify({
     jsonrpc: '2.0',
     id,
     method: 'prompts/get',
-    params: { name: 'review', arguments: { content: 'x'.repeat(CONTENT) } },
+    params: { name: 'review', arguments: { content: 'x'.repeat(size) } },
   });
 }
 
@@ -69,8 +70,9 @@ interface Unread {
 }
 
 /** Sends a request whose answer is larger than the socket buffers, and never reads it. */
-function unreadReview(h: Harness, sid: string, id: number): Promise<Unread> {
-  const body = reviewRequest(id);
+function unreadReview(h: Harness, sid: string, id: number, token?: string, size?: number): Promise<Unread> {
+  const body = reviewRequest(id, size);
+  const auth = token === undefined ? '' : `Authorization: Bearer ${token}\r\n`;
   return new Promise((resolve, reject) => {
     let closed = false;
     let bytes = 0;
@@ -90,7 +92,7 @@ function unreadReview(h: Harness, sid: string, id: number): Promise<Unread> {
     const socket = connect(Number(h.url.port), '127.0.0.1', () => {
       socket.pause();
       socket.write(
-        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\nContent-Type: application/json\r\n` +
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\n${auth}Content-Type: application/json\r\n` +
           `Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n` +
           `Mcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
       );
@@ -139,6 +141,29 @@ it('past the unsent bytes bound, cuts off the response waiting longest first', a
   // The newer one was kept: read now, it comes whole.
   expect(newer.bytes).toBeGreaterThan(CONTENT);
   second.socket.destroy();
+});
+
+it('past the unsent bytes bound, cuts off the response of the caller holding the most, not an older one of another', async () => {
+  // Bob's 7 MiB answer waits first (his client pauses), then Alice's 12 MiB that she never reads:
+  // over the 14 MiB bound, Alice holds the most and loses hers; before, Bob's (older) went.
+  const MiB = 1024 * 1024;
+  const h = await start({
+    tokens: [
+      { name: 'alice', token: 'alice-token-1' },
+      { name: 'bob', token: 'bob-token-22' },
+    ],
+    stalledResponseMs: 60_000,
+    maxUnsentBytes: 14 * MiB,
+  });
+  const bob = await unreadReview(h, await openSession(h, 'bob-token-22'), 2, 'bob-token-22', 7 * MiB);
+  await new Promise((r) => setTimeout(r, 1500));
+  const alice = await unreadReview(h, await openSession(h, 'alice-token-1'), 2, 'alice-token-1', CONTENT);
+  await new Promise((r) => setTimeout(r, 2500));
+  const [bobs, alices] = await Promise.all([bob.drain(8000, 7 * MiB + 1), alice.drain()]);
+  expect(bobs.bytes).toBeGreaterThan(7 * MiB);
+  expect(alices).toMatchObject({ closed: true });
+  expect(alices.bytes).toBeLessThan(CONTENT);
+  bob.socket.destroy();
 });
 
 it('does not cut off a client that reads its answer slowly, past the stall time in all', async () => {
