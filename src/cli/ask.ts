@@ -11,7 +11,8 @@ import type { ChatProvider } from '../providers/port.js';
 import { createModelRegistry, type Resolved } from '../providers/registry.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
-import { parseIntFlag } from './config-values.js';
+import { checkFileSection } from './config.js';
+import { ConfigError, parseIntFlag } from './config-values.js';
 import { hintFor } from './hints.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
@@ -174,6 +175,8 @@ async function run(argv: readonly string[]): Promise<Exit> {
       return 0;
     }
     args = parsed;
+    if (args.baseURL === undefined)
+      await checkFileSection(process.env, args.config ? { path: args.config, setting: '--config' } : {});
     loaded =
       args.baseURL !== undefined
         ? adHoc(args, process.env)
@@ -298,7 +301,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
 
 function fail(error: unknown, exit: Exit): Exit {
   const message =
-    error instanceof UsageError
+    error instanceof UsageError || error instanceof ConfigError
       ? error.message
       : error instanceof TroupeError
         ? `${error.code}: ${error.message}${hintFor(error.code)}`

@@ -110,11 +110,15 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   };
 }
 
-/** Reads the `runtime` section of the providers file named by `TROUPE_PROVIDERS_FILE`, if any. */
+/**
+ * Reads the `runtime` section of the providers file named by `TROUPE_PROVIDERS_FILE` (or by
+ * `path`, which `setting` names in errors: `troupe ask --config`), if any.
+ */
 export async function readFileSection(
   env: Readonly<Record<string, string | undefined>>,
+  named: { readonly path?: string; readonly setting?: string } = {},
 ): Promise<FileSection | undefined> {
-  const path = env.TROUPE_PROVIDERS_FILE?.trim();
+  const path = (named.path ?? env.TROUPE_PROVIDERS_FILE)?.trim();
   if (!path) return undefined;
   let json: unknown;
   try {
@@ -124,7 +128,7 @@ export async function readFileSection(
     throw new ConfigError(
       code === undefined
         ? `${path}: Expected JSON, got text that does not parse`
-        : `Expected a readable providers file at ${path} (TROUPE_PROVIDERS_FILE), got ${code}`,
+        : `Expected a readable providers file at ${path} (${named.setting ?? 'TROUPE_PROVIDERS_FILE'}), got ${code}`,
     );
   }
   // `null`, `5`, `"x"` or `[]` read as a TypeError ("Cannot read properties of null") or zod's words.
@@ -151,6 +155,20 @@ export async function loadConfig(
   checkLogSettings(env);
   const file = await readFileSection(env);
   return resolveConfig({ flags, env, ...(file === undefined ? {} : { file }) });
+}
+
+/**
+ * Checks the providers file's `runtime` section as `serve`, `stdio` and `config` do, for the
+ * commands that read only its providers (`ask`, `models`): a file one command refuses, every
+ * command refuses. Before, `troupe models` passed a file with a typo in `runtime` that `serve`
+ * then refused, and `ask` named a missing file with a request's error code. Throws `ConfigError`.
+ */
+export async function checkFileSection(
+  env: Readonly<Record<string, string | undefined>>,
+  named: { readonly path?: string; readonly setting?: string } = {},
+): Promise<void> {
+  const file = await readFileSection(env, named);
+  if (file !== undefined) resolveConfig({ file });
 }
 
 /**

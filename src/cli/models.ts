@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadProviders } from '../providers/config.js';
 import type { ModelRegistry } from '../providers/registry.js';
+import { checkFileSection } from './config.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
 
@@ -47,6 +48,7 @@ export const command: Command = {
     }
     let loaded: Awaited<ReturnType<typeof loadProviders>>;
     try {
+      await checkFileSection(process.env);
       loaded = await loadProviders({ env: process.env });
     } catch (error) {
       process.stderr.write(`troupe models: ${(error as Error).message}\n`);

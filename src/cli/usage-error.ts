@@ -6,7 +6,11 @@
  */
 
 /** One line for a failed `parseArgs` of `troupe <command>`, ending with where the options are. */
-export function usageMessage(command: string, error: unknown): string {
+export function usageMessage(
+  command: string,
+  error: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const message = error instanceof Error ? error.message : String(error);
   const help = `run "troupe ${command} --help" for its options`;
   const code = (error as { code?: unknown } | null)?.code;
@@ -29,7 +33,13 @@ export function usageMessage(command: string, error: unknown): string {
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     const argument = /'([^']*)'/.exec(message)?.[1];
-    if (argument !== undefined) return `Expected only options, got the argument \`${argument}\`; ${help}`;
+    if (argument === undefined) return message;
+    // `npm start --port 7802` hands `--port` to npm and `7802` to troupe (the README's warning).
+    const npm =
+      env.npm_lifecycle_event === 'start'
+        ? `; through npm, troupe's options go after \`--\`: \`npm start -- --port ${argument}\``
+        : '';
+    return `Expected only options, got the argument \`${argument}\`${npm}; ${help}`;
   }
   return message;
 }

@@ -166,6 +166,33 @@ describe('models and hints', () => {
     }
   });
 
+  it('a providers file serve refuses, models and ask refuse too, with the same line (a typo in runtime, a missing file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-file-'));
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ runtime: { maxConcurent: 5 } }));
+    const missing = join(dir, 'missing.json');
+    for (const file of [typo, missing]) {
+      const lines: string[] = [];
+      for (const command of [['config'], ['models'], ['ask', 'hi']]) {
+        const r = await run(command, { TROUPE_PROVIDERS_FILE: file });
+        expect(r.code, `${command[0]}: ${r.stderr}`).toBe(2);
+        expect(r.stdout).toBe('');
+        lines.push(r.stderr.replace(/^troupe \w+: /, ''));
+      }
+      expect(lines[0]).toContain(
+        file === typo
+          ? 'got `maxConcurent`'
+          : `Expected a readable providers file at ${missing} (TROUPE_PROVIDERS_FILE), got ENOENT`,
+      );
+      expect(new Set(lines).size, lines.join('')).toBe(1);
+    }
+    // `ask --config` names its flag.
+    const r = await run(['ask', '--config', missing, 'hi']);
+    expect(r.stderr).toBe(
+      `troupe ask: Expected a readable providers file at ${missing} (--config), got ENOENT\n`,
+    );
+  });
+
   it("the CLI's MODEL_NOT_FOUND names troupe models", async () => {
     const r = await run(['ask', '--model', 'no-such-model', 'hi']);
     expect(r.code).not.toBe(0);

@@ -67,6 +67,21 @@ describe('usageMessage', () => {
     );
   });
 
+  it('under `npm start`, says where troupe’s options go (npm took `--port` and left its value)', () => {
+    let error: unknown;
+    try {
+      parseArgs({ args: ['7802'], options: { port: { type: 'string' } } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(usageMessage('serve', error, { npm_lifecycle_event: 'start' })).toBe(
+      `Expected only options, got the argument \`7802\`; through npm, troupe's options go after \`--\`: \`npm start -- --port 7802\`; run "troupe serve --help" for its options`,
+    );
+    expect(usageMessage('serve', error, { npm_lifecycle_event: 'test' })).toBe(
+      'Expected only options, got the argument `7802`; run "troupe serve --help" for its options',
+    );
+  });
+
   it('names an option with a short alias by its long name (Node names it "-f, --format")', () => {
     const format = { format: { type: 'string', short: 'f' } } as const;
     expect(refusal(['--format'], format)).toBe(`Expected a value after \`--format\`, got none; ${help}`);
