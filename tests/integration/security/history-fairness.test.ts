@@ -7,8 +7,8 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { MemoryClusterHub } from '../../../src/runtime/backend.js';
-import type { RuntimeOptions } from '../../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../../src/scale/memory-cluster.js';
+import { IN_MEMORY_BACKENDS } from '../../support/in-memory-backends.js';
 import { clientWith, type Harness, startHarness, structured } from '../mcp/harness.js';
 
 const harnesses: Harness[] = [];
@@ -86,15 +86,7 @@ it('holds on a cluster too: an instance’s history of sessions ended anywhere k
   expect(await recent(aliceOnA)).toEqual(alices.slice(-3).reverse());
 });
 
-const oneInstance = (): Partial<RuntimeOptions> => ({});
-const memoryCluster = (): Partial<RuntimeOptions> => ({
-  backend: memoryClusterBackend({ hub: new MemoryClusterHub(), sweepIntervalMs: 1000 }),
-});
-
-it.each([
-  ['one instance', oneInstance],
-  ['a memory cluster', memoryCluster],
-])(
+it.each(IN_MEMORY_BACKENDS)(
   'a token finds its own recent sessions however many others ended since (%s): the `sessions` tool and resources',
   async (_, runtimeOptions) => {
     // A history larger than the tool's look (1,000) and than the resources' lists (20 and 50): the

@@ -7,26 +7,17 @@
  * on one instance and on a cluster's instance (in-memory ports).
  */
 import { afterEach, expect, it } from 'vitest';
-import { MemoryClusterHub } from '../../../src/runtime/backend.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime, RuntimeOptions } from '../../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../../src/scale/memory-cluster.js';
+import type { Runtime } from '../../../src/runtime/types.js';
 import { createSimulatedProvider } from '../../../src/testing/index.js';
+import { IN_MEMORY_BACKENDS } from '../../support/in-memory-backends.js';
 
 const runtimes: Runtime[] = [];
 afterEach(async () => {
   await Promise.allSettled(runtimes.splice(0).map((r) => r.shutdown({ deadlineMs: 50 })));
 });
 
-const oneInstance = (): Partial<RuntimeOptions> => ({});
-const memoryCluster = (): Partial<RuntimeOptions> => ({
-  backend: memoryClusterBackend({ hub: new MemoryClusterHub(), sweepIntervalMs: 1000 }),
-});
-
-it.each([
-  ['one instance', oneInstance],
-  ['a memory cluster', memoryCluster],
-])(
+it.each(IN_MEMORY_BACKENDS)(
   'holds a caller to its share of the queued bytes, and another caller’s call still waits (%s)',
   async (_, backend) => {
     const runtime = createRuntime({
