@@ -216,7 +216,15 @@ export const GLM_ERRORS: VendorErrorTable = {
       'header',
     ),
     glm('too-long', ['1261'], 'CONTEXT_TOO_LONG', 'The prompt exceeds the model window.'),
-    glm('sensitive', ['1300', '1301'], 'CONTENT_FILTERED', 'Blocked by policy: unsafe or sensitive content.'),
+    // 1300 is "API call blocked by policy" (Z.ai; BigModel "API 调用被策略阻止"), heading the policy
+    // block group with the rate and quota codes: the call was refused, not its content (1301 is that).
+    glm(
+      'policy',
+      ['1300'],
+      'AUTH_FAILED',
+      'The vendor blocked this API call by policy: see its console or support.',
+    ),
+    glm('sensitive', ['1301'], 'CONTENT_FILTERED', 'Blocked by policy: unsafe or sensitive content.'),
     glm('concurrency', ['1302'], 'RATE_LIMITED', 'Too many concurrent requests.', 'header'),
     glm('frequency', ['1303'], 'RATE_LIMITED', 'Requests too frequent.', 'header'),
     glm('daily', ['1304'], 'QUOTA_EXHAUSTED', 'The daily call limit is reached.'),
@@ -247,7 +255,7 @@ export const GLM_ERRORS: VendorErrorTable = {
       'A weekly/monthly limit is spent; resets at the time given.',
       'body-reset-time',
     ),
-    // BigModel's table (docs.bigmodel.cn/cn/api/api-code) lists these past Z.ai's 1310; 1313 comes as a 429.
+    // Both tables (docs.z.ai/api-reference/api-code, docs.bigmodel.cn/cn/api/api-code) list these; 1313 comes as a 429.
     glm(
       'plan-model',
       ['1311'],

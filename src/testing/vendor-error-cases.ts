@@ -127,6 +127,8 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
     glm('glm.api-gone', 400, '1221', 'API chat has been taken offline'),
     glm('glm.server', 500, '500', 'Internal Error'),
     glm('glm.too-long', 400, '1261', 'Prompt exceeds max length'),
+    // The vendor's tables give no status for it; the business code decides, whatever the status.
+    glm('glm.policy', 400, '1300', 'API call blocked by policy'),
     glm(
       'glm.sensitive',
       400,

@@ -41,7 +41,7 @@ const GLM_CODES: Record<string, [string, string]> = {
   '1231': ['INVALID_REQUEST', 'none'],
   '1234': ['PROVIDER_UNAVAILABLE', 'header'],
   '1261': ['CONTEXT_TOO_LONG', 'none'],
-  '1300': ['CONTENT_FILTERED', 'none'],
+  '1300': ['AUTH_FAILED', 'none'],
   '1301': ['CONTENT_FILTERED', 'none'],
   '1302': ['RATE_LIMITED', 'header'],
   '1303': ['RATE_LIMITED', 'header'],
