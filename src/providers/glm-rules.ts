@@ -2,7 +2,8 @@
  * Zhipu/Z.ai request rules, checked before anything is sent (sources in docs/providers.md):
  * - temperature from 0 to 1 and top_p from 0.01 to 1 (API reference; 1 is the default temperature
  *   of GLM-4.6 and later, sent as is); temperature 0 becomes 0.01 with `do_sample: false` (greedy
- *   decoding, as the official Python SDKs send it), a top_p under 0.01 becomes 0.01;
+ *   decoding, as the official Python SDKs send it), a top_p under 0.01 becomes 0.01; both are
+ *   rounded to two decimal places (BigModel: "限两位小数"), never below 0.01;
  * - `tool_choice` accepts only `auto`;
  * - `stop` holds one stop word ("Currently, only one stop word is supported", `maxItems: 1`);
  * - `user_id` is 6 to 128 characters;
@@ -19,6 +20,7 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
   lowEnds(draft);
+  twoDecimals(draft);
   toolChoice(draft);
   stopWord(draft);
   userId(draft);
@@ -38,6 +40,22 @@ function lowEnds(draft: RequestDraft): void {
   if (typeof topP === 'number' && topP < 0.01) {
     draft.set('top_p', 0.01);
     draft.note(`sent \`top_p\` ${topP} as 0.01, the API reference's least value`);
+  }
+}
+
+/**
+ * BigModel's API reference takes `temperature` and `top_p` "限两位小数" (two decimal places at most):
+ * a finer value goes rounded to two, never below 0.01, with a note (0.333 was sent as it was).
+ */
+function twoDecimals(draft: RequestDraft): void {
+  for (const field of ['temperature', 'top_p'] as const) {
+    const value = draft.get(field);
+    if (typeof value !== 'number' || Number.isInteger(Math.round(value * 1e6) / 1e4)) continue;
+    const sent = Math.max(0.01, Math.round(value * 100) / 100);
+    draft.set(field, sent);
+    draft.note(
+      `sent \`${field}\` ${value} as ${sent}: GLM takes two decimal places (BigModel's API reference)`,
+    );
   }
 }
 

@@ -642,6 +642,44 @@ describe('glm', () => {
     expect(ones.metadata.notes ?? []).toEqual([]);
   });
 
+  it('sends temperature and top_p rounded to two decimal places, never below 0.01, with a note each', async () => {
+    const r = await rig('glm');
+    // BigModel's API reference ([Z2]): temperature and top_p "限两位小数" (two decimal places at most).
+    const finer = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 0.333,
+      top_p: 0.957,
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[0]).toMatchObject({ temperature: 0.33, top_p: 0.96 });
+    expect(finer.metadata.notes).toEqual([
+      "sent `temperature` 0.333 as 0.33: GLM takes two decimal places (BigModel's API reference)",
+      "sent `top_p` 0.957 as 0.96: GLM takes two decimal places (BigModel's API reference)",
+    ]);
+    const tiny = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 0.004,
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[1]).toMatchObject({ temperature: 0.01 });
+    expect(chatBodies(r)[1]).not.toHaveProperty('do_sample');
+    expect(tiny.metadata.notes).toEqual([
+      "sent `temperature` 0.004 as 0.01: GLM takes two decimal places (BigModel's API reference)",
+    ]);
+    // Two places or fewer go as they are.
+    const plain = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 0.7,
+      top_p: 0.95,
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[2]).toMatchObject({ temperature: 0.7, top_p: 0.95 });
+    expect(plain.metadata.notes ?? []).toEqual([]);
+  });
+
   it('sends thinking to the new thinking models and passes ids it does not list to the vendor unchanged', async () => {
     const r = await rig('glm');
     for (const model of ['glm-5.2', 'glm-5-turbo', 'glm-5v-turbo', 'glm-4.7-flashx', 'glm-5.3']) {
