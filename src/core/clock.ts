@@ -40,19 +40,24 @@ function unref(timer: unknown): void {
   (timer as { unref?: () => void } | null)?.unref?.();
 }
 
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * Calls `fn` once `clock.now()` reads `at` or later. A timer can fire before the clock reads its
  * time: Node counts a timer from the event loop's cached time, which lags the wall clock by however
- * long the loop's current turn has run. Then it waits out the rest. Every timer it sets goes into
- * `timers`, for the caller to clear.
+ * long the loop's current turn has run. Then it waits out the rest. A time further than a timer can
+ * wait (`MAX_TIMER_MS`) is waited for in steps: Node fires a longer timer at once, which ended a
+ * cluster's sessions with deadlines summing past it as timed out within milliseconds. Every timer
+ * it sets goes into `timers`, for the caller to clear.
  */
 export function atTime(clock: Clock, at: number, timers: unknown[], fn: () => void): void {
   const check = () => {
     const left = at - clock.now();
-    if (left > 0) timers.push(clock.setTimeout(check, left));
+    if (left > 0) timers.push(clock.setTimeout(check, Math.min(left, MAX_TIMER_MS)));
     else fn();
   };
-  timers.push(clock.setTimeout(check, Math.max(0, at - clock.now())));
+  timers.push(clock.setTimeout(check, Math.min(Math.max(0, at - clock.now()), MAX_TIMER_MS)));
 }
 
 /**

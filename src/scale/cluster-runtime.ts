@@ -345,8 +345,8 @@ export function createClusterRuntime(
     atTime(clock, input.queueDeadlineAt, owner.timers, () => {
       if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
     });
-    owner.timers.push(
-      clock.setTimeout(() => guard(sessionId), queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS),
+    atTime(clock, clock.now() + queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS, owner.timers, () =>
+      guard(sessionId),
     );
     // The summary and the job at once: `put` writes nothing once the session has a result.
     Promise.all([store.put(queuedSummary(data), queuedEvent(data, store, waiting)), queue.add(data)]).catch(

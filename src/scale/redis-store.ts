@@ -232,8 +232,9 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
+  /** The first cancel's reason stands (`NX`), as on one process: a later cancel keeps it. */
   async markCancelled(id: string, reason: string): Promise<void> {
-    await this.redis.set(this.keys.cancel(id), reason, 'PX', 600_000);
+    await this.redis.set(this.keys.cancel(id), reason, 'PX', 600_000, 'NX');
   }
 }
 

@@ -151,8 +151,9 @@ export class MemorySessionStore implements SessionStore {
     });
   }
 
+  /** The first cancel's reason stands, as on one process: a later cancel of the same session keeps it. */
   markCancelled(id: string, reason: string): Promise<void> {
-    this.hub.cancels.set(id, reason, RESULT_TTL_MS);
+    if (this.hub.cancels.get(id) === undefined) this.hub.cancels.set(id, reason, RESULT_TTL_MS);
     return Promise.resolve();
   }
 }

@@ -2,7 +2,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { atTime, type Clock, retriedWhileAway, settlesWithin } from '../../../src/core/clock.js';
+import {
+  atTime,
+  type Clock,
+  MAX_TIMER_MS,
+  retriedWhileAway,
+  settlesWithin,
+} from '../../../src/core/clock.js';
 
 function clock() {
   const simulated = new SimulatedClock();
@@ -72,6 +78,28 @@ describe('atTime', () => {
     expect(calls).toEqual([100]);
     // The first timer and each wait after it, all there for the caller to clear.
     expect(timers.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('waits for a time past what one timer can wait in steps of at most MAX_TIMER_MS (a longer Node timer fires at once)', () => {
+    const simulated = new SimulatedClock();
+    const asked: number[] = [];
+    const recording = {
+      now: () => simulated.now(),
+      setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
+        asked.push(ms);
+        return simulated.setTimeout(fn, ms);
+      },
+      clearTimeout: (id: unknown) => simulated.clearTimeout(id as number),
+    };
+    const at = 2 * MAX_TIMER_MS + 5;
+    let called = 0;
+    atTime(recording, at, [], () => called++);
+    simulated.increment(MAX_TIMER_MS);
+    simulated.increment(MAX_TIMER_MS);
+    expect(called).toBe(0);
+    simulated.increment(5);
+    expect(called).toBe(1);
+    expect(asked).toEqual([MAX_TIMER_MS, MAX_TIMER_MS, 5]);
   });
 
   it('calls back at once, on a 0 ms timer, for a time already past', () => {

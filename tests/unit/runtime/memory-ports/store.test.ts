@@ -277,6 +277,13 @@ describe('MemorySessionStore: settling', () => {
     clock.increment(RESULT_TTL_MS);
     expect((await b.leaseState('s1')).cancelReason).toBeNull();
   });
+
+  it('keeps the first cancel’s reason when a session is cancelled again, from any instance', async () => {
+    const { store } = setup();
+    await store('A').markCancelled('s1', 'first');
+    await store('B').markCancelled('s1', 'second');
+    expect((await store('A').leaseState('s1')).cancelReason).toBe('first');
+  });
 });
 
 describe("MemorySessionStore: each instance's history of ended sessions", () => {
