@@ -16,6 +16,8 @@ export interface Owner {
   readonly resolve: (result: SessionResult) => void;
   readonly result: Promise<SessionResult>;
   observers: EventStream<SessionEvent>[] | null;
+  /** Whether its streams were given the `session.ended` heard on the bus. */
+  endSent: boolean;
   started: boolean;
   /** Its request's bytes until it starts or ends, then 0 (`QueueRoom`, `limits.maxQueuedBytes`). */
   queuedBytes: number;
@@ -80,6 +82,7 @@ export function createOwner(data: JobData): Owner {
     resolve,
     result,
     observers: null,
+    endSent: false,
     started: false,
     queuedBytes: 0,
     queuedTurn: undefined,
@@ -146,13 +149,29 @@ export function ownerHandle(
 export function notify(owner: Owner, event: SessionEvent): void {
   if (owner.observers === null || event.type === 'session.queued') return;
   for (const stream of owner.observers) stream.push(event);
+  if (event.type === 'session.ended') owner.endSent = true;
 }
 
-/** Ends the owner's streams, timers and signal listener, and resolves its caller. */
+/**
+ * Ends the owner's streams, timers and signal listener, and resolves its caller. A stream not given
+ * the end on the bus (the caller's wait ended here: a shutdown's deadline, a bus cut) gets it now
+ * with the caller's result, so a handle's events end with `session.ended` whichever way it ended.
+ */
 export function closeOwner(clock: Clock, owner: Owner, result: SessionResult): void {
   for (const timer of owner.timers) clock.clearTimeout(timer);
   owner.detachSignal?.();
-  if (owner.observers !== null) for (const s of owner.observers) s.close();
+  if (owner.observers !== null) {
+    const ended = {
+      type: 'session.ended' as const,
+      sessionId: owner.data.input.sessionId,
+      result,
+      at: clock.now(),
+    };
+    for (const s of owner.observers) {
+      if (!owner.endSent) s.push(ended);
+      s.close();
+    }
+  }
   owner.observers = null;
   owner.resolve(result);
 }
