@@ -10,7 +10,8 @@
  * entries per request, kept for 30 s, without limit).
  */
 
-import { keptRequestId } from './request-ids.js';
+import { createHash } from 'node:crypto';
+import { MAX_REQUEST_ID_LENGTH } from './request-ids.js';
 
 /** How long an abort for a call that has not started yet is remembered, in ms. */
 const EARLY_ABORT_MEMORY_MS = 30_000;
@@ -113,9 +114,18 @@ export class CallRegistry {
   }
 }
 
-/** A call's key: its id as kept (`keptRequestId`), so a remembered abort holds no client's megabytes. */
+/**
+ * A call's key: its id, or for an id longer than `MAX_REQUEST_ID_LENGTH` its length and a SHA-256 of
+ * it, so a remembered abort holds no client's megabytes and two ids stay two calls. Keyed by the id
+ * as kept (its first 128 characters and its length) before 2026-12-04, two calls whose ids differed
+ * past that shared one controller: closing one's stream cancelled both (found by an audit).
+ */
 function keyOf(sessionId: string, requestId: string | number): string {
-  return `${sessionId}\u0000${typeof requestId}:${keptRequestId(requestId)}`;
+  const id =
+    typeof requestId === 'string' && requestId.length > MAX_REQUEST_ID_LENGTH
+      ? `${requestId.length}#${createHash('sha256').update(requestId).digest('base64')}`
+      : String(requestId);
+  return `${sessionId}\u0000${typeof requestId}:${id}`;
 }
 
 function noop(): void {}

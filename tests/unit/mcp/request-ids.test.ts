@@ -21,7 +21,7 @@ it('keeps an id up to the bound as it is, and a longer one as its head and its l
   expect(keptRequestId('é'.repeat(200))).toBe(`${'é'.repeat(128)}… (200 characters)`);
 });
 
-it('remembers an abort for a call with a long id under its kept id: it still finds its call', () => {
+it('remembers an abort for a call with a long id: it still finds its call', () => {
   const registry = new CallRegistry({ now: () => 0 });
   const long = `${'x'.repeat(10_000)}-1`;
   registry.abort('s', long, 'closed');
@@ -31,6 +31,19 @@ it('remembers an abort for a call with a long id under its kept id: it still fin
   const mine = registry.track('s', long, new AbortController().signal);
   expect(mine.signal.aborted).toBe(true);
   expect(mine.signal.reason).toBe('closed');
+});
+
+it('keeps two calls whose long ids differ only past the head, at the same length, apart', () => {
+  const registry = new CallRegistry({ now: () => 0 });
+  const a = registry.track('s', `${'x'.repeat(128)}A`, new AbortController().signal);
+  const b = registry.track('s', `${'x'.repeat(128)}B`, new AbortController().signal);
+  registry.abort('s', `${'x'.repeat(128)}A`, 'closed');
+  expect([a.signal.aborted, b.signal.aborted]).toEqual([true, false]);
+  expect(registry.size).toBe(2);
+  // A remembered abort finds only its own call too.
+  registry.abort('s', `${'y'.repeat(128)}A`, 'early');
+  expect(registry.track('s', `${'y'.repeat(128)}B`, new AbortController().signal).signal.aborted).toBe(false);
+  expect(registry.track('s', `${'y'.repeat(128)}A`, new AbortController().signal).signal.aborted).toBe(true);
 });
 
 it('holds none of the long ids of the aborts it remembers', () => {
