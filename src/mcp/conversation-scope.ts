@@ -56,8 +56,13 @@ async function saveConversation(
   return own;
 }
 
-/** What a model-calling tool's answer says of its conversation: the id to continue it, or why there is none. */
-export type Kept = { readonly continuation_id: string } | { readonly not_kept: string };
+/**
+ * What a model-calling tool's answer says of its conversation: the id to continue it (and, for a
+ * conversation another call continued meanwhile, the one this answer forked from), or why there is none.
+ */
+export type Kept =
+  | { readonly continuation_id: string; readonly forked_from?: string }
+  | { readonly not_kept: string };
 
 /**
  * Keeps the conversation after the model answered, unless the call alone is over what one may hold
@@ -71,12 +76,18 @@ export async function keepConversation(
   messages: readonly ChatMessage[],
   id: string | undefined,
   oversized: Error | undefined,
+  /** The turns loaded for `id` when the call began: if the conversation moved on since, this answer forks. */
+  prior?: readonly ChatMessage[],
 ): Promise<Kept> {
   if (oversized !== undefined) {
     const over = /cap of \d+ bytes, got \d+ bytes/.exec(oversized.message)?.[0] ?? 'conversation cap';
     return { not_kept: `no conversation kept: this call alone is over what one may hold (${over})` };
   }
   try {
+    // Another call continued it meanwhile (a host's parallel tool calls): saving this one over it
+    // dropped that turn, paid for and answered. This answer goes on in a conversation of its own.
+    if (id !== undefined && prior !== undefined && !sameTurns(await loadConversation(mcp, caller, id), prior))
+      return { continuation_id: await saveConversation(mcp, caller, messages), forked_from: id };
     return { continuation_id: await saveConversation(mcp, caller, messages, id) };
   } catch (error) {
     mcp.log(`troupe mcp: conversation store: ${error instanceof Error ? error.message : String(error)}`);
@@ -86,5 +97,16 @@ export async function keepConversation(
 
 /** The last line of a tool's text answer: the id to continue with, or why there is none. */
 export function keptLine(kept: Kept): string {
-  return 'continuation_id' in kept ? `[continuation_id ${kept.continuation_id}]` : `[${kept.not_kept}]`;
+  if (!('continuation_id' in kept)) return `[${kept.not_kept}]`;
+  return kept.forked_from === undefined
+    ? `[continuation_id ${kept.continuation_id}]`
+    : `[continuation_id ${kept.continuation_id}: a new conversation, since another call continued ${kept.forked_from} meanwhile]`;
+}
+
+/** Whether the conversation held now is the one loaded (unchanged, or gone: then it is saved again). */
+function sameTurns(now: readonly ChatMessage[] | undefined, loaded: readonly ChatMessage[]): boolean {
+  if (now === undefined) return true;
+  if (now.length !== loaded.length) return false;
+  const [a, b] = [now.at(-1), loaded.at(-1)];
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

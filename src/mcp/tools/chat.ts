@@ -52,6 +52,12 @@ const output = z.object({
     .optional()
     .describe('GLM web-search results (title, link, content, ...) as the vendor sent them.'),
   continuation_id: z.string().optional().describe('Pass it back to continue this conversation.'),
+  forked_from: z
+    .string()
+    .optional()
+    .describe(
+      'The conversation this call continued, when another call continued it meanwhile: this answer went on in a new one (continuation_id).',
+    ),
   not_kept: z
     .string()
     .optional()
@@ -161,6 +167,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       messages.concat(reply),
       args.continuation_id,
       oversized,
+      prior,
     );
     Object.assign(answer, kept);
     return {

@@ -38,6 +38,10 @@ const output = z.object({
     .describe(
       'Pass it back (with the files again) to continue: it keeps the prompts and answers, not the files.',
     ),
+  forked_from: z
+    .string()
+    .optional()
+    .describe('The conversation continued, when another call continued it meanwhile (this one forked).'),
   not_kept: z.string().optional().describe('Why there is no continuation_id.'),
   session: sessionMetadataSchema.optional(),
 });
@@ -85,6 +89,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
       args.continuation_id,
       oversized,
+      prior.messages,
     );
     return {
       structured: { ...answer, files: args.files, bytes: read.bytes, ...kept },
