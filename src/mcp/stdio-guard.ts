@@ -73,10 +73,14 @@ function readLine(
     };
   }
   if (value === null || typeof value !== 'object' || (value as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+    // An object with an id (a `"jsonrpc":"1.0"` request) is answered under it, as over HTTP: with
+    // `id: null` its client waited out its own timeout.
+    const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
     return {
       ok: false,
       code: -32600,
       message: 'Invalid Request: expected a JSON-RPC 2.0 object ({"jsonrpc":"2.0",...})',
+      ...(typeof id === 'string' || typeof id === 'number' ? { id } : {}),
     };
   }
   try {

@@ -202,6 +202,17 @@ describe('JSON nesting and stdio lines', () => {
     expect(checkLine('{"jsonrpc":"2.0","method":"x"}')).toEqual({ ok: true });
   });
 
+  it('answers a request of another JSON-RPC version under its id, as HTTP does', () => {
+    expect(checkLine('{"jsonrpc":"1.0","id":"v1","method":"ping"}')).toMatchObject({
+      ok: false,
+      code: -32600,
+      id: 'v1',
+    });
+    expect(checkLine('{"id":3,"method":"ping"}')).toMatchObject({ ok: false, code: -32600, id: 3 });
+    expect(checkLine('{"jsonrpc":"1.0","id":{"x":1},"method":"ping"}')).not.toHaveProperty('id');
+    expect(checkLine('7')).not.toHaveProperty('id');
+  });
+
   it('passes the good lines of one chunk on together, in order, around a bad one', async () => {
     const input = new PassThrough();
     const events: string[] = [];
