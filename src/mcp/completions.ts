@@ -35,10 +35,18 @@ export function completeModel(mcp: McpContext, typed: string, provider?: string)
 }
 
 /**
+ * The longest model list completed: 16 `provider/model` pairs of 256 characters. Past it, nothing
+ * is offered (each value would repeat the list: up to 100 times what the client sent).
+ */
+export const MAX_TYPED_LIST = 4096;
+
+/**
  * `provider/model` pairs, for arguments that name several models separated by commas: completes
  * the last one and keeps the ones before it.
  */
 export function completeModelList(mcp: McpContext, typed: string): string[] {
+  // Each value repeats what was typed before the last comma: a 1 MB list came back as 42 MB.
+  if (typed.length > MAX_TYPED_LIST) return [];
   const cut = typed.lastIndexOf(',');
   const before = cut < 0 ? '' : `${typed.slice(0, cut + 1)}`;
   const last = typed.slice(cut + 1).trimStart();

@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
-import { completeModel, completeModelList } from '../../../src/mcp/completions.js';
+import { completeModel, completeModelList, MAX_TYPED_LIST } from '../../../src/mcp/completions.js';
 import { createMcpContext } from '../../../src/mcp/context.js';
 import { createModelRegistry } from '../../../src/providers/registry.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
@@ -26,6 +26,13 @@ it('completes at most 100 model ids and model lists from a catalog of 150 models
     expect(completeModelList(mcp, '')).toHaveLength(100);
     // Fewer matches than the bound: all of them.
     expect(completeModel(mcp, 'model-14')).toHaveLength(11);
+    // A model list past 4,096 characters gets nothing: each value would repeat it (a 1 MB list
+    // came back as 42 MB); one up to the bound is completed.
+    const list = `${'p/model-1,'.repeat(409)}p/model-14`;
+    expect(list.length).toBe(4100);
+    expect(completeModelList(mcp, list)).toEqual([]);
+    expect(completeModelList(mcp, list.slice(10))).toHaveLength(11);
+    expect(MAX_TYPED_LIST).toBe(4096);
   } finally {
     mcp.close();
     await runtime.shutdown({ deadlineMs: 0 });
