@@ -4,45 +4,20 @@
  * with the last reason ("found by an audit"); the mark is now set only if none is (`NX`), and the
  * in-memory cluster's the same way. One instance, a memory cluster and Redis (a real `redis-server`).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MemoryClusterHub } from '../../src/runtime/backend.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
-import { redisBackend } from '../../src/scale/redis-backend.js';
+import { expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../src/testing/index.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import { EVERY_BACKEND, everyBackend } from '../support/every-backend.js';
 
-let redis: RedisServer;
-const runtimes: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 100 })));
-  await redis?.stop();
-});
+const runtimeOn = everyBackend('cr');
 
-const backends: [string, () => Promise<Partial<RuntimeOptions>>][] = [
-  ['one instance', async () => ({})],
-  ['a memory cluster', async () => ({ backend: memoryClusterBackend({ hub: new MemoryClusterHub() }) })],
-  [
-    'Redis',
-    async () => ({ backend: await redisBackend({ url: redis.url, prefix: `cr${runtimes.length}` }) }),
-  ],
-];
-
-it.each(backends)(
+it.each(EVERY_BACKEND)(
   'a queued and a running session cancelled three times end with the first reason (%s)',
-  async (_, backend) => {
-    const runtime = createRuntime({
+  async (backend) => {
+    const runtime = await runtimeOn(backend, {
       providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 3000, max: 3000 } })],
       defaults: { provider: 'sim', model: 'sim-fast' },
       limits: { perProvider: { sim: 1 } },
-      ...(await backend()),
     });
-    runtimes.push(runtime);
-    await runtime.ready;
     const ask = (content: string) => runtime.submit({ messages: [{ role: 'user', content }] });
     const running = ask('runs');
     await expect.poll(() => runtime.session(running.id)?.state, { timeout: 3000 }).toBe('running');

@@ -6,43 +6,18 @@
  * audit"). Now such a time is waited for in steps (`atTime`). One instance, a memory cluster and
  * Redis (a real `redis-server`).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MAX_TIMER_MS } from '../../src/core/clock.js';
-import { MemoryClusterHub } from '../../src/runtime/backend.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
-import type { Runtime, RuntimeOptions } from '../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
-import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createSimulatedProvider } from '../../src/testing/index.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import { EVERY_BACKEND, everyBackend } from '../support/every-backend.js';
 
-let redis: RedisServer;
-const runtimes: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 100 })));
-  await redis?.stop();
-});
+const runtimeOn = everyBackend('long');
 
-const backends: [string, () => Promise<Partial<RuntimeOptions>>][] = [
-  ['one instance', async () => ({})],
-  ['a memory cluster', async () => ({ backend: memoryClusterBackend({ hub: new MemoryClusterHub() }) })],
-  [
-    'Redis',
-    async () => ({ backend: await redisBackend({ url: redis.url, prefix: `long${runtimes.length}` }) }),
-  ],
-];
-
-it.each(backends)('a session with both deadlines at their longest answers (%s)', async (_, backend) => {
-  const runtime = createRuntime({
+it.each(EVERY_BACKEND)('a session with both deadlines at their longest answers (%s)', async (backend) => {
+  const runtime = await runtimeOn(backend, {
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 300, max: 300 } })],
     defaults: { provider: 'sim', model: 'sim-fast' },
-    ...(await backend()),
   });
-  runtimes.push(runtime);
-  await runtime.ready;
   const options = { queueTimeoutMs: MAX_TIMER_MS, timeoutMs: MAX_TIMER_MS };
   const result = await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }, options).result;
   expect(result.ok ? 'done' : `${result.error.code}: ${result.error.message}`).toBe('done');
