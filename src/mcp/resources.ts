@@ -74,7 +74,7 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     'session',
     new ResourceTemplate(`${SESSIONS_URI}/{id}`, {
       list: (ctx) => ({
-        resources: [...visibleLive(mcp, ctx, 50), ...mcp.recentFor(ctx, 50)].map((s) => ({
+        resources: [...listedLive(mcp, ctx, 50), ...mcp.recentFor(ctx, 50)].map((s) => ({
           uri: sessionUri(s.sessionId),
           name: `session ${s.sessionId}`,
           title: `${s.label ?? 'session'} ${s.provider}/${s.model}: ${s.state}`,
@@ -262,7 +262,7 @@ export function forwardResourceUpdates(
  * live-session index, as the `sessions` tool reads it), so a caller's own are listed however many
  * others have live, and only those listed are summarised (a full queue holds 10,000).
  */
-function visibleLive(mcp: McpContext, ctx: ServerContext, limit: number): SessionSummary[] {
+function listedLive(mcp: McpContext, ctx: ServerContext, limit: number): SessionSummary[] {
   if (mcp.sessionFilter === undefined) return mcp.runtime.sessions({ limit });
   const out: SessionSummary[] = [];
   for (const live of mcp.live.list()) {

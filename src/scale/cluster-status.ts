@@ -8,6 +8,12 @@ import type { SessionStore } from '../runtime/ports.js';
 import type { Runtime, RuntimeMetrics, RuntimeStatus } from '../runtime/types.js';
 import { type LimitsView, sumWaits } from './limits-view.js';
 
+/** How many of the newest ended sessions a status lists, and whose (`status({ recent, owner })`). */
+export interface EndedQuery {
+  readonly recent: number;
+  readonly owner: string | undefined;
+}
+
 export function clusterStatus(
   store: SessionStore,
   /** This instance's local runtime: its providers, and its view of the shared circuit breakers. */
@@ -21,8 +27,7 @@ export function clusterStatus(
     readonly maxQueuedBytesPerCaller: number;
   },
   state: RuntimeStatus['state'],
-  /** How many of the newest ended sessions, and whose (`status({ recent, owner })`). */
-  ended: { readonly recent: number; readonly owner: string | undefined },
+  ended: EndedQuery,
   /** The cluster's limits in providers' own units, as this instance last read them. */
   view: { budgets(): RuntimeStatus['limits'] },
   /** The request bytes of the sessions submitted here that have not started (`maxQueuedBytes` is per instance). */

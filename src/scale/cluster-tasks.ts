@@ -18,6 +18,7 @@ import type {
   ShutdownReport,
   SupervisorEvent,
 } from '../runtime/types.js';
+import type { EndedQuery } from './cluster-status.js';
 
 /** The runtime that runs this instance's tasks: no providers, no shared state, the limits as given. */
 export function createTaskRuntime(
@@ -48,12 +49,7 @@ export function providersOnly(limits: Limits | undefined, providers: ReadonlyMap
 }
 
 /** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes, recent ends. */
-export function withTaskStatus(
-  cluster: RuntimeStatus,
-  tasks: Runtime,
-  ended: { readonly recent: number; readonly owner: string | undefined },
-): RuntimeStatus {
-  const { recent } = ended;
+export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime, ended: EndedQuery): RuntimeStatus {
   const mine = tasks.status(ended);
   const byPriority: Record<number, number> = { ...cluster.queuedByPriority };
   for (const [priority, count] of Object.entries(mine.queuedByPriority))
@@ -76,7 +72,7 @@ export function withTaskStatus(
     queuedByPriority: byPriority,
     providers: [...lanes.values()],
     queuedBytes: cluster.queuedBytes + mine.queuedBytes,
-    recent: latestEnds(cluster.recent, mine.recent, recent),
+    recent: latestEnds(cluster.recent, mine.recent, ended.recent),
   };
 }
 
