@@ -206,7 +206,10 @@ export class QueueRoom {
       return;
     }
     floor.counts.delete(depth);
-    // The lowest depth emptied: the floor rises to the next one in use, at most MAX_DEPTH above.
+    // The lowest depth emptied: the floor rises to the next one in use, at most MAX_DEPTH above. A
+    // room without a floor keeps none: its items join from 0, below any floor, so the search for one
+    // in use above it never ended (a cluster instance's event loop spun; found by the Redis property run).
+    if (!this.floored) return;
     // Stryker disable next-line ConditionalExpression: a shortcut; above the floor, the floor's depth is in use and the loop stops at once.
     if (depth === floor.floor) while (!floor.counts.has(floor.floor)) floor.floor++;
   }

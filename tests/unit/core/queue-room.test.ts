@@ -327,4 +327,22 @@ describe('QueueRoom', () => {
     expect(room.depthOf('alice', q)).toBe(2);
     expect(new QueueRoom(1000).floored).toBe(true);
   });
+
+  // Found by the Redis property run: a caller's items above one that started, another caller joining
+  // at 0 below them, then theirs leaving: the floor, risen to 1, looked for a depth in use above it
+  // forever (only 0 was), and the cluster instance's event loop spun.
+  it('without a floor, gives items back whatever depths are left below the one that leaves', () => {
+    const room = new QueueRoom(1000, Number.POSITIVE_INFINITY, false);
+    const q = { provider: 'p', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 1, 'alice', q))).toEqual([0, 1, 2]);
+    room.release(alice[0]!);
+    const bob = item();
+    expect(room.hold(bob, 1, 'bob', q)).toBe(0);
+    room.release(alice[1]!);
+    room.release(alice[2]!);
+    expect([room.held, room.depthOf('alice', q), room.depthOf('carol', q)]).toEqual([1, 0, 0]);
+    room.release(bob);
+    expect((room as unknown as { floors: Map<unknown, unknown> }).floors.size).toBe(0);
+  });
 });
