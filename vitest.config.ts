@@ -1,9 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { fileWatchdog } from './tests/support/file-watchdog.js';
 
 const cores = availableParallelism();
 
 export default defineConfig({
+  // Kills the worker of a file past TROUPE_TEST_FILE_LIMIT_S (300 s): see tests/support/file-watchdog.ts.
+  plugins: [fileWatchdog()],
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,
