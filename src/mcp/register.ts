@@ -8,6 +8,8 @@ import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime } from '../runtime/types.js';
 import { createMcpContext, type McpContext, type McpContextOptions } from './context.js';
 import { CONTEXT_KEYS } from './context-keys.js';
+import { installPrompts } from './prompts.js';
+import { installResources } from './resources.js';
 import { installTasks } from './tasks/task-handlers.js';
 import type { ToolName, TroupeTool } from './tool.js';
 import { installToolCalls } from './tool-calls.js';
@@ -40,6 +42,14 @@ export interface RegisterToolsOptions extends Omit<McpContextOptions, 'runtime'>
    * HTTP connection; the other context options are then ignored. @default a new context
    */
   readonly context?: McpContext;
+  /**
+   * Also add troupe's resources, as `troupe serve` has them: `troupe://sessions` and
+   * `troupe://sessions/{id}` (subscribable, filtered by `sessionFilter`), `troupe://models` and
+   * `troupe://charts/{name}` (the `charts` given). @default false
+   */
+  readonly resources?: boolean;
+  /** Also add troupe's prompts (`second_opinion`, `review`), as `troupe serve` has them. @default false */
+  readonly prompts?: boolean;
 }
 
 // What registerTools takes: the context's options but its runtime, and its own three. From
@@ -49,6 +59,8 @@ const OPTION_KEYS = {
   tools: true,
   prefix: true,
   context: true,
+  resources: true,
+  prompts: true,
   ...CONTEXT_OPTION_KEYS,
 } as const satisfies Record<keyof RegisterToolsOptions, true>;
 
@@ -72,8 +84,16 @@ export function registerTools(
   options: RegisterToolsOptions = {},
 ): RegisteredTools {
   onlyKeys('registerTools options', options, OPTION_KEYS);
+  refuseUnused(options);
   const own = options.context === undefined;
-  const { tools: _tools, prefix: _prefix, context: given, ...contextOptions } = options;
+  const {
+    tools: _tools,
+    prefix: _prefix,
+    context: given,
+    resources: _resources,
+    prompts: _prompts,
+    ...contextOptions
+  } = options;
   const context = given ?? createMcpContext({ ...contextOptions, runtime });
   if (context.runtime !== runtime) {
     throw runtimeError('INVALID_REQUEST', 'Expected `context` to be built on the same runtime as `runtime`');
@@ -87,6 +107,8 @@ export function registerTools(
     installTasks(server, context);
     installToolCalls(server, context, tools);
   }
+  if (options.resources === true) installResources(server, context, 'subscribed');
+  if (options.prompts === true) installPrompts(server, context);
   return {
     names: tools.map((tool) => tool.name),
     context,
@@ -94,6 +116,22 @@ export function registerTools(
       if (own) context.close();
     },
   };
+}
+
+/**
+ * `charts` and `sessionFilter` shape troupe's resources only: given without `resources: true` they
+ * did nothing (until 2026-12-04, silently), so they are refused by name.
+ */
+function refuseUnused(options: RegisterToolsOptions): void {
+  if (options.resources === true) return;
+  for (const key of ['charts', 'sessionFilter'] as const) {
+    if (options[key] !== undefined) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected \`resources: true\` with \`${key}\`: it shapes troupe's resources (troupe://sessions, troupe://charts), which registerTools adds only when asked`,
+      );
+    }
+  }
 }
 
 function pick(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
