@@ -18,7 +18,7 @@ let client: Client | undefined;
 
 afterEach(async () => {
   await client?.close();
-  await runtime?.shutdown({ mode: 'cancel' });
+  await runtime?.shutdown({ deadlineMs: 0 });
   client = undefined;
   runtime = undefined;
 });
