@@ -3,20 +3,38 @@
  * URL with credentials, so before these checks such a base URL was taken, its streams failed as
  * `NETWORK` ("connection failed", retried) and its whole calls went out without the credentials.
  * Credentials go in a header (`headers` of the providers file, e.g. `Authorization: Basic ...`),
- * where they are scrubbed from errors like a key. Messages never show a URL's user or password.
+ * where they are scrubbed from errors like a key. Nor a query string or fragment: the request's
+ * path is appended to the base URL, so `.../v1?key=x` sent `.../v1?key=x%2Fchat%2Fcompletions` (every
+ * call failed), and a server quoting the URL in its errors showed the key to every client. Messages
+ * never show a URL's user, password, query or fragment.
  */
 import { describe, runtimeError } from '../core/errors.js';
 
-/** `url` with everything between `//` and the last `@` (a user and password) shown as `***`. */
+/**
+ * `url` with everything between `//` and the last `@` (a user and password) shown as `***`, and
+ * whatever follows a `?` or `#` (a query or fragment, where keys are put too) as `***`.
+ */
 export function hideUserinfo(url: string): string {
-  const start = url.indexOf('//');
-  const at = url.lastIndexOf('@');
-  return start >= 0 && at > start ? `${url.slice(0, start + 2)}***${url.slice(at)}` : url;
+  const cut = url.search(/[?#]/);
+  const head = cut < 0 ? url : url.slice(0, cut);
+  const tail = cut < 0 ? '' : `${url[cut]}***`;
+  const start = head.indexOf('//');
+  const at = head.lastIndexOf('@');
+  return start >= 0 && at > start ? `${head.slice(0, start + 2)}***${head.slice(at)}${tail}` : head + tail;
 }
 
 /** What a base URL with credentials is told, after "Expected ". */
 export const NO_CREDENTIALS =
   'a base URL without a user or password (requests refuse one); send credentials in a header of the providers file, e.g. "headers": { "Authorization": "Basic ..." }';
+
+/** What a base URL with a query string or a fragment is told, after "Expected ". */
+export const NO_QUERY =
+  'a base URL without a query string or fragment (the request path is appended to it, after the query); send a key as the API key, or in a header of the providers file';
+
+/** True when `url` parses and has a query string or a fragment (even an empty `?` or `#`). */
+export function hasQuery(url: string): boolean {
+  return URL.canParse(url) && /[?#]/.test(url);
+}
 
 /** True when `url` parses and carries a user or a password. */
 export function hasCredentials(url: string): boolean {
@@ -28,7 +46,8 @@ export function hasCredentials(url: string): boolean {
 /** Why `url` cannot be a provider's base URL, after "Expected ", or undefined. */
 export function baseUrlProblem(url: string): string | undefined {
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return 'an http(s) URL';
-  return hasCredentials(url) ? NO_CREDENTIALS : undefined;
+  if (hasCredentials(url)) return NO_CREDENTIALS;
+  return hasQuery(url) ? NO_QUERY : undefined;
 }
 
 /** Throws `INVALID_REQUEST` naming `where` when `url` cannot be a base URL; shows no credentials. */

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
-import { hasCredentials, hideUserinfo, NO_CREDENTIALS } from './base-url.js';
+import { hasCredentials, hasQuery, hideUserinfo, NO_CREDENTIALS, NO_QUERY } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
@@ -38,7 +38,8 @@ const limit = z
   .positive({ error: 'a positive integer' });
 const baseURL = z
   .url({ protocol: /^https?$/, error: 'an http(s) URL' })
-  .refine((url) => !hasCredentials(url), { error: NO_CREDENTIALS });
+  .refine((url) => !hasCredentials(url), { error: NO_CREDENTIALS })
+  .refine((url) => !hasQuery(url), { error: NO_QUERY });
 const providerSchema = z.strictObject({
   name: z
     .string({ error: 'a name string' })
@@ -144,7 +145,7 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     if (issue.path.includes('headers')) {
       return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
-    // Nor a URL's user and password.
+    // Nor a URL's user and password, query or fragment.
     const input = typeof issue.input === 'string' ? hideUserinfo(issue.input) : issue.input;
     return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(input)}`;
   });
