@@ -4,6 +4,11 @@
  * Every path is resolved with `realpath` (so `..` and symlinks are followed to where they really
  * lead) and checked against the real roots BEFORE anything is read; one path outside refuses the
  * whole call, so nothing outside a root is ever opened. Sizes are capped per file and per call.
+ *
+ * Hidden files are not read: a path with a part below its root that starts with a dot (`.env`,
+ * `.git/config`, `.npmrc`, `.ssh/...`), as asked or where its links lead. Until 2026-12-04 any
+ * client of a server started in a project folder (the default root) could send its `.env`, keys
+ * and all, to a model and read it back. Naming a hidden folder itself as a root shares it.
  */
 import { open, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -42,8 +47,11 @@ export async function readFilesUnderRoots(
   // Phase 1: resolve and check every path; nothing is read yet.
   const resolved: { path: string; real: string; size: number }[] = [];
   let total = 0;
+  const allRoots = [...roots.map((root) => resolve(root)), ...usableRoots];
   for (const path of paths) {
     const candidate = isAbsolute(path) ? path : resolve(firstRoot, path);
+    // Before anything is looked up, so that whether a hidden file exists is not told either.
+    if (hiddenUnder(allRoots, resolve(candidate))) return hidden(path);
     let real: string;
     try {
       real = await realpath(candidate);
@@ -56,6 +64,7 @@ export async function readFilesUnderRoots(
       return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
     }
     if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
+    if (hiddenUnder(usableRoots, real)) return hidden(path);
     const info = await stat(real);
     if (!info.isFile())
       return refuse(
@@ -114,6 +123,25 @@ async function whereItWouldLead(path: string, budget: { links: number }): Promis
   if (target === undefined) return entry;
   budget.links--;
   return whereItWouldLead(resolve(dirname(entry), target), budget);
+}
+
+/** Whether `path` is under some of `roots` and, below each of those, has a part that starts with a dot. */
+function hiddenUnder(roots: readonly string[], path: string): boolean {
+  const holders = roots.filter((root) => isInside(root, path));
+  return (
+    holders.length > 0 &&
+    holders.every((root) =>
+      relative(root, path)
+        .split(sep)
+        .some((part) => part.startsWith('.')),
+    )
+  );
+}
+
+function hidden(path: string): ReadFilesResult {
+  return refuse(
+    `Expected \`${path}\` to be a file that is not hidden, got a path with a part starting with a dot (such as .env or .git/config, where keys and settings live), which is never read; a hidden folder named itself as a root folder is shared. Nothing was read.`,
+  );
 }
 
 function refuse(message: string): ReadFilesResult {
