@@ -44,7 +44,8 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
 /healthz (alive) and /readyz (accepting calls; Redis reachable with --redis).
   --port N        port, 0 for any free one (default 7801)
   --host H        address to bind (default 127.0.0.1)
-  --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md)
+  --redis URL     share queues, limits and sessions with other instances through Redis (docs/scale-out.md);
+                  TROUPE_REDIS_URL instead keeps a password in it out of "ps"
   --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
                           required to bind every interface (0.0.0.0, ::)
   --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
@@ -189,26 +190,29 @@ export const command: Command = {
     let taskStore: RedisTaskStore | undefined;
     let conversationStore: RedisConversationStore | undefined;
     let eventStore: RedisEventStore | undefined;
-    if (values.redis !== undefined) {
+    // The flag, else TROUPE_REDIS_URL: a URL with a password is kept out of `ps` that way.
+    const redisFrom = values.redis !== undefined ? '--redis' : 'TROUPE_REDIS_URL';
+    const redisUrl = values.redis ?? process.env.TROUPE_REDIS_URL;
+    if (redisUrl !== undefined) {
       // A URL that cannot be right is the operator's to fix: a usage error, before any connection.
-      const problem = (await import('../scale/connect.js')).redisUrlProblem(values.redis);
+      const problem = (await import('../scale/connect.js')).redisUrlProblem(redisUrl);
       if (problem !== undefined) {
-        process.stderr.write(`troupe serve: --redis: ${problem}\n`);
+        process.stderr.write(`troupe serve: ${redisFrom}: ${problem}\n`);
         return 2;
       }
       try {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
         const { redisBackend } = await import('../scale/redis-backend.js');
         const { RedisTaskStore } = await import('../scale/redis-task-store.js');
-        backend = await redisBackend({ url: values.redis });
+        backend = await redisBackend({ url: redisUrl });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
-        taskStore = await RedisTaskStore.connect(values.redis, taskBoundsFrom(config));
+        taskStore = await RedisTaskStore.connect(redisUrl, taskBoundsFrom(config));
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
-        conversationStore = await RedisConversationStore.connect(values.redis);
+        conversationStore = await RedisConversationStore.connect(redisUrl);
         // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
         const { RedisEventStore } = await import('../scale/redis-event-store.js');
-        eventStore = await RedisEventStore.connect(values.redis, {
+        eventStore = await RedisEventStore.connect(redisUrl, {
           onError: (error) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`),
         });
       } catch (error) {
@@ -238,7 +242,7 @@ export const command: Command = {
       ...(tokens.some((t) => t.admin === true) ? { events: { reservedFor: isAdminRequest } } : {}),
       mcpSessions: () => app.sessionCount, // read at a scrape, once the app below exists
     });
-    const pinger = values.redis === undefined ? undefined : await redisPinger(values.redis);
+    const pinger = redisUrl === undefined ? undefined : await redisPinger(redisUrl);
     const app = createHttpApp({
       mcp,
       maxBodyBytes: config.values.maxRequestBytes,

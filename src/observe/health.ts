@@ -102,6 +102,8 @@ export function healthRoutes(options: HealthOptions): ReadonlyMap<string, Health
  * than a hung probe; a Redis that answers but takes no write (`maxmemory` reached with
  * `noeviction`, a read-only replica) reads as "refusing writes", with its reason.
  */
+const CONNECT_WAIT_MS = 2_000;
+
 export async function redisPinger(
   url: string,
   prefix = 'troupe',
@@ -109,7 +111,17 @@ export async function redisPinger(
   const { Redis } = await import('ioredis');
   const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
   client.on('error', () => {}); // reconnects on its own; readiness reports the outage
-  client.connect().catch(() => {});
+  // Connected before the server listens: with no offline queue, a /readyz in the first
+  // milliseconds after the start line answered "unreachable" while the connection was still
+  // being made. Redis is known to answer here (the backend has just connected); 2 s at most.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.connect().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONNECT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
   const key = `${prefix}:readyz`;
   return { ping: () => client.set(key, '1', 'PX', 10_000), close: () => client.disconnect() };
 }
