@@ -49,20 +49,30 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
   };
   const shared = env.TROUPE_TOKEN?.trim();
   if (shared) single('TROUPE_TOKEN', { name: 'default', token: shared, shared: true });
-  for (const entry of (env.TROUPE_TOKENS ?? '').split(',')) {
+  const entries = (env.TROUPE_TOKENS ?? '').split(',');
+  for (const [i, entry] of entries.entries()) {
     if (entry.trim() === '') continue;
     const at = entry.indexOf(':');
     const name = at < 0 ? '' : entry.slice(0, at).trim();
     const token = at < 0 ? '' : entry.slice(at + 1).trim();
+    const which = `entry ${i + 1} of ${entries.length}`;
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || !goodToken(token)) {
-      // An entry without `:` may be a bare token: only its length is shown.
+      // An entry without `:` may be a bare token: only its length is shown. So may a name as long
+      // as a token (an entry written token:name): shown by its length only.
       const got =
         at < 0
-          ? `an entry without ":" (${entry.trim().length} characters, not shown)`
-          : `an entry with name ${JSON.stringify(name)} and ${described(token)}`;
+          ? `${which} without ":" (${entry.trim().length} characters, not shown)`
+          : `${which} with ${shownName(name)} and ${described(token)}`;
       throw runtimeError(
         'INVALID_REQUEST',
         `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of ${TOKEN_RULE}), got ${got}`,
+      );
+    }
+    if (token.includes(';')) {
+      // `alice:x;bob:y` was one token for alice, and bob's clients were refused.
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected TROUPE_TOKENS entries separated by commas (name:token,name:token), got ${which} (${shownName(name)}) with ";" in its token (not shown)`,
       );
     }
     tokens.push({ name, token });
@@ -89,6 +99,13 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
 /** A token as an error may show it: its length, and whether it holds whitespace. */
 function described(token: string): string {
   return `a token of ${token.length} characters${/\s/.test(token) ? ' with whitespace in it' : ''} (not shown)`;
+}
+
+/** A `TROUPE_TOKENS` entry's name as an error may show it: only when too short to be a token. */
+function shownName(name: string): string {
+  return name.length < 8
+    ? `name ${JSON.stringify(name)}`
+    : `a name of ${name.length} characters (not shown: it could be a token)`;
 }
 
 /** Which setting a token came from, for messages. */

@@ -75,7 +75,7 @@ describe('tokens and callers', () => {
     ]);
     // A bare token (no `:`) is not echoed, nor called a name "" with a token of 0 characters.
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'sk-bare-token-123' })).toThrow(
-      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters, none of them whitespace), got an entry without ":" (17 characters, not shown)',
+      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters, none of them whitespace), got entry 1 of 1 without ":" (17 characters, not shown)',
     );
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:short' })).toThrow(/8 or more/);
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:aaaaaaaa,a:bbbbbbbb' })).toThrow(/"a" twice/);
@@ -100,7 +100,17 @@ describe('tokens and callers', () => {
       ],
       [
         { TROUPE_TOKENS: 'alice:Zq9 alice token' },
-        'got an entry with name "alice" and a token of 15 characters with whitespace in it (not shown)',
+        'got entry 1 of 1 with name "alice" and a token of 15 characters with whitespace in it (not shown)',
+      ],
+      // Written token:name, the token was shown as the entry's name (audit, 2026-12-04).
+      [
+        { TROUPE_TOKENS: 'alice:aaaaaaaa,Zq9-reversed-123456:bob' },
+        'got entry 2 of 2 with a name of 19 characters (not shown: it could be a token) and a token of 3 characters (not shown)',
+      ],
+      // `;` for `,`: one token for alice, and bob's clients refused with no word why.
+      [
+        { TROUPE_TOKENS: 'alice:Zq9aaaaaa;bob:Zq9bbbbbb' },
+        'Expected TROUPE_TOKENS entries separated by commas (name:token,name:token), got entry 1 of 1 (name "alice") with ";" in its token (not shown)',
       ],
       [
         { TROUPE_TOKENS: 'alice:Zq9aaaaaa,bob:Zq9aaaaaa' },
