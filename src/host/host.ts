@@ -3,7 +3,7 @@
  * tool calls keeps each server under its own concurrency limit and a slow server only queues its
  * own calls.
  */
-import { runtimeError, toErrorData } from '../core/errors.js';
+import { describe, runtimeError, toErrorData } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { Runtime, ShutdownOptions, ShutdownReport } from '../runtime/types.js';
@@ -87,7 +87,10 @@ export function createHost(options: HostOptions): Host {
   const entries = Object.entries(options.servers).map(
     ([name, server]) => [name, isHostServer(server) ? server : { client: server }] as const,
   );
-  for (const [name, server] of entries) onlyKeys(`servers.${name}`, server, SERVER_KEYS);
+  for (const [name, server] of entries) {
+    onlyKeys(`servers.${name}`, server, SERVER_KEYS);
+    checkClient(name, server.client);
+  }
   if (entries.length === 0) throw runtimeError('INVALID_REQUEST', 'Expected at least one server, got none');
   const own = options.runtime === undefined;
   if (!own) {
@@ -148,6 +151,26 @@ export function createHost(options: HostOptions): Host {
   };
 }
 
+/** An entry `{ client, ... }` rather than a client itself (which has `callTool`). */
 function isHostServer(value: ToolCaller | HostServer): value is HostServer {
-  return 'client' in value && typeof (value as HostServer).client?.callTool === 'function';
+  return (
+    typeof (value as ToolCaller | undefined)?.callTool !== 'function' &&
+    typeof value === 'object' &&
+    value !== null &&
+    'client' in value
+  );
+}
+
+/**
+ * A server's client must have `callTool`. Until 2026-12-04 an entry whose `client` had none (an
+ * un-awaited `connect()`) was taken for a client itself: its options were dropped, no misspelt key
+ * was refused, and every call failed later as a provider's `BAD_RESPONSE`.
+ */
+function checkClient(name: string, client: unknown): void {
+  if (typeof (client as ToolCaller | undefined)?.callTool === 'function') return;
+  const promise = typeof (client as PromiseLike<unknown> | undefined)?.then === 'function';
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `servers.${name}: Expected a connected MCP client (an object with callTool), got ${promise ? 'a Promise: await the connection first' : describe(client)}`,
+  );
 }

@@ -28,6 +28,23 @@ describe('createHost refuses fields it does not take', () => {
     );
   });
 
+  // Until 2026-12-04 such an entry was taken for a client itself: no error at creation (not even
+  // for a misspelt key), its options dropped, and every call a provider's BAD_RESPONSE later.
+  it.each([
+    ['an un-awaited connect()', () => Promise.resolve(client), 'got a Promise: await the connection first'],
+    ['a client without callTool', () => ({ call: async () => ({}) }), 'got `{}` (object)'],
+    ['nothing', () => undefined, 'got `undefined`'],
+  ])('refuses a server whose client is %s, at creation, by name', (_what, make, got) => {
+    for (const servers of [{ docs: { client: make(), maxConcurrent: 1 } }, { docs: make() }]) {
+      expect(() => create({ servers })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: `servers.docs: Expected a connected MCP client (an object with callTool), ${got}`,
+        }),
+      );
+    }
+  });
+
   it('takes every documented field', async () => {
     const host = create({
       servers: {
