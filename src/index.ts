@@ -48,7 +48,7 @@ export type {
 } from './providers/port.js';
 export type { Cost, ModelPrice, PriceTable, PriceTier, Rates } from './providers/prices.js';
 export { costOf, GLM_ZAI_PRICES, KIMI_CN_PRICES, KIMI_PRICES, ratesFor } from './providers/prices.js';
-export type { ModelRegistry, ModelSpec } from './providers/registry.js';
+export type { ModelRegistry, ModelSpec, ProviderEntry, RegistryOptions } from './providers/registry.js';
 export { createModelRegistry } from './providers/registry.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
@@ -57,9 +57,10 @@ export { assembleToolCalls } from './providers/tool-calls.js';
 export type { ThinkingMapper } from './providers/wire.js';
 // What `backend` takes (`redisBackend()` from `troupe/scale` gives one).
 export type { RuntimeBackend } from './runtime/backend.js';
-export type { BreakerOptions } from './runtime/breakers.js';
+export type { BreakerOptions, BreakerView } from './runtime/breakers.js';
 export type { BudgetOptions } from './runtime/budgets.js';
 export type { ProviderLimits, WaitingFor } from './runtime/limit-types.js';
+export type { ProviderBudget } from './runtime/limiter.js';
 export type { SharedState } from './runtime/ports.js';
 export { createRuntime } from './runtime/runtime.js';
 export type { SessionEngineKind } from './runtime/session-engine.js';

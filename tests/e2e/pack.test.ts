@@ -103,10 +103,23 @@ it('installs with only what it declares, no optional peers, ships no sources, an
   expect(names['./host']).toEqual(expect.arrayContaining(['createHost', 'wrapClient']));
   expect(names['./scale']).toEqual([
     'MemoryClusterHub',
+    'RedisConversationStore',
+    'RedisEventStore',
     'RedisTaskStore',
     'memoryClusterBackend',
     'redisBackend',
   ]);
+  // From CommonJS too (Node >= 20.19 loads ES modules with require): with only an `import`
+  // condition, until 2026-12-04, require('troupe') failed as "No exports main defined".
+  const required = await exec(
+    process.execPath,
+    [
+      '-e',
+      "const t = require('troupe'), h = require('troupe/host'); console.log(typeof t.createRuntime, typeof h.createHost)",
+    ],
+    { cwd: app },
+  );
+  expect(required.stdout.trim()).toBe('function function');
   expect(names['./testing']).toEqual(
     expect.arrayContaining(['checkRuntimeProperties', 'checkProviderContract', 'createOpenAIServer']),
   );
@@ -146,7 +159,17 @@ it('type-checks a consumer against the shipped .d.ts', async () => {
     `import { McpServer } from '@modelcontextprotocol/server';
 import { Client } from '@modelcontextprotocol/client';
 import * as z from 'zod';
-import { createRuntime, createSimulatedProvider, type SessionMetadata } from 'troupe';
+import {
+  type BreakerView,
+  createModelRegistry,
+  createRuntime,
+  createSimulatedProvider,
+  type ProviderBudget,
+  type ProviderEntry,
+  type RegistryOptions,
+  type SessionMetadata,
+} from 'troupe';
+import { RedisConversationStore, RedisEventStore } from 'troupe/scale';
 import { registerTools, withSession, type WithSessionOptions } from 'troupe/mcp';
 import { createHost, type HostCallResult } from 'troupe/host';
 import { checkProviderContract, checkRuntimeProperties, createOpenAIServer, type ContractReport } from 'troupe/testing';
@@ -174,6 +197,16 @@ const host = createHost({ servers: { remote: { client: new Client({ name: 'c', v
 const result: HostCallResult = await host.callTool('remote', { name: 't', arguments: {} }, { priority: 3 });
 const metadata: SessionMetadata = result.metadata;
 if (result.ok) console.log(result.value.content.length, metadata.sessionId, names);
+
+// Named option and status types (until 2026-12-04 only reachable through Parameters<...>).
+const entry: ProviderEntry = { name: 'sim', configured: true, models: [] };
+const registryOptions: RegistryOptions = { defaultProvider: 'sim' };
+createModelRegistry([entry], registryOptions);
+const status = runtime.status();
+const breakers: readonly BreakerView[] = status.breakers ?? [];
+const budgets: readonly ProviderBudget[] = Object.values(status.limits ?? {});
+const stores: readonly unknown[] = [RedisConversationStore.connect, RedisEventStore.connect, breakers, budgets];
+console.log(stores.length);
 
 // @ts-expect-error names are strings, not numbers
 const wrong: number = tools.names[0];
