@@ -4,11 +4,12 @@
  * the password in the process list). The flag wins when both are set; a bad value in the variable
  * is refused by its name. The BUILT CLI (`npm run build` first), on a real redis-server.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { startServeCli } from '../support/serve-cli.js';
 
 const CLI = 'dist/src/cli/main.js';
 let redis: RedisServer;
@@ -34,21 +35,10 @@ async function readiness(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ ready: unknown; args: string }> {
-  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--drain-ms', '100', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  const url = await new Promise<URL>((resolve, reject) => {
-    child?.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving MCP at (\S+?)[;\s]/.exec(err);
-      if (m) resolve(new URL(m[1] as string));
-    });
-    child?.once('exit', () => reject(new Error(`serve exited: ${err}`)));
-  });
-  const ready = await (await fetch(new URL('/readyz', url))).json();
-  return { ready, args: (child.spawnargs ?? []).join(' ') };
+  const started = await startServeCli(env, ['--drain-ms', '100', ...args]);
+  child = started.child;
+  const ready = await (await fetch(new URL('/readyz', started.base))).json();
+  return { ready, args: child.spawnargs.join(' ') };
 }
 
 it('takes its Redis from TROUPE_REDIS_URL, with nothing of it on the command line', async () => {

@@ -1,6 +1,6 @@
 /**
  * The BUILT `troupe serve` (`npm run build` first) on a free port, with a clean environment but
- * PATH and what the test gives: resolves with the process and its MCP URL from the start line.
+ * PATH and what the test gives (and its flags after `--port 0`): resolves with the process and its MCP URL from the start line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,9 +9,10 @@ import { CLI } from './stdio-cli.js';
 
 export async function startServeCli(
   env: Record<string, string>,
+  args: readonly string[] = [],
 ): Promise<{ child: ChildProcess; base: URL }> {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
