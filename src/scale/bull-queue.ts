@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
+import { reconnectDelay } from './connect.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
@@ -70,7 +71,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     private readonly clock: Clock,
   ) {
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
-    const connection = { url: settings.url };
+    // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
+    const connection = { url: settings.url, retryStrategy: reconnectDelay };
     for (const name of providers) {
       const queue = new Queue<QueuedSession>(name, {
         connection: { ...connection, enableOfflineQueue: false },
