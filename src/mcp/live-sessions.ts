@@ -1,6 +1,13 @@
 /**
  * Live sessions by state, for the `sessions` tool: `RuntimeStatus` counts them, this keeps the ids.
  * Fed by `runtime.subscribe()`, so it costs one map entry per live session and nothing after.
+ *
+ * What it lists is checked against the runtime as it is read: an entry the runtime no longer has
+ * live is dropped. Events alone left some for good on a cluster (an audit, 2026-12-04): a Redis
+ * that came back empty takes the sessions of an instance that died meanwhile out of the runtime's
+ * view with no event, and a `session.queued` heard late from a frozen Redis came after the end the
+ * backstop had already told. Until then the `sessions` tool and `troupe://sessions` showed them
+ * `queued` for good while the counts said 0.
  */
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
 
@@ -19,17 +26,33 @@ export interface LiveSession {
 export class LiveSessions {
   readonly #sessions = new Map<string, LiveSession>();
   readonly #unsubscribe: () => void;
+  readonly #runtime: Runtime;
 
   constructor(runtime: Runtime) {
+    this.#runtime = runtime;
     this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
   }
 
   list(): readonly LiveSession[] {
-    return [...this.#sessions.values()];
+    const live: LiveSession[] = [];
+    for (const [id, session] of this.#sessions) {
+      if (this.#gone(id)) this.#sessions.delete(id);
+      else live.push(session);
+    }
+    return live;
   }
 
   get(id: string): LiveSession | undefined {
-    return this.#sessions.get(id);
+    if (!this.#sessions.has(id)) return undefined;
+    if (!this.#gone(id)) return this.#sessions.get(id);
+    this.#sessions.delete(id);
+    return undefined;
+  }
+
+  /** The runtime has it ended, or not at all. */
+  #gone(id: string): boolean {
+    const state = this.#runtime.session(id)?.state;
+    return state !== 'queued' && state !== 'running';
   }
 
   close(): void {
