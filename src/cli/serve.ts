@@ -193,6 +193,8 @@ export const command: Command = {
     // The flag, else TROUPE_REDIS_URL: a URL with a password is kept out of `ps` that way.
     const redisFrom = values.redis !== undefined ? '--redis' : 'TROUPE_REDIS_URL';
     const redisUrl = values.redis ?? process.env.TROUPE_REDIS_URL;
+    // The MCP stores' errors go to the log (a QUIT unanswered at the stop was a bare stderr line).
+    const storeError = (error: unknown) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`);
     if (redisUrl !== undefined) {
       // A URL that cannot be right is the operator's to fix: a usage error, before any connection.
       const problem = (await import('../scale/connect.js')).redisUrlProblem(redisUrl);
@@ -206,15 +208,16 @@ export const command: Command = {
         const { RedisTaskStore } = await import('../scale/redis-task-store.js');
         backend = await redisBackend({ url: redisUrl });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
-        taskStore = await RedisTaskStore.connect(redisUrl, taskBoundsFrom(config));
+        taskStore = await RedisTaskStore.connect(redisUrl, {
+          ...taskBoundsFrom(config),
+          onError: storeError,
+        });
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
         conversationStore = await RedisConversationStore.connect(redisUrl);
         // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
         const { RedisEventStore } = await import('../scale/redis-event-store.js');
-        eventStore = await RedisEventStore.connect(redisUrl, {
-          onError: (error) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`),
-        });
+        eventStore = await RedisEventStore.connect(redisUrl, { onError: storeError });
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         await providers.close();
@@ -294,9 +297,14 @@ export const command: Command = {
         return app.close();
       },
     });
-    await closeProviders();
-    await taskStore?.close();
-    await eventStore?.close();
+    // Each store's close is bounded (its QUIT, 2 s): at once, not one after another (with Redis
+    // down they added 4 s past the runtime's own 10 s close), and the conversations' one too.
+    await Promise.all([
+      closeProviders(),
+      taskStore?.close(),
+      eventStore?.close(),
+      conversationStore?.close(),
+    ]);
     pinger?.close();
     inspector?.stop();
     logger.info(

@@ -3,7 +3,7 @@
  * `isError: true` whose text names the error code and what to do about it, so a model reading
  * it can act (retry, pick another model, fix an argument) instead of guessing.
  */
-import type { TroupeErrorCode, TroupeErrorData } from '../core/errors.js';
+import type { TimeoutKind, TroupeErrorCode, TroupeErrorData } from '../core/errors.js';
 import { toErrorData } from '../core/errors.js';
 
 /** What a caller should do next, by error code. */
@@ -34,7 +34,18 @@ const HINTS: Readonly<Record<TroupeErrorCode, string>> = {
     "The conversation does not fit the model's context window. Shorten it, lower max_tokens, or pick a model with a larger window.",
 };
 
-export function hintFor(code: TroupeErrorCode): string {
+/**
+ * `TIMED_OUT` by which deadline: `timeout_ms` sets only the run's. Until 2026-12-04 a call that
+ * waited out the queue deadline was told to retry with a larger `timeout_ms`, which changes nothing.
+ */
+const TIMEOUT_HINTS: Readonly<Record<Exclude<TimeoutKind, 'run'>, string>> = {
+  queue:
+    'The call waited in the queue past its queue deadline without starting: the server was busy. Retry in a few seconds, send fewer calls at once, or give it a higher priority; timeout_ms sets the run deadline, not this one.',
+  idle: 'The provider stopped sending in the middle of its answer. Retry, or choose another provider.',
+};
+
+export function hintFor(code: TroupeErrorCode, timeout?: TimeoutKind): string {
+  if (code === 'TIMED_OUT' && (timeout === 'queue' || timeout === 'idle')) return TIMEOUT_HINTS[timeout];
   return HINTS[code] ?? HINTS.INTERNAL;
 }
 
@@ -52,7 +63,7 @@ export function toolErrorInfo(error: TroupeErrorData): ToolErrorInfo {
   return {
     code: error.code,
     message: error.message,
-    hint: hintFor(error.code),
+    hint: hintFor(error.code, error.timeout),
     retryable: error.retryable,
     ...(error.retryAfterMs === undefined ? {} : { retry_after_ms: error.retryAfterMs }),
     ...(error.timeout === undefined ? {} : { timeout: error.timeout }),

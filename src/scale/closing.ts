@@ -62,7 +62,7 @@ export async function closeWithin(c: Closing): Promise<void> {
     new Error(
       `Expected this instance's shutdown to close within ${boundMs} ms, got no end to ${stuck}; ` +
         `${given}. A session it could not hand back is taken over by another instance once its ` +
-        `lease lapses. If ${name} is slow to answer, raise closeTimeoutMs`,
+        `lease lapses. If ${name} is slow to answer, raise closeTimeoutMs (redisBackend's option; troupe serve keeps 10 s)`,
     ),
   );
 }

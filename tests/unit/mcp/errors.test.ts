@@ -31,7 +31,7 @@ const CODES: readonly TroupeErrorCode[] = [
 
 describe('hintFor', () => {
   it('gives every code a hint of its own', () => {
-    const hints = CODES.map(hintFor);
+    const hints = CODES.map((code) => hintFor(code));
     for (const hint of hints) expect(hint.length).toBeGreaterThan(20);
     expect(new Set(hints).size).toBe(CODES.length);
   });
@@ -41,6 +41,24 @@ describe('hintFor', () => {
     expect(hintFor('TIMED_OUT')).toContain('timeout_ms');
     expect(hintFor('MODEL_NOT_FOUND')).toContain('list_models');
     expect(hintFor('QUEUE_FULL')).toContain('Retry');
+  });
+
+  it('tells a TIMED_OUT by its deadline: only the run deadline is timeout_ms', () => {
+    expect(hintFor('TIMED_OUT', 'run')).toBe(hintFor('TIMED_OUT'));
+    expect(hintFor('TIMED_OUT', 'queue')).toBe(
+      'The call waited in the queue past its queue deadline without starting: the server was busy. Retry in a few seconds, send fewer calls at once, or give it a higher priority; timeout_ms sets the run deadline, not this one.',
+    );
+    expect(hintFor('TIMED_OUT', 'idle')).toBe(
+      'The provider stopped sending in the middle of its answer. Retry, or choose another provider.',
+    );
+    // Only TIMED_OUT reads the deadline.
+    expect(hintFor('CANCELLED', 'queue')).toBe(hintFor('CANCELLED'));
+    const queued = toolErrorInfo(
+      runtimeError('TIMED_OUT', 'Expected the session to start within 1000 ms', {
+        timeout: 'queue',
+      }).toData(),
+    );
+    expect(queued).toMatchObject({ timeout: 'queue', hint: hintFor('TIMED_OUT', 'queue') });
   });
 
   it('falls back to the INTERNAL hint for a code it does not know (from a newer peer)', () => {

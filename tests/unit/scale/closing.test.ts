@@ -90,7 +90,7 @@ describe('closeWithin', () => {
     // queue and the connections are not closed gracefully (they are gone), then dropped again.
     expect(log).toEqual(['disconnect', 'stopLocal', 'drain', 'disconnect']);
     expect(messages(errors)).toEqual([
-      "Expected this instance's shutdown to close within 2000 ms, got no end to the hand-back of its running sessions; its Redis connections were dropped. A session it could not hand back is taken over by another instance once its lease lapses. If Redis is slow to answer, raise closeTimeoutMs",
+      "Expected this instance's shutdown to close within 2000 ms, got no end to the hand-back of its running sessions; its Redis connections were dropped. A session it could not hand back is taken over by another instance once its lease lapses. If Redis is slow to answer, raise closeTimeoutMs (redisBackend's option; troupe serve keeps 10 s)",
     ]);
   });
 
