@@ -45,12 +45,20 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   return { ...report, endedByState };
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+/**
+ * Resolves on the first SIGINT or SIGTERM; a second one exits at once (code 130), with one line on
+ * stderr saying so: calls still in flight get no answer (until 2026-12-04 it exited silently).
+ */
 export function onceSignalled(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let seen = false;
     const handler = (signal: NodeJS.Signals) => {
-      if (seen) process.exit(130);
+      if (seen) {
+        process.stderr.write(
+          `troupe: ${signal} again while draining: exiting now (code 130); calls still in flight get no answer\n`,
+        );
+        process.exit(130);
+      }
       seen = true;
       resolve(signal);
     };

@@ -89,4 +89,25 @@ describe('troupe serve (built CLI)', () => {
     for (const s of failed) expect(s.error.code).toBe('SHUTTING_DOWN');
     expect(await exited).toBe(0);
   }, 60_000);
+
+  it('a second SIGTERM while draining exits at once with code 130 and says so', async () => {
+    const { url, stderr, exited } = await serve(10_000);
+    const client = new Client({ name: 'e2e', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(url));
+    void client
+      .callTool({ name: 'chat', arguments: { prompt: 'slow', extra: { simulateLatencyMs: 30_000 } } })
+      .catch(() => {});
+    for (let live = 0; live < 1; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      live = Number(structured(await client.callTool({ name: 'sessions', arguments: {} })).running);
+    }
+    child!.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    child!.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    // Until 2026-12-04 it exited without a word.
+    expect(stderr()).toContain(
+      'troupe: SIGTERM again while draining: exiting now (code 130); calls still in flight get no answer',
+    );
+  }, 30_000);
 });
