@@ -89,6 +89,14 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       `Expected backoffBaseMs (${values.backoffBaseMs}, ${describeSource(sources.backoffBaseMs)}) at most backoffMaxMs (${values.backoffMaxMs}, ${describeSource(sources.backoffMaxMs)}): the longest backoff caps the first; raise --backoff-max-ms or lower --backoff-base-ms`,
     );
   }
+  // The default first under a longest set below it is cut to it, as the runtime does: shown as it
+  // runs (`troupe config` printed 250 where 100 ran).
+  if (
+    sources.backoffBaseMs.kind === 'default' &&
+    (values.backoffBaseMs as number) > (values.backoffMaxMs as number)
+  ) {
+    values.backoffBaseMs = values.backoffMaxMs;
+  }
   // A share set over the whole queue was cut to the queue unseen: 5000 asked, 1000 held.
   if (
     sources.maxQueuedPerCaller.kind !== 'default' &&

@@ -62,6 +62,7 @@ export const command: Command = {
     let config: Awaited<ReturnType<typeof loadConfig>>;
     let providers: { name: string; configured: boolean; models: number }[];
     let ignoredDefaults: readonly IgnoredSetting[];
+    let redis: string | null = null;
     try {
       config = await loadConfig(values, env);
       const loaded = await loadProviders({ env });
@@ -72,6 +73,7 @@ export const command: Command = {
       await loaded.close();
       // What serve would refuse, refused here too: a bad token or root, not a config that cannot run.
       tokensFromEnv(env);
+      redis = await redisShown(env.TROUPE_REDIS_URL);
       const badRoots = await rootsRefusal('config', env);
       if (badRoots !== undefined) {
         process.stderr.write(`${badRoots}\n`);
@@ -91,6 +93,7 @@ export const command: Command = {
       TROUPE_DEFAULT_PROVIDER: env.TROUPE_DEFAULT_PROVIDER ?? null,
       TROUPE_DEFAULT_MODEL: env.TROUPE_DEFAULT_MODEL ?? null,
       TROUPE_ROOTS: env.TROUPE_ROOTS ?? null,
+      TROUPE_REDIS_URL: redis,
       TROUPE_LOG_LEVEL: logLevel(env.TROUPE_LOG_LEVEL),
       TROUPE_LOG_FORMAT: env.TROUPE_LOG_FORMAT ?? null,
     };
@@ -133,3 +136,16 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * `TROUPE_REDIS_URL` as `serve` would take it: refused as `serve` refuses it, else shown with its
+ * user and password hidden (until 2026-12-04 `troupe config` did not mention Redis). The Redis
+ * modules load only when it is set.
+ */
+async function redisShown(url: string | undefined): Promise<string | null> {
+  if (url === undefined) return null;
+  const { redactUrl, redisUrlProblem } = await import('../scale/connect.js');
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) throw new Error(`TROUPE_REDIS_URL: ${problem}`);
+  return redactUrl(url);
+}

@@ -28,8 +28,9 @@ describe('backoffBaseMs and backoffMaxMs', () => {
       backoffBaseMs: 3000,
       backoffMaxMs: 3000,
     });
+    // The default first (250) runs cut to the longest: shown so (until 2026-12-04, as 250).
     expect(resolveConfig({ env: { TROUPE_BACKOFF_MAX_MS: '100' } }).values).toMatchObject({
-      backoffBaseMs: 250,
+      backoffBaseMs: 100,
       backoffMaxMs: 100,
     });
   });
