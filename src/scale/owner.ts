@@ -179,28 +179,43 @@ export function closeOwner(clock: Clock, owner: Owner, result: SessionResult): v
 /** How long the last guard waits for Redis to answer before it ends the caller's wait itself. */
 export const BACKSTOP_ANSWER_MS = 2_000;
 
+/** What the last guard reads and how it ends a session (`backstop`). */
+export interface Backstop {
+  readonly store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>;
+  /** Whether the session's job is in the queue at all (`SessionQueue.waiting`). */
+  readonly inQueue: () => Promise<boolean>;
+  readonly onError: (error: unknown) => void;
+  readonly end: (result: SessionResult) => void;
+  readonly clock: Clock;
+  readonly giveUp: (message: string) => void;
+  /** Ends it `BACKEND_UNAVAILABLE`, for the cluster too. */
+  readonly lost: (message: string) => Promise<void>;
+}
+
+/** What a session Redis lost with the instance that ran it ends with. */
+export const LOST_MESSAGE =
+  'Expected the session to end with a result, got none and no job for it in the queue: Redis lost it (it came back empty, e.g. restarted without persistence) and no instance ended it; nothing runs it now, call again';
+
 /**
  * The last guard: a session nobody ended well past its deadlines (its submitter's backstop timer)
- * ends with the result the store has, or else timed out at its run deadline, settled for the cluster.
- * If Redis does not answer within `BACKSTOP_ANSWER_MS` (frozen, or cut off without the connection
- * closing: commands wait for a reply with no bound of their own), the caller is told so by
- * `giveUp` rather than left waiting for Redis; the look above still ends the session for the
- * cluster when Redis answers.
+ * ends with the result the store has; else, when its job is gone from the queue too, as lost
+ * (a running instance would have settled it by now: until 2026-12-04 it ended `TIMED_OUT`, "within
+ * 120000 ms", about 190 s after it vanished with its instance and an empty-restarted Redis); else
+ * timed out at its run deadline, settled for the cluster. If Redis does not answer within
+ * `BACKSTOP_ANSWER_MS` (frozen, or cut off without the connection closing: commands wait for a
+ * reply with no bound of their own), the caller is told so by `giveUp` rather than left waiting
+ * for Redis; the look above still ends the session for the cluster when Redis answers.
  */
-export async function backstop(
-  owner: Owner,
-  store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>,
-  onError: (error: unknown) => void,
-  end: (result: SessionResult) => void,
-  clock: Clock,
-  giveUp: (message: string) => void,
-): Promise<void> {
+export async function backstop(owner: Owner, b: Backstop): Promise<void> {
+  const { store, onError, end, clock, giveUp } = b;
   const { input } = owner.data;
   const id = input.sessionId;
   const orUndefined = (error: unknown): undefined => void onError(error);
   const look = async (): Promise<void> => {
     const existing = await store.result(id).catch(orUndefined);
     if (existing !== undefined) return end(existing);
+    // A queue that cannot say keeps the session as it was: timed out below.
+    if (!(await b.inQueue().catch(() => true))) return b.lost(LOST_MESSAGE);
     const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
     const result = resultOf(owner.data, [
       { type: 'session.admit', now: startedAt },
