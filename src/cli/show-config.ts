@@ -143,7 +143,7 @@ export const command: Command = {
  * modules load only when it is set.
  */
 async function redisShown(url: string | undefined): Promise<string | null> {
-  if (url === undefined) return null;
+  if (url === undefined || url.trim() === '') return null;
   const { redactUrl, redisUrlProblem } = await import('../scale/connect.js');
   const problem = redisUrlProblem(url);
   if (problem !== undefined) throw new Error(`TROUPE_REDIS_URL: ${problem}`);

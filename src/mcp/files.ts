@@ -61,6 +61,8 @@ export async function readFilesUnderRoots(
       // link leading out of a root exists is not for the caller to learn.
       const wouldBe = await whereItWouldLead(resolve(candidate), { links: 40 });
       if (!usableRoots.some((root) => isInside(root, wouldBe))) return outside(path, roots);
+      // Through a visible link into a hidden folder: refused as a file there that exists is.
+      if (hiddenUnder(usableRoots, wouldBe)) return hidden(path);
       return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
     }
     if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);

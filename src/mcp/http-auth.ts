@@ -29,6 +29,9 @@ export interface NamedToken {
 const TOKEN_RULE = '8 or more characters, none of them whitespace';
 const goodToken = (token: string) => token.length >= 8 && !/\s/.test(token);
 
+/** A `;` then what reads as a name and `:`: a second entry written after `;` instead of `,`. */
+const ANOTHER_ENTRY = /;\s*[A-Za-z0-9_.-]{1,64}:/;
+
 /**
  * The tokens from the environment; throws `INVALID_REQUEST` on a malformed one, never showing it.
  * Every token is checked alike (before 2026-12-03 only `TROUPE_TOKENS` entries were: a one-letter
@@ -68,11 +71,12 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
         `Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of ${TOKEN_RULE}), got ${got}`,
       );
     }
-    if (token.includes(';')) {
-      // `alice:x;bob:y` was one token for alice, and bob's clients were refused.
+    if (ANOTHER_ENTRY.test(token)) {
+      // `alice:x;bob:y` was one token for alice, and bob's clients were refused. A `;` alone is a
+      // token's own (a request's header carries it): only `;name:` reads as a second entry.
       throw runtimeError(
         'INVALID_REQUEST',
-        `Expected TROUPE_TOKENS entries separated by commas (name:token,name:token), got ${which} (${shownName(name)}) with ";" in its token (not shown)`,
+        `Expected TROUPE_TOKENS entries separated by commas (name:token,name:token), got ${which} (${shownName(name)}) with ";name:" in its token (not shown)`,
       );
     }
     tokens.push({ name, token });

@@ -123,6 +123,19 @@ export function registerTools(
  * did nothing (until 2026-12-04, silently), so they are refused by name.
  */
 function refuseUnused(options: RegisterToolsOptions): void {
+  // Beside a context of yours, the context's own options apply: one given here would do nothing
+  // (`{ context, resources: true, sessionFilter }` listed every caller's sessions until 2026-12-04).
+  if (options.context !== undefined) {
+    const ignored = Object.keys(CONTEXT_OPTION_KEYS).find(
+      (key) => options[key as keyof RegisterToolsOptions] !== undefined,
+    );
+    if (ignored !== undefined) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected no \`${ignored}\` beside \`context\`: the context's own options apply; give it to createMcpContext`,
+      );
+    }
+  }
   if (options.resources === true) return;
   for (const key of ['charts', 'sessionFilter'] as const) {
     if (options[key] !== undefined) {

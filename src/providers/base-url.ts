@@ -11,16 +11,17 @@
 import { describe, runtimeError } from '../core/errors.js';
 
 /**
- * `url` with everything between `//` and the last `@` (a user and password) shown as `***`, and
- * whatever follows a `?` or `#` (a query or fragment, where keys are put too) as `***`.
+ * `url` with everything between `//` and the last `@` (a user and password, whatever they hold,
+ * `?` and `#` included) shown as `***`, then whatever follows the first `?` or `#` after them (a
+ * query or fragment, where keys are put too) as `***`.
  */
 export function hideUserinfo(url: string): string {
-  const cut = url.search(/[?#]/);
-  const head = cut < 0 ? url : url.slice(0, cut);
-  const tail = cut < 0 ? '' : `${url[cut]}***`;
-  const start = head.indexOf('//');
-  const at = head.lastIndexOf('@');
-  return start >= 0 && at > start ? `${head.slice(0, start + 2)}***${head.slice(at)}${tail}` : head + tail;
+  const start = url.indexOf('//');
+  const at = url.lastIndexOf('@');
+  const head = start >= 0 && at > start ? `${url.slice(0, start + 2)}***@` : '';
+  const rest = head === '' ? url : url.slice(at + 1);
+  const cut = rest.search(/[?#]/);
+  return head + (cut < 0 ? rest : `${rest.slice(0, cut + 1)}***`);
 }
 
 /** What a base URL with credentials is told, after "Expected ". */

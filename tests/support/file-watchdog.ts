@@ -50,6 +50,11 @@ export function fileWatchdog(): Plugin {
       mkdirSync(dir, { recursive: true });
       project.provide('troupeWatchdogDir', dir);
       vitest.config.reporters.push(watchdogReporter(dir, limitMs));
+      // An interrupted run (Ctrl-C) ends no run: its workers, a spinning one too, go with it.
+      process.once('exit', () => {
+        for (const pid of workersRunning(dir)) kill(pid);
+        rmSync(dir, { recursive: true, force: true });
+      });
     },
   };
 }
@@ -73,6 +78,8 @@ function watchdogReporter(dir: string, limitMs: number): Reporter {
   };
   return {
     onTestRunStart() {
+      // Again on each run of `vitest watch`: the end of the last one took the directory away.
+      mkdirSync(dir, { recursive: true });
       timer ??= setInterval(check, Math.min(CHECK_EVERY_MS, limitMs)).unref();
     },
     onTestModuleQueued(module: TestModule) {
@@ -90,12 +97,18 @@ function watchdogReporter(dir: string, limitMs: number): Reporter {
   };
 }
 
-/** The workers whose latest file is `file`: each writes its pid's entry as it starts a file. */
-function workersRunning(dir: string, file: string): number[] {
+/** The workers whose latest file is `file` (any file when none is given): each writes its pid's entry as it starts a file. */
+function workersRunning(dir: string, file?: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync(dir)) {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return pids; // gone already
+  }
+  for (const name of names) {
     try {
-      if (readFileSync(join(dir, name), 'utf8') === file) pids.push(Number(name));
+      if (file === undefined || readFileSync(join(dir, name), 'utf8') === file) pids.push(Number(name));
     } catch {
       // The worker replaced its entry as we read it: it has moved on to another file.
     }

@@ -7,6 +7,7 @@
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMcpContext } from '../../../src/mcp/context.js';
 import { registerTools } from '../../../src/mcp/register.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
@@ -90,6 +91,27 @@ describe('registerTools with resources and prompts', () => {
         }),
       );
     }
+    void local.shutdown();
+  });
+
+  it('refuses a context option beside a context of yours, which would do nothing', () => {
+    const local = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+    const context = createMcpContext({ runtime: local });
+    const server = new McpServer({ name: 'mine', version: '1.0.0' });
+    for (const [key, options] of [
+      ['sessionFilter', { context, resources: true, sessionFilter: () => false }],
+      ['charts', { context, resources: true, charts: { session: CHART } }],
+      ['roots', { context, roots: ['/tmp'] }],
+    ] as const) {
+      expect(() => registerTools(server, local, options)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: `Expected no \`${key}\` beside \`context\`: the context's own options apply; give it to createMcpContext`,
+        }),
+      );
+    }
+    expect(registerTools(server, local, { context, resources: true }).names).toHaveLength(6);
+    context.close();
     void local.shutdown();
   });
 });

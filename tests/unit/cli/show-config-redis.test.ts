@@ -37,8 +37,11 @@ describe('troupe config and TROUPE_REDIS_URL', () => {
     expect(text.out + json.out).not.toContain('pw-SECRET-9');
   });
 
-  it('says not set when unset', async () => {
+  it('says not set when unset, or set empty (as serve takes it: a compose file’s `${REDIS_URL}`)', async () => {
     expect((await config(undefined)).out).toContain('TROUPE_REDIS_URL = (not set)');
+    const empty = await config(' ');
+    expect(empty.code).toBe(0);
+    expect(empty.out).toContain('TROUPE_REDIS_URL = (not set)');
   });
 
   it('refuses what serve refuses, by the variable’s name, exit code 2', async () => {

@@ -25,6 +25,7 @@ beforeAll(async () => {
   await writeFile(join(root, 'src', 'main.ts'), 'export {};');
   await writeFile(join(root, 'version.1.txt'), 'dots inside a name are fine');
   await symlink(join(root, '.env'), join(root, 'env-link.txt'));
+  await symlink(join(root, '.git'), join(root, 'gitlink'));
   // A project that lives under a hidden folder: the root's own path does not count.
   dotted = join(base, '.config', 'app');
   await mkdir(dotted, { recursive: true });
@@ -60,6 +61,10 @@ describe('hidden files under a root', () => {
     const shown = (path: string) => message(path).then((m) => m.replace(path, '<path>'));
     expect(await shown('.env.missing')).toBe(await shown('.env'));
     expect(await shown('.nothing/at/all')).toBe(await shown('.git/config'));
+    // Through a visible link into a hidden folder too (until the review: "no such file" for a
+    // missing one, "hidden" for one that exists).
+    expect(await shown('gitlink/nope')).toBe(await shown('gitlink/config'));
+    expect(await shown('gitlink/config')).toMatch(/to be a file that is not hidden/);
   });
 
   it('reads files whose names only contain a dot, and a hidden folder named itself as a root', async () => {

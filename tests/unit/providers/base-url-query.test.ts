@@ -81,5 +81,9 @@ describe('provider base URLs with a query string or fragment', () => {
     ).not.toThrow();
     expect(hideUserinfo('https://u:p@h/v1?k=1#f')).toBe('https://***@h/v1?***');
     expect(hideUserinfo('https://h/v1#f')).toBe('https://h/v1#***');
+    // A password holding `?` or `#` unencoded: hidden whole (the first version of this rule cut the
+    // URL at its `#` first and showed `https://bob:hunter2#***`).
+    expect(hideUserinfo('https://bob:hunter2#xyz@api.example.com/v1')).toBe('https://***@api.example.com/v1');
+    expect(hideUserinfo('http://user:s3cr?et@host/v1?k=1')).toBe('http://***@host/v1?***');
   });
 });
