@@ -33,9 +33,15 @@ export class LiveSessions {
     this.#unsubscribe = runtime.subscribe((event) => this.#on(event));
   }
 
-  list(): readonly LiveSession[] {
+  /**
+   * The live sessions `keep` takes, at most `limit`: `keep` first, so that only those it takes are
+   * checked against the runtime (a caller's own among 10,000 live, or the first 50 of a list).
+   */
+  list(keep?: (session: LiveSession) => boolean, limit = Number.POSITIVE_INFINITY): readonly LiveSession[] {
     const live: LiveSession[] = [];
     for (const [id, session] of this.#sessions) {
+      if (live.length >= limit) break;
+      if (keep !== undefined && !keep(session)) continue;
       if (this.#gone(id)) this.#sessions.delete(id);
       else live.push(session);
     }

@@ -264,10 +264,9 @@ export function forwardResourceUpdates(
  */
 function listedLive(mcp: McpContext, ctx: ServerContext, limit: number): SessionSummary[] {
   if (mcp.sessionFilter === undefined) return mcp.runtime.sessions({ limit });
+  const filter = mcp.sessionFilter;
   const out: SessionSummary[] = [];
-  for (const live of mcp.live.list()) {
-    if (out.length >= limit) break;
-    if (!mcp.sessionFilter(live.sessionId, ctx)) continue;
+  for (const live of mcp.live.list((l) => filter(l.sessionId, ctx), limit)) {
     const summary = mcp.runtime.session(live.sessionId);
     if (summary !== undefined) out.push(summary);
   }
@@ -280,7 +279,7 @@ function sessionsView(
   visible: (id: string) => boolean,
 ): Record<string, unknown> {
   const status = mcp.runtime.status({ recent: 0 });
-  const live = mcp.live.list().filter((s) => visible(s.sessionId));
+  const live = mcp.live.list((s) => visible(s.sessionId));
   return {
     runtime_state: status.state,
     queued: live.filter((s) => s.state === 'queued'),

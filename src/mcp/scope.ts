@@ -29,7 +29,7 @@ export function visibleSession(
 
 export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller }): LiveSession[] {
   const caller = call.caller ?? LOCAL;
-  return mcp.live.list().filter((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
+  return [...mcp.live.list((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)))];
 }
 
 /**

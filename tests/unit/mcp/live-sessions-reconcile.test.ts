@@ -18,12 +18,16 @@ function fakeRuntime() {
       listener = fn;
       return () => {};
     },
-    session: (id: string) => (states.has(id) ? { sessionId: id, state: states.get(id) } : undefined),
+    session: (id: string) => {
+      asked.push(id);
+      return states.has(id) ? { sessionId: id, state: states.get(id) } : undefined;
+    },
   } as unknown as Runtime;
+  const asked: string[] = [];
   const queued = (id: string) =>
     listener({ type: 'session.queued', sessionId: id, provider: 'p', position: 0, at: 1 } as RuntimeEvent);
   const ended = (id: string) => listener({ type: 'session.ended', sessionId: id, at: 2 } as RuntimeEvent);
-  return { runtime, states, queued, ended };
+  return { runtime, states, queued, ended, asked };
 }
 
 describe('LiveSessions against the runtime', () => {
@@ -51,6 +55,32 @@ describe('LiveSessions against the runtime', () => {
     queued('late'); // heard from a Redis that was frozen
     expect(live.get('late')).toBeUndefined();
     expect(live.list()).toEqual([]);
+  });
+
+  it('asks the runtime only about the sessions the caller’s filter takes, and no more than the limit', () => {
+    const { runtime, states, queued, asked } = fakeRuntime();
+    const live = new LiveSessions(runtime);
+    for (let i = 0; i < 100; i++) {
+      states.set(`s${i}`, 'queued');
+      queued(`s${i}`);
+    }
+    const mine = live.list((s) => s.sessionId.endsWith('7'));
+    expect(mine.map((s) => s.sessionId)).toEqual([
+      's7',
+      's17',
+      's27',
+      's37',
+      's47',
+      's57',
+      's67',
+      's77',
+      's87',
+      's97',
+    ]);
+    expect(asked).toHaveLength(10);
+    asked.length = 0;
+    expect(live.list(undefined, 3).map((s) => s.sessionId)).toEqual(['s0', 's1', 's2']);
+    expect(asked).toEqual(['s0', 's1', 's2']);
   });
 
   it('keeps what the runtime has queued or running', () => {
