@@ -301,11 +301,10 @@ export function createClusterRuntime(
   function guard(id: string): void {
     const owner = owners.get(id);
     if (owner === undefined) return;
-    const lost = (message: string) => endUnavailable(owner.data, message);
     const giveUp = (message: string) => void endUnavailable(owner.data, message, false);
     const inQueue = () => queue.waiting(owner.data.input.provider, id);
     const end = (result: SessionResult) => endOwner(id, result);
-    backstop(owner, { store, inQueue, onError, end, clock, giveUp, lost }).catch(onError);
+    backstop(owner, { store, inQueue, onError, end, clock, giveUp }).catch(onError);
   }
 
   async function cancel(id: string, reason: string): Promise<void> {

@@ -8,7 +8,7 @@ import { type QueueBounds, type QueueRoom, queueRoomOf, type Turn } from '../cor
 import { EventStream, resultOf } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
-import { endedAt, type JobData, type LiveSessions, positionOf } from './job-data.js';
+import { endedAt, type JobData, type LiveSessions, positionOf, unavailable } from './job-data.js';
 
 /** A session submitted here: its caller waits on this instance. */
 export interface Owner {
@@ -188,8 +188,6 @@ export interface Backstop {
   readonly end: (result: SessionResult) => void;
   readonly clock: Clock;
   readonly giveUp: (message: string) => void;
-  /** Ends it `BACKEND_UNAVAILABLE`, for the cluster too. */
-  readonly lost: (message: string) => Promise<void>;
 }
 
 /** What a session Redis lost with the instance that ran it ends with. */
@@ -198,7 +196,7 @@ export const LOST_MESSAGE =
 
 /**
  * The last guard: a session nobody ended well past its deadlines (its submitter's backstop timer)
- * ends with the result the store has; else, when its job is gone from the queue too, as lost
+ * ends with the result the store has; else, when it had started and its job is gone from the queue, as lost
  * (a running instance would have settled it by now: until 2026-12-04 it ended `TIMED_OUT`, "within
  * 120000 ms", about 190 s after it vanished with its instance and an empty-restarted Redis); else
  * timed out at its run deadline, settled for the cluster. If Redis does not answer within
@@ -214,13 +212,17 @@ export async function backstop(owner: Owner, b: Backstop): Promise<void> {
   const look = async (): Promise<void> => {
     const existing = await store.result(id).catch(orUndefined);
     if (existing !== undefined) return end(existing);
-    // A queue that cannot say keeps the session as it was: timed out below.
-    if (!(await b.inQueue().catch(() => true))) return b.lost(LOST_MESSAGE);
+    // Only once it started: a queued one's enqueue may still be on its way (a frozen Redis answers
+    // it after this look). A queue that cannot say keeps the session as it was: timed out.
+    const lost = owner.started && !(await b.inQueue().catch(() => true));
     const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
-    const result = resultOf(owner.data, [
-      { type: 'session.admit', now: startedAt },
-      { type: 'session.tick', now: startedAt + input.timeoutMs },
-    ]);
+    const result = lost
+      ? unavailable(owner.data, LOST_MESSAGE, clock.now())
+      : resultOf(owner.data, [
+          { type: 'session.admit', now: startedAt },
+          { type: 'session.tick', now: startedAt + input.timeoutMs },
+        ]);
+    // The first end settled stands: one that landed meanwhile is the one told.
     await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
     end((await store.result(id).catch(orUndefined)) ?? result);
   };
