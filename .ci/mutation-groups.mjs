@@ -71,7 +71,7 @@ export const GROUPS = {
   // The provider error mapping and the MCP error conversion, each stated case by case in unit
   // tests (the vendor tables row by row too, without HTTP: http-errors-vendors.test.ts).
   errors: {
-    mutate: ['src/providers/http-errors.ts', 'src/mcp/errors.ts'],
+    mutate: ['src/providers/http-errors.ts', 'src/providers/retry-after.ts', 'src/mcp/errors.ts'],
     tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
   },
   // The vendor tables: static rows, so each mutant runs every test of its group; kept apart.

@@ -8,7 +8,7 @@
  * (`slices.ts`): a slice takes at most `maxItems` due items, hands them over in time order until its
  * time budget is spent, puts back what it did not reach, and re-arms a 0 ms timer for the rest.
  */
-import type { Clock } from './clock.js';
+import { type Clock, MAX_TIMER_MS } from './clock.js';
 import { DEFAULT_SLICE, type SliceLimits } from './slices.js';
 
 export interface Wakeable {
@@ -95,7 +95,10 @@ export class DeadlineHeap<T extends Wakeable> {
     if (first === undefined || first.wakeAt >= this.armedAt) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedAt = first.wakeAt;
-    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, first.wakeAt - this.clock.now()));
+    // At most Node's longest timer: a longer one fires at once, and the heap re-armed it every
+    // millisecond until its item was due (a provider cooling down for a `Retry-After` of years).
+    const wait = Math.min(Math.max(0, first.wakeAt - this.clock.now()), MAX_TIMER_MS);
+    this.timer = this.clock.setTimeout(() => this.fire(), wait);
   }
 
   private fire(): void {

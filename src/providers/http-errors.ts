@@ -8,6 +8,7 @@
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { UnusableResponseError } from './response-cap.js';
+import { cooldownHint, explicitRetryAfterMs, resetMs, retryAfterMs } from './retry-after.js';
 import {
   matchRow,
   readErrorBody,
@@ -62,6 +63,8 @@ const NETWORK_CODES: ReadonlySet<string | undefined> = new Set([
 ]);
 
 /** Maps any thrown value from a provider call to a provider `TroupeError`. */
+export { retryAfterMs };
+
 export function toProviderError(value: unknown, context: ErrorContext): TroupeError {
   const where = `${context.provider} ${context.operation ?? 'request'}`;
   const secrets = context.secrets;
@@ -164,10 +167,12 @@ function fromStatus(
   const headers = error.headers;
   if (row === undefined) {
     if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')
-      options.retryAfterMs = headers === undefined ? undefined : retryAfterMs(headers);
+      options.retryAfterMs = cooldownHint(headers === undefined ? undefined : retryAfterMs(headers));
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  options.retryAfterMs = rowHint(row, headers, body.message, context);
+  const hint = rowHint(row, headers, body.message, context);
+  options.retryAfterMs =
+    code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE' ? cooldownHint(hint) : hint;
   return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),
@@ -244,60 +249,6 @@ function mentionsUnknownModel(error: APIError): boolean {
   // Only a text message is read (a list or an object is not a sentence about the model).
   if (typeof body?.message !== 'string') return false;
   return /model\b.*\b(not found|does not exist|not exist|unknown)/i.test(body.message);
-}
-
-/**
- * The server's retry hint in ms: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), or the
- * `x-ratelimit-reset*` family (durations like `1s`, `6m0s`, `20ms`, or epoch seconds).
- */
-export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
-  return explicitRetryAfterMs(headers, now) ?? resetMs(headers, now);
-}
-
-/** `retry-after-ms`, else `Retry-After` (seconds or an HTTP date): a wait the server asks for. */
-function explicitRetryAfterMs(headers: Headers, now: number): number | undefined {
-  const msText = headers.get('retry-after-ms');
-  // Stryker disable next-line StringLiteral: without the header, any text that is not a number parses to NaN as '' does
-  const ms = Number.parseFloat(msText ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
-  const after = headers.get('retry-after');
-  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
-  if (after !== null && after.trim() !== '') {
-    // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
-    const seconds = Number(after.trim());
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-    const date = Date.parse(after);
-    if (Number.isFinite(date)) return Math.max(0, date - now);
-  }
-  return undefined;
-}
-
-/** The `x-ratelimit-reset*` family: when a budget resets, the later one when several are given. */
-function resetMs(headers: Headers, now: number): number | undefined {
-  const waits: number[] = [];
-  for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
-    const value = headers.get(name);
-    const wait = value === null ? undefined : parseResetValue(value, now);
-    if (wait !== undefined) waits.push(wait);
-  }
-  // Both the request and the token budget must have reset, so wait for the later one.
-  return waits.length === 0 ? undefined : Math.max(...waits);
-}
-
-function parseResetValue(value: string, now: number): number | undefined {
-  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
-  const text = value.trim();
-  const plain = Number(text);
-  if (text !== '' && Number.isFinite(plain)) {
-    // Larger still, epoch milliseconds (Moonshot does not say which form its X-RateLimit-Reset
-    // takes); large numbers are epoch seconds (some gateways); small ones are seconds to wait.
-    if (plain >= 1e12) return Math.max(0, Math.round(plain - now));
-    return plain > 1e9 ? Math.max(0, Math.round(plain * 1000 - now)) : Math.round(plain * 1000);
-  }
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
 }
 
 /** Secrets at least this long are redacted wherever they appear, even inside a longer word. */

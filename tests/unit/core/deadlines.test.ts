@@ -28,6 +28,30 @@ describe('DeadlineHeap', () => {
     expect(fired).toHaveLength(100);
   });
 
+  it('arms no timer longer than Node’s longest, and fires a far item when it is due, not before', () => {
+    const clock = new SimulatedClock();
+    const delays: number[] = [];
+    const recording = {
+      now: () => clock.now(),
+      clearTimeout: (id: unknown) => clock.clearTimeout(id as number),
+      setTimeout: (fn: () => void, ms: number) => {
+        delays.push(ms);
+        return clock.setTimeout(fn, ms);
+      },
+    };
+    const fired: string[] = [];
+    const heap = new DeadlineHeap<ReturnType<typeof node>>(recording, (item) => fired.push(item.name));
+    // A cooldown for a Retry-After of 1e9 s: Node fires a longer timer at once, and before this
+    // bound the heap re-armed it every millisecond.
+    heap.schedule(node('far'), 1e12);
+    expect(delays).toEqual([2_147_483_647]);
+    clock.increment(2_147_483_647);
+    expect(fired).toEqual([]);
+    expect(delays).toHaveLength(2);
+    clock.increment(1e12);
+    expect(fired).toEqual(['far']);
+  });
+
   it('moves and cancels scheduled items', () => {
     const clock = new SimulatedClock();
     const fired: string[] = [];

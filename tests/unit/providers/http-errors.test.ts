@@ -2,7 +2,9 @@ import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { providerError } from '../../../src/core/errors.js';
 import { retryAfterMs, scrubSecrets, toProviderError } from '../../../src/providers/http-errors.js';
+import { MAX_COOLDOWN_HINT_MS } from '../../../src/providers/retry-after.js';
 import { ResponseTooLargeError } from '../../../src/providers/transport.js';
+import { KIMI_ERRORS } from '../../../src/providers/vendor-errors.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const headers = (entries: Record<string, string>) => new Headers(entries);
@@ -29,6 +31,38 @@ describe('retryAfterMs', () => {
       expect(retryAfterMs(headers(given), NOW)).toBeUndefined();
     },
   );
+});
+
+describe('the cooldown hint of a rate limit or an outage', () => {
+  // The provider's cooldown follows it for every caller: until 2026-12-04 one 429 with
+  // `Retry-After: 1000000000` paused a provider until the process restarted.
+  const hinted = (status: number, retryAfter: string, table?: 'kimi') =>
+    toProviderError(
+      new APIError(status, { message: 'wait' }, undefined, headers({ 'retry-after': retryAfter })),
+      {
+        ...ctx,
+        ...(table === undefined ? {} : { errorTable: KIMI_ERRORS }),
+      },
+    );
+
+  it.each([
+    [429, '1000000000', 600_000],
+    [503, '86400', 600_000],
+    [429, '600', 600_000],
+    [429, '599', 599_000],
+  ])('HTTP %i with Retry-After %s: %i ms at most', (status, retryAfter, expected) => {
+    expect(hinted(status, retryAfter).retryAfterMs).toBe(expected);
+    expect(MAX_COOLDOWN_HINT_MS).toBe(600_000);
+  });
+
+  it('holds a vendor row’s hint to the same bound', () => {
+    const error = hinted(429, '1000000000', 'kimi');
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.retryAfterMs).toBe(600_000);
+    const outage = hinted(500, '86400', 'kimi');
+    expect(outage.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(outage.retryAfterMs).toBe(600_000);
+  });
 });
 
 describe('toProviderError', () => {

@@ -1,0 +1,71 @@
+/**
+ * A server's retry hint, read from its headers (`retryAfterMs`), and the bound a hint that drives a
+ * provider's cooldown is held to (`cooldownHint`). Moved out of `http-errors.ts`, which maps the
+ * errors these hints come with.
+ */
+/**
+ * The server's retry hint in ms: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), or the
+ * `x-ratelimit-reset*` family (durations like `1s`, `6m0s`, `20ms`, or epoch seconds).
+ */
+export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+  return explicitRetryAfterMs(headers, now) ?? resetMs(headers, now);
+}
+
+/** `retry-after-ms`, else `Retry-After` (seconds or an HTTP date): a wait the server asks for. */
+export function explicitRetryAfterMs(headers: Headers, now: number): number | undefined {
+  const msText = headers.get('retry-after-ms');
+  // Stryker disable next-line StringLiteral: without the header, any text that is not a number parses to NaN as '' does
+  const ms = Number.parseFloat(msText ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
+  const after = headers.get('retry-after');
+  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
+  if (after !== null && after.trim() !== '') {
+    // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
+    const seconds = Number(after.trim());
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+    const date = Date.parse(after);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  return undefined;
+}
+
+/** The `x-ratelimit-reset*` family: when a budget resets, the later one when several are given. */
+export function resetMs(headers: Headers, now: number): number | undefined {
+  const waits: number[] = [];
+  for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
+    const value = headers.get(name);
+    const wait = value === null ? undefined : parseResetValue(value, now);
+    if (wait !== undefined) waits.push(wait);
+  }
+  // Both the request and the token budget must have reset, so wait for the later one.
+  return waits.length === 0 ? undefined : Math.max(...waits);
+}
+
+function parseResetValue(value: string, now: number): number | undefined {
+  // Stryker disable next-line MethodExpression: Headers values come trimmed (the Fetch standard strips surrounding whitespace)
+  const text = value.trim();
+  const plain = Number(text);
+  if (text !== '' && Number.isFinite(plain)) {
+    // Larger still, epoch milliseconds (Moonshot does not say which form its X-RateLimit-Reset
+    // takes); large numbers are epoch seconds (some gateways); small ones are seconds to wait.
+    if (plain >= 1e12) return Math.max(0, Math.round(plain - now));
+    return plain > 1e9 ? Math.max(0, Math.round(plain * 1000 - now)) : Math.round(plain * 1000);
+  }
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
+}
+
+/**
+ * The longest wait a server may ask of a rate limit or an outage, 10 minutes: the provider's cooldown
+ * follows the hint for every caller. Until 2026-12-04 none: one 429 with `Retry-After: 1000000000`
+ * paused a provider until the process restarted. Past the run deadline, 10 minutes moves a session
+ * to its fallback as the whole hint would; a provider that still refuses is asked again after it. A
+ * quota's reset time (`QUOTA_EXHAUSTED`, which nothing retries) is told as it is.
+ */
+export const MAX_COOLDOWN_HINT_MS = 600_000;
+
+export function cooldownHint(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.min(ms, MAX_COOLDOWN_HINT_MS);
+}
