@@ -97,8 +97,11 @@ export async function sendCompletion(
     case 'stall':
     case 'reset-mid':
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.write(json.slice(0, Math.floor(json.length / 2)));
-      if (fault.mode === 'reset-mid') res.destroy();
+      // Destroyed once what was written has left: in the same tick nothing had, not even the
+      // headers, and `reset-mid` was `reset` (until 2026-12-04).
+      res.write(json.slice(0, Math.floor(json.length / 2)), () => {
+        if (fault.mode === 'reset-mid') res.destroy();
+      });
       return;
     case 'bad-json':
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -178,7 +181,8 @@ export async function sendStream(
     if (res.destroyed) return;
     if (sent === fault.after) {
       if (fault.mode === 'stall') return;
-      if (fault.mode === 'reset-mid') return void res.destroy();
+      // An SSE comment (clients skip it) whose write ends once the chunks before it have left.
+      if (fault.mode === 'reset-mid') return void res.write(':\n\n', () => res.destroy());
       if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
     }
     await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, fault.splitBytes);

@@ -74,7 +74,9 @@ export type PlantedBug =
   /** complete() trims the answer's content. */
   | 'trims-content'
   /** Sends a model of its own, not `request.model` (the message says so). */
-  | 'own-model';
+  | 'own-model'
+  /** A connection cut in the middle of a stream ends it as a success (`finish: 'stop'`): a silent, truncated answer. */
+  | 'swallows-mid-stream-reset';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -274,6 +276,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
       if (finish !== undefined && bug !== 'no-finish-repeated-usage' && bug !== 'finish-before-usage')
         yield { type: 'finish', reason: finish };
     } catch (error) {
+      if (bug === 'swallows-mid-stream-reset' && !signal.aborted && error instanceof TypeError) {
+        yield { type: 'finish', reason: 'stop' };
+        return;
+      }
       throw mapError(error, signal);
     } finally {
       if (bug !== 'eager-pump') await body.cancel().catch(() => {});

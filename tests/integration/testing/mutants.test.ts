@@ -49,6 +49,9 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['skips-usage-chunk', 'streamContract'],
   ['trims-content', 'resultShape'],
   ['own-model', 'streamContract', /the adapter sent model "gpt-4o", not the request's/],
+  // Needs `reset-mid` to cut the stream after its first chunks have arrived: until 2026-12-04 the
+  // fault server destroyed the socket before anything left, and this mutant passed every property.
+  ['swallows-mid-stream-reset', 'errorsMapped'],
 ];
 
 let server: OpenAIServer;
