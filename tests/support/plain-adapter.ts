@@ -76,7 +76,9 @@ export type PlantedBug =
   /** Sends a model of its own, not `request.model` (the message says so). */
   | 'own-model'
   /** A connection cut in the middle of a stream ends it as a success (`finish: 'stop'`): a silent, truncated answer. */
-  | 'swallows-mid-stream-reset';
+  | 'swallows-mid-stream-reset'
+  /** The error carries the request behind a getter a JSON logger calls (`JSON.stringify`), `util.inspect` does not. */
+  | 'key-behind-getter';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -168,6 +170,12 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
             attempt: { http: { request: { init: { headers: { authorization: `Bearer ${apiKey}` } } } } },
           },
         },
+      });
+    if (bug === 'key-behind-getter')
+      Object.defineProperty(error, 'request', {
+        enumerable: true,
+        // A getter: util.inspect shows `[Getter]`, JSON.stringify shows what it returns.
+        get: () => ({ headers: { authorization: `Bearer ${apiKey}` } }),
       });
     return error;
   }

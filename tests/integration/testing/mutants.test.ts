@@ -52,6 +52,8 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   // Needs `reset-mid` to cut the stream after its first chunks have arrived: until 2026-12-04 the
   // fault server destroyed the socket before anything left, and this mutant passed every property.
   ['swallows-mid-stream-reset', 'errorsMapped'],
+  // What a JSON logger prints: until 2026-12-04 only util.inspect's text and data properties were read.
+  ['key-behind-getter', 'errorsMapped', /carry the API key/],
 ];
 
 let server: OpenAIServer;
