@@ -244,6 +244,14 @@ export function runtimeOptionsFrom(
 }
 
 /** The MCP task store's bounds (each caller's share is a quarter of each, as the store defaults it). */
+/**
+ * `TROUPE_REDIS_URL` as `serve` and `troupe config` take it: trimmed, and unset when empty (a
+ * compose file's `${REDIS_URL}` with nothing behind it), as the other variables are.
+ */
+export function redisUrlFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return env.TROUPE_REDIS_URL?.trim() || undefined;
+}
+
 export function taskBoundsFrom(config: ResolvedConfig): { maxTasks: number; maxResultBytes: number } {
   return { maxTasks: config.values.maxTasks, maxResultBytes: config.values.maxTaskResultBytes };
 }

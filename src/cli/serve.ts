@@ -30,6 +30,7 @@ import {
   loadConfig,
   parseIntFlag,
   type ResolvedConfig,
+  redisUrlFromEnv,
   settingOptions,
   settingsUsage,
   taskBoundsFrom,
@@ -192,8 +193,7 @@ export const command: Command = {
     let eventStore: RedisEventStore | undefined;
     // The flag, else TROUPE_REDIS_URL: a URL with a password is kept out of `ps` that way.
     const redisFrom = values.redis !== undefined ? '--redis' : 'TROUPE_REDIS_URL';
-    // An empty variable is unset, as for the other variables (a compose file's `${REDIS_URL}`).
-    const redisUrl = values.redis ?? (process.env.TROUPE_REDIS_URL?.trim() || undefined);
+    const redisUrl = values.redis ?? redisUrlFromEnv(process.env);
     // The MCP stores' errors go to the log (a QUIT unanswered at the stop was a bare stderr line).
     const storeError = (error: unknown) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`);
     if (redisUrl !== undefined) {

@@ -13,6 +13,7 @@ import {
   describeSource,
   formatValue,
   loadConfig,
+  redisUrlFromEnv,
   SETTINGS,
   settingOptions,
   settingsUsage,
@@ -73,7 +74,7 @@ export const command: Command = {
       await loaded.close();
       // What serve would refuse, refused here too: a bad token or root, not a config that cannot run.
       tokensFromEnv(env);
-      redis = await redisShown(env.TROUPE_REDIS_URL);
+      redis = await redisShown(redisUrlFromEnv(env));
       const badRoots = await rootsRefusal('config', env);
       if (badRoots !== undefined) {
         process.stderr.write(`${badRoots}\n`);
@@ -143,7 +144,7 @@ export const command: Command = {
  * modules load only when it is set.
  */
 async function redisShown(url: string | undefined): Promise<string | null> {
-  if (url === undefined || url.trim() === '') return null;
+  if (url === undefined) return null;
   const { redactUrl, redisUrlProblem } = await import('../scale/connect.js');
   const problem = redisUrlProblem(url);
   if (problem !== undefined) throw new Error(`TROUPE_REDIS_URL: ${problem}`);

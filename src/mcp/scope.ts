@@ -27,9 +27,9 @@ export function visibleSession(
   return mcp.runtime.session(sessionId);
 }
 
-export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller }): LiveSession[] {
+export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller }): readonly LiveSession[] {
   const caller = call.caller ?? LOCAL;
-  return [...mcp.live.list((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)))];
+  return mcp.live.list((s) => canSee(caller, mcp.owners.ownerOf(s.sessionId)));
 }
 
 /**

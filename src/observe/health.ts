@@ -6,6 +6,7 @@
  * server serves them before its Host, Origin and token checks (probes send none of those).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { settlesWithin, systemClock } from '../core/clock.js';
 import type { Runtime } from '../runtime/types.js';
 
 export type HealthRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -114,14 +115,11 @@ export async function redisPinger(
   // Connected before the server listens: with no offline queue, a /readyz in the first
   // milliseconds after the start line answered "unreachable" while the connection was still
   // being made. Redis is known to answer here (the backend has just connected); 2 s at most.
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  await settlesWithin(
+    systemClock,
     client.connect().catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CONNECT_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+    CONNECT_WAIT_MS,
+  );
   const key = `${prefix}:readyz`;
   return { ping: () => client.set(key, '1', 'PX', 10_000), close: () => client.disconnect() };
 }

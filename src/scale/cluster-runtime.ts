@@ -4,11 +4,12 @@
  * the same), the lifecycle (`Lifecycle`, the supervisor machine), the session machine (run by the
  * local runtime this wraps) and the ports: the queue and its shared limits, the shared state, the
  * session store and the event bus. Any instance can submit, watch, cancel and read any session.
- * Nothing here knows which backend the ports are: Redis (`redis-ports.ts`) or one process (`memory-cluster.ts`).
+ * Nothing here knows which backend the ports are: Redis (`redis-ports.ts`) or one process
+ * (`memory-cluster.ts`).
  *
- * What stays here is the caller's side of a cluster session: the owner that waits for the one `session.ended`,
- * ends queued sessions at their deadline or on cancel, and recovers after the shared server comes back.
- * The leased side is `lease-runner.ts`.
+ * What stays here is the caller's side of a cluster session: the owner that waits for the one
+ * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
+ * after the shared server comes back. The leased side is `lease-runner.ts`.
  */
 import { atTime, type Clock, retriedWhileAway, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
@@ -66,7 +67,8 @@ export function createClusterRuntime(
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
   const providers = resolveProviders(options.providers);
-  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts in it. A task lane's is this instance's own (`cluster-tasks.ts`).
+  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts
+  // in it. A task lane's is this instance's own (`cluster-tasks.ts`).
   const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
   const limits = resolveLimits(sharedLimits, providers);
   const clock: Clock = options.clock ?? systemClock;
@@ -281,8 +283,10 @@ export function createClusterRuntime(
     }
   }
 
-  /** Ends a session the shared server could not take or lost. Through `settle` when it answers (so the cluster
-   * hears); otherwise here only: the mirror drops it and local listeners hear the end. */
+  /**
+   * Ends a session the shared server could not take or lost. Through `settle` when it answers (so
+   * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
+   */
   async function endUnavailable(data: JobData, message: string, settle = true): Promise<void> {
     const { sessionId: id, provider } = data.input;
     const result = unavailable(data, message, clock.now());
@@ -302,9 +306,7 @@ export function createClusterRuntime(
     const owner = owners.get(id);
     if (owner === undefined) return;
     const giveUp = (message: string) => void endUnavailable(owner.data, message, false);
-    const inQueue = () => queue.waiting(owner.data.input.provider, id);
-    const end = (result: SessionResult) => endOwner(id, result);
-    backstop(owner, { store, inQueue, onError, end, clock, giveUp }).catch(onError);
+    backstop(owner, { store, queue, onError, clock, giveUp, end: (r) => endOwner(id, r) }).catch(onError);
   }
 
   async function cancel(id: string, reason: string): Promise<void> {

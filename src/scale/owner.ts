@@ -6,7 +6,7 @@
 import { type Clock, settlesWithin } from '../core/clock.js';
 import { type QueueBounds, type QueueRoom, queueRoomOf, type Turn } from '../core/queue-room.js';
 import { EventStream, resultOf } from '../runtime/backend.js';
-import type { SessionStore } from '../runtime/ports.js';
+import type { SessionQueue, SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import { endedAt, type JobData, type LiveSessions, positionOf, unavailable } from './job-data.js';
 
@@ -182,8 +182,8 @@ export const BACKSTOP_ANSWER_MS = 2_000;
 /** What the last guard reads and how it ends a session (`backstop`). */
 export interface Backstop {
   readonly store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>;
-  /** Whether the session's job is in the queue at all (`SessionQueue.waiting`). */
-  readonly inQueue: () => Promise<boolean>;
+  /** Whether the session's job is in the queue at all (`waiting`). */
+  readonly queue: Pick<SessionQueue, 'waiting'>;
   readonly onError: (error: unknown) => void;
   readonly end: (result: SessionResult) => void;
   readonly clock: Clock;
@@ -214,7 +214,7 @@ export async function backstop(owner: Owner, b: Backstop): Promise<void> {
     if (existing !== undefined) return end(existing);
     // Only once it started: a queued one's enqueue may still be on its way (a frozen Redis answers
     // it after this look). A queue that cannot say keeps the session as it was: timed out.
-    const lost = owner.started && !(await b.inQueue().catch(() => true));
+    const lost = owner.started && !(await b.queue.waiting(input.provider, id).catch(() => true));
     const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
     const result = lost
       ? unavailable(owner.data, LOST_MESSAGE, clock.now())
