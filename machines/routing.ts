@@ -75,12 +75,20 @@ export function isFallbackError(error: TroupeErrorData, now: number, runDeadline
  * The target a session moves to after `error` at `now` (`null`: no delta came within the idle
  * timeout of the call's start), or -1 when it does not move: no chain, an error that is not a
  * fallback's, no target left, or the run deadline reached (a route never runs past it).
+ * `retriesLeft`: whether the current target could retry `error` (its attempts, its wait before
+ * the deadline); a retryable error it cannot retry (a 429 on every attempt) moves on too.
  */
-export function fallbackTarget(context: SessionContext, error: TroupeErrorData | null, now: number): number {
+export function fallbackTarget(
+  context: SessionContext,
+  error: TroupeErrorData | null,
+  now: number,
+  retriesLeft = true,
+): number {
   const { routing, input, runDeadlineAt } = context;
   if (routing === null || input.targets === undefined) return -1;
   if (runDeadlineAt !== null && now >= runDeadlineAt) return -1;
-  if (error !== null && !isFallbackError(error, now, runDeadlineAt)) return -1;
+  if (error !== null && !isFallbackError(error, now, runDeadlineAt) && (retriesLeft || !error.retryable))
+    return -1;
   // Stryker disable next-line StringLiteral: nextTarget tells only CONTEXT_TOO_LONG apart from other codes.
   return nextTarget(input.targets, routing, error === null ? 'TIMED_OUT' : error.code);
 }

@@ -152,6 +152,16 @@ export function backoffDelayMs(context: SessionContext, error: TroupeErrorData, 
   return Math.max(jittered, error.retryAfterMs ?? 0);
 }
 
+/**
+ * Whether the current target has an attempt left for `error` at `now` and its backoff ends before
+ * the run deadline. Retries are counted per target: a fallback starts with the full number again.
+ */
+export function retryFits(context: SessionContext, error: TroupeErrorData, now: number, random: number): boolean {
+  if (context.attempts - (context.routing?.firstAttempt ?? 0) >= context.input.maxAttempts) return false;
+  const retryAt = now + backoffDelayMs(context, error, random);
+  return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
+}
+
 function timeoutError(kind: TimeoutKind, context: SessionContext, now: number): TroupeErrorData {
   const message =
     kind === 'queue'
@@ -233,7 +243,8 @@ export const sessionMachine = setup({
     canFallBack: ({ context, event }) => {
       // Stryker disable next-line ConditionalExpression,BooleanLiteral: only provider.error transitions use this guard; it narrows the type.
       if (event.type !== 'provider.error') return false;
-      return fallbackTarget(context, event.error, event.now) !== -1;
+      const retriesLeft = retryFits(context, event.error, event.now, event.random);
+      return fallbackTarget(context, event.error, event.now, retriesLeft) !== -1;
     },
     canReroute: ({ context, event }) => {
       // Stryker disable next-line ConditionalExpression,BooleanLiteral,StringLiteral: only session.reroute transitions use this guard; it narrows the type.
@@ -249,11 +260,7 @@ export const sessionMachine = setup({
       // Only from `calling`: once deltas reached observers (`streaming`), a retry would repeat them.
       // Stryker disable next-line ConditionalExpression,BooleanLiteral: only provider.error transitions use this guard; it narrows the type.
       if (event.type !== 'provider.error') return false;
-      if (!event.error.retryable) return false;
-      // Retries are counted per target: a fallback starts with the full number again.
-      if (context.attempts - (context.routing?.firstAttempt ?? 0) >= context.input.maxAttempts) return false;
-      const retryAt = event.now + backoffDelayMs(context, event.error, event.random);
-      return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
+      return event.error.retryable && retryFits(context, event.error, event.now, event.random);
     },
   },
 }).createMachine({

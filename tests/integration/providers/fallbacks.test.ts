@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LoadedProviders, loadProviders } from '../../../src/providers/config.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime, SessionEvent, SessionRequest, SessionResult } from '../../../src/runtime/types.js';
+import type {
+  Runtime,
+  SessionEvent,
+  SessionRequest,
+  SessionResult,
+  SubmitOptions,
+} from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-fallbacks-0123456789abcdef';
@@ -42,8 +48,9 @@ const toGlm = [{ provider: 'glm', model: 'glm-4.6' }] as const;
 
 async function run(
   request: SessionRequest,
+  options: SubmitOptions = {},
 ): Promise<{ result: SessionResult; deltas: string[]; events: SessionEvent[] }> {
-  const handle = runtime.submit(request);
+  const handle = runtime.submit(request, options);
   const deltas: string[] = [];
   const events: SessionEvent[] = [];
   for await (const event of handle.events) {
@@ -102,6 +109,28 @@ describe('fallbacks over real HTTP', () => {
       });
     },
   );
+
+  it('a 429 on every attempt a target has moves on to the next target instead of failing', async () => {
+    // Each 429 could be waited out (Retry-After 1 s, deadline 20 s): the first is retried on the
+    // same model, the second spends its two attempts, and the fallback answers.
+    const limited = 'fault:429:retry-after=1:tag=every-attempt';
+    const { result } = await run(
+      {
+        provider: 'glm',
+        model: limited,
+        messages: [{ role: 'user', content: 'rate limited twice' }],
+        fallbacks: [{ provider: 'glm', model: 'glm-4.7' }],
+      },
+      { maxAttempts: 2 },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.metadata).toMatchObject({ model: 'glm-4.7', attempts: 3 });
+    expect(result.metadata.route?.map((h) => [h.model, h.outcome])).toEqual([
+      [limited, 'RATE_LIMITED'],
+      ['glm-4.7', 'done'],
+    ]);
+    expect(chats(glm).map((r) => (r.body as { model: string }).model)).toEqual([limited, limited, 'glm-4.7']);
+  });
 
   it('a stream that fails after its first delta does not fall back: the caller saw one target only', async () => {
     const { result, deltas } = await run({

@@ -90,6 +90,16 @@ describe('fallbackTarget', () => {
     // The same chain takes an idle timeout (no error): the window does not matter then.
     expect(fallbackTarget(running(chain), null, 100)).toBe(1);
   });
+
+  it('a retryable error the target cannot retry moves on; one it can, or one not retryable, does not', () => {
+    expect(fallbackTarget(running(CHAIN), error('RATE_LIMITED'), 100)).toBe(-1);
+    expect(fallbackTarget(running(CHAIN), error('RATE_LIMITED'), 100, true)).toBe(-1);
+    expect(fallbackTarget(running(CHAIN), error('RATE_LIMITED'), 100, false)).toBe(1);
+    const auth = { ...error('AUTH_FAILED'), retryable: false };
+    expect(fallbackTarget(running(CHAIN), auth, 100, false)).toBe(-1);
+    // Still never at or past the run deadline.
+    expect(fallbackTarget(running(CHAIN), error('RATE_LIMITED'), 10_000, false)).toBe(-1);
+  });
 });
 
 describe('canRerouteQueued', () => {

@@ -107,6 +107,43 @@ describe('session machine: fallbacks', () => {
     expect(leaf(snapshot)).toBe('fallingBack');
   });
 
+  it('a RATE_LIMITED on the last attempt a target has moves on to the next target, not to failed', () => {
+    // maxAttempts 3: two 429s are retried on kimi, the third has no attempt left there.
+    const events: SessionMachineEvent[] = [admit];
+    let now = 1200;
+    for (let i = 0; i < 3; i++) {
+      events.push(fail(RATE_LIMITED, now));
+      now += 1000;
+      if (i < 2) events.push(tick(now));
+    }
+    const { snapshot } = run(withChain(CHAIN), ...events);
+    expect(leaf(snapshot)).toBe('fallingBack');
+    expect(snapshot.context.attempts).toBe(3);
+    expect(snapshot.context.routing?.target).toBe(1);
+    expect(snapshot.context.routing?.route).toEqual([
+      { provider: 'kimi', model: 'k2', outcome: 'RATE_LIMITED', ms: 2100 },
+    ]);
+    // The next target gets its own attempts: its first 429 is retried there.
+    const after = run(withChain(CHAIN), ...events, tick(now), fail(RATE_LIMITED, now + 10));
+    expect(leaf(after.snapshot)).toBe('backingOff');
+    expect(after.snapshot.context.routing?.target).toBe(1);
+    // Without a chain, the same third 429 fails the session as before.
+    expect(leaf(run({ ...INPUT }, ...events).snapshot)).toBe('failed');
+  });
+
+  it('a RATE_LIMITED whose backoff (no hint) would end past the run deadline moves on', () => {
+    const noHint = error('RATE_LIMITED', { retryable: true });
+    const input = withChain(CHAIN, { backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+    // random 0.5 of 60 s: the retry would come 30 s later, past the 10 s deadline.
+    const { snapshot } = run(input, admit, fail(noHint, 1200));
+    expect(leaf(snapshot)).toBe('fallingBack');
+    expect(snapshot.context.routing?.target).toBe(1);
+    // One that fits the deadline is retried on the same target.
+    const fits = run(withChain(CHAIN), admit, fail(noHint, 1200)).snapshot;
+    expect(leaf(fits)).toBe('backingOff');
+    expect(fits.context.routing?.target).toBe(0);
+  });
+
   it('never falls back once a delta reached observers: the error fails the session', () => {
     const input = withChain(CHAIN, { stream: true });
     const { snapshot } = run(input, admit, chunk(1150), fail(error('NETWORK'), 1200));
