@@ -156,7 +156,12 @@ export function backoffDelayMs(context: SessionContext, error: TroupeErrorData, 
  * Whether the current target has an attempt left for `error` at `now` and its backoff ends before
  * the run deadline. Retries are counted per target: a fallback starts with the full number again.
  */
-export function retryFits(context: SessionContext, error: TroupeErrorData, now: number, random: number): boolean {
+export function retryFits(
+  context: SessionContext,
+  error: TroupeErrorData,
+  now: number,
+  random: number,
+): boolean {
   if (context.attempts - (context.routing?.firstAttempt ?? 0) >= context.input.maxAttempts) return false;
   const retryAt = now + backoffDelayMs(context, error, random);
   return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
