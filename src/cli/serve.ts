@@ -254,6 +254,7 @@ export const command: Command = {
       maxConnections: config.values.maxConnections,
       keepAliveTimeoutMs: config.values.keepAliveTimeoutMs,
       idleSessionMs: config.values.idleSessionMs,
+      stalledResponseMs: config.values.stalledOutputMs,
       // The dashboard, its events and /api/status show every client's sessions: operators only.
       routes: new Map([...observe.routes].filter(([path]) => !OPERATOR_PATHS.has(path))),
       operatorRoutes: new Map([...observe.routes].filter(([path]) => OPERATOR_PATHS.has(path))),

@@ -31,7 +31,8 @@ export type SettingKey =
   | 'maxMcpSessions'
   | 'maxConnections'
   | 'keepAliveTimeoutMs'
-  | 'idleSessionMs';
+  | 'idleSessionMs'
+  | 'stalledOutputMs';
 
 type MoneyKey = 'budgetPerCaller' | 'budgetGlobal';
 /** Every setting's value: amounts of money for the budgets, numbers for the rest. */
@@ -234,6 +235,19 @@ export const SETTINGS: readonly Setting[] = [
     max: {
       value: 86_400_000,
       why: 'milliseconds: a session holds a place of --max-mcp-sessions; a day at most',
+    },
+  },
+  {
+    ...s(
+      'stalledOutputMs',
+      'positiveMs',
+      30_000,
+      'a client that takes no byte of its answers this long is cut off: over HTTP that response; over stdio the server stops as on a closed stdin',
+    ),
+    min: { value: 1_000, why: 'milliseconds: a host busy for a moment still reads its answers' },
+    max: {
+      value: 3_600_000,
+      why: 'milliseconds: what waits unread is held in memory (64 MiB at most); an hour at most',
     },
   },
 ];

@@ -12,7 +12,7 @@ import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
-import { batchedOutput } from '../mcp/stdio-output.js';
+import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { bootstrap, providersOrRefusal, rootsRefusal, SIMULATED_NOTICE } from './bootstrap.js';
 import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
@@ -46,9 +46,12 @@ export function serveOverStdio(
     createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
   /** Longest line a client may send, in bytes (`--max-request-bytes`). @default 4 MiB */
   maxLineBytes?: number,
+  /** How long the host may leave stdout unread (`--stalled-output-ms`), and how much may wait. */
+  bounds: Pick<BatchedOutputOptions, 'stalledMs' | 'maxUnsentBytes'> = {},
 ): { readonly output: Writable; close(): Promise<void> } {
-  // Answers that complete in the same turn leave in one write (see stdio-output.ts).
-  const output = batchedOutput(process.stdout);
+  // Answers that complete in the same turn leave in one write; a host that stops reading them ends
+  // the output, which stops the server (see stdio-output.ts).
+  const output = batchedOutput(process.stdout, bounds);
   // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
   // Good ones show which resources a 2026-07-28 client's listen streams name.
   const listening = new ListenInterest();
@@ -104,7 +107,9 @@ export const command: Command = {
       {},
       providers,
     );
-    const served = serveOverStdio(mcp, logger, undefined, config.values.maxRequestBytes);
+    const served = serveOverStdio(mcp, logger, undefined, config.values.maxRequestBytes, {
+      stalledMs: config.values.stalledOutputMs,
+    });
     // One start line and one stop line, as `serve` has: a host's MCP log shows where to look.
     const names = providers.providers.map((p) => p.name);
     logger.info(
@@ -115,8 +120,9 @@ export const command: Command = {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
     });
-    // A host that stops reading (EPIPE on stdout) is gone as surely as one that closes stdin: its
-    // calls went on running, and being paid for, with no one to read them.
+    // A host that stops reading (EPIPE on stdout, or stdout left unread: `--stalled-output-ms`, 64 MiB
+    // waiting) is gone as surely as one that closes stdin: its calls went on running, and being paid
+    // for, with no one to read them.
     const stdoutGone = new Promise<'stdout closed'>((resolve) => {
       served.output.once('close', () => resolve('stdout closed'));
     });
@@ -132,7 +138,9 @@ export const command: Command = {
       });
     };
     process.stdin.prependOnceListener('end', listen).prependOnceListener('close', listen);
-    served.output.prependOnceListener('close', listen);
+    // An output that failed (EPIPE, or left unread) errors before it closes, and the transport
+    // aborts its calls on the error: heard from there.
+    served.output.prependOnceListener('error', listen).prependOnceListener('close', listen);
     const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone]);
     // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
     const report = await gracefulStop(mcp, {

@@ -11,29 +11,63 @@
  * the previous one's callback); an error on `out` destroys this stream with that error, so the
  * SDK's transport sees it as before. At one call in flight a message waits at most for the rest
  * of the current turn (the check phase runs right after I/O polling).
+ *
+ * A host that keeps stdout open but stops reading it is gone as surely as one that closes it: what
+ * waits unsent is bounded. A batch of which `out` takes no byte for `stalledMs` (each look that
+ * finds fewer bytes waiting starts the wait afresh, so a slow reader is not cut), or more than
+ * `maxUnsentBytes` waiting (a batch counts until `out` has taken all of it), destroys this stream with an error saying
+ * which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). Before 2026-12-04
+ * such a host left the server running, its calls paid for, and its answers piling up in memory
+ * (400 unread 1 MB prompts: 1.08 GB).
  */
 import { Writable } from 'node:stream';
 
 type WriteCallback = (error?: Error | null) => void;
 
+export interface BatchedOutputOptions {
+  /** Bytes buffered here before `write` returns `false`. @default 1048576 */
+  readonly highWaterMark?: number;
+  /** A batch `out` takes no byte of this long ends the stream. @default 30000 */
+  readonly stalledMs?: number;
+  /** Bytes waiting unsent (a batch until `out` took it all) past which the stream ends. @default 67108864 */
+  readonly maxUnsentBytes?: number;
+}
+
 /** Returns the stream to give the SDK's `StdioServerTransport` instead of `out`. */
-export function batchedOutput(out: NodeJS.WritableStream, highWaterMark = 1024 * 1024): Writable {
-  const batched = new BatchedOutput(out, highWaterMark);
+export function batchedOutput(out: NodeJS.WritableStream, options: BatchedOutputOptions = {}): Writable {
+  const batched = new BatchedOutput(out, options);
   out.on('error', (error: Error) => batched.destroy(error));
   return batched;
 }
 
+/** How many bytes `stream` holds unsent, when it says. */
+const waitingIn = (stream: NodeJS.WritableStream): number =>
+  (stream as { writableLength?: number }).writableLength ?? 0;
+
 class BatchedOutput extends Writable {
   readonly #out: NodeJS.WritableStream;
+  readonly #stalledMs: number;
+  readonly #maxUnsentBytes: number;
   #flushScheduled = false;
   readonly #flush = () => {
     this.#flushScheduled = false;
     this.uncork();
   };
+  /** A batch `out` has not finished taking; one it finished since the last look; that look's bytes left. */
+  #sending = false;
+  #tookSome = false;
+  #left = 0;
+  /** One look every `stalledMs` while a batch is being sent, armed at most once (not per batch). */
+  #watch: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(out: NodeJS.WritableStream, highWaterMark: number) {
-    super({ highWaterMark, decodeStrings: false });
+  constructor(out: NodeJS.WritableStream, options: BatchedOutputOptions) {
+    super({ highWaterMark: options.highWaterMark ?? 1024 * 1024, decodeStrings: false });
     this.#out = out;
+    this.#stalledMs = options.stalledMs ?? 30_000;
+    this.#maxUnsentBytes = options.maxUnsentBytes ?? 64 * 1024 * 1024;
+    // The SDK's transport waits for 'drain' (and 'error') once per message sent over the mark: the
+    // listeners are as many as the messages waiting, which the byte bound above holds instead.
+    this.setMaxListeners(0);
   }
 
   // Corks on the first write of a turn, so the turn's messages reach `_writev` together.
@@ -42,7 +76,19 @@ class BatchedOutput extends Writable {
     encoding?: BufferEncoding | WriteCallback,
     callback?: WriteCallback,
   ): boolean {
-    if (!this.#flushScheduled && !this.destroyed && !this.writableEnded) {
+    if (this.destroyed || this.writableEnded) return super.write(chunk, encoding as BufferEncoding, callback);
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Buffer).length;
+    // A batch `out` has not finished taking still counts here, until its callback.
+    const waiting = this.writableLength + bytes;
+    if (waiting > this.#maxUnsentBytes) {
+      this.destroy(
+        new Error(
+          `Expected the host to read stdout, got ${waiting} bytes waiting unsent (more than ${this.#maxUnsentBytes}): stopping as on a closed stdin`,
+        ),
+      );
+      return false;
+    }
+    if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       this.cork();
       setImmediate(this.#flush);
@@ -53,7 +99,7 @@ class BatchedOutput extends Writable {
   }
 
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: WriteCallback): void {
-    this.#out.write(chunk, done);
+    this.#send(chunk, done);
   }
 
   override _writev(chunks: { chunk: string | Buffer }[], done: WriteCallback): void {
@@ -66,6 +112,44 @@ class BatchedOutput extends Writable {
         bytes.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       }
     }
-    this.#out.write(bytes === undefined ? text : Buffer.concat(bytes), done);
+    this.#send(bytes === undefined ? text : Buffer.concat(bytes), done);
   }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    clearTimeout(this.#watch);
+    done(error);
+  }
+
+  /** One batch to `out`. */
+  #send(chunk: string | Buffer, done: WriteCallback): void {
+    this.#sending = true;
+    this.#out.write(chunk, (error) => {
+      this.#sending = false;
+      this.#tookSome = true;
+      done(error);
+    });
+    if (this.#sending && this.#watch === undefined) {
+      this.#left = waitingIn(this.#out);
+      this.#tookSome = false;
+      this.#watch = setTimeout(this.#look, this.#stalledMs).unref();
+    }
+  }
+
+  /** Every `stalledMs` while sending: `out` must have taken some bytes since the last look. */
+  readonly #look = () => {
+    this.#watch = undefined;
+    if (!this.#sending) return;
+    const left = waitingIn(this.#out);
+    if (!this.#tookSome && left >= this.#left) {
+      this.destroy(
+        new Error(
+          `Expected the host to read stdout, got no byte of ${left} taken for ${this.#stalledMs} ms: stopping as on a closed stdin`,
+        ),
+      );
+      return;
+    }
+    this.#left = left;
+    this.#tookSome = false;
+    this.#watch = setTimeout(this.#look, this.#stalledMs).unref();
+  };
 }

@@ -186,6 +186,55 @@ describe('troupe stdio (built CLI)', () => {
     expect(last.cancelled).toBe(3);
   });
 
+  // An audit (2026-12-04): a host that kept its pipe open but stopped reading left the server
+  // running its calls, and 400 unread 1 MB prompts took it from 98 MB to 1.08 GB.
+  it('stops, cancelling its calls, when the host leaves stdout unread with the pipe open', async () => {
+    const child = spawn(process.execPath, [CLI, 'stdio', '--stalled-output-ms', '1000'], {
+      env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const collect = (d: Buffer) => {
+      out += d.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const send = (message: object) =>
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    send({
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":0');
+    send({ method: 'notifications/initialized' });
+    send({
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'never read', extra: { simulateLatencyMs: 60_000 } } },
+    });
+    send({ id: 2, method: 'ping' });
+    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":2');
+    // The host stops reading, its pipe still open, and asks for answers of 1 MB each.
+    child.stdout.off('data', collect);
+    child.stdout.pause();
+    const started = performance.now();
+    const content = 'y'.repeat(1_000_000);
+    for (let id = 10; id < 30; id++)
+      send({ id, method: 'prompts/get', params: { name: 'review', arguments: { content } } });
+    expect(await exited).toBe(0);
+    // The first batch the host takes nothing of for 1 s, looked at once a second: within 2 s or so.
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(err).toContain('Expected the host to read stdout, got no byte of');
+    const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
+    expect(last.msg).toMatch(/^stdout closed: stopped; 0 session\(s\) finished while draining, 1 cancelled/);
+    child.stdin.destroy();
+  }, 60_000);
+
   it('invalid arguments and unknown models give clear error results', async () => {
     const { client } = await connect();
     const bad = await client.callTool({ name: 'consensus', arguments: { prompt: 'q', models: [] } });

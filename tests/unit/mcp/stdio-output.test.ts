@@ -41,7 +41,7 @@ describe('batchedOutput', () => {
 
   it('keeps backpressure: write returns false over the mark, drain follows once the sink takes it', async () => {
     const { out, writes, held, state } = sink({ hold: true });
-    const batched = batchedOutput(out, 16);
+    const batched = batchedOutput(out, { highWaterMark: 16 });
     expect(batched.write('0123456789\n')).toBe(true);
     expect(batched.write('0123456789\n')).toBe(false);
     await turn();
@@ -67,6 +67,77 @@ describe('batchedOutput', () => {
     out.emit('error', new Error('EPIPE'));
     const [error] = (await failed) as [Error];
     expect(error.message).toBe('EPIPE');
+  });
+
+  it('a host that takes no byte for stalledMs ends the stream with why, and closes it', async () => {
+    const { out, writes } = sink({ hold: true });
+    const batched = batchedOutput(out, { stalledMs: 40 });
+    const failed = once(batched, 'error');
+    const closed = new Promise((resolve) => batched.on('close', resolve));
+    const started = Date.now();
+    batched.write('{"id":1}\n');
+    const [error] = (await failed) as [Error];
+    expect(error.message).toBe(
+      'Expected the host to read stdout, got no byte of 9 taken for 40 ms: stopping as on a closed stdin',
+    );
+    await closed;
+    // Within one to two waits: the look runs every stalledMs, not once per batch.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(39);
+    expect(writes).toEqual(['{"id":1}\n']);
+  });
+
+  it('a host that reads slowly is not cut off: each batch taken starts the wait afresh', async () => {
+    const { out, writes, held } = sink({ hold: true });
+    const batched = batchedOutput(out, { stalledMs: 40 });
+    let failed: unknown;
+    batched.on('error', (error) => {
+      failed = error;
+    });
+    for (let i = 0; i < 12; i++) {
+      batched.write(`{"id":${i}}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      for (const release of held.splice(0)) release();
+    }
+    await turn();
+    expect(failed).toBeUndefined();
+    expect(batched.destroyed).toBe(false);
+    expect(writes.join('')).toContain('{"id":11}');
+  });
+
+  it('more than maxUnsentBytes waiting (a batch until the sink took it all) ends the stream, whatever the time', async () => {
+    const { out } = sink({ hold: true });
+    const batched = batchedOutput(out, { maxUnsentBytes: 100 });
+    const failed = once(batched, 'error');
+    expect(batched.write(`${'x'.repeat(59)}\n`)).toBe(true);
+    await turn();
+    await turn();
+    // 60 held by the sink, 60 more here: 120.
+    expect(batched.write(`${'y'.repeat(59)}\n`)).toBe(false);
+    const [error] = (await failed) as [Error];
+    expect(error.message).toBe(
+      'Expected the host to read stdout, got 120 bytes waiting unsent (more than 100): stopping as on a closed stdin',
+    );
+    expect(batched.destroyed).toBe(true);
+  });
+
+  it('many messages waiting for drain raise no MaxListenersExceededWarning', async () => {
+    const { out } = sink({ hold: true });
+    const batched = batchedOutput(out, { highWaterMark: 16 });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 20; i++) {
+        batched.write(`{"id":${i}}\n`);
+        batched.once('drain', () => {});
+        batched.once('error', () => {});
+      }
+      await turn();
+      await turn();
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('flushes what is pending on end', async () => {
