@@ -179,17 +179,23 @@ export class TaskManager {
   /** The record with a status message from its live sessions while it works. */
   async get(taskId: string): Promise<TaskRecord | undefined> {
     const record = await this.store.get(taskId);
-    if (record === undefined || isTerminal(record.status)) return record;
-    const message = workingMessage(record.sessionIds.map((id) => this.#live.get(id)));
-    return message === undefined ? record : { ...record, statusMessage: message };
+    return record === undefined ? undefined : this.#withLive(record);
   }
 
-  list(owner: string | undefined, cursor: string | undefined): Promise<TaskPage> {
-    return this.store.list({
+  /** A page of tasks, each working one's status message from its live sessions as `get` gives it. */
+  async list(owner: string | undefined, cursor: string | undefined): Promise<TaskPage> {
+    const page = await this.store.list({
       limit: this.pageSize,
       ...(owner === undefined ? {} : { owner }),
       ...(cursor === undefined ? {} : { cursor }),
     });
+    return { ...page, tasks: page.tasks.map((record) => this.#withLive(record)) };
+  }
+
+  #withLive(record: TaskRecord): TaskRecord {
+    if (isTerminal(record.status)) return record;
+    const message = workingMessage(record.sessionIds.map((id) => this.#live.get(id)));
+    return message === undefined ? record : { ...record, statusMessage: message };
   }
 
   /**

@@ -137,6 +137,10 @@ describe('MCP tasks, 2025-11-25 clients', () => {
       status: 'working',
       statusMessage: expect.stringMatching(/^queued, \d+ ahead when it joined$/),
     });
+    // tasks/list says what tasks/get says (until 2026-12-04 it said "starting" for every working task).
+    const page = (await tasks.list()).tasks;
+    expect(page.find((t) => t.taskId === first.task.taskId)?.statusMessage).toMatch(/^running/);
+    expect(page.find((t) => t.taskId === second.task.taskId)?.statusMessage).toMatch(/^queued, \d+ ahead/);
 
     // tasks/result blocks until the task ends, then returns the tool's own result.
     const result = await tasks.result(second.task.taskId);
