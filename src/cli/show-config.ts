@@ -37,6 +37,9 @@ const SECRET_ENVS = [
   'GLM_API_KEY',
   'ZAI_API_KEY',
   'TROUPE_OPENAI_API_KEY',
+  // `troupe ask --base-url` reads these two.
+  'TROUPE_API_KEY',
+  'OPENAI_API_KEY',
   'TROUPE_TOKEN',
   'TROUPE_TOKENS',
   'TROUPE_ADMIN_TOKEN',
@@ -124,12 +127,17 @@ export const command: Command = {
       );
     }
     lines.push('', 'Secrets (values never shown):');
+    const secretWidth = Math.max(width, ...secrets.map((x) => x.name.length));
     for (const secret of secrets)
-      lines.push(`  ${secret.name.padEnd(width)} ${secret.set ? 'set' : 'not set'}`);
+      lines.push(`  ${secret.name.padEnd(secretWidth)} ${secret.set ? 'set' : 'not set'}`);
     lines.push('', 'Other settings:');
+    // The level in effect is shown unset too (it has a default), and said to be the default.
+    const levelDefault = (env.TROUPE_LOG_LEVEL ?? '').trim() === '' ? ' (not set: the default)' : '';
     for (const [name, value] of Object.entries(other)) {
       const why = ignored[name];
-      lines.push(`  ${name} = ${value ?? '(not set)'}${why === undefined ? '' : ` (${why})`}`);
+      const shown = value ?? '(not set)';
+      const note = name === 'TROUPE_LOG_LEVEL' ? levelDefault : '';
+      lines.push(`  ${name} = ${shown}${note}${why === undefined ? '' : ` (${why})`}`);
     }
     // A default from the providers file, ignored: said under its own name.
     for (const [name, why] of Object.entries(ignored)) if (!(name in other)) lines.push(`  ${name}: ${why}`);

@@ -121,7 +121,7 @@ async function build(): Promise<string> {
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>troupe dashboard</title><style>${STYLE}</style></head>
+<link rel="icon" href="data:,"><title>troupe dashboard</title><style>${STYLE}</style></head>
 <body data-updates="0">
 <header><h1>troupe</h1><span id="lifecycle" class="pill">…</span><span id="scope" class="pill" title="what these figures cover">…</span>
 <span class="stat" title="sessions waiting">queued<b id="queued-total">0</b></span><span class="stat" title="sessions running">running<b id="running-total">0</b></span>

@@ -88,6 +88,10 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser!.newPage({ viewport: { width: 1440, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // What a user sees in the console too: before 2026-12-04 every load logged a 404 for /favicon.ico.
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     await page.goto(`${base}/`);
     await until(
       () => shown(page),

@@ -63,8 +63,19 @@ describe('logging settings that name nothing known', () => {
     expect(text).toContain('  TROUPE_LOG_FORMAT = JSON\n');
     expect(text).not.toContain('ignored');
     const unset = await config({ TROUPE_LOG_LEVEL: '' });
-    expect(unset).toContain('  TROUPE_LOG_LEVEL = info\n');
+    expect(unset).toContain('  TROUPE_LOG_LEVEL = info (not set: the default)\n');
     expect(unset).toContain('  TROUPE_LOG_FORMAT = (not set)\n');
+  });
+
+  it('lists the keys `troupe ask --base-url` reads among the secrets, in one column with the rest', async () => {
+    const text = await config({ TROUPE_API_KEY: 'sk-not-shown-0123456789' });
+    expect(text).not.toContain('sk-not-shown');
+    const secrets = text.split('Secrets (values never shown):\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
+    expect(secrets).toContain('  TROUPE_API_KEY        set');
+    expect(secrets).toContain('  OPENAI_API_KEY        not set');
+    // Every state starts in the same column, the longest name (TROUPE_OPENAI_API_KEY) included.
+    const columns = new Set(secrets.map((line) => line.search(/ (set|not set)$/)));
+    expect(columns.size).toBe(1);
   });
 
   it('--json lists nothing of them under `ignored`', async () => {
