@@ -26,9 +26,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   // `troupe help serve` is `troupe serve --help` (it printed the general usage).
   if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  // Asked for, the usage goes to stdout; with no command at all it is a usage error (stderr, 2), as
+  // every other one is.
+  if (name === undefined) {
+    process.stderr.write(await usage());
+    return 2;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(await usage());
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   if (name === '--version' || name === '-v' || name === 'version') {
     const { troupeVersion } = await import('./version.js');

@@ -37,7 +37,7 @@ describe('troupe config and TROUPE_REDIS_URL', () => {
     expect(text.out + json.out).not.toContain('pw-SECRET-9');
   });
 
-  it('says not set when unset, or set empty (as serve takes it: a compose file’s `${REDIS_URL}`)', async () => {
+  it('says not set when unset, or set empty (as serve takes it: a compose file’s unset `$REDIS_URL`)', async () => {
     expect((await config(undefined)).out).toContain('TROUPE_REDIS_URL = (not set)');
     const empty = await config(' ');
     expect(empty.code).toBe(0);

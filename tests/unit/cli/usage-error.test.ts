@@ -135,6 +135,12 @@ describe('the commands say it in one line', () => {
     );
   });
 
+  it('no command at all is a usage error too: the usage on stderr, exit 2', async () => {
+    const { code, stderr } = await stderrOf(() => main([]));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^Usage: troupe <command>/);
+  });
+
   it('an unknown command lists the commands', async () => {
     const { code, stderr } = await stderrOf(() => main(['show-config']));
     expect(code).toBe(2);
