@@ -120,7 +120,7 @@ export const command: Command = {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
     });
-    // A host that stops reading (EPIPE on stdout, or stdout left unread: `--stalled-output-ms`, 64 MiB
+    // A host that stops reading (EPIPE on stdout, or stdout left unread: `--stalled-output-ms`, 64 Mi characters
     // waiting) is gone as surely as one that closes stdin: its calls went on running, and being paid
     // for, with no one to read them.
     const stdoutGone = new Promise<'stdout closed'>((resolve) => {

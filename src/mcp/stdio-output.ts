@@ -15,7 +15,8 @@
  * A host that keeps stdout open but stops reading it is gone as surely as one that closes it: what
  * waits unsent is bounded. A batch of which `out` takes no byte for `stalledMs` (each look that
  * finds fewer bytes waiting starts the wait afresh, so a slow reader is not cut), or more than
- * `maxUnsentBytes` waiting (a batch counts until `out` has taken all of it), destroys this stream with an error saying
+ * `maxUnsentBytes` waiting (counted as the stream counts: characters of a string; a batch counts
+ * until `out` has taken all of it), destroys this stream with an error saying
  * which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). Before 2026-12-04
  * such a host left the server running, its calls paid for, and its answers piling up in memory
  * (400 unread 1 MB prompts: 1.08 GB).
@@ -29,7 +30,7 @@ export interface BatchedOutputOptions {
   readonly highWaterMark?: number;
   /** A batch `out` takes no byte of this long ends the stream. @default 30000 */
   readonly stalledMs?: number;
-  /** Bytes waiting unsent (a batch until `out` took it all) past which the stream ends. @default 67108864 */
+  /** Characters (of a buffer, bytes) waiting unsent, a batch until `out` took it all, past which the stream ends. @default 67108864 */
   readonly maxUnsentBytes?: number;
 }
 
@@ -77,13 +78,13 @@ class BatchedOutput extends Writable {
     callback?: WriteCallback,
   ): boolean {
     if (this.destroyed || this.writableEnded) return super.write(chunk, encoding as BufferEncoding, callback);
-    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Buffer).length;
-    // A batch `out` has not finished taking still counts here, until its callback.
-    const waiting = this.writableLength + bytes;
+    // Counted as the stream counts (a string's length, a buffer's bytes): what it holds in memory,
+    // without encoding each message once more. A batch `out` has not finished taking counts here too.
+    const waiting = this.writableLength + (chunk as string | Buffer).length;
     if (waiting > this.#maxUnsentBytes) {
       this.destroy(
         new Error(
-          `Expected the host to read stdout, got ${waiting} bytes waiting unsent (more than ${this.#maxUnsentBytes}): stopping as on a closed stdin`,
+          `Expected the host to read stdout, got ${waiting} characters waiting unsent (more than ${this.#maxUnsentBytes}): stopping as on a closed stdin`,
         ),
       );
       return false;

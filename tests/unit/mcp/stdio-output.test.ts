@@ -115,7 +115,7 @@ describe('batchedOutput', () => {
     expect(batched.write(`${'y'.repeat(59)}\n`)).toBe(false);
     const [error] = (await failed) as [Error];
     expect(error.message).toBe(
-      'Expected the host to read stdout, got 120 bytes waiting unsent (more than 100): stopping as on a closed stdin',
+      'Expected the host to read stdout, got 120 characters waiting unsent (more than 100): stopping as on a closed stdin',
     );
     expect(batched.destroyed).toBe(true);
   });
