@@ -120,9 +120,9 @@ export const command: Command = {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));
     });
-    // A host that stops reading (EPIPE on stdout, or stdout left unread: `--stalled-output-ms`, 64 Mi characters
-    // waiting) is gone as surely as one that closes stdin: its calls went on running, and being paid
-    // for, with no one to read them.
+    // A host that stops reading (EPIPE on stdout, or stdout left unread: `--stalled-output-ms`, or
+    // 64 Mi characters waiting) is gone as surely as one that closes stdin: its calls went on
+    // running, and being paid for, with no one to read them.
     const stdoutGone = new Promise<'stdout closed'>((resolve) => {
       served.output.once('close', () => resolve('stdout closed'));
     });

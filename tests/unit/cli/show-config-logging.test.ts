@@ -8,7 +8,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/cli/config.js';
 import { command } from '../../../src/cli/show-config.js';
 
-const NAMES = ['TROUPE_LOG_LEVEL', 'TROUPE_LOG_FORMAT', 'TROUPE_PROVIDERS_FILE'] as const;
+const NAMES = [
+  'TROUPE_LOG_LEVEL',
+  'TROUPE_LOG_FORMAT',
+  'TROUPE_PROVIDERS_FILE',
+  'TROUPE_API_KEY',
+  'OPENAI_API_KEY',
+] as const;
 const saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
 
 afterEach(() => {
