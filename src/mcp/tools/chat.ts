@@ -23,7 +23,13 @@ import { answerOf, finishSentences, metadataLine } from './session-result.js';
 
 const input = z
   .strictObject({
-    prompt: z.string().min(1).optional().describe('The user message; or give `messages`.'),
+    prompt: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The user message; or give `messages` (with both, it goes after them as the last user turn).',
+      ),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A whole conversation, OpenAI style.'),
     system: z.string().optional().describe('A system message put first.'),
     continuation_id: z
