@@ -36,6 +36,48 @@ afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((c) => c.close()));
 });
 
+/**
+ * The built CLI's `troupe stdio` (JSON logs) driven by raw JSON-RPC lines, initialized as a
+ * 2025-11-25 client: what it wrote so far, on stdout and stderr, and its exit.
+ */
+async function rawStdio(args: readonly string[]) {
+  const child = spawn(process.execPath, [CLI, 'stdio', ...args], {
+    env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const collect = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const send = (message: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  send({
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+  });
+  // A cold start of the built CLI on a loaded machine takes seconds: poll's own 1 s is too short.
+  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":0');
+  send({ method: 'notifications/initialized' });
+  return {
+    child,
+    send,
+    exited,
+    out: () => out,
+    err: () => err,
+    /** The host stops reading stdout, its pipe still open. */
+    stopReading: () => {
+      child.stdout.off('data', collect);
+      child.stdout.pause();
+    },
+  };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary tool JSON
 const structured = (r: unknown) => (r as { structuredContent: Record<string, any> }).structuredContent;
 const slow = { extra: { simulateLatencyMs: 2000 } };
@@ -147,29 +189,7 @@ describe('troupe stdio (built CLI)', () => {
   // The SDK aborts a closed transport's calls before the stop begins: the stop line said
   // "0 cancelled" for three calls cut, and an operator read it as nothing lost.
   it('counts the calls cut when stdin closes in the stop line’s cancelled', async () => {
-    const child = spawn(process.execPath, [CLI, 'stdio', '--drain-ms', '5000'], {
-      env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const send = (message: object) =>
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
-    send({
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-    });
-    // A cold start of the built CLI on a loaded machine takes seconds: poll's own 1 s is too short.
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":0');
-    send({ method: 'notifications/initialized' });
+    const { child, send, out, err, exited } = await rawStdio(['--drain-ms', '5000']);
     for (const id of [1, 2, 3])
       send({
         id,
@@ -178,10 +198,10 @@ describe('troupe stdio (built CLI)', () => {
       });
     // Answered after the three calls were taken: their sessions are running.
     send({ id: 9, method: 'ping' });
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":9');
+    await expect.poll(out, { timeout: 20_000 }).toContain('"id":9');
     child.stdin.end();
     expect(await exited).toBe(0);
-    const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
+    const last = JSON.parse(err().trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
     expect(last.msg).toBe('stdin closed: stopped; 0 session(s) finished while draining, 3 cancelled');
     expect(last.cancelled).toBe(3);
   });
@@ -189,39 +209,16 @@ describe('troupe stdio (built CLI)', () => {
   // An audit (2026-12-04): a host that kept its pipe open but stopped reading left the server
   // running its calls, and 400 unread 1 MB prompts took it from 98 MB to 1.08 GB.
   it('stops, cancelling its calls, when the host leaves stdout unread with the pipe open', async () => {
-    const child = spawn(process.execPath, [CLI, 'stdio', '--stalled-output-ms', '1000'], {
-      env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const collect = (d: Buffer) => {
-      out += d.toString();
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const send = (message: object) =>
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
-    send({
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
-    });
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":0');
-    send({ method: 'notifications/initialized' });
+    const { child, send, out, err, exited, stopReading } = await rawStdio(['--stalled-output-ms', '1000']);
     send({
       id: 1,
       method: 'tools/call',
       params: { name: 'chat', arguments: { prompt: 'never read', extra: { simulateLatencyMs: 60_000 } } },
     });
     send({ id: 2, method: 'ping' });
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":2');
+    await expect.poll(out, { timeout: 20_000 }).toContain('"id":2');
     // The host stops reading, its pipe still open, and asks for answers of 1 MB each.
-    child.stdout.off('data', collect);
-    child.stdout.pause();
+    stopReading();
     const started = performance.now();
     const content = 'y'.repeat(1_000_000);
     for (let id = 10; id < 30; id++)
@@ -229,8 +226,8 @@ describe('troupe stdio (built CLI)', () => {
     expect(await exited).toBe(0);
     // The first batch the host takes nothing of for 1 s, looked at once a second: within 2 s or so.
     expect(performance.now() - started).toBeLessThan(15_000);
-    expect(err).toContain('Expected the host to read stdout, got no byte of');
-    const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
+    expect(err()).toContain('Expected the host to read stdout, got no byte of');
+    const last = JSON.parse(err().trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
     expect(last.msg).toMatch(/^stdout closed: stopped; 0 session\(s\) finished while draining, 1 cancelled/);
     child.stdin.destroy();
   }, 60_000);
