@@ -86,6 +86,7 @@ export const GROUPS = {
   'local-limits': {
     mutate: [
       'src/runtime/local-limits.ts',
+      'src/runtime/call-target.ts',
       'src/runtime/pass-holds.ts',
       'src/runtime/cooldown-reroutes.ts',
       'src/runtime/memory-state.ts',

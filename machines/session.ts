@@ -20,8 +20,9 @@ import {
   type RouteTargetData,
   type RoutingData,
 } from './routing.js';
+import { backoffDelayMs, retryFits } from './session-state.js';
 
-export { leafState, nextWakeAt, type SessionStateValue } from './session-state.js';
+export { backoffDelayMs, leafState, nextWakeAt, retryFits, type SessionStateValue } from './session-state.js';
 
 export interface SessionOutputData {
   readonly content: string;
@@ -142,31 +143,6 @@ export function initialContext(input: SessionInput): SessionContext {
   };
 }
 
-/** The delay before the next attempt: exponential with full jitter, never below a provider's hint. */
-export function backoffDelayMs(context: SessionContext, error: TroupeErrorData, random: number): number {
-  const ceiling = Math.min(
-    context.input.backoffMaxMs,
-    context.input.backoffBaseMs * 2 ** Math.max(0, context.attempts - 1),
-  );
-  const jittered = Math.floor(ceiling * random);
-  return Math.max(jittered, error.retryAfterMs ?? 0);
-}
-
-/**
- * Whether the current target has an attempt left for `error` at `now` and its backoff ends before
- * the run deadline. Retries are counted per target: a fallback starts with the full number again.
- */
-export function retryFits(
-  context: SessionContext,
-  error: TroupeErrorData,
-  now: number,
-  random: number,
-): boolean {
-  if (context.attempts - (context.routing?.firstAttempt ?? 0) >= context.input.maxAttempts) return false;
-  const retryAt = now + backoffDelayMs(context, error, random);
-  return context.runDeadlineAt === null || retryAt < context.runDeadlineAt;
-}
-
 function timeoutError(kind: TimeoutKind, context: SessionContext, now: number): TroupeErrorData {
   const message =
     kind === 'queue'
@@ -256,6 +232,10 @@ export const sessionMachine = setup({
       if (event.type !== 'session.reroute') return false;
       return canRerouteQueued(context, event.error);
     },
+    // Between attempts: the provider it would call next cools down past its run deadline.
+    canRerouteHeld: ({ context, event }) =>
+      // Stryker disable next-line ConditionalExpression: only session.reroute transitions use this guard; it narrows the type.
+      event.type === 'session.reroute' && fallbackTarget(context, event.error, event.now) !== -1,
     canFallBackOnIdle: ({ context, event }) => {
       const now = (event as { now: number }).now;
       if (context.idleDeadlineAt === null || now < context.idleDeadlineAt) return false;
@@ -367,6 +347,12 @@ export const sessionMachine = setup({
               { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },
               { guard: 'retryDue', target: 'attempt' },
             ],
+            // Its provider cools down past the run deadline (another call's 429): the next target.
+            'session.reroute': {
+              guard: 'canRerouteHeld',
+              target: 'fallingBack',
+              actions: ['fallBack', 'notifyFallback'],
+            },
           },
         },
         // Between one target and the next: `retryAt` is the hop's time, so the next tick starts it.
@@ -376,6 +362,8 @@ export const sessionMachine = setup({
               { guard: 'runDeadlinePassed', target: '#session.timedOut', actions: 'recordRunTimeout' },
               { guard: 'retryDue', target: 'attempt' },
             ],
+            // The target it hops to cools down past the run deadline: the one after it, at once.
+            'session.reroute': { guard: 'canRerouteHeld', actions: ['fallBack', 'notifyFallback'] },
           },
         },
       },

@@ -7,6 +7,7 @@ import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
+import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
@@ -14,6 +15,7 @@ import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
 import type { ResolvedLimits } from './options.js';
 import { PassHolds } from './pass-holds.js';
+import { markHeldReroute } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -34,12 +36,6 @@ export interface Lanes {
   leave(provider: string): void;
   hasRoom(provider: string): boolean;
   enter(provider: string): void;
-}
-
-/** Where a session's next call goes: its current target (after a hop, the one it moved to). */
-interface Target {
-  readonly provider: string;
-  readonly model: string;
 }
 
 export class LocalLimits {
@@ -84,7 +80,7 @@ export class LocalLimits {
      */
     private readonly shared?: {
       readonly limiter: Limiter;
-      /** A held retry may go now. */
+      /** A held retry may go now (or move on to its next target: its `reroute` is set). */
       readonly go: (record: SessionRecord) => void;
       readonly onError: (error: unknown) => void;
     },
@@ -118,8 +114,8 @@ export class LocalLimits {
     after?: string,
   ): void {
     // A hop asks its target's limits, and leaves its provider's slot while it waits.
-    const target = this.targetOf(record);
-    if (this.hops(record, target.provider)) this.leaveLane(record);
+    const target = targetOf(record);
+    if (hops(record, target.provider)) this.leaveLane(record);
     const start = this.startOf(record, target, lapsesAt);
     // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
     shared.limiter
@@ -147,6 +143,12 @@ export class LocalLimits {
           // Stryker disable next-line ConditionalExpression: without a probe, `probe !== after` can hold only after a re-ask, and no end is heard as `<provider>|undefined`.
           if (probe !== undefined && probe !== after && this.endsHeard.has(`${target.provider}|${probe}`)) {
             this.ask(record, lapsesAt, shared, probe);
+            return;
+          }
+          // Its provider cools down past its run deadline: it moves on instead (`markHeldReroute`).
+          if (markHeldReroute(record, target.provider, got, this.clock.now())) {
+            this.asking.delete(record);
+            shared.go(record);
             return;
           }
           const now = this.clock.now();
@@ -198,7 +200,7 @@ export class LocalLimits {
     for (const [record, waiting] of this.asking) {
       // An ask on its way after a settle here reads the state after it (one connection, in order).
       if (waiting === undefined || record.waitingFor !== 'cooldown') continue;
-      if (this.targetOf(record).provider !== provider) continue;
+      if (targetOf(record).provider !== provider) continue;
       if (probe !== undefined && waiting.probe !== probe) continue;
       this.clock.clearTimeout(waiting.timer);
       this.asking.set(record, undefined);
@@ -214,24 +216,6 @@ export class LocalLimits {
       tokens: this.estimate(record, target),
       lapsesAt,
     };
-  }
-
-  /** The provider and model of a session's next call: its current fallback target, if it has a chain. */
-  private targetOf(record: SessionRecord): Target {
-    // Stryker disable next-line ConditionalExpression: without targets the context's routing is null (initialContext).
-    const context = record.input.targets === undefined ? undefined : record.actor?.getSnapshot().context;
-    // Stryker disable next-line OptionalChaining: routing is set only with targets.
-    const target = context?.routing == null ? undefined : context.input.targets?.[context.routing.target];
-    return target ?? { provider: record.provider, model: record.input.model };
-  }
-
-  /**
-   * Whether a session's next call is a hop: it goes to another provider than the slot it holds, or
-   * it holds none (it left its queue for a fallback, `reroutes`), even when that fallback is another
-   * model of the same provider: every call in flight holds a slot of the provider it goes to.
-   */
-  private hops(record: SessionRecord, provider: string): boolean {
-    return record.admitted && (record.laneless === true || provider !== record.provider);
   }
 
   /** A hop leaves its provider's slot (once): it keeps only its global one while it waits. */
@@ -281,9 +265,11 @@ export class LocalLimits {
   gate(record: SessionRecord, lapsesAt: number): Verdict {
     // On a shared backend the queue admitted it, under the shared limits.
     if (record.work.kind !== 'chat' || this.shared !== undefined) return true;
-    const target = this.targetOf(record);
+    // A reroute an earlier refusal found is this refusal's to find again (`markHeldReroute`).
+    if (record.admitted) record.reroute = undefined;
+    const target = targetOf(record);
     const provider = target.provider;
-    if (this.hops(record, provider)) {
+    if (hops(record, provider)) {
       this.leaveLane(record);
       if (!this.lanes.hasRoom(provider)) return this.holds.refuse(record, 'maxConcurrent', null);
     }
@@ -295,8 +281,10 @@ export class LocalLimits {
     }
     // A model this pass found held holds its later sessions too: they keep their order.
     const heldModel = this.holds.model(provider, target.model);
-    if (heldModel !== undefined)
+    if (heldModel !== undefined) {
+      markHeldReroute(record, provider, heldModel, this.clock.now());
       return this.holds.refuseModel(record, provider, target.model, heldModel.limit, heldModel.at);
+    }
     const start = this.startOf(record, target, lapsesAt);
     const got = this.limiter.tryStartNow(provider, start);
     if (got.ok) {
@@ -311,6 +299,7 @@ export class LocalLimits {
     // Stryker disable next-line ConditionalExpression: a cooldown's refusal always has a time (its end, or its probe's lapse).
     if (!record.admitted && got.limit === 'cooldown' && got.at !== null)
       this.cooling.refused(provider, target.model, got.at);
+    markHeldReroute(record, provider, got, this.clock.now());
     // Only its model is held (its windows, or its own cooldown): the provider's other models go on.
     if (got.model === true) return this.holds.refuseModel(record, provider, target.model, got.limit, got.at);
     return this.holds.refuse(record, got.limit, got.at);
@@ -385,7 +374,7 @@ export class LocalLimits {
     // Stryker disable next-line ObjectLiteral: a session without a charge holds no slot or probe and has no tokens to reconcile; only its provider counts.
     return {
       sessionId: record.input.sessionId,
-      model: this.targetOf(record).model,
+      model: targetOf(record).model,
       now,
       tokens: 0,
       lapsesAt: now,

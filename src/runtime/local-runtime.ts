@@ -25,6 +25,7 @@ import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import type { RunRecord } from './ports.js';
 import { reasonOf, reportError } from './requests.js';
+import { heldGoes } from './reroute.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
 import { type SessionRecord, unresolved } from './session-record.js';
@@ -47,7 +48,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
   let pumping = false;
   let stopping = false;
-
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
     onError,
@@ -105,7 +105,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       ? undefined
       : {
           limiter: new Limiter(limits.rates, options.sharedState),
-          go: (record) => driver.deliver(record, { type: 'session.tick', now: clock.now() }),
+          go: (record) => driver.deliver(record, heldGoes(record, clock.now())),
           onError,
         },
   );
@@ -169,14 +169,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     pumping = true;
     rates.begin();
     try {
-      // Due retries held by their provider's limits first: they already hold a slot.
+      // Due retries held by their provider's limits first: they already hold a slot. One a cooldown
+      // holds past its run deadline moves on (the gate sets its `reroute`, `heldGoes` sends it).
       for (const record of rates.held) {
         if (stopping) break;
         // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
         const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-        if (rates.gate(record, runDeadlineAt) !== true) continue;
+        if (rates.gate(record, runDeadlineAt) !== true && record.reroute === undefined) continue;
         rates.held.delete(record);
-        driver.deliver(record, { type: 'session.tick', now: clock.now() });
+        driver.deliver(record, heldGoes(record, clock.now()));
       }
       for (let full = false; !stopping && !full; ) {
         // Queued for a provider that cools down past their queue deadline: they move on now, out
@@ -349,7 +350,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     observe: (record) => observeSession(record, clock.now(), (r) => scheduler.position(r)),
     cancel: (record, reason) => driver.cancel(record, reason),
   };
-
   return {
     submit: (request, submitOptions: SubmitOptions = {}) =>
       put(admission.chat(request, submitOptions), submitOptions.signal) as SessionHandle,

@@ -29,7 +29,7 @@ interface CooldownSeen {
 }
 
 /** What the judgment of an event needs of its session as it was when the event came. */
-type SeenAt = Pick<Seen, 'current' | 'currentModel' | 'admitted'>;
+type SeenAt = Pick<Seen, 'current' | 'currentModel' | 'admitted' | 'calling'>;
 
 export class LimitsSeen {
   private readonly starts: StartSeen[] = [];
@@ -53,7 +53,12 @@ export class LimitsSeen {
     if (this.limits.endsLate === true)
       this.late.push({
         event,
-        seen: seen && { current: seen.current, currentModel: seen.currentModel, admitted: seen.admitted },
+        seen: seen && {
+          current: seen.current,
+          currentModel: seen.currentModel,
+          admitted: seen.admitted,
+          calling: seen.calling,
+        },
       });
     else this.judge(event, seen);
   }
@@ -121,8 +126,9 @@ export class LimitsSeen {
     if (event.type !== 'session.retry' && event.type !== 'session.fallback' && event.type !== 'session.ended')
       return;
     if (seen === undefined) return;
-    // A queued session moving on from a provider that cools down made no call: nothing to count.
-    if (event.type === 'session.fallback' && !seen.admitted) return;
+    // A session moving on from a provider that cools down made no call there: nothing to count. That
+    // is a queued one, or one between calls whose retry or hop the cooldown holds past its run deadline.
+    if (event.type === 'session.fallback' && (!seen.admitted || seen.calling === null)) return;
     const error =
       event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
     const answered =

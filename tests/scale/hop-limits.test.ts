@@ -58,6 +58,18 @@ function instances(options: Partial<RuntimeOptions>): () => Promise<Runtime> {
 
 const chats = (server: OpenAIServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
 
+/** An instance whose provider `a` answered a 429 asking for a minute: it cools down on every instance. */
+async function coolingA(): Promise<Runtime> {
+  const runtime = await instances({})();
+  const limited = await runtime.submit({
+    provider: 'a',
+    model: 'fault:429:retry-after=60',
+    messages: [{ role: 'user', content: 'spend it' }],
+  }).result;
+  expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+  return runtime;
+}
+
 describe('fallback hops on Redis', () => {
   it('hops from two instances never put more calls on their target than its limit', async () => {
     // `b` takes one call at a time; every session's first target fails, so all of them hop to `b`.
@@ -194,15 +206,7 @@ describe('fallback hops on Redis', () => {
   }, 30_000);
 
   it('a leased session whose provider cools down past its queue deadline moves on at once', async () => {
-    const next = instances({});
-    const runtime = await next();
-    // `a` answers a 429 asking for a minute: the provider cools down on every instance.
-    const limited = await runtime.submit({
-      provider: 'a',
-      model: 'fault:429:retry-after=60',
-      messages: [{ role: 'user', content: 'spend it' }],
-    }).result;
-    expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+    const runtime = await coolingA();
     const before = chats(dead).length;
     const started = Date.now();
     const moved = await runtime.submit(
@@ -223,15 +227,35 @@ describe('fallback hops on Redis', () => {
     expect(chats(dead).length).toBe(before);
   }, 30_000);
 
+  it('a hop into a provider cooling down past the run deadline goes on to the target after it at once', async () => {
+    const runtime = await coolingA();
+    const before = chats(dead).length;
+    const started = Date.now();
+    // `b`'s first model is down; the hop to `a` meets its cooldown, which outlasts the 5 s run.
+    const moved = await runtime.submit(
+      {
+        provider: 'b',
+        model: 'fault:503',
+        messages: [{ role: 'user', content: 'in a hurry' }],
+        fallbacks: [
+          { provider: 'a', model: 'echo-1' },
+          { provider: 'b', model: 'echo-1' },
+        ],
+      },
+      { timeoutMs: 5_000 },
+    ).result;
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(moved.ok).toBe(true);
+    expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['b', 'fault:503', 'PROVIDER_UNAVAILABLE'],
+      ['a', 'echo-1', 'RATE_LIMITED'],
+      ['b', 'echo-1', 'done'],
+    ]);
+    expect(chats(dead).length).toBe(before);
+  }, 30_000);
+
   it("sessions behind a patient one in a cooling provider's queue still move on before their deadline", async () => {
-    const next = instances({});
-    const runtime = await next();
-    const limited = await runtime.submit({
-      provider: 'a',
-      model: 'fault:429:retry-after=60',
-      messages: [{ role: 'user', content: 'spend it' }],
-    }).result;
-    expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+    const runtime = await coolingA();
     // First in the queue: one that may wait the minute out. Pausing the queue for it held the
     // hurried ones behind it until their deadline.
     const patient = runtime.submit(

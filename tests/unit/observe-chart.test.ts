@@ -97,8 +97,12 @@ describe('charts from the machines', () => {
       expect(svg).toContain(`data-state="${id}"`);
       expect(svg).toContain(`data-count="${id}"`);
     }
-    // 18 transitions that leave their state, between 16 pairs (queued → fallingBack is `session.reroute`); 3 initial arrows (root, running, attempt).
-    expect(svg.match(/<g class="edge"/g)?.length).toBe(16);
+    // 19 transitions that leave their state, between 17 pairs (queued → fallingBack and backingOff →
+    // fallingBack are `session.reroute`); 3 initial arrows (root, running, attempt).
+    expect(svg.match(/<g class="edge"/g)?.length).toBe(17);
+    expect(svg).toContain(
+      'data-source="session.running.backingOff" data-target="session.running.fallingBack"',
+    );
     expect(svg.match(/<g class="edge initial"/g)?.length).toBe(3);
     expect(svg).toContain(
       'data-source="session.running.attempt.calling" data-target="session.running.backingOff"',

@@ -66,6 +66,16 @@ async function rig(clock: Clock, kimiFile: Record<string, unknown>, enforce?: bo
 
 const chats = (server: OpenAIServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
 
+/** Kimi answers a 429 asking for 60 s: the provider cools down for a minute. */
+async function coolKimi(runtime: Runtime): Promise<void> {
+  const limited = await runtime.submit({
+    provider: 'kimi',
+    model: 'fault:429:retry-after=60',
+    messages: [{ role: 'user', content: 'spend the minute' }],
+  }).result;
+  expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+}
+
 describe('fallback hops under their target’s limits, over HTTP', () => {
   it('sessions hopping to Kimi tier 0 from a dead GLM: all answered, no 429, never two at once on Kimi', async () => {
     const clock = fastClock(30);
@@ -114,13 +124,7 @@ describe('fallback hops under their target’s limits, over HTTP', () => {
   it('a Kimi cooling down past a queued session’s deadline sends it to GLM at once', async () => {
     const clock = fastClock(1);
     const { kimi, glm, runtime } = await rig(clock, {});
-    // Kimi answers a 429 asking for 60 s: the provider cools down for a minute.
-    const limited = await runtime.submit({
-      provider: 'kimi',
-      model: 'fault:429:retry-after=60',
-      messages: [{ role: 'user', content: 'spend the minute' }],
-    }).result;
-    expect(limited.ok || limited.error.code).toBe('RATE_LIMITED');
+    await coolKimi(runtime);
     const request: SessionRequest = {
       provider: 'kimi',
       model: 'moonshot-v1-8k',
@@ -145,5 +149,39 @@ describe('fallback hops under their target’s limits, over HTTP', () => {
     expect(runtime.metrics().providerErrors).toEqual({ RATE_LIMITED: 1 });
     expect(runtime.session(patient.id)).toMatchObject({ state: 'queued', waitingFor: 'cooldown' });
     patient.cancel('test over');
+  }, 30_000);
+
+  it('a hop into a Kimi cooling down past the run deadline goes on to the target after it at once', async () => {
+    const clock = fastClock(1);
+    const { kimi, glm, runtime } = await rig(clock, {});
+    await coolKimi(runtime);
+    // GLM's first model is down: the hop to Kimi meets its cooldown, which outlasts the 5 s run.
+    const started = Date.now();
+    const moved = await runtime.submit(
+      {
+        provider: 'glm',
+        model: 'fault:503',
+        messages: [{ role: 'user', content: 'in a hurry' }],
+        fallbacks: [
+          { provider: 'kimi', model: 'moonshot-v1-8k' },
+          { provider: 'glm', model: 'glm-4.6' },
+        ],
+      },
+      { timeoutMs: 5_000 },
+    ).result;
+    // Not after waiting out its 5 s run deadline on Kimi.
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(moved.ok).toBe(true);
+    expect(moved.metadata).toMatchObject({ provider: 'glm', model: 'glm-4.6', state: 'done', attempts: 2 });
+    expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['glm', 'fault:503', 'PROVIDER_UNAVAILABLE'],
+      ['kimi', 'moonshot-v1-8k', 'RATE_LIMITED'],
+      ['glm', 'glm-4.6', 'done'],
+    ]);
+    expect(moved.metadata.route?.reduce((t, h) => t + h.ms, 0)).toBe(moved.metadata.runMs);
+    expect(chats(kimi)).toHaveLength(1);
+    expect(chats(glm)).toHaveLength(2);
+    // Kimi's 429 and GLM's 503 are provider errors; moving on from the cooldown is not one.
+    expect(runtime.metrics().providerErrors).toEqual({ RATE_LIMITED: 1, PROVIDER_UNAVAILABLE: 1 });
   }, 30_000);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { type SessionContext, type SessionMachineEvent, sessionMachine } from '../../../machines/session.js';
 import { type SupervisorMachineEvent, supervisorMachine } from '../../../machines/supervisor.js';
-import { AUTH_FAILED, INPUT, UNAVAILABLE } from './fixtures.js';
+import { AUTH_FAILED, INPUT, RATE_LIMITED, UNAVAILABLE } from './fixtures.js';
 
 const TARGET = { provider: 'p', model: 'm', contextWindow: null, fits: true };
 
@@ -69,16 +69,27 @@ function sessionEvents(context: SessionContext): SessionMachineEvent[] {
     { type: 'provider.error', now, error: UNAVAILABLE, random: 0 },
     { type: 'provider.error', now, error: AUTH_FAILED, random: 0 },
     { type: 'session.cancel', now, reason: 'test' },
+    { type: 'provider.error', now, error: RATE_LIMITED, random: 0 },
     // A queued session whose provider cannot take it in time moves to its next target.
     { type: 'session.reroute', now: 1050, error: UNAVAILABLE },
+    // So does one between attempts whose next provider cools down past its run deadline.
+    ...(context.runDeadlineAt === null
+      ? []
+      : [
+          {
+            type: 'session.reroute' as const,
+            now,
+            error: { ...RATE_LIMITED, retryAfterMs: context.runDeadlineAt - now },
+          },
+        ]),
   ];
 }
 
 describe('machine coverage', () => {
   it('reaches every state and exercises every transition of the session machine', () => {
     expectedHandled = handled(sessionMachine);
-    // Without and with a fallback chain (a second target takes over after a fallback's error).
-    const chains = [undefined, [TARGET, { ...TARGET, provider: 'q' }]];
+    // Without and with a fallback chain (the next target takes over after a fallback's error).
+    const chains = [undefined, [TARGET, { ...TARGET, provider: 'q' }, { ...TARGET, provider: 'r' }]];
     const paths = chains.flatMap((targets) =>
       [false, true].flatMap((stream) =>
         getShortestPaths(sessionMachine, {
@@ -90,10 +101,12 @@ describe('machine coverage', () => {
               snapshot.context.attempts,
               snapshot.context.chars,
               snapshot.context.routing?.target,
+              // What moved it on: a reroute between attempts ends where a provider error also leads.
+              snapshot.context.error?.code,
             ]),
-          // Under a thousand steps explore it all; a broken machine whose attempts never reach the limit
+          // A few thousand steps explore it all; a broken machine whose attempts never reach the limit
           // would make the state space infinite, so fail fast instead of searching forever.
-          limit: 2000,
+          limit: 8000,
         }),
       ),
     );

@@ -144,6 +144,46 @@ describe('session machine: fallbacks', () => {
     expect(fits.context.routing?.target).toBe(0);
   });
 
+  it('between attempts, a provider cooling down past the run deadline sends it to the target after', () => {
+    const deadline = 1100 + INPUT.timeoutMs;
+    const cooling = (now: number, until = deadline): SessionMachineEvent => ({
+      type: 'session.reroute',
+      now,
+      error: error('RATE_LIMITED', { retryable: true, retryAfterMs: until - now }),
+    });
+    // A hop to glm meets glm cooling down: it goes on to openai, glm's turn 0 ms in the route.
+    const hop = run(withChain(CHAIN), admit, fail(error('NETWORK'), 1300), cooling(1300));
+    expect(leaf(hop.snapshot)).toBe('fallingBack');
+    expect(hop.actions).toEqual(expect.arrayContaining(['notifyFallback']));
+    expect(hop.snapshot.context.routing?.target).toBe(2);
+    expect(hop.snapshot.context.routing?.route).toEqual([
+      { provider: 'kimi', model: 'k2', outcome: 'NETWORK', ms: 200 },
+      { provider: 'glm', model: 'glm-4.6', outcome: 'RATE_LIMITED', ms: 0 },
+    ]);
+    expect(nextWakeAt('fallingBack', hop.snapshot.context)).toBe(1300);
+    // The move itself tells observers (`session.fallback`), from either state between attempts.
+    const movedFrom = (...before: SessionMachineEvent[]) =>
+      transition(sessionMachine, run(withChain(CHAIN), admit, ...before).snapshot, cooling(1300))[1].map(
+        (a) => a.type,
+      );
+    expect(movedFrom(fail(error('NETWORK'), 1300))).toContain('notifyFallback');
+    expect(movedFrom(fail(RATE_LIMITED, 1200))).toContain('notifyFallback');
+    // A retry on kimi (its own 429, 300 ms) whose kimi then cools down past the deadline: glm.
+    const retry = run(withChain(CHAIN), admit, fail(RATE_LIMITED, 1200), cooling(1250));
+    expect(leaf(retry.snapshot)).toBe('fallingBack');
+    expect(retry.snapshot.context.routing?.target).toBe(1);
+    // A cooldown that ends before the deadline is waited out; the last target has nowhere to go.
+    const short = run(withChain(CHAIN), admit, fail(RATE_LIMITED, 1200), cooling(1250, deadline - 1));
+    expect(leaf(short.snapshot)).toBe('backingOff');
+    const last = run(withChain(CHAIN), admit, fail(error('NETWORK'), 1300), cooling(1300), cooling(1300));
+    expect(last.snapshot.context.routing?.target).toBe(2);
+    expect(last.snapshot.context.routing?.route).toHaveLength(2);
+    // Without a chain nothing moves.
+    expect(leaf(run({ ...INPUT }, admit, fail(RATE_LIMITED, 1200), cooling(1250)).snapshot)).toBe(
+      'backingOff',
+    );
+  });
+
   it('never falls back once a delta reached observers: the error fails the session', () => {
     const input = withChain(CHAIN, { stream: true });
     const { snapshot } = run(input, admit, chunk(1150), fail(error('NETWORK'), 1200));

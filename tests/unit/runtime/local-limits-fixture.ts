@@ -43,6 +43,8 @@ export interface RecordOptions {
   readonly queueDeadlineAt?: number;
   /** @default 'm' */
   readonly model?: string;
+  /** Its actor's run deadline (with `at`). @default null */
+  readonly runDeadlineAt?: number;
 }
 
 export function record(id: string, options: RecordOptions = {}): SessionRecord {
@@ -67,7 +69,9 @@ export function record(id: string, options: RecordOptions = {}): SessionRecord {
   const actor =
     options.at === undefined
       ? null
-      : ({ getSnapshot: () => ({ context: { input, routing } }) } as unknown as SessionActor);
+      : ({
+          getSnapshot: () => ({ context: { input, routing, runDeadlineAt: options.runDeadlineAt ?? null } }),
+        } as unknown as SessionActor);
   return {
     provider,
     priority: 0,

@@ -178,6 +178,25 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([a]);
   });
 
+  it('a retry its provider cools down past its run deadline goes at once, to move on, and asks no more', async () => {
+    const { limits, went, clock } = setup({}, { shared: true });
+    limits.observe(record('x', { admitted: true }), rateLimited(120_000));
+    await settle();
+    const hurried = record('a', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 60_000 });
+    limits.retry(hurried, LAPSE);
+    await settle();
+    expect(went).toEqual([hurried]);
+    expect(hurried.reroute).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 120_000 });
+    expect(clock.pending).toBe(0);
+    // One whose run outlasts the cooldown waits for it, looking again when it ends.
+    const patient = record('b', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 180_000 });
+    limits.retry(patient, LAPSE);
+    await settle();
+    expect(went).toEqual([hurried]);
+    expect(patient.reroute).toBeUndefined();
+    expect(clock.pending).toBe(1);
+  });
+
   it("a retry held by another session's probe looks again when the probe settles here, not at the probe's lapse", async () => {
     const { limits, went, clock } = setup({ p: { requestsPerMinute: 100 } }, { shared: true });
     // A 429 here: p cools down for 200 ms.

@@ -526,3 +526,79 @@ describe('LocalLimits: a new cooldown moves on the queued sessions that cannot w
     expect(limits.reroutes(() => [c])).toEqual([c]);
   });
 });
+
+describe('LocalLimits: a due retry or hop its provider cools down past its run deadline', () => {
+  /** Provider `p` cooling down for two minutes from T0 (a 429 with that wait). */
+  const cooling = (config = {}) => {
+    const made = setup(config);
+    const x = record('x', { admitted: true });
+    made.limits.gate(x, LAPSE);
+    made.limits.observe(x, rateLimited(120_000));
+    return made;
+  };
+  const LAST = [target('z', 'm'), target('p', 'm')];
+
+  it('is refused with its reroute set; one whose deadline comes after the cooldown just waits', () => {
+    const { limits } = cooling();
+    const hurried = record('b', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 60_000 });
+    expect(limits.gate(hurried, LAPSE)).toBe(false);
+    expect(hurried.reroute).toEqual({
+      family: 'provider',
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining("before this session's run deadline"),
+      retryable: true,
+      retryAfterMs: 120_000,
+    });
+    const patient = record('c', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 120_001 });
+    expect(limits.gate(patient, LAPSE)).toBe(false);
+    expect(patient.reroute).toBeUndefined();
+    expect(patient.waitingFor).toBe('cooldown');
+  });
+
+  it('not for a queued session, one without a chain or at its last target, or another limit', () => {
+    const { limits } = cooling();
+    const deadline = { runDeadlineAt: T0 + 60_000 };
+    const queued = record('q', { targets: CHAIN, at: 0, ...deadline });
+    const alone = record('a', { admitted: true, at: 0, ...deadline });
+    const last = record('l', { admitted: true, targets: LAST, at: 1, ...deadline });
+    for (const r of [queued, alone, last]) {
+      expect(limits.gate(r, LAPSE)).toBe(false);
+      expect(r.reroute).toBeUndefined();
+    }
+    const full = setup({ p: { requestsPerMinute: 1 } });
+    full.limits.gate(record('first', { admitted: true }), LAPSE);
+    const windowed = record('w', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 1 });
+    expect(full.limits.gate(windowed, LAPSE)).toBe(false);
+    expect(windowed.waitingFor).toBe('requestsPerMinute');
+    expect(windowed.reroute).toBeUndefined();
+  });
+
+  it('a reroute one look found is gone when a later look lets the retry go; a queued one is kept', () => {
+    const { limits, clock } = cooling();
+    const held = record('b', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 60_000 });
+    expect(limits.gate(held, LAPSE)).toBe(false);
+    expect(held.reroute).toBeDefined();
+    // The cooldown is over before the pump sends it on: it goes as the probe, and not elsewhere.
+    clock.time = T0 + 120_000;
+    expect(limits.gate(held, LAPSE + 120_000)).toBe(true);
+    expect(held.reroute).toBeUndefined();
+    // A queued session's reroute is the queue's (`reroutes`): a look at the gate leaves it.
+    const queued = record('q', { targets: CHAIN, at: 0, runDeadlineAt: T0 + 60_000 });
+    queued.reroute = { family: 'provider', code: 'RATE_LIMITED', message: 'x', retryable: true };
+    limits.gate(queued, LAPSE + 120_000);
+    expect(queued.reroute).toBeDefined();
+  });
+
+  it("a model's own cooldown held in this pass moves on each of that model's later retries too", () => {
+    const { limits } = cooling({ p: { cooldownScope: 'model' } });
+    limits.begin();
+    const retries = ['b', 'c'].map((id) =>
+      record(id, { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 60_000 }),
+    );
+    for (const r of retries) {
+      expect(limits.gate(r, LAPSE)).not.toBe(true);
+      expect(r.reroute?.retryAfterMs).toBe(120_000);
+    }
+    limits.end();
+  });
+});

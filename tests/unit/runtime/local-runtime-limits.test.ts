@@ -110,6 +110,43 @@ describe("a model's concurrency limit", () => {
   });
 });
 
+describe('a retry its provider cools down past its run deadline', () => {
+  it('moves on to its fallback when the retry is due, without a call to the cooling provider', async () => {
+    const clock = new SimulatedClock();
+    const p = new ScriptedProvider('p');
+    const q = new ScriptedProvider('q');
+    const runtime = createLocalRuntime({
+      providers: [p, q],
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      random: () => 0.99,
+      clock,
+    });
+    const other = runtime.submit(ask);
+    const moving = runtime.submit(
+      { ...ask, fallbacks: [{ provider: 'q', model: 'm' }] },
+      { timeoutMs: 10_000 },
+    );
+    expect(p.calls).toHaveLength(2);
+    // Its own 429 asks for half a second: it backs off to retry on p.
+    p.pending()[1]?.settle('rateLimited', 500);
+    await pass(clock, 500, 500);
+    // Then the other call's 429 cools p down for a minute, past its 10 s run deadline.
+    p.pending()[0]?.settle('rateLimited', 60_000);
+    await pass(clock, 1000, 250);
+    expect(p.calls).toHaveLength(2);
+    expect(q.calls).toHaveLength(1);
+    q.pending()[0]?.settle('ok');
+    const result = await moving.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['p', 'RATE_LIMITED'],
+      ['q', 'done'],
+    ]);
+    other.cancel('test over');
+    await other.result;
+  });
+});
+
 describe('sessions a provider limit holds in its queue', () => {
   it('say what holds them, behind the first one too, and each counts as one wait', async () => {
     const clock = new SimulatedClock();

@@ -1,13 +1,17 @@
 /**
- * `rerouteOnCooldown` (src/runtime/reroute.ts) called directly: a queued session moves on to its
+ * src/runtime/reroute.ts called directly. `rerouteOnCooldown`: a queued session moves on to its
  * next fallback only when its provider cools down until its queue deadline or later and its chain
  * has a next target that fits; the error it moves on with says why, and when the provider reopens.
+ * `rerouteHeld` and `markHeldReroute`: the same for a running session between attempts, against its
+ * run deadline; `heldGoes`: the event a held session is sent.
  */
 import { describe, expect, it } from 'vitest';
 import type { RouteTargetData } from '../../../machines/routing.js';
-import type { SessionInput } from '../../../machines/session.js';
+import { initialContext, type SessionContext, type SessionInput } from '../../../machines/session.js';
 import type { Acquired } from '../../../src/runtime/limiter.js';
-import { rerouteOnCooldown } from '../../../src/runtime/reroute.js';
+import { heldGoes, markHeldReroute, rerouteHeld, rerouteOnCooldown } from '../../../src/runtime/reroute.js';
+import type { SessionActor } from '../../../src/runtime/session-engine.js';
+import type { SessionRecord } from '../../../src/runtime/session-record.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 const DEADLINE = T0 + 60_000;
@@ -36,7 +40,11 @@ function input(targets?: readonly RouteTargetData[]): SessionInput {
     ...(targets === undefined ? {} : { targets }),
   };
 }
-const cooling = (at: number | null): Acquired => ({ ok: false, limit: 'cooldown', at });
+const cooling = (at: number | null): Extract<Acquired, { ok: false }> => ({
+  ok: false,
+  limit: 'cooldown',
+  at,
+});
 const CHAIN = [target('p'), target('q')];
 
 describe('rerouteOnCooldown', () => {
@@ -80,5 +88,78 @@ describe('rerouteOnCooldown', () => {
       rerouteOnCooldown(input([target('p'), target('q', false)]), cooling(DEADLINE + 1000), T0),
     ).toBeUndefined();
     expect(rerouteOnCooldown(input([target('p')]), cooling(DEADLINE + 1000), T0)).toBeUndefined();
+  });
+});
+
+const RUN_DEADLINE = T0 + 30_000;
+/** A running session on `targets`, at the first, its run deadline at RUN_DEADLINE. */
+const running = (targets?: readonly RouteTargetData[], at = 0): SessionContext => {
+  const context = initialContext(input(targets));
+  return {
+    ...context,
+    startedAt: T0,
+    runDeadlineAt: RUN_DEADLINE,
+    routing: context.routing === null ? null : { ...context.routing, target: at },
+  };
+};
+
+describe('rerouteHeld', () => {
+  it('moves on when the provider it would call cools down until its run deadline or later', () => {
+    expect(rerouteHeld(running(CHAIN), 'q', cooling(RUN_DEADLINE), T0 + 28_500)).toEqual({
+      family: 'provider',
+      code: 'RATE_LIMITED',
+      message:
+        "Expected provider `q` to take calls before this session's run deadline (2026-12-01T10:00:30.000Z), got it cooling down after a 429 until 2026-12-01T10:00:30.000Z (in 2 s); moved to the next fallback",
+      retryable: true,
+      retryAfterMs: 1500,
+    });
+    expect(rerouteHeld(running(CHAIN), 'p', cooling(RUN_DEADLINE - 1), T0)).toBeUndefined();
+  });
+
+  it('waits for another limit, a cooldown with no end, no chain, no target after, or no run deadline', () => {
+    const far = RUN_DEADLINE + 1000;
+    expect(rerouteHeld(running(CHAIN), 'p', { limit: 'maxConcurrent', at: far }, T0)).toBeUndefined();
+    expect(rerouteHeld(running(CHAIN), 'p', { limit: 'tokensPerMinute', at: far }, T0)).toBeUndefined();
+    expect(rerouteHeld(running(CHAIN), 'p', cooling(null), T0)).toBeUndefined();
+    expect(rerouteHeld(running(), 'p', cooling(far), T0)).toBeUndefined();
+    expect(rerouteHeld(running(CHAIN, 1), 'q', cooling(far), T0)).toBeUndefined();
+    expect(rerouteHeld({ ...running(CHAIN), runDeadlineAt: null }, 'p', cooling(far), T0)).toBeUndefined();
+    // Never at or past the run deadline itself: the session times out there.
+    expect(rerouteHeld(running(CHAIN), 'p', cooling(far), RUN_DEADLINE)).toBeUndefined();
+  });
+});
+
+describe('markHeldReroute and heldGoes', () => {
+  const held = (context: SessionContext | null, admitted = true): SessionRecord =>
+    ({
+      input: context?.input ?? input(CHAIN),
+      admitted,
+      actor: context === null ? null : ({ getSnapshot: () => ({ context }) } as unknown as SessionActor),
+    }) as SessionRecord;
+  const far = cooling(RUN_DEADLINE + 1000);
+
+  it('sets the reroute of an admitted session with a chain and says so; heldGoes sends it once', () => {
+    const record = held(running(CHAIN));
+    expect(markHeldReroute(record, 'p', far, T0)).toBe(true);
+    expect(record.reroute?.retryAfterMs).toBe(31_000);
+    const error = record.reroute;
+    expect(heldGoes(record, T0 + 5)).toEqual({ type: 'session.reroute', now: T0 + 5, error });
+    expect(record.reroute).toBeUndefined();
+    expect(heldGoes(record, T0 + 6)).toEqual({ type: 'session.tick', now: T0 + 6 });
+  });
+
+  it('leaves a queued session, one without a chain or an actor, and another limit alone', () => {
+    const cases: [SessionRecord, Parameters<typeof markHeldReroute>[2]][] = [
+      [held(running(CHAIN), false), far],
+      [held(running()), far],
+      [{ ...held(running(CHAIN)), input: input() } as SessionRecord, far],
+      [held(null), far],
+      [held(running(CHAIN)), { limit: 'requestsPerMinute', at: RUN_DEADLINE + 1000 }],
+      [held(running(CHAIN)), cooling(RUN_DEADLINE - 1)],
+    ];
+    for (const [record, refused] of cases) {
+      expect(markHeldReroute(record, 'p', refused, T0)).toBe(false);
+      expect(record.reroute).toBeUndefined();
+    }
   });
 });

@@ -55,6 +55,41 @@ describe('cooldownHolds', () => {
   it('a start at the instant the probe times out is not, whichever the runtime told first', () => {
     expect(run('same instant')).toEqual([]);
   });
+
+  it('a session moving on between calls (its retry held by the probe) begins no cooldown; one whose call failed does', () => {
+    const moveOn = (calling: string | null) => {
+      const broken: string[] = [];
+      const limits = new LimitsSeen(
+        { maxConcurrent: 10, fairnessEvery: 1, perProvider: {}, historySize: 0 } as never,
+        (invariant, detail) => broken.push(`${invariant}: ${detail}`),
+      );
+      const ev = (event: object, as = seen()) => limits.onEvent(event as never, as);
+      const limited = { code: 'RATE_LIMITED', retryAfterMs: 500 };
+      ev({ type: 'session.started', sessionId: 'a', at: 0 });
+      ev({ type: 'session.retry', sessionId: 'a', at: 10, error: limited });
+      // The first start after the cooldown is its probe; `a`'s retry, held by it, moves on.
+      ev({ type: 'session.started', sessionId: 'probe', at: 600 });
+      ev(
+        {
+          type: 'session.fallback',
+          sessionId: 'a',
+          at: 650,
+          from: { provider: 'p0', model: 'm' },
+          to: { provider: 'p1', model: 'm' },
+          error: { code: 'RATE_LIMITED', retryAfterMs: 1950 },
+        },
+        { ...seen(), calling },
+      );
+      // The probe's lapse passed (PROBE_ACCEPTED_MS after its start): the provider is open.
+      ev({ type: 'session.started', sessionId: 'later', at: 2600 });
+      ev({ type: 'session.started', sessionId: 'next', at: 2600 });
+      limits.checkRates([]);
+      return broken;
+    };
+    expect(moveOn(null)).toEqual([]);
+    // Had its call failed with that 429, it would have begun a cooldown until 2600, its probe `later`.
+    expect(moveOn('p0')).toEqual(['cooldownHolds: next started on p0 at 2600 while later probed']);
+  });
 });
 
 /**
