@@ -264,7 +264,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
   }
   if (!result.ok) {
     process.stderr.write(
-      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code)}\n`,
+      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code, args.baseURL !== undefined)}\n`,
     );
     return exitFor(result.error.code);
   }

@@ -11,8 +11,15 @@ const HINTS: Readonly<Record<string, string>> = {
   TIMED_OUT: 'raise --timeout (ms, default 120000), or ask a faster model',
 };
 
-/** `"; run ..."` for a code with a hint, else `""`. */
-export function hintFor(code: string): string {
-  const hint = HINTS[code];
+/** For `troupe ask --base-url`: an endpoint `troupe models` does not list, its key from two variables. */
+const AD_HOC_HINTS: Readonly<Record<string, string>> = {
+  MODEL_NOT_FOUND:
+    'check --model, and that --base-url is the API root the endpoint answers `/chat/completions` under (often ending in `/v1`)',
+  AUTH_FAILED: 'check the key in TROUPE_API_KEY or OPENAI_API_KEY, the two --base-url reads',
+};
+
+/** `"; run ..."` for a code with a hint, else `""`; `adHoc`: the call went to `--base-url`. */
+export function hintFor(code: string, adHoc = false): string {
+  const hint = (adHoc ? AD_HOC_HINTS[code] : undefined) ?? HINTS[code];
   return hint === undefined ? '' : `; ${hint}`;
 }

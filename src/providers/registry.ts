@@ -129,7 +129,7 @@ export function createModelRegistry(
     if (chosen === undefined) {
       throw providerError(
         'MODEL_NOT_FOUND',
-        `Expected a model for provider \`${entry.name}\`, got none (pass one)`,
+        `Expected a model for provider \`${entry.name}\`, got none: name one in the request (\`troupe ask --model\`, a tool's \`model\`), or give the provider a default (\`defaultModel\` in the providers file; TROUPE_DEFAULT_MODEL for the default provider)`,
       );
     }
     if (!isOpen(entry) && !entry.models.some((m) => m.id === chosen)) {

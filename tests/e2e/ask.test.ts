@@ -152,10 +152,19 @@ describe('troupe ask', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^troupe ask: AUTH_FAILED: /);
+    // The variables --base-url reads, not `troupe config` (which did not list them until 2026-12-04).
     expect(run.stderr).toContain(
-      '; check the key in the environment (`troupe config` shows which keys are set)',
+      '; check the key in TROUPE_API_KEY or OPENAI_API_KEY, the two --base-url reads',
     );
     expect(run.stderr).not.toContain('sk-wrong-key-000000000000');
+  });
+
+  it('an upstream 404 at --base-url says to check --model and the URL, not `troupe models` (which cannot list it)', async () => {
+    const run = await ask([...adHoc(), '--model', 'fault:404', 'hi'], { TROUPE_API_KEY: KEY });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/^troupe ask: MODEL_NOT_FOUND: /);
+    expect(run.stderr).toContain('; check --model, and that --base-url is the API root');
+    expect(run.stderr).not.toContain('troupe models');
   });
 
   // With no key set, TROUPE_DEFAULT_MODEL was dropped unseen: sim-pro gave sim-fast, and a real
