@@ -242,7 +242,7 @@ export const SETTINGS: readonly Setting[] = [
       'stalledOutputMs',
       'positiveMs',
       30_000,
-      'a client that takes no byte of its answers this long is cut off: over HTTP that response; over stdio the server stops as on a closed stdin',
+      'a client that takes none of its answers this long (any part taken starts the wait afresh) is cut off: over HTTP that response; over stdio the server stops as on a closed stdin',
     ),
     min: { value: 1_000, why: 'milliseconds: a host busy for a moment still reads its answers' },
     max: {

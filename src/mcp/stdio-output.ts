@@ -13,11 +13,11 @@
  * of the current turn (the check phase runs right after I/O polling).
  *
  * A host that keeps stdout open but stops reading it is gone as surely as one that closes it: what
- * waits unsent is bounded. A batch of which `out` takes no byte for `stalledMs` (each look that
- * finds fewer bytes waiting starts the wait afresh, so a slow reader is not cut), or more than
- * `maxUnsentBytes` waiting (counted as the stream counts: characters of a string; a batch counts
- * until `out` has taken all of it), destroys this stream with an error saying
- * which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). Before 2026-12-04
+ * waits unsent is bounded. A batch of which `out` finishes no piece (64 Ki characters) for
+ * `stalledMs` (each piece finished starts the wait afresh, so a slow reader is not cut), more than
+ * 4,096 messages waiting on 'drain', or more than `maxUnsentBytes` waiting (counted as the
+ * stream counts: characters of a string; a batch counts until `out` has taken all of it) destroys
+ * this stream with an error saying which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). Before 2026-12-04
  * such a host left the server running, its calls paid for, and its answers piling up in memory
  * (400 unread 1 MB prompts: 1.08 GB).
  */
@@ -41,6 +41,11 @@ export function batchedOutput(out: NodeJS.WritableStream, options: BatchedOutput
   return batched;
 }
 
+/** Characters (of a buffer, bytes) of one write to `out`: the unit of progress the stall look sees. */
+const PIECE = 64 * 1024;
+/** Messages waiting on 'drain' past which the host is taken for gone (see `write`). */
+const MAX_DRAIN_WAITERS = 4096;
+
 /** How many bytes `stream` holds unsent, when it says. */
 const waitingIn = (stream: NodeJS.WritableStream): number =>
   (stream as { writableLength?: number }).writableLength ?? 0;
@@ -54,10 +59,9 @@ class BatchedOutput extends Writable {
     this.#flushScheduled = false;
     this.uncork();
   };
-  /** A batch `out` has not finished taking; one it finished since the last look; that look's bytes left. */
+  /** A batch `out` has not finished taking; whether it finished a piece of one since the last look. */
   #sending = false;
   #tookSome = false;
-  #left = 0;
   /** One look every `stalledMs` while a batch is being sent, armed at most once (not per batch). */
   #watch: ReturnType<typeof setTimeout> | undefined;
 
@@ -67,8 +71,8 @@ class BatchedOutput extends Writable {
     this.#stalledMs = options.stalledMs ?? 30_000;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? 64 * 1024 * 1024;
     // The SDK's transport waits for 'drain' (and 'error') once per message sent over the mark: the
-    // listeners are as many as the messages waiting, which the byte bound above holds instead.
-    this.setMaxListeners(0);
+    // listeners are as many as the messages waiting, which `MAX_DRAIN_WAITERS` bounds.
+    this.setMaxListeners(MAX_DRAIN_WAITERS + 16);
   }
 
   // Corks on the first write of a turn, so the turn's messages reach `_writev` together.
@@ -85,6 +89,16 @@ class BatchedOutput extends Writable {
       this.destroy(
         new Error(
           `Expected the host to read stdout, got ${waiting} characters waiting unsent (more than ${this.#maxUnsentBytes}): stopping as on a closed stdin`,
+        ),
+      );
+      return false;
+    }
+    // Each message waiting on 'drain' is a listener, and the removal of each scans them all: past
+    // this many, 40,000 short messages held the event loop for 13 s once they could go.
+    if (this.writableNeedDrain && this.listenerCount('drain') >= MAX_DRAIN_WAITERS) {
+      this.destroy(
+        new Error(
+          `Expected the host to read stdout, got ${MAX_DRAIN_WAITERS} messages waiting unsent: stopping as on a closed stdin`,
         ),
       );
       return false;
@@ -121,36 +135,56 @@ class BatchedOutput extends Writable {
     done(error);
   }
 
-  /** One batch to `out`. */
+  /**
+   * One batch to `out`, in pieces of at most `PIECE` characters, each written once the one before
+   * is taken: each is its own write, whose end is progress the stall look sees, so a host reading a
+   * large batch slowly is not taken for gone (a socket counts a write unsent until all of it is
+   * sent, and joins writes queued together into one).
+   */
   #send(chunk: string | Buffer, done: WriteCallback): void {
     this.#sending = true;
-    this.#out.write(chunk, (error) => {
-      this.#sending = false;
-      this.#tookSome = true;
-      done(error);
-    });
+    let from = 0;
+    const next = (error?: Error | null) => {
+      if (from > 0) this.#tookSome = true;
+      if (error || from >= chunk.length) {
+        this.#sending = false;
+        done(error);
+        return;
+      }
+      const to = pieceEnd(chunk, from);
+      const piece = from === 0 && to === chunk.length ? chunk : chunk.slice(from, to);
+      from = to;
+      this.#out.write(piece, next);
+    };
+    next();
     if (this.#sending && this.#watch === undefined) {
-      this.#left = waitingIn(this.#out);
       this.#tookSome = false;
       this.#watch = setTimeout(this.#look, this.#stalledMs).unref();
     }
   }
 
-  /** Every `stalledMs` while sending: `out` must have taken some bytes since the last look. */
+  /** Every `stalledMs` while sending: `out` must have finished some piece since the last look. */
   readonly #look = () => {
     this.#watch = undefined;
     if (!this.#sending) return;
-    const left = waitingIn(this.#out);
-    if (!this.#tookSome && left >= this.#left) {
+    if (!this.#tookSome) {
       this.destroy(
         new Error(
-          `Expected the host to read stdout, got no byte of ${left} taken for ${this.#stalledMs} ms: stopping as on a closed stdin`,
+          `Expected the host to read stdout, got no part of ${waitingIn(this.#out)} bytes taken for ${this.#stalledMs} ms: stopping as on a closed stdin`,
         ),
       );
       return;
     }
-    this.#left = left;
     this.#tookSome = false;
     this.#watch = setTimeout(this.#look, this.#stalledMs).unref();
   };
+}
+
+/** Where the piece of `chunk` from `from` ends: `PIECE` on, never between the halves of a surrogate pair. */
+function pieceEnd(chunk: string | Buffer, from: number): number {
+  const to = from + PIECE;
+  if (to >= chunk.length) return chunk.length;
+  if (typeof chunk !== 'string') return to;
+  const unit = chunk.charCodeAt(to - 1);
+  return unit >= 0xd800 && unit <= 0xdbff ? to - 1 : to;
 }

@@ -226,7 +226,7 @@ describe('troupe stdio (built CLI)', () => {
     expect(await exited).toBe(0);
     // The first batch the host takes nothing of for 1 s, looked at once a second: within 2 s or so.
     expect(performance.now() - started).toBeLessThan(15_000);
-    expect(err()).toContain('Expected the host to read stdout, got no byte of');
+    expect(err()).toContain('Expected the host to read stdout, got no part of');
     const last = JSON.parse(err().trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
     expect(last.msg).toMatch(/^stdout closed: stopped; 0 session\(s\) finished while draining, 1 cancelled/);
     child.stdin.destroy();

@@ -78,7 +78,7 @@ describe('batchedOutput', () => {
     batched.write('{"id":1}\n');
     const [error] = (await failed) as [Error];
     expect(error.message).toBe(
-      'Expected the host to read stdout, got no byte of 9 taken for 40 ms: stopping as on a closed stdin',
+      'Expected the host to read stdout, got no part of 9 bytes taken for 40 ms: stopping as on a closed stdin',
     );
     await closed;
     // Within one to two waits: the look runs every stalledMs, not once per batch.
@@ -102,6 +102,55 @@ describe('batchedOutput', () => {
     expect(failed).toBeUndefined();
     expect(batched.destroyed).toBe(false);
     expect(writes.join('')).toContain('{"id":11}');
+  });
+
+  // A review (2026-12-04): a socket's writableLength stays whole until a write is all sent, so a
+  // batch larger than the host reads in stalledMs was cut off while the host went on reading.
+  it('a host reading one large batch slowly, a piece at a time, is not cut off; the bytes arrive whole', async () => {
+    const taken: Buffer[] = [];
+    // As a socket: writes queued together go as one, done when all of it is sent; 15 ms a 64 KiB.
+    const take = (chunks: Buffer[], done: () => void) => {
+      for (const chunk of chunks) taken.push(Buffer.from(chunk));
+      const bytes = chunks.reduce((n, c) => n + c.length, 0);
+      setTimeout(done, 15 * Math.ceil(bytes / 65_536));
+    };
+    const out = new Writable({
+      write: (chunk: Buffer, _encoding, done) => take([chunk], done),
+      writev: (chunks, done) =>
+        take(
+          chunks.map((c) => c.chunk as Buffer),
+          done,
+        ),
+    });
+    const batched = batchedOutput(out, { stalledMs: 40 });
+    let failed: unknown;
+    batched.on('error', (error) => {
+      failed = error;
+    });
+    // 20 pieces of 64 Ki characters at 15 ms each: 300 ms for the batch, far past 40 ms. An emoji
+    // (a surrogate pair) sits across each piece's end.
+    const line = `${'😀'.repeat(20 * 32 * 1024)}\n`;
+    batched.write(line);
+    const finished = new Promise((resolve) => batched.end(resolve));
+    await finished;
+    expect(failed).toBeUndefined();
+    expect(taken.length).toBeGreaterThan(19);
+    expect(Buffer.concat(taken).toString('utf8')).toBe(line);
+  });
+
+  it('more than 4,096 messages waiting on drain ends the stream (their listeners cost the square to remove)', async () => {
+    const { out } = sink({ hold: true });
+    const batched = batchedOutput(out, { highWaterMark: 16 });
+    const failed = once(batched, 'error');
+    for (let i = 0; i < 5000 && !batched.destroyed; i++) {
+      if (!batched.write(`{"id":${i}}\n`)) batched.once('drain', () => {});
+    }
+    const [error] = (await failed) as [Error];
+    expect(error.message).toBe(
+      'Expected the host to read stdout, got 4096 messages waiting unsent: stopping as on a closed stdin',
+    );
+    // The write refused is the last to wait (the SDK waits on 'drain' whenever write says false).
+    expect(batched.listenerCount('drain')).toBe(4097);
   });
 
   it('more than maxUnsentBytes waiting (a batch until the sink took it all) ends the stream, whatever the time', async () => {
