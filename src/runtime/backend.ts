@@ -50,7 +50,7 @@ export {
 } from './options.js';
 export { resultOf } from './queued-result.js';
 export { reasonOf, reportError } from './requests.js';
-export { rerouteOnCooldown } from './reroute.js';
+export { rerouteOfRun, rerouteOnCooldown } from './reroute.js';
 export {
   buildResult,
   endedSummary,

@@ -37,6 +37,8 @@ import type { MemorySharedState } from './memory-state.js';
 import type { SharedState } from './ports.js';
 
 type Maybe<T> = T | Promise<T>;
+/** A cooldown holding a start: until when (see `coolingAt`). */
+export type Cooling = { readonly limit: 'cooldown'; readonly at: number | null };
 const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
   value instanceof Promise ? value.then(fn) : fn(value);
 
@@ -125,6 +127,31 @@ export class Limiter {
 
   tryStartNow(provider: string, start: Start): Acquired {
     return this.start(provider, start, this.memory) as Acquired;
+  }
+
+  /**
+   * The cooldown holding a start of `model` on `provider` at `now`, read without charging anything:
+   * when it may let one go (its end, or its probe's lapse; `null` for a probe with no lapse), or
+   * `undefined` when none holds it. A hop whose target has no slot free asks it (`rerouteHeld`).
+   */
+  coolingAt(provider: string, model: string, now: number): Promise<Cooling | undefined> {
+    return Promise.resolve(this.cooling(provider, model, now, this.shared));
+  }
+
+  coolingNow(provider: string, model: string, now: number): Cooling | undefined {
+    return this.cooling(provider, model, now, this.memory) as Cooling | undefined;
+  }
+
+  private cooling(provider: string, model: string, now: number, store: Store): Maybe<Cooling | undefined> {
+    // Per model, the provider's own machine stays open: only the model's cooldown holds.
+    const snapshot = this.coolsPerModel(provider)
+      ? store.read<ProviderSnapshot>(modelCooldownKey(provider, model))
+      : then(store.read<ProviderState>(providerKey(provider)), (state) => state?.c);
+    return then(snapshot, (found) => {
+      if (found === undefined) return undefined;
+      const gate = providerGate(found, now);
+      return gate.kind === 'wait' ? { limit: 'cooldown', at: gate.at } : undefined;
+    });
   }
 
   /**

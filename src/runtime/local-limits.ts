@@ -271,7 +271,12 @@ export class LocalLimits {
     const provider = target.provider;
     if (hops(record, provider)) {
       this.leaveLane(record);
-      if (!this.lanes.hasRoom(provider)) return this.holds.refuse(record, 'maxConcurrent', null);
+      if (!this.lanes.hasRoom(provider)) {
+        // Full, and cooling down past its run deadline too: it moves on rather than wait for a slot.
+        const cooling = this.limiter.coolingNow(provider, target.model, this.clock.now());
+        if (cooling !== undefined) markHeldReroute(record, provider, cooling, this.clock.now());
+        return this.holds.refuse(record, 'maxConcurrent', null);
+      }
     }
     // Nothing configured and no cooldown ever: nothing to count.
     if (!this.config.has(provider) && this.state.readNow(providerKey(provider)) === undefined) {

@@ -15,6 +15,7 @@ import {
 } from '../../machines/session.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { Acquired, LimitName } from './limiter.js';
+import type { RunRecord } from './ports.js';
 import type { SessionRecord } from './session-record.js';
 
 /**
@@ -55,6 +56,24 @@ export function rerouteHeld(
   if (deadline === null || at < deadline) return undefined;
   const error = cooldownError(provider, 'run', deadline, at, now);
   return fallbackTarget(context, error, now) !== -1 ? error : undefined;
+}
+
+/**
+ * `rerouteHeld` for a session known by its run record: a hop a shared backend recorded, about to
+ * move to its target's queue, which need not wait there for a slot it could not use.
+ */
+export function rerouteOfRun(
+  input: SessionInput,
+  run: RunRecord,
+  provider: string,
+  refused: { readonly limit: LimitName; readonly at: number | null },
+  now: number,
+): TroupeErrorData | undefined {
+  const initial = initialContext(input);
+  // A session without a chain has no routing in its record either.
+  const routing = run.routing ?? initial.routing;
+  const context = { ...initial, startedAt: run.startedAt, runDeadlineAt: run.runDeadlineAt, routing };
+  return rerouteHeld(context, provider, refused, now);
 }
 
 /**

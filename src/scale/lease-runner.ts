@@ -8,6 +8,7 @@ import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
+import { coolsPastRun, releaseLost } from './hop-target.js';
 import { endedAt, labelOf, targetProvider } from './job-data.js';
 import {
   ENDED_ELSEWHERE,
@@ -183,8 +184,10 @@ export class LeaseRunner {
         // Its deltas reached observers before its instance was lost: running it again would repeat them.
         if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
-        await this.releaseLost(data, state.run, at, now);
-        if (at !== lease.provider) return void (await lease.moveTo(at, state.run.runDeadlineAt));
+        await releaseLost(this.limiter, data.input, state.run, at, now, this.s);
+        // Not when that target cools down past its run deadline: it resumes here to move on.
+        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, at, this.s)))
+          return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
       // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
@@ -272,8 +275,10 @@ export class LeaseRunner {
       charged = undefined;
       if (entry.handover) return undefined;
       const at = targetProvider(data.input, restore);
-      // Not recorded: moved, it would be resumed from the old record, on the target it left.
-      if (at !== entry.lease.provider && entry.cancelReason === null && recorded) {
+      // Not recorded: moved, it would be resumed from the old record, on the target it left. A
+      // target cooling down past its run deadline: it resumes here to move on (`coolsPastRun`).
+      const elsewhere = at !== entry.lease.provider && entry.cancelReason === null && recorded;
+      if (elsewhere && !(await coolsPastRun(this.limiter, data.input, restore, at, this.s))) {
         try {
           // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
           await entry.lease.moveTo(at, restore.runDeadlineAt);
@@ -356,19 +361,6 @@ export class LeaseRunner {
   private settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
     const { store, clock } = this.s;
     return retriedWhileAway(clock, () => store.settle(result, data.label, endedAt(data, result)), 61, 500);
-  }
-
-  /**
-   * The call a taken-over session made on the instance it left is gone: the slot it held (a
-   * provider's or model's own `maxConcurrent`), and a probe, free now rather than at their lapse
-   * (its run deadline). If it calls again here, it asks for them again as any retry does.
-   */
-  private async releaseLost(data: Lease['session'], run: RunRecord, provider: string, now: number) {
-    const target = run.routing === undefined ? undefined : data.input.targets?.[run.routing.target];
-    const model = target?.model ?? data.input.model;
-    const start: Start = { sessionId: data.input.sessionId, model, now, tokens: 0, lapsesAt: now };
-    const ended = { kind: 'ended' } as const;
-    await this.limiter.settleWhileAway(this.s.clock, provider, start, now, ended).catch(this.s.onError);
   }
 
   /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */

@@ -254,6 +254,39 @@ describe('fallback hops on Redis', () => {
     expect(chats(dead).length).toBe(before);
   }, 30_000);
 
+  // A review (2026-12-04): with `a`'s only slot held by a call backing off after a's 429, the hop
+  // waited in a's queue for it and timed out with `b` untried.
+  it('a hop into a provider both full and cooling down past the run deadline goes on at once', async () => {
+    const runtime = await instances({ limits: { perProvider: { a: 1 } } })();
+    const holder = runtime.submit(
+      { provider: 'a', model: 'fault:429:retry-after=60', messages: [{ role: 'user', content: 'hold' }] },
+      { timeoutMs: 120_000, maxAttempts: 2 },
+    );
+    await expect.poll(() => chats(dead).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    const started = Date.now();
+    const moved = await runtime.submit(
+      {
+        provider: 'b',
+        model: 'fault:503:tag=full-and-cooling',
+        messages: [{ role: 'user', content: 'in a hurry' }],
+        fallbacks: [
+          { provider: 'a', model: 'echo-1' },
+          { provider: 'b', model: 'echo-1' },
+        ],
+      },
+      { timeoutMs: 5_000 },
+    ).result;
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(moved.ok).toBe(true);
+    expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['b', 'fault:503:tag=full-and-cooling', 'PROVIDER_UNAVAILABLE'],
+      ['a', 'echo-1', 'RATE_LIMITED'],
+      ['b', 'echo-1', 'done'],
+    ]);
+    holder.cancel('test over');
+    await holder.result;
+  }, 30_000);
+
   it("sessions behind a patient one in a cooling provider's queue still move on before their deadline", async () => {
     const runtime = await coolingA();
     // First in the queue: one that may wait the minute out. Pausing the queue for it held the

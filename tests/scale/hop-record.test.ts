@@ -66,9 +66,10 @@ function movingThrough(
  * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
  * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
  */
-function losingFirstMove(queue: SessionQueue): SessionQueue {
+function losingFirstMove(queue: SessionQueue, moves: string[] = []): SessionQueue {
   let lost = false;
   return movingThrough(queue, async (leased, provider, deadlineAt) => {
+    moves.push(provider);
     if (lost) return leased.moveTo(provider, deadlineAt);
     lost = true;
     await leased.handBack();
@@ -87,7 +88,7 @@ function answeringMovesLate(queue: SessionQueue, late: (() => void)[]): SessionQ
   });
 }
 
-function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) {
+function cluster({ failHops = false, loseMove = false, lateMove = false, moves = [] as string[] } = {}) {
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   const hub = new MemoryClusterHub({ clock });
@@ -105,10 +106,13 @@ function cluster({ failHops = false, loseMove = false, lateMove = false } = {}) 
         const store = holdingHops(ports.store, held, failHops);
         stores.push(ports.store);
         const queue = loseMove
-          ? losingFirstMove(ports.queue)
+          ? losingFirstMove(ports.queue, moves)
           : lateMove
             ? answeringMovesLate(ports.queue, late)
-            : ports.queue;
+            : movingThrough(ports.queue, (leased, provider, deadlineAt) => {
+                moves.push(provider);
+                return leased.moveTo(provider, deadlineAt);
+              });
         return { ...ports, store, queue };
       }),
   });
@@ -279,6 +283,58 @@ describe('fallback hops in the cluster composition', () => {
     ]);
     expect(q.calls).toHaveLength(1);
     expect(errors).toEqual([]);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop to a target cooling down past its run deadline is not moved to its queue: it moves on from where it is', async () => {
+    const moves: string[] = [];
+    const c = cluster({ moves });
+    const { clock, p, q, errors, runtime } = c;
+    await runtime.ready;
+    // q's only slot is held by a call backing off after q's 429, which cools q down for a minute.
+    const holder = runtime.submit(
+      { provider: 'q', messages: [{ role: 'user', content: 'hold' }] },
+      {
+        maxAttempts: 2,
+      },
+    );
+    await settleDown(clock);
+    (q.pending()[0] as (typeof q.calls)[0]).settle('rateLimited', 60_000);
+    await settleDown(clock);
+    const x = runtime.submit(
+      {
+        ...hopping,
+        fallbacks: [
+          { provider: 'q', model: 'm' },
+          { provider: 'p', model: 'm2' },
+        ],
+      },
+      { timeoutMs: 10_000 },
+    );
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    // Each hop's record goes through (the move after the first is not lost).
+    for (let round = 0; round < 3; round++) {
+      for (const release of c.held.splice(0)) release();
+      await settleDown(clock, 20);
+    }
+    // q cools down past its deadline: it went on to p's m2 from p's lease, and never to q's queue,
+    // where it would have waited for the slot the backing-off call holds.
+    expect(moves).toEqual([]);
+    expect(q.calls).toHaveLength(1);
+    expect(p.pending().map((call) => call.request.model)).toEqual(['m2']);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const xr = await x.result;
+    expect(xr.ok).toBe(true);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['p', 'm', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'm', 'RATE_LIMITED'],
+      ['p', 'm2', 'done'],
+    ]);
+    expect(errors).toEqual([]);
+    holder.cancel('test over');
     await runtime.shutdown({ deadlineMs: 0 });
   });
 

@@ -17,6 +17,7 @@ import {
   neverFits,
   neverFitsAt,
   noteModelCooldown,
+  type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
   refundProvider,
@@ -339,6 +340,35 @@ describe('Limiter over a shared state', () => {
         false,
       );
     }
+  });
+
+  it('says what cooldown holds a start, and until when, charging nothing; per model for a provider that cools so', async () => {
+    const perModel = new Map<string, ProviderLimitsConfig>([['g', { cooldownScope: 'model' }], ...config]);
+    const clock = new ManualClock();
+    clock.time = T0;
+    const state = new MemorySharedState(clock);
+    const limiter = new Limiter(perModel, state);
+    // Nothing ever cooled down: nothing holds, and nothing is written.
+    expect(limiter.coolingNow('q', 'm', T0)).toBeUndefined();
+    expect(await limiter.coolingAt('g', 'm1', T0)).toBeUndefined();
+    expect(state.readNow(providerKey('q'))).toBeUndefined();
+    limiter.settleNow('q', start('a'), T0, { kind: 'rateLimited', retryAfterMs: 5_000 });
+    limiter.settleNow('g', { ...start('b'), model: 'm1' }, T0, { kind: 'rateLimited', retryAfterMs: 7_000 });
+    const before = JSON.stringify(state.readNow(providerKey('q')));
+    expect(limiter.coolingNow('q', 'any', T0 + 1)).toEqual({ limit: 'cooldown', at: T0 + 5_000 });
+    expect(await limiter.coolingAt('q', 'any', T0 + 1)).toEqual({ limit: 'cooldown', at: T0 + 5_000 });
+    expect(JSON.stringify(state.readNow(providerKey('q')))).toBe(before);
+    // g cools per model: only m1 is held.
+    expect(limiter.coolingNow('g', 'm1', T0 + 1)).toEqual({ limit: 'cooldown', at: T0 + 7_000 });
+    expect(limiter.coolingNow('g', 'm2', T0 + 1)).toBeUndefined();
+    // Over: the next start may probe, so nothing holds it; once a probe is out, its lapse does.
+    expect(limiter.coolingNow('q', 'any', T0 + 5_000)).toBeUndefined();
+    expect(limiter.tryStartNow('q', start('probe', 1, T0 + 5_000))).toMatchObject({ ok: true, probe: true });
+    expect(limiter.coolingNow('q', 'any', T0 + 5_001)).toEqual({
+      limit: 'cooldown',
+      at: T0 + 5_000 + PROBE_ACCEPTED_MS,
+    });
+    expect(limiter.coolingNow('p', 'm', T0 + 5_001)).toBeUndefined();
   });
 
   it('a model slot is freed over the port too', async () => {

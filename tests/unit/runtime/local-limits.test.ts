@@ -589,6 +589,26 @@ describe('LocalLimits: a due retry or hop its provider cools down past its run d
     expect(queued.reroute).toBeDefined();
   });
 
+  it('a hop whose target has no slot free and cools down past its run deadline moves on too', () => {
+    // p/m → q/n → r/o: the hop to q finds its slots full and q cooling down for two minutes.
+    const chain = [target('p', 'm'), target('q', 'n'), target('r', 'o')];
+    const made = setup();
+    const x = record('x', { admitted: true, provider: 'q', model: 'n' });
+    made.limits.gate(x, LAPSE);
+    made.limits.observe(x, rateLimited(120_000));
+    made.full.add('q');
+    const hop = record('b', { admitted: true, targets: chain, at: 1, runDeadlineAt: T0 + 60_000 });
+    expect(made.limits.gate(hop, LAPSE)).toBe(false);
+    expect(hop.waitingFor).toBe('maxConcurrent');
+    expect(hop.reroute).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 120_000 });
+    // Full but not cooling: it waits for a slot, as before.
+    const plain = setup();
+    plain.full.add('q');
+    const waiting = record('c', { admitted: true, targets: chain, at: 1, runDeadlineAt: T0 + 60_000 });
+    expect(plain.limits.gate(waiting, LAPSE)).toBe(false);
+    expect(waiting.reroute).toBeUndefined();
+  });
+
   it("a model's own cooldown held in this pass moves on each of that model's later retries too", () => {
     const { limits } = cooling({ p: { cooldownScope: 'model' } });
     limits.begin();

@@ -147,6 +147,54 @@ describe('a retry its provider cools down past its run deadline', () => {
   });
 });
 
+describe('a hop to a provider both full and cooling down past its run deadline', () => {
+  // A review (2026-12-04): the hop waited for b's only slot, held by a call backing off after b's
+  // 429, and timed out with c untried.
+  it('moves on to the target after it at once', async () => {
+    const clock = new SimulatedClock();
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => new ScriptedProvider(name)) as [
+      ScriptedProvider,
+      ScriptedProvider,
+      ScriptedProvider,
+    ];
+    const runtime = createLocalRuntime({
+      providers: [a, b, c],
+      defaults: { model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      limits: { perProvider: { b: 1 } },
+      random: () => 0.99,
+      clock,
+    });
+    const holder = runtime.submit({ ...ask, provider: 'b' });
+    b.pending()[0]?.settle('rateLimited', 60_000);
+    await flush();
+    const mover = runtime.submit(
+      {
+        ...ask,
+        provider: 'a',
+        fallbacks: [
+          { provider: 'b', model: 'm' },
+          { provider: 'c', model: 'm' },
+        ],
+      },
+      { timeoutMs: 10_000 },
+    );
+    a.pending()[0]?.settle('retryable');
+    await pass(clock, 500, 250);
+    expect(c.calls).toHaveLength(1);
+    c.pending()[0]?.settle('ok');
+    const result = await mover.result;
+    expect(result.ok).toBe(true);
+    expect(result.metadata.route?.map((h) => [h.provider, h.outcome])).toEqual([
+      ['a', 'PROVIDER_UNAVAILABLE'],
+      ['b', 'RATE_LIMITED'],
+      ['c', 'done'],
+    ]);
+    expect(b.calls).toHaveLength(1);
+    holder.cancel('test over');
+    await holder.result;
+  });
+});
+
 describe('sessions a provider limit holds in its queue', () => {
   it('say what holds them, behind the first one too, and each counts as one wait', async () => {
     const clock = new SimulatedClock();

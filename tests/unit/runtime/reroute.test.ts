@@ -9,7 +9,13 @@ import { describe, expect, it } from 'vitest';
 import type { RouteTargetData } from '../../../machines/routing.js';
 import { initialContext, type SessionContext, type SessionInput } from '../../../machines/session.js';
 import type { Acquired } from '../../../src/runtime/limiter.js';
-import { heldGoes, markHeldReroute, rerouteHeld, rerouteOnCooldown } from '../../../src/runtime/reroute.js';
+import {
+  heldGoes,
+  markHeldReroute,
+  rerouteHeld,
+  rerouteOfRun,
+  rerouteOnCooldown,
+} from '../../../src/runtime/reroute.js';
 import type { SessionActor } from '../../../src/runtime/session-engine.js';
 import type { SessionRecord } from '../../../src/runtime/session-record.js';
 
@@ -161,5 +167,26 @@ describe('markHeldReroute and heldGoes', () => {
       expect(markHeldReroute(record, 'p', refused, T0)).toBe(false);
       expect(record.reroute).toBeUndefined();
     }
+  });
+});
+
+describe('rerouteOfRun', () => {
+  const far = cooling(RUN_DEADLINE + 1000);
+  const run = (target: number, runDeadlineAt = RUN_DEADLINE) => ({
+    attempts: 1,
+    startedAt: T0,
+    runDeadlineAt,
+    routing: { target, since: T0, firstAttempt: 0, left: target - 1, route: [] },
+  });
+
+  it('reads the run record as the context: its deadline, the target it reached, the chain after it', () => {
+    const three = [target('p'), target('q'), target('r')];
+    expect(rerouteOfRun(input(three), run(1), 'q', far, T0)?.retryAfterMs).toBe(31_000);
+    // At the chain's last target, or with a run deadline the cooldown ends before: it waits.
+    expect(rerouteOfRun(input(three), run(2), 'r', far, T0)).toBeUndefined();
+    expect(rerouteOfRun(input(three), run(1, RUN_DEADLINE + 2000), 'q', far, T0)).toBeUndefined();
+    // A record without routing is at its chain's first target.
+    expect(rerouteOfRun(input(three), { ...run(0), routing: undefined }, 'p', far, T0)).toBeDefined();
+    expect(rerouteOfRun(input(), { ...run(0), routing: undefined }, 'p', far, T0)).toBeUndefined();
   });
 });
