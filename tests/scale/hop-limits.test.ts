@@ -58,6 +58,30 @@ function instances(options: Partial<RuntimeOptions>): () => Promise<Runtime> {
 
 const chats = (server: OpenAIServer) => server.requests.filter((r) => r.path.endsWith('/chat/completions'));
 
+/** A session on `b`'s `model` (down) hops to `a`, cooling past its 5 s run, and `b`'s echo-1 answers at once. */
+async function hopsPastCoolingA(runtime: Runtime, model: string): Promise<void> {
+  const started = Date.now();
+  const moved = await runtime.submit(
+    {
+      provider: 'b',
+      model,
+      messages: [{ role: 'user', content: 'in a hurry' }],
+      fallbacks: [
+        { provider: 'a', model: 'echo-1' },
+        { provider: 'b', model: 'echo-1' },
+      ],
+    },
+    { timeoutMs: 5_000 },
+  ).result;
+  expect(Date.now() - started).toBeLessThan(4_500);
+  expect(moved.ok).toBe(true);
+  expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+    ['b', model, 'PROVIDER_UNAVAILABLE'],
+    ['a', 'echo-1', 'RATE_LIMITED'],
+    ['b', 'echo-1', 'done'],
+  ]);
+}
+
 /** An instance whose provider `a` answered a 429 asking for a minute: it cools down on every instance. */
 async function coolingA(): Promise<Runtime> {
   const runtime = await instances({})();
@@ -230,27 +254,8 @@ describe('fallback hops on Redis', () => {
   it('a hop into a provider cooling down past the run deadline goes on to the target after it at once', async () => {
     const runtime = await coolingA();
     const before = chats(dead).length;
-    const started = Date.now();
     // `b`'s first model is down; the hop to `a` meets its cooldown, which outlasts the 5 s run.
-    const moved = await runtime.submit(
-      {
-        provider: 'b',
-        model: 'fault:503',
-        messages: [{ role: 'user', content: 'in a hurry' }],
-        fallbacks: [
-          { provider: 'a', model: 'echo-1' },
-          { provider: 'b', model: 'echo-1' },
-        ],
-      },
-      { timeoutMs: 5_000 },
-    ).result;
-    expect(Date.now() - started).toBeLessThan(4_500);
-    expect(moved.ok).toBe(true);
-    expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
-      ['b', 'fault:503', 'PROVIDER_UNAVAILABLE'],
-      ['a', 'echo-1', 'RATE_LIMITED'],
-      ['b', 'echo-1', 'done'],
-    ]);
+    await hopsPastCoolingA(runtime, 'fault:503');
     expect(chats(dead).length).toBe(before);
   }, 30_000);
 
@@ -263,26 +268,7 @@ describe('fallback hops on Redis', () => {
       { timeoutMs: 120_000, maxAttempts: 2 },
     );
     await expect.poll(() => chats(dead).length, { timeout: 10_000 }).toBeGreaterThan(0);
-    const started = Date.now();
-    const moved = await runtime.submit(
-      {
-        provider: 'b',
-        model: 'fault:503:tag=full-and-cooling',
-        messages: [{ role: 'user', content: 'in a hurry' }],
-        fallbacks: [
-          { provider: 'a', model: 'echo-1' },
-          { provider: 'b', model: 'echo-1' },
-        ],
-      },
-      { timeoutMs: 5_000 },
-    ).result;
-    expect(Date.now() - started).toBeLessThan(4_500);
-    expect(moved.ok).toBe(true);
-    expect(moved.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
-      ['b', 'fault:503:tag=full-and-cooling', 'PROVIDER_UNAVAILABLE'],
-      ['a', 'echo-1', 'RATE_LIMITED'],
-      ['b', 'echo-1', 'done'],
-    ]);
+    await hopsPastCoolingA(runtime, 'fault:503:tag=full-and-cooling');
     holder.cancel('test over');
     await holder.result;
   }, 30_000);
