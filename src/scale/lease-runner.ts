@@ -6,7 +6,7 @@
  */
 import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
-import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
+import type { Held, Lease, LeaseState } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
 import { endedAt, labelOf, targetProvider } from './job-data.js';
