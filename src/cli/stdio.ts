@@ -127,14 +127,14 @@ export const command: Command = {
       served.output.once('close', () => resolve('stdout closed'));
     });
     // The SDK aborts a closed transport's calls itself, before the stop below begins: heard from the
-    // moment the host goes (listeners put first), their sessions count in the stop line's cancelled.
-    const cancelledOnGoing = new Set<string>();
+    // moment the host goes (listeners put first), their sessions count in the stop line's cancelled
+    // and `ended`, as those the stop itself ends do.
+    const endedOnGoing = new Map<string, string>();
     let unsubscribe = (): void => {};
     const listen = (): void => {
       unsubscribe();
       unsubscribe = mcp.runtime.subscribe((event) => {
-        if (event.type === 'session.ended' && event.result.metadata.state === 'cancelled')
-          cancelledOnGoing.add(event.sessionId);
+        if (event.type === 'session.ended') endedOnGoing.set(event.sessionId, event.result.metadata.state);
       });
     };
     process.stdin.prependOnceListener('end', listen).prependOnceListener('close', listen);
@@ -146,9 +146,11 @@ export const command: Command = {
     const report = await gracefulStop(mcp, {
       deadlineMs: why === 'stdin closed' || why === 'stdout closed' ? 0 : deadlineMs,
       closeTransports: () => served.close(),
+      endedBefore: endedOnGoing,
     });
     unsubscribe();
     await closeProviders();
+    const cancelledOnGoing = [...endedOnGoing].filter(([, state]) => state === 'cancelled').map(([id]) => id);
     const cancelled = new Set([...cancelledOnGoing, ...report.cancelled]).size;
     logger.info(
       { why, finished: report.finished, cancelled, ended: report.endedByState },

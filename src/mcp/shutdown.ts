@@ -13,16 +13,18 @@ export interface GracefulStopOptions {
   readonly flushMs?: number;
   /** Closes the transports; runs after the drain and flush. */
   readonly closeTransports: () => Promise<void>;
+  /** Sessions that ended before the stop began (the host gone, its calls aborted), by id: counted too. */
+  readonly endedBefore?: ReadonlyMap<string, string>;
 }
 
 /** The runtime's report, with the states its sessions ended in. */
 export interface StopReport extends ShutdownReport {
-  /** Sessions that ended while draining, by final state (those cancelled at the deadline included). */
+  /** Sessions that ended while draining, and those given as `endedBefore`, by final state (those cancelled at the deadline included). */
   readonly endedByState: Readonly<Record<string, number>>;
 }
 
 export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions): Promise<StopReport> {
-  const ended = new Map<string, string>();
+  const ended = new Map<string, string>(options.endedBefore);
   const unsubscribe = mcp.runtime.subscribe((event) => {
     if (event.type === 'session.ended') ended.set(event.sessionId, event.result.metadata.state);
   });

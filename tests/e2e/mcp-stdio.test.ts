@@ -201,9 +201,15 @@ describe('troupe stdio (built CLI)', () => {
     await expect.poll(out, { timeout: 20_000 }).toContain('"id":9');
     child.stdin.end();
     expect(await exited).toBe(0);
-    const last = JSON.parse(err().trim().split('\n').at(-1) ?? '{}') as { msg?: string; cancelled?: number };
+    const last = JSON.parse(err().trim().split('\n').at(-1) ?? '{}') as {
+      msg?: string;
+      cancelled?: number;
+      ended?: Record<string, number>;
+    };
     expect(last.msg).toBe('stdin closed: stopped; 0 session(s) finished while draining, 3 cancelled');
     expect(last.cancelled).toBe(3);
+    // `ended` says the same (it was {} while a task's cancelled session showed there: an audit).
+    expect(last.ended).toEqual({ cancelled: 3 });
   });
 
   // An audit (2026-12-04): a host that kept its pipe open but stopped reading left the server
