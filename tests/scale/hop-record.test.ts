@@ -66,12 +66,13 @@ function movingThrough(
  * A queue whose first `moveTo` loses its instance right after the hop was recorded: the job goes
  * back to wait in the queue it was leased from, as a lapsed lock returns it after a kill -9.
  */
-function losingFirstMove(queue: SessionQueue, moves: string[] = []): SessionQueue {
+function losingFirstMove(queue: SessionQueue, moves: string[] = [], onLost = () => {}): SessionQueue {
   let lost = false;
   return movingThrough(queue, async (leased, provider, deadlineAt) => {
     moves.push(provider);
     if (lost) return leased.moveTo(provider, deadlineAt);
     lost = true;
+    onLost();
     await leased.handBack();
   });
 }
@@ -88,7 +89,13 @@ function answeringMovesLate(queue: SessionQueue, late: (() => void)[]): SessionQ
   });
 }
 
-function cluster({ failHops = false, loseMove = false, lateMove = false, moves = [] as string[] } = {}) {
+function cluster({
+  failHops = false,
+  loseMove = false,
+  lateMove = false,
+  moves = [] as string[],
+  onLost = () => {},
+} = {}) {
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   const hub = new MemoryClusterHub({ clock });
@@ -106,7 +113,7 @@ function cluster({ failHops = false, loseMove = false, lateMove = false, moves =
         const store = holdingHops(ports.store, held, failHops);
         stores.push(ports.store);
         const queue = loseMove
-          ? losingFirstMove(ports.queue, moves)
+          ? losingFirstMove(ports.queue, moves, onLost)
           : lateMove
             ? answeringMovesLate(ports.queue, late)
             : movingThrough(ports.queue, (leased, provider, deadlineAt) => {
@@ -328,6 +335,55 @@ describe('fallback hops in the cluster composition', () => {
     await settleDown(clock);
     const xr = await x.result;
     expect(xr.ok).toBe(true);
+    expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+      ['p', 'm', 'PROVIDER_UNAVAILABLE'],
+      ['q', 'm', 'RATE_LIMITED'],
+      ['p', 'm2', 'done'],
+    ]);
+    expect(errors).toEqual([]);
+    holder.cancel('test over');
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('a hop recorded but not moved, whose target cools down past its deadline meanwhile, moves on when taken up', async () => {
+    const moves: string[] = [];
+    let coolQ = () => {};
+    const c = cluster({ loseMove: true, moves, onLost: () => coolQ() });
+    const { clock, p, q, errors, runtime } = c;
+    await runtime.ready;
+    const holder = runtime.submit(
+      { provider: 'q', messages: [{ role: 'user', content: 'hold' }] },
+      {
+        maxAttempts: 2,
+      },
+    );
+    await settleDown(clock);
+    // Its instance is lost as it moves to q; meanwhile q answers a 429 asking for a minute.
+    coolQ = () => (q.pending()[0] as (typeof q.calls)[0]).settle('rateLimited', 60_000);
+    const x = runtime.submit(
+      {
+        ...hopping,
+        fallbacks: [
+          { provider: 'q', model: 'm' },
+          { provider: 'p', model: 'm2' },
+        ],
+      },
+      { timeoutMs: 10_000 },
+    );
+    await settleDown(clock);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+    await settleDown(clock);
+    for (let round = 0; round < 3; round++) {
+      for (const release of c.held.splice(0)) release();
+      await settleDown(clock, 20);
+    }
+    // Taken up from p's queue at q, now cooling past its deadline: it moved on to p's m2 from there,
+    // and the only move asked for is the one lost.
+    expect(moves).toEqual(['q']);
+    expect(p.pending().map((call) => call.request.model)).toEqual(['m2']);
+    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+    await settleDown(clock);
+    const xr = await x.result;
     expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
       ['p', 'm', 'PROVIDER_UNAVAILABLE'],
       ['q', 'm', 'RATE_LIMITED'],
