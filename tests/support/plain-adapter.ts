@@ -69,6 +69,8 @@ export type PlantedBug =
   | 'key-deep-in-error'
   /** Waits out a `Retry-After` and sends again, as an SDK with its own retries left on does. */
   | 'waits-out-retry-after'
+  /** Waits out only a short `Retry-After` (3 s or less) and sends again, as an SDK does under its own cap. */
+  | 'waits-out-short-retry-after'
   /** Asks for usage in the stream, then skips chunks with no choices (the one that carries it). */
   | 'skips-usage-chunk'
   /** complete() trims the answer's content. */
@@ -115,7 +117,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     try {
       response = await fetch(`${baseURL}/chat/completions`, init);
       const wait = Number(response.headers.get('retry-after'));
-      if (!response.ok && bug === 'waits-out-retry-after' && wait > 0) {
+      const waits = bug === 'waits-out-retry-after' || (bug === 'waits-out-short-retry-after' && wait <= 3);
+      if (!response.ok && waits && wait > 0) {
         await response.body?.cancel();
         await new Promise((resolve) => setTimeout(resolve, wait * 1000));
         response = await fetch(`${baseURL}/chat/completions`, init);

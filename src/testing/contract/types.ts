@@ -101,7 +101,7 @@ export class ProviderContractError extends Error {
 function formatFailures(report: ContractReport): string {
   const lines = [
     `Provider contract broken by "${report.provider}": ${report.failures.map((f) => f.property).join(', ')} ` +
-      `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed} })`,
+      `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed}, numRuns: ${report.numRuns} })`,
   ];
   for (const failure of report.failures) {
     lines.push(`  ${failure.property}: ${failure.message}`);

@@ -36,5 +36,5 @@ it("a user's test report names the broken property", async () => {
   expect(results.filter((r) => r.status === 'passed')).toHaveLength(6);
   const message = results.find((r) => r.status === 'failed')?.failureMessages[0] ?? '';
   expect(message).toMatch(/errorsMapped: Expected .* to reject with a TroupeError/);
-  expect(message).toMatch(/replay with \{ seed: \d+ \}/);
+  expect(message).toMatch(/replay with \{ seed: \d+, numRuns: \d+ \}/);
 }, 120_000);
