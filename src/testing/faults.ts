@@ -26,6 +26,7 @@
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
  *   after=N             chunks before `stall` / `reset-mid` / `bad-sse` act (default 2)
  *   chunk-ms=MS         delay between stream chunks (default 0)
+ *   end-ms=MS           delay after a stream's last chunk, before `[DONE]` and the end (default 0)
  *   split=N             send a stream's bytes N at a time, each write its own read for the client:
  *                       events and multi-byte characters cut across reads, as proxies and
  *                       compressing gateways deliver them (default 0: one write per event)
@@ -60,6 +61,8 @@ export interface Fault {
   readonly status?: number;
   readonly latencyMs: number;
   readonly chunkDelayMs: number;
+  /** For streams: the wait after the last chunk, before `[DONE]`. */
+  readonly endDelayMs: number;
   /** For streams: bytes per write (0: one write per event). */
   readonly splitBytes: number;
   /** Chunks sent before `stall`, `reset-mid` or `bad-sse` act. */
@@ -91,6 +94,7 @@ export const NO_FAULT: Fault = {
   mode: 'ok',
   latencyMs: 0,
   chunkDelayMs: 0,
+  endDelayMs: 0,
   splitBytes: 0,
   after: 2,
   bytes: 2 * 1024 * 1024,
@@ -127,6 +131,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'chunk-ms':
         fault.chunkDelayMs = number;
+        break;
+      case 'end-ms':
+        fault.endDelayMs = number;
         break;
       case 'split':
         fault.splitBytes = number;

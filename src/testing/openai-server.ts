@@ -42,6 +42,8 @@ export interface RecordedRequest {
   closedAt?: number;
   /** `true` when the response was sent whole; `false` when the connection closed first. */
   completed?: boolean;
+  /** When a stream's chunk with `finish_reason` was written, ms since the epoch. */
+  finishSentAt?: number;
 }
 
 export interface StoredFile {
@@ -278,7 +280,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     const reply = (respond ?? echo)(body);
     // What an echoing error body quotes: the Authorization header, or every header received.
     const echoed = fault.echoHeaders ? JSON.stringify({ ...record.headers, authorization: auth }) : auth;
-    const context = { fault, delay, auth: echoed };
+    const context = { fault, delay, auth: echoed, finishSent: () => (record.finishSentAt = Date.now()) };
     if (body.stream === true && !fault.noSse) return sendStream(res, body, reply, context);
     return sendCompletion(res, body, reply, context);
   }

@@ -27,6 +27,8 @@ export interface ReplyContext {
   readonly fault: Fault;
   readonly delay: (ms: number) => Promise<void>;
   readonly auth: string;
+  /** Told when a stream's chunk with `finish_reason` has been written. */
+  readonly finishSent?: () => void;
 }
 
 const STATUS_TYPES: Readonly<Record<number, string>> = {
@@ -151,7 +153,7 @@ export async function sendStream(
   res: ServerResponse,
   body: Record<string, unknown>,
   reply: Reply,
-  { fault, delay, auth }: ReplyContext,
+  { fault, delay, auth, finishSent }: ReplyContext,
 ): Promise<void> {
   if (sendEarlyFault(res, fault, auth)) return;
   if (fault.mode === 'bad-json' || fault.mode === 'oversized')
@@ -173,7 +175,8 @@ export async function sendStream(
     for (const text of split(call.arguments))
       piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
-  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply) }] });
+  const finishChunk = { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply) }] };
+  chunks.push(finishChunk);
   const options = body.stream_options as { include_usage?: boolean } | undefined;
   if (options?.include_usage === true) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
 
@@ -186,9 +189,12 @@ export async function sendStream(
       if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
     }
     await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, fault.splitBytes);
+    if (chunk === finishChunk) finishSent?.();
     if (fault.chunkDelayMs > 0) await delay(fault.chunkDelayMs);
   }
   if (fault.mode === 'stall') return;
+  if (fault.endDelayMs > 0) await delay(fault.endDelayMs);
+  if (res.destroyed) return;
   await writeSplit(res, 'data: [DONE]\n\n', fault.splitBytes);
   if (!res.destroyed) res.end();
 }

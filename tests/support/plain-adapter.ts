@@ -65,6 +65,8 @@ export type PlantedBug =
   | 'null-content'
   /** stream() reads the whole body before it yields its first delta. */
   | 'buffers-stream'
+  /** stream() holds every delta back until the finish chunk comes, then yields them all. */
+  | 'holds-until-finish'
   /** HTTP errors keep the request's headers, key included, deep in a context object (a JSON logger prints it). */
   | 'key-deep-in-error'
   /** Waits out a `Retry-After` and sends again, as an SDK with its own retries left on does. */
@@ -237,6 +239,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     const decoder = new TextDecoder();
     let buffer = '';
     let finish: string | undefined;
+    const held: ChatDelta[] = [];
     try {
       for await (const bytes of chunks) {
         if (bug === 'decodes-each-read') buffer += new TextDecoder().decode(bytes);
@@ -253,9 +256,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           const choice = chunk.choices?.[0];
           if (bug === 'skips-usage-chunk' && choice === undefined) continue;
           const delta = choice?.delta ?? {};
+          // This chunk's deltas; `holds-until-finish` keeps them until the finish chunk.
+          const out: ChatDelta[] = [];
           if (delta.reasoning_content && bug !== 'drops-reasoning')
-            yield { type: 'reasoning', text: delta.reasoning_content };
-          if (delta.content) yield { type: 'content', text: delta.content };
+            out.push({ type: 'reasoning', text: delta.reasoning_content });
+          if (delta.content) out.push({ type: 'content', text: delta.content });
           for (const [position, call] of (delta.tool_calls ?? []).entries()) {
             const fragment: {
               type: 'tool_call';
@@ -270,8 +275,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
             if (call.id !== undefined) fragment.id = call.id;
             if (call.function?.name !== undefined) fragment.name = call.function.name;
             if (call.function?.arguments !== undefined) fragment.arguments = call.function.arguments;
-            yield fragment;
+            out.push(fragment);
           }
+          if (bug === 'holds-until-finish' && !choice?.finish_reason) held.push(...out);
+          else yield* [...held.splice(0), ...out];
           if (choice?.finish_reason) {
             finish = choice.finish_reason;
             if (bug === 'finish-before-usage') yield { type: 'finish', reason: finish };

@@ -101,7 +101,7 @@ async function checkStream(
     server === undefined
       ? context.model
       : ending !== 'read-all'
-        ? 'fault:ok:chunk-ms=15'
+        ? 'fault:ok:chunk-ms=15:end-ms=300'
         : split === undefined
           ? context.model
           : `fault:ok:split=${split}`;
@@ -130,6 +130,7 @@ async function checkStream(
   }
 
   const got = await reader.read(after);
+  const readAt = Date.now();
   if (got !== 'count') {
     if (server === undefined) return; // a short answer: nothing left to break or abort
     throw new Error(
@@ -140,11 +141,18 @@ async function checkStream(
   if (server !== undefined && wire === undefined)
     throw new Error('Expected the streamed request on the wire, got none');
   // The server takes ~0.5 s to send this answer: the first deltas must come while it still sends.
-  if (wire?.completed === true) {
+  if (wire?.completed === true && (wire.closedAt ?? 0) <= readAt) {
     const hint = modelHint(context, nonce, model);
     if (hint !== '') throw new Error(`Expected a slow stream, got the whole answer at once${hint}`);
     throw new LateError(
       `Expected deltas as the server sends them, got the first ${after} only after the whole answer was sent (the stream waits for the end of the body)`,
+    );
+  }
+  // ... and before its finish chunk: an adapter that held them back until then passed until
+  // 2026-12-04, when only one that waited for the whole body was caught.
+  if (wire?.finishSentAt !== undefined && wire.finishSentAt <= readAt) {
+    throw new LateError(
+      `Expected deltas as the server sends them, got the first ${after} only after the server sent its finish chunk (the stream holds its deltas back until the end)`,
     );
   }
   const at = Date.now();

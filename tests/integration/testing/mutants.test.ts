@@ -44,6 +44,8 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['events-per-read', 'streamContract'],
   ['null-content', 'capabilities'],
   ['buffers-stream', 'streamContract', /got the first \d+ only after the whole answer was sent/],
+  // Passed until 2026-12-04: the check caught only an adapter that waited for the whole body.
+  ['holds-until-finish', 'streamContract', /only after the server sent its finish chunk/],
   ['key-deep-in-error', 'errorsMapped', /carry the API key/],
   ['waits-out-retry-after', 'errorsMapped', /does the adapter wait and retry by itself/],
   // Caught only when fast-check drew a short hint until 2026-12-04; the fixed examples now carry one.
