@@ -256,8 +256,9 @@ export function createMetricsExporter(
     // The error that moved a session on to its next fallback target is its provider's as much as
     // a retried or a final one: counted only those, a provider failing every call behind a
     // fallback that answered showed no error at all.
+    // A move past a cooldown made no call (`withoutCall`): counted, it read as one 429 a session.
     if (event.type === 'session.fallback') {
-      if (event.error.family === 'provider')
+      if (event.error.family === 'provider' && event.withoutCall !== true)
         providerErrors.inc({ provider: event.from.provider, code: event.error.code });
       return;
     }

@@ -39,7 +39,9 @@ export class EventHub {
         provider: string;
         label: string | undefined;
       };
-      told.provider = record.provider;
+      // An end names the target the session ended on: one held at its hop's gate has not yet
+      // taken that provider's slot (`record.provider` is still the one it left).
+      told.provider = event.type === 'session.ended' ? event.result.metadata.provider : record.provider;
       told.label = record.label;
       this.broadcast(told);
     }

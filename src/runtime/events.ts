@@ -41,6 +41,12 @@ export type SessionEvent =
       readonly to: { readonly provider: string; readonly model: string };
       /** What ended the turn of `from`. */
       readonly error: TroupeErrorData;
+      /**
+       * `true` when `from` got no call on this turn: the session moved on because its provider
+       * cools down past a deadline (queued, or between attempts), so `error` is the runtime's word
+       * for that cooldown, not an answer of the provider.
+       */
+      readonly withoutCall?: true;
       readonly at: number;
     }
   | {

@@ -99,8 +99,10 @@ export function provideSessionMachine(fx: SessionEffects) {
         const error = context.error as TroupeErrorData;
         const routing = context.routing as RoutingData;
         const targets = context.input.targets as readonly RouteTargetData[];
-        // An error a provider answered; a queued session moved on from a cooldown received none.
-        if (event.type !== 'session.reroute') fx.counters.providerError(error.code);
+        // An error a provider answered; a session moved on from a cooldown received none, and an
+        // idle timeout before the first delta is the runtime's (TIMED_OUT), as the exporter counts.
+        const withoutCall = event.type === 'session.reroute';
+        if (!withoutCall && error.family === 'provider') fx.counters.providerError(error.code);
         const record = fx.recordOf(self);
         if (!events.wants(record)) return;
         const from = targets[routing.left] as RouteTargetData;
@@ -111,6 +113,7 @@ export function provideSessionMachine(fx: SessionEffects) {
           from: { provider: from.provider, model: from.model },
           to: { provider: to.provider, model: to.model },
           error,
+          ...(withoutCall ? { withoutCall: true as const } : {}),
           at: (event as { now: number }).now,
         });
       },

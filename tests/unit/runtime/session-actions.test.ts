@@ -257,9 +257,32 @@ describe('session actions: what observers hear', () => {
         from: { provider: 'p', model: 'm' },
         to: { provider: 'p', model: 'n' },
         error: cooling,
+        withoutCall: true,
         at: 250,
       },
     ]);
+    expect(w.counters.snapshot(0, 0).providerErrors).toEqual({});
+  });
+
+  // An audit (2026-12-04): metrics() counted the runtime's idle TIMED_OUT as a provider error when
+  // it moved a session on, and not when it ended one; /metrics counted neither.
+  it('moves a stream with no first delta in time on, without counting the runtime’s TIMED_OUT as a provider error', () => {
+    const w = heard();
+    const providers = new Map([['p', w.provider]]);
+    const input = sessionInput({
+      stream: true,
+      idleTimeoutMs: 100,
+      targets: [target('p', 'm'), target('p', 'n')],
+    });
+    const record = w.add(input, { kind: 'chat', provider: w.provider, request, providers });
+    w.admit(record);
+    w.clock.set(w.clock.now() + 100);
+    const [moved] = w.events.of('session.fallback') as {
+      error: { code: string; family: string };
+      withoutCall?: true;
+    }[];
+    expect(moved?.error).toMatchObject({ code: 'TIMED_OUT', family: 'runtime' });
+    expect(moved?.withoutCall).toBeUndefined();
     expect(w.counters.snapshot(0, 0).providerErrors).toEqual({});
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EventHub } from '../../../../src/runtime/event-hub.js';
 import { EventStream } from '../../../../src/runtime/event-stream.js';
 import type { SessionRecord } from '../../../../src/runtime/session-record.js';
-import type { RuntimeEvent, SessionEvent } from '../../../../src/runtime/types.js';
+import type { RuntimeEvent, SessionEvent, SessionResult } from '../../../../src/runtime/types.js';
 
 const record = (observers: EventStream<SessionEvent>[] | null, label?: string) =>
   ({ provider: 'p', label, observers }) as unknown as SessionRecord;
@@ -74,6 +74,18 @@ describe('EventHub', () => {
     expect(heard[1]).toEqual({ ...started, provider: 'p', label: 'nightly' });
     expect(await take(stream, 1)).toEqual([started]);
     expect(held).toEqual(started);
+  });
+
+  // An audit (2026-12-04): a session that timed out held at its hop target's gate was told as
+  // ended on the provider it had left, where its metadata, route and history said the target.
+  it('tells an end under the provider the session ended on, not the slot it last held', () => {
+    const hub = new EventHub(() => undefined);
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    const result = { ok: false, metadata: { provider: 'q' } } as unknown as SessionResult;
+    hub.emit(record(null), { type: 'session.ended', sessionId: 's1', result, at: 9 });
+    hub.emit(record(null), started);
+    expect(heard.map((event) => (event as { provider: string }).provider)).toEqual(['q', 'p']);
   });
 
   it('broadcasts to every subscriber; one that throws is reported to onError and the others still hear', () => {
