@@ -274,7 +274,9 @@ export class LocalLimits {
       if (!this.lanes.hasRoom(provider)) {
         // Full, and cooling down past its run deadline too: it moves on rather than wait for a slot.
         const cooling = this.limiter.coolingNow(provider, target.model, this.clock.now());
-        if (cooling !== undefined) markHeldReroute(record, provider, cooling, this.clock.now());
+        // It moves on at once: no wait for a slot to count.
+        if (cooling !== undefined && markHeldReroute(record, provider, cooling, this.clock.now()))
+          return false;
         return this.holds.refuse(record, 'maxConcurrent', null);
       }
     }

@@ -598,15 +598,19 @@ describe('LocalLimits: a due retry or hop its provider cools down past its run d
     made.limits.observe(x, rateLimited(120_000));
     made.full.add('q');
     const hop = record('b', { admitted: true, targets: chain, at: 1, runDeadlineAt: T0 + 60_000 });
+    const before = made.limits.counters.waits.maxConcurrent;
     expect(made.limits.gate(hop, LAPSE)).toBe(false);
-    expect(hop.waitingFor).toBe('maxConcurrent');
     expect(hop.reroute).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 120_000 });
+    // It moves on at once: no wait for a slot is counted (an audit: it counted one).
+    expect(made.limits.counters.waits.maxConcurrent).toBe(before);
+    expect(hop.waitingFor).toBeUndefined();
     // Full but not cooling: it waits for a slot, as before.
     const plain = setup();
     plain.full.add('q');
     const waiting = record('c', { admitted: true, targets: chain, at: 1, runDeadlineAt: T0 + 60_000 });
     expect(plain.limits.gate(waiting, LAPSE)).toBe(false);
     expect(waiting.reroute).toBeUndefined();
+    expect(waiting.waitingFor).toBe('maxConcurrent');
   });
 
   it("a model's own cooldown held in this pass moves on each of that model's later retries too", () => {
