@@ -134,7 +134,9 @@ export const command: Command = {
     const listen = (): void => {
       unsubscribe();
       unsubscribe = mcp.runtime.subscribe((event) => {
-        if (event.type === 'session.ended') endedOnGoing.set(event.sessionId, event.result.metadata.state);
+        // The calls its going cut; one that finished in that moment is not the stop's to count.
+        if (event.type === 'session.ended' && event.result.metadata.state === 'cancelled')
+          endedOnGoing.set(event.sessionId, 'cancelled');
       });
     };
     process.stdin.prependOnceListener('end', listen).prependOnceListener('close', listen);

@@ -42,9 +42,10 @@ export type SessionEvent =
       /** What ended the turn of `from`. */
       readonly error: TroupeErrorData;
       /**
-       * `true` when `from` got no call on this turn: the session moved on because its provider
-       * cools down past a deadline (queued, or between attempts), so `error` is the runtime's word
-       * for that cooldown, not an answer of the provider.
+       * `true` when the session moved on past `from`'s cooldown, which lasts past a deadline (queued,
+       * or between attempts): `from` got no call on this turn, and `error` is the runtime's word for
+       * that cooldown, not an answer of the provider. (An open circuit breaker's refusal is not
+       * marked: it stands for the provider's own failures, and counts as one.)
        */
       readonly withoutCall?: true;
       readonly at: number;

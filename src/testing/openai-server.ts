@@ -266,6 +266,8 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
           chunkDelayMs: fault.chunkDelayMs,
           splitBytes: fault.splitBytes,
           delay,
+          endDelayMs: fault.endDelayMs,
+          finishSent: () => (record.finishSentAt = Date.now()),
         });
       return sendVendorCompletion(res, vendor, body, reply);
     }

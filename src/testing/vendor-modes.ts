@@ -247,7 +247,15 @@ export async function sendVendorStream(
   vendor: VendorMode,
   body: Record<string, unknown>,
   reply: VendorReply,
-  pace: { readonly chunkDelayMs: number; readonly splitBytes: number; delay(ms: number): Promise<void> } = {
+  pace: {
+    readonly chunkDelayMs: number;
+    readonly splitBytes: number;
+    delay(ms: number): Promise<void>;
+    /** The wait after the last chunk, before `[DONE]` (`end-ms`). */
+    readonly endDelayMs?: number;
+    /** Told once the chunk with `finish_reason` (the vendor's last) is written. */
+    readonly finishSent?: () => void;
+  } = {
     chunkDelayMs: 0,
     splitBytes: 0,
     delay: async () => {},
@@ -290,12 +298,15 @@ export async function sendVendorStream(
           usage,
         };
   chunks.push(last);
-  // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`).
+  // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`, `end-ms`).
   for (const chunk of chunks) {
     if (res.destroyed) return;
     await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, pace.splitBytes);
+    if (chunk === last) pace.finishSent?.();
     if (pace.chunkDelayMs > 0) await pace.delay(pace.chunkDelayMs);
   }
+  if ((pace.endDelayMs ?? 0) > 0) await pace.delay(pace.endDelayMs ?? 0);
+  if (res.destroyed) return;
   await writeSplit(res, 'data: [DONE]\n\n', pace.splitBytes);
   if (!res.destroyed) res.end();
 }

@@ -101,3 +101,40 @@ describe('the contract rejects each planted bug by its property', () => {
     }, 90_000);
   }
 });
+
+// A review (2026-12-04): the vendor modes the Kimi and GLM presets are checked against ignored
+// `end-ms` and never said when they sent the finish chunk, so a held-back stream passed there.
+describe('against a vendor-mode server too', () => {
+  // GLM's mode: the plain adapter reads its usage where GLM puts it (Kimi's, inside the choice, it
+  // does not, and fails on that first). Both modes write their stream with the same code.
+  it.each(['glm'] as const)(
+    'holds-until-finish -> streamContract (%s mode)',
+    async (vendor) => {
+      const vendorServer = createOpenAIServer({ vendor });
+      await vendorServer.start();
+      try {
+        const adapter = createPlainAdapter({
+          baseURL: vendorServer.baseURL,
+          apiKey: KEY,
+          bug: 'holds-until-finish',
+        });
+        const outcome = await checkProviderContract(adapter, {
+          server: vendorServer,
+          apiKey: KEY,
+          numRuns,
+        }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(outcome).toBeInstanceOf(ProviderContractError);
+        const failure = (outcome as ProviderContractError).failures.find(
+          (f) => f.property === 'streamContract',
+        );
+        expect(failure?.message).toMatch(/only after the server sent its finish chunk/);
+      } finally {
+        await vendorServer.close();
+      }
+    },
+    90_000,
+  );
+});
