@@ -272,9 +272,8 @@ export class LocalLimits {
     if (hops(record, provider)) {
       this.leaveLane(record);
       if (!this.lanes.hasRoom(provider)) {
-        // Full, and cooling down past its run deadline too: it moves on rather than wait for a slot.
+        // Full, and cooling down past its run deadline too: it moves on at once, no wait counted.
         const cooling = this.limiter.coolingNow(provider, target.model, this.clock.now());
-        // It moves on at once: no wait for a slot to count.
         if (cooling !== undefined && markHeldReroute(record, provider, cooling, this.clock.now()))
           return false;
         return this.holds.refuse(record, 'maxConcurrent', null);

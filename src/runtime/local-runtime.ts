@@ -5,7 +5,7 @@
  * - `SessionDriver`: each session's machine, deadlines and end; `SessionTable`: live and history.
  * A scale-out backend builds on it and hands it sessions its shared queue admitted (`adopt`).
  */
-import { initialContext, type SessionContext, type SessionInput } from '../../machines/session.js';
+import type { SessionInput } from '../../machines/session.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import { queueRoomOf } from '../core/queue-room.js';
@@ -28,7 +28,7 @@ import { reasonOf, reportError } from './requests.js';
 import { heldGoes } from './reroute.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
-import { type SessionRecord, unresolved } from './session-record.js';
+import { contextOfRun, type SessionRecord, unresolved } from './session-record.js';
 import { SessionTable } from './session-table.js';
 import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
@@ -320,14 +320,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       // Taken over from a lost instance: resume between attempts, so the next one counts as
       // a further attempt and the original run deadline still holds; with fallbacks, on the
       // target it had reached, its route so far kept.
-      const initial = initialContext(session.input as SessionInput);
-      const context: SessionContext = Object.assign(initial, {
-        startedAt: restore.startedAt,
-        runDeadlineAt: restore.runDeadlineAt,
-        attempts: restore.attempts,
-        retryAt: clock.now(),
-        routing: initial.routing === null ? null : (restore.routing ?? initial.routing),
-      });
+      const context = contextOfRun(session.input as SessionInput, restore, clock.now());
       driver.restore(record, { running: 'backingOff' }, context);
       record.leaf = 'backingOff';
     }

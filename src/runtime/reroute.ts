@@ -16,7 +16,13 @@ import {
 import type { TroupeErrorData } from '../core/errors.js';
 import type { Acquired, LimitName } from './limiter.js';
 import type { RunRecord } from './ports.js';
-import type { SessionRecord } from './session-record.js';
+import { contextOfRun, type SessionRecord } from './session-record.js';
+
+/** What refused a start: its limit, and when it may let one go (`null`: when a probe answers). */
+export interface Refusal {
+  readonly limit: LimitName;
+  readonly at: number | null;
+}
 
 /**
  * The error a queued session moves on with, or `undefined` when it waits: its provider is cooling
@@ -45,7 +51,7 @@ export function rerouteOnCooldown(
 export function rerouteHeld(
   context: SessionContext,
   provider: string,
-  refused: { readonly limit: LimitName; readonly at: number | null },
+  refused: Refusal,
   now: number,
 ): TroupeErrorData | undefined {
   if (refused.limit !== 'cooldown') return undefined;
@@ -66,14 +72,10 @@ export function rerouteOfRun(
   input: SessionInput,
   run: RunRecord,
   provider: string,
-  refused: { readonly limit: LimitName; readonly at: number | null },
+  refused: Refusal,
   now: number,
 ): TroupeErrorData | undefined {
-  const initial = initialContext(input);
-  // A session without a chain has no routing in its record either.
-  const routing = run.routing ?? initial.routing;
-  const context = { ...initial, startedAt: run.startedAt, runDeadlineAt: run.runDeadlineAt, routing };
-  return rerouteHeld(context, provider, refused, now);
+  return rerouteHeld(contextOfRun(input, run, null), provider, refused, now);
 }
 
 /**
@@ -84,7 +86,7 @@ export function rerouteOfRun(
 export function markHeldReroute(
   record: SessionRecord,
   provider: string,
-  held: { readonly limit: LimitName; readonly at: number | null },
+  held: Refusal,
   now: number,
 ): boolean {
   if (!record.admitted || record.input.targets === undefined) return false;

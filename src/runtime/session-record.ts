@@ -8,11 +8,12 @@
  */
 
 import { finalRoute, type RouteTargetData, type RoutingData } from '../../machines/routing.js';
-import type {
-  SessionContext,
-  SessionInput,
-  SessionOutputData,
-  SessionStateValue,
+import {
+  initialContext,
+  type SessionContext,
+  type SessionInput,
+  type SessionOutputData,
+  type SessionStateValue,
 } from '../../machines/session.js';
 import type { Wakeable } from '../core/deadlines.js';
 import type { TroupeErrorData } from '../core/errors.js';
@@ -23,6 +24,7 @@ import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
 import type { EventStream } from './event-stream.js';
 import type { LimitName, Start } from './limiter.js';
+import type { RunRecord } from './ports.js';
 import type { ProviderCall } from './provider-call.js';
 import type { SessionActor } from './session-engine.js';
 import type {
@@ -35,6 +37,23 @@ import type {
   TaskFunction,
   TaskResult,
 } from './types.js';
+
+/**
+ * The machine context of a session known by its run record (taken over from a lost instance, or a
+ * hop a shared backend recorded): between attempts, its next one due at `retryAt`, a further
+ * attempt under the original run deadline; with fallbacks, at the target it had reached, its route
+ * so far kept.
+ */
+export function contextOfRun(input: SessionInput, run: RunRecord, retryAt: number | null): SessionContext {
+  const initial = initialContext(input);
+  return Object.assign(initial, {
+    startedAt: run.startedAt,
+    runDeadlineAt: run.runDeadlineAt,
+    attempts: run.attempts,
+    retryAt,
+    routing: initial.routing === null ? null : (run.routing ?? initial.routing),
+  });
+}
 
 /** A record's `resolve` until its result promise is made. */
 export function unresolved(): void {}

@@ -8,7 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import { type Limiter, rerouteOfRun, type Start } from '../runtime/backend.js';
 import type { RunRecord } from '../runtime/ports.js';
-import type { JobData } from './job-data.js';
+import { type JobData, runTarget } from './job-data.js';
 
 type Input = JobData['input'];
 interface Around {
@@ -16,23 +16,17 @@ interface Around {
   readonly onError: (error: unknown) => void;
 }
 
-/** The model of the target a run record has reached (its own without fallbacks). */
-function modelOf(input: Input, run: RunRecord): string {
-  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
-  return target?.model ?? input.model;
-}
-
-/** Whether `provider`, the target `run` has reached, cools down past its run deadline, with a target after it. */
+/** Whether the target `run` has reached cools down past its run deadline, with a target after it. */
 export async function coolsPastRun(
   limiter: Limiter,
   input: Input,
   run: RunRecord,
-  provider: string,
   s: Around,
 ): Promise<boolean> {
   const now = s.clock.now();
+  const { provider, model } = runTarget(input, run);
   try {
-    const cooling = await limiter.coolingAt(provider, modelOf(input, run), now);
+    const cooling = await limiter.coolingAt(provider, model, now);
     return cooling !== undefined && rerouteOfRun(input, run, provider, cooling, now) !== undefined;
   } catch (error) {
     // The shared limits could not be read: it moves, as before this check.
@@ -50,17 +44,11 @@ export async function releaseLost(
   limiter: Limiter,
   input: Input,
   run: RunRecord,
-  provider: string,
   now: number,
   s: Around,
 ): Promise<void> {
-  const start: Start = {
-    sessionId: input.sessionId,
-    model: modelOf(input, run),
-    now,
-    tokens: 0,
-    lapsesAt: now,
-  };
+  const { provider, model } = runTarget(input, run);
+  const start: Start = { sessionId: input.sessionId, model, now, tokens: 0, lapsesAt: now };
   const ended = { kind: 'ended' } as const;
   await limiter.settleWhileAway(s.clock, provider, start, now, ended).catch(s.onError);
 }

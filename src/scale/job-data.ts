@@ -85,10 +85,15 @@ export function endedAt(data: JobData, result: SessionResult): number {
   return data.input.createdAt + result.metadata.totalMs;
 }
 
+/** The provider and model of the target a run record has reached (its own without fallbacks). */
+export function runTarget(input: JobData['input'], run: RunRecord): { provider: string; model: string } {
+  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
+  return target ?? { provider: input.provider, model: input.model };
+}
+
 /** The provider of the target a run record has reached (its first one without fallbacks). */
 export function targetProvider(input: JobData['input'], run: RunRecord): string {
-  const target = run.routing === undefined ? undefined : input.targets?.[run.routing.target];
-  return target?.provider ?? input.provider;
+  return runTarget(input, run).provider;
 }
 
 /** What the handle reads of the cluster's live sessions (this instance's mirror of them). */

@@ -184,9 +184,9 @@ export class LeaseRunner {
         // Its deltas reached observers before its instance was lost: running it again would repeat them.
         if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
-        await releaseLost(this.limiter, data.input, state.run, at, now, this.s);
+        await releaseLost(this.limiter, data.input, state.run, now, this.s);
         // Not when that target cools down past its run deadline: it resumes here to move on.
-        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, at, this.s)))
+        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, this.s)))
           return void (await lease.moveTo(at, state.run.runDeadlineAt));
         return await this.runHere(entry, state, undefined);
       }
@@ -278,7 +278,7 @@ export class LeaseRunner {
       // Not recorded: moved, it would be resumed from the old record, on the target it left. A
       // target cooling down past its run deadline: it resumes here to move on (`coolsPastRun`).
       const elsewhere = at !== entry.lease.provider && entry.cancelReason === null && recorded;
-      if (elsewhere && !(await coolsPastRun(this.limiter, data.input, restore, at, this.s))) {
+      if (elsewhere && !(await coolsPastRun(this.limiter, data.input, restore, this.s))) {
         try {
           // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
           await entry.lease.moveTo(at, restore.runDeadlineAt);

@@ -148,6 +148,52 @@ async function submitAndHop({ clock, p, held, runtime }: ReturnType<typeof clust
   return x;
 }
 
+/**
+ * A call on q holding q's only slot (`q` cools down when `cool` says), then a session on p with
+ * fallbacks q and p's m2, its 10 s run cut by p's failure: it ends done on p's m2, past q.
+ */
+async function hopPastCoolingQ(c: ReturnType<typeof cluster>, cool: () => void): Promise<void> {
+  const { clock, p, errors, runtime } = c;
+  await runtime.ready;
+  const holder = runtime.submit(
+    { provider: 'q', messages: [{ role: 'user', content: 'hold' }] },
+    { maxAttempts: 2 },
+  );
+  await settleDown(clock);
+  cool();
+  await settleDown(clock);
+  const x = runtime.submit(
+    {
+      ...hopping,
+      fallbacks: [
+        { provider: 'q', model: 'm' },
+        { provider: 'p', model: 'm2' },
+      ],
+    },
+    { timeoutMs: 10_000 },
+  );
+  await settleDown(clock);
+  (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
+  await settleDown(clock);
+  // Each hop's record goes through.
+  for (let round = 0; round < 3; round++) {
+    for (const release of c.held.splice(0)) release();
+    await settleDown(clock, 20);
+  }
+  expect(p.pending().map((call) => call.request.model)).toEqual(['m2']);
+  (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
+  await settleDown(clock);
+  const xr = await x.result;
+  expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
+    ['p', 'm', 'PROVIDER_UNAVAILABLE'],
+    ['q', 'm', 'RATE_LIMITED'],
+    ['p', 'm2', 'done'],
+  ]);
+  expect(errors).toEqual([]);
+  holder.cancel('test over');
+  await runtime.shutdown({ deadlineMs: 0 });
+}
+
 const hopping: SessionRequest = {
   provider: 'p',
   messages: [{ role: 'user', content: 'hop' }],
@@ -296,102 +342,25 @@ describe('fallback hops in the cluster composition', () => {
   it('a hop to a target cooling down past its run deadline is not moved to its queue: it moves on from where it is', async () => {
     const moves: string[] = [];
     const c = cluster({ moves });
-    const { clock, p, q, errors, runtime } = c;
-    await runtime.ready;
     // q's only slot is held by a call backing off after q's 429, which cools q down for a minute.
-    const holder = runtime.submit(
-      { provider: 'q', messages: [{ role: 'user', content: 'hold' }] },
-      {
-        maxAttempts: 2,
-      },
-    );
-    await settleDown(clock);
-    (q.pending()[0] as (typeof q.calls)[0]).settle('rateLimited', 60_000);
-    await settleDown(clock);
-    const x = runtime.submit(
-      {
-        ...hopping,
-        fallbacks: [
-          { provider: 'q', model: 'm' },
-          { provider: 'p', model: 'm2' },
-        ],
-      },
-      { timeoutMs: 10_000 },
-    );
-    await settleDown(clock);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
-    await settleDown(clock);
-    // Each hop's record goes through (the move after the first is not lost).
-    for (let round = 0; round < 3; round++) {
-      for (const release of c.held.splice(0)) release();
-      await settleDown(clock, 20);
-    }
-    // q cools down past its deadline: it went on to p's m2 from p's lease, and never to q's queue,
-    // where it would have waited for the slot the backing-off call holds.
+    await hopPastCoolingQ(c, () => (c.q.pending()[0] as (typeof c.q.calls)[0]).settle('rateLimited', 60_000));
+    // It went on to p's m2 from p's lease, and never to q's queue, where it would have waited for
+    // the slot the backing-off call holds.
     expect(moves).toEqual([]);
-    expect(q.calls).toHaveLength(1);
-    expect(p.pending().map((call) => call.request.model)).toEqual(['m2']);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
-    await settleDown(clock);
-    const xr = await x.result;
-    expect(xr.ok).toBe(true);
-    expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
-      ['p', 'm', 'PROVIDER_UNAVAILABLE'],
-      ['q', 'm', 'RATE_LIMITED'],
-      ['p', 'm2', 'done'],
-    ]);
-    expect(errors).toEqual([]);
-    holder.cancel('test over');
-    await runtime.shutdown({ deadlineMs: 0 });
+    expect(c.q.calls).toHaveLength(1);
   });
 
   it('a hop recorded but not moved, whose target cools down past its deadline meanwhile, moves on when taken up', async () => {
     const moves: string[] = [];
     let coolQ = () => {};
     const c = cluster({ loseMove: true, moves, onLost: () => coolQ() });
-    const { clock, p, q, errors, runtime } = c;
-    await runtime.ready;
-    const holder = runtime.submit(
-      { provider: 'q', messages: [{ role: 'user', content: 'hold' }] },
-      {
-        maxAttempts: 2,
-      },
-    );
-    await settleDown(clock);
     // Its instance is lost as it moves to q; meanwhile q answers a 429 asking for a minute.
-    coolQ = () => (q.pending()[0] as (typeof q.calls)[0]).settle('rateLimited', 60_000);
-    const x = runtime.submit(
-      {
-        ...hopping,
-        fallbacks: [
-          { provider: 'q', model: 'm' },
-          { provider: 'p', model: 'm2' },
-        ],
-      },
-      { timeoutMs: 10_000 },
-    );
-    await settleDown(clock);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('retryable');
-    await settleDown(clock);
-    for (let round = 0; round < 3; round++) {
-      for (const release of c.held.splice(0)) release();
-      await settleDown(clock, 20);
-    }
+    await hopPastCoolingQ(c, () => {
+      coolQ = () => (c.q.pending()[0] as (typeof c.q.calls)[0]).settle('rateLimited', 60_000);
+    });
     // Taken up from p's queue at q, now cooling past its deadline: it moved on to p's m2 from there,
     // and the only move asked for is the one lost.
     expect(moves).toEqual(['q']);
-    expect(p.pending().map((call) => call.request.model)).toEqual(['m2']);
-    (p.pending()[0] as (typeof p.calls)[0]).settle('ok');
-    await settleDown(clock);
-    const xr = await x.result;
-    expect(xr.metadata.route?.map((h) => [h.provider, h.model, h.outcome])).toEqual([
-      ['p', 'm', 'PROVIDER_UNAVAILABLE'],
-      ['q', 'm', 'RATE_LIMITED'],
-      ['p', 'm2', 'done'],
-    ]);
-    expect(errors).toEqual([]);
-    holder.cancel('test over');
-    await runtime.shutdown({ deadlineMs: 0 });
   });
 
   it('a moved hop leased from its target queue before its move answered still runs there, once', async () => {

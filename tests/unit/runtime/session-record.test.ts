@@ -9,6 +9,7 @@ import type { SessionStateValue } from '../../../machines/session.js';
 import type { PriceTable } from '../../../src/providers/prices.js';
 import {
   buildResult,
+  contextOfRun,
   endedSummary,
   failedInside,
   inputSummary,
@@ -426,5 +427,35 @@ describe('failedInside', () => {
     expect(odd.error?.message).toBe(
       'Expected the session machine to handle "session.tick", one of its actions threw: a string',
     );
+  });
+});
+
+describe('contextOfRun', () => {
+  const chain = [target('p', 'm'), target('q', 'n')];
+  const routing: RoutingData = {
+    target: 1,
+    since: 1500,
+    firstAttempt: 2,
+    left: 0,
+    route: [{ provider: 'p', model: 'm', outcome: 'NETWORK', ms: 400 }],
+  };
+  const run = { attempts: 2, startedAt: 1100, runDeadlineAt: 9100, routing };
+
+  it('resumes between attempts under the original deadline, at the target the record reached', () => {
+    const context = contextOfRun(sessionInput({ targets: chain }), run, 2000);
+    expect(context).toMatchObject({
+      attempts: 2,
+      startedAt: 1100,
+      runDeadlineAt: 9100,
+      retryAt: 2000,
+      routing,
+    });
+    expect(contextOfRun(sessionInput({ targets: chain }), run, null).retryAt).toBeNull();
+  });
+
+  it('a record without routing starts its chain at its first target; without a chain there is none', () => {
+    const fresh = contextOfRun(sessionInput({ targets: chain }), { ...run, routing: undefined }, 2000);
+    expect(fresh.routing).toMatchObject({ target: 0, route: [] });
+    expect(contextOfRun(sessionInput(), run, 2000).routing).toBeNull();
   });
 });
