@@ -54,12 +54,18 @@ export const command: Command = {
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      // A busy port, say, in the words `serve` uses (loaded only then: serve.ts brings the MCP side).
-      const message = /^E[A-Z]+$/.test(code ?? '')
-        ? (await import('./serve.js')).listenFailure(error, values.host ?? '127.0.0.1', port, {})
-        : (error as Error).message;
-      process.stderr.write(`troupe inspector: ${message}\n`);
-      return 1;
+      // A busy port, say, in the words `serve` uses (loaded only then: serve.ts brings the MCP side): exit 1.
+      if (/^E[A-Z]+$/.test(code ?? '')) {
+        const { listenFailure } = await import('./serve.js');
+        process.stderr.write(
+          `troupe inspector: ${listenFailure(error, values.host ?? '127.0.0.1', port, {})}\n`,
+        );
+        return 1;
+      }
+      // What the command was given or lacks (a host off this machine, the optional package not
+      // installed): exit 2, as `serve --inspect` does for the same.
+      process.stderr.write(`troupe inspector: ${(error as Error).message}\n`);
+      return 2;
     }
     process.stderr.write(
       `troupe inspector: relaying at ${relay.url} (loopback only; other sites' pages refused); open ${relay.page} in a browser, then run troupe serve --inspect-url ${relay.url}\n`,

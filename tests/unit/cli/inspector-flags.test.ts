@@ -1,4 +1,7 @@
-/** `troupe inspector --port` reads the port as `serve` does: plain digits from 0 to 65535, else one line and exit 2. */
+/**
+ * `troupe inspector --port` reads the port as `serve` does: plain digits from 0 to 65535, else one
+ * line and exit 2; so is a host off this machine (exit 1 until 2026-12-04, where `serve` gave 2).
+ */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { command } from '../../../src/cli/inspector.js';
 
@@ -18,5 +21,18 @@ describe('troupe inspector --port', () => {
       );
       vi.restoreAllMocks();
     }
+  });
+});
+
+describe('troupe inspector --host', () => {
+  it('refuses a host off this machine with one line and exit 2, before it listens', async () => {
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
+    expect(await command.run(['--host', '0.0.0.0', '--port', '0'])).toBe(2);
+    expect(stderr.split('\n')).toHaveLength(2);
+    expect(stderr).toMatch(/^troupe inspector: Expected the inspector on this machine .*, got "0.0.0.0"/);
   });
 });
