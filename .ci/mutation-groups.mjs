@@ -114,6 +114,7 @@ export const GROUPS = {
       'tests/unit/runtime/session-actions.test.ts',
       'tests/unit/runtime/session-engine.test.ts',
       'tests/unit/runtime/delta-folding.test.ts',
+      'tests/unit/runtime/partial-answer.test.ts',
     ],
   },
   // The supervisor's lifecycle, and what holds a session for the caller and the status calls: its
@@ -152,6 +153,7 @@ export const GROUPS = {
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
       'tests/unit/runtime/request-check.test.ts',
+      'tests/unit/runtime/partial-answer.test.ts',
     ],
   },
   // MCP tasks' bounds (by count and by result bytes) and the in-memory task store that follows

@@ -70,6 +70,7 @@ export type {
   Defaults,
   FinalState,
   Limits,
+  PartialOutput,
   RouteHop,
   Router,
   RunOptions,

@@ -258,11 +258,22 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
           ...(result.webSearch === undefined ? {} : { webSearch: result.webSearch }),
           metadata: result.metadata,
         }
-      : { content: null, reasoning: null, toolCalls: [], metadata: result.metadata, error: result.error };
+      : {
+          content: null,
+          reasoning: null,
+          toolCalls: [],
+          metadata: result.metadata,
+          error: result.error,
+          ...(result.partial === undefined ? {} : { partial: result.partial }),
+        };
     process.stdout.write(`${JSON.stringify(body)}\n`);
     return result.ok ? 0 : exitFor(result.error.code);
   }
   if (!result.ok) {
+    // The answer streamed so far is on stdout: end its line, and say it is not whole.
+    if (streamed) process.stdout.write('\n');
+    if (streamed && result.partial !== undefined)
+      process.stderr.write('troupe ask: the answer above was cut short: it is not whole\n');
     process.stderr.write(
       `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code, args.baseURL !== undefined)}\n`,
     );

@@ -155,6 +155,13 @@ export const sessionSummarySchema = z.looseObject({
   code: z.string().optional(),
 });
 
+/** What a streamed answer had written when its session ended without finishing (`SessionResult.partial`). */
+export const partialAnswerSchema = z
+  .object({ content: z.string(), reasoning: z.string().optional() })
+  .describe(
+    'On a failed, timed-out or cancelled call whose answer had begun streaming: the text (and reasoning) written so far. Not a whole answer.',
+  );
+
 /** The fields every tool's `structuredContent` has: `ok`, and `error` when it is not. */
 export const outcomeFields = {
   ok: z.boolean(),

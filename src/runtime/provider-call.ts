@@ -19,7 +19,7 @@ import { toErrorData } from '../core/errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 import { ToolCallAssembler } from '../providers/tool-calls.js';
 import type { SessionWork } from './session-record.js';
-import type { TaskFunction } from './types.js';
+import type { PartialOutput, TaskFunction } from './types.js';
 
 export type CallEvent = Extract<
   SessionMachineEvent,
@@ -76,6 +76,8 @@ export class ProviderCall<O = unknown> {
   private ticket: unknown;
   /** When the provider last sent something: the gate's pass, then each chunk of a stream. */
   private heardAt = 0;
+  /** A stream's answer so far. */
+  private acc: StreamAccumulator | undefined;
 
   constructor(
     /** The session this call belongs to. */
@@ -95,6 +97,12 @@ export class ProviderCall<O = unknown> {
 
   get aborted(): boolean {
     return this.ended;
+  }
+
+  /** What the stream had delivered, when it delivered any text or reasoning. */
+  partial(): PartialOutput | undefined {
+    const acc = this.acc;
+    return acc === undefined || acc.chars === 0 ? undefined : acc.partial();
   }
 
   /** Ends the call; `timedOut` when a run or idle deadline ended it (its gate counts that as a failure). */
@@ -216,6 +224,7 @@ export class ProviderCall<O = unknown> {
   private async runStream(provider: ChatProvider, request: ChatRequest): Promise<void> {
     try {
       const acc = new StreamAccumulator();
+      this.acc = acc;
       const options = new CallOptions(this);
       if (provider.streamTo !== undefined) {
         // Pushed: no async iteration per delta. Once the call ended, the adapter stops at its
@@ -307,6 +316,12 @@ export class StreamAccumulator {
         this.notes = [...(this.notes ?? []), delta.text];
         break;
     }
+  }
+
+  partial(): PartialOutput {
+    return this.reasoning === undefined
+      ? { content: this.content }
+      : { content: this.content, reasoning: this.reasoning };
   }
 
   output(): SessionOutputData {

@@ -72,8 +72,12 @@ export function provideSessionMachine(fx: SessionEffects) {
       },
       abortProviderCall: ({ event, self }) => {
         const record = fx.recordOf(self);
-        if (record.call === null) return;
-        record.call.abort(abortReason(event), event.type === 'session.tick');
+        const call = record.call;
+        if (call === null) return;
+        // Kept for what its stream delivered, should the session end without an answer (final: a
+        // stream that delivered text neither retries nor falls back).
+        record.left = call;
+        call.abort(abortReason(event), event.type === 'session.tick');
         record.call = null;
       },
       notifyStarted: ({ context, self }) => {

@@ -29,6 +29,7 @@ import type { ProviderCall } from './provider-call.js';
 import type { SessionActor } from './session-engine.js';
 import type {
   FinalState,
+  PartialOutput,
   SessionEvent,
   SessionMetadata,
   SessionResult,
@@ -102,6 +103,8 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   waitingFor?: LimitName | undefined;
   /** The current attempt's charge to its provider's limits, until the call's outcome settles it. */
   limitStart?: Start | null;
+  /** The call it last left: a failed result carries what its stream had delivered (`ProviderCall.partial`). */
+  left?: { partial(): PartialOutput | undefined };
 }
 
 export function publicState(leaf: SessionStateValue): SessionState {
@@ -113,7 +116,7 @@ export function publicState(leaf: SessionStateValue): SessionState {
 /** What a result needs from a session beyond its final context. */
 export type ResultSource = Pick<
   SessionRecord,
-  'label' | 'caller' | 'callerTruncated' | 'value' | 'waitingFor'
+  'label' | 'caller' | 'callerTruncated' | 'value' | 'waitingFor' | 'left'
 > & {
   readonly work: { readonly kind: SessionWork['kind'] };
 };
@@ -178,7 +181,9 @@ export function buildResult(
     metadata.waitingFor = record.waitingFor;
     error = { ...error, message: `${error.message}; held back by its provider's ${record.waitingFor} limit` };
   }
-  return { ok: false, error, metadata };
+  // What a stream had written is kept, unless the provider's safety review stopped it.
+  const partial = error.code === 'CONTENT_FILTERED' ? undefined : record.left?.partial();
+  return partial === undefined ? { ok: false, error, metadata } : { ok: false, error, metadata, partial };
 }
 
 /** A session with fallbacks: the target it ended on, and its whole route. */

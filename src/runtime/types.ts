@@ -170,9 +170,27 @@ export interface SessionOutput {
   readonly webSearch?: readonly WebSearchResult[];
 }
 
+/**
+ * What a streamed answer had delivered when its session ended without it: the text and reasoning
+ * observers were sent (docs/runtime.md, "What a failed stream had written").
+ */
+export interface PartialOutput {
+  readonly content: string;
+  readonly reasoning?: string;
+}
+
 export type SessionResult =
   | ({ readonly ok: true; readonly metadata: SessionMetadata } & SessionOutput)
-  | { readonly ok: false; readonly error: TroupeErrorData; readonly metadata: SessionMetadata };
+  | {
+      readonly ok: false;
+      readonly error: TroupeErrorData;
+      readonly metadata: SessionMetadata;
+      /**
+       * A streamed session that failed, timed out or was cancelled after its answer began: what
+       * it had written. Absent when nothing had arrived, and on `CONTENT_FILTERED`.
+       */
+      readonly partial?: PartialOutput;
+    };
 
 /** What a task function gets: the session's signal and a way to report progress. */
 export interface TaskContext {

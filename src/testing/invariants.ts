@@ -4,6 +4,7 @@
  */
 import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
 import { LimitsSeen } from './limit-invariants.js';
+import { partialViolation } from './partial-check.js';
 
 export type InvariantName =
   | 'endsExactlyOnce'
@@ -15,6 +16,8 @@ export type InvariantName =
   | 'historyBounded'
   /** No session moves to a fallback after a delta reached its observers (no text from two targets). */
   | 'oneTargetStreams'
+  /** A session that ended without its answer after text reached its observers carries that text as `partial`, and no other. */
+  | 'partialKept'
   /** A route accounts for the session's run time, ends where the session did, and hops only before the run deadline. */
   | 'routeWithinDeadline'
   | 'rateLimitsHold'
@@ -94,6 +97,9 @@ export interface Seen {
   requeued?: boolean;
   ended: FinalState[];
   deltas: number;
+  /** The content and reasoning its deltas carried, for `partialKept`. */
+  written: string;
+  reasoned: string;
   fallbacks: number;
 }
 
@@ -143,6 +149,8 @@ export class RuntimeObserver {
           admitted: false,
           ended: [],
           deltas: 0,
+          written: '',
+          reasoned: '',
           fallbacks: 0,
         };
         this.sessions.set(event.sessionId, seen);
@@ -181,6 +189,8 @@ export class RuntimeObserver {
         }
         seen.ended.push(event.result.metadata.state);
         this.checkRoute(event.sessionId, seen, event.result.metadata);
+        const partial = partialViolation(event.sessionId, seen.written, seen.reasoned, event.result);
+        if (partial !== undefined) this.fail('partialKept', partial);
         if (seen.ended.length > 1)
           this.fail('endsExactlyOnce', `session ${event.sessionId} ended ${seen.ended.length} times`);
         this.queued.delete(event.sessionId);
@@ -192,7 +202,10 @@ export class RuntimeObserver {
       }
       case 'session.delta': {
         const seen = this.sessions.get(event.sessionId);
-        if (seen !== undefined) seen.deltas++;
+        if (seen === undefined) break;
+        seen.deltas++;
+        if (event.delta.type === 'content') seen.written += event.delta.text;
+        else if (event.delta.type === 'reasoning') seen.reasoned += event.delta.text;
         break;
       }
       case 'session.fallback': {

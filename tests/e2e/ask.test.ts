@@ -76,6 +76,26 @@ describe('troupe ask', () => {
     expect((server.requests[0]!.body as { stream?: boolean }).stream).toBe(true);
   });
 
+  it('--stream cut mid-answer: the text so far on stdout, ended with a newline; the cut and the error on stderr', async () => {
+    const model = 'fault:reset-mid:after=3';
+    const run = await ask([...adHoc(), '--model', model, '--stream', 'one two three four five'], {
+      OPENAI_API_KEY: KEY,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/^echo: \S.*\n$/);
+    expect(run.stderr.split('\n').slice(0, 2)).toEqual([
+      'troupe ask: the answer above was cut short: it is not whole',
+      expect.stringMatching(/^troupe ask: NETWORK: /),
+    ]);
+    // With --json, the same text is the result's `partial`.
+    const json = await ask([...adHoc(), '--model', model, '--stream', '--json', 'one two three four five'], {
+      OPENAI_API_KEY: KEY,
+    });
+    const out = JSON.parse(json.stdout);
+    expect([out.error.code, out.content]).toEqual(['NETWORK', null]);
+    expect(out.partial).toEqual({ content: run.stdout.slice(0, -1) });
+  });
+
   it('an unknown Kimi model goes to the vendor, whose 404 is one MODEL_NOT_FOUND line, no stack', async () => {
     const run = await ask(['--provider', 'kimi', '--model', 'fault:404', 'hi'], {
       MOONSHOT_API_KEY: KEY,

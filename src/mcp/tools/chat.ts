@@ -14,12 +14,13 @@ import {
   chatMessageSchema,
   modelCallFields,
   outcomeFields,
+  partialAnswerSchema,
   sessionMetadataSchema,
   toolCallSchema,
   toolDefinitionSchema,
 } from '../schemas.js';
 import { errorOutcome, type ToolOutcome, type TroupeTool } from '../tool.js';
-import { answerOf, finishSentences, metadataLine } from './session-result.js';
+import { answerFields, answerOf, failureOutcome, finishSentences, metadataLine } from './session-result.js';
 
 const input = z
   .strictObject({
@@ -71,6 +72,7 @@ const output = z.object({
       'Why there is no continuation_id: the call alone is over what a conversation may hold, or the store failed.',
     ),
   session: sessionMetadataSchema.optional(),
+  partial_answer: partialAnswerSchema.optional(),
 });
 
 export type ChatArgs = z.output<typeof input>;
@@ -158,7 +160,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     const outcome = await runSession(mcp, call, request, 'chat', args);
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;
-    if (!result.ok) return errorOutcome(toolErrorInfo(result.error), { session: result.metadata });
+    if (!result.ok) return failureOutcome(answerFields(outcome));
     const answer = answerOf(result);
     const reply: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = {
       role: 'assistant',

@@ -12,11 +12,12 @@ import {
   fallbacksSchema,
   modelIdSchema,
   outcomeFields,
+  partialAnswerSchema,
   sessionMetadataSchema,
   toolErrorSchema,
 } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { answerFields } from './session-result.js';
+import { answerFields, partialText } from './session-result.js';
 
 const target = z.object({
   provider: z.string().min(1).optional(),
@@ -52,6 +53,7 @@ const answer = z.object({
   finish_reason: z.string().optional(),
   error: toolErrorSchema.optional(),
   session: sessionMetadataSchema.optional(),
+  partial_answer: partialAnswerSchema.optional(),
 });
 
 const output = z.object({
@@ -105,6 +107,7 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
         ...(fields.finish_reason === undefined ? {} : { finish_reason: fields.finish_reason }),
         ...(fields.error === undefined ? {} : { error: fields.error }),
         ...(fields.session === undefined ? {} : { session: fields.session }),
+        ...(fields.partial_answer === undefined ? {} : { partial_answer: fields.partial_answer }),
       };
     });
     const succeeded = answers.filter((a) => a.ok).length;
@@ -121,7 +124,9 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
                   : '\n[Cut at the token limit (finish_reason `length`).]'
                 : ''
             }`
-          : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}`;
+          : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}${
+              a.partial_answer === undefined ? '' : partialText(a.partial_answer)
+            }`;
       })
       .join('\n\n');
     if (succeeded === 0) {

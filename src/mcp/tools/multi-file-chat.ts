@@ -7,10 +7,10 @@ import { keepConversation, keptLine } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
-import { modelCallFields, outcomeFields, sessionMetadataSchema } from '../schemas.js';
+import { modelCallFields, outcomeFields, partialAnswerSchema, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { priorTurns, sessionRequest } from './chat.js';
-import { answerFields, finishSentences, metadataLine } from './session-result.js';
+import { answerFields, failureOutcome, finishSentences, metadataLine } from './session-result.js';
 
 const input = z.strictObject({
   files: z
@@ -44,6 +44,7 @@ const output = z.object({
     .describe('The conversation continued, when another call continued it meanwhile (this one forked).'),
   not_kept: z.string().optional().describe('Why there is no continuation_id.'),
   session: sessionMetadataSchema.optional(),
+  partial_answer: partialAnswerSchema.optional(),
 });
 
 export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
@@ -79,8 +80,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       args,
     );
     const fields = answerFields(outcome);
-    if (!fields.ok)
-      return errorOutcome(fields.error!, { ...(fields.session ? { session: fields.session } : {}) });
+    if (!fields.ok) return failureOutcome(fields);
     const { tool_calls: _ignored, ...answer } = fields;
     const said = `${fields.content ?? ''}${finishSentences(fields)}${metadataLine(fields.session)}`;
     const kept = await keepConversation(

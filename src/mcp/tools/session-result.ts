@@ -2,9 +2,10 @@
  * Turns a session's outcome into the tool's structured result: the answer and the session
  * metadata when it ended `done`; the error (code, message, hint) and the metadata otherwise.
  */
-import type { SessionMetadata, SessionResult } from '../../runtime/types.js';
+import type { PartialOutput, SessionMetadata, SessionResult } from '../../runtime/types.js';
 import { type ToolErrorInfo, toolErrorInfo } from '../errors.js';
 import type { SessionOutcome } from '../run-session.js';
+import { errorOutcome, type ToolOutcome } from '../tool.js';
 
 export interface AnswerFields {
   readonly ok: boolean;
@@ -16,13 +17,42 @@ export interface AnswerFields {
   readonly web_search?: readonly Readonly<Record<string, unknown>>[];
   readonly session?: SessionMetadata;
   readonly error?: ToolErrorInfo;
+  /** A streamed answer that ended without finishing: what the model had written (`SessionResult.partial`). */
+  readonly partial_answer?: PartialOutput;
 }
 
 export function answerFields(outcome: SessionOutcome): AnswerFields {
   if (outcome.kind === 'refused') return { ok: false, error: toolErrorInfo(outcome.error) };
   const { result } = outcome;
-  if (!result.ok) return { ok: false, error: toolErrorInfo(result.error), session: result.metadata };
+  if (!result.ok) {
+    const error = toolErrorInfo(result.error);
+    return result.partial === undefined
+      ? { ok: false, error, session: result.metadata }
+      : { ok: false, error, session: result.metadata, partial_answer: result.partial };
+  }
   return answerOf(result);
+}
+
+/**
+ * A failed call's tool result: the error, its session, and what a stream had written before it
+ * ended, in `partial_answer` and after the error in the text, so a model reading it loses nothing.
+ */
+export function failureOutcome(fields: AnswerFields): ToolOutcome {
+  const error = fields.error as ToolErrorInfo;
+  const extra: Record<string, unknown> = {};
+  if (fields.session !== undefined) extra.session = fields.session;
+  const partial = fields.partial_answer;
+  if (partial === undefined) return errorOutcome(error, extra);
+  extra.partial_answer = partial;
+  const outcome = errorOutcome(error, extra);
+  return { structured: outcome.structured, text: `${outcome.text}${partialText(partial)}` };
+}
+
+/** The text of what a stream had written before its session ended (`failureOutcome`). */
+export function partialText(partial: PartialOutput): string {
+  if (partial.content === '')
+    return `\n\n[The model had only reasoned (${partial.reasoning?.length ?? 0} characters, in partial_answer.reasoning) before the session ended.]`;
+  return `\n\n[What the model had written before the session ended (${partial.content.length} characters; not a whole answer):]\n${partial.content}`;
 }
 
 /** An answer's structured fields, built field by field into one object the caller may add to. */

@@ -130,6 +130,30 @@ describe.each(['legacy', 'modern'] as const)('over HTTP (%s era)', (era) => {
     expect(structured(noSession).error.code).toBe('UNKNOWN_SESSION');
   });
 
+  it('a streamed chat that times out mid-answer returns the text written so far, in partial_answer and the text', async () => {
+    const client = await h.client(era);
+    // With a progress token the call streams; the simulated provider writes half its answer, then stalls.
+    const result = await client.callTool(
+      {
+        name: 'chat',
+        arguments: {
+          prompt: 'half then nothing',
+          provider: 'fast',
+          timeout_ms: 400,
+          extra: { simulate: 'stall' },
+        },
+      },
+      { onprogress: () => undefined },
+    );
+    expect(result.isError).toBe(true);
+    const s = structured(result);
+    expect([s.error.code, s.session.state]).toEqual(['TIMED_OUT', 'timedOut']);
+    expect(s.partial_answer.content).toMatch(/^On "half then nothing": \S/);
+    expect(text(result)).toContain(`not a whole answer):]\n${s.partial_answer.content}`);
+    // No conversation is kept for a turn without its answer.
+    expect(s.continuation_id).toBeUndefined();
+  });
+
   it('sends progress while a slow call runs', async () => {
     const client = await h.client(era);
     const updates: { progress: number; message?: string }[] = [];

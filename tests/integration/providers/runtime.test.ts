@@ -103,9 +103,11 @@ describe('fault modes end sessions in the right state', () => {
     const startedAt = Date.now();
     let lastDeltaAt = 0;
     let deltas = 0;
+    let written = '';
     for await (const event of handle.events) {
       if (event.type !== 'session.delta') continue;
       deltas += 1;
+      if (event.delta.type === 'content') written += event.delta.text;
       lastDeltaAt = Date.now();
     }
     const result = await handle.result;
@@ -114,10 +116,34 @@ describe('fault modes end sessions in the right state', () => {
     expect(result.ok ? undefined : result.error.message).toMatch(/stream delta at least every 400 ms/);
     // Every chunk the server sent before stalling (its first carries only the role) reached the caller.
     expect(deltas).toBe(11);
+    // And the result keeps what they wrote: the text is not lost with the answer.
+    expect(written.length).toBeGreaterThan(0);
+    expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
     expect(lastDeltaAt - startedAt).toBeGreaterThan(1000);
     // Not before the idle timeout after the last delta; and not much later (load allows some).
     expect(endedAt - lastDeltaAt).toBeGreaterThanOrEqual(390);
     expect(endedAt - lastDeltaAt).toBeLessThan(2000);
+  });
+
+  it('stream: a connection reset after three chunks -> failed NETWORK, with the text they carried as partial', async () => {
+    const handle = runtime.submit(
+      ask(unique('fault:reset-mid:after=4'), {
+        stream: true,
+        messages: [{ role: 'user', content: 'one two three four five six' }],
+      }),
+      { maxAttempts: 3 },
+    );
+    let written = '';
+    for await (const event of handle.events)
+      if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
+    const result = await handle.result;
+    expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
+      'failed',
+      'NETWORK',
+      1,
+    ]);
+    expect(written.length).toBeGreaterThan(0);
+    expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
   });
 
   it('a run deadline on a hanging call closes the server-side connection within 200 ms', async () => {

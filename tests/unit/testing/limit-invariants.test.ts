@@ -17,6 +17,8 @@ const seen = (currentModel = 'm'): Seen => ({
   admitted: true,
   ended: [],
   deltas: 0,
+  written: '',
+  reasoned: '',
   fallbacks: 0,
 });
 

@@ -1,0 +1,66 @@
+/**
+ * A failed stream's partial answer across instances: the session runs on one instance (the worker)
+ * and its caller waits on another (the front), on a real Redis. The result the front reads is the
+ * one the worker built and stored, `partial` included, and it is the text the front's observers got.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let redis: RedisServer;
+let server: OpenAIServer;
+beforeAll(async () => {
+  redis = await startRedis();
+  server = createOpenAIServer();
+  await server.start();
+});
+afterAll(async () => {
+  await server?.close();
+  await redis?.stop();
+});
+
+async function instance(work: boolean): Promise<Runtime> {
+  const runtime = createRuntime({
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    limits: { perProvider: { p: 4 } },
+    defaults: { model: 'fault:ok', maxAttempts: 2 },
+    backend: await redisBackend({ url: redis.url, prefix: 'partial-answer', work }),
+  });
+  await (runtime as Runtime & { ready: Promise<void> }).ready;
+  return runtime;
+}
+
+describe('a stream cut mid-answer on another instance', () => {
+  it('reaches its caller failed, with the text its observers got as partial', async () => {
+    const front = await instance(false);
+    const worker = await instance(true);
+    try {
+      const handle = front.submit(
+        {
+          model: 'fault:reset-mid:after=4:chunk-ms=20',
+          messages: [{ role: 'user', content: 'one two three four five six seven' }],
+          stream: true,
+        },
+        { timeoutMs: 20_000 },
+      );
+      let written = '';
+      for await (const event of handle.events)
+        if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
+      const result = await handle.result;
+      expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
+        'failed',
+        'NETWORK',
+        1,
+      ]);
+      expect(written).toMatch(/^echo: \S/);
+      expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
+    } finally {
+      await front.shutdown({ deadlineMs: 100 });
+      await worker.shutdown({ deadlineMs: 100 });
+    }
+  });
+});
