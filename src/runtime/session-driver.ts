@@ -172,6 +172,8 @@ export class SessionDriver {
     const { clock, counters, events, table } = this.settings;
     const result = buildResult(record, context, state, this.settings.prices);
     record.result = result;
+    // The call is let go: a caller holding the handle keeps the result, not the stream behind it.
+    record.left = undefined;
     this.deadlines.cancel(record);
     this.settings.release(record);
     const endedAt = context.endedAt ?? clock.now();

@@ -334,22 +334,30 @@ export class LeaseRunner {
   }
 
   /**
-   * Hands every running session but those `kept` back to the queue and stops it here; returns their
-   * ids. All marked first: one whose hand-back never answers is not settled here either; its lease
+   * Hands every running session but those `kept` (and streams that began: they end here) back to
+   * the queue and stops it here; returns their ids. All marked first: one whose hand-back never answers is not settled here either; its lease
    * lapses instead. A kept one runs on here, to be cancelled (`shutdown({ unfinished: 'cancel' })`).
    */
   async handBackAll(kept: ReadonlySet<string> = new Set()): Promise<string[]> {
     this.closing = true;
     const entries = [...this.leased].filter(([id]) => !kept.has(id));
-    for (const [, entry] of entries) entry.handover = true;
-    await Promise.all(
-      entries.map(async ([, entry]) => {
+    // A stream whose deltas went out cannot run again anywhere (a taker would end it, with nothing
+    // of its text): it ends here, cancelled, its result keeping what it wrote (`partial`).
+    const streamed = entries.filter(([, entry]) => entry.streamed);
+    const back = entries.filter(([, entry]) => !entry.streamed);
+    for (const [, entry] of back) entry.handover = true;
+    await Promise.all([
+      ...back.map(async ([, entry]) => {
         // The job is back in the queue before the run here stops: its processor returns only then.
         await entry.lease.handBack().catch(this.s.onError);
         if (entry.handle?.cancel(SHUT_DOWN) === true) this.stoppedHere++;
       }),
-    );
-    return entries.map(([id]) => id);
+      ...streamed.map(([, entry]) => {
+        entry.handle?.cancel(LOST_MID_STREAM);
+        return entry.done;
+      }),
+    ]);
+    return back.map(([id]) => id);
   }
 
   /** Resolves once the session run here (if any) has ended and let go of its lease. */

@@ -191,6 +191,9 @@ export class RuntimeObserver {
         this.checkRoute(event.sessionId, seen, event.result.metadata);
         const partial = partialViolation(event.sessionId, seen.written, seen.reasoned, event.result);
         if (partial !== undefined) this.fail('partialKept', partial);
+        // Checked: the text is not kept for the rest of the run.
+        seen.written = '';
+        seen.reasoned = '';
         if (seen.ended.length > 1)
           this.fail('endsExactlyOnce', `session ${event.sessionId} ended ${seen.ended.length} times`);
         this.queued.delete(event.sessionId);

@@ -23,12 +23,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function instance(work: boolean): Promise<Runtime> {
+async function instance(work: boolean, prefix = 'partial-answer'): Promise<Runtime> {
   const runtime = createRuntime({
     providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
     limits: { perProvider: { p: 4 } },
     defaults: { model: 'fault:ok', maxAttempts: 2 },
-    backend: await redisBackend({ url: redis.url, prefix: 'partial-answer', work }),
+    backend: await redisBackend({ url: redis.url, prefix, work }),
   });
   await (runtime as Runtime & { ready: Promise<void> }).ready;
   return runtime;
@@ -61,6 +61,47 @@ describe('a stream cut mid-answer on another instance', () => {
     } finally {
       await front.shutdown({ deadlineMs: 100 });
       await worker.shutdown({ deadlineMs: 100 });
+    }
+  });
+
+  it('a worker shut down mid-answer ends the stream itself, cancelled, with what it wrote; it is not handed on', async () => {
+    // Before 2026-12-04 it was handed back: the instance that took it ended it cancelled without a
+    // word of its text, since running it again would repeat the deltas.
+    const front = await instance(false, 'partial-shutdown');
+    const worker = await instance(true, 'partial-shutdown');
+    let next: Runtime | undefined;
+    try {
+      const handle = front.submit(
+        {
+          model: 'fault:ok:chunk-ms=150',
+          messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
+          stream: true,
+        },
+        { timeoutMs: 20_000 },
+      );
+      let written = '';
+      let shutting: Promise<unknown> | undefined;
+      for await (const event of handle.events) {
+        if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
+        written += event.delta.text;
+        if (shutting === undefined && written.length >= 8) {
+          shutting = worker.shutdown({ deadlineMs: 10 });
+          // Another worker, as a cluster would have: before, it took the session over.
+          void instance(true, 'partial-shutdown').then((runtime) => {
+            next = runtime;
+          });
+        }
+      }
+      const result = await handle.result;
+      expect(result.metadata.state).toBe('cancelled');
+      expect(result.ok ? '' : result.error.message).toMatch(/stream's deltas reached observers/);
+      expect(written.length).toBeGreaterThanOrEqual(8);
+      expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
+      await shutting;
+    } finally {
+      await front.shutdown({ deadlineMs: 100 });
+      await worker.shutdown({ deadlineMs: 100 });
+      await next?.shutdown({ deadlineMs: 100 });
     }
   });
 });

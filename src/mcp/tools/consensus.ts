@@ -133,7 +133,12 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
       const first = answers[0]?.error;
       const error =
         first ?? toolErrorInfo(runtimeError('INTERNAL', 'Expected at least one answer, got none').toData());
-      return errorOutcome({ ...error, message: `Every model failed. First: ${error.message}` }, summary);
+      const outcome = errorOutcome(
+        { ...error, message: `Every model failed. First: ${error.message}` },
+        summary,
+      );
+      // Each model's error, and what a stream had written before it failed: nothing lost.
+      return { structured: outcome.structured, text: `${outcome.text}\n\n${text}` };
     }
     return {
       structured: { ok: true, ...summary },

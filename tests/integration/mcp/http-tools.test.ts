@@ -87,6 +87,31 @@ describe.each(['legacy', 'modern'] as const)('over HTTP (%s era)', (era) => {
     expect(s.answers[0].session.state).toBe('done');
   });
 
+  it('consensus where every model stalls mid-answer: an error result that keeps each model’s text, structured and in the text', async () => {
+    const client = await h.client(era);
+    const result = await client.callTool(
+      {
+        name: 'consensus',
+        arguments: {
+          prompt: 'halves only',
+          models: [{ model: 'sim-fast' }, { model: 'sim-pro' }],
+          timeout_ms: 1000,
+          extra: { simulate: 'stall' },
+        },
+      },
+      { onprogress: () => undefined },
+    );
+    expect(result.isError).toBe(true);
+    const s = structured(result);
+    expect(s.error.message).toMatch(/^Every model failed\. First: /);
+    for (const answer of s.answers) {
+      expect(answer.error.code).toBe('TIMED_OUT');
+      expect(answer.partial_answer.content).toMatch(/^On "halves only": \S/);
+      // Before 2026-12-04 the text of an all-failed consensus was the first error alone.
+      expect(text(result)).toContain(answer.partial_answer.content);
+    }
+  });
+
   it('list_models, sessions and cancel_session answer', async () => {
     const client = await h.client(era);
     const models = structured(await client.callTool({ name: 'list_models', arguments: {} }));

@@ -308,6 +308,31 @@ describe("SessionDriver: a stream's deltas", () => {
     }
   });
 
+  it('ended INTERNAL mid-answer (its gate threw as the run deadline closed the call): the result keeps what the stream wrote', async () => {
+    const w = driverWorld({
+      gate: {
+        open: () => 'ticket',
+        close: () => {
+          throw new Error('the gate broke');
+        },
+      },
+    });
+    const record = w.add(sessionInput({ stream: true, idleTimeoutMs: 60_000 }));
+    w.admit(record);
+    await flush();
+    w.provider.calls[0]?.push({ type: 'content', text: 'half an ' });
+    w.provider.calls[0]?.push({ type: 'content', text: 'answer' });
+    await flush();
+    w.clock.set(100 + 5000);
+    expect(record.result).toMatchObject({
+      ok: false,
+      error: { code: 'INTERNAL' },
+      partial: { content: 'half an answer' },
+    });
+    // Its result built, the session lets the call go: a handle kept does not keep the stream.
+    expect(record.left).toBeUndefined();
+  });
+
   it('skip their machine step only on the compiled engine without inspection, for streams', async () => {
     expect((await streamed()).record.actor).toBeInstanceOf(DeltaFoldingActor);
     expect((await streamed({ engine: 'xstate' })).record.actor).not.toBeInstanceOf(DeltaFoldingActor);
