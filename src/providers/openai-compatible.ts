@@ -241,6 +241,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     // The body ran out: its socket is free a tick later, for the caller's next request.
     await socketReleased();
     if (tally.count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
+    // Whole once a chunk says why it ended (`StreamTally.cutShort`): a body that ends before was cut.
+    if (tally.finish === undefined) throw tally.cutShort();
     const failed = failedFinish(tally.finish, tally.chars);
     if (failed !== undefined) throw failed;
     return tally.closing(opened.notes, opened.budget);

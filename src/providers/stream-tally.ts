@@ -3,6 +3,7 @@
  * search), for its end; and the tokens a vendor's rate limiter counted for a call, when it counts
  * other than the usage it reports.
  */
+import { providerError } from '../core/errors.js';
 import type { ChatDelta, ChatResponse, FinishReason, TokenUsage } from './port.js';
 import { fromChunk } from './wire.js';
 
@@ -54,6 +55,18 @@ export class StreamTally {
     if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
     this.finish ??= parts.finishReason;
     return deltas;
+  }
+
+  /**
+   * The error of a stream whose body ended before any chunk said why the answer ended: OpenAI,
+   * Moonshot and Z.ai each send a `finish_reason` in the last chunk of an answer (docs/providers.md,
+   * "Streams"), so a body that ends without one, even cleanly, was cut (a proxy, a restart).
+   */
+  cutShort(): Error {
+    return providerError(
+      'NETWORK',
+      `${this.provider}: Expected the stream to end with a finish_reason, got the end of the body after ${this.chars} character(s): the connection was cut mid-answer`,
+    );
   }
 
   /**

@@ -11,6 +11,9 @@
  *   <status>     e.g. `429`, `500`, `503`, `401`, `404`, `400`: an error response with a JSON body
  *   reset        destroy the socket before any response
  *   reset-mid    send headers and `after` chunks, then destroy the socket
+ *   truncate     send headers and `after` stream chunks (or half a JSON body), then end the body
+ *                cleanly: no finish chunk, no `[DONE]`, as a proxy that closes a stream early does
+ *                (with `after` past the last chunk: every chunk, finish included, and no `[DONE]`)
  *   bad-json     200 `application/json` with a truncated body
  *   bad-sse      200 `text/event-stream` with one good chunk, then `data: {not json`
  *   wrong-type   200 `text/html`
@@ -24,7 +27,7 @@
  *   retry-after=V       `Retry-After` header value (seconds or an HTTP date)
  *   retry-after-ms=MS   `retry-after-ms` header
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
- *   after=N             chunks before `stall` / `reset-mid` / `bad-sse` act (default 2)
+ *   after=N             chunks before `stall` / `reset-mid` / `truncate` / `bad-sse` act (default 2)
  *   chunk-ms=MS         delay between stream chunks (default 0)
  *   end-ms=MS           delay after a stream's last chunk, before `[DONE]` and the end (default 0)
  *   split=N             send a stream's bytes N at a time, each write its own read for the client:
@@ -48,6 +51,7 @@ export type FaultMode =
   | 'status'
   | 'reset'
   | 'reset-mid'
+  | 'truncate'
   | 'bad-json'
   | 'bad-sse'
   | 'wrong-type'
@@ -65,7 +69,7 @@ export interface Fault {
   readonly endDelayMs: number;
   /** For streams: bytes per write (0: one write per event). */
   readonly splitBytes: number;
-  /** Chunks sent before `stall`, `reset-mid` or `bad-sse` act. */
+  /** Chunks sent before `stall`, `reset-mid`, `truncate` or `bad-sse` act. */
   readonly after: number;
   readonly bytes: number;
   readonly first?: number;
@@ -82,6 +86,7 @@ const MODES: ReadonlySet<string> = new Set([
   'stall',
   'reset',
   'reset-mid',
+  'truncate',
   'bad-json',
   'bad-sse',
   'wrong-type',

@@ -106,6 +106,7 @@ export async function sendCompletion(
       });
       return;
     case 'bad-json':
+    case 'truncate':
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(json.slice(0, Math.floor(json.length / 2)));
     case 'oversized':
@@ -187,12 +188,16 @@ export async function sendStream(
       // An SSE comment (clients skip it) whose write ends once the chunks before it have left.
       if (fault.mode === 'reset-mid') return void res.write(':\n\n', () => res.destroy());
       if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
+      // Ended cleanly mid-answer: no finish chunk, no `[DONE]`.
+      if (fault.mode === 'truncate') return void res.end();
     }
     await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, fault.splitBytes);
     if (chunk === finishChunk) finishSent?.();
     if (fault.chunkDelayMs > 0) await delay(fault.chunkDelayMs);
   }
   if (fault.mode === 'stall') return;
+  // Every chunk sent, the finish among them: the body ends without its `[DONE]`.
+  if (fault.mode === 'truncate') return void res.end();
   if (fault.endDelayMs > 0) await delay(fault.endDelayMs);
   if (res.destroyed) return;
   await writeSplit(res, 'data: [DONE]\n\n', fault.splitBytes);

@@ -81,6 +81,8 @@ export type PlantedBug =
   | 'own-model'
   /** A connection cut in the middle of a stream ends it as a success (`finish: 'stop'`): a silent, truncated answer. */
   | 'swallows-mid-stream-reset'
+  /** A body that ends cleanly before any finish_reason ends the stream as a whole answer: cut text taken for all of it. */
+  | 'end-is-finish'
   /** The error carries the request behind a getter a JSON logger calls (`JSON.stringify`), `util.inspect` does not. */
   | 'key-behind-getter';
 
@@ -291,6 +293,12 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         }
       }
       if (signal.aborted && bug !== 'stream-ignores-signal') throw signal.reason;
+      // No chunk said why the answer ended: the body was cut, however cleanly it closed.
+      if (finish === undefined && bug !== 'end-is-finish')
+        throw providerError(
+          'NETWORK',
+          `${name}: Expected a finish_reason before the end of the stream, got none`,
+        );
       if (finish !== undefined && bug !== 'no-finish-repeated-usage' && bug !== 'finish-before-usage')
         yield { type: 'finish', reason: finish };
     } catch (error) {

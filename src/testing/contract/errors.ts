@@ -49,6 +49,8 @@ export const FAULTS: readonly Expectation[] = [
   { fault: 'wrong-type', code: 'BAD_RESPONSE', retryable: false },
   { fault: 'empty', code: 'BAD_RESPONSE', retryable: false },
   { fault: 'bad-sse', code: 'BAD_RESPONSE', retryable: false, streamOnly: true },
+  // A body that ends cleanly before any finish_reason was cut (a proxy, a restart), not finished.
+  { fault: 'truncate', code: 'NETWORK', retryable: true, streamOnly: true },
   // A stalled server is ended by the session's deadline: the abort must win, as a cancellation.
   { fault: 'stall', code: 'CANCELLED', retryable: false },
 ];
@@ -137,7 +139,11 @@ async function checkFault(
   }
   if (outcome === 'resolved')
     throw new Error(
-      `Expected ${what} to fail with ${expected.code}, got a success${modelHint(context, nonce, model)}`,
+      `Expected ${what} to fail with ${expected.code}, got a success${
+        fault === 'truncate'
+          ? ': the body ended before any chunk gave a finish_reason, so the answer was cut, not finished'
+          : ''
+      }${modelHint(context, nonce, model)}`,
     );
   if (fault === 'stall') {
     // Aborted by the caller: any rejection will do, but a TroupeError must say CANCELLED.

@@ -92,6 +92,48 @@ describe('fault modes map to provider error codes', () => {
     }
   }
 
+  for (const kind of ['stream', 'streamTo'] as const) {
+    it(`${kind}: a body that ends cleanly before any finish_reason -> NETWORK, after the text it carried`, async () => {
+      // Before 2026-12-04 it ended as a whole answer, cut wherever the body stopped.
+      const deltas: ChatDelta[] = [];
+      const model = 'fault:truncate:after=3';
+      const error = await failure(() =>
+        kind === 'stream'
+          ? (async () => {
+              for await (const delta of provider.stream(request(model), {
+                signal: new AbortController().signal,
+              }))
+                deltas.push(delta);
+            })()
+          : (provider.streamTo as NonNullable<ChatProvider['streamTo']>)(
+              request(model),
+              { signal: new AbortController().signal },
+              (delta) => deltas.push(delta),
+            ),
+      );
+      expect([error.family, error.code, error.retryable]).toEqual(['provider', 'NETWORK', true]);
+      expect(error.message).toMatch(
+        /Expected the stream to end with a finish_reason, got the end of the body after \d+ character/,
+      );
+      expect(deltas.some((d) => d.type === 'content')).toBe(true);
+      expect(deltas.some((d) => d.type === 'finish')).toBe(false);
+    });
+
+    it(`${kind}: a body that ends after its finish chunk but without [DONE] is a whole answer`, async () => {
+      const signal = new AbortController().signal;
+      const deltas =
+        kind === 'stream'
+          ? await drain(provider, request('fault:truncate:after=1000'), signal)
+          : await pushed(provider, request('fault:truncate:after=1000'), signal);
+      expect(deltas.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
+    });
+  }
+
+  it('complete: fault:truncate -> BAD_RESPONSE (half a JSON body)', async () => {
+    const error = await failure(call('complete', 'fault:truncate'));
+    expect(error.code).toBe('BAD_RESPONSE');
+  });
+
   it('streamTo pushes what stream yields, in order: the content pieces, then the finish', async () => {
     const signal = new AbortController().signal;
     const model = 'fault:ok:chunk-ms=1';

@@ -125,26 +125,34 @@ describe('fault modes end sessions in the right state', () => {
     expect(endedAt - lastDeltaAt).toBeLessThan(2000);
   });
 
-  it('stream: a connection reset after three chunks -> failed NETWORK, with the text they carried as partial', async () => {
-    const handle = runtime.submit(
-      ask(unique('fault:reset-mid:after=4'), {
-        stream: true,
-        messages: [{ role: 'user', content: 'one two three four five six' }],
-      }),
-      { maxAttempts: 3 },
-    );
-    let written = '';
-    for await (const event of handle.events)
-      if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
-    const result = await handle.result;
-    expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
-      'failed',
-      'NETWORK',
-      1,
-    ]);
-    expect(written.length).toBeGreaterThan(0);
-    expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
-  });
+  // `truncate`: the body ends cleanly, no finish chunk, no [DONE] (a proxy closing a long stream):
+  // until 2026-12-04 the session ended `done` with the cut text as its whole answer.
+  it.each([
+    ['reset', 'reset-mid'],
+    ['clean end', 'truncate'],
+  ])(
+    'stream: a connection %s after three chunks -> failed NETWORK, with the text they carried as partial',
+    async (_, mode) => {
+      const handle = runtime.submit(
+        ask(unique(`fault:${mode}:after=4`), {
+          stream: true,
+          messages: [{ role: 'user', content: 'one two three four five six' }],
+        }),
+        { maxAttempts: 3 },
+      );
+      let written = '';
+      for await (const event of handle.events)
+        if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
+      const result = await handle.result;
+      expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
+        'failed',
+        'NETWORK',
+        1,
+      ]);
+      expect(written.length).toBeGreaterThan(0);
+      expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
+    },
+  );
 
   it('a run deadline on a hanging call closes the server-side connection within 200 ms', async () => {
     const model = unique('fault:hang');

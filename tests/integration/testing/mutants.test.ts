@@ -56,6 +56,8 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   // Needs `reset-mid` to cut the stream after its first chunks have arrived: until 2026-12-04 the
   // fault server destroyed the socket before anything left, and this mutant passed every property.
   ['swallows-mid-stream-reset', 'errorsMapped'],
+  // Passed every property until 2026-12-04: no fault ended a body cleanly before its finish chunk.
+  ['end-is-finish', 'errorsMapped', /the body ended before any chunk gave a finish_reason/],
   // What a JSON logger prints: until 2026-12-04 only util.inspect's text and data properties were read.
   ['key-behind-getter', 'errorsMapped', /carry the API key/],
 ];
