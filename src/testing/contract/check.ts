@@ -3,6 +3,7 @@
  * property with the same seed, and throws a `ProviderContractError` naming each broken property
  * with its shrunk case. Resolves with the report (what was checked, what was skipped and why).
  */
+import { runtimeError } from '../../core/errors.js';
 import type { ChatProvider } from '../../providers/port.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
 import { checkContractOptions } from '../option-keys.js';
@@ -46,6 +47,7 @@ export async function checkProviderContract(
   options: ContractOptions = {},
 ): Promise<ContractReport> {
   checkContractOptions('checkProviderContract options', options);
+  checkRunnable(options);
   const fc = await loadFastCheck();
   const numRuns = runsFrom(options.numRuns, 'TROUPE_CONTRACT_RUNS', DEFAULT_CONTRACT_RUNS);
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 1;
@@ -82,6 +84,33 @@ export async function checkProviderContract(
   const report: ContractReport = { provider: provider.name, seed, numRuns, checked, skipped, failures };
   if (failures.length > 0) throw new ProviderContractError(report);
   return report;
+}
+
+/**
+ * What the key check cannot see: `only` naming nothing, or a name no property has (a misspelt
+ * `signalHonored` checked nothing and passed, until 2026-12-04); a server not yet started (every
+ * property that needs it failed, blaming the adapter for a request that could go nowhere).
+ */
+function checkRunnable(options: ContractOptions): void {
+  const only: unknown = options.only;
+  if (only !== undefined) {
+    const names = PROPERTIES.map((property) => property.name as string);
+    const unknown = Array.isArray(only) ? only.filter((name) => !names.includes(name)) : [only];
+    if (!Array.isArray(only) || only.length === 0 || unknown.length > 0)
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected \`only\` to list properties of the contract (${names.join(', ')}), got ${
+          Array.isArray(only) && only.length > 0
+            ? unknown.map((name) => JSON.stringify(name)).join(', ')
+            : JSON.stringify(only)
+        }`,
+      );
+  }
+  if (options.server !== undefined && !options.server.baseURL)
+    throw runtimeError(
+      'INVALID_REQUEST',
+      'Expected `server` to be listening (`await server.start()` first), got one with no baseURL yet',
+    );
 }
 
 async function runProperty(

@@ -86,3 +86,35 @@ describe('checkProviderContract', () => {
     ).rejects.toEqual(refused('tool', 'checkProviderContract options.capabilities'));
   });
 });
+
+describe('checkProviderContract: what the key check cannot see', () => {
+  it('refuses an `only` that names no property of the contract, or nothing, instead of checking nothing and passing', async () => {
+    // Before 2026-12-04 a misspelt name (or an empty list) resolved with `checked: []`.
+    for (const only of [['signalHonored'], [], 'signalHonoured']) {
+      await expect(checkProviderContract(adapter, { only } as never)).rejects.toEqual(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: expect.stringMatching(
+            /^Expected `only` to list properties of the contract \(signalHonoured, .*\), got /,
+          ),
+        }),
+      );
+    }
+    await expect(checkProviderContract(adapter, { only: ['signalHonored'] } as never)).rejects.toThrow(
+      /got "signalHonored"$/,
+    );
+    expect(calls).toBe(0);
+  });
+
+  it('refuses a server that is not listening yet, rather than blame the adapter for every property', async () => {
+    const { createOpenAIServer } = await import('../../../src/testing/openai-server.js');
+    const server = createOpenAIServer();
+    await expect(checkProviderContract(adapter, { server })).rejects.toEqual(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('await server.start()'),
+      }),
+    );
+    expect(calls).toBe(0);
+  });
+});
