@@ -207,6 +207,29 @@ export const limitsArbitrary = fc.record({
   ),
 });
 
+/**
+ * The drawn limits on your own providers: each takes those of one scripted provider (a concurrency
+ * limit of p0's or p1's; p0's requests a minute, p1's tokens a minute or p2's cooldown by model,
+ * with `model` as p2's model), in turn from a drawn start, so one provider meets each kind over the
+ * runs. Until 2026-12-04 the limits stayed on `p0` to `p2`, which your providers are not: no
+ * per-provider limit applied to them, and `limitsHold`, `rateLimitsHold`, `cooldownHolds` said
+ * nothing of them.
+ */
+export function limitsOn(names: readonly string[], model: string) {
+  return fc.tuple(limitsArbitrary, fc.nat(5)).map(([drawn, start]) => {
+    const perProvider: Record<string, number> = {};
+    const providers: Record<string, ProviderLimits> = {};
+    const own = drawn.providers as Readonly<Record<string, ProviderLimits>>;
+    names.forEach((name, i) => {
+      perProvider[name] = drawn.perProvider[(start + i) % 2 === 0 ? 'p0' : 'p1'];
+      const limits = own[`p${(start + i) % 3}`] as ProviderLimits;
+      const byModel = limits.models?.model;
+      providers[name] = byModel === undefined ? limits : { ...limits, models: { [model]: byModel } };
+    });
+    return { ...drawn, perProvider, providers };
+  });
+}
+
 /** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
 export const MODEL_COMPLETION_TOKENS = 100;
 

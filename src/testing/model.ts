@@ -20,6 +20,7 @@
 import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
 import { systemClock } from '../core/clock.js';
+import { runtimeError } from '../core/errors.js';
 import { estimateTokens } from '../providers/estimate.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
@@ -35,6 +36,7 @@ import {
   type Command,
   commandArbitraries,
   limitsArbitrary,
+  limitsOn,
   MODEL_COMPLETION_TOKENS,
   type ScenarioLimits,
   Settle,
@@ -193,9 +195,21 @@ function perInstanceLimits(limits: ScenarioLimits, providers: readonly ChatProvi
 /** The fast-check property: random limits and command sequences, every invariant checked. */
 export function runtimeProperty(options: PropertyOptions = {}) {
   checkPropertyOptions('runtimeProperty options', options);
+  const names = options.providers?.map((provider) => provider.name);
+  if (names !== undefined) {
+    // A limit on a name none of your providers has would hold nothing (`my-adaptr`, misspelt).
+    const strays = Object.keys(options.limits?.perProvider ?? {}).filter((name) => !names.includes(name));
+    if (strays.length > 0)
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected \`limits.perProvider\` to name your providers (${names.join(', ')}), got ${strays.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+  }
   const limits = options.limits
     ? fc.constant({ maxQueued: 30, fairnessEvery: 4, historySize: 10, ...options.limits })
-    : limitsArbitrary;
+    : names === undefined
+      ? limitsArbitrary
+      : limitsOn(names, options.model ?? 'model');
   return fc.asyncProperty(
     limits,
     fc.commands(

@@ -118,3 +118,40 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('checkRuntimeProperties: limits on your providers', () => {
+  it('draws its random limits for your providers, by their names (they stayed on p0 to p2 before 2026-12-04)', async () => {
+    const seen: string[][] = [];
+    await checkRuntimeProperties({
+      providers: [adapter, { ...adapter, name: 'theirs' }],
+      contract: false,
+      numRuns: 6,
+      maxCommands: 4,
+      model: 'm1',
+      onEnd: (runtime) => {
+        const limits = runtime.status({ recent: 0 }).limits ?? {};
+        seen.push(Object.keys(limits).sort());
+        for (const budget of Object.values(limits))
+          if (budget.models !== undefined) byModel.push(budget.models);
+      },
+    });
+    expect(seen).toHaveLength(6);
+    for (const names of seen) expect(names).toEqual(['mine', 'theirs']);
+  });
+
+  it('refuses a per-provider limit on a name none of your providers has, naming it', async () => {
+    await expect(
+      checkRuntimeProperties({
+        providers: [adapter],
+        contract: false,
+        numRuns: 1,
+        limits: { maxConcurrent: 2, perProvider: { 'my-adaptr': 1 } },
+      }),
+    ).rejects.toEqual(
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        message: 'Expected `limits.perProvider` to name your providers (mine), got "my-adaptr"',
+      }),
+    );
+  });
+});
