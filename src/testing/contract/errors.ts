@@ -170,12 +170,23 @@ async function checkFault(
     throw new Error(
       `Expected one request on the wire for ${what}, got ${sent} (the adapter sent it again; retries are the runtime's, by \`retryable\` and \`retryAfterMs\`)`,
     );
-  const leak =
-    keyIn(errorText(error), context.apiKey) ??
-    keyIn(everyString(error), context.apiKey) ??
-    keyIn(jsonText(error), context.apiKey);
+  const leak = leakIn(error, context.apiKey);
   if (leak !== undefined)
-    throw new Error(`Expected no error text to carry the API key, got ${leak} in ${what}'s error`);
+    throw new Error(`Expected no error text to carry the API key, got ${leak} (${what}'s error)`);
+}
+
+/**
+ * Where the error carries the key: the first property path that holds it (`cause.request.headers.
+ * authorization`), else what `JSON.stringify` or `util.inspect` prints of it. Until 2026-12-04 the
+ * message said only that it was somewhere in the error.
+ */
+function leakIn(error: unknown, apiKey: string | undefined): string | undefined {
+  const found = keyPath(error, apiKey);
+  if (found !== undefined) return `${found.leak} at \`${found.path}\``;
+  const json = keyIn(jsonText(error), apiKey);
+  if (json !== undefined) return `${json} in what JSON.stringify prints of it (a getter or toJSON)`;
+  const printed = keyIn(errorText(error), apiKey);
+  return printed === undefined ? undefined : `${printed} in what util.inspect prints of it`;
 }
 
 /**
@@ -206,28 +217,35 @@ function sentFor(context: ContractContext, nonce: string): number {
 }
 
 /**
- * Every string reachable from the error through own data properties, enumerable or not, at any
- * depth (a JSON logger prints deeper than `util.inspect`'s 6 levels; a reporter may read hidden
- * ones). Getters are not called. Bounded, so a huge or cyclic object cannot stall the suite.
+ * The first string reachable from the error through own data properties, enumerable or not, at any
+ * depth, that carries the key, with its path (a JSON logger prints deeper than `util.inspect`'s 6
+ * levels; a reporter may read hidden ones). Getters are not called. Bounded, so a huge or cyclic
+ * object cannot stall the suite.
  */
-function everyString(root: unknown): string {
-  const out: string[] = [];
+function keyPath(root: unknown, apiKey: string | undefined): { leak: string; path: string } | undefined {
   const seen = new Set<object>();
-  const queue: unknown[] = [root];
+  const queue: [unknown, string][] = [[root, '']];
   while (queue.length > 0 && seen.size < 5000) {
-    const value = queue.shift();
-    if (typeof value === 'string') out.push(value);
+    const [value, path] = queue.shift() as [unknown, string];
+    if (typeof value === 'string') {
+      const leak = keyIn(value, apiKey);
+      if (leak !== undefined) return { leak, path: path === '' ? '(the error itself)' : path };
+    }
     if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value))
       continue;
     seen.add(value);
-    if (value instanceof Map) for (const entry of value) queue.push(entry[0], entry[1]);
-    if (value instanceof Set) for (const entry of value) queue.push(entry);
-    for (const key of Reflect.ownKeys(value)) {
+    const at = (key: string) => (path === '' ? key : `${path}.${key}`);
+    if (value instanceof Map)
+      for (const [key, entry] of value) queue.push([key, at('<map key>')], [entry, at(String(key))]);
+    if (value instanceof Set) for (const entry of value) queue.push([entry, at('<set entry>')]);
+    // `stack` last: it repeats the message, which is the place to name.
+    const keys = Reflect.ownKeys(value).sort((a, b) => Number(a === 'stack') - Number(b === 'stack'));
+    for (const key of keys) {
       const descriptor = Object.getOwnPropertyDescriptor(value, key);
-      if (descriptor !== undefined && 'value' in descriptor) queue.push(descriptor.value);
+      if (descriptor !== undefined && 'value' in descriptor) queue.push([descriptor.value, at(String(key))]);
     }
   }
-  return out.join('\n');
+  return undefined;
 }
 
 /** Why a call may still be going 5 s after the server answered it: the adapter retrying on its own. */

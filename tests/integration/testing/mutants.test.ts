@@ -27,7 +27,7 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['abort-resolves-empty', 'signalHonoured'],
   ['no-finish-repeated-usage', 'streamContract'],
   ['drops-retry-after', 'errorsMapped'],
-  ['server-text-in-error', 'errorsMapped'],
+  ['server-text-in-error', 'errorsMapped', /got the key at `message`/],
   ['eager-pump', 'streamContract'],
   ['reset-as-bad-response', 'errorsMapped'],
   ['tool-index-by-position', 'streamContract'],
@@ -46,7 +46,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['buffers-stream', 'streamContract', /got the first \d+ only after the whole answer was sent/],
   // Passed until 2026-12-04: the check caught only an adapter that waited for the whole body.
   ['holds-until-finish', 'streamContract', /only after the server sent its finish chunk/],
-  ['key-deep-in-error', 'errorsMapped', /carry the API key/],
+  // The message names where: until 2026-12-04 only that the key was somewhere in the error.
+  [
+    'key-deep-in-error',
+    'errorsMapped',
+    /carry the API key, got the key at `context\.call\.attempt\.http\.request\.init\.headers\.authorization`/,
+  ],
   ['waits-out-retry-after', 'errorsMapped', /does the adapter wait and retry by itself/],
   // Caught only when fast-check drew a short hint until 2026-12-04; the fixed examples now carry one.
   ['waits-out-short-retry-after', 'errorsMapped', /got 2 \(the adapter sent it again/],
@@ -59,7 +64,7 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   // Passed every property until 2026-12-04: no fault ended a body cleanly before its finish chunk.
   ['end-is-finish', 'errorsMapped', /the body ended before any chunk gave a finish_reason/],
   // What a JSON logger prints: until 2026-12-04 only util.inspect's text and data properties were read.
-  ['key-behind-getter', 'errorsMapped', /carry the API key/],
+  ['key-behind-getter', 'errorsMapped', /carry the API key, got the key in what JSON.stringify prints of it/],
 ];
 
 let server: OpenAIServer;
@@ -92,7 +97,9 @@ describe('the contract rejects each planted bug by its property', () => {
       );
       expect(outcome).toBeInstanceOf(ProviderContractError);
       const error = outcome as ProviderContractError;
-      lines.push(`  ${bug}: broke ${error.broken.join(', ')} in ${Date.now() - started} ms`);
+      lines.push(
+        `  ${bug}: broke ${error.broken.join(', ')} in ${Date.now() - started} ms: ${error.failures.find((f) => f.property === property)?.message ?? ''}`,
+      );
       expect(error.broken).toContain(property);
       const failure = error.failures.find((f) => f.property === property);
       // The report says what to replay: the seed and a shrunk case.
