@@ -15,7 +15,7 @@ import { credentialHeaderValues } from './header-secrets.js';
 import { scrubSecrets, toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
-import { readSSE } from './sse.js';
+import { iterateSSE, readSSE } from './sse.js';
 import { countedAnswer, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
@@ -118,8 +118,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       timeout: NO_SDK_TIMEOUT_MS,
       defaultHeaders: { ...(options.defaultHeaders ?? {}) },
       fetch,
-      // The SDK logs unparseable SSE chunks to the console; troupe reports them as errors instead.
-      logLevel: 'off',
+      logLevel: 'off', // troupe reports what the SDK would log (unparseable chunks) as errors
     });
   // Two clients, the same settings, the same pooled sockets: streams and uploads over undici's
   // `fetch`; calls answered whole over `fetchWhole`, which reads the body in one go at about half
@@ -196,7 +195,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     signal: AbortSignal,
     held: { prepared: PreparedFiles },
   ): Promise<{
-    chunks: AsyncIterable<unknown> | null;
+    sse: boolean /* false: a server that answered whole, in `whole` */;
     response: Response;
     whole: readonly ChatDelta[];
     notes: readonly string[];
@@ -210,7 +209,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       leadingMessages: held.prepared.messages,
       ...bodyOptions(),
     });
-    const { data: chunks, response } = await client.chat.completions
+    const { response } = await client.chat.completions
       .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
       .withResponse();
     if (mediaType(response).includes('json')) {
@@ -219,7 +218,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
       return {
-        chunks: null,
+        sse: false,
         response,
         whole: [...completionAsDeltas({ ...answer, notes: checked.notes })],
         notes: [],
@@ -227,7 +226,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       };
     }
     expectMediaType(name, response, 'event-stream');
-    return { chunks, response, whole: [], notes: checked.notes, budget: budgetOf(body) };
+    return { sse: true, response, whole: [], notes: checked.notes, budget: budgetOf(body) };
   }
 
   /** After the last chunk: the call fails, or these deltas end it. */
@@ -235,17 +234,21 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     tally: StreamTally,
     opened: { readonly notes: readonly string[]; readonly budget: number | undefined },
     signal: AbortSignal,
+    doneSeen: boolean,
   ): Promise<ChatDelta[]> {
     // The SDK ends an aborted stream quietly; an abort must still end the call as cancelled.
     if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
     // The body ran out: its socket is free a tick later, for the caller's next request.
     await socketReleased();
     if (tally.count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
-    // Whole once a chunk says why it ended (`StreamTally.cutShort`): a body that ends before was cut.
-    if (tally.finish === undefined) throw tally.cutShort();
+    // Whole once a chunk says why it ended, or the server said `[DONE]` (`StreamTally.unfinished`).
+    const unfinished = tally.unfinished(doneSeen);
     const failed = failedFinish(tally.finish, tally.chars);
     if (failed !== undefined) throw failed;
-    return tally.closing(opened.notes, opened.budget);
+    return tally.closing(
+      unfinished === undefined ? opened.notes : [...opened.notes, unfinished],
+      opened.budget,
+    );
   }
 
   async function* stream(
@@ -255,17 +258,18 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     const held = { prepared: NO_FILES };
     try {
       const opened = await openStream(request, signal, held);
-      const { chunks, whole } = opened;
+      const { sse, response, whole } = opened;
       for (const delta of whole) yield delta;
-      if (chunks === null) return;
+      if (!sse) return;
       const tally = new StreamTally(name);
-      for await (const chunk of chunks) {
+      const seen = { done: false }; // read as `streamTo` reads it, so both know whether `[DONE]` came
+      for await (const chunk of iterateSSE(response, seen)) {
         // One `yield` per delta, not `yield*` over the chunk's array: in an async generator that
         // wraps the array in an async iterator, a few promises more per chunk.
         const deltas = tally.add(chunk);
         for (let i = 0; i < deltas.length; i++) yield deltas[i] as ChatDelta;
       }
-      for (const delta of await endStream(tally, opened, signal)) yield delta;
+      for (const delta of await endStream(tally, opened, signal, seen.done)) yield delta;
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
     } finally {
@@ -274,9 +278,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   }
 
   /**
-   * `stream` pushed: the same steps, with no generator between the body and `onDelta`: the body is
-   * read by `readSSE` (the SDK's SSE rules, its chunks handed over in the network chunk's turn)
-   * instead of the SDK's `Stream`, which `stream` iterates (`sse.ts` says why).
+   * `stream` pushed: the same steps, with no generator between the body and `onDelta` (`readSSE`:
+   * the SDK's SSE rules, its chunks handed over in the network chunk's turn; `sse.ts` says why).
    */
   async function streamTo(
     request: ChatRequest,
@@ -286,11 +289,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     const held = { prepared: NO_FILES };
     try {
       const opened = await openStream(request, signal, held);
-      const { chunks, response, whole } = opened;
+      const { sse, response, whole } = opened;
       for (const delta of whole) onDelta(delta);
-      if (chunks === null) return;
+      if (!sse) return;
       const tally = new StreamTally(name);
-      await readSSE(
+      const doneSeen = await readSSE(
         response,
         (chunk) => {
           const deltas = tally.add(chunk);
@@ -298,7 +301,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         },
         () => signal.aborted,
       );
-      for (const delta of await endStream(tally, opened, signal)) onDelta(delta);
+      for (const delta of await endStream(tally, opened, signal, doneSeen)) onDelta(delta);
     } catch (error) {
       throw toError(error, signal, 'chat stream', request.model);
     } finally {

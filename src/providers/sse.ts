@@ -25,11 +25,12 @@ import { APIError, OpenAIError } from 'openai';
 /** How long the body may stay open after `[DONE]` before it is cancelled (the answer is whole). */
 export const DONE_GRACE_MS = 250;
 
+/** Reads the body, handing each chunk to `onChunk`; resolves with whether `[DONE]` came. */
 export async function readSSE(
   response: Response,
   onChunk: (chunk: unknown) => void,
   stop: () => boolean,
-): Promise<void> {
+): Promise<boolean> {
   const body = response.body;
   if (body === null) throw new OpenAIError('Attempted to iterate over a response with no body');
   const reader = body.getReader();
@@ -39,14 +40,15 @@ export async function readSSE(
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (events.take(value, stop)) return;
+      if (events.take(value, stop)) return false;
       if (events.answered) {
         finished = await drainAfterDone(reader);
-        return;
+        return true;
       }
     }
     events.end();
     finished = true;
+    return false;
   } finally {
     // Stopped early or failed: the request goes (as the SDK aborts it). The cancel's own outcome
     // tells nothing: the body already failed, or the call ends with its own error or abort.
@@ -54,6 +56,49 @@ export async function readSSE(
     reader.releaseLock();
   }
 }
+
+/**
+ * `readSSE` pulled, for `stream()`: the body's chunks in order, each network chunk's parsed in its
+ * turn; `seen.done` is set when `[DONE]` came. An event that fails to parse (or carries `error`)
+ * throws after the chunks before it in the same network chunk; leaving early cancels the body.
+ */
+export async function* iterateSSE(response: Response, seen: { done: boolean }): AsyncGenerator<unknown> {
+  const body = response.body;
+  if (body === null) throw new OpenAIError('Attempted to iterate over a response with no body');
+  const reader = body.getReader();
+  const pending: unknown[] = [];
+  const events = new SSEEvents(response.headers, (chunk) => pending.push(chunk));
+  let finished = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      let failure: { error: unknown } | undefined;
+      try {
+        if (done) events.end();
+        else events.take(value, never);
+      } catch (error) {
+        failure = { error };
+      }
+      for (let i = 0; i < pending.length; i++) yield pending[i];
+      pending.length = 0;
+      if (failure !== undefined) throw failure.error;
+      if (done) {
+        finished = true;
+        return;
+      }
+      if (events.answered) {
+        seen.done = true;
+        finished = await drainAfterDone(reader);
+        return;
+      }
+    }
+  } finally {
+    if (!finished) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+const never = () => false;
 
 /**
  * After `[DONE]`: the rest of the body read and dropped, so a body that ends keeps its socket for

@@ -58,14 +58,20 @@ export class StreamTally {
   }
 
   /**
-   * The error of a stream whose body ended before any chunk said why the answer ended: OpenAI,
-   * Moonshot and Z.ai each send a `finish_reason` in the last chunk of an answer (docs/providers.md,
-   * "Streams"), so a body that ends without one, even cleanly, was cut (a proxy, a restart).
+   * At the end of the body, when no chunk said why the answer ended: OpenAI, Moonshot and Z.ai each
+   * send a `finish_reason` in an answer's last chunk (docs/providers.md, "The adapter"), so a body
+   * that ends without one and without `[DONE]`, even cleanly, was cut (a proxy, a restart): it
+   * throws `NETWORK`. A server that said `[DONE]` ended it on purpose (some OpenAI-compatible
+   * servers leave `finish_reason` out): the answer stands, with this note. `undefined` when a chunk
+   * gave the reason.
    */
-  cutShort(): Error {
-    return providerError(
+  unfinished(doneSeen: boolean): string | undefined {
+    if (this.finish !== undefined) return undefined;
+    if (doneSeen)
+      return 'the server ended its stream with [DONE] but no finish_reason: the answer is taken as whole';
+    throw providerError(
       'NETWORK',
-      `${this.provider}: Expected the stream to end with a finish_reason, got the end of the body after ${this.chars} character(s): the connection was cut mid-answer`,
+      `${this.provider}: Expected the stream to end with a finish_reason or [DONE], got the end of the body after ${this.chars} character(s): the connection was cut mid-answer`,
     );
   }
 

@@ -39,6 +39,8 @@
  *   echo-headers=1      error bodies quote every received header, Authorization included (a
  *                       gateway that dumps the request)
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
+ *   no-finish=1         a stream with no finish chunk: its content, then `[DONE]` (some servers
+ *                       leave `finish_reason` out)
  *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
  *
  * Any other model name is answered normally. Node built-ins only: this ships as `troupe/testing`.
@@ -76,6 +78,8 @@ export interface Fault {
   readonly echoAuth: boolean;
   readonly echoHeaders: boolean;
   readonly noSse: boolean;
+  /** For streams: no chunk carries a `finish_reason`. */
+  readonly noFinish: boolean;
   /** Response headers to add (retry hints). */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -106,6 +110,7 @@ export const NO_FAULT: Fault = {
   echoAuth: false,
   echoHeaders: false,
   noSse: false,
+  noFinish: false,
   headers: {},
 };
 
@@ -169,6 +174,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'no-sse':
         fault.noSse = value === '1';
+        break;
+      case 'no-finish':
+        fault.noFinish = value === '1';
         break;
       case 'tag':
         break;

@@ -177,7 +177,7 @@ export async function sendStream(
       piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
   const finishChunk = { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply) }] };
-  chunks.push(finishChunk);
+  if (!fault.noFinish) chunks.push(finishChunk);
   const options = body.stream_options as { include_usage?: boolean } | undefined;
   if (options?.include_usage === true) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
 

@@ -241,6 +241,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     const decoder = new TextDecoder();
     let buffer = '';
     let finish: string | undefined;
+    let sawDone = false;
     const held: ChatDelta[] = [];
     try {
       for await (const bytes of chunks) {
@@ -253,6 +254,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           buffer = buffer.slice(cut + 2);
           cut = buffer.indexOf('\n\n');
           const data = event.startsWith('data: ') ? event.slice(6) : '';
+          if (data === '[DONE]') sawDone = true;
           if (data === '' || data === '[DONE]') continue;
           const chunk = JSON.parse(data) as WireChunk;
           const choice = chunk.choices?.[0];
@@ -293,8 +295,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         }
       }
       if (signal.aborted && bug !== 'stream-ignores-signal') throw signal.reason;
-      // No chunk said why the answer ended: the body was cut, however cleanly it closed.
-      if (finish === undefined && bug !== 'end-is-finish')
+      // No chunk said why the answer ended, nor the server `[DONE]`: the body was cut, however cleanly it closed.
+      if (finish === undefined && !sawDone && bug !== 'end-is-finish')
         throw providerError(
           'NETWORK',
           `${name}: Expected a finish_reason before the end of the stream, got none`,

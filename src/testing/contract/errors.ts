@@ -141,7 +141,7 @@ async function checkFault(
     throw new Error(
       `Expected ${what} to fail with ${expected.code}, got a success${
         fault === 'truncate'
-          ? ': the body ended before any chunk gave a finish_reason, so the answer was cut, not finished'
+          ? ': the body ended before any chunk gave a finish_reason, and without [DONE], so the answer was cut, not finished'
           : ''
       }${modelHint(context, nonce, model)}`,
     );

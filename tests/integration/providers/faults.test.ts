@@ -113,7 +113,7 @@ describe('fault modes map to provider error codes', () => {
       );
       expect([error.family, error.code, error.retryable]).toEqual(['provider', 'NETWORK', true]);
       expect(error.message).toMatch(
-        /Expected the stream to end with a finish_reason, got the end of the body after \d+ character/,
+        /Expected the stream to end with a finish_reason or \[DONE\], got the end of the body after \d+ character/,
       );
       expect(deltas.some((d) => d.type === 'content')).toBe(true);
       expect(deltas.some((d) => d.type === 'finish')).toBe(false);
@@ -126,6 +126,23 @@ describe('fault modes map to provider error codes', () => {
           ? await drain(provider, request('fault:truncate:after=1000'), signal)
           : await pushed(provider, request('fault:truncate:after=1000'), signal);
       expect(deltas.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
+    });
+  }
+
+  for (const kind of ['stream', 'streamTo'] as const) {
+    it(`${kind}: [DONE] without any finish_reason (some servers leave it out): a whole answer, with a note saying so`, async () => {
+      const signal = new AbortController().signal;
+      const model = 'fault:ok:no-finish=1';
+      const deltas =
+        kind === 'stream'
+          ? await drain(provider, request(model), signal)
+          : await pushed(provider, request(model), signal);
+      expect(deltas.filter((d) => d.type === 'content').length).toBeGreaterThan(0);
+      expect(deltas.some((d) => d.type === 'finish')).toBe(false);
+      expect(deltas.at(-1)).toEqual({
+        type: 'note',
+        text: 'the server ended its stream with [DONE] but no finish_reason: the answer is taken as whole',
+      });
     });
   }
 

@@ -1,11 +1,12 @@
 /**
- * `readSSE` against the `openai` SDK's own `Stream.fromSSEResponse`: the same bodies, cut into
- * network chunks at random bytes, must give the same chunks in the same order and the same error.
+ * `readSSE` (pushed) and `iterateSSE` (pulled, for `stream()`) against the `openai` SDK's own
+ * `Stream.fromSSEResponse`: the same bodies, cut into network chunks at random bytes, must give the
+ * same chunks in the same order and the same error; both say whether `[DONE]` came.
  */
 import fc from 'fast-check';
 import { Stream } from 'openai/streaming';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DONE_GRACE_MS, readSSE } from '../../../src/providers/sse.js';
+import { DONE_GRACE_MS, iterateSSE, readSSE } from '../../../src/providers/sse.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 300);
 const encoder = new TextEncoder();
@@ -73,6 +74,16 @@ async function viaReadSSE(pieces: readonly Uint8Array[]): Promise<Outcome> {
   }
 }
 
+async function viaIterateSSE(pieces: readonly Uint8Array[]): Promise<Outcome> {
+  const chunks: unknown[] = [];
+  try {
+    for await (const chunk of iterateSSE(bodyOf(pieces).response, { done: false })) chunks.push(chunk);
+    return { chunks };
+  } catch (error) {
+    return { chunks, error: describeError(error) };
+  }
+}
+
 // The SDK logs a payload it cannot parse before it throws.
 beforeEach(() => {
   vi.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -122,10 +133,35 @@ describe('readSSE: the SDK rules', () => {
     await fc.assert(
       fc.asyncProperty(body, fc.array(fc.nat(4000), { maxLength: 12 }), async (text, offsets) => {
         const pieces = cut(text, offsets);
-        expect(await viaReadSSE(pieces)).toEqual(await viaSdk(pieces));
+        const sdk = await viaSdk(pieces);
+        expect(await viaReadSSE(pieces)).toEqual(sdk);
+        expect(await viaIterateSSE(pieces)).toEqual(sdk);
       }),
       { numRuns },
     );
+  });
+
+  it('both say whether [DONE] came; leaving the pulled one early cancels the body', async () => {
+    const answered = 'data: {"a":1}\n\ndata: [DONE]\n\n';
+    const cutShort = 'data: {"a":1}\n\n';
+    for (const [text, expected] of [
+      [answered, true],
+      [cutShort, false],
+    ] as const) {
+      expect(
+        await readSSE(
+          bodyOf([encoder.encode(text)]).response,
+          () => undefined,
+          () => false,
+        ),
+      ).toBe(expected);
+      const seen = { done: false };
+      for await (const _ of iterateSSE(bodyOf([encoder.encode(text)]).response, seen));
+      expect(seen.done).toBe(expected);
+    }
+    const { response, cancelled } = bodyOf([encoder.encode(cutShort), encoder.encode(cutShort)]);
+    for await (const _ of iterateSSE(response, { done: false })) break;
+    expect(cancelled()).toBe(true);
   });
 
   it('a CRLF cut between its two bytes ends one line, not two (an empty line would end the event early)', async () => {
