@@ -240,7 +240,6 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     if (signal.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
     // The body ran out: its socket is free a tick later, for the caller's next request.
     await socketReleased();
-    if (tally.count === 0) throw providerError('BAD_RESPONSE', `${name}: Expected stream chunks, got none`);
     // Whole once a chunk says why it ended, or the server said `[DONE]` (`StreamTally.unfinished`).
     const unfinished = tally.unfinished(doneSeen);
     const failed = failedFinish(tally.finish, tally.chars);

@@ -37,6 +37,8 @@ export class StreamTally {
   count = 0;
   chars = 0;
   finish: FinishReason | undefined;
+  /** A chunk gave a finish reason, even one not kept (`ChunkParts.ended`). */
+  private ended = false;
   private webSearch: ChatResponse['webSearch'];
   private usage: ChatResponse['usage'];
 
@@ -54,19 +56,23 @@ export class StreamTally {
     if (parts.usage !== undefined) this.usage = parts.usage;
     if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
     this.finish ??= parts.finishReason;
+    if (parts.ended === true) this.ended = true;
     return deltas;
   }
 
   /**
    * At the end of the body, when no chunk said why the answer ended: OpenAI, Moonshot and Z.ai each
    * send a `finish_reason` in an answer's last chunk (docs/providers.md, "The adapter"), so a body
-   * that ends without one and without `[DONE]`, even cleanly, was cut (a proxy, a restart): it
-   * throws `NETWORK`. A server that said `[DONE]` ended it on purpose (some OpenAI-compatible
+   * that ends without one and without `[DONE]`, even cleanly, was cut (a proxy, a restart), before
+   * its first chunk too: it throws `NETWORK`. A server that said `[DONE]` ended it on purpose (some OpenAI-compatible
    * servers leave `finish_reason` out): the answer stands, with this note. `undefined` when a chunk
    * gave the reason.
    */
   unfinished(doneSeen: boolean): string | undefined {
-    if (this.finish !== undefined) return undefined;
+    // Nothing before `[DONE]`: the server answered nothing (before the body's end: it was cut).
+    if (this.count === 0 && doneSeen)
+      throw providerError('BAD_RESPONSE', `${this.provider}: Expected stream chunks, got none`);
+    if (this.ended) return undefined;
     if (doneSeen)
       return 'the server ended its stream with [DONE] but no finish_reason: the answer is taken as whole';
     throw providerError(

@@ -177,6 +177,8 @@ export function toUsage(value: unknown): TokenUsage | undefined {
 export interface ChunkParts {
   readonly deltas: ChatDelta[];
   readonly finishReason?: FinishReason;
+  /** The chunk gave a finish reason, kept or not (one of another shape is dropped, but ends the answer). */
+  readonly ended?: true;
   readonly usage?: TokenUsage;
   readonly webSearch?: readonly Json[];
 }
@@ -189,6 +191,7 @@ export function fromChunk(provider: string, chunk: unknown): ChunkParts {
   const deltas: ChatDelta[] = [];
   const choice = choices[0];
   let finishReason: FinishReason | undefined;
+  let ended = false;
   let usage = toUsage(chunk.usage);
   if (isObject(choice)) {
     const delta = isObject(choice.delta) ? choice.delta : {};
@@ -205,10 +208,12 @@ export function fromChunk(provider: string, chunk: unknown): ChunkParts {
       });
     }
     finishReason = finishReasonOf(choice.finish_reason);
+    ended = typeof choice.finish_reason === 'string' && choice.finish_reason !== '';
     usage ??= toUsage(choice.usage);
   }
   const parts: { -readonly [K in keyof ChunkParts]: ChunkParts[K] } = { deltas };
   if (finishReason !== undefined) parts.finishReason = finishReason;
+  if (ended) parts.ended = true;
   if (usage !== undefined) parts.usage = usage;
   const webSearch = toWebSearch(chunk.web_search);
   if (webSearch !== undefined) parts.webSearch = webSearch;

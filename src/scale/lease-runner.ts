@@ -2,7 +2,7 @@
  * The instance's side of the shared queue: runs each session it leases in the local in-memory
  * runtime (`adopt`, the same session machine), records what a takeover needs once it starts, and
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
- * the queue, to be taken up elsewhere as a further attempt.
+ * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here).
  */
 import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
@@ -57,9 +57,7 @@ export class LeaseRunner {
     return this.stoppedHere;
   }
 
-  has(id: string): boolean {
-    return this.leased.has(id);
-  }
+  has = (id: string): boolean => this.leased.has(id);
 
   /** Cancels a session running here; false otherwise, so the cluster marks it: not started (a limit
    * may send it back to the queue), mid-hop or let go (handed back, or ended elsewhere), the reason
@@ -334,15 +332,13 @@ export class LeaseRunner {
   }
 
   /**
-   * Hands every running session but those `kept` (and streams that began: they end here) back to
-   * the queue and stops it here; returns their ids. All marked first: one whose hand-back never answers is not settled here either; its lease
-   * lapses instead. A kept one runs on here, to be cancelled (`shutdown({ unfinished: 'cancel' })`).
+   * Hands every running session but those `kept` (to be cancelled here) back to the queue, all marked
+   * first (one whose hand-back never answers lapses instead); returns their ids. A stream whose deltas
+   * went out would only be ended by a taker, with none of its text: it ends here, with its `partial`.
    */
   async handBackAll(kept: ReadonlySet<string> = new Set()): Promise<string[]> {
     this.closing = true;
     const entries = [...this.leased].filter(([id]) => !kept.has(id));
-    // A stream whose deltas went out cannot run again anywhere (a taker would end it, with nothing
-    // of its text): it ends here, cancelled, its result keeping what it wrote (`partial`).
     const streamed = entries.filter(([, entry]) => entry.streamed);
     const back = entries.filter(([, entry]) => !entry.streamed);
     for (const [, entry] of back) entry.handover = true;
@@ -359,6 +355,10 @@ export class LeaseRunner {
     ]);
     return back.map(([id]) => id);
   }
+
+  /** The result of a session running here whose stream went out: it ends here at a shutdown. */
+  streamedHere = (id: string): Promise<SessionResult> | undefined =>
+    this.leased.get(id)?.streamed === true ? this.leased.get(id)?.handle?.result : undefined;
 
   /** Resolves once the session run here (if any) has ended and let go of its lease. */
   ended(id: string): Promise<void> {

@@ -57,6 +57,13 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
           .catch(u.onError),
       )
     : [];
-  for (const [id, owner] of [...u.owners]) u.end(id, handedOver(owner, u.clock.now(), cancel));
-  return { settling: Promise.all([handingBack, ...cancelling]), ids };
+  // A stream running here ends here, its text kept: its caller waits for that result, `partial` and
+  // all (until 2026-12-04 it got `SHUTTING_DOWN` at once, saying the session went on elsewhere).
+  const streamed: Promise<unknown>[] = [];
+  for (const [id, owner] of [...u.owners]) {
+    const here = u.runner.streamedHere(id);
+    if (here === undefined) u.end(id, handedOver(owner, u.clock.now(), cancel));
+    else streamed.push(here.then((result) => u.end(id, result)));
+  }
+  return { settling: Promise.all([handingBack, ...cancelling, ...streamed]), ids };
 }

@@ -104,4 +104,34 @@ describe('a stream cut mid-answer on another instance', () => {
       await next?.shutdown({ deadlineMs: 100 });
     }
   });
+
+  it.each(['leave', 'cancel'] as const)(
+    'a caller on the instance that shuts down mid-answer gets the partial too (unfinished: %s)',
+    async (unfinished) => {
+      // Before 2026-12-04 its wait ended at once with SHUTTING_DOWN ("it goes on in the cluster"),
+      // without the text: the session had in fact ended here (`troupe serve --redis` is 'cancel').
+      const only = await instance(true, `partial-own-${unfinished}`);
+      const handle = only.submit(
+        {
+          model: 'fault:ok:chunk-ms=150',
+          messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
+          stream: true,
+        },
+        { timeoutMs: 20_000 },
+      );
+      let written = '';
+      let shutting: Promise<unknown> | undefined;
+      for await (const event of handle.events) {
+        if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
+        written += event.delta.text;
+        if (shutting === undefined && written.length >= 8)
+          shutting = only.shutdown({ deadlineMs: 10, unfinished });
+      }
+      const result = await handle.result;
+      await shutting;
+      expect(result.metadata.state).toBe('cancelled');
+      expect(written.length).toBeGreaterThanOrEqual(8);
+      expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
+    },
+  );
 });

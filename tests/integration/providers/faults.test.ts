@@ -146,6 +146,33 @@ describe('fault modes map to provider error codes', () => {
     });
   }
 
+  for (const kind of ['stream', 'streamTo'] as const) {
+    it(`${kind}: a body that ends cleanly before its first chunk (a proxy's idle timeout) -> NETWORK, retryable`, async () => {
+      const error = await failure(call(kind, 'fault:truncate:after=0'));
+      expect([error.code, error.retryable]).toEqual(['NETWORK', true]);
+    });
+
+    it(`${kind}: a finish_reason of another shape ends the answer too, though it is not kept`, async () => {
+      server.setResponder(() => ({ content: 'odd end', finishReason: 'end-turn' }));
+      try {
+        const signal = new AbortController().signal;
+        const deltas =
+          kind === 'stream'
+            ? await drain(provider, request('odd'), signal)
+            : await pushed(provider, request('odd'), signal);
+        expect(
+          deltas
+            .filter((d) => d.type === 'content')
+            .map((d) => (d as { text: string }).text)
+            .join(''),
+        ).toBe('odd end');
+        expect(deltas.some((d) => d.type === 'finish' || d.type === 'note')).toBe(false);
+      } finally {
+        server.setResponder(undefined);
+      }
+    });
+  }
+
   it('complete: fault:truncate -> BAD_RESPONSE (half a JSON body)', async () => {
     const error = await failure(call('complete', 'fault:truncate'));
     expect(error.code).toBe('BAD_RESPONSE');
