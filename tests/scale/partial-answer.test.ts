@@ -34,6 +34,32 @@ async function instance(work: boolean, prefix = 'partial-answer'): Promise<Runti
   return runtime;
 }
 
+/**
+ * Submits a slow stream through `via` and calls `stop` once 8 characters reached the caller;
+ * resolves with the result, the text the caller got, and what `stop` returned.
+ */
+async function streamStoppedMidAnswer(via: Runtime, stop: () => Promise<unknown>) {
+  const handle = via.submit(
+    {
+      model: 'fault:ok:chunk-ms=150',
+      messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
+      stream: true,
+    },
+    { timeoutMs: 20_000 },
+  );
+  let written = '';
+  let stopping: Promise<unknown> | undefined;
+  for await (const event of handle.events) {
+    if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
+    written += event.delta.text;
+    if (stopping === undefined && written.length >= 8) stopping = stop();
+  }
+  const result = await handle.result;
+  await stopping;
+  expect(written.length).toBeGreaterThanOrEqual(8);
+  return { result, written };
+}
+
 describe('a stream cut mid-answer on another instance', () => {
   it('reaches its caller failed, with the text its observers got as partial', async () => {
     const front = await instance(false);
@@ -71,33 +97,16 @@ describe('a stream cut mid-answer on another instance', () => {
     const worker = await instance(true, 'partial-shutdown');
     let next: Runtime | undefined;
     try {
-      const handle = front.submit(
-        {
-          model: 'fault:ok:chunk-ms=150',
-          messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
-          stream: true,
-        },
-        { timeoutMs: 20_000 },
-      );
-      let written = '';
-      let shutting: Promise<unknown> | undefined;
-      for await (const event of handle.events) {
-        if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
-        written += event.delta.text;
-        if (shutting === undefined && written.length >= 8) {
-          shutting = worker.shutdown({ deadlineMs: 10 });
-          // Another worker, as a cluster would have: before, it took the session over.
-          void instance(true, 'partial-shutdown').then((runtime) => {
-            next = runtime;
-          });
-        }
-      }
-      const result = await handle.result;
+      const { result, written } = await streamStoppedMidAnswer(front, () => {
+        // Another worker, as a cluster would have: before, it took the session over.
+        void instance(true, 'partial-shutdown').then((runtime) => {
+          next = runtime;
+        });
+        return worker.shutdown({ deadlineMs: 10 });
+      });
       expect(result.metadata.state).toBe('cancelled');
       expect(result.ok ? '' : result.error.message).toMatch(/stream's deltas reached observers/);
-      expect(written.length).toBeGreaterThanOrEqual(8);
       expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
-      await shutting;
     } finally {
       await front.shutdown({ deadlineMs: 100 });
       await worker.shutdown({ deadlineMs: 100 });
@@ -111,26 +120,10 @@ describe('a stream cut mid-answer on another instance', () => {
       // Before 2026-12-04 its wait ended at once with SHUTTING_DOWN ("it goes on in the cluster"),
       // without the text: the session had in fact ended here (`troupe serve --redis` is 'cancel').
       const only = await instance(true, `partial-own-${unfinished}`);
-      const handle = only.submit(
-        {
-          model: 'fault:ok:chunk-ms=150',
-          messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
-          stream: true,
-        },
-        { timeoutMs: 20_000 },
+      const { result, written } = await streamStoppedMidAnswer(only, () =>
+        only.shutdown({ deadlineMs: 10, unfinished }),
       );
-      let written = '';
-      let shutting: Promise<unknown> | undefined;
-      for await (const event of handle.events) {
-        if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
-        written += event.delta.text;
-        if (shutting === undefined && written.length >= 8)
-          shutting = only.shutdown({ deadlineMs: 10, unfinished });
-      }
-      const result = await handle.result;
-      await shutting;
       expect(result.metadata.state).toBe('cancelled');
-      expect(written.length).toBeGreaterThanOrEqual(8);
       expect(result.ok ? undefined : result.partial).toStrictEqual({ content: written });
     },
   );
