@@ -29,6 +29,15 @@ export interface ToolCallContext {
   readonly log?: ClientLog;
 }
 
+/**
+ * Whether a call's sessions stream: streaming gives progress, and a task's status, their character
+ * counts, and a failure what was written (`partial`); a plain call without a progress token takes
+ * its answer whole. Task calls took theirs whole too until 2026-12-04.
+ */
+export function streams(call: ToolCallContext): boolean {
+  return call.progress !== undefined || call.onSession !== undefined;
+}
+
 export type ClientLog = (level: 'info' | 'warning' | 'error', data: Record<string, unknown>) => void;
 
 export type SessionOutcome =
@@ -114,9 +123,7 @@ function follow(
   if (scheduling.timeout_ms !== undefined) options.timeoutMs = scheduling.timeout_ms;
   let handle: SessionHandle;
   try {
-    // Streaming gives progress its character counts; without a progress token a single answer is enough.
-    const submitted =
-      request.stream === undefined ? { ...request, stream: call.progress !== undefined } : request;
+    const submitted = request.stream === undefined ? { ...request, stream: streams(call) } : request;
     handle = mcp.runtime.submit(submitted, options);
   } catch (error) {
     return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });

@@ -9,7 +9,7 @@ import type { Caller } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { keepConversation, keptLine, loadConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
-import { runSession } from '../run-session.js';
+import { runSession, streams } from '../run-session.js';
 import {
   chatMessageSchema,
   modelCallFields,
@@ -155,8 +155,8 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     if (oversized !== undefined && args.continuation_id !== undefined)
       return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
-    // Streaming gives progress its character counts; without a progress token one answer is enough.
-    const request = sessionRequest(args, messages, call.progress !== undefined);
+    // Streamed with progress or as a task (`streams`); otherwise one whole answer is enough.
+    const request = sessionRequest(args, messages, streams(call));
     const outcome = await runSession(mcp, call, request, 'chat', args);
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;

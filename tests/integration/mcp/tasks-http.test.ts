@@ -180,6 +180,28 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     expect(await tasks.get(slow.task.taskId)).toMatchObject({ status: 'failed' });
   });
 
+  it('streams a task’s call: its status counts the characters, and a timeout mid-answer keeps them in partial_answer', async () => {
+    // Until 2026-12-04 a task's calls took their answer whole: "running" with no count, and a
+    // timeout lost what the model had written.
+    const h = await start({ providers: [createSimulatedProvider({ name: 'slowish', tokensPerSec: 40 })] });
+    const tasks = v1(await h.client('legacy'));
+    const cut = await tasks.create({
+      prompt: 'long enough',
+      model: 'sim-fast',
+      timeout_ms: 1500,
+      extra: { simulate: 'stall' },
+    });
+    const counting = await until(
+      () => tasks.get(cut.task.taskId),
+      (t) => /chars so far/.test(t.statusMessage ?? ''),
+    );
+    expect(counting.statusMessage).toMatch(/^running, \d+ chars so far$/);
+    const result = await tasks.result(cut.task.taskId);
+    expect(result.isError).toBe(true);
+    expect(sc(result)).toMatchObject({ error: { code: 'TIMED_OUT' }, session: { state: 'timedOut' } });
+    expect(sc(result).partial_answer.content).toMatch(/^On "long enough": \S/);
+  });
+
   it('keeps a result only within the caller’s bytes: one too large fails its task saying so, the answer not kept', async () => {
     // 300 words a answer: about 2 KB of text, twice in a result with its metadata.
     const wordy = createSimulatedProvider({
