@@ -63,10 +63,10 @@ export class StreamTally {
   /**
    * At the end of the body, when no chunk said why the answer ended: OpenAI, Moonshot and Z.ai each
    * send a `finish_reason` in an answer's last chunk (docs/providers.md, "The adapter"), so a body
-   * that ends without one and without `[DONE]`, even cleanly, was cut (a proxy, a restart), before
-   * its first chunk too: it throws `NETWORK`. A server that said `[DONE]` ended it on purpose (some OpenAI-compatible
-   * servers leave `finish_reason` out): the answer stands, with this note. `undefined` when a chunk
-   * gave the reason.
+   * that ends without one and without `[DONE]`, even cleanly and before its first chunk, was cut (a
+   * proxy, a restart): it throws `NETWORK`. A server that said `[DONE]` ended it on purpose (some
+   * OpenAI-compatible servers leave `finish_reason` out): the answer stands, with this note.
+   * `undefined` when a chunk gave the reason.
    */
   unfinished(doneSeen: boolean): string | undefined {
     // Nothing before `[DONE]`: the server answered nothing (before the body's end: it was cut).

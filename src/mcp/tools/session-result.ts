@@ -42,10 +42,9 @@ export function failureOutcome(fields: AnswerFields): ToolOutcome {
   const extra: Record<string, unknown> = {};
   if (fields.session !== undefined) extra.session = fields.session;
   const partial = fields.partial_answer;
-  if (partial === undefined) return errorOutcome(error, extra);
-  extra.partial_answer = partial;
+  if (partial !== undefined) extra.partial_answer = partial;
   const outcome = errorOutcome(error, extra);
-  return { structured: outcome.structured, text: `${outcome.text}${partialText(partial)}` };
+  return partial === undefined ? outcome : { ...outcome, text: `${outcome.text}${partialText(partial)}` };
 }
 
 /** The text of what a stream had written before its session ended (`failureOutcome`). */

@@ -96,13 +96,11 @@ function checkRunnable(options: ContractOptions): void {
   if (only !== undefined) {
     const names = PROPERTIES.map((property) => property.name as string);
     const unknown = Array.isArray(only) ? only.filter((name) => !names.includes(name)) : [only];
-    if (!Array.isArray(only) || only.length === 0 || unknown.length > 0)
+    if (unknown.length > 0 || (only as unknown[]).length === 0)
       throw runtimeError(
         'INVALID_REQUEST',
         `Expected \`only\` to list properties of the contract (${names.join(', ')}), got ${
-          Array.isArray(only) && only.length > 0
-            ? unknown.map((name) => JSON.stringify(name)).join(', ')
-            : JSON.stringify(only)
+          unknown.length > 0 ? unknown.map((name) => JSON.stringify(name)).join(', ') : '[]'
         }`,
       );
   }
