@@ -1,6 +1,7 @@
 /**
  * Moonshot's request rules, checked before anything is sent (sources in docs/providers.md):
- * - temperature and top_p from 0 to 1; `n` at most 5, and 1 when temperature is near 0;
+ * - temperature and top_p from 0 to 1 (`n` other than 1 never gets here: a session reads one
+ *   answer, so `submit` refuses it for every provider, `request-check.ts`);
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
  * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and
  *   kimi-k3 always think;
@@ -62,7 +63,6 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   const model = draft.model;
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
-  checkN(draft);
   // Thinking first: a model that always thinks refuses `disabled` before its sampling is judged.
   thinking(draft, spec);
   if (kimiHasFixedSampling(model)) fixedSampling(draft);
@@ -72,16 +72,6 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   toolSchemas(draft);
   budget(draft, spec);
   return draft.finish();
-}
-
-function checkN(draft: RequestDraft): void {
-  const n = draft.get('n');
-  if (n === undefined) return;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 5)
-    throw draft.refuse('n', 'an integer from 1 to 5');
-  const temperature = draft.get('temperature');
-  if (n > 1 && typeof temperature === 'number' && temperature < 0.01)
-    throw draft.refuse('n', '1 when temperature is close to 0');
 }
 
 function fixedSampling(draft: RequestDraft): void {

@@ -46,6 +46,13 @@ export function checkRequest(request: SessionRequest): void {
   }
   if (r.extra !== undefined && !isRecord(r.extra))
     refuse(`\`extra\` to be an object of the provider's own fields, got ${describe(r.extra)}`);
+  // A session reads one choice; with `n` > 1 the others were paid for and dropped, and a stream's
+  // choices interleave their chunks, which were joined into one garbled answer.
+  const n = (r.extra as Record<string, unknown> | undefined)?.n;
+  if (n !== undefined && n !== 1)
+    refuse(
+      `\`extra.n\` to be 1 or absent (a session returns one answer: for several, submit a session each, or call the MCP tool \`consensus\`), got ${describe(n)}`,
+    );
   if (
     r.tools !== undefined &&
     !(Array.isArray(r.tools) && r.tools.every((t) => typeof (t as { type?: unknown })?.type === 'string'))

@@ -75,8 +75,6 @@ describe('kimi', () => {
       'kimi-k2.6',
       /`top_p` for kimi model `kimi-k2.6` to be left unset: the vendor fixes it at 0.95/,
     ],
-    [{ extra: { n: 2 } }, 'kimi-k2.5', /`n` for kimi model `kimi-k2.5`/],
-    [{ extra: { n: 6 } }, 'moonshot-v1-8k', /`n` .* an integer from 1 to 5/],
     [{ thinking: 'disabled' as const }, 'kimi-k2-thinking', /always thinks/],
     // kimi-k2.7-code always thinks: "disabled" errors at the vendor, and `$web_search` needs it off.
     [{ thinking: 'disabled' as const }, 'kimi-k2.7-code', /always thinks/],
@@ -110,6 +108,19 @@ describe('kimi', () => {
     if (result.ok) return;
     expect(result.error.code).toBe('INVALID_REQUEST');
     expect(result.error.message).toMatch(message);
+    expect(chatBodies(r)).toHaveLength(0);
+  });
+
+  // One answer a session, on every provider (`request-check.ts`): Moonshot takes `n` up to 5, but
+  // a session reads `choices[0]` alone, so the others would be paid for and dropped.
+  it.each([
+    [2, 'kimi-k2.5'],
+    [3, 'moonshot-v1-8k'],
+  ])('refuses n = %d on %s at submit, before any request', async (n, model) => {
+    const r = await rig('kimi');
+    expect(() => r.runtime.submit({ provider: 'kimi', model, messages: [user('q')], extra: { n } })).toThrow(
+      /^Expected `extra.n` to be 1 or absent/,
+    );
     expect(chatBodies(r)).toHaveLength(0);
   });
 

@@ -137,7 +137,7 @@ describe('checkRequest', () => {
         max_tokens: 1,
         stop: ['\n\n', 'END'],
         thinking: 'disabled',
-        extra: { response_format: { type: 'json_object' } },
+        extra: { response_format: { type: 'json_object' }, n: 1 },
         tools: [{ type: 'function', function: { name: 'f' } }, { type: 'web_search' }],
         tool_choice: 'auto',
         files: [file, { name: 'b.md', data: '# b' }],
@@ -168,6 +168,12 @@ describe('checkRequest', () => {
     [{ extra: null }, "Expected `extra` to be an object of the provider's own fields, got `null`"],
     [{ extra: [1] }, "Expected `extra` to be an object of the provider's own fields, got `[1]` (array)"],
     [
+      { extra: { n: 2 } },
+      'Expected `extra.n` to be 1 or absent (a session returns one answer: for several, submit a session each, or call the MCP tool `consensus`), got `2` (number)',
+    ],
+    [{ extra: { n: '1' } }, /^Expected `extra.n` to be 1 or absent .*, got `"1"` \(string\)$/],
+    [{ extra: { n: 0 } }, /^Expected `extra.n` to be 1 or absent .*, got `0` \(number\)$/],
+    [
       { tools: 'x' },
       'Expected `tools` to be an array of tool definitions, each with a `type`, got `"x"` (string)',
     ],
@@ -196,7 +202,8 @@ describe('checkRequest', () => {
       'Expected `files` to be an array of { name, data: string or Uint8Array }, got `[null]` (array)',
     ],
   ])('refuses %o', (fields, expected) => {
-    expect(fieldRefusal(fields)).toBe(expected);
+    if (expected instanceof RegExp) expect(fieldRefusal(fields)).toMatch(expected);
+    else expect(fieldRefusal(fields)).toBe(expected);
   });
 
   it('checks the messages after the fields', () => {
