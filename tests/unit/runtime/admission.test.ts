@@ -278,7 +278,7 @@ describe('the size a request waits with (limits.maxQueuedBytes)', () => {
 
   it('refuses a request JSON cannot carry with INVALID_REQUEST, and counts it', () => {
     const { admission, rejected } = setup();
-    const request = { messages, extra: { n: 1n } } as never;
+    const request = { messages, extra: { seed: 1n } } as never;
     expect(refusal(() => admission.chat(request, {}))).toEqual({
       code: 'INVALID_REQUEST',
       message:
