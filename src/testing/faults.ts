@@ -41,6 +41,11 @@
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
  *   no-finish=1         a stream with no finish chunk: its content, then `[DONE]` (some servers
  *                       leave `finish_reason` out)
+ *   one-write=1         a stream's whole body, every chunk and `[DONE]`, in one write that ends the
+ *                       response, so the client's first read holds all of it, as from a gateway
+ *                       that buffers an answer before sending it (`chunk-ms`, `end-ms` and `split`
+ *                       do not apply; with `stall`, `reset-mid`, `truncate` or `bad-sse` the chunks
+ *                       before the fault go in one write, then the fault acts)
  *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
  *
  * Any other model name is answered normally. Node built-ins only: this ships as `troupe/testing`.
@@ -80,6 +85,8 @@ export interface Fault {
   readonly noSse: boolean;
   /** For streams: no chunk carries a `finish_reason`. */
   readonly noFinish: boolean;
+  /** For streams: the whole body in one write, ending the response. */
+  readonly oneWrite: boolean;
   /** Response headers to add (retry hints). */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -111,6 +118,7 @@ export const NO_FAULT: Fault = {
   echoHeaders: false,
   noSse: false,
   noFinish: false,
+  oneWrite: false,
   headers: {},
 };
 
@@ -177,6 +185,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'no-finish':
         fault.noFinish = value === '1';
+        break;
+      case 'one-write':
+        fault.oneWrite = value === '1';
         break;
       case 'tag':
         break;

@@ -267,6 +267,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
           splitBytes: fault.splitBytes,
           delay,
           endDelayMs: fault.endDelayMs,
+          oneWrite: fault.oneWrite,
           finishSent: () => (record.finishSentAt = Date.now()),
         });
       return sendVendorCompletion(res, vendor, body, reply);

@@ -181,27 +181,49 @@ export async function sendStream(
   const options = body.stream_options as { include_usage?: boolean } | undefined;
   if (options?.include_usage === true) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
 
+  // `one-write`: the events are held here, and go in one write with what ends the body (or the fault).
+  let held = fault.oneWrite ? '' : undefined;
+  let finishHeld = false;
+  /** The held events and `tail`, to be written now (a held finish chunk counts as sent). */
+  const out = (tail = '') => {
+    const text = held === undefined ? tail : held + tail;
+    held = undefined;
+    if (finishHeld) finishSent?.();
+    return text;
+  };
   for (const [sent, chunk] of chunks.entries()) {
     if (res.destroyed) return;
     if (sent === fault.after) {
-      if (fault.mode === 'stall') return;
+      if (fault.mode === 'stall') return stallAfter(res, out());
       // An SSE comment (clients skip it) whose write ends once the chunks before it have left.
-      if (fault.mode === 'reset-mid') return void res.write(':\n\n', () => res.destroy());
-      if (fault.mode === 'bad-sse') return void res.end('data: {"id": "broken", "choices": [\n\n');
+      if (fault.mode === 'reset-mid') return void res.write(out(':\n\n'), () => res.destroy());
+      if (fault.mode === 'bad-sse') return void res.end(out('data: {"id": "broken", "choices": [\n\n'));
       // Ended cleanly mid-answer: no finish chunk, no `[DONE]`.
-      if (fault.mode === 'truncate') return void res.end();
+      if (fault.mode === 'truncate') return void res.end(out());
     }
-    await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, fault.splitBytes);
+    const event = `data: ${JSON.stringify(chunk)}\n\n`;
+    if (held !== undefined) {
+      held += event;
+      finishHeld ||= chunk === finishChunk;
+      continue;
+    }
+    await writeSplit(res, event, fault.splitBytes);
     if (chunk === finishChunk) finishSent?.();
     if (fault.chunkDelayMs > 0) await delay(fault.chunkDelayMs);
   }
-  if (fault.mode === 'stall') return;
+  if (fault.mode === 'stall') return stallAfter(res, out());
   // Every chunk sent, the finish among them: the body ends without its `[DONE]`.
-  if (fault.mode === 'truncate') return void res.end();
+  if (fault.mode === 'truncate') return void res.end(out());
+  if (held !== undefined) return void res.end(out('data: [DONE]\n\n'));
   if (fault.endDelayMs > 0) await delay(fault.endDelayMs);
   if (res.destroyed) return;
   await writeSplit(res, 'data: [DONE]\n\n', fault.splitBytes);
   if (!res.destroyed) res.end();
+}
+
+/** A stall: what was held back (`one-write`) goes, then nothing more. */
+function stallAfter(res: ServerResponse, held: string): void {
+  if (held !== '') res.write(held);
 }
 
 /**

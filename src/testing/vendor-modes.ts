@@ -255,6 +255,8 @@ export async function sendVendorStream(
     readonly endDelayMs?: number;
     /** Told once the chunk with `finish_reason` (the vendor's last) is written. */
     readonly finishSent?: () => void;
+    /** The whole body in one write that ends it (`one-write`). */
+    readonly oneWrite?: boolean;
   } = {
     chunkDelayMs: 0,
     splitBytes: 0,
@@ -298,7 +300,11 @@ export async function sendVendorStream(
           usage,
         };
   chunks.push(last);
-  // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`, `end-ms`).
+  // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`, `end-ms`, `one-write`).
+  if (pace.oneWrite === true) {
+    res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
+    return void pace.finishSent?.();
+  }
   for (const chunk of chunks) {
     if (res.destroyed) return;
     await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, pace.splitBytes);

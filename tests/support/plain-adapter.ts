@@ -84,7 +84,17 @@ export type PlantedBug =
   /** A body that ends cleanly before any finish_reason ends the stream as a whole answer: cut text taken for all of it. */
   | 'end-is-finish'
   /** The error carries the request behind a getter a JSON logger calls (`JSON.stringify`), `util.inspect` does not. */
-  | 'key-behind-getter';
+  | 'key-behind-getter'
+  /**
+   * stream() passes the signal to fetch and counts on it to fail the next read, never checking it,
+   * and reads no further than `[DONE]`: an abort after a body that came in one read, `[DONE]`
+   * included, is never seen, and the stream ends as a whole answer.
+   */
+  | 'trusts-fetch-abort'
+  /** Has a pushed `streamTo()` that does the same (stream() correct): it hands over a whole body however aborted. */
+  | 'stream-to-trusts-fetch-abort'
+  /** stream() reads no further than `[DONE]` and checks its signal there, but fails the abort as a cut stream: `NETWORK`, retryable. */
+  | 'late-abort-as-network';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -224,27 +234,34 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   }
 
   async function* stream(request: ChatRequest, options: { signal: AbortSignal }): AsyncGenerator<ChatDelta> {
-    if (bug !== 'buffers-stream') return yield* streamed(request, options);
+    if (bug !== 'buffers-stream') return yield* streamed(request, options, bug === 'trusts-fetch-abort');
     const all: ChatDelta[] = [];
     for await (const delta of streamed(request, options)) all.push(delta);
     yield* all;
   }
 
+  /** `trustsFetch`: the signal is never checked once fetch has it, and `[DONE]` ends the reading (`trusts-fetch-abort`). */
   async function* streamed(
     request: ChatRequest,
     { signal }: { signal: AbortSignal },
+    trustsFetch = false,
   ): AsyncGenerator<ChatDelta> {
     const response = await send(request, true, signal);
     const body = response.body as ReadableStream<Uint8Array>;
+    const stopsAtDone = trustsFetch || bug === 'late-abort-as-network';
     const chunks: AsyncIterable<Uint8Array> =
-      bug === 'eager-pump' ? pumped(body) : (body as unknown as AsyncIterable<Uint8Array>);
+      bug === 'eager-pump'
+        ? pumped(body)
+        : stopsAtDone
+          ? readerChunks(body)
+          : (body as unknown as AsyncIterable<Uint8Array>);
     const decoder = new TextDecoder();
     let buffer = '';
     let finish: string | undefined;
     let sawDone = false;
     const held: ChatDelta[] = [];
     try {
-      for await (const bytes of chunks) {
+      reading: for await (const bytes of chunks) {
         if (bug === 'decodes-each-read') buffer += new TextDecoder().decode(bytes);
         else if (bug === 'events-per-read') buffer = decoder.decode(bytes, { stream: true });
         else buffer += decoder.decode(bytes, { stream: true });
@@ -255,6 +272,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           cut = buffer.indexOf('\n\n');
           const data = event.startsWith('data: ') ? event.slice(6) : '';
           if (data === '[DONE]') sawDone = true;
+          // `[DONE]` ends the answer: what follows it is not read (nor is the abort fetch would report there).
+          if (sawDone && stopsAtDone) break reading;
           if (data === '' || data === '[DONE]') continue;
           const chunk = JSON.parse(data) as WireChunk;
           const choice = chunk.choices?.[0];
@@ -294,7 +313,9 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           }
         }
       }
-      if (signal.aborted && bug !== 'stream-ignores-signal') throw signal.reason;
+      if (signal.aborted && bug === 'late-abort-as-network')
+        throw providerError('NETWORK', `${name}: Expected the stream to end, got it cut`);
+      if (signal.aborted && bug !== 'stream-ignores-signal' && !trustsFetch) throw signal.reason;
       // No chunk said why the answer ended, nor the server `[DONE]`: the body was cut, however cleanly it closed.
       if (finish === undefined && !sawDone && bug !== 'end-is-finish')
         throw providerError(
@@ -315,6 +336,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   }
 
   const adapter: ChatProvider = { name, complete, stream };
+  if (bug === 'stream-to-trusts-fetch-abort') {
+    adapter.streamTo = async (request, options, onDelta) => {
+      for await (const delta of streamed(request, options, true)) onDelta(delta);
+    };
+  }
   if (bug === 'stream-to-drops-delta' || bug === 'stream-to-ignores-signal') {
     adapter.streamTo = async (request, { signal }, onDelta) => {
       const own = bug === 'stream-to-ignores-signal' ? new AbortController().signal : signal;
@@ -337,6 +363,20 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', cancelled, { once: true });
     promise.then(resolve, reject);
   });
+}
+
+/** The body's reads, by hand: leaving early releases the reader, and cancels nothing. */
+async function* readerChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /** Reads the whole body into a queue as fast as it comes, whatever the consumer does. */

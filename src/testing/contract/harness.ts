@@ -197,18 +197,20 @@ export function callKinds(context: ContractContext): CallKind[] {
 
 /**
  * Calls `stream()` (or `streamTo()`, read as an iterator), turning a synchronous throw into a
- * stream that throws.
+ * stream that throws. `onPush` is told, inside the adapter's `onDelta`, how many deltas a pushed
+ * stream has pushed (so a check can abort there, while the adapter is still handing them over).
  */
 export function streamOf(
   context: ContractContext,
   request: ChatRequest,
   signal: AbortSignal,
   kind: StreamKind = 'stream',
+  onPush?: (pushed: number) => void,
 ): StreamReader {
   try {
     const iterable =
       kind === 'streamTo'
-        ? pushed(context.provider, request, signal)
+        ? pushed(context.provider, request, signal, onPush)
         : context.provider.stream(request, { signal });
     return new StreamReader(iterable);
   } catch (error) {
@@ -227,6 +229,7 @@ function pushed(
   provider: ChatProvider,
   request: ChatRequest,
   signal: AbortSignal,
+  onPush: ((pushed: number) => void) | undefined,
 ): AsyncIterable<ChatDelta> & { readonly endedUnaborted: boolean } {
   const stop = new AbortController();
   let endedUnaborted = false;
@@ -241,9 +244,11 @@ function pushed(
       const queue: ChatDelta[] = [];
       let end: { readonly failed: boolean; readonly error?: unknown } | undefined;
       let wake = () => {};
+      let count = 0;
       const onDelta = (delta: ChatDelta) => {
         if (end !== undefined) return;
         queue.push(delta);
+        onPush?.(++count);
         wake();
       };
       Promise.resolve()

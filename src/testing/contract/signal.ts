@@ -1,8 +1,19 @@
 /**
  * signalHonoured: an abort at a random moment (before the call, before the response headers, in
- * the middle of a whole body, in the middle of a stream) settles the call within the bound as a
- * rejection, never a success; with a server, the HTTP request closes within the bound too.
+ * the middle of a whole body, in the middle of a stream, after a stream's whole body has arrived)
+ * settles the call within the bound as a rejection, never a success; with a server, the HTTP
+ * request closes within the bound too.
+ *
+ * `after-body` is the abort fetch may never report: the server sends the stream's whole body in one
+ * write (`one-write=1`), so the adapter's first read holds all of it, `[DONE]` included. fetch
+ * reports an abort only by failing the next read, and an adapter that stops at `[DONE]` reads no
+ * more: if it counts on fetch and never checks its signal, it ends as a whole answer. troupe's own
+ * adapters read on to the body's end and check the signal there: `stream()` still yields the deltas
+ * it had parsed, then throws `CANCELLED` in place of its usage and finish; `streamTo()` checks it
+ * after each event and pushes nothing more. The runtime drops whatever an aborted call reports, so
+ * its session ends cancelled either way; the rule is for everyone else who calls the adapter.
  */
+import { TroupeError } from '../../core/errors.js';
 import type { RecordedRequest } from '../openai-server.js';
 import {
   brief,
@@ -14,6 +25,7 @@ import {
   GRACE_MS,
   LateError,
   onWire,
+  pollUntil,
   requestFor,
   retryingLate,
   sleep,
@@ -21,23 +33,27 @@ import {
 } from './harness.js';
 import { type ContractProperty, erase } from './property.js';
 
-type Phase = 'before-call' | 'before-headers' | 'mid-body' | 'mid-stream' | 'after-delay';
+type Phase = 'before-call' | 'before-headers' | 'mid-body' | 'mid-stream' | 'after-body' | 'after-delay';
 
 interface SignalCase {
   readonly kind: CallKind;
   readonly phase: Phase;
-  /** Wait after the phase's moment, before the abort. */
+  /** Wait after the phase's moment, before the abort (not for a pushed stream's `after-body`). */
   readonly delayMs: number;
-  /** For `mid-stream`: deltas read before the abort. */
+  /** For `mid-stream` and `after-body`: deltas read (or, pushed, handed over) before the abort. */
   readonly deltas: number;
 }
 
-/** Server faults that hold each phase open for far longer than the bound. */
+/** Server faults that hold each phase open for far longer than the bound (or, after the body, send it at once). */
 const MODEL_FOR: Readonly<Partial<Record<Phase, string>>> = {
   'before-headers': 'fault:ok:latency=1500',
   'mid-body': 'fault:stall',
   'mid-stream': 'fault:ok:chunk-ms=20',
+  'after-body': 'fault:ok:one-write=1',
 };
+
+const AFTER_BODY_HINT =
+  ' (the whole body had come in one read, so no read failed with the abort: check the signal, at the end too)';
 
 export const signalHonoured: ContractProperty = {
   name: 'signalHonoured',
@@ -71,7 +87,7 @@ function phasesFor(kind: SignalCase['kind'], withServer: boolean): Phase[] {
       ? ['before-call', 'after-delay', 'mid-stream']
       : ['before-call', 'after-delay'];
   return kind !== 'complete'
-    ? ['before-call', 'before-headers', 'mid-stream']
+    ? ['before-call', 'before-headers', 'mid-stream', 'after-body']
     : ['before-call', 'before-headers', 'mid-body'];
 }
 
@@ -120,17 +136,33 @@ async function checkAbort(context: ContractContext, c: SignalCase): Promise<void
         `Expected complete() to reject within ${bound} ms of an abort (${c.phase}), got ${(call.at ?? 0) - abortedAt} ms`,
       );
   } else {
-    const reader = streamOf(context, request, controller.signal, c.kind);
+    // A pushed stream hands over a body that came in one read without a pause, so no timer could
+    // land before its end: it is aborted inside its `onDelta`, the body already whole.
+    const pushedAbort = c.phase === 'after-body' && c.kind === 'streamTo';
+    const onPush = (pushed: number) => {
+      if (pushed !== c.deltas) return;
+      abort();
+      reader.until = abortedAt + bound + GRACE_MS;
+    };
+    const reader = streamOf(context, request, controller.signal, c.kind, pushedAbort ? onPush : undefined);
     const stream = c.kind === 'streamTo' ? 'streamTo()' : 'the stream';
-    if (c.phase === 'mid-stream') {
+    const tooFew = () =>
+      new Error(`Expected ${c.deltas} deltas from the stream within 3 s, got ${reader.deltas.length}`);
+    if (pushedAbort) {
+      reader.until = Date.now() + 3000;
+      const got = await reader.read();
+      if (got === 'late' && abortedAt === 0) throw tooFew();
+      if (abortedAt === 0) return; // the stream was shorter than that: nothing to abort
+    } else if (c.phase === 'mid-stream' || c.phase === 'after-body') {
       reader.until = Date.now() + 3000;
       const got = await reader.read(c.deltas);
-      if (got === 'late')
-        throw new Error(
-          `Expected ${c.deltas} deltas from a slow stream within 3 s, got ${reader.deltas.length}`,
-        );
+      if (got === 'late') throw tooFew();
       if (got === 'ended') return; // the stream was shorter than that: nothing to abort
       await reachWire();
+      if (c.phase === 'after-body' && (await pollUntil(() => wire?.closedAt, 2000)) === undefined)
+        throw new Error(
+          `Expected the server to have sent the whole body (${request.model}) within 2 s, got it still open`,
+        );
       await sleep(c.delayMs);
       abort();
     } else if (c.phase !== 'before-call') {
@@ -156,12 +188,16 @@ async function checkAbort(context: ContractContext, c: SignalCase): Promise<void
       );
     if (reader.end.kind === 'done')
       throw new Error(
-        `Expected ${stream} aborted ${c.phase} to end by throwing, got a normal end (${reader.deltas.length} deltas), which reads as a whole answer`,
+        `Expected ${stream} aborted ${c.phase} to end by throwing, got a normal end (${reader.deltas.length} deltas), which reads as a whole answer${c.phase === 'after-body' ? AFTER_BODY_HINT : ''}`,
       );
     if (reader.end.at - abortedAt > bound)
       throw new LateError(
         `Expected ${stream} to throw within ${bound} ms of an abort (${c.phase}), got ${reader.end.at - abortedAt} ms (${brief(reader.end.error)})`,
       );
+    // As errorsMapped holds a stalled call: any rejection, but a TroupeError says CANCELLED.
+    const error = reader.end.error;
+    if (c.phase === 'after-body' && error instanceof TroupeError && error.code !== 'CANCELLED')
+      throw new Error(`Expected ${stream} aborted after-body to reject as CANCELLED, got ${error.code}`);
   }
   if (context.server === undefined) return;
   if (c.phase === 'before-call') {

@@ -311,3 +311,93 @@ describe('aborts cancel the call and close the connection', () => {
     expect(received.completed).toBe(false);
   });
 });
+
+describe('one-write=1: a stream’s whole body in one write', () => {
+  /** The body's first read, and what the reads after it held. */
+  async function reads(baseURL: string, model: string): Promise<{ first: string; rest: string }> {
+    const response = await fetch(`${baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hello there' }] }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    let rest = '';
+    for (let next = await reader.read(); !next.done; next = await reader.read())
+      rest += decoder.decode(next.value);
+    return { first: first.done ? '' : decoder.decode(first.value), rest };
+  }
+
+  it('the first read holds every chunk, the finish and [DONE], though chunk-ms would pace them', async () => {
+    // Without the key the same stream comes a chunk at a time: the check tells the two apart.
+    const paced = await reads(server.baseURL, 'fault:ok:chunk-ms=30');
+    expect(paced.first).not.toContain('[DONE]');
+    const whole = await reads(server.baseURL, 'fault:ok:chunk-ms=30:split=7:one-write=1');
+    expect(whole.first).toContain('"finish_reason":"stop"');
+    expect(whole.first.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(whole.rest).toBe('');
+  });
+
+  it('with truncate: the chunks before the cut in the one write, then the end, no [DONE]', async () => {
+    const { first, rest } = await reads(server.baseURL, 'fault:truncate:after=3:one-write=1:chunk-ms=30');
+    expect(first.match(/^data: /gm)).toHaveLength(3);
+    expect(first).not.toContain('[DONE]');
+    expect(rest).toBe('');
+  });
+
+  it.each(['kimi', 'glm'] as const)(
+    'a %s-mode server sends its own stream in one write too',
+    async (vendor) => {
+      const vendorServer = createOpenAIServer({ vendor });
+      await vendorServer.start();
+      try {
+        const { first, rest } = await reads(vendorServer.baseURL, 'fault:ok:chunk-ms=30:one-write=1');
+        expect(first).toContain('"usage"');
+        expect(first.endsWith('data: [DONE]\n\n')).toBe(true);
+        expect(rest).toBe('');
+      } finally {
+        await vendorServer.close();
+      }
+    },
+  );
+});
+
+describe('an abort after the whole body came in one read', () => {
+  // What the contract's signalHonoured holds every adapter to (its `after-body` phase): the body
+  // holds `[DONE]`, no read is left to fail, and the call must still end CANCELLED, never whole.
+  it('stream: the deltas already parsed may still come, then CANCELLED in place of the usage and finish', async () => {
+    const controller = new AbortController();
+    const tagged = `fault:ok:one-write=1:tag=${Math.random()}`;
+    const iterator = provider.stream(request(tagged), { signal: controller.signal })[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.next();
+    const received = await server.waitForRequest((r) => (r.body as { model?: string })?.model === tagged);
+    await server.waitForClose(received);
+    expect(received.completed).toBe(true);
+    controller.abort();
+    const after: ChatDelta[] = [];
+    const error = await failure(async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) after.push(next.value);
+    });
+    expect(error.code).toBe('CANCELLED');
+    expect(after.filter((d) => d.type !== 'content')).toEqual([]);
+  });
+
+  it('streamTo: aborted inside onDelta, nothing more is pushed, and it rejects CANCELLED', async () => {
+    const controller = new AbortController();
+    const deltas: ChatDelta[] = [];
+    const error = await failure(() =>
+      (provider.streamTo as NonNullable<ChatProvider['streamTo']>)(
+        request('fault:ok:one-write=1'),
+        { signal: controller.signal },
+        (delta) => {
+          deltas.push(delta);
+          if (deltas.length === 2) controller.abort();
+        },
+      ),
+    );
+    expect(error.code).toBe('CANCELLED');
+    expect(deltas).toHaveLength(2);
+  });
+});

@@ -65,6 +65,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['end-is-finish', 'errorsMapped', /the body ended before any chunk gave a finish_reason/],
   // What a JSON logger prints: until 2026-12-04 only util.inspect's text and data properties were read.
   ['key-behind-getter', 'errorsMapped', /carry the API key, got the key in what JSON.stringify prints of it/],
+  // The first two passed every property until 2026-12-04: every abort came while a read was left for
+  // fetch to fail (`one-write=1` now sends a body whole, and signalHonoured aborts after it came,
+  // `after-body`); the third holds that phase to CANCELLED.
+  ['trusts-fetch-abort', 'signalHonoured', /aborted after-body to end by throwing, got a normal end/],
+  ['stream-to-trusts-fetch-abort', 'signalHonoured', /streamTo\(\) aborted after-body to end by throwing/],
+  ['late-abort-as-network', 'signalHonoured', /aborted after-body to reject as CANCELLED, got NETWORK/],
 ];
 
 let server: OpenAIServer;
