@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { TroupeError, toTroupeError } from '../core/errors.js';
+import { checkedKey } from '../providers/api-key.js';
 import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import { createOpenAICompatibleProvider } from '../providers/openai-compatible.js';
 import type { ChatProvider } from '../providers/port.js';
@@ -146,9 +147,13 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
     throw new UsageError(
       'Expected `--model ID` with `--base-url` (an ad-hoc endpoint has no default model), got none',
     );
-  const apiKey = env.TROUPE_API_KEY?.trim() || env.OPENAI_API_KEY?.trim();
-  if (!apiKey)
-    throw new UsageError('Expected an API key for --base-url in TROUPE_API_KEY or OPENAI_API_KEY, got none');
+  const variable = env.TROUPE_API_KEY?.trim() ? 'TROUPE_API_KEY' : 'OPENAI_API_KEY';
+  const given = env[variable]?.trim();
+  if (!given)
+    throw new UsageError(
+      'Expected an API key for --base-url in TROUPE_API_KEY or OPENAI_API_KEY, got none (an endpoint that takes no key: set either to any value, such as `none`)',
+    );
+  const apiKey = checkedKey(variable, given);
   const name = args.provider ?? 'custom';
   const provider: ChatProvider = createOpenAICompatibleProvider({ name, baseURL, apiKey });
   const registry = createModelRegistry([{ name, configured: true, models: [] }], { defaultProvider: name });

@@ -3,9 +3,11 @@
  * environment: the file names the variable (`apiKeyEnv`), never the key. With no key set at all,
  * the simulated provider serves, and `simulated: true` says so.
  */
+
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { checkedKey } from './api-key.js';
 import { hasCredentials, hasQuery, hideUserinfo, NO_CREDENTIALS, NO_QUERY } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
@@ -290,7 +292,8 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     );
   }
   for (const [index, spec] of (file.providers ?? []).entries()) {
-    const apiKey = env[spec.apiKeyEnv]?.trim();
+    const given = env[spec.apiKeyEnv]?.trim();
+    const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
     const models = (spec.models ?? []) as ModelSpec[];
     add(
       {

@@ -2,7 +2,9 @@
  * The OpenAI-compatible endpoint the `TROUPE_OPENAI_*` variables describe (config.ts adds it to
  * the providers).
  */
+
 import { describe, runtimeError } from '../core/errors.js';
+import { checkedKey } from './api-key.js';
 import { checkBaseUrl } from './base-url.js';
 import type { ModelSpec } from './registry.js';
 
@@ -51,5 +53,10 @@ export function envEndpoint(
       'INVALID_REQUEST',
       `TROUPE_OPENAI_NAME: Expected a name of letters, digits, - and _, got ${describe(name)}`,
     );
-  return { name, baseURL, models, ...(apiKey ? { apiKey } : {}) };
+  return {
+    name,
+    baseURL,
+    models,
+    ...(apiKey ? { apiKey: checkedKey('TROUPE_OPENAI_API_KEY', apiKey) } : {}),
+  };
 }

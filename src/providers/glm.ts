@@ -10,6 +10,7 @@
  * call; requests are checked against GLM's parameter rules (`glm-rules.ts`).
  */
 
+import { checkedKey } from './api-key.js';
 import { glmPrepare } from './glm-rules.js';
 import {
   createOpenAICompatibleProvider,
@@ -120,7 +121,7 @@ export function glmKeyFrom(
 ): { readonly apiKey: string; readonly host: GlmHost; readonly variable: string } | undefined {
   for (const { name, host } of GLM_KEY_VARS) {
     const value = env[name]?.trim();
-    if (value) return { apiKey: value, host, variable: name };
+    if (value) return { apiKey: checkedKey(name, value), host, variable: name };
   }
   return undefined;
 }

@@ -8,7 +8,9 @@
  * API: upload with purpose `file-extract`, read the extracted text, send it as system messages,
  * then delete the uploads however the call ended.
  */
+
 import { toFile } from 'openai';
+import { checkedKey } from './api-key.js';
 import type { FilesHandler } from './files.js';
 import { KIMI_K3_DEFAULT_MAX_TOKENS, kimiIsK3, kimiPrepare } from './kimi-rules.js';
 import {
@@ -102,7 +104,7 @@ export function kimiRateLimitBudget(body: Readonly<Record<string, unknown>>): nu
 export function kimiKeyFrom(env: Readonly<Record<string, string | undefined>>): string | undefined {
   for (const name of KIMI_KEY_VARS) {
     const value = env[name]?.trim();
-    if (value) return value;
+    if (value) return checkedKey(name, value);
   }
   return undefined;
 }

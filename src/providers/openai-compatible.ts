@@ -5,9 +5,11 @@
  * every request, and connections come from a pooled keep-alive agent per origin. Vendor quirks
  * (thinking form, usage in streams, files) are hooks, so Kimi and GLM are presets, not forks.
  */
+
 import OpenAI from 'openai';
 import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
+import { checkedKey } from './api-key.js';
 import { checkBaseUrl } from './base-url.js';
 import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
@@ -19,7 +21,7 @@ import { iterateSSE, readSSE } from './sse.js';
 import { countedAnswer, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
-import { fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
+import { completionAsDeltas, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
 
 /** A request as it will be sent, and what was changed on the way (shown in metadata as `notes`). */
 export interface PreparedRequest {
@@ -101,6 +103,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const { name, baseURL, apiKey } = options;
   // A URL with a user or password: undici refuses it for streams and drops it for whole calls.
   checkBaseUrl(`${name} baseURL`, baseURL);
+  // A key undici cannot send failed inside the request, reported as the vendor's bad answer.
+  checkedKey(`${name} apiKey`, apiKey);
   // The key, and any configured header that carries a credential, never reach an error.
   const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
   const quirks = options.capabilities ?? {};
@@ -361,25 +365,6 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 }
 
 const NO_FILES: PreparedFiles = { messages: [], release: async () => {} };
-
-function* completionAsDeltas(response: ChatResponse): Generator<ChatDelta> {
-  if (response.reasoning !== undefined) yield { type: 'reasoning', text: response.reasoning };
-  if (response.content !== '') yield { type: 'content', text: response.content };
-  for (const [index, call] of (response.toolCalls ?? []).entries()) {
-    yield {
-      type: 'tool_call',
-      index,
-      id: call.id,
-      name: call.function.name,
-      arguments: call.function.arguments,
-      ...(call.type === 'function' ? {} : { callType: call.type }),
-    };
-  }
-  if (response.usage !== undefined) yield { type: 'usage', usage: response.usage };
-  if (response.webSearch !== undefined) yield { type: 'web_search', results: response.webSearch };
-  for (const text of response.notes ?? []) yield { type: 'note', text };
-  if (response.finishReason !== undefined) yield { type: 'finish', reason: response.finishReason };
-}
 
 function mediaType(response: Response): string {
   return (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';

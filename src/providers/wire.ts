@@ -241,3 +241,23 @@ function toToolCallDelta(provider: string, value: unknown, position: number): Ch
     delta.callType = value.type;
   return delta;
 }
+
+/** A whole answer as the deltas a stream of it would carry (for `stream()` on a call answered whole). */
+export function* completionAsDeltas(response: ChatResponse): Generator<ChatDelta> {
+  if (response.reasoning !== undefined) yield { type: 'reasoning', text: response.reasoning };
+  if (response.content !== '') yield { type: 'content', text: response.content };
+  for (const [index, call] of (response.toolCalls ?? []).entries()) {
+    yield {
+      type: 'tool_call',
+      index,
+      id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+      ...(call.type === 'function' ? {} : { callType: call.type }),
+    };
+  }
+  if (response.usage !== undefined) yield { type: 'usage', usage: response.usage };
+  if (response.webSearch !== undefined) yield { type: 'web_search', results: response.webSearch };
+  for (const text of response.notes ?? []) yield { type: 'note', text };
+  if (response.finishReason !== undefined) yield { type: 'finish', reason: response.finishReason };
+}

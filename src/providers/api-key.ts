@@ -1,0 +1,37 @@
+/**
+ * An API key a header can carry. A key pasted with a line break (wrapped across two lines) or
+ * with typographic quotes (`“sk-...”`) was refused by undici inside the request, and that
+ * `TypeError` was reported as the vendor's answer: `BAD_RESPONSE: ... unexpected failure`, with a
+ * hint to retry or choose another model, though nothing had been sent. No vendor's key has a space,
+ * a control character or a character outside ASCII, so any of them is refused where the key is
+ * read, naming where it came from and the character's place, never the key.
+ */
+import { runtimeError } from '../core/errors.js';
+
+/** What is wrong with `key` as a header value, or `undefined` when nothing is. */
+export function keyFault(key: string): string | undefined {
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 0x20 && code < 0x7f) continue;
+    const where = `at character ${i + 1} of ${key.length}`;
+    if (code === 0x0a || code === 0x0d) return `one with a line break ${where}`;
+    if (code === 0x20 || code === 0x09) return `one with a space or tab ${where}`;
+    if (code < 0x20 || code === 0x7f) return `one with a control character ${where}`;
+    const point = key.codePointAt(i) as number;
+    return `one with a character outside ASCII (U+${point.toString(16).toUpperCase().padStart(4, '0')}, such as a typographic quote) ${where}`;
+  }
+  // The SDK's own refusal names OPENAI_API_KEY, whatever the provider.
+  return key === ''
+    ? 'an empty one (for an endpoint that takes no key, give any value, such as `none`)'
+    : undefined;
+}
+
+/** `key` when a header can carry it; otherwise throws `INVALID_REQUEST` naming `source` (a variable, a provider). */
+export function checkedKey(source: string, key: string): string {
+  const fault = keyFault(key);
+  if (fault === undefined) return key;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `${source}: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got ${fault}${key === '' ? '' : ' (the key is not shown)'}`,
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * An API key a header cannot carry is refused where it is read, naming its variable (or the
+ * provider) and the character's place, never the key. Before, a key wrapped across two lines or
+ * pasted between typographic quotes went as far as the request, where undici refused the header,
+ * and the call failed `BAD_RESPONSE: ... unexpected failure (TypeError)`: the vendor blamed for
+ * an answer it never gave, with a hint to retry or choose another model.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TroupeError } from '../../../src/core/errors.js';
+import { keyFault } from '../../../src/providers/api-key.js';
+import { loadProviders } from '../../../src/providers/config.js';
+import { createGlmProvider } from '../../../src/providers/glm.js';
+import { createKimiProvider } from '../../../src/providers/kimi.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+
+const SECRET = 'sk-Secret0123456789';
+
+async function refusal(env: Record<string, string>, configPath?: string): Promise<TroupeError> {
+  try {
+    const loaded = await loadProviders({ env, ...(configPath === undefined ? {} : { configPath }) });
+    await loaded.close();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TroupeError);
+    return error as TroupeError;
+  }
+  throw new Error('Expected the key to be refused, got it loaded');
+}
+
+describe('an API key a header can carry', () => {
+  it('names what is wrong and where, for each kind of character', () => {
+    expect(keyFault(`${SECRET}\nrest`)).toBe('one with a line break at character 20 of 24');
+    expect(keyFault(`a\rb`)).toBe('one with a line break at character 2 of 3');
+    expect(keyFault('sk abc')).toBe('one with a space or tab at character 3 of 6');
+    expect(keyFault('sk\tabc')).toBe('one with a space or tab at character 3 of 6');
+    expect(keyFault('sk\u0000abc')).toBe('one with a control character at character 3 of 6');
+    expect(keyFault('sk\u007fabc')).toBe('one with a control character at character 3 of 6');
+    expect(keyFault('\u201csk-abc\u201d')).toBe(
+      'one with a character outside ASCII (U+201C, such as a typographic quote) at character 1 of 8',
+    );
+    expect(keyFault('sk-é')).toMatch(/^one with a character outside ASCII \(U\+00E9,/);
+    expect(keyFault('sk-\u{1F511}')).toMatch(/^one with a character outside ASCII \(U\+1F511,/);
+    // Every printable ASCII character passes, the ends included (GLM keys are `id.secret`).
+    expect(keyFault('!~abc.DEF_123-xyz')).toBeUndefined();
+    expect(keyFault(SECRET)).toBeUndefined();
+  });
+
+  it.each([['MOONSHOT_API_KEY'], ['KIMI_API_KEY'], ['ZHIPUAI_API_KEY'], ['ZAI_API_KEY'], ['GLM_API_KEY']])(
+    'refuses %s wrapped across two lines at load, naming the variable and not the key',
+    async (name) => {
+      const error = await refusal({ [name]: `${SECRET}\n${SECRET}` });
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toBe(
+        `${name}: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got one with a line break at character 20 of 39 (the key is not shown)`,
+      );
+      expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toContain(SECRET);
+    },
+  );
+
+  it('refuses the environment endpoint’s key and a providers file’s, by their variables', async () => {
+    const endpoint = await refusal({
+      TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      TROUPE_OPENAI_API_KEY: `\u201c${SECRET}\u201d`,
+    });
+    expect(endpoint.message).toMatch(/^TROUPE_OPENAI_API_KEY: Expected an API key .*U\+201C/);
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-key-'));
+    const path = join(dir, 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        providers: [{ name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' }],
+      }),
+    );
+    const file = await refusal({ MY_KEY: `${SECRET} ` + 'x' }, path);
+    expect(file.message).toMatch(/^MY_KEY: Expected an API key .* a space or tab at character 20 of 21/);
+    expect(file.message).not.toContain(SECRET);
+  });
+
+  it('refuses it when a provider is built from code, naming the provider', () => {
+    expect(() =>
+      createOpenAICompatibleProvider({
+        name: 'lib',
+        baseURL: 'http://127.0.0.1:9/v1',
+        apiKey: `${SECRET}\n`,
+      }),
+    ).toThrow(
+      /^lib apiKey: Expected an API key .* a line break at character 20 of 20 \(the key is not shown\)$/,
+    );
+    // A key read from a file keeps its newline: fetch trimmed it and the key worked, but the scrub
+    // looked for the untrimmed text, so a server that echoed the header showed the key.
+    const baseURL = 'http://127.0.0.1:9/v1';
+    expect(() => createKimiProvider({ apiKey: `${SECRET}\n`, baseURL })).toThrow(
+      /^kimi apiKey: .* line break/,
+    );
+    expect(() => createGlmProvider({ apiKey: ` ${SECRET}`, baseURL })).toThrow(
+      /^glm apiKey: .* space or tab at character 1/,
+    );
+    // An empty one: the SDK's own refusal named OPENAI_API_KEY, whatever the provider.
+    expect(() =>
+      createOpenAICompatibleProvider({ name: 'lib', baseURL: 'http://127.0.0.1:9/v1', apiKey: '' }),
+    ).toThrow(
+      'lib apiKey: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got an empty one (for an endpoint that takes no key, give any value, such as `none`)',
+    );
+  });
+});
