@@ -2,12 +2,13 @@
  * The instance's side of the shared queue: runs each session it leases in the local in-memory
  * runtime (`adopt`, the same session machine), records what a takeover needs once it starts, and
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
- * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here).
+ * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here). What a
+ * run tells the cluster while it runs (events, run records, a hop's record) is `run-progress.ts`.
  */
 import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState } from '../runtime/ports.js';
-import type { RuntimeEvent, SessionResult } from '../runtime/types.js';
+import type { SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
 import { endedAt, labelOf, targetProvider } from './job-data.js';
 import {
@@ -17,9 +18,9 @@ import {
   type Leasing,
   LOST_MID_STREAM,
   PROBE_POLL_MS,
-  RUN_RECORD_GRACE_MS,
   SHUT_DOWN,
 } from './lease-settings.js';
+import { RunProgress } from './run-progress.js';
 
 export type { LeaseRunnerSettings } from './lease-settings.js';
 
@@ -33,19 +34,7 @@ export class LeaseRunner {
 
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
-    // Events of sessions run here go to the cluster; `session.ended` goes out through `settle`.
-    s.local.subscribe((event) => {
-      if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
-        return;
-      if (event.type === 'session.fallback') {
-        // After the transition, before the hop's next call (the driver arms it on a timer).
-        queueMicrotask(() => this.hopped(event.sessionId, event));
-      } else if (event.type === 'session.started' || event.type === 'session.retry') {
-        // After the transition that emitted it, so the summary shows it.
-        queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
-      } else if (event.type === 'session.delta') this.publishDelta(event.sessionId, event).catch(s.onError);
-      else s.bus.publish(event).catch(s.onError);
-    });
+    new RunProgress(this.leased, s, () => this.stoppedHere++);
   }
 
   get size(): number {
@@ -291,32 +280,6 @@ export class LeaseRunner {
     }
   }
 
-  /**
-   * A session leased here fell back: it stops here, and its run record at the new target is written
-   * before it goes on (`runHere`), so an instance taking it over never resumes it on the target it
-   * left. Its `session.fallback` event goes out with that record.
-   */
-  private hopped(id: string, event: RuntimeEvent): void {
-    const entry = this.leased.get(id);
-    const summary = this.s.local.session(id);
-    const run = this.s.local.runRecord(id);
-    const handle = entry === undefined || entry.handover ? null : entry.handle;
-    if (entry === undefined || handle === null || summary?.state !== 'running' || run === undefined) {
-      this.recordRun(id, event).catch(this.s.onError);
-      return;
-    }
-    const { timeoutMs } = entry.lease.session.input;
-    entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
-      () => ({ run, recorded: true }),
-      (error: unknown) => {
-        this.s.onError(error);
-        return { run, recorded: false };
-      },
-    );
-    this.stoppedHere++;
-    handle.cancel('the session fell back; it resumes on its next target');
-  }
-
   /** The `RATE_LIMITED` answers the local runtime has received. */
   private readonly answers = (): number => this.s.local.metrics().limits?.rateLimited ?? 0;
 
@@ -369,31 +332,5 @@ export class LeaseRunner {
   private settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
     const { store, clock } = this.s;
     return retriedWhileAway(clock, () => store.settle(result, data.label, endedAt(data, result)), 61, 500);
-  }
-
-  /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */
-  private recordRun(id: string, event: RuntimeEvent): Promise<boolean> {
-    const summary = this.s.local.session(id);
-    // From the session's machine: attempts, start, run deadline and, with fallbacks, its target and route.
-    const run = this.s.local.runRecord(id);
-    const entry = this.leased.get(id);
-    if (summary === undefined || run === undefined || entry === undefined || summary.state !== 'running')
-      return Promise.resolve(false);
-    const { timeoutMs } = entry.lease.session.input;
-    const record = entry.streamed ? { ...run, streamed: true as const } : run;
-    const ttlMs = timeoutMs + RUN_RECORD_GRACE_MS;
-    return this.s.store.putRunning(summary, event, record, ttlMs).then(() => true);
-  }
-
-  /**
-   * A delta of a session run here. The first one goes out with the run record that says the stream
-   * began (so a takeover does not repeat it), in the same write: sent on the connection before the
-   * deltas after it, it reaches observers before them.
-   */
-  private publishDelta(id: string, event: RuntimeEvent): Promise<unknown> {
-    const entry = this.leased.get(id);
-    if (entry === undefined || entry.streamed) return this.s.bus.publish(event);
-    entry.streamed = true;
-    return this.recordRun(id, event).then((sent) => (sent ? undefined : this.s.bus.publish(event)));
   }
 }

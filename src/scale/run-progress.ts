@@ -1,0 +1,85 @@
+/**
+ * What a session run here tells the cluster while it runs (the other half of `lease-runner.ts`): its
+ * events on the bus and, with `session.started`, `session.retry` and its stream's first delta, the
+ * run record an instance taking it over resumes from (`RunRecord`). A fallback hop stops the run
+ * here and is recorded at its new target first (`hopped`). `session.ended` goes out through the
+ * runner's `settle`, not here.
+ */
+import type { RuntimeEvent } from '../runtime/types.js';
+import { type Leased, type LeaseRunnerSettings, RUN_RECORD_GRACE_MS } from './lease-settings.js';
+
+export class RunProgress {
+  constructor(
+    /** The runner's table of the sessions leased here. */
+    private readonly leased: ReadonlyMap<string, Leased>,
+    private readonly s: LeaseRunnerSettings,
+    /** A local end that is a stop to go on elsewhere, not the session's end (`LeaseRunner.stopped`). */
+    private readonly stopped: () => void,
+  ) {
+    // Events of sessions run here go to the cluster; `session.ended` goes out through `settle`.
+    s.local.subscribe((event) => {
+      if (!('sessionId' in event) || event.type === 'session.queued' || event.type === 'session.ended')
+        return;
+      if (event.type === 'session.fallback') {
+        // After the transition, before the hop's next call (the driver arms it on a timer).
+        queueMicrotask(() => this.hopped(event.sessionId, event));
+      } else if (event.type === 'session.started' || event.type === 'session.retry') {
+        // After the transition that emitted it, so the summary shows it.
+        queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
+      } else if (event.type === 'session.delta') this.publishDelta(event.sessionId, event).catch(s.onError);
+      else s.bus.publish(event).catch(s.onError);
+    });
+  }
+
+  /**
+   * A session leased here fell back: it stops here, and its run record at the new target is written
+   * before it goes on (`LeaseRunner.runHere`), so an instance taking it over never resumes it on the
+   * target it left. Its `session.fallback` event goes out with that record.
+   */
+  private hopped(id: string, event: RuntimeEvent): void {
+    const entry = this.leased.get(id);
+    const summary = this.s.local.session(id);
+    const run = this.s.local.runRecord(id);
+    const handle = entry === undefined || entry.handover ? null : entry.handle;
+    if (entry === undefined || handle === null || summary?.state !== 'running' || run === undefined) {
+      this.recordRun(id, event).catch(this.s.onError);
+      return;
+    }
+    const { timeoutMs } = entry.lease.session.input;
+    entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
+      () => ({ run, recorded: true }),
+      (error: unknown) => {
+        this.s.onError(error);
+        return { run, recorded: false };
+      },
+    );
+    this.stopped();
+    handle.cancel('the session fell back; it resumes on its next target');
+  }
+
+  /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */
+  private recordRun(id: string, event: RuntimeEvent): Promise<boolean> {
+    const summary = this.s.local.session(id);
+    // From the session's machine: attempts, start, run deadline and, with fallbacks, its target and route.
+    const run = this.s.local.runRecord(id);
+    const entry = this.leased.get(id);
+    if (summary === undefined || run === undefined || entry === undefined || summary.state !== 'running')
+      return Promise.resolve(false);
+    const { timeoutMs } = entry.lease.session.input;
+    const record = entry.streamed ? { ...run, streamed: true as const } : run;
+    const ttlMs = timeoutMs + RUN_RECORD_GRACE_MS;
+    return this.s.store.putRunning(summary, event, record, ttlMs).then(() => true);
+  }
+
+  /**
+   * A delta of a session run here. The first one goes out with the run record that says the stream
+   * began (so a takeover does not repeat it), in the same write: sent on the connection before the
+   * deltas after it, it reaches observers before them.
+   */
+  private publishDelta(id: string, event: RuntimeEvent): Promise<unknown> {
+    const entry = this.leased.get(id);
+    if (entry === undefined || entry.streamed) return this.s.bus.publish(event);
+    entry.streamed = true;
+    return this.recordRun(id, event).then((sent) => (sent ? undefined : this.s.bus.publish(event)));
+  }
+}
