@@ -29,7 +29,7 @@ export class LeaseRunner {
   private readonly limiter: Limiter;
   /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
   private stoppedHere = 0;
-  /** Draining (`stopTaking`): every lease that arrives goes back to the queue at once. */
+  /** Draining (`stopTaking`): a lease that arrives goes back to the queue at once, but one of a session running here (`take`). */
   private closing = false;
 
   constructor(private readonly s: LeaseRunnerSettings) {
@@ -106,9 +106,14 @@ export class LeaseRunner {
     const max = this.s.limits.maxConcurrent;
     const id = lease.session.input.sessionId;
     await this.moved(id, lease.provider);
-    // Draining: nothing would stop it here. A session already running here is joined (`run`), not counted.
-    const again = this.leased.has(id);
-    if (this.closing || (!again && this.leased.size >= max)) {
+    // A session already running here (its lease lapsed) is joined (`run`), not counted, draining too:
+    // handed back, it would run or end elsewhere while it still runs or ends here (a stream ending
+    // here with its partial, raced by a taker ending it without). Unless it is itself being handed
+    // back. A new one goes back when draining (nothing would stop it here) or at the bound.
+    const running = this.leased.get(id);
+    const back =
+      running === undefined ? this.closing || this.leased.size >= max : this.closing && running.handover;
+    if (back) {
       await lease.handBack();
       return undefined;
     }
@@ -289,7 +294,10 @@ export class LeaseRunner {
     throw error;
   };
 
-  /** From now on a lease that arrives (a fetch that was on its way) goes back to the queue at once. */
+  /**
+   * From now on a lease that arrives (a fetch that was on its way) goes back to the queue at once,
+   * unless its session runs here (its lease lapsed and came back): that one is joined (`take`).
+   */
   stopTaking(): void {
     this.closing = true;
   }
