@@ -18,22 +18,41 @@ export const systemClock: Clock = {
  * rejection is the caller's. For a write to a shared backend that may be away a moment (Redis
  * reconnecting), where dropping the write would lose what it records or frees. Its waits are
  * unref'd where the clock's timers can be: a retry alone never keeps a process from exiting (a
- * library that closed its runtime with Redis down exits at once, not 30 s later).
+ * library that closed its runtime with Redis down exits at once, not 30 s later). Once `signal`
+ * aborts it tries no more: the rejection it has is the caller's at once (a wait ends there).
  */
 export async function retriedWhileAway<T>(
   clock: Clock,
   work: () => Promise<T>,
   tries: number,
   everyMs: number,
+  signal?: AbortSignal,
 ): Promise<T> {
+  const aborted = () => signal?.aborted === true;
   for (let tried = 1; ; tried++) {
     try {
       return await work();
     } catch (error) {
-      if (tried >= tries) throw error;
-      await new Promise<void>((resolve) => unref(clock.setTimeout(() => resolve(), everyMs)));
+      if (tried >= tries || aborted()) throw error;
+      await pause(clock, everyMs, signal);
+      if (aborted()) throw error;
     }
   }
+}
+
+/** `ms` on `clock`, or until `signal` aborts. */
+function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let timer: unknown;
+    const done = () => {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    timer = clock.setTimeout(done, ms);
+    unref(timer);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function unref(timer: unknown): void {

@@ -29,6 +29,8 @@ export interface Closing {
   readonly leasing: Promise<unknown>;
   /** Stops the timers and the local runtime (it cancels what runs there). */
   readonly stopLocal: () => Promise<unknown>;
+  /** Once the connections are given up or closed: an end still being written gives up (`LeaseRunner.letGo`). */
+  readonly letGo: () => void;
 }
 
 export async function closeWithin(c: Closing): Promise<void> {
@@ -46,14 +48,19 @@ export async function closeWithin(c: Closing): Promise<void> {
   };
   await step('the hand-back of its running sessions', () => c.handingBack);
   await step("its queue's Workers to stop", () => c.leasing);
-  // Given up: the calls waiting on the connection fail now, rather than after the local runtime.
-  if (stuck !== undefined) ports.disconnect?.();
+  // Given up: the calls waiting on the connection fail now, rather than after the local runtime, and
+  // an end still being written is not retried (its session is taken over where its lock lapses).
+  if (stuck !== undefined) {
+    c.letGo();
+    ports.disconnect?.();
+  }
   await c.stopLocal();
   // What the shutdown's cancellations set off (their limiter settles, their events) and any call
   // still in flight end before the connections close: after this nothing reaches them.
   await c.inflight.drain(clock, Math.max(0, Math.min(DRAIN_BOUND_MS, deadlineAt - clock.now())));
   await step('the queue to close', () => ports.queue.close());
   await step(`its ${name} connections to close`, () => ports.close());
+  c.letGo();
   if (stuck === undefined) return;
   ports.disconnect?.();
   const given =

@@ -112,9 +112,8 @@ export function createClusterRuntime(
       leasing = queue.stopLeasing();
     },
     cancelRemaining: (done) => {
-      // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`),
-      // and an XState actor run inside another's custom action warns on every `assign`.
-      // Callers here get SHUTTING_DOWN: the report names them, as the sessions one process cancels.
+      // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`), and
+      // an XState actor run in another's custom action warns on every `assign`. The report names the callers.
       queueMicrotask(() => {
         const left = leaveUnfinished({ mode, owners, runner, clock, onError, cancel, end: endOwner });
         handingBack = left.settling;
@@ -136,6 +135,7 @@ export function createClusterRuntime(
           view.stop();
           return local.shutdown({ deadlineMs: 0 });
         },
+        letGo: () => runner.letGo(),
       }),
   });
   const admission = new Admission({

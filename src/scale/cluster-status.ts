@@ -5,7 +5,7 @@
 
 import type { RuntimeCounters } from '../runtime/backend.js';
 import type { SessionStore } from '../runtime/ports.js';
-import type { Runtime, RuntimeMetrics, RuntimeStatus } from '../runtime/types.js';
+import type { FinalState, Runtime, RuntimeMetrics, RuntimeStatus } from '../runtime/types.js';
 import { type LimitsView, sumWaits } from './limits-view.js';
 
 /** How many of the newest ended sessions a status lists, and whose (`status({ recent, owner })`). */
@@ -85,8 +85,8 @@ export function clusterMetrics(
   counters: RuntimeCounters,
   local: Pick<Runtime, 'metrics'>,
   view: Pick<LimitsView, 'waits'>,
-  /** Local ends that were stops to go on elsewhere (hops, hand-backs), not cancellations. */
-  stopped = 0,
+  /** Local ends that were not the session's end, by state: stops to go on elsewhere (hops, hand-backs), ends a shutdown could not write. */
+  stopped: Readonly<Record<FinalState, number>> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 },
   /** Ends written here for sessions not run here (`ended-here.ts`). */
   endedHere: Readonly<Record<keyof RuntimeMetrics['ended'], number>> = {
     done: 0,
@@ -100,10 +100,10 @@ export function clusterMetrics(
   return {
     ...here,
     ended: {
-      done: here.ended.done + endedHere.done,
-      failed: here.ended.failed + endedHere.failed,
-      timedOut: here.ended.timedOut + endedHere.timedOut,
-      cancelled: Math.max(0, here.ended.cancelled - stopped) + endedHere.cancelled,
+      done: Math.max(0, here.ended.done - stopped.done) + endedHere.done,
+      failed: Math.max(0, here.ended.failed - stopped.failed) + endedHere.failed,
+      timedOut: Math.max(0, here.ended.timedOut - stopped.timedOut) + endedHere.timedOut,
+      cancelled: Math.max(0, here.ended.cancelled - stopped.cancelled) + endedHere.cancelled,
     },
     submitted: mine.submitted,
     rejected: mine.rejected,

@@ -8,7 +8,7 @@
 import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState } from '../runtime/ports.js';
-import type { SessionResult } from '../runtime/types.js';
+import type { FinalState, SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
 import { endedAt, labelOf, targetProvider } from './job-data.js';
 import {
@@ -27,23 +27,29 @@ export type { LeaseRunnerSettings } from './lease-settings.js';
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
   private readonly limiter: Limiter;
-  /** Sessions stopped here to go on (a hop, a hand-back): the local runtime counted each as cancelled. */
-  private stoppedHere = 0;
+  /**
+   * Local ends that were not the session's end, by state: stops to go on (a hop, a hand-back, an end
+   * written elsewhere), each counted `cancelled` by the local runtime, and ends a shutdown could not
+   * write (`settleHere`).
+   */
+  private readonly notEnds: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
   /** Draining (`stopTaking`): a lease that arrives goes back to the queue at once, but one of a session running here (`take`). */
   private closing = false;
+  /** Aborted when the close lets go of Redis (`letGo`): an end still being written gives up. */
+  private readonly lettingGo = new AbortController();
 
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
-    new RunProgress(this.leased, s, () => this.stoppedHere++);
+    new RunProgress(this.leased, s, () => this.notEnds.cancelled++);
   }
 
   get size(): number {
     return this.leased.size;
   }
 
-  /** How many local ends were stops to go on, not cancellations (`metrics()` takes them out). */
-  get stopped(): number {
-    return this.stoppedHere;
+  /** The local ends that were not the session's end, by state (`metrics()` takes them out). */
+  get stopped(): Readonly<Record<FinalState, number>> {
+    return this.notEnds;
   }
 
   has = (id: string): boolean => this.leased.has(id);
@@ -74,7 +80,7 @@ export class LeaseRunner {
     if (entry === undefined || entry.handover) return;
     entry.handover = true;
     // Not started yet, or between hops: `runHere` sees `handover` and ends it without a call.
-    if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.stoppedHere++;
+    if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.notEnds.cancelled++;
   }
 
   /**
@@ -148,6 +154,7 @@ export class LeaseRunner {
       handover: false,
       hop: null,
       streamed: false,
+      end: undefined,
     };
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
@@ -253,12 +260,12 @@ export class LeaseRunner {
         ...(entry.handover ? { signal: AbortSignal.abort(SHUT_DOWN) } : {}),
       });
       entry.handle = handle;
-      if (entry.handover) this.stoppedHere++;
+      if (entry.handover) this.notEnds.cancelled++;
       else if (cancelled !== null) handle.cancel(cancelled);
       const result = await handle.result;
       const hop = entry.hop;
       if (hop === null) {
-        if (!entry.handover) await this.settle(result, data).catch(this.reported);
+        if (!entry.handover) await this.settleHere(entry, result);
         return undefined;
       }
       const { run, recorded } = await hop;
@@ -288,11 +295,28 @@ export class LeaseRunner {
   /** The `RATE_LIMITED` answers the local runtime has received. */
   private readonly answers = (): number => this.s.local.metrics().limits?.rateLimited ?? 0;
 
-  /** Reports a failure to `onError`, then rethrows it (BullMQ fails the job). */
-  private readonly reported = (error: unknown): never => {
-    this.s.onError(error);
-    throw error;
-  };
+  /**
+   * Writes the end of a session that ended here (`entry.end`: that end, or the one written first).
+   * Not written (Redis away past the retries, or the close let go of it: `letGo`), it is reported and
+   * it is not the session's end. Outside a shutdown BullMQ fails the job (a later backstop ends the
+   * session). At a shutdown the local end is not counted, the caller here is not told it, and the
+   * job goes back to the queue, or keeps its lapsing lock if Redis is away: the instance that takes
+   * it over ends it, as after a kill (a stream whose deltas went out: `cancelled`, without its text).
+   */
+  private async settleHere(entry: Leased, result: SessionResult): Promise<void> {
+    const data = entry.lease.session;
+    try {
+      const written = await this.settle(result, data);
+      const read = () =>
+        this.s.store.result(data.input.sessionId).catch((e: unknown) => void this.s.onError(e));
+      entry.end = written ? result : await read();
+    } catch (error) {
+      this.s.onError(error);
+      if (!this.closing) throw error;
+      this.notEnds[result.metadata.state]++;
+      if (!entry.handover) await entry.lease.handBack().catch(this.s.onError);
+    }
+  }
 
   /**
    * From now on a lease that arrives (a fetch that was on its way) goes back to the queue at once,
@@ -317,7 +341,7 @@ export class LeaseRunner {
       ...back.map(async ([, entry]) => {
         // The job is back in the queue before the run here stops: its processor returns only then.
         await entry.lease.handBack().catch(this.s.onError);
-        if (entry.handle?.cancel(SHUT_DOWN) === true) this.stoppedHere++;
+        if (entry.handle?.cancel(SHUT_DOWN) === true) this.notEnds.cancelled++;
       }),
       ...streamed.map(([, entry]) => {
         entry.handle?.cancel(LOST_MID_STREAM);
@@ -327,9 +351,20 @@ export class LeaseRunner {
     return back.map(([id]) => id);
   }
 
-  /** The result of a session running here whose stream went out: it ends here at a shutdown. */
-  streamedHere = (id: string): Promise<SessionResult> | undefined =>
-    this.leased.get(id)?.streamed === true ? this.leased.get(id)?.handle?.result : undefined;
+  /**
+   * The end of a session running here whose stream went out, which ends here at a shutdown: once
+   * written, that end (or the one written first); `undefined` if it could not be written, and then
+   * the session goes on in the cluster (`settleHere`).
+   */
+  streamedHere(id: string): Promise<SessionResult | undefined> | undefined {
+    const entry = this.leased.get(id);
+    return entry?.streamed === true ? entry.done.then(() => entry.end) : undefined;
+  }
+
+  /** The close lets go of Redis: an end still being written gives up at once (`settleHere`). */
+  letGo(): void {
+    this.lettingGo.abort();
+  }
 
   /** Resolves once the session run here (if any) has ended and let go of its lease. */
   ended(id: string): Promise<void> {
@@ -339,6 +374,7 @@ export class LeaseRunner {
   /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
   private settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
     const { store, clock } = this.s;
-    return retriedWhileAway(clock, () => store.settle(result, data.label, endedAt(data, result)), 61, 500);
+    const written = () => store.settle(result, data.label, endedAt(data, result));
+    return retriedWhileAway(clock, written, 61, 500, this.lettingGo.signal);
   }
 }

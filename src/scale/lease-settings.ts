@@ -9,7 +9,7 @@ import type {
   SessionStore,
   SharedState,
 } from '../runtime/ports.js';
-import type { SessionHandle } from '../runtime/types.js';
+import type { SessionHandle, SessionResult } from '../runtime/types.js';
 import type { LimitsView } from './limits-view.js';
 
 /** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
@@ -31,6 +31,8 @@ export interface Leased {
   hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
   /** Its stream's first delta went out: its run record says so (`RunRecord.streamed`). */
   streamed: boolean;
+  /** The session's end as written once its run here ended (`LeaseRunner.settleHere`); none if not written. */
+  end: SessionResult | undefined;
 }
 
 export interface LeaseRunnerSettings {

@@ -58,12 +58,16 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
       )
     : [];
   // A stream running here ends here, its text kept: its caller waits for that result, `partial` and
-  // all (until 2026-12-04 it got `SHUTTING_DOWN` at once, saying the session went on elsewhere).
+  // all (until 2026-12-04 it got `SHUTTING_DOWN` at once, saying the session went on elsewhere), once
+  // it is written. An end Redis did not take is not the session's: the instance that takes it over
+  // ends it, so its caller gets `SHUTTING_DOWN` as for any session going on in the cluster (until
+  // 2026-12-04 it got the unwritten end, and both instances counted one).
   const streamed: Promise<unknown>[] = [];
   for (const [id, owner] of [...u.owners]) {
     const here = u.runner.streamedHere(id);
-    if (here === undefined) u.end(id, handedOver(owner, u.clock.now(), cancel));
-    else streamed.push(here.then((result) => u.end(id, result)));
+    const left = () => handedOver(owner, u.clock.now(), cancel);
+    if (here === undefined) u.end(id, left());
+    else streamed.push(here.then((result) => u.end(id, result ?? left())));
   }
   return { settling: Promise.all([handingBack, ...cancelling, ...streamed]), ids };
 }

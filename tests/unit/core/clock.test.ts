@@ -156,4 +156,29 @@ describe('retriedWhileAway', () => {
     await expect(failing).rejects.toThrow('away 3');
     expect(tries).toBe(3);
   });
+
+  it('tries no more once its signal aborts: a wait ends there with the last rejection', async () => {
+    const clock = new SimulatedClock();
+    const letGo = new AbortController();
+    let tries = 0;
+    const failing = retriedWhileAway(
+      clock,
+      async () => {
+        tries++;
+        throw new Error(`away ${tries}`);
+      },
+      61,
+      500,
+      letGo.signal,
+    );
+    const settled = failing.catch((error: unknown) => error);
+    await Promise.resolve();
+    clock.increment(500);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(tries).toBe(2);
+    // Mid-wait: no third try, and no time has to pass.
+    letGo.abort();
+    expect(String(await settled)).toContain('away 2');
+    expect(tries).toBe(2);
+  });
 });

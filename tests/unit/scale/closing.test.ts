@@ -59,6 +59,7 @@ function setup(steps: Steps = {}) {
     stopLocal: async () => {
       log.push('stopLocal');
     },
+    letGo: () => log.push('letGo'),
   }).then(() => {
     done = true;
   });
@@ -71,7 +72,8 @@ describe('closeWithin', () => {
   it('closes in order and drops nothing when every step ends', async () => {
     const { log, errors, drains, closing } = setup();
     await closing;
-    expect(log).toEqual(['stopLocal', 'drain', 'queue.close', 'ports.close']);
+    // The ends still being written give up once the connections are closed.
+    expect(log).toEqual(['stopLocal', 'drain', 'queue.close', 'ports.close', 'letGo']);
     expect(errors).toEqual([]);
     // The calls in flight get at most 5 s of the bound.
     expect(drains).toEqual([5_000]);
@@ -86,9 +88,10 @@ describe('closeWithin', () => {
     expect(log).toEqual([]);
     clock.increment(1);
     await closing;
-    // Dropped before the local runtime stops, so calls waiting on the connection fail at once; the
-    // queue and the connections are not closed gracefully (they are gone), then dropped again.
-    expect(log).toEqual(['disconnect', 'stopLocal', 'drain', 'disconnect']);
+    // Dropped before the local runtime stops, so calls waiting on the connection fail at once (an
+    // end still being written gives up first, not retried on them); the queue and the connections
+    // are not closed gracefully (they are gone), then dropped again.
+    expect(log).toEqual(['letGo', 'disconnect', 'stopLocal', 'drain', 'letGo', 'disconnect']);
     expect(messages(errors)).toEqual([
       "Expected this instance's shutdown to close within 2000 ms, got no end to the hand-back of its running sessions; its Redis connections were dropped. A session it could not hand back is taken over by another instance once its lease lapses. If Redis is slow to answer, raise closeTimeoutMs (redisBackend's option; troupe serve keeps 10 s)",
     ]);
@@ -121,7 +124,7 @@ describe('closeWithin', () => {
     const failure = new Error('Expected Redis to answer QUIT, got a reset');
     const { log, errors, closing } = setup({ queueClose: () => Promise.reject(failure) });
     await closing;
-    expect(log).toEqual(['stopLocal', 'drain', 'queue.close', 'ports.close']);
+    expect(log).toEqual(['stopLocal', 'drain', 'queue.close', 'ports.close', 'letGo']);
     expect(errors).toEqual([failure]);
   });
 
@@ -134,7 +137,7 @@ describe('closeWithin', () => {
     await flush();
     clock.increment(10);
     await closing;
-    expect(log).toEqual(['stopLocal', 'drain']);
+    expect(log).toEqual(['letGo', 'stopLocal', 'drain', 'letGo']);
     expect(messages(errors)).toEqual([
       expect.stringMatching(/got no end to its queue's Workers to stop; it stopped waiting\. /),
     ]);

@@ -1,0 +1,41 @@
+/**
+ * A TCP proxy in front of a test's `redis-server`, for one instance: `cut()` drops every connection
+ * made through it and refuses new ones (nothing listens on its port any more), as a network
+ * partition does to that one instance, while the server keeps its data and answers the others.
+ */
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+
+export interface RedisProxy {
+  readonly url: string;
+  /** Drops every connection through the proxy and stops listening: the instance behind it is cut off. */
+  cut(): Promise<void>;
+}
+
+export async function proxyRedis(redisPort: number): Promise<RedisProxy> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(redisPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
