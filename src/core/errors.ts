@@ -74,6 +74,28 @@ export function isRetryableCode(family: ErrorFamily, code: TroupeErrorCode): boo
 
 const MAX_MESSAGE_CHARS = 1000;
 
+/**
+ * The longest wait a server may ask of a rate limit or an outage, 10 minutes: the provider's cooldown
+ * follows the hint for every caller. Until 2026-12-04 none: one 429 with `Retry-After: 1000000000`
+ * paused a provider until the process restarted. Past the run deadline, 10 minutes moves a session
+ * to its fallback as the whole hint would; a provider that still refuses is asked again after it. A
+ * quota's reset time (`QUOTA_EXHAUSTED`, which nothing retries) is told as it is.
+ */
+export const MAX_COOLDOWN_HINT_MS = 600_000;
+
+/**
+ * A hint as the runtime may follow it, for every error however built (an adapter's own included):
+ * not a number of ms from 0 up is no hint; a rate limit's or an outage's is held to
+ * `MAX_COOLDOWN_HINT_MS`. Until 2026-12-04 an adapter's `retryAfterMs: NaN` (a `Retry-After` it
+ * read as `Number(undefined) * 1000`) made the provider's cooldown end at `NaN`, and the next
+ * `submit` spun in its pump for ever; its `1e12` paused the provider for 31 years.
+ */
+function hintOf(code: TroupeErrorCode, ms: number | undefined): number | undefined {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) return undefined;
+  if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') return Math.min(ms, MAX_COOLDOWN_HINT_MS);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 export class TroupeError extends Error {
   readonly family: ErrorFamily;
   readonly code: TroupeErrorCode;
@@ -102,7 +124,7 @@ export class TroupeError extends Error {
     this.family = family;
     this.code = code;
     this.retryable = options.retryable ?? isRetryableCode(family, code);
-    this.retryAfterMs = options.retryAfterMs;
+    this.retryAfterMs = hintOf(code, options.retryAfterMs);
     this.status = options.status;
     this.timeout = options.timeout;
     this.modelScoped = options.modelScoped === true ? true : undefined;

@@ -8,7 +8,7 @@
 import { APIError, APIUserAbortError } from 'openai';
 import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { UnusableResponseError } from './response-cap.js';
-import { cooldownHint, explicitRetryAfterMs, resetMs, retryAfterMs } from './retry-after.js';
+import { explicitRetryAfterMs, resetMs, retryAfterMs } from './retry-after.js';
 import {
   matchRow,
   readErrorBody,
@@ -162,17 +162,16 @@ function fromStatus(
   // A resource missing to another operation (a Moonshot file, a server without `/models`) is no
   // missing model: as MODEL_NOT_FOUND a fallback chain would move on as if the model were gone.
   const code = found === 'MODEL_NOT_FOUND' && !callsModel(context.operation) ? 'INVALID_REQUEST' : found;
-  // An undefined `retryAfterMs` is no hint: the error keeps it undefined.
+  // An undefined `retryAfterMs` is no hint: the error keeps it undefined. A rate limit's or an
+  // outage's is held to 10 minutes by the error itself (`MAX_COOLDOWN_HINT_MS`, core/errors.ts).
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
   const headers = error.headers;
   if (row === undefined) {
     if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')
-      options.retryAfterMs = cooldownHint(headers === undefined ? undefined : retryAfterMs(headers));
+      options.retryAfterMs = headers === undefined ? undefined : retryAfterMs(headers);
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  const hint = rowHint(row, headers, body.message, context);
-  options.retryAfterMs =
-    code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE' ? cooldownHint(hint) : hint;
+  options.retryAfterMs = rowHint(row, headers, body.message, context);
   return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),

@@ -1,7 +1,7 @@
 /**
- * A server's retry hint, read from its headers (`retryAfterMs`), and the bound a hint that drives a
- * provider's cooldown is held to (`cooldownHint`). Moved out of `http-errors.ts`, which maps the
- * errors these hints come with.
+ * A server's retry hint, read from its headers (`retryAfterMs`). The bound a hint that drives a
+ * provider's cooldown is held to (`MAX_COOLDOWN_HINT_MS`) is applied by `TroupeError` itself
+ * (`core/errors.ts`). Moved out of `http-errors.ts`, which maps the errors these hints come with.
  */
 /**
  * The server's retry hint in ms: `retry-after-ms`, `Retry-After` (seconds or an HTTP date), or the
@@ -57,15 +57,5 @@ function parseResetValue(value: string, now: number): number | undefined {
   return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
 }
 
-/**
- * The longest wait a server may ask of a rate limit or an outage, 10 minutes: the provider's cooldown
- * follows the hint for every caller. Until 2026-12-04 none: one 429 with `Retry-After: 1000000000`
- * paused a provider until the process restarted. Past the run deadline, 10 minutes moves a session
- * to its fallback as the whole hint would; a provider that still refuses is asked again after it. A
- * quota's reset time (`QUOTA_EXHAUSTED`, which nothing retries) is told as it is.
- */
-export const MAX_COOLDOWN_HINT_MS = 600_000;
-
-export function cooldownHint(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : Math.min(ms, MAX_COOLDOWN_HINT_MS);
-}
+/** Held to in `TroupeError` itself, for every error (`core/errors.ts`). */
+export { MAX_COOLDOWN_HINT_MS } from '../core/errors.js';
