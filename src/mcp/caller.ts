@@ -3,7 +3,9 @@
  * tool, `cancel_session`, MCP tasks and any resource that lists sessions.
  *
  * A caller's scope key is, in order: its token's name when it came with a named token
- * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else its MCP session (2025-era HTTP); else `anonymous`
+ * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else the `clientId` of an identity an embedding server's
+ * own authentication attached (`authInfo` without troupe's mark: `client:<clientId>`); else its MCP
+ * session (2025-era HTTP); else `anonymous`
  * (stateless 2026-07-28 HTTP without a named token: such clients share one scope); else `local`
  * (stdio, or an in-process transport: one client per process, which sees everything in it). An
  * admin sees everything.
@@ -15,7 +17,7 @@ import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import type { NamedToken } from './http-auth.js';
 
 export interface Caller {
-  /** The scope key: `token:<name>`, `mcp:<session id>`, `anonymous` or `local`. */
+  /** The scope key: `token:<name>`, `client:<clientId>`, `mcp:<session id>`, `anonymous` or `local`. */
   readonly key: string;
   /** Sees and cancels every caller's work. */
   readonly admin: boolean;
@@ -59,8 +61,12 @@ export function isAdminRequest(req: IncomingMessage): boolean {
 export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller {
   const auth = ctx.http?.authInfo;
   const admin = auth?.scopes.includes(ADMIN_SCOPE) === true;
-  if (auth !== undefined && auth.extra?.troupeScope === 'token')
-    return { key: `token:${auth.clientId}`, admin };
+  const mark = auth?.extra?.troupeScope;
+  if (auth !== undefined && mark === 'token') return { key: `token:${auth.clientId}`, admin };
+  // An embedding server's own identity (troupe's HTTP front marks each it attaches). Until 2026-12-04
+  // it was ignored: its users shared one scope, and saw and cancelled each other's calls.
+  if (auth !== undefined && mark === undefined && typeof auth.clientId === 'string' && auth.clientId !== '')
+    return { key: `client:${auth.clientId}`, admin };
   if (ctx.sessionId !== undefined) return { key: `mcp:${ctx.sessionId}`, admin };
   if (auth !== undefined) return { key: 'anonymous', admin };
   return LOCAL;

@@ -32,7 +32,15 @@ function context(sessionFilter?: 'owner'): McpContext {
 const http = (sessionId: string, admin = false) =>
   ({
     sessionId,
-    http: { authInfo: { token: '', clientId: 'x', scopes: admin ? [ADMIN_SCOPE] : [], extra: {} } },
+    http: {
+      // As troupe's HTTP front attaches it without a named token (`authInfoFor`): told apart by MCP session.
+      authInfo: {
+        token: '',
+        clientId: 'x',
+        scopes: admin ? [ADMIN_SCOPE] : [],
+        extra: { troupeScope: 'session' },
+      },
+    },
   }) as unknown as ServerContext;
 
 describe("sessionFilter: 'owner'", () => {

@@ -1,0 +1,78 @@
+/**
+ * An embedding server's own authentication scopes its users. A multi-tenant server that mounts
+ * troupe's tools behind its own auth passes each request's identity as the SDK's `authInfo`; the
+ * tools then scope `sessions` and `cancel_session` by its `clientId`. Before, only identities
+ * troupe's HTTP front marked counted: with a stateless handler every user was `anonymous`, so bob
+ * listed alice's running chat and cancelled it (library audit).
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMcpContext } from '../../../src/mcp/context.js';
+import { registerTools } from '../../../src/mcp/register.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function embedder() {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 800, max: 800 } })],
+    defaults: { model: 'sim-fast' },
+  });
+  const context = createMcpContext({ runtime, log: () => {} });
+  const handler = createMcpHandler(() => {
+    const server = new McpServer({ name: 'saas', version: '1' });
+    registerTools(server, runtime, { context });
+    return server;
+  });
+  cleanups.push(async () => {
+    context.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  return async (clientId: string, scopes: string[] = []) => {
+    const authInfo = { token: `tok-${clientId}`, clientId, scopes };
+    const client = new Client({ name: clientId, version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('http://saas.local/mcp'), {
+        fetch: (url, init) => handler.fetch(new Request(url, init), { authInfo }),
+      }),
+    );
+    cleanups.push(() => client.close());
+    return client;
+  };
+}
+
+const structured = (result: unknown) =>
+  (result as { structuredContent: Record<string, unknown> }).structuredContent;
+
+describe('an embedding server’s own identities', () => {
+  it('scope the sessions tool and cancel_session by clientId; an admin scope sees all', async () => {
+    const connect = embedder();
+    const [alice, bob, ops] = [
+      await connect('alice'),
+      await connect('bob'),
+      await connect('ops', ['troupe:admin']),
+    ];
+    const call = alice.callTool({ name: 'chat', arguments: { prompt: 'alice’s plan' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const seenByOps = JSON.stringify(structured(await ops.callTool({ name: 'sessions', arguments: {} })));
+    const id = seenByOps.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)?.[0];
+    expect(id).toBeDefined();
+    const seenByBob = JSON.stringify(structured(await bob.callTool({ name: 'sessions', arguments: {} })));
+    expect(seenByBob).not.toContain(id);
+    const cancel = await bob.callTool({ name: 'cancel_session', arguments: { session_id: id } });
+    expect(cancel.isError).toBe(true);
+    expect(JSON.stringify(structured(cancel))).toMatch(/UNKNOWN_SESSION/);
+
+    const answer = structured(await call);
+    expect(answer.ok).toBe(true);
+    expect((answer.session as { caller: unknown }).caller).toEqual({ owner: 'client:alice' });
+    const seenByAlice = JSON.stringify(structured(await alice.callTool({ name: 'sessions', arguments: {} })));
+    expect(seenByAlice).toContain(id);
+  });
+});
