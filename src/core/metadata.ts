@@ -29,7 +29,16 @@ export function capMetadata(
   const out: Record<string, unknown> = {};
   let used = 2; // `{}`
   let truncated = false;
+  // The owner first, and always: budgets, the history and `status({ owner })` read the caller
+  // from this copy, and the queue's share from the metadata as given. Until 2026-12-04 keys before
+  // it could fill the cap and drop it, and the session was charged to nobody's budget.
+  const owner = ownerIn(metadata);
+  if (owner !== undefined) {
+    out.owner = owner;
+    used += stringBytes('owner') + 1 + stringBytes(owner);
+  }
   for (const [key, raw] of Object.entries(metadata)) {
+    if (key === 'owner' && owner !== undefined) continue;
     // A string (the MCP front's `owner`, on every call) is its own copy: its JSON is counted, not
     // built and parsed back (`stringBytes` is the UTF-8 length of `JSON.stringify(raw)`).
     // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; a string through safeJson costs the same bytes and comes back equal.
@@ -44,7 +53,14 @@ export function capMetadata(
       truncated = true;
       continue;
     }
-    out[key] = json === null ? raw : JSON.parse(json);
+    // Defined, not assigned: `out['__proto__'] = ...` set the copy's prototype, so a caller's
+    // `{"__proto__": {"owner": "alice"}}` made `owner` read `alice` through it (library audit).
+    Object.defineProperty(out, key, {
+      value: json === null ? raw : JSON.parse(json),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     used += cost;
   }
   return { value: out, truncated };
@@ -71,8 +87,12 @@ export function capString(text: string, maxChars: number): string {
  */
 export const MAX_FALLBACKS = 4;
 
-/** The caller a session counts for: its caller metadata's `owner` when a non-empty string. */
+/**
+ * The caller a session counts for: its caller metadata's own `owner` when a non-empty string (one
+ * inherited through a prototype the caller chose is no owner).
+ */
 export function ownerIn(caller: Readonly<Record<string, unknown>> | undefined): string | undefined {
-  const owner = caller?.owner;
+  if (caller === undefined || !Object.hasOwn(caller, 'owner')) return undefined;
+  const owner = caller.owner;
   return typeof owner === 'string' && owner !== '' ? owner : undefined;
 }

@@ -13,14 +13,19 @@
 import { describe, runtimeError } from '../core/errors.js';
 import type { SessionRequest } from './types.js';
 
+/** The longest `provider` and `model`, in characters (until 2026-12-04 a megabyte model id was kept). */
+const MAX_NAME = 256;
+
 const ROLES: Readonly<Record<string, true>> = { system: true, user: true, assistant: true, tool: true };
 
 /** Every field of a submitted chat request, then its messages. */
 export function checkRequest(request: SessionRequest): void {
   const r = request as unknown as Record<string, unknown>;
   for (const field of ['provider', 'model'] as const) {
-    if (r[field] !== undefined && (typeof r[field] !== 'string' || r[field] === '')) {
-      refuse(`\`${field}\` to be a non-empty string, got ${describe(r[field])}`);
+    const value = r[field];
+    // Kept with the session and in the history: the MCP front's bound on a model id, for all.
+    if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > MAX_NAME)) {
+      refuse(`\`${field}\` to be a string of 1 to ${MAX_NAME} characters, got ${describe(value)}`);
     }
   }
   if (r.stream !== undefined && typeof r.stream !== 'boolean')

@@ -23,6 +23,33 @@ describe('capMetadata', () => {
     expect(capMetadata(undefined, 100)).toEqual({ value: undefined, truncated: false });
   });
 
+  it('keeps the owner first and always, whatever comes before it (the caller budgets count by)', () => {
+    // Before, keys before it filled the cap and the owner was dropped: charged to nobody's budget.
+    const metadata = { pad: 'x'.repeat(60), owner: 'mallory' };
+    const capped = capMetadata(metadata, 40);
+    expect(capped).toEqual({ value: { owner: 'mallory' }, truncated: true });
+    expect(Object.keys(capped.value ?? {})).toEqual(['owner']);
+    expect(size(capped.value)).toBeLessThanOrEqual(40);
+    // Counted first: what fits after it is measured with it, exactly.
+    const fits = { owner: 'bob', a: 1 };
+    expect(capMetadata(fits, size(fits))).toEqual({ value: fits, truncated: false });
+    expect(capMetadata(fits, size(fits) - 1)).toEqual({ value: { owner: 'bob' }, truncated: true });
+    expect(Object.keys(capMetadata({ a: 1, owner: 'bob' }, 100).value ?? {})).toEqual(['owner', 'a']);
+  });
+
+  it('keeps a `__proto__` key as a key: the copy’s owner is never inherited through it', () => {
+    // Before, `out['__proto__'] = ...` set the copy's prototype, and `owner` read `alice` through it.
+    const metadata = JSON.parse('{"__proto__": {"owner": "alice", "isAdmin": true}, "note": "n"}');
+    const capped = capMetadata(metadata, 4096).value as Record<string, unknown>;
+    expect(Object.getPrototypeOf(capped)).toBe(Object.prototype);
+    expect(ownerIn(capped)).toBeUndefined();
+    expect(capped.isAdmin).toBeUndefined();
+    expect(Object.hasOwn(capped, '__proto__')).toBe(true);
+    expect(JSON.stringify(capped)).toBe('{"__proto__":{"owner":"alice","isAdmin":true},"note":"n"}');
+    const stamped = capMetadata({ ...metadata, owner: 'mallory' }, 4096).value;
+    expect(ownerIn(stamped)).toBe('mallory');
+  });
+
   it('keeps an empty object as an empty object', () => {
     expect(capMetadata({}, 2)).toEqual({ value: {}, truncated: false });
   });

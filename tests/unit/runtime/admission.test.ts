@@ -85,9 +85,11 @@ describe('Admission.chat', () => {
     expect(rejected()).toEqual({});
   });
 
-  it("counts a session toward its caller's share only when `metadata.owner` is a non-empty string", () => {
+  it("counts a session toward its caller's share only when `metadata` has its own `owner`", () => {
     const { admission } = setup();
-    const owners = [{ owner: '' }, { owner: 7 }, { other: 'x' }, undefined].map(
+    const inherited = Object.create({ owner: 'alice' }) as Record<string, unknown>;
+    const parsed = JSON.parse('{"__proto__": {"owner": "alice"}}') as Record<string, unknown>;
+    const owners = [{ other: 'x' }, inherited, parsed, undefined].map(
       (metadata) => admission.chat({ messages }, metadata === undefined ? {} : { metadata }).owner,
     );
     expect(owners).toEqual([undefined, undefined, undefined, undefined]);

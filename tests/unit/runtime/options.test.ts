@@ -443,13 +443,39 @@ describe('resolveSubmitOptions', () => {
     ['metadata', 'alice', 'an object', '`"alice"` (string)'],
     ['metadata', null, 'an object', '`null`'],
     ['metadata', ['alice'], 'an object', '`["alice"]` (array)'],
-    ['label', 5, 'a string', '`5` (number)'],
-    ['requestId', {}, 'a string', '`{}` (object)'],
-    ['requestId', 7, 'a string', '`7` (number)'],
+    ['label', 5, 'a string of at most 256 characters', '`5` (number)'],
+    ['requestId', {}, 'a string of at most 256 characters', '`{}` (object)'],
+    ['requestId', 7, 'a string of at most 256 characters', '`7` (number)'],
+    // Each is kept in the history: a megabyte each was, past its documented bound.
+    ['label', 'l'.repeat(257), 'a string of at most 256 characters', `\`"${'l'.repeat(78)}…\` (string)`],
+    ['requestId', 'r'.repeat(257), 'a string of at most 256 characters', `\`"${'r'.repeat(78)}…\` (string)`],
   ] as const)('refuses %s = %o, naming it', (field, value, expected, got) => {
     expect(refusal(() => resolveSubmitOptions({ [field]: value } as never, defaults()))).toEqual(
       invalid(`Expected \`${field}\` to be ${expected}, got ${got}`),
     );
+  });
+
+  it('takes a label and a request id of 256 characters, and an empty one', () => {
+    for (const text of ['', 'x'.repeat(256)]) {
+      expect(() => resolveSubmitOptions({ label: text, requestId: text }, defaults())).not.toThrow();
+    }
+  });
+
+  it.each([
+    ['', '`""` (string)'],
+    [7, '`7` (number)'],
+    ['o'.repeat(257), `\`"${'o'.repeat(78)}…\` (string)`],
+  ])('refuses metadata.owner = %o: the caller budgets and the history count by', (owner, got) => {
+    // Before, a non-string or empty owner was no caller, and its sessions went to nobody's budget.
+    expect(refusal(() => resolveSubmitOptions({ metadata: { owner } }, defaults()))).toEqual(
+      invalid(
+        `Expected \`metadata.owner\` to be the caller's name, a string of 1 to 256 characters, got ${got}`,
+      ),
+    );
+    expect(() =>
+      resolveSubmitOptions({ metadata: { owner: 'o'.repeat(256), other: 7 } }, defaults()),
+    ).not.toThrow();
+    expect(() => resolveSubmitOptions({ metadata: { other: 7 } }, defaults())).not.toThrow();
   });
 });
 

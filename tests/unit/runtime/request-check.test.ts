@@ -149,10 +149,18 @@ describe('checkRequest', () => {
   });
 
   it.each([
-    [{ provider: 5 }, 'Expected `provider` to be a non-empty string, got `5` (number)'],
-    [{ provider: '' }, 'Expected `provider` to be a non-empty string, got `""` (string)'],
-    [{ model: 5 }, 'Expected `model` to be a non-empty string, got `5` (number)'],
-    [{ model: '' }, 'Expected `model` to be a non-empty string, got `""` (string)'],
+    [{ provider: 5 }, 'Expected `provider` to be a string of 1 to 256 characters, got `5` (number)'],
+    [{ provider: '' }, 'Expected `provider` to be a string of 1 to 256 characters, got `""` (string)'],
+    [{ model: 5 }, 'Expected `model` to be a string of 1 to 256 characters, got `5` (number)'],
+    [{ model: '' }, 'Expected `model` to be a string of 1 to 256 characters, got `""` (string)'],
+    [
+      { model: 'm'.repeat(257) },
+      /^Expected `model` to be a string of 1 to 256 characters, got `"m+…` \(string\)$/,
+    ],
+    [
+      { provider: 'p'.repeat(257) },
+      /^Expected `provider` to be a string of 1 to 256 characters, got `"p+…` \(string\)$/,
+    ],
     [{ stream: 'yes' }, 'Expected `stream` to be true or false, got `"yes"` (string)'],
     [{ temperature: 'hot' }, 'Expected `temperature` to be a number, got `"hot"` (string)'],
     [{ temperature: Number.NaN }, 'Expected `temperature` to be a number, got `NaN` (number)'],
