@@ -15,9 +15,10 @@ import type { Command } from './main.js';
 
 const USAGE = `Usage: troupe load --url URL [--sessions N] [--concurrency C] [--seed S] [--plain]
 
-Runs the demo's mixed load against a running troupe server (chat tool calls over MCP). Like the
-demo, it injects faults on purpose (listed at the start, counted per kind at the end); Ctrl-C prints
-the summary so far.
+Runs the demo's mixed load against a running troupe server on the simulated provider (chat tool
+calls over MCP; a server with a provider key is refused, exit 2: the calls would be paid for). Like
+the demo, it injects faults on purpose (listed at the start, counted per kind at the end); Ctrl-C
+prints the summary so far.
   --url URL         the server's MCP endpoint, e.g. http://127.0.0.1:7801/mcp (required)
   --sessions N      calls in all (default 200)
   --concurrency C   calls in flight at once (default 16)
@@ -29,7 +30,7 @@ Environment: TROUPE_TOKEN (sent as a bearer token).
 const FINAL: readonly string[] = ['done', 'failed', 'timedOut', 'cancelled'];
 
 export const command: Command = {
-  summary: 'Run the mixed load against a running server over MCP, with the same summary',
+  summary: 'Run the mixed load against a running server on the simulated provider, over MCP',
   async run(argv) {
     const flags = parseFlags(
       'load',
@@ -95,6 +96,12 @@ export const command: Command = {
       process.stderr.write(`${connectFailure(url, error)}\n`);
       return 1;
     }
+    const real = await realProviders(client, url);
+    if (real !== undefined) {
+      process.stderr.write(`${real}\n`);
+      await client.close().catch(() => {});
+      return 2;
+    }
     process.stdout.write(
       `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n${formatInjected()}`,
     );
@@ -149,6 +156,24 @@ export const command: Command = {
     return report.problems.length === 0 ? 0 : 1;
   },
 };
+
+/**
+ * Why the load must not run against this server, or `undefined`: one whose `list_models` does not
+ * say the simulated provider answers. The plan asks for `sim-*` models and injects its faults in
+ * `extra`; a real provider with an open model list took every call to the vendor, paid for, and the
+ * summary put its failures down to injected faults and an open breaker (newcomer audit).
+ */
+async function realProviders(client: Client, url: URL): Promise<string | undefined> {
+  let simulated: unknown;
+  try {
+    const listed = await client.callTool({ name: 'list_models', arguments: {} });
+    simulated = (listed.structuredContent as { simulated?: unknown } | undefined)?.simulated;
+  } catch {
+    simulated = undefined;
+  }
+  if (simulated === true) return undefined;
+  return `troupe load: Expected a server on the simulated provider (list_models says \`simulated: true\` when no provider key is set), got one at ${url.href} that ${simulated === false ? 'answers with real providers' : 'does not say'}: the load's calls (models sim-*, injected faults) would go to its providers and be paid for; run it against a server started with no provider key`;
+}
 
 /** One `chat` call for a plan item, as an outcome; never throws. */
 export async function callOnce(client: Client, item: LoadItem): Promise<Outcome> {
