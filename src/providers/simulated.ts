@@ -190,9 +190,25 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
 function lastUserText(request: ChatRequest): string {
   for (let i = request.messages.length - 1; i >= 0; i--) {
     const m = request.messages[i]!;
-    if (m.role === 'user' && m.content) return m.content;
+    if (m.role === 'user' && m.content) return textOf(m.content as unknown);
   }
   return '';
+}
+
+/**
+ * A message's text: the string, or the text parts of content parts (`[{ type: 'text', text }, {
+ * type: 'image_url', ... }]`, which `submit` takes). Until 2026-12-04 parts failed the call
+ * `INTERNAL` ("split is not a function") on the provider `npm start` runs with no key.
+ */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: { type?: unknown; text?: unknown }) =>
+      part?.type === 'text' && typeof part.text === 'string' ? part.text : '',
+    )
+    .filter(Boolean)
+    .join(' ');
 }
 
 function capitalise(text: string): string {

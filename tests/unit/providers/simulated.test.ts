@@ -48,3 +48,31 @@ describe('simulated provider and the call signal', () => {
     ).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
+
+describe('simulated provider and content parts', () => {
+  it('answers a user message of content parts on its text, as submit takes it (it failed INTERNAL)', async () => {
+    const provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } });
+    const content = [
+      { type: 'text', text: 'what is' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } },
+      { type: 'text', text: 'in it?' },
+    ];
+    const parts = { model: 'sim-fast', messages: [{ role: 'user' as const, content: content as never }] };
+    const answer = await provider.complete(parts, { signal: new AbortController().signal });
+    expect(answer.content).toContain('On "what is in it?"');
+    let streamed = '';
+    for await (const delta of provider.stream(parts, { signal: new AbortController().signal })) {
+      if (delta.type === 'content') streamed += delta.text;
+    }
+    expect(streamed).toContain('On "what is in it?"');
+    const imageOnly = {
+      model: 'sim-fast',
+      messages: [{ role: 'user' as const, content: [content[1]] as never }],
+    };
+    await expect(
+      provider.complete(imageOnly, { signal: new AbortController().signal }),
+    ).resolves.toMatchObject({
+      finishReason: 'stop',
+    });
+  });
+});
