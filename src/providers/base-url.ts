@@ -54,11 +54,11 @@ export function baseUrlProblem(url: string): string | undefined {
 /** Throws `INVALID_REQUEST` naming `where` when `url` cannot be a base URL; shows no credentials. */
 export function checkBaseUrl(where: string, url: string): string {
   const problem = baseUrlProblem(url);
-  if (problem !== undefined) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `${where}: Expected ${problem}, got ${describe(hideUserinfo(url))}`,
-    );
-  }
-  return url;
+  if (problem === undefined) return url;
+  // Text that is no URL at all is not shown: the likeliest is a key pasted into the wrong setting
+  // (until 2026-12-04 its first 80 characters were printed: library audit).
+  const got = URL.canParse(url)
+    ? describe(hideUserinfo(url))
+    : `text that is not one (${url.length} characters, not shown: it may be a key in the wrong setting)`;
+  throw runtimeError('INVALID_REQUEST', `${where}: Expected ${problem}, got ${got}`);
 }

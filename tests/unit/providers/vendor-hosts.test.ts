@@ -78,10 +78,18 @@ describe('Kimi: base URL variables', () => {
     expect((await baseURLs(env)).kimi).toBe(expected);
   });
 
-  it('refuses a base URL that is not a URL, naming the variable', async () => {
+  it('refuses a base URL that is not a URL, naming the variable, without showing it', async () => {
     await expect(loadProviders({ env: { KIMI_API_KEY: KEY, KIMI_BASE_URL: 'not a url' } })).rejects.toThrow(
-      /KIMI_BASE_URL: Expected an http\(s\) URL, got `"not a url"`/,
+      'KIMI_BASE_URL: Expected an http(s) URL, got text that is not one (9 characters, not shown: it may be a key in the wrong setting)',
     );
+    // A key pasted into the URL's setting: it was printed (its first 80 characters).
+    const pasted = 'sk-Pasted0123456789abcdef';
+    const error = await loadProviders({ env: { KIMI_API_KEY: KEY, KIMI_BASE_URL: pasted } }).catch((e) => e);
+    expect(String(error.message)).not.toContain('Pasted0123');
+    // One that parses is shown, without what could hold a secret.
+    await expect(
+      loadProviders({ env: { KIMI_API_KEY: KEY, KIMI_BASE_URL: 'ftp://files.example/v1' } }),
+    ).rejects.toThrow('KIMI_BASE_URL: Expected an http(s) URL, got `"ftp://files.example/v1"` (string)');
   });
 
   it('lists the current families and not kimi-latest; file models add to the catalogue', async () => {
