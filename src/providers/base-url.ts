@@ -55,10 +55,16 @@ export function baseUrlProblem(url: string): string | undefined {
 export function checkBaseUrl(where: string, url: string): string {
   const problem = baseUrlProblem(url);
   if (problem === undefined) return url;
-  // Text that is no URL at all is not shown: the likeliest is a key pasted into the wrong setting
-  // (until 2026-12-04 its first 80 characters were printed: library audit).
-  const got = URL.canParse(url)
+  throw runtimeError('INVALID_REQUEST', `${where}: Expected ${problem}, got ${shownUrl(url)}`);
+}
+
+/**
+ * A refused URL as a message shows it: without user, password, query or fragment; text with no
+ * `://` not at all, since the likeliest is a key pasted into the wrong setting (until 2026-12-04
+ * its first 80 characters were printed: library audit).
+ */
+export function shownUrl(url: string): string {
+  return url.includes('://')
     ? describe(hideUserinfo(url))
     : `text that is not one (${url.length} characters, not shown: it may be a key in the wrong setting)`;
-  throw runtimeError('INVALID_REQUEST', `${where}: Expected ${problem}, got ${got}`);
 }

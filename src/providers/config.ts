@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { checkedKey } from './api-key.js';
-import { hasCredentials, hasQuery, hideUserinfo, NO_CREDENTIALS, NO_QUERY } from './base-url.js';
+import { hasCredentials, hasQuery, NO_CREDENTIALS, NO_QUERY, shownUrl } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
@@ -147,9 +147,10 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     if (issue.path.includes('headers')) {
       return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
-    // Nor a URL's user and password, query or fragment.
-    const input = typeof issue.input === 'string' ? hideUserinfo(issue.input) : issue.input;
-    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : describe(input)}`;
+    // Nor a URL's user and password, query or fragment, nor a base URL that is no URL (`shownUrl`).
+    const url = typeof issue.input === 'string' && issue.path.at(-1) === 'baseURL';
+    const input = url ? shownUrl(issue.input as string) : describe(issue.input);
+    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : input}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
 }

@@ -23,7 +23,9 @@ describe('providers file validation', () => {
         ],
       }),
     );
-    expect(message).toContain('providers[1].baseURL: Expected an http(s) URL, got `"not a url"` (string)');
+    expect(message).toContain(
+      'providers[1].baseURL: Expected an http(s) URL, got text that is not one (9 characters, not shown: it may be a key in the wrong setting)',
+    );
   });
 
   it('says a required field is missing as "got none", not `undefined` or "a value"', () => {
