@@ -6,7 +6,7 @@
  * `prepare` script). A compile that takes longer than a moment says so on stderr, with the time.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,13 @@ function builtAt() {
 }
 
 const force = process.argv.includes('--force');
-if (!force && builtAt() > Math.max(...INPUTS.map((p) => newest(join(root, p))))) process.exit(0);
+// The `bin` npm links: tsc writes it 0644, so after a clean build (`rm -rf dist`) a linked `troupe`
+// failed "Permission denied" (npm sets the bit only on packages it installs). Set on every run.
+const markExecutable = () => chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
+if (!force && builtAt() > Math.max(...INPUTS.map((p) => newest(join(root, p))))) {
+  markExecutable();
+  process.exit(0);
+}
 
 let tsc;
 try {
@@ -80,6 +86,7 @@ child.on('exit', (code) => {
   if (ticker) clearInterval(ticker);
   if (code === 0) {
     mkdirSync(join(root, 'dist'), { recursive: true });
+    markExecutable();
     writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   }
   if (announced) {

@@ -3,7 +3,7 @@
  * (the `prepare` script) goes on with a message, building on demand fails with the same message.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,5 +34,12 @@ describe('scripts/build.mjs without TypeScript', () => {
     const run = runBuild('start');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('TypeScript is not installed');
+  });
+});
+
+describe('the built CLI', () => {
+  it('is executable, as the `bin` npm links (a clean build left it 0644: "Permission denied")', () => {
+    const { mode } = statSync(join(process.cwd(), 'dist', 'src', 'cli', 'main.js'));
+    expect(mode & 0o111).toBe(0o111);
   });
 });
