@@ -4,7 +4,6 @@
  * the simulated provider serves, and `simulated: true` says so.
  */
 
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { checkedKey } from './api-key.js';
@@ -13,6 +12,7 @@ import { modelSchema, pricesSchema } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
+import { readJsonFile } from './json-file.js';
 import {
   createKimiProvider,
   KIMI_BASE_URL,
@@ -174,22 +174,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 async function readProvidersFile(path: string): Promise<ProvidersFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected a readable providers file at ${path}, got ${(error as NodeJS.ErrnoException).code ?? 'an error'}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw runtimeError('INVALID_REQUEST', `${path}: Expected JSON, got text that does not parse`);
-  }
-  return parseProvidersFile(json, path);
+  return parseProvidersFile(await readJsonFile(path), path);
 }
 
 /** The catalogue with the file's models: same id replaces, new ids are added after. */
@@ -293,6 +278,13 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     );
   }
   for (const [index, spec] of (file.providers ?? []).entries()) {
+    // A built-in's name: the clash said "got `kimi` twice" of a name written once, without the file.
+    const builtIn = ['kimi', 'glm', 'simulated', endpoint?.name].includes(spec.name);
+    if (builtIn || entries.some((e) => e.name === spec.name))
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `${path}: providers[${index}].name: Expected a name of its own, got \`${spec.name}\`, ${builtIn ? "a built-in provider's (configure kimi and glm in the file's own `kimi` and `glm` sections)" : 'the name of an entry before it'}`,
+      );
     const given = env[spec.apiKeyEnv]?.trim();
     const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
     const models = (spec.models ?? []) as ModelSpec[];

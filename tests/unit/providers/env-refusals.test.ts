@@ -63,3 +63,64 @@ describe('default provider and yes/no variables', () => {
     await loaded.close();
   });
 });
+
+describe('a providers file that is not JSON', () => {
+  it('says where it stops being JSON, by line and column, and never quotes it', async () => {
+    // Before: "Expected JSON, got text that does not parse", with no place.
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-json-'));
+    const at = async (text: string) => {
+      const path = join(dir, `p${Math.random()}.json`);
+      await writeFile(path, text);
+      const error = await loadProviders({ env: {}, configPath: path }).catch((e: Error) => e);
+      return String((error as Error).message).slice(path.length);
+    };
+    expect(await at('{\n  "providers": [],\n}\n')).toBe(
+      ': Expected JSON, got text that does not parse (at line 3, column 1)',
+    );
+    expect(await at('')).toBe(': Expected JSON, got text that does not parse (the file is empty)');
+    expect(await at('[')).toBe(
+      ': Expected JSON, got text that does not parse (it ends early: a bracket or a string left open)',
+    );
+    expect(await at('{"kimi": {')).toBe(
+      ': Expected JSON, got text that does not parse (at line 1, column 11)',
+    );
+    // V8 quotes the text for some mistakes; the message never does.
+    const quoted = await at('{"kimi": sk-Secret0123}');
+    expect(quoted).toMatch(/^: Expected JSON, got text that does not parse/);
+    expect(quoted).not.toContain('Secret0123');
+  });
+});
+
+describe('a providers file entry named as a built-in', () => {
+  it.each(['kimi', 'glm', 'simulated', 'openai'])(
+    'refuses `%s`, naming the file and the entry',
+    async (name) => {
+      // Before: "Expected unique provider names, got `kimi` twice" of a name written once, and
+      // `simulated` was taken, replacing the built-in one once its key was set.
+      const dir = await mkdtemp(join(tmpdir(), 'troupe-names-'));
+      const path = join(dir, 'providers.json');
+      await writeFile(
+        path,
+        JSON.stringify({ providers: [{ name, baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' }] }),
+      );
+      const env = {
+        MY_KEY: KEY,
+        TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+        TROUPE_OPENAI_API_KEY: KEY,
+      };
+      await expect(loadProviders({ env, configPath: path })).rejects.toThrow(
+        `${path}: providers[0].name: Expected a name of its own, got \`${name}\`, a built-in provider's`,
+      );
+    },
+  );
+
+  it('refuses a name an entry before it has, naming the second', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'troupe-names-'));
+    const path = join(dir, 'providers.json');
+    const entry = { name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' };
+    await writeFile(path, JSON.stringify({ providers: [entry, entry] }));
+    await expect(loadProviders({ env: { MY_KEY: KEY }, configPath: path })).rejects.toThrow(
+      `${path}: providers[1].name: Expected a name of its own, got \`mine\`, the name of an entry before it`,
+    );
+  });
+});
