@@ -142,6 +142,7 @@ export const GROUPS = {
       'src/runtime/requests.ts',
       'src/runtime/ids.ts',
       'src/runtime/request-check.ts',
+      'src/runtime/usage-check.ts',
     ],
     tests: [
       'tests/unit/runtime/provider-call.test.ts',
@@ -153,6 +154,7 @@ export const GROUPS = {
       'tests/unit/runtime/requests.test.ts',
       'tests/unit/runtime/ids.test.ts',
       'tests/unit/runtime/request-check.test.ts',
+      'tests/unit/runtime/usage-check.test.ts',
       'tests/unit/runtime/partial-answer.test.ts',
     ],
   },

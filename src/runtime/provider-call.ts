@@ -20,6 +20,7 @@ import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../prov
 import { ToolCallAssembler } from '../providers/tool-calls.js';
 import type { SessionWork } from './session-record.js';
 import type { PartialOutput, TaskFunction } from './types.js';
+import { usableUsage } from './usage-check.js';
 
 export type CallEvent = Extract<
   SessionMachineEvent,
@@ -213,9 +214,10 @@ export class ProviderCall<O = unknown> {
     try {
       const response = await provider.complete(request, new CallOptions(this));
       this.answered = true;
-      this.closeGate(null, response.usage);
+      const usage = usableUsage(response.usage);
+      this.closeGate(null, usage);
       if (this.ended) return;
-      this.sink.deliver(this, done(this.sink.now(), toOutput(response), response.usage));
+      this.sink.deliver(this, done(this.sink.now(), toOutput(response), usage));
     } catch (error) {
       this.fail(error);
     }
@@ -241,9 +243,10 @@ export class ProviderCall<O = unknown> {
         }
       }
       this.answered = true;
-      this.closeGate(null, acc.usage);
+      const usage = usableUsage(acc.usage);
+      this.closeGate(null, usage);
       if (this.ended) return;
-      this.sink.deliver(this, done(this.sink.now(), acc.output(), acc.usage));
+      this.sink.deliver(this, done(this.sink.now(), acc.output(), usage));
     } catch (error) {
       this.fail(error);
     }

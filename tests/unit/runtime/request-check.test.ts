@@ -146,6 +146,7 @@ describe('checkRequest', () => {
     expect(fieldRefusal({ stop: 'END', stream: true, thinking: 'enabled', tools: [], files: [] })).toBe(
       'taken',
     );
+    expect(fieldRefusal({ provider: 'p'.repeat(256), model: 'm'.repeat(256) })).toBe('taken');
   });
 
   it.each([
@@ -181,6 +182,11 @@ describe('checkRequest', () => {
     ],
     [{ extra: { n: '1' } }, /^Expected `extra.n` to be 1 or absent .*, got `"1"` \(string\)$/],
     [{ extra: { n: 0 } }, /^Expected `extra.n` to be 1 or absent .*, got `0` \(number\)$/],
+    [
+      { extra: { max_tokens: 40_000 } },
+      "Expected the completion budget as the request's own `max_tokens` (token limits, budgets and the context window count it), got `extra.max_tokens`",
+    ],
+    [{ max_tokens: 5, extra: { max_completion_tokens: 40_000 } }, /got `extra.max_completion_tokens`$/],
     [
       { tools: 'x' },
       'Expected `tools` to be an array of tool definitions, each with a `type`, got `"x"` (string)',
