@@ -35,6 +35,8 @@ describe('capMetadata', () => {
     expect(capMetadata(fits, size(fits))).toEqual({ value: fits, truncated: false });
     expect(capMetadata(fits, size(fits) - 1)).toEqual({ value: { owner: 'bob' }, truncated: true });
     expect(Object.keys(capMetadata({ a: 1, owner: 'bob' }, 100).value ?? {})).toEqual(['owner', 'a']);
+    // An owner that names nobody is a key like any other, kept in its place.
+    expect(capMetadata({ a: 1, owner: '' }, 100).value).toEqual({ a: 1, owner: '' });
   });
 
   it('keeps a `__proto__` key as a key: the copy’s owner is never inherited through it', () => {
@@ -45,6 +47,13 @@ describe('capMetadata', () => {
     expect(ownerIn(capped)).toBeUndefined();
     expect(capped.isAdmin).toBeUndefined();
     expect(Object.hasOwn(capped, '__proto__')).toBe(true);
+    // Each key a plain property, as assignment makes one.
+    expect(Object.getOwnPropertyDescriptor(capped, 'note')).toEqual({
+      value: 'n',
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     expect(JSON.stringify(capped)).toBe('{"__proto__":{"owner":"alice","isAdmin":true},"note":"n"}');
     const stamped = capMetadata({ ...metadata, owner: 'mallory' }, 4096).value;
     expect(ownerIn(stamped)).toBe('mallory');
