@@ -50,11 +50,26 @@ export class EventHub {
   broadcast(event: RuntimeEvent): void {
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        // An async listener's rejection too: it was unhandled, and Node ended the process.
+        const returned = listener(event) as unknown;
+        if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function')
+          (returned as PromiseLike<unknown>).then(undefined, this.report);
       } catch (error) {
-        // A listener's bug must not break the runtime, nor vanish.
-        this.onError(error);
+        this.report(error);
       }
     }
   }
+
+  /**
+   * A listener's bug must not break the runtime, nor vanish: it goes to `onError`. An `onError`
+   * that throws has nowhere left to go; before 2026-12-04 its throw failed the session whose event
+   * it was (`INTERNAL`), or made `submit` throw with the session already queued.
+   */
+  private readonly report = (error: unknown): void => {
+    try {
+      this.onError(error);
+    } catch {
+      // Dropped: see above.
+    }
+  };
 }

@@ -1,28 +1,25 @@
 /**
  * A push-to-pull bridge: events pushed by the runtime, read with `for await`. Unbounded only in
  * the sense that a session's events are bounded by the session: it ends with `session.ended`.
+ * Calls of `next()` that wait are answered in the order they came, one event each (an async
+ * iterator's contract): until 2026-12-04 a second call made before the first was answered replaced
+ * it, and the first never settled (library audit).
  */
 export class EventStream<T> implements AsyncIterable<T> {
   private readonly buffer: T[] = [];
-  private waiting: ((result: IteratorResult<T>) => void) | undefined;
+  private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
   private closed = false;
 
   push(value: T): void {
     if (this.closed) return;
-    const waiting = this.waiting;
-    if (waiting !== undefined) {
-      this.waiting = undefined;
-      waiting({ value, done: false });
-    } else {
-      this.buffer.push(value);
-    }
+    const waiting = this.waiting.shift();
+    if (waiting !== undefined) waiting({ value, done: false });
+    else this.buffer.push(value);
   }
 
   close(): void {
     this.closed = true;
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.({ value: undefined, done: true });
+    this.release();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -32,14 +29,20 @@ export class EventStream<T> implements AsyncIterable<T> {
         if (value !== undefined) return Promise.resolve({ value, done: false });
         if (this.closed) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => {
-          this.waiting = resolve;
+          this.waiting.push(resolve);
         });
       },
       return: () => {
         this.closed = true;
         this.buffer.length = 0;
+        this.release();
         return Promise.resolve({ value: undefined, done: true });
       },
     };
+  }
+
+  /** Every call still waiting ends: the stream has nothing more. */
+  private release(): void {
+    for (const waiting of this.waiting.splice(0)) waiting({ value: undefined, done: true });
   }
 }

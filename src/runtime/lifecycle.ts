@@ -5,7 +5,8 @@
  */
 import { createActor } from 'xstate';
 import { supervisorMachine } from '../../machines/supervisor.js';
-import type { Clock } from '../core/clock.js';
+import { type Clock, MAX_TIMER_MS } from '../core/clock.js';
+import { describe, runtimeError } from '../core/errors.js';
 import type { RuntimeStatus, ShutdownReport, SupervisorEvent } from './types.js';
 
 export interface LifecycleHooks {
@@ -125,6 +126,16 @@ export class Lifecycle {
   }
 
   shutdown(deadlineMs: number): Promise<ShutdownReport> {
+    // Until 2026-12-04 taken as given: `NaN` never cancelled what was left, and `Infinity` or
+    // `'100'` re-armed a 1 ms timer for ever, with a TimeoutOverflowWarning each (library audit).
+    if (typeof deadlineMs !== 'number' || Number.isNaN(deadlineMs) || deadlineMs < 0) {
+      return Promise.reject(
+        runtimeError(
+          'INVALID_REQUEST',
+          `Expected shutdown's \`deadlineMs\` to be a number of ms from 0 up (Infinity: no deadline), got ${describe(deadlineMs)}`,
+        ),
+      );
+    }
     if (this.report !== undefined) return this.report;
     this.report = new Promise<ShutdownReport>((resolve) => {
       this.resolveReport = resolve;
@@ -133,7 +144,7 @@ export class Lifecycle {
     const now = clock.now();
     this.actor.send({ type: 'supervisor.shutdown', now, deadlineMs });
     if (this.hooks.liveCount() === 0) this.actor.send({ type: 'supervisor.idle', now });
-    else this.armDrainTimer(now + deadlineMs);
+    else if (deadlineMs !== Number.POSITIVE_INFINITY) this.armDrainTimer(now + deadlineMs);
     return this.report;
   }
 
@@ -145,10 +156,14 @@ export class Lifecycle {
    */
   private armDrainTimer(deadlineAt: number): void {
     const { clock } = this.hooks;
-    this.drainTimer = clock.setTimeout(() => {
-      const now = clock.now();
-      if (now < deadlineAt) this.armDrainTimer(deadlineAt);
-      else this.actor.send({ type: 'supervisor.tick', now });
-    }, deadlineAt - clock.now());
+    this.drainTimer = clock.setTimeout(
+      () => {
+        const now = clock.now();
+        if (now < deadlineAt) this.armDrainTimer(deadlineAt);
+        else this.actor.send({ type: 'supervisor.tick', now });
+        // Node fires a longer timer at once: a far deadline is reached in steps.
+      },
+      Math.min(deadlineAt - clock.now(), MAX_TIMER_MS),
+    );
   }
 }

@@ -122,6 +122,50 @@ describe('Lifecycle', () => {
     expect(w.report).toEqual({ finished: 0, cancelled: [] });
   });
 
+  it.each([
+    [Number.NaN, '`NaN` (number)'],
+    [-1, '`-1` (number)'],
+    ['100', '`"100"` (string)'],
+  ])('refuses a drain deadline of %o, and stays accepting', async (deadlineMs, got) => {
+    // Before: NaN never cancelled what was left; '100' re-armed a 1 ms timer for ever.
+    const w = world();
+    w.state.live = 1;
+    await expect(w.lifecycle.shutdown(deadlineMs as number)).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: `Expected shutdown's \`deadlineMs\` to be a number of ms from 0 up (Infinity: no deadline), got ${got}`,
+    });
+    expect(w.lifecycle.state).toBe('accepting');
+    expect(w.clock.pending).toBe(0);
+  });
+
+  it('takes Infinity as no deadline, and reaches a far one in timer-sized steps', async () => {
+    const w = world();
+    w.state.live = 1;
+    void w.shutdown(Number.POSITIVE_INFINITY);
+    expect(w.lifecycle.state).toBe('draining');
+    expect(w.clock.pending).toBe(0);
+    w.state.live = 0;
+    w.lifecycle.sessionEnded();
+    await settle();
+    expect(w.report).toEqual({ finished: 1, cancelled: [] });
+
+    // Node fires a timer over 2^31 - 1 ms at once: a 30-day deadline was a 1 ms re-arm loop.
+    const far = world();
+    far.state.live = 1;
+    const asked: number[] = [];
+    const set = far.clock.setTimeout.bind(far.clock);
+    far.clock.setTimeout = (fn, ms) => {
+      asked.push(ms);
+      return set(fn, ms);
+    };
+    void far.shutdown(30 * 86_400_000);
+    expect(asked).toEqual([2_147_483_647]);
+    far.clock.advance(2_147_483_647);
+    far.clock.runDue();
+    expect(far.lifecycle.state).toBe('draining');
+    expect(asked[1]).toBe(30 * 86_400_000 - 2_147_483_647);
+  });
+
   it('cancels what is left at the drain deadline, and reports it', async () => {
     const w = world();
     w.state.live = 3;

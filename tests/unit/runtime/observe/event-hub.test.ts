@@ -104,3 +104,33 @@ describe('EventHub', () => {
     expect(errors).toEqual([boom, boom]);
   });
 });
+
+describe('EventHub and a failing listener', () => {
+  it('reports an async listener’s rejection to onError (it was unhandled, and Node ended the process)', async () => {
+    const reported: unknown[] = [];
+    const hub = new EventHub((error) => reported.push(error));
+    const boom = new Error('async boom');
+    hub.subscribe(async () => {
+      throw boom;
+    });
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    hub.emit(record(null), { ...started });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reported).toEqual([boom]);
+    expect(heard).toHaveLength(1);
+  });
+
+  it('goes on when onError itself throws: every listener still hears the event', () => {
+    const hub = new EventHub(() => {
+      throw new Error('onError broke');
+    });
+    hub.subscribe(() => {
+      throw new Error('listener broke');
+    });
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    expect(() => hub.emit(record(null), { ...started })).not.toThrow();
+    expect(heard).toHaveLength(1);
+  });
+});

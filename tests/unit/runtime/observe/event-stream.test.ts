@@ -47,6 +47,34 @@ describe('EventStream', () => {
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 
+  it('answers calls of next() made before any value in the order they came, one value each', async () => {
+    // Before, the second call replaced the first, which never settled.
+    const stream = new EventStream<string>();
+    const iterator = stream[Symbol.asyncIterator]();
+    const calls = [iterator.next(), iterator.next(), iterator.next()];
+    stream.push('a');
+    stream.push('b');
+    stream.close();
+    expect(await Promise.all(calls)).toEqual([
+      { value: 'a', done: false },
+      { value: 'b', done: false },
+      { value: undefined, done: true },
+    ]);
+  });
+
+  it('ends every waiting call when the reader returns early', async () => {
+    const stream = new EventStream<string>();
+    const iterator = stream[Symbol.asyncIterator]();
+    const waiting = [iterator.next(), iterator.next()];
+    expect(await iterator.return?.()).toEqual({ value: undefined, done: true });
+    expect(await Promise.all(waiting)).toEqual([
+      { value: undefined, done: true },
+      { value: undefined, done: true },
+    ]);
+    stream.push('late');
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('is read with for await, and a reader that breaks out drops the rest and stops the stream', async () => {
     const stream = new EventStream<number>();
     for (const n of [1, 2, 3]) stream.push(n);
