@@ -36,7 +36,9 @@ const input = z
     continuation_id: z
       .string()
       .optional()
-      .describe('Continue a conversation this server holds (returned by an earlier call).'),
+      .describe(
+        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages, not the model: give `model` again to stay on it.',
+      ),
     tools: z
       .array(toolDefinitionSchema)
       .optional()
