@@ -11,6 +11,7 @@ import {
 } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { DeadlineHeap, type Wakeable } from '../core/deadlines.js';
+import { capString } from '../core/metadata.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
 import { DeltaFoldingActor } from './delta-folding.js';
@@ -133,9 +134,10 @@ export class SessionDriver {
       this.deadlines.schedule(record, nextWakeAt(leaf, snapshot.context));
   }
 
-  cancel(record: SessionRecord, reason: string, code?: 'SHUTTING_DOWN'): boolean {
+  cancel(record: SessionRecord, given: string, code?: 'SHUTTING_DOWN'): boolean {
     if (record.result !== null) return false;
     const now = this.settings.clock.now();
+    const reason = reasonText(given);
     this.deliver(
       record,
       code === undefined
@@ -189,4 +191,22 @@ export class SessionDriver {
     record.observers = null;
     this.settings.ended();
   }
+}
+
+/** The longest cancel reason kept, in characters: it is in the result's message and the history. */
+const MAX_REASON_CHARS = 500;
+
+/**
+ * A cancel reason as the result's message keeps it: text, at most `MAX_REASON_CHARS`. From
+ * JavaScript `cancel(Symbol())`, or a reason whose `toString` throws, failed the session `INTERNAL`,
+ * and a 5 MB reason was kept whole (library audit).
+ */
+function reasonText(reason: unknown): string {
+  let text: string;
+  try {
+    text = typeof reason === 'string' ? reason : String(reason);
+  } catch {
+    text = 'a reason that is not text';
+  }
+  return capString(text, MAX_REASON_CHARS);
 }

@@ -103,6 +103,29 @@ describe('SessionDriver: a session ends exactly once', () => {
     expect(w.events.emitted).toEqual([]);
   });
 
+  it('keeps a cancel reason as text of at most 500 characters, whatever JavaScript passed', () => {
+    // Before: `cancel(Symbol())` or a reason whose toString throws failed the session INTERNAL, and
+    // a 5 MB reason was kept whole in the result and the history.
+    const w = driverWorld();
+    const ids = ['sym', 'throws', 'long', 'exact'];
+    const [sym, throws, long, exact] = ids.map((sessionId) => w.add(sessionInput({ sessionId })));
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
+    w.driver.cancel(sym!, Symbol('why') as never);
+    w.driver.cancel(throws!, hostile as never);
+    w.driver.cancel(long!, 'x'.repeat(5_000_000));
+    w.driver.cancel(exact!, 'y'.repeat(500));
+    expect(sym!.result).toMatchObject({ error: { code: 'CANCELLED', message: 'Cancelled: Symbol(why)' } });
+    expect(throws!.result).toMatchObject({
+      error: { code: 'CANCELLED', message: 'Cancelled: a reason that is not text' },
+    });
+    expect(long!.result?.ok ? '' : long!.result?.error.message).toBe(`Cancelled: ${'x'.repeat(499)}…`);
+    expect(exact!.result?.ok ? '' : exact!.result?.error.message).toBe(`Cancelled: ${'y'.repeat(500)}`);
+  });
+
   it('cancels a session once, queued or running, with the reason and the code given', () => {
     const w = driverWorld();
     const queued = w.add(sessionInput({ sessionId: 'q' }));
