@@ -20,6 +20,9 @@ import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
 
+Prints the answer's text; a thinking model's reasoning, tool calls and the session's metadata come
+with --json.
+
 Options:
   --provider NAME   kimi, glm, simulated, or a configured provider (default: the first configured)
   --base-url URL    an ad-hoc OpenAI-compatible endpoint, with --model (key from TROUPE_API_KEY or OPENAI_API_KEY;
