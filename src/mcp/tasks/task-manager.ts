@@ -119,6 +119,15 @@ export class TaskManager {
     this.pageSize = options.pageSize ?? 50;
     this.#onError = options.onError ?? (() => {});
     this.#cancelSession = options.cancelSession;
+    // Polled with setInterval: 0 or a negative interval polled every millisecond, and a TTL of
+    // Infinity kept a task for ever (library audit). Finite, from 1 ms up.
+    for (const name of ['defaultTtlMs', 'maxTtlMs', 'pollIntervalMs'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 1))
+        throw new RangeError(
+          `Expected \`${name}\` to be a finite number of ms from 1 up, got ${String(value)}`,
+        );
+    }
     for (const name of ['maxResultWaits', 'maxResultWaitsPerOwner'] as const) {
       const value = options[name];
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))

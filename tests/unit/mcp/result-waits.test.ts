@@ -176,4 +176,18 @@ describe('ResultWaits', () => {
     );
     live.close();
   });
+
+  it.each([
+    ['pollIntervalMs', 0],
+    ['pollIntervalMs', -5],
+    ['pollIntervalMs', Number.NaN],
+    ['maxTtlMs', Number.POSITIVE_INFINITY],
+    ['defaultTtlMs', 0],
+  ])('refuses %s = %d: a poll every millisecond, or a task kept for ever', (name, value) => {
+    const live = new LiveSessions({ subscribe: () => () => {} } as unknown as Runtime);
+    expect(() => new TaskManager(live, { [name]: value })).toThrow(
+      `Expected \`${name}\` to be a finite number of ms from 1 up, got ${value}`,
+    );
+    live.close();
+  });
 });
