@@ -4,7 +4,7 @@
  * SDK request, so a deadline or a cancellation sends the server `notifications/cancelled`.
  */
 import type { CallToolRequest, CallToolResult, Progress, RequestOptions } from '@modelcontextprotocol/client';
-import { providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
+import { describe, providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime, TaskResult } from '../runtime/types.js';
@@ -82,8 +82,20 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
   return {
     lane,
     async callTool(params, call = {}) {
+      // From JavaScript: `callTool(undefined)`, a name that is not text or `null` options threw out
+      // of a call documented never to throw (library audit). Refused as any other bad call.
+      const name = typeof params?.name === 'string' ? params.name : describe(params?.name);
+      const priority = call?.priority ?? options.priority ?? 5;
+      if (typeof params?.name !== 'string' || call === null || typeof call !== 'object') {
+        const error = runtimeError(
+          'INVALID_REQUEST',
+          typeof params?.name !== 'string'
+            ? `Expected \`callTool\`'s params to be { name, arguments? } with a string name, got ${describe(params)}`
+            : `Expected \`callTool\`'s options to be an object, got ${describe(call)}`,
+        );
+        return { ok: false, error: toErrorData(error), metadata: refusedMetadata(lane, name, 5, error) };
+      }
       const timeoutMs = call.timeoutMs ?? options.timeoutMs ?? 60_000;
-      const priority = call.priority ?? options.priority ?? 5;
       try {
         onlyKeys('callTool options', call, CALL_KEYS);
         const handle = runtime.run<CallToolResult>(

@@ -30,6 +30,32 @@ function hangingClient(): ToolCaller & { calls: number } {
 }
 
 describe('host.callTool', () => {
+  it.each([
+    [
+      undefined,
+      undefined,
+      "Expected `callTool`'s params to be { name, arguments? } with a string name, got `undefined`",
+    ],
+    [
+      { name: 5 },
+      undefined,
+      'Expected `callTool`\'s params to be { name, arguments? } with a string name, got `{"name":5}` (object)',
+    ],
+    [{ name: 'lookup' }, null, "Expected `callTool`'s options to be an object, got `null`"],
+  ])(
+    'resolves a refusal for params %o and options %o, as documented, and calls nothing',
+    async (params, options, message) => {
+      // Before, each of these rejected out of a call documented never to throw (library audit).
+      const client = hangingClient();
+      const host = createHost({ servers: { docs: client } });
+      const result = await host.callTool('docs', params as never, options as never);
+      expect(result.ok).toBe(false);
+      expect(result.ok ? undefined : result.error).toMatchObject({ code: 'INVALID_REQUEST', message });
+      expect(result.metadata).toMatchObject({ provider: 'docs', state: 'failed', attempts: 0 });
+      expect(client.calls).toBe(0);
+    },
+  );
+
   it('refuses a misspelt call option as INVALID_REQUEST instead of running under the default deadline', async () => {
     const client = hangingClient();
     const host = createHost({ servers: { docs: client } });
