@@ -2,6 +2,7 @@
  * Where session and supervisor events go: the session's own streams (`handle.events`) and the
  * runtime's subscribers. Callers ask `wants()` first, so no event object is built when nobody listens.
  */
+import { reportError } from './requests.js';
 import type { SessionRecord } from './session-record.js';
 import type { RuntimeEvent, SessionEvent } from './types.js';
 
@@ -61,15 +62,16 @@ export class EventHub {
   }
 
   /**
-   * A listener's bug must not break the runtime, nor vanish: it goes to `onError`. An `onError`
-   * that throws has nowhere left to go; before 2026-12-04 its throw failed the session whose event
-   * it was (`INTERNAL`), or made `submit` throw with the session already queued.
+   * A listener's bug must not break the runtime, nor vanish: it goes to `onError`, and what an
+   * `onError` throws to the process's warnings (the default reporter). Before 2026-12-04 that throw
+   * failed the session whose event it was (`INTERNAL`), or made `submit` throw with the session
+   * already queued.
    */
   private readonly report = (error: unknown): void => {
     try {
       this.onError(error);
-    } catch {
-      // Dropped: see above.
+    } catch (thrown) {
+      reportError(thrown);
     }
   };
 }

@@ -121,7 +121,8 @@ describe('EventHub and a failing listener', () => {
     expect(heard).toHaveLength(1);
   });
 
-  it('goes on when onError itself throws: every listener still hears the event', () => {
+  it('goes on when onError itself throws: every listener still hears the event, the throw is a warning', async () => {
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
     const hub = new EventHub(() => {
       throw new Error('onError broke');
     });
@@ -132,5 +133,6 @@ describe('EventHub and a failing listener', () => {
     hub.subscribe((event) => heard.push(event));
     expect(() => hub.emit(record(null), { ...started })).not.toThrow();
     expect(heard).toHaveLength(1);
+    expect((await warned).message).toBe('onError broke');
   });
 });
