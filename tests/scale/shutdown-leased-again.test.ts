@@ -10,31 +10,18 @@
  * the second lease on its way to the runner until the instance drains, so the order is fixed.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import type { SessionQueue } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
 import { wrappedRedisBackend } from '../support/redis-ports.js';
+import { useRedisRig } from '../support/redis-rig.js';
 
 const PREFIX = 'leased-again';
-let redis: RedisServer;
-let server: OpenAIServer;
-const open: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
-});
-afterAll(async () => {
-  await Promise.allSettled(open.map((runtime) => runtime.shutdown({ deadlineMs: 0 })));
-  await server?.close();
-  await redis?.stop();
-});
+const rig = useRedisRig();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -58,7 +45,7 @@ function gated(gate: Gate): Promise<RuntimeBackend> {
     gate.release = resolve;
   });
   const options = {
-    url: redis.url,
+    url: rig.redis.url,
     prefix: PREFIX,
     instanceId: 'closing',
     work: true,
@@ -83,24 +70,24 @@ function gated(gate: Gate): Promise<RuntimeBackend> {
 
 async function runtimeOn(backend: RuntimeBackend): Promise<Runtime> {
   const runtime = createRuntime({
-    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     defaults: { model: 'fault:ok', maxAttempts: 2 },
     onError: () => {},
     backend,
   });
-  open.push(runtime);
+  rig.open.push(runtime);
   await runtime.ready;
   return runtime;
 }
 
-const plain = (work: boolean) => redisBackend({ url: redis.url, prefix: PREFIX, work });
+const plain = (work: boolean) => redisBackend({ url: rig.redis.url, prefix: PREFIX, work });
 
 describe('a stream leased again by the instance running it, once that instance drains', () => {
   it('is joined, not handed back: it ends once, at the drain deadline, with its partial', async () => {
     const gate: Gate = { arrived: false, release: () => {} };
     const closing = await runtimeOn(await gated(gate));
     const front = await runtimeOn(await plain(false));
-    const raw = new Redis(redis.url);
+    const raw = new Redis(rig.redis.url);
     try {
       const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
       const handle = front.submit(
@@ -133,7 +120,7 @@ describe('a stream leased again by the instance running it, once that instance d
         { content: written },
       ]);
       expect(Object.values(other.metrics().ended).reduce((a, b) => a + b, 0)).toBe(0);
-      expect(server.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(1);
+      expect(rig.server.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(1);
     } finally {
       raw.disconnect();
     }

@@ -8,37 +8,24 @@
  *
  * Real redis-server; the instance that shuts down reaches it through a proxy the test cuts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeEvent, SessionResult } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
 import { proxyRedis } from '../support/redis-proxy.js';
+import { useRedisRig } from '../support/redis-rig.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const open: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
-});
-afterAll(async () => {
-  await Promise.allSettled(open.map((runtime) => runtime.shutdown({ deadlineMs: 0 })));
-  await server?.close();
-  await redis?.stop();
-});
+const rig = useRedisRig();
 
 async function instance(url: string, work: boolean, errors: unknown[] = []): Promise<Runtime> {
   const runtime = createRuntime({
-    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     defaults: { model: 'fault:ok', maxAttempts: 2 },
     onError: (error) => errors.push(error),
     backend: await redisBackend({ url, prefix: 'settle-away', work, closeTimeoutMs: 1_000 }),
   });
-  open.push(runtime);
+  rig.open.push(runtime);
   await runtime.ready;
   return runtime;
 }
@@ -47,10 +34,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a stream ended at its instance’s shutdown while that instance cannot reach Redis', () => {
   it('ends once, by the instance that takes it over; the one that shut down counts nothing and tells its caller SHUTTING_DOWN', async () => {
-    const proxy = await proxyRedis(redis.port);
+    const proxy = await proxyRedis(rig.redis.port);
     const cut = await instance(proxy.url, true);
     // Watches the cluster's ends from the side of Redis that stays up.
-    const front = await instance(redis.url, false);
+    const front = await instance(rig.redis.url, false);
     const ends: RuntimeEvent[] = [];
     front.subscribe((event) => {
       if (event.type === 'session.ended') ends.push(event);
@@ -77,7 +64,7 @@ describe('a stream ended at its instance’s shutdown while that instance cannot
     const told: SessionResult = await handle.result;
     await stopping;
     // Its lock lapses (1.5 s, nobody renews it): the instance started now takes the session over.
-    const taker = await instance(redis.url, true);
+    const taker = await instance(rig.redis.url, true);
     for (let waited = 0; ends.length === 0 && waited < 15_000; waited += 50) await sleep(50);
     await sleep(300);
     const endedBy = (runtime: Runtime) => Object.values(runtime.metrics().ended).reduce((a, b) => a + b, 0);
