@@ -82,7 +82,10 @@ export const command: Command = {
         for (const m of p.models) {
           const isDefault = fallback?.provider === p.name && fallback.model === m.id;
           const window =
-            m.contextWindow === null ? '' : `  ${m.contextWindow.toLocaleString('en-US')} tokens`;
+            // A blank read as a missing column (newcomer audit): no vendor page read states it.
+            m.contextWindow === null
+              ? '  window not stated'
+              : `  ${m.contextWindow.toLocaleString('en-US')} tokens`;
           lines.push(`  ${m.id}${window}${isDefault ? '  (default)' : ''}`);
         }
       }

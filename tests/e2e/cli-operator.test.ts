@@ -151,6 +151,8 @@ describe('models and hints', () => {
     expect(r.stdout).toContain(
       '\nglm  not configured (set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host))\n',
     );
+    // A model whose window no vendor page states says so; it was a blank (newcomer audit).
+    expect(r.stdout).toMatch(/^ {2}glm-4\.7-flash {2}window not stated$/m);
   });
 
   it('TROUPE_OPENAI_API_KEY without TROUPE_OPENAI_BASE_URL stops stdio and models, exit 2, the key not shown', async () => {
