@@ -34,6 +34,8 @@ export interface ErrorContext {
   readonly contextWindow?: number;
   /** For reset times in bodies. @default Date.now */
   readonly now?: () => number;
+  /** The host called (its name and port, never a path or query): named when the connection fails. */
+  readonly host?: string;
 }
 
 /** The cause we keep: plain data, no headers, no request. */
@@ -119,7 +121,9 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   const network = findInChain(value, isNetworkError);
   if (network !== undefined) {
     const code = errorCode(network as Error);
-    return providerError('NETWORK', `${where}: connection failed (${code ?? 'socket closed'})`, {
+    // The host: "connection failed (ENOTFOUND)" named neither which nor where (newcomer audit).
+    const to = context.host === undefined ? '' : ` to ${context.host}`;
+    return providerError('NETWORK', `${where}: connection failed${to} (${code ?? 'socket closed'})`, {
       cause: scrubCause(network, scrub),
     });
   }

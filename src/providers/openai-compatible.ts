@@ -132,6 +132,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
   const specOf = (model: string) => models.find((m) => m.id === model);
+  const host = new URL(baseURL).host;
   const toError = (error: unknown, signal: AbortSignal, operation: string, model?: string): TroupeError => {
     const window = model === undefined ? undefined : specOf(model)?.contextWindow;
     return toProviderError(error, {
@@ -139,6 +140,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       signal,
       secrets,
       operation,
+      host,
       ...(quirks.errorTable === undefined ? {} : { errorTable: quirks.errorTable }),
       ...(model === undefined ? {} : { model }),
       ...(window === undefined ? {} : { contextWindow: window }),

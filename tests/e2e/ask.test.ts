@@ -160,7 +160,9 @@ describe('troupe ask', () => {
     );
     expect(run.code).not.toBe(0);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^troupe ask: NETWORK: /);
+    expect(run.stderr).toMatch(
+      /^troupe ask: NETWORK: gone chat completion: connection failed to 127\.0\.0\.1:9 \(ECONNREFUSED\)/,
+    );
     // ... and what to check, for a newcomer who only sees "connection failed (ECONNREFUSED)".
     expect(run.stderr).toContain("; check that the provider's base URL (--base-url, ");
     expect(run.stderr).not.toContain(KEY);

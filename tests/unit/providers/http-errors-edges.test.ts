@@ -35,6 +35,13 @@ describe('network errors', () => {
     expect(mapped.cause).toEqual({ name: 'Error', message: 'socket', code });
   });
 
+  it('names the host when it is known (which one, for a newcomer who saw only ENOTFOUND)', () => {
+    const failed = new TypeError('fetch failed', { cause: coded('ENOTFOUND') });
+    expect(toProviderError(failed, { ...ctx, host: 'api.moonshot.ai' }).message).toBe(
+      'kimi chat completion: connection failed to api.moonshot.ai (ENOTFOUND)',
+    );
+  });
+
   it('an unknown code is not the network; a numeric code is read as text', () => {
     expect(toProviderError(coded('EWHATEVER'), ctx).code).toBe('BAD_RESPONSE');
     expect(toProviderError(coded(42), ctx).cause).toMatchObject({ code: '42' });
