@@ -12,6 +12,7 @@
  * A session or task whose owner is not known here (started elsewhere in a cluster, or before its
  * owner was recorded) is visible only to an admin.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import type { NamedToken } from './http-auth.js';
@@ -66,10 +67,21 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
   // An embedding server's own identity (troupe's HTTP front marks each it attaches). Until 2026-12-04
   // it was ignored: its users shared one scope, and saw and cancelled each other's calls.
   if (auth !== undefined && mark === undefined && typeof auth.clientId === 'string' && auth.clientId !== '')
-    return { key: `client:${auth.clientId}`, admin };
+    return { key: `client:${clientKey(auth.clientId)}`, admin };
   if (ctx.sessionId !== undefined) return { key: `mcp:${ctx.sessionId}`, admin };
   if (auth !== undefined) return { key: 'anonymous', admin };
   return LOCAL;
+}
+
+/**
+ * An embedder's `clientId` as a scope key: itself, or past 200 characters its SHA-256, so the key
+ * stays within the 256 characters a session's owner may have (`submit` refuses more) and two ids
+ * stay two callers.
+ */
+function clientKey(clientId: string): string {
+  return clientId.length <= 200
+    ? clientId
+    : `sha256:${createHash('sha256').update(clientId).digest('base64url')}`;
 }
 
 /**

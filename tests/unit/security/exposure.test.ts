@@ -152,6 +152,14 @@ describe('tokens and callers', () => {
     expect(callerOf({ sessionId: 's1', http: auth('default', 'session') }).key).toBe('mcp:s1');
     expect(callerOf({ http: auth('anonymous', 'session') }).key).toBe('anonymous');
     expect(callerOf({}).key).toBe('local');
+    // An embedding server's own identity (no troupe mark): its clientId, hashed past 200 characters
+    // so the owner stays within what submit takes (256).
+    const embedded = (clientId: string) => ({ http: { authInfo: { token: 't', clientId, scopes: [] } } });
+    expect(callerOf(embedded('alice')).key).toBe('client:alice');
+    const long = callerOf(embedded('x'.repeat(5000))).key;
+    expect(long).toMatch(/^client:sha256:[\w-]{43}$/);
+    expect(callerOf(embedded(`${'x'.repeat(4999)}y`)).key).not.toBe(long);
+    expect(callerOf(embedded('x'.repeat(200))).key).toBe(`client:${'x'.repeat(200)}`);
     expect(canSee(alice, 'token:alice')).toBe(true);
     expect(canSee(alice, 'token:bob')).toBe(false);
     expect(canSee(alice, undefined)).toBe(false);
