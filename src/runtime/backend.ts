@@ -20,6 +20,7 @@ export { estimateTokens } from '../providers/estimate.js';
 // file, `ports.ts` and `types.ts` (see `layers.json`).
 export { Admission, type Admitted } from './admission.js';
 export { RuntimeCounters } from './counters.js';
+export { safeReporter, tell } from './event-hub.js';
 export { EventStream } from './event-stream.js';
 export { History } from './history.js';
 export { Lifecycle } from './lifecycle.js';
@@ -51,6 +52,7 @@ export {
 export { resultOf } from './queued-result.js';
 export { reasonOf, reportError } from './requests.js';
 export { rerouteOfRun, rerouteOnCooldown } from './reroute.js';
+export { reasonText } from './session-driver.js';
 export {
   buildResult,
   endedSummary,

@@ -9,7 +9,11 @@ import type { RuntimeEvent, SessionEvent } from './types.js';
 export class EventHub {
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
 
-  constructor(private readonly onError: (error: unknown) => void) {}
+  private readonly report: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void) {
+    this.report = safeReporter(onError);
+  }
 
   get listening(): boolean {
     return this.listeners.size > 0;
@@ -49,27 +53,34 @@ export class EventHub {
   }
 
   broadcast(event: RuntimeEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        // An async listener's rejection too: it was unhandled, and Node ended the process.
-        const returned = listener(event) as unknown;
-        if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function')
-          (returned as PromiseLike<unknown>).then(undefined, this.report);
-      } catch (error) {
-        this.report(error);
-      }
-    }
+    for (const listener of this.listeners) tell(listener, event, this.report);
   }
+}
 
-  /**
-   * A listener's bug must not break the runtime, nor vanish: it goes to `onError`, and what an
-   * `onError` throws to the process's warnings (the default reporter). Before 2026-12-04 that throw
-   * failed the session whose event it was (`INTERNAL`), or made `submit` throw with the session
-   * already queued.
-   */
-  private readonly report = (error: unknown): void => {
+/**
+ * Tells one subscriber an event. A listener's bug must not break the runtime, nor vanish: a throw,
+ * or an async listener's rejection (until 2026-12-04 unhandled: Node ended the process), goes to
+ * `report`. The local runtime and the cluster's both tell their subscribers through it.
+ */
+export function tell<T>(listener: (event: T) => void, event: T, report: (error: unknown) => void): void {
+  try {
+    const returned = listener(event) as unknown;
+    if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function')
+      (returned as PromiseLike<unknown>).then(undefined, report);
+  } catch (error) {
+    report(error);
+  }
+}
+
+/**
+ * `onError`, with what it throws sent to the process's warnings (the default reporter). Before
+ * 2026-12-04 that throw failed the session whose event it was (`INTERNAL`), or made `submit` throw
+ * with the session already queued.
+ */
+export function safeReporter(onError: (error: unknown) => void): (error: unknown) => void {
+  return (error) => {
     try {
-      this.onError(error);
+      onError(error);
     } catch (thrown) {
       reportError(thrown);
     }

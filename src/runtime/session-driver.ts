@@ -201,7 +201,7 @@ const MAX_REASON_CHARS = 500;
  * JavaScript `cancel(Symbol())`, or a reason whose `toString` throws, failed the session `INTERNAL`,
  * and a 5 MB reason was kept whole (library audit).
  */
-function reasonText(reason: unknown): string {
+export function reasonText(reason: unknown): string {
   let text: string;
   try {
     text = typeof reason === 'string' ? reason : String(reason);

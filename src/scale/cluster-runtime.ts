@@ -19,11 +19,14 @@ import {
   type LocalRuntime,
   RuntimeCounters,
   reasonOf,
+  reasonText,
   reportError,
   resolveDefaults,
   resolveLimits,
   resolveProviders,
   resultOf,
+  safeReporter,
+  tell,
   withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
@@ -73,6 +76,7 @@ export function createClusterRuntime(
   const limits = resolveLimits(sharedLimits, providers);
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
+  const reportListener = safeReporter(onError);
   // Ends written here for sessions the local runtime did not run: in `metrics().ended` (`ended-here.ts`).
   const endsHere = new EndedHere(() => local);
   const ports = endsHere.ports(makePorts({ providers: [...providers.keys()], limits, clock, onError }));
@@ -245,13 +249,7 @@ export function createClusterRuntime(
   }
 
   function broadcast(event: RuntimeEvent): void {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        onError(error);
-      }
-    }
+    for (const listener of listeners) tell(listener, event, reportListener);
   }
 
   function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent): void {
@@ -309,7 +307,8 @@ export function createClusterRuntime(
     backstop(owner, { store, queue, onError, clock, giveUp, end: (r) => endOwner(id, r) }).catch(onError);
   }
 
-  async function cancel(id: string, reason: string): Promise<void> {
+  async function cancel(id: string, given: string): Promise<void> {
+    const reason = reasonText(given); // as the local runtime keeps it: text, 500 characters at most
     if (runner.cancel(id, reason)) return;
     const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
     // The mark first: an instance that leases the session meanwhile sees it before it starts.

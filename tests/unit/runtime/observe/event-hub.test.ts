@@ -115,6 +115,7 @@ describe('EventHub and a failing listener', () => {
     });
     const heard: RuntimeEvent[] = [];
     hub.subscribe((event) => heard.push(event));
+    hub.subscribe(() => undefined); // returns nothing: no error
     hub.emit(record(null), { ...started });
     await new Promise((resolve) => setImmediate(resolve));
     expect(reported).toEqual([boom]);
