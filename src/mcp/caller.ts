@@ -3,9 +3,9 @@
  * tool, `cancel_session`, MCP tasks and any resource that lists sessions.
  *
  * A caller's scope key is, in order: its token's name when it came with a named token
- * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else the `clientId` of an identity an embedding server's
- * own authentication attached (`authInfo` without troupe's mark: `client:<clientId>`); else its MCP
- * session (2025-era HTTP); else `anonymous`
+ * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else the user an embedding server's own authentication
+ * names (`authInfo.extra.troupeCaller`: `user:<it>`; not `clientId`, which OAuth gives to the app,
+ * the same for all its users); else its MCP session (2025-era HTTP); else `anonymous`
  * (stateless 2026-07-28 HTTP without a named token: such clients share one scope); else `local`
  * (stdio, or an in-process transport: one client per process, which sees everything in it). An
  * admin sees everything.
@@ -18,7 +18,7 @@ import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import type { NamedToken } from './http-auth.js';
 
 export interface Caller {
-  /** The scope key: `token:<name>`, `client:<clientId>`, `mcp:<session id>`, `anonymous` or `local`. */
+  /** The scope key: `token:<name>`, `user:<troupeCaller>`, `mcp:<session id>`, `anonymous` or `local`. */
   readonly key: string;
   /** Sees and cancels every caller's work. */
   readonly admin: boolean;
@@ -64,24 +64,24 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
   const admin = auth?.scopes.includes(ADMIN_SCOPE) === true;
   const mark = auth?.extra?.troupeScope;
   if (auth !== undefined && mark === 'token') return { key: `token:${auth.clientId}`, admin };
-  // An embedding server's own identity (troupe's HTTP front marks each it attaches). Until 2026-12-04
-  // it was ignored: its users shared one scope, and saw and cancelled each other's calls.
-  if (auth !== undefined && mark === undefined && typeof auth.clientId === 'string' && auth.clientId !== '')
-    return { key: `client:${clientKey(auth.clientId)}`, admin };
-  if (ctx.sessionId !== undefined) return { key: `mcp:${ctx.sessionId}`, admin };
+  // The user an embedding server names (troupe's HTTP front marks what it attaches). Until 2026-12-04
+  // there was no way to: behind a stateless handler its users shared one scope, and saw and
+  // cancelled each other's calls.
+  const user = auth?.extra?.troupeCaller;
+  if (mark === undefined && typeof user === 'string' && user !== '')
+    return { key: `user:${bounded(user)}`, admin };
+  if (ctx.sessionId !== undefined) return { key: `mcp:${bounded(ctx.sessionId)}`, admin };
   if (auth !== undefined) return { key: 'anonymous', admin };
   return LOCAL;
 }
 
 /**
- * An embedder's `clientId` as a scope key: itself, or past 200 characters its SHA-256, so the key
- * stays within the 256 characters a session's owner may have (`submit` refuses more) and two ids
- * stay two callers.
+ * An id as a scope key: itself, or past 200 characters its SHA-256, so the key stays within the
+ * 256 characters a session's owner may have (`submit` refuses more) and two ids stay two callers
+ * (an embedder's user id, or its own `sessionIdGenerator`'s ids).
  */
-function clientKey(clientId: string): string {
-  return clientId.length <= 200
-    ? clientId
-    : `sha256:${createHash('sha256').update(clientId).digest('base64url')}`;
+function bounded(id: string): string {
+  return id.length <= 200 ? id : `sha256:${createHash('sha256').update(id).digest('base64url')}`;
 }
 
 /**

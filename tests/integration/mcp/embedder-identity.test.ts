@@ -1,7 +1,8 @@
 /**
  * An embedding server's own authentication scopes its users. A multi-tenant server that mounts
- * troupe's tools behind its own auth passes each request's identity as the SDK's `authInfo`; the
- * tools then scope `sessions` and `cancel_session` by its `clientId`. Before, only identities
+ * troupe's tools behind its own auth passes each request's identity as the SDK's `authInfo`, naming
+ * the user in `extra.troupeCaller` (not `clientId`: OAuth gives that to the app, the same for all
+ * its users); the tools then scope `sessions` and `cancel_session` by it. Before, only identities
  * troupe's HTTP front marked counted: with a stateless handler every user was `anonymous`, so bob
  * listed alice's running chat and cancelled it (library audit).
  */
@@ -34,7 +35,13 @@ function embedder() {
     await runtime.shutdown({ deadlineMs: 0 });
   });
   return async (clientId: string, scopes: string[] = []) => {
-    const authInfo = { token: `tok-${clientId}`, clientId, scopes };
+    // One OAuth app (its clientId) for every user; the server names the user in troupeCaller.
+    const authInfo = {
+      token: `tok-${clientId}`,
+      clientId: 'saas-app',
+      scopes,
+      extra: { troupeCaller: clientId },
+    };
     const client = new Client({ name: clientId, version: '1' });
     await client.connect(
       new StreamableHTTPClientTransport(new URL('http://saas.local/mcp'), {
@@ -50,7 +57,7 @@ const structured = (result: unknown) =>
   (result as { structuredContent: Record<string, unknown> }).structuredContent;
 
 describe('an embedding server’s own identities', () => {
-  it('scope the sessions tool and cancel_session by clientId; an admin scope sees all', async () => {
+  it('scope the sessions tool and cancel_session by the user it names (troupeCaller); an admin scope sees all', async () => {
     const connect = embedder();
     const [alice, bob, ops] = [
       await connect('alice'),
@@ -71,7 +78,7 @@ describe('an embedding server’s own identities', () => {
 
     const answer = structured(await call);
     expect(answer.ok).toBe(true);
-    expect((answer.session as { caller: unknown }).caller).toEqual({ owner: 'client:alice' });
+    expect((answer.session as { caller: unknown }).caller).toEqual({ owner: 'user:alice' });
     const seenByAlice = JSON.stringify(structured(await alice.callTool({ name: 'sessions', arguments: {} })));
     expect(seenByAlice).toContain(id);
   });

@@ -152,14 +152,30 @@ describe('tokens and callers', () => {
     expect(callerOf({ sessionId: 's1', http: auth('default', 'session') }).key).toBe('mcp:s1');
     expect(callerOf({ http: auth('anonymous', 'session') }).key).toBe('anonymous');
     expect(callerOf({}).key).toBe('local');
-    // An embedding server's own identity (no troupe mark): its clientId, hashed past 200 characters
-    // so the owner stays within what submit takes (256).
-    const embedded = (clientId: string) => ({ http: { authInfo: { token: 't', clientId, scopes: [] } } });
-    expect(callerOf(embedded('alice')).key).toBe('client:alice');
+    // The user an embedding server names (`extra.troupeCaller`), hashed past 200 characters so the
+    // owner stays within what submit takes (256); not its clientId, which OAuth gives the app.
+    const embedded = (user?: string, sessionId?: string) => ({
+      ...(sessionId === undefined ? {} : { sessionId }),
+      http: {
+        authInfo: {
+          token: 't',
+          clientId: 'app',
+          scopes: [],
+          ...(user === undefined ? {} : { extra: { troupeCaller: user } }),
+        },
+      },
+    });
+    expect(callerOf(embedded('alice')).key).toBe('user:alice');
+    expect(callerOf(embedded('alice', 's1')).key).toBe('user:alice');
+    // One app, two users without troupeCaller: two MCP sessions, two callers (as before).
+    expect(callerOf(embedded(undefined, 's1')).key).toBe('mcp:s1');
+    expect(callerOf(embedded(undefined, 's2')).key).toBe('mcp:s2');
+    expect(callerOf(embedded(undefined)).key).toBe('anonymous');
     const long = callerOf(embedded('x'.repeat(5000))).key;
-    expect(long).toMatch(/^client:sha256:[\w-]{43}$/);
+    expect(long).toMatch(/^user:sha256:[\w-]{43}$/);
     expect(callerOf(embedded(`${'x'.repeat(4999)}y`)).key).not.toBe(long);
-    expect(callerOf(embedded('x'.repeat(200))).key).toBe(`client:${'x'.repeat(200)}`);
+    expect(callerOf(embedded('x'.repeat(200))).key).toBe(`user:${'x'.repeat(200)}`);
+    expect(callerOf(embedded(undefined, 's'.repeat(300))).key).toMatch(/^mcp:sha256:/);
     expect(canSee(alice, 'token:alice')).toBe(true);
     expect(canSee(alice, 'token:bob')).toBe(false);
     expect(canSee(alice, undefined)).toBe(false);
