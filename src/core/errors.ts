@@ -85,14 +85,16 @@ export const MAX_COOLDOWN_HINT_MS = 600_000;
 
 /**
  * A hint as the runtime may follow it, for every error however built (an adapter's own included):
- * not a number of ms from 0 up is no hint; a rate limit's or an outage's is held to
- * `MAX_COOLDOWN_HINT_MS`. Until 2026-12-04 an adapter's `retryAfterMs: NaN` (a `Retry-After` it
- * read as `Number(undefined) * 1000`) made the provider's cooldown end at `NaN`, and the next
- * `submit` spun in its pump for ever; its `1e12` paused the provider for 31 years.
+ * not a number of ms from 0 up is no hint; a rate limit's, which sets the provider's cooldown, is
+ * held to `MAX_COOLDOWN_HINT_MS`. Until 2026-12-04 an adapter's `retryAfterMs: NaN` (a
+ * `Retry-After` it read as `Number(undefined) * 1000`) made the provider's cooldown end at `NaN`,
+ * and the next `submit` spun in its pump for ever; its `1e12` paused the provider for 31 years.
+ * Other codes keep theirs (a circuit breaker's an hour open, a quota's reset); a vendor's outage
+ * hint is held where the vendor's answer is read (`http-errors.ts`).
  */
 function hintOf(code: TroupeErrorCode, ms: number | undefined): number | undefined {
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) return undefined;
-  if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE') return Math.min(ms, MAX_COOLDOWN_HINT_MS);
+  if (code === 'RATE_LIMITED') return Math.min(ms, MAX_COOLDOWN_HINT_MS);
   return Number.isFinite(ms) ? ms : undefined;
 }
 

@@ -28,10 +28,14 @@ export function keyFault(key: string): string | undefined {
 
 /** `key` when a header can carry it; otherwise throws `INVALID_REQUEST` naming `source` (a variable, a provider). */
 export function checkedKey(source: string, key: string): string {
-  const fault = keyFault(key);
+  // From JavaScript a factory given no key: a TypeError on `key.length` (review).
+  const fault =
+    typeof key === 'string'
+      ? keyFault(key)
+      : 'none (for an endpoint that takes no key, give any value, such as `none`)';
   if (fault === undefined) return key;
   throw runtimeError(
     'INVALID_REQUEST',
-    `${source}: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got ${fault}${key === '' ? '' : ' (the key is not shown)'}`,
+    `${source}: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got ${fault}${typeof key !== 'string' || key === '' ? '' : ' (the key is not shown)'}`,
   );
 }

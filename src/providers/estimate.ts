@@ -78,12 +78,25 @@ export function estimateTokens(
   counted?: () => number | undefined,
 ): TokenEstimate {
   const prompt = estimatePromptTokens(request);
-  const max = request.max_tokens;
-  const completion =
-    typeof max === 'number' && Number.isFinite(max) && max > 0
-      ? Math.ceil(max)
-      : (counted?.() ?? defaultCompletion);
+  const completion = completionBudget(request) ?? counted?.() ?? defaultCompletion;
   return { prompt, completion, total: prompt + completion };
+}
+
+/**
+ * The completion budget a request sends, when it sends one: its `max_tokens`, or one given in
+ * `extra` as `max_completion_tokens` (OpenAI's o-series take only that) or `max_tokens`; the largest
+ * when several are given, since which one a server honours is its own. Token limits, budgets and
+ * the context-window check all count this; until 2026-12-04 they read `max_tokens` alone, and a
+ * budget in `extra` went to the vendor uncounted (library audit).
+ */
+export function completionBudget(request: ChatRequest): number | undefined {
+  const extra = request.extra;
+  let most: number | undefined;
+  for (const value of [request.max_tokens, extra?.max_completion_tokens, extra?.max_tokens]) {
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0)
+      most = Math.max(most ?? 0, Math.ceil(value));
+  }
+  return most;
 }
 
 /**

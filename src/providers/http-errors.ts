@@ -6,7 +6,7 @@
  * hostile or careless server may fill with the caller's key. Nothing from them is kept verbatim.
  */
 import { APIError, APIUserAbortError } from 'openai';
-import { type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
+import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { UnusableResponseError } from './response-cap.js';
 import { explicitRetryAfterMs, resetMs, retryAfterMs } from './retry-after.js';
 import {
@@ -167,15 +167,17 @@ function fromStatus(
   // missing model: as MODEL_NOT_FOUND a fallback chain would move on as if the model were gone.
   const code = found === 'MODEL_NOT_FOUND' && !callsModel(context.operation) ? 'INVALID_REQUEST' : found;
   // An undefined `retryAfterMs` is no hint: the error keeps it undefined. A rate limit's or an
-  // outage's is held to 10 minutes by the error itself (`MAX_COOLDOWN_HINT_MS`, core/errors.ts).
+  // outage's is held to 10 minutes (`MAX_COOLDOWN_HINT_MS`): a rate limit's by the error itself.
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
   const headers = error.headers;
+  const held = (ms: number | undefined) =>
+    code === 'PROVIDER_UNAVAILABLE' && ms !== undefined ? Math.min(ms, MAX_COOLDOWN_HINT_MS) : ms;
   if (row === undefined) {
     if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')
-      options.retryAfterMs = headers === undefined ? undefined : retryAfterMs(headers);
+      options.retryAfterMs = held(headers === undefined ? undefined : retryAfterMs(headers));
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
-  options.retryAfterMs = rowHint(row, headers, body.message, context);
+  options.retryAfterMs = held(rowHint(row, headers, body.message, context));
   return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),

@@ -16,6 +16,7 @@ import { flatUUID } from './ids.js';
 import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
+  MAX_SHORT_TEXT,
   type ResolvedDefaults,
   type ResolvedLimits,
   resolveSubmitOptions,
@@ -145,7 +146,8 @@ export class Admission {
       // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers, this.settings.limits);
       const resolved = resolveSubmitOptions(options, defaults);
-      this.settings.budgets?.precheck(options.metadata?.owner, routed.provider, routed.model);
+      // The owner as charging reads it: the metadata's own (an inherited one is none).
+      this.settings.budgets?.precheck(ownerIn(options.metadata), routed.provider, routed.model);
       const stream = request.stream === true;
       // What the provider gets (with its model), measured once here: the size it waits with.
       const bytes = sizeOf((routed.work as Extract<SessionWork, { kind: 'chat' }>).request);
@@ -173,11 +175,16 @@ export class Admission {
       if (typeof task !== 'function') {
         throw runtimeError('INVALID_REQUEST', `Expected a task function, got ${describe(task)}`);
       }
-      if (typeof options?.lane !== 'string' || options.lane === '') {
-        throw runtimeError(
-          'INVALID_REQUEST',
-          `Expected \`lane\` to be a non-empty string, got ${describe(options?.lane)}`,
-        );
+      // Each is kept with the session and in the history, as its provider and model.
+      for (const field of ['lane', 'name'] as const) {
+        const value: unknown = options?.[field];
+        if (field === 'name' && value === undefined) continue;
+        if (typeof value !== 'string' || value === '' || value.length > MAX_SHORT_TEXT) {
+          throw runtimeError(
+            'INVALID_REQUEST',
+            `Expected \`${field}\` to be a string of 1 to ${MAX_SHORT_TEXT} characters, got ${describe(value)}`,
+          );
+        }
       }
       checkSubmitKeys(options, 'run');
       const resolved = resolveSubmitOptions({ maxAttempts: 1, ...options }, this.settings.defaults);

@@ -25,7 +25,7 @@
 import type { Clock } from '../core/clock.js';
 import { isCurrencyCode } from '../core/currency.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
-import { estimatePromptTokens } from '../providers/estimate.js';
+import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatRequest, TokenUsage } from '../providers/port.js';
 import { costOf, estimateCost, type PriceTable, priceOf, round } from '../providers/prices.js';
 import type { SharedState } from './ports.js';
@@ -174,7 +174,7 @@ export class Budgets {
     const limits = this.limits.get(price.currency);
     // No budget in this currency: the call is not limited (never by another currency's budget).
     if (limits === undefined) return Promise.resolve(base);
-    const completion = typeof request.max_tokens === 'number' ? request.max_tokens : this.completion;
+    const completion = completionBudget(request) ?? this.completion;
     const prompt = estimatePromptTokens(request);
     const amount = estimateCost(price, prompt, completion).amount;
     const promptAmount = estimateCost(price, prompt, 0).amount;

@@ -51,14 +51,12 @@ export function checkRequest(request: SessionRequest): void {
   }
   if (r.extra !== undefined && !isRecord(r.extra))
     refuse(`\`extra\` to be an object of the provider's own fields, got ${describe(r.extra)}`);
-  // The completion budget is counted against token limits, budgets and the model's window from the
-  // typed field alone: in `extra` it went to the vendor uncounted (a 40,000-token budget was charged
-  // as about 1,000; library audit). Kimi's `max_completion_tokens` is what typed `max_tokens` sends.
+  // A completion budget in `extra` is counted as the typed one is (`completionBudget`), so it must
+  // be one: a positive integer.
   for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
-    if ((r.extra as Record<string, unknown> | undefined)?.[field] !== undefined)
-      refuse(
-        `the completion budget as the request's own \`max_tokens\` (token limits, budgets and the context window count it), got \`extra.${field}\``,
-      );
+    const budget = (r.extra as Record<string, unknown> | undefined)?.[field];
+    if (budget !== undefined && !(Number.isInteger(budget) && (budget as number) > 0))
+      refuse(`\`extra.${field}\` to be a positive integer, got ${describe(budget)}`);
   }
   // A session reads one choice; with `n` > 1 the others were paid for and dropped, and a stream's
   // choices interleave their chunks, which were joined into one garbled answer.

@@ -7,7 +7,7 @@
 import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
 import { MAX_FALLBACKS } from '../core/metadata.js';
-import { estimatePromptTokens } from '../providers/estimate.js';
+import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
 import { type NeverFits, neverFitsAt } from './limiter.js';
@@ -147,14 +147,8 @@ interface WindowCheck {
 function windowCheck(request: ChatRequest, target: RoutedTarget, prompt: number): WindowCheck {
   const window = target.contextWindow;
   if (window === undefined) return { fits: true, window: Number.POSITIVE_INFINITY, prompt, completion: 0 };
-  const max = request.max_tokens;
-  const completion = isPositive(max) ? Math.ceil(max) : (target.defaultMaxTokens ?? 0);
+  const completion = completionBudget(request) ?? target.defaultMaxTokens ?? 0;
   return { fits: prompt + completion <= window, window, prompt, completion };
-}
-
-/** A finite number above 0 (`Number.isFinite` is false for anything but a number). */
-function isPositive(value: unknown): value is number {
-  return Number.isFinite(value) && (value as number) > 0;
 }
 
 function tooLong(check: WindowCheck, target: RoutedTarget, advice: string): TroupeError {

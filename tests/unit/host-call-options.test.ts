@@ -30,6 +30,17 @@ function hangingClient(): ToolCaller & { calls: number } {
 }
 
 describe('host.callTool', () => {
+  it('cuts a long lane/tool label to what a session keeps instead of refusing the call (review)', async () => {
+    const client = {
+      calls: 0,
+      callTool: async () => ({ content: [{ type: 'text' as const, text: 'ok' }] }),
+    };
+    const lane = 's'.repeat(130);
+    const host = createHost({ servers: { [lane]: client } });
+    const result = await host.callTool(lane, { name: 't'.repeat(128), arguments: {} });
+    expect(result.ok).toBe(true);
+  });
+
   it.each([
     [
       undefined,

@@ -120,12 +120,12 @@ export class TaskManager {
     this.#onError = options.onError ?? (() => {});
     this.#cancelSession = options.cancelSession;
     // Polled with setInterval: 0 or a negative interval polled every millisecond, and a TTL of
-    // Infinity kept a task for ever (library audit). Finite, from 1 ms up.
-    for (const name of ['defaultTtlMs', 'maxTtlMs', 'pollIntervalMs'] as const) {
+    // Infinity kept a task for ever (library audit); past 2^31 - 1 ms Node runs a timer at once.
+    for (const name of ['defaultTtlMs', 'maxTtlMs', 'pollIntervalMs', 'sweepIntervalMs'] as const) {
       const value = options[name];
-      if (value !== undefined && !(Number.isFinite(value) && value >= 1))
+      if (value !== undefined && !(Number.isFinite(value) && value >= 1 && value <= 2_147_483_647))
         throw new RangeError(
-          `Expected \`${name}\` to be a finite number of ms from 1 up, got ${String(value)}`,
+          `Expected \`${name}\` to be a number of ms from 1 to 2147483647, got ${String(value)}`,
         );
     }
     for (const name of ['maxResultWaits', 'maxResultWaitsPerOwner'] as const) {

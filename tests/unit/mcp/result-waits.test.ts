@@ -183,10 +183,12 @@ describe('ResultWaits', () => {
     ['pollIntervalMs', Number.NaN],
     ['maxTtlMs', Number.POSITIVE_INFINITY],
     ['defaultTtlMs', 0],
+    ['pollIntervalMs', 3e9],
+    ['sweepIntervalMs', 0],
   ])('refuses %s = %d: a poll every millisecond, or a task kept for ever', (name, value) => {
     const live = new LiveSessions({ subscribe: () => () => {} } as unknown as Runtime);
     expect(() => new TaskManager(live, { [name]: value })).toThrow(
-      `Expected \`${name}\` to be a finite number of ms from 1 up, got ${value}`,
+      `Expected \`${name}\` to be a number of ms from 1 to 2147483647, got ${value}`,
     );
     live.close();
   });

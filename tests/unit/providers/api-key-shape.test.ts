@@ -97,6 +97,12 @@ describe('an API key a header can carry', () => {
     expect(() => createGlmProvider({ apiKey: ` ${SECRET}`, baseURL })).toThrow(
       /^glm apiKey: .* space or tab at character 1/,
     );
+    // None at all, from JavaScript: a TypeError on `key.length` before.
+    expect(() =>
+      createOpenAICompatibleProvider({ name: 'lib', baseURL: 'http://127.0.0.1:9/v1' } as never),
+    ).toThrow(
+      'lib apiKey: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got none (for an endpoint that takes no key, give any value, such as `none`)',
+    );
     // An empty one: the SDK's own refusal named OPENAI_API_KEY, whatever the provider.
     expect(() =>
       createOpenAICompatibleProvider({ name: 'lib', baseURL: 'http://127.0.0.1:9/v1', apiKey: '' }),

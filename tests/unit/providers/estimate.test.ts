@@ -69,6 +69,17 @@ describe('token estimates (the documented rule)', () => {
     });
     expect(estimateTokens({ ...request, max_tokens: 0 }, 7).completion).toBe(7);
   });
+
+  it('charges a budget given in extra as the typed one, the largest when several (it went uncounted)', () => {
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'abcd' }] };
+    const completion = (fields: Partial<ChatRequest>) =>
+      estimateTokens({ ...request, ...fields }, 1000).completion;
+    expect(completion({ extra: { max_completion_tokens: 40_000 } })).toBe(40_000);
+    expect(completion({ extra: { max_tokens: 900 } })).toBe(900);
+    expect(completion({ max_tokens: 50, extra: { max_completion_tokens: 700 } })).toBe(700);
+    expect(completion({ max_tokens: 800, extra: { max_tokens: 70 } })).toBe(800);
+    expect(completion({ extra: { max_tokens: 'x', max_completion_tokens: -1 } })).toBe(1000);
+  });
 });
 
 describe('chargedTokens: what admission charges, as the vendor will count it', () => {

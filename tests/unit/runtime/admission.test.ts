@@ -139,9 +139,12 @@ describe('Admission.chat', () => {
     const { admission, rejected } = setup({ budgets: { precheck } });
     admission.chat({ messages }, { metadata: { owner: 'ann' } });
     admission.chat({ messages, provider: 'glm', model: 'glm-4' }, {});
+    // An owner inherited through the metadata's prototype is none, as charging reads it (review).
+    admission.chat({ messages }, { metadata: Object.create({ owner: 'alice' }) });
     expect(precheck.mock.calls).toEqual([
       ['ann', 'kimi', 'k2'],
       [undefined, 'glm', 'glm-4'],
+      [undefined, 'kimi', 'k2'],
     ]);
     const spent = new TroupeError('runtime', 'BUDGET_EXCEEDED', 'Expected budget, got none');
     precheck.mockImplementation(() => {
@@ -216,21 +219,35 @@ describe('Admission.task', () => {
     });
     expect(refusal(() => admission.task(async () => 1, { lane: '' }))).toEqual({
       code: 'INVALID_REQUEST',
-      message: 'Expected `lane` to be a non-empty string, got `""` (string)',
+      message: 'Expected `lane` to be a string of 1 to 256 characters, got `""` (string)',
     });
     expect(refusal(() => admission.task(async () => 1, { lane: 3 } as never))).toEqual({
       code: 'INVALID_REQUEST',
-      message: 'Expected `lane` to be a non-empty string, got `3` (number)',
+      message: 'Expected `lane` to be a string of 1 to 256 characters, got `3` (number)',
     });
     expect(refusal(() => admission.task(async () => 1, undefined as never))).toEqual({
       code: 'INVALID_REQUEST',
-      message: 'Expected `lane` to be a non-empty string, got `undefined`',
+      message: 'Expected `lane` to be a string of 1 to 256 characters, got `undefined`',
     });
+    // Kept as the session's provider and model: 256 characters at most, as a chat's (review).
+    expect(
+      (refusal(() => admission.task(async () => 1, { lane: 'l'.repeat(257) })) as Error).message,
+    ).toMatch(/^Expected `lane` to be a string of 1 to 256 characters, got `"l+…` \(string\)$/);
+    expect(
+      (refusal(() => admission.task(async () => 1, { lane: 'jobs', name: 'n'.repeat(257) })) as Error)
+        .message,
+    ).toMatch(/^Expected `name` to be a string of 1 to 256 characters/);
+    expect(
+      (refusal(() => admission.task(async () => 1, { lane: 'jobs', name: 5 } as never)) as Error).message,
+    ).toBe('Expected `name` to be a string of 1 to 256 characters, got `5` (number)');
+    expect(admission.task(async () => 1, { lane: 'l'.repeat(256), name: 'n'.repeat(256) }).input.model).toBe(
+      'n'.repeat(256),
+    );
     expect(refusal(() => admission.task(async () => 1, { lane: 'jobs', timeoutMs: 0 }))).toEqual({
       code: 'INVALID_REQUEST',
       message: 'Expected `timeoutMs` to be a number of milliseconds from 1 to 2147483647, got `0` (number)',
     });
-    expect(rejected()).toEqual({ INVALID_REQUEST: 5 });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 8 });
   });
 });
 

@@ -447,6 +447,8 @@ describe('resolveSubmitOptions', () => {
     ['requestId', {}, 'a string of at most 256 characters', '`{}` (object)'],
     ['requestId', 7, 'a string of at most 256 characters', '`7` (number)'],
     // Each is kept in the history: a megabyte each was, past its documented bound.
+    // An array has a length too: refused all the same.
+    ['label', ['x'], 'a string of at most 256 characters', '`["x"]` (array)'],
     ['label', 'l'.repeat(257), 'a string of at most 256 characters', `\`"${'l'.repeat(78)}…\` (string)`],
     ['requestId', 'r'.repeat(257), 'a string of at most 256 characters', `\`"${'r'.repeat(78)}…\` (string)`],
   ] as const)('refuses %s = %o, naming it', (field, value, expected, got) => {
@@ -464,6 +466,7 @@ describe('resolveSubmitOptions', () => {
   it.each([
     ['', '`""` (string)'],
     [7, '`7` (number)'],
+    [['a'], '`["a"]` (array)'],
     ['o'.repeat(257), `\`"${'o'.repeat(78)}…\` (string)`],
   ])('refuses metadata.owner = %o: the caller budgets and the history count by', (owner, got) => {
     // Before, a non-string or empty owner was no caller, and its sessions went to nobody's budget.

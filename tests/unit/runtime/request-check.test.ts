@@ -137,7 +137,7 @@ describe('checkRequest', () => {
         max_tokens: 1,
         stop: ['\n\n', 'END'],
         thinking: 'disabled',
-        extra: { response_format: { type: 'json_object' }, n: 1 },
+        extra: { response_format: { type: 'json_object' }, n: 1, max_completion_tokens: 500, max_tokens: 7 },
         tools: [{ type: 'function', function: { name: 'f' } }, { type: 'web_search' }],
         tool_choice: 'auto',
         files: [file, { name: 'b.md', data: '# b' }],
@@ -183,10 +183,17 @@ describe('checkRequest', () => {
     [{ extra: { n: '1' } }, /^Expected `extra.n` to be 1 or absent .*, got `"1"` \(string\)$/],
     [{ extra: { n: 0 } }, /^Expected `extra.n` to be 1 or absent .*, got `0` \(number\)$/],
     [
-      { extra: { max_tokens: 40_000 } },
-      "Expected the completion budget as the request's own `max_tokens` (token limits, budgets and the context window count it), got `extra.max_tokens`",
+      { extra: { max_tokens: '40000' } },
+      'Expected `extra.max_tokens` to be a positive integer, got `"40000"` (string)',
     ],
-    [{ max_tokens: 5, extra: { max_completion_tokens: 40_000 } }, /got `extra.max_completion_tokens`$/],
+    [
+      { extra: { max_completion_tokens: 0 } },
+      'Expected `extra.max_completion_tokens` to be a positive integer, got `0` (number)',
+    ],
+    [
+      { extra: { max_completion_tokens: 1.5 } },
+      /^Expected `extra.max_completion_tokens` to be a positive integer/,
+    ],
     [
       { tools: 'x' },
       'Expected `tools` to be an array of tool definitions, each with a `type`, got `"x"` (string)',

@@ -89,6 +89,15 @@ describe('routeChat without fallbacks', () => {
     });
   });
 
+  it('counts a budget given in extra against the window as the typed one (it went uncounted)', () => {
+    const prompt = promptOf('hi');
+    const viaExtra = (extra: Record<string, unknown>) => () =>
+      routeChat(ask('hi', { extra }), router(), PROVIDERS);
+    expect(viaExtra({ max_completion_tokens: 1000 - prompt })).not.toThrow();
+    expect(refusal(viaExtra({ max_completion_tokens: 1001 - prompt })).code).toBe('CONTEXT_TOO_LONG');
+    expect(refusal(viaExtra({ max_tokens: 1001 - prompt })).code).toBe('CONTEXT_TOO_LONG');
+  });
+
   it('checks prompt + max_tokens against the window, and refuses what does not fit with what to do', () => {
     const prompt = promptOf('hi');
     expect(() => routeChat(ask('hi', { max_tokens: 1000 - prompt }), router(), PROVIDERS)).not.toThrow();
@@ -321,6 +330,16 @@ describe('routeChat against the token windows of the limits', () => {
     PROVIDERS,
   );
   const prompt = promptOf('hi');
+
+  it('counts a budget given in extra against the token limits as the typed one', () => {
+    const over = refusal(() =>
+      routeChat(ask('hi', { extra: { max_completion_tokens: 301 - prompt } }), router(), PROVIDERS, limits),
+    );
+    expect(over.message).toContain('got an estimated 301 for model small');
+    expect(() =>
+      routeChat(ask('hi', { extra: { max_tokens: 300 - prompt } }), router(), PROVIDERS, limits),
+    ).not.toThrow();
+  });
 
   it('refuses a call larger than its provider’s or its model’s window, naming the setting', () => {
     expect(() =>
