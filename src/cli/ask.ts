@@ -20,8 +20,8 @@ import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe ask [options] "prompt"
 
-Prints the answer's text; a thinking model's reasoning, tool calls and the session's metadata come
-with --json.
+Prints the answer's text, and a line of the session's metadata on stderr; a thinking model's
+reasoning and tool calls come with --json.
 
 Options:
   --provider NAME   kimi, glm, simulated, or a configured provider (default: the first configured)

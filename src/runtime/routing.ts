@@ -187,11 +187,14 @@ function resolveFallback(
     fallback !== null &&
     typeof fallback.model === 'string' &&
     fallback.model !== '' &&
-    (fallback.provider === undefined || typeof fallback.provider === 'string');
+    fallback.model.length <= 256 &&
+    (fallback.provider === undefined ||
+      (typeof fallback.provider === 'string' && fallback.provider.length <= 256));
   if (!ok) {
+    // Names of 256 characters at most, as the request's own (a megabyte model id was kept: review).
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected \`fallbacks[${i}]\` to be { provider?: string, model: string }, got ${describe(fallback)}`,
+      `Expected \`fallbacks[${i}]\` to be { provider?: string, model: string } of names up to 256 characters, got ${describe(fallback)}`,
     );
   }
   const asked: SessionRequest =

@@ -243,11 +243,14 @@ describe('routeChat with fallbacks', () => {
       [{ model: 5 }, '`{"model":5}` (object)'],
       [{ model: '' }, '`{"model":""}` (object)'],
       [{ provider: 7, model: 'big' }, '`{"provider":7,"model":"big"}` (object)'],
+      // Names as long as the request's own may be, 256 (a megabyte model id was kept: review).
+      [{ model: 'm'.repeat(257) }, `\`{"model":"${'m'.repeat(69)}…\` (object)`],
+      [{ provider: 'p'.repeat(257), model: 'big' }, `\`{"provider":"${'p'.repeat(66)}…\` (object)`],
     ] as const) {
       const error = bad([{ model: 'big' }, entry]);
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toBe(
-        `Expected \`fallbacks[1]\` to be { provider?: string, model: string }, got ${shown}`,
+        `Expected \`fallbacks[1]\` to be { provider?: string, model: string } of names up to 256 characters, got ${shown}`,
       );
     }
   });
