@@ -139,7 +139,7 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
     for (let i = 0; i < n; i++) body.push(WORDS[Math.floor(random() * WORDS.length)]!);
     const text = `${topic ? `On "${topic}": ` : ''}${capitalise(body.join(' '))}.`;
     const promptTokens = Math.ceil(
-      request.messages.reduce((sum, m) => sum + (m.content?.length ?? 0), 0) / 4,
+      request.messages.reduce((sum, m) => sum + textOf(m.content as unknown).length, 0) / 4,
     );
     const completionTokens = n + 4;
     const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };

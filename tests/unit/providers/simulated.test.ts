@@ -60,6 +60,8 @@ describe('simulated provider and content parts', () => {
     const parts = { model: 'sim-fast', messages: [{ role: 'user' as const, content: content as never }] };
     const answer = await provider.complete(parts, { signal: new AbortController().signal });
     expect(answer.content).toContain('On "what is in it?"');
+    // The prompt counted by its text (14 characters), not by its number of parts (review).
+    expect(answer.usage?.promptTokens).toBe(Math.ceil('what is in it?'.length / 4));
     let streamed = '';
     for await (const delta of provider.stream(parts, { signal: new AbortController().signal })) {
       if (delta.type === 'content') streamed += delta.text;
