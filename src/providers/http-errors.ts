@@ -171,6 +171,7 @@ function fromStatus(
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
   const headers = error.headers;
   const held = (ms: number | undefined) =>
+    // Stryker disable next-line ConditionalExpression: without the check, `Math.min(undefined, ...)` is NaN, which the error drops as no hint: the same undefined.
     code === 'PROVIDER_UNAVAILABLE' && ms !== undefined ? Math.min(ms, MAX_COOLDOWN_HINT_MS) : ms;
   if (row === undefined) {
     if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')

@@ -204,7 +204,7 @@ const MAX_REASON_CHARS = 500;
 export function reasonText(reason: unknown): string {
   let text: string;
   try {
-    text = typeof reason === 'string' ? reason : String(reason);
+    text = String(reason);
   } catch {
     text = 'a reason that is not text';
   }

@@ -246,13 +246,25 @@ describe('routeChat with fallbacks', () => {
       // Names as long as the request's own may be, 256 (a megabyte model id was kept: review).
       [{ model: 'm'.repeat(257) }, `\`{"model":"${'m'.repeat(69)}…\` (object)`],
       [{ provider: 'p'.repeat(257), model: 'big' }, `\`{"provider":"${'p'.repeat(66)}…\` (object)`],
+      [{ provider: ['p'], model: 'big' }, '`{"provider":["p"],"model":"big"}` (object)'],
     ] as const) {
-      const error = bad([{ model: 'big' }, entry]);
+      const error = bad([{ model: 'big' }, entry as never]);
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toBe(
         `Expected \`fallbacks[1]\` to be { provider?: string, model: string } of names up to 256 characters, got ${shown}`,
       );
     }
+  });
+
+  it('takes fallback names of 256 characters: the router judges them, not the shape check', () => {
+    let message = 'taken';
+    try {
+      const fallbacks = [{ provider: 'p'.repeat(256), model: 'm'.repeat(256) }];
+      routeChat(ask('hi', { fallbacks } as Partial<SessionRequest>), router(), PROVIDERS);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toMatch(/of names up to 256 characters/);
   });
 
   it("says which fallback the router refused, keeping the router's error as the cause", () => {
