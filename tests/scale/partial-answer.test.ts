@@ -10,6 +10,7 @@ import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { contentWritten } from '../support/written.js';
 
 let redis: RedisServer;
 let server: OpenAIServer;
@@ -47,13 +48,10 @@ async function streamStoppedMidAnswer(via: Runtime, stop: () => Promise<unknown>
     },
     { timeoutMs: 20_000 },
   );
-  let written = '';
   let stopping: Promise<unknown> | undefined;
-  for await (const event of handle.events) {
-    if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
-    written += event.delta.text;
-    if (stopping === undefined && written.length >= 8) stopping = stop();
-  }
+  const written = await contentWritten(handle, (text) => {
+    if (stopping === undefined && text.length >= 8) stopping = stop();
+  });
   const result = await handle.result;
   await stopping;
   expect(written.length).toBeGreaterThanOrEqual(8);
@@ -73,9 +71,7 @@ describe('a stream cut mid-answer on another instance', () => {
         },
         { timeoutMs: 20_000 },
       );
-      let written = '';
-      for await (const event of handle.events)
-        if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
+      const written = await contentWritten(handle);
       const result = await handle.result;
       expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
         'failed',

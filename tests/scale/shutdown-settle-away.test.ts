@@ -15,6 +15,7 @@ import type { Runtime, RuntimeEvent, SessionResult } from '../../src/runtime/typ
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { proxyRedis } from '../support/redis-proxy.js';
 import { useRedisRig } from '../support/redis-rig.js';
+import { contentWritten } from '../support/written.js';
 
 const rig = useRedisRig();
 
@@ -52,15 +53,12 @@ describe('a stream ended at its instance’s shutdown while that instance cannot
       },
       { timeoutMs: 20_000 },
     );
-    let written = '';
     let stopping: Promise<unknown> | undefined;
-    for await (const event of handle.events) {
-      if (event.type !== 'session.delta' || event.delta.type !== 'content') continue;
-      written += event.delta.text;
-      if (stopping !== undefined || written.length < 8) continue;
+    await contentWritten(handle, (text) => {
+      if (stopping !== undefined || text.length < 8) return;
       // Cut off from Redis mid-answer, then shut down: its end cannot be written.
       stopping = proxy.cut().then(() => cut.shutdown({ deadlineMs: 10 }));
-    }
+    });
     const told: SessionResult = await handle.result;
     await stopping;
     // Its lock lapses (1.5 s, nobody renews it): the instance started now takes the session over.

@@ -13,6 +13,7 @@ import {
   type OpenAIServer,
   type RecordedRequest,
 } from '../../../src/testing/openai-server.js';
+import { contentWritten } from '../../support/written.js';
 
 const KEY = 'sk-runtime-test-key-0123456789';
 let server: OpenAIServer;
@@ -140,9 +141,7 @@ describe('fault modes end sessions in the right state', () => {
         }),
         { maxAttempts: 3 },
       );
-      let written = '';
-      for await (const event of handle.events)
-        if (event.type === 'session.delta' && event.delta.type === 'content') written += event.delta.text;
+      const written = await contentWritten(handle);
       const result = await handle.result;
       expect([result.metadata.state, result.metadata.code, result.metadata.attempts]).toEqual([
         'failed',
