@@ -82,6 +82,20 @@ export function capString(text: string, maxChars: number): string {
 }
 
 /**
+ * The longest name a session keeps, in characters: its provider and model (a fallback's too), a
+ * `run()` task's lane and name, its `label`, `requestId` and caller (`metadata.owner`). Each is in
+ * the session's metadata, the ended-session history and every summary: until 2026-12-04 the
+ * runtime took any length (200 sessions with a megabyte each kept 400 MB past the history's bound),
+ * and the MCP front alone held model ids to this.
+ */
+export const MAX_NAME_CHARS = 256;
+
+/** A string of `min` to `MAX_NAME_CHARS` characters (an array, which has a `length` too, is not). */
+export function isName(value: unknown, min = 1): value is string {
+  return typeof value === 'string' && value.length >= min && value.length <= MAX_NAME_CHARS;
+}
+
+/**
  * Fallbacks a request (or a model in the providers file) may name: a session's route has at most
  * `1 + MAX_FALLBACKS` entries, so its metadata stays bounded.
  */

@@ -6,7 +6,7 @@
 import type { CallToolRequest, CallToolResult, Progress, RequestOptions } from '@modelcontextprotocol/client';
 import { describe, providerError, runtimeError, TroupeError, toErrorData } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
-import { capString } from '../core/metadata.js';
+import { capString, MAX_NAME_CHARS } from '../core/metadata.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { Runtime, TaskResult } from '../runtime/types.js';
 
@@ -119,8 +119,8 @@ export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostCl
             name: params.name,
             // The call's arguments wait with it: counted against `limits.maxQueuedBytes`.
             bytes: jsonBytes(params),
-            // Observational: cut to what a session keeps (256), never refused for its length.
-            label: capString(`${lane}/${params.name}`, 256),
+            // Observational: cut to what a session keeps, never refused for its length.
+            label: capString(`${lane}/${params.name}`, MAX_NAME_CHARS),
             priority,
             timeoutMs,
             maxAttempts: safe(params.name) ? maxAttempts : 1,

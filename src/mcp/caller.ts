@@ -76,8 +76,8 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
 }
 
 /**
- * An id as a scope key: itself, or past 200 characters its SHA-256, so the key stays within the
- * 256 characters a session's owner may have (`submit` refuses more) and two ids stay two callers
+ * An id as a scope key: itself, or past 200 characters its SHA-256, so the key (with its prefix)
+ * stays within the characters a session's owner may have (`MAX_NAME_CHARS`, 256) and two ids stay two callers
  * (an embedder's user id, or its own `sessionIdGenerator`'s ids).
  */
 function bounded(id: string): string {

@@ -3,7 +3,7 @@
  * Output objects are loose (`z.looseObject`) so fields the runtime adds later still validate.
  */
 import * as z from 'zod';
-import { MAX_FALLBACKS } from '../core/metadata.js';
+import { MAX_FALLBACKS, MAX_NAME_CHARS } from '../core/metadata.js';
 import { answersToolCall, contentFits } from '../runtime/request-check.js';
 
 export const toolCallSchema = z.object({
@@ -50,9 +50,10 @@ export const toolDefinitionSchema = z.looseObject({ type: z.string() });
 /**
  * Longest model id a tool takes. Some providers pass any id through (Kimi, OpenAI-compatible
  * servers), and a session keeps its model in its metadata, the ended-session history and the
- * event stream: 150 calls with 3.9 MB ids held 780 MB (of a history of 1,000).
+ * event stream: 150 calls with 3.9 MB ids held 780 MB (of a history of 1,000). The runtime's own
+ * bound on names (`MAX_NAME_CHARS`), said in the tools' schemas.
  */
-export const MAX_MODEL_ID_LENGTH = 256;
+export const MAX_MODEL_ID_LENGTH = MAX_NAME_CHARS;
 
 /** A model id as the tools take it. */
 export const modelIdSchema = z.string().min(1).max(MAX_MODEL_ID_LENGTH);

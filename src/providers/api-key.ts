@@ -21,18 +21,16 @@ export function keyFault(key: string): string | undefined {
     return `one with a character outside ASCII (U+${point.toString(16).toUpperCase().padStart(4, '0')}, such as a typographic quote) ${where}`;
   }
   // The SDK's own refusal names OPENAI_API_KEY, whatever the provider.
-  return key === ''
-    ? 'an empty one (for an endpoint that takes no key, give any value, such as `none`)'
-    : undefined;
+  return key === '' ? `an empty one ${KEYLESS}` : undefined;
 }
+
+/** What a keyless endpoint takes instead of a key. */
+const KEYLESS = '(for an endpoint that takes no key, give any value, such as `none`)';
 
 /** `key` when a header can carry it; otherwise throws `INVALID_REQUEST` naming `source` (a variable, a provider). */
 export function checkedKey(source: string, key: string): string {
   // From JavaScript a factory given no key: a TypeError on `key.length` (review).
-  const fault =
-    typeof key === 'string'
-      ? keyFault(key)
-      : 'none (for an endpoint that takes no key, give any value, such as `none`)';
+  const fault = typeof key === 'string' ? keyFault(key) : `none ${KEYLESS}`;
   if (fault === undefined) return key;
   throw runtimeError(
     'INVALID_REQUEST',

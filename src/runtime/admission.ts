@@ -7,7 +7,7 @@
 import type { SessionInput } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
-import { capMetadata, ownerIn } from '../core/metadata.js';
+import { capMetadata, isName, MAX_NAME_CHARS, ownerIn } from '../core/metadata.js';
 import type { QueueRoom } from '../core/queue-room.js';
 import { requestBytes } from '../core/request-bytes.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
@@ -16,7 +16,6 @@ import { flatUUID } from './ids.js';
 import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
 import {
   byteCount,
-  MAX_SHORT_TEXT,
   type ResolvedDefaults,
   type ResolvedLimits,
   resolveSubmitOptions,
@@ -179,10 +178,10 @@ export class Admission {
       for (const field of ['lane', 'name'] as const) {
         const value: unknown = options?.[field];
         if (field === 'name' && value === undefined) continue;
-        if (typeof value !== 'string' || value === '' || value.length > MAX_SHORT_TEXT) {
+        if (!isName(value)) {
           throw runtimeError(
             'INVALID_REQUEST',
-            `Expected \`${field}\` to be a string of 1 to ${MAX_SHORT_TEXT} characters, got ${describe(value)}`,
+            `Expected \`${field}\` to be a string of 1 to ${MAX_NAME_CHARS} characters, got ${describe(value)}`,
           );
         }
       }

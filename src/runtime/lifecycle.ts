@@ -156,12 +156,12 @@ export class Lifecycle {
    */
   private armDrainTimer(deadlineAt: number): void {
     const { clock } = this.hooks;
+    // Node fires a timer longer than `MAX_TIMER_MS` at once: a far deadline is reached in steps.
     this.drainTimer = clock.setTimeout(
       () => {
         const now = clock.now();
         if (now < deadlineAt) this.armDrainTimer(deadlineAt);
         else this.actor.send({ type: 'supervisor.tick', now });
-        // Node fires a longer timer at once: a far deadline is reached in steps.
       },
       Math.min(deadlineAt - clock.now(), MAX_TIMER_MS),
     );

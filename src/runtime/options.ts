@@ -5,6 +5,7 @@
 
 import type { SessionInput } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
+import { isName, MAX_NAME_CHARS } from '../core/metadata.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import { chargedTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
@@ -263,30 +264,21 @@ function checkKept({ signal, metadata, label, requestId }: SubmitOptions): void 
     (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
   )
     throw invalid('metadata', 'an object', metadata);
-  if (label !== undefined && !shortText(label, 0)) throw invalid('label', SHORT_TEXT, label);
-  if (requestId !== undefined && !shortText(requestId, 0)) throw invalid('requestId', SHORT_TEXT, requestId);
+  if (label !== undefined && !isName(label, 0)) throw invalid('label', SHORT_TEXT, label);
+  if (requestId !== undefined && !isName(requestId, 0)) throw invalid('requestId', SHORT_TEXT, requestId);
   // The caller: budgets, the queue's share, the history and `status({ owner })` count by it. Not a
   // string (or an empty one) was no caller: its sessions went to nobody's budget.
   const owner = metadata !== undefined && Object.hasOwn(metadata, 'owner') ? metadata.owner : undefined;
-  if (owner !== undefined && !shortText(owner, 1))
+  if (owner !== undefined && !isName(owner))
     throw invalid(
       'metadata.owner',
-      `the caller's name, a string of 1 to ${MAX_SHORT_TEXT} characters`,
+      `the caller's name, a string of 1 to ${MAX_NAME_CHARS} characters`,
       owner,
     );
 }
 
-/**
- * The longest `label`, `requestId` and `metadata.owner`, in characters: each is kept with the
- * session, in the history and in every summary. Until 2026-12-04 any length was: 200 sessions
- * with a megabyte each kept 400 MB past the history's documented bound (library audit).
- */
-export const MAX_SHORT_TEXT = 256;
-const SHORT_TEXT = `a string of at most ${MAX_SHORT_TEXT} characters`;
-
-function shortText(value: unknown, min: number): boolean {
-  return typeof value === 'string' && value.length >= min && value.length <= MAX_SHORT_TEXT;
-}
+/** What `label` and `requestId` are told (each may be empty; `MAX_NAME_CHARS` in core/metadata.ts). */
+const SHORT_TEXT = `a string of at most ${MAX_NAME_CHARS} characters`;
 
 const RATE_FIELDS = ['maxConcurrent', 'requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const;
 

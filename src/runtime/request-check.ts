@@ -11,10 +11,8 @@
  * provider as given. Fields: types only, not the vendors' ranges (a provider's rules say those).
  */
 import { describe, runtimeError } from '../core/errors.js';
+import { isName, MAX_NAME_CHARS } from '../core/metadata.js';
 import type { SessionRequest } from './types.js';
-
-/** The longest `provider` and `model`, in characters (until 2026-12-04 a megabyte model id was kept). */
-const MAX_NAME = 256;
 
 const ROLES: Readonly<Record<string, true>> = { system: true, user: true, assistant: true, tool: true };
 
@@ -23,9 +21,8 @@ export function checkRequest(request: SessionRequest): void {
   const r = request as unknown as Record<string, unknown>;
   for (const field of ['provider', 'model'] as const) {
     const value = r[field];
-    // Kept with the session and in the history: the MCP front's bound on a model id, for all.
-    if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > MAX_NAME)) {
-      refuse(`\`${field}\` to be a string of 1 to ${MAX_NAME} characters, got ${describe(value)}`);
+    if (value !== undefined && !isName(value)) {
+      refuse(`\`${field}\` to be a string of 1 to ${MAX_NAME_CHARS} characters, got ${describe(value)}`);
     }
   }
   if (r.stream !== undefined && typeof r.stream !== 'boolean')
@@ -51,16 +48,17 @@ export function checkRequest(request: SessionRequest): void {
   }
   if (r.extra !== undefined && !isRecord(r.extra))
     refuse(`\`extra\` to be an object of the provider's own fields, got ${describe(r.extra)}`);
+  const extra = r.extra as Record<string, unknown> | undefined;
   // A completion budget in `extra` is counted as the typed one is (`completionBudget`), so it must
   // be one: a positive integer.
   for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
-    const budget = (r.extra as Record<string, unknown> | undefined)?.[field];
+    const budget = extra?.[field];
     if (budget !== undefined && !(Number.isInteger(budget) && (budget as number) > 0))
       refuse(`\`extra.${field}\` to be a positive integer, got ${describe(budget)}`);
   }
   // A session reads one choice; with `n` > 1 the others were paid for and dropped, and a stream's
   // choices interleave their chunks, which were joined into one garbled answer.
-  const n = (r.extra as Record<string, unknown> | undefined)?.n;
+  const n = extra?.n;
   if (n !== undefined && n !== 1)
     refuse(
       `\`extra.n\` to be 1 or absent (a session returns one answer: for several, submit a session each, or call the MCP tool \`consensus\`), got ${describe(n)}`,

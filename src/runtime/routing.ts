@@ -6,7 +6,7 @@
  */
 import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
-import { MAX_FALLBACKS } from '../core/metadata.js';
+import { isName, MAX_FALLBACKS, MAX_NAME_CHARS } from '../core/metadata.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
@@ -185,16 +185,13 @@ function resolveFallback(
   const ok =
     typeof fallback === 'object' &&
     fallback !== null &&
-    typeof fallback.model === 'string' &&
-    fallback.model !== '' &&
-    fallback.model.length <= 256 &&
-    (fallback.provider === undefined ||
-      (typeof fallback.provider === 'string' && fallback.provider.length <= 256));
+    isName(fallback.model) &&
+    (fallback.provider === undefined || isName(fallback.provider));
   if (!ok) {
-    // Names of 256 characters at most, as the request's own (a megabyte model id was kept: review).
+    // Names as long as the request's own may be (a megabyte model id was kept until 2026-12-04).
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected \`fallbacks[${i}]\` to be { provider?: string, model: string } of names up to 256 characters, got ${describe(fallback)}`,
+      `Expected \`fallbacks[${i}]\` to be { provider?: string, model: string } of names up to ${MAX_NAME_CHARS} characters, got ${describe(fallback)}`,
     );
   }
   const asked: SessionRequest =

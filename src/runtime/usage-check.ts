@@ -16,8 +16,7 @@ export function usableUsage(usage: UsageData | undefined): UsageData | undefined
   if (usage === undefined) return undefined;
   const { promptTokens, completionTokens, totalTokens, cachedTokens, rateLimitTokens } = usage;
   if (!count(promptTokens) || !count(completionTokens)) return undefined;
-  const sum = promptTokens + completionTokens;
-  const total = count(totalTokens) ? totalTokens : sum;
+  const total = count(totalTokens) ? totalTokens : promptTokens + completionTokens;
   const cachedOk = count(cachedTokens);
   const limitOk = count(rateLimitTokens);
   // The same object when nothing was wrong: the common case allocates nothing.

@@ -3,7 +3,14 @@
  * UTF-8 bytes; what does not fit is dropped key by key and the result says so.
  */
 import { describe, expect, it } from 'vitest';
-import { byteLength, capMetadata, capString, ownerIn } from '../../../src/core/metadata.js';
+import {
+  byteLength,
+  capMetadata,
+  capString,
+  isName,
+  MAX_NAME_CHARS,
+  ownerIn,
+} from '../../../src/core/metadata.js';
 
 const size = (value: unknown) => byteLength(JSON.stringify(value));
 
@@ -146,5 +153,19 @@ describe('ownerIn', () => {
     expect(ownerIn({ owner: 'token:alice', other: 1 })).toBe('token:alice');
     for (const caller of [undefined, {}, { owner: '' }, { owner: 3 }, { owner: null }])
       expect(ownerIn(caller as Record<string, unknown> | undefined)).toBeUndefined();
+  });
+});
+
+describe('isName', () => {
+  it('takes strings of min to 256 characters, and nothing else with a length', () => {
+    expect(MAX_NAME_CHARS).toBe(256);
+    expect(isName('a')).toBe(true);
+    expect(isName('x'.repeat(256))).toBe(true);
+    expect(isName('x'.repeat(257))).toBe(false);
+    expect(isName('')).toBe(false);
+    expect(isName('', 0)).toBe(true);
+    expect(isName('ab', 3)).toBe(false);
+    expect(isName('abc', 3)).toBe(true);
+    for (const other of [['a'], 5, null, undefined, { length: 1 }]) expect(isName(other, 0)).toBe(false);
   });
 });
