@@ -11,7 +11,11 @@
  * evicts another token's conversations (or the shared pool's) while it holds more than they do.
  */
 import { randomUUID } from 'node:crypto';
-import { SHARED_OWNER } from '../ports/conversation-store.js';
+import {
+  type ConversationModel,
+  SHARED_OWNER,
+  type StoredConversation,
+} from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { type Caller, namedCallerKey } from './caller.js';
 import type { McpContext } from './context.js';
@@ -32,13 +36,21 @@ function keyOf(caller: Caller | undefined, id: string): string | undefined {
   return namedCallerKey(id) ? undefined : id;
 }
 
-export function loadConversation(
+/**
+ * Conversation `id` as `caller` may read it: its messages and the model that answered its last turn
+ * (a store without `load` keeps no model: its conversations continue on the default one).
+ */
+export async function loadConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   id: string,
-): Promise<readonly ChatMessage[] | undefined> {
+): Promise<StoredConversation | undefined> {
   const key = keyOf(caller, id);
-  return key === undefined ? Promise.resolve(undefined) : mcp.conversations.get(key);
+  if (key === undefined) return undefined;
+  const store = mcp.conversations;
+  if (store.load !== undefined) return store.load(key);
+  const messages = await store.get(key);
+  return messages === undefined ? undefined : { messages };
 }
 
 /** Saves the whole conversation under `id` (a new one when absent) and returns the id the client sees. */
@@ -46,13 +58,19 @@ async function saveConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   messages: readonly ChatMessage[],
+  model: ConversationModel | undefined,
   id?: string,
 ): Promise<string> {
   // Unnamed: the store picks a new conversation's id itself, as before (and for an id it may not name).
   if (!named(caller))
-    return mcp.conversations.save(messages, id === undefined ? undefined : keyOf(caller, id), SHARED_OWNER);
+    return mcp.conversations.save(
+      messages,
+      id === undefined ? undefined : keyOf(caller, id),
+      SHARED_OWNER,
+      model,
+    );
   const own = id ?? randomUUID();
-  await mcp.conversations.save(messages, keyOf(caller, own), caller.key);
+  await mcp.conversations.save(messages, keyOf(caller, own), caller.key, model);
   return own;
 }
 
@@ -74,6 +92,8 @@ export async function keepConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   messages: readonly ChatMessage[],
+  /** What answered: a call continuing the conversation that names no model goes to it. */
+  model: ConversationModel | undefined,
   id: string | undefined,
   oversized: Error | undefined,
   /** The turns loaded for `id` when the call began: if the conversation moved on since, this answer forks. */
@@ -86,9 +106,13 @@ export async function keepConversation(
   try {
     // Another call continued it meanwhile (a host's parallel tool calls): saving this one over it
     // dropped that turn, paid for and answered. This answer goes on in a conversation of its own.
-    if (id !== undefined && prior !== undefined && !sameTurns(await loadConversation(mcp, caller, id), prior))
-      return { continuation_id: await saveConversation(mcp, caller, messages), forked_from: id };
-    return { continuation_id: await saveConversation(mcp, caller, messages, id) };
+    if (
+      id !== undefined &&
+      prior !== undefined &&
+      !sameTurns((await loadConversation(mcp, caller, id))?.messages, prior)
+    )
+      return { continuation_id: await saveConversation(mcp, caller, messages, model), forked_from: id };
+    return { continuation_id: await saveConversation(mcp, caller, messages, model, id) };
   } catch (error) {
     mcp.log(`troupe mcp: conversation store: ${error instanceof Error ? error.message : String(error)}`);
     return { not_kept: 'no conversation kept: the conversation store failed (the answer is whole)' };

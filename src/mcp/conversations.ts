@@ -16,13 +16,16 @@ import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
   boundsOf,
   type ConversationHolding,
+  type ConversationModel,
   type ConversationOwner,
   type ConversationStore,
   type ConversationStoreOptions,
   type ConversationUsage,
+  keptModel,
   type ResolvedConversationOptions,
   resolveConversationOptions,
   SHARED_OWNER,
+  type StoredConversation,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { flatUUID } from '../runtime/ids.js';
@@ -34,6 +37,8 @@ interface Entry {
   readonly sizes: readonly number[];
   readonly bytes: number;
   readonly expiresAt: number;
+  /** What answered the last turn, as `save` was given it. */
+  readonly model: ConversationModel | undefined;
   readonly holder: Holder;
   /** Save order across the store: ties between holders of one size go to the oldest. */
   readonly seq: number;
@@ -75,13 +80,15 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async get(id: string): Promise<readonly ChatMessage[] | undefined> {
-    const entry = this.#entries.get(id);
+    return this.#live(id)?.messages;
+  }
+
+  async load(id: string): Promise<StoredConversation | undefined> {
+    const entry = this.#live(id);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.#options.now()) {
-      this.#delete(id);
-      return undefined;
-    }
-    return entry.messages;
+    return entry.model === undefined
+      ? { messages: entry.messages }
+      : { messages: entry.messages, model: entry.model };
   }
 
   check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined {
@@ -96,6 +103,7 @@ export class MemoryConversationStore implements ConversationStore {
     messages: readonly ChatMessage[],
     id: string = flatUUID(),
     owner: ConversationOwner = SHARED_OWNER,
+    model?: ConversationModel,
   ): Promise<string> {
     const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
@@ -114,6 +122,7 @@ export class MemoryConversationStore implements ConversationStore {
       sizes: trimmed.sizes,
       bytes: trimmed.bytes,
       expiresAt: now + this.#options.ttlMs,
+      model: keptModel(model),
       holder,
       seq: ++this.#seq,
       older: holder.newest,
@@ -158,6 +167,17 @@ export class MemoryConversationStore implements ConversationStore {
 
   close(): void {
     clearInterval(this.#sweep);
+  }
+
+  /** The entry of `id` unless it expired (then it goes). */
+  #live(id: string): Entry | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#options.now()) {
+      this.#delete(id);
+      return undefined;
+    }
+    return entry;
   }
 
   /**

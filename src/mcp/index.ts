@@ -4,11 +4,15 @@
  */
 
 export type {
+  ConversationModel,
   ConversationOwner,
   ConversationStore,
   ConversationStoreOptions,
   ConversationUsage,
+  StoredConversation,
 } from '../ports/conversation-store.js';
+// What troupe's stores keep of `save`'s model, for a store of yours to keep the same.
+export { keptModel } from '../ports/conversation-store.js';
 // A store of yours throws these: when nothing may make room (`create`), and for a cursor it did not hand out (`list`).
 export { TaskLimitError } from '../ports/task-bounds.js';
 export type { TaskPage, TaskPatch, TaskRecord, TaskStatus, TaskStore } from '../ports/task-store.js';

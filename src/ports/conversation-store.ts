@@ -17,6 +17,7 @@
  * a quarter of the totals (the defaults), four owners at their caps fit; past that the largest pay.
  */
 import { runtimeError, type TroupeError } from '../core/errors.js';
+import { isName } from '../core/metadata.js';
 import type { ChatMessage } from '../providers/port.js';
 import { type ConversationLimits, DEFAULT_CONVERSATION_LIMITS, positiveInt } from './conversation-limits.js';
 
@@ -48,17 +49,41 @@ export interface ConversationStoreOptions {
   readonly now?: () => number;
 }
 
+/** The provider and model that answered a conversation's last turn. */
+export interface ConversationModel {
+  readonly provider: string;
+  readonly model: string;
+}
+
+/** A conversation as a store holds it: its messages and, when the save gave it, its model. */
+export interface StoredConversation {
+  readonly messages: readonly ChatMessage[];
+  readonly model?: ConversationModel;
+}
+
 /** The port every conversation store implements. */
 export interface ConversationStore {
   /** The messages so far, or `undefined` when the id is unknown or expired. */
   get(id: string): Promise<readonly ChatMessage[] | undefined>;
+  /**
+   * The messages so far with the model `save` was given, in one read, or `undefined` as `get`.
+   * Optional, so a store written before it still works: without it a continued conversation that
+   * names no model goes to the default one (the tools then read `get`).
+   */
+  load?(id: string): Promise<StoredConversation | undefined>;
   /** Refuses a turn that could never be kept (over the per-conversation byte cap); see `checkTurn`. */
   check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined;
   /**
    * Stores the whole conversation, trimmed to its bounds, under `id` (a new id when absent), as
    * `owner`'s (absent: `SHARED_OWNER`), then evicts as the module comment says.
    */
-  save(messages: readonly ChatMessage[], id?: string, owner?: ConversationOwner): Promise<string>;
+  save(
+    messages: readonly ChatMessage[],
+    id?: string,
+    owner?: ConversationOwner,
+    /** What answered the last turn, for `load` (a store without `load` may ignore it). Replaced by each save. */
+    model?: ConversationModel,
+  ): Promise<string>;
   /** What the store holds, in all and per owner (owners holding nothing are not listed). */
   usage(): Promise<ConversationUsage>;
   close(): void | Promise<void>;
@@ -72,6 +97,18 @@ export interface ConversationHolding {
 
 export interface ConversationUsage extends ConversationHolding {
   readonly owners: ReadonlyMap<ConversationOwner, ConversationHolding>;
+}
+
+/**
+ * The model a store keeps for a save, or gives back from a record it reads: a frozen copy of its two
+ * names, or `undefined` for anything else than an object whose `provider` and `model` are non-empty
+ * strings of at most `MAX_NAME_CHARS` (no more than the session it came from could carry, so the
+ * messages' byte bounds need not count it).
+ */
+export function keptModel(model: unknown): ConversationModel | undefined {
+  if (typeof model !== 'object' || model === null) return undefined;
+  const { provider, model: name } = model as Partial<Record<keyof ConversationModel, unknown>>;
+  return isName(provider) && isName(name) ? Object.freeze({ provider, model: name }) : undefined;
 }
 
 /** Resolved options shared by the stores. */

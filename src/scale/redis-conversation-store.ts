@@ -18,13 +18,16 @@ import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
   boundsOf,
   type ConversationHolding,
+  type ConversationModel,
   type ConversationOwner,
   type ConversationStore,
   type ConversationStoreOptions,
   type ConversationUsage,
+  keptModel,
   type ResolvedConversationOptions,
   resolveConversationOptions,
   SHARED_OWNER,
+  type StoredConversation,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { connectRedis, quitWithin } from './connect.js';
@@ -103,6 +106,8 @@ interface Stored {
   readonly expiresAt: number;
   /** Each message's bytes as counted when it was saved (absent in records saved before they were kept). */
   readonly sizes?: readonly number[];
+  /** What answered the last turn (absent in records saved before it was kept, or saved without one). */
+  readonly model?: ConversationModel;
 }
 
 export class RedisConversationStore implements ConversationStore {
@@ -133,6 +138,10 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async get(id: string): Promise<readonly ChatMessage[] | undefined> {
+    return (await this.load(id))?.messages;
+  }
+
+  async load(id: string): Promise<StoredConversation | undefined> {
     const raw = await this.#redis.get(this.#recordKey(id));
     if (raw === null) return undefined;
     const stored = JSON.parse(raw) as Stored;
@@ -143,7 +152,8 @@ export class RedisConversationStore implements ConversationStore {
     const { messages, sizes } = stored;
     const known = sizes?.length === messages.length ? sizes : undefined;
     for (let i = 0; i < messages.length; i++) freezeKept(messages[i], known?.[i]);
-    return messages;
+    const model = keptModel(stored.model);
+    return model === undefined ? { messages } : { messages, model };
   }
 
   check(prior: readonly ChatMessage[], turn: readonly ChatMessage[]): TroupeError | undefined {
@@ -154,12 +164,19 @@ export class RedisConversationStore implements ConversationStore {
     messages: readonly ChatMessage[],
     id: string = randomUUID(),
     owner: ConversationOwner = SHARED_OWNER,
+    model?: ConversationModel,
   ): Promise<string> {
     const trimmed = trimConversation(messages, this.#options);
     const now = this.#options.now();
     const { ttlMs, maxConversations, maxTotalBytes } = this.#options;
     const own = boundsOf(this.#options, owner);
-    const stored: Stored = { messages: trimmed.messages, expiresAt: now + ttlMs, sizes: trimmed.sizes };
+    const kept = keptModel(model);
+    const stored: Stored = {
+      messages: trimmed.messages,
+      expiresAt: now + ttlMs,
+      sizes: trimmed.sizes,
+      ...(kept === undefined ? {} : { model: kept }),
+    };
     const args = [
       7,
       `${this.#prefix}:index`,

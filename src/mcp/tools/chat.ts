@@ -3,6 +3,7 @@
  */
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
+import type { ConversationModel } from '../../ports/conversation-store.js';
 import type { ChatMessage } from '../../providers/port.js';
 import type { SessionRequest } from '../../runtime/types.js';
 import type { Caller } from '../caller.js';
@@ -37,7 +38,7 @@ const input = z
       .string()
       .optional()
       .describe(
-        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages, not the model: give `model` again to stay on it.',
+        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages and the model that answered last: a call naming neither `provider` nor `model` stays on it.',
       ),
     tools: z
       .array(toolDefinitionSchema)
@@ -112,20 +113,42 @@ export function sessionRequest(
   return request as unknown as SessionRequest;
 }
 
-/** Earlier turns for `continuation_id`, or the tool error when it is unknown or expired. */
+/**
+ * Earlier turns for `continuation_id` and the model that answered the last, or the tool error when
+ * it is unknown or expired.
+ */
 export async function priorTurns(
   mcp: McpContext,
   continuationId: string | undefined,
   caller: Caller | undefined,
-): Promise<{ ok: true; messages: readonly ChatMessage[] } | { ok: false; outcome: ToolOutcome }> {
-  if (continuationId === undefined) return { ok: true, messages: [] };
-  const messages = await loadConversation(mcp, caller, continuationId);
-  if (messages !== undefined) return { ok: true, messages };
+): Promise<
+  | { ok: true; messages: readonly ChatMessage[]; model?: ConversationModel | undefined }
+  | { ok: false; outcome: ToolOutcome }
+> {
+  if (continuationId === undefined) return { ok: true, messages: NO_MESSAGES };
+  const held = await loadConversation(mcp, caller, continuationId);
+  if (held !== undefined) return { ok: true, messages: held.messages, model: held.model };
   const error = runtimeError(
     'INVALID_REQUEST',
     `Expected \`continuation_id\` to name a conversation this server holds, got "${continuationId}": unknown or expired. Start a new conversation without it.`,
   );
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
+}
+
+/**
+ * The arguments of a call continuing a conversation: when they name neither `provider` nor
+ * `model`, the provider and model that answered its last turn (`held`), as long as this server
+ * still has that provider (a conversation kept in Redis may be continued by an instance configured
+ * otherwise); else as given, so the call goes to the default as any other.
+ */
+export function onHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
+  args: A,
+  held: ConversationModel | undefined,
+  mcp: McpContext,
+): A {
+  if (held === undefined || args.provider !== undefined || args.model !== undefined) return args;
+  if (!mcp.runtime.providers.includes(held.provider)) return args;
+  return { ...args, provider: held.provider, model: held.model };
 }
 
 export const chatTool: TroupeTool<typeof input, typeof output> = {
@@ -141,10 +164,12 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   readOnly: false,
   async run(args, mcp, call) {
     let prior: readonly ChatMessage[] = NO_MESSAGES;
+    let onModel = args;
     if (args.continuation_id !== undefined) {
       const found = await priorTurns(mcp, args.continuation_id, call.caller);
       if (!found.ok) return found.outcome;
       prior = found.messages;
+      onModel = onHeldModel(args, found.model, mcp);
     }
     const turn: ChatMessage[] = [];
     if (args.system !== undefined && !prior.some((m) => m.role === 'system'))
@@ -158,7 +183,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
     // Streamed with progress or as a task (`streams`); otherwise one whole answer is enough.
-    const request = sessionRequest(args, messages, streams(call));
+    const request = sessionRequest(onModel, messages, streams(call));
     const outcome = await runSession(mcp, call, request, 'chat', args);
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;
@@ -175,6 +200,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       mcp,
       call.caller,
       messages.concat(reply),
+      result.metadata, // what answered: the store keeps its provider and model
       args.continuation_id,
       oversized,
       prior,

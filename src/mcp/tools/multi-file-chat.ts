@@ -9,7 +9,7 @@ import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
 import { modelCallFields, outcomeFields, partialAnswerSchema, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { priorTurns, sessionRequest } from './chat.js';
+import { onHeldModel, priorTurns, sessionRequest } from './chat.js';
 import { answerFields, failureOutcome, finishSentences, metadataLine } from './session-result.js';
 
 const input = z.strictObject({
@@ -75,7 +75,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     const outcome = await runSession(
       mcp,
       call,
-      { ...sessionRequest(args, messages), files: read.files },
+      { ...sessionRequest(onHeldModel(args, prior.model, mcp), messages), files: read.files },
       'multi_file_chat',
       args,
     );
@@ -87,6 +87,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       mcp,
       call.caller,
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
+      fields.session,
       args.continuation_id,
       oversized,
       prior.messages,

@@ -75,6 +75,7 @@ it('a client without a named token cannot reach a named token’s conversation b
     h.mcp,
     { key: 'mcp:some-session', admin: false },
     [{ role: 'user', content: 'INJECTED' }],
+    undefined,
     `token:alice/${id}`,
     undefined,
   );

@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { conversationBytes } from '../../../src/ports/conversation-limits.js';
-import type { ConversationStore, ConversationStoreOptions } from '../../../src/ports/conversation-store.js';
+import {
+  type ConversationModel,
+  type ConversationStore,
+  type ConversationStoreOptions,
+  SHARED_OWNER,
+} from '../../../src/ports/conversation-store.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
 
 export const turn = (i: number, size = 0): ChatMessage[] => [
@@ -112,6 +117,49 @@ export function conversationStoreContract(name: string, make: StoreFactory): voi
       expect(await store.get(b)).toBeDefined();
       now += 51;
       expect(await store.get(b)).toBeUndefined();
+      expect(await store.load?.(b)).toBeUndefined();
+    });
+
+    it('keeps the model a save gave, for load, until a save gives another or none', async () => {
+      const store = await make({});
+      const kimi = { provider: 'kimi', model: 'kimi-k2.6' };
+      const id = await store.save(turn(1), undefined, SHARED_OWNER, kimi);
+      expect(await store.load?.(id)).toEqual({ messages: turn(1), model: kimi });
+      const glm = { provider: 'glm', model: 'glm-4.6' };
+      await store.save([...turn(1), ...turn(2)], id, SHARED_OWNER, glm);
+      expect(await store.load?.(id)).toEqual({ messages: [...turn(1), ...turn(2)], model: glm });
+      await store.save([...turn(1), ...turn(2), ...turn(3)], id);
+      const held = await store.load?.(id);
+      expect(held?.messages).toEqual(await store.get(id));
+      expect(held?.messages).toHaveLength(6);
+      expect(held && 'model' in held).toBe(false);
+      expect(await store.load?.('never-saved')).toBeUndefined();
+    });
+
+    it('keeps its own copy of the model, and none that is not two names of at most 256 characters', async () => {
+      const store = await make({});
+      const given = { provider: 'kimi', model: 'kimi-k2.6' };
+      const id = await store.save(turn(1), undefined, SHARED_OWNER, given);
+      given.model = 'changed';
+      expect((await store.load?.(id))?.model).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+      const refused: unknown[] = [
+        { provider: 'p'.repeat(257), model: 'm' },
+        { provider: 'p', model: 'm'.repeat(257) },
+        { provider: '', model: 'm' },
+        { provider: 'p' },
+        { provider: 5, model: 'm' },
+        null,
+        'kimi/kimi-k2.6',
+      ];
+      for (const model of refused) {
+        const other = await store.save(turn(2), undefined, SHARED_OWNER, model as ConversationModel);
+        const held = await store.load?.(other);
+        expect(held?.messages, JSON.stringify(model)).toEqual(turn(2));
+        expect(held && 'model' in held, JSON.stringify(model)).toBe(false);
+      }
+      const longest = { provider: 'p'.repeat(256), model: 'm'.repeat(256) };
+      const kept = await store.save(turn(3), undefined, SHARED_OWNER, longest);
+      expect((await store.load?.(kept))?.model).toEqual(longest);
     });
   });
 }

@@ -44,6 +44,21 @@ describe('RedisConversationStore across instances', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('loads a record saved before models were kept, or holding a model of another shape, without one', async () => {
+    const prefix = `m${++prefixSeq}`;
+    const store = new RedisConversationStore(redis, { prefix });
+    const id = await store.save(turn(1), undefined, undefined, { provider: 'kimi', model: 'kimi-k2.6' });
+    const key = `${prefix}:conv:c:${id}`;
+    const record = JSON.parse((await redis.get(key)) ?? '{}') as Record<string, unknown>;
+    expect(record.model).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+    for (const model of [undefined, null, { provider: { name: 'kimi' }, model: 'k' }, ['kimi', 'k']]) {
+      await redis.set(key, JSON.stringify({ ...record, model }));
+      const held = await store.load(id);
+      expect(held?.messages, JSON.stringify(model)).toEqual(turn(1));
+      expect(held && 'model' in held, JSON.stringify(model)).toBe(false);
+    }
+  });
+
   it('reads a conversation back frozen, its sizes as saved: counting it again walks only what is new', async () => {
     const prefix = `s${++prefixSeq}`;
     const store = new RedisConversationStore(redis, { prefix });

@@ -8,11 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RuntimeBackend } from '../../../src/index.js';
 import {
+  type ConversationModel,
   type ConversationStore,
   createMcpContext,
   InvalidCursorError,
+  keptModel,
   MemoryConversationStore,
   MemoryTaskStore,
+  type StoredConversation,
   TaskLimitError,
   type TaskRecord,
   type TaskStore,
@@ -39,6 +42,18 @@ describe('the store seam from the entry points', () => {
     const conversations: ConversationStore = new MemoryConversationStore();
     const id = await conversations.save([{ role: 'user', content: 'hi' }]);
     expect(await conversations.get(id)).toEqual([{ role: 'user', content: 'hi' }]);
+    // What answered, as a store of one's own keeps it (`keptModel`: the check troupe's stores make).
+    const answered: ConversationModel | undefined = keptModel({
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      extra: 1,
+    });
+    expect(answered).toEqual({ provider: 'kimi', model: 'kimi-k2.6' });
+    expect(Object.isFrozen(answered)).toBe(true);
+    const held: StoredConversation | undefined = await conversations.load?.(
+      await conversations.save([{ role: 'user', content: 'hi' }], undefined, undefined, answered),
+    );
+    expect(held?.model).toEqual(answered);
     await conversations.close();
 
     const runtime = createRuntime({ providers: [] });

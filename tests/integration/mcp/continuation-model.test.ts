@@ -1,0 +1,124 @@
+/**
+ * A conversation continued without naming a model stays on the model that answered its last turn.
+ * Before 2026-12-05 the store kept the messages only: a `chat` continuing a conversation begun on
+ * `sim-pro` and naming no model went to the default (`sim-fast`), and the host had to name the model
+ * again on every turn to stay on it. SDK client over Streamable HTTP; in-memory conversation store.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
+import { type ConversationStore, SHARED_OWNER } from '../../../src/ports/conversation-store.js';
+import { type Harness, startHarness, structured } from './harness.js';
+
+let h: Harness;
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'troupe-continued-'));
+  await writeFile(join(root, 'notes.txt'), 'some notes');
+  h = await startHarness({ context: { roots: [root] } });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+type Answer = { ok: boolean; continuation_id: string; session: { provider: string; model: string } };
+
+async function call(name: string, args: Record<string, unknown>): Promise<Answer> {
+  const client = await h.client('legacy');
+  const answer = structured(await client.callTool({ name, arguments: args })) as Answer;
+  expect(answer.ok).toBe(true);
+  return answer;
+}
+const chat = (args: Record<string, unknown>) => call('chat', args);
+const on = (a: Answer) => `${a.session.provider}/${a.session.model}`;
+
+it('continues on the model that answered when the call names neither provider nor model', async () => {
+  const first = await chat({ prompt: 'turn 1', provider: 'fast', model: 'sim-pro' });
+  expect(on(first)).toBe('fast/sim-pro');
+  const second = await chat({ prompt: 'turn 2', continuation_id: first.continuation_id });
+  expect(on(second)).toBe('fast/sim-pro');
+  // A call of its own still goes to the default.
+  expect(on(await chat({ prompt: 'alone' }))).toBe('fast/sim-fast');
+});
+
+it('goes where a continuing call names, and stays there after', async () => {
+  const first = await chat({ prompt: 'turn 1', model: 'sim-pro' });
+  const moved = await chat({
+    prompt: 'turn 2',
+    continuation_id: first.continuation_id,
+    model: 'sim-thinker',
+  });
+  expect(on(moved)).toBe('fast/sim-thinker');
+  const after = await chat({ prompt: 'turn 3', continuation_id: first.continuation_id });
+  expect(on(after)).toBe('fast/sim-thinker');
+  // Naming the provider alone gets that provider's default model, not the held one on another provider.
+  const other = await chat({
+    prompt: 'turn 4',
+    continuation_id: first.continuation_id,
+    provider: 'slow',
+    extra: { simulateLatencyMs: 0 },
+  });
+  expect(on(other)).toBe('slow/sim-fast');
+});
+
+it('goes to the default when the held provider is not on this server (a conversation kept elsewhere)', async () => {
+  const id = await h.mcp.conversations.save(
+    [
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hi' },
+    ],
+    undefined,
+    SHARED_OWNER,
+    { provider: 'gone', model: 'old-model' },
+  );
+  const next = await chat({ prompt: 'and now?', continuation_id: id });
+  expect(on(next)).toBe('fast/sim-fast');
+  // What answered now is what the conversation keeps.
+  expect((await h.mcp.conversations.load?.(id))?.model).toEqual({ provider: 'fast', model: 'sim-fast' });
+});
+
+it('keeps the model for multi_file_chat too', async () => {
+  const first = await call('multi_file_chat', {
+    files: ['notes.txt'],
+    prompt: 'summarise',
+    model: 'sim-pro',
+  });
+  const next = await call('multi_file_chat', {
+    files: ['notes.txt'],
+    prompt: 'again',
+    continuation_id: first.continuation_id,
+  });
+  expect(on(next)).toBe('fast/sim-pro');
+  expect(on(await chat({ prompt: 'and in chat', continuation_id: next.continuation_id }))).toBe(
+    'fast/sim-pro',
+  );
+});
+
+it('continues a conversation of a store without `load` (written before it) on the default model', async () => {
+  const inner = new MemoryConversationStore();
+  const store: ConversationStore = {
+    get: (id) => inner.get(id),
+    check: (prior, turn) => inner.check(prior, turn),
+    save: (messages, id, owner) => inner.save(messages, id, owner),
+    usage: () => inner.usage(),
+    close: () => inner.close(),
+  };
+  const own = await startHarness({ context: { conversationStore: store } });
+  try {
+    const client = await own.client('legacy');
+    const chatOn = async (args: Record<string, unknown>) =>
+      structured(await client.callTool({ name: 'chat', arguments: args })) as Answer;
+    const first = await chatOn({ prompt: 'turn 1', model: 'sim-pro' });
+    const next = await chatOn({ prompt: 'turn 2', continuation_id: first.continuation_id });
+    expect(next.ok).toBe(true);
+    expect(on(next)).toBe('fast/sim-fast');
+    const said = (await inner.get(first.continuation_id))
+      ?.filter((m) => m.role === 'user')
+      .map((m) => m.content);
+    expect(said).toEqual(['turn 1', 'turn 2']);
+  } finally {
+    await own.close();
+  }
+});
