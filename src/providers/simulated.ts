@@ -181,7 +181,10 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
         else if (signal.aborted) throw cancelled(name);
         yield { type: 'content', text: pieces[i]! };
       }
+      // An abort after the last piece still ends by throwing: a normal end would read as a whole answer.
+      if (signal.aborted) throw cancelled(name);
       yield { type: 'usage', usage };
+      if (signal.aborted) throw cancelled(name);
       yield { type: 'finish', reason: 'stop' };
     },
   };

@@ -49,6 +49,26 @@ describe('simulated provider and the call signal', () => {
   });
 });
 
+describe('simulated provider: a stream aborted after its last piece', () => {
+  const make = () =>
+    createSimulatedProvider({ seed: 7, latencyMs: { min: 0, max: 0 }, tokensPerSec: 100_000 });
+
+  for (const after of ['content', 'usage'] as const) {
+    it(`ends by throwing CANCELLED when the abort comes after the last ${after}, not with a finish`, async () => {
+      const whole: string[] = [];
+      for await (const delta of make().stream(request({}), { signal: new AbortController().signal }))
+        whole.push(delta.type);
+      expect(whole.slice(-2)).toEqual(['usage', 'finish']);
+      const abortAt = whole.lastIndexOf(after); // the same answer again: the same seed
+      const controller = new AbortController();
+      const deltas = make().stream(request({}), { signal: controller.signal })[Symbol.asyncIterator]();
+      for (let i = 0; i <= abortAt; i++) expect((await deltas.next()).value?.type).toBe(whole[i]);
+      controller.abort();
+      await expect(deltas.next()).rejects.toMatchObject({ code: 'CANCELLED' });
+    });
+  }
+});
+
 describe('simulated provider and content parts', () => {
   it('answers a user message of content parts on its text, as submit takes it (it failed INTERNAL)', async () => {
     const provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } });
