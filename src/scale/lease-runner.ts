@@ -297,6 +297,7 @@ export class LeaseRunner {
 
   /**
    * Writes the end of a session that ended here (`entry.end`: that end, or the one written first).
+   * One written first elsewhere is the session's end: the local one is not counted here (`stopped`).
    * Not written (Redis away past the retries, or the close let go of it: `letGo`), it is reported and
    * it is not the session's end. Outside a shutdown BullMQ fails the job (a later backstop ends the
    * session). At a shutdown the local end is not counted, the caller here is not told it, and the
@@ -307,9 +308,18 @@ export class LeaseRunner {
     const data = entry.lease.session;
     try {
       const written = await this.settle(result, data);
-      const read = () =>
-        this.s.store.result(data.input.sessionId).catch((e: unknown) => void this.s.onError(e));
-      entry.end = written ? result : await read();
+      if (written) {
+        entry.end = result;
+        return;
+      }
+      const first = await this.s.store
+        .result(data.input.sessionId)
+        .catch((e: unknown) => void this.s.onError(e));
+      entry.end = first;
+      // This very end, written by a try whose answer was lost (the retry found it set), is this one's.
+      if (first !== undefined && JSON.stringify(first) === JSON.stringify(result)) return;
+      // Ended first elsewhere (a lapsed lease's other run): that end is the session's, counted there.
+      this.notEnds[result.metadata.state]++;
     } catch (error) {
       this.s.onError(error);
       if (!this.closing) throw error;
