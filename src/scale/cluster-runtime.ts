@@ -309,10 +309,11 @@ export function createClusterRuntime(
 
   async function cancel(id: string, given: string): Promise<void> {
     const reason = reasonText(given); // as the local runtime keeps it: text, 500 characters at most
-    if (runner.cancel(id, reason)) return;
     const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
-    // The mark first: an instance that leases the session meanwhile sees it before it starts.
+    const here = runner.cancel(id, reason); // stopped at once
+    // The mark first, here too: a lease meanwhile, or a takeover of a run here whose end went unwritten, ends it.
     await store.markCancelled(id, reason);
+    if (here) return;
     // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too.
     if (provider !== undefined) await withdraw(provider, id, 'cancel', reason);
     await bus.publishCancel({ sessionId: id, reason });

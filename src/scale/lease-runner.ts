@@ -54,9 +54,9 @@ export class LeaseRunner {
 
   has = (id: string): boolean => this.leased.has(id);
 
-  /** Cancels a session running here; false otherwise, so the cluster marks it: not started (a limit
-   * may send it back to the queue), mid-hop or let go (handed back, or ended elsewhere), the reason
-   * is kept here too, for a start here. */
+  /** Cancels a session running here (the cluster marks it too: its end may not be written); false
+   * otherwise: not started (a limit may send it back to the queue), mid-hop or let go (handed back,
+   * or ended elsewhere), the reason is kept here too, for a start here. */
   cancel(id: string, reason: string): boolean {
     const entry = this.leased.get(id);
     if (entry === undefined) return false;

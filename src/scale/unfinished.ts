@@ -49,12 +49,13 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
   // Cancelling, the callers' sessions running here stay to be cancelled here, not handed back.
   const handingBack = u.runner.handBackAll(cancel ? new Set(ids) : undefined);
   // Before the owners end: `cancel` finds a queued session's provider through its owner.
+  // A cancel the cluster did not take is reported, and its run here (if any) still waited for.
   const cancelling = cancel
     ? ids.map((id) =>
         u
           .cancel(id, SUBMITTER_SHUT_DOWN)
-          .then(() => u.runner.ended(id))
-          .catch(u.onError),
+          .catch((error: unknown) => u.onError(notCancelled(id, error)))
+          .then(() => u.runner.ended(id)),
       )
     : [];
   // A stream running here ends here, its text kept: its caller waits for that result, `partial` and
@@ -70,4 +71,19 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
     else streamed.push(here.then((result) => u.end(id, result ?? left())));
   }
   return { settling: Promise.all([handingBack, ...cancelling, ...streamed]), ids };
+}
+
+/**
+ * A cancel at the drain deadline whose mark the cluster's store did not take (Redis away or
+ * refusing): nothing tells another instance that the session was cancelled, so unless its end gets
+ * written (a run stopped here settles it) another instance may still run it, for nobody.
+ */
+function notCancelled(id: string, cause: unknown): Error {
+  const got = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `Expected the cluster to record the cancel of session ${id} at this instance's shutdown ` +
+      `(unfinished: 'cancel'), got ${got}; unless its end was written, another instance may still run it ` +
+      '(its caller here was told SHUTTING_DOWN)',
+    { cause },
+  );
 }

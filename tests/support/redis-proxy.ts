@@ -2,6 +2,8 @@
  * A TCP proxy in front of a test's `redis-server`, for one instance: `cut()` drops every connection
  * made through it and refuses new ones (nothing listens on its port any more), as a network
  * partition does to that one instance, while the server keeps its data and answers the others.
+ * `rewrite`, when given, changes each chunk the instance sends before the server gets it (e.g. one
+ * script swapped for one of the same length that fails: Redis refuses that write alone).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
@@ -12,7 +14,10 @@ export interface RedisProxy {
   cut(): Promise<void>;
 }
 
-export async function proxyRedis(redisPort: number): Promise<RedisProxy> {
+export async function proxyRedis(
+  redisPort: number,
+  rewrite?: (chunk: Buffer) => Buffer,
+): Promise<RedisProxy> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(redisPort, '127.0.0.1');
@@ -24,7 +29,11 @@ export async function proxyRedis(redisPort: number): Promise<RedisProxy> {
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
+    if (rewrite === undefined) client.pipe(upstream);
+    else {
+      client.on('data', (chunk: Buffer) => upstream.write(rewrite(chunk)));
+      client.on('end', () => upstream.end());
+    }
     upstream.pipe(client);
   });
   server.listen(0, '127.0.0.1');
