@@ -3,13 +3,10 @@
  * exit code 2, `--help` prints the usage and exit code 0.
  */
 import { parseArgs } from 'node:util';
-import { usageMessage } from './usage-error.js';
+import { type IntRange, usageMessage } from './usage-error.js';
 
-export interface IntFlag {
-  readonly fallback: number;
-  readonly min: number;
-  readonly max: number;
-}
+/** An integer flag: its default and range. */
+export type IntFlag = IntRange;
 
 export interface FlagSpec {
   /** Integer flags, with their default and range. */
@@ -51,7 +48,7 @@ export function parseFlags(command: string, argv: readonly string[], spec: FlagS
     // not ignored while the command runs as if it were not there.
     ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false }));
   } catch (error) {
-    process.stderr.write(`troupe ${command}: ${usageMessage(command, error)}\n`);
+    process.stderr.write(`troupe ${command}: ${usageMessage(command, error, process.env, spec.ints)}\n`);
     return { ok: false, exitCode: 2 };
   }
   if (values.help === true) {

@@ -5,11 +5,23 @@
  * Node's rules, not the command's. Anything else keeps its own message.
  */
 
-/** One line for a failed `parseArgs` of `troupe <command>`, ending with where the options are. */
+/** An integer option's range and default, to show a value it takes. */
+export interface IntRange {
+  readonly fallback: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * One line for a failed `parseArgs` of `troupe <command>`, ending with where the options are.
+ * `ints`: the command's integer options, whose example of a value is their default, not `=-1`
+ * (until 2026-12-05 `--sessions -5` was told to write `--sessions=-1`, refused in turn).
+ */
 export function usageMessage(
   command: string,
   error: unknown,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  ints: Readonly<Record<string, IntRange>> = {},
 ): string {
   const message = error instanceof Error ? error.message : String(error);
   const help = `run "troupe ${command} --help" for its options`;
@@ -25,6 +37,12 @@ export function usageMessage(
     if (missing !== undefined) return `Expected a value after \`${missing}\`, got none; ${help}`;
     const ambiguous = /^Option '(?:-[^-' ], )?(-[^']+)' argument is ambiguous/.exec(message)?.[1];
     if (ambiguous !== undefined) {
+      const name = ambiguous.replace(/^--/, '');
+      // An integer option takes no value starting with "-": its example is its default.
+      if (Object.hasOwn(ints, name)) {
+        const range = ints[name] as IntRange;
+        return `Expected an integer from ${range.min} to ${range.max} after \`${ambiguous}\`, got another option or a value starting with "-" (e.g. \`${ambiguous} ${range.fallback}\`); ${help}`;
+      }
       return `Expected a value after \`${ambiguous}\`, got another option (a value that starts with "-" is written \`${ambiguous}=-1\`); ${help}`;
     }
     const flag = /^Option '(?:-[^-' ], )?(-[^']+)' does not take an argument/.exec(message)?.[1];

@@ -112,6 +112,23 @@ describe('the commands say it in one line', () => {
     }
   });
 
+  it('demo’s integer options name their range and a value they take, not `=-1`', async () => {
+    for (const [argv, expected] of [
+      [
+        ['--sessions', '-5'],
+        'Expected an integer from 1 to 1000000 after `--sessions`, got another option or a value starting with "-" (e.g. `--sessions 200`)',
+      ],
+      [
+        ['--rate', '-1'],
+        'Expected an integer from 0 to 1000000 after `--rate`, got another option or a value starting with "-" (e.g. `--rate 0`)',
+      ],
+    ] as const) {
+      const { code, stderr } = await stderrOf(() => demo.run([...argv]));
+      expect(code).toBe(2);
+      expect(stderr).toBe(`troupe demo: ${expected}; run "troupe demo --help" for its options\n`);
+    }
+  });
+
   it('serve, stdio, models and demo', async () => {
     for (const [name, run] of [
       ['serve', () => serve.run(['--bogus'])],
