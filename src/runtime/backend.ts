@@ -20,7 +20,7 @@ export { estimateTokens } from '../providers/estimate.js';
 // file, `ports.ts` and `types.ts` (see `layers.json`).
 export { Admission, type Admitted } from './admission.js';
 export { RuntimeCounters } from './counters.js';
-export { safeReporter, tell } from './event-hub.js';
+export { Listeners, safeReporter, tell } from './event-hub.js';
 export { EventStream } from './event-stream.js';
 export { History } from './history.js';
 export { Lifecycle } from './lifecycle.js';

@@ -7,7 +7,7 @@ import type { SessionRecord } from './session-record.js';
 import type { RuntimeEvent, SessionEvent } from './types.js';
 
 export class EventHub {
-  private readonly listeners = new Set<(event: RuntimeEvent) => void>();
+  private readonly listeners = new Listeners<RuntimeEvent>();
 
   private readonly report: (error: unknown) => void;
 
@@ -25,8 +25,7 @@ export class EventHub {
   }
 
   subscribe(listener: (event: RuntimeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /**
@@ -53,7 +52,43 @@ export class EventHub {
   }
 
   broadcast(event: RuntimeEvent): void {
-    for (const listener of this.listeners) tell(listener, event, this.report);
+    this.listeners.tell(event, this.report);
+  }
+}
+
+/**
+ * A runtime's subscribers, in the order they subscribed (one entry per function, as a `Set`). An
+ * event goes to those subscribed when its broadcast began: one that a listener subscribes while
+ * being told hears the next event, not this one (until 2026-12-05 the walk of a `Set` reached what
+ * was added during it). Without a copy per event, since a broadcast runs per streamed chunk: each
+ * entry keeps the number of its subscription, and the walk stops at the first one newer than itself.
+ */
+export class Listeners<T> {
+  readonly #entries = new Map<
+    (event: T) => void,
+    { readonly listener: (event: T) => void; readonly n: number }
+  >();
+  #subscribed = 0;
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Subscribes `listener` (again: no second entry) and returns its unsubscribe. */
+  add(listener: (event: T) => void): () => void {
+    if (!this.#entries.has(listener)) this.#entries.set(listener, { listener, n: this.#subscribed++ });
+    return () => {
+      this.#entries.delete(listener);
+    };
+  }
+
+  /** Tells `event` to each listener subscribed before this call, through `tell`; one removed meanwhile, not yet told, is not. */
+  tell(event: T, report: (error: unknown) => void): void {
+    const end = this.#subscribed;
+    for (const entry of this.#entries.values()) {
+      if (entry.n >= end) return;
+      tell(entry.listener, event, report);
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { runtimeError } from '../core/errors.js';
 import {
   Admission,
   Lifecycle,
+  Listeners,
   type LocalRuntime,
   RuntimeCounters,
   reasonOf,
@@ -26,7 +27,6 @@ import {
   resolveProviders,
   resultOf,
   safeReporter,
-  tell,
   withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
@@ -97,7 +97,7 @@ export function createClusterRuntime(
   const owners = new Map<string, Owner>();
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
   const waiting = new Waiting(limits);
-  const listeners = new Set<(event: RuntimeEvent) => void>();
+  const listeners = new Listeners<RuntimeEvent>();
   const supervisorEvents = oneSupervisor(tasks, broadcast);
   const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -249,7 +249,7 @@ export function createClusterRuntime(
   }
 
   function broadcast(event: RuntimeEvent): void {
-    for (const listener of listeners) tell(listener, event, reportListener);
+    listeners.tell(event, reportListener);
   }
 
   function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent): void {
@@ -391,9 +391,6 @@ export function createClusterRuntime(
         clusterMetrics(status(0, undefined), counters, local, view, runner.stopped, endsHere.counts),
         tasks,
       ),
-    subscribe: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => listeners.add(listener),
   };
 }

@@ -466,6 +466,20 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
+  it('tells a subscriber added inside another’s callback only the events after it', async () => {
+    const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
+    const outer: string[] = [];
+    const inner: string[] = [];
+    runtime.subscribe((event) => {
+      outer.push(event.type);
+      if (outer.length === 1) runtime.subscribe((heard) => inner.push(heard.type));
+    });
+    expect((await runtime.submit(ask('hello')).result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 1000 });
+    expect(outer[0]).toBe('session.queued');
+    expect(inner).toEqual(outer.slice(1));
+  });
+
   it('tells subscribers of one drain and one stop, which names what the drain deadline cancelled', async () => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     const supervisor: RuntimeEvent[] = [];

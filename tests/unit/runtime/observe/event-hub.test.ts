@@ -137,3 +137,67 @@ describe('EventHub and a failing listener', () => {
     expect((await warned).message).toBe('onError broke');
   });
 });
+
+// Audit leftover (2026-12-05): a listener subscribed inside another's callback heard the very event
+// being told, since a walk of a `Set` reaches what is added during it.
+describe('EventHub: who hears an event told while subscribers change', () => {
+  const draining = (at: number): RuntimeEvent => ({ type: 'supervisor.draining', at, deadlineAt: 9 });
+
+  it('a listener subscribed during a broadcast hears only the events after it', () => {
+    const hub = new EventHub(() => undefined);
+    const late: number[] = [];
+    let subscribed = false;
+    hub.subscribe(() => {
+      if (subscribed) return;
+      subscribed = true;
+      hub.subscribe((heard) => late.push(heard.at));
+    });
+    hub.broadcast(draining(1));
+    expect(late).toEqual([]);
+    hub.broadcast(draining(2));
+    hub.emit(record(null), { ...started, at: 3 });
+    expect(late).toEqual([2, 3]);
+  });
+
+  it('in order: those before it hear the event, a listener removed before its turn does not, one added back waits for the next', () => {
+    const hub = new EventHub(() => undefined);
+    const heard: string[] = [];
+    const b = (event: RuntimeEvent) => heard.push(`b${event.at}`);
+    const c = (event: RuntimeEvent) => heard.push(`c${event.at}`);
+    let unsubscribeB = () => {};
+    let unsubscribeC = () => {};
+    hub.subscribe((event) => {
+      heard.push(`a${event.at}`);
+      if (event.at !== 1) return;
+      unsubscribeC(); // removed before its turn: not told
+      unsubscribeB();
+      unsubscribeB = hub.subscribe(b); // back at the end: from the next event on
+    });
+    unsubscribeB = hub.subscribe(b);
+    unsubscribeC = hub.subscribe(c);
+    // The same function again is one subscriber, as in a `Set`.
+    hub.subscribe(b);
+    hub.broadcast(draining(1));
+    expect(heard).toEqual(['a1']);
+    hub.broadcast(draining(2));
+    expect(heard).toEqual(['a1', 'a2', 'b2']);
+    unsubscribeB();
+    expect(hub.listening).toBe(true);
+    hub.broadcast(draining(3));
+    expect(heard).toEqual(['a1', 'a2', 'b2', 'a3']);
+  });
+
+  it('a listener subscribed again during a broadcast keeps its place, and hears the event once', () => {
+    const hub = new EventHub(() => undefined);
+    const heard: string[] = [];
+    const b = (event: RuntimeEvent) => heard.push(`b${event.at}`);
+    hub.subscribe((event) => {
+      heard.push(`a${event.at}`);
+      hub.subscribe(b);
+    });
+    hub.subscribe(b);
+    hub.broadcast(draining(1));
+    hub.broadcast(draining(2));
+    expect(heard).toEqual(['a1', 'b1', 'a2', 'b2']);
+  });
+});
