@@ -53,6 +53,7 @@ export { resultOf } from './queued-result.js';
 export { reasonOf, reportError } from './requests.js';
 export { rerouteOfRun, rerouteOnCooldown } from './reroute.js';
 export { reasonText } from './session-driver.js';
+export { withoutObserver } from './session-handle.js';
 export {
   buildResult,
   endedSummary,

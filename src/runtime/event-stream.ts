@@ -10,6 +10,13 @@ export class EventStream<T> implements AsyncIterable<T> {
   private readonly waiting: ((result: IteratorResult<T>) => void)[] = [];
   private closed = false;
 
+  /**
+   * @param onStop called once when the reader stops early (`return()`, as a `break` out of
+   * `for await` calls it, or `throw()`): whoever pushes drops the stream then, not when the session
+   * ends (until 2026-12-05 a stream left that way stayed among its session's observers).
+   */
+  constructor(private onStop?: (stream: EventStream<T>) => void) {}
+
   push(value: T): void {
     if (this.closed) return;
     const waiting = this.waiting.shift();
@@ -33,12 +40,24 @@ export class EventStream<T> implements AsyncIterable<T> {
         });
       },
       return: () => {
-        this.closed = true;
-        this.buffer.length = 0;
-        this.release();
+        this.stop();
         return Promise.resolve({ value: undefined, done: true });
       },
+      throw: (error: unknown) => {
+        this.stop();
+        return Promise.reject(error);
+      },
     };
+  }
+
+  /** The reader is gone: nothing more is kept or awaited, and the pusher is told once. */
+  private stop(): void {
+    this.closed = true;
+    this.buffer.length = 0;
+    this.release();
+    const onStop = this.onStop;
+    this.onStop = undefined;
+    onStop?.(this);
   }
 
   /** Every call still waiting ends: the stream has nothing more. */

@@ -44,7 +44,9 @@ export function observeSession(
   at: number,
   positionOf: (record: SessionRecord) => number,
 ): AsyncIterable<SessionEvent> {
-  const stream = new EventStream<SessionEvent>();
+  const stream = new EventStream<SessionEvent>((stopped) => {
+    record.observers = withoutObserver(record.observers, stopped);
+  });
   const sessionId = record.input.sessionId;
   if (record.result !== null) {
     stream.push({ type: 'session.ended', sessionId, result: record.result, at });
@@ -63,4 +65,14 @@ export function observeSession(
   if (record.observers === null) record.observers = [];
   record.observers.push(stream);
   return stream;
+}
+
+/**
+ * `observers` without `stream`, `null` when none is left (no event is built for nobody): a new
+ * array, so an emit walking the old one is not disturbed.
+ */
+export function withoutObserver<S>(observers: S[] | null, stream: S): S[] | null {
+  if (observers === null) return null;
+  const rest = observers.filter((s) => s !== stream);
+  return rest.length === 0 ? null : rest;
 }

@@ -225,7 +225,10 @@ export interface SessionHandle<R = SessionResult> {
   readonly id: string;
   /** Resolves once, with the final result; never rejects. */
   readonly result: Promise<R>;
-  /** This session's events, starting from its current state, ending with `session.ended`. */
+  /**
+   * This session's events, starting from its current state, ending with `session.ended`. A reader
+   * that stops early (`break`, `return()`, `throw()`) is let go at once.
+   */
   readonly events: AsyncIterable<SessionEvent>;
   /** Cancels the session if it has not ended; returns whether it did. */
   cancel(reason?: string): boolean;

@@ -5,7 +5,7 @@
  */
 import { type Clock, settlesWithin } from '../core/clock.js';
 import { type QueueBounds, type QueueRoom, queueRoomOf, type Turn } from '../core/queue-room.js';
-import { EventStream, resultOf } from '../runtime/backend.js';
+import { EventStream, resultOf, withoutObserver } from '../runtime/backend.js';
 import type { SessionQueue, SessionStore } from '../runtime/ports.js';
 import type { SessionEvent, SessionHandle, SessionResult } from '../runtime/types.js';
 import { endedAt, type JobData, type LiveSessions, positionOf, unavailable } from './job-data.js';
@@ -111,7 +111,9 @@ export function ownerHandle(
     id: sessionId,
     result: owner.result,
     get events() {
-      const stream = new EventStream<SessionEvent>();
+      const stream = new EventStream<SessionEvent>((stopped) => {
+        owner.observers = withoutObserver(owner.observers, stopped);
+      });
       const at = clock.now();
       if (!isOpen()) {
         void owner.result.then((result) => {

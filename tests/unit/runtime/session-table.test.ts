@@ -217,4 +217,25 @@ describe('observeSession', () => {
     expect(events).toEqual([{ type: 'session.ended', sessionId: 'e', result, at: 60 }]);
     expect(ended.observers).toBeNull();
   });
+
+  // Audit leftover (2026-12-05): a reader that broke out stayed among the observers until the end.
+  it('drops a stream from the session’s observers as soon as its reader stops, null when none is left', async () => {
+    const r = record('b');
+    const first = observeSession(r, 70, () => 0);
+    const second = observeSession(r, 71, () => 0);
+    const kept = r.observers;
+    for await (const _ of first) break;
+    expect(r.observers).toEqual([second]);
+    // A new array: an emit walking the old one is not disturbed.
+    expect(kept).toEqual([first, second]);
+    await second[Symbol.asyncIterator]()
+      .throw?.(new Error('gave up'))
+      .catch(() => undefined);
+    expect(r.observers).toBeNull();
+    // Stopped after the session's end (observers already gone): nothing to drop.
+    const third = observeSession(r, 72, () => 0);
+    r.observers = null;
+    await third[Symbol.asyncIterator]().return?.();
+    expect(r.observers).toBeNull();
+  });
 });

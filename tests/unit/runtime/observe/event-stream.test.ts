@@ -97,4 +97,44 @@ describe('EventStream', () => {
     expect(await iterator.return?.()).toEqual({ value: undefined, done: true });
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
+
+  // Audit leftover (2026-12-05): a reader that stopped early stayed among its session's observers.
+  it('tells its pusher once when the reader stops early, by return() or throw(), and never on close', async () => {
+    const stopped: EventStream<number>[] = [];
+    const stream = new EventStream<number>((s) => stopped.push(s));
+    stream.push(1);
+    for await (const _ of stream) break;
+    expect(stopped).toEqual([stream]);
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.return?.();
+    expect(stopped).toEqual([stream]);
+
+    const thrown = new EventStream<number>((s) => stopped.push(s));
+    const waiting = thrown[Symbol.asyncIterator]().next();
+    thrown.push(2); // answers the waiting call
+    const boom = new Error('reader gave up');
+    await expect(thrown[Symbol.asyncIterator]().throw?.(boom)).rejects.toBe(boom);
+    expect(stopped).toEqual([stream, thrown]);
+    expect(await waiting).toEqual({ value: 2, done: false });
+    thrown.push(3);
+    expect(await thrown[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true });
+
+    const closed = new EventStream<number>((s) => stopped.push(s));
+    closed.close();
+    for await (const _ of closed) break;
+    expect(stopped).toEqual([stream, thrown]);
+  });
+
+  it('throw() ends a waiting reader and drops what was buffered', async () => {
+    const stream = new EventStream<number>();
+    stream.push(1);
+    const iterator = stream[Symbol.asyncIterator]();
+    await expect(iterator.throw?.(new Error('stop'))).rejects.toThrow('stop');
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    const other = new EventStream<number>();
+    const reader = other[Symbol.asyncIterator]();
+    const waiting = reader.next();
+    await expect(reader.throw?.(new Error('stop'))).rejects.toThrow('stop');
+    expect(await waiting).toEqual({ value: undefined, done: true });
+  });
 });
