@@ -214,6 +214,11 @@ function rowHint(
 
 /** What the user does next, for the codes where it differs from "retry". */
 function advice(row: VendorErrorRow, context: ErrorContext, detail: string): string {
+  const elsewhere = row.keyRefused === true ? otherHost(context) : undefined;
+  if (elsewhere !== undefined) {
+    // A proxy's 401 said to mind Moonshot's two platforms, which the proxy may not even use (audit).
+    return `. The key was refused by ${elsewhere}, the base URL's host, not by the vendor's own API: check the key that host expects (a proxy may want a key of its own, or pass the vendor's on)`;
+  }
   if (row.troupe === 'QUOTA_EXHAUSTED') {
     // Stryker disable next-line LogicalOperator: the advice quotes only the reset's text; `now` only sets the wait it does not use
     const reset = resetTimeHint(detail, (context.now ?? Date.now)());
@@ -230,6 +235,19 @@ function advice(row: VendorErrorRow, context: ErrorContext, detail: string): str
   }
   if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase; troupe does not retry this.`;
   return row.advice === undefined ? '' : `. ${row.advice}`;
+}
+
+/**
+ * The host called when it is none of the vendor's own, else `undefined`. Its port does not count;
+ * it comes from a base URL `checkBaseUrl` took (no user, password, query or path), and the key
+ * is cut out of it all the same (a key pasted as the host).
+ */
+function otherHost(context: ErrorContext): string | undefined {
+  const { host, errorTable } = context;
+  // Stryker disable next-line OptionalChaining: asked only for a row that matched, so of a table.
+  const own = errorTable?.hosts;
+  if (host === undefined || own === undefined || own.includes(host.replace(/:\d+$/, ''))) return undefined;
+  return context.secrets === undefined ? host : scrubSecrets(host, context.secrets);
 }
 
 /** Whether the operation calls the model itself (a chat, whole or streamed, or one not named). */

@@ -39,15 +39,20 @@ export interface VendorErrorRow {
   readonly advice?: string;
   /** The vendor says the model alone is overloaded: the error is `modelScoped` (no breaker counts it). */
   readonly modelScoped?: true;
+  /** The key was refused: through a host not in `hosts` (a proxy's), the message names it, not `advice`. */
+  readonly keyRefused?: true;
 }
 
 export interface VendorErrorTable {
   readonly vendor: 'kimi' | 'glm';
+  /** The vendor's own API hosts, without a port (`keyRefused`). @default none: advice whatever the host */
+  readonly hosts?: readonly string[];
   readonly rows: readonly VendorErrorRow[];
 }
 
 export const KIMI_ERRORS: VendorErrorTable = {
   vendor: 'kimi',
+  hosts: ['api.moonshot.ai', 'api.moonshot.cn'],
   rows: [
     {
       id: 'kimi.suspended',
@@ -131,6 +136,7 @@ export const KIMI_ERRORS: VendorErrorTable = {
       troupe: 'AUTH_FAILED',
       hint: 'none',
       why: 'invalid_authentication_error / incorrect_api_key_error: the key is wrong or deleted.',
+      keyRefused: true,
       // Kimi help center, error codes: the two platforms' keys are separate, "混用会返回 401".
       advice:
         'Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).',
@@ -182,8 +188,17 @@ const glm = (
 
 export const GLM_ERRORS: VendorErrorTable = {
   vendor: 'glm',
+  hosts: ['open.bigmodel.cn', 'api.z.ai'],
   rows: [
-    glm('auth', ['1000', '1001', '1002', '1003', '1004'], 'AUTH_FAILED', 'Missing, invalid or expired key.'),
+    {
+      ...glm(
+        'auth',
+        ['1000', '1001', '1002', '1003', '1004'],
+        'AUTH_FAILED',
+        'Missing, invalid or expired key.',
+      ),
+      keyRefused: true,
+    },
     // BigModel's FAQ table (docs.bigmodel.cn/cn/faq/api-code): "已开启二次认证保护", a 401.
     {
       ...glm('two-factor', ['1005'], 'AUTH_FAILED', 'The account has two-factor protection on.'),
