@@ -43,7 +43,8 @@ export function usageMessage(
         const range = ints[name] as IntRange;
         return `Expected an integer from ${range.min} to ${range.max} after \`${ambiguous}\`, got another option or a value starting with "-" (e.g. \`${ambiguous} ${range.fallback}\`); ${help}`;
       }
-      return `Expected a value after \`${ambiguous}\`, got another option (a value that starts with "-" is written \`${ambiguous}=-1\`); ${help}`;
+      // Not `=-1` as the example: for most options (`serve --port`, `ask --max-tokens`) that is refused in turn.
+      return `Expected a value after \`${ambiguous}\`, got another option (a value that starts with "-" is written \`${ambiguous}=<value>\`); ${help}`;
     }
     const flag = /^Option '(?:-[^-' ], )?(-[^']+)' does not take an argument/.exec(message)?.[1];
     if (flag !== undefined)

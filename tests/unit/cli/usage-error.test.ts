@@ -54,7 +54,7 @@ describe('usageMessage', () => {
       `Expected a value after \`--sessions\`, got none; ${help}`,
     );
     expect(refusal(['--sessions', '-1'], { sessions: { type: 'string' } })).toBe(
-      `Expected a value after \`--sessions\`, got another option (a value that starts with "-" is written \`--sessions=-1\`); ${help}`,
+      `Expected a value after \`--sessions\`, got another option (a value that starts with "-" is written \`--sessions=<value>\`); ${help}`,
     );
   });
 
