@@ -184,7 +184,10 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
     // Streamed with progress or as a task (`streams`); otherwise one whole answer is enough.
     const request = sessionRequest(onModel, messages, streams(call));
-    const outcome = await runSession(mcp, call, request, 'chat', args);
+    let outcome = await runSession(mcp, call, request, 'chat', args);
+    // A held model this server does not list (a catalogue changed since): the default, as for a provider it lacks.
+    if (onModel !== args && outcome.kind === 'refused' && outcome.error.code === 'MODEL_NOT_FOUND')
+      outcome = await runSession(mcp, call, sessionRequest(args, messages, streams(call)), 'chat', args);
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;
     if (!result.ok) return failureOutcome(answerFields(outcome));

@@ -72,13 +72,13 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     if (oversized !== undefined && args.continuation_id !== undefined)
       return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages: ChatMessage[] = [...prior.messages, ...turn];
-    const outcome = await runSession(
-      mcp,
-      call,
-      { ...sessionRequest(onHeldModel(args, prior.model, mcp), messages), files: read.files },
-      'multi_file_chat',
-      args,
-    );
+    const onModel = onHeldModel(args, prior.model, mcp);
+    const run = (on: typeof args) =>
+      runSession(mcp, call, { ...sessionRequest(on, messages), files: read.files }, 'multi_file_chat', args);
+    let outcome = await run(onModel);
+    // As `chat`: a held model this server does not list goes to the default.
+    if (onModel !== args && outcome.kind === 'refused' && outcome.error.code === 'MODEL_NOT_FOUND')
+      outcome = await run(args);
     const fields = answerFields(outcome);
     if (!fields.ok) return failureOutcome(fields);
     const { tool_calls: _ignored, ...answer } = fields;

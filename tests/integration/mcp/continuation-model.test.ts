@@ -122,3 +122,41 @@ it('continues a conversation of a store without `load` (written before it) on th
     await own.close();
   }
 });
+
+it('goes to the default when this server no longer lists the held model (its provider still here)', async () => {
+  // `fast` lists the simulated models only: a catalogue changed since the conversation was kept.
+  const id = await h.mcp.conversations.save(
+    [
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hi' },
+    ],
+    undefined,
+    SHARED_OWNER,
+    { provider: 'fast', model: 'sim-retired' },
+  );
+  expect(on(await chat({ prompt: 'and now?', continuation_id: id }))).toBe('fast/sim-fast');
+  const files = await h.mcp.conversations.save(
+    [
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hi' },
+    ],
+    undefined,
+    SHARED_OWNER,
+    { provider: 'fast', model: 'sim-retired' },
+  );
+  const next = await call('multi_file_chat', {
+    files: ['notes.txt'],
+    prompt: 'again',
+    continuation_id: files,
+  });
+  expect(on(next)).toBe('fast/sim-fast');
+  // Naming the model is still refused when this server lacks it.
+  const client = await h.client('legacy');
+  const named = structured(
+    await client.callTool({
+      name: 'chat',
+      arguments: { prompt: 'x', continuation_id: id, model: 'sim-retired', provider: 'fast' },
+    }),
+  ) as { ok: boolean; error?: { code: string } };
+  expect(named.error?.code).toBe('MODEL_NOT_FOUND');
+});
