@@ -37,7 +37,7 @@ function keyOf(caller: Caller | undefined, id: string): string | undefined {
 }
 
 /**
- * Conversation `id` as `caller` may read it: its messages and the model that answered its last turn
+ * Conversation `id` as `caller` may read it: its messages and the model its last turn was on
  * (a store without `load` keeps no model: its conversations continue on the default one).
  */
 export async function loadConversation(
@@ -92,7 +92,7 @@ export async function keepConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   messages: readonly ChatMessage[],
-  /** What answered: a call continuing the conversation that names no model goes to it. */
+  /** The model the turn was on (`askedOf`): a call continuing the conversation that names none goes to it. */
   model: ConversationModel | undefined,
   id: string | undefined,
   oversized: Error | undefined,

@@ -37,7 +37,7 @@ interface Entry {
   readonly sizes: readonly number[];
   readonly bytes: number;
   readonly expiresAt: number;
-  /** What answered the last turn, as `save` was given it. */
+  /** The model the last turn was on, as `save` was given it. */
   readonly model: ConversationModel | undefined;
   readonly holder: Holder;
   /** Save order across the store: ties between holders of one size go to the oldest. */

@@ -49,7 +49,7 @@ export interface ConversationStoreOptions {
   readonly now?: () => number;
 }
 
-/** The provider and model that answered a conversation's last turn. */
+/** The provider and model a conversation's last turn was on (the one it asked for, when a fallback answered). */
 export interface ConversationModel {
   readonly provider: string;
   readonly model: string;
@@ -81,7 +81,7 @@ export interface ConversationStore {
     messages: readonly ChatMessage[],
     id?: string,
     owner?: ConversationOwner,
-    /** What answered the last turn, for `load` (a store without `load` may ignore it). Replaced by each save. */
+    /** What the last turn was on, for `load` (a store without `load` may ignore it). Replaced by each save. */
     model?: ConversationModel,
   ): Promise<string>;
   /** What the store holds, in all and per owner (owners holding nothing are not listed). */

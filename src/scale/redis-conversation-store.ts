@@ -106,7 +106,7 @@ interface Stored {
   readonly expiresAt: number;
   /** Each message's bytes as counted when it was saved (absent in records saved before they were kept). */
   readonly sizes?: readonly number[];
-  /** What answered the last turn (absent in records saved before it was kept, or saved without one). */
+  /** The model the last turn was on (absent in records saved before it was kept, or saved without one). */
   readonly model?: ConversationModel;
 }
 

@@ -38,7 +38,7 @@ const input = z
       .string()
       .optional()
       .describe(
-        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages and the model that answered last: a call naming neither `provider` nor `model` stays on it.',
+        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages and the model the last turn was on (the one it asked for, when a fallback answered): a call naming neither `provider` nor `model` stays on it.',
       ),
     tools: z
       .array(toolDefinitionSchema)
@@ -114,7 +114,7 @@ export function sessionRequest(
 }
 
 /**
- * Earlier turns for `continuation_id` and the model that answered the last, or the tool error when
+ * Earlier turns for `continuation_id` and the model the last was on, or the tool error when
  * it is unknown or expired.
  */
 export async function priorTurns(
@@ -137,7 +137,7 @@ export async function priorTurns(
 
 /**
  * The arguments of a call continuing a conversation: when they name neither `provider` nor
- * `model`, the provider and model that answered its last turn (`held`), as long as this server
+ * `model`, the provider and model its last turn was on (`held`, `askedOf`), as long as this server
  * still has that provider (a conversation kept in Redis may be continued by an instance configured
  * otherwise); else as given, so the call goes to the default as any other.
  */
@@ -149,6 +149,20 @@ export function onHeldModel<A extends { readonly provider?: string; readonly mod
   if (held === undefined || args.provider !== undefined || args.model !== undefined) return args;
   if (!mcp.runtime.providers.includes(held.provider)) return args;
   return { ...args, provider: held.provider, model: held.model };
+}
+
+/**
+ * The model a conversation stays on after a turn: the one the turn asked for (its route's first
+ * target), not a fallback that answered while it was down, so one outage does not move the
+ * conversation off it for good (and its own fallbacks, from the providers file, still apply).
+ */
+export function askedOf(metadata: {
+  readonly provider: string;
+  readonly model: string;
+  readonly route?: readonly { readonly provider: string; readonly model: string }[];
+}): ConversationModel {
+  const first = metadata.route?.[0] ?? metadata;
+  return { provider: first.provider, model: first.model };
 }
 
 export const chatTool: TroupeTool<typeof input, typeof output> = {
@@ -203,7 +217,7 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       mcp,
       call.caller,
       messages.concat(reply),
-      result.metadata, // what answered: the store keeps its provider and model
+      askedOf(result.metadata),
       args.continuation_id,
       oversized,
       prior,

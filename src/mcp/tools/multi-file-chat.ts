@@ -9,7 +9,7 @@ import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
 import { modelCallFields, outcomeFields, partialAnswerSchema, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { onHeldModel, priorTurns, sessionRequest } from './chat.js';
+import { askedOf, onHeldModel, priorTurns, sessionRequest } from './chat.js';
 import { answerFields, failureOutcome, finishSentences, metadataLine } from './session-result.js';
 
 const input = z.strictObject({
@@ -87,7 +87,7 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
       mcp,
       call.caller,
       [...messages, { role: 'assistant', content: fields.content ?? '' }],
-      fields.session,
+      fields.session === undefined ? undefined : askedOf(fields.session),
       args.continuation_id,
       oversized,
       prior.messages,

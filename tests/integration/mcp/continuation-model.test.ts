@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { type ConversationStore, SHARED_OWNER } from '../../../src/ports/conversation-store.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness, structured } from './harness.js';
 
 let h: Harness;
@@ -34,7 +35,7 @@ async function call(name: string, args: Record<string, unknown>): Promise<Answer
 const chat = (args: Record<string, unknown>) => call('chat', args);
 const on = (a: Answer) => `${a.session.provider}/${a.session.model}`;
 
-it('continues on the model that answered when the call names neither provider nor model', async () => {
+it('continues on the model of the last turn when the call names neither provider nor model', async () => {
   const first = await chat({ prompt: 'turn 1', provider: 'fast', model: 'sim-pro' });
   expect(on(first)).toBe('fast/sim-pro');
   const second = await chat({ prompt: 'turn 2', continuation_id: first.continuation_id });
@@ -159,4 +160,42 @@ it('goes to the default when this server no longer lists the held model (its pro
     }),
   ) as { ok: boolean; error?: { code: string } };
   expect(named.error?.code).toBe('MODEL_NOT_FOUND');
+});
+
+it('stays on the model a turn asked for when a fallback answered it (one outage does not move it for good)', async () => {
+  const down = createSimulatedProvider({ name: 'down', failureRate: 1, failureModes: ['unavailable'] });
+  const fast = createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } });
+  const own = await startHarness({ providers: [fast, down] });
+  try {
+    const client = await own.client('legacy');
+    const chatOn = async (args: Record<string, unknown>) =>
+      structured(await client.callTool({ name: 'chat', arguments: args })) as Answer & {
+        session: { route?: { provider: string; model: string; outcome: string }[] };
+      };
+    const first = await chatOn({
+      prompt: 'turn 1',
+      provider: 'down',
+      model: 'x-model',
+      fallbacks: [{ provider: 'fast', model: 'sim-pro' }],
+    });
+    expect(first.ok, JSON.stringify(first)).toBe(true);
+    expect(on(first)).toBe('fast/sim-pro');
+    expect(first.session.route?.map((hop) => hop.outcome)).toEqual(['PROVIDER_UNAVAILABLE', 'done']);
+    expect((await own.mcp.conversations.load?.(first.continuation_id))?.model).toEqual({
+      provider: 'down',
+      model: 'x-model',
+    });
+    // Asked again with its fallbacks, the next turn tries the model asked for first.
+    const next = await chatOn({
+      prompt: 'turn 2',
+      continuation_id: first.continuation_id,
+      fallbacks: [{ provider: 'fast', model: 'sim-pro' }],
+    });
+    expect(next.session.route?.map((hop) => `${hop.provider}/${hop.model}`)).toEqual([
+      'down/x-model',
+      'fast/sim-pro',
+    ]);
+  } finally {
+    await own.close();
+  }
 });
