@@ -161,7 +161,9 @@ export interface SessionStore {
   /** A running session's summary and its run record, in one write. */
   putRunning(summary: SessionSummary, event: RuntimeEvent, run: RunRecord, ttlMs: number): Promise<void>;
   /**
-   * Ends a session if nobody has; `true` when this call did. `endedAt` is when it ended, on the
+   * Ends a session if nobody has; `true` when this call did, or when this very end was written
+   * already (a retry of a settle whose answer was lost: the same result, as written), so a retry
+   * never reads as another's end. `endedAt` is when it ended, on the
    * clock of the instance that ended it (`endedAt()` in `src/scale/job-data.ts`): its
    * `session.ended` event says so, however late the settle is written (a store that was away).
    */

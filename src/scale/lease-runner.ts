@@ -312,14 +312,12 @@ export class LeaseRunner {
         entry.end = result;
         return;
       }
-      const first = await this.s.store
+      // Ended first elsewhere (a lapsed lease's other run): that end is the session's, counted there.
+      // (A retry that found this very end written is `written`: the store tells it.)
+      this.notEnds[result.metadata.state]++;
+      entry.end = await this.s.store
         .result(data.input.sessionId)
         .catch((e: unknown) => void this.s.onError(e));
-      entry.end = first;
-      // This very end, written by a try whose answer was lost (the retry found it set), is this one's.
-      if (first !== undefined && JSON.stringify(first) === JSON.stringify(result)) return;
-      // Ended first elsewhere (a lapsed lease's other run): that end is the session's, counted there.
-      this.notEnds[result.metadata.state]++;
     } catch (error) {
       this.s.onError(error);
       if (!this.closing) throw error;

@@ -11,6 +11,8 @@ import { endedSummary, History } from '../runtime/backend.js';
 import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 
+// 1: this call ended the session; 2: this very end was written before (a retry whose first answer
+// was lost: the result as written, or its hash once delivered); 0: another end was.
 const SETTLE = `
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
   redis.call('HDEL', KEYS[2], ARGV[1])
@@ -18,6 +20,16 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
   redis.call('DEL', KEYS[4])
   redis.call('PUBLISH', ARGV[5], ARGV[6])
   return 1
+end
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[2] or held == 'delivered:' .. redis.sha1hex(ARGV[2]) then return 2 end
+return 0`;
+
+// The content goes, the end mark stays with the hash of what was written (for SETTLE's 2).
+const DELIVER = `
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, 10) ~= 'delivered:' then
+  redis.call('SET', KEYS[1], 'delivered:' .. redis.sha1hex(held), 'KEEPTTL')
 end
 return 0`;
 
@@ -28,7 +40,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 return 0`;
 
-/** What a result key holds once its submitter has the result (`delivered`). */
+/** What a result key starts with once its submitter has the result (`delivered`); its hash follows. */
 const DELIVERED = 'delivered';
 
 export class RedisKeys {
@@ -194,12 +206,12 @@ export class RedisSessionStore implements SessionStore {
       this.keys.events,
       JSON.stringify(message),
     );
-    return done === 1;
+    return done === 1 || done === 2;
   }
 
   async result(id: string): Promise<SessionResult | undefined> {
     const json = await this.redis.get(this.keys.result(id));
-    return json === null || json === DELIVERED ? undefined : (JSON.parse(json) as SessionResult);
+    return json === null || json.startsWith(DELIVERED) ? undefined : (JSON.parse(json) as SessionResult);
   }
 
   /**
@@ -211,7 +223,7 @@ export class RedisSessionStore implements SessionStore {
     // An end told while Redis was away (BACKEND_UNAVAILABLE) left no content here to drop, and a
     // connection cut off (no offline queue) would only refuse: the content stays to the key's TTL.
     if ((!result.ok && result.error.code === 'BACKEND_UNAVAILABLE') || this.redis.status !== 'ready') return;
-    await this.redis.set(this.keys.result(result.metadata.sessionId), DELIVERED, 'KEEPTTL', 'XX');
+    await this.redis.eval(DELIVER, 1, this.keys.result(result.metadata.sessionId));
   }
 
   async leaseState(id: string): Promise<LeaseState> {

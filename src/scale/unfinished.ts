@@ -81,8 +81,8 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
 function notCancelled(id: string, cause: unknown): Error {
   const got = cause instanceof Error ? cause.message : String(cause);
   return new Error(
-    `Expected the cluster to record the cancel of session ${id} at this instance's shutdown ` +
-      `(unfinished: 'cancel'), got ${got}; unless its end was written, another instance may still run it ` +
+    `Expected the cluster to take the cancel of session ${id} at this instance's shutdown ` +
+      `(unfinished: 'cancel'), got ${got}; unless its cancel mark or its end was written, another instance may still run it ` +
       '(its caller here was told SHUTTING_DOWN)',
     { cause },
   );

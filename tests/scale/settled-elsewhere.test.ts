@@ -13,6 +13,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
+import { systemClock } from '../../src/core/clock.js';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import type { SessionStore } from '../../src/runtime/ports.js';
@@ -20,6 +21,7 @@ import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeEvent, SessionResult } from '../../src/runtime/types.js';
 import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
+import { RedisKeys, RedisSessionStore } from '../../src/scale/redis-store.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { useRedisRig } from '../support/redis-rig.js';
 
@@ -164,5 +166,63 @@ describe('a session run here whose settle wrote its end but lost the answer', ()
     expect(tries).toBe(2);
     expect(runtime.metrics().ended).toEqual({ done: 1, failed: 0, timedOut: 0, cancelled: 0 });
     expect(errors).toEqual([]);
+  });
+});
+
+describe('settle, retried with the very end it wrote', () => {
+  const result = (sessionId: string, content: string): SessionResult => ({
+    ok: true,
+    content,
+    metadata: {
+      sessionId,
+      requestId: 'r',
+      provider: 'p',
+      model: 'm',
+      priority: 0,
+      state: 'done',
+      queuedMs: 0,
+      runMs: 1,
+      totalMs: 1,
+      attempts: 1,
+    },
+  });
+
+  // The review found it: the retry read the result back to compare, and on Redis the submitter
+  // had marked it delivered (its content gone) by then, so that end was counted nowhere.
+  it('reads as written on Redis, before and after the result is delivered; another end does not', async () => {
+    const redis = new Redis(rig.redis.url);
+    const store = new RedisSessionStore(redis, new RedisKeys('retried'), 'me', 10, systemClock);
+    try {
+      const mine = result('s1', 'mine');
+      expect(await store.settle(mine, undefined, 1)).toBe(true);
+      expect(await store.settle(mine, undefined, 1)).toBe(true);
+      expect(await store.settle(result('s1', 'another run'), undefined, 1)).toBe(false);
+      await store.delivered(mine);
+      expect(await redis.get('retried:result:s1')).toMatch(/^delivered:[0-9a-f]{40}$/);
+      expect(await store.result('s1')).toBeUndefined();
+      expect(await store.settle(mine, undefined, 1)).toBe(true);
+      expect(await store.settle(result('s1', 'another run'), undefined, 1)).toBe(false);
+      await store.delivered(mine); // again: the mark stays as it is
+      expect(await store.settle(mine, undefined, 1)).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('reads as written on the in-memory store; another end does not', async () => {
+    const clock = new SimulatedClock();
+    const hub = new MemoryClusterHub({ clock });
+    const { store } = hub.ports({
+      providers: ['p'],
+      limits: { perProvider: {}, maxConcurrent: 1, fairnessEvery: 4, historySize: 10 },
+      clock,
+      onError: (error) => {
+        throw error;
+      },
+    });
+    const mine = result('s1', 'mine');
+    expect(await store.settle(mine, undefined, 1)).toBe(true);
+    expect(await store.settle(mine, undefined, 1)).toBe(true);
+    expect(await store.settle(result('s1', 'another run'), undefined, 1)).toBe(false);
   });
 });

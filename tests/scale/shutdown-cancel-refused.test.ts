@@ -117,7 +117,7 @@ describe('a session cancelled at its instance’s shutdown whose end Redis refus
     await cut.shutdown({ deadlineMs: 10, unfinished: 'cancel' });
     // Not silently: the shutdown reports the cancel it could not record, naming the session.
     expect(errors.map(String).join('\n')).toContain(
-      `Expected the cluster to record the cancel of session ${handle.id} at this instance's shutdown`,
+      `Expected the cluster to take the cancel of session ${handle.id} at this instance's shutdown`,
     );
     const taker = await instance('cut', rig.redis.url, true);
     for (let waited = 0; ends.length === 0 && waited < 15_000; waited += 50) await sleep(50);

@@ -121,7 +121,9 @@ export class MemorySessionStore implements SessionStore {
     const { hub } = this;
     const m = result.metadata;
     const id = m.sessionId;
-    if (hub.results.has(id)) return Promise.resolve(false);
+    // Set already: by this very end (a retry, the same result) or by another's.
+    const held = hub.results.get(id);
+    if (held !== undefined) return Promise.resolve(held === result);
     hub.results.set(id, result, RESULT_TTL_MS);
     hub.live.delete(id);
     hub.queue.deadlines.delete(`${m.provider}|${id}`);

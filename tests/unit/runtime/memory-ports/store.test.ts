@@ -199,6 +199,18 @@ describe('MemorySessionStore: settling', () => {
     expect((await b.leaseState('s1')).ended).toBe(true);
   });
 
+  it('reads a retry of the very end it wrote as written (its first answer lost), and tells the cluster once', async () => {
+    const { store, heard } = setup();
+    const a = store('A');
+    const mine = result('s1');
+    expect(await a.settle(mine, undefined, 950)).toBe(true);
+    const told = heard.length;
+    expect(await a.settle(mine, undefined, 950)).toBe(true);
+    expect(heard.length).toBe(told);
+    expect(await a.settle({ ...mine, content: 'another run' } as SessionResult, undefined, 950)).toBe(false);
+    expect(await a.result('s1')).toBe(mine);
+  });
+
   it("removes the session's live summary, queue deadline and run record, and tells the cluster it ended", async () => {
     const { store, hub, heard, clock } = setup();
     const a = store('A');
