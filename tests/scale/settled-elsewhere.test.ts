@@ -39,6 +39,24 @@ async function instance(work: boolean): Promise<Runtime> {
   return runtime;
 }
 
+/** A session's `done` end, as another run (or this one) would write it. */
+const result = (sessionId: string, content: string, model = 'm'): SessionResult => ({
+  ok: true,
+  content,
+  metadata: {
+    sessionId,
+    requestId: 'r',
+    provider: 'p',
+    model,
+    priority: 0,
+    state: 'done',
+    queuedMs: 0,
+    runMs: 1,
+    totalMs: 1,
+    attempts: 1,
+  },
+});
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const endsOf = (runtime: Runtime) => Object.values(runtime.metrics().ended).reduce((a, b) => a + b, 0);
 
@@ -63,22 +81,7 @@ describe('a session run here whose end another instance wrote first', () => {
       JSON.stringify(r.body).includes('settled elsewhere'),
     );
     // The other run's end, written while this one still runs.
-    const other: SessionResult = {
-      ok: true,
-      content: 'the other run answered first',
-      metadata: {
-        sessionId: handle.id,
-        requestId: 'the-other-run',
-        provider: 'p',
-        model: 'fault:ok:latency=600',
-        priority: 0,
-        state: 'done',
-        queuedMs: 0,
-        runMs: 1,
-        totalMs: 1,
-        attempts: 1,
-      },
-    };
+    const other = result(handle.id, 'the other run answered first', 'fault:ok:latency=600');
     const redis = new Redis(rig.redis.url);
     try {
       await redis.set(`${PREFIX}:result:${handle.id}`, JSON.stringify(other), 'PX', 600_000, 'NX');
@@ -170,23 +173,6 @@ describe('a session run here whose settle wrote its end but lost the answer', ()
 });
 
 describe('settle, retried with the very end it wrote', () => {
-  const result = (sessionId: string, content: string): SessionResult => ({
-    ok: true,
-    content,
-    metadata: {
-      sessionId,
-      requestId: 'r',
-      provider: 'p',
-      model: 'm',
-      priority: 0,
-      state: 'done',
-      queuedMs: 0,
-      runMs: 1,
-      totalMs: 1,
-      attempts: 1,
-    },
-  });
-
   // The review found it: the retry read the result back to compare, and on Redis the submitter
   // had marked it delivered (its content gone) by then, so that end was counted nowhere.
   it('reads as written on Redis, before and after the result is delivered; another end does not', async () => {

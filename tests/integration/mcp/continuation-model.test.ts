@@ -33,6 +33,17 @@ async function call(name: string, args: Record<string, unknown>): Promise<Answer
   return answer;
 }
 const chat = (args: Record<string, unknown>) => call('chat', args);
+/** A conversation of one exchange kept as on `model`, as another instance or an older build kept it. */
+const keptOn = (model: { provider: string; model: string }) =>
+  h.mcp.conversations.save(
+    [
+      { role: 'user', content: 'hello' },
+      { role: 'assistant', content: 'hi' },
+    ],
+    undefined,
+    SHARED_OWNER,
+    model,
+  );
 const on = (a: Answer) => `${a.session.provider}/${a.session.model}`;
 
 it('continues on the model of the last turn when the call names neither provider nor model', async () => {
@@ -65,15 +76,7 @@ it('goes where a continuing call names, and stays there after', async () => {
 });
 
 it('goes to the default when the held provider is not on this server (a conversation kept elsewhere)', async () => {
-  const id = await h.mcp.conversations.save(
-    [
-      { role: 'user', content: 'hello' },
-      { role: 'assistant', content: 'hi' },
-    ],
-    undefined,
-    SHARED_OWNER,
-    { provider: 'gone', model: 'old-model' },
-  );
+  const id = await keptOn({ provider: 'gone', model: 'old-model' });
   const next = await chat({ prompt: 'and now?', continuation_id: id });
   expect(on(next)).toBe('fast/sim-fast');
   // What answered now is what the conversation keeps.
@@ -126,25 +129,9 @@ it('continues a conversation of a store without `load` (written before it) on th
 
 it('goes to the default when this server no longer lists the held model (its provider still here)', async () => {
   // `fast` lists the simulated models only: a catalogue changed since the conversation was kept.
-  const id = await h.mcp.conversations.save(
-    [
-      { role: 'user', content: 'hello' },
-      { role: 'assistant', content: 'hi' },
-    ],
-    undefined,
-    SHARED_OWNER,
-    { provider: 'fast', model: 'sim-retired' },
-  );
+  const id = await keptOn({ provider: 'fast', model: 'sim-retired' });
   expect(on(await chat({ prompt: 'and now?', continuation_id: id }))).toBe('fast/sim-fast');
-  const files = await h.mcp.conversations.save(
-    [
-      { role: 'user', content: 'hello' },
-      { role: 'assistant', content: 'hi' },
-    ],
-    undefined,
-    SHARED_OWNER,
-    { provider: 'fast', model: 'sim-retired' },
-  );
+  const files = await keptOn({ provider: 'fast', model: 'sim-retired' });
   const next = await call('multi_file_chat', {
     files: ['notes.txt'],
     prompt: 'again',
