@@ -65,8 +65,9 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   draft.range('top_p', 0, 1);
   // Thinking first: a model that always thinks refuses `disabled` before its sampling is judged.
   thinking(draft, spec);
-  if (kimiHasFixedSampling(model)) fixedSampling(draft);
+  // Before the sampling: `$web_search` may turn thinking off, and the fixed temperature with it.
   webSearch(draft);
+  if (kimiHasFixedSampling(model)) fixedSampling(draft);
   partial(draft);
   // Before the budget: the prompt it counts is the one sent.
   toolSchemas(draft);

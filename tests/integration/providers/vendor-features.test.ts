@@ -259,6 +259,39 @@ describe('kimi', () => {
     ]);
   });
 
+  // `$web_search` turns thinking off on kimi-k2.6 ([K3]), and with it off the vendor fixes
+  // `temperature` at 0.6, not 1.0 ([K1]): the sampling is judged for the request as sent.
+  it('judges kimi-k2.6 sampling as thinking-off when `$web_search` turns thinking off', async () => {
+    const r = await rig('kimi');
+    const tools = [{ type: 'builtin_function', function: { name: '$web_search' } }];
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      temperature: 0.6,
+      tools,
+      messages: [user('q')],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body?.thinking).toEqual({ type: 'disabled' });
+    expect(body).not.toHaveProperty('temperature');
+    expect(result.metadata.notes).toEqual([
+      'set `thinking` to `disabled`: `$web_search` needs thinking disabled',
+      'dropped `temperature`: `kimi-k2.6` fixes it at 0.6; the same value is not sent',
+    ]);
+    const refused = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      temperature: 1,
+      tools,
+      messages: [user('q')],
+    });
+    expect(!refused.ok && refused.error.message).toMatch(
+      /`temperature` for kimi model `kimi-k2.6` to be left unset: the vendor fixes it at 0.6/,
+    );
+    expect(chatBodies(r)).toHaveLength(1);
+  });
+
   it('drops a fixed parameter given at its fixed value, with a note', async () => {
     const r = await rig('kimi');
     const result = await run(r, { provider: 'kimi', model: 'kimi-k2.5', top_p: 0.95, messages: [user('q')] });
