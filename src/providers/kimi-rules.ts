@@ -93,9 +93,14 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
   const mode = draft.thinkingMode();
   if (mode === undefined) return;
   if (kimiIsK3(draft.model)) {
-    // Sent as given when `enabled`: the vendor does not say K3 refuses the parameter.
     if (mode === 'disabled')
       throw draft.refuse('thinking', '`enabled` or unset: kimi-k3 always thinks (it cannot be turned off)');
+    // The vendor names only `reasoning_effort` for K3, and a client's report has Moonshot refusing
+    // `thinking` beside it: `enabled`, which changes nothing, is not sent.
+    draft.drop(
+      'thinking',
+      'kimi-k3 always thinks; its depth is `reasoning_effort` (in `extra`), and the parameter is not sent',
+    );
     return;
   }
   if (kimiAlwaysThinks(draft.model)) {

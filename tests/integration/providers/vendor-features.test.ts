@@ -185,20 +185,25 @@ describe('kimi', () => {
     expect(chatBodies(r)).toHaveLength(1);
   });
 
-  it("leaves kimi-k3 Moonshot's own budget (131072) and sends its `enabled` as given", async () => {
+  it("leaves kimi-k3 Moonshot's own budget (131072) and drops its `enabled` with a note (it always thinks)", async () => {
     const r = await rig('kimi');
     const result = await run(r, {
       provider: 'kimi',
       model: 'kimi-k3',
       thinking: 'enabled',
+      extra: { reasoning_effort: 'high' },
       messages: [user('q')],
     });
     expect(result.ok).toBe(true);
     const [body] = chatBodies(r);
     expect(body).not.toHaveProperty('max_completion_tokens');
     expect(body).not.toHaveProperty('max_tokens');
-    expect(body?.thinking).toEqual({ type: 'enabled' });
-    expect(result.metadata.notes ?? []).toEqual([]);
+    expect(body).not.toHaveProperty('thinking');
+    expect(body?.reasoning_effort).toBe('high');
+    // The vendor speaks only of `reasoning_effort` for K3; it goes as given beside the dropped switch.
+    expect(result.metadata.notes).toEqual([
+      'dropped `thinking`: kimi-k3 always thinks; its depth is `reasoning_effort` (in `extra`), and the parameter is not sent',
+    ]);
   });
 
   // The vendor's own form of the switch is the object `{ "thinking": { "type": ... } }` ([K1], [Z6]);
