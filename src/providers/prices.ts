@@ -119,8 +119,8 @@ const NONE: Readonly<Record<string, ModelPrice>> = {};
 
 /**
  * The built-in prices of a vendor preset, chosen by the host its base URL calls: `api.moonshot.ai`
- * and `api.z.ai` (its general path) bill in USD, `api.moonshot.cn` in CNY; `open.bigmodel.cn` and
- * the GLM Coding Plan paths (a subscription) have none built in. A base URL on any other host (a
+ * and `api.z.ai` (its general path) bill in USD, `api.moonshot.cn` in CNY; `open.bigmodel.cn`, the
+ * GLM Coding Plan paths and Kimi Code's `api.kimi.com` (subscriptions) have none built in. A base URL on any other host (a
  * proxy, a test server) is priced as `presetURL`, the vendor URL the preset's own settings select.
  */
 export function builtInPrices(
@@ -141,6 +141,7 @@ function pricesOfHost(url: string | undefined): Readonly<Record<string, ModelPri
     case 'api.z.ai':
       return pathname.includes('/coding/') ? NONE : GLM_ZAI_PRICES;
     case 'open.bigmodel.cn':
+    case 'api.kimi.com': // Kimi Code, a membership for coding tools: no per-token price
       return NONE;
     default:
       return undefined;

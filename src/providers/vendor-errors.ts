@@ -52,7 +52,7 @@ export interface VendorErrorTable {
 
 export const KIMI_ERRORS: VendorErrorTable = {
   vendor: 'kimi',
-  hosts: ['api.moonshot.ai', 'api.moonshot.cn'],
+  hosts: ['api.moonshot.ai', 'api.moonshot.cn', 'api.kimi.com'],
   rows: [
     {
       id: 'kimi.suspended',
@@ -137,9 +137,10 @@ export const KIMI_ERRORS: VendorErrorTable = {
       hint: 'none',
       why: 'invalid_authentication_error / incorrect_api_key_error: the key is wrong or deleted.',
       keyRefused: true,
-      // Kimi help center, error codes: the two platforms' keys are separate, "混用会返回 401".
+      // Kimi help center, error codes: the two platforms' keys are separate, "混用会返回 401"; and
+      // API troubleshooting: another product's key (Kimi Code's) on the open platform gives 401 or 404.
       advice:
-        'Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).',
+        'Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default), and Kimi Code keys (sk-kimi-...) only on Kimi Code\'s https://api.kimi.com/coding/v1 (KIMI_BASE_URL).',
     },
     {
       id: 'kimi.permission',

@@ -16,8 +16,7 @@ const generate = (status: number, body: unknown) =>
 const kimiAuth = () => generate(401, { error: { type: 'invalid_authentication_error', message: 'bad key' } });
 const glmAuth = () => generate(401, { error: { code: '1002', message: 'bad key' } });
 
-const PLATFORMS =
-  '. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).';
+const PLATFORMS = `. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default), and Kimi Code keys (sk-kimi-...) only on Kimi Code's https://api.kimi.com/coding/v1 (KIMI_BASE_URL).`;
 const refusedBy = (host: string) =>
   `. The key was refused by ${host}, the base URL's host, not by the vendor's own API: check the key that host expects (a proxy may want a key of its own, or pass the vendor's on)`;
 
@@ -30,7 +29,13 @@ describe('a refused key', () => {
   });
 
   it('through one of the vendor’s own hosts keeps the vendor’s advice, whatever the port', () => {
-    for (const host of ['api.moonshot.ai', 'api.moonshot.cn', 'api.moonshot.cn:8443', undefined]) {
+    for (const host of [
+      'api.moonshot.ai',
+      'api.moonshot.cn',
+      'api.moonshot.cn:8443',
+      'api.kimi.com',
+      undefined,
+    ]) {
       const context = host === undefined ? kimi : { ...kimi, host };
       expect(toProviderError(kimiAuth(), context).message, host).toBe(
         `kimi chat completion: HTTP 401: bad key${PLATFORMS}`,

@@ -56,7 +56,7 @@ describe("a row's advice", () => {
   it("adds a row's own advice where the vendor's page gives one (Kimi: the two platforms' keys)", () => {
     const auth = generate(401, { error: { type: 'invalid_authentication_error', message: 'bad key' } });
     expect(toProviderError(auth, kimi).message).toBe(
-      'kimi chat completion: HTTP 401: bad key. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default).',
+      `kimi chat completion: HTTP 401: bad key. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default), and Kimi Code keys (sk-kimi-...) only on Kimi Code's https://api.kimi.com/coding/v1 (KIMI_BASE_URL).`,
     );
     const closed = toProviderError(
       generate(499, { error: { type: 'client_closed_request', message: 'm' } }),

@@ -194,7 +194,12 @@ describe('prices from the providers file', () => {
       configPath: await fileWith({ kimi: { region: 'cn', baseURL: 'http://127.0.0.1:9/v1' } }),
     });
     expect(proxy.prices.kimi).toEqual(KIMI_CN_PRICES);
-    await Promise.all([byURL.close(), zai.close(), proxy.close()]);
+    // Kimi Code is a membership for coding tools: no per-token price, as the GLM Coding Plan.
+    const code = await loadProviders({
+      env: { KIMI_API_KEY: 'sk-kimi-k', KIMI_BASE_URL: 'https://api.kimi.com/coding/v1' },
+    });
+    expect(code.prices.kimi).toBeUndefined();
+    await Promise.all([byURL.close(), zai.close(), proxy.close(), code.close()]);
   });
 
   it('overrides and adds prices per model, in the currency given', async () => {
