@@ -179,7 +179,9 @@ function fromStatus(
     return providerError(code, `${where}: HTTP ${status}${detail}`, options);
   }
   options.retryAfterMs = held(rowHint(row, headers, body.message, context));
-  return providerError(code, `${where}: HTTP ${status}${detail}${advice(row, context, detail)}`, {
+  // A row read as another code for this operation (a missing file, not a model) gives no advice of its own.
+  const said = code === row.troupe ? advice(row, context, detail) : '';
+  return providerError(code, `${where}: HTTP ${status}${detail}${said}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),
   });

@@ -156,6 +156,9 @@ export const KIMI_ERRORS: VendorErrorTable = {
       troupe: 'MODEL_NOT_FOUND',
       hint: 'none',
       why: 'resource_not_found_error: the model does not exist or the account may not use it.',
+      // Kimi help center, API troubleshooting: another product's key on the open platform gets 401 or 404.
+      advice:
+        "Check the model id (list_models); for a model the account has, check the key's product: Kimi Code keys (sk-kimi-...) work only on Kimi Code's https://api.kimi.com/coding/v1 (KIMI_BASE_URL).",
     },
     {
       id: 'kimi.client-closed',

@@ -58,6 +58,16 @@ describe("a row's advice", () => {
     expect(toProviderError(auth, kimi).message).toBe(
       `kimi chat completion: HTTP 401: bad key. Check the key and its platform: keys of platform.kimi.com work only on api.moonshot.cn (kimi.region "cn"), keys of platform.kimi.ai only on api.moonshot.ai (the default), and Kimi Code keys (sk-kimi-...) only on Kimi Code's https://api.kimi.com/coding/v1 (KIMI_BASE_URL).`,
     );
+    const notFound = generate(404, { error: { type: 'resource_not_found_error', message: 'no such model' } });
+    expect(toProviderError(notFound, kimi).message).toBe(
+      "kimi chat completion: HTTP 404: no such model. Check the model id (list_models); for a model the account has, check the key's product: Kimi Code keys (sk-kimi-...) work only on Kimi Code's https://api.kimi.com/coding/v1 (KIMI_BASE_URL).",
+    );
+    // To a file upload the same 404 is a missing file: no word of models or keys.
+    const lost = toProviderError(notFound, { ...kimi, operation: 'file upload' });
+    expect([lost.code, lost.message]).toEqual([
+      'INVALID_REQUEST',
+      'kimi file upload: HTTP 404: no such model',
+    ]);
     const closed = toProviderError(
       generate(499, { error: { type: 'client_closed_request', message: 'm' } }),
       kimi,
