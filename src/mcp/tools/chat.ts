@@ -159,9 +159,10 @@ export function onHeldModel<A extends { readonly provider?: string; readonly mod
 export function askedOf(metadata: {
   readonly provider: string;
   readonly model: string;
-  readonly route?: readonly { readonly provider: string; readonly model: string }[];
+  readonly route?: readonly { readonly provider: string; readonly model: string; readonly outcome: string }[];
 }): ConversationModel {
-  const first = metadata.route?.[0] ?? metadata;
+  // Not a target whose window the conversation did not fit: it only grows, and would be refused there.
+  const first = metadata.route?.find((hop) => hop.outcome !== 'CONTEXT_TOO_LONG') ?? metadata;
   return { provider: first.provider, model: first.model };
 }
 

@@ -186,3 +186,15 @@ it('stays on the model a turn asked for when a fallback answered it (one outage 
     await own.close();
   }
 });
+
+it('does not stay on a model the conversation did not fit (a fallback with a larger window answered)', async () => {
+  // About 37,500 tokens: over sim-fast's window of 32,768, within sim-pro's.
+  const first = await chat({
+    prompt: 'word '.repeat(30_000),
+    model: 'sim-fast',
+    fallbacks: [{ model: 'sim-pro' }],
+  });
+  expect(on(first)).toBe('fast/sim-pro');
+  const next = await chat({ prompt: 'and?', continuation_id: first.continuation_id });
+  expect(on(next)).toBe('fast/sim-pro');
+});
