@@ -152,7 +152,7 @@ it('goes to the default when this server no longer lists the held model (its pro
 it('stays on the model a turn asked for when a fallback answered it (one outage does not move it for good)', async () => {
   const down = createSimulatedProvider({ name: 'down', failureRate: 1, failureModes: ['unavailable'] });
   const fast = createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } });
-  const own = await startHarness({ providers: [fast, down] });
+  const own = await startHarness({ providers: [fast, down], context: { roots: [root] } });
   try {
     const client = await own.client('legacy');
     const chatOn = async (args: Record<string, unknown>) =>
@@ -182,6 +182,24 @@ it('stays on the model a turn asked for when a fallback answered it (one outage 
       'down/x-model',
       'fast/sim-pro',
     ]);
+    // multi_file_chat keeps the same: the model asked for, not the fallback that answered.
+    const files = structured(
+      await client.callTool({
+        name: 'multi_file_chat',
+        arguments: {
+          files: ['notes.txt'],
+          prompt: 'summarise',
+          provider: 'down',
+          model: 'x-model',
+          fallbacks: [{ provider: 'fast', model: 'sim-pro' }],
+        },
+      }),
+    ) as Answer;
+    expect(on(files)).toBe('fast/sim-pro');
+    expect((await own.mcp.conversations.load?.(files.continuation_id))?.model).toEqual({
+      provider: 'down',
+      model: 'x-model',
+    });
   } finally {
     await own.close();
   }
