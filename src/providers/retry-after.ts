@@ -56,6 +56,3 @@ function parseResetValue(value: string, now: number): number | undefined {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
   return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
 }
-
-/** Held to in `TroupeError` itself, for every error (`core/errors.ts`). */
-export { MAX_COOLDOWN_HINT_MS } from '../core/errors.js';

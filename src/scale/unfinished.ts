@@ -74,9 +74,9 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
 }
 
 /**
- * A cancel at the drain deadline whose mark the cluster's store did not take (Redis away or
- * refusing): nothing tells another instance that the session was cancelled, so unless its end gets
- * written (a run stopped here settles it) another instance may still run it, for nobody.
+ * A cancel at the drain deadline the cluster did not take (its mark, its withdrawal or its
+ * publication failed: Redis away or refusing): unless its mark or its end got written (a run
+ * stopped here settles it), another instance may still run it, for nobody.
  */
 function notCancelled(id: string, cause: unknown): Error {
   const got = cause instanceof Error ? cause.message : String(cause);

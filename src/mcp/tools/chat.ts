@@ -10,7 +10,7 @@ import type { Caller } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { keepConversation, keptLine, loadConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
-import { runSession, streams } from '../run-session.js';
+import { runSession, type SessionOutcome, streams } from '../run-session.js';
 import {
   chatMessageSchema,
   modelCallFields,
@@ -141,7 +141,7 @@ export async function priorTurns(
  * still has that provider (a conversation kept in Redis may be continued by an instance configured
  * otherwise); else as given, so the call goes to the default as any other.
  */
-export function onHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
+function onHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
   args: A,
   held: ConversationModel | undefined,
   mcp: McpContext,
@@ -149,6 +149,23 @@ export function onHeldModel<A extends { readonly provider?: string; readonly mod
   if (held === undefined || args.provider !== undefined || args.model !== undefined) return args;
   if (!mcp.runtime.providers.includes(held.provider)) return args;
   return { ...args, provider: held.provider, model: held.model };
+}
+
+/**
+ * Runs a model-calling tool's session on the conversation's held model (`onHeldModel`); one the
+ * runtime refuses as unknown (a catalogue changed since) runs again as given, on the default, as
+ * for a provider this server lacks.
+ */
+export async function runOnHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
+  args: A,
+  held: ConversationModel | undefined,
+  mcp: McpContext,
+  run: (args: A) => Promise<SessionOutcome>,
+): Promise<SessionOutcome> {
+  const on = onHeldModel(args, held, mcp);
+  const outcome = await run(on);
+  if (on === args || outcome.kind !== 'refused' || outcome.error.code !== 'MODEL_NOT_FOUND') return outcome;
+  return run(args);
 }
 
 /**
@@ -179,12 +196,12 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
   readOnly: false,
   async run(args, mcp, call) {
     let prior: readonly ChatMessage[] = NO_MESSAGES;
-    let onModel = args;
+    let held: ConversationModel | undefined;
     if (args.continuation_id !== undefined) {
       const found = await priorTurns(mcp, args.continuation_id, call.caller);
       if (!found.ok) return found.outcome;
       prior = found.messages;
-      onModel = onHeldModel(args, found.model, mcp);
+      held = found.model;
     }
     const turn: ChatMessage[] = [];
     if (args.system !== undefined && !prior.some((m) => m.role === 'system'))
@@ -198,11 +215,9 @@ export const chatTool: TroupeTool<typeof input, typeof output> = {
       return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages = prior.length === 0 ? turn : [...prior, ...turn];
     // Streamed with progress or as a task (`streams`); otherwise one whole answer is enough.
-    const request = sessionRequest(onModel, messages, streams(call));
-    let outcome = await runSession(mcp, call, request, 'chat', args);
-    // A held model this server does not list (a catalogue changed since): the default, as for a provider it lacks.
-    if (onModel !== args && outcome.kind === 'refused' && outcome.error.code === 'MODEL_NOT_FOUND')
-      outcome = await runSession(mcp, call, sessionRequest(args, messages, streams(call)), 'chat', args);
+    const outcome = await runOnHeldModel(args, held, mcp, (on) =>
+      runSession(mcp, call, sessionRequest(on, messages, streams(call)), 'chat', args),
+    );
     if (outcome.kind === 'refused') return errorOutcome(toolErrorInfo(outcome.error));
     const { result } = outcome;
     if (!result.ok) return failureOutcome(answerFields(outcome));

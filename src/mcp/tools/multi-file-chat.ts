@@ -9,7 +9,7 @@ import { readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
 import { modelCallFields, outcomeFields, partialAnswerSchema, sessionMetadataSchema } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { askedOf, onHeldModel, priorTurns, sessionRequest } from './chat.js';
+import { askedOf, priorTurns, runOnHeldModel, sessionRequest } from './chat.js';
 import { answerFields, failureOutcome, finishSentences, metadataLine } from './session-result.js';
 
 const input = z.strictObject({
@@ -72,13 +72,9 @@ export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
     if (oversized !== undefined && args.continuation_id !== undefined)
       return errorOutcome(toolErrorInfo(oversized.toData()));
     const messages: ChatMessage[] = [...prior.messages, ...turn];
-    const onModel = onHeldModel(args, prior.model, mcp);
-    const run = (on: typeof args) =>
-      runSession(mcp, call, { ...sessionRequest(on, messages), files: read.files }, 'multi_file_chat', args);
-    let outcome = await run(onModel);
-    // As `chat`: a held model this server does not list goes to the default.
-    if (onModel !== args && outcome.kind === 'refused' && outcome.error.code === 'MODEL_NOT_FOUND')
-      outcome = await run(args);
+    const outcome = await runOnHeldModel(args, prior.model, mcp, (on) =>
+      runSession(mcp, call, { ...sessionRequest(on, messages), files: read.files }, 'multi_file_chat', args),
+    );
     const fields = answerFields(outcome);
     if (!fields.ok) return failureOutcome(fields);
     const { tool_calls: _ignored, ...answer } = fields;

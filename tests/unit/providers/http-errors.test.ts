@@ -1,8 +1,7 @@
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { providerError } from '../../../src/core/errors.js';
+import { MAX_COOLDOWN_HINT_MS, providerError } from '../../../src/core/errors.js';
 import { retryAfterMs, scrubSecrets, toProviderError } from '../../../src/providers/http-errors.js';
-import { MAX_COOLDOWN_HINT_MS } from '../../../src/providers/retry-after.js';
 import { ResponseTooLargeError } from '../../../src/providers/transport.js';
 import { KIMI_ERRORS } from '../../../src/providers/vendor-errors.js';
 
