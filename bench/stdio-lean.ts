@@ -30,6 +30,9 @@ interface Answer {
   readonly error?: unknown;
 }
 
+/** `BENCH_CHILD_NODE_ARGS` (space-separated) goes to every child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const CHILD_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
 interface Sample {
   readonly perSec: number;
   readonly serverCpuUsPerCall: number;
@@ -41,7 +44,7 @@ function start(side: Side): {
   call(method: string, params: unknown): Promise<unknown>;
 } {
   const { script, args } = SIDES[side];
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...CHILD_ARGS, script, ...args], {
     env: { PATH: process.env.PATH ?? '', TROUPE_LOG_LEVEL: 'error' },
   });
   child.stderr.resume();
