@@ -117,7 +117,9 @@ export const KIMI_ERRORS: VendorErrorTable = {
       id: 'kimi.too-long',
       status: 400,
       type: 'invalid_request_error',
-      text: /exceeded model token limit|token length too long/i,
+      // Help center (error-codes.md): "Input token length too long", "prompt tokens + max_tokens exceeds
+      // the model specification"; issue threads quote the API's "exceeded model token limit: N".
+      text: /exceeded model token limit|token length too long|exceeds the model specification/i,
       troupe: 'CONTEXT_TOO_LONG',
       hint: 'none',
       why: 'Prompt tokens plus the completion budget exceed the model window.',

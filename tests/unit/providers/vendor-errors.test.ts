@@ -171,6 +171,16 @@ describe('KIMI_ERRORS', () => {
     expect(kimi(500, 'server_error')).toBe('kimi.server');
   });
 
+  it('matches the help center’s other overflow wording, prompt plus budget over the model’s specification', () => {
+    // MoonshotAI/kimi-help-center en-US/kimi-api/error-codes.md, 400 `invalid_request_error`:
+    // "prompt tokens + max_tokens exceeds the model specification".
+    const message = 'prompt tokens + max_tokens exceeds the model specification';
+    expect(kimi(400, 'invalid_request_error', message)).toBe('kimi.too-long');
+    expect(kimi(undefined, 'invalid_request_error', message)).toBe('kimi.too-long');
+    expect(kimi(400, 'invalid_request_error', 'exceeds the model specification')).toBe('kimi.too-long');
+    expect(kimi(400, 'invalid_request_error', 'exceeds the model quota')).toBe('kimi.invalid');
+  });
+
   it('matches a suspended account at any status, stream errors included, whatever the type', () => {
     const message = 'Your account is Suspended due to insufficient balance';
     expect(kimi(429, 'rate_limit_reached_error', message)).toBe('kimi.suspended');
