@@ -122,7 +122,9 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
                 ? (a.content ?? '') === ''
                   ? '[The model reached its token limit (finish_reason `length`) before writing any answer.]'
                   : '\n[Cut at the token limit (finish_reason `length`).]'
-                : ''
+                : a.finish_reason === 'model_context_window_exceeded'
+                  ? "\n[Cut where the prompt plus the answer filled the model's context window (finish_reason `model_context_window_exceeded`).]"
+                  : ''
             }`
           : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}${
               a.partial_answer === undefined ? '' : partialText(a.partial_answer)
