@@ -17,7 +17,7 @@ import {
   toolErrorSchema,
 } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
-import { answerFields, partialText } from './session-result.js';
+import { answerFields, finishSentences, partialText } from './session-result.js';
 
 const target = z.object({
   provider: z.string().min(1).optional(),
@@ -117,15 +117,7 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
       .map((a, i) => {
         const who = `${a.provider ?? '?'}/${a.model ?? '?'}`;
         return a.ok
-          ? `## ${i + 1}. ${who}\n${a.content ?? ''}${
-              a.finish_reason === 'length'
-                ? (a.content ?? '') === ''
-                  ? '[The model reached its token limit (finish_reason `length`) before writing any answer.]'
-                  : '\n[Cut at the token limit (finish_reason `length`).]'
-                : a.finish_reason === 'model_context_window_exceeded'
-                  ? "\n[Cut where the prompt plus the answer filled the model's context window (finish_reason `model_context_window_exceeded`).]"
-                  : ''
-            }`
+          ? `## ${i + 1}. ${who}\n${a.content ?? ''}${finishSentences(a)}`
           : `## ${i + 1}. ${who} FAILED\n${a.error?.code}: ${a.error?.message}${
               a.partial_answer === undefined ? '' : partialText(a.partial_answer)
             }`;

@@ -50,9 +50,9 @@ describe('consensus: a cut answer', () => {
     });
     const [first, second] = text(result).split('## 2.');
     expect(first).toMatch(
-      /partial\n\[Cut where the prompt plus the answer filled the model's context window/,
+      /partial\n\n\[The answer was cut where the prompt plus the answer filled the model's context window/,
     );
     expect(first).toMatch(/finish_reason `model_context_window_exceeded`/);
-    expect(second).not.toMatch(/\[Cut/);
+    expect(second).not.toMatch(/\[The answer was cut/);
   });
 });
