@@ -64,6 +64,18 @@ const CONVERSATION_KEYS = {
 
 /** Throws `INVALID_REQUEST` naming the first option (or bound in `files`, `tasks`, `conversations`) it does not take. */
 export function checkContextKeys(options: McpContextOptions): void {
+  // Without it the first use failed as `Cannot read properties of undefined (reading 'subscribe')`.
+  const runtime: unknown = (options as Partial<McpContextOptions> | undefined)?.runtime;
+  if (
+    typeof runtime !== 'object' ||
+    runtime === null ||
+    typeof (runtime as { run?: unknown }).run !== 'function'
+  ) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      'Expected `runtime` in `createMcpContext options`, the runtime the tools submit to: createMcpContext({ runtime, ... })',
+    );
+  }
   onlyKeys('createMcpContext options', options, CONTEXT_KEYS);
   onlyKeys('files', options.files, FILE_KEYS);
   onlyKeys('tasks', options.tasks, TASK_KEYS);

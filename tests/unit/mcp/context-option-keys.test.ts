@@ -58,6 +58,17 @@ describe('createMcpContext and registerTools refuse what they do not take', () =
     ).toThrow(refused('createMcpContext options', 'progresIntervalMs'));
   });
 
+  it('createMcpContext without its runtime names it, instead of failing on `subscribe` of undefined', () => {
+    for (const options of [{ tasks: {} }, undefined, { runtime: {} }]) {
+      expect(() => createMcpContext(options as unknown as McpContextOptions)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: expect.stringContaining('Expected `runtime` in `createMcpContext options`'),
+        }),
+      );
+    }
+  });
+
   it('takes the documented bounds, and registerTools its own options beside them', () => {
     const context = createMcpContext({
       runtime,
