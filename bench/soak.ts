@@ -22,6 +22,10 @@ const CLI = new URL('../src/cli/main.js', import.meta.url).pathname;
  * injected 500s and resets (a tenth of the calls) would open its breaker within seconds, after
  * which every call fails fast with PROVIDER_UNAVAILABLE and the soak exercises nothing (a 0.3 min
  * run: 5,377 of 5,402 calls refused by the open breaker, none in flight at the SIGTERM).
+ * Idle MCP sessions closed after a minute, not 30: a client that goes away mid-call (one call in
+ * twenty here) leaves its MCP session open, as a real one does, and at the default the server
+ * reached its 1,000 sessions after 7.5 minutes of a 10-minute run (2026-12-05) and refused the
+ * next client with 503, as documented; with a minute the run also exercises the idle sweep.
  */
 export const SOAK_SERVE_ARGS = [
   'serve',
@@ -31,6 +35,8 @@ export const SOAK_SERVE_ARGS = [
   '3000',
   '--breaker-failures',
   '0',
+  '--idle-session-ms',
+  '60000',
 ] as const;
 
 /** The server's environment: the local test server as its one provider, with the canary key. */
@@ -118,6 +124,24 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
     };
     check();
   });
+  try {
+    return await drive(child, url, () => log, exited, canary, minutes, workers);
+  } finally {
+    // Whatever happened to the load (a client refused, a bug in this file), the server goes too.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await provider.close();
+  }
+}
+
+async function drive(
+  child: ChildProcess,
+  url: URL,
+  serverLog: () => string,
+  exited: Promise<number | null>,
+  canary: string,
+  minutes: number,
+  workers: number,
+): Promise<number> {
   await new Promise((r) => setTimeout(r, 1000));
   const rssStart = rss(child.pid);
   let rssPeak = rssStart;
@@ -246,7 +270,7 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   const code = await exited;
   clearInterval(sampler);
   clearInterval(progress);
-  await provider.close();
+  const log = serverLog();
 
   const byState = new Map<string, number>();
   const seen = new Map<string, number>();
