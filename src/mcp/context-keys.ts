@@ -73,7 +73,7 @@ export function checkContextKeys(options: McpContextOptions): void {
   ) {
     throw runtimeError(
       'INVALID_REQUEST',
-      'Expected `runtime` in `createMcpContext options`, the runtime the tools submit to: createMcpContext({ runtime, ... })',
+      `Expected \`runtime\` in \`createMcpContext options\`, the runtime the tools submit to (createMcpContext({ runtime, ... })), got ${runtime === undefined ? 'none' : runtime === null ? 'null' : typeof runtime === 'object' ? 'an object without run()' : `a ${typeof runtime}`}`,
     );
   }
   onlyKeys('createMcpContext options', options, CONTEXT_KEYS);

@@ -59,11 +59,22 @@ describe('createMcpContext and registerTools refuse what they do not take', () =
   });
 
   it('createMcpContext without its runtime names it, instead of failing on `subscribe` of undefined', () => {
-    for (const options of [{ tasks: {} }, undefined, { runtime: {} }]) {
-      expect(() => createMcpContext(options as unknown as McpContextOptions)).toThrow(
+    const cases: [unknown, string][] = [
+      [{ tasks: {} }, 'got none'],
+      [undefined, 'got none'],
+      [{ runtime: null }, 'got null'],
+      [{ runtime: {} }, 'got an object without run()'],
+      [{ runtime: 'rt' }, 'got a string'],
+    ];
+    for (const [options, got] of cases) {
+      expect(() => createMcpContext(options as McpContextOptions)).toThrow(
         expect.objectContaining({
           code: 'INVALID_REQUEST',
-          message: expect.stringContaining('Expected `runtime` in `createMcpContext options`'),
+          message: expect.stringMatching(
+            new RegExp(
+              `^Expected \`runtime\` in \`createMcpContext options\`.*, ${got.replace(/[()]/g, '\\$&')}$`,
+            ),
+          ),
         }),
       );
     }
