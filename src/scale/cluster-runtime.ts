@@ -25,7 +25,6 @@ import {
   resolveDefaults,
   resolveLimits,
   resolveProviders,
-  resultOf,
   safeReporter,
   withSharedSlots,
 } from '../runtime/backend.js';
@@ -59,6 +58,7 @@ import { LimitsView } from './limits-view.js';
 import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
 import { probeAnswered } from './probe-answered.js';
 import { leaveUnfinished, type UnfinishedMode, unfinishedMode } from './unfinished.js';
+import { Withdrawals } from './withdrawals.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
@@ -157,6 +157,7 @@ export function createClusterRuntime(
   const viewed = resolveLimits(options.limits, providers).rates;
   const view = new LimitsView(sharedState, viewed, local.providers, clock, onError);
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
+  const withdrawals = new Withdrawals({ queue, store, runner, view, clock });
 
   const ready = (async () => {
     await queueLimits.apply();
@@ -188,40 +189,8 @@ export function createClusterRuntime(
   function armSweep(): void {
     if (lifecycle.state === 'stopped') return;
     sweepTimer = clock.setTimeout(() => {
-      sweep().catch(onError).finally(armSweep);
+      (up() ? withdrawals.sweep() : Promise.resolve()).catch(onError).finally(armSweep);
     }, ports.sweepIntervalMs);
-  }
-
-  /** Ends queued sessions past their queue deadline, whoever submitted them. */
-  async function sweep(): Promise<void> {
-    if (!up()) return;
-    for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
-      if (await withdraw(provider, sessionId, 'tick')) continue;
-      // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
-      // has not started: keep its deadline so the next sweep ends it once it waits again.
-      const lease = await store.leaseState(sessionId);
-      if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
-    }
-  }
-
-  /** Takes a queued session out and ends it with `event`, as its machine would from `queued`. */
-  async function withdraw(
-    provider: string,
-    id: string,
-    event: 'cancel' | 'tick',
-    reason = '',
-  ): Promise<boolean> {
-    const data = await queue.withdraw(provider, id);
-    if (data === undefined) return false;
-    if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
-    const now = clock.now();
-    // A queue timeout names the limit that held it, as in memory.
-    const result =
-      event === 'cancel'
-        ? resultOf(data, [{ type: 'session.cancel', now, reason }])
-        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
-    await store.settle(result, data.label, endedAt(data, result));
-    return true;
   }
 
   function onBus(message: BusMessage): void {
@@ -314,8 +283,9 @@ export function createClusterRuntime(
     // The mark first, here too: a lease meanwhile, or a takeover of a run here whose end went unwritten, ends it.
     await store.markCancelled(id, reason);
     if (here) return;
-    // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too.
-    if (provider !== undefined) await withdraw(provider, id, 'cancel', reason);
+    // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too,
+    // and one a dead instance's lease still holds is tried again each sweep (`withdrawals.ts`).
+    if (provider !== undefined) await withdrawals.cancel(provider, id, reason);
     await bus.publishCancel({ sessionId: id, reason });
   }
 
@@ -343,7 +313,7 @@ export function createClusterRuntime(
     const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
     // At the deadline by the clock, not when a timer says: a tick before it left the machine queued.
     atTime(clock, input.queueDeadlineAt, owner.timers, () => {
-      if (!owner.started) withdraw(input.provider, sessionId, 'tick').catch(onError);
+      if (!owner.started) withdrawals.withdraw(input.provider, sessionId, 'tick').catch(onError);
     });
     atTime(clock, clock.now() + queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS, owner.timers, () =>
       guard(sessionId),

@@ -1,0 +1,82 @@
+/**
+ * Taking queued sessions out of the shared queue and ending them, as their machine would from
+ * `queued`: at their queue deadline (the sweep, whoever submitted them) or on cancel.
+ *
+ * A cancel whose job cannot be taken out yet is tried again on every sweep while the session is
+ * live. That is a job leased by an instance that died: its lock stands until it lapses, and the
+ * job then waits for a stalled-job check, which a full instance (its Workers paused) never runs.
+ * Without the retry the cancelled caller waited for a slot to free somewhere, up to its session's
+ * whole deadline (an audit of 2026-12-05: 20 s for a call cancelled 0.1 s after its instance died).
+ */
+import type { Clock } from '../core/clock.js';
+import { resultOf } from '../runtime/backend.js';
+import type { SessionQueue, SessionStore } from '../runtime/ports.js';
+import { endedAt } from './job-data.js';
+import type { LeaseRunner } from './lease-runner.js';
+import type { LimitsView } from './limits-view.js';
+
+/** How many held cancels one sweep tries again, at most (the rest on the next). */
+const RETRIES_A_SWEEP = 100;
+
+export interface WithdrawalsDeps {
+  readonly queue: SessionQueue;
+  readonly store: SessionStore;
+  readonly runner: Pick<LeaseRunner, 'endMoved'>;
+  readonly view: Pick<LimitsView, 'heldBy'>;
+  readonly clock: Clock;
+}
+
+export class Withdrawals {
+  /** Cancelled sessions whose job was held by a lease when cancelled: the provider and the reason. */
+  readonly #held = new Map<string, { readonly provider: string; readonly reason: string }>();
+
+  constructor(private readonly deps: WithdrawalsDeps) {}
+
+  /** Cancels held for a retry (for tests and status). */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Takes a queued session out and ends it with `event`; `false` when it was not waiting. */
+  async withdraw(provider: string, id: string, event: 'cancel' | 'tick', reason = ''): Promise<boolean> {
+    const { queue, store, runner, view, clock } = this.deps;
+    const data = await queue.withdraw(provider, id);
+    if (data === undefined) return false;
+    if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
+    const now = clock.now();
+    // A queue timeout names the limit that held it, as in memory.
+    const result =
+      event === 'cancel'
+        ? resultOf(data, [{ type: 'session.cancel', now, reason }])
+        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
+    await store.settle(result, data.label, endedAt(data, result));
+    return true;
+  }
+
+  /**
+   * A cancel of a session not running here: taken out of the queue now, or, if a lease holds it,
+   * on a later sweep once that lease lapses (a live instance running it ends it on the bus's cancel,
+   * and the retries stop when its end arrives).
+   */
+  async cancel(provider: string, id: string, reason: string): Promise<void> {
+    if (!(await this.withdraw(provider, id, 'cancel', reason))) this.#held.set(id, { provider, reason });
+  }
+
+  /** Ends queued sessions past their queue deadline, then tries the held cancels again. */
+  async sweep(): Promise<void> {
+    const { queue, store, clock } = this.deps;
+    for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
+      if (await this.withdraw(provider, sessionId, 'tick')) continue;
+      // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
+      // has not started: keep its deadline so the next sweep ends it once it waits again.
+      const lease = await store.leaseState(sessionId);
+      if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
+    }
+    // The oldest first; one still held goes to the back, so more than a sweep's worth all get turns.
+    for (const [id, held] of [...this.#held].slice(0, RETRIES_A_SWEEP)) {
+      this.#held.delete(id);
+      if (store.liveSession(id) === undefined) continue; // ended: here, elsewhere, or by its deadline
+      if (!(await this.withdraw(held.provider, id, 'cancel', held.reason))) this.#held.set(id, held);
+    }
+  }
+}
