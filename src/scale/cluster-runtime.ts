@@ -157,7 +157,7 @@ export function createClusterRuntime(
   const viewed = resolveLimits(options.limits, providers).rates;
   const view = new LimitsView(sharedState, viewed, local.providers, clock, onError);
   const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
-  const withdrawals = new Withdrawals({ queue, store, runner, view, clock });
+  const withdrawals = new Withdrawals({ queue, store, runner, view, clock, onError });
 
   const ready = (async () => {
     await queueLimits.apply();

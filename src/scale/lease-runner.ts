@@ -7,7 +7,7 @@
  */
 import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
-import type { Held, Lease, LeaseState } from '../runtime/ports.js';
+import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
 import { endedAt, labelOf, targetProvider } from './job-data.js';
@@ -81,6 +81,11 @@ export class LeaseRunner {
     entry.handover = true;
     // Not started yet, or between hops: `runHere` sees `handover` and ends it without a call.
     if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.notEnds.cancelled++;
+  }
+
+  /** What the call of a session withdrawn from a lapsed lease held (`releaseLost`) is free now. */
+  releaseLost(input: Lease['session']['input'], run: RunRecord): Promise<void> {
+    return releaseLost(this.limiter, input, run, this.s.clock.now(), this.s);
   }
 
   /**

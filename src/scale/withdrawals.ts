@@ -21,9 +21,10 @@ const RETRIES_A_SWEEP = 100;
 export interface WithdrawalsDeps {
   readonly queue: SessionQueue;
   readonly store: SessionStore;
-  readonly runner: Pick<LeaseRunner, 'endMoved'>;
+  readonly runner: Pick<LeaseRunner, 'endMoved' | 'releaseLost'>;
   readonly view: Pick<LimitsView, 'heldBy'>;
   readonly clock: Clock;
+  readonly onError: (error: unknown) => void;
 }
 
 export class Withdrawals {
@@ -39,10 +40,16 @@ export class Withdrawals {
 
   /** Takes a queued session out and ends it with `event`; `false` when it was not waiting. */
   async withdraw(provider: string, id: string, event: 'cancel' | 'tick', reason = ''): Promise<boolean> {
-    const { queue, store, runner, view, clock } = this.deps;
+    const { queue, store, runner, view, clock, onError } = this.deps;
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
     if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
+    // Leased by an instance lost with it (its lock lapsed): what its call held in the shared limits
+    // (a slot, a probe) is freed, as a takeover frees it; unread, it lapses at its run deadline.
+    const run = await store.leaseState(id).then(
+      (state) => state.run,
+      (error: unknown) => void onError(error),
+    );
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.
     const result =
@@ -50,6 +57,8 @@ export class Withdrawals {
         ? resultOf(data, [{ type: 'session.cancel', now, reason }])
         : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
     await store.settle(result, data.label, endedAt(data, result));
+    // Not waited for: it is retried while the shared state is away (up to 30 s), and never rejects.
+    if (run !== undefined) void runner.releaseLost(data.input, run);
     return true;
   }
 
