@@ -22,8 +22,9 @@ const CLI = new URL('../src/cli/main.js', import.meta.url).pathname;
  * injected 500s and resets (a tenth of the calls) would open its breaker within seconds, after
  * which every call fails fast with PROVIDER_UNAVAILABLE and the soak exercises nothing (a 0.3 min
  * run: 5,377 of 5,402 calls refused by the open breaker, none in flight at the SIGTERM).
- * Idle MCP sessions closed after a minute, not 30: a client that goes away mid-call (one call in
- * twenty here) leaves its MCP session open, as a real one does, and at the default the server
+ * Idle MCP sessions closed after a minute, not 30: one call in twenty here closes its client at a
+ * random point (mid-call, or just after its answer) and the next call opens a new one; the one
+ * closed sends no `DELETE` and stays open, as a real client's that goes away does, and at the default the server
  * reached its 1,000 sessions after 7.5 minutes of a 10-minute run (2026-12-05) and refused the
  * next client with 503, as documented; with a minute the run also exercises the idle sweep.
  */

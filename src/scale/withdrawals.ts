@@ -33,11 +33,6 @@ export class Withdrawals {
 
   constructor(private readonly deps: WithdrawalsDeps) {}
 
-  /** Cancels held for a retry (for tests and status). */
-  get held(): number {
-    return this.#held.size;
-  }
-
   /** Takes a queued session out and ends it with `event`; `false` when it was not waiting. */
   async withdraw(provider: string, id: string, event: 'cancel' | 'tick', reason = ''): Promise<boolean> {
     const { queue, store, runner, view, clock, onError } = this.deps;
@@ -82,7 +77,9 @@ export class Withdrawals {
       if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
     }
     // The oldest first; one still held goes to the back, so more than a sweep's worth all get turns.
-    for (const [id, held] of [...this.#held].slice(0, RETRIES_A_SWEEP)) {
+    const turn: [string, { readonly provider: string; readonly reason: string }][] = [];
+    for (const entry of this.#held) if (turn.push(entry) >= RETRIES_A_SWEEP) break;
+    for (const [id, held] of turn) {
       this.#held.delete(id);
       if (store.liveSession(id) === undefined) continue; // ended: here, elsewhere, or by its deadline
       if (!(await this.withdraw(held.provider, id, 'cancel', held.reason))) this.#held.set(id, held);
