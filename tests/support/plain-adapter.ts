@@ -94,7 +94,9 @@ export type PlantedBug =
   /** Has a pushed `streamTo()` that does the same (stream() correct): it hands over a whole body however aborted. */
   | 'stream-to-trusts-fetch-abort'
   /** stream() reads no further than `[DONE]` and checks its signal there, but fails the abort as a cut stream: `NETWORK`, retryable. */
-  | 'late-abort-as-network';
+  | 'late-abort-as-network'
+  /** An aborted call's `CANCELLED` error names the request it ended, headers and key included. */
+  | 'key-in-cancel-error';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -200,10 +202,14 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   function mapError(error: unknown, signal: AbortSignal): Error {
     if (error instanceof TroupeError) return error;
     if (bug === 'plain-error' && error instanceof Error && error.message.startsWith('HTTP ')) return error;
-    if (signal.aborted)
-      return providerError('CANCELLED', `${name}: Expected the call to finish, got an abort`, {
+    if (signal.aborted) {
+      const cancelled = providerError('CANCELLED', `${name}: Expected the call to finish, got an abort`, {
         cause: error,
       });
+      if (bug === 'key-in-cancel-error')
+        Object.assign(cancelled, { request: { headers: { authorization: `Bearer ${apiKey}` } } });
+      return cancelled;
+    }
     if (error instanceof SyntaxError)
       return providerError('BAD_RESPONSE', `${name}: Expected JSON, got unparseable text`);
     if (error instanceof TypeError && bug !== 'reset-as-bad-response')

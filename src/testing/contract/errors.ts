@@ -149,6 +149,12 @@ async function checkFault(
     // Aborted by the caller: any rejection will do, but a TroupeError must say CANCELLED.
     if (error instanceof TroupeError && error.code !== 'CANCELLED')
       throw new Error(`Expected ${what}, aborted, to reject as CANCELLED, got ${error.code}`);
+    // The abort's error is logged like any other (until 2026-12-05 the key was not looked for here).
+    const leaked = leakIn(error, context.apiKey);
+    if (leaked !== undefined)
+      throw new Error(
+        `Expected no error text to carry the API key, got ${leaked} (${what}'s error, aborted)`,
+      );
     const wire = context.server === undefined ? undefined : await onWire(context.server, nonce, 100);
     if (wire !== undefined) await expectClosedAfterAbort(context, wire, abortedAt, `the abort (${what})`);
     return;
