@@ -96,7 +96,9 @@ export type PlantedBug =
   /** stream() reads no further than `[DONE]` and checks its signal there, but fails the abort as a cut stream: `NETWORK`, retryable. */
   | 'late-abort-as-network'
   /** An aborted call's `CANCELLED` error names the request it ended, headers and key included. */
-  | 'key-in-cancel-error';
+  | 'key-in-cancel-error'
+  /** A body that ends without `[DONE]` leaves the stream waiting for it, until the caller aborts. */
+  | 'waits-for-done';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -319,6 +321,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           }
         }
       }
+      if (!sawDone && bug === 'waits-for-done')
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       if (signal.aborted && bug === 'late-abort-as-network')
         throw providerError('NETWORK', `${name}: Expected the stream to end, got it cut`);
       if (signal.aborted && bug !== 'stream-ignores-signal' && !trustsFetch) throw signal.reason;

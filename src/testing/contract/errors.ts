@@ -134,7 +134,7 @@ async function checkFault(
   }
   if (outcome === 'pending') {
     throw new (fault === 'stall' ? LateError : Error)(
-      `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end${fault === 'stall' ? '' : retryHint(context, nonce)}`,
+      `Expected ${what} to fail${fault === 'stall' ? ` within ${context.abortWithinMs} ms of an abort` : ''}, got no end${fault === 'stall' ? '' : retryHint(context, nonce, status)}`,
     );
   }
   if (outcome === 'resolved')
@@ -254,12 +254,19 @@ function keyPath(root: unknown, apiKey: string | undefined): { leak: string; pat
   return undefined;
 }
 
-/** Why a call may still be going 5 s after the server answered it: the adapter retrying on its own. */
-function retryHint(context: ContractContext, nonce: string): string {
+/**
+ * Why a call may still be going 5 s after the server answered it: the adapter retrying on its own
+ * (more than one request, or one HTTP error it may be waiting out), or, after one 200 whose body
+ * ended, waiting for more than the body held (until 2026-12-05 that too was called a retry).
+ */
+function retryHint(context: ContractContext, nonce: string, httpError: boolean): string {
   const sent = sentFor(context, nonce);
   const answered = context.server?.requests.some(
     (r) => r.completed === true && JSON.stringify(r.body ?? '').includes(nonce),
   );
   if (sent <= 1 && !answered) return '';
-  return ` in 5 s, though the server had answered (${sent} request${sent === 1 ? '' : 's'} on the wire): does the adapter wait and retry by itself (an SDK's own retries left on)? Retries are the runtime's`;
+  const wire = `${sent} request${sent === 1 ? '' : 's'} on the wire`;
+  if (sent <= 1 && !httpError)
+    return ` in 5 s, though the server had ended its response (${wire}): does the adapter wait for more than the body held (a \`[DONE]\` or a finish_reason the server never sent)?`;
+  return ` in 5 s, though the server had answered (${wire}): does the adapter wait and retry by itself (an SDK's own retries left on)? Retries are the runtime's`;
 }

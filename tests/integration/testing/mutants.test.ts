@@ -78,6 +78,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'errorsMapped',
     /carry the API key, got the key at `request\.headers\.authorization`.*fault:stall/,
   ],
+  // Caught before 2026-12-05, but the message asked whether the adapter retried by itself (it sent one request).
+  [
+    'waits-for-done',
+    'errorsMapped',
+    /though the server had ended its response \(1 request on the wire\): does the adapter wait for more than the body held/,
+  ],
 ];
 
 let server: OpenAIServer;
