@@ -46,6 +46,11 @@
  *                       that buffers an answer before sending it (`chunk-ms`, `end-ms` and `split`
  *                       do not apply; with `stall`, `reset-mid`, `truncate` or `bad-sse` the chunks
  *                       before the fault go in one write, then the fault acts)
+ *   last-in-finish=1    a stream's last piece (content, or a tool call's last fragment) goes in the
+ *                       chunk that carries `finish_reason`, and the usage asked for with
+ *                       `stream_options.include_usage` in that chunk too, at its top level (the chunk
+ *                       schema allows both; GLM sends its usage there), not in a chunk of its own
+ *                       (the vendor modes move the last piece beside the usage they send there)
  *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
  *
  * Any other model name is answered normally. Node built-ins only: this ships as `troupe/testing`.
@@ -87,6 +92,8 @@ export interface Fault {
   readonly noFinish: boolean;
   /** For streams: the whole body in one write, ending the response. */
   readonly oneWrite: boolean;
+  /** For streams: the last piece and the usage go in the finish chunk. */
+  readonly lastInFinish: boolean;
   /** Response headers to add (retry hints). */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -119,6 +126,7 @@ export const NO_FAULT: Fault = {
   noSse: false,
   noFinish: false,
   oneWrite: false,
+  lastInFinish: false,
   headers: {},
 };
 
@@ -188,6 +196,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'one-write':
         fault.oneWrite = value === '1';
+        break;
+      case 'last-in-finish':
+        fault.lastInFinish = value === '1';
         break;
       case 'tag':
         break;

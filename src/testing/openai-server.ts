@@ -268,6 +268,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
           delay,
           endDelayMs: fault.endDelayMs,
           oneWrite: fault.oneWrite,
+          lastInFinish: fault.lastInFinish,
           finishSent: () => (record.finishSentAt = Date.now()),
         });
       return sendVendorCompletion(res, vendor, body, reply);

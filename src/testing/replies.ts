@@ -176,10 +176,18 @@ export async function sendStream(
     for (const text of split(call.arguments))
       piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
-  const finishChunk = { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply) }] };
-  if (!fault.noFinish) chunks.push(finishChunk);
   const options = body.stream_options as { include_usage?: boolean } | undefined;
-  if (options?.include_usage === true) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
+  const usage = options?.include_usage === true ? usageOf(reply) : undefined;
+  // `last-in-finish`: the last piece (not the first chunk, the role's) and the usage ride in the finish chunk.
+  const merge = fault.lastInFinish && !fault.noFinish;
+  const last = merge && chunks.length > 1 ? (chunks.pop() as { choices: [{ delta: object }] }) : undefined;
+  const finishChunk = {
+    ...base,
+    choices: [{ index: 0, delta: last?.choices[0].delta ?? {}, finish_reason: finishOf(reply) }],
+    ...(merge && usage !== undefined ? { usage } : {}),
+  };
+  if (!fault.noFinish) chunks.push(finishChunk);
+  if (usage !== undefined && !merge) chunks.push({ ...base, choices: [], usage });
 
   // `one-write`: the events are held here, and go in one write with what ends the body (or the fault).
   let held = fault.oneWrite ? '' : undefined;

@@ -257,6 +257,8 @@ export async function sendVendorStream(
     readonly finishSent?: () => void;
     /** The whole body in one write that ends it (`one-write`). */
     readonly oneWrite?: boolean;
+    /** The last piece in the finish chunk (`last-in-finish`). */
+    readonly lastInFinish?: boolean;
   } = {
     chunkDelayMs: 0,
     splitBytes: 0,
@@ -291,12 +293,21 @@ export async function sendVendorStream(
       piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
   const usage = usageOf(reply);
+  // `last-in-finish`: the last piece (not the first chunk) rides in the finish chunk, where the usage is already.
+  const merged = pace.lastInFinish === true && chunks.length > 1 ? chunks.pop() : undefined;
+  const lastDelta = (merged?.choices as { delta: object }[] | undefined)?.[0]?.delta ?? {};
   const last =
     vendor === 'kimi'
-      ? { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishOf(reply), usage }] }
+      ? { ...base, choices: [{ index: 0, delta: lastDelta, finish_reason: finishOf(reply), usage }] }
       : {
           ...base,
-          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: finishOf(reply) }],
+          choices: [
+            {
+              index: 0,
+              delta: { role: 'assistant', content: '', ...lastDelta },
+              finish_reason: finishOf(reply),
+            },
+          ],
           usage,
         };
   chunks.push(last);

@@ -98,7 +98,9 @@ export type PlantedBug =
   /** An aborted call's `CANCELLED` error names the request it ended, headers and key included. */
   | 'key-in-cancel-error'
   /** A body that ends without `[DONE]` leaves the stream waiting for it, until the caller aborts. */
-  | 'waits-for-done';
+  | 'waits-for-done'
+  /** Takes a chunk's `finish_reason` and skips the rest of that chunk: its delta, and usage sent there. */
+  | 'skips-rest-of-finish-chunk';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -286,6 +288,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
           const chunk = JSON.parse(data) as WireChunk;
           const choice = chunk.choices?.[0];
           if (bug === 'skips-usage-chunk' && choice === undefined) continue;
+          if (bug === 'skips-rest-of-finish-chunk' && choice?.finish_reason) {
+            finish = choice.finish_reason;
+            continue;
+          }
           const delta = choice?.delta ?? {};
           // This chunk's deltas; `holds-until-finish` keeps them until the finish chunk.
           const out: ChatDelta[] = [];

@@ -50,9 +50,11 @@ export const streamContract: ContractProperty = {
     // And one answer in multi-byte text whose bytes come a few at a time: events and characters
     // cut across reads, as a proxy or a compressing gateway delivers them.
     const cut: ScriptedReply = { ...reply, content: '多字节的回答, ünïcödé 🙂 across reads' };
+    // And the last piece and the usage in the finish chunk, as some servers send them.
     return streamKinds(context).flatMap((via) => [
       ...(['read-all', 'break', 'abort'] as const).map((ending) => ({ via, reply, ending, after: 2 })),
       { via, reply: cut, ending: 'read-all' as const, after: 2, split: 3 },
+      { via, reply, ending: 'read-all' as const, after: 2, lastInFinish: true },
     ]);
   },
   build(fc, context) {
@@ -64,19 +66,21 @@ export const streamContract: ContractProperty = {
         after: fc.integer({ min: 1, max: 4 }),
         // For a read to the end: bytes a write, so events and characters are cut across reads.
         split: fc.integer({ min: 1, max: 24 }),
+        // For a read to the end: the last piece and the usage in the finish chunk (until 2026-12-05
+        // never, and an adapter that skipped the rest of the chunk that carries finish_reason passed).
+        lastInFinish: fc.boolean(),
       },
-      { requiredKeys: ['via', 'reply', 'ending', 'after'] },
+      { requiredKeys: ['via', 'reply', 'ending', 'after', 'lastInFinish'] },
     );
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkStream(context, c.via, c.reply, c.ending, c.after, c.split)).catch(
-          (error: unknown) => {
-            // Say which way of streaming broke; the error keeps its class (a LateError stays one).
-            if (c.via === 'streamTo' && error instanceof Error)
-              error.message = `streamTo(): ${error.message}`;
-            throw error;
-          },
-        ),
+        retryingLate(() =>
+          checkStream(context, c.via, c.reply, c.ending, c.after, c.split, c.lastInFinish),
+        ).catch((error: unknown) => {
+          // Say which way of streaming broke; the error keeps its class (a LateError stays one).
+          if (c.via === 'streamTo' && error instanceof Error) error.message = `streamTo(): ${error.message}`;
+          throw error;
+        }),
       ),
     );
   },
@@ -89,6 +93,7 @@ async function checkStream(
   ending: Ending,
   after: number,
   split?: number,
+  lastInFinish = false,
 ) {
   const server = context.server;
   // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
@@ -97,14 +102,18 @@ async function checkStream(
       ? scripted
       : { ...scripted, content: `${scripted.content ?? ''}${'.'.repeat(120)}` };
   const nonce = context.script(reply);
+  const shape = [
+    ...(split === undefined ? [] : [`split=${split}`]),
+    ...(lastInFinish ? ['last-in-finish=1'] : []),
+  ];
   const model =
     server === undefined
       ? context.model
       : ending !== 'read-all'
         ? 'fault:ok:chunk-ms=15:end-ms=300'
-        : split === undefined
+        : shape.length === 0
           ? context.model
-          : `fault:ok:split=${split}`;
+          : `fault:ok:${shape.join(':')}`;
   const controller = new AbortController();
   const reader = streamOf(context, requestFor(context, nonce, model), controller.signal, via);
   reader.until = Date.now() + 5000;
@@ -125,7 +134,12 @@ async function checkStream(
       reader.deltas,
       server === undefined ? undefined : { reply, context, usageAsked },
     );
-    if (broken !== undefined) throw new Error(broken);
+    if (broken !== undefined)
+      throw new Error(
+        lastInFinish
+          ? `${broken} (the server sent the last piece${usageAsked ? ' and the usage' : ''} in the chunk that carries finish_reason)`
+          : broken,
+      );
     return;
   }
 
