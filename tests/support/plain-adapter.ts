@@ -100,7 +100,9 @@ export type PlantedBug =
   /** A body that ends without `[DONE]` leaves the stream waiting for it, until the caller aborts. */
   | 'waits-for-done'
   /** Takes a chunk's `finish_reason` and skips the rest of that chunk: its delta, and usage sent there. */
-  | 'skips-rest-of-finish-chunk';
+  | 'skips-rest-of-finish-chunk'
+  /** Reports the cache hits, and takes them out of the prompt's count (they were billed apart). */
+  | 'prompt-minus-cached';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -445,14 +447,26 @@ interface WireUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens?: number;
+  cached_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
 }
 
 function toUsage(usage: WireUsage, bug: PlantedBug | undefined): TokenUsage {
   const total = usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens;
+  // Cache hits where OpenAI and GLM put them, or Moonshot; 0 when the server sent none.
+  const cachedTokens = usage.cached_tokens ?? usage.prompt_tokens_details?.cached_tokens ?? 0;
+  if (bug === 'prompt-minus-cached')
+    return {
+      promptTokens: usage.prompt_tokens - cachedTokens,
+      completionTokens: usage.completion_tokens,
+      totalTokens: total - cachedTokens,
+      cachedTokens,
+    };
   return {
     promptTokens: usage.prompt_tokens,
     completionTokens: usage.completion_tokens,
     totalTokens: bug === 'usage-total-wrong' ? usage.completion_tokens : total,
+    cachedTokens,
   };
 }
 

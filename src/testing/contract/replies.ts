@@ -9,7 +9,12 @@ import { FINISH_REASONS } from './property.js';
 export interface ScriptedReply extends Reply {
   readonly content: string;
   readonly finishReason: string;
-  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number };
+  readonly usage: {
+    readonly prompt_tokens: number;
+    readonly completion_tokens: number;
+    /** OpenAI's and GLM's place for cache hits: sent now and then. */
+    readonly prompt_tokens_details?: { readonly cached_tokens: number };
+  };
 }
 
 export function replyArbitrary(fc: FastCheck, context: ContractContext) {
@@ -35,7 +40,16 @@ export function replyArbitrary(fc: FastCheck, context: ContractContext) {
         ? fc.array(toolCall, { maxLength: 2 })
         : fc.constant<{ id: string; name: string; arguments: string }[]>([]),
       finishReason: fc.constantFrom(...FINISH_REASONS),
-      usage: fc.record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(5000) }),
+      // Cache hits too, part of the prompt (until 2026-12-05 never sent, so a miscount of them passed).
+      usage: fc
+        .record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(5000) })
+        .chain((usage) =>
+          fc
+            .option(fc.nat(usage.prompt_tokens), { nil: undefined, freq: 2 })
+            .map((hits) =>
+              hits === undefined ? usage : { ...usage, prompt_tokens_details: { cached_tokens: hits } },
+            ),
+        ),
     })
     .map(
       ({ reasoning, toolCalls, ...rest }): ScriptedReply => ({
@@ -50,10 +64,29 @@ function uniqueIds<T extends { id: string }>(calls: readonly T[]): T[] {
   return calls.map((call, i) => ({ ...call, id: `${call.id}_${i}` }));
 }
 
-export function usageOf(usage: ScriptedReply['usage']): TokenUsage {
+/** The usage the server sent, as the port reports it: its cache hits too, when it sent them. */
+export function usageOf(usage: NonNullable<Reply['usage']>): TokenUsage {
+  const cachedTokens = usage.cached_tokens ?? usage.prompt_tokens_details?.cached_tokens;
   return {
     promptTokens: usage.prompt_tokens,
     completionTokens: usage.completion_tokens,
     totalTokens: usage.prompt_tokens + usage.completion_tokens,
+    ...(cachedTokens === undefined ? {} : { cachedTokens }),
   };
+}
+
+/**
+ * Whether an adapter's usage differs from what the server sent: the three counts exactly, and
+ * `cachedTokens`, which the port reports "when reported", either left out or the hits sent (0 when
+ * none were). An adapter's own `rateLimitTokens` (the Kimi preset's) is not compared. Until
+ * 2026-12-05 the whole object was compared, so a `cachedTokens: 0` failed.
+ */
+export function usageDiffers(got: TokenUsage, sent: NonNullable<Reply['usage']>): boolean {
+  const want = usageOf(sent);
+  return (
+    got.promptTokens !== want.promptTokens ||
+    got.completionTokens !== want.completionTokens ||
+    got.totalTokens !== want.totalTokens ||
+    (got.cachedTokens !== undefined && got.cachedTokens !== (want.cachedTokens ?? 0))
+  );
 }

@@ -6,8 +6,8 @@
 import type { ChatResponse } from '../../providers/port.js';
 import { brief, type ContractContext, completeOf, requestFor } from './harness.js';
 import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
-import { replyArbitrary, type ScriptedReply, usageOf } from './replies.js';
-import { isFinishReason, reportedUsage, usageViolation } from './stream.js';
+import { replyArbitrary, type ScriptedReply, usageDiffers, usageOf } from './replies.js';
+import { isFinishReason, usageViolation } from './stream.js';
 
 export const resultShape: ContractProperty = {
   name: 'resultShape',
@@ -87,7 +87,7 @@ export function shapeViolation(
     return `Expected \`finishReason\` \`${reply.finishReason}\` (what the server sent), got ${JSON.stringify(result.finishReason)}`;
   if (result.usage === undefined)
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got none`;
-  if (JSON.stringify(reportedUsage(result.usage)) !== JSON.stringify(usageOf(reply.usage)))
+  if (usageDiffers(result.usage, reply.usage))
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got ${JSON.stringify(result.usage)}`;
   if (context.capabilities.thinking && (result.reasoning ?? undefined) !== reply.reasoning)
     return `Expected \`reasoning\` ${JSON.stringify(reply.reasoning)} (what the server sent), got ${JSON.stringify(result.reasoning)}`;
