@@ -38,6 +38,8 @@
  *   echo-auth=1         error bodies quote the received Authorization header (a careless server)
  *   echo-headers=1      error bodies quote every received header, Authorization included (a
  *                       gateway that dumps the request)
+ *   html=1              error responses (`<status>` modes) as an HTML page, `text/html`, as a proxy or
+ *                       a load balancer in front of the API sends them (nginx's 502, a CDN's 429)
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
  *   no-finish=1         a stream with no finish chunk: its content, then `[DONE]` (some servers
  *                       leave `finish_reason` out)
@@ -87,6 +89,8 @@ export interface Fault {
   readonly first?: number;
   readonly echoAuth: boolean;
   readonly echoHeaders: boolean;
+  /** Error responses as an HTML page, not a JSON body. */
+  readonly html: boolean;
   readonly noSse: boolean;
   /** For streams: no chunk carries a `finish_reason`. */
   readonly noFinish: boolean;
@@ -123,6 +127,7 @@ export const NO_FAULT: Fault = {
   bytes: 2 * 1024 * 1024,
   echoAuth: false,
   echoHeaders: false,
+  html: false,
   noSse: false,
   noFinish: false,
   oneWrite: false,
@@ -178,6 +183,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'echo-headers':
         fault.echoHeaders = value === '1';
+        break;
+      case 'html':
+        fault.html = value === '1';
         break;
       case 'retry-after':
         headers['retry-after'] = value;

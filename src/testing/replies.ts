@@ -49,6 +49,12 @@ export function sendError(
   code: string | null = null,
 ): void {
   const text = fault.echoAuth || fault.echoHeaders ? `${message} (you sent: ${auth})` : message;
+  if (fault.html) {
+    res.writeHead(status, { 'content-type': 'text/html', ...fault.headers });
+    return void res.end(
+      `<html><head><title>${status}</title></head><body><h1>${status}</h1><p>${text}</p></body></html>`,
+    );
+  }
   const type = STATUS_TYPES[status] ?? 'server_error';
   res.writeHead(status, { 'content-type': 'application/json', ...fault.headers });
   res.end(JSON.stringify({ error: { message: text, type, code } }));

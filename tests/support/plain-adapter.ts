@@ -102,7 +102,9 @@ export type PlantedBug =
   /** Takes a chunk's `finish_reason` and skips the rest of that chunk: its delta, and usage sent there. */
   | 'skips-rest-of-finish-chunk'
   /** Reports the cache hits, and takes them out of the prompt's count (they were billed apart). */
-  | 'prompt-minus-cached';
+  | 'prompt-minus-cached'
+  /** Reads every HTTP error's body as JSON: a proxy's HTML error page fails the parse, as BAD_RESPONSE. */
+  | 'json-error-body';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -168,6 +170,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   async function httpError(response: Response): Promise<Error> {
     const text = await response.text().catch(() => '');
     if (bug === 'plain-error') return new Error(`HTTP ${response.status}: ${text}`);
+    if (bug === 'json-error-body' && !text.trimStart().startsWith('{'))
+      return providerError('BAD_RESPONSE', `${name}: Expected a JSON error body, got unparseable text`);
     let detail = '';
     try {
       detail = String((JSON.parse(text) as { error?: { message?: string } }).error?.message ?? '');

@@ -62,13 +62,15 @@ export const errorsMapped: ContractProperty = {
   examples(context) {
     // Every fault with a long hint, and those that carry one with a short hint too: an adapter
     // that waits out a short Retry-After and sends again is caught every run, not only when
-    // fast-check draws a short one (until 2026-12-04).
+    // fast-check draws a short one (until 2026-12-04). Each HTTP error as an HTML page too, as a
+    // proxy sends it (until 2026-12-05 every error body was JSON).
     return FAULTS.flatMap((f) =>
       callKinds(context)
         .filter((kind) => !f.streamOnly || kind !== 'complete')
-        .flatMap((kind) =>
-          (f.retryAfter ? [7, 1] : [7]).map((retryAfterS) => ({ fault: f.fault, kind, retryAfterS })),
-        ),
+        .flatMap((kind) => [
+          ...(f.retryAfter ? [7, 1] : [7]).map((retryAfterS) => ({ fault: f.fault, kind, retryAfterS })),
+          ...(isStatus(f.fault) ? [{ fault: f.fault, kind, retryAfterS: 7, html: true }] : []),
+        ]),
     );
   },
   build(fc, context) {
@@ -77,12 +79,18 @@ export const errorsMapped: ContractProperty = {
         fault: fc.constantFrom(...FAULTS),
         kind: fc.constantFrom(...callKinds(context)),
         retryAfterS: fc.integer({ min: 1, max: 120 }),
+        // For an HTTP error: the body as a proxy's HTML page, not JSON.
+        html: fc.boolean(),
       })
       .filter((c) => !c.fault.streamOnly || c.kind !== 'complete')
-      .map((c) => ({ ...c, fault: c.fault.fault }));
+      .map(({ html, ...c }) => ({
+        ...c,
+        fault: c.fault.fault,
+        ...(html && isStatus(c.fault.fault) ? { html } : {}),
+      }));
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS)),
+        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS, 'html' in c)),
       ),
     );
   },
@@ -93,13 +101,15 @@ async function checkFault(
   fault: string,
   kind: CallKind,
   retryAfterS: number,
+  html = false,
 ): Promise<void> {
   const expected = FAULTS.find((f) => f.fault === fault) as Expectation;
-  const status = /^\d{3}$/.test(fault);
+  const status = isStatus(fault);
   const model = [
     `fault:${fault}`,
     ...(expected.retryAfter ? [`retry-after=${retryAfterS}`] : []),
     ...(status ? ['echo-auth=1'] : []),
+    ...(status && html ? ['html=1'] : []),
     ...(fault === 'reset-mid' && kind === 'stream' ? ['after=2'] : []),
   ].join(':');
   const what = `${kind}() against \`${model}\``;
@@ -214,6 +224,9 @@ function keyIn(text: string, apiKey: string | undefined): string | undefined {
   const bearer = /Bearer\s+(?!\[redacted\])([^\s)'"`\\]{6,})/i.exec(text);
   return bearer === null ? undefined : `\`Bearer ${bearer[1]?.slice(0, 4)}…\``;
 }
+
+/** An HTTP error status, not a broken connection or body. */
+const isStatus = (fault: string): boolean => /^\d{3}$/.test(fault);
 
 /** How many chat requests carrying the nonce reached the server. */
 function sentFor(context: ContractContext, nonce: string): number {

@@ -93,6 +93,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ],
   // Passed every property until 2026-12-05: the server never sent cache hits.
   ['prompt-minus-cached', 'resultShape', /^Expected usage .*"cachedTokens":\d+\} \(what the server sent\)/],
+  // Passed every property until 2026-12-05: every error body was JSON.
+  [
+    'json-error-body',
+    'errorsMapped',
+    /^Expected .*`fault:\d{3}:.*html=1.*` to reject with code \w+, got BAD_RESPONSE/,
+  ],
 ];
 
 let server: OpenAIServer;
