@@ -66,6 +66,13 @@ export function checkContractOptions(where: string, options: unknown, extra: str
     (options as { capabilities?: unknown } | undefined)?.capabilities,
     CAPABILITY_KEYS,
   );
+  // Every abort is judged by it: NaN passed some timing checks and failed others "within NaN ms";
+  // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
+  const bound = (options as { abortWithinMs?: unknown } | undefined)?.abortWithinMs;
+  if (bound !== undefined && !(typeof bound === 'number' && bound > 0 && Number.isFinite(bound)))
+    throw new RangeError(
+      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, got ${typeof bound === 'string' ? JSON.stringify(bound) : String(bound)}`,
+    );
 }
 
 /** `checkRuntimeProperties`' and `runtimeProperty`'s options, the contract's among them. */

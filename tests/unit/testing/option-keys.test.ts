@@ -106,6 +106,21 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses an `abortWithinMs` that is not a number of ms above 0, rather than judge every abort by it', async () => {
+    // Before 2026-12-05 NaN passed some timing checks by default and failed others with "within
+    // NaN ms"; 0 or a negative bound failed every adapter, Infinity overflowed the timers.
+    for (const abortWithinMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100']) {
+      await expect(checkProviderContract(adapter, { abortWithinMs } as never)).rejects.toThrow(
+        new RangeError(
+          `Expected \`abortWithinMs\` in \`checkProviderContract options\` to be a number of ms above 0, got ${typeof abortWithinMs === 'string' ? '"100"' : String(abortWithinMs)}`,
+        ),
+      );
+    }
+    const { describeProviderContract } = await import('../../../src/testing/vitest.js');
+    expect(() => describeProviderContract('mine', () => adapter, { abortWithinMs: -5 })).toThrow(RangeError);
+    expect(calls).toBe(0);
+  });
+
   it('refuses a server that is not listening yet, rather than blame the adapter for every property', async () => {
     const { createOpenAIServer } = await import('../../../src/testing/openai-server.js');
     const server = createOpenAIServer();
