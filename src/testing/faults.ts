@@ -117,6 +117,17 @@ const MODES: ReadonlySet<string> = new Set([
   'oversized-sse',
 ]);
 
+/** Keys whose value is a whole number (ms, bytes, chunks, requests). */
+const NUMERIC_KEYS: ReadonlySet<string> = new Set([
+  'latency',
+  'chunk-ms',
+  'end-ms',
+  'split',
+  'after',
+  'bytes',
+  'first',
+]);
+
 export const NO_FAULT: Fault = {
   mode: 'ok',
   latencyMs: 0,
@@ -155,6 +166,9 @@ export function parseFault(model: unknown): Fault {
     const key = eq === -1 ? pair : pair.slice(0, eq);
     // Values are URI-decoded, so an HTTP date's colons can travel as `%3A`.
     const value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    // A number it cannot read is refused: `latency=1s` gave no latency at all (until 2026-12-05).
+    if (NUMERIC_KEYS.has(key) && !/^\d+$/.test(value))
+      throw new Error(`Expected \`${key}\` to be a whole number, got ${JSON.stringify(value)} in "${model}"`);
     const number = Number(value);
     switch (key) {
       case 'latency':
