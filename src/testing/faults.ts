@@ -18,7 +18,7 @@
  *   bad-sse      200 `text/event-stream` with one good chunk, then `data: {not json`
  *   wrong-type   200 `text/html`
  *   empty        200 `application/json` with an empty body
- *   oversized    200 `application/json`, chunked, `bytes` long (default 2 MiB)
+ *   oversized    200 `application/json`, chunked, its content `bytes` long (default 2 MiB)
  *   oversized-sse  a streamed request: 200 `text/event-stream`, content chunks of 16 KiB until `bytes`
  *                  are sent (a whole request is answered as `oversized`)
  *

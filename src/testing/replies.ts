@@ -121,8 +121,9 @@ export async function sendCompletion(
       res.writeHead(200, { 'content-type': 'application/json' });
       const filler = 'x'.repeat(64 * 1024);
       res.write('{"id":"big","choices":[{"index":0,"message":{"role":"assistant","content":"');
+      // `bytes` of content exactly (until 2026-12-05 whole 64 KiB pieces: `bytes=5000` sent 64 KiB).
       for (let sent = 0; sent < fault.bytes && !res.destroyed; sent += filler.length) {
-        if (!res.write(filler)) await drainedOrClosed(res);
+        if (!res.write(filler.slice(0, fault.bytes - sent))) await drainedOrClosed(res);
       }
       return void res.end('"},"finish_reason":"stop"}]}');
     }
