@@ -53,6 +53,10 @@
  *                       `stream_options.include_usage` in that chunk too, at its top level (the chunk
  *                       schema allows both; GLM sends its usage there), not in a chunk of its own
  *                       (the vendor modes move the last piece beside the usage they send there)
+ *   sse=STYLE           how a stream's events are written, each as the SSE spec allows: `crlf` (CRLF
+ *                       line ends), `compact` (`data:{...}`, no space after the colon), `comments`
+ *                       (comment lines, `: keep-alive`, between the events and inside them)
+ *                       (default: `data: {...}` and LF line ends)
  *   tag=ANY             ignored; makes a model string unique so `first` counters do not collide
  *
  * Any other model name is answered normally. Node built-ins only: this ships as `troupe/testing`.
@@ -72,6 +76,10 @@ export type FaultMode =
   | 'empty'
   | 'oversized'
   | 'oversized-sse';
+
+/** How a stream's events are written (`sse=`): `plain` is `data: {...}` with LF line ends. */
+export const SSE_STYLES = ['plain', 'crlf', 'compact', 'comments'] as const;
+export type SseStyle = (typeof SSE_STYLES)[number];
 
 export interface Fault {
   readonly mode: FaultMode;
@@ -98,6 +106,8 @@ export interface Fault {
   readonly oneWrite: boolean;
   /** For streams: the last piece and the usage go in the finish chunk. */
   readonly lastInFinish: boolean;
+  /** For streams: how the events are written (`sse=`). */
+  readonly sse: SseStyle;
   /** Response headers to add (retry hints). */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -143,6 +153,7 @@ export const NO_FAULT: Fault = {
   noFinish: false,
   oneWrite: false,
   lastInFinish: false,
+  sse: 'plain',
   headers: {},
 };
 
@@ -221,6 +232,13 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'last-in-finish':
         fault.lastInFinish = value === '1';
+        break;
+      case 'sse':
+        if (!(SSE_STYLES as readonly string[]).includes(value))
+          throw new Error(
+            `Expected \`sse\` to be one of ${SSE_STYLES.join(', ')}, got ${JSON.stringify(value)}`,
+          );
+        fault.sse = value as SseStyle;
         break;
       case 'tag':
         break;

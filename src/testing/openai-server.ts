@@ -269,6 +269,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
           endDelayMs: fault.endDelayMs,
           oneWrite: fault.oneWrite,
           lastInFinish: fault.lastInFinish,
+          sse: fault.sse,
           finishSent: () => (record.finishSentAt = Date.now()),
         });
       return sendVendorCompletion(res, vendor, body, reply);

@@ -3,7 +3,7 @@
  * bent by the request's fault (see `faults.ts`). Node built-ins only.
  */
 import type { ServerResponse } from 'node:http';
-import type { Fault } from './faults.js';
+import type { Fault, SseStyle } from './faults.js';
 
 /** What the server answers with for an `ok` request. */
 export interface Reply {
@@ -216,7 +216,7 @@ export async function sendStream(
       // Ended cleanly mid-answer: no finish chunk, no `[DONE]`.
       if (fault.mode === 'truncate') return void res.end(out());
     }
-    const event = `data: ${JSON.stringify(chunk)}\n\n`;
+    const event = sseEvent(JSON.stringify(chunk), fault.sse);
     if (held !== undefined) {
       held += event;
       finishHeld ||= chunk === finishChunk;
@@ -229,11 +229,25 @@ export async function sendStream(
   if (fault.mode === 'stall') return stallAfter(res, out());
   // Every chunk sent, the finish among them: the body ends without its `[DONE]`.
   if (fault.mode === 'truncate') return void res.end(out());
-  if (held !== undefined) return void res.end(out('data: [DONE]\n\n'));
+  if (held !== undefined) return void res.end(out(sseEvent('[DONE]', fault.sse)));
   if (fault.endDelayMs > 0) await delay(fault.endDelayMs);
   if (res.destroyed) return;
-  await writeSplit(res, 'data: [DONE]\n\n', fault.splitBytes);
+  await writeSplit(res, sseEvent('[DONE]', fault.sse), fault.splitBytes);
   if (!res.destroyed) res.end();
+}
+
+/** One event carrying `data`, written in the `sse=` style: each is one the SSE spec allows. */
+export function sseEvent(data: string, style: SseStyle = 'plain'): string {
+  switch (style) {
+    case 'crlf':
+      return `data: ${data}\r\n\r\n`;
+    case 'compact':
+      return `data:${data}\n\n`;
+    case 'comments':
+      return `: keep-alive\n\n: ping\ndata: ${data}\n\n`;
+    default:
+      return `data: ${data}\n\n`;
+  }
 }
 
 /** A stall: what was held back (`one-write`) goes, then nothing more. */

@@ -12,7 +12,8 @@
  * on a streamed request answers 200 and sends the case's body as the stream's first event.
  */
 import type { ServerResponse } from 'node:http';
-import { type Reply, split, writeSplit } from './replies.js';
+import type { SseStyle } from './faults.js';
+import { type Reply, split, sseEvent, writeSplit } from './replies.js';
 import { VENDOR_ERROR_CASES, type VendorErrorCase } from './vendor-error-cases.js';
 
 export { VENDOR_ERROR_CASES, type VendorErrorCase } from './vendor-error-cases.js';
@@ -259,6 +260,8 @@ export async function sendVendorStream(
     readonly oneWrite?: boolean;
     /** The last piece in the finish chunk (`last-in-finish`). */
     readonly lastInFinish?: boolean;
+    /** How the events are written (`sse=`). */
+    readonly sse?: SseStyle;
   } = {
     chunkDelayMs: 0,
     splitBytes: 0,
@@ -313,17 +316,19 @@ export async function sendVendorStream(
   chunks.push(last);
   // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`, `end-ms`, `one-write`).
   if (pace.oneWrite === true) {
-    res.end(`${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')}data: [DONE]\n\n`);
+    res.end(
+      `${chunks.map((chunk) => sseEvent(JSON.stringify(chunk), pace.sse)).join('')}${sseEvent('[DONE]', pace.sse)}`,
+    );
     return void pace.finishSent?.();
   }
   for (const chunk of chunks) {
     if (res.destroyed) return;
-    await writeSplit(res, `data: ${JSON.stringify(chunk)}\n\n`, pace.splitBytes);
+    await writeSplit(res, sseEvent(JSON.stringify(chunk), pace.sse), pace.splitBytes);
     if (chunk === last) pace.finishSent?.();
     if (pace.chunkDelayMs > 0) await pace.delay(pace.chunkDelayMs);
   }
   if ((pace.endDelayMs ?? 0) > 0) await pace.delay(pace.endDelayMs ?? 0);
   if (res.destroyed) return;
-  await writeSplit(res, 'data: [DONE]\n\n', pace.splitBytes);
+  await writeSplit(res, sseEvent('[DONE]', pace.sse), pace.splitBytes);
   if (!res.destroyed) res.end();
 }

@@ -104,7 +104,12 @@ export type PlantedBug =
   /** Reports the cache hits, and takes them out of the prompt's count (they were billed apart). */
   | 'prompt-minus-cached'
   /** Reads every HTTP error's body as JSON: a proxy's HTML error page fails the parse, as BAD_RESPONSE. */
-  | 'json-error-body';
+  | 'json-error-body'
+  /**
+   * Parses SSE as one server writes it: events cut at `\n\n`, the data after `data: ` at the
+   * event's start. CRLF line ends, `data:` without its space and comment lines are lost.
+   */
+  | 'naive-sse';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -281,12 +286,13 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         if (bug === 'decodes-each-read') buffer += new TextDecoder().decode(bytes);
         else if (bug === 'events-per-read') buffer = decoder.decode(bytes, { stream: true });
         else buffer += decoder.decode(bytes, { stream: true });
-        let cut = buffer.indexOf('\n\n');
-        while (cut !== -1) {
-          const event = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          cut = buffer.indexOf('\n\n');
-          const data = event.startsWith('data: ') ? event.slice(6) : '';
+        const naive = bug === 'naive-sse';
+        let cut = nextEvent(buffer, naive);
+        while (cut !== undefined) {
+          const event = buffer.slice(0, cut.at);
+          buffer = buffer.slice(cut.at + cut.length);
+          cut = nextEvent(buffer, naive);
+          const data = naive ? (event.startsWith('data: ') ? event.slice(6) : '') : dataOf(event);
           if (data === '[DONE]') sawDone = true;
           // `[DONE]` ends the answer: what follows it is not read (nor is the abort fetch would report there).
           if (sawDone && stopsAtDone) break reading;
@@ -374,6 +380,24 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     };
   }
   return adapter;
+}
+
+/**
+ * Where the buffer's first whole event ends: at a blank line, whatever the server's line ends
+ * (CRLF, LF or CR, as the SSE spec allows); `naive`, only at `\n\n`.
+ */
+function nextEvent(buffer: string, naive: boolean): { at: number; length: number } | undefined {
+  const blank = (naive ? /\n\n/ : /\r\n\r\n|\n\n|\r\r/).exec(buffer);
+  return blank === null ? undefined : { at: blank.index, length: blank[0].length };
+}
+
+/** An event's data, as the SSE spec reads it: its `data:` lines (one space after the colon dropped), joined; comments and other fields skipped. */
+function dataOf(event: string): string {
+  return event
+    .split(/\r\n|\n|\r/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n');
 }
 
 /** Settles with the abort at once, and leaves the work (and its connection) running. */

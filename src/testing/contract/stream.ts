@@ -6,6 +6,7 @@
  */
 import type { ChatDelta, ToolCall } from '../../providers/port.js';
 import { assembleToolCalls } from '../../providers/tool-calls.js';
+import type { SseStyle } from '../faults.js';
 import type { Reply } from '../openai-server.js';
 import {
   brief,
@@ -25,6 +26,14 @@ import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
 import { replyArbitrary, type ScriptedReply, usageDiffers, usageOf } from './replies.js';
 
 type Ending = 'read-all' | 'break' | 'abort';
+
+/** The ways of writing events drawn besides the usual `data: {...}\n\n`, and how a failure names each. */
+const SSE_SAYS: Readonly<Record<Exclude<SseStyle, 'plain'>, string>> = {
+  crlf: 'with CRLF line ends',
+  compact: 'as `data:{...}`, with no space',
+  comments: 'among comment lines',
+};
+const SSE_DRAWN = Object.keys(SSE_SAYS) as Exclude<SseStyle, 'plain'>[];
 
 export const streamContract: ContractProperty = {
   name: 'streamContract',
@@ -50,11 +59,13 @@ export const streamContract: ContractProperty = {
     // And one answer in multi-byte text whose bytes come a few at a time: events and characters
     // cut across reads, as a proxy or a compressing gateway delivers them.
     const cut: ScriptedReply = { ...reply, content: '多字节的回答, ünïcödé 🙂 across reads' };
-    // And the last piece and the usage in the finish chunk, as some servers send them.
+    // And the last piece and the usage in the finish chunk, as some servers send them; and the
+    // events in each other way the SSE spec allows.
     return streamKinds(context).flatMap((via) => [
       ...(['read-all', 'break', 'abort'] as const).map((ending) => ({ via, reply, ending, after: 2 })),
       { via, reply: cut, ending: 'read-all' as const, after: 2, split: 3 },
       { via, reply, ending: 'read-all' as const, after: 2, lastInFinish: true },
+      ...SSE_DRAWN.map((sse) => ({ via, reply, ending: 'read-all' as const, after: 2, sse })),
     ]);
   },
   build(fc, context) {
@@ -69,13 +80,16 @@ export const streamContract: ContractProperty = {
         // For a read to the end: the last piece and the usage in the finish chunk (until 2026-12-05
         // never, and an adapter that skipped the rest of the chunk that carries finish_reason passed).
         lastInFinish: fc.boolean(),
+        // For a read to the end: the events written another way the SSE spec allows (until
+        // 2026-12-05 always `data: {...}\n\n`, and a parser that knew only that passed).
+        sse: fc.constantFrom(...SSE_DRAWN),
       },
       { requiredKeys: ['via', 'reply', 'ending', 'after', 'lastInFinish'] },
     );
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
         retryingLate(() =>
-          checkStream(context, c.via, c.reply, c.ending, c.after, c.split, c.lastInFinish),
+          checkStream(context, c.via, c.reply, c.ending, c.after, c.split, c.lastInFinish, c.sse),
         ).catch((error: unknown) => {
           // Say which way of streaming broke; the error keeps its class (a LateError stays one).
           if (c.via === 'streamTo' && error instanceof Error) error.message = `streamTo(): ${error.message}`;
@@ -94,6 +108,7 @@ async function checkStream(
   after: number,
   split?: number,
   lastInFinish = false,
+  sse?: Exclude<SseStyle, 'plain'>,
 ) {
   const server = context.server;
   // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
@@ -105,6 +120,7 @@ async function checkStream(
   const shape = [
     ...(split === undefined ? [] : [`split=${split}`]),
     ...(lastInFinish ? ['last-in-finish=1'] : []),
+    ...(sse === undefined ? [] : [`sse=${sse}`]),
   ];
   const model =
     server === undefined
@@ -122,24 +138,28 @@ async function checkStream(
     await reader.read();
     if (reader.end === undefined)
       throw new Error(`Expected the stream to end within 5 s, got ${reader.deltas.length} deltas and no end`);
-    if (reader.end.kind === 'threw')
-      throw new Error(
-        `Expected the stream to end normally, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
-      );
     // An adapter that asks for usage in the stream must pass on what the server sent.
     const body = server === undefined ? undefined : (await onWire(server, nonce, 500))?.body;
     const options = (body as { stream_options?: { include_usage?: unknown } } | undefined)?.stream_options;
     const usageAsked = options?.include_usage === true;
+    // What this stream's server did that the usual one does not, so a failure says where to look.
+    const sent = [
+      ...(lastInFinish
+        ? [`the last piece${usageAsked ? ' and the usage' : ''} in the chunk that carries finish_reason`]
+        : []),
+      ...(sse === undefined ? [] : [`its events ${SSE_SAYS[sse]}`]),
+    ];
+    const failure = (message: string) =>
+      new Error(sent.length === 0 ? message : `${message} (the server sent ${sent.join(', and ')})`);
+    if (reader.end.kind === 'threw')
+      throw failure(
+        `Expected the stream to end normally, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
+      );
     const broken = deltaViolations(
       reader.deltas,
       server === undefined ? undefined : { reply, context, usageAsked },
     );
-    if (broken !== undefined)
-      throw new Error(
-        lastInFinish
-          ? `${broken} (the server sent the last piece${usageAsked ? ' and the usage' : ''} in the chunk that carries finish_reason)`
-          : broken,
-      );
+    if (broken !== undefined) throw failure(broken);
     return;
   }
 

@@ -36,6 +36,15 @@ describe('parseFault’s numbers', () => {
     }
   });
 
+  it('takes the ways of writing SSE events it knows, and refuses another', () => {
+    expect(parseFault('fault:ok').sse).toBe('plain');
+    for (const style of ['crlf', 'compact', 'comments'] as const)
+      expect(parseFault(`fault:ok:sse=${style}`).sse).toBe(style);
+    expect(() => parseFault('fault:ok:sse=cr')).toThrow(
+      'Expected `sse` to be one of plain, crlf, compact, comments, got "cr"',
+    );
+  });
+
   it('the server answers such a model with 400 and the reason', async () => {
     const server = createOpenAIServer();
     await server.start();
