@@ -66,6 +66,7 @@ export function checkContractOptions(where: string, options: unknown, extra: str
     (options as { capabilities?: unknown } | undefined)?.capabilities,
     CAPABILITY_KEYS,
   );
+  checkSeed(where, options);
   // Every abort is judged by it: NaN passed some timing checks and failed others "within NaN ms";
   // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
   const bound = (options as { abortWithinMs?: unknown } | undefined)?.abortWithinMs;
@@ -75,9 +76,22 @@ export function checkContractOptions(where: string, options: unknown, extra: str
     );
 }
 
+/**
+ * A seed is what a failure prints to replay it, so it must be one fast-check can replay: `NaN` ran
+ * (as some other seed) and printed "replay with { seed: NaN }" (until 2026-12-05).
+ */
+function checkSeed(where: string, options: unknown): void {
+  const seed = (options as { seed?: unknown } | undefined)?.seed;
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new RangeError(
+      `Expected \`seed\` in \`${where}\` to be an integer (as a failure prints it, to replay), got ${typeof seed === 'string' ? JSON.stringify(seed) : String(seed)}`,
+    );
+}
+
 /** `checkRuntimeProperties`' and `runtimeProperty`'s options, the contract's among them. */
 export function checkPropertyOptions(where: string, options: unknown): void {
   only(where, options, PROPERTY_KEYS);
+  checkSeed(where, options);
   const contract = (options as { contract?: unknown } | undefined)?.contract;
   if (contract !== false) checkContractOptions(`${where}.contract`, contract);
 }

@@ -121,6 +121,20 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses a seed it could not replay, rather than run on another and print NaN', async () => {
+    for (const seed of [Number.NaN, 1.5, Number.POSITIVE_INFINITY, '7']) {
+      await expect(checkProviderContract(adapter, { seed } as never)).rejects.toThrow(
+        new RangeError(
+          `Expected \`seed\` in \`checkProviderContract options\` to be an integer (as a failure prints it, to replay), got ${typeof seed === 'string' ? '"7"' : String(seed)}`,
+        ),
+      );
+      await expect(checkRuntimeProperties({ seed, numRuns: 1 } as never)).rejects.toThrow(
+        /^Expected `seed` in `checkRuntimeProperties options` to be an integer/,
+      );
+    }
+    expect(calls).toBe(0);
+  });
+
   it('refuses a server that is not listening yet, rather than blame the adapter for every property', async () => {
     const { createOpenAIServer } = await import('../../../src/testing/openai-server.js');
     const server = createOpenAIServer();
