@@ -62,18 +62,21 @@ const CONVERSATION_KEYS = {
   now: true,
 } as const satisfies Record<keyof ConversationStoreOptions, true>;
 
+/** What the tools and resources call on the runtime first: a stand-in without one fails there. */
+const RUNTIME_METHODS = ['run', 'submit', 'subscribe'] as const;
+
 /** Throws `INVALID_REQUEST` naming the first option (or bound in `files`, `tasks`, `conversations`) it does not take. */
 export function checkContextKeys(options: McpContextOptions): void {
   // Without it the first use failed as `Cannot read properties of undefined (reading 'subscribe')`.
   const runtime: unknown = (options as Partial<McpContextOptions> | undefined)?.runtime;
-  if (
-    typeof runtime !== 'object' ||
-    runtime === null ||
-    typeof (runtime as { run?: unknown }).run !== 'function'
-  ) {
+  const missing =
+    typeof runtime === 'object' && runtime !== null
+      ? RUNTIME_METHODS.find((name) => typeof (runtime as Record<string, unknown>)[name] !== 'function')
+      : 'run';
+  if (missing !== undefined) {
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected \`runtime\` in \`createMcpContext options\`, the runtime the tools submit to (createMcpContext({ runtime, ... })), got ${runtime === undefined ? 'none' : runtime === null ? 'null' : typeof runtime === 'object' ? 'an object without run()' : `a ${typeof runtime}`}`,
+      `Expected \`runtime\` in \`createMcpContext options\`, the runtime the tools submit to (createMcpContext({ runtime, ... })), got ${runtime === undefined ? 'none' : runtime === null ? 'null' : typeof runtime === 'object' ? `an object without ${missing}()` : `a ${typeof runtime}`}`,
     );
   }
   onlyKeys('createMcpContext options', options, CONTEXT_KEYS);

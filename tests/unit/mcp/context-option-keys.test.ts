@@ -64,6 +64,7 @@ describe('createMcpContext and registerTools refuse what they do not take', () =
       [undefined, 'got none'],
       [{ runtime: null }, 'got null'],
       [{ runtime: {} }, 'got an object without run()'],
+      [{ runtime: { run() {}, submit() {} } }, 'got an object without subscribe()'],
       [{ runtime: 'rt' }, 'got a string'],
     ];
     for (const [options, got] of cases) {
