@@ -74,7 +74,9 @@ export interface TaskStore {
   update(taskId: string, patch: TaskPatch): Promise<TaskRecord | undefined>;
   /**
    * One page of live records, oldest first; throws `InvalidCursorError` for a foreign cursor.
-   * With `owner`, only that owner's records; without, every record (an admin's view).
+   * With `owner`, only that owner's records; without, every record (an admin's view). A cursor
+   * should tell its owner nothing of other owners' records (troupe's stores name the page's last
+   * record, `task-cursor.ts`; a store-wide position counted everyone's).
    */
   list(options: {
     readonly owner?: string;

@@ -18,11 +18,10 @@ import {
   TaskLimitError,
   taskBounds,
 } from '../ports/task-bounds.js';
-import { decodeCursor, encodeCursor, expired } from '../ports/task-cursor.js';
+import { expired } from '../ports/task-cursor.js';
 import {
   applyPatch,
   isTerminal,
-  ownedBy,
   type TaskPage,
   type TaskPatch,
   type TaskRecord,
@@ -30,6 +29,7 @@ import {
 } from '../ports/task-store.js';
 import { reportError } from '../runtime/backend.js';
 import { connectRedis, quitTimedOut, quitWithin } from './connect.js';
+import { listTasks } from './redis-task-list.js';
 
 export interface RedisTaskStoreOptions {
   /** Key prefix shared by every instance of one cluster. @default 'troupe' */
@@ -283,42 +283,9 @@ export class RedisTaskStore implements TaskStore {
     }
   }
 
-  async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    let after = options.cursor === undefined ? 0 : decodeCursor('r', options.cursor);
-    const now = this.#now();
-    const page: { record: TaskRecord; seq: number }[] = [];
-    const batch = Math.max(options.limit + 1, 50);
-    for (;;) {
-      const ids = await this.#redis.zrangebyscore(
-        this.#key('index'),
-        `(${after}`,
-        '+inf',
-        'WITHSCORES',
-        'LIMIT',
-        0,
-        batch,
-      );
-      if (ids.length === 0) break;
-      const pairs: { id: string; seq: number }[] = [];
-      for (let i = 0; i + 1 < ids.length; i += 2) pairs.push({ id: ids[i]!, seq: Number(ids[i + 1]) });
-      const raws = await this.#redis.mget(...pairs.map((p) => this.#recordKey(p.id)));
-      for (const [i, pair] of pairs.entries()) {
-        const raw = raws[i];
-        if (raw === null || raw === undefined) continue;
-        const record = JSON.parse(raw) as TaskRecord;
-        if (expired(record, now) || !ownedBy(record, options.owner)) continue;
-        if (page.length === options.limit) {
-          const last = page.at(-1);
-          return {
-            tasks: page.map((e) => e.record),
-            ...(last === undefined ? {} : { nextCursor: encodeCursor('r', last.seq) }),
-          };
-        }
-        page.push({ record, seq: pair.seq });
-      }
-      after = pairs.at(-1)!.seq;
-    }
-    return { tasks: page.map((e) => e.record) };
+  list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
+    const keys = { redis: this.#redis, index: this.#key('index'), now: () => this.#now() };
+    return listTasks({ ...keys, recordKey: (taskId) => this.#recordKey(taskId) }, options);
   }
 
   async sweep(): Promise<readonly string[]> {

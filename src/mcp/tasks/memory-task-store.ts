@@ -17,6 +17,7 @@ import {
 import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
 import {
   applyPatch,
+  InvalidCursorError,
   isTerminal,
   ownedBy,
   type TaskPage,
@@ -99,7 +100,7 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    const after = options.cursor === undefined ? 0 : decodeCursor('t', options.cursor);
+    const after = options.cursor === undefined ? 0 : this.#positionOf(options.cursor, options.owner);
     const now = this.#now();
     const page: Entry[] = [];
     let more = false;
@@ -115,8 +116,15 @@ export class MemoryTaskStore implements TaskStore {
     return {
       tasks: page.map((e) => e.record),
       // Stryker disable next-line ConditionalExpression: with more to come the page is full, so `last` is there.
-      ...(more && last !== undefined ? { nextCursor: encodeCursor('t', last.seq) } : {}),
+      ...(more && last !== undefined ? { nextCursor: encodeCursor('t', last.record.taskId) } : {}),
     };
+  }
+
+  /** Where the cursor's task stands; refused unless it is a task of `owner` still held. */
+  #positionOf(cursor: string, owner: string | undefined): number {
+    const entry = this.#entries.get(decodeCursor('t', cursor));
+    if (entry === undefined || !ownedBy(entry.record, owner)) throw new InvalidCursorError(cursor);
+    return entry.seq;
   }
 
   async sweep(): Promise<readonly string[]> {

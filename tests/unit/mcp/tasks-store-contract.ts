@@ -425,5 +425,34 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect(rest.nextCursor).toBeUndefined();
       await expect(store.list({ limit: 2, cursor: 'nope' })).rejects.toBeInstanceOf(InvalidCursorError);
     });
+
+    it('gives a caller cursors that say nothing of other callers’ tasks, and refuses one it did not get', async () => {
+      // The same page of s1's, once alone and once with s2's tasks made between s1's: the cursor
+      // named the store-wide position, which counted s2's (an audit).
+      const cursors: string[] = [];
+      for (const others of [0, 40]) {
+        const store = await make({ now: () => 0 });
+        for (const id of ['a', 'b', 'c']) {
+          await store.create(record(id, 0, { owner: 's1' }));
+          for (let i = 0; i < others; i++) await store.create(record(`${id}-other-${i}`, 0, { owner: 's2' }));
+        }
+        const first = await store.list({ owner: 's1', limit: 2 });
+        cursors.push(first.nextCursor!);
+        expect((await store.list({ owner: 's1', limit: 2, cursor: first.nextCursor! })).tasks).toHaveLength(
+          1,
+        );
+        // Another caller's cursor, or one made up as a position, is refused, not read as a place.
+        const theirs = (await store.list({ owner: 's2', limit: 1 })).nextCursor;
+        if (theirs !== undefined)
+          await expect(store.list({ owner: 's1', limit: 2, cursor: theirs })).rejects.toBeInstanceOf(
+            InvalidCursorError,
+          );
+        for (const made of ['t1', 'r1', 't50', 'r50'])
+          await expect(
+            store.list({ owner: 's1', limit: 2, cursor: Buffer.from(made).toString('base64url') }),
+          ).rejects.toBeInstanceOf(InvalidCursorError);
+      }
+      expect(cursors[0]).toBe(cursors[1]);
+    });
   });
 }
