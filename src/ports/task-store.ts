@@ -57,7 +57,11 @@ export interface TaskPage {
 
 export class InvalidCursorError extends Error {
   constructor(cursor: string) {
-    super(`Expected a cursor returned by tasks/list, got "${cursor}"`);
+    // A cursor names its page's last task, so one tasks/list gave is refused too once that task has
+    // gone (until 2026-12-05 the message said it was not a cursor tasks/list returned).
+    super(
+      `Expected a cursor tasks/list returned to this caller, for a task still held, got "${cursor}": a cursor names its page's last task, and once that task has gone (expired, or dropped to make room), list again without a cursor`,
+    );
     this.name = 'InvalidCursorError';
   }
 }

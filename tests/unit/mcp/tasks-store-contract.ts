@@ -454,5 +454,30 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       }
       expect(cursors[0]).toBe(cursors[1]);
     });
+
+    it('refuses a cursor whose task has gone since its page, saying to list again from the start', async () => {
+      // The cursor names the page's last task: once that task makes room for another (or expires),
+      // the cursor has no place left. The store cannot go on, so it must say why, and what to do:
+      // the client got that cursor from tasks/list (the message said it had not).
+      const now = 0;
+      const store = await make({ maxTasksPerOwner: 3, now: () => now });
+      for (const id of ['a', 'b', 'c']) {
+        await store.create(record(id, now, { owner: 's1', ttlMs: 10_000 }));
+        await store.update(id, { status: 'completed' });
+      }
+      const first = await store.list({ owner: 's1', limit: 2 });
+      expect(first.tasks.map((t) => t.taskId)).toEqual(['a', 'b']);
+      // Two more of s1's: each makes room by dropping s1's oldest finished task, a then b.
+      await store.create(record('d', now, { owner: 's1', ttlMs: 10_000 }));
+      await store.create(record('e', now, { owner: 's1', ttlMs: 10_000 }));
+      const gone = store.list({ owner: 's1', limit: 2, cursor: first.nextCursor! });
+      await expect(gone).rejects.toBeInstanceOf(InvalidCursorError);
+      await expect(gone).rejects.toThrow(/gone .*list again without a cursor/);
+      expect((await store.list({ owner: 's1', limit: 5 })).tasks.map((t) => t.taskId)).toEqual([
+        'c',
+        'd',
+        'e',
+      ]);
+    });
   });
 }
