@@ -138,6 +138,17 @@ const NUMERIC_KEYS: ReadonlySet<string> = new Set([
   'first',
 ]);
 
+/** Keys that switch a behaviour on (`1`) or off (`0`). */
+const FLAG_KEYS: ReadonlySet<string> = new Set([
+  'echo-auth',
+  'echo-headers',
+  'html',
+  'no-sse',
+  'no-finish',
+  'one-write',
+  'last-in-finish',
+]);
+
 export const NO_FAULT: Fault = {
   mode: 'ok',
   latencyMs: 0,
@@ -180,6 +191,10 @@ export function parseFault(model: unknown): Fault {
     // A number it cannot read is refused: `latency=1s` gave no latency at all (until 2026-12-05).
     if (NUMERIC_KEYS.has(key) && !/^\d+$/.test(value))
       throw new Error(`Expected \`${key}\` to be a whole number, got ${JSON.stringify(value)} in "${model}"`);
+    // A switch is 1 or 0: `echo-auth=true` left the key out of the error body, and a test of its
+    // scrubbing passed without a key to scrub (until 2026-12-05).
+    if (FLAG_KEYS.has(key) && value !== '1' && value !== '0')
+      throw new Error(`Expected \`${key}\` to be 1 or 0, got ${JSON.stringify(value)} in "${model}"`);
     const number = Number(value);
     switch (key) {
       case 'latency':

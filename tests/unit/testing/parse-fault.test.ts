@@ -36,6 +36,25 @@ describe('parseFault’s numbers', () => {
     }
   });
 
+  it('takes a switch as 1 or 0, and refuses any other value, naming the key and the value', () => {
+    expect(parseFault('fault:401:echo-auth=1:html=1')).toMatchObject({ echoAuth: true, html: true });
+    expect(parseFault('fault:ok:one-write=0')).toMatchObject({ oneWrite: false });
+    // `echo-auth=true` sent no key to scrub, and a test of the scrubbing passed without one.
+    for (const [model, key, value] of [
+      ['fault:401:echo-auth=true', 'echo-auth', 'true'],
+      ['fault:401:echo-headers', 'echo-headers', ''],
+      ['fault:502:html=yes', 'html', 'yes'],
+      ['fault:ok:no-sse=true', 'no-sse', 'true'],
+      ['fault:ok:no-finish=on', 'no-finish', 'on'],
+      ['fault:ok:one-write=2', 'one-write', '2'],
+      ['fault:ok:last-in-finish=true', 'last-in-finish', 'true'],
+    ] as const) {
+      expect(() => parseFault(model)).toThrow(
+        `Expected \`${key}\` to be 1 or 0, got ${JSON.stringify(value)} in "${model}"`,
+      );
+    }
+  });
+
   it('takes the ways of writing SSE events it knows, and refuses another', () => {
     expect(parseFault('fault:ok').sse).toBe('plain');
     for (const style of ['crlf', 'compact', 'comments'] as const)
