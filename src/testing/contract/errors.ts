@@ -218,9 +218,13 @@ function jsonText(error: unknown): string {
   }
 }
 
-/** The key itself, or any `Bearer` credential not redacted. */
+/**
+ * The key itself when the caller gave it (a credential masked some other way is not a leak: until
+ * 2026-12-05 `Bearer ********` counted, against docs/testing.md's `apiKey` row), else any `Bearer`
+ * credential not `[redacted]`.
+ */
 function keyIn(text: string, apiKey: string | undefined): string | undefined {
-  if (apiKey !== undefined && apiKey.length > 0 && text.includes(apiKey)) return 'the key';
+  if (apiKey !== undefined && apiKey.length > 0) return text.includes(apiKey) ? 'the key' : undefined;
   const bearer = /Bearer\s+(?!\[redacted\])([^\s)'"`\\]{6,})/i.exec(text);
   return bearer === null ? undefined : `\`Bearer ${bearer[1]?.slice(0, 4)}…\``;
 }
