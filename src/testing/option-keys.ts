@@ -8,6 +8,9 @@ import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
 
+/** The longest delay Node's timers take (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const CONTRACT_KEYS = {
   server: true,
   model: true,
@@ -70,9 +73,10 @@ export function checkContractOptions(where: string, options: unknown, extra: str
   // Every abort is judged by it: NaN passed some timing checks and failed others "within NaN ms";
   // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
   const bound = (options as { abortWithinMs?: unknown } | undefined)?.abortWithinMs;
-  if (bound !== undefined && !(typeof bound === 'number' && bound > 0 && Number.isFinite(bound)))
+  // Past 2^31 - 1 ms Node's timers fire after 1 ms, and every abort check misfired.
+  if (bound !== undefined && !(typeof bound === 'number' && bound > 0 && bound <= MAX_TIMER_MS))
     throw new RangeError(
-      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, got ${typeof bound === 'string' ? JSON.stringify(bound) : String(bound)}`,
+      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${typeof bound === 'string' ? JSON.stringify(bound) : String(bound)}`,
     );
 }
 

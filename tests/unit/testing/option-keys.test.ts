@@ -109,10 +109,10 @@ describe('checkProviderContract: what the key check cannot see', () => {
   it('refuses an `abortWithinMs` that is not a number of ms above 0, rather than judge every abort by it', async () => {
     // Before 2026-12-05 NaN passed some timing checks by default and failed others with "within
     // NaN ms"; 0 or a negative bound failed every adapter, Infinity overflowed the timers.
-    for (const abortWithinMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100']) {
+    for (const abortWithinMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '100']) {
       await expect(checkProviderContract(adapter, { abortWithinMs } as never)).rejects.toThrow(
         new RangeError(
-          `Expected \`abortWithinMs\` in \`checkProviderContract options\` to be a number of ms above 0, got ${typeof abortWithinMs === 'string' ? '"100"' : String(abortWithinMs)}`,
+          `Expected \`abortWithinMs\` in \`checkProviderContract options\` to be a number of ms above 0, at most 2147483647, got ${typeof abortWithinMs === 'string' ? '"100"' : String(abortWithinMs)}`,
         ),
       );
     }
