@@ -65,18 +65,25 @@ const CONVERSATION_KEYS = {
 /** What the tools and resources call on the runtime first: a stand-in without one fails there. */
 const RUNTIME_METHODS = ['run', 'submit', 'subscribe'] as const;
 
+/** What stands where the runtime should, when it is not one (`undefined` when it is). */
+function runtimeLack(runtime: unknown): string | undefined {
+  if (runtime === undefined) return 'none';
+  if (runtime === null) return 'null';
+  if (typeof runtime !== 'object') return `a ${typeof runtime}`;
+  const missing = RUNTIME_METHODS.find(
+    (name) => typeof (runtime as Record<string, unknown>)[name] !== 'function',
+  );
+  return missing === undefined ? undefined : `an object without ${missing}()`;
+}
+
 /** Throws `INVALID_REQUEST` naming the first option (or bound in `files`, `tasks`, `conversations`) it does not take. */
 export function checkContextKeys(options: McpContextOptions): void {
   // Without it the first use failed as `Cannot read properties of undefined (reading 'subscribe')`.
-  const runtime: unknown = (options as Partial<McpContextOptions> | undefined)?.runtime;
-  const missing =
-    typeof runtime === 'object' && runtime !== null
-      ? RUNTIME_METHODS.find((name) => typeof (runtime as Record<string, unknown>)[name] !== 'function')
-      : 'run';
-  if (missing !== undefined) {
+  const got = runtimeLack((options as Partial<McpContextOptions> | undefined)?.runtime);
+  if (got !== undefined) {
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected \`runtime\` in \`createMcpContext options\`, the runtime the tools submit to (createMcpContext({ runtime, ... })), got ${runtime === undefined ? 'none' : runtime === null ? 'null' : typeof runtime === 'object' ? `an object without ${missing}()` : `a ${typeof runtime}`}`,
+      `Expected \`runtime\` in \`createMcpContext options\`, the runtime the tools submit to (createMcpContext({ runtime, ... })), got ${got}`,
     );
   }
   onlyKeys('createMcpContext options', options, CONTEXT_KEYS);

@@ -27,9 +27,15 @@ export interface WithdrawalsDeps {
   readonly onError: (error: unknown) => void;
 }
 
+/** A cancel whose job a lease held when it came: where the job waits, and why it was cancelled. */
+interface HeldCancel {
+  readonly provider: string;
+  readonly reason: string;
+}
+
 export class Withdrawals {
-  /** Cancelled sessions whose job was held by a lease when cancelled: the provider and the reason. */
-  readonly #held = new Map<string, { readonly provider: string; readonly reason: string }>();
+  /** Cancelled sessions whose job was held by a lease when cancelled, by session id. */
+  readonly #held = new Map<string, HeldCancel>();
 
   constructor(private readonly deps: WithdrawalsDeps) {}
 
@@ -77,7 +83,7 @@ export class Withdrawals {
       if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
     }
     // The oldest first; one still held goes to the back, so more than a sweep's worth all get turns.
-    const turn: [string, { readonly provider: string; readonly reason: string }][] = [];
+    const turn: [string, HeldCancel][] = [];
     for (const entry of this.#held) if (turn.push(entry) >= RETRIES_A_SWEEP) break;
     for (const [id, held] of turn) {
       this.#held.delete(id);

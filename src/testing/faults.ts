@@ -251,7 +251,7 @@ export function parseFault(model: unknown): Fault {
       case 'sse':
         if (!(SSE_STYLES as readonly string[]).includes(value))
           throw new Error(
-            `Expected \`sse\` to be one of ${SSE_STYLES.join(', ')}, got ${JSON.stringify(value)}`,
+            `Expected \`sse\` to be one of ${SSE_STYLES.join(', ')}, got ${JSON.stringify(value)} in "${model}"`,
           );
         fault.sse = value as SseStyle;
         break;

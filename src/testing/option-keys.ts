@@ -4,12 +4,10 @@
  * model-based tests on troupe's scripted providers and passed without calling the adapter once;
  * `capabilities: { tool: true }` left tool calls unchecked; `apikey` left the key unlooked-for.
  */
+import { MAX_TIMER_MS } from '../core/clock.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
-
-/** The longest delay Node's timers take (2^31 - 1 ms); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 const CONTRACT_KEYS = {
   server: true,
@@ -76,9 +74,12 @@ export function checkContractOptions(where: string, options: unknown, extra: str
   // Past 2^31 - 1 ms Node's timers fire after 1 ms, and every abort check misfired.
   if (bound !== undefined && !(typeof bound === 'number' && bound > 0 && bound <= MAX_TIMER_MS))
     throw new RangeError(
-      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${typeof bound === 'string' ? JSON.stringify(bound) : String(bound)}`,
+      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${shown(bound)}`,
     );
 }
+
+/** A refused value as the message shows it: a string quoted, so `'100'` does not read as 100. */
+const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
 
 /**
  * A seed is what a failure prints to replay it, so it must be one fast-check can replay: `NaN` ran
@@ -88,7 +89,7 @@ function checkSeed(where: string, options: unknown): void {
   const seed = (options as { seed?: unknown } | undefined)?.seed;
   if (seed !== undefined && !Number.isSafeInteger(seed))
     throw new RangeError(
-      `Expected \`seed\` in \`${where}\` to be an integer (as a failure prints it, to replay), got ${typeof seed === 'string' ? JSON.stringify(seed) : String(seed)}`,
+      `Expected \`seed\` in \`${where}\` to be an integer (as a failure prints it, to replay), got ${shown(seed)}`,
     );
 }
 
