@@ -86,6 +86,8 @@ export const GROUPS = {
   'local-limits': {
     mutate: [
       'src/runtime/local-limits.ts',
+      'src/runtime/running-share.ts',
+      'src/core/caller-slots.ts',
       'src/runtime/call-target.ts',
       'src/runtime/pass-holds.ts',
       'src/runtime/cooldown-reroutes.ts',
@@ -94,6 +96,8 @@ export const GROUPS = {
     ],
     tests: [
       'tests/unit/runtime/local-limits*.test.ts',
+      'tests/unit/runtime/running-share.test.ts',
+      'tests/unit/runtime/caller-slots.test.ts',
       'tests/unit/runtime/memory-state.test.ts',
       'tests/unit/runtime/call-gates.test.ts',
     ],
@@ -170,6 +174,8 @@ export const GROUPS = {
   'memory-ports': {
     mutate: [
       'src/runtime/memory-ports/queue.ts',
+      'src/runtime/memory-ports/instance-queue.ts',
+      'src/core/caller-holds.ts',
       'src/runtime/memory-ports/store.ts',
       'src/runtime/memory-ports/bus.ts',
       'src/runtime/memory-ports/hub.ts',
@@ -221,6 +227,7 @@ export const GROUPS = {
       'tests/unit/runtime/local-runtime.test.ts',
       'tests/unit/runtime/local-runtime-limits.test.ts',
       'tests/unit/runtime/local-runtime-bytes.test.ts',
+      'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/option-keys.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/prices-option.test.ts',

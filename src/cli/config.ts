@@ -106,6 +106,22 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       `Expected maxQueuedPerCaller (${values.maxQueuedPerCaller}, ${describeSource(sources.maxQueuedPerCaller)}) at most maxQueued (${values.maxQueued}, ${describeSource(sources.maxQueued)}): one caller's share is of the whole queue; raise --max-queued or lower --max-queued-per-caller`,
     );
   }
+  // A share set over all the slots would be cut to them unseen, as the queue's share would.
+  if (
+    sources.maxRunningPerCaller.kind !== 'default' &&
+    (values.maxRunningPerCaller as number) > (values.maxConcurrent as number)
+  ) {
+    throw new ConfigError(
+      `Expected maxRunningPerCaller (${values.maxRunningPerCaller}, ${describeSource(sources.maxRunningPerCaller)}) at most maxConcurrent (${values.maxConcurrent}, ${describeSource(sources.maxConcurrent)}): one caller's share is of the sessions running at once; raise --max-concurrent or lower --max-running-per-caller`,
+    );
+  }
+  if (sources.maxRunningPerCaller.kind === 'default') {
+    values.maxRunningPerCaller = Math.max(1, Math.floor(((values.maxConcurrent as number) * 3) / 4));
+    sources.maxRunningPerCaller = {
+      kind: 'default',
+      from: 'three quarters of maxConcurrent (at least 1); stdio: all of it',
+    };
+  }
   // One caller's share follows the queue it is a share of.
   if (sources.maxQueuedPerCaller.kind === 'default') {
     values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);
@@ -209,6 +225,10 @@ export function runtimeOptionsFrom(
     callers === 'one' && config.sources.maxQueuedPerCaller.kind === 'default'
       ? v.maxQueued
       : v.maxQueuedPerCaller;
+  const runningPerCaller =
+    callers === 'one' && config.sources.maxRunningPerCaller.kind === 'default'
+      ? v.maxConcurrent
+      : v.maxRunningPerCaller;
   // Amounts by currency: a session priced in a currency with no budget is not limited by another's.
   const budgets = {
     ...(Object.keys(v.budgetPerCaller).length > 0 ? { perCaller: v.budgetPerCaller } : {}),
@@ -227,6 +247,7 @@ export function runtimeOptionsFrom(
     ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
     limits: {
       maxConcurrent: v.maxConcurrent,
+      maxRunningPerCaller: runningPerCaller,
       maxQueued: v.maxQueued,
       maxQueuedPerCaller: perCaller,
       maxQueuedBytes: v.maxQueuedBytes,

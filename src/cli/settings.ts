@@ -6,6 +6,7 @@ import type { Bounded, Kind, Money, Value } from './config-values.js';
 
 export type SettingKey =
   | 'maxConcurrent'
+  | 'maxRunningPerCaller'
   | 'maxQueued'
   | 'maxQueuedPerCaller'
   | 'maxQueuedBytes'
@@ -61,6 +62,13 @@ const EVERY_CALL_QUEUES = {
 
 export const SETTINGS: readonly Setting[] = [
   s('maxConcurrent', 'positive', 64, 'sessions running at once, over all providers'),
+  s(
+    'maxRunningPerCaller',
+    'positive',
+    48,
+    "sessions of one caller (named token, else MCP session) running at once; past it that caller's calls wait while others' run",
+    'three quarters of maxConcurrent (at least 1), 48 with its default; stdio: all of it, one caller',
+  ),
   // Every call of serve and stdio waits in the queue, however briefly: a queue bound of 0 refused
   // them all on an idle server (the runtime's 0 admits only `run` tasks, which neither has).
   {

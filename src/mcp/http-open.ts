@@ -30,17 +30,17 @@ export const STREAMS = 16;
 
 /**
  * The default share: every call the caller may have waiting (`maxQueuedPerCaller`) or running
- * (`maxConcurrent`) held by a request of its own, whether a tool call's POST or a `tasks/result`
+ * (`maxRunningPerCaller`, `maxConcurrent` unless a share is set) held by a request of its own, whether a tool call's POST or a `tasks/result`
  * on its task, and `STREAMS` more for its GET and listen streams, so a client that sends one call
  * per request meets its queue share (`QUEUE_FULL`) first. At most three quarters of
  * `maxConnections`, so one caller always leaves a quarter to the others (a runtime with no queue
  * share, outside `troupe serve`, would otherwise have no bound here).
  */
 export function defaultOpenRequestsPerCaller(
-  status: Pick<RuntimeStatus, 'maxQueuedPerCaller' | 'maxConcurrent'>,
+  status: Pick<RuntimeStatus, 'maxQueuedPerCaller' | 'maxRunningPerCaller'>,
   maxConnections: number,
 ): number {
-  const calls = status.maxQueuedPerCaller + status.maxConcurrent + STREAMS;
+  const calls = status.maxQueuedPerCaller + status.maxRunningPerCaller + STREAMS;
   return Math.max(1, Math.min(calls, Math.floor((maxConnections * 3) / 4)));
 }
 

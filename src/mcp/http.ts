@@ -19,8 +19,8 @@ import {
   isLegacyRequest,
   type McpServer,
 } from '@modelcontextprotocol/server';
+import { CallerSlots } from '../core/caller-slots.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
-import { CallerSlots } from './caller-slots.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
 import { authenticate, type NamedToken } from './http-auth.js';
 import {

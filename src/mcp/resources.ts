@@ -287,6 +287,7 @@ function sessionsView(
     queued_by_priority: status.queuedByPriority,
     providers: status.providers,
     max_concurrent: status.maxConcurrent,
+    max_running_per_caller: status.maxRunningPerCaller,
     max_queued: status.maxQueued,
     max_queued_per_caller: status.maxQueuedPerCaller,
     max_queued_bytes: status.maxQueuedBytes,

@@ -39,7 +39,7 @@ export {
   type MemoryClusterHubOptions,
   type MemoryInstanceOptions,
 } from './memory-ports/hub.js';
-export { MemorySessionQueue } from './memory-ports/queue.js';
+export { MemorySessionQueue } from './memory-ports/instance-queue.js';
 export { MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
 export {

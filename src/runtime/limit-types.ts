@@ -18,10 +18,14 @@ export interface ProviderLimits extends RateLimitSettings {
   readonly cooldownScope?: 'provider' | 'model';
 }
 
-/** A limit in a provider's own units, or its cooldown after a 429: what a waiting session waits for. */
+/**
+ * What a waiting session waits for: a limit in its provider's own units, its cooldown after a 429,
+ * or its caller's share of the sessions running at once (`limits.maxRunningPerCaller`).
+ */
 export type WaitingFor =
   | 'maxConcurrent'
   | 'requestsPerMinute'
   | 'tokensPerMinute'
   | 'tokensPerDay'
-  | 'cooldown';
+  | 'cooldown'
+  | 'maxRunningPerCaller';

@@ -9,7 +9,8 @@ import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
 import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
-import type { CallOutcome, LimitName, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
+import type { WaitingFor } from './limit-types.js';
+import type { CallOutcome, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
@@ -25,7 +26,7 @@ const ENDED: CallOutcome = { kind: 'ended' };
 
 export interface LimitCounters {
   /** Sessions held back, by the limit that held them (counted once per wait). */
-  readonly waits: Record<LimitName, number>;
+  readonly waits: Record<WaitingFor, number>;
   /** `RATE_LIMITED` answers received, and cooldowns started. */
   rateLimited: number;
   cooldowns: number;
@@ -42,7 +43,14 @@ export class LocalLimits {
   readonly state: MemorySharedState;
   readonly limiter: Limiter;
   readonly counters: LimitCounters = {
-    waits: { maxConcurrent: 0, requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, cooldown: 0 },
+    waits: {
+      maxConcurrent: 0,
+      requestsPerMinute: 0,
+      tokensPerMinute: 0,
+      tokensPerDay: 0,
+      cooldown: 0,
+      maxRunningPerCaller: 0,
+    },
     rateLimited: 0,
     cooldowns: 0,
   };
@@ -330,7 +338,7 @@ export class LocalLimits {
   }
 
   /** What holds a queued session back: its own last refusal, or its provider's queue's. */
-  waitingOf(record: SessionRecord): LimitName | undefined {
+  waitingOf(record: SessionRecord): WaitingFor | undefined {
     return this.holds.waitingOf(record);
   }
 

@@ -26,9 +26,10 @@ import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import type { RunRecord } from './ports.js';
 import { reasonOf, reportError } from './requests.js';
 import { heldGoes } from './reroute.js';
+import { RunningShare } from './running-share.js';
 import { type Alarm, SessionDriver } from './session-driver.js';
 import { type HandleOwner, observeSession, RecordHandle } from './session-handle.js';
-import { contextOfRun, type SessionRecord, unresolved } from './session-record.js';
+import { contextOfRun, recordOf, type SessionRecord } from './session-record.js';
 import { SessionTable } from './session-table.js';
 import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
@@ -110,7 +111,14 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         },
   );
   table.waitingOf = (record) => rates.waitingOf(record);
-  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
+  // Each caller's share of the running sessions, when it is less than all of them (running-share.ts).
+  const share =
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a share of all the slots holds nobody `maxConcurrent` does not; it is left out for speed.
+    limits.maxRunningPerCaller < limits.maxConcurrent
+      ? new RunningShare(limits.maxRunningPerCaller, rates.holds)
+      : undefined;
+  const admitGate = (record: SessionRecord) =>
+    share?.check(record) ?? rates.gate(record, clock.now() + record.input.timeoutMs);
   const driver = new SessionDriver({
     gate: createCallGate({ breakers, budgets, onError }),
     clock,
@@ -122,6 +130,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
+      share?.ended(record);
       queueRoom.release(record); // ended while queued; an admitted one released already (holds 0)
       if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
       else scheduler.remove(record);
@@ -168,6 +177,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     // Stryker disable next-line BooleanLiteral: a re-entry guard; nothing pump() calls runs it synchronously (see above).
     pumping = true;
     rates.begin();
+    /** Sessions to move on that their caller's share held: looked at again next pass. */
+    let later: SessionRecord[] | undefined;
     try {
       // Due retries held by their provider's limits first: they already hold a slot. One a cooldown
       // holds past its run deadline moves on (the gate sets its `reroute`, `heldGoes` sends it).
@@ -185,6 +196,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
           const error = record.reroute as NonNullable<SessionRecord['reroute']>;
           record.reroute = undefined;
+          // Its caller runs its share: it waits, and is looked at again next pass (not in this one,
+          // which would look at it again and again).
+          if (share?.check(record) !== undefined) {
+            later ??= [];
+            later.push(record);
+            continue;
+          }
           // No global room: looked at again next pass (once a take fails none succeeds in this pass: nothing here frees a slot, and a pass runs only while not `stopping`).
           if (!scheduler.take(record)) {
             full = true;
@@ -192,14 +210,19 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
             continue;
           }
           record.admitted = true;
+          share?.started(record);
           queueRoom.release(record);
           rates.leaveLane(record);
           driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
         }
         while (!stopping) {
+          // Every waiting session's caller runs its share: none could start, so none is looked at.
+          // Stryker disable next-line ConditionalExpression,ArrowFunction,EqualityOperator: a shortcut (speed): without it the pass looks at each held session and starts none.
+          if (share?.holdsAll(scheduler.queued, (caller) => queueRoom.heldBy(caller)) === true) break;
           const record = scheduler.next(admitGate);
           if (record === undefined) break;
           record.admitted = true;
+          share?.started(record);
           queueRoom.release(record);
           const reroute = record.reroute;
           if (reroute !== undefined) {
@@ -217,35 +240,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       }
     } finally {
       pumping = false;
+      for (const record of later ?? []) rates.queued(record);
       rates.end();
     }
-  }
-
-  function newRecord(admitted: Omit<Admitted, 'bytes' | 'owner'>): SessionRecord {
-    return {
-      provider: admitted.input.provider,
-      priority: admitted.input.priority,
-      seq: 0,
-      depth: 0,
-      wakeAt: 0,
-      heapIndex: -1,
-      input: admitted.input,
-      work: admitted.work,
-      label: admitted.label,
-      caller: admitted.caller,
-      callerTruncated: admitted.callerTruncated,
-      queuedBytes: 0, // held by `track` once queued
-      queuedTurn: undefined,
-      actor: null,
-      leaf: 'queued',
-      call: null,
-      admitted: false,
-      result: null,
-      resolve: unresolved,
-      value: undefined,
-      observers: null,
-      detachSignal: null,
-    };
   }
 
   /** Queues a new record and hands back its handle. */
@@ -257,6 +254,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
     queueRoom.hold(record, held.bytes, held.owner, record);
     rates.queued(record);
+    share?.check(record); // named as held by its caller's share while it is (`holdsAll` looks at none)
     counters.submitted++;
     const result = new Promise<SessionResult | TaskResult<unknown>>((resolve) => {
       record.resolve = resolve;
@@ -286,7 +284,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return new RecordHandle(record, result, owner);
   }
 
-  const put = (admitted: Admitted, abort?: AbortSignal) => track(newRecord(admitted), admitted, abort);
+  const put = (admitted: Admitted, abort?: AbortSignal) => track(recordOf(admitted), admitted, abort);
 
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
   function adopt(session: AdoptedSession): SessionHandle {
@@ -298,7 +296,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         `Expected a provider named "${session.input.provider}" here, got none`,
       );
     }
-    const record = newRecord({
+    const record = recordOf({
       input: session.input,
       work: {
         kind: 'chat',
@@ -362,6 +360,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       queuedByPriority: scheduler.queuedByPriority(),
       providers: scheduler.providers(),
       maxConcurrent: limits.maxConcurrent,
+      maxRunningPerCaller: limits.maxRunningPerCaller,
       maxQueued: limits.maxQueued,
       maxQueuedPerCaller: limits.maxQueuedPerCaller,
       maxQueuedBytes: limits.maxQueuedBytes,

@@ -32,6 +32,7 @@ const RUNTIME_KEYS = {
 
 const LIMIT_KEYS = {
   maxConcurrent: true,
+  maxRunningPerCaller: true,
   perProvider: true,
   maxQueued: true,
   maxQueuedPerCaller: true,

@@ -20,6 +20,8 @@ import type {
 
 export interface ResolvedLimits {
   readonly maxConcurrent: number;
+  /** Sessions of one caller (`metadata.owner`) running at once; `maxConcurrent` unless set (no share). */
+  readonly maxRunningPerCaller: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly maxQueued: number;
   /** Sessions of one caller (`metadata.owner`) waiting at once; `maxQueued` unless set. */
@@ -180,8 +182,13 @@ export function resolveLimits(
     'limits.maxQueuedBytes',
     limits.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
   );
+  const maxConcurrent = positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64);
   return {
-    maxConcurrent: positiveInt('limits.maxConcurrent', limits.maxConcurrent ?? 64),
+    maxConcurrent,
+    maxRunningPerCaller: positiveInt(
+      'limits.maxRunningPerCaller',
+      limits.maxRunningPerCaller ?? maxConcurrent,
+    ),
     perProvider,
     maxQueued,
     maxQueuedPerCaller,

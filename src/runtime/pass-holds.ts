@@ -4,6 +4,8 @@
  * later sessions wait too, in their order, without a second look at the limiter), and the earliest
  * time room may open, for the pass's alarm.
  */
+
+import type { WaitingFor } from './limit-types.js';
 import type { LimitName } from './limiter.js';
 import type { SessionRecord } from './session-record.js';
 
@@ -20,7 +22,7 @@ export class PassHolds {
   private readonly models = new Map<string, ModelHold>();
 
   /** @param waits sessions held back, by the limit that held them (counted once per wait) */
-  constructor(private readonly waits: Record<LimitName, number>) {}
+  constructor(private readonly waits: Record<WaitingFor, number>) {}
 
   /** Before one admission pass. */
   begin(): void {
@@ -63,7 +65,16 @@ export class PassHolds {
     return 'item';
   }
 
-  private hold(record: SessionRecord, limit: LimitName, at: number | null): void {
+  /**
+   * A session whose caller holds its share of the sessions running at once (`running-share.ts`): it
+   * waits alone, and the pass needs no alarm for it (one of its caller's sessions ending pumps).
+   */
+  refuseCaller(record: SessionRecord): 'item' {
+    this.hold(record, 'maxRunningPerCaller', null);
+    return 'item';
+  }
+
+  private hold(record: SessionRecord, limit: WaitingFor, at: number | null): void {
     if (record.waitingFor !== limit) this.waits[limit]++;
     record.waitingFor = limit;
     // Stryker disable next-line EqualityOperator: on a tie both are the same time.
@@ -71,7 +82,7 @@ export class PassHolds {
   }
 
   /** What holds a queued session back: its own last refusal, or its provider's queue's. */
-  waitingOf(record: SessionRecord): LimitName | undefined {
+  waitingOf(record: SessionRecord): WaitingFor | undefined {
     return record.waitingFor ?? (record.admitted ? undefined : this.laneHeld.get(record.provider));
   }
 }

@@ -34,6 +34,12 @@ export interface Held {
   readonly modelOnly: boolean;
   /** Held by its provider's cooldown while this session probes it: its end wakes it (`SessionQueue.wake`). */
   readonly probe?: string;
+  /**
+   * Held by its caller's share of the sessions running at this instance (`limits.maxRunningPerCaller`):
+   * one of that caller's sessions ending here lets it (or another of that caller's held here) go
+   * again (`SessionQueue.wakeCaller`). With `modelOnly`: only this session waits.
+   */
+  readonly caller?: string;
 }
 
 /** A session this instance leased from the queue, to run here. */
@@ -81,6 +87,12 @@ export interface SessionQueue {
    * is looked at too.
    */
   wake(provider: string, sessionId: string): void;
+  /**
+   * One of `caller`'s sessions running at this instance ended: the first of that caller's sessions
+   * this instance put back as delayed (`Held.caller`) waits again now, rather than at its delay's end;
+   * one put back while the place freed goes at once. Only one: each place lets one go.
+   */
+  wakeCaller(caller: string): void;
   /**
    * Starts leasing sessions to `run`; its promise settles when the session ended here, or with
    * `Held` when its provider's limits have no room: the session goes back to wait, in its place.

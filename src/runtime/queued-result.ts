@@ -4,7 +4,7 @@
  */
 import { createActor } from 'xstate';
 import { type SessionMachineEvent, sessionMachine } from '../../machines/session.js';
-import type { LimitName } from './limiter.js';
+import type { WaitingFor } from './limit-types.js';
 import type { QueuedSession } from './ports.js';
 import { buildResult, type ResultSource } from './session-record.js';
 import type { FinalState, SessionResult } from './types.js';
@@ -16,7 +16,7 @@ import type { FinalState, SessionResult } from './types.js';
 export function resultOf(
   data: QueuedSession,
   events: readonly SessionMachineEvent[],
-  waitingFor?: LimitName,
+  waitingFor?: WaitingFor,
 ): SessionResult {
   const actor = createActor(sessionMachine, { input: data.input }).start();
   for (const event of events) actor.send(event);

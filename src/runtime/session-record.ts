@@ -23,7 +23,8 @@ import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
 import type { EventStream } from './event-stream.js';
-import type { LimitName, Start } from './limiter.js';
+import type { WaitingFor } from './limit-types.js';
+import type { Start } from './limiter.js';
 import type { RunRecord } from './ports.js';
 import type { ProviderCall } from './provider-call.js';
 import type { SessionActor } from './session-engine.js';
@@ -58,6 +59,36 @@ export function contextOfRun(input: SessionInput, run: RunRecord, retryAt: numbe
 
 /** A record's `resolve` until its result promise is made. */
 export function unresolved(): void {}
+
+/** A new session's record, not yet queued (`track` queues it and holds its room). */
+export function recordOf(
+  admitted: Pick<SessionRecord, 'input' | 'work' | 'label' | 'caller' | 'callerTruncated'>,
+): SessionRecord {
+  return {
+    provider: admitted.input.provider,
+    priority: admitted.input.priority,
+    seq: 0,
+    depth: 0,
+    wakeAt: 0,
+    heapIndex: -1,
+    input: admitted.input,
+    work: admitted.work,
+    label: admitted.label,
+    caller: admitted.caller,
+    callerTruncated: admitted.callerTruncated,
+    queuedBytes: 0, // held by `track` once queued
+    queuedTurn: undefined,
+    actor: null,
+    leaf: 'queued',
+    call: null,
+    admitted: false,
+    result: null,
+    resolve: unresolved,
+    value: undefined,
+    observers: null,
+    detachSignal: null,
+  };
+}
 
 /** The session's child: a chat call to a provider, or a caller's task function. */
 export type SessionWork =
@@ -100,7 +131,7 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   observers: EventStream<SessionEvent>[] | null;
   detachSignal: (() => void) | null;
   /** The limit that held it back at its last look, while it waits (limits.ts). */
-  waitingFor?: LimitName | undefined;
+  waitingFor?: WaitingFor | undefined;
   /** The current attempt's charge to its provider's limits, until the call's outcome settles it. */
   limitStart?: Start | null;
   /** The call it last left: a failed result carries what its stream had delivered (`ProviderCall.partial`). */
@@ -177,14 +208,20 @@ export function buildResult(
   };
   metadata.code = error.code;
   if (state === 'timedOut' && record.waitingFor !== undefined) {
-    // Held back by a limit of its provider: say which (docs/runtime.md, "Limits").
+    // Held back by a limit of its provider, or its caller's share: say which (docs/runtime.md, "Limits").
     metadata.waitingFor = record.waitingFor;
-    error = { ...error, message: `${error.message}; held back by its provider's ${record.waitingFor} limit` };
+    error = { ...error, message: `${error.message}; held back by ${heldBy(record.waitingFor)}` };
   }
   // What a stream had written is kept, unless the provider's safety review stopped it.
   const partial = error.code === 'CONTENT_FILTERED' ? undefined : record.left?.partial();
   return partial === undefined ? { ok: false, error, metadata } : { ok: false, error, metadata, partial };
 }
+
+/** What held a session that timed out waiting, in words. */
+const heldBy = (limit: WaitingFor) =>
+  limit === 'maxRunningPerCaller'
+    ? "its caller's share of the sessions running at once (limits.maxRunningPerCaller), taken by its caller's other sessions"
+    : `its provider's ${limit} limit`;
 
 /** A session with fallbacks: the target it ended on, and its whole route. */
 function routed(

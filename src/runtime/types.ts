@@ -45,6 +45,15 @@ export interface SubmitOptions {
 export interface Limits {
   /** Sessions running at once, across providers. @default 64 */
   readonly maxConcurrent?: number;
+  /**
+   * Sessions of one caller (`metadata.owner`) running at once, so that one caller's slow calls
+   * cannot hold every slot of `maxConcurrent` while the others' wait: a session whose caller runs
+   * this many waits, alone, and the queue goes on past it (it keeps its place among its caller's
+   * own); sessions without an owner are bounded by `maxConcurrent` alone. On a cluster, per
+   * instance, like `maxConcurrent`. @default maxConcurrent (no share: `troupe serve` over HTTP
+   * gives each caller three quarters of it)
+   */
+  readonly maxRunningPerCaller?: number;
   /** Per provider name; a provider without an entry is bounded only by `maxConcurrent`. */
   readonly perProvider?: Readonly<Record<string, number>>;
   /** Sessions waiting at once; one more is refused with `QUEUE_FULL`. @default 10000 */
@@ -267,6 +276,8 @@ export interface RuntimeStatus {
     readonly limit: number | null;
   }[];
   readonly maxConcurrent: number;
+  /** `limits.maxRunningPerCaller`: the sessions one caller may have running (on a cluster, at this instance). */
+  readonly maxRunningPerCaller: number;
   readonly maxQueued: number;
   /** `limits.maxQueuedPerCaller`: the sessions one caller may have waiting (on a cluster, at this instance). */
   readonly maxQueuedPerCaller: number;

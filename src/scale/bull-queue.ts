@@ -8,9 +8,9 @@
 import { DelayedError, Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import { Recent } from '../core/recent.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
 import { reconnectDelay } from './connect.js';
+import { DelayedJobs } from './delayed-jobs.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
@@ -51,14 +51,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private resumes = 0;
   /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
   private rest: { readonly resume: number; readonly timer: unknown } | null = null;
-  /**
-   * The jobs this instance put back as delayed behind each probe (`provider|session`), and until
-   * when they may wait: the probe's end (`wake`) promotes those jobs, and no other (a job delayed by
-   * another model's limit waits on; every instance promotes its own). And the sessions whose end
-   * this instance heard last, for a job put back while its probe's end came.
-   */
-  private readonly behind = new Map<string, { until: number; readonly jobs: Set<string> }>();
-  private readonly ended = new Recent(256);
+  /** The jobs put back as delayed here, and what wakes them before their delay ends (`delayed-jobs.ts`). */
+  private readonly delayed: DelayedJobs;
 
   constructor(
     providers: readonly string[],
@@ -70,6 +64,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     /** The injected clock: BullMQ's delays are epoch times; the first fetch's grace is a timer. */
     private readonly clock: Clock,
   ) {
+    this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
     const connection = { url: settings.url, retryStrategy: reconnectDelay };
@@ -101,12 +96,11 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   }
 
   wake(provider: string, sessionId: string): void {
-    const key = `${provider}|${sessionId}`;
-    this.ended.add(key);
-    const held = this.behind.get(key);
-    if (held === undefined) return;
-    this.behind.delete(key);
-    if (held.until > this.clock.now()) for (const id of held.jobs) this.promote(provider, id);
+    this.delayed.wake(provider, sessionId);
+  }
+
+  wakeCaller(caller: string): void {
+    this.delayed.wakeCaller(caller);
   }
 
   /**
@@ -328,7 +322,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         // Only this model is full: this job waits as delayed; the provider's other jobs go on.
         const until = this.clock.now() + held.retryInMs;
         await job.moveToDelayed(until, token);
-        if (held.probe !== undefined) this.delayedBehind(job.queueName, job.id as string, held.probe, until);
+        const id = job.id as string;
+        if (held.probe !== undefined) this.delayed.behindProbe(job.queueName, id, held.probe, until);
+        if (held.caller !== undefined) this.delayed.forCaller(job.queueName, id, held.caller, until);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
@@ -338,25 +334,6 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     }
     // The Worker's next fetch comes after this lease's turn was counted and any move ahead made.
     await turn;
-  }
-
-  /** Job `id` delayed behind `provider`'s probe `probe`: woken by its end, or now if it has ended. */
-  private delayedBehind(provider: string, id: string, probe: string, until: number): void {
-    const key = `${provider}|${probe}`;
-    // Once: a promoted job that the state still holds behind it (its settle not yet there) waits.
-    if (this.ended.take(key)) {
-      this.promote(provider, id);
-      return;
-    }
-    // A probe whose end never came (its instance was lost): its jobs went back at its lapse.
-    const now = this.clock.now();
-    for (const [other, held] of this.behind) if (held.until <= now) this.behind.delete(other);
-    const held = this.behind.get(key);
-    if (held === undefined) this.behind.set(key, { until, jobs: new Set([id]) });
-    else {
-      held.until = Math.max(held.until, until);
-      held.jobs.add(id);
-    }
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {

@@ -39,6 +39,7 @@ import type {
   SessionResult,
   SubmitOptions,
 } from '../runtime/types.js';
+import { CallerRuns } from './caller-runs.js';
 import { closeWithin } from './closing.js';
 import { clusterMetrics, clusterStatus } from './cluster-status.js';
 import {
@@ -62,7 +63,13 @@ import { Withdrawals } from './withdrawals.js';
 
 const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
-const LOCAL_UNBOUNDED = { perProvider: {}, maxConcurrent: 1e6, maxQueued: 1e6, maxQueuedBytes: 2 ** 53 - 1 };
+const LOCAL_UNBOUNDED = {
+  perProvider: {},
+  maxConcurrent: 1e6,
+  maxRunningPerCaller: 1e6, // the lease runner's (`caller-runs.ts`)
+  maxQueued: 1e6,
+  maxQueuedBytes: 2 ** 53 - 1,
+};
 
 export function createClusterRuntime(
   options: RuntimeOptions,
@@ -156,7 +163,21 @@ export function createClusterRuntime(
   const ended = () => lifecycle.workEnded();
   const viewed = resolveLimits(options.limits, providers).rates;
   const view = new LimitsView(sharedState, viewed, local.providers, clock, onError);
-  const runner = new LeaseRunner({ local, store, bus, clock, onError, limits, sharedState, ended, view });
+  const callers = new CallerRuns(limits.maxRunningPerCaller, limits.maxConcurrent, (caller) =>
+    queue.wakeCaller(caller),
+  );
+  const runner = new LeaseRunner({
+    local,
+    store,
+    bus,
+    clock,
+    onError,
+    limits,
+    sharedState,
+    ended,
+    view,
+    callers,
+  });
   const withdrawals = new Withdrawals({ queue, store, runner, view, clock, onError });
 
   const ready = (async () => {

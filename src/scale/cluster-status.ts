@@ -21,6 +21,7 @@ export function clusterStatus(
   limits: {
     readonly perProvider: Readonly<Record<string, number>>;
     readonly maxConcurrent: number;
+    readonly maxRunningPerCaller: number;
     readonly maxQueued: number;
     readonly maxQueuedPerCaller: number;
     readonly maxQueuedBytes: number;
@@ -64,6 +65,7 @@ export function clusterStatus(
       limit: limits.perProvider[name] ?? null,
     })),
     maxConcurrent: limits.maxConcurrent,
+    maxRunningPerCaller: limits.maxRunningPerCaller,
     maxQueued: limits.maxQueued,
     maxQueuedPerCaller: limits.maxQueuedPerCaller,
     maxQueuedBytes: limits.maxQueuedBytes,

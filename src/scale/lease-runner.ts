@@ -128,11 +128,15 @@ export class LeaseRunner {
       await lease.handBack();
       return undefined;
     }
+    // Its caller runs its share here: it goes back, delayed, alone (`caller-runs.ts`).
+    const held = running === undefined ? this.s.callers.take(lease.session) : undefined;
+    if (held !== undefined) return held;
     const ran = this.run(lease);
     if (this.leased.size >= max) queue.pauseLeasing();
     try {
       return await ran;
     } finally {
+      if (running === undefined) this.s.callers.give(id);
       if (this.leased.size < max) queue.resumeLeasing();
     }
   }

@@ -10,6 +10,7 @@ import type {
   SharedState,
 } from '../runtime/ports.js';
 import type { SessionHandle, SessionResult } from '../runtime/types.js';
+import type { CallerRuns } from './caller-runs.js';
 import type { LimitsView } from './limits-view.js';
 
 /** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
@@ -54,6 +55,8 @@ export interface LeaseRunnerSettings {
   readonly sharedState: SharedState;
   /** The cluster's view of the limits: holds are recorded there. */
   readonly view: LimitsView;
+  /** Each caller's share of the sessions running here (`limits.maxRunningPerCaller`). */
+  readonly callers: CallerRuns;
 }
 
 /** How long a session held by a probe in flight waits before it looks again, in ms. */

@@ -265,7 +265,8 @@ describe('serve: output, probes and limits', () => {
     expect(structured.max_concurrent).toBe(7);
     expect(structured.max_queued).toBe(9);
     expect(structured.providers.find((p) => p.name === 'simulated')?.limit).toBeNull();
-    expect(text).toContain('running (max 7)');
+    // serve's share of the slots for one caller: three quarters of 7.
+    expect(text).toContain('running (max 7, 5 per caller)');
     expect(text).toMatch(/simulated: 0 running \/ no own limit \(global max 7\)/);
     const status = (await (await fetch(`http://${url.host}/api/status`)).json()) as {
       status: { maxConcurrent: number; providers: { name: string; limit: number | null }[] };

@@ -428,6 +428,34 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 2000 });
   });
 
+  it("bounds one caller's sessions running (maxRunningPerCaller): another caller's call runs at once, and each held one starts once one of its caller's ends", async () => {
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm', queueTimeoutMs: 4000 },
+      limits: { maxConcurrent: 2, maxRunningPerCaller: 1 },
+    });
+    expect(runtime.status().maxRunningPerCaller).toBe(1);
+    const as = { metadata: { owner: 'alice' } };
+    const ended: string[] = [];
+    const alice = ['a1', 'a2', 'a3', 'a4'].map((text) => {
+      const handle = runtime.submit(ask(`${text} wait:400`), as);
+      void handle.result.then(() => ended.push(text));
+      return handle;
+    });
+    await expect.poll(() => provider.order.length).toBeGreaterThan(0);
+    const bob = await runtime.submit(ask('b1'), { metadata: { owner: 'bob' } }).result;
+    // Without the share alice's calls held every slot (on the cluster both instances' four) and
+    // bob's waited for one of them to end.
+    expect(bob.ok).toBe(true);
+    expect(ended).toEqual([]);
+    // Each held call starts once one of alice's ends, before its queue deadline (4 s): on a cluster
+    // a call put back is let go by the wake-up, or else leased again after its delay.
+    const results = await Promise.all(alice.map((handle) => handle.result));
+    expect(results.map((r) => r.metadata.state)).toEqual(['done', 'done', 'done', 'done']);
+    await runtime.shutdown({ deadlineMs: 2000 });
+  });
+
   it("opens a handle's events at the session's current state, with its place in the queue, and says each state once", async () => {
     const runtime = await make({
       providers: [slowProvider()],

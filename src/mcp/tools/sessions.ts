@@ -54,6 +54,12 @@ const output = z.object({
     )
     .optional(),
   max_concurrent: z.number().optional(),
+  max_running_per_caller: z
+    .number()
+    .optional()
+    .describe(
+      "The most sessions one caller may have running at once (per instance on a cluster); past it that caller's next waits while others' run.",
+    ),
   max_queued: z.number().optional(),
   max_queued_per_caller: z
     .number()
@@ -149,6 +155,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       ),
       providers: status.providers.map((p) => ({ ...p })),
       max_concurrent: status.maxConcurrent,
+      max_running_per_caller: status.maxRunningPerCaller,
       max_queued: status.maxQueued,
       max_queued_per_caller: status.maxQueuedPerCaller,
       max_queued_bytes: status.maxQueuedBytes,
@@ -169,7 +176,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     return {
       structured,
       text: [
-        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}), ${status.queued} queued (max ${status.maxQueued}${status.maxQueuedPerCaller < status.maxQueued ? `, ${status.maxQueuedPerCaller} per caller` : ''}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
+        `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}${status.maxRunningPerCaller < status.maxConcurrent ? `, ${status.maxRunningPerCaller} per caller` : ''}), ${status.queued} queued (max ${status.maxQueued}${status.maxQueuedPerCaller < status.maxQueued ? `, ${status.maxQueuedPerCaller} per caller` : ''}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(([name, l]) => limitsLine(name, l)),
         `Recent: ${structured.recent.length} session(s).`,

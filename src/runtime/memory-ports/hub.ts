@@ -11,7 +11,8 @@ import { MemorySharedState } from '../memory-state.js';
 import type { ClusterContext, ClusterPorts, RunRecord } from '../ports.js';
 import type { SessionResult, SessionSummary } from '../types.js';
 import { MemoryBusCore, MemoryEventBus } from './bus.js';
-import { MemoryQueueCore, MemorySessionQueue } from './queue.js';
+import { MemorySessionQueue } from './instance-queue.js';
+import { MemoryQueueCore } from './queue.js';
 import { ExpiringMap, MemorySessionStore } from './store.js';
 
 export interface MemoryClusterHubOptions {

@@ -1,5 +1,6 @@
 /**
- * The `SessionQueue` and `SharedLimits` ports in one process. Sessions wait in the one admission
+ * The queue behind the `SessionQueue` and `SharedLimits` ports in one process (each instance's view:
+ * `instance-queue.ts`). Sessions wait in the one admission
  * policy, `src/core/scheduler.ts` (priorities, callers' turns within one by each session's `depth`,
  * the fairness turn, each provider's limit across every instance); instances lease them through
  * `lease()`, each with the per-provider concurrency a BullMQ Worker would have. It plays BullMQ's
@@ -9,6 +10,8 @@
  *   it waits behind (`wake`, as BullMQ's `Job.promote`); otherwise the session waits again and its provider's
  *   lane pauses for `retryInMs`, for every instance (BullMQ's `rateLimit`), and goes back behind the
  *   sessions of its priority that arrived meanwhile (BullMQ: at the head; the lanes are FIFOs);
+ * - `Held` with `caller` delays it behind its caller's share at the instance that leased it: one of
+ *   that caller's sessions ending there lets the first it delayed wait again (`wakeCaller`);
  * - `moveTo(provider)` (a fallback hop) puts the session in that provider's lane at once, beside
  *   the job still leased (as BullMQ adds a job to another queue), at the highest priority (BullMQ:
  *   ahead of every prioritized job), its run deadline as its queue deadline;
@@ -16,10 +19,11 @@
  *   sweep ends a session that was leased only to be put back, once it waits again.
  * Every timer is the hub's clock's.
  */
+import { CallerHolds } from '../../core/caller-holds.js';
 import type { Clock } from '../../core/clock.js';
 import { Recent } from '../../core/recent.js';
 import { MAX_PRIORITY, type Schedulable, Scheduler } from '../../core/scheduler.js';
-import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../ports.js';
+import type { Held, Lease, QueuedSession } from '../ports.js';
 
 interface Job extends Schedulable {
   provider: string;
@@ -29,6 +33,8 @@ interface Job extends Schedulable {
   /** The delay timer while `delayed`; and the probe it waits behind, as `provider|session`, if one. */
   timer: unknown;
   behind?: string;
+  /** Delayed for its caller's share at an instance (`Held.caller`): that instance's holds, and the caller. */
+  heldFor?: { readonly holds: CallerHolds; readonly caller: string };
 }
 
 /** An instance that leases sessions. */
@@ -43,6 +49,8 @@ interface Worker {
   paused: boolean;
   /** Resumed while runs were here: leases again once the next of them has ended. */
   resumeAtFinish: boolean;
+  /** The sessions it put back for their caller's share here (`Held.caller`), woken one by one (`wakeCaller`). */
+  readonly callers: CallerHolds;
 }
 
 /** The queue every instance of one in-memory cluster shares; `MemorySessionQueue` is one instance's view. */
@@ -130,6 +138,8 @@ export class MemoryQueueCore {
   private undelay(job: Job): void {
     this.clock.clearTimeout(job.timer);
     job.timer = undefined;
+    job.heldFor?.holds.release(job.heldFor.caller, `${job.provider}|${job.session.input.sessionId}`);
+    job.heldFor = undefined;
     const key = job.behind;
     // Stryker disable next-line ConditionalExpression: without a probe there is no set to leave, and `job.behind` stays unset.
     if (key === undefined) return;
@@ -138,6 +148,16 @@ export class MemoryQueueCore {
     // A probe with nobody behind it is forgotten.
     if (jobs.size === 0) this.behind.delete(key);
     job.behind = undefined;
+  }
+
+  /** One of `caller`'s places at `worker`'s instance freed: the first of its sessions that instance delayed waits again. */
+  private wakeCaller(worker: Worker, caller: string): void {
+    const key = worker.callers.wake(caller, this.clock.now());
+    // Stryker disable next-line ConditionalExpression: no job is kept under an `undefined` key either.
+    const job = key === undefined ? undefined : this.jobs.get(key);
+    if (job?.state !== 'delayed') return;
+    this.undelay(job);
+    this.wait(job);
   }
 
   /** Whether the session is in `provider`'s queue at all: waiting, delayed or leased (BullMQ's job key). */
@@ -164,7 +184,11 @@ export class MemoryQueueCore {
     run: (lease: Lease) => Promise<Held | undefined>,
     capacity: (provider: string) => number,
     onError: (error: unknown) => void,
-  ): { readonly stop: () => Promise<void>; readonly pause: (paused: boolean) => void } {
+  ): {
+    readonly stop: () => Promise<void>;
+    readonly pause: (paused: boolean) => void;
+    readonly wakeCaller: (caller: string) => void;
+  } {
     const worker: Worker = {
       run,
       capacity,
@@ -175,6 +199,7 @@ export class MemoryQueueCore {
       paused: false,
       // Stryker disable next-line BooleanLiteral: read only after a pause call, which sets it; a finish before any pause finds the worker unpaused either way
       resumeAtFinish: false,
+      callers: new CallerHolds(),
     };
     this.workers.push(worker);
     this.schedulePump();
@@ -195,6 +220,7 @@ export class MemoryQueueCore {
         // Stryker disable next-line ConditionalExpression: a pump while paused finds nothing more to lease (every pump leases all it can)
         if (!worker.paused) this.schedulePump();
       },
+      wakeCaller: (caller) => this.wakeCaller(worker, caller),
     };
   }
 
@@ -282,7 +308,7 @@ export class MemoryQueueCore {
     if (!handedBack) {
       this.scheduler.release(provider);
       if (held === undefined) this.jobs.delete(`${provider}|${job.session.input.sessionId}`);
-      else if (held.modelOnly) this.delay(job, held);
+      else if (held.modelOnly) this.delay(job, held, worker);
       else {
         // The provider is full: the session waits again and the provider's lane pauses, for every instance.
         const until = this.clock.now() + held.retryInMs;
@@ -298,7 +324,18 @@ export class MemoryQueueCore {
   }
 
   /** Only this session waits (its model is full, or its cooldown), as delayed: for `retryInMs`, or until the probe it waits behind ends. */
-  private delay(job: Job, held: Held): void {
+  private delay(job: Job, held: Held, worker: Worker): void {
+    const until = this.clock.now() + held.retryInMs;
+    // Stryker disable next-line ConditionalExpression: without a caller it would be held under `undefined`, which no wake names: its delay and release are the same.
+    if (held.caller !== undefined) {
+      const key = `${job.provider}|${job.session.input.sessionId}`;
+      // A place of its caller's freed while it was being put back: it waits again now.
+      if (!worker.callers.hold(held.caller, key, until, this.clock.now())) {
+        this.wait(job);
+        return;
+      }
+      job.heldFor = { holds: worker.callers, caller: held.caller };
+    }
     // Stryker disable next-line ConditionalExpression: without a probe the key would be `<provider>|undefined`, which no session's end names.
     if (held.probe !== undefined) {
       const behind = `${job.provider}|${held.probe}`;
@@ -322,78 +359,5 @@ export class MemoryQueueCore {
     job.state = 'waiting';
     this.scheduler.enqueue(job);
     this.schedulePump();
-  }
-}
-
-/** One instance's `SessionQueue` and `SharedLimits` over the cluster's shared queue. */
-export class MemorySessionQueue implements SessionQueue, SharedLimits {
-  private leasing: ReturnType<MemoryQueueCore['lease']> | null = null;
-
-  constructor(
-    private readonly core: MemoryQueueCore,
-    private readonly limits: {
-      readonly perProvider: Readonly<Record<string, number>>;
-      readonly maxConcurrent: number;
-      readonly fairnessEvery: number;
-    },
-    private readonly onError: (error: unknown) => void,
-  ) {
-    // At once, not in `apply()`: a session submitted before `ready` makes its provider's lane.
-    core.configure(limits.perProvider, limits.fairnessEvery);
-  }
-
-  apply(): Promise<void> {
-    this.core.configure(this.limits.perProvider, this.limits.fairnessEvery);
-    return Promise.resolve();
-  }
-
-  add(session: QueuedSession): Promise<void> {
-    this.core.add(session);
-    return Promise.resolve();
-  }
-
-  withdraw(provider: string, sessionId: string): Promise<QueuedSession | undefined> {
-    return Promise.resolve(this.core.withdraw(provider, sessionId));
-  }
-
-  waiting(provider: string, sessionId: string): Promise<boolean> {
-    return Promise.resolve(this.core.has(provider, sessionId));
-  }
-
-  overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]> {
-    return Promise.resolve(this.core.overdue(now, limit));
-  }
-
-  clearDeadline(provider: string, sessionId: string): Promise<void> {
-    this.core.deadlines.delete(`${provider}|${sessionId}`);
-    return Promise.resolve();
-  }
-
-  wake(provider: string, sessionId: string): void {
-    this.core.promote(provider, sessionId);
-  }
-
-  lease(run: (lease: Lease) => Promise<Held | undefined>): void {
-    if (this.leasing !== null) return;
-    const { perProvider, maxConcurrent } = this.limits;
-    // As a BullMQ Worker per provider: its concurrency is the provider's limit, at most `maxConcurrent`.
-    const capacity = (provider: string) => Math.min(perProvider[provider] ?? maxConcurrent, maxConcurrent);
-    this.leasing = this.core.lease(run, capacity, this.onError);
-  }
-
-  pauseLeasing(): void {
-    this.leasing?.pause(true);
-  }
-
-  resumeLeasing(): void {
-    this.leasing?.pause(false);
-  }
-
-  stopLeasing(): Promise<void> {
-    return this.leasing === null ? Promise.resolve() : this.leasing.stop();
-  }
-
-  close(): Promise<void> {
-    return this.stopLeasing();
   }
 }

@@ -205,10 +205,15 @@ it('gives each MCP session of a client without a named token its share, and a ma
   expect(third.body).toContain('Expected at most 2 open requests of caller `anonymous` at once');
 }, 30_000);
 
-it("defaults to the caller's queue share, plus the calls that run, plus 16 for streams: the queue share is met first", async () => {
-  expect(defaultOpenRequestsPerCaller({ maxQueuedPerCaller: 2500, maxConcurrent: 64 }, 4096)).toBe(2580);
+it("defaults to the caller's queue share, plus its share of the calls that run, plus 16 for streams: the queue share is met first", async () => {
+  // troupe serve's defaults: 2,500 waiting, 48 of the 64 running.
+  expect(defaultOpenRequestsPerCaller({ maxQueuedPerCaller: 2500, maxRunningPerCaller: 48 }, 4096)).toBe(
+    2564,
+  );
   // A runtime with no queue share (outside `troupe serve`): three quarters of the connections.
-  expect(defaultOpenRequestsPerCaller({ maxQueuedPerCaller: 10_000, maxConcurrent: 64 }, 4096)).toBe(3072);
+  expect(defaultOpenRequestsPerCaller({ maxQueuedPerCaller: 10_000, maxRunningPerCaller: 64 }, 4096)).toBe(
+    3072,
+  );
 
   const h = await start({
     http: { tokens: TOKENS },

@@ -27,7 +27,14 @@ const LAPSE = T0 + 60_000;
 describe('LocalLimits: the gate', () => {
   it('starts with nothing counted', () => {
     expect(setup().limits.counters).toEqual({
-      waits: { maxConcurrent: 0, requestsPerMinute: 0, tokensPerMinute: 0, tokensPerDay: 0, cooldown: 0 },
+      waits: {
+        maxConcurrent: 0,
+        requestsPerMinute: 0,
+        tokensPerMinute: 0,
+        tokensPerDay: 0,
+        cooldown: 0,
+        maxRunningPerCaller: 0,
+      },
       rateLimited: 0,
       cooldowns: 0,
     });

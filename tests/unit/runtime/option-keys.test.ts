@@ -34,7 +34,7 @@ describe('createRuntime refuses fields it does not take', () => {
 
   it('names every field it takes in the refusal', () => {
     expect(() => create({ limits: { maxConcurent: 2 } })).toThrow(
-      'Expected only maxConcurrent, perProvider, maxQueued, maxQueuedPerCaller, maxQueuedBytes, fairnessEvery, historySize, callerMetadataBytes, providers, defaultCompletionTokens in `limits`, got `maxConcurent`',
+      'Expected only maxConcurrent, maxRunningPerCaller, perProvider, maxQueued, maxQueuedPerCaller, maxQueuedBytes, fairnessEvery, historySize, callerMetadataBytes, providers, defaultCompletionTokens in `limits`, got `maxConcurent`',
     );
   });
 

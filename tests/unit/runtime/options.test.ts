@@ -155,6 +155,7 @@ describe('resolveLimits', () => {
   it('has documented defaults', () => {
     expect(resolveLimits()).toEqual({
       maxConcurrent: 64,
+      maxRunningPerCaller: 64,
       perProvider: {},
       maxQueued: 10_000,
       maxQueuedPerCaller: 10_000,
@@ -175,6 +176,7 @@ describe('resolveLimits', () => {
   it('keeps what is given, at the lowest values each accepts', () => {
     const limits = resolveLimits({
       maxConcurrent: 1,
+      maxRunningPerCaller: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
       maxQueuedPerCaller: 0,
@@ -186,6 +188,7 @@ describe('resolveLimits', () => {
     });
     expect(limits).toEqual({
       maxConcurrent: 1,
+      maxRunningPerCaller: 1,
       perProvider: { a: 1 },
       maxQueued: 0,
       maxQueuedPerCaller: 0,
@@ -206,6 +209,8 @@ describe('resolveLimits', () => {
     ['maxConcurrent', 0, 'a positive integer', '`0` (number)'],
     ['maxConcurrent', 1.5, 'a positive integer', '`1.5` (number)'],
     ['maxConcurrent', '2', 'a positive integer', '`"2"` (string)'],
+    ['maxRunningPerCaller', 0, 'a positive integer', '`0` (number)'],
+    ['maxRunningPerCaller', 2.5, 'a positive integer', '`2.5` (number)'],
     ['fairnessEvery', 0, 'a positive integer', '`0` (number)'],
     ['defaultCompletionTokens', -3, 'a positive integer', '`-3` (number)'],
     ['maxQueued', -1, 'a non-negative integer', '`-1` (number)'],
@@ -223,6 +228,11 @@ describe('resolveLimits', () => {
     expect(refusal(() => resolveLimits({ [field]: value }))).toEqual(
       invalid(`Expected \`limits.${field}\` to be ${expected}, got ${got}`),
     );
+  });
+
+  it('lets one caller run as many as maxConcurrent unless a share is set (a runtime does not know how many callers it serves)', () => {
+    expect(resolveLimits({ maxConcurrent: 12 }).maxRunningPerCaller).toBe(12);
+    expect(resolveLimits({ maxConcurrent: 12, maxRunningPerCaller: 3 }).maxRunningPerCaller).toBe(3);
   });
 
   it('gives one caller the whole queue unless a share is set (a runtime does not know how many callers it serves)', () => {

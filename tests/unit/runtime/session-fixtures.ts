@@ -17,7 +17,7 @@ import type {
 import { RuntimeCounters } from '../../../src/runtime/counters.js';
 import { EventHub } from '../../../src/runtime/event-hub.js';
 import { type DriverSettings, SessionDriver } from '../../../src/runtime/session-driver.js';
-import type { SessionRecord, SessionWork } from '../../../src/runtime/session-record.js';
+import { recordOf, type SessionRecord, type SessionWork } from '../../../src/runtime/session-record.js';
 import { SessionTable } from '../../../src/runtime/session-table.js';
 import type { SessionEvent } from '../../../src/runtime/types.js';
 
@@ -65,30 +65,12 @@ export function newRecord(
   extra: Partial<SessionRecord> = {},
 ): SessionRecord & { results: unknown[] } {
   const results: unknown[] = [];
+  // The runtime's own new record (`recordOf`): every session test starts from what `track` queues.
   return {
-    provider: input.provider,
-    priority: input.priority,
-    seq: 0,
-    wakeAt: 0,
-    heapIndex: -1,
-    input,
-    work,
-    label: undefined,
-    caller: undefined,
-    callerTruncated: false,
-    queuedBytes: 0,
-    queuedTurn: undefined,
-    actor: null,
-    leaf: 'queued',
-    call: null,
-    admitted: false,
-    result: null,
+    ...recordOf({ input, work, label: undefined, caller: undefined, callerTruncated: false }),
     resolve: (result) => {
       results.push(result);
     },
-    value: undefined,
-    observers: null,
-    detachSignal: null,
     results,
     ...extra,
   };

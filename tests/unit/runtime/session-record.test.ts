@@ -16,6 +16,7 @@ import {
   metadataSummary,
   publicState,
   type ResultSource,
+  recordOf,
   summarize,
 } from '../../../src/runtime/session-record.js';
 import type { SessionResult } from '../../../src/runtime/types.js';
@@ -44,6 +45,37 @@ const prices: PriceTable = { p: { m: { input: 2, output: 8, currency: 'USD' } } 
 /** A session created at 100, started at 300 after one attempt, ended at 1000. */
 const ran = (overrides = {}) =>
   sessionContext(sessionInput(), { startedAt: 300, endedAt: 1000, attempts: 1, ...overrides });
+
+describe('recordOf', () => {
+  it('makes a new session queued, not admitted, with nothing held or ended yet', () => {
+    const input = sessionInput();
+    const work = chatWork(new HeldProvider('p'));
+    const record = recordOf({
+      input,
+      work,
+      label: 'chat',
+      caller: { owner: 'a' },
+      callerTruncated: true,
+    });
+    expect(record).toMatchObject({
+      provider: input.provider,
+      priority: input.priority,
+      input,
+      work,
+      label: 'chat',
+      caller: { owner: 'a' },
+      callerTruncated: true,
+      leaf: 'queued',
+      admitted: false,
+      actor: null,
+      call: null,
+      result: null,
+      queuedBytes: 0,
+      queuedTurn: undefined,
+      heapIndex: -1,
+    });
+  });
+});
 
 describe('publicState', () => {
   it('shows every running leaf as running and the others as they are', () => {
@@ -199,6 +231,24 @@ describe('buildResult', () => {
     const free = buildResult(chat, ran({ error: timeout }), 'timedOut');
     expect(free.ok ? null : free.error).toStrictEqual(timeout);
     expect('waitingFor' in free.metadata).toBe(false);
+  });
+
+  it("names the caller's share of the running sessions when that held a session back", () => {
+    const timeout = {
+      ...authFailed,
+      family: 'runtime' as const,
+      code: 'TIMED_OUT' as const,
+      message: 'late',
+    };
+    const held = buildResult(
+      { ...chat, waitingFor: 'maxRunningPerCaller' },
+      ran({ error: timeout }),
+      'timedOut',
+    );
+    expect(held.ok ? null : held.error.message).toBe(
+      "late; held back by its caller's share of the sessions running at once (limits.maxRunningPerCaller), taken by its caller's other sessions",
+    );
+    expect(held.metadata.waitingFor).toBe('maxRunningPerCaller');
   });
 
   it('counts a session that never started as queued all its life', () => {

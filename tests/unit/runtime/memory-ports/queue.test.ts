@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import type { SessionInput } from '../../../../machines/session.js';
-import { MemoryQueueCore, MemorySessionQueue } from '../../../../src/runtime/memory-ports/queue.js';
+import { MemorySessionQueue } from '../../../../src/runtime/memory-ports/instance-queue.js';
+import { MemoryQueueCore } from '../../../../src/runtime/memory-ports/queue.js';
 import type { Held, Lease, QueuedSession } from '../../../../src/runtime/ports.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -726,6 +727,63 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     queue.wake('p', 'x');
     await flush();
     expect(runs.ids).toEqual(['early', 'gone', 'late', 'early', 'late']);
+  });
+
+  it("lets one session its caller's share delayed go per wake, in the order they were put back, only at the instance that delayed it", async () => {
+    const { instance, clock } = cluster();
+    const a = instance();
+    const b = instance();
+    for (const id of ['a1', 'a2', 'a3', 'bob']) await a.add(session(id));
+    const runs = new Runs();
+    a.lease(runs.run);
+    await flush();
+    const share = { retryInMs: 1000, modelOnly: true, caller: 'alice' } as const;
+    runs.end('a1', share);
+    runs.end('a2', share);
+    runs.end('bob', { ...share, caller: 'bob' });
+    await flush();
+    // Another instance's wake, or another caller's, lets none of alice's go.
+    b.wakeCaller('alice');
+    a.wakeCaller('carol');
+    await flush();
+    expect(runs.ids).toEqual(['a1', 'a2', 'a3', 'bob']);
+    a.wakeCaller('alice');
+    await flush();
+    expect(runs.ids).toEqual(['a1', 'a2', 'a3', 'bob', 'a1']);
+    a.wakeCaller('alice');
+    await flush();
+    expect(runs.ids).toEqual(['a1', 'a2', 'a3', 'bob', 'a1', 'a2']);
+    // Bob's waits for its delay.
+    clock.increment(1000);
+    await flush();
+    expect(runs.ids).toEqual(['a1', 'a2', 'a3', 'bob', 'a1', 'a2', 'bob']);
+  });
+
+  it("lets a session its caller's share delayed go at once when a place freed as it was put back; a withdrawn or expired one is passed over", async () => {
+    const { instance, clock } = cluster();
+    const queue = instance();
+    for (const id of ['racing', 'gone', 'early', 'next']) await queue.add(session(id));
+    const runs = new Runs();
+    queue.lease(runs.run);
+    await flush();
+    const share = { retryInMs: 1000, modelOnly: true, caller: 'alice' } as const;
+    // A place frees while `racing` is still being put back: it waits again at once.
+    queue.wakeCaller('alice');
+    runs.end('racing', share);
+    await flush();
+    expect(runs.ids).toEqual(['racing', 'gone', 'early', 'next', 'racing']);
+    runs.end('gone', share);
+    runs.end('early', { ...share, retryInMs: 10 });
+    runs.end('next', share);
+    await flush();
+    expect(await queue.withdraw('p', 'gone')).toEqual(session('gone'));
+    clock.increment(10);
+    await flush();
+    expect(runs.ids).toEqual(['racing', 'gone', 'early', 'next', 'racing', 'early']);
+    // `gone` left and `early`'s delay ended: the wake lets `next` go.
+    queue.wakeCaller('alice');
+    await flush();
+    expect(runs.ids).toEqual(['racing', 'gone', 'early', 'next', 'racing', 'early', 'next']);
   });
 
   it("pauses a held session's provider for every instance; other providers go on; it resumes by itself", async () => {

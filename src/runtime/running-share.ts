@@ -1,0 +1,72 @@
+/**
+ * Each caller's share of the sessions running at once in one process (`limits.maxRunningPerCaller`;
+ * on a cluster each instance keeps its own, `src/scale/caller-runs.ts`). A session whose caller
+ * (`metadata.owner`) runs its share is held alone (the scheduler's `'item'`): its queue goes on past
+ * it to other callers' sessions, and it keeps its place among its caller's own. A session without
+ * an owner is bounded by `maxConcurrent` alone. A place is taken when the session is admitted and
+ * given back when it ends; a fallback hop keeps it. One of the caller's sessions ending pumps the
+ * queue, so a held session needs no alarm.
+ *
+ * Without it, a client whose calls are slow could hold every slot for as long as they run, and the
+ * others' calls timed out in the queue (docs/security.md).
+ */
+import { CallerSlots } from '../core/caller-slots.js';
+import { ownerIn } from '../core/metadata.js';
+import type { PassHolds } from './pass-holds.js';
+import type { SessionRecord } from './session-record.js';
+
+export class RunningShare {
+  private readonly slots: CallerSlots;
+  /** The sessions holding a place, and their caller. */
+  private readonly running = new Map<SessionRecord, string>();
+
+  constructor(
+    perCaller: number,
+    private readonly holds: PassHolds,
+  ) {
+    this.slots = new CallerSlots(perCaller);
+  }
+
+  /**
+   * The admission gate's first look: `'item'` when the session's caller runs its share (the session
+   * is marked as held by it), `undefined` when the share lets it go.
+   */
+  check(record: SessionRecord): 'item' | undefined {
+    const owner = ownerIn(record.caller);
+    // Stryker disable next-line ConditionalExpression: no place is ever taken for an unowned session (`started`), so `full` finds none for it either.
+    return owner !== undefined && this.slots.full(owner) ? this.holds.refuseCaller(record) : undefined;
+  }
+
+  /** How many callers hold a place (none for sessions without an owner). */
+  get callers(): number {
+    return this.slots.callers;
+  }
+
+  /** An admitted session takes a place of its caller's. */
+  started(record: SessionRecord): void {
+    const owner = ownerIn(record.caller);
+    if (owner === undefined || this.running.has(record)) return;
+    this.slots.take(owner);
+    this.running.set(record, owner);
+  }
+
+  /** A session ended: the place it held, if any, is free. */
+  ended(record: SessionRecord): void {
+    const owner = this.running.get(record);
+    // Stryker disable next-line ConditionalExpression: a session that took no place has none to give: `give` of a caller holding none changes nothing.
+    if (owner === undefined) return;
+    this.running.delete(record);
+    this.slots.give(owner);
+  }
+
+  /**
+   * Whether every waiting session (`queued` of them; `waitingOf(caller)` of one caller's) is its
+   * caller's while that caller runs its share: then none could start, and the admission pass need
+   * not look past each of them (a caller at its share with 2,500 waiting made each pass walk them all).
+   */
+  holdsAll(queued: number, waitingOf: (caller: string) => number): boolean {
+    let held = 0;
+    for (const caller of this.slots.atShare()) held += waitingOf(caller);
+    return held >= queued;
+  }
+}

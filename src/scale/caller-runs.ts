@@ -1,0 +1,57 @@
+/**
+ * Each caller's share of the sessions running at this instance of a cluster
+ * (`limits.maxRunningPerCaller`; per instance, as `maxConcurrent` is), the same policy as in one
+ * process (`src/runtime/running-share.ts`, over the same `CallerSlots`). A session leased while its
+ * caller (`metadata.owner`) runs its share here goes back to the shared queue, delayed, alone
+ * (`Held.caller`): its provider's other sessions go on, and another instance with room for its
+ * caller may lease it once its delay ends. One of its caller's sessions ending here lets the first
+ * such session this instance put back go at once (`SessionQueue.wakeCaller`). A session without an
+ * owner is bounded by `maxConcurrent` alone.
+ */
+import { CallerSlots } from '../core/caller-slots.js';
+import { ownerIn } from '../core/metadata.js';
+import type { Held, QueuedSession } from '../runtime/ports.js';
+
+/**
+ * The longest a session held by its caller's share waits before it is leased again, in ms, as a
+ * session a model's `maxConcurrent` holds does (`PROBE_POLL_MS`): one of its caller's sessions
+ * ending here lets it go sooner. The wake-up is this instance's alone: a session it let go may be
+ * leased by another instance where its caller runs its share too, and held there, where none of
+ * that caller's may be left to end; and the instance that put it back may be lost. The delay bounds
+ * those waits.
+ */
+export const CALLER_WAIT_MS = 1_000;
+
+export class CallerRuns {
+  private readonly slots: CallerSlots | undefined;
+  /** The sessions holding a place here, and their caller. */
+  private readonly running = new Map<string, string>();
+
+  constructor(
+    perCaller: number,
+    maxConcurrent: number,
+    private readonly wakeCaller: (caller: string) => void,
+  ) {
+    this.slots = perCaller < maxConcurrent ? new CallerSlots(perCaller) : undefined;
+  }
+
+  /** A session leased here takes a place of its caller's; when its caller runs its share, the `Held` that puts it back. */
+  take(session: QueuedSession): Held | undefined {
+    const owner = this.slots === undefined ? undefined : ownerIn(session.caller);
+    if (owner === undefined) return undefined;
+    if (this.slots?.full(owner) === true)
+      return { retryInMs: CALLER_WAIT_MS, modelOnly: true, caller: owner };
+    this.slots?.take(owner);
+    this.running.set(session.input.sessionId, owner);
+    return undefined;
+  }
+
+  /** The session's lease here ended (it ended, moved or went back): its place frees, and one of its caller's put back goes. */
+  give(sessionId: string): void {
+    const owner = this.running.get(sessionId);
+    if (owner === undefined) return;
+    this.running.delete(sessionId);
+    this.slots?.give(owner);
+    this.wakeCaller(owner);
+  }
+}
