@@ -41,7 +41,11 @@ export function toRequestBody(request: ChatRequest, options: BodyOptions): Recor
   if (request.tool_choice !== undefined) body.tool_choice = request.tool_choice;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.max_tokens !== undefined) body[options.maxTokensField ?? 'max_tokens'] = request.max_tokens;
+  if (request.max_tokens !== undefined) {
+    // It wins over `extra.max_tokens` under whichever name it goes (Kimi's `max_completion_tokens`).
+    delete body.max_tokens;
+    body[options.maxTokensField ?? 'max_tokens'] = request.max_tokens;
+  }
   if (request.stop !== undefined) body.stop = request.stop;
   if (request.thinking !== undefined)
     Object.assign(body, (options.thinking ?? glmThinking)(request.thinking, request.model));

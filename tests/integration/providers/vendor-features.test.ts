@@ -59,6 +59,18 @@ describe('kimi', () => {
     expect(chatBodies(r)[1]).not.toHaveProperty('max_tokens');
   });
 
+  // The typed field wins over `extra` (wire.ts), under whichever name it goes: until 2026-12-05 an
+  // `extra.max_tokens` went out beside it, two budgets for Moonshot to choose from (the contract's
+  // `requestSent` found it).
+  it('sends the typed max_tokens alone, over an extra.max_tokens', async () => {
+    const r = await rig('kimi');
+    const request = { max_tokens: 100, extra: { max_tokens: 900 }, messages: [user('q')] };
+    await run(r, { provider: 'kimi', model: 'moonshot-v1-8k', ...request });
+    const [body] = chatBodies(r);
+    expect(body?.max_completion_tokens).toBe(100);
+    expect(body).not.toHaveProperty('max_tokens');
+  });
+
   it.each([
     [
       { temperature: 1.5 },
