@@ -13,6 +13,7 @@ import { errorsMapped } from './errors.js';
 import { type ContractContext, createContext } from './harness.js';
 import { isolation } from './isolation.js';
 import type { ContractProperty } from './property.js';
+import { requestSent } from './sent.js';
 import { resultShape } from './shape.js';
 import { signalHonoured } from './signal.js';
 import { streamContract } from './stream.js';
@@ -30,6 +31,7 @@ export const PROPERTIES: readonly ContractProperty[] = [
   streamContract,
   resultShape,
   requestUntouched,
+  requestSent,
   isolation,
   errorsMapped,
   capabilities,

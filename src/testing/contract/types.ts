@@ -10,6 +10,7 @@ export type ContractPropertyName =
   | 'streamContract'
   | 'resultShape'
   | 'requestUntouched'
+  | 'requestSent'
   | 'isolation'
   | 'errorsMapped'
   | 'capabilities';
@@ -19,6 +20,7 @@ export const CONTRACT_PROPERTIES: readonly ContractPropertyName[] = [
   'streamContract',
   'resultShape',
   'requestUntouched',
+  'requestSent',
   'isolation',
   'errorsMapped',
   'capabilities',

@@ -1,5 +1,5 @@
 /**
- * The vitest entry: one call declares one named test per property. Here it declares the seven
+ * The vitest entry: one call declares one named test per property. Here it declares the eight
  * for the built-in adapter (all must pass); then a user's test file with a mutant adapter is run
  * by vitest in a child process, whose report must name the broken property's test.
  */
@@ -33,7 +33,7 @@ it("a user's test report names the broken property", async () => {
   const results = report.testResults.flatMap((file) => file.assertionResults);
   const failed = results.filter((r) => r.status === 'failed').map((r) => r.title.split(':')[0]);
   expect(failed).toEqual(['errorsMapped']);
-  expect(results.filter((r) => r.status === 'passed')).toHaveLength(6);
+  expect(results.filter((r) => r.status === 'passed')).toHaveLength(7);
   const message = results.find((r) => r.status === 'failed')?.failureMessages[0] ?? '';
   expect(message).toMatch(/errorsMapped: Expected .* to reject with a TroupeError/);
   expect(message).toMatch(/replay with \{ seed: \d+, numRuns: \d+ \}/);
