@@ -109,7 +109,23 @@ export type PlantedBug =
    * Parses SSE as one server writes it: events cut at `\n\n`, the data after `data: ` at the
    * event's start. CRLF line ends, `data:` without its space and comment lines are lost.
    */
-  | 'naive-sse';
+  | 'naive-sse'
+  /** Leaves `stop` out of the body. */
+  | 'drops-stop'
+  /** Leaves `top_p` out of the body (the adapter as written did until 2026-12-05, and passed). */
+  | 'drops-top-p'
+  /** Leaves `tool_choice` out of the body (as `top_p`, until 2026-12-05). */
+  | 'drops-tool-choice'
+  /** Spreads `extra` after the typed fields: a caller's `extra.max_tokens` wins over its `max_tokens`. */
+  | 'extra-over-typed'
+  /** Sends the history's tool calls as `{ type, function }`, the shape of a tool definition: their ids lost. */
+  | 'drops-tool-call-ids'
+  /** Sends each message as `{ role, content }`: names, `tool_call_id`, tool calls and reasoning lost. */
+  | 'role-content-only'
+  /** Never sends `extra` (`response_format`, `seed`, a vendor's own fields). */
+  | 'drops-extra'
+  /** Builds every body with `stream_options`, a `complete()` too (OpenAI refuses it without `stream: true`). */
+  | 'stream-options-always';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -525,19 +541,30 @@ function toBody(request: ChatRequest, stream: boolean, bug?: PlantedBug): Record
       role: 'system' as const,
       content: `File: ${file.name}\n\n${typeof file.data === 'string' ? file.data : new TextDecoder().decode(file.data)}`,
     })),
-    ...request.messages,
+    ...request.messages.map((message) => toWireMessage(message, bug)),
   ];
-  return {
-    ...(request.extra ?? {}),
+  const typed = {
     model: bug === 'own-model' ? 'gpt-4o' : request.model,
     messages,
     ...(request.tools === undefined ? {} : { tools: request.tools }),
-    ...(request.tool_choice === undefined ? {} : { tool_choice: request.tool_choice }),
+    ...(request.tool_choice === undefined || bug === 'drops-tool-choice'
+      ? {}
+      : { tool_choice: request.tool_choice }),
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    ...(request.top_p === undefined ? {} : { top_p: request.top_p }),
+    ...(request.top_p === undefined || bug === 'drops-top-p' ? {} : { top_p: request.top_p }),
     ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
-    ...(request.stop === undefined ? {} : { stop: request.stop }),
+    ...(request.stop === undefined || bug === 'drops-stop' ? {} : { stop: request.stop }),
     ...(request.thinking === undefined ? {} : { thinking: { type: request.thinking } }),
-    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    ...(stream ? { stream: true } : {}),
+    ...(stream || bug === 'stream-options-always' ? { stream_options: { include_usage: true } } : {}),
   };
+  const extra = bug === 'drops-extra' ? {} : (request.extra ?? {});
+  return bug === 'extra-over-typed' ? { ...typed, ...extra } : { ...extra, ...typed };
+}
+
+function toWireMessage(message: ChatMessage, bug: PlantedBug | undefined): ChatMessage {
+  if (bug === 'role-content-only') return { role: message.role, content: message.content };
+  if (bug !== 'drops-tool-call-ids' || message.tool_calls === undefined) return message;
+  const calls = message.tool_calls.map((call) => ({ type: call.type, function: call.function }));
+  return { ...message, tool_calls: calls as unknown as ChatMessage['tool_calls'] };
 }

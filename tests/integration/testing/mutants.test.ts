@@ -105,6 +105,31 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'streamContract',
     /\(the server sent .*its events (with CRLF line ends|as `data:\{\.\.\.\}`, with no space|among comment lines)\)/,
   ],
+  // The eight below passed every property until 2026-12-05: nothing looked at the body's fields.
+  ['drops-stop', 'requestSent', /^Expected `stop` "END" on the wire, got none/],
+  ['drops-top-p', 'requestSent', /^Expected `top_p` 0\.9 on the wire, got none/],
+  ['drops-tool-choice', 'requestSent', /^Expected `tool_choice` "auto" on the wire, got none/],
+  [
+    'extra-over-typed',
+    'requestSent',
+    /^Expected `max_tokens` 321 on the wire \(or as `max_completion_tokens`\), got `max_tokens` 4096/,
+  ],
+  [
+    'drops-tool-call-ids',
+    'requestSent',
+    /^Expected `messages\[2\]\.tool_calls\[0\]\.id` "call_ex4mple_a" on the wire, got none/,
+  ],
+  ['role-content-only', 'requestSent', /^Expected `messages\[1\]\.name` "ada" on the wire, got none/],
+  [
+    'drops-extra',
+    'requestSent',
+    /^Expected `response_format` \{"type":"json_object"\} on the wire, got none \(from `extra`, which goes as it is\)/,
+  ],
+  [
+    'stream-options-always',
+    'requestSent',
+    /^Expected no `stream_options` on the wire for complete\(\), got \{"include_usage":true\}/,
+  ],
 ];
 
 let server: OpenAIServer;
