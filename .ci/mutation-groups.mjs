@@ -97,6 +97,7 @@ export const GROUPS = {
     tests: [
       'tests/unit/runtime/local-limits*.test.ts',
       'tests/unit/runtime/running-share.test.ts',
+      'tests/unit/runtime/running-share-stale.test.ts',
       'tests/unit/runtime/caller-slots.test.ts',
       'tests/unit/runtime/memory-state.test.ts',
       'tests/unit/runtime/call-gates.test.ts',
@@ -228,6 +229,7 @@ export const GROUPS = {
       'tests/unit/runtime/local-runtime-limits.test.ts',
       'tests/unit/runtime/local-runtime-bytes.test.ts',
       'tests/unit/runtime/running-share.test.ts',
+      'tests/unit/runtime/running-share-stale.test.ts',
       'tests/unit/runtime/option-keys.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/prices-option.test.ts',

@@ -136,6 +136,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       else scheduler.remove(record);
     },
     observe: (record, event) => {
+      if (event.type === 'session.tick' && !record.admitted) share?.timingOut(record);
       if (rates.observe(record, event)) pumpSoon();
     },
     mayRetry: (record) => {

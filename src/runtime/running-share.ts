@@ -34,7 +34,23 @@ export class RunningShare {
   check(record: SessionRecord): 'item' | undefined {
     const owner = ownerIn(record.caller);
     // Stryker disable next-line ConditionalExpression: no place is ever taken for an unowned session (`started`), so `full` finds none for it either.
-    return owner !== undefined && this.slots.full(owner) ? this.holds.refuseCaller(record) : undefined;
+    if (owner !== undefined && this.slots.full(owner)) return this.holds.refuseCaller(record);
+    this.unmark(record);
+    return undefined;
+  }
+
+  /**
+   * A queued session times out: the share is named only if it holds it still (its caller may have
+   * a place again while a full provider holds it, where no gate looked at it).
+   */
+  timingOut(record: SessionRecord): void {
+    const owner = ownerIn(record.caller);
+    if (owner === undefined || !this.slots.full(owner)) this.unmark(record);
+  }
+
+  /** Its caller's share no longer holds it: a task's gate (which never refuses) or a full provider would leave the mark, and a running task said it waited. */
+  private unmark(record: SessionRecord): void {
+    if (record.waitingFor === 'maxRunningPerCaller') record.waitingFor = undefined;
   }
 
   /** How many callers hold a place (none for sessions without an owner). */
