@@ -42,6 +42,18 @@ export class CallerHolds {
   }
 
   /**
+   * Job `key` left the queue while delayed (cancelled, or past its queue deadline), whoever's it
+   * was: a wake that found it would promote nothing, and the next held would wait out its delay.
+   */
+  drop(key: string): void {
+    for (const [caller, jobs] of this.held) {
+      if (!jobs.has(key)) continue;
+      this.release(caller, key);
+      return;
+    }
+  }
+
+  /**
    * One of `caller`'s places freed at `now`: the key of the first job still delayed for it, taken
    * out; `undefined` when none is (the wake is kept for one on its way).
    */

@@ -158,6 +158,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     if (job === undefined || job === null) return undefined;
     // `remove` fails on a job a Worker holds: the withdrawal and a lease never both win.
     if ((await queue.remove(sessionId)) !== 1) return undefined;
+    this.delayed.withdrawn(provider, sessionId);
     await this.fair.left(provider, sessionId);
     return job.data;
   }

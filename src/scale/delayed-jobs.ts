@@ -58,6 +58,11 @@ export class DelayedJobs {
     if (!this.callers.hold(caller, `${provider}|${id}`, until, this.clock.now())) this.promote(provider, id);
   }
 
+  /** Job `id` of `provider` left its queue (withdrawn): no wake is spent on it. */
+  withdrawn(provider: string, id: string): void {
+    this.callers.drop(`${provider}|${id}`);
+  }
+
   /** One of `caller`'s sessions running here ended: the first of its jobs delayed here goes now. */
   wakeCaller(caller: string): void {
     const key = this.callers.wake(caller, this.clock.now());

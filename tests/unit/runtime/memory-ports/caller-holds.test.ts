@@ -71,4 +71,17 @@ describe('CallerHolds', () => {
     expect(holds.hold('a', 'p|1', 10, 0)).toBe(true);
     expect(holds.hold('c', 'p|2', 10, 0)).toBe(false);
   });
+
+  it('spends no wake on a job withdrawn while delayed, whoever’s it was', () => {
+    const holds = new CallerHolds();
+    holds.hold('alice', 'p|a1', 100, 0);
+    holds.hold('alice', 'p|a2', 100, 0);
+    holds.hold('bob', 'p|b1', 100, 0);
+    holds.drop('p|a1');
+    holds.drop('p|none');
+    expect(holds.wake('alice', 1)).toBe('p|a2');
+    holds.drop('p|b1');
+    expect(holds.callers).toBe(0);
+    expect(holds.size).toBe(0);
+  });
 });
