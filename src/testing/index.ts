@@ -1,5 +1,6 @@
 /**
- * `troupe/testing`: the provider contract suite for your adapter, the runtime's property-based
+ * `troupe/testing`: the provider contract suite for your adapter, the tool contract for your
+ * `withSession` MCP tools, the runtime's property-based
  * model tests and invariant checks, the simulated and scripted providers, and the local
  * OpenAI-compatible fault server.
  *
@@ -40,5 +41,14 @@ export { createOpenAIServer } from './openai-server.js';
 export type { ScriptedCall, Settlement } from './scripted-provider.js';
 export { ScriptedProvider } from './scripted-provider.js';
 export type { EnforcedLimits } from './tier-limits.js';
+export { checkToolContract } from './tool/lazy.js';
+export type {
+  ToolArguments,
+  ToolContractFailure,
+  ToolContractOptions,
+  ToolContractPropertyName,
+  ToolContractReport,
+} from './tool/types.js';
+export { TOOL_CONTRACT_PROPERTIES, ToolContractError } from './tool/types.js';
 export { VENDOR_ERROR_CASES } from './vendor-modes.js';
 export { ProviderWatch } from './watched-provider.js';

@@ -1,0 +1,106 @@
+/**
+ * The two properties of a call left alone. `resultMetadata`: it answers a success whose
+ * `structuredContent.session` is the session's metadata, `done`, as the SDK's client reads it (so an
+ * `outputSchema` that refuses the `session` key fails here, as it fails your clients).
+ * `progressDelivered`: each `session.progress(...)` the handler made before it answered reaches the
+ * client's transport before the result, in order, with a `progress` that grows every time.
+ */
+import type { CallOutcome } from './harness.js';
+import { answerText, argsText, metadataProblem, type ToolContext, type ToolProperty } from './property.js';
+
+export interface AnswerCase {
+  /** Which of the argument sets. */
+  readonly args: number;
+}
+
+const examples = (context: ToolContext): AnswerCase[] => context.args.map((_, args) => ({ args }));
+
+const arbitrary: ToolProperty<AnswerCase>['arbitrary'] = (fc, context) =>
+  fc.record({ args: fc.integer({ min: 0, max: context.args.length - 1 }) });
+
+/** Calls the tool and checks its answer; the outcome, for a property that looks further. */
+export async function checkAnswer(
+  context: ToolContext,
+  c: AnswerCase,
+  progress = false,
+): Promise<CallOutcome & { answer: { result: Record<string, unknown> } }> {
+  const args = context.args[c.args] ?? {};
+  const outcome = await context.harness.call({ args, progress });
+  const { answer } = outcome;
+  if ('error' in answer)
+    throw new Error(
+      `Expected a result for arguments ${argsText(args)} within ${context.callTimeoutMs} ms (\`callTimeoutMs\`), got ${answerText(answer)}`,
+    );
+  const session = outcome.sessions[0];
+  if (session === undefined)
+    throw new Error(
+      `Expected the tool to run its handler as a troupe session (\`withSession(runtime, handler)\` with the runtime \`register\` got), got ${answerText(answer)} with no session started`,
+    );
+  if (answer.result.isError === true) {
+    const text = answerText(answer);
+    // The SDK's server checks a result against the tool's outputSchema: a strict one refuses `session`.
+    const hint = /output/i.test(text)
+      ? 'let your `outputSchema` accept the `session` key withSession adds (a non-strict z.object does)'
+      : 'give `args` your tool answers';
+    throw new Error(`Expected a success for arguments ${argsText(args)} (${hint}), got ${text}`);
+  }
+  const structured = answer.result.structuredContent as Record<string, unknown> | undefined;
+  const problem = metadataProblem(structured?.session, 'done', session.runs.at(-1)?.sessionId);
+  if (problem !== undefined) throw new Error(`${problem} (arguments ${argsText(args)})`);
+  return outcome as CallOutcome & { answer: { result: Record<string, unknown> } };
+}
+
+async function checkProgress(context: ToolContext, c: AnswerCase): Promise<void> {
+  const outcome = await checkAnswer(context, c, true);
+  const { progress, responseAt } = outcome.wire;
+  for (let i = 1; i < progress.length; i++) {
+    const [before, after] = [progress[i - 1]?.progress ?? 0, progress[i]?.progress ?? 0];
+    if (!(after > before))
+      throw new Error(
+        `Expected each progress notification's \`progress\` to grow (MCP requires it), got ${after} after ${before} (${progress
+          .map((p) => `${p.progress} ${JSON.stringify(p.message)}`)
+          .join(
+            ', ',
+          )}): report progress with \`session.progress()\`, which numbers troupe's notifications and yours as one`,
+      );
+  }
+  const reports = outcome.sessions.flatMap((session) =>
+    session.runs.flatMap((run) =>
+      run.progress.filter((p) => run.settled === undefined || p.at <= run.settled.at),
+    ),
+  );
+  context.observed.progressReports += reports.length;
+  const received = progress.filter((p) => responseAt === undefined || p.at <= responseAt);
+  let from = 0;
+  for (const report of reports) {
+    const at = received.findIndex((p, i) => i >= from && p.message === report.text);
+    if (at < 0)
+      throw new Error(
+        `Expected the handler's progress "${report.text}" to reach the client before the result, in order, got ${
+          received.length === 0
+            ? 'no notifications'
+            : received.map((p) => JSON.stringify(p.message)).join(', ')
+        }`,
+      );
+    from = at + 1;
+  }
+}
+
+export const resultMetadata: ToolProperty<AnswerCase> = {
+  name: 'resultMetadata',
+  title:
+    'a call left alone answers a success with the `done` session’s metadata in `structuredContent.session`',
+  examples,
+  arbitrary,
+  check: async (context, c) => {
+    await checkAnswer(context, c);
+  },
+};
+
+export const progressDelivered: ToolProperty<AnswerCase> = {
+  name: 'progressDelivered',
+  title: 'progress the handler reports reaches the client before the result, in order, always growing',
+  examples,
+  arbitrary,
+  check: checkProgress,
+};

@@ -1,0 +1,70 @@
+/**
+ * The tool contract proven on planted bugs: each mutant of a correct `withSession` tool
+ * (`tests/support/tool-handlers.ts`) carries one mistake tool authors really make, and
+ * `checkToolContract` must reject it by the property that names it, with a message that says what
+ * happened. The mutant score is printed at the end. (Correct tools passing: tool-contract.test.ts.)
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { checkToolContract } from '../../../src/testing/tool/check.js';
+import { ToolContractError, type ToolContractPropertyName } from '../../../src/testing/tool/types.js';
+import { registerLookup, type ToolBug } from '../../support/tool-handlers.js';
+
+/** Fewer runs than the default: each mutant must still be caught, reliably, in these. */
+const numRuns = 5;
+
+const MUTANTS: readonly (readonly [ToolBug, ToolContractPropertyName, RegExp])[] = [
+  // Sleeps and calls its vendor with no signal: the session ends, the handler works on.
+  [
+    'ignores-signal',
+    'signalHonoured',
+    /Expected the handler to settle within 100 ms of its signal's abort \(.*\), got it settled \d+ ms after: pass `session.signal`/,
+  ],
+  // Catches the vendor call's AbortError and answers anyway.
+  ['abort-as-success', 'signalHonoured', /Expected the handler to settle as a rejection .* got a success/],
+  // Retries every error, the abort too, backing off on a plain timer.
+  ['retry-swallows-signal', 'signalHonoured', /got it (still running after 300 ms|settled \d+ ms after)/],
+  // The handler registered as a plain tool: no session, no deadline, no metadata.
+  ['not-a-session', 'resultMetadata', /Expected the tool to run its handler as a troupe session/],
+  // A strict outputSchema: the SDK refuses every result withSession adds `session` to.
+  ['strict-output-schema', 'resultMetadata', /let your `outputSchema` accept the `session` key/],
+  // A wrapper around withSession that replaces its error results with its own text.
+  [
+    'rewrites-errors',
+    'abortEnds',
+    /Expected troupe's `TIMED_OUT` error result .* got an isError result "lookup failed"/,
+  ],
+  // Its own progress notifications, counted from 1, beside troupe's.
+  ['own-progress-counter', 'progressDelivered', /`progress` to grow \(MCP requires it\), got 1 after 1/],
+];
+
+let vendor: OpenAIServer;
+const caught: string[] = [];
+
+beforeAll(async () => {
+  vendor = createOpenAIServer();
+  await vendor.start();
+});
+
+afterAll(async () => {
+  await vendor.close();
+  console.log(`tool contract mutant score: ${caught.length} of ${MUTANTS.length} planted bugs rejected`);
+});
+
+for (const [bug, property, message] of MUTANTS)
+  it(`rejects the planted bug ${bug} by ${property}`, async () => {
+    const error = await checkToolContract({
+      register: registerLookup({ vendor: vendor.baseURL, bug }),
+      args: { word: 'troupe' },
+      numRuns,
+    }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(ToolContractError);
+    const failure = (error as ToolContractError).failures.find((f) => f.property === property);
+    expect(failure?.message, (error as Error).message).toMatch(message);
+    // The replay hint and the shrunk case are in the message.
+    expect((error as Error).message).toMatch(/replay with \{ seed: \d+, numRuns: 5 \}/);
+    caught.push(bug);
+  }, 60_000);

@@ -1,0 +1,134 @@
+/**
+ * A `withSession` tool as users write one, correct and with planted bugs, for the tool contract's
+ * tests: `lookup` waits on a slow vendor (the local OpenAI-compatible server, a 150 ms answer) or
+ * a timer, reporting progress, and answers `{ word, letters }`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CallToolResult, McpServer, ServerContext } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { type ToolSession, withSession } from '../../src/mcp/with-session.js';
+import type { Runtime } from '../../src/runtime/types.js';
+
+export type ToolBug =
+  | 'ignores-signal'
+  | 'abort-as-success'
+  | 'retry-swallows-signal'
+  | 'not-a-session'
+  | 'strict-output-schema'
+  | 'rewrites-errors'
+  | 'own-progress-counter';
+
+export interface LookupOptions {
+  /** The vendor's URL (`createOpenAIServer().baseURL`); without it the handler waits on a timer. */
+  readonly vendor?: string;
+  readonly bug?: ToolBug;
+}
+
+const inputSchema = z.object({ word: z.string(), delay_ms: z.number().int().min(0).default(150) });
+type Args = z.infer<typeof inputSchema>;
+
+/** The vendor call, with the signal: a chat completion the server answers after `delay_ms`. */
+async function askVendor(
+  vendor: string | undefined,
+  args: Args,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  if (vendor === undefined) {
+    await sleep(args.delay_ms, undefined, { signal });
+    return `${args.word}: ${args.word.length} letters`;
+  }
+  const response = await fetch(`${vendor}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-tool-test' },
+    body: JSON.stringify({
+      model: `fault:ok:latency=${args.delay_ms}`,
+      messages: [{ role: 'user', content: `spell ${args.word}` }],
+    }),
+    signal,
+  });
+  const body = (await response.json()) as { choices: { message: { content: string } }[] };
+  return body.choices[0]?.message.content ?? '';
+}
+
+const answer = (args: Args, text: string): CallToolResult => ({
+  content: [{ type: 'text', text }],
+  structuredContent: { word: args.word, letters: args.word.length },
+});
+
+function handlerFor(options: LookupOptions) {
+  return async (args: Args, session: ToolSession): Promise<CallToolResult> => {
+    const { signal } = session;
+    switch (options.bug) {
+      case 'ignores-signal':
+        // Sleeps, then calls the vendor, with no signal anywhere.
+        await sleep(args.delay_ms);
+        return answer(args, await askVendor(options.vendor, { ...args, delay_ms: 0 }, undefined));
+      case 'abort-as-success':
+        try {
+          return answer(args, await askVendor(options.vendor, args, signal));
+        } catch {
+          return answer(args, '(no answer in time)');
+        }
+      case 'retry-swallows-signal':
+        // Backs off on every error, the abort included, with a plain timer.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return answer(args, await askVendor(options.vendor, args, signal));
+          } catch (error) {
+            if (attempt === 5) throw error;
+            await sleep(80);
+          }
+        }
+      case 'own-progress-counter': {
+        // Its own notifications, counting from 1, beside the ones troupe sends.
+        const token = session.ctx.mcpReq._meta?.progressToken;
+        session.progress(0, 2, `looking up ${args.word}`);
+        if (token !== undefined)
+          await session.ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: 1, total: 2, message: 'asking the vendor' },
+          });
+        const text = await askVendor(options.vendor, args, signal);
+        session.progress(2, 2, 'found');
+        return answer(args, text);
+      }
+      default: {
+        session.progress(0, 2, `looking up ${args.word}`);
+        const text = await askVendor(options.vendor, args, signal);
+        session.progress(2, 2, 'found');
+        return answer(args, text);
+      }
+    }
+  };
+}
+
+/** `register` for `checkToolContract`: `lookup` as a user's server registers it. */
+export function registerLookup(options: LookupOptions = {}) {
+  return (server: McpServer, runtime: Runtime): void => {
+    const handler = handlerFor(options);
+    const wrapped = withSession(runtime, handler, { lane: 'lookups', timeoutMs: 5_000 });
+    if (options.bug === 'not-a-session') {
+      // The handler called directly, with the SDK's signal: no session, no deadline, no metadata.
+      server.registerTool('lookup', { inputSchema }, (args, ctx: ServerContext) =>
+        handler(args, { signal: ctx.mcpReq.signal, sessionId: '', attempt: 1, progress: () => {}, ctx }),
+      );
+      return;
+    }
+    if (options.bug === 'strict-output-schema') {
+      const outputSchema = z.object({ word: z.string(), letters: z.number() }).strict();
+      server.registerTool('lookup', { inputSchema, outputSchema }, wrapped);
+      return;
+    }
+    if (options.bug === 'rewrites-errors') {
+      // Its own error text in place of troupe's, dropping the code and the session.
+      server.registerTool('lookup', { inputSchema }, async (args, ctx) => {
+        const result = await wrapped(args, ctx);
+        return result.isError === true
+          ? { content: [{ type: 'text', text: 'lookup failed' }], isError: true }
+          : result;
+      });
+      return;
+    }
+    server.registerTool('lookup', { inputSchema }, wrapped);
+  };
+}
