@@ -1,8 +1,7 @@
 /**
  * `troupe/testing`: the provider contract suite for your adapter, the tool contract for your
- * `withSession` MCP tools, the runtime's property-based
- * model tests and invariant checks, the simulated and scripted providers, and the local
- * OpenAI-compatible fault server.
+ * `withSession` MCP tools, the runtime's property-based model tests and invariant checks, the
+ * simulated and scripted providers, and the local OpenAI-compatible fault server.
  *
  * Imports with troupe's own dependencies only: fast-check (an optional peer) is loaded when a
  * property function runs. fast-check's own objects (`runtimeProperty`, `commands`) live in
