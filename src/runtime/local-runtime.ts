@@ -136,6 +136,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       else scheduler.remove(record);
     },
     observe: (record, event) => {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: a shortcut; the mark is read only when a queued session times out, and the share clears it when it lets one go.
       if (event.type === 'session.tick' && !record.admitted) share?.timingOut(record);
       if (rates.observe(record, event)) pumpSoon();
     },

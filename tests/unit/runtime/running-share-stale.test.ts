@@ -85,4 +85,31 @@ describe('a queued session its caller’s share held, once its caller has a plac
     bob.cancel('test over');
     await bob.result;
   });
+
+  it('keeps naming the limit of its model that held it, when its caller has room and it times out', async () => {
+    const provider = new ScriptedProvider('p');
+    runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm' },
+      limits: {
+        maxConcurrent: 3,
+        maxRunningPerCaller: 1,
+        providers: { p: { models: { m: { requestsPerMinute: 1 } } } },
+      },
+    });
+    const rt = runtime;
+    const first = rt.submit({ messages: [{ role: 'user', content: 'hi' }] }, { metadata: { owner: 'bob' } });
+    await tick();
+    provider.pending()[0]?.settle('ok');
+    await first.result;
+    const late = rt.submit(
+      { messages: [{ role: 'user', content: 'hi' }] },
+      { metadata: { owner: 'alice' }, queueTimeoutMs: 50 },
+    );
+    const result = await late.result;
+    expect(result.ok ? null : result.error.message).toContain(
+      "held back by its provider's requestsPerMinute limit",
+    );
+    expect(result.metadata.waitingFor).toBe('requestsPerMinute');
+  });
 });

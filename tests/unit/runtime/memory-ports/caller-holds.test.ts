@@ -84,4 +84,15 @@ describe('CallerHolds', () => {
     expect(holds.callers).toBe(0);
     expect(holds.size).toBe(0);
   });
+
+  it('drops a job that left the queue, whichever caller held it', () => {
+    const holds = new CallerHolds();
+    holds.hold('alice', 'p|a1', 100, 0);
+    holds.hold('bob', 'p|b1', 100, 0);
+    holds.hold('bob', 'p|b2', 100, 0);
+    holds.drop('p|b1');
+    expect(holds.size).toBe(2);
+    expect(holds.wake('bob', 0)).toBe('p|b2');
+    expect(holds.wake('alice', 0)).toBe('p|a1');
+  });
 });
