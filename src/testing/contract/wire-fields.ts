@@ -58,6 +58,8 @@ export function wireDifference(
     given === undefined || noted(name) || same(given, body[name])
       ? undefined
       : expected(name, given, body[name]);
+  // OpenAI refuses `tools: []`, and `tool_choice` without tools: an adapter may leave them out.
+  const toolless = (request.tools?.length ?? 0) === 0;
   return (
     field('model', request.model) ??
     streamFlag(body, reading.kind) ??
@@ -65,8 +67,8 @@ export function wireDifference(
     field('top_p', request.top_p) ??
     (noted('max_tokens') ? undefined : maxTokens(request, body)) ??
     field('stop', request.stop, sameStop) ??
-    field('tools', request.tools) ??
-    field('tool_choice', request.tool_choice) ??
+    (toolless && body.tools === undefined ? undefined : field('tools', request.tools)) ??
+    (toolless && body.tool_choice === undefined ? undefined : field('tool_choice', request.tool_choice)) ??
     (reading.thinking ? field('thinking', request.thinking, sameThinking) : undefined) ??
     extraDifference(request, body, noted) ??
     messagesDifference(request.messages, body.messages)

@@ -85,6 +85,22 @@ describe('wireDifference', () => {
     }
   });
 
+  // A review (2026-12-05): a correct adapter on the `openai` SDK that sends `tool_choice` only
+  // beside tools, as OpenAI requires, failed requestSent on every request drawn without tools.
+  it('takes `tool_choice` and an empty `tools` left out of a request with no tools, and holds them beside tools', () => {
+    const toolless: ChatRequest = { ...request, tool_choice: 'auto' };
+    expect(wireDifference(toolless, body(), reading)).toBeUndefined();
+    expect(wireDifference({ ...toolless, tools: [] }, body(), reading)).toBeUndefined();
+    expect(
+      wireDifference({ ...toolless, tool_choice: 'none' }, { ...body(), tool_choice: 'auto' }, reading),
+    ).toBe('Expected `tool_choice` "none" on the wire, got "auto"');
+    const tool = { type: 'function', function: { name: 'f', parameters: { type: 'object' } } };
+    const withTools: ChatRequest = { ...toolless, tools: [tool] };
+    expect(wireDifference(withTools, { ...body(), tools: [tool] }, reading)).toBe(
+      'Expected `tool_choice` "auto" on the wire, got none',
+    );
+  });
+
   it('wants `stream: true` on a stream', () => {
     expect(wireDifference(request, body(), { ...reading, kind: 'stream' })).toBe(
       'Expected `stream` true on the wire, got none',
