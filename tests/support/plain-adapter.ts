@@ -125,7 +125,27 @@ export type PlantedBug =
   /** Never sends `extra` (`response_format`, `seed`, a vendor's own fields). */
   | 'drops-extra'
   /** Builds every body with `stream_options`, a `complete()` too (OpenAI refuses it without `stream: true`). */
-  | 'stream-options-always';
+  | 'stream-options-always'
+  /** Sends `temperature` as text ("0.5"), as read from a form or an environment variable. */
+  | 'temperature-as-string'
+  /** Sends `temperature` only when it is truthy (`request.temperature && ...`): 0, greedy decoding, is lost. */
+  | 'falsy-temperature'
+  /** Sends only the first of several stop words. */
+  | 'first-stop-word'
+  /** Sends the history's tool calls without their `function.arguments`. */
+  | 'drops-tool-arguments'
+  /** Sends the history's tool-call arguments parsed, as an object, not the JSON text the format carries. */
+  | 'arguments-as-object'
+  /** Moves every system message to the front of the history. */
+  | 'system-first'
+  /** Joins consecutive user messages into one (as for an API that wants roles to alternate). */
+  | 'merges-user-turns'
+  /** Sends each tool's definition as `{ name, description }`, its `parameters` lost. */
+  | 'strips-tool-parameters'
+  /** Asks for two choices (`n: 2`) and reads the first: twice the tokens billed. */
+  | 'asks-for-two-choices'
+  /** Puts the first system message in front as "the system prompt" and leaves it in the history too. */
+  | 'duplicates-system-prompt';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -541,19 +561,36 @@ function toBody(request: ChatRequest, stream: boolean, bug?: PlantedBug): Record
       role: 'system' as const,
       content: `File: ${file.name}\n\n${typeof file.data === 'string' ? file.data : new TextDecoder().decode(file.data)}`,
     })),
-    ...request.messages.map((message) => toWireMessage(message, bug)),
+    ...historyOf(request.messages, bug).map((message) => toWireMessage(message, bug)),
   ];
+  const system = request.messages.find((message) => message.role === 'system');
+  if (bug === 'duplicates-system-prompt' && system !== undefined) messages.unshift(system);
   const typed = {
     model: bug === 'own-model' ? 'gpt-4o' : request.model,
     messages,
-    ...(request.tools === undefined ? {} : { tools: request.tools }),
+    ...(request.tools === undefined
+      ? {}
+      : {
+          tools:
+            bug === 'strips-tool-parameters'
+              ? request.tools.map(({ type, function: fn }) => ({
+                  type,
+                  function: { name: fn?.name, description: fn?.description },
+                }))
+              : request.tools,
+        }),
     ...(request.tool_choice === undefined || bug === 'drops-tool-choice'
       ? {}
       : { tool_choice: request.tool_choice }),
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+    ...(request.temperature === undefined || (bug === 'falsy-temperature' && !request.temperature)
+      ? {}
+      : { temperature: bug === 'temperature-as-string' ? String(request.temperature) : request.temperature }),
     ...(request.top_p === undefined || bug === 'drops-top-p' ? {} : { top_p: request.top_p }),
     ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
-    ...(request.stop === undefined || bug === 'drops-stop' ? {} : { stop: request.stop }),
+    ...(request.stop === undefined || bug === 'drops-stop'
+      ? {}
+      : { stop: bug === 'first-stop-word' && Array.isArray(request.stop) ? request.stop[0] : request.stop }),
+    ...(bug === 'asks-for-two-choices' ? { n: 2 } : {}),
     ...(request.thinking === undefined ? {} : { thinking: { type: request.thinking } }),
     ...(stream ? { stream: true } : {}),
     ...(stream || bug === 'stream-options-always' ? { stream_options: { include_usage: true } } : {}),
@@ -562,8 +599,33 @@ function toBody(request: ChatRequest, stream: boolean, bug?: PlantedBug): Record
   return bug === 'extra-over-typed' ? { ...typed, ...extra } : { ...extra, ...typed };
 }
 
+/** The history in the order and number it is sent (as given, but for the bugs that move or merge turns). */
+function historyOf(messages: readonly ChatMessage[], bug: PlantedBug | undefined): readonly ChatMessage[] {
+  if (bug === 'system-first')
+    return [...messages.filter((m) => m.role === 'system'), ...messages.filter((m) => m.role !== 'system')];
+  if (bug !== 'merges-user-turns') return messages;
+  const merged: ChatMessage[] = [];
+  for (const message of messages) {
+    const last = merged.at(-1);
+    if (last?.role === 'user' && message.role === 'user')
+      merged[merged.length - 1] = { ...last, content: `${last.content ?? ''}\n${message.content ?? ''}` };
+    else merged.push(message);
+  }
+  return merged;
+}
+
 function toWireMessage(message: ChatMessage, bug: PlantedBug | undefined): ChatMessage {
   if (bug === 'role-content-only') return { role: message.role, content: message.content };
+  if ((bug === 'drops-tool-arguments' || bug === 'arguments-as-object') && message.tool_calls !== undefined) {
+    const calls = message.tool_calls.map((call) => ({
+      ...call,
+      function:
+        bug === 'drops-tool-arguments'
+          ? { name: call.function.name }
+          : { name: call.function.name, arguments: JSON.parse(call.function.arguments) as unknown },
+    }));
+    return { ...message, tool_calls: calls as unknown as ChatMessage['tool_calls'] };
+  }
   if (bug !== 'drops-tool-call-ids' || message.tool_calls === undefined) return message;
   const calls = message.tool_calls.map((call) => ({ type: call.type, function: call.function }));
   return { ...message, tool_calls: calls as unknown as ChatMessage['tool_calls'] };

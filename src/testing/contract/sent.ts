@@ -36,29 +36,47 @@ export const requestSent: ContractProperty = {
   skip: needsServer,
   // Every field at once, once for each way of calling: no dropped field is left to the draw. The
   // values are ones GLM and Kimi take (one stop word, `tool_choice` `auto`); where a model's rules
-  // refuse one (kimi-k2.6 fixes `temperature`), the rest is sent again without it.
+  // refuse one (kimi-k2.6 fixes `temperature`), the rest is sent again without it. Then the values
+  // a careless mapping loses and a draw seldom gives: `temperature` 0 (lost to a truthiness test),
+  // two stop words, two user turns in a row and a system message after them (merged or moved).
   examples(context) {
-    return callKinds(context).map((kind): SentCase => {
+    return callKinds(context).flatMap((kind): SentCase[] => {
       const { tools, thinking } = context.capabilities;
-      return {
-        kind,
-        history: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: 'Look it up.', name: 'ada' },
-          ...(tools ? toolRound('lookup', ['call_ex4mple_a', 'call_ex4mple_b'], thinking) : []),
-          { role: 'assistant', content: 'Found it.', ...(thinking ? { reasoning_content: 'done' } : {}) },
-        ],
-        fields: {
-          temperature: 0.5,
-          top_p: 0.9,
-          max_tokens: 321,
-          stop: 'END',
-          ...(tools ? { tools: [toolDefinition('lookup')], tool_choice: 'auto' } : {}),
-          ...(thinking ? { thinking: 'enabled' as const } : {}),
-          // `extra.max_tokens` too: the typed one must win over it.
-          extra: { response_format: { type: 'json_object' }, seed: 7, x_trace: 'ex4mple', max_tokens: 4096 },
+      return [
+        {
+          kind,
+          history: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: 'Look it up.', name: 'ada' },
+            ...(tools ? toolRound('lookup', ['call_ex4mple_a', 'call_ex4mple_b'], thinking) : []),
+            { role: 'assistant', content: 'Found it.', ...(thinking ? { reasoning_content: 'done' } : {}) },
+          ],
+          fields: {
+            temperature: 0.5,
+            top_p: 0.9,
+            max_tokens: 321,
+            stop: 'END',
+            ...(tools ? { tools: [toolDefinition('lookup')], tool_choice: 'auto' } : {}),
+            ...(thinking ? { thinking: 'enabled' as const } : {}),
+            // `extra.max_tokens` too: the typed one must win over it.
+            extra: {
+              response_format: { type: 'json_object' },
+              seed: 7,
+              x_trace: 'ex4mple',
+              max_tokens: 4096,
+            },
+          },
         },
-      };
+        {
+          kind,
+          history: [
+            { role: 'user', content: 'First question.' },
+            { role: 'user', content: 'And a second.' },
+            { role: 'system', content: 'Answer both.' },
+          ],
+          fields: { temperature: 0, stop: ['END', 'STOP'] },
+        },
+      ];
     });
   },
   build(fc, context) {

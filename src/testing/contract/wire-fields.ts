@@ -50,14 +50,14 @@ export function wireDifference(
 ): string | undefined {
   if (!isObject(body)) return `Expected a JSON body on the wire, got ${shown(body)}`;
   const noted = (field: string) => reading.notes.some((note) => note.includes(`\`${field}\``));
-  const field = (
-    name: string,
-    given: unknown,
-    same: (a: unknown, b: unknown) => boolean = isDeepStrictEqual,
-  ) =>
-    given === undefined || noted(name) || same(given, body[name])
+  const field = (name: string, given: unknown, same?: (a: unknown, b: unknown) => boolean) =>
+    given === undefined || noted(name)
       ? undefined
-      : expected(name, given, body[name]);
+      : same === undefined
+        ? deepDifference(name, given, body[name])
+        : same(given, body[name])
+          ? undefined
+          : expected(name, given, body[name]);
   // OpenAI refuses `tools: []`, and `tool_choice` without tools: an adapter may leave them out.
   const toolless = (request.tools?.length ?? 0) === 0;
   return (
@@ -71,8 +71,18 @@ export function wireDifference(
     (toolless && body.tool_choice === undefined ? undefined : field('tool_choice', request.tool_choice)) ??
     (reading.thinking ? field('thinking', request.thinking, sameThinking) : undefined) ??
     extraDifference(request, body, noted) ??
+    oneChoice(request, body) ??
     messagesDifference(request.messages, body.messages)
   );
+}
+
+/**
+ * The port reads one choice: an `n` the caller did not give (in `extra`) other than 1 asks for
+ * answers nobody reads, each one billed.
+ */
+function oneChoice(request: ChatRequest, body: Json): string | undefined {
+  if (request.extra?.n !== undefined || body.n === undefined || body.n === 1) return undefined;
+  return `Expected no \`n\` on the wire (or 1: the port reads one choice, and each is billed), got ${shown(body.n)}`;
 }
 
 /** `stream: true` on a stream; on `complete()` neither it nor `stream_options`, which OpenAI refuses without it. */
@@ -116,8 +126,8 @@ function extraDifference(
     const typed =
       NOT_FROM_EXTRA.has(name) ||
       (request.max_tokens !== undefined && (BUDGET as readonly string[]).includes(name));
-    if (typed || noted(name) || isDeepStrictEqual(given, body[name])) continue;
-    return `${expected(name, given, body[name])} (from \`extra\`, which goes as it is)`;
+    const difference = typed || noted(name) ? undefined : deepDifference(name, given, body[name]);
+    if (difference !== undefined) return `${difference} (from \`extra\`, which goes as it is)`;
   }
   return undefined;
 }
@@ -129,21 +139,60 @@ function extraDifference(
 function messagesDifference(given: readonly ChatMessage[], sent: unknown): string | undefined {
   if (!Array.isArray(sent))
     return `Expected \`messages\` on the wire, got ${sent === undefined ? 'none' : shown(sent)}`;
-  let from = 0;
-  for (const [i, message] of given.entries()) {
-    const at = sent.findIndex(
+  const found = (message: ChatMessage, from: number) =>
+    sent.findIndex(
       (m: unknown, k) =>
         k >= from && isObject(m) && m.role === message.role && sameContent(message.content, m.content),
     );
+  let from = 0;
+  for (const [i, message] of given.entries()) {
+    const at = found(message, from);
     if (at === -1) {
       const roles = sent.map((m: unknown) => (isObject(m) ? String(m.role) : typeof m)).join(', ');
-      return `Expected messages[${i}] (${message.role}, content ${shown(message.content)}) on the wire, in order, got no such message (the wire's roles: ${roles})`;
+      const earlier = found(message, 0);
+      const where =
+        earlier === -1
+          ? `got no such message (the wire’s roles: ${roles})`
+          : `got it earlier, as the wire’s messages[${earlier}] (out of order; the wire’s roles: ${roles})`;
+      return `Expected messages[${i}] (${message.role}, content ${shown(message.content)}) on the wire, in order, ${where}`;
     }
     from = at + 1;
     const difference = messageDifference(`messages[${i}]`, message, sent[at] as Json);
     if (difference !== undefined) return difference;
   }
+  return copies(given, sent);
+}
+
+/**
+ * A message of the caller's sent more often than given (a system prompt put in front and left in
+ * the history too): an adapter's own messages are allowed between the caller's, copies are not.
+ */
+function copies(given: readonly ChatMessage[], sent: readonly unknown[]): string | undefined {
+  const key = (m: Json) =>
+    JSON.stringify([
+      m.role,
+      textOf(m.content),
+      m.tool_call_id ?? null,
+      Array.isArray(m.tool_calls) ? m.tool_calls.map((c: unknown) => (isObject(c) ? c.id : c)) : [],
+    ]);
+  const count = (list: readonly unknown[], k: string) =>
+    list.filter((m) => isObject(m) && key(m) === k).length;
+  for (const [i, message] of given.entries()) {
+    const k = key(message as unknown as Json);
+    const times = count(sent, k);
+    const wanted = count(given, k);
+    if (times > wanted)
+      return `Expected messages[${i}] (${message.role}, content ${shown(message.content)}) on the wire ${wanted === 1 ? 'once' : `${wanted} times`}, as given, got it ${times} times`;
+  }
   return undefined;
+}
+
+/** Content as the text it carries: text parts joined, `null` or none as ''. */
+function textOf(content: unknown): unknown {
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content))
+    return content.map((part: unknown) => (isObject(part) ? part.text : part)).join('');
+  return content;
 }
 
 /** `null` content (beside tool calls) may go as `''` or be left out; text may go as text parts. */
@@ -182,7 +231,25 @@ function messageDifference(path: string, message: ChatMessage, wire: Json): stri
   return undefined;
 }
 
+/** `expected()` at the first path where `sent` is not `given` (`tools[0].function.parameters`), so the two values shown differ. */
+function deepDifference(field: string, given: unknown, sent: unknown): string | undefined {
+  if (isDeepStrictEqual(given, sent)) return undefined;
+  if (Array.isArray(given) && Array.isArray(sent) && given.length === sent.length) {
+    const i = given.findIndex((value, k) => !isDeepStrictEqual(value, sent[k]));
+    return deepDifference(`${field}[${i}]`, given[i], sent[i]);
+  }
+  if (isObject(given) && isObject(sent)) {
+    const keys = [...new Set([...Object.keys(given), ...Object.keys(sent)])];
+    const key = keys.find((k) => !isDeepStrictEqual(given[k], sent[k])) as string;
+    // A field the adapter added inside (a tool's `strict`) is as much a change as one it dropped.
+    return deepDifference(`${field}.${key}`, given[key], sent[key]);
+  }
+  return expected(field, given, sent);
+}
+
 function expected(field: string, given: unknown, sent: unknown): string {
+  if (given === undefined)
+    return `Expected no \`${field}\` on the wire (the request gave none), got ${shown(sent)}`;
   return `Expected \`${field}\` ${shown(given)} on the wire, got ${sent === undefined ? 'none' : shown(sent)}`;
 }
 

@@ -130,6 +130,48 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'requestSent',
     /^Expected no `stream_options` on the wire for complete\(\), got \{"include_usage":true\}/,
   ],
+  // A review (2026-12-05): the first two passed requestSent on every seed tried, the next four on
+  // some (a draw seldom gave temperature 0, two stop words, two user turns in a row or a system
+  // message after another turn; now a fixed case does); the last four were caught, the tools one
+  // with both values cut to the same 80 characters.
+  [
+    'asks-for-two-choices',
+    'requestSent',
+    /^Expected no `n` on the wire \(or 1: .*\), got 2 \(complete\(\)\)/,
+  ],
+  [
+    'duplicates-system-prompt',
+    'requestSent',
+    /^Expected messages\[0\] \(system, content "Be brief\."\) on the wire once, as given, got it 2 times/,
+  ],
+  ['falsy-temperature', 'requestSent', /^Expected `temperature` 0 on the wire, got none \(complete\(\)\)/],
+  ['first-stop-word', 'requestSent', /^Expected `stop` \["END","STOP"\] on the wire, got "END"/],
+  [
+    'merges-user-turns',
+    'requestSent',
+    /^Expected messages\[0\] \(user, content "First question\."\) on the wire, in order, got no such message/,
+  ],
+  [
+    'system-first',
+    'requestSent',
+    /^Expected messages\[2\] \(system, content "Answer both\."\) on the wire, in order, got it earlier, as the wire’s messages\[0\] \(out of order/,
+  ],
+  ['temperature-as-string', 'requestSent', /^Expected `temperature` 0\.5 on the wire, got "0\.5"/],
+  [
+    'drops-tool-arguments',
+    'requestSent',
+    /^Expected `messages\[2\]\.tool_calls\[0\]\.function\.arguments` "\{\\"q\\":\\"lookup0\\"\}" on the wire, got none/,
+  ],
+  [
+    'arguments-as-object',
+    'requestSent',
+    /^Expected `messages\[2\]\.tool_calls\[0\]\.function\.arguments` .* on the wire, got \{"q":"lookup0"\}/,
+  ],
+  [
+    'strips-tool-parameters',
+    'requestSent',
+    /^Expected `tools\[0\]\.function\.parameters` \{"type":"object",.*\} on the wire, got none/,
+  ],
 ];
 
 let server: OpenAIServer;

@@ -101,6 +101,40 @@ describe('wireDifference', () => {
     );
   });
 
+  // The same review: each of these passed requestSent.
+  it('names a copy of a caller’s message, an `n` asking for more choices, and a message out of order', () => {
+    const duplicated = body();
+    duplicated.messages.unshift({ ...duplicated.messages[0] });
+    expect(wireDifference(request, duplicated, reading)).toBe(
+      'Expected messages[0] (user, content "q") on the wire once, as given, got it 2 times',
+    );
+    expect(wireDifference(request, { ...body(), n: 2 }, reading)).toBe(
+      'Expected no `n` on the wire (or 1: the port reads one choice, and each is billed), got 2',
+    );
+    expect(wireDifference(request, { ...body(), n: 1 }, reading)).toBeUndefined();
+    expect(wireDifference({ ...request, extra: { n: 2 } }, { ...body(), n: 2 }, reading)).toBeUndefined();
+    const moved = body();
+    moved.messages.unshift(moved.messages.pop());
+    expect(wireDifference(request, moved, reading)).toBe(
+      'Expected messages[2] (tool, content "r") on the wire, in order, got it earlier, as the wire’s messages[0] (out of order; the wire’s roles: tool, user, assistant)',
+    );
+  });
+
+  it('names where inside a value the wire differs, so the two values shown differ', () => {
+    const tool = {
+      type: 'function',
+      function: { name: 'f', description: 'd'.repeat(90), parameters: { a: 1 } },
+    };
+    const wire = { ...body(), tools: [{ ...tool, function: { ...tool.function, parameters: undefined } }] };
+    expect(wireDifference({ ...request, tools: [tool] }, JSON.parse(JSON.stringify(wire)), reading)).toBe(
+      'Expected `tools[0].function.parameters` {"a":1} on the wire, got none',
+    );
+    const strict = { ...body(), tools: [{ ...tool, function: { ...tool.function, strict: true } }] };
+    expect(wireDifference({ ...request, tools: [tool] }, strict, reading)).toBe(
+      'Expected no `tools[0].function.strict` on the wire (the request gave none), got true',
+    );
+  });
+
   it('wants `stream: true` on a stream', () => {
     expect(wireDifference(request, body(), { ...reading, kind: 'stream' })).toBe(
       'Expected `stream` true on the wire, got none',
