@@ -5,6 +5,7 @@
  */
 import { runtimeError } from '../../core/errors.js';
 import type { ChatProvider } from '../../providers/port.js';
+import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
 import { checkContractOptions } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
@@ -127,15 +128,5 @@ async function runProperty(
     seed,
     examples,
   });
-  if (!details.failed) return undefined;
-  const error = details.errorInstance;
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    property: property.name,
-    seed: details.seed,
-    message: message.split('\n')[0] ?? message,
-    counterexample: details.counterexample === null ? '(none)' : fc.stringify(details.counterexample[0]),
-    path: details.counterexamplePath ?? '',
-    shrinks: details.numShrinks,
-  };
+  return failureOf(fc, property.name, details);
 }

@@ -2,6 +2,7 @@
  * The provider contract's vocabulary: its named properties, the capabilities an adapter opts into,
  * the options of `checkProviderContract`, and the error it throws.
  */
+import { ContractBroken, type PropertyFailure } from '../broken.js';
 import type { OpenAIServer } from '../openai-server.js';
 
 /** One name per behaviour, as LangChain's standard tests have one test per behaviour. */
@@ -61,16 +62,7 @@ export interface ContractOptions {
   readonly only?: readonly ContractPropertyName[];
 }
 
-export interface ContractFailure {
-  readonly property: ContractPropertyName;
-  readonly seed: number;
-  /** What broke, as the property said it ("Expected ..., got ..."). */
-  readonly message: string;
-  /** The shrunk case, as fast-check prints it. */
-  readonly counterexample: string;
-  readonly path: string;
-  readonly shrinks: number;
-}
+export type ContractFailure = PropertyFailure<ContractPropertyName>;
 
 export interface ContractReport {
   readonly provider: string;
@@ -84,32 +76,9 @@ export interface ContractReport {
 }
 
 /** Thrown by `checkProviderContract` when a property breaks; `failures` names each one. */
-export class ProviderContractError extends Error {
-  readonly report: ContractReport;
+export class ProviderContractError extends ContractBroken<ContractPropertyName, ContractReport> {
   constructor(report: ContractReport) {
-    super(formatFailures(report));
+    super(`Provider contract broken by "${report.provider}"`, report);
     this.name = 'ProviderContractError';
-    this.report = report;
   }
-  get failures(): readonly ContractFailure[] {
-    return this.report.failures;
-  }
-  /** The names of the broken properties. */
-  get broken(): readonly ContractPropertyName[] {
-    return this.report.failures.map((f) => f.property);
-  }
-}
-
-function formatFailures(report: ContractReport): string {
-  const lines = [
-    `Provider contract broken by "${report.provider}": ${report.failures.map((f) => f.property).join(', ')} ` +
-      `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed}, numRuns: ${report.numRuns} })`,
-  ];
-  for (const failure of report.failures) {
-    lines.push(`  ${failure.property}: ${failure.message}`);
-    lines.push(
-      `    shrunk case (${failure.shrinks} shrinks, path "${failure.path}"): ${failure.counterexample}`,
-    );
-  }
-  return lines.join('\n');
 }

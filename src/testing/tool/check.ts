@@ -7,6 +7,7 @@
 import { MAX_TIMER_MS } from '../../core/clock.js';
 import { runtimeError } from '../../core/errors.js';
 import { onlyKeys } from '../../runtime/option-keys.js';
+import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
 import { runsFrom } from '../runs.js';
 import { abortEnds, signalHonoured } from './abort.js';
@@ -116,17 +117,7 @@ async function runProperty(
     fc.asyncProperty(property.arbitrary(fc, context), (c) => property.check(context, c)),
     { numRuns: numRuns + examples.length, seed, examples },
   );
-  if (!details.failed) return undefined;
-  const error = details.errorInstance;
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    property: property.name,
-    seed: details.seed,
-    message: message.split('\n')[0] ?? message,
-    counterexample: details.counterexample === null ? '(none)' : fc.stringify(details.counterexample[0]),
-    path: details.counterexamplePath ?? '',
-    shrinks: details.numShrinks,
-  };
+  return failureOf(fc, property.name, details);
 }
 
 /** Refuses what would check less than asked, before anything runs; the argument sets, as a list. */

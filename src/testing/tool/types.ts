@@ -5,6 +5,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import type { Runtime, RuntimeOptions } from '../../runtime/types.js';
+import { ContractBroken, type PropertyFailure } from '../broken.js';
 
 /** One name per behaviour of a `withSession` tool. */
 export type ToolContractPropertyName =
@@ -52,16 +53,7 @@ export interface ToolContractOptions {
   readonly only?: readonly ToolContractPropertyName[];
 }
 
-export interface ToolContractFailure {
-  readonly property: ToolContractPropertyName;
-  readonly seed: number;
-  /** What broke ("Expected ..., got ..."). */
-  readonly message: string;
-  /** The shrunk case, as fast-check prints it. */
-  readonly counterexample: string;
-  readonly path: string;
-  readonly shrinks: number;
-}
+export type ToolContractFailure = PropertyFailure<ToolContractPropertyName>;
 
 export interface ToolContractReport {
   readonly tool: string;
@@ -77,32 +69,9 @@ export interface ToolContractReport {
 }
 
 /** Thrown by `checkToolContract` when a property breaks; `failures` names each one. */
-export class ToolContractError extends Error {
-  readonly report: ToolContractReport;
+export class ToolContractError extends ContractBroken<ToolContractPropertyName, ToolContractReport> {
   constructor(report: ToolContractReport) {
-    super(formatFailures(report));
+    super(`Tool contract broken by "${report.tool}"`, report);
     this.name = 'ToolContractError';
-    this.report = report;
   }
-  get failures(): readonly ToolContractFailure[] {
-    return this.report.failures;
-  }
-  /** The names of the broken properties. */
-  get broken(): readonly ToolContractPropertyName[] {
-    return this.report.failures.map((f) => f.property);
-  }
-}
-
-function formatFailures(report: ToolContractReport): string {
-  const lines = [
-    `Tool contract broken by "${report.tool}": ${report.failures.map((f) => f.property).join(', ')} ` +
-      `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed}, numRuns: ${report.numRuns} })`,
-  ];
-  for (const failure of report.failures) {
-    lines.push(`  ${failure.property}: ${failure.message}`);
-    lines.push(
-      `    shrunk case (${failure.shrinks} shrinks, path "${failure.path}"): ${failure.counterexample}`,
-    );
-  }
-  return lines.join('\n');
 }
