@@ -18,7 +18,7 @@ import { scrubSecrets, toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { iterateSSE, readSSE } from './sse.js';
-import { countedAnswer, StreamTally } from './stream-tally.js';
+import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { completionAsDeltas, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
@@ -187,7 +187,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       const answer = countedAnswer(fromCompletion(name, data), budgetOf(body));
       const failed = failedFinish(answer.finishReason, answer.content.length);
       if (failed !== undefined) throw failed;
-      return checked.notes.length === 0 ? answer : { ...answer, notes: checked.notes };
+      const notes = notesOf(answer, checked.notes);
+      return notes.length === 0 ? answer : { ...answer, notes };
     } catch (error) {
       throw toError(error, signal, 'chat completion', request.model);
     } finally {
@@ -226,7 +227,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       return {
         sse: false,
         response,
-        whole: [...completionAsDeltas({ ...answer, notes: checked.notes })],
+        whole: [...completionAsDeltas({ ...answer, notes: notesOf(answer, checked.notes) })],
         notes: [],
         budget: undefined,
       };

@@ -86,6 +86,7 @@ export interface ChatResponse {
   readonly reasoning?: string;
   readonly toolCalls?: readonly ToolCall[];
   readonly usage?: TokenUsage;
+  /** Why the model stopped, as the server said; absent when it said nothing (a `note` says so). */
   readonly finishReason?: FinishReason;
   /** The model that actually answered, when the provider says. */
   readonly model?: string;
@@ -98,7 +99,12 @@ export interface ChatResponse {
 /** One web-search result as the vendor sent it (GLM: `title`, `link`, `content`, `media`, ...). */
 export type WebSearchResult = Readonly<Record<string, unknown>>;
 
-/** One piece of a streamed answer. */
+/**
+ * One piece of a streamed answer. A stream that ends normally ends with one `finish`, last; or,
+ * when the server gave no reason (`[DONE]` without any `finish_reason`), with no `finish` and a
+ * `note` last saying so: an adapter does not invent a reason (`stop` would claim the model
+ * stopped on its own), and the session's result then has no `finishReason`.
+ */
 export type ChatDelta =
   | { readonly type: 'content'; readonly text: string }
   | { readonly type: 'reasoning'; readonly text: string }
@@ -115,7 +121,7 @@ export type ChatDelta =
   | { readonly type: 'usage'; readonly usage: TokenUsage }
   /** Sent just before `finish`, so it never stops a session from retrying a failed first attempt. */
   | { readonly type: 'web_search'; readonly results: readonly WebSearchResult[] }
-  /** Sent just before `finish`: what troupe changed in the request (see `ChatResponse.notes`). */
+  /** Sent just before `finish` (or last, when there is none): what troupe changed in the request, or why the answer has no finish reason (see `ChatResponse.notes`). */
   | { readonly type: 'note'; readonly text: string }
   | { readonly type: 'finish'; readonly reason: FinishReason };
 

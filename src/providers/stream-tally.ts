@@ -32,6 +32,18 @@ export function countedAnswer(answer: ChatResponse, budget: number | undefined):
     : { ...answer, usage: withRateLimitTokens(answer.usage, budget) };
 }
 
+/**
+ * The note a whole answer (a `complete()`, or a server that answered a stream with one JSON body)
+ * carries when it gave no `finish_reason`: as a stream ended by `[DONE]` without one, the answer
+ * stands with no reason rather than an invented `stop`.
+ */
+export const NO_FINISH_NOTE = 'the server answered with no finish_reason: the answer is taken as whole';
+
+/** `notes`, and `NO_FINISH_NOTE` when the answer has no finish reason. */
+export function notesOf(answer: ChatResponse, notes: readonly string[]): readonly string[] {
+  return answer.finishReason === undefined ? [...notes, NO_FINISH_NOTE] : notes;
+}
+
 /** What a stream's chunks said besides their deltas, for its end. */
 export class StreamTally {
   count = 0;

@@ -41,8 +41,11 @@
  *   html=1              error responses (`<status>` modes) as an HTML page, `text/html`, as a proxy or
  *                       a load balancer in front of the API sends them (nginx's 502, a CDN's 429)
  *   no-sse=1            answer a streamed request with one whole JSON completion (some servers do)
- *   no-finish=1         a stream with no finish chunk: its content, then `[DONE]` (some servers
- *                       leave `finish_reason` out)
+ *   no-finish=1         no `finish_reason` anywhere (some servers leave it out): a stream with no
+ *                       finish chunk, every chunk's `finish_reason` null, then `[DONE]`; a whole
+ *                       answer with `finish_reason: null` (an adapter reports no reason, with a note
+ *                       on a stream, rather than invent `stop`; the vendor modes too, their last
+ *                       chunk keeping its usage)
  *   one-write=1         a stream's whole body, every chunk and `[DONE]`, in one write that ends the
  *                       response, so the client's first read holds all of it, as from a gateway
  *                       that buffers an answer before sending it (`chunk-ms`, `end-ms` and `split`
@@ -100,7 +103,7 @@ export interface Fault {
   /** Error responses as an HTML page, not a JSON body. */
   readonly html: boolean;
   readonly noSse: boolean;
-  /** For streams: no chunk carries a `finish_reason`. */
+  /** No chunk carries a `finish_reason` (a whole answer's is null). */
   readonly noFinish: boolean;
   /** For streams: the whole body in one write, ending the response. */
   readonly oneWrite: boolean;

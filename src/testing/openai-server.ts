@@ -269,10 +269,11 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
           endDelayMs: fault.endDelayMs,
           oneWrite: fault.oneWrite,
           lastInFinish: fault.lastInFinish,
+          noFinish: fault.noFinish,
           sse: fault.sse,
           finishSent: () => (record.finishSentAt = Date.now()),
         });
-      return sendVendorCompletion(res, vendor, body, reply);
+      return sendVendorCompletion(res, vendor, body, reply, fault.noFinish);
     }
     if (
       fault.mode === 'ok' &&

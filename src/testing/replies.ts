@@ -97,7 +97,8 @@ export async function sendCompletion(
     object: 'chat.completion',
     created: 0,
     model: body.model,
-    choices: [{ index: 0, message, finish_reason: finishOf(reply) }],
+    // `no-finish`: some servers send `finish_reason: null` in a whole answer too.
+    choices: [{ index: 0, message, finish_reason: fault.noFinish ? null : finishOf(reply) }],
     usage: usageOf(reply),
   };
   const json = JSON.stringify(completion);

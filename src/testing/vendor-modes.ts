@@ -213,6 +213,8 @@ export function sendVendorCompletion(
   vendor: VendorMode,
   body: Record<string, unknown>,
   reply: VendorReply,
+  /** `finish_reason: null`, as some servers send it (`no-finish`). */
+  noFinish = false,
 ): void {
   const message: Record<string, unknown> = {
     role: 'assistant',
@@ -226,7 +228,7 @@ export function sendVendorCompletion(
     object: 'chat.completion',
     created: 0,
     model: body.model,
-    choices: [{ index: 0, message, finish_reason: finishOf(reply) }],
+    choices: [{ index: 0, message, finish_reason: noFinish ? null : finishOf(reply) }],
     usage: usageOf(reply),
   };
   if (vendor === 'glm') {
@@ -260,6 +262,8 @@ export async function sendVendorStream(
     readonly oneWrite?: boolean;
     /** The last piece in the finish chunk (`last-in-finish`). */
     readonly lastInFinish?: boolean;
+    /** The last chunk, usage and all, with `finish_reason` null (`no-finish`). */
+    readonly noFinish?: boolean;
     /** How the events are written (`sse=`). */
     readonly sse?: SseStyle;
   } = {
@@ -296,19 +300,20 @@ export async function sendVendorStream(
       piece({ tool_calls: [{ index, function: { arguments: text } }] });
   });
   const usage = usageOf(reply);
+  const finish = pace.noFinish === true ? null : finishOf(reply);
   // `last-in-finish`: the last piece (not the first chunk) rides in the finish chunk, where the usage is already.
   const merged = pace.lastInFinish === true && chunks.length > 1 ? chunks.pop() : undefined;
   const lastDelta = (merged?.choices as { delta: object }[] | undefined)?.[0]?.delta ?? {};
   const last =
     vendor === 'kimi'
-      ? { ...base, choices: [{ index: 0, delta: lastDelta, finish_reason: finishOf(reply), usage }] }
+      ? { ...base, choices: [{ index: 0, delta: lastDelta, finish_reason: finish, usage }] }
       : {
           ...base,
           choices: [
             {
               index: 0,
               delta: { role: 'assistant', content: '', ...lastDelta },
-              finish_reason: finishOf(reply),
+              finish_reason: finish,
             },
           ],
           usage,
@@ -324,7 +329,7 @@ export async function sendVendorStream(
   for (const chunk of chunks) {
     if (res.destroyed) return;
     await writeSplit(res, sseEvent(JSON.stringify(chunk), pace.sse), pace.splitBytes);
-    if (chunk === last) pace.finishSent?.();
+    if (chunk === last && finish !== null) pace.finishSent?.();
     if (pace.chunkDelayMs > 0) await pace.delay(pace.chunkDelayMs);
   }
   if ((pace.endDelayMs ?? 0) > 0) await pace.delay(pace.endDelayMs ?? 0);

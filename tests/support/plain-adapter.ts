@@ -145,7 +145,9 @@ export type PlantedBug =
   /** Asks for two choices (`n: 2`) and reads the first: twice the tokens billed. */
   | 'asks-for-two-choices'
   /** Puts the first system message in front as "the system prompt" and leaves it in the history too. */
-  | 'duplicates-system-prompt';
+  | 'duplicates-system-prompt'
+  /** A stream ended by `[DONE]` with no finish_reason ends with `finish: 'stop'`, a reason the server never gave. */
+  | 'no-finish-as-stop';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -381,11 +383,17 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         throw providerError('NETWORK', `${name}: Expected the stream to end, got it cut`);
       if (signal.aborted && bug !== 'stream-ignores-signal' && !trustsFetch) throw signal.reason;
       // No chunk said why the answer ended, nor the server `[DONE]`: the body was cut, however cleanly it closed.
-      if (finish === undefined && !sawDone && bug !== 'end-is-finish')
+      const cut = !sawDone;
+      if (finish === undefined && cut && bug !== 'end-is-finish')
         throw providerError(
           'NETWORK',
           `${name}: Expected a finish_reason before the end of the stream, got none`,
         );
+      // `[DONE]` and no finish_reason: a whole answer whose reason the server did not give.
+      if (finish === undefined && sawDone) {
+        if (bug === 'no-finish-as-stop') finish = 'stop';
+        else yield { type: 'note', text: 'the server sent [DONE] but no finish_reason' };
+      }
       if (finish !== undefined && bug !== 'no-finish-repeated-usage' && bug !== 'finish-before-usage')
         yield { type: 'finish', reason: finish };
     } catch (error) {

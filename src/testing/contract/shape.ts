@@ -1,7 +1,7 @@
 /**
  * resultShape: what `complete()` resolves with. `content` a string; usage counts non-negative and
  * adding up; `finishReason` from the documented set; tool calls whole. With a server, each part
- * must be the one the server sent.
+ * must be the one the server sent, and no `finishReason` when it sent none (`no-finish=1`).
  */
 import type { ChatResponse } from '../../providers/port.js';
 import { brief, type ContractContext, completeOf, requestFor } from './harness.js';
@@ -15,36 +15,47 @@ export const resultShape: ContractProperty = {
   skip: () => undefined,
   // Content as models send it, edges and all: an adapter that trims or re-encodes it is caught
   // whatever the draw (random strings rarely start or end with a space).
-  examples: () => [
-    [
-      {
-        content: '\n  An answer, indented; 多字节 🙂\n\n',
-        finishReason: 'length',
-        usage: { prompt_tokens: 9, completion_tokens: 4 },
-      } satisfies ScriptedReply,
-    ],
-  ],
+  // And one with no finish_reason, which some servers leave out.
+  examples: () => {
+    const reply: ScriptedReply = {
+      content: '\n  An answer, indented; 多字节 🙂\n\n',
+      finishReason: 'length',
+      usage: { prompt_tokens: 9, completion_tokens: 4 },
+    };
+    return [[[reply, false]], [[reply, true]]];
+  },
   build(fc, context) {
-    const arbitrary = fc.array(replyArbitrary(fc, context), { minLength: 1, maxLength: 4 });
+    // Each reply, one in four, with no finish_reason (`no-finish=1`; until 2026-12-06 never).
+    const arbitrary = fc.array(
+      fc.tuple(replyArbitrary(fc, context), fc.constantFrom(false, false, false, true)),
+      {
+        minLength: 1,
+        maxLength: 4,
+      },
+    );
     return erase(
       fc.asyncProperty(arbitrary, async (replies) => {
-        for (const reply of replies) await checkResult(context, reply);
+        for (const [reply, noFinish] of replies) await checkResult(context, reply, noFinish);
       }),
     );
   },
 };
 
-async function checkResult(context: ContractContext, reply: ScriptedReply): Promise<void> {
+async function checkResult(context: ContractContext, reply: ScriptedReply, noFinish: boolean): Promise<void> {
   const nonce = context.script(reply);
-  const call = await completeOf(context, requestFor(context, nonce), new AbortController().signal).within(
-    5000,
-  );
+  const unsaid = noFinish && context.server !== undefined;
+  const model = unsaid ? 'fault:ok:no-finish=1' : context.model;
+  const call = await completeOf(
+    context,
+    requestFor(context, nonce, model),
+    new AbortController().signal,
+  ).within(5000);
   if (call.state === 'pending') throw new Error('Expected complete() to settle within 5 s, got it pending');
   if (call.state === 'rejected') {
     if (context.server === undefined) return; // a provider of its own may fail; shape is about results
     throw new Error(`Expected complete() to resolve, got ${brief(call.error)}`);
   }
-  const wrong = shapeViolation(call.value, context.server === undefined ? undefined : reply, context);
+  const wrong = shapeViolation(call.value, context.server === undefined ? undefined : reply, context, unsaid);
   if (wrong !== undefined) throw new Error(wrong);
 }
 
@@ -52,6 +63,8 @@ export function shapeViolation(
   value: unknown,
   reply: ScriptedReply | undefined,
   context: ContractContext,
+  /** The server sent `finish_reason: null` (`no-finish=1`): the result must have none. */
+  noFinish = false,
 ): string | undefined {
   const result = value as ChatResponse | null;
   if (typeof result !== 'object' || result === null)
@@ -83,7 +96,9 @@ export function shapeViolation(
   if (reply === undefined) return undefined;
   if (result.content !== reply.content)
     return `Expected \`content\` ${JSON.stringify(reply.content)} (what the server sent), got ${JSON.stringify(result.content)}`;
-  if (result.finishReason !== reply.finishReason)
+  if (noFinish && result.finishReason !== undefined)
+    return `Expected no \`finishReason\`, got ${JSON.stringify(result.finishReason)}: the server gave no finish_reason; report none rather than \`${String(result.finishReason)}\``;
+  if (!noFinish && result.finishReason !== reply.finishReason)
     return `Expected \`finishReason\` \`${reply.finishReason}\` (what the server sent), got ${JSON.stringify(result.finishReason)}`;
   if (result.usage === undefined)
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (what the server sent), got none`;

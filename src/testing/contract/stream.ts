@@ -1,6 +1,7 @@
 /**
  * streamContract: what a consumer of `stream()` relies on. Deltas in order (they join to the
- * scripted answer); exactly one `finish`, last; `usage` at most once and adding up; tool-call
+ * scripted answer); exactly one `finish`, last (or, when the server gave no `finish_reason` and
+ * ended with `[DONE]`, none and a `note` last); `usage` at most once and adding up; tool-call
  * fragments consistent by index; after an abort the iterator ends by throwing; breaking out of
  * `for await` closes the connection.
  */
@@ -66,6 +67,8 @@ export const streamContract: ContractProperty = {
       { via, reply: cut, ending: 'read-all' as const, after: 2, split: 3 },
       { via, reply, ending: 'read-all' as const, after: 2, lastInFinish: true },
       ...SSE_DRAWN.map((sse) => ({ via, reply, ending: 'read-all' as const, after: 2, sse })),
+      // And no finish_reason in any chunk, then `[DONE]`, as some servers end a whole answer.
+      { via, reply, ending: 'read-all' as const, after: 2, noFinish: true },
     ]);
   },
   build(fc, context) {
@@ -83,13 +86,21 @@ export const streamContract: ContractProperty = {
         // For a read to the end: the events written another way the SSE spec allows (until
         // 2026-12-05 always `data: {...}\n\n`, and a parser that knew only that passed).
         sse: fc.constantFrom(...SSE_DRAWN),
+        // For a read to the end, one in four: no chunk gives a finish_reason, then `[DONE]` (until
+        // 2026-12-06 never, and the rule for such a stream was tested on neither side).
+        noFinish: fc.constantFrom(false, false, false, true),
       },
       { requiredKeys: ['via', 'reply', 'ending', 'after', 'lastInFinish'] },
     );
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
         retryingLate(() =>
-          checkStream(context, c.via, c.reply, c.ending, c.after, c.split, c.lastInFinish, c.sse),
+          checkStream(context, c.via, c.reply, c.ending, c.after, {
+            split: c.split,
+            lastInFinish: c.lastInFinish,
+            sse: c.sse,
+            noFinish: c.noFinish === true,
+          }),
         ).catch((error: unknown) => {
           // Say which way of streaming broke; the error keeps its class (a LateError stays one).
           if (c.via === 'streamTo' && error instanceof Error) error.message = `streamTo(): ${error.message}`;
@@ -106,10 +117,18 @@ async function checkStream(
   scripted: ScriptedReply,
   ending: Ending,
   after: number,
-  split?: number,
-  lastInFinish = false,
-  sse?: Exclude<SseStyle, 'plain'>,
+  drawn: {
+    readonly split?: number | undefined;
+    readonly lastInFinish?: boolean;
+    readonly sse?: Exclude<SseStyle, 'plain'> | undefined;
+    /** No chunk gives a `finish_reason`; `[DONE]` ends the stream (`no-finish=1`). */
+    readonly noFinish?: boolean;
+  } = {},
 ) {
+  const { split, sse } = drawn;
+  const noFinish = ending === 'read-all' && drawn.noFinish === true;
+  // The server puts nothing in a finish chunk it does not send.
+  const lastInFinish = drawn.lastInFinish === true && !noFinish;
   const server = context.server;
   // A break or an abort must land while the server is still sending: pad the answer, slow the chunks.
   const reply: Reply =
@@ -121,6 +140,7 @@ async function checkStream(
     ...(split === undefined ? [] : [`split=${split}`]),
     ...(lastInFinish ? ['last-in-finish=1'] : []),
     ...(sse === undefined ? [] : [`sse=${sse}`]),
+    ...(noFinish ? ['no-finish=1'] : []),
   ];
   const model =
     server === undefined
@@ -148,16 +168,25 @@ async function checkStream(
         ? [`the last piece${usageAsked ? ' and the usage' : ''} in the chunk that carries finish_reason`]
         : []),
       ...(sse === undefined ? [] : [`its events ${SSE_SAYS[sse]}`]),
+      ...(noFinish ? ['no finish_reason in any chunk, then [DONE]'] : []),
     ];
     const failure = (message: string) =>
       new Error(sent.length === 0 ? message : `${message} (the server sent ${sent.join(', and ')})`);
+    // An adapter that cannot tell `[DONE]` from a cut body (the `openai` SDK's iterator does not say
+    // which, and its own ChatCompletionStream refuses such a stream) may fail it as a cut: NETWORK.
+    if (
+      reader.end.kind === 'threw' &&
+      noFinish &&
+      (reader.end.error as { code?: unknown })?.code === 'NETWORK'
+    )
+      return;
     if (reader.end.kind === 'threw')
       throw failure(
-        `Expected the stream to end normally, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
+        `Expected the stream to end normally${noFinish ? ' (a server that sends [DONE] ended it on purpose, whole, though it gave no finish_reason; only a body that ends without [DONE] was cut)' : ''}, got ${brief(reader.end.error)} after ${reader.deltas.length} deltas`,
       );
     const broken = deltaViolations(
       reader.deltas,
-      server === undefined ? undefined : { reply, context, usageAsked },
+      server === undefined ? undefined : { reply, context, usageAsked, noFinish },
     );
     if (broken !== undefined) throw failure(broken);
     return;
@@ -228,6 +257,8 @@ export function deltaViolations(
     readonly context: ContractContext;
     /** The request asked for usage (`stream_options.include_usage`), so the server sent it. */
     readonly usageAsked?: boolean;
+    /** The server gave no `finish_reason` and ended with `[DONE]` (`no-finish=1`). */
+    readonly noFinish?: boolean;
   },
 ): string | undefined {
   // `note` (what an adapter changed in the request) and `web_search` (GLM's results) are port deltas too.
@@ -244,11 +275,12 @@ export function deltaViolations(
       return `Expected delta #${i} (web_search) to carry an array of \`results\`, got ${JSON.stringify(delta)}`;
   }
   const finishes = deltas.filter((d) => d.type === 'finish');
-  if (finishes.length !== 1) return `Expected exactly one \`finish\` delta, got ${finishes.length}`;
-  if (deltas.at(-1)?.type !== 'finish')
-    return `Expected \`finish\` to be the last delta, got it at #${deltas.findIndex((d) => d.type === 'finish')} of ${deltas.length}`;
-  const reason = (finishes[0] as { reason: unknown }).reason;
-  if (typeof reason !== 'string' || reason === '')
+  const unsaid = scripted?.noFinish === true;
+  const wrongEnd = unsaid ? unsaidViolation(deltas) : finishViolation(deltas, scripted === undefined);
+  if (wrongEnd !== undefined) return wrongEnd;
+  // No reason to check when the stream ended without one (a `note` last says why).
+  const reason = finishes.length === 0 ? undefined : (finishes[0] as { reason: unknown }).reason;
+  if (finishes.length > 0 && (typeof reason !== 'string' || reason === ''))
     return `Expected a finish reason, got ${JSON.stringify(reason)}`;
   const usages = deltas.filter((d): d is Extract<ChatDelta, { type: 'usage' }> => d.type === 'usage');
   if (usages.length > 1) return `Expected \`usage\` at most once, got ${usages.length} times`;
@@ -279,7 +311,7 @@ export function deltaViolations(
     return `Expected the content deltas to join to ${JSON.stringify(reply.content ?? '')}, got ${JSON.stringify(joined('content'))}`;
   if (context.capabilities.thinking && joined('reasoning') !== (reply.reasoning ?? ''))
     return `Expected the reasoning deltas to join to ${JSON.stringify(reply.reasoning ?? '')}, got ${JSON.stringify(joined('reasoning'))}`;
-  if (reason !== reply.finishReason)
+  if (!unsaid && reason !== reply.finishReason)
     return `Expected finish reason \`${reply.finishReason}\`, got \`${String(reason)}\``;
   if (scripted.usageAsked === true && usages[0] === undefined && reply.usage !== undefined)
     return `Expected usage ${JSON.stringify(usageOf(reply.usage))} (the request asked for it with \`stream_options.include_usage\` and the server sent it), got none`;
@@ -297,6 +329,35 @@ export function deltaViolations(
     if (JSON.stringify(assembled) !== JSON.stringify(expected))
       return `Expected the tool-call fragments to assemble to ${JSON.stringify(expected)}, got ${JSON.stringify(assembled)}`;
   }
+  return undefined;
+}
+
+/**
+ * How a stream whose server gave a reason must end: one `finish`, last. Without a server to say
+ * (`reasonless`), it may also end with no `finish` and a `note` last, as one without a reason does.
+ */
+function finishViolation(deltas: readonly ChatDelta[], reasonless: boolean): string | undefined {
+  const finishes = deltas.filter((d) => d.type === 'finish').length;
+  if (finishes === 0 && reasonless && deltas.at(-1)?.type === 'note') return undefined;
+  if (finishes !== 1)
+    return `Expected exactly one \`finish\` delta${reasonless ? ' (or none and a `note` last, saying why)' : ''}, got ${finishes}`;
+  if (deltas.at(-1)?.type !== 'finish')
+    return `Expected \`finish\` to be the last delta, got it at #${deltas.findIndex((d) => d.type === 'finish')} of ${deltas.length}`;
+  return undefined;
+}
+
+/**
+ * How a stream whose server gave no `finish_reason` and ended with `[DONE]` must end: a whole
+ * answer with no `finish`, and a `note` last saying why (any text). A reason the adapter made up
+ * (`stop` claims the model stopped on its own) is refused.
+ */
+function unsaidViolation(deltas: readonly ChatDelta[]): string | undefined {
+  const finish = deltas.find((d) => d.type === 'finish');
+  if (finish !== undefined)
+    return `Expected no \`finish\` delta, got \`finish\` ${JSON.stringify(finish.reason)}: the server gave no finish_reason; report none, with a note, rather than \`${String(finish.reason)}\``;
+  const last = deltas.at(-1);
+  if (last?.type !== 'note')
+    return `Expected a \`note\` as the last delta, saying why the stream has no \`finish\` (the server gave no finish_reason), got ${last === undefined ? 'no deltas' : `a \`${last.type}\` delta`}`;
   return undefined;
 }
 

@@ -146,6 +146,28 @@ describe('fault modes map to provider error codes', () => {
     });
   }
 
+  it('complete(): a whole answer with `finish_reason: null`: no finishReason, a note saying so', async () => {
+    const answer = await provider.complete(request('fault:ok:no-finish=1'), {
+      signal: new AbortController().signal,
+    });
+    expect(answer.content.length).toBeGreaterThan(0);
+    expect(answer.finishReason).toBeUndefined();
+    expect(answer.notes).toEqual(['the server answered with no finish_reason: the answer is taken as whole']);
+  });
+
+  it('stream: a server that answers whole, with `finish_reason: null`: no finish, a note last', async () => {
+    const deltas = await drain(
+      provider,
+      request('fault:ok:no-sse=1:no-finish=1'),
+      new AbortController().signal,
+    );
+    expect(deltas.some((d) => d.type === 'finish')).toBe(false);
+    expect(deltas.at(-1)).toEqual({
+      type: 'note',
+      text: 'the server answered with no finish_reason: the answer is taken as whole',
+    });
+  });
+
   for (const kind of ['stream', 'streamTo'] as const) {
     it(`${kind}: a body that ends cleanly before its first chunk (a proxy's idle timeout) -> NETWORK, retryable`, async () => {
       const error = await failure(call(kind, 'fault:truncate:after=0'));

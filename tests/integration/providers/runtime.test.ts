@@ -74,6 +74,23 @@ describe('fault modes end sessions in the right state', () => {
     }
   }
 
+  // A server that leaves finish_reason out (`[DONE]` on a stream): a whole answer, its reason unknown.
+  for (const stream of [false, true]) {
+    it(`${stream ? 'stream' : 'complete'}: no finish_reason from the server -> done, no finishReason, a note saying so`, async () => {
+      const result = await runtime.submit(ask('fault:ok:no-finish=1', { stream })).result;
+      expect(result.metadata.state).toBe('done');
+      expect(result.metadata.attempts).toBe(1);
+      expect(result.metadata.finishReason).toBeUndefined();
+      expect(result.ok && result.finishReason).toBeUndefined();
+      expect(result.ok && result.content).toBe('echo: hello');
+      expect(result.metadata.notes).toEqual([
+        stream
+          ? 'the server ended its stream with [DONE] but no finish_reason: the answer is taken as whole'
+          : 'the server answered with no finish_reason: the answer is taken as whole',
+      ]);
+    });
+  }
+
   it('stream: a malformed SSE chunk -> failed BAD_RESPONSE', async () => {
     const result = await runtime.submit(ask('fault:bad-sse', { stream: true })).result;
     expect([result.metadata.state, result.metadata.code]).toEqual(['failed', 'BAD_RESPONSE']);

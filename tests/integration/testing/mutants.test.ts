@@ -172,6 +172,13 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'requestSent',
     /^Expected `tools\[0\]\.function\.parameters` \{"type":"object",.*\} on the wire, got none/,
   ],
+  // Passed every property until 2026-12-06: the contract never sent a stream ended by `[DONE]`
+  // with no finish_reason, and demanded a `finish` of every stream.
+  [
+    'no-finish-as-stop',
+    'streamContract',
+    /^Expected no `finish` delta, got `finish` "stop": the server gave no finish_reason; report none, with a note, rather than `stop` \(the server sent .*no finish_reason in any chunk, then \[DONE\]\)/,
+  ],
 ];
 
 let server: OpenAIServer;
