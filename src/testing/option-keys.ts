@@ -5,6 +5,7 @@
  * `capabilities: { tool: true }` left tool calls unchecked; `apikey` left the key unlooked-for.
  */
 import { MAX_TIMER_MS } from '../core/clock.js';
+import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
@@ -70,11 +71,34 @@ export function checkContractOptions(where: string, options: unknown, extra: str
   checkSeed(where, options);
   // Every abort is judged by it: NaN passed some timing checks and failed others "within NaN ms";
   // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
-  const bound = (options as { abortWithinMs?: unknown } | undefined)?.abortWithinMs;
-  // Past 2^31 - 1 ms Node's timers fire after 1 ms, and every abort check misfired.
-  if (bound !== undefined && !(typeof bound === 'number' && bound > 0 && bound <= MAX_TIMER_MS))
+  checkTimerMs(where, options, 'abortWithinMs');
+}
+
+/**
+ * A bound in ms a check waits on: above 0 and within Node's longest timer (past 2^31 - 1 ms a timer
+ * fires after 1 ms, and every abort check misfired).
+ */
+export function checkTimerMs(where: string, options: unknown, key: string): void {
+  const value = (options as Record<string, unknown> | undefined)?.[key];
+  if (value !== undefined && !(typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS))
     throw new RangeError(
-      `Expected \`abortWithinMs\` in \`${where}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${shown(bound)}`,
+      `Expected \`${key}\` in \`${where}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${shown(value)}`,
+    );
+}
+
+/**
+ * `only` must name properties the suite has, and at least one: a misspelt `signalHonored` checked
+ * nothing and passed (until 2026-12-04). `suite` names it in the refusal ("the contract").
+ */
+export function checkOnly(suite: string, only: unknown, names: readonly string[]): void {
+  if (only === undefined) return;
+  const unknown = Array.isArray(only) ? only.filter((name) => !names.includes(name)) : [only];
+  if (unknown.length > 0 || (only as unknown[]).length === 0)
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`only\` to list properties of ${suite} (${names.join(', ')}), got ${
+        unknown.length > 0 ? unknown.map((name) => JSON.stringify(name)).join(', ') : '[]'
+      }`,
     );
 }
 
@@ -85,7 +109,7 @@ const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stri
  * A seed is what a failure prints to replay it, so it must be one fast-check can replay: `NaN` ran
  * (as some other seed) and printed "replay with { seed: NaN }" (until 2026-12-05).
  */
-function checkSeed(where: string, options: unknown): void {
+export function checkSeed(where: string, options: unknown): void {
   const seed = (options as { seed?: unknown } | undefined)?.seed;
   if (seed !== undefined && !Number.isSafeInteger(seed))
     throw new RangeError(

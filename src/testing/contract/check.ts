@@ -7,7 +7,7 @@ import { runtimeError } from '../../core/errors.js';
 import type { ChatProvider } from '../../providers/port.js';
 import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
-import { checkContractOptions } from '../option-keys.js';
+import { checkContractOptions, checkOnly } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
 import { capabilities } from './capabilities.js';
 import { errorsMapped } from './errors.js';
@@ -95,18 +95,11 @@ export async function checkProviderContract(
  * property that needs it failed, blaming the adapter for a request that could go nowhere).
  */
 function checkRunnable(options: ContractOptions): void {
-  const only: unknown = options.only;
-  if (only !== undefined) {
-    const names = PROPERTIES.map((property) => property.name as string);
-    const unknown = Array.isArray(only) ? only.filter((name) => !names.includes(name)) : [only];
-    if (unknown.length > 0 || (only as unknown[]).length === 0)
-      throw runtimeError(
-        'INVALID_REQUEST',
-        `Expected \`only\` to list properties of the contract (${names.join(', ')}), got ${
-          unknown.length > 0 ? unknown.map((name) => JSON.stringify(name)).join(', ') : '[]'
-        }`,
-      );
-  }
+  checkOnly(
+    'the contract',
+    options.only,
+    PROPERTIES.map((property) => property.name),
+  );
   if (options.server !== undefined && !options.server.baseURL)
     throw runtimeError(
       'INVALID_REQUEST',

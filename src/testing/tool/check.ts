@@ -4,11 +4,11 @@
  * alone measures how long the handler runs; aborts are drawn within that time. Throws a
  * `ToolContractError` naming each broken property with its shrunk case; resolves with the report.
  */
-import { MAX_TIMER_MS } from '../../core/clock.js';
 import { runtimeError } from '../../core/errors.js';
 import { onlyKeys } from '../../runtime/option-keys.js';
 import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
+import { checkOnly, checkSeed, checkTimerMs } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
 import { abortEnds, signalHonoured } from './abort.js';
 import { checkAnswer, progressDelivered, resultMetadata } from './answer.js';
@@ -122,36 +122,20 @@ async function runProperty(
 
 /** Refuses what would check less than asked, before anything runs; the argument sets, as a list. */
 function checkOptions(options: ToolContractOptions): readonly ToolArguments[] {
-  onlyKeys('checkToolContract options', options, OPTION_KEYS);
+  const where = 'checkToolContract options';
+  onlyKeys(where, options, OPTION_KEYS);
   if (typeof options?.register !== 'function')
     throw runtimeError(
       'INVALID_REQUEST',
       `Expected \`register\` to be a function (server, runtime) => void that registers your tool, got ${typeof options?.register}`,
     );
-  const seed: unknown = options.seed;
-  if (seed !== undefined && !Number.isSafeInteger(seed))
-    throw new RangeError(
-      `Expected \`seed\` to be an integer (as a failure prints it, to replay), got ${String(seed)}`,
-    );
-  for (const key of ['abortWithinMs', 'callTimeoutMs'] as const) {
-    const value: unknown = options[key];
-    if (value !== undefined && !(typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS))
-      throw new RangeError(
-        `Expected \`${key}\` to be a number of ms above 0, at most ${MAX_TIMER_MS}, got ${String(value)}`,
-      );
-  }
-  const only: unknown = options.only;
-  if (only !== undefined) {
-    const names = PROPERTIES.map((p) => p.name as string);
-    const unknown = Array.isArray(only) ? only.filter((name) => !names.includes(name)) : [only];
-    if (unknown.length > 0 || (only as unknown[]).length === 0)
-      throw runtimeError(
-        'INVALID_REQUEST',
-        `Expected \`only\` to list properties of the tool contract (${names.join(', ')}), got ${
-          unknown.length > 0 ? unknown.map((name) => JSON.stringify(name)).join(', ') : '[]'
-        }`,
-      );
-  }
+  checkSeed(where, options);
+  for (const key of ['abortWithinMs', 'callTimeoutMs']) checkTimerMs(where, options, key);
+  checkOnly(
+    'the tool contract',
+    options.only,
+    PROPERTIES.map((p) => p.name),
+  );
   const given: unknown = options.args ?? {};
   const list = (Array.isArray(given) ? given : [given]) as unknown[];
   if (list.length === 0 || list.some((a) => typeof a !== 'object' || a === null || Array.isArray(a)))
