@@ -7,8 +7,10 @@
  * client from taking all of it and locking the others (the admin token included) out. A caller's
  * count is kept only while above 0, so the table holds no more entries than places are taken.
  */
-export class CallerSlots {
+export class CallerSlots<H = unknown> {
   readonly #held = new Map<string, number>();
+  /** Who holds a place taken with `takeFor`, and whose place it is. */
+  readonly #holders = new Map<H, string>();
 
   constructor(readonly perCaller: number) {}
 
@@ -25,6 +27,23 @@ export class CallerSlots {
     const left = (this.#held.get(caller) ?? 1) - 1;
     if (left > 0) this.#held.set(caller, left);
     else this.#held.delete(caller);
+  }
+
+  /** `holder` (a session) takes a place of `caller`'s until `release(holder)`; a second take of one holder takes none. */
+  takeFor(holder: H, caller: string): void {
+    if (this.#holders.has(holder)) return;
+    this.take(caller);
+    this.#holders.set(holder, caller);
+  }
+
+  /** `holder`'s place frees; the caller it was of, or `undefined` when it held none. */
+  release(holder: H): string | undefined {
+    const caller = this.#holders.get(holder);
+    // Stryker disable next-line ConditionalExpression: a holder with no place has no caller: `give` of `undefined` changes nothing, and `undefined` is returned either way.
+    if (caller === undefined) return undefined;
+    this.#holders.delete(holder);
+    this.give(caller);
+    return caller;
   }
 
   /** How many callers hold a place. */
@@ -52,5 +71,6 @@ export class CallerSlots {
 
   clear(): void {
     this.#held.clear();
+    this.#holders.clear();
   }
 }

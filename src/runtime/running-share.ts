@@ -16,9 +16,8 @@ import type { PassHolds } from './pass-holds.js';
 import type { SessionRecord } from './session-record.js';
 
 export class RunningShare {
-  private readonly slots: CallerSlots;
-  /** The sessions holding a place, and their caller. */
-  private readonly running = new Map<SessionRecord, string>();
+  /** Each caller's places, held by its running sessions. */
+  private readonly slots: CallerSlots<SessionRecord>;
 
   constructor(
     perCaller: number,
@@ -62,18 +61,12 @@ export class RunningShare {
   /** An admitted session takes a place of its caller's. */
   started(record: SessionRecord): void {
     const owner = ownerIn(record.caller);
-    if (owner === undefined || this.running.has(record)) return;
-    this.slots.take(owner);
-    this.running.set(record, owner);
+    if (owner !== undefined) this.slots.takeFor(record, owner);
   }
 
   /** A session ended: the place it held, if any, is free. */
   ended(record: SessionRecord): void {
-    const owner = this.running.get(record);
-    // Stryker disable next-line ConditionalExpression: a session that took no place has none to give: `give` of a caller holding none changes nothing.
-    if (owner === undefined) return;
-    this.running.delete(record);
-    this.slots.give(owner);
+    this.slots.release(record);
   }
 
   /**

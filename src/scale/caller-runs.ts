@@ -29,9 +29,8 @@ export const CALLER_WAIT_MAX_MS = 16_000;
 const REMEMBERED = 10_000;
 
 export class CallerRuns {
-  private readonly slots: CallerSlots | undefined;
-  /** The sessions holding a place here, and their caller. */
-  private readonly running = new Map<string, string>();
+  /** Each caller's places here, held by its sessions' ids; none without a share. */
+  private readonly slots: CallerSlots<string> | undefined;
   /** The sessions held here, oldest first: how many times in a row. */
   private readonly held = new Map<string, number>();
 
@@ -45,19 +44,19 @@ export class CallerRuns {
 
   /** A session leased here takes a place of its caller's; when its caller runs its share, the `Held` that puts it back. */
   take(session: QueuedSession): Held | undefined {
-    const owner = this.slots === undefined ? undefined : ownerIn(session.caller);
-    if (owner === undefined) return undefined;
+    const slots = this.slots;
+    const owner = slots === undefined ? undefined : ownerIn(session.caller);
+    if (slots === undefined || owner === undefined) return undefined;
     const id = session.input.sessionId;
     const times = this.held.get(id) ?? 0;
     this.held.delete(id);
-    if (this.slots?.full(owner) === true) {
+    if (slots.full(owner)) {
       this.held.set(id, times + 1);
       if (this.held.size > REMEMBERED) this.held.delete(this.held.keys().next().value as string);
       const retryInMs = Math.min(CALLER_WAIT_MS * 2 ** times, CALLER_WAIT_MAX_MS);
       return { retryInMs, modelOnly: true, caller: owner };
     }
-    this.slots?.take(owner);
-    this.running.set(id, owner);
+    slots.takeFor(id, owner);
     return undefined;
   }
 
@@ -68,10 +67,7 @@ export class CallerRuns {
 
   /** The session's lease here ended (it ended, moved or went back): its place frees, and one of its caller's put back goes. */
   give(sessionId: string): void {
-    const owner = this.running.get(sessionId);
-    if (owner === undefined) return;
-    this.running.delete(sessionId);
-    this.slots?.give(owner);
-    this.wakeCaller(owner);
+    const owner = this.slots?.release(sessionId);
+    if (owner !== undefined) this.wakeCaller(owner);
   }
 }

@@ -65,4 +65,20 @@ describe('CallerSlots', () => {
     expect(slots.callers).toBe(0);
     expect(slots.full('alice')).toBe(false);
   });
+
+  it('holds a place for a holder until it is released, once however often it takes or releases', () => {
+    const slots = new CallerSlots<string>(2);
+    slots.takeFor('s1', 'alice');
+    slots.takeFor('s1', 'alice');
+    expect(slots.heldBy('alice')).toBe(1);
+    slots.takeFor('s2', 'alice');
+    expect(slots.full('alice')).toBe(true);
+    expect(slots.release('s1')).toBe('alice');
+    expect(slots.release('s1')).toBeUndefined();
+    expect(slots.release('never')).toBeUndefined();
+    expect(slots.heldBy('alice')).toBe(1);
+    slots.clear();
+    expect(slots.release('s2')).toBeUndefined();
+    expect(slots.callers).toBe(0);
+  });
 });
