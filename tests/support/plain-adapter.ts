@@ -122,6 +122,8 @@ export type PlantedBug =
   | 'drops-tool-call-ids'
   /** Sends each message as `{ role, content }`: names, `tool_call_id`, tool calls and reasoning lost. */
   | 'role-content-only'
+  /** Sends a tool message as OpenAI's type for it has it, `{ role, tool_call_id, content }`: its `name` lost. */
+  | 'tool-message-openai-shape'
   /** Never sends `extra` (`response_format`, `seed`, a vendor's own fields). */
   | 'drops-extra'
   /** Builds every body with `stream_options`, a `complete()` too (OpenAI refuses it without `stream: true`). */
@@ -624,6 +626,8 @@ function historyOf(messages: readonly ChatMessage[], bug: PlantedBug | undefined
 
 function toWireMessage(message: ChatMessage, bug: PlantedBug | undefined): ChatMessage {
   if (bug === 'role-content-only') return { role: message.role, content: message.content };
+  if (bug === 'tool-message-openai-shape' && message.role === 'tool')
+    return { role: 'tool', tool_call_id: message.tool_call_id, content: message.content };
   if ((bug === 'drops-tool-arguments' || bug === 'arguments-as-object') && message.tool_calls !== undefined) {
     const calls = message.tool_calls.map((call) => ({
       ...call,

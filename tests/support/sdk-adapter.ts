@@ -200,7 +200,14 @@ function toMessage(message: ChatMessage, variant: SdkVariant): ChatCompletionMes
     case 'user':
       return { role: 'user', content: text(message.content ?? ''), ...named };
     case 'tool':
-      return { role: 'tool', tool_call_id: message.tool_call_id ?? '', content: text(message.content ?? '') };
+      // OpenAI's type for a tool message has no `name`; Moonshot's tool-call guide sends one, and
+      // the SDK sends what it is given.
+      return {
+        role: 'tool',
+        tool_call_id: message.tool_call_id ?? '',
+        content: text(message.content ?? ''),
+        ...named,
+      } as ChatCompletionMessageParam;
     case 'assistant': {
       const calls = message.tool_calls?.map((call) => ({
         id: call.id,

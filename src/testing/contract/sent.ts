@@ -48,7 +48,7 @@ export const requestSent: ContractProperty = {
           history: [
             { role: 'system', content: 'Be brief.' },
             { role: 'user', content: 'Look it up.', name: 'ada' },
-            ...(tools ? toolRound('lookup', ['call_ex4mple_a', 'call_ex4mple_b'], thinking) : []),
+            ...(tools ? toolRound('lookup', ['call_ex4mple_a', 'call_ex4mple_b'], thinking, true) : []),
             { role: 'assistant', content: 'Found it.', ...(thinking ? { reasoning_content: 'done' } : {}) },
           ],
           fields: {
@@ -100,8 +100,13 @@ function toolDefinition(name: string) {
   };
 }
 
-/** An assistant turn with tool calls (`content: null`, as OpenAI sends it beside them) and their answers. */
-function toolRound(name: string, ids: readonly string[], thinking: boolean): ChatMessage[] {
+/**
+ * An assistant turn with tool calls (`content: null`, as OpenAI sends it beside them) and their
+ * answers; `named`: each answer names its tool, as Moonshot's tool-call guide sends it
+ * (`{"role": "tool", "tool_call_id": ..., "name": ..., "content": ...}`). OpenAI's own type for a
+ * tool message has no `name`, so an adapter that builds its messages from that type loses it.
+ */
+function toolRound(name: string, ids: readonly string[], thinking: boolean, named: boolean): ChatMessage[] {
   return [
     {
       role: 'assistant',
@@ -114,7 +119,14 @@ function toolRound(name: string, ids: readonly string[], thinking: boolean): Cha
       // Kimi refuses a thinking request whose tool-call turns lack it; a caller echoes it back.
       ...(thinking ? { reasoning_content: `calling ${name}` } : {}),
     },
-    ...ids.map((id, i): ChatMessage => ({ role: 'tool', tool_call_id: id, content: `result ${i}` })),
+    ...ids.map(
+      (id, i): ChatMessage => ({
+        role: 'tool',
+        tool_call_id: id,
+        content: `result ${i}`,
+        ...(named ? { name } : {}),
+      }),
+    ),
   ];
 }
 
@@ -139,6 +151,7 @@ function historyArbitrary(fc: FastCheck, context: ContractContext) {
   const round = fc.record({
     name: fc.stringMatching(/^[a-z][a-z_]{0,11}$/),
     calls: fc.integer({ min: 1, max: 2 }),
+    named: fc.boolean(),
   });
   const turn = tools ? fc.oneof(plain, round) : plain;
   return fc.array(turn, { maxLength: 3 }).map((turns) =>
@@ -150,6 +163,7 @@ function historyArbitrary(fc: FastCheck, context: ContractContext) {
             t.name,
             Array.from({ length: t.calls }, (_, j) => `call_${i}${j}_${t.name}`),
             thinking,
+            t.named,
           ),
     ),
   );

@@ -120,6 +120,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     /^Expected `messages\[2\]\.tool_calls\[0\]\.id` "call_ex4mple_a" on the wire, got none/,
   ],
   ['role-content-only', 'requestSent', /^Expected `messages\[1\]\.name` "ada" on the wire, got none/],
+  // Passed every property until 2026-12-05: no tool message the contract sent had a `name`.
+  [
+    'tool-message-openai-shape',
+    'requestSent',
+    /^Expected `messages\[3\]\.name` "lookup" on the wire, got none/,
+  ],
   [
     'drops-extra',
     'requestSent',
