@@ -198,7 +198,10 @@ export class QueueRoom {
     const depth = item.queuedDepth ?? 0;
     const there = (floor.counts.get(depth) ?? 0) - 1;
     if (--floor.size === 0) {
-      this.floors.delete(floor.key);
+      // Kept, its floor back at 0: one a priority (ten at most), where one made and dropped for each
+      // session that waited alone cost a table and a map entry a session.
+      floor.counts.delete(depth);
+      floor.floor = 0;
       return;
     }
     if (there > 0) {

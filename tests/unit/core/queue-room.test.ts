@@ -277,11 +277,14 @@ describe('QueueRoom', () => {
     expect(room.depthOf('carol', q)).toBe(3);
     room.release(dave[0]!);
     expect(room.depthOf('carol', q)).toBe(5);
-    // None waits: back to 0, and nothing kept.
+    // None waits: back to 0, and nothing kept but the priority's floor, empty.
     room.release(dave[2]!);
     expect(room.depthOf('carol', q)).toBe(0);
-    expect((room as unknown as { floors: Map<unknown, unknown> }).floors.size).toBe(0);
+    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0 }]);
     expect((room as unknown as { turns: Map<unknown, unknown> }).turns.size).toBe(0);
+    // The kept floor starts again from 0.
+    expect(room.hold(item(), 1, 'erin', q)).toBe(0);
+    expect(room.hold(item(), 1, 'erin', q)).toBe(1);
   });
 
   it('stops depths at MAX_DEPTH above the floor, so a queue has at most MAX_DEPTH + 1 depths in use', () => {
@@ -343,6 +346,34 @@ describe('QueueRoom', () => {
     room.release(alice[2]!);
     expect([room.held, room.depthOf('alice', q), room.depthOf('carol', q)]).toEqual([1, 0, 0]);
     room.release(bob);
-    expect((room as unknown as { floors: Map<unknown, unknown> }).floors.size).toBe(0);
+    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0 }]);
+  });
+
+  it('keeps one floor a priority, however many sessions wait alone and leave', () => {
+    const room = new QueueRoom(1000);
+    for (let i = 0; i < 100; i++) {
+      const a = item();
+      const queue = { provider: `p${i % 3}`, priority: i % 10 };
+      expect(room.hold(a, 1, `caller-${i}`, queue)).toBe(0);
+      room.release(a);
+    }
+    const floors = floorsOf(room);
+    expect(floors).toHaveLength(10);
+    expect(floors.every((f) => f.size === 0 && f.floor === 0 && f.depths === 0)).toBe(true);
   });
 });
+
+/** The room's floors as plain data: each priority's key, how many wait, its floor and depths in use. */
+function floorsOf(room: QueueRoom) {
+  const floors = (
+    room as unknown as {
+      floors: Map<string, { key: string; size: number; floor: number; counts: Map<number, number> }>;
+    }
+  ).floors;
+  return [...floors.values()].map((f) => ({
+    key: f.key,
+    size: f.size,
+    floor: f.floor,
+    depths: f.counts.size,
+  }));
+}
