@@ -21,12 +21,18 @@
  * (`sessionEventStore` passes the session's token name, or, for a session opened without a token,
  * `session:<its id>`); events stored without one share one owner.
  *
+ * An event's id is its stream's and a random part: not the store's count of events, which every
+ * client read off its own ids (until 2026-12-05: between two of its events, how many all other
+ * callers' streams had), nor one per stream, which a stream forgotten and written again would
+ * give out twice (a stale `Last-Event-ID` would replay from the wrong event, not be refused).
+ *
  * Cost per event: O(1) (one Map of the events, each caller's events and each stream's a list
  * linked through them), but for an event stored past a bound, which scans the callers holding events
  * for the largest. A replay walks only the events of its stream after the `Last-Event-ID`. Events
  * live in this process only; in cluster mode (`--redis`) `troupe serve` uses `RedisEventStore`
  * (src/scale/redis-event-store.ts) instead.
  */
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
   type EventId,
@@ -116,7 +122,9 @@ export class MemoryEventStore implements OwnedEventStore {
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage, owner: string = SHARED): Promise<EventId> {
     this.#seq += 1;
-    const id = `${streamId}_${this.#seq}`;
+    // Not the store's count: every caller's events would number it, and each id a client gets
+    // would tell it how many events all the other callers' streams had meanwhile.
+    const id = `${streamId}_${randomUUID()}`;
     const json = JSON.stringify(message);
     const bytes = Buffer.byteLength(json);
     let holder = this.#holders.get(owner);

@@ -4,7 +4,9 @@
  * `Last-Event-ID` to any instance and receive what it missed.
  *
  * One Redis list per stream, `<prefix>:mcp-events:s:<streamId>`, of `<seq>\n<message JSON>` entries;
- * an event's id is `<streamId>|<seq>`, the sequence one `INCR` shared by the cluster. Bounded:
+ * an event's id is `<streamId>|<seq>`, `seq` 32 random hex digits. Until 2026-12-05 it was one `INCR`
+ * shared by the cluster, so every client read off its own ids how many events all the others' streams
+ * had (the in-memory store's ids were the same count, `event-store.ts`). Bounded:
  * - each stream keeps its last `maxEventsPerStream` events (`LTRIM`);
  * - each caller (the owner `storeEvent` is told: `sessionEventStore` passes the session's token
  *   name; the sessions opened without a token are one caller here, `anonymous`, since this store
@@ -21,6 +23,7 @@
  * again. An event trimmed by `LTRIM` still counts for its caller until its index line is reached.
  * Storing is one Lua script, one round trip, atomic whatever the instances do at once.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Clock, settlesWithin, systemClock } from '../core/clock.js';
 import {
@@ -55,26 +58,26 @@ export interface RedisEventStoreOptions {
 }
 
 /**
- * KEYS: sequence, stream list, caller's index, caller's byte count. ARGV: message JSON, events per
- * stream, ttl, bytes per caller, stream key prefix, stream id. Returns the event's sequence number.
+ * KEYS: stream list, caller's index, caller's byte count. ARGV: message JSON, events per stream, ttl,
+ * bytes per caller, stream key prefix, stream id, the event's `seq`. Returns the `seq`.
  * An index line is `<bytes>\n<seq>\n<stream id>`; an evicted event leaves its stream only when it
  * is still that stream's oldest (`LTRIM` may have taken it already).
  */
-const STORE = `local seq = redis.call('INCR', KEYS[1])
+const STORE = `local seq = ARGV[7]
 local entry = seq .. '\\n' .. ARGV[1]
 local line = seq .. '\\n' .. ARGV[6]
 local size = #entry + #line
-redis.call('RPUSH', KEYS[2], entry)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('RPUSH', KEYS[1], entry)
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('RPUSH', KEYS[2], size .. '\\n' .. line)
+local held = redis.call('INCRBY', KEYS[3], size)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('RPUSH', KEYS[3], size .. '\\n' .. line)
-local held = redis.call('INCRBY', KEYS[4], size)
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-redis.call('PEXPIRE', KEYS[4], ARGV[3])
 while held > tonumber(ARGV[4]) do
-  local old = redis.call('LPOP', KEYS[3])
+  local old = redis.call('LPOP', KEYS[2])
   if not old then
-    redis.call('DEL', KEYS[4])
+    redis.call('DEL', KEYS[3])
     break
   end
   local a = string.find(old, '\\n', 1, true)
@@ -83,13 +86,13 @@ while held > tonumber(ARGV[4]) do
   local stream = ARGV[5] .. string.sub(old, b + 1)
   local head = redis.call('LINDEX', stream, 0)
   if head and string.sub(head, 1, #oldSeq + 1) == oldSeq .. '\\n' then redis.call('LPOP', stream) end
-  held = redis.call('DECRBY', KEYS[4], tonumber(string.sub(old, 1, a - 1)))
+  held = redis.call('DECRBY', KEYS[3], tonumber(string.sub(old, 1, a - 1)))
 end
 return seq`;
 
 const SEPARATOR = '|';
 
-/** The sequence part of an event that could not be stored: not a number, so no replay knows it. */
+/** The sequence part of an event that could not be stored: not hex digits, so no replay knows it. */
 const UNSTORED = 'unstored';
 
 export class RedisEventStore implements OwnedEventStore {
@@ -165,8 +168,7 @@ export class RedisEventStore implements OwnedEventStore {
     const holder = boundedOwner(owner);
     const seq = await this.#redis.eval(
       STORE,
-      4,
-      `${this.#prefix}:seq`,
+      3,
       this.#streamKey(streamId),
       `${this.#prefix}:o:${holder}`,
       `${this.#prefix}:ob:${holder}`,
@@ -176,6 +178,7 @@ export class RedisEventStore implements OwnedEventStore {
       this.maxBytesPerCaller,
       this.#streamKey(''),
       streamId,
+      randomUUID().replaceAll('-', ''),
     );
     return `${streamId}${SEPARATOR}${String(seq)}`;
   }
@@ -219,7 +222,8 @@ export class RedisEventStore implements OwnedEventStore {
 function parseEventId(eventId: string): { streamId: string; seq: string } | undefined {
   const at = eventId.lastIndexOf(SEPARATOR);
   const seq = eventId.slice(at + 1);
-  if (at <= 0 || !/^\d+$/.test(seq)) return undefined;
+  // Hex: a number stored before 2026-12-05 (one `INCR`) still resumes.
+  if (at <= 0 || !/^[0-9a-f]+$/.test(seq)) return undefined;
   return { streamId: eventId.slice(0, at), seq };
 }
 

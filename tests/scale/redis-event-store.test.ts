@@ -158,18 +158,36 @@ describe('RedisEventStore bytes per caller', () => {
     await sessionEventStore(s, 's', 'dave').storeEvent('call', big(0));
     const keys = await raw.keys('b4:mcp-events:*');
     expect(keys.sort()).toEqual(
-      [
-        'b4:mcp-events:o:dave',
-        'b4:mcp-events:ob:dave',
-        'b4:mcp-events:s:s/dave/call',
-        'b4:mcp-events:seq',
-      ].sort(),
+      ['b4:mcp-events:o:dave', 'b4:mcp-events:ob:dave', 'b4:mcp-events:s:s/dave/call'].sort(),
     );
-    for (const key of keys.filter((k) => !k.endsWith(':seq'))) {
+    for (const key of keys) {
       const ttl = await raw.pttl(key);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
     }
+  });
+
+  it('gives ids that tell a client nothing of the events of other callers, and still resumes an id numbered before', async () => {
+    const s = await store('b5');
+    const alice = sessionEventStore(s, 'sa', 'alice');
+    const bob = sessionEventStore(s, 'sb', 'bob');
+    const before = await alice.storeEvent('_GET_stream', big(0));
+    for (let n = 0; n < 20; n++) await bob.storeEvent(`call-${n}`, big(n));
+    const after = await alice.storeEvent('_GET_stream', big(1));
+    // Until 2026-12-05 the part after the stream was one INCR for the cluster: Alice's ids ended
+    // `|1` and `|22`, and she read off them that the other callers' streams had 20 events meanwhile.
+    const tail = (id: string) => id.slice(id.lastIndexOf('|') + 1);
+    expect(tail(before)).toMatch(/^[0-9a-f]{32}$/);
+    expect(tail(after)).toMatch(/^[0-9a-f]{32}$/);
+    expect(tail(after)).not.toBe(tail(before));
+    expect(await replay(alice, before)).toEqual([after]);
+    // An id an instance gave before the change (a number) resumes on one after it, during a rolling upgrade.
+    await raw.rpush(
+      'b5:mcp-events:s:sc/carol/call',
+      `7\n${JSON.stringify(big(7))}`,
+      `8\n${JSON.stringify(big(8))}`,
+    );
+    expect(await replay(sessionEventStore(s, 'sc', 'carol'), 'sc/carol/call|7')).toEqual(['sc/carol/call|8']);
   });
 
   it('holds the bound when instances store for one caller at once', async () => {

@@ -106,6 +106,23 @@ describe('MemoryEventStore', () => {
     const big = (n: number) => ({ ...message(n), params: { n, text: 'x'.repeat(1000) } });
     const bigSize = Buffer.byteLength(JSON.stringify(big(0)));
 
+    it('an event’s id tells its client nothing of the events of other callers', async () => {
+      const store = new MemoryEventStore();
+      const alice = sessionEventStore(store, 's1', 'alice');
+      const bob = sessionEventStore(store, 's2', 'bob');
+      const before = await alice.storeEvent('_GET_stream', message(0));
+      for (let n = 0; n < 50; n++) await bob.storeEvent(`call-${n}`, message(n));
+      const after = await alice.storeEvent('_GET_stream', message(1));
+      // Until 2026-12-05 the part after the stream was the store's count of events: Alice's ids
+      // ended `_1` and `_52`, so she read off them that the other callers' streams had 50 meanwhile.
+      const tail = (id: string) => id.slice(id.lastIndexOf('_') + 1);
+      expect(tail(before)).not.toMatch(/^\d+$/);
+      expect(tail(after)).not.toMatch(/^\d+$/);
+      // Her stream resumes as before (the ids are found, not counted), and no id is given out twice.
+      expect((await replay(alice, before)).sent).toEqual([[after, message(1)]]);
+      expect(after).not.toBe(before);
+    });
+
     it("one caller's flood past maxBytes drops its own oldest events, never a smaller caller's", async () => {
       const store = new MemoryEventStore({ maxBytes: bigSize * 10 });
       const alice = sessionEventStore(store, 's1', 'alice');
