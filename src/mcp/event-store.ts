@@ -32,7 +32,6 @@
  * live in this process only; in cluster mode (`--redis`) `troupe serve` uses `RedisEventStore`
  * (src/scale/redis-event-store.ts) instead.
  */
-import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
   type EventId,
@@ -44,6 +43,7 @@ import {
   sessionOwner,
   UnknownEventError,
 } from '../ports/event-store.js';
+import { flatUUID } from '../runtime/ids.js';
 import { ANONYMOUS } from './http-reply.js';
 
 export { UnknownEventError };
@@ -124,7 +124,7 @@ export class MemoryEventStore implements OwnedEventStore {
     this.#seq += 1;
     // Not the store's count: every caller's events would number it, and each id a client gets
     // would tell it how many events all the other callers' streams had meanwhile.
-    const id = `${streamId}_${randomUUID()}`;
+    const id = `${streamId}_${flatUUID()}`;
     const json = JSON.stringify(message);
     const bytes = Buffer.byteLength(json);
     let holder = this.#holders.get(owner);
