@@ -130,7 +130,7 @@ export class LeaseRunner {
     }
     // Its caller runs its share here: it goes back, delayed, alone (`caller-runs.ts`).
     const held = running === undefined ? this.s.callers.take(lease.session) : undefined;
-    if (held !== undefined) return held;
+    if (held !== undefined) return await this.s.view.holdCaller(id, held);
     const ran = this.run(lease);
     if (this.leased.size >= max) queue.pauseLeasing();
     try {
@@ -181,7 +181,7 @@ export class LeaseRunner {
       // Leased past its queue deadline (a sweep came late): it times out without being charged,
       // naming the limit that held it, as in memory.
       if (state.run === undefined && now >= data.input.queueDeadlineAt) {
-        const held = await this.s.view.heldBy(data.input.provider, data.input.model);
+        const held = await this.s.view.heldBy(data.input);
         await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data);
         return;
       }

@@ -7,7 +7,10 @@
  *   it under `held:<provider>` (or `held:<provider>:<model>` for a limit of its model only), for as
  *   long as BullMQ keeps the queue (or that job) waiting, plus `HOLD_GRACE_MS`. A session whose
  *   queue deadline passes meanwhile ends naming that limit, as in memory; queued summaries show it
- *   as `waitingFor`, on every instance.
+ *   as `waitingFor`, on every instance. A session put back, delayed, because its caller runs its
+ *   share at the instance that leased it (`Held.caller`) is recorded the same way under its own
+ *   `heldForCaller:<session>` (`holdCaller`): a share is per caller and per instance, so no
+ *   provider's or model's hold could say it, and its queue timeout names the share, as in memory.
  * - **Mirror.** With limits configured, each instance reads every provider's limiter state and hold,
  *   and the hold of every model with limits of its own, every `refreshMs` (on the injected clock)
  *   and keeps them here, so `status().limits` and `waitingFor` stay synchronous: the windows are
@@ -24,20 +27,22 @@ import {
   providerKey,
   windowLimits,
 } from '../runtime/backend.js';
-import type { SharedState } from '../runtime/ports.js';
-import type { SessionSummary } from '../runtime/types.js';
+import type { Held, SharedState } from '../runtime/ports.js';
+import type { SessionSummary, WaitingFor } from '../runtime/types.js';
 
 /** How long a hold stays recorded after the queue may go again, in ms (a sweep's lateness). */
 export const HOLD_GRACE_MS = 1000;
 
-interface Hold {
-  readonly limit: LimitName;
+interface Hold<L extends WaitingFor = LimitName> {
+  readonly limit: L;
   /** When the queue (or the job) may go again, epoch ms. */
   readonly until: number;
 }
 
 const holdKey = (provider: string, model?: string) =>
   model === undefined ? `held:${provider}` : `held:${provider}:${model}`;
+/** A session's own hold by its caller's share (`holdCaller`): not under `held:`, where a provider may be named anything. */
+const callerHoldKey = (sessionId: string) => `heldForCaller:${sessionId}`;
 
 export class LimitsView {
   private readonly states = new Map<string, ProviderState | undefined>();
@@ -92,7 +97,22 @@ export class LimitsView {
     const held: Hold = { limit, until: this.clock.now() + retryInMs };
     if (!modelOnly) this.holds.set(provider, held);
     else this.holdModel(`${provider}\u0000${model}`, held);
-    const key = holdKey(provider, modelOnly ? model : undefined);
+    await this.record(holdKey(provider, modelOnly ? model : undefined), held, retryInMs);
+  }
+
+  /**
+   * Records that `sessionId` goes back, delayed by `held` (`Held.caller`), because its caller runs its
+   * share at this instance; resolves to `held` once recorded (a failure goes to `onError`: the
+   * session goes back all the same, and a timeout meanwhile names no share).
+   */
+  async holdCaller(sessionId: string, held: Held): Promise<Held> {
+    const hold: Hold<WaitingFor> = { limit: 'maxRunningPerCaller', until: this.clock.now() + held.retryInMs };
+    await this.record(callerHoldKey(sessionId), hold, held.retryInMs).catch(this.onError);
+    return held;
+  }
+
+  /** Writes `held` for every instance, for `retryInMs` and the grace after it. */
+  private async record(key: string, held: Hold<WaitingFor>, retryInMs: number): Promise<void> {
     await this.state.update(
       key,
       () => held,
@@ -101,13 +121,23 @@ export class LimitsView {
     );
   }
 
-  /** The limit holding a queued session back now, read from the shared state (a model's hold first). */
-  async heldBy(provider: string, model: string): Promise<LimitName | undefined> {
-    const [byModel, byProvider] = await Promise.all([
+  /**
+   * What holds a queued session back now, read from the shared state: its caller's share first, as
+   * the gate's first look in one process (`RunningShare.check`), then its model's hold, then its
+   * provider's.
+   */
+  async heldBy(session: {
+    provider: string;
+    model: string;
+    sessionId: string;
+  }): Promise<WaitingFor | undefined> {
+    const { provider, model, sessionId } = session;
+    const holds = await Promise.all([
+      this.state.read<Hold<WaitingFor>>(callerHoldKey(sessionId)),
       this.state.read<Hold>(holdKey(provider, model)),
       this.state.read<Hold>(holdKey(provider)),
     ]);
-    return (byModel ?? byProvider)?.limit;
+    return holds.find((hold) => hold !== undefined)?.limit;
   }
 
   /** A queued summary with the limit its provider's queue is held by, as this instance last read it. */

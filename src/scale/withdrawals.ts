@@ -56,7 +56,7 @@ export class Withdrawals {
     const result =
       event === 'cancel'
         ? resultOf(data, [{ type: 'session.cancel', now, reason }])
-        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(provider, data.input.model));
+        : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(data.input));
     await store.settle(result, data.label, endedAt(data, result));
     // Not waited for: it is retried while the shared state is away (up to 30 s), and never rejects.
     if (run !== undefined) void runner.releaseLost(data.input, run);

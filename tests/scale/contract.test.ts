@@ -456,6 +456,31 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 2000 });
   });
 
+  it('names its caller’s share when a session it held times out in the queue', async () => {
+    // On a cluster the share is each instance's: the memory cluster's two run one of alice's each,
+    // and the third is put back, delayed, by both. Until this was recorded for every instance as a
+    // provider's hold is, its timeout named nothing there, though one process named the share.
+    const provider = slowProvider();
+    const runtime = await make({
+      providers: [provider],
+      defaults: { model: 'm', queueTimeoutMs: 2500 },
+      limits: { maxConcurrent: 2, maxRunningPerCaller: 1 },
+    });
+    const as = { metadata: { owner: 'alice' } };
+    const handles = ['a1', 'a2', 'a3'].map((text) => runtime.submit(ask(`${text} wait:4000`), as));
+    const results = await Promise.all(handles.map((handle) => handle.result));
+    const timedOut = results.filter((r) => r.metadata.state === 'timedOut');
+    expect(timedOut.length).toBeGreaterThan(0);
+    expect(results.filter((r) => r.metadata.state === 'done')).toHaveLength(3 - timedOut.length);
+    for (const result of timedOut) {
+      expect(result.metadata.waitingFor).toBe('maxRunningPerCaller');
+      expect(result.ok ? '' : result.error.message).toMatch(
+        /held back by its caller's share .*maxRunningPerCaller/,
+      );
+    }
+    await runtime.shutdown({ deadlineMs: 1000 });
+  }, 15_000);
+
   it("opens a handle's events at the session's current state, with its place in the queue, and says each state once", async () => {
     const runtime = await make({
       providers: [slowProvider()],
