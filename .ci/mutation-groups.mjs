@@ -163,11 +163,12 @@ export const GROUPS = {
       'tests/unit/runtime/partial-answer.test.ts',
     ],
   },
-  // MCP tasks' bounds (by count and by result bytes) and the in-memory task store that follows
-  // them, stated by the store contract every TaskStore runs (the Redis store's script is not
-  // mutated here: Lua; it runs the same contract in tasks-store-redis.test.ts).
+  // MCP tasks' bounds (by count and by result bytes), the pages and sealed cursors of tasks/list,
+  // and the in-memory task store that follows them, stated by the store contract every TaskStore
+  // runs (the Redis store's script is not mutated here: Lua; it runs the same contract in
+  // tasks-store-redis.test.ts).
   tasks: {
-    mutate: ['src/ports/task-bounds.ts', 'src/mcp/tasks/memory-task-store.ts'],
+    mutate: ['src/ports/task-bounds.ts', 'src/ports/task-cursor.ts', 'src/mcp/tasks/memory-task-store.ts'],
     tests: ['tests/unit/mcp/tasks-store.test.ts'],
   },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract

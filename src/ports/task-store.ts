@@ -57,10 +57,10 @@ export interface TaskPage {
 
 export class InvalidCursorError extends Error {
   constructor(cursor: string) {
-    // A cursor names its page's last task, so one tasks/list gave is refused too once that task has
-    // gone (until 2026-12-05 the message said it was not a cursor tasks/list returned).
+    // A cursor marks a place, so one tasks/list gave this caller goes on after its task has gone
+    // (`task-cursor.ts`); until 2026-12-05 it named that task, and was refused once it had gone.
     super(
-      `Expected a cursor tasks/list returned to this caller, for a task still held, got "${cursor}": a cursor names its page's last task, and once that task has gone (expired, or dropped to make room), list again without a cursor`,
+      `Expected a cursor tasks/list returned to this caller, got "${cursor}": a cursor opens only for the caller it was given to, unchanged; list again without a cursor`,
     );
     this.name = 'InvalidCursorError';
   }
@@ -79,8 +79,9 @@ export interface TaskStore {
   /**
    * One page of live records, oldest first; throws `InvalidCursorError` for a foreign cursor.
    * With `owner`, only that owner's records; without, every record (an admin's view). A cursor
-   * should tell its owner nothing of other owners' records (troupe's stores name the page's last
-   * record, `task-cursor.ts`; a store-wide position counted everyone's).
+   * should tell its owner nothing of other owners' records, and go on after its page's last record
+   * once that record has gone (troupe's stores seal the place of that record in their one sequence,
+   * `task-cursor.ts`: a plain store-wide position counted everyone's).
    */
   list(options: {
     readonly owner?: string;

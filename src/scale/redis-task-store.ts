@@ -5,7 +5,8 @@
  * itself, so a record past it is never served. A sorted set `index` keeps the order (by a shared
  * sequence, for cursors and the bound); `holders` counts each owner's records and `whose` names
  * each record's owner, and `done:<owner>` holds that owner's finished records, by sequence, that
- * may make room (`task-bounds.ts` says which); `expiries` keeps the expiry times `sweep` reads.
+ * may make room (`task-bounds.ts` says which); `expiries` keeps the expiry times `sweep` reads;
+ * `cursorKey` seals `tasks/list`'s cursors (`redis-task-list.ts`).
  * Changes go out on one pub/sub channel for `subscribe`.
  */
 import { randomUUID } from 'node:crypto';
@@ -284,8 +285,11 @@ export class RedisTaskStore implements TaskStore {
   }
 
   list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    const keys = { redis: this.#redis, index: this.#key('index'), now: () => this.#now() };
-    return listTasks({ ...keys, recordKey: (taskId) => this.#recordKey(taskId) }, options);
+    const keys = { redis: this.#redis, index: this.#key('index'), cursorKey: this.#key('cursorKey') };
+    return listTasks(
+      { ...keys, now: () => this.#now(), recordKey: (taskId) => this.#recordKey(taskId) },
+      options,
+    );
   }
 
   async sweep(): Promise<readonly string[]> {
@@ -348,7 +352,7 @@ export class RedisTaskStore implements TaskStore {
     return JSON.stringify({ origin: this.#origin, record } satisfies ChangeMessage);
   }
 
-  #key(name: 'index' | 'holders' | 'whose' | 'seq' | 'expiries' | 'changes'): string {
+  #key(name: 'index' | 'holders' | 'whose' | 'seq' | 'expiries' | 'changes' | 'cursorKey'): string {
     return `${this.#prefix}:${name}`;
   }
 

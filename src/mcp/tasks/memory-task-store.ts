@@ -14,12 +14,10 @@ import {
   type TaskLedger,
   taskBounds,
 } from '../../ports/task-bounds.js';
-import { decodeCursor, encodeCursor, expired } from '../../ports/task-cursor.js';
+import { expired, listPage, newCursorKey, type Placed } from '../../ports/task-cursor.js';
 import {
   applyPatch,
-  InvalidCursorError,
   isTerminal,
-  ownedBy,
   type TaskPage,
   type TaskPatch,
   type TaskRecord,
@@ -54,6 +52,8 @@ export class MemoryTaskStore implements TaskStore {
   readonly #listeners = new Set<(record: TaskRecord) => void>();
   readonly #bounds: TaskBounds;
   readonly #now: () => number;
+  /** What seals this store's `tasks/list` cursors (`task-cursor.ts`): they open here only. */
+  readonly #cursorKey = newCursorKey();
   #seq = 0;
   /** Bytes of results kept, in all and by holder. */
   #resultBytes = 0;
@@ -100,31 +100,17 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async list(options: { owner?: string; cursor?: string; limit: number }): Promise<TaskPage> {
-    const after = options.cursor === undefined ? 0 : this.#positionOf(options.cursor, options.owner);
-    const now = this.#now();
-    const page: Entry[] = [];
-    let more = false;
-    for (const entry of this.#entries.values()) {
-      if (entry.seq <= after || expired(entry.record, now) || !ownedBy(entry.record, options.owner)) continue;
-      if (page.length === options.limit) {
-        more = true;
-        break;
-      }
-      page.push(entry);
-    }
-    const last = page.at(-1);
-    return {
-      tasks: page.map((e) => e.record),
-      // Stryker disable next-line ConditionalExpression: with more to come the page is full, so `last` is there.
-      ...(more && last !== undefined ? { nextCursor: encodeCursor('t', last.record.taskId) } : {}),
-    };
+    return listPage(
+      options,
+      () => this.#cursorKey,
+      this.#now,
+      (after) => this.#after(after),
+    );
   }
 
-  /** Where the cursor's task stands; refused unless it is a task of `owner` still held. */
-  #positionOf(cursor: string, owner: string | undefined): number {
-    const entry = this.#entries.get(decodeCursor('t', cursor));
-    if (entry === undefined || !ownedBy(entry.record, owner)) throw new InvalidCursorError(cursor);
-    return entry.seq;
+  /** The entries after place `after`, in insertion order (the map's). */
+  *#after(after: number): Iterable<Placed> {
+    for (const entry of this.#entries.values()) if (entry.seq > after) yield entry;
   }
 
   async sweep(): Promise<readonly string[]> {

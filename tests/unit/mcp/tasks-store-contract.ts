@@ -427,8 +427,9 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
     });
 
     it('gives a caller cursors that say nothing of other callers’ tasks, and refuses one it did not get', async () => {
-      // The same page of s1's, once alone and once with s2's tasks made between s1's: the cursor
-      // named the store-wide position, which counted s2's (an audit).
+      // The same page of s1's, once alone and once with s2's tasks made between s1's: a plain
+      // store-wide position counted s2's (an audit). A sealed one is one length at any place, and
+      // new each time it is given, though it marks the same place.
       const cursors: string[] = [];
       for (const others of [0, 40]) {
         const store = await make({ now: () => 0 });
@@ -437,47 +438,88 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
           for (let i = 0; i < others; i++) await store.create(record(`${id}-other-${i}`, 0, { owner: 's2' }));
         }
         const first = await store.list({ owner: 's1', limit: 2 });
+        const again = await store.list({ owner: 's1', limit: 2 });
+        expect(again.nextCursor).not.toBe(first.nextCursor);
         cursors.push(first.nextCursor!);
-        expect((await store.list({ owner: 's1', limit: 2, cursor: first.nextCursor! })).tasks).toHaveLength(
-          1,
-        );
+        for (const cursor of [first.nextCursor!, again.nextCursor!])
+          expect((await store.list({ owner: 's1', limit: 2, cursor })).tasks.map((t) => t.taskId)).toEqual([
+            'c',
+          ]);
         // Another caller's cursor, or one made up as a position, is refused, not read as a place.
         const theirs = (await store.list({ owner: 's2', limit: 1 })).nextCursor;
         if (theirs !== undefined)
           await expect(store.list({ owner: 's1', limit: 2, cursor: theirs })).rejects.toBeInstanceOf(
             InvalidCursorError,
           );
-        for (const made of ['t1', 'r1', 't50', 'r50'])
+        // s1's cursor is s1's listing's: not another caller's, nor an admin's (every owner's).
+        for (const owner of ['s2', undefined])
+          await expect(
+            store.list({ ...(owner === undefined ? {} : { owner }), limit: 2, cursor: first.nextCursor! }),
+          ).rejects.toBeInstanceOf(InvalidCursorError);
+        for (const made of ['t1', 'r1', 't50', 'r50', 'ta', 'rb'])
           await expect(
             store.list({ owner: 's1', limit: 2, cursor: Buffer.from(made).toString('base64url') }),
           ).rejects.toBeInstanceOf(InvalidCursorError);
       }
-      expect(cursors[0]).toBe(cursors[1]);
+      expect(cursors[0]!.length).toBe(cursors[1]!.length);
     });
 
-    it('refuses a cursor whose task has gone since its page, saying to list again from the start', async () => {
-      // The cursor names the page's last task: once that task makes room for another (or expires),
-      // the cursor has no place left. The store cannot go on, so it must say why, and what to do:
-      // the client got that cursor from tasks/list (the message said it had not).
-      const now = 0;
-      const store = await make({ maxTasksPerOwner: 3, now: () => now });
+    it('refuses a cursor changed in any byte, or cut short, saying to list again from the start', async () => {
+      const store = await make({ now: () => 0 });
+      for (const id of ['a', 'b', 'c']) await store.create(record(id, 0, { owner: 's1' }));
+      const cursor = (await store.list({ owner: 's1', limit: 1 })).nextCursor!;
+      const bytes = Buffer.from(cursor, 'base64url');
+      const changed = [bytes.subarray(0, -1), Buffer.concat([bytes, Buffer.from([0])])];
+      for (let i = 0; i < bytes.length; i++) {
+        const one = Buffer.from(bytes);
+        one[i] = one[i]! ^ 1;
+        changed.push(one);
+      }
+      for (const made of changed) {
+        const refused = store.list({ owner: 's1', limit: 1, cursor: made.toString('base64url') });
+        await expect(refused).rejects.toBeInstanceOf(InvalidCursorError);
+        await expect(refused).rejects.toThrow(/returned to this caller, .*list again without a cursor/);
+      }
+      await expect(store.list({ owner: 's1', limit: 1, cursor: '' })).rejects.toBeInstanceOf(
+        InvalidCursorError,
+      );
+    });
+
+    it('goes on after a cursor whose task has gone since its page, skipping and repeating none', async () => {
+      // Until 2026-12-05 the cursor named the page's last task, and once that task made room for
+      // another (or expired) it was refused: a client paging its tasks had to start over.
+      let now = 0;
+      const store = await make({ maxTasksPerOwner: 4, now: () => now });
       for (const id of ['a', 'b', 'c']) {
         await store.create(record(id, now, { owner: 's1', ttlMs: 10_000 }));
         await store.update(id, { status: 'completed' });
       }
+      await store.create(record('d', now, { owner: 's1', ttlMs: 50 }));
       const first = await store.list({ owner: 's1', limit: 2 });
       expect(first.tasks.map((t) => t.taskId)).toEqual(['a', 'b']);
-      // Two more of s1's: each makes room by dropping s1's oldest finished task, a then b.
-      await store.create(record('d', now, { owner: 's1', ttlMs: 10_000 }));
+      // Two more of s1's: each makes room by dropping s1's oldest finished task, a then b, the
+      // cursor's own; another caller's between them changes nothing.
       await store.create(record('e', now, { owner: 's1', ttlMs: 10_000 }));
-      const gone = store.list({ owner: 's1', limit: 2, cursor: first.nextCursor! });
-      await expect(gone).rejects.toBeInstanceOf(InvalidCursorError);
-      await expect(gone).rejects.toThrow(/gone .*list again without a cursor/);
-      expect((await store.list({ owner: 's1', limit: 5 })).tasks.map((t) => t.taskId)).toEqual([
-        'c',
-        'd',
-        'e',
-      ]);
+      await store.create(record('x', now, { owner: 's2', ttlMs: 10_000 }));
+      await store.create(record('f', now, { owner: 's1', ttlMs: 10_000 }));
+      expect(await store.get('b')).toBeUndefined();
+      const second = await store.list({ owner: 's1', limit: 2, cursor: first.nextCursor! });
+      expect(second.tasks.map((t) => t.taskId)).toEqual(['c', 'd']);
+      // Its last task expires, and is swept: the third page goes on after it all the same.
+      now = 50;
+      expect(await store.sweep()).toEqual(['d']);
+      const third = await store.list({ owner: 's1', limit: 5, cursor: second.nextCursor! });
+      expect(third.tasks.map((t) => t.taskId)).toEqual(['e', 'f']);
+      expect(third.nextCursor).toBeUndefined();
+      // The whole listing again, a task a page: each live task once, in order.
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ owner: 's1', limit: 1, ...(cursor === undefined ? {} : { cursor }) });
+        seen.push(...page.tasks.map((t) => t.taskId));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(seen).toEqual(['c', 'e', 'f']);
     });
   });
 }

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../../../src/ports/task-store.js';
+import { InvalidCursorError, type TaskRecord } from '../../../src/ports/task-store.js';
 import { RedisTaskStore, type RedisTaskStoreOptions } from '../../../src/scale/redis-task-store.js';
 import { type RedisServer, startRedis } from '../../support/redis.js';
 import { answer, record, taskStoreContract } from './tasks-store-contract.js';
@@ -96,6 +96,25 @@ describe('RedisTaskStore in Redis', () => {
     expect(await b.sweep()).toContain('t');
     expect(await a.sweep()).toContain('t');
     expect(await a.get('t')).toBeUndefined();
+  });
+
+  it('opens on every instance of a prefix the cursors one gave, and on no other prefix', async () => {
+    const prefix = `u${++prefixSeq}`;
+    const [a, b] = [storeOn(prefix), storeOn(prefix)];
+    const elsewhere = storeOn(`u${++prefixSeq}`);
+    for (const store of [a, elsewhere])
+      for (const id of ['t1', 't2', 't3']) await store.create(record(id, Date.now(), { owner: 's1' }));
+    // Both set the key at once, on a fresh prefix: one is kept, and a cursor of either opens on both.
+    const [first, second] = await Promise.all([a, b].map((s) => s.list({ owner: 's1', limit: 1 })));
+    for (const store of [a, b])
+      for (const page of [first, second])
+        expect((await store.list({ owner: 's1', limit: 5, cursor: page!.nextCursor! })).tasks).toHaveLength(
+          2,
+        );
+    await expect(
+      elsewhere.list({ owner: 's1', limit: 5, cursor: first!.nextCursor! }),
+    ).rejects.toBeInstanceOf(InvalidCursorError);
+    expect(await redis.exists(`${prefix}:mcptasks:cursorKey`)).toBe(1);
   });
 
   it('keeps no owner counts, owner names or finished sets for tasks it no longer holds', async () => {
