@@ -47,6 +47,7 @@ export type {
   ToolContractOptions,
   ToolContractPropertyName,
   ToolContractReport,
+  ToolContractTransport,
 } from './tool/types.js';
 export { TOOL_CONTRACT_PROPERTIES, ToolContractError } from './tool/types.js';
 export { VENDOR_ERROR_CASES } from './vendor-modes.js';

@@ -4,7 +4,13 @@
  * a timer, reporting progress, and answers `{ word, letters }`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CallToolResult, McpServer, ServerContext } from '@modelcontextprotocol/server';
+import {
+  type CallToolResult,
+  type McpServer,
+  SdkError,
+  SdkErrorCode,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { type ToolSession, withSession } from '../../src/mcp/with-session.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -16,7 +22,9 @@ export type ToolBug =
   | 'not-a-session'
   | 'strict-output-schema'
   | 'rewrites-errors'
-  | 'own-progress-counter';
+  | 'own-progress-counter'
+  | 'ignores-disconnect'
+  | 'no-progress';
 
 export interface LookupOptions {
   /** The vendor's URL (`createOpenAIServer().baseURL`); without it the handler waits on a timer. */
@@ -79,6 +87,20 @@ function handlerFor(options: LookupOptions) {
             await sleep(80);
           }
         }
+      case 'ignores-disconnect':
+        try {
+          session.progress(0, 2, `looking up ${args.word}`);
+          return answer(args, await askVendor(options.vendor, args, signal));
+        } catch (error) {
+          // Its request ended because the client went away: it finishes the lookup anyway, for a
+          // cache that client may come back to. Cancellations and deadlines it honours.
+          const reason: unknown = session.ctx.mcpReq.signal.reason;
+          if (!(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed)) throw error;
+          return answer(args, await askVendor(options.vendor, args, undefined));
+        }
+      case 'no-progress':
+        // Correct in every other way, but the client that asked for progress gets only troupe's own.
+        return answer(args, await askVendor(options.vendor, args, signal));
       case 'own-progress-counter': {
         // Its own notifications, counting from 1, beside the ones troupe sends.
         const token = session.ctx.mcpReq._meta?.progressToken;

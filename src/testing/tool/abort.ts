@@ -62,7 +62,7 @@ const abortName = (c: AbortCase): string =>
     : `a ${Math.max(1, c.atMs)} ms run deadline passed`;
 
 /** The call's one session and its first run, or a message saying the tool ran none. */
-function sessionOf(outcome: CallOutcome): { session: SessionRun; run: HandlerRun | undefined } {
+export function sessionOf(outcome: CallOutcome): { session: SessionRun; run: HandlerRun | undefined } {
   const session = outcome.sessions[0];
   if (session === undefined)
     throw new Error(
@@ -71,18 +71,45 @@ function sessionOf(outcome: CallOutcome): { session: SessionRun; run: HandlerRun
   return { session, run: session.runs[0] };
 }
 
-/** Waits for the run to settle or its signal to abort; true when the handler finished before any abort. */
-async function finishedFirst(context: ToolContext, c: AbortCase, run: HandlerRun): Promise<boolean> {
+/**
+ * Waits for the run to settle or its signal to abort, `atMs` into the run (when `what` happened);
+ * true when the handler finished before any abort.
+ */
+export async function finishedFirst(
+  context: ToolContext,
+  atMs: number,
+  what: string,
+  run: HandlerRun,
+): Promise<boolean> {
   const bound = context.abortWithinMs + GRACE_MS;
   await waitUntil(
     () => run.settled !== undefined || run.abortedAt !== undefined,
-    run.startedAt + Math.max(1, c.atMs) + bound,
+    run.startedAt + Math.max(1, atMs) + bound,
   );
   if (run.abortedAt === undefined && run.settled === undefined)
     throw new LateError(
-      `Expected the handler's signal to abort within ${context.abortWithinMs} ms after ${abortName(c)}, got it still running, its signal not aborted, after ${ms(now() - run.startedAt)} ms`,
+      `Expected the handler's signal to abort within ${context.abortWithinMs} ms after ${what}, got it still running, its signal not aborted, after ${ms(now() - run.startedAt)} ms`,
     );
   return run.settled !== undefined && (run.abortedAt === undefined || run.settled.at <= run.abortedAt);
+}
+
+/**
+ * Waits for a run whose signal aborted to settle; how many ms after the abort it did. A `LateError`
+ * when it took longer than `abortWithinMs`, or has not settled.
+ */
+export async function settledInTime(context: ToolContext, run: HandlerRun, what: string): Promise<number> {
+  const abortedAt = run.abortedAt as number;
+  await waitUntil(() => run.settled !== undefined, abortedAt + context.abortWithinMs + GRACE_MS);
+  if (run.settled === undefined)
+    throw new LateError(
+      `Expected the handler to settle within ${context.abortWithinMs} ms of its signal's abort (${what}), got it still running after ${context.abortWithinMs + GRACE_MS} ms: pass \`session.signal\` to everything it awaits`,
+    );
+  const after = run.settled.at - abortedAt;
+  if (after > context.abortWithinMs)
+    throw new LateError(
+      `Expected the handler to settle within ${context.abortWithinMs} ms of its signal's abort (${what}), got it settled ${ms(after)} ms after: pass \`session.signal\` to everything it awaits`,
+    );
+  return after;
 }
 
 const isErrorResult = (value: unknown): boolean =>
@@ -92,21 +119,11 @@ async function checkSignal(context: ToolContext, c: AbortCase): Promise<void> {
   const outcome = await context.harness.call(planFor(context, c));
   const { session } = sessionOf(outcome);
   for (const run of session.runs) {
-    if (await finishedFirst(context, c, run)) continue;
-    const abortedAt = run.abortedAt as number;
+    if (await finishedFirst(context, c.atMs, abortName(c), run)) continue;
     context.observed.abortsInFlight += 1;
-    await waitUntil(() => run.settled !== undefined, abortedAt + context.abortWithinMs + GRACE_MS);
     const what = `${abortName(c)}, attempt ${session.runs.indexOf(run) + 1}`;
-    if (run.settled === undefined)
-      throw new LateError(
-        `Expected the handler to settle within ${context.abortWithinMs} ms of its signal's abort (${what}), got it still running after ${context.abortWithinMs + GRACE_MS} ms: pass \`session.signal\` to everything it awaits`,
-      );
-    const after = run.settled.at - abortedAt;
-    if (after > context.abortWithinMs)
-      throw new LateError(
-        `Expected the handler to settle within ${context.abortWithinMs} ms of its signal's abort (${what}), got it settled ${ms(after)} ms after: pass \`session.signal\` to everything it awaits`,
-      );
-    if (run.settled.ok && !isErrorResult(run.settled.value))
+    const after = await settledInTime(context, run, what);
+    if (run.settled?.ok === true && !isErrorResult(run.settled.value))
       throw new Error(
         `Expected the handler to settle as a rejection once its signal aborted (${what}), got a success ${ms(after)} ms after the abort: troupe drops it, and whatever the handler did after catching the abort ran for nobody; throw \`session.signal.reason\``,
       );
@@ -117,7 +134,7 @@ async function checkEnd(context: ToolContext, c: AbortCase): Promise<void> {
   const outcome = await context.harness.call(planFor(context, c));
   const { session, run } = sessionOf(outcome);
   if (run === undefined) return; // cancelled before it started: nothing of the handler to judge
-  const first = await finishedFirst(context, c, run);
+  const first = await finishedFirst(context, c.atMs, abortName(c), run);
   await waitUntil(
     () => session.ended !== undefined,
     (run.abortedAt ?? now()) + context.abortWithinMs + GRACE_MS,

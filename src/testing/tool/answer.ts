@@ -3,10 +3,18 @@
  * `structuredContent.session` is the session's metadata, `done`, as the SDK's client reads it (so an
  * `outputSchema` that refuses the `session` key fails here, as it fails your clients).
  * `progressDelivered`: each `session.progress(...)` the handler made before it answered reaches the
- * client's transport before the result, in order, with a `progress` that grows every time.
+ * client's transport before the result, in order, with a `progress` that grows every time; with
+ * `requireProgress`, the handler must make at least one.
  */
 import type { CallOutcome } from './harness.js';
-import { answerText, argsText, metadataProblem, type ToolContext, type ToolProperty } from './property.js';
+import {
+  answerText,
+  argsText,
+  metadataProblem,
+  ms,
+  type ToolContext,
+  type ToolProperty,
+} from './property.js';
 
 export interface AnswerCase {
   /** Which of the argument sets. */
@@ -70,6 +78,12 @@ async function checkProgress(context: ToolContext, c: AnswerCase): Promise<void>
     ),
   );
   context.observed.progressReports += reports.length;
+  if (context.requireProgress && reports.length === 0)
+    throw new Error(
+      `Expected the handler to report progress (\`session.progress(...)\`) on a call whose client asked for it (\`requireProgress\`), got none in a call of ${ms(
+        outcome.answer.at - outcome.sentAt,
+      )} ms (arguments ${argsText(context.args[c.args] ?? {})})`,
+    );
   const received = progress.filter((p) => responseAt === undefined || p.at <= responseAt);
   let from = 0;
   for (const report of reports) {

@@ -12,6 +12,7 @@ import { checkOnly, checkSeed, checkTimerMs } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
 import { abortEnds, signalHonoured } from './abort.js';
 import { checkAnswer, progressDelivered, resultMetadata } from './answer.js';
+import { disconnectEnds } from './disconnect.js';
 import { startHarness } from './harness.js';
 import type { ToolContext, ToolProperty } from './property.js';
 import {
@@ -21,14 +22,19 @@ import {
   type ToolContractOptions,
   type ToolContractPropertyName,
   type ToolContractReport,
+  type ToolContractTransport,
 } from './types.js';
 
-const PROPERTIES: readonly ToolProperty<unknown>[] = [
+export const PROPERTIES: readonly ToolProperty<unknown>[] = [
   signalHonoured,
   abortEnds,
   resultMetadata,
   progressDelivered,
+  disconnectEnds,
 ] as unknown as readonly ToolProperty<unknown>[];
+
+/** The properties whose event (a cancel, a deadline, a disconnect) must meet the handler running. */
+const MEET_RUNNING: readonly ToolProperty<unknown>[] = [signalHonoured, abortEnds, disconnectEnds] as never;
 
 const OPTION_KEYS = {
   register: true,
@@ -40,13 +46,17 @@ const OPTION_KEYS = {
   abortWithinMs: true,
   callTimeoutMs: true,
   only: true,
+  transport: true,
+  requireProgress: true,
 } as const satisfies Record<keyof ToolContractOptions, true>;
+
+const TRANSPORTS: readonly ToolContractTransport[] = ['memory', 'http'];
 
 /** Below this an abort seldom meets the handler running, and the abort properties would check nothing. */
 export const MIN_HANDLER_MS = 20;
 
 export async function checkToolContract(options: ToolContractOptions): Promise<ToolContractReport> {
-  const args = checkOptions(options);
+  const args = checkToolOptions('checkToolContract options', options);
   const fc = await loadFastCheck();
   const numRuns = runsFrom(options.numRuns, 'TROUPE_CONTRACT_RUNS', 20);
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) >>> 1;
@@ -54,8 +64,9 @@ export async function checkToolContract(options: ToolContractOptions): Promise<T
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const wanted = PROPERTIES.filter((p) => options.only === undefined || options.only.includes(p.name));
   const harness = await startHarness(options, callTimeoutMs);
-  const observed = { abortsInFlight: 0, progressReports: 0 };
-  const base = { harness, args, abortWithinMs, callTimeoutMs, observed, windowMs: 0 };
+  const observed = { abortsInFlight: 0, disconnectsInFlight: 0, progressReports: 0 };
+  const requireProgress = options.requireProgress ?? false;
+  const base = { harness, args, abortWithinMs, callTimeoutMs, observed, requireProgress, windowMs: 0 };
   const checked: { property: ToolContractPropertyName; ms: number }[] = [];
   const failures: ToolContractFailure[] = [];
   let handlerMs = 0;
@@ -75,7 +86,7 @@ export async function checkToolContract(options: ToolContractOptions): Promise<T
       });
     }
     if (failures.length === 0) {
-      if (handlerMs < MIN_HANDLER_MS && wanted.some((p) => p === signalHonoured || p === abortEnds))
+      if (handlerMs < MIN_HANDLER_MS && wanted.some((p) => MEET_RUNNING.includes(p)))
         throw runtimeError(
           'INVALID_REQUEST',
           `Expected the handler to run at least ${MIN_HANDLER_MS} ms on \`args\` ${JSON.stringify(args[0])}, so an abort can meet it running (have it wait on a slow fake vendor or a delay), got an answer in ${Math.round(handlerMs)} ms; or pass \`only: ['resultMetadata', 'progressDelivered']\``,
@@ -93,6 +104,7 @@ export async function checkToolContract(options: ToolContractOptions): Promise<T
   }
   const report: ToolContractReport = {
     tool: harness.tool,
+    transport: harness.transport,
     seed,
     numRuns,
     handlerMs: Math.round(handlerMs),
@@ -120,22 +132,38 @@ async function runProperty(
   return failureOf(fc, property.name, details);
 }
 
-/** Refuses what would check less than asked, before anything runs; the argument sets, as a list. */
-function checkOptions(options: ToolContractOptions): readonly ToolArguments[] {
-  const where = 'checkToolContract options';
-  onlyKeys(where, options, OPTION_KEYS);
+/**
+ * Refuses what would check less than asked, before anything runs; the argument sets, as a list.
+ * `where` names the caller in the refusal; `extra` are keys of its own (`describeToolContract`'s `timeoutMs`).
+ */
+export function checkToolOptions(
+  where: string,
+  options: ToolContractOptions,
+  extra: readonly string[] = [],
+): readonly ToolArguments[] {
+  onlyKeys(where, options, { ...OPTION_KEYS, ...Object.fromEntries(extra.map((key) => [key, true])) });
   if (typeof options?.register !== 'function')
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected \`register\` to be a function (server, runtime) => void that registers your tool, got ${typeof options?.register}`,
+      `Expected \`register\` in \`${where}\` to be a function (server, runtime) => void that registers your tool, got ${typeof options?.register}`,
     );
   checkSeed(where, options);
-  for (const key of ['abortWithinMs', 'callTimeoutMs']) checkTimerMs(where, options, key);
+  for (const key of ['abortWithinMs', 'callTimeoutMs', ...extra]) checkTimerMs(where, options, key);
   checkOnly(
     'the tool contract',
     options.only,
     PROPERTIES.map((p) => p.name),
   );
+  if (options.transport !== undefined && !TRANSPORTS.includes(options.transport))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`transport\` in \`${where}\` to be ${TRANSPORTS.map((t) => `'${t}'`).join(' or ')}, got ${JSON.stringify(options.transport) ?? String(options.transport)}`,
+    );
+  if (options.requireProgress !== undefined && typeof options.requireProgress !== 'boolean')
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`requireProgress\` in \`${where}\` to be true or false, got ${JSON.stringify(options.requireProgress) ?? String(options.requireProgress)}`,
+    );
   const given: unknown = options.args ?? {};
   const list = (Array.isArray(given) ? given : [given]) as unknown[];
   if (list.length === 0 || list.some((a) => typeof a !== 'object' || a === null || Array.isArray(a)))

@@ -1,46 +1,43 @@
 /**
- * The tool contract's harness: your `register` on a real `McpServer` over the SDK's in-memory
- * transport, the SDK's own client on the other end, and an in-memory runtime watched.
+ * The tool contract's harness: your `register` on a real `McpServer`, the SDK's own client on the
+ * other end (over the in-memory transport or Streamable HTTP, `link.ts`), and an in-memory runtime
+ * watched.
  *
  * The handler is observed where `withSession` hands it to the runtime: `register` gets the runtime
  * behind a proxy whose `run()` wraps each task (a task is `withSession`'s call of your handler, so
  * it settles when the handler does) and may shorten the session's deadline. Every other method is
- * the runtime's own. The client's transport is watched too: the SDK's client can drop a progress
- * notification that arrives just before the result (docs/embedding.md), its transport does not.
+ * the runtime's own. The client's transport is watched too (`watch.ts`).
  */
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { McpServer } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { runtimeError } from '../../core/errors.js';
 import { createRuntime } from '../../runtime/runtime.js';
-import type { Runtime, TaskContext, TaskFunction, TaskResult } from '../../runtime/types.js';
-import type { ToolArguments, ToolContractOptions } from './types.js';
+import type { TaskFunction } from '../../runtime/types.js';
+import { openLink } from './link.js';
+import type { ToolArguments, ToolContractOptions, ToolContractTransport } from './types.js';
+import {
+  newSession,
+  now,
+  type SessionRun,
+  startRun,
+  type WireProgress,
+  watchRuns,
+  watchWire,
+} from './watch.js';
 
-/** One attempt of a session's task: your handler, called once. */
-export interface HandlerRun {
-  readonly sessionId: string;
-  readonly startedAt: number;
-  /** When its signal aborted (deadline, cancellation, shutdown). */
-  abortedAt?: number;
-  settled?: { readonly at: number; readonly ok: boolean; readonly value?: unknown; readonly error?: unknown };
-  readonly progress: { readonly at: number; readonly text: string }[];
-  /** Resolves once the handler settled. */
-  readonly done: Promise<void>;
-}
-
-/** One session the call started (a `withSession` tool starts one). */
-export interface SessionRun {
-  readonly runs: HandlerRun[];
-  ended?: { readonly at: number; readonly result: TaskResult<unknown> };
-  /** Resolves once the session ended. */
-  readonly end: Promise<void>;
-}
+export type { HandlerRun, SessionRun, WireProgress } from './watch.js';
+export { now } from './watch.js';
 
 export interface CallPlan {
   readonly args: ToolArguments;
   /** The session's run deadline, in ms, in place of the tool's own. @default the tool's */
   readonly timeoutMs?: number;
-  /** Cancel the call (the client's `AbortSignal`: `notifications/cancelled`) this many ms after the handler starts. */
+  /**
+   * Cancel the call (the client's `AbortSignal`: `notifications/cancelled` in memory, the request's
+   * stream dropped over HTTP) this many ms after the handler starts.
+   */
   readonly cancelAfterMs?: number;
+  /** The client goes away (it closes, the call open) this many ms after the handler starts. */
+  readonly disconnectAfterMs?: number;
   /** Ask for progress notifications. */
   readonly progress?: boolean;
 }
@@ -51,31 +48,38 @@ export interface CallOutcome {
     | { readonly at: number; readonly result: Record<string, unknown> }
     | { readonly at: number; readonly error: unknown };
   readonly cancelledAt: number | undefined;
+  /** When the client went away, if the plan had it go. */
+  readonly disconnectedAt: number | undefined;
   readonly sessions: readonly SessionRun[];
   /** The progress notifications of this call that reached the client's transport, and when its response did. */
   readonly wire: { readonly progress: readonly WireProgress[]; readonly responseAt: number | undefined };
 }
 
-export interface WireProgress {
-  readonly at: number;
-  readonly progress: number;
-  readonly message: string | undefined;
-}
-
 export interface ToolHarness {
   readonly tool: string;
+  readonly transport: ToolContractTransport;
   call(plan: CallPlan): Promise<CallOutcome>;
+  /** Sessions the runtime holds now, running or queued. */
+  live(): { readonly running: number; readonly queued: number };
   close(): Promise<void>;
 }
 
-export const now = (): number => performance.now();
+interface CurrentCall {
+  readonly plan: CallPlan;
+  /** The cancel and disconnect timers: cleared when the call ends, so none fires into the next. */
+  readonly timers: ReturnType<typeof setTimeout>[];
+  readonly sessions: SessionRun[];
+  readonly cancel: () => void;
+  readonly disconnect: () => void;
+}
 
 export async function startHarness(
   options: ToolContractOptions,
   callTimeoutMs: number,
 ): Promise<ToolHarness> {
   const runtime = createRuntime(options.runtime ?? { providers: [] });
-  let current: { plan: CallPlan; sessions: SessionRun[]; cancel: () => void } | undefined;
+  const transport = options.transport ?? 'memory';
+  let current: CurrentCall | undefined;
   const watched = watchRuns(runtime, (task, timeoutMs) => {
     const call = current;
     const session = newSession();
@@ -83,53 +87,59 @@ export async function startHarness(
     const wrapped: TaskFunction<unknown> = (context) => {
       const run = startRun(context);
       session.run.runs.push(run.run);
-      if (call?.plan.cancelAfterMs !== undefined && session.run.runs.length === 1)
-        setTimeout(call.cancel, call.plan.cancelAfterMs);
+      if (call !== undefined && session.run.runs.length === 1) {
+        const { cancelAfterMs, disconnectAfterMs } = call.plan;
+        if (cancelAfterMs !== undefined) call.timers.push(setTimeout(call.cancel, cancelAfterMs));
+        if (disconnectAfterMs !== undefined) call.timers.push(setTimeout(call.disconnect, disconnectAfterMs));
+      }
       return run.settle(task(run.context));
     };
     return { task: wrapped, timeoutMs: call?.plan.timeoutMs ?? timeoutMs, ended: session.ended };
   });
-  const server = new McpServer({ name: 'troupe-tool-contract', version: '1' });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'troupe-tool-contract', version: '1' });
-  let cleanup: unknown;
+  const link = await openLink(transport, options.register, watched).catch(async (error: unknown) => {
+    await runtime.shutdown({ deadlineMs: 0 });
+    throw error;
+  });
   const close = async () => {
-    await client.close().catch(() => {});
-    if (typeof cleanup === 'function') await cleanup();
-    await server.close().catch(() => {});
+    await link.close();
     await runtime.shutdown({ deadlineMs: 0 });
   };
-  try {
-    cleanup = await options.register(server, watched);
-    await server.connect(serverSide);
-    await client.connect(clientSide);
-  } catch (error) {
+  let wire = watchWire(link.transport);
+  const tool = await toolName(link.client, options.tool).catch(async (error: unknown) => {
     await close();
-    throw error;
-  }
-  const wire = watchWire(clientSide);
-  const tool = await toolName(client, options.tool).catch(async (error: unknown) => {
-    await close();
-    throw error;
+    throw link.registerError ?? error;
   });
   return {
     tool,
+    transport,
     close,
+    live() {
+      const { running, queued } = runtime.status({ recent: 0 });
+      return { running, queued };
+    },
     async call(plan) {
       const controller = new AbortController();
       let cancelledAt: number | undefined;
+      let disconnectedAt: number | undefined;
+      let dropped: Promise<void> | undefined;
       const sessions: SessionRun[] = [];
+      const timers: ReturnType<typeof setTimeout>[] = [];
       current = {
         plan,
+        timers,
         sessions,
         cancel: () => {
           cancelledAt = now();
           controller.abort(new Error('the tool contract cancelled the call'));
         },
+        disconnect: () => {
+          disconnectedAt = now();
+          dropped = link.drop();
+        },
       };
       wire.begin();
       const sentAt = now();
-      const answer = await client
+      const answer = await link.client
         .callTool(
           { name: tool, arguments: { ...plan.args } },
           {
@@ -143,136 +153,16 @@ export async function startHarness(
           (error: unknown) => ({ at: now(), error }),
         );
       current = undefined;
-      return { sentAt, answer, cancelledAt, sessions, wire: wire.read() };
+      for (const timer of timers) clearTimeout(timer);
+      const seen = wire.read();
+      if (dropped !== undefined) {
+        // The next call needs a client: the one that went away is closed for good.
+        await dropped;
+        await link.reconnect();
+        wire = watchWire(link.transport);
+      }
+      return { sentAt, answer, cancelledAt, disconnectedAt, sessions, wire: seen };
     },
-  };
-}
-
-type RunHook = (
-  task: TaskFunction<unknown>,
-  timeoutMs: number | undefined,
-) => {
-  task: TaskFunction<unknown>;
-  timeoutMs: number | undefined;
-  ended: (result: TaskResult<unknown>) => void;
-};
-
-/** The runtime, with `run()` going through `hook`; every other member bound to the runtime itself. */
-function watchRuns(runtime: Runtime, hook: RunHook): Runtime {
-  const run: Runtime['run'] = (task, options) => {
-    const watched = hook(task as TaskFunction<unknown>, options.timeoutMs);
-    const handle = runtime.run(watched.task, {
-      ...options,
-      ...(watched.timeoutMs === undefined ? {} : { timeoutMs: watched.timeoutMs }),
-    });
-    void handle.result.then(watched.ended);
-    return handle as never;
-  };
-  return new Proxy(runtime, {
-    get(target, key) {
-      if (key === 'run') return run;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
-function newSession(): { run: SessionRun; ended: (result: TaskResult<unknown>) => void } {
-  let resolve: () => void = () => {};
-  const run: SessionRun = {
-    runs: [],
-    end: new Promise<void>((r) => {
-      resolve = r;
-    }),
-  };
-  return {
-    run,
-    ended: (result) => {
-      run.ended = { at: now(), result };
-      resolve();
-    },
-  };
-}
-
-function startRun(context: TaskContext) {
-  let resolve: () => void = () => {};
-  const run: HandlerRun = {
-    sessionId: context.sessionId,
-    startedAt: now(),
-    progress: [],
-    done: new Promise<void>((r) => {
-      resolve = r;
-    }),
-  };
-  const aborted = () => {
-    run.abortedAt ??= now();
-  };
-  if (context.signal.aborted) aborted();
-  else context.signal.addEventListener('abort', aborted, { once: true });
-  const watchedContext: TaskContext = {
-    signal: context.signal,
-    sessionId: context.sessionId,
-    attempt: context.attempt,
-    progress(progress, total, message) {
-      run.progress.push({ at: now(), text: progressText(progress, total, message) });
-      context.progress(progress, total, message);
-    },
-  };
-  return {
-    run,
-    context: watchedContext,
-    settle: <T>(promise: Promise<T>): Promise<T> =>
-      promise.then(
-        (value) => {
-          run.settled = { at: now(), ok: true, value };
-          resolve();
-          return value;
-        },
-        (error: unknown) => {
-          run.settled = { at: now(), ok: false, error };
-          resolve();
-          throw error;
-        },
-      ),
-  };
-}
-
-/** A handler's report as `withSession` sends it: `"<progress>/<total>: <message>"`. */
-export function progressText(progress: number, total?: number, message?: string): string {
-  const amount = total === undefined ? `${progress}` : `${progress}/${total}`;
-  return message === undefined ? amount : `${amount}: ${message}`;
-}
-
-/** Records the last `tools/call` the client sent, its progress notifications and its response. */
-function watchWire(transport: InMemoryTransport) {
-  let callId: unknown;
-  let progress: WireProgress[] = [];
-  let responseAt: number | undefined;
-  const send = transport.send.bind(transport);
-  transport.send = (message, options) => {
-    const m = message as { method?: string; id?: unknown };
-    if (m.method === 'tools/call') callId = m.id;
-    return send(message, options);
-  };
-  const receive = transport.onmessage;
-  transport.onmessage = (message, extra) => {
-    const m = message as { method?: string; id?: unknown; params?: Record<string, unknown> };
-    if (m.method === 'notifications/progress' && m.params?.progressToken === callId)
-      progress.push({
-        at: now(),
-        progress: Number(m.params?.progress),
-        message: typeof m.params?.message === 'string' ? m.params.message : undefined,
-      });
-    else if (m.method === undefined && m.id === callId) responseAt ??= now();
-    receive?.(message, extra);
-  };
-  return {
-    begin() {
-      callId = undefined;
-      progress = [];
-      responseAt = undefined;
-    },
-    read: () => ({ progress, responseAt }),
   };
 }
 

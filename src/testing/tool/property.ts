@@ -10,7 +10,9 @@ export interface ToolContext {
   readonly callTimeoutMs: number;
   /** Aborts are drawn from 0 to this many ms into the handler: most of its running time. */
   readonly windowMs: number;
-  readonly observed: { abortsInFlight: number; progressReports: number };
+  /** A call that asked for progress fails `progressDelivered` when the handler reported none. */
+  readonly requireProgress: boolean;
+  readonly observed: { abortsInFlight: number; disconnectsInFlight: number; progressReports: number };
 }
 
 export interface ToolProperty<C = never> {

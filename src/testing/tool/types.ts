@@ -12,14 +12,19 @@ export type ToolContractPropertyName =
   | 'signalHonoured'
   | 'abortEnds'
   | 'resultMetadata'
-  | 'progressDelivered';
+  | 'progressDelivered'
+  | 'disconnectEnds';
 
 export const TOOL_CONTRACT_PROPERTIES: readonly ToolContractPropertyName[] = [
   'signalHonoured',
   'abortEnds',
   'resultMetadata',
   'progressDelivered',
+  'disconnectEnds',
 ];
+
+/** How the suite's client reaches your tool. */
+export type ToolContractTransport = 'memory' | 'http';
 
 /** Arguments of one call of the tool. */
 export type ToolArguments = Readonly<Record<string, unknown>>;
@@ -51,6 +56,17 @@ export interface ToolContractOptions {
   readonly callTimeoutMs?: number;
   /** Only these properties. @default all */
   readonly only?: readonly ToolContractPropertyName[];
+  /**
+   * How the client reaches your tool: the SDK's in-memory transport, or Streamable HTTP on
+   * 127.0.0.1 at a free port (the SDK's per-request handler, a fresh server from `register` for
+   * each request, the client on protocol 2026-07-28), closed when the check is done. @default 'memory'
+   */
+  readonly transport?: ToolContractTransport;
+  /**
+   * Fail `progressDelivered` when the handler reports no progress (`session.progress(...)`) on a
+   * call whose client asked for it. @default false (a handler that reports none passes; `observed.progressReports` says so)
+   */
+  readonly requireProgress?: boolean;
 }
 
 export type ToolContractFailure = PropertyFailure<ToolContractPropertyName>;
@@ -63,8 +79,17 @@ export interface ToolContractReport {
   readonly handlerMs: number;
   /** Properties checked, with how long each took. */
   readonly checked: readonly { readonly property: ToolContractPropertyName; readonly ms: number }[];
-  /** What the runs met: aborts that found the handler running, and progress reports the handler made. */
-  readonly observed: { readonly abortsInFlight: number; readonly progressReports: number };
+  /** The transport the client used. */
+  readonly transport: ToolContractTransport;
+  /**
+   * What the runs met: aborts (cancel, deadline) and disconnects that found the handler running,
+   * and progress reports the handler made.
+   */
+  readonly observed: {
+    readonly abortsInFlight: number;
+    readonly disconnectsInFlight: number;
+    readonly progressReports: number;
+  };
   readonly failures: readonly ToolContractFailure[];
 }
 

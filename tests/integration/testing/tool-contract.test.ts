@@ -1,8 +1,8 @@
 /**
  * `checkToolContract` on correct `withSession` tools: one that passes its signal to `fetch` (a
  * slow vendor, the local OpenAI-compatible server), one that passes it to its timers, and one
- * beside troupe's own tools; and the options it refuses before anything runs. (Planted bugs:
- * tool-mutants.test.ts.)
+ * beside troupe's own tools, over the in-memory transport and over Streamable HTTP; and the options
+ * it refuses before anything runs. (Planted bugs: tool-mutants.test.ts.)
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,24 +26,59 @@ afterAll(async () => {
   await vendor.close();
 });
 
-it('passes a tool that passes its signal to fetch, reporting progress, and says what the runs met', async () => {
+it.each(['memory', 'http'] as const)(
+  'passes a tool that passes its signal to fetch, reporting progress, over %s, and says what the runs met',
+  async (transport) => {
+    const report = await checkToolContract({
+      register: registerLookup({ vendor: vendor.baseURL }),
+      args: [{ word: 'troupe' }, { word: 'actor', delay_ms: 120 }],
+      numRuns: 8,
+      transport,
+      requireProgress: true,
+    });
+    expect(report.tool).toBe('lookup');
+    expect(report.transport).toBe(transport);
+    expect(report.checked.map((c) => c.property)).toEqual([
+      'signalHonoured',
+      'abortEnds',
+      'resultMetadata',
+      'progressDelivered',
+      'disconnectEnds',
+    ]);
+    expect(report.failures).toEqual([]);
+    expect(report.handlerMs).toBeGreaterThanOrEqual(150);
+    // The aborts and disconnects met the handler running, and the handler's progress was there to check.
+    expect(report.observed.abortsInFlight).toBeGreaterThan(5);
+    expect(report.observed.disconnectsInFlight).toBeGreaterThan(3);
+    expect(report.observed.progressReports).toBeGreaterThan(0);
+  },
+  60_000,
+);
+
+it('over HTTP registers the tool for each request, closes what each register returned, and leaves no socket open', async () => {
+  const open = (kind: string) => process.getActiveResourcesInfo().filter((name) => name === kind).length;
+  // The vendor server of the other tests listens throughout; its idle sockets may close meanwhile.
+  const before = { servers: open('TCPServerWrap'), sockets: open('TCPSocketWrap') };
+  let registered = 0;
+  let closed = 0;
+  const register: ToolContractOptions['register'] = (server, runtime) => {
+    registered += 1;
+    registerLookup()(server, runtime);
+    return () => {
+      closed += 1;
+    };
+  };
   const report = await checkToolContract({
-    register: registerLookup({ vendor: vendor.baseURL }),
-    args: [{ word: 'troupe' }, { word: 'actor', delay_ms: 120 }],
-    numRuns: 8,
+    register,
+    args: { word: 'troupe', delay_ms: 80 },
+    numRuns: 3,
+    transport: 'http',
   });
-  expect(report.tool).toBe('lookup');
-  expect(report.checked.map((c) => c.property)).toEqual([
-    'signalHonoured',
-    'abortEnds',
-    'resultMetadata',
-    'progressDelivered',
-  ]);
   expect(report.failures).toEqual([]);
-  expect(report.handlerMs).toBeGreaterThanOrEqual(150);
-  // The aborts met the handler running, and the handler's progress was there to check.
-  expect(report.observed.abortsInFlight).toBeGreaterThan(5);
-  expect(report.observed.progressReports).toBeGreaterThan(0);
+  expect(registered).toBeGreaterThan(20);
+  expect(closed).toBe(registered);
+  expect(open('TCPServerWrap')).toBe(before.servers);
+  expect(open('TCPSocketWrap')).toBeLessThanOrEqual(before.sockets);
 }, 60_000);
 
 it('passes a tool that passes its signal to its timers', async () => {
@@ -112,9 +147,47 @@ it('refuses what would check less than asked, before anything runs', async () =>
   await expect(refused({ register: counting, abortWithinMs: 0 })).rejects.toThrow(RangeError);
   await expect(refused({ register: counting, seed: Number.NaN })).rejects.toThrow(/to be an integer/);
   await expect(refused({ register: counting, numRuns: 0 })).rejects.toThrow(/whole number from 1/);
-  await expect(refused({ tool: 'lookup' })).rejects.toThrow(/Expected `register` to be a function/);
+  await expect(refused({ tool: 'lookup' })).rejects.toThrow(
+    /Expected `register` in `checkToolContract options` to be a function/,
+  );
+  await expect(refused({ register: counting, transport: 'https' })).rejects.toThrow(
+    /Expected `transport` in `checkToolContract options` to be 'memory' or 'http', got "https"/,
+  );
+  await expect(refused({ register: counting, requireProgress: 'yes' })).rejects.toThrow(
+    /Expected `requireProgress` in `checkToolContract options` to be true or false, got "yes"/,
+  );
+  await expect(refused({ register: counting, requireProgres: true })).rejects.toThrow(/got `requireProgres`/);
   expect(registered).toBe(0);
   await expect(refused({ register: counting, tool: 'lookpu' })).rejects.toThrow(
     /Expected `tool` to name a tool `register` added \(lookup\), got "lookpu"/,
   );
 });
+
+it.each(['memory', 'http'] as const)('passes on what register throws, over %s', async (transport) => {
+  const register = () => {
+    throw new Error('the vendor key is missing');
+  };
+  await expect(checkToolContract({ register, transport, numRuns: 1 })).rejects.toThrow(
+    'the vendor key is missing',
+  );
+});
+
+it('passes a handler that reports no progress unless progress is required', async () => {
+  const register = registerLookup({ bug: 'no-progress' });
+  const report = await checkToolContract({
+    register,
+    args: { word: 'a' },
+    numRuns: 3,
+    only: ['progressDelivered'],
+  });
+  expect(report.observed.progressReports).toBe(0);
+  await expect(
+    checkToolContract({
+      register,
+      args: { word: 'a' },
+      numRuns: 3,
+      only: ['progressDelivered'],
+      requireProgress: true,
+    }),
+  ).rejects.toThrow(/progressDelivered: Expected the handler to report progress/);
+}, 30_000);

@@ -2,18 +2,28 @@
  * The tool contract proven on planted bugs: each mutant of a correct `withSession` tool
  * (`tests/support/tool-handlers.ts`) carries one mistake tool authors really make, and
  * `checkToolContract` must reject it by the property that names it, with a message that says what
- * happened. The mutant score is printed at the end. (Correct tools passing: tool-contract.test.ts.)
+ * happened, over the in-memory transport and over Streamable HTTP. The mutant score is printed at
+ * the end. (Correct tools passing: tool-contract.test.ts.)
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { checkToolContract } from '../../../src/testing/tool/check.js';
-import { ToolContractError, type ToolContractPropertyName } from '../../../src/testing/tool/types.js';
+import {
+  ToolContractError,
+  type ToolContractOptions,
+  type ToolContractPropertyName,
+} from '../../../src/testing/tool/types.js';
 import { registerLookup, type ToolBug } from '../../support/tool-handlers.js';
 
 /** Fewer runs than the default: each mutant must still be caught, reliably, in these. */
 const numRuns = 5;
 
-const MUTANTS: readonly (readonly [ToolBug, ToolContractPropertyName, RegExp])[] = [
+const MUTANTS: readonly (readonly [
+  ToolBug,
+  ToolContractPropertyName,
+  RegExp,
+  Partial<ToolContractOptions>?,
+])[] = [
   // Sleeps and calls its vendor with no signal: the session ends, the handler works on.
   [
     'ignores-signal',
@@ -36,6 +46,19 @@ const MUTANTS: readonly (readonly [ToolBug, ToolContractPropertyName, RegExp])[]
   ],
   // Its own progress notifications, counted from 1, beside troupe's.
   ['own-progress-counter', 'progressDelivered', /`progress` to grow \(MCP requires it\), got 1 after 1/],
+  // Finishes its lookup when the client went away, for a cache: nobody reads it, and it runs on.
+  [
+    'ignores-disconnect',
+    'disconnectEnds',
+    /Expected the handler to settle within 100 ms of its signal's abort \(the client went away \d+ ms into the handler\), got it settled \d+ ms after/,
+  ],
+  // Reports no progress of its own: passes by default, fails when progress is required.
+  [
+    'no-progress',
+    'progressDelivered',
+    /Expected the handler to report progress \(`session.progress\(...\)`\) on a call whose client asked for it \(`requireProgress`\), got none/,
+    { requireProgress: true },
+  ],
 ];
 
 let vendor: OpenAIServer;
@@ -48,23 +71,29 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await vendor.close();
-  console.log(`tool contract mutant score: ${caught.length} of ${MUTANTS.length} planted bugs rejected`);
+  console.log(
+    `tool contract mutant score: ${caught.length} of ${MUTANTS.length * 2} planted bugs rejected (each over both transports)`,
+  );
 });
 
-for (const [bug, property, message] of MUTANTS)
-  it(`rejects the planted bug ${bug} by ${property}`, async () => {
-    const error = await checkToolContract({
-      register: registerLookup({ vendor: vendor.baseURL, bug }),
-      args: { word: 'troupe' },
-      numRuns,
-    }).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(ToolContractError);
-    const failure = (error as ToolContractError).failures.find((f) => f.property === property);
-    expect(failure?.message, (error as Error).message).toMatch(message);
-    // The replay hint and the shrunk case are in the message.
-    expect((error as Error).message).toMatch(/replay with \{ seed: \d+, numRuns: 5 \}/);
-    caught.push(bug);
-  }, 60_000);
+describe.each(['memory', 'http'] as const)('over %s', (transport) => {
+  for (const [bug, property, message, options] of MUTANTS)
+    it(`rejects the planted bug ${bug} by ${property}`, async () => {
+      const error = await checkToolContract({
+        register: registerLookup({ vendor: vendor.baseURL, bug }),
+        args: { word: 'troupe' },
+        numRuns,
+        transport,
+        ...options,
+      }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(ToolContractError);
+      const failure = (error as ToolContractError).failures.find((f) => f.property === property);
+      expect(failure?.message, (error as Error).message).toMatch(message);
+      // The replay hint and the shrunk case are in the message.
+      expect((error as Error).message).toMatch(/replay with \{ seed: \d+, numRuns: 5 \}/);
+      caught.push(`${bug} (${transport})`);
+    }, 60_000);
+});
