@@ -5,7 +5,7 @@
  *
  * Imports with troupe's own dependencies only: fast-check (an optional peer) is loaded when a
  * property function runs. fast-check's own objects (`runtimeProperty`, `commands`) live in
- * `troupe/testing/properties`; the vitest entry (`describeProviderContract`) in `troupe/testing/vitest`.
+ * `troupe/testing/properties`; the vitest entry (`describeProviderContract`, `describeToolContract`) in `troupe/testing/vitest`.
  */
 
 export type { SimulatedBehaviour, SimulatedProviderOptions } from '../providers/simulated.js';

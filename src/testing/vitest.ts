@@ -1,8 +1,9 @@
 /**
- * `troupe/testing/vitest`: the provider contract as vitest tests, one named test per property, so
- * your own test report says which contract your adapter broke:
+ * `troupe/testing/vitest`: the provider contract and the tool contract as vitest tests, one named
+ * test per property, so your own test report says which contract your adapter or tool broke:
  *
  *   describeProviderContract('my adapter', (server) => makeAdapter(server.baseURL), { capabilities: { tools: true } });
+ *   describeToolContract('lookup', { register: (server, runtime) => registerLookup(server, runtime), args: { word: 'a' } });
  *
  * Needs `vitest` and `fast-check` (optional peers of troupe). Properties the adapter does not
  * declare a capability for declare no test; the suite's title names them, with the reason.
@@ -14,6 +15,8 @@ import type { ContractContext } from './contract/harness.js';
 import type { ContractOptions } from './contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from './openai-server.js';
 import { checkContractOptions } from './option-keys.js';
+import { checkToolContract, checkToolOptions, PROPERTIES as TOOL_PROPERTIES } from './tool/check.js';
+import type { ToolContractOptions } from './tool/types.js';
 
 export interface DescribeContractOptions extends Omit<ContractOptions, 'only'> {
   /** Each property's test timeout, in ms. @default 60000 */
@@ -71,6 +74,35 @@ export function describeProviderContract(
           if (provider === undefined || server === undefined)
             throw new Error('Expected the adapter, got none');
           await checkProviderContract(provider, { ...contract, server, seed, only: [property.name] });
+        },
+        timeoutMs ?? 60_000,
+      );
+    }
+  });
+}
+
+export interface DescribeToolContractOptions extends ToolContractOptions {
+  /** Each property's test timeout, in ms. @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Declares a `describe` block with one test per tool-contract property (those in `only`, if
+ * given): each runs `checkToolContract` for its property alone, all with one seed, so a failure's
+ * message names the property, its shrunk case and the seed to replay it with.
+ */
+export function describeToolContract(name: string, options: DescribeToolContractOptions): void {
+  // A misspelt option is an error where the block is declared, not a test that checks less.
+  checkToolOptions('describeToolContract options', options, ['timeoutMs']);
+  const { timeoutMs, only, ...contract } = options;
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  describe(`tool contract: ${name}`, () => {
+    for (const property of TOOL_PROPERTIES) {
+      if (only !== undefined && !only.includes(property.name)) continue;
+      it(
+        `${property.name}: ${property.title}`,
+        async () => {
+          await checkToolContract({ ...contract, seed, only: [property.name] });
         },
         timeoutMs ?? 60_000,
       );
