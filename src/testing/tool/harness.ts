@@ -107,7 +107,7 @@ export async function startHarness(
   let wire = watchWire(link.transport);
   const tool = await toolName(link.client, options.tool).catch(async (error: unknown) => {
     await close();
-    throw link.registerError ?? error;
+    throw link.registerError() ?? error;
   });
   return {
     tool,

@@ -37,8 +37,8 @@ export interface Link {
   reconnect(): Promise<void>;
   /** Closes the client, the server and whatever `register` returned to close. */
   close(): Promise<void>;
-  /** What `register` threw on the server side (over HTTP it runs for each request). */
-  readonly registerError?: unknown;
+  /** What `register` threw on the server side (over HTTP it runs for each request), if it threw. */
+  registerError(): unknown;
 }
 
 const INFO = { name: 'troupe-tool-contract', version: '1' };
@@ -61,39 +61,60 @@ export function openLink(
   return transport === 'http' ? httpLink(register, runtime) : memoryLink(register, runtime);
 }
 
-async function memoryLink(register: ToolContractOptions['register'], runtime: Runtime): Promise<Link> {
-  const server = new McpServer(INFO);
-  let client: Client | undefined;
-  let clientSide: InMemoryTransport | undefined;
-  let cleanup = cleanupOf(undefined);
-  const connect = async () => {
-    const [clientEnd, serverEnd] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverEnd);
-    client = new Client(INFO);
-    clientSide = clientEnd;
-    await client.connect(clientEnd);
+/**
+ * A link whose client `open` connects (anew after each drop); `closeServer` closes the rest once
+ * the client is closed.
+ */
+function clientLink(
+  open: () => Promise<{ readonly client: Client; readonly transport: Transport }>,
+  closeServer: () => Promise<void>,
+  registerError: () => unknown = () => undefined,
+): Link {
+  let opened: { readonly client: Client; readonly transport: Transport } | undefined;
+  // In memory the client's linked server transport closes with it; over HTTP its transport aborts
+  // every request stream it has open, and the connection drops. Either way the SDK aborts the
+  // handler's request.
+  const drop = async () => {
+    await opened?.client.close().catch(() => {});
   };
-  const link: Link = {
+  return {
     get client() {
-      return client as Client;
+      return opened?.client as Client;
     },
     get transport() {
-      return clientSide as Transport;
+      return opened?.transport as Transport;
     },
-    // Closing the client closes its linked server transport: the SDK aborts the handler's request.
-    drop: async () => {
-      await client?.close().catch(() => {});
+    drop,
+    async reconnect() {
+      opened = await open();
     },
-    reconnect: connect,
     async close() {
-      await client?.close().catch(() => {});
+      await drop();
+      await closeServer();
+    },
+    registerError,
+  };
+}
+
+async function memoryLink(register: ToolContractOptions['register'], runtime: Runtime): Promise<Link> {
+  const server = new McpServer(INFO);
+  let cleanup = cleanupOf(undefined);
+  const link = clientLink(
+    async () => {
+      const [clientEnd, serverEnd] = InMemoryTransport.createLinkedPair();
+      await server.connect(serverEnd);
+      const client = new Client(INFO);
+      await client.connect(clientEnd);
+      return { client, transport: clientEnd };
+    },
+    async () => {
       await cleanup();
       await server.close().catch(() => {});
     },
-  };
+  );
   try {
     cleanup = cleanupOf(await register(server, runtime));
-    await connect();
+    await link.reconnect();
   } catch (error) {
     await link.close();
     throw error;
@@ -144,27 +165,14 @@ async function httpLink(register: ToolContractOptions['register'], runtime: Runt
     http.listen(0, '127.0.0.1', () => resolve());
   });
   const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
-  let client: Client | undefined;
-  let clientSide: StreamableHTTPClientTransport | undefined;
-  const connect = async () => {
-    client = new Client(INFO, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-    clientSide = new StreamableHTTPClientTransport(url, { fetch });
-    await client.connect(clientSide);
-  };
-  const link: Link = {
-    get client() {
-      return client as Client;
+  const link = clientLink(
+    async () => {
+      const client = new Client(INFO, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      const transport = new StreamableHTTPClientTransport(url, { fetch });
+      await client.connect(transport);
+      return { client, transport };
     },
-    get transport() {
-      return clientSide as Transport;
-    },
-    // The client's transport aborts every request stream it has open: the connection drops.
-    drop: async () => {
-      await client?.close().catch(() => {});
-    },
-    reconnect: connect,
-    async close() {
-      await client?.close().catch(() => {});
+    async () => {
       await handler.close().catch(() => {});
       await agent.destroy().catch(() => {});
       const gone = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)));
@@ -175,12 +183,13 @@ async function httpLink(register: ToolContractOptions['register'], runtime: Runt
       await Promise.all(gone);
       await Promise.allSettled([...cleanups].map((cleanup) => cleanup()));
     },
-  };
+    () => registerError,
+  );
   try {
-    await connect();
+    await link.reconnect();
   } catch (error) {
     await link.close();
     throw registerError ?? error;
   }
-  return Object.defineProperty(link, 'registerError', { get: () => registerError }) as Link;
+  return link;
 }

@@ -4,12 +4,10 @@
  * planted bug is run by vitest in a child process, whose report must name the broken property's
  * test, with the seed to replay it.
  */
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { describeToolContract } from '../../../src/testing/vitest.js';
 import { registerLookup } from '../../support/tool-handlers.js';
+import { runVitest } from '../../support/vitest-run.js';
 
 describeToolContract('lookup on a timer', {
   register: registerLookup(),
@@ -33,19 +31,7 @@ it('refuses a misspelt or bad option where the block is declared', () => {
 });
 
 it('a user’s test report names the broken property, with the seed', async () => {
-  const vitest = resolve('node_modules/vitest/vitest.mjs');
-  const run = await promisify(execFile)(
-    process.execPath,
-    [vitest, 'run', '--config', 'tests/fixtures/tool-contract/vitest.config.ts', '--reporter=json'],
-    { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-  ).then(
-    (r) => r.stdout,
-    (error: { stdout?: string }) => error.stdout ?? '',
-  );
-  const report = JSON.parse(run.slice(run.indexOf('{'))) as {
-    testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
-  };
-  const results = report.testResults.flatMap((file) => file.assertionResults);
+  const results = await runVitest('tests/fixtures/tool-contract/vitest.config.ts');
   const failed = results.filter((r) => r.status === 'failed').map((r) => r.title.split(':')[0]);
   expect(failed).toEqual(['disconnectEnds']);
   expect(results.filter((r) => r.status === 'passed')).toHaveLength(4);

@@ -3,12 +3,10 @@
  * for the built-in adapter (all must pass); then a user's test file with a mutant adapter is run
  * by vitest in a child process, whose report must name the broken property's test.
  */
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import { describeProviderContract } from '../../../src/testing/vitest.js';
+import { runVitest } from '../../support/vitest-run.js';
 
 describeProviderContract(
   'built-in OpenAI-compatible adapter',
@@ -18,19 +16,7 @@ describeProviderContract(
 );
 
 it("a user's test report names the broken property", async () => {
-  const vitest = resolve('node_modules/vitest/vitest.mjs');
-  const run = await promisify(execFile)(
-    process.execPath,
-    [vitest, 'run', '--config', 'tests/fixtures/contract/vitest.config.ts', '--reporter=json'],
-    { timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-  ).then(
-    (r) => r.stdout,
-    (error: { stdout?: string }) => error.stdout ?? '',
-  );
-  const report = JSON.parse(run.slice(run.indexOf('{'))) as {
-    testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
-  };
-  const results = report.testResults.flatMap((file) => file.assertionResults);
+  const results = await runVitest('tests/fixtures/contract/vitest.config.ts');
   const failed = results.filter((r) => r.status === 'failed').map((r) => r.title.split(':')[0]);
   expect(failed).toEqual(['errorsMapped']);
   expect(results.filter((r) => r.status === 'passed')).toHaveLength(7);
