@@ -35,6 +35,8 @@ export interface ToolContractOptions {
    * (`server.registerTool(name, config, withSession(runtime, handler, options))`; `registerTools`
    * beside it is fine). `runtime` is the suite's in-memory runtime, watched: use it, not one of yours.
    * It may return (or resolve with) a function the suite calls when it is done (`registerTools(...).close`).
+   * Over `transport: 'http'` it runs for each request, on that request's fresh server, and what it
+   * returns is called when that request's exchange ends.
    */
   readonly register: (server: McpServer, runtime: Runtime) => unknown;
   /** The tool to call. @default the one tool `register` added (more than one must be named) */
