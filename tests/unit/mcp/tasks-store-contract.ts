@@ -464,6 +464,20 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect(cursors[0]!.length).toBe(cursors[1]!.length);
     });
 
+    it('keeps an admin’s cursor from a caller whose name reads like no owner', async () => {
+      // Every owner's listing is named apart from any one owner's: a caller named "undefined" (or
+      // "*") is a caller, and an admin's cursor is not its.
+      const store = await make({ now: () => 0 });
+      for (const id of ['a', 'b', 'c']) await store.create(record(id, 0, { owner: 'undefined' }));
+      const admins = (await store.list({ limit: 1 })).nextCursor!;
+      for (const owner of ['undefined', '*'])
+        await expect(store.list({ owner, limit: 1, cursor: admins })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        );
+      const callers = (await store.list({ owner: 'undefined', limit: 1 })).nextCursor!;
+      await expect(store.list({ limit: 1, cursor: callers })).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
     it('refuses a cursor changed in any byte, or cut short, saying to list again from the start', async () => {
       const store = await make({ now: () => 0 });
       for (const id of ['a', 'b', 'c']) await store.create(record(id, 0, { owner: 's1' }));
