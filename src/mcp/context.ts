@@ -6,9 +6,17 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
+import { OwnerCosts } from '../runtime/owner-costs.js';
 import type { Runtime, SessionSummary } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { callerOf, canSee, listingOwner, type SessionOwners, sessionOwnersOf } from './caller.js';
+import {
+  callerOf,
+  canSee,
+  listingOwner,
+  namedCallerKey,
+  type SessionOwners,
+  sessionOwnersOf,
+} from './caller.js';
 import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
 import { LiveSessions } from './live-sessions.js';
@@ -97,6 +105,8 @@ export interface McpContext {
   readonly live: LiveSessions;
   /** Who started each session (see `caller.ts`), for scoping `sessions` and `cancel_session`. */
   readonly owners: SessionOwners;
+  /** What each named token's ended sessions cost, for the `sessions` tool (`scope.ts`, `visibleCost`). */
+  readonly costs: OwnerCosts;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
   /** Where each waiting call's session retries are logged to its client (see `retry-logs.ts`). */
@@ -125,6 +135,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
   const owners = sessionOwnersOf(options.runtime);
+  const costs = new OwnerCosts(options.runtime, namedCallerKey);
   const retryLogs = new RetryLogs(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tasks = new TaskManager(live, {
@@ -145,6 +156,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     conversations,
     live,
     owners,
+    costs,
     calls: new CallRegistry(),
     retryLogs,
     tasks,
@@ -161,6 +173,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     charts: options.charts ?? {},
     close() {
       live.close();
+      costs.close();
       resourceChanges.close();
       retryLogs.close();
       void conversations.close();

@@ -1,6 +1,7 @@
 /**
  * `sessions`: what the runtime is doing: live sessions by state, queue depth per priority,
- * in-flight calls per provider against their limits, and recent sessions; or one session by id.
+ * in-flight calls per provider against their limits, recent sessions and what ended sessions cost
+ * (`visibleCost`); or one session by id.
  */
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
@@ -12,6 +13,7 @@ import {
   RECENT_SCAN,
   shownModels,
   statusFor,
+  visibleCost,
   visibleLive,
   visibleRecent,
   visibleSession,
@@ -82,7 +84,9 @@ const output = z.object({
   cost_total: z
     .record(z.string(), z.number())
     .optional()
-    .describe('What sessions ended on this instance cost, by currency (models with a price only).'),
+    .describe(
+      "What ended sessions cost, by currency (models with a price only). A named token that is not the admin sees its own sessions' alone (on a cluster, every end of them this instance heard); the admin, stdio and clients without a named token see what every session ended on this instance cost.",
+    ),
   limits_left: z
     .record(
       z.string(),
@@ -118,7 +122,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
   title: 'Show sessions',
   description:
     'Shows live sessions by state (queued, running), queue depth per priority, in-flight sessions per ' +
-    'provider against its limit, and recent sessions. With `session_id`, shows that one session.',
+    'provider against its limit, recent sessions, and what ended sessions cost (with a named token ' +
+    'that is not the admin, your own sessions only). With `session_id`, shows that one session.',
   input,
   output,
   longRunning: false,
@@ -141,6 +146,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     }
     const status = statusFor(mcp, call, RECENT_SCAN);
     const live = visibleLive(mcp, call);
+    const cost = visibleCost(mcp, call);
     const structured = {
       ok: true,
       runtime_state: status.state,
@@ -162,7 +168,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       max_queued_bytes_per_caller: status.maxQueuedBytesPerCaller,
       queued_bytes: status.queuedBytes,
       recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
-      cost_total: mcp.runtime.metrics().cost,
+      cost_total: cost.amounts,
       ...(status.limits === undefined
         ? {}
         : { limits_left: limitsLeft(status.limits, () => shownModels(mcp, call, status.recent)) }),
@@ -180,7 +186,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(([name, l]) => limitsLine(name, l)),
         `Recent: ${structured.recent.length} session(s).`,
-        `Cost of ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
+        `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };
   },
