@@ -4,29 +4,46 @@
  * `src/scale/caller-runs.ts`), by caller, in the order they were put back, each with the end of its
  * delay. One of that caller's sessions ending there frees one place and lets the first still
  * delayed wait again (`wake`), not all: each would be leased only to be put back again. A wake that
- * finds none (a session still on its way to being delayed) is kept for it, once; the last
- * `remembered` callers' are kept. Delays that ran out are forgotten as later ones are held, so the
- * table holds no more than the sessions delayed. Each queue port (BullMQ's, the in-memory one)
- * keeps one per instance, over its own jobs' keys. No I/O, no clock.
+ * finds none is kept for a session of that caller's on its way to being delayed, once, but only
+ * for one leased before the wake (`ticket`, read at its lease); the last `remembered` callers' are
+ * kept. One leased after it was checked with that place already free (`CallerRuns.take`): held, it
+ * is because another took the place, and the wake is not its own. Until 2026-12-05 any later one
+ * took it: every caller whose session ended here with none of its own delayed left a wake (up to
+ * 256), and its next session delayed was leased at once only to be put back again. Delays that ran
+ * out are forgotten as later ones are held, so the table holds no more than the sessions delayed. Each queue port (BullMQ's, the in-memory one) keeps one per
+ * instance, over its own jobs' keys. No I/O, no clock.
  */
-import { Recent } from './recent.js';
-
 export class CallerHolds {
   /** By caller: each job's key and the end of its delay, in the order held. */
   private readonly held = new Map<string, Map<string, number>>();
-  private readonly woken: Recent;
+  /** By caller, oldest first: the wake that found none held, as `ticket` read after it. */
+  private readonly woken = new Map<string, number>();
+  /** The wakes kept so far. */
+  private wakes = 0;
 
-  constructor(remembered = 256) {
-    this.woken = new Recent(remembered);
+  constructor(private readonly remembered = 256) {}
+
+  /**
+   * Read as a job is leased here, and given to `hold` if it comes back delayed: only a wake kept
+   * after it lets that job go. (A wake between its lease and its caller's check, `CallerRuns.take`,
+   * counts too: a place the check saw free, then taken by another. Rare, and one lease at most.)
+   */
+  get ticket(): number {
+    return this.wakes;
   }
 
   /**
-   * Job `key` waits for a place of `caller`'s until `until` at the latest; `false` when one freed
-   * while it was being put back: it goes now, and is not held.
+   * Job `key`, leased at `ticket` `leasedAt`, waits for a place of `caller`'s until `until` at the
+   * latest; `false` when one freed since its lease, while it was being put back: it goes now, and
+   * is not held.
    */
-  hold(caller: string, key: string, until: number, now: number): boolean {
+  hold(caller: string, key: string, until: number, now: number, leasedAt: number): boolean {
     this.forget(now);
-    if (this.woken.take(caller)) return false;
+    const woken = this.woken.get(caller);
+    if (woken !== undefined && woken > leasedAt) {
+      this.woken.delete(caller);
+      return false;
+    }
     const jobs = this.held.get(caller);
     if (jobs === undefined) this.held.set(caller, new Map([[key, until]]));
     else jobs.set(key, until);
@@ -55,7 +72,7 @@ export class CallerHolds {
 
   /**
    * One of `caller`'s places freed at `now`: the key of the first job still delayed for it, taken
-   * out; `undefined` when none is (the wake is kept for one on its way).
+   * out; `undefined` when none is (the wake is kept for one leased before it, on its way).
    */
   wake(caller: string, now: number): string | undefined {
     const jobs = this.held.get(caller);
@@ -65,7 +82,9 @@ export class CallerHolds {
         if (until > now) return key;
       }
     }
-    this.woken.add(caller);
+    this.woken.delete(caller);
+    this.woken.set(caller, ++this.wakes);
+    if (this.woken.size > this.remembered) this.woken.delete(this.woken.keys().next().value as string);
     return undefined;
   }
 

@@ -313,6 +313,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         ]);
       },
     };
+    // Only a wake of its caller's after this lease lets it go if it comes back held (`CallerHolds.ticket`).
+    const leasedAt = this.delayed.ticket;
     const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);
     // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
     if (handedBack) throw new WaitingError();
@@ -325,7 +327,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         await job.moveToDelayed(until, token);
         const id = job.id as string;
         if (held.probe !== undefined) this.delayed.behindProbe(job.queueName, id, held.probe, until);
-        if (held.caller !== undefined) this.delayed.forCaller(job.queueName, id, held.caller, until);
+        if (held.caller !== undefined)
+          this.delayed.forCaller(job.queueName, id, held.caller, until, leasedAt);
         throw new DelayedError();
       }
       // The provider is full: BullMQ puts the job back at the head of its priority and pauses the

@@ -53,9 +53,18 @@ export class DelayedJobs {
     }
   }
 
-  /** Job `id` of `provider` delayed until `until` for `caller`'s share here: woken when a place frees, or now if one did. */
-  forCaller(provider: string, id: string, caller: string, until: number): void {
-    if (!this.callers.hold(caller, `${provider}|${id}`, until, this.clock.now())) this.promote(provider, id);
+  /** Read as a job is leased here, for `forCaller` (`CallerHolds.ticket`). */
+  get ticket(): number {
+    return this.callers.ticket;
+  }
+
+  /**
+   * Job `id` of `provider`, leased at `ticket` `leasedAt`, delayed until `until` for `caller`'s
+   * share here: woken when a place frees, or now if one did since its lease.
+   */
+  forCaller(provider: string, id: string, caller: string, until: number, leasedAt: number): void {
+    if (!this.callers.hold(caller, `${provider}|${id}`, until, this.clock.now(), leasedAt))
+      this.promote(provider, id);
   }
 
   /** Job `id` of `provider` left its queue (withdrawn): no wake is spent on it. */

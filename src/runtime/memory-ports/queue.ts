@@ -280,6 +280,8 @@ export class MemoryQueueCore {
         return Promise.resolve();
       },
     };
+    // Only a wake of its caller's after this lease lets it go if it comes back held (`CallerHolds.ticket`).
+    const leasedAt = worker.callers.ticket;
     let ran: Promise<Held | undefined>;
     try {
       ran = worker.run(lease);
@@ -292,11 +294,17 @@ export class MemoryQueueCore {
         worker.onError(error);
         return undefined;
       })
-      .then((held) => this.finish(job, worker, handedBack, held))
+      .then((held) => this.finish(job, worker, handedBack, held, leasedAt))
       .catch(worker.onError);
   }
 
-  private finish(job: Job, worker: Worker, handedBack: boolean, held: Held | undefined): void {
+  private finish(
+    job: Job,
+    worker: Worker,
+    handedBack: boolean,
+    held: Held | undefined,
+    leasedAt: number,
+  ): void {
     const { provider } = job;
     worker.inFlight.set(provider, (worker.inFlight.get(provider) ?? 1) - 1);
     if (--worker.active === 0) for (const resolve of worker.idle.splice(0)) resolve();
@@ -308,7 +316,7 @@ export class MemoryQueueCore {
     if (!handedBack) {
       this.scheduler.release(provider);
       if (held === undefined) this.jobs.delete(`${provider}|${job.session.input.sessionId}`);
-      else if (held.modelOnly) this.delay(job, held, worker);
+      else if (held.modelOnly) this.delay(job, held, worker, leasedAt);
       else {
         // The provider is full: the session waits again and the provider's lane pauses, for every instance.
         const until = this.clock.now() + held.retryInMs;
@@ -324,13 +332,13 @@ export class MemoryQueueCore {
   }
 
   /** Only this session waits (its model is full, or its cooldown), as delayed: for `retryInMs`, or until the probe it waits behind ends. */
-  private delay(job: Job, held: Held, worker: Worker): void {
+  private delay(job: Job, held: Held, worker: Worker, leasedAt: number): void {
     const until = this.clock.now() + held.retryInMs;
     // Stryker disable next-line ConditionalExpression: without a caller it would be held under `undefined`, which no wake names: its delay and release are the same.
     if (held.caller !== undefined) {
       const key = `${job.provider}|${job.session.input.sessionId}`;
       // A place of its caller's freed while it was being put back: it waits again now.
-      if (!worker.callers.hold(held.caller, key, until, this.clock.now())) {
+      if (!worker.callers.hold(held.caller, key, until, this.clock.now(), leasedAt)) {
         this.wait(job);
         return;
       }

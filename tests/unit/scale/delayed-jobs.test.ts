@@ -31,19 +31,31 @@ describe('DelayedJobs', () => {
 
   it('promotes one job of the caller per place freed, first held first, its provider and id split at the last bar', () => {
     const { jobs, promoted, clock } = setup();
-    jobs.forCaller('p|a', 'j1', 'alice', 2000);
-    jobs.forCaller('q', 'j2', 'alice', 2000);
-    jobs.forCaller('q', 'j3', 'bob', 2000);
+    jobs.forCaller('p|a', 'j1', 'alice', 2000, jobs.ticket);
+    jobs.forCaller('q', 'j2', 'alice', 2000, jobs.ticket);
+    jobs.forCaller('q', 'j3', 'bob', 2000, jobs.ticket);
     jobs.wakeCaller('alice');
     expect(promoted).toEqual(['p|a/j1']);
     jobs.wakeCaller('alice');
     expect(promoted).toEqual(['p|a/j1', 'q/j2']);
-    // Bob's delay ran out: BullMQ let it wait again already; a wake has nothing to promote.
+    // j4 is leased; bob's delay ran out: BullMQ let j3 wait again already; a wake has nothing to promote.
+    const j4 = jobs.ticket;
     clock.increment(1000);
     jobs.wakeCaller('bob');
     expect(promoted).toEqual(['p|a/j1', 'q/j2']);
-    // The wake is kept: the next of bob's put back goes at once.
-    jobs.forCaller('q', 'j4', 'bob', 4000);
+    // The wake is kept for j4, leased before it: put back, it goes at once.
+    jobs.forCaller('q', 'j4', 'bob', 4000, j4);
     expect(promoted).toEqual(['p|a/j1', 'q/j2', 'q/j4']);
+  });
+
+  it('spends no wake that came before the job’s lease: it waits out its delay', () => {
+    const { jobs, promoted } = setup();
+    // One of carol's sessions ended here with none of hers delayed, nor leased.
+    jobs.wakeCaller('carol');
+    jobs.forCaller('p', 'c1', 'carol', 2000, jobs.ticket);
+    expect(promoted).toEqual([]);
+    // The next wake after its lease lets it go.
+    jobs.wakeCaller('carol');
+    expect(promoted).toEqual(['p/c1']);
   });
 });

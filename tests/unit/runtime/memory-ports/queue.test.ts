@@ -786,6 +786,27 @@ describe('MemorySessionQueue: runs that fail, and held sessions', () => {
     expect(runs.ids).toEqual(['racing', 'gone', 'early', 'next', 'racing', 'early', 'next']);
   });
 
+  it('spends no wake that came before a session’s lease: held for its caller’s share, it waits out its delay, leased once', async () => {
+    const { instance, clock } = cluster();
+    const queue = instance();
+    const runs = new Runs();
+    queue.lease(runs.run);
+    // One of alice's sessions ended here with none of hers delayed, nor leased.
+    queue.wakeCaller('alice');
+    await queue.add(session('later'));
+    await flush();
+    runs.end('later', { retryInMs: 1000, modelOnly: true, caller: 'alice' });
+    await flush();
+    // Before, the wake let it go at once, to be leased only to be put back again.
+    expect(runs.ids).toEqual(['later']);
+    clock.increment(999);
+    await flush();
+    expect(runs.ids).toEqual(['later']);
+    clock.increment(1);
+    await flush();
+    expect(runs.ids).toEqual(['later', 'later']);
+  });
+
   it("pauses a held session's provider for every instance; other providers go on; it resumes by itself", async () => {
     const { instance, clock } = cluster();
     const a = instance();
