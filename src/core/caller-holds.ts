@@ -39,8 +39,9 @@ export class CallerHolds {
    */
   hold(caller: string, key: string, until: number, now: number, leasedAt: number): boolean {
     this.forget(now);
-    const woken = this.woken.get(caller);
-    if (woken !== undefined && woken > leasedAt) {
+    // No wake kept for `caller`: none came after any lease.
+    const woken = this.woken.get(caller) ?? Number.NEGATIVE_INFINITY;
+    if (woken > leasedAt) {
       this.woken.delete(caller);
       return false;
     }
