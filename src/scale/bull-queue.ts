@@ -15,6 +15,7 @@ import { type FairQueue, FairTurn } from './fair-turn.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
+import { wakeAfterEnd, wakeFetchers, wakeKeys } from './wake-fetchers.js';
 
 /** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
 const QUEUED = 'session';
@@ -275,9 +276,20 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     }
   }
 
+  /** A Worker blocked on `provider`'s queue fetches, if it has a job to give (`wake-fetchers.ts`). */
+  private wakeFetchers(provider: string): Promise<void> {
+    const queue = this.queue(provider);
+    return wakeFetchers(
+      this.redis,
+      wakeKeys((type) => queue.toKey(type)),
+    ).catch(this.onError);
+  }
+
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
     // The Worker chosen to fetch first has leased: the others may fetch for any room left.
     if (this.rest !== null) this.resumeAll();
+    // Its end frees a place in the queue: a Worker paused here does not fetch, and BullMQ wakes none.
+    wakeAfterEnd(job, () => this.wakeFetchers(job.queueName));
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
     // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the
@@ -297,6 +309,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       handBack: async () => {
         handedBack = true;
         await job.moveToWait(token);
+        // BullMQ puts it back with its priority and wakes no Worker: an idle instance would sleep.
+        await this.wakeFetchers(job.queueName);
         await waitAgain();
       },
       // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop

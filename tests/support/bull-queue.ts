@@ -9,8 +9,9 @@ let seq = 0;
 export async function bullQueueOf(
   url: string,
   limits: { perProvider: Record<string, number>; maxConcurrent: number; fairnessEvery: number },
+  /** Another instance's prefix, for two instances of one cluster; a new one by default. */
+  prefix = `bullq${++seq}`,
 ) {
-  const prefix = `bullq${++seq}`;
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const errors: unknown[] = [];
   const queue = new BullSessionQueue(
