@@ -206,10 +206,13 @@ describe('the contract rejects each planted bug by its property', () => {
     it(`${bug} -> ${property}`, async () => {
       const adapter = createPlainAdapter({ baseURL: server.baseURL, apiKey: KEY, bug });
       const started = Date.now();
+      // The named property alone: the claim is that it rejects the bug (which others also do is not
+      // asserted), and the whole contract a mutant made this file take 265 s of a CI run.
       const outcome = await checkProviderContract(adapter, {
         server,
         apiKey: KEY,
         numRuns,
+        only: [property],
         capabilities: { tools: true, thinking: true, files: true },
       }).then(
         () => undefined,
