@@ -33,12 +33,24 @@ if held and string.sub(held, 1, 10) ~= 'delivered:' then
 end
 return 0`;
 
-const PUT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
+const PUT = `if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
   redis.call('PUBLISH', ARGV[3], ARGV[4])
 end
 return 0`;
+
+/**
+ * `PUT`, after the run record (for a takeover) is written to KEYS[3] with ARGV[5] its TTL and the
+ * field-value pairs from ARGV[6] on. A script where it was a MULTI: the connection pipelines what a
+ * turn of the event loop sends (`enableAutoPipelining`, `connect.ts`), and a MULTI is sent at once,
+ * ahead of commands issued before it.
+ */
+const PUT_RUNNING = `redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+${PUT}`;
+
+/** What a lease reads at once: whether the session ended, its cancel, its run record (flat pairs). */
+const LEASE_STATE = `return { redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGETALL', KEYS[2]) }`;
 
 /** What a result key starts with once its submitter has the result (`delivered`); its hash follows. */
 const DELIVERED = 'delivered';
@@ -153,20 +165,30 @@ export class RedisSessionStore implements SessionStore {
   ): Promise<void> {
     const id = summary.sessionId;
     // One round trip: the run record (for a takeover) and the live summary.
-    await this.redis
-      .multi()
-      .hset(this.keys.run(id), {
-        attempts: run.attempts,
-        startedAt: run.startedAt,
-        runDeadlineAt: run.runDeadlineAt,
-        instance: this.origin,
-        // With fallbacks: the current target and the route so far (plain data, JSON).
-        ...(run.routing === undefined ? {} : { routing: JSON.stringify(run.routing) }),
-        ...(run.streamed === true ? { streamed: '1' } : {}),
-      })
-      .pexpire(this.keys.run(id), ttlMs)
-      .eval(PUT, 2, ...this.putArgs(summary, event))
-      .exec();
+    const [result, live, ...put] = this.putArgs(summary, event);
+    const fields = [
+      'attempts',
+      String(run.attempts),
+      'startedAt',
+      String(run.startedAt),
+      'runDeadlineAt',
+      String(run.runDeadlineAt),
+      'instance',
+      this.origin,
+      // With fallbacks: the current target and the route so far (plain data, JSON).
+      ...(run.routing === undefined ? [] : ['routing', JSON.stringify(run.routing)]),
+      ...(run.streamed === true ? ['streamed', '1'] : []),
+    ];
+    await this.redis.eval(
+      PUT_RUNNING,
+      3,
+      result!,
+      live!,
+      this.keys.run(id),
+      ...put,
+      String(ttlMs),
+      ...fields,
+    );
   }
 
   private putArgs(summary: SessionSummary, event: RuntimeEvent): string[] {
@@ -227,19 +249,18 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async leaseState(id: string): Promise<LeaseState> {
-    const replies = await this.redis
-      .multi()
-      .exists(this.keys.result(id))
-      .hgetall(this.keys.run(id))
-      .get(this.keys.cancel(id))
-      .exec();
-    const [ended, run, cancel] = (replies ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [number, Record<string, string>, string | null];
+    const [ended, cancel, pairs] = (await this.redis.eval(
+      LEASE_STATE,
+      3,
+      this.keys.result(id),
+      this.keys.run(id),
+      this.keys.cancel(id),
+    )) as [number, string | null, string[]];
+    const run: Record<string, string> = {};
+    for (let i = 0; i + 1 < pairs.length; i += 2) run[pairs[i]!] = pairs[i + 1]!;
     return {
       ended: ended === 1,
-      run: run?.startedAt === undefined ? undefined : runRecordOf(run),
+      run: run.startedAt === undefined ? undefined : runRecordOf(run),
       cancelReason: cancel ?? null,
     };
   }
