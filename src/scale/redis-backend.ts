@@ -38,10 +38,10 @@ export interface RedisBackend extends RuntimeBackend {
 }
 
 export async function redisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
-  const redis = await connectRedis(
-    options.url,
-    options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs },
-  );
+  const redis = await connectRedis(options.url, {
+    pipelined: true,
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+  });
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   const instanceId = randomUUID();
