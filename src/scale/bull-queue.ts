@@ -48,6 +48,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private added = 0;
   /** What `firstToFetch` reads of each Worker's queue (`headKeys`), in the Workers' order. */
   private readonly heads: string[] = [];
+  /** What `wakeFetchers` reads of each provider's queue (`wakeKeys`), made once with the queue. */
+  private readonly wakeKeysOf = new Map<string, readonly string[]>();
   /** Counts pauses and resumes: a resume's later steps act only if nothing came between. */
   private resumes = 0;
   /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
@@ -93,6 +95,10 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       worker.on('error', ignoreEvent);
       this.workers.push(worker);
       this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
+      this.wakeKeysOf.set(
+        name,
+        wakeKeys((type) => queue.toKey(type)),
+      );
     }
   }
 
@@ -278,11 +284,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   /** A Worker blocked on `provider`'s queue fetches, if it has a job to give (`wake-fetchers.ts`). */
   private wakeFetchers(provider: string): Promise<void> {
-    const queue = this.queue(provider);
-    return wakeFetchers(
-      this.redis,
-      wakeKeys((type) => queue.toKey(type)),
-    ).catch(this.onError);
+    const keys = this.wakeKeysOf.get(provider);
+    if (keys === undefined) throw noQueue(provider);
+    return wakeFetchers(this.redis, keys).catch(this.onError);
   }
 
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
@@ -370,10 +374,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   private queue(provider: string): Queue<QueuedSession> {
     const queue = this.queues.get(provider);
-    if (queue === undefined) throw new Error(`Expected a queue for provider "${provider}", got none`);
+    if (queue === undefined) throw noQueue(provider);
     return queue;
   }
 }
+
+const noQueue = (provider: string) => new Error(`Expected a queue for provider "${provider}", got none`);
 
 /** BullMQ's 'error' events duplicate failures its callers already see as rejections. */
 function ignoreEvent(): void {}

@@ -23,7 +23,7 @@
  * again. An event trimmed by `LTRIM` still counts for its caller until its index line is reached.
  * Storing is one Lua script, one round trip, atomic whatever the instances do at once.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Clock, settlesWithin, systemClock } from '../core/clock.js';
 import {
@@ -178,7 +178,7 @@ export class RedisEventStore implements OwnedEventStore {
       this.maxBytesPerCaller,
       this.#streamKey(''),
       streamId,
-      randomUUID().replaceAll('-', ''),
+      randomBytes(16).toString('hex'),
     );
     return `${streamId}${SEPARATOR}${String(seq)}`;
   }

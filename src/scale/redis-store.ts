@@ -154,7 +154,7 @@ export class RedisSessionStore implements SessionStore {
     // (`session(id)`, `status()`) sees the session; the other instances hear it on the bus.
     const id = summary.sessionId;
     if (this.history.get(id) === undefined && !this.live.has(id)) this.live.set(id, summary);
-    await this.redis.eval(PUT, 2, ...this.putArgs(summary, event));
+    await this.redis.eval(PUT, 2, ...this.putKeys(id), ...this.putArgs(summary, event));
   }
 
   async putRunning(
@@ -165,7 +165,6 @@ export class RedisSessionStore implements SessionStore {
   ): Promise<void> {
     const id = summary.sessionId;
     // One round trip: the run record (for a takeover) and the live summary.
-    const [result, live, ...put] = this.putArgs(summary, event);
     const fields = [
       'attempts',
       String(run.attempts),
@@ -182,25 +181,23 @@ export class RedisSessionStore implements SessionStore {
     await this.redis.eval(
       PUT_RUNNING,
       3,
-      result!,
-      live!,
+      ...this.putKeys(id),
       this.keys.run(id),
-      ...put,
+      ...this.putArgs(summary, event),
       String(ttlMs),
       ...fields,
     );
   }
 
+  /** `PUT`'s keys: the session's result (its end mark) and the live summaries. */
+  private putKeys(id: string): [string, string] {
+    return [this.keys.result(id), this.keys.live];
+  }
+
+  /** `PUT`'s arguments: the summary under the session's id, and the bus message to publish. */
   private putArgs(summary: SessionSummary, event: RuntimeEvent): string[] {
     const message: BusMessage = { origin: this.origin, event, summary };
-    return [
-      this.keys.result(summary.sessionId),
-      this.keys.live,
-      summary.sessionId,
-      JSON.stringify(summary),
-      this.keys.events,
-      JSON.stringify(message),
-    ];
+    return [summary.sessionId, JSON.stringify(summary), this.keys.events, JSON.stringify(message)];
   }
 
   async settle(result: SessionResult, label: string | undefined, endedAt: number): Promise<boolean> {
