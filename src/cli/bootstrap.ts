@@ -13,6 +13,7 @@ import type { TaskOptions } from '../mcp/tasks/task-manager.js';
 import { chartMermaid, MACHINES } from '../observe/chart.js';
 import type { Logger } from '../observe/logger.js';
 import type { ConversationStore } from '../ports/conversation-store.js';
+import type { CostLedger } from '../ports/cost-ledger.js';
 import { type LoadedProviders, loadProviders } from '../providers/config.js';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
@@ -38,7 +39,8 @@ export async function bootstrap(
   backend?: RuntimeBackend,
   tasks?: TaskOptions,
   config?: ResolvedConfig,
-  conversationStore?: ConversationStore,
+  /** Stores shared by a cluster's instances (Redis); in memory where absent. */
+  stores: { readonly conversations?: ConversationStore; readonly costs?: CostLedger } = {},
   /** Scope the session resources to their caller (HTTP, where clients are many); stdio has one. */
   scopeResources = false,
   watch: WatchOptions = {},
@@ -91,7 +93,8 @@ export async function bootstrap(
       Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
     ),
     ...(taskOptions === undefined ? {} : { tasks: taskOptions }),
-    ...(conversationStore === undefined ? {} : { conversationStore }),
+    ...(stores.conversations === undefined ? {} : { conversationStore: stores.conversations }),
+    ...(stores.costs === undefined ? {} : { costLedger: stores.costs }),
     ...(scopeResources ? { sessionFilter: 'owner' as const } : {}),
     ...(logger === undefined ? {} : { log: (line: string) => logger.warn(line) }),
     ...(config === undefined

@@ -16,6 +16,7 @@ import { createObservability, OPERATOR_PATHS } from '../observe/routes.js';
 import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
+import type { RedisCostLedger } from '../scale/redis-cost-ledger.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
 import {
@@ -190,6 +191,7 @@ export const command: Command = {
     let backend: RedisBackend | undefined;
     let taskStore: RedisTaskStore | undefined;
     let conversationStore: RedisConversationStore | undefined;
+    let costLedger: RedisCostLedger | undefined;
     let eventStore: RedisEventStore | undefined;
     // The flag, else TROUPE_REDIS_URL: a URL with a password is kept out of `ps` that way.
     const redisFrom = values.redis !== undefined ? '--redis' : 'TROUPE_REDIS_URL';
@@ -216,6 +218,9 @@ export const command: Command = {
         // Conversations too, with their TTL: any instance continues them, and they outlive this one.
         const { RedisConversationStore } = await import('../scale/redis-conversation-store.js');
         conversationStore = await RedisConversationStore.connect(redisUrl);
+        // What each caller's sessions cost too: every instance reads the same totals (`sessions`).
+        const { RedisCostLedger } = await import('../scale/redis-cost-ledger.js');
+        costLedger = await RedisCostLedger.connect(redisUrl);
         // Resumable streams too: a client may reconnect with Last-Event-ID to any instance.
         const { RedisEventStore } = await import('../scale/redis-event-store.js');
         eventStore = await RedisEventStore.connect(redisUrl, { onError: storeError });
@@ -234,7 +239,7 @@ export const command: Command = {
       backend,
       taskStore === undefined ? undefined : { store: taskStore },
       config,
-      conversationStore,
+      { conversations: conversationStore, costs: costLedger },
       true,
       watch,
       providers,
@@ -278,6 +283,7 @@ export const command: Command = {
       mcp.close();
       await taskStore?.close();
       await eventStore?.close();
+      await costLedger?.close();
       inspector?.stop();
       return 1;
     }
@@ -306,6 +312,7 @@ export const command: Command = {
       taskStore?.close(),
       eventStore?.close(),
       conversationStore?.close(),
+      costLedger?.close(),
     ]);
     pinger?.close();
     inspector?.stop();

@@ -18,6 +18,7 @@ export const CONTEXT_KEYS = {
   files: true,
   conversations: true,
   conversationStore: true,
+  costLedger: true,
   tasks: true,
   progressIntervalMs: true,
   maxCallerPriority: true,

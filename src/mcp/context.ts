@@ -6,20 +6,15 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
 import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import type { ConversationStore, ConversationStoreOptions } from '../ports/conversation-store.js';
-import { OwnerCosts } from '../runtime/owner-costs.js';
+import type { CostLedger } from '../ports/cost-ledger.js';
 import type { Runtime, SessionSummary } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import {
-  callerOf,
-  canSee,
-  listingOwner,
-  namedCallerKey,
-  type SessionOwners,
-  sessionOwnersOf,
-} from './caller.js';
+import { callerOf, canSee, listingOwner, type SessionOwners, sessionOwnersOf } from './caller.js';
 import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
+import { MemoryCostLedger } from './cost-ledger.js';
 import { LiveSessions } from './live-sessions.js';
+import { OwnerCosts } from './owner-costs.js';
 import { heartbeatMs } from './progress.js';
 import { ResourceChanges } from './resource-changes.js';
 import { RetryLogs } from './retry-logs.js';
@@ -64,6 +59,12 @@ export interface McpContextOptions {
   readonly conversations?: ConversationStoreOptions;
   /** Where conversations live (e.g. `RedisConversationStore`); `conversations` is then ignored. @default in memory */
   readonly conversationStore?: ConversationStore;
+  /**
+   * Where what each caller's ended sessions cost is kept, for `sessions`' `cost_total`: a
+   * `RedisCostLedger` on a cluster, so every instance reads the same totals. Closed by whoever made
+   * it, not by `close()`. @default a `MemoryCostLedger` (10,000 owners besides named tokens)
+   */
+  readonly costLedger?: CostLedger;
   /** MCP tasks: store, TTLs, limits. @default an in-memory store (see `TaskOptions`) */
   readonly tasks?: TaskOptions;
   /** How often a progress notification goes out while nothing changes, in ms. @default 5000 */
@@ -105,7 +106,7 @@ export interface McpContext {
   readonly live: LiveSessions;
   /** Who started each session (see `caller.ts`), for scoping `sessions` and `cancel_session`. */
   readonly owners: SessionOwners;
-  /** What each named token's ended sessions cost, for the `sessions` tool (`scope.ts`, `visibleCost`). */
+  /** What each caller's ended sessions cost, for the `sessions` tool (`scope.ts`, `visibleCost`). */
   readonly costs: OwnerCosts;
   /** In-flight calls, for cancelling those whose HTTP response stream closed. */
   readonly calls: CallRegistry;
@@ -135,9 +136,11 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const conversations = options.conversationStore ?? new MemoryConversationStore(options.conversations);
   const resourceChanges = new ResourceChanges(options.runtime);
   const owners = sessionOwnersOf(options.runtime);
-  const costs = new OwnerCosts(options.runtime, namedCallerKey);
   const retryLogs = new RetryLogs(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const costs = new OwnerCosts(options.runtime, options.costLedger ?? new MemoryCostLedger(), (error) =>
+    log(`troupe mcp: cost ledger: ${error instanceof Error ? error.message : String(error)}`),
+  );
   const tasks = new TaskManager(live, {
     onError: (error) =>
       log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`),

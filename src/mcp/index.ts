@@ -13,6 +13,7 @@ export type {
 } from '../ports/conversation-store.js';
 // What troupe's stores keep of `save`'s model, for a store of yours to keep the same.
 export { keptModel } from '../ports/conversation-store.js';
+export type { CostCharge, CostLedger, CostLedgerOptions } from '../ports/cost-ledger.js';
 // A store of yours throws these: when nothing may make room (`create`), and for a cursor it did not hand out (`list`).
 export { TaskLimitError } from '../ports/task-bounds.js';
 export type { TaskPage, TaskPatch, TaskRecord, TaskStatus, TaskStore } from '../ports/task-store.js';
@@ -27,6 +28,7 @@ export type {
 } from './context.js';
 export { createMcpContext } from './context.js';
 export { MemoryConversationStore } from './conversations.js';
+export { MemoryCostLedger, type MemoryCostLedgerOptions } from './cost-ledger.js';
 export type { ToolErrorInfo } from './errors.js';
 export { MemoryEventStore } from './event-store.js';
 export type { RegisteredTools, RegisterToolsOptions } from './register.js';

@@ -5,10 +5,10 @@
  * Aggregate counts (queued, running, per provider) stay whole: they carry no one's content. A
  * model id is a caller's own words (a fine-tuned id can name a customer), so of the models cooling
  * down a caller sees only the public ones and its own (`shownModels`). Money spent is no count of
- * load but other callers' business: a named token sees what its own sessions cost (`visibleCost`).
+ * load but other callers' business: a caller sees what its own sessions cost (`visibleCost`).
  */
 import type { RuntimeStatus, SessionSummary } from '../runtime/types.js';
-import { type Caller, canSee, listingOwner, namedCallerKey } from './caller.js';
+import { type Caller, canSee, listingOwner } from './caller.js';
 import type { McpContext } from './context.js';
 import type { LiveSession } from './live-sessions.js';
 
@@ -80,18 +80,20 @@ export function shownModels(
 }
 
 /**
- * What ended sessions cost, by currency, as a caller may see it (`own`: only its own sessions'): a
- * named token that is not the admin, its own sessions' (`McpContext.costs`); every other caller,
- * what every session ended on this instance cost (`metrics().cost`): an admin and stdio's `local`
- * see everything, and a client without a named token (the shared `TROUPE_TOKEN`, none) is the
- * operator, as on `/api/status`. Until 2026-12-05 every caller read the whole total, so a named
- * token learnt what the others spent.
+ * What ended sessions cost, by currency, as a caller may see it (`own`: only its own sessions'):
+ * the sessions it may list, as for every other list here. One who sees everything (an admin,
+ * stdio's `local`) reads what every session ended on this instance cost (`metrics().cost`, as
+ * `/api/status` and `/metrics` show the operator); every other caller (a named token, a user an
+ * embedding server names, a 2025-era MCP session, the shared `anonymous` scope of stateless clients)
+ * its own sessions' (`McpContext.costs`, counted in the cost ledger). Until 2026-12-05 every
+ * caller read the whole total, and for a while after every caller but a named token still did, so
+ * an embedding server's users and clients without a named token learnt what the others spent.
  */
-export function visibleCost(
+export async function visibleCost(
   mcp: McpContext,
   call: { readonly caller?: Caller },
-): { readonly amounts: Record<string, number>; readonly own: boolean } {
-  const caller = call.caller ?? LOCAL;
-  if (caller.admin || !namedCallerKey(caller.key)) return { amounts: mcp.runtime.metrics().cost, own: false };
-  return { amounts: mcp.costs.of(caller.key), own: true };
+): Promise<{ readonly amounts: Record<string, number>; readonly own: boolean }> {
+  const owner = listingOwner(call.caller ?? LOCAL);
+  if (owner === undefined) return { amounts: mcp.runtime.metrics().cost, own: false };
+  return { amounts: await mcp.costs.of(owner), own: true };
 }

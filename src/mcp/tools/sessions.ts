@@ -85,7 +85,7 @@ const output = z.object({
     .record(z.string(), z.number())
     .optional()
     .describe(
-      "What ended sessions cost, by currency (models with a price only). A named token that is not the admin sees its own sessions' alone (on a cluster, every end of them this instance heard); the admin, stdio and clients without a named token see what every session ended on this instance cost.",
+      "What ended sessions cost, by currency (models with a price only). A caller sees its own sessions' alone, the sessions it may list (on a cluster, wherever they ran; the text says 'your'); the admin and stdio see what every session ended on this instance cost.",
     ),
   limits_left: z
     .record(
@@ -122,8 +122,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
   title: 'Show sessions',
   description:
     'Shows live sessions by state (queued, running), queue depth per priority, in-flight sessions per ' +
-    'provider against its limit, recent sessions, and what ended sessions cost (with a named token ' +
-    'that is not the admin, your own sessions only). With `session_id`, shows that one session.',
+    'provider against its limit, recent sessions, and what your ended sessions cost (the admin: every ' +
+    'session’s). With `session_id`, shows that one session.',
   input,
   output,
   longRunning: false,
@@ -146,7 +146,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     }
     const status = statusFor(mcp, call, RECENT_SCAN);
     const live = visibleLive(mcp, call);
-    const cost = visibleCost(mcp, call);
+    const cost = await visibleCost(mcp, call);
     const structured = {
       ok: true,
       runtime_state: status.state,

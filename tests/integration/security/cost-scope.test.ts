@@ -1,13 +1,21 @@
 /**
  * `cost_total` in the `sessions` tool, by who asks, with the SDK's real client over Streamable
- * HTTP: a named token that is not the admin reads what its own sessions cost; the admin reads what
- * every session ended here cost; so do clients of a server without named tokens (one shared owner,
- * the operator). Until 2026-12-05 every caller read the whole total, so a token learnt how much the
- * others spent (an audit).
+ * HTTP: every caller that is not the admin nor stdio's `local` reads what its own sessions cost (the
+ * sessions it may list): a named token, a 2025-era MCP session without one, the stateless clients'
+ * shared `anonymous` scope, a user an embedding server names; the admin and `local` read what every
+ * session ended here cost. Until 2026-12-05 every caller read the whole total, so a token learnt how
+ * much the others spent (an audit); after that, until this test's second and third cases, every
+ * caller but a named token still did.
  */
-import type { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMcpContext } from '../../../src/mcp/context.js';
+import type { MemoryCostLedger } from '../../../src/mcp/cost-ledger.js';
+import { registerTools } from '../../../src/mcp/register.js';
 import { sessionsTool } from '../../../src/mcp/tools/sessions.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
 import { clientWith, type Harness, startHarness, structured, text } from '../mcp/harness.js';
 
 const PRICES = {
@@ -83,8 +91,8 @@ describe('cost_total with named tokens', () => {
     // stdio's one client (no caller: `local`) sees everything in its process.
     const local = await sessionsTool.run({}, h.mcp, { signal: new AbortController().signal });
     expect(local.structured?.cost_total).toEqual(all.total);
-    // Only the named tokens that ended a priced session are kept.
-    expect(h.mcp.costs.owners).toBe(2);
+    // Only the owners that ended a priced session are kept.
+    expect((h.mcp.costs.ledger as MemoryCostLedger).owners).toBe(2);
   });
 });
 
@@ -97,13 +105,68 @@ describe('cost_total without named tokens', () => {
     await h.close();
   });
 
-  it('shows every client the whole total (they are one shared owner, the operator), and keeps no table', async () => {
+  it('shows each 2025-era MCP session what its own sessions cost, not another’s', async () => {
     const first = await h.client('legacy');
     const second = await h.client('legacy');
     const cost = await chat(first, 'sim-fast');
-    const seen = await costSeen(second);
-    expect(seen.total).toEqual({ CNY: cost.amount });
-    expect(seen.line).toBe(`Cost of ended sessions: ${cost.amount} CNY.`);
-    expect(h.mcp.costs.owners).toBe(0);
+    const seconds = await costSeen(second);
+    expect(seconds.total).toEqual({});
+    expect(seconds.line).toBe('Cost of your ended sessions: none priced.');
+    const firsts = await costSeen(first);
+    expect(firsts.total).toEqual({ CNY: cost.amount });
+    expect(firsts.line).toBe(`Cost of your ended sessions: ${cost.amount} CNY.`);
+    // Stateless clients share one scope (`anonymous`): they list each other's sessions, and read their cost.
+    const stateless = await h.client('modern');
+    const other = await h.client('modern');
+    const theirs = await chat(stateless, 'sim-pro');
+    expect((await costSeen(other)).total).toEqual({ USD: theirs.amount });
+    expect((await costSeen(first)).total).toEqual({ CNY: cost.amount });
+    // stdio's one client (no caller) is the process's operator: everything.
+    const local = await sessionsTool.run({}, h.mcp, { signal: new AbortController().signal });
+    expect(local.structured?.cost_total).toEqual({ CNY: cost.amount, USD: theirs.amount });
+  });
+});
+
+describe('cost_total behind an embedding server’s own authentication', () => {
+  it('shows each user it names (troupeCaller) what its own sessions cost; an admin scope, all of them', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 1 } })],
+      prices: PRICES,
+    });
+    const context = createMcpContext({ runtime, log: () => {} });
+    const handler = createMcpHandler(() => {
+      const server = new McpServer({ name: 'saas', version: '1' });
+      registerTools(server, runtime, { context });
+      return server;
+    });
+    const clients: Client[] = [];
+    const connect = async (user: string, scopes: string[] = []) => {
+      // One OAuth app for every user; the server names the user in troupeCaller.
+      const authInfo = { token: `tok-${user}`, clientId: 'saas-app', scopes, extra: { troupeCaller: user } };
+      const client = new Client({ name: user, version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL('http://saas.local/mcp'), {
+          fetch: (url, init) => handler.fetch(new Request(url, init), { authInfo }),
+        }),
+      );
+      clients.push(client);
+      return client;
+    };
+    try {
+      const [alice, bob, ops] = [
+        await connect('alice'),
+        await connect('bob'),
+        await connect('ops', ['troupe:admin']),
+      ];
+      const a = await chat(alice, 'sim-pro');
+      const b = await chat(bob, 'sim-fast');
+      expect((await costSeen(alice)).total).toEqual({ USD: a.amount });
+      expect((await costSeen(bob)).total).toEqual({ CNY: b.amount });
+      expect((await costSeen(ops)).total).toEqual({ USD: a.amount, CNY: b.amount });
+    } finally {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      context.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
   });
 });
