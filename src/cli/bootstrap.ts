@@ -4,7 +4,7 @@
  * provider key is set. Transports, flags and signals stay with each command.
  */
 import { stat } from 'node:fs/promises';
-import { delimiter } from 'node:path';
+import { delimiter, parse } from 'node:path';
 import { TroupeError } from '../core/errors.js';
 import { namedCallerKey } from '../mcp/caller.js';
 import { catalogFromRegistry } from '../mcp/catalog.js';
@@ -53,6 +53,8 @@ export async function bootstrap(
     config === undefined ? undefined : runtimeOptionsFrom(config, scopeResources ? 'many' : 'one');
   if (simulated && settings?.budgets !== undefined) logger?.warn(BUDGETS_WITHOUT_PRICES);
   for (const x of loaded.ignored) logger?.warn(`${x.setting} ${x.why}`);
+  const noRoots = rootsNotice(env);
+  if (noRoots !== undefined) logger?.warn(noRoots);
   const runtime = createRuntime({
     providers: loaded.providers,
     router: registry.router,
@@ -178,9 +180,25 @@ export async function providersOrRefusal(
   }
 }
 
-/** TROUPE_ROOTS as a list of folders (separated by the platform's delimiter); unset: the working directory. */
-export function rootsFrom(env: NodeJS.ProcessEnv): string[] {
-  return (env.TROUPE_ROOTS ?? process.cwd()).split(delimiter).filter((r) => r.trim() !== '');
+/**
+ * TROUPE_ROOTS as a list of folders (separated by the platform's delimiter); unset: the working
+ * directory, unless that is the filesystem's root. A host that starts `troupe stdio` chooses that
+ * directory, and Claude Desktop's is `/` on macOS (the MCP debugging guide: "may be undefined (like
+ * `/` on macOS)"): before, multi_file_chat then read any file on the machine that is not hidden.
+ */
+export function rootsFrom(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  if (env.TROUPE_ROOTS === undefined) return isFilesystemRoot(cwd) ? [] : [cwd];
+  return env.TROUPE_ROOTS.split(delimiter).filter((r) => r.trim() !== '');
+}
+
+/** The start line saying multi_file_chat reads nothing, when the default root was the filesystem's. */
+export function rootsNotice(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string | undefined {
+  if (env.TROUPE_ROOTS !== undefined || !isFilesystemRoot(cwd)) return undefined;
+  return `TROUPE_ROOTS is not set and the working directory is the filesystem's root (${cwd}), as an MCP host may start troupe there: multi_file_chat reads no file; set TROUPE_ROOTS (in the host's "env" for stdio) to the folders it may read`;
+}
+
+function isFilesystemRoot(dir: string): boolean {
+  return parse(dir).root === dir;
 }
 
 /**

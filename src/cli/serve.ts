@@ -60,7 +60,7 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
 Limits and deadlines:
 ${settingsUsage('serve')}Environment: TROUPE_TOKEN (require this bearer token), TROUPE_TOKENS (name:token,... each client
 sees only its own sessions and tasks), TROUPE_ADMIN_TOKEN (sees everyone's), TROUPE_ROOTS (folders
-multi_file_chat may read, separated by "${delimiter}"; default the working directory), TROUPE_LOG_LEVEL
+multi_file_chat may read, separated by "${delimiter}"; default the working directory, none if "/"), TROUPE_LOG_LEVEL
 (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty on a terminal), TROUPE_PROVIDERS_FILE,
 provider keys.
 `;

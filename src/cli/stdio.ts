@@ -25,7 +25,7 @@ const USAGE = `Usage: troupe stdio [limits...]
 Serves MCP over stdin/stdout, for hosts that start the server themselves. Logs go to stderr.
 Limits and deadlines:
 ${settingsUsage('stdio')}Environment: TROUPE_ROOTS (folders multi_file_chat may read, separated by "${delimiter}"; default the
-working directory), TROUPE_LOG_LEVEL (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty
+working directory, none when that is "/", where a host may start it), TROUPE_LOG_LEVEL (default info), TROUPE_LOG_FORMAT (pretty or json; default pretty
 on a terminal), TROUPE_PROVIDERS_FILE, provider keys (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...; none: the
 simulated provider answers). In a host's config they go in the server entry's "env".
 `;

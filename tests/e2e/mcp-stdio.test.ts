@@ -3,7 +3,9 @@
  * Run `npx tsc -p tsconfig.build.json` (or `npm test`) first.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -237,6 +239,38 @@ describe('troupe stdio (built CLI)', () => {
     expect(last.msg).toMatch(/^stdout closed: stopped; 0 session\(s\) finished while draining, 1 cancelled/);
     child.stdin.destroy();
   }, 60_000);
+
+  it('started in the filesystem’s root with no TROUPE_ROOTS, as a desktop host may, reads no file and says why', async () => {
+    // Claude Desktop starts stdio servers in `/` on macOS; that root used to be multi_file_chat's.
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-roots-'));
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'private notes\n');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [resolve(CLI), 'stdio', '--drain-ms', '300'],
+      cwd: '/',
+      env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
+      stderr: 'pipe',
+    });
+    let err = '';
+    transport.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const client = new Client({ name: 'e2e', version: '1' });
+    try {
+      await client.connect(transport);
+      open.push(client);
+      const result = await client.callTool({
+        name: 'multi_file_chat',
+        arguments: { files: [file], prompt: 'what is in it?' },
+      });
+      expect(result.isError).toBe(true);
+      expect(structured(result).error.message).toMatch(/no root folders configured.*Set TROUPE_ROOTS/);
+      expect(err).toMatch(/TROUPE_ROOTS is not set and the working directory is the filesystem's root/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('invalid arguments and unknown models give clear error results', async () => {
     const { client } = await connect();
