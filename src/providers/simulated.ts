@@ -132,20 +132,27 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
     }
   }
 
-  function answer(request: ChatRequest): { text: string; reasoning?: string; usage: TokenUsage } {
+  function answer(request: ChatRequest): Answer {
     const n = words.min + Math.floor(random() * (words.max - words.min + 1));
     const topic = lastUserText(request).split(/\s+/).filter(Boolean).slice(0, 6).join(' ');
     const body: string[] = [];
     for (let i = 0; i < n; i++) body.push(WORDS[Math.floor(random() * WORDS.length)]!);
-    const text = `${topic ? `On "${topic}": ` : ''}${capitalise(body.join(' '))}.`;
+    // `max_tokens` cuts the answer as a model's budget does, `length` (it was ignored: `troupe ask
+    // --max-tokens 5` printed the whole answer with `finish=stop`). A word counts as a token, and
+    // the quoted prompt as 4.
+    const cap = request.max_tokens;
+    const cut = cap !== undefined && cap < n + 4;
+    const kept = cut ? body.slice(0, Math.max(0, cap - 4)) : body;
+    const text = `${topic ? `On "${topic}": ` : ''}${capitalise(kept.join(' '))}${cut ? '' : '.'}`;
     const promptTokens = Math.ceil(
       request.messages.reduce((sum, m) => sum + textOf(m.content as unknown).length, 0) / 4,
     );
-    const completionTokens = n + 4;
+    const completionTokens = cut ? cap : n + 4;
     const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+    const finish = cut ? ('length' as const) : ('stop' as const);
     return request.model.includes('think')
-      ? { text, reasoning: `Considering ${topic || 'the question'} step by step.`, usage }
-      : { text, usage };
+      ? { text, reasoning: `Considering ${topic || 'the question'} step by step.`, usage, finish }
+      : { text, usage, finish };
   }
 
   return {
@@ -159,8 +166,8 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
         await wait(clock, Number.POSITIVE_INFINITY, options.signal, name);
       if (delay > 0) await wait(clock, delay, options.signal, name);
       if (mode !== 'ok') throw failure(mode);
-      const { text, reasoning, usage } = answer(request);
-      const response: ChatResponse = { content: text, usage, finishReason: 'stop', model: request.model };
+      const { text, reasoning, usage, finish } = answer(request);
+      const response: ChatResponse = { content: text, usage, finishReason: finish, model: request.model };
       return reasoning === undefined ? response : { ...response, reasoning };
     },
     async *stream(request, { signal }: CallOptions): AsyncIterable<ChatDelta> {
@@ -169,7 +176,7 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
       if (mode === 'hang') await wait(clock, Number.POSITIVE_INFINITY, signal, name);
       if (delay > 0) await wait(clock, delay, signal, name);
       if (mode !== 'ok' && mode !== 'stall') throw failure(mode);
-      const { text, reasoning, usage } = answer(request);
+      const { text, reasoning, usage, finish } = answer(request);
       if (reasoning !== undefined) yield { type: 'reasoning', text: reasoning };
       const pieces = text.split(/(?<= )/);
       const gapMs = 1000 / tokensPerSec;
@@ -185,9 +192,16 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
       if (signal.aborted) throw cancelled(name);
       yield { type: 'usage', usage };
       if (signal.aborted) throw cancelled(name);
-      yield { type: 'finish', reason: 'stop' };
+      yield { type: 'finish', reason: finish };
     },
   };
+}
+
+interface Answer {
+  readonly text: string;
+  readonly reasoning?: string;
+  readonly usage: TokenUsage;
+  readonly finish: 'stop' | 'length';
 }
 
 function lastUserText(request: ChatRequest): string {

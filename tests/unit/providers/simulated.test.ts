@@ -98,3 +98,44 @@ describe('simulated provider and content parts', () => {
     });
   });
 });
+
+describe('simulated provider and max_tokens', () => {
+  // `troupe ask --max-tokens 5` on the simulated provider printed the whole answer, `finish=stop`.
+  const ask = (max_tokens?: number) => ({
+    model: 'sim-fast',
+    messages: [{ role: 'user' as const, content: 'hello there' }],
+    ...(max_tokens === undefined ? {} : { max_tokens }),
+  });
+  const signal = new AbortController().signal;
+  const make = () =>
+    createSimulatedProvider({ latencyMs: { min: 0, max: 0 }, answerWords: { min: 20, max: 20 } });
+
+  it('cuts the answer at its budget with `length`, whole or streamed, counting what it kept', async () => {
+    const whole = await make().complete(ask(9), { signal });
+    expect(whole).toMatchObject({ finishReason: 'length', usage: { completionTokens: 9 } });
+    expect(whole.content.replace(/^On "hello there": /, '').split(' ')).toHaveLength(5);
+    const deltas: string[] = [];
+    let finish: unknown;
+    let text = '';
+    for await (const delta of make().stream(ask(9), { signal })) {
+      deltas.push(delta.type);
+      if (delta.type === 'content') text += delta.text;
+      if (delta.type === 'finish') finish = delta.reason;
+      if (delta.type === 'usage') expect(delta.usage.completionTokens).toBe(9);
+    }
+    expect(finish).toBe('length');
+    expect(text).toBe(whole.content);
+    expect(deltas.slice(-2)).toEqual(['usage', 'finish']);
+  });
+
+  it('answers whole, `stop`, when the budget holds the answer or none is given', async () => {
+    const full = await make().complete(ask(), { signal });
+    expect(full).toMatchObject({ finishReason: 'stop', usage: { completionTokens: 24 } });
+    expect(full.content.endsWith('.')).toBe(true);
+    await expect(make().complete(ask(24), { signal })).resolves.toMatchObject({
+      content: full.content,
+      finishReason: 'stop',
+    });
+    await expect(make().complete(ask(23), { signal })).resolves.toMatchObject({ finishReason: 'length' });
+  });
+});
