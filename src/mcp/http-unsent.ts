@@ -13,6 +13,12 @@
  * Before 2026-12-04 the response waiting longest went, whoever held the most: one token's unread
  * answers got another's smaller response cut off while its client paused reading for a second. A
  * cut client can resume a 2025-era stream with `Last-Event-ID` from the event store.
+ *
+ * A watched response takes every write whole (`takesAll`), so what waits is in its own buffer,
+ * which the bounds read, and nowhere else. Until 2026-12-05 an SSE answer written as many events
+ * (a batch's answers, a `Last-Event-ID` replay) waited unseen in the SDK's web stream, outside both
+ * bounds but the stall's: an audit replayed one 27 MB stream to 200 sockets that read nothing, and
+ * the server held 480 MB more with the bound at 64 MiB.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -52,6 +58,7 @@ export class UnsentResponses {
   /** Watches `res`; `caller` names whose it is (read at each check: it is known once authenticated). */
   watch(res: ServerResponse, caller: () => string = () => ''): void {
     this.#watched.set(res, { caller, seen: undefined });
+    takesAll(res);
     res.once('close', () => this.#watched.delete(res));
   }
 
@@ -110,6 +117,21 @@ export class UnsentResponses {
     clearInterval(this.#timer);
     this.#watched.clear();
   }
+}
+
+/**
+ * `res` with a `write` that never asks its writer to wait for `drain`. The SDK's transports (and
+ * Hono's Node adapter under the 2025-era one) copy a web stream into the response and stop at a
+ * `false` until `drain`, while the SDK goes on putting events into that stream: what did not go out
+ * then waits in the stream's queue, which `writableLength` does not count, so neither bound saw it.
+ * Taken whole, it waits in the response's buffer instead: as many bytes, now counted.
+ */
+function takesAll(res: ServerResponse): void {
+  const write = res.write;
+  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
+    (write as (...a: unknown[]) => boolean).apply(this, args);
+    return true;
+  } as ServerResponse['write'];
 }
 
 /**
