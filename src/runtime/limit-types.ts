@@ -29,3 +29,19 @@ export type WaitingFor =
   | 'tokensPerDay'
   | 'cooldown'
   | 'maxRunningPerCaller';
+
+/** The in-memory limiter's counts (`LocalLimits`). */
+export interface LimitCounters {
+  /** Sessions held back, by the limit that held them (counted once per wait). */
+  readonly waits: Record<WaitingFor, number>;
+  /** `RATE_LIMITED` answers received, and cooldowns started. */
+  rateLimited: number;
+  cooldowns: number;
+}
+
+/** The scheduler's per-provider slots, as a hop moves between them (`Scheduler`). */
+export interface Lanes {
+  leave(provider: string): void;
+  hasRoom(provider: string): boolean;
+  enter(provider: string): void;
+}

@@ -9,7 +9,7 @@ import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
 import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
-import type { WaitingFor } from './limit-types.js';
+import type { Lanes, LimitCounters, WaitingFor } from './limit-types.js';
 import type { CallOutcome, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
@@ -23,21 +23,6 @@ import type { SessionRecord } from './session-record.js';
 /** A session's end: its slot and its probe go. */
 // Stryker disable next-line ObjectLiteral,StringLiteral: settleProvider ends any outcome but an answer or a 429 alike.
 const ENDED: CallOutcome = { kind: 'ended' };
-
-export interface LimitCounters {
-  /** Sessions held back, by the limit that held them (counted once per wait). */
-  readonly waits: Record<WaitingFor, number>;
-  /** `RATE_LIMITED` answers received, and cooldowns started. */
-  rateLimited: number;
-  cooldowns: number;
-}
-
-/** The scheduler's per-provider slots, as a hop moves between them (`Scheduler`). */
-export interface Lanes {
-  leave(provider: string): void;
-  hasRoom(provider: string): boolean;
-  enter(provider: string): void;
-}
 
 export class LocalLimits {
   readonly state: MemorySharedState;
@@ -177,12 +162,22 @@ export class LocalLimits {
       );
   }
 
-  private settleShared(provider: string, start: Start, outcome: CallOutcome): void {
-    const shared = this.shared as NonNullable<LocalLimits['shared']>;
-    shared.limiter.settleWhileAway(this.clock, provider, start, this.clock.now(), outcome).then((began) => {
-      if (began) this.counters.cooldowns++;
-      this.wakeHeld(provider);
-    }, shared.onError);
+  /** A call's outcome on the shared limiter, tried again while it is away; resolves once its first try is answered. */
+  private settleShared(provider: string, start: Start, outcome: CallOutcome): Promise<unknown> {
+    const { limiter, onError } = this.shared as NonNullable<LocalLimits['shared']>;
+    const now = this.clock.now();
+    const first = limiter.settle(provider, start, now, outcome);
+    first
+      .catch(() => limiter.settleWhileAway(this.clock, provider, start, now, outcome))
+      .then((began) => {
+        if (began) this.counters.cooldowns++;
+        this.wakeHeld(provider);
+      }, onError);
+    // Answered, refused or not: a refusal is tried again above, and reported there.
+    return first.then(
+      () => 'written',
+      () => 'refused',
+    );
   }
 
   /**
@@ -356,7 +351,9 @@ export class LocalLimits {
     record.limitStart = null;
     const now = this.clock.now();
     if (this.shared !== undefined) {
-      this.settleShared(record.provider, start ?? this.bare(record, now), outcome);
+      const written = this.settleShared(record.provider, start ?? this.bare(record, now), outcome);
+      // A 429's cooldown is in the shared state before the session's end is told (`SessionDriver`).
+      record.cooling = outcome.kind === 'rateLimited' ? written : undefined;
       return true;
     }
     if (this.limiter.settleNow(record.provider, start ?? this.bare(record, now), now, outcome))

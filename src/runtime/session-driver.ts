@@ -183,13 +183,26 @@ export class SessionDriver {
     record.detachSignal?.();
     record.actor = null;
     counters.ended(state, result);
-    record.resolve(result);
-    if (events.wants(record)) {
-      events.emit(record, { type: 'session.ended', sessionId: context.input.sessionId, result, at: endedAt });
-    }
-    if (record.observers !== null) for (const stream of record.observers) stream.close();
-    record.observers = null;
-    this.settings.ended();
+    const tell = () => {
+      record.resolve(result);
+      if (events.wants(record)) {
+        events.emit(record, {
+          type: 'session.ended',
+          sessionId: context.input.sessionId,
+          result,
+          at: endedAt,
+        });
+      }
+      if (record.observers !== null) for (const stream of record.observers) stream.close();
+      record.observers = null;
+      this.settings.ended();
+    };
+    // A cooldown its last call's 429 began is written to a shared limiter first: a backend writes
+    // the end once told, and a session submitted then must find the cooldown, not the vendor's 429.
+    const cooling = record.cooling;
+    record.cooling = undefined;
+    if (cooling === undefined) tell();
+    else void cooling.then(tell);
   }
 }
 

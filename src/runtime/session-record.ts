@@ -134,6 +134,11 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   waitingFor?: WaitingFor | undefined;
   /** The current attempt's charge to its provider's limits, until the call's outcome settles it. */
   limitStart?: Start | null;
+  /**
+   * On a shared limiter: the write of the cooldown its last call's 429 began, until its first try
+   * is answered. Its end is told after it (`SessionDriver`): a session submitted then finds it.
+   */
+  cooling?: Promise<unknown> | undefined;
   /** The call it last left: a failed result carries what its stream had delivered (`ProviderCall.partial`). */
   left?: { partial(): PartialOutput | undefined };
 }

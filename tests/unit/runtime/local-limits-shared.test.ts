@@ -465,6 +465,56 @@ describe('LocalLimits on a shared backend', () => {
     expect(limits.counters).toMatchObject({ rateLimited: 2, cooldowns: 1 });
   });
 
+  // A 429's cooldown was written beside its session's end: a session submitted once that end was
+  // told met the model open, and its call got the vendor's 429 in turn (`SessionDriver` waits).
+  it('a 429 keeps its settle on the record (`cooling`) until its first try is answered, refused or not', async () => {
+    const memory = new MemorySharedState(new ManualClock());
+    let answer = () => {};
+    let refuse = false;
+    const slow: SharedState = {
+      update: (key, init, change, ttlMs) => {
+        if (refuse) return Promise.reject(new Error('redis away'));
+        return new Promise<void>((resolve) => (answer = resolve)).then(() =>
+          memory.update(key, init, change, ttlMs),
+        );
+      },
+      read: (key) => memory.read(key),
+    };
+    const { limits, clock, errors } = setup({}, { shared: slow });
+    const c = record('c', { admitted: true });
+    limits.observe(c, rateLimited(5_000));
+    let written = false;
+    void c.cooling?.then(() => (written = true));
+    await settle();
+    expect(written).toBe(false);
+    answer();
+    await settle();
+    expect(written).toBe(true);
+    expect((await memory.read<ProviderState>(providerKey('p')))?.c.value).toBe('coolingDown');
+    expect(limits.counters.cooldowns).toBe(1);
+    // Any other outcome (its retry's, charged) begins no cooldown: its end waits for nothing.
+    c.limitStart = { sessionId: 'c', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
+    limits.observe(c, answered(30));
+    answer();
+    expect(c.cooling).toBeUndefined();
+    // Refused (Redis away): its end is told at once, and the settle is tried again meanwhile.
+    refuse = true;
+    const d = record('d', { admitted: true });
+    limits.observe(d, rateLimited(5_000));
+    let told = false;
+    void d.cooling?.then(() => (told = true));
+    await settle();
+    expect(told).toBe(true);
+    refuse = false;
+    clock.advance(500);
+    clock.runDue();
+    await settle();
+    answer();
+    await settle();
+    expect(limits.counters).toMatchObject({ rateLimited: 2, cooldowns: 1 });
+    expect(errors).toEqual([]);
+  });
+
   // A settle the shared state refused (Redis reconnecting) was dropped: the call's slot stayed
   // taken on every instance until its run deadline.
   it('a settle the shared state refuses is tried again every 500 ms, about 30 s, before it is reported', async () => {

@@ -93,6 +93,38 @@ describe('SessionDriver: a session ends exactly once', () => {
     expect(w.counters.snapshot(0, 0).ended.done).toBe(1);
   });
 
+  it('tells its end once the cooldown its last call began is written (`cooling`), not before', async () => {
+    // On a shared limiter a backend writes the end once told: a session submitted then must find
+    // the cooldown. Until then the end is done here (slot, table, counts) but told to nobody.
+    const w = driverWorld();
+    const record = w.add();
+    const heard: string[] = [];
+    w.events.subscribe((event) => heard.push(event.type));
+    const stream = new EventStream<SessionEvent>();
+    record.observers = [stream];
+    let written = () => {};
+    record.cooling = new Promise<void>((resolve) => (written = resolve));
+    w.admit(record);
+    w.provider.calls[0]?.answer({ content: 'hi' });
+    await flush();
+    expect(record.result?.ok).toBe(true);
+    expect(w.released).toEqual([record]);
+    expect(w.table.size).toBe(0);
+    expect(w.counters.snapshot(0, 0).ended.done).toBe(1);
+    expect(record.results).toEqual([]);
+    expect(heard).toEqual(['session.started']);
+    expect(record.observers).toEqual([stream]);
+    expect(w.ended).toBe(0);
+    written();
+    await flush();
+    expect(record.results).toEqual([record.result]);
+    expect(heard).toEqual(['session.started', 'session.ended']);
+    expect(record.observers).toBeNull();
+    expect(await drain(stream)).toEqual(['session.started', 'session.ended']);
+    expect(w.ended).toBe(1);
+    expect(record.cooling).toBeUndefined();
+  });
+
   it('builds no event when nobody listens', async () => {
     const w = driverWorld();
     const record = w.add();
