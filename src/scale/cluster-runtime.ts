@@ -111,6 +111,9 @@ export function createClusterRuntime(
   let leasing: Promise<void> = Promise.resolve();
   let handingBack: Promise<unknown> = Promise.resolve();
   let mode: UnfinishedMode = 'leave';
+  let leaving = false;
+  /** Aborted when the close lets go of Redis: the shutdown's cancels stop being tried again. */
+  const givingUp = new AbortController();
   let sweepTimer: unknown;
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
@@ -126,7 +129,10 @@ export function createClusterRuntime(
       // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`), and
       // an XState actor run in another's custom action warns on every `assign`. The report names the callers.
       queueMicrotask(() => {
-        const left = leaveUnfinished({ mode, owners, runner, clock, onError, cancel, end: endOwner });
+        leaving = true; // from here on its callers hear what the shutdown tells them, not an end on the bus
+        const end = (id: string, result: SessionResult) => endOwner(id, result, undefined, true);
+        const given = { mode, owners, runner, clock, onError, cancel, end };
+        const left = leaveUnfinished({ ...given, givingUp: givingUp.signal });
         handingBack = left.settling;
         done(left.ids);
       });
@@ -146,7 +152,10 @@ export function createClusterRuntime(
           view.stop();
           return local.shutdown({ deadlineMs: 0 });
         },
-        letGo: () => runner.letGo(),
+        letGo: () => {
+          runner.letGo();
+          givingUp.abort();
+        },
       }),
   });
   const admission = new Admission({
@@ -228,7 +237,8 @@ export function createClusterRuntime(
     }
     if ('sessionId' in event) {
       const owner = owners.get(event.sessionId);
-      if (owner !== undefined) {
+      // Past the drain deadline its caller's end is the shutdown's (`leaveUnfinished`), events included.
+      if (owner !== undefined && !(leaving && event.type === 'session.ended')) {
         if (event.type === 'session.started') waiting.started(owner);
         const { provider: _p, label: _l, ...sessionEvent } = event;
         notify(owner, sessionEvent as SessionEvent);
@@ -242,9 +252,9 @@ export function createClusterRuntime(
     listeners.tell(event, reportListener);
   }
 
-  function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent): void {
+  function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent, atShutdown = false): void {
     const owner = owners.get(id);
-    if (owner === undefined || !owners.delete(id)) return;
+    if (owner === undefined || leaving !== atShutdown || !owners.delete(id)) return;
     waiting.ended(owner);
     closeOwner(clock, owner, result);
     store.delivered?.(result).catch(onError);

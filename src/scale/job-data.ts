@@ -137,22 +137,25 @@ export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable
 
 /**
  * An owner's result when its instance shut down first: the session goes on in the cluster, or
- * (`cancelled`, `shutdown({ unfinished: 'cancel' })`) is cancelled wherever it is.
+ * (`shutdown({ unfinished: 'cancel' })`) is cancelled wherever it is, or, that cancel not taken (Redis
+ * away until the close gave up), may go on: the caller is not told it was cancelled.
  */
-export function handedOver(owner: Owner, now: number, cancelled = false): SessionResult {
+export function handedOver(owner: Owner, now: number, cancel?: CancelAtShutdown): SessionResult {
   const failed = resultOf(owner.data, [
     { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
   ]) as Extract<SessionResult, { ok: false }>;
-  return {
-    ...failed,
-    error: {
-      ...failed.error,
-      message: cancelled
-        ? 'This instance shut down before the session ended; it was cancelled across the cluster'
-        : 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
-    },
-  };
+  return { ...failed, error: { ...failed.error, message: HANDED_OVER[cancel ?? 'left'] } };
 }
+
+/** Whether the cluster took the cancel of a session at its submitter's shutdown (`unfinished: 'cancel'`). */
+export type CancelAtShutdown = 'taken' | 'refused';
+
+const HANDED_OVER: Record<CancelAtShutdown | 'left', string> = {
+  left: 'This instance shut down before the session ended; it goes on in the cluster (read it by id)',
+  taken: 'This instance shut down before the session ended; it was cancelled across the cluster',
+  refused:
+    'This instance shut down before the session ended; its cancel did not reach the cluster (its shared store did not take it), so it may go on there: read it by id, or cancel it, from another instance',
+};
 
 /** The session's label as a field to spread, or nothing. */
 export function labelOf(data: Pick<JobData, 'label'>): { readonly label?: string } {

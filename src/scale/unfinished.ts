@@ -6,9 +6,9 @@
  * on: their callers cannot read them from another instance (an MCP server's), and a session that
  * went on would run, and be paid for, for nobody while its caller retries elsewhere.
  */
-import type { Clock } from '../core/clock.js';
+import { type Clock, retriedWhileAway } from '../core/clock.js';
 import type { SessionResult, ShutdownOptions } from '../runtime/types.js';
-import { handedOver } from './job-data.js';
+import { type CancelAtShutdown, handedOver } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
 import type { Owner } from './owner.js';
 
@@ -25,6 +25,8 @@ export interface Unfinished {
   cancel(id: string, reason: string): Promise<void>;
   /** Ends a caller's wait here with its result. */
   end(id: string, result: SessionResult): void;
+  /** Aborted when the close gives up on Redis: a cancel still being tried gives up. */
+  readonly givingUp: AbortSignal;
 }
 
 /** The reason a cancelled session's record gives. */
@@ -48,29 +50,39 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
   const cancel = u.mode === 'cancel';
   // Cancelling, the callers' sessions running here stay to be cancelled here, not handed back.
   const handingBack = u.runner.handBackAll(cancel ? new Set(ids) : undefined);
-  // Before the owners end: `cancel` finds a queued session's provider through its owner.
-  // A cancel the cluster did not take is reported, and its run here (if any) still waited for.
-  const cancelling = cancel
-    ? ids.map((id) =>
-        u
-          .cancel(id, SUBMITTER_SHUT_DOWN)
-          .catch((error: unknown) => u.onError(notCancelled(id, error)))
-          .then(() => u.runner.ended(id)),
-      )
-    : [];
+  // Before the owners end: `cancel` finds a queued session's provider through its owner. Tried again
+  // while Redis is away, as an end's write is, until the close gives up: tried once, a cancel lost to
+  // a blip left a queued session to run for nobody. One the cluster did not take is reported, its
+  // caller told so, and its run here (if any) still waited for.
+  const outcomes = new Map<string, Promise<CancelAtShutdown>>();
+  const ran: Promise<unknown>[] = [];
+  for (const id of cancel ? ids : []) {
+    const tried = retriedWhileAway(u.clock, () => u.cancel(id, SUBMITTER_SHUT_DOWN), 61, 500, u.givingUp);
+    const outcome = tried.then(
+      (): CancelAtShutdown => 'taken',
+      (error: unknown): CancelAtShutdown => {
+        u.onError(notCancelled(id, error));
+        return 'refused';
+      },
+    );
+    outcomes.set(id, outcome);
+    ran.push(outcome.then(() => u.runner.ended(id)));
+  }
   // A stream running here ends here, its text kept: its caller waits for that result, `partial` and
   // all (until 2026-12-04 it got `SHUTTING_DOWN` at once, saying the session went on elsewhere), once
   // it is written. An end Redis did not take is not the session's: the instance that takes it over
   // ends it, so its caller gets `SHUTTING_DOWN` as for any session going on in the cluster (until
-  // 2026-12-04 it got the unwritten end, and both instances counted one).
-  const streamed: Promise<unknown>[] = [];
+  // 2026-12-04 it got the unwritten end, and both instances counted one). Cancelling, a caller is
+  // told once its cancel is answered, what became of it (until 2026-12-05 "cancelled" at once).
+  const told: Promise<unknown>[] = [];
   for (const [id, owner] of [...u.owners]) {
     const here = u.runner.streamedHere(id);
-    const left = () => handedOver(owner, u.clock.now(), cancel);
-    if (here === undefined) u.end(id, left());
-    else streamed.push(here.then((result) => u.end(id, result ?? left())));
+    const outcome = outcomes.get(id);
+    const left = (taken?: CancelAtShutdown) => handedOver(owner, u.clock.now(), taken);
+    if (here === undefined && outcome === undefined) u.end(id, left());
+    else told.push(Promise.all([here, outcome]).then(([result, taken]) => u.end(id, result ?? left(taken))));
   }
-  return { settling: Promise.all([handingBack, ...cancelling, ...streamed]), ids };
+  return { settling: Promise.all([handingBack, ...ran, ...told]), ids };
 }
 
 /**

@@ -41,12 +41,13 @@ async function instance(
   url: string,
   work: boolean,
   errors: unknown[] = [],
+  closeTimeoutMs = 1_000,
 ): Promise<Runtime> {
   const runtime = createRuntime({
     providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     defaults: { model: 'fault:ok' },
     onError: (error) => errors.push(error),
-    backend: await redisBackend({ url, prefix, work, closeTimeoutMs: 1_000 }),
+    backend: await redisBackend({ url, prefix, work, closeTimeoutMs }),
   });
   rig.open.push(runtime);
   await runtime.ready;
@@ -115,9 +116,14 @@ describe('a session cancelled at its instance’s shutdown whose end Redis refus
     await rig.server.waitForRequest((r) => JSON.stringify(r.body).includes(tag));
     await proxy.cut();
     await cut.shutdown({ deadlineMs: 10, unfinished: 'cancel' });
-    // Not silently: the shutdown reports the cancel it could not record, naming the session.
+    // Not silently: the shutdown reports the cancel it could not record, naming the session, and
+    // its caller is not told it was cancelled (until 2026-12-05: "it was cancelled across the cluster").
     expect(errors.map(String).join('\n')).toContain(
       `Expected the cluster to take the cancel of session ${handle.id} at this instance's shutdown`,
+    );
+    const told = await handle.result;
+    expect(told.ok ? '' : `${told.error.code}: ${told.error.message}`).toMatch(
+      /^SHUTTING_DOWN: .*its cancel did not reach the cluster .* may go on there/,
     );
     const taker = await instance('cut', rig.redis.url, true);
     for (let waited = 0; ends.length === 0 && waited < 15_000; waited += 50) await sleep(50);
@@ -127,5 +133,40 @@ describe('a session cancelled at its instance’s shutdown whose end Redis refus
     expect(ended.ok).toBe(true);
     expect(rig.server.requests.filter((r) => JSON.stringify(r.body).includes(tag))).toHaveLength(2);
     expect({ cut: endsOf(cut), taker: endsOf(taker) }).toEqual({ cut: 0, taker: 1 });
+  }, 40_000);
+
+  it('cut off for a moment at its drain deadline, tries the cancel again until Redis is back: the session never runs', async () => {
+    // A queued session of its caller (no instance runs sessions yet): tried once, its cancel was
+    // lost to the cut, and the first instance to lease it ran it for nobody (until 2026-12-05).
+    const proxy = await proxyRedis(rig.redis.port);
+    const errors: unknown[] = [];
+    const front = await instance('blip', proxy.url, false, errors, 8_000);
+    const watcher = await instance('blip', rig.redis.url, false);
+    const ends: RuntimeEvent[] = [];
+    watcher.subscribe((event) => {
+      if (event.type === 'session.ended') ends.push(event);
+    });
+    const tag = 'cancelled at shutdown, cut off for a moment';
+    const handle = front.submit({ messages: [{ role: 'user', content: tag }] }, { timeoutMs: 20_000 });
+    await expect.poll(() => watcher.session(handle.id)?.state).toBe('queued');
+    await proxy.cut();
+    const stopped = front.shutdown({ deadlineMs: 10, unfinished: 'cancel' });
+    await sleep(600);
+    await proxy.restore();
+    const report = await stopped;
+    expect(report.cancelled).toEqual([handle.id]);
+    const told = await handle.result;
+    expect(told.ok ? '' : `${told.error.code}: ${told.error.message}`).toMatch(
+      /^SHUTTING_DOWN: .*cancelled across the cluster/,
+    );
+    expect(errors.map(String).join('\n')).not.toContain('Expected the cluster to take the cancel');
+    // An instance that runs sessions starts now: nothing is left for it to run.
+    await instance('blip', rig.redis.url, true);
+    for (let waited = 0; ends.length === 0 && waited < 5_000; waited += 50) await sleep(50);
+    await sleep(1_000);
+    expect(ends).toHaveLength(1);
+    const ended = (ends[0] as Extract<RuntimeEvent, { type: 'session.ended' }>).result as SessionResult;
+    expect(ended.ok ? 'done' : ended.error.code).toBe('CANCELLED');
+    expect(rig.server.requests.filter((r) => JSON.stringify(r.body).includes(tag))).toHaveLength(0);
   }, 40_000);
 });

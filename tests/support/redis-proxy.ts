@@ -12,6 +12,8 @@ export interface RedisProxy {
   readonly url: string;
   /** Drops every connection through the proxy and stops listening: the instance behind it is cut off. */
   cut(): Promise<void>;
+  /** Listens again on the same port after a `cut()`: the instance's reconnects get through. */
+  restore(): Promise<void>;
 }
 
 export async function proxyRedis(
@@ -45,6 +47,10 @@ export async function proxyRedis(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
+    },
+    restore: async () => {
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
     },
   };
 }
