@@ -174,10 +174,7 @@ export class LocalLimits {
         this.wakeHeld(provider);
       }, onError);
     // Answered, refused or not: a refusal is tried again above, and reported there.
-    return first.then(
-      () => 'written',
-      () => 'refused',
-    );
+    return Promise.allSettled([first]);
   }
 
   /**
