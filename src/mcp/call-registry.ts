@@ -5,9 +5,11 @@
  * signal themselves.)
  *
  * An abort for a call that has not started yet is remembered briefly, for the call to find. Those
- * are bounded: at most `maxEarlyAborts`, each for `EARLY_ABORT_MEMORY_MS`, oldest forgotten first,
- * with no timer per entry (a client closing streams of 100-message batches made 100 timers and
- * entries per request, kept for 30 s, without limit).
+ * are bounded: at most `maxEarlyAborts`, each for `EARLY_ABORT_MEMORY_MS`, with no timer per entry
+ * (a client closing streams of 100-message batches made 100 timers and entries per request, kept
+ * for 30 s, without limit). Past the bound, the MCP session holding the most loses its oldest: until
+ * 2026-12-05 the oldest of all went, so one client closing streams by the thousand made another's
+ * abort forgotten, and its call ran on for nobody (found by an audit).
  */
 
 import { createHash } from 'node:crypto';
@@ -21,7 +23,9 @@ export const MAX_EARLY_ABORTS = 1000;
 export class CallRegistry {
   readonly #calls = new Map<string, AbortController>();
   /** Aborts for calls not started yet: key -> reason and when it is forgotten. Insertion order is age. */
-  readonly #early = new Map<string, { readonly reason: string; readonly until: number }>();
+  readonly #early = new Map<string, Early>();
+  /** How many of `#early` each MCP session holds. */
+  readonly #earlyBySession = new Map<string, number>();
   readonly #maxEarly: number;
   readonly #now: () => number;
 
@@ -75,12 +79,10 @@ export class CallRegistry {
     }
     const now = this.#now();
     this.#forgetExpired(now);
-    this.#early.delete(key);
-    this.#early.set(key, { reason, until: now + EARLY_ABORT_MEMORY_MS });
-    while (this.#early.size > this.#maxEarly) {
-      const oldest = this.#early.keys().next().value as string;
-      this.#early.delete(oldest);
-    }
+    this.#forget(key);
+    this.#early.set(key, { sessionId, reason, until: now + EARLY_ABORT_MEMORY_MS });
+    this.#earlyBySession.set(sessionId, (this.#earlyBySession.get(sessionId) ?? 0) + 1);
+    if (this.#early.size > this.#maxEarly) this.#forgetOldestOfMost();
   }
 
   /** Whether that call is in flight now. */
@@ -100,18 +102,48 @@ export class CallRegistry {
   }
 
   #takeEarly(key: string): string | undefined {
-    const early = this.#early.get(key);
-    if (early === undefined) return undefined;
-    this.#early.delete(key);
-    return early.until > this.#now() ? early.reason : undefined;
+    const early = this.#forget(key);
+    return early !== undefined && early.until > this.#now() ? early.reason : undefined;
   }
 
   #forgetExpired(now: number): void {
     for (const [key, early] of this.#early) {
       if (early.until > now) return;
-      this.#early.delete(key);
+      this.#forget(key);
     }
   }
+
+  /** The oldest abort of the MCP session holding the most (one pass over at most `maxEarlyAborts` + 1). */
+  #forgetOldestOfMost(): void {
+    let most = '';
+    let count = 0;
+    for (const [sessionId, held] of this.#earlyBySession)
+      if (held > count) {
+        most = sessionId;
+        count = held;
+      }
+    for (const [key, early] of this.#early)
+      if (early.sessionId === most) {
+        this.#forget(key);
+        return;
+      }
+  }
+
+  #forget(key: string): Early | undefined {
+    const early = this.#early.get(key);
+    if (early === undefined) return undefined;
+    this.#early.delete(key);
+    const held = (this.#earlyBySession.get(early.sessionId) ?? 1) - 1;
+    if (held === 0) this.#earlyBySession.delete(early.sessionId);
+    else this.#earlyBySession.set(early.sessionId, held);
+    return early;
+  }
+}
+
+interface Early {
+  readonly sessionId: string;
+  readonly reason: string;
+  readonly until: number;
 }
 
 /**

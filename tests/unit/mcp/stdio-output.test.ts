@@ -272,4 +272,39 @@ describe('CallRegistry', () => {
     expect(newest.signal.reason).toBe('early 4');
     expect(registry.track('s', 2, new AbortController().signal).signal.reason).toBe('early 2');
   });
+
+  it('past maxEarlyAborts, forgets the oldest of the MCP session holding the most, not another’s', () => {
+    let now = 0;
+    const registry = new CallRegistry({ maxEarlyAborts: 4, now: () => now });
+    registry.abort('victim', 1, 'closed by the victim');
+    for (const id of [1, 2, 3, 4, 5, 6]) {
+      now += 1;
+      registry.abort('flood', id, `flood ${id}`);
+    }
+    expect(registry.earlyAborts).toBe(4);
+    // The victim's older abort is still there for its call; the flood lost its own oldest.
+    expect(registry.track('victim', 1, new AbortController().signal).signal.reason).toBe(
+      'closed by the victim',
+    );
+    expect(registry.track('flood', 3, new AbortController().signal).signal.aborted).toBe(false);
+    expect(registry.track('flood', 4, new AbortController().signal).signal.reason).toBe('flood 4');
+    // Taken and expired ones leave the counts too: the flood alone fills the room again.
+    now += 30_000;
+    for (const id of [7, 8, 9, 10, 11]) registry.abort('flood', id, `flood ${id}`);
+    expect(registry.earlyAborts).toBe(4);
+    expect(registry.track('flood', 11, new AbortController().signal).signal.reason).toBe('flood 11');
+    expect(registry.track('flood', 7, new AbortController().signal).signal.aborted).toBe(false);
+  });
+
+  it('counts only the aborts an MCP session still holds: taken ones do not make it the most', () => {
+    const registry = new CallRegistry({ maxEarlyAborts: 2 });
+    for (const id of [1, 2, 3]) registry.abort('a', id, `a ${id}`);
+    for (const id of [1, 2, 3]) registry.track('a', id, new AbortController().signal).release();
+    registry.abort('b', 1, 'b 1');
+    registry.abort('b', 2, 'b 2');
+    registry.abort('a', 4, 'a 4');
+    expect(registry.track('a', 4, new AbortController().signal).signal.reason).toBe('a 4');
+    expect(registry.track('b', 1, new AbortController().signal).signal.aborted).toBe(false);
+    expect(registry.track('b', 2, new AbortController().signal).signal.reason).toBe('b 2');
+  });
 });
