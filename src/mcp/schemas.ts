@@ -58,6 +58,13 @@ export const MAX_MODEL_ID_LENGTH = MAX_NAME_CHARS;
 /** A model id as the tools take it. */
 export const modelIdSchema = z.string().min(1).max(MAX_MODEL_ID_LENGTH);
 
+/**
+ * A session id a client names (`sessions`, `cancel_session`): the runtime's are 36-character UUIDs,
+ * so 128 is room to spare, and a longer one is refused by the schema instead of echoed whole in
+ * the tool's "not a live or recent session" error (an audit sent 100 KB and got it back).
+ */
+export const sessionIdSchema = z.string().min(1).max(128);
+
 /** Where a session goes when its model cannot serve it (docs/routing.md). */
 export const fallbacksSchema = z
   .array(

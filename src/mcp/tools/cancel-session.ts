@@ -4,15 +4,12 @@
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import { toolErrorInfo } from '../errors.js';
-import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { outcomeFields, sessionIdSchema, sessionSummarySchema } from '../schemas.js';
 import { visibleSession } from '../scope.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
-  session_id: z
-    .string()
-    .min(1)
-    .describe('The session to cancel (from session metadata or the sessions tool).'),
+  session_id: sessionIdSchema.describe('The session to cancel (from session metadata or the sessions tool).'),
   reason: z.string().max(500).optional(),
 });
 

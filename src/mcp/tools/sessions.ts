@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
 import type { RuntimeStatus } from '../../runtime/types.js';
 import { toolErrorInfo } from '../errors.js';
-import { outcomeFields, sessionSummarySchema } from '../schemas.js';
+import { outcomeFields, sessionIdSchema, sessionSummarySchema } from '../schemas.js';
 import {
   RECENT_LIMIT_MAX,
   RECENT_SCAN,
@@ -21,7 +21,7 @@ import {
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
-  session_id: z.string().min(1).optional().describe('Show only this session.'),
+  session_id: sessionIdSchema.optional().describe('Show only this session.'),
   recent_limit: z
     .number()
     .int()
