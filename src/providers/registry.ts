@@ -180,6 +180,9 @@ export function createModelRegistry(
 
   // Every listed model's routed target, made once: routing runs on every submit.
   const routed = new Map<string, Map<string, RoutedTarget>>();
+  // `refresh`'s fetch in flight, and its last failure, by provider.
+  const inflight = new Map<string, Promise<void>>();
+  const failed = new Map<string, { readonly at: number; readonly error: unknown }>();
   for (const entry of entries) {
     const byModel = new Map<string, RoutedTarget>();
     for (const spec of entry.models) {
@@ -236,14 +239,37 @@ export function createModelRegistry(
     requireConfigured(entry);
     const cached = fetched.get(provider);
     const maxAge = options.modelsCacheMs ?? 600_000;
-    if (cached === undefined || now() - cached.at >= maxAge) {
-      const ids = await (options.fetchModels as NonNullable<RegistryOptions['fetchModels']>)(
-        provider,
-        signal,
-      );
-      fetched.set(provider, { at: now(), ids: [...ids] });
-    }
+    if (cached === undefined || now() - cached.at >= maxAge) await untilFetched(provider, signal);
     return listEntry(entry);
+  }
+
+  /**
+   * One fetch of `provider`'s ids at a time, whoever asks meanwhile waiting for it (its own abort
+   * ends only its wait); a failed fetch is the answer for `MODELS_RETRY_MS`. Until 2026-12-05 each
+   * `list_models` refresh fetched while one was in flight, and again at once after a failure: a
+   * client looping on it sent the vendor a request per call with the server's key (an audit).
+   */
+  function untilFetched(provider: string, signal: AbortSignal): Promise<void> {
+    const failure = failed.get(provider);
+    if (failure !== undefined && now() - failure.at < MODELS_RETRY_MS) return Promise.reject(failure.error);
+    let fetching = inflight.get(provider);
+    if (fetching === undefined) {
+      const fetchModels = options.fetchModels as NonNullable<RegistryOptions['fetchModels']>;
+      fetching = fetchModels(provider, AbortSignal.timeout(MODELS_FETCH_MS)).then(
+        (ids) => {
+          fetched.set(provider, { at: now(), ids: [...ids] });
+          failed.delete(provider);
+        },
+        (error: unknown) => {
+          failed.set(provider, { at: now(), error });
+          throw error;
+        },
+      );
+      const settled = () => inflight.delete(provider);
+      fetching.then(settled, settled);
+      inflight.set(provider, fetching);
+    }
+    return untilAborted(fetching, signal);
   }
 
   return {
@@ -261,4 +287,28 @@ export function createModelRegistry(
       return withSpec(resolve(picked));
     },
   };
+}
+
+/** How long one fetch of a provider's model ids may take, whoever waits for it. */
+const MODELS_FETCH_MS = 30_000;
+/** How long a failed fetch of a provider's model ids is the answer, before one is tried again. */
+export const MODELS_RETRY_MS = 30_000;
+
+/** `promise`, or the abort of `signal` if it comes first (the promise goes on for whoever else waits). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -97,3 +97,51 @@ describe('model registry', () => {
     expect(registry.lookup('glm', 'glm-4.6')?.contextWindow).toBe(204_800);
   });
 });
+
+describe('model registry refresh', () => {
+  /** A registry whose `fetchModels` answers when the test says, counting its calls. */
+  function refreshing() {
+    const pending: { resolve: (ids: string[]) => void; reject: (error: Error) => void }[] = [];
+    let now = 0;
+    const r = createModelRegistry([{ name: 'kimi', configured: true, models: [{ id: 'kimi-k2.6' }] }], {
+      now: () => now,
+      fetchModels: () => new Promise<string[]>((resolve, reject) => pending.push({ resolve, reject })),
+    });
+    const refresh = (signal = new AbortController().signal) =>
+      (r.refresh as NonNullable<typeof r.refresh>)('kimi', { signal });
+    return { r, pending, refresh, advance: (ms: number) => (now += ms) };
+  }
+  const ids = (listed: { models: readonly { id: string }[] }) => listed.models.map((m) => m.id);
+
+  it('sends one fetch for refreshes made while it is in flight; one caller’s abort ends only its wait', async () => {
+    const { pending, refresh } = refreshing();
+    const gone = new AbortController();
+    const first = refresh();
+    const leaving = refresh(gone.signal);
+    const third = refresh();
+    expect(pending).toHaveLength(1);
+    gone.abort(new Error('client left'));
+    await expect(leaving).rejects.toThrow('client left');
+    pending[0]?.resolve(['kimi-k2.6', 'kimi-next']);
+    expect(ids(await first)).toEqual(['kimi-k2.6', 'kimi-next']);
+    expect(ids(await third)).toEqual(['kimi-k2.6', 'kimi-next']);
+    // Then cached: no fetch.
+    await refresh();
+    expect(pending).toHaveLength(1);
+  });
+
+  it('answers a failed fetch’s error for 30 s, then fetches again', async () => {
+    const { pending, refresh, advance } = refreshing();
+    const first = refresh();
+    pending[0]?.reject(Object.assign(new Error('401 from the vendor'), { code: 'AUTH' }));
+    await expect(first).rejects.toThrow('401 from the vendor');
+    advance(29_999);
+    await expect(refresh()).rejects.toThrow('401 from the vendor');
+    expect(pending).toHaveLength(1);
+    advance(1);
+    const again = refresh();
+    expect(pending).toHaveLength(2);
+    pending[1]?.resolve(['kimi-k2.6', 'kimi-next']);
+    expect(ids(await again)).toContain('kimi-next');
+  });
+});
