@@ -5,7 +5,7 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readiness, redisPinger } from '../../src/observe/health.js';
+import { PING_REUSE_MS, readiness, redisPinger } from '../../src/observe/health.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -46,7 +46,7 @@ describe('readiness (/readyz)', () => {
       providers: [createSimulatedProvider()],
       defaults: { model: 'sim-fast' },
     });
-    const pinger = await redisPinger(redis.url);
+    const pinger = await redisPinger(redis.url, 'troupe', 0);
     try {
       expect(await readyOnceConnected(runtime, pinger.ping)).toEqual({
         ready: true,
@@ -70,7 +70,7 @@ describe('readiness (/readyz)', () => {
       providers: [createSimulatedProvider()],
       defaults: { model: 'sim-fast' },
     });
-    const pinger = await redisPinger(redis.url);
+    const pinger = await redisPinger(redis.url, 'troupe', 0);
     const admin = new Redis(redis.url);
     try {
       expect(await readyOnceConnected(runtime, pinger.ping)).toEqual({
@@ -91,6 +91,39 @@ describe('readiness (/readyz)', () => {
         state: 'accepting',
         redis: 'ok',
       });
+    } finally {
+      admin.disconnect();
+      pinger.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
+
+  it('in cluster mode, one write answers every probe for a second, so a flood of probes is not a flood of writes', async () => {
+    redis = await startRedis();
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    const pinger = await redisPinger(redis.url);
+    const admin = new Redis(redis.url);
+    const sets = async () => {
+      const stats = await admin.info('commandstats');
+      return Number(/cmdstat_set:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    try {
+      await readyOnceConnected(runtime, pinger.ping);
+      const before = await sets();
+      const probes = await Promise.all(
+        Array.from({ length: 50 }, () => readiness({ runtime, ping: pinger.ping })),
+      );
+      for (let i = 0; i < 50; i++) await readiness({ runtime, ping: pinger.ping });
+      expect(probes.every((p) => p.ready)).toBe(true);
+      expect((await sets()) - before).toBeLessThanOrEqual(1);
+      // A second on, the next probe writes again: an outage shows within about a second.
+      await new Promise((r) => setTimeout(r, PING_REUSE_MS + 50));
+      await readiness({ runtime, ping: pinger.ping });
+      expect((await sets()) - before).toBeGreaterThanOrEqual(1);
+      expect((await sets()) - before).toBeLessThanOrEqual(2);
     } finally {
       admin.disconnect();
       pinger.close();
