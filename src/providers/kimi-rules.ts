@@ -1,11 +1,13 @@
 /**
  * Moonshot's request rules, checked before anything is sent (sources in docs/providers.md):
+ * - `stop` holds at most 5 words of at most 32 bytes each;
  * - temperature and top_p from 0 to 1 (`n` other than 1 never gets here: a session reads one
  *   answer, so `submit` refuses it for every provider, `request-check.ts`);
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
  * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and
  *   kimi-k3 always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
+ * - with thinking on, `tool_choice` is `auto` or `none` ("取任何其他值将会报错");
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
  *   `response_format` `json_object` ("Do not mix Partial Mode with response_format=json_object");
  * - every property of a function tool's parameters has a `type` (`kimi-tool-schema.ts`);
@@ -28,6 +30,12 @@ export const KIMI_THINKING_MAX_TOKENS = 32_768;
  * "对于 kimi-k3 模型而言，max_completion_tokens 默认为 131072"); troupe sets no smaller one.
  */
 export const KIMI_K3_DEFAULT_MAX_TOKENS = 131_072;
+
+/**
+ * Moonshot's own `max_tokens` default for the K2.5, K2.6 and K2.7 Code families ("默认值为32k，即32768",
+ * the quickstarts' "参数变动说明"): what its limiter counts when no budget is sent.
+ */
+export const KIMI_K2_5_DEFAULT_MAX_TOKENS = 32_768;
 
 /**
  * kimi-k3 and its variants: "K3 始终开启思考模式" and "目前关不了" (always thinks, cannot be turned
@@ -63,10 +71,13 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   const model = draft.model;
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
+  stopWords(draft);
   // Thinking first: a model that always thinks refuses `disabled` before its sampling is judged.
   thinking(draft, spec);
   // Before the sampling: `$web_search` may turn thinking off, and the fixed temperature with it.
   webSearch(draft);
+  // After `$web_search`, which may have turned thinking off.
+  toolChoice(draft, spec);
   if (kimiHasFixedSampling(model)) fixedSampling(draft);
   partial(draft);
   // Before the budget: the prompt it counts is the one sent.
@@ -144,6 +155,35 @@ function webSearch(draft: RequestDraft): void {
   }
 }
 
+/** Moonshot's chat reference: `stop` "最多不能超过 5 个字符串，每个字符串不得超过 32 字节". */
+function stopWords(draft: RequestDraft): void {
+  const stop = draft.get('stop');
+  const words = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : [];
+  const long = words.some((w) => typeof w === 'string' && Buffer.byteLength(w, 'utf8') > 32);
+  if (words.length > 5 || long)
+    throw draft.refuse('stop', 'at most 5 stop words of at most 32 bytes each (UTF-8)', stop);
+}
+
+/** Whether the request goes out with thinking on (a model that always thinks, or one not told `disabled`). */
+function thinksOn(draft: RequestDraft, spec: ModelSpec | undefined): boolean {
+  if (kimiAlwaysThinks(draft.model) || kimiIsK3(draft.model)) return true;
+  const on = draft.thinkingMode() !== 'disabled';
+  return on && (kimiHasFixedSampling(draft.model) || spec?.capabilities?.thinking === true);
+}
+
+/**
+ * With thinking on, Moonshot takes `tool_choice` "auto" or "none" only ("取任何其他值将会报错": the
+ * K2.5, K2.6 and K2.7 Code quickstarts' "Tool Use 参数兼容性"); a function name or `required` is refused.
+ */
+function toolChoice(draft: RequestDraft, spec: ModelSpec | undefined): void {
+  const choice = draft.get('tool_choice');
+  if (choice === undefined || choice === 'auto' || choice === 'none' || !thinksOn(draft, spec)) return;
+  throw draft.refuse(
+    'tool_choice',
+    '`"auto"` or `"none"` while the model thinks (Moonshot refuses any other with thinking on; set `thinking` to `disabled` where the model allows it)',
+  );
+}
+
 function partial(draft: RequestDraft): void {
   const messages = draft.request.messages;
   messages.forEach((message, index) => {
@@ -206,11 +246,7 @@ function budget(draft: RequestDraft, spec: ModelSpec | undefined): void {
   if (draft.has('max_tokens') || draft.has('max_completion_tokens')) return;
   // K3's own default (131072) is large: the vendor's budget stands unless the file sets one.
   if (kimiIsK3(draft.model) && spec?.defaultMaxTokens === undefined) return;
-  const thinks =
-    kimiAlwaysThinks(draft.model) ||
-    (kimiHasFixedSampling(draft.model) && draft.thinkingMode() !== 'disabled') ||
-    (spec?.capabilities?.thinking === true && draft.thinkingMode() !== 'disabled');
-  if (!thinks) return;
+  if (!thinksOn(draft, spec)) return;
   const wanted = spec?.defaultMaxTokens ?? KIMI_THINKING_MAX_TOKENS;
   const room = roomLeft(draft, spec);
   if (room !== undefined && room < 1) {

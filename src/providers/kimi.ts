@@ -12,7 +12,13 @@
 import { toFile } from 'openai';
 import { checkedKey } from './api-key.js';
 import type { FilesHandler } from './files.js';
-import { KIMI_K3_DEFAULT_MAX_TOKENS, kimiIsK3, kimiPrepare } from './kimi-rules.js';
+import {
+  KIMI_K2_5_DEFAULT_MAX_TOKENS,
+  KIMI_K3_DEFAULT_MAX_TOKENS,
+  kimiHasFixedSampling,
+  kimiIsK3,
+  kimiPrepare,
+} from './kimi-rules.js';
 import {
   createOpenAICompatibleProvider,
   type OpenAICompatibleOptions,
@@ -90,14 +96,16 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
 
 /**
  * What Moonshot's gateway counts against TPM and TPD besides the prompt: the `max_completion_tokens`
- * sent, else the vendor's default where it states one (kimi-k3: 131072); Kimi help center,
- * "速率限制的计算逻辑". Without either, the usage is counted.
+ * sent, else the vendor's default where it states one (kimi-k3: 131072; kimi-k2.5, kimi-k2.6 and
+ * kimi-k2.7-code: 32768); Kimi help center, "速率限制的计算逻辑". Without either, the usage is counted.
  */
 export function kimiRateLimitBudget(body: Readonly<Record<string, unknown>>): number | undefined {
-  return (
-    sentBudget(body) ??
-    (typeof body.model === 'string' && kimiIsK3(body.model) ? KIMI_K3_DEFAULT_MAX_TOKENS : undefined)
-  );
+  return sentBudget(body) ?? (typeof body.model === 'string' ? vendorDefaultBudget(body.model) : undefined);
+}
+
+function vendorDefaultBudget(model: string): number | undefined {
+  if (kimiIsK3(model)) return KIMI_K3_DEFAULT_MAX_TOKENS;
+  return kimiHasFixedSampling(model) ? KIMI_K2_5_DEFAULT_MAX_TOKENS : undefined;
 }
 
 /** The key from the first of `MOONSHOT_API_KEY`, `KIMI_API_KEY` that is set and not blank. */

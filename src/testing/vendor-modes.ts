@@ -105,12 +105,29 @@ function kimiThinks(body: Record<string, unknown>): boolean {
 }
 
 /**
- * Kimi's thinking rule: with thinking on, every assistant message with `tool_calls` must carry
+ * Kimi's thinking rules: with thinking on, `tool_choice` is "auto" or "none", and every assistant message with `tool_calls` must carry
  * its `reasoning_content`, empty if the model reasoned nothing (MoonshotAI/kimi-cli keeps an empty
  * one for this); otherwise 400. Returns whether it answered.
  */
 export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, unknown>): boolean {
-  if (!kimiThinks(body) || !Array.isArray(body.messages)) return false;
+  if (!kimiThinks(body)) return false;
+  // With thinking on, `tool_choice` is "auto" or "none" only (the K2.5/K2.6/K2.7 Code quickstarts);
+  // the wording is Moonshot's as a client quoted it (AstrBot#7805).
+  const choice = body.tool_choice;
+  if (choice !== undefined && choice !== 'auto' && choice !== 'none') {
+    const named = typeof choice === 'string' ? choice : 'function';
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: {
+          message: `tool_choice '${named}' is incompatible with thinking enabled`,
+          type: 'invalid_request_error',
+        },
+      }),
+    );
+    return true;
+  }
+  if (!Array.isArray(body.messages)) return false;
   const index = (body.messages as Record<string, unknown>[]).findIndex(
     (m) =>
       m.role === 'assistant' &&

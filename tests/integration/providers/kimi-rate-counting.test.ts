@@ -7,7 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
-import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
+import {
+  KIMI_K2_5_DEFAULT_MAX_TOKENS,
+  KIMI_K3_DEFAULT_MAX_TOKENS,
+  KIMI_THINKING_MAX_TOKENS,
+} from '../../../src/providers/kimi-rules.js';
 import type { RuntimeBackend } from '../../../src/runtime/backend.js';
 import type { SessionRequest, SessionResult } from '../../../src/runtime/types.js';
 import { redisBackend } from '../../../src/scale/redis-backend.js';
@@ -100,6 +104,27 @@ describe('Kimi: TPM and TPD are counted as Moonshot counts them (prompt + budget
     expect(left(r, 'kimi')?.tokensPerMinute).toBe(TPM - (PROMPT + KIMI_K3_DEFAULT_MAX_TOKENS));
   });
 
+  // "max_tokens … 默认值为32k，即32768" (the K2.5, K2.6 and K2.7 Code quickstarts): with thinking off
+  // troupe sends no budget, and Moonshot's limiter counts that default; until 2026-12-06 troupe
+  // counted the usage, so a burst of such calls ran its window under Moonshot's.
+  it.each(['kimi-k2.5', 'kimi-k2.6'])(
+    "%s with thinking off, sent no budget, is charged Moonshot's own default (32768)",
+    async (model) => {
+      const r = await rig('kimi');
+      const result = await run(r, {
+        provider: 'kimi',
+        model,
+        thinking: 'disabled',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      const sent = r.server.requests.at(-1)?.body as Record<string, unknown>;
+      expect(sent).toBeDefined();
+      expect(sent.max_completion_tokens).toBeUndefined();
+      expect(result.metadata.usage?.rateLimitTokens).toBe(PROMPT + KIMI_K2_5_DEFAULT_MAX_TOKENS);
+      expect(left(r, 'kimi')?.tokensPerMinute).toBe(TPM - (PROMPT + KIMI_K2_5_DEFAULT_MAX_TOKENS));
+    },
+  );
+
   it('with no budget sent (a model that does not think) the usage is what is charged', async () => {
     const r = await rig('kimi');
     const result = await run(r, {
@@ -140,9 +165,14 @@ describe.each(backends)(
   'Kimi: admission charges what Moonshot will count, before the answer (%s)',
   (_name, backend) => {
     /** One call, then a second one, as Moonshot would count them against a window of `tpm`. */
-    async function twice(model: string, tpm: number) {
+    async function twice(model: string, tpm: number, fields: Partial<SessionRequest> = {}) {
       const r = await rig('kimi', tpm, await backend());
-      const ask = { provider: 'kimi', model, messages: [{ role: 'user' as const, content: 'hi' }] };
+      const ask = {
+        provider: 'kimi',
+        model,
+        messages: [{ role: 'user' as const, content: 'hi' }],
+        ...fields,
+      };
       await run(r, ask);
       const second = await r.runtime.submit(ask, { queueTimeoutMs: 1500 }).result;
       return { r, second };
@@ -184,6 +214,13 @@ describe.each(backends)(
       expect(r.server.requests).toHaveLength(0);
       // With a budget that fits, it goes.
       expect((await run(r, { ...ask, max_tokens: 1000 })).ok).toBe(true);
+    });
+
+    it("kimi-k2.6 with thinking off, sent no budget, is charged Moonshot's own default (32768) at admission", async () => {
+      const { r, second } = await twice('kimi-k2.6', 40_000, { thinking: 'disabled' });
+      expect(second.ok || second.error.code).toBe('TIMED_OUT');
+      expect(r.server.requests).toHaveLength(1);
+      expect(r.server.requests[0]?.body).not.toHaveProperty('max_completion_tokens');
     });
 
     it('a model sent no budget is charged limits.defaultCompletionTokens: the next fits', async () => {

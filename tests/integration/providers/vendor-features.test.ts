@@ -8,12 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { catalogFromRegistry } from '../../../src/mcp/catalog.js';
 import type { McpContext } from '../../../src/mcp/context.js';
 import { listModelsTool } from '../../../src/mcp/tools/list-models.js';
+import { createKimiProvider } from '../../../src/providers/kimi.js';
 import type { ChatMessage } from '../../../src/providers/port.js';
+import { createOpenAIServer } from '../../../src/testing/openai-server.js';
 import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
 
 const KEY = 'sk-vendor-features-0123456789abcdef';
 const rig = useVendorRigs(KEY);
 const user = (content: string): ChatMessage => ({ role: 'user', content });
+const FN = { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } };
 
 describe('kimi', () => {
   it.each([false, true])(
@@ -105,6 +108,27 @@ describe('kimi', () => {
       'moonshot-v1-8k',
       /`response_format` for kimi model `moonshot-v1-8k` to be not `json_object` with partial mode/,
     ],
+    // The chat reference: at most 5 stop words, each at most 32 bytes (a CJK character is 3).
+    [
+      { stop: ['a', 'b', 'c', 'd', 'e', 'f'] },
+      'moonshot-v1-8k',
+      /`stop` for kimi model `moonshot-v1-8k` to be at most 5 stop words of at most 32 bytes each/,
+    ],
+    [{ stop: '停'.repeat(11) }, 'kimi-k2.6', /`stop` for kimi model `kimi-k2.6` to be at most 5 stop words/],
+    // With thinking on, `tool_choice` is "auto" or "none" only ("取任何其他值将会报错", the K2.5, K2.6
+    // and K2.7 Code quickstarts); until 2026-12-06 it went to Moonshot and came back a 400.
+    [
+      { tools: [FN], tool_choice: 'required' },
+      'kimi-k2.6',
+      /`tool_choice` for kimi model `kimi-k2.6` to be `"auto"` or `"none"` while the model thinks/,
+    ],
+    [
+      { tools: [FN], tool_choice: { type: 'function', function: { name: 'f' } } },
+      'kimi-k2.7-code',
+      /`tool_choice` for kimi model `kimi-k2.7-code` to be `"auto"` or `"none"`/,
+    ],
+    [{ tools: [FN], tool_choice: 'required' }, 'kimi-k2-thinking', /`"auto"` or `"none"`/],
+    [{ tools: [FN], tool_choice: 'required' }, 'kimi-k3', /`"auto"` or `"none"`/],
     // kimi-k3 always thinks and "目前关不了" (Kimi help center, [K7]); `$web_search` needs it off.
     [{ thinking: 'disabled' as const }, 'kimi-k3', /`enabled` or unset: kimi-k3 always thinks/],
     [{ extra: { thinking: { type: 'disabled' } } }, 'kimi-k3', /kimi-k3 always thinks/],
@@ -121,6 +145,49 @@ describe('kimi', () => {
     expect(result.error.code).toBe('INVALID_REQUEST');
     expect(result.error.message).toMatch(message);
     expect(chatBodies(r)).toHaveLength(0);
+  });
+
+  it.each([
+    ['kimi-k2.6', { thinking: 'disabled' as const, tool_choice: 'required' }],
+    ['kimi-k2.5', { extra: { thinking: { type: 'disabled' } }, tool_choice: 'required' }],
+    ['kimi-k2.6', { tool_choice: 'none' }],
+    ['kimi-k2-thinking', { tool_choice: 'auto' }],
+    ['moonshot-v1-8k', { tool_choice: 'required' }],
+    // Five stop words, one of 32 bytes: within the chat reference's limits.
+    ['moonshot-v1-8k', { tool_choice: 'auto', stop: ['a', 'b', 'c', 'd', '停'.repeat(10) + 'xy'] }],
+  ])(
+    "sends %s's tool_choice when thinking is off or the choice is auto or none (%o)",
+    async (model, fields) => {
+      const r = await rig('kimi');
+      const result = await run(r, { provider: 'kimi', model, messages: [user('q')], tools: [FN], ...fields });
+      expect(result.ok).toBe(true);
+      expect(chatBodies(r)[0]?.tool_choice).toEqual(fields.tool_choice);
+    },
+  );
+
+  // The local server's Kimi mode answers the same rule with Moonshot's 400, for a client that does
+  // not check it first (troupe's rules bypassed here): an INVALID_REQUEST carrying the vendor's words.
+  it("the server's Kimi mode refuses tool_choice 'required' with thinking on, as Moonshot does", async () => {
+    const server = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
+    await server.start();
+    const kimi = createKimiProvider({
+      apiKey: KEY,
+      baseURL: server.baseURL,
+      capabilities: { prepare: (request) => ({ request, notes: [] }) },
+    });
+    const ask = { model: 'kimi-k2.6', tools: [FN], messages: [user('q')] };
+    const signal = () => ({ signal: AbortSignal.timeout(5000) });
+    try {
+      await expect(kimi.complete({ ...ask, tool_choice: 'required' }, signal())).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringMatching(/tool_choice 'required' is incompatible with thinking enabled/),
+      });
+      const off = { ...ask, tool_choice: 'required', thinking: 'disabled' as const };
+      await expect(kimi.complete(off, signal())).resolves.toMatchObject({ finishReason: 'stop' });
+    } finally {
+      await kimi.close();
+      await server.close();
+    }
   });
 
   // One answer a session, on every provider (`request-check.ts`): Moonshot takes `n` up to 5, but

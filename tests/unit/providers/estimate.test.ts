@@ -6,7 +6,11 @@ import {
   textTokens,
 } from '../../../src/providers/estimate.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
-import { KIMI_K3_DEFAULT_MAX_TOKENS, KIMI_THINKING_MAX_TOKENS } from '../../../src/providers/kimi-rules.js';
+import {
+  KIMI_K2_5_DEFAULT_MAX_TOKENS,
+  KIMI_K3_DEFAULT_MAX_TOKENS,
+  KIMI_THINKING_MAX_TOKENS,
+} from '../../../src/providers/kimi-rules.js';
 import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
 
 describe('token estimates (the documented rule)', () => {
@@ -91,13 +95,16 @@ describe('chargedTokens: what admission charges, as the vendor will count it', (
   });
   const prompt = estimatePromptTokens(ask('any'));
 
-  it("counts the budget Kimi's adapter sends a thinking model, the vendor default of kimi-k3, else the default", () => {
+  it("counts the budget Kimi's adapter sends a thinking model, the vendor defaults of kimi-k3 and kimi-k2.5+, else the default", () => {
     expect(chargedTokens(ask('kimi-k2.6'), 'kimi-k2.6', kimi, 700)).toBe(prompt + KIMI_THINKING_MAX_TOKENS);
     expect(chargedTokens(ask('kimi-k3'), 'kimi-k3', kimi, 700)).toBe(prompt + KIMI_K3_DEFAULT_MAX_TOKENS);
     expect(chargedTokens(ask('moonshot-v1-8k'), 'moonshot-v1-8k', kimi, 700)).toBe(prompt + 700);
-    // Thinking turned off: no budget is sent, so none is counted.
+    // Thinking turned off: no budget is sent, and Moonshot counts its own default for the K2.5+
+    // families, 32768 ("默认值为32k", the quickstarts); until 2026-12-06 the 700 was charged.
     const off = ask('kimi-k2.6', { extra: { thinking: { type: 'disabled' } } });
-    expect(chargedTokens(off, 'kimi-k2.6', kimi, 700)).toBe(estimatePromptTokens(off) + 700);
+    expect(chargedTokens(off, 'kimi-k2.6', kimi, 700)).toBe(
+      estimatePromptTokens(off) + KIMI_K2_5_DEFAULT_MAX_TOKENS,
+    );
   });
 
   it("the caller's max_tokens wins, and the provider is not asked", () => {
