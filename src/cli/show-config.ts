@@ -8,7 +8,7 @@ import { tokensFromEnv } from '../mcp/http-auth.js';
 import { logLevel } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
 import type { IgnoredSetting } from '../providers/simulated.js';
-import { rootsRefusal } from './bootstrap.js';
+import { rootsFrom, rootsRefusal } from './bootstrap.js';
 import {
   describeSource,
   formatValue,
@@ -110,7 +110,8 @@ export const command: Command = {
           { value: config.values[x.key], source: describeSource(config.sources[x.key]) },
         ]),
       );
-      const out = { settings, providers, secrets, environment: other, ignored };
+      // The folders multi_file_chat reads, as `serve` and `stdio` would take them here.
+      const out = { settings, providers, secrets, environment: other, roots: rootsFrom(env), ignored };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return 0;
     }
@@ -136,7 +137,8 @@ export const command: Command = {
     for (const [name, value] of Object.entries(other)) {
       const why = ignored[name];
       const shown = value ?? '(not set)';
-      const note = name === 'TROUPE_LOG_LEVEL' ? levelDefault : '';
+      const note =
+        name === 'TROUPE_LOG_LEVEL' ? levelDefault : name === 'TROUPE_ROOTS' ? rootsDefault(env) : '';
       lines.push(`  ${name} = ${shown}${note}${why === undefined ? '' : ` (${why})`}`);
     }
     // A default from the providers file, ignored: said under its own name.
@@ -157,4 +159,13 @@ async function redisShown(url: string | undefined): Promise<string | null> {
   const problem = redisUrlProblem(url);
   if (problem !== undefined) throw new Error(`TROUPE_REDIS_URL: ${problem}`);
   return redactUrl(url);
+}
+
+/** What TROUPE_ROOTS unset means here: the working directory, or none at the filesystem's root. */
+function rootsDefault(env: NodeJS.ProcessEnv): string {
+  if (env.TROUPE_ROOTS !== undefined) return '';
+  const [root] = rootsFrom(env);
+  return root === undefined
+    ? " (multi_file_chat reads no folder: the working directory is the filesystem's root)"
+    : ` (multi_file_chat reads the working directory, ${root})`;
 }

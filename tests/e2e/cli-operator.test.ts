@@ -28,13 +28,18 @@ afterEach(() => {
 function run(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      [join(process.cwd(), CLI), ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 30_000,
+        ...(cwd === undefined ? {} : { cwd }),
+      },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout, stderr }),
     );
@@ -121,6 +126,21 @@ describe('limits and deadlines: one validated configuration', () => {
       expect(output).not.toContain('tok-secret-value-123456');
     }
     expect(text.stdout).toMatch(/^ {2}maxConcurrent +64 {2}default$/m);
+  });
+
+  it('says which folders multi_file_chat reads with TROUPE_ROOTS unset: the working directory, none at /', async () => {
+    const here = await run(['config', '--json']);
+    expect(JSON.parse(here.stdout).roots).toEqual([process.cwd()]);
+    expect((await run(['config'])).stdout).toContain(
+      `TROUPE_ROOTS = (not set) (multi_file_chat reads the working directory, ${process.cwd()})`,
+    );
+    const atRoot = await run(['config', '--json'], {}, '/');
+    expect(JSON.parse(atRoot.stdout).roots).toEqual([]);
+    expect((await run(['config'], {}, '/')).stdout).toMatch(
+      /TROUPE_ROOTS = \(not set\) \(multi_file_chat reads no folder/,
+    );
+    const set = await run(['config', '--json'], { TROUPE_ROOTS: '/tmp' });
+    expect(JSON.parse(set.stdout).roots).toEqual(['/tmp']);
   });
 
   it('says whether the per-client and admin tokens are set, never their values', async () => {
