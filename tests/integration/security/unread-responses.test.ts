@@ -6,10 +6,18 @@
  * of the caller holding the most while all unsent bytes are over `maxUnsentBytes`. A client that
  * reads gets the same large answer whole. Raw sockets, so the client can stop reading.
  */
-import { connect, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import type { HttpAppOptions } from '../../../src/mcp/http.js';
 import { type Harness, startHarness } from '../mcp/harness.js';
+import {
+  closedWithin,
+  HEADERS,
+  openSession,
+  postHead,
+  serverSockets,
+  type Unread,
+  unread,
+} from './raw-http.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -25,35 +33,6 @@ async function start(http: Partial<HttpAppOptions>): Promise<Harness> {
   return h;
 }
 
-const HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-};
-
-async function openSession(h: Harness, token?: string): Promise<string> {
-  const auth: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  const init = await fetch(h.url, {
-    method: 'POST',
-    headers: { ...HEADERS, ...auth },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  const sid = init.headers.get('mcp-session-id') ?? '';
-  const ready = await fetch(h.url, {
-    method: 'POST',
-    headers: { ...HEADERS, ...auth, 'mcp-session-id': sid },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  await ready.text();
-  return sid;
-}
-
 function reviewRequest(id: number, size = CONTENT): string {
   return JSON.stringify({
     jsonrpc: '2.0',
@@ -63,69 +42,10 @@ function reviewRequest(id: number, size = CONTENT): string {
   });
 }
 
-interface Unread {
-  readonly socket: Socket;
-  /** Reads what the server sends until it closes the connection, `enough` bytes came or `ms` passed. */
-  readonly drain: (ms?: number, enough?: number) => Promise<{ bytes: number; closed: boolean }>;
-}
-
 /** Sends a request whose answer is larger than the socket buffers, and never reads it. */
 function unreadReview(h: Harness, sid: string, id: number, token?: string, size?: number): Promise<Unread> {
   const body = reviewRequest(id, size);
-  const auth = token === undefined ? '' : `Authorization: Bearer ${token}\r\n`;
-  return new Promise((resolve, reject) => {
-    let closed = false;
-    let bytes = 0;
-    const drain = (ms = 5000, enough = Number.POSITIVE_INFINITY) =>
-      new Promise<{ bytes: number; closed: boolean }>((done) => {
-        const timer = setTimeout(() => done({ bytes, closed }), ms);
-        socket.on('close', () => {
-          clearTimeout(timer);
-          done({ bytes, closed });
-        });
-        socket.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes >= enough) done({ bytes, closed });
-        });
-        socket.resume();
-      });
-    const socket = connect(Number(h.url.port), '127.0.0.1', () => {
-      socket.pause();
-      socket.write(
-        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\n${auth}Content-Type: application/json\r\n` +
-          `Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n` +
-          `Mcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
-      );
-      socket.write(body, () => resolve({ socket, drain }));
-    });
-    socket.on('error', (error) => (closed ? undefined : reject(error)));
-    socket.on('close', () => {
-      closed = true;
-    });
-  });
-}
-
-/** The server's sockets by the client's port, to see the server close one without reading it. */
-function serverSockets(h: Harness): { of: (client: Socket) => Socket | undefined } {
-  const byPort = new Map<number, Socket>();
-  h.app.server.on('connection', (socket: Socket) => {
-    if (socket.remotePort !== undefined) byPort.set(socket.remotePort, socket);
-  });
-  return { of: (client) => (client.localPort === undefined ? undefined : byPort.get(client.localPort)) };
-}
-
-/** Resolves when `socket` closes; fails past `ms`. */
-async function closedWithin(socket: Socket | undefined, ms: number): Promise<void> {
-  expect(socket).toBeDefined();
-  const s = socket as Socket;
-  if (s.destroyed) return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not cut off within ${ms} ms`)), ms);
-    s.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return unread(h, postHead(h, sid, body, token), body);
 }
 
 it('cuts off a response whose client stopped reading; a client that reads gets the same answer whole', async () => {

@@ -8,21 +8,23 @@
  * 200 sockets that read nothing, and `troupe serve` went from 280 to 760 MB with the bound at
  * 64 MiB. Raw sockets, so the client can stop reading.
  */
-import { connect, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../mcp/harness.js';
+import {
+  closedWithin,
+  HEADERS,
+  openSession,
+  postHead,
+  serverSockets,
+  type Unread,
+  unread,
+} from './raw-http.js';
 
 const MiB = 1024 * 1024;
 const harnesses: Harness[] = [];
 afterEach(async () => {
   await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
 });
-
-const HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-};
 
 /** 16 answers of 1 MiB each: every one an SSE event of its own, 16 MiB in all. */
 const BATCH = JSON.stringify(
@@ -35,72 +37,6 @@ const BATCH = JSON.stringify(
 );
 const TOTAL = 16 * MiB;
 
-async function openSession(h: Harness): Promise<string> {
-  const init = await fetch(h.url, {
-    method: 'POST',
-    headers: HEADERS,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  const sid = init.headers.get('mcp-session-id') ?? '';
-  const ready = await fetch(h.url, {
-    method: 'POST',
-    headers: { ...HEADERS, 'mcp-session-id': sid },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  await ready.text();
-  return sid;
-}
-
-interface Unread {
-  readonly socket: Socket;
-  /** Reads what the server sends until it closes the connection, `enough` bytes came or `ms` passed. */
-  readonly drain: (ms?: number, enough?: number) => Promise<{ bytes: number; closed: boolean }>;
-}
-
-/** Sends `head` (and `body`) on a socket of its own and reads nothing of the answer. */
-function unread(h: Harness, head: string, body = ''): Promise<Unread> {
-  return new Promise((resolve, reject) => {
-    let closed = false;
-    let bytes = 0;
-    const drain = (ms = 5000, enough = Number.POSITIVE_INFINITY) =>
-      new Promise<{ bytes: number; closed: boolean }>((done) => {
-        const timer = setTimeout(() => done({ bytes, closed }), ms);
-        socket.on('close', () => {
-          clearTimeout(timer);
-          done({ bytes, closed });
-        });
-        socket.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes >= enough) done({ bytes, closed });
-        });
-        socket.resume();
-      });
-    const socket = connect(Number(h.url.port), '127.0.0.1', () => {
-      socket.pause();
-      socket.write(`${head}\r\n`);
-      socket.write(body, () => resolve({ socket, drain }));
-    });
-    socket.on('error', (error) => (closed ? undefined : reject(error)));
-    socket.on('close', () => {
-      closed = true;
-    });
-  });
-}
-
-function postHead(h: Harness, sid: string, body: string): string {
-  return (
-    `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\nContent-Type: application/json\r\n` +
-    `Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n` +
-    `Mcp-Session-Id: ${sid}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-  );
-}
-
 it('past the unsent bytes bound, cuts off a batch’s answers its client does not read, though each event is small', async () => {
   // Each 1 MiB event goes out whole; the 16 of them wait, 16 MiB over the 8 MiB bound. The stall
   // bound alone would take a minute.
@@ -109,8 +45,10 @@ it('past the unsent bytes bound, cuts off a batch’s answers its client does no
   });
   harnesses.push(h);
   const sid = await openSession(h);
+  const served = serverSockets(h);
   const batch = await unread(h, postHead(h, sid, BATCH), BATCH);
-  await new Promise((r) => setTimeout(r, 3000));
+  // The server's end closes: the cut, seen without reading (a fixed wait is too soon on a loaded machine).
+  await closedWithin(served.of(batch.socket), 20_000);
   const got = await batch.drain(8000, TOTAL);
   expect(got.closed).toBe(true);
   expect(got.bytes).toBeLessThan(TOTAL);
@@ -135,9 +73,13 @@ it('past the unsent bytes bound, cuts off replays of a stream (Last-Event-ID) th
   const head =
     `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.url.port}\r\nAccept: text/event-stream\r\n` +
     `Mcp-Protocol-Version: 2025-11-25\r\nMcp-Session-Id: ${sid}\r\nLast-Event-ID: ${from}\r\n`;
-  const replays = [];
+  const served = serverSockets(h);
+  const replays: Unread[] = [];
   for (let i = 0; i < 3; i++) replays.push(await unread(h, head));
-  await new Promise((r) => setTimeout(r, 3000));
+  // Until the server has closed two of them (a fixed wait is too soon on a loaded machine); 20 s at most.
+  const cut = () => replays.filter((r) => served.of(r.socket)?.destroyed === true).length;
+  for (let waited = 0; cut() < 2 && waited < 20_000; waited += 100)
+    await new Promise((r) => setTimeout(r, 100));
   const got = await Promise.all(replays.map((replay) => replay.drain(8000, TOTAL)));
   // At least two are cut, which leaves at most one whole copy (16 MiB) waiting, under the bound.
   expect(got.filter((g) => g.closed && g.bytes < TOTAL).length).toBeGreaterThanOrEqual(2);
