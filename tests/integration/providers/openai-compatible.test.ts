@@ -140,6 +140,32 @@ describe('openai-compatible adapter over real HTTP', () => {
     await p.close();
   });
 
+  it('`extra` cannot change the model, the messages or whether the answer streams', async () => {
+    server.setResponder(() => ({ content: 'whole' }));
+    const p = provider();
+    const extra = {
+      model: 'other-model',
+      messages: [{ role: 'user', content: 'injected' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const request = ask('hi', { extra });
+    // A `stream: true` from `extra` on `complete()` would make the server stream what the adapter
+    // reads as one JSON body.
+    await expect(p.complete(request, { signal: signal() })).resolves.toMatchObject({ content: 'whole' });
+    expect(server.requests[0]?.body).toEqual({ model: 'echo-1', messages: request.messages });
+    const deltas = await collect(
+      p.stream(ask('hi', { extra: { ...extra, stream: false } }), { signal: signal() }),
+    );
+    expect(deltas.flatMap((d) => (d.type === 'content' ? [d.text] : [])).join('')).toBe('whole');
+    expect(server.requests[1]?.body).toMatchObject({
+      model: 'echo-1',
+      messages: request.messages,
+      stream: true,
+    });
+    await p.close();
+  });
+
   it('inlines files as system messages after the system prompt and before the user', async () => {
     const p = provider();
     await p.complete(
@@ -187,6 +213,20 @@ describe('openai-compatible adapter over real HTTP', () => {
     expect(server.socketCount).toBe(1);
     await a.close();
     expect(pooledAgentCount()).toBe(before + 1);
+    await b.close();
+    expect(pooledAgentCount()).toBe(before);
+  });
+
+  it('a provider closed twice gives back its share once: the other provider on the origin keeps the agent', async () => {
+    const before = pooledAgentCount();
+    const a = provider({ name: 'a' });
+    const b = provider({ name: 'b' });
+    await a.close();
+    await a.close();
+    expect(pooledAgentCount()).toBe(before + 1);
+    await expect(b.complete(ask('still here'), { signal: signal() })).resolves.toMatchObject({
+      content: expect.any(String),
+    });
     await b.close();
     expect(pooledAgentCount()).toBe(before);
   });

@@ -1,5 +1,5 @@
 /** The API key never shows in a provider error: message, JSON, String(), or the cause chain. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
@@ -57,6 +57,32 @@ describe('secrets', () => {
     const last = server.requests.at(-1);
     expect(last?.authorized).toBe(true);
     expect(JSON.stringify(last)).not.toContain(KEY);
+  });
+});
+
+describe('OpenAI account settings in the environment', () => {
+  it('OPENAI_ORG_ID and OPENAI_PROJECT_ID are not sent to the provider, whole or streamed', async () => {
+    vi.stubEnv('OPENAI_ORG_ID', 'org-troupe-env-leak');
+    vi.stubEnv('OPENAI_PROJECT_ID', 'proj-troupe-env-leak');
+    try {
+      const p = createOpenAICompatibleProvider({ name: 'local', baseURL: server.baseURL, apiKey: KEY });
+      const request = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] };
+      const from = server.requests.length;
+      await p.complete(request, { signal: new AbortController().signal });
+      for await (const _ of p.stream(request, { signal: new AbortController().signal })) {
+        // read to the end
+      }
+      await p.close();
+      const sent = server.requests.slice(from);
+      expect(sent.length).toBe(2);
+      for (const recorded of sent) {
+        expect(recorded.headers).not.toHaveProperty('openai-organization');
+        expect(recorded.headers).not.toHaveProperty('openai-project');
+        expect(JSON.stringify(recorded.headers)).not.toContain('troupe-env-leak');
+      }
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -34,6 +34,23 @@ beforeAll(async () => {
         res.write(big.slice(0, CAP));
         res.end(big.slice(CAP));
         return;
+      case '/chunked-at-cap':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write(big.slice(0, CAP / 2));
+        res.end(big.slice(CAP / 2, CAP));
+        return;
+      case '/chunked-over-by-one':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write(big.slice(0, CAP / 2));
+        res.end(big.slice(CAP / 2, CAP + 1));
+        return;
+      case '/gzip-at-cap':
+      case '/gzip-over-by-one': {
+        const packed = gzipSync(big.slice(0, req.url === '/gzip-at-cap' ? CAP : CAP + 1));
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+        res.end(packed);
+        return;
+      }
       case '/gzip-bomb': {
         // Small on the wire, with a length within the cap; four times the cap once decoded.
         const packed = gzipSync(big);
@@ -82,6 +99,20 @@ describe.each(fetches)('response cap (%s)', (kind) => {
 
   it('stops a body without a length at the cap', async () => {
     const outcome = await read(kind, '/chunked-too-large');
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
+  });
+
+  it('accepts a body of exactly the cap and refuses one byte more, counted as read', async () => {
+    expect(await read(kind, '/chunked-at-cap')).toBe(big.slice(0, CAP));
+    const outcome = await read(kind, '/chunked-over-by-one');
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
+  });
+
+  it('accepts a compressed body that decodes to exactly the cap and refuses one byte more', async () => {
+    expect(await read(kind, '/gzip-at-cap')).toBe(big.slice(0, CAP));
+    const outcome = await read(kind, '/gzip-over-by-one');
     expect(outcome).toBeInstanceOf(Error);
     expect(String((outcome as Error).cause ?? outcome)).toMatch(/at most 65536 bytes/);
   });

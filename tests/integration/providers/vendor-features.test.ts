@@ -129,6 +129,23 @@ describe('kimi', () => {
     ],
     [{ tools: [FN], tool_choice: 'required' }, 'kimi-k2-thinking', /`"auto"` or `"none"`/],
     [{ tools: [FN], tool_choice: 'required' }, 'kimi-k3', /`"auto"` or `"none"`/],
+    // Partial mode only on the last message, an assistant one ([K2]).
+    [
+      { messages: [{ role: 'user' as const, content: 'give JSON', partial: true }] },
+      'moonshot-v1-8k',
+      /`messages\[0\]\.partial` for kimi model `moonshot-v1-8k` to be set only on the last message, an assistant one/,
+    ],
+    [
+      {
+        messages: [
+          user('give JSON'),
+          { role: 'assistant' as const, content: '{', partial: true },
+          user('go on'),
+        ],
+      },
+      'moonshot-v1-8k',
+      /`messages\[1\]\.partial` for kimi model `moonshot-v1-8k` to be set only on the last message/,
+    ],
     // kimi-k3 always thinks and "目前关不了" (Kimi help center, [K7]); `$web_search` needs it off.
     [{ thinking: 'disabled' as const }, 'kimi-k3', /`enabled` or unset: kimi-k3 always thinks/],
     [{ extra: { thinking: { type: 'disabled' } } }, 'kimi-k3', /kimi-k3 always thinks/],
@@ -717,6 +734,8 @@ describe('glm', () => {
     [{ temperature: 1.2 }, /`temperature` .* from 0 to 1, got `1.2`/],
     [{ top_p: -0.1 }, /`top_p` .* from 0 to 1/],
     [{ extra: { user_id: 'abc' } }, /`user_id` .* 6 to 128 characters/],
+    [{ extra: { user_id: 'abcde' } }, /`user_id` .* 6 to 128 characters/],
+    [{ extra: { user_id: 'u'.repeat(129) } }, /`user_id` .* 6 to 128 characters/],
     [{ thinking: 'enabled' as const, model: 'glm-4-plus' }, /`thinking` for glm model `glm-4-plus`/],
     [
       { thinking: 'enabled' as const, model: 'glm-4-32b-0414-128k' },
@@ -768,6 +787,29 @@ describe('glm', () => {
     });
     expect(chatBodies(r)[1]).toMatchObject({ temperature: 1, top_p: 1 });
     expect(ones.metadata.notes ?? []).toEqual([]);
+  });
+
+  it('sends a `user_id` of 6 and of 128 characters, and the caller’s own `do_sample` with temperature 0', async () => {
+    const r = await rig('glm');
+    for (const user_id of ['u'.repeat(6), 'u'.repeat(128)]) {
+      const result = await run(r, {
+        provider: 'glm',
+        model: 'glm-4.6',
+        extra: { user_id },
+        messages: [user('q')],
+      });
+      expect(result.ok).toBe(true);
+    }
+    expect(chatBodies(r).map((body) => String(body.user_id).length)).toEqual([6, 128]);
+    // `do_sample` passes through `extra` unchanged ([Z3]): temperature 0 adds `false` only when it is absent.
+    await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      temperature: 0,
+      extra: { do_sample: true },
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[2]).toMatchObject({ temperature: 0.01, do_sample: true });
   });
 
   it('sends temperature and top_p rounded to two decimal places, never below 0.01, with a note each', async () => {
