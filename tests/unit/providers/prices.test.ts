@@ -41,6 +41,12 @@ describe('the cost rule', () => {
       amount: 10 / 1e6,
       currency: 'CNY',
     });
+    // With a cached price apart: a server's cached count above its prompt count charges the whole
+    // prompt as cached, never a negative uncached part.
+    const cheaper = { input: 2, cachedInput: 0.5, output: 1, currency: 'USD' };
+    expect(
+      costOf(cheaper, { promptTokens: 10, completionTokens: 0, totalTokens: 10, cachedTokens: 50 }),
+    ).toEqual({ amount: 5 / 1e6, currency: 'USD' });
   });
 
   it('estimates the most a call can cost: every prompt token uncached, the whole completion budget', () => {

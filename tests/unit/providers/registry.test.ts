@@ -101,11 +101,16 @@ describe('model registry', () => {
 describe('model registry refresh', () => {
   /** A registry whose `fetchModels` answers when the test says, counting its calls. */
   function refreshing() {
-    const pending: { resolve: (ids: string[]) => void; reject: (error: Error) => void }[] = [];
+    const pending: {
+      resolve: (ids: string[]) => void;
+      reject: (error: unknown) => void;
+      signal: AbortSignal;
+    }[] = [];
     let now = 0;
     const r = createModelRegistry([{ name: 'kimi', configured: true, models: [{ id: 'kimi-k2.6' }] }], {
       now: () => now,
-      fetchModels: () => new Promise<string[]>((resolve, reject) => pending.push({ resolve, reject })),
+      fetchModels: (_provider, signal) =>
+        new Promise<string[]>((resolve, reject) => pending.push({ resolve, reject, signal })),
     });
     const refresh = (signal = new AbortController().signal) =>
       (r.refresh as NonNullable<typeof r.refresh>)('kimi', { signal });
@@ -122,12 +127,29 @@ describe('model registry refresh', () => {
     expect(pending).toHaveLength(1);
     gone.abort(new Error('client left'));
     await expect(leaving).rejects.toThrow('client left');
+    // Two still wait: the fetch goes on.
+    expect(pending[0]?.signal.aborted).toBe(false);
     pending[0]?.resolve(['kimi-k2.6', 'kimi-next']);
     expect(ids(await first)).toEqual(['kimi-k2.6', 'kimi-next']);
     expect(ids(await third)).toEqual(['kimi-k2.6', 'kimi-next']);
     // Then cached: no fetch.
     await refresh();
     expect(pending).toHaveLength(1);
+  });
+
+  it('aborts the fetch once its last waiter leaves, and does not keep that abort as a failure', async () => {
+    const { pending, refresh } = refreshing();
+    const only = new AbortController();
+    const waiting = refresh(only.signal);
+    only.abort(new Error('client left'));
+    await expect(waiting).rejects.toThrow('client left');
+    expect(pending[0]?.signal.aborted).toBe(true);
+    pending[0]?.reject(pending[0].signal.reason);
+    await new Promise((r) => setImmediate(r));
+    const next = refresh();
+    expect(pending).toHaveLength(2);
+    pending[1]?.resolve(['kimi-k2.6', 'kimi-next']);
+    expect(ids(await next)).toContain('kimi-next');
   });
 
   it('answers a failed fetch’s error for 30 s, then fetches again', async () => {
@@ -143,5 +165,63 @@ describe('model registry refresh', () => {
     expect(pending).toHaveLength(2);
     pending[1]?.resolve(['kimi-k2.6', 'kimi-next']);
     expect(ids(await again)).toContain('kimi-next');
+  });
+});
+
+describe('refresh: the vendor’s live model ids', () => {
+  const signal = new AbortController().signal;
+  const rig = (modelsCacheMs?: number) => {
+    let now = 0;
+    const fetched: { provider: string; signal: AbortSignal }[] = [];
+    const live = createModelRegistry(
+      [
+        { name: 'kimi', configured: true, models: [{ id: 'kimi-k2.6' }] },
+        { name: 'glm', configured: false, models: [{ id: 'glm-4.6' }], hint: 'set ZHIPUAI_API_KEY' },
+      ],
+      {
+        now: () => now,
+        ...(modelsCacheMs === undefined ? {} : { modelsCacheMs }),
+        fetchModels: async (provider, signal) => {
+          fetched.push({ provider, signal });
+          return [`live-${fetched.length}`];
+        },
+      },
+    );
+    const refresh = (provider: string) => {
+      if (live.refresh === undefined) throw new Error('Expected `refresh` with `fetchModels` given');
+      return live.refresh(provider, { signal });
+    };
+    return { refresh, fetched, at: (ms: number) => (now = ms) };
+  };
+  const ids = (listed: { models: readonly { id: string }[] }) => listed.models.map((m) => m.id);
+
+  it('reuses the ids it fetched for 10 minutes by default, and asks again at 10 minutes', async () => {
+    const { refresh, fetched, at } = rig();
+    expect(ids(await refresh('kimi'))).toEqual(['kimi-k2.6', 'live-1']);
+    at(599_999);
+    expect(ids(await refresh('kimi'))).toEqual(['kimi-k2.6', 'live-1']);
+    at(600_000);
+    expect(ids(await refresh('kimi'))).toEqual(['kimi-k2.6', 'live-2']);
+    expect(fetched).toHaveLength(2);
+  });
+
+  it('keeps them `modelsCacheMs` when given', async () => {
+    const { refresh, fetched, at } = rig(1000);
+    await refresh('kimi');
+    at(999);
+    await refresh('kimi');
+    at(1000);
+    await refresh('kimi');
+    expect(fetched).toHaveLength(2);
+  });
+
+  it('asks no provider without a key, nor one it does not know', async () => {
+    const { refresh, fetched } = rig();
+    await expect(refresh('glm')).rejects.toMatchObject({
+      code: 'NOT_CONFIGURED',
+      message: expect.stringContaining('set ZHIPUAI_API_KEY'),
+    });
+    await expect(refresh('nope')).rejects.toMatchObject({ code: 'UNKNOWN_PROVIDER' });
+    expect(fetched).toHaveLength(0);
   });
 });

@@ -238,6 +238,31 @@ describe('JSON nesting and stdio lines', () => {
     expect(checkLine('{"jsonrpc":"2.0","method":"x"}')).toEqual({ ok: true });
   });
 
+  it('passes a line of exactly `maxLineBytes` (its newline not counted), whole or in pieces, and refuses one byte more', async () => {
+    const ping = (pad: number) =>
+      `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"p":"${'x'.repeat(pad)}"}}`;
+    const at = ping(100);
+    const max = Buffer.byteLength(at);
+    const over = ping(101);
+    for (const pieces of [1, 3]) {
+      const input = new PassThrough();
+      const answers: string[] = [];
+      const passed: string[] = [];
+      const out = guardStdin(input, (line) => answers.push(line), { maxLineBytes: max });
+      out.on('data', (d: Buffer) => passed.push(d.toString()));
+      for (const line of [at, over]) {
+        const size = Math.ceil(line.length / pieces);
+        for (let i = 0; i < line.length; i += size) input.write(line.slice(i, i + size));
+        input.write('\n');
+      }
+      await new Promise((r) => setImmediate(r));
+      expect(passed.join('')).toBe(`${at}\n`);
+      expect(answers.map((a) => JSON.parse(a).error.message)).toEqual([
+        `Invalid Request: line over ${max} bytes`,
+      ]);
+    }
+  });
+
   it('answers a request of another JSON-RPC version under its id, as HTTP does', () => {
     expect(checkLine('{"jsonrpc":"1.0","id":"v1","method":"ping"}')).toMatchObject({
       ok: false,
