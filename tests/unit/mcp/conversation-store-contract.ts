@@ -120,6 +120,20 @@ export function conversationStoreContract(name: string, make: StoreFactory): voi
       expect(await store.load?.(b)).toBeUndefined();
     });
 
+    it('holds a conversation until `ttlMs` after its last save, and not at that instant (a Redis key’s PX)', async () => {
+      let now = 1000;
+      const store = await make({ ttlMs: 60_000, now: () => now });
+      const id = await store.save(turn(1));
+      now = 60_999;
+      expect(await store.get(id)).toBeDefined();
+      await store.save([...turn(1), ...turn(2)], id);
+      now = 120_998;
+      expect(await store.get(id)).toHaveLength(4);
+      now = 120_999;
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.load?.(id)).toBeUndefined();
+    });
+
     it('keeps the model a save gave, for load, until a save gives another or none', async () => {
       const store = await make({});
       const kimi = { provider: 'kimi', model: 'kimi-k2.6' };

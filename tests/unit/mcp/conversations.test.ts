@@ -36,20 +36,6 @@ describe('MemoryConversationStore', () => {
     expect(ids.size).toBe(300);
   });
 
-  it('holds a conversation until `ttlMs` after its last save, as a Redis key’s PX does, and not at that instant', async () => {
-    let now = 1000;
-    const store = new MemoryConversationStore({ ttlMs: 100, now: () => now });
-    stores.push(store);
-    const id = await store.save(turn(1, 10));
-    now = 1099;
-    expect(await store.get(id)).toBeDefined();
-    await store.save(turn(2, 10), id);
-    now = 1198;
-    expect(await store.get(id)).toBeDefined();
-    now = 1199;
-    expect(await store.get(id)).toBeUndefined();
-  });
-
   it('keeps its byte total exact through replacement and eviction', async () => {
     const store = new MemoryConversationStore({
       maxTotalBytes: 3000,
