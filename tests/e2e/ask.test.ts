@@ -2,7 +2,7 @@
  * `troupe ask` as a user runs it: the built CLI (`npm run build` first) against the local
  * OpenAI-compatible server.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -149,6 +149,42 @@ describe('troupe ask', () => {
       'troupe ask: Expected `--model ID` with `--base-url` (an ad-hoc endpoint has no default model), got none\n',
     );
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('--timeout is the call’s run deadline: a hanging provider ends TIMED_OUT at it, exit 1', async () => {
+    const started = Date.now();
+    const run = await ask([...adHoc(), '--model', 'fault:hang', '--timeout', '500', 'hi'], {
+      TROUPE_API_KEY: KEY,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^troupe ask: TIMED_OUT/);
+    // Well before the default deadline (120 s) and the helper's own 20 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('Ctrl-C cancels the call: the provider request is dropped and it exits with one CANCELLED line', async () => {
+    const child = spawn(process.execPath, [CLI, 'ask', ...adHoc(), '--model', 'fault:hang', 'hi'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TROUPE_API_KEY: KEY },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => server.inFlight, { timeout: 10_000 }).toBe(1);
+      child.kill('SIGINT');
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r('still running'), 8_000)),
+      ]);
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^troupe ask: CANCELLED/);
+      await expect.poll(() => server.inFlight, { timeout: 5_000 }).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('an unreachable URL: one-line NETWORK error, non-zero exit, no stack', async () => {

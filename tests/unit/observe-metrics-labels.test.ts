@@ -25,6 +25,9 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
       runtime.submit({ provider: 'sim', model, messages: [{ role: 'user', content: 'hi' }] }).result;
     const long = `long-${'q'.repeat(MAX_MODEL_LABEL_LENGTH)}`;
     expect((await ask(long)).ok).toBe(true);
+    // At the length bound: its own series.
+    const atLength = 'a'.repeat(MAX_MODEL_LABEL_LENGTH);
+    expect((await ask(atLength)).ok).toBe(true);
     for (let i = 0; i < MAX_MODEL_LABELS + 20; i += 20) {
       await Promise.all(Array.from({ length: 20 }, (_, j) => ask(`model-${i + j}`)));
     }
@@ -40,6 +43,7 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
     expect(models.size).toBe(MAX_MODEL_LABELS + 1);
     expect(models.has(OTHER_MODEL)).toBe(true);
     expect(models.has(long)).toBe(false);
+    expect(models.has(atLength)).toBe(true);
     expect(models.has('model-0')).toBe(true);
     expect(text.length).toBeLessThan(200_000);
   } finally {

@@ -2,6 +2,9 @@
  * Kimi multi-file chat against the local server: upload (`file-extract`), extracted text as
  * system messages, and deletion however the call ends.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
@@ -99,6 +102,64 @@ describe('Kimi files for multi-file chat', () => {
     controller.abort();
     expect(((await run) as TroupeError).code).toBe('CANCELLED');
     expect(live()).toEqual([]);
+  });
+
+  it('fails with the refused upload’s own error, sends no chat, and deletes the upload that went in', async () => {
+    const small = createOpenAIServer({ apiKey: KEY, maxRequestBytes: 4096 });
+    await small.start();
+    const p = createKimiProvider({ apiKey: KEY, baseURL: small.baseURL });
+    try {
+      const request: ChatRequest = {
+        ...withFiles('moonshot-v1-8k'),
+        files: [
+          { name: 'fits.md', data: 'a small file' },
+          { name: 'too-big.txt', data: 'x'.repeat(64 * 1024) },
+        ],
+      };
+      const error = await p
+        .complete(request, { signal: new AbortController().signal })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TroupeError);
+      expect((error as TroupeError).message).toContain('file upload');
+      expect((error as TroupeError).message).toContain('413');
+      expect(small.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
+      expect(small.requests.filter((r) => r.path.endsWith('/content'))).toHaveLength(0);
+      expect([...small.files.values()].map((f) => [f.filename, f.deleted])).toEqual([['fits.md', true]]);
+    } finally {
+      await p.close();
+      await small.close();
+    }
+  });
+
+  it('an upload that hangs is cancelled with the call (the session’s deadline and cancellation reach it)', async () => {
+    let uploads = 0;
+    const hanging = createServer((req) => {
+      if (req.url === '/v1/files') uploads++;
+      // Never answers: the upload waits for the call's signal alone.
+    });
+    hanging.listen(0, '127.0.0.1');
+    await once(hanging, 'listening');
+    const p = createKimiProvider({
+      apiKey: KEY,
+      baseURL: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1`,
+    });
+    try {
+      const controller = new AbortController();
+      const run = p
+        .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
+        .catch((e: unknown) => e);
+      await expect.poll(() => uploads).toBe(2);
+      controller.abort();
+      const outcome = await Promise.race([
+        run,
+        new Promise((r) => setTimeout(() => r('still waiting'), 3000)),
+      ]);
+      expect((outcome as TroupeError).code).toBe('CANCELLED');
+    } finally {
+      await p.close();
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 
   it('targets the .cn host with region cn and the global host by default', async () => {
