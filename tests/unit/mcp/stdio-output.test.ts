@@ -127,9 +127,10 @@ describe('batchedOutput', () => {
     batched.on('error', (error) => {
       failed = error;
     });
-    // 20 pieces of 64 Ki characters at 15 ms each: 300 ms for the batch, far past 40 ms. An emoji
-    // (a surrogate pair) sits across each piece's end.
-    const line = `${'😀'.repeat(20 * 32 * 1024)}\n`;
+    // 20 pieces of 64 Ki characters at 15 ms each: 300 ms for the batch, far past 40 ms. One
+    // character first, so an emoji (a surrogate pair) sits across the first piece's end: without
+    // it every pair started at an even index and no piece end (64 Ki, even) fell inside one.
+    const line = `x${'😀'.repeat(20 * 32 * 1024)}\n`;
     batched.write(line);
     const finished = new Promise((resolve) => batched.end(resolve));
     await finished;

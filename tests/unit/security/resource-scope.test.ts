@@ -66,6 +66,18 @@ describe("sessionFilter: 'owner'", () => {
     expect(visible('s3', http('bob'))).toBe(false);
   });
 
+  it('reads a caller’s own ended sessions for the resources, however many other callers ended since', async () => {
+    const mcp = context('owner');
+    const ask = (owner: string) =>
+      mcp.runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }, { metadata: { owner } });
+    const mine = ask('mcp:alice');
+    await mine.result;
+    for (let i = 0; i < 25; i++) await ask('mcp:bob').result;
+    expect(mcp.recentFor(http('alice'), 20).map((s) => s.sessionId)).toEqual([mine.id]);
+    expect(mcp.recentFor(http('bob'), 20)).toHaveLength(20);
+    expect(mcp.recentFor(http('carol'), 20)).toEqual([]);
+  });
+
   it('is off unless asked for (a library embedding the front decides)', () => {
     expect(context().sessionFilter).toBeUndefined();
   });
