@@ -181,7 +181,7 @@ export function createModelRegistry(
   // Every listed model's routed target, made once: routing runs on every submit.
   const routed = new Map<string, Map<string, RoutedTarget>>();
   // `refresh`'s fetch in flight, and its last failure, by provider.
-  const inflight = new Map<string, Promise<void>>();
+  const inflight = new Map<string, Fetching>();
   const failed = new Map<string, { readonly at: number; readonly error: unknown }>();
   for (const entry of entries) {
     const byModel = new Map<string, RoutedTarget>();
@@ -244,10 +244,11 @@ export function createModelRegistry(
   }
 
   /**
-   * One fetch of `provider`'s ids at a time, whoever asks meanwhile waiting for it (its own abort
-   * ends only its wait); a failed fetch is the answer for `MODELS_RETRY_MS`. Until 2026-12-05 each
-   * `list_models` refresh fetched while one was in flight, and again at once after a failure: a
-   * client looping on it sent the vendor a request per call with the server's key (an audit).
+   * One fetch of `provider`'s ids at a time, whoever asks meanwhile waiting for it: a caller's abort
+   * ends its own wait, and the fetch once nobody waits. A failed fetch is the answer for
+   * `MODELS_RETRY_MS`. Until 2026-12-05 each `list_models` refresh fetched while one was in flight,
+   * and again at once after a failure: a client looping on it sent the vendor a request per call with
+   * the server's key (an audit).
    */
   function untilFetched(provider: string, signal: AbortSignal): Promise<void> {
     const failure = failed.get(provider);
@@ -255,21 +256,30 @@ export function createModelRegistry(
     let fetching = inflight.get(provider);
     if (fetching === undefined) {
       const fetchModels = options.fetchModels as NonNullable<RegistryOptions['fetchModels']>;
-      fetching = fetchModels(provider, AbortSignal.timeout(MODELS_FETCH_MS)).then(
+      const left = new AbortController();
+      const done = fetchModels(
+        provider,
+        AbortSignal.any([left.signal, AbortSignal.timeout(MODELS_FETCH_MS)]),
+      ).then(
         (ids) => {
           fetched.set(provider, { at: now(), ids: [...ids] });
           failed.delete(provider);
         },
         (error: unknown) => {
-          failed.set(provider, { at: now(), error });
+          // Not a failure to remember when it is its waiters who left.
+          if (!left.signal.aborted) failed.set(provider, { at: now(), error });
           throw error;
         },
       );
-      const settled = () => inflight.delete(provider);
-      fetching.then(settled, settled);
-      inflight.set(provider, fetching);
+      const current = { done, left, waiting: 0 };
+      fetching = current;
+      const settled = () => {
+        if (inflight.get(provider) === current) inflight.delete(provider);
+      };
+      done.then(settled, settled);
+      inflight.set(provider, current);
     }
-    return untilAborted(fetching, signal);
+    return waitFor(fetching, signal);
   }
 
   return {
@@ -294,16 +304,32 @@ const MODELS_FETCH_MS = 30_000;
 /** How long a failed fetch of a provider's model ids is the answer, before one is tried again. */
 export const MODELS_RETRY_MS = 30_000;
 
-/** `promise`, or the abort of `signal` if it comes first (the promise goes on for whoever else waits). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+/** A fetch of one provider's ids in flight: its end, the abort for when its last waiter leaves, how many wait. */
+interface Fetching {
+  readonly done: Promise<void>;
+  readonly left: AbortController;
+  waiting: number;
+}
+
+/** `fetching`'s end, or `signal`'s abort if it comes first; the last waiter to leave aborts the fetch. */
+function waitFor(fetching: Fetching, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) {
+    // Aborted while the fetch it started was being made: nobody else waits for it.
+    if (fetching.waiting === 0) fetching.left.abort(signal.reason);
+    return Promise.reject(signal.reason);
+  }
+  fetching.waiting++;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      fetching.waiting--;
+      if (fetching.waiting === 0) fetching.left.abort(signal.reason);
+      reject(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
+    fetching.done.then(
+      () => {
         signal.removeEventListener('abort', onAbort);
-        resolve(value);
+        resolve();
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
