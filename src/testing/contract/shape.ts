@@ -25,7 +25,7 @@ export const resultShape: ContractProperty = {
     return [[[reply, false]], [[reply, true]]];
   },
   build(fc, context) {
-    // Each reply, one in four, with no finish_reason (`no-finish=1`; until 2026-12-06 never).
+    // Each reply, one in four, with no finish_reason (`no-finish=1`; until 2026-12-05 never).
     const arbitrary = fc.array(
       fc.tuple(replyArbitrary(fc, context), fc.constantFrom(false, false, false, true)),
       {

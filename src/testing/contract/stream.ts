@@ -87,7 +87,7 @@ export const streamContract: ContractProperty = {
         // 2026-12-05 always `data: {...}\n\n`, and a parser that knew only that passed).
         sse: fc.constantFrom(...SSE_DRAWN),
         // For a read to the end, one in four: no chunk gives a finish_reason, then `[DONE]` (until
-        // 2026-12-06 never, and the rule for such a stream was tested on neither side).
+        // 2026-12-05 never, and the rule for such a stream was tested on neither side).
         noFinish: fc.constantFrom(false, false, false, true),
       },
       { requiredKeys: ['via', 'reply', 'ending', 'after', 'lastInFinish'] },

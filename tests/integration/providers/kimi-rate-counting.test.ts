@@ -105,7 +105,7 @@ describe('Kimi: TPM and TPD are counted as Moonshot counts them (prompt + budget
   });
 
   // "max_tokens … 默认值为32k，即32768" (the K2.5, K2.6 and K2.7 Code quickstarts): with thinking off
-  // troupe sends no budget, and Moonshot's limiter counts that default; until 2026-12-06 troupe
+  // troupe sends no budget, and Moonshot's limiter counts that default; until 2026-12-05 troupe
   // counted the usage, so a burst of such calls ran its window under Moonshot's.
   it.each(['kimi-k2.5', 'kimi-k2.6'])(
     "%s with thinking off, sent no budget, is charged Moonshot's own default (32768)",

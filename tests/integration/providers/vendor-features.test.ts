@@ -116,7 +116,7 @@ describe('kimi', () => {
     ],
     [{ stop: '停'.repeat(11) }, 'kimi-k2.6', /`stop` for kimi model `kimi-k2.6` to be at most 5 stop words/],
     // With thinking on, `tool_choice` is "auto" or "none" only ("取任何其他值将会报错", the K2.5, K2.6
-    // and K2.7 Code quickstarts); until 2026-12-06 it went to Moonshot and came back a 400.
+    // and K2.7 Code quickstarts); until 2026-12-05 it went to Moonshot and came back a 400.
     [
       { tools: [FN], tool_choice: 'required' },
       'kimi-k2.6',

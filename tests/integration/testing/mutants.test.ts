@@ -178,7 +178,7 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'requestSent',
     /^Expected `tools\[0\]\.function\.parameters` \{"type":"object",.*\} on the wire, got none/,
   ],
-  // Passed every property until 2026-12-06: the contract never sent a stream ended by `[DONE]`
+  // Passed every property until 2026-12-05: the contract never sent a stream ended by `[DONE]`
   // with no finish_reason, and demanded a `finish` of every stream.
   [
     'no-finish-as-stop',

@@ -100,7 +100,7 @@ describe('chargedTokens: what admission charges, as the vendor will count it', (
     expect(chargedTokens(ask('kimi-k3'), 'kimi-k3', kimi, 700)).toBe(prompt + KIMI_K3_DEFAULT_MAX_TOKENS);
     expect(chargedTokens(ask('moonshot-v1-8k'), 'moonshot-v1-8k', kimi, 700)).toBe(prompt + 700);
     // Thinking turned off: no budget is sent, and Moonshot counts its own default for the K2.5+
-    // families, 32768 ("默认值为32k", the quickstarts); until 2026-12-06 the 700 was charged.
+    // families, 32768 ("默认值为32k", the quickstarts); until 2026-12-05 the 700 was charged.
     const off = ask('kimi-k2.6', { extra: { thinking: { type: 'disabled' } } });
     expect(chargedTokens(off, 'kimi-k2.6', kimi, 700)).toBe(
       estimatePromptTokens(off) + KIMI_K2_5_DEFAULT_MAX_TOKENS,

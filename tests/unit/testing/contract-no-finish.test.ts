@@ -1,7 +1,7 @@
 /**
  * How the contract ends a stream whose server gave no `finish_reason` and sent `[DONE]`: a whole
  * answer whose reason is unknown, so no `finish` and a `note` last; on any other stream a missing
- * `finish` stays an error. Until 2026-12-06 the contract demanded a `finish` of every stream, and
+ * `finish` stays an error. Until 2026-12-05 the contract demanded a `finish` of every stream, and
  * troupe's own adapter, which ends such a stream with a note, would have failed it.
  */
 import { describe, expect, it } from 'vitest';
