@@ -173,7 +173,8 @@ export function guardStdin(
           if (!discarding) {
             pending.push(rest);
             pendingBytes += rest.length;
-            if (pendingBytes > maxLineBytes) {
+            // One byte over: a `\r` whose `\n` is still to come (neither counts).
+            if (pendingBytes > maxLineBytes + 1) {
               discarding = true;
               const seen = Buffer.concat(pending);
               head = Buffer.from(seen.subarray(0, EDGE_BYTES));
@@ -198,14 +199,15 @@ export function guardStdin(
         const line = pending.length === 0 ? whole : Buffer.concat([...pending, whole]);
         pending = [];
         pendingBytes = 0;
-        if (line.length - 1 > maxLineBytes) {
+        // The line's own bytes, without its `\n` or `\r\n` (until 2026-12-05 a `\r` counted).
+        const end = line.length > 1 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
+        if (end > maxLineBytes) {
           head = Buffer.from(line.subarray(0, EDGE_BYTES));
-          tail = lastBytes(Buffer.alloc(0), line.subarray(0, line.length - 1));
+          tail = lastBytes(Buffer.alloc(0), line.subarray(0, end));
           pass();
           tooLong();
           continue;
         }
-        const end = line.length > 1 && line[line.length - 2] === 13 ? line.length - 2 : line.length - 1;
         const text = line.toString('utf8', 0, end);
         if (text.trim() === '') continue;
         const verdict = readLine(text, maxJsonDepth);

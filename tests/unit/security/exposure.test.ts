@@ -238,13 +238,20 @@ describe('JSON nesting and stdio lines', () => {
     expect(checkLine('{"jsonrpc":"2.0","method":"x"}')).toEqual({ ok: true });
   });
 
-  it('passes a line of exactly `maxLineBytes` (its newline not counted), whole or in pieces, and refuses one byte more', async () => {
+  it('passes a line of exactly `maxLineBytes` (its newline or CRLF not counted), whole or in pieces, and refuses one byte more', async () => {
     const ping = (pad: number) =>
       `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"p":"${'x'.repeat(pad)}"}}`;
     const at = ping(100);
     const max = Buffer.byteLength(at);
     const over = ping(101);
-    for (const pieces of [1, 3]) {
+    // A `\r\n` ending is not counted either (until 2026-12-05 its `\r` was: a CRLF line of exactly
+    // the bound was refused); in pieces, the `\r` may come in a chunk before its `\n`.
+    for (const [pieces, ending] of [
+      [1, '\n'],
+      [3, '\n'],
+      [1, '\r\n'],
+      [3, '\r\n'],
+    ] as const) {
       const input = new PassThrough();
       const answers: string[] = [];
       const passed: string[] = [];
@@ -253,6 +260,7 @@ describe('JSON nesting and stdio lines', () => {
       for (const line of [at, over]) {
         const size = Math.ceil(line.length / pieces);
         for (let i = 0; i < line.length; i += size) input.write(line.slice(i, i + size));
+        if (ending === '\r\n') input.write('\r');
         input.write('\n');
       }
       await new Promise((r) => setImmediate(r));
