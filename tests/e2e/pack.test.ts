@@ -104,6 +104,7 @@ it('installs with only what it declares, no optional peers, ships no sources, an
   expect(names['./scale']).toEqual([
     'MemoryClusterHub',
     'RedisConversationStore',
+    'RedisCostLedger',
     'RedisEventStore',
     'RedisTaskStore',
     'memoryClusterBackend',
