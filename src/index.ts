@@ -61,6 +61,8 @@ export type { BreakerOptions, BreakerView } from './runtime/breakers.js';
 export type { BudgetOptions } from './runtime/budgets.js';
 export type { ProviderLimits, WaitingFor } from './runtime/limit-types.js';
 export type { ProviderBudget } from './runtime/limiter.js';
+// `createRuntime({ sharedState })`: one given to several runtimes in a process shares their limits.
+export { MemorySharedState } from './runtime/memory-state.js';
 export type { SharedState } from './runtime/ports.js';
 export { createRuntime } from './runtime/runtime.js';
 export type { SessionEngineKind } from './runtime/session-engine.js';

@@ -5,12 +5,11 @@
  */
 import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
-import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
 import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { Lanes, LimitCounters, WaitingFor } from './limit-types.js';
-import type { CallOutcome, ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
+import type { ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
 import { providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
@@ -19,10 +18,7 @@ import { PassHolds } from './pass-holds.js';
 import { markHeldReroute } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
-
-/** A session's end: its slot and its probe go. */
-// Stryker disable next-line ObjectLiteral,StringLiteral: settleProvider ends any outcome but an answer or a 429 alike.
-const ENDED: CallOutcome = { kind: 'ended' };
+import { ENDED, SharedAsks, type SharedLimiter } from './shared-asks.js';
 
 export class LocalLimits {
   readonly state: MemorySharedState;
@@ -46,16 +42,8 @@ export class LocalLimits {
   private readonly estimates = new WeakMap<SessionRecord, Target & { readonly tokens: number }>();
   /** In memory: queued sessions with fallbacks that a new cooldown must move on. */
   private readonly cooling: CooldownReroutes;
-  /**
-   * Retries asking the shared limiter (a shared backend), until it lets them go; with the timer of
-   * the next look while one waits for room. A session's end clears it: nothing asks for it after.
-   */
-  private readonly asking = new Map<
-    SessionRecord,
-    { readonly timer: unknown; readonly lapsesAt: number; readonly probe?: string } | undefined
-  >();
-  /** The sessions whose end the bus told of last (`provider|session`): an ask answered with one of them as the probe asks again. */
-  private readonly endsHeard = new Recent(256);
+  /** On a shared limiter: the sessions asking it for a start (`shared-asks.ts`). */
+  private readonly asks: SharedAsks | undefined;
 
   constructor(
     private readonly config: ReadonlyMap<string, ProviderLimitsConfig>,
@@ -68,144 +56,42 @@ export class LocalLimits {
     /** The scheduler's slots: a hop leaves its provider's and takes its target's. */
     private readonly lanes: Lanes,
     /**
-     * On a shared backend: the limiter every instance shares. Admission happened when the queue
-     * leased the session (its first start is charged there); retries ask it here, asynchronously.
+     * On a shared state (a shared backend's, or one runtimes share): the limiter every instance
+     * shares. A session a shared queue leased was charged there; the first start of one submitted
+     * here and every retry ask it, asynchronously (`SharedAsks`).
      */
-    private readonly shared?: {
-      readonly limiter: Limiter;
-      /** A held retry may go now (or move on to its next target: its `reroute` is set). */
-      readonly go: (record: SessionRecord) => void;
-      readonly onError: (error: unknown) => void;
-    },
+    private readonly shared?: SharedLimiter,
   ) {
     this.state = new MemorySharedState(clock);
     this.cooling = new CooldownReroutes(clock, (provider) => this.limiter.coolsPerModel(provider));
     this.limiter = new Limiter(config, this.state);
+    this.asks =
+      shared &&
+      new SharedAsks(
+        {
+          clock,
+          counters: this.counters,
+          holds: this.holds,
+          startOf: (record, target, lapsesAt) => this.startOf(record, target, lapsesAt),
+          leaveLane: (record) => this.leaveLane(record),
+          enterLane: (record, provider) => this.enterLane(record, provider),
+          coolingRefused: (provider, model, at) => this.cooling.refused(provider, model, at),
+        },
+        shared,
+      );
   }
 
   /** A retry is due: `true` when it may start now; else the runtime holds it until `go`/the pump. */
   retry(record: SessionRecord, lapsesAt: number): boolean {
-    const shared = this.shared;
-    if (shared === undefined) {
+    const asks = this.asks;
+    if (asks === undefined) {
       if (this.held.size === 0 && this.gate(record, lapsesAt) === true) return true;
       this.held.add(record);
       return false;
     }
     if (record.work.kind !== 'chat') return true;
-    if (!this.asking.has(record)) {
-      this.asking.set(record, undefined);
-      this.ask(record, lapsesAt, shared);
-    }
+    asks.retry(record, lapsesAt);
     return false;
-  }
-
-  /** Asks the shared limiter for a start; `after`: the probe it asks again for, once (its end may not be written yet). */
-  private ask(
-    record: SessionRecord,
-    lapsesAt: number,
-    shared: NonNullable<LocalLimits['shared']>,
-    after?: string,
-  ): void {
-    // A hop asks its target's limits, and leaves its provider's slot while it waits.
-    const target = targetOf(record);
-    if (hops(record, target.provider)) this.leaveLane(record);
-    const start = this.startOf(record, target, lapsesAt);
-    // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
-    shared.limiter
-      .tryStartFresh(target.provider, start, () => this.counters.rateLimited)
-      .then(
-        (got) => {
-          if (record.result !== null) {
-            this.asking.delete(record);
-            // Stryker disable next-line ConditionalExpression: a refused start holds nothing to end (→ true); → false is killed.
-            if (got.ok) this.settleShared(target.provider, start, ENDED);
-            return;
-          }
-          if (got.ok) {
-            this.asking.delete(record);
-            this.enterLane(record, target.provider);
-            record.waitingFor = undefined;
-            record.limitStart = start;
-            shared.go(record);
-            return;
-          }
-          if (record.waitingFor !== got.limit) this.counters.waits[got.limit]++;
-          record.waitingFor = got.limit;
-          // Held by a probe whose end came while it asked: that end's settle may have come after its read.
-          const probe = got.probe;
-          // Stryker disable next-line ConditionalExpression: without a probe, `probe !== after` can hold only after a re-ask, and no end is heard as `<provider>|undefined`.
-          if (probe !== undefined && probe !== after && this.endsHeard.has(`${target.provider}|${probe}`)) {
-            this.ask(record, lapsesAt, shared, probe);
-            return;
-          }
-          // Its provider cools down past its run deadline: it moves on instead (`markHeldReroute`).
-          if (markHeldReroute(record, target.provider, got, this.clock.now())) {
-            this.asking.delete(record);
-            shared.go(record);
-            return;
-          }
-          const now = this.clock.now();
-          // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
-          const at = got.limit === 'maxConcurrent' ? null : got.at;
-          const waitMs = Math.max(50, (at ?? now + 1000) - now);
-          const timer = this.clock.setTimeout(() => this.ask(record, lapsesAt, shared), waitMs);
-          this.asking.set(record, { timer, lapsesAt, probe });
-        },
-        (error: unknown) => {
-          // The shared limiter is away: the retry goes rather than wait on a Redis that may not return.
-          this.asking.delete(record);
-          shared.onError(error);
-          if (record.result !== null) return;
-          this.enterLane(record, target.provider);
-          shared.go(record);
-        },
-      );
-  }
-
-  /** A call's outcome on the shared limiter, tried again while it is away; resolves once its first try is answered. */
-  private settleShared(provider: string, start: Start, outcome: CallOutcome): Promise<unknown> {
-    const { limiter, onError } = this.shared as NonNullable<LocalLimits['shared']>;
-    const now = this.clock.now();
-    const first = limiter.settle(provider, start, now, outcome);
-    first
-      .catch(() => limiter.settleWhileAway(this.clock, provider, start, now, outcome))
-      .then((began) => {
-        if (began) this.counters.cooldowns++;
-        this.wakeHeld(provider);
-      }, onError);
-    // Answered, refused or not: a refusal is tried again above, and reported there.
-    return Promise.allSettled([first]);
-  }
-
-  /**
-   * The session `sessionId` of `provider` ended or retries on some instance (told by the event bus): the
-   * retries here held behind it, if it was probing `provider`, look again now rather than at its
-   * lapse. One whose ask was on its way then asks again once answered, if the answer names it as the
-   * probe (that end's settle, written on another connection, may have come after its read).
-   */
-  wake(provider: string, sessionId: string): void {
-    this.endsHeard.add(`${provider}|${sessionId}`);
-    this.wakeHeld(provider, sessionId);
-  }
-
-  /**
-   * Retries here held by `provider`'s cooldown look again now (only those behind the probe `probe`,
-   * when given): a call of it settled, which may have ended its probe (to a new cooldown, or open).
-   * They waited until the probe's lapse, up to `PROBE_ACCEPTED_MS` (machines/provider.ts), where one
-   * process looks at every settle. During a cooldown few calls settle, so the looks stay few.
-   */
-  private wakeHeld(provider: string, probe?: string): void {
-    // Only on a shared backend does a retry ask (`asking`).
-    const shared = this.shared as NonNullable<LocalLimits['shared']>;
-    for (const [record, waiting] of this.asking) {
-      // An ask on its way after a settle here reads the state after it (one connection, in order).
-      if (waiting === undefined || record.waitingFor !== 'cooldown') continue;
-      if (targetOf(record).provider !== provider) continue;
-      if (probe !== undefined && waiting.probe !== probe) continue;
-      this.clock.clearTimeout(waiting.timer);
-      this.asking.set(record, undefined);
-      this.ask(record, waiting.lapsesAt, shared, probe);
-    }
   }
 
   private startOf(record: SessionRecord, target: Target, lapsesAt: number): Start {
@@ -263,8 +149,9 @@ export class LocalLimits {
    * (`reroutes`) for sessions that cannot wait for it.
    */
   gate(record: SessionRecord, lapsesAt: number): Verdict {
-    // On a shared backend the queue admitted it, under the shared limits.
-    if (record.work.kind !== 'chat' || this.shared !== undefined) return true;
+    if (record.work.kind !== 'chat') return true;
+    // A shared queue admitted it, under the shared limits (`leased`); one submitted here asks them.
+    if (this.asks !== undefined) return record.leased === true || this.asks.gate(record);
     // A reroute an earlier refusal found is this refusal's to find again (`markHeldReroute`).
     if (record.admitted) record.reroute = undefined;
     const target = targetOf(record);
@@ -326,7 +213,10 @@ export class LocalLimits {
    * cools down past their queue deadline (`CooldownReroutes`). Each one comes with `reroute` set.
    */
   reroutes(queuedOf: (provider: string) => Iterable<SessionRecord>): SessionRecord[] {
-    return this.cooling.reroutes(queuedOf);
+    const out = this.cooling.reroutes(queuedOf);
+    // Leaving the queue uncharged, they ask the shared limiter no more.
+    for (const record of out) this.asks?.left(record);
+    return out;
   }
 
   /** What holds a queued session back: its own last refusal, or its provider's queue's. */
@@ -347,8 +237,8 @@ export class LocalLimits {
     else if (start === null) return false;
     record.limitStart = null;
     const now = this.clock.now();
-    if (this.shared !== undefined) {
-      const written = this.settleShared(record.provider, start ?? this.bare(record, now), outcome);
+    if (this.asks !== undefined) {
+      const written = this.asks.settle(record.provider, start ?? this.bare(record, now), outcome);
       // A 429's cooldown is in the shared state before the session's end is told (`SessionDriver`).
       record.cooling = outcome.kind === 'rateLimited' ? written : undefined;
       return true;
@@ -361,21 +251,26 @@ export class LocalLimits {
   /** A session ended: its charge's slot and probe go. */
   ended(record: SessionRecord): void {
     this.held.delete(record);
-    // A retry waiting to ask the shared limiter again: its session is over, so it asks no more.
-    this.clock.clearTimeout(this.asking.get(record)?.timer);
-    this.asking.delete(record);
+    // A session waiting to ask the shared limiter again: it is over, so it asks no more.
+    this.asks?.left(record);
     const start = record.limitStart ?? null;
     if (start === null) return;
     record.limitStart = null;
-    if (this.shared !== undefined) {
-      this.settleShared(record.provider, start, ENDED);
+    if (this.asks !== undefined) {
+      this.asks.settle(record.provider, start, ENDED);
       return;
     }
     this.limiter.settleNow(record.provider, start, this.clock.now(), ENDED);
   }
 
+  /** A session of `provider` ended, or retries, on some instance (`SharedAsks.wake`). */
+  wake(provider: string, sessionId: string): void {
+    this.asks?.wake(provider, sessionId);
+  }
+
+  /** What each provider has left now; on a shared state (in memory), every runtime's sharing it. */
   budgets(providers: readonly string[]): Record<string, ProviderBudget> {
-    return this.limiter.budgetsNow(providers, this.clock.now());
+    return (this.shared?.limiter ?? this.limiter).budgetsNow(providers, this.clock.now());
   }
 
   private bare(record: SessionRecord, now: number): Start {

@@ -106,7 +106,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       ? undefined
       : {
           limiter: new Limiter(limits.rates, options.sharedState),
-          go: (record) => driver.deliver(record, heldGoes(record, clock.now())),
+          // A queued session let go (or refused, its cooldown may move others on) waits for a pass.
+          go: (record) =>
+            record.admitted ? driver.deliver(record, heldGoes(record, clock.now())) : pumpSoon(),
           onError,
         },
   );
@@ -313,6 +315,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     });
     // Charged to the shared limits when the queue leased it: the call's outcome settles that charge.
     record.limitStart = session.limitStart ?? null;
+    record.leased = true;
     // Its provider cools down past its queue deadline: it moves on to its next target at once.
     record.reroute = session.reroute;
     const restore = session.restore;
@@ -370,7 +373,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       queuedBytes: queueRoom.held,
       recent: table.recent(recent, owner),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
-      ...(limits.rates.size === 0 || options.sharedState !== undefined
+      // A shared state read only asynchronously (Redis): its backend's view reports them.
+      ...(limits.rates.size === 0 || !((options.sharedState ?? rates.state) instanceof MemorySharedState)
         ? {}
         : { limits: rates.budgets([...limits.rates.keys()]) }),
     }),

@@ -1,8 +1,10 @@
 /**
- * `SharedState` in this process: a `Map` of states, each with its expiry. Every change is
- * synchronous, so it is atomic without a lock; `updateNow` is the synchronous twin the in-memory
- * admission loop uses (the port's `update` is the same call behind a promise). States are kept by
- * reference: a policy returns a new state and never mutates the one it got.
+ * `SharedState` in this process: a `Map` of states, each with its expiry. Exported: one instance
+ * given to several runtimes (`createRuntime({ sharedState })`) gives them one set of limits,
+ * cooldowns, breakers and budgets. Every change is synchronous, so it is atomic without a lock;
+ * `updateNow` is the synchronous twin the in-memory admission loop uses (the port's `update` is
+ * the same call behind a promise). States are kept by reference: a policy returns a new state and
+ * never mutates the one it got.
  *
  * Expired states go, by the injected clock and without a timer: a read or a change of an expired
  * key drops it (lazily), and every change also examines the next `SWEEP_STEP` keys of a sweep that
@@ -12,7 +14,7 @@
  * `SWEEP_STEP / (SWEEP_STEP - 1)` times the states that have not expired (4/3 of them), never the
  * ones a caller stopped using.
  */
-import type { Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { SharedState } from './ports.js';
 
 interface Entry {
@@ -29,9 +31,12 @@ export class MemorySharedState implements SharedState {
   /** Where the sweep stands; a `Map` iterator stays valid while keys are added and deleted. */
   private cursor: Iterator<[string, Entry]> = this.entries.entries();
 
-  /** @param sweepStep keys a change examines besides its own; 0 only to measure the sweep's cost. */
+  /**
+   * @param clock what expiry is measured by: the runtimes' own (`createRuntime`'s `clock`). @default the system clock
+   * @param sweepStep keys a change examines besides its own; 0 only to measure the sweep's cost.
+   */
   constructor(
-    private readonly clock: Pick<Clock, 'now'>,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
     private readonly sweepStep = SWEEP_STEP,
   ) {}
 

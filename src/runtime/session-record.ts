@@ -134,6 +134,8 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   waitingFor?: WaitingFor | undefined;
   /** The current attempt's charge to its provider's limits, until the call's outcome settles it. */
   limitStart?: Start | null;
+  /** Admitted by a shared queue under the shared limits (`LocalRuntime.adopt`): its first start asks them no more. */
+  leased?: true;
   /**
    * On a shared limiter: the write of the cooldown its last call's 429 began, until its first try
    * is answered. Its end is told after it (`SessionDriver`): a session submitted then finds it.

@@ -118,7 +118,10 @@ export interface RuntimeOptions extends MachineOptions, GateOptions {
   readonly router?: Router;
   /** Where errors nobody else can handle go (a throwing `subscribe` listener). @default process.emitWarning */
   readonly onError?: (error: unknown) => void;
-  /** A shared backend's: where rate limits, cooldowns, breakers, budgets live. @default this process */
+  /**
+   * Where rate limits, cooldowns, breakers and budgets live: one `MemorySharedState` given to several
+   * runtimes in a process shares them (with a `backend`, the backend's is used). @default the runtime's own
+   */
   readonly sharedState?: SharedState;
   /** Where queue, live sessions and events are kept: `redisBackend()` shares them across instances. @default memoryBackend() */
   readonly backend?: RuntimeBackend;

@@ -1,6 +1,7 @@
 /**
- * `LocalLimits` on a shared backend (src/runtime/local-limits.ts): the queue admitted each session
- * under the shared limits, so the gate lets it go; a due retry asks the shared limiter and goes
+ * `LocalLimits` on a shared backend (src/runtime/local-limits.ts): a shared queue admitted each
+ * session it leased under the shared limits, so the gate lets it go (a session submitted here asks
+ * them first: `local-limits-queued.test.ts`); a due retry asks the shared limiter and goes
  * when it answers, looks again when the limit that held it may have room, and goes anyway when the
  * shared limiter fails; outcomes settle on the shared limiter. The shared state here is a
  * `MemorySharedState` behind the asynchronous port, on a manual clock.
@@ -39,10 +40,11 @@ function keysUpdated(sharedState: SharedState | undefined): string[] {
 }
 
 describe('LocalLimits on a shared backend', () => {
-  it('admits every session at the gate: the queue charged it already', () => {
-    const { limits } = setup({ p: { requestsPerMinute: 1 } }, { shared: true });
-    for (const id of ['a', 'b', 'c']) expect(limits.gate(record(id), LAPSE)).toBe(true);
+  it('admits every session a shared queue leased at the gate: the queue charged it already', () => {
+    const { limits, sharedLimiter } = setup({ p: { requestsPerMinute: 1 } }, { shared: true });
+    for (const id of ['a', 'b', 'c']) expect(limits.gate({ ...record(id), leased: true }, LAPSE)).toBe(true);
     expect(limits.state.size).toBe(0);
+    expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining.requestsPerMinute).toBe(1);
   });
 
   it('a due retry asks the shared limiter once, and goes when it is charged', async () => {
@@ -133,7 +135,7 @@ describe('LocalLimits on a shared backend', () => {
     const { limits, went, sharedLimiter, clock } = setup({ p: { maxConcurrent: 1 } }, { shared: true });
     const a = record('a', { admitted: true });
     limits.retry(a, LAPSE);
-    a.result = { ok: true } as never;
+    limits.ended(a);
     await settle();
     expect(went).toEqual([]);
     expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining.maxConcurrent).toBe(1);
@@ -144,13 +146,12 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([b]);
     const c = record('c', { admitted: true });
     limits.retry(c, LAPSE);
-    c.result = { ok: true } as never;
+    limits.ended(c);
     await settle();
     expect(went).toEqual([b]);
     expect(clock.pending).toBe(0);
     expect(sharedLimiter?.budgetsNow(['p'], T0).p?.remaining.maxConcurrent).toBe(0);
     // It may ask again after (the asking set forgot it).
-    c.result = null;
     limits.ended(b);
     await settle();
     limits.retry(c, LAPSE);
@@ -392,7 +393,7 @@ describe('LocalLimits on a shared backend', () => {
     // A session that ended meanwhile does not go.
     const b = record('b', { admitted: true });
     limits.retry(b, LAPSE);
-    b.result = { ok: true } as never;
+    limits.ended(b);
     await settle();
     expect(went).toEqual([a, a]);
   });

@@ -404,21 +404,27 @@ describe('around the queue', () => {
     expect((await handle.result).metadata.attempts).toBe(2);
   });
 
-  it('leaves limits out of status with a shared state (its backend reports them), and breakers out when off', async () => {
+  it('reports limits from a shared state read at once (in memory), leaves them out of one read only asynchronously, and breakers out when off', async () => {
     const clock = new SimulatedClock();
     const { MemorySharedState } = await import('../../../src/runtime/memory-state.js');
-    const runtime = createLocalRuntime({
-      providers: [new ScriptedProvider('p')],
-      clock,
-      defaults: { model: 'm' },
-      limits: { providers: { p: { requestsPerMinute: 5 } } },
-      sharedState: new MemorySharedState(clock),
-      breakers: false,
-    });
-    const status = runtime.status();
-    expect('limits' in status).toBe(false);
-    expect('breakers' in status).toBe(false);
-    await stop(runtime, clock);
+    const memory = new MemorySharedState(clock);
+    // A port-only state (as Redis is): its backend reports the limits, from its own view.
+    const portOnly = { update: memory.update.bind(memory), read: memory.read.bind(memory) };
+    for (const sharedState of [memory, portOnly]) {
+      const runtime = createLocalRuntime({
+        providers: [new ScriptedProvider('p')],
+        clock,
+        defaults: { model: 'm' },
+        limits: { providers: { p: { requestsPerMinute: 5 } } },
+        sharedState,
+        breakers: false,
+      });
+      const status = runtime.status();
+      expect(status.limits?.p?.remaining.requestsPerMinute).toBe(sharedState === memory ? 5 : undefined);
+      expect('limits' in status).toBe(sharedState === memory);
+      expect('breakers' in status).toBe(false);
+      await stop(runtime, clock);
+    }
   });
 });
 

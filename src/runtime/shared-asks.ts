@@ -1,0 +1,221 @@
+/**
+ * `LocalLimits` over a shared limiter (a shared state: a scale-out backend's, or one several
+ * in-process runtimes share): sessions ask it for a start, asynchronously, until it lets them go;
+ * calls' outcomes settle on it. Due retries ask; so do the first starts of sessions submitted here
+ * (a session a shared queue leased was charged there, `SessionRecord.leased`), one per provider's
+ * queue at a time (`QueuedAsks`). The runtime hears of a start let go through `go`.
+ */
+import type { Clock } from '../core/clock.js';
+import { Recent } from '../core/recent.js';
+import type { Verdict } from '../core/scheduler.js';
+import { hops, type Target, targetOf } from './call-target.js';
+import type { LimitCounters } from './limit-types.js';
+import type { CallOutcome, Start } from './limiter.js';
+import type { Limiter } from './limits.js';
+import type { PassHolds } from './pass-holds.js';
+import { type Asking, QueuedAsks } from './queued-asks.js';
+import { markHeldReroute } from './reroute.js';
+import type { SessionRecord } from './session-record.js';
+
+/** A session's end: its slot and its probe go. */
+// Stryker disable next-line ObjectLiteral,StringLiteral: settleProvider ends any outcome but an answer or a 429 alike.
+export const ENDED: CallOutcome = { kind: 'ended' };
+
+/** The limiter every instance (or runtime) shares, and where the runtime hears of a start let go. */
+export interface SharedLimiter {
+  readonly limiter: Limiter;
+  /** A held retry may go now (or move on to its next target: its `reroute` is set); a queued session was let go (or refused). */
+  readonly go: (record: SessionRecord) => void;
+  readonly onError: (error: unknown) => void;
+}
+
+/** What it needs of `LocalLimits`. */
+export interface AskHost {
+  readonly clock: Clock;
+  readonly counters: LimitCounters;
+  readonly holds: PassHolds;
+  startOf(record: SessionRecord, target: Target, lapsesAt: number): Start;
+  /** A hop leaves its provider's slot while it waits; once let go it takes its target's. */
+  leaveLane(record: SessionRecord): void;
+  enterLane(record: SessionRecord, provider: string): void;
+  /** A queued session refused for its provider's (or model's) cooldown until `at`: those behind it with fallbacks are looked at. */
+  coolingRefused(provider: string, model: string, at: number): void;
+}
+
+export class SharedAsks {
+  /**
+   * Sessions asking the shared limiter until it lets them go: due retries, and first starts of
+   * sessions submitted here (`queued`). A session's end clears it (`ended`).
+   */
+  private readonly asking = new Map<SessionRecord, Asking>();
+  /** The queued sessions of each provider that ask, or were let go and wait for their pass. */
+  private readonly queued = new QueuedAsks((record) => this.forget(record));
+  /** The sessions whose end the bus told of last (`provider|session`): an ask answered with one of them as the probe asks again. */
+  private readonly endsHeard = new Recent(256);
+
+  constructor(
+    private readonly host: AskHost,
+    private readonly shared: SharedLimiter,
+  ) {}
+
+  /** A due retry asks (once: asked again while it asks, nothing more). */
+  retry(record: SessionRecord, lapsesAt: number): void {
+    if (!this.asking.has(record)) this.startAsking(record, { queued: false, lapsesAt });
+  }
+
+  /** A queued session left its queue uncharged (moved on), or ended: it asks no more. */
+  left(record: SessionRecord): void {
+    this.queued.delete(record);
+    this.forget(record);
+  }
+
+  private startAsking(record: SessionRecord, asking: Asking): void {
+    this.asking.set(record, asking);
+    this.ask(record, asking);
+  }
+
+  /** A queued session's ask ends unanswered (it moved on, or one ahead of it asks instead): its next look is off. */
+  private forget(record: SessionRecord): void {
+    this.host.clock.clearTimeout(this.asking.get(record)?.timer);
+    this.asking.delete(record);
+  }
+
+  /**
+   * Asks the shared limiter for a start; `after`: the probe it asks again for, once (its end may not
+   * be written yet). An answer for an ask that is no longer its session's (`forget`, its end) only
+   * gives back what it got.
+   */
+  private ask(record: SessionRecord, asking: Asking, after?: string): void {
+    const shared = this.shared;
+    asking.timer = undefined;
+    // A hop asks its target's limits, and leaves its provider's slot while it waits.
+    const target = targetOf(record);
+    if (hops(record, target.provider)) this.host.leaveLane(record);
+    // A queued session's charge lapses a run's length after it would start.
+    const start = this.host.startOf(
+      record,
+      target,
+      asking.lapsesAt ?? this.host.clock.now() + record.input.timeoutMs,
+    );
+    // A RATE_LIMITED answer received here while it asks sends it to ask again, after that answer's settle.
+    shared.limiter
+      .tryStartFresh(target.provider, start, () => this.host.counters.rateLimited)
+      .then(
+        (got) => {
+          if (this.asking.get(record) !== asking) {
+            // Stryker disable next-line ConditionalExpression: a refused start holds nothing to end (→ true); → false is killed.
+            if (got.ok) this.settle(target.provider, start, ENDED);
+            return;
+          }
+          if (got.ok) {
+            this.asking.delete(record);
+            this.host.enterLane(record, target.provider);
+            record.waitingFor = undefined;
+            record.limitStart = start;
+            shared.go(record);
+            return;
+          }
+          if (record.waitingFor !== got.limit) this.host.counters.waits[got.limit]++;
+          record.waitingFor = got.limit;
+          // Held by a probe whose end came while it asked: that end's settle may have come after its read.
+          const probe = got.probe;
+          // Stryker disable next-line ConditionalExpression: without a probe, `probe !== after` can hold only after a re-ask, and no end is heard as `<provider>|undefined`.
+          if (probe !== undefined && probe !== after && this.endsHeard.has(`${target.provider}|${probe}`)) {
+            this.ask(record, asking, probe);
+            return;
+          }
+          // Its provider cools down past its run deadline: it moves on instead (`markHeldReroute`).
+          if (markHeldReroute(record, target.provider, got, this.host.clock.now())) {
+            this.asking.delete(record);
+            shared.go(record);
+            return;
+          }
+          const now = this.host.clock.now();
+          asking.modelOnly = got.model === true;
+          // Stryker disable next-line ConditionalExpression: a cooldown's refusal always has a time (its end, or its probe's lapse).
+          if (asking.queued && got.limit === 'cooldown' && got.at !== null)
+            this.host.coolingRefused(target.provider, target.model, got.at);
+          // A slot frees when some call ends, on any instance (its lapse bounds only a lost one's): look again soon.
+          const at = got.limit === 'maxConcurrent' ? null : got.at;
+          this.askAgain(record, asking, Math.max(50, (at ?? now + 1000) - now), probe);
+          // A queued session's cooldown may move those behind it to their fallbacks (`reroutes`).
+          if (asking.queued) shared.go(record);
+        },
+        (error: unknown) => {
+          shared.onError(error);
+          if (this.asking.get(record) !== asking) return;
+          // The shared limiter is away: a queued session asks again in a second (its queue deadline
+          // holds); a retry goes rather than wait on a Redis that may not return.
+          if (asking.queued) return this.askAgain(record, asking, 1000, undefined);
+          this.asking.delete(record);
+          this.host.enterLane(record, target.provider);
+          shared.go(record);
+        },
+      );
+  }
+
+  private askAgain(record: SessionRecord, asking: Asking, waitMs: number, probe: string | undefined): void {
+    asking.probe = probe;
+    asking.timer = this.host.clock.setTimeout(() => this.ask(record, asking), waitMs);
+  }
+
+  /** A call's outcome on the shared limiter, tried again while it is away; resolves once its first try is answered. */
+  settle(provider: string, start: Start, outcome: CallOutcome): Promise<unknown> {
+    const { limiter, onError } = this.shared;
+    const now = this.host.clock.now();
+    const first = limiter.settle(provider, start, now, outcome);
+    first
+      .catch(() => limiter.settleWhileAway(this.host.clock, provider, start, now, outcome))
+      .then((began) => {
+        if (began) this.host.counters.cooldowns++;
+        this.wakeHeld(provider);
+      }, onError);
+    // Answered, refused or not: a refusal is tried again above, and reported there.
+    return Promise.allSettled([first]);
+  }
+
+  /**
+   * The session `sessionId` of `provider` ended or retries on some instance (told by the event bus): the
+   * retries here held behind it, if it was probing `provider`, look again now rather than at its
+   * lapse. One whose ask was on its way then asks again once answered, if the answer names it as the
+   * probe (that end's settle, written on another connection, may have come after its read).
+   */
+  wake(provider: string, sessionId: string): void {
+    this.endsHeard.add(`${provider}|${sessionId}`);
+    this.wakeHeld(provider, sessionId);
+  }
+
+  /**
+   * Retries here held by `provider`'s cooldown look again now (only those behind the probe `probe`,
+   * when given): a call of it settled, which may have ended its probe (to a new cooldown, or open).
+   * They waited until the probe's lapse, up to `PROBE_ACCEPTED_MS` (machines/provider.ts), where one
+   * process looks at every settle. During a cooldown few calls settle, so the looks stay few.
+   */
+  private wakeHeld(provider: string, probe?: string): void {
+    for (const [record, waiting] of this.asking) {
+      // An ask on its way after a settle here reads the state after it (one connection, in order).
+      if (waiting.timer === undefined || record.waitingFor !== 'cooldown') continue;
+      if (targetOf(record).provider !== provider) continue;
+      if (probe !== undefined && waiting.probe !== probe) continue;
+      this.host.clock.clearTimeout(waiting.timer);
+      this.ask(record, waiting, probe);
+    }
+  }
+
+  /**
+   * A queued session on a shared limiter: it goes once its ask was answered with room; until then
+   * its provider's queue waits (or its model's sessions, for a limit of its model only). Only the
+   * first session of a provider's queue asks (`QueuedAsks`), so the queue keeps its order.
+   */
+  gate(record: SessionRecord): Verdict {
+    const provider = record.provider;
+    const verdict = this.queued.verdict(record, this.asking, this.host.holds);
+    if (verdict === 'ask') {
+      this.queued.add(record);
+      this.startAsking(record, { queued: true });
+      return false;
+    }
+    if (verdict === true) this.host.holds.laneHeld.delete(provider);
+    return verdict;
+  }
+}
