@@ -86,6 +86,8 @@ export const GROUPS = {
   'local-limits': {
     mutate: [
       'src/runtime/local-limits.ts',
+      'src/runtime/shared-asks.ts',
+      'src/runtime/queued-asks.ts',
       'src/runtime/running-share.ts',
       'src/core/caller-slots.ts',
       'src/runtime/call-target.ts',
@@ -96,6 +98,8 @@ export const GROUPS = {
     ],
     tests: [
       'tests/unit/runtime/local-limits*.test.ts',
+      // Several runtimes over one shared state: the queued asks through a runtime.
+      'tests/unit/runtime/local-runtime-shared-state.test.ts',
       'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/running-share-stale.test.ts',
       'tests/unit/runtime/caller-slots.test.ts',
@@ -228,6 +232,7 @@ export const GROUPS = {
     tests: [
       'tests/unit/runtime/local-runtime.test.ts',
       'tests/unit/runtime/local-runtime-limits.test.ts',
+      'tests/unit/runtime/local-runtime-shared-state.test.ts',
       'tests/unit/runtime/local-runtime-bytes.test.ts',
       'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/running-share-stale.test.ts',
