@@ -4,7 +4,7 @@
  */
 
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { PING_REUSE_MS, readiness, redisPinger } from '../../src/observe/health.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -12,8 +12,11 @@ import type { Runtime } from '../../src/runtime/types.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
 
 let redis: RedisServer | undefined;
-afterAll(async () => {
+// After each test: the tests start one each, and one stopped only after all of them left the
+// others running past the run (a redis-server left behind by every `npm test`).
+afterEach(async () => {
   await redis?.stop();
+  redis = undefined;
 });
 
 describe('readiness (/readyz)', () => {
