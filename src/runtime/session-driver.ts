@@ -171,7 +171,7 @@ export class SessionDriver {
   }
 
   private finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
-    const { clock, counters, events, table } = this.settings;
+    const { clock, counters, table } = this.settings;
     const result = buildResult(record, context, state, this.settings.prices);
     record.result = result;
     // The call is let go: a caller holding the handle keeps the result, not the stream behind it.
@@ -183,26 +183,28 @@ export class SessionDriver {
     record.detachSignal?.();
     record.actor = null;
     counters.ended(state, result);
-    const tell = () => {
-      record.resolve(result);
-      if (events.wants(record)) {
-        events.emit(record, {
-          type: 'session.ended',
-          sessionId: context.input.sessionId,
-          result,
-          at: endedAt,
-        });
-      }
-      if (record.observers !== null) for (const stream of record.observers) stream.close();
-      record.observers = null;
-      this.settings.ended();
-    };
     // A cooldown its last call's 429 began is written to a shared limiter first: a backend writes
     // the end once told, and a session submitted then must find the cooldown, not the vendor's 429.
     const cooling = record.cooling;
     record.cooling = undefined;
-    if (cooling === undefined) tell();
-    else void cooling.then(tell);
+    if (cooling === undefined) this.tellEnd(record, result, endedAt);
+    else void cooling.then(() => this.tellEnd(record, result, endedAt));
+  }
+
+  /** Tells the session's end: its result, `session.ended`, its streams' close, the runtime's pass. */
+  private tellEnd(
+    record: SessionRecord,
+    result: NonNullable<SessionRecord['result']>,
+    endedAt: number,
+  ): void {
+    const { events } = this.settings;
+    record.resolve(result);
+    if (events.wants(record)) {
+      events.emit(record, { type: 'session.ended', sessionId: record.input.sessionId, result, at: endedAt });
+    }
+    if (record.observers !== null) for (const stream of record.observers) stream.close();
+    record.observers = null;
+    this.settings.ended();
   }
 }
 
