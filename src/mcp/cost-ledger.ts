@@ -9,6 +9,7 @@ import {
   type CostLedger,
   type CostLedgerOptions,
   maxCostOwners,
+  positiveOption,
   roundedAmounts,
 } from '../ports/cost-ledger.js';
 
@@ -27,10 +28,7 @@ export class MemoryCostLedger implements CostLedger {
 
   constructor(options: MemoryCostLedgerOptions = {}) {
     this.#maxOwners = maxCostOwners(options);
-    const marks = options.maxMarks ?? 10_000;
-    if (!Number.isInteger(marks) || marks < 1)
-      throw new RangeError(`Expected \`maxMarks\` to be a positive integer, got ${String(marks)}`);
-    this.#charged = new Recent(marks);
+    this.#charged = new Recent(positiveOption('maxMarks', options.maxMarks, 10_000));
   }
 
   async charge(charge: CostCharge): Promise<void> {

@@ -47,10 +47,15 @@ export const DEFAULT_MAX_COST_OWNERS = 10_000;
 
 /** `maxOwners`, checked: a positive integer. */
 export function maxCostOwners(options: CostLedgerOptions): number {
-  const max = options.maxOwners ?? DEFAULT_MAX_COST_OWNERS;
-  if (!Number.isInteger(max) || max < 1)
-    throw new RangeError(`Expected \`maxOwners\` to be a positive integer, got ${String(max)}`);
-  return max;
+  return positiveOption('maxOwners', options.maxOwners, DEFAULT_MAX_COST_OWNERS);
+}
+
+/** A ledger's numeric option, or `fallback` when unset: a positive integer, else a `RangeError` naming it. */
+export function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < 1)
+    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${String(chosen)}`);
+  return chosen;
 }
 
 /** The amounts as an owner reads them (rule 2): numbers, to the billionth, as a session's cost is rounded. */

@@ -14,6 +14,7 @@ import {
   type CostLedger,
   type CostLedgerOptions,
   maxCostOwners,
+  positiveOption,
   roundedAmounts,
 } from '../ports/cost-ledger.js';
 import { connectRedis, quitWithin } from './connect.js';
@@ -112,8 +113,5 @@ export class RedisCostLedger implements CostLedger {
 }
 
 function markTtl(options: RedisCostLedgerOptions): number {
-  const ttl = options.markTtlMs ?? 600_000;
-  if (!Number.isInteger(ttl) || ttl < 1)
-    throw new RangeError(`Expected \`markTtlMs\` to be a positive integer of ms, got ${String(ttl)}`);
-  return ttl;
+  return positiveOption('markTtlMs', options.markTtlMs, 600_000);
 }
