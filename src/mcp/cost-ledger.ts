@@ -23,6 +23,7 @@ export class MemoryCostLedger implements CostLedger {
   readonly #pinned = new Map<string, Record<string, number>>();
   /** Every other owner's, least recently charged first. */
   readonly #owners = new Map<string, Record<string, number>>();
+  readonly #total: Record<string, number> = {};
   readonly #maxOwners: number;
   readonly #charged: Recent;
 
@@ -34,17 +35,23 @@ export class MemoryCostLedger implements CostLedger {
   async charge(charge: CostCharge): Promise<void> {
     if (this.#charged.has(charge.sessionId)) return;
     this.#charged.add(charge.sessionId);
+    add(this.#total, charge);
+    if (charge.owner === undefined) return;
     const table = charge.pinned === true ? this.#pinned : this.#owners;
     const amounts = table.get(charge.owner) ?? {};
     // Moved to the end: the most recently charged.
     table.delete(charge.owner);
     table.set(charge.owner, amounts);
-    amounts[charge.currency] = (amounts[charge.currency] ?? 0) + charge.amount;
+    add(amounts, charge);
     if (this.#owners.size > this.#maxOwners) this.#owners.delete(this.#owners.keys().next().value as string);
   }
 
   async of(owner: string): Promise<Record<string, number>> {
     return roundedAmounts(this.#pinned.get(owner) ?? this.#owners.get(owner) ?? {});
+  }
+
+  async total(): Promise<Record<string, number>> {
+    return roundedAmounts(this.#total);
   }
 
   /** How many owners are held, pinned ones included. */
@@ -53,4 +60,8 @@ export class MemoryCostLedger implements CostLedger {
   }
 
   async close(): Promise<void> {}
+}
+
+function add(amounts: Record<string, number>, { currency, amount }: CostCharge): void {
+  amounts[currency] = (amounts[currency] ?? 0) + amount;
 }

@@ -5,9 +5,10 @@
  * per session rule: `src/ports/cost-ledger.ts`), at the model's price as `metrics().cost` counts
  * it (a session without a price or usage adds nothing). Every owner is charged but `local`, the
  * one client of a stdio process, which reads the whole total; named tokens are pinned (never
- * forgotten). On a cluster every instance hears every end and charges it; a shared ledger (Redis)
+ * forgotten). Every priced end, an owner's or not, adds to the total the admin reads. On a cluster every instance hears every end and charges it; a shared ledger (Redis)
  * counts it once, so every instance reads the same totals, ends from before it started included.
- * Until 2026-12-05 only named tokens were kept, in a table of each instance's own.
+ * Until 2026-12-05 only named tokens were kept, in a table of each instance's own, and the admin
+ * read the ends its own instance had run (`metrics().cost`), on a cluster a part of the whole.
  */
 import { ownerIn } from '../core/metadata.js';
 import type { CostLedger } from '../ports/cost-ledger.js';
@@ -26,17 +27,25 @@ export class OwnerCosts {
     this.unsubscribe = runtime.subscribe((event) => {
       if (event.type !== 'session.ended') return;
       const { cost, caller } = event.result.metadata;
+      if (cost === undefined) return;
       const owner = ownerIn(caller);
-      if (cost === undefined || owner === undefined || owner === 'local') return;
       const { currency, amount } = cost;
-      const pinned = namedCallerKey(owner);
-      ledger.charge({ sessionId: event.sessionId, owner, currency, amount, pinned }).catch(onError);
+      const charge =
+        owner === undefined || owner === 'local'
+          ? { sessionId: event.sessionId, currency, amount }
+          : { sessionId: event.sessionId, owner, currency, amount, pinned: namedCallerKey(owner) };
+      ledger.charge(charge).catch(onError);
     });
   }
 
   /** What `owner`'s ended sessions cost, by currency; `{}` for none, or an owner forgotten. */
   of(owner: string): Promise<Record<string, number>> {
     return this.ledger.of(owner);
+  }
+
+  /** What every ended session cost, by currency, whoever its owner: what the admin reads. */
+  total(): Promise<Record<string, number>> {
+    return this.ledger.total();
   }
 
   /** Stops charging; the ledger stays open (its owner closes it). */

@@ -82,8 +82,9 @@ export function shownModels(
 /**
  * What ended sessions cost, by currency, as a caller may see it (`own`: only its own sessions'):
  * the sessions it may list, as for every other list here. One who sees everything (an admin,
- * stdio's `local`) reads what every session ended on this instance cost (`metrics().cost`, as
- * `/api/status` and `/metrics` show the operator); every other caller (a named token, a user an
+ * stdio's `local`) reads what every session cost (the ledger's total: on a cluster with a shared
+ * ledger, every instance's ends; `metrics().cost`, on `/api/status` and `/metrics`, is this
+ * instance's alone); every other caller (a named token, a user an
  * embedding server names, a 2025-era MCP session, the shared `anonymous` scope of stateless clients)
  * its own sessions' (`McpContext.costs`, counted in the cost ledger). Until 2026-12-05 every
  * caller read the whole total, and for a while after every caller but a named token still did, so
@@ -94,6 +95,6 @@ export async function visibleCost(
   call: { readonly caller?: Caller },
 ): Promise<{ readonly amounts: Record<string, number>; readonly own: boolean }> {
   const owner = listingOwner(call.caller ?? LOCAL);
-  if (owner === undefined) return { amounts: mcp.runtime.metrics().cost, own: false };
+  if (owner === undefined) return { amounts: await mcp.costs.total(), own: false };
   return { amounts: await mcp.costs.of(owner), own: true };
 }

@@ -14,14 +14,20 @@
  * 3. a pinned owner (a named token: a set the operator configured) is never forgotten; of the
  *    others at most `maxOwners` are held, and a charge to one more forgets the one charged least
  *    recently, which then reads `{}` (its callers are as many as clients open: MCP sessions, an
- *    embedding server's users).
+ *    embedding server's users);
+ * 4. the total is the sum of every charge by currency (once per session, rule 1), whoever its owner,
+ *    forgotten ones and charges with no owner included: what the admin reads; it is never forgotten
+ *    (one amount per currency the prices name).
  */
 
 /** One ended session's cost, for its owner. */
 export interface CostCharge {
   readonly sessionId: string;
-  /** The session's `metadata.owner`: the caller's scope key (`caller.ts`). */
-  readonly owner: string;
+  /**
+   * The session's `metadata.owner`: the caller's scope key (`caller.ts`). Absent: counted in the
+   * total alone (stdio's one client `local`, or a session submitted with no owner).
+   */
+  readonly owner?: string;
   readonly currency: string;
   readonly amount: number;
   /** Never forgotten, nor counted in `maxOwners` (named tokens). @default false */
@@ -34,6 +40,8 @@ export interface CostLedger {
   charge(charge: CostCharge): Promise<void>;
   /** What `owner`'s charged sessions cost, by currency (rule 2); a fresh object. */
   of(owner: string): Promise<Record<string, number>>;
+  /** What every charged session cost, by currency (rule 4); a fresh object. */
+  total(): Promise<Record<string, number>>;
   /** Releases what the ledger opened (a connection it made); the totals stay where they are kept. */
   close(): Promise<void>;
 }

@@ -3,7 +3,8 @@
  * of a cluster reads the same totals, ends from before it started included. Each owner's amounts
  * are a hash (`<prefix>:cost:o:<owner>`, currency -> sum by `HINCRBYFLOAT`); the owners that are
  * not pinned are a sorted set in charge order (`lru`, by a shared sequence), trimmed to `maxOwners`
- * from its least recently charged, whose hash goes with it; a charged session leaves a mark
+ * from its least recently charged, whose hash goes with it; every charge also adds to one hash of
+ * the cluster's total (`<prefix>:cost:total`), never trimmed; a charged session leaves a mark
  * (`ended:<id>`) for `markTtlMs`, so the other instances' charges of the same end add nothing.
  * One Lua script does all of it, so the bound holds whatever the instances do at once.
  */
@@ -30,16 +31,19 @@ export interface RedisCostLedgerOptions extends CostLedgerOptions {
   readonly markTtlMs?: number;
 }
 
-// KEYS: 1 the session's mark, 2 the owner's hash, 3 lru, 4 seq.
-// ARGV: 1 currency, 2 amount, 3 mark TTL, 4 '1' when pinned, 5 owner, 6 maxOwners, 7 owner key prefix.
+// KEYS: 1 the session's mark, 2 the total's hash, 3 the owner's hash, 4 lru, 5 seq.
+// ARGV: 1 currency, 2 amount, 3 mark TTL, 4 '1' when pinned, 5 owner ('' for none), 6 maxOwners,
+// 7 owner key prefix.
 const CHARGE = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
 redis.call('HINCRBYFLOAT', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[5] == '' then return 1 end
+redis.call('HINCRBYFLOAT', KEYS[3], ARGV[1], ARGV[2])
 if ARGV[4] == '1' then return 1 end
-redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[5])
-local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[5])
+local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6])
 if over > 0 then
-  local gone = redis.call('ZPOPMIN', KEYS[3], over)
+  local gone = redis.call('ZPOPMIN', KEYS[4], over)
   for i = 1, #gone, 2 do redis.call('DEL', ARGV[7] .. gone[i]) end
 end
 return 1`;
@@ -78,17 +82,19 @@ export class RedisCostLedger implements CostLedger {
   }
 
   async charge(charge: CostCharge): Promise<void> {
+    const owner = charge.owner ?? '';
     const args = [
-      4,
+      5,
       `${this.#prefix}:ended:${charge.sessionId}`,
-      this.#ownerKey(charge.owner),
+      this.#totalKey(),
+      this.#ownerKey(owner),
       `${this.#prefix}:lru`,
       `${this.#prefix}:seq`,
       charge.currency,
       String(charge.amount),
       this.#markTtlMs,
       charge.pinned === true ? '1' : '0',
-      charge.owner,
+      owner,
       this.#maxOwners,
       this.#ownerKey(''),
     ] as const;
@@ -103,8 +109,16 @@ export class RedisCostLedger implements CostLedger {
     return roundedAmounts(await this.#redis.hgetall(this.#ownerKey(owner)));
   }
 
+  async total(): Promise<Record<string, number>> {
+    return roundedAmounts(await this.#redis.hgetall(this.#totalKey()));
+  }
+
   async close(): Promise<void> {
     if (this.#ownsConnection) await quitWithin(this.#redis);
+  }
+
+  #totalKey(): string {
+    return `${this.#prefix}:total`;
   }
 
   #ownerKey(owner: string): string {

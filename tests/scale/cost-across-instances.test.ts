@@ -2,8 +2,10 @@
  * `cost_total` on a Redis cluster: two instances, each serving MCP over real HTTP with the SDK's
  * own client, keep what each caller's sessions cost in one `RedisCostLedger`, so a named token reads
  * the same total through either, an instance started after some of its sessions ended included, and
- * an end both instances hear counts once. Before, each instance counted the ends it heard in a table
- * of its own: the instance started later read none of the earlier ones. Over a real `redis-server`.
+ * an end both instances hear counts once, and the admin reads every instance's ends, through either.
+ * Before, each instance counted the ends it heard in a table of its own: the instance started later
+ * read none of the earlier ones; and the admin read the ends its own instance ran
+ * (`metrics().cost`). Over a real `redis-server`.
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ const PRICES = { fast: { 'sim-pro': { input: 1, output: 10, currency: 'USD' } } 
 const tokens = [
   { name: 'alice', token: 'alice-token-1' },
   { name: 'bob', token: 'bob-token-22' },
+  { name: 'ops', token: 'admin-token-333', admin: true },
 ];
 let redis: RedisServer;
 const harnesses: Harness[] = [];
@@ -84,4 +87,22 @@ it('shows a named token the same cost of its own sessions through every instance
   expect(onA.line).toBe(`Cost of your ended sessions: ${all.USD} USD.`);
   expect((await costSeen(aliceOnB)).total).toEqual(all);
   expect((await costSeen(bobOnA)).total).toEqual({ USD: bobs });
+});
+
+it('shows the admin what every instance’s sessions cost, through either instance', async () => {
+  const c = await instance();
+  const d = await instance();
+  // Ends of the first test (run by instances a and b), if it ran: neither c nor d ran them.
+  const before = (await costSeen(await clientWith(c, 'admin-token-333'))).total.USD ?? 0;
+  const onC = await chat(await clientWith(c, 'alice-token-1'));
+  const onD = [
+    await chat(await clientWith(d, 'bob-token-22')),
+    await chat(await clientWith(d, 'bob-token-22')),
+  ];
+  const all = Math.round((before + onC + onD[0]! + onD[1]!) * 1e9) / 1e9;
+  for (const h of [c, d]) {
+    const seen = await costSeen(await clientWith(h, 'admin-token-333'));
+    expect(seen.total).toEqual({ USD: all });
+    expect(seen.line).toBe(`Cost of ended sessions: ${all} USD.`);
+  }
 });

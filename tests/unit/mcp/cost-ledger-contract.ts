@@ -1,7 +1,8 @@
 /**
  * What every cost ledger must do (memory and Redis run the same cases, `src/ports/cost-ledger.ts`):
  * a session charged once however many instances charge it, sums by currency read rounded, named
- * tokens pinned, and every other owner held up to `maxOwners`, the least recently charged forgotten.
+ * tokens pinned, every other owner held up to `maxOwners`, the least recently charged forgotten, and
+ * a total of every charge, owners forgotten and charges without one included.
  */
 import { describe, expect, it } from 'vitest';
 import type { CostCharge, CostLedger, CostLedgerOptions } from '../../../src/ports/cost-ledger.js';
@@ -64,6 +65,29 @@ export function costLedgerContract(name: string, make: LedgerFactory): void {
       // A forgotten owner charged again starts from nothing.
       await ledger.charge(charge('mcp:2', 5));
       expect(await ledger.of('mcp:2')).toEqual({ USD: 5 });
+      await ledger.close();
+    });
+
+    it('totals every charge once, whoever its owner: forgotten owners and charges with none included', async () => {
+      const ledger = await make({ maxOwners: 1 });
+      expect(await ledger.total()).toEqual({});
+      const once = charge('token:named', 0.1, 'USD', true);
+      await Promise.all([ledger.charge(once), ledger.charge(once)]);
+      await ledger.charge(charge('mcp:1', 0.2));
+      // mcp:1 forgotten as mcp:2 comes: its amount stays in the total.
+      await ledger.charge(charge('mcp:2', 4, 'CNY'));
+      await ledger.charge({ sessionId: `s${++seq}`, currency: 'USD', amount: 1 });
+      const ownerless = { sessionId: `s${++seq}`, currency: 'CNY', amount: 0.5 };
+      await ledger.charge(ownerless);
+      await ledger.charge(ownerless);
+      expect(await ledger.of('mcp:1')).toEqual({});
+      expect(await ledger.total()).toEqual({ USD: 1.3, CNY: 4.5 });
+      // A fresh object.
+      const read = await ledger.total();
+      read.USD = 99;
+      expect((await ledger.total()).USD).toBe(1.3);
+      // A charge without an owner is nobody's: not even an owner named ''.
+      expect(await ledger.of('')).toEqual({});
       await ledger.close();
     });
 

@@ -1,7 +1,7 @@
 /**
  * `OwnerCosts`: each priced `session.ended` the runtime tells is charged to its owner in the cost
- * ledger: every owner but stdio's `local`, named tokens pinned; a charge the ledger fails goes to
- * `onError`.
+ * ledger: every owner but stdio's `local`, named tokens pinned; `local`'s and owner-less ends count
+ * in the total alone, which sums them all; a charge the ledger fails goes to `onError`.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryCostLedger } from '../../../src/mcp/cost-ledger.js';
@@ -45,7 +45,7 @@ function fakeRuntime() {
 }
 
 describe('OwnerCosts', () => {
-  it('charges every owner but `local` the cost of its priced ended sessions, named tokens pinned', async () => {
+  it('charges every owner but `local` the cost of its priced ended sessions, named tokens pinned, and every priced end to the total', async () => {
     const runtime = fakeRuntime();
     const charges: CostCharge[] = [];
     const memory = new MemoryCostLedger();
@@ -55,6 +55,7 @@ describe('OwnerCosts', () => {
         return memory.charge(c);
       },
       of: (owner) => memory.of(owner),
+      total: () => memory.total(),
       close: () => memory.close(),
     };
     const costs = new OwnerCosts(runtime, ledger, () => {});
@@ -73,15 +74,18 @@ describe('OwnerCosts', () => {
     expect(await costs.of('mcp:x')).toEqual({ USD: 5 });
     expect(await costs.of('user:u')).toEqual({ USD: 6 });
     expect(await costs.of('local')).toEqual({});
+    expect(await costs.total()).toEqual({ USD: 26.3, CNY: 3 });
     expect(charges.map((c) => [c.owner, c.pinned])).toEqual([
       ['token:a', true],
       ['token:a', true],
       ['token:a', true],
       ['mcp:x', false],
       ['user:u', false],
+      [undefined, undefined],
+      [undefined, undefined],
     ]);
     // Each by its session's id: the ledger counts an end once, however many instances heard it.
-    expect(new Set(charges.map((c) => c.sessionId)).size).toBe(5);
+    expect(new Set(charges.map((c) => c.sessionId)).size).toBe(7);
     costs.close();
     expect(runtime.listening).toBe(false);
   });
@@ -93,6 +97,7 @@ describe('OwnerCosts', () => {
     const ledger: CostLedger = {
       charge: () => Promise.reject(failed),
       of: async () => ({}),
+      total: async () => ({}),
       close: async () => {},
     };
     const costs = new OwnerCosts(runtime, ledger, (error) => errors.push(error));
