@@ -240,7 +240,10 @@ function toToolCallDelta(provider: string, value: unknown, position: number): Ch
   };
   if (typeof value.id === 'string') delta.id = value.id;
   if (typeof fn.name === 'string') delta.name = fn.name;
+  // Zhipu's and Z.ai's references type `function.arguments` as an object: one sent so is taken as
+  // its JSON text, as `toToolCall` takes it in a whole answer (it was dropped: a call without arguments).
   if (typeof fn.arguments === 'string') delta.arguments = fn.arguments;
+  else if (isObject(fn.arguments)) delta.arguments = JSON.stringify(fn.arguments);
   if (typeof value.type === 'string' && value.type !== '' && value.type !== 'function')
     delta.callType = value.type;
   return delta;

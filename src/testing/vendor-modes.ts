@@ -31,6 +31,11 @@ export interface VendorReply extends Reply {
   }[];
   /** GLM: the top-level `web_search` array. */
   readonly webSearch?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * GLM: each tool call's `function.arguments` as a JSON object, the type Zhipu's and Z.ai's API
+   * references give it (docs/providers.md [Z2]), not the JSON text OpenAI sends. @default false
+   */
+  readonly argumentsAsObject?: boolean;
 }
 
 /** The `vendor-error:<case>` directive in the model name or the last user message, if any. */
@@ -220,8 +225,13 @@ function wholeCalls(reply: VendorReply): Record<string, unknown>[] | undefined {
     index,
     id: c.id,
     type: c.type ?? 'function',
-    function: { name: c.name, arguments: c.arguments },
+    function: { name: c.name, arguments: argumentsOf(reply, c.arguments) },
   }));
+}
+
+/** A call's arguments as sent: the JSON text, or (`argumentsAsObject`) the object it encodes. */
+function argumentsOf(reply: VendorReply, text: string): unknown {
+  return reply.argumentsAsObject === true ? JSON.parse(text) : text;
 }
 
 /** A whole completion in the vendor's shape. */
@@ -308,7 +318,14 @@ export async function sendVendorStream(
     const type = call.type ?? 'function';
     if (vendor === 'glm') {
       piece({
-        tool_calls: [{ index, id: call.id, type, function: { name: call.name, arguments: call.arguments } }],
+        tool_calls: [
+          {
+            index,
+            id: call.id,
+            type,
+            function: { name: call.name, arguments: argumentsOf(reply, call.arguments) },
+          },
+        ],
       });
       return;
     }

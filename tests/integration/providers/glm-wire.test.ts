@@ -1,0 +1,41 @@
+/**
+ * GLM's wire format where it differs from OpenAI's, over real HTTP through the preset against the
+ * local server in GLM mode (docs/providers.md, GLM): Zhipu's and Z.ai's API references type a tool
+ * call's `function.arguments` as an object.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ChatMessage } from '../../../src/providers/port.js';
+import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
+
+const KEY = 'sk-glm-wire-0123456789abcdef';
+const rig = useVendorRigs(KEY);
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+
+describe('glm tool calls with `function.arguments` as an object', () => {
+  it.each([false, true])('reads the arguments as their JSON text (stream %s)', async (stream) => {
+    const r = await rig('glm');
+    r.server.setResponder(() => ({
+      toolCalls: [
+        { id: 'call_1', name: 'get_weather', arguments: '{"location":"Beijing","unit":"celsius"}' },
+        { id: 'call_2', name: 'get_weather', arguments: '{"location":"Shanghai"}' },
+      ],
+      argumentsAsObject: true,
+    }));
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stream, messages: [user('q')] });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.metadata.finishReason).toBe('tool_calls');
+    expect(result.toolCalls).toEqual([
+      {
+        id: 'call_1',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"location":"Beijing","unit":"celsius"}' },
+      },
+      {
+        id: 'call_2',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"location":"Shanghai"}' },
+      },
+    ]);
+  });
+});
