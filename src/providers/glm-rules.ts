@@ -5,7 +5,8 @@
  *   decoding, as the official Python SDKs send it), a top_p under 0.01 becomes 0.01; both are
  *   rounded to two decimal places (BigModel: "限两位小数"), never below 0.01;
  * - `tool_choice` accepts only `auto`;
- * - `stop` holds one stop word ("Currently, only one stop word is supported", `maxItems: 1`);
+ * - `stop` holds one stop word ("Currently, only one stop word is supported", `maxItems: 1`), sent
+ *   as a list (`string[]`), a bare string as a list of one;
  * - `user_id` is 6 to 128 characters;
  * - `thinking` only on models that think (GLM-4.5 and later, the V models).
  * `do_sample`, `request_id`, `user_id`, `tool_stream` and `response_format` pass through `extra`.
@@ -65,10 +66,20 @@ function toolChoice(draft: RequestDraft): void {
     throw draft.refuse('tool_choice', '`"auto"` (the only value GLM accepts)');
 }
 
+/**
+ * One stop word, sent as the list the API references type `stop` as (`string[]`, "格式为
+ * [\"stop_word1\"]"): a bare string goes as a list of one (it went as a string).
+ */
 function stopWord(draft: RequestDraft): void {
   const stop = draft.get('stop');
   if (Array.isArray(stop) && stop.length > 1)
     throw draft.refuse('stop', 'one stop word (GLM supports only one)', stop);
+  if (typeof stop === 'string') {
+    draft.set('stop', [stop]);
+    draft.note(
+      `sent \`stop\` as [${JSON.stringify(stop)}]: GLM takes a list of one stop word (its API reference)`,
+    );
+  }
 }
 
 function userId(draft: RequestDraft): void {

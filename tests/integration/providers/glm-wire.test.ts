@@ -1,7 +1,7 @@
 /**
  * GLM's wire format where it differs from OpenAI's, over real HTTP through the preset against the
  * local server in GLM mode (docs/providers.md, GLM): Zhipu's and Z.ai's API references type a tool
- * call's `function.arguments` as an object.
+ * call's `function.arguments` as an object and `stop` as a list of one stop word.
  */
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../../src/providers/port.js';
@@ -37,5 +37,25 @@ describe('glm tool calls with `function.arguments` as an object', () => {
         function: { name: 'get_weather', arguments: '{"location":"Shanghai"}' },
       },
     ]);
+  });
+});
+
+describe('glm `stop`', () => {
+  it('sends a bare stop word as a list of one, with a note', async () => {
+    const r = await rig('glm');
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stop: 'END', messages: [user('q')] });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]?.stop).toEqual(['END']);
+    expect(result.metadata.notes).toEqual([
+      'sent `stop` as ["END"]: GLM takes a list of one stop word (its API reference)',
+    ]);
+  });
+
+  it('sends a list of one as it is, without a note', async () => {
+    const r = await rig('glm');
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', stop: ['END'], messages: [user('q')] });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]?.stop).toEqual(['END']);
+    expect(result.metadata.notes ?? []).toEqual([]);
   });
 });
