@@ -270,7 +270,8 @@ export function sendVendorCompletion(
 /**
  * An SSE stream in the vendor's shape. Kimi: tool calls in fragments (id, type and name first,
  * then argument pieces), usage inside `choices[0]` of the last chunk. GLM: `web_search` in the
- * first chunk, each tool call whole in one chunk, usage at the top level of the last chunk.
+ * first chunk, each tool call whole in one chunk (in fragments as Kimi's when the request says
+ * `tool_stream: true`, Z.ai's "Tool Streaming Output"), usage at the top level of the last chunk.
  */
 export async function sendVendorStream(
   res: ServerResponse,
@@ -316,7 +317,7 @@ export async function sendVendorStream(
   for (const text of split(reply.content ?? '')) piece({ content: text });
   (reply.toolCalls ?? []).forEach((call, index) => {
     const type = call.type ?? 'function';
-    if (vendor === 'glm') {
+    if (vendor === 'glm' && body.tool_stream !== true) {
       piece({
         tool_calls: [
           {

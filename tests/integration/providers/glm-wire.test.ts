@@ -1,7 +1,8 @@
 /**
  * GLM's wire format where it differs from OpenAI's, over real HTTP through the preset against the
  * local server in GLM mode (docs/providers.md, GLM): Zhipu's and Z.ai's API references type a tool
- * call's `function.arguments` as an object and `stop` as a list of one stop word.
+ * call's `function.arguments` as an object and `stop` as a list of one stop word; `tool_stream`
+ * sends a call's arguments in pieces.
  */
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../../src/providers/port.js';
@@ -36,6 +37,25 @@ describe('glm tool calls with `function.arguments` as an object', () => {
         type: 'function',
         function: { name: 'get_weather', arguments: '{"location":"Shanghai"}' },
       },
+    ]);
+  });
+});
+
+describe('glm `tool_stream`', () => {
+  it('joins a tool call whose arguments stream in pieces', async () => {
+    const r = await rig('glm');
+    const args = '{"location":"Beijing","unit":"celsius","note":"a longer argument string"}';
+    r.server.setResponder(() => ({ toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: args }] }));
+    const result = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      stream: true,
+      extra: { tool_stream: true },
+      messages: [user('q')],
+    });
+    expect(chatBodies(r)[0]).toMatchObject({ stream: true, tool_stream: true });
+    expect(result.ok && result.toolCalls).toEqual([
+      { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } },
     ]);
   });
 });
