@@ -74,12 +74,8 @@ function stopWord(draft: RequestDraft): void {
   const stop = draft.get('stop');
   if (Array.isArray(stop) && stop.length > 1)
     throw draft.refuse('stop', 'one stop word (GLM supports only one)', stop);
-  if (typeof stop === 'string') {
-    draft.set('stop', [stop]);
-    draft.note(
-      `sent \`stop\` as [${JSON.stringify(stop)}]: GLM takes a list of one stop word (its API reference)`,
-    );
-  }
+  // The same request in the documented form: no note.
+  if (typeof stop === 'string') draft.set('stop', [stop]);
 }
 
 function userId(draft: RequestDraft): void {
