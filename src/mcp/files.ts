@@ -10,11 +10,18 @@
  * client of a server started in a project folder (the default root) could send its `.env`, keys
  * and all, to a model and read it back. Naming a hidden folder itself as a root shares it.
  */
-import { open, readlink, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { Stats } from 'node:fs';
+import { constants, type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { runtimeError, type TroupeError } from '../core/errors.js';
 import type { ChatFile } from '../providers/port.js';
 import type { FileLimits } from './context.js';
+
+/**
+ * Longest path taken, in characters: Linux's `PATH_MAX` (4,096 bytes with its NUL), so no path
+ * refused here could have been opened. Before 2026-12-05 a path's length was the request's.
+ */
+export const MAX_PATH_CHARS = 4096;
 
 export type ReadFilesResult =
   | { readonly ok: true; readonly files: readonly ChatFile[]; readonly bytes: number }
@@ -38,6 +45,12 @@ export async function readFilesUnderRoots(
   }
   if (paths.length > limits.maxFiles) {
     return refuse(`Expected at most ${limits.maxFiles} files, got ${paths.length}`);
+  }
+  const long = paths.findIndex((path) => path.length > MAX_PATH_CHARS);
+  if (long !== -1) {
+    return refuse(
+      `Expected each path to be at most ${MAX_PATH_CHARS} characters, got one of ${paths[long]?.length} (path ${long + 1} of ${paths.length}). Nothing was read.`,
+    );
   }
   const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => undefined)));
   const usableRoots = realRoots.filter((root): root is string => root !== undefined);
@@ -86,11 +99,13 @@ export async function readFilesUnderRoots(
     resolved.push({ path, real, size: info.size });
   }
 
-  // Phase 2: read, never more than the cap even if a file grew since the check.
+  // Phase 2: read, never more than the cap even if a file grew since the check, and only what was
+  // checked: someone who can write in a root could swap a folder on the way, or the file, between.
   const files: ChatFile[] = [];
   let bytes = 0;
   for (const { path, real } of resolved) {
-    const handle = await open(real, 'r');
+    const handle = await openChecked(real, usableRoots);
+    if (handle === undefined) return changed(path);
     try {
       const buffer = Buffer.alloc(limits.maxFileBytes + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
@@ -111,20 +126,61 @@ export async function readFilesUnderRoots(
 }
 
 /**
- * Where `path` (absolute, normalized) would lead if it existed: the real path of its deepest existing
- * ancestor with the rest appended, a dangling link on the way followed to its target (40 links in
- * all at most, as the kernel allows; `budget` is shared by the whole walk).
+ * `real` opened as the regular file phase 1 checked, or undefined (closed) when it is no longer one
+ * there. Not following a last link (`real` has none) and not waiting (a FIFO swapped in would hold
+ * the open, and one of libuv's four file threads, until a writer came); then the file opened is
+ * checked where it really is: on Linux its `/proc/self/fd` link, race-free; elsewhere `real` must
+ * still be real and name the same file (a swap and a swap back within these few calls can pass).
+ * Until 2026-12-05 phase 2 opened `real` as a path again, following whatever stood there by then.
+ */
+async function openChecked(real: string, roots: readonly string[]): Promise<FileHandle | undefined> {
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const handle = await open(real, flags).catch(() => undefined);
+  if (handle === undefined) return undefined;
+  const where = await handle
+    .stat()
+    .then((info) => (info.isFile() ? openedAt(handle, real, info) : undefined))
+    .catch(() => undefined);
+  if (where !== undefined && roots.some((root) => isInside(root, where)) && !hiddenUnder(roots, where))
+    return handle;
+  await handle.close();
+  return undefined;
+}
+
+async function openedAt(handle: FileHandle, real: string, info: Stats): Promise<string | undefined> {
+  const viaProc = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+  if (viaProc !== undefined) return viaProc;
+  const [again, now] = await Promise.all([realpath(real).catch(() => ''), stat(real).catch(() => undefined)]);
+  return again === real && now?.dev === info.dev && now.ino === info.ino ? real : undefined;
+}
+
+/**
+ * Where `path` (absolute, normalized) would lead if it existed: walked from the filesystem's root
+ * down, each part that exists taken at its real path, the first that does not (nothing can exist
+ * below it) with the rest appended, a dangling link on the way followed to its target (40 links in
+ * all at most, as the kernel allows; `budget` is shared by the whole walk). Until 2026-12-05 the
+ * walk went up from the deepest part, a lookup for each missing one: a 63 KB path of `a/` took
+ * 48 s of the file threads.
  */
 async function whereItWouldLead(path: string, budget: { links: number }): Promise<string> {
-  const real = await realpath(path).catch(() => undefined);
-  if (real !== undefined) return real;
-  const parent = dirname(path);
-  if (parent === path) return path;
-  const entry = join(await whereItWouldLead(parent, budget), basename(path));
-  const target = budget.links > 0 ? await readlink(entry).catch(() => undefined) : undefined;
-  if (target === undefined) return entry;
-  budget.links--;
-  return whereItWouldLead(resolve(dirname(entry), target), budget);
+  const { root } = parse(path);
+  const parts = path.slice(root.length).split(sep);
+  let at = root;
+  for (const [i, part] of parts.entries()) {
+    if (part === '') continue;
+    const next = join(at, part);
+    const real = await realpath(next).catch(() => undefined);
+    if (real !== undefined) {
+      at = real;
+      continue;
+    }
+    const rest = parts.slice(i + 1);
+    const target = budget.links > 0 ? await readlink(next).catch(() => undefined) : undefined;
+    if (target === undefined) return join(next, ...rest);
+    budget.links--;
+    return whereItWouldLead(resolve(at, target, ...rest), budget);
+  }
+  return at;
 }
 
 /** Whether `path` is under some of `roots` and, below each of those, has a part that starts with a dot. */
@@ -148,6 +204,12 @@ function hidden(path: string): ReadFilesResult {
 
 function refuse(message: string): ReadFilesResult {
   return { ok: false, error: runtimeError('INVALID_REQUEST', message) };
+}
+
+function changed(path: string): ReadFilesResult {
+  return refuse(
+    `Expected \`${path}\` to be the file it was when checked, got one changed since (a folder on its way or the file swapped for a link, or no longer a regular file). Nothing was read.`,
+  );
 }
 
 function outside(path: string, roots: readonly string[]): ReadFilesResult {
