@@ -7,7 +7,7 @@
  */
 import { completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { completeModel, completeModelList, completeProvider } from './completions.js';
+import { completeModel, completeModelList, completeProvider, MAX_TYPED_LIST } from './completions.js';
 import type { McpContext } from './context.js';
 
 export function installPrompts(server: McpServer, mcp: McpContext): void {
@@ -50,7 +50,9 @@ export function installPrompts(server: McpServer, mcp: McpContext): void {
         'Has several models review code or text at once (troupe’s consensus tool) and merges their findings.',
       argsSchema: z.object({
         content: z.string().describe('The code, diff or text to review.'),
-        models: completable(z.string(), (typed) => completeModelList(mcp, typed))
+        // As its completion is bounded: each entry is written out as JSON in the text, so a 4 MB
+        // list of `a,` came back as 42 MB and held the event loop for about 4.5 s (an audit).
+        models: completable(z.string().max(MAX_TYPED_LIST), (typed) => completeModelList(mcp, typed))
           .optional()
           .describe(
             'Models to ask, comma separated, each provider/model (e.g. "kimi/kimi-k2, glm/glm-4.6").',
