@@ -20,18 +20,26 @@ import type { ChatMessage } from '../providers/port.js';
 import { type Caller, namedCallerKey } from './caller.js';
 import type { McpContext } from './context.js';
 
-/** Whether `caller`'s conversations are its own: it came with a named token. */
+/**
+ * Whether `caller`'s conversations are its own: it came with a named token, or as a user an
+ * embedding server names (`user:<id>`, caller.ts). Until 2026-12-05 only named tokens' were: a
+ * user's were keyed by the bare id, so another user given the id continued the conversation, its
+ * turns read back through the model (the attacker audit).
+ */
 function named(caller: Caller | undefined): caller is Caller {
-  return caller !== undefined && namedCallerKey(caller.key);
+  return caller !== undefined && (namedCallerKey(caller.key) || caller.key.startsWith('user:'));
 }
 
 /**
  * The store key of conversation `id` for `caller`, or `undefined` when that caller cannot name it.
- * A named token's keys are `token:<name>/<id>` and a caller without one keys by the bare id, so a
- * bare id that reads as a named token's key names nothing: before, a client of the shared token
- * that learned Alice's id continued her conversation by sending `token:alice/<id>`.
+ * An owner's keys are `<scope key>/<id>` and a caller without one keys by the bare id. No id this
+ * server gives holds a `/`, and one that does names nothing: so a bare id never reads as an owner's
+ * key (before, a client of the shared token that learned Alice's id continued her conversation by
+ * sending `token:alice/<id>`), and user `team` sending `alice/<id>` does not reach user
+ * `team/alice`'s (a user id may hold a `/`).
  */
 function keyOf(caller: Caller | undefined, id: string): string | undefined {
+  if (id.includes('/')) return undefined;
   if (named(caller)) return `${caller.key}/${id}`;
   return namedCallerKey(id) ? undefined : id;
 }

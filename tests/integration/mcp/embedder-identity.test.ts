@@ -82,4 +82,34 @@ describe('an embedding server’s own identities', () => {
     const seenByAlice = JSON.stringify(structured(await alice.callTool({ name: 'sessions', arguments: {} })));
     expect(seenByAlice).toContain(id);
   });
+
+  // Before 2026-12-05 only named tokens' conversations were their own: a user's were keyed by the
+  // bare id, so bob, given alice's continuation_id, continued her conversation (the model read her
+  // turns back to him), and all users were one owner of the store's bounds (the attacker audit).
+  it('keep each user’s conversations its own: another user’s continuation_id is unknown to it', async () => {
+    const connect = embedder();
+    const [alice, bob] = [await connect('alice'), await connect('bob')];
+    const first = structured(
+      await alice.callTool({ name: 'chat', arguments: { prompt: 'alice’s secret plan' } }),
+    );
+    const id = first.continuation_id as string;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const stolen = await bob.callTool({ name: 'chat', arguments: { prompt: 'and?', continuation_id: id } });
+    expect(stolen.isError).toBe(true);
+    expect(JSON.stringify(structured(stolen))).toMatch(/unknown or expired/);
+    const own = await alice.callTool({ name: 'chat', arguments: { prompt: 'and?', continuation_id: id } });
+    expect(structured(own).continuation_id).toBe(id);
+  });
+
+  it('keep a user’s conversations from one whose name its own begins with: no id with a / names one', async () => {
+    const connect = embedder();
+    const [victim, attacker] = [await connect('team/alice'), await connect('team')];
+    const id = structured(await victim.callTool({ name: 'chat', arguments: { prompt: 'plan' } }))
+      .continuation_id as string;
+    const stolen = await attacker.callTool({
+      name: 'chat',
+      arguments: { prompt: 'and?', continuation_id: `alice/${id}` },
+    });
+    expect(JSON.stringify(structured(stolen))).toMatch(/unknown or expired/);
+  });
 });
