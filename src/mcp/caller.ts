@@ -78,11 +78,17 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
 /**
  * An id as a scope key: itself, or past 200 characters its SHA-256, so the key (with its prefix)
  * stays within the characters a session's owner may have (`MAX_NAME_CHARS`, 256) and two ids stay two callers
- * (an embedder's user id, or its own `sessionIdGenerator`'s ids).
+ * (an embedder's user id, or its own `sessionIdGenerator`'s ids). An id that itself begins with
+ * `sha256:` is hashed too, so no id names the key of another's hash (until 2026-12-05 a user whose
+ * id a client chose could take `sha256:<digest>` of another user's long id, and share its scope).
  */
 function bounded(id: string): string {
-  return id.length <= 200 ? id : `sha256:${createHash('sha256').update(id).digest('base64url')}`;
+  return id.length <= 200 && !id.startsWith(HASHED)
+    ? id
+    : `${HASHED}${createHash('sha256').update(id).digest('base64url')}`;
 }
+
+const HASHED = 'sha256:';
 
 /**
  * Whether a scope key is a named token's (`TROUPE_TOKENS`, the admin token): a set the operator

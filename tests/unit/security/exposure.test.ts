@@ -176,6 +176,10 @@ describe('tokens and callers', () => {
     expect(callerOf(embedded(`${'x'.repeat(4999)}y`)).key).not.toBe(long);
     expect(callerOf(embedded('x'.repeat(200))).key).toBe(`user:${'x'.repeat(200)}`);
     expect(callerOf(embedded(undefined, 's'.repeat(300))).key).toMatch(/^mcp:sha256:/);
+    // An id shaped as another's hashed key is hashed itself: a user cannot take a long id's scope.
+    const shaped = callerOf(embedded(long.slice('user:'.length))).key;
+    expect(shaped).toMatch(/^user:sha256:[\w-]{43}$/);
+    expect(shaped).not.toBe(long);
     expect(canSee(alice, 'token:alice')).toBe(true);
     expect(canSee(alice, 'token:bob')).toBe(false);
     expect(canSee(alice, undefined)).toBe(false);
