@@ -9,12 +9,13 @@ import { DelayedError, Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
-import { reconnectDelay } from './connect.js';
+import { drop, reconnectDelay } from './connect.js';
 import { DelayedJobs } from './delayed-jobs.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
 import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
+import { Relocks } from './relock.js';
 import { wakeAfterEnd, wakeFetchers, wakeKeys } from './wake-fetchers.js';
 
 /** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
@@ -56,6 +57,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private rest: { readonly resume: number; readonly timer: unknown } | null = null;
   /** The jobs put back as delayed here, and what wakes them before their delay ends (`delayed-jobs.ts`). */
   private readonly delayed: DelayedJobs;
+  /** The locks of the jobs running here, taken again after a reconnect (`relock.ts`). */
+  private readonly relocks: Relocks;
 
   constructor(
     providers: readonly string[],
@@ -69,6 +72,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   ) {
     this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
+    this.relocks = new Relocks(redis, settings.lockDurationMs, onError);
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
     const connection = { url: settings.url, retryStrategy: reconnectDelay };
     for (const name of providers) {
@@ -82,7 +86,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       this.queues.set(name, queue);
       this.fairQueues.set(name, this.fairQueue(name, queue));
       const limit = limits.perProvider[name];
-      const worker = new Worker<QueuedSession>(name, (job, token) => this.process(job, token ?? ''), {
+      const process = (job: Job<QueuedSession>, token = '') =>
+        this.relocks.during(queue, job, token, () => this.process(job, token));
+      const worker = new Worker<QueuedSession>(name, process, {
         connection: { ...connection, maxRetriesPerRequest: null },
         prefix: settings.prefix,
         autorun: false,
@@ -383,17 +389,3 @@ const noQueue = (provider: string) => new Error(`Expected a queue for provider "
 
 /** BullMQ's 'error' events duplicate failures its callers already see as rejections. */
 function ignoreEvent(): void {}
-
-/**
- * Drops a connection at once. One waiting to reconnect emits no `end` when dropped
- * (redis/ioredis#1830), and a Worker's close waits for that `end` (then stops its lock renewal
- * timer): one last attempt, already marked as closed by `disconnect()`, ends it either way.
- */
-function drop(redis: { readonly status: string; connect(): Promise<void>; disconnect(): void }): void {
-  const waiting = redis.status === 'reconnecting';
-  redis.disconnect();
-  if (waiting) redis.connect().then(() => redis.disconnect(), endedAnyway);
-}
-
-/** A dropped connection's last attempt failed to connect: that is its end (`drop`). */
-function endedAnyway(): void {}

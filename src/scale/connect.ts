@@ -186,3 +186,17 @@ export function redisUrlProblem(url: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Drops a connection at once. One waiting to reconnect emits no `end` when dropped
+ * (redis/ioredis#1830), and a Worker's close waits for that `end` (then stops its lock renewal
+ * timer): one last attempt, already marked as closed by `disconnect()`, ends it either way.
+ */
+export function drop(redis: { readonly status: string; connect(): Promise<void>; disconnect(): void }): void {
+  const waiting = redis.status === 'reconnecting';
+  redis.disconnect();
+  if (waiting) redis.connect().then(() => redis.disconnect(), endedAnyway);
+}
+
+/** A dropped connection's last attempt failed to connect: that is its end (`drop`). */
+function endedAnyway(): void {}

@@ -1,0 +1,65 @@
+/**
+ * The locks of the jobs this instance runs, taken again when its connection comes back. A Redis
+ * restarted with its data (AOF, RDB) counts its keys' TTLs on the wall clock: the locks of every
+ * job running across an outage longer than `lockDurationMs` are gone when it returns, though their
+ * instances are alive and their calls under way (or answered, their ends waiting to be written).
+ * BullMQ's lock renewal only extends a lock that is still there, so the first stalled check after
+ * the reconnect, on any instance, moved those jobs back to wait and another instance called their
+ * providers again (an audit, 2026-12-05: 2 or 3 of 4 sessions called twice after a 4 s outage).
+ * On `ready`, one script per job sets its lock again with its token, if the job is still this
+ * lease's (in the active list, no other lock) and not yet moved.
+ */
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+// KEYS: the job's lock, the queue's active list, its stalled set. ARGV: token, lock ms, job id.
+// 1: the lock is this lease's again; 0: moved or taken meanwhile (the takeover goes on as after a kill).
+const RELOCK = `
+local lock = redis.call('GET', KEYS[1])
+if lock == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif lock or not redis.call('LPOS', KEYS[2], ARGV[3]) then
+  return 0
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+redis.call('SREM', KEYS[3], ARGV[3])
+return 1`;
+
+interface Held {
+  readonly job: Job;
+  readonly token: string;
+  readonly queue: Queue;
+}
+
+export class Relocks {
+  readonly #held = new Set<Held>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly lockDurationMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    // Every `ready` after the first is a reconnect; the first finds nothing held.
+    redis.on('ready', () => this.retake());
+  }
+
+  /** Runs `work` (the Worker's processing of `job` under `token`), its lock taken again on each reconnect. */
+  async during<T>(queue: Queue, job: Job, token: string, work: () => Promise<T>): Promise<T> {
+    const held = { job, token, queue };
+    this.#held.add(held);
+    try {
+      return await work();
+    } finally {
+      this.#held.delete(held);
+    }
+  }
+
+  private retake(): void {
+    for (const { job, token, queue } of this.#held) {
+      const id = job.id as string;
+      const keys = [queue.toKey(`${id}:lock`), queue.toKey('active'), queue.toKey('stalled')];
+      this.redis.eval(RELOCK, 3, ...keys, token, this.lockDurationMs, id).catch(this.onError);
+    }
+  }
+}
