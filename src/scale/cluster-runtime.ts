@@ -20,7 +20,6 @@ import {
   type LocalRuntime,
   RuntimeCounters,
   reasonOf,
-  reasonText,
   reportError,
   resolveDefaults,
   resolveLimits,
@@ -40,6 +39,7 @@ import type {
   SubmitOptions,
 } from '../runtime/types.js';
 import { CallerRuns } from './caller-runs.js';
+import { Cancels } from './cancels.js';
 import { closeWithin } from './closing.js';
 import { clusterMetrics, clusterStatus } from './cluster-status.js';
 import {
@@ -188,6 +188,18 @@ export function createClusterRuntime(
     callers,
   });
   const withdrawals = new Withdrawals({ queue, store, runner, view, clock, onError });
+  const providerOf = (id: string) => owners.get(id)?.data.input.provider;
+  const cancels = new Cancels({
+    store,
+    bus,
+    runner,
+    withdrawals: () => withdrawals,
+    providerOf,
+    clock,
+    onError,
+    givingUp: givingUp.signal,
+  });
+  const cancel = cancels.cancel;
 
   const ready = (async () => {
     await queueLimits.apply();
@@ -198,6 +210,7 @@ export function createClusterRuntime(
       reconnected: () => {
         void retriedWhileAway(clock, () => store.load(), 41, 250).catch(onError); // its connection may come back later
         for (const id of owners.keys()) void recover(id);
+        cancels.missed();
       },
     });
     if (ports.work) queue.lease((lease) => runner.take(lease, queue));
@@ -307,19 +320,6 @@ export function createClusterRuntime(
     backstop(owner, { store, queue, onError, clock, giveUp, end: (r) => endOwner(id, r) }).catch(onError);
   }
 
-  async function cancel(id: string, given: string): Promise<void> {
-    const reason = reasonText(given); // as the local runtime keeps it: text, 500 characters at most
-    const provider = store.liveSession(id)?.provider ?? owners.get(id)?.data.input.provider; // a hop's target
-    const here = runner.cancel(id, reason); // stopped at once
-    // The mark first, here too: a lease meanwhile, or a takeover of a run here whose end went unwritten, ends it.
-    await store.markCancelled(id, reason);
-    if (here) return;
-    // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too,
-    // and one a dead instance's lease still holds is tried again each sweep (`withdrawals.ts`).
-    if (provider !== undefined) await withdrawals.cancel(provider, id, reason);
-    await bus.publishCancel({ sessionId: id, reason });
-  }
-
   function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
     const admitted = admission.chat(request, submitOptions);
     if (!up()) {
@@ -357,7 +357,7 @@ export function createClusterRuntime(
           `Expected ${connection.name} to take the session, got ${(error as Error).message}`,
         ),
     );
-    const cancelHere = (reason: string) => void cancel(sessionId, reason).catch(onError);
+    const cancelHere = (reason: string) => cancels.away(sessionId, reason);
     const signal = submitOptions.signal;
     if (signal !== undefined) {
       const onAbort = () => cancelHere(reasonOf(signal));
@@ -384,7 +384,7 @@ export function createClusterRuntime(
     cancel: (id, reason = 'cancelled by request') => {
       if (tasks.cancel(id, reason)) return true;
       if (store.liveSession(id) === undefined && !owners.has(id) && !runner.has(id)) return false;
-      cancel(id, reason).catch(onError);
+      cancels.away(id, reason);
       return true;
     },
     metrics: () =>

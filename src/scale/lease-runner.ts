@@ -53,6 +53,8 @@ export class LeaseRunner {
   }
 
   has = (id: string): boolean => this.leased.has(id);
+  /** The sessions leased here (`cancels-missed.ts`). */
+  running = (): string[] => [...this.leased.keys()];
 
   /** Cancels a session running here (the cluster marks it too: its end may not be written); false
    * otherwise: not started (a limit may send it back to the queue), mid-hop or let go (handed back,
