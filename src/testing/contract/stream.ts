@@ -5,6 +5,7 @@
  * fragments consistent by index; after an abort the iterator ends by throwing; breaking out of
  * `for await` closes the connection.
  */
+import { describe } from '../../core/errors.js';
 import type { ChatDelta, ToolCall } from '../../providers/port.js';
 import { assembleToolCalls } from '../../providers/tool-calls.js';
 import type { SseStyle } from '../faults.js';
@@ -365,12 +366,12 @@ function unsaidViolation(deltas: readonly ChatDelta[]): string | undefined {
 export function usageViolation(usage: unknown): string | undefined {
   const u = usage as Record<string, unknown> | null;
   const counts = ['promptTokens', 'completionTokens', 'totalTokens'] as const;
-  if (
-    typeof u !== 'object' ||
-    u === null ||
-    counts.some((k) => !Number.isInteger(u[k]) || (u[k] as number) < 0)
-  )
-    return `Expected usage to be non-negative integer promptTokens, completionTokens and totalTokens, got ${JSON.stringify(usage)}`;
+  const expected = 'Expected usage to be non-negative integer promptTokens, completionTokens and totalTokens';
+  if (typeof u !== 'object' || u === null) return `${expected}, got ${describe(usage)}`;
+  const wrong = counts.find((k) => !Number.isInteger(u[k]) || (u[k] as number) < 0);
+  // Named with its own text: JSON shows a `NaN` or `Infinity` as `null` and leaves an `undefined` out.
+  if (wrong !== undefined)
+    return `${expected}, got \`${wrong}\` ${describe(u[wrong])} in ${JSON.stringify(usage)}`;
   if ((u.promptTokens as number) + (u.completionTokens as number) !== u.totalTokens)
     return `Expected usage totalTokens to be promptTokens + completionTokens, got ${JSON.stringify(usage)}`;
   return undefined;

@@ -68,3 +68,26 @@ describe('the contract’s usage comparison', () => {
     expect(violations({ ...counts, rateLimitTokens: 900 }, plain)).toEqual([undefined, undefined]);
   });
 });
+
+describe('the contract’s message for a usage count that is no count', () => {
+  // JSON shows `NaN` and `Infinity` as `null` and leaves `undefined` out: until 2026-12-05 an
+  // adapter whose totalTokens was NaN read "got {…,"totalTokens":null}", a value it never gave.
+  it.each([
+    [Number.NaN, '`totalTokens` `NaN` (number)'],
+    [Number.POSITIVE_INFINITY, '`totalTokens` `Infinity` (number)'],
+    [undefined, '`totalTokens` `undefined`'],
+    ['18', '`totalTokens` `"18"` (string)'],
+  ])('names the count and what it was: %s', (totalTokens, shown) => {
+    const [whole, streamed] = violations({ promptTokens: 11, completionTokens: 7, totalTokens }, plain);
+    for (const message of [whole, streamed]) {
+      expect(message).toContain(
+        `Expected usage to be non-negative integer promptTokens, completionTokens and totalTokens, got ${shown} in {`,
+      );
+    }
+  });
+
+  it('names a usage that is no object', () => {
+    const [whole] = violations(null as never, plain);
+    expect(whole).toContain('totalTokens, got `null`');
+  });
+});
