@@ -24,7 +24,8 @@ export type ToolBug =
   | 'rewrites-errors'
   | 'own-progress-counter'
   | 'ignores-disconnect'
-  | 'no-progress';
+  | 'no-progress'
+  | 'never-settles';
 
 export interface LookupOptions {
   /** The vendor's URL (`createOpenAIServer().baseURL`); without it the handler waits on a timer. */
@@ -98,6 +99,11 @@ function handlerFor(options: LookupOptions) {
           if (!(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed)) throw error;
           return answer(args, await askVendor(options.vendor, args, undefined));
         }
+      case 'never-settles':
+        // Waits on something that never comes (a queue's reply, a lock), without the signal.
+        session.progress(0, 2, `looking up ${args.word}`);
+        await new Promise<never>(() => {});
+        return answer(args, '(unreachable)');
       case 'no-progress':
         // Correct in every other way, but the client that asked for progress gets only troupe's own.
         return answer(args, await askVendor(options.vendor, args, signal));

@@ -6,6 +6,7 @@
  * client's transport before the result, in order, with a `progress` that grows every time; with
  * `requireProgress`, the handler must make at least one.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { CallOutcome } from './harness.js';
 import {
   answerText,
@@ -15,6 +16,7 @@ import {
   type ToolContext,
   type ToolProperty,
 } from './property.js';
+import { now } from './watch.js';
 
 export interface AnswerCase {
   /** Which of the argument sets. */
@@ -35,10 +37,12 @@ export async function checkAnswer(
   const args = context.args[c.args] ?? {};
   const outcome = await context.harness.call({ args, progress });
   const { answer } = outcome;
-  if ('error' in answer)
+  if ('error' in answer) {
+    const running = await stillRunning(outcome, context.abortWithinMs);
     throw new Error(
-      `Expected a result for arguments ${argsText(args)} within ${context.callTimeoutMs} ms (\`callTimeoutMs\`), got ${answerText(answer)}`,
+      `Expected a result for arguments ${argsText(args)} within ${context.callTimeoutMs} ms (\`callTimeoutMs\`), got ${answerText(answer)}${running === undefined ? '' : `; ${running}`}`,
     );
+  }
   const session = outcome.sessions[0];
   if (session === undefined)
     throw new Error(
@@ -49,13 +53,33 @@ export async function checkAnswer(
     // The SDK's server checks a result against the tool's outputSchema: a strict one refuses `session`.
     const hint = /output/i.test(text)
       ? 'let your `outputSchema` accept the `session` key withSession adds (a non-strict z.object does)'
-      : 'give `args` your tool answers';
+      : ((await stillRunning(outcome, context.abortWithinMs)) ?? 'give `args` your tool answers');
     throw new Error(`Expected a success for arguments ${argsText(args)} (${hint}), got ${text}`);
   }
   const structured = answer.result.structuredContent as Record<string, unknown> | undefined;
   const problem = metadataProblem(structured?.session, 'done', session.runs.at(-1)?.sessionId);
   if (problem !== undefined) throw new Error(`${problem} (arguments ${argsText(args)})`);
   return outcome as CallOutcome & { answer: { result: Record<string, unknown> } };
+}
+
+/**
+ * When a call left alone got no success because its handler ignored its signal (the deadline, or the
+ * client giving up, aborted it and it ran on): says so, after giving it `abortWithinMs` to settle.
+ * Until 2026-12-05 a handler that never settled read as "give `args` your tool answers".
+ */
+async function stillRunning(outcome: CallOutcome, abortWithinMs: number): Promise<string | undefined> {
+  const run = outcome.sessions.at(-1)?.runs.at(-1);
+  if (run === undefined) return undefined;
+  if (run.settled === undefined) {
+    const timeout = new AbortController();
+    await Promise.race([
+      run.done,
+      delay(abortWithinMs, undefined, { signal: timeout.signal }).catch(() => {}),
+    ]);
+    timeout.abort();
+  }
+  if (run.settled !== undefined || run.abortedAt === undefined) return undefined;
+  return `the handler was still running ${ms(now() - run.abortedAt)} ms after its signal aborted: pass \`session.signal\` to everything it awaits`;
 }
 
 async function checkProgress(context: ToolContext, c: AnswerCase): Promise<void> {

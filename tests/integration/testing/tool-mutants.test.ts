@@ -59,6 +59,20 @@ const MUTANTS: readonly (readonly [
     /Expected the handler to report progress \(`session.progress\(...\)`\) on a call whose client asked for it \(`requireProgress`\), got none/,
     { requireProgress: true },
   ],
+  // Waits on something that never comes, without its signal: past the deadline (5 s) it runs on.
+  // Until 2026-12-05 the message blamed the arguments ("give `args` your tool answers").
+  [
+    'never-settles',
+    'resultMetadata',
+    /Expected a success for arguments .* \(the handler was still running \d+ ms after its signal aborted: pass `session.signal` to everything it awaits\), got an isError result "TIMED_OUT: /,
+  ],
+  // The same, with a client that gives up first (`callTimeoutMs`), before the session's deadline.
+  [
+    'never-settles',
+    'resultMetadata',
+    /within 1000 ms \(`callTimeoutMs`\), got the client's error "Request timed out"; the handler was still running \d+ ms after its signal aborted/,
+    { callTimeoutMs: 1_000 },
+  ],
 ];
 
 let vendor: OpenAIServer;
@@ -78,7 +92,7 @@ afterAll(async () => {
 
 describe.each(['memory', 'http'] as const)('over %s', (transport) => {
   for (const [bug, property, message, options] of MUTANTS)
-    it(`rejects the planted bug ${bug} by ${property}`, async () => {
+    it(`rejects the planted bug ${bug} by ${property}${options === undefined ? '' : ` (${Object.keys(options).join(', ')})`}`, async () => {
       const error = await checkToolContract({
         register: registerLookup({ vendor: vendor.baseURL, bug }),
         args: { word: 'troupe' },
