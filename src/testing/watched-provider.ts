@@ -10,6 +10,8 @@ import type { Violation } from './invariants.js';
 interface WatchedCall {
   readonly id: number;
   readonly kind: 'complete' | 'stream' | 'streamTo';
+  /** The provider's `name`, for the message. */
+  readonly provider: string;
   readonly signal: AbortSignal;
   abortedAt: number | undefined;
   settledAt: number | undefined;
@@ -27,10 +29,11 @@ export class ProviderWatch {
     this.providers = providers.map((provider) => this.wrap(provider));
   }
 
-  private record(kind: WatchedCall['kind'], signal: AbortSignal): WatchedCall {
+  private record(kind: WatchedCall['kind'], signal: AbortSignal, provider: string): WatchedCall {
     const call: WatchedCall = {
       id: this.calls.length,
       kind,
+      provider,
       signal,
       abortedAt: undefined,
       settledAt: undefined,
@@ -46,7 +49,7 @@ export class ProviderWatch {
     const wrapped: ChatProvider = {
       name: provider.name,
       complete(request: ChatRequest, options: CallOptions): Promise<ChatResponse> {
-        const call = watch.record('complete', options.signal);
+        const call = watch.record('complete', options.signal, provider.name);
         const settle = () => {
           call.settledAt ??= Date.now();
         };
@@ -55,7 +58,7 @@ export class ProviderWatch {
         return result;
       },
       stream(request: ChatRequest, options: CallOptions): AsyncIterable<ChatDelta> {
-        const call = watch.record('stream', options.signal);
+        const call = watch.record('stream', options.signal, provider.name);
         const settle = () => {
           call.settledAt ??= Date.now();
         };
@@ -92,7 +95,7 @@ export class ProviderWatch {
     const streamTo = provider.streamTo;
     if (streamTo !== undefined)
       wrapped.streamTo = (request, options, onDelta) => {
-        const call = watch.record('streamTo', options.signal);
+        const call = watch.record('streamTo', options.signal, provider.name);
         const settle = () => {
           call.settledAt ??= Date.now();
         };
@@ -129,10 +132,11 @@ export class ProviderWatch {
       if (end - call.abortedAt > this.releaseWithinMs)
         out.push({
           invariant: 'callsReleased',
-          detail:
+          detail: `${
             call.settledAt === undefined
               ? `provider call ${call.id} (${call.kind}) was still running ${end - call.abortedAt} ms after its session ended`
-              : `provider call ${call.id} (${call.kind}) settled ${end - call.abortedAt} ms after its session ended (bound ${this.releaseWithinMs} ms)`,
+              : `provider call ${call.id} (${call.kind}) settled ${end - call.abortedAt} ms after its session ended (bound ${this.releaseWithinMs} ms)`
+          }: its signal aborted then, and "${call.provider}" must pass it to every request and read, and reject (or end the stream by throwing) when it aborts`,
         });
     }
     return out;
