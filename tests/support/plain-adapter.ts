@@ -149,7 +149,11 @@ export type PlantedBug =
   /** Puts the first system message in front as "the system prompt" and leaves it in the history too. */
   | 'duplicates-system-prompt'
   /** A stream ended by `[DONE]` with no finish_reason ends with `finish: 'stop'`, a reason the server never gave. */
-  | 'no-finish-as-stop';
+  | 'no-finish-as-stop'
+  /** complete() notes the credential it sent (`notes: ['sent with Bearer sk-...']`), for debugging. */
+  | 'key-in-notes'
+  /** The stream's last `note` names the credential it sent, for debugging. */
+  | 'key-in-note-delta';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -281,7 +285,8 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     try {
       const response = await send(request, false, signal);
       const json = JSON.parse(await response.text()) as WireCompletion;
-      const result = fromCompletion(json, bug);
+      let result = fromCompletion(json, bug);
+      if (bug === 'key-in-notes') result = { ...result, notes: [`sent with Bearer ${apiKey}`] };
       if (bug === 'pushes-onto-request')
         (request.messages as ChatMessage[]).push({ role: 'assistant', content: result.content });
       results += 1;
@@ -396,6 +401,7 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         if (bug === 'no-finish-as-stop') finish = 'stop';
         else yield { type: 'note', text: 'the server sent [DONE] but no finish_reason' };
       }
+      if (bug === 'key-in-note-delta') yield { type: 'note', text: `sent with Bearer ${apiKey}` };
       if (finish !== undefined && bug !== 'no-finish-repeated-usage' && bug !== 'finish-before-usage')
         yield { type: 'finish', reason: finish };
     } catch (error) {

@@ -21,6 +21,7 @@ import {
   sleep,
   streamOf,
 } from './harness.js';
+import { keyIn } from './leak.js';
 import { type ContractProperty, erase, needsServer } from './property.js';
 
 interface Expectation {
@@ -216,17 +217,6 @@ function jsonText(error: unknown): string {
   } catch {
     return '';
   }
-}
-
-/**
- * The key itself when the caller gave it (a credential masked some other way is not a leak: until
- * 2026-12-05 `Bearer ********` counted, against docs/testing.md's `apiKey` row), else any `Bearer`
- * credential not `[redacted]`.
- */
-function keyIn(text: string, apiKey: string | undefined): string | undefined {
-  if (apiKey !== undefined && apiKey.length > 0) return text.includes(apiKey) ? 'the key' : undefined;
-  const bearer = /Bearer\s+(?!\[redacted\])([^\s)'"`\\]{6,})/i.exec(text);
-  return bearer === null ? undefined : `\`Bearer ${bearer[1]?.slice(0, 4)}…\``;
 }
 
 /** An HTTP error status, not a broken connection or body. */

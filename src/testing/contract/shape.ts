@@ -5,6 +5,7 @@
  */
 import type { ChatResponse } from '../../providers/port.js';
 import { brief, type ContractContext, completeOf, requestFor } from './harness.js';
+import { noteLeak } from './leak.js';
 import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
 import { replyArbitrary, type ScriptedReply, usageDiffers, usageOf } from './replies.js';
 import { isFinishReason, usageViolation } from './stream.js';
@@ -75,6 +76,8 @@ export function shapeViolation(
     const wrong = usageViolation(result.usage);
     if (wrong !== undefined) return wrong;
   }
+  const leaked = noteLeak(Array.isArray(result.notes) ? result.notes : undefined, context.apiKey);
+  if (leaked !== undefined) return leaked;
   if (result.finishReason !== undefined && !isFinishReason(result.finishReason) && reply !== undefined)
     return `Expected \`finishReason\` from ${FINISH_REASONS.join(', ')}, got ${JSON.stringify(result.finishReason)}`;
   if (result.reasoning !== undefined && typeof result.reasoning !== 'string')

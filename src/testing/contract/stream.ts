@@ -24,6 +24,7 @@ import {
   streamKinds,
   streamOf,
 } from './harness.js';
+import { noteLeak } from './leak.js';
 import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
 import { replyArbitrary, type ScriptedReply, usageDiffers, usageOf } from './replies.js';
 
@@ -190,6 +191,9 @@ async function checkStream(
       server === undefined ? undefined : { reply, context, usageAsked, noFinish },
     );
     if (broken !== undefined) throw failure(broken);
+    const notes = reader.deltas.flatMap((d) => (d?.type === 'note' ? [d.text] : []));
+    const leaked = noteLeak(notes, context.apiKey);
+    if (leaked !== undefined) throw failure(leaked);
     return;
   }
 

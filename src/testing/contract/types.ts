@@ -54,7 +54,7 @@ export interface ContractOptions {
   /** Replays a failure: the error prints the seed. @default random */
   readonly seed?: number;
   readonly capabilities?: ContractCapabilities;
-  /** The key the adapter sends: no error text may carry it. @default any `Bearer` credential is looked for */
+  /** The key the adapter sends: no error text or note may carry it. @default any `Bearer` credential is looked for */
   readonly apiKey?: string;
   /** How soon after an abort the call must settle and its HTTP request close, in ms. @default 100 */
   readonly abortWithinMs?: number;

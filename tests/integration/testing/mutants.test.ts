@@ -185,6 +185,14 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'streamContract',
     /^Expected no `finish` delta, got `finish` "stop": the server gave no finish_reason; report none, with a note, rather than `stop` \(the server sent .*no finish_reason in any chunk, then \[DONE\]\)/,
   ],
+  // Passed every property until 2026-12-05: only error texts were searched for the key, and a note
+  // goes into the session's metadata, which MCP clients and logs read.
+  ['key-in-notes', 'resultShape', /^Expected no note to carry the API key .*, got the key in note #0/],
+  [
+    'key-in-note-delta',
+    'streamContract',
+    /^Expected no note to carry the API key .*, got the key in note #0/,
+  ],
 ];
 
 let server: OpenAIServer;
