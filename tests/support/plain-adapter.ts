@@ -153,7 +153,9 @@ export type PlantedBug =
   /** complete() notes the credential it sent (`notes: ['sent with Bearer sk-...']`), for debugging. */
   | 'key-in-notes'
   /** The stream's last `note` names the credential it sent, for debugging. */
-  | 'key-in-note-delta';
+  | 'key-in-note-delta'
+  /** Has a pushed `streamTo()` that resolves at once and pushes the stream's deltas after. */
+  | 'stream-to-resolves-early';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -419,6 +421,13 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   if (bug === 'stream-to-trusts-fetch-abort') {
     adapter.streamTo = async (request, options, onDelta) => {
       for await (const delta of streamed(request, options, true)) onDelta(delta);
+    };
+  }
+  if (bug === 'stream-to-resolves-early') {
+    adapter.streamTo = async (request, options, onDelta) => {
+      void (async () => {
+        for await (const delta of stream(request, options)) onDelta(delta);
+      })().catch(() => {});
     };
   }
   if (bug === 'stream-to-drops-delta' || bug === 'stream-to-ignores-signal') {

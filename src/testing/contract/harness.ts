@@ -134,7 +134,10 @@ export class StreamReader {
   /** Reading stops here (ms since the epoch) with `late`. */
   until = Number.POSITIVE_INFINITY;
   private step: Watched<IteratorResult<ChatDelta>> | undefined;
-  private readonly source: AsyncIterable<ChatDelta> & { readonly endedUnaborted?: boolean };
+  private readonly source: AsyncIterable<ChatDelta> & {
+    readonly endedUnaborted?: boolean;
+    readonly pushedLate?: number;
+  };
 
   constructor(iterable: AsyncIterable<ChatDelta>) {
     this.source = iterable;
@@ -147,6 +150,11 @@ export class StreamReader {
    */
   get endedBeforeAbort(): boolean {
     return this.source.endedUnaborted === true;
+  }
+
+  /** Deltas `streamTo()` handed over after its promise settled (until 2026-12-05 not counted). */
+  get pushedLate(): number {
+    return this.source.pushedLate ?? 0;
   }
 
   /** Reads until the stream ends, `count` more deltas came, or `until` passed. */
@@ -230,12 +238,16 @@ function pushed(
   request: ChatRequest,
   signal: AbortSignal,
   onPush: ((pushed: number) => void) | undefined,
-): AsyncIterable<ChatDelta> & { readonly endedUnaborted: boolean } {
+): AsyncIterable<ChatDelta> & { readonly endedUnaborted: boolean; readonly pushedLate: number } {
   const stop = new AbortController();
   let endedUnaborted = false;
+  let pushedLate = 0;
   return {
     get endedUnaborted() {
       return endedUnaborted;
+    },
+    get pushedLate() {
+      return pushedLate;
     },
     [Symbol.asyncIterator](): AsyncIterator<ChatDelta> {
       const forward = () => stop.abort(signal.reason);
@@ -246,7 +258,10 @@ function pushed(
       let wake = () => {};
       let count = 0;
       const onDelta = (delta: ChatDelta) => {
-        if (end !== undefined) return;
+        if (end !== undefined) {
+          pushedLate += 1;
+          return;
+        }
         queue.push(delta);
         onPush?.(++count);
         wake();
@@ -285,6 +300,15 @@ function pushed(
       };
     },
   };
+}
+
+/** A pushed stream's deltas handed over after its promise resolved (given 20 ms), which the runtime drops. */
+export async function pushedLateNote(reader: StreamReader): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const late = reader.pushedLate;
+  return late === 0
+    ? ''
+    : `; ${late} delta${late === 1 ? ' was' : 's were'} pushed after its promise resolved, which the runtime drops: resolve it only once the last delta is pushed`;
 }
 
 /** Calls `complete()`, turning a synchronous throw into a rejection, and watches it. */

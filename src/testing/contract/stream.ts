@@ -18,6 +18,7 @@ import {
   LateError,
   modelHint,
   onWire,
+  pushedLateNote,
   requestFor,
   retryingLate,
   type StreamKind,
@@ -190,7 +191,8 @@ async function checkStream(
       reader.deltas,
       server === undefined ? undefined : { reply, context, usageAsked, noFinish },
     );
-    if (broken !== undefined) throw failure(broken);
+    if (broken !== undefined)
+      throw failure(via === 'streamTo' ? `${broken}${await pushedLateNote(reader)}` : broken);
     const notes = reader.deltas.flatMap((d) => (d?.type === 'note' ? [d.text] : []));
     const leaked = noteLeak(notes, context.apiKey);
     if (leaked !== undefined) throw failure(leaked);

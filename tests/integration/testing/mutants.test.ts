@@ -193,6 +193,12 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'streamContract',
     /^Expected no note to carry the API key .*, got the key in note #0/,
   ],
+  // Caught before 2026-12-05, but the message said only "Expected exactly one `finish` delta, got 0".
+  [
+    'stream-to-resolves-early',
+    'streamContract',
+    /^streamTo\(\): Expected .*; \d+ deltas were pushed after its promise resolved, which the runtime drops/,
+  ],
 ];
 
 let server: OpenAIServer;
