@@ -44,6 +44,12 @@ export async function checkAnswer(
     );
   }
   const session = outcome.sessions[0];
+  // The SDK's server refuses arguments its inputSchema does not take before any handler runs: until
+  // 2026-12-05 that read as a tool not built on withSession.
+  if (session === undefined && /Input validation error/.test(answerText(answer)))
+    throw new Error(
+      `Expected \`args\` the tool's inputSchema takes, got ${argsText(args)} refused: ${answerText(answer)}`,
+    );
   if (session === undefined)
     throw new Error(
       `Expected the tool to run its handler as a troupe session (\`withSession(runtime, handler)\` with the runtime \`register\` got), got ${answerText(answer)} with no session started`,

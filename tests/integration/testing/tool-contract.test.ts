@@ -191,3 +191,19 @@ it('passes a handler that reports no progress unless progress is required', asyn
     }),
   ).rejects.toThrow(/progressDelivered: Expected the handler to report progress/);
 }, 30_000);
+
+it('names arguments the tool’s inputSchema refuses as such, not as a tool without withSession', async () => {
+  // Until 2026-12-05: "Expected the tool to run its handler as a troupe session (...), got an isError
+  // result "Input validation error: ..." with no session started".
+  const error = await checkToolContract({
+    register: registerLookup({ vendor: vendor.baseURL }),
+    args: { wrd: 'troupe' },
+    numRuns: 1,
+  }).then(
+    () => undefined,
+    (thrown: unknown) => thrown as Error,
+  );
+  expect(error?.message).toMatch(
+    /resultMetadata: Expected `args` the tool's inputSchema takes, got \{"wrd":"troupe"\} refused: an isError result "Input validation error: /,
+  );
+});
