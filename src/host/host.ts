@@ -101,6 +101,15 @@ export function createHost(options: HostOptions): Host {
         `Expected no \`maxConcurrent\` for server "${named[0]}" with your own runtime; set \`limits.perProvider.${named[0]}\` on it instead`,
       );
     }
+    // The host's own runtime's limits: with yours they did nothing until 2026-12-05, silently.
+    const limit = (['maxConcurrent', 'maxQueued', 'maxQueuedBytes'] as const).find(
+      (k) => options[k] !== undefined,
+    );
+    if (limit !== undefined)
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected no \`${limit}\` in \`createHost options\` with your own runtime (it sets the host's own runtime's limit); set \`limits.${limit}\` on your runtime instead`,
+      );
   }
   const runtime =
     options.runtime ??

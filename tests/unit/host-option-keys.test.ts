@@ -45,6 +45,23 @@ describe('createHost refuses fields it does not take', () => {
     }
   });
 
+  // Until 2026-12-05 these were taken and did nothing: the limits are the host's own runtime's, and
+  // a host on yours has none (a server's `maxConcurrent` was refused already).
+  it.each(['maxConcurrent', 'maxQueued', 'maxQueuedBytes'])(
+    'refuses a top-level `%s` beside your own runtime, saying where the limit goes',
+    async (limit) => {
+      const { createRuntime } = await import('../../src/runtime/runtime.js');
+      const runtime = createRuntime({ providers: [] });
+      expect(() => create({ servers: { docs: client }, runtime, [limit]: 3 })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_REQUEST',
+          message: `Expected no \`${limit}\` in \`createHost options\` with your own runtime (it sets the host's own runtime's limit); set \`limits.${limit}\` on your runtime instead`,
+        }),
+      );
+      await runtime.shutdown({ deadlineMs: 0 });
+    },
+  );
+
   it('takes every documented field', async () => {
     const host = create({
       servers: {
