@@ -78,6 +78,13 @@ const CALL_KEYS = {
 export function wrapClient(client: ToolCaller, runtime: Runtime, options: HostClientOptions): HostClient {
   onlyKeys('wrapClient options', options, CLIENT_KEYS);
   const { lane } = options;
+  // A lane named as one of the runtime's chat providers would share that provider's limit and
+  // queue, and its calls would say that provider in their metadata (until 2026-12-05, silently).
+  if (runtime.providers.includes(lane))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected a lane that is none of the runtime's chat providers (${runtime.providers.join(', ')}), got ${JSON.stringify(lane)}: its tool calls would share that provider's limit and queue; name the server otherwise`,
+    );
   const safe = retryPolicy(options.retrySafe);
   const maxAttempts = options.maxAttempts ?? 3;
   return {

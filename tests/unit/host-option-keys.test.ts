@@ -85,3 +85,26 @@ describe('createHost refuses fields it does not take', () => {
     await host.shutdown({ deadlineMs: 0 });
   });
 });
+
+// Until 2026-12-05 a server named as one of your runtime's chat providers was taken: its tool calls
+// queued behind that provider's chats, took its slots, and said `provider: '<it>'` in their metadata.
+describe('a server named as one of your runtime’s chat providers', () => {
+  it('is refused by createHost and by wrapClient, naming the providers', async () => {
+    const { createRuntime } = await import('../../src/runtime/runtime.js');
+    const { createSimulatedProvider } = await import('../../src/providers/simulated.js');
+    const { wrapClient } = await import('../../src/host/index.js');
+    const runtime = createRuntime({ providers: [createSimulatedProvider({ name: 'kimi' })] });
+    const refused = expect.objectContaining({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining(
+        'Expected a lane that is none of the runtime\'s chat providers (kimi), got "kimi"',
+      ),
+    });
+    expect(() => create({ servers: { kimi: client }, runtime })).toThrow(refused);
+    expect(() => wrapClient(client, runtime, { lane: 'kimi' })).toThrow(refused);
+    // Another name is taken, on your runtime and on the host's own (which has no chat provider).
+    expect(create({ servers: { docs: client }, runtime }).server('docs').lane).toBe('docs');
+    expect(create({ servers: { kimi: client } }).server('kimi').lane).toBe('kimi');
+    await runtime.shutdown();
+  });
+});
