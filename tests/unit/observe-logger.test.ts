@@ -55,6 +55,28 @@ describe('logger', () => {
     expect(first.msg).toBe('call failed with [REDACTED]');
   });
 
+  it('redacts secret fields three levels down and scrubs strings deep in an object', () => {
+    const { logger, lines } = capture();
+    const deep = 'sk-deep0123456789abcdef';
+    logger.warn({
+      config: { provider: { apiKey: 'nested-secret-value', name: 'kimi' } },
+      redis: { password: 'hunter2-value' },
+      password: 'top-password-value',
+      a: { b: { c: { d: `failed with ${deep}` } } },
+    });
+    const text = lines.join('\n');
+    for (const secret of ['nested-secret-value', 'hunter2-value', 'top-password-value', deep])
+      expect(text).not.toContain(secret);
+    const line = JSON.parse(lines[0]!);
+    expect(line.config.provider).toEqual({ apiKey: '[REDACTED]', name: 'kimi' });
+    expect(line.a.b.c.d).toBe('failed with [REDACTED]');
+  });
+
+  it('scrubs a bare GLM key (32 hex, a dot, then its secret) from a message', () => {
+    const glm = `${'a1b2c3d4'.repeat(4)}.Zx9Yw8Vu7Ts6`;
+    expect(scrubSecrets(`401 for key ${glm} at glm`)).toBe('401 for key [REDACTED] at glm');
+  });
+
   it('keeps a message on one line and at most 2,048 characters, whatever a client put in it', () => {
     const { logger, lines } = capture();
     logger.warn('method "x\n{"level":"error","msg":"forged"}" is not supported');
@@ -66,6 +88,11 @@ describe('logger', () => {
     const long = JSON.parse(lines[1]!).msg as string;
     expect(long).toMatch(/^method m+… \(60007 characters\)$/);
     expect(long.length).toBeLessThan(2100);
+    // At the bound a message is kept whole; one character more is cut.
+    logger.warn('n'.repeat(2048));
+    logger.warn('n'.repeat(2049));
+    expect(JSON.parse(lines[2]!).msg).toBe('n'.repeat(2048));
+    expect(JSON.parse(lines[3]!).msg).toBe(`${'n'.repeat(2048)}… (2049 characters)`);
   });
 
   it('scrubs strings but leaves ids, URLs and paths alone', () => {
