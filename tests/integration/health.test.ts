@@ -3,9 +3,17 @@
  * that answers a PING; a stopped Redis or a draining runtime is "not ready", with the reason.
  */
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PING_REUSE_MS, readiness, redisPinger } from '../../src/observe/health.js';
+import {
+  healthRoutes,
+  PING_REUSE_MS,
+  type Readiness,
+  readiness,
+  redisPinger,
+} from '../../src/observe/health.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -142,5 +150,33 @@ describe('readiness (/readyz)', () => {
     const r = await readiness({ runtime, ping: () => new Promise(() => {}), timeoutMs: 20 });
     expect(r).toMatchObject({ ready: false, redis: 'unreachable' });
     await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  // A load balancer reads the status, not the body: a /readyz that said `ready: false` with 200 kept
+  // sending calls to a draining instance.
+  it('answers /readyz 200 while ready and 503 while not, with the reason; /healthz stays 200', async () => {
+    let state: Readiness['state'] = 'accepting';
+    const runtime = { status: () => ({ state }) } as unknown as Runtime;
+    const routes = healthRoutes({ runtime });
+    const server = createServer((req, res) => void routes.get(req.url ?? '')?.(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true, state: 'accepting' });
+      state = 'draining';
+      const draining = await fetch(`${base}/readyz`);
+      expect(draining.status).toBe(503);
+      expect(await draining.json()).toEqual({
+        ready: false,
+        state: 'draining',
+        reason: 'the runtime is draining',
+      });
+      expect((await fetch(`${base}/readyz`, { method: 'HEAD' })).status).toBe(503);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
