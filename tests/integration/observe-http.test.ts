@@ -75,6 +75,9 @@ describe('/metrics', () => {
     expect(text).toContain('troupe_session_queue_wait_seconds_count{provider="simulated"} 4');
     expect(text).toContain('troupe_session_run_seconds_count{provider="simulated",state="done"} 2');
     expect(text).toContain('troupe_queue_depth{priority="7"} 2');
+    // Every priority has its row, the highest (9) and the lowest (0) included.
+    expect(text).toContain('troupe_queue_depth{priority="9"} 0');
+    expect(text).toContain('troupe_queue_depth{priority="0"} 0');
     expect(text).toContain('troupe_in_flight{provider="simulated"} 3');
     expect(text).toContain('troupe_in_flight_limit{provider="simulated"} 3');
     expect(text).toContain('troupe_supervisor_state{state="accepting"} 1');

@@ -8,11 +8,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventStreamRoute } from '../../src/observe/event-stream-route.js';
+import { compactEvent, eventStreamRoute } from '../../src/observe/event-stream-route.js';
 import { RuntimeMonitor } from '../../src/observe/monitor.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import type { Runtime } from '../../src/runtime/types.js';
+import type { Runtime, RuntimeEvent } from '../../src/runtime/types.js';
 
 class StandInResponse extends EventEmitter {
   writableLength = 0;
@@ -69,5 +69,61 @@ describe('/events: a client that stops reading', () => {
     expect(atCut).toBe(snapshots);
     await new Promise((r) => setTimeout(r, 40));
     expect(res.written.length).toBe(atCut); // its timer is gone too
+  });
+});
+
+describe('compactEvent', () => {
+  // The dashboard's events list shows why a session failed and where a fallback went from these.
+  it('keeps a failed session’s state and error code, and a fallback’s target, and no more', () => {
+    const ended = {
+      type: 'session.ended',
+      at: 5,
+      sessionId: 's1',
+      provider: 'openai',
+      label: 'nightly',
+      result: {
+        ok: false,
+        error: { code: 'RATE_LIMITED', message: 'secret-ish text' },
+        metadata: { state: 'failed' },
+      },
+    } as unknown as RuntimeEvent;
+    expect(compactEvent(ended)).toEqual({
+      type: 'session.ended',
+      at: 5,
+      sessionId: 's1',
+      provider: 'openai',
+      label: 'nightly',
+      state: 'failed',
+      code: 'RATE_LIMITED',
+    });
+    const done = {
+      ...ended,
+      result: { ok: true, value: 'the answer', metadata: { state: 'done' } },
+    } as unknown as RuntimeEvent;
+    expect(compactEvent(done)).toEqual({
+      type: 'session.ended',
+      at: 5,
+      sessionId: 's1',
+      provider: 'openai',
+      label: 'nightly',
+      state: 'done',
+    });
+    const fallback = {
+      type: 'session.fallback',
+      at: 6,
+      sessionId: 's1',
+      provider: 'openai',
+      error: { code: 'PROVIDER_UNAVAILABLE' },
+      from: { provider: 'openai', model: 'a' },
+      to: { provider: 'kimi', model: 'b' },
+    } as unknown as RuntimeEvent;
+    expect(compactEvent(fallback)).toEqual({
+      type: 'session.fallback',
+      at: 6,
+      sessionId: 's1',
+      provider: 'openai',
+      code: 'PROVIDER_UNAVAILABLE',
+      to: 'kimi/b',
+    });
   });
 });

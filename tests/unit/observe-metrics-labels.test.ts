@@ -23,7 +23,8 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
   try {
     const ask = (model: string) =>
       runtime.submit({ provider: 'sim', model, messages: [{ role: 'user', content: 'hi' }] }).result;
-    const long = `long-${'q'.repeat(MAX_MODEL_LABEL_LENGTH)}`;
+    // One character over the length bound: `(other)`.
+    const long = `l${'q'.repeat(MAX_MODEL_LABEL_LENGTH)}`;
     expect((await ask(long)).ok).toBe(true);
     // At the length bound: its own series.
     const atLength = 'a'.repeat(MAX_MODEL_LABEL_LENGTH);

@@ -70,6 +70,11 @@ describe('RuntimeMonitor latency samples', () => {
     for (let i = 1; i <= 20; i++) emit(ended(i, 'cancelled', 0));
     const last = monitor.snapshot().series.at(-1)!;
     expect(last.ended).toBe(20);
+    // Every end but `done` counts as failed, cancelled ones too.
+    expect(last.failed).toBe(20);
+    // The current bucket (0 to 10 s) has run 5 s: its rate is over those 5 s, not the whole 10.
+    expect(last.at).toBe(0);
+    expect(last.perSec).toBe(4);
     // The first five samples (1..5 ms) are kept: their median is 3, not the 10 of all twenty.
     expect(last.queueP50Ms).toBe(3);
     expect(last.runP50Ms).toBeNull();
@@ -84,6 +89,7 @@ describe('RuntimeMonitor latency samples', () => {
     const last = monitor.snapshot().series.at(-1)!;
     expect(last.runP95Ms).toBe(50);
     expect(last.queueP50Ms).toBe(3);
+    expect(last.failed).toBe(0);
     monitor.close();
   });
 });
