@@ -6,6 +6,7 @@
  * resolve a result with metadata for every failure.
  */
 import { describe, expect, it } from 'vitest';
+import { toHostError } from '../../src/host/client.js';
 import {
   createHost,
   type HostCallOptions,
@@ -146,5 +147,60 @@ describe('retrySafe', () => {
         ),
       }),
     );
+  });
+});
+
+describe('toHostError', () => {
+  const err = (message: string, code?: string | number) =>
+    Object.assign(new Error(message), code === undefined ? {} : { code });
+  // What a retry-safe tool is retried on: a lost connection or the server's internal error, never a
+  // call the server refused or an answer it cannot give.
+  it.each([
+    ['a lost connection (SdkError)', 'NETWORK', true, err('socket hang up', 'CONNECTION_CLOSED')],
+    ['an invalid result (SdkError)', 'NETWORK', false, err('bad', 'INVALID_RESULT')],
+    ['a capability the server lacks', 'NETWORK', false, err('no', 'CAPABILITY_NOT_SUPPORTED')],
+    ['invalid params (-32602)', 'INVALID_REQUEST', false, err('bad args', -32602)],
+    ['an unknown method (-32601)', 'INVALID_REQUEST', false, err('no such', -32601)],
+    ['an invalid request (-32600)', 'INVALID_REQUEST', false, err('invalid', -32600)],
+    ['an internal error (-32603)', 'PROVIDER_UNAVAILABLE', true, err('boom', -32603)],
+    ['a server-defined error (-32000)', 'PROVIDER_UNAVAILABLE', false, err('tool said no', -32000)],
+    ['a closed transport', 'NETWORK', true, err('Not connected')],
+    ['anything else', 'BAD_RESPONSE', false, err('odd')],
+  ])('maps %s to %s, retryable: %s', (_what, code, retryable, error) => {
+    const mapped = toHostError(error, 'docs', 'lookup');
+    expect(mapped).toMatchObject({ code, retryable });
+    expect(mapped.message).toContain('docs/lookup');
+  });
+});
+
+describe('createHost', () => {
+  it('refuses a host with no server at creation', () => {
+    expect(() => createHost({ servers: {} })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: 'Expected at least one server, got none' }),
+    );
+  });
+
+  it('leaves your own runtime running when the host shuts down', async () => {
+    const runtime = createRuntime({ providers: [], limits: { perProvider: { docs: 1 } } });
+    const host = createHost({ servers: { docs: { callTool: async () => ({ content: [] }) } }, runtime });
+    expect(await host.shutdown({ deadlineMs: 0 })).toEqual({ finished: 0, cancelled: [] });
+    expect(runtime.status().state).toBe('accepting');
+    expect((await host.callTool('docs', { name: 'lookup' })).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+
+  it('hands the server’s progress notifications to the call’s onProgress', async () => {
+    const client: ToolCaller = {
+      callTool: async (_params, options) => {
+        options?.onprogress?.({ progress: 1, total: 2, message: 'half' });
+        return { content: [] };
+      },
+    };
+    const host = createHost({ servers: { docs: client } });
+    const seen: unknown[] = [];
+    const result = await host.callTool('docs', { name: 'lookup' }, { onProgress: (p) => seen.push(p) });
+    expect(result.ok).toBe(true);
+    expect(seen).toEqual([{ progress: 1, total: 2, message: 'half' }]);
+    await host.shutdown({ deadlineMs: 0 });
   });
 });
