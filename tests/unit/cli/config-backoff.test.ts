@@ -19,6 +19,10 @@ describe('backoffBaseMs and backoffMaxMs', () => {
     ).toThrow(
       'Expected backoffBaseMs (1000, /p.json runtime.backoffBaseMs) at most backoffMaxMs (500, env TROUPE_BACKOFF_MAX_MS)',
     );
+    // One millisecond over is over.
+    expect(() => resolveConfig({ flags: { 'backoff-base-ms': '3001', 'backoff-max-ms': '3000' } })).toThrow(
+      'Expected backoffBaseMs (3001, --backoff-base-ms) at most backoffMaxMs (3000, --backoff-max-ms)',
+    );
   });
 
   it('takes equal values, and a longest under the default first', () => {

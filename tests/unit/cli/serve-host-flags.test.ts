@@ -38,4 +38,22 @@ describe('troupe serve host flags', () => {
       });
     }
   });
+
+  // Refused before any provider or connection, as a usage error (2), not left to the listen (1).
+  it('refuses a host off loopback without a token or host list, with exit code 2', async () => {
+    const { code, stderr } = await refused(['--port', '0', '--host', '0.0.0.0']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /^troupe serve: refusing to serve on 0\.0\.0\.0 \(not loopback\) without a token or --allowed-hosts: [^\n]*\n$/,
+    );
+  });
+
+  it('refuses a --redis URL that cannot be right with exit code 2, before any connection', async () => {
+    const { code, stderr } = await refused(['--port', '0', '--redis', 'http://u:Zq9pw@127.0.0.1:6379']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      /^troupe serve: --redis: Expected a Redis URL such as redis:\/\/.*, got the scheme `http:`/,
+    );
+    expect(stderr).not.toContain('Zq9pw');
+  });
 });

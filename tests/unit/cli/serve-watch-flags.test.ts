@@ -25,6 +25,19 @@ describe('troupe serve inspection flags', () => {
     }
   });
 
+  it('takes a sample rate of 1 and one just over 0: what refuses the start then is the URL', async () => {
+    for (const rate of ['1', '0.001', ' 1 ']) {
+      const { code, stderr } = await refused([
+        '--inspect-sample',
+        rate,
+        '--inspect-url',
+        'ws://u:Zq9pw@127.0.0.1:8080',
+      ]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^troupe serve: Expected the inspector URL without a user or password/);
+    }
+  });
+
   it('says in --help that --inspect-url and --inspect-sample each turn inspection on', async () => {
     let stdout = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
