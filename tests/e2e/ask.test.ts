@@ -204,12 +204,27 @@ describe('troupe ask', () => {
     expect(run.stderr).not.toContain(KEY);
   });
 
+  // A request the provider refuses is the caller's to fix, as a bad flag is: exit 2, not 1.
+  it('an upstream 400: one-line INVALID_REQUEST, exit 2', async () => {
+    const run = await ask([...adHoc(), '--model', 'fault:400', 'hi'], { TROUPE_API_KEY: KEY });
+    expect(run.stderr).toMatch(/^troupe ask: INVALID_REQUEST: /);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.code).toBe(2);
+  });
+
   it('an upstream 401: one-line AUTH_FAILED, exit 1', async () => {
     const run = await ask([...adHoc(), '--model', 'echo-1', 'hi'], {
       TROUPE_API_KEY: 'sk-wrong-key-000000000000',
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^troupe ask: AUTH_FAILED: /);
+    // With --json too: the error is in the object on stdout, and the exit code still says it failed.
+    const json = await ask([...adHoc(), '--model', 'echo-1', '--json', 'hi'], {
+      TROUPE_API_KEY: 'sk-wrong-key-000000000000',
+    });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ content: null, error: { code: 'AUTH_FAILED' } });
+    expect(json.stdout).not.toContain('sk-wrong-key');
     // The variables --base-url reads, not `troupe config` (which did not list them until 2026-12-04).
     expect(run.stderr).toContain(
       '; check the key in TROUPE_API_KEY or OPENAI_API_KEY, the two --base-url reads',
@@ -268,5 +283,8 @@ describe('troupe ask', () => {
     }
     const ok = await ask(['--timeout', '5000', '--max-tokens', '50', '--temperature', '1.5', 'hi']);
     expect(ok.code).toBe(0);
+    // Both ends of the range are taken.
+    for (const temperature of ['0', '2'])
+      expect((await ask(['--temperature', temperature, 'hi'])).code).toBe(0);
   });
 });
