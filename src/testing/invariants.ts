@@ -25,7 +25,12 @@ export type InvariantName =
   /** The request bytes held for the queue are the sum over the queued sessions (`queue-room-check.ts`). */
   | 'queuedBytes'
   /** No caller past its share of the queue, and no `QUEUE_FULL` while the queue, its bytes and the caller's share had room (`queue-room-check.ts`). */
-  | 'queueRoom';
+  | 'queueRoom'
+  /** In `deadline-invariants.ts`: queue and run deadlines, the shutdown's, `maxRunningPerCaller`, `maxAttempts`. */
+  | 'deadlinesHold'
+  | 'shutdownDeadline'
+  | 'runningShare'
+  | 'attemptsHold';
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -79,6 +84,8 @@ export interface ObservedLimits {
    * its own model's cooldown holds.
    */
   readonly cooldownPerModel?: readonly string[];
+  /** Whether a waiting session's caller runs its share (`maxRunningPerCaller`): `priorityOrder` lets the queue pass it over. */
+  readonly heldByShare?: (sessionId: string) => boolean;
 }
 
 export interface Seen {
@@ -256,17 +263,23 @@ export class RuntimeObserver {
     if (!inOrder) return;
     // Priority order, with the one documented exception: a fairness turn admits the
     // longest-waiting session of the provider, whatever its priority.
+    // A session held alone (its caller's share, its own model's cooldown) is looked past, on a
+    // fairness turn too: the turn goes to the longest-waiting of the others.
+    const heldAlone = (otherId: string, other: Seen) =>
+      (other.currentModel !== seen.currentModel && this.limitsSeen.holdsModel(other, at)) ||
+      this.limits.heldByShare?.(otherId) === true;
     let oldest = seen.seq;
-    for (const other of this.queued.values()) {
-      if (other.provider === seen.provider && other.seq < oldest) oldest = other.seq;
+    for (const [otherId, other] of this.queued) {
+      if (other.provider === seen.provider && other.seq < oldest && !heldAlone(otherId, other))
+        oldest = other.seq;
     }
     const admission = (this.admissions.get(seen.provider) ?? 0) + 1;
     this.admissions.set(seen.provider, admission);
     const fairTurn = admission % this.limits.fairnessEvery === 0;
     for (const [otherId, other] of this.queued) {
       if (other.provider !== seen.provider || other.priority <= seen.priority) continue;
-      // Held by its own model's cooldown: the provider's queue goes on past it.
-      if (other.currentModel !== seen.currentModel && this.limitsSeen.holdsModel(other, at)) continue;
+      // Held alone: the provider's queue goes on past it.
+      if (heldAlone(otherId, other)) continue;
       if (other.seq < seen.seq || seen.seq !== oldest || !fairTurn) {
         this.fail(
           'priorityOrder',

@@ -1,5 +1,5 @@
 /**
- * The runtime model's world and commands (submit, settle, cancel, advance, shutdown) and the
+ * The runtime model's world and commands (submit, settle, settle all, cancel, advance, shutdown) and the
  * arbitraries that draw them and the limits; `model.ts` runs them and checks the invariants.
  */
 import fc from 'fast-check';
@@ -18,6 +18,8 @@ export interface World {
   readonly handles: SessionHandle[];
   /** Each session's run timeout, for the route's deadline check. */
   readonly timeouts: Map<string, number>;
+  /** Each session's deadlines as submitted, for `deadlinesHold`. */
+  readonly submitted?: Map<string, { timeoutMs: number; queueTimeoutMs: number }>;
   /** Each submitted request's size and caller, for the queue's checks (`queue-room-check.ts`). */
   readonly queue: QueueRoomCheck;
   /** The in-memory runtime, whose whole queue is in view: refusals are checked against it. */
@@ -66,6 +68,7 @@ export class Submit implements Command {
         ...(owner === undefined ? {} : { metadata: { owner } }),
       });
       world.timeouts.set(handle.id, this.timeoutMs);
+      world.submitted?.set(handle.id, { timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs });
       world.queue.submitted(handle.id, request, owner);
       world.handles.push(handle);
     } catch (error) {
@@ -97,6 +100,17 @@ export class Settle implements Command {
     await settle();
   }
   toString = () => `settle(#${this.pick}, ${this.outcome})`;
+}
+
+/** Every call in flight answers alike (an outage, a burst of 429s): retries run out, cooldowns meet deadlines. */
+export class SettleAll implements Command {
+  constructor(readonly outcome: Settlement) {}
+  check = (_: object) => true;
+  async run(_: object, world: World): Promise<void> {
+    for (const call of world.scripted.flatMap((p) => p.pending())) call.settle(this.outcome);
+    await settle();
+  }
+  toString = () => `settleAll(${this.outcome})`;
 }
 
 export class Cancel implements Command {
@@ -166,7 +180,13 @@ export function commandArbitraries(
     fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
   ];
   if (shutdown) commands.push(fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)));
-  if (scripted) commands.push(settleCall, settleCall, settleCall);
+  if (scripted)
+    commands.push(
+      settleCall,
+      settleCall,
+      settleCall,
+      fc.constantFrom<Settlement>('retryable', 'rateLimited', 'ok').map((outcome) => new SettleAll(outcome)),
+    );
   return commands;
 }
 
@@ -179,6 +199,9 @@ export const limitsArbitrary = fc.record({
   // Two callers and sessions without one: shares mostly of a few sessions, so that a caller often
   // reaches its share (a share off by one shows within 200 runs), sometimes past the queue's bound.
   maxQueuedPerCaller: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 12 })),
+  // Each caller's share of the sessions running (`maxRunningPerCaller`): none in some runs, one to
+  // three in others, so a caller often waits for its share beside free slots, cancels and hops.
+  maxRunningPerCaller: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
   fairnessEvery: fc.integer({ min: 1, max: 8 }),
   historySize: fc.integer({ min: 0, max: 10 }),
   // Limits in providers' own units: p0 by requests, p1 by tokens (each start is charged 107); p2
@@ -241,6 +264,8 @@ export interface ScenarioLimits {
   readonly maxQueuedBytes?: number;
   /** @default `maxQueued` */
   readonly maxQueuedPerCaller?: number;
+  /** @default `maxConcurrent` (no share) */
+  readonly maxRunningPerCaller?: number;
   readonly fairnessEvery: number;
   readonly historySize: number;
   /** Limits in providers' own units, by provider, as `RuntimeOptions.limits.providers` takes them. */

@@ -29,6 +29,7 @@ import type { SessionEngineKind } from '../runtime/session-engine.js';
 import type { Runtime } from '../runtime/types.js';
 import { checkProviderContract } from './contract/check.js';
 import type { ContractOptions } from './contract/types.js';
+import { DeadlinesSeen } from './deadline-invariants.js';
 import { COOLDOWN_RACE_MS, type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
 import {
   Advance,
@@ -40,6 +41,7 @@ import {
   MODEL_COMPLETION_TOKENS,
   type ScenarioLimits,
   Settle,
+  SettleAll,
   Shutdown,
   Submit,
   settle,
@@ -100,6 +102,9 @@ export interface PropertyOptions {
   readonly onEnd?: (runtime: Runtime) => void;
 }
 
+/** Calls per target (`defaults.maxAttempts`). */
+const MAX_ATTEMPTS = 3;
+
 /** What a cluster does not promise per instance; a backend run does not check these. */
 const NOT_CHECKED_ON_A_BACKEND: readonly InvariantName[] = ['priorityOrder', 'metricsMatch'];
 
@@ -126,7 +131,7 @@ export async function runScenario(
     random: () => 0.5,
     limits: { ...runtimeLimits, defaultCompletionTokens: MODEL_COMPLETION_TOKENS },
     ...(breakers === undefined ? {} : { breakers }),
-    defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: 3 },
+    defaults: { backoffBaseMs: 50, backoffMaxMs: 400, maxAttempts: MAX_ATTEMPTS },
     ...(backend === undefined ? {} : { backend }),
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
@@ -134,12 +139,27 @@ export async function runScenario(
   const timeouts = new Map<string, number>();
   const request = { model: 'model', messages: [{ role: 'user' as const, content: 'property' }] };
   const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
+  const submitted = new Map<string, { timeoutMs: number; queueTimeoutMs: number }>();
+  // Subscribed after the observer: at an admission, the share it reads is the one before it.
+  let deadlines: DeadlinesSeen | undefined;
   const observer = new RuntimeObserver(
     runtime,
-    { ...(backend === undefined ? limits : perInstanceLimits(limits, providers)), tokensOf: () => charged },
+    {
+      ...(backend === undefined ? limits : perInstanceLimits(limits, providers)),
+      tokensOf: () => charged,
+      heldByShare: (id) => deadlines?.atShare(deadlines.ownerOf(id)) === true,
+    },
     undefined,
     (id) => timeouts.get(id),
   );
+  // In memory only: on a backend the share is per instance, and deadlines are on the real clock.
+  if (backend === undefined)
+    deadlines = new DeadlinesSeen(
+      runtime,
+      (id) => submitted.get(id),
+      limits.maxRunningPerCaller,
+      MAX_ATTEMPTS,
+    );
   const world: World = {
     runtime,
     clock,
@@ -148,6 +168,7 @@ export async function runScenario(
     model: options.model ?? 'model',
     handles: [],
     timeouts,
+    submitted,
     queue: new QueueRoomCheck(),
     inMemory: backend === undefined,
     shutDown: false,
@@ -156,6 +177,7 @@ export async function runScenario(
     await command.run({}, world);
     // In memory, at every step; on a backend the bound is per instance and seen through pub/sub.
     if (backend === undefined) world.queue.check(runtime);
+    if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
   }
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
@@ -167,17 +189,20 @@ export async function runScenario(
   for (let i = 0; i < 4 && world.handles.length > 0; i++) {
     if (clock instanceof SimulatedClock) clock.increment(6000);
     await settle();
+    if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
   }
   if (!(clock instanceof SimulatedClock)) await within(report, 6000);
   await report;
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
   observer.unsubscribe();
+  deadlines?.unsubscribe();
   options.onEnd?.(runtime);
   if (backend === undefined) world.queue.check(runtime);
   const violations = [
     ...observer.checkEnd(scripted.flatMap((p) => p.calls)),
     ...(watch?.violations() ?? []),
+    ...(deadlines?.violations ?? []),
     ...world.queue.violations,
   ];
   if (backend === undefined) return violations;
@@ -274,7 +299,7 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 }
 
 /** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
-export const commands = { Submit, Settle, Cancel, Advance, Shutdown } as const;
+export const commands = { Submit, Settle, SettleAll, Cancel, Advance, Shutdown } as const;
 
 export type { ScenarioLimits };
 

@@ -51,6 +51,36 @@ describe('runtime model (fast-check)', () => {
     expect(observer.checkEnd(provider.calls).map((v) => v.invariant)).toContain('limitsHold');
   });
 
+  it('catches a caller running past its share, and a session kept past its queue deadline', async () => {
+    // The checker is told limits tighter than the runtime's: a share of 1 where the runtime gives 2,
+    // a queue deadline of 500 ms where the runtime waits 1000 ms.
+    const { DeadlinesSeen } = await import('../../src/testing/deadline-invariants.js');
+    const { createRuntime } = await import('../../src/runtime/runtime.js');
+    const { ScriptedProvider } = await import('../../src/testing/scripted-provider.js');
+    const { SimulatedClock } = await import('xstate');
+    const clock = new SimulatedClock();
+    const provider = new ScriptedProvider('p0');
+    const runtime = createRuntime({
+      providers: [provider],
+      clock,
+      defaults: { model: 'm' },
+      limits: { maxConcurrent: 2, maxRunningPerCaller: 2, perProvider: { p0: 2 } },
+    });
+    const seen = new DeadlinesSeen(runtime, () => ({ timeoutMs: 5000, queueTimeoutMs: 500 }), 1, 3);
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    const handles = [1, 2, 3].map(() =>
+      runtime.submit(request, { queueTimeoutMs: 1000, metadata: { owner: 'alice' } }),
+    );
+    clock.increment(600);
+    seen.check(clock.now());
+    for (const call of provider.pending()) call.settle('ok');
+    clock.increment(1000);
+    await Promise.all(handles.map((h) => h.result));
+    await runtime.shutdown();
+    seen.unsubscribe();
+    expect(seen.violations.map((v) => v.invariant).sort()).toEqual(['deadlinesHold', 'runningShare']);
+  });
+
   it('a scripted scenario ends every session exactly once, through shutdown', async () => {
     const limits = {
       maxConcurrent: 2,
@@ -116,6 +146,56 @@ describe('runtime model: counterexamples found, pinned', () => {
       new Submit(2, 0, 50, 50),
       new Advance(1), // the probe's run deadline: the session queued on p2 probes now
       new Submit(2, 0, 50, 50), // and this one waits for its answer
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a probe whose run deadline is told at the end of a long advance counts as accepted: the sessions after it go together', async () => {
+    // Found by the property (seed 1969886374, 20,000 runs): the probe started at 500 and its run
+    // deadline (501) fired in an advance to 2500, past PROBE_ACCEPTED_MS; the runtime opened the
+    // provider, as its rule says, and the observer handed the probe on and saw two probes.
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 1,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: { p2: { cooldownScope: 'model' as const } },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(2, 0, 501, 50),
+      new Settle(0, 'rateLimited'), // p2's model cools down for 500 ms
+      new Submit(2, 0, 50, 502),
+      new Advance(500), // the first session's retry probes
+      new Advance(2000), // its run deadline (501) is told at 2500
+      new Submit(2, 0, 50, 50),
+      new Settle(0, 'ok'),
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a caller at its running share waits alone through cancels, hops and a shutdown, and each session ends by its deadlines', async () => {
+    const limits = {
+      maxConcurrent: 3,
+      perProvider: { p0: 2, p1: 2 },
+      maxQueued: 10,
+      maxRunningPerCaller: 1,
+      fairnessEvery: 2,
+      historySize: 5,
+    };
+    const { Submit, Settle, SettleAll, Cancel, Advance, Shutdown } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(0, 1, 2000, 3000, [1], false, 0, 0), // c0 runs its share
+      new Submit(0, 9, 2000, 3000, [], false, 0, 0), // c0's next waits alone, priority 9 or not
+      new Submit(0, 5, 2000, 3000), // no caller: goes past it
+      new Settle(0, 'rateLimited'), // c0's first hops to p1, keeping its place
+      new Advance(100),
+      new Cancel(0), // c0's place frees: its next starts
+      new Submit(1, 5, 2000, 3000, [], false, 0, 0),
+      new SettleAll('retryable'),
+      new Shutdown(500),
+      new Advance(600),
     ]);
     expect(violations).toEqual([]);
   });

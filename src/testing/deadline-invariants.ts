@@ -1,0 +1,161 @@
+/**
+ * `deadlinesHold`, `shutdownDeadline`, `runningShare` and `attemptsHold` (see `invariants.ts`), for the in-memory
+ * runtime on a simulated clock, where every instant is the model's:
+ *
+ * - no session is still live once its queue deadline (while it waits) or its run deadline (from its
+ *   admission: its first call, or a hop out of the queue) has passed;
+ * - none is live once a shutdown's deadline (`supervisor.draining`'s `deadlineAt`) has passed;
+ * - no caller (`metadata.owner`) runs more than `maxRunningPerCaller` sessions at once: a place is
+ *   taken at admission and given back at the end, a fallback hop keeps it; and a session that times
+ *   out in the queue naming that share had its caller at its share then (a place never given back
+ *   would hold the caller's sessions for ever, which the bound alone does not see).
+ *
+ * - each session calls each of its targets at most `maxAttempts` times, and its `attempts` counts
+ *   every call (docs/routing.md: retries are counted per target).
+ *
+ * The deadlines are checked after each command (`check`, once its work has settled): a clock
+ * advance fires the deadlines within it at its end time, so the first step that ends past a
+ * deadline is where its session must have ended.
+ */
+import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { InvariantName, Violation } from './invariants.js';
+
+interface Live {
+  readonly owner: string | undefined;
+  readonly queuedAt: number;
+  /** When it was admitted (its run deadline counts from then), `undefined` while it waits. */
+  admittedAt: number | undefined;
+  /** Its calls, in all and on its current target (since its last hop). */
+  calls: number;
+  callsHere: number;
+}
+
+export class DeadlinesSeen {
+  readonly violations: Violation[] = [];
+  private readonly live = new Map<string, Live>();
+  /** Sessions running per caller. */
+  private readonly running = new Map<string, number>();
+  private shutdownDeadlineAt: number | undefined;
+  /** Sessions already reported live past a deadline (once each). */
+  private readonly reported = new Set<string>();
+  readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly runtime: Pick<Runtime, 'subscribe' | 'session'>,
+    /** A session's run and queue timeouts in ms, as submitted (known once `submit` returned). */
+    private readonly submitted: (
+      sessionId: string,
+    ) => { readonly timeoutMs: number; readonly queueTimeoutMs: number } | undefined,
+    private readonly maxRunningPerCaller: number | undefined,
+    /** `maxAttempts`: the calls a session may make on each of its targets. */
+    private readonly maxAttempts: number,
+  ) {
+    this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
+  }
+
+  private fail(invariant: InvariantName, detail: string): void {
+    this.violations.push({ invariant, detail });
+  }
+
+  /** Whether `owner` runs its whole share now (a session of it waiting is passed over, alone). */
+  atShare(owner: string | undefined): boolean {
+    if (owner === undefined || this.maxRunningPerCaller === undefined) return false;
+    return (this.running.get(owner) ?? 0) >= this.maxRunningPerCaller;
+  }
+
+  ownerOf(sessionId: string): string | undefined {
+    return this.live.get(sessionId)?.owner;
+  }
+
+  private onEvent(event: RuntimeEvent): void {
+    if (event.type === 'supervisor.draining') {
+      this.shutdownDeadlineAt ??= event.deadlineAt;
+      return;
+    }
+    if (!('sessionId' in event)) return;
+    if (event.type === 'session.queued') {
+      // Told within `submit`: the caller is read from the runtime, the deadlines later.
+      const owner = this.runtime.session(event.sessionId)?.owner;
+      this.live.set(event.sessionId, {
+        owner,
+        queuedAt: event.at,
+        admittedAt: undefined,
+        calls: 0,
+        callsHere: 0,
+      });
+      return;
+    }
+    const live = this.live.get(event.sessionId);
+    if (live === undefined) return;
+    if (event.type === 'session.started') {
+      live.calls++;
+      if (++live.callsHere > this.maxAttempts)
+        this.fail(
+          'attemptsHold',
+          `${event.sessionId} made call ${live.callsHere} on one target at ${event.at}, maxAttempts ${this.maxAttempts}`,
+        );
+    } else if (event.type === 'session.fallback') live.callsHere = 0;
+    if (
+      (event.type === 'session.started' || event.type === 'session.fallback') &&
+      live.admittedAt === undefined
+    ) {
+      live.admittedAt = event.at;
+      if (live.owner !== undefined) {
+        const running = (this.running.get(live.owner) ?? 0) + 1;
+        this.running.set(live.owner, running);
+        if (this.maxRunningPerCaller !== undefined && running > this.maxRunningPerCaller)
+          this.fail(
+            'runningShare',
+            `${running} sessions of ${live.owner} running at once (${event.sessionId} admitted at ${event.at}), maxRunningPerCaller ${this.maxRunningPerCaller}`,
+          );
+      }
+    } else if (event.type === 'session.ended') {
+      this.live.delete(event.sessionId);
+      if (event.result.metadata.attempts !== live.calls)
+        this.fail(
+          'attemptsHold',
+          `${event.sessionId} ended after ${live.calls} call(s), its metadata says ${event.result.metadata.attempts} attempt(s)`,
+        );
+      // A place never given back (a way out of running that forgot it) holds its caller's next
+      // sessions for ever: they time out in the queue naming the share while it is not taken.
+      const { state, waitingFor } = event.result.metadata;
+      if (state === 'timedOut' && waitingFor === 'maxRunningPerCaller' && !this.atShare(live.owner))
+        this.fail(
+          'runningShare',
+          `${event.sessionId} timed out at ${event.at} held by its caller's share, while ${live.owner ?? 'no caller'} ran ${this.running.get(live.owner ?? '') ?? 0} of ${this.maxRunningPerCaller}`,
+        );
+      if (live.admittedAt !== undefined && live.owner !== undefined)
+        this.running.set(live.owner, (this.running.get(live.owner) ?? 1) - 1);
+    }
+  }
+
+  /** After a command: no session live past a deadline that has passed. */
+  check(now: number): void {
+    for (const [id, live] of this.live) {
+      if (this.reported.has(id)) continue;
+      const given = this.submitted(id);
+      const admitted = live.admittedAt !== undefined;
+      const deadline =
+        given === undefined
+          ? undefined
+          : live.admittedAt === undefined
+            ? live.queuedAt + given.queueTimeoutMs
+            : live.admittedAt + given.timeoutMs;
+      if (deadline !== undefined && now >= deadline) {
+        this.reported.add(id);
+        this.fail(
+          'deadlinesHold',
+          `session ${id} still ${admitted ? 'running' : 'queued'} at ${now}, its ${admitted ? 'run' : 'queue'} deadline at ${deadline}`,
+        );
+        // Past it: a 0 ms drain arms a timer at the current instant, which a simulated clock fires
+        // at its next advance (a real one in the next turn of the event loop).
+      } else if (this.shutdownDeadlineAt !== undefined && now > this.shutdownDeadlineAt) {
+        this.reported.add(id);
+        this.fail(
+          'shutdownDeadline',
+          `session ${id} still live at ${now}, the shutdown's deadline at ${this.shutdownDeadlineAt}`,
+        );
+      }
+    }
+  }
+}
