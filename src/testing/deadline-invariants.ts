@@ -70,6 +70,7 @@ export class DeadlinesSeen {
   private onEvent(event: RuntimeEvent): void {
     if (event.type === 'supervisor.draining') {
       this.shutdownDeadlineAt ??= event.deadlineAt;
+      this.draining ??= { live: new Set(this.live.keys()), finished: 0, cancelled: [] };
       return;
     }
     if (!('sessionId' in event)) return;
@@ -111,6 +112,12 @@ export class DeadlinesSeen {
       }
     } else if (event.type === 'session.ended') {
       this.live.delete(event.sessionId);
+      if (this.draining?.live.has(event.sessionId) === true) {
+        const { result } = event;
+        if (!result.ok && result.error.code === 'SHUTTING_DOWN')
+          this.draining.cancelled.push(event.sessionId);
+        else this.draining.finished++;
+      }
       if (event.result.metadata.attempts !== live.calls)
         this.fail(
           'attemptsHold',
@@ -127,6 +134,21 @@ export class DeadlinesSeen {
       if (live.admittedAt !== undefined && live.owner !== undefined)
         this.running.set(live.owner, (this.running.get(live.owner) ?? 1) - 1);
     }
+  }
+
+  /** The sessions live as the shutdown began, and how those ended: on their own, or cancelled by it. */
+  private draining: { live: Set<string>; finished: number; cancelled: string[] } | undefined;
+
+  /** `shutdownReport`: the report counts what ended on its own while draining, and names what it cancelled. */
+  checkReport(report: { readonly finished: number; readonly cancelled: readonly string[] }): void {
+    const seen = this.draining ?? { finished: 0, cancelled: [] };
+    const named = [...report.cancelled].sort().join(', ');
+    const cancelled = [...seen.cancelled].sort().join(', ');
+    if (report.finished !== seen.finished || named !== cancelled)
+      this.fail(
+        'shutdownReport',
+        `Expected a shutdown report of ${seen.finished} finished and cancelled [${cancelled}], got ${report.finished} and [${named}]`,
+      );
   }
 
   /** After a command: no session live past a deadline that has passed. */

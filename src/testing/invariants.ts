@@ -26,9 +26,10 @@ export type InvariantName =
   | 'queuedBytes'
   /** No caller past its share of the queue, and no `QUEUE_FULL` while the queue, its bytes and the caller's share had room (`queue-room-check.ts`). */
   | 'queueRoom'
-  /** In `deadline-invariants.ts`: queue and run deadlines, the shutdown's, `maxRunningPerCaller`, `maxAttempts`. */
+  /** In `deadline-invariants.ts`: queue and run deadlines, the shutdown's and its report, `maxRunningPerCaller`, `maxAttempts`. */
   | 'deadlinesHold'
   | 'shutdownDeadline'
+  | 'shutdownReport'
   | 'runningShare'
   | 'attemptsHold';
 

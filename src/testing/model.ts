@@ -192,7 +192,7 @@ export async function runScenario(
     if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
   }
   if (!(clock instanceof SimulatedClock)) await within(report, 6000);
-  await report;
+  deadlines?.checkReport(await report);
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
   observer.unsubscribe();

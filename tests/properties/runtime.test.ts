@@ -51,7 +51,7 @@ describe('runtime model (fast-check)', () => {
     expect(observer.checkEnd(provider.calls).map((v) => v.invariant)).toContain('limitsHold');
   });
 
-  it('catches a caller running past its share, and a session kept past its queue deadline', async () => {
+  it('catches a caller running past its share, a session kept past its queue deadline, a wrong shutdown report', async () => {
     // The checker is told limits tighter than the runtime's: a share of 1 where the runtime gives 2,
     // a queue deadline of 500 ms where the runtime waits 1000 ms.
     const { DeadlinesSeen } = await import('../../src/testing/deadline-invariants.js');
@@ -76,9 +76,15 @@ describe('runtime model (fast-check)', () => {
     for (const call of provider.pending()) call.settle('ok');
     clock.increment(1000);
     await Promise.all(handles.map((h) => h.result));
-    await runtime.shutdown();
+    const report = await runtime.shutdown();
     seen.unsubscribe();
-    expect(seen.violations.map((v) => v.invariant).sort()).toEqual(['deadlinesHold', 'runningShare']);
+    seen.checkReport(report); // nothing was live at the shutdown: this report holds
+    seen.checkReport({ ...report, finished: report.finished + 1 });
+    expect(seen.violations.map((v) => v.invariant).sort()).toEqual([
+      'deadlinesHold',
+      'runningShare',
+      'shutdownReport',
+    ]);
   });
 
   it('a scripted scenario ends every session exactly once, through shutdown', async () => {
