@@ -10,6 +10,7 @@
  *   out in the queue naming that share had its caller at its share then (a place never given back
  *   would hold the caller's sessions for ever, which the bound alone does not see).
  *
+ * - no model with a `maxConcurrent` of its own has more calls in flight (`limitsHold`);
  * - each session calls each of its targets at most `maxAttempts` times, and its `attempts` counts
  *   every call (docs/routing.md: retries are counted per target).
  *
@@ -28,6 +29,9 @@ interface Live {
   /** Its calls, in all and on its current target (since its last hop). */
   calls: number;
   callsHere: number;
+  /** Its current target (`provider\0model`), and the target of its call in flight, if any. */
+  target: string;
+  calling: string | null;
 }
 
 export class DeadlinesSeen {
@@ -49,6 +53,8 @@ export class DeadlinesSeen {
     private readonly maxRunningPerCaller: number | undefined,
     /** `maxAttempts`: the calls a session may make on each of its targets. */
     private readonly maxAttempts: number,
+    /** A model's own `maxConcurrent` (`limits.providers.<name>.models.<id>`), if it has one. */
+    private readonly modelLimit: (provider: string, model: string) => number | undefined = () => undefined,
   ) {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
   }
@@ -76,19 +82,24 @@ export class DeadlinesSeen {
     if (!('sessionId' in event)) return;
     if (event.type === 'session.queued') {
       // Told within `submit`: the caller is read from the runtime, the deadlines later.
-      const owner = this.runtime.session(event.sessionId)?.owner;
+      const session = this.runtime.session(event.sessionId);
       this.live.set(event.sessionId, {
-        owner,
+        owner: session?.owner,
         queuedAt: event.at,
         admittedAt: undefined,
         calls: 0,
         callsHere: 0,
+        target: `${event.provider}\u0000${session?.model ?? ''}`,
+        calling: null,
       });
       return;
     }
     const live = this.live.get(event.sessionId);
     if (live === undefined) return;
+    if (event.type !== 'session.started' && event.type !== 'session.delta') this.endCall(live);
+    if (event.type === 'session.fallback') live.target = `${event.to.provider}\u0000${event.to.model}`;
     if (event.type === 'session.started') {
+      this.startCall(live);
       live.calls++;
       if (++live.callsHere > this.maxAttempts)
         this.fail(
@@ -136,6 +147,21 @@ export class DeadlinesSeen {
     }
   }
 
+  /** Calls in flight per target (`provider\0model`), against its model's `maxConcurrent`. */
+  private readonly inFlight = new Map<string, number>();
+
+  private startCall(live: Live): void {
+    this.endCall(live);
+    live.calling = live.target;
+    this.inFlight.set(live.target, (this.inFlight.get(live.target) ?? 0) + 1);
+  }
+
+  private endCall(live: Live): void {
+    if (live.calling === null) return;
+    this.inFlight.set(live.calling, (this.inFlight.get(live.calling) ?? 1) - 1);
+    live.calling = null;
+  }
+
   /** The sessions live as the shutdown began, and how those ended: on their own, or cancelled by it. */
   private draining: { live: Set<string>; finished: number; cancelled: string[] } | undefined;
 
@@ -151,8 +177,19 @@ export class DeadlinesSeen {
       );
   }
 
-  /** After a command: no session live past a deadline that has passed. */
+  /** After a command: no session live past a deadline that has passed, no model past its `maxConcurrent`. */
   check(now: number): void {
+    // After the command, not at each start: a session whose slot lapses at its run deadline lets the
+    // next call start in that instant, told before its own end (as `cooldownHolds`'s probe is).
+    for (const [target, calls] of this.inFlight) {
+      const [provider = '', model = ''] = target.split('\u0000');
+      const limit = this.modelLimit(provider, model);
+      if (limit !== undefined && calls > limit)
+        this.fail(
+          'limitsHold',
+          `${calls} calls in flight on ${provider}/${model} at ${now}, its model's maxConcurrent ${limit}`,
+        );
+    }
     for (const [id, live] of this.live) {
       if (this.reported.has(id)) continue;
       const given = this.submitted(id);

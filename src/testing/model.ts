@@ -159,6 +159,7 @@ export async function runScenario(
       (id) => submitted.get(id),
       limits.maxRunningPerCaller,
       MAX_ATTEMPTS,
+      (provider, model) => limits.providers?.[provider]?.models?.[model]?.maxConcurrent,
     );
   const world: World = {
     runtime,

@@ -181,6 +181,29 @@ describe('runtime model: counterexamples found, pinned', () => {
     expect(violations).toEqual([]);
   });
 
+  it('a hop held by its model’s maxConcurrent starts as the slot’s holder reaches its run deadline, told before that end', async () => {
+    // Found while adding the model's limit to the model (1,000 runs): the hop's backoff (due at 25)
+    // fires in an advance to 50, where the other session's slot lapses (its run deadline): the hop
+    // starts at 50, told before that session's end at 50. Judged after each command, not at the start.
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 1,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: { p2: { cooldownScope: 'model' as const, models: { model: { maxConcurrent: 1 } } } },
+    };
+    const { Submit, Settle, Advance, Shutdown } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(0, 0, 51, 50, [2]),
+      new Settle(0, 'retryable'), // a 503: it hops to p2
+      new Submit(2, 0, 50, 50), // p2's model is free: it starts there
+      new Advance(50),
+      new Shutdown(0),
+    ]);
+    expect(violations).toEqual([]);
+  });
+
   it('a caller at its running share waits alone through cancels, hops and a shutdown, and each session ends by its deadlines', async () => {
     const limits = {
       maxConcurrent: 3,
