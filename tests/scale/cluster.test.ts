@@ -5,9 +5,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
-import { contentOf, type Instance, startInstance } from './fixtures/processes.js';
+import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import type { RedisServer } from '../support/redis.js';
+import { contentOf, type Instance, killAll, startInstance, startRig, stopRig } from './fixtures/processes.js';
 
 let redis: RedisServer;
 let server: OpenAIServer;
@@ -15,18 +15,13 @@ let prefixSeq = 0;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
+  ({ redis, server } = await startRig());
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killAll(children);
   server.reset();
 });
-afterAll(async () => {
-  await server?.close();
-  await redis?.stop();
-});
+afterAll(() => stopRig({ redis, server }, children));
 
 async function cluster(count: number, limit: number, frontOnly = false): Promise<Instance[]> {
   const prefix = `c${++prefixSeq}`;

@@ -18,28 +18,18 @@ import { createOpenAICompatibleProvider } from '../../src/providers/openai-compa
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
-import { contentOf, startInstance } from './fixtures/processes.js';
+import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import type { RedisServer } from '../support/redis.js';
+import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
 
 let redis: RedisServer;
 let server: OpenAIServer;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
+  ({ redis, server } = await startRig());
 });
-afterAll(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode !== null) continue;
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  }
-  await server?.close();
-  await redis?.stop();
-});
+afterAll(() => stopRig({ redis, server }, children));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,24 +6,18 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
-import { contentOf, type Instance, startInstance } from './fixtures/processes.js';
+import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import type { RedisServer } from '../support/redis.js';
+import { contentOf, type Instance, startInstance, startRig, stopRig } from './fixtures/processes.js';
 
 let redis: RedisServer;
 let server: OpenAIServer;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
+  ({ redis, server } = await startRig());
 });
-afterAll(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await server?.close();
-  await redis?.stop();
-});
+afterAll(() => stopRig({ redis, server }, children));
 
 const PROCESSES = 3;
 const REQUESTS_PER_MINUTE = 3;

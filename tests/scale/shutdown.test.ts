@@ -7,14 +7,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import type { RedisServer } from '../support/redis.js';
 import {
   contentOf,
   type Instance,
+  killAll,
   type Line,
   type StartInstance,
   startInstance,
+  startRig,
+  stopRig,
 } from './fixtures/processes.js';
 
 /** What a process may take beyond its drain deadline to close its connections and exit, in ms. */
@@ -26,18 +29,13 @@ let prefixSeq = 0;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
-  server = createOpenAIServer();
-  await server.start();
+  ({ redis, server } = await startRig());
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killAll(children);
   server.reset();
 });
-afterAll(async () => {
-  await server?.close();
-  await redis?.stop();
-});
+afterAll(() => stopRig({ redis, server }, children));
 
 function start({ prefix, limit, index, work, drainMs }: Omit<StartInstance, 'redisUrl' | 'providerBaseURL'>) {
   return startInstance(
