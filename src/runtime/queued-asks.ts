@@ -22,6 +22,8 @@ export interface Asking {
   timer?: unknown;
   /** The probe its last refusal named. */
   probe?: string | undefined;
+  /** Its last wait for the settle of a probe whose end was told (`SharedAsks`: 50 ms, doubled each look). */
+  settleWaitMs?: number;
   /** Its last refusal was by a limit of its model alone. */
   modelOnly?: boolean;
 }

@@ -267,25 +267,54 @@ describe('LocalLimits on a shared backend', () => {
     expect(clock.runDue()).toBe(0);
   });
 
-  it("a retry woken by the probe's end before its settle is written asks once and waits again", async () => {
+  it("a retry woken by the probe's end before its settle is written looks again after 50, 100, 200 ms and on, until the probe's lapse", async () => {
     const { limits, went, clock, b, sharedState } = await probedElsewhere();
     limits.retry(b, LAPSE);
     await settle();
     const asked = keysUpdated(sharedState);
-    // Another session of p ended: no look. The probe's end comes before its settle: b looks once,
-    // is refused by the same probe, and waits rather than ask again and again.
+    // Another session of p ended: no look. The probe's end comes before its settle: b looks, is
+    // refused by the same probe, and looks again at growing intervals.
     limits.wake('p', 'other');
     await settle();
     expect(asked).toEqual([]);
     limits.wake('p', 'probe');
     await settle();
     expect(asked).toEqual([providerKey('p')]);
+    // Until 2026-12-05 it waited for the probe's lapse from here: a settle slower than one ask held it 2 s.
+    const looks: number[] = [];
+    for (const time of [T0 + 249, T0 + 250, T0 + 350, T0 + 550, T0 + 950, T0 + 1_750, T0 + 2_199]) {
+      clock.time = time;
+      if (clock.runDue() > 0) looks.push(time - T0);
+      await settle();
+    }
+    expect(looks).toEqual([250, 350, 550, 950, 1_750]);
+    expect(asked).toHaveLength(6);
     expect([went, b.waitingFor]).toEqual([[], 'cooldown']);
-    // Until the probe's lapse (T0 + 2,200), where it probes p itself.
+    // The next look would come after the lapse: it waits for the lapse (T0 + 2,200), where it probes p itself.
     clock.time = T0 + 2_200;
     expect(clock.runDue()).toBe(1);
     await settle();
     expect(went).toEqual([b]);
+  });
+
+  it("a retry woken by the probe's end goes at the first look after the probe's settle is written", async () => {
+    const { limits, went, clock, b, answerProbe } = await probedElsewhere();
+    limits.retry(b, LAPSE);
+    await settle();
+    limits.wake('p', 'probe');
+    await settle();
+    clock.time = T0 + 250;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([]);
+    await answerProbe();
+    clock.time = T0 + 350;
+    expect(clock.runDue()).toBe(1);
+    await settle();
+    expect(went).toEqual([b]);
+    // Its timer went with its wait: nothing is left for the probe's lapse.
+    clock.time = T0 + 2_200;
+    expect(clock.runDue()).toBe(0);
   });
 
   it('a retry held by another limit than the cooldown does not ask again for a wake on its way', async () => {
