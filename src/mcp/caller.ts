@@ -69,7 +69,7 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
   // cancelled each other's calls.
   const user = auth?.extra?.troupeCaller;
   if (mark === undefined && typeof user === 'string' && user !== '')
-    return { key: `user:${bounded(user)}`, admin };
+    return { key: `${USER}${bounded(user)}`, admin };
   if (ctx.sessionId !== undefined) return { key: `mcp:${bounded(ctx.sessionId)}`, admin };
   if (auth !== undefined) return { key: 'anonymous', admin };
   return LOCAL;
@@ -97,6 +97,13 @@ const HASHED = 'sha256:';
 export function namedCallerKey(key: string): boolean {
   return key.startsWith('token:');
 }
+
+/** Whether a scope key is a user's an embedding server names (`user:<troupeCaller>`). */
+export function userCallerKey(key: string): boolean {
+  return key.startsWith(USER);
+}
+
+const USER = 'user:';
 
 /** The one client of a stdio process (no HTTP identity, no MCP session): one object for every call. */
 const LOCAL: Caller = Object.freeze({ key: 'local', admin: false });

@@ -17,7 +17,7 @@ import {
   type StoredConversation,
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
-import { type Caller, namedCallerKey } from './caller.js';
+import { type Caller, namedCallerKey, userCallerKey } from './caller.js';
 import type { McpContext } from './context.js';
 
 /**
@@ -27,7 +27,7 @@ import type { McpContext } from './context.js';
  * turns read back through the model (the attacker audit).
  */
 function named(caller: Caller | undefined): caller is Caller {
-  return caller !== undefined && (namedCallerKey(caller.key) || caller.key.startsWith('user:'));
+  return caller !== undefined && (namedCallerKey(caller.key) || userCallerKey(caller.key));
 }
 
 /**

@@ -5,8 +5,9 @@
  * per session rule: `src/ports/cost-ledger.ts`), at the model's price as `metrics().cost` counts
  * it (a session without a price or usage adds nothing). Every owner is charged but `local`, the
  * one client of a stdio process, which reads the whole total; named tokens are pinned (never
- * forgotten). Every priced end, an owner's or not, adds to the total the admin reads. On a cluster every instance hears every end and charges it; a shared ledger (Redis)
- * counts it once, so every instance reads the same totals, ends from before it started included.
+ * forgotten). Every priced end, an owner's or not, adds to the total the admin reads. On a cluster
+ * every instance hears every end and charges it; a shared ledger (Redis) counts it once, so every
+ * instance reads the same totals, ends from before it started included.
  * Until 2026-12-05 only named tokens were kept, in a table of each instance's own, and the admin
  * read the ends its own instance had run (`metrics().cost`), on a cluster a part of the whole.
  */

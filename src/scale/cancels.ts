@@ -22,7 +22,7 @@ export interface CancelsDeps {
   readonly store: Pick<SessionStore, 'liveSession' | 'markCancelled' | 'leaseState'>;
   readonly bus: Pick<EventBus, 'publishCancel'>;
   readonly runner: Pick<LeaseRunner, 'cancel' | 'running'>;
-  readonly withdrawals: () => Pick<Withdrawals, 'cancel'>;
+  readonly withdrawals: Pick<Withdrawals, 'cancel'>;
   /** The provider of a session submitted here, when the store's mirror does not know it. */
   readonly providerOf: (id: string) => string | undefined;
   readonly clock: Clock;
@@ -45,14 +45,17 @@ export class Cancels {
     if (here) return;
     // Withdrawn or not, it is published: a job whose lease lapsed while it runs can be withdrawn too,
     // and one a dead instance's lease still holds is tried again each sweep (`withdrawals.ts`).
-    if (provider !== undefined) await this.d.withdrawals().cancel(provider, id, reason);
+    if (provider !== undefined) await this.d.withdrawals.cancel(provider, id, reason);
     await bus.publishCancel({ sessionId: id, reason });
   };
 
-  /** Tried again every 500 ms while Redis is away; a cancel it could not deliver goes to `onError`. */
+  /** Tried again every 500 ms while Redis is away, until the close lets go; rejects with the last refusal. */
+  readonly retried = (id: string, reason: string): Promise<void> =>
+    retriedWhileAway(this.d.clock, () => this.cancel(id, reason), 61, 500, this.d.givingUp);
+
+  /** `retried`, for a caller that does not wait: a cancel it could not deliver goes to `onError`. */
   away(id: string, reason: string): void {
-    const { clock, onError, givingUp } = this.d;
-    retriedWhileAway(clock, () => this.cancel(id, reason), 61, 500, givingUp).catch(onError);
+    this.retried(id, reason).catch(this.d.onError);
   }
 
   /** The subscription is back after a cut: the sessions running here whose cancel was marked meanwhile stop. */

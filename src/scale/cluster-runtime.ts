@@ -131,8 +131,7 @@ export function createClusterRuntime(
       queueMicrotask(() => {
         leaving = true; // from here on its callers hear what the shutdown tells them, not an end on the bus
         const end = (id: string, result: SessionResult) => endOwner(id, result, undefined, true);
-        const given = { mode, owners, runner, clock, onError, cancel, end };
-        const left = leaveUnfinished({ ...given, givingUp: givingUp.signal });
+        const left = leaveUnfinished({ mode, owners, runner, clock, onError, cancel: cancels.retried, end });
         handingBack = left.settling;
         done(left.ids);
       });
@@ -193,13 +192,12 @@ export function createClusterRuntime(
     store,
     bus,
     runner,
-    withdrawals: () => withdrawals,
+    withdrawals,
     providerOf,
     clock,
     onError,
     givingUp: givingUp.signal,
   });
-  const cancel = cancels.cancel;
 
   const ready = (async () => {
     await queueLimits.apply();

@@ -53,7 +53,7 @@ export class LeaseRunner {
   }
 
   has = (id: string): boolean => this.leased.has(id);
-  /** The sessions leased here (`cancels-missed.ts`). */
+  /** The sessions leased here (`Cancels.missed`, cancels.ts). */
   running = (): string[] => [...this.leased.keys()];
 
   /** Cancels a session running here (the cluster marks it too: its end may not be written); false

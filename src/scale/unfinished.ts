@@ -6,7 +6,7 @@
  * on: their callers cannot read them from another instance (an MCP server's), and a session that
  * went on would run, and be paid for, for nobody while its caller retries elsewhere.
  */
-import { type Clock, retriedWhileAway } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { SessionResult, ShutdownOptions } from '../runtime/types.js';
 import { type CancelAtShutdown, handedOver } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
@@ -21,12 +21,13 @@ export interface Unfinished {
   readonly runner: LeaseRunner;
   readonly clock: Clock;
   readonly onError: (error: unknown) => void;
-  /** Cancels a session wherever it is (the cluster runtime's `cancelAnywhere`). */
+  /**
+   * Cancels a session wherever it is, tried again while Redis is away until the close gives up
+   * (`Cancels.retried`); rejects when the cluster did not take it.
+   */
   cancel(id: string, reason: string): Promise<void>;
   /** Ends a caller's wait here with its result. */
   end(id: string, result: SessionResult): void;
-  /** Aborted when the close gives up on Redis: a cancel still being tried gives up. */
-  readonly givingUp: AbortSignal;
 }
 
 /** The reason a cancelled session's record gives. */
@@ -57,8 +58,7 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
   const outcomes = new Map<string, Promise<CancelAtShutdown>>();
   const ran: Promise<unknown>[] = [];
   for (const id of cancel ? ids : []) {
-    const tried = retriedWhileAway(u.clock, () => u.cancel(id, SUBMITTER_SHUT_DOWN), 61, 500, u.givingUp);
-    const outcome = tried.then(
+    const outcome = u.cancel(id, SUBMITTER_SHUT_DOWN).then(
       (): CancelAtShutdown => 'taken',
       (error: unknown): CancelAtShutdown => {
         u.onError(notCancelled(id, error));

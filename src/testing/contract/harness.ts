@@ -304,7 +304,7 @@ function pushed(
 
 /** A pushed stream's deltas handed over after its promise resolved (given 20 ms), which the runtime drops. */
 export async function pushedLateNote(reader: StreamReader): Promise<string> {
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   const late = reader.pushedLate;
   return late === 0
     ? ''
