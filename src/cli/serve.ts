@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { isAdminRequest } from '../mcp/caller.js';
 import { createHttpApp } from '../mcp/http.js';
 import { type NamedToken, tokensFromEnv } from '../mcp/http-auth.js';
-import { exposureProblem } from '../mcp/http-exposure.js';
+import { exposureProblem, originList } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { dashboardHtml } from '../observe/dashboard.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
@@ -50,6 +50,8 @@ Serves MCP over Streamable HTTP at http://HOST:PORT/mcp, the dashboard at /, Pro
                   TROUPE_REDIS_URL instead keeps a password in it out of "ps"
   --allowed-hosts LIST    comma-separated names clients use to reach the server (Host and Origin);
                           required to bind every interface (0.0.0.0, ::)
+  --allowed-origins LIST  web pages (http://localhost:6274) or names (app.example.com) whose Origin is
+                          taken besides this server's own pages (docs/security.md)
   --insecure-no-token     serve off loopback without a token (refused otherwise; see docs/security.md)
   --inspect               send sessions to Stately's local inspector (needs @statelyai/inspect;
                           docs/observability.md)
@@ -73,6 +75,7 @@ export const command: Command = {
       host?: string;
       redis?: string;
       'allowed-hosts'?: string;
+      'allowed-origins'?: string;
       'insecure-no-token'?: boolean;
       inspect?: boolean;
       'inspect-url'?: string;
@@ -88,6 +91,7 @@ export const command: Command = {
           host: { type: 'string' },
           redis: { type: 'string' },
           'allowed-hosts': { type: 'string' },
+          'allowed-origins': { type: 'string' },
           'insecure-no-token': { type: 'boolean' },
           inspect: { type: 'boolean' },
           'inspect-url': { type: 'string' },
@@ -126,13 +130,17 @@ export const command: Command = {
       ?.split(',')
       .map((name) => name.trim())
       .filter((name) => name !== '');
+    const origins =
+      values['allowed-origins'] === undefined ? undefined : originList(values['allowed-origins']);
     // An empty value is a mistake (an unset variable in a unit file), not a wish for the default.
     const emptyFlag =
       values.host?.trim() === ''
         ? '`--host` to be an address to bind (e.g. 127.0.0.1 or 0.0.0.0), got an empty string'
         : values['allowed-hosts'] !== undefined && allowedHosts?.length === 0
           ? `\`--allowed-hosts\` to name at least one host (comma-separated), got \`${values['allowed-hosts']}\``
-          : undefined;
+          : origins !== undefined && 'problem' in origins
+            ? `\`--allowed-origins\` ${origins.problem}`
+            : undefined;
     if (emptyFlag !== undefined) {
       process.stderr.write(`troupe serve: Expected ${emptyFlag}\n`);
       return 2;
@@ -269,6 +277,7 @@ export const command: Command = {
       tokens,
       allowNoToken: exposure.allowNoToken,
       ...(allowedHosts === undefined ? {} : { allowedHosts }),
+      ...(origins === undefined || 'problem' in origins ? {} : { allowedOrigins: origins.list }),
       ...(eventStore === undefined ? {} : { eventStore }),
     });
     let address: { url: string };

@@ -63,7 +63,15 @@ export interface RequestGuard {
 /**
  * The Host/Origin check for one server. On loopback: loopback names (and the bind address) unless
  * a list is given. Off loopback: the bind address when it is not a wildcard, plus the list.
- * Origins default to the same names. A loopback name passes only from a loopback peer.
+ * A loopback name passes only from a loopback peer.
+ *
+ * `Origin`: always a page of this server's own (`http://` an allowed host, at the port the request
+ * came in on), and `allowedOrigins`: an entry with a scheme (`http://localhost:6274`) is that origin
+ * exactly, one without (`app.example.com`) that name on any scheme and port, as the MCP SDK's
+ * `originValidation` takes names. Without the list: nothing more on loopback (any port of a
+ * loopback name passed until 2026-12-05, so a page another local server showed, say
+ * `http://localhost:3000`, passed as troupe's own); off loopback the allowed hosts on any port (a
+ * proxy in front serves pages on its own port; the token guards there).
  */
 export function requestGuard(options: {
   readonly host: string;
@@ -75,9 +83,22 @@ export function requestGuard(options: {
   const hosts = new Set(
     (options.allowedHosts ?? (loopback ? [...LOOPBACK_NAMES, ...own] : own)).map(normalizeName),
   );
-  const origins = new Set(
-    (options.allowedOrigins ?? (loopback ? LOOPBACK_NAMES : [...hosts])).map(normalizeName),
+  const listed = options.allowedOrigins;
+  const exact = new Set(listed?.filter((o) => o.includes('://')).map(originOf));
+  exact.delete('');
+  const names = new Set(
+    (listed === undefined ? (loopback ? [] : [...hosts]) : listed.filter((o) => !o.includes('://'))).map(
+      normalizeName,
+    ),
   );
+  const originAllowed = (origin: string, req: IncomingMessage): boolean => {
+    const name = hostnameOf(origin);
+    if (name === undefined) return false;
+    if (names.has(name) || exact.has(originOf(origin))) return true;
+    // This server's own page: plain http (troupe serves no TLS) at the port it was reached on.
+    const url = new URL(origin);
+    return url.protocol === 'http:' && hosts.has(name) && (url.port || '80') === String(req.socket.localPort);
+  };
   return {
     check(req) {
       const host = req.headers.host;
@@ -90,15 +111,59 @@ export function requestGuard(options: {
         return `Forbidden: Host ${JSON.stringify(host)} names this machine but the request came from ${peer}`;
       }
       const origin = req.headers.origin;
-      if (origin !== undefined) {
-        const name = hostnameOf(origin);
-        if (name === undefined || !origins.has(name)) {
-          return `Forbidden: Origin ${JSON.stringify(origin)} is not an allowed origin`;
-        }
+      if (origin !== undefined && !originAllowed(origin, req)) {
+        return `Forbidden: Origin ${JSON.stringify(origin)} is not an allowed origin: only this server's own pages and those --allowed-origins names`;
       }
       return undefined;
     },
   };
+}
+
+/**
+ * `--allowed-origins`, comma-separated: each entry an origin (`http://localhost:6274`) or a host
+ * name (`app.example.com`, `[::1]`). The list, or why it is refused (an entry that is neither,
+ * such as `localhost:6274`, which would otherwise never match).
+ */
+export function originList(raw: string): { readonly list: string[] } | { readonly problem: string } {
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (list.length === 0) return { problem: `to name at least one origin (comma-separated), got \`${raw}\`` };
+  const bad = list.find((entry) => (entry.includes('://') ? !isOriginText(entry) : !NAME.test(entry)));
+  if (bad === undefined) return { list };
+  return {
+    problem: `entries to be an origin (http://localhost:6274) or a host name (app.example.com), got \`${bad}\``,
+  };
+}
+
+// `null` (the opaque origin of sandboxed and file pages) is no name: listing it would let them all in.
+const NAME = /^(?!null$)(([a-z0-9-]+\.)*[a-z0-9-]+|\[[0-9a-f:.]+\])$/i;
+
+/** An http(s) origin and nothing more: no path, query or credentials. */
+function isOriginText(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (
+      /^https?:$/.test(url.protocol) &&
+      `${url.origin}/` === `${url.protocol}//${url.host}${url.pathname}` &&
+      url.search === '' &&
+      url.hash === '' &&
+      url.username === '' &&
+      !text.endsWith('?')
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** `scheme://host[:port]` as the URL standard writes it (default ports dropped), or '' when unparsable. */
+function originOf(url: string): string {
+  try {
+    return new URL(url.trim()).origin.toLowerCase();
+  } catch {
+    return '';
+  }
 }
 
 function hostnameOf(url: string): string | undefined {

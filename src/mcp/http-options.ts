@@ -30,8 +30,10 @@ export interface HttpAppOptions {
    */
   readonly allowedHosts?: readonly string[];
   /**
-   * Hostnames accepted in `Origin` (a request without `Origin` passes).
-   * @default on loopback: localhost, 127.0.0.1, [::1]; off loopback: the allowed hosts
+   * Origins accepted besides this server's own pages (`http://` an allowed host at its own port),
+   * which always pass, as does a request without `Origin`: `http://localhost:6274` is that origin
+   * exactly, a bare name (`app.example.com`) that name on any scheme and port.
+   * @default on loopback: none (until 2026-12-05 a loopback name on any port); off loopback: the allowed hosts, any port
    */
   readonly allowedOrigins?: readonly string[];
   /** When set, every request needs `Authorization: Bearer <token>`. @default undefined (no token) */

@@ -270,6 +270,15 @@ describe('serve: output, probes and limits', () => {
     expect((await fetch(`${base}/readyz`, { method: 'POST' })).status).toBe(405);
   });
 
+  it('takes an `Origin` of its own pages and of --allowed-origins only, not another local port’s', async () => {
+    const { url } = await serve(['--allowed-origins', 'http://localhost:6274']);
+    const status = async (origin: string) =>
+      (await fetch(`http://${url.host}/api/status`, { headers: { origin } })).status;
+    expect(await status(`http://localhost:${url.port}`)).toBe(200);
+    expect(await status('http://localhost:6274')).toBe(200);
+    expect(await status('http://localhost:3000')).toBe(403);
+  });
+
   it('--max-concurrent reaches the runtime, and the sessions tool, /api/status and the dashboard agree', async () => {
     const { url } = await serve(['--max-concurrent', '7', '--max-queued', '9']);
     const client = new Client({ name: 'e2e', version: '1' });

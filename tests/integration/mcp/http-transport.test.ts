@@ -82,6 +82,12 @@ describe('HTTP transport guards', () => {
     expect(status).toBe(403);
     expect((await post(h.url, INIT, { ...auth, origin: 'http://evil.example' })).status).toBe(403);
     expect((await post(h.url, INIT, { ...auth, origin: `http://localhost:${h.url.port}` })).status).toBe(200);
+    // A page another local server shows is not this server's own: until 2026-12-05 any port passed.
+    const other = await post(h.url, INIT, { ...auth, origin: 'http://localhost:3000' });
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { message: string } }).error.message).toBe(
+      'Forbidden: Origin "http://localhost:3000" is not an allowed origin: only this server\'s own pages and those --allowed-origins names',
+    );
   });
 
   it('caps the body, rejects bad JSON, 404s unknown paths and sessions', async () => {

@@ -39,6 +39,20 @@ describe('troupe serve host flags', () => {
     }
   });
 
+  it('refuses --allowed-origins that names no origin, or an entry that could never match', async () => {
+    expect(await refused(['--port', '0', '--allowed-origins', ' , '])).toEqual({
+      code: 2,
+      stderr:
+        'troupe serve: Expected `--allowed-origins` to name at least one origin (comma-separated), got ` , `\n',
+    });
+    // A port without a scheme: as a name it would match nothing, so every page stayed refused.
+    expect(await refused(['--port', '0', '--allowed-origins', 'localhost:6274'])).toEqual({
+      code: 2,
+      stderr:
+        'troupe serve: Expected `--allowed-origins` entries to be an origin (http://localhost:6274) or a host name (app.example.com), got `localhost:6274`\n',
+    });
+  });
+
   // Refused before any provider or connection, as a usage error (2), not left to the listen (1).
   it('refuses a host off loopback without a token or host list, with exit code 2', async () => {
     const { code, stderr } = await refused(['--port', '0', '--host', '0.0.0.0']);

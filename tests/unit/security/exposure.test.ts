@@ -8,11 +8,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { authInfoFor, callerOf, canSee, operatorRefusal } from '../../../src/mcp/caller.js';
 import { authenticate, tokensFromEnv } from '../../../src/mcp/http-auth.js';
 import { jsonDepth } from '../../../src/mcp/http-body.js';
-import { exposureProblem, isLoopback, requestGuard } from '../../../src/mcp/http-exposure.js';
+import { exposureProblem, isLoopback, originList, requestGuard } from '../../../src/mcp/http-exposure.js';
 import { checkLine, guardStdin, idAtEdges } from '../../../src/mcp/stdio-guard.js';
 
-const req = (headers: Record<string, string>, remoteAddress: string) =>
-  ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;
+const req = (headers: Record<string, string>, remoteAddress: string, localPort = 7801) =>
+  ({ headers, socket: { remoteAddress, localPort } }) as unknown as IncomingMessage;
 
 describe('bind checks', () => {
   it('knows loopback from the rest', () => {
@@ -45,6 +45,80 @@ describe('Host and Origin', () => {
     expect(guard.check(req({ host: 'localhost', origin: 'http://evil.test' }, '127.0.0.1'))).toMatch(
       /Origin/,
     );
+  });
+
+  it('on loopback takes an `Origin` of this server’s own pages only: a loopback name at another port is another server’s page', () => {
+    // Until 2026-12-05 any port passed: a page served by another local dev server
+    // (http://localhost:3000) could drive troupe at 127.0.0.1:7801 when no token was set.
+    const guard = requestGuard({ host: '127.0.0.1' });
+    const from = (origin: string) => guard.check(req({ host: '127.0.0.1:7801', origin }, '127.0.0.1'));
+    for (const own of [
+      'http://localhost:7801',
+      'http://127.0.0.1:7801',
+      'http://[::1]:7801',
+      'HTTP://LocalHost:7801',
+    ])
+      expect(from(own), own).toBeUndefined();
+    for (const other of [
+      'http://localhost:3000',
+      'http://127.0.0.1:6274',
+      'http://localhost',
+      'https://localhost:7801',
+      'http://evil.test:7801',
+      'null',
+    ])
+      expect(from(other), other).toBe(
+        `Forbidden: Origin ${JSON.stringify(other)} is not an allowed origin: only this server's own pages and those --allowed-origins names`,
+      );
+    // The port is the one the request came in on (port 0 picks it at listen; port 80 has none written).
+    expect(
+      guard.check(req({ host: 'localhost', origin: 'http://localhost' }, '127.0.0.1', 80)),
+    ).toBeUndefined();
+    expect(
+      guard.check(req({ host: 'localhost', origin: 'http://localhost:80' }, '127.0.0.1', 80)),
+    ).toBeUndefined();
+  });
+
+  it('takes the origins `allowedOrigins` names besides its own pages: an origin exactly, a bare name on any port', () => {
+    const guard = requestGuard({
+      host: '127.0.0.1',
+      allowedOrigins: ['http://localhost:6274', 'App.Example.com'],
+    });
+    const from = (origin: string) => guard.check(req({ host: '127.0.0.1:7801', origin }, '127.0.0.1'));
+    for (const ok of ['http://localhost:7801', 'http://localhost:6274', 'https://app.example.com:8443'])
+      expect(from(ok), ok).toBeUndefined();
+    for (const refused of [
+      'http://localhost:6275',
+      'https://localhost:6274',
+      'http://127.0.0.1:6274',
+      'null',
+    ])
+      expect(from(refused), refused).toMatch(/not an allowed origin/);
+    // Off loopback the allowed hosts stay allowed on any port (a proxy in front shows pages on its own).
+    const exposed = requestGuard({ host: '0.0.0.0', allowedHosts: ['mcp.example.com'] });
+    expect(
+      exposed.check(req({ host: 'mcp.example.com', origin: 'https://mcp.example.com' }, '10.1.2.3')),
+    ).toBeUndefined();
+  });
+
+  it('reads `--allowed-origins` as origins or names and refuses what would never match', () => {
+    expect(originList('http://localhost:6274, app.example.com,[::1],https://x.test/')).toEqual({
+      list: ['http://localhost:6274', 'app.example.com', '[::1]', 'https://x.test/'],
+    });
+    for (const bad of [
+      'localhost:6274',
+      'http://x.test/app',
+      'ftp://x.test',
+      'http://u:p@x.test',
+      'null',
+      'http://x.test?a',
+    ])
+      expect(originList(`app.example.com,${bad}`), bad).toEqual({
+        problem: `entries to be an origin (http://localhost:6274) or a host name (app.example.com), got \`${bad}\``,
+      });
+    expect(originList(' , ')).toEqual({
+      problem: 'to name at least one origin (comma-separated), got ` , `',
+    });
   });
 
   it('off loopback: only the explicit list, and a spoofed `Host: localhost` from a remote peer gets nothing', () => {
