@@ -6,7 +6,7 @@ import type { ModelRegistry } from '../providers/registry.js';
 import type { ModelCatalog } from './context.js';
 
 export function catalogFromRegistry(
-  registry: Pick<ModelRegistry, 'list'> & Partial<Pick<ModelRegistry, 'refresh'>>,
+  registry: Pick<ModelRegistry, 'list'> & Partial<Pick<ModelRegistry, 'refresh' | 'resolve'>>,
   options: { readonly defaults?: { provider?: string; model?: string }; readonly simulated?: boolean } = {},
 ): ModelCatalog {
   return {
@@ -24,6 +24,19 @@ export function catalogFromRegistry(
       : {
           refresh: async (provider: string, refreshOptions: { readonly signal: AbortSignal }) => {
             await registry.refresh?.(provider, refreshOptions);
+          },
+        }),
+    ...(registry.resolve === undefined
+      ? {}
+      : {
+          // The runtime's router is `registry.router`, this same `resolve`: one answer for both.
+          lacks: (provider: string, model: string) => {
+            try {
+              registry.resolve?.({ provider, model });
+              return false;
+            } catch (error) {
+              return (error as { code?: unknown }).code === 'MODEL_NOT_FOUND';
+            }
           },
         }),
     defaults: { ...(options.defaults ?? {}) },

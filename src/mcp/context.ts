@@ -35,6 +35,12 @@ export interface ModelCatalog {
   /** Asks a provider for its live model list (cached); absent when the registry cannot. */
   refresh?(provider: string, options: { readonly signal: AbortSignal }): Promise<void>;
   readonly defaults: { readonly provider?: string; readonly model?: string };
+  /**
+   * True when the runtime's router would refuse `model` of `provider` as unknown (`MODEL_NOT_FOUND`):
+   * a conversation held on it then goes to the default before any submission, so no refusal is
+   * counted. Absent when the catalog cannot tell: such a model is tried, and its refusal counts.
+   */
+  lacks?(provider: string, model: string): boolean;
   /** True when no provider key was set and the simulated provider serves every call. */
   readonly simulated: boolean;
 }

@@ -148,13 +148,16 @@ function onHeldModel<A extends { readonly provider?: string; readonly model?: st
 ): A {
   if (held === undefined || args.provider !== undefined || args.model !== undefined) return args;
   if (!mcp.runtime.providers.includes(held.provider)) return args;
+  // A model the catalogue no longer has goes to the default without a refused submission first.
+  if (mcp.catalog.lacks?.(held.provider, held.model) === true) return args;
   return { ...args, provider: held.provider, model: held.model };
 }
 
 /**
  * Runs a model-calling tool's session on the conversation's held model (`onHeldModel`); one the
  * runtime refuses as unknown (a catalogue changed since) runs again as given, on the default, as
- * for a provider this server lacks.
+ * for a provider this server lacks. troupe's catalog tells such a model first (`lacks`), so the
+ * retry is for catalogs that cannot, whose refusal counts in `metrics().rejected`.
  */
 export async function runOnHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
   args: A,

@@ -129,6 +129,8 @@ it('continues a conversation of a store without `load` (written before it) on th
 
 it('goes to the default when this server no longer lists the held model (its provider still here)', async () => {
   // `fast` lists the simulated models only: a catalogue changed since the conversation was kept.
+  const refusals = () => h.mcp.runtime.metrics().rejected.MODEL_NOT_FOUND ?? 0;
+  const before = refusals();
   const id = await keptOn({ provider: 'fast', model: 'sim-retired' });
   expect(on(await chat({ prompt: 'and now?', continuation_id: id }))).toBe('fast/sim-fast');
   const files = await keptOn({ provider: 'fast', model: 'sim-retired' });
@@ -138,6 +140,9 @@ it('goes to the default when this server no longer lists the held model (its pro
     continuation_id: files,
   });
   expect(on(next)).toBe('fast/sim-fast');
+  // Two calls answered: no refusal counted (until 2026-12-05 the held model was submitted first,
+  // refused, and each answered call added one MODEL_NOT_FOUND to metrics().rejected).
+  expect(refusals()).toBe(before);
   // Naming the model is still refused when this server lacks it.
   const client = await h.client('legacy');
   const named = structured(
@@ -147,6 +152,20 @@ it('goes to the default when this server no longer lists the held model (its pro
     }),
   ) as { ok: boolean; error?: { code: string } };
   expect(named.error?.code).toBe('MODEL_NOT_FOUND');
+  expect(refusals()).toBe(before + 1);
+});
+
+it('still goes to the default, the refusal counted, with a catalog that cannot tell a model it lacks', async () => {
+  const lacks = h.mcp.catalog.lacks;
+  Object.assign(h.mcp.catalog, { lacks: undefined });
+  try {
+    const before = h.mcp.runtime.metrics().rejected.MODEL_NOT_FOUND ?? 0;
+    const id = await keptOn({ provider: 'fast', model: 'sim-retired' });
+    expect(on(await chat({ prompt: 'and now?', continuation_id: id }))).toBe('fast/sim-fast');
+    expect(h.mcp.runtime.metrics().rejected.MODEL_NOT_FOUND).toBe(before + 1);
+  } finally {
+    Object.assign(h.mcp.catalog, { lacks });
+  }
 });
 
 it('stays on the model a turn asked for when a fallback answered it (one outage does not move it for good)', async () => {
