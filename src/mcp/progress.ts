@@ -2,7 +2,8 @@
  * Progress notifications for a tool call: one on each state change (queued with how many were ahead,
  * running, retrying), throttled ones while characters stream in, and a heartbeat whenever
  * nothing was sent for `intervalMs`, so clients with request timeouts that reset on progress
- * (typically 60 s) never give up on a long call.
+ * (typically 60 s) never give up on a long call. A model call's messages count the characters
+ * streamed; a task's (a `withSession` tool) have none to count, and say its own last step instead.
  */
 import type { SessionEvent, SessionHandle } from '../runtime/types.js';
 
@@ -36,6 +37,9 @@ export function heartbeatMs(value: number | undefined, where: string): number {
   return Math.min(value, MAX_HEARTBEAT_MS);
 }
 
+/** What the followed sessions are: model calls (`chat`, `multi_file_chat`, `consensus`) or a task (`withSession`). */
+export type ProgressKind = 'model' | 'task';
+
 /** Least time between two notifications caused only by streamed characters, in ms. */
 const DELTA_THROTTLE_MS = 1000;
 
@@ -47,12 +51,25 @@ export class ProgressReporter {
   #seq = 0;
   #lastSentAt = 0;
   #stopped = false;
+  readonly #kind: ProgressKind;
+  /** A task's last own report (`step`), which its heartbeats repeat. */
+  #step: string | undefined;
 
-  /** @param intervalMs heartbeat period, in ms; the caller keeps it at or under 10000. */
-  constructor(sink: ProgressSink, intervalMs: number) {
+  /**
+   * @param intervalMs heartbeat period, in ms; the caller keeps it at or under 10000.
+   * @param kind what the sessions are. @default 'model'
+   */
+  constructor(sink: ProgressSink, intervalMs: number, kind: ProgressKind = 'model') {
     this.#sink = sink;
     this.#intervalMs = intervalMs;
+    this.#kind = kind;
     this.#timer = this.#arm(intervalMs);
+  }
+
+  /** A task's own progress report: sent as it is, and kept for the heartbeats that follow. */
+  step(message: string): void {
+    this.#step = message;
+    this.#send(message);
   }
 
   /** Follows a session's events until it ends. */
@@ -130,18 +147,19 @@ export class ProgressReporter {
     }
   }
 
-  #send(): void {
+  #send(message?: string): void {
     if (this.#stopped) return;
     this.#seq += 1;
     this.#lastSentAt = Date.now();
-    this.#sink(this.#seq, this.#describe()).catch(() => {
+    this.#sink(this.#seq, message ?? this.#describe()).catch(() => {
       // The client may be gone; cancellation reaches the session by its own path.
     });
   }
 
   #describe(): string {
     const all = [...this.#sessions.values()];
-    if (all.length === 1 && all[0] !== undefined) return describeOne(all[0]);
+    if (all.length === 1 && all[0] !== undefined)
+      return this.#kind === 'task' ? describeTask(all[0], this.#step) : describeOne(all[0]);
     const count = (state: Watched['state']) => all.filter((w) => w.state === state).length;
     const chars = all.reduce((sum, w) => sum + w.chars, 0);
     return `${count('running') + count('retrying')} running, ${count('queued')} queued, ${count('ended')} done of ${all.length}; ${chars} chars so far`;
@@ -158,5 +176,17 @@ function describeOne(w: Watched): string {
       return `waiting to retry (attempt ${w.attempt}), ${w.chars} chars so far`;
     case 'ended':
       return 'finishing';
+  }
+}
+
+/** A task's state: no characters to count (it streams none); while it runs, its last own report. */
+function describeTask(w: Watched, step: string | undefined): string {
+  switch (w.state) {
+    case 'running':
+      return `running (attempt ${w.attempt})${step === undefined ? '' : `, last reported ${step}`}`;
+    case 'retrying':
+      return `waiting to retry (attempt ${w.attempt})`;
+    default:
+      return describeOne(w);
   }
 }

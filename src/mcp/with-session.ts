@@ -91,7 +91,8 @@ export function withSession<A>(
             });
             return Promise.resolve();
           };
-    const reporter = send === undefined ? undefined : new ProgressReporter((_, m) => send(m), intervalMs);
+    const reporter =
+      send === undefined ? undefined : new ProgressReporter((_, m) => send(m), intervalMs, 'task');
     let handle: SessionHandle<TaskResult<CallToolResult>>;
     try {
       handle = runtime.run<CallToolResult>(
@@ -104,7 +105,7 @@ export function withSession<A>(
               ctx,
               progress: (progress, total, message) => {
                 context.progress(progress, total, message);
-                void send?.(describeProgress(progress, total, message));
+                reporter?.step(describeProgress(progress, total, message));
               },
             }),
           ),

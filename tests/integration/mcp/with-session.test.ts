@@ -146,11 +146,17 @@ it('holds the lane limit, gives a deadline that aborts the handler, and reports 
   );
   await expect.poll(() => inFlight).toBe(2);
   await expect.poll(() => messages.some((m) => m.includes('queued'))).toBe(true);
+  // A running task's heartbeat repeats its own last report; it has no characters to count (until
+  // 2026-12-05 it said "running (attempt 1), 0 chars so far", as a model call that wrote nothing).
+  await expect
+    .poll(() => messages.some((m) => /^running \(attempt 1\), last reported 1\/2: started \d$/.test(m)))
+    .toBe(true);
   release.open();
   const results = await Promise.all(calls);
   expect(maxInFlight).toBe(2);
   expect(results.every((r) => r.isError === undefined)).toBe(true);
   expect(messages).toContain('1/2: started 0');
+  expect(messages.filter((m) => m.includes('chars'))).toEqual([]);
 
   const timedOut = await client.callTool({ name: 'slow', arguments: { id: 9, waitForAbort: true } });
   expect(timedOut.isError).toBe(true);

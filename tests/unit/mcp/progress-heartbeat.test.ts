@@ -83,3 +83,30 @@ it('sends nothing after stop', async () => {
   await vi.advanceTimersByTimeAsync(5000);
   expect(sent.length).toBe(before);
 });
+
+it('words a task’s notifications without characters, its heartbeats repeating its own last report', async () => {
+  const sent: string[] = [];
+  const reporter = new ProgressReporter(
+    async (_, message) => {
+      sent.push(message);
+    },
+    1000,
+    'task',
+  );
+  const { handle, push } = scriptedHandle();
+  reporter.watch(handle);
+  push({ type: 'session.started', sessionId: 's1', attempt: 1, at: Date.now() } as SessionEvent);
+  await vi.advanceTimersByTimeAsync(1000);
+  reporter.step('1/3: reading');
+  await vi.advanceTimersByTimeAsync(1000);
+  push({ type: 'session.retry', sessionId: 's1', attempt: 2, at: Date.now() } as SessionEvent);
+  await vi.advanceTimersByTimeAsync(0);
+  reporter.stop();
+  expect(sent).toEqual([
+    'running (attempt 1)',
+    'running (attempt 1)',
+    '1/3: reading',
+    'running (attempt 1), last reported 1/3: reading',
+    'waiting to retry (attempt 2)',
+  ]);
+});
