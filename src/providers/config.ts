@@ -346,6 +346,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     ...(model === undefined ? {} : { defaultModel: model }),
     fetchModels: async (name, signal) => {
       const provider: Partial<OpenAICompatibleProvider> | undefined = providers.find((p) => p.name === name);
+      if (provider?.listModelInfo !== undefined) return provider.listModelInfo({ signal });
       return provider?.listModels === undefined ? [] : provider.listModels({ signal });
     },
   });

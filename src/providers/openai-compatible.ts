@@ -16,11 +16,12 @@ import { inlineFiles } from './files.js';
 import { credentialHeaderValues } from './header-secrets.js';
 import { scrubSecrets, toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
-import type { ModelSpec } from './registry.js';
+import type { ModelSpec, VendorModel } from './registry.js';
 import { iterateSSE, readSSE } from './sse.js';
 import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
+import { vendorModelOf } from './vendor-models.js';
 import { completionAsDeltas, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
 
 /** A request as it will be sent, and what was changed on the way (shown in metadata as `notes`). */
@@ -86,6 +87,8 @@ export interface OpenAICompatibleProvider extends ChatProvider {
   ): Promise<void>;
   /** The vendor's live model ids (`GET /models`); errors are mapped like any call's. */
   listModels(options: { signal: AbortSignal }): Promise<string[]>;
+  /** The same list with what the vendor says of each model (Moonshot: window, thinking, vision). */
+  listModelInfo(options: { signal: AbortSignal }): Promise<VendorModel[]>;
   close(): Promise<void>;
 }
 
@@ -325,18 +328,18 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     };
   }
 
-  async function listModels({ signal }: { signal: AbortSignal }): Promise<string[]> {
+  async function listModelInfo({ signal }: { signal: AbortSignal }): Promise<VendorModel[]> {
     try {
-      const ids: string[] = [];
+      const listed: VendorModel[] = [];
       for await (const model of wholeClient.models.list({ signal })) {
         // The list goes to every client (`list_models`): an id that carries the key is left out.
         const id = model.id;
         if (typeof id === 'string' && id.length <= MAX_MODEL_ID && scrubSecrets(id, secrets) === id)
-          ids.push(id);
+          listed.push(vendorModelOf(id, model));
         // A server paging without end is read no further.
-        if (ids.length >= MAX_LISTED_MODELS) break;
+        if (listed.length >= MAX_LISTED_MODELS) break;
       }
-      return ids;
+      return listed;
     } catch (error) {
       throw toError(error, signal, 'model list');
     }
@@ -349,7 +352,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     complete,
     stream,
     streamTo,
-    listModels,
+    listModels: async (options) => (await listModelInfo(options)).map((m) => m.id),
+    listModelInfo,
     close: () => transport.release(),
     ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),
     ...(quirks.rateLimitBudget === undefined ? {} : { rateLimitCompletion }),

@@ -42,11 +42,21 @@ export interface ProviderEntry {
   readonly hint?: string;
 }
 
+/**
+ * One model as a vendor's `GET /models` lists it: its id and, when the vendor says, its window and
+ * capabilities (Moonshot: `context_length`, `supports_reasoning`, `supports_image_in`).
+ */
+export interface VendorModel {
+  readonly id: string;
+  readonly contextWindow?: number;
+  readonly capabilities?: Partial<ModelCapabilities>;
+}
+
 export interface ListedModel {
   readonly id: string;
   readonly contextWindow: number | null;
   readonly capabilities: ModelCapabilities;
-  /** Present and `true` for an id only the vendor's `/models` listed (troupe knows no details). */
+  /** Present and `true` for an id only the vendor's `/models` listed (its window and capabilities as the vendor said, if it did). */
   readonly fromVendor?: boolean;
 }
 
@@ -85,8 +95,11 @@ export interface RegistryOptions {
    * `TROUPE_DEFAULT_MODEL`), before that provider's own `defaultModel` or first listed model.
    */
   readonly defaultModel?: string;
-  /** Fetches a provider's live model ids; enables `refresh`. */
-  readonly fetchModels?: (provider: string, signal: AbortSignal) => Promise<readonly string[]>;
+  /** Fetches a provider's live models (ids, or ids with what the vendor says of them); enables `refresh`. */
+  readonly fetchModels?: (
+    provider: string,
+    signal: AbortSignal,
+  ) => Promise<readonly (string | VendorModel)[]>;
   /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
   readonly modelsCacheMs?: number;
   /** @default Date.now */
@@ -105,7 +118,7 @@ export function createModelRegistry(
   entries: readonly ProviderEntry[],
   options: RegistryOptions = {},
 ): ModelRegistry {
-  const fetched = new Map<string, { readonly at: number; readonly ids: readonly string[] }>();
+  const fetched = new Map<string, { readonly at: number; readonly models: readonly VendorModel[] }>();
   const now = options.now ?? Date.now;
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const isOpen = (entry: ProviderEntry) => entry.openModels ?? entry.models.length === 0;
@@ -212,10 +225,11 @@ export function createModelRegistry(
   }
 
   function listEntry(entry: ProviderEntry): ListedProvider {
-    const live = fetched.get(entry.name)?.ids ?? [];
+    const live = fetched.get(entry.name)?.models ?? [];
+    // A catalogue entry stays as it is (the providers file can correct it); the rest, as the vendor said.
     const extra = live
-      .filter((id) => !entry.models.some((m) => m.id === id))
-      .map((id) => ({ ...listModel({ id }), fromVendor: true }));
+      .filter((vendor) => !entry.models.some((m) => m.id === vendor.id))
+      .map((vendor) => ({ ...listModel(vendor), fromVendor: true }));
     return {
       name: entry.name,
       configured: entry.configured,
@@ -261,8 +275,9 @@ export function createModelRegistry(
         provider,
         AbortSignal.any([left.signal, AbortSignal.timeout(MODELS_FETCH_MS)]),
       ).then(
-        (ids) => {
-          fetched.set(provider, { at: now(), ids: [...ids] });
+        (listed) => {
+          const models = listed.map((m) => (typeof m === 'string' ? { id: m } : m));
+          fetched.set(provider, { at: now(), models });
           failed.delete(provider);
         },
         (error: unknown) => {

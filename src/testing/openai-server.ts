@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Fault, NO_FAULT, parseFault } from './faults.js';
+import { type KimiModelFields, kimiModelCard } from './kimi-models.js';
 import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
 import { type EnforcedLimits, TierLimits } from './tier-limits.js';
 import {
@@ -59,6 +60,12 @@ export interface OpenAIServerOptions {
   readonly apiKey?: string;
   /** When set, other non-fault models get 404 `model_not_found`. @default any model is served */
   readonly models?: readonly string[];
+  /**
+   * What `GET /v1/models` says of each model in Kimi mode, by id: Moonshot's `context_length`,
+   * `supports_reasoning`, `supports_image_in`, `supports_video_in` (`vendor-modes.ts`, `kimiModelCard`).
+   * @default 262144 tokens and no reasoning, image or video input (*chosen*)
+   */
+  readonly modelInfo?: Readonly<Record<string, Partial<KimiModelFields>>>;
   /** Builds the answer for an `ok` request. @default echoes the last user message */
   readonly respond?: (body: Record<string, unknown>) => Reply | VendorReply;
   /**
@@ -183,7 +190,12 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
       const ids = options.models ?? ['echo-1'];
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(
-        JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model' })) }),
+        JSON.stringify({
+          object: 'list',
+          data: ids.map((id) =>
+            options.vendor === 'kimi' ? kimiModelCard(id, options.modelInfo?.[id]) : { id, object: 'model' },
+          ),
+        }),
       );
     }
     if (route === 'POST /v1/files') return upload(res, raw, headers['content-type'] ?? '');

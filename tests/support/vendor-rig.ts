@@ -24,6 +24,8 @@ export interface VendorRig {
 export interface VendorRigOptions {
   /** The server's catalogue: other models get the vendor's answer for an unknown one. */
   readonly models?: string[];
+  /** What the server's Kimi-mode `GET /v1/models` says of each model (`modelInfo`). */
+  readonly modelInfo?: OpenAIServerOptions['modelInfo'];
   /** A providers file, written to a temporary directory. */
   readonly file?: Record<string, unknown>;
   readonly maxAttempts?: number;
@@ -61,6 +63,7 @@ async function startRig(vendor: VendorMode, key: string, options: VendorRigOptio
     apiKey: key,
     vendor,
     ...(options.models ? { models: options.models } : {}),
+    ...(options.modelInfo ? { modelInfo: options.modelInfo } : {}),
     ...(options.respond ? { respond: options.respond } : {}),
   });
   await server.start();

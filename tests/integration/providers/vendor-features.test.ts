@@ -586,6 +586,30 @@ describe('kimi', () => {
     expect(listed?.fromVendor).toBe(true);
   });
 
+  // Moonshot's `GET /v1/models` gives each model's window and abilities (`context_length`,
+  // `supports_reasoning`, `supports_image_in`); a model only the vendor listed was shown without them.
+  it('list_models refresh shows a vendor-only model with the window and abilities Moonshot lists', async () => {
+    const r = await rig('kimi', {
+      models: ['kimi-k2.6', 'kimi-k4-preview', 'kimi-k4-mini'],
+      modelInfo: {
+        'kimi-k4-preview': { context_length: 524_288, supports_reasoning: true, supports_image_in: true },
+        'kimi-k4-mini': { context_length: 0 },
+      },
+    });
+    const catalog = catalogFromRegistry(r.loaded.registry);
+    const after = await listModelsTool.run({ refresh: true }, { catalog } as unknown as McpContext, {
+      signal: new AbortController().signal,
+    });
+    expect(after.text).toContain('kimi-k4-preview [524288 tokens]');
+    const kimi = r.loaded.registry.list().find((p) => p.name === 'kimi');
+    const listed = kimi?.models.find((m) => m.id === 'kimi-k4-preview');
+    expect(listed).toMatchObject({ contextWindow: 524_288, fromVendor: true });
+    expect(listed?.capabilities).toMatchObject({ thinking: true, vision: true, streaming: true });
+    // A window that is no count is not taken; the catalogue's own entries stay as the catalogue says.
+    expect(kimi?.models.find((m) => m.id === 'kimi-k4-mini')?.contextWindow).toBeNull();
+    expect(kimi?.models.find((m) => m.id === 'kimi-k2.6')).toMatchObject({ contextWindow: 262_144 });
+  });
+
   // The list goes to every client: a hostile `/models` echoed the key into list_models.
   it('list_models refresh leaves out an id carrying the key or over 256 characters, and reads at most 1000', async () => {
     const many = Array.from({ length: 1005 }, (_, i) => `m-${i}`);

@@ -225,3 +225,30 @@ describe('refresh: the vendor’s live model ids', () => {
     expect(fetched).toHaveLength(0);
   });
 });
+
+describe('refresh: what the vendor says of its models', () => {
+  it('lists a vendor-only model with its window and capabilities; a catalogue entry stays as written', async () => {
+    const live = createModelRegistry(
+      [{ name: 'kimi', configured: true, models: [{ id: 'kimi-k2.6', contextWindow: 262_144 }] }],
+      {
+        fetchModels: async () => [
+          { id: 'kimi-k2.6', contextWindow: 1 },
+          { id: 'kimi-next', contextWindow: 524_288, capabilities: { thinking: true } },
+          'plain-id',
+        ],
+      },
+    );
+    const listed = await (live.refresh as NonNullable<typeof live.refresh>)('kimi', {
+      signal: new AbortController().signal,
+    });
+    const byId = new Map(listed.models.map((m) => [m.id, m]));
+    expect(byId.get('kimi-k2.6')).toMatchObject({ contextWindow: 262_144 });
+    expect(byId.get('kimi-k2.6')?.fromVendor).toBeUndefined();
+    expect(byId.get('kimi-next')).toMatchObject({
+      contextWindow: 524_288,
+      fromVendor: true,
+      capabilities: { thinking: true, vision: false, streaming: true },
+    });
+    expect(byId.get('plain-id')).toMatchObject({ contextWindow: null, fromVendor: true });
+  });
+});
