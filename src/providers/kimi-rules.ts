@@ -11,6 +11,7 @@
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
  *   `response_format` `json_object` ("Do not mix Partial Mode with response_format=json_object");
  * - every property of a function tool's parameters has a `type` (`kimi-tool-schema.ts`);
+ * - a function tool's name matches `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$` (Tool Use reference);
  * - thinking models get a completion budget (`max_completion_tokens`) when the caller gives none,
  *   because the vendor's default can be spent on reasoning alone and leave an empty answer; not
  *   kimi-k3, whose vendor default (131072) is larger than troupe's.
@@ -80,6 +81,7 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   toolChoice(draft, spec);
   if (kimiHasFixedSampling(model)) fixedSampling(draft);
   partial(draft);
+  toolNames(draft);
   // Before the budget: the prompt it counts is the one sent.
   toolSchemas(draft);
   budget(draft, spec);
@@ -201,6 +203,29 @@ function partial(draft: RequestDraft): void {
         'response_format',
         'not `json_object` with partial mode (the vendor says not to mix them)',
       );
+  });
+}
+
+/**
+ * Moonshot's Tool Use and chat references: a function's name "must match
+ * ^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$" (3 to 64 characters; `\w` is `[a-zA-Z0-9_]`). Moonshot answers
+ * 400 ("function name is invalid, must start with a letter") to any other, and MCP tool names may
+ * hold `.` or `/`, or be 1 or 2 characters long: refused before sending, naming the tool.
+ */
+const TOOL_NAME = /^[A-Za-z_][\w-]{2,63}$/;
+
+function toolNames(draft: RequestDraft): void {
+  const tools = draft.get('tools');
+  if (!Array.isArray(tools)) return;
+  tools.forEach((tool: unknown, index) => {
+    if ((tool as { type?: unknown }).type !== 'function') return;
+    const name = (tool as { function?: { name?: unknown } }).function?.name;
+    if (typeof name === 'string' && TOOL_NAME.test(name)) return;
+    throw draft.refuse(
+      `tools[${index}].function.name`,
+      'a name of 3 to 64 letters, digits, `_` or `-` that starts with a letter or `_` (Moonshot refuses any other; rename the tool)',
+      name,
+    );
   });
 }
 

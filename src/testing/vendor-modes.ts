@@ -157,23 +157,32 @@ export function sendKimiThinkingRule(res: ServerResponse, body: Record<string, u
 const KIMI_SCHEMA_DEPTH = 64;
 
 /**
- * Kimi's tool-schema rule: a function tool whose parameters have a property schema without `type`
+ * Kimi's tool rules. A function's name matches `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$` (Moonshot's Tool Use
+ * reference; a user quoted the 400 "function name is invalid, must start with a letter", the wording
+ * for any other miss is *chosen*). And a function tool whose parameters have a property schema without `type`
  * (under `properties`, `items`, `additionalProperties` or an `anyOf`/`oneOf`/`allOf` branch; not
  * one that is itself a combinator or a `$ref`) gets 400 "At path 'properties.X': type is not
  * defined" (MoonshotAI/kimi-cli 995a180e quotes it). Returns whether it answered.
  */
 export function sendKimiToolSchemaRule(res: ServerResponse, body: Record<string, unknown>): boolean {
   if (!Array.isArray(body.tools)) return false;
-  for (const tool of body.tools as { type?: unknown; function?: { parameters?: unknown } }[]) {
+  for (const tool of body.tools as {
+    type?: unknown;
+    function?: { name?: unknown; parameters?: unknown };
+  }[]) {
     if (tool?.type !== 'function') continue;
+    const name = String(tool.function?.name ?? '');
     const path = untypedPath(tool.function?.parameters, '', 0);
-    if (path === undefined) continue;
+    const message = !/^[A-Za-z_]/.test(name)
+      ? 'function name is invalid, must start with a letter'
+      : !/^[A-Za-z_][\w-]{2,63}$/.test(name)
+        ? 'function name is invalid, must match ^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$'
+        : path === undefined
+          ? undefined
+          : `At path '${path}': type is not defined`;
+    if (message === undefined) continue;
     res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        error: { message: `At path '${path}': type is not defined`, type: 'invalid_request_error' },
-      }),
-    );
+    res.end(JSON.stringify({ error: { message, type: 'invalid_request_error' } }));
     return true;
   }
   return false;

@@ -84,7 +84,7 @@ describe('Kimi tool parameter schemas', () => {
     const tools = [
       {
         type: 'function',
-        function: { name: 'f', parameters: { type: 'object', properties: { q: { type: 'string' } } } },
+        function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } },
       },
     ];
     const result = await run(r, { provider: 'kimi', model: 'moonshot-v1-8k', tools, messages });
@@ -114,7 +114,7 @@ describe('Kimi tool parameter schemas', () => {
         body: JSON.stringify({
           model: 'moonshot-v1-8k',
           messages,
-          tools: [{ type: 'function', function: { name: 'f', parameters } }],
+          tools: [{ type: 'function', function: { name: 'lookup', parameters } }],
         }),
       });
       return { status: response.status, body: await response.json() };

@@ -16,7 +16,7 @@ import { chatBodies, run, useVendorRigs } from '../../support/vendor-rig.js';
 const KEY = 'sk-vendor-features-0123456789abcdef';
 const rig = useVendorRigs(KEY);
 const user = (content: string): ChatMessage => ({ role: 'user', content });
-const FN = { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } };
+const FN = { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
 
 describe('kimi', () => {
   it.each([false, true])(
@@ -123,7 +123,7 @@ describe('kimi', () => {
       /`tool_choice` for kimi model `kimi-k2.6` to be `"auto"` or `"none"` while the model thinks/,
     ],
     [
-      { tools: [FN], tool_choice: { type: 'function', function: { name: 'f' } } },
+      { tools: [FN], tool_choice: { type: 'function', function: { name: 'lookup' } } },
       'kimi-k2.7-code',
       /`tool_choice` for kimi model `kimi-k2.7-code` to be `"auto"` or `"none"`/,
     ],
@@ -201,6 +201,56 @@ describe('kimi', () => {
       });
       const off = { ...ask, tool_choice: 'required', thinking: 'disabled' as const };
       await expect(kimi.complete(off, signal())).resolves.toMatchObject({ finishReason: 'stop' });
+    } finally {
+      await kimi.close();
+      await server.close();
+    }
+  });
+
+  // Moonshot's Tool Use reference: a function's name matches ^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$. MCP tool
+  // names may hold `.` or `/` or be short; they went to Moonshot and came back a 400.
+  it.each(['fs.read', 'ab', '1c-check', `t${'x'.repeat(64)}`])(
+    'refuses a function tool named %s before sending, naming the tool',
+    async (name) => {
+      const r = await rig('kimi');
+      const tool = { type: 'function', function: { name, parameters: { type: 'object', properties: {} } } };
+      const result = await run(r, {
+        provider: 'kimi',
+        model: 'moonshot-v1-8k',
+        tools: [FN, tool, { type: 'builtin_function', function: { name: '$web_search' } }],
+        messages: [user('q')],
+      });
+      expect(!result.ok && result.error.code).toBe('INVALID_REQUEST');
+      expect(!result.ok && result.error.message).toContain('`tools[1].function.name`');
+      expect(chatBodies(r)).toHaveLength(0);
+    },
+  );
+
+  it("the server's Kimi mode refuses a function name Moonshot refuses, as Moonshot does", async () => {
+    const server = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
+    await server.start();
+    const kimi = createKimiProvider({
+      apiKey: KEY,
+      baseURL: server.baseURL,
+      capabilities: { prepare: (request) => ({ request, notes: [] }) },
+    });
+    const named = (name: string) => ({
+      model: 'moonshot-v1-8k',
+      tools: [{ type: 'function' as const, function: { name, parameters: { type: 'object' } } }],
+      messages: [user('q')],
+    });
+    const signal = () => ({ signal: AbortSignal.timeout(5000) });
+    try {
+      await expect(kimi.complete(named('1c-check'), signal())).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: expect.stringContaining('function name is invalid, must start with a letter'),
+      });
+      await expect(kimi.complete(named('fs.read'), signal())).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+      });
+      await expect(kimi.complete(named('_fs-read_2'), signal())).resolves.toMatchObject({
+        finishReason: 'stop',
+      });
     } finally {
       await kimi.close();
       await server.close();

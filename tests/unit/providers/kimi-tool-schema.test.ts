@@ -247,14 +247,15 @@ describe('kimiPrepare’s tool-schema rule', () => {
 
   it('names at most three properties and counts the rest', () => {
     const properties = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((k) => [k, { enum: [k] }]));
-    const { notes } = kimiPrepare(request([fn('t', { type: 'object', properties })]), undefined);
+    const { notes } = kimiPrepare(request([fn('tool', { type: 'object', properties })]), undefined);
     expect(notes).toEqual([
-      'filled in `type` for 5 tool parameter properties: Moonshot refuses a property without one (`t` `properties.a` as string, `t` `properties.b` as string, `t` `properties.c` as string, 2 more)',
+      'filled in `type` for 5 tool parameter properties: Moonshot refuses a property without one (`tool` `properties.a` as string, `tool` `properties.b` as string, `tool` `properties.c` as string, 2 more)',
     ]);
   });
 
   it('says 1 property, and clips long names', () => {
-    const long = 'x'.repeat(100);
+    // 64 characters, the longest name Moonshot takes.
+    const long = 'x'.repeat(64);
     const { notes } = kimiPrepare(
       request([fn(long, { type: 'object', properties: { m: { const: 1 } } })]),
       undefined,
@@ -276,7 +277,7 @@ describe('kimiPrepare’s tool-schema rule', () => {
   });
 
   it('reads tools given in extra as the body would send them', () => {
-    const tools = [fn('t', { type: 'object', properties: { m: { enum: ['a'] } } })];
+    const tools = [fn('tool', { type: 'object', properties: { m: { enum: ['a'] } } })];
     const { request: sent } = kimiPrepare(
       { model: 'moonshot-v1-8k', messages: [{ role: 'user', content: 'q' }], extra: { tools } },
       undefined,
