@@ -11,7 +11,7 @@
  * and all, to a model and read it back. Naming a hidden folder itself as a root shares it.
  */
 import type { Stats } from 'node:fs';
-import { constants, type FileHandle, open, readlink, realpath, stat } from 'node:fs/promises';
+import { constants, type FileHandle, lstat, open, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { runtimeError, type TroupeError } from '../core/errors.js';
 import type { ChatFile } from '../providers/port.js';
@@ -80,7 +80,10 @@ export async function readFilesUnderRoots(
     }
     if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
     if (hiddenUnder(usableRoots, real)) return hidden(path);
-    const info = await stat(real);
+    // Told only once `real` still leads where it was checked: a folder on its way swapped for a link
+    // since would show the type or size of a file outside the roots (nothing read, but told).
+    const info = await statChecked(real);
+    if (info === undefined) return changed(path);
     if (!info.isFile())
       return refuse(
         `Expected \`${path}\` to be a file, got a ${info.isDirectory() ? 'directory' : 'special file'}`,
@@ -123,6 +126,23 @@ export async function readFilesUnderRoots(
     }
   }
   return { ok: true, files, bytes };
+}
+
+/**
+ * What `real` (checked inside a root) is, or undefined when it no longer leads there: after the
+ * `stat`, `real` must still be its own real path and name the same file without following a link
+ * (a swap for the `stat` and a swap back for both checks can pass). Until 2026-12-05 the `stat`
+ * alone said, so a folder swapped for a link between the check and it showed in the refusal the
+ * type (`got a directory`) or size (`got 5000 bytes`) of what lay outside the roots.
+ */
+async function statChecked(real: string): Promise<Stats | undefined> {
+  const info = await stat(real).catch(() => undefined);
+  if (info === undefined) return undefined;
+  const [again, own] = await Promise.all([
+    realpath(real).catch(() => ''),
+    lstat(real).catch(() => undefined),
+  ]);
+  return again === real && own?.dev === info.dev && own.ino === info.ino ? info : undefined;
 }
 
 /**
@@ -208,7 +228,7 @@ function refuse(message: string): ReadFilesResult {
 
 function changed(path: string): ReadFilesResult {
   return refuse(
-    `Expected \`${path}\` to be the file it was when checked, got one changed since (a folder on its way or the file swapped for a link, or no longer a regular file). Nothing was read.`,
+    `Expected \`${path}\` to be the file it was when checked, got one changed since (a folder on its way or the file swapped for a link, removed, or no longer a regular file). Nothing was read.`,
   );
 }
 
