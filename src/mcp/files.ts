@@ -175,32 +175,36 @@ async function openedAt(handle: FileHandle, real: string, info: Stats): Promise<
 }
 
 /**
- * Where `path` (absolute, normalized) would lead if it existed: walked from the filesystem's root
- * down, each part that exists taken at its real path, the first that does not (nothing can exist
- * below it) with the rest appended, a dangling link on the way followed to its target (40 links in
- * all at most, as the kernel allows; `budget` is shared by the whole walk). Until 2026-12-05 the
- * walk went up from the deepest part, a lookup for each missing one: a 63 KB path of `a/` took
- * 48 s of the file threads.
+ * Where `path` (absolute, normalized) would lead if it existed: its deepest part that exists taken
+ * at its real path, the first that does not (nothing can exist below it) with the rest appended, a
+ * dangling link there followed to its target (40 links in all at most, as the kernel allows;
+ * `budget` is shared by the whole walk). The parts that exist are a prefix (each is reached through
+ * the one before), so it is found by halving: about log2(parts) lookups. Until 2026-12-05 the walk
+ * took a `realpath` per existing part (a path through 2,000 folders, 2,000 of them, each walking
+ * its whole prefix), and before that went up from the deepest part, a lookup per missing one (a
+ * 63 KB path of `a/` took 48 s of the file threads).
  */
 async function whereItWouldLead(path: string, budget: { links: number }): Promise<string> {
   const { root } = parse(path);
-  const parts = path.slice(root.length).split(sep);
+  const parts = path
+    .slice(root.length)
+    .split(sep)
+    .filter((part) => part !== '');
+  let found = 0;
   let at = root;
-  for (const [i, part] of parts.entries()) {
-    if (part === '') continue;
-    const next = join(at, part);
-    const real = await realpath(next).catch(() => undefined);
-    if (real !== undefined) {
-      at = real;
-      continue;
-    }
-    const rest = parts.slice(i + 1);
-    const target = budget.links > 0 ? await readlink(next).catch(() => undefined) : undefined;
-    if (target === undefined) return join(next, ...rest);
-    budget.links--;
-    return whereItWouldLead(resolve(at, target, ...rest), budget);
+  for (let low = 1, high = parts.length; low <= high; ) {
+    const mid = (low + high) >> 1;
+    const real = await realpath(join(root, ...parts.slice(0, mid))).catch(() => undefined);
+    if (real === undefined) high = mid - 1;
+    else [found, at, low] = [mid, real, mid + 1];
   }
-  return at;
+  if (found === parts.length) return at;
+  const next = join(at, parts[found] as string);
+  const rest = parts.slice(found + 1);
+  const target = budget.links > 0 ? await readlink(next).catch(() => undefined) : undefined;
+  if (target === undefined) return join(next, ...rest);
+  budget.links--;
+  return whereItWouldLead(resolve(at, target, ...rest), budget);
 }
 
 /** Whether `path` is under some of `roots` and, below each of those, has a part that starts with a dot. */

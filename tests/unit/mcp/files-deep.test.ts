@@ -6,7 +6,7 @@
  * lookup, and the walk goes from the root down, stopping at the first part that does not exist.
  * `realpath` and `readlink` are counted.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
@@ -68,4 +68,23 @@ it.each([
       `Expected \`${path}\` to be a readable file under a root folder, got no such file`,
     );
   expect(lookups.count).toBeLessThan(40);
+});
+
+// A path through folders that all exist, then a missing file: the walk took a `realpath` per
+// folder (each one walking its whole prefix again), 400 here (the message quotes the path); the
+// parts that exist are a prefix, found by halving.
+it('finds a missing file below 400 folders that exist in a few lookups, not one per folder', async () => {
+  const deep = `${'d/'.repeat(400)}`;
+  await mkdir(join(root, deep), { recursive: true });
+  lookups.count = 0;
+  const path = `${deep}missing.txt`;
+  const read = await readFilesUnderRoots([path], [root], limits);
+  expect(!read.ok && read.error.message).toBe(
+    `Expected \`${path}\` to be a readable file under a root folder, got no such file`,
+  );
+  expect(lookups.count).toBeLessThan(40);
+  // And one leading out of the root from there is refused as outside, as before.
+  await symlink(join(root, '..'), join(root, deep, 'up'));
+  const out = await readFilesUnderRoots([`${deep}up/nothing/here.txt`], [root], limits);
+  expect(!out.ok && out.error.message).toContain('got a path outside them');
 });
