@@ -147,10 +147,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       if (!record.admitted) return false;
       // Stryker disable next-line OptionalChaining: a retry is asked for only by a session with an actor (session-driver.ts, retryMay).
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-      if (rates.retry(record, runDeadlineAt)) return true;
-      // Held: it goes when the pump (or the shared limiter) finds room.
-      pumpSoon();
-      return false;
+      const from = record.provider;
+      const goes = rates.retry(record, runDeadlineAt);
+      // Held: it goes when the pump (or the shared limiter) finds room; a hop that goes left its provider's slot to that queue.
+      // Stryker disable next-line ConditionalExpression: `true` pumps after every retry, one pass more (`pumpSoon` coalesces; `false` planted: 4 tests of local-runtime-limits fail).
+      if (!goes || record.provider !== from) pumpSoon();
+      return goes;
     },
     ended: () => {
       lifecycle.sessionEnded();

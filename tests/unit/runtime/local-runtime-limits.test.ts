@@ -195,6 +195,39 @@ describe('a hop to a provider both full and cooling down past its run deadline',
   });
 });
 
+describe('a hop that leaves its provider’s only slot', () => {
+  // Found by the runtime model's `workConserved` (2026-12-05): the hop left p0's slot as its next
+  // attempt went, which started no pass of the queue, so a session queued on p0 meanwhile waited
+  // with the slot free until something else ended (in the counterexample, past its queue deadline).
+  it('lets the session queued behind it on that provider start at once', async () => {
+    const clock = new SimulatedClock();
+    const [a, b] = ['a', 'b'].map((name) => new ScriptedProvider(name)) as [
+      ScriptedProvider,
+      ScriptedProvider,
+    ];
+    const runtime = createLocalRuntime({
+      providers: [a, b],
+      defaults: { model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      limits: { perProvider: { a: 1 } },
+      random: () => 0.99,
+      clock,
+    });
+    const mover = runtime.submit({ ...ask, provider: 'a', fallbacks: [{ provider: 'b', model: 'm' }] });
+    a.pending()[0]?.settle('retryable');
+    await flush();
+    // The hop waits for the driver's next timer turn: a's slot is still its own.
+    const waiter = runtime.submit({ ...ask, provider: 'a' }, { queueTimeoutMs: 5000 });
+    expect(runtime.session(waiter.id)?.state).toBe('queued');
+    await pass(clock, 10, 1);
+    expect(b.calls).toHaveLength(1);
+    expect(runtime.session(waiter.id)?.state).toBe('running');
+    expect(a.calls).toHaveLength(2);
+    for (const call of [...a.pending(), ...b.pending()]) call.settle('ok');
+    expect((await mover.result).ok).toBe(true);
+    expect((await waiter.result).ok).toBe(true);
+  });
+});
+
 describe('sessions a provider limit holds in its queue', () => {
   it('say what holds them, behind the first one too, and each counts as one wait', async () => {
     const clock = new SimulatedClock();
