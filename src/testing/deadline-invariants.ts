@@ -162,6 +162,12 @@ export class DeadlinesSeen {
     live.calling = null;
   }
 
+  /** Whether a model has room for one more call under its own `maxConcurrent` (`workConserved`). */
+  modelRoom(provider: string, model: string): boolean {
+    const limit = this.modelLimit(provider, model);
+    return limit === undefined || (this.inFlight.get(`${provider}\u0000${model}`) ?? 0) < limit;
+  }
+
   /** The sessions live as the shutdown began, and how those ended: on their own, or cancelled by it. */
   private draining: { live: Set<string>; finished: number; cancelled: string[] } | undefined;
 

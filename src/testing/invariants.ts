@@ -3,6 +3,7 @@
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
 import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
+import type { ModelInvariantName } from './invariant-names.js';
 import { LimitsSeen } from './limit-invariants.js';
 import { partialViolation } from './partial-check.js';
 
@@ -31,7 +32,8 @@ export type InvariantName =
   | 'shutdownDeadline'
   | 'shutdownReport'
   | 'runningShare'
-  | 'attemptsHold';
+  | 'attemptsHold'
+  | ModelInvariantName;
 
 export interface Violation {
   readonly invariant: InvariantName;
@@ -39,13 +41,12 @@ export interface Violation {
 }
 
 /**
- * How far into a cooldown a call may start on a backend and not break `cooldownHolds`. A start
- * charged while the instance heard another call's `RATE_LIMITED` answer is given back and asked
- * again after that answer's settle (`Limiter.tryStartFresh`), so on one instance (the model's) no
- * call starts into a cooldown: none is allowed. Across instances a call admitted by another one
- * within the round trip that writes the cooldown still starts a millisecond or two into it; the
- * model does not run several instances. (It was 100 ms before the second ask: starts whose charge
- * was answered after the 429 had been heard, 1 to 2 ms in, rarely more under load.)
+ * How far into a cooldown a call may start on a backend and not break `cooldownHolds`. A start charged
+ * while the instance heard another call's `RATE_LIMITED` answer is given back and asked again after
+ * that answer's settle (`Limiter.tryStartFresh`), so on one instance (the model's) no call starts into
+ * a cooldown: none is allowed. Across instances a call admitted by another one within the round trip
+ * that writes the cooldown still starts a millisecond or two into it (the model runs one instance;
+ * it was 100 ms before the second ask: starts answered after the 429 was heard, 1 to 2 ms in).
  */
 export const COOLDOWN_RACE_MS = 0;
 
@@ -262,8 +263,7 @@ export class RuntimeObserver {
     this.countRunning();
     this.queued.delete(id);
     if (!inOrder) return;
-    // Priority order, with the one documented exception: a fairness turn admits the
-    // longest-waiting session of the provider, whatever its priority.
+    // Priority order, bar a fairness turn (the provider's longest-waiting, whatever its priority).
     // A session held alone (its caller's share, its own model's cooldown) is looked past, on a
     // fairness turn too: the turn goes to the longest-waiting of the others.
     const heldAlone = (otherId: string, other: Seen) =>

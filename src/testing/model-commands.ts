@@ -5,9 +5,12 @@
 import fc from 'fast-check';
 import type { Clock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
+import { explicitRetryAfterMs } from '../providers/retry-after.js';
 import type { ProviderLimits, Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
+import type { Violation } from './invariants.js';
 import type { QueueRoomCheck } from './queue-room-check.js';
 import type { ScriptedProvider, Settlement } from './scripted-provider.js';
+import { checkCooldownHint } from './work-invariants.js';
 
 export interface World {
   readonly runtime: Runtime;
@@ -19,11 +22,14 @@ export interface World {
   /** Each session's run timeout, for the route's deadline check. */
   readonly timeouts: Map<string, number>;
   /** Each session's deadlines as submitted, for `deadlinesHold`. */
-  readonly submitted?: Map<string, { timeoutMs: number; queueTimeoutMs: number }>;
+  readonly submitted?: Map<string, { timeoutMs: number; queueTimeoutMs: number; idleTimeoutMs?: number }>;
   /** Each submitted request's size and caller, for the queue's checks (`queue-room-check.ts`). */
   readonly queue: QueueRoomCheck;
   /** The in-memory runtime, whose whole queue is in view: refusals are checked against it. */
   readonly inMemory?: boolean;
+  /** Providers that cool down per model, and where `cooldownHint` tells what it saw (in memory). */
+  readonly cooldownPerModel?: readonly string[];
+  readonly hints?: Violation[];
   shutDown: boolean;
 }
 
@@ -44,6 +50,8 @@ export class Submit implements Command {
     readonly pad = 0,
     /** Its caller (`metadata.owner`: `c0`, `c1`, ...), for `maxQueuedPerCaller`; none when absent. */
     readonly caller?: number,
+    /** A stream's `idleTimeoutMs` (`idleTimeout`); the runtime's default (30 s) when absent. */
+    readonly idleTimeoutMs?: number,
   ) {}
   check = () => true;
   async run(_: object, world: World): Promise<void> {
@@ -66,9 +74,14 @@ export class Submit implements Command {
         timeoutMs: this.timeoutMs,
         queueTimeoutMs: this.queueTimeoutMs,
         ...(owner === undefined ? {} : { metadata: { owner } }),
+        ...(this.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: this.idleTimeoutMs }),
       });
       world.timeouts.set(handle.id, this.timeoutMs);
-      world.submitted?.set(handle.id, { timeoutMs: this.timeoutMs, queueTimeoutMs: this.queueTimeoutMs });
+      world.submitted?.set(handle.id, {
+        timeoutMs: this.timeoutMs,
+        queueTimeoutMs: this.queueTimeoutMs,
+        ...(this.stream && this.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.idleTimeoutMs } : {}),
+      });
       world.queue.submitted(handle.id, request, owner);
       world.handles.push(handle);
     } catch (error) {
@@ -85,21 +98,49 @@ export class Submit implements Command {
     await settle();
   }
   toString = () =>
-    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''}${this.pad === 0 ? '' : `, pad ${this.pad}`}${this.caller === undefined ? '' : `, c${this.caller}`})`;
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''}${this.pad === 0 ? '' : `, pad ${this.pad}`}${this.caller === undefined ? '' : `, c${this.caller}`}${this.idleTimeoutMs === undefined ? '' : `, idle ${this.idleTimeoutMs}ms`})`;
 }
+
+/**
+ * A 429's `Retry-After`: `undefined` for the scripted default (`0.5`), `null` for none, seconds, or
+ * `date+<ms>`, an HTTP date that many ms after the answer (whole seconds, as HTTP dates are).
+ */
+export type Hint = string | null | undefined;
 
 export class Settle implements Command {
   constructor(
     readonly pick: number,
     readonly outcome: Settlement,
+    readonly hint?: Hint,
   ) {}
   check = (_: object) => true;
   async run(_: object, world: World): Promise<void> {
-    const pending = world.scripted.flatMap((p) => p.pending());
-    pending[this.pick % Math.max(1, pending.length)]?.settle(this.outcome);
+    const pending = world.scripted.flatMap((p) => p.pending().map((call) => ({ provider: p.name, call })));
+    const picked = pending[this.pick % Math.max(1, pending.length)];
+    if (picked === undefined || this.outcome !== 'rateLimited' || this.hint === undefined) {
+      picked?.call.settle(this.outcome);
+      return settle();
+    }
+    const now = world.clock.now();
+    const header =
+      this.hint?.startsWith('date+') === true
+        ? new Date(now + Number(this.hint.slice(5))).toUTCString()
+        : (this.hint ?? undefined);
+    // Read as an adapter reads a response's headers (`retry-after.ts`).
+    const hinted =
+      header === undefined ? undefined : explicitRetryAfterMs(new Headers({ 'retry-after': header }), now);
+    const before = world.runtime.status().limits;
+    picked.call.settle('rateLimited', hinted ?? null);
     await settle();
+    if (world.hints === undefined) return;
+    const model = picked.call.request.model;
+    const perModel = world.cooldownPerModel?.includes(picked.provider) === true;
+    const after = world.runtime.status().limits;
+    const broken = checkCooldownHint(before, after, picked.provider, model, perModel, header, now);
+    if (broken !== undefined) world.hints.push(broken);
   }
-  toString = () => `settle(#${this.pick}, ${this.outcome})`;
+  toString = () =>
+    `settle(#${this.pick}, ${this.outcome}${this.hint === undefined ? '' : `, Retry-After ${this.hint ?? 'absent'}`})`;
 }
 
 /** Every call in flight answers alike (an outage, a burst of 429s): retries run out, cooldowns meet deadlines. */
@@ -145,6 +186,15 @@ export class Shutdown implements Command {
   toString = () => `shutdown(${this.deadlineMs}ms)`;
 }
 
+/**
+ * A 429's `Retry-After` (`Hint`): mostly the scripted 0.5 s; else none (1 s), whole or fractional
+ * seconds, an HTTP date, or a day (held to 10 minutes).
+ */
+const hintArbitrary: fc.Arbitrary<Hint> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(undefined) },
+  fc.constantFrom<Hint>(null, '0', '2', '1.25', 'date+1500', 'date+3000', '86400'),
+);
+
 /** Weighted by repetition (fc.commands picks uniformly): shutdown is rare, so most runs get far. */
 export function commandArbitraries(
   scripted: boolean,
@@ -170,8 +220,9 @@ export function commandArbitraries(
     .tuple(
       fc.nat(50),
       fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
+      hintArbitrary,
     )
-    .map(([pick, outcome]) => new Settle(pick, outcome));
+    .map(([pick, outcome, hint]) => new Settle(pick, outcome, hint));
   const commands: fc.Arbitrary<Command>[] = [
     submit,
     submit,
@@ -278,3 +329,66 @@ export interface ScenarioLimits {
     readonly probeTimeoutMs?: number;
   };
 }
+
+/**
+ * A profile of deep queues, for the order of admissions (`turn-invariants.ts`) and for work
+ * conservation: the random commands above shut down about one run in twelve commands and meet rate
+ * windows of a few calls a minute, so their queues rarely hold three sessions of one priority (200
+ * runs made 358 admissions, 2 of them past a waiting session of the same priority). Here: three
+ * callers and sessions without one, on p2 mostly (no window), at three priorities, with long
+ * deadlines; answers come one by one, the clock moves in small steps, and no shutdown comes.
+ */
+export function queueCommandArbitraries(): fc.Arbitrary<Command>[] {
+  const submit = fc
+    .tuple(
+      fc.oneof(fc.constant(2), fc.constant(2), fc.nat(3)),
+      fc.integer({ min: 4, max: 6 }),
+      fc.integer({ min: 1000, max: 5000 }),
+      fc.integer({ min: 2000, max: 8000 }),
+      fc.option(fc.nat(2), { nil: undefined, freq: 4 }),
+      // Some stream with an idle timeout shorter than their run deadline, some with a fallback.
+      fc.option(fc.integer({ min: 50, max: 2000 }), { nil: undefined, freq: 2 }),
+      fc.array(fc.nat(3), { maxLength: 1 }),
+    )
+    .map(
+      ([p, prio, t, q, caller, idle, fallbacks]) =>
+        new Submit(p, prio, t, q, fallbacks, idle !== undefined, 0, caller, idle),
+    );
+  const settleCall = fc
+    .tuple(
+      fc.nat(50),
+      fc.constantFrom<Settlement>('ok', 'ok', 'ok', 'retryable', 'fatal', 'rateLimited'),
+      hintArbitrary,
+    )
+    .map(([pick, outcome, hint]) => new Settle(pick, outcome, hint));
+  return [
+    submit,
+    submit,
+    submit,
+    submit,
+    settleCall,
+    settleCall,
+    settleCall,
+    fc.nat(50).map((pick) => new Cancel(pick)),
+    fc.integer({ min: 1, max: 400 }).map((ms) => new Advance(ms)),
+  ];
+}
+
+/** Limits for `queueCommandArbitraries`: a few slots, room to queue, shares in some runs. */
+export const queueLimitsArbitrary = fc.record(
+  {
+    maxConcurrent: fc.integer({ min: 1, max: 4 }),
+    perProvider: fc.record({ p0: fc.integer({ min: 1, max: 2 }), p1: fc.integer({ min: 1, max: 2 }) }),
+    maxQueued: fc.integer({ min: 10, max: 40 }),
+    maxRunningPerCaller: fc.integer({ min: 1, max: 3 }),
+    fairnessEvery: fc.integer({ min: 1, max: 8 }),
+    historySize: fc.integer({ min: 0, max: 6 }),
+    // Limits of their own for each, so that `status()` shows each one's cooldown (`workConserved`).
+    providers: fc.record({
+      p0: fc.record({ requestsPerMinute: fc.integer({ min: 5, max: 60 }) }),
+      p1: fc.constant({ tokensPerMinute: 1_000_000 }),
+      p2: fc.constant({ cooldownScope: 'model' as const, requestsPerMinute: 10_000 }),
+    }),
+  },
+  { requiredKeys: ['maxConcurrent', 'perProvider', 'maxQueued', 'fairnessEvery', 'historySize'] },
+);

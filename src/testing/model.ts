@@ -30,6 +30,7 @@ import type { Runtime } from '../runtime/types.js';
 import { checkProviderContract } from './contract/check.js';
 import type { ContractOptions } from './contract/types.js';
 import { DeadlinesSeen } from './deadline-invariants.js';
+import { HistorySeen } from './history-invariants.js';
 import { COOLDOWN_RACE_MS, type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
 import {
   Advance,
@@ -39,6 +40,8 @@ import {
   limitsArbitrary,
   limitsOn,
   MODEL_COMPLETION_TOKENS,
+  queueCommandArbitraries,
+  queueLimitsArbitrary,
   type ScenarioLimits,
   Settle,
   SettleAll,
@@ -52,7 +55,9 @@ import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';
 import { runsFrom } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
+import { TurnsSeen } from './turn-invariants.js';
 import { ProviderWatch } from './watched-provider.js';
+import { IdleSeen, WorkSeen } from './work-invariants.js';
 
 export interface PropertyOptions {
   /** Your providers; omit for scripted ones, whose every outcome the model chooses. */
@@ -139,7 +144,7 @@ export async function runScenario(
   const timeouts = new Map<string, number>();
   const request = { model: 'model', messages: [{ role: 'user' as const, content: 'property' }] };
   const charged = estimateTokens(request, MODEL_COMPLETION_TOKENS).total;
-  const submitted = new Map<string, { timeoutMs: number; queueTimeoutMs: number }>();
+  const submitted = new Map<string, { timeoutMs: number; queueTimeoutMs: number; idleTimeoutMs?: number }>();
   // Subscribed after the observer: at an admission, the share it reads is the one before it.
   let deadlines: DeadlinesSeen | undefined;
   const observer = new RuntimeObserver(
@@ -152,6 +157,16 @@ export async function runScenario(
     undefined,
     (id) => timeouts.get(id),
   );
+  // In memory only: on a cluster a lease is no admission seen in order (as for `priorityOrder`).
+  // Subscribed before `deadlines`, as the observer: at an admission, the shares before it.
+  const turns =
+    backend === undefined
+      ? new TurnsSeen(
+          runtime,
+          limits.fairnessEvery,
+          (id) => deadlines?.atShare(deadlines.ownerOf(id)) === true,
+        )
+      : undefined;
   // In memory only: on a backend the share is per instance, and deadlines are on the real clock.
   if (backend === undefined)
     deadlines = new DeadlinesSeen(
@@ -161,6 +176,21 @@ export async function runScenario(
       MAX_ATTEMPTS,
       (provider, model) => limits.providers?.[provider]?.models?.[model]?.maxConcurrent,
     );
+  const perModel = Object.entries(limits.providers ?? {})
+    .filter(([, l]) => l.cooldownScope === 'model')
+    .map(([name]) => name);
+  const history = backend === undefined ? new HistorySeen(runtime, limits.historySize) : undefined;
+  const work =
+    deadlines !== undefined && clock instanceof SimulatedClock
+      ? new WorkSeen(runtime, {
+          atShare: (owner) => deadlines.atShare(owner),
+          modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
+          tokens: charged,
+          perModel,
+        })
+      : undefined;
+  const idle =
+    work === undefined ? undefined : new IdleSeen(runtime, (id) => submitted.get(id)?.idleTimeoutMs);
   const world: World = {
     runtime,
     clock,
@@ -172,6 +202,8 @@ export async function runScenario(
     submitted,
     queue: new QueueRoomCheck(),
     inMemory: backend === undefined,
+    cooldownPerModel: perModel,
+    ...(work === undefined ? {} : { hints: [] }),
     shutDown: false,
   };
   for (const command of commands) {
@@ -179,6 +211,9 @@ export async function runScenario(
     // In memory, at every step; on a backend the bound is per instance and seen through pub/sub.
     if (backend === undefined) world.queue.check(runtime);
     if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
+    if (clock instanceof SimulatedClock) work?.check(clock.now());
+    if (clock instanceof SimulatedClock) idle?.check(clock.now());
+    history?.check();
   }
   if (backend !== undefined) {
     // Every session ends by its deadlines; then the shutdown finds nothing to hand back.
@@ -196,7 +231,12 @@ export async function runScenario(
   deadlines?.checkReport(await report);
   await Promise.all(world.handles.map((h) => h.result));
   await watch?.released();
+  history?.check();
   observer.unsubscribe();
+  turns?.unsubscribe();
+  history?.unsubscribe();
+  work?.unsubscribe();
+  idle?.unsubscribe();
   deadlines?.unsubscribe();
   options.onEnd?.(runtime);
   if (backend === undefined) world.queue.check(runtime);
@@ -204,6 +244,11 @@ export async function runScenario(
     ...observer.checkEnd(scripted.flatMap((p) => p.calls)),
     ...(watch?.violations() ?? []),
     ...(deadlines?.violations ?? []),
+    ...(turns?.violations ?? []),
+    ...(history?.violations ?? []),
+    ...(work?.violations ?? []),
+    ...(idle?.violations ?? []),
+    ...(world.hints ?? []),
     ...world.queue.violations,
   ];
   if (backend === undefined) return violations;
@@ -257,6 +302,25 @@ export function runtimeProperty(options: PropertyOptions = {}) {
           `Invariants broken:\n${violations.map((v) => `  ${v.invariant}: ${v.detail}`).join('\n')}`,
         );
       }
+    },
+  );
+}
+
+/**
+ * The property over deep queues (`queueCommandArbitraries`): scripted providers, every invariant
+ * checked, for the order of admissions and work conservation, which the random commands of
+ * `runtimeProperty` seldom reach.
+ */
+export function queueProperty(options: { readonly engine?: SessionEngineKind } = {}) {
+  return fc.asyncProperty(
+    queueLimitsArbitrary,
+    fc.commands(queueCommandArbitraries(), { maxCommands: 80, size: 'large' }),
+    async (l, commands) => {
+      const violations = await runScenario(l, commands, options);
+      if (violations.length > 0)
+        throw new Error(
+          `Invariants broken:\n${violations.map((v) => `  ${v.invariant}: ${v.detail}`).join('\n')}`,
+        );
     },
   );
 }

@@ -20,8 +20,8 @@ export interface ScriptedCall {
   readonly request: ChatRequest;
   readonly signal: AbortSignal;
   settled: boolean;
-  /** `retryAfterMs`: a `rateLimited` answer's hint. @default 500 */
-  settle(outcome: Settlement, retryAfterMs?: number): void;
+  /** `retryAfterMs`: a `rateLimited` answer's hint, `null` for none. @default 500 */
+  settle(outcome: Settlement, retryAfterMs?: number | null): void;
 }
 
 export class ScriptedProvider implements ChatProvider {
@@ -42,7 +42,7 @@ export class ScriptedProvider implements ChatProvider {
         request,
         signal,
         settled: false,
-        settle: (outcome, retryAfterMs = 500) => {
+        settle: (outcome, retryAfterMs: number | null = 500) => {
           if (call.settled) return;
           call.settled = true;
           signal.removeEventListener('abort', onAbort);
@@ -55,7 +55,7 @@ export class ScriptedProvider implements ChatProvider {
             reject(
               providerError('RATE_LIMITED', 'Expected a completion, got 429', {
                 status: 429,
-                retryAfterMs,
+                ...(retryAfterMs === null ? {} : { retryAfterMs }),
               }),
             );
           else if (outcome === 'retryable')

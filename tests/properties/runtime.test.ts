@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { runScenario, runtimeProperty } from '../../src/testing/model.js';
+import { queueProperty, runScenario, runtimeProperty } from '../../src/testing/model.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
 
@@ -24,6 +24,12 @@ describe('runtime model (fast-check)', () => {
     } finally {
       warn.mockRestore();
     }
+  }, 120_000);
+
+  it(`keeps every invariant over ${numRuns} runs of deep queues (callers’ turns, fairness, work conservation)`, async () => {
+    // Three callers and sessions without one, mostly on one provider and one priority, no shutdown:
+    // the order of admissions (`turn-invariants.ts`) has queues to order.
+    await fc.assert(queueProperty(), { numRuns });
   }, 120_000);
 
   it('catches a broken invariant: a provider limit of 1 with two sessions admitted at once', async () => {
@@ -225,6 +231,77 @@ describe('runtime model: counterexamples found, pinned', () => {
       new SettleAll('retryable'),
       new Shutdown(500),
       new Advance(600),
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a caller that keeps one call waiting joins at the floor, behind another caller’s waiting one of that depth', async () => {
+    // docs/runtime.md, "Callers take turns": depths count from the floor (the lowest depth waiting at
+    // the priority); `callerTurns` works the depths out itself.
+    const limits = { maxConcurrent: 1, perProvider: {}, maxQueued: 10, fairnessEvery: 100, historySize: 0 };
+    const { Submit, Settle } = await scenarioCommands();
+    const c = (caller: number) => new Submit(2, 5, 5000, 5000, [], false, 0, caller);
+    const violations = await runScenario(limits, [
+      c(0), // runs
+      c(0), // depth 0
+      c(0), // depth 1
+      c(1), // depth 0: after c0's second
+      new Settle(0, 'ok'),
+      new Settle(0, 'ok'), // c1's first starts: c0's third waits alone, the floor is 1
+      c(1), // depth 1 (the floor), not 0: behind c0's third
+      new Settle(0, 'ok'),
+      new Settle(0, 'ok'),
+      new Settle(0, 'ok'),
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a hop that leaves its provider’s only slot lets the session queued there start: work conserved', async () => {
+    // Found by `workConserved` (the random property, 300 runs): #2 left p0 for p2 as its next attempt
+    // went, 1 ms after its 503; #4, queued on p0 meanwhile, waited with p0's slot free until it timed out.
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 1,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: {
+        p0: { requestsPerMinute: 2 },
+        p1: { tokensPerMinute: 110 },
+        p2: { cooldownScope: 'model' as const },
+      },
+    };
+    const { Submit, Settle, SettleAll, Cancel, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(1, 0, 50, 50),
+      new Submit(0, 0, 50, 50, [2]),
+      new Submit(1, 0, 50, 50),
+      new Settle(0, 'retryable'), // #2's 503 on p0: it hops to p2 at the driver's next timer turn
+      new SettleAll('ok'),
+      new Submit(0, 0, 50, 50), // queued: p0's slot is still #2's
+      new Cancel(2), // #3 ends: a pass of the queue, before #2 leaves p0
+      new Advance(1), // #2 starts on p2, leaving p0's slot: #4 starts on p0
+    ]);
+    expect(violations).toEqual([]);
+  });
+
+  it('a session a requests-per-minute window held starts as the window opens: work conserved', async () => {
+    const limits = {
+      maxConcurrent: 2,
+      perProvider: {},
+      maxQueued: 5,
+      fairnessEvery: 1,
+      historySize: 5,
+      providers: { p0: { requestsPerMinute: 1 } },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(0, 5, 5000, 90_000),
+      new Settle(0, 'ok'),
+      new Submit(0, 5, 5000, 90_000), // held by p0's window until 60 s
+      new Advance(30_000),
+      new Advance(31_000), // the window has room: the alarm lets it start
+      new Settle(0, 'ok'),
     ]);
     expect(violations).toEqual([]);
   });

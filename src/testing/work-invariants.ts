@@ -1,0 +1,192 @@
+/**
+ * `workConserved` and `cooldownHint` (see `invariants.ts`), for the in-memory runtime on a
+ * simulated clock, judged after each command once its work has settled:
+ *
+ * - `workConserved`: no session waits in the queue while it could run: the runtime accepting, a
+ *   slot free under `maxConcurrent` and under its provider's `perProvider`, its caller
+ *   (`metadata.owner`) below `maxRunningPerCaller`, its model below its own `maxConcurrent`, its
+ *   provider's windows with room for its estimate (`status().limits`, by the runtime's own count:
+ *   `rateLimitsHold` checks that count), no cooldown of its provider or model, and its provider's
+ *   breaker closed (a provider without limits of its own, whose cooldown `status()` does not show,
+ *   or one cooling down per model, whose models' probes it does not show, is judged until a 429). A session left so is a wake-up the admission loop missed: an end, a window's
+ *   opening or a cooldown's end that let nothing go.
+ * - `cooldownHint`: a `RATE_LIMITED` answer cools its provider (or, per model, its model) down until
+ *   its hint: `Retry-After` in seconds or as an HTTP date (docs/providers.md), one second without
+ *   one, 10 minutes at most (docs/runtime.md, "Cooldown"); a cooldown already longer stays.
+ */
+import type { Runtime } from '../runtime/types.js';
+import type { Violation } from './invariants.js';
+
+/** The longest cooldown a hint may ask for (docs/runtime.md: 10 minutes). */
+export const MAX_HINT_MS = 600_000;
+
+/** What the judgment needs to know of the model's run besides the runtime. */
+export interface WorkContext {
+  /** Whether this caller runs its whole share now. */
+  readonly atShare: (owner: string | undefined) => boolean;
+  /** Calls in flight on a model, and its own `maxConcurrent` (if any). */
+  readonly modelRoom: (provider: string, model: string) => boolean;
+  /** The tokens a start of a session is charged (its estimate). */
+  readonly tokens: number;
+  /** Providers that cool down per model: `status()` shows a model's cooldown, not its probe. */
+  readonly perModel: readonly string[];
+}
+
+export class WorkSeen {
+  readonly violations: Violation[] = [];
+  private readonly reported = new Set<string>();
+  /** Whether any call was answered 429: a provider whose limits `status()` does not show may cool down since. */
+  private rateLimited = false;
+  readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly runtime: Pick<Runtime, 'status' | 'sessions' | 'subscribe'>,
+    private readonly context: WorkContext,
+  ) {
+    this.unsubscribe = runtime.subscribe((event) => {
+      const error =
+        event.type === 'session.retry' || event.type === 'session.fallback'
+          ? event.error
+          : event.type === 'session.ended' && !event.result.ok
+            ? event.result.error
+            : undefined;
+      if (error?.code === 'RATE_LIMITED') this.rateLimited = true;
+    });
+  }
+
+  /** After a command: each queued session waits for something that has no room. */
+  check(now: number): void {
+    const status = this.runtime.status();
+    if (status.state !== 'accepting' || status.running >= status.maxConcurrent) return;
+    for (const session of this.runtime.sessions()) {
+      if (session.state !== 'queued' || this.reported.has(session.sessionId)) continue;
+      const why = this.heldBy(session.provider, session.model, session.owner, status);
+      if (why !== undefined) continue;
+      this.reported.add(session.sessionId);
+      this.violations.push({
+        invariant: 'workConserved',
+        detail: `${session.sessionId} (${session.provider}, ${session.owner ?? 'no caller'}) still queued at ${now} with ${status.running} of ${status.maxConcurrent} running and every limit it waits for with room`,
+      });
+    }
+  }
+
+  /** What holds a session of `provider`/`model`/`owner` now, `undefined` when nothing does. */
+  private heldBy(
+    provider: string,
+    model: string,
+    owner: string | undefined,
+    status: ReturnType<Runtime['status']>,
+  ): string | undefined {
+    const lane = status.providers.find((p) => p.name === provider);
+    if (lane !== undefined && lane.limit !== null && lane.running >= lane.limit) return 'perProvider';
+    if (this.context.atShare(owner)) return 'maxRunningPerCaller';
+    if (!this.context.modelRoom(provider, model)) return 'model maxConcurrent';
+    const breaker = status.breakers?.find((b) => b.provider === provider);
+    if (breaker !== undefined && breaker.state !== 'closed') return 'breaker';
+    const limits = status.limits?.[provider];
+    // Its cooldown is not shown (no limits of its own), nor a model's probe: judged until a 429.
+    if (limits === undefined || this.context.perModel.includes(provider))
+      if (this.rateLimited) return 'cooldown, not shown';
+    if (limits === undefined) return undefined;
+    if (limits.cooldown !== 'open' || limits.models?.[model] !== undefined) return 'cooldown';
+    const left = limits.remaining;
+    if (left.maxConcurrent !== null && left.maxConcurrent < 1) return 'maxConcurrent';
+    if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
+    if (left.tokensPerMinute !== null && left.tokensPerMinute < this.context.tokens) return 'tokensPerMinute';
+    if (left.tokensPerDay !== null && left.tokensPerDay < this.context.tokens) return 'tokensPerDay';
+    return undefined;
+  }
+}
+
+/**
+ * The cooldown a `Retry-After` header asks for, by the documented rule, from the answer's time
+ * `now`: seconds, or an HTTP date (less `now`, at least 0); `undefined` without one (the runtime
+ * then waits one second).
+ */
+export function hintedMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.round(seconds * 1000), MAX_HINT_MS);
+  return Math.min(Math.max(0, Date.parse(header) - now), MAX_HINT_MS);
+}
+
+/**
+ * `cooldownHint` after a `RATE_LIMITED` answer of `provider`/`model` at `now`: what the runtime shows
+ * (`status().limits`) against the hint, given what it showed before the answer.
+ */
+export function checkCooldownHint(
+  before: ReturnType<Runtime['status']>['limits'],
+  after: ReturnType<Runtime['status']>['limits'],
+  provider: string,
+  model: string,
+  perModel: boolean,
+  header: string | undefined,
+  now: number,
+): Violation | undefined {
+  const was = until(before?.[provider], model, perModel, now);
+  const got = until(after?.[provider], model, perModel, now);
+  if (after?.[provider] === undefined) return undefined;
+  const hinted = now + (hintedMs(header, now) ?? 1000);
+  const expected = was === undefined ? hinted : Math.max(was, hinted);
+  // A cooldown of 0 ms is over at once: nothing to show.
+  if (got === expected || (got === undefined && expected <= now)) return undefined;
+  return {
+    invariant: 'cooldownHint',
+    detail: `a 429 of ${provider}${perModel ? `/${model}` : ''} at ${now} with Retry-After ${header === undefined ? 'absent' : JSON.stringify(header)}: cooling down until ${got ?? 'no cooldown'}, expected ${expected}`,
+  };
+}
+
+function until(
+  limits: NonNullable<ReturnType<Runtime['status']>['limits']>[string] | undefined,
+  model: string,
+  perModel: boolean,
+  now: number,
+): number | undefined {
+  if (limits === undefined) return undefined;
+  if (perModel) {
+    const at = limits.models?.[model];
+    return at !== undefined && at > now ? at : undefined;
+  }
+  return limits.cooldown === 'coolingDown' && limits.cooldownUntil !== null
+    ? limits.cooldownUntil
+    : undefined;
+}
+
+/**
+ * `idleTimeout`: a stream whose call has sent nothing for its `idleTimeoutMs` (since the call began
+ * or its last delta) has ended `TIMED_OUT` or moved on to a fallback by then (docs/routing.md, "When
+ * a session moves on"; machines.md, `idleDeadlinePassed` and `canFallBackOnIdle`); its call is
+ * aborted (`callsReleased`, at the end of the run). Judged after each command, as deadlines are.
+ */
+export class IdleSeen {
+  readonly violations: Violation[] = [];
+  /** Streams with a call in flight: since when it has been quiet. */
+  private readonly quiet = new Map<string, number>();
+  private readonly reported = new Set<string>();
+  readonly unsubscribe: () => void;
+
+  constructor(
+    runtime: Pick<Runtime, 'subscribe'>,
+    /** A session's `idleTimeoutMs` as submitted, when it streams with one. */
+    private readonly idleOf: (sessionId: string) => number | undefined,
+  ) {
+    this.unsubscribe = runtime.subscribe((event) => {
+      if (!('sessionId' in event)) return;
+      if (event.type === 'session.started' || event.type === 'session.delta') {
+        if (this.idleOf(event.sessionId) !== undefined) this.quiet.set(event.sessionId, event.at);
+      } else if (event.type !== 'session.queued') this.quiet.delete(event.sessionId);
+    });
+  }
+
+  check(now: number): void {
+    for (const [id, since] of this.quiet) {
+      const idle = this.idleOf(id) as number;
+      if (now < since + idle || this.reported.has(id)) continue;
+      this.reported.add(id);
+      this.violations.push({
+        invariant: 'idleTimeout',
+        detail: `${id} still streams at ${now}, quiet since ${since} with idleTimeoutMs ${idle}`,
+      });
+    }
+  }
+}
