@@ -44,6 +44,7 @@ import {
   UnknownEventError,
 } from '../ports/event-store.js';
 import { flatUUID } from '../runtime/ids.js';
+import { stillThere } from './http-replays.js';
 import { ANONYMOUS } from './http-reply.js';
 
 export { UnknownEventError };
@@ -272,17 +273,18 @@ export interface SessionEvents extends EventStore {
  * instance of the cluster): replays what the shared store has after that event as SSE, with the
  * `retry` field, and ends the response, so the client reconnects from its newest event id (SSE
  * polling). `false` when the event is not one of that session's streams under `caller`'s token.
+ * Built only for a client still there (`http-replays.ts`).
  */
 export async function replayForeignSession(
   store: EventStore,
   sessionId: string,
-  caller: string,
-  lastEventId: string,
+  asked: { readonly caller: string; readonly lastEventId: string; readonly retryMs: number },
   res: ServerResponse,
-  retryMs: number,
 ): Promise<boolean> {
+  const { caller, lastEventId, retryMs } = asked;
   const scoped = sessionEventStore(store, sessionId, caller);
   if ((await scoped.getStreamIdForEventId?.(lastEventId)) === undefined) return false;
+  if (!(await stillThere(res))) return true;
   const chunks: string[] = [`retry: ${retryMs}\n\n`];
   try {
     await scoped.replayEventsAfter(lastEventId, {

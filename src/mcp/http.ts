@@ -37,6 +37,7 @@ import { DisconnectedCalls, watchResumes } from './http-disconnect.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
 import type { HttpAppOptions } from './http-options.js';
+import { answerGet } from './http-replays.js';
 import {
   busyMessage,
   callerName,
@@ -52,10 +53,9 @@ import {
   unsupportedVersion,
 } from './http-reply.js';
 import { closeSilentConnections } from './http-silent.js';
-import { takeOverStanding } from './http-standing.js';
 import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
-import { requestsOfStream, standaloneStreamId } from './sdk-internals.js';
+import { requestsOfStream } from './sdk-internals.js';
 import { createMcpServer } from './server.js';
 
 export type { HttpAppOptions, RouteHandler } from './http-options.js';
@@ -209,7 +209,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         // A stream of a session another instance holds: resumable here from the shared store.
         const lastEventId = header(req, 'last-event-id');
         if (found === undefined && req.method === 'GET' && lastEventId !== undefined) {
-          if (await replayForeignSession(eventStore, sid, caller, lastEventId, res, retryInterval)) return;
+          const foreign = { caller, lastEventId, retryMs: retryInterval };
+          if (await replayForeignSession(eventStore, sid, foreign, res)) return;
         }
         return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
       }
@@ -230,9 +231,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
           if (!res.writableFinished) disconnected.closed(sid, ids);
         });
       }
-      if (req.method === 'GET' && (await opensStandalone(session, header(req, 'last-event-id'))))
-        await takeOverStanding(session, res);
-      return session.transport.handleRequest(req, res, body);
+      const handle = () => session.transport.handleRequest(req, res, body);
+      if (req.method === 'GET') return answerGet(session, header(req, 'last-event-id'), res, handle);
+      return handle();
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
       const full =
@@ -384,13 +385,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       });
     },
   };
-}
-
-/** Whether a `GET` opens the session's standalone stream: no `Last-Event-ID`, or one of that stream's. */
-async function opensStandalone(session: LegacySession, lastEventId: string | undefined): Promise<boolean> {
-  if (lastEventId === undefined) return true;
-  const stream = await session.events.getStreamIdForEventId?.(lastEventId);
-  return stream !== undefined && stream === standaloneStreamId(session.transport);
 }
 
 async function closeSession(session: Pick<LegacySession, 'transport' | 'server'>): Promise<void> {
