@@ -39,13 +39,15 @@ describe('a session whose lease lapsed while it ran', () => {
         { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix: 'lapse', limit: 4, index, work },
         children,
       );
-    // The front only submits; the first worker runs the session, the second starts once it has.
-    const [front, first] = await Promise.all([start(0, false), start(1, true)]);
+    // The front only submits; both workers are up before the session is, so the 5 s call cannot end
+    // before there is a second worker to take it over (a worker started once the call had begun took
+    // longer than 5 s to start on a loaded machine: the call ended, and nothing was ever run twice).
+    const [front, ...workers] = await Promise.all([start(0, false), start(1, true), start(2, true)]);
     const tag = 'lapsed-lease';
     front.send({ op: 'submit', tag, model: 'fault:ok:latency=5000', timeoutMs: 60_000 });
     const one = await server.waitForRequest((r) => contentOf(r.body) === tag);
-    await start(2, true);
-    // Frozen past its lock (1.5 s, looked at every 0.5 s): the second worker takes the session over.
+    const first = workers[Number(one.headers['x-instance']) - 1]!;
+    // Frozen past its lock (1.5 s, looked at every 0.5 s): the other worker takes the session over.
     first.child.kill('SIGSTOP');
     let two: RecordedRequest;
     try {
@@ -53,6 +55,7 @@ describe('a session whose lease lapsed while it ran', () => {
     } finally {
       first.child.kill('SIGCONT');
     }
+    expect([one, two].map((r) => r.headers['x-instance']).sort()).toEqual(['1', '2']);
     const result = await front.waitFor((l) => l.event === 'result' && l.tag === tag, 30_000);
     expect(result.ok).toBe(true);
     // One run answered whole; the other was stopped, its response cut before the 5 s latency.
