@@ -11,6 +11,20 @@ export interface PostsOf {
 }
 
 /**
+ * The calls of an MCP session (`CallRegistry`), which remember an abort of a call not started yet
+ * for the call to find.
+ */
+export interface EarlyCancels {
+  has(sessionId: string, requestId: string | number): boolean;
+  abort(sessionId: string, requestId: string | number, reason: string): void;
+}
+
+function cancelReason(params: { reason?: unknown } | undefined): string {
+  const reason = params?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : 'cancelled by the client';
+}
+
+/**
  * The POST streams of the requests `body` cancels (`notifications/cancelled`), closed once the SDK
  * has aborted them. It sends no response to a cancelled request, as the spec says, so the stream
  * that carried one stayed open until the client dropped the connection, which the SDK's client does
@@ -18,11 +32,21 @@ export interface PostsOf {
  * caller's open requests, and the session, never idle, outlived the idle sweep. A POST that carried
  * several requests is left to end with the last of them.
  */
-export function closeCancelled(session: PostsOf, body: unknown, res: ServerResponse): void {
+export function closeCancelled(
+  session: PostsOf,
+  body: unknown,
+  res: ServerResponse,
+  early?: { readonly sessionId: string; readonly calls: EarlyCancels },
+): void {
   for (const message of Array.isArray(body) ? body : [body]) {
-    const m = message as { method?: unknown; params?: { requestId?: unknown } } | null;
+    const m = message as { method?: unknown; params?: { requestId?: unknown; reason?: unknown } } | null;
     const id = m?.method === 'notifications/cancelled' ? m.params?.requestId : undefined;
-    const held = typeof id === 'string' || typeof id === 'number' ? session.posts.get(id) : undefined;
+    if (typeof id !== 'string' && typeof id !== 'number') continue;
+    // A cancel taken before its call (two POSTs, on two connections, may be taken in either order):
+    // the SDK drops a cancel of a request it does not know, and the call ran on for nobody.
+    if (early !== undefined && !early.calls.has(early.sessionId, id))
+      early.calls.abort(early.sessionId, id, cancelReason(m?.params));
+    const held = session.posts.get(id);
     if (held === undefined || held === res) continue;
     setImmediate(() => {
       if (session.posts.get(id as string | number) === held)

@@ -222,7 +222,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         const ids = requestIdsOf(body); // not the body: a response held open would hold it too
         const single = ids.length === 1 ? ids[0] : undefined;
         if (single !== undefined) session.posts.set(single, res);
-        closeCancelled(session, body, res);
+        closeCancelled(session, body, res, { sessionId: sid, calls: mcp.calls });
         res.on('close', () => {
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;

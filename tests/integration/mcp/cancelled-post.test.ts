@@ -46,7 +46,8 @@ async function ended(response: Response, ms: number): Promise<string | undefined
 
 describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => {
   it('has its POST stream closed, with no answer, and its session swept once idle', async () => {
-    h = await startHarness({ providers: hanging(), http: { idleSessionMs: 300 } });
+    // Idle for 1 s: at 300 ms, under load, the sweep closed the session before the call's POST (404).
+    h = await startHarness({ providers: hanging(), http: { idleSessionMs: 1000 } });
     const sid = await openSession(h.url);
     const call = await post(h.url, sid, {
       jsonrpc: '2.0',
@@ -70,7 +71,7 @@ describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => 
     expect(text).not.toMatch(/"id":7/);
     expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
     // Nothing holds the session now: the idle sweep closes it.
-    for (let i = 0; i < 100 && h.app.sessionCount > 0; i++) await new Promise((r) => setTimeout(r, 30));
+    for (let i = 0; i < 200 && h.app.sessionCount > 0; i++) await new Promise((r) => setTimeout(r, 30));
     expect(h.app.sessionCount).toBe(0);
   });
 
@@ -92,6 +93,38 @@ describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => 
     await new Promise((r) => setTimeout(r, 300)); // past the grace
     // An abort after the grace would find no call and be kept for one that has not started.
     expect(h.mcp.calls.earlyAborts).toBe(0);
+  });
+
+  // Each POST is its own request, on its own connection: a server may take the cancel first. On a
+  // loaded machine `troupe load` saw it (one cancelled call ran on 30 s, to the dropped stream's grace).
+  it('cancels a call whose cancel was taken before the call itself: it never runs', async () => {
+    h = await startHarness({ providers: hanging() });
+    const sid = await openSession(h.url);
+    const cancel = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 7, reason: 'the user stopped it' },
+    });
+    expect(cancel.status).toBe(202);
+    const stop = new AbortController();
+    void post(
+      h.url,
+      sid,
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'chat', arguments: { prompt: 'wait', provider: 'slow' } },
+      },
+      stop.signal,
+    ).catch(() => undefined);
+    const runtime = h.mcp.runtime;
+    const ended = () => runtime.status().recent.filter((s) => s.state !== 'running' && s.state !== 'queued');
+    for (let i = 0; i < 150 && ended().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(ended().map((s) => s.state)).toEqual(['cancelled']);
+    expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+    expect(h.mcp.calls.earlyAborts).toBe(0);
+    stop.abort();
   });
 
   it('leaves alone a POST of another call, and one that carried several requests', async () => {
