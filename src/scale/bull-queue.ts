@@ -16,11 +16,14 @@ import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 import { Relocks } from './relock.js';
+import { StalledChecks } from './stalled-check.js';
 import { wakeAfterEnd, wakeFetchers, wakeKeys } from './wake-fetchers.js';
 
 /** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
 const QUEUED = 'session';
 const MOVED = 'hop';
+// Deadlines bound how often a session can be taken over; BullMQ must not fail it first.
+const MAX_STALLED = 1000;
 
 export interface QueueSettings {
   readonly url: string;
@@ -59,6 +62,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly delayed: DelayedJobs;
   /** The locks of the jobs running here, taken again after a reconnect (`relock.ts`). */
   private readonly relocks: Relocks;
+  /** BullMQ's stalled check, run here and held after Redis was away (`stalled-check.ts`). */
+  private readonly stalled: StalledChecks;
 
   constructor(
     providers: readonly string[],
@@ -73,6 +78,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     this.relocks = new Relocks(redis, settings.lockDurationMs, onError);
+    this.stalled = new StalledChecks(redis, clock, { ...settings, maxStalledCount: MAX_STALLED }, onError);
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
     const connection = { url: settings.url, retryStrategy: reconnectDelay };
     for (const name of providers) {
@@ -94,9 +100,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         autorun: false,
         concurrency: Math.min(limit ?? limits.maxConcurrent, limits.maxConcurrent),
         lockDuration: settings.lockDurationMs,
-        stalledInterval: settings.stalledIntervalMs,
-        // Deadlines bound how often a session can be taken over; BullMQ must not fail it first.
-        maxStalledCount: 1000,
+        skipStalledCheck: true,
+        maxStalledCount: MAX_STALLED,
       });
       worker.on('error', ignoreEvent);
       this.workers.push(worker);
@@ -196,6 +201,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     this.run = run;
     this.leasing = true;
     for (const worker of this.workers) worker.run().catch(this.onError);
+    this.stalled.start(this.workers.map((worker) => ({ worker, queue: this.queue(worker.name) })));
   }
 
   // Each Worker stops fetching (`pause(true)`: without waiting for its jobs, which go on). One
@@ -265,6 +271,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   async stopLeasing(): Promise<void> {
     this.leasing = false;
+    this.stalled.stop();
     // A resume whose choice is still on its way, or whose grace is running, must not wake a Worker.
     this.resumes++;
     this.clearRest();

@@ -28,12 +28,15 @@ export interface ConnectOptions {
   readonly pipelined?: boolean;
 }
 
+/** The longest wait between two attempts to reconnect, in ms. */
+export const RECONNECT_MAX_MS = 1000;
+
 /**
  * How long a lost connection waits before its next attempt: 100 ms more each time, 1 s at most. Every
  * connection to Redis uses it, BullMQ's queues and workers included: theirs backed off to 20 s by
  * default, so after an outage of 40 s calls were refused for 18 s more while `/readyz` said ready.
  */
-export const reconnectDelay = (times: number): number => Math.min(times * 100, 1000);
+export const reconnectDelay = (times: number): number => Math.min(times * 100, RECONNECT_MAX_MS);
 
 /** How long a connection may take to answer its first PING, connecting included, in ms. */
 export const READY_TIMEOUT_MS = 5_000;

@@ -4,7 +4,7 @@
  *
  * A cancel whose job cannot be taken out yet is tried again on every sweep while the session is
  * live. That is a job leased by an instance that died: its lock stands until it lapses, and the
- * job then waits for a stalled-job check, which a full instance (its Workers paused) never runs.
+ * job then waits for a stalled-job check, and then for a slot somewhere.
  * Without the retry the cancelled caller waited for a slot to free somewhere, up to its session's
  * whole deadline (an audit of 2026-12-05: 20 s for a call cancelled 0.1 s after its instance died).
  */

@@ -35,8 +35,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('keeps a running session’s lease across a cut that lost its lock: no other instance calls its provider again', async () => {
   const prefix = 'relock';
-  // At its bound (maxConcurrent 1) while it runs the session: its own Workers are paused, so only
-  // the other instance's stalled check could move the job.
+  // At its bound (maxConcurrent 1) while it runs the session: it does not lease the job back if its
+  // own stalled check moves it (since 2026-12-05 a paused instance checks too, after its relock on
+  // the same connection), so the other instance's check is the one that could take it.
   const a: Runtime = createRuntime({
     providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
     limits: { maxConcurrent: 1, perProvider: { p: 4 } },

@@ -1,0 +1,138 @@
+/**
+ * BullMQ's stalled-job check, run by this instance on the injected clock (its Workers have
+ * `skipStalledCheck`) behind a guard in the same script, which holds every check for a while after
+ * Redis was away for the whole cluster.
+ *
+ * Why: a Redis back after an outage longer than `lockDurationMs` (restarted with its data, or
+ * frozen) has let the locks of the jobs running across it lapse, though their instances are alive.
+ * Each instance takes its jobs' locks again when its connection comes back (`relock.ts`), but a
+ * check of another instance, queued on its connection or resent as it came back, could reach Redis
+ * first and move those jobs to wait: their providers were called a second time (8 of 60 sessions
+ * after a 4 s outage, in an audit). The guard is in Redis, so it holds a check however late and on
+ * whatever connection it comes: each call records Redis's time (`TIME`, the clock the locks' TTLs
+ * run on) and its `run_id`; one that finds another `run_id` (Redis restarted), the last call more
+ * than `lockDurationMs` ago (Redis frozen or cut off from every instance that long), or no record,
+ * while jobs are active, starts a hold of `stalledHoldMs` during which no check moves or marks a
+ * job. Every instance that leases calls it every `min(stalledIntervalMs, lockDurationMs / 4)`, its
+ * Workers paused or not (BullMQ's paused Worker checked nothing; checking only while not paused
+ * slowed `tests/scale/hop-limits.test.ts` from 0.6 s to 5 s, not understood yet: ARGV[5] can still
+ * say 0), so a gap means that no instance reached Redis, or that all were starved of CPU that
+ * long (then the hold only delays takeovers). The gap is a whole lock's life, not the half that can
+ * already lapse one (BullMQ renews every `lockDurationMs / 2`): at half, a loaded machine's lags
+ * held checks again and again. BullMQ's `stalled-check` key still spaces checks by `stalledIntervalMs`.
+ */
+import { createRequire } from 'node:module';
+import type { Queue, Worker } from 'bullmq';
+import { type Redis, ReplyError } from 'ioredis';
+import type { Clock } from '../core/clock.js';
+import { RECONNECT_MAX_MS } from './connect.js';
+
+// Not among BullMQ's exports: the Lua its Worker runs for the check, taken from the package itself
+// so that it stays the installed version's (a rename fails here, at load, not in a cluster).
+const bullScripts = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/moveStalledJobsToWait-9.js') as {
+  readonly moveStalledJobsToWait: { readonly content: string; readonly keys: number };
+};
+const BULL_CHECK = bullScripts.moveStalledJobsToWait;
+
+/** How long the record of the last call outlives it, in ms: none found is a gap too. */
+const LAST_CALL_TTL_MS = 60_000;
+
+// KEYS: BullMQ's nine, then the last call's record and the hold. ARGV: BullMQ's four, then whether
+// to check (1) or only record the call (0), the longest gap that is no outage, the hold in ms.
+// The record is "<Redis's time in ms> <its run_id>": a run_id unlike the last is a restart. A Redis
+// that refuses INFO to scripts (renamed) is told by the gap alone.
+const GUARD = `
+local guardTime = redis.call('TIME')
+local guardNow = tonumber(guardTime[1]) * 1000 + math.floor(tonumber(guardTime[2]) / 1000)
+local guardInfo = redis.pcall('INFO', 'server')
+local guardRun = type(guardInfo) == 'string' and string.match(guardInfo, 'run_id:(%w+)') or '-'
+local guardLast = redis.call('GET', KEYS[10])
+redis.call('SET', KEYS[10], string.format('%.0f', guardNow) .. ' ' .. guardRun, 'PX', ${LAST_CALL_TTL_MS})
+local lastAt, lastRun
+if guardLast then lastAt, lastRun = string.match(guardLast, '^(%d+) (%S+)$') end
+local away = lastAt == nil or lastRun ~= guardRun or guardNow - tonumber(lastAt) > tonumber(ARGV[6])
+if away and redis.call('LLEN', KEYS[3]) > 0 then
+  redis.call('SET', KEYS[11], guardNow, 'PX', ARGV[7])
+end
+if ARGV[5] ~= '1' or redis.call('EXISTS', KEYS[11]) == 1 then
+  return {}
+end
+`;
+const CHECK = 'troupeStalledCheck';
+// BullMQ's in its order (`moveStalledJobsToWaitArgs`), then the guard's.
+const KEYS = [
+  'stalled',
+  'wait',
+  'active',
+  'stalled-check',
+  'meta',
+  'paused',
+  'marker',
+  'events',
+  'repeat',
+].concat(['stalled-last', 'stalled-hold']);
+
+export interface StalledCheckSettings {
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  /** BullMQ's `maxStalledCount`, as the Workers have it. */
+  readonly maxStalledCount: number;
+}
+
+/** How long checks are held after a gap, in ms: a lock's life and a reconnect's longest back-off, twice over the lock. */
+export const stalledHoldMs = (lockDurationMs: number) => 2 * lockDurationMs + RECONNECT_MAX_MS;
+
+type Checked = { readonly queue: Queue; readonly worker: Worker };
+type CheckCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+export class StalledChecks {
+  #timer: unknown = null;
+  #checked: readonly Checked[] = [];
+  readonly #everyMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly clock: Clock,
+    private readonly settings: StalledCheckSettings,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.#everyMs = Math.max(1, Math.min(settings.stalledIntervalMs, settings.lockDurationMs / 4));
+    redis.defineCommand(CHECK, { numberOfKeys: BULL_CHECK.keys + 2, lua: GUARD + BULL_CHECK.content });
+  }
+
+  /** Checks `checked`'s queues from now until `stop`, the first at once (as a Worker's `run`). */
+  start(checked: readonly Checked[]): void {
+    this.stop();
+    this.#checked = checked;
+    void this.tick();
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#checked = [];
+  }
+
+  private async tick(): Promise<void> {
+    const checked = this.#checked;
+    await Promise.all(checked.map((c) => this.call(c)));
+    // A stop (or a new start) meanwhile owns the timer.
+    if (checked === this.#checked) this.#timer = this.clock.setTimeout(() => void this.tick(), this.#everyMs);
+  }
+
+  private async call({ queue }: Checked): Promise<void> {
+    const { lockDurationMs, stalledIntervalMs, maxStalledCount } = this.settings;
+    const command = (this.redis as unknown as Record<string, CheckCommand>)[CHECK] as CheckCommand;
+    try {
+      await command.call(
+        this.redis,
+        ...KEYS.map((type) => queue.toKey(type)),
+        ...[maxStalledCount, queue.toKey(''), this.clock.now(), stalledIntervalMs],
+        ...[1, lockDurationMs, stalledHoldMs(lockDurationMs)],
+      );
+    } catch (error) {
+      // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.
+      if (error instanceof ReplyError) this.onError(error);
+    }
+  }
+}
