@@ -36,7 +36,7 @@ export function closeCancelled(
   session: PostsOf,
   body: unknown,
   res: ServerResponse,
-  early?: { readonly sessionId: string; readonly calls: EarlyCancels },
+  early: { readonly sessionId: string; readonly calls: EarlyCancels },
 ): void {
   for (const message of Array.isArray(body) ? body : [body]) {
     const m = message as { method?: unknown; params?: { requestId?: unknown; reason?: unknown } } | null;
@@ -44,7 +44,7 @@ export function closeCancelled(
     if (typeof id !== 'string' && typeof id !== 'number') continue;
     // A cancel taken before its call (two POSTs, on two connections, may be taken in either order):
     // the SDK drops a cancel of a request it does not know, and the call ran on for nobody.
-    if (early !== undefined && !early.calls.has(early.sessionId, id))
+    if (!early.calls.has(early.sessionId, id))
       early.calls.abort(early.sessionId, id, cancelReason(m?.params));
     const held = session.posts.get(id);
     if (held === undefined || held === res) continue;

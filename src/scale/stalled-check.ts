@@ -14,9 +14,8 @@
  * than `lockDurationMs` ago (Redis frozen or cut off from every instance that long), or no record,
  * while jobs are active, starts a hold of `stalledHoldMs` during which no check moves or marks a
  * job. Every instance that leases calls it every `min(stalledIntervalMs, lockDurationMs / 4)`, its
- * Workers paused or not (BullMQ's paused Worker checked nothing; checking only while not paused
- * slowed `tests/scale/hop-limits.test.ts` from 0.6 s to 5 s, not understood yet: ARGV[5] can still
- * say 0), so a gap means that no instance reached Redis, or that all were starved of CPU that
+ * Workers paused or not (BullMQ's paused Worker checked nothing: a dead instance's sessions stayed
+ * out of the queue while every survivor was full), so a gap means that no instance reached Redis, or that all were starved of CPU that
  * long (then the hold only delays takeovers). The gap is a whole lock's life, not the half that can
  * already lapse one (BullMQ renews every `lockDurationMs / 2`): at half, a loaded machine's lags
  * held checks again and again. BullMQ's `stalled-check` key still spaces checks by `stalledIntervalMs`.
@@ -37,8 +36,8 @@ const BULL_CHECK = bullScripts.moveStalledJobsToWait;
 /** How long the record of the last call outlives it, in ms: none found is a gap too. */
 const LAST_CALL_TTL_MS = 60_000;
 
-// KEYS: BullMQ's nine, then the last call's record and the hold. ARGV: BullMQ's four, then whether
-// to check (1) or only record the call (0), the longest gap that is no outage, the hold in ms.
+// KEYS: BullMQ's nine, then the last call's record and the hold. ARGV: BullMQ's four, then the
+// longest gap that is no outage and the hold, in ms.
 // The record is "<Redis's time in ms> <its run_id>": a run_id unlike the last is a restart. A Redis
 // that refuses INFO to scripts (renamed) is told by the gap alone.
 const GUARD = `
@@ -50,11 +49,11 @@ local guardLast = redis.call('GET', KEYS[10])
 redis.call('SET', KEYS[10], string.format('%.0f', guardNow) .. ' ' .. guardRun, 'PX', ${LAST_CALL_TTL_MS})
 local lastAt, lastRun
 if guardLast then lastAt, lastRun = string.match(guardLast, '^(%d+) (%S+)$') end
-local away = lastAt == nil or lastRun ~= guardRun or guardNow - tonumber(lastAt) > tonumber(ARGV[6])
+local away = lastAt == nil or lastRun ~= guardRun or guardNow - tonumber(lastAt) > tonumber(ARGV[5])
 if away and redis.call('LLEN', KEYS[3]) > 0 then
-  redis.call('SET', KEYS[11], guardNow, 'PX', ARGV[7])
+  redis.call('SET', KEYS[11], guardNow, 'PX', ARGV[6])
 end
-if ARGV[5] ~= '1' or redis.call('EXISTS', KEYS[11]) == 1 then
+if redis.call('EXISTS', KEYS[11]) == 1 then
   return {}
 end
 `;
@@ -128,7 +127,7 @@ export class StalledChecks {
         this.redis,
         ...KEYS.map((type) => queue.toKey(type)),
         ...[maxStalledCount, queue.toKey(''), this.clock.now(), stalledIntervalMs],
-        ...[1, lockDurationMs, stalledHoldMs(lockDurationMs)],
+        ...[lockDurationMs, stalledHoldMs(lockDurationMs)],
       );
     } catch (error) {
       // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.

@@ -185,26 +185,16 @@ describe('kimi', () => {
   // The local server's Kimi mode answers the same rule with Moonshot's 400, for a client that does
   // not check it first (troupe's rules bypassed here): an INVALID_REQUEST carrying the vendor's words.
   it("the server's Kimi mode refuses tool_choice 'required' with thinking on, as Moonshot does", async () => {
-    const server = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
-    await server.start();
-    const kimi = createKimiProvider({
-      apiKey: KEY,
-      baseURL: server.baseURL,
-      capabilities: { prepare: (request) => ({ request, notes: [] }) },
-    });
-    const ask = { model: 'kimi-k2.6', tools: [FN], messages: [user('q')] };
-    const signal = () => ({ signal: AbortSignal.timeout(5000) });
-    try {
+    await againstKimiMode(async (kimi) => {
+      const ask = { model: 'kimi-k2.6', tools: [FN], messages: [user('q')] };
+      const signal = () => ({ signal: AbortSignal.timeout(5000) });
       await expect(kimi.complete({ ...ask, tool_choice: 'required' }, signal())).rejects.toMatchObject({
         code: 'INVALID_REQUEST',
         message: expect.stringMatching(/tool_choice 'required' is incompatible with thinking enabled/),
       });
       const off = { ...ask, tool_choice: 'required', thinking: 'disabled' as const };
       await expect(kimi.complete(off, signal())).resolves.toMatchObject({ finishReason: 'stop' });
-    } finally {
-      await kimi.close();
-      await server.close();
-    }
+    });
   });
 
   // Moonshot's Tool Use reference: a function's name matches ^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$. MCP tool
@@ -227,20 +217,13 @@ describe('kimi', () => {
   );
 
   it("the server's Kimi mode refuses a function name Moonshot refuses, as Moonshot does", async () => {
-    const server = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
-    await server.start();
-    const kimi = createKimiProvider({
-      apiKey: KEY,
-      baseURL: server.baseURL,
-      capabilities: { prepare: (request) => ({ request, notes: [] }) },
-    });
-    const named = (name: string) => ({
-      model: 'moonshot-v1-8k',
-      tools: [{ type: 'function' as const, function: { name, parameters: { type: 'object' } } }],
-      messages: [user('q')],
-    });
-    const signal = () => ({ signal: AbortSignal.timeout(5000) });
-    try {
+    await againstKimiMode(async (kimi) => {
+      const named = (name: string) => ({
+        model: 'moonshot-v1-8k',
+        tools: [{ type: 'function' as const, function: { name, parameters: { type: 'object' } } }],
+        messages: [user('q')],
+      });
+      const signal = () => ({ signal: AbortSignal.timeout(5000) });
       await expect(kimi.complete(named('1c-check'), signal())).rejects.toMatchObject({
         code: 'INVALID_REQUEST',
         message: expect.stringContaining('function name is invalid, must start with a letter'),
@@ -251,10 +234,7 @@ describe('kimi', () => {
       await expect(kimi.complete(named('_fs-read_2'), signal())).resolves.toMatchObject({
         finishReason: 'stop',
       });
-    } finally {
-      await kimi.close();
-      await server.close();
-    }
+    });
   });
 
   // One answer a session, on every provider (`request-check.ts`): Moonshot takes `n` up to 5, but
@@ -959,3 +939,23 @@ describe('glm', () => {
     expect(chatBodies(r)).toHaveLength(3);
   });
 });
+
+/**
+ * Runs `body` with a Kimi provider whose own rules are off, against the local server's Kimi mode:
+ * what Moonshot answers a client that does not check first.
+ */
+async function againstKimiMode(body: (kimi: ReturnType<typeof createKimiProvider>) => Promise<void>) {
+  const server = createOpenAIServer({ apiKey: KEY, vendor: 'kimi' });
+  await server.start();
+  const kimi = createKimiProvider({
+    apiKey: KEY,
+    baseURL: server.baseURL,
+    capabilities: { prepare: (request) => ({ request, notes: [] }) },
+  });
+  try {
+    await body(kimi);
+  } finally {
+    await kimi.close();
+    await server.close();
+  }
+}
