@@ -6,12 +6,11 @@
  * (`vendor-errors.ts`); requests are checked against its parameter rules (`kimi-rules.ts`);
  * `max_tokens` goes out as `max_completion_tokens`; multi-file chat goes through Moonshot's files
  * API: upload with purpose `file-extract`, read the extracted text, send it as system messages,
- * then delete the uploads however the call ended.
+ * then delete the uploads however the call ended (`kimi-files.ts`).
  */
 
-import { toFile } from 'openai';
 import { checkedKey } from './api-key.js';
-import type { FilesHandler } from './files.js';
+import { moonshotFiles } from './kimi-files.js';
 import {
   KIMI_K2_5_DEFAULT_MAX_TOKENS,
   KIMI_K3_DEFAULT_MAX_TOKENS,
@@ -115,46 +114,4 @@ export function kimiKeyFrom(env: Readonly<Record<string, string | undefined>>): 
     if (value) return checkedKey(name, value);
   }
   return undefined;
-}
-
-/**
- * Moonshot's files flow. Uploads and reads use the call's signal, so the session's deadline and
- * cancellation stop them; deletes use their own timeout because they run after the call ended.
- */
-export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
-  return async (files, { client, signal, toError }) => {
-    const uploaded: string[] = [];
-    const release = async () => {
-      await Promise.allSettled(
-        uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
-      );
-    };
-    try {
-      const settled = await Promise.allSettled(
-        files.map(async (file) => {
-          const upload = await toFile(Buffer.from(file.data), file.name, {
-            type:
-              file.mimeType ?? (typeof file.data === 'string' ? 'text/plain' : 'application/octet-stream'),
-          });
-          // `file-extract` is Moonshot's purpose; the SDK's type lists only OpenAI's.
-          const created = await client.files.create(
-            { file: upload, purpose: 'file-extract' as 'user_data' },
-            { signal },
-          );
-          uploaded.push(created.id);
-          return created.id;
-        }),
-      );
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      const ids = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
-      const texts = await Promise.all(
-        ids.map(async (id) => (await client.files.content(id, { signal })).text()),
-      );
-      return { messages: texts.map((text) => ({ role: 'system' as const, content: text })), release };
-    } catch (error) {
-      await release();
-      throw toError(error, signal, 'file upload');
-    }
-  };
 }

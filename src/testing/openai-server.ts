@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { type Fault, NO_FAULT, parseFault } from './faults.js';
 import { type KimiModelFields, kimiModelCard } from './kimi-models.js';
+import { FilesRoutes, type StoredFile } from './openai-files.js';
 import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
 import { type EnforcedLimits, TierLimits } from './tier-limits.js';
 import {
@@ -24,6 +25,7 @@ import {
   type VendorReply,
 } from './vendor-modes.js';
 
+export type { StoredFile } from './openai-files.js';
 export type { Reply } from './replies.js';
 export type { VendorErrorCase, VendorMode, VendorReply } from './vendor-modes.js';
 
@@ -47,14 +49,6 @@ export interface RecordedRequest {
   finishSentAt?: number;
 }
 
-export interface StoredFile {
-  readonly id: string;
-  readonly filename: string;
-  readonly purpose: string;
-  readonly text: string;
-  deleted: boolean;
-}
-
 export interface OpenAIServerOptions {
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get 401. @default unset */
   readonly apiKey?: string;
@@ -76,6 +70,8 @@ export interface OpenAIServerOptions {
   readonly vendor?: VendorMode;
   /** Larger request bodies get 413. @default 10485760 (10 MiB) */
   readonly maxRequestBytes?: number;
+  /** Store each `POST /v1/files` upload, then never answer it (see `openai-files.ts`). @default false */
+  readonly hangUploadsAfterStore?: boolean;
   /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`; per model as GLM). @default none */
   readonly enforce?: EnforcedLimits;
 }
@@ -109,7 +105,8 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     options.enforce === undefined ? undefined : new TierLimits(options.enforce, options.vendor);
   let respond = options.respond;
   const requests: RecordedRequest[] = [];
-  const files = new Map<string, StoredFile>();
+  const fileRoutes = new FilesRoutes({ hangUploadsAfterStore: options.hangUploadsAfterStore });
+  const files: ReadonlyMap<string, StoredFile> = fileRoutes.files;
   const sockets = new Map<Socket, number>();
   const budgets = new Map<string, number>();
   const waiters = new Set<() => void>();
@@ -118,7 +115,6 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
   let maxInFlight = 0;
   let socketCount = 0;
   let nextSocketId = 0;
-  let nextFile = 1;
   let baseURL = '';
   let server: Server | undefined;
 
@@ -198,55 +194,9 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
         }),
       );
     }
-    if (route === 'POST /v1/files') return upload(res, raw, headers['content-type'] ?? '');
-    const fileMatch = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(record.path);
-    const file = fileMatch?.[1] === undefined ? undefined : files.get(fileMatch[1]);
-    if (file !== undefined && !file.deleted && record.method === 'GET' && fileMatch?.[2] !== undefined) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const extracted = {
-        content: file.text,
-        file_type: 'text/plain',
-        filename: file.filename,
-        title: '',
-        type: 'file',
-      };
-      return void res.end(JSON.stringify(extracted));
-    }
-    if (file !== undefined && !file.deleted && record.method === 'DELETE' && fileMatch?.[2] === undefined) {
-      file.deleted = true;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ id: file.id, object: 'file', deleted: true }));
-    }
+    const contentType = headers['content-type'] ?? '';
+    if (await fileRoutes.handle(res, record.method, record.path, raw, contentType)) return;
     return sendError(res, 404, `No route for ${route}`, NO_FAULT, auth);
-  }
-
-  async function upload(res: ServerResponse, raw: Buffer, contentType: string): Promise<void> {
-    const bytes = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
-    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
-    const part = form.get('file');
-    if (part === null || typeof part === 'string')
-      return sendError(res, 400, 'Expected a `file` part', NO_FAULT, '');
-    const id = `file-${nextFile++}`;
-    const stored: StoredFile = {
-      id,
-      filename: part.name,
-      purpose: String(form.get('purpose') ?? ''),
-      text: await part.text(),
-      deleted: false,
-    };
-    files.set(id, stored);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id,
-        object: 'file',
-        bytes: part.size,
-        created_at: 0,
-        filename: part.name,
-        purpose: stored.purpose,
-        status: 'ok',
-      }),
-    );
   }
 
   async function chat(res: ServerResponse, record: RecordedRequest, auth: string): Promise<void> {

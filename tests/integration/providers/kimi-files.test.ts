@@ -9,7 +9,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
 import type { ChatRequest } from '../../../src/providers/port.js';
-import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import {
+  createOpenAIServer,
+  type OpenAIServer,
+  type StoredFile,
+} from '../../../src/testing/openai-server.js';
 
 const KEY = 'sk-moonshot-test-key-0123456789';
 let server: OpenAIServer;
@@ -38,6 +42,7 @@ const withFiles = (model: string): ChatRequest => ({
   ],
 });
 
+const PREFIX = /^troupe-[0-9a-f]{12}-/;
 const live = () => [...server.files.values()].filter((f) => !f.deleted);
 const chat = () => server.requests.filter((r) => r.path === '/v1/chat/completions');
 
@@ -49,17 +54,24 @@ describe('Kimi files for multi-file chat', () => {
     });
     expect(response.content).toBe('echo: Compare the two files.');
     const uploaded = [...server.files.values()].slice(before);
-    expect(uploaded.map((f) => [f.filename, f.purpose])).toEqual(
+    expect(uploaded.map((f) => [f.filename.replace(PREFIX, ''), f.purpose])).toEqual(
       expect.arrayContaining([
         ['alpha.md', 'file-extract'],
         ['beta.txt', 'file-extract'],
       ]),
     );
+    // One prefix per call, on every upload of it.
+    const prefixes = new Set(uploaded.map((f) => PREFIX.exec(f.filename)?.[0]));
+    expect(prefixes.size).toBe(1);
+    expect([...prefixes][0]).toMatch(PREFIX);
     const messages = (chat()[0]!.body as { messages: { role: string; content: string }[] }).messages;
     expect(messages[0]).toEqual({ role: 'system', content: 'You are Kimi.' });
     expect(messages.slice(1, 3).every((m) => m.role === 'system')).toBe(true);
-    const extracted = messages.slice(1, 3).map((m) => JSON.parse(m.content).content as string);
-    expect(extracted.sort()).toEqual(['# Alpha\nfirst file', 'beta: second file']);
+    const extracted = messages.slice(1, 3).map((m) => JSON.parse(m.content) as Record<string, string>);
+    expect(extracted.map((e) => e.content).sort()).toEqual(['# Alpha\nfirst file', 'beta: second file']);
+    // The model sees the caller's file names: the prefix is taken out of Moonshot's JSON.
+    expect(extracted.map((e) => e.filename).sort()).toEqual(['alpha.md', 'beta.txt']);
+    expect(messages.some((m) => m.content.includes('troupe-'))).toBe(false);
     expect(messages[3]).toEqual({ role: 'user', content: 'Compare the two files.' });
     expect(uploaded.every((f) => f.deleted)).toBe(true);
     expect(server.requests.filter((r) => r.method === 'DELETE').length).toBe(2);
@@ -124,7 +136,11 @@ describe('Kimi files for multi-file chat', () => {
       expect((error as TroupeError).message).toContain('413');
       expect(small.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
       expect(small.requests.filter((r) => r.path.endsWith('/content'))).toHaveLength(0);
-      expect([...small.files.values()].map((f) => [f.filename, f.deleted])).toEqual([['fits.md', true]]);
+      expect([...small.files.values()].map((f) => [f.filename.replace(PREFIX, ''), f.deleted])).toEqual([
+        ['fits.md', true],
+      ]);
+      // A refused upload (an HTTP answer) stored nothing: no list to search.
+      expect(small.requests.filter((r) => r.method === 'GET' && r.path === '/v1/files')).toHaveLength(0);
     } finally {
       await p.close();
       await small.close();
@@ -133,15 +149,19 @@ describe('Kimi files for multi-file chat', () => {
 
   it('an upload that hangs is cancelled with the call (the session’s deadline and cancellation reach it)', async () => {
     let uploads = 0;
+    let lists = 0;
     const hanging = createServer((req) => {
-      if (req.url === '/v1/files') uploads++;
+      if (req.url === '/v1/files' && req.method === 'POST') uploads++;
+      if (req.url === '/v1/files' && req.method === 'GET') lists++;
       // Never answers: the upload waits for the call's signal alone.
     });
     hanging.listen(0, '127.0.0.1');
     await once(hanging, 'listening');
+    // The search for what the cut uploads stored (which hangs too) is bounded by deleteTimeoutMs.
     const p = createKimiProvider({
       apiKey: KEY,
       baseURL: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1`,
+      deleteTimeoutMs: 500,
     });
     try {
       const controller = new AbortController();
@@ -155,10 +175,54 @@ describe('Kimi files for multi-file chat', () => {
         new Promise((r) => setTimeout(() => r('still waiting'), 3000)),
       ]);
       expect((outcome as TroupeError).code).toBe('CANCELLED');
+      expect(lists).toBe(1);
     } finally {
       await p.close();
       hanging.closeAllConnections();
       hanging.close();
+    }
+  });
+
+  it('deletes an upload the server stored but never answered, found by its call’s prefix in the file list', async () => {
+    const storing = createOpenAIServer({ apiKey: KEY, hangUploadsAfterStore: true });
+    await storing.start();
+    const p = createKimiProvider({ apiKey: KEY, baseURL: storing.baseURL });
+    try {
+      const seed = storing.files as Map<string, StoredFile>;
+      // Another call's upload, and the user's own file: neither is this call's to delete.
+      seed.set('file-other', {
+        id: 'file-other',
+        filename: 'troupe-000000000000-alpha.md',
+        purpose: 'file-extract',
+        text: 'x',
+        bytes: 1,
+        deleted: false,
+      });
+      seed.set('file-user', {
+        id: 'file-user',
+        filename: 'alpha.md',
+        purpose: 'file-extract',
+        text: 'x',
+        bytes: 1,
+        deleted: false,
+      });
+      const controller = new AbortController();
+      const run = p
+        .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
+        .catch((e: unknown) => e);
+      await expect.poll(() => storing.files.size).toBe(4);
+      controller.abort();
+      expect(((await run) as TroupeError).code).toBe('CANCELLED');
+      const files = [...storing.files.values()];
+      expect(files.filter((f) => f.deleted).map((f) => f.filename.replace(PREFIX, ''))).toEqual(
+        expect.arrayContaining(['alpha.md', 'beta.txt']),
+      );
+      expect(files.filter((f) => !f.deleted).map((f) => f.id)).toEqual(['file-other', 'file-user']);
+      expect(storing.requests.filter((r) => r.method === 'GET' && r.path === '/v1/files')).toHaveLength(1);
+      expect(storing.requests.filter((r) => r.method === 'DELETE')).toHaveLength(2);
+    } finally {
+      await p.close();
+      await storing.close();
     }
   });
 

@@ -1,0 +1,87 @@
+/**
+ * Moonshot's files flow for multi-file chat (platform.kimi.ai/docs/api/files-upload, files-list,
+ * files-content): upload with purpose `file-extract`, read the extracted text, send it as system
+ * messages, then delete the uploads however the call ended.
+ *
+ * Each upload's name starts with a prefix of its own call (`troupe-<12 hex>-`), so that an upload
+ * cut off after Moonshot stored it but before its id came back can still be found: after such a
+ * failure the files are listed (`GET /v1/files`) and those whose `filename` starts with the
+ * prefix are deleted. The prefix is taken out of the extracted content (Moonshot's JSON repeats
+ * the `filename`), so the model sees the caller's own file name.
+ */
+import { randomBytes } from 'node:crypto';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
+import type { FilesHandler } from './files.js';
+
+/**
+ * Uploads and reads use the call's signal, so the session's deadline and cancellation stop them;
+ * the list and the deletes use their own timeout (`deleteTimeoutMs`) because they run after the
+ * call ended.
+ */
+export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
+  return async (files, { client, signal, toError }) => {
+    const prefix = `troupe-${randomBytes(6).toString('hex')}-`;
+    const uploaded: string[] = [];
+    const release = async () => {
+      await Promise.allSettled(
+        uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
+      );
+    };
+    let unanswered = false;
+    try {
+      const settled = await Promise.allSettled(
+        files.map(async (file) => {
+          const upload = await toFile(Buffer.from(file.data), `${prefix}${file.name}`, {
+            type:
+              file.mimeType ?? (typeof file.data === 'string' ? 'text/plain' : 'application/octet-stream'),
+          });
+          try {
+            // `file-extract` is Moonshot's purpose; the SDK's type lists only OpenAI's.
+            const created = await client.files.create(
+              { file: upload, purpose: 'file-extract' as 'user_data' },
+              { signal },
+            );
+            uploaded.push(created.id);
+            return created.id;
+          } catch (error) {
+            // No HTTP status: aborted, timed out or cut, so the server may have stored it.
+            if ((error as { status?: unknown }).status === undefined) unanswered = true;
+            throw error;
+          }
+        }),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const ids = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
+      const texts = await Promise.all(
+        ids.map(async (id) => (await client.files.content(id, { signal })).text()),
+      );
+      const messages = texts.map((text) => ({
+        role: 'system' as const,
+        content: text.split(prefix).join(''),
+      }));
+      return { messages, release };
+    } catch (error) {
+      // The known ids and the search run side by side, so the call ends within one timeout.
+      const search = unanswered ? sweep(client, prefix, uploaded, deleteTimeoutMs) : undefined;
+      await Promise.all([release(), search]);
+      throw toError(error, signal, 'file upload');
+    }
+  };
+}
+
+/**
+ * Deletes the files named with this call's prefix whose ids never came back, the list and the
+ * deletes within one `deleteTimeoutMs`. Never throws.
+ */
+async function sweep(client: OpenAI, prefix: string, known: readonly string[], timeoutMs: number) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const page = await client.files.list(undefined, { signal });
+    const orphans = page.data.filter((f) => f.filename.startsWith(prefix) && !known.includes(f.id));
+    await Promise.allSettled(orphans.map((f) => client.files.delete(f.id, { signal })));
+  } catch {
+    // The list failed or timed out: nothing more can be found.
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Moonshot-style files on the local test server: `POST /v1/files` (multipart), `GET /v1/files`
+ * (the list), `GET /v1/files/:id/content` (Moonshot's extracted-content JSON) and
+ * `DELETE /v1/files/:id`, with the shapes of Moonshot's API reference
+ * (platform.kimi.ai/docs/api/files-upload, files-list).
+ *
+ * Node built-ins only, no test framework: it must be able to ship.
+ */
+import type { ServerResponse } from 'node:http';
+import { NO_FAULT } from './faults.js';
+import { sendError } from './replies.js';
+
+export interface StoredFile {
+  readonly id: string;
+  readonly filename: string;
+  readonly purpose: string;
+  readonly text: string;
+  readonly bytes: number;
+  deleted: boolean;
+}
+
+export interface FilesOptions {
+  /**
+   * Store each upload, then never answer it: the file is on the server but its id never reaches
+   * the client (an upload aborted after the vendor stored it). @default false
+   */
+  readonly hangUploadsAfterStore?: boolean;
+}
+
+export class FilesRoutes {
+  readonly files = new Map<string, StoredFile>();
+  private nextFile = 1;
+
+  constructor(private readonly options: FilesOptions) {}
+
+  /** Answers a files route; `false` when the path is not one. */
+  async handle(res: ServerResponse, method: string, path: string, raw: Buffer, contentType: string) {
+    if (path === '/v1/files' && method === 'POST') return this.upload(res, raw, contentType).then(() => true);
+    if (path === '/v1/files' && method === 'GET') {
+      const data = [...this.files.values()].filter((f) => !f.deleted).map(fileObject);
+      return json(res, { object: 'list', data });
+    }
+    const match = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
+    const file = match?.[1] === undefined ? undefined : this.files.get(match[1]);
+    if (file === undefined || file.deleted) return false;
+    if (method === 'GET' && match?.[2] !== undefined) {
+      return json(res, {
+        content: file.text,
+        file_type: 'text/plain',
+        filename: file.filename,
+        title: '',
+        type: 'file',
+      });
+    }
+    if (method === 'DELETE' && match?.[2] === undefined) {
+      file.deleted = true;
+      return json(res, { id: file.id, object: 'file', deleted: true });
+    }
+    return false;
+  }
+
+  private async upload(res: ServerResponse, raw: Buffer, contentType: string): Promise<void> {
+    const bytes = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer;
+    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+    const part = form.get('file');
+    if (part === null || typeof part === 'string')
+      return sendError(res, 400, 'Expected a `file` part', NO_FAULT, '');
+    const id = `file-${this.nextFile++}`;
+    const stored: StoredFile = {
+      id,
+      filename: part.name,
+      purpose: String(form.get('purpose') ?? ''),
+      text: await part.text(),
+      bytes: part.size,
+      deleted: false,
+    };
+    this.files.set(id, stored);
+    if (this.options.hangUploadsAfterStore === true) return;
+    json(res, fileObject(stored));
+  }
+}
+
+function fileObject(file: StoredFile) {
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: file.bytes,
+    created_at: 0,
+    filename: file.filename,
+    purpose: file.purpose,
+    status: 'ok',
+  };
+}
+
+function json(res: ServerResponse, body: unknown): true {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+  return true;
+}
