@@ -8,7 +8,10 @@
  * - `stop` holds one stop word ("Currently, only one stop word is supported", `maxItems: 1`), sent
  *   as a list (`string[]`), a bare string as a list of one;
  * - `user_id` is 6 to 128 characters;
- * - `thinking` only on models that think (GLM-4.5 and later, the V models).
+ * - `thinking` only on models that think (GLM-4.5 and later, the V models);
+ * - content parts (`[{ type: 'text' }, { type: 'image_url' }, ...]`) only on a user message to a
+ *   vision model: Z.ai's API reference types every `content` of its Text Model request as a string,
+ *   and of its Vision Model request takes parts on user messages alone.
  * `do_sample`, `request_id`, `user_id`, `tool_stream` and `response_format` pass through `extra`.
  */
 import type { PreparedRequest } from './openai-compatible.js';
@@ -26,6 +29,7 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   stopWord(draft);
   userId(draft);
   thinking(draft, spec);
+  contentParts(draft, spec);
   return draft.finish();
 }
 
@@ -90,4 +94,30 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
   if (mode === undefined || spec === undefined || spec.capabilities?.thinking === true) return;
   if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
   draft.drop('thinking', 'this model does not think and takes no thinking parameter');
+}
+
+/**
+ * Content parts, judged for catalogue models only (the catalogue informs: an id it does not list,
+ * such as `glm-4.6v-flash`, goes as given). Z.ai's API reference ([Z2]) types each message's
+ * `content` as a string in its Text Model request, and in its Vision Model request (glm-5v-turbo,
+ * glm-4.6v, glm-4.5v, ...) takes parts (text, image_url, video_url, file_url) on user messages
+ * alone, the system, assistant and tool messages as strings. Until 2026-12-05 parts went to any
+ * model as given.
+ */
+function contentParts(draft: RequestDraft, spec: ModelSpec | undefined): void {
+  if (spec === undefined) return;
+  const vision = spec.capabilities?.vision === true;
+  draft.request.messages.forEach((message, index) => {
+    const content: unknown = message.content;
+    if (!Array.isArray(content)) return;
+    const field = `messages[${index}].content`;
+    if (!vision)
+      throw draft.refuse(field, 'a string: content parts need a GLM vision model (glm-4.6v, say)', content);
+    if (message.role !== 'user')
+      throw draft.refuse(
+        field,
+        `a string: GLM's vision models take content parts on user messages only`,
+        content,
+      );
+  });
 }

@@ -77,3 +77,33 @@ describe('glm `stop`', () => {
     expect(result.metadata.notes ?? []).toEqual([]);
   });
 });
+
+describe('glm content parts', () => {
+  const parts = [
+    { type: 'text', text: 'What is in this image?' },
+    { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+  ];
+  const withParts = (role: 'user' | 'system'): ChatMessage =>
+    ({ role, content: parts }) as unknown as ChatMessage;
+
+  it.each(['glm-4.6v', 'glm-4.6v-flash'])('sends a user message’s parts to %s as they are', async (model) => {
+    const r = await rig('glm');
+    const result = await run(r, { provider: 'glm', model, messages: [withParts('user')] });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]?.messages).toEqual([{ role: 'user', content: parts }]);
+  });
+
+  it.each([
+    ['glm-5.1', 'user', 'content parts need a GLM vision model'],
+    ['glm-4.6v', 'system', 'on user messages only'],
+  ] as const)('refuses parts to %s on a %s message before sending', async (model, role, why) => {
+    const r = await rig('glm');
+    const result = await run(r, { provider: 'glm', model, messages: [withParts(role), user('q')] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('INVALID_REQUEST');
+    expect(result.error.message).toContain(`Expected \`messages[0].content\` for glm model \`${model}\``);
+    expect(result.error.message).toContain(why);
+    expect(chatBodies(r)).toEqual([]);
+  });
+});
