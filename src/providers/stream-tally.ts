@@ -66,7 +66,7 @@ export class StreamTally {
       if (delta.type === 'content') this.chars += delta.text.length;
     }
     if (parts.usage !== undefined) this.usage = parts.usage;
-    if (parts.webSearch !== undefined) this.webSearch = [...(this.webSearch ?? []), ...parts.webSearch];
+    if (parts.webSearch !== undefined) this.webSearch = mergeResults(this.webSearch, parts.webSearch);
     this.finish ??= parts.finishReason;
     if (parts.ended === true) this.ended = true;
     return deltas;
@@ -106,4 +106,20 @@ export class StreamTally {
     if (this.finish !== undefined) out.push({ type: 'finish', reason: this.finish });
     return out;
   }
+}
+
+/**
+ * Web-search results from a later chunk, after those kept: an entry equal to one an earlier chunk
+ * gave (the same JSON) is left out, so a vendor that repeats the array in a later chunk does not
+ * list each result twice, and one that sends more results later has them all, in order. One
+ * chunk's array is kept as sent, as in a whole answer. Neither reference says which chunks carry
+ * GLM's `web_search` (docs/providers.md, GLM "Stream shape").
+ */
+function mergeResults(
+  kept: ChatResponse['webSearch'],
+  more: NonNullable<ChatResponse['webSearch']>,
+): NonNullable<ChatResponse['webSearch']> {
+  if (kept === undefined) return more;
+  const seen = new Set(kept.map((entry) => JSON.stringify(entry)));
+  return [...kept, ...more.filter((entry) => !seen.has(JSON.stringify(entry)))];
 }

@@ -31,6 +31,8 @@ export interface VendorReply extends Reply {
   }[];
   /** GLM: the top-level `web_search` array. */
   readonly webSearch?: readonly Readonly<Record<string, unknown>>[];
+  /** GLM, streamed: a second `web_search` array, in the last chunk (beside the usage). */
+  readonly webSearchLast?: readonly Readonly<Record<string, unknown>>[];
   /**
    * GLM: each tool call's `function.arguments` as a JSON object, the type Zhipu's and Z.ai's API
    * references give it (docs/providers.md [Z2]), not the JSON text OpenAI sends. @default false
@@ -361,6 +363,7 @@ export async function sendVendorStream(
             },
           ],
           usage,
+          ...(reply.webSearchLast === undefined ? {} : { web_search: reply.webSearchLast }),
         };
   chunks.push(last);
   // `fault:ok` keys pace the vendor's stream as they do the plain one (`chunk-ms`, `split`, `end-ms`, `one-write`).

@@ -107,3 +107,27 @@ describe('glm content parts', () => {
     expect(chatBodies(r)).toEqual([]);
   });
 });
+
+describe('glm `web_search` in more than one stream chunk', () => {
+  const a = { title: 'A', link: 'https://example.org/a', content: 'first', refer: 'ref_1' };
+  const b = { title: 'B', link: 'https://example.org/b', content: 'second', refer: 'ref_2' };
+  const tools = [{ type: 'web_search', web_search: { enable: true, search_result: true } }];
+
+  it.each([
+    ['the same array again in the last chunk', [a, b], [a, b], [a, b]],
+    ['more results in the last chunk', [a], [a, b], [a, b]],
+    ['other results only in the last chunk', [a], [b], [a, b]],
+  ])('merges %s, each result once, in order', async (_case, first, last, expected) => {
+    const r = await rig('glm');
+    r.server.setResponder(() => ({ content: 'Per [ref_1], yes.', webSearch: first, webSearchLast: last }));
+    const result = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6',
+      stream: true,
+      tools,
+      messages: [user('q')],
+    });
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.webSearch).toEqual(expected);
+  });
+});
