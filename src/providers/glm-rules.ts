@@ -11,7 +11,9 @@
  * - `thinking` only on models that think (GLM-4.5 and later, the V models);
  * - content parts (`[{ type: 'text' }, { type: 'image_url' }, ...]`) only on a user message to a
  *   vision model: Z.ai's API reference types every `content` of its Text Model request as a string,
- *   and of its Vision Model request takes parts on user messages alone.
+ *   and of its Vision Model request takes parts on user messages alone;
+ * - no `mcp` tool ([Z10]): GLM runs it on its side and returns its records as `tool_calls` of type `mcp`,
+ *   which troupe does not read (the call failed after the vendor had run the MCP server's tools).
  * `do_sample`, `request_id`, `user_id`, `tool_stream` and `response_format` pass through `extra`.
  */
 import type { PreparedRequest } from './openai-compatible.js';
@@ -30,6 +32,7 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   userId(draft);
   thinking(draft, spec);
   contentParts(draft, spec);
+  mcpTool(draft);
   return draft.finish();
 }
 
@@ -120,4 +123,26 @@ function contentParts(draft: RequestDraft, spec: ModelSpec | undefined): void {
         content,
       );
   });
+}
+
+/**
+ * GLM's `mcp` tool (`{ type: 'mcp', mcp: { server_label, server_url, transport_type, ... } }`,
+ * docs.z.ai/guides/capabilities/mcp-call) is run by GLM itself, which returns what it did as
+ * `tool_calls` entries of type `mcp` (BigModel's chat reference: an `mcp` object with `type`
+ * `mcp_list_tools` or `mcp_call`, `server_label`, `arguments`, `output`, `error`, and no `function`).
+ * troupe does not read those entries (a whole answer failed `BAD_RESPONSE`, a stream gave the
+ * caller a nameless call) and no wire sample of a stream of them was found: refused before
+ * sending, so that the MCP server's tools are not run for an answer that is then lost.
+ */
+function mcpTool(draft: RequestDraft): void {
+  const tools = draft.get('tools');
+  if (!Array.isArray(tools)) return;
+  const index = tools.findIndex((tool: unknown) => (tool as { type?: unknown } | null)?.type === 'mcp');
+  if (index < 0) return;
+  throw draft.refuse(
+    `tools[${index}]`,
+    "a function or web_search tool: troupe does not read the `mcp` tool's calls, which GLM runs itself (connect the MCP server to your own client and pass its tools as functions)",
+    // Its type only: an `mcp` object may carry the MCP server's credentials in `headers`.
+    { type: 'mcp' },
+  );
 }

@@ -131,3 +131,27 @@ describe('glm `web_search` in more than one stream chunk', () => {
     expect(result.ok && result.webSearch).toEqual(expected);
   });
 });
+
+describe('glm `mcp` tool', () => {
+  it('is refused before sending, with what to do instead', async () => {
+    const r = await rig('glm');
+    const mcp = {
+      type: 'mcp',
+      mcp: {
+        server_label: 'mcp code',
+        transport_type: 'streamable-http',
+        headers: { Authorization: 'Bearer mcp-secret-0123' },
+      },
+    };
+    const tools = [{ type: 'web_search', web_search: { enable: true } }, mcp];
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6', tools, messages: [user('q')] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('INVALID_REQUEST');
+    expect(result.error.message).toContain('Expected `tools[1]` for glm model `glm-4.6`');
+    expect(result.error.message).toContain('pass its tools as functions');
+    // The MCP server's credentials in `headers` are not quoted.
+    expect(result.error.message).not.toContain('mcp-secret');
+    expect(chatBodies(r)).toEqual([]);
+  });
+});
