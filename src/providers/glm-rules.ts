@@ -100,29 +100,38 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
 }
 
 /**
- * Content parts, judged for catalogue models only (the catalogue informs: an id it does not list,
- * such as `glm-4.6v-flash`, goes as given). Z.ai's API reference ([Z2]) types each message's
- * `content` as a string in its Text Model request, and in its Vision Model request (glm-5v-turbo,
- * glm-4.6v, glm-4.5v, ...) takes parts (text, image_url, video_url, file_url) on user messages
- * alone, the system, assistant and tool messages as strings. Until 2026-12-05 parts went to any
- * model as given.
+ * Content parts other than text (an image, a video, a file), judged for catalogue models only (the
+ * catalogue informs: an id it does not list, such as `glm-4.6v-flash`, goes as given). Z.ai's API
+ * reference ([Z2]) types each message's `content` as a string in its Text Model request, and in its
+ * Vision Model request (glm-5v-turbo, glm-4.6v, glm-4.5v, ...) takes parts (text, image_url,
+ * video_url, file_url) on user messages alone. An image to a model that cannot see it is refused
+ * rather than risk an answer written without it; parts that are all text go as given, where GLM
+ * either reads them or answers with its own 400. Until 2026-12-05 every part went to any model.
  */
 function contentParts(draft: RequestDraft, spec: ModelSpec | undefined): void {
   if (spec === undefined) return;
   const vision = spec.capabilities?.vision === true;
   draft.request.messages.forEach((message, index) => {
     const content: unknown = message.content;
-    if (!Array.isArray(content)) return;
+    if (!Array.isArray(content) || content.every(isTextPart)) return;
     const field = `messages[${index}].content`;
     if (!vision)
-      throw draft.refuse(field, 'a string: content parts need a GLM vision model (glm-4.6v, say)', content);
+      throw draft.refuse(
+        field,
+        'text: image, video and file parts need a GLM vision model (glm-4.6v, say)',
+        content,
+      );
     if (message.role !== 'user')
       throw draft.refuse(
         field,
-        `a string: GLM's vision models take content parts on user messages only`,
+        `text: GLM's vision models take image, video and file parts on user messages only`,
         content,
       );
   });
+}
+
+function isTextPart(part: unknown): boolean {
+  return typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'text';
 }
 
 /**

@@ -94,7 +94,7 @@ describe('glm content parts', () => {
   });
 
   it.each([
-    ['glm-5.1', 'user', 'content parts need a GLM vision model'],
+    ['glm-5.1', 'user', 'image, video and file parts need a GLM vision model'],
     ['glm-4.6v', 'system', 'on user messages only'],
   ] as const)('refuses parts to %s on a %s message before sending', async (model, role, why) => {
     const r = await rig('glm');
@@ -105,6 +105,23 @@ describe('glm content parts', () => {
     expect(result.error.message).toContain(`Expected \`messages[0].content\` for glm model \`${model}\``);
     expect(result.error.message).toContain(why);
     expect(chatBodies(r)).toEqual([]);
+  });
+  it.each([
+    ['glm-5.1', 'user'],
+    ['glm-4.6v', 'system'],
+  ] as const)('sends parts that are all text to %s on a %s message as they are', async (model, role) => {
+    const r = await rig('glm');
+    const text = [
+      { type: 'text', text: 'one' },
+      { type: 'text', text: 'two' },
+    ];
+    const message = { role, content: text } as unknown as ChatMessage;
+    const result = await run(r, { provider: 'glm', model, messages: [message, user('q')] });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]?.messages).toEqual([
+      { role, content: text },
+      { role: 'user', content: 'q' },
+    ]);
   });
 });
 
