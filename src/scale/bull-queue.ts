@@ -60,7 +60,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private rest: { readonly resume: number; readonly timer: unknown } | null = null;
   /** The jobs put back as delayed here, and what wakes them before their delay ends (`delayed-jobs.ts`). */
   private readonly delayed: DelayedJobs;
-  /** The locks of the jobs running here, taken again after a reconnect (`relock.ts`). */
+  /** The locks of the jobs running here, taken again in a hold of the checks or after a reconnect (`relock.ts`). */
   private readonly relocks: Relocks;
   /** BullMQ's stalled check, run here and held after Redis was away (`stalled-check.ts`). */
   private readonly stalled: StalledChecks;
@@ -78,7 +78,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     this.relocks = new Relocks(redis, settings.lockDurationMs, onError);
-    this.stalled = new StalledChecks(redis, clock, { ...settings, maxStalledCount: MAX_STALLED }, onError);
+    const checks = { ...settings, maxStalledCount: MAX_STALLED };
+    this.stalled = new StalledChecks(redis, clock, checks, onError, (queue) => this.relocks.retake(queue));
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
     const connection = { url: settings.url, retryStrategy: reconnectDelay };
     for (const name of providers) {

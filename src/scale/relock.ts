@@ -1,13 +1,17 @@
 /**
- * The locks of the jobs this instance runs, taken again when its connection comes back. A Redis
- * restarted with its data (AOF, RDB) counts its keys' TTLs on the wall clock: the locks of every
- * job running across an outage longer than `lockDurationMs` are gone when it returns, though their
- * instances are alive and their calls under way (or answered, their ends waiting to be written).
- * BullMQ's lock renewal only extends a lock that is still there, so the first stalled check after
- * the reconnect, on any instance, moved those jobs back to wait and another instance called their
- * providers again (an audit, 2026-12-05: 2 or 3 of 4 sessions called twice after a 4 s outage).
- * On `ready`, one script per job sets its lock again with its token, if the job is still this
- * lease's (in the active list, no other lock) and not yet moved.
+ * The locks of the jobs this instance runs, taken again when the stalled checks' guard starts a
+ * hold (`stalled-check.ts`) and when its connection comes back. Redis counts its keys' TTLs on the
+ * wall clock: after an outage longer than `lockDurationMs` (restarted with its data, frozen, cut off
+ * from every instance), the locks of every job running across it are gone, though their instances
+ * are alive and their calls under way (or answered, their ends waiting to be written). BullMQ's
+ * lock renewal only extends a lock that is still there, so the first stalled check after it, on
+ * any instance, moved those jobs back to wait and another instance called their providers again
+ * (an audit, 2026-12-05: 2 or 3 of 4 sessions called twice after a 4 s outage). Such an outage
+ * starts a hold of every check, which every instance that leases sees within it; a reconnect also
+ * retakes, for a lock lost without a hold (a cut of every connection of 0.75 to 1.5 s can lapse a lock
+ * renewed just before it, too short a gap to hold: `tests/scale/relock-after-cut.test.ts`). One script per job sets
+ * its lock again with its token, if the job is still this lease's (in the active list, no other
+ * lock) and not yet moved.
  */
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -55,8 +59,10 @@ export class Relocks {
     }
   }
 
-  private retake(): void {
+  /** Takes the locks of the jobs held here again, only those of `only` if given. */
+  retake(only?: Queue): void {
     for (const { job, token, queue } of this.#held) {
+      if (only !== undefined && queue !== only) continue;
       const id = job.id as string;
       const keys = [queue.toKey(`${id}:lock`), queue.toKey('active'), queue.toKey('stalled')];
       this.redis.eval(RELOCK, 3, ...keys, token, this.lockDurationMs, id).catch(this.onError);

@@ -1,14 +1,18 @@
 /**
  * BullMQ's stalled-job check, run by this instance on the injected clock (its Workers have
  * `skipStalledCheck`) behind a guard in the same script, which holds every check for a while after
- * Redis was away for the whole cluster.
+ * Redis was away for the whole cluster, and tells each caller of a new hold: this instance then
+ * takes the locks of the jobs it runs again (`relock.ts`), within the hold.
  *
  * Why: a Redis back after an outage longer than `lockDurationMs` (restarted with its data, or
  * frozen) has let the locks of the jobs running across it lapse, though their instances are alive.
- * Each instance takes its jobs' locks again when its connection comes back (`relock.ts`), but a
- * check of another instance, queued on its connection or resent as it came back, could reach Redis
- * first and move those jobs to wait: their providers were called a second time (8 of 60 sessions
- * after a 4 s outage, in an audit). The guard is in Redis, so it holds a check however late and on
+ * Until 2026-12-05 only a reconnect took them again, and a check of another instance, queued on its
+ * connection or resent as it came back, could reach Redis first and move those jobs to wait: their
+ * providers were called a second time (8 of 60 sessions after a 4 s outage, in an audit); after a
+ * freeze or a cut that closes no connection nothing took them again, and the first check after the
+ * hold moved them (`tests/scale/frozen-relock.test.ts`). The hold is the one trigger every cause
+ * shares: every instance that runs jobs calls the guard during it (below) and retakes its locks
+ * there, before any check may move a job. The guard is in Redis, so it holds a check however late and on
  * whatever connection it comes: each call records Redis's time (`TIME`, the clock the locks' TTLs
  * run on) and its `run_id`; one that finds another `run_id` (Redis restarted), the last call more
  * than `lockDurationMs` ago (Redis frozen or cut off from every instance that long), or no record,
@@ -37,7 +41,8 @@ const BULL_CHECK = bullScripts.moveStalledJobsToWait;
 const LAST_CALL_TTL_MS = 60_000;
 
 // KEYS: BullMQ's nine, then the last call's record and the hold. ARGV: BullMQ's four, then the
-// longest gap that is no outage and the hold, in ms.
+// longest gap that is no outage and the hold, in ms. Returns BullMQ's answer (an array), or while
+// a hold is on its start (a string), which tells each caller which hold it is.
 // The record is "<Redis's time in ms> <its run_id>": a run_id unlike the last is a restart. A Redis
 // that refuses INFO to scripts (renamed) is told by the gap alone.
 const GUARD = `
@@ -53,8 +58,9 @@ local away = lastAt == nil or lastRun ~= guardRun or guardNow - tonumber(lastAt)
 if away and redis.call('LLEN', KEYS[3]) > 0 then
   redis.call('SET', KEYS[11], guardNow, 'PX', ARGV[6])
 end
-if redis.call('EXISTS', KEYS[11]) == 1 then
-  return {}
+local guardHold = redis.call('GET', KEYS[11])
+if guardHold then
+  return guardHold
 end
 `;
 const CHECK = 'troupeStalledCheck';
@@ -87,6 +93,8 @@ type CheckCommand = (...args: (string | number)[]) => Promise<unknown>;
 export class StalledChecks {
   #timer: unknown = null;
   #checked: readonly Checked[] = [];
+  /** The start of the last hold seen, by queue. */
+  readonly #holds = new Map<string, string>();
   readonly #everyMs: number;
 
   constructor(
@@ -94,6 +102,8 @@ export class StalledChecks {
     private readonly clock: Clock,
     private readonly settings: StalledCheckSettings,
     private readonly onError: (error: unknown) => void,
+    /** Called once for each hold of `queue`'s checks this instance sees start (`relock.ts`). */
+    private readonly onHold: (queue: Queue) => void,
   ) {
     this.#everyMs = Math.max(1, Math.min(settings.stalledIntervalMs, settings.lockDurationMs / 4));
     redis.defineCommand(CHECK, { numberOfKeys: BULL_CHECK.keys + 2, lua: GUARD + BULL_CHECK.content });
@@ -123,12 +133,16 @@ export class StalledChecks {
     const { lockDurationMs, stalledIntervalMs, maxStalledCount } = this.settings;
     const command = (this.redis as unknown as Record<string, CheckCommand>)[CHECK] as CheckCommand;
     try {
-      await command.call(
+      const answer = await command.call(
         this.redis,
         ...KEYS.map((type) => queue.toKey(type)),
         ...[maxStalledCount, queue.toKey(''), this.clock.now(), stalledIntervalMs],
         ...[lockDurationMs, stalledHoldMs(lockDurationMs)],
       );
+      if (typeof answer === 'string' && this.#holds.get(queue.name) !== answer) {
+        this.#holds.set(queue.name, answer);
+        this.onHold(queue);
+      }
     } catch (error) {
       // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.
       if (error instanceof ReplyError) this.onError(error);

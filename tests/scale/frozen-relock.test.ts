@@ -1,0 +1,73 @@
+/**
+ * A Redis frozen (SIGSTOP; a network cut that drops packets looks the same) for longer than
+ * `lockDurationMs`: no connection closes, so no instance reconnects, but Redis counts its keys' TTLs
+ * on the wall clock and the locks of the jobs running across the freeze are gone when it goes on.
+ * The stalled checks' guard holds every check for `2 × lockDurationMs + 1 s` after such a gap;
+ * until 2026-12-05 only a reconnect took locks again, so once the hold ended another instance's
+ * check moved the still-running job back to wait and that instance called its provider a second
+ * time. Now the hold itself tells each instance calling the guard, which takes its jobs' locks
+ * again (`stalled-check.ts`, `relock.ts`). Needs the build (the other instance is a process).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
+import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import type { RedisServer } from '../support/redis.js';
+import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
+
+let redis: RedisServer;
+let server: OpenAIServer;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  ({ redis, server } = await startRig());
+});
+afterAll(async () => {
+  redis?.resume();
+  await stopRig({ redis, server }, children);
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+it('a Redis frozen for 3 s under a running session: no other instance calls its provider again, and the session ends once, with its answer', async () => {
+  const prefix = 'frozen-relock';
+  // At its bound (maxConcurrent 1) while it runs the session: a job moved back to wait would be
+  // the other instance's to lease, as after a lapse. The call outlasts the freeze and the hold after
+  // it (about 4 s past the freeze), so a second run would start while the first still waits.
+  const a: Runtime = createRuntime({
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    limits: { maxConcurrent: 1, perProvider: { p: 4 } },
+    defaults: { model: 'fault:ok:latency=11000', maxAttempts: 1 },
+    backend: await redisBackend({ url: redis.url, prefix }),
+  });
+  try {
+    await (a as Runtime & { ready: Promise<void> }).ready;
+    const handle = a.submit({ messages: [{ role: 'user', content: 'frozen' }] }, { timeoutMs: 30_000 });
+    await server.waitForRequest((r) => contentOf(r.body) === 'frozen');
+    // The other instance comes after the lease, with room to take the job over.
+    await startInstance(
+      { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit: 4, index: 1, work: true },
+      children,
+    );
+    await sleep(600); // its stalled checks have seen the job active
+
+    // Longer than the lock's 1.5 s: the lock is gone when Redis goes on, no connection closed.
+    redis.freeze();
+    await sleep(3_000);
+    redis.resume();
+
+    const result = await handle.result;
+    await sleep(1_000); // a second run, had there been one, has called by now
+    const calls = server.requests.filter((r) => contentOf(r.body) === 'frozen');
+    expect(calls.map((r) => r.headers['x-instance'] ?? 'a')).toEqual(['a']);
+    expect(result.ok).toBe(true);
+    expect(result.ok ? result.content : '').toContain('frozen');
+    expect(result.metadata.attempts).toBe(1);
+  } finally {
+    redis.resume();
+    await a.shutdown({ deadlineMs: 0 });
+  }
+}, 40_000);
