@@ -87,8 +87,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         connection: { ...connection, enableOfflineQueue: false },
         prefix: settings.prefix,
       });
-      // Connection errors reach callers as rejected commands (BACKEND_UNAVAILABLE); the event
-      // itself is a duplicate that BullMQ would otherwise print.
+      // Connection errors reach callers as rejected commands: BullMQ would print a duplicate.
       queue.on('error', ignoreEvent);
       this.queues.set(name, queue);
       this.fairQueues.set(name, this.fairQueue(name, queue));
@@ -272,11 +271,11 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   async stopLeasing(): Promise<void> {
     this.leasing = false;
-    this.stalled.stop();
     // A resume whose choice is still on its way, or whose grace is running, must not wake a Worker.
     this.resumes++;
     this.clearRest();
     await Promise.allSettled(this.workers.map((w) => w.close()));
+    this.stalled.stop(); // only now: a hold while its jobs drain must still have their locks retaken
   }
 
   async close(): Promise<void> {
@@ -290,6 +289,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
    * for its jobs). A job still leased here keeps its lock until it lapses; another instance takes it.
    */
   disconnect(): void {
+    this.stalled.stop();
     for (const owner of [...this.workers, ...this.queues.values()]) {
       const backend = owner.getBackend();
       for (const client of [backend.client, backend.blockingClient]) client?.then(drop, this.onError);

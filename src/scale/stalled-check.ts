@@ -19,7 +19,8 @@
  * while jobs are active, starts a hold of `stalledHoldMs` during which no check moves or marks a
  * job. Every instance that leases calls it every `min(stalledIntervalMs, lockDurationMs / 4)`, its
  * Workers paused or not (BullMQ's paused Worker checked nothing: a dead instance's sessions stayed
- * out of the queue while every survivor was full), so a gap means that no instance reached Redis, or that all were starved of CPU that
+ * out of the queue while every survivor was full), and at a shutdown until its Workers have closed
+ * (its jobs drained or handed back: a hold meanwhile must still reach it), so a gap means that no instance reached Redis, or that all were starved of CPU that
  * long (then the hold only delays takeovers). The gap is a whole lock's life, not the half that can
  * already lapse one (BullMQ renews every `lockDurationMs / 2`): at half, a loaded machine's lags
  * held checks again and again. BullMQ's `stalled-check` key still spaces checks by `stalledIntervalMs`.
