@@ -12,7 +12,7 @@ import { type Caller, canSee, listingOwner } from './caller.js';
 import type { McpContext } from './context.js';
 import type { LiveSession } from './live-sessions.js';
 
-/** The most recent sessions the `sessions` tool returns (`recent_limit`). */
+/** The most recent sessions a `sessions` call may ask for (`recent_limit`); one answer lists at most `SESSIONS_PAGE_MAX`. */
 export const RECENT_LIMIT_MAX = 1000;
 /** How many of a caller's newest ended sessions are read (the runtime's default history size). */
 export const RECENT_SCAN = 1000;

@@ -1,7 +1,8 @@
 /**
  * `sessions`: what the runtime is doing: live sessions by state, queue depth per priority,
  * in-flight calls per provider against their limits, recent sessions and what ended sessions cost
- * (`visibleCost`); or one session by id.
+ * (`visibleCost`); or one session by id. Each list holds at most one page (`sessions-page.ts`);
+ * `recent` pages on by `cursor`.
  */
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
@@ -18,6 +19,7 @@ import {
   visibleRecent,
   visibleSession,
 } from '../scope.js';
+import { firstPage, recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../sessions-page.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
@@ -28,7 +30,14 @@ const input = z.strictObject({
     .min(0)
     .max(RECENT_LIMIT_MAX)
     .optional()
-    .describe(`Recent sessions to include, up to ${RECENT_LIMIT_MAX}; default 20.`),
+    .describe(
+      `Recent sessions to include, up to ${RECENT_LIMIT_MAX}; default 20. One answer lists at most ${SESSIONS_PAGE_MAX} (and ${SESSIONS_PAGE_BYTES / 1024} KiB of them); page on with \`cursor\`.`,
+    ),
+  cursor: sessionIdSchema
+    .optional()
+    .describe(
+      '`recent_next_cursor` of an earlier answer: list the recent sessions after the last it showed.',
+    ),
 });
 
 const liveSchema = z.looseObject({
@@ -81,6 +90,18 @@ const output = z.object({
     ),
   queued_bytes: z.number().optional().describe('The bytes of request JSON waiting now (max_queued_bytes).'),
   recent: z.array(sessionSummarySchema).optional(),
+  recent_next_cursor: z
+    .string()
+    .optional()
+    .describe(
+      'There are older recent sessions than this answer listed: call again with this as `cursor` (and `recent_limit`) for them.',
+    ),
+  live_not_shown: z
+    .object({ queued: z.number(), running: z.number() })
+    .optional()
+    .describe(
+      `Live sessions past the ${SESSIONS_PAGE_MAX} (or ${SESSIONS_PAGE_BYTES / 1024} KiB) of each state one answer lists, oldest first; read one by \`session_id\`.`,
+    ),
   cost_total: z
     .record(z.string(), z.number())
     .optional()
@@ -145,15 +166,20 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       };
     }
     const status = statusFor(mcp, call, RECENT_SCAN);
+    const recent = recentPage(visibleRecent(mcp, call, status.recent), args.recent_limit ?? 20, args.cursor);
+    if (!recent.ok)
+      return errorOutcome(toolErrorInfo(runtimeError('INVALID_REQUEST', recent.message).toData()));
     const live = visibleLive(mcp, call);
+    const queued = firstPage(live.filter((s) => s.state === 'queued'));
+    const running = firstPage(live.filter((s) => s.state === 'running'));
     const cost = await visibleCost(mcp, call);
     const structured = {
       ok: true,
       runtime_state: status.state,
-      live_by_state: {
-        queued: live.filter((s) => s.state === 'queued'),
-        running: live.filter((s) => s.state === 'running'),
-      },
+      live_by_state: { queued: queued.shown, running: running.shown },
+      ...(queued.more + running.more === 0
+        ? {}
+        : { live_not_shown: { queued: queued.more, running: running.more } }),
       queued: status.queued,
       running: status.running,
       queued_by_priority: Object.fromEntries(
@@ -167,7 +193,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       max_queued_bytes: status.maxQueuedBytes,
       max_queued_bytes_per_caller: status.maxQueuedBytesPerCaller,
       queued_bytes: status.queuedBytes,
-      recent: visibleRecent(mcp, call, status.recent).slice(0, args.recent_limit ?? 20),
+      recent: recent.shown,
+      ...(recent.next === undefined ? {} : { recent_next_cursor: recent.next }),
       cost_total: cost.amounts,
       ...(status.limits === undefined
         ? {}
@@ -185,7 +212,12 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         `Runtime ${status.state}: ${status.running} running (max ${status.maxConcurrent}${status.maxRunningPerCaller < status.maxConcurrent ? `, ${status.maxRunningPerCaller} per caller` : ''}), ${status.queued} queued (max ${status.maxQueued}${status.maxQueuedPerCaller < status.maxQueued ? `, ${status.maxQueuedPerCaller} per caller` : ''}; ${status.queuedBytes} of ${status.maxQueuedBytes} bytes).`,
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(([name, l]) => limitsLine(name, l)),
-        `Recent: ${structured.recent.length} session(s).`,
+        `Recent: ${structured.recent.length} session(s)${recent.next === undefined ? '' : `; older ones with \`cursor: "${recent.next}"\` (at most ${SESSIONS_PAGE_MAX} an answer)`}.`,
+        ...(queued.more + running.more === 0
+          ? []
+          : [
+              `Live: ${queued.more} queued and ${running.more} running not listed (at most ${SESSIONS_PAGE_MAX} of each an answer); read one by \`session_id\`.`,
+            ]),
         `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };

@@ -1,0 +1,87 @@
+/**
+ * What one small request can make the server build is bounded. A JSON-RPC batch (the SDK takes up
+ * to 100 messages in one 2025-era POST) of `sessions` calls each asking `recent_limit` 1000 made
+ * the server build every session asked for, 100 times over: an audit (2026-12-05) had `troupe
+ * serve` build a 30 MB answer from an 11 KB request (0.9 s of its CPU, 90 MB more at its peak).
+ * One answer now lists at most 100 sessions and 32 KiB of them (`src/mcp/sessions-page.ts`), the
+ * rest by `cursor`.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../mcp/harness.js';
+import { HEADERS, openSession } from './raw-http.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
+});
+
+/** One batch of `count` tool calls of `name` with `args` in MCP session `sid`; the SSE answer's text. */
+async function batch(h: Harness, sid: string, count: number, name: string, args: object): Promise<string> {
+  const body = JSON.stringify(
+    Array.from({ length: count }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i + 10,
+      method: 'tools/call',
+      params: { name, arguments: args },
+    })),
+  );
+  const answer = await fetch(h.url, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': sid }, body });
+  expect(answer.status).toBe(200);
+  return answer.text();
+}
+
+it('builds at most 100 sessions an answer for a batch of `sessions` calls asking 1000 each', async () => {
+  const h = await startHarness();
+  harnesses.push(h);
+  const sid = await openSession(h);
+  // 300 ended sessions of this client's (as its `chat` calls would leave them, without the wait).
+  const owner = { metadata: { owner: `mcp:${sid}` }, label: 'chat' };
+  const ends = Array.from(
+    { length: 300 },
+    (_, i) => h.mcp.runtime.submit({ messages: [{ role: 'user', content: `q${i}` }] }, owner).result,
+  );
+  await Promise.all(ends);
+  const stream = await batch(h, sid, 100, 'sessions', { recent_limit: 1000 });
+  const answers = stream
+    .split('\n')
+    .filter((line) => line.startsWith('data: {'))
+    .map((line) => JSON.parse(line.slice(6)).result.structuredContent);
+  expect(answers).toHaveLength(100);
+  for (const answer of answers) {
+    expect(answer.recent).toHaveLength(100);
+    expect(typeof answer.recent_next_cursor).toBe('string');
+  }
+  // 100 answers of 100 sessions (about 30 KB each); every one of the 300 was 9 MB.
+  expect(Buffer.byteLength(stream)).toBeLessThan(4_000_000);
+});
+
+it('lists at most 100 live sessions of each state in `troupe://sessions`, counting the rest', async () => {
+  // One slot and a provider taking 1.5 s: one of this client's 150 runs, the others wait.
+  const h = await startHarness({ limits: { maxConcurrent: 1 } });
+  harnesses.push(h);
+  const sid = await openSession(h);
+  const owner = { metadata: { owner: `mcp:${sid}` } };
+  for (let i = 0; i < 150; i++) {
+    const request = { provider: 'slow', messages: [{ role: 'user' as const, content: `q${i}` }] };
+    h.mcp.runtime.submit(request, owner).result.catch(() => {});
+  }
+  const read = async () => {
+    const answer = await fetch(h.url, {
+      method: 'POST',
+      headers: { ...HEADERS, 'mcp-session-id': sid },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'resources/read',
+        params: { uri: 'troupe://sessions' },
+      }),
+    });
+    const data = (await answer.text()).split('\n').find((line) => line.startsWith('data: {')) ?? '';
+    return JSON.parse(JSON.parse(data.slice(6)).result.contents[0].text);
+  };
+  await expect.poll(async () => (await read()).running.length).toBe(1);
+  const view = await read();
+  expect(view.running).toHaveLength(1);
+  expect(view.queued).toHaveLength(100);
+  expect(view.live_not_shown).toEqual({ queued: 49, running: 0 });
+});
