@@ -71,6 +71,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     'tasks/result',
     { params: GetTaskResultRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
+      onceInRequest(ctx, taskId);
       found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
       const owner = taskOwner(callerOf(ctx));
       // The 2025-era HTTP transport does not abort a request whose response stream the client
@@ -142,6 +143,32 @@ export async function startToolTask(
 function waitEnded(taskId: string, signal: AbortSignal): string {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
   return `Stopped waiting for task ${taskId} (${reason}); the task goes on: call tasks/result again, or poll tasks/get`;
+}
+
+/** The tasks whose result each HTTP request (a JSON-RPC batch's messages share one) asked for. */
+const resultsAsked = new WeakMap<object, Set<string>>();
+
+/**
+ * One task's result at most once in the answers of one HTTP request. A JSON-RPC batch (the SDK
+ * takes up to 100 messages in a 2025-era POST) could ask for one stored result 100 times, and each
+ * answer carries it whole, twice (its text and its structured content): a task's result is as
+ * large as the model wrote it, so one model call and an 11 KB request made the server build 100
+ * copies (with a 20 KB answer, a 4 MB response; found 2026-12-05). A repeat is refused with
+ * -32600, and the result stays for any later request.
+ */
+function onceInRequest(ctx: ServerContext, taskId: string): void {
+  const request = ctx.http?.req;
+  if (request === undefined) return;
+  const asked = resultsAsked.get(request) ?? new Set<string>();
+  resultsAsked.set(request, asked);
+  if (!asked.has(taskId)) {
+    asked.add(taskId);
+    return;
+  }
+  throw new ProtocolError(
+    ProtocolErrorCode.InvalidRequest,
+    `Expected each task's result once in one request, got task ${taskId}'s again: this request's answers carry it already; send a request of its own to read it again`,
+  );
 }
 
 /** Another caller's task reads as unknown: its id says nothing about whether it exists. */

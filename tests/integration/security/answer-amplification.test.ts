@@ -4,8 +4,11 @@
  * the server build every session asked for, 100 times over: an audit (2026-12-05) had `troupe
  * serve` build a 30 MB answer from an 11 KB request (0.9 s of its CPU, 90 MB more at its peak).
  * One answer now lists at most 100 sessions and 32 KiB of them (`src/mcp/sessions-page.ts`), the
- * rest by `cursor`.
+ * rest by `cursor`. The same batch could ask for one task's stored result 100 times: one result a
+ * request now (`src/mcp/tasks/task-handlers.ts`).
  */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { CreateTaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterEach, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../mcp/harness.js';
 import { HEADERS, openSession } from './raw-http.js';
@@ -84,4 +87,52 @@ it('lists at most 100 live sessions of each state in `troupe://sessions`, counti
   expect(view.running).toHaveLength(1);
   expect(view.queued).toHaveLength(100);
   expect(view.live_not_shown).toEqual({ queued: 49, running: 0 });
+});
+
+it('answers one task’s result once in a batch, refusing the repeats, and again to a later request', async () => {
+  const h = await startHarness();
+  harnesses.push(h);
+  const transport = new StreamableHTTPClientTransport(h.url);
+  const client = new Client({ name: 'reads', version: '1' });
+  await client.connect(transport);
+  const created = await client.request(
+    {
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'hi' }, task: {} },
+    } as Parameters<Client['request']>[0],
+    CreateTaskResultV1Schema,
+  );
+  const params = { taskId: created.task.taskId };
+  const sid = transport.sessionId as string;
+  const read = async (count: number) => {
+    const body = JSON.stringify(
+      Array.from({ length: count }, (_, i) => ({
+        jsonrpc: '2.0',
+        id: i + 10,
+        method: 'tasks/result',
+        params,
+      })),
+    );
+    const answer = await fetch(h.url, {
+      method: 'POST',
+      headers: { ...HEADERS, 'mcp-session-id': sid },
+      body,
+    });
+    return (await answer.text())
+      .split('\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map(
+        (line) =>
+          JSON.parse(line.slice(6)) as { result?: unknown; error?: { code: number; message: string } },
+      );
+  };
+  const answers = await read(10);
+  expect(answers.filter((a) => a.result !== undefined)).toHaveLength(1);
+  const refused = answers.filter((a) => a.error !== undefined);
+  expect(refused).toHaveLength(9);
+  expect(refused[0]?.error?.code).toBe(-32600);
+  expect(refused[0]?.error?.message).toContain('send a request of its own to read it again');
+  // Nothing lost: the result is there for the next request.
+  expect((await read(1))[0]?.result).toBeDefined();
+  await client.close();
 });

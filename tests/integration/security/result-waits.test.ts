@@ -5,7 +5,8 @@
  * for its own unfinished task and held 10,000 waits in 57 MB from 100 requests, with nothing to
  * stop it going on. One more past a bound is refused at once (-32603, naming the caller or the
  * server's bound); a wait that ends gives its place back. SDK client for the tasks, raw HTTP for
- * the batches.
+ * the batches, each asking for several tasks (one request asks for a task's result once since
+ * 2026-12-05, `answer-amplification.test.ts`), under bounds scaled down to match.
  */
 import { type ClientRequest, request } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -36,36 +37,40 @@ afterEach(async () => {
 interface Caller {
   readonly token: string;
   readonly sessionId: string;
-  readonly taskId: string;
+  readonly taskIds: readonly string[];
 }
 
-/** A client of `token` with one task that runs for a minute. */
-async function callerWithTask(token: string): Promise<Caller> {
+/** A client of `token` with `count` tasks that run for a minute. */
+async function callerWithTasks(token: string, count: number): Promise<Caller> {
   const transport = new StreamableHTTPClientTransport(h.url, {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   const client = new Client({ name: 'waits', version: '1' });
   await client.connect(transport);
-  const created = await client.request(
-    {
-      method: 'tools/call',
-      params: { name: 'chat', arguments: { prompt: 'x', provider: 'slow' }, task: {} },
-    } as Parameters<Client['request']>[0],
-    CreateTaskResultV1Schema,
-  );
-  return { token, sessionId: transport.sessionId as string, taskId: created.task.taskId };
+  const taskIds: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'chat', arguments: { prompt: 'x', provider: 'slow' }, task: {} },
+      } as Parameters<Client['request']>[0],
+      CreateTaskResultV1Schema,
+    );
+    taskIds.push(created.task.taskId);
+  }
+  return { token, sessionId: transport.sessionId as string, taskIds };
 }
 
 /**
- * Posts a batch of `count` `tasks/result` for the caller's task and resolves, once the answers
- * sent at once have come, with those answers' error messages; the waits stay open.
+ * Posts a batch of `tasks/result`, one for each of the caller's first `count` tasks, and resolves,
+ * once the answers sent at once have come, with those answers' error messages; the waits stay open.
  */
 function waitBatch(caller: Caller, count: number): Promise<string[]> {
-  const batch = Array.from({ length: count }, (_, i) => ({
+  const batch = caller.taskIds.slice(0, count).map((taskId, i) => ({
     jsonrpc: '2.0',
     id: i,
     method: 'tasks/result',
-    params: { taskId: caller.taskId },
+    params: { taskId },
   }));
   return new Promise((resolve) => {
     const errors: string[] = [];
@@ -101,32 +106,32 @@ function waitBatch(caller: Caller, count: number): Promise<string[]> {
 }
 
 it("refuses one caller's waits past its share and everyone's past the server's, naming which", async () => {
-  await start({ maxResultWaitsPerOwner: 150, maxResultWaits: 250 });
-  const alice = await callerWithTask('alice-token-1');
-  const bob = await callerWithTask('bob-token-22');
+  await start({ maxResultWaitsPerOwner: 6, maxResultWaits: 10 });
+  const alice = await callerWithTasks('alice-token-1', 4);
+  const bob = await callerWithTasks('bob-token-22', 4);
 
-  expect(await waitBatch(alice, 100)).toEqual([]);
-  const past = await waitBatch(alice, 100);
-  // 150 of alice's wait; the other 50 are refused, naming her share.
-  expect(past).toHaveLength(50);
+  expect(await waitBatch(alice, 4)).toEqual([]);
+  const past = await waitBatch(alice, 4);
+  // 6 of alice's wait; the other 2 are refused, naming her share.
+  expect(past).toHaveLength(2);
   expect(new Set(past)).toEqual(
     new Set([
-      'Expected at most 150 tasks/result requests waiting for caller `token:alice` at once, got one more: wait on each task once, or poll tasks/get until it ends',
+      'Expected at most 6 tasks/result requests waiting for caller `token:alice` at once, got one more: wait on each task once, or poll tasks/get until it ends',
     ]),
   );
-  // Bob has his own share: 100 of his wait (250 in all), and the server's bound refuses the next.
-  expect(await waitBatch(bob, 100)).toEqual([]);
+  // Bob has his own share: 4 of his wait (10 in all), and the server's bound refuses the next.
+  expect(await waitBatch(bob, 4)).toEqual([]);
   expect(await waitBatch(bob, 1)).toEqual([
-    'Expected at most 250 tasks/result requests waiting on the server at once, got one more: wait on each task once, or poll tasks/get until it ends',
+    'Expected at most 10 tasks/result requests waiting on the server at once, got one more: wait on each task once, or poll tasks/get until it ends',
   ]);
 }, 30_000);
 
 it('ends the waits of a request whose response the client closed, and gives their places back', async () => {
   // The SDK's 2025-era transport does not abort a request whose stream was closed: the waits of a
   // cut batch went on, each holding its place, until the task ended.
-  await start({ maxResultWaitsPerOwner: 100 });
-  const alice = await callerWithTask('alice-token-1');
-  expect(await waitBatch(alice, 100)).toEqual([]);
+  await start({ maxResultWaitsPerOwner: 4 });
+  const alice = await callerWithTasks('alice-token-1', 4);
+  expect(await waitBatch(alice, 4)).toEqual([]);
   expect(await waitBatch(alice, 1)).toHaveLength(1);
   held[0]?.destroy();
   await expect.poll(async () => (await waitBatch(alice, 1)).length, { timeout: 5000, interval: 200 }).toBe(0);
