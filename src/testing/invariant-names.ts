@@ -13,6 +13,10 @@ export type ModelInvariantName =
   | 'historyEviction'
   /** In `work-invariants.ts`: no session waits in the queue while every limit it waits for has room. */
   | 'workConserved'
+  /** In `turn-invariants.ts`: an admission takes, of the providers' next sessions that could start, the one of the highest priority, then lowest depth, then earliest arrival. */
+  | 'providerOrder'
+  /** In `slot-invariants.ts`: `status()` shows the sessions running, each provider's slots and `requestsPerMinute` left as the events count them. */
+  | 'statusCounts'
   /** In `work-invariants.ts`: a 429's cooldown lasts its hint (seconds or an HTTP date; 1 s without one; 10 minutes at most). */
   | 'cooldownHint'
   /** In `work-invariants.ts`: a stream quiet for its `idleTimeoutMs` has timed out or moved on by then. */

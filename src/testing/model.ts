@@ -55,6 +55,7 @@ import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';
 import { runsFrom } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
+import { SlotsSeen } from './slot-invariants.js';
 import { TurnsSeen } from './turn-invariants.js';
 import { ProviderWatch } from './watched-provider.js';
 import { IdleSeen, WorkSeen } from './work-invariants.js';
@@ -157,6 +158,9 @@ export async function runScenario(
     undefined,
     (id) => timeouts.get(id),
   );
+  // In memory on the simulated clock: the model's own count of what runs (`slot-invariants.ts`).
+  const slots =
+    backend === undefined && clock instanceof SimulatedClock ? new SlotsSeen(runtime, limits) : undefined;
   // In memory only: on a cluster a lease is no admission seen in order (as for `priorityOrder`).
   // Subscribed before `deadlines`, as the observer: at an admission, the shares before it.
   const turns =
@@ -165,6 +169,8 @@ export async function runScenario(
           runtime,
           limits.fairnessEvery,
           (id) => deadlines?.atShare(deadlines.ownerOf(id)) === true,
+          // Late-bound: `work` is made below, and exists on the simulated clock only.
+          slots === undefined ? undefined : (provider, at) => work?.laneOpen(provider, 'model', at) === true,
         )
       : undefined;
   // In memory only: on a backend the share is per instance, and deadlines are on the real clock.
@@ -181,12 +187,14 @@ export async function runScenario(
     .map(([name]) => name);
   const history = backend === undefined ? new HistorySeen(runtime, limits.historySize) : undefined;
   const work =
-    deadlines !== undefined && clock instanceof SimulatedClock
+    deadlines !== undefined && slots !== undefined
       ? new WorkSeen(runtime, {
           atShare: (owner) => deadlines.atShare(owner),
           modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
           tokens: charged,
           perModel,
+          slots,
+          maxConcurrent: limits.maxConcurrent,
         })
       : undefined;
   const idle =
@@ -212,6 +220,7 @@ export async function runScenario(
     if (backend === undefined) world.queue.check(runtime);
     if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
     if (clock instanceof SimulatedClock) work?.check(clock.now());
+    if (clock instanceof SimulatedClock) slots?.check(clock.now());
     if (clock instanceof SimulatedClock) idle?.check(clock.now());
     history?.check();
   }
@@ -236,6 +245,7 @@ export async function runScenario(
   turns?.unsubscribe();
   history?.unsubscribe();
   work?.unsubscribe();
+  slots?.unsubscribe();
   idle?.unsubscribe();
   deadlines?.unsubscribe();
   options.onEnd?.(runtime);
@@ -247,6 +257,7 @@ export async function runScenario(
     ...(turns?.violations ?? []),
     ...(history?.violations ?? []),
     ...(work?.violations ?? []),
+    ...(slots?.violations ?? []),
     ...(idle?.violations ?? []),
     ...(world.hints ?? []),
     ...world.queue.violations,

@@ -15,6 +15,15 @@
  *   when it came is admitted within (k + 1) × `fairnessEvery` admissions of that provider, plus one
  *   round of `fairnessEvery` for each fairness turn it was held alone at.
  *
+ * - `providerOrder`: between providers, the same order decides (docs/runtime.md, "Callers take
+ *   turns": "Between providers, when `maxConcurrent` is the bound, the same order decides"): each
+ *   provider's queue offers its next session (its longest-waiting at its fairness turn, else the
+ *   first by priority, depth, arrival), and an admission takes, of the providers that could start
+ *   one (`laneOpen`: a slot of their own free, no window spent, no cooldown, breaker closed, by
+ *   `work-invariants.ts`'s judgment), the offer of the highest priority, then the lowest depth,
+ *   then the earliest arrival. So a fairness turn wins its provider's place, not a place ahead
+ *   of another provider's higher priority.
+ *
  * A session held alone (its caller at its `maxRunningPerCaller` share) is looked past, as the queue
  * does; a session that leaves its queue for a fallback (its provider cooling down past its queue
  * deadline) leaves out of its order and is no admission. The model's sessions all ask for one model,
@@ -58,6 +67,8 @@ export class TurnsSeen {
     private readonly fairnessEvery: number,
     /** Whether a waiting session is held alone now (its caller at its share): looked past. */
     private readonly heldAlone: (sessionId: string) => boolean = () => false,
+    /** Whether a provider's queue could start its next session now (`providerOrder`); unchecked without. */
+    private readonly laneOpen?: (provider: string, at: number) => boolean,
   ) {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
   }
@@ -100,7 +111,10 @@ export class TurnsSeen {
     }
     const waiting = this.queued.get(id);
     if (waiting === undefined) return;
-    if (event.type === 'session.started') this.admit(id, waiting);
+    if (event.type === 'session.started') {
+      this.across(id, waiting, event.at);
+      this.admit(id, waiting);
+    }
     // Out of the queue another way: a hop out of it (no admission), a cancel, a queue timeout.
     if (
       event.type === 'session.started' ||
@@ -133,6 +147,38 @@ export class TurnsSeen {
     const key = turnKey(waiting.owner, waiting.provider, waiting.priority);
     const turn = this.turns.get(key);
     if (turn !== undefined && --turn.count === 0) this.turns.delete(key);
+  }
+
+  /**
+   * `providerOrder`: no other provider that could start one offered a session ahead of this one.
+   * Each queue is walked in its order (arrival at its fairness turn), as the scheduler compares the
+   * queues: a session held alone that is ahead is looked past; one that is not ahead ends the walk,
+   * held or not (`docs/runtime.md`: what a held offer hides).
+   */
+  private across(id: string, seen: Waiting, at: number): void {
+    if (this.laneOpen === undefined) return;
+    const queues = new Map<string, [string, Waiting][]>();
+    for (const entry of this.queued) {
+      if (entry[1].provider === seen.provider) continue;
+      const queue = queues.get(entry[1].provider) ?? [];
+      queue.push(entry);
+      queues.set(entry[1].provider, queue);
+    }
+    for (const [provider, queue] of queues) {
+      const fairTurn = ((this.admissions.get(provider) ?? 0) + 1) % this.fairnessEvery === 0;
+      // `queued` is in arrival order already.
+      if (!fairTurn) queue.sort(([, a], [, b]) => (ahead(a, b) ? -1 : 1));
+      for (const [otherId, other] of queue) {
+        if (!ahead(other, seen)) break;
+        if (this.heldAlone(otherId)) continue;
+        if (this.laneOpen(provider, at))
+          this.fail(
+            'providerOrder',
+            `${id} (${seen.provider}, priority ${seen.priority}, depth ${seen.depth}) was admitted at ${at} while ${provider} could start ${otherId} (priority ${other.priority}, depth ${other.depth}, ${other.seq < seen.seq ? 'earlier' : 'later'}), its next`,
+          );
+        break;
+      }
+    }
   }
 
   private admit(id: string, seen: Waiting): void {
@@ -170,6 +216,12 @@ export class TurnsSeen {
       }
     }
   }
+}
+
+/** Whether `a` goes before `b`: the higher priority, then the lower depth, then the earlier arrival. */
+function ahead(a: Waiting, b: Waiting): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  return a.depth !== b.depth ? a.depth < b.depth : a.seq < b.seq;
 }
 
 function turnKey(owner: string, provider: string, priority: number): string {

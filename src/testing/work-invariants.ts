@@ -5,8 +5,11 @@
  * - `workConserved`: no session waits in the queue while it could run: the runtime accepting, a
  *   slot free under `maxConcurrent` and under its provider's `perProvider`, its caller
  *   (`metadata.owner`) below `maxRunningPerCaller`, its model below its own `maxConcurrent`, its
- *   provider's windows with room for its estimate (`status().limits`, by the runtime's own count:
- *   `rateLimitsHold` checks that count), no cooldown of its provider or model, and its provider's
+ *   provider's `requestsPerMinute` with room: all of these by the model's own count of what runs
+ *   and starts (`slot-invariants.ts`, which holds `status()` to it: `statusCounts`), not by what
+ *   the runtime says. Its provider's token windows with room for its estimate and its provider's
+ *   own `maxConcurrent` (`status().limits`, by the runtime's own count: `rateLimitsHold` checks
+ *   that count), no cooldown of its provider or model, and its provider's
  *   breaker closed (a provider without limits of its own, whose cooldown `status()` does not show,
  *   or one cooling down per model, whose models' probes it does not show, is judged until a 429). A session left so is a wake-up the admission loop missed: an end, a window's
  *   opening or a cooldown's end that let nothing go.
@@ -16,6 +19,7 @@
  */
 import type { Runtime } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
+import type { SlotsSeen } from './slot-invariants.js';
 
 /** The longest cooldown a hint may ask for (docs/runtime.md: 10 minutes). */
 export const MAX_HINT_MS = 600_000;
@@ -30,6 +34,10 @@ export interface WorkContext {
   readonly tokens: number;
   /** Providers that cool down per model: `status()` shows a model's cooldown, not its probe. */
   readonly perModel: readonly string[];
+  /** The model's own count of the sessions running, each provider's slots and requests started. */
+  readonly slots: SlotsSeen;
+  /** The configured `maxConcurrent`. */
+  readonly maxConcurrent: number;
 }
 
 export class WorkSeen {
@@ -56,18 +64,24 @@ export class WorkSeen {
 
   /** After a command: each queued session waits for something that has no room. */
   check(now: number): void {
+    const { slots, maxConcurrent } = this.context;
+    if (!slots.accepting || slots.running >= maxConcurrent) return;
     const status = this.runtime.status();
-    if (status.state !== 'accepting' || status.running >= status.maxConcurrent) return;
     for (const session of this.runtime.sessions()) {
       if (session.state !== 'queued' || this.reported.has(session.sessionId)) continue;
-      const why = this.heldBy(session.provider, session.model, session.owner, status);
+      const why = this.heldBy(session.provider, session.model, session.owner, status, now);
       if (why !== undefined) continue;
       this.reported.add(session.sessionId);
       this.violations.push({
         invariant: 'workConserved',
-        detail: `${session.sessionId} (${session.provider}, ${session.owner ?? 'no caller'}) still queued at ${now} with ${status.running} of ${status.maxConcurrent} running and every limit it waits for with room`,
+        detail: `${session.sessionId} (${session.provider}, ${session.owner ?? 'no caller'}) still queued at ${now} with ${slots.running} of ${maxConcurrent} running and every limit it waits for with room`,
       });
     }
+  }
+
+  /** Whether `provider`'s queue could start a session of `model` without a caller now (`providerOrder`). */
+  laneOpen(provider: string, model: string, now: number): boolean {
+    return this.heldBy(provider, model, undefined, this.runtime.status(), now) === undefined;
   }
 
   /** What holds a session of `provider`/`model`/`owner` now, `undefined` when nothing does. */
@@ -76,9 +90,9 @@ export class WorkSeen {
     model: string,
     owner: string | undefined,
     status: ReturnType<Runtime['status']>,
+    now: number,
   ): string | undefined {
-    const lane = status.providers.find((p) => p.name === provider);
-    if (lane !== undefined && lane.limit !== null && lane.running >= lane.limit) return 'perProvider';
+    if (this.context.slots.laneFull(provider)) return 'perProvider';
     if (this.context.atShare(owner)) return 'maxRunningPerCaller';
     if (!this.context.modelRoom(provider, model)) return 'model maxConcurrent';
     const breaker = status.breakers?.find((b) => b.provider === provider);
@@ -91,7 +105,8 @@ export class WorkSeen {
     if (limits.cooldown !== 'open' || limits.models?.[model] !== undefined) return 'cooldown';
     const left = limits.remaining;
     if (left.maxConcurrent !== null && left.maxConcurrent < 1) return 'maxConcurrent';
-    if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
+    const requests = this.context.slots.requestsLeft(provider, now);
+    if (requests !== null && requests < 1) return 'requestsPerMinute';
     if (left.tokensPerMinute !== null && left.tokensPerMinute < this.context.tokens) return 'tokensPerMinute';
     if (left.tokensPerDay !== null && left.tokensPerDay < this.context.tokens) return 'tokensPerDay';
     return undefined;
