@@ -26,10 +26,12 @@ describe('runtime model (fast-check)', () => {
     }
   }, 120_000);
 
-  it(`keeps every invariant over ${numRuns} runs of deep queues (callers’ turns, fairness, work conservation)`, async () => {
+  it(`keeps every invariant over ${2 * numRuns} runs of deep queues (callers’ turns, fairness, work conservation)`, async () => {
     // Three callers and sessions without one, mostly on one provider and one priority, no shutdown:
-    // the order of admissions (`turn-invariants.ts`) has queues to order.
-    await fc.assert(queueProperty(), { numRuns });
+    // the order of admissions (`turn-invariants.ts`) has queues to order. Twice the runs: with the
+    // hop's pass of the queue taken out (`mayRetry` in local-runtime.ts), 30 of 30 seeds went red
+    // within 400 runs, 27 of 30 within 200 (2 s more).
+    await fc.assert(queueProperty(), { numRuns: 2 * numRuns });
   }, 120_000);
 
   it('catches a broken invariant: a provider limit of 1 with two sessions admitted at once', async () => {
