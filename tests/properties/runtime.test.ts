@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import type { RuntimeEvent, RuntimeStatus, SessionSummary } from '../../src/runtime/types.js';
 import { queueProperty, runScenario, runtimeProperty } from '../../src/testing/model.js';
 
 const numRuns = Number(process.env.TROUPE_PROPERTY_RUNS ?? 200);
@@ -93,6 +94,37 @@ describe('runtime model (fast-check)', () => {
       'runningShare',
       'shutdownReport',
     ]);
+  });
+
+  it('catches a status() that shows a slot taken that no session holds, and an admission behind another provider’s higher priority', async () => {
+    // Events told by hand: the checks must judge by them, not by what the runtime says of itself.
+    const { SlotsSeen } = await import('../../src/testing/slot-invariants.js');
+    const { TurnsSeen } = await import('../../src/testing/turn-invariants.js');
+    let listener: (event: RuntimeEvent) => void = () => {};
+    const lanes = [{ name: 'p0', queued: 0, running: 1, limit: 1 }];
+    const runtime = {
+      subscribe: (l: (event: RuntimeEvent) => void) => {
+        listener = l;
+        return () => {};
+      },
+      session: (id: string) => ({ priority: id === 'b' ? 9 : 5 }) as SessionSummary,
+      status: () =>
+        ({ state: 'accepting', running: 0, maxConcurrent: 2, providers: lanes }) as unknown as RuntimeStatus,
+    };
+    const slots = new SlotsSeen(runtime, { maxConcurrent: 2, perProvider: { p0: 1 } });
+    slots.check(0);
+    const turns = new TurnsSeen(
+      runtime,
+      100,
+      () => false,
+      () => true,
+    );
+    listener({ type: 'session.queued', sessionId: 'a', provider: 'p0', position: 0, at: 0 });
+    listener({ type: 'session.queued', sessionId: 'b', provider: 'p1', position: 0, at: 0 });
+    listener({ type: 'session.started', sessionId: 'a', provider: 'p0', attempt: 1, at: 0 });
+    expect(slots.violations.map((v) => v.invariant)).toEqual(['statusCounts']);
+    expect(slots.violations[0]?.detail).toContain('p0 running 1, 0 holding its slot');
+    expect(turns.violations.map((v) => v.invariant)).toEqual(['providerOrder']);
   });
 
   it('a scripted scenario ends every session exactly once, through shutdown', async () => {
