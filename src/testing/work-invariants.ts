@@ -106,7 +106,8 @@ export class WorkSeen {
     const left = limits.remaining;
     if (left.maxConcurrent !== null && left.maxConcurrent < 1) return 'maxConcurrent';
     const requests = this.context.slots.requestsLeft(provider, now);
-    if (requests !== null && requests < 1) return 'requestsPerMinute';
+    // A start maybe charged for an attempt its deadline cut off counts here (`slot-invariants.ts`).
+    if (requests !== null && requests.least < 1) return 'requestsPerMinute';
     if (left.tokensPerMinute !== null && left.tokensPerMinute < this.context.tokens) return 'tokensPerMinute';
     if (left.tokensPerDay !== null && left.tokensPerDay < this.context.tokens) return 'tokensPerDay';
     return undefined;
