@@ -22,6 +22,13 @@
  *   or its cooldown when its vendor limits each model apart) refuses only that session (`'item'`):
  *   the lane's next one in the same order is looked at, so another model's session does not wait
  *   behind it. Each `next()` looks past each such session once: O(h) in the sessions held.
+ * - A session held whoever else waits (its caller runs its share: `held`) is no lane's offer: every
+ *   lane's candidate is asked before the lanes are compared, and one held is looked past as above.
+ *   Asked of the winner alone (the gate), a held session that lost stood for its lane, and at a
+ *   fairness turn (the oldest offered, whatever its priority) a session of that lane behind it that
+ *   would have won waited for a later admission (found by the runtime model's `providerOrder`,
+ *   2026-12-05). Outside fairness turns it changed nothing: a lane's next one is never ahead of
+ *   the one before it.
  */
 
 import { type Deep, DepthQueue } from './depth-queue.js';
@@ -92,6 +99,8 @@ export type Verdict = boolean | 'item';
 export class Scheduler<T extends Schedulable> {
   private readonly lanes = new Map<string, Lane<T>>();
   private seq = 0;
+  /** In one `next()`: the buckets whose first sessions were looked past, and where each stands. */
+  private past: Past<T> | undefined;
   private queuedTotal = 0;
   private runningTotal = 0;
 
@@ -128,24 +137,25 @@ export class Scheduler<T extends Schedulable> {
   }
 
   /**
-   * The next session to run, counted as running; `undefined` when nothing can run now. `gate`
-   * is asked about a lane's candidate once it would be chosen; `false` skips that lane, `'item'`
-   * that session only (the lane's next one is looked at).
+   * The next session to run, counted as running; `undefined` when nothing can run now. `held` is
+   * asked of every lane's candidate before they are compared: `true` looks past it (a session held
+   * whatever else waits, e.g. by its caller's share). `gate` is asked about a lane's candidate once
+   * it would be chosen; `false` skips that lane, `'item'` that session only (the lane's next one is
+   * looked at).
    */
-  next(gate?: (item: T) => Verdict): T | undefined {
+  next(gate?: (item: T) => Verdict, held?: (item: T) => boolean): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
     if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     let refused: Set<Lane<T>> | undefined;
-    let past: Past<T> | undefined;
+    this.past = undefined;
     for (;;) {
-      chosen = this.choose(refused, past);
+      chosen = this.choose(refused, held);
       if (chosen === undefined) return undefined;
       const verdict = gate === undefined ? true : gate(chosen.item);
       if (verdict === true) break;
       if (verdict === 'item') {
-        past ??= new Map();
-        this.lookPast(past, chosen.lane, chosen.bucket);
+        this.lookPast(chosen.lane, chosen.bucket);
         continue;
       }
       refused ??= new Set<Lane<T>>();
@@ -162,8 +172,9 @@ export class Scheduler<T extends Schedulable> {
   }
 
   /** The gate held `bucket`'s candidate alone: the bucket's next one, in the same order, is its candidate now. */
-  private lookPast(past: Past<T>, lane: Lane<T>, bucket: DepthQueue<T>): void {
-    let cursor = past.get(bucket);
+  private lookPast(lane: Lane<T>, bucket: DepthQueue<T>): void {
+    this.past ??= new Map();
+    let cursor = this.past.get(bucket);
     if (cursor === undefined) {
       const iterator = lane.fairTurn(this.limits.fairnessEvery)
         ? bucket.inArrivalOrder()
@@ -171,19 +182,23 @@ export class Scheduler<T extends Schedulable> {
       // Its first is the candidate just held.
       iterator.next();
       cursor = { iterator, current: undefined };
-      past.set(bucket, cursor);
+      this.past.set(bucket, cursor);
     }
     cursor.current = cursor.iterator.next().value;
   }
 
   private choose(
     refused: Set<Lane<T>> | undefined,
-    past: Past<T> | undefined,
+    held: ((item: T) => boolean) | undefined,
   ): { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined {
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     for (const lane of this.lanes.values()) {
       if (lane.running >= lane.limit || refused?.has(lane)) continue;
-      const c = lane.candidate(this.limits.fairnessEvery, past);
+      let c = lane.candidate(this.limits.fairnessEvery, this.past);
+      while (c !== undefined && held?.(c.item) === true) {
+        this.lookPast(lane, c.bucket);
+        c = lane.candidate(this.limits.fairnessEvery, this.past);
+      }
       if (c === undefined) continue;
       if (chosen === undefined || ahead(c.item, chosen.item)) chosen = { lane, ...c };
     }

@@ -113,14 +113,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         },
   );
   table.waitingOf = (record) => rates.waitingOf(record);
-  // Each caller's share of the running sessions, when it is less than all of them (running-share.ts).
+  // Each caller's share of the running sessions, if less than all (running-share.ts); a provider's
+  // next session it holds is no offer when the providers' next sessions are compared (`heldByShare`).
   const share =
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a share of all the slots holds nobody `maxConcurrent` does not; it is left out for speed.
     limits.maxRunningPerCaller < limits.maxConcurrent
       ? new RunningShare(limits.maxRunningPerCaller, rates.holds)
       : undefined;
-  const admitGate = (record: SessionRecord) =>
-    share?.check(record) ?? rates.gate(record, clock.now() + record.input.timeoutMs);
+  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
+  const heldByShare = share && ((record: SessionRecord) => share.check(record) !== undefined);
   const driver = new SessionDriver({
     gate: createCallGate({ breakers, budgets, onError }),
     clock,
@@ -202,8 +203,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
           const error = record.reroute as NonNullable<SessionRecord['reroute']>;
           record.reroute = undefined;
-          // Its caller runs its share: it waits, and is looked at again next pass (not in this one,
-          // which would look at it again and again).
+          // Its caller runs its share: it waits for the next pass (this one would look at it again and again).
           if (share?.check(record) !== undefined) {
             later ??= [];
             later.push(record);
@@ -225,7 +225,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           // Every waiting session's caller runs its share: none could start, so none is looked at.
           // Stryker disable next-line ConditionalExpression,ArrowFunction,EqualityOperator: a shortcut (speed): without it the pass looks at each held session and starts none.
           if (share?.holdsAll(scheduler.queued, (caller) => queueRoom.heldBy(caller)) === true) break;
-          const record = scheduler.next(admitGate);
+          const record = scheduler.next(admitGate, heldByShare);
           if (record === undefined) break;
           record.admitted = true;
           share?.started(record);

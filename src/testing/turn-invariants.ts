@@ -152,8 +152,9 @@ export class TurnsSeen {
   /**
    * `providerOrder`: no other provider that could start one offered a session ahead of this one.
    * Each queue is walked in its order (arrival at its fairness turn), as the scheduler compares the
-   * queues: a session held alone that is ahead is looked past; one that is not ahead ends the walk,
-   * held or not (`docs/runtime.md`: what a held offer hides).
+   * queues: a session held alone is no offer and is looked past; the first that is not held is the
+   * queue's offer. (Until 2026-12-05 the scheduler looked past a held session only when it would
+   * win, and this walk ended at a held session that was not ahead.)
    */
   private across(id: string, seen: Waiting, at: number): void {
     if (this.laneOpen === undefined) return;
@@ -169,8 +170,8 @@ export class TurnsSeen {
       // `queued` is in arrival order already.
       if (!fairTurn) queue.sort(([, a], [, b]) => (ahead(a, b) ? -1 : 1));
       for (const [otherId, other] of queue) {
-        if (!ahead(other, seen)) break;
         if (this.heldAlone(otherId)) continue;
+        if (!ahead(other, seen)) break;
         if (this.laneOpen(provider, at))
           this.fail(
             'providerOrder',

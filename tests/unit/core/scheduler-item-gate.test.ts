@@ -115,3 +115,47 @@ describe("the scheduler's gate holding one session ('item')", () => {
     expect(s.running).toBe(0);
   });
 });
+
+describe("sessions held whoever else waits (`held`, a caller's share): no lane's offer", () => {
+  // Lane glm at its fairness turn offers its oldest, `old-held` (priority 1), whose caller runs its
+  // share; behind it in arrival order waits `next-high` (priority 9). Lane kimi offers `kimi5`.
+  function fairTurnBehindHeld() {
+    const s = scheduler(1);
+    s.enqueue(item('old-held', 'glm-4.6', 1));
+    s.enqueue(item('kimi5', 'kimi-k2.6', 5, undefined, 'kimi'));
+    s.enqueue(item('next-high', 'glm-4.6', 9));
+    return s;
+  }
+
+  it('at a fairness turn, the session behind a held one is its lane’s offer, and wins on priority', () => {
+    const s = fairTurnBehindHeld();
+    const asked: string[] = [];
+    const held = (c: Item) => {
+      asked.push(c.name);
+      return c.name === 'old-held';
+    };
+    // Asked of the winner alone, `old-held` stood for glm, lost to kimi5, and next-high waited.
+    expect(s.next(undefined, held)?.name).toBe('next-high');
+    expect(asked).toContain('old-held');
+    expect(s.next(undefined, held)?.name).toBe('kimi5');
+    expect(s.next(undefined, held)).toBeUndefined();
+    expect(s.queued).toBe(1);
+  });
+
+  it('the gate is asked only of the winner, after `held`; a held session never reaches it', () => {
+    const s = fairTurnBehindHeld();
+    const { asked, gate } = holding([]);
+    expect(s.next(gate, (c) => c.name === 'old-held')?.name).toBe('next-high');
+    expect(asked).toEqual(['next-high']);
+  });
+
+  it('a lane whose every session is held offers none; the others go', () => {
+    const s = scheduler();
+    s.enqueue(item('a', 'glm-4.6', 9));
+    s.enqueue(item('b', 'glm-4.6', 8));
+    s.enqueue(item('k', 'kimi-k2.6', 1, undefined, 'kimi'));
+    expect(s.next(undefined, (c) => c.provider === 'glm')?.name).toBe('k');
+    expect(s.next(undefined, (c) => c.provider === 'glm')).toBeUndefined();
+    expect(s.next()?.name).toBe('a');
+  });
+});
