@@ -144,7 +144,8 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
   description:
     'Shows live sessions by state (queued, running), queue depth per priority, in-flight sessions per ' +
     'provider against its limit, recent sessions, and what your ended sessions cost (the admin: every ' +
-    'session’s). With `session_id`, shows that one session.',
+    `session’s). Each list shows at most ${SESSIONS_PAGE_MAX} sessions: page on through older recent ones with ` +
+    '`cursor` (`recent_next_cursor`). With `session_id`, shows that one session.',
   input,
   output,
   longRunning: false,
