@@ -26,7 +26,7 @@ import type { SessionSummary } from '../runtime/types.js';
 import { completeSessionId } from './completions.js';
 import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
-import { firstPage } from './sessions-page.js';
+import { livePages } from './sessions-page.js';
 
 export const MODELS_URI = 'troupe://models';
 
@@ -282,15 +282,12 @@ function sessionsView(
   const status = mcp.runtime.status({ recent: 0 });
   const live = mcp.live.list((s) => visible(s.sessionId));
   // As the `sessions` tool's: the oldest of each state, counted past one answer's bound.
-  const queued = firstPage(live.filter((s) => s.state === 'queued'));
-  const running = firstPage(live.filter((s) => s.state === 'running'));
+  const pages = livePages(live);
   return {
     runtime_state: status.state,
-    queued: queued.shown,
-    running: running.shown,
-    ...(queued.more + running.more === 0
-      ? {}
-      : { live_not_shown: { queued: queued.more, running: running.more } }),
+    queued: pages.queued,
+    running: pages.running,
+    ...(pages.notShown === undefined ? {} : { live_not_shown: pages.notShown }),
     queued_by_priority: status.queuedByPriority,
     providers: status.providers,
     max_concurrent: status.maxConcurrent,

@@ -10,7 +10,7 @@
  * start and end between two calls), so they are not paged: an answer shows the oldest of each state
  * (those live longest) and counts the rest; any one of them is read by its id.
  */
-import { Buffer } from 'node:buffer';
+import { jsonBytes } from '../core/json-bytes.js';
 import type { SessionSummary } from '../runtime/types.js';
 
 /** The most sessions one answer lists, in each list. */
@@ -18,23 +18,38 @@ export const SESSIONS_PAGE_MAX = 100;
 /** The most bytes of session JSON one answer lists, in each list (an entry alone may be larger). */
 export const SESSIONS_PAGE_BYTES = 32 * 1024;
 
-export type Page<T> = { readonly shown: T[]; readonly more: number };
-
 /**
- * The first entries of `entries`, up to `limit` (at most `SESSIONS_PAGE_MAX`) and
- * `SESSIONS_PAGE_BYTES` of JSON (always the first, however large), and how many of `entries` it
- * left out (`more`).
+ * The entries of `entries` from `start` on, up to `limit` (at most `SESSIONS_PAGE_MAX`) and
+ * `SESSIONS_PAGE_BYTES` of JSON (always the first, however large).
  */
-export function firstPage<T>(entries: readonly T[], limit = SESSIONS_PAGE_MAX): Page<T> {
-  const wanted = Math.min(limit, entries.length);
+function page<T>(entries: readonly T[], start: number, limit: number): T[] {
+  const end = Math.min(entries.length, start + Math.min(limit, SESSIONS_PAGE_MAX));
   const shown: T[] = [];
   let bytes = 0;
-  for (const entry of entries.slice(0, Math.min(wanted, SESSIONS_PAGE_MAX))) {
-    bytes += Buffer.byteLength(JSON.stringify(entry));
+  for (let i = start; i < end; i++) {
+    bytes += jsonBytes(entries[i]);
     if (shown.length > 0 && bytes > SESSIONS_PAGE_BYTES) break;
-    shown.push(entry);
+    shown.push(entries[i] as T);
   }
-  return { shown, more: entries.length - shown.length };
+  return shown;
+}
+
+/**
+ * The live sessions by state, a page of each (the oldest), and how many of each it left out
+ * (`notShown`, absent when none): the `sessions` tool's `live_by_state` and `troupe://sessions`.
+ */
+export function livePages<T extends { readonly state: string }>(live: readonly T[]) {
+  const all = {
+    queued: live.filter((s) => s.state === 'queued'),
+    running: live.filter((s) => s.state === 'running'),
+  };
+  const queued = page(all.queued, 0, SESSIONS_PAGE_MAX);
+  const running = page(all.running, 0, SESSIONS_PAGE_MAX);
+  const notShown = {
+    queued: all.queued.length - queued.length,
+    running: all.running.length - running.length,
+  };
+  return { queued, running, notShown: notShown.queued + notShown.running === 0 ? undefined : notShown };
 }
 
 export type RecentPage =
@@ -58,7 +73,7 @@ export function recentPage(
       message: `Expected \`cursor\` to be the \`recent_next_cursor\` of an earlier answer, naming a session still in the history, got "${cursor}": it has left the history since (or is none of yours); call again without \`cursor\` for the newest`,
     };
   }
-  const { shown } = firstPage(recent.slice(start), limit);
+  const shown = page(recent, start, limit);
   const last = shown.at(-1);
   const more = start + shown.length < recent.length;
   return last !== undefined && more ? { ok: true, shown, next: last.sessionId } : { ok: true, shown };

@@ -19,7 +19,7 @@ import {
   visibleRecent,
   visibleSession,
 } from '../scope.js';
-import { firstPage, recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../sessions-page.js';
+import { livePages, recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../sessions-page.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
@@ -171,16 +171,13 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     if (!recent.ok)
       return errorOutcome(toolErrorInfo(runtimeError('INVALID_REQUEST', recent.message).toData()));
     const live = visibleLive(mcp, call);
-    const queued = firstPage(live.filter((s) => s.state === 'queued'));
-    const running = firstPage(live.filter((s) => s.state === 'running'));
+    const pages = livePages(live);
     const cost = await visibleCost(mcp, call);
     const structured = {
       ok: true,
       runtime_state: status.state,
-      live_by_state: { queued: queued.shown, running: running.shown },
-      ...(queued.more + running.more === 0
-        ? {}
-        : { live_not_shown: { queued: queued.more, running: running.more } }),
+      live_by_state: { queued: pages.queued, running: pages.running },
+      ...(pages.notShown === undefined ? {} : { live_not_shown: pages.notShown }),
       queued: status.queued,
       running: status.running,
       queued_by_priority: Object.fromEntries(
@@ -214,10 +211,10 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         ...providerLines,
         ...Object.entries(structured.limits_left ?? {}).map(([name, l]) => limitsLine(name, l)),
         `Recent: ${structured.recent.length} session(s)${recent.next === undefined ? '' : `; older ones with \`cursor: "${recent.next}"\` (at most ${SESSIONS_PAGE_MAX} an answer)`}.`,
-        ...(queued.more + running.more === 0
+        ...(pages.notShown === undefined
           ? []
           : [
-              `Live: ${queued.more} queued and ${running.more} running not listed (at most ${SESSIONS_PAGE_MAX} of each an answer); read one by \`session_id\`.`,
+              `Live: ${pages.notShown.queued} queued and ${pages.notShown.running} running not listed (at most ${SESSIONS_PAGE_MAX} of each an answer); read one by \`session_id\`.`,
             ]),
         `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMcpContext, type McpContext } from '../../../src/mcp/context.js';
-import { SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../../../src/mcp/sessions-page.js';
+import { recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../../../src/mcp/sessions-page.js';
 import { sessionsTool } from '../../../src/mcp/tools/sessions.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime } from '../../../src/runtime/types.js';
+import type { Runtime, SessionSummary } from '../../../src/runtime/types.js';
 
 type Args = { recent_limit?: number; cursor?: string };
 type Answer = {
@@ -144,5 +144,13 @@ describe('sessions: recent', () => {
       },
       1,
     );
+  });
+
+  it('shows one entry larger than the page’s bytes alone, so paging never stops on it', () => {
+    const large = { sessionId: 'large', label: 'x'.repeat(SESSIONS_PAGE_BYTES) } as unknown as SessionSummary;
+    const small = { sessionId: 'small' } as unknown as SessionSummary;
+    const first = recentPage([large, small], 20, undefined);
+    expect(first).toEqual({ ok: true, shown: [large], next: 'large' });
+    expect(recentPage([large, small], 20, 'large')).toEqual({ ok: true, shown: [small] });
   });
 });
