@@ -3,7 +3,7 @@
  *
  * Every path is resolved with `realpath` (so `..` and symlinks are followed to where they really
  * lead) and checked against the real roots BEFORE anything is read; one path outside refuses the
- * whole call, so nothing outside a root is ever opened. Sizes are capped per file and per call.
+ * whole call, so nothing outside a root is ever read. Sizes are capped per file and per call.
  *
  * Hidden files are not read: a path with a part below its root that starts with a dot (`.env`,
  * `.git/config`, `.npmrc`, `.ssh/...`), as asked or where its links lead. Until 2026-12-04 any
@@ -57,59 +57,58 @@ export async function readFilesUnderRoots(
   const firstRoot = usableRoots[0];
   if (firstRoot === undefined) return refuse('None of the configured root folders exists.');
 
-  // Phase 1: resolve and check every path; nothing is read yet.
-  const resolved: { path: string; real: string; size: number }[] = [];
-  let total = 0;
-  const allRoots = [...roots.map((root) => resolve(root)), ...usableRoots];
-  for (const path of paths) {
-    const candidate = isAbsolute(path) ? path : resolve(firstRoot, path);
-    // Before anything is looked up, so that whether a hidden file exists is not told either.
-    if (hiddenUnder(allRoots, resolve(candidate))) return hidden(path);
-    let real: string;
-    try {
-      real = await realpath(candidate);
-    } catch {
-      // Only say "not found" for paths that would lead inside a root, followed through every link
-      // there is; otherwise refuse as outside, as for a file that exists: whether a path beyond a
-      // link leading out of a root exists is not for the caller to learn.
-      const wouldBe = await whereItWouldLead(resolve(candidate), { links: 40 });
-      if (!usableRoots.some((root) => isInside(root, wouldBe))) return outside(path, roots);
-      // Through a visible link into a hidden folder: refused as a file there that exists is.
-      if (hiddenUnder(usableRoots, wouldBe)) return hidden(path);
-      return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
+  // Phase 1: resolve and check every path, each opened (nothing read yet) and what it is taken from
+  // the open file; phase 2 reads those files, so nothing can be swapped between check and read.
+  const opened: { path: string; handle: FileHandle }[] = [];
+  try {
+    let total = 0;
+    const allRoots = [...roots.map((root) => resolve(root)), ...usableRoots];
+    for (const path of paths) {
+      const candidate = isAbsolute(path) ? path : resolve(firstRoot, path);
+      // Before anything is looked up, so that whether a hidden file exists is not told either.
+      if (hiddenUnder(allRoots, resolve(candidate))) return hidden(path);
+      let real: string;
+      try {
+        real = await realpath(candidate);
+      } catch {
+        // Only say "not found" for paths that would lead inside a root, followed through every link
+        // there is; otherwise refuse as outside, as for a file that exists: whether a path beyond a
+        // link leading out of a root exists is not for the caller to learn.
+        const wouldBe = await whereItWouldLead(resolve(candidate), { links: 40 });
+        if (!usableRoots.some((root) => isInside(root, wouldBe))) return outside(path, roots);
+        // Through a visible link into a hidden folder: refused as a file there that exists is.
+        if (hiddenUnder(usableRoots, wouldBe)) return hidden(path);
+        return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
+      }
+      if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
+      if (hiddenUnder(usableRoots, real)) return hidden(path);
+      // Told only of what is still where it was checked: a folder on its way swapped for a link
+      // since would show the type or size of a file outside the roots (nothing read, but told).
+      const checked = await openChecked(real, usableRoots);
+      if (checked === undefined) return changed(path);
+      const { handle, info } = checked;
+      if (handle !== undefined) opened.push({ path, handle });
+      if (!info.isFile())
+        return refuse(
+          `Expected \`${path}\` to be a file, got a ${info.isDirectory() ? 'directory' : 'special file'}`,
+        );
+      if (info.size > limits.maxFileBytes) {
+        return refuse(
+          `Expected \`${path}\` to be at most ${limits.maxFileBytes} bytes, got ${info.size} bytes`,
+        );
+      }
+      total += info.size;
+      if (total > limits.maxTotalBytes) {
+        return refuse(
+          `Expected the files to total at most ${limits.maxTotalBytes} bytes, got more (at \`${path}\`)`,
+        );
+      }
     }
-    if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
-    if (hiddenUnder(usableRoots, real)) return hidden(path);
-    // Told only once `real` still leads where it was checked: a folder on its way swapped for a link
-    // since would show the type or size of a file outside the roots (nothing read, but told).
-    const info = await statChecked(real);
-    if (info === undefined) return changed(path);
-    if (!info.isFile())
-      return refuse(
-        `Expected \`${path}\` to be a file, got a ${info.isDirectory() ? 'directory' : 'special file'}`,
-      );
-    if (info.size > limits.maxFileBytes) {
-      return refuse(
-        `Expected \`${path}\` to be at most ${limits.maxFileBytes} bytes, got ${info.size} bytes`,
-      );
-    }
-    total += info.size;
-    if (total > limits.maxTotalBytes) {
-      return refuse(
-        `Expected the files to total at most ${limits.maxTotalBytes} bytes, got more (at \`${path}\`)`,
-      );
-    }
-    resolved.push({ path, real, size: info.size });
-  }
 
-  // Phase 2: read, never more than the cap even if a file grew since the check, and only what was
-  // checked: someone who can write in a root could swap a folder on the way, or the file, between.
-  const files: ChatFile[] = [];
-  let bytes = 0;
-  for (const { path, real } of resolved) {
-    const handle = await openChecked(real, usableRoots);
-    if (handle === undefined) return changed(path);
-    try {
+    // Phase 2: read the files opened and checked, never more than the cap even if one grew since.
+    const files: ChatFile[] = [];
+    let bytes = 0;
+    for (const { path, handle } of opened) {
       const buffer = Buffer.alloc(limits.maxFileBytes + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       if (bytesRead > limits.maxFileBytes) {
@@ -121,50 +120,53 @@ export async function readFilesUnderRoots(
         data: buffer.subarray(0, bytesRead).toString('utf8'),
         mimeType: 'text/plain',
       });
-    } finally {
-      await handle.close();
     }
+    return { ok: true, files, bytes };
+  } finally {
+    await Promise.all(opened.map(({ handle }) => handle.close().catch(() => undefined)));
   }
-  return { ok: true, files, bytes };
 }
 
 /**
- * What `real` (checked inside a root) is, or undefined when it no longer leads there: after the
- * `stat`, `real` must still be its own real path and name the same file without following a link
- * (a swap for the `stat` and a swap back for both checks can pass). Until 2026-12-05 the `stat`
- * alone said, so a folder swapped for a link between the check and it showed in the refusal the
- * type (`got a directory`) or size (`got 5000 bytes`) of what lay outside the roots.
+ * `real` (checked inside a root) opened, with what it is (`fstat` of the file opened), or undefined
+ * (closed) when what was opened is not where it was checked: on Linux its `/proc/self/fd` link,
+ * race-free; elsewhere `real` must still be its own real path and name the same file (a swap and a
+ * swap back within these few calls can pass). A last link is not followed (`real` has none) and the
+ * open does not wait (a FIFO swapped in would hold it, and one of libuv's four file threads, until a
+ * writer came). A device or socket is never opened (opening some devices acts): a `stat` says what
+ * it is, checked after by its path, with the same race as elsewhere, for "special file" alone.
+ * Until 2026-12-05 a `stat` by path told every type and size, checked by path after it (a swap for
+ * the `stat` and the `lstat` but not the `realpath` between could pass: the refusal then told the
+ * size of a file outside the roots), and phase 2 opened the path again.
  */
-async function statChecked(real: string): Promise<Stats | undefined> {
-  const info = await stat(real).catch(() => undefined);
-  if (info === undefined) return undefined;
-  const [again, own] = await Promise.all([
-    realpath(real).catch(() => ''),
-    lstat(real).catch(() => undefined),
-  ]);
-  return again === real && own?.dev === info.dev && own.ino === info.ino ? info : undefined;
-}
-
-/**
- * `real` opened as the regular file phase 1 checked, or undefined (closed) when it is no longer one
- * there. Not following a last link (`real` has none) and not waiting (a FIFO swapped in would hold
- * the open, and one of libuv's four file threads, until a writer came); then the file opened is
- * checked where it really is: on Linux its `/proc/self/fd` link, race-free; elsewhere `real` must
- * still be real and name the same file (a swap and a swap back within these few calls can pass).
- * Until 2026-12-05 phase 2 opened `real` as a path again, following whatever stood there by then.
- */
-async function openChecked(real: string, roots: readonly string[]): Promise<FileHandle | undefined> {
+async function openChecked(real: string, roots: readonly string[]): Promise<Checked | undefined> {
+  const first = await stat(real).catch(() => undefined);
+  if (first === undefined) return undefined;
+  if (!first.isFile() && !first.isDirectory()) {
+    const again = await realpath(real).catch(() => '');
+    const own = await lstat(real).catch(() => undefined);
+    return again === real && own?.dev === first.dev && own.ino === first.ino ? { info: first } : undefined;
+  }
   const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   const handle = await open(real, flags).catch(() => undefined);
   if (handle === undefined) return undefined;
-  const where = await handle
-    .stat()
-    .then((info) => (info.isFile() ? openedAt(handle, real, info) : undefined))
-    .catch(() => undefined);
-  if (where !== undefined && roots.some((root) => isInside(root, where)) && !hiddenUnder(roots, where))
-    return handle;
+  const info = await handle.stat().catch(() => undefined);
+  const where = info === undefined ? undefined : await openedAt(handle, real, info);
+  if (
+    info !== undefined &&
+    where !== undefined &&
+    roots.some((root) => isInside(root, where)) &&
+    !hiddenUnder(roots, where)
+  )
+    return { handle, info };
   await handle.close();
   return undefined;
+}
+
+interface Checked {
+  /** Open when `info` is a file or folder, closed by the caller. */
+  readonly handle?: FileHandle;
+  readonly info: Stats;
 }
 
 async function openedAt(handle: FileHandle, real: string, info: Stats): Promise<string | undefined> {

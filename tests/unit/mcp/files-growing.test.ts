@@ -1,7 +1,7 @@
 /**
  * multi_file_chat's read of a file that grows between its size check and its read (a log being
  * written to): refused, naming the cap, never sent as `maxFileBytes + 1` bytes of partial content.
- * `open` is wrapped so that the file grows right after the check, every time.
+ * The file opened is wrapped so that it grows right before its read, every time.
  */
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,15 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return {
     ...actual,
     open: async (...args: Parameters<typeof actual.open>) => {
-      // Phase 2 opens what phase 1 checked: the file grows in between.
-      if (args[0] === growing.path) await actual.appendFile(growing.path, 'x'.repeat(growing.by));
-      return actual.open(...args);
+      const handle = await actual.open(...args);
+      if (args[0] !== growing.path) return handle;
+      // Phase 1 checks the size of the file opened, phase 2 reads it: the file grows in between.
+      const read = handle.read.bind(handle) as (...a: unknown[]) => ReturnType<typeof handle.read>;
+      handle.read = (async (...a: unknown[]) => {
+        await actual.appendFile(growing.path, 'x'.repeat(growing.by));
+        return read(...a);
+      }) as typeof handle.read;
+      return handle;
     },
   };
 });

@@ -10,15 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 
-const swap = vi.hoisted(() => ({ path: '', before: async () => {} }));
+const swap = vi.hoisted(() => ({
+  path: '',
+  before: async () => {},
+  after: async () => {},
+  lstatAs: undefined as string | undefined,
+}));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs/promises')>();
   return {
     ...actual,
     stat: async (...args: Parameters<typeof actual.stat>) => {
-      if (args[0] === swap.path) await swap.before();
-      return actual.stat(...args);
+      if (args[0] !== swap.path) return actual.stat(...args);
+      await swap.before();
+      return actual.stat(...args).finally(swap.after);
     },
+    // What an `lstat` would see with the swap in place again while it runs.
+    lstat: async (...args: Parameters<typeof actual.lstat>) =>
+      args[0] === swap.path && swap.lstatAs !== undefined
+        ? actual.lstat(swap.lstatAs)
+        : actual.lstat(...args),
   };
 });
 
@@ -40,6 +51,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   swap.before = async () => {};
+  swap.after = async () => {};
+  swap.lstatAs = undefined;
   await rm(base, { recursive: true, force: true });
 });
 
@@ -61,6 +74,30 @@ it.each([
     expect(read.error.message).toMatch(
       /^Expected `sub\/notes\.txt` to be the file it was when checked, got one changed since/,
     );
+  },
+);
+
+it.each([
+  ['a folder (got a directory)', 'outside', /directory/],
+  ['a file over the size cap (got its size)', 'big', /5000/],
+])(
+  'tells nothing of %s outside the root when the swap is undone for the realpath that checks the stat',
+  async (_, target, told) => {
+    // In for the `stat` and for the `lstat` (which, through the link, names the file outside), out
+    // for the `realpath`: every check by path agrees with the `stat`. Until 2026-12-05 this told.
+    swap.before = async () => {
+      await rename(join(root, 'sub'), join(root, 'sub-was'));
+      await symlink(join(base, target), join(root, 'sub'));
+    };
+    swap.after = async () => {
+      await rm(join(root, 'sub'));
+      await rename(join(root, 'sub-was'), join(root, 'sub'));
+    };
+    swap.lstatAs = join(base, target, 'notes.txt');
+    const read = await readFilesUnderRoots(['sub/notes.txt'], [root], limits);
+    expect(read.ok ? '' : read.error.message).not.toMatch(told);
+    // What is read is what the path names where it was checked: the file inside the root.
+    expect(read.ok && read.files.map((f) => f.data)).toEqual(['notes']);
   },
 );
 
