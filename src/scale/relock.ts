@@ -7,11 +7,15 @@
  * lock renewal only extends a lock that is still there, so the first stalled check after it, on
  * any instance, moved those jobs back to wait and another instance called their providers again
  * (an audit, 2026-12-05: 2 or 3 of 4 sessions called twice after a 4 s outage). Such an outage
- * starts a hold of every check, which every instance that leases sees within it; a reconnect also
- * retakes, for a lock lost without a hold (a cut of every connection of 0.75 to 1.5 s can lapse a lock
- * renewed just before it, too short a gap to hold: `tests/scale/relock-after-cut.test.ts`). One script per job sets
- * its lock again with its token, if the job is still this lease's (in the active list, no other
- * lock) and not yet moved.
+ * starts a hold of every check, which every instance that leases sees within it; since 2026-12-05 a
+ * shorter one of more than half a lock's life does too (a freeze or cut of 0.75 to 1.5 s can lapse a
+ * lock whose renewal was nearly due; until then nothing retook it and the next check moved its job:
+ * `tests/scale/short-freeze-relock.test.ts`). A reconnect also retakes, for a lock lost in a cut
+ * that a hold missed (`tests/scale/relock-after-cut.test.ts`). BullMQ's `lockRenewalFailed` is not
+ * a trigger: it comes as Redis goes on, after a check queued meanwhile may have moved the job, and
+ * a lock taken away by hand stands for a lapse in tests that expect a takeover. One script per job
+ * sets its lock again with its token, if the job is still this lease's (in the active list, no
+ * other lock) and not yet moved.
  */
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';

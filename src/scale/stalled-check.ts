@@ -20,10 +20,18 @@
  * job. Every instance that leases calls it every `min(stalledIntervalMs, lockDurationMs / 4)`, its
  * Workers paused or not (BullMQ's paused Worker checked nothing: a dead instance's sessions stayed
  * out of the queue while every survivor was full), and at a shutdown until its Workers have closed
- * (its jobs drained or handed back: a hold meanwhile must still reach it), so a gap means that no instance reached Redis, or that all were starved of CPU that
- * long (then the hold only delays takeovers). The gap is a whole lock's life, not the half that can
- * already lapse one (BullMQ renews every `lockDurationMs / 2`): at half, a loaded machine's lags
- * held checks again and again. BullMQ's `stalled-check` key still spaces checks by `stalledIntervalMs`.
+ * (its jobs drained or handed back: a hold meanwhile must still reach it), so a gap means that no
+ * instance reached Redis, or that all were starved of CPU that long (then the hold only delays
+ * takeovers). A shorter gap of more than half a lock's life can lapse a lock too (BullMQ renews
+ * each every quarter to half of it: a freeze that begins as a renewal is nearly due outlasts the
+ * lock) and holds the checks for one lock's life, enough for every instance's next calls (every
+ * quarter of it). Until 2026-12-05 such a gap held nothing (a hold of `stalledHoldMs` at half a
+ * lock's life held checks again and again under a loaded machine's lags), and the next check moved
+ * the job whose lock had lapsed: its provider was called twice (every freeze so timed in
+ * `tests/scale/short-freeze-relock.test.ts`). Retaking on BullMQ's `lockRenewalFailed` did not
+ * help there (5 of 5 runs still called twice): the failed renewal is answered as Redis goes on,
+ * after a check queued meanwhile has moved a job marked stalled before the freeze. BullMQ's
+ * `stalled-check` key still spaces checks by `stalledIntervalMs`.
  */
 import { createRequire } from 'node:module';
 import type { Queue, Worker } from 'bullmq';
@@ -42,8 +50,10 @@ const BULL_CHECK = bullScripts.moveStalledJobsToWait;
 const LAST_CALL_TTL_MS = 60_000;
 
 // KEYS: BullMQ's nine, then the last call's record and the hold. ARGV: BullMQ's four, then the
-// longest gap that is no outage and the hold, in ms. Returns BullMQ's answer (an array), or while
-// a hold is on its start (a string), which tells each caller which hold it is.
+// longest gap that is no outage (the lock's life) and the hold after one, in ms. A shorter gap of
+// over half the lock's life holds checks for the lock's life (a longer hold on runs to its end).
+// Returns BullMQ's answer (an array), or while a hold is on its start (a string), which tells each
+// caller which hold it is.
 // The record is "<Redis's time in ms> <its run_id>": a run_id unlike the last is a restart. A Redis
 // that refuses INFO to scripts (renamed) is told by the gap alone.
 const GUARD = `
@@ -55,9 +65,12 @@ local guardLast = redis.call('GET', KEYS[10])
 redis.call('SET', KEYS[10], string.format('%.0f', guardNow) .. ' ' .. guardRun, 'PX', ${LAST_CALL_TTL_MS})
 local lastAt, lastRun
 if guardLast then lastAt, lastRun = string.match(guardLast, '^(%d+) (%S+)$') end
-local away = lastAt == nil or lastRun ~= guardRun or guardNow - tonumber(lastAt) > tonumber(ARGV[5])
-if away and redis.call('LLEN', KEYS[3]) > 0 then
-  redis.call('SET', KEYS[11], guardNow, 'PX', ARGV[6])
+local gap = lastAt and guardNow - tonumber(lastAt)
+local away = lastAt == nil or lastRun ~= guardRun or gap > tonumber(ARGV[5])
+local late = not away and gap > tonumber(ARGV[5]) / 2
+if (away or late) and redis.call('LLEN', KEYS[3]) > 0 then
+  local holdMs = math.max(away and tonumber(ARGV[6]) or tonumber(ARGV[5]), redis.call('PTTL', KEYS[11]))
+  redis.call('SET', KEYS[11], guardNow, 'PX', holdMs)
 end
 local guardHold = redis.call('GET', KEYS[11])
 if guardHold then
