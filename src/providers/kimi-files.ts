@@ -8,10 +8,15 @@
  * failure the files are listed (`GET /v1/files`) and those whose `filename` starts with the
  * prefix are deleted. The prefix is taken out of the extracted content (Moonshot's JSON repeats
  * the `filename`), so the model sees the caller's own file name.
+ *
+ * Moonshot's list has no paging: no query parameters, and its answer is `{ object, data }` with
+ * every file of the account (at most 1,000), so one read sees them all. An upload Moonshot stores
+ * only after that read is looked for once more, halfway through `deleteTimeoutMs`.
  */
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { FilesHandler } from './files.js';
 
 /**
@@ -19,7 +24,7 @@ import type { FilesHandler } from './files.js';
  * the list and the deletes use their own timeout (`deleteTimeoutMs`) because they run after the
  * call ended.
  */
-export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
+export function moonshotFiles(deleteTimeoutMs: number, clock: Clock = systemClock): FilesHandler {
   return async (files, { client, signal, toError }) => {
     const prefix = `troupe-${randomBytes(6).toString('hex')}-`;
     const uploaded: string[] = [];
@@ -28,7 +33,7 @@ export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
         uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
       );
     };
-    let unanswered = false;
+    let unanswered = 0;
     try {
       const settled = await Promise.allSettled(
         files.map(async (file) => {
@@ -46,7 +51,7 @@ export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
             return created.id;
           } catch (error) {
             // No HTTP status: aborted, timed out or cut, so the server may have stored it.
-            if ((error as { status?: unknown }).status === undefined) unanswered = true;
+            if ((error as { status?: unknown }).status === undefined) unanswered++;
             throw error;
           }
         }),
@@ -64,24 +69,69 @@ export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
       return { messages, release };
     } catch (error) {
       // The known ids and the search run side by side, so the call ends within one timeout.
-      const search = unanswered ? sweep(client, prefix, uploaded, deleteTimeoutMs) : undefined;
+      const search =
+        unanswered > 0
+          ? sweep(client, { prefix, known: uploaded, unanswered, timeoutMs: deleteTimeoutMs, clock })
+          : undefined;
       await Promise.all([release(), search]);
       throw toError(error, signal, 'file upload');
     }
   };
 }
 
+interface Search {
+  readonly prefix: string;
+  /** The ids that came back: deleted by id, not searched for. */
+  readonly known: readonly string[];
+  /** Uploads that got no HTTP answer: each stored one file at most (the SDK retries none). */
+  readonly unanswered: number;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+}
+
 /**
- * Deletes the files named with this call's prefix whose ids never came back, the list and the
- * deletes within one `deleteTimeoutMs`. Never throws.
+ * Deletes the files named with this call's prefix whose ids never came back, within one
+ * `timeoutMs`. When the first list shows fewer of them than uploads went unanswered, the rest may
+ * still be on their way into Moonshot's store: the list is read once more, halfway through
+ * `timeoutMs` (the second half is for that list and its deletes). Never throws.
  */
-async function sweep(client: OpenAI, prefix: string, known: readonly string[], timeoutMs: number) {
+async function sweep(client: OpenAI, search: Search): Promise<void> {
+  const { prefix, known, timeoutMs, clock } = search;
   const signal = AbortSignal.timeout(timeoutMs);
-  try {
+  const halfway = pause(clock, timeoutMs / 2, signal);
+  const found = new Set<string>();
+  const look = async () => {
     const page = await client.files.list(undefined, { signal });
-    const orphans = page.data.filter((f) => f.filename.startsWith(prefix) && !known.includes(f.id));
+    const orphans = page.data.filter(
+      (f) => f.filename.startsWith(prefix) && !known.includes(f.id) && !found.has(f.id),
+    );
+    for (const f of orphans) found.add(f.id);
     await Promise.allSettled(orphans.map((f) => client.files.delete(f.id, { signal })));
+  };
+  try {
+    await look();
+    if (found.size >= search.unanswered) return;
+    await halfway;
+    if (!signal.aborted) await look();
   } catch {
     // The list failed or timed out: nothing more can be found.
+  } finally {
+    halfway.cancel();
   }
+}
+
+/** Resolves after `ms` on `clock`, or when `signal` aborts; `cancel()` clears the timer. */
+function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> & { cancel(): void } {
+  let cancel = () => {};
+  const done = new Promise<void>((resolve) => {
+    const timer = clock.setTimeout(end, ms);
+    function end() {
+      clock.clearTimeout(timer);
+      signal.removeEventListener('abort', end);
+      resolve();
+    }
+    cancel = end;
+    signal.addEventListener('abort', end, { once: true });
+  });
+  return Object.assign(done, { cancel: () => cancel() });
 }

@@ -70,7 +70,11 @@ export interface KimiOptions extends Partial<Omit<OpenAICompatibleOptions, 'apiK
   readonly apiKey: string;
   /** `cn` uses the mainland host `api.moonshot.cn`. Ignored when `baseURL` is given. @default 'global' */
   readonly region?: 'global' | 'cn';
-  /** How long each cleanup delete may take, in ms (the call's own signal may be aborted by then). @default 5000 */
+  /**
+   * How long each cleanup delete may take, in ms (the call's own signal may be aborted by then);
+   * after an upload with no answer, the whole search for what it stored (one list, a second one
+   * halfway through when files are missing, and their deletes). @default 5000
+   */
   readonly deleteTimeoutMs?: number;
 }
 

@@ -25,11 +25,18 @@ export interface FilesOptions {
    * the client (an upload aborted after the vendor stored it). @default false
    */
   readonly hangUploadsAfterStore?: boolean;
+  /**
+   * Never answer an upload either, and store it only once the next `GET /v1/files` has been
+   * answered: an upload the vendor stores after the client's list was read. @default false
+   */
+  readonly storeUploadsAfterList?: boolean;
 }
 
 export class FilesRoutes {
   readonly files = new Map<string, StoredFile>();
   private nextFile = 1;
+  /** Uploads held back by `storeUploadsAfterList` until a list has been answered. */
+  private readonly unlisted: StoredFile[] = [];
 
   constructor(private readonly options: FilesOptions) {}
 
@@ -38,7 +45,9 @@ export class FilesRoutes {
     if (path === '/v1/files' && method === 'POST') return this.upload(res, raw, contentType).then(() => true);
     if (path === '/v1/files' && method === 'GET') {
       const data = [...this.files.values()].filter((f) => !f.deleted).map(fileObject);
-      return json(res, { object: 'list', data });
+      json(res, { object: 'list', data });
+      for (const held of this.unlisted.splice(0)) this.files.set(held.id, held);
+      return true;
     }
     const match = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
     const file = match?.[1] === undefined ? undefined : this.files.get(match[1]);
@@ -74,6 +83,7 @@ export class FilesRoutes {
       bytes: part.size,
       deleted: false,
     };
+    if (this.options.storeUploadsAfterList === true) return void this.unlisted.push(stored);
     this.files.set(id, stored);
     if (this.options.hangUploadsAfterStore === true) return;
     json(res, fileObject(stored));

@@ -72,6 +72,8 @@ export interface OpenAIServerOptions {
   readonly maxRequestBytes?: number;
   /** Store each `POST /v1/files` upload, then never answer it (see `openai-files.ts`). @default false */
   readonly hangUploadsAfterStore?: boolean;
+  /** Never answer an upload, and store it only after the next file list was answered (see `openai-files.ts`). @default false */
+  readonly storeUploadsAfterList?: boolean;
   /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`; per model as GLM). @default none */
   readonly enforce?: EnforcedLimits;
 }
@@ -105,7 +107,10 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
     options.enforce === undefined ? undefined : new TierLimits(options.enforce, options.vendor);
   let respond = options.respond;
   const requests: RecordedRequest[] = [];
-  const fileRoutes = new FilesRoutes({ hangUploadsAfterStore: options.hangUploadsAfterStore });
+  const fileRoutes = new FilesRoutes({
+    hangUploadsAfterStore: options.hangUploadsAfterStore,
+    storeUploadsAfterList: options.storeUploadsAfterList,
+  });
   const files: ReadonlyMap<string, StoredFile> = fileRoutes.files;
   const sockets = new Map<Socket, number>();
   const budgets = new Map<string, number>();

@@ -226,6 +226,75 @@ describe('Kimi files for multi-file chat', () => {
     }
   });
 
+  it('lists once more, halfway through deleteTimeoutMs, for an upload stored only after the first list was read', async () => {
+    // The upload's request may still be in flight on the vendor's side when the call gives up on it.
+    const late = createOpenAIServer({ apiKey: KEY, storeUploadsAfterList: true });
+    await late.start();
+    const p = createKimiProvider({ apiKey: KEY, baseURL: late.baseURL, deleteTimeoutMs: 1000 });
+    const lists = () => late.requests.filter((r) => r.method === 'GET' && r.path === '/v1/files');
+    try {
+      const controller = new AbortController();
+      const run = p
+        .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
+        .catch((e: unknown) => e);
+      await expect.poll(() => late.requests.filter((r) => r.method === 'POST').length).toBe(2);
+      const abortedAt = performance.now();
+      controller.abort();
+      expect(((await run) as TroupeError).code).toBe('CANCELLED');
+      const tookMs = performance.now() - abortedAt;
+      // The first list saw neither upload; they were stored as it was answered, and the second found both.
+      expect(lists()).toHaveLength(2);
+      expect(lists()[1]!.receivedAt - lists()[0]!.receivedAt).toBeGreaterThanOrEqual(400);
+      const files = [...late.files.values()];
+      expect(files.map((f) => [f.filename.replace(PREFIX, ''), f.deleted]).sort()).toEqual([
+        ['alpha.md', true],
+        ['beta.txt', true],
+      ]);
+      // Still within the one deleteTimeoutMs the search has.
+      expect(tookMs).toBeLessThan(1500);
+    } finally {
+      await p.close();
+      await late.close();
+    }
+  });
+
+  it('searches no more than one deleteTimeoutMs when an unanswered upload was never stored', async () => {
+    // Uploads hang and store nothing; the list answers, empty, each time.
+    const listedAt: number[] = [];
+    const empty = createServer((req, res) => {
+      if (req.url === '/v1/files' && req.method === 'GET') {
+        listedAt.push(performance.now());
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [] }));
+      }
+    });
+    empty.listen(0, '127.0.0.1');
+    await once(empty, 'listening');
+    const p = createKimiProvider({
+      apiKey: KEY,
+      baseURL: `http://127.0.0.1:${(empty.address() as AddressInfo).port}/v1`,
+      deleteTimeoutMs: 800,
+    });
+    try {
+      const controller = new AbortController();
+      const request: ChatRequest = { ...withFiles('moonshot-v1-8k'), files: [{ name: 'one.md', data: 'x' }] };
+      const run = p.complete(request, { signal: controller.signal }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      const abortedAt = performance.now();
+      controller.abort();
+      expect(((await run) as TroupeError).code).toBe('CANCELLED');
+      const tookMs = performance.now() - abortedAt;
+      // One list at once, one more halfway (400 ms), and no third: the call ends within the 800 ms.
+      expect(listedAt).toHaveLength(2);
+      expect(listedAt[1]! - abortedAt).toBeGreaterThanOrEqual(350);
+      expect(tookMs).toBeLessThan(800);
+    } finally {
+      await p.close();
+      empty.closeAllConnections();
+      empty.close();
+    }
+  });
+
   it('targets the .cn host with region cn and the global host by default', async () => {
     const cn = createKimiProvider({ apiKey: KEY, region: 'cn' });
     const global = createKimiProvider({ apiKey: KEY });
