@@ -117,9 +117,9 @@ export const KIMI_ERRORS: VendorErrorTable = {
       id: 'kimi.too-long',
       status: 400,
       type: 'invalid_request_error',
-      // Help center (error-codes.md): "Input token length too long", "prompt tokens + max_tokens exceeds
-      // the model specification"; issue threads quote the API's "exceeded model token limit: N".
-      text: /exceeded model token limit|token length too long|exceeds the model specification/i,
+      // No code of Moonshot's tells it from other bad requests; the wording does (docs/providers.md [K4],
+      // [K7]: the help center's two, "exceeded model token limit: N", older "model max length exceeded").
+      text: /exceeded model token limit|token length too long|exceeds the model specification|model max length exceeded/i,
       troupe: 'CONTEXT_TOO_LONG',
       hint: 'none',
       why: 'Prompt tokens plus the completion budget exceed the model window.',

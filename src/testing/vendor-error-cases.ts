@@ -88,6 +88,8 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       'invalid_request_error',
       'Invalid request: Your request exceeded model token limit: 262144 (requested: 269030)',
     ),
+    // The older wording, as MoonshotAI/MoonshotAI-Cookbook#18 quotes it.
+    kimi('kimi.too-long#older', 400, 'invalid_request_error', 'model max length exceeded, max length:8192'),
     kimi('kimi.invalid', 400, 'invalid_request_error', 'Invalid request: temperature must be in [0, 1]'),
     kimi('kimi.auth', 401, 'invalid_authentication_error', 'Invalid Authentication'),
     kimi('kimi.auth#incorrect-key', 401, 'incorrect_api_key_error', 'Incorrect API key provided'),

@@ -181,6 +181,20 @@ describe('KIMI_ERRORS', () => {
     expect(kimi(400, 'invalid_request_error', 'exceeds the model quota')).toBe('kimi.invalid');
   });
 
+  it('matches Moonshot’s older overflow wording, “model max length exceeded”, and the old reference’s spacing', () => {
+    // MoonshotAI/MoonshotAI-Cookbook#18 (2024-04, moonshot-v1-8k with max_tokens 8190): a 400 whose
+    // message was "model max length exceeded, max length:8192". The cookbook's copy of the old API
+    // reference (examples/context_caching/kimi_api.json) spells the other "exceeded model token limit : N".
+    const older = 'model max length exceeded, max length:8192';
+    expect(kimi(400, 'invalid_request_error', older)).toBe('kimi.too-long');
+    expect(kimi(undefined, 'invalid_request_error', older)).toBe('kimi.too-long');
+    expect(kimi(400, 'invalid_request_error', 'Your request exceeded model token limit : 8192')).toBe(
+      'kimi.too-long',
+    );
+    // Another field's length is not the model's window.
+    expect(kimi(400, 'invalid_request_error', 'name max length exceeded')).toBe('kimi.invalid');
+  });
+
   it('matches a suspended account at any status, stream errors included, whatever the type', () => {
     const message = 'Your account is Suspended due to insufficient balance';
     expect(kimi(429, 'rate_limit_reached_error', message)).toBe('kimi.suspended');
