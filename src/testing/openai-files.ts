@@ -37,13 +37,20 @@ export class FilesRoutes {
   private nextFile = 1;
   /** Uploads held back by `storeUploadsAfterList` until a list has been answered. */
   private readonly unlisted: StoredFile[] = [];
+  /** Uploads whose body is still being read: a list waits for them, so it sees what arrived before it. */
+  private readonly reading = new Set<Promise<void>>();
 
   constructor(private readonly options: FilesOptions) {}
 
   /** Answers a files route; `false` when the path is not one. */
   async handle(res: ServerResponse, method: string, path: string, raw: Buffer, contentType: string) {
-    if (path === '/v1/files' && method === 'POST') return this.upload(res, raw, contentType).then(() => true);
+    if (path === '/v1/files' && method === 'POST') {
+      const reading = this.upload(res, raw, contentType);
+      this.reading.add(reading);
+      return reading.then(() => true).finally(() => this.reading.delete(reading));
+    }
     if (path === '/v1/files' && method === 'GET') {
+      await Promise.allSettled([...this.reading]);
       const data = [...this.files.values()].filter((f) => !f.deleted).map(fileObject);
       json(res, { object: 'list', data });
       for (const held of this.unlisted.splice(0)) this.files.set(held.id, held);
