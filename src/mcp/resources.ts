@@ -22,7 +22,9 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { jsonBytes } from '../core/json-bytes.js';
 import type { SessionSummary } from '../runtime/types.js';
+import { checkAnswerBudget, takeAnswerBytes } from './answer-budget.js';
 import { completeSessionId } from './completions.js';
 import type { McpContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
@@ -279,10 +281,14 @@ function sessionsView(
   ctx: ServerContext,
   visible: (id: string) => boolean,
 ): Record<string, unknown> {
+  // As the `sessions` tool's: nothing built for a request whose answers carried their budget.
+  checkAnswerBudget(ctx.http?.req);
   const status = mcp.runtime.status({ recent: 0 });
   const live = mcp.live.list((s) => visible(s.sessionId));
   // As the `sessions` tool's: the oldest of each state, counted past one answer's bound.
   const pages = livePages(live);
+  const recent = mcp.recentFor(ctx, 20);
+  takeAnswerBytes(ctx.http?.req, pages.bytes + jsonBytes(recent));
   return {
     runtime_state: status.state,
     queued: pages.queued,
@@ -297,7 +303,7 @@ function sessionsView(
     max_queued_bytes: status.maxQueuedBytes,
     max_queued_bytes_per_caller: status.maxQueuedBytesPerCaller,
     queued_bytes: status.queuedBytes,
-    recent: mcp.recentFor(ctx, 20),
+    recent,
   };
 }
 

@@ -27,6 +27,11 @@ export interface ToolCallContext {
    * `logging/setLevel`; 2026-07-28: the request's log level).
    */
   readonly log?: ClientLog;
+  /**
+   * The HTTP request the call came in (every message of a JSON-RPC batch shares it), whose answer
+   * budget read-heavy tools count against (`answer-budget.ts`); absent on stdio and in tasks.
+   */
+  readonly httpRequest?: object;
 }
 
 /**

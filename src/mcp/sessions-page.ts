@@ -22,16 +22,17 @@ export const SESSIONS_PAGE_BYTES = 32 * 1024;
  * The entries of `entries` from `start` on, up to `limit` (at most `SESSIONS_PAGE_MAX`) and
  * `SESSIONS_PAGE_BYTES` of JSON (always the first, however large).
  */
-function page<T>(entries: readonly T[], start: number, limit: number): T[] {
+function page<T>(entries: readonly T[], start: number, limit: number): { shown: T[]; bytes: number } {
   const end = Math.min(entries.length, start + Math.min(limit, SESSIONS_PAGE_MAX));
   const shown: T[] = [];
   let bytes = 0;
   for (let i = start; i < end; i++) {
-    bytes += jsonBytes(entries[i]);
-    if (shown.length > 0 && bytes > SESSIONS_PAGE_BYTES) break;
+    const entry = jsonBytes(entries[i]);
+    if (shown.length > 0 && bytes + entry > SESSIONS_PAGE_BYTES) break;
+    bytes += entry;
     shown.push(entries[i] as T);
   }
-  return shown;
+  return { shown, bytes };
 }
 
 /**
@@ -46,14 +47,26 @@ export function livePages<T extends { readonly state: string }>(live: readonly T
   const queued = page(all.queued, 0, SESSIONS_PAGE_MAX);
   const running = page(all.running, 0, SESSIONS_PAGE_MAX);
   const notShown = {
-    queued: all.queued.length - queued.length,
-    running: all.running.length - running.length,
+    queued: all.queued.length - queued.shown.length,
+    running: all.running.length - running.shown.length,
   };
-  return { queued, running, notShown: notShown.queued + notShown.running === 0 ? undefined : notShown };
+  return {
+    queued: queued.shown,
+    running: running.shown,
+    notShown: notShown.queued + notShown.running === 0 ? undefined : notShown,
+    /** The bytes of the two lists' entries (their JSON), for the request's answer budget. */
+    bytes: queued.bytes + running.bytes,
+  };
 }
 
 export type RecentPage =
-  | { readonly ok: true; readonly shown: SessionSummary[]; readonly next?: string }
+  | {
+      readonly ok: true;
+      readonly shown: SessionSummary[];
+      /** The bytes of `shown`'s entries (their JSON), for the request's answer budget. */
+      readonly bytes: number;
+      readonly next?: string;
+    }
   | { readonly ok: false; readonly message: string };
 
 /**
@@ -73,8 +86,10 @@ export function recentPage(
       message: `Expected \`cursor\` to be the \`recent_next_cursor\` of an earlier answer, naming a session still in the history, got "${cursor}": it has left the history since (or is none of yours); call again without \`cursor\` for the newest`,
     };
   }
-  const shown = page(recent, start, limit);
+  const { shown, bytes } = page(recent, start, limit);
   const last = shown.at(-1);
   const more = start + shown.length < recent.length;
-  return last !== undefined && more ? { ok: true, shown, next: last.sessionId } : { ok: true, shown };
+  return last !== undefined && more
+    ? { ok: true, shown, bytes, next: last.sessionId }
+    : { ok: true, shown, bytes };
 }

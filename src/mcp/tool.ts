@@ -7,6 +7,7 @@
 import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { AnswerBudgetSpent } from './answer-budget.js';
 import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
@@ -84,7 +85,10 @@ export function parseArgs<I extends z.ZodType>(
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
 }
 
-/** Runs a tool on raw arguments; never throws. Shared by plain calls and task-backed calls. */
+/**
+ * Runs a tool on raw arguments. Throws only `AnswerBudgetSpent` (`answer-budget.ts`: a call of an
+ * HTTP request whose answers carried their budget). Shared by plain calls and task-backed calls.
+ */
 export async function invokeTool(
   tool: TroupeTool,
   raw: unknown,
@@ -96,6 +100,8 @@ export async function invokeTool(
   try {
     return await tool.run(parsed.args, mcp, call);
   } catch (error) {
+    // The HTTP request's answer budget is spent: a JSON-RPC error for the client, not a tool's.
+    if (error instanceof AnswerBudgetSpent) throw error;
     mcp.log(
       `troupe mcp: tool ${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
     );
@@ -186,5 +192,6 @@ export function callContext(ctx: ServerContext, signal: AbortSignal = ctx.mcpReq
     },
   };
   if (progress !== undefined) call.progress = progress;
+  if (ctx.http?.req !== undefined) call.httpRequest = ctx.http.req;
   return call;
 }

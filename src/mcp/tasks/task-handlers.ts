@@ -15,7 +15,9 @@ import {
   ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import { jsonBytes } from '../../core/json-bytes.js';
 import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
+import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
 import { callerOf, canSee, listingOwner, taskOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
@@ -72,13 +74,17 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: GetTaskResultRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       onceInRequest(ctx, taskId);
+      checkAnswerBudget(ctx.http?.req);
       found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
       const owner = taskOwner(callerOf(ctx));
       // The 2025-era HTTP transport does not abort a request whose response stream the client
       // closed: tracked, the HTTP layer ends the wait then (`call-registry.ts`), and its place with it.
       const { signal, release } = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id, ctx.mcpReq.signal);
       try {
-        return taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, signal, owner), taskId));
+        const payload = taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, signal, owner), taskId));
+        // After the wait: the other messages of a batch that waited meanwhile are counted already.
+        takeAnswerBytes(ctx.http?.req, jsonBytes(payload));
+        return payload;
       } catch (error) {
         if (error instanceof WaitLimitError)
           throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);

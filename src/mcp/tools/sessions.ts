@@ -6,7 +6,9 @@
  */
 import * as z from 'zod';
 import { runtimeError } from '../../core/errors.js';
+import { jsonBytes } from '../../core/json-bytes.js';
 import type { RuntimeStatus } from '../../runtime/types.js';
+import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionIdSchema, sessionSummarySchema } from '../schemas.js';
 import {
@@ -166,12 +168,20 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         text: `${session.sessionId}: ${session.state} · ${session.provider}/${session.model} · priority ${session.priority} · ${session.attempts} attempt(s)${session.code ? ` · ${session.code}` : ''}`,
       };
     }
+    // Nothing built for a request whose answers carried their budget (`answer-budget.ts`).
+    checkAnswerBudget(call.httpRequest);
     const status = statusFor(mcp, call, RECENT_SCAN);
     const recent = recentPage(visibleRecent(mcp, call, status.recent), args.recent_limit ?? 20, args.cursor);
     if (!recent.ok)
       return errorOutcome(toolErrorInfo(runtimeError('INVALID_REQUEST', recent.message).toData()));
     const live = visibleLive(mcp, call);
     const pages = livePages(live);
+    const limits =
+      status.limits === undefined
+        ? undefined
+        : limitsLeft(status.limits, () => shownModels(mcp, call, status.recent));
+    // Counted before the first `await`: a batch's other messages run in between.
+    takeAnswerBytes(call.httpRequest, recent.bytes + pages.bytes + jsonBytes(limits));
     const cost = await visibleCost(mcp, call);
     const structured = {
       ok: true,
@@ -194,9 +204,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       recent: recent.shown,
       ...(recent.next === undefined ? {} : { recent_next_cursor: recent.next }),
       cost_total: cost.amounts,
-      ...(status.limits === undefined
-        ? {}
-        : { limits_left: limitsLeft(status.limits, () => shownModels(mcp, call, status.recent)) }),
+      ...(limits === undefined ? {} : { limits_left: limits }),
     };
     const costs = Object.entries(structured.cost_total).map(([currency, amount]) => `${amount} ${currency}`);
     const providerLines = status.providers.map(

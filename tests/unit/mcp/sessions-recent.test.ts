@@ -6,6 +6,7 @@
  * 100 calls with `recent_limit` 1000, an 11 KB request, made the server build 30 MB.
  */
 import { describe, expect, it } from 'vitest';
+import { jsonBytes } from '../../../src/core/json-bytes.js';
 import { createMcpContext, type McpContext } from '../../../src/mcp/context.js';
 import { recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../../../src/mcp/sessions-page.js';
 import { sessionsTool } from '../../../src/mcp/tools/sessions.js';
@@ -150,7 +151,8 @@ describe('sessions: recent', () => {
     const large = { sessionId: 'large', label: 'x'.repeat(SESSIONS_PAGE_BYTES) } as unknown as SessionSummary;
     const small = { sessionId: 'small' } as unknown as SessionSummary;
     const first = recentPage([large, small], 20, undefined);
-    expect(first).toEqual({ ok: true, shown: [large], next: 'large' });
-    expect(recentPage([large, small], 20, 'large')).toEqual({ ok: true, shown: [small] });
+    // `bytes`: what the page's entries hold, for the request's answer budget (`answer-budget.ts`).
+    expect(first).toEqual({ ok: true, shown: [large], bytes: jsonBytes(large), next: 'large' });
+    expect(recentPage([large, small], 20, 'large')).toEqual({ ok: true, shown: [small], bytes: 21 });
   });
 });
