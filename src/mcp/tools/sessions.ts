@@ -24,6 +24,13 @@ import {
 import { livePages, recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../sessions-page.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
+/**
+ * The most models cooling down one provider's `limits_left` lists by id (the soonest to end), the
+ * rest counted: a provider cooling per model (GLM's) could otherwise list every model id callers
+ * were refused on, in every answer.
+ */
+export const MODELS_COOLING_SHOWN = 20;
+
 const input = z.strictObject({
   session_id: sessionIdSchema.optional().describe('Show only this session.'),
   recent_limit: z
@@ -125,6 +132,12 @@ const output = z.object({
           .optional()
           .describe(
             "Models cooling down on their own after a 429 (a vendor that limits each model apart, GLM's), until when: those list_models lists and those of your own sessions (an admin sees all).",
+          ),
+        models_cooling_not_shown: z
+          .number()
+          .optional()
+          .describe(
+            `How many more of the models you may see cool down past the ${MODELS_COOLING_SHOWN} soonest to end that \`models_cooling_until\` lists.`,
           ),
         other_models_cooling: z
           .number()
@@ -241,6 +254,8 @@ function limitsLine(name: string, l: ReturnType<typeof limitsLeft>[string]): str
   const models = Object.entries(l.models_cooling_until ?? {}).map(
     ([model, until]) => `; ${model} cooling down until ${new Date(until).toISOString()}`,
   );
+  if (l.models_cooling_not_shown !== undefined)
+    models.push(`; ${l.models_cooling_not_shown} more model(s) cooling down, not listed`);
   if (l.other_models_cooling !== undefined)
     models.push(`; ${l.other_models_cooling} more model(s) cooling down (other callers’ ids are not shown)`);
   return `  ${name} limits: ${l.cooldown}${l.cooldown_until === null ? '' : ` until ${new Date(l.cooldown_until).toISOString()}`}, ${left.length === 0 ? 'no limits in its units' : `left ${left.join(', ')}`}${models.join('')}`;
@@ -258,6 +273,9 @@ function limitsLeft(
       isShown ??= cooling.length === 0 ? undefined : shown();
       const visible = cooling.filter(([model]) => isShown?.(name, model) === true);
       const others = cooling.length - visible.length;
+      // The soonest to end first, at most MODELS_COOLING_SHOWN; the rest counted.
+      const listed = visible.sort(([, a], [, b]) => a - b).slice(0, MODELS_COOLING_SHOWN);
+      const notShown = visible.length - listed.length;
       return [
         name,
         {
@@ -267,7 +285,8 @@ function limitsLeft(
           tokens_per_minute: b.remaining.tokensPerMinute,
           tokens_per_day: b.remaining.tokensPerDay,
           concurrent: b.remaining.maxConcurrent,
-          ...(visible.length === 0 ? {} : { models_cooling_until: Object.fromEntries(visible) }),
+          ...(listed.length === 0 ? {} : { models_cooling_until: Object.fromEntries(listed) }),
+          ...(notShown === 0 ? {} : { models_cooling_not_shown: notShown }),
           ...(others === 0 ? {} : { other_models_cooling: others }),
         },
       ];
