@@ -12,6 +12,7 @@
  */
 import { jsonBytes } from '../core/json-bytes.js';
 import type { SessionSummary } from '../runtime/types.js';
+import { RECENT_SCAN } from './scope.js';
 
 /** The most sessions one answer lists, in each list. */
 export const SESSIONS_PAGE_MAX = 100;
@@ -57,6 +58,17 @@ export function livePages<T extends { readonly state: string }>(live: readonly T
     /** The bytes of the two lists' entries (their JSON), for the request's answer budget. */
     bytes: queued.bytes + running.bytes,
   };
+}
+
+/**
+ * How many of the newest ended sessions a `recent` page needs read: without a cursor, the `limit`
+ * it may show (at most a page) and one more, which tells whether older ones remain, so a call's
+ * cost follows what it lists (until 2026-12-05 every call read `RECENT_SCAN`, 1,000, and built a
+ * summary of each: most of a `sessions` call's CPU). A cursor is looked for among the newest
+ * `RECENT_SCAN`, as before: where it is, only the history's order tells.
+ */
+export function recentRead(limit: number, cursor: string | undefined): number {
+  return cursor === undefined ? Math.min(limit, SESSIONS_PAGE_MAX) + 1 : RECENT_SCAN;
 }
 
 export type RecentPage =

@@ -21,7 +21,13 @@ import {
   visibleRecent,
   visibleSession,
 } from '../scope.js';
-import { livePages, recentPage, SESSIONS_PAGE_BYTES, SESSIONS_PAGE_MAX } from '../sessions-page.js';
+import {
+  livePages,
+  recentPage,
+  recentRead,
+  SESSIONS_PAGE_BYTES,
+  SESSIONS_PAGE_MAX,
+} from '../sessions-page.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 
 /**
@@ -183,8 +189,9 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     }
     // Nothing built for a request whose answers carried their budget (`answer-budget.ts`).
     checkAnswerBudget(call.httpRequest);
-    const status = statusFor(mcp, call, RECENT_SCAN);
-    const recent = recentPage(visibleRecent(mcp, call, status.recent), args.recent_limit ?? 20, args.cursor);
+    const limit = args.recent_limit ?? 20;
+    const status = statusFor(mcp, call, recentRead(limit, args.cursor));
+    const recent = recentPage(visibleRecent(mcp, call, status.recent), limit, args.cursor);
     if (!recent.ok)
       return errorOutcome(toolErrorInfo(runtimeError('INVALID_REQUEST', recent.message).toData()));
     const live = visibleLive(mcp, call);
@@ -192,7 +199,14 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     const limits =
       status.limits === undefined
         ? undefined
-        : limitsLeft(status.limits, () => shownModels(mcp, call, status.recent));
+        : limitsLeft(status.limits, () =>
+            // Its own models are those of its newest `RECENT_SCAN`, whatever one page read.
+            shownModels(
+              mcp,
+              call,
+              args.cursor === undefined ? statusFor(mcp, call, RECENT_SCAN).recent : status.recent,
+            ),
+          );
     // Counted before the first `await`: a batch's other messages run in between.
     takeAnswerBytes(call.httpRequest, recent.bytes + pages.bytes + jsonBytes(limits));
     const cost = await visibleCost(mcp, call);

@@ -116,6 +116,39 @@ describe('sessions: recent', () => {
     });
   });
 
+  it('reads only what a page without a cursor lists, and one more, answering as a read of 1000 did', async () => {
+    await withRuntime(0, async (runtime) => {
+      const asked: number[] = [];
+      const counted: Runtime = {
+        ...runtime,
+        status: (options) => {
+          asked.push(options?.recent ?? 20);
+          return runtime.status(options);
+        },
+      };
+      const mcp = createMcpContext({ runtime: counted });
+      try {
+        await ended(runtime, 150, 'l'.repeat(200));
+        const full = runtime.status({ recent: 1000 }).recent;
+        for (const limit of [0, 1, 20, 99, 100, 149, 150, 151, 1000]) {
+          asked.length = 0;
+          const outcome = await sessionsTool.run({ recent_limit: limit }, mcp, {
+            signal: new AbortController().signal,
+          });
+          const answer = outcome.structured as unknown as Answer;
+          // Until 2026-12-05 every call read 1000 (a summary built for each): most of its CPU.
+          expect(asked).toEqual([Math.min(limit, SESSIONS_PAGE_MAX) + 1]);
+          const whole = recentPage(full, limit, undefined);
+          if (!whole.ok) throw new Error(whole.message);
+          expect(answer.recent).toEqual(whole.shown);
+          expect(answer.recent_next_cursor).toBe(whole.next);
+        }
+      } finally {
+        mcp.close();
+      }
+    });
+  });
+
   it('lists at most 32 KiB of sessions an answer, large ones fewer, the rest by `cursor`', async () => {
     await withRuntime(0, async (runtime, _mcp, ask) => {
       const newest = await ended(runtime, 120, 'l'.repeat(256));
