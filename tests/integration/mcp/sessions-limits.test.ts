@@ -43,6 +43,9 @@ describe('sessions tool with a provider that cools down per model', () => {
   let g: Harness;
   beforeAll(async () => {
     g = await startHarness({
+      providers: [
+        createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 }, retryAfterMs: 60_000 }),
+      ],
       limits: { providers: { fast: { cooldownScope: 'model' } } },
       runtime: { defaults: { maxAttempts: 1 } },
     });
@@ -80,8 +83,10 @@ describe('sessions tool: models cooling down, by who may see their ids', () => {
     g = await startHarness({
       // `fast` lists the simulated models; `gw` lists none, so any id passes (a gateway's).
       providers: [
-        createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } }),
-        createSimulatedProvider({ name: 'gw', latencyMs: { min: 1, max: 5 } }),
+        // A minute's cooldown: the simulated 200 ms could end between a 429 and the read of it on a
+        // loaded machine (seen failing alongside other files).
+        createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 }, retryAfterMs: 60_000 }),
+        createSimulatedProvider({ name: 'gw', latencyMs: { min: 1, max: 5 }, retryAfterMs: 60_000 }),
       ],
       limits: { providers: { fast: { cooldownScope: 'model' }, gw: { cooldownScope: 'model' } } },
       runtime: { defaults: { maxAttempts: 1 } },
