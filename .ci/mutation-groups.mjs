@@ -226,7 +226,12 @@ export const GROUPS = {
   // The in-memory runtime's composition: it exists only inside a runtime, so its tests build small
   // ones (a scripted provider, a simulated clock, a few sessions each).
   'runtime-composition': {
-    mutate: ['src/runtime/local-runtime.ts', 'src/runtime/runtime.ts', 'src/runtime/option-keys.ts'],
+    mutate: [
+      'src/runtime/local-runtime.ts',
+      'src/runtime/pump.ts',
+      'src/runtime/runtime.ts',
+      'src/runtime/option-keys.ts',
+    ],
     // Only its own tests: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
     // createRuntime's, submit's and run's checks of their fields (and the prices table) have their own.
     tests: [

@@ -1,7 +1,8 @@
 /**
- * The runtime on this instance, everything in memory, as four small objects:
+ * The runtime on this instance, everything in memory, as a few small objects:
  * - `Admission` (shared with every backend): refusal while draining, routing, options, counters;
- * - the scheduler, `pump()` and the queue's bytes here; `Lifecycle`: the supervisor machine;
+ * - the scheduler and the queue's bytes here, the admission loop in `Pump` (pump.ts);
+ * - `Lifecycle`: the supervisor machine;
  * - `SessionDriver`: each session's machine, deadlines and end; `SessionTable`: live and history.
  * A scale-out backend builds on it and hands it sessions its shared queue admitted (`adopt`).
  */
@@ -24,6 +25,7 @@ import { LocalLimits } from './local-limits.js';
 import { MemorySharedState } from './memory-state.js';
 import { resolveDefaults, resolveLimits, resolveProviders } from './options.js';
 import type { RunRecord } from './ports.js';
+import { Pump } from './pump.js';
 import { reasonOf, reportError } from './requests.js';
 import { heldGoes } from './reroute.js';
 import { RunningShare } from './running-share.js';
@@ -47,7 +49,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const counters = new RuntimeCounters();
   const events = new EventHub(onError);
   if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
-  let pumping = false;
   let stopping = false;
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
@@ -94,7 +95,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     budgets,
   });
   // Limits in providers' own units: a gate on admission and on due retries (local-limits.ts).
-  const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump() };
+  const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump.run() };
   const rates = new LocalLimits(
     limits.rates,
     clock,
@@ -113,15 +114,23 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         },
   );
   table.waitingOf = (record) => rates.waitingOf(record);
-  // Each caller's share of the running sessions, if less than all (running-share.ts); a provider's
-  // next session it holds is no offer when the providers' next sessions are compared (`heldByShare`).
+  // Each caller's share of the running sessions, if less than all (running-share.ts).
   const share =
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a share of all the slots holds nobody `maxConcurrent` does not; it is left out for speed.
     limits.maxRunningPerCaller < limits.maxConcurrent
       ? new RunningShare(limits.maxRunningPerCaller, rates.holds)
       : undefined;
-  const admitGate = (record: SessionRecord) => rates.gate(record, clock.now() + record.input.timeoutMs);
-  const heldByShare = share && ((record: SessionRecord) => share.check(record) !== undefined);
+  // The admission loop (pump.ts): a pass on a submit, after an end or an outcome, at the alarm.
+  const pump = new Pump({
+    clock,
+    scheduler,
+    queueRoom,
+    rates,
+    share,
+    deliver: (record, event) => driver.deliver(record, event),
+    stopping: () => stopping,
+  });
+  const pumpSoon = () => pump.soon();
   const driver = new SessionDriver({
     gate: createCallGate({ breakers, budgets, onError }),
     clock,
@@ -143,113 +152,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       if (event.type === 'session.tick' && !record.admitted) share?.timingOut(record);
       if (rates.observe(record, event)) pumpSoon();
     },
-    mayRetry: (record) => {
-      // Taken over between attempts and still queued: its next attempt waits for admission.
-      if (!record.admitted) return false;
-      // Stryker disable next-line OptionalChaining: a retry is asked for only by a session with an actor (session-driver.ts, retryMay).
-      const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-      const from = record.provider;
-      const goes = rates.retry(record, runDeadlineAt);
-      // Held: it goes when the pump (or the shared limiter) finds room; a hop that goes left its provider's slot to that queue.
-      // Stryker disable next-line ConditionalExpression: `true` pumps after every retry, one pass more (`pumpSoon` coalesces; `false` planted: 4 tests of local-runtime-limits fail).
-      if (!goes || record.provider !== from) pumpSoon();
-      return goes;
-    },
+    mayRetry: (record) => pump.retry(record),
     ended: () => {
       lifecycle.sessionEnded();
       pumpSoon();
     },
   });
-
-  /**
-   * Admission after a session ends waits for the end of the current synchronous work: a caller
-   * cancelling 100,000 handles in a loop would otherwise admit, start and abort a provider call
-   * for each queued session in turn, only to cancel it on the next iteration.
-   */
-  let pumpQueued = false;
-  function pumpSoon(): void {
-    // Stryker disable next-line ConditionalExpression: coalesces pumps only; one more pump finds nothing more to admit (speed).
-    if (pumpQueued) return;
-    // Stryker disable next-line BooleanLiteral: coalesces pumps only; one more pump finds nothing more to admit (speed).
-    pumpQueued = true;
-    queueMicrotask(() => {
-      pumpQueued = false;
-      pump();
-    });
-  }
-
-  function pump(): void {
-    // Stryker disable next-line ConditionalExpression: a re-entry guard; nothing pump() calls runs it synchronously (ends and observations pump in a microtask, the alarm on a timer).
-    if (pumping) return;
-    // Stryker disable next-line BooleanLiteral: a re-entry guard; nothing pump() calls runs it synchronously (see above).
-    pumping = true;
-    rates.begin();
-    /** Sessions to move on that their caller's share held: looked at again next pass. */
-    let later: SessionRecord[] | undefined;
-    try {
-      // Due retries held by their provider's limits first: they already hold a slot. One a cooldown
-      // holds past its run deadline moves on (the gate sets its `reroute`, `heldGoes` sends it).
-      for (const record of rates.held) {
-        if (stopping) break;
-        // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
-        const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
-        if (rates.gate(record, runDeadlineAt) !== true && record.reroute === undefined) continue;
-        rates.held.delete(record);
-        driver.deliver(record, heldGoes(record, clock.now()));
-      }
-      for (let full = false; !stopping && !full; ) {
-        // Queued for a provider that cools down past their queue deadline: they move on now, out
-        // of their queue's order (they take no slot of that provider), within the global limit.
-        for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
-          const error = record.reroute as NonNullable<SessionRecord['reroute']>;
-          record.reroute = undefined;
-          // Its caller runs its share: it waits for the next pass (this one would look at it again and again).
-          if (share?.check(record) !== undefined) {
-            later ??= [];
-            later.push(record);
-            continue;
-          }
-          // No global room: looked at again next pass (once a take fails none succeeds in this pass: nothing here frees a slot, and a pass runs only while not `stopping`).
-          if (!scheduler.take(record)) {
-            full = true;
-            rates.queued(record);
-            continue;
-          }
-          record.admitted = true;
-          share?.started(record);
-          queueRoom.release(record);
-          rates.leaveLane(record);
-          driver.deliver(record, { type: 'session.reroute', now: clock.now(), error });
-        }
-        while (!stopping) {
-          // Every waiting session's caller runs its share: none could start, so none is looked at.
-          // Stryker disable next-line ConditionalExpression,ArrowFunction,EqualityOperator: a shortcut (speed): without it the pass looks at each held session and starts none.
-          if (share?.holdsAll(scheduler.queued, (caller) => queueRoom.heldBy(caller)) === true) break;
-          const record = scheduler.next(admitGate, heldByShare);
-          if (record === undefined) break;
-          record.admitted = true;
-          share?.started(record);
-          queueRoom.release(record);
-          const reroute = record.reroute;
-          if (reroute !== undefined) {
-            // Leased by a shared queue only to move on (`AdoptedSession.reroute`).
-            record.reroute = undefined;
-            rates.leaveLane(record);
-            driver.deliver(record, { type: 'session.reroute', now: clock.now(), error: reroute });
-            continue;
-          }
-          // The admission time is read before the actor starts: that is the runtime's cost, not queue wait.
-          driver.deliver(record, { type: 'session.admit', now: clock.now() });
-        }
-        // A cooldown the gate just found may hold sessions that cannot wait for it.
-        if (!rates.mayReroute) break;
-      }
-    } finally {
-      pumping = false;
-      for (const record of later ?? []) rates.queued(record);
-      rates.end();
-    }
-  }
 
   /** Queues a new record and hands back its handle. */
   function track(record: SessionRecord, held: Held, signal?: AbortSignal): SessionHandle<unknown> {
@@ -286,7 +194,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       record.detachSignal = () => signal.removeEventListener('abort', onAbort);
       if (signal.aborted) onAbort();
     }
-    pump();
+    pump.run();
     return new RecordHandle(record, result, owner);
   }
 
