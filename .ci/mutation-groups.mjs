@@ -239,6 +239,7 @@ export const GROUPS = {
       'tests/unit/runtime/local-runtime-limits.test.ts',
       'tests/unit/runtime/local-runtime-shared-state.test.ts',
       'tests/unit/runtime/local-runtime-bytes.test.ts',
+      'tests/unit/runtime/pump.test.ts',
       'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/running-share-stale.test.ts',
       'tests/unit/runtime/option-keys.test.ts',

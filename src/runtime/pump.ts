@@ -104,7 +104,8 @@ export class Pump {
 
   /**
    * Due retries held by their provider's limits first: they already hold a slot. One a cooldown
-   * holds past its run deadline moves on (the gate sets its `reroute`, `heldGoes` sends it).
+   * holds past its run deadline moves on (the gate sets its `reroute`, `heldGoes` sends it); one
+   * whose run deadline passed asks the gate nothing (it charges what it lets go).
    */
   private heldRetries(): void {
     const { rates, clock, deliver, stopping } = this.ports;
@@ -112,6 +113,9 @@ export class Pump {
       if (stopping()) break;
       // Stryker disable next-line OptionalChaining: a held retry has an actor (it was held by mayRetry).
       const runDeadlineAt = record.actor?.getSnapshot().context.runDeadlineAt ?? clock.now();
+      // Its run deadline passed, its timer due in this same step: that timer ends it. The gate would
+      // charge a request no call sends (a simulated clock's step, or a timer late under load).
+      if (clock.now() >= runDeadlineAt) continue;
       if (rates.gate(record, runDeadlineAt) !== true && record.reroute === undefined) continue;
       rates.held.delete(record);
       deliver(record, heldGoes(record, clock.now()));
