@@ -15,7 +15,7 @@ export type ModelInvariantName =
   | 'workConserved'
   /** In `turn-invariants.ts`: an admission takes, of the providers' next sessions that could start, the one of the highest priority, then lowest depth, then earliest arrival. */
   | 'providerOrder'
-  /** In `slot-invariants.ts`: `status()` shows the sessions running, each provider's slots and `requestsPerMinute` left as the events count them. */
+  /** In `slot-invariants.ts`: `status()` shows the sessions running, each provider's slots, what is left of its own limits (calls, requests, tokens) and its cooldown as the events count them. */
   | 'statusCounts'
   /** In `work-invariants.ts`: a 429's cooldown lasts its hint (seconds or an HTTP date; 1 s without one; 10 minutes at most). */
   | 'cooldownHint'

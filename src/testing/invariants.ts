@@ -124,7 +124,7 @@ export class RuntimeObserver {
   private seq = 0;
   private stopped = false;
   /** Every provider call started and each provider's cooldown, for `rateLimitsHold` and `cooldownHolds`. */
-  private readonly limitsSeen: LimitsSeen;
+  readonly limitsSeen: LimitsSeen;
   shutdownAt: number | undefined;
   readonly unsubscribe: () => void;
 

@@ -189,6 +189,20 @@ export class LimitsSeen {
     return cooldown.state === 'probing' && cooldown.probe !== null;
   }
 
+  /**
+   * The model's copy of the cooldown over `provider` (or its `model`, cooling down per model) at
+   * `at`: until when it holds every start, `'probe'` while a probe's call holds them (for at most
+   * `PROBE_ACCEPTED_MS`), `undefined` when it lets one go.
+   */
+  cooldownAt(provider: string, model: string, at: number): { readonly until: number } | 'probe' | undefined {
+    const cooldown = this.cooldowns.get(this.keyOf(provider, model));
+    if (cooldown === undefined) return undefined;
+    if (cooldown.state === 'coolingDown' && at < cooldown.until) return { until: cooldown.until };
+    if (cooldown.state === 'probing' && cooldown.probe !== null && at < cooldown.probeAt + PROBE_ACCEPTED_MS)
+      return 'probe';
+    return undefined;
+  }
+
   /** A start during a probe not yet excused by the probe's end at the same instant. */
   private suspect: { readonly at: number; readonly probe: string; readonly detail: string } | null = null;
 

@@ -160,7 +160,9 @@ export async function runScenario(
   );
   // In memory on the simulated clock: the model's own count of what runs (`slot-invariants.ts`).
   const slots =
-    backend === undefined && clock instanceof SimulatedClock ? new SlotsSeen(runtime, limits) : undefined;
+    backend === undefined && clock instanceof SimulatedClock
+      ? new SlotsSeen(runtime, limits, charged, observer.limitsSeen)
+      : undefined;
   // In memory only: on a cluster a lease is no admission seen in order (as for `priorityOrder`).
   // Subscribed before `deadlines`, as the observer: at an admission, the shares before it.
   const turns =
@@ -191,7 +193,6 @@ export async function runScenario(
       ? new WorkSeen(runtime, {
           atShare: (owner) => deadlines.atShare(owner),
           modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
-          tokens: charged,
           perModel,
           slots,
           maxConcurrent: limits.maxConcurrent,

@@ -9,21 +9,27 @@
  *   the hop asks its target's gate, which no event shows: until the hop's first call on its target
  *   (where it holds the target's slot) the slot it left is counted as maybe held. A session moved on
  *   from the queue holds no provider's slot until its first call;
- * - `requestsPerMinute`: every call started on a provider (retries and hops included) counts in the
- *   one-second buckets of the documented window (docs/runtime.md, "Limits": the 61 buckets S-60..S
- *   of the second S now). An attempt due by the time its session timed out or was cancelled, which
- *   no `session.started` followed, may have been charged all the same (its retry's timer and the
- *   deadline fire in one advance; the gate charges before the deadline ends it): such a start is
- *   counted as maybe made;
+ * - its windows: every call started on a provider (retries and hops included) counts one request
+ *   and its estimate in tokens in the one-second buckets of the documented window (docs/runtime.md,
+ *   "Limits": the 61 buckets S-60..S of the second S now), and its tokens in the hour's bucket of
+ *   `tokensPerDay` (the 25 buckets H-24..H); a call answered with its usage counts that instead of
+ *   its estimate, in the same buckets. A request is charged only when its call starts: until
+ *   2026-12-05 a held retry due in the same step as its run deadline was charged, and this count
+ *   allowed for it;
+ * - a provider's own `maxConcurrent`: its calls in flight;
+ * - its cooldown (or its model's): the observer's copy of the cooldown machine (`LimitsSeen`,
+ *   `limit-invariants.ts`), from the 429s and the calls after them;
  * - the runtime accepts until `supervisor.draining`.
  *
  * `statusCounts`, after each command: `status()` shows these counts: `running`, each provider's
- * `running` (within what is maybe held) and `limit`, `maxConcurrent`, `state`, and each provider's
- * `remaining.requestsPerMinute`. A runtime whose `status()` said a slot was taken, or a window spent,
- * when none was, would otherwise make `workConserved` excuse a session left waiting.
+ * `running` (within what is maybe held) and `limit`, `maxConcurrent`, `state`, and for each provider
+ * with limits of its own (`status().limits`) what is `remaining` of each configured limit and its
+ * cooldown (until when, its models' too). `workConserved` and `providerOrder` judge by these counts,
+ * not by what `status()` says; this holds `status()` to them.
  */
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
+import type { LimitsSeen } from './limit-invariants.js';
 
 interface Holding {
   /** The provider whose slot it holds, `null` for none (moved on from the queue, or hopping). */
@@ -34,23 +40,44 @@ interface Holding {
   current: string;
   /** The provider of its call in flight, `null` between calls. */
   calling: string | null;
-  /** When its next attempt is due (a retry's delay, a hop at once), `null` once it started. */
-  due: number | null;
+  /** Its last call's start, for the usage its answer reports. */
+  last: StartSeen | null;
 }
+
+/** A call started on a provider: when, and the tokens it is charged (its estimate, or its usage). */
+interface StartSeen {
+  readonly at: number;
+  tokens: number;
+}
+
+/** What is left of each of a provider's own limits (`null`: not configured), as `status()` shows them. */
+export interface LimitsLeft {
+  readonly maxConcurrent: number | null;
+  readonly requestsPerMinute: number | null;
+  readonly tokensPerMinute: number | null;
+  readonly tokensPerDay: number | null;
+}
+
+type ProviderLimitsSeen = {
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly tokensPerDay?: number;
+  readonly maxConcurrent?: number;
+  readonly cooldownScope?: 'provider' | 'model';
+};
 
 export interface SlotLimits {
   readonly maxConcurrent: number;
   readonly perProvider: Readonly<Record<string, number>>;
-  readonly providers?: Readonly<Record<string, { readonly requestsPerMinute?: number }>>;
+  readonly providers?: Readonly<Record<string, ProviderLimitsSeen>>;
 }
 
 export class SlotsSeen {
   readonly violations: Violation[] = [];
   private readonly queuedOn = new Map<string, string>();
   private readonly holding = new Map<string, Holding>();
-  /** Each provider's call starts, by second; and the starts maybe charged (attempts cut off). */
-  private readonly starts = new Map<string, number[]>();
-  private readonly maybeStarts = new Map<string, number[]>();
+  /** Each provider's call starts. */
+  private readonly starts = new Map<string, StartSeen[]>();
   private draining = false;
   private reported = false;
   readonly unsubscribe: () => void;
@@ -58,6 +85,10 @@ export class SlotsSeen {
   constructor(
     private readonly runtime: Pick<Runtime, 'subscribe' | 'status'>,
     private readonly limits: SlotLimits,
+    /** The tokens a call is charged when it starts (the model's sessions all send one request). */
+    private readonly estimate = 0,
+    /** The observer's copy of each cooldown; without it, cooldowns go unchecked. */
+    private readonly cooldowns?: Pick<LimitsSeen, 'cooldownAt'>,
   ) {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
   }
@@ -79,24 +110,24 @@ export class SlotsSeen {
             leaving: null,
             current: provider,
             calling: provider,
-            due: null,
+            last: null,
           });
         else {
           if (held.lane !== provider) held.leaving = null;
           held.lane = provider;
           held.calling = provider;
-          held.due = null;
         }
         this.queuedOn.delete(id);
-        const seconds = this.starts.get(provider) ?? [];
-        seconds.push(Math.floor(event.at / 1000));
-        this.starts.set(provider, seconds);
+        const start: StartSeen = { at: event.at, tokens: this.estimate };
+        (this.holding.get(id) as Holding).last = start;
+        const starts = this.starts.get(provider) ?? [];
+        starts.push(start);
+        this.starts.set(provider, starts);
         return;
       }
       case 'session.retry':
         if (held === undefined) return;
         held.calling = null;
-        held.due = event.at + event.delayMs;
         return;
       case 'session.fallback':
         if (held === undefined) {
@@ -107,13 +138,12 @@ export class SlotsSeen {
             leaving: null,
             current: event.to.provider,
             calling: null,
-            due: event.at,
+            last: null,
           });
           return;
         }
         held.calling = null;
         held.current = event.to.provider;
-        held.due = event.at;
         if (held.lane !== null && held.lane !== event.to.provider) {
           held.leaving = held.lane;
           held.lane = null;
@@ -122,11 +152,9 @@ export class SlotsSeen {
       case 'session.ended':
         this.queuedOn.delete(id);
         this.holding.delete(id);
-        if (held?.due != null && held.due <= event.at) {
-          const seconds = this.maybeStarts.get(held.current) ?? [];
-          seconds.push(Math.floor(held.due / 1000));
-          this.maybeStarts.set(held.current, seconds);
-        }
+        // What the answer reported replaces its estimate (`reconcile`, in the buckets it was charged to).
+        if (event.result.ok && held?.last != null && event.result.metadata.usage !== undefined)
+          held.last.tokens = event.result.metadata.usage.totalTokens;
         return;
       default:
         return;
@@ -169,19 +197,40 @@ export class SlotsSeen {
     return n;
   }
 
-  /**
-   * What is left of `provider`'s `requestsPerMinute` at `now` (`null` without one): at most, and
-   * at least (the starts maybe charged counted too).
-   */
-  requestsLeft(provider: string, now: number): { most: number; least: number } | null {
-    const limit = this.limits.providers?.[provider]?.requestsPerMinute;
-    if (limit === undefined) return null;
+  /** What is left of each of `provider`'s own limits at `now` (docs/runtime.md, "Limits"). */
+  left(provider: string, now: number): LimitsLeft {
+    const limits = this.limits.providers?.[provider] ?? {};
     const second = Math.floor(now / 1000);
-    const inWindow = (seconds: number[] | undefined) =>
-      (seconds ?? []).filter((s) => s >= second - 60).length;
-    const used = inWindow(this.starts.get(provider));
-    const maybe = inWindow(this.maybeStarts.get(provider));
-    return { most: Math.max(0, limit - used), least: Math.max(0, limit - used - maybe) };
+    const hour = Math.floor(now / 3_600_000);
+    let requests = 0;
+    let tokens = 0;
+    let day = 0;
+    for (const start of this.starts.get(provider) ?? []) {
+      if (Math.floor(start.at / 3_600_000) >= hour - 24) day += start.tokens;
+      if (Math.floor(start.at / 1000) < second - 60) continue;
+      requests++;
+      tokens += start.tokens;
+    }
+    const of = (limit: number | undefined, used: number) =>
+      limit === undefined ? null : Math.max(0, limit - used);
+    return {
+      maxConcurrent: of(limits.maxConcurrent, this.calls(provider)),
+      requestsPerMinute: of(limits.requestsPerMinute, requests),
+      tokensPerMinute: of(limits.tokensPerMinute, tokens),
+      tokensPerDay: of(limits.tokensPerDay, day),
+    };
+  }
+
+  /** What holds a start of `model` on `provider` now, by these counts; `undefined` when nothing does. */
+  heldBy(provider: string, model: string, now: number): string | undefined {
+    const cooling = this.cooldowns?.cooldownAt(provider, model, now);
+    if (cooling !== undefined) return cooling === 'probe' ? 'cooldown probe' : 'cooldown';
+    const left = this.left(provider, now);
+    if (left.maxConcurrent !== null && left.maxConcurrent < 1) return 'maxConcurrent';
+    if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
+    if (left.tokensPerMinute !== null && left.tokensPerMinute < this.estimate) return 'tokensPerMinute';
+    if (left.tokensPerDay !== null && left.tokensPerDay < this.estimate) return 'tokensPerDay';
+    return undefined;
   }
 
   /** `statusCounts`: `status()` against the counts above (reported once per run). */
@@ -203,17 +252,41 @@ export class SlotsSeen {
       const limit = this.limits.perProvider[lane.name] ?? null;
       if (lane.limit !== limit) wrong.push(`${lane.name} limit ${lane.limit}, configured ${limit}`);
     }
-    for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
-      if (limits.requestsPerMinute === undefined) continue;
-      const left = this.requestsLeft(provider, now) as { most: number; least: number };
-      const shown = status.limits?.[provider]?.remaining.requestsPerMinute;
-      if (shown == null || shown > left.most || shown < left.least)
-        wrong.push(
-          `${provider} requestsPerMinute left ${shown ?? 'not shown'}, ${left.least === left.most ? left.most : `${left.least} to ${left.most}`} by the calls started`,
-        );
-    }
+    for (const provider of Object.keys(this.limits.providers ?? {}))
+      this.checkLimits(provider, status.limits?.[provider], now, wrong);
     if (wrong.length === 0) return;
     this.reported = true;
     this.violations.push({ invariant: 'statusCounts', detail: `status() at ${now}: ${wrong.join('; ')}` });
+  }
+
+  /** `status().limits` of one provider against these counts: what is left, and its cooldown. */
+  private checkLimits(
+    provider: string,
+    shown: NonNullable<ReturnType<Runtime['status']>['limits']>[string] | undefined,
+    now: number,
+    wrong: string[],
+  ): void {
+    if (shown === undefined) {
+      wrong.push(`${provider} limits not shown`);
+      return;
+    }
+    const left = this.left(provider, now);
+    for (const name of ['maxConcurrent', 'requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const)
+      if (shown.remaining[name] !== left[name])
+        wrong.push(`${provider} ${name} left ${shown.remaining[name]}, ${left[name]} by the calls started`);
+    if (this.cooldowns === undefined) return;
+    const perModel = this.limits.providers?.[provider]?.cooldownScope === 'model';
+    // The model's sessions all ask for `model`: a provider cooling down per model shows its own.
+    const cooling = this.cooldowns.cooldownAt(provider, 'model', now);
+    const until = cooling === undefined || cooling === 'probe' ? null : cooling.until;
+    const shownUntil = perModel
+      ? (shown.models?.model ?? null)
+      : shown.cooldown === 'coolingDown'
+        ? shown.cooldownUntil
+        : null;
+    if (shownUntil !== until)
+      wrong.push(
+        `${provider} cooling down until ${shownUntil ?? 'no cooldown'}, ${until ?? 'none'} by the 429s seen`,
+      );
   }
 }

@@ -195,3 +195,28 @@ describe('cooldownHolds for a provider that cools down per model (`cooldownPerMo
     expect(holds).toEqual({ m1: false, m2: false, m1After: false });
   });
 });
+
+describe('the observer’s copy of a cooldown (`cooldownAt`, what `workConserved` and `statusCounts` judge by)', () => {
+  it('holds every start until the hint, then a probe’s call for at most PROBE_ACCEPTED_MS, then none', () => {
+    const limits = new LimitsSeen(
+      { maxConcurrent: 10, fairnessEvery: 1, perProvider: {}, historySize: 0 } as never,
+      () => {},
+    );
+    const ev = (event: object) => limits.onEvent(event as never, seen());
+    expect(limits.cooldownAt('p0', 'm', 0)).toBeUndefined();
+    ev({ type: 'session.started', sessionId: 'a', at: 0 });
+    ev({ type: 'session.retry', sessionId: 'a', at: 10, error: { code: 'RATE_LIMITED', retryAfterMs: 500 } });
+    expect(limits.cooldownAt('p0', 'm', 10)).toEqual({ until: 510 });
+    expect(limits.cooldownAt('p0', 'm', 509)).toEqual({ until: 510 });
+    // Over at its end: the next start is the probe.
+    expect(limits.cooldownAt('p0', 'm', 510)).toBeUndefined();
+    ev({ type: 'session.started', sessionId: 'a', at: 600 });
+    expect(limits.cooldownAt('p0', 'm', 600)).toBe('probe');
+    expect(limits.cooldownAt('p0', 'm', 2599)).toBe('probe');
+    // A probe running PROBE_ACCEPTED_MS (2 s) was accepted.
+    expect(limits.cooldownAt('p0', 'm', 2600)).toBeUndefined();
+    // Its answer opens the provider at once.
+    ev({ type: 'session.ended', sessionId: 'a', at: 700, result: { ok: true, metadata: { state: 'done' } } });
+    expect(limits.cooldownAt('p0', 'm', 700)).toBeUndefined();
+  });
+});
