@@ -260,7 +260,11 @@ export const limitsArbitrary = fc.record({
   // a session its model holds is passed over alone (the scheduler's `'item'`), in its order.
   providers: fc.record({
     p0: fc.record({ requestsPerMinute: fc.integer({ min: 1, max: 6 }) }),
-    p1: fc.record({ tokensPerMinute: fc.integer({ min: 107, max: 700 }) }),
+    // p1's own `maxConcurrent` (its calls in flight) in some runs: `statusCounts` counts them.
+    p1: fc.record(
+      { tokensPerMinute: fc.integer({ min: 107, max: 700 }), maxConcurrent: fc.integer({ min: 1, max: 2 }) },
+      { requiredKeys: ['tokensPerMinute'] },
+    ),
     p2: fc.record(
       {
         cooldownScope: fc.constant('model' as const),

