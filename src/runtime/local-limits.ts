@@ -253,6 +253,16 @@ export class LocalLimits {
     this.held.delete(record);
     // A session waiting to ask the shared limiter again: it is over, so it asks no more.
     this.asks?.left(record);
+    this.callLeft(record);
+  }
+
+  /**
+   * A call ended unanswered: its charge's slot and probe go, as at an end. Also a call its session
+   * left for a fallback on an idle timeout, before the first delta: until 2026-12-06 nothing settled
+   * that one, so its provider's own slot and probe were held until the session's run deadline (at
+   * most the probe's 2 s for the probe), the provider's queue waiting behind a call no longer made.
+   */
+  callLeft(record: SessionRecord): void {
     const start = record.limitStart ?? null;
     if (start === null) return;
     record.limitStart = null;

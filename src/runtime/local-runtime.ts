@@ -153,6 +153,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       if (rates.observe(record, event)) pumpSoon();
     },
     mayRetry: (record) => pump.retry(record),
+    callLeft: (record) => {
+      rates.callLeft(record);
+      pumpSoon();
+    },
     ended: () => {
       lifecycle.sessionEnded();
       pumpSoon();

@@ -42,6 +42,11 @@ export interface DriverSettings {
   observe?(record: SessionRecord, event: SessionMachineEvent): void;
   /** A retry is due: `false` holds it back (its provider has no room); the runtime lets it go later. */
   mayRetry?(record: SessionRecord, now: number): boolean;
+  /**
+   * A call ended with no answer and its session moved on to a fallback (an idle timeout before the
+   * first delta): the limiter heard no outcome for it, as it does for an answer or an end.
+   */
+  callLeft?(record: SessionRecord): void;
 }
 
 /** A wake-up in the deadline heap that is not a session's (e.g. when a rate window opens). */
@@ -124,6 +129,9 @@ export class SessionDriver {
       return;
     }
     const leaf = leafState(snapshot.value as string);
+    // Only a tick moves a call to its fallback unanswered; an answer's hop was observed above.
+    if (event.type === 'session.tick' && leaf === 'fallingBack' && record.leaf !== 'fallingBack')
+      this.settings.callLeft?.(record);
     record.leaf = leaf;
     if (snapshot.status === 'done') this.finish(record, snapshot.context, leaf as FinalState);
     // A chunk only postpones a stream's wake-up (its idle deadline moves later, its run deadline

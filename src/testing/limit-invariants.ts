@@ -131,10 +131,13 @@ export class LimitsSeen {
     if (event.type === 'session.fallback' && (!seen.admitted || seen.calling === null)) return;
     const error =
       event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
+    // A hop on an idle timeout before the first delta left a call that never answered.
     const answered =
-      event.type !== 'session.ended' ||
-      event.result.metadata.state === 'done' ||
-      event.result.metadata.state === 'failed';
+      event.type === 'session.fallback'
+        ? error?.timeout !== 'idle'
+        : event.type !== 'session.ended' ||
+          event.result.metadata.state === 'done' ||
+          event.result.metadata.state === 'failed';
     // The call that ended was on the target a hop left, else on the current one.
     const [provider, model] =
       event.type === 'session.fallback'

@@ -10,8 +10,7 @@
  *   by the model's own count of what runs and starts and of the 429s (`slot-invariants.ts`, which
  *   holds `status()` to it: `statusCounts`), not by what the runtime says. Only its provider's
  *   breaker is read from `status().breakers` (closed, or it waits), and a probe's turn from
- *   `status().limits`; a provider without limits of its own, or cooling down per model, is judged
- *   until a 429 (see `heldBy`). A session left so is a wake-up
+ *   `status().limits` (see `heldBy`). A session left so is a wake-up
  *   the admission loop missed: an end, a window's opening or a cooldown's end that let nothing go.
  * - `cooldownHint`: a `RATE_LIMITED` answer cools its provider (or, per model, its model) down until
  *   its hint: `Retry-After` in seconds or as an HTTP date (docs/providers.md), one second without
@@ -41,24 +40,10 @@ export interface WorkContext {
 export class WorkSeen {
   readonly violations: Violation[] = [];
   private readonly reported = new Set<string>();
-  /** Whether any call was answered 429: a provider without limits of its own may cool down since. */
-  private rateLimited = false;
-  readonly unsubscribe: () => void;
-
   constructor(
-    private readonly runtime: Pick<Runtime, 'status' | 'sessions' | 'subscribe'>,
+    private readonly runtime: Pick<Runtime, 'status' | 'sessions'>,
     private readonly context: WorkContext,
-  ) {
-    this.unsubscribe = runtime.subscribe((event) => {
-      const error =
-        event.type === 'session.retry' || event.type === 'session.fallback'
-          ? event.error
-          : event.type === 'session.ended' && !event.result.ok
-            ? event.result.error
-            : undefined;
-      if (error?.code === 'RATE_LIMITED') this.rateLimited = true;
-    });
-  }
+  ) {}
 
   /** After a command: each queued session waits for something that has no room. */
   check(now: number): void {
@@ -95,15 +80,11 @@ export class WorkSeen {
     if (!this.context.modelRoom(provider, model)) return 'model maxConcurrent';
     const breaker = status.breakers?.find((b) => b.provider === provider);
     if (breaker !== undefined && breaker.state !== 'closed') return 'breaker';
-    // A provider without limits of its own (no cooldown shown), or cooling down per model (no model's
-    // probe shown): the model's copy of the cooldown and the runtime part ways there (deep-queue
-    // seeds 3 and 4 at 200 runs, 2026-12-05: not yet explained), so they are judged until a 429.
     const shown = status.limits?.[provider];
-    if ((shown === undefined || this.context.perModel.includes(provider)) && this.rateLimited)
-      return 'cooldown, not shown';
-    // A probe's turn as `status()` shows it: the copy's probe and the runtime's part ways in some
-    // deep-queue runs (seeds 21, 23, 50 at 400 runs, 2026-12-05, not yet explained). Its cooldown's
-    // end is the copy's, which `statusCounts` holds `status()` to.
+    // A probe's turn as `status()` shows it. The copy's probe parts ways with the runtime's only when
+    // a simulated advance tells a probe's end late (deep-queue seed 4): a probe whose run deadline
+    // came before it was accepted lapsed, the next session probing alone, where the copy, seeing the
+    // end after the acceptance time, opens the provider. Its cooldown's end is the copy's.
     if (shown !== undefined && shown.cooldown === 'probing') return 'cooldown probe, shown';
     return this.context.slots.heldBy(provider, model, now);
   }

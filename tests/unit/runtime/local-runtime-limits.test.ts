@@ -399,3 +399,37 @@ describe('without a tracer', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('a call left for a fallback on an idle timeout', () => {
+  it("gives its provider's slot back at the hop, not at the session's run deadline", async () => {
+    // Until 2026-12-06 nothing settled such a call with the limits (no answer, no end): the slot of
+    // `p/m` stayed held until A's run deadline (120 s here), `p`'s queue waiting behind a call no
+    // longer made. Found by the runtime model (deep-queue seed 3) once it judged cooldowns itself.
+    const clock = new SimulatedClock();
+    const p = new ScriptedProvider('p');
+    const q = new ScriptedProvider('q');
+    const runtime = createLocalRuntime({
+      providers: [p, q],
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      random: () => 0.99,
+      limits: ONE_SLOT,
+      clock,
+    });
+    const a = runtime.submit(
+      { ...ask, stream: true, fallbacks: [{ provider: 'q', model: 'm' }] },
+      { idleTimeoutMs: 50, timeoutMs: 120_000 },
+    );
+    const b = runtime.submit(ask, { queueTimeoutMs: 300_000 });
+    await flush();
+    expect(p.calls).toHaveLength(1);
+    expect(runtime.session(b.id)).toMatchObject({ state: 'queued', waitingFor: 'maxConcurrent' });
+    await pass(clock, 60, 10); // A's p call sends nothing for 50 ms: it moves on to q
+    expect(q.calls).toHaveLength(1);
+    expect(runtime.session(a.id)?.state).toBe('running');
+    expect(p.calls).toHaveLength(2); // B took the slot A's call left
+    expect(runtime.session(b.id)?.state).toBe('running');
+    runtime.cancel(a.id);
+    runtime.cancel(b.id);
+    await Promise.all([a.result, b.result]);
+  });
+});
