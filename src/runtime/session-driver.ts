@@ -129,9 +129,9 @@ export class SessionDriver {
       return;
     }
     const leaf = leafState(snapshot.value as string);
-    // Only a tick moves a call to its fallback unanswered; an answer's hop was observed above.
-    if (event.type === 'session.tick' && leaf === 'fallingBack' && record.leaf !== 'fallingBack')
-      this.settings.callLeft?.(record);
+    // Only a tick moves a call to its fallback unanswered (from `calling`: a tick in `fallingBack`
+    // moves on to the next call); an answer's hop was observed above.
+    if (event.type === 'session.tick' && leaf === 'fallingBack') this.settings.callLeft?.(record);
     record.leaf = leaf;
     if (snapshot.status === 'done') this.finish(record, snapshot.context, leaf as FinalState);
     // A chunk only postpones a stream's wake-up (its idle deadline moves later, its run deadline

@@ -515,6 +515,55 @@ describe('SessionDriver: a due retry its limits hold back', () => {
   });
 });
 
+describe('SessionDriver: a call its session left unanswered', () => {
+  function fallbackWorld() {
+    const left: string[] = [];
+    const w = driverWorld({ callLeft: (record) => left.push(record.leaf) });
+    const input = sessionInput({
+      stream: true,
+      idleTimeoutMs: 50,
+      targets: [target('p', 'm'), target('p', 'n')],
+    });
+    const record = w.add(input, {
+      kind: 'chat',
+      provider: w.provider,
+      request: { model: 'm', messages: [] },
+      providers: new Map([
+        ['p', w.provider],
+        ['q', w.provider],
+      ]),
+    });
+    w.clock.set(300);
+    w.admit(record);
+    return { w, record, left };
+  }
+
+  it('tells callLeft when an idle tick moves a stream to its fallback, not before it, not at the hop’s call', () => {
+    const { w, record, left } = fallbackWorld();
+    w.driver.deliver(record, { type: 'session.tick', now: 320 });
+    expect(record.leaf).toBe('calling');
+    expect(left).toEqual([]);
+    w.driver.deliver(record, { type: 'session.tick', now: 350 });
+    expect(record.leaf).toBe('fallingBack');
+    // Told before the record moves on: the limits settle the call on the provider it left.
+    expect(left).toEqual(['calling']);
+    // The next tick makes the hop's call: nothing left unanswered there.
+    w.driver.deliver(record, { type: 'session.tick', now: 360 });
+    expect(record.leaf).toBe('calling');
+    expect(w.provider.calls).toHaveLength(2);
+    expect(left).toEqual(['calling']);
+  });
+
+  it('does not tell callLeft for a hop on an answer: the limits heard that answer', async () => {
+    const { w, record, left } = fallbackWorld();
+    w.clock.set(320);
+    w.provider.calls[0]?.fail(unavailableError());
+    await flush();
+    expect(record.leaf).toBe('fallingBack');
+    expect(left).toEqual([]);
+  });
+});
+
 describe('SessionDriver: restore and internal failures', () => {
   it('resumes a session taken over between attempts; its next tick is a further attempt', () => {
     const w = driverWorld();
