@@ -16,6 +16,7 @@ import { isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { runtimeError, type TroupeError } from '../core/errors.js';
 import type { ChatFile } from '../providers/port.js';
 import type { FileLimits } from './context.js';
+import { fileHandles } from './file-handles.js';
 
 /**
  * Longest path taken, in characters: Linux's `PATH_MAX` (4,096 bytes with its NUL), so no path
@@ -60,6 +61,8 @@ export async function readFilesUnderRoots(
   // Phase 1: resolve and check every path, each opened (nothing read yet) and what it is taken from
   // the open file; phase 2 reads those files, so nothing can be swapped between check and read.
   const opened: { path: string; handle: FileHandle }[] = [];
+  // A place for each file it may open, taken before any: `file-handles.ts`.
+  await fileHandles.take(paths.length);
   try {
     let total = 0;
     const allRoots = [...roots.map((root) => resolve(root)), ...usableRoots];
@@ -124,6 +127,7 @@ export async function readFilesUnderRoots(
     return { ok: true, files, bytes };
   } finally {
     await Promise.all(opened.map(({ handle }) => handle.close().catch(() => undefined)));
+    fileHandles.give(paths.length);
   }
 }
 
