@@ -245,6 +245,7 @@ export async function runScenario(
   observer.unsubscribe();
   turns?.unsubscribe();
   history?.unsubscribe();
+  work?.unsubscribe();
   slots?.unsubscribe();
   idle?.unsubscribe();
   deadlines?.unsubscribe();
