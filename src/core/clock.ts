@@ -40,8 +40,8 @@ export async function retriedWhileAway<T>(
   }
 }
 
-/** `ms` on `clock`, or until `signal` aborts. */
-function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** `ms` on `clock`, or until `signal` aborts; the timer never keeps the process alive. */
+export function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
     let timer: unknown;
     const done = () => {

@@ -42,13 +42,15 @@ export function checkAnswerBudget(request: object | undefined): void {
 }
 
 /**
- * Counts an answer of `bytes` to `request`, or throws `AnswerBudgetSpent` when earlier answers
+ * Counts an answer of `bytes()` to `request`, or throws `AnswerBudgetSpent` when earlier answers
  * of the same request carried some and this one would take them past the budget. Call it in the
  * same synchronous step as building the answer: the messages of a batch run interleaved, and one
- * that counted after an `await` would let the others pass its check meanwhile.
+ * that counted after an `await` would let the others pass its check meanwhile. `bytes` is asked
+ * only for an HTTP request: stdio and tasks measure nothing.
  */
-export function takeAnswerBytes(request: object | undefined, bytes: number): void {
+export function takeAnswerBytes(request: object | undefined, bytesOf: () => number): void {
   if (request === undefined) return;
+  const bytes = bytesOf();
   const spent = spentBy.get(request) ?? 0;
   if (spent > 0 && spent + bytes > ANSWER_BUDGET_BYTES) throw new AnswerBudgetSpent(spent, bytes);
   spentBy.set(request, spent + bytes);

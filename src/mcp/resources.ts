@@ -288,7 +288,7 @@ function sessionsView(
   // As the `sessions` tool's: the oldest of each state, counted past one answer's bound.
   const pages = livePages(live);
   const recent = mcp.recentFor(ctx, 20);
-  takeAnswerBytes(ctx.http?.req, pages.bytes + jsonBytes(recent));
+  takeAnswerBytes(ctx.http?.req, () => pages.bytes + jsonBytes(recent));
   return {
     runtime_state: status.state,
     queued: pages.queued,

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
-import { type Clock, systemClock } from '../core/clock.js';
+import { pause, systemClock } from '../core/clock.js';
 import type { FilesHandler } from './files.js';
 
 /**
@@ -24,7 +24,7 @@ import type { FilesHandler } from './files.js';
  * the list and the deletes use their own timeout (`deleteTimeoutMs`) because they run after the
  * call ended.
  */
-export function moonshotFiles(deleteTimeoutMs: number, clock: Clock = systemClock): FilesHandler {
+export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
   return async (files, { client, signal, toError }) => {
     const prefix = `troupe-${randomBytes(6).toString('hex')}-`;
     const uploaded: string[] = [];
@@ -71,7 +71,7 @@ export function moonshotFiles(deleteTimeoutMs: number, clock: Clock = systemCloc
       // The known ids and the search run side by side, so the call ends within one timeout.
       const search =
         unanswered > 0
-          ? sweep(client, { prefix, known: uploaded, unanswered, timeoutMs: deleteTimeoutMs, clock })
+          ? sweep(client, { prefix, known: uploaded, unanswered, timeoutMs: deleteTimeoutMs })
           : undefined;
       await Promise.all([release(), search]);
       throw toError(error, signal, 'file upload');
@@ -86,7 +86,6 @@ interface Search {
   /** Uploads that got no HTTP answer: each stored one file at most (the SDK retries none). */
   readonly unanswered: number;
   readonly timeoutMs: number;
-  readonly clock: Clock;
 }
 
 /**
@@ -96,9 +95,9 @@ interface Search {
  * `timeoutMs` (the second half is for that list and its deletes). Never throws.
  */
 async function sweep(client: OpenAI, search: Search): Promise<void> {
-  const { prefix, known, timeoutMs, clock } = search;
+  const { prefix, known, timeoutMs } = search;
   const signal = AbortSignal.timeout(timeoutMs);
-  const halfway = pause(clock, timeoutMs / 2, signal);
+  const halfwayAt = systemClock.now() + timeoutMs / 2;
   const found = new Set<string>();
   const look = async () => {
     const page = await client.files.list(undefined, { signal });
@@ -111,27 +110,9 @@ async function sweep(client: OpenAI, search: Search): Promise<void> {
   try {
     await look();
     if (found.size >= search.unanswered) return;
-    await halfway;
+    await pause(systemClock, Math.max(0, halfwayAt - systemClock.now()), signal);
     if (!signal.aborted) await look();
   } catch {
     // The list failed or timed out: nothing more can be found.
-  } finally {
-    halfway.cancel();
   }
-}
-
-/** Resolves after `ms` on `clock`, or when `signal` aborts; `cancel()` clears the timer. */
-function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> & { cancel(): void } {
-  let cancel = () => {};
-  const done = new Promise<void>((resolve) => {
-    const timer = clock.setTimeout(end, ms);
-    function end() {
-      clock.clearTimeout(timer);
-      signal.removeEventListener('abort', end);
-      resolve();
-    }
-    cancel = end;
-    signal.addEventListener('abort', end, { once: true });
-  });
-  return Object.assign(done, { cancel: () => cancel() });
 }

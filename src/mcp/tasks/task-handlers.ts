@@ -83,7 +83,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
       try {
         const payload = taskPayloadV1(found(await mcp.tasks.waitForResult(taskId, signal, owner), taskId));
         // After the wait: the other messages of a batch that waited meanwhile are counted already.
-        takeAnswerBytes(ctx.http?.req, jsonBytes(payload));
+        takeAnswerBytes(ctx.http?.req, () => jsonBytes(payload));
         return payload;
       } catch (error) {
         if (error instanceof WaitLimitError)

@@ -208,7 +208,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
             ),
           );
     // Counted before the first `await`: a batch's other messages run in between.
-    takeAnswerBytes(call.httpRequest, recent.bytes + pages.bytes + jsonBytes(limits));
+    takeAnswerBytes(call.httpRequest, () => recent.bytes + pages.bytes + jsonBytes(limits));
     const cost = await visibleCost(mcp, call);
     const structured = {
       ok: true,
