@@ -105,11 +105,19 @@ class Slots {
   /**
    * Slots from the newest, at most `limit`: every caller's, or with `owner` given (a string) only
    * that caller's, from its own list (so its newest are found however many others ended since).
+   * With `after`, those older than its entry, in the same list: a page goes on from where the last
+   * ended, reading no slot before it (none when `after` is not held, or is another caller's).
    */
-  *newestFirst(limit: number, owner?: string): Generator<number> {
+  *newestFirst(limit: number, owner?: string, after?: string): Generator<number> {
     const own = owner !== undefined;
-    let slot = own ? (this.holders.get(owner)?.newest ?? NONE) : this.newest;
     const step = own ? this.ownOlder : this.older;
+    let slot = own ? (this.holders.get(owner)?.newest ?? NONE) : this.newest;
+    if (after !== undefined) {
+      const from = this.slotOf.get(after);
+      // Another caller's entry starts nothing: its own list is not this caller's to walk.
+      slot =
+        from === undefined || (own && this.holderOf[from]?.owner !== owner) ? NONE : (step[from] as number);
+    }
     for (let n = 0; slot !== NONE && n < limit; slot = step[slot] as number, n++) yield slot;
   }
 
@@ -221,10 +229,10 @@ export class History<T extends { readonly sessionId: string; readonly owner?: st
     else this.items[slot] = item;
   }
 
-  /** Most recent first; with `owner`, that caller's only. */
-  recent(limit = this.capacity, owner?: string): T[] {
+  /** Most recent first; with `owner`, that caller's only; with `after`, those older than that entry. */
+  recent(limit = this.capacity, owner?: string, after?: string): T[] {
     const out: T[] = [];
-    for (const slot of this.slots.newestFirst(limit, owner)) out.push(this.items[slot] as T);
+    for (const slot of this.slots.newestFirst(limit, owner, after)) out.push(this.items[slot] as T);
     return out;
   }
 }
@@ -263,10 +271,10 @@ export class EndedSessions {
     return slot === undefined ? undefined : this.summary(slot);
   }
 
-  /** Most recent first; with `owner`, that caller's only. */
-  recent(limit = this.capacity, owner?: string): SessionSummary[] {
+  /** Most recent first; with `owner`, that caller's only; with `after`, those older than that entry. */
+  recent(limit = this.capacity, owner?: string, after?: string): SessionSummary[] {
     const out: SessionSummary[] = [];
-    for (const slot of this.slots.newestFirst(limit, owner)) out.push(this.summary(slot));
+    for (const slot of this.slots.newestFirst(limit, owner, after)) out.push(this.summary(slot));
     return out;
   }
 

@@ -272,7 +272,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),
-    status: ({ recent = 20, owner } = {}) => ({
+    status: ({ recent = 20, owner, after } = {}) => ({
       state: lifecycle.state,
       queued: scheduler.queued,
       running: scheduler.running,
@@ -285,7 +285,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxQueuedBytes: limits.maxQueuedBytes,
       maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
       queuedBytes: queueRoom.held,
-      recent: table.recent(recent, owner),
+      recent: table.recent(recent, owner, after),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
       // A shared state read only asynchronously (Redis): its backend's view reports them.
       ...(limits.rates.size === 0 || !((options.sharedState ?? rates.state) instanceof MemorySharedState)

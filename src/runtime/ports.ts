@@ -162,8 +162,13 @@ export interface SessionStore {
   liveSession(id: string): SessionSummary | undefined;
   liveSessions(): Iterable<SessionSummary>;
   ended(id: string): SessionSummary | undefined;
-  /** The newest ended sessions, at most `limit`; with `owner`, only those of that `metadata.owner`. */
-  recent(limit: number, owner?: string): SessionSummary[];
+  /**
+   * The newest ended sessions, at most `limit`; with `owner`, only those of that `metadata.owner`.
+   * With `after` (a session id), those older than it in the same list, reading none before it: a
+   * page of a listing goes on from its last entry, its cost the page's (none when `after` is not
+   * in the history, or is not `owner`'s).
+   */
+  recent(limit: number, owner?: string, after?: string): SessionSummary[];
   /** Loads (or reloads, after a reconnect) the mirror of live sessions. */
   load(): Promise<void>;
   /** Applies one message heard on the bus to the mirror. */

@@ -57,8 +57,8 @@ export class SessionTable {
     return out;
   }
 
-  recent(limit: number, owner?: string): SessionSummary[] {
-    return this.history.recent(limit, owner);
+  recent(limit: number, owner?: string, after?: string): SessionSummary[] {
+    return this.history.recent(limit, owner, after);
   }
 
   private liveSummary(record: SessionRecord): SessionSummary {

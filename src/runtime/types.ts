@@ -341,8 +341,15 @@ export interface Runtime {
    * Counts now, and the `recent` newest ended sessions (@default 20); with `owner`, the newest of
    * those whose `metadata.owner` is `owner`, read from that caller's own list in the history (so
    * however many sessions others ended since, within `historySize` and the fair share kept).
+   * With `after` (an ended session's id), the `recent` next older than it in that list, for a page
+   * after a page: none are read before it, and none are listed when it has left the history (or
+   * is not `owner`'s).
    */
-  status(options?: { readonly recent?: number; readonly owner?: string }): RuntimeStatus;
+  status(options?: {
+    readonly recent?: number;
+    readonly owner?: string;
+    readonly after?: string;
+  }): RuntimeStatus;
   /** One session by id: live or from the bounded history. */
   session(id: string): SessionSummary | undefined;
   /** Live sessions (queued and running), at most `limit` (@default 100). */

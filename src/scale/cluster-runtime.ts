@@ -220,11 +220,12 @@ export function createClusterRuntime(
   // The limits again on every reconnect: a server that came back empty (no persistence) lost them.
   connection.onReady(() => void retriedWhileAway(clock, () => queueLimits.apply(), 41, 250).catch(onError));
   const up = () => connection.status() === 'ready';
-  const status = (recent: number, owner: string | undefined) =>
+  const status = (recent: number, owner: string | undefined, after?: string) =>
     withTaskStatus(
-      clusterStatus(store, local, limits, lifecycle.state, { recent, owner }, view, waiting.room.held),
+      clusterStatus(store, local, limits, lifecycle.state, { recent, owner, after }, view, waiting.room.held),
       tasks,
-      { recent, owner },
+      { recent, owner, after },
+      store,
     );
 
   function armSweep(): void {
@@ -377,7 +378,7 @@ export function createClusterRuntime(
     },
     providers: local.providers,
     ready,
-    status: ({ recent = 20, owner } = {}) => status(recent, owner),
+    status: ({ recent = 20, owner, after } = {}) => status(recent, owner, after),
     ...withTaskSessions(store, (summary) => view.decorate(summary), tasks),
     cancel: (id, reason = 'cancelled by request') => {
       if (tasks.cancel(id, reason)) return true;

@@ -8,10 +8,11 @@ import type { SessionStore } from '../runtime/ports.js';
 import type { FinalState, Runtime, RuntimeMetrics, RuntimeStatus } from '../runtime/types.js';
 import { type LimitsView, sumWaits } from './limits-view.js';
 
-/** How many of the newest ended sessions a status lists, and whose (`status({ recent, owner })`). */
+/** How many of the newest ended sessions a status lists, whose, and after which (`status({ recent, owner, after })`). */
 export interface EndedQuery {
   readonly recent: number;
   readonly owner: string | undefined;
+  readonly after?: string | undefined;
 }
 
 export function clusterStatus(
@@ -71,7 +72,7 @@ export function clusterStatus(
     maxQueuedBytes: limits.maxQueuedBytes,
     maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
     queuedBytes,
-    recent: store.recent(ended.recent, ended.owner),
+    recent: store.recent(ended.recent, ended.owner, ended.after),
     ...(breakers === undefined ? {} : { breakers }),
     ...(budgets === undefined ? {} : { limits: budgets }),
   };

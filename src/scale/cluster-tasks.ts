@@ -49,8 +49,16 @@ export function providersOnly(limits: Limits | undefined, providers: ReadonlyMap
 }
 
 /** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes, recent ends. */
-export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime, ended: EndedQuery): RuntimeStatus {
-  const mine = tasks.status(ended);
+export function withTaskStatus(
+  cluster: RuntimeStatus,
+  tasks: Runtime,
+  ended: EndedQuery,
+  /** The cluster's history, read whole for a page after a cursor when tasks ended here too. */
+  store: Pick<SessionStore, 'recent'>,
+): RuntimeStatus {
+  // The newest of this listing's task ends, whatever the cursor: none (an MCP server runs no task)
+  // leaves the cluster's page, read from its cursor, as it is.
+  const mine = tasks.status({ recent: ended.recent, owner: ended.owner });
   const byPriority: Record<number, number> = { ...cluster.queuedByPriority };
   for (const [priority, count] of Object.entries(mine.queuedByPriority))
     byPriority[Number(priority)] = (byPriority[Number(priority)] ?? 0) + count;
@@ -72,8 +80,33 @@ export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime, ended: En
     queuedByPriority: byPriority,
     providers: [...lanes.values()],
     queuedBytes: cluster.queuedBytes + mine.queuedBytes,
-    recent: latestEnds(cluster.recent, mine.recent, ended.recent),
+    recent:
+      ended.after === undefined || mine.recent.length === 0
+        ? latestEnds(cluster.recent, mine.recent, ended.recent)
+        : endsAfter(store, tasks, ended, ended.after),
   };
+}
+
+/**
+ * The `ended.recent` ends after `after` of both lists merged by end time: where a cursor of one
+ * list falls in the other only the times tell, so both are read whole (their history sizes), as
+ * every page after a cursor was read until 2026-12-06. Only an instance whose tasks (`run`) ended
+ * for this listing comes here.
+ */
+function endsAfter(
+  store: Pick<SessionStore, 'recent'>,
+  tasks: Runtime,
+  ended: EndedQuery,
+  after: string,
+): SessionSummary[] {
+  const all = Number.MAX_SAFE_INTEGER;
+  const merged = latestEnds(
+    store.recent(all, ended.owner),
+    tasks.status({ recent: all, owner: ended.owner }).recent,
+    all,
+  );
+  const at = merged.findIndex((s) => s.sessionId === after);
+  return at < 0 ? [] : merged.slice(at + 1, at + 1 + ended.recent);
 }
 
 /** The `recent` most recent ends of both lists, most recent first. */

@@ -110,8 +110,9 @@ export class RedisSessionStore implements SessionStore {
     return this.history.get(id);
   }
 
-  recent(limit: number, owner?: string): SessionSummary[] {
-    return this.history.recent(limit, owner);
+  /** From this instance's history of ends heard on the bus: no Redis command, `limit` entries read at most. */
+  recent(limit: number, owner?: string, after?: string): SessionSummary[] {
+    return this.history.recent(limit, owner, after);
   }
 
   /**

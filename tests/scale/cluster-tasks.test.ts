@@ -150,6 +150,38 @@ describe('tasks on a cluster', () => {
     expect(mine).toEqual(expect.arrayContaining(['session.queued', 'session.started', 'session.ended']));
   });
 
+  it('page on after a cursor through sessions and tasks ended here, merged by when they ended', async () => {
+    const clock = new SimulatedClock();
+    const provider = new ScriptedProvider('p');
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm' },
+      clock,
+      backend: memoryClusterBackend({ hub: new MemoryClusterHub({ clock }), sweepIntervalMs: 1000 }),
+    });
+    runtimes.push({ runtime, clock });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      clock.increment(10);
+      const handle =
+        i % 3 === 1
+          ? runtime.run(async () => 'x', { lane: 'tools' })
+          : runtime.submit({ messages: [{ role: 'user', content: `q${i}` }] });
+      ids.push(handle.id);
+      await flush();
+      provider.pending()[0]?.settle('ok');
+      await handle.result;
+    }
+    const newest = ids.reverse();
+    expect(runtime.status({ recent: 6 }).recent.map((s) => s.sessionId)).toEqual(newest);
+    // A cursor of either list: the next in the order both are listed, from either.
+    for (let at = 0; at < newest.length; at++)
+      expect(runtime.status({ recent: 2, after: newest[at] }).recent.map((s) => s.sessionId)).toEqual(
+        newest.slice(at + 1, at + 3),
+      );
+    expect(runtime.status({ recent: 2, after: 'no-such-session' }).recent).toEqual([]);
+  });
+
   it('are cancelled by a shutdown past its deadline and named in its report; a task after it is refused', async () => {
     const clock = new SimulatedClock();
     const runtime = instance({}, undefined, clock);

@@ -75,8 +75,8 @@ export class MemorySessionStore implements SessionStore {
     return this.history.get(id);
   }
 
-  recent(limit: number, owner?: string): SessionSummary[] {
-    return this.history.recent(limit, owner);
+  recent(limit: number, owner?: string, after?: string): SessionSummary[] {
+    return this.history.recent(limit, owner, after);
   }
 
   /** Nothing to load: live sessions are read from the hub itself. */

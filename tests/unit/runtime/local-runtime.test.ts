@@ -276,6 +276,10 @@ describe('status, sessions, cancel and metrics', () => {
     await Promise.all(handles.map((h) => h.result));
     expect(runtime.status().recent).toHaveLength(20);
     expect(runtime.status({ recent: 22 }).recent).toHaveLength(22);
+    // A page after a cursor: the next older ones, read on from its entry.
+    const all = runtime.status({ recent: 22 }).recent.map((s) => s.sessionId);
+    const page = runtime.status({ recent: 3, after: all[5] }).recent.map((s) => s.sessionId);
+    expect(page).toEqual(all.slice(6, 9));
     await runtime.shutdown();
   });
 

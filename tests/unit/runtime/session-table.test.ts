@@ -78,6 +78,8 @@ describe('SessionTable', () => {
     // The history holds the last two, most recent first.
     expect(table.recent(10).map((s) => s.sessionId)).toEqual(['c', 'b']);
     expect(table.recent(1).map((s) => s.sessionId)).toEqual(['c']);
+    // A page after a cursor: read on from its entry.
+    expect(table.recent(10, undefined, 'c').map((s) => s.sessionId)).toEqual(['b']);
     expect(table.summary('a')).toBeUndefined();
     expect(table.summary('b')).not.toHaveProperty('startedAt');
   });

@@ -314,6 +314,9 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
     a.apply({ origin: 'B', event: started('s3') });
     expect(a.recent(10).map((s) => s.sessionId)).toEqual(['s2', 's1']);
     expect(a.recent(1).map((s) => s.sessionId)).toEqual(['s2']);
+    // A page after a cursor: read on from its entry, in this instance's history.
+    expect(a.recent(10, undefined, 's2').map((s) => s.sessionId)).toEqual(['s1']);
+    expect(b.recent(10, undefined, 's2')).toEqual([]);
     // Another instance's session: its times are counted back from its end (heard at 5000).
     expect(a.ended('s1')).toEqual({
       sessionId: 's1',

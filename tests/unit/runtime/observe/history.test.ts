@@ -69,6 +69,20 @@ describe('History', () => {
     expect(history.recent()).toEqual([]);
   });
 
+  it('lists the ones after an entry, from its place, none after one it does not hold', () => {
+    const history = new History<{ sessionId: string; n: number }>(4);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) history.add(item(id));
+    expect(history.recent(2, undefined, 'd')).toEqual([item('c'), item('b')]);
+    expect(history.recent(undefined, undefined, 'd')).toEqual([item('c'), item('b')]);
+    expect(history.recent(10, undefined, 'b')).toEqual([]);
+    // `a` was dropped: a page after it has no place to start from.
+    expect(history.recent(10, undefined, 'a')).toEqual([]);
+    expect(history.recent(0, undefined, 'e')).toEqual([]);
+    history.add(item('f'));
+    // A newer entry changes nothing after `d`; `b` was dropped meanwhile.
+    expect(history.recent(10, undefined, 'd')).toEqual([item('c')]);
+  });
+
   it('reads the latest of an id added again', () => {
     const history = new History<{ sessionId: string; n: number }>(2);
     history.add(item('a', 1));
@@ -287,6 +301,20 @@ describe('History, between callers', () => {
             expect(ended.recent(1, who).map((s) => s.sessionId)).toEqual(
               own.slice(0, 1).map((m) => m.sessionId),
             );
+          }
+          // A page after a cursor: the next in the same list, none after an id not held or another's.
+          const all = model.recent();
+          for (let k = 0; k < 15; k++) {
+            const id = `s${k}`;
+            const at = all.findIndex((m) => m.sessionId === id);
+            expect(history.recent(2, undefined, id)).toEqual(at < 0 ? [] : all.slice(at + 1, at + 3));
+            for (const who of ['alice', 'bob']) {
+              const own = all.filter((m) => model.ownerOf(m.sessionId) === who);
+              const mine = own.findIndex((m) => m.sessionId === id);
+              const page = mine < 0 ? [] : own.slice(mine + 1, mine + 3);
+              expect(history.recent(2, who, id)).toEqual(page);
+              expect(ended.recent(2, who, id).map((s) => s.sessionId)).toEqual(page.map((m) => m.sessionId));
+            }
           }
         });
       }),
