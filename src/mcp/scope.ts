@@ -36,14 +36,25 @@ export function visibleLive(mcp: McpContext, call: { readonly caller?: Caller })
 /**
  * The runtime's status with the newest `recent` ended sessions the caller may see: read from its
  * own list in the history (`status({ owner })`), so they are found however many sessions other
- * callers ended since; every caller's for one who sees everything.
+ * callers ended since; every caller's for one who sees everything. With `after`, those older than
+ * that one (`listedEnd`), read from its entry on.
  */
 export function statusFor(
   mcp: McpContext,
   call: { readonly caller?: Caller },
   recent: number,
+  after?: string,
 ): RuntimeStatus {
-  return mcp.runtime.status({ recent, owner: listingOwner(call.caller ?? LOCAL) });
+  const owner = listingOwner(call.caller ?? LOCAL);
+  return mcp.runtime.status(after === undefined ? { recent, owner } : { recent, owner, after });
+}
+
+/** Whether `id` is an ended session in the caller's listing: the place a page after a cursor starts from. */
+export function listedEnd(mcp: McpContext, call: { readonly caller?: Caller }, id: string): boolean {
+  const session = mcp.runtime.session(id);
+  return (
+    session?.endedAt !== undefined && canSee(call.caller ?? LOCAL, session.owner ?? mcp.owners.ownerOf(id))
+  );
 }
 
 export function visibleRecent(

@@ -12,7 +12,6 @@
  */
 import { jsonBytes } from '../core/json-bytes.js';
 import type { SessionSummary } from '../runtime/types.js';
-import { RECENT_SCAN } from './scope.js';
 
 /** The most sessions one answer lists, in each list. */
 export const SESSIONS_PAGE_MAX = 100;
@@ -61,47 +60,34 @@ export function livePages<T extends { readonly state: string }>(live: readonly T
 }
 
 /**
- * How many of the newest ended sessions a `recent` page needs read: without a cursor, the `limit`
- * it may show (at most a page) and one more, which tells whether older ones remain, so a call's
- * cost follows what it lists (until 2026-12-05 every call read `RECENT_SCAN`, 1,000, and built a
- * summary of each: most of a `sessions` call's CPU). A cursor is looked for among the newest
- * `RECENT_SCAN`, as before: where it is, only the history's order tells.
+ * How many ended sessions a `recent` page needs read, after its cursor (from the newest without
+ * one): the `limit` it may show (at most a page) and one more, which tells whether older ones
+ * remain, so a call's cost follows what it lists. Until 2026-12-05 every call read `RECENT_SCAN`,
+ * 1,000, and built a summary of each (most of a `sessions` call's CPU); until 2026-12-06 a call with
+ * a cursor still did, to find the cursor among them: the history now reads on from the cursor's
+ * own entry (`status({ after })`).
  */
-export function recentRead(limit: number, cursor: string | undefined): number {
-  return cursor === undefined ? Math.min(limit, SESSIONS_PAGE_MAX) + 1 : RECENT_SCAN;
+export function recentRead(limit: number): number {
+  return Math.min(limit, SESSIONS_PAGE_MAX) + 1;
 }
 
-export type RecentPage =
-  | {
-      readonly ok: true;
-      readonly shown: SessionSummary[];
-      /** The bytes of `shown`'s entries (their JSON), for the request's answer budget. */
-      readonly bytes: number;
-      readonly next?: string;
-    }
-  | { readonly ok: false; readonly message: string };
+/** Why a `cursor` is refused: it names no ended session this caller lists (gone from the history, or another's). */
+export function cursorRefused(cursor: string): string {
+  return `Expected \`cursor\` to be the \`recent_next_cursor\` of an earlier answer, naming a session still in the history, got "${cursor}": it has left the history since (or is none of yours); call again without \`cursor\` for the newest`;
+}
 
 /**
- * The page of `recent` (newest first) after the session `cursor` names (from its start without
- * one), up to `limit` sessions and the page's bounds; `next` names the last one shown when more
- * remain in the list, for the next call's `cursor`.
+ * The page of `recent` (newest first, from the first after the cursor when there is one), up to
+ * `limit` sessions and the page's bounds; `next` names the last one shown when more remain in the
+ * list, for the next call's `cursor`.
  */
 export function recentPage(
   recent: readonly SessionSummary[],
   limit: number,
-  cursor: string | undefined,
-): RecentPage {
-  const start = cursor === undefined ? 0 : recent.findIndex((s) => s.sessionId === cursor) + 1;
-  if (start === 0 && cursor !== undefined) {
-    return {
-      ok: false,
-      message: `Expected \`cursor\` to be the \`recent_next_cursor\` of an earlier answer, naming a session still in the history, got "${cursor}": it has left the history since (or is none of yours); call again without \`cursor\` for the newest`,
-    };
-  }
-  const { shown, bytes } = page(recent, start, limit);
+): { readonly shown: SessionSummary[]; readonly bytes: number; readonly next?: string } {
+  const { shown, bytes } = page(recent, 0, limit);
   const last = shown.at(-1);
-  const more = start + shown.length < recent.length;
-  return last !== undefined && more
-    ? { ok: true, shown, bytes, next: last.sessionId }
-    : { ok: true, shown, bytes };
+  return last !== undefined && shown.length < recent.length
+    ? { shown, bytes, next: last.sessionId }
+    : { shown, bytes };
 }

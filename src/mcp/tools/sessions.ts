@@ -12,6 +12,7 @@ import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionIdSchema, sessionSummarySchema } from '../schemas.js';
 import {
+  listedEnd,
   RECENT_LIMIT_MAX,
   RECENT_SCAN,
   shownModels,
@@ -22,6 +23,7 @@ import {
   visibleSession,
 } from '../scope.js';
 import {
+  cursorRefused,
   livePages,
   recentPage,
   recentRead,
@@ -190,10 +192,13 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     // Nothing built for a request whose answers carried their budget (`answer-budget.ts`).
     checkAnswerBudget(call.httpRequest);
     const limit = args.recent_limit ?? 20;
-    const status = statusFor(mcp, call, recentRead(limit, args.cursor));
-    const recent = recentPage(visibleRecent(mcp, call, status.recent), limit, args.cursor);
-    if (!recent.ok)
-      return errorOutcome(toolErrorInfo(runtimeError('INVALID_REQUEST', recent.message).toData()));
+    // A page after a cursor reads on from the cursor's entry: what it lists and one more, no more.
+    if (args.cursor !== undefined && !listedEnd(mcp, call, args.cursor))
+      return errorOutcome(
+        toolErrorInfo(runtimeError('INVALID_REQUEST', cursorRefused(args.cursor)).toData()),
+      );
+    const status = statusFor(mcp, call, recentRead(limit), args.cursor);
+    const recent = recentPage(visibleRecent(mcp, call, status.recent), limit);
     const live = visibleLive(mcp, call);
     const pages = livePages(live);
     const limits =
@@ -201,11 +206,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         ? undefined
         : limitsLeft(status.limits, () =>
             // Its own models are those of its newest `RECENT_SCAN`, whatever one page read.
-            shownModels(
-              mcp,
-              call,
-              args.cursor === undefined ? statusFor(mcp, call, RECENT_SCAN).recent : status.recent,
-            ),
+            shownModels(mcp, call, statusFor(mcp, call, RECENT_SCAN).recent),
           );
     // Counted before the first `await`: a batch's other messages run in between.
     takeAnswerBytes(call.httpRequest, () => recent.bytes + pages.bytes + jsonBytes(limits));

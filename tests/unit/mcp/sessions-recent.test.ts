@@ -138,8 +138,7 @@ describe('sessions: recent', () => {
           const answer = outcome.structured as unknown as Answer;
           // Until 2026-12-05 every call read 1000 (a summary built for each): most of its CPU.
           expect(asked).toEqual([Math.min(limit, SESSIONS_PAGE_MAX) + 1]);
-          const whole = recentPage(full, limit, undefined);
-          if (!whole.ok) throw new Error(whole.message);
+          const whole = recentPage(full, limit);
           expect(answer.recent).toEqual(whole.shown);
           expect(answer.recent_next_cursor).toBe(whole.next);
         }
@@ -183,9 +182,10 @@ describe('sessions: recent', () => {
   it('shows one entry larger than the page’s bytes alone, so paging never stops on it', () => {
     const large = { sessionId: 'large', label: 'x'.repeat(SESSIONS_PAGE_BYTES) } as unknown as SessionSummary;
     const small = { sessionId: 'small' } as unknown as SessionSummary;
-    const first = recentPage([large, small], 20, undefined);
+    const first = recentPage([large, small], 20);
     // `bytes`: what the page's entries hold, for the request's answer budget (`answer-budget.ts`).
-    expect(first).toEqual({ ok: true, shown: [large], bytes: jsonBytes(large), next: 'large' });
-    expect(recentPage([large, small], 20, 'large')).toEqual({ ok: true, shown: [small], bytes: 21 });
+    expect(first).toEqual({ shown: [large], bytes: jsonBytes(large), next: 'large' });
+    // The page after it: what the history reads after the cursor (`status({ after })`).
+    expect(recentPage([small], 20)).toEqual({ shown: [small], bytes: 21 });
   });
 });
