@@ -116,7 +116,9 @@ class Slots {
       const from = this.slotOf.get(after);
       // Another caller's entry starts nothing: its own list is not this caller's to walk.
       slot =
-        from === undefined || (own && this.holderOf[from]?.owner !== owner) ? NONE : (step[from] as number);
+        from === undefined || (own && (this.holderOf[from] as Holder).owner !== owner)
+          ? NONE
+          : (step[from] as number);
     }
     for (let n = 0; slot !== NONE && n < limit; slot = step[slot] as number, n++) yield slot;
   }
