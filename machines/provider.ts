@@ -12,8 +12,10 @@
  *   out), or whose session's run deadline passed (`lapsesAt`: an instance lost mid-probe tells no
  *   end), lets the next session probe. A probe still running `PROBE_ACCEPTED_MS` after it started
  *   was accepted (a rate-limited request is refused at once, before any generation), so the
- *   provider opens then: a long completion as the probe does not hold the whole provider, and a
- *   probe whose instance was lost does not hold it past that either.
+ *   provider opens then (at a tick, or at the probe's end told since): a long completion as the
+ *   probe does not hold the whole provider, and a probe whose instance was lost does not hold it
+ *   past that either. One whose run deadline came before that time is never accepted, however late
+ *   its end is told: the outcome does not hang on which of a tick and that end is told first.
  *
  * Context is plain data with absolute times and every event carries `now`, so the snapshot
  * (`{ value, context }`) is JSON: it is what the shared state stores, in memory or on Redis, and
@@ -67,6 +69,20 @@ const cooldownUntil = (event: ProviderMachineEvent) => {
   return e.now + Math.max(0, e.retryAfterMs ?? DEFAULT_COOLDOWN_MS);
 };
 
+const isProbe = (context: ProviderContext, event: ProviderMachineEvent) =>
+  'sessionId' in event && event.sessionId === context.probe;
+
+/**
+ * Accepted at `now` only if its session was still running at its acceptance time: a probe whose
+ * run deadline came first lapsed, however late that end or a tick is told (a simulated clock tells
+ * both at the end of an advance). Stored by an older version (no `probeAcceptedAt`): at its lapse.
+ */
+const probeAccepted = (context: ProviderContext, now: number) => {
+  const lapsesAt = context.probeLapsesAt ?? Number.POSITIVE_INFINITY;
+  const acceptedAt = context.probeAcceptedAt ?? lapsesAt;
+  return now >= acceptedAt && lapsesAt >= acceptedAt;
+};
+
 export const providerMachine = setup({
   // Stryker disable next-line ObjectLiteral: type-only; setup() does nothing with it at runtime.
   types: {
@@ -99,10 +115,10 @@ export const providerMachine = setup({
   guards: {
     cooldownOver: ({ context, event }) => event.now >= (context.until ?? Number.NEGATIVE_INFINITY),
     noProbe: ({ context }) => context.probe === null,
-    isProbe: ({ context, event }) => 'sessionId' in event && event.sessionId === context.probe,
+    isProbe: ({ context, event }) => isProbe(context, event),
     probeLapsed: ({ context, event }) => event.now >= (context.probeLapsesAt ?? Number.POSITIVE_INFINITY),
-    probeAccepted: ({ context, event }) =>
-      event.now >= (context.probeAcceptedAt ?? context.probeLapsesAt ?? Number.POSITIVE_INFINITY),
+    probeAccepted: ({ context, event }) => probeAccepted(context, event.now),
+    isAcceptedProbe: ({ context, event }) => isProbe(context, event) && probeAccepted(context, event.now),
   },
 }).createMachine({
   id: 'provider',
@@ -124,7 +140,11 @@ export const providerMachine = setup({
         'provider.rateLimited': { target: 'coolingDown', actions: 'startCooldown' },
         'provider.probe': { guard: 'noProbe', actions: 'takeProbe' },
         'provider.answered': { guard: 'isProbe', target: 'open', actions: 'clear' },
-        'provider.probeEnded': { guard: 'isProbe', actions: 'dropProbe' },
+        // An end told at or past the acceptance of a probe still running then opens, as a tick would.
+        'provider.probeEnded': [
+          { guard: 'isAcceptedProbe', target: 'open', actions: 'clear' },
+          { guard: 'isProbe', actions: 'dropProbe' },
+        ],
         'provider.tick': [
           { guard: 'probeAccepted', target: 'open', actions: 'clear' },
           { guard: 'probeLapsed', actions: 'dropProbe' },

@@ -159,6 +159,88 @@ describe('provider cooldown machine', () => {
     expect(providerGate(next, 500 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'go' });
   });
 
+  describe('told late: the outcome does not hang on whether a tick or the probe’s end comes first', () => {
+    // A simulated clock tells every timer within an advance at its end, and an instance may tell an
+    // end late: the probe started at 10 (accepted at 10 + PROBE_ACCEPTED_MS), both told at 5000.
+    const probeUntil = (lapsesAt: number) =>
+      providerStep(providerStep(limited(0, 10), { type: 'provider.tick', now: 10 }), {
+        type: 'provider.probe',
+        now: 10,
+        sessionId: 'p',
+        lapsesAt,
+      });
+    const tickThenEnd = (s: ReturnType<typeof limited>, now: number) =>
+      providerStep(providerStep(s, { type: 'provider.tick', now }), {
+        type: 'provider.probeEnded',
+        now,
+        sessionId: 'p',
+      });
+    const endThenTick = (s: ReturnType<typeof limited>, now: number) =>
+      providerStep(providerStep(s, { type: 'provider.probeEnded', now, sessionId: 'p' }), {
+        type: 'provider.tick',
+        now,
+      });
+
+    it('a probe whose run deadline came before its acceptance time is never accepted: a tick past both hands it on', () => {
+      const lapsing = probeUntil(500);
+      expect(providerGate(lapsing, 5000)).toEqual({ kind: 'probe' });
+      expect(providerStep(lapsing, { type: 'provider.tick', now: 5000 })).toEqual({
+        value: 'probing',
+        context: { until: 10, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 1 },
+      });
+      expect(providerStep(lapsing, { type: 'provider.probeEnded', now: 5000, sessionId: 'p' }).value).toBe(
+        'probing',
+      );
+      expect(tickThenEnd(lapsing, 5000)).toEqual(endThenTick(lapsing, 5000));
+    });
+
+    it('one millisecond short of its acceptance time is short: the probe is handed on', () => {
+      const lapsing = probeUntil(10 + PROBE_ACCEPTED_MS - 1);
+      expect(providerGate(lapsing, 10 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'probe' });
+      expect(tickThenEnd(lapsing, 10 + PROBE_ACCEPTED_MS).value).toBe('probing');
+      expect(endThenTick(lapsing, 10 + PROBE_ACCEPTED_MS).value).toBe('probing');
+    });
+
+    it('a probe still running at its acceptance time whose end is told after it opens the provider, as a tick would', () => {
+      const running = probeUntil(60_000);
+      const opened = {
+        value: 'open',
+        context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 1 },
+      };
+      expect(providerStep(running, { type: 'provider.probeEnded', now: 5000, sessionId: 'p' })).toEqual(
+        opened,
+      );
+      expect(tickThenEnd(running, 5000)).toEqual(opened);
+      expect(endThenTick(running, 5000)).toEqual(opened);
+      // Told at its acceptance time exactly: accepted; a millisecond before: handed on.
+      expect(
+        providerStep(running, { type: 'provider.probeEnded', now: 10 + PROBE_ACCEPTED_MS, sessionId: 'p' })
+          .value,
+      ).toBe('open');
+      const early = providerStep(running, {
+        type: 'provider.probeEnded',
+        now: 10 + PROBE_ACCEPTED_MS - 1,
+        sessionId: 'p',
+      });
+      expect(providerGate(early, 10 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'probe' });
+    });
+
+    it('whose run deadline is its acceptance time exactly: accepted', () => {
+      const running = probeUntil(10 + PROBE_ACCEPTED_MS);
+      expect(providerStep(running, { type: 'provider.probeEnded', now: 5000, sessionId: 'p' }).value).toBe(
+        'open',
+      );
+      expect(providerGate(running, 10 + PROBE_ACCEPTED_MS)).toEqual({ kind: 'go' });
+    });
+
+    it('another session’s end told late leaves the probe as it was', () => {
+      const running = probeUntil(60_000);
+      expect(providerStep(running, { type: 'provider.probeEnded', now: 5000, sessionId: 'q' })).toEqual(
+        running,
+      );
+    });
+  });
+
   it('a probe stored by an older version (no probeAcceptedAt) opens the provider when it lapses', () => {
     const old = {
       value: 'probing' as const,
@@ -166,6 +248,10 @@ describe('provider cooldown machine', () => {
     };
     expect(providerGate(old, 499)).toEqual({ kind: 'wait', at: 500, probe: 'p' });
     expect(providerGate(old, 500)).toEqual({ kind: 'go' });
+    // Its end told at or past its lapse opens it too, as its tick would; told before, hands it on.
+    expect(providerStep(old, { type: 'provider.probeEnded', now: 500, sessionId: 'p' }).value).toBe('open');
+    const early = providerStep(old, { type: 'provider.probeEnded', now: 499, sessionId: 'p' });
+    expect(providerGate(early, 600)).toEqual({ kind: 'probe' });
   });
 
   it('a lapsed probe opens the provider with nothing left of the cooldown or the probe', () => {
