@@ -135,7 +135,7 @@ export class RuntimeObserver {
     /** A session's run timeout in ms, when the caller knows it: hops are checked against it. */
     private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {
-    this.limitsSeen = new LimitsSeen(limits, (invariant, detail) => this.fail(invariant, detail));
+    this.limitsSeen = new LimitsSeen(limits, (invariant, detail) => this.fail(invariant, detail), timeouts);
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event, priorities));
   }
 

@@ -37,10 +37,14 @@ export class LimitsSeen {
   private readonly lastStart = new Map<string, StartSeen>();
   /** By provider, or by `provider\0model` for a provider that cools down per model. */
   private readonly cooldowns = new Map<string, CooldownSeen>();
+  /** When each session was admitted (its first start or hop): its run deadline counts from then. */
+  private readonly admittedAt = new Map<string, number>();
 
   constructor(
     private readonly limits: ObservedLimits,
     private readonly fail: (invariant: InvariantName, detail: string) => void,
+    /** A session's run timeout in ms, when the caller knows it: a probe's lapse is judged by it. */
+    private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {}
 
   /**
@@ -68,6 +72,11 @@ export class LimitsSeen {
 
   private judge(event: RuntimeEvent, seen: SeenAt | undefined): void {
     const at = (event as { at?: number }).at;
+    if (
+      (event.type === 'session.started' || event.type === 'session.fallback') &&
+      !this.admittedAt.has(event.sessionId)
+    )
+      this.admittedAt.set(event.sessionId, event.at);
     if (this.suspect !== null) {
       // The probe ended at that very instant (its run deadline, where its slot lapses): no breach.
       if (
@@ -104,14 +113,14 @@ export class LimitsSeen {
           `${event.sessionId} started on ${seen.current} at ${event.at}, cooling down until ${cooldown.until} (${cooldown.from})`,
         );
       } else if (cooldown.state === 'probing') {
-        if (cooldown.probe !== null && event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) {
+        if (this.accepted(cooldown, event.at)) {
           cooldown.state = 'open';
           cooldown.probe = null;
           return;
         }
         // Events of one instant come in the runtime's order: a start at the probe's run deadline
         // may be told before the probe's own timeout. Judged once that instant is over.
-        if (cooldown.probe !== null)
+        if (cooldown.probe !== null && event.at < this.runDeadlineOf(cooldown.probe))
           this.suspect = {
             at: event.at,
             probe: cooldown.probe,
@@ -163,9 +172,9 @@ export class LimitsSeen {
       return;
     }
     if (cooldown.state === 'probing' && cooldown.probe === event.sessionId) {
-      // A probe that ends unanswered after running `PROBE_ACCEPTED_MS` was accepted all the same
-      // (its run deadline's timer came late: on a simulated clock, at the end of an advance).
-      if (answered || event.at >= cooldown.probeAt + PROBE_ACCEPTED_MS) cooldown.state = 'open';
+      // A probe whose end is told at or past its acceptance time was accepted all the same, if its
+      // run deadline did not come first (a simulated advance tells its timers at its end).
+      if (answered || this.accepted(cooldown, event.at)) cooldown.state = 'open';
       cooldown.probe = null;
     }
     // What a done call reported replaces its estimate.
@@ -174,6 +183,27 @@ export class LimitsSeen {
       const used = event.result.metadata.usage?.totalTokens;
       if (last !== undefined && used !== undefined) last.charged = used;
     }
+  }
+
+  /**
+   * The provider machine's `probeAccepted`: a probe is accepted `PROBE_ACCEPTED_MS` after it started
+   * if its session's run deadline (where its probe lapses) did not come before that.
+   */
+  private accepted(cooldown: CooldownSeen, at: number): boolean {
+    const acceptedAt = cooldown.probeAt + PROBE_ACCEPTED_MS;
+    return cooldown.probe !== null && at >= acceptedAt && this.runDeadlineOf(cooldown.probe) >= acceptedAt;
+  }
+
+  /**
+   * A session's run deadline, `Infinity` when its timeout is not known. Read when needed: the model
+   * knows a timeout once `submit` returned, after a start within it.
+   */
+  private runDeadlineOf(sessionId: string): number {
+    const timeoutMs = this.timeouts(sessionId);
+    const admittedAt = this.admittedAt.get(sessionId);
+    return timeoutMs === undefined || admittedAt === undefined
+      ? Number.POSITIVE_INFINITY
+      : admittedAt + timeoutMs;
   }
 
   private keyOf(provider: string, model: string): string {
@@ -201,9 +231,21 @@ export class LimitsSeen {
     const cooldown = this.cooldowns.get(this.keyOf(provider, model));
     if (cooldown === undefined) return undefined;
     if (cooldown.state === 'coolingDown' && at < cooldown.until) return { until: cooldown.until };
-    if (cooldown.state === 'probing' && cooldown.probe !== null && at < cooldown.probeAt + PROBE_ACCEPTED_MS)
+    if (
+      cooldown.state === 'probing' &&
+      cooldown.probe !== null &&
+      at < Math.min(this.runDeadlineOf(cooldown.probe), cooldown.probeAt + PROBE_ACCEPTED_MS)
+    )
       return 'probe';
     return undefined;
+  }
+
+  /** The copy's state of that cooldown at `at`, as the runtime's machine has it after a tick then. */
+  stateAt(provider: string, model: string, at: number): CooldownSeen['state'] {
+    const cooldown = this.cooldowns.get(this.keyOf(provider, model));
+    if (cooldown === undefined || cooldown.state === 'open') return 'open';
+    if (cooldown.state === 'coolingDown') return at < cooldown.until ? 'coolingDown' : 'probing';
+    return this.accepted(cooldown, at) ? 'open' : 'probing';
   }
 
   /** A start during a probe not yet excused by the probe's end at the same instant. */

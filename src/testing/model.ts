@@ -193,7 +193,6 @@ export async function runScenario(
       ? new WorkSeen(runtime, {
           atShare: (owner) => deadlines.atShare(owner),
           modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
-          perModel,
           slots,
           maxConcurrent: limits.maxConcurrent,
         })
@@ -245,7 +244,6 @@ export async function runScenario(
   observer.unsubscribe();
   turns?.unsubscribe();
   history?.unsubscribe();
-  work?.unsubscribe();
   slots?.unsubscribe();
   idle?.unsubscribe();
   deadlines?.unsubscribe();

@@ -24,7 +24,8 @@
  * `statusCounts`, after each command: `status()` shows these counts: `running`, each provider's
  * `running` (within what is maybe held) and `limit`, `maxConcurrent`, `state`, and for each provider
  * with limits of its own (`status().limits`) what is `remaining` of each configured limit and its
- * cooldown (until when, its models' too). `workConserved` and `providerOrder` judge by these counts,
+ * cooldown (until when, its models' too; its state, a probe's turn included: `probing` until the
+ * probe answers, ends or is accepted, `open` for a provider that cools down per model). `workConserved` and `providerOrder` judge by these counts,
  * not by what `status()` says; this holds `status()` to them.
  */
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
@@ -88,7 +89,7 @@ export class SlotsSeen {
     /** The tokens a call is charged when it starts (the model's sessions all send one request). */
     private readonly estimate = 0,
     /** The observer's copy of each cooldown; without it, cooldowns go unchecked. */
-    private readonly cooldowns?: Pick<LimitsSeen, 'cooldownAt'>,
+    private readonly cooldowns?: Pick<LimitsSeen, 'cooldownAt' | 'stateAt'>,
   ) {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
   }
@@ -296,5 +297,9 @@ export class SlotsSeen {
       wrong.push(
         `${provider} cooling down until ${shownUntil ?? 'no cooldown'}, ${until ?? 'none'} by the 429s seen`,
       );
+    // The provider's own machine: a provider that cools down per model never leaves `open`.
+    const state = perModel ? 'open' : this.cooldowns.stateAt(provider, 'model', now);
+    if (shown.cooldown !== state)
+      wrong.push(`${provider} cooldown ${shown.cooldown}, ${state} by the 429s and probes seen`);
   }
 }

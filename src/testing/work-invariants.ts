@@ -9,9 +9,7 @@
  *   estimate), no cooldown of its provider or model (nor a probe's call holding it): all of these
  *   by the model's own count of what runs and starts and of the 429s (`slot-invariants.ts`, which
  *   holds `status()` to it: `statusCounts`), not by what the runtime says. Only its provider's
- *   breaker is read from `status().breakers` (closed, or it waits), and a probe's turn from
- *   `status().limits`; a provider without limits of its own, or cooling down per model, is judged
- *   until a 429 (see `heldBy`). A session left so is a wake-up
+ *   breaker is read from `status().breakers` (closed, or it waits). A session left so is a wake-up
  *   the admission loop missed: an end, a window's opening or a cooldown's end that let nothing go.
  * - `cooldownHint`: a `RATE_LIMITED` answer cools its provider (or, per model, its model) down until
  *   its hint: `Retry-After` in seconds or as an HTTP date (docs/providers.md), one second without
@@ -30,8 +28,6 @@ export interface WorkContext {
   readonly atShare: (owner: string | undefined) => boolean;
   /** Calls in flight on a model, and its own `maxConcurrent` (if any). */
   readonly modelRoom: (provider: string, model: string) => boolean;
-  /** Providers that cool down per model: `status()` shows a model's cooldown, not its probe. */
-  readonly perModel: readonly string[];
   /** The model's own count of the sessions running, each provider's slots and requests started. */
   readonly slots: SlotsSeen;
   /** The configured `maxConcurrent`. */
@@ -41,24 +37,10 @@ export interface WorkContext {
 export class WorkSeen {
   readonly violations: Violation[] = [];
   private readonly reported = new Set<string>();
-  /** Whether any call was answered 429: a provider without limits of its own may cool down since. */
-  private rateLimited = false;
-  readonly unsubscribe: () => void;
-
   constructor(
-    private readonly runtime: Pick<Runtime, 'status' | 'sessions' | 'subscribe'>,
+    private readonly runtime: Pick<Runtime, 'status' | 'sessions'>,
     private readonly context: WorkContext,
-  ) {
-    this.unsubscribe = runtime.subscribe((event) => {
-      const error =
-        event.type === 'session.retry' || event.type === 'session.fallback'
-          ? event.error
-          : event.type === 'session.ended' && !event.result.ok
-            ? event.result.error
-            : undefined;
-      if (error?.code === 'RATE_LIMITED') this.rateLimited = true;
-    });
-  }
+  ) {}
 
   /** After a command: each queued session waits for something that has no room. */
   check(now: number): void {
@@ -95,18 +77,10 @@ export class WorkSeen {
     if (!this.context.modelRoom(provider, model)) return 'model maxConcurrent';
     const breaker = status.breakers?.find((b) => b.provider === provider);
     if (breaker !== undefined && breaker.state !== 'closed') return 'breaker';
-    // A provider without limits of its own (no cooldown shown), or cooling down per model, is judged
-    // until a 429, and a probe's turn is read from `status()`: the copy and the runtime part ways when
-    // a simulated advance tells a probe's end (its run deadline) after its acceptance time though the
-    // deadline came first. The runtime then opens the provider or hands the probe on depending on
-    // whether a tick or that end reaches the cooldown first (the provider machine's `probeAccepted`
-    // does not ask whether the probe lapsed before it); the copy cannot know which (deep-queue seeds
-    // 4 and 21, 23, 50; one in about 3,000 runs when judged by the copy). The call an idle timeout's
-    // hop left (seeds 3 and 4's other half) was the runtime's: `callLeft`, 2026-12-06.
-    const shown = status.limits?.[provider];
-    if ((shown === undefined || this.context.perModel.includes(provider)) && this.rateLimited)
-      return 'cooldown, not shown';
-    if (shown !== undefined && shown.cooldown === 'probing') return 'cooldown probe, shown';
+    // The cooldown, its probe's turn too, by the model's copy (`LimitsSeen.cooldownAt`), for every
+    // provider and model: since 2026-12-06 a probe whose run deadline came before its acceptance time
+    // is never accepted, so the runtime's outcome no longer hangs on whether a simulated advance tells
+    // a tick or the probe's end first (`probeAccepted`, machines/provider.ts).
     return this.context.slots.heldBy(provider, model, now);
   }
 }
