@@ -101,11 +101,14 @@ export class MemoryConversationStore implements ConversationStore {
    */
   async save(
     messages: readonly ChatMessage[],
-    id: string = flatUUID(),
+    given?: string,
     owner: ConversationOwner = SHARED_OWNER,
     model?: ConversationModel,
   ): Promise<string> {
-    const trimmed = trimConversation(messages, this.#options, this.#knownSizes(id, messages));
+    // A new id names nothing held yet: no sizes to reuse, nothing to replace (two lookups a call).
+    const id = given ?? flatUUID();
+    const known = given === undefined ? undefined : this.#knownSizes(id, messages);
+    const trimmed = trimConversation(messages, this.#options, known);
     // Kept messages never change: frozen, the runtime measures each once for its queue bound.
     for (const message of trimmed.messages) freezeMessage(message);
     const now = this.#options.now();
@@ -115,7 +118,7 @@ export class MemoryConversationStore implements ConversationStore {
       holder = { owner, oldest: undefined, newest: undefined, count: 0, bytes: 0 };
       this.#holders.set(owner, holder);
     }
-    this.#delete(id, holder); // re-insert: Map order is the save order
+    if (given !== undefined) this.#delete(id, holder); // re-insert: Map order is the save order
     const entry: Entry = {
       id,
       messages: trimmed.messages,
