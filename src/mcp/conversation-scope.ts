@@ -61,8 +61,12 @@ export async function loadConversation(
   return messages === undefined ? undefined : { messages };
 }
 
-/** Saves the whole conversation under `id` (a new one when absent) and returns the id the client sees. */
-async function saveConversation(
+/**
+ * Saves the whole conversation under `id` (a new one when absent) and returns the id the client
+ * sees. Not `async`: the store's own promise goes back as it is (one frame and turn fewer a call);
+ * what throws before it is caught where `keepConversation` awaits it, as a rejection would be.
+ */
+function saveConversation(
   mcp: McpContext,
   caller: Caller | undefined,
   messages: readonly ChatMessage[],
@@ -78,8 +82,7 @@ async function saveConversation(
       model,
     );
   const own = id ?? randomUUID();
-  await mcp.conversations.save(messages, keyOf(caller, own), caller.key, model);
-  return own;
+  return mcp.conversations.save(messages, keyOf(caller, own), caller.key, model).then(() => own);
 }
 
 /**

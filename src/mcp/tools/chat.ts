@@ -159,16 +159,19 @@ function onHeldModel<A extends { readonly provider?: string; readonly model?: st
  * for a provider this server lacks. troupe's catalog tells such a model first (`lacks`), so the
  * retry is for catalogs that cannot, whose refusal counts in `metrics().rejected`.
  */
-export async function runOnHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
+export function runOnHeldModel<A extends { readonly provider?: string; readonly model?: string }>(
   args: A,
   held: ConversationModel | undefined,
   mcp: McpContext,
   run: (args: A) => Promise<SessionOutcome>,
 ): Promise<SessionOutcome> {
   const on = onHeldModel(args, held, mcp);
-  const outcome = await run(on);
-  if (on === args || outcome.kind !== 'refused' || outcome.error.code !== 'MODEL_NOT_FOUND') return outcome;
-  return run(args);
+  // Not moved (a new conversation, or one naming its model): nothing to run again, so its promise
+  // as it is, without a frame of this function waiting on it (every plain `chat` call).
+  if (on === args) return run(args);
+  return run(on).then((outcome) =>
+    outcome.kind !== 'refused' || outcome.error.code !== 'MODEL_NOT_FOUND' ? outcome : run(args),
+  );
 }
 
 /**
