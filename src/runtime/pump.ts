@@ -53,11 +53,14 @@ export class Pump {
     if (this.queued) return;
     // Stryker disable next-line BooleanLiteral: coalesces pumps only; one more pump finds nothing more to admit (speed).
     this.queued = true;
-    queueMicrotask(() => {
-      this.queued = false;
-      this.run();
-    });
+    queueMicrotask(this.queuedPass);
   }
+
+  /** The pass `soon` queues: one function for all (a closure a call was made for each). */
+  private readonly queuedPass = (): void => {
+    this.queued = false;
+    this.run();
+  };
 
   /** A due retry of an admitted session: `true` when it may start now, else held for a later pass. */
   retry(record: SessionRecord): boolean {
@@ -87,10 +90,14 @@ export class Pump {
     try {
       this.heldRetries();
       for (let full = false; !this.ports.stopping() && !full; ) {
-        full = this.reroutes((record) => {
-          later ??= [];
-          later.push(record);
-        });
+        // Only while a cooldown may hold queued sessions: a pass made two closures and an array for none.
+        // Stryker disable next-line ConditionalExpression: a shortcut; with nothing to look at, `reroutes` moves nothing.
+        if (rates.mayReroute) {
+          full = this.reroutes((record) => {
+            later ??= [];
+            later.push(record);
+          });
+        }
         this.admit();
         // A cooldown the gate just found may hold sessions that cannot wait for it.
         if (!rates.mayReroute) break;
