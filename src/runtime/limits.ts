@@ -100,29 +100,37 @@ export class Limiter {
       const before = answers();
       const got = await this.tryStart(provider, start);
       if (!got.ok || answers() === before) return got;
-      const perModel = this.coolsPerModel(provider);
-      if (perModel)
-        await this.state.update(
-          modelCooldownKey(provider, start.model),
-          initialProviderSnapshot,
-          refundCooldown(start, got.probe),
-          LIMITER_TTL_MS,
-        );
-      // Per model, the probe was the model's: the provider's machine, always open then, ignores its end.
+      await this.giveBack(provider, start, got.probe);
+    }
+  }
+
+  /**
+   * Takes back a start's charge that no call used (its window's request and tokens, its slot, its
+   * probe): a start given back to be asked again (`tryStartFresh`), or one its session no longer
+   * wanted by the time it was answered or let go (`SharedAsks`).
+   */
+  async giveBack(provider: string, start: Start, probe: boolean): Promise<void> {
+    if (this.coolsPerModel(provider))
       await this.state.update(
-        providerKey(provider),
-        initialProviderState,
-        refundProvider(start, got.probe),
+        modelCooldownKey(provider, start.model),
+        initialProviderSnapshot,
+        refundCooldown(start, probe),
         LIMITER_TTL_MS,
       );
-      if (this.modelLimits(provider, start.model) !== undefined)
-        await this.state.update(
-          modelKey(provider, start.model),
-          emptyWindow,
-          refundModel(start),
-          LIMITER_TTL_MS,
-        );
-    }
+    // Per model, the probe was the model's: the provider's machine, always open then, ignores its end.
+    await this.state.update(
+      providerKey(provider),
+      initialProviderState,
+      refundProvider(start, probe),
+      LIMITER_TTL_MS,
+    );
+    if (this.modelLimits(provider, start.model) !== undefined)
+      await this.state.update(
+        modelKey(provider, start.model),
+        emptyWindow,
+        refundModel(start),
+        LIMITER_TTL_MS,
+      );
   }
 
   tryStartNow(provider: string, start: Start): Acquired {

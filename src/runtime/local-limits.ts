@@ -267,7 +267,7 @@ export class LocalLimits {
     if (start === null) return;
     record.limitStart = null;
     if (this.asks !== undefined) {
-      this.asks.settle(record.provider, start, ENDED);
+      this.asks.callEnded(record, start);
       return;
     }
     this.limiter.settleNow(record.provider, start, this.clock.now(), ENDED);

@@ -52,6 +52,8 @@ export class SharedAsks {
   private readonly queued = new QueuedAsks((record) => this.forget(record));
   /** The sessions whose end the bus told of last (`provider|session`): an ask answered with one of them as the probe asks again. */
   private readonly endsHeard = new Recent(256);
+  /** Retries let go with a charge, while in their `go` (whether the charge began the probe): one that ends there sent no call. */
+  private readonly going = new Map<SessionRecord, boolean>();
 
   constructor(
     private readonly host: AskHost,
@@ -103,8 +105,8 @@ export class SharedAsks {
       .then(
         (got) => {
           if (this.asking.get(record) !== asking) {
-            // Stryker disable next-line ConditionalExpression: a refused start holds nothing to end (→ true); → false is killed.
-            if (got.ok) this.settle(target.provider, start, ENDED);
+            // Its session ended, or moved on, while it asked: no call uses the charge.
+            if (got.ok) this.giveBack(target.provider, start, got.probe);
             return;
           }
           if (got.ok) {
@@ -112,7 +114,10 @@ export class SharedAsks {
             this.host.enterLane(record, target.provider);
             record.waitingFor = undefined;
             record.limitStart = start;
+            // A retry's call goes in `go`, or its session ends there (its run deadline due in this step).
+            this.going.set(record, got.probe);
             shared.go(record);
+            this.going.delete(record);
             return;
           }
           if (record.waitingFor !== got.limit) this.host.counters.waits[got.limit]++;
@@ -177,6 +182,32 @@ export class SharedAsks {
   ): void {
     asking.probe = probe;
     asking.timer = this.host.clock.setTimeout(() => this.ask(record, asking, after), waitMs);
+  }
+
+  /**
+   * A session's charge ends without an outcome (its end, or its call left for a fallback): its slot
+   * and probe go; a charge no call used is given back whole, its request and tokens too. Until
+   * 2026-12-06 every one was settled as a call's end: a session ended between its charge and its
+   * call (cancelled, or its run deadline due in the step its window opened) kept a request and its
+   * tokens charged in the shared windows that no call sent.
+   */
+  callEnded(record: SessionRecord, start: Start): void {
+    const probe = this.going.get(record);
+    // Not admitted: let go by its ask, or leased by a shared queue, and ended before its pass.
+    if (record.admitted && probe === undefined) {
+      this.settle(record.provider, start, ENDED);
+      return;
+    }
+    // A probe's end is heard only from its probe: one that did not begin it may say so too.
+    this.giveBack(record.provider, start, probe ?? true);
+  }
+
+  /** Gives back a charge no call used; if the shared state refuses, its slot and probe still go (`settle`, tried again while it is away). */
+  private giveBack(provider: string, start: Start, probe: boolean): void {
+    this.shared.limiter.giveBack(provider, start, probe).then(
+      () => this.wakeHeld(provider),
+      () => this.settle(provider, start, ENDED),
+    );
   }
 
   /** A call's outcome on the shared limiter, tried again while it is away; resolves once its first try is answered. */

@@ -126,6 +126,8 @@ export interface SetupOptions {
   readonly shared?: SharedState | true;
   /** What a call is charged (`ResolvedLimits.charge`). @default its estimate with `DEFAULT_COMPLETION` */
   readonly charge?: (request: ChatRequest, provider: string, model: string) => number;
+  /** What the runtime does with a session the shared limiter let go, after it is recorded in `went`. */
+  readonly go?: (record: SessionRecord) => void;
 }
 
 export function setup(config: Record<string, ProviderLimitsConfig> = {}, options: SetupOptions = {}) {
@@ -163,7 +165,10 @@ export function setup(config: Record<string, ProviderLimitsConfig> = {}, options
       ? undefined
       : {
           limiter: sharedLimiter,
-          go: (r) => went.push(r),
+          go: (r) => {
+            went.push(r);
+            options.go?.(r);
+          },
           onError: (error) => errors.push(error),
         },
   );

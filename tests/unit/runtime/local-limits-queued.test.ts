@@ -6,6 +6,7 @@
  * every session go on a shared state, charged or not. Plain records on a manual clock.
  */
 import { describe, expect, it } from 'vitest';
+import type { Limiter } from '../../../src/runtime/limits.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
 import { CHAIN, MINUTE_OPENS, record, settle, setup, T0, TOKENS, tick } from './local-limits-fixture.js';
 
@@ -257,6 +258,66 @@ describe('a session submitted here, on a shared limiter', () => {
     expect(limits.gate(e, LAPSE)).toBe(false);
     await settle();
     expect(limits.gate(e, LAPSE)).toBe(true);
+  });
+
+  it('ended while it asks, or let go and ended before its pass, it gives back its request and tokens; once its pass let it go, they stay', async () => {
+    const config = { p: { requestsPerMinute: 3, tokensPerMinute: 10 * TOKENS, tokensPerDay: 100 * TOKENS } };
+    const { limits, sharedLimiter } = setup(config, { shared: true });
+    const left = () => sharedLimiter?.budgetsNow(['p'], T0).p?.remaining;
+    const whole = { requestsPerMinute: 3, tokensPerMinute: 10 * TOKENS, tokensPerDay: 100 * TOKENS };
+    const a = record('a');
+    limits.gate(a, LAPSE);
+    limits.ended(a);
+    await settle();
+    expect(left()).toMatchObject(whole);
+    const b = record('b');
+    limits.gate(b, LAPSE);
+    await settle();
+    expect(b.limitStart).toBeDefined();
+    expect(left()?.requestsPerMinute).toBe(2);
+    // Cancelled (or its queue deadline) before the pass that would let it go.
+    limits.ended(b);
+    await settle();
+    expect(left()).toMatchObject(whole);
+    // Let go by its pass: its call uses the charge, which an end keeps.
+    const c = record('c');
+    limits.gate(c, LAPSE);
+    await settle();
+    expect(limits.gate(c, LAPSE)).toBe(true);
+    c.admitted = true;
+    limits.ended(c);
+    await settle();
+    expect(left()).toMatchObject({
+      requestsPerMinute: 2,
+      tokensPerMinute: 9 * TOKENS,
+      tokensPerDay: 99 * TOKENS,
+    });
+  });
+
+  it('leased by a shared queue and ended before its pass, it gives back its charge, and the probe it began', async () => {
+    const config = { p: { requestsPerMinute: 3 } };
+    const { limits, sharedLimiter, clock } = setup(config, { shared: true });
+    const limiter = sharedLimiter as Limiter;
+    const startOf = (id: string) => ({
+      sessionId: id,
+      model: 'm',
+      now: clock.now(),
+      tokens: TOKENS,
+      lapsesAt: LAPSE,
+    });
+    // A 429 cools the provider down a second; the first start after it is its probe.
+    const first = startOf('first');
+    await limiter.tryStart('p', first);
+    await limiter.settle('p', first, clock.now(), { kind: 'rateLimited', retryAfterMs: 1000 });
+    clock.time += 1000;
+    const leased = { ...record('l'), leased: true as const, limitStart: startOf('l') };
+    expect(await limiter.tryStart('p', startOf('l'))).toEqual({ ok: true, probe: true });
+    expect(await limiter.tryStart('p', startOf('x'))).toMatchObject({ ok: false, limit: 'cooldown' });
+    limits.ended(leased);
+    await settle();
+    expect(limiter.budgetsNow(['p'], clock.now()).p?.remaining.requestsPerMinute).toBe(2);
+    // Its probe went with it: the next start probes at once, not at its lapse.
+    expect(await limiter.tryStart('p', startOf('y'))).toEqual({ ok: true, probe: true });
   });
 
   it('a provider cooling down past the queue deadline of one with fallbacks moves it on, asking no more', async () => {

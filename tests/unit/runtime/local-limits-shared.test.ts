@@ -159,6 +159,100 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([b, c]);
   });
 
+  it('a retry that ended while it asked, or in its `go`, gives back its request and tokens; one whose call went keeps them', async () => {
+    const config = { p: { requestsPerMinute: 3, tokensPerMinute: 10 * TOKENS, tokensPerDay: 100 * TOKENS } };
+    const ends = new Set<string>();
+    const { limits, went, sharedLimiter } = setup(config, {
+      shared: true,
+      go: (r) => {
+        if (ends.has(r.input.sessionId)) limits.ended(r);
+      },
+    });
+    const left = () => sharedLimiter?.budgetsNow(['p'], T0).p?.remaining;
+    const whole = { requestsPerMinute: 3, tokensPerMinute: 10 * TOKENS, tokensPerDay: 100 * TOKENS };
+    // Ended while its ask was on its way: the answer's charge is given back.
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    limits.ended(a);
+    await settle();
+    expect(left()).toMatchObject(whole);
+    // Refused while it asked: nothing was charged, so nothing is given back.
+    const others = ['o1', 'o2', 'o3'].map((id) => ({
+      sessionId: id,
+      model: 'm',
+      now: T0,
+      tokens: TOKENS,
+      lapsesAt: LAPSE,
+    }));
+    for (const start of others) await sharedLimiter?.tryStart('p', start);
+    const refused = record('refused', { admitted: true });
+    limits.retry(refused, LAPSE);
+    limits.ended(refused);
+    await settle();
+    expect(left()?.requestsPerMinute).toBe(0);
+    for (const start of others) await sharedLimiter?.giveBack('p', start, false);
+    expect(left()).toMatchObject(whole);
+    // Ended in its `go` (its run deadline due in that step): no call used the charge.
+    ends.add('b');
+    const b = record('b', { admitted: true });
+    limits.retry(b, LAPSE);
+    await settle();
+    expect(went).toEqual([b]);
+    expect(b.limitStart).toBeNull();
+    await settle();
+    expect(left()).toMatchObject(whole);
+    // Its call went: ended unanswered, it keeps its request and tokens (the vendor counted them).
+    const c = record('c', { admitted: true });
+    limits.retry(c, LAPSE);
+    await settle();
+    expect(went).toEqual([b, c]);
+    limits.ended(c);
+    await settle();
+    expect(left()).toMatchObject({
+      requestsPerMinute: 2,
+      tokensPerMinute: 9 * TOKENS,
+      tokensPerDay: 99 * TOKENS,
+    });
+  });
+
+  it('a probe given back wakes the retries its cooldown holds: they look again now, not at its lapse', async () => {
+    const { limits, went, sharedLimiter, clock } = setup({ p: { requestsPerMinute: 5 } }, { shared: true });
+    const limiter = sharedLimiter as Limiter;
+    const startOf = (id: string) => ({
+      sessionId: id,
+      model: 'm',
+      now: clock.now(),
+      tokens: TOKENS,
+      lapsesAt: LAPSE,
+    });
+    const first = startOf('first');
+    await limiter.tryStart('p', first);
+    await limiter.settle('p', first, clock.now(), { kind: 'rateLimited', retryAfterMs: 1000 });
+    clock.time += 1000;
+    // A session a shared queue leased is the probe; a retry here waits for it.
+    const leased = { ...record('l'), leased: true as const, limitStart: startOf('l') };
+    expect(await limiter.tryStart('p', startOf('l'))).toEqual({ ok: true, probe: true });
+    const retry = record('r', { admitted: true });
+    limits.retry(retry, LAPSE);
+    await settle();
+    expect(retry.waitingFor).toBe('cooldown');
+    // Ended before its pass: its probe is given back, and the retry becomes the probe at once.
+    limits.ended(leased);
+    await settle();
+    expect(went).toEqual([retry]);
+  });
+
+  it('a charge given back while the shared state refuses it still frees its slot (settled as an end)', async () => {
+    const { limits, sharedLimiter } = setup({ p: { maxConcurrent: 1 } }, { shared: true });
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    const limiter = sharedLimiter as Limiter;
+    limiter.giveBack = () => Promise.reject(new Error('away'));
+    limits.ended(a);
+    await settle();
+    expect(limiter.budgetsNow(['p'], T0).p?.remaining.maxConcurrent).toBe(1);
+  });
+
   it('a retry asking while a RATE_LIMITED answer arrives here asks again after its settle, and waits for its cooldown', async () => {
     const { limits, went, clock, sharedLimiter } = setup({ p: { requestsPerMinute: 10 } }, { shared: true });
     const a = record('a', { admitted: true });

@@ -15,6 +15,7 @@ import {
   type Runtime,
   type SubmitOptions,
 } from '../../../src/index.js';
+import { Limiter } from '../../../src/runtime/limits.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -184,6 +185,49 @@ describe('one runtime, with a shared state of its own or none', () => {
     provider.pending()[0]?.settle('ok');
     expect((await second.result).ok).toBe(true);
     expect(runtime.status().limits?.p?.remaining.requestsPerMinute).toBe(0);
+    await stopAll(clock, [{ runtime }]);
+  });
+});
+
+describe('a charge on the shared limits no call used', () => {
+  /** One runtime over a shared state, `requestsPerMinute: 1`; its retries are due a second after a failure. */
+  function oneMinute() {
+    const clock = new SimulatedClock();
+    const state = new MemorySharedState(clock);
+    const provider = new ScriptedProvider('p');
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      limits: { providers: { p: { requestsPerMinute: 1 } } },
+      random: () => 0.99,
+      clock,
+      sharedState: state,
+    });
+    const left = () =>
+      new Limiter(new Map([['p', { requestsPerMinute: 1 }]]), state).budgetsNow(['p'], clock.now()).p
+        ?.remaining.requestsPerMinute;
+    return { clock, provider, runtime, left };
+  }
+
+  it('a held retry whose run deadline came in the step its window opened is given back: it ends TIMED_OUT', async () => {
+    const { clock, provider, runtime, left } = oneMinute();
+    const handle = runtime.submit(ask, { timeoutMs: 70_000 });
+    await flush();
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(1000);
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    expect(left()).toBe(0);
+    // One step past the window's opening (about 61 s), to its run deadline (70 s) exactly: its look
+    // again and its deadline fire together, its ask on its way when the session ends.
+    clock.increment(69_000);
+    await flush();
+    const result = await handle.result;
+    expect(result.ok ? undefined : result.error.code).toBe('TIMED_OUT');
+    expect(provider.calls).toHaveLength(1);
+    await flush();
+    expect(left()).toBe(1);
     await stopAll(clock, [{ runtime }]);
   });
 });
