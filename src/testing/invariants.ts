@@ -2,7 +2,7 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
-import type { FinalState, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
+import type { FinalState, ProviderLimits, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
 import type { ModelInvariantName } from './invariant-names.js';
 import { LimitsSeen } from './limit-invariants.js';
 import { partialViolation } from './partial-check.js';
@@ -56,10 +56,8 @@ export interface ObservedLimits {
   readonly fairnessEvery: number;
   readonly perProvider: Readonly<Record<string, number>>;
   readonly historySize: number;
-  /** Limits in providers' own units, by provider (see `rateLimitsHold`). */
-  readonly providers?: Readonly<
-    Record<string, { readonly requestsPerMinute?: number; readonly tokensPerMinute?: number }>
-  >;
+  /** Limits in providers' own units, by provider, and of its models (see `rateLimitsHold`). */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
   /**
    * On a shared state reached asynchronously (Redis): a call admitted while another call's
    * `RATE_LIMITED` answer was still being recorded starts up to a round trip into the cooldown.

@@ -4,12 +4,14 @@
  * provider's cooldown machine.
  */
 import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
+import type { RateLimits } from '../core/rate-window.js';
 import type { RuntimeEvent } from '../runtime/types.js';
 import type { InvariantName, ObservedLimits, Seen, Violation } from './invariants.js';
 
 /** One provider call started, and the tokens it is charged in the end. */
 interface StartSeen {
   readonly provider: string;
+  readonly model: string;
   readonly at: number;
   readonly sessionId: string;
   charged: number;
@@ -93,6 +95,7 @@ export class LimitsSeen {
       // Charged to the target actually called, not to the provider it was queued under.
       const start: StartSeen = {
         provider: seen.current,
+        model: seen.currentModel,
         at: event.at,
         sessionId: event.sessionId,
         charged: this.limits.tokensOf?.(event.sessionId) ?? 0,
@@ -257,7 +260,10 @@ export class LimitsSeen {
     this.suspect = null;
   }
 
-  /** In every 60 s window, starts and tokens charged per provider within its limits. */
+  /**
+   * In every 60 s window, starts and tokens charged per provider (and per model of its, for a
+   * model's own limits) within its limits; in every 24 hours, its tokens within `tokensPerDay`.
+   */
   checkRates(out: Violation[]): void {
     // Stable: events of one instant keep the order they came in.
     const timeOf = (e: RuntimeEvent) => (e as { at?: number }).at ?? 0;
@@ -266,25 +272,58 @@ export class LimitsSeen {
     this.flush();
     for (const [provider, limits] of Object.entries(this.limits.providers ?? {})) {
       const starts = this.starts.filter((s) => s.provider === provider);
-      for (let i = 0; i < starts.length; i++) {
-        let count = 0;
-        let tokens = 0;
-        for (let j = i; j < starts.length && starts[j]!.at < starts[i]!.at + 60_000; j++) {
-          count++;
-          tokens += starts[j]!.charged;
-        }
-        const from = starts[i]!.at;
-        if (limits.requestsPerMinute !== undefined && count > limits.requestsPerMinute)
-          out.push({
-            invariant: 'rateLimitsHold',
-            detail: `${count} calls started on ${provider} in the 60 s from ${from}, limit ${limits.requestsPerMinute}/min`,
-          });
-        if (limits.tokensPerMinute !== undefined && tokens > limits.tokensPerMinute)
-          out.push({
-            invariant: 'rateLimitsHold',
-            detail: `${tokens} tokens charged on ${provider} in the 60 s from ${from}, limit ${limits.tokensPerMinute}/min`,
-          });
-      }
+      windowBreaches(provider, starts, limits, out);
+      for (const [model, own] of Object.entries(limits.models ?? {}))
+        windowBreaches(
+          `${provider}'s model ${model}`,
+          starts.filter((s) => s.model === model),
+          own,
+          out,
+        );
     }
   }
+}
+
+/** Sums what `starts` (in time order) charged in `spanMs` from each of them: the most starts and tokens seen. */
+function busiest(starts: readonly StartSeen[], spanMs: number) {
+  let most = { count: 0, tokens: 0, countFrom: 0, tokensFrom: 0 };
+  for (let i = 0; i < starts.length; i++) {
+    let count = 0;
+    let tokens = 0;
+    for (let j = i; j < starts.length && starts[j]!.at < starts[i]!.at + spanMs; j++) {
+      count++;
+      tokens += starts[j]!.charged;
+    }
+    const from = starts[i]!.at;
+    if (count > most.count) most = { ...most, count, countFrom: from };
+    if (tokens > most.tokens) most = { ...most, tokens, tokensFrom: from };
+  }
+  return most;
+}
+
+/** `rateLimitsHold` for one provider's (or model's) windows: the busiest 60 s and 24 h against its limits. */
+function windowBreaches(
+  who: string,
+  starts: readonly StartSeen[],
+  limits: RateLimits,
+  out: Violation[],
+): void {
+  const minute = busiest(starts, 60_000);
+  if (limits.requestsPerMinute !== undefined && minute.count > limits.requestsPerMinute)
+    out.push({
+      invariant: 'rateLimitsHold',
+      detail: `${minute.count} calls started on ${who} in the 60 s from ${minute.countFrom}, limit ${limits.requestsPerMinute}/min`,
+    });
+  if (limits.tokensPerMinute !== undefined && minute.tokens > limits.tokensPerMinute)
+    out.push({
+      invariant: 'rateLimitsHold',
+      detail: `${minute.tokens} tokens charged on ${who} in the 60 s from ${minute.tokensFrom}, limit ${limits.tokensPerMinute}/min`,
+    });
+  if (limits.tokensPerDay === undefined) return;
+  const day = busiest(starts, 86_400_000);
+  if (day.tokens > limits.tokensPerDay)
+    out.push({
+      invariant: 'rateLimitsHold',
+      detail: `${day.tokens} tokens charged on ${who} in the 24 h from ${day.tokensFrom}, limit ${limits.tokensPerDay}/day`,
+    });
 }

@@ -37,11 +37,8 @@ import {
   Cancel,
   type Command,
   commandArbitraries,
-  limitsArbitrary,
-  limitsOn,
   MODEL_COMPLETION_TOKENS,
   queueCommandArbitraries,
-  queueLimitsArbitrary,
   type ScenarioLimits,
   Settle,
   SettleAll,
@@ -50,6 +47,7 @@ import {
   settle,
   type World,
 } from './model-commands.js';
+import { limitsArbitrary, limitsOn, queueLimitsArbitrary } from './model-limits.js';
 import type { OpenAIServer } from './openai-server.js';
 import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';

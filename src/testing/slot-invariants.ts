@@ -13,7 +13,8 @@
  *   and its estimate in tokens in the one-second buckets of the documented window (docs/runtime.md,
  *   "Limits": the 61 buckets S-60..S of the second S now), and its tokens in the hour's bucket of
  *   `tokensPerDay` (the 25 buckets H-24..H); a call answered with its usage counts that instead of
- *   its estimate, in the same buckets. A request is charged only when its call starts: until
+ *   its estimate, in the same buckets. A model's own windows count the same calls (the model's
+ *   sessions all ask for one model), for `heldBy` only: `status()` shows no model's windows. A request is charged only when its call starts: until
  *   2026-12-05 a held retry due in the same step as its run deadline was charged, and this count
  *   allowed for it;
  * - a provider's own `maxConcurrent`: its calls in flight;
@@ -59,12 +60,17 @@ export interface LimitsLeft {
   readonly tokensPerDay: number | null;
 }
 
-type ProviderLimitsSeen = {
+type WindowsSeen = {
   readonly requestsPerMinute?: number;
   readonly tokensPerMinute?: number;
   readonly tokensPerDay?: number;
   readonly maxConcurrent?: number;
+};
+
+type ProviderLimitsSeen = WindowsSeen & {
   readonly cooldownScope?: 'provider' | 'model';
+  /** Its models' own limits (their `maxConcurrent` is `DeadlinesSeen.modelRoom`'s). */
+  readonly models?: Readonly<Record<string, WindowsSeen>>;
 };
 
 export interface SlotLimits {
@@ -206,9 +212,15 @@ export class SlotsSeen {
     return n;
   }
 
-  /** What is left of each of `provider`'s own limits at `now` (docs/runtime.md, "Limits"). */
-  left(provider: string, now: number): LimitsLeft {
-    const limits = this.limits.providers?.[provider] ?? {};
+  /**
+   * What is left of each of `provider`'s own limits at `now` (docs/runtime.md, "Limits"), or of its
+   * model's (`limits`; the model's sessions all ask for one model, so its calls are its provider's).
+   */
+  left(
+    provider: string,
+    now: number,
+    limits: WindowsSeen = this.limits.providers?.[provider] ?? {},
+  ): LimitsLeft {
     const second = Math.floor(now / 1000);
     const hour = Math.floor(now / 3_600_000);
     let requests = 0;
@@ -239,6 +251,13 @@ export class SlotsSeen {
     if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
     if (left.tokensPerMinute !== null && left.tokensPerMinute < this.estimate) return 'tokensPerMinute';
     if (left.tokensPerDay !== null && left.tokensPerDay < this.estimate) return 'tokensPerDay';
+    const own = this.limits.providers?.[provider]?.models?.[model];
+    if (own === undefined) return undefined;
+    // Its model's windows (its calls in flight are `modelRoom`'s).
+    const mine = this.left(provider, now, { ...own, maxConcurrent: undefined });
+    if (mine.requestsPerMinute !== null && mine.requestsPerMinute < 1) return 'model requestsPerMinute';
+    if (mine.tokensPerMinute !== null && mine.tokensPerMinute < this.estimate) return 'model tokensPerMinute';
+    if (mine.tokensPerDay !== null && mine.tokensPerDay < this.estimate) return 'model tokensPerDay';
     return undefined;
   }
 

@@ -5,8 +5,8 @@
  * - `workConserved`: no session waits in the queue while it could run: the runtime accepting, a
  *   slot free under `maxConcurrent` and under its provider's `perProvider`, its caller
  *   (`metadata.owner`) below `maxRunningPerCaller`, its model below its own `maxConcurrent`, its
- *   provider's own `maxConcurrent`, `requestsPerMinute` and token windows with room (for its
- *   estimate), no cooldown of its provider or model (nor a probe's call holding it): all of these
+ *   provider's own `maxConcurrent`, `requestsPerMinute` and token windows (a minute's, a day's)
+ *   and its model's own windows with room (for its estimate), no cooldown of its provider or model (nor a probe's call holding it): all of these
  *   by the model's own count of what runs and starts and of the 429s (`slot-invariants.ts`, which
  *   holds `status()` to it: `statusCounts`), not by what the runtime says. Only its provider's
  *   breaker is read from `status().breakers` (closed, or it waits). A session left so is a wake-up
