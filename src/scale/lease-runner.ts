@@ -27,11 +27,7 @@ export type { LeaseRunnerSettings } from './lease-settings.js';
 export class LeaseRunner {
   private readonly leased = new Map<string, Leased>();
   private readonly limiter: Limiter;
-  /**
-   * Local ends that were not the session's end, by state: stops to go on (a hop, a hand-back, an end
-   * written elsewhere), each counted `cancelled` by the local runtime, and ends a shutdown could not
-   * write (`settleHere`).
-   */
+  /** Local ends not the session's: stops to go on (a hop, a hand-back, an end written elsewhere; each the local runtime's `cancelled`), ends a shutdown could not write. */
   private readonly notEnds: Record<FinalState, number> = { done: 0, failed: 0, timedOut: 0, cancelled: 0 };
   /** Draining (`stopTaking`): a lease that arrives goes back to the queue at once, but one of a session running here (`take`). */
   private closing = false;
@@ -174,11 +170,7 @@ export class LeaseRunner {
       if (state.ended || entry.handover) return;
       // Cancelled while queued, and leased before the withdrawal: it ends with no provider call.
       const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
-      if (early !== null) {
-        const now = this.s.clock.now();
-        await this.settle(resultOf(data, [{ type: 'session.cancel', now, reason: early }]), data);
-        return;
-      }
+      if (early !== null) return void (await this.cancelEarly(data, early));
       const now = this.s.clock.now();
       // Leased past its queue deadline (a sweep came late): it times out without being charged,
       // naming the limit that held it, as in memory.
@@ -234,6 +226,11 @@ export class LeaseRunner {
         // one is looked at too, once per cooldown, as in memory. Pausing the queue left sessions
         // behind the first patient one to time out instead of falling back.
         return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown', probe: got.probe };
+      }
+      // Cancelled while it asked: adopted, its call would go before the cancel (until 2026-12-06).
+      if (got.ok && entry.cancelReason !== null) {
+        await this.limiter.giveBack(data.input.provider, start, got.probe).catch(this.s.onError);
+        return void (await this.cancelEarly(data, entry.cancelReason));
       }
       return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {
@@ -303,6 +300,11 @@ export class LeaseRunner {
     }
   }
 
+  /** Ends a session cancelled before its first call, with no call (a charge it got is the caller's to give back). */
+  private cancelEarly(data: Lease['session'], reason: string): Promise<boolean> {
+    return this.settle(resultOf(data, [{ type: 'session.cancel', now: this.s.clock.now(), reason }]), data);
+  }
+
   /** The `RATE_LIMITED` answers the local runtime has received. */
   private readonly answers = (): number => this.s.local.metrics().limits?.rateLimited ?? 0;
 
@@ -337,10 +339,7 @@ export class LeaseRunner {
     }
   }
 
-  /**
-   * From now on a lease that arrives (a fetch that was on its way) goes back to the queue at once,
-   * unless its session runs here (its lease lapsed and came back): that one is joined (`take`).
-   */
+  /** From now on a lease that arrives goes back to the queue at once, unless its session runs here (joined: `take`). */
   stopTaking(): void {
     this.closing = true;
   }

@@ -1,10 +1,11 @@
 /**
- * A retry's charge on the shared limits that no call used is given back, request and tokens: its
- * session was cancelled while its ask was on its way (forced: the ask's write of the provider's
- * state held back 300 ms, as a slow round trip would), on a real Redis and on the in-memory hub.
- * Until 2026-12-06 the answer that came back after the session's end was settled as a call's end:
- * its slot went, but the window kept a request and its tokens that no call sent (red on that code:
- * no request left of two, expected one).
+ * A session cancelled while its ask of the shared limits is on its way (forced: the ask's write of
+ * the provider's state held back 300 ms, as a slow round trip would), on a real Redis and on the
+ * in-memory hub: no call goes, and its charge is given back, request and tokens. Until 2026-12-06 a
+ * retry's answer that came back after the session's end was settled as a call's end: its slot went,
+ * but the window kept a request and its tokens that no call sent (red on that code: no request left
+ * of two, expected one); and a first start's lease adopted the session, whose call went before the
+ * cancel reached it, aborted at once (red: one call, expected none).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
@@ -113,6 +114,34 @@ describe.each(backends)(
       await new Promise((resolve) => setTimeout(resolve, 600));
       expect(provider.calls).toHaveLength(1);
       expect(await left()).toMatchObject(first ?? {});
+      await runtime.shutdown({ deadlineMs: 0 });
+    }, 20_000);
+
+    it('a session cancelled while its lease asks for its first start sends no call, and its charge is given back', async () => {
+      const provider = new ScriptedProvider('p');
+      const runtime = createRuntime({
+        providers: [provider],
+        backend: await backend(),
+        defaults: { timeoutMs: 20_000 },
+        limits: { providers: { p: LIMITS } },
+      });
+      await (runtime as { ready?: Promise<void> }).ready;
+      const limiter = new Limiter(new Map([['p', LIMITS]]), slow.state as SharedState);
+      const left = async () => (await limiter.budgets(['p'], Date.now())).p?.remaining;
+      const whole = await left();
+      Object.assign(slow, { armed: true, skip: 0, held: 0 });
+      const handle = runtime.submit({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+      await until(
+        async () => slow.held,
+        (held) => held === 1,
+        'the lease’s ask held',
+      );
+      runtime.cancel(handle.id);
+      const result = await handle.result;
+      expect(result.ok || result.error.code).toBe('CANCELLED');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(provider.calls).toHaveLength(0);
+      expect(await left()).toMatchObject(whole ?? {});
       await runtime.shutdown({ deadlineMs: 0 });
     }, 20_000);
   },
