@@ -48,11 +48,12 @@ describe('LocalLimits on a shared backend', () => {
   });
 
   it('a due retry asks the shared limiter once, and goes when it is charged', async () => {
-    const { limits, went, sharedLimiter, clock, lanes } = setup(
+    const { limits, went, sharedLimiter, sharedState, clock, lanes } = setup(
       { p: { requestsPerMinute: 5, tokensPerMinute: 100_000 } },
       { shared: true },
     );
     clock.time = T0 + 3;
+    const asked = keysUpdated(sharedState);
     const a = record('a', { admitted: true });
     a.waitingFor = 'cooldown';
     expect(limits.retry(a, LAPSE)).toBe(false);
@@ -60,6 +61,8 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([]);
     await settle();
     expect(went).toEqual([a]);
+    // One ask: a second one's charge would be given back (a write more), and it would not go twice.
+    expect(asked).toEqual([providerKey('p')]);
     expect(a.waitingFor).toBeUndefined();
     expect(a.limitStart).toEqual({
       sessionId: 'a',
