@@ -187,7 +187,9 @@ export type CallOutcome =
   | { readonly kind: 'rateLimited'; readonly retryAfterMs: number | undefined }
   | { readonly kind: 'ended' };
 
-const ENDED_OUTCOME: CallOutcome = { kind: 'ended' };
+/** A session's end, or a call's without an outcome: its slot and its probe go. */
+// Stryker disable next-line ObjectLiteral,StringLiteral: settleProvider ends any outcome but an answer or a 429 alike.
+export const ENDED: CallOutcome = { kind: 'ended' };
 
 /** The cooldown machine's event for a call's outcome. */
 function cooldownEvent(sessionId: string, now: number, outcome: CallOutcome): ProviderMachineEvent {
@@ -211,7 +213,7 @@ export function settleProvider(
   cooldown = true,
 ) {
   return (state: ProviderState): { state: ProviderState; result: ProviderState } => {
-    const event = cooldownEvent(sessionId, now, cooldown ? outcome : ENDED_OUTCOME);
+    const event = cooldownEvent(sessionId, now, cooldown ? outcome : ENDED);
     let w = outcome.kind === 'answered' ? reconcile(state.w, startedAt, outcome.delta, now) : state.w;
     w = releaseSlot(w, sessionId);
     const next = { ...state, w, c: providerStep(state.c, event) };

@@ -15,6 +15,7 @@ import {
   acquireProvider,
   budgetOf,
   type CallOutcome,
+  ENDED,
   initialProviderState,
   LIMITER_TTL_MS,
   modelCooldownKey,
@@ -133,6 +134,17 @@ export class Limiter {
       );
   }
 
+  /**
+   * `giveBack`, or, when the shared state refuses it, the start settled as a call's end while the
+   * state is away (`settleWhileAway`, until `signal` aborts): its request and tokens then stay
+   * charged, but its slot and probe go all the same. Rejects only when neither could be written.
+   */
+  giveBackWhileAway(clock: Clock, provider: string, start: Start, probe: boolean, signal?: AbortSignal) {
+    return this.giveBack(provider, start, probe).catch(() =>
+      this.settleWhileAway(clock, provider, start, clock.now(), ENDED, signal),
+    );
+  }
+
   tryStartNow(provider: string, start: Start): Acquired {
     return this.start(provider, start, this.memory) as Acquired;
   }
@@ -176,8 +188,15 @@ export class Limiter {
    * deadline. A slot is freed by session id, so a second try frees nothing more; a token count sent
    * twice (a write that landed, its answer lost) only holds the window back more.
    */
-  settleWhileAway(clock: Clock, provider: string, start: Start, now: number, outcome: CallOutcome) {
-    return retriedWhileAway(clock, () => this.settle(provider, start, now, outcome), 61, 500).catch(
+  settleWhileAway(
+    clock: Clock,
+    provider: string,
+    start: Start,
+    now: number,
+    outcome: CallOutcome,
+    signal?: AbortSignal,
+  ) {
+    return retriedWhileAway(clock, () => this.settle(provider, start, now, outcome), 61, 500, signal).catch(
       (error: unknown) => {
         // Said with what was lost: the log line alone ("Stream isn't writeable") named no operation.
         const why = error instanceof Error ? error.message : String(error);

@@ -10,7 +10,7 @@ import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { Lanes, LimitCounters, WaitingFor } from './limit-types.js';
 import type { ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
-import { providerKey } from './limiter.js';
+import { ENDED, providerKey } from './limiter.js';
 import { Limiter, outcomeOf } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
 import type { ResolvedLimits } from './options.js';
@@ -18,7 +18,7 @@ import { PassHolds } from './pass-holds.js';
 import { markHeldReroute } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
-import { ENDED, SharedAsks, type SharedLimiter } from './shared-asks.js';
+import { SharedAsks, type SharedLimiter } from './shared-asks.js';
 
 export class LocalLimits {
   readonly state: MemorySharedState;

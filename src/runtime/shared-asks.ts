@@ -10,16 +10,12 @@ import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
 import { hops, type Target, targetOf } from './call-target.js';
 import type { LimitCounters } from './limit-types.js';
-import type { CallOutcome, Start } from './limiter.js';
+import { type CallOutcome, ENDED, type Start } from './limiter.js';
 import type { Limiter } from './limits.js';
 import type { PassHolds } from './pass-holds.js';
 import { type Asking, QueuedAsks } from './queued-asks.js';
 import { markHeldReroute } from './reroute.js';
 import type { SessionRecord } from './session-record.js';
-
-/** A session's end: its slot and its probe go. */
-// Stryker disable next-line ObjectLiteral,StringLiteral: settleProvider ends any outcome but an answer or a 429 alike.
-export const ENDED: CallOutcome = { kind: 'ended' };
 
 /** The limiter every instance (or runtime) shares, and where the runtime hears of a start let go. */
 export interface SharedLimiter {
@@ -202,12 +198,12 @@ export class SharedAsks {
     this.giveBack(record.provider, start, probe ?? true);
   }
 
-  /** Gives back a charge no call used; if the shared state refuses, its slot and probe still go (`settle`, tried again while it is away). */
+  /** Gives back a charge no call used; if the shared state refuses, its slot and probe still go (`giveBackWhileAway`). */
   private giveBack(provider: string, start: Start, probe: boolean): void {
-    this.shared.limiter.giveBack(provider, start, probe).then(
-      () => this.wakeHeld(provider),
-      () => this.settle(provider, start, ENDED),
-    );
+    const { limiter, onError } = this.shared;
+    limiter
+      .giveBackWhileAway(this.host.clock, provider, start, probe)
+      .then(() => this.wakeHeld(provider), onError);
   }
 
   /** A call's outcome on the shared limiter, tried again while it is away; resolves once its first try is answered. */

@@ -227,9 +227,10 @@ export class LeaseRunner {
         // behind the first patient one to time out instead of falling back.
         return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown', probe: got.probe };
       }
-      // Cancelled while it asked: adopted, its call would go before the cancel (until 2026-12-06).
       if (got.ok && entry.cancelReason !== null) {
-        await this.limiter.giveBack(data.input.provider, start, got.probe).catch(this.s.onError);
+        await this.limiter
+          .giveBackWhileAway(this.s.clock, data.input.provider, start, got.probe, this.lettingGo.signal)
+          .catch(this.s.onError);
         return void (await this.cancelEarly(data, entry.cancelReason));
       }
       return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
@@ -300,7 +301,7 @@ export class LeaseRunner {
     }
   }
 
-  /** Ends a session cancelled before its first call, with no call (a charge it got is the caller's to give back). */
+  /** Ends with no call a session cancelled while queued or while its lease asked (adopted, it called: until 2026-12-06). */
   private cancelEarly(data: Lease['session'], reason: string): Promise<boolean> {
     return this.settle(resultOf(data, [{ type: 'session.cancel', now: this.s.clock.now(), reason }]), data);
   }

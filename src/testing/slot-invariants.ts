@@ -79,6 +79,14 @@ export interface SlotLimits {
   readonly providers?: Readonly<Record<string, ProviderLimitsSeen>>;
 }
 
+/** The first window of `left` with no room for a call charged `estimate` tokens. */
+function spentWindow(left: LimitsLeft, estimate: number): string | undefined {
+  if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
+  if (left.tokensPerMinute !== null && left.tokensPerMinute < estimate) return 'tokensPerMinute';
+  if (left.tokensPerDay !== null && left.tokensPerDay < estimate) return 'tokensPerDay';
+  return undefined;
+}
+
 export class SlotsSeen {
   readonly violations: Violation[] = [];
   private readonly queuedOn = new Map<string, string>();
@@ -248,17 +256,13 @@ export class SlotsSeen {
     if (cooling !== undefined) return cooling === 'probe' ? 'cooldown probe' : 'cooldown';
     const left = this.left(provider, now);
     if (left.maxConcurrent !== null && left.maxConcurrent < 1) return 'maxConcurrent';
-    if (left.requestsPerMinute !== null && left.requestsPerMinute < 1) return 'requestsPerMinute';
-    if (left.tokensPerMinute !== null && left.tokensPerMinute < this.estimate) return 'tokensPerMinute';
-    if (left.tokensPerDay !== null && left.tokensPerDay < this.estimate) return 'tokensPerDay';
+    const spent = spentWindow(left, this.estimate);
+    if (spent !== undefined) return spent;
     const own = this.limits.providers?.[provider]?.models?.[model];
     if (own === undefined) return undefined;
     // Its model's windows (its calls in flight are `modelRoom`'s).
-    const mine = this.left(provider, now, { ...own, maxConcurrent: undefined });
-    if (mine.requestsPerMinute !== null && mine.requestsPerMinute < 1) return 'model requestsPerMinute';
-    if (mine.tokensPerMinute !== null && mine.tokensPerMinute < this.estimate) return 'model tokensPerMinute';
-    if (mine.tokensPerDay !== null && mine.tokensPerDay < this.estimate) return 'model tokensPerDay';
-    return undefined;
+    const mine = spentWindow(this.left(provider, now, { ...own, maxConcurrent: undefined }), this.estimate);
+    return mine === undefined ? undefined : `model ${mine}`;
   }
 
   /** `statusCounts`: `status()` against the counts above (reported once per run). */
