@@ -18,7 +18,9 @@ export interface Target {
 export const HARNESS_TARGET: Target = {
   provider: 'fast',
   model: 'sim-fast',
-  slowCall: { prompt: 'take your time', provider: 'slow' },
+  // Live through the client's four round trips before it reads the session, on a loaded machine too:
+  // at the `slow` provider's 1.5 s a fresh clone's `npm test` once read it `done` (2026-12-06).
+  slowCall: { prompt: 'take your time', provider: 'slow', extra: { simulateLatencyMs: 4000 } },
 };
 
 function textOf(result: { contents: readonly object[] }): string {

@@ -17,7 +17,7 @@ import {
 const SIMULATED: Target = {
   provider: 'simulated',
   model: 'sim-fast',
-  slowCall: { prompt: 'take your time', extra: { simulateLatencyMs: 1500 } },
+  slowCall: { prompt: 'take your time', extra: { simulateLatencyMs: 4000 } },
 };
 let client: Client | undefined;
 
