@@ -4,6 +4,33 @@
  */
 import type { ServerResponse } from 'node:http';
 
+/**
+ * A 2025-era session's open POSTs: the response of each that carried one request, by its id, and
+ * the request ids of all of them. The SDK's transport maps a request id to the last stream that
+ * carried it, so a request sent again with the id of one still in flight took both answers, and the
+ * first POST never got one: its stream stayed open, holding a connection and one of its caller's
+ * open requests, and kept its session from the idle sweep. `http.ts` refuses such a request.
+ */
+export class OpenPosts extends Map<string | number, ServerResponse> {
+  readonly #ids = new Map<string | number, number>();
+
+  /** Holds `ids` for a POST; when an open POST holds one of them already, holds none and returns it. */
+  hold(ids: readonly (string | number)[]): string | number | undefined {
+    const reused = ids.find((id) => this.#ids.has(id));
+    if (reused === undefined) for (const id of ids) this.#ids.set(id, (this.#ids.get(id) ?? 0) + 1);
+    return reused;
+  }
+
+  /** Gives back the ids of a POST that `hold` took, once its stream closed. */
+  release(ids: readonly (string | number)[]): void {
+    for (const id of ids) {
+      const held = (this.#ids.get(id) ?? 1) - 1;
+      if (held === 0) this.#ids.delete(id);
+      else this.#ids.set(id, held);
+    }
+  }
+}
+
 /** What of a session `closeCancelled` uses: its open single-request POSTs, and its transport. */
 export interface PostsOf {
   readonly posts: ReadonlyMap<string | number, ServerResponse>;

@@ -32,7 +32,7 @@ import {
   initializeRefusal,
   readBody,
 } from './http-body.js';
-import { closeCancelled } from './http-cancelled.js';
+import { closeCancelled, OpenPosts } from './http-cancelled.js';
 import { DisconnectedCalls, watchResumes } from './http-disconnect.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
@@ -47,6 +47,7 @@ import {
   pathOf,
   refuse,
   requestIdsOf,
+  reusedIdMessage,
   rpcError,
   tooManyListens,
   tooManySessions,
@@ -81,8 +82,9 @@ interface LegacySession {
   readonly events: ReturnType<typeof sessionEventStore>;
   /** Its standalone `GET` stream's response while open (`http-standing.ts`). */
   standing?: ServerResponse | undefined;
-  /** The response of each POST that carried one request, by its id, while open: a cancel closes it. */
-  readonly posts: Map<string | number, ServerResponse>;
+  /** The response of each POST that carried one request, by its id, while open (a cancel closes
+   * it), and the request ids of every open POST (one sent again meanwhile is refused). */
+  readonly posts: OpenPosts;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -183,7 +185,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       eventStore: events,
       retryInterval,
       onsessioninitialized: (id) => {
-        const posts = new Map<string | number, ServerResponse>();
+        const posts = new OpenPosts();
         sessions.set(id, { transport, server, lastSeenAt: Date.now(), active: 0, caller, events, posts });
         sessionSlots.take(caller);
       },
@@ -218,12 +220,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       // Only POSTs (calls in flight) hold a session open; a standing GET stream does not, or an
       // abandoned client would keep its session forever.
       if (req.method === 'POST') {
-        session.active += 1;
         const ids = requestIdsOf(body); // not the body: a response held open would hold it too
+        const reused = session.posts.hold(ids);
+        if (reused !== undefined) return json(res, 400, rpcError(-32600, reusedIdMessage(reused)));
+        session.active += 1;
         const single = ids.length === 1 ? ids[0] : undefined;
         if (single !== undefined) session.posts.set(single, res);
         closeCancelled(session, body, res, { sessionId: sid, calls: mcp.calls });
         res.on('close', () => {
+          session.posts.release(ids);
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;
           session.lastSeenAt = Date.now();

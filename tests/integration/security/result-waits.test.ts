@@ -61,14 +61,17 @@ async function callerWithTasks(token: string, count: number): Promise<Caller> {
   return { token, sessionId: transport.sessionId as string, taskIds };
 }
 
+let nextId = 1000;
+
 /**
  * Posts a batch of `tasks/result`, one for each of the caller's first `count` tasks, and resolves,
  * once the answers sent at once have come, with those answers' error messages; the waits stay open.
  */
 function waitBatch(caller: Caller, count: number): Promise<string[]> {
-  const batch = caller.taskIds.slice(0, count).map((taskId, i) => ({
+  // Ids of their own: one still in flight on the session is refused (reused-request-ids.test.ts).
+  const batch = caller.taskIds.slice(0, count).map((taskId) => ({
     jsonrpc: '2.0',
-    id: i,
+    id: nextId++,
     method: 'tasks/result',
     params: { taskId },
   }));
