@@ -3,6 +3,7 @@
  * closed once the call is cancelled.
  */
 import type { ServerResponse } from 'node:http';
+import { endWithoutAnswer } from './sdk-internals.js';
 
 /**
  * A 2025-era session's open POSTs: the response of each that carried one request, by its id, and
@@ -57,7 +58,9 @@ function cancelReason(params: { reason?: unknown } | undefined): string {
  * that carried one stayed open until the client dropped the connection, which the SDK's client does
  * not do when a call is aborted: each cancelled call held a request, a connection and a place in its
  * caller's open requests, and the session, never idle, outlived the idle sweep. A POST that carried
- * several requests is left to end with the last of them.
+ * several requests (a batch, or a call and its own cancel) ends with the answers of the others: the
+ * SDK's transport waited for the cancelled one's too (`endWithoutAnswer`; until 2026-12-06 it stayed
+ * open, found by an audit on 2026-12-04).
  */
 export function closeCancelled(
   session: PostsOf,
@@ -74,7 +77,12 @@ export function closeCancelled(
     if (!early.calls.has(early.sessionId, id))
       early.calls.abort(early.sessionId, id, cancelReason(m?.params));
     const held = session.posts.get(id);
-    if (held === undefined || held === res) continue;
+    // A request of a POST that carried others (a batch), or of this one: that stream ends with the
+    // others' answers.
+    if (held === undefined || held === res) {
+      setImmediate(() => endWithoutAnswer(session.transport, id as string | number));
+      continue;
+    }
     setImmediate(() => {
       if (session.posts.get(id as string | number) === held)
         session.transport.closeSSEStream(id as string | number);

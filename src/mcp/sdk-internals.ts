@@ -93,3 +93,32 @@ export function requestsOfStream(transport: object, streamId: string): (string |
   for (const [id, stream] of mapping) if (stream === streamId) ids.push(id as string | number);
   return ids;
 }
+
+/**
+ * Lets the POST stream that carried `requestId` with other requests end without its answer: the
+ * SDK sends none to a cancelled request, and its transport ends a POST's stream once every request
+ * it carried is answered (`_requestToStreamMapping`, `_requestResponseMap`, `_streamMapping`, all
+ * private), so the stream waited for the client to drop its connection. The id leaves the stream's
+ * requests; when the others are answered already, the stream ends now, else with the last answer.
+ */
+export function endWithoutAnswer(transport: object, requestId: string | number): void {
+  const inner = (transport as { _webStandardTransport?: Record<string, unknown> })._webStandardTransport;
+  const mapping = inner?._requestToStreamMapping;
+  const answers = inner?._requestResponseMap;
+  const streams = inner?._streamMapping;
+  if (!(mapping instanceof Map) || !(answers instanceof Map) || !(streams instanceof Map)) {
+    throw new SdkInternalsChanged(
+      'NodeStreamableHTTPServerTransport#_webStandardTransport to keep _requestToStreamMapping, _requestResponseMap and _streamMapping as Maps',
+    );
+  }
+  const streamId: unknown = mapping.get(requestId);
+  if (streamId === undefined || answers.has(requestId)) return;
+  mapping.delete(requestId);
+  const others = [...mapping].filter(([, stream]) => stream === streamId).map(([id]) => id);
+  if (!others.every((id) => answers.has(id))) return;
+  for (const id of others) {
+    answers.delete(id);
+    mapping.delete(id);
+  }
+  (streams.get(streamId) as { cleanup?: () => void } | undefined)?.cleanup?.();
+}

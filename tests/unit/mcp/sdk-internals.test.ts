@@ -10,6 +10,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
+  endWithoutAnswer,
   mcpServerToolHandlers,
   requestsOfStream,
   SdkInternalsChanged,
@@ -86,6 +87,50 @@ describe('standaloneStreamId', () => {
       expect(requestsOfStream(transport, 'stream-a')).toEqual([7, 'x']);
       expect(requestsOfStream(transport, 'stream-c')).toEqual([]);
       expect(() => requestsOfStream({}, 'stream-a')).toThrow(/_requestToStreamMapping/);
+    });
+  });
+
+  describe('endWithoutAnswer', () => {
+    function withStreams() {
+      const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => 's' });
+      const inner = (
+        transport as unknown as {
+          _webStandardTransport: {
+            _requestToStreamMapping: Map<unknown, string>;
+            _requestResponseMap: Map<unknown, unknown>;
+            _streamMapping: Map<string, { cleanup: () => void }>;
+          };
+        }
+      )._webStandardTransport;
+      const ended: string[] = [];
+      for (const stream of ['stream-a', 'stream-b'])
+        inner._streamMapping.set(stream, { cleanup: () => ended.push(stream) });
+      inner._requestToStreamMapping.set(7, 'stream-a');
+      inner._requestToStreamMapping.set(8, 'stream-a');
+      inner._requestToStreamMapping.set(9, 'stream-b');
+      return { transport, inner, ended };
+    }
+
+    it('ends the stream at once when the other requests it carried are answered', () => {
+      const { transport, inner, ended } = withStreams();
+      inner._requestResponseMap.set(8, { id: 8 });
+      endWithoutAnswer(transport, 7);
+      expect(ended).toEqual(['stream-a']);
+      expect([...inner._requestToStreamMapping.keys()]).toEqual([9]);
+      expect(inner._requestResponseMap.size).toBe(0);
+    });
+
+    it('leaves the stream to the last answer while another is owed, and ignores an id it does not map', () => {
+      const { transport, inner, ended } = withStreams();
+      endWithoutAnswer(transport, 7);
+      endWithoutAnswer(transport, 'nope');
+      expect(ended).toEqual([]);
+      expect([...inner._requestToStreamMapping.keys()]).toEqual([8, 9]);
+    });
+
+    it('names what moved when the SDK changed', () => {
+      expect(() => endWithoutAnswer({}, 7)).toThrow(SdkInternalsChanged);
+      expect(() => endWithoutAnswer({}, 7)).toThrow(/_requestResponseMap/);
     });
   });
 });
