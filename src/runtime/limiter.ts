@@ -11,6 +11,7 @@
  * per model: the same machine's snapshot under `cooldown:<provider>:<model>`, and the provider's
  * own never leaves `open`.
  */
+
 import {
   initialProviderSnapshot,
   type ProviderMachineEvent,
@@ -18,6 +19,7 @@ import {
   providerGate,
   providerStep,
 } from '../../machines/provider.js';
+import type { SessionMachineEvent } from '../../machines/session.js';
 import {
   charge,
   emptyWindow,
@@ -323,4 +325,23 @@ export function neverFitsAt(
     max: (byModel as RateLimits)[its] as number,
     setting: `limits.providers.${provider}.models[${JSON.stringify(model)}].${its}`,
   };
+}
+
+/**
+ * What a provider event means to the limiter: `undefined` for events that are not a call's outcome.
+ * A call its own gate refused is no outcome either (`unsent`, `LocalLimits.observe`).
+ */
+export function outcomeOf(event: SessionMachineEvent, estimate: number): CallOutcome | undefined {
+  if (event.type === 'provider.done') {
+    // What the vendor's limiter counted (Moonshot: prompt + budget sent), else what was used.
+    const used = event.usage?.rateLimitTokens ?? event.usage?.totalTokens;
+    return { kind: 'answered', delta: used === undefined ? 0 : used - estimate };
+  }
+  if (event.type === 'provider.error') {
+    if (event.error.code === 'RATE_LIMITED')
+      return { kind: 'rateLimited', retryAfterMs: event.error.retryAfterMs };
+    // Any other answer says the provider takes calls again.
+    return { kind: 'answered', delta: 0 };
+  }
+  return undefined;
 }

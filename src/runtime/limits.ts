@@ -5,7 +5,6 @@
  */
 
 import { initialProviderSnapshot, type ProviderSnapshot, providerGate } from '../../machines/provider.js';
-import type { SessionMachineEvent } from '../../machines/session.js';
 import { type Clock, retriedWhileAway } from '../core/clock.js';
 import { emptyWindow } from '../core/rate-window.js';
 import {
@@ -111,27 +110,33 @@ export class Limiter {
    * wanted by the time it was answered or let go (`SharedAsks`).
    */
   async giveBack(provider: string, start: Start, probe: boolean): Promise<void> {
-    if (this.coolsPerModel(provider))
-      await this.state.update(
-        modelCooldownKey(provider, start.model),
-        initialProviderSnapshot,
-        refundCooldown(start, probe),
-        LIMITER_TTL_MS,
-      );
+    await this.refund(provider, start, probe, this.shared);
+  }
+
+  /** `giveBack` in memory, synchronously: a call its own gate refused (`LocalLimits.observe`). */
+  giveBackNow(provider: string, start: Start, probe: boolean): void {
+    this.refund(provider, start, probe, this.memory);
+  }
+
+  private refund(provider: string, start: Start, probe: boolean, store: Store): Maybe<void> {
+    const exec = store.update;
+    const key = modelCooldownKey(provider, start.model);
+    // A model that never cooled down has no state to take a probe back from, and gets none (`start`).
+    const cooled = this.coolsPerModel(provider)
+      ? then(store.read<ProviderSnapshot>(key), (snapshot) =>
+          snapshot === undefined
+            ? undefined
+            : exec(key, initialProviderSnapshot, refundCooldown(start, probe), LIMITER_TTL_MS),
+        )
+      : undefined;
     // Per model, the probe was the model's: the provider's machine, always open then, ignores its end.
-    await this.state.update(
-      providerKey(provider),
-      initialProviderState,
-      refundProvider(start, probe),
-      LIMITER_TTL_MS,
+    const own = then(cooled, () =>
+      exec(providerKey(provider), initialProviderState, refundProvider(start, probe), LIMITER_TTL_MS),
     );
-    if (this.modelLimits(provider, start.model) !== undefined)
-      await this.state.update(
-        modelKey(provider, start.model),
-        emptyWindow,
-        refundModel(start),
-        LIMITER_TTL_MS,
-      );
+    if (this.modelLimits(provider, start.model) === undefined) return own;
+    return then(own, () =>
+      exec(modelKey(provider, start.model), emptyWindow, refundModel(start), LIMITER_TTL_MS),
+    );
   }
 
   /**
@@ -381,19 +386,3 @@ const lets = (snapshot: ProviderSnapshot | undefined, now: number) =>
 
 /** A settle that changed no model's cooldown. */
 const NOTHING_NOTED = { began: false, until: null } as const;
-
-/** What a provider event means to the limiter: `undefined` for events that are not a call's outcome. */
-export function outcomeOf(event: SessionMachineEvent, estimate: number): CallOutcome | undefined {
-  if (event.type === 'provider.done') {
-    // What the vendor's limiter counted (Moonshot: prompt + budget sent), else what was used.
-    const used = event.usage?.rateLimitTokens ?? event.usage?.totalTokens;
-    return { kind: 'answered', delta: used === undefined ? 0 : used - estimate };
-  }
-  if (event.type === 'provider.error') {
-    if (event.error.code === 'RATE_LIMITED')
-      return { kind: 'rateLimited', retryAfterMs: event.error.retryAfterMs };
-    // Any other answer says the provider takes calls again.
-    return { kind: 'answered', delta: 0 };
-  }
-  return undefined;
-}

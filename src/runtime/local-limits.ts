@@ -10,11 +10,12 @@ import { hops, type Target, targetOf } from './call-target.js';
 import { CooldownReroutes } from './cooldown-reroutes.js';
 import type { Lanes, LimitCounters, WaitingFor } from './limit-types.js';
 import type { ProviderBudget, ProviderLimitsConfig, Start } from './limiter.js';
-import { ENDED, providerKey } from './limiter.js';
-import { Limiter, outcomeOf } from './limits.js';
+import { ENDED, outcomeOf, providerKey } from './limiter.js';
+import { Limiter } from './limits.js';
 import { MemorySharedState } from './memory-state.js';
 import type { ResolvedLimits } from './options.js';
 import { PassHolds } from './pass-holds.js';
+import { isUnsent } from './provider-call.js';
 import { markHeldReroute } from './reroute.js';
 import type { Alarm } from './session-driver.js';
 import type { SessionRecord } from './session-record.js';
@@ -231,6 +232,9 @@ export class LocalLimits {
       return false;
     }
     const start = record.limitStart ?? null;
+    // Its own gate refused the call (an open breaker, a spent budget): nothing was sent, so its
+    // charge goes back whole, and it is no probe's answer. Until 2026-12-06 it was settled as an answer.
+    if (isUnsent(event)) return start !== null && this.unsent(record, start);
     const outcome = outcomeOf(event, start?.tokens ?? 0);
     if (outcome === undefined) return false;
     if (outcome.kind === 'rateLimited') this.counters.rateLimited++;
@@ -245,6 +249,15 @@ export class LocalLimits {
     }
     if (this.limiter.settleNow(record.provider, start ?? this.bare(record, now), now, outcome))
       this.counters.cooldowns++;
+    return true;
+  }
+
+  /** Gives back the charge of a call its gate refused: its request and tokens, its slot, its probe if it was one. */
+  private unsent(record: SessionRecord, start: Start): true {
+    record.limitStart = null;
+    // A probe's end is heard only from its probe: one that did not begin it may say so too.
+    if (this.asks !== undefined) this.asks.giveBack(record.provider, start, true);
+    else this.limiter.giveBackNow(record.provider, start, true);
     return true;
   }
 

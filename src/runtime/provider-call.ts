@@ -22,10 +22,15 @@ import type { SessionWork } from './session-record.js';
 import type { PartialOutput, TaskFunction } from './types.js';
 import { usableUsage } from './usage-check.js';
 
-export type CallEvent = Extract<
-  SessionMachineEvent,
-  { type: 'provider.chunk' | 'provider.done' | 'provider.error' }
->;
+export type CallEvent =
+  | Extract<SessionMachineEvent, { type: 'provider.chunk' | 'provider.done' }>
+  | (Extract<SessionMachineEvent, { type: 'provider.error' }> & {
+      /** The attempt's gate refused it (`CallGate.open`): no call left troupe, nothing reached the provider. */
+      readonly unsent?: true;
+    });
+
+/** Whether an event is the error of an attempt its own gate refused: its limits' charge goes back whole. */
+export const isUnsent = (event: SessionMachineEvent): boolean => (event as { unsent?: true }).unsent === true;
 
 /** How an attempt that reached its provider ended, for its gate. */
 export interface CallEnd {
@@ -130,7 +135,7 @@ export class ProviderCall<O = unknown> {
     if (ticket instanceof Promise) {
       ticket.then(
         (t: unknown) => this.pass(t, work.provider, work.request, stream),
-        (error: unknown) => this.fail(error),
+        (error: unknown) => this.fail(error, true),
       );
     } else this.pass(ticket, work.provider, work.request, stream);
   }
@@ -138,7 +143,7 @@ export class ProviderCall<O = unknown> {
   /** The gate answered: the call goes with its ticket, or the attempt fails with the gate's error. */
   private pass(ticket: unknown, provider: ChatProvider, request: ChatRequest, stream: boolean): void {
     if (ticket instanceof Error) {
-      this.fail(ticket);
+      this.fail(ticket, true);
       return;
     }
     this.ticket = ticket;
@@ -167,12 +172,14 @@ export class ProviderCall<O = unknown> {
     (this.sink.gate as CallGate<O>).close(ticket, modelScoped === true ? { ...end, modelScoped } : end);
   }
 
-  private fail(error: unknown): void {
+  /** `unsent`: its gate refused it (or failed to answer), so the call never went (`CallEvent`). */
+  private fail(error: unknown, unsent = false): void {
     const data = toErrorData(error);
     this.closeGate(data.code, undefined, false, data.modelScoped);
     if (this.ended) return;
     const sink = this.sink;
-    sink.deliver(this, { type: 'provider.error', now: sink.now(), error: data, random: sink.random() });
+    const event: CallEvent = { type: 'provider.error', now: sink.now(), error: data, random: sink.random() };
+    sink.deliver(this, unsent ? { ...event, unsent } : event);
   }
 
   private async runTask(task: TaskFunction<unknown>): Promise<void> {

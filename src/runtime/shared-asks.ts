@@ -198,8 +198,11 @@ export class SharedAsks {
     this.giveBack(record.provider, start, probe ?? true);
   }
 
-  /** Gives back a charge no call used; if the shared state refuses, its slot and probe still go (`giveBackWhileAway`). */
-  private giveBack(provider: string, start: Start, probe: boolean): void {
+  /**
+   * Gives back a charge no call used (also one of a call its own gate refused, `LocalLimits.observe`);
+   * if the shared state refuses, its slot and probe still go (`giveBackWhileAway`).
+   */
+  giveBack(provider: string, start: Start, probe: boolean): void {
     const { limiter, onError } = this.shared;
     limiter
       .giveBackWhileAway(this.host.clock, provider, start, probe)

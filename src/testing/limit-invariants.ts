@@ -8,6 +8,20 @@ import type { RateLimits } from '../core/rate-window.js';
 import type { RuntimeEvent } from '../runtime/types.js';
 import type { InvariantName, ObservedLimits, Seen, Violation } from './invariants.js';
 
+/**
+ * Whether an attempt's error is its own gate's refusal (an open breaker, a spent budget): the call
+ * never left troupe, so it is charged nothing and is no probe's answer (docs/runtime.md, "Limits").
+ * A breaker's `PROVIDER_UNAVAILABLE` carries no HTTP status; a provider's own 503 has its status.
+ */
+export function refusedByGate(
+  error: { readonly code: string; readonly status?: number } | undefined,
+): boolean {
+  if (error === undefined) return false;
+  return (
+    error.code === 'BUDGET_EXCEEDED' || (error.code === 'PROVIDER_UNAVAILABLE' && error.status === undefined)
+  );
+}
+
 /** One provider call started, and the tokens it is charged in the end. */
 interface StartSeen {
   readonly provider: string;
@@ -143,13 +157,18 @@ export class LimitsSeen {
     if (event.type === 'session.fallback' && (!seen.admitted || seen.calling === null)) return;
     const error =
       event.type !== 'session.ended' ? event.error : event.result.ok ? undefined : event.result.error;
+    // Refused by its own gate: no call went, nothing is charged. Until 2026-12-06 the runtime
+    // counted it as a call sent and, as the probe, as its answer.
+    const unsent = seen.calling !== null && refusedByGate(error);
+    if (unsent) this.uncount(event.sessionId);
     // A hop on an idle timeout before the first delta left a call that never answered.
     const answered =
-      event.type === 'session.fallback'
+      !unsent &&
+      (event.type === 'session.fallback'
         ? error?.timeout !== 'idle'
         : event.type !== 'session.ended' ||
           event.result.metadata.state === 'done' ||
-          event.result.metadata.state === 'failed';
+          event.result.metadata.state === 'failed');
     // The call that ended was on the target a hop left, else on the current one.
     const [provider, model] =
       event.type === 'session.fallback'
@@ -186,6 +205,15 @@ export class LimitsSeen {
       const used = event.result.metadata.usage?.totalTokens;
       if (last !== undefined && used !== undefined) last.charged = used;
     }
+  }
+
+  /** Takes a session's last start out of the windows: its gate refused its call. */
+  private uncount(sessionId: string): void {
+    const last = this.lastStart.get(sessionId);
+    if (last === undefined) return;
+    const at = this.starts.lastIndexOf(last);
+    if (at >= 0) this.starts.splice(at, 1);
+    this.lastStart.delete(sessionId);
   }
 
   /**

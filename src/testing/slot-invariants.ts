@@ -16,7 +16,8 @@
  *   its estimate, in the same buckets. A model's own windows count the same calls (the model's
  *   sessions all ask for one model), for `heldBy` only: `status()` shows no model's windows. A request is charged only when its call starts: until
  *   2026-12-05 a held retry due in the same step as its run deadline was charged, and this count
- *   allowed for it;
+ *   allowed for it. A call its own gate refused (`refusedByGate`: an open breaker) counts nothing:
+ *   until 2026-12-06 the runtime kept its charge, and this count every start;
  * - a provider's own `maxConcurrent`: its calls in flight;
  * - its cooldown (or its model's): the observer's copy of the cooldown machine (`LimitsSeen`,
  *   `limit-invariants.ts`), from the 429s and the calls after them;
@@ -31,7 +32,7 @@
  */
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
-import type { LimitsSeen } from './limit-invariants.js';
+import { type LimitsSeen, refusedByGate } from './limit-invariants.js';
 
 interface Holding {
   /** The provider whose slot it holds, `null` for none (moved on from the queue, or hopping). */
@@ -142,6 +143,7 @@ export class SlotsSeen {
       }
       case 'session.retry':
         if (held === undefined) return;
+        this.uncountRefused(held, event.error);
         held.calling = null;
         return;
       case 'session.fallback':
@@ -157,6 +159,7 @@ export class SlotsSeen {
           });
           return;
         }
+        this.uncountRefused(held, event.error);
         held.calling = null;
         held.current = event.to.provider;
         if (held.lane !== null && held.lane !== event.to.provider) {
@@ -167,6 +170,7 @@ export class SlotsSeen {
       case 'session.ended':
         this.queuedOn.delete(id);
         this.holding.delete(id);
+        if (held !== undefined && !event.result.ok) this.uncountRefused(held, event.result.error);
         // What the answer reported replaces its estimate (`reconcile`, in the buckets it was charged to).
         if (event.result.ok && held?.last != null && event.result.metadata.usage !== undefined)
           held.last.tokens = event.result.metadata.usage.totalTokens;
@@ -174,6 +178,15 @@ export class SlotsSeen {
       default:
         return;
     }
+  }
+
+  /** A call its own gate refused (`refusedByGate`) was never sent: its start leaves the windows. */
+  private uncountRefused(held: Holding, error: Parameters<typeof refusedByGate>[0]): void {
+    if (held.calling === null || held.last === null || !refusedByGate(error)) return;
+    const starts = this.starts.get(held.calling) ?? [];
+    const at = starts.lastIndexOf(held.last);
+    if (at >= 0) starts.splice(at, 1);
+    held.last = null;
   }
 
   /** Whether the runtime still accepts work (no drain began). */

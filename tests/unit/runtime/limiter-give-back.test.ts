@@ -5,7 +5,7 @@
  * the caller's signal says it is letting go. Shared by `SharedAsks` and the cluster's lease runner.
  */
 import { describe, expect, it } from 'vitest';
-import type { Start } from '../../../src/runtime/limiter.js';
+import { modelCooldownKey, type Start } from '../../../src/runtime/limiter.js';
 import { Limiter } from '../../../src/runtime/limits.js';
 import { MemorySharedState } from '../../../src/runtime/memory-state.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
@@ -66,5 +66,59 @@ describe('a charge given back while the shared state may be away', () => {
     );
     port.refusals = 0;
     expect(await left()).toEqual({ requests: 1, slots: 0 });
+  });
+});
+
+describe('a charge given back in memory (`giveBackNow`, a call its own gate refused)', () => {
+  const CONFIG = { requestsPerMinute: 2, tokensPerMinute: 100, maxConcurrent: 1 };
+
+  it('gives back its request, its tokens and its slot at once, on the state as it is', () => {
+    const memory = new MemorySharedState(new ManualClock());
+    const limiter = new Limiter(new Map([['p', CONFIG]]), memory);
+    expect(limiter.tryStartNow('p', START)).toEqual({ ok: true, probe: false });
+    expect(limiter.budgetsNow(['p'], T0).p?.remaining).toEqual({
+      requestsPerMinute: 1,
+      tokensPerMinute: 90,
+      maxConcurrent: 0,
+      tokensPerDay: null,
+    });
+    limiter.giveBackNow('p', START, false);
+    expect(limiter.budgetsNow(['p'], T0).p?.remaining).toEqual({
+      requestsPerMinute: 2,
+      tokensPerMinute: 100,
+      maxConcurrent: 1,
+      tokensPerDay: null,
+    });
+  });
+
+  it('as the probe of its provider’s cooldown, ends the probe: the next start probes', () => {
+    const memory = new MemorySharedState(new ManualClock());
+    const limiter = new Limiter(new Map([['p', CONFIG]]), memory);
+    limiter.settleNow('p', START, T0, { kind: 'rateLimited', retryAfterMs: 1000 });
+    const probe = { ...START, sessionId: 'b', now: T0 + 1000 };
+    expect(limiter.tryStartNow('p', probe)).toEqual({ ok: true, probe: true });
+    limiter.giveBackNow('p', probe, true);
+    expect(limiter.tryStartNow('p', { ...probe, sessionId: 'c' })).toEqual({ ok: true, probe: true });
+  });
+
+  it('per model: gives back its model’s window and its model’s probe; a model that never cooled down gets no state', async () => {
+    const memory = new MemorySharedState(new ManualClock());
+    const config = { cooldownScope: 'model' as const, models: { m: { requestsPerMinute: 1 } } };
+    const limiter = new Limiter(new Map([['p', config]]), memory);
+    const other = { ...START, model: 'n' };
+    expect(limiter.tryStartNow('p', other)).toEqual({ ok: true, probe: false });
+    limiter.giveBackNow('p', other, true);
+    await limiter.giveBack('p', other, true);
+    expect(memory.readNow(modelCooldownKey('p', 'n'))).toBeUndefined();
+    // Model m cools down; its probe given back leaves its one request and its probe's turn free.
+    limiter.settleNow('p', START, T0, { kind: 'rateLimited', retryAfterMs: 1000 });
+    const probe = { ...START, sessionId: 'b', now: T0 + 61_000 };
+    expect(limiter.tryStartNow('p', probe)).toEqual({ ok: true, probe: true });
+    expect(limiter.tryStartNow('p', { ...probe, sessionId: 'c' })).toMatchObject({ ok: false });
+    limiter.giveBackNow('p', probe, true);
+    expect(limiter.tryStartNow('p', { ...probe, sessionId: 'c' })).toEqual({ ok: true, probe: true });
+    // And on the asynchronous path alike.
+    await limiter.giveBack('p', { ...probe, sessionId: 'c' }, true);
+    expect(await limiter.tryStart('p', { ...probe, sessionId: 'd' })).toEqual({ ok: true, probe: true });
   });
 });

@@ -17,6 +17,7 @@ import {
   neverFits,
   neverFitsAt,
   noteModelCooldown,
+  outcomeOf,
   type ProviderLimitsConfig,
   type ProviderState,
   providerKey,
@@ -25,7 +26,7 @@ import {
   settleModel,
   settleProvider,
 } from '../../../src/runtime/limiter.js';
-import { Limiter, outcomeOf } from '../../../src/runtime/limits.js';
+import { Limiter } from '../../../src/runtime/limits.js';
 import { MemorySharedState } from '../../../src/runtime/memory-state.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
 import { ManualClock } from '../../support/manual-clock.js';

@@ -11,6 +11,7 @@ import {
   type CallEvent,
   type CallGate,
   type CallSink,
+  isUnsent,
   ProviderCall,
   StreamAccumulator,
 } from '../../../src/runtime/provider-call.js';
@@ -639,8 +640,32 @@ describe('ProviderCall: gate', () => {
     call.start(chat(provider), false);
     await flush();
     expect(provider.calls).toBe(0);
-    expect(seen).toEqual([{ type: 'provider.error', now: 10, random: 0.25, error: open.toData() }]);
+    // Marked unsent: its limits give its charge back (`LocalLimits.observe`).
+    expect(seen).toEqual([
+      { type: 'provider.error', now: 10, random: 0.25, error: open.toData(), unsent: true },
+    ]);
+    expect(seen.map((e) => isUnsent(e as CallEvent))).toEqual([true]);
     expect(closed).toEqual([]);
+  });
+
+  it('marks unsent the refusal of a gate that answers later, and no failure of a call that went', async () => {
+    const open = providerError('PROVIDER_UNAVAILABLE', 'Expected the breaker closed, got open');
+    const { provider } = completing(async () => ({ content: 'ok' }));
+    const { call, seen } = setup(recordingGate(async () => open).gate);
+    call.start(chat(provider), false);
+    await flush();
+    expect(provider.calls).toBe(0);
+    expect(seen).toEqual([
+      { type: 'provider.error', now: 10, random: 0.25, error: open.toData(), unsent: true },
+    ]);
+    const failed = completing(async () => {
+      throw providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 });
+    });
+    const went = setup(recordingGate(() => 'ticket').gate);
+    went.call.start(chat(failed.provider), false);
+    await flush();
+    expect(went.seen.map((e) => [e.type, 'unsent' in e])).toEqual([['provider.error', false]]);
+    expect(went.seen.map((e) => isUnsent(e as CallEvent))).toEqual([false]);
   });
 
   it('waits for a gate that answers later, then calls, or fails with its rejection', async () => {
@@ -668,6 +693,8 @@ describe('ProviderCall: gate', () => {
         now: 10,
         random: 0.25,
         error: { family: 'provider', code: 'NETWORK', message: 'shared state unreachable', retryable: true },
+        // The gate did not answer: the call never went.
+        unsent: true,
       },
     ]);
   });
