@@ -1,10 +1,10 @@
 /**
- * A call its own gate refuses (an open circuit breaker) never leaves troupe: its charge is given
- * back whole, and it is not the cooldown's probe's answer (docs/runtime.md, "Limits"). In memory
- * and over a shared state (`sharedState`), on a simulated clock. Until 2026-12-06 the limits heard
- * the refusal as any error: its request stayed charged (red: no request left of two, expected one,
- * and the next call held for the minute), and as the probe it opened the provider's cooldown (red:
- * `open`, expected `probing`).
+ * A call its own gate refuses (an open circuit breaker, a budget spent since its submission) never
+ * leaves troupe: its charge is given back whole, and it is not the cooldown's probe's answer
+ * (docs/runtime.md, "Limits"). In memory and over a shared state (`sharedState`), on a simulated
+ * clock. Until 2026-12-06 the limits heard the refusal as any error: its request stayed charged
+ * (red: no request left of two, expected one, and the next call held for the minute), and as the
+ * probe it opened the provider's cooldown (red: `open`, expected `probing`).
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
@@ -85,6 +85,40 @@ describe.each([
     await pass(clock, 0);
     expect(provider.calls).toHaveLength(2);
     expect(left(runtime)?.cooldown).toBe('probing');
+    // Past the breaker's pause, the next session probes both at once: its call goes.
+    await pass(clock, 1000);
+    runtime.submit(ask);
+    await pass(clock, 100);
+    expect(provider.calls).toHaveLength(3);
+    provider.pending()[0]?.settle('ok');
+    await pass(clock, 100);
+    expect(left(runtime)?.cooldown).toBe('open');
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
+
+describe('a call its budget refuses (spent since its submission)', () => {
+  it('is not charged: its request goes back', async () => {
+    const clock = new SimulatedClock();
+    const provider = new ScriptedProvider('p');
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { provider: 'p', model: 'm', maxAttempts: 1 },
+      limits: { providers: { p: { requestsPerMinute: 2 } } },
+      budgets: { global: 0.001 },
+      prices: { p: { m: { input: 0, output: 10, currency: 'USD' } } },
+      clock,
+    });
+    // Both submitted with the budget whole; the first call's reservation spends it.
+    const first = runtime.submit({ ...ask, max_tokens: 1000 });
+    const second = runtime.submit({ ...ask, max_tokens: 1000 });
+    const result = await second.result;
+    expect(result.ok || result.error.code).toBe('BUDGET_EXCEEDED');
+    await pass(clock, 0);
+    expect(provider.calls).toHaveLength(1);
+    expect(left(runtime)?.remaining.requestsPerMinute).toBe(1);
+    provider.pending()[0]?.settle('ok');
+    expect((await first.result).ok).toBe(true);
     await runtime.shutdown({ deadlineMs: 0 });
   });
 });
