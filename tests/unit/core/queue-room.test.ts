@@ -71,7 +71,7 @@ describe('QueueRoom', () => {
     expect(room.room(10, 'bob')).toBe('full');
   });
 
-  it('gives a caller its place back once per item, and keeps no entry for a caller with nothing waiting', () => {
+  it('gives a caller its place back once per item, and keeps no count for a caller with nothing waiting', () => {
     const room = new QueueRoom(1000, 1);
     const a = item();
     room.hold(a, 10, 'alice');
@@ -86,7 +86,7 @@ describe('QueueRoom', () => {
     expect(room.room(10, 'alice')).toBe('share');
     room.release(b);
     expect(room.heldBy('alice')).toBe(0);
-    expect((room as unknown as { callers: Map<string, unknown> }).callers.size).toBe(0);
+    expect(tablesOf(room)).toEqual({ callers: 0, turns: 0, spares: 2 });
   });
 
   it('gives back one place of a caller with several waiting, keeping the rest counted', () => {
@@ -106,7 +106,7 @@ describe('QueueRoom', () => {
     const a = item();
     room.hold(a, 10);
     room.hold(item(), 10);
-    expect((room as unknown as { callers: Map<unknown, unknown> }).callers.size).toBe(0);
+    expect(tablesOf(room)).toEqual({ callers: 0, turns: 0, spares: 0 });
     room.release(a);
     expect([room.held, a.queuedTurn]).toEqual([10, undefined]);
   });
@@ -196,8 +196,64 @@ describe('QueueRoom', () => {
     for (const a of items) room.hold(a, 1, 'alice');
     for (const a of items) room.release(a);
     expect(room.depthOf('alice')).toBe(0);
-    expect((room as unknown as { callers: Map<unknown, unknown> }).callers.size).toBe(0);
-    expect((room as unknown as { turns: Map<unknown, unknown> }).turns.size).toBe(0);
+    expect(tablesOf(room)).toEqual({ callers: 0, turns: 0, spares: 2 });
+    // Its next item starts from the floor, not from the depth its spare turn last gave.
+    expect(room.hold(item(), 1, 'alice')).toBe(0);
+  });
+
+  it('keeps at most one spare entry a table beyond the items waiting, however many callers come and go', () => {
+    const room = new QueueRoom(1000);
+    const waiting = item();
+    room.hold(waiting, 1, 'zoe', { provider: 'p0', priority: 0 });
+    for (let i = 0; i < 100; i++) {
+      const queue = { provider: `p${i % 3}`, priority: i % 10 };
+      const [a, b] = [item(), item()];
+      room.hold(a, 1, `caller-${i}`, queue);
+      room.hold(b, 1, `caller-${i}`, queue);
+      room.release(a);
+      room.release(b);
+    }
+    // zoe's entries, and one spare at 0 in each of the two tables: the last caller's.
+    expect(tablesOf(room)).toEqual({ callers: 1, turns: 1, spares: 2 });
+    expect(room.heldBy('caller-99')).toBe(0);
+    room.release(waiting);
+    expect(tablesOf(room)).toEqual({ callers: 0, turns: 0, spares: 2 });
+    expect(
+      floorsOf(room).every((f) => f.size === 0 && f.floor === 0 && f.depths === 0 && f.entries <= 1),
+    ).toBe(true);
+  });
+
+  it('reads a caller’s spare entry as none: it has room for one within the bound, and its depth starts from the floor', () => {
+    const room = new QueueRoom(1000, 10, true, 300);
+    const q = { provider: 'glm', priority: 5 };
+    const alice = [item(), item(), item()];
+    expect(alice.map((a) => room.hold(a, 100, 'alice', q))).toEqual([0, 1, 2]);
+    for (const a of alice) room.release(a);
+    // Its spare holds 0 bytes and turns at 0: a request past its byte share fits, as for a caller never seen.
+    expect([room.bytesHeldBy('alice'), room.room(400, 'alice'), room.room(400, 'bob')]).toEqual([
+      0,
+      'fits',
+      'fits',
+    ]);
+    const bob = item();
+    expect(room.hold(bob, 1, 'bob', q)).toBe(0);
+    expect(room.hold(item(), 1, 'bob', q)).toBe(1);
+    // bob's item at the floor: alice joins at 0, not at 2 as her last depth was.
+    expect([room.depthOf('alice', q), room.hold(item(), 1, 'alice', q)]).toEqual([0, 0]);
+    expect(room.bytesHeldBy('alice')).toBe(1);
+  });
+
+  it('gives the depth of the queue an item names now, when the same queue object moved to another provider', () => {
+    const room = new QueueRoom(1000);
+    // A record is its own queue: its provider changes when it moves on to its next target.
+    const record = { provider: 'glm', priority: 5 };
+    expect(room.depthOf('alice', record)).toBe(0);
+    expect(room.hold(item(), 1, 'alice', record)).toBe(0);
+    expect(room.depthOf('alice', record)).toBe(1);
+    record.provider = 'kimi';
+    expect(room.depthOf('alice', record)).toBe(0);
+    expect(room.hold(item(), 1, 'alice', record)).toBe(0);
+    expect(room.depthOf('alice', { provider: 'glm', priority: 5 })).toBe(1);
   });
 
   it('counts a caller’s turns per queue: what waits in one provider’s queue, or at one priority, does not deepen another', () => {
@@ -280,8 +336,8 @@ describe('QueueRoom', () => {
     // None waits: back to 0, and nothing kept but the priority's floor, empty.
     room.release(dave[2]!);
     expect(room.depthOf('carol', q)).toBe(0);
-    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0 }]);
-    expect((room as unknown as { turns: Map<unknown, unknown> }).turns.size).toBe(0);
+    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0, entries: 0 }]);
+    expect(tablesOf(room).turns).toBe(0);
     // The kept floor starts again from 0.
     expect(room.hold(item(), 1, 'erin', q)).toBe(0);
     expect(room.hold(item(), 1, 'erin', q)).toBe(1);
@@ -346,7 +402,8 @@ describe('QueueRoom', () => {
     room.release(alice[2]!);
     expect([room.held, room.depthOf('alice', q), room.depthOf('carol', q)]).toEqual([1, 0, 0]);
     room.release(bob);
-    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0 }]);
+    // bob's depth, 0, stays at a count of 0: the next item's, with none waiting.
+    expect(floorsOf(room)).toEqual([{ key: '5', size: 0, floor: 0, depths: 0, entries: 1 }]);
   });
 
   it('keeps one floor a priority, however many sessions wait alone and leave', () => {
@@ -359,11 +416,31 @@ describe('QueueRoom', () => {
     }
     const floors = floorsOf(room);
     expect(floors).toHaveLength(10);
-    expect(floors.every((f) => f.size === 0 && f.floor === 0 && f.depths === 0)).toBe(true);
+    expect(floors.every((f) => f.size === 0 && f.floor === 0 && f.depths === 0 && f.entries === 1)).toBe(
+      true,
+    );
   });
 });
 
-/** The room's floors as plain data: each priority's key, how many wait, its floor and depths in use. */
+/**
+ * The room's caller and turn tables: the entries counting items (above 0), and the spares kept at 0
+ * (at most one a table).
+ */
+function tablesOf(room: QueueRoom) {
+  const { callers, turns } = room as unknown as {
+    callers: Map<string, { count: number }>;
+    turns: Map<string, { count: number }>;
+  };
+  const inUse = (table: Map<string, { count: number }>) =>
+    [...table.values()].filter((e) => e.count > 0).length;
+  return {
+    callers: inUse(callers),
+    turns: inUse(turns),
+    spares: callers.size - inUse(callers) + turns.size - inUse(turns),
+  };
+}
+
+/** The room's floors as plain data: each priority's key, how many wait, its floor, depths in use and table entries. */
 function floorsOf(room: QueueRoom) {
   const floors = (
     room as unknown as {
@@ -374,6 +451,7 @@ function floorsOf(room: QueueRoom) {
     key: f.key,
     size: f.size,
     floor: f.floor,
-    depths: f.counts.size,
+    depths: [...f.counts.values()].filter((n) => n > 0).length,
+    entries: f.counts.size,
   }));
 }
