@@ -3,6 +3,9 @@
  * timeout armed for the earliest. A timer per session costs a `setTimeout` and a `clearTimeout`
  * for each state with a deadline; this costs O(log n) array moves and re-arms only when the
  * earliest time changes, which under steady load is rare (new deadlines land after old ones).
+ * When the heap empties, a timer that can be unref'd (Node's) stays armed, unref'd, so it keeps no
+ * process alive: the next item, usually later, needs no new timer (one call at a time made a
+ * `setTimeout` and a `clearTimeout` a session); a clock whose timers cannot be unref'd has it cleared.
  *
  * Deadlines that fall together (100,000 queued sessions with one queue deadline) fire in slices
  * (`slices.ts`): a slice takes at most `maxItems` due items, hands them over in time order until its
@@ -25,6 +28,8 @@ export class DeadlineHeap<T extends Wakeable> {
   private readonly heap: T[] = [];
   private timer: unknown = undefined;
   private armedAt = Number.POSITIVE_INFINITY;
+  /** The timer stays armed, unref'd, with nothing scheduled (`rest`). */
+  private resting = false;
 
   constructor(
     private readonly clock: Clock,
@@ -79,8 +84,8 @@ export class DeadlineHeap<T extends Wakeable> {
       this.down(last.heapIndex);
     }
     // An armed timer for a later item is harmless (`fire` re-arms for the true minimum), but
-    // with nothing left it must go: a pending timer keeps the process alive.
-    if (this.heap.length === 0) this.stop();
+    // with nothing left it may not keep the process alive.
+    if (this.heap.length === 0) this.rest();
   }
 
   /** Stops the clock timer; scheduled items stay scheduled but nothing fires. */
@@ -88,12 +93,31 @@ export class DeadlineHeap<T extends Wakeable> {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
+    this.resting = false;
+  }
+
+  /** Nothing scheduled: the timer stays armed but unref'd where the clock's timers can be, else it goes. */
+  private rest(): void {
+    const timer = this.timer as RefTimer | undefined;
+    if (typeof timer?.unref === 'function' && typeof timer.ref === 'function') {
+      timer.unref();
+      this.resting = true;
+    } else this.stop();
   }
 
   private arm(): void {
     const first = this.heap[0];
-    if (first === undefined || first.wakeAt >= this.armedAt) return;
+    if (first === undefined) return;
+    if (first.wakeAt >= this.armedAt) {
+      // The resting timer serves (it fires no later than this item is due): it holds the process again.
+      if (this.resting) {
+        this.resting = false;
+        (this.timer as RefTimer).ref();
+      }
+      return;
+    }
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.resting = false;
     this.armedAt = first.wakeAt;
     // At most Node's longest timer: a longer one fires at once, and the heap re-armed it every
     // millisecond until its item was due (a provider cooling down for a `Retry-After` of years).
@@ -104,6 +128,7 @@ export class DeadlineHeap<T extends Wakeable> {
   private fire(): void {
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
+    this.resting = false;
     const clock = this.clock;
     const now = clock.now();
     // Take this slice's due items first: `onDue` may reschedule items, including the ones just taken.
@@ -169,4 +194,10 @@ export class DeadlineHeap<T extends Wakeable> {
     heap[index] = item;
     item.heapIndex = index;
   }
+}
+
+/** A timer that can stop holding the process and hold it again (Node's `Timeout`). */
+interface RefTimer {
+  unref(): void;
+  ref(): void;
 }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
+import { systemClock } from '../../../src/core/clock.js';
 import { DeadlineHeap, type Wakeable } from '../../../src/core/deadlines.js';
 import { seededRandom } from '../../../src/core/random.js';
 
@@ -136,6 +137,97 @@ describe('re-arming the one timer', () => {
       ['c', 35],
     ]);
     expect(t.heap.size).toBe(1);
+  });
+});
+
+/** As `recordingClock`, with timers that can be unref'd (Node's): each says whether it holds the process. */
+function refClock() {
+  const clock = new SimulatedClock();
+  const timers: { id: number; refed: boolean; ref(): void; unref(): void }[] = [];
+  let cleared = 0;
+  return {
+    clock: {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => {
+        const timer = {
+          id: clock.setTimeout(fn, ms),
+          refed: true,
+          ref: () => {
+            timer.refed = true;
+          },
+          unref: () => {
+            timer.refed = false;
+          },
+        };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimeout: (timer: unknown) => {
+        cleared++;
+        clock.clearTimeout((timer as { id: number }).id);
+      },
+    },
+    advance: (ms: number) => clock.increment(ms),
+    timers,
+    cleared: () => cleared,
+    pending: () => (clock as unknown as { timeouts: Map<number, unknown> }).timeouts.size,
+  };
+}
+
+describe('a timer that can be unref’d, with nothing scheduled', () => {
+  it('stays armed but holds no process, and serves the next item due no earlier', () => {
+    const rec = refClock();
+    const fired: [string, number][] = [];
+    const heap = new DeadlineHeap<Node>(rec.clock, (item, now) => fired.push([item.name, now]));
+    const a = node('a');
+    heap.schedule(a, 100);
+    heap.cancel(a);
+    expect([rec.timers.length, rec.timers[0]?.refed, rec.cleared(), rec.pending()]).toEqual([1, false, 0, 1]);
+    // A later item: the same timer, holding the process again.
+    heap.schedule(node('b'), 150);
+    expect([rec.timers.length, rec.timers[0]?.refed]).toEqual([1, true]);
+    // It fires at the old time, finds nothing due, and arms for b.
+    rec.advance(100);
+    expect([fired, rec.timers.length, rec.timers[1]?.refed]).toEqual([[], 2, true]);
+    rec.advance(50);
+    expect(fired).toEqual([['b', 150]]);
+    expect(rec.pending()).toBe(0);
+  });
+
+  it('is replaced by a timer for an earlier item, and fires for none once it rested', () => {
+    const rec = refClock();
+    const fired: [string, number][] = [];
+    const heap = new DeadlineHeap<Node>(rec.clock, (item, now) => fired.push([item.name, now]));
+    const a = node('a');
+    heap.schedule(a, 100);
+    heap.cancel(a);
+    heap.schedule(node('b'), 40);
+    expect([rec.cleared(), rec.timers.length, rec.timers[1]?.refed, rec.pending()]).toEqual([1, 2, true, 1]);
+    rec.advance(40);
+    expect(fired).toEqual([['b', 40]]);
+    // A resting timer that fires arms nothing; stop clears one that rests.
+    const c = node('c');
+    heap.schedule(c, 60);
+    heap.cancel(c);
+    expect(rec.timers[2]?.refed).toBe(false);
+    heap.stop();
+    expect(rec.pending()).toBe(0);
+    heap.schedule(node('d'), 80);
+    expect([rec.timers.length, rec.timers[3]?.refed]).toEqual([4, true]);
+  });
+
+  it('with Node’s own timers, holds the process only while something is scheduled', () => {
+    const heap = new DeadlineHeap<Node>(systemClock, () => {});
+    const timerOf = () => (heap as unknown as { timer: NodeJS.Timeout | undefined }).timer;
+    const a = node('a');
+    heap.schedule(a, Date.now() + 60_000);
+    expect(timerOf()?.hasRef()).toBe(true);
+    heap.cancel(a);
+    expect(timerOf()?.hasRef()).toBe(false);
+    heap.schedule(node('b'), Date.now() + 120_000);
+    expect(timerOf()?.hasRef()).toBe(true);
+    heap.stop();
+    expect(timerOf()).toBeUndefined();
   });
 });
 
