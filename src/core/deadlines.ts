@@ -28,8 +28,8 @@ export class DeadlineHeap<T extends Wakeable> {
   private readonly heap: T[] = [];
   private timer: unknown = undefined;
   private armedAt = Number.POSITIVE_INFINITY;
-  /** The timer stays armed, unref'd, with nothing scheduled (`rest`). */
-  private resting = false;
+  /** The timer, while it stays armed unref'd with nothing scheduled (`rest`). */
+  private resting: RefTimer | undefined = undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -93,7 +93,7 @@ export class DeadlineHeap<T extends Wakeable> {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
-    this.resting = false;
+    this.resting = undefined;
   }
 
   /** Nothing scheduled: the timer stays armed but unref'd where the clock's timers can be, else it goes. */
@@ -101,7 +101,7 @@ export class DeadlineHeap<T extends Wakeable> {
     const timer = this.timer as RefTimer | undefined;
     if (typeof timer?.unref === 'function' && typeof timer.ref === 'function') {
       timer.unref();
-      this.resting = true;
+      this.resting = timer;
     } else this.stop();
   }
 
@@ -110,14 +110,15 @@ export class DeadlineHeap<T extends Wakeable> {
     if (first === undefined) return;
     if (first.wakeAt >= this.armedAt) {
       // The resting timer serves (it fires no later than this item is due): it holds the process again.
-      if (this.resting) {
-        this.resting = false;
-        (this.timer as RefTimer).ref();
+      const resting = this.resting;
+      if (resting !== undefined) {
+        this.resting = undefined;
+        resting.ref();
       }
       return;
     }
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.resting = false;
+    this.resting = undefined;
     this.armedAt = first.wakeAt;
     // At most Node's longest timer: a longer one fires at once, and the heap re-armed it every
     // millisecond until its item was due (a provider cooling down for a `Retry-After` of years).
@@ -128,7 +129,7 @@ export class DeadlineHeap<T extends Wakeable> {
   private fire(): void {
     this.timer = undefined;
     this.armedAt = Number.POSITIVE_INFINITY;
-    this.resting = false;
+    this.resting = undefined;
     const clock = this.clock;
     const now = clock.now();
     // Take this slice's due items first: `onDue` may reschedule items, including the ones just taken.

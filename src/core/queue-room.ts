@@ -97,6 +97,7 @@ export class QueueRoom {
   /** The turn whose count reached 0 last, kept in `turns` at 0, if still there. */
   private spareTurn: Turn | undefined = undefined;
   /** The last turn key built, and what it was built of: a session's `depthOf` and `hold` ask for the same one. */
+  // Stryker disable next-line StringLiteral: never read before a key is built (`lastCaller` starts as none).
   private lastKey = '';
   private lastCaller: string | undefined = undefined;
   private lastProvider: string | undefined = undefined;
@@ -204,6 +205,7 @@ export class QueueRoom {
     // The queue's fields, not the queue: a record is its own queue, and its provider changes when it moves on.
     const provider = queue?.provider;
     const priority = queue?.priority;
+    // Stryker disable next-line ConditionalExpression: `true` builds the same key each time (a shortcut's loss only).
     if (caller !== this.lastCaller || provider !== this.lastProvider || priority !== this.lastPriority) {
       this.lastKey = turnKeyOf(caller, queue);
       this.lastCaller = caller;
@@ -227,13 +229,15 @@ export class QueueRoom {
     else {
       // Kept at 0 as the spare, in place of the one before (see above).
       mine.bytes = 0;
+      // The spare before is another caller's: one that comes back stops being the spare (`hold`).
       const spare = this.spareCaller;
-      if (spare !== undefined && spare !== caller) this.callers.delete(spare);
+      // Stryker disable next-line ConditionalExpression: a shortcut; deleting no caller's entry deletes nothing.
+      if (spare !== undefined) this.callers.delete(spare);
       this.spareCaller = caller;
     }
     if (--turn.count === 0) {
       const spare = this.spareTurn;
-      if (spare !== undefined && spare !== turn) this.turns.delete(spare.key);
+      if (spare !== undefined) this.turns.delete(spare.key);
       this.spareTurn = turn;
     }
     const floor = turn.queue;

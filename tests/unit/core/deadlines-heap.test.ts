@@ -216,6 +216,20 @@ describe('a timer that can be unref’d, with nothing scheduled', () => {
     expect([rec.timers.length, rec.timers[3]?.refed]).toEqual([4, true]);
   });
 
+  it('clears a timer that can be unref’d but not ref’d again', () => {
+    const rec = recordingClock();
+    const clock = {
+      ...rec.clock,
+      setTimeout: (fn: () => void, ms: number) => ({ id: rec.clock.setTimeout(fn, ms), unref: () => {} }),
+      clearTimeout: (timer: unknown) => rec.clock.clearTimeout((timer as { id: number }).id),
+    };
+    const heap = new DeadlineHeap<Node>(clock, () => {});
+    const a = node('a');
+    heap.schedule(a, 100);
+    heap.cancel(a);
+    expect([rec.cleared(), rec.pending()]).toEqual([1, 0]);
+  });
+
   it('with Node’s own timers, holds the process only while something is scheduled', () => {
     const heap = new DeadlineHeap<Node>(systemClock, () => {});
     const timerOf = () => (heap as unknown as { timer: NodeJS.Timeout | undefined }).timer;

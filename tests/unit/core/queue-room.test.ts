@@ -241,6 +241,24 @@ describe('QueueRoom', () => {
     // bob's item at the floor: alice joins at 0, not at 2 as her last depth was.
     expect([room.depthOf('alice', q), room.hold(item(), 1, 'alice', q)]).toEqual([0, 0]);
     expect(room.bytesHeldBy('alice')).toBe(1);
+    // A caller never seen holds nothing either.
+    expect([room.heldBy('carol'), room.bytesHeldBy('carol')]).toEqual([0, 0]);
+  });
+
+  it('takes a spare back into use whole: another caller’s turn emptying later leaves it counted', () => {
+    const room = new QueueRoom(1000);
+    const q = { provider: 'glm', priority: 5 };
+    const first = item();
+    room.hold(first, 1, 'alice', q);
+    room.release(first);
+    // alice's turn is the spare; she comes back, and bob's turn empties after.
+    const [a1, a2] = [item(), item()];
+    expect([room.hold(a1, 1, 'alice', q), room.hold(a2, 1, 'alice', q)]).toEqual([0, 1]);
+    const bob = item();
+    room.hold(bob, 1, 'bob', q);
+    room.release(bob);
+    expect(tablesOf(room)).toEqual({ callers: 1, turns: 1, spares: 2 });
+    expect([room.heldBy('alice'), room.depthOf('alice', q)]).toEqual([2, 2]);
   });
 
   it('gives the depth of the queue an item names now, when the same queue object moved to another provider', () => {
@@ -254,6 +272,10 @@ describe('QueueRoom', () => {
     expect(room.depthOf('alice', record)).toBe(0);
     expect(room.hold(item(), 1, 'alice', record)).toBe(0);
     expect(room.depthOf('alice', { provider: 'glm', priority: 5 })).toBe(1);
+    // And at another priority of the same provider, its turns there.
+    expect(room.depthOf('alice', record)).toBe(1);
+    record.priority = 7;
+    expect(room.depthOf('alice', record)).toBe(0);
   });
 
   it('counts a caller’s turns per queue: what waits in one provider’s queue, or at one priority, does not deepen another', () => {
