@@ -30,6 +30,8 @@ export interface PumpPorts {
   readonly stopping: () => boolean;
 }
 
+const SETTLED = Promise.resolve();
+
 export class Pump {
   private pumping = false;
   private queued = false;
@@ -53,13 +55,22 @@ export class Pump {
     if (this.queued) return;
     // Stryker disable next-line BooleanLiteral: coalesces pumps only; one more pump finds nothing more to admit (speed).
     this.queued = true;
-    queueMicrotask(this.queuedPass);
+    // A reaction of a settled promise, not `queueMicrotask`: the same queue, without the async
+    // resource Node makes, enters and leaves for each (about 160 bytes and 0.2 µs a session).
+    void SETTLED.then(this.queuedPass);
   }
 
   /** The pass `soon` queues: one function for all (a closure a call was made for each). */
   private readonly queuedPass = (): void => {
     this.queued = false;
-    this.run();
+    try {
+      this.run();
+    } catch (error) {
+      // As from `queueMicrotask`: an uncaught exception, not a rejection of a promise nobody holds.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   };
 
   /** A due retry of an admitted session: `true` when it may start now, else held for a later pass. */

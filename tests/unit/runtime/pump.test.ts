@@ -3,9 +3,10 @@
  * provider's limits. A scripted provider and a simulated clock moved on in one step, so timers that
  * fall in that step fire together (as a late timer does under load).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
+import { Pump, type PumpPorts } from '../../../src/runtime/pump.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -40,5 +41,44 @@ describe('a held retry', () => {
     // The request at 0 left the window; no call went since, so none is charged.
     expect(runtime.status().limits?.p?.remaining.requestsPerMinute).toBe(1);
     await runtime.shutdown();
+  });
+});
+
+describe('a pass soon', () => {
+  it('runs once for several asks in one turn, after the current work, and an error in it is an uncaught exception', async () => {
+    let passes = 0;
+    const boom = new Error('boom');
+    let throws = false;
+    const ports = {
+      rates: { begin: () => passes++, end: () => {}, held: new Set(), mayReroute: false },
+      stopping: () => {
+        if (throws) throw boom;
+        return true;
+      },
+    } as unknown as PumpPorts;
+    const pump = new Pump(ports);
+    pump.soon();
+    pump.soon();
+    expect(passes).toBe(0);
+    await Promise.resolve();
+    expect(passes).toBe(1);
+    const thrown: (() => void)[] = [];
+    const queue = vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((fn) => thrown.push(fn));
+    try {
+      throws = true;
+      pump.soon();
+      await Promise.resolve();
+      expect(passes).toBe(2);
+      // Thrown again from a microtask of its own, as `queueMicrotask` ran the pass before.
+      expect(thrown).toHaveLength(1);
+      expect(() => thrown[0]?.()).toThrow(boom);
+    } finally {
+      queue.mockRestore();
+    }
+    // The pump is not left stuck: the next ask runs a pass.
+    throws = false;
+    pump.soon();
+    await Promise.resolve();
+    expect(passes).toBe(3);
   });
 });
