@@ -8,18 +8,15 @@
  * run, for both scopes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import { providerKey } from '../../src/runtime/limiter.js';
 import type { ClusterPorts, SharedState } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
-import { wrappedRedisBackend } from '../support/redis-ports.js';
+import { wrappedBackends } from '../support/redis-ports.js';
 import { until } from '../support/until.js';
 
 let redis: RedisServer;
-let prefixSeq = 0;
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -44,33 +41,7 @@ function slowed(ports: ClusterPorts): ClusterPorts {
   return { ...ports, state };
 }
 
-const backends: [string, () => Promise<RuntimeBackend>][] = [
-  [
-    'memory-cluster',
-    async () => {
-      const hub = new MemoryClusterHub();
-      return {
-        kind: 'memory-cluster',
-        createRuntime: (options, local) =>
-          createClusterRuntime(options, local, (context) => slowed(hub.ports(context))),
-      };
-    },
-  ],
-  [
-    'redis',
-    () =>
-      wrappedRedisBackend(
-        {
-          url: redis.url,
-          prefix: `cbe${++prefixSeq}`,
-          instanceId: `cbe-${prefixSeq}`,
-          work: true,
-          sweepIntervalMs: 1000,
-        },
-        slowed,
-      ),
-  ],
-];
+const backends = wrappedBackends('cbe', () => redis.url, slowed);
 
 const ask = (text: string) => ({ model: 'm1', messages: [{ role: 'user' as const, content: text }] });
 

@@ -8,19 +8,16 @@
  * cancel reached it, aborted at once (red: one call, expected none).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import { providerKey } from '../../src/runtime/limiter.js';
 import { Limiter } from '../../src/runtime/limits.js';
 import type { ClusterPorts, SharedState } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
-import { wrappedRedisBackend } from '../support/redis-ports.js';
+import { wrappedBackends } from '../support/redis-ports.js';
 import { until } from '../support/until.js';
 
 let redis: RedisServer;
-let prefixSeq = 0;
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -48,33 +45,7 @@ function slowed(ports: ClusterPorts): ClusterPorts {
   return { ...ports, state };
 }
 
-const backends: [string, () => Promise<RuntimeBackend>][] = [
-  [
-    'memory-cluster',
-    async () => {
-      const hub = new MemoryClusterHub();
-      return {
-        kind: 'memory-cluster',
-        createRuntime: (options, local) =>
-          createClusterRuntime(options, local, (context) => slowed(hub.ports(context))),
-      };
-    },
-  ],
-  [
-    'redis',
-    () =>
-      wrappedRedisBackend(
-        {
-          url: redis.url,
-          prefix: `gb${++prefixSeq}`,
-          instanceId: `gb-${prefixSeq}`,
-          work: true,
-          sweepIntervalMs: 1000,
-        },
-        slowed,
-      ),
-  ],
-];
+const backends = wrappedBackends('gb', () => redis.url, slowed);
 
 describe.each(backends)(
   'a retry cancelled while its ask of the shared limits is on its way (%s)',

@@ -7,18 +7,16 @@
  * probe it opened the provider (red: `open`, expected `probing`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import { Limiter } from '../../src/runtime/limits.js';
 import type { ClusterPorts, SharedState } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
-import { wrappedRedisBackend } from '../support/redis-ports.js';
+import { wrappedBackends } from '../support/redis-ports.js';
 import { until } from '../support/until.js';
 
 let redis: RedisServer;
-let prefixSeq = 0;
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -33,33 +31,7 @@ function kept(ports: ClusterPorts): ClusterPorts {
   return ports;
 }
 
-const backends: [string, () => Promise<RuntimeBackend>][] = [
-  [
-    'memory-cluster',
-    async () => {
-      const hub = new MemoryClusterHub();
-      return {
-        kind: 'memory-cluster',
-        createRuntime: (options, local) =>
-          createClusterRuntime(options, local, (context) => kept(hub.ports(context))),
-      };
-    },
-  ],
-  [
-    'redis',
-    () =>
-      wrappedRedisBackend(
-        {
-          url: redis.url,
-          prefix: `uc${++prefixSeq}`,
-          instanceId: `uc-${prefixSeq}`,
-          work: true,
-          sweepIntervalMs: 1000,
-        },
-        kept,
-      ),
-  ],
-];
+const backends = wrappedBackends('uc', () => redis.url, kept);
 
 const ask = { model: 'm', messages: [{ role: 'user' as const, content: 'hello' }] };
 

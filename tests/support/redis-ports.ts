@@ -2,7 +2,7 @@
  * The Redis backend as `redisBackend` composes it, with its ports handed to the test first (`wrap`):
  * a hook on the queue fixes the order of events of a race on real Redis and BullMQ.
  */
-import type { RuntimeBackend } from '../../src/runtime/backend.js';
+import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import type { ClusterPorts } from '../../src/runtime/ports.js';
 import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
 import { connectRedis } from '../../src/scale/connect.js';
@@ -52,4 +52,41 @@ export async function wrappedRedisBackend(
         ),
       ),
   };
+}
+
+let wrappedSeq = 0;
+
+/**
+ * The two shared-state backends a race is checked on, each with its ports handed to `wrap` first:
+ * the in-memory hub, and real Redis at `url()` (read when a test makes its backend, after
+ * `beforeAll` started the server) under a fresh prefix `<tag><n>` a backend.
+ */
+export function wrappedBackends(
+  tag: string,
+  url: () => string,
+  wrap: (ports: ClusterPorts) => ClusterPorts,
+): [string, () => Promise<RuntimeBackend>][] {
+  return [
+    [
+      'memory-cluster',
+      async () => {
+        const hub = new MemoryClusterHub();
+        return {
+          kind: 'memory-cluster',
+          createRuntime: (options, local) =>
+            createClusterRuntime(options, local, (context) => wrap(hub.ports(context))),
+        };
+      },
+    ],
+    [
+      'redis',
+      () => {
+        const n = ++wrappedSeq;
+        return wrappedRedisBackend(
+          { url: url(), prefix: `${tag}${n}`, instanceId: `${tag}-${n}`, work: true, sweepIntervalMs: 1000 },
+          wrap,
+        );
+      },
+    ],
+  ];
 }
