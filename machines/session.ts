@@ -120,6 +120,8 @@ export type SessionMachineEvent =
       readonly error: TroupeErrorData;
       /** A number in [0, 1) for jitter, drawn by the runtime so the machine stays pure. */
       readonly random: number;
+      /** The attempt's gate refused it (a circuit breaker, a budget): nothing reached the provider, and its limits' charge goes back whole. */
+      readonly unsent?: true;
     };
 
 /**

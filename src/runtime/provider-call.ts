@@ -22,12 +22,10 @@ import type { SessionWork } from './session-record.js';
 import type { PartialOutput, TaskFunction } from './types.js';
 import { usableUsage } from './usage-check.js';
 
-export type CallEvent =
-  | Extract<SessionMachineEvent, { type: 'provider.chunk' | 'provider.done' }>
-  | (Extract<SessionMachineEvent, { type: 'provider.error' }> & {
-      /** The attempt's gate refused it (`CallGate.open`): no call left troupe, nothing reached the provider. */
-      readonly unsent?: true;
-    });
+export type CallEvent = Extract<
+  SessionMachineEvent,
+  { type: 'provider.chunk' | 'provider.done' | 'provider.error' }
+>;
 
 /** Whether an event is the error of an attempt its own gate refused: its limits' charge goes back whole. */
 export const isUnsent = (event: SessionMachineEvent): boolean => (event as { unsent?: true }).unsent === true;
