@@ -1,14 +1,19 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { fileWatchdog } from './tests/support/file-watchdog.js';
+import { unitFiles } from './tests/support/shared-workers.js';
 
 const cores = availableParallelism();
+const root = fileURLToPath(new URL('.', import.meta.url));
+// Unit files that leave nothing behind share worker processes; the rest get one each (see
+// tests/support/shared-workers.ts and docs/testing.md, "How the suite runs").
+const unit = unitFiles(root, 'tests/unit');
 
 export default defineConfig({
   // Kills the worker of a file past TROUPE_TEST_FILE_LIMIT_S (300 s): see tests/support/file-watchdog.ts.
   plugins: [fileWatchdog()],
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
@@ -17,5 +22,16 @@ export default defineConfig({
     // run so far (four, 2026-12-02). One core keeps one.
     maxWorkers: cores <= 1 ? 1 : Math.max(2, cores - 1),
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'shared', include: unit.shared, isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'own',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...unit.shared],
+        },
+      },
+    ],
   },
 });

@@ -22,6 +22,7 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 const DEFAULT_LIMIT_S = 300;
 const CHECK_EVERY_MS = 2_000;
+const WATCHDOG = Symbol.for('troupe:file-watchdog');
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,11 +45,15 @@ export function fileWatchdog(): Plugin {
   return {
     name: 'troupe:file-watchdog',
     config: () => (limitMs === 0 ? {} : { test: { setupFiles: [setupFile] } }),
+    // Called once for each project (vitest.config.ts has two): each is told the directory, and the
+    // reporter and the exit hook are added once.
     configureVitest({ vitest, project }) {
       if (limitMs === 0) return;
       const dir = join(tmpdir(), `troupe-vitest-watchdog-${process.pid}`);
       mkdirSync(dir, { recursive: true });
       project.provide('troupeWatchdogDir', dir);
+      // vitest loads this config again for each project: a symbol of the global registry marks the reporter.
+      if (vitest.config.reporters.some((r) => typeof r === 'object' && r !== null && WATCHDOG in r)) return;
       vitest.config.reporters.push(watchdogReporter(dir, limitMs));
       // An interrupted run (Ctrl-C) ends no run: its workers, a spinning one too, go with it.
       process.once('exit', () => {
@@ -76,7 +81,8 @@ function watchdogReporter(dir: string, limitMs: number): Reporter {
       );
     }
   };
-  return {
+  const reporter: Reporter & { [WATCHDOG]: true } = {
+    [WATCHDOG]: true,
     onTestRunStart() {
       // Again on each run of `vitest watch`: the end of the last one took the directory away.
       mkdirSync(dir, { recursive: true });
@@ -95,6 +101,7 @@ function watchdogReporter(dir: string, limitMs: number): Reporter {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return reporter;
 }
 
 /** The workers whose latest file is `file` (any file when none is given): each writes its pid's entry as it starts a file. */

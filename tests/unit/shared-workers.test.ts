@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { unitFiles } from '../support/shared-workers.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('which unit files share a worker (vitest.config.ts)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'troupe-shared-workers-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const write = (path: string, source: string) => {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), source);
+  };
+
+  it('keeps a file in its own process when it, or a helper it imports from tests/, outlives itself', () => {
+    write('tests/unit/plain.test.ts', "import { it } from 'vitest';\nit('x', () => {});\n");
+    write('tests/unit/mocks.test.ts', "vi.mock('node:fs');\n");
+    write('tests/unit/hoisted.test.ts', 'const h = vi.hoisted(() => 1);\n');
+    write('tests/unit/spies.test.ts', "vi.spyOn(console, 'error');\n");
+    write('tests/unit/timers.test.ts', 'vi.useFakeTimers();\n');
+    write('tests/unit/env.test.ts', "process.env.TROUPE_X = '1';\n");
+    write('tests/unit/env-index.test.ts', "process.env['TROUPE_X'] = '1';\n");
+    write('tests/unit/env-delete.test.ts', 'delete process.env.TROUPE_X;\n');
+    write('tests/unit/env-read.test.ts', "const x = process.env.TROUPE_X === '1';\n");
+    write('tests/unit/listener.test.ts', "process.on('warning', () => {});\n");
+    write('tests/unit/chdir.test.ts', "process.chdir('/');\n");
+    write('tests/unit/deep/helper-user.test.ts', "import { spy } from '../../support/spy-helper.js';\n");
+    write('tests/support/spy-helper.ts', "import { twice } from './inner.js';\nexport const spy = twice;\n");
+    write('tests/support/inner.ts', "export const twice = () => vi.spyOn(Math, 'random');\n");
+    write('tests/unit/dynamic.test.ts', "await import('./mocking-helper.js');\n");
+    write('tests/unit/mocking-helper.ts', "vi.doMock('node:os');\n");
+    write('tests/unit/plain-helper.test.ts', "import { x } from '../support/plain.js';\n");
+    write('tests/support/plain.ts', "import { x } from './plain.js';\nexport const x = 1;\n");
+    write('tests/unit/not-a-test.ts', "vi.mock('node:fs');\n");
+    expect(unitFiles(root, 'tests/unit')).toEqual({
+      shared: ['tests/unit/env-read.test.ts', 'tests/unit/plain-helper.test.ts', 'tests/unit/plain.test.ts'],
+      own: [
+        'tests/unit/chdir.test.ts',
+        'tests/unit/deep/helper-user.test.ts',
+        'tests/unit/dynamic.test.ts',
+        'tests/unit/env-delete.test.ts',
+        'tests/unit/env-index.test.ts',
+        'tests/unit/env.test.ts',
+        'tests/unit/hoisted.test.ts',
+        'tests/unit/listener.test.ts',
+        'tests/unit/mocks.test.ts',
+        'tests/unit/spies.test.ts',
+        'tests/unit/timers.test.ts',
+      ],
+    });
+  });
+
+  it('keeps in their own process the files that failed when every unit file shared one (2026-12-06)', () => {
+    // `vitest run tests/unit --no-isolate`: these six failed, their module mocks seen by later files.
+    const { own, shared } = unitFiles(repo, 'tests/unit');
+    for (const file of [
+      'cli/bootstrap-budget-callers',
+      'mcp/files-growing',
+      'mcp/files-open-bound',
+      'mcp/files-swapped',
+      'mcp/files-swapped-check',
+      'security/token-compare',
+    ]) {
+      expect(own).toContain(`tests/unit/${file}.test.ts`);
+    }
+    // This file holds the patterns as text, so it runs in a process of its own; fifo's test shares.
+    expect(own).toContain('tests/unit/shared-workers.test.ts');
+    expect(shared).toContain('tests/unit/core/fifo.test.ts');
+    expect(shared.length + own.length).toBeGreaterThan(200);
+  });
+});
