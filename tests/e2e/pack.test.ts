@@ -246,7 +246,9 @@ await fake.close();
   );
   expect(checked.output).toBe('');
   expect(checked.ok).toBe(true);
-}, 60_000);
+  // tsc over the shipped .d.ts and the SDK's takes 14 s on an idle 2-core machine; a full `npm test`
+  // at load 6 to 9 once took more than 60 s.
+}, 180_000);
 
 it('runs the host example against the installed copy', async () => {
   for (const file of ['host-fanout.mjs', 'own-server.mjs'])
