@@ -20,4 +20,6 @@ export type ModelInvariantName =
   /** In `work-invariants.ts`: a 429's cooldown lasts its hint (seconds or an HTTP date; 1 s without one; 10 minutes at most). */
   | 'cooldownHint'
   /** In `work-invariants.ts`: a stream quiet for its `idleTimeoutMs` has timed out or moved on by then. */
-  | 'idleTimeout';
+  | 'idleTimeout'
+  /** In `breaker-invariants.ts`: a call starts past its provider's breaker exactly when the model's copy of that breaker lets it. */
+  | 'breakerHolds';

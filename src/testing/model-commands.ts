@@ -264,6 +264,7 @@ export interface ScenarioLimits {
     readonly windowMs: number;
     readonly openMs: number;
     readonly probeTimeoutMs?: number;
+    readonly minTimeoutMs?: number;
   };
 }
 

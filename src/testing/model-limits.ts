@@ -70,6 +70,9 @@ export const limitsArbitrary = fc.record({
       windowMs: fc.integer({ min: 1000, max: 10_000 }),
       openMs: fc.integer({ min: 100, max: 3000 }),
       probeTimeoutMs: fc.integer({ min: 100, max: 6000 }),
+      // Timeouts count once the provider was silent this long: within the deadlines drawn, so that a
+      // run's timed-out calls count in some runs and not in others (`verdictOf`).
+      minTimeoutMs: fc.integer({ min: 50, max: 6000 }),
     }),
     { nil: undefined },
   ),

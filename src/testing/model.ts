@@ -27,6 +27,7 @@ import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionEngineKind } from '../runtime/session-engine.js';
 import type { Runtime } from '../runtime/types.js';
+import { BreakersSeen } from './breaker-invariants.js';
 import { checkProviderContract } from './contract/check.js';
 import type { ContractOptions } from './contract/types.js';
 import { DeadlinesSeen } from './deadline-invariants.js';
@@ -186,9 +187,13 @@ export async function runScenario(
     .filter(([, l]) => l.cooldownScope === 'model')
     .map(([name]) => name);
   const history = backend === undefined ? new HistorySeen(runtime, limits.historySize) : undefined;
+  // On the simulated clock, with breakers: the model's own copy of each (`breaker-invariants.ts`).
+  const breakersSeen =
+    slots !== undefined && breakers !== undefined ? new BreakersSeen(runtime, breakers) : undefined;
   const work =
     deadlines !== undefined && slots !== undefined
       ? new WorkSeen(runtime, {
+          breakerOf: (provider) => breakersSeen?.stateOf(provider) ?? 'closed',
           atShare: (owner) => deadlines.atShare(owner),
           modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
           slots,
@@ -219,6 +224,7 @@ export async function runScenario(
     if (clock instanceof SimulatedClock) deadlines?.check(clock.now());
     if (clock instanceof SimulatedClock) work?.check(clock.now());
     if (clock instanceof SimulatedClock) slots?.check(clock.now());
+    if (clock instanceof SimulatedClock) breakersSeen?.check(clock.now());
     if (clock instanceof SimulatedClock) idle?.check(clock.now());
     history?.check();
   }
@@ -243,6 +249,7 @@ export async function runScenario(
   turns?.unsubscribe();
   history?.unsubscribe();
   slots?.unsubscribe();
+  breakersSeen?.unsubscribe();
   idle?.unsubscribe();
   deadlines?.unsubscribe();
   options.onEnd?.(runtime);
@@ -255,6 +262,7 @@ export async function runScenario(
     ...(history?.violations ?? []),
     ...(work?.violations ?? []),
     ...(slots?.violations ?? []),
+    ...(breakersSeen?.violations ?? []),
     ...(idle?.violations ?? []),
     ...(world.hints ?? []),
     ...world.queue.violations,

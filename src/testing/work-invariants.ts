@@ -8,8 +8,8 @@
  *   provider's own `maxConcurrent`, `requestsPerMinute` and token windows (a minute's, a day's)
  *   and its model's own windows with room (for its estimate), no cooldown of its provider or model (nor a probe's call holding it): all of these
  *   by the model's own count of what runs and starts and of the 429s (`slot-invariants.ts`, which
- *   holds `status()` to it: `statusCounts`), not by what the runtime says. Only its provider's
- *   breaker is read from `status().breakers` (closed, or it waits). A session left so is a wake-up
+ *   holds `status()` to it: `statusCounts`), not by what the runtime says; its provider's breaker by
+ *   the model's copy (`breaker-invariants.ts`: closed, or it waits). A session left so is a wake-up
  *   the admission loop missed: an end, a window's opening or a cooldown's end that let nothing go.
  * - `cooldownHint`: a `RATE_LIMITED` answer cools its provider (or, per model, its model) down until
  *   its hint: `Retry-After` in seconds or as an HTTP date (docs/providers.md), one second without
@@ -32,13 +32,15 @@ export interface WorkContext {
   readonly slots: SlotsSeen;
   /** The configured `maxConcurrent`. */
   readonly maxConcurrent: number;
+  /** The state of a provider's breaker by the model's copy (`BreakersSeen`). */
+  readonly breakerOf: (provider: string) => 'closed' | 'open' | 'halfOpen';
 }
 
 export class WorkSeen {
   readonly violations: Violation[] = [];
   private readonly reported = new Set<string>();
   constructor(
-    private readonly runtime: Pick<Runtime, 'status' | 'sessions'>,
+    private readonly runtime: Pick<Runtime, 'sessions'>,
     private readonly context: WorkContext,
   ) {}
 
@@ -46,10 +48,9 @@ export class WorkSeen {
   check(now: number): void {
     const { slots, maxConcurrent } = this.context;
     if (!slots.accepting || slots.running >= maxConcurrent) return;
-    const status = this.runtime.status();
     for (const session of this.runtime.sessions()) {
       if (session.state !== 'queued' || this.reported.has(session.sessionId)) continue;
-      const why = this.heldBy(session.provider, session.model, session.owner, status, now);
+      const why = this.heldBy(session.provider, session.model, session.owner, now);
       if (why !== undefined) continue;
       this.reported.add(session.sessionId);
       this.violations.push({
@@ -61,7 +62,7 @@ export class WorkSeen {
 
   /** Whether `provider`'s queue could start a session of `model` without a caller now (`providerOrder`). */
   laneOpen(provider: string, model: string, now: number): boolean {
-    return this.heldBy(provider, model, undefined, this.runtime.status(), now) === undefined;
+    return this.heldBy(provider, model, undefined, now) === undefined;
   }
 
   /** What holds a session of `provider`/`model`/`owner` now, `undefined` when nothing does. */
@@ -69,14 +70,12 @@ export class WorkSeen {
     provider: string,
     model: string,
     owner: string | undefined,
-    status: ReturnType<Runtime['status']>,
     now: number,
   ): string | undefined {
     if (this.context.slots.laneFull(provider)) return 'perProvider';
     if (this.context.atShare(owner)) return 'maxRunningPerCaller';
     if (!this.context.modelRoom(provider, model)) return 'model maxConcurrent';
-    const breaker = status.breakers?.find((b) => b.provider === provider);
-    if (breaker !== undefined && breaker.state !== 'closed') return 'breaker';
+    if (this.context.breakerOf(provider) !== 'closed') return 'breaker';
     // The cooldown, its probe's turn too, by the model's copy (`LimitsSeen.cooldownAt`), for every
     // provider and model: since 2026-12-06 a probe whose run deadline came before its acceptance time
     // is never accepted, so the runtime's outcome no longer hangs on whether a simulated advance tells

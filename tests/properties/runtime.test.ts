@@ -398,6 +398,33 @@ describe('runtime model with circuit breakers', () => {
     expect(breaker?.opened).toBe(1);
     expect(breaker?.state).toBe('closed');
   });
+
+  it('a breaker opens at its first failure, lets one probe go once openMs is over, refuses a second call meanwhile and closes at the probe’s answer, by the model’s copy', async () => {
+    // The model judges each start and `status().breakers` by its own copy of the breaker
+    // (`breaker-invariants.ts`): a breaker that stays open past `openMs`, or that counts its own
+    // refusal as its probe's failure, breaks `breakerHolds` here; the random runs meet these seldom.
+    const limits = {
+      maxConcurrent: 3,
+      perProvider: { p0: 1, p1: 1 },
+      maxQueued: 3,
+      fairnessEvery: 1,
+      historySize: 0,
+      breakers: { failures: 1, windowMs: 10_000, openMs: 500, probeTimeoutMs: 6000, minTimeoutMs: 30_000 },
+    };
+    const { Submit, Settle, Advance } = await scenarioCommands();
+    const violations = await runScenario(limits, [
+      new Submit(2, 0, 5000, 50),
+      new Settle(0, 'retryable'), // a 503 at 0: p2's breaker opens until 500; the retry is refused
+      new Advance(600),
+      new Submit(2, 0, 5000, 50), // the probe
+      new Submit(2, 0, 5000, 50), // refused: the probe is out
+      new Advance(100),
+      new Settle(0, 'ok'), // the probe's answer closes the breaker
+      new Submit(2, 0, 5000, 50), // goes
+      new Settle(0, 'ok'),
+    ]);
+    expect(violations).toEqual([]);
+  });
 });
 
 async function scenarioCommands() {
