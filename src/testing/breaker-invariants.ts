@@ -67,6 +67,11 @@ export class BreakersSeen {
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
   }
 
+  /** The earliest `openUntil` of a breaker open in the copy (`undefined`: none is open), for `ToBreakerEdge`. */
+  nextEdge(): number | undefined {
+    return earliestOpenUntil(this.copies.values());
+  }
+
   /** The copy's state of `provider`'s breaker (`closed` before any failure). */
   stateOf(provider: string): BreakerSnapshot['value'] {
     return this.copies.get(provider)?.value ?? 'closed';
@@ -207,4 +212,13 @@ export class BreakersSeen {
     this.reported = true;
     this.violations.push({ invariant: 'statusCounts', detail: `status() at ${now}: ${wrong.join('; ')}` });
   }
+}
+
+/** The earliest `openUntil` of `snapshots` (set only while open; `undefined`: none is open). */
+export function earliestOpenUntil(snapshots: Iterable<BreakerSnapshot>): number | undefined {
+  let edge: number | undefined;
+  for (const { context } of snapshots)
+    if (context.openUntil !== null && (edge === undefined || context.openUntil < edge))
+      edge = context.openUntil;
+  return edge;
 }

@@ -30,6 +30,8 @@ export interface World {
   /** Providers that cool down per model, and where `cooldownHint` tells what it saw (in memory). */
   readonly cooldownPerModel?: readonly string[];
   readonly hints?: Violation[];
+  /** The earliest end of an open breaker's pause in the model's copy, for `ToBreakerEdge` (with breakers, in memory). */
+  readonly breakerEdge?: () => number | undefined;
   shutDown: boolean;
 }
 
@@ -175,6 +177,23 @@ export class Advance implements Command {
   toString = () => `advance(${this.ms}ms)`;
 }
 
+/**
+ * Moves the simulated clock to `offsetMs` from the earliest end of an open breaker's pause, when one
+ * is open and that is still ahead: a start just before, at or after the edge (the half-open probe,
+ * and a second call refused beside it) is rare under random advances.
+ */
+export class ToBreakerEdge implements Command {
+  constructor(readonly offsetMs: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    const edge = world.breakerEdge?.();
+    const ms = edge === undefined ? 0 : edge + this.offsetMs - world.clock.now();
+    if (ms > 0) world.clock.increment?.(ms);
+    await settle();
+  }
+  toString = () => `toBreakerEdge(${this.offsetMs}ms)`;
+}
+
 export class Shutdown implements Command {
   constructor(readonly deadlineMs: number) {}
   check = (_: object) => true;
@@ -229,6 +248,7 @@ export function commandArbitraries(
     submit,
     fc.nat(50).map((pick) => new Cancel(pick)),
     fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
+    fc.integer({ min: -2, max: 2 }).map((ms) => new ToBreakerEdge(ms)),
   ];
   if (shutdown) commands.push(fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)));
   if (scripted)

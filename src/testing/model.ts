@@ -46,6 +46,7 @@ import {
   Shutdown,
   Submit,
   settle,
+  ToBreakerEdge,
   type World,
 } from './model-commands.js';
 import { limitsArbitrary, limitsOn, queueLimitsArbitrary } from './model-limits.js';
@@ -188,8 +189,7 @@ export async function runScenario(
     .map(([name]) => name);
   const history = backend === undefined ? new HistorySeen(runtime, limits.historySize) : undefined;
   // On the simulated clock, with breakers: the model's own copy of each (`breaker-invariants.ts`).
-  const breakersSeen =
-    slots !== undefined && breakers !== undefined ? new BreakersSeen(runtime, breakers) : undefined;
+  const breakersSeen = slots && breakers && new BreakersSeen(runtime, breakers);
   const work =
     deadlines !== undefined && slots !== undefined
       ? new WorkSeen(runtime, {
@@ -215,6 +215,7 @@ export async function runScenario(
     inMemory: backend === undefined,
     cooldownPerModel: perModel,
     ...(work === undefined ? {} : { hints: [] }),
+    ...(breakersSeen === undefined ? {} : { breakerEdge: () => breakersSeen.nextEdge() }),
     shutDown: false,
   };
   for (const command of commands) {
@@ -380,7 +381,7 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 }
 
 /** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
-export const commands = { Submit, Settle, SettleAll, Cancel, Advance, Shutdown } as const;
+export const commands = { Submit, Settle, SettleAll, Cancel, Advance, ToBreakerEdge, Shutdown } as const;
 
 export type { ScenarioLimits };
 
