@@ -10,7 +10,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness } from './harness.js';
-import { openSession, post } from './raw-legacy.js';
+import { ended, openSession, post } from './raw-legacy.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -29,26 +29,6 @@ const call = (id: number, provider: string) => ({
   method: 'tools/call',
   params: { name: 'chat', arguments: { prompt: 'wait', provider } },
 });
-
-/** Reads `response` to its end; `undefined` if it is still open after `ms`. */
-async function ended(response: Response, ms: number): Promise<string | undefined> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), Math.max(0, deadline - Date.now()))),
-    ]);
-    if (next === 'open') {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    if (next.done) return text;
-    text += decoder.decode(next.value, { stream: true });
-  }
-}
 
 async function cancel(sid: string, requestId: number): Promise<void> {
   const sent = await post(h!.url, sid, {

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryEventStore } from '../../../src/mcp/event-store.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { type Harness, startHarness } from './harness.js';
-import { HEADERS, initializeRequest, openSession, post } from './raw-legacy.js';
+import { ended, HEADERS, initializeRequest, openSession, post } from './raw-legacy.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -23,26 +23,6 @@ afterEach(async () => {
 });
 
 const hanging = () => [createSimulatedProvider({ name: 'slow', latencyMs: { min: 20_000, max: 20_000 } })];
-
-/** Reads `response` to its end; `undefined` if it is still open after `ms`. */
-async function ended(response: Response, ms: number): Promise<string | undefined> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), Math.max(0, deadline - Date.now()))),
-    ]);
-    if (next === 'open') {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    if (next.done) return text;
-    text += decoder.decode(next.value, { stream: true });
-  }
-}
 
 describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => {
   it('has its POST stream closed, with no answer, and its session swept once idle', async () => {

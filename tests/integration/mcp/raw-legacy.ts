@@ -41,3 +41,23 @@ export async function openSession(url: URL): Promise<string> {
   await (await post(url, sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
   return sid;
 }
+
+/** Reads `response` to its end; `undefined` if it is still open after `ms`. */
+export async function ended(response: Response, ms: number): Promise<string | undefined> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), Math.max(0, deadline - Date.now()))),
+    ]);
+    if (next === 'open') {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    if (next.done) return text;
+    text += decoder.decode(next.value, { stream: true });
+  }
+}

@@ -14,6 +14,7 @@ import { resolveLimits } from '../../../src/runtime/options.js';
 import type { Limits, RuntimeOptions } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 import { adopted } from '../../support/adopted.js';
+import { stepClock } from '../../support/clock-steps.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -34,14 +35,7 @@ function setup(options: Partial<RuntimeOptions> & { clock?: Clock } = {}) {
   return { provider, runtime };
 }
 
-/** Moves a simulated clock on by `ms`, letting what each step starts settle. */
-async function pass(clock: SimulatedClock, ms: number, step = 1000) {
-  await flush();
-  for (let done = 0; done < ms; done += step) {
-    clock.increment(Math.min(step, ms - done));
-    await flush();
-  }
-}
+const pass = (clock: SimulatedClock, ms: number, step = 1000) => stepClock(clock, ms, step);
 
 describe("a model's concurrency limit", () => {
   it('holds a session while another holds the only slot, until that one ends', async () => {

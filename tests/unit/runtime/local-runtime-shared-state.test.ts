@@ -17,18 +17,12 @@ import {
 } from '../../../src/index.js';
 import { Limiter } from '../../../src/runtime/limits.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { stepClock } from '../../support/clock-steps.js';
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 
-/** Moves the clock on by `ms` in steps, letting what each step starts settle. */
-async function pass(clock: SimulatedClock, ms: number, step = 100) {
-  await flush();
-  for (let done = 0; done < ms; done += step) {
-    clock.increment(Math.min(step, ms - done));
-    await flush();
-  }
-}
+const pass = (clock: SimulatedClock, ms: number, step = 100) => stepClock(clock, ms, step);
 
 /** `count` runtimes of provider `p` (model `m`) over one shared state, each with its own scripted provider. */
 function runtimes(limits: Limits, count = 2, state?: MemorySharedState) {

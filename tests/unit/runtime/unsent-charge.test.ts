@@ -10,17 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createRuntime, type Limits, MemorySharedState, type Runtime } from '../../../src/index.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { stepClock } from '../../support/clock-steps.js';
 
-const flush = () => new Promise((resolve) => setImmediate(resolve));
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 
-async function pass(clock: SimulatedClock, ms: number, step = 100) {
-  await flush();
-  for (let done = 0; done < ms; done += step) {
-    clock.increment(Math.min(step, ms - done));
-    await flush();
-  }
-}
+const pass = (clock: SimulatedClock, ms: number, step = 100) => stepClock(clock, ms, step);
 
 const BREAKERS = { failures: 1, windowMs: 10_000, openMs: 1000 };
 
