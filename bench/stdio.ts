@@ -74,6 +74,8 @@ async function connect(args: string[], protocol: Protocol): Promise<Server> {
 interface Sample {
   perSec: number;
   serverCpuUsPerCall: number;
+  /** The driving client's CPU a call (this process, `process.cpuUsage`): the SDK client's work on each answer. */
+  clientCpuUsPerCall: number;
   /** The median round trip of one call, in µs. */
   p50Us: number;
 }
@@ -102,10 +104,17 @@ async function drive(
     }
   };
   const cpu = cpuUs();
+  const own = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: inFlight }, worker));
   const perSec = calls / ((performance.now() - started) / 1000);
-  return { perSec, serverCpuUsPerCall: (cpuUs() - cpu) / calls, p50Us: median(trips) * 1000 };
+  const used = process.cpuUsage(own);
+  return {
+    perSec,
+    serverCpuUsPerCall: (cpuUs() - cpu) / calls,
+    clientCpuUsPerCall: (used.user + used.system) / calls,
+    p50Us: median(trips) * 1000,
+  };
 }
 
 function protocolsOf(argv: readonly string[]): readonly Protocol[] {
@@ -175,6 +184,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   await Promise.all([...servers.values()].map((s) => s.client.close()));
   const figures: Record<string, unknown> = { calls, rounds, latencyMs, paceMs };
   const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
+  const clientOf = (ss: readonly Sample[]) => median(ss.map((s) => s.clientCpuUsPerCall));
   const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
   const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? null : round(a / b));
   for (const protocol of protocols) {
@@ -191,6 +201,9 @@ export async function run(argv: readonly string[]): Promise<void> {
         serverCpuUsPerCall: us(cpuOf(o)),
         baselineServerCpuUsPerCall: us(cpuOf(b)),
         serverCpuRatio: ratio(cpuOf(o), cpuOf(b)),
+        clientCpuUsPerCall: us(clientOf(o)),
+        baselineClientCpuUsPerCall: us(clientOf(b)),
+        clientCpuRatio: ratio(clientOf(o), clientOf(b)),
       };
       // troupe's server without a session (side `layer`): its MCP layer alone, and what is left.
       const layer = samples.get(key(protocol, 'layer', level)) ?? [];
