@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--protocol 2025-11-25|2026-07-28] [--latency-ms 0] [--json]`:
+ * `npm run bench -- stdio [--calls 1500] [--rounds 3] [--chunks 4] [--protocol 2025-11-25|2026-07-28] [--latency-ms 0] [--json]`:
  * the built `troupe stdio` CLI (simulated provider; each call asks for zero latency through
  * `extra.simulateLatencyMs`) against a bare SDK v2 stdio server with the same `chat` tool on the
  * same instant provider (bench/stdio-bare.ts). Both are child processes driven by the SDK client's
@@ -141,6 +141,8 @@ export async function run(argv: readonly string[]): Promise<void> {
   // The pause between the calls of level `paced`, as a host leaves between tool calls.
   const paceMs = flag(argv, 'pace-ms', 5);
   const protocols = protocolsOf(argv);
+  // Chunks a side's calls of a level are split into within a round (see the loop).
+  const chunks = flag(argv, 'chunks', 4);
   const names: SideName[] =
     beforeCli === undefined ? ['bare', 'layer', 'troupe'] : ['bare', 'layer', 'troupe', 'before'];
   const argsOf = (side: SideName): string[] =>
@@ -165,12 +167,16 @@ export async function run(argv: readonly string[]): Promise<void> {
     const order = names.map((_, i) => names[(i + r) % names.length] as SideName);
     for (const protocol of protocols) {
       for (const level of LEVELS) {
-        const n = level === 1 ? Math.ceil(calls / 3) : calls;
-        for (const side of order) {
-          const server = servers.get(key(protocol, side)) as Server;
-          const sample = await drive(server, n, level, toolOf(side), latencyMs);
-          const k = key(protocol, side, level);
-          samples.set(k, [...(samples.get(k) ?? []), sample]);
+        const n = Math.ceil((level === 1 ? Math.ceil(calls / 3) : calls) / chunks);
+        // Each side's calls of a round in `chunks` short runs, the sides taking turns: a pair of
+        // neighbouring chunks meets the same machine, which the pairs' ratios below rely on.
+        for (let c = 0; c < chunks; c++) {
+          for (const side of order) {
+            const server = servers.get(key(protocol, side)) as Server;
+            const sample = await drive(server, n, level, toolOf(side), latencyMs);
+            const k = key(protocol, side, level);
+            samples.set(k, [...(samples.get(k) ?? []), sample]);
+          }
         }
       }
       for (const side of order) {
@@ -182,7 +188,11 @@ export async function run(argv: readonly string[]): Promise<void> {
     }
   }
   await Promise.all([...servers.values()].map((s) => s.client.close()));
-  const figures: Record<string, unknown> = { calls, rounds, latencyMs, paceMs };
+  const figures: Record<string, unknown> = { calls, rounds, chunks, latencyMs, paceMs };
+  // The median of the ratios of neighbouring chunks (same round, same turn): steadier than the
+  // ratio of two medians when the machine's speed drifts during a run.
+  const ofPairs = (a: readonly Sample[], b: readonly Sample[], of: (s: Sample) => number) =>
+    round(median(a.map((s, i) => of(s) / (b[i] === undefined ? Number.NaN : of(b[i])))));
   const cpuOf = (ss: readonly Sample[]) => median(ss.map((s) => s.serverCpuUsPerCall));
   const clientOf = (ss: readonly Sample[]) => median(ss.map((s) => s.clientCpuUsPerCall));
   const us = (n: number) => (Number.isNaN(n) ? null : Math.round(n));
@@ -198,9 +208,11 @@ export async function run(argv: readonly string[]): Promise<void> {
         callsPerSec: Math.round(perSec),
         baselineCallsPerSec: Math.round(basePerSec),
         ratio: round(perSec / basePerSec),
+        ratioOfPairs: ofPairs(o, b, (s) => s.perSec),
         serverCpuUsPerCall: us(cpuOf(o)),
         baselineServerCpuUsPerCall: us(cpuOf(b)),
         serverCpuRatio: ratio(cpuOf(o), cpuOf(b)),
+        serverCpuRatioOfPairs: ofPairs(o, b, (s) => s.serverCpuUsPerCall),
         clientCpuUsPerCall: us(clientOf(o)),
         baselineClientCpuUsPerCall: us(clientOf(b)),
         clientCpuRatio: ratio(clientOf(o), clientOf(b)),
@@ -217,6 +229,7 @@ export async function run(argv: readonly string[]): Promise<void> {
         entry.beforeCallsPerSec = Math.round(median(before.map((s) => s.perSec)));
         entry.beforeServerCpuUsPerCall = us(cpuOf(before));
         entry.vsBeforeCpuRatio = ratio(cpuOf(o), cpuOf(before));
+        entry.vsBeforeRatioOfPairs = ofPairs(o, before, (s) => s.perSec);
       }
       row[`inFlight${level}`] = entry;
     }
