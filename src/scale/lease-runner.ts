@@ -34,9 +34,10 @@ export class LeaseRunner {
   /** Aborted when the close lets go of Redis (`letGo`): an end still being written gives up. */
   private readonly lettingGo = new AbortController();
 
+  private readonly progress: RunProgress;
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
-    new RunProgress(this.leased, s, () => this.notEnds.cancelled++);
+    this.progress = new RunProgress(this.leased, s, () => this.notEnds.cancelled++);
   }
 
   get size(): number {
@@ -52,9 +53,8 @@ export class LeaseRunner {
   /** The sessions leased here (`Cancels.missed`, cancels.ts). */
   running = (): string[] => [...this.leased.keys()];
 
-  /** Cancels a session running here (the cluster marks it too: its end may not be written); false
-   * otherwise: not started (a limit may send it back to the queue), mid-hop or let go (handed back,
-   * or ended elsewhere), the reason is kept here too, for a start here. */
+  /** Cancels a session running here (the cluster marks it too: its end may not be written); false otherwise: not
+   * started (a limit may send it back), mid-hop or let go (handed back, ended elsewhere), its reason kept for a start. */
   cancel(id: string, reason: string): boolean {
     const entry = this.leased.get(id);
     if (entry === undefined) return false;
@@ -145,8 +145,7 @@ export class LeaseRunner {
     const id = data.input.sessionId;
     const running = this.leased.get(id);
     if (running !== undefined) {
-      // Leased again while it runs here (its lock lapsed: not renewed in time, e.g. starved of CPU). The
-      // run goes on under the new lease; a second run would make a second call that nothing stops.
+      // Leased again while it runs here (its lock lapsed): it goes on under the new lease, no second call.
       running.lease = lease;
       await running.done;
       return undefined;
@@ -172,8 +171,7 @@ export class LeaseRunner {
       const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
       if (early !== null) return void (await this.cancelEarly(data, early));
       const now = this.s.clock.now();
-      // Leased past its queue deadline (a sweep came late): it times out without being charged,
-      // naming the limit that held it, as in memory.
+      // Leased past its queue deadline (a sweep came late): it times out uncharged, naming what held it, as in memory.
       if (state.run === undefined && now >= data.input.queueDeadlineAt) {
         const held = await this.s.view.heldBy(data.input);
         await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data);
@@ -357,8 +355,10 @@ export class LeaseRunner {
     const back = entries.filter(([, entry]) => !entry.streamed);
     for (const [, entry] of back) entry.handover = true;
     await Promise.all([
-      ...back.map(async ([, entry]) => {
-        // The job is back in the queue before the run here stops: its processor returns only then.
+      ...back.map(async ([id, entry]) => {
+        // Queued again for every instance, what it ran kept, before its job is back (a taker's start
+        // comes after); the job is back before the run here stops: its processor returns only then.
+        await this.progress.requeued(id).catch(this.s.onError);
         await entry.lease.handBack().catch(this.s.onError);
         if (entry.handle?.cancel(SHUT_DOWN) === true) this.notEnds.cancelled++;
       }),

@@ -5,7 +5,8 @@
  * here and is recorded at its new target first (`hopped`). `session.ended` goes out through the
  * runner's `settle`, not here.
  */
-import type { RuntimeEvent } from '../runtime/types.js';
+import type { RuntimeEvent, SessionSummary } from '../runtime/types.js';
+import { queuedEvent } from './job-data.js';
 import { type Leased, type LeaseRunnerSettings, RUN_RECORD_GRACE_MS } from './lease-settings.js';
 
 export class RunProgress {
@@ -69,6 +70,21 @@ export class RunProgress {
     const record = entry.streamed ? { ...run, streamed: true as const } : run;
     const ttlMs = timeoutMs + RUN_RECORD_GRACE_MS;
     return this.s.store.putRunning(summary, event, record, ttlMs).then(() => true);
+  }
+
+  /**
+   * A session running here handed back to the queue at a shutdown: queued again for every instance,
+   * its attempts and start kept, until an instance leases it (until 2026-12-06 the others showed it
+   * `running` until then). Nothing when it had not started here.
+   */
+  requeued(id: string): Promise<void> {
+    const entry = this.leased.get(id);
+    const running = this.s.local.session(id);
+    if (entry === undefined || running?.state !== 'running') return Promise.resolve();
+    const { waitingFor: _held, ...summary } = running;
+    const queued: SessionSummary = { ...summary, state: 'queued' };
+    const event = { ...queuedEvent(entry.lease.session, this.s.store, []), at: this.s.clock.now() };
+    return this.s.store.put(queued, event);
   }
 
   /**
