@@ -52,7 +52,7 @@ export {
 export { resultOf } from './queued-result.js';
 export { reasonOf, reportError } from './requests.js';
 export { rerouteOfRun, rerouteOnCooldown } from './reroute.js';
-export { reasonText } from './session-driver.js';
+export { cancelEvent, reasonText, SUBMITTER_SHUT_DOWN } from './session-driver.js';
 export { withoutObserver } from './session-handle.js';
 export {
   buildResult,

@@ -145,13 +145,7 @@ export class SessionDriver {
   cancel(record: SessionRecord, given: string, code?: 'SHUTTING_DOWN'): boolean {
     if (record.result !== null) return false;
     const now = this.settings.clock.now();
-    const reason = reasonText(given);
-    this.deliver(
-      record,
-      code === undefined
-        ? { type: 'session.cancel', now, reason }
-        : { type: 'session.cancel', now, reason, code },
-    );
+    this.deliver(record, cancelEvent(now, reasonText(given), code));
     return true;
   }
 
@@ -232,4 +226,28 @@ export function reasonText(reason: unknown): string {
     text = 'a reason that is not text';
   }
   return capString(text, MAX_REASON_CHARS);
+}
+
+/**
+ * The reason a cluster instance's shutdown cancels its callers' sessions with, wherever they run
+ * (`shutdown({ unfinished: 'cancel' })`). Only a reason travels between instances (the cancel's mark
+ * in the store, its message on the bus), so this one says the cancel is a shutdown's.
+ */
+export const SUBMITTER_SHUT_DOWN =
+  'the instance it was submitted through shut down before it ended; nobody is left to read its answer';
+
+/**
+ * The `session.cancel` of a cancel for `reason` (already `reasonText`): a shutdown's ends the session
+ * `SHUTTING_DOWN`, as one process ends what its drain deadline cancels, on whichever instance it
+ * ends (until 2026-12-06 the cluster recorded `CANCELLED` while the caller got `SHUTTING_DOWN`).
+ */
+export function cancelEvent(
+  now: number,
+  reason: string,
+  code?: 'SHUTTING_DOWN',
+): Extract<SessionMachineEvent, { type: 'session.cancel' }> {
+  const shutdown = code ?? (reason === SUBMITTER_SHUT_DOWN ? 'SHUTTING_DOWN' : undefined);
+  return shutdown === undefined
+    ? { type: 'session.cancel', now, reason }
+    : { type: 'session.cancel', now, reason, code: shutdown };
 }

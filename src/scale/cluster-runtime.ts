@@ -131,7 +131,8 @@ export function createClusterRuntime(
       queueMicrotask(() => {
         leaving = true; // from here on its callers hear what the shutdown tells them, not an end on the bus
         const end = (id: string, result: SessionResult) => endOwner(id, result, undefined, true);
-        const left = leaveUnfinished({ mode, owners, runner, clock, onError, cancel: cancels.retried, end });
+        const unfinished = { mode, owners, runner, store, clock, onError, cancel: cancels.retried, end };
+        const left = leaveUnfinished(unfinished);
         handingBack = left.settling;
         done(left.ids);
       });

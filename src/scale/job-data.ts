@@ -4,7 +4,7 @@
  */
 import { ownerIn } from '../core/metadata.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
-import { type Admitted, inputSummary, resultOf } from '../runtime/backend.js';
+import { type Admitted, cancelEvent, inputSummary, resultOf } from '../runtime/backend.js';
 import type { QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import type { Owner } from './owner.js';
@@ -80,6 +80,11 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
   };
 }
 
+/** The end of a session cancelled before it ran here (withdrawn, or cancelled as its lease asked): a shutdown's ends `SHUTTING_DOWN`. */
+export function cancelledAt(data: JobData, now: number, reason: string): SessionResult {
+  return resultOf(data, [cancelEvent(now, reason)]);
+}
+
 /** When a session ended, on the clock of the instance that ended it (`SessionStore.settle`). */
 export function endedAt(data: JobData, result: SessionResult): number {
   return data.input.createdAt + result.metadata.totalMs;
@@ -138,13 +143,29 @@ export function queuedEvent(data: JobData, live: LiveSessions, waiting: Iterable
 /**
  * An owner's result when its instance shut down first: the session goes on in the cluster, or
  * (`shutdown({ unfinished: 'cancel' })`) is cancelled wherever it is, or, that cancel not taken (Redis
- * away until the close gave up), may go on: the caller is not told it was cancelled.
+ * away until the close gave up), may go on: the caller is not told it was cancelled. Its metadata
+ * says what the session ran: its cancelled `end` as written, else as the cluster showed it (`ran`:
+ * its attempts, and its run until now). An `end` of its own (it ended before the cancel) is the
+ * caller's as it is.
  */
-export function handedOver(owner: Owner, now: number, cancel?: CancelAtShutdown): SessionResult {
-  const failed = resultOf(owner.data, [
-    { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' },
-  ]) as Extract<SessionResult, { ok: false }>;
-  return { ...failed, error: { ...failed.error, message: HANDED_OVER[cancel ?? 'left'] } };
+export function handedOver(
+  owner: Owner,
+  now: number,
+  cancel?: CancelAtShutdown,
+  ran?: SessionSummary,
+  end?: SessionResult,
+): SessionResult {
+  if (end !== undefined && (end.ok || end.error.code !== 'SHUTTING_DOWN')) return end;
+  const stop = { type: 'session.cancel', now, reason: 'shutdown', code: 'SHUTTING_DOWN' } as const;
+  const startedAt = ran?.startedAt;
+  const events =
+    startedAt === undefined ? [stop] : [{ type: 'session.admit', now: startedAt } as const, stop];
+  const failed = resultOf(owner.data, events) as Extract<SessionResult, { ok: false }>;
+  const metadata = end?.metadata ?? {
+    ...failed.metadata,
+    attempts: ran?.attempts ?? failed.metadata.attempts,
+  };
+  return { ...failed, metadata, error: { ...failed.error, message: HANDED_OVER[cancel ?? 'left'] } };
 }
 
 /** Whether the cluster took the cancel of a session at its submitter's shutdown (`unfinished: 'cancel'`). */

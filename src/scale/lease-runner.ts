@@ -10,7 +10,7 @@ import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start }
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
-import { endedAt, labelOf, targetProvider } from './job-data.js';
+import { cancelledAt, endedAt, labelOf, targetProvider } from './job-data.js';
 import {
   ENDED_ELSEWHERE,
   type Leased,
@@ -301,7 +301,7 @@ export class LeaseRunner {
 
   /** Ends with no call a session cancelled while queued or while its lease asked (adopted, it called: until 2026-12-06). */
   private cancelEarly(data: Lease['session'], reason: string): Promise<boolean> {
-    return this.settle(resultOf(data, [{ type: 'session.cancel', now: this.s.clock.now(), reason }]), data);
+    return this.settle(cancelledAt(data, this.s.clock.now(), reason), data);
   }
 
   /** The `RATE_LIMITED` answers the local runtime has received. */

@@ -7,6 +7,8 @@
  * went on would run, and be paid for, for nobody while its caller retries elsewhere.
  */
 import type { Clock } from '../core/clock.js';
+import { SUBMITTER_SHUT_DOWN } from '../runtime/backend.js';
+import type { SessionStore } from '../runtime/ports.js';
 import type { SessionResult, ShutdownOptions } from '../runtime/types.js';
 import { type CancelAtShutdown, handedOver } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
@@ -28,11 +30,9 @@ export interface Unfinished {
   cancel(id: string, reason: string): Promise<void>;
   /** Ends a caller's wait here with its result. */
   end(id: string, result: SessionResult): void;
+  /** Its mirror: what each session ran as the cluster shows it (`liveSession`), and its end once written. */
+  readonly store: Pick<SessionStore, 'liveSession' | 'result'>;
 }
-
-/** The reason a cancelled session's record gives. */
-export const SUBMITTER_SHUT_DOWN =
-  'the instance it was submitted through shut down before it ended; nobody is left to read its answer';
 
 /** `shutdown()`'s `unfinished`, checked: a misspelt mode would silently leave the sessions on. */
 export function unfinishedMode(value: unknown): UnfinishedMode {
@@ -74,13 +74,27 @@ export function leaveUnfinished(u: Unfinished): { settling: Promise<unknown>; id
   // ends it, so its caller gets `SHUTTING_DOWN` as for any session going on in the cluster (until
   // 2026-12-04 it got the unwritten end, and both instances counted one). Cancelling, a caller is
   // told once its cancel is answered, what became of it (until 2026-12-05 "cancelled" at once).
+  // Its metadata is what the session ran (until 2026-12-06 `attempts: 0`, `runMs: 0` for one that ran):
+  // as the cluster showed it at the deadline, or, cancelled across the cluster, its end once written
+  // (a run here stopped first), so its caller, `subscribe` and `session(id)` tell one end.
   const told: Promise<unknown>[] = [];
   for (const [id, owner] of [...u.owners]) {
     const here = u.runner.streamedHere(id);
     const outcome = outcomes.get(id);
-    const left = (taken?: CancelAtShutdown) => handedOver(owner, u.clock.now(), taken);
+    const shown = u.store.liveSession(id);
+    const left = (taken?: CancelAtShutdown, end?: SessionResult) =>
+      handedOver(owner, u.clock.now(), taken, shown, end);
+    const ended = async (taken: CancelAtShutdown | undefined) =>
+      taken === 'taken'
+        ? u.runner.ended(id).then(() => u.store.result(id).catch((error: unknown) => void u.onError(error)))
+        : undefined;
     if (here === undefined && outcome === undefined) u.end(id, left());
-    else told.push(Promise.all([here, outcome]).then(([result, taken]) => u.end(id, result ?? left(taken))));
+    else
+      told.push(
+        Promise.all([here, outcome]).then(async ([result, taken]) =>
+          u.end(id, result ?? left(taken, await ended(taken))),
+        ),
+      );
   }
   return { settling: Promise.all([handingBack, ...ran, ...told]), ids };
 }

@@ -11,7 +11,7 @@
 import type { Clock } from '../core/clock.js';
 import { resultOf } from '../runtime/backend.js';
 import type { SessionQueue, SessionStore } from '../runtime/ports.js';
-import { endedAt } from './job-data.js';
+import { cancelledAt, endedAt } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
 import type { LimitsView } from './limits-view.js';
 
@@ -55,7 +55,7 @@ export class Withdrawals {
     // A queue timeout names the limit that held it, as in memory.
     const result =
       event === 'cancel'
-        ? resultOf(data, [{ type: 'session.cancel', now, reason }])
+        ? cancelledAt(data, now, reason)
         : resultOf(data, [{ type: 'session.tick', now }], await view.heldBy(data.input));
     await store.settle(result, data.label, endedAt(data, result));
     // Not waited for: it is retried while the shared state is away (up to 30 s), and never rejects.

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionMachineEvent } from '../../../machines/session.js';
 import { DeltaFoldingActor } from '../../../src/runtime/delta-folding.js';
 import { EventStream } from '../../../src/runtime/event-stream.js';
-import type { Alarm } from '../../../src/runtime/session-driver.js';
+import { type Alarm, cancelEvent, SUBMITTER_SHUT_DOWN } from '../../../src/runtime/session-driver.js';
 import type { EngineOptions } from '../../../src/runtime/session-engine.js';
 import type { SessionRecord } from '../../../src/runtime/session-record.js';
 import type { SessionEvent, SessionResult } from '../../../src/runtime/types.js';
@@ -212,6 +212,41 @@ describe('SessionDriver: a session ends exactly once', () => {
       ['calling', { type: 'session.cancel', now: 150, reason: 'x' }],
       ['queued', { type: 'session.cancel', now: 150, reason: 'y', code: 'SHUTTING_DOWN' }],
     ]);
+  });
+
+  it('ends a session cancelled for a cluster shutdown’s reason SHUTTING_DOWN, whichever instance stops it', () => {
+    // Only the reason travels between instances (a cancel's mark and its message on the bus): it says
+    // the cancel is a submitter's shutdown (until 2026-12-06 such a session was recorded CANCELLED).
+    const w = driverWorld();
+    const running = w.add(sessionInput({ sessionId: 'r' }));
+    const other = w.add(sessionInput({ sessionId: 'o' }));
+    w.admit(running);
+    w.clock.set(150);
+    expect(w.driver.cancel(running, SUBMITTER_SHUT_DOWN)).toBe(true);
+    w.driver.cancel(other, `${SUBMITTER_SHUT_DOWN}.`);
+    expect(running.result).toMatchObject({
+      ok: false,
+      error: {
+        code: 'SHUTTING_DOWN',
+        message:
+          'Cancelled: the instance it was submitted through shut down before it ended; nobody is left to read its answer',
+      },
+      metadata: { state: 'cancelled', runMs: 50, attempts: 1 },
+    });
+    expect(other.result?.ok ? '' : other.result?.error.code).toBe('CANCELLED');
+    expect(cancelEvent(7, SUBMITTER_SHUT_DOWN)).toStrictEqual({
+      type: 'session.cancel',
+      now: 7,
+      reason: SUBMITTER_SHUT_DOWN,
+      code: 'SHUTTING_DOWN',
+    });
+    expect(cancelEvent(7, 'why', 'SHUTTING_DOWN')).toStrictEqual({
+      type: 'session.cancel',
+      now: 7,
+      reason: 'why',
+      code: 'SHUTTING_DOWN',
+    });
+    expect(cancelEvent(7, 'why')).toStrictEqual({ type: 'session.cancel', now: 7, reason: 'why' });
   });
 });
 
