@@ -264,10 +264,13 @@ describe('against a vendor-mode server too', () => {
           apiKey: KEY,
           bug: 'holds-until-finish',
         });
+        // The named property alone, as above: nothing here asserts on the others, and the whole
+        // contract took 8 s of this test at load 5 and 43 s in a loaded `npm test` (2026-12-06).
         const outcome = await checkProviderContract(adapter, {
           server: vendorServer,
           apiKey: KEY,
           numRuns,
+          only: ['streamContract'],
         }).then(
           () => undefined,
           (error: unknown) => error,
