@@ -6,9 +6,11 @@ import { unitFiles } from './tests/support/shared-workers.js';
 
 const cores = availableParallelism();
 const root = fileURLToPath(new URL('.', import.meta.url));
-// Unit files that leave nothing behind share worker processes; the rest get one each (see
-// tests/support/shared-workers.ts and docs/testing.md, "How the suite runs").
+// Unit and integration files that leave nothing behind share worker processes; the rest get one
+// each (see tests/support/shared-workers.ts and docs/testing.md, "How the suite runs").
 const unit = unitFiles(root, 'tests/unit');
+const integration = unitFiles(root, 'tests/integration');
+const shared = [...unit.shared, ...integration.shared];
 
 export default defineConfig({
   // Kills the worker of a file past TROUPE_TEST_FILE_LIMIT_S (300 s): see tests/support/file-watchdog.ts.
@@ -23,13 +25,13 @@ export default defineConfig({
     maxWorkers: cores <= 1 ? 1 : Math.max(2, cores - 1),
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'shared', include: unit.shared, isolate: false } },
+      { extends: true, test: { name: 'shared', include: shared, isolate: false } },
       {
         extends: true,
         test: {
           name: 'own',
           include: ['tests/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...unit.shared],
+          exclude: [...configDefaults.exclude, ...shared],
         },
       },
     ],

@@ -1,9 +1,10 @@
 /**
- * Which unit test files may share a worker process (`isolate: false` in `vitest.config.ts`).
+ * Which unit and integration test files may share a worker process (`isolate: false` in
+ * `vitest.config.ts`).
  *
  * A fresh process per file costs a Node start and a fresh import of everything the file reaches
  * (`src/index.ts` alone takes 1 to 3 s on a loaded 2-core machine): for the 234 unit files that is
- * most of their time. Sharing a worker keeps module state from one file to the next, so a file
+ * most of their time, and for the 98 integration files more than half of their CPU. Sharing a worker keeps module state from one file to the next, so a file
  * keeps its own process when it, or a helper it imports from tests/, does anything that outlives
  * it in the module cache or the process: mocks a module (`vi.mock`, `vi.doMock`, `vi.hoisted`,
  * `vi.resetModules`), spies on or stubs a shared object (`vi.spyOn`, `vi.stubGlobal`,

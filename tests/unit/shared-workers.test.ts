@@ -71,4 +71,25 @@ describe('which unit files share a worker (vitest.config.ts)', () => {
     expect(shared).toContain('tests/unit/core/fifo.test.ts');
     expect(shared.length + own.length).toBeGreaterThan(200);
   });
+
+  it('shares the integration files that leave nothing behind too, and only those (2026-12-06)', async () => {
+    const { default: config } = await import('../../vitest.config.js');
+    const projects = (config.test?.projects ?? []) as {
+      test: { name: string; include?: string[]; exclude?: string[] };
+    }[];
+    const sharedProject = projects.find((p) => p.test.name === 'shared')?.test;
+    const ownProject = projects.find((p) => p.test.name === 'own')?.test;
+    const integration = unitFiles(repo, 'tests/integration');
+    expect(integration.shared.length).toBeGreaterThan(80);
+    expect(sharedProject?.include).toEqual(expect.arrayContaining(integration.shared));
+    expect(ownProject?.exclude).toEqual(expect.arrayContaining(integration.shared));
+    // A spy, an environment stub, a process listener: each of these keeps its own process.
+    for (const file of ['mcp/http-tools', 'providers/secrets', 'testing/file-watchdog']) {
+      expect(integration.own).toContain(`tests/integration/${file}.test.ts`);
+      expect(sharedProject?.include).not.toContain(`tests/integration/${file}.test.ts`);
+      expect(ownProject?.exclude).not.toContain(`tests/integration/${file}.test.ts`);
+    }
+    // Servers, Redis and the built CLI's processes: e2e and scale files keep their own.
+    expect(sharedProject?.include?.filter((f) => !/^tests\/(unit|integration)\//.test(f))).toEqual([]);
+  });
 });
