@@ -122,7 +122,10 @@ export class RedisSessionStore implements SessionStore {
   async load(): Promise<void> {
     const all = await this.redis.hgetall(this.keys.live);
     this.live.clear();
-    for (const [id, json] of Object.entries(all)) this.live.set(id, JSON.parse(json) as SessionSummary);
+    // A session whose end was heard meanwhile is over: a read answered after its end (on the bus, another
+    // connection) brought it back live for good (`tests/scale/reload-after-end.test.ts`).
+    for (const [id, json] of Object.entries(all))
+      if (this.history.get(id) === undefined) this.live.set(id, JSON.parse(json) as SessionSummary);
   }
 
   /** Applies one bus message to the mirror. */
