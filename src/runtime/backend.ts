@@ -95,6 +95,12 @@ export interface LocalRuntime extends Runtime {
   readonly budgets: Pick<Budgets, 'precheck'> | undefined;
   /** A session of `provider` ended, or retries, on some instance: the retries here held behind it, if it probed, look again (`LocalLimits.wake`). */
   wake(provider: string, sessionId: string): void;
+  /**
+   * `listener` hears the id of a running session whose wait at its gate between attempts began,
+   * changed or ended (its summary's `waitingFor`), on a shared limiter; its summary read after the
+   * call says it. Nothing for a session its gate lets go at once. One listener: a later one replaces it.
+   */
+  onWaiting(listener: (sessionId: string) => void): void;
 }
 
 /** The default backend: one process, nothing shared, nothing to install. */

@@ -96,6 +96,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   });
   // Limits in providers' own units: a gate on admission and on due retries (local-limits.ts).
   const alarm: Alarm = { wakeAt: 0, heapIndex: -1, fire: () => pump.run() };
+  /** Told when a running session's wait at its gate changes (`LocalRuntime.onWaiting`). */
+  let waiting: ((sessionId: string) => void) | undefined;
   const rates = new LocalLimits(
     limits.rates,
     clock,
@@ -111,6 +113,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
           go: (record) =>
             record.admitted ? driver.deliver(record, heldGoes(record, clock.now())) : pumpSoon(),
           onError,
+          waited: (record) => waiting?.(record.input.sessionId),
         },
   );
   table.waitingOf = (record) => rates.waitingOf(record);
@@ -269,6 +272,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     runRecord,
     budgets,
     wake: (provider, sessionId) => rates.wake(provider, sessionId),
+    onWaiting: (listener) => {
+      waiting = listener;
+    },
     shutdown: ({ deadlineMs = 10_000 } = {}) => lifecycle.shutdown(deadlineMs),
     providers: [...providers.keys()],
     ready: Promise.resolve(),

@@ -175,6 +175,12 @@ export interface SessionStore {
   apply(message: BusMessage): void;
   /** A live summary, unless the session has ended meanwhile; tells the cluster. */
   put(summary: SessionSummary, event: RuntimeEvent): Promise<void>;
+  /**
+   * A live summary whose change no event tells (a running session's wait at its gate, begun or
+   * ended), unless the session has ended meanwhile; every instance's reads show it, and subscribers
+   * hear nothing (a summary-only `BusMessage`).
+   */
+  putSummary(summary: SessionSummary): Promise<void>;
   /** A running session's summary and its run record, in one write. */
   putRunning(summary: SessionSummary, event: RuntimeEvent, run: RunRecord, ttlMs: number): Promise<void>;
   /**
@@ -201,11 +207,22 @@ export interface SessionStore {
   correctEnded(result: SessionResult, endedAt: number): void;
 }
 
-/** What travels on the bus: an event and the session's summary after it. */
-export interface BusMessage {
+/**
+ * What travels on the bus: an event and the session's summary after it, or a summary alone (a
+ * change no event tells, `SessionStore.putSummary`: instances mirror it, subscribers hear nothing).
+ */
+export type BusMessage = EventMessage | SummaryMessage;
+
+export interface EventMessage {
   readonly origin: string;
   readonly event: RuntimeEvent;
   readonly summary?: SessionSummary;
+}
+
+export interface SummaryMessage {
+  readonly origin: string;
+  readonly event?: undefined;
+  readonly summary: SessionSummary;
 }
 
 export interface CancelMessage {

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { Recent } from '../core/recent.js';
 import type { Verdict } from '../core/scheduler.js';
 import { hops, type Target, targetOf } from './call-target.js';
-import type { LimitCounters } from './limit-types.js';
+import type { LimitCounters, WaitingFor } from './limit-types.js';
 import { type CallOutcome, ENDED, type Start } from './limiter.js';
 import type { Limiter } from './limits.js';
 import type { PassHolds } from './pass-holds.js';
@@ -23,6 +23,11 @@ export interface SharedLimiter {
   /** A held retry may go now (or move on to its next target: its `reroute` is set); a queued session was let go (or refused). */
   readonly go: (record: SessionRecord) => void;
   readonly onError: (error: unknown) => void;
+  /**
+   * A due retry's wait began, changed or ended (its `waitingFor`): told at once, before it goes on
+   * (a cluster writes its summary then, `LocalRuntime.onWaiting`). Never while it asks with no change.
+   */
+  readonly waited: (record: SessionRecord) => void;
 }
 
 /** What it needs of `LocalLimits`. */
@@ -107,8 +112,7 @@ export class SharedAsks {
           }
           if (got.ok) {
             this.asking.delete(record);
-            this.host.enterLane(record, target.provider);
-            record.waitingFor = undefined;
+            this.goes(record, asking, target.provider);
             record.limitStart = start;
             // A retry's call goes in `go`, or its session ends there (its run deadline due in this step).
             this.going.set(record, got.probe);
@@ -117,7 +121,7 @@ export class SharedAsks {
             return;
           }
           if (record.waitingFor !== got.limit) this.host.counters.waits[got.limit]++;
-          record.waitingFor = got.limit;
+          this.waits(record, asking, got.limit);
           // Held by a probe whose end was told: that end's settle, written on another connection, may
           // come after this read. It asks again at once, then after 50, 100, 200 ms... while that is
           // before the probe's lapse; until 2026-12-05 it asked once, and a settle slower than that
@@ -141,6 +145,7 @@ export class SharedAsks {
           // Its provider cools down past its run deadline: it moves on instead (`markHeldReroute`).
           if (markHeldReroute(record, target.provider, got, this.host.clock.now())) {
             this.asking.delete(record);
+            this.waits(record, asking, undefined);
             shared.go(record);
             return;
           }
@@ -162,10 +167,27 @@ export class SharedAsks {
           // holds); a retry goes rather than wait on a Redis that may not return.
           if (asking.queued) return this.askAgain(record, asking, 1000, undefined);
           this.asking.delete(record);
-          this.host.enterLane(record, target.provider);
+          this.goes(record, asking, target.provider);
           shared.go(record);
         },
       );
+  }
+
+  /**
+   * Its ask ends with it going: it takes its target's slot and waits no more. Until 2026-12-06 a
+   * retry that went while the shared limiter was away kept the limit of its last refusal through its
+   * call (a timeout there named it as what held it back).
+   */
+  private goes(record: SessionRecord, asking: Asking, provider: string): void {
+    this.host.enterLane(record, provider);
+    this.waits(record, asking, undefined);
+  }
+
+  /** What holds it now; a retry's change is told (`SharedLimiter.waited`). */
+  private waits(record: SessionRecord, asking: Asking, limit: WaitingFor | undefined): void {
+    if (record.waitingFor === limit) return;
+    record.waitingFor = limit;
+    if (!asking.queued) this.shared.waited(record);
   }
 
   /** `after`: the probe whose told end it looks again for (`ask`). */

@@ -237,6 +237,8 @@ export function createClusterRuntime(
   }
 
   function onBus(message: BusMessage): void {
+    // A summary alone (`putSummary`): the mirror shows it, nobody is told.
+    if (message.event === undefined) return void store.apply(message);
     const event = message.event;
     // Its one end: a run of it here (its lease lapsed, run elsewhere too) stops; this run's own echo, nothing.
     if (event.type === 'session.ended') runner.endedElsewhere(event.sessionId);

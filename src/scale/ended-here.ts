@@ -7,7 +7,7 @@
  * instances' counts add up to the cluster's).
  */
 import { Recent } from '../core/recent.js';
-import type { BusMessage, ClusterPorts, SessionStore } from '../runtime/ports.js';
+import type { ClusterPorts, EventMessage, SessionStore } from '../runtime/ports.js';
 import type { FinalState, Runtime, RuntimeEvent, SessionResult } from '../runtime/types.js';
 import { endedAt, type JobData, labelOf } from './job-data.js';
 
@@ -76,7 +76,7 @@ export function missedEnd(
  */
 export function applyMessage(
   store: SessionStore,
-  message: BusMessage,
+  message: EventMessage,
   provisional: Recent,
 ): 'fresh' | 'late' | 'corrected' {
   const event = message.event;

@@ -9,7 +9,7 @@ import type {
   SessionStore,
   SharedState,
 } from '../runtime/ports.js';
-import type { SessionHandle, SessionResult } from '../runtime/types.js';
+import type { SessionHandle, SessionResult, WaitingFor } from '../runtime/types.js';
 import type { CallerRuns } from './caller-runs.js';
 import type { LimitsView } from './limits-view.js';
 
@@ -34,6 +34,8 @@ export interface Leased {
   streamed: boolean;
   /** The session's end as written once its run here ended (`LeaseRunner.settleHere`); none if not written. */
   end: SessionResult | undefined;
+  /** The wait at its gate (`waitingFor`) of the summary this run last wrote (`RunProgress`). */
+  waiting?: WaitingFor | undefined;
 }
 
 export interface LeaseRunnerSettings {

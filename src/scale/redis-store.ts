@@ -131,11 +131,10 @@ export class RedisSessionStore implements SessionStore {
   /** Applies one bus message to the mirror. */
   apply(message: BusMessage): void {
     const event = message.event;
-    if (!('sessionId' in event)) return;
-    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
-    else if (message.summary !== undefined && this.history.get(event.sessionId) === undefined) {
-      this.live.set(event.sessionId, message.summary);
-    }
+    const summary = message.summary;
+    if (event?.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
+    else if (summary !== undefined && this.history.get(summary.sessionId) === undefined)
+      this.live.set(summary.sessionId, summary);
   }
 
   forget(result: SessionResult): void {
@@ -159,6 +158,11 @@ export class RedisSessionStore implements SessionStore {
     const id = summary.sessionId;
     if (this.history.get(id) === undefined && !this.live.has(id)) this.live.set(id, summary);
     await this.redis.eval(PUT, 2, ...this.putKeys(id), ...this.putArgs(summary, event));
+  }
+
+  /** `PUT` with a summary-only message: mirrored by every instance, no event for subscribers. */
+  async putSummary(summary: SessionSummary): Promise<void> {
+    await this.redis.eval(PUT, 2, ...this.putKeys(summary.sessionId), ...this.putArgs(summary));
   }
 
   async putRunning(
@@ -198,9 +202,10 @@ export class RedisSessionStore implements SessionStore {
     return [this.keys.result(id), this.keys.live];
   }
 
-  /** `PUT`'s arguments: the summary under the session's id, and the bus message to publish. */
-  private putArgs(summary: SessionSummary, event: RuntimeEvent): string[] {
-    const message: BusMessage = { origin: this.origin, event, summary };
+  /** `PUT`'s arguments: the summary under the session's id, and the bus message to publish (the summary alone without `event`). */
+  private putArgs(summary: SessionSummary, event?: RuntimeEvent): string[] {
+    const { origin } = this;
+    const message: BusMessage = event === undefined ? { origin, summary } : { origin, event, summary };
     return [summary.sessionId, JSON.stringify(summary), this.keys.events, JSON.stringify(message)];
   }
 

@@ -2,8 +2,9 @@
  * What a session run here tells the cluster while it runs (the other half of `lease-runner.ts`): its
  * events on the bus and, with `session.started`, `session.retry` and its stream's first delta, the
  * run record an instance taking it over resumes from (`RunRecord`). A fallback hop stops the run
- * here and is recorded at its new target first (`hopped`). `session.ended` goes out through the
- * runner's `settle`, not here.
+ * here and is recorded at its new target first (`hopped`). Its wait at its gate between attempts,
+ * when it begins and when it ends, goes out as its summary alone (`waited`). `session.ended` goes
+ * out through the runner's `settle`, not here.
  */
 import type { RuntimeEvent, SessionSummary } from '../runtime/types.js';
 import { queuedEvent } from './job-data.js';
@@ -30,6 +31,24 @@ export class RunProgress {
       } else if (event.type === 'session.delta') this.publishDelta(event.sessionId, event).catch(s.onError);
       else s.bus.publish(event).catch(s.onError);
     });
+    // After the change, once what it set off has run (a hop's record, an end), so the summary says where it is.
+    s.local.onWaiting((id) => queueMicrotask(() => this.waited(id)));
+  }
+
+  /**
+   * A session running here began or ended a wait at its gate between attempts (a retry, or a hop
+   * resumed here, held by its target's limits): its summary alone, for every instance, as one
+   * process shows it (`waitingFor`). One write when held, one when let go; none when its gate let it
+   * go at once, nor when it stops here (a hop, a hand-back: their own writes say where it is). Until
+   * 2026-12-06 the other instances, and this one, showed it running with no `waitingFor`.
+   */
+  private waited(id: string): void {
+    const entry = this.leased.get(id);
+    const summary = this.s.local.session(id);
+    if (entry === undefined || entry.handover || entry.hop !== null || summary?.state !== 'running') return;
+    if (summary.waitingFor === entry.waiting) return;
+    entry.waiting = summary.waitingFor;
+    this.s.store.putSummary(summary).catch(this.s.onError);
   }
 
   /**
@@ -47,6 +66,7 @@ export class RunProgress {
       return;
     }
     const { timeoutMs } = entry.lease.session.input;
+    entry.waiting = summary.waitingFor;
     entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
       () => ({ run, recorded: true }),
       (error: unknown) => {
@@ -69,6 +89,7 @@ export class RunProgress {
     const { timeoutMs } = entry.lease.session.input;
     const record = entry.streamed ? { ...run, streamed: true as const } : run;
     const ttlMs = timeoutMs + RUN_RECORD_GRACE_MS;
+    entry.waiting = summary.waitingFor;
     return this.s.store.putRunning(summary, event, record, ttlMs).then(() => true);
   }
 

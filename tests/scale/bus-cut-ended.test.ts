@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recent } from '../../src/core/recent.js';
 import type { ChatProvider } from '../../src/providers/port.js';
-import type { BusMessage, SessionStore } from '../../src/runtime/ports.js';
+import type { EventMessage, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
 import { applyMessage, missedEnd } from '../../src/scale/ended-here.js';
@@ -107,10 +107,10 @@ describe('a late copy of an end read back', () => {
     // Told once: a second read-back, and the bus's own copy arriving late, are both dropped.
     expect(missedEnd(store, data, result)).toBeUndefined();
     const late = { origin: 'x', event: { type: 'session.ended', sessionId: 's1', result, at: 105 } };
-    expect(applyMessage(store, late as BusMessage, new Recent(8))).toBe('late');
+    expect(applyMessage(store, late as EventMessage, new Recent(8))).toBe('late');
     expect(applied).toEqual([]);
     const other = { origin: 'x', event: { type: 'session.started', sessionId: 's1', at: 1 } };
-    expect(applyMessage(store, other as unknown as BusMessage, new Recent(8))).toBe('fresh');
+    expect(applyMessage(store, other as unknown as EventMessage, new Recent(8))).toBe('fresh');
     expect(applied).toEqual([other]);
   });
 
@@ -127,10 +127,10 @@ describe('a late copy of an end read back', () => {
     provisional.add('s1');
     const result = { ok: true, metadata: { sessionId: 's1' } };
     const real = { origin: 'x', event: { type: 'session.ended', sessionId: 's1', result, at: 205 } };
-    expect(applyMessage(store, real as unknown as BusMessage, provisional)).toBe('corrected');
+    expect(applyMessage(store, real as unknown as EventMessage, provisional)).toBe('corrected');
     expect(corrected).toEqual([[result, 205]]);
     // A second copy of it is late, as any.
-    expect(applyMessage(store, real as unknown as BusMessage, provisional)).toBe('late');
+    expect(applyMessage(store, real as unknown as EventMessage, provisional)).toBe('late');
     expect(corrected).toHaveLength(1);
   });
 });

@@ -290,7 +290,7 @@ describe('the in-memory ports', () => {
     expect(await two.store.result('s1')).toBe(cancelled);
     expect((await one.store.leaseState('s1')).ended).toBe(true);
     await flush();
-    const ends = heard.filter(([, m]) => m.event.type === 'session.ended');
+    const ends = heard.filter(([, m]) => m.event?.type === 'session.ended');
     expect(ends.map(([instance]) => instance).sort()).toEqual([one.instanceId, two.instanceId].sort());
   });
 

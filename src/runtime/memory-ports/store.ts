@@ -86,7 +86,7 @@ export class MemorySessionStore implements SessionStore {
 
   apply(message: BusMessage): void {
     const event = message.event;
-    if (event.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
+    if (event?.type === 'session.ended') this.addEnded(event.result as SessionResult, event.at);
   }
 
   forget(result: SessionResult): void {
@@ -109,6 +109,12 @@ export class MemorySessionStore implements SessionStore {
       this.hub.live.set(summary.sessionId, summary);
       this.hub.bus.publish({ origin: this.origin, event, summary });
     }
+    return Promise.resolve();
+  }
+
+  /** In the hub, which every instance reads: nothing to publish. */
+  putSummary(summary: SessionSummary): Promise<void> {
+    if (!this.hub.results.has(summary.sessionId)) this.hub.live.set(summary.sessionId, summary);
     return Promise.resolve();
   }
 

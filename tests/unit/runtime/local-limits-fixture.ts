@@ -140,6 +140,8 @@ export function setup(config: Record<string, ProviderLimitsConfig> = {}, options
   const alarm = { wakeAt: 0, heapIndex: -1, fire: () => {} };
   const went: SessionRecord[] = [];
   const errors: unknown[] = [];
+  /** Each retry's wait as told (`SharedLimiter.waited`): `<session> <waitingFor or ->`. */
+  const waited: string[] = [];
   const sharedState =
     options.shared === undefined
       ? undefined
@@ -170,9 +172,10 @@ export function setup(config: Record<string, ProviderLimitsConfig> = {}, options
             options.go?.(r);
           },
           onError: (error) => errors.push(error),
+          waited: (r) => waited.push(`${r.input.sessionId} ${r.waitingFor ?? '-'}`),
         },
   );
-  return { clock, limits, armed, lanes, full, went, errors, sharedLimiter, sharedState };
+  return { clock, limits, armed, lanes, full, went, errors, waited, sharedLimiter, sharedState };
 }
 
 /** Lets the shared limiter's promises settle (the in-memory state answers within microtasks). */

@@ -105,6 +105,43 @@ describe('LocalLimits on a shared backend', () => {
     expect(limits.counters.waits.requestsPerMinute).toBe(1);
   });
 
+  it('a retry’s wait is told when it begins and when it ends, once each, however often it asks; a queued session’s is not', async () => {
+    const { limits, went, clock, waited, sharedLimiter } = setup(
+      { p: { maxConcurrent: 1 } },
+      { shared: true },
+    );
+    const x = { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
+    await sharedLimiter?.tryStart('p', x);
+    const a = record('a', { admitted: true });
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(waited).toEqual(['a maxConcurrent']);
+    // A queued session asks too, and waits, untold: its summary is its queue's (`SessionTable`).
+    const q = record('q');
+    expect(limits.gate(q, LAPSE)).toBe(false);
+    await settle();
+    expect(q.waitingFor).toBe('maxConcurrent');
+    // Still full a second later: it looks again, and nothing changed to tell.
+    clock.time = T0 + 1_000;
+    expect(clock.runDue()).toBe(2);
+    await settle();
+    expect(waited).toEqual(['a maxConcurrent']);
+    await sharedLimiter?.settle('p', x, T0 + 1_500, { kind: 'ended' });
+    clock.time = T0 + 2_000;
+    clock.runDue();
+    await settle();
+    expect(went).toContain(a);
+    expect(a.waitingFor).toBeUndefined();
+    expect(waited).toEqual(['a maxConcurrent', 'a -']);
+    // Let go at once on its next retry: nothing to tell.
+    limits.observe(a, answered());
+    await settle();
+    limits.retry(a, LAPSE);
+    await settle();
+    expect(went.filter((r) => r === a)).toHaveLength(2);
+    expect(waited).toEqual(['a maxConcurrent', 'a -']);
+  });
+
   it('held by a concurrency slot, it looks again every second; held by a limit opening soon, after at least 50 ms', async () => {
     const { limits, went, clock, sharedLimiter } = setup({ p: { maxConcurrent: 1 } }, { shared: true });
     const x = { sessionId: 'x', model: 'm', now: T0, tokens: 1, lapsesAt: LAPSE };
@@ -286,6 +323,8 @@ describe('LocalLimits on a shared backend', () => {
     expect(went).toEqual([hurried]);
     expect(hurried.reroute).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 120_000 });
     expect(clock.pending).toBe(0);
+    // It waits no more: where it moves on, its next target's gate says what holds it, if anything.
+    expect(hurried.waitingFor).toBeUndefined();
     // One whose run outlasts the cooldown waits for it, looking again when it ends.
     const patient = record('b', { admitted: true, targets: CHAIN, at: 0, runDeadlineAt: T0 + 180_000 });
     limits.retry(patient, LAPSE);
@@ -503,13 +542,17 @@ describe('LocalLimits on a shared backend', () => {
       update: () => Promise.reject(failure),
       read: () => Promise.reject(failure),
     };
-    const { limits, went, errors, lanes } = setup({ p: { requestsPerMinute: 1 } }, { shared: away });
+    const { limits, went, errors, lanes, waited } = setup({ p: { requestsPerMinute: 1 } }, { shared: away });
     const a = record('a', { admitted: true, targets: CHAIN, at: 1 });
+    a.waitingFor = 'cooldown';
     limits.retry(a, LAPSE);
     expect(lanes).toEqual(['leave p']);
     await settle();
     expect(errors).toEqual([failure]);
     expect(went).toEqual([a]);
+    // It goes: no limit holds it through its call (a timeout there would name it).
+    expect(a.waitingFor).toBeUndefined();
+    expect(waited).toEqual(['a -']);
     expect(a.provider).toBe('q');
     expect(lanes).toEqual(['leave p', 'enter q']);
     // Asked again later, it asks (it is not still "asking").

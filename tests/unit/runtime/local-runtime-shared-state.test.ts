@@ -16,6 +16,7 @@ import {
   type SubmitOptions,
 } from '../../../src/index.js';
 import { Limiter } from '../../../src/runtime/limits.js';
+import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 import { stepClock } from '../../support/clock-steps.js';
 
@@ -222,6 +223,35 @@ describe('a charge on the shared limits no call used', () => {
     expect(provider.calls).toHaveLength(1);
     await flush();
     expect(left()).toBe(1);
+    await stopAll(clock, [{ runtime }]);
+  });
+
+  it('a held retry’s wait is told (`onWaiting`) when it begins and when it ends, its summary saying it', async () => {
+    const clock = new SimulatedClock();
+    const provider = new ScriptedProvider('p');
+    const runtime = createLocalRuntime({
+      providers: [provider],
+      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
+      limits: { providers: { p: { requestsPerMinute: 1 } } },
+      random: () => 0.99,
+      clock,
+      sharedState: new MemorySharedState(clock),
+    });
+    const told: string[] = [];
+    runtime.onWaiting((id) => told.push(`${id} ${runtime.session(id)?.waitingFor ?? '-'}`));
+    const handle = runtime.submit(ask, { timeoutMs: 120_000 });
+    await flush();
+    provider.pending()[0]?.settle('retryable');
+    await flush();
+    clock.increment(1000);
+    await flush();
+    expect(told).toEqual([`${handle.id} requestsPerMinute`]);
+    await pass(clock, 60_000, 1000);
+    await flush();
+    expect(provider.pending()).toHaveLength(1);
+    expect(told).toEqual([`${handle.id} requestsPerMinute`, `${handle.id} -`]);
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
     await stopAll(clock, [{ runtime }]);
   });
 });

@@ -63,7 +63,7 @@ describe('MemoryEventBus', () => {
     await echo.listen({
       event: (m) => {
         echoes.push(m);
-        if (m.event.type === 'session.queued' && m.event.sessionId === 's1')
+        if (m.event?.type === 'session.queued' && m.event.sessionId === 's1')
           void echo.publish(queued('echo'));
       },
       cancel: () => undefined,

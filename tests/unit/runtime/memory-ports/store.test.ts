@@ -162,6 +162,29 @@ describe('MemorySessionStore: live sessions', () => {
     expect(heard).toEqual([]);
   });
 
+  it('a summary alone is every instance’s at once, told to no one, and not once the session has ended', async () => {
+    const { store, heard } = setup();
+    const a = store('A');
+    const b = store('B');
+    await a.putRunning(summary('s1'), started('s1'), run, 60_000);
+    await flush();
+    heard.length = 0;
+    const held: SessionSummary = { ...summary('s1'), waitingFor: 'cooldown' };
+    await a.putSummary(held);
+    expect(b.liveSession('s1')).toEqual(held);
+    // A summary-only message (Redis's, here none is sent) changes nothing: the hub holds it already.
+    b.apply({ origin: 'A', summary: held });
+    expect(b.ended('s1')).toBeUndefined();
+    expect((await b.leaseState('s1')).run).toEqual(run);
+    await a.settle(result('s1'), undefined, 950);
+    await flush();
+    heard.length = 0;
+    await a.putSummary(held);
+    await flush();
+    expect(b.liveSession('s1')).toBeUndefined();
+    expect(heard).toEqual([]);
+  });
+
   it('records a running session with its run record for as long as the TTL, read in one lease state', async () => {
     const { store, clock, heard } = setup();
     const a = store('A');
