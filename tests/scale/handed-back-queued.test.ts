@@ -5,24 +5,17 @@
  * instance that let it go had left it ("found by an audit" of the two backends, 2026-12-04). A
  * front submits it, a worker runs it and shuts down; on the memory cluster and on Redis.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createSimulatedProvider } from '../../src/testing/index.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import { useRedisServer } from '../support/redis-file.js';
 
-let redis: RedisServer | undefined;
-const runtimes: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 50 })));
-  await redis?.stop();
-});
+const redis = useRedisServer();
+const runtimes = redis.runtimes;
 
 /** Two instances' backends over one shared store: a front (`work: false`) and a worker. */
 async function pairOn(name: string): Promise<[RuntimeBackend, RuntimeBackend]> {
@@ -30,7 +23,7 @@ async function pairOn(name: string): Promise<[RuntimeBackend, RuntimeBackend]> {
     const hub = new MemoryClusterHub();
     return [memoryClusterBackend({ hub, work: false }), memoryClusterBackend({ hub })];
   }
-  const url = (redis as RedisServer).url;
+  const url = redis.url;
   return Promise.all([
     redisBackend({ url, prefix: 'handed-back', work: false }),
     redisBackend({ url, prefix: 'handed-back' }),

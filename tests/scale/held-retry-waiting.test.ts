@@ -7,7 +7,7 @@
  * its retries and its hops): red there, on the instance running it and on the front. What it costs:
  * a summary alone when held and one when let go, nothing for a retry its gate lets go at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import type { ClusterPorts, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -15,18 +15,11 @@ import type { Runtime, SubmitOptions } from '../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import { useRedisServer } from '../support/redis-file.js';
 import { wrappedBackends } from '../support/redis-ports.js';
 
-let redis: RedisServer | undefined;
-const runtimes: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 50 })));
-  await redis?.stop();
-});
+const redis = useRedisServer();
+const runtimes = redis.runtimes;
 
 let prefixes = 0;
 /** The backends of a front (submits and reads, runs nothing) and of the instance that runs; none for one process. */
@@ -36,7 +29,7 @@ async function backendsOn(name: string): Promise<[RuntimeBackend, RuntimeBackend
     const hub = new MemoryClusterHub();
     return [memoryClusterBackend({ hub, work: false }), memoryClusterBackend({ hub })];
   }
-  const url = (redis as RedisServer).url;
+  const url = redis.url;
   const prefix = `held-retry${++prefixes}`;
   return Promise.all([redisBackend({ url, prefix, work: false }), redisBackend({ url, prefix })]);
 }
@@ -157,7 +150,7 @@ function counted(ports: ClusterPorts): ClusterPorts {
   return { ...ports, store };
 }
 
-describe.each(wrappedBackends('held-writes', () => (redis as RedisServer).url, counted))(
+describe.each(wrappedBackends('held-writes', () => redis.url, counted))(
   'what a held retry writes (%s)',
   (_name, backend) => {
     it('one summary when held and one when let go; none for a retry let go at once, nor one that moves on', async () => {

@@ -8,24 +8,17 @@
  * memory cluster and Redis (a real `redis-server`); and a cluster whose session runs on another
  * instance than the one that shuts down.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeEvent, SessionResult } from '../../src/runtime/types.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createSimulatedProvider } from '../../src/testing/index.js';
-import { type RedisServer, startRedis } from '../support/redis.js';
+import { useRedisServer } from '../support/redis-file.js';
 
-let redis: RedisServer | undefined;
-const runtimes: Runtime[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 50 })));
-  await redis?.stop();
-});
+const redis = useRedisServer();
+const runtimes = redis.runtimes;
 
 let prefixes = 0;
 /** The backends of instances over one shared store (none on one process), each working or a front (`false`). */
@@ -35,7 +28,7 @@ async function backendsOn(name: string, ...work: boolean[]): Promise<(RuntimeBac
     const hub = new MemoryClusterHub();
     return work.map((w) => memoryClusterBackend({ hub, work: w }));
   }
-  const url = (redis as RedisServer).url;
+  const url = redis.url;
   const prefix = `running-end${++prefixes}`;
   return Promise.all(work.map((w) => redisBackend({ url, prefix, work: w })));
 }
