@@ -1,6 +1,6 @@
 /**
  * A real `redis-server` for one test file and the runtimes it opens: Redis starts before the file's
- * cases; after them every runtime is shut down (50 ms to drain), then Redis stops.
+ * cases; after them every runtime is shut down (`drainMs` to drain, 50 unless given), then Redis stops.
  */
 import { afterAll, beforeAll } from 'vitest';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -14,14 +14,14 @@ export interface RedisFile {
 }
 
 /** Call at the top of a test file. */
-export function useRedisServer(): RedisFile {
+export function useRedisServer(drainMs = 50): RedisFile {
   let redis: RedisServer | undefined;
   const runtimes: Runtime[] = [];
   beforeAll(async () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: 50 })));
+    await Promise.allSettled(runtimes.map((r) => r.shutdown({ deadlineMs: drainMs })));
     await redis?.stop();
   });
   return {

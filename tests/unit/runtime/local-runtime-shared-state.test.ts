@@ -190,7 +190,7 @@ describe('a charge on the shared limits no call used', () => {
     const clock = new SimulatedClock();
     const state = new MemorySharedState(clock);
     const provider = new ScriptedProvider('p');
-    const runtime = createRuntime({
+    const runtime = createLocalRuntime({
       providers: [provider],
       defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
       limits: { providers: { p: { requestsPerMinute: 1 } } },
@@ -227,16 +227,7 @@ describe('a charge on the shared limits no call used', () => {
   });
 
   it('a held retry’s wait is told (`onWaiting`) when it begins and when it ends, its summary saying it', async () => {
-    const clock = new SimulatedClock();
-    const provider = new ScriptedProvider('p');
-    const runtime = createLocalRuntime({
-      providers: [provider],
-      defaults: { provider: 'p', model: 'm', backoffBaseMs: 1000, backoffMaxMs: 1000 },
-      limits: { providers: { p: { requestsPerMinute: 1 } } },
-      random: () => 0.99,
-      clock,
-      sharedState: new MemorySharedState(clock),
-    });
+    const { clock, provider, runtime } = oneMinute();
     const told: string[] = [];
     runtime.onWaiting((id) => told.push(`${id} ${runtime.session(id)?.waitingFor ?? '-'}`));
     const handle = runtime.submit(ask, { timeoutMs: 120_000 });
