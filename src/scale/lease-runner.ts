@@ -5,13 +5,13 @@
  * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here). What a
  * run tells the cluster while it runs (events, run records, a hop's record) is `run-progress.ts`.
  */
-import { retriedWhileAway } from '../core/clock.js';
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
-import { cancelledAt, endedAt, labelOf, targetProvider } from './job-data.js';
+import { cancelledAt, labelOf, targetProvider } from './job-data.js';
 import {
+  AWAY,
   ENDED_ELSEWHERE,
   type Leased,
   type LeaseRunnerSettings,
@@ -19,6 +19,8 @@ import {
   LOST_MID_STREAM,
   PROBE_POLL_MS,
   SHUT_DOWN,
+  settleRetried,
+  unanswered,
 } from './lease-settings.js';
 import { RunProgress } from './run-progress.js';
 
@@ -165,7 +167,9 @@ export class LeaseRunner {
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {
-      const state = await this.s.store.leaseState(id);
+      // Unanswered (a cut, a reconnect): thrown, BullMQ would drop the job, the session left to its backstop.
+      const state = await this.s.store.leaseState(id).catch(unanswered(this.s));
+      if (state === undefined) return AWAY;
       if (state.ended || entry.handover) return;
       // Cancelled while queued, and leased before the withdrawal: it ends with no provider call.
       const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
@@ -173,7 +177,7 @@ export class LeaseRunner {
       const now = this.s.clock.now();
       // Leased past its queue deadline (a sweep came late): it times out uncharged, naming what held it, as in memory.
       if (state.run === undefined && now >= data.input.queueDeadlineAt) {
-        const held = await this.s.view.heldBy(data.input);
+        const held = await this.s.view.heldBy(data.input).catch(unanswered(this.s));
         await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data);
         return;
       }
@@ -206,7 +210,7 @@ export class LeaseRunner {
         // The shared limits could not be read or changed (Redis cut, or changed by other instances
         // at every try): this session alone waits a moment and asks again; its queue deadline holds.
         this.s.onError(error);
-        return { retryInMs: PROBE_POLL_MS, modelOnly: true };
+        return AWAY;
       }
       // Cooling down past its queue deadline: it moves on to its next target here, uncharged.
       const reroute = got.ok ? undefined : rerouteOnCooldown(data.input, got, now);
@@ -390,10 +394,6 @@ export class LeaseRunner {
     return this.leased.get(id)?.done ?? Promise.resolve();
   }
 
-  /** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
-  private settle(result: SessionResult, data: Lease['session']): Promise<boolean> {
-    const { store, clock } = this.s;
-    const written = () => store.settle(result, data.label, endedAt(data, result));
-    return retriedWhileAway(clock, written, 61, 500, this.lettingGo.signal);
-  }
+  private readonly settle = (result: SessionResult, data: Lease['session']): Promise<boolean> =>
+    settleRetried(this.s, result, data, this.lettingGo.signal);
 }

@@ -1,8 +1,9 @@
-/** The lease runner's settings, its table's entries and its constants (`lease-runner.ts`). */
-import type { Clock } from '../core/clock.js';
+/** The lease runner's settings, its table's entries, its constants and its retried settle (`lease-runner.ts`). */
+import { type Clock, retriedWhileAway } from '../core/clock.js';
 import type { LocalRuntime, ProviderLimitsConfig, ResolvedLimits } from '../runtime/backend.js';
 import type {
   EventBus,
+  Held,
   Lease,
   RunRecord,
   SessionQueue,
@@ -11,6 +12,7 @@ import type {
 } from '../runtime/ports.js';
 import type { SessionHandle, SessionResult, WaitingFor } from '../runtime/types.js';
 import type { CallerRuns } from './caller-runs.js';
+import { endedAt } from './job-data.js';
 import type { LimitsView } from './limits-view.js';
 
 /** What the processor may do to the queue's leasing: an instance at its bound stops leasing. */
@@ -63,6 +65,13 @@ export interface LeaseRunnerSettings {
 
 /** How long a session held by a probe in flight waits before it looks again, in ms. */
 export const PROBE_POLL_MS = 1000;
+/** A lease Redis did not answer before its session started (a cut): its job alone waits a moment and is leased again. */
+export const AWAY: Held = { retryInMs: PROBE_POLL_MS, modelOnly: true };
+/** For a read Redis did not answer: reports the error, and the read gives nothing. */
+export const unanswered =
+  (s: Pick<LeaseRunnerSettings, 'onError'>) =>
+  (error: unknown): undefined =>
+    void s.onError(error);
 
 export const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
 export const ENDED_ELSEWHERE = "the session ended elsewhere in the cluster (this run's lease had lapsed)";
@@ -71,3 +80,14 @@ export const LOST_MID_STREAM =
 
 /** How long a run record outlives the run deadline, in ms. */
 export const RUN_RECORD_GRACE_MS = 60_000;
+
+/** `settle`, retried while Redis is away (up to about 30 s): a finished session's end is not dropped. */
+export function settleRetried(
+  s: LeaseRunnerSettings,
+  result: SessionResult,
+  data: Lease['session'],
+  signal: AbortSignal,
+): Promise<boolean> {
+  const written = () => s.store.settle(result, data.label, endedAt(data, result));
+  return retriedWhileAway(s.clock, written, 61, 500, signal);
+}
