@@ -17,6 +17,7 @@ import {
   type LeaseRunnerSettings,
   type Leasing,
   LOST_MID_STREAM,
+  leasedEntry,
   PROBE_POLL_MS,
   SHUT_DOWN,
   settleRetried,
@@ -154,16 +155,7 @@ export class LeaseRunner {
     }
     let finish = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const entry: Leased = {
-      lease,
-      done,
-      handle: null,
-      cancelReason: null,
-      handover: false,
-      hop: null,
-      streamed: false,
-      end: undefined,
-    };
+    const entry = leasedEntry(lease, done);
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {

@@ -40,6 +40,20 @@ export interface Leased {
   waiting?: WaitingFor | undefined;
 }
 
+/** The entry of a session just leased, `done` once its run here ends. */
+export function leasedEntry(lease: Lease, done: Promise<void>): Leased {
+  return {
+    lease,
+    done,
+    handle: null,
+    cancelReason: null,
+    handover: false,
+    hop: null,
+    streamed: false,
+    end: undefined,
+  };
+}
+
 export interface LeaseRunnerSettings {
   readonly local: LocalRuntime;
   readonly store: SessionStore;

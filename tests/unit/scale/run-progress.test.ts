@@ -1,0 +1,120 @@
+/**
+ * What a session run at an instance of a cluster writes when its wait at its gate changes
+ * (`RunProgress`, src/scale/run-progress.ts), driven directly with a fake local runtime and store.
+ * The local runtime tells of each change as it happens (`LocalRuntime.onWaiting`); the summary is
+ * read a microtask later, once what the change set off has run. Told twice in one turn (a retry
+ * refused past its run deadline: held, then moved on to its fallback at once, `markHeldReroute`),
+ * or told after a write that already carried the wait (its attempt's `session.started`), the summary
+ * it reads is the one last written: nothing more is written. Without that check each such change
+ * was a write of a summary every instance already had (found when a plant of it stayed green in
+ * tests/scale/held-retry-waiting.test.ts, whose sessions never take that path).
+ */
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/core/clock.js';
+import type { Lease } from '../../../src/runtime/ports.js';
+import type { RuntimeEvent, SessionSummary, WaitingFor } from '../../../src/runtime/types.js';
+import { type Leased, type LeaseRunnerSettings, leasedEntry } from '../../../src/scale/lease-settings.js';
+import { RunProgress } from '../../../src/scale/run-progress.js';
+
+const ID = 's1';
+
+function progress() {
+  let summary: SessionSummary = {
+    sessionId: ID,
+    state: 'running',
+    provider: 'p',
+    model: 'm',
+    attempts: 1,
+  } as SessionSummary;
+  const writes: string[] = [];
+  let onEvent = (_event: RuntimeEvent) => {};
+  let onWaiting = (_id: string) => {};
+  const run = { attempts: 1, startedAt: 0, runDeadlineAt: 60_000 };
+  const settings = {
+    local: {
+      subscribe: (listener: (event: RuntimeEvent) => void) => {
+        onEvent = listener;
+      },
+      onWaiting: (listener: (id: string) => void) => {
+        onWaiting = listener;
+      },
+      session: () => summary,
+      runRecord: () => run,
+    },
+    store: {
+      putSummary: (s: SessionSummary) => {
+        writes.push(`summary ${s.waitingFor ?? '-'}`);
+        return Promise.resolve();
+      },
+      putRunning: (s: SessionSummary, event: RuntimeEvent) => {
+        writes.push(`${event.type} ${s.waitingFor ?? '-'}`);
+        return Promise.resolve();
+      },
+    },
+    bus: { publish: () => Promise.resolve() },
+    clock: systemClock,
+    onError: (error: unknown) => {
+      throw error;
+    },
+  } as unknown as LeaseRunnerSettings;
+  const lease = {
+    provider: 'p',
+    session: { input: { sessionId: ID, timeoutMs: 60_000 } },
+  } as unknown as Lease;
+  const leased = new Map<string, Leased>([[ID, leasedEntry(lease, Promise.resolve())]]);
+  new RunProgress(leased, settings, () => {});
+  return {
+    writes,
+    /** The local runtime's summary now says `waitingFor` (none: `undefined`). */
+    waits(waitingFor: WaitingFor | undefined) {
+      const { waitingFor: _was, ...rest } = summary;
+      summary = waitingFor === undefined ? rest : { ...rest, waitingFor };
+    },
+    tell: () => onWaiting(ID),
+    started: () => onEvent({ type: 'session.started', sessionId: ID, attempt: 1, at: 0, provider: 'p' }),
+    settled: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+}
+
+describe('what a session run at an instance writes when its wait at its gate changes', () => {
+  it('writes its summary once when held and once when let go', async () => {
+    const run = progress();
+    run.started();
+    await run.settled();
+    run.waits('cooldown');
+    run.tell();
+    await run.settled();
+    run.waits(undefined);
+    run.tell();
+    await run.settled();
+    expect(run.writes).toEqual(['session.started -', 'summary cooldown', 'summary -']);
+  });
+
+  it('writes nothing when held and let go in one turn, its summary the one last written', async () => {
+    const run = progress();
+    run.started();
+    await run.settled();
+    // A retry refused past its run deadline: held, then moved on at once; both read the summary after.
+    run.waits('cooldown');
+    run.tell();
+    run.waits(undefined);
+    run.tell();
+    await run.settled();
+    expect(run.writes).toEqual(['session.started -']);
+  });
+
+  it('writes nothing more when told of a wait its last write already carried', async () => {
+    const run = progress();
+    run.waits('cooldown');
+    run.started();
+    run.tell();
+    await run.settled();
+    expect(run.writes).toEqual(['session.started cooldown']);
+    // Told twice of one change, the second read finds it written.
+    run.waits('requestsPerMinute');
+    run.tell();
+    run.tell();
+    await run.settled();
+    expect(run.writes).toEqual(['session.started cooldown', 'summary requestsPerMinute']);
+  });
+});
