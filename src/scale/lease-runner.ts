@@ -182,8 +182,10 @@ export class LeaseRunner {
         const at = targetProvider(data.input, state.run);
         await releaseLost(this.limiter, data.input, state.run, now, this.s);
         // Not when that target cools down past its run deadline: it resumes here to move on.
-        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, this.s)))
+        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, this.s))) {
+          await this.progress.moving(this.s.store.liveSession(id), at);
           return void (await lease.moveTo(at, state.run.runDeadlineAt));
+        }
         return await this.runHere(entry, state, undefined);
       }
       // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
@@ -271,7 +273,7 @@ export class LeaseRunner {
         if (!entry.handover) await this.settleHere(entry, result);
         return undefined;
       }
-      const { run, recorded } = await hop;
+      const { run, recorded, summary } = await hop;
       restore = run;
       entry.handle = null;
       charged = undefined;
@@ -283,6 +285,7 @@ export class LeaseRunner {
       if (elsewhere && !(await coolsPastRun(this.limiter, data.input, restore, this.s))) {
         try {
           // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
+          await this.progress.moving(summary, at);
           await entry.lease.moveTo(at, restore.runDeadlineAt);
           return undefined;
         } catch (error) {

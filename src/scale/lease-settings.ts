@@ -10,7 +10,7 @@ import type {
   SessionStore,
   SharedState,
 } from '../runtime/ports.js';
-import type { SessionHandle, SessionResult, WaitingFor } from '../runtime/types.js';
+import type { SessionHandle, SessionResult, SessionSummary, WaitingFor } from '../runtime/types.js';
 import type { CallerRuns } from './caller-runs.js';
 import { endedAt } from './job-data.js';
 import type { LimitsView } from './limits-view.js';
@@ -29,9 +29,14 @@ export interface Leased {
   handover: boolean;
   /**
    * A fallback hop under way: the session stopped here and its run record, at its new target,
-   * being written (it never fails: a failed write is reported and the hop resumes here).
+   * being written (it never fails: a failed write is reported and the hop resumes here), and the
+   * summary it wrote with it.
    */
-  hop: Promise<{ readonly run: RunRecord; readonly recorded: boolean }> | null;
+  hop: Promise<{
+    readonly run: RunRecord;
+    readonly recorded: boolean;
+    readonly summary: SessionSummary;
+  }> | null;
   /** Its stream's first delta went out: its run record says so (`RunRecord.streamed`). */
   streamed: boolean;
   /** The session's end as written once its run here ended (`LeaseRunner.settleHere`); none if not written. */
@@ -69,6 +74,8 @@ export interface LeaseRunnerSettings {
     readonly charge: ResolvedLimits['charge'];
     /** Leased sessions this instance runs at once, across its providers (`take`). */
     readonly maxConcurrent: number;
+    /** Each provider's sessions running at once across the cluster: its queue's concurrency. */
+    readonly perProvider: Readonly<Record<string, number>>;
   };
   readonly sharedState: SharedState;
   /** The cluster's view of the limits: holds are recorded there. */

@@ -68,14 +68,35 @@ export class RunProgress {
     const { timeoutMs } = entry.lease.session.input;
     entry.waiting = summary.waitingFor;
     entry.hop = this.s.store.putRunning(summary, event, run, timeoutMs + RUN_RECORD_GRACE_MS).then(
-      () => ({ run, recorded: true }),
+      () => ({ run, recorded: true, summary }),
       (error: unknown) => {
         this.s.onError(error);
-        return { run, recorded: false };
+        return { run, recorded: false, summary };
       },
     );
     this.stopped();
     handle.cancel('the session fell back; it resumes on its next target');
+  }
+
+  /**
+   * A hop about to move to `provider`'s queue, whose slots (`limits.perProvider`) the cluster shows
+   * all taken by others: it will wait there for one, and every instance shows it as one process does,
+   * held by `maxConcurrent` (`summary`: the one its hop wrote). A summary alone, written before the
+   * move; the lease that takes it up writes it again, as a takeover's does, when its gate holds it
+   * (`waited`) or lets it go (its attempt's `session.started`: `recordRun`). None when the target
+   * shows room. Until 2026-12-06 it showed `running` with no `waitingFor` while it waited there.
+   */
+  async moving(summary: SessionSummary | undefined, provider: string): Promise<void> {
+    const slots = this.s.limits.perProvider[provider];
+    const entry = this.leased.get(summary?.sessionId ?? '');
+    if (summary === undefined || entry === undefined || slots === undefined) return;
+    let taken = 0;
+    for (const other of this.s.store.liveSessions())
+      if (other.provider === provider && other.state === 'running' && other.sessionId !== summary.sessionId)
+        taken++;
+    if (taken < slots) return;
+    entry.waiting = 'maxConcurrent';
+    await this.s.store.putSummary({ ...summary, waitingFor: 'maxConcurrent' }).catch(this.s.onError);
   }
 
   /** Writes the run record and the summary, and publishes `event` with them; false if it is not running here. */

@@ -7,7 +7,10 @@
  * or told after a write that already carried the wait (its attempt's `session.started`), the summary
  * it reads is the one last written: nothing more is written. Without that check each such change
  * was a write of a summary every instance already had (found when a plant of it stayed green in
- * tests/scale/held-retry-waiting.test.ts, whose sessions never take that path).
+ * tests/scale/held-retry-waiting.test.ts, whose sessions never take that path). And what a hop
+ * writes before it moves to its target's queue (`moving`): held by `maxConcurrent` when the cluster
+ * shows that target's `perProvider` slots all taken by other running sessions, else nothing
+ * (through every backend: tests/scale/moved-hop-waiting.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
@@ -18,7 +21,7 @@ import { RunProgress } from '../../../src/scale/run-progress.js';
 
 const ID = 's1';
 
-function progress() {
+function progress(live: SessionSummary[] = [], perProvider: Record<string, number> = {}) {
   let summary: SessionSummary = {
     sessionId: ID,
     state: 'running',
@@ -50,7 +53,9 @@ function progress() {
         writes.push(`${event.type} ${s.waitingFor ?? '-'}`);
         return Promise.resolve();
       },
+      liveSessions: () => live,
     },
+    limits: { perProvider },
     bus: { publish: () => Promise.resolve() },
     clock: systemClock,
     onError: (error: unknown) => {
@@ -62,9 +67,10 @@ function progress() {
     session: { input: { sessionId: ID, timeoutMs: 60_000 } },
   } as unknown as Lease;
   const leased = new Map<string, Leased>([[ID, leasedEntry(lease, Promise.resolve())]]);
-  new RunProgress(leased, settings, () => {});
+  const runProgress = new RunProgress(leased, settings, () => {});
   return {
     writes,
+    progress: runProgress,
     /** The local runtime's summary now says `waitingFor` (none: `undefined`). */
     waits(waitingFor: WaitingFor | undefined) {
       const { waitingFor: _was, ...rest } = summary;
@@ -73,8 +79,12 @@ function progress() {
     tell: () => onWaiting(ID),
     started: () => onEvent({ type: 'session.started', sessionId: ID, attempt: 1, at: 0, provider: 'p' }),
     settled: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    summary: () => summary,
   };
 }
+
+const on = (sessionId: string, provider: string, state: SessionSummary['state'] = 'running') =>
+  ({ sessionId, provider, model: 'm', state, attempts: 1 }) as SessionSummary;
 
 describe('what a session run at an instance writes when its wait at its gate changes', () => {
   it('writes its summary once when held and once when let go', async () => {
@@ -116,5 +126,22 @@ describe('what a session run at an instance writes when its wait at its gate cha
     run.tell();
     await run.settled();
     expect(run.writes).toEqual(['session.started cooldown', 'summary requestsPerMinute']);
+  });
+});
+
+describe('what a hop that moves to another provider’s queue writes before it moves', () => {
+  it('its summary held by maxConcurrent when the cluster shows that provider’s perProvider slots all taken by others', async () => {
+    const run = progress([on('a', 'q'), on('b', 'q'), on(ID, 'q')], { q: 2 });
+    await run.progress.moving({ ...run.summary(), provider: 'q' }, 'q');
+    expect(run.writes).toEqual(['summary maxConcurrent']);
+  });
+
+  it('nothing while a slot is free (itself, queued sessions and other providers’ not counted), nor without a perProvider', async () => {
+    const live = [on('a', 'q'), on(ID, 'q'), on('c', 'q', 'queued'), on('d', 'p')];
+    const room = progress(live, { q: 2, p: 1 });
+    await room.progress.moving({ ...room.summary(), provider: 'q' }, 'q');
+    const unbounded = progress([on('a', 'q'), on('b', 'q')], { p: 1 });
+    await unbounded.progress.moving({ ...unbounded.summary(), provider: 'q' }, 'q');
+    expect([...room.writes, ...unbounded.writes]).toEqual([]);
   });
 });
