@@ -8,31 +8,16 @@
  * a summary alone when held and one when let go, nothing for a retry its gate lets go at once.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import type { ClusterPorts, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SubmitOptions } from '../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
-import { redisBackend } from '../../src/scale/redis-backend.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { useRedisServer } from '../support/redis-file.js';
 import { wrappedBackends } from '../support/redis-ports.js';
 
 const redis = useRedisServer();
 const runtimes = redis.runtimes;
-
-let prefixes = 0;
-/** The backends of a front (submits and reads, runs nothing) and of the instance that runs; none for one process. */
-async function backendsOn(name: string): Promise<[RuntimeBackend, RuntimeBackend] | undefined> {
-  if (name === 'one instance') return undefined;
-  if (name === 'a memory cluster') {
-    const hub = new MemoryClusterHub();
-    return [memoryClusterBackend({ hub, work: false }), memoryClusterBackend({ hub })];
-  }
-  const url = redis.url;
-  const prefix = `held-retry${++prefixes}`;
-  return Promise.all([redisBackend({ url, prefix, work: false }), redisBackend({ url, prefix })]);
-}
 
 async function runtimeOn(
   provider: ScriptedProvider | ScriptedProvider[],
@@ -57,7 +42,7 @@ it.each([['one instance'], ['a memory cluster'], ['Redis']])(
   'a retry held by a cooldown shows waitingFor on every instance while it waits, and none once let go (%s)',
   async (name) => {
     const provider = new ScriptedProvider('p');
-    const backends = await backendsOn(name);
+    const backends = await redis.backends(name, 'held-retry', false, true);
     const runner = await runtimeOn(provider, backends?.[1]);
     const front = backends === undefined ? runner : await runtimeOn(provider, backends[0]);
     const views = backends === undefined ? [runner] : [runner, front];
@@ -90,7 +75,7 @@ it.each([['one instance'], ['a memory cluster'], ['Redis']])(
   async (name) => {
     const p = new ScriptedProvider('p');
     const q = new ScriptedProvider('q');
-    const backends = await backendsOn(name);
+    const backends = await redis.backends(name, 'held-retry', false, true);
     const make = async (backend?: RuntimeBackend) => {
       const runtime = createRuntime({
         providers: [p, q],

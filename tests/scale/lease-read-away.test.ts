@@ -44,8 +44,11 @@ function cutReads(ports: ClusterPorts): ClusterPorts {
     return ports.store.leaseState(id);
   };
   const state: SharedState = {
-    read: (key) =>
-      away.lateMs > 0 && key.startsWith('held') ? (away.failed++, cut()) : ports.state.read(key),
+    read: (key) => {
+      if (away.lateMs === 0 || !key.startsWith('held')) return ports.state.read(key);
+      away.failed++;
+      return cut();
+    },
     update: (key, init, change, ttlMs) => ports.state.update(key, init, change, ttlMs),
   };
   return { ...ports, store, state };

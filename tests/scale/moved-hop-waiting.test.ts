@@ -7,28 +7,13 @@
  * slot in the queue"): red there, on the front and on the instance that moved it.
  */
 import { expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
-import { redisBackend } from '../../src/scale/redis-backend.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { useRedisServer } from '../support/redis-file.js';
 
 const redis = useRedisServer();
-
-let prefixes = 0;
-/** The backends of a front (submits and reads, runs nothing) and of the instance that runs; none for one process. */
-async function backendsOn(name: string): Promise<[RuntimeBackend, RuntimeBackend] | undefined> {
-  if (name === 'one instance') return undefined;
-  if (name === 'a memory cluster') {
-    const hub = new MemoryClusterHub();
-    return [memoryClusterBackend({ hub, work: false }), memoryClusterBackend({ hub })];
-  }
-  const url = redis.url;
-  const prefix = `moved-hop${++prefixes}`;
-  return Promise.all([redisBackend({ url, prefix, work: false }), redisBackend({ url, prefix })]);
-}
 
 const ask = (content: string) => ({ messages: [{ role: 'user' as const, content }] });
 const callOf = (provider: ScriptedProvider, content: string) =>
@@ -39,7 +24,7 @@ it.each([['one instance'], ['a memory cluster'], ['Redis']])(
   async (name) => {
     const p = new ScriptedProvider('p');
     const q = new ScriptedProvider('q');
-    const backends = await backendsOn(name);
+    const backends = await redis.backends(name, 'moved-hop', false, true);
     const make = async (backend?: RuntimeBackend): Promise<Runtime> => {
       const runtime = createRuntime({
         providers: [p, q],

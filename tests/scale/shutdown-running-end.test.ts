@@ -9,29 +9,14 @@
  * instance than the one that shuts down.
  */
 import { expect, it } from 'vitest';
-import { MemoryClusterHub, type RuntimeBackend } from '../../src/runtime/backend.js';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, RuntimeEvent, SessionResult } from '../../src/runtime/types.js';
-import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
-import { redisBackend } from '../../src/scale/redis-backend.js';
 import { createSimulatedProvider } from '../../src/testing/index.js';
 import { useRedisServer } from '../support/redis-file.js';
 
 const redis = useRedisServer();
 const runtimes = redis.runtimes;
-
-let prefixes = 0;
-/** The backends of instances over one shared store (none on one process), each working or a front (`false`). */
-async function backendsOn(name: string, ...work: boolean[]): Promise<(RuntimeBackend | undefined)[]> {
-  if (name === 'one instance') return [undefined];
-  if (name === 'a memory cluster') {
-    const hub = new MemoryClusterHub();
-    return work.map((w) => memoryClusterBackend({ hub, work: w }));
-  }
-  const url = redis.url;
-  const prefix = `running-end${++prefixes}`;
-  return Promise.all(work.map((w) => redisBackend({ url, prefix, work: w })));
-}
 
 /** A runtime whose calls take 5 s, one at a time across the cluster. */
 async function runtimeOn(backend: RuntimeBackend | undefined): Promise<Runtime> {
@@ -56,7 +41,7 @@ const cases = ['one instance', 'a memory cluster', 'Redis'].flatMap((name) =>
 it.each(cases)(
   '%s, unfinished: %s: a session running at the drain deadline tells what it ran, and one end',
   async (name, unfinished) => {
-    const [backend] = await backendsOn(name, true);
+    const [backend] = (await redis.backends(name, 'running-end', true)) ?? [undefined];
     const runtime = await runtimeOn(backend);
     const ended: RuntimeEvent[] = [];
     runtime.subscribe((event) => {
@@ -89,7 +74,9 @@ it.each(cases)(
 it.each([['a memory cluster'], ['Redis']])(
   '%s: the sessions of an instance cancelled at its shutdown, one running on another instance and one queued, end SHUTTING_DOWN with what they ran',
   async (name) => {
-    const [frontBackend, workerBackend] = await backendsOn(name, false, true);
+    const [frontBackend, workerBackend] = (await redis.backends(name, 'running-end', false, true)) ?? [
+      undefined,
+    ];
     const front = await runtimeOn(frontBackend);
     const worker = await runtimeOn(workerBackend);
     const ask = (content: string) => front.submit({ messages: [{ role: 'user', content }] });
