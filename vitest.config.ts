@@ -16,6 +16,8 @@ export default defineConfig({
   // Kills the worker of a file past TROUPE_TEST_FILE_LIMIT_S (300 s): see tests/support/file-watchdog.ts.
   plugins: [fileWatchdog()],
   test: {
+    // Removes the temporary directories each file made with tests/support/temp-dir.ts, as it ends.
+    setupFiles: ['tests/support/temp-dir-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

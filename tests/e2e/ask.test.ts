@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const KEY = 'sk-e2e-ask-key-0123456789abcdef';
@@ -110,10 +111,9 @@ describe('troupe ask', () => {
   });
 
   it('with strictModels an unknown Kimi model fails before any request (exit 2)', async () => {
-    const { mkdtemp, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
+    const { writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-ask-'));
+    const dir = tempDir('troupe-ask-');
     const config = join(dir, 'providers.json');
     await writeFile(config, JSON.stringify({ kimi: { strictModels: true } }));
     const run = await ask(['--provider', 'kimi', '--model', 'no-such-model', '--config', config, 'hi'], {

@@ -6,12 +6,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
 
 const CLI = 'dist/src/cli/main.js';
 const KEY = 'sk-operatortestkey0123456789abcdef';
@@ -81,7 +81,7 @@ describe('limits and deadlines: one validated configuration', () => {
     expect(env.stderr).toBe(
       'troupe stdio: Expected `TROUPE_MAX_CONCURRENT` to be a positive integer, got `0`\n',
     );
-    const dir = mkdtempSync(join(tmpdir(), 'troupe-config-'));
+    const dir = tempDir('troupe-config-');
     const file = join(dir, 'providers.json');
     writeFileSync(file, JSON.stringify({ runtime: { queueTimeoutMs: '5s' } }));
     const bad = await run(['serve'], { TROUPE_PROVIDERS_FILE: file });
@@ -100,7 +100,7 @@ describe('limits and deadlines: one validated configuration', () => {
   });
 
   it('troupe config: flag over env over file over default, with each source, and keys only as "set"', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'troupe-config-'));
+    const dir = tempDir('troupe-config-');
     const file = join(dir, 'providers.json');
     writeFileSync(file, JSON.stringify({ runtime: { maxQueued: 5, timeoutMs: 1000, drainMs: 100 } }));
     const r = await run(['config', '--json', '--drain-ms', '300'], {
@@ -189,7 +189,7 @@ describe('models and hints', () => {
   });
 
   it('a providers file serve refuses, models and ask refuse too, with the same line (a typo in runtime, a missing file)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'troupe-file-'));
+    const dir = tempDir('troupe-file-');
     const typo = join(dir, 'typo.json');
     writeFileSync(typo, JSON.stringify({ runtime: { maxConcurent: 5 } }));
     const missing = join(dir, 'missing.json');

@@ -4,7 +4,6 @@
  * Counts on the page must change, and match `runtime.status()` / `metrics()` at quiet moments.
  * Refreshes the screenshot kept in docs/dashboard.png when TROUPE_UPDATE_SCREENSHOT is set. Fails (never skips) without /usr/bin/chromium.
  */
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../src/runtime/types.js';
 import { type ServedDashboard, serveDashboard } from '../support/dashboard.js';
+import { tempDir } from '../support/temp-dir.js';
 import { until } from '../support/until.js';
 
 const LIMIT = 6;
@@ -142,7 +142,7 @@ describe('dashboard in headless Chromium', () => {
     // The kept screenshot is refreshed on request only, so a test run leaves the tree clean.
     const shot = process.env.TROUPE_UPDATE_SCREENSHOT
       ? 'docs/dashboard.png'
-      : join(tmpdir(), `troupe-dashboard-${process.pid}.png`);
+      : join(tempDir('troupe-dashboard-'), 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     await run.finished;
     expect(seen.size).toBeGreaterThan(3);

@@ -6,10 +6,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 export const CLI = 'dist/src/cli/main.js';
 
@@ -47,7 +47,7 @@ export async function startProvider(): Promise<OpenAIServer> {
 }
 
 export function serverEnv(provider: OpenAIServer, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const root = mkdtempSync(join(tmpdir(), 'troupe-fuzz-'));
+  const root = tempDir('troupe-fuzz-');
   writeFileSync(join(root, 'notes.txt'), 'a file multi_file_chat may read\n');
   return {
     PATH: process.env.PATH ?? '',

@@ -8,13 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
 import { openLegacySession, postMcp } from '../support/raw-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const CLI = 'dist/src/cli/main.js';
 const children: ChildProcess[] = [];
@@ -27,7 +27,7 @@ beforeAll(async () => {
   redis = await startRedis();
   provider = createOpenAIServer();
   await provider.start();
-  file = join(mkdtempSync(join(tmpdir(), 'troupe-sigterm-')), 'providers.json');
+  file = join(tempDir('troupe-sigterm-'), 'providers.json');
   // Every call hangs at the provider until its request is aborted.
   const providers = [
     { name: 'p', baseURL: provider.baseURL, apiKeyEnv: 'P_KEY', defaultModel: 'fault:hang' },

@@ -14,6 +14,7 @@ import {
   type OpenAIServerOptions,
 } from '../../src/testing/openai-server.js';
 import type { VendorMode } from '../../src/testing/vendor-modes.js';
+import { tempDir } from './temp-dir.js';
 
 export interface VendorRig {
   server: OpenAIServer;
@@ -75,10 +76,9 @@ async function startRig(vendor: VendorMode, key: string, options: VendorRigOptio
   };
   let configPath: string | undefined;
   if (options.file !== undefined) {
-    const { mkdtemp, writeFile } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
+    const { writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-vendors-'));
+    const dir = tempDir('troupe-vendors-');
     configPath = join(dir, 'providers.json');
     await writeFile(configPath, JSON.stringify(options.file));
   }

@@ -4,19 +4,19 @@
  * `sim-pro` and naming no model went to the default (`sim-fast`), and the host had to name the model
  * again on every turn to stay on it. SDK client over Streamable HTTP; in-memory conversation store.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { type ConversationStore, SHARED_OWNER } from '../../../src/ports/conversation-store.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { tempDir } from '../../support/temp-dir.js';
 import { type Harness, startHarness, structured } from './harness.js';
 
 let h: Harness;
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'troupe-continued-'));
+  root = tempDir('troupe-continued-');
   await writeFile(join(root, 'notes.txt'), 'some notes');
   h = await startHarness({ context: { roots: [root] } });
 });

@@ -2,17 +2,17 @@
  * The MCP server over Streamable HTTP with the real SDK client, both protocol eras: every tool,
  * progress, errors, concurrency.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../../support/temp-dir.js';
 import { type Harness, startHarness, structured, text } from './harness.js';
 
 let h: Harness;
 let root: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'troupe-mcp-'));
+  root = tempDir('troupe-mcp-');
   await writeFile(join(root, 'a.txt'), 'alpha file');
   await writeFile(join(root, 'b.txt'), 'beta file');
   h = await startHarness({ context: { roots: [root], progressIntervalMs: 200 } });

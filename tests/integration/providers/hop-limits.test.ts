@@ -4,8 +4,7 @@
  * dead GLM; a Kimi cooling down past a queued session's deadline sends it to GLM at once. The
  * runtime and the Kimi server share one fast clock, so a 60 s window passes in 2 s.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/core/clock.js';
@@ -14,6 +13,7 @@ import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionRequest } from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { fastClock } from '../../support/fast-clock.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const KEY = 'sk-hop-limits-0123456789abcdef';
 const closing: (() => Promise<unknown>)[] = [];
@@ -42,7 +42,7 @@ async function rig(clock: Clock, kimiFile: Record<string, unknown>, enforce?: bo
   const glm: OpenAIServer = createOpenAIServer({ apiKey: KEY, vendor: 'glm' });
   await Promise.all([kimi.start(), glm.start()]);
   closing.push(() => Promise.all([kimi.close(), glm.close()]));
-  const dir = await mkdtemp(join(tmpdir(), 'troupe-hops-'));
+  const dir = tempDir('troupe-hops-');
   const configPath = join(dir, 'providers.json');
   await writeFile(
     configPath,

@@ -3,8 +3,7 @@
  * Moonshot does (429 `rate_limit_reached_error`, optionally with `Retry-After`), the runtime and the
  * server share one fast clock so a 60 s window passes in 2 s.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
@@ -12,6 +11,7 @@ import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime } from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { fastClock } from '../../support/fast-clock.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const KEY = 'sk-rate-limits-0123456789abcdef';
 const FACTOR = 30;
@@ -37,7 +37,7 @@ async function rig(
   });
   await server.start();
   closing.push(() => server.close());
-  const dir = await mkdtemp(join(tmpdir(), 'troupe-limits-'));
+  const dir = tempDir('troupe-limits-');
   const configPath = join(dir, 'providers.json');
   await writeFile(configPath, JSON.stringify({ [vendor]: { baseURL: server.baseURL, ...file } }));
   const env = vendor === 'kimi' ? { MOONSHOT_API_KEY: KEY } : { ZHIPUAI_API_KEY: KEY };

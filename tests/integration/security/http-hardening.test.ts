@@ -4,9 +4,8 @@
  * cancel_session and tasks, the JSON nesting bound, slow-header sockets, recent_limit, and the
  * conversation cap through the chat tool.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import {
@@ -18,6 +17,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConversationStore } from '../../../src/mcp/conversations.js';
 import { createHttpApp } from '../../../src/mcp/http.js';
+import { tempDir } from '../../support/temp-dir.js';
 import {
   clientWith,
   type Harness,
@@ -260,7 +260,7 @@ describe('bad input over HTTP', () => {
   });
 
   it('multi_file_chat alike: alone over the cap it answers and keeps nothing; continued, it is refused', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-cap-'));
+    const dir = tempDir('troupe-cap-');
     await writeFile(join(dir, 'a.txt'), 'alpha');
     const h = await start({ context: { conversations: { maxBytes: 10_000 }, roots: [dir] } });
     const client = await h.client('legacy');
@@ -287,7 +287,7 @@ describe('bad input over HTTP', () => {
     const lines: string[] = [];
     const failing = new MemoryConversationStore();
     failing.save = () => Promise.reject(new Error("OOM command not allowed when used memory > 'maxmemory'"));
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-store-'));
+    const dir = tempDir('troupe-store-');
     await writeFile(join(dir, 'a.txt'), 'alpha');
     const h = await start({
       context: { conversationStore: failing, roots: [dir], log: (line) => lines.push(line) },

@@ -4,18 +4,18 @@
  * exists is not told either). Until 2026-12-04 a client of a server started in a project folder
  * (the default root) read its `.env`, keys and all, back through the model.
  */
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFilesUnderRoots } from '../../../src/mcp/files.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const limits = { maxFileBytes: 1000, maxTotalBytes: 2000, maxFiles: 5 };
 let root: string;
 let dotted: string;
 
 beforeAll(async () => {
-  const base = await mkdtemp(join(tmpdir(), 'troupe-hidden-'));
+  const base = tempDir('troupe-hidden-');
   root = join(base, 'project');
   await mkdir(join(root, '.git'), { recursive: true });
   await mkdir(join(root, 'src', '.private'), { recursive: true });

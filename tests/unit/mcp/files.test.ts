@@ -1,18 +1,18 @@
 /**
  * multi_file_chat's file access: only under the roots (realpath, so `..` and symlinks count), caps.
  */
-import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isInside, readFilesUnderRoots } from '../../../src/mcp/files.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const limits = { maxFileBytes: 100, maxTotalBytes: 150, maxFiles: 3 };
 let base: string;
 let root: string;
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'troupe-files-'));
+  base = tempDir('troupe-files-');
   root = join(base, 'root');
   await mkdir(join(root, 'sub'), { recursive: true });
   await writeFile(join(root, 'a.txt'), 'a'.repeat(80));

@@ -5,8 +5,7 @@
  * and the call failed `BAD_RESPONSE: ... unexpected failure (TypeError)`: the vendor blamed for
  * an answer it never gave, with a hint to retry or choose another model.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
@@ -15,6 +14,7 @@ import { loadProviders } from '../../../src/providers/config.js';
 import { createGlmProvider } from '../../../src/providers/glm.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const SECRET = 'sk-Secret0123456789';
 
@@ -65,7 +65,7 @@ describe('an API key a header can carry', () => {
       TROUPE_OPENAI_API_KEY: `\u201c${SECRET}\u201d`,
     });
     expect(endpoint.message).toMatch(/^TROUPE_OPENAI_API_KEY: Expected an API key .*U\+201C/);
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-key-'));
+    const dir = tempDir('troupe-key-');
     const path = join(dir, 'providers.json');
     await writeFile(
       path,

@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProviders, parseProvidersFile } from '../../../src/providers/config.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const messageOf = (run: () => unknown) => {
   try {
@@ -111,7 +111,7 @@ describe('providers file validation', () => {
 
 describe("a model's default fallbacks from the providers file", () => {
   it('reach the router, so a request that names none gets them', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-fallbacks-'));
+    const dir = tempDir('troupe-fallbacks-');
     const path = join(dir, 'providers.json');
     const fallbacks = [{ provider: 'glm', model: 'glm-4.6' }];
     await writeFile(
@@ -161,7 +161,7 @@ describe('loadProviders', () => {
   });
 
   it('reads a config file and the TROUPE_OPENAI_* variables, with per-provider limits', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const dir = tempDir('troupe-config-');
     const path = join(dir, 'providers.json');
     await writeFile(
       path,
@@ -208,7 +208,7 @@ describe('loadProviders', () => {
     const plain = await loadProviders({ env });
     expect(scopes(plain)).toEqual({ kimi: undefined, glm: 'model' });
     await plain.close();
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const dir = tempDir('troupe-config-');
     const path = join(dir, 'providers.json');
     await writeFile(
       path,
@@ -234,7 +234,7 @@ describe('loadProviders', () => {
   });
 
   it('refuses a file that is not JSON, naming the file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-config-'));
+    const dir = tempDir('troupe-config-');
     const path = join(dir, 'broken.json');
     await writeFile(path, '{ nope');
     await expect(loadProviders({ configPath: path, env: {} })).rejects.toThrow(`${path}: Expected JSON`);
@@ -270,7 +270,7 @@ describe('the default model (`defaults.model`, TROUPE_DEFAULT_MODEL)', () => {
   });
 
   it('from the providers file, for its default provider only', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-default-model-'));
+    const dir = tempDir('troupe-default-model-');
     const path = join(dir, 'providers.json');
     await writeFile(
       path,
@@ -310,7 +310,7 @@ describe('the default model (`defaults.model`, TROUPE_DEFAULT_MODEL)', () => {
     expect(vendor.ignored[1]?.why).toMatch(
       /^"kimi-k2.5" is ignored: no provider key is set.*sim-fast, sim-pro/,
     );
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-default-model-'));
+    const dir = tempDir('troupe-default-model-');
     const path = join(dir, 'providers.json');
     await writeFile(path, JSON.stringify({ defaults: { model: 'glm-4.6' } }));
     const file = await loadProviders({ configPath: path, env: {} });

@@ -4,11 +4,11 @@
  * and calls went to the first configured provider; GLM_CODING_PLAN=on (or any word but 1, true,
  * yes) was taken as "no" and the calls went to the pay-as-you-go path.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const KEY = 'k-0123456789';
 
@@ -17,7 +17,7 @@ describe('default provider and yes/no variables', () => {
     await expect(
       loadProviders({ env: { KIMI_API_KEY: KEY, TROUPE_DEFAULT_PROVIDER: 'kimmi' } }),
     ).rejects.toThrow('TROUPE_DEFAULT_PROVIDER: Expected a provider (`kimi`, `glm`), got `"kimmi"` (string)');
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-defaults-'));
+    const dir = tempDir('troupe-defaults-');
     const path = join(dir, 'providers.json');
     await writeFile(path, JSON.stringify({ defaults: { provider: 'gml' } }));
     await expect(loadProviders({ env: { KIMI_API_KEY: KEY }, configPath: path })).rejects.toThrow(
@@ -67,7 +67,7 @@ describe('default provider and yes/no variables', () => {
 describe('a providers file that is not JSON', () => {
   it('says where it stops being JSON, by line and column, and never quotes it', async () => {
     // Before: "Expected JSON, got text that does not parse", with no place.
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-json-'));
+    const dir = tempDir('troupe-json-');
     const at = async (text: string) => {
       const path = join(dir, `p${Math.random()}.json`);
       await writeFile(path, text);
@@ -97,7 +97,7 @@ describe('a providers file entry named as a built-in', () => {
     async (name) => {
       // Before: "Expected unique provider names, got `kimi` twice" of a name written once, and
       // `simulated` was taken, replacing the built-in one once its key was set.
-      const dir = await mkdtemp(join(tmpdir(), 'troupe-names-'));
+      const dir = tempDir('troupe-names-');
       const path = join(dir, 'providers.json');
       await writeFile(
         path,
@@ -115,7 +115,7 @@ describe('a providers file entry named as a built-in', () => {
   );
 
   it('refuses a name an entry before it has, naming the second', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-names-'));
+    const dir = tempDir('troupe-names-');
     const path = join(dir, 'providers.json');
     const entry = { name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' };
     await writeFile(path, JSON.stringify({ providers: [entry, entry] }));

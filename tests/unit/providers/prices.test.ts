@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
@@ -14,9 +13,10 @@ import {
   priceOf,
 } from '../../../src/providers/prices.js';
 import { toUsage } from '../../../src/providers/wire.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 async function fileWith(json: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'troupe-prices-'));
+  const dir = tempDir('troupe-prices-');
   const path = join(dir, 'providers.json');
   await writeFile(path, JSON.stringify(json));
   return path;

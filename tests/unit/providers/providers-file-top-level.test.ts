@@ -5,14 +5,14 @@
  * Before, `null` gave "Cannot read properties of null (reading 'providers')", which named nothing,
  * and the others zod's "Expected Invalid input: expected object, received number".
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/cli/config.js';
 import { loadProviders, parseProvidersFile } from '../../../src/providers/config.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'troupe-top-level-'));
+const dir = tempDir('troupe-top-level-');
 
 describe('a providers file that is not a JSON object', () => {
   it.each([

@@ -2,18 +2,18 @@
  * Which host each key variable selects, the base-URL variables users already have, and the GLM
  * Coding Plan host: the documented rule in docs/providers.md, as loadProviders applies it.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 type Env = Record<string, string>;
 
 async function baseURLs(env: Env, file?: unknown): Promise<Record<string, string>> {
   let configPath: string | undefined;
   if (file !== undefined) {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-hosts-'));
+    const dir = tempDir('troupe-hosts-');
     configPath = join(dir, 'providers.json');
     await writeFile(configPath, JSON.stringify(file));
   }
@@ -93,7 +93,7 @@ describe('Kimi: base URL variables', () => {
   });
 
   it('lists the current families and not kimi-latest; file models add to the catalogue', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'troupe-hosts-'));
+    const dir = tempDir('troupe-hosts-');
     const path = join(dir, 'providers.json');
     await writeFile(
       path,
