@@ -6,24 +6,18 @@
  * installed copy. Nothing here reads `src/`. Needs the build (`npm run build`).
  */
 import { execFile } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
 
 const exec = promisify(execFile);
 const repo = resolve('.');
 const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
-const work = mkdtempSync(join(tmpdir(), 'troupe-pack-'));
+// Where no node_modules above lends the consumer a package it did not install (Node looks in every
+// directory above; a /tmp/node_modules with fast-check in it would pass for one): removed after the file.
+const work = tempDir('troupe-pack-', { noNodeModulesAbove: true });
 const app = join(work, 'app');
 
 const npm = (args: string[], cwd: string) =>
@@ -53,10 +47,6 @@ beforeAll(async () => {
     app,
   );
 }, 120_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
 
 /** Entry points that exist for an optional peer, and the peer each needs. */
 const FOR_A_PEER: Readonly<Record<string, string>> = {

@@ -3,13 +3,14 @@
  * (the `prepare` script) goes on with a message, building on demand fails with the same message.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
 
 function runBuild(lifecycle: string | undefined) {
-  const dir = mkdtempSync(join(tmpdir(), 'troupe-build-'));
+  // Where no node_modules above could lend it a TypeScript (a /tmp/node_modules would).
+  const dir = tempDir('troupe-build-', { noNodeModulesAbove: true });
   mkdirSync(join(dir, 'scripts'));
   copyFileSync(join(process.cwd(), 'scripts', 'build.mjs'), join(dir, 'scripts', 'build.mjs'));
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: '' };
