@@ -33,7 +33,7 @@ SERVER_PID=$!
 cleanup() {
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
-  rm -f "$BASELINE_YML"
+  rm -f "$BASELINE_YML" "$SERVER_LOG"
 }
 trap cleanup EXIT
 
@@ -50,5 +50,7 @@ npx -y -p node@22 -p "@modelcontextprotocol/conformance@${VERSION}" -- \
   --expected-failures "$BASELINE_YML" -o "$OUT_DIR" "$@"
 CODE=$?
 set -e
+# The server's log goes with the run (cleanup); on a failure its end is shown first.
+[ "$CODE" -eq 0 ] || { echo "troupe serve's log (last 50 lines):" >&2; tail -n 50 "$SERVER_LOG" >&2; }
 echo "conformance exit code: $CODE (results in $OUT_DIR)"
 exit "$CODE"
