@@ -151,6 +151,12 @@ export interface LeaseState {
   readonly ended: boolean;
   readonly run: RunRecord | undefined;
   readonly cancelReason: string | null;
+  /**
+   * Its live summary is there (`put` wrote it): its submitter's enqueue landed whole. A job without
+   * one (its summary refused or cut off at `submit`, its caller told `BACKEND_UNAVAILABLE`) runs
+   * nowhere: it ends so, with no call. Its summary may be a moment late (another connection).
+   */
+  readonly confirmed: boolean;
 }
 
 /**

@@ -296,10 +296,8 @@ export function createClusterRuntime(
     }
   }
 
-  /**
-   * Ends a session the shared server could not take or lost. Through `settle` when it answers (so
-   * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end.
-   */
+  /** Ends a session the shared server could not take or lost. Through `settle` when it answers (so
+   * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end. */
   async function endUnavailable(data: JobData, message: string, settle = true): Promise<void> {
     const { sessionId: id, provider } = data.input;
     const result = unavailable(data, message, clock.now());
@@ -308,7 +306,8 @@ export function createClusterRuntime(
       settle && (await store.settle(result, data.label, endedAt(data, result)).catch(() => false));
     if (!settled) {
       store.forget(result);
-      if (!settle) endsHere.provisional.add(id); // Redis may still tell its real end: it takes this one's place
+      // Redis may still tell its real end (a lease's, `confirmed.ts`; the backstop's): it takes this one's place.
+      endsHere.provisional.add(id);
       const label = data.label === undefined ? {} : { label: data.label };
       broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }

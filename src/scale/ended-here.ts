@@ -71,8 +71,9 @@ export function missedEnd(
 /**
  * Applies a bus message to the mirror: `fresh`; `late`, a late copy of an end `missedEnd` already
  * told (nothing done); or `corrected`, the cluster's end of a session this instance ended while
- * Redis did not answer (`provisional`: the backstop's give-up, `BACKEND_UNAVAILABLE`), which takes
- * that end's place in the mirror. Its listeners heard the provisional end: they hear no second one.
+ * Redis did not answer (`provisional`, `BACKEND_UNAVAILABLE`: the backstop's give-up, or an enqueue
+ * whose end was not written), which takes that end's place in the mirror. Its listeners heard the
+ * provisional end: they hear no second one.
  */
 export function applyMessage(
   store: SessionStore,

@@ -8,6 +8,7 @@
 import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
+import { confirmedState, unconfirmedEnd } from './confirmed.js';
 import { coolsPastRun, releaseLost } from './hop-target.js';
 import { cancelledAt, labelOf, targetProvider } from './job-data.js';
 import {
@@ -99,11 +100,9 @@ export class LeaseRunner {
     await this.run({ session, provider, handBack: ignore, moveTo: ignore });
   }
 
-  /**
-   * A hop moved to `provider`'s queue and leased there before its run here let go (BullMQ adds the
-   * job at once, and a fetch may beat `moveTo`'s answer): waits for that run to end. Joined to it as
-   * a lapsed lock's lease is (`run`), it would end with its job, never called.
-   */
+  /** A hop moved to `provider`'s queue and leased there before its run here let go (BullMQ adds the job at
+   * once, a fetch may beat `moveTo`'s answer): waits for that run to end. Joined to it as a lapsed lock's
+   * lease is (`run`), it would end with its job, never called. */
   private async moved(id: string, provider: string): Promise<void> {
     const left = this.leased.get(id);
     if (left !== undefined && left.lease.provider !== provider) await left.done;
@@ -159,10 +158,13 @@ export class LeaseRunner {
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
     try {
+      // Only a job its submitter confirmed runs; one whose summary never landed ends as its caller was told.
       // Unanswered (a cut, a reconnect): thrown, BullMQ would drop the job, the session left to its backstop.
-      const state = await this.s.store.leaseState(id).catch(unanswered(this.s));
+      const gone = () => entry.handover;
+      const state = await confirmedState(this.s, id, gone, this.lettingGo.signal).catch(unanswered(this.s));
       if (state === undefined) return AWAY;
       if (state.ended || entry.handover) return;
+      if (!state.confirmed) return void (await this.settle(unconfirmedEnd(data, this.s.clock.now()), data));
       // Cancelled while queued, and leased before the withdrawal: it ends with no provider call.
       const early = state.run === undefined ? (state.cancelReason ?? entry.cancelReason) : null;
       if (early !== null) return void (await this.cancelEarly(data, early));
@@ -385,9 +387,7 @@ export class LeaseRunner {
   }
 
   /** Resolves once the session run here (if any) has ended and let go of its lease. */
-  ended(id: string): Promise<void> {
-    return this.leased.get(id)?.done ?? Promise.resolve();
-  }
+  ended = (id: string): Promise<void> => this.leased.get(id)?.done ?? Promise.resolve();
 
   private readonly settle = (result: SessionResult, data: Lease['session']): Promise<boolean> =>
     settleRetried(this.s, result, data, this.lettingGo.signal);

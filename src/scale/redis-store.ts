@@ -49,8 +49,9 @@ const PUT_RUNNING = `redis.call('HSET', KEYS[3], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 ${PUT}`;
 
-/** What a lease reads at once: whether the session ended, its cancel, its run record (flat pairs). */
-const LEASE_STATE = `return { redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGETALL', KEYS[2]) }`;
+/** What a lease reads at once: whether the session ended, its cancel, its run record (flat pairs), whether its summary landed. */
+const LEASE_STATE = `return { redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[3]), redis.call('HGETALL', KEYS[2]),
+  redis.call('HEXISTS', KEYS[4], ARGV[1]) }`;
 
 /** What a result key starts with once its submitter has the result (`delivered`); its hash follows. */
 const DELIVERED = 'delivered';
@@ -255,19 +256,22 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async leaseState(id: string): Promise<LeaseState> {
-    const [ended, cancel, pairs] = (await this.redis.eval(
+    const [ended, cancel, pairs, live] = (await this.redis.eval(
       LEASE_STATE,
-      3,
+      4,
       this.keys.result(id),
       this.keys.run(id),
       this.keys.cancel(id),
-    )) as [number, string | null, string[]];
+      this.keys.live,
+      id,
+    )) as [number, string | null, string[], number];
     const run: Record<string, string> = {};
     for (let i = 0; i + 1 < pairs.length; i += 2) run[pairs[i]!] = pairs[i + 1]!;
     return {
       ended: ended === 1,
       run: run.startedAt === undefined ? undefined : runRecordOf(run),
       cancelReason: cancel ?? null,
+      confirmed: live === 1,
     };
   }
 

@@ -3,7 +3,9 @@
  * made through it and refuses new ones (nothing listens on its port any more), as a network
  * partition does to that one instance, while the server keeps its data and answers the others.
  * `rewrite`, when given, changes each chunk the instance sends before the server gets it (e.g. one
- * script swapped for one of the same length that fails: Redis refuses that write alone).
+ * script swapped for one of the same length that fails: Redis refuses that write alone). `holdMs`,
+ * when given, says how long to hold each chunk back (e.g. one write made late): what its connection
+ * sends after it waits behind it, in order; the instance's other connections go on.
  */
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
@@ -19,6 +21,7 @@ export interface RedisProxy {
 export async function proxyRedis(
   redisPort: number,
   rewrite?: (chunk: Buffer) => Buffer,
+  holdMs?: (chunk: Buffer) => number,
 ): Promise<RedisProxy> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -31,10 +34,19 @@ export async function proxyRedis(
         upstream.destroy();
       });
     }
-    if (rewrite === undefined) client.pipe(upstream);
-    else {
-      client.on('data', (chunk: Buffer) => upstream.write(rewrite(chunk)));
+    if (rewrite === undefined && holdMs === undefined) client.pipe(upstream);
+    else if (holdMs === undefined) {
+      client.on('data', (chunk: Buffer) => upstream.write((rewrite as (c: Buffer) => Buffer)(chunk)));
       client.on('end', () => upstream.end());
+    } else {
+      let behind = Promise.resolve();
+      const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+      client.on('data', (chunk: Buffer) => {
+        const ms = holdMs(chunk);
+        const out = rewrite === undefined ? chunk : rewrite(chunk);
+        behind = behind.then(() => (ms > 0 ? after(ms) : undefined)).then(() => void upstream.write(out));
+      });
+      client.on('end', () => void behind.then(() => upstream.end()));
     }
     upstream.pipe(client);
   });

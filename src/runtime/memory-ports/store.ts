@@ -156,6 +156,7 @@ export class MemorySessionStore implements SessionStore {
       ended: hub.results.has(id),
       run: hub.runs.get(id),
       cancelReason: hub.cancels.get(id) ?? null,
+      confirmed: hub.live.has(id),
     });
   }
 

@@ -162,6 +162,17 @@ describe('MemorySessionStore: live sessions', () => {
     expect(heard).toEqual([]);
   });
 
+  it('confirms a session to whichever instance leases it once its summary is put, and no more once it ended', async () => {
+    const { store } = setup();
+    const a = store('A');
+    const b = store('B');
+    expect((await b.leaseState('s1')).confirmed).toBe(false);
+    await a.put(summary('s1', 'queued'), started('s1'));
+    expect((await b.leaseState('s1')).confirmed).toBe(true);
+    await a.settle(result('s1'), undefined, 950);
+    expect(await b.leaseState('s1')).toMatchObject({ ended: true, confirmed: false });
+  });
+
   it('a summary alone is every instance’s at once, told to no one, and not once the session has ended', async () => {
     const { store, heard } = setup();
     const a = store('A');
@@ -189,10 +200,11 @@ describe('MemorySessionStore: live sessions', () => {
     const { store, clock, heard } = setup();
     const a = store('A');
     const b = store('B');
-    expect(await b.leaseState('s1')).toEqual({ ended: false, run: undefined, cancelReason: null });
+    const unseen = { ended: false, run: undefined, cancelReason: null, confirmed: false };
+    expect(await b.leaseState('s1')).toEqual(unseen);
     await a.putRunning(summary('s1'), started('s1'), run, 5000);
     expect(b.liveSession('s1')).toEqual(summary('s1'));
-    expect(await b.leaseState('s1')).toEqual({ ended: false, run, cancelReason: null });
+    expect(await b.leaseState('s1')).toEqual({ ended: false, run, cancelReason: null, confirmed: true });
     await flush();
     expect(heard).toEqual([{ origin: 'A', event: started('s1'), summary: summary('s1') }]);
     clock.increment(5000);
@@ -308,6 +320,7 @@ describe('MemorySessionStore: settling', () => {
       ended: false,
       run: undefined,
       cancelReason: 'client went away',
+      confirmed: false,
     });
     clock.increment(RESULT_TTL_MS);
     expect((await b.leaseState('s1')).cancelReason).toBeNull();
