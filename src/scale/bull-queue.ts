@@ -311,15 +311,14 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
     // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the
-    // session's start); a failure to keep it must not lose the lease. Whatever puts this session
-    // back in the index waits for it first, so the lease's removal cannot come after.
+    // session's start); a failure to keep it must not lose the lease, nor the job going back (a cut:
+    // thrown, BullMQ dropped it). Whatever puts this session back in the index waits for it first,
+    // so the lease's removal cannot come after.
     const turn = this.fair
       .leased(job.queueName, sessionId, this.fairQueues.get(job.queueName) as FairQueue)
       .catch(this.onError);
-    const waitAgain = async () => {
-      await turn;
-      await this.fair.arrived(job.queueName, sessionId, arrival);
-    };
+    const waitAgain = () =>
+      turn.then(() => this.fair.arrived(job.queueName, sessionId, arrival)).catch(this.onError);
     let handedBack = false;
     const lease: Lease = {
       session: { ...job.data, request: decodeRequest(job.data.request) },

@@ -6,16 +6,20 @@
  * (`removeOnFail`), and the session, shown running on every instance, waited for its submitter's
  * backstop (the queue's and the run's deadlines and 10 s past them, 190 s at the defaults) to end
  * `BACKEND_UNAVAILABLE`, its call never made. Now the job waits a moment, as a lease whose ask of
- * the shared limits fails does, and is leased again: the session runs once and ends `done`.
+ * the shared limits fails does, and is leased again: the session runs once and ends `done`. Putting
+ * the job back (its place in the fair turn's index, written on the instance's own connection) could
+ * fail the same way and drop it too: it is reported, and the job goes back without it.
  *
- * Real redis-server and the in-memory hub; the store's `leaseState` made to fail, once or twice.
+ * Real redis-server and the in-memory hub; the store's `leaseState` made to fail, once or twice; and
+ * on Redis, the instance's own connection cut (a proxy) as its lease reads, BullMQ's not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterPorts, SessionStore, SharedState } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
-import { wrappedBackends } from '../support/redis-ports.js';
+import { wrappedBackends, wrappedRedisBackend } from '../support/redis-ports.js';
+import { proxyRedis } from '../support/redis-proxy.js';
 import { until } from '../support/until.js';
 
 let redis: RedisServer;
@@ -116,3 +120,52 @@ describe.each(wrappedBackends('lra', () => redis.url, cutReads))(
     }, 20_000);
   },
 );
+
+it('runs a session once when its lease came on BullMQ’s connection and the instance’s own was cut (Redis)', async () => {
+  // The store's and bus's connection goes through a proxy, cut just as the lease reads (and back
+  // 300 ms on); BullMQ's connections are not. The lease's read fails, and so does what puts the job
+  // back in the fair turn's index on the same connection: until 2026-12-06 either failure dropped the job.
+  const proxy = await proxyRedis(Number(new URL(redis.url).port));
+  let cuts = 0;
+  const cutOnRead = (ports: ClusterPorts): ClusterPorts => {
+    const store: SessionStore = Object.create(ports.store);
+    store.leaseState = async (id) => {
+      if (cuts++ === 0) {
+        // Once its summary is in (it goes out a tick after the job).
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await proxy.cut();
+        setTimeout(() => void proxy.restore(), 300);
+      }
+      return ports.store.leaseState(id);
+    };
+    return { ...ports, store };
+  };
+  const provider = new ScriptedProvider('p');
+  const options = {
+    url: redis.url,
+    storeUrl: proxy.url,
+    prefix: 'lra-cut',
+    instanceId: 'lra-cut',
+    work: true,
+  };
+  const runtime = createRuntime({
+    providers: [provider],
+    backend: await wrappedRedisBackend({ ...options, sweepIntervalMs: 1000 }, cutOnRead),
+    defaults: { queueTimeoutMs: 5_000, timeoutMs: 1_000 },
+    onError: () => {},
+  });
+  await (runtime as { ready?: Promise<void> }).ready;
+  const handle = runtime.submit({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
+  await until(
+    async () => provider.calls.length,
+    (n) => n >= 1,
+    'the call',
+    8_000,
+  ).catch(() => {});
+  provider.calls[0]?.settle('ok');
+  const result = await handle.result;
+  expect(cuts).toBeGreaterThan(1);
+  expect(result.ok ? result.metadata.state : `${result.error.code}: ${result.error.message}`).toBe('done');
+  expect(provider.calls).toHaveLength(1);
+  await runtime.shutdown({ deadlineMs: 0 });
+}, 30_000);

@@ -15,6 +15,8 @@ export interface WrappedRedisOptions {
   /** `false`: a front, whose only Worker is the test's own. */
   readonly work: boolean;
   readonly sweepIntervalMs: number;
+  /** The store's and bus's own connections' URL (a proxy, to cut them alone); BullMQ's use `url`. @default url */
+  readonly storeUrl?: string;
 }
 
 export async function wrappedRedisBackend(
@@ -22,7 +24,7 @@ export async function wrappedRedisBackend(
   wrap: (ports: ClusterPorts) => ClusterPorts,
 ): Promise<RuntimeBackend> {
   const { url, prefix, instanceId, work, sweepIntervalMs } = options;
-  const connection = await connectRedis(url);
+  const connection = await connectRedis(options.storeUrl ?? url);
   const subscriber = connection.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   return {
