@@ -186,7 +186,10 @@ export class LeaseRunner {
         // Not when that target cools down past its run deadline: it resumes here to move on.
         if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, this.s))) {
           await this.progress.moving(this.s.store.liveSession(id), at);
-          return void (await lease.moveTo(at, state.run.runDeadlineAt));
+          // Unanswered (a cut): thrown, BullMQ would drop the job. It waits a moment, and its next lease moves
+          // it again (a job id is added once: one that landed is not doubled; one run there ends this one).
+          const moved = await lease.moveTo(at, state.run.runDeadlineAt).then(() => true, unanswered(this.s));
+          return moved === true ? undefined : AWAY;
         }
         return await this.runHere(entry, state, undefined);
       }
