@@ -77,8 +77,11 @@ export interface SessionQueue {
   waiting(provider: string, sessionId: string): Promise<boolean>;
   /** Waiting sessions whose queue deadline is at or before `now` (at most `limit`), from every instance. */
   overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]>;
-  /** Forgets a queue deadline whose session is no longer waiting. */
-  clearDeadline(provider: string, sessionId: string): Promise<void>;
+  /**
+   * Forgets a queue deadline whose session is no longer waiting, or, with `until`, moves it there
+   * (a session that started: its run deadline; nothing if it had none).
+   */
+  clearDeadline(provider: string, sessionId: string, until?: number): Promise<void>;
   /**
    * The session `sessionId` of `provider` ended, retries or left it for a fallback, somewhere: if it
    * was probing the provider (so its probe was answered), the sessions this instance put back as

@@ -193,8 +193,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     });
   }
 
-  async clearDeadline(provider: string, sessionId: string): Promise<void> {
-    await this.redis.zrem(this.keys.queueDeadlines, `${provider}|${sessionId}`);
+  async clearDeadline(provider: string, sessionId: string, until?: number): Promise<void> {
+    const [key, member] = [this.keys.queueDeadlines, `${provider}|${sessionId}`];
+    await (until === undefined ? this.redis.zrem(key, member) : this.redis.zadd(key, 'XX', until, member));
   }
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {

@@ -10,7 +10,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { resultOf } from '../runtime/backend.js';
-import type { SessionQueue, SessionStore } from '../runtime/ports.js';
+import type { LeaseState, SessionQueue, SessionStore } from '../runtime/ports.js';
 import { cancelledAt, endedAt } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
 import type { LimitsView } from './limits-view.js';
@@ -39,18 +39,33 @@ export class Withdrawals {
 
   constructor(private readonly deps: WithdrawalsDeps) {}
 
-  /** Takes a queued session out and ends it with `event`; `false` when it was not waiting. */
-  async withdraw(provider: string, id: string, event: 'cancel' | 'tick', reason = ''): Promise<boolean> {
+  /**
+   * Takes a queued session out and ends it with `event`; `false` when it was not waiting. `known`:
+   * its lease state, read just before (the sweep's).
+   */
+  async withdraw(
+    provider: string,
+    id: string,
+    event: 'cancel' | 'tick',
+    reason = '',
+    known?: LeaseState,
+  ): Promise<boolean> {
     const { queue, store, runner, view, clock, onError } = this.deps;
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
-    if (data.input.provider !== provider) return runner.endMoved(data, provider).then(() => true); // a hop
     // Leased by an instance lost with it (its lock lapsed): what its call held in the shared limits
     // (a slot, a probe) is freed, as a takeover frees it; unread, it lapses at its run deadline.
-    const run = await store.leaseState(id).then(
-      (state) => state.run,
-      (error: unknown) => void onError(error),
-    );
+    const run =
+      known === undefined
+        ? await store.leaseState(id).then(
+            (state) => state.run,
+            (error: unknown) => void onError(error),
+          )
+        : known.run;
+    // A hop, or a session that started and waits again (handed back, taken over) past its run
+    // deadline: it ends from its run record, its attempts and route kept, without a call.
+    if (data.input.provider !== provider || (event === 'tick' && run !== undefined))
+      return runner.endMoved(data, provider).then(() => true);
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.
     const result =
@@ -76,10 +91,19 @@ export class Withdrawals {
   async sweep(): Promise<void> {
     const { queue, store, clock } = this.deps;
     for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
-      if (await this.withdraw(provider, sessionId, 'tick')) continue;
+      const lease = await store.leaseState(sessionId);
+      // Started, within its run deadline: running, or waiting again (handed back at a shutdown, or
+      // taken over and put back a moment), its queue deadline is behind it; its run deadline is
+      // looked at next (a sweep ends one still waiting then). Until 2026-12-06 one waiting again was
+      // ended as a queue timeout.
+      const runDeadlineAt = lease.ended ? undefined : lease.run?.runDeadlineAt;
+      if (runDeadlineAt !== undefined && clock.now() < runDeadlineAt) {
+        await queue.clearDeadline(provider, sessionId, runDeadlineAt);
+        continue;
+      }
+      if (!lease.ended && (await this.withdraw(provider, sessionId, 'tick', '', lease))) continue;
       // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
       // has not started: keep its deadline so the next sweep ends it once it waits again.
-      const lease = await store.leaseState(sessionId);
       if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
     }
     // The oldest first; one still held goes to the back, so more than a sweep's worth all get turns.

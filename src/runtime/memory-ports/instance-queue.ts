@@ -44,8 +44,10 @@ export class MemorySessionQueue implements SessionQueue, SharedLimits {
     return Promise.resolve(this.core.overdue(now, limit));
   }
 
-  clearDeadline(provider: string, sessionId: string): Promise<void> {
-    this.core.deadlines.delete(`${provider}|${sessionId}`);
+  clearDeadline(provider: string, sessionId: string, until?: number): Promise<void> {
+    const member = `${provider}|${sessionId}`;
+    if (until === undefined) this.core.deadlines.delete(member);
+    else if (this.core.deadlines.has(member)) this.core.deadlines.set(member, until);
     return Promise.resolve();
   }
 

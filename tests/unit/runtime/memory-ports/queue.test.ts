@@ -403,6 +403,19 @@ describe('MemorySessionQueue: withdraw, waiting, deadlines', () => {
     await queue.clearDeadline('q', 'b');
     expect(await queue.overdue(0, 10)).toEqual([{ provider: 'p', sessionId: 'b' }]);
   });
+
+  it('moves a queue deadline to a later time (a started session’s run deadline), and adds none that was not there', async () => {
+    const { instance } = cluster();
+    const queue = instance();
+    await queue.add(session('a', { queueDeadlineAt: 0 }));
+    await queue.clearDeadline('p', 'a', 500);
+    expect(await queue.overdue(499, 10)).toEqual([]);
+    expect(await queue.overdue(500, 10)).toEqual([{ provider: 'p', sessionId: 'a' }]);
+    await queue.clearDeadline('p', 'a');
+    await queue.clearDeadline('p', 'a', 600);
+    await queue.clearDeadline('q', 'z', 600);
+    expect(await queue.overdue(1_000, 10)).toEqual([]);
+  });
 });
 
 describe('MemorySessionQueue: handing back', () => {
