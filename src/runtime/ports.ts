@@ -78,8 +78,8 @@ export interface SessionQueue {
   /** Waiting sessions whose queue deadline is at or before `now` (at most `limit`), from every instance. */
   overdue(now: number, limit: number): Promise<{ readonly provider: string; readonly sessionId: string }[]>;
   /**
-   * Forgets a queue deadline whose session is no longer waiting, or, with `until`, moves it there
-   * (a session that started: its run deadline; nothing if it had none).
+   * Forgets a queue deadline whose session is no longer waiting (and its place in the arrival order),
+   * or, with `until`, moves it there (a session that started: its run deadline; nothing if it had none).
    */
   clearDeadline(provider: string, sessionId: string, until?: number): Promise<void>;
   /**

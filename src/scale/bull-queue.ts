@@ -195,7 +195,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   async clearDeadline(provider: string, sessionId: string, until?: number): Promise<void> {
     const [key, member] = [this.keys.queueDeadlines, `${provider}|${sessionId}`];
-    await (until === undefined ? this.redis.zrem(key, member) : this.redis.zadd(key, 'XX', until, member));
+    if (until !== undefined) await this.redis.zadd(key, 'XX', until, member);
+    else await Promise.all([this.redis.zrem(key, member), this.fair.left(provider, sessionId)]); // its arrival too
   }
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {
@@ -311,10 +312,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     wakeAfterEnd(job, () => this.wakeFetchers(job.queueName));
     const { sessionId, createdAt } = job.data.input;
     const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
-    // Bookkeeping for the turn, beside the run rather than before it (no round trip added to the
-    // session's start); a failure to keep it must not lose the lease, nor the job going back (a cut:
-    // thrown, BullMQ dropped it). Whatever puts this session back in the index waits for it first,
-    // so the lease's removal cannot come after.
+    // Bookkeeping for the turn, beside the run (no round trip before the session's start); its failure
+    // loses neither the lease nor a job going back (thrown, BullMQ dropped it). Whatever puts this
+    // session back in the index waits for it first, so the lease's removal cannot come after.
     const turn = this.fair
       .leased(job.queueName, sessionId, this.fairQueues.get(job.queueName) as FairQueue)
       .catch(this.onError);

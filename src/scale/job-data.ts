@@ -80,6 +80,28 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
   };
 }
 
+/**
+ * The end of a session past its queue deadline whose summary alone landed (no job, no run, no end:
+ * `withdrawals.ts`), built from that summary: its caller was told `BACKEND_UNAVAILABLE`. Of its
+ * caller metadata only the owner is known (the job held the rest).
+ */
+export function orphanEnd(summary: SessionSummary, now: number): SessionResult {
+  const queuedMs = Math.max(0, now - summary.createdAt);
+  const { sessionId, requestId, provider, model, priority, label, owner } = summary;
+  const message =
+    "Expected the cluster to hold the job of a session queued past its queue deadline, found its summary alone (its submitter's enqueue was taken in part; its caller was told BACKEND_UNAVAILABLE)";
+  return {
+    ok: false,
+    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: false },
+    metadata: {
+      ...{ sessionId, requestId, provider, model, priority, state: 'cancelled', queuedMs },
+      ...{ runMs: 0, totalMs: queuedMs, attempts: 0, code: 'BACKEND_UNAVAILABLE' },
+      ...(label === undefined ? {} : { label }),
+      ...(owner === undefined ? {} : { caller: { owner } }),
+    },
+  };
+}
+
 /** The end of a session cancelled before it ran here (withdrawn, or cancelled as its lease asked): a shutdown's ends `SHUTTING_DOWN`. */
 export function cancelledAt(data: JobData, now: number, reason: string): SessionResult {
   return resultOf(data, [cancelEvent(now, reason)]);

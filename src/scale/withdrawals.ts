@@ -7,11 +7,17 @@
  * job then waits for a stalled-job check, and then for a slot somewhere.
  * Without the retry the cancelled caller waited for a slot to free somewhere, up to its session's
  * whole deadline (an audit of 2026-12-05: 20 s for a call cancelled 0.1 s after its instance died).
+ *
+ * A session past its queue deadline with no job, no run and no end, on two sweeps in a row (one
+ * withdrawn meanwhile by another instance has its end by then), was taken in part: its summary and
+ * deadline landed, its job's add did not, nor the end its submitter then wrote (its caller was told
+ * `BACKEND_UNAVAILABLE`). It ends so here, for every instance; one with no summary is forgotten.
+ * Until 2026-12-06 it stayed `queued` on every other instance, its deadline kept on every sweep.
  */
 import type { Clock } from '../core/clock.js';
 import { resultOf } from '../runtime/backend.js';
 import type { LeaseState, SessionQueue, SessionStore } from '../runtime/ports.js';
-import { cancelledAt, endedAt } from './job-data.js';
+import { cancelledAt, endedAt, orphanEnd } from './job-data.js';
 import type { LeaseRunner } from './lease-runner.js';
 import type { LimitsView } from './limits-view.js';
 
@@ -36,6 +42,8 @@ interface HeldCancel {
 export class Withdrawals {
   /** Cancelled sessions whose job was held by a lease when cancelled, by session id. */
   readonly #held = new Map<string, HeldCancel>();
+  /** Overdue sessions the last sweep found with no job, no run and no end, by id. */
+  #orphans = new Set<string>();
 
   constructor(private readonly deps: WithdrawalsDeps) {}
 
@@ -90,6 +98,7 @@ export class Withdrawals {
   /** Ends queued sessions past their queue deadline, then tries the held cancels again. */
   async sweep(): Promise<void> {
     const { queue, store, clock } = this.deps;
+    const orphans = new Set<string>();
     for (const { provider, sessionId } of await queue.overdue(clock.now(), 100)) {
       const lease = await store.leaseState(sessionId);
       // Started, within its run deadline: running, or waiting again (handed back at a shutdown, or
@@ -105,7 +114,12 @@ export class Withdrawals {
       // Not waiting right now. A job leased only to be put back by a limit (BullMQ's rate limit)
       // has not started: keep its deadline so the next sweep ends it once it waits again.
       if (lease.ended || lease.run !== undefined) await queue.clearDeadline(provider, sessionId);
+      else if (!(await queue.waiting(provider, sessionId))) {
+        const seen = this.#orphans.has(sessionId);
+        if (!(seen && (await this.#endOrphan(provider, sessionId, lease.confirmed)))) orphans.add(sessionId);
+      }
     }
+    this.#orphans = orphans;
     // The oldest first; one still held goes to the back, so more than a sweep's worth all get turns.
     const turn: [string, HeldCancel][] = [];
     for (const entry of this.#held) if (turn.push(entry) >= RETRIES_A_SWEEP) break;
@@ -114,5 +128,17 @@ export class Withdrawals {
       if (store.liveSession(id) === undefined) continue; // ended: here, elsewhere, or by its deadline
       if (!(await this.withdraw(held.provider, id, 'cancel', held.reason))) this.#held.set(id, held);
     }
+  }
+
+  /** Ends a session taken in part as its caller was told; `false` when its summary is not here yet. */
+  async #endOrphan(provider: string, id: string, confirmed: boolean): Promise<boolean> {
+    const { queue, store, clock } = this.deps;
+    const summary = confirmed ? store.liveSession(id) : undefined;
+    if (summary !== undefined) {
+      const result = orphanEnd(summary, clock.now());
+      await store.settle(result, summary.label, summary.createdAt + result.metadata.totalMs);
+    } else if (confirmed) return false;
+    await queue.clearDeadline(provider, id); // its place in the arrival order too
+    return true;
   }
 }

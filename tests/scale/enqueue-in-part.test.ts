@@ -7,13 +7,16 @@
  * once in about 30 runs: the caller's instance cut off as it submitted). Now a lease runs a job only
  * once its submitter's summary landed (`src/scale/confirmed.ts`): without one it ends the session
  * with no call, `BACKEND_UNAVAILABLE` as its caller was told, and every instance shows that end. A
- * summary merely late (it goes a tick after the job, on another connection) is waited for.
+ * summary merely late (it goes a tick after the job, on another connection) is waited for. The
+ * opposite split (the summary taken, the job's add and the end refused) left the session `queued`
+ * on every other instance for good, until 2026-12-06: now the queue-deadline sweep ends it so too.
  *
  * Real redis-server, the caller's instance behind a proxy (`redis-proxy.ts`): one that swaps the
- * summary's and the end's scripts for ones of the same length that fail (Redis refuses those
+ * summary's, the job's or the end's scripts for ones of the same length that fail (Redis refuses those
  * writes alone), one that misspells every script, one that holds the summary back. The same on the
  * memory cluster (the same lease runner), its caller's store refusing or holding the summary back.
  */
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
@@ -33,6 +36,9 @@ const rig = useRedisRig();
 /** The first lines of the store's `SETTLE` and `PUT` scripts. */
 const SETTLE_LINE = "if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then";
 const PUT_LINE = "if redis.call('EXISTS', KEYS[1]) == 0 then";
+/** BullMQ's `addPrioritizedJob` (every troupe job has a priority) opens so: refused, a chunk ends there. */
+const ADD_OPENING = '--[[\n  Adds a prioritized job to the queue by doing the following:';
+const ADD_REFUSED = "do return redis.error_reply('test refused') end --[[".padEnd(ADD_OPENING.length);
 
 /** Each of `lines` swapped for a refusal of its length: Redis refuses those scripts alone. */
 function refusing(lines: string[]): { rewrite: (chunk: Buffer) => Buffer; swapped: () => number } {
@@ -60,12 +66,22 @@ function refusing(lines: string[]): { rewrite: (chunk: Buffer) => Buffer; swappe
 }
 
 let prefixes = 0;
-async function instance(url: string, work: boolean, prefix: string): Promise<Runtime> {
+async function instance(
+  url: string,
+  work: boolean,
+  prefix: string,
+  sweepIntervalMs?: number,
+): Promise<Runtime> {
   const runtime = createRuntime({
     providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     defaults: { model: 'fault:ok' },
     onError: () => {},
-    backend: await redisBackend({ url, prefix, work }),
+    backend: await redisBackend({
+      url,
+      prefix,
+      work,
+      ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+    }),
   });
   rig.open.push(runtime);
   await runtime.ready;
@@ -111,6 +127,52 @@ describe('on Redis', () => {
     expect(worker.status().queued + worker.status().running).toBe(0);
   }, 30_000);
 
+  it('a submit whose summary Redis took but not its job ends BACKEND_UNAVAILABLE everywhere at its queue deadline, nothing left in Redis', async () => {
+    const prefix = `in-part-${prefixes++}`;
+    const refuse = refusing([SETTLE_LINE]);
+    const opening = Buffer.from(ADD_OPENING);
+    let added = 0;
+    // The job's add and the end refused; the summary and the queue deadline land.
+    const proxy = await proxyRedis(rig.redis.port, (chunk) => {
+      const copy = refuse.rewrite(chunk);
+      const at = copy.indexOf(opening);
+      if (at < 0) return copy;
+      added++;
+      const out = copy === chunk ? Buffer.from(chunk) : copy;
+      Buffer.from(ADD_REFUSED).copy(out, at);
+      return out;
+    });
+    const front = await instance(proxy.url, false, prefix, 200);
+    const worker = await instance(rig.redis.url, true, prefix, 200);
+    const handle = front.submit(
+      { messages: [{ role: 'user', content: 'summary only' }] },
+      { queueTimeoutMs: 500 },
+    );
+    const told = await handle.result;
+    expect([added, refuse.swapped()]).toEqual([1, 1]);
+    expect(endOf(told)).toBe('BACKEND_UNAVAILABLE cancelled');
+    expect(told.ok ? '' : told.error.message).toMatch(/^Expected Redis to take the session, got .*test r/);
+    // Its summary is shown queued elsewhere until a sweep past its queue deadline finds it has no job.
+    for (let i = 0; i < 100 && shown(worker, handle.id) !== 'BACKEND_UNAVAILABLE cancelled'; i++)
+      await wall(50);
+    expect(shown(worker, handle.id)).toBe('BACKEND_UNAVAILABLE cancelled');
+    expect(worker.session(handle.id)?.attempts).toBe(0);
+    expect(worker.sessions().map((s) => s.sessionId)).not.toContain(handle.id); // live ones only
+    expect(worker.status().queued + worker.status().running).toBe(0);
+    expect(front.session(handle.id)).toEqual(worker.session(handle.id));
+    // Ended once: the sweeps after it find nothing of it left.
+    await wall(600);
+    const redis = new Redis(rig.redis.url);
+    try {
+      expect(await redis.hexists(`${prefix}:live`, handle.id)).toBe(0);
+      expect(await redis.zcard(`${prefix}:qdl`)).toBe(0);
+      expect(await redis.zcard(`${prefix}:arrivals:p`)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    expect(callsOf('summary only')).toBe(0);
+  }, 30_000);
+
   it('a submit whose summary comes after its job was leased runs once, its caller told its end', async () => {
     const prefix = `in-part-${prefixes++}`;
     const put = Buffer.from(PUT_LINE);
@@ -142,17 +204,28 @@ describe('on Redis', () => {
       return Buffer.from(text, 'latin1');
     };
     const proxy = await proxyRedis(rig.redis.port, misspelt);
-    const front = await instance(proxy.url, false, prefix);
-    const worker = await instance(rig.redis.url, true, prefix);
+    const front = await instance(proxy.url, false, prefix, 200);
+    const worker = await instance(rig.redis.url, true, prefix, 200);
     misspelling = true;
-    const handle = front.submit({ messages: [{ role: 'user', content: 'all refused' }] });
+    const handle = front.submit(
+      { messages: [{ role: 'user', content: 'all refused' }] },
+      { queueTimeoutMs: 300 },
+    );
     const told = await handle.result;
     expect(endOf(told)).toBe('BACKEND_UNAVAILABLE cancelled');
     expect(told.ok ? '' : told.error.message).toMatch(
       /^Expected Redis to take the session, got .*unknown command/i,
     );
-    // Nothing was queued, so nobody runs it later.
-    await wall(500);
+    // Nothing was queued, so nobody runs it later; its deadline (a plain write, taken) is forgotten
+    // by the second sweep past it that finds no job, no summary and no end.
+    const redis = new Redis(rig.redis.url);
+    try {
+      for (let i = 0; i < 60 && (await redis.zcard(`${prefix}:qdl`)) > 0; i++) await wall(50);
+      expect(await redis.zcard(`${prefix}:qdl`)).toBe(0);
+      expect(await redis.zcard(`${prefix}:arrivals:p`)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
     expect(callsOf('all refused')).toBe(0);
     expect(worker.session(handle.id)).toBeUndefined();
   }, 30_000);
