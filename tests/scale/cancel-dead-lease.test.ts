@@ -12,27 +12,11 @@
  * for the dead run's deadline (120 s here) and ended `TIMED_OUT` at its queue deadline.
  * Separate troupe processes on a real redis-server. Needs the build.
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import {
-  contentOf,
-  type Instance,
-  type Line,
-  startInstance,
-  startRig,
-  stopRig,
-} from './fixtures/processes.js';
+import { describe, expect, it } from 'vitest';
+import { contentOf, type Instance, type Line, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 /**
  * A front and a worker under `prefix`; a session submitted at the front runs on the worker, which
@@ -44,14 +28,14 @@ async function cancelOnDeadInstance(
 ): Promise<{ front: Instance; result: Line; start: (index: number) => Promise<Instance> }> {
   const start = (index: number, work = true): Promise<Instance> =>
     startInstance(
-      { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit, index, work },
+      { redisUrl: rig.redis.url, providerBaseURL: rig.server.baseURL, prefix, limit, index, work },
       children,
     );
   const [front, worker] = await Promise.all([start(0, false), start(1)]);
   const tag = `${prefix}-first`;
   front.send({ op: 'submit', tag, model: 'fault:ok:latency=60000', timeoutMs: 120_000 });
   const submitted = await front.waitFor((l) => l.event === 'submitted' && l.tag === tag, 10_000);
-  await server.waitForRequest((r) => contentOf(r.body) === tag);
+  await rig.server.waitForRequest((r) => contentOf(r.body) === tag);
   worker.child.kill('SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 100));
   front.send({ op: 'cancel', id: submitted.id });

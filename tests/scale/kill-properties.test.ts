@@ -17,16 +17,13 @@
  * failure prints its seed and path: `TROUPE_REDIS_PROPERTY_SEED` and `TROUPE_REDIS_PROPERTY_PATH`
  * replay that run first (on the real clock, so not always the same way).
  */
-import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
+import { describe, expect, it } from 'vitest';
 import { runsFrom } from '../../src/testing/runs.js';
-import type { RedisServer } from '../support/redis.js';
 import { LONG_TIMEOUT_MS, violations } from './fixtures/kill-checks.js';
 import { type Plan, type PlannedSession, PROVIDERS, runPlan } from './fixtures/kill-run.js';
-import { startRig, stopRig } from './fixtures/processes.js';
+import { useRig } from './fixtures/processes.js';
 
 const numRuns = runsFrom(undefined, 'TROUPE_REDIS_PROPERTY_RUNS', 3);
 const seedText = process.env.TROUPE_REDIS_PROPERTY_SEED?.trim();
@@ -38,15 +35,8 @@ const replay =
         ...(process.env.TROUPE_REDIS_PROPERTY_PATH ? { path: process.env.TROUPE_REDIS_PROPERTY_PATH } : {}),
       };
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
+const rig = useRig();
 let prefixSeq = 0;
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
 
 const sessionArb: fc.Arbitrary<PlannedSession> = fc.record({
   provider: fc.constantFrom(...PROVIDERS),
@@ -77,7 +67,7 @@ const planArb: fc.Arbitrary<Plan> = fc.record(
 
 /** What Redis still holds of the run's sessions: live entries, queue deadlines, jobs in any queue. */
 async function leftInRedis(prefix: string): Promise<string[]> {
-  const admin = new Redis(redis.url);
+  const admin = new Redis(rig.redis.url);
   try {
     const left: string[] = [];
     const count = async (key: string, type: 'hash' | 'list' | 'zset') => {
@@ -114,7 +104,7 @@ describe('random kills on Redis (fast-check)', () => {
               : { ...plan.cut, target: 0 };
           const fitted: Plan = { ...plan, ...(cut === undefined ? {} : { cut }) };
           const prefix = `kill${++prefixSeq}`;
-          const run = await runPlan({ redis, server, children }, fitted, prefix);
+          const run = await runPlan(rig, fitted, prefix);
           const found = [
             ...violations(fitted, run),
             ...(await leftInRedis(prefix)).map((l) => `Redis: ${l}`),

@@ -6,26 +6,18 @@
  * a slot for a session already ended (found in an audit: 6.6 s and 7.5 s of such calls). Separate
  * troupe processes on a real redis-server. Needs the build.
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer, RecordedRequest } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, type Instance, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../src/testing/openai-server.js';
+import { contentOf, type Instance, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 /** Resolves with `request` once its response has closed, or rejects after `ms`. */
 function closed(request: RecordedRequest, ms: number): Promise<RecordedRequest> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`request ${request.id} still open after ${ms} ms`)), ms);
-    server.waitForClose(request).then(() => {
+    rig.server.waitForClose(request).then(() => {
       clearTimeout(timer);
       resolve(request);
     });
@@ -36,7 +28,14 @@ describe('a session whose lease lapsed while it ran', () => {
   it('is ended once, and its other run stops its provider call as soon as one run has ended it', async () => {
     const start = (index: number, work: boolean): Promise<Instance> =>
       startInstance(
-        { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix: 'lapse', limit: 4, index, work },
+        {
+          redisUrl: rig.redis.url,
+          providerBaseURL: rig.server.baseURL,
+          prefix: 'lapse',
+          limit: 4,
+          index,
+          work,
+        },
         children,
       );
     // The front only submits; both workers are up before the session is, so the 5 s call cannot end
@@ -45,13 +44,13 @@ describe('a session whose lease lapsed while it ran', () => {
     const [front, ...workers] = await Promise.all([start(0, false), start(1, true), start(2, true)]);
     const tag = 'lapsed-lease';
     front.send({ op: 'submit', tag, model: 'fault:ok:latency=5000', timeoutMs: 60_000 });
-    const one = await server.waitForRequest((r) => contentOf(r.body) === tag);
+    const one = await rig.server.waitForRequest((r) => contentOf(r.body) === tag);
     const first = workers[Number(one.headers['x-instance']) - 1]!;
     // Frozen past its lock (1.5 s, looked at every 0.5 s): the other worker takes the session over.
     first.child.kill('SIGSTOP');
     let two: RecordedRequest;
     try {
-      two = await server.waitForRequest((r) => contentOf(r.body) === tag && r.id !== one.id);
+      two = await rig.server.waitForRequest((r) => contentOf(r.body) === tag && r.id !== one.id);
     } finally {
       first.child.kill('SIGCONT');
     }
@@ -61,6 +60,6 @@ describe('a session whose lease lapsed while it ran', () => {
     // One run answered whole; the other was stopped, its response cut before the 5 s latency.
     await Promise.all([closed(one, 20_000), closed(two, 20_000)]);
     expect([one.completed, two.completed].sort()).toEqual([false, true]);
-    expect(server.requests.filter((r) => contentOf(r.body) === tag)).toHaveLength(2);
+    expect(rig.server.requests.filter((r) => contentOf(r.body) === tag)).toHaveLength(2);
   });
 });

@@ -11,25 +11,16 @@
  * outage's clock would have expired it, and every connection is cut. Needs the build (the other
  * instance is a process).
  */
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { contentOf, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,25 +30,32 @@ it('keeps a running session’s lease across a cut that lost its lock: no other 
   // own stalled check moves it (since 2026-12-05 a paused instance checks too, after its relock on
   // the same connection), so the other instance's check is the one that could take it.
   const a: Runtime = createRuntime({
-    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     limits: { maxConcurrent: 1, perProvider: { p: 4 } },
     defaults: { model: 'fault:hang', maxAttempts: 1 },
-    backend: await redisBackend({ url: redis.url, prefix }),
+    backend: await redisBackend({ url: rig.redis.url, prefix }),
   });
   try {
     await (a as Runtime & { ready: Promise<void> }).ready;
     const handle = a.submit({ messages: [{ role: 'user', content: 'kept' }] }, { timeoutMs: 20_000 });
-    await server.waitForRequest((r) => contentOf(r.body) === 'kept');
+    await rig.server.waitForRequest((r) => contentOf(r.body) === 'kept');
     // The other instance comes after the lease, with room to take the job over.
     const b = await startInstance(
-      { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit: 4, index: 1, work: true },
+      {
+        redisUrl: rig.redis.url,
+        providerBaseURL: rig.server.baseURL,
+        prefix,
+        limit: 4,
+        index: 1,
+        work: true,
+      },
       children,
     );
     await sleep(600); // b's stalled check has seen the job active (BullMQ's `stalled` set)
     b.child.kill('SIGSTOP');
 
     // The outage: the lock gone as its TTL would be, every connection cut.
-    const admin = new Redis(redis.url);
+    const admin = new Redis(rig.redis.url);
     try {
       const locks = await admin.keys(`*:${handle.id}:lock`);
       expect(locks).toHaveLength(1);
@@ -67,7 +65,7 @@ it('keeps a running session’s lease across a cut that lost its lock: no other 
       b.child.kill('SIGCONT');
       await sleep(2000); // b reconnects and runs its stalled checks
 
-      const calls = server.requests.filter((r) => contentOf(r.body) === 'kept');
+      const calls = rig.server.requests.filter((r) => contentOf(r.body) === 'kept');
       expect(calls).toHaveLength(1);
       // Still a's to end: the cancel reaches its run, the only one.
       a.cancel(handle.id);

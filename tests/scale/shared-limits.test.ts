@@ -4,20 +4,11 @@
  * OpenAI-compatible server, which counts the requests it received. Needs the build
  * (`npx tsc -p tsconfig.build.json`).
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, type Instance, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { describe, expect, it } from 'vitest';
+import { contentOf, type Instance, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 const PROCESSES = 3;
 const REQUESTS_PER_MINUTE = 3;
@@ -31,8 +22,8 @@ describe('limits in providers units across processes on one Redis', () => {
       Array.from({ length: PROCESSES }, (_, index) =>
         startInstance(
           {
-            redisUrl: redis.url,
-            providerBaseURL: server.baseURL,
+            redisUrl: rig.redis.url,
+            providerBaseURL: rig.server.baseURL,
             prefix: 'rpm',
             // Room to run every session at once: only requestsPerMinute may hold them.
             limit: SESSIONS,
@@ -55,7 +46,7 @@ describe('limits in providers units across processes on one Redis', () => {
     );
 
     // Exactly the window's worth reached the server, whichever processes sent them.
-    const called = server.requests.map((r) => contentOf(r.body));
+    const called = rig.server.requests.map((r) => contentOf(r.body));
     expect(called.length).toBe(REQUESTS_PER_MINUTE);
     expect(new Set(called).size).toBe(REQUESTS_PER_MINUTE);
     const ok = results.filter((r) => r.ok);

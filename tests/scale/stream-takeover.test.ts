@@ -7,39 +7,31 @@
  * says the stream began (`RunRecord.streamed`) and the takeover ends the session, uncalled.
  * Needs the build (the instances are processes: `npx tsc -p tsconfig.build.json`).
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionEvent } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { contentOf, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 describe('a streamed session taken over after its deltas went out', () => {
   it('ends without a second call, and its observers never get a delta twice', async () => {
     const prefix = 'stream-takeover';
-    const provider = createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' });
+    const provider = createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' });
     // The caller's instance only submits; the one that runs the session is a process to kill.
     const front = createRuntime({
       providers: [provider],
       limits: { perProvider: { p: 4 } },
       defaults: { model: 'fault:ok', maxAttempts: 1 },
-      backend: await redisBackend({ url: redis.url, prefix, work: false }),
+      backend: await redisBackend({ url: rig.redis.url, prefix, work: false }),
     });
     await (front as Runtime & { ready: Promise<void> }).ready;
     const start = (index: number) =>
       startInstance(
-        { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit: 4, index, work: true },
+        { redisUrl: rig.redis.url, providerBaseURL: rig.server.baseURL, prefix, limit: 4, index, work: true },
         children,
       );
     const victim = await start(1);
@@ -67,7 +59,7 @@ describe('a streamed session taken over after its deltas went out', () => {
     // Its metadata is the run's: one attempt, started before the kill.
     expect(result.metadata.attempts).toBe(1);
     // One call to the provider, and each delta once: what the caller joined is a prefix of the answer.
-    expect(server.requests.filter((r) => contentOf(r.body) === tag)).toHaveLength(1);
+    expect(rig.server.requests.filter((r) => contentOf(r.body) === tag)).toHaveLength(1);
     expect(events.filter((e) => e.type === 'session.started')).toHaveLength(1);
     const joined = deltas()
       .map((e) => (e.type === 'session.delta' && e.delta?.type === 'content' ? e.delta.text : ''))
@@ -82,19 +74,19 @@ describe('a streamed session taken over after its deltas went out', () => {
     // run deadline: with maxConcurrent 1 the next session waited about 30 s here.
     const prefix = 'stream-takeover-slot';
     const limits = { maxConcurrent: 1 };
-    const provider = createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' });
+    const provider = createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' });
     const front = createRuntime({
       providers: [provider],
       limits: { perProvider: { p: 4 }, providers: { p: limits } },
       defaults: { model: 'fault:ok', maxAttempts: 1 },
-      backend: await redisBackend({ url: redis.url, prefix, work: false }),
+      backend: await redisBackend({ url: rig.redis.url, prefix, work: false }),
     });
     await (front as Runtime & { ready: Promise<void> }).ready;
     const start = (index: number) =>
       startInstance(
         {
-          redisUrl: redis.url,
-          providerBaseURL: server.baseURL,
+          redisUrl: rig.redis.url,
+          providerBaseURL: rig.server.baseURL,
           prefix,
           limit: 4,
           index,
@@ -109,7 +101,7 @@ describe('a streamed session taken over after its deltas went out', () => {
       { model: 'fault:ok:chunk-ms=250', messages: [{ role: 'user', content: tag }], stream: true },
       { timeoutMs: 30_000 },
     );
-    await server.waitForRequest((r) => contentOf(r.body) === tag);
+    await rig.server.waitForRequest((r) => contentOf(r.body) === tag);
     await new Promise((r) => setTimeout(r, 600));
     victim.child.kill('SIGKILL');
     await start(4);

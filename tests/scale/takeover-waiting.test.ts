@@ -6,20 +6,11 @@
  * attempt does, so the front shows it `running` without `waitingFor` while that attempt runs.
  * Separate troupe processes on a real redis-server. Needs the build.
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, type Instance, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { describe, expect, it } from 'vitest';
+import { contentOf, type Instance, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(() => stopRig({ redis, server }, children));
+const rig = useRig();
+const children = rig.children;
 
 /** The front's `session(id)` now (a summary, or null). */
 async function summaryOf(front: Instance, id: string): Promise<Record<string, unknown> | null> {
@@ -36,8 +27,8 @@ describe('a held session taken over from a killed instance', () => {
     const start = (index: number, work: boolean): Promise<Instance> =>
       startInstance(
         {
-          redisUrl: redis.url,
-          providerBaseURL: server.baseURL,
+          redisUrl: rig.redis.url,
+          providerBaseURL: rig.server.baseURL,
           prefix: 'takeover-waiting',
           limit: 4,
           index,
@@ -57,7 +48,7 @@ describe('a held session taken over from a killed instance', () => {
     });
     const submitted = await front.waitFor((l) => l.event === 'submitted' && l.tag === tag);
     const id = String(submitted.id);
-    const first = await server.waitForRequest((r) => contentOf(r.body) === tag);
+    const first = await rig.server.waitForRequest((r) => contentOf(r.body) === tag);
     const runner = workers[Number(first.headers['x-instance']) - 1] as Instance;
     // Another session's 429 cools p down for 2 s: the retry (due about 1.25 s in) is held by it.
     front.send({ op: 'submit', tag: 'limiter', model: 'fault:429:retry-after=2' });
@@ -68,7 +59,7 @@ describe('a held session taken over from a killed instance', () => {
     runner.child.kill('SIGKILL');
     // Taken over once its lock lapses (1.5 s, looked at every 0.5 s), after the cooldown has: its
     // gate there lets it go at once, and it calls.
-    const second = await server.waitForRequest((r) => contentOf(r.body) === tag && r.id !== first.id);
+    const second = await rig.server.waitForRequest((r) => contentOf(r.body) === tag && r.id !== first.id);
     expect(second.headers['x-instance']).not.toBe(first.headers['x-instance']);
     // While that call runs (1 s), the front shows it running, held by nothing.
     await expect
