@@ -3,25 +3,17 @@
  * OpenAI-compatible server: limits, priorities, kill -9 and cancellation across instances.
  * Needs the build (`npx tsc -p tsconfig.build.json`).
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, type Instance, killAll, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { contentOf, type Instance, killAll, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
+const rig = useRig();
+const children = rig.children;
 let prefixSeq = 0;
-const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
 afterEach(() => {
   killAll(children);
-  server.reset();
+  rig.server.reset();
 });
-afterAll(() => stopRig({ redis, server }, children));
 
 async function cluster(count: number, limit: number, frontOnly = false): Promise<Instance[]> {
   const prefix = `c${++prefixSeq}`;
@@ -32,7 +24,7 @@ async function cluster(count: number, limit: number, frontOnly = false): Promise
 
 function start(prefix: string, limit: number, index: number, work: boolean): Promise<Instance> {
   return startInstance(
-    { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit, index, work },
+    { redisUrl: rig.redis.url, providerBaseURL: rig.server.baseURL, prefix, limit, index, work },
     children,
   );
 }
@@ -48,8 +40,8 @@ describe('a cluster of troupe instances on Redis', () => {
       tags.map((tag, i) => instances[i % 3]!.waitFor((l) => l.event === 'result' && l.tag === tag)),
     );
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(server.maxInFlight).toBeLessThanOrEqual(2);
-    expect(server.maxInFlight).toBeGreaterThan(0);
+    expect(rig.server.maxInFlight).toBeLessThanOrEqual(2);
+    expect(rig.server.maxInFlight).toBeGreaterThan(0);
     for (const [i, instance] of instances.entries())
       expect(instance.lines.filter((l) => l.event === 'result').length).toBe(
         tags.filter((_, j) => j % 3 === i).length,
@@ -59,7 +51,7 @@ describe('a cluster of troupe instances on Redis', () => {
   it('admits by priority across instances', async () => {
     const instances = await cluster(2, 1);
     instances[0]!.send({ op: 'submit', tag: 'blocker', model: 'fault:ok:latency=800' });
-    await server.waitForRequest((r) => contentOf(r.body) === 'blocker');
+    await rig.server.waitForRequest((r) => contentOf(r.body) === 'blocker');
     for (let i = 0; i < 3; i++)
       instances[0]!.send({ op: 'submit', tag: `low${i}`, priority: 1, model: 'fault:ok' });
     for (let i = 0; i < 3; i++)
@@ -67,7 +59,7 @@ describe('a cluster of troupe instances on Redis', () => {
     await Promise.all(
       [0, 1, 2].map((i) => instances[0]!.waitFor((l) => l.event === 'result' && l.tag === `low${i}`)),
     );
-    const order = server.requests.map((r) => contentOf(r.body)).filter((c) => c !== 'blocker');
+    const order = rig.server.requests.map((r) => contentOf(r.body)).filter((c) => c !== 'blocker');
     expect(order.slice(0, 3).sort()).toEqual(['high0', 'high1', 'high2']);
     expect(order.slice(3)).toEqual(['low0', 'low1', 'low2']);
   });
@@ -75,7 +67,7 @@ describe('a cluster of troupe instances on Redis', () => {
   it('lets callers take turns across instances: one sent at another instance goes ahead of a burst', async () => {
     const instances = await cluster(2, 1);
     instances[0]!.send({ op: 'submit', tag: 'blocker', model: 'fault:ok:latency=800' });
-    await server.waitForRequest((r) => contentOf(r.body) === 'blocker');
+    await rig.server.waitForRequest((r) => contentOf(r.body) === 'blocker');
     for (let i = 1; i <= 3; i++)
       instances[0]!.send({ op: 'submit', tag: `alice${i}`, owner: 'alice', model: 'fault:ok' });
     await instances[0]!.waitFor((l) => l.event === 'submitted' && l.tag === 'alice3');
@@ -87,7 +79,7 @@ describe('a cluster of troupe instances on Redis', () => {
       instances[0]!.waitFor((l) => l.event === 'result' && l.tag === 'alice3'),
       instances[1]!.waitFor((l) => l.event === 'result' && l.tag === 'bob2'),
     ]);
-    const order = server.requests.map((r) => contentOf(r.body)).filter((c) => c !== 'blocker');
+    const order = rig.server.requests.map((r) => contentOf(r.body)).filter((c) => c !== 'blocker');
     expect(order).toEqual(['alice1', 'bob1', 'alice2', 'bob2', 'alice3']);
   });
 
@@ -95,7 +87,7 @@ describe('a cluster of troupe instances on Redis', () => {
     const instances = await cluster(3, 2, true);
     const tags = Array.from({ length: 6 }, (_, i) => `k${i}`);
     for (const tag of tags) instances[0]!.send({ op: 'submit', tag, model: 'fault:ok:latency=1200' });
-    const first = await server.waitForRequest((r) => r.headers['x-instance'] !== undefined);
+    const first = await rig.server.waitForRequest((r) => r.headers['x-instance'] !== undefined);
     const victim = Number(first.headers['x-instance']);
     instances[victim]!.child.kill('SIGKILL');
     const results = await Promise.all(
@@ -107,7 +99,7 @@ describe('a cluster of troupe instances on Redis', () => {
     const retaken = results.filter((r) => (r.attempts ?? 0) > 1);
     expect(retaken.length).toBeGreaterThan(0);
     for (const tag of tags) {
-      const calls = server.requests.filter((r) => contentOf(r.body) === tag).length;
+      const calls = rig.server.requests.filter((r) => contentOf(r.body) === tag).length;
       expect(calls).toBeLessThanOrEqual(2);
     }
   });
@@ -116,11 +108,11 @@ describe('a cluster of troupe instances on Redis', () => {
     const instances = await cluster(2, 2, true);
     instances[0]!.send({ op: 'submit', tag: 'long', model: 'fault:ok:latency=15000' });
     const submitted = await instances[0]!.waitFor((l) => l.event === 'submitted' && l.tag === 'long');
-    const request = await server.waitForRequest((r) => contentOf(r.body) === 'long');
+    const request = await rig.server.waitForRequest((r) => contentOf(r.body) === 'long');
     instances[0]!.send({ op: 'cancel', id: submitted.id });
     const result = await instances[0]!.waitFor((l) => l.event === 'result' && l.tag === 'long');
     expect(result).toMatchObject({ ok: false, code: 'CANCELLED' });
-    await server.waitForClose(request);
+    await rig.server.waitForClose(request);
     expect(request.completed).toBe(false);
   });
 });

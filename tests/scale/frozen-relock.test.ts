@@ -10,27 +10,18 @@
  * 2026-12-05 it stopped calling the check as the drain began, and so never saw the hold. Needs the
  * build (the other instance is a process).
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { contentOf, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
+const rig = useRig();
+const children = rig.children;
 
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(async () => {
-  redis?.resume();
-  await stopRig({ redis, server }, children);
-});
+// Before the rig stops (after-hooks run last registered first): a frozen Redis would not stop.
+afterAll(() => rig.redis?.resume());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,37 +36,44 @@ async function freezeUnder(prefix: string, draining: boolean) {
   // the other instance's to lease, as after a lapse. The call outlasts the freeze and the hold after
   // it (about 4 s past the freeze), so a second run would start while the first still waits.
   const a: Runtime = createRuntime({
-    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     limits: { maxConcurrent: 1, perProvider: { p: 4 } },
     defaults: { model: 'fault:ok:latency=11000', maxAttempts: 1 },
-    backend: await redisBackend({ url: redis.url, prefix }),
+    backend: await redisBackend({ url: rig.redis.url, prefix }),
   });
   let shutdown: Promise<unknown> | undefined;
   try {
     await (a as Runtime & { ready: Promise<void> }).ready;
     const handle = a.submit({ messages: [{ role: 'user', content: prefix }] }, { timeoutMs: 30_000 });
-    await server.waitForRequest((r) => contentOf(r.body) === prefix);
+    await rig.server.waitForRequest((r) => contentOf(r.body) === prefix);
     // The other instance comes after the lease, with room to take the job over.
     await startInstance(
-      { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit: 4, index: 1, work: true },
+      {
+        redisUrl: rig.redis.url,
+        providerBaseURL: rig.server.baseURL,
+        prefix,
+        limit: 4,
+        index: 1,
+        work: true,
+      },
       children,
     );
     await sleep(600); // its stalled checks have seen the job active
     if (draining) shutdown = a.shutdown({ deadlineMs: 20_000 });
 
     // Longer than the lock's 1.5 s: the lock is gone when Redis goes on, no connection closed.
-    redis.freeze();
+    rig.redis.freeze();
     await sleep(3_000);
-    redis.resume();
+    rig.redis.resume();
 
     const result = await handle.result;
     await sleep(1_000); // a second run, had there been one, has called by now
-    const callers = server.requests
+    const callers = rig.server.requests
       .filter((r) => contentOf(r.body) === prefix)
       .map((r) => r.headers['x-instance'] ?? 'a');
     return { callers, result };
   } finally {
-    redis.resume();
+    rig.redis.resume();
     await (shutdown ?? a.shutdown({ deadlineMs: 0 }));
   }
 }

@@ -12,28 +12,19 @@
  * freeze is timed from the lock's TTL and the guard's record of its last call, read just before
  * it. Needs the build (the other instance is a process).
  */
-import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { redisBackend } from '../../src/scale/redis-backend.js';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
-import { contentOf, startInstance, startRig, stopRig } from './fixtures/processes.js';
+import { contentOf, startInstance, useRig } from './fixtures/processes.js';
 
-let redis: RedisServer;
-let server: OpenAIServer;
-const children: ChildProcess[] = [];
+const rig = useRig();
+const children = rig.children;
 
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
-afterAll(async () => {
-  redis?.resume();
-  await stopRig({ redis, server }, children);
-});
+// Before the rig stops (after-hooks run last registered first): a frozen Redis would not stop.
+afterAll(() => rig.redis?.resume());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,9 +53,9 @@ async function freezeOnce(
     const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
     const sinceLast = now - Number(lastCall?.split(' ')[0] ?? now);
     if (ttl > 0 && ttl <= FREEZE_MS - 80 && sinceLast + FREEZE_MS <= 1_500 - 80) {
-      redis.freeze();
+      rig.redis.freeze();
       await sleep(FREEZE_MS);
-      redis.resume();
+      rig.redis.resume();
       return { ttl, sinceLast };
     }
     await sleep(2);
@@ -76,26 +67,33 @@ it('keeps a running session’s lease across freezes of Redis under a lock’s l
   // At its bound (maxConcurrent 1) while it runs the session: a job moved back to wait is the other
   // instance's to lease, as after a lapse.
   const a: Runtime = createRuntime({
-    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: server.baseURL, apiKey: 'k' })],
+    providers: [createOpenAICompatibleProvider({ name: 'p', baseURL: rig.server.baseURL, apiKey: 'k' })],
     limits: { maxConcurrent: 1, perProvider: { p: 4 } },
     defaults: { model: 'fault:hang', maxAttempts: 1 },
-    backend: await redisBackend({ url: redis.url, prefix }),
+    backend: await redisBackend({ url: rig.redis.url, prefix }),
   });
-  const admin = new Redis(redis.url);
+  const admin = new Redis(rig.redis.url);
   try {
     await (a as Runtime & { ready: Promise<void> }).ready;
     const handle = a.submit({ messages: [{ role: 'user', content: 'kept' }] }, { timeoutMs: 60_000 });
-    await server.waitForRequest((r) => contentOf(r.body) === 'kept');
+    await rig.server.waitForRequest((r) => contentOf(r.body) === 'kept');
     // The other instance comes after the lease, with room to take the job over.
     await startInstance(
-      { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit: 4, index: 1, work: true },
+      {
+        redisUrl: rig.redis.url,
+        providerBaseURL: rig.server.baseURL,
+        prefix,
+        limit: 4,
+        index: 1,
+        work: true,
+      },
       children,
     );
     await sleep(600); // its stalled checks have seen the job active
     const lock = `${prefix}:p:${handle.id}:lock`;
     const token = await admin.get(lock);
     expect(token).toEqual(expect.any(String));
-    const calls = () => server.requests.filter((r) => contentOf(r.body) === 'kept');
+    const calls = () => rig.server.requests.filter((r) => contentOf(r.body) === 'kept');
 
     for (let i = 0; i < FREEZES; i++) {
       const read = await freezeOnce(admin, lock, `${prefix}:p:stalled-last`);
@@ -113,7 +111,7 @@ it('keeps a running session’s lease across freezes of Redis under a lock’s l
     while (call?.closedAt === undefined) await sleep(20); // the stopped call's connection closes
     expect(call.completed).toBe(false);
   } finally {
-    redis.resume();
+    rig.redis.resume();
     admin.disconnect();
     await a.shutdown({ deadlineMs: 0 });
   }

@@ -6,9 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenAIServer } from '../../src/testing/openai-server.js';
-import type { RedisServer } from '../support/redis.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   contentOf,
   type Instance,
@@ -16,36 +14,30 @@ import {
   type Line,
   type StartInstance,
   startInstance,
-  startRig,
-  stopRig,
+  useRig,
 } from './fixtures/processes.js';
 
 /** What a process may take beyond its drain deadline to close its connections and exit, in ms. */
 const EXIT_MARGIN_MS = 5000;
 
-let redis: RedisServer;
-let server: OpenAIServer;
+const rig = useRig();
+const children = rig.children;
 let prefixSeq = 0;
-const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  ({ redis, server } = await startRig());
-});
 afterEach(() => {
   killAll(children);
-  server.reset();
+  rig.server.reset();
 });
-afterAll(() => stopRig({ redis, server }, children));
 
 function start({ prefix, limit, index, work, drainMs }: Omit<StartInstance, 'redisUrl' | 'providerBaseURL'>) {
   return startInstance(
-    { redisUrl: redis.url, providerBaseURL: server.baseURL, prefix, limit, index, work, drainMs },
+    { redisUrl: rig.redis.url, providerBaseURL: rig.server.baseURL, prefix, limit, index, work, drainMs },
     children,
   );
 }
 
 const fromInstance = (index: number) =>
-  server.requests.filter((r) => r.headers['x-instance'] === String(index));
+  rig.server.requests.filter((r) => r.headers['x-instance'] === String(index));
 
 /** Sends SIGTERM; resolves with the exit code, or rejects when the process outlives `boundMs`. */
 async function terminate(child: ChildProcess, boundMs: number): Promise<number | null> {
@@ -70,7 +62,7 @@ async function scenario(tags: readonly string[], model: string, limit: number, d
   ]);
   for (const tag of tags) front.send({ op: 'submit', tag, model });
   await Promise.all(
-    tags.slice(0, limit).map((tag) => server.waitForRequest((r) => contentOf(r.body) === tag)),
+    tags.slice(0, limit).map((tag) => rig.server.waitForRequest((r) => contentOf(r.body) === tag)),
   );
   const exitCode = terminate(stopping.child, drainMs + EXIT_MARGIN_MS);
   exitCode.catch(() => {});
@@ -108,7 +100,7 @@ describe('graceful shutdown of one instance (SIGTERM)', () => {
         .map((r) => contentOf(r.body))
         .sort(),
     ).toEqual(['a2', 'a3', 'a4']);
-    expect(server.maxInFlight).toBeLessThanOrEqual(2);
+    expect(rig.server.maxInFlight).toBeLessThanOrEqual(2);
   });
 
   it('hands back running sessions that outlast the drain deadline, to end once elsewhere', async () => {
@@ -127,6 +119,6 @@ describe('graceful shutdown of one instance (SIGTERM)', () => {
         .sort(),
     ).toEqual(['b0', 'b1', 'b2']);
     for (const tag of tags)
-      expect(server.requests.filter((r) => contentOf(r.body) === tag).length).toBeLessThanOrEqual(2);
+      expect(rig.server.requests.filter((r) => contentOf(r.body) === tag).length).toBeLessThanOrEqual(2);
   });
 });
