@@ -71,8 +71,10 @@ export class Withdrawals {
           )
         : known.run;
     // A hop, or a session that started and waits again (handed back, taken over) past its run
-    // deadline: it ends from its run record, its attempts and route kept, without a call.
-    if (data.input.provider !== provider || (event === 'tick' && run !== undefined))
+    // deadline: it ends from its run record, its attempts and route kept, without a call (before
+    // that deadline, it would run here: the sweep leaves such a session alone).
+    const expired = run !== undefined && clock.now() >= run.runDeadlineAt;
+    if (data.input.provider !== provider || (event === 'tick' && expired))
       return runner.endMoved(data, provider).then(() => true);
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.

@@ -122,3 +122,51 @@ describe('the queue-deadline sweep, a session with no job, no run and no end', (
     expect(seen.settled).toHaveLength(1);
   });
 });
+
+describe('a withdrawal at the queue deadline of a session that started and waits again', () => {
+  /** `withdraw(..., 'tick')` of a waiting job whose run record has its run deadline `runDeadlineIn` ms on. */
+  async function withdrawStarted(runDeadlineIn: number) {
+    const clock = new SimulatedClock();
+    clock.set(CREATED + 5_000);
+    const ended: string[] = [];
+    const input = {
+      sessionId: ID,
+      requestId: 'r1',
+      provider: 'p',
+      model: 'm',
+      priority: 5,
+      createdAt: CREATED,
+    };
+    const data = { input: { ...input, queueDeadlineAt: CREATED + 500, timeoutMs: 10_000 }, request: {} };
+    const run = { startedAt: CREATED + 100, attempts: 1, runDeadlineAt: clock.now() + runDeadlineIn };
+    const withdrawals = new Withdrawals({
+      queue: { withdraw: async () => data } as unknown as SessionQueue,
+      store: {
+        leaseState: async () => ({ ended: false, run, cancelReason: null, confirmed: true }),
+        settle: async (result: SessionResult) => {
+          ended.push(`settled ${result.metadata.state}`);
+          return true;
+        },
+      } as unknown as SessionStore,
+      runner: {
+        endMoved: async () => void ended.push('from its run record'),
+        releaseLost: async () => {},
+      },
+      view: { heldBy: async () => undefined },
+      clock,
+      onError: (error) => {
+        throw error;
+      },
+    });
+    expect(await withdrawals.withdraw('p', ID, 'tick')).toBe(true);
+    return ended;
+  }
+
+  it('past its run deadline, ends it from its run record (its attempts kept, no call)', async () => {
+    expect(await withdrawStarted(0)).toEqual(['from its run record']);
+  });
+
+  it('before its run deadline, does not run it here: it ends as before, without a call', async () => {
+    expect(await withdrawStarted(1_000)).toEqual(['settled timedOut']);
+  });
+});
