@@ -48,8 +48,8 @@ export class Withdrawals {
   constructor(private readonly deps: WithdrawalsDeps) {}
 
   /**
-   * Takes a queued session out and ends it with `event`; `false` when it was not waiting. `known`:
-   * its lease state, read just before (the sweep's).
+   * Takes a queued session out and ends it with `event`; `false` when it was not waiting, or, on a
+   * tick, started and within its run deadline. `known`: its lease state, read just before (the sweep's).
    */
   async withdraw(
     provider: string,
@@ -59,22 +59,19 @@ export class Withdrawals {
     known?: LeaseState,
   ): Promise<boolean> {
     const { queue, store, runner, view, clock, onError } = this.deps;
+    const read = () => store.leaseState(id).catch((error: unknown) => void onError(error));
+    // A queue deadline is for a start: a session that started and waits again (handed back, taken
+    // over) stays until its run deadline (the sweep moves its deadline there), whoever withdraws it.
+    const before = event === 'tick' ? (known ?? (await read())) : known;
+    if (before?.run !== undefined && clock.now() < before.run.runDeadlineAt) return false;
     const data = await queue.withdraw(provider, id);
     if (data === undefined) return false;
     // Leased by an instance lost with it (its lock lapsed): what its call held in the shared limits
     // (a slot, a probe) is freed, as a takeover frees it; unread, it lapses at its run deadline.
-    const run =
-      known === undefined
-        ? await store.leaseState(id).then(
-            (state) => state.run,
-            (error: unknown) => void onError(error),
-          )
-        : known.run;
-    // A hop, or a session that started and waits again (handed back, taken over) past its run
-    // deadline: it ends from its run record, its attempts and route kept, without a call (before
-    // that deadline, it would run here: the sweep leaves such a session alone).
-    const expired = run !== undefined && clock.now() >= run.runDeadlineAt;
-    if (data.input.provider !== provider || (event === 'tick' && expired))
+    const run = (before ?? (await read()))?.run;
+    // A hop, or a session that started past its run deadline: it ends from its run record, its
+    // attempts and route kept, without a call.
+    if (data.input.provider !== provider || (event === 'tick' && run !== undefined))
       return runner.endMoved(data, provider).then(() => true);
     const now = clock.now();
     // A queue timeout names the limit that held it, as in memory.

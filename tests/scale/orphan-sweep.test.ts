@@ -124,7 +124,7 @@ describe('the queue-deadline sweep, a session with no job, no run and no end', (
 });
 
 describe('a withdrawal at the queue deadline of a session that started and waits again', () => {
-  /** `withdraw(..., 'tick')` of a waiting job whose run record has its run deadline `runDeadlineIn` ms on. */
+  /** `withdraw(..., 'tick')` (the submitter's own queue-deadline timer) of a waiting job whose run record has its run deadline `runDeadlineIn` ms on. */
   async function withdrawStarted(runDeadlineIn: number) {
     const clock = new SimulatedClock();
     clock.set(CREATED + 5_000);
@@ -140,7 +140,12 @@ describe('a withdrawal at the queue deadline of a session that started and waits
     const data = { input: { ...input, queueDeadlineAt: CREATED + 500, timeoutMs: 10_000 }, request: {} };
     const run = { startedAt: CREATED + 100, attempts: 1, runDeadlineAt: clock.now() + runDeadlineIn };
     const withdrawals = new Withdrawals({
-      queue: { withdraw: async () => data } as unknown as SessionQueue,
+      queue: {
+        withdraw: async () => {
+          ended.push('withdrawn');
+          return data;
+        },
+      } as unknown as SessionQueue,
       store: {
         leaseState: async () => ({ ended: false, run, cancelReason: null, confirmed: true }),
         settle: async (result: SessionResult) => {
@@ -158,15 +163,17 @@ describe('a withdrawal at the queue deadline of a session that started and waits
         throw error;
       },
     });
-    expect(await withdrawals.withdraw('p', ID, 'tick')).toBe(true);
-    return ended;
+    return { withdrawn: await withdrawals.withdraw('p', ID, 'tick'), ended };
   }
 
   it('past its run deadline, ends it from its run record (its attempts kept, no call)', async () => {
-    expect(await withdrawStarted(0)).toEqual(['from its run record']);
+    expect(await withdrawStarted(0)).toEqual({
+      withdrawn: true,
+      ended: ['withdrawn', 'from its run record'],
+    });
   });
 
-  it('before its run deadline, does not run it here: it ends as before, without a call', async () => {
-    expect(await withdrawStarted(1_000)).toEqual(['settled timedOut']);
+  it('before its run deadline, leaves it waiting: not a queue timeout, and not run here', async () => {
+    expect(await withdrawStarted(1_000)).toEqual({ withdrawn: false, ended: [] });
   });
 });
