@@ -183,6 +183,7 @@ export function createClusterRuntime(
     onError,
     limits,
     sharedState,
+    queue,
     ended,
     view,
     callers,

@@ -9,7 +9,7 @@ import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start }
 import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { confirmedState, unconfirmedEnd } from './confirmed.js';
-import { coolsPastRun, releaseLost } from './hop-target.js';
+import { coolsPastRun, releaseLost, takeOver } from './hop-target.js';
 import { cancelledAt, labelOf, targetProvider } from './job-data.js';
 import {
   AWAY,
@@ -175,17 +175,18 @@ export class LeaseRunner {
         await this.settle(resultOf(data, [{ type: 'session.tick', now }], held), data);
         return;
       }
-      // Taken over: it resumes between attempts, and its next call asks the limits of its route's
-      // current target as any retry does (charged once, to the right provider). A hop recorded but
-      // not yet moved (its instance lost in between) moves on to its target's queue first.
+      // Taken over: it resumes between attempts, and its next call asks the limits of its route's current
+      // target as any retry does (charged once, to the right provider). A hop recorded but not yet moved
+      // (its instance lost in between) moves on to its target's queue first; a job a move left, freeing nothing.
       if (state.run !== undefined) {
         // Its deltas reached observers before its instance was lost: running it again would repeat them.
         if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
-        await releaseLost(this.limiter, data.input, state.run, now, this.s);
-        // Not when that target cools down past its run deadline: it resumes here to move on.
-        if (at !== lease.provider && !(await coolsPastRun(this.limiter, data.input, state.run, this.s))) {
-          await this.progress.moving(this.s.store.liveSession(id), at);
+        const taken = takeOver(this.limiter, this.s, data.input, state.run, lease.provider);
+        const next = await taken.catch(unanswered(this.s));
+        if (next === undefined) return AWAY;
+        if (next !== 'here') {
+          if (next === 'move') await this.progress.moving(this.s.store.liveSession(id), at);
           // Unanswered (a cut): thrown, BullMQ would drop the job. It waits a moment, and its next lease moves
           // it again (a job id is added once: one that landed is not doubled; one run there ends this one).
           const moved = await lease.moveTo(at, state.run.runDeadlineAt).then(() => true, unanswered(this.s));

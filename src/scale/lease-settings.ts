@@ -78,6 +78,8 @@ export interface LeaseRunnerSettings {
     readonly perProvider: Readonly<Record<string, number>>;
   };
   readonly sharedState: SharedState;
+  /** Whether a moved hop's job is in its target's queue (`takeOver`). */
+  readonly queue: Pick<SessionQueue, 'waiting'>;
   /** The cluster's view of the limits: holds are recorded there. */
   readonly view: LimitsView;
   /** Each caller's share of the sessions running here (`limits.maxRunningPerCaller`). */
