@@ -40,7 +40,7 @@ export {
   type MemoryInstanceOptions,
 } from './memory-ports/hub.js';
 export { MemorySessionQueue } from './memory-ports/instance-queue.js';
-export { MemorySessionStore } from './memory-ports/store.js';
+export { callerKept, MemorySessionStore } from './memory-ports/store.js';
 export { MemorySharedState } from './memory-state.js';
 export {
   type ResolvedLimits,

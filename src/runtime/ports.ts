@@ -27,6 +27,9 @@ export interface QueuedSession {
   readonly depth?: number;
 }
 
+/** A session's caller metadata as its submitter capped it: its results' `metadata.caller` and `metadata.truncated`. */
+export type CallerOf = Pick<QueuedSession, 'caller' | 'callerTruncated'>;
+
 /** A leased session its provider's limits held back: back to wait for `retryInMs`. */
 export interface Held {
   readonly retryInMs: number;
@@ -182,8 +185,14 @@ export interface SessionStore {
   load(): Promise<void>;
   /** Applies one message heard on the bus to the mirror. */
   apply(message: BusMessage): void;
-  /** A live summary, unless the session has ended meanwhile; tells the cluster. */
-  put(summary: SessionSummary, event: RuntimeEvent): Promise<void>;
+  /**
+   * A live summary, unless the session has ended meanwhile; tells the cluster. With `caller` (a
+   * submit's), its caller metadata is kept beside it, in the same write, until the session ends:
+   * the one end built from the summary alone (`orphanEnd`) carries it as the job would have.
+   */
+  put(summary: SessionSummary, event: RuntimeEvent, caller?: CallerOf): Promise<void>;
+  /** The caller metadata `put` kept beside a live summary; `undefined` when none was (nor after its end). */
+  callerOf(id: string): Promise<CallerOf | undefined>;
   /**
    * A live summary whose change no event tells (a running session's wait at its gate, begun or
    * ended), unless the session has ended meanwhile; every instance's reads show it, and subscribers

@@ -77,8 +77,7 @@ export function createClusterRuntime(
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
   const providers = resolveProviders(options.providers);
-  // Each provider's concurrency is the shared limiter's too: a fallback hop from another queue counts
-  // in it. A task lane's is this instance's own (`cluster-tasks.ts`).
+  // A provider's concurrency is the shared limiter's too (a fallback hop counts); a task lane's, this instance's.
   const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
   const limits = resolveLimits(sharedLimits, providers);
   const clock: Clock = options.clock ?? systemClock;
@@ -351,8 +350,10 @@ export function createClusterRuntime(
     atTime(clock, clock.now() + queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS, owner.timers, () =>
       guard(sessionId),
     );
-    // The summary and the job at once: `put` writes nothing once the session has a result.
-    Promise.all([store.put(queuedSummary(data), queuedEvent(data, store, waiting)), queue.add(data)]).catch(
+    // The summary (its caller's metadata beside it) and the job at once: `put` writes nothing once the
+    // session has a result. The summary goes first, on its deadline's connection (docs/scale-out.md).
+    const event = queuedEvent(data, store, waiting);
+    Promise.all([store.put(queuedSummary(data), event, data), queue.add(data)]).catch(
       (error: unknown) =>
         void endUnavailable(
           data,

@@ -5,7 +5,7 @@
 import { ownerIn } from '../core/metadata.js';
 import type { ChatFile, ChatRequest } from '../providers/port.js';
 import { type Admitted, cancelEvent, inputSummary, resultOf } from '../runtime/backend.js';
-import type { QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
+import type { CallerOf, QueuedSession, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 import type { Owner } from './owner.js';
 
@@ -82,12 +82,15 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
 
 /**
  * The end of a session past its queue deadline whose summary alone landed (no job, no run, no end:
- * `withdrawals.ts`), built from that summary: its caller was told `BACKEND_UNAVAILABLE`. Of its
- * caller metadata only the owner is known (the job held the rest).
+ * `withdrawals.ts`), built from that summary: its caller was told `BACKEND_UNAVAILABLE`. Its caller
+ * metadata is what its submitter wrote beside the summary (`SessionStore.put`), as the job held it:
+ * the caller's and `truncated` as any end of it has them. Without that (a submitter before
+ * 2026-12-06), the summary's owner alone.
  */
-export function orphanEnd(summary: SessionSummary, now: number): SessionResult {
+export function orphanEnd(summary: SessionSummary, kept: CallerOf | undefined, now: number): SessionResult {
   const queuedMs = Math.max(0, now - summary.createdAt);
   const { sessionId, requestId, provider, model, priority, label, owner } = summary;
+  const caller = kept?.caller ?? (owner === undefined ? undefined : { owner });
   const message =
     "Expected the cluster to hold the job of a session queued past its queue deadline, found its summary alone (its submitter's enqueue was taken in part; its caller was told BACKEND_UNAVAILABLE)";
   return {
@@ -97,7 +100,8 @@ export function orphanEnd(summary: SessionSummary, now: number): SessionResult {
       ...{ sessionId, requestId, provider, model, priority, state: 'cancelled', queuedMs },
       ...{ runMs: 0, totalMs: queuedMs, attempts: 0, code: 'BACKEND_UNAVAILABLE' },
       ...(label === undefined ? {} : { label }),
-      ...(owner === undefined ? {} : { caller: { owner } }),
+      ...(caller === undefined ? {} : { caller }),
+      ...(kept?.callerTruncated === true ? { truncated: true } : {}),
     },
   };
 }

@@ -2,13 +2,14 @@
  * The `SessionStore` port on Redis. Live sessions are a hash (`<prefix>:live`, id -> summary JSON)
  * that every instance mirrors in memory from the bus, so `status()`, `session(id)` and `sessions()`
  * stay synchronous and show the whole cluster. A session ends through `settle`: one script that
- * sets the result key only if none is set, drops the live entry and publishes `session.ended`;
+ * sets the result key only if none is set, drops the live entry (and the caller metadata a submit
+ * wrote beside it, `<prefix>:callers`) and publishes `session.ended`;
  * whoever sets it first ends the session, so each session ends exactly once.
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
-import { endedSummary, History } from '../runtime/backend.js';
-import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../runtime/ports.js';
+import { callerKept, endedSummary, History } from '../runtime/backend.js';
+import type { BusMessage, CallerOf, LeaseState, RunRecord, SessionStore } from '../runtime/ports.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../runtime/types.js';
 
 // 1: this call ended the session; 2: this very end was written before (a retry whose first answer
@@ -18,6 +19,7 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[4])
   redis.call('DEL', KEYS[4])
+  redis.call('HDEL', KEYS[5], ARGV[1])
   redis.call('PUBLISH', ARGV[5], ARGV[6])
   return 1
 end
@@ -35,6 +37,14 @@ return 0`;
 
 const PUT = `if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+end
+return 0`;
+
+/** `PUT` of a submit, with its caller metadata (ARGV[5]) beside the summary in KEYS[3] (`callers`); `SETTLE` drops it. */
+const PUT_WITH_CALLER = `if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
   redis.call('PUBLISH', ARGV[3], ARGV[4])
 end
 return 0`;
@@ -60,6 +70,10 @@ export class RedisKeys {
   constructor(readonly prefix: string) {}
   get live(): string {
     return `${this.prefix}:live`;
+  }
+  /** Live sessions' caller metadata (id -> JSON), written with a submit's summary, dropped at its end. */
+  get callers(): string {
+    return `${this.prefix}:callers`;
   }
   /** Queued sessions by queue deadline; members are `provider|sessionId`. */
   get queueDeadlines(): string {
@@ -153,12 +167,24 @@ export class RedisSessionStore implements SessionStore {
     this.history.add(endedSummary(result, endedAt));
   }
 
-  async put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
+  async put(summary: SessionSummary, event: RuntimeEvent, caller?: CallerOf): Promise<void> {
     // This instance's mirror at once, as the in-memory ports do: a read right after `submit`
     // (`session(id)`, `status()`) sees the session; the other instances hear it on the bus.
     const id = summary.sessionId;
     if (this.history.get(id) === undefined && !this.live.has(id)) this.live.set(id, summary);
-    await this.redis.eval(PUT, 2, ...this.putKeys(id), ...this.putArgs(summary, event));
+    // The caller's metadata in Redis alone, beside the summary: no instance mirrors it.
+    const kept = callerKept(caller);
+    if (kept === undefined)
+      await this.redis.eval(PUT, 2, ...this.putKeys(id), ...this.putArgs(summary, event));
+    else {
+      const [keys, args] = [[...this.putKeys(id), this.keys.callers], this.putArgs(summary, event)];
+      await this.redis.eval(PUT_WITH_CALLER, 3, ...keys, ...args, JSON.stringify(kept));
+    }
+  }
+
+  async callerOf(id: string): Promise<CallerOf | undefined> {
+    const json = await this.redis.hget(this.keys.callers, id);
+    return json === null ? undefined : (JSON.parse(json) as CallerOf);
   }
 
   /** `PUT` with a summary-only message: mirrored by every instance, no event for subscribers. */
@@ -223,11 +249,12 @@ export class RedisSessionStore implements SessionStore {
     const message: BusMessage = { origin: this.origin, event };
     const done = await this.redis.eval(
       SETTLE,
-      4,
+      5,
       this.keys.result(m.sessionId),
       this.keys.live,
       this.keys.queueDeadlines,
       this.keys.run(m.sessionId),
+      this.keys.callers,
       m.sessionId,
       JSON.stringify(result),
       String(this.resultTtlMs),

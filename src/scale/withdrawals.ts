@@ -134,7 +134,7 @@ export class Withdrawals {
     const { queue, store, clock } = this.deps;
     const summary = confirmed ? store.liveSession(id) : undefined;
     if (summary !== undefined) {
-      const result = orphanEnd(summary, clock.now());
+      const result = orphanEnd(summary, await store.callerOf(id), clock.now());
       await store.settle(result, summary.label, summary.createdAt + result.metadata.totalMs);
     } else if (confirmed) return false;
     await queue.clearDeadline(provider, id); // its place in the arrival order too

@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createOpenAICompatibleProvider } from '../../src/providers/openai-compatible.js';
 import { MemoryClusterHub } from '../../src/runtime/backend.js';
-import type { SessionStore } from '../../src/runtime/ports.js';
+import type { SessionQueue, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import type { Runtime, SessionResult } from '../../src/runtime/types.js';
 import { createClusterRuntime } from '../../src/scale/cluster-runtime.js';
@@ -64,6 +64,9 @@ function refusing(lines: string[]): { rewrite: (chunk: Buffer) => Buffer; swappe
   };
   return { rewrite, swapped: () => swapped };
 }
+
+/** Caller metadata over its cap (4096 bytes): `note` is cut, the rest kept, `truncated` set. */
+const CALLER = { owner: 'alice', team: 'blue', note: 'x'.repeat(5000) };
 
 let prefixes = 0;
 async function instance(
@@ -144,9 +147,11 @@ describe('on Redis', () => {
     });
     const front = await instance(proxy.url, false, prefix, 200);
     const worker = await instance(rig.redis.url, true, prefix, 200);
+    const heard: SessionResult[] = [];
+    worker.subscribe((e) => void (e.type === 'session.ended' && heard.push(e.result as SessionResult)));
     const handle = front.submit(
       { messages: [{ role: 'user', content: 'summary only' }] },
-      { queueTimeoutMs: 500 },
+      { queueTimeoutMs: 500, metadata: CALLER },
     );
     const told = await handle.result;
     expect([added, refuse.swapped()]).toEqual([1, 1]);
@@ -160,11 +165,17 @@ describe('on Redis', () => {
     expect(worker.sessions().map((s) => s.sessionId)).not.toContain(handle.id); // live ones only
     expect(worker.status().queued + worker.status().running).toBe(0);
     expect(front.session(handle.id)).toEqual(worker.session(handle.id));
+    // Its end carries the caller metadata its caller was told, cut as it was (kept beside its summary).
+    expect(heard.map((r) => [r.metadata.caller, r.metadata.truncated])).toEqual([
+      [{ owner: 'alice', team: 'blue' }, true],
+    ]);
+    expect([told.metadata.caller, told.metadata.truncated]).toEqual([{ owner: 'alice', team: 'blue' }, true]);
     // Ended once: the sweeps after it find nothing of it left.
     await wall(600);
     const redis = new Redis(rig.redis.url);
     try {
       expect(await redis.hexists(`${prefix}:live`, handle.id)).toBe(0);
+      expect(await redis.exists(`${prefix}:callers`)).toBe(0);
       expect(await redis.zcard(`${prefix}:qdl`)).toBe(0);
       expect(await redis.zcard(`${prefix}:arrivals:p`)).toBe(0);
     } finally {
@@ -231,6 +242,17 @@ describe('on Redis', () => {
   }, 30_000);
 });
 
+/** `target` with the methods `changed` gives in place of its own. */
+function overridden<T extends object>(target: T, changed: Partial<T>): T {
+  return new Proxy(target, {
+    get: (t, key) => {
+      if (key in changed) return changed[key as keyof T];
+      const value = Reflect.get(t, key, t) as unknown;
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+}
+
 describe('on the memory cluster', () => {
   const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
   async function advance(clock: SimulatedClock, ms: number, stepMs = 50): Promise<void> {
@@ -242,8 +264,11 @@ describe('on the memory cluster', () => {
     }
   }
 
-  /** A submitting instance (`work: false`) whose store's `put` and `settle` are `put` and `settle` here. */
-  function cluster(overrides: (store: SessionStore, clock: SimulatedClock) => Partial<SessionStore>) {
+  /** A submitting instance (`work: false`) whose store's (and queue's) methods are those `overrides` give. */
+  function cluster(
+    overrides: (store: SessionStore, clock: SimulatedClock) => Partial<SessionStore>,
+    queueOverrides: (hub: MemoryClusterHub) => Partial<SessionQueue> = () => ({}),
+  ) {
     const clock = new SimulatedClock();
     clock.set(1_000_000);
     const hub = new MemoryClusterHub({ clock });
@@ -256,16 +281,8 @@ describe('on the memory cluster', () => {
         createRuntime: (runtimeOptions, local) =>
           createClusterRuntime(runtimeOptions, local, (context) => {
             const ports = hub.ports(context, { work: false });
-            const store = ports.store;
-            const changed = overrides(store, clock);
-            const wrapped = new Proxy(store, {
-              get: (target, key) => {
-                if (key in changed) return changed[key as keyof SessionStore];
-                const value = Reflect.get(target, key, target) as unknown;
-                return typeof value === 'function' ? value.bind(target) : value;
-              },
-            });
-            return { ...ports, store: wrapped };
+            const store = overridden(ports.store, overrides(ports.store, clock));
+            return { ...ports, store, queue: overridden(ports.queue, queueOverrides(hub)) };
           }),
       },
     });
@@ -284,6 +301,41 @@ describe('on the memory cluster', () => {
     await advance(clock, 2_500);
     expect(shown(worker, handle.id)).toBe('BACKEND_UNAVAILABLE cancelled');
     expect(front.session(handle.id)).toEqual(worker.session(handle.id));
+    expect(provider.calls).toHaveLength(0);
+    await Promise.all([front.shutdown({ deadlineMs: 0 }), worker.shutdown({ deadlineMs: 0 })]);
+  });
+
+  it('a submit whose summary its store took but not its job ends BACKEND_UNAVAILABLE everywhere at its queue deadline, with its caller metadata', async () => {
+    const refused = () => Promise.reject(new Error('test refused'));
+    // The job's add refused but its deadline written (on Redis a plain write beside BullMQ's add), the end
+    // refused; its caller's instance forgets it in its own view alone, as on Redis (the hub's is everyone's).
+    const { clock, provider, front, worker } = cluster(
+      () => ({ settle: refused, forget: () => undefined }),
+      (hub) => ({
+        add: (session) => {
+          const { provider: p, sessionId, queueDeadlineAt } = session.input;
+          hub.queue.deadlines.set(`${p}|${sessionId}`, queueDeadlineAt);
+          return refused();
+        },
+      }),
+    );
+    await Promise.all([front.ready, worker.ready]);
+    const heard: SessionResult[] = [];
+    worker.subscribe((e) => void (e.type === 'session.ended' && heard.push(e.result as SessionResult)));
+    const handle = front.submit(
+      { messages: [{ role: 'user', content: 'summary only' }] },
+      { queueTimeoutMs: 500, metadata: CALLER },
+    );
+    await advance(clock, 100);
+    const told = await handle.result;
+    expect(endOf(told)).toBe('BACKEND_UNAVAILABLE cancelled');
+    expect(shown(worker, handle.id)).toBe('queued');
+    await advance(clock, 2_500);
+    expect(shown(worker, handle.id)).toBe('BACKEND_UNAVAILABLE cancelled');
+    expect(heard.map((r) => [r.metadata.caller, r.metadata.truncated])).toEqual([
+      [{ owner: 'alice', team: 'blue' }, true],
+    ]);
+    expect([told.metadata.caller, told.metadata.truncated]).toEqual([{ owner: 'alice', team: 'blue' }, true]);
     expect(provider.calls).toHaveLength(0);
     await Promise.all([front.shutdown({ deadlineMs: 0 }), worker.shutdown({ deadlineMs: 0 })]);
   });

@@ -65,7 +65,7 @@ const planArb: fc.Arbitrary<Plan> = fc.record(
   { requiredKeys: ['workers', 'limits', 'sessions', 'kill'] },
 );
 
-/** What Redis still holds of the run's sessions: live entries, queue deadlines, jobs in any queue. */
+/** What Redis still holds of the run's sessions: live entries and their callers' metadata, queue deadlines, jobs in any queue. */
 async function leftInRedis(prefix: string): Promise<string[]> {
   const admin = new Redis(rig.redis.url);
   try {
@@ -80,6 +80,7 @@ async function leftInRedis(prefix: string): Promise<string[]> {
       if (n > 0) left.push(`${key}: ${n}`);
     };
     await count(`${prefix}:live`, 'hash');
+    await count(`${prefix}:callers`, 'hash');
     await count(`${prefix}:qdl`, 'zset');
     for (const provider of PROVIDERS) {
       for (const list of ['wait', 'active', 'paused']) await count(`${prefix}:${provider}:${list}`, 'list');

@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import type { LeaseState, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
+import type { CallerOf, LeaseState, SessionQueue, SessionStore } from '../../src/runtime/ports.js';
 import type { SessionResult, SessionSummary } from '../../src/runtime/types.js';
 import { Withdrawals } from '../../src/scale/withdrawals.js';
 
@@ -24,8 +24,11 @@ interface Seen {
   cleared: string[];
 }
 
+/** The caller metadata its submitter wrote beside its summary. */
+const CALLER: CallerOf = { caller: { owner: 'alice', team: 'blue' }, callerTruncated: true };
+
 /** A sweep's ports: one overdue session, with `state` (changed between sweeps) for what it finds. */
-function sweeper(state: { lease: Partial<LeaseState>; job: boolean; live: boolean }) {
+function sweeper(state: { lease: Partial<LeaseState>; job: boolean; live: boolean; caller?: CallerOf }) {
   const clock = new SimulatedClock();
   clock.set(CREATED + 5_000);
   const seen: Seen = { settled: [], cleared: [] };
@@ -44,6 +47,7 @@ function sweeper(state: { lease: Partial<LeaseState>; job: boolean; live: boolea
       ...state.lease,
     }),
     liveSession: () => (state.live ? summary : undefined),
+    callerOf: async (id: string) => (id === ID ? state.caller : undefined),
     settle: async (result: SessionResult, label: string | undefined, endedAt: number) => {
       seen.settled.push({ result, label, endedAt });
       return true;
@@ -64,7 +68,7 @@ function sweeper(state: { lease: Partial<LeaseState>; job: boolean; live: boolea
 
 describe('the queue-deadline sweep, a session with no job, no run and no end', () => {
   it('ends BACKEND_UNAVAILABLE on the second sweep that finds it so, from its summary, once', async () => {
-    const { withdrawals, seen, clock } = sweeper({ lease: {}, job: false, live: true });
+    const { withdrawals, seen, clock } = sweeper({ lease: {}, job: false, live: true, caller: CALLER });
     await withdrawals.sweep();
     expect(seen).toEqual({ settled: [], cleared: [] });
     clock.increment(1_000);
@@ -80,10 +84,29 @@ describe('the queue-deadline sweep, a session with no job, no run and no end', (
     expect(result.metadata).toEqual({
       ...{ sessionId: ID, requestId: 'r1', provider: 'p', model: 'm', priority: 5, state: 'cancelled' },
       ...{ queuedMs: 6_000, runMs: 0, totalMs: 6_000, attempts: 0, code: 'BACKEND_UNAVAILABLE' },
-      ...{ label: 'nightly', caller: { owner: 'alice' } },
+      ...{ label: 'nightly', caller: { owner: 'alice', team: 'blue' }, truncated: true },
     });
     expect([label, endedAt]).toEqual(['nightly', CREATED + 6_000]);
     expect(seen.cleared).toEqual(['p|s1']);
+  });
+
+  it('carries its caller metadata as its submitter wrote it, without `truncated` when it was whole', async () => {
+    const caller = { caller: { owner: 'alice', team: 'blue' } };
+    const { withdrawals, seen } = sweeper({ lease: {}, job: false, live: true, caller });
+    await withdrawals.sweep();
+    await withdrawals.sweep();
+    expect(seen.settled.map((s) => s.result.metadata)).toEqual([
+      expect.not.objectContaining({ truncated: expect.anything() }),
+    ]);
+    expect(seen.settled[0]?.result.metadata.caller).toEqual({ owner: 'alice', team: 'blue' });
+  });
+
+  it('carries its summary’s owner alone when its submitter wrote no caller metadata (one before 2026-12-06)', async () => {
+    const { withdrawals, seen } = sweeper({ lease: {}, job: false, live: true });
+    await withdrawals.sweep();
+    await withdrawals.sweep();
+    const metadata = seen.settled[0]?.result.metadata;
+    expect([metadata?.caller, metadata?.truncated]).toEqual([{ owner: 'alice' }, undefined]);
   });
 
   it('is not ended when its end came between two sweeps (withdrawn by another instance)', async () => {

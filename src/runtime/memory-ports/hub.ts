@@ -1,6 +1,7 @@
 /**
  * `MemoryClusterHub`: what the instances of one in-memory cluster share, in one process: the queue
- * (`MemoryQueueCore`, on the scheduler's admission policy), the store's live sessions, results,
+ * (`MemoryQueueCore`, on the scheduler's admission policy), the store's live sessions (and their
+ * callers' metadata), results,
  * run records and cancel marks, the bus, and the shared state (`MemorySharedState`). Each runtime
  * built with `memoryClusterBackend({ hub })` is one instance of the cluster over it, composed by
  * the same cluster runtime as on Redis; all on the hub's clock, so a test can drive a whole
@@ -8,7 +9,7 @@
  */
 import { type Clock, systemClock } from '../../core/clock.js';
 import { MemorySharedState } from '../memory-state.js';
-import type { ClusterContext, ClusterPorts, RunRecord } from '../ports.js';
+import type { CallerOf, ClusterContext, ClusterPorts, RunRecord } from '../ports.js';
 import type { SessionResult, SessionSummary } from '../types.js';
 import { MemoryBusCore, MemoryEventBus } from './bus.js';
 import { MemorySessionQueue } from './instance-queue.js';
@@ -34,6 +35,8 @@ export class MemoryClusterHub {
   readonly bus = new MemoryBusCore();
   /** Live sessions of every instance, by id. */
   readonly live = new Map<string, SessionSummary>();
+  /** The caller metadata kept beside a live summary (`SessionStore.put`'s `caller`), by id. */
+  readonly callers = new Map<string, CallerOf>();
   readonly results: ExpiringMap<SessionResult>;
   readonly runs: ExpiringMap<RunRecord>;
   readonly cancels: ExpiringMap<string>;

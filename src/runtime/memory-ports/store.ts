@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { History } from '../history.js';
-import type { BusMessage, LeaseState, RunRecord, SessionStore } from '../ports.js';
+import type { BusMessage, CallerOf, LeaseState, RunRecord, SessionStore } from '../ports.js';
 import { endedSummary } from '../session-record.js';
 import type { RuntimeEvent, SessionResult, SessionSummary } from '../types.js';
 import type { MemoryClusterHub } from './hub.js';
@@ -91,6 +91,7 @@ export class MemorySessionStore implements SessionStore {
 
   forget(result: SessionResult): void {
     this.hub.live.delete(result.metadata.sessionId);
+    this.hub.callers.delete(result.metadata.sessionId);
     this.addEnded(result, this.hub.clock.now());
   }
 
@@ -104,12 +105,18 @@ export class MemorySessionStore implements SessionStore {
       this.history.add(endedSummary(result, endedAt));
   }
 
-  put(summary: SessionSummary, event: RuntimeEvent): Promise<void> {
+  put(summary: SessionSummary, event: RuntimeEvent, caller?: CallerOf): Promise<void> {
     if (!this.hub.results.has(summary.sessionId)) {
       this.hub.live.set(summary.sessionId, summary);
+      const kept = callerKept(caller);
+      if (kept !== undefined) this.hub.callers.set(summary.sessionId, kept);
       this.hub.bus.publish({ origin: this.origin, event, summary });
     }
     return Promise.resolve();
+  }
+
+  callerOf(id: string): Promise<CallerOf | undefined> {
+    return Promise.resolve(this.hub.callers.get(id));
   }
 
   /** In the hub, which every instance reads: nothing to publish. */
@@ -132,6 +139,7 @@ export class MemorySessionStore implements SessionStore {
     if (held !== undefined) return Promise.resolve(held === result);
     hub.results.set(id, result, RESULT_TTL_MS);
     hub.live.delete(id);
+    hub.callers.delete(id);
     hub.queue.deadlines.delete(`${m.provider}|${id}`);
     hub.runs.delete(id);
     const event: RuntimeEvent = {
@@ -165,4 +173,14 @@ export class MemorySessionStore implements SessionStore {
     if (this.hub.cancels.get(id) === undefined) this.hub.cancels.set(id, reason, RESULT_TTL_MS);
     return Promise.resolve();
   }
+}
+
+/** What `put` keeps of a session's caller metadata: both fields, as its results carry them; nothing when it has none. */
+export function callerKept(caller: CallerOf | undefined): CallerOf | undefined {
+  if (caller === undefined || (caller.caller === undefined && caller.callerTruncated !== true))
+    return undefined;
+  return {
+    ...(caller.caller === undefined ? {} : { caller: caller.caller }),
+    ...(caller.callerTruncated === true ? { callerTruncated: true } : {}),
+  };
 }

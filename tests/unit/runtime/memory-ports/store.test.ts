@@ -162,6 +162,52 @@ describe('MemorySessionStore: live sessions', () => {
     expect(heard).toEqual([]);
   });
 
+  it('keeps the caller metadata a put gives beside its summary, for every instance, until the session ends', async () => {
+    const { store, hub, heard } = setup();
+    const a = store('A');
+    const b = store('B');
+    const caller = { owner: 'alice', team: 'blue' };
+    await a.put(summary('s1', 'queued'), started('s1'), { caller, callerTruncated: true });
+    expect(await b.callerOf('s1')).toEqual({ caller, callerTruncated: true });
+    // Not in the summary, nor on the bus.
+    expect(b.liveSession('s1')).toEqual(summary('s1', 'queued'));
+    await flush();
+    expect(heard).toEqual([{ origin: 'A', event: started('s1'), summary: summary('s1', 'queued') }]);
+    // A later put (its run, a summary alone) keeps it; a put with none keeps it too.
+    await b.putRunning(summary('s1'), started('s1'), run, 60_000);
+    await b.putSummary(summary('s1'));
+    await b.put(summary('s1'), started('s1'));
+    expect(await a.callerOf('s1')).toEqual({ caller, callerTruncated: true });
+    await b.settle(result('s1'), undefined, 950);
+    expect(await a.callerOf('s1')).toBeUndefined();
+    expect(hub.callers.size).toBe(0);
+  });
+
+  it('keeps of a caller what it has: its metadata alone, or its cut alone, and nothing for none', async () => {
+    const { store, hub } = setup();
+    const a = store('A');
+    await a.put(summary('s1', 'queued'), started('s1'), { caller: { owner: 'bob' }, callerTruncated: false });
+    await a.put(summary('s2', 'queued'), started('s2'), { callerTruncated: true });
+    await a.put(summary('s3', 'queued'), started('s3'), {});
+    await a.put(summary('s4', 'queued'), started('s4'), { callerTruncated: false });
+    await a.put(summary('s5', 'queued'), started('s5'));
+    expect(await a.callerOf('s1')).toStrictEqual({ caller: { owner: 'bob' } });
+    expect(await a.callerOf('s2')).toStrictEqual({ callerTruncated: true });
+    expect([...hub.callers.keys()]).toEqual(['s1', 's2']);
+  });
+
+  it('keeps no caller metadata for a put on a session that ended, nor once it is forgotten', async () => {
+    const { store, hub } = setup();
+    const a = store('A');
+    await a.settle(result('s1'), undefined, 950);
+    await a.put(summary('s1', 'queued'), started('s1'), { caller: { owner: 'alice' } });
+    expect(await a.callerOf('s1')).toBeUndefined();
+    await a.put(summary('s2', 'queued'), started('s2'), { caller: { owner: 'alice' } });
+    a.forget(result('s2'));
+    expect(await a.callerOf('s2')).toBeUndefined();
+    expect(hub.callers.size).toBe(0);
+  });
+
   it('confirms a session to whichever instance leases it once its summary is put, and no more once it ended', async () => {
     const { store } = setup();
     const a = store('A');
