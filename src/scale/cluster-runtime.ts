@@ -350,8 +350,7 @@ export function createClusterRuntime(
     atTime(clock, clock.now() + queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS, owner.timers, () =>
       guard(sessionId),
     );
-    // The summary (its caller's metadata beside it) and the job at once: `put` writes nothing once the
-    // session has a result. The summary goes first, on its deadline's connection (docs/scale-out.md).
+    // The summary (its caller's metadata beside it) and the job at once; `put` writes nothing once ended. The summary goes first, on its deadline's connection.
     const event = queuedEvent(data, store, waiting);
     Promise.all([store.put(queuedSummary(data), event, data), queue.add(data)]).catch(
       (error: unknown) =>
