@@ -31,6 +31,7 @@ import {
   envelopeOver,
   initializeRefusal,
   readBody,
+  refuseTooLarge,
 } from './http-body.js';
 import { closeCancelled, OpenPosts } from './http-cancelled.js';
 import { DisconnectedCalls, watchResumes } from './http-disconnect.js';
@@ -277,10 +278,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         read.bound === 'caller' ? busyMessage(bodies.maxBytesPerCaller, scope) : busyMessage(bodies.maxBytes);
       return json(res, 503, rpcError(-32000, message));
     }
-    if (read.kind === 'tooLarge') {
-      res.setHeader('Connection', 'close');
-      return json(res, 413, rpcError(-32000, `Request body over ${maxBodyBytes} bytes`));
-    }
+    if (read.kind === 'tooLarge') return refuseTooLarge(req, res, maxBodyBytes, server.requestTimeout);
     if (read.kind === 'invalid')
       return json(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
     if (read.kind === 'tooDeep') {
