@@ -94,7 +94,7 @@ export interface McpContextOptions {
    */
   readonly sessionFilter?: SessionFilter | 'owner';
   /**
-   * Statecharts served as `troupe://charts/{name}`, as Mermaid text by name; the composition root
+   * Statecharts served as `troupe://charts/{machine}`, as Mermaid text by name; the composition root
    * draws them (`src/observe` is outside this layer). @default {} (no chart resources)
    */
   readonly charts?: Readonly<Record<string, string>>;

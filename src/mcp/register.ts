@@ -45,7 +45,7 @@ export interface RegisterToolsOptions extends Omit<McpContextOptions, 'runtime'>
   /**
    * Also add troupe's resources, as `troupe serve` has them: `troupe://sessions` and
    * `troupe://sessions/{id}` (subscribable, filtered by `sessionFilter`), `troupe://models` and
-   * `troupe://charts/{name}` (the `charts` given). @default false
+   * `troupe://charts/{machine}` (the `charts` given). @default false
    */
   readonly resources?: boolean;
   /** Also add troupe's prompts (`second_opinion`, `review`), as `troupe serve` has them. @default false */
