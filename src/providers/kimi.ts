@@ -90,6 +90,8 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
       errorTable: KIMI_ERRORS,
       // Moonshot documents `max_completion_tokens` and deprecates `max_tokens`.
       maxTokensField: 'max_completion_tokens',
+      // Moonshot refuses an assistant tool-call turn with empty `content` ("text content is empty").
+      omitEmptyToolCallContent: true,
       rateLimitBudget: kimiRateLimitBudget,
       prepare: kimiPrepare,
       ...(options.capabilities ?? {}),

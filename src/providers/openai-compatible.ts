@@ -22,7 +22,13 @@ import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { vendorModelOf } from './vendor-models.js';
-import { completionAsDeltas, fromCompletion, type ThinkingMapper, toRequestBody } from './wire.js';
+import {
+  type BodyOptions,
+  completionAsDeltas,
+  fromCompletion,
+  type ThinkingMapper,
+  toRequestBody,
+} from './wire.js';
 
 /** A request as it will be sent, and what was changed on the way (shown in metadata as `notes`). */
 export interface PreparedRequest {
@@ -53,6 +59,8 @@ export interface ProviderQuirks {
   readonly prepare?: (request: ChatRequest, model: ModelSpec | undefined) => PreparedRequest;
   /** The body field for `max_tokens`. @default 'max_tokens' */
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /** Sends an assistant tool-call turn with no text without `content` (Moonshot). @default false */
+  readonly omitEmptyToolCallContent?: boolean;
   /**
    * The completion budget the vendor's rate limiter counts for a body, when it counts the prompt
    * plus a budget rather than what was generated (Moonshot); usage then carries `rateLimitTokens`.
@@ -318,13 +326,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     }
   }
 
-  function bodyOptions(): {
-    thinking?: ThinkingMapper;
-    maxTokensField?: 'max_tokens' | 'max_completion_tokens';
-  } {
+  function bodyOptions(): Pick<BodyOptions, 'thinking' | 'maxTokensField' | 'omitEmptyToolCallContent'> {
     return {
       ...(quirks.thinking === undefined ? {} : { thinking: quirks.thinking }),
       ...(quirks.maxTokensField === undefined ? {} : { maxTokensField: quirks.maxTokensField }),
+      omitEmptyToolCallContent: quirks.omitEmptyToolCallContent === true,
     };
   }
 

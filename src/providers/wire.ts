@@ -29,6 +29,11 @@ export interface BodyOptions {
   readonly leadingMessages?: readonly ChatMessage[];
   /** The body field that carries `max_tokens` (Kimi documents `max_completion_tokens`). @default 'max_tokens' */
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /**
+   * An assistant message with `tool_calls` and no text (`null`, blank, or blank text parts) goes
+   * without `content` (Moonshot answers 400 "text content is empty" to one). @default false
+   */
+  readonly omitEmptyToolCallContent?: boolean;
 }
 
 /**
@@ -50,7 +55,10 @@ export function toRequestBody(request: ChatRequest, options: BodyOptions): Recor
   if (request.thinking !== undefined)
     Object.assign(body, (options.thinking ?? glmThinking)(request.thinking, request.model));
   body.model = request.model;
-  body.messages = withLeading(request.messages, options.leadingMessages ?? []).map(toWireMessage);
+  const omitEmpty = options.omitEmptyToolCallContent === true;
+  body.messages = withLeading(request.messages, options.leadingMessages ?? []).map((m) =>
+    toWireMessage(m, omitEmpty),
+  );
   if (options.stream) {
     body.stream = true;
     if (options.streamUsageOption ?? true) body.stream_options = { include_usage: true };
@@ -68,14 +76,35 @@ function withLeading(messages: readonly ChatMessage[], leading: readonly ChatMes
   return [...messages.slice(0, split), ...leading, ...messages.slice(split)];
 }
 
-function toWireMessage(message: ChatMessage): Record<string, unknown> {
+function toWireMessage(message: ChatMessage, omitEmptyToolCallContent: boolean): Record<string, unknown> {
   const wire: Record<string, unknown> = { role: message.role, content: message.content };
+  if (omitEmptyToolCallContent && isEmptyToolCallTurn(message)) delete wire.content;
   if (message.name !== undefined) wire.name = message.name;
   if (message.tool_call_id !== undefined) wire.tool_call_id = message.tool_call_id;
   if (message.tool_calls !== undefined) wire.tool_calls = message.tool_calls;
   if (message.reasoning_content !== undefined) wire.reasoning_content = message.reasoning_content;
   if (message.partial !== undefined) wire.partial = message.partial;
   return wire;
+}
+
+/**
+ * An assistant turn that carries tool calls and no text: `content` null, blank, or a list of text
+ * parts that are all blank (MoonshotAI/kimi-cli, `packages/kosong/src/kosong/chat_provider/kimi.py`,
+ * `_is_effectively_empty_content_parts`, sends such a turn without `content`).
+ */
+function isEmptyToolCallTurn(message: ChatMessage): boolean {
+  if (message.role !== 'assistant' || (message.tool_calls?.length ?? 0) === 0) return false;
+  const content: unknown = message.content;
+  if (content === null || content === undefined) return true;
+  if (typeof content === 'string') return content.trim() === '';
+  return (
+    Array.isArray(content) &&
+    content.every(
+      (part: unknown) =>
+        (part as { type?: unknown } | null)?.type === 'text' &&
+        String((part as { text?: unknown }).text ?? '').trim() === '',
+    )
+  );
 }
 
 type Json = Record<string, unknown>;

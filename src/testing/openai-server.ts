@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Fault, NO_FAULT, parseFault } from './faults.js';
+import { sendKimiEmptyContentRule } from './kimi-message-rules.js';
 import { type KimiModelFields, kimiModelCard } from './kimi-models.js';
 import { FilesRoutes, type StoredFile } from './openai-files.js';
 import { type Reply, sendCompletion, sendError, sendStream } from './replies.js';
@@ -227,6 +228,7 @@ export function createOpenAIServer(options: OpenAIServerOptions = {}): OpenAISer
         return sendUnknownModel(res, vendor, model);
       if (vendor === 'kimi' && sendKimiThinkingRule(res, body)) return;
       if (vendor === 'kimi' && sendKimiToolSchemaRule(res, body)) return;
+      if (vendor === 'kimi' && sendKimiEmptyContentRule(res, body)) return;
       const reply = (respond ?? echo)(body);
       if (body.stream === true)
         return sendVendorStream(res, vendor, body, reply, {
