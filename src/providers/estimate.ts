@@ -9,7 +9,8 @@
  *   point (Chinese, Japanese and Korean text is about one token per character or less in Kimi's and
  *   GLM's tokenizers; counting one each errs high);
  * - every message: 4 tokens of framing, plus its role's text, name, tool-call names and arguments,
- *   and `reasoning_content`;
+ *   and `reasoning_content`; content given as parts: each text part by the text rule, each other
+ *   part (an image, a video, a file) `MEDIA_PART_TOKENS`;
  * - tool definitions: their JSON, by the text rule;
  * - files: their text (by the text rule) when given as a string, one token per 4 bytes otherwise;
  * - completion: the request's `max_tokens`, else what the vendor's limiter counts without one when
@@ -27,6 +28,15 @@ export interface TokenEstimate {
 }
 
 const MESSAGE_FRAMING = 4;
+
+/**
+ * What a content part other than text (an image, a video, a file) counts: Moonshot bills "each
+ * image at a fixed 1024 tokens, regardless of image size or resolution" (Kimi help center,
+ * MoonshotAI/kimi-help-center b7cfbfd, `en-US/kimi-api/model-selection.md`); the same for other
+ * kinds and vendors (*chosen*: none states a figure). Its URL or base64 data is not text the model
+ * reads, so it is not counted by the text rule.
+ */
+export const MEDIA_PART_TOKENS = 1024;
 
 /** Tokens of one string by the text rule. */
 export function textTokens(text: string): number {
@@ -47,11 +57,24 @@ export function textTokens(text: string): number {
 
 function messageTokens(message: ChatMessage): number {
   let tokens = MESSAGE_FRAMING + textTokens(message.role);
-  if (typeof message.content === 'string') tokens += textTokens(message.content);
+  tokens += contentTokens(message.content);
   if (message.name !== undefined) tokens += textTokens(message.name);
   if (message.reasoning_content !== undefined) tokens += textTokens(message.reasoning_content);
   for (const call of message.tool_calls ?? []) {
     tokens += textTokens(call.function.name) + textTokens(call.function.arguments);
+  }
+  return tokens;
+}
+
+/** A message's content: a string by the text rule, parts each by its kind (until 2026-12-06 parts counted 0). */
+function contentTokens(content: unknown): number {
+  if (typeof content === 'string') return textTokens(content);
+  if (!Array.isArray(content)) return 0;
+  let tokens = 0;
+  for (const part of content) {
+    const { type, text } = (part ?? {}) as { type?: unknown; text?: unknown };
+    if (type !== 'text') tokens += MEDIA_PART_TOKENS;
+    else if (typeof text === 'string') tokens += textTokens(text);
   }
   return tokens;
 }

@@ -290,6 +290,21 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ')).toMatch(note);
   });
 
+  it('caps the default budget of a prompt given as text parts as it caps one given as a string', async () => {
+    const r = await rig('kimi');
+    const parts = [{ type: 'text', text: 'x'.repeat(700_000) }];
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      messages: [{ role: 'user', content: parts as unknown as string }],
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    // Parts counted as nothing left troupe's 32768 on a prompt the window could not hold with it.
+    expect(body?.max_completion_tokens).toBe(262_144 - 233_340);
+    expect(result.metadata.notes?.join(' ')).toMatch(/what the model's window of 262144 tokens leaves/);
+  });
+
   // Moonshot: "Kimi 大模型生成的内容也可能包含不安全或敏感内容，进而导致 content_filter 错误" ([K7]): a
   // filter can stop an answer after its stream began; the error it carries is mapped by its type.
   it.each([

@@ -3,6 +3,7 @@ import {
   chargedTokens,
   estimatePromptTokens,
   estimateTokens,
+  MEDIA_PART_TOKENS,
   textTokens,
 } from '../../../src/providers/estimate.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
@@ -61,6 +62,30 @@ describe('token estimates (the documented rule)', () => {
         ],
       }),
     ).toBe(estimatePromptTokens(base) + 10 + 3);
+  });
+
+  it('counts content parts: text by the text rule, an image or any other part at Moonshot’s 1024', () => {
+    expect(MEDIA_PART_TOKENS).toBe(1024);
+    const text = 'x'.repeat(4000);
+    const asString = estimatePromptTokens({ model: 'm', messages: [{ role: 'user', content: text }] });
+    const parts = [
+      { type: 'text', text },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(40_000)}` } },
+      { type: 'video_url', video_url: { url: 'https://example.com/v.mp4' } },
+    ];
+    const asParts = estimatePromptTokens({
+      model: 'm',
+      messages: [{ role: 'user', content: parts as unknown as string }],
+    });
+    // The image's 40,000 base64 characters are not text the model reads: 1024, not 10,000.
+    expect(asParts).toBe(asString + 2 * 1024);
+    const malformed = [{ type: 'text' }, null, 'loose'];
+    expect(
+      estimatePromptTokens({
+        model: 'm',
+        messages: [{ role: 'user', content: malformed as unknown as string }],
+      }),
+    ).toBe(4 + textTokens('user') + 2 * 1024);
   });
 
   it('charges max_tokens when given, else the default completion', () => {
