@@ -4,8 +4,8 @@
  * - temperature and top_p from 0 to 1 (`n` other than 1 never gets here: a session reads one
  *   answer, so `submit` refuses it for every provider, `request-check.ts`);
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
- * - only kimi-k2.5 and later take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and
- *   kimi-k3 always think;
+ * - kimi-k2.5 and later, and kimi-k2-thinking (as Moonshot's own client sends it `enabled`, with
+ *   `keep`), take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and kimi-k3 always think;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - with thinking on, `tool_choice` is `auto` or `none` ("取任何其他值将会报错");
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
@@ -118,6 +118,10 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
   }
   if (kimiAlwaysThinks(draft.model)) {
     if (mode === 'disabled') throw draft.refuse('thinking', '`enabled` or unset: this model always thinks');
+    // Moonshot's own client sends kimi-k2-thinking `{ type: 'enabled' }`, and `keep: 'all'` for
+    // Preserved Thinking (MoonshotAI/kimi-cli, `src/kimi_cli/llm.py`): sent as given, `keep` kept.
+    if (/^kimi-k2-thinking/.test(draft.model)) return;
+    // kimi-k2.7-code: "you do not need to (and should not) pass the thinking parameter".
     draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
     return;
   }

@@ -267,6 +267,26 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ')).toMatch(/dropped `thinking`: this model always thinks/);
   });
 
+  // Moonshot's own client sends kimi-k2-thinking `thinking: { type: 'enabled' }`, with `keep: 'all'`
+  // for Preserved Thinking (MoonshotAI/kimi-cli, `src/kimi_cli/llm.py`, [K5]); until 2026-12-06 it
+  // was dropped, and `keep` with it.
+  it.each([
+    [{ thinking: 'enabled' as const }, { type: 'enabled' }],
+    [{ extra: { thinking: { type: 'enabled', keep: 'all' } } }, { type: 'enabled', keep: 'all' }],
+  ])('sends kimi-k2-thinking its thinking parameter as given (%j)', async (fields, sent) => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2-thinking',
+      messages: [user('q')],
+      ...fields,
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body?.thinking).toEqual(sent);
+    expect(result.metadata.notes?.join(' ') ?? '').not.toMatch(/dropped `thinking`/);
+  });
+
   // Moonshot refuses a prompt plus max_completion_tokens over the window (chat API reference);
   // troupe's own default budget must fit in what the prompt leaves (counted at 3 characters a token).
   it.each([
