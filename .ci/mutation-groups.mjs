@@ -231,6 +231,7 @@ export const GROUPS = {
       'src/runtime/pump.ts',
       'src/runtime/runtime.ts',
       'src/runtime/option-keys.ts',
+      'src/runtime/lending.ts',
     ],
     // Only its own tests: with runtime.test.ts too (44 tests a mutant) a run took about 50 minutes here.
     // createRuntime's, submit's and run's checks of their fields (and the prices table) have their own.
@@ -242,6 +243,7 @@ export const GROUPS = {
       'tests/unit/runtime/pump.test.ts',
       'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/running-share-stale.test.ts',
+      'tests/unit/runtime/lending.test.ts',
       'tests/unit/runtime/option-keys.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/prices-option.test.ts',

@@ -103,6 +103,8 @@ export class Scheduler<T extends Schedulable> {
   private past: Past<T> | undefined;
   private queuedTotal = 0;
   private runningTotal = 0;
+  /** Running sessions on a slot another running session lent them (`borrow`): not counted against `maxConcurrent`. */
+  private borrowing = 0;
 
   constructor(private readonly limits: SchedulerLimits) {}
 
@@ -145,7 +147,8 @@ export class Scheduler<T extends Schedulable> {
    */
   next(gate?: (item: T) => Verdict, held?: (item: T) => boolean): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
-    if (this.runningTotal >= this.limits.maxConcurrent || this.queuedTotal === 0) return undefined;
+    if (this.runningTotal - this.borrowing >= this.limits.maxConcurrent || this.queuedTotal === 0)
+      return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     let refused: Set<Lane<T>> | undefined;
     this.past = undefined;
@@ -205,10 +208,34 @@ export class Scheduler<T extends Schedulable> {
     return chosen;
   }
 
-  /** A running session ended: its slots free (`null`: it held no provider's slot, only the global one). */
-  release(provider: string | null): void {
+  /**
+   * A running session ended: its slots free (`null`: it held no provider's slot, only the global
+   * one; `borrowed`: its global one was lent, and goes back to its lender).
+   */
+  release(provider: string | null, borrowed = false): void {
     if (provider !== null) this.leave(provider);
     this.runningTotal--;
+    if (borrowed) this.borrowing--;
+  }
+
+  /**
+   * Takes a queued session out of its queue to run now on a global slot another running session
+   * lends it (one waiting for it: `lending.ts`); the caller found its provider's lane with room
+   * (`hasRoom`) before asking that provider's gate. It counts as running, not against
+   * `maxConcurrent`, until it ends (`release(..., true)`) or keeps the slot (`keep`); `false` when it
+   * is not queued.
+   */
+  borrow(item: T): boolean {
+    if (!this.remove(item)) return false;
+    this.lane(item.provider).running++;
+    this.runningTotal++;
+    this.borrowing++;
+    return true;
+  }
+
+  /** A session running on a lent slot keeps it: its lender ended (and released its own count). */
+  keep(): void {
+    this.borrowing--;
   }
 
   /**
@@ -271,7 +298,7 @@ export class Scheduler<T extends Schedulable> {
    * provider at once: a fallback hop), within the global one; `false` when that is full.
    */
   take(item: T): boolean {
-    if (this.runningTotal >= this.limits.maxConcurrent || !this.remove(item)) return false;
+    if (this.runningTotal - this.borrowing >= this.limits.maxConcurrent || !this.remove(item)) return false;
     this.lane(item.provider).running++;
     this.runningTotal++;
     return true;

@@ -19,6 +19,7 @@ import { Budgets } from './budgets.js';
 import { createCallGate } from './call-gates.js';
 import { RuntimeCounters } from './counters.js';
 import { EventHub } from './event-hub.js';
+import { Lending } from './lending.js';
 import { Lifecycle } from './lifecycle.js';
 import { Limiter } from './limits.js';
 import { LocalLimits } from './local-limits.js';
@@ -123,6 +124,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     limits.maxRunningPerCaller < limits.maxConcurrent
       ? new RunningShare(limits.maxRunningPerCaller, rates.holds)
       : undefined;
+  // A session waited for by another (`SubmitOptions.parent`) may run on its slot (lending.ts).
+  const lending = new Lending();
   // The admission loop (pump.ts): a pass on a submit, after an end or an outcome, at the alarm.
   const pump = new Pump({
     clock,
@@ -132,6 +135,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     share,
     deliver: (record, event) => driver.deliver(record, event),
     stopping: () => stopping,
+    lending,
   });
   const pumpSoon = () => pump.soon();
   const driver = new SessionDriver({
@@ -147,7 +151,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       rates.ended(record);
       share?.ended(record);
       queueRoom.release(record); // ended while queued; an admitted one released already (holds 0)
-      if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider);
+      // On a lent slot, it goes back to its lender; a lender leaves its slot to the child on it.
+      const borrowed = record.lending !== undefined && lending.ended(record, record.lending, keepSlot);
+      if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider, borrowed);
       else scheduler.remove(record);
     },
     observe: (record, event) => {
@@ -165,6 +171,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       pumpSoon();
     },
   });
+
+  /** A child keeps the slot its ended lender lent it, and a place in its caller's share (of the lender's caller, the lender's; else the one it holds already). */
+  function keepSlot(child: SessionRecord): void {
+    scheduler.keep();
+    share?.started(child);
+  }
 
   /** Queues a new record and hands back its handle. */
   function track(record: SessionRecord, held: Held, signal?: AbortSignal): SessionHandle<unknown> {
@@ -205,7 +217,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     return new RecordHandle(record, result, owner);
   }
 
-  const put = (admitted: Admitted, abort?: AbortSignal) => track(recordOf(admitted), admitted, abort);
+  const put = (admitted: Admitted, options: SubmitOptions) => {
+    const record = recordOf(admitted);
+    // Stryker disable next-line ConditionalExpression: a shortcut; no session has the id `undefined`, and `link` links nothing to none.
+    if (options.parent !== undefined) lending.link(record, table.get(options.parent));
+    return track(record, admitted, options.signal);
+  };
 
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */
   function adopt(session: AdoptedSession): SessionHandle {
@@ -265,9 +282,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   };
   return {
     submit: (request, submitOptions: SubmitOptions = {}) =>
-      put(admission.chat(request, submitOptions), submitOptions.signal) as SessionHandle,
-    run: (task, runOptions) =>
-      put(admission.task(task, runOptions), runOptions?.signal) as SessionHandle<never>,
+      put(admission.chat(request, submitOptions), submitOptions) as SessionHandle,
+    run: (task, runOptions) => put(admission.task(task, runOptions), runOptions) as SessionHandle<never>,
     adopt,
     runRecord,
     budgets,

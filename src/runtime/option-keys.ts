@@ -83,6 +83,7 @@ const SUBMIT_KEYS = {
   requestId: true,
   metadata: true,
   label: true,
+  parent: true,
 } as const satisfies Record<keyof SubmitOptions, true>;
 
 const RUN_KEYS = {

@@ -258,7 +258,7 @@ export function resolveSubmitOptions(
  * that is no AbortSignal threw a bare TypeError, and `label: 5`, `requestId: {}` or
  * `metadata: 'alice'` (whose `owner` then names no caller) went into every result as they came.
  */
-function checkKept({ signal, metadata, label, requestId }: SubmitOptions): void {
+function checkKept({ signal, metadata, label, requestId, parent }: SubmitOptions): void {
   // By its shape: an AbortSignal of another realm or a polyfill is as good.
   const aborts = signal as { addEventListener?: unknown; aborted?: unknown } | null | undefined;
   if (
@@ -273,6 +273,7 @@ function checkKept({ signal, metadata, label, requestId }: SubmitOptions): void 
     throw invalid('metadata', 'an object', metadata);
   if (label !== undefined && !isName(label, 0)) throw invalid('label', SHORT_TEXT, label);
   if (requestId !== undefined && !isName(requestId, 0)) throw invalid('requestId', SHORT_TEXT, requestId);
+  if (parent !== undefined && !isName(parent)) throw invalid('parent', "a session's id", parent);
   // The caller: budgets, the queue's share, the history and `status({ owner })` count by it. Not a
   // string (or an empty one) was no caller: its sessions went to nobody's budget.
   const owner = metadata !== undefined && Object.hasOwn(metadata, 'owner') ? metadata.owner : undefined;

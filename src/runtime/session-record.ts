@@ -23,6 +23,7 @@ import type { Schedulable } from '../core/scheduler.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import { costOf, type PriceTable, priceOf } from '../providers/prices.js';
 import type { EventStream } from './event-stream.js';
+import type { Link } from './lending.js';
 import type { WaitingFor } from './limit-types.js';
 import type { Start } from './limiter.js';
 import type { RunRecord } from './ports.js';
@@ -143,6 +144,8 @@ export interface SessionRecord extends Schedulable, Wakeable, HoldsRoom {
   cooling?: Promise<unknown> | undefined;
   /** The call it last left: a failed result carries what its stream had delivered (`ProviderCall.partial`). */
   left?: { partial(): PartialOutput | undefined };
+  /** Submitted within another session (`SubmitOptions.parent`), or one that was: its slot's lending (`lending.ts`). */
+  lending?: Link | undefined;
 }
 
 export function publicState(leaf: SessionStateValue): SessionState {

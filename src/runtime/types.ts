@@ -40,6 +40,15 @@ export interface SubmitOptions {
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** A label for observers (e.g. the MCP tool name). */
   readonly label?: string;
+  /**
+   * The id of a live session of this runtime that waits for this one (e.g. a `run` task, or a
+   * `withSession` tool, awaiting a model call): when no global slot is free, this session may run
+   * on the parent's (one child at a time per parent, within its provider's limits), so a tool
+   * waiting for its model call cannot hold the slot that call needs. An id that names no live
+   * session is ignored. On a cluster, for tasks (`run`) within tasks: chats there are counted apart
+   * from tasks already. (docs/runtime.md, "A session within a session")
+   */
+  readonly parent?: string;
 }
 
 export interface Limits {

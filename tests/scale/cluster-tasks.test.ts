@@ -226,3 +226,29 @@ describe('tasks on a cluster on Redis', () => {
     expect(work.started()).toBe(1);
   });
 });
+
+describe('a task within a task on a cluster', () => {
+  it('runs on its parent’s slot when every slot is a task’s, as in one process', async () => {
+    const runtime = instance({ maxConcurrent: 1 });
+    const inner = (parent?: string) =>
+      runtime.run(async () => 'inner', { lane: 'lookups', ...(parent === undefined ? {} : { parent }) });
+    let waitingInner: string | undefined;
+    const outer = runtime.run(
+      async ({ sessionId }) => {
+        // Without `parent` it waits for the one slot, its parent's.
+        const alone = inner();
+        waitingInner = alone.id;
+        await flush();
+        const state = runtime.session(alone.id)?.state;
+        alone.cancel('not needed');
+        const within = await inner(sessionId).result;
+        return `${state} ${within.ok ? within.value : within.error.code}`;
+      },
+      { lane: 'tools' },
+    );
+    await flush();
+    await flush();
+    expect(waitingInner).toBeDefined();
+    expect(await outer.result).toMatchObject({ ok: true, value: 'queued inner' });
+  });
+});

@@ -1,9 +1,9 @@
 /**
  * A `withSession` tool that asks a model inside its handler: its session holds a `maxConcurrent`
  * slot while it waits for the model's session, which needs one too. With as many such calls at
- * once as slots, every slot is an outer call's and the inner sessions wait out their queue
- * deadline; a lane limit below `maxConcurrent` leaves the inner ones room (docs/embedding.md,
- * "A model call inside your handler").
+ * once as slots, every slot is an outer call's: a model call submitted without `parent` waits out
+ * its queue deadline; one submitted with `parent: session.sessionId` runs on its tool's slot; a lane
+ * limit below `maxConcurrent` leaves room too (docs/embedding.md, "A model call inside your handler").
  */
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 /** Three calls at once of a tool that waits until two have started, then asks the model. */
-async function threeNestedCalls(perProvider: Record<string, number>) {
+async function threeNestedCalls(perProvider: Record<string, number>, within = false) {
   const runtime: Runtime = createRuntime({
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 1, max: 3 } })],
     limits: { maxConcurrent: 2, perProvider },
@@ -46,7 +46,7 @@ async function threeNestedCalls(perProvider: Record<string, number>) {
         await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 50))]);
         const inner = await runtime.submit(
           { messages: [{ role: 'user', content: text }] },
-          { signal: session.signal },
+          { signal: session.signal, ...(within ? { parent: session.sessionId } : {}) },
         ).result;
         if (!inner.ok) throw new Error(`${inner.error.code}: ${inner.error.message}`);
         return { content: [{ type: 'text', text: inner.content }] };
@@ -73,6 +73,10 @@ it('lets every outer call hold a slot while its own model call waits for one, un
   // The two first calls hold both slots and wait for their model calls, which wait for a slot.
   expect(outcomes.filter((outcome) => outcome !== 'ok')).toHaveLength(2);
   for (const outcome of outcomes.filter((o) => o !== 'ok')) expect(outcome).toContain('TIMED_OUT');
+});
+
+it('runs each model call on its tool’s slot when submitted within the tool’s session', async () => {
+  expect(await threeNestedCalls({}, true)).toEqual(['ok', 'ok', 'ok']);
 });
 
 it('leaves the model calls a slot when the tools’ lane is held below maxConcurrent', async () => {

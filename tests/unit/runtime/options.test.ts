@@ -427,7 +427,7 @@ describe('resolveSubmitOptions', () => {
     const signal = new AbortController().signal;
     const polyfill = { aborted: false, addEventListener: () => {}, removeEventListener: () => {} };
     for (const kept of [
-      { signal, metadata: { owner: 'alice', n: 1 }, label: 'chat', requestId: 'r-1' },
+      { signal, metadata: { owner: 'alice', n: 1 }, label: 'chat', requestId: 'r-1', parent: 'p-1' },
       { signal: polyfill as unknown as AbortSignal },
     ]) {
       expect(resolveSubmitOptions(kept, defaults()).priority).toBe(2);
@@ -461,6 +461,8 @@ describe('resolveSubmitOptions', () => {
     ['label', ['x'], 'a string of at most 256 characters', '`["x"]` (array)'],
     ['label', 'l'.repeat(257), 'a string of at most 256 characters', `\`"${'l'.repeat(78)}…\` (string)`],
     ['requestId', 'r'.repeat(257), 'a string of at most 256 characters', `\`"${'r'.repeat(78)}…\` (string)`],
+    ['parent', 5, "a session's id", '`5` (number)'],
+    ['parent', '', "a session's id", '`""` (string)'],
   ] as const)('refuses %s = %o, naming it', (field, value, expected, got) => {
     expect(refusal(() => resolveSubmitOptions({ [field]: value } as never, defaults()))).toEqual(
       invalid(`Expected \`${field}\` to be ${expected}, got ${got}`),

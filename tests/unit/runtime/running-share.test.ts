@@ -7,7 +7,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import type { ChatProvider } from '../../../src/providers/port.js';
 import { createLocalRuntime } from '../../../src/runtime/local-runtime.js';
 import type { PassHolds } from '../../../src/runtime/pass-holds.js';
 import { RunningShare } from '../../../src/runtime/running-share.js';
@@ -15,34 +14,9 @@ import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { SessionRecord } from '../../../src/runtime/session-record.js';
 import type { Runtime, SessionHandle } from '../../../src/runtime/types.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { heldProvider } from '../../support/held-provider.js';
 
-/** A provider whose calls answer when `answer(text)` is called; `started` lists them as they start. */
-function held() {
-  const started: string[] = [];
-  const waiting = new Map<string, () => void>();
-  const provider = {
-    name: 'p',
-    complete(request: { messages: readonly { content: string | null }[] }, options: { signal: AbortSignal }) {
-      const text = String(request.messages.at(-1)?.content);
-      started.push(text);
-      return new Promise((resolve, reject) => {
-        waiting.set(text, () => resolve({ content: text }));
-        options.signal.addEventListener('abort', () => reject(options.signal.reason), { once: true });
-      });
-    },
-    // biome-ignore lint/correctness/useYield: not streamed here.
-    async *stream() {
-      throw new Error('not used');
-    },
-  } as unknown as ChatProvider;
-  const answer = (text: string) => {
-    const go = waiting.get(text);
-    if (go === undefined) throw new Error(`Expected a call "${text}" running, got none`);
-    waiting.delete(text);
-    go();
-  };
-  return { provider, started, answer };
-}
+const held = () => heldProvider();
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 const flushAll = () => new Promise((resolve) => setImmediate(resolve));

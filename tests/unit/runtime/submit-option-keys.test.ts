@@ -41,6 +41,7 @@ describe('submit', () => {
       requestId: 'r1',
       metadata: { owner: 'me' },
       label: 'l',
+      parent: 'no-such-session',
     }).result;
     expect(result.ok).toBe(true);
     expect(result.metadata).toMatchObject({ priority: 6, requestId: 'r1', label: 'l' });
@@ -97,6 +98,7 @@ describe('run', () => {
       requestId: 'r2',
       metadata: { owner: 'me' },
       label: 'l',
+      parent: 'no-such-session',
     }).result;
     expect(result).toMatchObject({ ok: true, value: 7, metadata: { model: 'n', priority: 3 } });
   });

@@ -1,0 +1,103 @@
+/**
+ * A running session lends its global slot to one session it waits for (`SubmitOptions.parent`): a
+ * tool run as a session (`run`, `withSession`) that asks a model and awaits its answer holds a
+ * `maxConcurrent` slot the model's session needs too; with as many such tools running as slots,
+ * every slot was a tool's waiting for a model call that waited for a slot, until the model calls'
+ * queue deadlines ended them. Now such a session, when no slot is free, runs on its parent's:
+ *
+ * - one at a time per parent (a parent awaiting several runs them one after another on its slot,
+ *   and any on slots that are free), so `maxConcurrent` still bounds the sessions doing work: a
+ *   parent whose child runs on its slot is waiting for it;
+ * - within its provider's limits (its lane's `perProvider`, and the gate of limits in the
+ *   provider's own units), which are the provider's, not the parent's;
+ * - with its caller's share (`maxRunningPerCaller`): a child of the same caller takes its parent's
+ *   place; a child of another caller needs a place of its own;
+ * - a parent that ends while its child runs on its slot leaves the slot (and, of the same caller,
+ *   the place) to the child.
+ *
+ * The scheduler counts the borrowed slots (`Scheduler.borrow`, `keep`); this keeps the links.
+ */
+import { ownerIn } from '../core/metadata.js';
+import type { SessionRecord } from './session-record.js';
+
+/** A session's links to the session it runs within, and to those that run within it. */
+export interface Link {
+  /** The live session it was submitted within, while it waits or runs. */
+  parent: SessionRecord | undefined;
+  /** Its children waiting in the queue, in the order they came. */
+  readonly waiting: Set<SessionRecord>;
+  /** The child running on its slot. */
+  lentTo: SessionRecord | undefined;
+  /** It runs on its parent's slot. */
+  borrowing: boolean;
+}
+
+/** Starts a child on its parent's slot if it may go now: `true` when it started. */
+export type StartOnLentSlot = (child: SessionRecord, sameCaller: boolean) => boolean;
+
+const linkOf = (record: SessionRecord): Link =>
+  (record.lending ??= { parent: undefined, waiting: new Set(), lentTo: undefined, borrowing: false });
+
+const sameCaller = (a: SessionRecord, b: SessionRecord): boolean => ownerIn(a.caller) === ownerIn(b.caller);
+
+export class Lending {
+  /** Parents with children waiting: each pass looks at them (a parent not running or lending passes). */
+  private readonly lenders = new Set<SessionRecord>();
+
+  /** Links a new session to `parent`, a live session of this runtime (none: nothing to link). */
+  link(child: SessionRecord, parent: SessionRecord | undefined): void {
+    if (parent === undefined) return;
+    linkOf(child).parent = parent;
+    linkOf(parent).waiting.add(child);
+    this.lenders.add(parent);
+  }
+
+  /**
+   * Starts, for each running parent not lending, its first waiting child that `start` can run on the
+   * parent's slot. Children that started on a slot of their own meanwhile, or ended, are let go.
+   */
+  lend(start: StartOnLentSlot): void {
+    for (const parent of this.lenders) {
+      const link = parent.lending as Link;
+      // A parent still queued has no slot to lend; one lends to one child at a time.
+      if (!parent.admitted || link.lentTo !== undefined) continue;
+      for (const child of link.waiting) {
+        if (child.admitted) {
+          // Started on a free slot: no longer waiting for this one.
+          link.waiting.delete(child);
+          continue;
+        }
+        if (!start(child, sameCaller(child, parent))) continue;
+        link.waiting.delete(child);
+        link.lentTo = child;
+        linkOf(child).borrowing = true;
+        break;
+      }
+      // Stryker disable next-line ConditionalExpression,BlockStatement: a parent with none waiting lends nothing; it leaves the set at its end at the latest.
+      if (link.waiting.size === 0) this.lenders.delete(parent);
+    }
+  }
+
+  /**
+   * A session with a link ended. Returns whether it ran on a lent slot (its global slot goes back to
+   * its lender, not to the count). A lender that ends leaves its slot to the child on it: `keep` is
+   * told which.
+   */
+  ended(record: SessionRecord, link: Link, keep: (child: SessionRecord) => void): boolean {
+    const parent = link.parent;
+    if (parent !== undefined) {
+      const parentLink = parent.lending as Link;
+      parentLink.waiting.delete(record);
+      // Its lender may lend again, to its next waiting child.
+      if (parentLink.lentTo === record) parentLink.lentTo = undefined;
+    }
+    const child = link.lentTo;
+    if (child !== undefined) {
+      (child.lending as Link).borrowing = false;
+      keep(child);
+    }
+    // Its waiting children wait for a free slot, as any session: it lends no more.
+    this.lenders.delete(record);
+    return link.borrowing;
+  }
+}

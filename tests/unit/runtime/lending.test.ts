@@ -1,0 +1,429 @@
+/**
+ * A session submitted within another (`SubmitOptions.parent`) runs on its parent's slot when no
+ * slot is free (`src/runtime/lending.ts`): a task awaiting a model call no longer holds the slot
+ * that call needs until the call's queue deadline. The provider here answers a call only when the
+ * test says so, so every order below is decided by admission alone.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { Runtime, SessionHandle, SessionResult, TaskResult } from '../../../src/runtime/types.js';
+import { heldProvider } from '../../support/held-provider.js';
+
+const held = () => heldProvider();
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+/** Long enough for tasks to ask their models, and for those calls to start. */
+const settle = () => new Promise((r) => setTimeout(r, 25));
+
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.shutdown({ deadlineMs: 0 });
+  runtime = undefined;
+});
+
+function setup(
+  limits: {
+    maxConcurrent: number;
+    maxRunningPerCaller?: number;
+    perProvider?: Record<string, number>;
+    providers?: Record<string, { maxConcurrent?: number; requestsPerMinute?: number }>;
+  },
+  queueTimeoutMs = 10_000,
+) {
+  const p = held();
+  runtime = createRuntime({ providers: [p.provider], defaults: { model: 'm', queueTimeoutMs }, limits });
+  const rt = runtime;
+  const chat = (text: string, options: { parent?: string; owner?: string } = {}): SessionHandle =>
+    rt.submit(
+      { messages: [{ role: 'user', content: text }] },
+      {
+        ...(options.parent === undefined ? {} : { parent: options.parent }),
+        ...(options.owner === undefined ? {} : { metadata: { owner: options.owner } }),
+      },
+    );
+  /** A task that asks the model for each of `texts` at once, within itself (or not), and returns the answers. */
+  const task = (texts: readonly string[], within = true, owner?: string) => {
+    return rt.run(
+      async ({ sessionId }) => {
+        // Every task submitted in the same turn holds its slot before any asks its model.
+        await tick();
+        const results: SessionResult[] = await Promise.all(
+          texts.map(
+            (text) =>
+              chat(text, {
+                ...(within ? { parent: sessionId } : {}),
+                ...(owner === undefined ? {} : { owner }),
+              }).result,
+          ),
+        );
+        return results.map((r) => (r.ok ? r.content : r.error.code)).join(',');
+      },
+      { lane: 'tools', ...(owner === undefined ? {} : { metadata: { owner } }) },
+    );
+  };
+  /**
+   * Once every session ended: nothing runs, and `maxConcurrent` new tasks (on a lane of no limit of
+   * its own) start while one more waits: a slot lent, kept or given back twice or never shows here.
+   */
+  const boundHolds = async () => {
+    expect(rt.status()).toMatchObject({ running: 0, queued: 0 });
+    let running = 0;
+    const fresh = Array.from({ length: limits.maxConcurrent + 1 }, () =>
+      rt.run(
+        ({ signal }) => {
+          running++;
+          return new Promise<never>((_, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+          );
+        },
+        { lane: 'bound' },
+      ),
+    );
+    await settle();
+    expect(running).toBe(limits.maxConcurrent);
+    for (const handle of fresh) handle.cancel();
+    await Promise.all(fresh.map((handle) => handle.result));
+  };
+  return { ...p, rt, chat, task, boundHolds };
+}
+
+describe('a session within a session', () => {
+  it('runs a task’s model call on the task’s slot when every slot is a task’s', async () => {
+    const { task, started, answer } = setup({ maxConcurrent: 1 });
+    const t = task(['c1']);
+    await settle();
+    expect(started).toEqual(['c1']);
+    answer('c1');
+    const result = await t.result;
+    expect(result).toMatchObject({ ok: true, value: 'c1' });
+  });
+
+  it('leaves a model call not submitted within its task waiting for a slot, until its queue deadline', async () => {
+    const { task, started } = setup({ maxConcurrent: 1 }, 100);
+    const t = task(['c1'], false);
+    expect(await t.result).toMatchObject({ ok: true, value: 'TIMED_OUT' });
+    expect(started).toEqual([]);
+  });
+
+  it('runs a parent’s children on its slot one at a time, and on free slots beside it', async () => {
+    const one = setup({ maxConcurrent: 1 });
+    const t = one.task(['c1', 'c2', 'c3']);
+    await settle();
+    expect(one.started).toEqual(['c1']);
+    expect(one.rt.status()).toMatchObject({ running: 2, queued: 2 });
+    // Another admission pass lends the slot to no second child while the first runs on it.
+    const passer = one.chat('passer');
+    await settle();
+    expect(one.started).toEqual(['c1']);
+    passer.cancel();
+    one.answer('c1');
+    await settle();
+    expect(one.started).toEqual(['c1', 'c2']);
+    one.answer('c2');
+    await settle();
+    one.answer('c3');
+    expect(await t.result).toMatchObject({ ok: true, value: 'c1,c2,c3' });
+    await runtime?.shutdown({ deadlineMs: 0 });
+
+    // Three slots: the task holds one, two children take the free ones, the third runs on the task's.
+    const three = setup({ maxConcurrent: 3 });
+    three.task(['d1', 'd2', 'd3']);
+    await settle();
+    expect(three.started).toEqual(['d1', 'd2', 'd3']);
+    // The bound holds for everyone else: the task and two children hold the three slots.
+    const other = three.chat('other');
+    await settle();
+    expect(three.rt.session(other.id)?.state).toBe('queued');
+    three.answer('d3');
+    await settle();
+    // d3 ran on the task's slot: its end frees none.
+    expect(three.rt.session(other.id)?.state).toBe('queued');
+    three.answer('d1');
+    await settle();
+    expect(three.started).toContain('other');
+  });
+
+  it('counts a child on a lent slot against nobody: a slot that frees beside it admits the next session', async () => {
+    const { rt, chat, task, started, answer } = setup({ maxConcurrent: 2 });
+    const u = chat('u');
+    task(['c']);
+    await settle();
+    // The task and u hold both slots; c runs on the task's.
+    expect(started).toEqual(['u', 'c']);
+    answer('u');
+    expect((await u.result).ok).toBe(true);
+    const v = chat('v');
+    await settle();
+    expect(rt.session(v.id)?.state).toBe('running');
+    expect(started).toEqual(['u', 'c', 'v']);
+  });
+
+  it('holds a child to its provider’s own limit', async () => {
+    const { task, started, answer, boundHolds } = setup({ maxConcurrent: 2, perProvider: { p: 1 } });
+    const a = task(['a1']);
+    const b = task(['b1']);
+    await settle();
+    // Each task lends its slot, but the provider runs one call at a time.
+    expect(started).toHaveLength(1);
+    answer(started[0] as string);
+    await settle();
+    expect(started).toHaveLength(2);
+    answer(started[1] as string);
+    await Promise.all([a.result, b.result]);
+    await settle();
+    await boundHolds();
+  });
+
+  it('leaves its slot to the child on it when the parent ends first', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 1 });
+    let child: SessionHandle | undefined;
+    const parent: SessionHandle<TaskResult<string>> = rt.run(
+      async ({ sessionId }) => {
+        child = chat('c', { parent: sessionId });
+        await tick();
+        return 'left before its child ended';
+      },
+      { lane: 'tools' },
+    );
+    expect(await parent.result).toMatchObject({ ok: true });
+    expect(started).toEqual(['c']);
+    const other = chat('other');
+    await settle();
+    // The child holds the one slot now: nothing else starts until it ends.
+    expect(rt.session(other.id)?.state).toBe('queued');
+    expect(rt.status().running).toBe(1);
+    answer('c');
+    expect((await (child as SessionHandle).result).ok).toBe(true);
+    await settle();
+    expect(started).toEqual(['c', 'other']);
+  });
+
+  it('gives a child of its parent’s caller the parent’s place in that caller’s share', async () => {
+    const { task, started, answer } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    const t = task(['mine'], true, 'alice');
+    await settle();
+    expect(started).toEqual(['mine']);
+    answer('mine');
+    expect(await t.result).toMatchObject({ ok: true, value: 'mine' });
+  });
+
+  it('lends no slot to a child of another caller who runs its share', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    chat('b1', { owner: 'bob' });
+    let childId = '';
+    rt.run(
+      async ({ sessionId }) => {
+        const c = chat('bob-within', { parent: sessionId, owner: 'bob' });
+        childId = c.id;
+        return (await c.result).ok;
+      },
+      { lane: 'tools', metadata: { owner: 'carol' } },
+    );
+    await settle();
+    // Both slots are held (b1, carol's task); the task would lend its slot, but bob runs his one place.
+    expect(started).toEqual(['b1']);
+    expect(rt.session(childId)?.state).toBe('queued');
+    answer('b1');
+    await settle();
+    expect(started).toEqual(['b1', 'bob-within']);
+    answer('bob-within');
+    await settle();
+    await boundHolds();
+  });
+
+  it('gives a child of another caller a place of its own, which holds that caller’s next session', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    chat('dave', { owner: 'dave' });
+    rt.run(
+      async ({ sessionId }) => (await chat('bob-within', { parent: sessionId, owner: 'bob' }).result).ok,
+      { lane: 'tools', metadata: { owner: 'carol' } },
+    );
+    await settle();
+    // On carol's task's slot, in a place of bob's.
+    expect(started).toEqual(['dave', 'bob-within']);
+    const b2 = chat('b2', { owner: 'bob' });
+    answer('dave');
+    await settle();
+    // A slot is free, but bob's one place is his child's.
+    expect(rt.session(b2.id)?.state).toBe('queued');
+    answer('bob-within');
+    await settle();
+    expect(started).toEqual(['dave', 'bob-within', 'b2']);
+  });
+
+  it('says a child of its parent’s caller waits for nothing once it runs in its parent’s place', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    let childId = '';
+    const t = rt.run(
+      async ({ sessionId }) => {
+        const c = chat('mine', { parent: sessionId, owner: 'alice' });
+        childId = c.id;
+        return (await c.result).ok;
+      },
+      { lane: 'tools', metadata: { owner: 'alice' } },
+    );
+    await settle();
+    expect(started).toEqual(['mine']);
+    expect(rt.session(childId)).toMatchObject({ state: 'running' });
+    expect(rt.session(childId)?.waitingFor).toBeUndefined();
+    answer('mine');
+    expect(await t.result).toMatchObject({ ok: true, value: true });
+  });
+
+  it('lends nothing from a parent still queued', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 1 });
+    const first = chat('first');
+    const queuedTask = rt.run(async () => 'ran', { lane: 'tools' });
+    const child = chat('child', { parent: queuedTask.id });
+    await settle();
+    expect(rt.session(queuedTask.id)?.state).toBe('queued');
+    expect(started).toEqual(['first']);
+    answer('first');
+    expect((await first.result).ok).toBe(true);
+    await settle();
+    answer('child');
+    expect((await child.result).ok).toBe(true);
+    expect(await queuedTask.result).toMatchObject({ ok: true, value: 'ran' });
+  });
+
+  it('starts a child on a free slot once, not again on its parent’s', async () => {
+    // The provider's own limit of two calls: a child started twice would take both.
+    const { task, started, answer } = setup({ maxConcurrent: 2, providers: { p: { maxConcurrent: 2 } } });
+    const t = task(['c1', 'c2']);
+    await settle();
+    // c1 took the free slot, c2 the task's.
+    expect(started).toEqual(['c1', 'c2']);
+    answer('c1');
+    answer('c2');
+    expect(await t.result).toMatchObject({ ok: true, value: 'c1,c2' });
+  });
+
+  it('holds a task child to its lane’s limit, and a chat child to its provider’s own limits', async () => {
+    const tasks = setup({ maxConcurrent: 2, perProvider: { lookups: 1 } });
+    let running = 0;
+    let most = 0;
+    const lookup = (sessionId: string) =>
+      tasks.rt.run(
+        async () => {
+          running++;
+          most = Math.max(most, running);
+          await settle();
+          running--;
+          return 'found';
+        },
+        { lane: 'lookups', parent: sessionId },
+      ).result;
+    const outer = () =>
+      tasks.rt.run(
+        async ({ sessionId }) => {
+          await tick();
+          return (await lookup(sessionId)).ok;
+        },
+        { lane: 'tools' },
+      ).result;
+    expect((await Promise.all([outer(), outer()])).map((r) => r.ok && r.value)).toEqual([true, true]);
+    expect(most).toBe(1);
+    await runtime?.shutdown({ deadlineMs: 0 });
+
+    // One request a minute: the second task's child waits for the window, not for a slot.
+    const rated = setup({ maxConcurrent: 2, providers: { p: { requestsPerMinute: 1 } } });
+    rated.task(['r1']);
+    const second = rated.task(['r2']);
+    await settle();
+    expect(rated.started).toHaveLength(1);
+    expect(rated.rt.session(second.id)?.state).toBe('running');
+  });
+
+  it('lends a slot again only once the child on it ends, not when another child of the parent does', async () => {
+    const { rt, task, started, answer } = setup({ maxConcurrent: 2 });
+    task(['c1', 'c2', 'c3']);
+    await settle();
+    // c1 on the free slot, c2 on the task's; c3 waits.
+    expect(started).toEqual(['c1', 'c2']);
+    const urgent = rt.submit({ messages: [{ role: 'user', content: 'urgent' }] }, { priority: 9 });
+    await settle();
+    answer('c1');
+    await settle();
+    // c1's slot goes to the urgent session; the task's slot is c2's still.
+    expect(started).toEqual(['c1', 'c2', 'urgent']);
+    answer('c2');
+    await settle();
+    expect(started).toEqual(['c1', 'c2', 'urgent', 'c3']);
+    answer('urgent');
+    answer('c3');
+    expect((await urgent.result).ok).toBe(true);
+  });
+
+  it('leaves its place in its caller’s share to the child on its slot when the parent ends first', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    chat('bob', { owner: 'bob' });
+    let child: SessionHandle | undefined;
+    const parent = rt.run(
+      async ({ sessionId }) => {
+        child = chat('mine', { parent: sessionId, owner: 'alice' });
+        await tick();
+        return 'gone';
+      },
+      { lane: 'tools', metadata: { owner: 'alice' } },
+    );
+    await parent.result;
+    const next = chat('alice-next', { owner: 'alice' });
+    answer('bob');
+    await settle();
+    // A slot is free, but alice's one place is her child's now.
+    expect(rt.session(next.id)?.state).toBe('queued');
+    answer('mine');
+    expect((await (child as SessionHandle).result).ok).toBe(true);
+    await settle();
+    expect(started).toEqual(['bob', 'mine', 'alice-next']);
+    answer('alice-next');
+    await next.result;
+    await boundHolds();
+  });
+
+  it('counts a child of its parent’s caller once in that caller’s share, in its parent’s place', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 3, maxRunningPerCaller: 2 });
+    const x = chat('x', { owner: 'bob' });
+    chat('y', { owner: 'carol' });
+    rt.run(async ({ sessionId }) => (await chat('mine', { parent: sessionId, owner: 'alice' }).result).ok, {
+      lane: 'tools',
+      metadata: { owner: 'alice' },
+    });
+    await settle();
+    expect(started).toEqual(['x', 'y', 'mine']);
+    answer('x');
+    await x.result;
+    const second = chat('alice-second', { owner: 'alice' });
+    await settle();
+    // Alice runs her task (its child in its place): one of her two places.
+    expect(rt.session(second.id)?.state).toBe('running');
+  });
+
+  it('lends its slot to a child of another caller when no caller has a share', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1 });
+    const t = rt.run(
+      async ({ sessionId }) => (await chat('theirs', { parent: sessionId, owner: 'bob' }).result).ok,
+      {
+        lane: 'tools',
+        metadata: { owner: 'alice' },
+      },
+    );
+    await settle();
+    expect(started).toEqual(['theirs']);
+    answer('theirs');
+    expect(await t.result).toMatchObject({ ok: true, value: true });
+    await boundHolds();
+  });
+
+  it('ignores a parent that is not a live session, and refuses one that is not an id', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 1 });
+    const c = chat('alone', { parent: 'no-such-session' });
+    await settle();
+    expect(started).toEqual(['alone']);
+    answer('alone');
+    expect((await c.result).ok).toBe(true);
+    expect(() =>
+      rt.submit({ messages: [{ role: 'user', content: 'x' }] }, { parent: 5 as unknown as string }),
+    ).toThrow(/parent/);
+  });
+});
