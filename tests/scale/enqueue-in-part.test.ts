@@ -121,8 +121,9 @@ describe('on Redis', () => {
     for (let i = 0; i < 100 && worker.session(handle.id) === undefined; i++) await wall(50);
     expect(shown(worker, handle.id)).toBe('BACKEND_UNAVAILABLE cancelled');
     expect(worker.session(handle.id)?.attempts).toBe(0);
-    // The caller's instance shows the cluster's end in place of the one it told (its listeners heard that one).
-    expect(front.session(handle.id)).toEqual(worker.session(handle.id));
+    // The caller's instance shows the cluster's end in place of the one it told (its listeners heard
+    // that one), once the worker's end reaches it over the bus (a moment after the worker shows it).
+    await expect.poll(() => front.session(handle.id), { timeout: 3_000 }).toEqual(worker.session(handle.id));
     expect(callsOf('half-enqueued')).toBe(0);
     // Nothing is left to run it later.
     await wall(300);
@@ -164,7 +165,7 @@ describe('on Redis', () => {
     expect(worker.session(handle.id)?.attempts).toBe(0);
     expect(worker.sessions().map((s) => s.sessionId)).not.toContain(handle.id); // live ones only
     expect(worker.status().queued + worker.status().running).toBe(0);
-    expect(front.session(handle.id)).toEqual(worker.session(handle.id));
+    await expect.poll(() => front.session(handle.id), { timeout: 3_000 }).toEqual(worker.session(handle.id));
     // Its end carries the caller metadata its caller was told, cut as it was (kept beside its summary).
     expect(heard.map((r) => [r.metadata.caller, r.metadata.truncated])).toEqual([
       [{ owner: 'alice', team: 'blue' }, true],
