@@ -32,8 +32,13 @@ export interface Link {
   borrowing: boolean;
 }
 
-/** Starts a child on its parent's slot if it may go now: `true` when it started. */
-export type StartOnLentSlot = (child: SessionRecord, sameCaller: boolean) => boolean;
+/** How a lending look starts a child on its parent's slot (the admission loop's, `pump.ts`). */
+export interface LentSlotStarter {
+  /** Takes the child out of its queue onto the slot, if it may go now; `false` leaves it waiting. */
+  take(child: SessionRecord, sameCaller: boolean): boolean;
+  /** Starts it, once its links are set: it may end before this returns (a call its gate refuses). */
+  begin(child: SessionRecord): void;
+}
 
 const linkOf = (record: SessionRecord): Link =>
   (record.lending ??= { parent: undefined, waiting: new Set(), lentTo: undefined, borrowing: false });
@@ -53,10 +58,10 @@ export class Lending {
   }
 
   /**
-   * Starts, for each running parent not lending, its first waiting child that `start` can run on the
-   * parent's slot. Children that started on a slot of their own meanwhile, or ended, are let go.
+   * Starts, for each running parent not lending, its first waiting child that `starter` can take
+   * onto the parent's slot. Children that started on a slot of their own meanwhile are let go.
    */
-  lend(start: StartOnLentSlot): void {
+  lend(starter: LentSlotStarter): void {
     for (const parent of this.lenders) {
       const link = parent.lending as Link;
       // A parent still queued has no slot to lend; one lends to one child at a time.
@@ -67,10 +72,11 @@ export class Lending {
           link.waiting.delete(child);
           continue;
         }
-        if (!start(child, sameCaller(child, parent))) continue;
+        if (!starter.take(child, sameCaller(child, parent))) continue;
         link.waiting.delete(child);
         link.lentTo = child;
         linkOf(child).borrowing = true;
+        starter.begin(child);
         break;
       }
       // Stryker disable next-line ConditionalExpression,BlockStatement: a parent with none waiting lends nothing; it leaves the set at its end at the latest.

@@ -9,7 +9,7 @@ import type { SessionMachineEvent } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import type { QueueRoom } from '../core/queue-room.js';
 import type { Scheduler } from '../core/scheduler.js';
-import type { Lending } from './lending.js';
+import type { Lending, LentSlotStarter } from './lending.js';
 import type { LocalLimits } from './local-limits.js';
 import { heldGoes } from './reroute.js';
 import type { RunningShare } from './running-share.js';
@@ -118,7 +118,7 @@ export class Pump {
       }
       // As in `admit`, nothing starts once a shutdown cancels what is left.
       // Stryker disable next-line ConditionalExpression: a shutdown cancels every queued session in the slice that sets `stopping`, in the tests' small runtimes, before any pass.
-      if (!this.ports.stopping()) this.ports.lending.lend(this.onLentSlot);
+      if (!this.ports.stopping()) this.ports.lending.lend(this.lentSlots);
     } finally {
       this.pumping = false;
       for (const record of later ?? []) rates.queued(record);
@@ -181,20 +181,22 @@ export class Pump {
    * Starts a child on its parent's slot, as `admit` starts a session on a free one: within its
    * provider's slots and gate, and its caller's share unless it takes its parent's place there.
    */
-  private readonly onLentSlot = (child: SessionRecord, sameCaller: boolean): boolean => {
-    const { scheduler, share, queueRoom, deliver, clock } = this.ports;
-    // Of another caller, it needs a place of its own in that caller's share.
-    if (!sameCaller && share?.check(child) !== undefined) return false;
-    // Within its provider's slots (all a task's lane has) and its gate, which charges it when it goes.
-    if (!scheduler.hasRoom(child.provider) || this.admitGate(child) !== true) return false;
-    // Queued: `lend` offers only children still waiting.
-    scheduler.borrow(child);
-    child.admitted = true;
-    // Of its parent's caller, it runs in its parent's place.
-    if (!sameCaller) share?.started(child);
-    queueRoom.release(child);
-    deliver(child, { type: 'session.admit', now: clock.now() });
-    return true;
+  private readonly lentSlots: LentSlotStarter = {
+    take: (child, sameCaller) => {
+      const { scheduler, share, queueRoom } = this.ports;
+      // Of another caller, it needs a place of its own in that caller's share.
+      if (!sameCaller && share?.check(child) !== undefined) return false;
+      // Within its provider's slots (all a task's lane has) and its gate, which charges it when it goes.
+      if (!scheduler.hasRoom(child.provider) || this.admitGate(child) !== true) return false;
+      // Queued: `lend` offers only children still waiting.
+      scheduler.borrow(child);
+      child.admitted = true;
+      // Of its parent's caller, it runs in its parent's place.
+      if (!sameCaller) share?.started(child);
+      queueRoom.release(child);
+      return true;
+    },
+    begin: (child) => this.ports.deliver(child, { type: 'session.admit', now: this.ports.clock.now() }),
   };
 
   /** Admits by the scheduler's order while there is room. */

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle, SessionResult, TaskResult } from '../../../src/runtime/types.js';
+import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 import { heldProvider } from '../../support/held-provider.js';
 
 const held = () => heldProvider();
@@ -413,6 +414,53 @@ describe('a session within a session', () => {
     answer('theirs');
     expect(await t.result).toMatchObject({ ok: true, value: true });
     await boundHolds();
+  });
+
+  it('keeps its count and its caller’s places when a child on its slot ends inside its own start', async () => {
+    // An open breaker refuses the child's call as it starts: the child ends before its start returns.
+    const provider = new ScriptedProvider('p');
+    runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm', maxAttempts: 1 },
+      limits: { maxConcurrent: 2, maxRunningPerCaller: 1 },
+      breakers: { failures: 1, openMs: 60_000 },
+    });
+    const rt = runtime;
+    const ask = { messages: [{ role: 'user' as const, content: 'x' }] };
+    const opener = rt.submit(ask);
+    await settle();
+    provider.pending()[0]?.settle('retryable');
+    expect((await opener.result).ok).toBe(false);
+    const other = rt.run(() => new Promise<never>(() => {}), { lane: 'hold', metadata: { owner: 'bob' } });
+    const t = rt.run(
+      async ({ sessionId }) => {
+        const child = await rt.submit(ask, { parent: sessionId, metadata: { owner: 'alice' } }).result;
+        return child.ok ? 'ok' : child.error.code;
+      },
+      { lane: 'tools', metadata: { owner: 'alice' } },
+    );
+    expect(await t.result).toMatchObject({ ok: true, value: 'PROVIDER_UNAVAILABLE' });
+    other.cancel();
+    await other.result;
+    await settle();
+    expect(rt.status()).toMatchObject({ running: 0, queued: 0 });
+    // Alice's one place is free again, and two sessions run at once, not three.
+    let running = 0;
+    const fresh = ['alice', 'bob', 'carol'].map((owner) =>
+      rt.run(
+        ({ signal }) => {
+          running++;
+          return new Promise<never>((_, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+          );
+        },
+        { lane: 'bound', metadata: { owner } },
+      ),
+    );
+    await settle();
+    expect(running).toBe(2);
+    expect(rt.session(fresh[0]?.id as string)?.state).toBe('running');
+    for (const handle of fresh) handle.cancel();
   });
 
   it('ignores a parent that is not a live session, and refuses one that is not an id', async () => {
