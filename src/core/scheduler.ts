@@ -116,6 +116,11 @@ export class Scheduler<T extends Schedulable> {
     return this.runningTotal;
   }
 
+  /** Every global slot is taken: sessions on a lent slot (`borrow`) count on their lender's. */
+  private get full(): boolean {
+    return this.runningTotal - this.borrowing >= this.limits.maxConcurrent;
+  }
+
   /** Adds a session to its provider's queue; `false` when the queue is full. */
   enqueue(item: T): boolean {
     if (this.queuedTotal >= this.limits.maxQueued) return false;
@@ -147,8 +152,7 @@ export class Scheduler<T extends Schedulable> {
    */
   next(gate?: (item: T) => Verdict, held?: (item: T) => boolean): T | undefined {
     // Stryker disable next-line ConditionalExpression: `queuedTotal === 0` is a shortcut; with nothing queued no lane has a candidate.
-    if (this.runningTotal - this.borrowing >= this.limits.maxConcurrent || this.queuedTotal === 0)
-      return undefined;
+    if (this.full || this.queuedTotal === 0) return undefined;
     let chosen: { lane: Lane<T>; item: T; bucket: DepthQueue<T> } | undefined;
     let refused: Set<Lane<T>> | undefined;
     this.past = undefined;
@@ -298,7 +302,7 @@ export class Scheduler<T extends Schedulable> {
    * provider at once: a fallback hop), within the global one; `false` when that is full.
    */
   take(item: T): boolean {
-    if (this.runningTotal - this.borrowing >= this.limits.maxConcurrent || !this.remove(item)) return false;
+    if (this.full || !this.remove(item)) return false;
     this.lane(item.provider).running++;
     this.runningTotal++;
     return true;

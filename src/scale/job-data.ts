@@ -75,10 +75,14 @@ export function unavailable(data: JobData, message: string, now: number): Sessio
   const failed = resultOf(data, [{ type: 'session.cancel', now, reason: 'unused' }]);
   return {
     ok: false,
-    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: false },
+    error: unavailableError(message),
     metadata: { ...failed.metadata, code: 'BACKEND_UNAVAILABLE' },
   };
 }
+
+/** The error of every `BACKEND_UNAVAILABLE` end built here (`unavailable`, `orphanEnd`). */
+const unavailableError = (message: string) =>
+  ({ family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: false }) as const;
 
 /**
  * The end of a session past its queue deadline whose summary alone landed (no job, no run, no end:
@@ -95,7 +99,7 @@ export function orphanEnd(summary: SessionSummary, kept: CallerOf | undefined, n
     "Expected the cluster to hold the job of a session queued past its queue deadline, found its summary alone (its submitter's enqueue was taken in part; its caller was told BACKEND_UNAVAILABLE)";
   return {
     ok: false,
-    error: { family: 'runtime', code: 'BACKEND_UNAVAILABLE', message, retryable: false },
+    error: unavailableError(message),
     metadata: {
       ...{ sessionId, requestId, provider, model, priority, state: 'cancelled', queuedMs },
       ...{ runMs: 0, totalMs: queuedMs, attempts: 0, code: 'BACKEND_UNAVAILABLE' },
