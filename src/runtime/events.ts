@@ -15,6 +15,12 @@ export type SessionEvent =
       readonly type: 'session.started';
       readonly sessionId: string;
       readonly attempt: number;
+      /**
+       * The session whose slot it runs on (`SubmitOptions.parent`, docs/runtime.md "A session
+       * within a session"), while it does: it counts in no free slot of `maxConcurrent`. Absent on
+       * a session that runs on a slot of its own, as most do.
+       */
+      readonly lentBy?: string;
       readonly at: number;
     }
   | {

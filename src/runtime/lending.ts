@@ -18,6 +18,7 @@
  * The scheduler counts the borrowed slots (`Scheduler.borrow`, `keep`); this keeps the links.
  */
 import { ownerIn } from '../core/metadata.js';
+import type { SessionEvent } from './events.js';
 import type { SessionRecord } from './session-record.js';
 
 /** A session's links to the session it runs within, and to those that run within it. */
@@ -38,6 +39,23 @@ export interface LentSlotStarter {
   take(child: SessionRecord, sameCaller: boolean): boolean;
   /** Starts it, once its links are set: it may end before this returns (a call its gate refuses). */
   begin(child: SessionRecord): void;
+}
+
+/** The id of the session whose slot `record` runs on now, if it runs on a lent one (its `session.started`'s `lentBy`). */
+export const lentBy = (record: SessionRecord): string | undefined =>
+  record.lending?.borrowing === true ? (record.lending.parent as SessionRecord).input.sessionId : undefined;
+
+/** A `session.started` of `record`'s attempt `attempt`, naming the session whose slot it runs on, if any. */
+export function startedEvent(
+  record: SessionRecord,
+  attempt: number,
+  at: number,
+): Extract<SessionEvent, { type: 'session.started' }> {
+  const sessionId = record.input.sessionId;
+  const lender = lentBy(record);
+  return lender === undefined
+    ? { type: 'session.started', sessionId, attempt, at }
+    : { type: 'session.started', sessionId, attempt, lentBy: lender, at };
 }
 
 const linkOf = (record: SessionRecord): Link =>
@@ -87,20 +105,24 @@ export class Lending {
   /**
    * A session with a link ended. Returns whether it ran on a lent slot (its global slot goes back to
    * its lender, not to the count). A lender that ends leaves its slot to the child on it: `keep` is
-   * told which.
+   * told which, and whether that slot is one of the count's (its own; else a slot lent to it, which
+   * the child now runs on from its lender, as the one it waits for ended).
    */
-  ended(record: SessionRecord, link: Link, keep: (child: SessionRecord) => void): boolean {
+  ended(record: SessionRecord, link: Link, keep: (child: SessionRecord, counted: boolean) => void): boolean {
     const parent = link.parent;
+    const child = link.lentTo;
     if (parent !== undefined) {
       const parentLink = parent.lending as Link;
       parentLink.waiting.delete(record);
-      // Its lender may lend again, to its next waiting child.
-      if (parentLink.lentTo === record) parentLink.lentTo = undefined;
+      // Its lender may lend again, to its next waiting child; a slot it lent passes on to the child
+      // on it, which goes on running on it (it lends no second one meanwhile).
+      if (parentLink.lentTo === record) parentLink.lentTo = link.borrowing ? child : undefined;
     }
-    const child = link.lentTo;
     if (child !== undefined) {
-      (child.lending as Link).borrowing = false;
-      keep(child);
+      const childLink = child.lending as Link;
+      if (link.borrowing) childLink.parent = parent;
+      else childLink.borrowing = false;
+      keep(child, !link.borrowing);
     }
     // Its waiting children wait for a free slot, as any session: it lends no more.
     this.lenders.delete(record);

@@ -149,10 +149,12 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     prices: options.prices,
     release: (record) => {
       rates.ended(record);
-      share?.ended(record);
+      const placeLeft = share?.ended(record) === true;
       queueRoom.release(record); // ended while queued; an admitted one released already (holds 0)
       // On a lent slot, it goes back to its lender; a lender leaves its slot to the child on it.
-      const borrowed = record.lending !== undefined && lending.ended(record, record.lending, keepSlot);
+      const borrowed =
+        record.lending !== undefined &&
+        lending.ended(record, record.lending, (child, counted) => keepSlot(child, counted, placeLeft));
       if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider, borrowed);
       else scheduler.remove(record);
     },
@@ -172,10 +174,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     },
   });
 
-  /** A child keeps the slot its ended lender lent it, and a place in its caller's share (of the lender's caller, the lender's; else the one it holds already). */
-  function keepSlot(child: SessionRecord): void {
-    scheduler.keep();
-    share?.started(child);
+  /**
+   * A child keeps the slot its ended lender lent it (`counted`: the lender's own, now the child's in
+   * the count; else one lent to the lender, which the child runs on from the lender's lender), and
+   * the place in its caller's share the lender left (of the lender's caller, the lender's; else it
+   * holds one already, or runs in the place of its new lender, of its caller too).
+   */
+  function keepSlot(child: SessionRecord, counted: boolean, placeLeft: boolean): void {
+    if (counted) scheduler.keep();
+    if (placeLeft) share?.started(child);
   }
 
   /** Queues a new record and hands back its handle. */

@@ -64,9 +64,9 @@ export class RunningShare {
     if (owner !== undefined) this.slots.takeFor(record, owner);
   }
 
-  /** A session ended: the place it held, if any, is free. */
-  ended(record: SessionRecord): void {
-    this.slots.release(record);
+  /** A session ended: the place it held, if any, is free (`true`). */
+  ended(record: SessionRecord): boolean {
+    return this.slots.release(record) !== undefined;
   }
 
   /**

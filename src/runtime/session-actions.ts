@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
+import { startedEvent } from './lending.js';
 import { type CallGate, type CallSink, ProviderCall } from './provider-call.js';
 import { workFor } from './routing.js';
 import type { SessionRecord } from './session-record.js';
@@ -83,12 +84,7 @@ export function provideSessionMachine(fx: SessionEffects) {
       notifyStarted: ({ context, self }) => {
         const record = fx.recordOf(self);
         if (!events.wants(record)) return;
-        events.emit(record, {
-          type: 'session.started',
-          sessionId: context.input.sessionId,
-          attempt: context.attempts,
-          at: clock.now(),
-        });
+        events.emit(record, startedEvent(record, context.attempts, clock.now()));
       },
       // Run only on `provider.chunk` (notifyDelta), after `fallBack` (notifyFallback: its error and
       // routing set, on a session with targets), on `provider.error` (notifyRetry).

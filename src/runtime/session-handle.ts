@@ -3,6 +3,7 @@
  * `handle.events` opens, starting from the session's current state.
  */
 import { EventStream } from './event-stream.js';
+import { startedEvent } from './lending.js';
 import type { SessionRecord } from './session-record.js';
 import type { SessionEvent, SessionHandle } from './types.js';
 
@@ -55,13 +56,7 @@ export function observeSession(
   }
   if (record.leaf === 'queued')
     stream.push({ type: 'session.queued', sessionId, position: positionOf(record), at });
-  else
-    stream.push({
-      type: 'session.started',
-      sessionId,
-      attempt: record.actor?.getSnapshot().context.attempts ?? 1,
-      at,
-    });
+  else stream.push(startedEvent(record, record.actor?.getSnapshot().context.attempts ?? 1, at));
   if (record.observers === null) record.observers = [];
   record.observers.push(stream);
   return stream;

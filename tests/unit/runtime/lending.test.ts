@@ -463,6 +463,118 @@ describe('a session within a session', () => {
     for (const handle of fresh) handle.cancel();
   });
 
+  it('passes a borrowed slot on to the child on it when its borrower ends first, and lends it to no one else meanwhile', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1 });
+    let grandchild: SessionHandle | undefined;
+    let second: SessionHandle | undefined;
+    const parent = rt.run(
+      async ({ sessionId }) => {
+        // A task within the task, on its slot, that asks a model within itself and returns first.
+        const middle = rt.run(
+          async ({ sessionId: within }) => {
+            grandchild = chat('g', { parent: within });
+            await tick();
+            return 'left before its child ended';
+          },
+          { lane: 'tools', parent: sessionId },
+        );
+        await middle.result;
+        second = chat('second', { parent: sessionId });
+        return (await second.result).ok;
+      },
+      { lane: 'tools' },
+    );
+    await settle();
+    // The one slot is the parent's, the grandchild runs on it: the parent's next child waits for it.
+    expect(started).toEqual(['g']);
+    expect(rt.session((second as SessionHandle).id)?.state).toBe('queued');
+    answer('g');
+    expect((await (grandchild as SessionHandle).result).ok).toBe(true);
+    await settle();
+    expect(started).toEqual(['g', 'second']);
+    answer('second');
+    expect(await parent.result).toMatchObject({ ok: true, value: true });
+    await boundHolds();
+  });
+
+  it('keeps a grandchild of its grandparent’s caller in its grandparent’s place when the child between them ends first', async () => {
+    // A share below `maxConcurrent`: one of it is none.
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 3, maxRunningPerCaller: 2 });
+    let grandchild: SessionHandle | undefined;
+    const alice = { metadata: { owner: 'alice' } };
+    rt.run(
+      async ({ sessionId }) => {
+        // The blocker below holds the other slot before this asks for anything.
+        await tick();
+        const middle = rt.run(
+          async ({ sessionId: within }) => {
+            grandchild = chat('g', { parent: within, owner: 'alice' });
+            await tick();
+            return 'left first';
+          },
+          { lane: 'tools', parent: sessionId, ...alice },
+        );
+        await middle.result;
+        return (await (grandchild as SessionHandle).result).ok;
+      },
+      { lane: 'tools', ...alice },
+    );
+    // The parent takes one slot, the blockers the others; its child, then its grandchild, run on it.
+    const [blocker] = ['bob', 'carol'].map((owner) =>
+      rt.run(
+        ({ signal }) =>
+          new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+        { lane: 'tools', metadata: { owner } },
+      ),
+    ) as [SessionHandle<TaskResult<never>>];
+    await settle();
+    expect(started).toEqual(['g']);
+    blocker.cancel();
+    await blocker.result;
+    // A slot is free, and alice runs one session in one place (the grandchild in her task's): her next starts.
+    const next = chat('alice-next', { owner: 'alice' });
+    await settle();
+    expect(started).toEqual(['g', 'alice-next']);
+    answer('g');
+    answer('alice-next');
+    expect((await next.result).ok).toBe(true);
+  });
+
+  it('names its lender on a child’s start on a lent slot, on no start on a slot of its own, and to a late observer', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 2 });
+    const starts: { sessionId: string; lentBy?: string }[] = [];
+    rt.subscribe((event) => {
+      if (event.type === 'session.started') starts.push({ sessionId: event.sessionId, lentBy: event.lentBy });
+    });
+    let parentId = '';
+    let children: SessionHandle[] = [];
+    const t = rt.run(
+      async ({ sessionId }) => {
+        parentId = sessionId;
+        await tick();
+        children = ['free', 'lent'].map((text) => chat(text, { parent: sessionId }));
+        return Promise.all(children.map((child) => child.result));
+      },
+      { lane: 'tools' },
+    );
+    await settle();
+    expect(started).toEqual(['free', 'lent']);
+    // The first child took the free slot, the second its parent's.
+    const [free, lent] = children as [SessionHandle, SessionHandle];
+    expect(starts).toEqual([
+      { sessionId: parentId, lentBy: undefined },
+      { sessionId: free.id, lentBy: undefined },
+      { sessionId: lent.id, lentBy: parentId },
+    ]);
+    // An observer that comes later is told the same, as its first event.
+    const first = async (handle: SessionHandle) => (await handle.events[Symbol.asyncIterator]().next()).value;
+    expect(await first(lent)).toMatchObject({ type: 'session.started', lentBy: parentId });
+    expect(await first(free)).not.toHaveProperty('lentBy');
+    answer('free');
+    answer('lent');
+    await t.result;
+  });
+
   it('ignores a parent that is not a live session, and refuses one that is not an id', async () => {
     const { rt, chat, started, answer } = setup({ maxConcurrent: 1 });
     const c = chat('alone', { parent: 'no-such-session' });

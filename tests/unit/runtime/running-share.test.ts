@@ -179,8 +179,10 @@ describe('RunningShare.holdsAll', () => {
     expect(share.check(a2)).toBeUndefined();
     share.started(a2);
     expect(share.check(record('alice'))).toBe('item');
-    share.ended(a1);
-    share.ended(a1);
+    // It says whether the end freed a place (a child on its slot takes it: lending.ts).
+    expect(share.ended(a1)).toBe(true);
+    expect(share.ended(a1)).toBe(false);
+    expect(share.ended({ caller: {} } as unknown as SessionRecord)).toBe(false);
     expect(share.check(record('alice'))).toBeUndefined();
     share.started(record('alice'));
     expect(share.check(record('alice'))).toBe('item');
