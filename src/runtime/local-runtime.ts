@@ -182,7 +182,8 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
    */
   function keepSlot(child: SessionRecord, counted: boolean, placeLeft: boolean): void {
     if (counted) scheduler.keep();
-    if (placeLeft) share?.started(child);
+    // A place left implies a share.
+    if (placeLeft) (share as RunningShare).started(child);
   }
 
   /** Queues a new record and hands back its handle. */

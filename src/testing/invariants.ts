@@ -2,10 +2,12 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
-import type { FinalState, ProviderLimits, Runtime, RuntimeEvent, SessionMetadata } from '../runtime/types.js';
+import type { FinalState, ProviderLimits, Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { ModelInvariantName } from './invariant-names.js';
+import { LentSlots } from './lent-slots.js';
 import { LimitsSeen } from './limit-invariants.js';
 import { partialViolation } from './partial-check.js';
+import { routeViolations } from './route-check.js';
 
 export type InvariantName =
   | 'endsExactlyOnce'
@@ -119,6 +121,8 @@ export class RuntimeObserver {
   private readonly calls = new Map<string, number>();
   private readonly admissions = new Map<string, number>();
   private runningTotal = 0;
+  /** Sessions on a slot another lent them (`session.started`'s `lentBy`): not counted in `runningTotal`. */
+  private readonly lent = new LentSlots();
   private seq = 0;
   private stopped = false;
   /** Every provider call started and each provider's cooldown, for `rateLimitsHold` and `cooldownHolds`. */
@@ -167,10 +171,14 @@ export class RuntimeObserver {
       case 'session.started': {
         const seen = this.sessions.get(event.sessionId);
         if (seen === undefined) break;
-        if (!seen.admitted) this.admit(event.sessionId, seen, true, event.at);
-        else if (seen.requeued === true) {
-          seen.requeued = false;
-          this.countRunning();
+        if (!seen.admitted) this.admit(event.sessionId, seen, true, event.at, event.lentBy);
+        else {
+          const breach = this.lent.again(event.sessionId, event.lentBy);
+          if (breach !== undefined) this.fail('limitsHold', breach);
+          if (seen.requeued === true) {
+            seen.requeued = false;
+            this.countRunning();
+          }
         }
         // Each call counts against the provider it goes to: its current target's.
         this.endCall(seen);
@@ -195,7 +203,13 @@ export class RuntimeObserver {
           break;
         }
         seen.ended.push(event.result.metadata.state);
-        this.checkRoute(event.sessionId, seen, event.result.metadata);
+        for (const detail of routeViolations(
+          event.sessionId,
+          seen.fallbacks,
+          event.result.metadata,
+          this.timeouts(event.sessionId),
+        ))
+          this.fail('routeWithinDeadline', detail);
         const partial = partialViolation(event.sessionId, seen.written, seen.reasoned, event.result);
         if (partial !== undefined) this.fail('partialKept', partial);
         // Checked: the text is not kept for the rest of the run.
@@ -206,7 +220,8 @@ export class RuntimeObserver {
         this.queued.delete(event.sessionId);
         if (seen.admitted && seen.ended.length === 1) {
           this.endCall(seen);
-          if (seen.requeued !== true) this.runningTotal--;
+          // A slot it ran on that was lent goes back to its lender, one it lent stays its child's.
+          if (this.lent.ended(event.sessionId) && seen.requeued !== true) this.runningTotal--;
         }
         break;
       }
@@ -253,13 +268,19 @@ export class RuntimeObserver {
 
   /**
    * A session leaves the queue: within the global limit, and when `inOrder`, in priority order
-   * (bar the fairness turn).
+   * (bar the fairness turn); on the slot of `lentBy`, if it names one that may lend it (`LentSlots`).
    */
-  private admit(id: string, seen: Seen, inOrder = true, at = 0): void {
+  private admit(id: string, seen: Seen, inOrder = true, at = 0, lentBy?: string): void {
     if (this.stopped) this.fail('drainStops', `session ${id} was admitted after the supervisor stopped`);
     seen.admitted = true;
-    this.countRunning();
     this.queued.delete(id);
+    if (lentBy !== undefined) {
+      const breach = this.lent.lend(id, lentBy, this.sessions.get(lentBy));
+      // Not on a free slot, so in no order of those: its lender's first waiting child it may start.
+      if (breach === undefined) return;
+      this.fail('limitsHold', breach);
+    }
+    this.countRunning();
     if (!inOrder) return;
     // Priority order, bar a fairness turn (the provider's longest-waiting, whatever its priority).
     // A session held alone (its caller's share, its own model's cooldown) is looked past, on a
@@ -302,7 +323,8 @@ export class RuntimeObserver {
   /** The sessions running now and the provider each is calling, for the report of a breach. */
   private runningNow(): string {
     const running = [...this.sessions].filter(
-      ([, seen]) => seen.admitted && seen.ended.length === 0 && seen.requeued !== true,
+      ([id, seen]) =>
+        seen.admitted && seen.ended.length === 0 && seen.requeued !== true && this.lent.on(id) === undefined,
     );
     return running
       .map(([id, seen]) => `${id.slice(0, 8)} on ${seen.current}, calling ${seen.calling}`)
@@ -314,33 +336,6 @@ export class RuntimeObserver {
     if (seen.calling === null) return;
     this.calls.set(seen.calling, (this.calls.get(seen.calling) ?? 1) - 1);
     seen.calling = null;
-  }
-
-  private checkRoute(id: string, seen: Seen, metadata: SessionMetadata): void {
-    const route = metadata.route;
-    if (route === undefined) {
-      if (seen.fallbacks > 0) this.fail('routeWithinDeadline', `session ${id} fell back but has no route`);
-      return;
-    }
-    const total = route.reduce((sum, hop) => sum + hop.ms, 0);
-    if (total !== metadata.runMs)
-      this.fail(
-        'routeWithinDeadline',
-        `session ${id}: its route adds up to ${total} ms, it ran ${metadata.runMs} ms`,
-      );
-    const last = route[route.length - 1];
-    if (metadata.runMs > 0 && (last?.provider !== metadata.provider || last.model !== metadata.model))
-      this.fail(
-        'routeWithinDeadline',
-        `session ${id} ended on ${metadata.provider}/${metadata.model}, its route on ${last?.provider}/${last?.model}`,
-      );
-    const timeoutMs = this.timeouts(id);
-    const beforeLast = total - (last?.ms ?? 0);
-    if (timeoutMs !== undefined && route.length > 1 && beforeLast >= timeoutMs)
-      this.fail(
-        'routeWithinDeadline',
-        `session ${id} hopped ${beforeLast} ms into a run deadline of ${timeoutMs} ms`,
-      );
   }
 
   /** The checks that need the whole run: call after every session should have ended. */

@@ -465,8 +465,13 @@ describe('a session within a session', () => {
 
   it('passes a borrowed slot on to the child on it when its borrower ends first, and lends it to no one else meanwhile', async () => {
     const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1 });
+    const lenders = new Map<string, string | undefined>();
+    rt.subscribe((event) => {
+      if (event.type === 'session.started') lenders.set(event.sessionId, event.lentBy);
+    });
     let grandchild: SessionHandle | undefined;
     let second: SessionHandle | undefined;
+    let done = () => {};
     const parent = rt.run(
       async ({ sessionId }) => {
         // A task within the task, on its slot, that asks a model within itself and returns first.
@@ -480,7 +485,11 @@ describe('a session within a session', () => {
         );
         await middle.result;
         second = chat('second', { parent: sessionId });
-        return (await second.result).ok;
+        const ok = (await second.result).ok;
+        await new Promise<void>((resolve) => {
+          done = resolve;
+        });
+        return ok;
       },
       { lane: 'tools' },
     );
@@ -491,9 +500,21 @@ describe('a session within a session', () => {
     answer('g');
     expect((await (grandchild as SessionHandle).result).ok).toBe(true);
     await settle();
+    // On its parent's slot again, not on a free one.
     expect(started).toEqual(['g', 'second']);
+    expect(lenders.get((second as SessionHandle).id)).toBe(parent.id);
     answer('second');
+    await (second as SessionHandle).result;
+    // The parent runs on: its slot is the one slot, and nothing else starts.
+    const other = chat('other');
+    await settle();
+    expect(rt.session(other.id)?.state).toBe('queued');
+    done();
     expect(await parent.result).toMatchObject({ ok: true, value: true });
+    await settle();
+    expect(started).toEqual(['g', 'second', 'other']);
+    answer('other');
+    await other.result;
     await boundHolds();
   });
 

@@ -4,26 +4,16 @@
  * in memory (where a hop keeps its slot), the same events are a breach.
  */
 import { describe, expect, it } from 'vitest';
-import { RuntimeObserver } from '../../../src/testing/invariants.js';
+import { fedObserver } from '../../support/fed-observer.js';
 
 function observe(hopsRequeue: boolean) {
-  let listener: (event: object) => void = () => {};
-  const runtime = {
-    subscribe: (l: (event: object) => void) => {
-      listener = l;
-      return () => {};
-    },
-    session: () => undefined,
-  };
-  const observer = new RuntimeObserver(runtime as never, {
+  const { observer, ev } = fedObserver({
     maxConcurrent: 2,
     fairnessEvery: 1,
     perProvider: {},
     historySize: 0,
     hopsRequeue,
   });
-  let at = 0;
-  const ev = (event: object) => listener({ ...event, at: at++ });
   for (const [id, provider] of [
     ['a', 'p0'],
     ['b', 'p1'],

@@ -1,0 +1,228 @@
+/**
+ * `limitsHold` and lent slots (`SubmitOptions.parent`): a session whose `session.started` names its
+ * lender (`lentBy`) runs on that session's slot, not on one of `maxConcurrent`'s (docs/runtime.md,
+ * "A session within a session"). First the observer alone, on event sequences a runtime with a
+ * planted lending bug would emit; then a real runtime under random nested workloads.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ChatProvider } from '../../../src/providers/port.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { SessionHandle } from '../../../src/runtime/types.js';
+import { RuntimeObserver } from '../../../src/testing/invariants.js';
+import { fedObserver } from '../../support/fed-observer.js';
+
+/** An observer with `maxConcurrent: 1`, fed events by `ev`; `broken()` lists the breaches' details so far. */
+function observed() {
+  const { observer, ev } = fedObserver({
+    maxConcurrent: 1,
+    fairnessEvery: 1000,
+    perProvider: {},
+    historySize: 0,
+  });
+  const queue = (...ids: string[]) => {
+    for (const id of ids) ev({ type: 'session.queued', sessionId: id, provider: 'p', position: 0 });
+  };
+  const start = (id: string, lentBy?: string, attempt = 1) =>
+    ev({ type: 'session.started', sessionId: id, attempt, ...(lentBy === undefined ? {} : { lentBy }) });
+  const end = (id: string) =>
+    ev({
+      type: 'session.ended',
+      sessionId: id,
+      result: { ok: true, content: '', metadata: { state: 'done', runMs: 0, provider: 'p', model: 'm' } },
+    });
+  const broken = () => observer.violations.map((v) => `${v.invariant}: ${v.detail}`);
+  return { queue, start, end, broken };
+}
+
+describe('limitsHold on lent slots, the observer alone', () => {
+  it('lets a child run on its running parent’s slot, one after another, and counts none of them', () => {
+    const { queue, start, end, broken } = observed();
+    queue('p', 'c1', 'c2');
+    start('p');
+    start('c1', 'p');
+    start('c1', 'p', 2);
+    end('c1');
+    start('c2', 'p');
+    end('c2');
+    end('p');
+    expect(broken()).toEqual([]);
+  });
+
+  it('counts the same starts without `lentBy` as two sessions on one slot', () => {
+    const { queue, start, broken } = observed();
+    queue('p', 'c1');
+    start('p');
+    start('c1');
+    expect(broken()).toEqual([expect.stringMatching(/^limitsHold: 2 sessions ran at once, limit 1/)]);
+  });
+
+  it('flags a second child on a slot already lent', () => {
+    const { queue, start, broken } = observed();
+    queue('p', 'c1', 'c2');
+    start('p');
+    start('c1', 'p');
+    start('c2', 'p');
+    expect(broken()).toEqual([
+      'limitsHold: session c2 started on the slot of p, which c1 ran on already',
+      expect.stringMatching(/^limitsHold: 2 sessions ran at once, limit 1/),
+    ]);
+  });
+
+  it('flags a slot lent by a session that holds none: still queued, ended, or unknown', () => {
+    const { queue, start, end, broken } = observed();
+    queue('p', 'c1', 'q', 'c2', 'c3');
+    start('c1', 'p');
+    end('c1');
+    start('q');
+    end('q');
+    end('p');
+    start('c2', 'p');
+    end('c2');
+    start('c3', 'nobody');
+    expect(broken()).toEqual([
+      'limitsHold: session c1 started on the slot of p, which held none',
+      'limitsHold: session c2 started on the slot of p, which held none',
+      'limitsHold: session c3 started on the slot of nobody, which held none',
+    ]);
+  });
+
+  it('leaves the slot to the child on it when its lender ends first: the child counts, and names no lender again', () => {
+    const { queue, start, end, broken } = observed();
+    queue('p', 'c', 'q');
+    start('p');
+    start('c', 'p');
+    end('p');
+    start('c', undefined, 2);
+    expect(broken()).toEqual([]);
+    start('q');
+    expect(broken()).toEqual([
+      expect.stringMatching(/^limitsHold: 2 sessions ran at once, limit 1 \(c on p/),
+    ]);
+  });
+
+  it('flags a later start that names a lender other than the one it runs on', () => {
+    const { queue, start, end, broken } = observed();
+    queue('p', 'c');
+    start('p');
+    start('c', 'p');
+    end('p');
+    start('c', 'p', 2);
+    expect(broken()).toEqual([
+      'limitsHold: session c started again on the slot of p, running on a slot of its own',
+    ]);
+  });
+
+  it('passes a lent slot on to the grandchild on it when the child between them ends first', () => {
+    const { queue, start, end, broken } = observed();
+    queue('p', 'c', 'g', 'd');
+    start('p');
+    start('c', 'p');
+    start('g', 'c');
+    end('c');
+    // g runs on p's slot now, from p.
+    start('g', 'p', 2);
+    expect(broken()).toEqual([]);
+    start('d', 'p');
+    expect(broken()).toEqual([
+      'limitsHold: session d started on the slot of p, which g ran on already',
+      expect.any(String),
+    ]);
+  });
+});
+
+/** A provider that answers each call after 0 to 3 ms, or when its signal aborts. */
+const quick: ChatProvider = {
+  name: 'p',
+  complete: (_request: unknown, { signal }: { signal: AbortSignal }) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ content: 'ok' } as never), Math.floor(Math.random() * 4));
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    }),
+  // biome-ignore lint/correctness/useYield: not streamed here.
+  async *stream() {
+    throw new Error('not used');
+  },
+} as unknown as ChatProvider;
+
+/** A task's work: model calls and tasks within it, each awaited or left running when it returns. */
+interface Work {
+  readonly calls: number;
+  readonly within: readonly Work[];
+  readonly awaits: boolean;
+  readonly runMs: number | undefined;
+}
+const work: fc.Arbitrary<Work> = fc.letrec<{ work: Work }>((tie) => ({
+  work: fc.record({
+    calls: fc.integer({ min: 0, max: 3 }),
+    within: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant([]),
+      fc.array(tie('work'), { maxLength: 2 }),
+    ),
+    awaits: fc.boolean(),
+    // Some tasks time out while their children run.
+    runMs: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+  }),
+})).work;
+
+describe('limitsHold on lent slots, a runtime under random nested work', () => {
+  it('holds for tasks that ask models and run tasks within themselves, awaited or left, timed out or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(work, { minLength: 1, maxLength: 4 }),
+        async (maxConcurrent, tasks) => {
+          const runtime = createRuntime({
+            providers: [quick],
+            defaults: { model: 'm', queueTimeoutMs: 5_000 },
+            limits: { maxConcurrent },
+          });
+          const observer = new RuntimeObserver(runtime, {
+            maxConcurrent,
+            fairnessEvery: 1_000_000,
+            perProvider: {},
+            historySize: 1000,
+          });
+          const handles: SessionHandle<unknown>[] = [];
+          const submit = (w: Work, parent?: string): SessionHandle<unknown> => {
+            const handle = runtime.run(
+              async ({ sessionId }) => {
+                await new Promise((r) => setTimeout(r, 1));
+                const children: SessionHandle<unknown>[] = [];
+                for (let i = 0; i < w.calls; i++)
+                  children.push(
+                    runtime.submit({ messages: [{ role: 'user', content: 'x' }] }, { parent: sessionId }),
+                  );
+                for (const inner of w.within) children.push(submit(inner, sessionId));
+                handles.push(...children);
+                if (w.awaits) await Promise.all(children.map((child) => child.result));
+                return 'ok';
+              },
+              {
+                lane: 'tools',
+                ...(parent === undefined ? {} : { parent }),
+                ...(w.runMs === undefined ? {} : { timeoutMs: w.runMs }),
+              },
+            );
+            return handle;
+          };
+          for (const w of tasks) handles.push(submit(w));
+          // Every session ends: children left running end on their own, their parents' or not.
+          for (let settled = 0; settled < handles.length; ) {
+            const batch = handles.slice(settled);
+            settled = handles.length;
+            await Promise.all(batch.map((handle) => handle.result));
+          }
+          await runtime.shutdown({ deadlineMs: 1000 });
+          observer.unsubscribe();
+          expect(observer.checkEnd([])).toEqual([]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
