@@ -17,6 +17,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   state: () => import('./shared-state.js'),
   conversations: () => import('./conversations.js'),
   mix: () => import('./mix.js'),
+  nested: () => import('./nested.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);
