@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { SessionHandle } from '../../../src/runtime/types.js';
+import type { Runtime, SessionHandle } from '../../../src/runtime/types.js';
 import { RuntimeObserver } from '../../../src/testing/invariants.js';
 import { fedObserver } from '../../support/fed-observer.js';
 
@@ -150,13 +150,18 @@ const quick: ChatProvider = {
 
 /** A task's work: model calls and tasks within it, each awaited or left running when it returns. */
 interface Work {
+  /** Its caller (`metadata.owner`), and its model calls'; the tasks within it have their own. */
+  readonly owner: string | undefined;
   readonly calls: number;
   readonly within: readonly Work[];
   readonly awaits: boolean;
   readonly runMs: number | undefined;
+  /** Cancelled after this many ms (a parent that ends first by its caller's hand). */
+  readonly cancelMs: number | undefined;
 }
 const work: fc.Arbitrary<Work> = fc.letrec<{ work: Work }>((tie) => ({
   work: fc.record({
+    owner: fc.constantFrom(undefined, 'alice', 'bob'),
     calls: fc.integer({ min: 0, max: 3 }),
     within: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
@@ -164,38 +169,76 @@ const work: fc.Arbitrary<Work> = fc.letrec<{ work: Work }>((tie) => ({
       fc.array(tie('work'), { maxLength: 2 }),
     ),
     awaits: fc.boolean(),
-    // Some tasks time out while their children run.
+    // Some tasks time out while their children run, some are cancelled.
     runMs: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+    cancelMs: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
   }),
 })).work;
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How many of `count` tasks that wait for their cancel start at once (of `owner`, or of none): a
+ * slot or a caller's place lent, kept or given back twice or never shows here.
+ */
+async function startAtOnce(runtime: Runtime, count: number, owner?: string): Promise<number> {
+  let running = 0;
+  const held = Array.from({ length: count }, () =>
+    runtime.run(
+      ({ signal }) => {
+        running++;
+        return new Promise<never>((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+      { lane: 'probe', ...(owner === undefined ? {} : { metadata: { owner } }) },
+    ),
+  );
+  for (let waited = 0; running < count - 1 && waited < 200; waited += 5) await sleep(5);
+  await sleep(10);
+  const seen = running;
+  for (const handle of held) handle.cancel();
+  await Promise.all(held.map((handle) => handle.result));
+  return seen;
+}
+
 describe('limitsHold on lent slots, a runtime under random nested work', () => {
-  it('holds for tasks that ask models and run tasks within themselves, awaited or left, timed out or not', async () => {
+  it('holds for tasks that ask models and run tasks within themselves, of several callers, awaited, left, timed out or cancelled', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),
+        fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
         fc.array(work, { minLength: 1, maxLength: 4 }),
-        async (maxConcurrent, tasks) => {
+        async (maxConcurrent, perCaller, tasks) => {
+          // A share below `maxConcurrent` (one of it is none).
+          const share = perCaller !== undefined && perCaller < maxConcurrent ? perCaller : undefined;
           const runtime = createRuntime({
             providers: [quick],
-            defaults: { model: 'm', queueTimeoutMs: 5_000 },
-            limits: { maxConcurrent },
+            defaults: { model: 'm', queueTimeoutMs: 1_000 },
+            limits: { maxConcurrent, ...(share === undefined ? {} : { maxRunningPerCaller: share }) },
           });
           const observer = new RuntimeObserver(runtime, {
             maxConcurrent,
             fairnessEvery: 1_000_000,
             perProvider: {},
             historySize: 1000,
+            ...(share === undefined
+              ? {}
+              : { heldByShare: (id) => runtime.session(id)?.waitingFor === 'maxRunningPerCaller' }),
           });
           const handles: SessionHandle<unknown>[] = [];
           const submit = (w: Work, parent?: string): SessionHandle<unknown> => {
+            const metadata = w.owner === undefined ? {} : { metadata: { owner: w.owner } };
             const handle = runtime.run(
               async ({ sessionId }) => {
-                await new Promise((r) => setTimeout(r, 1));
+                await sleep(1);
                 const children: SessionHandle<unknown>[] = [];
                 for (let i = 0; i < w.calls; i++)
                   children.push(
-                    runtime.submit({ messages: [{ role: 'user', content: 'x' }] }, { parent: sessionId }),
+                    runtime.submit(
+                      { messages: [{ role: 'user', content: 'x' }] },
+                      { parent: sessionId, ...metadata },
+                    ),
                   );
                 for (const inner of w.within) children.push(submit(inner, sessionId));
                 handles.push(...children);
@@ -204,10 +247,12 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
               },
               {
                 lane: 'tools',
+                ...metadata,
                 ...(parent === undefined ? {} : { parent }),
                 ...(w.runMs === undefined ? {} : { timeoutMs: w.runMs }),
               },
             );
+            if (w.cancelMs !== undefined) setTimeout(() => handle.cancel('by its caller'), w.cancelMs);
             return handle;
           };
           for (const w of tasks) handles.push(submit(w));
@@ -217,12 +262,17 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
             settled = handles.length;
             await Promise.all(batch.map((handle) => handle.result));
           }
+          expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+          // Every slot and every place is back: as many start as the limits allow, no more, no fewer.
+          expect(await startAtOnce(runtime, maxConcurrent + 1)).toBe(maxConcurrent);
+          if (share !== undefined) expect(await startAtOnce(runtime, share + 1, 'alice')).toBe(share);
           await runtime.shutdown({ deadlineMs: 1000 });
           observer.unsubscribe();
           expect(observer.checkEnd([])).toEqual([]);
         },
       ),
-      { numRuns: 40 },
+      // A leak holds sessions until their queue deadlines: shrinking it stops in time to report it.
+      { numRuns: 40, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: true },
     );
   });
 });
