@@ -2,11 +2,13 @@
  * The runtime's invariants as named checks over what an observer saw. They hold for any provider
  * and any limits, so a user can run them against their own adapter (see `checkRuntimeProperties`).
  */
-import type { FinalState, ProviderLimits, Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { FinalState, Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { ModelInvariantName } from './invariant-names.js';
 import { LentSlots } from './lent-slots.js';
 import { LimitsSeen } from './limit-invariants.js';
+import type { ObservedLimits } from './observed-limits.js';
 import { partialViolation } from './partial-check.js';
+import { PlacesSeen } from './places-seen.js';
 import { routeViolations } from './route-check.js';
 
 export type InvariantName =
@@ -52,43 +54,7 @@ export interface Violation {
  */
 export const COOLDOWN_RACE_MS = 0;
 
-export interface ObservedLimits {
-  readonly maxConcurrent: number;
-  /** Every this-many admissions per provider may pass over priority (the fairness turn). */
-  readonly fairnessEvery: number;
-  readonly perProvider: Readonly<Record<string, number>>;
-  readonly historySize: number;
-  /** Limits in providers' own units, by provider, and of its models (see `rateLimitsHold`). */
-  readonly providers?: Readonly<Record<string, ProviderLimits>>;
-  /**
-   * On a shared state reached asynchronously (Redis): a call admitted while another call's
-   * `RATE_LIMITED` answer was still being recorded starts up to a round trip into the cooldown.
-   * Starts this many ms after the answer, or fewer, are not held against `cooldownHolds`. 0 in memory.
-   */
-  readonly cooldownRaceMs?: number;
-  /**
-   * On a backend, a session's end reaches subscribers once its settle is written, after events of
-   * other sessions that came later (its `at` is still its own time): `rateLimitsHold` and
-   * `cooldownHolds` are judged at the end of the run, every event in the order of its time.
-   */
-  readonly endsLate?: boolean;
-  /**
-   * On a backend, a fallback hop to another provider goes back to wait in that provider's queue
-   * (scale-out.md, "Known limits"): it holds no slot until its next start, and `limitsHold` does not
-   * count it running meanwhile.
-   */
-  readonly hopsRequeue?: boolean;
-  /** The estimate charged for each start of a session (docs/providers.md, "Token estimates"). */
-  readonly tokensOf?: (sessionId: string) => number;
-  /**
-   * Providers that cool down per model (`cooldownScope: 'model'`, GLM's): `cooldownHolds` judges
-   * each of their models apart, and `priorityOrder` lets a session of another model go past one
-   * its own model's cooldown holds.
-   */
-  readonly cooldownPerModel?: readonly string[];
-  /** Whether a waiting session's caller runs its share (`maxRunningPerCaller`): `priorityOrder` lets the queue pass it over. */
-  readonly heldByShare?: (sessionId: string) => boolean;
-}
+export type { ObservedLimits } from './observed-limits.js';
 
 export interface Seen {
   /** The provider it was queued under. */
@@ -123,6 +89,7 @@ export class RuntimeObserver {
   private runningTotal = 0;
   /** Sessions on a slot another lent them (`session.started`'s `lentBy`): not counted in `runningTotal`. */
   private readonly lent = new LentSlots();
+  private readonly places: PlacesSeen | undefined;
   private seq = 0;
   private stopped = false;
   /** Every provider call started and each provider's cooldown, for `rateLimitsHold` and `cooldownHolds`. */
@@ -138,6 +105,16 @@ export class RuntimeObserver {
     private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {
     this.limitsSeen = new LimitsSeen(limits, (invariant, detail) => this.fail(invariant, detail), timeouts);
+    const share = limits.maxRunningPerCaller;
+    this.places =
+      share === undefined
+        ? undefined
+        : new PlacesSeen(
+            share,
+            (id) => runtime.session(id)?.owner,
+            this.lent,
+            (detail) => this.fail('runningShare', detail),
+          );
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event, priorities));
   }
 
@@ -147,6 +124,7 @@ export class RuntimeObserver {
 
   private onEvent(event: RuntimeEvent, priorities: (id: string) => number | undefined): void {
     this.limitsSeen.onEvent(event, this.sessions.get((event as { sessionId?: string }).sessionId ?? ''));
+    this.places?.onEvent(event);
     switch (event.type) {
       case 'session.queued': {
         const priority = priorities(event.sessionId) ?? this.runtime.session(event.sessionId)?.priority ?? 5;

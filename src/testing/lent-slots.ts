@@ -65,6 +65,11 @@ export class LentSlots {
     return false;
   }
 
+  /** The id of the session that runs on `id`'s slot, if any. */
+  childOf(id: string): string | undefined {
+    return this.lentTo.get(id);
+  }
+
   /** The id of the session whose slot `id` runs on, if any (for a breach's report). */
   on(id: string): string | undefined {
     return this.lentBy.get(id);

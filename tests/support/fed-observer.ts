@@ -5,14 +5,15 @@
  */
 import { type ObservedLimits, RuntimeObserver } from '../../src/testing/invariants.js';
 
-export function fedObserver(limits: ObservedLimits) {
+/** `owners`: each session's caller (`metadata.owner`), as `runtime.session(id)` would say. */
+export function fedObserver(limits: ObservedLimits, owners: Readonly<Record<string, string>> = {}) {
   let listener: (event: object) => void = () => {};
   const runtime = {
     subscribe: (l: (event: object) => void) => {
       listener = l;
       return () => {};
     },
-    session: () => undefined,
+    session: (id: string) => (owners[id] === undefined ? undefined : { owner: owners[id] }),
   };
   const observer = new RuntimeObserver(runtime as never, limits);
   let at = 0;

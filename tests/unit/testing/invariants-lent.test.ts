@@ -9,17 +9,19 @@ import { describe, expect, it } from 'vitest';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../../src/runtime/types.js';
+import type { ObservedLimits } from '../../../src/testing/invariants.js';
 import { RuntimeObserver } from '../../../src/testing/invariants.js';
 import { fedObserver } from '../../support/fed-observer.js';
 
-/** An observer with `maxConcurrent: 1`, fed events by `ev`; `broken()` lists the breaches' details so far. */
-function observed() {
-  const { observer, ev } = fedObserver({
-    maxConcurrent: 1,
-    fairnessEvery: 1000,
-    perProvider: {},
-    historySize: 0,
-  });
+/**
+ * An observer (`maxConcurrent: 1` unless given), fed events by `ev`, with each session's caller in
+ * `owners`; `broken()` lists the breaches' details so far.
+ */
+function observed(limits: Partial<ObservedLimits> = {}, owners: Readonly<Record<string, string>> = {}) {
+  const { observer, ev } = fedObserver(
+    { maxConcurrent: 1, fairnessEvery: 1000, perProvider: {}, historySize: 0, ...limits },
+    owners,
+  );
   const queue = (...ids: string[]) => {
     for (const id of ids) ev({ type: 'session.queued', sessionId: id, provider: 'p', position: 0 });
   };
@@ -131,6 +133,48 @@ describe('limitsHold on lent slots, the observer alone', () => {
   });
 });
 
+describe('runningShare on lent slots, the observer alone', () => {
+  /** Three slots, a share of one; p, c and q are alice's, b and d bob's. */
+  function shared() {
+    const owners = { p: 'alice', c: 'alice', q: 'alice', b: 'bob', d: 'bob' };
+    const fed = observed({ maxConcurrent: 3, maxRunningPerCaller: 1 }, owners);
+    fed.queue(...Object.keys(owners));
+    return fed;
+  }
+
+  it('runs a child of its lender’s caller in its lender’s place, and gives the place back once', () => {
+    const { start, end, broken } = shared();
+    start('p');
+    start('c', 'p');
+    end('c');
+    end('p');
+    start('q');
+    expect(broken()).toEqual([]);
+  });
+
+  it('leaves its lender’s place to the child on its slot when the lender ends first', () => {
+    const { start, end, broken } = shared();
+    start('p');
+    start('c', 'p');
+    end('p');
+    // c holds alice's one place now: another of hers may not start.
+    start('q');
+    expect(broken()).toEqual([
+      expect.stringMatching(/^runningShare: 2 sessions of alice running at once \(q /),
+    ]);
+  });
+
+  it('gives a child of another caller a place of its own', () => {
+    const { start, broken } = shared();
+    start('p');
+    start('b', 'p');
+    start('d');
+    expect(broken()).toEqual([
+      expect.stringMatching(/^runningShare: 2 sessions of bob running at once \(d /),
+    ]);
+  });
+});
+
 /** A provider that answers each call after 0 to 3 ms, or when its signal aborts. */
 const quick: ChatProvider = {
   name: 'p',
@@ -222,6 +266,7 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
             fairnessEvery: 1_000_000,
             perProvider: {},
             historySize: 1000,
+            ...(share === undefined ? {} : { maxRunningPerCaller: share }),
             ...(share === undefined
               ? {}
               : { heldByShare: (id) => runtime.session(id)?.waitingFor === 'maxRunningPerCaller' }),
