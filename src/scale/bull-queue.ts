@@ -3,25 +3,28 @@
  * concurrency is the provider's limit (so the limit holds across every instance), priorities
  * mapped to BullMQ's, and one Worker per provider on this instance that leases jobs. A queue
  * deadline sorted set lets any instance end queued sessions whose submitter died, and an arrival
- * index per queue gives the longest-waiting session its turn (`fair-turn.ts`).
+ * index per queue gives the longest-waiting session its turn (`fair-turn.ts`). When the Workers
+ * fetch (paused at the bound, which resumes first) is `worker-pauses.ts`; a leased job's run as a
+ * `Lease`, and what it becomes when it comes back held, `bull-lease.ts`.
  */
-import { DelayedError, Job, Queue, WaitingError, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
+import { type LeasedJobs, runLeased } from './bull-lease.js';
 import { drop, reconnectDelay } from './connect.js';
 import { DelayedJobs } from './delayed-jobs.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
-import { FIRST_FETCH_GRACE_MS, firstToFetch, headKeys } from './first-fetch.js';
-import { bullPriority, decodeRequest, encodeRequest } from './job-data.js';
+import { firstToFetch, headKeys } from './first-fetch.js';
+import { bullPriority, encodeRequest } from './job-data.js';
 import type { RedisKeys } from './redis-store.js';
 import { Relocks } from './relock.js';
 import { StalledChecks } from './stalled-check.js';
 import { wakeAfterEnd, wakeFetchers, wakeKeys } from './wake-fetchers.js';
+import { WorkerPauses } from './worker-pauses.js';
 
-/** Job names: a queued session, and a running one a fallback hop moved to its target's queue. */
+/** The name of a queued session's job (a hop's: `bull-lease.ts`). */
 const QUEUED = 'session';
-const MOVED = 'hop';
 // Deadlines bound how often a session can be taken over; BullMQ must not fail it first.
 const MAX_STALLED = 1000;
 
@@ -42,9 +45,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly queues = new Map<string, Queue<QueuedSession>>();
   private readonly workers: Worker<QueuedSession>[] = [];
   private run: ((lease: Lease) => Promise<Held | undefined>) | null = null;
-  /** Between `lease()` and `stopLeasing()`: only then do pauses reach the Workers. */
-  private leasing = false;
-  private paused = false;
+  /** When the Workers fetch: paused at the bound, the first to resume chosen (`worker-pauses.ts`). */
+  private readonly pauses: WorkerPauses;
   private readonly fair: FairTurn;
   /** What the turn needs of each provider's queue, made once with the queue. */
   private readonly fairQueues = new Map<string, FairQueue>();
@@ -54,16 +56,14 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   private readonly heads: string[] = [];
   /** What `wakeFetchers` reads of each provider's queue (`wakeKeys`), made once with the queue. */
   private readonly wakeKeysOf = new Map<string, readonly string[]>();
-  /** Counts pauses and resumes: a resume's later steps act only if nothing came between. */
-  private resumes = 0;
-  /** The timer that resumes the Workers not chosen to fetch first, and the resume it belongs to. */
-  private rest: { readonly resume: number; readonly timer: unknown } | null = null;
   /** The jobs put back as delayed here, and what wakes them before their delay ends (`delayed-jobs.ts`). */
   private readonly delayed: DelayedJobs;
   /** The locks of the jobs running here, taken again in a hold of the checks or after a reconnect (`relock.ts`). */
   private readonly relocks: Relocks;
   /** BullMQ's stalled check, run here and held after Redis was away (`stalled-check.ts`). */
   private readonly stalled: StalledChecks;
+  /** What a leased job reaches of this adapter (`bull-lease.ts`). */
+  private readonly jobs: LeasedJobs;
 
   constructor(
     providers: readonly string[],
@@ -73,7 +73,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     private readonly keys: RedisKeys,
     private readonly onError: (error: unknown) => void,
     /** The injected clock: BullMQ's delays are epoch times; the first fetch's grace is a timer. */
-    private readonly clock: Clock,
+    clock: Clock,
   ) {
     this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
@@ -111,6 +111,17 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         wakeKeys((type) => queue.toKey(type)),
       );
     }
+    this.pauses = new WorkerPauses(this.workers, clock, onError, () => this.chooseFirst());
+    this.jobs = {
+      fair: this.fair,
+      fairQueue: (provider) => this.fairQueues.get(provider) as FairQueue,
+      delayed: this.delayed,
+      clock,
+      onError,
+      wakeFetchers: (provider) => this.wakeFetchers(provider),
+      queue: (provider) => this.queue(provider),
+      deadline: (provider, id, at) => redis.zadd(keys.queueDeadlines, at, `${provider}|${id}`),
+    };
   }
 
   wake(provider: string, sessionId: string): void {
@@ -201,53 +212,17 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   lease(run: (lease: Lease) => Promise<Held | undefined>): void {
     this.run = run;
-    this.leasing = true;
+    this.pauses.start();
     for (const worker of this.workers) worker.run().catch(this.onError);
     this.stalled.start(this.workers.map((worker) => ({ worker, queue: this.queue(worker.name) })));
   }
 
-  // Each Worker stops fetching (`pause(true)`: without waiting for its jobs, which go on). One
-  // blocked in a fetch may still get a job: the runner hands it back (`LeaseRunner.take`).
   pauseLeasing(): void {
-    if (!this.leasing || this.paused) return;
-    this.paused = true;
-    this.resumes++;
-    this.clearRest();
-    for (const worker of this.workers) worker.pause(true).catch(this.onError);
+    this.pauses.pause();
   }
 
-  /**
-   * Room again after a pause. With one provider its Worker resumes; with several, the one whose
-   * queue's head one process would run next resumes first and the others once it has leased, or
-   * after `FIRST_FETCH_GRACE_MS` (`first-fetch.ts`); if Redis cannot say which, all at once.
-   */
   resumeLeasing(): void {
-    if (!this.leasing || !this.paused) return;
-    this.paused = false;
-    const resume = ++this.resumes;
-    if (this.workers.length === 1) {
-      this.resumeAll();
-      return;
-    }
-    this.chooseFirst().then(
-      (first) => {
-        if (resume !== this.resumes) return;
-        const worker = this.workers[first];
-        if (worker === undefined) {
-          this.resumeAll();
-          return;
-        }
-        this.rest = {
-          resume,
-          timer: this.clock.setTimeout(() => this.resumeRest(resume), FIRST_FETCH_GRACE_MS),
-        };
-        void worker.resume();
-      },
-      (error: unknown) => {
-        this.onError(error);
-        if (resume === this.resumes) this.resumeAll();
-      },
-    );
+    this.pauses.resume();
   }
 
   /** The index of the Worker to resume first (`first-fetch.ts`), or -1 for all at once. */
@@ -255,27 +230,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     return firstToFetch(this.redis, this.heads);
   }
 
-  /** The Workers held back for the first fetch go on, if no pause came since `resume`. */
-  private resumeRest(resume: number): void {
-    if (this.rest?.resume === resume) this.resumeAll();
-  }
-
-  private resumeAll(): void {
-    this.clearRest();
-    // `resume` reports its own failures as the Worker's 'error' event; a running Worker ignores it.
-    for (const worker of this.workers) void worker.resume();
-  }
-
-  private clearRest(): void {
-    if (this.rest !== null) this.clock.clearTimeout(this.rest.timer);
-    this.rest = null;
-  }
-
   async stopLeasing(): Promise<void> {
-    this.leasing = false;
-    // A resume whose choice is still on its way, or whose grace is running, must not wake a Worker.
-    this.resumes++;
-    this.clearRest();
+    this.pauses.stop();
     await Promise.allSettled(this.workers.map((w) => w.close()));
     this.stalled.stop(); // only now: a hold while its jobs drain must still have their locks retaken
   }
@@ -307,69 +263,10 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
 
   private async process(job: Job<QueuedSession>, token: string): Promise<void> {
     // The Worker chosen to fetch first has leased: the others may fetch for any room left.
-    if (this.rest !== null) this.resumeAll();
+    this.pauses.leased();
     // Its end frees a place in the queue: a Worker paused here does not fetch, and BullMQ wakes none.
     wakeAfterEnd(job, () => this.wakeFetchers(job.queueName));
-    const { sessionId, createdAt } = job.data.input;
-    const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
-    // Bookkeeping for the turn, beside the run (no round trip before the session's start); its failure
-    // loses neither the lease nor a job going back (thrown, BullMQ dropped it). Whatever puts this
-    // session back in the index waits for it first, so the lease's removal cannot come after.
-    const turn = this.fair
-      .leased(job.queueName, sessionId, this.fairQueues.get(job.queueName) as FairQueue)
-      .catch(this.onError);
-    const waitAgain = () =>
-      turn.then(() => this.fair.arrived(job.queueName, sessionId, arrival)).catch(this.onError);
-    let handedBack = false;
-    const lease: Lease = {
-      session: { ...job.data, request: decodeRequest(job.data.request) },
-      provider: job.queueName,
-      handBack: async () => {
-        handedBack = true;
-        await job.moveToWait(token);
-        // BullMQ puts it back with its priority and wakes no Worker: an idle instance would sleep.
-        await this.wakeFetchers(job.queueName);
-        await waitAgain();
-      },
-      // Without a priority: BullMQ takes its wait list before its prioritized jobs, so a moved hop
-      // goes ahead of every queued session, in the order the hops came. Same job id: added once.
-      moveTo: async (provider, deadlineAt) => {
-        const id = job.data.input.sessionId;
-        await Promise.all([
-          this.queue(provider).add(MOVED, job.data, {
-            jobId: id,
-            removeOnComplete: true,
-            removeOnFail: true,
-          }),
-          this.redis.zadd(this.keys.queueDeadlines, deadlineAt, `${provider}|${id}`),
-        ]);
-      },
-    };
-    // Only a wake of its caller's after this lease lets it go if it comes back held (`CallerHolds.ticket`).
-    const leasedAt = this.delayed.ticket;
-    const held = await (this.run as (lease: Lease) => Promise<Held | undefined>)(lease);
-    // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
-    if (handedBack) throw new WaitingError();
-    if (held !== undefined) {
-      // Back to waiting either way, with the age it had.
-      await waitAgain();
-      if (held.modelOnly) {
-        // Only this model is full: this job waits as delayed; the provider's other jobs go on.
-        const until = this.clock.now() + held.retryInMs;
-        await job.moveToDelayed(until, token);
-        const id = job.id as string;
-        if (held.probe !== undefined) this.delayed.behindProbe(job.queueName, id, held.probe, until);
-        if (held.caller !== undefined)
-          this.delayed.forCaller(job.queueName, id, held.caller, until, leasedAt);
-        throw new DelayedError();
-      }
-      // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
-      // whole queue, on every instance, for `retryInMs` (its limiter key's TTL).
-      await this.queue(job.queueName).rateLimit(held.retryInMs);
-      throw Worker.RateLimitError();
-    }
-    // The Worker's next fetch comes after this lease's turn was counted and any move ahead made.
-    await turn;
+    await runLeased(job, token, this.run as (lease: Lease) => Promise<Held | undefined>, this.jobs);
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {
