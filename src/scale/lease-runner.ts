@@ -2,15 +2,20 @@
  * The instance's side of the shared queue: runs each session it leases in the local in-memory
  * runtime (`adopt`, the same session machine), records what a takeover needs once it starts, and
  * ends it through the store's exactly-once `settle`. On shutdown it hands running sessions back to
- * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here). What a
- * run tells the cluster while it runs (events, run records, a hop's record) is `run-progress.ts`.
+ * the queue, to be taken up elsewhere as a further attempt (a stream that began ends here). What
+ * stays here is the lease: whether and how its session may run (confirmed, cancelled while queued,
+ * past its queue deadline, taken over, the shared limits' answer: `lease-limits.ts`), the table of
+ * the sessions leased here, cancels and the hand-back. The run itself in the local runtime, its
+ * hops and the write of its end are `run-here.ts`; what a run tells the cluster while it runs
+ * (events, run records, a hop's record) is `run-progress.ts`.
  */
-import { type AdoptedSession, Limiter, rerouteOnCooldown, resultOf, type Start } from '../runtime/backend.js';
-import type { Held, Lease, LeaseState, RunRecord } from '../runtime/ports.js';
+import { Limiter, resultOf } from '../runtime/backend.js';
+import type { Held, Lease, RunRecord } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { confirmedState, unconfirmedEnd } from './confirmed.js';
-import { coolsPastRun, releaseLost, takeOver } from './hop-target.js';
-import { cancelledAt, labelOf, targetProvider } from './job-data.js';
+import { releaseLost, takeOver } from './hop-target.js';
+import { cancelledAt, targetProvider } from './job-data.js';
+import { askLimits } from './lease-limits.js';
 import {
   AWAY,
   ENDED_ELSEWHERE,
@@ -19,11 +24,11 @@ import {
   type Leasing,
   LOST_MID_STREAM,
   leasedEntry,
-  PROBE_POLL_MS,
   SHUT_DOWN,
   settleRetried,
   unanswered,
 } from './lease-settings.js';
+import { RunsHere } from './run-here.js';
 import { RunProgress } from './run-progress.js';
 
 export type { LeaseRunnerSettings } from './lease-settings.js';
@@ -39,9 +44,12 @@ export class LeaseRunner {
   private readonly lettingGo = new AbortController();
 
   private readonly progress: RunProgress;
+  /** The runs here of the sessions whose lease may run (`run-here.ts`). */
+  private readonly runs: RunsHere;
   constructor(private readonly s: LeaseRunnerSettings) {
     this.limiter = new Limiter(s.limits.rates, s.sharedState);
     this.progress = new RunProgress(this.leased, s, () => this.notEnds.cancelled++);
+    this.runs = new RunsHere(s, this.limiter, this.progress, this.notEnds, () => this.closing, this.settle);
   }
 
   get size(): number {
@@ -81,7 +89,7 @@ export class LeaseRunner {
     const entry = this.leased.get(id);
     if (entry === undefined || entry.handover) return;
     entry.handover = true;
-    // Not started yet, or between hops: `runHere` sees `handover` and ends it without a call.
+    // Not started yet, or between hops: `RunsHere.run` sees `handover` and ends it without a call.
     if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.notEnds.cancelled++;
   }
 
@@ -192,50 +200,19 @@ export class LeaseRunner {
           const moved = await lease.moveTo(at, state.run.runDeadlineAt).then(() => true, unanswered(this.s));
           return moved === true ? undefined : AWAY;
         }
-        return await this.runHere(entry, state, undefined);
+        return await this.runs.run(entry, state, undefined);
       }
-      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place.
-      const start: Start = {
-        sessionId: id,
-        model: data.input.model,
-        now,
-        tokens: this.s.limits.charge(data.request, data.input.provider, data.input.model),
-        lapsesAt: now + data.input.timeoutMs,
-      };
-      let got: Awaited<ReturnType<Limiter['tryStart']>>;
-      try {
-        // Asked again when a RATE_LIMITED answer reached this instance meanwhile (`tryStartFresh`).
-        got = await this.limiter.tryStartFresh(data.input.provider, start, this.answers);
-      } catch (error) {
-        // The shared limits could not be read or changed (Redis cut, or changed by other instances
-        // at every try): this session alone waits a moment and asks again; its queue deadline holds.
-        this.s.onError(error);
-        return AWAY;
-      }
-      // Cooling down past its queue deadline: it moves on to its next target here, uncharged.
-      const reroute = got.ok ? undefined : rerouteOnCooldown(data.input, got, now);
-      if (!got.ok && reroute === undefined) {
-        // A slot frees when some call ends (its lapse is only a lost instance's bound): look again soon.
-        const at = got.limit === 'maxConcurrent' ? null : got.at;
-        const retryInMs = Math.max(1, (at ?? now + PROBE_POLL_MS) - now);
-        const modelOnly = got.model === true;
-        // Recorded for every instance: a session that times out meanwhile names the limit.
-        await this.s.view
-          .hold(data.input.provider, data.input.model, got.limit, retryInMs, modelOnly)
-          .catch(this.s.onError);
-        // A cooldown holds the whole provider, but a session behind it may have to move on to its
-        // fallback before it ends (`rerouteOnCooldown`): only this job waits, so the queue's next
-        // one is looked at too, once per cooldown, as in memory. Pausing the queue left sessions
-        // behind the first patient one to time out instead of falling back.
-        return { retryInMs, modelOnly: modelOnly || got.limit === 'cooldown', probe: got.probe };
-      }
+      // The shared limits (windows, cooldown): no room, and it goes back to wait in its place (`lease-limits.ts`).
+      const asked = await askLimits(this.limiter, this.s, data, now);
+      if (!('got' in asked)) return asked;
+      const { start, got, reroute } = asked;
       if (got.ok && entry.cancelReason !== null) {
         await this.limiter
           .giveBackWhileAway(this.s.clock, data.input.provider, start, got.probe, this.lettingGo.signal)
           .catch(this.s.onError);
         return void (await this.cancelEarly(data, entry.cancelReason));
       }
-      return await this.runHere(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
+      return await this.runs.run(entry, state, reroute === undefined ? { limitStart: start } : { reroute });
     } finally {
       this.leased.delete(id);
       finish();
@@ -243,104 +220,9 @@ export class LeaseRunner {
     }
   }
 
-  /**
-   * Runs a leased session in the local runtime until it ends here, then settles it. A fallback hop
-   * stops it here and is recorded first (`hopped`): to another provider, the session moves to that
-   * provider's queue, whose concurrency it then counts in (this lease ends, and the first provider
-   * admits its next session); to the same one, it resumes here from that record.
-   */
-  private async runHere(
-    entry: Leased,
-    state: LeaseState,
-    admitted: Pick<AdoptedSession, 'limitStart' | 'reroute'> | undefined,
-  ): Promise<undefined> {
-    const data = entry.lease.session;
-    let restore = state.run;
-    let charged = admitted;
-    let cancelled = state.cancelReason ?? entry.cancelReason;
-    for (;;) {
-      const handle = this.s.local.adopt({
-        input: data.input,
-        request: data.request,
-        ...labelOf(data),
-        ...(data.caller === undefined ? {} : { caller: data.caller }),
-        callerTruncated: data.callerTruncated === true,
-        ...(restore === undefined ? {} : { restore }),
-        ...charged,
-        // Handed back while it waited for the store or the limits: it ends before its call starts.
-        ...(entry.handover ? { signal: AbortSignal.abort(SHUT_DOWN) } : {}),
-      });
-      entry.handle = handle;
-      if (entry.handover) this.notEnds.cancelled++;
-      else if (cancelled !== null) handle.cancel(cancelled);
-      const result = await handle.result;
-      const hop = entry.hop;
-      if (hop === null) {
-        if (!entry.handover) await this.settleHere(entry, result);
-        return undefined;
-      }
-      const { run, recorded, summary } = await hop;
-      restore = run;
-      entry.handle = null;
-      charged = undefined;
-      if (entry.handover) return undefined;
-      const at = targetProvider(data.input, restore);
-      // Not recorded: moved, it would be resumed from the old record, on the target it left. A
-      // target cooling down past its run deadline: it resumes here to move on (`coolsPastRun`).
-      const elsewhere = at !== entry.lease.provider && entry.cancelReason === null && recorded;
-      if (elsewhere && !(await coolsPastRun(this.limiter, data.input, restore, this.s))) {
-        try {
-          // Until it is moved a cancel goes to the cluster (`cancel`): marked, the moved job ends cancelled.
-          await this.progress.moving(summary, at);
-          await entry.lease.moveTo(at, restore.runDeadlineAt);
-          return undefined;
-        } catch (error) {
-          // The target's queue could not take it: it resumes here, on its target, as before the move.
-          this.s.onError(error);
-        }
-      }
-      entry.hop = null;
-      cancelled = entry.cancelReason;
-    }
-  }
-
   /** Ends with no call a session cancelled while queued or while its lease asked (adopted, it called: until 2026-12-06). */
   private cancelEarly(data: Lease['session'], reason: string): Promise<boolean> {
     return this.settle(cancelledAt(data, this.s.clock.now(), reason), data);
-  }
-
-  /** The `RATE_LIMITED` answers the local runtime has received. */
-  private readonly answers = (): number => this.s.local.metrics().limits?.rateLimited ?? 0;
-
-  /**
-   * Writes the end of a session that ended here (`entry.end`: that end, or the one written first).
-   * One written first elsewhere is the session's end: the local one is not counted here (`stopped`).
-   * Not written (Redis away past the retries, or the close let go of it: `letGo`), it is reported and
-   * it is not the session's end. Outside a shutdown BullMQ fails the job (a later backstop ends the
-   * session). At a shutdown the local end is not counted, the caller here is not told it, and the
-   * job goes back to the queue, or keeps its lapsing lock if Redis is away: the instance that takes
-   * it over ends it, as after a kill (a stream whose deltas went out: `cancelled`, without its text).
-   */
-  private async settleHere(entry: Leased, result: SessionResult): Promise<void> {
-    const data = entry.lease.session;
-    try {
-      const written = await this.settle(result, data);
-      if (written) {
-        entry.end = result;
-        return;
-      }
-      // Ended first elsewhere (a lapsed lease's other run): that end is the session's, counted there.
-      // (A retry that found this very end written is `written`: the store tells it.)
-      this.notEnds[result.metadata.state]++;
-      entry.end = await this.s.store
-        .result(data.input.sessionId)
-        .catch((e: unknown) => void this.s.onError(e));
-    } catch (error) {
-      this.s.onError(error);
-      if (!this.closing) throw error;
-      this.notEnds[result.metadata.state]++;
-      if (!entry.handover) await entry.lease.handBack().catch(this.s.onError);
-    }
   }
 
   /** From now on a lease that arrives goes back to the queue at once, unless its session runs here (joined: `take`). */
@@ -378,14 +260,14 @@ export class LeaseRunner {
   /**
    * The end of a session running here whose stream went out, which ends here at a shutdown: once
    * written, that end (or the one written first); `undefined` if it could not be written, and then
-   * the session goes on in the cluster (`settleHere`).
+   * the session goes on in the cluster (`RunsHere.settleHere`).
    */
   streamedHere(id: string): Promise<SessionResult | undefined> | undefined {
     const entry = this.leased.get(id);
     return entry?.streamed === true ? entry.done.then(() => entry.end) : undefined;
   }
 
-  /** The close lets go of Redis: an end still being written gives up at once (`settleHere`). */
+  /** The close lets go of Redis: an end still being written gives up at once (`RunsHere.settleHere`). */
   letGo(): void {
     this.lettingGo.abort();
   }

@@ -39,7 +39,7 @@ export interface Leased {
   }> | null;
   /** Its stream's first delta went out: its run record says so (`RunRecord.streamed`). */
   streamed: boolean;
-  /** The session's end as written once its run here ended (`LeaseRunner.settleHere`); none if not written. */
+  /** The session's end as written once its run here ended (`RunsHere.settleHere`, `run-here.ts`); none if not written. */
   end: SessionResult | undefined;
   /** The wait at its gate (`waitingFor`) of the summary this run last wrote (`RunProgress`). */
   waiting?: WaitingFor | undefined;

@@ -53,8 +53,8 @@ export class RunProgress {
 
   /**
    * A session leased here fell back: it stops here, and its run record at the new target is written
-   * before it goes on (`LeaseRunner.runHere`), so an instance taking it over never resumes it on the
-   * target it left. Its `session.fallback` event goes out with that record.
+   * before it goes on (`RunsHere.run`, `run-here.ts`), so an instance taking it over never resumes
+   * it on the target it left. Its `session.fallback` event goes out with that record.
    */
   private hopped(id: string, event: RuntimeEvent): void {
     const entry = this.leased.get(id);
