@@ -7,19 +7,19 @@
  * Nothing here knows which backend the ports are: Redis (`redis-ports.ts`) or one process
  * (`memory-cluster.ts`).
  *
- * What stays here is the caller's side of a cluster session: the owner that waits for the one
- * `session.ended`, ends queued sessions at their deadline or on cancel (a withdrawal), and recovers
- * after the shared server comes back. The leased side is `lease-runner.ts`.
+ * What stays here is the composition: the bus heard and told on, the instance's start, sweep and
+ * reconnects, cancels, status and the shutdown. The caller's side of a cluster session (the
+ * sessions submitted here, from the submit to their one `session.ended`, recovered after the shared
+ * server comes back) is `owners-here.ts`; the leased side is `lease-runner.ts`; a queued session
+ * ended at its deadline or on cancel (a withdrawal) is `withdrawals.ts`.
  */
-import { atTime, type Clock, retriedWhileAway, systemClock } from '../core/clock.js';
-import { runtimeError } from '../core/errors.js';
+import { type Clock, retriedWhileAway, systemClock } from '../core/clock.js';
 import {
   Admission,
   Lifecycle,
   Listeners,
   type LocalRuntime,
   RuntimeCounters,
-  reasonOf,
   reportError,
   resolveDefaults,
   resolveLimits,
@@ -28,16 +28,7 @@ import {
   withSharedSlots,
 } from '../runtime/backend.js';
 import type { BusMessage, ClusterContext, ClusterPorts } from '../runtime/ports.js';
-import type {
-  Runtime,
-  RuntimeEvent,
-  RuntimeOptions,
-  SessionEvent,
-  SessionHandle,
-  SessionRequest,
-  SessionResult,
-  SubmitOptions,
-} from '../runtime/types.js';
+import type { Runtime, RuntimeEvent, RuntimeOptions, SessionResult } from '../runtime/types.js';
 import { CallerRuns } from './caller-runs.js';
 import { Cancels } from './cancels.js';
 import { closeWithin } from './closing.js';
@@ -51,17 +42,15 @@ import {
   withTaskSessions,
   withTaskStatus,
 } from './cluster-tasks.js';
-import { applyMessage, EndedHere, missedEnd } from './ended-here.js';
+import { applyMessage, EndedHere } from './ended-here.js';
 import { Inflight } from './inflight.js';
-import { endedAt, type JobData, jobDataOf, queuedEvent, queuedSummary, unavailable } from './job-data.js';
 import { LeaseRunner } from './lease-runner.js';
 import { LimitsView } from './limits-view.js';
-import { backstop, closeOwner, createOwner, notify, type Owner, ownerHandle, Waiting } from './owner.js';
+import { OwnersHere } from './owners-here.js';
 import { probeAnswered } from './probe-answered.js';
 import { leaveUnfinished, type UnfinishedMode, unfinishedMode } from './unfinished.js';
 import { Withdrawals } from './withdrawals.js';
 
-const BACKSTOP_GRACE_MS = 10_000;
 /** The bounds of the runtime that runs leased sessions: none that matter (the shared queue and this file's bound what waits). */
 const LOCAL_UNBOUNDED = {
   perProvider: {},
@@ -100,17 +89,12 @@ export function createClusterRuntime(
   // Tasks run here, under this instance's limits (`cluster-tasks.ts`); their events go to this runtime's listeners.
   const tasks = createTaskRuntime(options, makeLocal);
   const counters = new RuntimeCounters();
-  const owners = new Map<string, Owner>();
-  /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
-  const waiting = new Waiting(limits);
   const listeners = new Listeners<RuntimeEvent>();
   const supervisorEvents = oneSupervisor(tasks, broadcast);
-  const delay = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
   let leasing: Promise<void> = Promise.resolve();
   let handingBack: Promise<unknown> = Promise.resolve();
   let mode: UnfinishedMode = 'leave';
-  let leaving = false;
   /** Aborted when the close lets go of Redis: the shutdown's cancels stop being tried again. */
   const givingUp = new AbortController();
   let sweepTimer: unknown;
@@ -128,9 +112,18 @@ export function createClusterRuntime(
       // Outside the supervisor's action: a handed-over result runs the session machine (`resultOf`), and
       // an XState actor run in another's custom action warns on every `assign`. The report names the callers.
       queueMicrotask(() => {
-        leaving = true; // from here on its callers hear what the shutdown tells them, not an end on the bus
-        const end = (id: string, result: SessionResult) => endOwner(id, result, undefined, true);
-        const unfinished = { mode, owners, runner, store, clock, onError, cancel: cancels.retried, end };
+        owners.leave(); // from here on its callers hear what the shutdown tells them, not an end on the bus
+        const end = (id: string, result: SessionResult) => owners.end(id, result, undefined, true);
+        const unfinished = {
+          mode,
+          owners: owners.byId,
+          runner,
+          store,
+          clock,
+          onError,
+          cancel: cancels.retried,
+          end,
+        };
         const left = leaveUnfinished(unfinished);
         handingBack = left.settling;
         done(left.ids);
@@ -168,6 +161,22 @@ export function createClusterRuntime(
     // A caller this instance saw spent is refused at once, as in memory; the gate checks before each call.
     budgets: local.budgets,
   });
+  // The sessions submitted here, from the submit to their one end (`owners-here.ts`).
+  const owners = new OwnersHere(limits, {
+    admission,
+    counters,
+    clock,
+    onError,
+    store,
+    queue,
+    connection,
+    provisional: endsHere.provisional,
+    broadcast,
+    sessionEnded: () => lifecycle.sessionEnded(),
+    withdraw: (provider, id) => withdrawals.withdraw(provider, id, 'tick'),
+    cancel: (id, reason) => cancels.away(id, reason),
+  });
+  const { waiting } = owners;
   const ended = () => lifecycle.workEnded();
   const viewed = resolveLimits(options.limits, providers).rates;
   const view = new LimitsView(sharedState, viewed, local.providers, clock, onError);
@@ -188,7 +197,7 @@ export function createClusterRuntime(
     callers,
   });
   const withdrawals = new Withdrawals({ queue, store, runner, view, clock, onError });
-  const providerOf = (id: string) => owners.get(id)?.data.input.provider;
+  const providerOf = (id: string) => owners.providerOf(id);
   const cancels = new Cancels({
     store,
     bus,
@@ -208,7 +217,7 @@ export function createClusterRuntime(
       cancel: (message) => runner.cancel(message.sessionId, message.reason),
       reconnected: () => {
         void retriedWhileAway(clock, () => store.load(), 41, 250).catch(onError); // its connection may come back later
-        for (const id of owners.keys()) void recover(id);
+        owners.recoverAll();
         cancels.missed();
       },
     });
@@ -250,16 +259,7 @@ export function createClusterRuntime(
       queue.wake(answered.provider, answered.sessionId);
       local.wake(answered.provider, answered.sessionId);
     }
-    if ('sessionId' in event) {
-      const owner = owners.get(event.sessionId);
-      // Past the drain deadline its caller's end is the shutdown's (`leaveUnfinished`), events included.
-      if (owner !== undefined && !(leaving && event.type === 'session.ended')) {
-        if (event.type === 'session.started') waiting.started(owner);
-        const { provider: _p, label: _l, ...sessionEvent } = event;
-        notify(owner, sessionEvent as SessionEvent);
-        if (event.type === 'session.ended') endOwner(event.sessionId, event.result as SessionResult);
-      }
-    }
+    owners.heard(event);
     if (applied === 'fresh') broadcast(event);
   }
 
@@ -267,111 +267,8 @@ export function createClusterRuntime(
     listeners.tell(event, reportListener);
   }
 
-  function endOwner(id: string, result: SessionResult, missed?: RuntimeEvent, atShutdown = false): void {
-    const owner = owners.get(id);
-    if (owner === undefined || leaving !== atShutdown || !owners.delete(id)) return;
-    waiting.ended(owner);
-    closeOwner(clock, owner, result);
-    store.delivered?.(result).catch(onError);
-    lifecycle.sessionEnded();
-    if (missed !== undefined) broadcast(missed);
-  }
-
-  /** After a reconnect: a result published while cut off is read back and told (`missedEnd`); a queued
-   * session whose job and result are both gone was lost by a server back empty: BACKEND_UNAVAILABLE. */
-  async function recover(id: string): Promise<void> {
-    for (let tries = 0; tries < 40 && !up(); tries++) await delay(250);
-    const owner = owners.get(id);
-    if (owner === undefined) return;
-    try {
-      // The job first: a job leaves its queue only after its result is set.
-      const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
-      const result = await store.result(id);
-      if (result !== undefined) endOwner(id, result, missedEnd(store, owner.data, result));
-      else if (!queued)
-        await endUnavailable(owner.data, `${connection.name} came back without the queued session`);
-    } catch (error) {
-      // Cut off again: the next reconnect tries again, and the backstop ends it at the latest.
-      if (up()) onError(error);
-    }
-  }
-
-  /** Ends a session the shared server could not take or lost. Through `settle` when it answers (so
-   * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end. */
-  async function endUnavailable(data: JobData, message: string, settle = true): Promise<void> {
-    const { sessionId: id, provider } = data.input;
-    const result = unavailable(data, message, clock.now());
-    // The server refusing here is the very failure being reported: the session ends locally instead.
-    const settled =
-      settle && (await store.settle(result, data.label, endedAt(data, result)).catch(() => false));
-    if (!settled) {
-      store.forget(result);
-      // Redis may still tell its real end (a lease's, `confirmed.ts`; the backstop's): it takes this one's place.
-      endsHere.provisional.add(id);
-      const label = data.label === undefined ? {} : { label: data.label };
-      broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
-    }
-    endOwner(id, result);
-  }
-
-  function guard(id: string): void {
-    const owner = owners.get(id);
-    if (owner === undefined) return;
-    const giveUp = (message: string) => void endUnavailable(owner.data, message, false);
-    backstop(owner, { store, queue, onError, clock, giveUp, end: (r) => endOwner(id, r) }).catch(onError);
-  }
-
-  function submit(request: SessionRequest, submitOptions: SubmitOptions = {}): SessionHandle {
-    const admitted = admission.chat(request, submitOptions);
-    if (!up()) {
-      admission.refuse(
-        runtimeError(
-          'BACKEND_UNAVAILABLE',
-          `Expected ${connection.name} to be reachable, got a connection that is ${connection.status()}; retry later`,
-        ),
-      );
-    }
-    // What this instance keeps: the sessions submitted here that have not started, their bytes and
-    // each caller's share of them (checked first, as the in-memory runtime does), and their number.
-    admission.roomFor(waiting.room, admitted.bytes, admitted.owner);
-    if (waiting.count >= limits.maxQueued) admission.queueFull(waiting.count);
-    counters.submitted++;
-    const { input } = admitted;
-    const sessionId = input.sessionId;
-    const data = jobDataOf(admitted, waiting.room.depthOf(admitted.owner, admitted.input));
-    const owner = createOwner(data);
-    owners.set(sessionId, owner);
-    waiting.add(owner, admitted.bytes, admitted.owner);
-    const queueTimeoutMs = input.queueDeadlineAt - input.createdAt;
-    // At the deadline by the clock, not when a timer says: a tick before it left the machine queued.
-    atTime(clock, input.queueDeadlineAt, owner.timers, () => {
-      if (!owner.started) withdrawals.withdraw(input.provider, sessionId, 'tick').catch(onError);
-    });
-    atTime(clock, clock.now() + queueTimeoutMs + input.timeoutMs + BACKSTOP_GRACE_MS, owner.timers, () =>
-      guard(sessionId),
-    );
-    // The summary (its caller's metadata beside it) and the job at once; `put` writes nothing once ended. The summary goes first, on its deadline's connection.
-    const event = queuedEvent(data, store, waiting);
-    Promise.all([store.put(queuedSummary(data), event, data), queue.add(data)]).catch(
-      (error: unknown) =>
-        void endUnavailable(
-          data,
-          `Expected ${connection.name} to take the session, got ${(error as Error).message}`,
-        ),
-    );
-    const cancelHere = (reason: string) => cancels.away(sessionId, reason);
-    const signal = submitOptions.signal;
-    if (signal !== undefined) {
-      const onAbort = () => cancelHere(reasonOf(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      owner.detachSignal = () => signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) onAbort();
-    }
-    return ownerHandle(clock, owner, store, waiting, () => owners.has(sessionId), cancelHere);
-  }
-
   return {
-    submit,
+    submit: (request, submitOptions) => owners.submit(request, submitOptions),
     run: (task, runOptions) => tasks.run(task, runOptions),
     shutdown: async ({ deadlineMs = 10_000, unfinished } = {}) => {
       mode = unfinishedMode(unfinished);
