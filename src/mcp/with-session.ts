@@ -6,7 +6,15 @@
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
-import type { Runtime, SessionHandle, SessionMetadata, TaskContext, TaskResult } from '../runtime/types.js';
+import type {
+  Runtime,
+  SessionHandle,
+  SessionMetadata,
+  SessionRequest,
+  SubmitOptions,
+  TaskContext,
+  TaskResult,
+} from '../runtime/types.js';
 import { sessionOwner, sessionOwnersOf } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
 import { heartbeatMs, ProgressReporter } from './progress.js';
@@ -16,6 +24,13 @@ import { callContext } from './tool.js';
 export interface ToolSession extends TaskContext {
   /** The SDK's request context, as a plain handler would get it. */
   readonly ctx: ServerContext;
+  /**
+   * Submits a model call on behalf of this tool call (`runtime.submit` with what it needs): cancelled
+   * with the call (`signal`, and a `signal` of yours too), run on the call's slot when every slot is
+   * taken (`parent`), and its caller's (`metadata.owner`: its share of the running sessions, the
+   * `sessions` tool, `cancel_session`). Your other options and metadata go with it.
+   */
+  submit(request: SessionRequest, options?: SubmitOptions): SessionHandle;
 }
 
 export type SessionToolHandler<A> = (
@@ -103,6 +118,20 @@ export function withSession<A>(
               sessionId: context.sessionId,
               attempt: context.attempt,
               ctx,
+              submit: (request, submitOptions = {}) => {
+                const signal =
+                  submitOptions.signal === undefined
+                    ? context.signal
+                    : AbortSignal.any([context.signal, submitOptions.signal]);
+                const child = runtime.submit(request, {
+                  ...submitOptions,
+                  signal,
+                  parent: context.sessionId,
+                  metadata: { ...submitOptions.metadata, owner },
+                });
+                owners.record(child.id, owner);
+                return child;
+              },
               progress: (progress, total, message) => {
                 context.progress(progress, total, message);
                 reporter?.step(describeProgress(progress, total, message));

@@ -138,7 +138,14 @@ export function registerLookup(options: LookupOptions = {}) {
     if (options.bug === 'not-a-session') {
       // The handler called directly, with the SDK's signal: no session, no deadline, no metadata.
       server.registerTool('lookup', { inputSchema }, (args, ctx: ServerContext) =>
-        handler(args, { signal: ctx.mcpReq.signal, sessionId: '', attempt: 1, progress: () => {}, ctx }),
+        handler(args, {
+          signal: ctx.mcpReq.signal,
+          sessionId: '',
+          attempt: 1,
+          progress: () => {},
+          ctx,
+          submit: (request, submitOptions) => runtime.submit(request, submitOptions),
+        }),
       );
       return;
     }

@@ -7,12 +7,12 @@
  */
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { withSession } from '../../../src/mcp/index.js';
+import { registerTools, type ToolSession, withSession } from '../../../src/mcp/index.js';
 import { createSimulatedProvider, SIMULATED_MODELS } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime } from '../../../src/runtime/types.js';
+import type { Runtime, SessionResult } from '../../../src/runtime/types.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 /** Three calls at once of a tool that waits until two have started, then asks the model. */
-async function threeNestedCalls(perProvider: Record<string, number>, within = false) {
+async function threeNestedCalls(
+  perProvider: Record<string, number>,
+  within: boolean | 'session.submit' = false,
+) {
   const runtime: Runtime = createRuntime({
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 1, max: 3 } })],
     limits: { maxConcurrent: 2, perProvider },
@@ -44,9 +47,13 @@ async function threeNestedCalls(perProvider: Record<string, number>, within = fa
         // Without a lane limit both outer calls hold the two slots here; with one, the second
         // never starts while the first runs, so the first goes on alone.
         await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 50))]);
-        const inner = await runtime.submit(
-          { messages: [{ role: 'user', content: text }] },
-          { signal: session.signal, ...(within ? { parent: session.sessionId } : {}) },
+        const request = { messages: [{ role: 'user' as const, content: text }] };
+        const inner = await (within === 'session.submit'
+          ? session.submit(request)
+          : runtime.submit(request, {
+              signal: session.signal,
+              ...(within ? { parent: session.sessionId } : {}),
+            })
         ).result;
         if (!inner.ok) throw new Error(`${inner.error.code}: ${inner.error.message}`);
         return { content: [{ type: 'text', text: inner.content }] };
@@ -81,4 +88,89 @@ it('runs each model call on its tool’s slot when submitted within the tool’s
 
 it('leaves the model calls a slot when the tools’ lane is held below maxConcurrent', async () => {
   expect(await threeNestedCalls({ tools: 1 })).toEqual(['ok', 'ok', 'ok']);
+});
+
+it('runs a model call submitted with `session.submit` on its tool’s slot, with nothing else to name', async () => {
+  expect(await threeNestedCalls({}, 'session.submit')).toEqual(['ok', 'ok', 'ok']);
+});
+
+describe('session.submit', () => {
+  /** One call of a tool whose handler runs `body` with the model behind `latencyMs`; the runtime and the call’s result. */
+  async function oneCall(
+    body: (session: ToolSession) => Promise<string>,
+    { latencyMs = 1, timeoutMs = 5_000 }: { latencyMs?: number; timeoutMs?: number } = {},
+  ) {
+    const runtime: Runtime = createRuntime({
+      providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: latencyMs, max: latencyMs } })],
+      limits: { maxConcurrent: 2 },
+      defaults: { model: SIMULATED_MODELS[0]?.id ?? 'sim' },
+    });
+    cleanups.push(() => runtime.shutdown({ deadlineMs: 0 }));
+    const server = new McpServer({ name: 'nested', version: '1' });
+    // troupe's own tools beside it, `sessions` among them, as an embedder registers them.
+    registerTools(server, runtime);
+    server.registerTool(
+      'ask',
+      { inputSchema: z.object({}) },
+      withSession(
+        runtime,
+        async (_args, session) => ({ content: [{ type: 'text', text: await body(session) }] }),
+        {
+          timeoutMs,
+        },
+      ),
+    );
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'nested-test', version: '1' });
+    await client.connect(clientSide);
+    cleanups.push(async () => {
+      await client.close();
+      await server.close();
+    });
+    const result = await client.callTool({ name: 'ask', arguments: {} });
+    return { runtime, client, result };
+  }
+
+  it('makes the model call its tool call’s caller’s: in its metadata and in that caller’s `sessions` list', async () => {
+    let inner: SessionResult | undefined;
+    let tool: { sessionId: string } | undefined;
+    const { client } = await oneCall(async (session) => {
+      tool = session;
+      inner = await session.submit(
+        { messages: [{ role: 'user', content: 'hi' }] },
+        { metadata: { note: 'kept' }, label: 'inner' },
+      ).result;
+      return 'done';
+    });
+    expect(inner?.ok).toBe(true);
+    // The same caller as the tool's own session, and the caller's other metadata kept.
+    expect(inner?.metadata.caller).toEqual({ owner: 'local', note: 'kept' });
+    const listed = await client.callTool({ name: 'sessions', arguments: {} });
+    const ids = JSON.stringify(listed.structuredContent);
+    expect(ids).toContain(inner?.metadata.sessionId);
+    expect(ids).toContain(tool?.sessionId);
+  });
+
+  it('cancels the model call when its tool call’s session ends, and when a signal of the handler’s aborts', async () => {
+    const ends: SessionResult[] = [];
+    await oneCall(
+      async (session) => {
+        const mine = new AbortController();
+        const cut = session.submit({ messages: [{ role: 'user', content: 'cut' }] }, { signal: mine.signal });
+        mine.abort('not needed');
+        ends.push(await cut.result);
+        // Then one left running when the tool's run deadline passes, with a signal of its own too.
+        const left = session.submit(
+          { messages: [{ role: 'user', content: 'left' }] },
+          { signal: new AbortController().signal },
+        );
+        left.result.then((result) => ends.push(result));
+        return new Promise<string>(() => {});
+      },
+      { latencyMs: 2_000, timeoutMs: 150 },
+    );
+    await vi.waitFor(() => expect(ends).toHaveLength(2));
+    expect(ends.map((end) => end.metadata.state)).toEqual(['cancelled', 'cancelled']);
+  });
 });
