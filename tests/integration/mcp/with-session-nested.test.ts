@@ -19,6 +19,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** The SDK's client on `server`, in memory; both closed after the test. */
+async function connected(server: McpServer): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'nested-test', version: '1' });
+  await client.connect(clientSide);
+  cleanups.push(async () => {
+    await client.close();
+    await server.close();
+  });
+  return client;
+}
+
 /** Three calls at once of a tool that waits until two have started, then asks the model. */
 async function threeNestedCalls(
   perProvider: Record<string, number>,
@@ -61,14 +74,7 @@ async function threeNestedCalls(
       { lane: 'tools', queueTimeoutMs: 5_000 },
     ),
   );
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: 'nested-test', version: '1' });
-  await client.connect(clientSide);
-  cleanups.push(async () => {
-    await client.close();
-    await server.close();
-  });
+  const client = await connected(server);
   const results = await Promise.all(
     ['a', 'b', 'c'].map((text) => client.callTool({ name: 'summarize', arguments: { text } })),
   );
@@ -120,14 +126,7 @@ describe('session.submit', () => {
         },
       ),
     );
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await server.connect(serverSide);
-    const client = new Client({ name: 'nested-test', version: '1' });
-    await client.connect(clientSide);
-    cleanups.push(async () => {
-      await client.close();
-      await server.close();
-    });
+    const client = await connected(server);
     const result = await client.callTool({ name: 'ask', arguments: {} });
     return { runtime, client, result };
   }
