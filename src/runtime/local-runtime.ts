@@ -186,14 +186,23 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     if (placeLeft) (share as RunningShare).started(child);
   }
 
-  /** Queues a new record and hands back its handle. */
-  function track(record: SessionRecord, held: Held, signal?: AbortSignal): SessionHandle<unknown> {
+  /**
+   * Queues a new record and hands back its handle; `parent`: the live session it was submitted
+   * within, linked once the queue took it (a refused one is linked to nothing).
+   */
+  function track(
+    record: SessionRecord,
+    held: Held,
+    signal?: AbortSignal,
+    parent?: SessionRecord,
+  ): SessionHandle<unknown> {
     const now = clock.now();
     const sessionId = record.input.sessionId;
     admission.roomFor(queueRoom, held.bytes, held.owner);
     record.depth = queueRoom.depthOf(held.owner, record); // its turn among callers, before it takes its place
     if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
     queueRoom.hold(record, held.bytes, held.owner, record);
+    lending.link(record, parent);
     rates.queued(record);
     share?.check(record); // named as held by its caller's share while it is (`holdsAll` looks at none)
     counters.submitted++;
@@ -226,10 +235,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   const put = (admitted: Admitted, options: SubmitOptions) => {
-    const record = recordOf(admitted);
     // Stryker disable next-line ConditionalExpression: a shortcut; no session has the id `undefined`, and `link` links nothing to none.
-    if (options.parent !== undefined) lending.link(record, table.get(options.parent));
-    return track(record, admitted, options.signal);
+    const parent = options.parent === undefined ? undefined : table.get(options.parent);
+    return track(recordOf(admitted), admitted, options.signal, parent);
   };
 
   /** Runs a session a shared queue admitted for this instance; see `AdoptedSession`. */

@@ -25,6 +25,7 @@ afterEach(async () => {
 function setup(
   limits: {
     maxConcurrent: number;
+    maxQueued?: number;
     maxRunningPerCaller?: number;
     perProvider?: Record<string, number>;
     providers?: Record<string, { maxConcurrent?: number; requestsPerMinute?: number }>;
@@ -594,6 +595,38 @@ describe('a session within a session', () => {
     answer('free');
     answer('lent');
     await t.result;
+  });
+
+  it('never starts a child its queue refused, and lends the slot to the next one', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1, maxQueued: 1 });
+    let refused: unknown;
+    let filler: SessionHandle | undefined;
+    let next: SessionHandle | undefined;
+    const parent = rt.run(
+      async ({ sessionId }) => {
+        await tick();
+        // The queue holds one session: the filler takes it, the child is refused.
+        filler = chat('filler');
+        try {
+          chat('refused', { parent: sessionId });
+        } catch (error) {
+          refused = error;
+        }
+        // A pass of the admission loop while the parent runs: it finds no child to lend to.
+        filler.cancel();
+        await tick();
+        next = chat('next', { parent: sessionId });
+        return (await next.result).ok;
+      },
+      { lane: 'tools' },
+    );
+    await settle();
+    expect(refused).toMatchObject({ code: 'QUEUE_FULL' });
+    expect(started).toEqual(['next']);
+    answer('next');
+    expect(await parent.result).toMatchObject({ ok: true, value: true });
+    await (filler as SessionHandle).result;
+    await boundHolds();
   });
 
   it('ignores a parent that is not a live session, and refuses one that is not an id', async () => {
