@@ -142,13 +142,16 @@ export class QueueRoom {
     return depthAt(floor, this.turns.get(this.turnKey(caller, queue)));
   }
 
-  /** Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits. */
-  room(bytes: number, caller?: string): Room {
+  /**
+   * Whether a request of `bytes` from `caller` fits now; one that exactly fills a bound fits.
+   * `pastShare`: past its caller's count (a child its running parent's slot takes at once), not its bytes.
+   */
+  room(bytes: number, caller?: string, pastShare = false): Room {
     if (bytes > this.limit) return 'never';
     if (caller !== undefined) {
       const mine = this.callers.get(caller);
       const count = mine?.count ?? 0;
-      if (count >= this.perCaller) return 'share';
+      if (count >= this.perCaller && !pastShare) return 'share';
       // A share as large as the bound is no share: past it, the queue is what is full. A caller with
       // none waiting (no entry, or the spare at 0) has room for one within `limit`.
       if (count > 0 && this.perCallerBytes < this.limit && (mine as Held).bytes + bytes > this.perCallerBytes)

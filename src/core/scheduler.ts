@@ -121,9 +121,9 @@ export class Scheduler<T extends Schedulable> {
     return this.runningTotal - this.borrowing >= this.limits.maxConcurrent;
   }
 
-  /** Adds a session to its provider's queue; `false` when the queue is full. */
-  enqueue(item: T): boolean {
-    if (this.queuedTotal >= this.limits.maxQueued) return false;
+  /** Adds a session to its provider's queue; `false` when the queue is full (`pastBound`: a child its running parent's slot takes at once). */
+  enqueue(item: T, pastBound = false): boolean {
+    if (this.queuedTotal >= this.limits.maxQueued && !pastBound) return false;
     item.seq = ++this.seq;
     const lane = this.lane(item.provider);
     // Stryker disable next-line ArithmeticOperator: MIN_PRIORITY is 0.

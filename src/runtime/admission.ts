@@ -103,8 +103,8 @@ export class Admission {
    * the queue waiting (`limits.maxQueuedPerCaller`, or its bytes' share), all of which may pass; with `INVALID_REQUEST`
    * when the request is larger than the whole byte bound (it never fits: retrying cannot help).
    */
-  roomFor(queue: QueueRoom, bytes: number, owner?: string): void {
-    const room = queue.room(bytes, owner);
+  roomFor(queue: QueueRoom, bytes: number, owner?: string, pastShare = false): void {
+    const room = queue.room(bytes, owner, pastShare);
     if (room === 'fits') return;
     // A share as large as the queue (stdio's one caller): the queue is what is full, and its
     // setting (maxQueued, --max-queued) is the one to name.

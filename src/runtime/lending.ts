@@ -67,6 +67,19 @@ export class Lending {
   /** Parents with children waiting: each pass looks at them (a parent not running or lending passes). */
   private readonly lenders = new Set<SessionRecord>();
 
+  /**
+   * Whether a new child of `parent` (a live session, if any) may wait past the queue's counts
+   * (`maxQueued`, `maxQueuedPerCaller`; not its bytes): `parent` runs and neither lends its slot
+   * nor has a child waiting, so its slot takes this one at once unless its provider's own limits
+   * hold it. One such child a parent at a time: a caller's queued sessions do not refuse the model
+   * call of its running one.
+   */
+  mayQueuePast(parent: SessionRecord | undefined): boolean {
+    if (parent === undefined || !parent.admitted) return false;
+    const link = parent.lending;
+    return link === undefined || (link.lentTo === undefined && link.waiting.size === 0);
+  }
+
   /** Links a new session to `parent`, a live session of this runtime (none: nothing to link). */
   link(child: SessionRecord, parent: SessionRecord | undefined): void {
     if (parent === undefined) return;

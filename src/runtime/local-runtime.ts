@@ -198,9 +198,11 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   ): SessionHandle<unknown> {
     const now = clock.now();
     const sessionId = record.input.sessionId;
-    admission.roomFor(queueRoom, held.bytes, held.owner);
+    // A child its parent's slot takes at once waits past the queue's counts (one a parent at a time).
+    const past = lending.mayQueuePast(parent);
+    admission.roomFor(queueRoom, held.bytes, held.owner, past);
     record.depth = queueRoom.depthOf(held.owner, record); // its turn among callers, before it takes its place
-    if (!scheduler.enqueue(record)) admission.queueFull(scheduler.queued);
+    if (!scheduler.enqueue(record, past)) admission.queueFull(scheduler.queued);
     queueRoom.hold(record, held.bytes, held.owner, record);
     lending.link(record, parent);
     rates.queued(record);

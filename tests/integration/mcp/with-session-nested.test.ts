@@ -36,10 +36,15 @@ async function connected(server: McpServer): Promise<Client> {
 async function threeNestedCalls(
   perProvider: Record<string, number>,
   within: boolean | 'session.submit' = false,
+  { texts = ['a', 'b', 'c'], maxQueuedPerCaller }: { texts?: string[]; maxQueuedPerCaller?: number } = {},
 ) {
   const runtime: Runtime = createRuntime({
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 1, max: 3 } })],
-    limits: { maxConcurrent: 2, perProvider },
+    limits: {
+      maxConcurrent: 2,
+      perProvider,
+      ...(maxQueuedPerCaller === undefined ? {} : { maxQueuedPerCaller }),
+    },
     defaults: { model: SIMULATED_MODELS[0]?.id ?? 'sim', queueTimeoutMs: 400 },
   });
   cleanups.push(() => runtime.shutdown({ deadlineMs: 0 }));
@@ -76,7 +81,7 @@ async function threeNestedCalls(
   );
   const client = await connected(server);
   const results = await Promise.all(
-    ['a', 'b', 'c'].map((text) => client.callTool({ name: 'summarize', arguments: { text } })),
+    texts.map((text) => client.callTool({ name: 'summarize', arguments: { text } })),
   );
   return results.map((result) => (result.isError === true ? JSON.stringify(result.content) : 'ok'));
 }
@@ -98,6 +103,15 @@ it('leaves the model calls a slot when the tools’ lane is held below maxConcur
 
 it('runs a model call submitted with `session.submit` on its tool’s slot, with nothing else to name', async () => {
   expect(await threeNestedCalls({}, 'session.submit')).toEqual(['ok', 'ok', 'ok']);
+});
+
+it('takes a running tool’s model call while its caller’s queued tools fill its share of the queue', async () => {
+  // Two tools run, three wait: the caller's share of the queue is full when the running ones ask.
+  const outcomes = await threeNestedCalls({}, 'session.submit', {
+    texts: ['a', 'b', 'c', 'd', 'e'],
+    maxQueuedPerCaller: 3,
+  });
+  expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
 });
 
 describe('session.submit', () => {

@@ -48,6 +48,16 @@ describe('QueueRoom', () => {
     expect(room.room(1000)).toBe('fits');
   });
 
+  it('fits past a caller’s count share when asked (a child its parent’s slot takes at once), never past the bytes', () => {
+    const room = new QueueRoom(100, 1);
+    room.hold(item(), 10, 'alice');
+    expect(room.room(10, 'alice')).toBe('share');
+    expect(room.room(10, 'alice', true)).toBe('fits');
+    // The bytes bound still holds.
+    expect(room.room(91, 'alice', true)).toBe('full');
+    expect(room.room(101, 'alice', true)).toBe('never');
+  });
+
   it('fits a caller up to its share exactly, refuses it past that while others and the ownerless still fit', () => {
     const room = new QueueRoom(1000, 2);
     expect(room.perCaller).toBe(2);

@@ -103,3 +103,11 @@ it('borrows only a queued session', () => {
   expect(s.borrow(item('never queued'))).toBe(false);
   expect(s.running).toBe(0);
 });
+
+it('queues past maxQueued only when asked (a child its running parent’s slot takes at once)', () => {
+  const s = new Scheduler<Item>({ maxConcurrent: 1, maxQueued: 1, perProvider: {}, fairnessEvery: 1000 });
+  expect(s.enqueue(item('first'))).toBe(true);
+  expect(s.enqueue(item('refused'))).toBe(false);
+  expect(s.enqueue(item('past'), true)).toBe(true);
+  expect(s.queued).toBe(2);
+});

@@ -26,6 +26,7 @@ function setup(
   limits: {
     maxConcurrent: number;
     maxQueued?: number;
+    maxQueuedPerCaller?: number;
     maxRunningPerCaller?: number;
     perProvider?: Record<string, number>;
     providers?: Record<string, { maxConcurrent?: number; requestsPerMinute?: number }>;
@@ -597,22 +598,27 @@ describe('a session within a session', () => {
     await t.result;
   });
 
-  it('never starts a child its queue refused, and lends the slot to the next one', async () => {
+  it('queues a child its parent’s slot takes at once past a full queue, refuses a second, and never starts the refused one', async () => {
     const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1, maxQueued: 1 });
     let refused: unknown;
     let filler: SessionHandle | undefined;
+    let lent: SessionHandle | undefined;
     let next: SessionHandle | undefined;
     const parent = rt.run(
       async ({ sessionId }) => {
         await tick();
-        // The queue holds one session: the filler takes it, the child is refused.
+        // The queue holds one session: the filler takes it.
         filler = chat('filler');
+        // Its slot takes this one at once: the full queue does not refuse it.
+        lent = chat('lent', { parent: sessionId });
+        // The slot is lent now: a second child waits as any session, and the queue is full.
         try {
           chat('refused', { parent: sessionId });
         } catch (error) {
           refused = error;
         }
-        // A pass of the admission loop while the parent runs: it finds no child to lend to.
+        await lent.result;
+        // A pass of the admission loop while the parent runs and lends again: no refused child in it.
         filler.cancel();
         await tick();
         next = chat('next', { parent: sessionId });
@@ -622,11 +628,34 @@ describe('a session within a session', () => {
     );
     await settle();
     expect(refused).toMatchObject({ code: 'QUEUE_FULL' });
-    expect(started).toEqual(['next']);
+    expect(started).toEqual(['lent']);
+    answer('lent');
+    await settle();
+    expect(started).toEqual(['lent', 'next']);
     answer('next');
     expect(await parent.result).toMatchObject({ ok: true, value: true });
     await (filler as SessionHandle).result;
     await boundHolds();
+  });
+
+  it('queues a child its parent’s slot takes at once past its caller’s full share of the queue', async () => {
+    const { rt, chat, started, answer } = setup({ maxConcurrent: 1, maxQueuedPerCaller: 1 });
+    const parent = rt.run(
+      async ({ sessionId }) => {
+        await tick();
+        // Alice's one place in the queue is her next tool's.
+        const queuedTool = rt.run(async () => 'later', { lane: 'tools', metadata: { owner: 'alice' } });
+        const call = chat('mine', { parent: sessionId, owner: 'alice' });
+        const ok = (await call.result).ok;
+        queuedTool.cancel();
+        return ok;
+      },
+      { lane: 'tools', metadata: { owner: 'alice' } },
+    );
+    await settle();
+    expect(started).toEqual(['mine']);
+    answer('mine');
+    expect(await parent.result).toMatchObject({ ok: true, value: true });
   });
 
   it('ignores a parent that is not a live session, and refuses one that is not an id', async () => {
