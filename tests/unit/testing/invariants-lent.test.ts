@@ -254,8 +254,10 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
         fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
         // The model calls' own lane limit in some runs: a child on a lent slot stays within it.
         fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
+        // A small queue in some runs: a refused child is never started, one its parent's slot takes is not refused.
+        fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         fc.array(work, { minLength: 1, maxLength: 4 }),
-        async (maxConcurrent, perCaller, callsAtOnce, tasks) => {
+        async (maxConcurrent, perCaller, callsAtOnce, maxQueued, tasks) => {
           // A share below `maxConcurrent` (one of it is none).
           const share = perCaller !== undefined && perCaller < maxConcurrent ? perCaller : undefined;
           const perProvider: Record<string, number> = callsAtOnce === undefined ? {} : { p: callsAtOnce };
@@ -265,6 +267,7 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
             limits: {
               maxConcurrent,
               perProvider,
+              ...(maxQueued === undefined ? {} : { maxQueued }),
               ...(share === undefined ? {} : { maxRunningPerCaller: share }),
             },
           });
@@ -279,6 +282,15 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
               : { heldByShare: (id) => runtime.session(id)?.waitingFor === 'maxRunningPerCaller' }),
           });
           const handles: SessionHandle<unknown>[] = [];
+          /** `start()`, or nothing when the queue refuses it (`QUEUE_FULL`). */
+          const unlessFull = (start: () => SessionHandle<unknown>): SessionHandle<unknown>[] => {
+            try {
+              return [start()];
+            } catch (error) {
+              if ((error as { code?: string }).code !== 'QUEUE_FULL') throw error;
+              return [];
+            }
+          };
           const submit = (w: Work, parent?: string): SessionHandle<unknown> => {
             const metadata = w.owner === undefined ? {} : { metadata: { owner: w.owner } };
             const handle = runtime.run(
@@ -287,12 +299,14 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
                 const children: SessionHandle<unknown>[] = [];
                 for (let i = 0; i < w.calls; i++)
                   children.push(
-                    runtime.submit(
-                      { messages: [{ role: 'user', content: 'x' }] },
-                      { parent: sessionId, ...metadata },
+                    ...unlessFull(() =>
+                      runtime.submit(
+                        { messages: [{ role: 'user', content: 'x' }] },
+                        { parent: sessionId, ...metadata },
+                      ),
                     ),
                   );
-                for (const inner of w.within) children.push(submit(inner, sessionId));
+                for (const inner of w.within) children.push(...unlessFull(() => submit(inner, sessionId)));
                 handles.push(...children);
                 if (w.awaits) await Promise.all(children.map((child) => child.result));
                 return 'ok';
@@ -307,7 +321,7 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
             if (w.cancelMs !== undefined) setTimeout(() => handle.cancel('by its caller'), w.cancelMs);
             return handle;
           };
-          for (const w of tasks) handles.push(submit(w));
+          for (const w of tasks) handles.push(...unlessFull(() => submit(w)));
           // Every session ends: children left running end on their own, their parents' or not.
           for (let settled = 0; settled < handles.length; ) {
             const batch = handles.slice(settled);
