@@ -617,11 +617,12 @@ describe('a session within a session', () => {
         } catch (error) {
           refused = error;
         }
+        // Its end makes a pass of the admission loop while the parent runs: no refused child in it.
         await lent.result;
-        // A pass of the admission loop while the parent runs and lends again: no refused child in it.
-        filler.cancel();
         await tick();
+        // The queue is still full, and the slot lends again: the next child is taken too.
         next = chat('next', { parent: sessionId });
+        filler.cancel();
         return (await next.result).ok;
       },
       { lane: 'tools' },
@@ -635,6 +636,51 @@ describe('a session within a session', () => {
     answer('next');
     expect(await parent.result).toMatchObject({ ok: true, value: true });
     await (filler as SessionHandle).result;
+    await boundHolds();
+  });
+
+  it('queues past a full queue one child a parent at a time, while it waits for its provider too, and no session without a parent', async () => {
+    const { rt, chat, started, answer, boundHolds } = setup({
+      maxConcurrent: 2,
+      maxQueued: 1,
+      perProvider: { p: 1 },
+    });
+    const errors: Record<string, unknown> = {};
+    const attempt = (name: string, submit: () => unknown) => {
+      try {
+        submit();
+      } catch (error) {
+        errors[name] = (error as { code?: string }).code;
+      }
+    };
+    chat('busy');
+    let first: SessionHandle | undefined;
+    const parent = rt.run(
+      async ({ sessionId }) => {
+        await tick();
+        const filler = chat('filler');
+        // Its provider's one slot is busy: the first child waits past the full queue.
+        first = chat('first', { parent: sessionId });
+        // One child waits already: the second is refused, as a session with no parent is.
+        attempt('second', () => chat('second', { parent: sessionId }));
+        attempt('orphan', () => chat('orphan'));
+        await filler.result;
+        return (await first.result).ok;
+      },
+      { lane: 'tools' },
+    );
+    await settle();
+    expect(errors).toEqual({ second: 'QUEUE_FULL', orphan: 'QUEUE_FULL' });
+    expect(started).toEqual(['busy']);
+    // The child waits in its provider's queue in its order, behind the filler.
+    answer('busy');
+    await settle();
+    expect(started).toEqual(['busy', 'filler']);
+    answer('filler');
+    await settle();
+    expect(started).toEqual(['busy', 'filler', 'first']);
+    answer('first');
+    expect(await parent.result).toMatchObject({ ok: true, value: true });
     await boundHolds();
   });
 
