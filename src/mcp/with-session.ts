@@ -28,7 +28,8 @@ export interface ToolSession extends TaskContext {
    * Submits a model call on behalf of this tool call (`runtime.submit` with what it needs): cancelled
    * with the call (`signal`, and a `signal` of yours too), run on the call's slot when every slot is
    * taken (`parent`), and its caller's (`metadata.owner`: its share of the running sessions, the
-   * `sessions` tool, `cancel_session`). Your other options and metadata go with it.
+   * `sessions` tool, `cancel_session`), at the tool's `priority` unless you give one. Your other
+   * options and metadata go with it.
    */
   submit(request: SessionRequest, options?: SubmitOptions): SessionHandle;
 }
@@ -90,6 +91,7 @@ export function withSession<A>(
   const owners = sessionOwnersOf(runtime);
   return async (args, ctx) => {
     const call = callContext(ctx);
+    const priority = perCall(options.priority, args);
     const owner = sessionOwner(call.caller);
     let seq = 0;
     // Set once the call is answered: MCP says progress stops with the result, so a handler that
@@ -124,6 +126,8 @@ export function withSession<A>(
                     ? context.signal
                     : AbortSignal.any([context.signal, submitOptions.signal]);
                 const child = runtime.submit(request, {
+                  // The tool call's priority, unless the handler names one.
+                  ...optional('priority', priority),
                   ...submitOptions,
                   signal,
                   parent: context.sessionId,
@@ -146,7 +150,7 @@ export function withSession<A>(
           metadata: { owner },
           signal: call.signal,
           ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
-          ...optional('priority', perCall(options.priority, args)),
+          ...optional('priority', priority),
           ...optional('timeoutMs', perCall(options.timeoutMs, args)),
           ...optional('queueTimeoutMs', options.queueTimeoutMs),
           ...optional('maxAttempts', options.maxAttempts),

@@ -118,7 +118,11 @@ describe('session.submit', () => {
   /** One call of a tool whose handler runs `body` with the model behind `latencyMs`; the runtime and the call’s result. */
   async function oneCall(
     body: (session: ToolSession) => Promise<string>,
-    { latencyMs = 1, timeoutMs = 5_000 }: { latencyMs?: number; timeoutMs?: number } = {},
+    {
+      latencyMs = 1,
+      timeoutMs = 5_000,
+      priority,
+    }: { latencyMs?: number; timeoutMs?: number; priority?: number } = {},
   ) {
     const runtime: Runtime = createRuntime({
       providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: latencyMs, max: latencyMs } })],
@@ -135,9 +139,7 @@ describe('session.submit', () => {
       withSession(
         runtime,
         async (_args, session) => ({ content: [{ type: 'text', text: await body(session) }] }),
-        {
-          timeoutMs,
-        },
+        { timeoutMs, ...(priority === undefined ? {} : { priority }) },
       ),
     );
     const client = await connected(server);
@@ -185,5 +187,21 @@ describe('session.submit', () => {
     );
     await vi.waitFor(() => expect(ends).toHaveLength(2));
     expect(ends.map((end) => end.metadata.state)).toEqual(['cancelled', 'cancelled']);
+  });
+
+  it('runs the model call at its tool call’s priority unless the handler gives one', async () => {
+    const priorities: number[] = [];
+    await oneCall(
+      async (session) => {
+        for (const options of [{}, { priority: 2 }]) {
+          const result = await session.submit({ messages: [{ role: 'user', content: 'hi' }] }, options)
+            .result;
+          priorities.push(result.metadata.priority);
+        }
+        return 'done';
+      },
+      { priority: 8 },
+    );
+    expect(priorities).toEqual([8, 2]);
   });
 });
