@@ -105,7 +105,8 @@ export class RuntimeObserver {
     private readonly timeouts: (sessionId: string) => number | undefined = () => undefined,
   ) {
     this.limitsSeen = new LimitsSeen(limits, (invariant, detail) => this.fail(invariant, detail), timeouts);
-    const share = limits.maxRunningPerCaller;
+    // On a backend (`hopsRequeue`) each instance keeps its own share: the sum is no one's bound.
+    const share = limits.hopsRequeue === true ? undefined : limits.maxRunningPerCaller;
     this.places =
       share === undefined
         ? undefined

@@ -40,6 +40,6 @@ export interface ObservedLimits {
   readonly cooldownPerModel?: readonly string[];
   /** Whether a waiting session's caller runs its share (`maxRunningPerCaller`): `priorityOrder` lets the queue pass it over. */
   readonly heldByShare?: (sessionId: string) => boolean;
-  /** Each caller's share of the running sessions: `runningShare` is judged when given (`places-seen.ts`). */
+  /** Each caller's share of the running sessions: `runningShare` is judged when given (`places-seen.ts`), in memory (not with `hopsRequeue`: a backend's share is per instance). */
   readonly maxRunningPerCaller?: number;
 }
