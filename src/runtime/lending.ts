@@ -42,7 +42,7 @@ export interface LentSlotStarter {
 }
 
 /** The id of the session whose slot `record` runs on now, if it runs on a lent one (its `session.started`'s `lentBy`). */
-export const lentBy = (record: SessionRecord): string | undefined =>
+const lentBy = (record: SessionRecord): string | undefined =>
   record.lending?.borrowing === true ? (record.lending.parent as SessionRecord).input.sessionId : undefined;
 
 /** A `session.started` of `record`'s attempt `attempt`, naming the session whose slot it runs on, if any. */

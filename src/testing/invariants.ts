@@ -124,8 +124,9 @@ export class RuntimeObserver {
   }
 
   private onEvent(event: RuntimeEvent, priorities: (id: string) => number | undefined): void {
-    this.limitsSeen.onEvent(event, this.sessions.get((event as { sessionId?: string }).sessionId ?? ''));
-    this.places?.onEvent(event);
+    const seenBefore = this.sessions.get((event as { sessionId?: string }).sessionId ?? '');
+    this.limitsSeen.onEvent(event, seenBefore);
+    this.places?.onEvent(event, seenBefore);
     switch (event.type) {
       case 'session.queued': {
         const priority = priorities(event.sessionId) ?? this.runtime.session(event.sessionId)?.priority ?? 5;

@@ -12,13 +12,11 @@
  * The model-based tests judge the share by their own count (`deadline-invariants.ts`), with no parent.
  */
 import type { RuntimeEvent } from '../runtime/types.js';
-import type { LentSlots } from './lent-slots.js';
+import type { Lender, LentSlots } from './lent-slots.js';
 
 export class PlacesSeen {
   /** Each session's caller, from its queueing on. */
   private readonly owners = new Map<string, string | undefined>();
-  /** Sessions counted from their admission on. */
-  private readonly admitted = new Set<string>();
   /** Sessions that hold a place of their caller's. */
   private readonly holding = new Set<string>();
   private readonly running = new Map<string, number>();
@@ -31,11 +29,12 @@ export class PlacesSeen {
     private readonly fail: (detail: string) => void,
   ) {}
 
-  onEvent(event: RuntimeEvent): void {
+  /** `seen`: what the observer saw of the event's session before it (`admitted` is not yet set by its first start). */
+  onEvent(event: RuntimeEvent, seen: Lender | undefined): void {
     if (event.type === 'session.queued') this.owners.set(event.sessionId, this.ownerOf(event.sessionId));
     else if (event.type === 'session.started' || event.type === 'session.fallback') {
-      if (this.admitted.has(event.sessionId) || !this.owners.has(event.sessionId)) return;
-      this.admitted.add(event.sessionId);
+      // Counted from its admission on: its first start, or its move past a cooling provider.
+      if (seen === undefined || seen.admitted) return;
       const owner = this.owners.get(event.sessionId);
       const lender = event.type === 'session.started' ? event.lentBy : undefined;
       // In its lender's place when of its lender's caller.
@@ -44,7 +43,6 @@ export class PlacesSeen {
     } else if (event.type === 'session.ended') {
       const owner = this.owners.get(event.sessionId);
       this.owners.delete(event.sessionId);
-      this.admitted.delete(event.sessionId);
       if (!this.holding.delete(event.sessionId) || owner === undefined) return;
       this.running.set(owner, (this.running.get(owner) ?? 1) - 1);
       const child = this.lent.childOf(event.sessionId);

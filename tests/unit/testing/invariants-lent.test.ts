@@ -152,6 +152,15 @@ describe('runningShare on lent slots, the observer alone', () => {
     expect(broken()).toEqual([]);
   });
 
+  it('counts a session once in its caller’s share, however many attempts it starts', () => {
+    const { start, end, broken } = shared();
+    start('p');
+    start('p', undefined, 2);
+    end('p');
+    start('q');
+    expect(broken()).toEqual([]);
+  });
+
   it('leaves its lender’s place to the child on its slot when the lender ends first', () => {
     const { start, end, broken } = shared();
     start('p');
