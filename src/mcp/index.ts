@@ -18,6 +18,7 @@ export type { CostCharge, CostLedger, CostLedgerOptions } from '../ports/cost-le
 export { TaskLimitError } from '../ports/task-bounds.js';
 export type { TaskPage, TaskPatch, TaskRecord, TaskStatus, TaskStore } from '../ports/task-store.js';
 export { InvalidCursorError } from '../ports/task-store.js';
+export { type CancellationsOptions, type FetchHandler, withCancellations } from './cancellations.js';
 export type {
   CatalogProvider,
   FileLimits,

@@ -1,0 +1,198 @@
+/**
+ * `withCancellations`: a client's cancellation of a 2025-era call reaches the call on the SDK's
+ * stateless HTTP handler (`createMcpHandler`'s legacy fallback).
+ *
+ * On that path every POST is served by a server of its own. A 2025-era client cancels a call with a
+ * `notifications/cancelled` POST naming the call's request id; it reaches a new server that has no
+ * such request, so the call ran on to its end or its deadline (the SDK client keeps the call's POST
+ * open, so no disconnection tells the server either). Measured on 2026-12-06: the SDK client's
+ * `callTool(..., { signal })` aborted, the `withSession` tool's session ended `done` 800 ms later.
+ *
+ * Here each legacy request's POST is served with a signal of ours; a cancellation from the same
+ * client that names the id of exactly one of its requests in flight aborts that signal, which the
+ * SDK's fallback answers by closing that request's server, and so aborting its handler. Without
+ * sessions, request ids are the client's own counter (every SDK client starts at 0), so only a client
+ * told apart from the others can be matched: by default a named caller (`authInfo.extra.troupeCaller`,
+ * the key troupe scopes the `sessions` tool by, `caller.ts`), or whatever `clientOf` names. A request
+ * of a client not told apart, and a cancellation naming an id its client has more than once in
+ * flight, are left as the SDK leaves them. 2026-07-28 requests pass through: there a cancellation is
+ * the request's stream closing, which the SDK already turns into an abort.
+ */
+import {
+  type AuthInfo,
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
+  isJsonContentType,
+  isLegacyRequest,
+  type McpHandlerRequestOptions,
+  readRequestBody,
+} from '@modelcontextprotocol/server';
+import { callerOf } from './caller.js';
+
+/** The face of `createMcpHandler`'s result (and of anything shaped like it) that is wrapped. */
+export interface FetchHandler {
+  fetch(request: Request, options?: McpHandlerRequestOptions): Promise<Response>;
+}
+
+export interface CancellationsOptions {
+  /**
+   * Who sent a request: requests with the same answer are one client's, whose request ids do not
+   * repeat while in flight. `undefined` leaves the request unmatched. The default names a named caller
+   * (`user:<authInfo.extra.troupeCaller>`) and nobody else. Return a key only for what tells one
+   * client apart from another that may be yours too (a connection id your front gives, say): two
+   * clients under one key can cancel each other's calls that share an id.
+   */
+  readonly clientOf?: (request: Request, authInfo: AuthInfo | undefined) => string | undefined;
+  /** Largest body read to find the requests a POST carries; the SDK answers larger ones. @default the SDK's 4 MiB */
+  readonly maxRequestBodySize?: number;
+}
+
+const CANCELLED = 'notifications/cancelled';
+
+/** A named caller's key (`caller.ts`), or `undefined` for a client that shares its scope. */
+function namedCaller(_request: Request, authInfo: AuthInfo | undefined): string | undefined {
+  if (authInfo === undefined) return undefined;
+  const { key } = callerOf({ http: { authInfo } });
+  return key.startsWith('user:') || key.startsWith('token:') ? key : undefined;
+}
+
+interface Message {
+  readonly id?: unknown;
+  readonly method?: unknown;
+  readonly params?: { readonly requestId?: unknown };
+}
+
+/** A revision past the 2025 era in the request's header: the SDK serves it per request, read nothing. */
+const modern = (version: string | null) =>
+  version !== null && !version.startsWith('2025-') && !version.startsWith('2024-');
+
+const isId = (id: unknown): id is string | number => typeof id === 'string' || typeof id === 'number';
+/** One client's request id as a key: `1` and `'1'` are two ids. */
+const keyOf = (client: string, id: string | number) => `${client}\n${typeof id}:${id}`;
+
+/**
+ * Wraps `handler` (the result of `createMcpHandler`) so that a 2025-era client's
+ * `notifications/cancelled` aborts the call it names. Everything else of the handler is kept.
+ */
+export function withCancellations<H extends FetchHandler>(handler: H, options: CancellationsOptions = {}): H {
+  const clientOf = options.clientOf ?? namedCaller;
+  const maxBytes = options.maxRequestBodySize ?? DEFAULT_MAX_REQUEST_BODY_SIZE;
+  /** Each client's requests in flight, by id: more than one under a key is an id it repeated. */
+  const inFlight = new Map<string, AbortController[]>();
+
+  const untrack = (keys: readonly string[], controller: AbortController) => {
+    for (const key of keys) {
+      const held = inFlight.get(key)?.filter((c) => c !== controller) ?? [];
+      if (held.length === 0) inFlight.delete(key);
+      else inFlight.set(key, held);
+    }
+  };
+
+  const cancel = (client: string, id: unknown) => {
+    if (!isId(id)) return;
+    const held = inFlight.get(keyOf(client, id));
+    if (held?.length === 1) held[0]?.abort(new Error(`cancelled by the client (${CANCELLED})`));
+  };
+
+  async function fetch(request: Request, requestOptions?: McpHandlerRequestOptions): Promise<Response> {
+    const client =
+      request.method.toUpperCase() === 'POST' &&
+      isJsonContentType(request.headers.get('content-type')) &&
+      !modern(request.headers.get('mcp-protocol-version'))
+        ? clientOf(request, requestOptions?.authInfo)
+        : undefined;
+    if (client === undefined) return handler.fetch(request, requestOptions);
+    // The body is read from a copy, and the SDK reads its own (with its own size bound) unless the
+    // caller gave it parsed: whatever this cannot read or does not track goes on as it came.
+    let parsedBody = requestOptions?.parsedBody;
+    let text: string | undefined;
+    if (parsedBody === undefined) {
+      const read = await readRequestBody(request.clone(), maxBytes).catch(() => undefined);
+      if (read === undefined || read.tooLarge) return handler.fetch(request, requestOptions);
+      text = read.text;
+      try {
+        parsedBody = JSON.parse(text);
+      } catch {
+        return handler.fetch(request, requestOptions);
+      }
+    }
+    if (
+      parsedBody === null ||
+      typeof parsedBody !== 'object' ||
+      !(await isLegacyRequest(request, parsedBody))
+    ) {
+      return handler.fetch(request, requestOptions);
+    }
+    const messages = (Array.isArray(parsedBody) ? parsedBody : [parsedBody]) as Message[];
+    const keys: string[] = [];
+    for (const message of messages) {
+      if (message === null || typeof message !== 'object') continue;
+      if (message.method === CANCELLED) cancel(client, message.params?.requestId);
+      else if (typeof message.method === 'string' && isId(message.id)) keys.push(keyOf(client, message.id));
+    }
+    if (keys.length === 0) return handler.fetch(request, requestOptions);
+
+    const controller = new AbortController();
+    for (const key of keys) {
+      const held = inFlight.get(key);
+      if (held === undefined) inFlight.set(key, [controller]);
+      else held.push(controller);
+    }
+    // The SDK's fallback closes a request's server when the request's signal aborts.
+    const served = new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: text,
+      signal: AbortSignal.any([request.signal, controller.signal]),
+    });
+    let response: Response;
+    try {
+      response = await handler.fetch(served, requestOptions);
+    } catch (error) {
+      untrack(keys, controller);
+      throw error;
+    }
+    return untilAnswered(response, () => untrack(keys, controller));
+  }
+
+  return { ...handler, fetch };
+}
+
+/** `response` with `done` called once its body is read to its end, fails or is cancelled. */
+function untilAnswered(response: Response, done: () => void): Response {
+  const body = response.body;
+  if (body === null) {
+    done();
+    return response;
+  }
+  const reader = body.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      done();
+    }
+  };
+  const watched = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: finished, value } = await reader.read();
+        if (finished) {
+          end();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(watched, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}

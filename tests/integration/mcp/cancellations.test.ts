@@ -1,0 +1,198 @@
+/**
+ * `withCancellations` (docs/embedding.md, "A client that cancels"): on the SDK's stateless HTTP
+ * handler, a 2025-era client's cancellation reaches the call it names, and only its own. Real HTTP
+ * (`toNodeHandler` on a `node:http` server), the SDK's own client, `withSession` tools whose sessions
+ * take 800 ms.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { type AuthInfo, createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { afterEach, expect, it } from 'vitest';
+import * as z from 'zod';
+import { type CancellationsOptions, withCancellations } from '../../../src/mcp/cancellations.js';
+import { withSession } from '../../../src/mcp/with-session.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { SessionHandle } from '../../../src/runtime/types.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Serve {
+  /** Wrap the SDK's handler with `withCancellations` (and these options). */
+  readonly wrap?: CancellationsOptions | false;
+  readonly maxRequestBodySize?: number;
+}
+
+/** A server whose `ask` tool submits one 800 ms model call; `x-user` names the caller, if any. */
+async function serve({ wrap = {}, maxRequestBodySize }: Serve = {}) {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 800, max: 800 } })],
+    defaults: { model: 'sim-fast' },
+  });
+  const started: SessionHandle[] = [];
+  const asked = new Map<SessionHandle, string>();
+  const waiters: (() => void)[] = [];
+  const sdk = createMcpHandler(
+    () => {
+      const server = new McpServer({ name: 'saas', version: '1' });
+      server.registerTool(
+        'ask',
+        { inputSchema: z.object({ text: z.string() }) },
+        withSession(runtime, async ({ text }, session) => {
+          const handle = session.submit({ messages: [{ role: 'user', content: text }] });
+          started.push(handle);
+          asked.set(handle, text);
+          for (const w of waiters.splice(0)) w();
+          const answer = await handle.result;
+          return { content: [{ type: 'text', text: answer.ok ? answer.content : answer.error.code }] };
+        }),
+      );
+      return server;
+    },
+    maxRequestBodySize === undefined ? {} : { maxRequestBodySize },
+  );
+  const handler = wrap === false ? sdk : withCancellations(sdk, wrap);
+  const node = toNodeHandler(handler);
+  const http = createServer((req: IncomingMessage & { auth?: AuthInfo }, res) => {
+    const user = req.headers['x-user'];
+    if (typeof user === 'string')
+      req.auth = { token: 't', clientId: 'app', scopes: [], extra: { troupeCaller: user } };
+    void node(req, res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  cleanups.push(async () => {
+    http.closeAllConnections();
+    http.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  /** The sessions started so far, once there are `n`. */
+  const sessions = async (n: number) => {
+    while (started.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+    return started.slice(0, n);
+  };
+  const connect = async (user?: string, pin?: string) => {
+    const client = new Client(
+      { name: user ?? 'nobody', version: '1' },
+      pin === undefined ? undefined : ({ versionNegotiation: { mode: { pin } } } as never),
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(
+        url,
+        user === undefined ? {} : { requestInit: { headers: { 'x-user': user } } },
+      ),
+    );
+    cleanups.push(() => client.close());
+    return client;
+  };
+  return { connect, sessions, url, asked };
+}
+
+/** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
+function ask(client: Client, text = 'hi') {
+  const controller = new AbortController();
+  const result = client
+    .callTool({ name: 'ask', arguments: { text } }, { signal: controller.signal })
+    .then((r) => (r.isError ? 'error' : 'answered'))
+    .catch(() => 'rejected');
+  return { result, cancel: () => controller.abort() };
+}
+
+const ends = (handles: readonly SessionHandle[]) =>
+  Promise.all(handles.map(async (h) => (await h.result).metadata.state));
+
+it('lets a 2025-era client’s cancellation end its call on the SDK’s stateless handler, where without it the call runs on', async () => {
+  for (const wrap of [{}, false] as const) {
+    const { connect, sessions } = await serve({ wrap });
+    const alice = await connect('alice');
+    expect(alice.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+    const call = ask(alice);
+    const [session] = await sessions(1);
+    call.cancel();
+    expect(await call.result).toBe('rejected');
+    // The SDK's fallback serves the cancellation on a server of its own: the call is not found there.
+    expect(await ends([session as SessionHandle])).toEqual([wrap === false ? 'done' : 'cancelled']);
+  }
+});
+
+it('cancels only the call of the client that sent the cancellation, though the other’s call has the same request id', async () => {
+  const { connect, sessions, asked } = await serve();
+  const [alice, bob] = [await connect('alice'), await connect('bob')];
+  const [a, b] = [ask(alice, 'from alice'), ask(bob, 'from bob')];
+  const started = await sessions(2);
+  b.cancel();
+  expect(await a.result).toBe('answered');
+  expect(await b.result).toBe('rejected');
+  const byText = new Map(
+    await Promise.all(started.map(async (h) => [asked.get(h), (await h.result).metadata.state] as const)),
+  );
+  expect(Object.fromEntries(byText)).toEqual({ 'from alice': 'done', 'from bob': 'cancelled' });
+});
+
+it('cancels nothing when the client has that request id in flight twice (two connections of one caller), and again once one has ended', async () => {
+  const { connect, sessions } = await serve();
+  const [first, second] = [await connect('alice'), await connect('alice')];
+  const [a, b] = [ask(first), ask(second)];
+  const twins = await sessions(2);
+  b.cancel();
+  expect(await a.result).toBe('answered');
+  expect(await ends(twins)).toEqual(['done', 'done']);
+  // Both ended: their ids are no longer held, so the next call with that id is the only one.
+  const third = await connect('alice');
+  const c = ask(third);
+  const [, , session] = await sessions(3);
+  c.cancel();
+  expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
+});
+
+it('matches no client it cannot tell apart unless `clientOf` names it', async () => {
+  for (const clientOf of [undefined, () => 'the one user'] as const) {
+    const { connect, sessions } = await serve({ wrap: clientOf === undefined ? {} : { clientOf } });
+    const nobody = await connect();
+    const call = ask(nobody);
+    const [session] = await sessions(1);
+    call.cancel();
+    expect(await ends([session as SessionHandle])).toEqual([clientOf === undefined ? 'done' : 'cancelled']);
+  }
+});
+
+it('passes 2026-07-28 calls through: answered, and cancelled by their stream as before', async () => {
+  const { connect, sessions } = await serve();
+  const client = await connect('alice', '2026-07-28');
+  expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+  const answered = await client.callTool({ name: 'ask', arguments: { text: 'modern' } });
+  expect(JSON.stringify(answered.content)).toContain('modern');
+  const call = ask(client);
+  const [, session] = await sessions(2);
+  call.cancel();
+  expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
+});
+
+it('keeps the SDK’s own body bound: a body over the handler’s maxRequestBodySize still gets 413', async () => {
+  const { connect, url } = await serve({ maxRequestBodySize: 2_000 });
+  const alice = await connect('alice');
+  const big = await alice
+    .callTool({ name: 'ask', arguments: { text: 'x'.repeat(5_000) } })
+    .catch((e) => String(e));
+  expect(String(big)).toMatch(/413|too large/i);
+  const raw = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'x-user': 'alice',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'ask', arguments: { text: 'y'.repeat(5_000) } },
+    }),
+  });
+  expect(raw.status).toBe(413);
+});
