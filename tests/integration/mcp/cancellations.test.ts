@@ -196,3 +196,15 @@ it('keeps the SDK’s own body bound: a body over the handler’s maxRequestBody
   });
   expect(raw.status).toBe(413);
 });
+
+it('ends a call whose client closes its connection, in either era, without the wrapper', async () => {
+  for (const pin of [undefined, '2026-07-28'] as const) {
+    const { connect, sessions } = await serve({ wrap: false });
+    const client = await connect('alice', pin);
+    const call = ask(client);
+    const [session] = await sessions(1);
+    await client.close();
+    expect(await call.result).toBe('rejected');
+    expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
+  }
+});
