@@ -18,6 +18,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   conversations: () => import('./conversations.js'),
   mix: () => import('./mix.js'),
   nested: () => import('./nested.js'),
+  cancellations: () => import('./cancellations.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);
