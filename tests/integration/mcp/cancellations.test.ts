@@ -26,10 +26,12 @@ interface Serve {
   /** Wrap the SDK's handler with `withCancellations` (and these options). */
   readonly wrap?: CancellationsOptions | false;
   readonly maxRequestBodySize?: number;
+  /** Parse the body in front of the handler, as `express.json()` does, and pass it on parsed. */
+  readonly parse?: boolean;
 }
 
 /** A server whose `ask` tool submits one 800 ms model call; `x-user` names the caller, if any. */
-async function serve({ wrap = {}, maxRequestBodySize }: Serve = {}) {
+async function serve({ wrap = {}, maxRequestBodySize, parse = false }: Serve = {}) {
   const runtime = createRuntime({
     providers: [createSimulatedProvider({ latencyMs: { min: 800, max: 800 } })],
     defaults: { model: 'sim-fast' },
@@ -62,7 +64,13 @@ async function serve({ wrap = {}, maxRequestBodySize }: Serve = {}) {
     const user = req.headers['x-user'];
     if (typeof user === 'string')
       req.auth = { token: 't', clientId: 'app', scopes: [], extra: { troupeCaller: user } };
-    void node(req, res);
+    if (!parse || req.method !== 'POST') {
+      void node(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => void node(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8'))));
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
@@ -150,6 +158,17 @@ it('cancels nothing when the client has that request id in flight twice (two con
   expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
 });
 
+it('matches a cancellation when the body comes parsed (a body parser in front of the handler)', async () => {
+  const { connect, sessions } = await serve({ parse: true });
+  const alice = await connect('alice');
+  const answered = await alice.callTool({ name: 'ask', arguments: { text: 'parsed' } });
+  expect(JSON.stringify(answered.content)).toContain('parsed');
+  const call = ask(alice);
+  const [, session] = await sessions(2);
+  call.cancel();
+  expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
+});
+
 it('matches no client it cannot tell apart unless `clientOf` names it', async () => {
   for (const clientOf of [undefined, () => 'the one user'] as const) {
     const { connect, sessions } = await serve({ wrap: clientOf === undefined ? {} : { clientOf } });
@@ -197,9 +216,13 @@ it('keeps the SDK’s own body bound: a body over the handler’s maxRequestBody
   expect(raw.status).toBe(413);
 });
 
-it('ends a call whose client closes its connection, in either era, without the wrapper', async () => {
-  for (const pin of [undefined, '2026-07-28'] as const) {
-    const { connect, sessions } = await serve({ wrap: false });
+it('ends a call whose client closes its connection, in either era, wrapped or not', async () => {
+  for (const [pin, wrap] of [
+    [undefined, false],
+    ['2026-07-28', false],
+    [undefined, {}],
+  ] as const) {
+    const { connect, sessions } = await serve({ wrap });
     const client = await connect('alice', pin);
     const call = ask(client);
     const [session] = await sessions(1);
@@ -207,4 +230,49 @@ it('ends a call whose client closes its connection, in either era, without the w
     expect(await call.result).toBe('rejected');
     expect(await ends([session as SessionHandle])).toEqual(['cancelled']);
   }
+});
+
+it('answers a body over its own maxRequestBodySize with the SDK’s 413, declared or streamed, and runs nothing', async () => {
+  const { connect, url, asked } = await serve({ wrap: { maxRequestBodySize: 2_000 } });
+  const alice = await connect('alice');
+  const call = (text: string) => ({
+    jsonrpc: '2.0',
+    id: 9,
+    method: 'tools/call',
+    params: { name: 'ask', arguments: { text } },
+  });
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-11-25',
+    'x-user': 'alice',
+  };
+  const declared = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(call('y'.repeat(5_000))),
+  });
+  const bytes = new TextEncoder().encode(JSON.stringify(call('z'.repeat(5_000))));
+  const streamed = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: new ReadableStream({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += 1_000) controller.enqueue(bytes.slice(at, at + 1_000));
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit);
+  for (const response of [declared, streamed]) {
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({
+      error: { code: -32000, message: expect.stringMatching(/2000 bytes/) },
+    });
+  }
+  expect(asked.size).toBe(0);
+  // A call within the bound is served.
+  const answered = await alice.callTool({ name: 'ask', arguments: { text: 'small' } });
+  expect(JSON.stringify(answered.content)).toContain('small');
+  expect([...asked.values()]).toEqual(['small']);
 });
