@@ -11,7 +11,8 @@
  *
  * Moonshot's list has no paging: no query parameters, and its answer is `{ object, data }` with
  * every file of the account (at most 1,000), so one read sees them all. An upload Moonshot stores
- * only after that read is looked for once more, halfway through `deleteTimeoutMs`.
+ * only after that read is looked for once more, halfway through `deleteTimeoutMs`; one stored later
+ * still is looked for at the end of this provider's next multi-file call (`LostUploads`).
  */
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
@@ -25,13 +26,15 @@ import type { FilesHandler } from './files.js';
  * call ended.
  */
 export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
+  const lost = new LostUploads();
   return async (files, { client, signal, toError }) => {
     const prefix = `troupe-${randomBytes(6).toString('hex')}-`;
     const uploaded: string[] = [];
     const release = async () => {
-      await Promise.allSettled(
-        uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
-      );
+      await Promise.allSettled([
+        ...uploaded.map((id) => client.files.delete(id, { signal: AbortSignal.timeout(deleteTimeoutMs) })),
+        lost.lookAgain(client, deleteTimeoutMs),
+      ]);
     };
     let unanswered = 0;
     try {
@@ -71,7 +74,9 @@ export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
       // The known ids and the search run side by side, so the call ends within one timeout.
       const search =
         unanswered > 0
-          ? sweep(client, { prefix, known: uploaded, unanswered, timeoutMs: deleteTimeoutMs })
+          ? sweep(client, { prefix, known: uploaded, unanswered, timeoutMs: deleteTimeoutMs }).then((found) =>
+              lost.note(prefix, unanswered - found),
+            )
           : undefined;
       await Promise.all([release(), search]);
       throw toError(error, signal, 'file upload');
@@ -92,9 +97,10 @@ interface Search {
  * Deletes the files named with this call's prefix whose ids never came back, within one
  * `timeoutMs`. When the first list shows fewer of them than uploads went unanswered, the rest may
  * still be on their way into Moonshot's store: the list is read once more, halfway through
- * `timeoutMs` (the second half is for that list and its deletes). Never throws.
+ * `timeoutMs` (the second half is for that list and its deletes). Never throws; returns how many
+ * it found.
  */
-async function sweep(client: OpenAI, search: Search): Promise<void> {
+async function sweep(client: OpenAI, search: Search): Promise<number> {
   const { prefix, known, timeoutMs } = search;
   const signal = AbortSignal.timeout(timeoutMs);
   const halfwayAt = systemClock.now() + timeoutMs / 2;
@@ -109,10 +115,60 @@ async function sweep(client: OpenAI, search: Search): Promise<void> {
   };
   try {
     await look();
-    if (found.size >= search.unanswered) return;
+    if (found.size >= search.unanswered) return found.size;
     await pause(systemClock, Math.max(0, halfwayAt - systemClock.now()), signal);
     if (!signal.aborted) await look();
   } catch {
     // The list failed or timed out: nothing more can be found.
+  }
+  return found.size;
+}
+
+/** Calls whose unanswered uploads were not all found, kept at most this long. */
+const LOST_MS = 10 * 60_000;
+/** Calls kept at once; one more forgets the oldest. */
+const MAX_LOST = 64;
+
+/**
+ * Uploads a call gave up on that its search did not find: Moonshot may store one after the
+ * search's last list (its request still under way there). Each is kept by its call's prefix, and the
+ * next multi-file call of the provider, as it ends, reads the list once more and deletes what
+ * matches, within its own `deleteTimeoutMs`. Until 2026-12-06 such a file stayed on the account.
+ * Bounded: `MAX_LOST` calls, each for `LOST_MS`; one list at a time.
+ */
+class LostUploads {
+  /** Uploads still missing, and until when they are looked for, by call prefix. */
+  private readonly missing = new Map<string, { count: number; until: number }>();
+  private looking = false;
+
+  note(prefix: string, count: number): void {
+    if (count <= 0) return;
+    if (this.missing.size >= MAX_LOST) this.missing.delete(this.missing.keys().next().value as string);
+    this.missing.set(prefix, { count, until: systemClock.now() + LOST_MS });
+  }
+
+  /** Reads the list once and deletes the lost uploads it shows. Never throws. */
+  async lookAgain(client: OpenAI, timeoutMs: number): Promise<void> {
+    const now = systemClock.now();
+    for (const [prefix, { until }] of this.missing) if (until <= now) this.missing.delete(prefix);
+    if (this.missing.size === 0 || this.looking) return;
+    this.looking = true;
+    try {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const page = await client.files.list(undefined, { signal });
+      const deletes: Promise<unknown>[] = [];
+      for (const file of page.data) {
+        const prefix = /^troupe-[0-9a-f]{12}-/.exec(file.filename)?.[0];
+        const entry = prefix === undefined ? undefined : this.missing.get(prefix);
+        if (prefix === undefined || entry === undefined) continue;
+        deletes.push(client.files.delete(file.id, { signal }));
+        if (--entry.count === 0) this.missing.delete(prefix);
+      }
+      await Promise.allSettled(deletes);
+    } catch {
+      // The list failed or timed out: looked for again at the next call's end.
+    } finally {
+      this.looking = false;
+    }
   }
 }

@@ -27,20 +27,27 @@ export interface FilesOptions {
   readonly hangUploadsAfterStore?: boolean;
   /**
    * Never answer an upload either, and store it only once the next `GET /v1/files` has been
-   * answered: an upload the vendor stores after the client's list was read. @default false
+   * answered (`true`), or the next N (a number): an upload the vendor stores after the client's
+   * lists were read. Once the held uploads are stored, later ones are answered as usual.
+   * @default false
    */
-  readonly storeUploadsAfterList?: boolean;
+  readonly storeUploadsAfterList?: boolean | number;
 }
 
 export class FilesRoutes {
   readonly files = new Map<string, StoredFile>();
   private nextFile = 1;
-  /** Uploads held back by `storeUploadsAfterList` until a list has been answered. */
+  /** Uploads held back by `storeUploadsAfterList` until the lists it names have been answered. */
   private readonly unlisted: StoredFile[] = [];
+  /** Lists still to answer before the held uploads are stored; 0 once they were. */
+  private listsToHold: number;
   /** Uploads whose body is still being read: a list waits for them, so it sees what arrived before it. */
   private readonly reading = new Set<Promise<void>>();
 
-  constructor(private readonly options: FilesOptions) {}
+  constructor(private readonly options: FilesOptions) {
+    const hold = options.storeUploadsAfterList;
+    this.listsToHold = hold === true ? 1 : typeof hold === 'number' ? hold : 0;
+  }
 
   /** Answers a files route; `false` when the path is not one. */
   async handle(res: ServerResponse, method: string, path: string, raw: Buffer, contentType: string) {
@@ -53,7 +60,9 @@ export class FilesRoutes {
       await Promise.allSettled([...this.reading]);
       const data = [...this.files.values()].filter((f) => !f.deleted).map(fileObject);
       json(res, { object: 'list', data });
-      for (const held of this.unlisted.splice(0)) this.files.set(held.id, held);
+      if (this.listsToHold > 0 && --this.listsToHold === 0) {
+        for (const held of this.unlisted.splice(0)) this.files.set(held.id, held);
+      }
       return true;
     }
     const match = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
@@ -90,7 +99,7 @@ export class FilesRoutes {
       bytes: part.size,
       deleted: false,
     };
-    if (this.options.storeUploadsAfterList === true) return void this.unlisted.push(stored);
+    if (this.listsToHold > 0) return void this.unlisted.push(stored);
     this.files.set(id, stored);
     if (this.options.hangUploadsAfterStore === true) return;
     json(res, fileObject(stored));

@@ -73,8 +73,8 @@ export interface OpenAIServerOptions {
   readonly maxRequestBytes?: number;
   /** Store each `POST /v1/files` upload, then never answer it (see `openai-files.ts`). @default false */
   readonly hangUploadsAfterStore?: boolean;
-  /** Never answer an upload, and store it only after the next file list was answered (see `openai-files.ts`). @default false */
-  readonly storeUploadsAfterList?: boolean;
+  /** Never answer an upload, and store it only after the next file list (or the next N) was answered (see `openai-files.ts`). @default false */
+  readonly storeUploadsAfterList?: boolean | number;
   /** Enforce a provider's limits on chat requests, answering 429 past them (see `tier-limits.ts`; per model as GLM). @default none */
   readonly enforce?: EnforcedLimits;
 }

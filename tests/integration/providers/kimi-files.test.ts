@@ -262,6 +262,50 @@ describe('Kimi files for multi-file chat', () => {
     }
   });
 
+  it('deletes an upload stored after both of its call’s lists at the end of the provider’s next multi-file call, and lists no more after', async () => {
+    // Stored only once two lists were answered: the call's own search, both reads, finds nothing.
+    const later = createOpenAIServer({ apiKey: KEY, storeUploadsAfterList: 2 });
+    await later.start();
+    const p = createKimiProvider({ apiKey: KEY, baseURL: later.baseURL, deleteTimeoutMs: 400 });
+    const lists = () => later.requests.filter((r) => r.method === 'GET' && r.path === '/v1/files');
+    const left = () =>
+      [...later.files.values()].filter((f) => !f.deleted).map((f) => f.filename.replace(PREFIX, ''));
+    try {
+      // Another call's upload (of another process, say): not this provider's to delete.
+      (later.files as Map<string, StoredFile>).set('file-other', {
+        id: 'file-other',
+        filename: 'troupe-000000000000-other.md',
+        purpose: 'file-extract',
+        text: 'x',
+        bytes: 1,
+        deleted: false,
+      });
+      const controller = new AbortController();
+      const run = p
+        .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
+        .catch((e: unknown) => e);
+      await expect.poll(() => later.requests.filter((r) => r.method === 'POST').length).toBe(2);
+      controller.abort();
+      expect(((await run) as TroupeError).code).toBe('CANCELLED');
+      expect(lists()).toHaveLength(2);
+      expect(left().sort()).toEqual(['alpha.md', 'beta.txt', 'other.md']);
+      // The next call with files: answered as usual, and as it ends the list is read once more.
+      const answered = await p.complete(withFiles('moonshot-v1-8k'), {
+        signal: new AbortController().signal,
+      });
+      expect(answered.content.length).toBeGreaterThan(0);
+      expect(lists()).toHaveLength(3);
+      expect(left()).toEqual(['other.md']);
+      // Nothing is missing any more: the call after reads no list.
+      await p.complete(withFiles('moonshot-v1-8k'), { signal: new AbortController().signal });
+      expect(lists()).toHaveLength(3);
+      expect(left()).toEqual(['other.md']);
+    } finally {
+      await p.close();
+      await later.close();
+    }
+  });
+
   it('searches no more than one deleteTimeoutMs when an unanswered upload was never stored', async () => {
     // Uploads hang and store nothing; the list answers, empty, each time.
     const listedAt: number[] = [];
