@@ -124,6 +124,8 @@ export const GROUPS = {
       'tests/unit/runtime/session-engine.test.ts',
       'tests/unit/runtime/delta-folding.test.ts',
       'tests/unit/runtime/partial-answer.test.ts',
+      // A throw in a session's end bookkeeping: the driver's, and through a runtime.
+      'tests/unit/runtime/end-throws.test.ts',
     ],
   },
   // The supervisor's lifecycle, and what holds a session for the caller and the status calls: its

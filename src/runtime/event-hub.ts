@@ -9,7 +9,8 @@ import type { RuntimeEvent, SessionEvent } from './types.js';
 export class EventHub {
   private readonly listeners = new Listeners<RuntimeEvent>();
 
-  private readonly report: (error: unknown) => void;
+  /** The runtime's `onError`, made safe (`safeReporter`): where the runtime reports what nobody awaits. */
+  readonly report: (error: unknown) => void;
 
   constructor(onError: (error: unknown) => void) {
     this.report = safeReporter(onError);

@@ -148,7 +148,6 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
     engine: options,
     prices: options.prices,
     release: (record) => {
-      rates.ended(record);
       const placeLeft = share?.ended(record) === true;
       queueRoom.release(record); // ended while queued; an admitted one released already (holds 0)
       // On a lent slot, it goes back to its lender; a lender leaves its slot to the child on it.
@@ -157,6 +156,9 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         lending.ended(record, record.lending, (child, counted) => keepSlot(child, counted, placeLeft));
       if (record.admitted) scheduler.release(record.laneless === true ? null : record.provider, borrowed);
       else scheduler.remove(record);
+      // Last: it may reach a `sharedState` of the embedder's, whose throw (reported by the driver)
+      // then leaves the runtime's own slot free. Until 2026-12-06 it came first, and kept it taken.
+      rates.ended(record);
     },
     observe: (record, event) => {
       // Stryker disable next-line ConditionalExpression,LogicalOperator: a shortcut; the mark is read only when a queued session times out, and the share clears it when it lets one go.

@@ -1,7 +1,8 @@
 /**
  * Drives each session's machine: delivers events to its actor, arms its next wake-up in the one
  * deadline heap, and on a final state builds the result, resolves the caller and tells observers.
- * It also ends a session whose own action threw (`INTERNAL`) rather than leave it pending.
+ * It also ends a session whose own action threw (`INTERNAL`) rather than leave it pending, and tells
+ * a session its end even when the end's bookkeeping throws (`finish`).
  */
 import {
   leafState,
@@ -11,6 +12,7 @@ import {
 } from '../../machines/session.js';
 import type { Clock } from '../core/clock.js';
 import { DeadlineHeap, type Wakeable } from '../core/deadlines.js';
+import { describe, runtimeError } from '../core/errors.js';
 import { capString } from '../core/metadata.js';
 import type { PriceTable } from '../providers/prices.js';
 import type { RuntimeCounters } from './counters.js';
@@ -172,19 +174,34 @@ export class SessionDriver {
     this.finish(record, context, 'failed');
   }
 
+  /**
+   * Ends the session: its result, then the bookkeeping (history, counts, its slot, its wake-up, its
+   * signal's listener), then the tell (`tellEnd`). Every end comes here, so here a throw in the
+   * bookkeeping (a runtime bug, or a port of the embedder's the slot's release reaches: a
+   * `sharedState` whose `update` throws, a clock) goes to `onError` and the session is still told
+   * its end: until 2026-12-06 it went up to whoever delivered the event (a provider call's, which
+   * dropped it, or a timer), and the caller's `result` never resolved. In-memory steps come first,
+   * those that may reach a port last: skipped by a throw, these hold nothing the session needs.
+   */
   private finish(record: SessionRecord, context: SessionContext, state: FinalState): void {
     const { clock, counters, table } = this.settings;
     const result = buildResult(record, context, state, this.settings.prices);
     record.result = result;
     // The call is let go: a caller holding the handle keeps the result, not the stream behind it.
     record.left = undefined;
-    this.deadlines.cancel(record);
-    this.settings.release(record);
     const endedAt = context.endedAt ?? clock.now();
-    table.end(result.metadata, context.input.createdAt, context.startedAt, endedAt);
-    record.detachSignal?.();
-    record.actor = null;
-    counters.ended(state, result);
+    try {
+      table.end(result.metadata, context.input.createdAt, context.startedAt, endedAt);
+      record.actor = null;
+      counters.ended(state, result);
+      // Frees the runtime's own slot first, the shared limits' last (`release` in local-runtime.ts).
+      this.settings.release(record);
+      // Skipped by a throw above: a wake-up of an ended session delivers nothing, nor does its abort.
+      this.deadlines.cancel(record);
+      record.detachSignal?.();
+    } catch (error) {
+      this.settings.events.report(endFailed(record, error));
+    }
     // A cooldown its last call's 429 began is written to a shared limiter first: a backend writes
     // the end once told, and a session submitted then must find the cooldown, not the vendor's 429.
     const cooling = record.cooling;
@@ -208,6 +225,15 @@ export class SessionDriver {
     record.observers = null;
     this.settings.ended();
   }
+}
+
+/** What `onError` hears when a session's end bookkeeping threw: which session, and the throw as `cause`. */
+function endFailed(record: SessionRecord, error: unknown) {
+  return runtimeError(
+    'INTERNAL',
+    `Expected session ${record.input.sessionId}'s end to be recorded (its history, counts, slot, limits and signal's listener), got ${error instanceof Error ? error.message : describe(error)}; its result was still delivered`,
+    { cause: error },
+  );
 }
 
 /** The longest cancel reason kept, in characters: it is in the result's message and the history. */

@@ -169,10 +169,13 @@ export const flush = () => new Promise((resolve) => setImmediate(resolve));
 export class KeptEvents extends EventHub {
   readonly emitted: SessionEvent[] = [];
 
-  constructor() {
-    super((error) => {
+  /** `onError`: the runtime's; by default it throws (what it throws goes to the process's warnings). */
+  constructor(
+    onError: (error: unknown) => void = (error) => {
       throw error;
-    });
+    },
+  ) {
+    super(onError);
   }
 
   override emit(record: SessionRecord, event: SessionEvent): void {
@@ -187,12 +190,12 @@ export class KeptEvents extends EventHub {
   }
 }
 
-/** A driver on a simulated clock at 100, with its settings' calls counted. */
-export function driverWorld(settings: Partial<DriverSettings> = {}) {
+/** A driver on a simulated clock at 100, with its settings' calls counted (`onError`: the runtime's). */
+export function driverWorld(settings: Partial<DriverSettings> = {}, onError?: (error: unknown) => void) {
   const clock = new SimulatedClock();
   clock.set(100);
   const counters = new RuntimeCounters();
-  const events = new KeptEvents();
+  const events = new KeptEvents(onError);
   const table = new SessionTable(10);
   const released: SessionRecord[] = [];
   let ended = 0;
