@@ -3,7 +3,6 @@
  * runs synchronously on `MemorySharedState` (the in-memory admission loop, `*Now` methods) and
  * asynchronously on any `SharedState` (Redis, after a Worker leased a job).
  */
-
 import { initialProviderSnapshot, type ProviderSnapshot, providerGate } from '../../machines/provider.js';
 import { type Clock, retriedWhileAway } from '../core/clock.js';
 import { emptyWindow } from '../core/rate-window.js';
@@ -39,6 +38,14 @@ import type { SharedState } from './ports.js';
 type Maybe<T> = T | Promise<T>;
 /** A cooldown holding a start: until when (see `coolingAt`). */
 export type Cooling = { readonly limit: 'cooldown'; readonly at: number | null };
+/** What `call` returns, or what it throws as a rejection. */
+function rejecting<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
   value instanceof Promise ? value.then(fn) : fn(value);
 
@@ -64,7 +71,11 @@ export class Limiter {
   ) {
     const memory = state as MemorySharedState;
     this.memory = { update: (k, i, c, t) => memory.updateNow(k, i, c, t), read: (k) => memory.readNow(k) };
-    this.shared = { update: (k, i, c, t) => state.update(k, i, c, t), read: (k) => state.read(k) };
+    // An adapter's throw fails as its rejection would (tried again, then `onError`; docs/runtime.md).
+    this.shared = {
+      update: (k, i, c, t) => rejecting(() => state.update(k, i, c, t)),
+      read: (k) => rejecting(() => state.read(k)),
+    };
   }
 
   /** The limits of a model of a provider, if any. */

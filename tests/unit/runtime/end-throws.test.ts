@@ -8,11 +8,22 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { TroupeError } from '../../../src/core/errors.js';
-import { createRuntime, MemorySharedState, type SharedState } from '../../../src/index.js';
+import { createRuntime, type Limits, MemorySharedState, type SharedState } from '../../../src/index.js';
 import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
+import { stepClock } from '../../support/clock-steps.js';
 import { driverWorld, flush, sessionInput } from './session-fixtures.js';
 
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
+
+/** A simulated clock whose `clearTimeout` throws while `broken`. */
+class BreakingClock extends SimulatedClock {
+  broken = false;
+
+  override clearTimeout(id: unknown): void {
+    if (this.broken) throw new Error('the clock broke');
+    super.clearTimeout(id as never);
+  }
+}
 
 /** A driver whose `release` (the slot's, at every end) throws; what `onError` hears is in `reported`. */
 function throwingRelease() {
@@ -83,44 +94,109 @@ describe('SessionDriver: a throw in a session’s end bookkeeping', () => {
 });
 
 describe('createRuntime: a port or a listener that throws at a session’s end', () => {
-  /** One slot (`maxConcurrent: 1`), a provider whose requests are counted in a shared state that throws when `broken`. */
-  function runtimeOn(state: (inner: MemorySharedState) => SharedState) {
-    const clock = new SimulatedClock();
+  /** One slot (`maxConcurrent: 1`), a provider whose limits are kept in a shared state: `state` wraps a memory one. */
+  function runtimeOn(
+    state: (inner: MemorySharedState) => SharedState,
+    limits: Limits = { maxConcurrent: 1, providers: { p: { requestsPerMinute: 1000 } } },
+    clock = new SimulatedClock(),
+  ) {
     const provider = new ScriptedProvider('p');
+    const fallback = new ScriptedProvider('q');
     const errors: unknown[] = [];
     const runtime = createRuntime({
-      providers: [provider],
+      providers: [provider, fallback],
       defaults: { provider: 'p', model: 'm' },
       clock,
-      limits: { maxConcurrent: 1, providers: { p: { requestsPerMinute: 1000 } } },
+      limits,
       sharedState: state(new MemorySharedState(clock)),
       onError: (error) => errors.push(error),
     });
-    return { clock, provider, errors, runtime };
+    return { clock, provider, fallback, errors, runtime };
   }
 
-  it('a shared state whose `update` throws: the cancel ends its session, the slot goes to the next, onError hears it', async () => {
-    let broken = false;
-    const { provider, errors, runtime } = runtimeOn((inner) => ({
+  /** A shared state whose `update` throws (not rejects) while `broken.now`; `broken.thrown` counts its throws. */
+  function throwingState(broken: { now: boolean; thrown: number }) {
+    return (inner: MemorySharedState): SharedState => ({
       update: (key, init, change, ttlMs) => {
-        if (broken) throw new Error('the adapter broke');
+        if (broken.now) {
+          broken.thrown++;
+          throw new Error('the adapter broke');
+        }
         return inner.update(key, init, change, ttlMs);
       },
       read: (key) => inner.read(key),
-    }));
+    });
+  }
+
+  it('a shared state whose `update` throws at a session’s end: taken as a rejection, tried again, the slot goes to the next', async () => {
+    const broken = { now: false, thrown: 0 };
+    // The provider's one slot is the shared state's: the next session starts only once the end is written.
+    const { clock, provider, errors, runtime } = runtimeOn(throwingState(broken), {
+      providers: { p: { maxConcurrent: 1 } },
+    });
     const first = runtime.submit(ask);
     await flush();
     expect(provider.calls).toHaveLength(1);
     const second = runtime.submit(ask, { queueTimeoutMs: 60_000 });
     await flush();
     expect(runtime.session(second.id)?.state).toBe('queued');
-    broken = true;
+    broken.now = true;
     // Its end settles its charge in the shared state (`update`), which throws at once.
     expect(first.cancel('done with it')).toBe(true);
-    broken = false;
+    broken.now = false;
+    expect(broken.thrown).toBe(1);
     expect(await first.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
-    expectReported(errors, first.id, 'the adapter broke');
-    // The runtime's own slot was freed before the shared state was asked: the next one runs.
+    // Tried again half a second later, as a write that rejected: the slot is free, the next one runs.
+    await stepClock(clock, 2000, 100);
+    expect(provider.calls).toHaveLength(2);
+    provider.pending()[0]?.settle('ok');
+    expect((await second.result).ok).toBe(true);
+    expect(errors).toEqual([]);
+    expect(await runtime.shutdown({ deadlineMs: 0 })).toEqual({ finished: 0, cancelled: [] });
+  });
+
+  it('a shared state whose `update` throws as a call moves on to its fallback: the session goes on there', async () => {
+    // Until 2026-12-06 the throw left the session in its hop with no wake-up: it never ended.
+    const broken = { now: false, thrown: 0 };
+    const clock = new SimulatedClock();
+    const { fallback, errors, runtime } = runtimeOn(
+      throwingState(broken),
+      { providers: { p: { maxConcurrent: 1 }, q: { maxConcurrent: 1 } } },
+      clock,
+    );
+    const handle = runtime.submit(
+      { ...ask, stream: true, fallbacks: [{ provider: 'q', model: 'm' }] },
+      { idleTimeoutMs: 50, timeoutMs: 10_000 },
+    );
+    await flush();
+    broken.now = true;
+    // p sends nothing for 50 ms: the session leaves its call (settled in the shared state) for q.
+    await stepClock(clock, 60, 10);
+    broken.now = false;
+    expect(broken.thrown).toBeGreaterThan(0);
+    // Its call to q goes once q's shared limits let it (asked again while the state threw).
+    for (let waited = 0; fallback.calls.length === 0 && waited < 3000; waited += 10)
+      await stepClock(clock, 10, 10);
+    expect(fallback.calls).toHaveLength(1);
+    fallback.pending()[0]?.settle('ok');
+    expect(await handle.result).toMatchObject({ ok: true, content: 'answer 0', metadata: { provider: 'q' } });
+    // What `onError` heard is the state's failure itself (q's first ask, asked again a second later).
+    expect(new Set(errors.map((error) => (error as Error).message))).toEqual(new Set(['the adapter broke']));
+  });
+
+  it('a clock whose `clearTimeout` throws at a session’s end: the end is told, the runtime’s slot goes to the next', async () => {
+    const clock = new BreakingClock();
+    const { provider, errors, runtime } = runtimeOn((inner) => inner, undefined, clock);
+    const first = runtime.submit(ask);
+    const second = runtime.submit(ask, { queueTimeoutMs: 60_000 });
+    await flush();
+    expect(provider.calls).toHaveLength(1);
+    clock.broken = true;
+    expect(first.cancel('done with it')).toBe(true);
+    clock.broken = false;
+    expect(await first.result).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expectReported(errors, first.id, 'the clock broke');
+    // The runtime's own slot was freed before the shared limits' end was asked (which threw).
     await flush();
     expect(provider.calls).toHaveLength(2);
     provider.pending()[0]?.settle('ok');

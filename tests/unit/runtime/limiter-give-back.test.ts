@@ -5,7 +5,7 @@
  * the caller's signal says it is letting go. Shared by `SharedAsks` and the cluster's lease runner.
  */
 import { describe, expect, it } from 'vitest';
-import { modelCooldownKey, type Start } from '../../../src/runtime/limiter.js';
+import { ENDED, modelCooldownKey, type Start } from '../../../src/runtime/limiter.js';
 import { Limiter } from '../../../src/runtime/limits.js';
 import { MemorySharedState } from '../../../src/runtime/memory-state.js';
 import type { SharedState } from '../../../src/runtime/ports.js';
@@ -120,5 +120,39 @@ describe('a charge given back in memory (`giveBackNow`, a call its own gate refu
     // And on the asynchronous path alike.
     await limiter.giveBack('p', { ...probe, sessionId: 'c' }, true);
     expect(await limiter.tryStart('p', { ...probe, sessionId: 'd' })).toEqual({ ok: true, probe: true });
+  });
+});
+
+describe('a shared state whose adapter throws instead of rejecting', () => {
+  it('fails as one that rejects: a settle, a give-back and a cooldown’s read reject, none throws', async () => {
+    // Until 2026-12-06 the throw went up to whoever settled: a session moving on to its fallback
+    // (its call's charge settled in `deliver`) was left with no wake-up, for ever.
+    const clock = new ManualClock();
+    clock.time = T0;
+    const state: SharedState = {
+      update: () => {
+        throw new Error('the adapter broke');
+      },
+      read: () => {
+        throw new Error('the adapter broke its read');
+      },
+    };
+    const limiter = new Limiter(new Map([['p', { maxConcurrent: 1 }]]), state);
+    const calls: (() => Promise<unknown>)[] = [
+      () => limiter.settle('p', START, T0, ENDED),
+      () => limiter.giveBack('p', START, false),
+    ];
+    for (const call of calls) {
+      let made: Promise<unknown> | undefined;
+      expect(() => {
+        made = call();
+      }).not.toThrow();
+      await expect(made).rejects.toThrow('the adapter broke');
+    }
+    let read: Promise<unknown> | undefined;
+    expect(() => {
+      read = limiter.coolingAt('p', 'm', T0);
+    }).not.toThrow();
+    await expect(read).rejects.toThrow('the adapter broke its read');
   });
 });
