@@ -63,6 +63,14 @@ const linkOf = (record: SessionRecord): Link =>
 
 const sameCaller = (a: SessionRecord, b: SessionRecord): boolean => ownerIn(a.caller) === ownerIn(b.caller);
 
+/** `child`, taken out of its queue, runs on the slot of the parent `link` is of. */
+function begin(link: Link, child: SessionRecord, starter: LentSlotStarter): void {
+  link.waiting.delete(child);
+  link.lentTo = child;
+  linkOf(child).borrowing = true;
+  starter.begin(child);
+}
+
 export class Lending {
   /** Parents with children waiting: each pass looks at them (a parent not running or lending passes). */
   private readonly lenders = new Set<SessionRecord>();
@@ -104,15 +112,27 @@ export class Lending {
           continue;
         }
         if (!starter.take(child, sameCaller(child, parent))) continue;
-        link.waiting.delete(child);
-        link.lentTo = child;
-        linkOf(child).borrowing = true;
-        starter.begin(child);
+        begin(link, child, starter);
         break;
       }
       // Stryker disable next-line ConditionalExpression,BlockStatement: a parent with none waiting lends nothing; it leaves the set at its end at the latest.
       if (link.waiting.size === 0) this.lenders.delete(parent);
     }
+  }
+
+  /**
+   * Starts `child`, queued, on its parent's slot now, if that parent runs and lends its slot to no
+   * one and `starter` takes it: a child its provider's cooldown moves on to its next target when no
+   * slot is free (`pump.ts`). `false` leaves it waiting.
+   */
+  lendTo(child: SessionRecord, starter: LentSlotStarter): boolean {
+    const parent = child.lending?.parent;
+    // A parent that ended lends no more (`ended`); one still queued has no slot to lend.
+    if (parent === undefined || !this.lenders.has(parent) || !parent.admitted) return false;
+    const link = parent.lending as Link;
+    if (link.lentTo !== undefined || !starter.take(child, sameCaller(child, parent))) return false;
+    begin(link, child, starter);
+    return true;
   }
 
   /**

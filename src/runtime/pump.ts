@@ -118,7 +118,17 @@ export class Pump {
       }
       // As in `admit`, nothing starts once a shutdown cancels what is left.
       // Stryker disable next-line ConditionalExpression: a shutdown cancels every queued session in the slice that sets `stopping`, in the tests' small runtimes, before any pass.
-      if (!this.ports.stopping()) this.ports.lending.lend(this.lentSlots);
+      if (!this.ports.stopping()) {
+        this.ports.lending.lend(this.lentSlots);
+        // A cooldown the lending look just found may hold children that cannot wait for it: with
+        // no slot free, they move on on their parents' (until 2026-12-06 they timed out queued).
+        if (rates.mayReroute) {
+          this.reroutes((record) => {
+            later ??= [];
+            later.push(record);
+          });
+        }
+      }
     } finally {
       this.pumping = false;
       for (const record of later ?? []) rates.queued(record);
@@ -152,29 +162,51 @@ export class Pump {
    * global limit is full.
    */
   private reroutes(later: (record: SessionRecord) => void): boolean {
-    const { rates, scheduler, share, queueRoom, deliver, clock } = this.ports;
+    const { rates, scheduler, share, queueRoom, deliver, clock, lending } = this.ports;
     let full = false;
     for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
       const error = record.reroute as NonNullable<SessionRecord['reroute']>;
       record.reroute = undefined;
+      const held = share?.check(record) !== undefined;
+      // No global room: once a take fails none succeeds in this pass (nothing here frees a slot, and a pass runs only while not `stopping`).
+      if (!held && scheduler.take(record)) {
+        record.admitted = true;
+        share?.started(record);
+        queueRoom.release(record);
+        rates.leaveLane(record);
+        deliver(record, { type: 'session.reroute', now: clock.now(), error });
+        continue;
+      }
+      // Waited for by a running session that lends its slot to no other: it moves on on that slot.
+      if (lending.lendTo(record, this.moveOn(error))) continue;
       // Its caller runs its share: it waits for the next pass (this one would look at it again and again).
-      if (share?.check(record) !== undefined) {
-        later(record);
-        continue;
-      }
-      // No global room: looked at again next pass (once a take fails none succeeds in this pass: nothing here frees a slot, and a pass runs only while not `stopping`).
-      if (!scheduler.take(record)) {
+      if (held) later(record);
+      else {
         full = true;
+        // Looked at again next pass.
         rates.queued(record);
-        continue;
       }
-      record.admitted = true;
-      share?.started(record);
-      queueRoom.release(record);
-      rates.leaveLane(record);
-      deliver(record, { type: 'session.reroute', now: clock.now(), error });
     }
     return full;
+  }
+
+  /**
+   * Moves a child on to its next target on its parent's slot, as `reroutes` does on a free one: it
+   * leaves its provider's slot at once, so neither that provider's slots nor its gate hold it.
+   */
+  private moveOn(error: NonNullable<SessionRecord['reroute']>): LentSlotStarter {
+    return {
+      take: (child, sameCaller) => {
+        if (!this.mayBorrow(child, sameCaller)) return false;
+        this.borrow(child, sameCaller);
+        // Its caller's share may have marked it held; it runs now, in its parent's place.
+        child.waitingFor = undefined;
+        this.ports.rates.leaveLane(child);
+        return true;
+      },
+      begin: (child) =>
+        this.ports.deliver(child, { type: 'session.reroute', now: this.ports.clock.now(), error }),
+    };
   }
 
   /**
@@ -183,21 +215,29 @@ export class Pump {
    */
   private readonly lentSlots: LentSlotStarter = {
     take: (child, sameCaller) => {
-      const { scheduler, share, queueRoom } = this.ports;
-      // Of another caller, it needs a place of its own in that caller's share.
-      if (!sameCaller && share?.check(child) !== undefined) return false;
+      if (!this.mayBorrow(child, sameCaller)) return false;
       // Within its provider's slots (all a task's lane has) and its gate, which charges it when it goes.
-      if (!scheduler.hasRoom(child.provider) || this.admitGate(child) !== true) return false;
-      // Queued: `lend` offers only children still waiting.
-      scheduler.borrow(child);
-      child.admitted = true;
-      // Of its parent's caller, it runs in its parent's place.
-      if (!sameCaller) share?.started(child);
-      queueRoom.release(child);
+      if (!this.ports.scheduler.hasRoom(child.provider) || this.admitGate(child) !== true) return false;
+      this.borrow(child, sameCaller);
       return true;
     },
     begin: (child) => this.ports.deliver(child, { type: 'session.admit', now: this.ports.clock.now() }),
   };
+
+  /** Whether its caller's share lets a child onto its parent's slot: of another caller, it needs a place of its own. */
+  private mayBorrow(child: SessionRecord, sameCaller: boolean): boolean {
+    return sameCaller || this.ports.share?.check(child) === undefined;
+  }
+
+  /** Takes a queued child out of its queue onto its parent's slot (`lend` and `lendTo` offer only children still waiting). */
+  private borrow(child: SessionRecord, sameCaller: boolean): void {
+    const { scheduler, share, queueRoom } = this.ports;
+    scheduler.borrow(child);
+    child.admitted = true;
+    // Of its parent's caller, it runs in its parent's place.
+    if (!sameCaller) share?.started(child);
+    queueRoom.release(child);
+  }
 
   /** Admits by the scheduler's order while there is room. */
   private admit(): void {
