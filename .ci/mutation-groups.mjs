@@ -246,6 +246,8 @@ export const GROUPS = {
       'tests/unit/runtime/running-share.test.ts',
       'tests/unit/runtime/running-share-stale.test.ts',
       'tests/unit/runtime/lending.test.ts',
+      // A lent child's fallbacks and rate windows.
+      'tests/unit/runtime/lending-limits.test.ts',
       'tests/unit/runtime/option-keys.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/prices-option.test.ts',

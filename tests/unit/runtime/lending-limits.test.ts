@@ -199,6 +199,10 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
       child = ask('c', { parent: sessionId, hops: true });
       return text(await child.result);
     });
+    await turns();
+    // Moved on, before its hop's first call: it left p's slot at once.
+    expect(rt.session((child as SessionHandle).id)?.state).toBe('running');
+    expect(rt.status().providers.find((lane) => lane.name === 'p')?.running).toBe(0);
     await flush();
     expect(startsOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
     expect(rt.status()).toMatchObject({ running: 2, queued: 0 });
@@ -318,10 +322,13 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
       await Promise.all([ofBob.result, ofAlice.result]);
       return 'both';
     }, 'alice');
+    await turns();
+    // Moved on, before its hop's first call: it waits for nothing.
+    expect(rt.session((ofAlice as SessionHandle).id)).toMatchObject({ state: 'running' });
+    expect(rt.session((ofAlice as SessionHandle).id)?.waitingFor).toBeUndefined();
     await flush();
     expect(startsOf(ofBob)).toEqual([]);
     expect(startsOf(ofAlice)).toEqual([{ provider: 'q', lentBy: t.id }]);
-    expect(rt.session((ofAlice as SessionHandle).id)?.waitingFor).toBeUndefined();
     // Bob's place and the slot free: his child moves on on a slot of its own.
     bobs.cancel();
     await bobs.result;
