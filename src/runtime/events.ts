@@ -54,6 +54,11 @@ export type SessionEvent =
        * marked: it stands for the provider's own failures, and counts as one.)
        */
       readonly withoutCall?: true;
+      /**
+       * The id of the session whose slot it runs on, while it runs on one (as `session.started`'s): a
+       * queued child that moves on past `from`'s cooldown onto its parent's slot leaves its queue here.
+       */
+      readonly lentBy?: string;
       readonly at: number;
     }
   | {

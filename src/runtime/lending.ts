@@ -58,6 +58,18 @@ export function startedEvent(
     : { type: 'session.started', sessionId, attempt, lentBy: lender, at };
 }
 
+/**
+ * `event`, a `session.fallback` of `record`, naming the session whose slot it runs on, if any: a
+ * queued child moved on past a cooldown onto its parent's slot leaves its queue with this event.
+ */
+export function fallbackEvent(
+  record: SessionRecord,
+  event: Extract<SessionEvent, { type: 'session.fallback' }>,
+): Extract<SessionEvent, { type: 'session.fallback' }> {
+  const lender = lentBy(record);
+  return lender === undefined ? event : { ...event, lentBy: lender };
+}
+
 const linkOf = (record: SessionRecord): Link =>
   (record.lending ??= { parent: undefined, waiting: new Set(), lentTo: undefined, borrowing: false });
 

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import type { TroupeErrorData } from '../core/errors.js';
 import type { RuntimeCounters } from './counters.js';
 import type { EventHub } from './event-hub.js';
-import { startedEvent } from './lending.js';
+import { fallbackEvent, startedEvent } from './lending.js';
 import { type CallGate, type CallSink, ProviderCall } from './provider-call.js';
 import { workFor } from './routing.js';
 import type { SessionRecord } from './session-record.js';
@@ -107,15 +107,18 @@ export function provideSessionMachine(fx: SessionEffects) {
         if (!events.wants(record)) return;
         const from = targets[routing.left] as RouteTargetData;
         const to = targets[routing.target] as RouteTargetData;
-        events.emit(record, {
-          type: 'session.fallback',
-          sessionId: context.input.sessionId,
-          from: { provider: from.provider, model: from.model },
-          to: { provider: to.provider, model: to.model },
-          error,
-          ...(withoutCall ? { withoutCall: true as const } : {}),
-          at: (event as { now: number }).now,
-        });
+        events.emit(
+          record,
+          fallbackEvent(record, {
+            type: 'session.fallback',
+            sessionId: context.input.sessionId,
+            from: { provider: from.provider, model: from.model },
+            to: { provider: to.provider, model: to.model },
+            error,
+            ...(withoutCall ? { withoutCall: true as const } : {}),
+            at: (event as { now: number }).now,
+          }),
+        );
       },
       notifyRetry: ({ context, event: received, self }) => {
         const event = received as Extract<SessionMachineEvent, { type: 'provider.error' }>;

@@ -219,7 +219,8 @@ export class RuntimeObserver {
         seen.fallbacks++;
         // A queued session that moved on before any call (its provider cooling down past its queue
         // deadline) left the queue here, out of its order: it takes no slot of that provider.
-        if (!seen.admitted) this.admit(event.sessionId, seen, false);
+        // On its parent's slot when it names its lender (`lentBy`), as a start does.
+        if (!seen.admitted) this.admit(event.sessionId, seen, false, event.at, event.lentBy);
         this.endCall(seen);
         seen.current = event.to.provider;
         seen.currentModel = event.to.model;

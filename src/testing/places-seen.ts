@@ -4,8 +4,9 @@
  * its move past a cooling provider, which admits it) to its end, with the places of lent slots
  * (docs/runtime.md, "A session within a session"):
  *
- * - a session on its lender's slot (`session.started`'s `lentBy`) of its lender's caller runs in its
- *   lender's place, and takes none; of another caller, it takes a place of its own;
+ * - a session on its lender's slot (`lentBy` on its first start, or on its move past a cooling
+ *   provider) of its lender's caller runs in its lender's place, and takes none; of another
+ *   caller, it takes a place of its own;
  * - a lender that ends while a child runs on its slot leaves the place it held, if it held one, to
  *   that child (the child of another caller holds its own already).
  *
@@ -36,8 +37,8 @@ export class PlacesSeen {
       // Counted from its admission on: its first start, or its move past a cooling provider.
       if (seen === undefined || seen.admitted) return;
       const owner = this.owners.get(event.sessionId);
-      const lender = event.type === 'session.started' ? event.lentBy : undefined;
-      // In its lender's place when of its lender's caller.
+      // In its lender's place when of its lender's caller (`lentBy`: on its first start, or on its move).
+      const lender = event.lentBy;
       if (lender !== undefined && this.owners.get(lender) === owner) return;
       this.take(event.sessionId, event.at);
     } else if (event.type === 'session.ended') {

@@ -53,7 +53,14 @@ function setup(limits: Limits, queueTimeoutMs = 10_000) {
   });
   const rt = runtime;
   const starts = new Map<string, Start[]>();
+  /** Each session's `session.fallback`s: the target it moved to, and the session whose slot it runs on. */
+  const moves = new Map<string, Start[]>();
   rt.subscribe((event) => {
+    if (event.type === 'session.fallback') {
+      const list = moves.get(event.sessionId) ?? [];
+      list.push({ provider: event.to.provider, lentBy: event.lentBy });
+      moves.set(event.sessionId, list);
+    }
     if (event.type !== 'session.started') return;
     const list = starts.get(event.sessionId) ?? [];
     list.push({ provider: event.provider, lentBy: event.lentBy });
@@ -118,12 +125,26 @@ function setup(limits: Limits, queueTimeoutMs = 10_000) {
     await Promise.all(fresh.map((handle) => handle.result));
   };
   const startsOf = (handle: SessionHandle | undefined) => starts.get((handle as SessionHandle).id) ?? [];
-  return { clock: simulated, p, q, rt, ask, text, task, holder, coolDown, boundHolds, startsOf };
+  const movesOf = (handle: SessionHandle | undefined) => moves.get((handle as SessionHandle).id) ?? [];
+  return {
+    movesOf,
+    clock: simulated,
+    p,
+    q,
+    rt,
+    ask,
+    text,
+    task,
+    holder,
+    coolDown,
+    boundHolds,
+    startsOf,
+  };
 }
 
 describe('a child on its parent’s slot, hopping to its fallback', () => {
   it('hops on the slot it was lent: its next start names the same lender, its provider’s slot moves', async () => {
-    const { p, q, rt, ask, text, task, boundHolds, startsOf } = setup({ maxConcurrent: 1 });
+    const { p, q, rt, ask, text, task, boundHolds, startsOf, movesOf } = setup({ maxConcurrent: 1 });
     let child: SessionHandle | undefined;
     const t = task(async (sessionId) => {
       child = ask('c', { parent: sessionId, hops: true });
@@ -133,6 +154,7 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
     expect(startsOf(child)).toEqual([{ provider: 'p', lentBy: t.id }]);
     p.pending()[0]?.settle('retryable');
     await flush();
+    expect(movesOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
     expect(startsOf(child)).toEqual([
       { provider: 'p', lentBy: t.id },
       { provider: 'q', lentBy: t.id },
@@ -192,7 +214,9 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
   });
 
   it('moves on from a provider cooling down past its queue deadline on its parent’s slot when no slot is free', async () => {
-    const { q, rt, ask, text, task, holder, coolDown, boundHolds, startsOf } = setup({ maxConcurrent: 1 });
+    const { q, rt, ask, text, task, holder, coolDown, boundHolds, startsOf, movesOf } = setup({
+      maxConcurrent: 1,
+    });
     await coolDown();
     let child: SessionHandle | undefined;
     const t = task(async (sessionId) => {
@@ -200,7 +224,8 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
       return text(await child.result);
     });
     await turns();
-    // Moved on, before its hop's first call: it left p's slot at once.
+    // Moved on, before its hop's first call: it left its queue on its parent's slot, and p's slot at once.
+    expect(movesOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
     expect(rt.session((child as SessionHandle).id)?.state).toBe('running');
     expect(rt.status().providers.find((lane) => lane.name === 'p')?.running).toBe(0);
     await flush();
@@ -304,6 +329,38 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
     await (child as SessionHandle).result;
     expect(await other.result).toMatchObject({ ok: true });
     urgent.cancel();
+  });
+
+  it('moves on on no slot of a parent still queued', async () => {
+    const { p, q, rt, ask, holder, coolDown, startsOf, movesOf } = setup({ maxConcurrent: 1 });
+    await coolDown();
+    // A session queued for p while a slot is free: the gate finds the cooldown, and p's next sessions with fallbacks move on.
+    const finder = ask('finder');
+    await flush();
+    finder.cancel();
+    await finder.result;
+    const first = holder();
+    // Queued (the one slot is taken), with a child of its own that cannot wait for the cooldown.
+    const parent = ask('parent', { to: 'q' });
+    const child = ask('child', { parent: parent.id, hops: true });
+    await flush();
+    expect(rt.session(parent.id)?.state).toBe('queued');
+    expect(movesOf(child)).toEqual([]);
+    expect(rt.status()).toMatchObject({ running: 1, queued: 2 });
+    first.cancel();
+    await first.result;
+    await flush();
+    // The freed slot takes the child, which moves on on it (rerouted first), not on its parent's.
+    expect(movesOf(child)).toEqual([{ provider: 'q', lentBy: undefined }]);
+    expect(startsOf(child)).toEqual([{ provider: 'q', lentBy: undefined }]);
+    expect(rt.session(parent.id)?.state).toBe('queued');
+    for (const call of q.pending()) call.settle('ok');
+    await child.result;
+    await flush();
+    expect(startsOf(parent)).toEqual([{ provider: 'q', lentBy: undefined }]);
+    q.pending()[0]?.settle('ok');
+    await parent.result;
+    expect(p.pending()).toEqual([]);
   });
 
   it('moves on in its parent’s place when its caller runs its share; of another caller at its share, it waits for a place', async () => {

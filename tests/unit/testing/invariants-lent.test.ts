@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { providerError } from '../../../src/core/errors.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime, SessionHandle } from '../../../src/runtime/types.js';
@@ -184,28 +185,52 @@ describe('runningShare on lent slots, the observer alone', () => {
   });
 });
 
-/** A provider that answers each call after 0 to 3 ms, or when its signal aborts. */
-const quick: ChatProvider = {
-  name: 'p',
-  complete: (_request: unknown, { signal }: { signal: AbortSignal }) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => resolve({ content: 'ok' } as never), Math.floor(Math.random() * 4));
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      });
-    }),
-  // biome-ignore lint/correctness/useYield: not streamed here.
-  async *stream() {
-    throw new Error('not used');
-  },
-} as unknown as ChatProvider;
+/** The cooldown a `429` asks for: past a model call's run deadline (`CHAT`), so it hops at once. */
+const COOLDOWN_MS = 300;
+/** A model call's deadlines: queued ones a cooldown holds past theirs move on (`reroutes`), on a lent slot too. */
+const CHAT = { queueTimeoutMs: 150, timeoutMs: 250 } as const;
+
+/**
+ * A provider that answers each call after 0 to 3 ms, or when its signal aborts; `failing`: a call
+ * whose message says `503` or `429` fails so (the 429 asks for `COOLDOWN_MS`).
+ */
+const quick = (name: string, failing = false): ChatProvider =>
+  ({
+    name,
+    complete: (request: { messages: readonly { content: string }[] }, { signal }: { signal: AbortSignal }) =>
+      new Promise((resolve, reject) => {
+        const says = request.messages[0]?.content;
+        const answer = () => {
+          if (failing && says === '503')
+            reject(providerError('PROVIDER_UNAVAILABLE', 'Expected a completion, got 503', { status: 503 }));
+          else if (failing && says === '429')
+            reject(
+              providerError('RATE_LIMITED', 'Expected a completion, got 429', {
+                status: 429,
+                retryAfterMs: COOLDOWN_MS,
+              }),
+            );
+          else resolve({ content: 'ok' } as never);
+        };
+        const timer = setTimeout(answer, Math.floor(Math.random() * 4));
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      }),
+    // biome-ignore lint/correctness/useYield: not streamed here.
+    async *stream() {
+      throw new Error('not used');
+    },
+  }) as unknown as ChatProvider;
 
 /** A task's work: model calls and tasks within it, each awaited or left running when it returns. */
 interface Work {
   /** Its caller (`metadata.owner`), and its model calls'; the tasks within it have their own. */
   readonly owner: string | undefined;
   readonly calls: number;
+  /** How its model calls' first target answers, in runs whose calls name a fallback: a 503 or a 429 makes them hop. */
+  readonly fails: '503' | '429' | undefined;
   readonly within: readonly Work[];
   readonly awaits: boolean;
   readonly runMs: number | undefined;
@@ -216,6 +241,7 @@ const work: fc.Arbitrary<Work> = fc.letrec<{ work: Work }>((tie) => ({
   work: fc.record({
     owner: fc.constantFrom(undefined, 'alice', 'bob'),
     calls: fc.integer({ min: 0, max: 3 }),
+    fails: fc.constantFrom(undefined, '503', '429'),
     within: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       fc.constant([]),
@@ -265,19 +291,26 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
         fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
         // A small queue in some runs: a refused child is never started, one its parent's slot takes is not refused.
         fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+        // In some runs the model calls name a fallback (`q`), which they hop to on a lent slot too.
+        fc.boolean(),
+        // A window of requests a minute on `p` in some runs: a child waits for it, and times out.
+        fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
         fc.array(work, { minLength: 1, maxLength: 4 }),
-        async (maxConcurrent, perCaller, callsAtOnce, maxQueued, tasks) => {
+        async (maxConcurrent, perCaller, callsAtOnce, maxQueued, hops, perMinute, tasks) => {
           // A share below `maxConcurrent` (one of it is none).
           const share = perCaller !== undefined && perCaller < maxConcurrent ? perCaller : undefined;
-          const perProvider: Record<string, number> = callsAtOnce === undefined ? {} : { p: callsAtOnce };
+          const perProvider: Record<string, number> =
+            callsAtOnce === undefined ? {} : { p: callsAtOnce, q: callsAtOnce };
+          const providers = perMinute === undefined ? undefined : { p: { requestsPerMinute: perMinute } };
           const runtime = createRuntime({
-            providers: [quick],
+            providers: [quick('p', true), quick('q')],
             defaults: { model: 'm', queueTimeoutMs: 1_000 },
             limits: {
               maxConcurrent,
               perProvider,
               ...(maxQueued === undefined ? {} : { maxQueued }),
               ...(share === undefined ? {} : { maxRunningPerCaller: share }),
+              ...(providers === undefined ? {} : { providers }),
             },
           });
           const observer = new RuntimeObserver(runtime, {
@@ -285,6 +318,7 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
             fairnessEvery: 1_000_000,
             perProvider,
             historySize: 1000,
+            ...(providers === undefined ? {} : { providers }),
             ...(share === undefined ? {} : { maxRunningPerCaller: share }),
             ...(share === undefined
               ? {}
@@ -310,8 +344,12 @@ describe('limitsHold on lent slots, a runtime under random nested work', () => {
                   children.push(
                     ...unlessFull(() =>
                       runtime.submit(
-                        { messages: [{ role: 'user', content: 'x' }] },
-                        { parent: sessionId, ...metadata },
+                        {
+                          messages: [{ role: 'user', content: hops ? (w.fails ?? 'x') : 'x' }],
+                          provider: 'p',
+                          ...(hops ? { fallbacks: [{ provider: 'q', model: 'm' }] } : {}),
+                        },
+                        { parent: sessionId, ...metadata, ...CHAT },
                       ),
                     ),
                   );
