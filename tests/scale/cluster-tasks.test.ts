@@ -252,3 +252,129 @@ describe('a task within a task on a cluster', () => {
     expect(await outer.result).toMatchObject({ ok: true, value: 'queued inner' });
   });
 });
+
+describe('tasks within tasks on a cluster, more deeply', () => {
+  /** The instance's `session.started` events of tasks: each one's lender (`lentBy`), if any. */
+  function lenders(runtime: Runtime) {
+    const seen = new Map<string, string | undefined>();
+    runtime.subscribe((event) => {
+      if (event.type === 'session.started') seen.set(event.sessionId, event.lentBy);
+    });
+    return seen;
+  }
+
+  it('passes a lent slot down to a task within a task within a task, and gives it back once', async () => {
+    const runtime = instance({ maxConcurrent: 1 });
+    const started = lenders(runtime);
+    const work = gate();
+    let innerId = '';
+    let middleId = '';
+    const outer = runtime.run(
+      async ({ sessionId }) => {
+        const middle = runtime.run(
+          async ({ sessionId: within }) => {
+            innerId = runtime.run(work.task, { lane: 'lookups', parent: within }).id;
+            await flush();
+            // Returns first: the innermost goes on, on the slot its parent was lent.
+            return 'left';
+          },
+          { lane: 'lookups', parent: sessionId },
+        );
+        middleId = middle.id;
+        const result = await middle.result;
+        return result.ok ? result.value : result.error.code;
+      },
+      { lane: 'tools' },
+    );
+    await flush();
+    expect(work.started()).toBe(1);
+    expect(started.get(middleId)).toBe(outer.id);
+    expect(started.get(innerId)).toBe(middleId);
+    expect(await outer.result).toMatchObject({ ok: true, value: 'left' });
+    // The innermost runs on the one slot now, which it was left: the next task waits for it.
+    const next = gate();
+    const waiting = runtime.run(next.task, { lane: 'tools' });
+    await flush();
+    expect(runtime.status()).toMatchObject({ running: 1, queued: 1 });
+    expect(runtime.session(waiting.id)?.state).toBe('queued');
+    work.release();
+    await flush();
+    expect(runtime.session(innerId)?.state).toBe('done');
+    expect(next.started()).toBe(1);
+    // One slot, not two: a second task waits.
+    const second = runtime.run(next.task, { lane: 'tools' });
+    await flush();
+    expect(runtime.session(second.id)?.state).toBe('queued');
+    next.release();
+    await flush();
+    next.release();
+    expect((await second.result).ok).toBe(true);
+    expect(runtime.status()).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it("runs a task within a task of its caller in its parent's place in the instance's share", async () => {
+    const runtime = instance({ maxConcurrent: 2, maxRunningPerCaller: 1 });
+    const started = lenders(runtime);
+    const bobs = gate();
+    runtime.run(bobs.task, { lane: 'hold', metadata: { owner: 'bob' } });
+    let childId = '';
+    const outer = runtime.run(
+      async ({ sessionId }) => {
+        const child = runtime.run(async () => 'inner', {
+          lane: 'lookups',
+          parent: sessionId,
+          metadata: { owner: 'alice' },
+        });
+        childId = child.id;
+        const result = await child.result;
+        return result.ok ? result.value : result.error.code;
+      },
+      { lane: 'tools', metadata: { owner: 'alice' } },
+    );
+    expect(await outer.result).toMatchObject({ ok: true, value: 'inner' });
+    expect(started.get(childId)).toBe(outer.id);
+    bobs.release();
+    await flush();
+    // Alice's one place is free again, and hers alone.
+    const alice = gate();
+    const hers = [1, 2].map(() => runtime.run(alice.task, { lane: 'hold', metadata: { owner: 'alice' } }));
+    await flush();
+    expect(alice.started()).toBe(1);
+    expect(runtime.status()).toMatchObject({ running: 1, queued: 1 });
+    alice.release();
+    await flush();
+    alice.release();
+    await Promise.all(hers.map((handle) => handle.result));
+  });
+
+  it('runs a chat that names a task as its parent in the shared queue, apart from the tasks’ slots', async () => {
+    const clock = new SimulatedClock();
+    const provider = new ScriptedProvider('p');
+    const runtime = createRuntime({
+      providers: [provider],
+      defaults: { model: 'm' },
+      clock,
+      limits: { maxConcurrent: 1 },
+      backend: memoryClusterBackend({ hub: new MemoryClusterHub({ clock }), sweepIntervalMs: 1000 }),
+    });
+    runtimes.push({ runtime, clock });
+    const started = lenders(runtime);
+    let chatId = '';
+    const outer = runtime.run(
+      async ({ sessionId }) => {
+        const chat = runtime.submit({ messages: [{ role: 'user', content: 'x' }] }, { parent: sessionId });
+        chatId = chat.id;
+        const result = await chat.result;
+        return result.ok ? result.content : result.error.code;
+      },
+      { lane: 'tools' },
+    );
+    await flush();
+    await flush();
+    expect(provider.pending()).toHaveLength(1);
+    expect(started.has(chatId)).toBe(true);
+    expect(started.get(chatId)).toBeUndefined();
+    provider.pending()[0]?.settle('ok');
+    expect(await outer.result).toMatchObject({ ok: true, value: 'answer 0' });
+  });
+});
