@@ -138,9 +138,10 @@ export class Lending {
    * slot is free (`pump.ts`). `false` leaves it waiting.
    */
   lendTo(child: SessionRecord, starter: LentSlotStarter): boolean {
-    const parent = child.lending?.parent;
-    // A parent that ended lends no more (`ended`); one still queued has no slot to lend.
-    if (parent === undefined || !this.lenders.has(parent) || !parent.admitted) return false;
+    const parent = child.lending?.parent as SessionRecord;
+    // Not a child (no parent: no lender), or its parent ended (it lends no more, `ended`) or is still
+    // queued (it has no slot to lend).
+    if (!this.lenders.has(parent) || !parent.admitted) return false;
     const link = parent.lending as Link;
     if (link.lentTo !== undefined || !starter.take(child, sameCaller(child, parent))) return false;
     begin(link, child, starter);

@@ -103,32 +103,19 @@ export class Pump {
     let later: SessionRecord[] | undefined;
     try {
       this.heldRetries();
-      for (let full = false; !this.ports.stopping() && !full; ) {
-        // Only while a cooldown may hold queued sessions: a pass made two closures and an array for none.
-        // Stryker disable next-line ConditionalExpression: a shortcut; with nothing to look at, `reroutes` moves nothing.
-        if (rates.mayReroute) {
-          full = this.reroutes((record) => {
-            later ??= [];
-            later.push(record);
-          });
-        }
-        this.admit();
-        // A cooldown the gate just found may hold sessions that cannot wait for it.
-        if (!rates.mayReroute) break;
-      }
       // As in `admit`, nothing starts once a shutdown cancels what is left.
       // Stryker disable next-line ConditionalExpression: a shutdown cancels every queued session in the slice that sets `stopping`, in the tests' small runtimes, before any pass.
       if (!this.ports.stopping()) {
-        this.ports.lending.lend(this.lentSlots);
-        // A cooldown the lending look just found may hold children that cannot wait for it: with
-        // no slot free, they move on on their parents' (until 2026-12-06 they timed out queued).
+        // Queued sessions a cooldown known before holds past their queue deadline move on first.
         // Stryker disable next-line ConditionalExpression: a shortcut; with nothing to look at, `reroutes` moves nothing.
-        if (rates.mayReroute) {
-          this.reroutes((record) => {
-            later ??= [];
-            later.push(record);
-          });
-        }
+        if (rates.mayReroute) later = this.reroutes(later);
+        this.admit();
+        this.ports.lending.lend(this.lentSlots);
+        // A cooldown the gate or the lending look just found may hold sessions that cannot wait for
+        // it: they move on now, on a free slot or, a child, on its parent's (until 2026-12-06 a child
+        // found so with no slot free timed out queued; a loop of reroutes and admissions did the rest).
+        // Stryker disable next-line ConditionalExpression: a shortcut, as above.
+        if (rates.mayReroute) later = this.reroutes(later);
       }
     } finally {
       this.pumping = false;
@@ -159,25 +146,25 @@ export class Pump {
 
   /**
    * Queued for a provider that cools down past their queue deadline: they move on now, out of their
-   * queue's order (they take no slot of that provider), within the global limit. `true` when the
-   * global limit is full.
+   * queue's order (they take no slot of that provider), within the global limit or, a child, on its
+   * parent's slot. Returns `later` with those their caller's share holds added (looked at next pass).
    */
-  private reroutes(later: (record: SessionRecord) => void): boolean {
+  private reroutes(later: SessionRecord[] | undefined): SessionRecord[] | undefined {
     const { rates, scheduler, share, queueRoom, deliver, clock, lending } = this.ports;
-    let full = false;
     for (const record of rates.reroutes((provider) => scheduler.queuedOf(provider))) {
       const error = record.reroute as NonNullable<SessionRecord['reroute']>;
       record.reroute = undefined;
       // Its caller runs its share: only its parent's slot, in its parent's place, takes it now; else
       // it waits for the next pass (this one would look at it again and again).
       if (share?.check(record) !== undefined) {
-        if (!lending.lendTo(record, this.moveOn(error))) later(record);
+        if (!lending.lendTo(record, this.moveOn(error))) {
+          later ??= [];
+          later.push(record);
+        }
         continue;
       }
-      // No global room: once a take fails none succeeds in this pass (nothing here frees a slot, and a
-      // pass runs only while not `stopping`). Its parent's slot may take it, else it is looked at again next pass.
+      // No global room: its parent's slot may take it, else it is looked at again next pass.
       if (!scheduler.take(record)) {
-        full = true;
         if (!lending.lendTo(record, this.moveOn(error))) rates.queued(record);
         continue;
       }
@@ -187,7 +174,7 @@ export class Pump {
       rates.leaveLane(record);
       deliver(record, { type: 'session.reroute', now: clock.now(), error });
     }
-    return full;
+    return later;
   }
 
   /**
