@@ -259,11 +259,18 @@ export function resolveSubmitOptions(
  * `metadata: 'alice'` (whose `owner` then names no caller) went into every result as they came.
  */
 function checkKept({ signal, metadata, label, requestId, parent }: SubmitOptions): void {
-  // By its shape: an AbortSignal of another realm or a polyfill is as good.
-  const aborts = signal as { addEventListener?: unknown; aborted?: unknown } | null | undefined;
+  // By its shape: an AbortSignal of another realm or a polyfill is as good. Without
+  // `removeEventListener` its listener could not be taken off at the session's end (until 2026-12-06
+  // taken, and the end threw: docs/runtime.md, "A throw at a session's end").
+  const aborts = signal as
+    | { addEventListener?: unknown; removeEventListener?: unknown; aborted?: unknown }
+    | null
+    | undefined;
   if (
     signal !== undefined &&
-    (typeof aborts?.addEventListener !== 'function' || typeof aborts.aborted !== 'boolean')
+    (typeof aborts?.addEventListener !== 'function' ||
+      typeof aborts.removeEventListener !== 'function' ||
+      typeof aborts.aborted !== 'boolean')
   )
     throw invalid('signal', 'an AbortSignal', signal);
   if (

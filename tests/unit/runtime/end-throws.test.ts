@@ -205,20 +205,24 @@ describe('createRuntime: a port or a listener that throws at a session’s end',
     expect(await runtime.shutdown({ deadlineMs: 0 })).toEqual({ finished: 0, cancelled: [] });
   });
 
-  it('a polyfilled `signal` without `removeEventListener`: its session still ends, onError hears it', async () => {
-    // Taken by its shape (`addEventListener` and `aborted`): its listener goes at the session's end.
+  it('a polyfilled `signal` whose `removeEventListener` throws: its session still ends, onError hears it', async () => {
+    // Taken by its shape (`addEventListener`, `removeEventListener`, `aborted`): its listener goes at
+    // the session's end. (One without `removeEventListener` is refused at submit since 2026-12-06.)
     const { provider, errors, runtime } = runtimeOn((inner) => inner);
     const listeners: (() => void)[] = [];
     const signal = {
       aborted: false,
       addEventListener: (_: string, listener: () => void) => listeners.push(listener),
+      removeEventListener: () => {
+        throw new Error('the polyfill cannot remove a listener');
+      },
     };
     const first = runtime.submit(ask, { signal: signal as unknown as AbortSignal });
     const second = runtime.submit(ask, { queueTimeoutMs: 60_000 });
     await flush();
     provider.pending()[0]?.settle('ok');
     expect(await first.result).toMatchObject({ ok: true, content: 'answer 0' });
-    expectReported(errors, first.id, 'signal.removeEventListener is not a function');
+    expectReported(errors, first.id, 'the polyfill cannot remove a listener');
     expect(runtime.session(first.id)).toMatchObject({ state: 'done' });
     await flush();
     provider.pending()[0]?.settle('ok');

@@ -440,15 +440,22 @@ describe('resolveSubmitOptions', () => {
     ['signal', { aborted: false }, 'an AbortSignal', '`{"aborted":false}` (object)'],
     [
       'signal',
-      { addEventListener: () => {}, aborted: 'no' },
+      { addEventListener: () => {}, removeEventListener: () => {}, aborted: 'no' },
       'an AbortSignal',
       '`{"aborted":"no"}` (object)',
     ],
     [
       'signal',
-      { addEventListener: 1, aborted: false },
+      { addEventListener: 1, removeEventListener: () => {}, aborted: false },
       'an AbortSignal',
       '`{"addEventListener":1,"aborted":false}` (object)',
+    ],
+    // A polyfill whose listener cannot be taken off at the session's end.
+    [
+      'signal',
+      { addEventListener: () => {}, aborted: false },
+      'an AbortSignal',
+      '`{"aborted":false}` (object)',
     ],
     ['metadata', 'alice', 'an object', '`"alice"` (string)'],
     ['metadata', null, 'an object', '`null`'],
