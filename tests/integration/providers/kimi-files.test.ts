@@ -45,6 +45,16 @@ const withFiles = (model: string): ChatRequest => ({
 const PREFIX = /^troupe-[0-9a-f]{12}-/;
 const live = () => [...server.files.values()].filter((f) => !f.deleted);
 const chat = () => server.requests.filter((r) => r.path === '/v1/chat/completions');
+/** A file already on `on`'s account: another call's upload, or the user's own. */
+const stored = (on: OpenAIServer, id: string, filename: string) =>
+  (on.files as Map<string, StoredFile>).set(id, {
+    id,
+    filename,
+    purpose: 'file-extract',
+    text: 'x',
+    bytes: 1,
+    deleted: false,
+  });
 
 describe('Kimi files for multi-file chat', () => {
   it('uploads with purpose file-extract, sends the extracted text as system messages, then deletes', async () => {
@@ -188,24 +198,9 @@ describe('Kimi files for multi-file chat', () => {
     await storing.start();
     const p = createKimiProvider({ apiKey: KEY, baseURL: storing.baseURL });
     try {
-      const seed = storing.files as Map<string, StoredFile>;
       // Another call's upload, and the user's own file: neither is this call's to delete.
-      seed.set('file-other', {
-        id: 'file-other',
-        filename: 'troupe-000000000000-alpha.md',
-        purpose: 'file-extract',
-        text: 'x',
-        bytes: 1,
-        deleted: false,
-      });
-      seed.set('file-user', {
-        id: 'file-user',
-        filename: 'alpha.md',
-        purpose: 'file-extract',
-        text: 'x',
-        bytes: 1,
-        deleted: false,
-      });
+      stored(storing, 'file-other', 'troupe-000000000000-alpha.md');
+      stored(storing, 'file-user', 'alpha.md');
       const controller = new AbortController();
       const run = p
         .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
@@ -272,14 +267,7 @@ describe('Kimi files for multi-file chat', () => {
       [...later.files.values()].filter((f) => !f.deleted).map((f) => f.filename.replace(PREFIX, ''));
     try {
       // Another call's upload (of another process, say): not this provider's to delete.
-      (later.files as Map<string, StoredFile>).set('file-other', {
-        id: 'file-other',
-        filename: 'troupe-000000000000-other.md',
-        purpose: 'file-extract',
-        text: 'x',
-        bytes: 1,
-        deleted: false,
-      });
+      stored(later, 'file-other', 'troupe-000000000000-other.md');
       const controller = new AbortController();
       const run = p
         .complete(withFiles('moonshot-v1-8k'), { signal: controller.signal })
