@@ -91,6 +91,18 @@ function setup(limits: Limits, queueTimeoutMs = 10_000) {
       lane: 'tools',
       ...(owner === undefined ? {} : { metadata: { owner } }),
     });
+  /**
+   * A task that asks one chat (`label`, to `p` with `q` as its fallback if `hops`) within itself and
+   * answers with its text; `child()` is that chat once asked.
+   */
+  const asking = (label: string, hops = false) => {
+    let child: SessionHandle | undefined;
+    const t = task(async (sessionId) => {
+      child = ask(label, { parent: sessionId, hops });
+      return text(await child.result);
+    });
+    return { t, child: () => child };
+  };
   /** A task that runs until cancelled (lane `hold`), of `owner` if given. */
   const holder = (owner?: string) =>
     rt.run(
@@ -136,6 +148,7 @@ function setup(limits: Limits, queueTimeoutMs = 10_000) {
     ask,
     text,
     task,
+    asking,
     holder,
     coolDown,
     boundHolds,
@@ -145,25 +158,21 @@ function setup(limits: Limits, queueTimeoutMs = 10_000) {
 
 describe('a child on its parent’s slot, hopping to its fallback', () => {
   it('hops on the slot it was lent: its next start names the same lender, its provider’s slot moves', async () => {
-    const { p, q, rt, ask, text, task, boundHolds, startsOf, movesOf } = setup({ maxConcurrent: 1 });
-    let child: SessionHandle | undefined;
-    const t = task(async (sessionId) => {
-      child = ask('c', { parent: sessionId, hops: true });
-      return text(await child.result);
-    });
+    const { asking, p, q, rt, ask, boundHolds, startsOf, movesOf } = setup({ maxConcurrent: 1 });
+    const { t, child } = asking('c', true);
     await flush();
-    expect(startsOf(child)).toEqual([{ provider: 'p', lentBy: t.id }]);
+    expect(startsOf(child())).toEqual([{ provider: 'p', lentBy: t.id }]);
     p.pending()[0]?.settle('retryable');
     await flush();
-    expect(movesOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
-    expect(startsOf(child)).toEqual([
+    expect(movesOf(child())).toEqual([{ provider: 'q', lentBy: t.id }]);
+    expect(startsOf(child())).toEqual([
       { provider: 'p', lentBy: t.id },
       { provider: 'q', lentBy: t.id },
     ]);
     expect(rt.status()).toMatchObject({ running: 2, queued: 0 });
     const providers = Object.fromEntries(rt.status().providers.map((s) => [s.name, s.running]));
     expect(providers).toMatchObject({ p: 0, q: 1, tools: 1 });
-    // The one slot is the task's, and its child's: nothing else starts.
+    // The one slot is the task's, and its child()'s: nothing else starts.
     const other = ask('other', { to: 'q' });
     await flush();
     expect(rt.session(other.id)?.state).toBe('queued');
@@ -177,23 +186,19 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
   });
 
   it('waits on the slot it was lent for its fallback’s full lane, holding no second slot, and goes on it', async () => {
-    const { p, q, rt, ask, text, task, holder, boundHolds, startsOf } = setup({
+    const { asking, p, q, rt, ask, holder, boundHolds, startsOf } = setup({
       maxConcurrent: 2,
       perProvider: { q: 1 },
     });
     // A slot is a call's, on q's one lane place.
     const onQ = ask('on q', { to: 'q' });
-    let child: SessionHandle | undefined;
-    const t = task(async (sessionId) => {
-      child = ask('c', { parent: sessionId, hops: true });
-      return text(await child.result);
-    });
+    const { t, child } = asking('c', true);
     await flush();
-    expect(startsOf(child)).toEqual([{ provider: 'p', lentBy: t.id }]);
+    expect(startsOf(child())).toEqual([{ provider: 'p', lentBy: t.id }]);
     p.pending()[0]?.settle('retryable');
     await flush();
     // Its hop waits for q: it left p's slot and holds its lent one only.
-    expect(startsOf(child)).toHaveLength(1);
+    expect(startsOf(child())).toHaveLength(1);
     expect(rt.status()).toMatchObject({ running: 3, queued: 0 });
     const waiting = holder();
     await flush();
@@ -202,7 +207,7 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
     await onQ.result;
     await flush();
     // q's place goes to the hop, on its lent slot; the freed slot to the waiting task.
-    expect(startsOf(child)).toEqual([
+    expect(startsOf(child())).toEqual([
       { provider: 'p', lentBy: t.id },
       { provider: 'q', lentBy: t.id },
     ]);
@@ -215,22 +220,18 @@ describe('a child on its parent’s slot, hopping to its fallback', () => {
   });
 
   it('moves on from a provider cooling down past its queue deadline on its parent’s slot when no slot is free', async () => {
-    const { q, rt, ask, text, task, holder, coolDown, boundHolds, startsOf, movesOf } = setup({
+    const { asking, q, rt, holder, coolDown, boundHolds, startsOf, movesOf } = setup({
       maxConcurrent: 1,
     });
     await coolDown();
-    let child: SessionHandle | undefined;
-    const t = task(async (sessionId) => {
-      child = ask('c', { parent: sessionId, hops: true });
-      return text(await child.result);
-    });
+    const { t, child } = asking('c', true);
     await turns();
     // Moved on, before its hop's first call: it left its queue on its parent's slot, and p's slot at once.
-    expect(movesOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
-    expect(rt.session((child as SessionHandle).id)?.state).toBe('running');
+    expect(movesOf(child())).toEqual([{ provider: 'q', lentBy: t.id }]);
+    expect(rt.session((child() as SessionHandle).id)?.state).toBe('running');
     expect(rt.status().providers.find((lane) => lane.name === 'p')?.running).toBe(0);
     await flush();
-    expect(startsOf(child)).toEqual([{ provider: 'q', lentBy: t.id }]);
+    expect(startsOf(child())).toEqual([{ provider: 'q', lentBy: t.id }]);
     expect(rt.status()).toMatchObject({ running: 2, queued: 0 });
     const waiting = holder();
     await flush();
@@ -443,7 +444,7 @@ describe('a child on its parent’s slot, under its provider’s rate window', (
   });
 
   it('leaves a free slot and the window to the session ahead of it, and holds back no other provider’s', async () => {
-    const { clock, p, q, rt, ask, text, task, boundHolds, startsOf } = setup(
+    const { asking, clock, p, q, rt, ask, boundHolds, startsOf } = setup(
       { maxConcurrent: 3, providers: { p: { requestsPerMinute: 1 } } },
       600_000,
     );
@@ -453,25 +454,21 @@ describe('a child on its parent’s slot, under its provider’s rate window', (
     p.pending()[0]?.settle('ok');
     await opener.result;
     const ahead = ask('ahead');
-    let child: SessionHandle | undefined;
-    const t = task(async (sessionId) => {
-      child = ask('child', { parent: sessionId });
-      return text(await child.result);
-    });
+    const { t, child } = asking('child');
     await flush();
-    expect(rt.session((child as SessionHandle).id)?.waitingFor).toBe('requestsPerMinute');
+    expect(rt.session((child() as SessionHandle).id)?.waitingFor).toBe('requestsPerMinute');
     // Another provider's session starts at once on a free slot.
     const elsewhere = ask('elsewhere', { to: 'q' });
     await flush();
     expect(startsOf(elsewhere)).toEqual([{ provider: 'q', lentBy: undefined }]);
     clock.increment(61_000);
     await flush();
-    // The session ahead takes the window on the free slot; the child waits for the next.
+    // The session ahead takes the window on the free slot; the child() waits for the next.
     expect(startsOf(ahead)).toEqual([{ provider: 'p', lentBy: undefined }]);
-    expect(startsOf(child)).toEqual([]);
+    expect(startsOf(child())).toEqual([]);
     clock.increment(61_000);
     await flush();
-    expect(startsOf(child)).toHaveLength(1);
+    expect(startsOf(child())).toHaveLength(1);
     for (const call of [...p.pending(), ...q.pending()]) call.settle('ok');
     expect(await t.result).toMatchObject({ ok: true });
     await Promise.all([ahead.result, elsewhere.result]);
