@@ -12,8 +12,7 @@
  * abort forgotten, and its call ran on for nobody (found by an audit).
  */
 
-import { createHash } from 'node:crypto';
-import { MAX_REQUEST_ID_LENGTH } from './request-ids.js';
+import { requestKey } from './request-ids.js';
 
 /** How long an abort for a call that has not started yet is remembered, in ms. */
 const EARLY_ABORT_MEMORY_MS = 30_000;
@@ -47,7 +46,7 @@ export class CallRegistry {
     base: AbortSignal,
   ): { signal: AbortSignal; release: () => void } {
     if (sessionId === undefined) return { signal: base, release: noop };
-    const key = keyOf(sessionId, requestId);
+    const key = requestKey(sessionId, requestId);
     let controller = this.#calls.get(key);
     if (controller === undefined) {
       controller = new AbortController();
@@ -71,7 +70,7 @@ export class CallRegistry {
 
   /** Aborts the call if it is running; remembers the abort briefly if it has not started. */
   abort(sessionId: string, requestId: string | number, reason: string): void {
-    const key = keyOf(sessionId, requestId);
+    const key = requestKey(sessionId, requestId);
     const existing = this.#calls.get(key);
     if (existing !== undefined) {
       existing.abort(reason);
@@ -87,7 +86,7 @@ export class CallRegistry {
 
   /** Whether that call is in flight now. */
   has(sessionId: string, requestId: string | number): boolean {
-    return this.#calls.has(keyOf(sessionId, requestId));
+    return this.#calls.has(requestKey(sessionId, requestId));
   }
 
   /** Calls in flight. */
@@ -144,20 +143,6 @@ interface Early {
   readonly sessionId: string;
   readonly reason: string;
   readonly until: number;
-}
-
-/**
- * A call's key: its id, or for an id longer than `MAX_REQUEST_ID_LENGTH` its length and a SHA-256 of
- * it, so a remembered abort holds no client's megabytes and two ids stay two calls. Keyed by the id
- * as kept (its first 128 characters and its length) before 2026-12-04, two calls whose ids differed
- * past that shared one controller: closing one's stream cancelled both (found by an audit).
- */
-function keyOf(sessionId: string, requestId: string | number): string {
-  const id =
-    typeof requestId === 'string' && requestId.length > MAX_REQUEST_ID_LENGTH
-      ? `${requestId.length}#${createHash('sha256').update(requestId).digest('base64')}`
-      : String(requestId);
-  return `${sessionId}\u0000${typeof requestId}:${id}`;
 }
 
 function noop(): void {}

@@ -26,7 +26,8 @@ import {
   type McpHandlerRequestOptions,
   readRequestBody,
 } from '@modelcontextprotocol/server';
-import { callerOf } from './caller.js';
+import { callerOf, namedCallerKey, userCallerKey } from './caller.js';
+import { requestKey } from './request-ids.js';
 
 /** The face of `createMcpHandler`'s result (and of anything shaped like it) that is wrapped. */
 export interface FetchHandler {
@@ -55,7 +56,7 @@ const CANCELLED = 'notifications/cancelled';
 function namedCaller(_request: Request, authInfo: AuthInfo | undefined): string | undefined {
   if (authInfo === undefined) return undefined;
   const { key } = callerOf({ http: { authInfo } });
-  return key.startsWith('user:') || key.startsWith('token:') ? key : undefined;
+  return userCallerKey(key) || namedCallerKey(key) ? key : undefined;
 }
 
 interface Message {
@@ -69,8 +70,6 @@ const modern = (version: string | null) =>
   version !== null && !version.startsWith('2025-') && !version.startsWith('2024-');
 
 const isId = (id: unknown): id is string | number => typeof id === 'string' || typeof id === 'number';
-/** One client's request id as a key: `1` and `'1'` are two ids. */
-const keyOf = (client: string, id: string | number) => `${client}\n${typeof id}:${id}`;
 
 /**
  * Wraps `handler` (the result of `createMcpHandler`) so that a 2025-era client's
@@ -92,7 +91,7 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
 
   const cancel = (client: string, id: unknown) => {
     if (!isId(id)) return;
-    const held = inFlight.get(keyOf(client, id));
+    const held = inFlight.get(requestKey(client, id));
     if (held?.length === 1) held[0]?.abort(new Error(`cancelled by the client (${CANCELLED})`));
   };
 
@@ -138,7 +137,8 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
     for (const message of messages) {
       if (message === null || typeof message !== 'object') continue;
       if (message.method === CANCELLED) cancel(client, message.params?.requestId);
-      else if (typeof message.method === 'string' && isId(message.id)) keys.push(keyOf(client, message.id));
+      else if (typeof message.method === 'string' && isId(message.id))
+        keys.push(requestKey(client, message.id));
     }
     if (keys.length === 0) return handler.fetch(again(request.signal), requestOptions);
 

@@ -8,6 +8,7 @@
  * `graceMs` longer; 0 cancels at once, as before.
  */
 import type { EventStore } from '@modelcontextprotocol/server';
+import { requestKey } from './request-ids.js';
 
 type RequestId = string | number;
 
@@ -37,7 +38,7 @@ export class DisconnectedCalls {
         this.calls.abort(sid, id, reason);
         continue;
       }
-      const key = keyOf(sid, id);
+      const key = requestKey(sid, id);
       clearTimeout(this.#waiting.get(key)?.timer);
       const timer = setTimeout(() => {
         this.#waiting.delete(key);
@@ -51,7 +52,7 @@ export class DisconnectedCalls {
   /** The client resumed the stream that carries `ids`: they go on. */
   resumed(sid: string, ids: readonly RequestId[]): void {
     for (const id of ids) {
-      const key = keyOf(sid, id);
+      const key = requestKey(sid, id);
       clearTimeout(this.#waiting.get(key)?.timer);
       this.#waiting.delete(key);
     }
@@ -70,10 +71,6 @@ export class DisconnectedCalls {
   get size(): number {
     return this.#waiting.size;
   }
-}
-
-function keyOf(sid: string, id: RequestId): string {
-  return `${sid}\u0000${typeof id}:${String(id)}`;
 }
 
 /** `store` (an object of functions), telling `onResume` the stream each `Last-Event-ID` replay resumed. */

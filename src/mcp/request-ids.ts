@@ -9,6 +9,7 @@
  * (a slice of a long string may keep the whole string alive).
  */
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 
 /** Longest request id kept whole. */
 export const MAX_REQUEST_ID_LENGTH = 128;
@@ -19,4 +20,20 @@ export function keptRequestId(id: string | number): string {
   // Through bytes: a string of its own, not a view of the client's id.
   const head = Buffer.from(text.slice(0, MAX_REQUEST_ID_LENGTH), 'utf16le').toString('utf16le');
   return `${head}… (${text.length} characters)`;
+}
+
+/**
+ * A request's key within `scope` (an MCP session, a caller): its id, or for an id longer than
+ * `MAX_REQUEST_ID_LENGTH` its length and a SHA-256 of it, so a key held while the request is in
+ * flight (or its abort remembered) holds no client's megabytes and two ids stay two requests; `1`
+ * and `'1'` are two ids. Keyed by the id as kept (its first 128 characters and its length) before
+ * 2026-12-04, two calls whose ids differed past that shared one controller: closing one's stream
+ * cancelled both (found by an audit). Used by `call-registry.ts` and `cancellations.ts`.
+ */
+export function requestKey(scope: string, requestId: string | number): string {
+  const id =
+    typeof requestId === 'string' && requestId.length > MAX_REQUEST_ID_LENGTH
+      ? `${requestId.length}#${createHash('sha256').update(requestId).digest('base64')}`
+      : String(requestId);
+  return `${scope}\u0000${typeof requestId}:${id}`;
 }

@@ -20,6 +20,10 @@ import { toFile } from 'openai';
 import { pause, systemClock } from '../core/clock.js';
 import type { FilesHandler } from './files.js';
 
+/** A call's upload name prefix, `troupe-<12 hex>-`, and the pattern that reads it back off a file name. */
+const newPrefix = () => `troupe-${randomBytes(6).toString('hex')}-`;
+const PREFIX = /^troupe-[0-9a-f]{12}-/;
+
 /**
  * Uploads and reads use the call's signal, so the session's deadline and cancellation stop them;
  * the list and the deletes use their own timeout (`deleteTimeoutMs`) because they run after the
@@ -28,7 +32,7 @@ import type { FilesHandler } from './files.js';
 export function moonshotFiles(deleteTimeoutMs: number): FilesHandler {
   const lost = new LostUploads();
   return async (files, { client, signal, toError }) => {
-    const prefix = `troupe-${randomBytes(6).toString('hex')}-`;
+    const prefix = newPrefix();
     const uploaded: string[] = [];
     const release = async () => {
       await Promise.allSettled([
@@ -158,7 +162,7 @@ class LostUploads {
       const page = await client.files.list(undefined, { signal });
       const deletes: Promise<unknown>[] = [];
       for (const file of page.data) {
-        const prefix = /^troupe-[0-9a-f]{12}-/.exec(file.filename)?.[0];
+        const prefix = PREFIX.exec(file.filename)?.[0];
         const entry = prefix === undefined ? undefined : this.missing.get(prefix);
         if (prefix === undefined || entry === undefined) continue;
         deletes.push(client.files.delete(file.id, { signal }));
