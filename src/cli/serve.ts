@@ -36,6 +36,7 @@ import {
   settingsUsage,
   taskBoundsFrom,
 } from './config.js';
+import { exitSoon } from './exit.js';
 import type { Command } from './main.js';
 import { usageMessage } from './usage-error.js';
 
@@ -387,9 +388,4 @@ export function listenFailure(
     return `cannot listen on ${where}: no such address here; check --host`;
   }
   return `cannot listen on ${where}: ${(error as Error).message}`;
-}
-
-/** Exits even if a stray handle keeps the loop alive; an unref'd timer never delays a clean exit. */
-export function exitSoon(code: number): void {
-  setTimeout(() => process.exit(code), 500).unref();
 }

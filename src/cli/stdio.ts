@@ -16,8 +16,8 @@ import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js
 import { createLogger, type Logger } from '../observe/logger.js';
 import { bootstrap, providersOrRefusal, rootsRefusal, SIMULATED_NOTICE } from './bootstrap.js';
 import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
+import { exitSoon } from './exit.js';
 import type { Command } from './main.js';
-import { exitSoon } from './serve.js';
 import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe stdio [limits...]

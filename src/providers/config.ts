@@ -11,17 +11,16 @@ import { hasCredentials, hasQuery, NO_CREDENTIALS, NO_QUERY, shownUrl } from './
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
-import { createGlmProvider, GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm.js';
+import { GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm-catalog.js';
 import { readJsonFile } from './json-file.js';
 import {
-  createKimiProvider,
   KIMI_BASE_URL,
   KIMI_BASE_URL_VARS,
   KIMI_CN_BASE_URL,
   KIMI_MODELS,
   kimiKeyFrom,
-} from './kimi.js';
-import { createOpenAICompatibleProvider, type OpenAICompatibleProvider } from './openai-compatible.js';
+} from './kimi-catalog.js';
+import type { OpenAICompatibleProvider } from './openai-compatible.js';
 import type { ChatProvider } from './port.js';
 import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
@@ -193,13 +192,19 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const entries: ProviderEntry[] = [];
   const limits: Record<string, number> = {};
   const rates: Record<string, ProviderRateLimits> = {};
-  const add = (entry: ProviderEntry, create: () => ChatProvider, rateLimits?: ProviderRateLimits) => {
+  // The adapters (and with them the `openai` SDK and undici) load only for a provider that has its
+  // key: with none set, the simulated provider answers and a start loads neither.
+  const add = async (
+    entry: ProviderEntry,
+    create: () => Promise<ChatProvider>,
+    rateLimits?: ProviderRateLimits,
+  ) => {
     if (entries.some((e) => e.name === entry.name)) {
       throw runtimeError('INVALID_REQUEST', `Expected unique provider names, got \`${entry.name}\` twice`);
     }
     entries.push(entry);
     if (!entry.configured) return;
-    providers.push(create());
+    providers.push(await create());
     if (rateLimits === undefined) return;
     rates[entry.name] = rateLimits;
     if (rateLimits.maxConcurrent !== undefined) limits[entry.name] = rateLimits.maxConcurrent;
@@ -210,7 +215,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const kimiModels = mergeModels(KIMI_MODELS, (kimi.models ?? []) as ModelSpec[]);
   const kimiBase = kimi.baseURL ?? firstSet(env, KIMI_BASE_URL_VARS);
   const kimiLimits = rateLimitsOf(kimi, kimi.tier);
-  add(
+  await add(
     {
       name: 'kimi',
       configured: kimiKey !== undefined,
@@ -219,8 +224,8 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
       hint: 'set MOONSHOT_API_KEY or KIMI_API_KEY',
       ...(kimi.defaultModel === undefined ? {} : { defaultModel: kimi.defaultModel }),
     },
-    () =>
-      createKimiProvider({
+    async () =>
+      (await import('./kimi.js')).createKimiProvider({
         apiKey: kimiKey as string,
         models: kimiModels,
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
@@ -236,7 +241,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const glmModels = mergeModels(GLM_MODELS, (glm.models ?? []) as ModelSpec[]);
   const glmBase = glm.baseURL ?? firstSet(env, ['GLM_BASE_URL', GLM_BASE_URL_VARS[glmHost]]);
   const codingPlan = glm.codingPlan ?? isTrue(env, 'GLM_CODING_PLAN');
-  add(
+  await add(
     {
       name: 'glm',
       configured: glmKey !== undefined,
@@ -245,8 +250,8 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
       hint: 'set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host)',
       ...(glm.defaultModel === undefined ? {} : { defaultModel: glm.defaultModel }),
     },
-    () =>
-      createGlmProvider({
+    async () =>
+      (await import('./glm.js')).createGlmProvider({
         apiKey: glmKey?.apiKey as string,
         host: glmHost,
         codingPlan,
@@ -260,15 +265,15 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const endpoint = envEndpoint(env);
   if (endpoint !== undefined) {
     const { apiKey } = endpoint;
-    add(
+    await add(
       {
         name: endpoint.name,
         configured: apiKey !== undefined,
         models: endpoint.models,
         hint: 'set TROUPE_OPENAI_API_KEY',
       },
-      () =>
-        createOpenAICompatibleProvider({
+      async () =>
+        (await import('./openai-compatible.js')).createOpenAICompatibleProvider({
           name: endpoint.name,
           baseURL: endpoint.baseURL,
           apiKey: apiKey as string,
@@ -288,7 +293,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     const given = env[spec.apiKeyEnv]?.trim();
     const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
     const models = (spec.models ?? []) as ModelSpec[];
-    add(
+    await add(
       {
         name: spec.name,
         configured: Boolean(apiKey),
@@ -296,8 +301,8 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         hint: `set ${spec.apiKeyEnv}`,
         ...(spec.defaultModel === undefined ? {} : { defaultModel: spec.defaultModel }),
       },
-      () =>
-        createOpenAICompatibleProvider({
+      async () =>
+        (await import('./openai-compatible.js')).createOpenAICompatibleProvider({
           name: spec.name,
           baseURL: spec.baseURL,
           apiKey: apiKey as string,
