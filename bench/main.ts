@@ -19,6 +19,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run(argv: readonly string
   mix: () => import('./mix.js'),
   nested: () => import('./nested.js'),
   cancellations: () => import('./cancellations.js'),
+  startup: () => import('./startup.js'),
 };
 
 const [name = 'runtime', ...rest] = process.argv.slice(2);
