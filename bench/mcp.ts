@@ -5,7 +5,9 @@
  *
  * Each server runs in a process of its own and the client in this one: in one process, the client's
  * work (shared by both) pulled the ratio towards 1. Rounds alternate which server goes first;
- * medians of `BENCH_ROUNDS` (default 5) rounds after one warm-up each.
+ * medians of `BENCH_ROUNDS` (default 5) rounds after one warm-up each. Besides calls/s, each
+ * server's CPU a call (`/proc/<pid>/stat`, Linux only): the SDK client driving both takes most of
+ * the machine, so calls/s shows the client's cost as much as the servers'.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,6 +22,7 @@ import { createHttpApp } from '../src/mcp/http.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import { addBareChat } from './bare-chat.js';
+import { procCpuUs } from './support.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -95,7 +98,9 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 
 /** Starts `kind` in a child process (`mcp --serve <kind>`); it prints its URL when listening. */
-async function serverProcess(kind: 'bare' | 'troupe'): Promise<{ url: URL; close(): Promise<void> }> {
+async function serverProcess(
+  kind: 'bare' | 'troupe',
+): Promise<{ url: URL; pid: number | undefined; close(): Promise<void> }> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'mcp', '--serve', kind], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -112,6 +117,7 @@ async function serverProcess(kind: 'bare' | 'troupe'): Promise<{ url: URL; close
   });
   return {
     url,
+    pid: child.pid,
     close: async () => {
       child.stdin.end();
       if (child.exitCode === null) await once(child, 'exit');
@@ -140,12 +146,22 @@ export async function run(argv: readonly string[]): Promise<void> {
   await drive(bare.url);
   await drive(ours.url);
   const samples = { bare: [] as number[], troupe: [] as number[], ratio: [] as number[] };
+  const cpu = { bare: [] as number[], troupe: [] as number[], ratio: [] as number[] };
   const latencies = { bare: [] as number[][], troupe: [] as number[][] };
   for (let round = 0; round < ROUNDS; round++) {
     const first = round % 2 === 0 ? 'bare' : 'troupe';
     const order = first === 'bare' ? (['bare', 'troupe'] as const) : (['troupe', 'bare'] as const);
     const got: Record<string, { perSec: number; latencies: number[] }> = {};
-    for (const kind of order) got[kind] = await drive(kind === 'bare' ? bare.url : ours.url);
+    const cpuUs: Record<string, number> = {};
+    for (const kind of order) {
+      const side = kind === 'bare' ? bare : ours;
+      const before = procCpuUs(side.pid);
+      got[kind] = await drive(side.url);
+      cpuUs[kind] = (procCpuUs(side.pid) - before) / CALLS;
+    }
+    cpu.bare.push(cpuUs.bare as number);
+    cpu.troupe.push(cpuUs.troupe as number);
+    cpu.ratio.push((cpuUs.troupe as number) / (cpuUs.bare as number));
     samples.bare.push(got.bare!.perSec);
     samples.troupe.push(got.troupe!.perSec);
     samples.ratio.push(got.troupe!.perSec / got.bare!.perSec);
@@ -162,6 +178,9 @@ export async function run(argv: readonly string[]): Promise<void> {
     baselineCallsPerSec: Math.round(median(samples.bare)),
     ratio: Number(median(samples.ratio).toFixed(3)),
     ratios: samples.ratio.map((r) => Number(r.toFixed(3))),
+    serverCpuUsPerCall: Math.round(median(cpu.troupe)),
+    baselineServerCpuUsPerCall: Math.round(median(cpu.bare)),
+    serverCpuRatio: Number(median(cpu.ratio).toFixed(3)),
     p50Ms: Number(p(latencies.troupe, 0.5).toFixed(2)),
     p99Ms: Number(p(latencies.troupe, 0.99).toFixed(2)),
     baselineP50Ms: Number(p(latencies.bare, 0.5).toFixed(2)),

@@ -10,25 +10,52 @@ import * as z from 'zod';
 import { completeModel, completeModelList, completeProvider, MAX_TYPED_LIST } from './completions.js';
 import type { McpContext } from './context.js';
 
+/**
+ * The prompts' argument schemas, built once per context: the completions they carry read only the
+ * context. A server is built per request on the 2026-07-28 HTTP path, and building these two there
+ * took about 235 µs of the 360 µs a server took (2026-12-06, `npm run bench -- mcp`).
+ */
+const schemasOf = new WeakMap<McpContext, ReturnType<typeof promptSchemas>>();
+
+function promptSchemas(mcp: McpContext) {
+  return {
+    secondOpinion: z.object({
+      question: z.string().describe('What the other model should weigh in on.'),
+      // `completable` inside `optional`: the SDK unwraps the optional before it looks for a completer.
+      provider: completable(z.string(), (typed) => completeProvider(mcp, typed))
+        .optional()
+        .describe('Provider name (see troupe://models).'),
+      model: completable(z.string(), (typed, context) =>
+        completeModel(mcp, typed, context?.arguments?.provider),
+      )
+        .optional()
+        .describe('Model id; completions follow the chosen provider.'),
+    }),
+    review: z.object({
+      content: z.string().describe('The code, diff or text to review.'),
+      // As its completion is bounded: each entry is written out as JSON in the text, so a 4 MB
+      // list of `a,` came back as 42 MB and held the event loop for about 4.5 s (an audit).
+      models: completable(z.string().max(MAX_TYPED_LIST), (typed) => completeModelList(mcp, typed))
+        .optional()
+        .describe('Models to ask, comma separated, each provider/model (e.g. "kimi/kimi-k2, glm/glm-4.6").'),
+      focus: z.string().optional().describe('What to look for (bugs, security, style...).'),
+    }),
+  };
+}
+
 export function installPrompts(server: McpServer, mcp: McpContext): void {
+  let schemas = schemasOf.get(mcp);
+  if (schemas === undefined) {
+    schemas = promptSchemas(mcp);
+    schemasOf.set(mcp, schemas);
+  }
   server.registerPrompt(
     'second_opinion',
     {
       title: 'Second opinion from another model',
       description:
         'Asks another model (through troupe’s chat tool) what it thinks of a question, an answer or a plan.',
-      argsSchema: z.object({
-        question: z.string().describe('What the other model should weigh in on.'),
-        // `completable` inside `optional`: the SDK unwraps the optional before it looks for a completer.
-        provider: completable(z.string(), (typed) => completeProvider(mcp, typed))
-          .optional()
-          .describe('Provider name (see troupe://models).'),
-        model: completable(z.string(), (typed, context) =>
-          completeModel(mcp, typed, context?.arguments?.provider),
-        )
-          .optional()
-          .describe('Model id; completions follow the chosen provider.'),
-      }),
+      argsSchema: schemas.secondOpinion,
     },
     ({ question, provider, model }): GetPromptResult => {
       const target = [provider && `provider "${provider}"`, model && `model "${model}"`]
@@ -48,17 +75,7 @@ export function installPrompts(server: McpServer, mcp: McpContext): void {
       title: 'Multi-model review',
       description:
         'Has several models review code or text at once (troupe’s consensus tool) and merges their findings.',
-      argsSchema: z.object({
-        content: z.string().describe('The code, diff or text to review.'),
-        // As its completion is bounded: each entry is written out as JSON in the text, so a 4 MB
-        // list of `a,` came back as 42 MB and held the event loop for about 4.5 s (an audit).
-        models: completable(z.string().max(MAX_TYPED_LIST), (typed) => completeModelList(mcp, typed))
-          .optional()
-          .describe(
-            'Models to ask, comma separated, each provider/model (e.g. "kimi/kimi-k2, glm/glm-4.6").',
-          ),
-        focus: z.string().optional().describe('What to look for (bugs, security, style...).'),
-      }),
+      argsSchema: schemas.review,
     },
     ({ content, models, focus }): GetPromptResult => {
       const targets = (models ?? '')
