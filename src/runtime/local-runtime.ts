@@ -118,12 +118,13 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         },
   );
   table.waitingOf = (record) => rates.waitingOf(record);
-  // Each caller's share of the running sessions, if less than all (running-share.ts).
+  // Each caller's share of the running sessions, if set (running-share.ts). A share of all the
+  // slots holds too: on lent slots (`parent`) a caller may run past `maxConcurrent`, and until
+  // 2026-12-06 such a share was left out, so a caller ran past it there (`lending.test.ts`).
   const share =
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a share of all the slots holds nobody `maxConcurrent` does not; it is left out for speed.
-    limits.maxRunningPerCaller < limits.maxConcurrent
-      ? new RunningShare(limits.maxRunningPerCaller, rates.holds)
-      : undefined;
+    options.limits?.maxRunningPerCaller === undefined
+      ? undefined
+      : new RunningShare(limits.maxRunningPerCaller, rates.holds);
   // A session waited for by another (`SubmitOptions.parent`) may run on its slot (lending.ts).
   const lending = new Lending();
   // The admission loop (pump.ts): a pass on a submit, after an end or an outcome, at the alarm.

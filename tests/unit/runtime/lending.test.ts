@@ -234,6 +234,65 @@ describe('a session within a session', () => {
     await boundHolds();
   });
 
+  it('lends no slot to a child of another caller who runs its share when that share is all the slots', async () => {
+    // Found by the runtime model's children (seed 7, 4,000 deep-queue runs): a share set equal to
+    // `maxConcurrent` was left out as one that holds nobody, but on lent slots a caller runs past
+    // `maxConcurrent`: bob ran two sessions at once with `maxRunningPerCaller: 1`.
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1, maxRunningPerCaller: 1 });
+    let childId = '';
+    // Bob's task runs a task of no caller within itself, which asks bob's model call within itself.
+    const t = rt.run(
+      async ({ sessionId }) => {
+        const inner = rt.run(
+          async ({ sessionId: innerId }) => {
+            const c = chat('bob-within', { parent: innerId, owner: 'bob' });
+            childId = c.id;
+            return (await c.result).ok;
+          },
+          { lane: 'tools', parent: sessionId },
+        );
+        return (await inner.result).ok;
+      },
+      { lane: 'tools', metadata: { owner: 'bob' } },
+    );
+    await settle();
+    // Bob runs his one place (his task): his call waits, on no slot lent to it.
+    expect(started).toEqual([]);
+    expect(rt.session(childId)).toMatchObject({ state: 'queued', waitingFor: 'maxRunningPerCaller' });
+    await expect(Promise.race([t.result, settle().then(() => 'waiting')])).resolves.toBe('waiting');
+    t.cancel();
+    await t.result;
+    await settle();
+    // Bob's task ended: his place is free, and his call goes on the inner task's slot.
+    expect(started).toEqual(['bob-within']);
+    answer('bob-within');
+    await settle();
+    await boundHolds();
+  });
+
+  it('bounds no caller on lent slots when no share is set, though it runs past maxConcurrent there', async () => {
+    // The default share is none (docs/runtime.md), not one of `maxConcurrent`: bob's task and, on
+    // lent slots, his model call run at once on one slot.
+    const { rt, chat, started, answer, boundHolds } = setup({ maxConcurrent: 1 });
+    const t = rt.run(
+      async ({ sessionId }) => {
+        const inner = rt.run(
+          async ({ sessionId: innerId }) =>
+            (await chat('bob-within', { parent: innerId, owner: 'bob' }).result).ok,
+          { lane: 'tools', parent: sessionId },
+        );
+        return (await inner.result).ok;
+      },
+      { lane: 'tools', metadata: { owner: 'bob' } },
+    );
+    await settle();
+    expect(started).toEqual(['bob-within']);
+    answer('bob-within');
+    expect(await t.result).toMatchObject({ ok: true, value: true });
+    await settle();
+    await boundHolds();
+  });
+
   it('gives a child of another caller a place of its own, which holds that caller’s next session', async () => {
     const { rt, chat, started, answer } = setup({ maxConcurrent: 2, maxRunningPerCaller: 1 });
     chat('dave', { owner: 'dave' });
