@@ -475,3 +475,106 @@ describe('a child on its parent’s slot, under its provider’s rate window', (
     await boundHolds(3);
   });
 });
+
+describe('a child on its parent’s slot, under a token window', () => {
+  // A chat here is charged its estimate as it starts (its prompt and 100 completion tokens, the
+  // `defaultCompletionTokens` given), then the usage its answer reports (3) instead. The window has
+  // room for one estimate and 2 tokens more: after one answer, not for a second start.
+  const estimateOf = (rt: Runtime) => 1000 - (rt.status().limits?.p?.remaining.tokensPerMinute ?? 1000);
+  it.each([
+    [
+      'its provider’s tokensPerMinute',
+      (tpm: number): Limits['providers'] => ({ p: { tokensPerMinute: tpm } }),
+    ],
+    [
+      'its model’s own tokensPerMinute',
+      (tpm: number): Limits['providers'] => ({ p: { models: { m: { tokensPerMinute: tpm } } } }),
+    ],
+  ])(
+    'is charged on the lent slot, waits for %s holding no slot, and its charge settles to its usage',
+    async (_, windowOf) => {
+      // The estimate of one chat, measured on a window of 1,000 tokens.
+      const probe = setup({
+        maxConcurrent: 1,
+        defaultCompletionTokens: 100,
+        providers: { p: { tokensPerMinute: 1000 } },
+      });
+      const opener = probe.ask('first');
+      await flush();
+      const estimate = estimateOf(probe.rt);
+      expect(estimate).toBeGreaterThan(100);
+      probe.p.pending()[0]?.settle('ok');
+      await opener.result;
+      // The answer's usage replaced the estimate in the window.
+      expect(estimateOf(probe.rt)).toBe(3);
+      await probe.rt.shutdown();
+
+      const perProvider = windowOf(estimate + 2)?.p?.tokensPerMinute !== undefined;
+      const { clock, p, rt, ask, text, task, boundHolds, startsOf } = setup(
+        { maxConcurrent: 1, defaultCompletionTokens: 100, providers: windowOf(estimate + 2) },
+        600_000,
+      );
+      let first: SessionHandle | undefined;
+      let second: SessionHandle | undefined;
+      const t = task(async (sessionId) => {
+        first = ask('first', { parent: sessionId });
+        const answer = await first.result;
+        second = ask('first', { parent: sessionId });
+        return `${text(answer)} ${text(await second.result)}`;
+      });
+      await flush();
+      // No slot is free: the first child runs on its parent's, charged its estimate in the window.
+      expect(startsOf(first)).toEqual([{ provider: 'p', lentBy: t.id }]);
+      if (perProvider) expect(rt.status().limits?.p?.remaining.tokensPerMinute).toBe(2);
+      const other = ask('first');
+      await flush();
+      expect(rt.session(other.id)?.state).toBe('queued');
+      p.pending()[0]?.settle('ok');
+      await flush();
+      // Its answer's usage (3) settled its charge: 2 + estimate - 3 tokens left, one short of a start.
+      if (perProvider) expect(rt.status().limits?.p?.remaining.tokensPerMinute).toBe(estimate - 1);
+      expect(rt.session((second as SessionHandle).id)?.waitingFor).toBe('tokensPerMinute');
+      // It waits holding no slot (its parent keeps its own), and the other for a slot.
+      expect(rt.status()).toMatchObject({ running: 1, queued: 2 });
+      expect(rt.session(other.id)?.state).toBe('queued');
+      clock.increment(61_000);
+      await flush();
+      // The window opens: the child starts on its parent's slot, charged again; the other has no slot.
+      expect(startsOf(second)).toEqual([{ provider: 'p', lentBy: t.id }]);
+      expect(rt.session(other.id)?.state).toBe('queued');
+      if (perProvider) expect(rt.status().limits?.p?.remaining.tokensPerMinute).toBe(2);
+      p.pending()[0]?.settle('ok');
+      expect(await t.result).toMatchObject({ ok: true, value: 'answer 0 answer 1' });
+      await flush();
+      // The slot is free; the window has 2 + estimate - 3 left, one short of the other's estimate.
+      if (perProvider) expect(rt.status().limits?.p?.remaining.tokensPerMinute).toBe(estimate - 1);
+      expect(rt.session(other.id)).toMatchObject({ state: 'queued', waitingFor: 'tokensPerMinute' });
+      clock.increment(61_000);
+      await flush();
+      expect(startsOf(other)).toEqual([{ provider: 'p', lentBy: undefined }]);
+      p.pending()[0]?.settle('ok');
+      await other.result;
+      await boundHolds(1);
+    },
+  );
+
+  it('is refused at submit when its estimate exceeds the whole window, as any session', async () => {
+    const { ask, task } = setup({
+      maxConcurrent: 1,
+      defaultCompletionTokens: 100,
+      providers: { p: { tokensPerMinute: 50 } },
+    });
+    let refused: unknown;
+    const t = task(async (sessionId) => {
+      try {
+        ask('too large', { parent: sessionId });
+      } catch (error) {
+        refused = error;
+      }
+      return 'done';
+    });
+    expect(await t.result).toMatchObject({ ok: true });
+    expect(refused).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(String((refused as Error).message)).toContain('tokensPerMinute');
+  });
+});
