@@ -6,7 +6,9 @@
  *   admission: its first call, or a hop out of the queue) has passed;
  * - none is live once a shutdown's deadline (`supervisor.draining`'s `deadlineAt`) has passed;
  * - no caller (`metadata.owner`) runs more than `maxRunningPerCaller` sessions at once: a place is
- *   taken at admission and given back at the end, a fallback hop keeps it; and a session that times
+ *   taken at admission and given back at the end, a fallback hop keeps it, with the places of lent
+ *   slots (`places-seen.ts`: a child on its lender's slot, of its lender's caller, runs in its
+ *   lender's place; a lender that ends first leaves its place to it); and a session that times
  *   out in the queue naming that share had its caller at its share then (a place never given back
  *   would hold the caller's sessions for ever, which the bound alone does not see).
  *
@@ -20,6 +22,8 @@
  */
 import type { Runtime, RuntimeEvent } from '../runtime/types.js';
 import type { InvariantName, Violation } from './invariants.js';
+import { type Lender, LentSlots } from './lent-slots.js';
+import { PlacesSeen } from './places-seen.js';
 
 interface Live {
   readonly owner: string | undefined;
@@ -37,8 +41,9 @@ interface Live {
 export class DeadlinesSeen {
   readonly violations: Violation[] = [];
   private readonly live = new Map<string, Live>();
-  /** Sessions running per caller. */
-  private readonly running = new Map<string, number>();
+  /** Slots lent (`lentBy`), and each caller's places with theirs (`places-seen.ts`), by this model's own copy. */
+  private readonly lent = new LentSlots();
+  private readonly places: PlacesSeen;
   private shutdownDeadlineAt: number | undefined;
   /** Sessions already reported live past a deadline (once each). */
   private readonly reported = new Set<string>();
@@ -56,7 +61,19 @@ export class DeadlinesSeen {
     /** A model's own `maxConcurrent` (`limits.providers.<name>.models.<id>`), if it has one. */
     private readonly modelLimit: (provider: string, model: string) => number | undefined = () => undefined,
   ) {
+    this.places = new PlacesSeen(
+      maxRunningPerCaller ?? Number.POSITIVE_INFINITY,
+      (id) => runtime.session(id)?.owner,
+      this.lent,
+      (detail) => this.fail('runningShare', detail),
+    );
     this.unsubscribe = runtime.subscribe((event) => this.onEvent(event));
+  }
+
+  /** A session as a lender (`LentSlots`): live and admitted, or not (ended: no longer live). */
+  private lender(id: string): Lender | undefined {
+    const live = this.live.get(id);
+    return live === undefined ? undefined : { admitted: live.admittedAt !== undefined, ended: [] };
   }
 
   private fail(invariant: InvariantName, detail: string): void {
@@ -66,7 +83,7 @@ export class DeadlinesSeen {
   /** Whether `owner` runs its whole share now (a session of it waiting is passed over, alone). */
   atShare(owner: string | undefined): boolean {
     if (owner === undefined || this.maxRunningPerCaller === undefined) return false;
-    return (this.running.get(owner) ?? 0) >= this.maxRunningPerCaller;
+    return this.places.runs(owner) >= this.maxRunningPerCaller;
   }
 
   ownerOf(sessionId: string): string | undefined {
@@ -80,6 +97,8 @@ export class DeadlinesSeen {
       return;
     }
     if (!('sessionId' in event)) return;
+    // The places first, reading the links before this event changes them (as `RuntimeObserver`).
+    this.places.onEvent(event, this.lender(event.sessionId));
     if (event.type === 'session.queued') {
       // Told within `submit`: the caller is read from the runtime, the deadlines later.
       const session = this.runtime.session(event.sessionId);
@@ -111,16 +130,10 @@ export class DeadlinesSeen {
       (event.type === 'session.started' || event.type === 'session.fallback') &&
       live.admittedAt === undefined
     ) {
+      // On its lender's slot (`lentBy`): the observer judges the lending, this keeps the links.
+      if (event.lentBy !== undefined)
+        this.lent.lend(event.sessionId, event.lentBy, this.lender(event.lentBy));
       live.admittedAt = event.at;
-      if (live.owner !== undefined) {
-        const running = (this.running.get(live.owner) ?? 0) + 1;
-        this.running.set(live.owner, running);
-        if (this.maxRunningPerCaller !== undefined && running > this.maxRunningPerCaller)
-          this.fail(
-            'runningShare',
-            `${running} sessions of ${live.owner} running at once (${event.sessionId} admitted at ${event.at}), maxRunningPerCaller ${this.maxRunningPerCaller}`,
-          );
-      }
     } else if (event.type === 'session.ended') {
       this.live.delete(event.sessionId);
       if (this.draining?.live.has(event.sessionId) === true) {
@@ -140,10 +153,9 @@ export class DeadlinesSeen {
       if (state === 'timedOut' && waitingFor === 'maxRunningPerCaller' && !this.atShare(live.owner))
         this.fail(
           'runningShare',
-          `${event.sessionId} timed out at ${event.at} held by its caller's share, while ${live.owner ?? 'no caller'} ran ${this.running.get(live.owner ?? '') ?? 0} of ${this.maxRunningPerCaller}`,
+          `${event.sessionId} timed out at ${event.at} held by its caller's share, while ${live.owner ?? 'no caller'} ran ${this.places.runs(live.owner)} of ${this.maxRunningPerCaller}`,
         );
-      if (live.admittedAt !== undefined && live.owner !== undefined)
-        this.running.set(live.owner, (this.running.get(live.owner) ?? 1) - 1);
+      if (live.admittedAt !== undefined) this.lent.ended(event.sessionId);
     }
   }
 

@@ -22,4 +22,8 @@ export type ModelInvariantName =
   /** In `work-invariants.ts`: a stream quiet for its `idleTimeoutMs` has timed out or moved on by then. */
   | 'idleTimeout'
   /** In `breaker-invariants.ts`: a call starts past its provider's breaker exactly when the model's copy of that breaker lets it. */
-  | 'breakerHolds';
+  | 'breakerHolds'
+  /** In `lending-seen.ts`: a session ends cancelled only when its handle or a shutdown cancelled it (a parent's end leaves its child running). */
+  | 'cancelledWhenAsked'
+  /** In `lending-seen.ts`: once every session ended, a fresh session on a provider with room starts at once (no slot left lent or borrowed). */
+  | 'slotsFreed';

@@ -1,13 +1,17 @@
 /**
- * The runtime model's world and commands (submit, settle, settle all, cancel, advance, shutdown) and the
- * arbitraries that draw them and the limits; `model.ts` runs them and checks the invariants.
+ * The runtime model's world and commands (submit, settle, settle all, cancel, advance, drain,
+ * shutdown); `model-arbitraries.ts` draws them, `model.ts` runs them and checks the invariants.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import type { Clock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
 import { explicitRetryAfterMs } from '../providers/retry-after.js';
-import type { ProviderLimits, Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
+import type { Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
+
+export type { ScenarioLimits } from './model-limits.js';
+
+import type { LendingSeen } from './lending-seen.js';
 import type { QueueRoomCheck } from './queue-room-check.js';
 import type { ScriptedProvider, Settlement } from './scripted-provider.js';
 import { checkCooldownHint } from './work-invariants.js';
@@ -32,6 +36,10 @@ export interface World {
   readonly hints?: Violation[];
   /** The earliest end of an open breaker's pause in the model's copy, for `ToBreakerEdge` (with breakers, in memory). */
   readonly breakerEdge?: () => number | undefined;
+  /** The model's copy of lent slots (`lending-seen.ts`), in memory on the simulated clock. */
+  readonly lending?: LendingSeen;
+  /** Whether a session of no caller on this provider could start now, by the model's own count (with `lending`). */
+  readonly laneOpen?: (provider: string) => boolean;
   shutDown: boolean;
 }
 
@@ -54,6 +62,11 @@ export class Submit implements Command {
     readonly caller?: number,
     /** A stream's `idleTimeoutMs` (`idleTimeout`); the runtime's default (30 s) when absent. */
     readonly idleTimeoutMs?: number,
+    /**
+     * A session it names as its `parent` (docs/runtime.md, "A session within a session"): even, the
+     * pick among those running (any if none runs); odd, among all submitted, queued or ended too.
+     */
+    readonly parent?: number,
   ) {}
   check = () => true;
   async run(_: object, world: World): Promise<void> {
@@ -69,9 +82,15 @@ export class Submit implements Command {
       ...(this.pad === 0 ? {} : { extra: { pad: 'x'.repeat(this.pad) } }),
     };
     const owner = this.caller === undefined ? undefined : `c${this.caller}`;
-    const full = world.inMemory === true ? world.queue.fullFor(world.runtime, request, owner) : 'unknown';
+    const parent = this.parent === undefined ? undefined : parentOf(world, this.parent);
+    // A child its running parent's slot takes at once waits past the queue's counts (in memory).
+    const past = world.lending?.mayQueuePast(parent) === true;
+    const full =
+      world.inMemory === true ? world.queue.fullFor(world.runtime, request, owner, past) : 'unknown';
+    world.lending?.submitting(parent);
     try {
       const handle = world.runtime.submit(request, {
+        ...(parent === undefined ? {} : { parent }),
         priority: this.priority,
         timeoutMs: this.timeoutMs,
         queueTimeoutMs: this.queueTimeoutMs,
@@ -84,7 +103,7 @@ export class Submit implements Command {
         queueTimeoutMs: this.queueTimeoutMs,
         ...(this.stream && this.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.idleTimeoutMs } : {}),
       });
-      world.queue.submitted(handle.id, request, owner);
+      world.queue.submitted(handle.id, request, owner, past);
       world.handles.push(handle);
     } catch (error) {
       const code = error instanceof TroupeError ? error.code : 'unknown';
@@ -96,11 +115,21 @@ export class Submit implements Command {
       if (!expected) throw error;
       if (code === 'QUEUE_FULL' && full === undefined && !world.shutDown)
         world.queue.refusedWithRoom(request, owner, (error as Error).message);
+    } finally {
+      world.lending?.submitting(undefined);
     }
     await settle();
   }
   toString = () =>
-    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''}${this.pad === 0 ? '' : `, pad ${this.pad}`}${this.caller === undefined ? '' : `, c${this.caller}`}${this.idleTimeoutMs === undefined ? '' : `, idle ${this.idleTimeoutMs}ms`})`;
+    `submit(p${this.provider}, prio ${this.priority}, ${this.timeoutMs}ms, queue ${this.queueTimeoutMs}ms${this.fallbacks.length === 0 ? '' : `, fallbacks ${this.fallbacks.map((i) => `p${i}`).join(' ')}`}${this.stream ? ', stream' : ''}${this.pad === 0 ? '' : `, pad ${this.pad}`}${this.caller === undefined ? '' : `, c${this.caller}`}${this.idleTimeoutMs === undefined ? '' : `, idle ${this.idleTimeoutMs}ms`}${this.parent === undefined ? '' : `, parent ${this.parent % 2 === 0 ? 'running' : 'any'} #${this.parent >> 1}`})`;
+}
+
+/** The id of the session a `Submit`'s `parent` picks (`undefined` when none was submitted). */
+function parentOf(world: World, pick: number): string | undefined {
+  const ids = world.handles.map((h) => h.id);
+  const running = ids.filter((id) => world.runtime.session(id)?.state === 'running');
+  const from = pick % 2 === 0 && running.length > 0 ? running : ids;
+  return from[(pick >> 1) % Math.max(1, from.length)];
 }
 
 /**
@@ -160,7 +189,9 @@ export class Cancel implements Command {
   constructor(readonly pick: number) {}
   check = () => true;
   async run(_: object, world: World): Promise<void> {
-    world.handles[this.pick % Math.max(1, world.handles.length)]?.cancel('property test');
+    const handle = world.handles[this.pick % Math.max(1, world.handles.length)];
+    if (handle !== undefined) world.lending?.cancelling(handle.id);
+    handle?.cancel('property test');
     await settle();
   }
   toString = () => `cancel(#${this.pick})`;
@@ -194,6 +225,39 @@ export class ToBreakerEdge implements Command {
   toString = () => `toBreakerEdge(${this.offsetMs}ms)`;
 }
 
+/**
+ * Lets every session end (every call answers, the clock passes every deadline, then 11 minutes for
+ * the minute's windows and the longest cooldown), then submits a fresh session to the first provider
+ * from `provider` on that the model's own count gives room (a day's window may still hold one),
+ * which must start at once: no slot of `maxConcurrent` left lent or borrowed (`slotsFreed`). In
+ * memory on the simulated clock, before a shutdown.
+ */
+export class Drain implements Command {
+  constructor(readonly provider: number) {}
+  check = () => true;
+  async run(_: object, world: World): Promise<void> {
+    const { lending, clock, laneOpen } = world;
+    if (lending === undefined || laneOpen === undefined || clock.increment === undefined || world.shutDown)
+      return;
+    for (let i = 0; i < 12 && lending.anyLive; i++) {
+      for (const call of world.scripted.flatMap((p) => p.pending())) call.settle('ok');
+      await settle();
+      clock.increment(6000);
+      await settle();
+    }
+    if (lending.anyLive) return;
+    clock.increment(660_000);
+    await settle();
+    const names = world.providerNames;
+    const open = [0, 1, 2].map((i) => (this.provider + i) % names.length).find((i) => laneOpen(names[i]!));
+    if (open === undefined) return;
+    await new Submit(open, 5, 5000, 5000).run(_, world);
+    const fresh = world.handles.at(-1);
+    if (fresh !== undefined) lending.checkFresh(world.runtime, fresh.id, clock.now());
+  }
+  toString = () => `drain(then p${this.provider})`;
+}
+
 export class Shutdown implements Command {
   constructor(readonly deadlineMs: number) {}
   check = (_: object) => true;
@@ -205,130 +269,5 @@ export class Shutdown implements Command {
   toString = () => `shutdown(${this.deadlineMs}ms)`;
 }
 
-/**
- * A 429's `Retry-After` (`Hint`): mostly the scripted 0.5 s; else none (1 s), whole or fractional
- * seconds, an HTTP date, or a day (held to 10 minutes).
- */
-const hintArbitrary: fc.Arbitrary<Hint> = fc.oneof(
-  { weight: 3, arbitrary: fc.constant(undefined) },
-  fc.constantFrom<Hint>(null, '0', '2', '1.25', 'date+1500', 'date+3000', '86400'),
-);
-
-/** Weighted by repetition (fc.commands picks uniformly): shutdown is rare, so most runs get far. */
-export function commandArbitraries(
-  scripted: boolean,
-  maxDeadlineMs = 5000,
-  shutdown = true,
-): fc.Arbitrary<Command>[] {
-  const submit = fc
-    .tuple(
-      fc.nat(3),
-      fc.integer({ min: 0, max: 9 }),
-      fc.integer({ min: 50, max: maxDeadlineMs }),
-      fc.integer({ min: 50, max: maxDeadlineMs }),
-      fc.array(fc.nat(3), { maxLength: 3 }),
-      fc.boolean(),
-      fc.nat(400),
-      fc.option(fc.nat(1), { nil: undefined, freq: 3 }),
-    )
-    .map(
-      ([p, prio, t, q, fallbacks, stream, pad, caller]) =>
-        new Submit(p, prio, t, q, fallbacks, stream, pad, caller),
-    );
-  const settleCall = fc
-    .tuple(
-      fc.nat(50),
-      fc.constantFrom<Settlement>('ok', 'ok', 'retryable', 'fatal', 'partial', 'rateLimited'),
-      hintArbitrary,
-    )
-    .map(([pick, outcome, hint]) => new Settle(pick, outcome, hint));
-  const commands: fc.Arbitrary<Command>[] = [
-    submit,
-    submit,
-    submit,
-    fc.nat(50).map((pick) => new Cancel(pick)),
-    fc.integer({ min: 1, max: 3000 }).map((ms) => new Advance(ms)),
-    fc.integer({ min: -2, max: 2 }).map((ms) => new ToBreakerEdge(ms)),
-  ];
-  if (shutdown) commands.push(fc.integer({ min: 0, max: 3000 }).map((ms) => new Shutdown(ms)));
-  if (scripted)
-    commands.push(
-      settleCall,
-      settleCall,
-      settleCall,
-      fc.constantFrom<Settlement>('retryable', 'rateLimited', 'ok').map((outcome) => new SettleAll(outcome)),
-    );
-  return commands;
-}
-
 /** Completion tokens charged per request in the model (no `max_tokens`): the 'property' prompt is 7 more. */
 export const MODEL_COMPLETION_TOKENS = 100;
-
-export interface ScenarioLimits {
-  readonly maxConcurrent: number;
-  readonly perProvider: Readonly<Record<string, number>>;
-  readonly maxQueued: number;
-  /** @default the runtime's (256 MiB) */
-  readonly maxQueuedBytes?: number;
-  /** @default `maxQueued` */
-  readonly maxQueuedPerCaller?: number;
-  /** @default `maxConcurrent` (no share) */
-  readonly maxRunningPerCaller?: number;
-  readonly fairnessEvery: number;
-  readonly historySize: number;
-  /** Limits in providers' own units, by provider, as `RuntimeOptions.limits.providers` takes them. */
-  readonly providers?: Readonly<Record<string, ProviderLimits>>;
-  /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
-  readonly breakers?: {
-    readonly failures: number;
-    readonly windowMs: number;
-    readonly openMs: number;
-    readonly probeTimeoutMs?: number;
-    readonly minTimeoutMs?: number;
-  };
-}
-
-/**
- * A profile of deep queues, for the order of admissions (`turn-invariants.ts`) and for work
- * conservation: the random commands above shut down about one run in twelve commands and meet rate
- * windows of a few calls a minute, so their queues rarely hold three sessions of one priority (200
- * runs made 358 admissions, 2 of them past a waiting session of the same priority). Here: three
- * callers and sessions without one, on p2 mostly (no window), at three priorities, with long
- * deadlines; answers come one by one, the clock moves in small steps, and no shutdown comes. Some
- * sessions on p0 or p1 fall back to p2, so hops leave full providers with sessions queued there.
- */
-export function queueCommandArbitraries(): fc.Arbitrary<Command>[] {
-  const submit = fc
-    .tuple(
-      fc.oneof(fc.constant(2), fc.constant(2), fc.nat(3)),
-      fc.integer({ min: 4, max: 6 }),
-      fc.integer({ min: 1000, max: 5000 }),
-      fc.integer({ min: 2000, max: 8000 }),
-      fc.option(fc.nat(2), { nil: undefined, freq: 4 }),
-      // Some stream with an idle timeout shorter than their run deadline, some with a fallback.
-      fc.option(fc.integer({ min: 50, max: 2000 }), { nil: undefined, freq: 2 }),
-      fc.array(fc.nat(3), { maxLength: 1 }),
-    )
-    .map(
-      ([p, prio, t, q, caller, idle, fallbacks]) =>
-        new Submit(p, prio, t, q, fallbacks, idle !== undefined, 0, caller, idle),
-    );
-  const settleCall = fc
-    .tuple(
-      fc.nat(50),
-      fc.constantFrom<Settlement>('ok', 'ok', 'ok', 'retryable', 'retryable', 'fatal', 'rateLimited'),
-      hintArbitrary,
-    )
-    .map(([pick, outcome, hint]) => new Settle(pick, outcome, hint));
-  // p0 or p1 (a slot or two each) falling back to p2 (no slots: the hop goes at once): a 503 hops
-  // it away, and a session queued there must take its slot at once. Without these (and with half
-  // the 503s), 4 of 10 seeds of 200 runs found a hop that ran no pass of the queue (`mayRetry`).
-  const caller = fc.option(fc.nat(2), { nil: undefined, freq: 2 });
-  const hopping = fc
-    .tuple(fc.constantFrom(0, 1, 1), fc.integer({ min: 4, max: 6 }), caller)
-    .map(([p, prio, c]) => new Submit(p, prio, 5000, 8000, [2], false, 0, c));
-  const cancel = fc.nat(50).map((pick) => new Cancel(pick));
-  const advance = fc.integer({ min: 1, max: 400 }).map((ms) => new Advance(ms));
-  const submits = [submit, submit, submit, submit, hopping, hopping];
-  return [...submits, settleCall, settleCall, settleCall, cancel, advance];
-}

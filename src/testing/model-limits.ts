@@ -1,5 +1,5 @@
 /**
- * The limits the runtime model draws (`model-commands.ts` draws its commands): the runtime's own
+ * The limits the runtime model draws (`model-arbitraries.ts` draws its commands): the runtime's own
  * bounds, and limits in providers' own units on the scripted providers p0 to p2 (or on your own
  * providers, `limitsOn`), for the random runs and for the deep queues.
  */
@@ -126,3 +126,28 @@ export const queueLimitsArbitrary = fc.record(
   },
   { requiredKeys: ['maxConcurrent', 'perProvider', 'maxQueued', 'fairnessEvery', 'historySize'] },
 );
+
+/** The limits of one run of the model: the runtime's own, and those in providers' units. */
+export interface ScenarioLimits {
+  readonly maxConcurrent: number;
+  readonly perProvider: Readonly<Record<string, number>>;
+  readonly maxQueued: number;
+  /** @default the runtime's (256 MiB) */
+  readonly maxQueuedBytes?: number;
+  /** @default `maxQueued` */
+  readonly maxQueuedPerCaller?: number;
+  /** @default `maxConcurrent` (no share) */
+  readonly maxRunningPerCaller?: number;
+  readonly fairnessEvery: number;
+  readonly historySize: number;
+  /** Limits in providers' own units, by provider, as `RuntimeOptions.limits.providers` takes them. */
+  readonly providers?: Readonly<Record<string, ProviderLimits>>;
+  /** Circuit breakers per provider (`RuntimeOptions.breakers`); none when absent. */
+  readonly breakers?: {
+    readonly failures: number;
+    readonly windowMs: number;
+    readonly openMs: number;
+    readonly probeTimeoutMs?: number;
+    readonly minTimeoutMs?: number;
+  };
+}

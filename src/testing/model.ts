@@ -1,7 +1,8 @@
 /**
  * Model-based property tests of the runtime with fast-check: random sequences of submissions
- * (random provider, priority, deadlines), provider outcomes, cancellations, clock advances and a
- * shutdown, against random limits; the invariants in `invariants.ts` are checked throughout.
+ * (random provider, priority, deadlines, some within another session: `parent`), provider outcomes,
+ * cancellations, clock advances, drains and a shutdown, against random limits; the invariants in
+ * `invariants.ts` are checked throughout.
  *
  * With no provider given, calls go to a `ScriptedProvider` on a `SimulatedClock`, so the test
  * decides every outcome and every instant. Given a provider of yours, calls go to it on the real
@@ -33,13 +34,14 @@ import type { ContractOptions } from './contract/types.js';
 import { DeadlinesSeen } from './deadline-invariants.js';
 import { HistorySeen } from './history-invariants.js';
 import { COOLDOWN_RACE_MS, type InvariantName, RuntimeObserver, type Violation } from './invariants.js';
+import { LendingSeen } from './lending-seen.js';
+import { commandArbitraries, queueCommandArbitraries } from './model-arbitraries.js';
 import {
   Advance,
   Cancel,
   type Command,
-  commandArbitraries,
+  Drain,
   MODEL_COMPLETION_TOKENS,
-  queueCommandArbitraries,
   type ScenarioLimits,
   Settle,
   SettleAll,
@@ -53,7 +55,7 @@ import { limitsArbitrary, limitsOn, queueLimitsArbitrary } from './model-limits.
 import type { OpenAIServer } from './openai-server.js';
 import { checkPropertyOptions } from './option-keys.js';
 import { QueueRoomCheck } from './queue-room-check.js';
-import { runsFrom } from './runs.js';
+import { runsFrom, within } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
 import { SlotsSeen } from './slot-invariants.js';
 import { TurnsSeen } from './turn-invariants.js';
@@ -198,10 +200,13 @@ export async function runScenario(
           modelRoom: (provider, model) => deadlines.modelRoom(provider, model),
           slots,
           maxConcurrent: limits.maxConcurrent,
+          lending: new LendingSeen(runtime),
         })
       : undefined;
   const idle =
     work === undefined ? undefined : new IdleSeen(runtime, (id) => submitted.get(id)?.idleTimeoutMs);
+  // Lent slots (`parent`), in memory on the simulated clock: `workConserved` on them, `slotsFreed`.
+  const lending = work?.lending;
   const world: World = {
     runtime,
     clock,
@@ -216,6 +221,7 @@ export async function runScenario(
     cooldownPerModel: perModel,
     ...(work === undefined ? {} : { hints: [] }),
     ...(breakersSeen === undefined ? {} : { breakerEdge: () => breakersSeen.nextEdge() }),
+    ...(lending && { lending, laneOpen: (p: string) => work?.laneOpen(p, 'model', clock.now()) === true }),
     shutDown: false,
   };
   for (const command of commands) {
@@ -252,6 +258,7 @@ export async function runScenario(
   slots?.unsubscribe();
   breakersSeen?.unsubscribe();
   idle?.unsubscribe();
+  lending?.unsubscribe();
   deadlines?.unsubscribe();
   options.onEnd?.(runtime);
   if (backend === undefined) world.queue.check(runtime);
@@ -265,6 +272,7 @@ export async function runScenario(
     ...(slots?.violations ?? []),
     ...(breakersSeen?.violations ?? []),
     ...(idle?.violations ?? []),
+    ...(lending?.violations ?? []),
     ...(world.hints ?? []),
     ...world.queue.violations,
   ];
@@ -381,19 +389,6 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
 }
 
 /** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
-export const commands = { Submit, Settle, SettleAll, Cancel, Advance, ToBreakerEdge, Shutdown } as const;
+export const commands = { Submit, Settle, SettleAll, Cancel, Advance, ToBreakerEdge, Drain, Shutdown };
 
 export type { ScenarioLimits };
-
-/**
- * Waits for `promise`, at most `ms`, and clears its timer either way: a timer left behind kept the
- * caller's process alive for 6 s after `checkRuntimeProperties` resolved, one per run.
- */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

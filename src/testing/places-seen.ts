@@ -10,7 +10,8 @@
  * - a lender that ends while a child runs on its slot leaves the place it held, if it held one, to
  *   that child (the child of another caller holds its own already).
  *
- * The model-based tests judge the share by their own count (`deadline-invariants.ts`), with no parent.
+ * The model-based tests judge the share with one of their own too (`deadline-invariants.ts`), whose
+ * `atShare` tells `workConserved` and the order of admissions when a caller's share holds it.
  */
 import type { RuntimeEvent } from '../runtime/types.js';
 import type { Lender, LentSlots } from './lent-slots.js';
@@ -49,6 +50,11 @@ export class PlacesSeen {
       const child = this.lent.childOf(event.sessionId);
       if (child !== undefined && !this.holding.has(child)) this.take(child, event.at);
     }
+  }
+
+  /** How many places `owner` holds now. */
+  runs(owner: string | undefined): number {
+    return owner === undefined ? 0 : (this.running.get(owner) ?? 0);
   }
 
   /** `id` takes a place of its caller's, if it has one: within the share. */

@@ -6,11 +6,14 @@
  *   the sum of the sizes of the sessions queued then (`JSON.stringify` of the request its provider
  *   gets, in UTF-8), and never past `status().maxQueuedBytes`. A release forgotten on one way out
  *   of the queue, or made twice, breaks it at the next step;
- * - no caller (`metadata.owner`) has more sessions queued than `status().maxQueuedPerCaller`;
+ * - no caller (`metadata.owner`) has more sessions queued than `status().maxQueuedPerCaller`, bar
+ *   children taken past the counts (below);
  *   a caller's queued bytes past `status().maxQueuedBytesPerCaller` justify a refusal (below);
  * - a submission is refused with `QUEUE_FULL` only when something was full as it came: the queue
  *   (`maxQueued`), its bytes, or its caller's share (of the sessions, or of the bytes). A share counted for the wrong caller, or never
- *   given back, refuses a submission nothing justified.
+ *   given back, refuses a submission nothing justified. A child whose parent runs, lends its slot to
+ *   no one and has no other child waiting waits past the counts (`maxQueued`, `maxQueuedPerCaller`),
+ *   not past the bytes (docs/runtime.md, "A session within a session"): refused only for its bytes.
  */
 import type { Runtime, SessionRequest } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
@@ -20,10 +23,17 @@ export class QueueRoomCheck {
   private readonly owners = new Map<string, string>();
   readonly violations: Violation[] = [];
 
-  /** A request the runtime accepted: its size as its provider gets it (no `provider`, `stream`), and its caller. */
-  submitted(id: string, request: SessionRequest, owner?: string): void {
+  /** Children accepted past the queue's counts (their running parent's slot takes them at once). */
+  private readonly past = new Set<string>();
+
+  /**
+   * A request the runtime accepted: its size as its provider gets it (no `provider`, `stream`), its
+   * caller, and whether it came past the queue's counts (a child its running parent's slot takes).
+   */
+  submitted(id: string, request: SessionRequest, owner?: string, pastCounts = false): void {
     this.sizes.set(id, sizeOf(request));
     if (owner !== undefined) this.owners.set(id, owner);
+    if (pastCounts) this.past.add(id);
   }
 
   /** Whether the runtime must refuse a request outright: larger than the whole queue's bound. */
@@ -35,13 +45,14 @@ export class QueueRoomCheck {
    * Why a `QUEUE_FULL` for this request would be right now, or `undefined` when nothing is full:
    * asked before submitting it, on the in-memory runtime (whose queue is all in view).
    */
-  fullFor(runtime: Runtime, request: SessionRequest, owner?: string): string | undefined {
+  fullFor(runtime: Runtime, request: SessionRequest, owner?: string, pastCounts = false): string | undefined {
     const status = runtime.status({ recent: 0 });
-    if (status.queued >= status.maxQueued) return 'maxQueued';
+    if (!pastCounts && status.queued >= status.maxQueued) return 'maxQueued';
     if (status.queuedBytes + sizeOf(request) > status.maxQueuedBytes) return 'maxQueuedBytes';
     if (owner === undefined) return undefined;
     const queued = this.queuedNow(runtime);
-    if ((queued.byCaller.get(owner) ?? 0) >= status.maxQueuedPerCaller) return 'maxQueuedPerCaller';
+    if (!pastCounts && (queued.byCaller.get(owner) ?? 0) >= status.maxQueuedPerCaller)
+      return 'maxQueuedPerCaller';
     // Its share of the bytes holds only while it has some waiting: alone, it may send one larger.
     const mine = queued.bytesByCaller.get(owner);
     if (mine !== undefined && mine + sizeOf(request) > status.maxQueuedBytesPerCaller)
@@ -68,7 +79,8 @@ export class QueueRoomCheck {
       });
     }
     for (const [owner, count] of queued.byCaller) {
-      if (count > status.maxQueuedPerCaller) {
+      // A child taken past the counts is counted in them, and may be one past the share.
+      if (count - (queued.pastByCaller.get(owner) ?? 0) > status.maxQueuedPerCaller) {
         this.violations.push({
           invariant: 'queueRoom',
           detail: `Expected at most ${status.maxQueuedPerCaller} sessions of ${owner} queued, got ${count}`,
@@ -83,12 +95,14 @@ export class QueueRoomCheck {
     bytes: number;
     byCaller: Map<string, number>;
     bytesByCaller: Map<string, number>;
+    pastByCaller: Map<string, number>;
   } {
     const queued = {
       count: 0,
       bytes: 0,
       byCaller: new Map<string, number>(),
       bytesByCaller: new Map<string, number>(),
+      pastByCaller: new Map<string, number>(),
     };
     for (const session of runtime.sessions({ limit: Number.MAX_SAFE_INTEGER })) {
       if (session.state !== 'queued') continue;
@@ -99,6 +113,8 @@ export class QueueRoomCheck {
       if (owner === undefined) continue;
       queued.byCaller.set(owner, (queued.byCaller.get(owner) ?? 0) + 1);
       queued.bytesByCaller.set(owner, (queued.bytesByCaller.get(owner) ?? 0) + size);
+      if (this.past.has(session.sessionId))
+        queued.pastByCaller.set(owner, (queued.pastByCaller.get(owner) ?? 0) + 1);
     }
     return queued;
   }

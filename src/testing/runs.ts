@@ -22,3 +22,16 @@ export function runsFrom(
     `Expected ${envName} to be a whole number of runs from 1 (unset: ${fallback}), got ${JSON.stringify(env[envName])}`,
   );
 }
+
+/**
+ * Waits for `promise`, at most `ms`, and clears its timer either way: a timer left behind kept the
+ * caller's process alive for 6 s after `checkRuntimeProperties` resolved, one per run.
+ */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

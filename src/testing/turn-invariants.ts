@@ -26,7 +26,8 @@
  *
  * A session held alone (its caller at its `maxRunningPerCaller` share) is looked past, as the queue
  * does; a session that leaves its queue for a fallback (its provider cooling down past its queue
- * deadline) leaves out of its order and is no admission. The model's sessions all ask for one model,
+ * deadline) leaves out of its order and is no admission, as does a child started on the slot of a
+ * running session that waits for it (`lentBy`: its lender's first waiting child it may start). The model's sessions all ask for one model,
  * so no session is held alone by its own model while another of its queue goes.
  */
 import { MAX_DEPTH } from '../core/queue-room.js';
@@ -111,7 +112,8 @@ export class TurnsSeen {
     }
     const waiting = this.queued.get(id);
     if (waiting === undefined) return;
-    if (event.type === 'session.started') {
+    // A start on a slot a running session lends it (`lentBy`) takes it out of its queue out of order.
+    if (event.type === 'session.started' && event.lentBy === undefined) {
       this.across(id, waiting, event.at);
       this.admit(id, waiting);
     }

@@ -17,6 +17,7 @@
  */
 import type { Runtime } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
+import type { LendingSeen } from './lending-seen.js';
 import type { SlotsSeen } from './slot-invariants.js';
 
 /** The longest cooldown a hint may ask for (docs/runtime.md: 10 minutes). */
@@ -34,28 +35,44 @@ export interface WorkContext {
   readonly maxConcurrent: number;
   /** The state of a provider's breaker by the model's copy (`BreakersSeen`). */
   readonly breakerOf: (provider: string) => 'closed' | 'open' | 'halfOpen';
+  /** The model's copy of lent slots: their sessions hold no slot of `maxConcurrent`; a free lender's child may go. */
+  readonly lending?: LendingSeen;
 }
 
 export class WorkSeen {
   readonly violations: Violation[] = [];
   private readonly reported = new Set<string>();
   constructor(
-    private readonly runtime: Pick<Runtime, 'sessions'>,
+    private readonly runtime: Pick<Runtime, 'sessions' | 'session'>,
     private readonly context: WorkContext,
   ) {}
 
-  /** After a command: each queued session waits for something that has no room. */
+  get lending(): LendingSeen | undefined {
+    return this.context.lending;
+  }
+
+  /**
+   * After a command: each queued session waits for something that has no room. A child whose parent
+   * runs and lends its slot to no one waits for its own provider's limits only (and, of another
+   * caller than its parent's, its caller's share): the parent's slot is there for it.
+   */
   check(now: number): void {
-    const { slots, maxConcurrent } = this.context;
-    if (!slots.accepting || slots.running >= maxConcurrent) return;
+    const { slots, maxConcurrent, lending } = this.context;
+    if (!slots.accepting) return;
+    // Sessions on lent slots are in `running`, on no slot of `maxConcurrent`.
+    const held = slots.running - (lending?.onLent ?? 0);
     for (const session of this.runtime.sessions()) {
       if (session.state !== 'queued' || this.reported.has(session.sessionId)) continue;
-      const why = this.heldBy(session.provider, session.model, session.owner, now);
+      const lender = held < maxConcurrent ? undefined : lending?.freeLender(session.sessionId);
+      if (held >= maxConcurrent && lender === undefined) continue;
+      // Of its lender's caller it takes its lender's place: its caller's share does not hold it.
+      const sameCaller = lender !== undefined && this.runtime.session(lender)?.owner === session.owner;
+      const why = this.heldBy(session.provider, session.model, sameCaller ? undefined : session.owner, now);
       if (why !== undefined) continue;
       this.reported.add(session.sessionId);
       this.violations.push({
         invariant: 'workConserved',
-        detail: `${session.sessionId} (${session.provider}, ${session.owner ?? 'no caller'}) still queued at ${now} with ${slots.running} of ${maxConcurrent} running and every limit it waits for with room`,
+        detail: `${session.sessionId} (${session.provider}, ${session.owner ?? 'no caller'}) still queued at ${now} with ${held} of ${maxConcurrent} slots held${lender === undefined ? '' : ` and its parent ${lender}'s slot lent to no one`} and every limit it waits for with room`,
       });
     }
   }
