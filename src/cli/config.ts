@@ -225,9 +225,11 @@ export function runtimeOptionsFrom(
     callers === 'one' && config.sources.maxQueuedPerCaller.kind === 'default'
       ? v.maxQueued
       : v.maxQueuedPerCaller;
+  // One caller (stdio) and no share set: no share at all, which the runtime reads as every slot.
+  // Set to `maxConcurrent`, it made a share the runtime keeps since lent slots can pass that number.
   const runningPerCaller =
     callers === 'one' && config.sources.maxRunningPerCaller.kind === 'default'
-      ? v.maxConcurrent
+      ? undefined
       : v.maxRunningPerCaller;
   // Amounts by currency: a session priced in a currency with no budget is not limited by another's.
   const budgets = {
@@ -247,7 +249,7 @@ export function runtimeOptionsFrom(
     ...(Object.keys(budgets).length === 0 ? {} : { budgets }),
     limits: {
       maxConcurrent: v.maxConcurrent,
-      maxRunningPerCaller: runningPerCaller,
+      ...(runningPerCaller === undefined ? {} : { maxRunningPerCaller: runningPerCaller }),
       maxQueued: v.maxQueued,
       maxQueuedPerCaller: perCaller,
       maxQueuedBytes: v.maxQueuedBytes,
