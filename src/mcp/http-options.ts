@@ -3,14 +3,30 @@
  * keeps on what a client can make it hold (docs/security.md lists them).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EventStore } from '@modelcontextprotocol/server';
+import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprotocol/server';
+import { onlyKeys } from '../runtime/option-keys.js';
 import type { McpContext } from './context.js';
 import type { NamedToken } from './http-auth.js';
+import type { ToolName } from './tool.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface HttpAppOptions {
+  /** The context every server shares (`createMcpContext`): its runtime, stores, caps and log. */
   readonly mcp: McpContext;
+  /**
+   * Which of troupe's tools each server has; a prompt comes only with its tool (`second_opinion` with
+   * `chat`, `review` with `consensus`). @default all six (`TOOL_NAMES`)
+   */
+  readonly tools?: readonly ToolName[];
+  /**
+   * Called on every MCP server the app builds, after troupe's own tools, resources and prompts:
+   * register your tools there (`withSession`). `context.era` is `'legacy'` for a 2025-era client's
+   * session (one server for the whole session; `authInfo`, the caller that opened it) and `'modern'`
+   * for one 2026-07-28 request (one server for that request). A rejection or throw fails that
+   * request with an internal error. @default none
+   */
+  readonly setup?: (server: McpServer, context: McpRequestContext) => void | Promise<void>;
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
   /**
@@ -108,4 +124,46 @@ export interface HttpAppOptions {
   readonly stalledResponseMs?: number;
   /** Most bytes unsent across all responses; past it the caller holding the most loses its response waiting longest. @default 67108864 */
   readonly maxUnsentBytes?: number;
+}
+
+/** Every option above, so one misspelt from JavaScript is refused by name rather than ignored. */
+const HTTP_OPTION_KEYS = {
+  mcp: true,
+  tools: true,
+  setup: true,
+  routes: true,
+  operatorRoutes: true,
+  probes: true,
+  host: true,
+  port: true,
+  allowedHosts: true,
+  allowedOrigins: true,
+  token: true,
+  tokens: true,
+  allowNoToken: true,
+  maxBodyBytes: true,
+  maxBodyBytesInFlight: true,
+  maxBodyBytesInFlightPerCaller: true,
+  maxJsonDepth: true,
+  maxEnvelopeBytes: true,
+  headersTimeoutMs: true,
+  requestTimeoutMs: true,
+  keepAliveTimeoutMs: true,
+  maxConnections: true,
+  idleSessionMs: true,
+  maxSessions: true,
+  maxSessionsPerCaller: true,
+  maxListensPerCaller: true,
+  maxOpenRequestsPerCaller: true,
+  eventStore: true,
+  retryIntervalMs: true,
+  disconnectGraceMs: true,
+  stalledResponseMs: true,
+  maxUnsentBytes: true,
+} as const satisfies Record<keyof HttpAppOptions, true>;
+
+/** `options`, once each key is one `createHttpApp` takes (`INVALID_REQUEST` naming the first that is not). */
+export function onlyHttpOptions(options: HttpAppOptions): HttpAppOptions {
+  onlyKeys('createHttpApp options', options, HTTP_OPTION_KEYS);
+  return options;
 }

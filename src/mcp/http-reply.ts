@@ -3,7 +3,11 @@
  * request, the revisions served, and answering with JSON and its refusals' messages.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AuthInfo, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import {
+  type AuthInfo,
+  type McpRequestContext,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/server';
 
 /** The caller of a request that came without a token. */
 export const ANONYMOUS = 'anonymous';
@@ -11,6 +15,12 @@ export const ANONYMOUS = 'anonymous';
 /** Who opened (or uses) a 2025-era session: its token's name, or `anonymous` without a token. */
 export function callerName(req: IncomingMessage): string {
   return (req as IncomingMessage & { auth?: AuthInfo }).auth?.clientId ?? ANONYMOUS;
+}
+
+/** What `setup` is told of a 2025-era session's server: its era, and the caller that opened it. */
+export function sessionContext(req: IncomingMessage): McpRequestContext {
+  const authInfo = (req as IncomingMessage & { auth?: AuthInfo }).auth;
+  return authInfo === undefined ? { era: 'legacy' } : { era: 'legacy', authInfo };
 }
 
 /** The ids of the requests (not notifications) in a JSON-RPC body or batch. */

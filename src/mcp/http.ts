@@ -17,6 +17,7 @@ import {
   createMcpHandler,
   isInitializeRequest,
   isLegacyRequest,
+  type McpRequestContext,
   type McpServer,
 } from '@modelcontextprotocol/server';
 import { CallerSlots } from '../core/caller-slots.js';
@@ -37,7 +38,7 @@ import { closeCancelled, OpenPosts } from './http-cancelled.js';
 import { DisconnectedCalls, watchResumes } from './http-disconnect.js';
 import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
-import type { HttpAppOptions } from './http-options.js';
+import { type HttpAppOptions, onlyHttpOptions } from './http-options.js';
 import { answerGet } from './http-replays.js';
 import {
   busyMessage,
@@ -50,6 +51,7 @@ import {
   requestIdsOf,
   reusedIdMessage,
   rpcError,
+  sessionContext,
   tooManyListens,
   tooManySessions,
   unsupportedVersion,
@@ -58,7 +60,7 @@ import { closeSilentConnections } from './http-silent.js';
 import { UnsentResponses } from './http-unsent.js';
 import { forwardResourceUpdates } from './resources.js';
 import { requestsOfStream } from './sdk-internals.js';
-import { createMcpServer } from './server.js';
+import { serverBuilder } from './server.js';
 
 export type { HttpAppOptions, RouteHandler } from './http-options.js';
 
@@ -89,7 +91,8 @@ interface LegacySession {
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { mcp } = options;
+  const { mcp } = onlyHttpOptions(options);
+  const build = serverBuilder(mcp, options);
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const idleSessionMs = options.idleSessionMs ?? 1_800_000;
@@ -147,7 +150,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const disconnected = new DisconnectedCalls(options.disconnectGraceMs ?? 30_000, mcp.calls);
   const onerror = (error: Error) => mcp.log(`troupe mcp http: ${error.message}`);
   // 2026-07-28: resource updates go out on `subscriptions/listen` streams through the handler's bus.
-  const modern = createMcpHandler(() => createMcpServer(mcp, { resourceUpdates: 'none' }), {
+  const modern = createMcpHandler((context) => build(context, 'none'), {
     legacy: 'reject',
     maxRequestBodySize: maxBodyBytes,
     onerror,
@@ -174,8 +177,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
    * callbacks live as long as the session, and in `handleLegacy` they kept the `initialize`
    * request, its response and raw body (an audit: 175 MB for 50 sessions of 3.5 MB capabilities).
    */
-  function newSession(caller: string) {
-    const server = createMcpServer(mcp);
+  async function newSession(caller: string, context: McpRequestContext) {
+    const server = await build(context, 'subscribed');
     const sessionId = randomUUID();
     const events = watchResumes(sessionEventStore(eventStore, sessionId, caller), (stream) =>
       disconnected.resumed(sessionId, requestsOfStream(transport, stream)),
@@ -246,7 +249,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         sessions.size >= maxSessions ? maxSessions : sessionSlots.full(caller) ? caller : undefined;
       if (full !== undefined)
         return json(res, 503, rpcError(-32000, tooManySessions(full, sessionSlots.perCaller)));
-      const { server, transport } = newSession(caller);
+      const { server, transport } = await newSession(caller, sessionContext(req));
       await server.connect(transport);
       try {
         return await transport.handleRequest(req, res, body);

@@ -1,6 +1,7 @@
 /**
  * `troupe/mcp`: troupe inside your own MCP server. `registerTools` adds troupe's tools to your
- * `McpServer`; `withSession` runs any tool handler of yours as a troupe session.
+ * `McpServer`; `withSession` runs any tool handler of yours as a troupe session; `createHttpApp`
+ * serves troupe's tools and yours (its `setup`) over troupe's own Streamable HTTP front.
  */
 
 export type {
@@ -32,6 +33,8 @@ export { MemoryConversationStore } from './conversations.js';
 export { MemoryCostLedger, type MemoryCostLedgerOptions } from './cost-ledger.js';
 export type { ToolErrorInfo } from './errors.js';
 export { MemoryEventStore } from './event-store.js';
+export { createHttpApp, type HttpApp, type HttpAppOptions, type RouteHandler } from './http.js';
+export type { NamedToken } from './http-auth.js';
 export type { RegisteredTools, RegisterToolsOptions } from './register.js';
 export { registerTools, TOOL_NAMES } from './register.js';
 export { sessionMetadataSchema, toolErrorSchema } from './schemas.js';

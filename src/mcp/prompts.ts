@@ -9,6 +9,7 @@ import { completable, type GetPromptResult, type McpServer } from '@modelcontext
 import * as z from 'zod';
 import { completeModel, completeModelList, completeProvider, MAX_TYPED_LIST } from './completions.js';
 import type { McpContext } from './context.js';
+import type { ToolName } from './tool.js';
 
 /**
  * The prompts' argument schemas, built once per context: the completions they carry read only the
@@ -43,19 +44,27 @@ function promptSchemas(mcp: McpContext) {
   };
 }
 
-export function installPrompts(server: McpServer, mcp: McpContext): void {
+/** Each prompt asks for one of troupe's tools: it is offered only beside that tool (`tools`). */
+export function installPrompts(server: McpServer, mcp: McpContext, tools?: readonly ToolName[]): void {
   let schemas = schemasOf.get(mcp);
   if (schemas === undefined) {
     schemas = promptSchemas(mcp);
     schemasOf.set(mcp, schemas);
   }
+  if (tools === undefined || tools.includes('chat')) secondOpinion(server, schemas.secondOpinion);
+  if (tools === undefined || tools.includes('consensus')) review(server, schemas.review);
+}
+
+type Schemas = ReturnType<typeof promptSchemas>;
+
+function secondOpinion(server: McpServer, argsSchema: Schemas['secondOpinion']): void {
   server.registerPrompt(
     'second_opinion',
     {
       title: 'Second opinion from another model',
       description:
         'Asks another model (through troupe’s chat tool) what it thinks of a question, an answer or a plan.',
-      argsSchema: schemas.secondOpinion,
+      argsSchema,
     },
     ({ question, provider, model }): GetPromptResult => {
       const target = [provider && `provider "${provider}"`, model && `model "${model}"`]
@@ -68,14 +77,16 @@ export function installPrompts(server: McpServer, mcp: McpContext): void {
       );
     },
   );
+}
 
+function review(server: McpServer, argsSchema: Schemas['review']): void {
   server.registerPrompt(
     'review',
     {
       title: 'Multi-model review',
       description:
         'Has several models review code or text at once (troupe’s consensus tool) and merges their findings.',
-      argsSchema: schemas.review,
+      argsSchema,
     },
     ({ content, models, focus }): GetPromptResult => {
       const targets = (models ?? '')

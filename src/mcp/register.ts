@@ -99,7 +99,7 @@ export function registerTools(
     throw runtimeError('INVALID_REQUEST', 'Expected `context` to be built on the same runtime as `runtime`');
   }
   const prefix = options.prefix ?? '';
-  const chosen = pick(options.tools);
+  const chosen = pickTools(options.tools);
   const tools = chosen.map((tool) =>
     prefix === '' ? tool : ({ ...tool, name: `${prefix}${tool.name}` as ToolName } as TroupeTool),
   );
@@ -147,7 +147,7 @@ function refuseUnused(options: RegisterToolsOptions): void {
   }
 }
 
-function pick(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
+export function pickTools(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
   if (names === undefined) return TOOLS;
   if (!Array.isArray(names)) {
     throw runtimeError(

@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { McpContext } from './context.js';
-import { mcpServerToolHandlers } from './sdk-internals.js';
+import { mcpServerToolHandlers, type StoredHandler } from './sdk-internals.js';
 import { startToolTask } from './tasks/task-handlers.js';
 import { createTaskResultV1, createTaskResultV2, declaresTasksV2 } from './tasks/task-wire.js';
 import { callContext, invokeTool, type TroupeTool, toCallToolResult, toolDefinition } from './tool.js';
@@ -46,8 +46,7 @@ export function installToolCalls(server: McpServer, mcp: McpContext, tools: read
 
   low.setRequestHandler('tools/call', { params: callParams }, async (params, ctx) => {
     const own = byName.get(params.name);
-    if (own === undefined)
-      return others.call({ method: 'tools/call', params }, ctx) as Promise<CallToolResult>;
+    if (own === undefined) return callOther(others.call, params, mcp, ctx);
     const { tool } = own;
     const modern = ctx.mcpReq.envelope !== undefined;
     const asTask = modern
@@ -66,6 +65,29 @@ export function installToolCalls(server: McpServer, mcp: McpContext, tools: read
     const record = await startToolTask(mcp, tool, params.arguments, ctx, params.task?.ttl);
     return modern ? createTaskResultV2(record) : createTaskResultV1(record);
   });
+}
+
+/**
+ * A tool of the host's (`withSession`, or any): tracked as troupe's own, so on troupe's HTTP front a
+ * closed 2025-era stream cancels it after `disconnectGraceMs` too (until 2026-12-06 it ran on to its
+ * end), and a cancellation taken before it started finds it. The handler reads the tracked signal.
+ */
+async function callOther(
+  call: StoredHandler,
+  params: z.infer<typeof callParams>,
+  mcp: McpContext,
+  ctx: ServerContext,
+): Promise<CallToolResult> {
+  const tracked = mcp.calls.track(ctx.sessionId, ctx.mcpReq.id, ctx.mcpReq.signal);
+  try {
+    const own =
+      tracked.signal === ctx.mcpReq.signal
+        ? ctx
+        : { ...ctx, mcpReq: { ...ctx.mcpReq, signal: tracked.signal } };
+    return (await call({ method: 'tools/call', params }, own)) as CallToolResult;
+  } finally {
+    tracked.release();
+  }
 }
 
 /** A plain (not task) call: tracked so a closed HTTP stream can cancel it. */

@@ -1,0 +1,230 @@
+/**
+ * `createHttpApp` from `troupe/mcp` with an embedder's tools (docs/embedding.md, "Over HTTP: troupe's
+ * front with your tools"): its `setup` registers a `withSession` tool on every server the front
+ * builds, beside the troupe tools chosen with `tools`. Real HTTP, the SDK's own client in both eras
+ * (2025-11-25, its default, and pinned to 2026-07-28), named tokens.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { McpRequestContext } from '@modelcontextprotocol/server';
+import { afterEach, expect, it } from 'vitest';
+import * as z from 'zod';
+import { createHttpApp, createMcpContext, type HttpAppOptions, withSession } from '../../../src/mcp/index.js';
+import { createSimulatedProvider } from '../../../src/providers/simulated.js';
+import { createRuntime } from '../../../src/runtime/runtime.js';
+import type { SessionHandle } from '../../../src/runtime/types.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const TOKENS = [
+  { name: 'alice', token: 'alice-token-1234' },
+  { name: 'bob', token: 'bob-token-123456' },
+];
+const ERAS = [undefined, '2026-07-28'] as const;
+type Pin = (typeof ERAS)[number];
+
+const structured = (result: unknown) =>
+  (result as { structuredContent: Record<string, unknown> }).structuredContent;
+
+/** A front whose `setup` adds `ask` (a `withSession` tool making one 600 ms model call) to troupe's `chat` and `sessions`. */
+async function serve(extra: Partial<HttpAppOptions> = {}) {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 600, max: 600 } })],
+    defaults: { model: 'sim-fast' },
+  });
+  const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
+  const built: McpRequestContext[] = [];
+  const started: SessionHandle[] = [];
+  const waiters: (() => void)[] = [];
+  const app = createHttpApp({
+    mcp,
+    port: 0,
+    tokens: TOKENS,
+    tools: ['chat', 'sessions', 'cancel_session'],
+    setup: (server, context) => {
+      built.push(context);
+      server.registerTool(
+        'ask',
+        { description: 'Asks the model.', inputSchema: z.object({ text: z.string() }) },
+        withSession(
+          runtime,
+          async ({ text }, session) => {
+            const handle = session.submit({ messages: [{ role: 'user', content: text }] });
+            started.push(handle);
+            for (const w of waiters.splice(0)) w();
+            const answer = await handle.result;
+            return { content: [{ type: 'text', text: answer.ok ? answer.content : answer.error.code }] };
+          },
+          { lane: 'asks' },
+        ),
+      );
+    },
+    ...extra,
+  });
+  const { url } = await app.listen();
+  cleanups.push(async () => {
+    await runtime.shutdown({ deadlineMs: 0 });
+    await app.close();
+    mcp.close();
+  });
+  const connect = async (token: string, pin?: Pin) => {
+    const client = new Client(
+      { name: 'embedder-test', version: '1' },
+      pin === undefined ? undefined : { versionNegotiation: { mode: { pin } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    cleanups.push(() => client.close());
+    return client;
+  };
+  /** The model calls `ask` started so far, once there are `n`. */
+  const sessions = async (n: number) => {
+    while (started.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+    return started.slice(0, n);
+  };
+  return { app, built, connect, sessions, runtime };
+}
+
+function ask(client: Client, text = 'hi') {
+  const controller = new AbortController();
+  const result = client
+    .callTool({ name: 'ask', arguments: { text } }, { signal: controller.signal })
+    .then((r) => (r.isError ? 'error' : 'answered'))
+    .catch(() => 'rejected');
+  return { result, cancel: () => controller.abort() };
+}
+
+it('lists and calls the embedder’s tool beside the troupe tools chosen, and no other, in both eras', async () => {
+  const { built, connect } = await serve();
+  for (const pin of ERAS) {
+    const client = await connect(TOKENS[0]!.token, pin);
+    expect(client.getNegotiatedProtocolVersion()).toBe(pin ?? '2025-11-25');
+    const names = (await client.listTools()).tools.map((tool) => tool.name);
+    expect(names.sort()).toEqual(['ask', 'cancel_session', 'chat', 'sessions']);
+    // A prompt comes with its tool: `second_opinion` asks for `chat`, `review` for `consensus`.
+    expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['second_opinion']);
+    expect(client.getInstructions()).toContain("troupe's tools here: chat, sessions, cancel_session.");
+    const result = await client.callTool({ name: 'ask', arguments: { text: 'hello' } });
+    expect(result.isError).toBeFalsy();
+    expect(structured(result).session).toMatchObject({
+      state: 'done',
+      provider: 'asks',
+      caller: { owner: 'token:alice' },
+    });
+    const chat = await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } });
+    expect(structured(chat).session).toMatchObject({ state: 'done', caller: { owner: 'token:alice' } });
+  }
+  // One server for the 2025-era session (its caller named), one per 2026-07-28 request.
+  const legacy = built.filter((c) => c.era === 'legacy');
+  expect(legacy).toHaveLength(1);
+  expect(legacy[0]?.authInfo?.clientId).toBe('alice');
+  const modern = built.filter((c) => c.era === 'modern');
+  expect(modern.length).toBeGreaterThanOrEqual(4);
+  expect(modern.every((c) => c.authInfo?.clientId === 'alice')).toBe(true);
+});
+
+it('ends a call’s session `cancelled` when the client aborts it, in both eras, with no `withCancellations`', async () => {
+  const { connect, sessions } = await serve();
+  for (const [i, pin] of ERAS.entries()) {
+    const client = await connect(TOKENS[0]!.token, pin);
+    const call = ask(client);
+    const session = (await sessions(i + 1))[i] as SessionHandle;
+    call.cancel();
+    expect(await call.result).toBe('rejected');
+    expect((await session.result).metadata.state).toBe('cancelled');
+  }
+});
+
+it('scopes the embedder’s sessions by named token as troupe’s own: another caller neither lists nor cancels them', async () => {
+  const { connect, sessions } = await serve();
+  for (const pin of ERAS) {
+    const [alice, bob] = [await connect(TOKENS[0]!.token, pin), await connect(TOKENS[1]!.token, pin)];
+    const before = (await sessions(0)).length;
+    const call = ask(alice, 'mine');
+    await sessions(before + 1);
+    const running = async (client: Client) =>
+      (
+        structured(await client.callTool({ name: 'sessions', arguments: {} })).live_by_state as {
+          running: { sessionId: string; provider: string }[];
+        }
+      ).running;
+    const mine = (await running(alice)).find((s) => s.provider === 'asks');
+    expect(mine).toBeDefined();
+    expect(await running(bob)).toEqual([]);
+    const refused = await bob.callTool({
+      name: 'cancel_session',
+      arguments: { session_id: mine?.sessionId },
+    });
+    expect(refused.isError).toBe(true);
+    expect(await call.result).toBe('answered');
+  }
+});
+
+it('refuses a troupe tool name it does not have and an option it does not take, when built', async () => {
+  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const mcp = createMcpContext({ runtime, log: () => {} });
+  cleanups.push(async () => {
+    mcp.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  expect(() => createHttpApp({ mcp, tools: ['chatt' as 'chat'] })).toThrow(
+    /Expected tool names from .*"chatt"/,
+  );
+  expect(() => createHttpApp({ mcp, setUp: () => {} } as HttpAppOptions)).toThrow(
+    /in `createHttpApp options`, got `setUp`/,
+  );
+});
+
+it('ends the embedder’s call whose client went away, in both eras, once `disconnectGraceMs` passes on a 2025-era session, with troupe’s tools or none', async () => {
+  for (const tools of [undefined, []] as const) {
+    const { connect, sessions } = await serve({
+      disconnectGraceMs: 0,
+      ...(tools === undefined ? {} : { tools }),
+    });
+    for (const [i, pin] of ERAS.entries()) {
+      const client = await connect(TOKENS[0]!.token, pin);
+      const call = ask(client);
+      const session = (await sessions(i + 1))[i] as SessionHandle;
+      await client.close();
+      expect(await call.result).toBe('rejected');
+      expect((await session.result).metadata.state).toBe('cancelled');
+    }
+  }
+});
+
+it('serves the embedder’s tools alone with `tools: []`: none of troupe’s tools, prompts or their names in the instructions', async () => {
+  const { connect } = await serve({ tools: [] });
+  for (const pin of ERAS) {
+    const client = await connect(TOKENS[0]!.token, pin);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['ask']);
+    expect((await client.listPrompts()).prompts).toEqual([]);
+    expect(client.getInstructions()).not.toMatch(/chat|tools here/);
+    expect((await client.listResources()).resources.map((r) => r.uri)).toContain('troupe://sessions');
+    const result = await client.callTool({ name: 'ask', arguments: { text: 'alone' } });
+    expect(structured(result).session).toMatchObject({ state: 'done', caller: { owner: 'token:alice' } });
+  }
+});
+
+it('fails only the request whose `setup` throws, in both eras, and serves the next', async () => {
+  let fail = true;
+  const { connect } = await serve({
+    setup: (server) => {
+      if (fail) throw new Error('the tenant’s config is missing');
+      server.registerTool('late', { inputSchema: z.object({}) }, async () => ({ content: [] }));
+    },
+  });
+  for (const pin of ERAS) {
+    fail = true;
+    await expect(connect(TOKENS[0]!.token, pin).then((c) => c.listTools())).rejects.toThrow(
+      /Internal error|500/,
+    );
+    fail = false;
+    const client = await connect(TOKENS[0]!.token, pin);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('late');
+  }
+});
