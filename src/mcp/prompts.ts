@@ -44,20 +44,31 @@ function promptSchemas(mcp: McpContext) {
   };
 }
 
-/** Each prompt asks for one of troupe's tools: it is offered only beside that tool (`tools`). */
-export function installPrompts(server: McpServer, mcp: McpContext, tools?: readonly ToolName[]): void {
+/**
+ * Each prompt asks for one of troupe's tools: it is offered only beside that tool (`tools`), and
+ * names it as it is registered (`prefix`, `registerTools`' option: with `troupe_` the host's model
+ * is told to call `troupe_chat`, the tool it has; until 2026-12-06 it was told `chat`).
+ */
+export function installPrompts(
+  server: McpServer,
+  mcp: McpContext,
+  tools?: readonly ToolName[],
+  prefix = '',
+): void {
   let schemas = schemasOf.get(mcp);
   if (schemas === undefined) {
     schemas = promptSchemas(mcp);
     schemasOf.set(mcp, schemas);
   }
-  if (tools === undefined || tools.includes('chat')) secondOpinion(server, schemas.secondOpinion);
-  if (tools === undefined || tools.includes('consensus')) review(server, schemas.review);
+  if (tools === undefined || tools.includes('chat'))
+    secondOpinion(server, schemas.secondOpinion, `${prefix}chat`);
+  if (tools === undefined || tools.includes('consensus'))
+    review(server, schemas.review, `${prefix}consensus`);
 }
 
 type Schemas = ReturnType<typeof promptSchemas>;
 
-function secondOpinion(server: McpServer, argsSchema: Schemas['secondOpinion']): void {
+function secondOpinion(server: McpServer, argsSchema: Schemas['secondOpinion'], tool: string): void {
   server.registerPrompt(
     'second_opinion',
     {
@@ -72,14 +83,14 @@ function secondOpinion(server: McpServer, argsSchema: Schemas['secondOpinion']):
         .join(' and ');
       return userMessage(
         'A second opinion from another model',
-        `Get a second opinion: call troupe's \`chat\` tool with the prompt below${target ? ` (${target})` : ''}, ` +
+        `Get a second opinion: call troupe's \`${tool}\` tool with the prompt below${target ? ` (${target})` : ''}, ` +
           `then tell me where its answer agrees or disagrees with yours, and why.\n\n---\n${question}`,
       );
     },
   );
 }
 
-function review(server: McpServer, argsSchema: Schemas['review']): void {
+function review(server: McpServer, argsSchema: Schemas['review'], tool: string): void {
   server.registerPrompt(
     'review',
     {
@@ -105,7 +116,7 @@ function review(server: McpServer, argsSchema: Schemas['review']): void {
           : 'with two or three different models from troupe://models';
       return userMessage(
         'A review by several models',
-        `Review the content below with troupe's \`consensus\` tool ${which}. Ask each model for a review` +
+        `Review the content below with troupe's \`${tool}\` tool ${which}. Ask each model for a review` +
           `${focus ? ` focused on ${focus}` : ''}: concrete problems with where they are and how to fix them. ` +
           'Then merge the answers: findings several models share first, then the rest, each with who found it.' +
           `\n\n---\n${content}`,

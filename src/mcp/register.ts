@@ -108,7 +108,15 @@ export function registerTools(
     installToolCalls(server, context, tools);
   }
   if (options.resources === true) installResources(server, context, 'subscribed');
-  if (options.prompts === true) installPrompts(server, context);
+  // A prompt comes only with its tool, named as registered (`prompts.ts`); until 2026-12-06 both came
+  // whatever `tools` chose, and told the host's model to call `chat` whatever the prefix.
+  if (options.prompts === true)
+    installPrompts(
+      server,
+      context,
+      chosen.map((tool) => tool.name),
+      prefix,
+    );
   return {
     names: tools.map((tool) => tool.name),
     context,

@@ -47,7 +47,7 @@ async function chatSessionId(mcp: Client): Promise<string> {
 describe('registerTools with resources and prompts', () => {
   it('serves troupe’s resources, the charts given and the prompts', async () => {
     const mcp = await connected({
-      tools: ['chat'],
+      tools: ['chat', 'consensus'],
       resources: true,
       prompts: true,
       charts: { session: CHART },
@@ -77,6 +77,17 @@ describe('registerTools with resources and prompts', () => {
     const mcp = await connected({ tools: ['chat'] });
     expect(mcp.getServerCapabilities()?.resources).toBeUndefined();
     expect(mcp.getServerCapabilities()?.prompts).toBeUndefined();
+  });
+
+  it('offers a prompt only beside its tool, naming that tool as it is registered', async () => {
+    const mcp = await connected({ tools: ['chat', 'sessions'], prefix: 'troupe_', prompts: true });
+    // `review` asks for `consensus`, which is not there.
+    expect((await mcp.listPrompts()).prompts.map((p) => p.name)).toEqual(['second_opinion']);
+    const got = await mcp.getPrompt({ name: 'second_opinion', arguments: { question: 'why?' } });
+    const [message] = got.messages;
+    const text = (message?.content as { text?: string } | undefined)?.text;
+    expect(text).toContain("call troupe's `troupe_chat` tool");
+    expect((await mcp.listTools()).tools.map((t) => t.name)).toContain('troupe_chat');
   });
 
   it('refuses charts or a session filter without resources: true, naming the option', () => {
