@@ -234,3 +234,16 @@ function recentReader(
       .recent.filter((s) => filter(s.sessionId, ctx))
       .slice(0, limit);
 }
+
+/**
+ * `build`, run once per context and its result kept with it (dropped with the context): for what
+ * every server of a context may share, since a server is built per request on the 2026-07-28 HTTP
+ * path (the prompts' schemas, the resource templates: `npm run bench -- mcp`).
+ */
+export function perContext<T>(build: (mcp: McpContext) => T): (mcp: McpContext) => T {
+  const built = new WeakMap<McpContext, T>();
+  return (mcp) => {
+    if (!built.has(mcp)) built.set(mcp, build(mcp));
+    return built.get(mcp) as T;
+  };
+}

@@ -8,7 +8,7 @@
 import { completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { completeModel, completeModelList, completeProvider, MAX_TYPED_LIST } from './completions.js';
-import type { McpContext } from './context.js';
+import { type McpContext, perContext } from './context.js';
 import type { ToolName } from './tool.js';
 
 /**
@@ -16,7 +16,7 @@ import type { ToolName } from './tool.js';
  * context. A server is built per request on the 2026-07-28 HTTP path, and building these two there
  * took about 235 µs of the 360 µs a server took (2026-12-06, `npm run bench -- mcp`).
  */
-const schemasOf = new WeakMap<McpContext, ReturnType<typeof promptSchemas>>();
+const schemasOf = perContext(promptSchemas);
 
 function promptSchemas(mcp: McpContext) {
   return {
@@ -55,11 +55,7 @@ export function installPrompts(
   tools?: readonly ToolName[],
   prefix = '',
 ): void {
-  let schemas = schemasOf.get(mcp);
-  if (schemas === undefined) {
-    schemas = promptSchemas(mcp);
-    schemasOf.set(mcp, schemas);
-  }
+  const schemas = schemasOf(mcp);
   if (tools === undefined || tools.includes('chat'))
     secondOpinion(server, schemas.secondOpinion, `${prefix}chat`);
   if (tools === undefined || tools.includes('consensus'))

@@ -26,7 +26,7 @@ import { jsonBytes } from '../core/json-bytes.js';
 import type { SessionSummary } from '../runtime/types.js';
 import { checkAnswerBudget, takeAnswerBytes } from './answer-budget.js';
 import { completeSessionId } from './completions.js';
-import type { McpContext } from './context.js';
+import { type McpContext, perContext } from './context.js';
 import { SESSIONS_URI, sessionUri } from './resource-changes.js';
 import { livePages } from './sessions-page.js';
 
@@ -57,9 +57,10 @@ export type ResourceUpdates =
  * context): a server is built per request on the 2026-07-28 HTTP path, where parsing them again
  * took about 30 µs of each (2026-12-06).
  */
-const templatesOf = new WeakMap<McpContext, ReturnType<typeof resourceTemplates>>();
+const templatesOf = perContext(resourceTemplates);
 
-function resourceTemplates(mcp: McpContext, chartNames: readonly string[]) {
+function resourceTemplates(mcp: McpContext) {
+  const chartNames = Object.keys(mcp.charts);
   return {
     session: new ResourceTemplate(`${SESSIONS_URI}/{id}`, {
       list: (ctx) => ({
@@ -87,11 +88,7 @@ function resourceTemplates(mcp: McpContext, chartNames: readonly string[]) {
 
 export function installResources(server: McpServer, mcp: McpContext, updates: ResourceUpdates): void {
   const chartNames = Object.keys(mcp.charts);
-  let templates = templatesOf.get(mcp);
-  if (templates === undefined) {
-    templates = resourceTemplates(mcp, chartNames);
-    templatesOf.set(mcp, templates);
-  }
+  const templates = templatesOf(mcp);
   const visible = (id: string, ctx: ServerContext) =>
     mcp.sessionFilter === undefined || mcp.sessionFilter(id, ctx);
 

@@ -4,7 +4,6 @@
  */
 import { type McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import type { McpContext } from './context.js';
-import { installPrompts } from './prompts.js';
 import { pickTools, registerTools } from './register.js';
 import { installResources, type ResourceUpdates } from './resources.js';
 import type { ToolName } from './tool.js';
@@ -43,11 +42,15 @@ export function createMcpServer(mcp: McpContext, options: ServerOptions = {}): M
           : `${ABOUT}${tools.length > 0 ? ` troupe's tools here: ${tools.join(', ')}.` : ''} ${RESOURCES}`,
     },
   );
-  registerTools(server, mcp.runtime, { context: mcp, ...(tools === undefined ? {} : { tools }) });
+  // Each prompt beside its tool (`registerTools`' `prompts`).
+  registerTools(server, mcp.runtime, {
+    context: mcp,
+    prompts: true,
+    ...(tools === undefined ? {} : { tools }),
+  });
   // None of troupe's: its `tools/call` still tracks the embedder's tools (`tool-calls.ts`).
   if (tools?.length === 0) installToolCalls(server, mcp, []);
   installResources(server, mcp, options.resourceUpdates ?? 'subscribed');
-  installPrompts(server, mcp, tools);
   return server;
 }
 
