@@ -7,6 +7,7 @@ import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprot
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { McpContext } from './context.js';
 import type { NamedToken } from './http-auth.js';
+import type { ServerIdentity } from './server.js';
 import type { ToolName } from './tool.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -27,6 +28,20 @@ export interface HttpAppOptions {
    * request with an internal error. @default none
    */
   readonly setup?: (server: McpServer, context: McpRequestContext) => void | Promise<void>;
+  /**
+   * Who every server says it is in `initialize` (`serverInfo`): your `name`, and any other field
+   * of the spec's `Implementation` (`title`, `description`, `websiteUrl`, `icons`); `version`
+   * defaults to the context's (`createMcpContext({ version })`). Checked here: a field the spec
+   * refuses is `INVALID_REQUEST` now, not a failed `initialize` for every client.
+   * @default `{ name: 'troupe', version: <the context's> }`
+   */
+  readonly serverInfo?: ServerIdentity['serverInfo'];
+  /**
+   * What every server tells the host's model (`initialize`'s `instructions`): a string replaces
+   * troupe's; a function gets troupe's (its tools here and its resources) and returns yours, e.g.
+   * `(troupe) => \`Use lookup for words. ${troupe}\``. @default troupe's own, naming only the tools it has here
+   */
+  readonly instructions?: ServerIdentity['instructions'];
   /** Extra routes by exact path (e.g. `/`, `/metrics`); they sit behind the same Host/Origin/token checks. */
   readonly routes?: ReadonlyMap<string, RouteHandler>;
   /**
@@ -131,6 +146,8 @@ const HTTP_OPTION_KEYS = {
   mcp: true,
   tools: true,
   setup: true,
+  serverInfo: true,
+  instructions: true,
   routes: true,
   operatorRoutes: true,
   probes: true,

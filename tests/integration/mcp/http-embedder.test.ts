@@ -228,3 +228,45 @@ it('fails only the request whose `setup` throws, in both eras, and serves the ne
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('late');
   }
 });
+
+it('introduces every server by the embedder’s `serverInfo` and `instructions`, in both eras, troupe’s own by default', async () => {
+  const { connect } = await serve({
+    serverInfo: { name: 'lexicon', title: 'Lexicon', version: '2.1.0' },
+    instructions: (troupe) => `Use ask for words. ${troupe}`,
+  });
+  const plain = await serve({ instructions: 'Only ask.' });
+  const defaults = await serve();
+  for (const pin of ERAS) {
+    const client = await connect(TOKENS[0]!.token, pin);
+    expect(client.getServerVersion()).toMatchObject({ name: 'lexicon', title: 'Lexicon', version: '2.1.0' });
+    const told = client.getInstructions() ?? '';
+    expect(told.startsWith('Use ask for words. troupe runs every model call as a session')).toBe(true);
+    expect(told).toContain("troupe's tools here: chat, sessions, cancel_session.");
+    const replaced = await plain.connect(TOKENS[0]!.token, pin);
+    expect(replaced.getInstructions()).toBe('Only ask.');
+    expect(replaced.getServerVersion()).toMatchObject({ name: 'troupe', version: '0.1.0' });
+    const troupe = await defaults.connect(TOKENS[0]!.token, pin);
+    expect(troupe.getServerVersion()).toMatchObject({ name: 'troupe', version: '0.1.0' });
+    expect(troupe.getInstructions()).toMatch(/^troupe runs every model call/);
+  }
+});
+
+it('refuses a `serverInfo` the spec refuses and `instructions` that are no string, when built', async () => {
+  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const mcp = createMcpContext({ runtime, log: () => {} });
+  cleanups.push(async () => {
+    mcp.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  const build = (extra: Record<string, unknown>) => () =>
+    createHttpApp({ mcp, ...extra } as unknown as HttpAppOptions);
+  expect(build({ serverInfo: { name: 'x', title: 5 } })).toThrow(
+    /Expected `serverInfo` to be an MCP Implementation .*got title: /,
+  );
+  expect(build({ serverInfo: { name: 7 } })).toThrow(/got name: /);
+  expect(build({ serverInfo: 'lexicon' })).toThrow(/Expected `serverInfo` to be an object, got lexicon/);
+  expect(build({ instructions: 42 })).toThrow(
+    /Expected `instructions` to be a string or a function returning one, got number/,
+  );
+  expect(build({ instructions: () => undefined })).toThrow(/got undefined/);
+});
