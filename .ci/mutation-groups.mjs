@@ -20,10 +20,11 @@ export const GROUPS = {
   // The provider's cooldown and the circuit breaker (its machine and its runner over the shared
   // state): kept apart so the session machine's static mutants do not run the breaker property.
   gates: {
-    mutate: ['machines/provider.ts', 'machines/breaker.ts', 'src/runtime/breakers.ts'],
+    mutate: ['machines/provider.ts', 'machines/breaker.ts', 'machines/step.ts', 'src/runtime/breakers.ts'],
     tests: [
       'tests/unit/machines/provider.test.ts',
       'tests/unit/machines/breaker.test.ts',
+      'tests/unit/machines/step.test.ts',
       'tests/unit/machines/load.test.ts',
       'tests/unit/runtime/breakers.test.ts',
       'tests/properties/breaker.test.ts',

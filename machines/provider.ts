@@ -21,7 +21,8 @@
  * (`{ value, context }`) is JSON: it is what the shared state stores, in memory or on Redis, and
  * `providerStep` is a pure function of it.
  */
-import { assign, setup, transition } from 'xstate';
+import { assign, setup } from 'xstate';
+import { snapshotStep } from './step.js';
 
 export interface ProviderContext {
   /** When the cooldown ends (`coolingDown`). */
@@ -161,12 +162,14 @@ export const initialProviderSnapshot = (): ProviderSnapshot => ({
   context: { until: null, probe: null, probeLapsesAt: null, probeAcceptedAt: null, cooldowns: 0 },
 });
 
+const step = snapshotStep(providerMachine);
+
 /** One transition of the provider machine, as a pure function of its plain snapshot. */
 export function providerStep(snapshot: ProviderSnapshot, event: ProviderMachineEvent): ProviderSnapshot {
   // Answers that change nothing are the common case: no XState work for them.
   // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; open handles no other event.
   if (snapshot.value === 'open' && event.type !== 'provider.rateLimited') return snapshot;
-  const [next] = transition(providerMachine, providerMachine.resolveState(snapshot), event);
+  const next = step(providerMachine.resolveState(snapshot), event);
   return { value: next.value as ProviderStateValue, context: next.context };
 }
 
