@@ -66,8 +66,17 @@ export const GROUPS = {
   // Limits in providers' own units: the rate windows, the limiter's policy over them and the
   // provider cooldown, and its runner over a shared state (in memory here).
   limits: {
-    mutate: ['src/core/rate-window.ts', 'src/runtime/limiter.ts', 'src/runtime/limits.ts'],
-    tests: ['tests/unit/core/rate-window.test.ts', 'tests/unit/runtime/limiter*.test.ts'],
+    mutate: [
+      'src/core/rate-window.ts',
+      'src/runtime/limiter.ts',
+      'src/runtime/limits.ts',
+      'src/runtime/rejecting-state.ts',
+    ],
+    tests: [
+      'tests/unit/core/rate-window.test.ts',
+      'tests/unit/runtime/limiter*.test.ts',
+      'tests/unit/runtime/rejecting-state.test.ts',
+    ],
   },
   // The provider error mapping and the MCP error conversion, each stated case by case in unit
   // tests (the vendor tables row by row too, without HTTP: http-errors-vendors.test.ts).

@@ -11,7 +11,8 @@
  * timeout sooner than `minTimeoutMs`, or one that ended a stream still flowing), tells nothing
  * about the provider and counts neither way: one client's `timeout_ms: 1`, or its long prompts
  * streamed past its own deadline, must not open the breaker every client shares. If the shared state
- * cannot be reached the call goes (the breaker fails open) and the error goes to `onError`.
+ * cannot be reached (it rejects, or its adapter throws: `rejectingState`) the call goes (the breaker
+ * fails open) and the error goes to `onError`.
  */
 import {
   type BreakerSettings,
@@ -24,6 +25,7 @@ import {
 import type { Clock } from '../core/clock.js';
 import { providerError, runtimeError, type TroupeError } from '../core/errors.js';
 import type { SharedState } from './ports.js';
+import { rejectingState } from './rejecting-state.js';
 
 export interface BreakerOptions {
   /** Failures within `windowMs` that open a provider's breaker. @default 5 */
@@ -107,9 +109,10 @@ export class Breakers {
   private readonly minTimeoutMs: number;
   private readonly seen = new Map<string, BreakerSnapshot>();
   private readonly sync: SyncState;
+  private readonly state: SharedState;
 
   constructor(
-    private readonly state: SharedState,
+    state: SharedState,
     options: BreakerOptions,
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void,
@@ -125,6 +128,8 @@ export class Breakers {
         );
     }
     this.sync = state as SyncState;
+    // An adapter's throw fails as its rejection would: open, the call goes; the error to `onError`.
+    this.state = rejectingState(state);
   }
 
   /** Asks `provider`'s breaker to let a call through: a pass, or the error that refuses it. */

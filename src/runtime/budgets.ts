@@ -29,6 +29,7 @@ import { completionBudget, estimatePromptTokens } from '../providers/estimate.js
 import type { ChatRequest, TokenUsage } from '../providers/port.js';
 import { costOf, estimateCost, type PriceTable, priceOf, round } from '../providers/prices.js';
 import type { SharedState } from './ports.js';
+import { rejectingState } from './rejecting-state.js';
 
 /** A daily amount: a number (in `BudgetOptions.currency`), or amounts by currency (`{ USD: 5, CNY: 30 }`). */
 export type BudgetAmount = number | Readonly<Record<string, number>>;
@@ -94,13 +95,16 @@ export class Budgets {
   private readonly callers = new Set<string>();
   // Stryker disable next-line StringLiteral: any value that is not a day is replaced at the first `today()`.
   private seenDay = '';
+  private readonly state: SharedState;
 
   constructor(
     options: BudgetOptions,
     private readonly prices: PriceTable | undefined,
-    private readonly state: SharedState,
+    state: SharedState,
     private readonly clock: Clock,
   ) {
+    // An adapter's throw fails as its rejection would: a reservation's fails its call, a settle's goes to `onError`.
+    this.state = rejectingState(state);
     this.limits = limitsOf(options);
     this.maxCallers = options.maxCallers ?? 10_000;
     // Stryker disable next-line ArrowFunction: `() => undefined` is as falsy: nobody is kept.

@@ -34,18 +34,11 @@ import {
 } from './limiter.js';
 import type { MemorySharedState } from './memory-state.js';
 import type { SharedState } from './ports.js';
+import { rejectingState } from './rejecting-state.js';
 
 type Maybe<T> = T | Promise<T>;
 /** A cooldown holding a start: until when (see `coolingAt`). */
 export type Cooling = { readonly limit: 'cooldown'; readonly at: number | null };
-/** What `call` returns, or what it throws as a rejection. */
-function rejecting<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return call();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 const then = <T, U>(value: Maybe<T>, fn: (value: T) => Maybe<U>): Maybe<U> =>
   value instanceof Promise ? value.then(fn) : fn(value);
 
@@ -72,10 +65,8 @@ export class Limiter {
     const memory = state as MemorySharedState;
     this.memory = { update: (k, i, c, t) => memory.updateNow(k, i, c, t), read: (k) => memory.readNow(k) };
     // An adapter's throw fails as its rejection would (tried again, then `onError`; docs/runtime.md).
-    this.shared = {
-      update: (k, i, c, t) => rejecting(() => state.update(k, i, c, t)),
-      read: (k) => rejecting(() => state.read(k)),
-    };
+    const shared = rejectingState(state);
+    this.shared = { update: (k, i, c, t) => shared.update(k, i, c, t), read: (k) => shared.read(k) };
   }
 
   /** The limits of a model of a provider, if any. */
