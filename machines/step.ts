@@ -9,7 +9,7 @@
  * actions should not call `assign()` directly" whenever a step ran inside an XState actor's own
  * action (the supervisor's, or a session's with `engine: 'xstate'`): 32 times in 3,000 runs of the
  * runtime model, and in the test output of anyone running troupe with breakers under vitest. Until
- * 2026-12-07 both machines stepped so.
+ * 2026-12-06 both machines stepped so.
  *
  * The scope does nothing a step of these machines needs: their actions are all `assign` (resolved
  * by the machine itself), and they spawn, emit, defer and log nothing.

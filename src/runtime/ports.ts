@@ -130,7 +130,7 @@ export interface SharedLimits {
  * changed atomically. The updates of one key made by one instance apply in the order they were
  * made (`Limiter.tryStartFresh` relies on it: an ask made after a settle finds what it wrote).
  * A failure is a rejection; the limits, the breakers and the budgets take a throw as one
- * (`rejectingState`; until 2026-12-07 only the limits did).
+ * (`rejectingState`; until 2026-12-06 only the limits did).
  */
 export interface SharedState {
   /** Reads the JSON-able state under `key` (or `init()` when none), applies `change` (pure; may run more than once on a conflict), stores the state it returns (expiring after `ttlMs` when given) and resolves to its `result`. */

@@ -3,7 +3,7 @@
  * is taken as the rejection it stands for, by each part of the runtime that keeps its state there:
  * the limiter, the breakers and the budgets (`rejectingState`). Each case runs twice, the state
  * throwing and the state rejecting, and expects the same outcome of both: the session's result,
- * what `onError` heard and the calls the provider received. Until 2026-12-07 only the limiter took
+ * what `onError` heard and the calls the provider received. Until 2026-12-06 only the limiter took
  * a throw so: at a breaker or a budget it went up through the call's gate, and the call ended
  * `INTERNAL` (a breaker failed closed where a rejection fails open).
  */
@@ -111,7 +111,7 @@ async function answered(w: World, outcome: 'ok' | 'retryable', waitMs = 0): Prom
   await stepClock(w.clock, waitMs, 100);
   w.provider.pending()[0]?.settle(outcome);
   const result = await endedSoon(handle.result);
-  // Until 2026-12-07 a breaker's write that threw as a failed call ended left its session unended.
+  // Until 2026-12-06 a breaker's write that threw as a failed call ended left its session unended.
   if (result === undefined) return { ok: false, code: '(not ended)' };
   return result.ok ? { ok: true } : { ok: false, code: result.error.code, message: result.error.message };
 }
