@@ -48,8 +48,16 @@ export function createCallGate(parts: GateParts): CallGate<SessionRecord> | unde
     },
     close(ticket, end: CallEnd) {
       const { pass, reservation } = ticket as Ticket;
-      // A pass comes only from the breakers, a reservation only from the budgets.
-      if (pass !== null) (breakers as Breakers).report(pass, end);
+      // Bookkeeping after the call, never the call's outcome: a throw here (a stored breaker
+      // snapshot its machine cannot step, say) is reported and the settle still goes. Until
+      // 2026-12-06 it went up through the call's end: a failed call's session heard no answer and
+      // waited for its run deadline, and the throw was an unhandled rejection.
+      try {
+        // A pass comes only from the breakers, a reservation only from the budgets.
+        if (pass !== null) (breakers as Breakers).report(pass, end);
+      } catch (error) {
+        onError(error);
+      }
       // A call the session cut before usage came is charged its prompt (the vendor read it).
       if (reservation !== null)
         (budgets as Budgets).settle(reservation, end.usage, end.aborted).catch(onError);

@@ -208,4 +208,19 @@ describe('createCallGate', () => {
     await flush();
     expect(errors).toEqual([away, away]);
   });
+
+  it('reports a breaker that throws on close and still settles the reservation', async () => {
+    const { gate, budgets, breakers, errors } = setup({ breakers: true, budgets: true });
+    const ticket = await gate?.open(callOf('gus'), provider, request);
+    const broken = new Error('a snapshot the machine cannot step');
+    (breakers as Breakers).report = () => {
+      throw broken;
+    };
+    expect(() =>
+      gate?.close(ticket, { failure: 'PROVIDER_UNAVAILABLE', aborted: false, silentMs: 60_000, usage }),
+    ).not.toThrow();
+    await flush();
+    expect(errors).toEqual([broken]);
+    expect(spent(budgets, 'gus')).toMatchObject({ spent: 3, reserved: 0 });
+  });
 });
