@@ -16,7 +16,9 @@
  * beyond it (`sessionCpuUsPerCall`: troupe's server CPU per call minus the layer's).
  * `BENCH_STDIO_BEFORE=<checkout>` adds a
  * third side, `before`: that checkout's built CLI (`<checkout>/dist/src/cli/main.js`), for an A/B
- * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its).
+ * of two builds in the same rounds (`vsBeforeCpuRatio`: this build's CPU per call over its);
+ * `BENCH_BEFORE_NODE_ARGS` (space-separated) goes to that side alone, so the same checkout with a
+ * Node flag is an A/B of the flag (e.g. `--max-semi-space-size=32`).
  *
  * A third level, `paced`, is how an MCP host calls a tool: one call at a time, with a pause between
  * calls (`--pace-ms`, 5 by default; a real host waits seconds for a model in between). Each call
@@ -42,7 +44,10 @@ const BARE = fileURLToPath(new URL('./stdio-bare.js', import.meta.url));
 const LAYER = fileURLToPath(new URL('./stdio-layer.js', import.meta.url));
 const BEFORE = process.env.BENCH_STDIO_BEFORE;
 
-const CHILD_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const words = (value: string | undefined) => (value ?? '').split(' ').filter((a) => a !== '');
+const CHILD_ARGS = words(process.env.BENCH_CHILD_NODE_ARGS);
+/** Node flags for the `before` side alone (after `BENCH_CHILD_NODE_ARGS`): the same build with a flag is an A/B of the flag. */
+const BEFORE_ARGS = words(process.env.BENCH_BEFORE_NODE_ARGS);
 
 type SideName = 'troupe' | 'bare' | 'layer' | 'before';
 
@@ -150,7 +155,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       ? [BARE]
       : side === 'layer'
         ? [LAYER]
-        : [side === 'troupe' ? CLI : (beforeCli as string), 'stdio'];
+        : side === 'troupe'
+          ? [CLI, 'stdio']
+          : [...BEFORE_ARGS, beforeCli as string, 'stdio'];
   const toolOf = (side: SideName) => (side === 'layer' ? 'bare_chat' : 'chat');
   const servers = new Map<string, Server>();
   const samples = new Map<string, Sample[]>();
