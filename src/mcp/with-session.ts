@@ -5,6 +5,7 @@
  */
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
+import { jsonBytes } from '../core/json-bytes.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type {
   Runtime,
@@ -148,6 +149,11 @@ export function withSession<A>(
           label: name,
           // Its caller, as `chat`'s sessions carry theirs: in its metadata, and for its share of the queue.
           metadata: { owner },
+          // What it holds while it waits, counted against `maxQueuedBytes` as a chat request's JSON
+          // is: until 2026-12-06 it counted 0, and one token held a call of 4 MiB arguments on each
+          // of its open requests (thousands on troupe's front) behind a lane limit, the queue's
+          // bytes reading 0.
+          bytes: argumentBytes(args),
           signal: call.signal,
           ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
           ...optional('priority', priority),
@@ -205,6 +211,18 @@ function errorResult(error: TroupeErrorData, metadata?: SessionMetadata): CallTo
 function describeProgress(progress: number, total: number | undefined, message: string | undefined): string {
   const amount = total === undefined ? `${progress}` : `${progress}/${total}`;
   return message === undefined ? amount : `${amount}: ${message}`;
+}
+
+/**
+ * The arguments' JSON bytes; 0 for arguments JSON cannot carry (a schema's transform may make a
+ * bigint), which came as JSON within the transport's bound.
+ */
+function argumentBytes(args: unknown): number {
+  try {
+    return jsonBytes(args);
+  } catch {
+    return 0;
+  }
 }
 
 function perCall<A, T>(value: PerCall<A, T> | undefined, args: A): T | undefined {

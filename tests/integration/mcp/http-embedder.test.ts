@@ -270,3 +270,74 @@ it('refuses a `serverInfo` the spec refuses and `instructions` that are no strin
   );
   expect(build({ instructions: () => undefined })).toThrow(/got undefined/);
 });
+
+it('counts an embedder’s call’s arguments against `maxQueuedBytes` while it waits, as a chat request’s, in both eras', async () => {
+  // One token's calls of large arguments behind a lane limit: until 2026-12-06 they counted 0, and
+  // each of its open requests (thousands on the front) held its 4 MiB in the queue unbounded.
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider()],
+    defaults: { model: 'sim-fast' },
+    limits: { perProvider: { held: 1 }, maxQueuedBytes: 1_000_000 },
+  });
+  const mcp = createMcpContext({ runtime, log: () => {} });
+  const gates: (() => void)[] = [];
+  const app = createHttpApp({
+    mcp,
+    port: 0,
+    tokens: TOKENS,
+    tools: [],
+    setup: (server) => {
+      server.registerTool(
+        'held',
+        { inputSchema: z.object({ text: z.string() }) },
+        withSession(
+          runtime,
+          async ({ text }) => {
+            await new Promise<void>((resolve) => gates.push(resolve));
+            return { content: [{ type: 'text', text: String(text.length) }] };
+          },
+          { lane: 'held' },
+        ),
+      );
+    },
+  });
+  const { url } = await app.listen();
+  const open = () => {
+    for (const gate of gates.splice(0)) gate();
+  };
+  cleanups.push(async () => {
+    await runtime.shutdown({ deadlineMs: 0 });
+    await app.close();
+    mcp.close();
+  });
+  const status = () => runtime.status({ recent: 0 });
+  const until = async (done: () => boolean) => {
+    while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  for (const pin of ERAS) {
+    const client = new Client(
+      { name: 'embedder-test', version: '1' },
+      pin === undefined ? undefined : { versionNegotiation: { mode: { pin } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${TOKENS[0]!.token}` } },
+      }),
+    );
+    cleanups.push(() => client.close());
+    const call = (text: string) => client.callTool({ name: 'held', arguments: { text } });
+    const running = call('x');
+    await until(() => gates.length === 1);
+    const waiting = call('a'.repeat(600_000));
+    await until(() => status().queued === 1);
+    expect(status().queuedBytes).toBeGreaterThan(600_000);
+    const refused = await call('b'.repeat(600_000));
+    expect(refused.isError).toBe(true);
+    expect(structured(refused).error).toMatchObject({ code: 'QUEUE_FULL' });
+    open();
+    await until(() => gates.length === 1);
+    open();
+    expect(structured(await waiting).session).toMatchObject({ state: 'done' });
+    expect((await running).isError).toBeFalsy();
+  }
+});
