@@ -98,8 +98,8 @@ export function registerTools(
   if (context.runtime !== runtime) {
     throw runtimeError('INVALID_REQUEST', 'Expected `context` to be built on the same runtime as `runtime`');
   }
-  const prefix = options.prefix ?? '';
   const chosen = pickTools(options.tools);
+  const prefix = toolPrefix(options.prefix, chosen);
   const tools = chosen.map((tool) =>
     prefix === '' ? tool : ({ ...tool, name: `${prefix}${tool.name}` as ToolName } as TroupeTool),
   );
@@ -155,6 +155,31 @@ function refuseUnused(options: RegisterToolsOptions): void {
   }
 }
 
+/**
+ * MCP's tool-name format (SEP-986, which the SDK's `registerTool` checks, and hosts rely on: some
+ * refuse a server whose tool names break it): 1 to 128 of letters, digits, `_`, `-` and `.`.
+ */
+const TOOL_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * `prefix`, once each name it makes of `tools` is a tool name in MCP's format: registerTools adds
+ * its tools past the SDK's `registerTool`, whose check warns of such a name, so until 2026-12-06 a
+ * prefix of `troupe/`, or of 200 characters, gave names the format refuses, without a word.
+ */
+function toolPrefix(prefix: string | undefined, tools: readonly TroupeTool[]): string {
+  if (prefix === undefined) return '';
+  if (typeof prefix === 'string' && tools.every((tool) => TOOL_NAME.test(`${prefix}${tool.name}`)))
+    return prefix;
+  const shown =
+    typeof prefix !== 'string'
+      ? `a ${typeof prefix}`
+      : `${JSON.stringify(prefix.length > 64 ? `${prefix.slice(0, 64)}…` : prefix)} (${prefix.length} characters)`;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    `Expected \`prefix\` to make tool names of 1 to 128 letters, digits, \`_\`, \`-\` and \`.\` (MCP's format), got ${shown}`,
+  );
+}
+
 export function pickTools(names: readonly ToolName[] | undefined): readonly TroupeTool[] {
   if (names === undefined) return TOOLS;
   if (!Array.isArray(names)) {
@@ -163,7 +188,15 @@ export function pickTools(names: readonly ToolName[] | undefined): readonly Trou
       `Expected \`tools\` to be an array of tool names from ${TOOL_NAMES.join(', ')}, got ${JSON.stringify(names)}`,
     );
   }
-  return names.map((name) => {
+  return names.map((name, i) => {
+    // Listed twice, a tool was in `tools/list` twice (and in the front's instructions), which MCP's
+    // unique tool names forbid; until 2026-12-06 it was taken.
+    if (names.indexOf(name) !== i) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected each tool name once in \`tools\`, got ${JSON.stringify(name)} twice`,
+      );
+    }
     const tool = TOOLS.find((candidate) => candidate.name === name);
     if (tool === undefined) {
       throw runtimeError(

@@ -175,6 +175,7 @@ it('refuses a troupe tool name it does not have and an option it does not take, 
   expect(() => createHttpApp({ mcp, tools: ['chatt' as 'chat'] })).toThrow(
     /Expected tool names from .*"chatt"/,
   );
+  expect(() => createHttpApp({ mcp, tools: ['chat', 'chat'] })).toThrow(/got "chat" twice/);
   expect(() => createHttpApp({ mcp, setUp: () => {} } as HttpAppOptions)).toThrow(
     /in `createHttpApp options`, got `setUp`/,
   );
