@@ -210,11 +210,16 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     if (rateLimits.maxConcurrent !== undefined) limits[entry.name] = rateLimits.maxConcurrent;
   };
 
+  // A pool is checked whether or not its provider's key is set, and names the file: checked only as
+  // the adapter was made, a file that `troupe models` and `troupe config` took without a key stopped
+  // the start once a key was set (until 2026-12-06), with a line that did not say which file.
+  const field = (name: string) => (path ? `${path}: ${name}` : name);
   const kimiKey = kimiKeyFrom(env);
   const kimi = file.kimi ?? {};
   const kimiModels = mergeModels(KIMI_MODELS, (kimi.models ?? []) as ModelSpec[]);
   const kimiBase = kimi.baseURL ?? firstSet(env, KIMI_BASE_URL_VARS);
   const kimiLimits = rateLimitsOf(kimi, kimi.tier);
+  const kimiSockets = poolSize(field('kimi'), kimi.maxSockets, kimiLimits?.maxConcurrent);
   await add(
     {
       name: 'kimi',
@@ -231,7 +236,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         ...(kimi.region === undefined ? {} : { region: kimi.region }),
         ...(kimiBase === undefined ? {} : { baseURL: kimiBase }),
         ...(kimi.cooldownScope === undefined ? {} : { cooldownScope: kimi.cooldownScope }),
-        maxSockets: poolSize('kimi', kimi.maxSockets, kimiLimits?.maxConcurrent),
+        maxSockets: kimiSockets,
       }),
     kimiLimits,
   );
@@ -241,6 +246,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const glmModels = mergeModels(GLM_MODELS, (glm.models ?? []) as ModelSpec[]);
   const glmBase = glm.baseURL ?? firstSet(env, ['GLM_BASE_URL', GLM_BASE_URL_VARS[glmHost]]);
   const codingPlan = glm.codingPlan ?? isTrue(env, 'GLM_CODING_PLAN');
+  const glmSockets = poolSize(field('glm'), glm.maxSockets, glm.maxConcurrent);
   await add(
     {
       name: 'glm',
@@ -258,7 +264,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
         models: glmModels,
         ...(glmBase === undefined ? {} : { baseURL: glmBase }),
         ...(glm.cooldownScope === undefined ? {} : { cooldownScope: glm.cooldownScope }),
-        maxSockets: poolSize('glm', glm.maxSockets, glm.maxConcurrent),
+        maxSockets: glmSockets,
       }),
     rateLimitsOf(glm),
   );
@@ -293,6 +299,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     const given = env[spec.apiKeyEnv]?.trim();
     const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
     const models = (spec.models ?? []) as ModelSpec[];
+    const maxSockets = poolSize(field(`providers[${index}]`), spec.maxSockets, spec.maxConcurrent);
     await add(
       {
         name: spec.name,
@@ -309,7 +316,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           models,
           ...(spec.headers === undefined ? {} : { defaultHeaders: spec.headers }),
           ...(spec.cooldownScope === undefined ? {} : { cooldownScope: spec.cooldownScope }),
-          maxSockets: poolSize(`providers[${index}]`, spec.maxSockets, spec.maxConcurrent),
+          maxSockets,
         }),
       rateLimitsOf(spec),
     );

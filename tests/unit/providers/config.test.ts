@@ -233,6 +233,40 @@ describe('loadProviders', () => {
     );
   });
 
+  it('refuses a pool below its provider’s concurrency whether or not its key is set, naming the file', async () => {
+    // Checked only as the adapter was made: `troupe models` took the file with no key, and the start
+    // failed once the key was set, without naming the file.
+    const dir = tempDir('troupe-config-');
+    const path = join(dir, 'pools.json');
+    const cases = [
+      [{ kimi: { maxConcurrent: 8, maxSockets: 4 } }, 'kimi', { MOONSHOT_API_KEY: 'sk-kimi' }],
+      [{ glm: { maxConcurrent: 8, maxSockets: 4 } }, 'glm', { ZAI_API_KEY: 'sk-glm' }],
+      [
+        {
+          providers: [
+            {
+              name: 'vllm',
+              baseURL: 'http://127.0.0.1:1/v1',
+              apiKeyEnv: 'V_KEY',
+              maxConcurrent: 8,
+              maxSockets: 4,
+            },
+          ],
+        },
+        'providers[0]',
+        { V_KEY: 'sk-v' },
+      ],
+    ] as const;
+    for (const [file, where, key] of cases) {
+      await writeFile(path, JSON.stringify(file));
+      for (const env of [{}, key]) {
+        await expect(loadProviders({ configPath: path, env })).rejects.toThrow(
+          `${path}: ${where}.maxSockets: Expected at least \`maxConcurrent\` (8) sockets, got 4`,
+        );
+      }
+    }
+  });
+
   it('refuses a file that is not JSON, naming the file', async () => {
     const dir = tempDir('troupe-config-');
     const path = join(dir, 'broken.json');
