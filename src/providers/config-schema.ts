@@ -45,3 +45,47 @@ export const modelSchema = z.strictObject({
 export const pricesSchema = z
   .record(z.string(), z.unknown(), { error: 'an object of prices by model id' })
   .optional();
+
+type FileModels = readonly { readonly fallbacks?: readonly { readonly provider?: string }[] | undefined }[];
+interface FileSections {
+  readonly kimi?: { readonly models?: FileModels | undefined } | undefined;
+  readonly glm?: { readonly models?: FileModels | undefined } | undefined;
+  readonly providers?:
+    | readonly { readonly name: string; readonly models?: FileModels | undefined }[]
+    | undefined;
+}
+
+/**
+ * The first fallback of the file's models that names a provider neither the file nor the
+ * environment (`TROUPE_OPENAI_NAME`'s endpoint, `endpoint`) defines, as
+ * `<where>.models[i].fallbacks[j].provider: Expected ...`; `undefined` when none does. Every target
+ * is resolved as a call is submitted, so such a typo passed `troupe models` and the start, and then
+ * every call to that model was refused, in a line naming only `fallbacks[j]` (until 2026-12-06).
+ */
+export function unknownFallbackProvider(
+  file: FileSections,
+  endpoint: string | undefined,
+): string | undefined {
+  const entries = file.providers ?? [];
+  const providers = [
+    'kimi',
+    'glm',
+    ...(endpoint === undefined ? [] : [endpoint]),
+    ...entries.map((p) => p.name),
+  ];
+  const sections = [
+    ['kimi', file.kimi?.models],
+    ['glm', file.glm?.models],
+    ...entries.map((entry, i) => [`providers[${i}]`, entry.models] as const),
+  ] as const;
+  for (const [where, models] of sections) {
+    for (const [i, model] of (models ?? []).entries()) {
+      for (const [j, fallback] of (model.fallbacks ?? []).entries()) {
+        if (fallback.provider === undefined || providers.includes(fallback.provider)) continue;
+        const known = providers.map((name) => `\`${name}\``).join(', ');
+        return `${where}.models[${i}].fallbacks[${j}].provider: Expected one of the providers ${known}, got ${JSON.stringify(fallback.provider)}`;
+      }
+    }
+  }
+  return undefined;
+}

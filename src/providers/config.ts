@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { checkedKey } from './api-key.js';
 import { hasCredentials, hasQuery, NO_CREDENTIALS, NO_QUERY, shownUrl } from './base-url.js';
-import { modelSchema, pricesSchema } from './config-schema.js';
+import { modelSchema, pricesSchema, unknownFallbackProvider } from './config-schema.js';
 import { envEndpoint, PROVIDER_NAME } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm-catalog.js';
@@ -269,6 +269,11 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     rateLimitsOf(glm),
   );
   const endpoint = envEndpoint(env);
+  const unknown = unknownFallbackProvider(file, endpoint?.name);
+  if (unknown !== undefined) {
+    await Promise.all(providers.map((p) => p.close?.()));
+    throw runtimeError('INVALID_REQUEST', `${path}: ${unknown}`);
+  }
   if (endpoint !== undefined) {
     const { apiKey } = endpoint;
     await add(

@@ -267,6 +267,45 @@ describe('loadProviders', () => {
     }
   });
 
+  it('refuses a model’s fallback to a provider nothing defines at load, naming the file and the field, and takes any defined one', async () => {
+    // Resolved only as each call was submitted: the typo passed `troupe models` and the start, and
+    // every call to that model was refused with "fallbacks[0]: ..." alone.
+    const dir = tempDir('troupe-config-');
+    const path = join(dir, 'fallbacks.json');
+    const fallbackTo = (provider: string) => [{ provider, model: 'm' }];
+    const file = (provider: string) => ({
+      kimi: { models: [{ id: 'kimi-k2.6', fallbacks: [{ model: 'moonshot-v1-8k' }] }] },
+      providers: [
+        { name: 'vllm', baseURL: 'http://127.0.0.1:1/v1', apiKeyEnv: 'V_KEY' },
+        {
+          name: 'local',
+          baseURL: 'http://127.0.0.1:2/v1',
+          apiKeyEnv: 'L_KEY',
+          models: [{ id: 'a' }, { id: 'b', fallbacks: [...fallbackTo('vllm'), ...fallbackTo(provider)] }],
+        },
+      ],
+    });
+    for (const env of [{}, { MOONSHOT_API_KEY: 'sk-kimi', V_KEY: 'sk-v', L_KEY: 'sk-l' }]) {
+      await writeFile(path, JSON.stringify(file('vlm')));
+      await expect(loadProviders({ configPath: path, env })).rejects.toThrow(
+        `${path}: providers[1].models[1].fallbacks[1].provider: Expected one of the providers \`kimi\`, \`glm\`, \`vllm\`, \`local\`, got "vlm"`,
+      );
+      // Any provider defined, with its key or not, in the file or the environment.
+      for (const provider of ['glm', 'kimi', 'local', 'vllm', 'mine']) {
+        await writeFile(path, JSON.stringify(file(provider)));
+        const loaded = await loadProviders({
+          configPath: path,
+          env: { ...env, TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:3/v1', TROUPE_OPENAI_NAME: 'mine' },
+        });
+        await loaded.close();
+      }
+    }
+    await writeFile(path, JSON.stringify({ glm: { models: [{ id: 'g', fallbacks: fallbackTo('kimmi') }] } }));
+    await expect(loadProviders({ configPath: path, env: {} })).rejects.toThrow(
+      `${path}: glm.models[0].fallbacks[0].provider: Expected one of the providers \`kimi\`, \`glm\`, got "kimmi"`,
+    );
+  });
+
   it('refuses a file that is not JSON, naming the file', async () => {
     const dir = tempDir('troupe-config-');
     const path = join(dir, 'broken.json');
