@@ -283,7 +283,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
     if (streamed && result.partial !== undefined)
       process.stderr.write('troupe ask: the answer above was cut short: it is not whole\n');
     process.stderr.write(
-      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code, args.baseURL !== undefined)}\n`,
+      `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code, args.baseURL !== undefined, result.error.status)}\n`,
     );
     return exitFor(result.error.code);
   }

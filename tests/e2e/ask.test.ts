@@ -110,6 +110,26 @@ describe('troupe ask', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('a configured provider’s 404 names its base URL besides `troupe models`: a path without `/v1` answers 404 for a model it lists', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const config = join(tempDir('troupe-ask-'), 'providers.json');
+    const root = server.baseURL.replace(/\/v1$/, '');
+    await writeFile(
+      config,
+      JSON.stringify({
+        providers: [{ name: 'local', baseURL: root, apiKeyEnv: 'LOCAL_KEY', models: [{ id: 'm1' }] }],
+      }),
+    );
+    const run = await ask(['--provider', 'local', '--model', 'm1', '--config', config, 'hi'], {
+      LOCAL_KEY: KEY,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      "troupe ask: MODEL_NOT_FOUND: local chat completion: HTTP 404: No route for POST /chat/completions; run `troupe models` to list the providers and models; if it lists this one, check that the provider's base URL (KIMI_BASE_URL, GLM_BASE_URL, TROUPE_OPENAI_BASE_URL or the providers file) is the API root it answers `/chat/completions` under (often ending in `/v1`)\n",
+    );
+  });
+
   it('with strictModels an unknown Kimi model fails before any request (exit 2)', async () => {
     const { writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
