@@ -24,8 +24,9 @@ export interface HttpAppOptions {
    * Called on every MCP server the app builds, after troupe's own tools, resources and prompts:
    * register your tools there (`withSession`). `context.era` is `'legacy'` for a 2025-era client's
    * session (one server for the whole session; `authInfo`, the caller that opened it) and `'modern'`
-   * for one 2026-07-28 request (one server for that request). A rejection or throw fails that
-   * request with an internal error. @default none
+   * for one 2026-07-28 request (one server for that request). A thenable it returns is awaited
+   * before the server serves; a rejection or throw fails that request with an internal error.
+   * @default none
    */
   readonly setup?: (server: McpServer, context: McpRequestContext) => void | Promise<void>;
   /**

@@ -85,6 +85,13 @@ export interface ServerSetup extends ServerIdentity {
  */
 export function serverBuilder(mcp: McpContext, { tools, setup, serverInfo, instructions }: ServerSetup) {
   if (tools !== undefined) pickTools(tools);
+  // Not a function, it failed every request with -32603, saying why only to the log.
+  if (setup !== undefined && typeof setup !== 'function') {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`setup\` to be a function (server, context) => void | Promise<void>, got ${setup === null ? 'null' : typeof setup}`,
+    );
+  }
   const identity = identityOf(mcp, tools, { serverInfo, instructions });
   return (context: McpRequestContext, resourceUpdates: ResourceUpdates): McpServer | Promise<McpServer> => {
     const server = createMcpServer(mcp, {
@@ -92,8 +99,12 @@ export function serverBuilder(mcp: McpContext, { tools, setup, serverInfo, instr
       identity,
       ...(tools === undefined ? {} : { tools }),
     });
-    const done = setup?.(server, context);
-    return done instanceof Promise ? done.then(() => server) : server;
+    const done: unknown = setup?.(server, context);
+    // Any thenable is awaited, not only a native Promise: a server was connected before such a
+    // setup had registered its tools.
+    return typeof (done as PromiseLike<void> | undefined)?.then === 'function'
+      ? Promise.resolve(done).then(() => server)
+      : server;
   };
 }
 

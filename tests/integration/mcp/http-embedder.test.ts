@@ -176,6 +176,9 @@ it('refuses a troupe tool name it does not have and an option it does not take, 
     /Expected tool names from .*"chatt"/,
   );
   expect(() => createHttpApp({ mcp, tools: ['chat', 'chat'] })).toThrow(/got "chat" twice/);
+  expect(() => createHttpApp({ mcp, setup: {} } as unknown as HttpAppOptions)).toThrow(
+    'Expected `setup` to be a function (server, context) => void | Promise<void>, got object',
+  );
   expect(() => createHttpApp({ mcp, setUp: () => {} } as HttpAppOptions)).toThrow(
     /in `createHttpApp options`, got `setUp`/,
   );
@@ -208,6 +211,27 @@ it('serves the embedder’s tools alone with `tools: []`: none of troupe’s too
     expect((await client.listResources()).resources.map((r) => r.uri)).toContain('troupe://sessions');
     const result = await client.callTool({ name: 'ask', arguments: { text: 'alone' } });
     expect(structured(result).session).toMatchObject({ state: 'done', caller: { owner: 'token:alice' } });
+  }
+});
+
+it('waits for a `setup` returning any thenable, not only a Promise, before it serves, in both eras', async () => {
+  // A thenable from another promise library (or realm) was taken for done: the server was
+  // connected before the setup had registered its tools.
+  const { connect } = await serve({
+    setup: (server) =>
+      ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable of another library is what this test needs
+        then(resolve: () => void) {
+          setTimeout(() => {
+            server.registerTool('late', { inputSchema: z.object({}) }, async () => ({ content: [] }));
+            resolve();
+          }, 20);
+        },
+      }) as unknown as Promise<void>,
+  });
+  for (const pin of ERAS) {
+    const client = await connect(TOKENS[0]!.token, pin);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('late');
   }
 });
 
