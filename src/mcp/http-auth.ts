@@ -119,7 +119,10 @@ function whose(token: NamedToken): string {
   return `"${token.name}" (TROUPE_TOKENS)`;
 }
 
-/** The token the request carries, if it is one of `tokens`. */
+/**
+ * The token the request carries, if it is one of `tokens`; then taken out of the request's headers
+ * (`forgetToken`).
+ */
 export function authenticate(req: IncomingMessage, tokens: readonly NamedToken[]): NamedToken | undefined {
   const raw = req.headers.authorization;
   const match = raw === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(raw);
@@ -132,7 +135,22 @@ export function authenticate(req: IncomingMessage, tokens: readonly NamedToken[]
   for (const candidate of tokens) {
     if (timingSafeEqual(given, digest(candidate.token))) found ??= candidate;
   }
+  if (found !== undefined) forgetToken(req);
   return found;
+}
+
+/**
+ * Takes troupe's own token out of a request it authenticated, so handlers see the caller's name
+ * only (`authInfo`): they read the request's headers (a tool's `ctx.http.req`, `setup`'s
+ * `requestInfo` for a 2026-07-28 request), where the token was in full until 2026-12-06. Both
+ * copies go: the SDK's 2025-era transport reads `rawHeaders`, its 2026-07-28 handler `headers`.
+ * A header that carried no token of troupe's (another service's credential) is left.
+ */
+function forgetToken(req: IncomingMessage): void {
+  delete req.headers.authorization;
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2)
+    if (raw[i]?.toLowerCase() === 'authorization') raw.splice(i, 2);
 }
 
 function digest(token: string): Buffer {

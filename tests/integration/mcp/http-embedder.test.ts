@@ -366,3 +366,67 @@ it('counts an embedder’s call’s arguments against `maxQueuedBytes` while it 
     expect((await running).isError).toBeFalsy();
   }
 });
+
+it('keeps troupe’s token from the embedder’s handlers and `setup`, in both eras, and leaves a header that carried none of its tokens', async () => {
+  // security.md: a token never reaches handlers, only its name. A tool's `ctx.http.req` and a
+  // 2026-07-28 `setup`'s `requestInfo` carried the bearer token in full until 2026-12-06.
+  const seen: string[] = [];
+  const headersOf = (value: unknown) => {
+    const headers = (value as { headers?: Headers } | undefined)?.headers;
+    const pairs: string[][] = [];
+    headers?.forEach((v, k) => {
+      pairs.push([k, v]);
+    });
+    return JSON.stringify(pairs);
+  };
+  for (const tokens of [TOKENS, undefined]) {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    const mcp = createMcpContext({ runtime, log: () => {} });
+    const app = createHttpApp({
+      mcp,
+      port: 0,
+      ...(tokens === undefined ? {} : { tokens }),
+      tools: [],
+      setup: (server, context) => {
+        seen.push(`setup ${context.era} ${headersOf(context.requestInfo)}`);
+        server.registerTool('look', { inputSchema: z.object({}) }, async (_args, ctx) => {
+          seen.push(`tool ${ctx.http?.authInfo?.clientId} ${headersOf(ctx.http?.req)}`);
+          return { content: [] };
+        });
+      },
+    });
+    const { url } = await app.listen();
+    cleanups.push(async () => {
+      await runtime.shutdown({ deadlineMs: 0 });
+      await app.close();
+      mcp.close();
+    });
+    // Without troupe's tokens, the header is the client's own (a credential for another service).
+    const sent = tokens === undefined ? 'another-service-credential' : TOKENS[0]!.token;
+    for (const pin of ERAS) {
+      seen.length = 0;
+      const client = new Client(
+        { name: 'embedder-test', version: '1' },
+        pin === undefined ? undefined : { versionNegotiation: { mode: { pin } } },
+      );
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(url), {
+          requestInit: { headers: { authorization: `Bearer ${sent}` } },
+        }),
+      );
+      cleanups.push(() => client.close());
+      await client.callTool({ name: 'look', arguments: {} });
+      const tool = seen.filter((line) => line.startsWith('tool '));
+      expect(tool).toHaveLength(1);
+      expect(tool[0]).toContain(tokens === undefined ? 'tool anonymous' : 'tool alice');
+      if (pin !== undefined) expect(seen.some((line) => line.startsWith('setup modern [['))).toBe(true);
+      for (const line of seen) {
+        if (tokens === undefined) expect(line.startsWith('setup legacy') || line.includes(sent)).toBe(true);
+        else expect(line).not.toContain(sent);
+      }
+    }
+  }
+});

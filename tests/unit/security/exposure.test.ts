@@ -12,7 +12,11 @@ import { exposureProblem, isLoopback, originList, requestGuard } from '../../../
 import { checkLine, guardStdin, idAtEdges } from '../../../src/mcp/stdio-guard.js';
 
 const req = (headers: Record<string, string>, remoteAddress: string, localPort = 7801) =>
-  ({ headers, socket: { remoteAddress, localPort } }) as unknown as IncomingMessage;
+  ({
+    headers,
+    rawHeaders: Object.entries(headers).flat(),
+    socket: { remoteAddress, localPort },
+  }) as unknown as IncomingMessage;
 
 describe('bind checks', () => {
   it('knows loopback from the rest', () => {

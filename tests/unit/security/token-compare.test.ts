@@ -25,7 +25,11 @@ const tokens = [
   { name: 'bob', token: 'a-much-longer-token-for-bob-22' },
   { name: 'admin', token: 'admin-token-333', admin: true },
 ];
-const req = (authorization: string) => ({ headers: { authorization } }) as unknown as IncomingMessage;
+const req = (authorization: string) =>
+  ({
+    headers: { authorization },
+    rawHeaders: ['Host', 'x', 'Authorization', authorization],
+  }) as unknown as IncomingMessage;
 
 describe('token comparison', () => {
   it('compares the given token with every configured one, of any length, and finds the right one', () => {
@@ -45,5 +49,16 @@ describe('token comparison', () => {
     expect(authenticate(req('Bearer admin-token-333'), tokens)?.admin).toBe(true);
     expect(authenticate(req('Bearer alice-token-'), tokens)).toBeUndefined();
     expect(authenticate(req('Bearer alice-token-11'), tokens)).toBeUndefined();
+  });
+
+  it('takes a token it found out of both copies of the headers, and leaves a header with none of its tokens', () => {
+    const found = req('Bearer alice-token-1');
+    expect(authenticate(found, tokens)?.name).toBe('alice');
+    expect(found.headers.authorization).toBeUndefined();
+    expect(found.rawHeaders).toEqual(['Host', 'x']);
+    const other = req('Bearer another-service-credential');
+    expect(authenticate(other, tokens)).toBeUndefined();
+    expect(other.headers.authorization).toBe('Bearer another-service-credential');
+    expect(other.rawHeaders).toHaveLength(4);
   });
 });
