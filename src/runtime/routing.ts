@@ -38,7 +38,8 @@ export function routeChat(
   const adapter = adapterOf(providers, primary.provider);
   const provided = chatRequest(request, primary.model);
   const fallbacks = fallbacksOf(request, primary);
-  if (fallbacks.length === 0) {
+  const resolved = resolveFallbacks(route, request, fallbacks);
+  if (resolved.length === 0) {
     // Stryker disable next-line ConditionalExpression: a shortcut; an unknown window fits any request, and this saves the estimate.
     if (primary.contextWindow !== undefined) {
       const check = windowCheck(provided, primary, estimatePromptTokens(provided));
@@ -59,11 +60,10 @@ export function routeChat(
     };
   }
   const routed = [primary];
-  fallbacks.forEach((fallback, i) => {
-    const target = resolveFallback(route, request, fallback, i);
+  for (const target of resolved) {
     adapterOf(providers, target.provider);
     routed.push(target);
-  });
+  }
   // Stryker disable next-line ConditionalExpression: a shortcut; with no window known every target fits whatever the prompt.
   const known = routed.some((t) => t.contextWindow !== undefined);
   const prompt = known ? estimatePromptTokens(provided) : 0;
@@ -75,7 +75,7 @@ export function routeChat(
   const fits = checks.map((c, i) => c.fits && over[i] === undefined);
   const first = fits.indexOf(true);
   if (first === -1) {
-    const others = fallbacks.length === 1 ? 'its fallback' : `any of its ${fallbacks.length} fallbacks`;
+    const others = resolved.length === 1 ? 'its fallback' : `any of its ${resolved.length} fallbacks`;
     const limited = over.findIndex((o) => o !== undefined);
     if (limited !== -1)
       throw overLimitError(over[limited] as Over, routed[limited] as RoutedTarget, `, nor could ${others}`);
@@ -174,6 +174,29 @@ function fallbacksOf(request: SessionRequest, primary: RoutedTarget): readonly F
     );
   }
   return given;
+}
+
+/**
+ * Each fallback's target, in order. A model's own fallback (the providers file's, when the request
+ * names none) to a provider whose key is not set is passed over: the model is served without it, as
+ * with a fallback that is down (until 2026-12-07 every call to that model was refused
+ * `NOT_CONFIGURED`, though its own provider had its key). One the request names is still refused.
+ */
+function resolveFallbacks(
+  route: Router,
+  request: SessionRequest,
+  fallbacks: readonly FallbackTarget[],
+): RoutedTarget[] {
+  const fromModel = request.fallbacks === undefined;
+  const resolved: RoutedTarget[] = [];
+  fallbacks.forEach((fallback, i) => {
+    try {
+      resolved.push(resolveFallback(route, request, fallback, i));
+    } catch (error) {
+      if (!(fromModel && error instanceof TroupeError && error.code === 'NOT_CONFIGURED')) throw error;
+    }
+  });
+  return resolved;
 }
 
 function resolveFallback(

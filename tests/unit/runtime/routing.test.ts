@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RouteTargetData } from '../../../machines/routing.js';
-import { runtimeError, TroupeError } from '../../../src/core/errors.js';
+import { providerError, runtimeError, TroupeError } from '../../../src/core/errors.js';
 import { MAX_FALLBACKS } from '../../../src/core/metadata.js';
 import { estimatePromptTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
@@ -31,6 +31,10 @@ const MODELS: Record<string, RoutedTarget> = {
   open: { provider: 'q', model: 'open' },
   chained: { provider: 'q', model: 'chained', contextWindow: 2000, fallbacks: [{ model: 'big' }] },
   elsewhere: { provider: 'x', model: 'elsewhere' },
+  // A model's own fallbacks, the first on a provider whose key is not set (`unkeyed`).
+  spare: { provider: 'q', model: 'spare', fallbacks: [{ model: 'unkeyed' }, { model: 'big' }] },
+  lonely: { provider: 'q', model: 'lonely', fallbacks: [{ model: 'unkeyed' }] },
+  typo: { provider: 'q', model: 'typo', fallbacks: [{ model: 'unkeyed' }, { model: 'nowhere' }] },
 };
 
 /** A router that records what it was asked; a request without a model goes to `small`. */
@@ -38,6 +42,8 @@ function router(): Router & { asked: SessionRequest[] } {
   const asked: SessionRequest[] = [];
   const route = (request: SessionRequest): RoutedTarget => {
     asked.push(request);
+    if (request.model === 'unkeyed')
+      throw providerError('NOT_CONFIGURED', 'Expected provider `z` to be configured, got no API key');
     const target = MODELS[request.model ?? 'small'];
     if (target === undefined)
       throw runtimeError('INVALID_REQUEST', `Expected a known model, got ${request.model}`);
@@ -285,6 +291,23 @@ describe('routeChat with fallbacks', () => {
       return MODELS.small as RoutedTarget;
     };
     expect(() => routeChat(ask('hi', { fallbacks: [{ model: 'big' }] }), throwing, PROVIDERS)).toThrow(boom);
+  });
+
+  it("passes over a model's own fallback whose provider has no key, and refuses one the request names", () => {
+    const spare = routeChat(ask('hi', { model: 'spare' }), router(), PROVIDERS);
+    expect(spare.targets?.map((t) => t.model)).toEqual(['spare', 'big']);
+    // Its only fallback passed over, the model is served as one without any.
+    const lonely = routeChat(ask('hi', { model: 'lonely' }), router(), PROVIDERS);
+    expect(lonely).toMatchObject({ provider: 'q', model: 'lonely', targets: undefined });
+    // Any other refusal of a model's own fallback still refuses the call.
+    expect(refusal(() => routeChat(ask('hi', { model: 'typo' }), router(), PROVIDERS)).message).toBe(
+      'fallbacks[1]: Expected a known model, got nowhere',
+    );
+    const named = refusal(() =>
+      routeChat(ask('hi', { model: 'big', fallbacks: [{ model: 'unkeyed' }] }), router(), PROVIDERS),
+    );
+    expect(named.code).toBe('NOT_CONFIGURED');
+    expect(named.message).toBe('fallbacks[0]: Expected provider `z` to be configured, got no API key');
   });
 
   it('refuses a fallback on a provider this runtime does not have', () => {
