@@ -115,7 +115,7 @@ export class Admission {
       room === 'never'
         ? runtimeError(
             'INVALID_REQUEST',
-            `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${bytes} bytes; send fewer or shorter messages, or raise maxQueuedBytes`,
+            `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${bytes} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
           )
         : room === 'share'
           ? runtimeError(

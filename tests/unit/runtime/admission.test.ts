@@ -334,7 +334,7 @@ describe('Admission.roomFor', () => {
     expect(refusal(() => admission.roomFor(new QueueRoom(100), 101))).toEqual({
       code: 'INVALID_REQUEST',
       message:
-        'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got 101 bytes; send fewer or shorter messages, or raise maxQueuedBytes',
+        'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got 101 bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes',
     });
     expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });
