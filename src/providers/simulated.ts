@@ -3,8 +3,8 @@
  * plausible text after a little latency unless failures are asked for, either as a rate over all
  * calls (`failures`) or per request (`extra.simulate`), so demos and tests can inject each fault.
  */
-import { type Clock, systemClock } from '../core/clock.js';
-import { providerError } from '../core/errors.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from '../core/clock.js';
+import { describe, providerError } from '../core/errors.js';
 import { seededRandom } from '../core/random.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse, TokenUsage } from './port.js';
 
@@ -18,6 +18,18 @@ export type SimulatedBehaviour =
   | 'bad_response'
   | 'auth_failed'
   | 'network';
+
+/** Every `SimulatedBehaviour`, the values `extra.simulate` may name. */
+const BEHAVIOURS: ReadonlySet<string> = new Set<SimulatedBehaviour>([
+  'ok',
+  'hang',
+  'stall',
+  'rate_limited',
+  'unavailable',
+  'bad_response',
+  'auth_failed',
+  'network',
+]);
 
 export interface SimulatedProviderOptions {
   /** @default 'simulated' */
@@ -97,7 +109,15 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
 
   function behaviour(request: ChatRequest): SimulatedBehaviour {
     const asked = request.extra?.simulate;
-    if (typeof asked === 'string') return asked as SimulatedBehaviour;
+    if (typeof asked === 'string' && BEHAVIOURS.has(asked)) return asked as SimulatedBehaviour;
+    // Until 2026-12-07 any other value failed as `network` (retryable, so retried with backoff), and a
+    // misspelt `hang` read as a network fault; it is refused now, at once, and not retried.
+    if (asked !== undefined) {
+      throw providerError(
+        'INVALID_REQUEST',
+        `Expected \`extra.simulate\` to be one of ${[...BEHAVIOURS].join(', ')}, got ${describe(asked)}`,
+      );
+    }
     if (failureRate > 0 && random() < failureRate) {
       return failureModes[Math.floor(random() * failureModes.length)] ?? 'unavailable';
     }
@@ -240,7 +260,9 @@ function cancelled(name: string): Error {
 function wait(clock: Clock, ms: number, signal: AbortSignal, name: string): Promise<void> {
   if (signal.aborted) return Promise.reject(cancelled(name));
   return new Promise((resolve, reject) => {
-    const timer = Number.isFinite(ms) ? clock.setTimeout(done, ms) : undefined;
+    // Node fires a timer longer than `MAX_TIMER_MS` at once (with a warning on stderr): until
+    // 2026-12-07 `simulateLatencyMs: 1e12` answered at once. Its 24.8 days outlast any run deadline.
+    const timer = Number.isFinite(ms) ? clock.setTimeout(done, Math.min(ms, MAX_TIMER_MS)) : undefined;
     function done() {
       signal.removeEventListener('abort', onAbort);
       resolve();

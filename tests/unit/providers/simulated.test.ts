@@ -139,3 +139,47 @@ describe('simulated provider and max_tokens', () => {
     await expect(make().complete(ask(23), { signal })).resolves.toMatchObject({ finishReason: 'length' });
   });
 });
+
+describe('simulated provider and what `extra` asks of it', () => {
+  const fails = (provider: ReturnType<typeof createSimulatedProvider>, extra: Record<string, unknown>) => [
+    provider.complete(request(extra), { signal: new AbortController().signal }),
+    (async () => {
+      for await (const _ of provider.stream(request(extra), { signal: new AbortController().signal })) {
+        // Drained only to reach the error.
+      }
+    })(),
+  ];
+
+  it('refuses a `simulate` it does not know, at once and not retryable (a misspelt `hang` failed as a network fault, and was retried)', async () => {
+    const provider = createSimulatedProvider({ latencyMs: { min: 0, max: 0 } });
+    for (const asked of ['hange', 42]) {
+      for (const call of fails(provider, { simulate: asked })) {
+        await expect(call).rejects.toMatchObject({
+          code: 'INVALID_REQUEST',
+          retryable: false,
+          message: expect.stringContaining(`, got ${asked === 42 ? '`42` (number)' : '`"hange"` (string)'}`),
+        });
+      }
+    }
+    const known = await Promise.allSettled(fails(provider, { simulate: 'network' }));
+    expect(known.map((r) => r.status === 'rejected' && (r.reason as { code?: string }).code)).toEqual([
+      'NETWORK',
+      'NETWORK',
+    ]);
+  });
+
+  it('waits out a `simulateLatencyMs` longer than a Node timer keeps, in timers Node does not fire at once', async () => {
+    const asked: number[] = [];
+    const clock = {
+      now: () => 0,
+      setTimeout: (_fn: () => void, ms: number) => asked.push(ms),
+      clearTimeout: () => {},
+    };
+    const provider = createSimulatedProvider({ clock });
+    const controller = new AbortController();
+    const pending = provider.complete(request({ simulateLatencyMs: 1e12 }), { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(asked).toEqual([2_147_483_647]);
+  });
+});
