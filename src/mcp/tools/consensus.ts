@@ -127,10 +127,11 @@ export const consensusTool: TroupeTool<typeof input, typeof output> = {
       const first = answers[0]?.error;
       const error =
         first ?? toolErrorInfo(runtimeError('INTERNAL', 'Expected at least one answer, got none').toData());
-      const outcome = errorOutcome(
-        { ...error, message: `Every model failed. First: ${error.message}` },
-        summary,
-      );
+      // A cancelled call (tasks/cancel, cancel_session, the client's own cancel) is no failure of the
+      // models: until 2026-12-07 it read "Every model failed" all the same.
+      const cancelled = answers.every((a) => a.error?.code === 'CANCELLED');
+      const lead = cancelled ? 'Cancelled before any model answered' : 'Every model failed';
+      const outcome = errorOutcome({ ...error, message: `${lead}. First: ${error.message}` }, summary);
       // Each model's error, and what a stream had written before it failed: nothing lost.
       return { structured: outcome.structured, text: `${outcome.text}\n\n${text}` };
     }

@@ -262,6 +262,41 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     await expect(tasks.get('no-such-task')).rejects.toMatchObject({ code: -32602 });
   });
 
+  it('a cancelled consensus task says it was cancelled, not that every model failed', async () => {
+    const h = await start();
+    const client = await h.client('legacy');
+    const tasks = v1(client);
+    const { task } = await client.request(
+      {
+        method: 'tools/call',
+        params: {
+          name: 'consensus',
+          arguments: {
+            prompt: 'x',
+            models: [{ provider: 'fast' }, { provider: 'slow' }],
+            extra: { simulate: 'hang' },
+          },
+          task: {},
+        },
+      } as Parameters<Client['request']>[0],
+      CreateTaskResultV1Schema,
+    );
+    // One part per model, as each session's task would say it.
+    const running = await until(
+      () => tasks.get(task.taskId),
+      (t) => /^running; running/.test(t.statusMessage ?? ''),
+    );
+    expect(running.statusMessage).toBe('running; running');
+    await tasks.cancel(task.taskId);
+    const result = sc(await tasks.result(task.taskId));
+    expect(result.error).toMatchObject({ code: 'CANCELLED' });
+    expect(result.error.message).toMatch(/^Cancelled before any model answered\. First: /);
+    expect(result.answers.map((a: { error: { code: string } }) => a.error.code)).toEqual([
+      'CANCELLED',
+      'CANCELLED',
+    ]);
+  });
+
   it('forgets a task after its TTL and cancels its call', async () => {
     const fast = recording('fast');
     const h = await start({ providers: [fast.provider], context: { tasks: { sweepIntervalMs: 20 } } });
