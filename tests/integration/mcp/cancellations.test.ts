@@ -16,6 +16,7 @@ import { withSession } from '../../../src/mcp/with-session.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { SessionHandle } from '../../../src/runtime/types.js';
+import { abortableCall } from '../../support/abortable-call.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -103,12 +104,7 @@ async function serve({ wrap = {}, maxRequestBodySize, parse = false }: Serve = {
 
 /** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
 function ask(client: Client, text = 'hi') {
-  const controller = new AbortController();
-  const result = client
-    .callTool({ name: 'ask', arguments: { text } }, { signal: controller.signal })
-    .then((r) => (r.isError ? 'error' : 'answered'))
-    .catch(() => 'rejected');
-  return { result, cancel: () => controller.abort() };
+  return abortableCall(client, 'ask', { text });
 }
 
 const ends = (handles: readonly SessionHandle[]) =>

@@ -12,6 +12,7 @@ import { createHttpApp, createMcpContext, type HttpAppOptions, withSession } fro
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { SessionHandle } from '../../../src/runtime/types.js';
+import { abortableCall } from '../../support/abortable-call.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -90,13 +91,9 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
   return { app, built, connect, sessions, runtime };
 }
 
+/** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
 function ask(client: Client, text = 'hi') {
-  const controller = new AbortController();
-  const result = client
-    .callTool({ name: 'ask', arguments: { text } }, { signal: controller.signal })
-    .then((r) => (r.isError ? 'error' : 'answered'))
-    .catch(() => 'rejected');
-  return { result, cancel: () => controller.abort() };
+  return abortableCall(client, 'ask', { text });
 }
 
 it('lists and calls the embedder’s tool beside the troupe tools chosen, and no other, in both eras', async () => {
