@@ -176,6 +176,9 @@ function fallbacksOf(request: SessionRequest, primary: RoutedTarget): readonly F
   return given;
 }
 
+/** No fallback targets, shared. */
+const NO_TARGETS: readonly RoutedTarget[] = [];
+
 /**
  * Each fallback's target, in order. A model's own fallback (the providers file's, when the request
  * names none) to a provider whose key is not set is passed over: the model is served without it, as
@@ -186,7 +189,10 @@ function resolveFallbacks(
   route: Router,
   request: SessionRequest,
   fallbacks: readonly FallbackTarget[],
-): RoutedTarget[] {
+): readonly RoutedTarget[] {
+  // Most calls name none: no array made for them.
+  // Stryker disable next-line ConditionalExpression: a shortcut; the loop below resolves none of an empty list.
+  if (fallbacks.length === 0) return NO_TARGETS;
   const fromModel = request.fallbacks === undefined;
   const resolved: RoutedTarget[] = [];
   fallbacks.forEach((fallback, i) => {
