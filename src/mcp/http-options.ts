@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprotocol/server';
+import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { McpContext } from './context.js';
 import type { NamedToken } from './http-auth.js';
@@ -180,8 +181,21 @@ const HTTP_OPTION_KEYS = {
   maxUnsentBytes: true,
 } as const satisfies Record<keyof HttpAppOptions, true>;
 
-/** `options`, once each key is one `createHttpApp` takes (`INVALID_REQUEST` naming the first that is not). */
+/**
+ * `options`, once each key is one `createHttpApp` takes (`INVALID_REQUEST` naming the first that is
+ * not), and once a server with named clients says who sees which sessions: with a client's named
+ * token (not the shared one, not the admin) and a context without `sessionFilter`, every client
+ * would list and read every other's sessions in `troupe://sessions` while the tools scope by caller.
+ * Until 2026-12-07 such a server was built, and each client saw the others' sessions there.
+ */
 export function onlyHttpOptions(options: HttpAppOptions): HttpAppOptions {
   onlyKeys('createHttpApp options', options, HTTP_OPTION_KEYS);
+  const clients = (options.tokens ?? []).filter((t) => t.shared !== true && t.admin !== true);
+  if (clients.length > 0 && options.mcp.sessionFilter === undefined) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected the context of a createHttpApp with named tokens to set sessionFilter, got none: every client (${clients.length} named) would see every other's sessions in troupe://sessions; pass createMcpContext({ sessionFilter: 'owner' }) (the tools' rule), or () => true to show them all`,
+    );
+  }
   return options;
 }

@@ -80,6 +80,7 @@ async function instance(prefix: string, work = true): Promise<Instance> {
     catalog: catalogFromRegistry(registry, { defaults: { provider: 'fast' } }),
     tasks: { store, pollIntervalMs: 100, sweepIntervalMs: 50 },
     log: () => {},
+    sessionFilter: 'owner',
   });
   const app: HttpApp = createHttpApp({ mcp, port: 0, tokens: TOKENS });
   const { url } = await app.listen();

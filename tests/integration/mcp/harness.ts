@@ -65,6 +65,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     charts: Object.fromEntries(
       Object.entries(MACHINES).map(([name, machine]) => [name, chartMermaid(machine)]),
     ),
+    // With tokens, as `troupe serve`: each caller sees its own sessions in the resources
+    // (createHttpApp with named tokens refuses a context without a filter).
+    ...(options.http?.tokens === undefined ? {} : { sessionFilter: 'owner' as const }),
     ...options.context,
   });
   const app = createHttpApp({ mcp, port: 0, ...options.http });

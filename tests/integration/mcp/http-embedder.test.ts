@@ -181,6 +181,37 @@ it('refuses a troupe tool name it does not have and an option it does not take, 
   );
 });
 
+it('refuses named tokens on a context that does not say who sees which sessions; the shared and admin tokens alone need nothing', async () => {
+  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const open = createMcpContext({ runtime, log: () => {} });
+  const scoped = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
+  const all = createMcpContext({ runtime, log: () => {}, sessionFilter: () => true });
+  cleanups.push(async () => {
+    for (const context of [open, scoped, all]) context.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  // Until 2026-12-07 this was built, and alice listed bob's sessions in troupe://sessions.
+  expect(() => createHttpApp({ mcp: open, tokens: TOKENS })).toThrow(
+    /^Expected the context of a createHttpApp with named tokens to set sessionFilter, got none: every client \(2 named\) would see every other's sessions in troupe:\/\/sessions; pass createMcpContext\(\{ sessionFilter: 'owner' \}\)/,
+  );
+  expect(() => createHttpApp({ mcp: open, token: 'shared-token-1', tokens: [TOKENS[0]!] })).toThrow(
+    /every client \(1 named\) would see/,
+  );
+  const operators = [
+    { name: 'default', token: 'shared-token-1', shared: true },
+    { name: 'root', token: 'admin-token-1', admin: true },
+  ];
+  for (const built of [
+    createHttpApp({ mcp: open, tokens: operators }),
+    createHttpApp({ mcp: open, token: 'shared-token-1' }),
+    createHttpApp({ mcp: scoped, tokens: TOKENS }),
+    createHttpApp({ mcp: all, tokens: TOKENS }),
+  ]) {
+    expect(built.sessionCount).toBe(0);
+    await built.close();
+  }
+});
+
 it('ends the embedder’s call whose client went away, in both eras, once `disconnectGraceMs` passes on a 2025-era session, with troupe’s tools or none', async () => {
   for (const tools of [undefined, []] as const) {
     const { connect, sessions } = await serve({
@@ -301,7 +332,7 @@ it('counts an embedder’s call’s arguments against `maxQueuedBytes` while it 
     defaults: { model: 'sim-fast' },
     limits: { perProvider: { held: 1 }, maxQueuedBytes: 1_000_000 },
   });
-  const mcp = createMcpContext({ runtime, log: () => {} });
+  const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
   const gates: (() => void)[] = [];
   const app = createHttpApp({
     mcp,
@@ -381,7 +412,7 @@ it('keeps troupe’s token from the embedder’s handlers and `setup`, in both e
       providers: [createSimulatedProvider()],
       defaults: { model: 'sim-fast' },
     });
-    const mcp = createMcpContext({ runtime, log: () => {} });
+    const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
     const app = createHttpApp({
       mcp,
       port: 0,
