@@ -13,11 +13,21 @@ export function finalStatus(outcome: ToolOutcome): { status: TaskStatus; statusM
   if (structured.ok) return { status: 'completed', statusMessage: 'done' };
   const error = structured.error;
   if (error?.code === 'CANCELLED')
-    return { status: 'cancelled', statusMessage: `cancelled: ${error.message}` };
+    return { status: 'cancelled', statusMessage: cancelledMessage(error.message) };
   return {
     status: 'failed',
     statusMessage: error === undefined ? 'failed' : `${error.code}: ${error.message}`,
   };
+}
+
+/**
+ * A cancelled call's reason said once: the session's "Cancelled: <reason>" with its reason's own
+ * "cancelled …" kept ("cancelled with cancel_session"), any other reason after "cancelled: ". Until
+ * 2026-12-07 it read "cancelled: Cancelled: cancelled with cancel_session".
+ */
+function cancelledMessage(message: string): string {
+  const reason = message.replace(/^Cancelled: /, '');
+  return /^cancelled\b/i.test(reason) ? reason : `cancelled: ${reason}`;
 }
 
 /** What a working task is doing now, from its live sessions ("queued, 2 ahead when it joined", "running, 420 chars"). */

@@ -280,6 +280,18 @@ describe('task status from session state', () => {
     expect(finalStatus(fail('CANCELLED')).status).toBe('cancelled');
   });
 
+  it('says a cancelled call’s reason once, whoever worded it', () => {
+    const cancelled = (message: string) =>
+      finalStatus(errorOutcome(toolErrorInfo(runtimeError('CANCELLED', message).toData()))).statusMessage;
+    expect(cancelled('Cancelled: cancelled with cancel_session')).toBe('cancelled with cancel_session');
+    expect(cancelled('Cancelled: user pressed stop')).toBe('cancelled: user pressed stop');
+    expect(cancelled('Cancelled: Cancelled twice over')).toBe('Cancelled twice over');
+    expect(cancelled('Expected the call to sim to finish, got an abort')).toBe(
+      'cancelled: Expected the call to sim to finish, got an abort',
+    );
+    expect(cancelled('Cancelled: cancellation pending')).toBe('cancelled: cancellation pending');
+  });
+
   it('describes working tasks from their live sessions', () => {
     const base = { provider: 'p', since: 0 };
     expect(workingMessage([undefined])).toBeUndefined();
