@@ -289,15 +289,17 @@ export class TaskManager {
   }
 
   /**
-   * The TTL a task gets: the client's (a hint the server may override), at most `maxTtlMs`; none,
-   * or one of 0 or less, gets the default. A `ttl` of 0 or -1 was granted as 1 ms, so the task
-   * expired and its call was cancelled at the next sweep, before anyone could poll it.
+   * The TTL a task gets: the client's (a hint the server may override), at least two poll intervals
+   * and at most `maxTtlMs`; none, or one of 0 or less, gets the default. A `ttl` of 0 or -1 was
+   * granted as 1 ms, so the task expired and its call was cancelled at the next sweep, before anyone
+   * could poll it; until 2026-12-07 so did one of 1 to 999 ms (a `ttl: 60` meant as seconds), below
+   * the interval the client is told to poll at.
    */
   grantedTtl(requestedMs: number | undefined): number {
     const asked =
       requestedMs === undefined || !Number.isFinite(requestedMs) || requestedMs < 1
         ? this.#defaultTtlMs
-        : requestedMs;
+        : Math.max(requestedMs, 2 * this.#pollIntervalMs);
     return Math.max(1, Math.min(Math.floor(asked), this.#maxTtlMs));
   }
 

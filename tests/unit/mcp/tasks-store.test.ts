@@ -238,6 +238,25 @@ describe('task bounds', () => {
     }
   });
 
+  it('the task manager grants at least two poll intervals, so a client polling as told finds its task', () => {
+    const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
+    const manager = new TaskManager(live, { pollIntervalMs: 1000 });
+    const tight = new TaskManager(live, { pollIntervalMs: 1000, maxTtlMs: 1500 });
+    try {
+      // `ttl: 60` meant as seconds: until 2026-12-07 the task was gone before its first poll.
+      expect(manager.grantedTtl(60)).toBe(2000);
+      expect(manager.grantedTtl(1)).toBe(2000);
+      expect(manager.grantedTtl(1999)).toBe(2000);
+      expect(manager.grantedTtl(2001)).toBe(2001);
+      expect(manager.grantedTtl(0)).toBe(3_600_000);
+      // The operator's ceiling wins over the floor.
+      expect(tight.grantedTtl(60)).toBe(1500);
+    } finally {
+      manager.close();
+      tight.close();
+    }
+  });
+
   it('the task manager aborts a task another instance cancelled before its session was known, once it records the session', async () => {
     const live = { get: () => undefined } as unknown as ConstructorParameters<typeof TaskManager>[0];
     const store = new MemoryTaskStore();
