@@ -28,7 +28,8 @@ const MUTANTS: readonly (readonly [
   [
     'ignores-signal',
     'signalHonoured',
-    /Expected the handler to settle within 100 ms of its signal's abort \(.*\), got it settled \d+ ms after: pass `session.signal`/,
+    // Settled late, or (on a loaded machine, past the 200 ms grace) still running: both catch it.
+    /Expected the handler to settle within 100 ms of its signal's abort \(.*\), got it (settled \d+ ms after|still running after \d+ ms): pass `session.signal`/,
   ],
   // Catches the vendor call's AbortError and answers anyway.
   ['abort-as-success', 'signalHonoured', /Expected the handler to settle as a rejection .* got a success/],
@@ -50,7 +51,7 @@ const MUTANTS: readonly (readonly [
   [
     'ignores-disconnect',
     'disconnectEnds',
-    /Expected the handler to settle within 100 ms of its signal's abort \(the client went away \d+ ms into the handler\), got it settled \d+ ms after/,
+    /Expected the handler to settle within 100 ms of its signal's abort \(the client went away \d+ ms into the handler\), got it (settled \d+ ms after|still running after \d+ ms)/,
   ],
   // Reports no progress of its own: passes by default, fails when progress is required.
   [
