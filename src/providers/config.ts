@@ -144,12 +144,12 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
     }
     // Nor a header's value: `api-key` and the like carry keys (header-secrets.ts).
     if (issue.path.includes('headers')) {
-      return `${path}: Expected ${issue.message}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
+      return `${path}: Expected ${expected(issue)}, got ${missing ? 'none' : `${kindOf(issue.input)} (not shown: header values may hold keys)`}`;
     }
     // Nor a URL's user and password, query or fragment, nor a base URL that is no URL (`shownUrl`).
     const url = typeof issue.input === 'string' && issue.path.at(-1) === 'baseURL';
     const input = url ? shownUrl(issue.input as string) : describe(issue.input);
-    return `${path || '(top level)'}: Expected ${issue.message}, got ${missing ? 'none' : input}`;
+    return `${path || '(top level)'}: Expected ${expected(issue)}, got ${missing ? 'none' : input}`;
   });
   throw runtimeError('INVALID_REQUEST', `${source}: ${lines.join('; ')}`);
 }
@@ -158,6 +158,16 @@ export function parseProvidersFile(value: unknown, source = 'providers file'): P
 export function notAnObject(value: unknown, source: string): string | undefined {
   const kind = kindOf(value);
   return kind === 'an object' ? undefined : `${source}: Expected a JSON object at the top level, got ${kind}`;
+}
+
+/**
+ * What a field should have been: the schema's own words, or for a field that has none (a section,
+ * a model entry) the type zod expected, not its "Invalid input: expected object, received string".
+ */
+function expected(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
+  const kind = issue.expected === 'record' ? 'object' : issue.expected;
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
 function kindOf(value: unknown): string {
