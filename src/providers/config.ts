@@ -363,8 +363,10 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     const message = `${from('provider')}: Expected a provider (${known}), got ${describe(wanted)}`;
     throw runtimeError('INVALID_REQUEST', message);
   }
-  const defaultProvider = simulated ? 'simulated' : (wanted ?? providers[0]?.name);
   const asked = file.defaults?.model ?? (env.TROUPE_DEFAULT_MODEL?.trim() || undefined);
+  // A default model alone goes where it is listed (until 2026-12-07: the first provider, whatever it served).
+  const lists = entries.find((e) => e.configured && e.models.some((m) => m.id === asked))?.name;
+  const defaultProvider = simulated ? 'simulated' : (wanted ?? lists ?? providers[0]?.name);
   // With no key, a simulated model id is honoured; any other default is said, not dropped unseen.
   const model = simulated && !SIMULATED_MODELS.some((m) => m.id === asked) ? undefined : asked;
   const ignored = simulated ? ignoredSimulatedDefaults(wanted, asked, from) : [];
