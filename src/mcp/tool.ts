@@ -79,10 +79,20 @@ export function parseArgs<I extends z.ZodType>(
           : undefined,
       raw,
     );
+    // zod's words for a wrong type say it twice ("Invalid input: expected array, received undefined, got ...").
+    if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input') && !top) {
+      return `${path}: Expected ${kindOf(issue.expected)}, got ${got === undefined ? 'none' : describe(got)}`;
+    }
     return `${path}: ${issue.message}${top ? '' : `, got ${describe(got)}`}`;
   });
   const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
+}
+
+/** A zod type as a noun: `an array`, `a string`, `an object` (a record is one too). */
+function kindOf(expected: string): string {
+  const kind = expected === 'record' ? 'object' : expected;
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
 /**
