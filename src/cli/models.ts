@@ -88,6 +88,9 @@ export const command: Command = {
               : `  ${m.contextWindow.toLocaleString('en-US')} tokens`;
           lines.push(`  ${m.id}${window}${isDefault ? '  (default)' : ''}`);
         }
+        // A default model the provider does not list (TROUPE_DEFAULT_MODEL) went unshown.
+        if (fallback?.provider === p.name && !p.models.some((m) => m.id === fallback?.model))
+          lines.push(`  ${fallback.model}  (default; not listed, passed to the provider as is)`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       return 0;

@@ -175,6 +175,19 @@ describe('models and hints', () => {
     expect(r.stdout).toMatch(/^ {2}glm-4\.7-flash {2}window not stated$/m);
   });
 
+  // A default model no catalogue lists was marked nowhere: the listing hid what calls would get.
+  it('troupe models shows a default model its provider does not list', async () => {
+    const r = await run(['models'], { MOONSHOT_API_KEY: KEY, TROUPE_DEFAULT_MODEL: 'kimi-k9-preview' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^kimi {2}configured\n(?: {2}.*\n)* {2}kimi-k9-preview {2}\(default; not listed, passed to the provider as is\)\n/m,
+    );
+    expect(r.stdout).not.toContain('  (default)');
+    const listed = await run(['models'], { MOONSHOT_API_KEY: KEY, TROUPE_DEFAULT_MODEL: 'kimi-k2.5' });
+    expect(listed.stdout).toMatch(/^ {2}kimi-k2\.5 {2}262,144 tokens {2}\(default\)$/m);
+    expect(listed.stdout).not.toContain('not listed');
+  });
+
   it('TROUPE_OPENAI_API_KEY without TROUPE_OPENAI_BASE_URL stops stdio and models, exit 2, the key not shown', async () => {
     for (const command of ['stdio', 'models']) {
       const r = await run([command], { TROUPE_OPENAI_API_KEY: KEY });
