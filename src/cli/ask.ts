@@ -24,8 +24,9 @@ Prints the answer's text, and a line of the session's metadata on stderr; a thin
 reasoning and tool calls come with --json.
 
 Options:
-  --provider NAME   kimi, glm, simulated, or a configured provider (default: TROUPE_DEFAULT_PROVIDER, else the
-                    first configured one listing TROUPE_DEFAULT_MODEL, else the first configured)
+  --provider NAME   kimi, glm, or another configured one (providers file, TROUPE_OPENAI_*); with no key
+                    set, simulated only (default: TROUPE_DEFAULT_PROVIDER, else the first configured
+                    one listing TROUPE_DEFAULT_MODEL, else the first configured)
   --base-url URL    an ad-hoc OpenAI-compatible endpoint, with --model (key from TROUPE_API_KEY or OPENAI_API_KEY;
                     named custom, or --provider NAME)
   --model ID        model id (default: the provider's default)
