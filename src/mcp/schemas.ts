@@ -59,6 +59,13 @@ export const MAX_MODEL_ID_LENGTH = MAX_NAME_CHARS;
 export const modelIdSchema = z.string().min(1).max(MAX_MODEL_ID_LENGTH);
 
 /**
+ * A provider name as the tools take it, bounded as the runtime bounds it (`MAX_NAME_CHARS`). Until
+ * 2026-12-07 only the runtime refused a longer one: in `consensus` that was one model's failure, so
+ * the others were called and the answer echoed the name whole, twice (a 3 MB name: a 6 MB answer).
+ */
+export const providerNameSchema = z.string().min(1).max(MAX_NAME_CHARS);
+
+/**
  * A session id a client names (`sessions`, `cancel_session`): the runtime's are 36-character UUIDs,
  * so 128 is room to spare, and a longer one is refused by the schema instead of echoed whole in
  * the tool's "not a live or recent session" error (an audit sent 100 KB and got it back).
@@ -69,7 +76,7 @@ export const sessionIdSchema = z.string().min(1).max(128);
 export const fallbacksSchema = z
   .array(
     z.object({
-      provider: z.string().min(1).optional().describe('Provider name; default: whichever serves the model.'),
+      provider: providerNameSchema.optional().describe('Provider name; default: whichever serves the model.'),
       model: modelIdSchema.describe('Model id (see list_models).'),
     }),
   )
@@ -83,7 +90,7 @@ export const fallbacksSchema = z
 
 /** Options every model-calling tool accepts: which model, how it samples, how it is scheduled. */
 export const modelCallFields = {
-  provider: z.string().min(1).optional().describe('Provider name (see list_models); defaults from config.'),
+  provider: providerNameSchema.optional().describe('Provider name (see list_models); defaults from config.'),
   model: modelIdSchema.optional().describe('Model id (see list_models); defaults from config.'),
   fallbacks: fallbacksSchema,
   temperature: z.number().min(0).max(2).optional(),

@@ -13,6 +13,7 @@ import {
   modelIdSchema,
   outcomeFields,
   partialAnswerSchema,
+  providerNameSchema,
   sessionMetadataSchema,
   toolErrorSchema,
 } from '../schemas.js';
@@ -20,7 +21,7 @@ import { errorOutcome, type TroupeTool } from '../tool.js';
 import { answerFields, finishSentences, partialText } from './session-result.js';
 
 const target = z.object({
-  provider: z.string().min(1).optional(),
+  provider: providerNameSchema.optional(),
   model: modelIdSchema.optional(),
   fallbacks: fallbacksSchema,
 });

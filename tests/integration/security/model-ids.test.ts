@@ -37,3 +37,28 @@ it('refuses a model id over the bound in chat, fallbacks and consensus, before a
   expect(atBound.error.code).toBe('MODEL_NOT_FOUND');
   expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);
 });
+
+it('refuses a provider name over the bound in chat, fallbacks and consensus, before any session', async () => {
+  const client = await h.client('legacy');
+  // A consensus entry with one took the runtime's refusal as that model's failure: the other
+  // models were called (and paid for), and the answer echoed the name whole, twice.
+  const long = 'p'.repeat(257);
+  const calls = [
+    { name: 'chat', arguments: { prompt: 'hi', provider: long } },
+    { name: 'chat', arguments: { prompt: 'hi', fallbacks: [{ provider: long, model: 'm' }] } },
+    { name: 'consensus', arguments: { prompt: 'hi', models: [{ provider: long }, {}] } },
+    {
+      name: 'consensus',
+      arguments: { prompt: 'hi', models: [{ fallbacks: [{ provider: long, model: 'm' }] }, {}] },
+    },
+  ];
+  for (const call of calls) {
+    const result = await client.callTool(call);
+    const answer = structured(result);
+    expect(answer.ok).toBe(false);
+    expect(answer.error.code).toBe('INVALID_REQUEST');
+    expect(answer.error.message).toContain('256');
+    expect(JSON.stringify(result)).not.toContain(long);
+  }
+  expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);
+});
