@@ -101,14 +101,11 @@ export async function readFilesUnderRoots(
         );
       }
       total += info.size;
-      if (total > limits.maxTotalBytes) {
-        return refuse(
-          `Expected the files to total at most ${limits.maxTotalBytes} bytes, got more (at \`${path}\`)`,
-        );
-      }
+      if (total > limits.maxTotalBytes) return overTotal(limits.maxTotalBytes, path);
     }
 
-    // Phase 2: read the files opened and checked, never more than the cap even if one grew since.
+    // Phase 2: read the files opened and checked, never more than the caps even if they grew since
+    // (until 2026-12-07 only each file's: files growing together reached maxFiles × maxFileBytes).
     const files: ChatFile[] = [];
     let bytes = 0;
     for (const { path, handle } of opened) {
@@ -118,6 +115,7 @@ export async function readFilesUnderRoots(
         return refuse(`Expected \`${path}\` to be at most ${limits.maxFileBytes} bytes, got more`);
       }
       bytes += bytesRead;
+      if (bytes > limits.maxTotalBytes) return overTotal(limits.maxTotalBytes, path);
       files.push({
         name: path,
         data: buffer.subarray(0, bytesRead).toString('utf8'),
@@ -234,6 +232,10 @@ function hidden(path: string): ReadFilesResult {
 
 function refuse(message: string): ReadFilesResult {
   return { ok: false, error: runtimeError('INVALID_REQUEST', message) };
+}
+
+function overTotal(maxTotalBytes: number, path: string): ReadFilesResult {
+  return refuse(`Expected the files to total at most ${maxTotalBytes} bytes, got more (at \`${path}\`)`);
 }
 
 function changed(path: string): ReadFilesResult {
