@@ -88,6 +88,7 @@ export async function readFilesUnderRoots(
       // Told only of what is still where it was checked: a folder on its way swapped for a link
       // since would show the type or size of a file outside the roots (nothing read, but told).
       const checked = await openChecked(real, usableRoots);
+      if (checked === 'denied') return denied(path);
       if (checked === undefined) return changed(path);
       const { handle, info } = checked;
       if (handle !== undefined) opened.push({ path, handle });
@@ -130,7 +131,8 @@ export async function readFilesUnderRoots(
 }
 
 /**
- * `real` (checked inside a root) opened, with what it is (`fstat` of the file opened), or undefined
+ * `real` (checked inside a root) opened, with what it is (`fstat` of the file opened); `denied`
+ * when the OS refused this process the open and `real` is still its own real path; or undefined
  * (closed) when what was opened is not where it was checked: on Linux its `/proc/self/fd` link,
  * race-free; elsewhere `real` must still be its own real path and name the same file (a swap and a
  * swap back within these few calls can pass). A last link is not followed (`real` has none) and the
@@ -141,7 +143,7 @@ export async function readFilesUnderRoots(
  * the `stat` and the `lstat` but not the `realpath` between could pass: the refusal then told the
  * size of a file outside the roots), and phase 2 opened the path again.
  */
-async function openChecked(real: string, roots: readonly string[]): Promise<Checked | undefined> {
+async function openChecked(real: string, roots: readonly string[]): Promise<Checked | 'denied' | undefined> {
   const first = await stat(real).catch(() => undefined);
   if (first === undefined) return undefined;
   if (!first.isFile() && !first.isDirectory()) {
@@ -150,8 +152,15 @@ async function openChecked(real: string, roots: readonly string[]): Promise<Chec
     return again === real && own?.dev === first.dev && own.ino === first.ino ? { info: first } : undefined;
   }
   const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const handle = await open(real, flags).catch(() => undefined);
-  if (handle === undefined) return undefined;
+  let handle: FileHandle;
+  try {
+    handle = await open(real, flags);
+  } catch (error) {
+    // Not the server's to read (until 2026-12-07 told as "changed since"), if still where checked.
+    const code = (error as NodeJS.ErrnoException).code;
+    const refused = code === 'EACCES' || code === 'EPERM';
+    return refused && (await realpath(real).catch(() => '')) === real ? 'denied' : undefined;
+  }
   const info = await handle.stat().catch(() => undefined);
   const where = info === undefined ? undefined : await openedAt(handle, real, info);
   if (
@@ -236,6 +245,12 @@ function refuse(message: string): ReadFilesResult {
 
 function overTotal(maxTotalBytes: number, path: string): ReadFilesResult {
   return refuse(`Expected the files to total at most ${maxTotalBytes} bytes, got more (at \`${path}\`)`);
+}
+
+function denied(path: string): ReadFilesResult {
+  return refuse(
+    `Expected \`${path}\` to be a file this server may read, got one it has no permission to open. Nothing was read.`,
+  );
 }
 
 function changed(path: string): ReadFilesResult {
