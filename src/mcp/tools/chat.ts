@@ -115,7 +115,8 @@ export function sessionRequest(
 
 /**
  * Earlier turns for `continuation_id` and the model the last was on, or the tool error when
- * it is unknown or expired.
+ * it is unknown or expired, or the store failed to read it (`BACKEND_UNAVAILABLE`; its error goes
+ * to the log, as a failed save's does: until 2026-12-07 the call ended `INTERNAL` with it).
  */
 export async function priorTurns(
   mcp: McpContext,
@@ -126,7 +127,19 @@ export async function priorTurns(
   | { ok: false; outcome: ToolOutcome }
 > {
   if (continuationId === undefined) return { ok: true, messages: NO_MESSAGES };
-  const held = await loadConversation(mcp, caller, continuationId);
+  let held: Awaited<ReturnType<typeof loadConversation>>;
+  try {
+    held = await loadConversation(mcp, caller, continuationId);
+  } catch (failure) {
+    mcp.log(
+      `troupe mcp: conversation store: ${failure instanceof Error ? failure.message : String(failure)}`,
+    );
+    const error = runtimeError(
+      'BACKEND_UNAVAILABLE',
+      'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model. Retry later.',
+    );
+    return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
+  }
   if (held !== undefined) return { ok: true, messages: held.messages, model: held.model };
   const error = runtimeError(
     'INVALID_REQUEST',

@@ -311,6 +311,40 @@ describe('bad input over HTTP', () => {
       2,
     );
   });
+
+  // A store that fails to read a continuation (Redis away) ended the call INTERNAL, "Unexpected
+  // error: Stream isn't writeable and enableOfflineQueue options is false", saying to report it.
+  it('refuses a continued call with BACKEND_UNAVAILABLE, nothing run, when the conversation store fails to read it', async () => {
+    const lines: string[] = [];
+    const failing = new MemoryConversationStore();
+    const offline = () =>
+      Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    failing.load = offline;
+    failing.get = offline;
+    const dir = tempDir('troupe-store-');
+    await writeFile(join(dir, 'a.txt'), 'alpha');
+    const h = await start({
+      context: { conversationStore: failing, roots: [dir], log: (line) => lines.push(line) },
+    });
+    const client = await h.client('legacy');
+    for (const name of ['chat', 'multi_file_chat'] as const) {
+      const args = {
+        prompt: 'go on',
+        continuation_id: 'c-1',
+        ...(name === 'chat' ? {} : { files: ['a.txt'] }),
+      };
+      const refused = structured(await client.callTool({ name, arguments: args }));
+      expect(refused.ok, name).toBe(false);
+      expect(refused.error.code, name).toBe('BACKEND_UNAVAILABLE');
+      expect(refused.error.message, name).toBe(
+        'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model. Retry later.',
+      );
+    }
+    expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);
+    expect(lines.filter((line) => line.includes("conversation store: Stream isn't writeable"))).toHaveLength(
+      2,
+    );
+  });
 });
 
 function rawStatus(port: number, host: string): Promise<number> {
