@@ -210,7 +210,12 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
           );
     // Counted before the first `await`: a batch's other messages run in between.
     takeAnswerBytes(call.httpRequest, () => recent.bytes + pages.bytes + jsonBytes(limits));
-    const cost = await visibleCost(mcp, call);
+    // A ledger that fails (Redis away) costs the cost line, not the answer: until 2026-12-07 the
+    // whole tool failed INTERNAL, and a client could not list its own sessions held here.
+    const cost = await visibleCost(mcp, call).catch((error: unknown) => {
+      mcp.log(`troupe mcp: cost ledger: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
     const structured = {
       ok: true,
       runtime_state: status.state,
@@ -231,10 +236,10 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
       queued_bytes: status.queuedBytes,
       recent: recent.shown,
       ...(recent.next === undefined ? {} : { recent_next_cursor: recent.next }),
-      cost_total: cost.amounts,
+      ...(cost === undefined ? {} : { cost_total: cost.amounts }),
       ...(limits === undefined ? {} : { limits_left: limits }),
     };
-    const costs = Object.entries(structured.cost_total).map(([currency, amount]) => `${amount} ${currency}`);
+    const costs = Object.entries(cost?.amounts ?? {}).map(([currency, amount]) => `${amount} ${currency}`);
     const providerLines = status.providers.map(
       (p) =>
         // `limit: null` is "no limit of its own": say so, as /api/status and the dashboard do.
@@ -252,7 +257,9 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
           : [
               `Live: ${pages.notShown.queued} queued and ${pages.notShown.running} running not listed (at most ${SESSIONS_PAGE_MAX} of each an answer); read one by \`session_id\`.`,
             ]),
-        `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
+        cost === undefined
+          ? 'Cost of ended sessions: not known now (the cost ledger did not answer; the server log says why).'
+          : `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
       ].join('\n'),
     };
   },

@@ -11,7 +11,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpContext } from '../../../src/mcp/context.js';
-import type { MemoryCostLedger } from '../../../src/mcp/cost-ledger.js';
+import { MemoryCostLedger } from '../../../src/mcp/cost-ledger.js';
 import { registerTools } from '../../../src/mcp/register.js';
 import { sessionsTool } from '../../../src/mcp/tools/sessions.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
@@ -167,6 +167,38 @@ describe('cost_total behind an embedding server’s own authentication', () => {
       await Promise.allSettled(clients.map((c) => c.close()));
       context.close();
       await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
+});
+
+describe('cost_total when the cost ledger fails', () => {
+  // With `--redis` and Redis away, the ledger's read failed the whole tool INTERNAL ("Unexpected
+  // error: Stream isn't writeable ..."): a client could not list its own sessions, held here.
+  it('answers the rest, without cost_total, saying the cost is not known now', async () => {
+    const lines: string[] = [];
+    const failing = new MemoryCostLedger();
+    const offline = () =>
+      Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    failing.of = offline;
+    failing.total = offline;
+    const h = await startHarness({
+      runtime: { prices: PRICES },
+      context: { costLedger: failing, log: (line) => lines.push(line) },
+    });
+    try {
+      const client = await h.client('legacy');
+      await chat(client, 'sim-fast');
+      const r = await client.callTool({ name: 'sessions', arguments: {} });
+      const answer = structured(r);
+      expect(answer.ok).toBe(true);
+      expect(answer.recent).toHaveLength(1);
+      expect(answer.cost_total).toBeUndefined();
+      expect(text(r)).toContain(
+        'Cost of ended sessions: not known now (the cost ledger did not answer; the server log says why).',
+      );
+      expect(lines.filter((line) => line.includes("cost ledger: Stream isn't writeable"))).toHaveLength(1);
+    } finally {
+      await h.close();
     }
   });
 });
