@@ -43,7 +43,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: GetTaskRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       requireTasksV2(ctx);
-      const record = found(visible(await mcp.tasks.get(taskId), ctx), taskId);
+      const record = found(visible(await mcp.tasks.get(taskId).catch(storeFailed(mcp)), ctx), taskId);
       return ctx.mcpReq.envelope === undefined ? getTaskResultV1(record) : getTaskResultV2(record);
     },
   );
@@ -53,8 +53,8 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     { params: CancelTaskRequestV1Schema.shape.params },
     async ({ taskId }, ctx) => {
       requireTasksV2(ctx);
-      found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
-      const outcome = await mcp.tasks.cancel(taskId);
+      found(visible(await mcp.tasks.store.get(taskId).catch(storeFailed(mcp)), ctx), taskId);
+      const outcome = await mcp.tasks.cancel(taskId).catch(storeFailed(mcp));
       if (outcome.kind === 'unknown') found(undefined, taskId);
       // 2026-07-28: an acknowledgement, whatever state the task was in.
       if (ctx.mcpReq.envelope !== undefined) return {};
@@ -75,7 +75,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
     async ({ taskId }, ctx) => {
       onceInRequest(ctx, taskId);
       checkAnswerBudget(ctx.http?.req);
-      found(visible(await mcp.tasks.store.get(taskId), ctx), taskId);
+      found(visible(await mcp.tasks.store.get(taskId).catch(storeFailed(mcp)), ctx), taskId);
       const owner = taskOwner(callerOf(ctx));
       // The 2025-era HTTP transport does not abort a request whose response stream the client
       // closed: tracked, the HTTP layer ends the wait then (`call-registry.ts`), and its place with it.
@@ -92,7 +92,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
         // that resumes the stream reads this: it was a bare "Internal error" (the reason, a string).
         if (signal.aborted)
           throw new ProtocolError(ProtocolErrorCode.InternalError, waitEnded(taskId, signal));
-        throw error;
+        return storeFailed(mcp)(error);
       } finally {
         release();
       }
@@ -108,7 +108,7 @@ export function installTasks(server: McpServer, mcp: McpContext): void {
       } catch (error) {
         if (error instanceof InvalidCursorError)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
-        throw error;
+        return storeFailed(mcp)(error);
       }
     },
   );
@@ -142,8 +142,24 @@ export async function startToolTask(
   } catch (error) {
     if (error instanceof TaskLimitError)
       throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
-    throw error;
+    return storeFailed(mcp)(error);
   }
+}
+
+/**
+ * A task store's failure (Redis away or out of memory) as the client reads it: -32603 saying so, the
+ * store's own error in the log. Until 2026-12-07 it went out as it came ("Stream isn't writeable and
+ * enableOfflineQueue options is false"), saying nothing of what failed. troupe's own refusals pass.
+ */
+function storeFailed(mcp: McpContext): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof ProtocolError) throw error;
+    mcp.log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      'Expected the task store to answer, got a failure (the server log says why); retry later',
+    );
+  };
 }
 
 function waitEnded(taskId: string, signal: AbortSignal): string {

@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { CreateTaskResultV2Schema, GetTaskResultV2Schema } from '@modelcontextprotocol/ext-tasks/core/v2';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryTaskStore } from '../../../src/mcp/tasks/memory-task-store.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { withAbortLog } from '../../support/abort-log.js';
@@ -420,6 +421,39 @@ function modernDispatch(url: URL, declareTasks = true) {
       : { kind: 'error', error: json.error };
   };
 }
+
+describe('MCP tasks, a task store that fails', () => {
+  // With `--redis` and Redis away, every tasks request was answered -32603 with Redis's own words
+  // ("Stream isn't writeable and enableOfflineQueue options is false"), saying nothing of what failed.
+  it('answers each task request -32603 saying the task store failed and to retry, its error in the log', async () => {
+    const lines: string[] = [];
+    const store = new MemoryTaskStore();
+    const offline = () =>
+      Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    store.create = offline;
+    store.get = offline;
+    store.list = offline;
+    const h = await start({ context: { tasks: { store }, log: (line) => lines.push(line) } });
+    const tasks = v1(await h.client('legacy'));
+    const asks = [
+      () => tasks.create({ prompt: 'x' }),
+      () => tasks.get('t-1'),
+      () => tasks.result('t-1'),
+      () => tasks.list(),
+      () => tasks.cancel('t-1'),
+    ];
+    for (const ask of asks) {
+      await expect(ask()).rejects.toMatchObject({
+        code: -32603,
+        message: expect.stringContaining(
+          'Expected the task store to answer, got a failure (the server log says why); retry later',
+        ),
+      });
+    }
+    expect(lines.filter((line) => line.includes("task store: Stream isn't writeable"))).toHaveLength(5);
+    expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);
+  });
+});
 
 describe('MCP tasks, 2026-07-28 clients (tasks extension)', () => {
   it('advertises the extension, not the 2025 capability or taskSupport', async () => {
