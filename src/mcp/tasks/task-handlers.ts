@@ -20,6 +20,7 @@ import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
 import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
 import { callerOf, canSee, listingOwner, taskOwner } from '../caller.js';
 import type { McpContext } from '../context.js';
+import { keptRequestId } from '../request-ids.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError, WaitLimitError } from './task-manager.js';
 import {
@@ -122,7 +123,8 @@ export async function startToolTask(
   ctx: ServerContext,
   ttlMs: number | undefined,
 ): Promise<TaskRecord> {
-  const requestId = String(ctx.mcpReq.id);
+  // As a plain call keeps it (`tool.ts`): until 2026-12-07 whole, and one past 256 characters failed the task.
+  const requestId = keptRequestId(ctx.mcpReq.id);
   const caller = callerOf(ctx);
   const owner = taskOwner(caller);
   try {

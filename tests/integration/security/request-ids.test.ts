@@ -48,3 +48,36 @@ it('keeps the head of a long request id in the session metadata and the history,
   });
   expect(await short.text()).toContain('"requestId":"short-id"');
 });
+
+it('keeps the head of a long request id for a call run as a task, which runs as a plain call does', async () => {
+  // Until 2026-12-07 a task kept the id whole for its session, and the runtime refused one past
+  // 256 characters: the task failed INVALID_REQUEST "Expected `requestId` to be a string of at most
+  // 256 characters", naming nothing the client had sent as an argument.
+  const sid = await openLegacySession(h.url);
+  const id = `task-${'t'.repeat(60_000)}`;
+  const response = await postMcp(h.url, sid, {
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'chat', arguments: { prompt: 'hi', provider: 'fast' }, task: {} },
+  });
+  const text = await response.text();
+  const created = JSON.parse(
+    text
+      .split('\n')
+      .find((line) => line.startsWith('data: {'))
+      ?.slice('data: '.length) ?? text,
+  );
+  expect(created.id).toBe(id);
+  const taskId = created.result.task.taskId as string;
+  const result = await postMcp(h.url, sid, {
+    jsonrpc: '2.0',
+    id: 'result-1',
+    method: 'tasks/result',
+    params: { taskId },
+  });
+  const answer = await result.text();
+  const kept = `${id.slice(0, MAX_REQUEST_ID_LENGTH)}… (${id.length} characters)`;
+  expect(answer).toContain('"ok":true');
+  expect(answer).toContain(`"requestId":"${kept}"`);
+});
