@@ -9,7 +9,7 @@
  * backstop had already told. Until then the `sessions` tool and `troupe://sessions` showed them
  * `queued` for good while the counts said 0.
  */
-import type { Runtime, RuntimeEvent } from '../runtime/types.js';
+import type { Runtime, RuntimeEvent, SessionSummary } from '../runtime/types.js';
 
 export interface LiveSession {
   readonly sessionId: string;
@@ -53,6 +53,11 @@ export class LiveSessions {
     if (!this.#gone(id)) return this.#sessions.get(id);
     this.#sessions.delete(id);
     return undefined;
+  }
+
+  /** The runtime's summary of a session, live or one of its recently ended (`historySize`). */
+  summary(id: string): SessionSummary | undefined {
+    return this.#runtime.session(id);
   }
 
   /** The runtime has it ended, or not at all. */

@@ -203,7 +203,9 @@ export class TaskManager {
 
   #withLive(record: TaskRecord): TaskRecord {
     if (isTerminal(record.status)) return record;
-    const message = workingMessage(record.sessionIds.map((id) => this.#live.get(id)));
+    const message = workingMessage(
+      record.sessionIds.map((id) => ({ live: this.#live.get(id), summary: this.#live.summary(id) })),
+    );
     return message === undefined ? record : { ...record, statusMessage: message };
   }
 

@@ -4,6 +4,7 @@
  */
 
 import type { TaskStatus } from '../../ports/task-store.js';
+import type { SessionSummary } from '../../runtime/types.js';
 import type { LiveSession } from '../live-sessions.js';
 import type { ToolOutcome } from '../tool.js';
 
@@ -30,14 +31,45 @@ function cancelledMessage(message: string): string {
   return /^cancelled\b/i.test(reason) ? reason : `cancelled: ${reason}`;
 }
 
-/** What a working task is doing now, from its live sessions ("queued, 2 ahead when it joined", "running, 420 chars"). */
-export function workingMessage(live: readonly (LiveSession | undefined)[]): string | undefined {
-  const parts = live
-    .filter((s): s is LiveSession => s !== undefined)
-    .map((s) =>
-      s.state === 'queued'
-        ? `queued${s.position === undefined ? '' : `, ${s.position} ahead when it joined`}`
-        : `running${s.chars === undefined ? '' : `, ${s.chars} chars so far`}`,
-    );
+/** One session of a task as this instance sees it: its live progress, and the runtime's summary. */
+export interface TaskSession {
+  readonly live?: LiveSession | undefined;
+  readonly summary?: SessionSummary | undefined;
+}
+
+/**
+ * What a working task is doing now, one part per session in the order they started ("queued, 2
+ * ahead when it joined", "running, 420 chars"). Several sessions (consensus: one per model) each lead
+ * with their provider and model, and an ended one says how it ended ("fast/sim-fast: done",
+ * "failed (AUTH_FAILED)"): until 2026-12-07 an ended session's part was left out, and a poller could
+ * not tell which model the others were. A session the runtime no longer holds has no part.
+ */
+export function workingMessage(sessions: readonly TaskSession[]): string | undefined {
+  const parts: string[] = [];
+  for (const session of sessions) {
+    const text = sessionText(session);
+    if (text === undefined) continue;
+    const summary = session.summary;
+    const who = `${summary?.provider ?? session.live?.provider}/${summary?.model ?? '?'}`;
+    parts.push(sessions.length === 1 ? text : `${who}: ${text}`);
+  }
   return parts.length === 0 ? undefined : parts.join('; ');
+}
+
+function sessionText({ live, summary }: TaskSession): string | undefined {
+  const state = live?.state ?? summary?.state;
+  switch (state) {
+    case undefined:
+      return undefined;
+    case 'queued':
+      return `queued${live?.position === undefined ? '' : `, ${live.position} ahead when it joined`}`;
+    case 'running':
+      return `running${live?.chars === undefined ? '' : `, ${live.chars} chars so far`}`;
+    case 'done':
+      return 'done';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return `${state === 'timedOut' ? 'timed out' : 'failed'}${summary?.code === undefined ? '' : ` (${summary.code})`}`;
+  }
 }

@@ -263,6 +263,36 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     await expect(tasks.get('no-such-task')).rejects.toMatchObject({ code: -32602 });
   });
 
+  it('a consensus task keeps each model’s part once its session ended, saying how it ended', async () => {
+    const h = await start({
+      providers: [
+        createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } }),
+        createSimulatedProvider({ name: 'broken', failureRate: 1, failureModes: ['auth_failed'] }),
+        createSimulatedProvider({ name: 'slow', latencyMs: { min: 60_000, max: 60_000 } }),
+      ],
+    });
+    const client = await h.client('legacy');
+    const tasks = v1(client);
+    const models = ['fast', 'broken', 'slow'].map((provider) => ({ provider, model: 'sim-fast' }));
+    const { task } = await client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'consensus', arguments: { prompt: 'x', models }, task: {} },
+      } as Parameters<Client['request']>[0],
+      CreateTaskResultV1Schema,
+    );
+    // Until 2026-12-07 the two ended models' parts were left out: "running", of no model named.
+    const expected = 'fast/sim-fast: done; broken/sim-fast: failed (AUTH_FAILED); slow/sim-fast: running';
+    const working = await until(
+      () => tasks.get(task.taskId),
+      (t) => t.statusMessage === expected,
+    );
+    expect(working).toMatchObject({ status: 'working', statusMessage: expected });
+    const [listed] = (await tasks.list()).tasks;
+    expect(listed).toMatchObject({ taskId: task.taskId, statusMessage: expected });
+    await tasks.cancel(task.taskId);
+  });
+
   it('a cancelled consensus task says it was cancelled, not that every model failed', async () => {
     const h = await start();
     const client = await h.client('legacy');
@@ -282,12 +312,12 @@ describe('MCP tasks, 2025-11-25 clients', () => {
       } as Parameters<Client['request']>[0],
       CreateTaskResultV1Schema,
     );
-    // One part per model, as each session's task would say it.
+    // One part per model, each led by its provider and model.
     const running = await until(
       () => tasks.get(task.taskId),
-      (t) => /^running; running/.test(t.statusMessage ?? ''),
+      (t) => /^fast\/.*: running; slow\/.*: running$/.test(t.statusMessage ?? ''),
     );
-    expect(running.statusMessage).toBe('running; running');
+    expect(running.statusMessage).toMatch(/^fast\/sim-[a-z]+: running; slow\/sim-[a-z]+: running$/);
     await tasks.cancel(task.taskId);
     const result = sc(await tasks.result(task.taskId));
     expect(result.error).toMatchObject({ code: 'CANCELLED' });

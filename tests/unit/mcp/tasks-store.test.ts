@@ -9,6 +9,7 @@ import { TaskManager } from '../../../src/mcp/tasks/task-manager.js';
 import { finalStatus, workingMessage } from '../../../src/mcp/tasks/task-status.js';
 import { errorOutcome } from '../../../src/mcp/tool.js';
 import { taskBounds } from '../../../src/ports/task-bounds.js';
+import type { SessionState, SessionSummary } from '../../../src/runtime/types.js';
 import { answer, record, taskStoreContract } from './tasks-store-contract.js';
 
 taskStoreContract('MemoryTaskStore', async (options) => new MemoryTaskStore(options));
@@ -311,14 +312,28 @@ describe('task status from session state', () => {
     expect(cancelled('Cancelled: cancellation pending')).toBe('cancelled: cancellation pending');
   });
 
-  it('describes working tasks from their live sessions', () => {
+  it('describes working tasks from their sessions, one part each, an ended one saying how it ended', () => {
     const base = { provider: 'p', since: 0 };
-    expect(workingMessage([undefined])).toBeUndefined();
+    const summary = (state: SessionState, code?: string) =>
+      ({ provider: 'p', model: 'm', state, ...(code === undefined ? {} : { code }) }) as SessionSummary;
+    expect(workingMessage([{}])).toBeUndefined();
+    expect(workingMessage([{ live: { ...base, sessionId: 'a', state: 'running', chars: 40 } }])).toBe(
+      'running, 40 chars so far',
+    );
     expect(
       workingMessage([
-        { ...base, sessionId: 'a', state: 'queued', position: 2 },
-        { ...base, sessionId: 'b', state: 'running', chars: 40 },
+        { live: { ...base, sessionId: 'a', state: 'queued', position: 2 }, summary: summary('queued') },
+        { live: { ...base, sessionId: 'b', state: 'running', chars: 40 }, summary: summary('running') },
+        { summary: summary('done') },
+        { summary: summary('failed', 'AUTH_FAILED') },
+        { summary: summary('timedOut', 'TIMED_OUT') },
+        { summary: summary('cancelled', 'CANCELLED') },
+        { summary: { ...summary('running'), provider: 'q' } },
+        {},
       ]),
-    ).toBe('queued, 2 ahead when it joined; running, 40 chars so far');
+    ).toBe(
+      'p/m: queued, 2 ahead when it joined; p/m: running, 40 chars so far; p/m: done; p/m: failed (AUTH_FAILED); ' +
+        'p/m: timed out (TIMED_OUT); p/m: cancelled; q/m: running',
+    );
   });
 });
