@@ -12,7 +12,7 @@
  * `tests/unit/mcp/sdk-internals.test.ts` is the canary: it fails, naming what moved, when an SDK
  * upgrade renames or reshapes either member; the integration tests then show the damage.
  */
-import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import type { McpServer, ServerContext, StandardSchemaV1 } from '@modelcontextprotocol/server';
 
 /** A request handler as the SDK stores it: the raw JSON-RPC request in, the result out. */
 export type StoredHandler = (
@@ -57,6 +57,32 @@ export function mcpServerToolHandlers(server: McpServer): { list: StoredHandler;
     return handler as StoredHandler;
   };
   return { list: get('tools/list'), call: get('tools/call') };
+}
+
+/**
+ * Puts a params check in front of the handler `server` has for `method` (the SDK's, McpServer's or
+ * troupe's), so a wrong param is refused with -32602 and `params`' own message before the SDK's
+ * handler answers it -32603 with zod's dump (`spec-params.ts`). Reached through the same protected
+ * `_getRequestHandler`; no handler, no check (the SDK answers "Method not found"). The handler is
+ * re-registered with the SDK's three-argument form, which checks `params` and answers -32602; the
+ * SDK's own wrapper for the method (input-required results, cache hints) then runs twice over, which
+ * leaves a result that is neither as it was.
+ */
+export function checkParamsFirst(server: McpServer, method: string, params: StandardSchemaV1): void {
+  const low = server.server as unknown as McpServerInternals['server'] & {
+    setRequestHandler(
+      method: string,
+      schemas: { params: StandardSchemaV1 },
+      handler: (params: unknown, ctx: ServerContext) => Promise<unknown>,
+    ): void;
+  };
+  if (typeof low._getRequestHandler !== 'function') {
+    throw new SdkInternalsChanged('Server#_getRequestHandler(method) to exist');
+  }
+  const handler: unknown = (low._getRequestHandler as (m: string) => unknown).call(low, method);
+  if (typeof handler !== 'function') return;
+  const stored = handler as StoredHandler;
+  low.setRequestHandler(method, { params }, (checked, ctx) => stored({ method, params: checked }, ctx));
 }
 
 /**

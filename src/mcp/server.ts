@@ -12,6 +12,7 @@ import { runtimeError } from '../core/errors.js';
 import type { McpContext } from './context.js';
 import { pickTools, registerTools } from './register.js';
 import { installResources, type ResourceUpdates } from './resources.js';
+import { checkSpecParams } from './spec-params.js';
 import type { ToolName } from './tool.js';
 import { installToolCalls } from './tool-calls.js';
 
@@ -70,6 +71,9 @@ export function createMcpServer(mcp: McpContext, options: ServerOptions = {}): M
   // None of troupe's: its `tools/call` still tracks the embedder's tools (`tool-calls.ts`).
   if (tools?.length === 0) installToolCalls(server, mcp, []);
   installResources(server, mcp, options.resourceUpdates ?? 'subscribed');
+  // Last, once every handler it guards is installed (McpServer installs the prompt and resource
+  // handlers with their capabilities, so an embedder's prompts added later are checked too).
+  checkSpecParams(server);
   return server;
 }
 

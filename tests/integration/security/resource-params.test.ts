@@ -3,8 +3,7 @@
  * not `{ uri: string }` get -32602 naming `uri` (it was -32603, "Internal error", with a raw zod
  * dump), and a session URI with broken percent-escapes is a resource not found, -32602 with the
  * URI in its data (it was -32603 "URI malformed"). Raw HTTP, since the SDK's client sends neither.
- * Other spec methods the SDK itself answers (`logging/setLevel`, `resources/read` with a
- * non-string uri) still give -32603: SDK issue modelcontextprotocol/typescript-sdk#2284.
+ * The spec methods the SDK itself answers: spec-params.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../mcp/harness.js';
@@ -63,7 +62,9 @@ it('answers resources/subscribe and unsubscribe without a string uri with -32602
   ] as const) {
     const error = await errorOf(method, params);
     expect(error.code, `${method} ${JSON.stringify(params)}`).toBe(-32602);
-    expect(error.message).toMatch(new RegExp(`^Invalid params for ${method}: uri: `));
+    expect(error.message).toMatch(
+      new RegExp(`^Invalid params for ${method}: Expected \`params.uri\` to be a string, got `),
+    );
   }
 });
 
