@@ -65,8 +65,8 @@ export function mcpServerToolHandlers(server: McpServer): { list: StoredHandler;
  * handler answers it -32603 with zod's dump (`spec-params.ts`). Reached through the same protected
  * `_getRequestHandler`; no handler, no check (the SDK answers "Method not found"). The handler is
  * re-registered with the SDK's three-argument form, which checks `params` and answers -32602; the
- * SDK's own wrapper for the method (input-required results, cache hints) then runs twice over, which
- * leaves a result that is neither as it was.
+ * SDK's own wrapper for the method (input-required results, cache hints) then runs twice: the inner
+ * run settles the result and the outer passes it through unchanged.
  */
 export function checkParamsFirst(server: McpServer, method: string, params: StandardSchemaV1): void {
   const low = server.server as unknown as McpServerInternals['server'] & {
