@@ -22,8 +22,21 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: Command }>>> = 
   inspector: () => import('./inspector.js'),
 };
 
+/** The words that stand for a whole command line: `troupe --version`, `troupe --help`. */
+const TAKE_NOTHING: ReadonlySet<string> = new Set(['--version', '-v', 'version', '--help', '-h']);
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `troupe --version extra`, `troupe help serve extra`: refused as a command's stray argument is,
+  // not ignored (until 2026-12-07 the extra words were dropped without a word).
+  const takes = name === 'help' ? 1 : TAKE_NOTHING.has(name ?? '') ? 0 : undefined;
+  const extra = takes === undefined ? undefined : rest[takes];
+  if (extra !== undefined) {
+    process.stderr.write(
+      `troupe: Expected nothing after \`${[name, ...rest.slice(0, takes)].join(' ')}\`, got the argument \`${extra}\`; run "troupe help" for the commands\n`,
+    );
+    return 2;
+  }
   // `troupe help serve` is `troupe serve --help` (it printed the general usage).
   if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   // Asked for, the usage goes to stdout; with no command at all it is a usage error (stderr, 2), as

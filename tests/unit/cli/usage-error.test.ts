@@ -166,6 +166,24 @@ describe('the commands say it in one line', () => {
     );
   });
 
+  it('`--version`, `--help` and `help <command>` refuse an argument after them rather than drop it', async () => {
+    for (const [argv, said] of [
+      [['--version', 'extra'], '--version'],
+      [['-v', 'extra'], '-v'],
+      [['version', 'extra'], 'version'],
+      [['--help', 'extra'], '--help'],
+      [['help', 'serve', 'extra'], 'help serve'],
+    ] as const) {
+      const { code, stderr } = await stderrOf(() => main([...argv]));
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `troupe: Expected nothing after \`${said}\`, got the argument \`extra\`; run "troupe help" for the commands\n`,
+      );
+    }
+    // Alone, each still does its work.
+    expect((await stderrOf(() => main(['--version']))).code).toBe(0);
+  });
+
   it('`help <command>` prints that command’s options; an unknown one is refused as a command', async () => {
     let stdout = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
