@@ -39,8 +39,14 @@ Options:
   --config PATH     providers file (default: TROUPE_PROVIDERS_FILE)
 `;
 
-/** Exit codes: 0 done, 1 the call failed, 2 bad usage or configuration. */
-type Exit = 0 | 1 | 2;
+/**
+ * Exit codes: 0 done, 1 the call failed, 2 bad usage or configuration; 130 interrupted (SIGINT,
+ * Ctrl-C) and 143 terminated (SIGTERM), as a shell reports a process its signal ended, the call
+ * cancelled first (until 2026-12-07 both exited 1, and SIGTERM ended it without cancelling).
+ */
+type Exit = 0 | 1 | 2 | 130 | 143;
+
+const SIGNAL_EXITS = { SIGINT: 130, SIGTERM: 143 } as const;
 
 interface AskArgs {
   readonly prompt: string;
@@ -222,8 +228,15 @@ async function run(argv: readonly string[]): Promise<Exit> {
     ...(args.thinking === undefined ? {} : { thinking: args.thinking }),
   };
   const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once('SIGINT', onSigint);
+  let signalled: keyof typeof SIGNAL_EXITS | undefined;
+  const onSignal = (signal: keyof typeof SIGNAL_EXITS) => {
+    signalled ??= signal;
+    interrupt.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // The call's own exit, or the signal's once one cancelled it (its CANCELLED line still printed).
+  const exit = (code: Exit): Exit => (signalled === undefined ? code : SIGNAL_EXITS[signalled]);
   try {
     const handle = runtime.submit(request, {
       signal: interrupt.signal,
@@ -240,11 +253,12 @@ async function run(argv: readonly string[]): Promise<Exit> {
       }
     }
     const result = await handle.result;
-    return report(result, args, streamed);
+    return exit(report(result, args, streamed));
   } catch (error) {
-    return fail(error, exitFor(toTroupeError(error).code));
+    return exit(fail(error, exitFor(toTroupeError(error).code)));
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runtime.shutdown({ deadlineMs: 1000 }).catch(() => undefined);
     await loaded.close();
   }

@@ -182,30 +182,37 @@ describe('troupe ask', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('Ctrl-C cancels the call: the provider request is dropped and it exits with one CANCELLED line', async () => {
-    const child = spawn(process.execPath, [CLI, 'ask', ...adHoc(), '--model', 'fault:hang', 'hi'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TROUPE_API_KEY: KEY },
+  // The shell's convention for a process a signal ended: 128 + the signal's number (until
+  // 2026-12-07 both exited 1, and SIGTERM ended the process without cancelling the call).
+  for (const [signal, expected] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} cancels the call: the provider request is dropped and it exits ${expected} with one CANCELLED line`, async () => {
+      const child = spawn(process.execPath, [CLI, 'ask', ...adHoc(), '--model', 'fault:hang', 'hi'], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TROUPE_API_KEY: KEY },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await expect.poll(() => server.inFlight, { timeout: 10_000 }).toBe(1);
+        child.kill(signal);
+        const code = await Promise.race([
+          exited,
+          new Promise((r) => setTimeout(() => r('still running'), 8_000)),
+        ]);
+        expect(code).toBe(expected);
+        expect(stderr.trim().split('\n')).toHaveLength(1);
+        expect(stderr).toMatch(/^troupe ask: CANCELLED/);
+        await expect.poll(() => server.inFlight, { timeout: 5_000 }).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    try {
-      await expect.poll(() => server.inFlight, { timeout: 10_000 }).toBe(1);
-      child.kill('SIGINT');
-      const code = await Promise.race([
-        exited,
-        new Promise((r) => setTimeout(() => r('still running'), 8_000)),
-      ]);
-      expect(code).toBe(1);
-      expect(stderr.trim().split('\n')).toHaveLength(1);
-      expect(stderr).toMatch(/^troupe ask: CANCELLED/);
-      await expect.poll(() => server.inFlight, { timeout: 5_000 }).toBe(0);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
+  }
 
   it('an unreachable URL: one-line NETWORK error, non-zero exit, no stack', async () => {
     const run = await ask(
