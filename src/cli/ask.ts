@@ -12,7 +12,7 @@ import type { ChatProvider } from '../providers/port.js';
 import { createModelRegistry, type Resolved } from '../providers/registry.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { SessionRequest, SessionResult } from '../runtime/types.js';
-import { checkFileSection } from './config.js';
+import { type ResolvedConfig, readFileSection, resolveConfig, runtimeOptionsFrom } from './config.js';
 import { ConfigError, parseIntFlag } from './config-values.js';
 import { hintFor } from './hints.js';
 import type { Command } from './main.js';
@@ -32,7 +32,8 @@ Options:
   --model ID        model id (default: the provider's default)
   --stream          stream the answer as it arrives
   --json            print one JSON object { content, reasoning, toolCalls, finishReason, webSearch?, metadata }
-  --timeout MS      run deadline in ms (default 120000)
+  --timeout MS      run deadline in ms (default: TROUPE_TIMEOUT_MS, else the providers file's runtime.timeoutMs,
+                    else 120000); the other limits as serve takes them from the environment and the file
   --max-tokens N    most tokens the model may generate (default: the model's; thinking models get a budget)
   --temperature T   sampling temperature (checked against Kimi's and GLM's range for the model)
   --thinking MODE   enabled or disabled, for models with a thinking mode
@@ -181,9 +182,24 @@ function adHoc(args: AskArgs, env: NodeJS.ProcessEnv): LoadedProviders {
   };
 }
 
+/**
+ * The limits `serve` and `stdio` take from the environment (TROUPE_TIMEOUT_MS, TROUPE_MAX_ATTEMPTS,
+ * ...) and the providers file's `runtime` section (not read with `--base-url`, which uses no file),
+ * with the same defaults where neither sets one. Until 2026-12-07 `ask` checked them and then ran
+ * with its own 120 s and 3 attempts. Throws `ConfigError`, as those commands refuse a bad value.
+ */
+async function configOf(args: AskArgs, env: NodeJS.ProcessEnv): Promise<ResolvedConfig> {
+  const file =
+    args.baseURL === undefined
+      ? await readFileSection(env, args.config ? { path: args.config, setting: '--config' } : {})
+      : undefined;
+  return resolveConfig({ env, ...(file === undefined ? {} : { file }) });
+}
+
 async function run(argv: readonly string[]): Promise<Exit> {
   let loaded: LoadedProviders | undefined;
   let args: AskArgs;
+  let config: ResolvedConfig;
   try {
     const parsed = parse(argv);
     if (parsed === 'help') {
@@ -191,8 +207,7 @@ async function run(argv: readonly string[]): Promise<Exit> {
       return 0;
     }
     args = parsed;
-    if (args.baseURL === undefined)
-      await checkFileSection(process.env, args.config ? { path: args.config, setting: '--config' } : {});
+    config = await configOf(args, process.env);
     loaded =
       args.baseURL !== undefined
         ? adHoc(args, process.env)
@@ -211,10 +226,13 @@ async function run(argv: readonly string[]): Promise<Exit> {
   }
   const { provider, model } = target;
 
+  // Budgets are left out: they count spending across calls, and one call starts a fresh ledger.
+  const settings = runtimeOptionsFrom(config, 'one');
   const runtime = createRuntime({
     providers: loaded.providers,
-    limits: { perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
-    defaults: { ...loaded.defaults, maxAttempts: 3 },
+    limits: { ...settings.limits, perProvider: loaded.perProviderLimits, providers: loaded.providerLimits },
+    defaults: { ...settings.defaults, ...loaded.defaults },
+    ...(settings.breakers === undefined ? {} : { breakers: settings.breakers }),
     router: loaded.registry.router,
     prices: loaded.prices,
   });

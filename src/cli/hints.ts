@@ -8,7 +8,8 @@ const HINTS: Readonly<Record<string, string>> = {
   AUTH_FAILED: 'check the key in the environment (`troupe config` shows which keys are set)',
   NETWORK:
     "check that the provider's base URL (--base-url, KIMI_BASE_URL, GLM_BASE_URL, TROUPE_OPENAI_BASE_URL or the providers file) is right and reachable",
-  TIMED_OUT: 'raise --timeout (ms, default 120000), or ask a faster model',
+  TIMED_OUT:
+    "raise --timeout (ms; default TROUPE_TIMEOUT_MS, else the providers file's runtime.timeoutMs, else 120000), or ask a faster model",
 };
 
 /** For `troupe ask --base-url`: an endpoint `troupe models` does not list, its key from two variables. */

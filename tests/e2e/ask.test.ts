@@ -182,6 +182,48 @@ describe('troupe ask', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  // Until 2026-12-07 ask ran with its own 120 s and 3 attempts whatever serve's settings said.
+  it('takes the configured limits: TROUPE_MAX_ATTEMPTS and TROUPE_TIMEOUT_MS from the environment', async () => {
+    const once = await ask([...adHoc(), '--model', 'fault:500', '--json', 'hi'], {
+      TROUPE_API_KEY: KEY,
+      TROUPE_MAX_ATTEMPTS: '1',
+    });
+    expect(once.code).toBe(1);
+    expect(JSON.parse(once.stdout).metadata.attempts).toBe(1);
+    expect(server.requests).toHaveLength(1);
+    const started = Date.now();
+    const hung = await ask([...adHoc(), '--model', 'fault:hang', 'hi'], {
+      TROUPE_API_KEY: KEY,
+      TROUPE_TIMEOUT_MS: '400',
+    });
+    expect(hung.code).toBe(1);
+    expect(hung.stderr).toMatch(/^troupe ask: TIMED_OUT/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('takes the providers file’s `runtime` section, under the environment; a bad value there or in the environment exits 2', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const config = join(tempDir('troupe-ask-'), 'providers.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        providers: [{ name: 'local', baseURL: server.baseURL, apiKeyEnv: 'LOCAL_KEY' }],
+        runtime: { maxAttempts: 2, backoffBaseMs: 10, backoffMaxMs: 10 },
+      }),
+    );
+    const args = ['--provider', 'local', '--model', 'fault:500', '--config', config, '--json', 'hi'];
+    const twice = await ask(args, { LOCAL_KEY: KEY });
+    expect(twice.code).toBe(1);
+    expect(JSON.parse(twice.stdout).metadata.attempts).toBe(2);
+    const envFirst = await ask(args, { LOCAL_KEY: KEY, TROUPE_MAX_ATTEMPTS: '4' });
+    expect(JSON.parse(envFirst.stdout).metadata.attempts).toBe(4);
+    const bad = await ask(args, { LOCAL_KEY: KEY, TROUPE_MAX_ATTEMPTS: 'many' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^troupe ask: Expected `TROUPE_MAX_ATTEMPTS` to be /);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   // The shell's convention for a process a signal ended: 128 + the signal's number (until
   // 2026-12-07 both exited 1, and SIGTERM ended the process without cancelling the call).
   for (const [signal, expected] of [
