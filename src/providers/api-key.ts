@@ -27,8 +27,23 @@ export function keyFault(key: string): string | undefined {
 /** What a keyless endpoint takes instead of a key. */
 const KEYLESS = '(for an endpoint that takes no key, give any value, such as `none`)';
 
+/**
+ * A placeholder copied from the docs (`MOONSHOT_API_KEY=sk-...`, `"…"`): no vendor's key ends in
+ * an ellipsis. Until 2026-12-07 `sk-...` was taken as a key, the server started with that provider
+ * configured and every call failed `AUTH_FAILED` after a round trip.
+ */
+export function isPlaceholderKey(key: string): boolean {
+  return key.endsWith('...') || key.endsWith('\u2026');
+}
+
 /** `key` when a header can carry it; otherwise throws `INVALID_REQUEST` naming `source` (a variable, a provider). */
 export function checkedKey(source: string, key: string): string {
+  if (typeof key === 'string' && isPlaceholderKey(key)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `${source}: Expected an API key, got a placeholder ending in "..." as the docs write one; set it to your own key (the key is not shown)`,
+    );
+  }
   // From JavaScript a factory given no key: a TypeError on `key.length` (review).
   const fault = typeof key === 'string' ? keyFault(key) : `none ${KEYLESS}`;
   if (fault === undefined) return key;

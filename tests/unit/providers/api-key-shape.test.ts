@@ -47,6 +47,45 @@ describe('an API key a header can carry', () => {
     expect(keyFault(SECRET)).toBeUndefined();
   });
 
+  // The README's `--env MOONSHOT_API_KEY=sk-...` copied as it is: until 2026-12-07 taken as a key.
+  it.each([
+    ['MOONSHOT_API_KEY', 'sk-...'],
+    ['ZHIPUAI_API_KEY', 'sk-abc...'],
+    ['GLM_API_KEY', '\u2026'],
+    ['TROUPE_OPENAI_API_KEY', 'sk-\u2026'],
+  ])(
+    'refuses %s set to the docs’ placeholder %j at load, naming the variable and not the key',
+    async (name, key) => {
+      const env: Record<string, string> = { [name]: key };
+      if (name === 'TROUPE_OPENAI_API_KEY') env.TROUPE_OPENAI_BASE_URL = 'http://127.0.0.1:9/v1';
+      const error = await refusal(env);
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toBe(
+        `${name}: Expected an API key, got a placeholder ending in "..." as the docs write one; set it to your own key (the key is not shown)`,
+      );
+      expect(error.message).not.toContain(key);
+    },
+  );
+
+  it('refuses a placeholder from a providers file’s apiKeyEnv, and takes a key with dots inside', async () => {
+    const path = join(tempDir('troupe-key-'), 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        providers: [{ name: 'local', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'LOCAL_KEY' }],
+      }),
+    );
+    expect((await refusal({ LOCAL_KEY: 'sk-...' }, path)).message).toMatch(
+      /^LOCAL_KEY: Expected an API key, got a placeholder/,
+    );
+    const loaded = await loadProviders({
+      env: { LOCAL_KEY: 'id.se...cret', MOONSHOT_API_KEY: 'sk-a.b' },
+      configPath: path,
+    });
+    expect(loaded.providers.map((p) => p.name)).toContain('local');
+    await loaded.close();
+  });
+
   it.each([['MOONSHOT_API_KEY'], ['KIMI_API_KEY'], ['ZHIPUAI_API_KEY'], ['ZAI_API_KEY'], ['GLM_API_KEY']])(
     'refuses %s wrapped across two lines at load, naming the variable and not the key',
     async (name) => {
