@@ -215,7 +215,6 @@ async function run(argv: readonly string[]): Promise<Exit> {
   } catch (error) {
     return fail(error, 2);
   }
-  for (const x of loaded.ignored) process.stderr.write(`troupe ask: warning: ${x.setting} ${x.why}\n`);
   let target: Resolved;
   try {
     // Before any network call: an unknown provider or model, or a missing key, fails here.
@@ -224,6 +223,8 @@ async function run(argv: readonly string[]): Promise<Exit> {
     await loaded.close();
     return fail(error, 2);
   }
+  // After the resolve: a default provider with no key is said by its NOT_CONFIGURED line alone.
+  for (const x of loaded.ignored) process.stderr.write(`troupe ask: warning: ${x.setting} ${x.why}\n`);
   const { provider, model } = target;
 
   // Budgets are left out: they count spending across calls, and one call starts a fresh ledger.

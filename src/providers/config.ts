@@ -25,7 +25,7 @@ import type { ChatProvider } from './port.js';
 import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
 import type { IgnoredSetting } from './simulated.js';
-import { createSimulatedProvider, ignoredSimulatedDefaults, SIMULATED_MODELS } from './simulated.js';
+import { createSimulatedProvider, ignoredDefaults, SIMULATED_MODELS } from './simulated.js';
 import { limitFields, type ProviderRateLimits, poolSize, rateLimitsOf } from './tiers.js';
 
 export { poolSize } from './tiers.js';
@@ -369,7 +369,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const defaultProvider = simulated ? 'simulated' : (wanted ?? lists ?? providers[0]?.name);
   // With no key, a simulated model id is honoured; any other default is said, not dropped unseen.
   const model = simulated && !SIMULATED_MODELS.some((m) => m.id === asked) ? undefined : asked;
-  const ignored = simulated ? ignoredSimulatedDefaults(wanted, asked, from) : [];
+  const ignored = ignoredDefaults(simulated, entries, wanted, asked, from);
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
     ...(model === undefined ? {} : { defaultModel: model }),

@@ -7,6 +7,7 @@ import { type Clock, MAX_TIMER_MS, systemClock } from '../core/clock.js';
 import { describe, providerError } from '../core/errors.js';
 import { seededRandom } from '../core/random.js';
 import type { CallOptions, ChatDelta, ChatProvider, ChatRequest, ChatResponse, TokenUsage } from './port.js';
+import type { ProviderEntry } from './registry.js';
 
 /** What one call does. `stall` streams part of the answer then goes silent; for `complete` it hangs. */
 export type SimulatedBehaviour =
@@ -87,6 +88,40 @@ export function ignoredSimulatedDefaults(
       why: `${JSON.stringify(model)} is ignored: no provider key is set, and the simulated provider's models are ${ids.join(', ')}; calls naming no model get ${ids[0]}`,
     });
   return ignored;
+}
+
+/** The defaults to say at start: the simulated provider's (no key set), else an unkeyed default provider. */
+export function ignoredDefaults(
+  simulated: boolean,
+  entries: readonly ProviderEntry[],
+  provider: string | undefined,
+  model: string | undefined,
+  source: (key: 'provider' | 'model') => string,
+): IgnoredSetting[] {
+  return simulated
+    ? ignoredSimulatedDefaults(provider, model, source)
+    : unkeyedDefaultProvider(entries, provider, source);
+}
+
+/**
+ * With keys set, a default provider (TROUPE_DEFAULT_PROVIDER, the file's `defaults.provider`) that
+ * has none of its own: said at start, beside the simulated provider's ignored defaults, since every
+ * call naming no provider fails `NOT_CONFIGURED` while calls naming another still work. Until
+ * 2026-12-07 nothing was said before the first such call.
+ */
+function unkeyedDefaultProvider(
+  entries: readonly ProviderEntry[],
+  provider: string | undefined,
+  source: (key: 'provider' | 'model') => string,
+): IgnoredSetting[] {
+  const entry = entries.find((e) => e.name === provider);
+  if (entry === undefined || entry.configured) return [];
+  return [
+    {
+      setting: source('provider'),
+      why: `${JSON.stringify(entry.name)} has no API key: calls naming no provider fail with NOT_CONFIGURED (calls naming another provider still work); ${entry.hint ?? 'set its key'}`,
+    },
+  ];
 }
 
 const WORDS = (

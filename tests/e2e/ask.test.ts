@@ -162,6 +162,18 @@ describe('troupe ask', () => {
     expect(run.stderr).toMatch(/NOT_CONFIGURED: .*ZHIPUAI_API_KEY/);
   });
 
+  it('a default provider with no key: the one NOT_CONFIGURED line, not the start warning too', async () => {
+    const run = await ask(['hi'], {
+      ZHIPUAI_API_KEY: 'glm-id.0123456789abcdef',
+      TROUPE_DEFAULT_PROVIDER: 'kimi',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^troupe ask: NOT_CONFIGURED: Expected provider `kimi` to be configured \(set MOONSHOT_API_KEY/,
+    );
+  });
+
   it('--base-url without --model: exit 2, one line asking for --model (troupe models cannot list it)', async () => {
     const run = await ask([...adHoc(), 'hi'], { TROUPE_API_KEY: KEY });
     expect(run.code).toBe(2);
