@@ -154,6 +154,11 @@ function logSession(logger: Logger, event: RuntimeEvent): void {
 export const SIMULATED_NOTICE =
   'no provider key set (MOONSHOT_API_KEY, ZHIPUAI_API_KEY, ...): using the simulated provider';
 
+/** The start line's word on who answers: the providers, or that the simulated provider does. */
+export function answeredBy(simulated: boolean, providers: readonly string[]): string {
+  return simulated ? SIMULATED_NOTICE : `providers: ${providers.join(', ')}`;
+}
+
 /**
  * A budget refuses every call to a model without a price (docs/routing.md#budgets), and the
  * simulated provider has none (nor can the providers file give it one): said once at start, so

@@ -19,13 +19,7 @@ import type { RedisConversationStore } from '../scale/redis-conversation-store.j
 import type { RedisCostLedger } from '../scale/redis-cost-ledger.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
-import {
-  bootstrap,
-  providersOrRefusal,
-  rootsRefusal,
-  SIMULATED_NOTICE,
-  type WatchOptions,
-} from './bootstrap.js';
+import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal, type WatchOptions } from './bootstrap.js';
 import {
   ConfigError,
   loadConfig,
@@ -205,11 +199,15 @@ export const command: Command = {
     // The flag, else TROUPE_REDIS_URL: a URL with a password is kept out of `ps` that way.
     const redisFrom = values.redis !== undefined ? '--redis' : 'TROUPE_REDIS_URL';
     const redisUrl = values.redis ?? redisUrlFromEnv(process.env);
+    // Where sessions are kept, for the start line: a Redis URL without its password.
+    let backendShown = 'memory';
     // The MCP stores' errors go to the log (a QUIT unanswered at the stop was a bare stderr line).
     const storeError = (error: unknown) => logger.warn({ err: error }, `mcp: ${(error as Error).message}`);
     if (redisUrl !== undefined) {
       // A URL that cannot be right is the operator's to fix: a usage error, before any connection.
-      const problem = (await import('../scale/connect.js')).redisUrlProblem(redisUrl);
+      const { redactUrl, redisUrlProblem } = await import('../scale/connect.js');
+      const problem = redisUrlProblem(redisUrl);
+      backendShown = `Redis at ${redactUrl(redisUrl)}`;
       if (problem !== undefined) {
         process.stderr.write(`troupe serve: ${redisFrom}: ${problem}\n`);
         return 2;
@@ -299,9 +297,12 @@ export const command: Command = {
     }
     const dashboard = address.url.replace(/\/mcp$/, '/');
     // One line: scripts and tests find the URL in it.
+    // ... and the backend and providers (until 2026-12-07 neither: `--redis` was confirmed by /readyz alone).
+    const names = providers.providers.map((p) => p.name);
+    const fields = { dashboard, tokenRequired: token !== undefined, simulated, backend: backendShown };
     logger.info(
-      { url: address.url, dashboard, tokenRequired: token !== undefined, simulated },
-      `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}${simulated ? `; ${SIMULATED_NOTICE}` : ''}`,
+      { url: address.url, ...fields, providers: names },
+      `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}; backend: ${backendShown}; ${answeredBy(simulated, names)}`,
     );
     // Lays the dashboard's charts out now, in a worker thread, so the first visit finds the page built.
     dashboardHtml().catch((error: unknown) =>
