@@ -3,6 +3,7 @@
  * and refusing other sites' pages (src/observe/inspector-relay.ts), until Ctrl-C or SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { loopbackUrl } from '../observe/inspect.js';
 import { startInspectorRelay } from '../observe/inspector-relay.js';
 import { parseIntFlag } from './config-values.js';
 import type { Command } from './main.js';
@@ -14,7 +15,7 @@ Relays what \`troupe serve --inspect\` sends to Stately's inspector page: open t
 Listens on loopback only, and refuses a WebSocket from any other site's page (needs
 @statelyai/inspect; docs/observability.md).
   --port N   port (default 8080, where --inspect sends; 0 for any free one)
-  --host H   a loopback address (default 127.0.0.1)
+  --host H   the address the relay listens on: a loopback one, 127.0.0.1, ::1 or localhost (default 127.0.0.1)
 `;
 
 export const command: Command = {
@@ -44,6 +45,11 @@ export const command: Command = {
       port = values.port === undefined ? 8080 : parseIntFlag('port', values.port, 0, 65535);
     } catch (error) {
       process.stderr.write(`troupe inspector: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const hostRefusal = values.host === undefined ? undefined : notLoopback(values.host);
+    if (hostRefusal !== undefined) {
+      process.stderr.write(`troupe inspector: ${hostRefusal}\n`);
       return 2;
     }
     let relay: Awaited<ReturnType<typeof startInspectorRelay>>;
@@ -78,3 +84,19 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * Why `host` cannot be the relay's listening address, or undefined. The relay keeps to loopback on
+ * purpose (inspector-relay.ts: what it passes on carries prompts and answers, and Stately's own
+ * server, open to the network, gave them to any host), so another address is refused, not taken.
+ * Until 2026-12-07 the refusal was the inspector URL's ("Expected the inspector on this machine"),
+ * which did not say that `--host` is the relay's own address.
+ */
+export function notLoopback(host: string): string | undefined {
+  try {
+    loopbackUrl(`ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}/`);
+    return undefined;
+  } catch {
+    return `Expected \`--host\`, the address the relay listens on, to be a loopback one (127.0.0.1, ::1 or localhost), got ${JSON.stringify(host)}: the relay passes on every inspected session's prompts and answers, so it listens on this machine only; to watch from another machine, forward the port (e.g. \`ssh -L 8080:127.0.0.1:8080 this-host\`)`;
+  }
+}
