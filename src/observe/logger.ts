@@ -33,13 +33,13 @@ const REDACT_PATHS = [
 
 /**
  * Strings that look like keys: `sk-...` (OpenAI, Moonshot), GLM's `<32 hex>.<16 chars>`, bearer
- * tokens, `key=...` and a user and password in URLs, and long opaque runs of base64/hex.
+ * tokens, `key=...` and `password=...` and a user and password in URLs, and long opaque runs of base64/hex.
  */
 const KEY_PATTERNS: readonly RegExp[] = [
   /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g,
   /\b[0-9a-f]{32}\.[A-Za-z0-9]{8,}\b/g,
   /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{6,}/gi,
-  /([?&](?:api[_-]?key|key|token|access_token)=)[^&\s"]+/gi,
+  /([?&](?:api[_-]?key|key|token|access_token|password)=)[^&\s"]+/gi,
   // A URL's user and password (`redis://:pw@host`, `https://user:pw@proxy`), up to the `@`.
   /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'`]+(?=@)/gi,
   /\b(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}/g,

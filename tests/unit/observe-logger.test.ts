@@ -116,6 +116,14 @@ describe('logger', () => {
     );
   });
 
+  it('scrubs a password given as a URL’s query parameter, as ioredis reads one', () => {
+    // Until 2026-12-07 `redis://host:6379/0?password=...` went into a line whole (`api_key=` did not).
+    expect(scrubSecrets('Redis at redis://10.0.0.5:6379/0?password=Zq9pw&db=1')).toBe(
+      'Redis at redis://10.0.0.5:6379/0?password=[REDACTED]&db=1',
+    );
+    expect(scrubSecrets('https://h/x?a=1&PASSWORD=Zq9pw')).toBe('https://h/x?a=1&PASSWORD=[REDACTED]');
+  });
+
   it('takes its level from TROUPE_LOG_LEVEL, defaulting to info', () => {
     expect(logLevel(undefined)).toBe('info');
     expect(logLevel('DEBUG')).toBe('debug');
