@@ -57,13 +57,24 @@ export class CallRegistry {
     if (early !== undefined) mine.abort(early);
     // Forwarding `base` by one listener, not `AbortSignal.any` (weak references and a registry per call).
     const forward = () => mine.abort(base.reason);
+    // An aborted call is forgotten then, not when its handler settles: nothing more can be done for
+    // it, and a tool of yours that never settles was held here for the life of the process (the SDK
+    // lets go of its own when the connection closes), and a later call with its id began aborted.
+    const forget = () => {
+      base.removeEventListener('abort', forward);
+      if (this.#calls.get(key) === mine) this.#calls.delete(key);
+    };
     if (base.aborted) forward();
-    else if (!mine.signal.aborted) base.addEventListener('abort', forward, { once: true });
+    if (mine.signal.aborted) forget();
+    else {
+      base.addEventListener('abort', forward, { once: true });
+      mine.signal.addEventListener('abort', forget, { once: true });
+    }
     return {
       signal: mine.signal,
       release: () => {
-        base.removeEventListener('abort', forward);
-        if (this.#calls.get(key) === mine) this.#calls.delete(key);
+        mine.signal.removeEventListener('abort', forget);
+        forget();
       },
     };
   }

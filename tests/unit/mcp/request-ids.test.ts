@@ -37,9 +37,12 @@ it('keeps two calls whose long ids differ only past the head, at the same length
   const registry = new CallRegistry({ now: () => 0 });
   const a = registry.track('s', `${'x'.repeat(128)}A`, new AbortController().signal);
   const b = registry.track('s', `${'x'.repeat(128)}B`, new AbortController().signal);
+  expect(registry.size).toBe(2);
   registry.abort('s', `${'x'.repeat(128)}A`, 'closed');
   expect([a.signal.aborted, b.signal.aborted]).toEqual([true, false]);
-  expect(registry.size).toBe(2);
+  // The aborted call is forgotten, the other still in flight.
+  expect(registry.has('s', `${'x'.repeat(128)}B`)).toBe(true);
+  expect(registry.size).toBe(1);
   // A remembered abort finds only its own call too.
   registry.abort('s', `${'y'.repeat(128)}A`, 'early');
   expect(registry.track('s', `${'y'.repeat(128)}B`, new AbortController().signal).signal.aborted).toBe(false);

@@ -227,6 +227,33 @@ describe('CallRegistry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('forgets an aborted call at once, though its handler never settles (no release)', () => {
+    const registry = new CallRegistry();
+    const cancelled = new AbortController();
+    registry.track('s', 1, cancelled.signal);
+    registry.track('s', 2, new AbortController().signal);
+    registry.track('s', 3, new AbortController().signal);
+    expect(registry.size).toBe(3);
+    // The client's cancellation (the SDK aborts the request signal), a closed stream (abort()).
+    cancelled.abort('client cancelled');
+    registry.abort('s', 2, 'stream closed');
+    expect(registry.size).toBe(1);
+    expect(registry.has('s', 1)).toBe(false);
+    expect(registry.has('s', 3)).toBe(true);
+  });
+
+  it('gives a later call with an aborted call’s id a signal of its own', () => {
+    const registry = new CallRegistry();
+    const hung = registry.track('s', 1, new AbortController().signal);
+    registry.abort('s', 1, 'stream closed');
+    const next = registry.track('s', 1, new AbortController().signal);
+    expect(hung.signal.aborted).toBe(true);
+    expect(next.signal.aborted).toBe(false);
+    // The hung call's late release leaves the new one tracked.
+    hung.release();
+    expect(registry.has('s', 1)).toBe(true);
+  });
+
   it('release stops following the request signal', () => {
     const registry = new CallRegistry();
     const base = new AbortController();
@@ -242,6 +269,8 @@ describe('CallRegistry', () => {
     const tracked = registry.track('s', 4, new AbortController().signal);
     expect(tracked.signal.aborted).toBe(true);
     expect(tracked.signal.reason).toBe('early');
+    // Born aborted: not held as a call in flight.
+    expect(registry.size).toBe(0);
   });
 
   it('remembers an early abort for 30 s, once, and does not count it as a call in flight', () => {
