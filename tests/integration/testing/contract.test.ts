@@ -124,7 +124,48 @@ describe('without a server', () => {
       'capabilities',
     ]);
   }, 60_000);
+
+  it('passes a provider whose whole stream is a few deltas: an abort after its finish aborts nothing', async () => {
+    // What a careful provider without HTTP does: it checks its signal before every delta it gives,
+    // and has nothing left to check once its `finish` is out. Until 2026-12-07 the contract aborted
+    // after the finish of such a stream and then wanted a throw and no finish: every run went red.
+    const usage = { promptTokens: 3, completionTokens: 2, totalTokens: 5 };
+    const short: ChatProvider = {
+      name: 'short',
+      async complete(_request, { signal }) {
+        await delay(5, signal);
+        return { content: 'hello', usage, finishReason: 'stop' };
+      },
+      async *stream(_request, { signal }) {
+        for (const text of ['he', 'llo']) {
+          await delay(2, signal);
+          yield { type: 'content', text };
+        }
+        signal.throwIfAborted();
+        yield { type: 'usage', usage };
+        signal.throwIfAborted();
+        yield { type: 'finish', reason: 'stop' };
+      },
+    };
+    const report = await checkProviderContract(short, { numRuns: 40, seed: 1 });
+    expect(report.failures).toEqual([]);
+  }, 60_000);
 });
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
 
 describe('the report', () => {
   it('replays a failure with the printed seed: the same property, the same shrunk case', async () => {
