@@ -88,7 +88,7 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
     while (started.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
     return started.slice(0, n);
   };
-  return { app, built, connect, sessions, runtime };
+  return { app, built, connect, sessions, runtime, mcp };
 }
 
 /** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
@@ -135,6 +135,22 @@ it('ends a call’s session `cancelled` when the client aborts it, in both eras,
     expect(await call.result).toBe('rejected');
     expect((await session.result).metadata.state).toBe('cancelled');
   }
+});
+
+it('lets go of an embedder’s call that never settles once the client cancels it, on a 2025-era session', async () => {
+  // A plain tool (no `withSession`, so no deadline of troupe's) that ignores its signal.
+  const { connect, mcp } = await serve({
+    setup: (server) => {
+      server.registerTool('hang', { inputSchema: z.object({}) }, () => new Promise(() => {}));
+    },
+  });
+  const client = await connect(TOKENS[0]!.token);
+  const call = abortableCall(client, 'hang', {});
+  await expect.poll(() => mcp.calls.size, { timeout: 5000 }).toBe(1);
+  call.cancel();
+  expect(await call.result).toBe('rejected');
+  // Until 2026-12-07 it was kept until the handler settled: here, for the life of the process.
+  await expect.poll(() => mcp.calls.size, { timeout: 5000 }).toBe(0);
 });
 
 it('scopes the embedder’s sessions by named token as troupe’s own: another caller neither lists nor cancels them', async () => {
