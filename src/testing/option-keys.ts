@@ -86,6 +86,18 @@ export function checkTimerMs(where: string, options: unknown, key: string): void
     );
 }
 
+/** A whole number from `min` to `max`, when given. */
+function checkWhole(where: string, options: unknown, key: string, min: number, max: number): void {
+  const value = (options as Record<string, unknown> | undefined)?.[key];
+  if (
+    value !== undefined &&
+    !(Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max)
+  )
+    throw new RangeError(
+      `Expected \`${key}\` in \`${where}\` to be a whole number from ${min}, at most ${max}, got ${shown(value)}`,
+    );
+}
+
 /**
  * `only` must name properties the suite has, and at least one: a misspelt `signalHonored` checked
  * nothing and passed (until 2026-12-04). `suite` names it in the refusal ("the contract").
@@ -121,6 +133,12 @@ export function checkSeed(where: string, options: unknown): void {
 export function checkPropertyOptions(where: string, options: unknown): void {
   only(where, options, PROPERTY_KEYS);
   checkSeed(where, options);
+  // Until 2026-12-07 a `releaseWithinMs` of NaN, Infinity or '100' let a provider that ignores its
+  // signal pass `callsReleased`, `maxCommands: 0` ran no command and passed, and a NaN or a
+  // `maxDeadlineMs` under 50 (the least deadline drawn) failed as fast-check's "fc.integer maximum".
+  checkTimerMs(where, options, 'releaseWithinMs');
+  checkWhole(where, options, 'maxCommands', 1, Number.MAX_SAFE_INTEGER);
+  checkWhole(where, options, 'maxDeadlineMs', 50, MAX_TIMER_MS);
   const contract = (options as { contract?: unknown } | undefined)?.contract;
   if (contract !== false) checkContractOptions(`${where}.contract`, contract);
 }

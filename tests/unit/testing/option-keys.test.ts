@@ -59,6 +59,40 @@ describe('checkRuntimeProperties', () => {
     );
   });
 
+  it('refuses a `releaseWithinMs`, `maxCommands` or `maxDeadlineMs` it would check nothing by, naming it', async () => {
+    // Until 2026-12-07 a `releaseWithinMs` of NaN, Infinity or '100' let a provider that ignores its
+    // signal pass `callsReleased`, `maxCommands: 0` ran no command and passed, and a NaN or a
+    // `maxDeadlineMs` under 50 failed as fast-check's "fc.integer maximum value should be ...".
+    const where = 'checkRuntimeProperties options';
+    const shown = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+    for (const releaseWithinMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '100']) {
+      const options = { providers: [adapter], contract: false, numRuns: 1, releaseWithinMs } as never;
+      await expect(checkRuntimeProperties(options)).rejects.toThrow(
+        new RangeError(
+          `Expected \`releaseWithinMs\` in \`${where}\` to be a number of ms above 0, at most 2147483647, got ${shown(releaseWithinMs)}`,
+        ),
+      );
+    }
+    for (const maxCommands of [0, -1, 2.5, Number.NaN, '5']) {
+      await expect(checkRuntimeProperties({ numRuns: 1, maxCommands } as never)).rejects.toThrow(
+        new RangeError(
+          `Expected \`maxCommands\` in \`${where}\` to be a whole number from 1, at most ${Number.MAX_SAFE_INTEGER}, got ${shown(maxCommands)}`,
+        ),
+      );
+    }
+    for (const maxDeadlineMs of [49, 0, 2.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '5000']) {
+      await expect(checkRuntimeProperties({ numRuns: 1, maxDeadlineMs } as never)).rejects.toThrow(
+        new RangeError(
+          `Expected \`maxDeadlineMs\` in \`${where}\` to be a whole number from 50, at most 2147483647, got ${shown(maxDeadlineMs)}`,
+        ),
+      );
+    }
+    expect(() => runtimeProperty({ maxCommands: 0 })).toThrow(
+      /^Expected `maxCommands` in `runtimeProperty options`/,
+    );
+    expect(calls).toBe(0);
+  });
+
   it('takes the documented ones', async () => {
     await checkRuntimeProperties({
       providers: [adapter],
