@@ -14,7 +14,7 @@ import { checkProviderContract, PROPERTIES } from './contract/check.js';
 import type { ContractContext } from './contract/harness.js';
 import type { ContractOptions } from './contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from './openai-server.js';
-import { checkContractOptions } from './option-keys.js';
+import { checkContractOptions, checkTimerMs } from './option-keys.js';
 import { checkToolContract, checkToolOptions, PROPERTIES as TOOL_PROPERTIES } from './tool/check.js';
 import type { ToolContractOptions } from './tool/types.js';
 
@@ -35,6 +35,8 @@ export function describeProviderContract(
 ): void {
   // A misspelt option is an error where the block is declared, not a test that checks less.
   checkContractOptions('describeProviderContract options', options, ['timeoutMs']);
+  // As describeToolContract's: until 2026-12-07 a NaN or '60000' went to vitest as each test's timeout.
+  checkTimerMs('describeProviderContract options', options, 'timeoutMs');
   const { timeoutMs, ...contract } = options;
   // One seed for the block, so every test's failure message replays with the same one.
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);

@@ -152,6 +152,11 @@ describe('checkProviderContract: what the key check cannot see', () => {
     }
     const { describeProviderContract } = await import('../../../src/testing/vitest.js');
     expect(() => describeProviderContract('mine', () => adapter, { abortWithinMs: -5 })).toThrow(RangeError);
+    // Each test's timeout, as describeToolContract's: until 2026-12-07 NaN or '60000' was handed to vitest.
+    for (const timeoutMs of [0, Number.NaN, '60000'])
+      expect(() => describeProviderContract('mine', () => adapter, { timeoutMs } as never)).toThrow(
+        /^Expected `timeoutMs` in `describeProviderContract options` to be a number of ms above 0/,
+      );
     expect(calls).toBe(0);
   });
 
