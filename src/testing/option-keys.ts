@@ -9,6 +9,7 @@ import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
+import type { ScenarioLimits } from './model-limits.js';
 
 const CONTRACT_KEYS = {
   server: true,
@@ -27,6 +28,21 @@ const CAPABILITY_KEYS = {
   files: true,
   thinking: true,
 } as const satisfies Record<keyof ContractCapabilities, true>;
+
+// What a run's runtime takes of a given `limits` (`ScenarioLimits`): a misspelt `maxConcurent`
+// failed the first run as a broken invariant, createRuntime's refusal on the third line.
+const LIMIT_KEYS = {
+  maxConcurrent: true,
+  perProvider: true,
+  maxQueued: true,
+  maxQueuedBytes: true,
+  maxQueuedPerCaller: true,
+  maxRunningPerCaller: true,
+  fairnessEvery: true,
+  historySize: true,
+  providers: true,
+  breakers: true,
+} as const satisfies Record<keyof ScenarioLimits, true>;
 
 const PROPERTY_KEYS = {
   providers: true,
@@ -86,6 +102,30 @@ export function checkTimerMs(where: string, options: unknown, key: string): void
     );
 }
 
+/**
+ * What every run would fail on the same way, refused once before any: until 2026-12-07 each failed
+ * the first run as a broken property ("replay with seed ..."), its cause two lines down, and a bad
+ * `onEnd` was shrunk for most of a minute first.
+ */
+function checkRunShape(where: string, options: PropertyOptions | undefined): void {
+  const refuse = (key: string, expected: string, value: unknown) => {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`${key}\` in \`${where}\` to be ${expected}, got ${shown(value)}`,
+    );
+  };
+  const { engine, model, onEnd, backend, providers } = options ?? {};
+  if (engine !== undefined && engine !== 'compiled' && engine !== 'xstate')
+    refuse('engine', '"compiled" or "xstate"', engine);
+  if (model !== undefined && !(typeof model === 'string' && model.length >= 1 && model.length <= 256))
+    refuse('model', 'a string of 1 to 256 characters', model);
+  if (onEnd !== undefined && typeof onEnd !== 'function') refuse('onEnd', 'a function', onEnd);
+  if (backend !== undefined && typeof backend !== 'function') refuse('backend', 'a function', backend);
+  onlyKeys(`${where}.limits`, options?.limits, LIMIT_KEYS);
+  if (providers !== undefined && !(Array.isArray(providers) && providers.length > 0))
+    refuse('providers', "a non-empty array (leave it out for troupe's scripted providers)", providers);
+}
+
 /** A whole number from `min` to `max`, when given. */
 function checkWhole(where: string, options: unknown, key: string, min: number, max: number): void {
   const value = (options as Record<string, unknown> | undefined)?.[key];
@@ -115,7 +155,12 @@ export function checkOnly(suite: string, only: unknown, names: readonly string[]
 }
 
 /** A refused value as the message shows it: a string quoted, so `'100'` does not read as 100. */
-const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+const shown = (value: unknown): string =>
+  typeof value === 'string'
+    ? JSON.stringify(value)
+    : Array.isArray(value) && value.length === 0
+      ? '[]'
+      : String(value);
 
 /**
  * A seed is what a failure prints to replay it, so it must be one fast-check can replay: `NaN` ran
@@ -139,6 +184,7 @@ export function checkPropertyOptions(where: string, options: unknown): void {
   checkTimerMs(where, options, 'releaseWithinMs');
   checkWhole(where, options, 'maxCommands', 1, Number.MAX_SAFE_INTEGER);
   checkWhole(where, options, 'maxDeadlineMs', 50, MAX_TIMER_MS);
+  checkRunShape(where, options as PropertyOptions | undefined);
   const contract = (options as { contract?: unknown } | undefined)?.contract;
   if (contract !== false) checkContractOptions(`${where}.contract`, contract);
 }

@@ -93,6 +93,51 @@ describe('checkRuntimeProperties', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses an `engine`, `model`, `onEnd`, `backend`, `providers` or `limits` key every run would fail on, before any run', async () => {
+    // Until 2026-12-07 each failed the first run as a broken property ("troupe property failed after
+    // 1 runs; replay with seed ..."), its cause two lines down; `onEnd: 5` shrank for 55 s first.
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { engine: 'xstat' },
+        'Expected `engine` in `checkRuntimeProperties options` to be "compiled" or "xstate", got "xstat"',
+      ],
+      [
+        { model: 5 },
+        'Expected `model` in `checkRuntimeProperties options` to be a string of 1 to 256 characters, got 5',
+      ],
+      [
+        { model: '' },
+        'Expected `model` in `checkRuntimeProperties options` to be a string of 1 to 256 characters, got ""',
+      ],
+      [{ onEnd: 5 }, 'Expected `onEnd` in `checkRuntimeProperties options` to be a function, got 5'],
+      [
+        { backend: {} },
+        'Expected `backend` in `checkRuntimeProperties options` to be a function, got [object Object]',
+      ],
+      [
+        { providers: adapter },
+        "Expected `providers` in `checkRuntimeProperties options` to be a non-empty array (leave it out for troupe's scripted providers), got [object Object]",
+      ],
+      [
+        { providers: [] },
+        "Expected `providers` in `checkRuntimeProperties options` to be a non-empty array (leave it out for troupe's scripted providers), got []",
+      ],
+    ];
+    for (const [option, message] of cases) {
+      const options = { contract: false, numRuns: 1, maxCommands: 3, ...option } as never;
+      await expect(checkRuntimeProperties(options)).rejects.toEqual(
+        expect.objectContaining({ code: 'INVALID_REQUEST', message }),
+      );
+    }
+    await expect(
+      checkRuntimeProperties({ numRuns: 1, limits: { maxConcurent: 2, perProvider: {} } } as never),
+    ).rejects.toEqual(refused('maxConcurent', 'checkRuntimeProperties options.limits'));
+    expect(() => runtimeProperty({ onEnd: 5 } as never)).toThrow(
+      /^Expected `onEnd` in `runtimeProperty options`/,
+    );
+    expect(calls).toBe(0);
+  });
+
   it('takes the documented ones', async () => {
     await checkRuntimeProperties({
       providers: [adapter],
