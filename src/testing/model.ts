@@ -207,6 +207,8 @@ export async function runScenario(
     work === undefined ? undefined : new IdleSeen(runtime, (id) => submitted.get(id)?.idleTimeoutMs);
   // Lent slots (`parent`), in memory on the simulated clock: `workConserved` on them, `slotsFreed`.
   const lending = work?.lending;
+  // In memory on the real clock too, for `queueRoom`: which child waits past the queue's counts.
+  const children = lending ?? (backend === undefined ? new LendingSeen(runtime) : undefined);
   const world: World = {
     runtime,
     clock,
@@ -221,7 +223,8 @@ export async function runScenario(
     cooldownPerModel: perModel,
     ...(work === undefined ? {} : { hints: [] }),
     ...(breakersSeen === undefined ? {} : { breakerEdge: () => breakersSeen.nextEdge() }),
-    ...(lending && { lending, laneOpen: (p: string) => work?.laneOpen(p, 'model', clock.now()) === true }),
+    ...(children && { lending: children }),
+    ...(lending && { laneOpen: (p: string) => work?.laneOpen(p, 'model', clock.now()) === true }),
     shutDown: false,
   };
   for (const command of commands) {
@@ -258,7 +261,7 @@ export async function runScenario(
   slots?.unsubscribe();
   breakersSeen?.unsubscribe();
   idle?.unsubscribe();
-  lending?.unsubscribe();
+  children?.unsubscribe();
   deadlines?.unsubscribe();
   options.onEnd?.(runtime);
   if (backend === undefined) world.queue.check(runtime);

@@ -94,6 +94,32 @@ describe('callsReleased for your providers', () => {
   });
 });
 
+describe('queueRoom for your providers', () => {
+  it('counts a child its running parent’s slot takes past the queue’s counts as such, on the real clock too', async () => {
+    // Found by checkRuntimeProperties on a correct provider (seed 11): #2, a child of running #0 held
+    // by its provider's requests a minute, waits past `maxQueuedPerCaller` as runtime.md says; the
+    // model knew which children do only on the simulated clock, and blamed the runtime (`queueRoom`:
+    // "Expected at most 1 sessions of c0 queued, got 2") in a run of your providers (until 2026-12-07).
+    const oneAMinute = {
+      maxConcurrent: 1,
+      perProvider: { p0: 1 },
+      maxQueued: 1,
+      maxQueuedPerCaller: 1,
+      fairnessEvery: 1,
+      historySize: 0,
+      providers: { p0: { requestsPerMinute: 1 } },
+    };
+    const steps = [
+      new Submit(0, 0, 1000, 1000),
+      new Submit(0, 0, 1000, 1000, [], false, 0, 0),
+      new Submit(0, 0, 1000, 1000, [], false, 0, 0, undefined, 0), // parent: running #0
+      new Cancel(0),
+    ];
+    const violations = await runScenario(oneAMinute, steps, { providers: [sleepyProvider('p0', 300, 0)] });
+    expect(violations).toEqual([]);
+  });
+});
+
 describe('checkRuntimeProperties runs the contract first', () => {
   it('names the broken contract property of a provider that throws plain errors', async () => {
     const adapter = createPlainAdapter({
