@@ -9,9 +9,26 @@ import { parseArgs } from 'node:util';
 import { createOpenAICompatibleProvider } from 'troupe';
 import { checkRuntimeProperties, createOpenAIServer } from 'troupe/testing';
 
-const { values } = parseArgs({ options: { seed: { type: 'string' }, runs: { type: 'string' } } });
-const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
-const numRuns = Number(values.runs ?? 5);
+// Misuse is a one-line usage error with exit code 2, as the troupe CLI refuses it.
+function refuse(problem) {
+  console.error(`property-tests: ${problem}; usage: node examples/property-tests.mjs [--seed N] [--runs N]`);
+  process.exit(2);
+}
+function integer(flag, text, min) {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) {
+    refuse(`Expected ${flag} to be ${min > 0 ? `a whole number from ${min}` : 'an integer'}, got "${text}"`);
+  }
+  return n;
+}
+let values = {};
+try {
+  ({ values } = parseArgs({ options: { seed: { type: 'string' }, runs: { type: 'string' } } }));
+} catch (error) {
+  refuse(error.message.split('. ')[0]); // node:util's first sentence: "Unknown option '--sed'"
+}
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : integer('--seed', values.seed, -(2 ** 53));
+const numRuns = values.runs === undefined ? 5 : integer('--runs', values.runs, 1);
 
 // The test server answers like an OpenAI-compatible API; a model name can ask it for faults.
 const server = createOpenAIServer();

@@ -85,3 +85,25 @@ it('property-tests.mjs: the invariants hold against the OpenAI-compatible adapte
   expect(stdout).toContain('seed 7');
   expect(stdout).toMatch(/ok: the provider contract and every invariant held in 1 runs/);
 });
+
+it('property-tests.mjs: an unknown option, a seed that is no integer or a run count under 1 is a one-line usage error, exit 2', async () => {
+  for (const [args, problem] of [
+    [['--sed', '7'], /Unknown option '--sed'/],
+    [['--seed', 'abc'], /Expected --seed to be an integer, got "abc"/],
+    [['--runs', '0'], /Expected --runs to be a whole number from 1, got "0"/],
+    [['--seed'], /Option '--seed <value>' argument missing/],
+  ] as const) {
+    const failure = await run(process.execPath, ['examples/property-tests.mjs', ...args], {
+      timeout: 30_000,
+    }).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string; stderr?: string }) => error,
+    );
+    expect(failure?.code, args.join(' ')).toBe(2);
+    expect(failure?.stdout).toBe('');
+    const lines = failure?.stderr?.trimEnd().split('\n') ?? [];
+    expect(lines, args.join(' ')).toHaveLength(1);
+    expect(lines[0]).toMatch(problem);
+    expect(lines[0]).toContain('usage: node examples/property-tests.mjs [--seed N] [--runs N]');
+  }
+});
