@@ -50,7 +50,8 @@ export interface LoadedProviders {
   readonly simulated: boolean;
   /**
    * Defaults that do not apply, for the caller to say at start: with no key set, a default
-   * provider other than `simulated`, or a default model the simulated provider lacks.
+   * provider other than `simulated`, or a default model the simulated provider lacks; with keys
+   * set, a default provider with no key, or a default model only providers with no key list.
    */
   readonly ignored: readonly IgnoredSetting[];
   /** Closes every provider's pooled connections. */
@@ -247,7 +248,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const defaultProvider = simulated ? 'simulated' : (wanted ?? lists ?? providers[0]?.name);
   // With no key, a simulated model id is honoured; any other default is said, not dropped unseen.
   const model = simulated && !SIMULATED_MODELS.some((m) => m.id === asked) ? undefined : asked;
-  const ignored = ignoredDefaults(simulated, entries, wanted, asked, from);
+  const ignored = ignoredDefaults(simulated, entries, wanted, asked, from, defaultProvider);
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
     ...(model === undefined ? {} : { defaultModel: model }),

@@ -90,17 +90,51 @@ export function ignoredSimulatedDefaults(
   return ignored;
 }
 
-/** The defaults to say at start: the simulated provider's (no key set), else an unkeyed default provider. */
+/**
+ * The defaults to say at start: the simulated provider's (no key set), else an unkeyed default
+ * provider, or a default model only unkeyed providers list. `chosen` is the default provider calls
+ * naming none go to.
+ */
 export function ignoredDefaults(
   simulated: boolean,
   entries: readonly ProviderEntry[],
   provider: string | undefined,
   model: string | undefined,
   source: (key: 'provider' | 'model') => string,
+  chosen: string | undefined,
 ): IgnoredSetting[] {
   return simulated
     ? ignoredSimulatedDefaults(provider, model, source)
-    : unkeyedDefaultProvider(entries, provider, source);
+    : [
+        ...unkeyedDefaultProvider(entries, provider, source),
+        ...unkeyedDefaultModel(entries, model, source, chosen),
+      ];
+}
+
+/**
+ * With keys set, a default model only providers with no key list (`glm-4.6` with only Kimi's key):
+ * calls naming no model take it to the configured default provider, which does not list it, so it is
+ * said at start, naming the provider that lists it and its variable. Not when the default provider
+ * has no key (said above) or lists no models (it may serve any). Until 2026-12-07 nothing was said.
+ */
+function unkeyedDefaultModel(
+  entries: readonly ProviderEntry[],
+  model: string | undefined,
+  source: (key: 'provider' | 'model') => string,
+  chosen: string | undefined,
+): IgnoredSetting[] {
+  const lists = (e: ProviderEntry) => e.models.some((m) => m.id === model);
+  const target = entries.find((e) => e.name === chosen);
+  if (model === undefined || target === undefined || !target.configured || target.models.length === 0)
+    return [];
+  const lister = entries.find((e) => !e.configured && lists(e));
+  if (lister === undefined || entries.some((e) => e.configured && lists(e))) return [];
+  return [
+    {
+      setting: source('model'),
+      why: `${JSON.stringify(model)} is listed only by ${JSON.stringify(lister.name)}, which has no API key: calls naming no model go to ${JSON.stringify(target.name)}, which does not list it; ${lister.hint ?? 'set its key'}`,
+    },
+  ];
 }
 
 /**

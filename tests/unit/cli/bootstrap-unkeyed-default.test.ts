@@ -13,6 +13,7 @@ import { loadProviders } from '../../../src/providers/config.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const GLM_KEY = 'glm-id.0123456789abcdef';
+const KIMI_KEY = 'sk-kimi0123456789abcdef';
 
 async function startWarnings(env: NodeJS.ProcessEnv): Promise<Record<string, unknown>[]> {
   const lines: Record<string, unknown>[] = [];
@@ -65,5 +66,35 @@ describe('a default provider with no key', () => {
     } finally {
       await loaded.close();
     }
+  });
+
+  it('a default model only an unkeyed provider lists: one warning naming the model, that provider and its variables', async () => {
+    const warnings = await startWarnings({ MOONSHOT_API_KEY: KIMI_KEY, TROUPE_DEFAULT_MODEL: 'glm-4.6' });
+    expect(warnings.map((w) => w.msg)).toEqual([
+      'TROUPE_DEFAULT_MODEL "glm-4.6" is listed only by "glm", which has no API key: calls naming no model go to "kimi", which does not list it; set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host)',
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain(KIMI_KEY);
+    // Still started: the model goes to the configured provider, as before.
+    const loaded = await loadProviders({
+      env: { MOONSHOT_API_KEY: KIMI_KEY, TROUPE_DEFAULT_MODEL: 'glm-4.6' },
+    });
+    try {
+      expect(loaded.registry.resolve({})).toEqual({ provider: 'kimi', model: 'glm-4.6' });
+    } finally {
+      await loaded.close();
+    }
+  });
+
+  it('says nothing of a default model a keyed provider lists, or that no provider lists', async () => {
+    expect(
+      await startWarnings({
+        MOONSHOT_API_KEY: KIMI_KEY,
+        ZHIPUAI_API_KEY: GLM_KEY,
+        TROUPE_DEFAULT_MODEL: 'glm-4.6',
+      }),
+    ).toEqual([]);
+    expect(await startWarnings({ MOONSHOT_API_KEY: KIMI_KEY, TROUPE_DEFAULT_MODEL: 'my-fine-tune' })).toEqual(
+      [],
+    );
   });
 });
