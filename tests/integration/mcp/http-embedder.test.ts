@@ -39,6 +39,8 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
   const built: McpRequestContext[] = [];
   const started: SessionHandle[] = [];
   const waiters: (() => void)[] = [];
+  /** How each `ask` handler settled, in the order they were called. */
+  const settled: Promise<unknown>[] = [];
   const app = createHttpApp({
     mcp,
     port: 0,
@@ -52,11 +54,25 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
         withSession(
           runtime,
           async ({ text }, session) => {
-            const handle = session.submit({ messages: [{ role: 'user', content: text }] });
-            started.push(handle);
-            for (const w of waiters.splice(0)) w();
-            const answer = await handle.result;
-            return { content: [{ type: 'text', text: answer.ok ? answer.content : answer.error.code }] };
+            const reply = (async () => {
+              const handle = session.submit({ messages: [{ role: 'user', content: text }] });
+              started.push(handle);
+              for (const w of waiters.splice(0)) w();
+              const answer = await handle.result;
+              // As docs/embedding.md says: a model call that failed because the tool call ended
+              // (its signal aborted) is not answered as a success text; the handler throws the reason.
+              if (!answer.ok && session.signal.aborted) throw session.signal.reason;
+              return {
+                content: [{ type: 'text' as const, text: answer.ok ? answer.content : answer.error.code }],
+              };
+            })();
+            settled.push(
+              reply.then(
+                () => 'answered',
+                (error) => (error === session.signal.reason ? 'threw its signal’s reason' : error),
+              ),
+            );
+            return reply;
           },
           { lane: 'asks' },
         ),
@@ -88,7 +104,7 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
     while (started.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
     return started.slice(0, n);
   };
-  return { app, built, connect, sessions, runtime, mcp };
+  return { app, built, connect, sessions, settled, runtime, mcp };
 }
 
 /** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
@@ -126,7 +142,7 @@ it('lists and calls the embedder’s tool beside the troupe tools chosen, and no
 });
 
 it('ends a call’s session `cancelled` when the client aborts it, in both eras, with no `withCancellations`', async () => {
-  const { connect, sessions } = await serve();
+  const { connect, sessions, settled } = await serve();
   for (const [i, pin] of ERAS.entries()) {
     const client = await connect(TOKENS[0]!.token, pin);
     const call = ask(client);
@@ -134,6 +150,7 @@ it('ends a call’s session `cancelled` when the client aborts it, in both eras,
     call.cancel();
     expect(await call.result).toBe('rejected');
     expect((await session.result).metadata.state).toBe('cancelled');
+    expect(await settled[i]).toBe('threw its signal’s reason');
   }
 });
 
@@ -230,7 +247,7 @@ it('refuses named tokens on a context that does not say who sees which sessions;
 
 it('ends the embedder’s call whose client went away, in both eras, once `disconnectGraceMs` passes on a 2025-era session, with troupe’s tools or none', async () => {
   for (const tools of [undefined, []] as const) {
-    const { connect, sessions } = await serve({
+    const { connect, sessions, settled } = await serve({
       disconnectGraceMs: 0,
       ...(tools === undefined ? {} : { tools }),
     });
@@ -241,6 +258,7 @@ it('ends the embedder’s call whose client went away, in both eras, once `disco
       await client.close();
       expect(await call.result).toBe('rejected');
       expect((await session.result).metadata.state).toBe('cancelled');
+      expect(await settled[i]).toBe('threw its signal’s reason');
     }
   }
 });
