@@ -261,8 +261,9 @@ function statusCode(status: number, error: APIError): ProviderErrorCode {
   if (status === 401 || status === 403) return 'AUTH_FAILED';
   if (status === 404 || mentionsUnknownModel(error)) return 'MODEL_NOT_FOUND';
   if (status === 429) return 'RATE_LIMITED';
-  // 408: the server gave up waiting; the request itself was fine, so it may be retried.
-  if (status === 408 || status >= 500) return 'PROVIDER_UNAVAILABLE';
+  // 408: the server gave up waiting; 409: a lock timeout, which the openai SDK (and Z.ai's, a copy
+  // of its client) retries. The request itself was fine either time, so it may be retried.
+  if (status === 408 || status === 409 || status >= 500) return 'PROVIDER_UNAVAILABLE';
   return 'INVALID_REQUEST';
 }
 

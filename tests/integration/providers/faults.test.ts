@@ -68,6 +68,9 @@ const TABLE: readonly [model: string, code: string, retryable: boolean, status?:
   ['fault:404', 'MODEL_NOT_FOUND', false, 404],
   ['fault:400', 'INVALID_REQUEST', false, 400],
   ['fault:422', 'INVALID_REQUEST', false, 422],
+  ['fault:408', 'PROVIDER_UNAVAILABLE', true, 408],
+  // A lock timeout: the openai SDK (and Z.ai's, a copy of its client) retries 409 (docs/providers.md).
+  ['fault:409', 'PROVIDER_UNAVAILABLE', true, 409],
   ['fault:429', 'RATE_LIMITED', true, 429],
   ['fault:500', 'PROVIDER_UNAVAILABLE', true, 500],
   ['fault:503', 'PROVIDER_UNAVAILABLE', true, 503],
@@ -292,6 +295,7 @@ describe('fault modes map to provider error codes', () => {
     expect(fromDate).toBeGreaterThanOrEqual(3000);
     expect(fromDate).toBeLessThanOrEqual(5000);
     expect(await hint('fault:503:retry-after=3')).toBe(3000);
+    expect(await hint('fault:409:retry-after=4')).toBe(4000);
   });
 });
 

@@ -209,6 +209,13 @@ describe('retries', () => {
     expect([result.metadata.state, result.metadata.attempts]).toEqual(['done', 3]);
   });
 
+  it('409 (a lock timeout, which the openai SDK retries) then success: done with attempts 2', async () => {
+    const model = unique('fault:409:first=1');
+    const result = await runtime.submit(ask(model), { maxAttempts: 3, timeoutMs: 5000 }).result;
+    expect([result.metadata.state, result.metadata.attempts]).toEqual(['done', 2]);
+    expect(server.requests.filter(forModel(model)).length).toBe(2);
+  });
+
   it('401 is not retried: failed AUTH_FAILED after one attempt', async () => {
     const model = unique('fault:401');
     const result = await runtime.submit(ask(model), { maxAttempts: 5 }).result;

@@ -19,7 +19,7 @@ describe('HTTP statuses', () => {
     [403, 'AUTH_FAILED', false],
     [404, 'MODEL_NOT_FOUND', false],
     [408, 'PROVIDER_UNAVAILABLE', true],
-    [409, 'INVALID_REQUEST', false],
+    [409, 'PROVIDER_UNAVAILABLE', true],
     [422, 'INVALID_REQUEST', false],
     [429, 'RATE_LIMITED', true],
     [499, 'INVALID_REQUEST', false],
