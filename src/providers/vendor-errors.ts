@@ -99,8 +99,7 @@ export const KIMI_ERRORS: VendorErrorTable = {
       id: 'kimi.overloaded',
       status: 429,
       type: 'engine_overloaded_error',
-      // Server-side capacity, not the account's limit, but the vendor's remedy is to wait for
-      // `Retry-After`, reduce concurrency and back off (help center, error-codes.md): a cooldown.
+      // Server capacity, not the account's limit; the remedy (wait, fewer in flight, back off) is a cooldown.
       troupe: 'RATE_LIMITED',
       hint: 'header-or-body-seconds',
       why: 'The service node is under high load: wait for Retry-After, reduce concurrency, back off.',
@@ -220,6 +219,11 @@ export const GLM_ERRORS: VendorErrorTable = {
       'The account could not be reached; try later.',
       'header',
     ),
+    // An overflow under the parameter code, in GLM's own words as a user quoted them (docs/providers.md [Z1]).
+    {
+      ...glm('overflow', ['1210'], 'CONTEXT_TOO_LONG', 'The input exceeds the model window.'),
+      text: /exceeds the model's maximum context length/i,
+    },
     glm(
       'invalid',
       ['1210', '1212', '1213', '1214', '1215', '1231'],
@@ -237,8 +241,7 @@ export const GLM_ERRORS: VendorErrorTable = {
       'header',
     ),
     glm('too-long', ['1261'], 'CONTEXT_TOO_LONG', 'The prompt exceeds the model window.'),
-    // 1300 is "API call blocked by policy" (Z.ai; BigModel "API 调用被策略阻止"), heading the policy
-    // block group with the rate and quota codes: the call was refused, not its content (1301 is that).
+    // 1300 "API call blocked by policy" (BigModel "API 调用被策略阻止"): the call refused, not its content (1301).
     glm(
       'policy',
       ['1300'],
@@ -249,8 +252,7 @@ export const GLM_ERRORS: VendorErrorTable = {
     glm('concurrency', ['1302'], 'RATE_LIMITED', 'Too many concurrent requests.', 'header'),
     glm('frequency', ['1303'], 'RATE_LIMITED', 'Requests too frequent.', 'header'),
     glm('daily', ['1304'], 'QUOTA_EXHAUSTED', 'The daily call limit is reached.'),
-    // The platform overloaded for this model ("该模型当前访问量过大", rate-limit page): as 1312, try
-    // later or degrade ("降级或延迟处理"), so a fallback chain moves on at once and nothing cools down.
+    // This model's traffic too high ("该模型当前访问量过大", "降级或延迟处理"): as 1312, no cooldown, fallbacks move on.
     {
       ...glm(
         'overloaded',
@@ -283,8 +285,7 @@ export const GLM_ERRORS: VendorErrorTable = {
       'MODEL_NOT_FOUND',
       'Your plan does not include this model: pick another or upgrade.',
     ),
-    // One model's capacity, not the account's limit: the vendor says "or switch to another model",
-    // so no cooldown of the whole provider (RATE_LIMITED's), and a fallback chain moves on at once.
+    // One model's capacity ("or switch to another model"): no provider-wide cooldown, a fallback chain moves on.
     {
       ...glm(
         'model-busy',
@@ -314,8 +315,7 @@ export const GLM_ERRORS: VendorErrorTable = {
       'A 5-hour or 7-day usage limit is reached and overage cannot be paid (no balance, or a spending cap); resets at the time given.',
       'body-reset-time',
     ),
-    // A 429 of a code the tables do not list yet, whose message names a reset time: a quota like
-    // 1308-1321, never passed by retrying until the deadline (*chosen*).
+    // A 429 of a code not listed yet naming a reset time: a quota like 1308-1321, not retried (*chosen*).
     {
       id: 'glm.unlisted-reset',
       status: 429,

@@ -129,6 +129,13 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
     glm('glm.api-gone', 400, '1221', 'API chat has been taken offline'),
     glm('glm.server', 500, '500', 'Internal Error'),
     glm('glm.too-long', 400, '1261', 'Prompt exceeds max length'),
+    // An overflow under the parameter code, as a user quoted GLM's body (foreveryh/claude-code-switch#12).
+    glm(
+      'glm.overflow',
+      400,
+      '1210',
+      "API 调用参数有误，请检查文档。Request 182387 input tokens exceeds the model's maximum context length 202750",
+    ),
     // The vendor's tables give no status for it; the business code decides, whatever the status.
     glm('glm.policy', 400, '1300', 'API call blocked by policy'),
     glm(

@@ -90,10 +90,28 @@ describe('GLM_ERRORS', () => {
   );
 
   it('has a row for no other code, and none for a body without a code', () => {
-    const listed = GLM_ERRORS.rows.flatMap((row) => row.codes ?? []);
+    const listed = new Set(GLM_ERRORS.rows.flatMap((row) => row.codes ?? []));
     expect([...listed].sort()).toEqual(Object.keys(GLM_CODES).sort());
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { code: '1999' } }))).toBeUndefined();
     expect(matchRow(GLM_ERRORS, 400, readErrorBody({ error: { message: 'no code' } }))).toBeUndefined();
+  });
+
+  it('reads 1210 whose message says the input exceeds the model’s context length as CONTEXT_TOO_LONG, at any status and in a stream', () => {
+    const body = (code: string, message: string) => readErrorBody({ error: { code, message } });
+    const overflow =
+      "API 调用参数有误，请检查文档。Request 182387 input tokens exceeds the model's maximum context length 202750";
+    for (const status of [400, undefined]) {
+      expect(matchRow(GLM_ERRORS, status, body('1210', overflow))).toMatchObject({
+        id: 'glm.overflow',
+        troupe: 'CONTEXT_TOO_LONG',
+        hint: 'none',
+      });
+      // Any other wording under 1210 is still a wrong parameter; the wording under another code is that code's.
+      expect(matchRow(GLM_ERRORS, status, body('1210', 'API 调用参数有误，请检查文档。'))?.id).toBe(
+        'glm.invalid',
+      );
+      expect(matchRow(GLM_ERRORS, status, body('1113', overflow))?.id).toBe('glm.arrears');
+    }
   });
 
   it('reads a 429 of an unlisted code that names a reset time as a quota, and nothing else', () => {
