@@ -211,7 +211,13 @@ export const GLM_ERRORS: VendorErrorTable = {
         'The account asks for a second factor: complete it in the vendor console, or use a key it allows.',
     },
     glm('account', ['1110', '1111', '1112', '1121'], 'AUTH_FAILED', 'Account inactive, missing or locked.'),
-    glm('arrears', ['1113'], 'QUOTA_EXHAUSTED', 'The account is in arrears: recharge.'),
+    // Z.ai's maintainers answer a plan subscriber's 1113 on /api/paas/v4 with its path (zai-org/GLM-5#49).
+    glm(
+      'arrears',
+      ['1113'],
+      'QUOTA_EXHAUSTED',
+      "The account is in arrears: recharge. A GLM Coding Plan key has no pay-per-token balance and gets 1113 outside the plan's path, /api/coding/paas/v4 (docs/providers.md, GLM: read the plan's terms first).",
+    ),
     glm(
       'account-busy',
       ['1120'],
@@ -267,17 +273,11 @@ export const GLM_ERRORS: VendorErrorTable = {
       'window',
       ['1308'],
       'QUOTA_EXHAUSTED',
-      'Usage limit for the window reached; resets at the time given.',
+      'The usage limit for the window is reached.',
       'body-reset-time',
     ),
     glm('plan-expired', ['1309'], 'QUOTA_EXHAUSTED', 'The plan (e.g. GLM Coding Plan) has expired: renew.'),
-    glm(
-      'period',
-      ['1310'],
-      'QUOTA_EXHAUSTED',
-      'A weekly/monthly limit is spent; resets at the time given.',
-      'body-reset-time',
-    ),
+    glm('period', ['1310'], 'QUOTA_EXHAUSTED', 'A weekly or monthly limit is spent.', 'body-reset-time'),
     // Both tables (docs.z.ai/api-reference/api-code, docs.bigmodel.cn/cn/api/api-code) list these; 1313 comes as a 429.
     glm(
       'plan-model',
