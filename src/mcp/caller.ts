@@ -78,17 +78,26 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
 /**
  * An id as a scope key: itself, or past 200 characters its SHA-256, so the key (with its prefix)
  * stays within the characters a session's owner may have (`MAX_NAME_CHARS`, 256) and two ids stay two callers
- * (an embedder's user id, or its own `sessionIdGenerator`'s ids). An id that itself begins with
+ * (an embedder's user id, or its own `sessionIdGenerator`'s ids); so is one holding a lone
+ * surrogate, whatever its length. An id that itself begins with
  * `sha256:` is hashed too, so no id names the key of another's hash (until 2026-12-05 a user whose
  * id a client chose could take `sha256:<digest>` of another user's long id, and share its scope).
  */
 function bounded(id: string): string {
-  return id.length <= 200 && !id.startsWith(HASHED)
-    ? id
-    : `${HASHED}${createHash('sha256').update(id).digest('base64url')}`;
+  const whole = !LONE_SURROGATE.test(id);
+  if (id.length <= 200 && whole && !id.startsWith(HASHED)) return id;
+  const hash = createHash('sha256');
+  // A lone surrogate is no character: UTF-8 (the hash's default, and Redis keys') reads each as
+  // U+FFFD, so until 2026-12-07 ids that differed only there were one caller. Such an id is hashed
+  // by its UTF-16 code units, after a byte no UTF-8 text holds (0xff), so it is no other id's key.
+  if (!whole) hash.update(ILL_FORMED).update(id, 'utf16le');
+  else hash.update(id);
+  return `${HASHED}${hash.digest('base64url')}`;
 }
 
 const HASHED = 'sha256:';
+const ILL_FORMED = new Uint8Array([0xff]);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Whether a scope key is a named token's (`TROUPE_TOKENS`, the admin token): a set the operator

@@ -258,6 +258,19 @@ describe('tokens and callers', () => {
     const shaped = callerOf(embedded(long.slice('user:'.length))).key;
     expect(shaped).toMatch(/^user:sha256:[\w-]{43}$/);
     expect(shaped).not.toBe(long);
+    // A lone surrogate is no character UTF-8 can carry: SHA-256 of the id's UTF-8 read each as
+    // U+FFFD, and Redis keys are UTF-8, so ids that differed only there were one caller (both
+    // users saw and cancelled each other's calls and continued each other's conversations).
+    const lone = (tail: string) => callerOf(embedded(`${'x'.repeat(300)}${tail}`)).key;
+    expect(lone('\ud800')).not.toBe(lone('\ud801'));
+    expect(lone('\ud800')).not.toBe(lone('\ufffd'));
+    expect(lone('\udc00')).not.toBe(lone('\ufffd'));
+    const short = callerOf(embedded('bob\ud800')).key;
+    expect(short).toMatch(/^user:sha256:[\w-]{43}$/);
+    expect(short).not.toBe(callerOf(embedded('bob\ufffd')).key);
+    expect(short).not.toBe(callerOf(embedded('bob\udbff')).key);
+    // A well-formed pair is a character: kept as it is, as before.
+    expect(callerOf(embedded('bob\ud83d\ude00')).key).toBe('user:bob\ud83d\ude00');
     expect(canSee(alice, 'token:alice')).toBe(true);
     expect(canSee(alice, 'token:bob')).toBe(false);
     expect(canSee(alice, undefined)).toBe(false);
