@@ -28,12 +28,14 @@ export function keptRequestId(id: string | number): string {
  * flight (or its abort remembered) holds no client's megabytes and two ids stay two requests; `1`
  * and `'1'` are two ids. Keyed by the id as kept (its first 128 characters and its length) before
  * 2026-12-04, two calls whose ids differed past that shared one controller: closing one's stream
- * cancelled both (found by an audit). Used by `call-registry.ts` and `cancellations.ts`.
+ * cancelled both (found by an audit). Hashed by its UTF-16 code units: read as UTF-8 (until
+ * 2026-12-07) every lone surrogate was U+FFFD, and ids that differed only there were one request.
+ * Keys live in this process only. Used by `call-registry.ts` and `cancellations.ts`.
  */
 export function requestKey(scope: string, requestId: string | number): string {
   const id =
     typeof requestId === 'string' && requestId.length > MAX_REQUEST_ID_LENGTH
-      ? `${requestId.length}#${createHash('sha256').update(requestId).digest('base64')}`
+      ? `${requestId.length}#${createHash('sha256').update(requestId, 'utf16le').digest('base64')}`
       : String(requestId);
   return `${scope}\u0000${typeof requestId}:${id}`;
 }

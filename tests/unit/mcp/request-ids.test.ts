@@ -49,6 +49,19 @@ it('keeps two calls whose long ids differ only past the head, at the same length
   expect(registry.track('s', `${'y'.repeat(128)}A`, new AbortController().signal).signal.aborted).toBe(true);
 });
 
+it('keeps two calls whose long ids differ only in a lone surrogate apart', () => {
+  // A JSON string may carry `\ud800` alone; read as UTF-8 (the hash's default) it is U+FFFD, so
+  // until 2026-12-07 these three ids were one call: closing one's stream cancelled the others.
+  const registry = new CallRegistry({ now: () => 0 });
+  const id = (tail: string) => `${'x'.repeat(200)}${tail}`;
+  const a = registry.track('s', id('\ud800'), new AbortController().signal);
+  const b = registry.track('s', id('\ud801'), new AbortController().signal);
+  const c = registry.track('s', id('\ufffd'), new AbortController().signal);
+  expect(registry.size).toBe(3);
+  registry.abort('s', id('\ud800'), 'closed');
+  expect([a.signal.aborted, b.signal.aborted, c.signal.aborted]).toEqual([true, false, false]);
+});
+
 it('holds none of the long ids of the aborts it remembers', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
