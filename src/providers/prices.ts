@@ -157,7 +157,8 @@ export function priceOf(
   provider: string,
   model: string,
 ): ModelPrice | undefined {
-  const byModel = table?.[provider];
+  // Own keys only: a provider named `constructor` read `Object` here, and model `prototype` its price.
+  const byModel = table !== undefined && Object.hasOwn(table, provider) ? table[provider] : undefined;
   return byModel !== undefined && Object.hasOwn(byModel, model) ? byModel[model] : undefined;
 }
 
@@ -210,13 +211,10 @@ export function checkPriceTable(value: unknown, where = 'prices'): PriceTable {
   const table: Record<string, Record<string, ModelPrice>> = {};
   for (const [provider, models] of Object.entries(value)) {
     if (!isRecord(models)) throw bad(`${where}.${provider}`, 'an object of models', models);
-    table[provider] = {};
-    for (const [model, price] of Object.entries(models)) {
-      (table[provider] as Record<string, ModelPrice>)[model] = checkPrice(
-        price,
-        `${where}.${provider}.${model}`,
-      );
-    }
+    const byModel: Record<string, ModelPrice> = {};
+    for (const [model, price] of Object.entries(models))
+      define(byModel, model, checkPrice(price, `${where}.${provider}.${model}`));
+    define(table, provider, byModel);
   }
   return table;
 }
@@ -286,10 +284,19 @@ export function priceTableOf(
   for (const [name, builtIn, configured, where] of entries) {
     const models: Record<string, ModelPrice> = { ...builtIn };
     for (const [model, price] of Object.entries(configured ?? {}))
-      models[model] = checkPrice(price, `${where}.prices.${model}`);
-    if (Object.keys(models).length > 0) table[name] = models;
+      define(models, model, checkPrice(price, `${where}.prices.${model}`));
+    if (Object.keys(models).length > 0) define(table, name, models);
   }
   return table;
+}
+
+/**
+ * Sets `key` as an own property: assigned, a model named `__proto__` (an own key of the JSON the
+ * providers file parses to) set the table's prototype, and until 2026-12-07 that model was served
+ * unpriced (no cost counted, no budget charged).
+ */
+function define<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
 import {
   checkPrice,
+  checkPriceTable,
   costOf,
   estimateCost,
   GLM_ZAI_PRICES,
@@ -11,6 +12,7 @@ import {
   KIMI_PRICES,
   type ModelPrice,
   priceOf,
+  priceTableOf,
 } from '../../../src/providers/prices.js';
 import { toUsage } from '../../../src/providers/wire.js';
 import { tempDir } from '../../support/temp-dir.js';
@@ -251,5 +253,29 @@ describe('prices from the providers file', () => {
     await expect(loadProviders({ env: { MOONSHOT_API_KEY: 'k' }, configPath: typo })).rejects.toThrow(
       'kimi.prices.x.currency: Expected an ISO 4217 currency code such as USD or CNY, got `"UDS"` (string)',
     );
+  });
+});
+
+describe('a model or provider named like an Object property', () => {
+  const price = { currency: 'USD', input: 1, output: 2 };
+  it('keeps a configured price for a model named `__proto__`, and finds it', () => {
+    // JSON.parse makes `__proto__` an own key; assigned to the table it set the table's prototype
+    // instead, so the model was served unpriced (no cost counted, no budget charged).
+    const configured = JSON.parse('{"__proto__": {"currency": "USD", "input": 1, "output": 2}}');
+    const table = priceTableOf([['vl', {}, configured, 'providers[0]']]);
+    expect(priceOf(table, 'vl', '__proto__')).toEqual(price);
+    expect(priceOf(table, 'vl', 'other')).toBeUndefined();
+    const checked = checkPriceTable(
+      JSON.parse('{"vl": {"__proto__": {"currency": "USD", "input": 1, "output": 2}}}'),
+    );
+    expect(priceOf(checked, 'vl', '__proto__')).toEqual(price);
+  });
+
+  it('finds no price through an inherited property of the table', () => {
+    // A provider named `constructor` with no prices read `Object` as its models, and a model id
+    // `prototype` (a provider that passes any id on) as its price: every cost NaN.
+    const table = priceTableOf([['vl', {}, { m: price }, 'providers[0]']]);
+    expect(priceOf(table, 'constructor', 'prototype')).toBeUndefined();
+    expect(priceOf(table, 'toString', 'length')).toBeUndefined();
   });
 });
