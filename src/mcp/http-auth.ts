@@ -23,11 +23,14 @@ export interface NamedToken {
 }
 
 /**
- * What a token must be: 8 or more characters with no whitespace (a request's `Authorization:
- * Bearer <token>` carries one word, so a token with a space in it could never match).
+ * What a token must be: 8 or more printable ASCII characters with no whitespace (a request's
+ * `Authorization: Bearer <token>` carries one word, so a token with a space in it could never
+ * match; and Node reads a header's bytes as Latin-1, so a `€` a client sends as UTF-8 never reads
+ * back as `€`: until 2026-12-07 such a token was taken and matched no request; one with `ö` matched
+ * only clients that send Latin-1). Bearer tokens are ASCII (RFC 6750 §2.1).
  */
-const TOKEN_RULE = '8 or more characters, none of them whitespace';
-const goodToken = (token: string) => token.length >= 8 && !/\s/.test(token);
+const TOKEN_RULE = '8 or more printable ASCII characters, none of them whitespace';
+const goodToken = (token: string) => token.length >= 8 && /^[\x21-\x7e]+$/.test(token);
 
 /** A `;` then what reads as a name and `:`: a second entry written after `;` instead of `,`. */
 const ANOTHER_ENTRY = /;\s*[A-Za-z0-9_.-]{1,64}:/;
@@ -100,9 +103,14 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
   return tokens;
 }
 
-/** A token as an error may show it: its length, and whether it holds whitespace. */
+/** A token as an error may show it: its length, and whether it holds whitespace or other than printable ASCII. */
 function described(token: string): string {
-  return `a token of ${token.length} characters${/\s/.test(token) ? ' with whitespace in it' : ''} (not shown)`;
+  const what = /\s/.test(token)
+    ? ' with whitespace in it'
+    : /[^\x21-\x7e]/.test(token)
+      ? ' with a character outside printable ASCII in it'
+      : '';
+  return `a token of ${token.length} characters${what} (not shown)`;
 }
 
 /** A `TROUPE_TOKENS` entry's name as an error may show it: only when too short to be a token. */

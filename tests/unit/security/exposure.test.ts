@@ -153,7 +153,7 @@ describe('tokens and callers', () => {
     ]);
     // A bare token (no `:`) is not echoed, nor called a name "" with a token of 0 characters.
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'sk-bare-token-123' })).toThrow(
-      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more characters, none of them whitespace), got entry 1 of 1 without ":" (17 characters, not shown)',
+      'Expected TROUPE_TOKENS entries as name:token (name of letters, digits, _ . -; token of 8 or more printable ASCII characters, none of them whitespace), got entry 1 of 1 without ":" (17 characters, not shown)',
     );
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:short' })).toThrow(/8 or more/);
     expect(() => tokensFromEnv({ TROUPE_TOKENS: 'a:aaaaaaaa,a:bbbbbbbb' })).toThrow(/"a" twice/);
@@ -168,19 +168,33 @@ describe('tokens and callers', () => {
     const refusals: ReadonlyArray<readonly [NodeJS.ProcessEnv, string]> = [
       [
         { TROUPE_ADMIN_TOKEN: 'Zq' },
-        'Expected TROUPE_ADMIN_TOKEN to be 8 or more characters, none of them whitespace, got a token of 2 characters (not shown)',
+        'Expected TROUPE_ADMIN_TOKEN to be 8 or more printable ASCII characters, none of them whitespace, got a token of 2 characters (not shown)',
       ],
       [
         { TROUPE_TOKEN: 'Zq9shar' },
-        'Expected TROUPE_TOKEN to be 8 or more characters, none of them whitespace, got a token of 7 characters (not shown)',
+        'Expected TROUPE_TOKEN to be 8 or more printable ASCII characters, none of them whitespace, got a token of 7 characters (not shown)',
       ],
       [
         { TROUPE_TOKEN: 'Zq9 shared token' },
-        'Expected TROUPE_TOKEN to be 8 or more characters, none of them whitespace, got a token of 16 characters with whitespace in it (not shown)',
+        'Expected TROUPE_TOKEN to be 8 or more printable ASCII characters, none of them whitespace, got a token of 16 characters with whitespace in it (not shown)',
       ],
       [
         { TROUPE_TOKENS: 'alice:Zq9 alice token' },
         'got entry 1 of 1 with name "alice" and a token of 15 characters with whitespace in it (not shown)',
+      ],
+      // A request's header is read byte by byte (Latin-1): a client sends `€` as its UTF-8 bytes,
+      // which never read back as `€`, so until 2026-12-07 such a token refused every request.
+      [
+        { TROUPE_TOKEN: 'Zq9€shared' },
+        'Expected TROUPE_TOKEN to be 8 or more printable ASCII characters, none of them whitespace, got a token of 10 characters with a character outside printable ASCII in it (not shown)',
+      ],
+      [
+        { TROUPE_TOKENS: 'alice:Zq9tökentoken' },
+        'got entry 1 of 1 with name "alice" and a token of 13 characters with a character outside printable ASCII in it (not shown)',
+      ],
+      [
+        { TROUPE_ADMIN_TOKEN: 'Zq9\u0001adminadmin' },
+        'Expected TROUPE_ADMIN_TOKEN to be 8 or more printable ASCII characters, none of them whitespace, got a token of 14 characters with a character outside printable ASCII in it (not shown)',
       ],
       // Written token:name, the token was shown as the entry's name (audit, 2026-12-04).
       [
