@@ -68,10 +68,11 @@ describe('troupe serve’s start line', () => {
         `; backend: Redis at redis://[REDACTED]@127.0.0.1:${redis.port}; no provider key set`,
       );
       expect(line.backend).toBe(`Redis at redis://[REDACTED]@127.0.0.1:${redis.port}`);
-      // The password as a query parameter, which ioredis reads too (and the logger's scrubber does not).
+      // The password as a query parameter, which ioredis reads too: serve hides it, and the
+      // logger's scrubber (which covers `?password=` since 2026-12-07) writes its mark over that.
       const query = JSON.parse(await firstLine({ TROUPE_REDIS_URL: `${redis.url}/0?password=${PASSWORD}` }));
       expect(JSON.stringify(query)).not.toContain(PASSWORD);
-      expect(query.backend).toBe(`Redis at ${redis.url}/0?password=***`);
+      expect(query.backend).toBe(`Redis at ${redis.url}/0?password=[REDACTED]`);
     } finally {
       await admin.auth(PASSWORD);
       await admin.config('SET', 'requirepass', '');
