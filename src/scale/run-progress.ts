@@ -11,6 +11,9 @@ import { queuedEvent } from './job-data.js';
 import { type Leased, type LeaseRunnerSettings, RUN_RECORD_GRACE_MS } from './lease-settings.js';
 
 export class RunProgress {
+  /** A delta failed to go out, and none has gone out since (`deltaFailed`). */
+  private deltasFailing = false;
+
   constructor(
     /** The runner's table of the sessions leased here. */
     private readonly leased: ReadonlyMap<string, Leased>,
@@ -28,7 +31,8 @@ export class RunProgress {
       } else if (event.type === 'session.started' || event.type === 'session.retry') {
         // After the transition that emitted it, so the summary shows it.
         queueMicrotask(() => this.recordRun(event.sessionId, event).catch(s.onError));
-      } else if (event.type === 'session.delta') this.publishDelta(event.sessionId, event).catch(s.onError);
+      } else if (event.type === 'session.delta')
+        this.publishDelta(event.sessionId, event).then(this.deltaSent, this.deltaFailed);
       else s.bus.publish(event).catch(s.onError);
     });
     // After the change, once what it set off has run (a hop's record, an end), so the summary says where it is.
@@ -128,6 +132,27 @@ export class RunProgress {
     const event = { ...queuedEvent(entry.lease.session, this.s.store, []), at: this.s.clock.now() };
     return this.s.store.put(queued, event);
   }
+
+  private readonly deltaSent = (): void => {
+    this.deltasFailing = false;
+  };
+
+  /**
+   * A delta that did not go out (Redis away): told once, saying what failed, until one goes out
+   * again. Each delta is one publish: until 2026-12-07 each failed one was an error line of its own
+   * saying only Redis's words, dozens a second for each answer streamed while Redis was down.
+   */
+  private readonly deltaFailed = (error: unknown): void => {
+    if (this.deltasFailing) return;
+    this.deltasFailing = true;
+    const why = error instanceof Error ? error.message : String(error);
+    this.s.onError(
+      new Error(
+        `Expected Redis to carry the deltas of sessions run here to the other instances, got ${why}; said once until one goes out`,
+        { cause: error },
+      ),
+    );
+  };
 
   /**
    * A delta of a session run here. The first one goes out with the run record that says the stream

@@ -21,7 +21,12 @@ import { RunProgress } from '../../../src/scale/run-progress.js';
 
 const ID = 's1';
 
-function progress(live: SessionSummary[] = [], perProvider: Record<string, number> = {}) {
+function progress(
+  live: SessionSummary[] = [],
+  perProvider: Record<string, number> = {},
+  /** The bus's publish; given, failures are collected in `errors` rather than thrown. */
+  publish?: () => Promise<void>,
+) {
   let summary: SessionSummary = {
     sessionId: ID,
     state: 'running',
@@ -30,6 +35,8 @@ function progress(live: SessionSummary[] = [], perProvider: Record<string, numbe
     attempts: 1,
   } as SessionSummary;
   const writes: string[] = [];
+  const errors: string[] = [];
+  const reportErrors = publish !== undefined;
   let onEvent = (_event: RuntimeEvent) => {};
   let onWaiting = (_id: string) => {};
   const run = { attempts: 1, startedAt: 0, runDeadlineAt: 60_000 };
@@ -56,10 +63,11 @@ function progress(live: SessionSummary[] = [], perProvider: Record<string, numbe
       liveSessions: () => live,
     },
     limits: { perProvider },
-    bus: { publish: () => Promise.resolve() },
+    bus: { publish: publish ?? (() => Promise.resolve()) },
     clock: systemClock,
     onError: (error: unknown) => {
-      throw error;
+      if (!reportErrors) throw error;
+      errors.push(error instanceof Error ? error.message : String(error));
     },
   } as unknown as LeaseRunnerSettings;
   const lease = {
@@ -78,6 +86,16 @@ function progress(live: SessionSummary[] = [], perProvider: Record<string, numbe
     },
     tell: () => onWaiting(ID),
     started: () => onEvent({ type: 'session.started', sessionId: ID, attempt: 1, at: 0, provider: 'p' }),
+    delta: () =>
+      onEvent({
+        type: 'session.delta',
+        sessionId: ID,
+        delta: { type: 'content', text: 'x' },
+        chars: 1,
+        at: 0,
+        provider: 'p',
+      }),
+    errors,
     settled: () => new Promise<void>((resolve) => setImmediate(resolve)),
     summary: () => summary,
   };
@@ -143,5 +161,31 @@ describe('what a hop that moves to another provider’s queue writes before it m
     const unbounded = progress([on('a', 'q'), on('b', 'q')], { p: 1 });
     await unbounded.progress.moving({ ...unbounded.summary(), provider: 'q' }, 'q');
     expect([...room.writes, ...unbounded.writes]).toEqual([]);
+  });
+});
+
+describe('the deltas of a session run here while Redis is away', () => {
+  // Each delta is one publish: a task's answer streamed while Redis was down logged one error line
+  // per delta, 46 lines in 85 ms for a short simulated answer, each saying only "Stream isn't
+  // writeable" (found by the two-instance attack pass of 2026-12-07).
+  it('are reported once, naming what failed, until one goes out again', async () => {
+    let up = false;
+    const down = () => (up ? Promise.resolve() : Promise.reject(new Error("Stream isn't writeable")));
+    const run = progress([], {}, down);
+    run.started();
+    await run.settled();
+    for (let i = 0; i < 50; i++) run.delta();
+    await run.settled();
+    expect(run.errors).toEqual([
+      "Expected Redis to carry the deltas of sessions run here to the other instances, got Stream isn't writeable; said once until one goes out",
+    ]);
+    up = true;
+    run.delta();
+    await run.settled();
+    up = false;
+    run.delta();
+    run.delta();
+    await run.settled();
+    expect(run.errors).toHaveLength(2);
   });
 });
