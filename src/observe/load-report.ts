@@ -34,6 +34,8 @@ export interface LoadReport {
   readonly unplanned: number;
   /** Of those, the ones refused because their provider's circuit breaker was open. */
   readonly unplannedBreakerOpen: number;
+  /** Of those, the ones refused `SHUTTING_DOWN`: the server was stopping. */
+  readonly unplannedShuttingDown: number;
   /** Planned `cancelled` sessions cancelled before they started (run time 0): still queued. */
   readonly cancelledQueued: number;
   readonly byState: Record<FinalState, number>;
@@ -96,6 +98,7 @@ export class LoadRecorder {
     const byKind: Partial<Record<LoadKind, Record<FinalState, number>>> = {};
     let unplanned = 0;
     let unplannedBreakerOpen = 0;
+    let unplannedShuttingDown = 0;
     let cancelledQueued = 0;
     const codes: Record<string, number> = {};
     const queue: number[] = [];
@@ -117,6 +120,7 @@ export class LoadRecorder {
       if (o.expected !== undefined && o.expected !== o.state) {
         unplanned++;
         if (o.breakerOpen === true) unplannedBreakerOpen++;
+        if (o.code === 'SHUTTING_DOWN') unplannedShuttingDown++;
       }
       if (o.kind === 'cancelled' && o.state === 'cancelled' && o.runMs === 0) cancelledQueued++;
       if (o.code !== undefined) codes[o.code] = (codes[o.code] ?? 0) + 1;
@@ -143,6 +147,7 @@ export class LoadRecorder {
       byKind,
       unplanned,
       unplannedBreakerOpen,
+      unplannedShuttingDown,
       cancelledQueued,
       byState: this.counts(),
       codes,
@@ -230,6 +235,11 @@ function formatByKind(report: LoadReport): string[] {
     // --breaker-min-timeout-ms below the load's deadlines) or whose provider failed for real.
     lines.push(
       `${report.unplannedBreakerOpen} of them failed PROVIDER_UNAVAILABLE because the server's circuit breaker for their provider was open: it counted failures of that provider (5xx, network errors, or timeouts after --breaker-min-timeout-ms). To see only the planned faults, start the server with --breaker-failures 0.`,
+    );
+  }
+  if (report.unplannedShuttingDown > 0) {
+    lines.push(
+      `${report.unplannedShuttingDown} of them failed SHUTTING_DOWN because the server was stopping (a SIGTERM or SIGINT, or its drain) and took no new calls: the load was not at fault; run it again once the server is back`,
     );
   }
   return lines;
