@@ -14,6 +14,9 @@ export function connectFailure(url: URL, error: unknown): string {
   const code = causeCode(error);
   if (code === 'ECONNREFUSED')
     return `${prefix}: connection refused (nothing listens on ${url.host}); start \`troupe serve\` there (npm start), or check --url`;
+  // fetch (undici, as browsers) refuses some ports before connecting; Node's http server listens there.
+  if (causeMessage(error) === 'bad port')
+    return `${prefix}: port ${url.port} is one that fetch, as browsers, refuses to connect to (a "bad port" of the Fetch standard); start troupe serve on another --port`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return `${prefix}: unknown host ${url.hostname} (${code}); check --url`;
   return `${prefix}: ${message(error)}${code === undefined ? '' : ` (${code})`}`;
@@ -27,6 +30,11 @@ function httpStatus(error: unknown): number | undefined {
 function causeCode(error: unknown): string | undefined {
   const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function causeMessage(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause instanceof Error ? cause.message : undefined;
 }
 
 function message(error: unknown): string {

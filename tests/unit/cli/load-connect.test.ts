@@ -72,6 +72,15 @@ describe('troupe load: cannot connect', () => {
     },
   );
 
+  it('a port fetch will not connect to (6000, a “bad port”) says so and to pick another', async () => {
+    // Before: "cannot connect to http://127.0.0.1:6000/mcp: fetch failed", though troupe serve
+    // listens there without a word (Node's http server takes any port; fetch and browsers do not).
+    const url = new URL('http://127.0.0.1:6000/mcp');
+    expect(connectFailure(url, await connectError(url))).toBe(
+      `troupe load: cannot connect to ${url.href}: port 6000 is one that fetch, as browsers, refuses to connect to (a "bad port" of the Fetch standard); start troupe serve on another --port`,
+    );
+  });
+
   it('another status and an unknown failure keep their own message', () => {
     const url = new URL('http://127.0.0.1:1/mcp');
     expect(connectFailure(url, Object.assign(new Error('boom'), { data: { status: 500 } }))).toBe(
