@@ -104,7 +104,9 @@ export function requestGuard(options: {
       const host = req.headers.host;
       const hostname = host === undefined ? undefined : hostnameOf(`http://${host}`);
       if (hostname === undefined || !hosts.has(hostname)) {
-        return `Forbidden: Host ${JSON.stringify(host ?? '')} is not an allowed host`;
+        const fix =
+          hostname === undefined ? '' : `; to take it, add ${hostname} to --allowed-hosts (docs/security.md)`;
+        return `Forbidden: Host ${JSON.stringify(host ?? '')} is not an allowed host${fix}`;
       }
       const peer = req.socket.remoteAddress ?? '';
       if (isLoopback(hostname) && !isLoopback(peer)) {

@@ -125,6 +125,16 @@ describe('Host and Origin', () => {
     });
   });
 
+  it('a refused `Host` says which name to add to --allowed-hosts', () => {
+    // Until 2026-12-07 it said only "is not an allowed host": a Prometheus scraping the pod by
+    // its IP (docs/operations.md) got a 403 that named no fix.
+    const guard = requestGuard({ host: '0.0.0.0', allowedHosts: ['troupe-svc'] });
+    expect(guard.check(req({ host: '10.1.2.3:7801' }, '10.9.9.9'))).toBe(
+      'Forbidden: Host "10.1.2.3:7801" is not an allowed host; to take it, add 10.1.2.3 to --allowed-hosts (docs/security.md)',
+    );
+    expect(guard.check(req({}, '10.9.9.9'))).toBe('Forbidden: Host "" is not an allowed host');
+  });
+
   it('off loopback: only the explicit list, and a spoofed `Host: localhost` from a remote peer gets nothing', () => {
     const guard = requestGuard({ host: '0.0.0.0', allowedHosts: ['mcp.example.com'] });
     expect(guard.check(req({ host: 'mcp.example.com' }, '10.1.2.3'))).toBeUndefined();
