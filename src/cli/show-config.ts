@@ -45,6 +45,27 @@ const SECRET_ENVS = [
   'TROUPE_ADMIN_TOKEN',
 ];
 
+/** `troupe serve`'s flags that are not settings: config refuses them, saying whose they are. */
+const SERVE_OWN = new Set([
+  '--port',
+  '--host',
+  '--redis',
+  '--allowed-hosts',
+  '--allowed-origins',
+  '--insecure-no-token',
+  '--inspect',
+  '--inspect-url',
+  '--inspect-sample',
+  '--otel',
+]);
+
+function serveOwn(error: unknown): string {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return '';
+  const option = /'([^']+)'/.exec(error instanceof Error ? error.message : '')?.[1];
+  if (option === undefined || !SERVE_OWN.has(option)) return '';
+  return ` (\`${option}\` is \`troupe serve\`'s own: config shows the limits, the providers and the environment, TROUPE_REDIS_URL included)`;
+}
+
 export const command: Command = {
   summary: 'Show the effective configuration and where each value came from (keys redacted)',
   async run(argv) {
@@ -55,7 +76,7 @@ export const command: Command = {
         options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...settingOptions() },
       }));
     } catch (error) {
-      process.stderr.write(`troupe config: ${usageMessage('config', error)}\n`);
+      process.stderr.write(`troupe config: ${usageMessage('config', error)}${serveOwn(error)}\n`);
       return 2;
     }
     if (values.help === true) {
