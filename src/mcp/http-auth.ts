@@ -161,6 +161,13 @@ function forgetToken(req: IncomingMessage): void {
     if (raw[i]?.toLowerCase() === 'authorization') raw.splice(i, 2);
 }
 
+/**
+ * What a request without a token this server takes is told (401). It named `TROUPE_TOKEN` alone
+ * until 2026-12-07, also on a server of named tokens or an embedder's, whose tokens come from code.
+ */
+export const UNAUTHORIZED =
+  "Unauthorized: send Authorization: Bearer <token> with one of this server's tokens (troupe serve: TROUPE_TOKEN, your entry of TROUPE_TOKENS, or TROUPE_ADMIN_TOKEN)";
+
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }

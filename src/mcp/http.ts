@@ -23,7 +23,7 @@ import {
 import { CallerSlots } from '../core/caller-slots.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { MemoryEventStore, replayForeignSession, sessionEventStore } from './event-store.js';
-import { authenticate, type NamedToken } from './http-auth.js';
+import { authenticate, type NamedToken, UNAUTHORIZED } from './http-auth.js';
 import {
   BodyBudget,
   DEFAULT_MAX_ENVELOPE_BYTES,
@@ -324,7 +324,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const caller = authenticate(req, tokens);
       if (tokens.length > 0 && caller === undefined) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="troupe"');
-        return refuse(res, 401, rpcError(-32000, 'Unauthorized: send Authorization: Bearer <TROUPE_TOKEN>'));
+        return refuse(res, 401, rpcError(-32000, UNAUTHORIZED));
       }
       // The SDK hands `req.auth` to handlers as `ctx.http.authInfo`; `callerOf` reads it back.
       const auth = authInfoFor(caller);
