@@ -32,6 +32,7 @@ import {
 } from './config.js';
 import { exitSoon } from './exit.js';
 import type { Command } from './main.js';
+import { SERVE_FLAGS } from './serve-options.js';
 import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe serve [--port N] [--host H] [--redis URL] [--inspect] [--otel] [limits...]
@@ -82,16 +83,7 @@ export const command: Command = {
       ({ values } = parseArgs({
         args: [...argv],
         options: {
-          port: { type: 'string' },
-          host: { type: 'string' },
-          redis: { type: 'string' },
-          'allowed-hosts': { type: 'string' },
-          'allowed-origins': { type: 'string' },
-          'insecure-no-token': { type: 'boolean' },
-          inspect: { type: 'boolean' },
-          'inspect-url': { type: 'string' },
-          'inspect-sample': { type: 'string' },
-          otel: { type: 'boolean' },
+          ...SERVE_FLAGS,
           help: { type: 'boolean', short: 'h' },
           ...settingOptions('serve'),
         },

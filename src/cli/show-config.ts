@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { tokensFromEnv } from '../mcp/http-auth.js';
 import { logLevel } from '../observe/logger.js';
 import { loadProviders } from '../providers/config.js';
-import type { IgnoredSetting } from '../providers/simulated.js';
+import type { IgnoredSetting } from '../providers/ignored-defaults.js';
 import { rootsFrom, rootsRefusal } from './bootstrap.js';
 import {
   describeSource,
@@ -19,6 +19,7 @@ import {
   settingsUsage,
 } from './config.js';
 import type { Command } from './main.js';
+import { SERVE_FLAGS } from './serve-options.js';
 import { usageMessage } from './usage-error.js';
 
 const USAGE = `Usage: troupe config [--json] [limits...]
@@ -46,18 +47,7 @@ const SECRET_ENVS = [
 ];
 
 /** `troupe serve`'s flags that are not settings: config refuses them, saying whose they are. */
-const SERVE_OWN = new Set([
-  '--port',
-  '--host',
-  '--redis',
-  '--allowed-hosts',
-  '--allowed-origins',
-  '--insecure-no-token',
-  '--inspect',
-  '--inspect-url',
-  '--inspect-sample',
-  '--otel',
-]);
+const SERVE_OWN: ReadonlySet<string> = new Set(Object.keys(SERVE_FLAGS).map((flag) => `--${flag}`));
 
 function serveOwn(error: unknown): string {
   if ((error as { code?: unknown } | null)?.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return '';

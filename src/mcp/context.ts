@@ -134,6 +134,17 @@ export interface McpContext {
   close(): void;
 }
 
+/** One of the stores the MCP layer keeps its state in, as its failure's log line names it. */
+export type McpStore = 'conversation store' | 'cost ledger' | 'task store';
+
+/**
+ * A store's failure (Redis away or out of memory) in the log, one line saying which store failed
+ * and its own words; what the client is told instead is the caller's to say.
+ */
+export function logStoreFailure(log: (line: string) => void, store: McpStore, error: unknown): void {
+  log(`troupe mcp: ${store}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
 export function createMcpContext(options: McpContextOptions): McpContext {
   // Checked before anything subscribes or starts a timer.
   checkContextKeys(options);
@@ -145,11 +156,10 @@ export function createMcpContext(options: McpContextOptions): McpContext {
   const retryLogs = new RetryLogs(options.runtime);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const costs = new OwnerCosts(options.runtime, options.costLedger ?? new MemoryCostLedger(), (error) =>
-    log(`troupe mcp: cost ledger: ${error instanceof Error ? error.message : String(error)}`),
+    logStoreFailure(log, 'cost ledger', error),
   );
   const tasks = new TaskManager(live, {
-    onError: (error) =>
-      log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error) => logStoreFailure(log, 'task store', error),
     cancelSession: (sessionId, reason) => void options.runtime.cancel(sessionId, reason),
     ...options.tasks,
   });

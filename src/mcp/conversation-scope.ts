@@ -18,7 +18,7 @@ import {
 } from '../ports/conversation-store.js';
 import type { ChatMessage } from '../providers/port.js';
 import { type Caller, namedCallerKey, userCallerKey } from './caller.js';
-import type { McpContext } from './context.js';
+import { logStoreFailure, type McpContext } from './context.js';
 
 /**
  * Whether `caller`'s conversations are its own: it came with a named token, or as a user an
@@ -125,7 +125,7 @@ export async function keepConversation(
       return { continuation_id: await saveConversation(mcp, caller, messages, model), forked_from: id };
     return { continuation_id: await saveConversation(mcp, caller, messages, model, id) };
   } catch (error) {
-    mcp.log(`troupe mcp: conversation store: ${error instanceof Error ? error.message : String(error)}`);
+    logStoreFailure(mcp.log, 'conversation store', error);
     return { not_kept: 'no conversation kept: the conversation store failed (the answer is whole)' };
   }
 }

@@ -9,6 +9,7 @@
  */
 import { type McpServer, type StandardSchemaV1, specTypeSchemas } from '@modelcontextprotocol/server';
 import { describe } from '../core/errors.js';
+import { typeNoun } from '../core/type-noun.js';
 import { checkParamsFirst } from './sdk-internals.js';
 
 /** Each checked method's request schema in the spec. */
@@ -81,7 +82,7 @@ export function said(issue: Issue, request: { readonly params: unknown }): strin
 
 /** What the issue asks for, as a noun: `a string`, `one of "debug", "info"`, a union's forms. */
 function wanted(issue: Issue): string {
-  if (issue.code === 'invalid_type' && issue.expected !== undefined) return kindOf(issue.expected);
+  if (issue.code === 'invalid_type' && issue.expected !== undefined) return typeNoun(issue.expected);
   if (issue.code === 'invalid_value' && issue.values !== undefined)
     return issue.values.length === 1
       ? JSON.stringify(issue.values[0])
@@ -115,9 +116,3 @@ function shown(path: readonly PropertyKey[]): string {
 }
 
 const MAX_KEY_CHARS = 64;
-
-/** A zod type as a noun: `a string`, `an object` (a record is one too). */
-function kindOf(expected: string): string {
-  const kind = expected === 'record' ? 'object' : expected;
-  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
-}

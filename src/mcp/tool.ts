@@ -7,6 +7,7 @@
 import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { typeNoun } from '../core/type-noun.js';
 import { AnswerBudgetSpent } from './answer-budget.js';
 import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
@@ -81,18 +82,12 @@ export function parseArgs<I extends z.ZodType>(
     );
     // zod's words for a wrong type say it twice ("Invalid input: expected array, received undefined, got ...").
     if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input') && !top) {
-      return `${path}: Expected ${kindOf(issue.expected)}, got ${got === undefined ? 'none' : describe(got)}`;
+      return `${path}: Expected ${typeNoun(issue.expected)}, got ${got === undefined ? 'none' : describe(got)}`;
     }
     return `${path}: ${issue.message}${top ? '' : `, got ${describe(got)}`}`;
   });
   const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
-}
-
-/** A zod type as a noun: `an array`, `a string`, `an object` (a record is one too). */
-function kindOf(expected: string): string {
-  const kind = expected === 'record' ? 'object' : expected;
-  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { unknownFallbackProvider } from './config-schema.js';
 import { envEndpoint } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm-catalog.js';
+import { type IgnoredSetting, ignoredDefaults } from './ignored-defaults.js';
 import {
   KIMI_BASE_URL,
   KIMI_BASE_URL_VARS,
@@ -22,8 +23,7 @@ import type { ChatProvider } from './port.js';
 import { builtInPrices, type PriceTable, priceTableOf } from './prices.js';
 import { type ProvidersFile, readProvidersFile } from './providers-file.js';
 import { createModelRegistry, type ModelRegistry, type ModelSpec, type ProviderEntry } from './registry.js';
-import type { IgnoredSetting } from './simulated.js';
-import { createSimulatedProvider, ignoredDefaults, SIMULATED_MODELS } from './simulated.js';
+import { createSimulatedProvider, SIMULATED_MODELS } from './simulated.js';
 import { type ProviderRateLimits, poolSize, rateLimitsOf } from './tiers.js';
 
 // The providers file's schema and parsing live in providers-file.ts; these were exported here first.

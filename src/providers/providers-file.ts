@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { typeNoun } from '../core/type-noun.js';
 import { hasCredentials, hasQuery, NO_CREDENTIALS, NO_QUERY, shownUrl } from './base-url.js';
 import { modelSchema, pricesSchema } from './config-schema.js';
 import { PROVIDER_NAME } from './env-endpoint.js';
@@ -119,8 +120,7 @@ export function notAnObject(value: unknown, source: string): string | undefined 
  */
 function expected(issue: z.core.$ZodIssue): string {
   if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
-  const kind = issue.expected === 'record' ? 'object' : issue.expected;
-  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
+  return typeNoun(issue.expected);
 }
 
 function kindOf(value: unknown): string {

@@ -6,6 +6,7 @@
  */
 import { MAX_TIMER_MS } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
+import { MAX_NAME_CHARS } from '../core/metadata.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
@@ -117,8 +118,11 @@ function checkRunShape(where: string, options: PropertyOptions | undefined): voi
   const { engine, model, onEnd, backend, providers } = options ?? {};
   if (engine !== undefined && engine !== 'compiled' && engine !== 'xstate')
     refuse('engine', '"compiled" or "xstate"', engine);
-  if (model !== undefined && !(typeof model === 'string' && model.length >= 1 && model.length <= 256))
-    refuse('model', 'a string of 1 to 256 characters', model);
+  if (
+    model !== undefined &&
+    !(typeof model === 'string' && model.length >= 1 && model.length <= MAX_NAME_CHARS)
+  )
+    refuse('model', `a string of 1 to ${MAX_NAME_CHARS} characters`, model);
   if (onEnd !== undefined && typeof onEnd !== 'function') refuse('onEnd', 'a function', onEnd);
   if (backend !== undefined && typeof backend !== 'function') refuse('backend', 'a function', backend);
   onlyKeys(`${where}.limits`, options?.limits, LIMIT_KEYS);

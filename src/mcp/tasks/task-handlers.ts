@@ -19,7 +19,7 @@ import { jsonBytes } from '../../core/json-bytes.js';
 import { InvalidCursorError, type TaskRecord } from '../../ports/task-store.js';
 import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
 import { callerOf, canSee, listingOwner, taskOwner } from '../caller.js';
-import type { McpContext } from '../context.js';
+import { logStoreFailure, type McpContext } from '../context.js';
 import { keptRequestId } from '../request-ids.js';
 import { invokeTool, type TroupeTool } from '../tool.js';
 import { TaskLimitError, WaitLimitError } from './task-manager.js';
@@ -156,7 +156,7 @@ export async function startToolTask(
 function storeFailed(mcp: McpContext): (error: unknown) => never {
   return (error) => {
     if (error instanceof ProtocolError) throw error;
-    mcp.log(`troupe mcp: task store: ${error instanceof Error ? error.message : String(error)}`);
+    logStoreFailure(mcp.log, 'task store', error);
     throw new ProtocolError(
       ProtocolErrorCode.InternalError,
       'Expected the task store to answer, got a failure (the server log says why); retry later',

@@ -7,7 +7,7 @@ import type { ConversationModel } from '../../ports/conversation-store.js';
 import type { ChatMessage } from '../../providers/port.js';
 import type { SessionRequest } from '../../runtime/types.js';
 import type { Caller } from '../caller.js';
-import type { McpContext } from '../context.js';
+import { logStoreFailure, type McpContext } from '../context.js';
 import { keepConversation, keptLine, loadConversation } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
 import { runSession, type SessionOutcome, streams } from '../run-session.js';
@@ -131,9 +131,7 @@ export async function priorTurns(
   try {
     held = await loadConversation(mcp, caller, continuationId);
   } catch (failure) {
-    mcp.log(
-      `troupe mcp: conversation store: ${failure instanceof Error ? failure.message : String(failure)}`,
-    );
+    logStoreFailure(mcp.log, 'conversation store', failure);
     const error = runtimeError(
       'BACKEND_UNAVAILABLE',
       'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model. Retry later.',

@@ -9,6 +9,7 @@ import { runtimeError } from '../../core/errors.js';
 import { jsonBytes } from '../../core/json-bytes.js';
 import type { RuntimeStatus } from '../../runtime/types.js';
 import { checkAnswerBudget, takeAnswerBytes } from '../answer-budget.js';
+import { logStoreFailure } from '../context.js';
 import { toolErrorInfo } from '../errors.js';
 import { outcomeFields, sessionIdSchema, sessionSummarySchema } from '../schemas.js';
 import {
@@ -213,7 +214,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
     // A ledger that fails (Redis away) costs the cost line, not the answer: until 2026-12-07 the
     // whole tool failed INTERNAL, and a client could not list its own sessions held here.
     const cost = await visibleCost(mcp, call).catch((error: unknown) => {
-      mcp.log(`troupe mcp: cost ledger: ${error instanceof Error ? error.message : String(error)}`);
+      logStoreFailure(mcp.log, 'cost ledger', error);
       return undefined;
     });
     const structured = {

@@ -1,4 +1,5 @@
 /** The shape of one named contract property, and the finish reasons the port documents. */
+import type { ChatDelta } from '../../providers/port.js';
 import type { FastCheck } from '../fast-check.js';
 import type { ContractContext } from './harness.js';
 import type { ContractPropertyName } from './types.js';
@@ -27,3 +28,10 @@ export const needsServer = (context: ContractContext): string | undefined =>
 export function erase<T>(property: import('fast-check').IAsyncPropertyWithHooks<[T]>) {
   return property as unknown as import('fast-check').IAsyncPropertyWithHooks<[never]>;
 }
+
+/**
+ * Whether a `finish` delta is among those read. Without a server a provider's whole answer may be a
+ * few deltas: once its finish came, nothing is left to abort or break.
+ */
+export const finishRead = (deltas: readonly (ChatDelta | undefined)[]): boolean =>
+  deltas.some((d) => d?.type === 'finish');

@@ -31,7 +31,7 @@ import {
   sleep,
   streamOf,
 } from './harness.js';
-import { type ContractProperty, erase } from './property.js';
+import { type ContractProperty, erase, finishRead } from './property.js';
 
 type Phase = 'before-call' | 'before-headers' | 'mid-body' | 'mid-stream' | 'after-body' | 'after-delay';
 
@@ -160,7 +160,7 @@ async function checkAbort(context: ContractContext, c: SignalCase): Promise<void
       if (got === 'ended') return; // the stream was shorter than that: nothing to abort
       // Without a server, a provider's whole answer may be a few deltas: once its finish came there
       // is nothing to abort (until 2026-12-07 such a stream failed here, read as cut short).
-      if (context.server === undefined && reader.deltas.some((d) => d?.type === 'finish')) return;
+      if (context.server === undefined && finishRead(reader.deltas)) return;
       await reachWire();
       if (c.phase === 'after-body' && (await pollUntil(() => wire?.closedAt, 2000)) === undefined)
         throw new Error(

@@ -26,7 +26,7 @@ import {
   streamOf,
 } from './harness.js';
 import { noteLeak } from './leak.js';
-import { type ContractProperty, erase, FINISH_REASONS } from './property.js';
+import { type ContractProperty, erase, FINISH_REASONS, finishRead } from './property.js';
 import { replyArbitrary, type ScriptedReply, usageDiffers, usageOf } from './replies.js';
 
 type Ending = 'read-all' | 'break' | 'abort';
@@ -208,7 +208,7 @@ async function checkStream(
     );
   }
   // A short answer without a server whose finish came already: nothing left to break or abort.
-  if (server === undefined && reader.deltas.some((d) => d?.type === 'finish')) return;
+  if (server === undefined && finishRead(reader.deltas)) return;
   const wire = server === undefined ? undefined : await onWire(server, nonce);
   if (server !== undefined && wire === undefined)
     throw new Error('Expected the streamed request on the wire, got none');
