@@ -90,7 +90,9 @@ function bounded(id: string): string {
   // A lone surrogate is no character: UTF-8 (the hash's default, and Redis keys') reads each as
   // U+FFFD, so until 2026-12-07 ids that differed only there were one caller. Such an id is hashed
   // by its UTF-16 code units, after a byte no UTF-8 text holds (0xff), so it is no other id's key.
+  // biome-ignore lint/plugin: ILL_FORMED is a byte array, not a string
   if (!whole) hash.update(ILL_FORMED).update(id, 'utf16le');
+  // biome-ignore lint/plugin: a whole id has no lone surrogate, so UTF-8 keeps it apart (and keeps the keys stored before)
   else hash.update(id);
   return `${HASHED}${hash.digest('base64url')}`;
 }

@@ -47,6 +47,7 @@ if over > 0 then
   for i = 1, #gone, 2 do redis.call('DEL', ARGV[7] .. gone[i]) end
 end
 return 1`;
+// biome-ignore lint/plugin: our own script's text, ASCII; Redis's SCRIPT LOAD digests the same UTF-8 bytes
 const CHARGE_SHA = createHash('sha1').update(CHARGE).digest('hex');
 
 export class RedisCostLedger implements CostLedger {
