@@ -5,13 +5,13 @@
  * reuses npm's cache; `--port 0` lets it run beside another server on 7801.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'troupe-quickstart-'));
+const dir = tempDir('troupe-quickstart-');
 let start: ChildProcess | undefined;
 
 afterAll(() => {

@@ -4,7 +4,8 @@
  * `tempDir('troupe-config-')` makes a fresh directory under the system's temporary directory
  * (`os.tmpdir()`, which follows `TMPDIR`) and notes it; after the file's own `afterAll` hooks, the
  * setup file `temp-dir-setup.ts` (in `vitest.config.ts`, `setupFiles`) removes every directory the
- * file made, wherever it was made: at the top of the file, in a hook, or in a test.
+ * file made, wherever it was made: at the top of the file, in a hook, or in a test; what is left
+ * when the process exits (files loaded and not run) goes then.
  *
  * `{ noNodeModulesAbove: true }` is for a test that runs Node in the directory and counts on a
  * package being missing there (`tests/unit/build-script.test.ts`, `tests/e2e/pack.test.ts`): Node
@@ -17,7 +18,23 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const made = new Set<string>();
+/**
+ * One set for the worker process, kept on `globalThis`: each test file loads this module afresh, and
+ * a directory a file made at its top is also removed when the process exits, for a run that loads
+ * files without running them (`vitest list` runs no `afterAll`; until 2026-12-07 it left them).
+ */
+const KEY = Symbol.for('troupe.tests.tempDirs');
+const made: Set<string> = madeInThisProcess();
+
+function madeInThisProcess(): Set<string> {
+  const shared = globalThis as Record<symbol, Set<string> | undefined>;
+  const existing = shared[KEY];
+  if (existing !== undefined) return existing;
+  const set = new Set<string>();
+  shared[KEY] = set;
+  process.once('exit', removeTempDirs);
+  return set;
+}
 
 export interface TempDirOptions {
   /** Make it where Node's package lookup, walking up from it, finds no `node_modules`. */

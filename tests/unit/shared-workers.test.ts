@@ -1,15 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unitFiles } from '../support/shared-workers.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('which unit files share a worker (vitest.config.ts)', () => {
-  const root = mkdtempSync(join(tmpdir(), 'troupe-shared-workers-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const root = tempDir('troupe-shared-workers-');
   const write = (path: string, source: string) => {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), source);
