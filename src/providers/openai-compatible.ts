@@ -137,7 +137,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     });
   // Two clients, the same settings, the same pooled sockets: streams and uploads over undici's
   // `fetch`; calls answered whole over `fetchWhole`, which reads the body in one go at about half
-  // the SDK's CPU per call (docs/performance.md, "Issue 19, fourth pass").
+  // the SDK's CPU per call (docs/performance-log.md, "Issue 19, fourth pass").
   const client = sdk(transport.fetch);
   const wholeClient = sdk(transport.fetchWhole);
   const files = quirks.files ?? inlineFiles;

@@ -6,7 +6,7 @@
  * Why not the SDK's `Stream`: it runs each event through three async generators (the body's bytes
  * into SSE chunks, those into events, those into parsed chunks), a promise and an iterator result
  * at each for every event, plus a copy of the pending bytes for each network chunk. At 1,000 streams
- * that was most of a busy event loop's work beyond the runtime's own (docs/performance.md, "Streams,
+ * that was most of a busy event loop's work beyond the runtime's own (docs/performance-log.md, "Streams,
  * fourth pass"). The rules are the SDK's, line for line:
  * - lines end at `\n`, `\r` or `\r\n` (its `LineDecoder`), decoded as UTF-8;
  * - an empty line ends an event, if it had an `event` or `data` field; `:` starts a comment; a

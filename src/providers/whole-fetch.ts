@@ -5,7 +5,7 @@
  *
  * Why not undici's WHATWG `fetch` here: at one call in flight it cost the SDK about twice the CPU
  * of this path (request clone, header lists, a web stream per body and the promise hops through
- * it); see docs/performance.md, "Issue 19, fourth pass". Streams keep `fetch` (SSE wants a web
+ * it); see docs/performance-log.md, "Issue 19, fourth pass". Streams keep `fetch` (SSE wants a web
  * body, and their per-chunk work is already at the baseline's).
  *
  * What it keeps of `fetch`, because callers relied on it: `accept-encoding` asked as `fetch` asks
