@@ -4,7 +4,7 @@
  * XState's interpreter is general: every macrostep computes transition domains, exit and entry
  * sets and the state value afresh, and an `Actor` brings a system and a mailbox. For a small
  * machine run once per request that is most of a session's cost (about 40 µs of a session machine's
- * life here, against 1.5 µs compiled; see docs/performance.md). The machine's XState definition stays
+ * life here, against 1.5 µs compiled; see docs/performance-log.md). The machine's XState definition stays
  * the one source of truth: this module reads its state nodes, transitions, guards and actions once,
  * precomputes for every leaf state and event type the candidate transitions in XState's order with
  * their whole action lists (exits deepest first, the transition's own, entries outermost first),
