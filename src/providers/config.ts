@@ -210,6 +210,9 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
           models,
           ...(spec.headers === undefined ? {} : { defaultHeaders: spec.headers }),
           ...(spec.cooldownScope === undefined ? {} : { cooldownScope: spec.cooldownScope }),
+          ...(spec.maxTokensField === undefined
+            ? {}
+            : { capabilities: { maxTokensField: spec.maxTokensField } }),
           maxSockets,
         }),
       rateLimitsOf(spec),

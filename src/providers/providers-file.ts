@@ -36,6 +36,14 @@ const providerSchema = z.strictObject({
     .record(z.string(), z.string({ error: 'a string header value' }), { error: 'an object of headers' })
     .optional(),
   prices: pricesSchema,
+  /**
+   * The body field a request's `max_tokens` goes out as: OpenAI's reasoning models refuse
+   * `max_tokens` and take `max_completion_tokens` (its SDK: `max_tokens` "is not compatible with
+   * o-series models"). @default 'max_tokens'
+   */
+  maxTokensField: z
+    .enum(['max_tokens', 'max_completion_tokens'], { error: '`max_tokens` or `max_completion_tokens`' })
+    .optional(),
 });
 const presetFields = {
   baseURL: baseURL.optional(),

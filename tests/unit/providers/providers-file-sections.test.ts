@@ -40,3 +40,26 @@ describe('a providers file whose section is of the wrong kind', () => {
     );
   });
 });
+
+describe('a providers file entry’s maxTokensField', () => {
+  it('takes `max_tokens` and `max_completion_tokens`', () => {
+    for (const maxTokensField of ['max_tokens', 'max_completion_tokens'])
+      expect(parseProvidersFile({ providers: [{ ...entry, maxTokensField }] }).providers?.[0]).toMatchObject({
+        maxTokensField,
+      });
+  });
+
+  it('refuses another name, naming the two it takes', () => {
+    expect(() =>
+      parseProvidersFile({ providers: [{ ...entry, maxTokensField: 'max_completion_token' }] }, 'p.json'),
+    ).toThrow(
+      'p.json: providers[0].maxTokensField: Expected `max_tokens` or `max_completion_tokens`, got `"max_completion_token"` (string)',
+    );
+  });
+
+  it('is not a field of the kimi and glm sections (Kimi sends `max_completion_tokens` already)', () => {
+    expect(() => parseProvidersFile({ glm: { maxTokensField: 'max_tokens' } }, 'p.json')).toThrow(
+      'p.json: glm: Expected only known fields, got `maxTokensField`',
+    );
+  });
+});
