@@ -6,6 +6,7 @@
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
  * - kimi-k2.5 and later, and kimi-k2-thinking (as Moonshot's own client sends it `enabled`, with
  *   `keep`), take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and kimi-k3 always think;
+ * - `thinking.keep` (Preserved Thinking): kimi-k2.5 has none (dropped), kimi-k2.7-code keeps all always;
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - with thinking on, `tool_choice` is `auto` or `none` ("取任何其他值将会报错");
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
@@ -121,15 +122,45 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
     // Moonshot's own client sends kimi-k2-thinking `{ type: 'enabled' }`, and `keep: 'all'` for
     // Preserved Thinking (MoonshotAI/kimi-cli, `src/kimi_cli/llm.py`): sent as given, `keep` kept.
     if (/^kimi-k2-thinking/.test(draft.model)) return;
+    // kimi-k2.7-code: Preserved Thinking is always on ("any other invalid value errors").
+    const keep = withKeep(draft)?.keep;
+    if (keep !== undefined && keep !== 'all')
+      throw draft.refuse(
+        'thinking.keep',
+        '`"all"` or unset: Preserved Thinking is always on for this model',
+        keep,
+      );
     // kimi-k2.7-code: "you do not need to (and should not) pass the thinking parameter".
     draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
     return;
   }
+  if (KEEPLESS.test(draft.model)) dropKeep(draft);
   if (kimiHasFixedSampling(draft.model)) return;
   if (spec === undefined) return; // Unknown model: the vendor judges.
   if (spec.capabilities?.thinking === true) return;
   if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
   draft.drop('thinking', 'this model does not think and takes no thinking parameter');
+}
+
+/** kimi-k2.5: `thinking.keep` "No such parameter; not supported" (the thinking guide's table). */
+const KEEPLESS = /^kimi-k2\.5(?![0-9])/;
+
+/** The vendor's object form in `extra.thinking` when it carries `keep` (the typed field is a mode alone). */
+function withKeep(draft: RequestDraft): Readonly<Record<string, unknown>> | undefined {
+  const value = draft.get('thinking');
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('keep' in value))
+    return undefined;
+  return value as Readonly<Record<string, unknown>>;
+}
+
+function dropKeep(draft: RequestDraft): void {
+  const given = withKeep(draft);
+  if (given === undefined) return;
+  const { keep: _keep, ...rest } = given;
+  draft.setExtra('thinking', rest);
+  draft.note(
+    `dropped \`thinking.keep\`: \`${draft.model}\` has no Preserved Thinking (the vendor's thinking guide: no such parameter); kimi-k2.6 takes it`,
+  );
 }
 
 function usesWebSearch(draft: RequestDraft): boolean {

@@ -64,6 +64,11 @@ export class RequestDraft {
     }
   }
 
+  /** Replaces `extra[field]` alone (a typed field of the same name, if set, still wins in the body). */
+  setExtra(field: string, value: unknown): void {
+    this.#extra[field] = value;
+  }
+
   drop(field: string, why: string): void {
     if (TYPED.has(field)) delete (this.#request as Record<string, unknown>)[field];
     delete this.#extra[field];

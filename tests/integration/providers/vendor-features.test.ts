@@ -287,6 +287,55 @@ describe('kimi', () => {
     expect(result.metadata.notes?.join(' ') ?? '').not.toMatch(/dropped `thinking`/);
   });
 
+  // The thinking guide's table ([K5]): kimi-k2.6 takes `keep` (null, not kept, or "all"); kimi-k2.5
+  // has "No such parameter; not supported"; kimi-k2.7-code keeps all always and errors on any other
+  // value. Until 2026-12-07 kimi-k2.5 got `keep` as given, and kimi-k2.7-code lost a refused value
+  // with the rest of its dropped `thinking`.
+  it.each([
+    ['kimi-k2.6', { type: 'enabled', keep: 'all' }],
+    ['kimi-k2.5', { type: 'enabled' }],
+    // A model no list knows gets the newest documented behaviour: sent as given.
+    ['kimi-k2.9-preview', { type: 'enabled', keep: 'all' }],
+  ])('sends `thinking.keep` to %s as its vendor page allows', async (model, sent) => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model,
+      messages: [user('q')],
+      extra: { thinking: { type: 'enabled', keep: 'all' } },
+    });
+    expect(result.ok).toBe(true);
+    const [body] = chatBodies(r);
+    expect(body?.thinking).toEqual(sent);
+    const notes = result.metadata.notes?.join(' ') ?? '';
+    if ('keep' in sent) expect(notes).not.toMatch(/thinking\.keep/);
+    else expect(notes).toMatch(/dropped `thinking.keep`: `kimi-k2.5` has no Preserved Thinking/);
+  });
+
+  it('refuses kimi-k2.7-code a `thinking.keep` other than "all", before sending', async () => {
+    const r = await rig('kimi');
+    const refused = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.7-code',
+      messages: [user('q')],
+      extra: { thinking: { type: 'enabled', keep: null } },
+    });
+    expect(refused.ok || refused.error.code).toBe('INVALID_REQUEST');
+    if (!refused.ok)
+      expect(refused.error.message).toContain(
+        'Expected `thinking.keep` for kimi model `kimi-k2.7-code` to be `"all"` or unset: Preserved Thinking is always on for this model, got `null`',
+      );
+    expect(chatBodies(r)).toHaveLength(0);
+    const kept = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.7-code',
+      messages: [user('q')],
+      extra: { thinking: { type: 'enabled', keep: 'all' } },
+    });
+    expect(kept.ok).toBe(true);
+    expect(chatBodies(r)[0]).not.toHaveProperty('thinking');
+  });
+
   // Moonshot refuses a prompt plus max_completion_tokens over the window (chat API reference);
   // troupe's own default budget must fit in what the prompt leaves (counted at 3 characters a token).
   it.each([
