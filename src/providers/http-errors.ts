@@ -8,7 +8,7 @@
 import { APIError, APIUserAbortError } from 'openai';
 import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { UnusableResponseError } from './response-cap.js';
-import { explicitRetryAfterMs, resetMs, retryAfterMs } from './retry-after.js';
+import { explicitRetryAfterMs, resetMs, retryAfterMs, serverSaysRetry } from './retry-after.js';
 import {
   matchRow,
   readErrorBody,
@@ -166,22 +166,30 @@ function fromStatus(
   // A resource missing to another operation (a Moonshot file, a server without `/models`) is no
   // missing model: as MODEL_NOT_FOUND a fallback chain would move on as if the model were gone.
   const code = found === 'MODEL_NOT_FOUND' && !callsModel(context.operation) ? 'INVALID_REQUEST' : found;
+  const headers = error.headers;
+  // The server's `x-should-retry` overrides the code's own answer, as the SDKs obey it ([O1]).
+  const told = serverSaysRetry(headers);
+  const toldText = told === undefined ? '' : ` (the server's x-should-retry: ${told})`;
   // An undefined `retryAfterMs` is no hint: the error keeps it undefined. A rate limit's or an
   // outage's is held to 10 minutes (`MAX_COOLDOWN_HINT_MS`): a rate limit's by the error itself.
-  const options: { cause: unknown; status: number; retryAfterMs?: number | undefined } = { cause, status };
-  const headers = error.headers;
+  const options: { cause: unknown; status: number; retryAfterMs?: number | undefined; retryable?: boolean } =
+    {
+      cause,
+      status,
+      ...(told === undefined ? {} : { retryable: told }),
+    };
   const held = (ms: number | undefined) =>
     // Stryker disable next-line ConditionalExpression: without the check, `Math.min(undefined, ...)` is NaN, which the error drops as no hint: the same undefined.
     code === 'PROVIDER_UNAVAILABLE' && ms !== undefined ? Math.min(ms, MAX_COOLDOWN_HINT_MS) : ms;
   if (row === undefined) {
     if (code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE')
       options.retryAfterMs = held(headers === undefined ? undefined : retryAfterMs(headers));
-    return providerError(code, `${where}: HTTP ${status}${detail}`, options);
+    return providerError(code, `${where}: HTTP ${status}${detail}${toldText}`, options);
   }
   options.retryAfterMs = held(rowHint(row, headers, body.message, context));
   // A row read as another code for this operation (a missing file, not a model) gives no advice of its own.
   const said = code === row.troupe ? advice(row, context, detail) : '';
-  return providerError(code, `${where}: HTTP ${status}${detail}${said}`, {
+  return providerError(code, `${where}: HTTP ${status}${detail}${said}${toldText}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),
   });

@@ -56,3 +56,13 @@ function parseResetValue(value: string, now: number): number | undefined {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
   return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] ?? 0), 0));
 }
+
+/**
+ * The server's own word on retrying, `x-should-retry: true` or `false`, which the openai SDK obeys
+ * before the status ("If the server explicitly says whether or not to retry, obey") and Z.ai's SDK
+ * too (docs/providers.md [O1]); `undefined` for any other value or none, as theirs.
+ */
+export function serverSaysRetry(headers: Headers | undefined): boolean | undefined {
+  const said = headers?.get('x-should-retry');
+  return said === 'true' ? true : said === 'false' ? false : undefined;
+}

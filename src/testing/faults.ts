@@ -27,6 +27,7 @@
  *   retry-after=V       `Retry-After` header value (seconds or an HTTP date)
  *   retry-after-ms=MS   `retry-after-ms` header
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
+ *   should-retry=V      `x-should-retry` header (the openai SDK obeys `true` and `false`)
  *   after=N             chunks before `stall` / `reset-mid` / `truncate` / `bad-sse` act (default 2)
  *   chunk-ms=MS         delay between stream chunks (default 0)
  *   end-ms=MS           delay after a stream's last chunk, before `[DONE]` and the end (default 0)
@@ -238,6 +239,9 @@ export function parseFault(model: unknown): Fault {
         break;
       case 'reset-requests':
         headers['x-ratelimit-reset-requests'] = value;
+        break;
+      case 'should-retry':
+        headers['x-should-retry'] = value;
         break;
       case 'no-sse':
         fault.noSse = value === '1';
