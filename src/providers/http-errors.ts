@@ -172,12 +172,9 @@ function fromStatus(
   const toldText = told === undefined ? '' : ` (the server's x-should-retry: ${told})`;
   // An undefined `retryAfterMs` is no hint: the error keeps it undefined. A rate limit's or an
   // outage's is held to 10 minutes (`MAX_COOLDOWN_HINT_MS`): a rate limit's by the error itself.
+  // `retryable` undefined: the code's own answer (`TroupeError`).
   const options: { cause: unknown; status: number; retryAfterMs?: number | undefined; retryable?: boolean } =
-    {
-      cause,
-      status,
-      ...(told === undefined ? {} : { retryable: told }),
-    };
+    { cause, status, retryable: told };
   const held = (ms: number | undefined) =>
     // Stryker disable next-line ConditionalExpression: without the check, `Math.min(undefined, ...)` is NaN, which the error drops as no hint: the same undefined.
     code === 'PROVIDER_UNAVAILABLE' && ms !== undefined ? Math.min(ms, MAX_COOLDOWN_HINT_MS) : ms;
