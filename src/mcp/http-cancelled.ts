@@ -35,7 +35,7 @@ export class OpenPosts extends Map<string | number, ServerResponse> {
 /** What of a session `closeCancelled` uses: its open single-request POSTs, and its transport. */
 export interface PostsOf {
   readonly posts: ReadonlyMap<string | number, ServerResponse>;
-  readonly transport: { closeSSEStream(requestId: string | number): void };
+  readonly transport: object;
 }
 
 /**
@@ -83,9 +83,12 @@ export function closeCancelled(
       setImmediate(() => endWithoutAnswer(session.transport, id as string | number));
       continue;
     }
+    // Ended as above, not only closed (`closeSSEStream`): that left the id mapped to its stream for
+    // the session's life (the SDK forgets an id when it answers it, and answers no cancelled one),
+    // and a `Last-Event-ID` resume of the stream was held open waiting for it (until 2026-12-07).
     setImmediate(() => {
       if (session.posts.get(id as string | number) === held)
-        session.transport.closeSSEStream(id as string | number);
+        endWithoutAnswer(session.transport, id as string | number);
     });
   }
 }

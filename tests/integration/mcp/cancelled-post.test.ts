@@ -107,6 +107,39 @@ describe('a call cancelled with notifications/cancelled (2025-era HTTP)', () => 
     stop.abort();
   });
 
+  // The SDK's transport maps each request id to its stream until it answers it, and it answers no
+  // cancelled request: the entry stayed for the session's life (one a cancelled call, a client
+  // connected for days piling them up), and a `Last-Event-ID` resume of that stream waited on it,
+  // open with its keep-alive timer, for an answer that never comes.
+  it('forgets a cancelled call’s stream: a resume of it with Last-Event-ID ends at once', async () => {
+    h = await startHarness({ providers: hanging() });
+    const sid = await openSession(h.url);
+    const call = await post(h.url, sid, {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'chat', arguments: { prompt: 'wait', provider: 'slow' } },
+    });
+    const reader = call.body!.getReader();
+    let text = '';
+    while (!/^id: ?\S+$/m.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    const primingId = (/^id: ?(\S+)$/m.exec(text) as RegExpExecArray)[1] as string;
+    reader.releaseLock();
+    const runtime = h.mcp.runtime;
+    for (let i = 0; i < 100 && runtime.status().running === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await post(h.url, sid, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } });
+    expect(await ended(call, 3000), 'the cancelled call’s POST stream is still open').toBeDefined();
+    const resumed = await fetch(h.url, {
+      method: 'GET',
+      headers: { ...HEADERS, Accept: 'text/event-stream', 'Mcp-Session-Id': sid, 'Last-Event-ID': primingId },
+    });
+    expect(resumed.status).toBe(200);
+    const replay = await ended(resumed, 3000);
+    expect(replay, 'the resumed stream of the cancelled call is held open').toBeDefined();
+    expect(replay).not.toMatch(/"id":7/);
+  });
+
   it('leaves alone a POST of another call, and one that carried several requests', async () => {
     h = await startHarness({ providers: hanging() });
     const sid = await openSession(h.url);
