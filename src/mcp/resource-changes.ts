@@ -53,15 +53,22 @@ export class ResourceChanges {
     this.#lastDeltaAt.clear();
   }
 
+  /** Sessions whose updates for streamed characters are being throttled now: live ones only. */
+  get throttled(): number {
+    return this.#lastDeltaAt.size;
+  }
+
   #on(event: RuntimeEvent): void {
-    if (!('sessionId' in event) || this.#listeners.size === 0) return;
+    if (!('sessionId' in event)) return;
     const id = event.sessionId;
+    // Forgotten at its end whoever listens then: a session that streamed while a connection
+    // listened and ended after the last one closed was kept for good (until 2026-12-07).
+    if (event.type === 'session.ended') this.#lastDeltaAt.delete(id);
+    if (this.#listeners.size === 0) return;
     if (event.type === 'session.delta') {
       const last = this.#lastDeltaAt.get(id) ?? 0;
       if (event.at - last < DELTA_UPDATE_MS) return;
       this.#lastDeltaAt.set(id, event.at);
-    } else if (event.type === 'session.ended') {
-      this.#lastDeltaAt.delete(id);
     }
     let uri: string | undefined;
     for (const [listener, interested] of this.#listeners) {

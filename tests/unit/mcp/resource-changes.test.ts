@@ -67,4 +67,20 @@ describe('ResourceChanges', () => {
     expect(calls).toBe(0);
     changes.close();
   });
+
+  it('forgets a session’s throttle at its end, though no connection listens by then', () => {
+    const { runtime, send } = fakeRuntime();
+    const changes = new ResourceChanges(runtime);
+    const stop = changes.subscribe(() => undefined);
+    send({ type: 'session.delta', sessionId: 'a', at: 5000, chars: 3 } as unknown as RuntimeEvent);
+    send({ type: 'session.delta', sessionId: 'b', at: 5000, chars: 3 } as unknown as RuntimeEvent);
+    expect(changes.throttled).toBe(2);
+    send({ ...started('b'), type: 'session.ended' } as unknown as RuntimeEvent);
+    expect(changes.throttled).toBe(1);
+    // The last connection closes while session a still streams; a ends after.
+    stop();
+    send({ ...started('a'), type: 'session.ended' } as unknown as RuntimeEvent);
+    expect(changes.throttled).toBe(0);
+    changes.close();
+  });
 });
