@@ -23,6 +23,7 @@ import {
   visibleRecent,
   visibleSession,
 } from '../scope.js';
+import { sessionLines } from '../sessions-lines.js';
 import {
   cursorRefused,
   livePages,
@@ -261,6 +262,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         cost === undefined
           ? 'Cost of ended sessions: not known now (the cost ledger did not answer; the server log says why).'
           : `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
+        ...sessionLines(pages, recent.shown),
       ].join('\n'),
     };
   },
