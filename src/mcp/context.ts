@@ -54,6 +54,18 @@ export interface FileLimits {
   readonly maxFiles?: number;
 }
 
+/** `multi_file_chat`'s caps when `McpContextOptions.files` gives none. */
+export const DEFAULT_FILE_LIMITS: Required<FileLimits> = Object.freeze({
+  maxFileBytes: 256 * 1024,
+  maxTotalBytes: 1024 * 1024,
+  maxFiles: 20,
+});
+
+/** The caps `files` gives (an `undefined` one keeps its default). */
+function definedOf(files: FileLimits | undefined): FileLimits {
+  return Object.fromEntries(Object.entries(files ?? {}).filter(([, value]) => value !== undefined));
+}
+
 export interface McpContextOptions {
   readonly runtime: Runtime;
   /** @default a catalog naming only `runtime.providers`, each configured, with no models listed */
@@ -167,11 +179,7 @@ export function createMcpContext(options: McpContextOptions): McpContext {
     runtime: options.runtime,
     catalog: options.catalog ?? runtimeOnlyCatalog(options.runtime),
     roots: options.roots ?? [],
-    files: {
-      maxFileBytes: options.files?.maxFileBytes ?? 256 * 1024,
-      maxTotalBytes: options.files?.maxTotalBytes ?? 1024 * 1024,
-      maxFiles: options.files?.maxFiles ?? 20,
-    },
+    files: { ...DEFAULT_FILE_LIMITS, ...definedOf(options.files) },
     conversations,
     live,
     owners,

@@ -88,22 +88,57 @@ export const fallbacksSchema = z
       "streamed. Default: the model's fallbacks in the providers file.",
   );
 
+/** A system message for the model-calling tools. */
+export const systemSchema = z.string().optional().describe('A system message put first.');
+
+/** `continuation_id` as `chat` and `multi_file_chat` take it. */
+export const continuationIdSchema = z
+  .string()
+  .optional()
+  .describe(
+    'Continue a conversation this server holds (the `continuation_id` of an earlier answer). It keeps the messages and the model the last turn was on (the one it asked for, when a fallback answered): a call naming neither `provider` nor `model` stays on it.',
+  );
+
 /** Options every model-calling tool accepts: which model, how it samples, how it is scheduled. */
 export const modelCallFields = {
-  provider: providerNameSchema.optional().describe('Provider name (see list_models); defaults from config.'),
-  model: modelIdSchema.optional().describe('Model id (see list_models); defaults from config.'),
+  provider: providerNameSchema
+    .optional()
+    .describe("Provider name (see list_models); default: the server's default provider."),
+  model: modelIdSchema
+    .optional()
+    .describe(
+      "Model id (see list_models); default: the server's default model, or with `provider` that provider's.",
+    ),
   fallbacks: fallbacksSchema,
-  temperature: z.number().min(0).max(2).optional(),
-  max_tokens: z.number().int().positive().optional().describe('Most tokens the model may generate.'),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .optional()
+    .describe("Sampling temperature, 0 to 2 (higher: more varied); default: the model's own."),
+  max_tokens: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Most tokens the model may generate (thinking included); default: the model's own."),
   thinking: z.enum(['enabled', 'disabled']).optional().describe('Thinking mode for models that have one.'),
-  priority: z.number().int().min(0).max(9).optional().describe('0 (lowest) to 9 (highest); default 5.'),
+  priority: z
+    .number()
+    .int()
+    .min(0)
+    .max(9)
+    .optional()
+    .describe('Queue priority, 0 (lowest) to 9 (highest); default 5. Higher runs first when calls wait.'),
   timeout_ms: z
     .number()
     .int()
     .positive()
     .max(3_600_000)
     .optional()
-    .describe('Run deadline in ms; default from config.'),
+    .describe(
+      "Run deadline in milliseconds, from when the call starts running (the wait in the queue has its own), at most 3600000 (1 hour); default: the server's (120000 unless set).",
+    ),
   extra: z
     .record(z.string(), z.unknown())
     .optional()

@@ -33,7 +33,7 @@ const callParams = z.looseObject({
 /** Installs the handlers; call before `server.connect()`. Names must not repeat. */
 export function installToolCalls(server: McpServer, mcp: McpContext, tools: readonly TroupeTool[]): void {
   const others = mcpServerToolHandlers(server);
-  const listed = tools.map(toolDefinition);
+  const listed = tools.map((tool) => toolDefinition(tool, mcp));
   const byName = new Map(
     tools.map((tool, i) => [tool.name as string, { tool, outputSchema: listed[i]!.outputSchema }]),
   );

@@ -7,6 +7,7 @@
 import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
+import { MAX_PRIORITY } from '../core/scheduler.js';
 import { typeNoun } from '../core/type-noun.js';
 import { AnswerBudgetSpent } from './answer-budget.js';
 import { callerOf } from './caller.js';
@@ -35,6 +36,11 @@ export interface TroupeTool<I extends z.ZodType = z.ZodType, O extends z.ZodType
   readonly name: ToolName;
   readonly title: string;
   readonly description: string;
+  /**
+   * The description for one server, when it depends on the server's settings (`multi_file_chat`
+   * states its file caps): `tools/list` shows it in place of `description`.
+   */
+  readonly describe?: (mcp: McpContext) => string;
   readonly input: I;
   readonly output: O;
   /** Whether the tool may run as an MCP task (it calls models and can take long). */
@@ -159,12 +165,14 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export function toolDefinition(tool: TroupeTool): ToolDefinition {
+/** The tool as `tools/list` shows it; with `mcp`, its description for that server (`describe`). */
+export function toolDefinition(tool: TroupeTool, mcp?: McpContext): ToolDefinition {
+  const inputSchema = jsonSchemaOf(tool.input, 'input');
   return {
     name: tool.name,
     title: tool.title,
-    description: tool.description,
-    inputSchema: jsonSchemaOf(tool.input, 'input'),
+    description: describedFor(tool, inputSchema, mcp),
+    inputSchema,
     outputSchema: jsonSchemaOf(tool.output, 'output'),
     annotations: {
       readOnlyHint: tool.readOnly,
@@ -173,6 +181,24 @@ export function toolDefinition(tool: TroupeTool): ToolDefinition {
     },
     ...(tool.longRunning ? { execution: { taskSupport: 'optional' as const } } : {}),
   };
+}
+
+/**
+ * A tool's description on one server: its own for that server, and, where the server caps
+ * `priority` below the schema's 9, that cap, which a call past is refused by (until 2026-12-07 only
+ * the refusal said so: a model read "0 (lowest) to 9 (highest)", sent 9, and was refused).
+ */
+function describedFor(
+  tool: TroupeTool,
+  inputSchema: Tool['inputSchema'],
+  mcp: McpContext | undefined,
+): string {
+  if (mcp === undefined) return tool.description;
+  const own = tool.describe === undefined ? tool.description : tool.describe(mcp);
+  const capped = mcp.maxCallerPriority < MAX_PRIORITY && inputSchema.properties?.priority !== undefined;
+  return capped
+    ? `${own} On this server \`priority\` is at most ${mcp.maxCallerPriority} (calls with an admin token excepted); a higher one is refused.`
+    : own;
 }
 
 /** The tool's view of an SDK request context; `signal` (default the request's) is the call's abort signal. */

@@ -10,7 +10,11 @@ import { errorOutcome, type TroupeTool } from '../tool.js';
 
 const input = z.strictObject({
   session_id: sessionIdSchema.describe('The session to cancel (from session metadata or the sessions tool).'),
-  reason: z.string().max(500).optional(),
+  reason: z
+    .string()
+    .max(500)
+    .optional()
+    .describe('Why, at most 500 characters: the cancelled call’s error reads "Cancelled: <reason>".'),
 });
 
 const output = z.object({

@@ -13,10 +13,12 @@ import { toolErrorInfo } from '../errors.js';
 import { runSession, type SessionOutcome, streams } from '../run-session.js';
 import {
   chatMessageSchema,
+  continuationIdSchema,
   modelCallFields,
   outcomeFields,
   partialAnswerSchema,
   sessionMetadataSchema,
+  systemSchema,
   toolCallSchema,
   toolDefinitionSchema,
 } from '../schemas.js';
@@ -33,18 +35,18 @@ const input = z
         'The user message; or give `messages` (with both, it goes after them as the last user turn).',
       ),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A whole conversation, OpenAI style.'),
-    system: z.string().optional().describe('A system message put first.'),
-    continuation_id: z
-      .string()
-      .optional()
-      .describe(
-        'Continue a conversation this server holds (returned by an earlier call). It keeps the messages and the model the last turn was on (the one it asked for, when a fallback answered): a call naming neither `provider` nor `model` stays on it.',
-      ),
+    system: systemSchema,
+    continuation_id: continuationIdSchema,
     tools: z
       .array(toolDefinitionSchema)
       .optional()
       .describe('Tool definitions passed to the model as given.'),
-    tool_choice: z.unknown().optional(),
+    tool_choice: z
+      .unknown()
+      .optional()
+      .describe(
+        'How the model may use `tools`: `"auto"`, `"none"`, `"required"` or `{ "type": "function", "function": { "name": "..." } }`; passed to the model as given.',
+      ),
     ...modelCallFields,
   })
   .refine((args) => args.prompt !== undefined || args.messages !== undefined, {

@@ -10,19 +10,19 @@ import { toolErrorInfo } from '../errors.js';
 import { runSessions } from '../run-session.js';
 import {
   fallbacksSchema,
-  modelIdSchema,
+  modelCallFields,
   outcomeFields,
   partialAnswerSchema,
-  providerNameSchema,
   sessionMetadataSchema,
+  systemSchema,
   toolErrorSchema,
 } from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { answerFields, finishSentences, partialText } from './session-result.js';
 
 const target = z.object({
-  provider: providerNameSchema.optional(),
-  model: modelIdSchema.optional(),
+  provider: modelCallFields.provider,
+  model: modelCallFields.model,
   fallbacks: fallbacksSchema,
 });
 
@@ -33,16 +33,14 @@ const input = z.strictObject({
     .min(1)
     .max(10)
     .describe('The models to ask, each `{ provider?, model?, fallbacks? }` (see list_models).'),
-  system: z.string().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  max_tokens: z.number().int().positive().optional(),
-  thinking: z.enum(['enabled', 'disabled']).optional(),
-  priority: z.number().int().min(0).max(9).optional(),
-  timeout_ms: z.number().int().positive().max(3_600_000).optional(),
-  extra: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('Vendor-specific body fields, sent unchanged.'),
+  system: systemSchema,
+  // The same options, described the same, as `chat`'s (until 2026-12-07 these had no description).
+  temperature: modelCallFields.temperature,
+  max_tokens: modelCallFields.max_tokens,
+  thinking: modelCallFields.thinking,
+  priority: modelCallFields.priority,
+  timeout_ms: modelCallFields.timeout_ms,
+  extra: modelCallFields.extra,
 });
 
 const answer = z.object({

@@ -3,11 +3,19 @@
  */
 import * as z from 'zod';
 import type { ChatMessage } from '../../providers/port.js';
+import { DEFAULT_FILE_LIMITS, type FileLimits } from '../context.js';
 import { keepConversation, keptLine } from '../conversation-scope.js';
 import { toolErrorInfo } from '../errors.js';
-import { readFilesUnderRoots } from '../files.js';
+import { MAX_PATH_CHARS, readFilesUnderRoots } from '../files.js';
 import { runSession } from '../run-session.js';
-import { modelCallFields, outcomeFields, partialAnswerSchema, sessionMetadataSchema } from '../schemas.js';
+import {
+  continuationIdSchema,
+  modelCallFields,
+  outcomeFields,
+  partialAnswerSchema,
+  sessionMetadataSchema,
+  systemSchema,
+} from '../schemas.js';
 import { errorOutcome, type TroupeTool } from '../tool.js';
 import { askedOf, priorTurns, runOnHeldModel, sessionRequest } from './chat.js';
 import { answerFields, failureOutcome, finishSentences, metadataLine } from './session-result.js';
@@ -20,8 +28,10 @@ const input = z.strictObject({
       'File paths, absolute or relative to the first root folder; each must be inside a root folder.',
     ),
   prompt: z.string().min(1).describe('What to ask about the files.'),
-  system: z.string().optional(),
-  continuation_id: z.string().optional(),
+  system: systemSchema,
+  continuation_id: continuationIdSchema.describe(
+    'Continue a conversation this server holds (the `continuation_id` of an earlier answer): it keeps the prompts and answers, not the files, so name the files again.',
+  ),
   ...modelCallFields,
 });
 
@@ -47,13 +57,33 @@ const output = z.object({
   partial_answer: partialAnswerSchema.optional(),
 });
 
+/**
+ * What the model reads before calling: where files may be, and every cap the call is refused past,
+ * this server's. Until 2026-12-07 it said only "Files are capped in size", and a model learnt the
+ * 20-file cap by being refused.
+ */
+function describeFiles(limits: Required<FileLimits>): string {
+  return (
+    'A model call over files given by path. Only files inside the root folders configured on the server ' +
+    '(TROUPE_ROOTS) are read; a path outside them (also through `..` or a symlink) refuses the call and ' +
+    'nothing is read. Hidden files (a path part starting with a dot, such as .env or .git/config) are never read. ' +
+    `At most ${limits.maxFiles} files a call, ${MAX_PATH_CHARS} characters a path, ${sizeOf(limits.maxFileBytes)} a file ` +
+    `and ${sizeOf(limits.maxTotalBytes)} for all the files of a call; past any of them the call is refused and nothing is sent.`
+  );
+}
+
+/** `262144 bytes (256 KiB)`: the exact bound, and its size in KiB or MiB when whole. */
+function sizeOf(bytes: number): string {
+  const unit =
+    bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : '';
+  return `${bytes} bytes${unit === '' ? '' : ` (${unit})`}`;
+}
+
 export const multiFileChatTool: TroupeTool<typeof input, typeof output> = {
   name: 'multi_file_chat',
   title: 'Chat over files',
-  description:
-    'A model call over files given by path. Only files inside the root folders configured on the server ' +
-    '(TROUPE_ROOTS) are read; a path outside them (also through `..` or a symlink) refuses the call and ' +
-    'nothing is read. Files are capped in size.',
+  description: describeFiles(DEFAULT_FILE_LIMITS),
+  describe: (mcp) => describeFiles(mcp.files),
   input,
   output,
   longRunning: true,
