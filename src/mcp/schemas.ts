@@ -174,7 +174,16 @@ export const sessionMetadataSchema = z.looseObject({
   caller: z.record(z.string(), z.unknown()).optional(),
   truncated: z.boolean().optional(),
   finishReason: z.string().optional(),
-  notes: z.array(z.string()).optional(),
+  notes: z
+    .array(z.string())
+    .optional()
+    .describe('What the provider adapter changed in the request (a dropped or adjusted parameter), and why.'),
+  waitingFor: z
+    .string()
+    .optional()
+    .describe(
+      'On a session that timed out waiting: the limit that held it back (`requestsPerMinute`, `tokensPerMinute`, `tokensPerDay`, `cooldown`, `maxConcurrent`, `maxRunningPerCaller`).',
+    ),
   route: z
     .array(z.looseObject({ provider: z.string(), model: z.string(), outcome: z.string(), ms: z.number() }))
     .optional()
