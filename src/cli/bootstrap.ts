@@ -19,6 +19,7 @@ import type { RuntimeBackend } from '../runtime/backend.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeEvent, RuntimeOptions } from '../runtime/types.js';
 import { type ResolvedConfig, runtimeOptionsFrom, taskBoundsFrom } from './config.js';
+import { logKeyRefusals } from './key-refusals.js';
 import { troupeVersion } from './version.js';
 
 /** Runtime options that come from flags rather than the config: inspection and tracing. */
@@ -82,6 +83,8 @@ export async function bootstrap(
   });
   // At `debug`: each retry, fallback and session end, one line each (metadata, never content).
   if (logger?.isLevelEnabled('debug') === true) runtime.subscribe((event) => logSession(logger, event));
+  // A refused key is the operator's to fix: at `warn`, once per provider (`key-refusals.ts`).
+  if (logger?.isLevelEnabled('warn') === true) logKeyRefusals(runtime, logger);
   const roots = rootsFrom(env);
   // A store given (Redis) took its bounds when it was made; the in-memory one takes them here.
   const taskOptions =
