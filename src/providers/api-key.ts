@@ -41,7 +41,8 @@ export function checkedKey(source: string, key: string): string {
   if (typeof key === 'string' && isPlaceholderKey(key)) {
     throw runtimeError(
       'INVALID_REQUEST',
-      `${source}: Expected an API key, got a placeholder ending in "..." as the docs write one; set it to your own key (the key is not shown)`,
+      // The ending it has (until 2026-12-07 a key ending in "…" was said to end in "...").
+      `${source}: Expected an API key, got a placeholder ending in "${key.endsWith('...') ? '...' : '\u2026'}" as the docs write one; set it to your own key (the key is not shown)`,
     );
   }
   // From JavaScript a factory given no key: a TypeError on `key.length` (review).
