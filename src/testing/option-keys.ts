@@ -4,10 +4,13 @@
  * model-based tests on troupe's scripted providers and passed without calling the adapter once;
  * `capabilities: { tool: true }` left tool calls unchecked; `apikey` left the key unlooked-for.
  */
-import { MAX_TIMER_MS } from '../core/clock.js';
+import { MAX_TIMER_MS, systemClock } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import { MAX_NAME_CHARS } from '../core/metadata.js';
-import { onlyKeys } from '../runtime/option-keys.js';
+import { Breakers } from '../runtime/breakers.js';
+import { MemorySharedState } from '../runtime/memory-state.js';
+import { checkOptionKeys, onlyKeys } from '../runtime/option-keys.js';
+import { resolveLimits } from '../runtime/options.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
 import type { ScenarioLimits } from './model-limits.js';
@@ -125,9 +128,38 @@ function checkRunShape(where: string, options: PropertyOptions | undefined): voi
     refuse('model', `a string of 1 to ${MAX_NAME_CHARS} characters`, model);
   if (onEnd !== undefined && typeof onEnd !== 'function') refuse('onEnd', 'a function', onEnd);
   if (backend !== undefined && typeof backend !== 'function') refuse('backend', 'a function', backend);
-  onlyKeys(`${where}.limits`, options?.limits, LIMIT_KEYS);
+  checkLimits(`${where}.limits`, options?.limits);
   if (providers !== undefined && !(Array.isArray(providers) && providers.length > 0))
     refuse('providers', "a non-empty array (leave it out for troupe's scripted providers)", providers);
+}
+
+/**
+ * A given `limits`, by the runtime's own checks (`resolveLimits`, the breakers'), before any run:
+ * until 2026-12-07 a `maxConcurrent` of -1, NaN or '4' failed the first run as a broken property,
+ * "replay with seed ...", the runtime's refusal three lines down.
+ */
+function checkLimits(where: string, limits: unknown): void {
+  if (limits === undefined) return;
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`${where}\` to be an object of limits, got ${shown(limits)}`,
+    );
+  onlyKeys(where, limits, LIMIT_KEYS);
+  const { breakers, ...runtimeLimits } = limits as ScenarioLimits;
+  try {
+    checkOptionKeys({
+      providers: [],
+      limits: runtimeLimits,
+      ...(breakers === undefined ? {} : { breakers }),
+    });
+    resolveLimits(runtimeLimits);
+    if (breakers !== undefined) new Breakers(new MemorySharedState(), breakers, systemClock, () => undefined);
+  } catch (error) {
+    // The runtime names `breakers.failures`; here they sit in `limits`.
+    if (error instanceof Error) error.message = error.message.replaceAll('`breakers', '`limits.breakers');
+    throw error;
+  }
 }
 
 /** A whole number from `min` to `max`, when given. */

@@ -138,6 +138,52 @@ describe('checkRuntimeProperties', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses a bad value inside `limits` before any run, naming the field', async () => {
+    // Until 2026-12-07 each failed the first run as a broken property ("troupe property failed after
+    // 1 runs; replay with seed ..."), the runtime's refusal three lines down.
+    const base = { maxConcurrent: 2, perProvider: {}, maxQueued: 5, fairnessEvery: 1, historySize: 1 };
+    const cases: [unknown, string][] = [
+      [
+        { ...base, maxConcurrent: -1 },
+        'Expected `limits.maxConcurrent` to be a positive integer, got `-1` (number)',
+      ],
+      [
+        { ...base, maxConcurrent: Number.NaN },
+        'Expected `limits.maxConcurrent` to be a positive integer, got `NaN` (number)',
+      ],
+      [
+        { ...base, maxConcurrent: '4' },
+        'Expected `limits.maxConcurrent` to be a positive integer, got `"4"` (string)',
+      ],
+      [
+        { ...base, perProvider: { p0: 0 } },
+        'Expected `limits.perProvider.p0` to be a positive integer, got `0` (number)',
+      ],
+      [
+        { ...base, historySize: -2 },
+        'Expected `limits.historySize` to be a non-negative integer, got `-2` (number)',
+      ],
+      [
+        { ...base, providers: { p0: { requestsPerMinute: 'x' } } },
+        'Expected `limits.providers.p0.requestsPerMinute` to be a positive integer, got `"x"` (string)',
+      ],
+      [
+        { ...base, breakers: { failures: 0, windowMs: 1000, openMs: 100 } },
+        'Expected `limits.breakers.failures` to be a positive integer, got 0',
+      ],
+      [{ ...base, breakers: 5 }, 'Expected `limits.breakers` to be an object, got `5` (number)'],
+      ['fast', 'Expected `checkRuntimeProperties options.limits` to be an object of limits, got "fast"'],
+    ];
+    for (const [limits, message] of cases) {
+      await expect(checkRuntimeProperties({ numRuns: 1, limits } as never), message).rejects.toEqual(
+        expect.objectContaining({ code: 'INVALID_REQUEST', message }),
+      );
+    }
+    expect(() => runtimeProperty({ limits: { ...base, maxConcurrent: 0 } })).toThrow(
+      'Expected `limits.maxConcurrent` to be a positive integer, got `0` (number)',
+    );
+  });
+
   it('takes the documented ones', async () => {
     await checkRuntimeProperties({
       providers: [adapter],
