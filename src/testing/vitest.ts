@@ -3,22 +3,31 @@
  * test per property, so your own test report says which contract your adapter or tool broke:
  *
  *   describeProviderContract('my adapter', (server) => makeAdapter(server.baseURL), { capabilities: { tools: true } });
+ *   describeProviderContract('in-process', () => makeInProcess(), { server: false });
  *   describeToolContract('lookup', { register: (server, runtime) => registerLookup(server, runtime), args: { word: 'a' } });
  *
  * Needs `vitest` and `fast-check` (optional peers of troupe). Properties the adapter does not
  * declare a capability for declare no test; the suite's title names them, with the reason.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { runtimeError } from '../core/errors.js';
 import type { ChatProvider } from '../providers/port.js';
 import { checkProviderContract, PROPERTIES } from './contract/check.js';
 import type { ContractContext } from './contract/harness.js';
+import type { ContractProperty } from './contract/property.js';
 import type { ContractOptions } from './contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from './openai-server.js';
 import { checkContractOptions, checkTimerMs } from './option-keys.js';
 import { checkToolContract, checkToolOptions, PROPERTIES as TOOL_PROPERTIES } from './tool/check.js';
 import type { ToolContractOptions } from './tool/types.js';
 
-export interface DescribeContractOptions extends Omit<ContractOptions, 'only'> {
+export interface DescribeContractOptions extends Omit<ContractOptions, 'only' | 'server'> {
+  /**
+   * The fault server the provider points at: yours (started), or `false` for a provider that does
+   * not speak HTTP to it (in-process, gRPC): then `makeProvider` gets no server, the properties that
+   * need one declare no test, and the suite's title names them. @default one started for the block
+   */
+  readonly server?: OpenAIServer | false;
   /** Each property's test timeout, in ms. @default 60000 */
   readonly timeoutMs?: number;
 }
@@ -26,8 +35,18 @@ export interface DescribeContractOptions extends Omit<ContractOptions, 'only'> {
 /**
  * Declares a `describe` block with one test per contract property. `makeProvider` gets the
  * server (yours from `options.server`, or one started for the block and closed after it) and
- * returns the adapter pointed at `server.baseURL`.
+ * returns the adapter pointed at `server.baseURL`; with `server: false` it gets none.
  */
+export function describeProviderContract(
+  name: string,
+  makeProvider: () => ChatProvider | Promise<ChatProvider>,
+  options: DescribeContractOptions & { readonly server: false },
+): void;
+export function describeProviderContract(
+  name: string,
+  makeProvider: (server: OpenAIServer) => ChatProvider | Promise<ChatProvider>,
+  options?: DescribeContractOptions & { readonly server?: OpenAIServer },
+): void;
 export function describeProviderContract(
   name: string,
   makeProvider: (server: OpenAIServer) => ChatProvider | Promise<ChatProvider>,
@@ -37,7 +56,12 @@ export function describeProviderContract(
   checkContractOptions('describeProviderContract options', options, ['timeoutMs']);
   // As describeToolContract's: until 2026-12-07 a NaN or '60000' went to vitest as each test's timeout.
   checkTimerMs('describeProviderContract options', options, 'timeoutMs');
-  const { timeoutMs, ...contract } = options;
+  const { timeoutMs, server: given, ...contract } = options;
+  if (given !== undefined && given !== false && (typeof given !== 'object' || given === null))
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected \`server\` in \`describeProviderContract options\` to be a createOpenAIServer() or false, got ${String(given)}`,
+    );
   // One seed for the block, so every test's failure message replays with the same one.
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const declared = {
@@ -46,36 +70,51 @@ export function describeProviderContract(
     files: options.capabilities?.files ?? false,
     thinking: options.capabilities?.thinking ?? false,
   };
-  // A property for a capability the adapter did not declare declares no test (a skipped test would
-  // be one that cannot fail); the suite's title names what was left out, and why.
-  const notDeclared = PROPERTIES.flatMap((property) => {
-    const reason = property.skip({ server: {}, capabilities: declared } as unknown as ContractContext);
-    return reason === undefined ? [] : [`${property.name} (${reason})`];
-  });
-  const suffix = notDeclared.length === 0 ? '' : `; not checked: ${notDeclared.join(', ')}`;
+  // What skips a property: an undeclared capability, or (with `server: false`) no server.
+  const skipped = (property: ContractProperty) =>
+    property.skip({
+      server: given === false ? undefined : {},
+      capabilities: declared,
+    } as unknown as ContractContext);
+  // A property that cannot run here declares no test (a skipped test would be one that cannot
+  // fail); the suite's title names what was left out, and why, each reason once.
+  const notChecked = new Map<string, string[]>();
+  for (const property of PROPERTIES) {
+    const reason = skipped(property);
+    if (reason !== undefined) notChecked.set(reason, [...(notChecked.get(reason) ?? []), property.name]);
+  }
+  const suffix =
+    notChecked.size === 0
+      ? ''
+      : `; not checked: ${[...notChecked].map(([reason, names]) => `${names.join(', ')} (${reason})`).join(', ')}`;
   describe(`provider contract: ${name}${suffix}`, () => {
     let server: OpenAIServer | undefined;
     let provider: ChatProvider | undefined;
     beforeAll(async () => {
-      server = options.server ?? createOpenAIServer();
-      if (options.server === undefined) await server.start();
+      if (given === false) {
+        provider = await (makeProvider as () => ChatProvider | Promise<ChatProvider>)();
+        return;
+      }
+      server = given ?? createOpenAIServer();
+      if (given === undefined) await server.start();
       provider = await makeProvider(server);
     });
     afterAll(async () => {
       await provider?.close?.();
-      if (options.server === undefined) await server?.close();
+      if (given === undefined) await server?.close();
     });
     for (const property of PROPERTIES) {
-      // A server is always there; only an undeclared capability skips.
-      const reason = property.skip({ server: {}, capabilities: declared } as unknown as ContractContext);
-      const title = `${property.name}: ${property.title}`;
-      if (reason !== undefined) continue;
+      if (skipped(property) !== undefined) continue;
       it(
-        title,
+        `${property.name}: ${property.title}`,
         async () => {
-          if (provider === undefined || server === undefined)
-            throw new Error('Expected the adapter, got none');
-          await checkProviderContract(provider, { ...contract, server, seed, only: [property.name] });
+          if (provider === undefined) throw new Error('Expected the adapter, got none');
+          await checkProviderContract(provider, {
+            ...contract,
+            ...(server === undefined ? {} : { server }),
+            seed,
+            only: [property.name],
+          });
         },
         timeoutMs ?? 60_000,
       );

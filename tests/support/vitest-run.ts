@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 
 export interface TestResult {
   readonly title: string;
+  /** The titles of the `describe` blocks around it, outermost first. */
+  readonly ancestorTitles: string[];
   readonly status: string;
   readonly failureMessages: string[];
 }
