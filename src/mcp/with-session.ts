@@ -7,6 +7,7 @@ import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server
 import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
 import { onlyKeys } from '../runtime/option-keys.js';
+import { tookProgress } from '../runtime/provider-call.js';
 import type {
   Runtime,
   SessionHandle,
@@ -138,8 +139,9 @@ export function withSession<A>(
                 return child;
               },
               progress: (progress, total, message) => {
-                context.progress(progress, total, message);
-                reporter?.step(describeProgress(progress, total, message));
+                // Only what the session took (`false`: not above the last, or it ended) is notified.
+                if (tookProgress(context.progress(progress, total, message)))
+                  reporter?.step(describeProgress(progress, total, message));
               },
             }),
           ),

@@ -15,7 +15,7 @@
  */
 
 import type { SessionMachineEvent, SessionOutputData, UsageData } from '../../machines/session.js';
-import { toErrorData } from '../core/errors.js';
+import { describe, runtimeError, toErrorData } from '../core/errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 import { ToolCallAssembler } from '../providers/tool-calls.js';
 import type { SessionWork } from './session-record.js';
@@ -82,6 +82,8 @@ export class ProviderCall<O = unknown> {
   private heardAt = 0;
   /** A stream's answer so far. */
   private acc: StreamAccumulator | undefined;
+  /** A task's last `progress` taken (`reportProgress`). */
+  private lastProgress = Number.NEGATIVE_INFINITY;
 
   constructor(
     /** The session this call belongs to. */
@@ -200,8 +202,17 @@ export class ProviderCall<O = unknown> {
     }
   }
 
-  private reportProgress(progress: number, total?: number, message?: string): void {
-    if (!this.ended) this.sink.progress(this, progress, total, message);
+  /**
+   * A task's report, held to MCP's progress notification: a value JSON and MCP cannot carry is
+   * refused (until 2026-12-07 `'3'`, `NaN` or an object went into `session.progress` as it was);
+   * one not above the last of this attempt is ignored, since MCP's `progress` must grow.
+   */
+  private reportProgress(progress: number, total?: number, message?: string): boolean {
+    checkProgress(progress, total, message);
+    if (this.ended || !(progress > this.lastProgress)) return false;
+    this.lastProgress = progress;
+    this.sink.progress(this, progress, total, message);
+    return true;
   }
 
   /** A delta of the stream: joined into the answer and reported, unless the call ended. */
@@ -357,4 +368,23 @@ function abortError(reason: string): Error {
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * Whether a task's `progress(...)` was reported: the runtime's returns `false` for one it ignored
+ * (`TaskContext.progress` is typed `void`, so a context of your own that returns nothing counts as taken).
+ */
+export function tookProgress(result: unknown): boolean {
+  return result !== false;
+}
+
+/** MCP's progress notification: `progress` a number, `total` a number and `message` a string if given. */
+function checkProgress(progress: unknown, total: unknown, message: unknown): void {
+  const refuse = (name: string, expected: string, value: unknown) => {
+    throw runtimeError('INVALID_REQUEST', `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
+  };
+  if (!Number.isFinite(progress)) refuse('progress', 'a finite number', progress);
+  if (total !== undefined && !Number.isFinite(total)) refuse('total', 'a finite number, or left out', total);
+  if (message !== undefined && typeof message !== 'string')
+    refuse('message', 'a string, or left out', message);
 }

@@ -220,7 +220,11 @@ export interface TaskContext {
   readonly sessionId: string;
   /** The attempt number, from 1. */
   readonly attempt: number;
-  /** Reports progress to observers (`session.progress`); it does not reset any deadline. */
+  /**
+   * Reports progress to observers (`session.progress`); it does not reset any deadline. As MCP's
+   * progress notification: `progress` and `total` finite numbers, `message` a string, else it throws
+   * `INVALID_REQUEST`; a `progress` not above the last one of this attempt is ignored.
+   */
   progress(progress: number, total?: number, message?: string): void;
 }
 

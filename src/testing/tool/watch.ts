@@ -5,6 +5,7 @@
  * before the result, docs/embedding.md; its transport does not).
  */
 import type { Transport } from '@modelcontextprotocol/client';
+import { tookProgress } from '../../runtime/provider-call.js';
 import type { Runtime, TaskContext, TaskFunction, TaskResult } from '../../runtime/types.js';
 
 export const now = (): number => performance.now();
@@ -101,8 +102,11 @@ export function startRun(context: TaskContext) {
     sessionId: context.sessionId,
     attempt: context.attempt,
     progress(progress, total, message) {
-      run.progress.push({ at: now(), text: progressText(progress, total, message) });
-      context.progress(progress, total, message);
+      // A report the session did not take (not above the last) sends nothing to be delivered; what
+      // it returns goes back to `withSession`, which sends only what was taken.
+      const taken = context.progress(progress, total, message);
+      if (tookProgress(taken)) run.progress.push({ at: now(), text: progressText(progress, total, message) });
+      return taken;
     },
   };
   return {

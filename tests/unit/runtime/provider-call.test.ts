@@ -14,6 +14,7 @@ import {
   isUnsent,
   ProviderCall,
   StreamAccumulator,
+  tookProgress,
 } from '../../../src/runtime/provider-call.js';
 import type { SessionWork } from '../../../src/runtime/session-record.js';
 
@@ -469,6 +470,67 @@ describe('ProviderCall: task', () => {
       { type: 'value', value: { sessionId: 's1', attempt: 2, aborted: false } },
       { type: 'provider.done', now: 10, output: { content: '' } },
     ]);
+  });
+
+  it('refuses a `progress`, `total` or `message` MCP could not carry, naming it, and reports nothing of it', async () => {
+    // From JavaScript, until 2026-12-07: '3', NaN or an object went into `session.progress` as it was.
+    let context: Parameters<Extract<SessionWork, { kind: 'task' }>['task']>[0] | undefined;
+    const { call, seen } = setup();
+    const finish = deferred<string>();
+    call.start(
+      {
+        kind: 'task',
+        task: (c) => {
+          context = c;
+          return finish.promise;
+        },
+      },
+      false,
+    );
+    const progress = context?.progress as (...args: unknown[]) => void;
+    const cases: [unknown[], string][] = [
+      [['3'], 'Expected `progress` to be a finite number, got `"3"` (string)'],
+      [[Number.NaN], 'Expected `progress` to be a finite number, got `NaN` (number)'],
+      [[Number.POSITIVE_INFINITY], 'Expected `progress` to be a finite number, got `Infinity` (number)'],
+      [[{ done: 1 }], 'Expected `progress` to be a finite number, got `{"done":1}` (object)'],
+      [[], 'Expected `progress` to be a finite number, got `undefined`'],
+      [[1, '2'], 'Expected `total` to be a finite number, or left out, got `"2"` (string)'],
+      [[1, Number.NaN], 'Expected `total` to be a finite number, or left out, got `NaN` (number)'],
+      [[1, 2, 7], 'Expected `message` to be a string, or left out, got `7` (number)'],
+    ];
+    for (const [args, message] of cases) {
+      expect(() => progress(...args), message).toThrow(
+        expect.objectContaining({ code: 'INVALID_REQUEST', message }),
+      );
+    }
+    expect(seen).toEqual([]);
+    finish.resolve('done');
+  });
+
+  it('ignores a `progress` not above the last of its attempt, as MCP wants it to grow; negative ones count', async () => {
+    const { call, seen } = setup();
+    const taken: unknown[] = [];
+    call.start(
+      {
+        kind: 'task',
+        task: async (context) => {
+          for (const [progress, total] of [[-2], [0, 2], [0, 2], [-1], [1.5, 2], [1.5], [2, 2]] as const)
+            taken.push(context.progress(progress, total));
+          return 'ok';
+        },
+      },
+      false,
+    );
+    await flush();
+    expect(taken).toEqual([true, true, false, false, true, false, true]);
+    expect(
+      seen.filter((e) => e.type === 'progress').map((e) => (e as { progress: number }).progress),
+    ).toEqual([-2, 0, 1.5, 2]);
+  });
+
+  it('tells a report it took from one it ignored; a context of your own that returns nothing counts as taken', () => {
+    // `withSession` and the tool contract send and count only what was taken.
+    expect([tookProgress(true), tookProgress(false), tookProgress(undefined)]).toEqual([true, false, true]);
   });
 
   it('reports a task that throws as provider.error', async () => {
