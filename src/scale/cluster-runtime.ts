@@ -173,7 +173,9 @@ export function createClusterRuntime(
     provisional: endsHere.provisional,
     broadcast,
     sessionEnded: () => lifecycle.sessionEnded(),
-    withdraw: (provider, id) => withdrawals.withdraw(provider, id, 'tick'),
+    // Tried again while Redis is away, as a cancel is (every 500 ms, about 30 s, until the close lets go).
+    withdraw: (provider, id) =>
+      retriedWhileAway(clock, () => withdrawals.withdraw(provider, id, 'tick'), 61, 500, givingUp.signal),
     cancel: (id, reason) => cancels.away(id, reason),
   });
   const { waiting } = owners;

@@ -183,7 +183,7 @@ export const BACKSTOP_ANSWER_MS = 2_000;
 
 /** What the last guard reads and how it ends a session (`backstop`). */
 export interface Backstop {
-  readonly store: Pick<SessionStore, 'result' | 'liveSession' | 'settle'>;
+  readonly store: Pick<SessionStore, 'result' | 'liveSession' | 'settle' | 'leaseState'>;
   /** Whether the session's job is in the queue at all (`waiting`). */
   readonly queue: Pick<SessionQueue, 'waiting'>;
   readonly onError: (error: unknown) => void;
@@ -196,37 +196,58 @@ export interface Backstop {
 export const LOST_MESSAGE =
   'Expected the session to end with a result, got none and no job for it in the queue: Redis lost it (it came back empty, e.g. restarted without persistence) and no instance ended it; nothing runs it now, call again';
 
+/** What a caller whose session was not heard to start is told when Redis cannot say whether it did. */
+export const UNHEARD_MESSAGE =
+  'Expected Redis to answer once the session was past its deadlines, got an error: no start of it was heard here and Redis could not say whether it started on another instance, so its end is not known here (if it never started, it timed out in the queue); read it by id (session(id)) once Redis answers';
+
 /**
  * The last guard: a session nobody ended well past its deadlines (its submitter's backstop timer)
  * ends with the result the store has; else, when it had started and its job is gone from the queue, as lost
  * (a running instance would have settled it by now: until 2026-12-04 it ended `TIMED_OUT`, "within
  * 120000 ms", about 190 s after it vanished with its instance and an empty-restarted Redis); else
- * timed out at its run deadline, settled for the cluster. If Redis does not answer within
+ * timed out at its run deadline, settled for the cluster. A session that never started (no start
+ * heard here, and no run in Redis) times out in the queue; when Redis cannot say (its start may have
+ * gone unheard in a cut), the caller is told so by `giveUp` (until 2026-12-07 both ended as run
+ * timeouts, "within ... of starting"). If Redis does not answer within
  * `BACKSTOP_ANSWER_MS` (frozen, or cut off without the connection closing: commands wait for a
  * reply with no bound of their own), the caller is told so by `giveUp` rather than left waiting
  * for Redis; the look above still ends the session for the cluster when Redis answers.
  */
 export async function backstop(owner: Owner, b: Backstop): Promise<void> {
-  const { store, onError, end, clock, giveUp } = b;
+  const { store, onError, end, clock } = b;
   const { input } = owner.data;
   const id = input.sessionId;
+  let told = false;
+  const giveUp = (message: string) => {
+    if (!told) b.giveUp(message);
+    told = true;
+  };
   const orUndefined = (error: unknown): undefined => void onError(error);
+  // The first end settled stands: one that landed meanwhile is the one told.
+  const settle = async (result: SessionResult) => {
+    await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
+    end((await store.result(id).catch(orUndefined)) ?? result);
+  };
   const look = async (): Promise<void> => {
-    const existing = await store.result(id).catch(orUndefined);
-    if (existing !== undefined) return end(existing);
+    const read = await store.result(id).then((result) => ({ result }), orUndefined);
+    if (read?.result !== undefined) return end(read.result);
+    // No start heard here: Redis's run record says whether one went unheard (a cut), else it never started.
+    const run = owner.started ? true : read && (await store.leaseState(id).catch(orUndefined));
+    if (run === undefined) return giveUp(UNHEARD_MESSAGE);
+    if (run !== true && !run.ended && run.run === undefined)
+      return settle(resultOf(owner.data, [{ type: 'session.tick', now: clock.now() }]));
     // Only once it started: a queued one's enqueue may still be on its way (a frozen Redis answers
     // it after this look). A queue that cannot say keeps the session as it was: timed out.
-    const lost = owner.started && !(await b.queue.waiting(input.provider, id).catch(() => true));
-    const startedAt = store.liveSession(id)?.startedAt ?? input.queueDeadlineAt - 1;
+    const lost = !(await b.queue.waiting(input.provider, id).catch(() => true));
+    const startedAt = (run === true ? undefined : run.run?.startedAt) ?? store.liveSession(id)?.startedAt;
+    const from = startedAt ?? input.queueDeadlineAt - 1;
     const result = lost
       ? unavailable(owner.data, LOST_MESSAGE, clock.now())
       : resultOf(owner.data, [
-          { type: 'session.admit', now: startedAt },
-          { type: 'session.tick', now: startedAt + input.timeoutMs },
+          { type: 'session.admit', now: from },
+          { type: 'session.tick', now: from + input.timeoutMs },
         ]);
-    // The first end settled stands: one that landed meanwhile is the one told.
-    await store.settle(result, owner.data.label, endedAt(owner.data, result)).catch(onError);
-    end((await store.result(id).catch(orUndefined)) ?? result);
+    return settle(result);
   };
   const looking = look();
   if (await settlesWithin(clock, looking, BACKSTOP_ANSWER_MS)) return looking;

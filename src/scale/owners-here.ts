@@ -44,7 +44,7 @@ export interface OwnersSettings {
   readonly sessionEnded: () => void;
   /** Tells this runtime's listeners. */
   readonly broadcast: (event: RuntimeEvent) => void;
-  /** Withdraws a session still queued at its queue deadline (`Withdrawals.withdraw`). */
+  /** Withdraws a session still queued at its queue deadline (`Withdrawals.withdraw`), tried again while the shared server is away. */
   readonly withdraw: (provider: string, id: string) => Promise<unknown>;
   /** Cancels a session wherever it is (`Cancels.away`). */
   readonly cancel: (id: string, reason: string) => void;
@@ -54,6 +54,8 @@ export class OwnersHere {
   private readonly owners = new Map<string, Owner>();
   /** Owners whose session has not started yet, and their request bytes: what this instance keeps. */
   readonly waiting: Waiting;
+  /** Sessions ended here while Redis did not answer (`provisional`), the latest 1,024: a reconnect reads their real ends. */
+  private readonly toldWhileAway = new Map<string, JobData>();
   /** Past the drain deadline: its callers hear what the shutdown tells them, not an end on the bus. */
   private leaving = false;
 
@@ -166,18 +168,32 @@ export class OwnersHere {
     if (missed !== undefined) this.s.broadcast(missed);
   }
 
-  /** After a reconnect: every session submitted here looks for what it missed (`recover`). */
+  /** After a reconnect: every session submitted here looks for what it missed (`recover`), and one
+   * ended here while Redis did not answer for the end the cluster wrote meanwhile (`correct`). */
   recoverAll(): void {
     for (const id of this.owners.keys()) void this.recover(id);
+    for (const [id, data] of this.toldWhileAway) void this.correct(id, data);
+  }
+
+  /** The cluster's end of a session told here while Redis did not answer takes that end's place in the
+   * mirror, as one heard on the bus does (`applyMessage`): an end written while this instance was cut off
+   * is not on the bus for it. Its listeners heard the first: they hear no second one. */
+  private async correct(id: string, data: JobData): Promise<void> {
+    const up = await this.up();
+    // Cut off again: the next reconnect tries again.
+    const result = await this.s.store
+      .result(id)
+      .catch((error: unknown) => void (up() && this.s.onError(error)));
+    if (result === undefined) return;
+    this.toldWhileAway.delete(id);
+    if (this.s.provisional.take(id)) this.s.store.correctEnded(result, endedAt(data, result));
   }
 
   /** After a reconnect: a result published while cut off is read back and told (`missedEnd`); a queued
    * session whose job and result are both gone was lost by a server back empty: BACKEND_UNAVAILABLE. */
   private async recover(id: string): Promise<void> {
-    const { clock, store, queue, connection } = this.s;
-    const up = () => connection.status() === 'ready';
-    for (let tries = 0; tries < 40 && !up(); tries++)
-      await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), 250));
+    const { store, queue, connection } = this.s;
+    const up = await this.up();
     const owner = this.owners.get(id);
     if (owner === undefined) return;
     try {
@@ -193,6 +209,15 @@ export class OwnersHere {
     }
   }
 
+  /** Once the connection is ready again (every 250 ms, 10 s at most), its check. */
+  private async up(): Promise<() => boolean> {
+    const { clock, connection } = this.s;
+    const up = () => connection.status() === 'ready';
+    for (let tries = 0; tries < 40 && !up(); tries++)
+      await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), 250));
+    return up;
+  }
+
   /** Ends a session the shared server could not take or lost. Through `settle` when it answers (so
    * the cluster hears); otherwise here only: the mirror drops it and local listeners hear the end. */
   private async endUnavailable(data: JobData, message: string, settle = true): Promise<void> {
@@ -206,6 +231,9 @@ export class OwnersHere {
       store.forget(result);
       // Redis may still tell its real end (a lease's, `confirmed.ts`; the backstop's): it takes this one's place.
       this.s.provisional.add(id);
+      this.toldWhileAway.set(id, data);
+      const oldest = this.toldWhileAway.keys().next().value as string;
+      if (this.toldWhileAway.size > 1024) this.toldWhileAway.delete(oldest);
       const label = data.label === undefined ? {} : { label: data.label };
       this.s.broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }
