@@ -120,12 +120,8 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
     (uri, variables, ctx) => {
       const id = decodedId(String(variables.id));
       const session = id !== undefined && visible(id, ctx) ? mcp.runtime.session(id) : undefined;
-      if (id === undefined || session === undefined) {
-        throw new ResourceNotFoundError(
-          uri.href,
-          `Expected a live or recent session id, got "${id ?? String(variables.id)}": unknown, or ended too long ago`,
-        );
-      }
+      if (id === undefined || session === undefined)
+        throw sessionNotFound(uri.href, id ?? String(variables.id));
       const live = mcp.live.get(id);
       return json(uri.href, { session, ...(live === undefined ? {} : { live }) });
     },
@@ -178,8 +174,8 @@ export function installResources(server: McpServer, mcp: McpContext, updates: Re
  * Subscriptions (2025-11-25) and `notifications/resources/updated` for this server's client.
  *
  * Only URIs troupe ever updates are kept (`troupe://sessions` and `troupe://sessions/{id}`, an id
- * of at most 128 characters); any other is acknowledged and not kept, since no update for it will
- * come. At most `MAX_SUBSCRIPTIONS` are kept per connection; one more is refused by name. The
+ * of at most 128 characters); a session this caller cannot read is refused as its read is (not
+ * found); any other URI is acknowledged and not kept, since no update for it will come. At most `MAX_SUBSCRIPTIONS` are kept per connection; one more is refused by name. The
  * caller filter reads the context of the latest subscription: a connection has one caller.
  */
 function pushUpdates(
@@ -194,6 +190,12 @@ function pushUpdates(
   let subscriber: ServerContext | undefined;
   // With a params schema the SDK answers bad params with -32602 naming them (without one, -32603).
   low.setRequestHandler('resources/subscribe', { params: uriParams }, ({ uri }, ctx) => {
+    // A session this caller may not read is not there, as `resources/read` answers: unknown and
+    // another caller's alike (until 2026-12-07 both were acknowledged, and nothing ever came).
+    const raw = uri.startsWith(`${SESSIONS_URI}/`) ? uri.slice(SESSIONS_URI.length + 1) : undefined;
+    const id = raw === undefined ? undefined : decodedId(raw);
+    if (raw !== undefined && (id === undefined || !visible(id, ctx) || mcp.runtime.session(id) === undefined))
+      throw sessionNotFound(uri, id ?? raw);
     if (!updatable(uri)) return {};
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
@@ -230,6 +232,14 @@ function pushUpdates(
 }
 
 const uriParams = z.looseObject({ uri: z.string() });
+
+/** What a read of, or a subscribe to, a session the caller may not see answers: the same whether it exists or not. */
+function sessionNotFound(uri: string, id: string): ResourceNotFoundError {
+  return new ResourceNotFoundError(
+    uri,
+    `Expected a live or recent session id, got "${id}": unknown, or ended too long ago`,
+  );
+}
 
 /** A session id from its URI, or `undefined` when the URI's escapes are broken (`%E0%A4%A`). */
 function decodedId(raw: string): string | undefined {
