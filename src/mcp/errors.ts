@@ -15,7 +15,8 @@ const HINTS: Readonly<Record<TroupeErrorCode, string>> = {
   INVALID_REQUEST: 'Fix the arguments as the message says, then call again.',
   UNKNOWN_PROVIDER: 'Call list_models to see the providers this server has, then call again.',
   UNKNOWN_SESSION: 'Call the sessions tool to list live and recent sessions.',
-  BACKEND_UNAVAILABLE: 'The session backend is unavailable. Retry later.',
+  BACKEND_UNAVAILABLE:
+    "The session backend (Redis) is unavailable, and troupe does not retry a call for it (so retryable is false): call again in a few seconds. If the message says the call's end is not known, read the session by id first (the sessions tool), since it may have run.",
   BUDGET_EXCEEDED:
     "This caller's daily budget (or the server's) is spent. Wait for the reset the message names (see retry_after_ms); retrying now will not help.",
   INTERNAL: 'The server hit an unexpected error. Retry; if it persists, report it with the session id.',

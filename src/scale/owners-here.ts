@@ -96,7 +96,7 @@ export class OwnersHere {
       admission.refuse(
         runtimeError(
           'BACKEND_UNAVAILABLE',
-          `Expected ${connection.name} to be reachable, got a connection that is ${connection.status()}; retry later`,
+          `Expected ${connection.name} to be reachable, got a connection that is ${connection.status()}`,
         ),
       );
     }

@@ -43,6 +43,14 @@ describe('hintFor', () => {
     expect(hintFor('QUEUE_FULL')).toContain('Retry');
   });
 
+  it('says beside BACKEND_UNAVAILABLE’s retryable false that troupe did not retry it, and to call again', () => {
+    const hint = hintFor('BACKEND_UNAVAILABLE');
+    expect(hint).toContain(
+      'troupe does not retry a call for it (so retryable is false): call again in a few seconds',
+    );
+    expect(hint).toContain("If the message says the call's end is not known, read the session by id first");
+  });
+
   it('tells a TIMED_OUT by its deadline: only the run deadline is timeout_ms', () => {
     expect(hintFor('TIMED_OUT', 'run')).toBe(hintFor('TIMED_OUT'));
     expect(hintFor('TIMED_OUT', 'queue')).toBe(
