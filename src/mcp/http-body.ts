@@ -3,6 +3,7 @@
  * body over the cap is refused without being buffered whole, and one nested deeper than the bound
  * is refused before a recursive validator could overflow the stack on it.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonBytes } from '../core/json-bytes.js';
 import { json, rpcError } from './http-reply.js';
@@ -13,7 +14,19 @@ export type BodyRead =
   /** The bytes of every body being received at once, or of its caller's, are over their bound (`BodyBudget`). */
   | { readonly kind: 'busy'; readonly bound: 'all' | 'caller' }
   | { readonly kind: 'invalid' }
+  /** Bytes that are no UTF-8 text (`utf8Text`): a parse error, as invalid JSON is. */
+  | { readonly kind: 'notUtf8' }
   | { readonly kind: 'tooDeep' };
+
+/**
+ * The text of `bytes`, or `undefined` when they are not UTF-8. JSON text exchanged between systems
+ * is UTF-8 (RFC 8259 §8.1); read leniently, each bad byte became U+FFFD and the request went on with
+ * text its client never sent (a Latin-1 `é` in a prompt reached the model as `�`). A byte order
+ * mark is kept, so `JSON.parse` refuses it as before.
+ */
+export function utf8Text(bytes: Buffer): string | undefined {
+  return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+}
 
 /** Deepest JSON nesting accepted; MCP messages nest a handful of levels, tool schemas a few dozen. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
@@ -98,7 +111,8 @@ export async function readBody(
   }).finally(() => budget.give(held, caller));
   if (body === 'busy') return { kind: 'busy', bound: busy };
   if (body === 'tooLarge') return { kind: body };
-  const text = body.toString('utf8');
+  const text = utf8Text(body);
+  if (text === undefined) return { kind: 'notUtf8' };
   if (text.trim() === '') return { kind: 'invalid' };
   if (jsonDepth(text) > maxDepth) return { kind: 'tooDeep' };
   try {

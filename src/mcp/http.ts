@@ -140,6 +140,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (read.kind === 'tooLarge') return refuseTooLarge(req, res, maxBodyBytes, server.requestTimeout);
     if (read.kind === 'invalid')
       return json(res, 400, rpcError(-32700, 'Parse error: the body is not valid JSON'));
+    if (read.kind === 'notUtf8')
+      return json(res, 400, rpcError(-32700, 'Parse error: the body is not valid UTF-8'));
     if (read.kind === 'tooDeep') {
       return json(
         res,

@@ -2,7 +2,8 @@
  * The stdio counterpart of `http-body.ts`: every line from the client is checked before the SDK
  * reads it, and a bad one gets the JSON-RPC error it deserves instead of silence. The SDK's stdio
  * reader skips a line that is not JSON without a word, and closes the whole connection on a line
- * over its 10 MiB buffer; here a line that is not JSON gets -32700 (Parse error), and one that is
+ * over its 10 MiB buffer; here a line that is not JSON, or not UTF-8 (until 2026-12-07 each bad
+ * byte was read as U+FFFD and the request went on altered), gets -32700 (Parse error), and one that is
  * too long, too deep or not a JSON-RPC object gets -32600 (Invalid Request), with `id: null` as
  * JSON-RPC 2.0 §5 says when the id cannot be read. A line too long or too deep to parse is not read
  * whole, but its id is looked for where clients put it, among the first members or as the last one
@@ -14,7 +15,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
-import { DEFAULT_MAX_JSON_DEPTH, jsonDepth } from './http-body.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonDepth, utf8Text } from './http-body.js';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -208,7 +209,12 @@ export function guardStdin(
           tooLong();
           continue;
         }
-        const text = line.toString('utf8', 0, end);
+        const text = utf8Text(line.subarray(0, end));
+        if (text === undefined) {
+          pass();
+          refuse(-32700, 'Parse error: the line is not valid UTF-8');
+          continue;
+        }
         if (text.trim() === '') continue;
         const verdict = readLine(text, maxJsonDepth);
         if (verdict.ok) {

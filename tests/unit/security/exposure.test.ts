@@ -420,6 +420,33 @@ describe('JSON nesting and stdio lines', () => {
   });
 
   // With `id: null`, the host that sent a large file (or a deep one) waited out its own timeout.
+  it('answers a line that is not UTF-8 with -32700 and no id, and passes a character split between chunks', async () => {
+    const input = new PassThrough();
+    const events: string[] = [];
+    const out = guardStdin(input, (line) => {
+      const { id, error } = JSON.parse(line);
+      events.push(`answer ${id} ${error.code} ${error.message}`);
+    });
+    out.on('data', (d: Buffer) => events.push(`data ${d.toString()}`));
+    const ping = (p: string) => `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"p":"${p}"}}`;
+    // Latin-1 `é`, then a three-byte `€` cut short: each a parse error, as over HTTP.
+    input.write(Buffer.from(`${ping('caf\xe9')}\n`, 'latin1'));
+    input.write(
+      Buffer.concat([Buffer.from(ping('').slice(0, -3)), Buffer.from([0xe2, 0x82]), Buffer.from('"}}\n')]),
+    );
+    // A good `€` whose bytes come in two chunks is one character.
+    const euro = Buffer.from(`${ping('€')}\n`);
+    const at = euro.indexOf(0xe2) + 1;
+    input.write(euro.subarray(0, at));
+    input.write(euro.subarray(at));
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual([
+      'answer null -32700 Parse error: the line is not valid UTF-8',
+      'answer null -32700 Parse error: the line is not valid UTF-8',
+      `data ${ping('€')}\n`,
+    ]);
+  });
+
   it('answers a line too long or too deep with its id, read from where clients put it', async () => {
     const input = new PassThrough();
     const answers: { id: unknown; error: { message: string } }[] = [];
