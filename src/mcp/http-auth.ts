@@ -91,16 +91,64 @@ export function tokensFromEnv(env: NodeJS.ProcessEnv): NamedToken[] {
   if (twice !== undefined) {
     throw runtimeError('INVALID_REQUEST', `Expected each token name once, got "${twice}" twice`);
   }
+  oneTokenEach(tokens, whose);
+  return tokens;
+}
+
+/** Throws `INVALID_REQUEST` when two of `tokens` are the same, naming both by `which`. */
+function oneTokenEach(tokens: readonly NamedToken[], which: (token: NamedToken, at: number) => string): void {
   const values = tokens.map((t) => t.token);
   const again = values.findIndex((token, i) => values.indexOf(token) !== i);
   if (again >= 0) {
-    const first = tokens[values.indexOf(values[again] as string)] as NamedToken;
+    const at = values.indexOf(values[again] as string);
     throw runtimeError(
       'INVALID_REQUEST',
-      `Expected a different token for each client, got one token for ${whose(first)} and ${whose(tokens[again] as NamedToken)} (a request with it would be taken for the first only)`,
+      `Expected a different token for each client, got one token for ${which(tokens[at] as NamedToken, at)} and ${which(tokens[again] as NamedToken, again)} (a request with it would be taken for the first only)`,
     );
   }
-  return tokens;
+}
+
+/**
+ * The tokens an embedder passes to `createHttpApp` (`token`, `tokens`), held to the rule of the
+ * environment's (`goodToken`, one token each); throws `INVALID_REQUEST` naming the token by its
+ * place, never showing it. Until 2026-12-07 they were taken as given: a 3-character token, one with
+ * a space or a `€` (which no request can match), or one token for two clients.
+ */
+export function tokensFromCode(token: unknown, tokens: unknown): NamedToken[] {
+  if (tokens !== undefined && !Array.isArray(tokens)) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected createHttpApp's \`tokens\` to be an array of { name, token }, got ${tokens === null ? 'null' : typeof tokens}`,
+    );
+  }
+  const named = (tokens ?? []) as readonly unknown[];
+  const check = (value: unknown, where: string) => {
+    if (typeof value !== 'string' || !goodToken(value)) {
+      const got = typeof value === 'string' ? described(value) : value === null ? 'null' : typeof value;
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected createHttpApp's ${where} to be ${TOKEN_RULE}, got ${got}`,
+      );
+    }
+  };
+  if (token !== undefined) check(token, '`token`');
+  for (const [i, entry] of named.entries()) {
+    const name = (entry as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || name === '') {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected createHttpApp's \`tokens[${i}].name\` to be a non-empty string (the caller's name), got ${name === '' ? 'an empty string' : name === null ? 'null' : typeof name}`,
+      );
+    }
+    check((entry as { token?: unknown } | null)?.token, `\`tokens[${i}]\` (${shownName(name)})`);
+  }
+  const all: NamedToken[] = [
+    ...(token === undefined ? [] : [{ name: 'default', token: token as string, shared: true }]),
+    ...(named as readonly NamedToken[]),
+  ];
+  const offset = token === undefined ? 0 : 1;
+  oneTokenEach(all, (_, at) => (at < offset ? '`token`' : `\`tokens[${at - offset}]\``));
+  return all;
 }
 
 /** A token as an error may show it: its length, and whether it holds whitespace or other than printable ASCII. */

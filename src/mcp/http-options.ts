@@ -7,7 +7,7 @@ import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprot
 import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import type { McpContext } from './context.js';
-import type { NamedToken } from './http-auth.js';
+import { type NamedToken, tokensFromCode } from './http-auth.js';
 import type { ServerIdentity } from './server.js';
 import type { ToolName } from './tool.js';
 
@@ -69,7 +69,11 @@ export interface HttpAppOptions {
    * @default on loopback: none (until 2026-12-05 a loopback name on any port); off loopback: the allowed hosts, any port
    */
   readonly allowedOrigins?: readonly string[];
-  /** When set, every request needs `Authorization: Bearer <token>`. @default undefined (no token) */
+  /**
+   * When set, every request needs `Authorization: Bearer <token>`. Each token, here and in `tokens`,
+   * is 8 or more printable ASCII characters without whitespace, and no two are the same, as the
+   * environment's (`tokensFromCode`; `INVALID_REQUEST` otherwise). @default undefined (no token)
+   */
   readonly token?: string;
   /** Named tokens (with `token`, any of them is accepted); see `http-auth.ts`. @default [] */
   readonly tokens?: readonly NamedToken[];
@@ -188,14 +192,19 @@ const HTTP_OPTION_KEYS = {
  * would list and read every other's sessions in `troupe://sessions` while the tools scope by caller.
  * Until 2026-12-07 such a server was built, and each client saw the others' sessions there.
  */
-export function onlyHttpOptions(options: HttpAppOptions): HttpAppOptions {
+export function onlyHttpOptions(options: HttpAppOptions): {
+  readonly mcp: McpContext;
+  /** `token` (as the shared one) and `tokens`, each held to the environment's rule (`tokensFromCode`). */
+  readonly tokens: readonly NamedToken[];
+} {
   onlyKeys('createHttpApp options', options, HTTP_OPTION_KEYS);
-  const clients = (options.tokens ?? []).filter((t) => t.shared !== true && t.admin !== true);
+  const tokens = tokensFromCode(options.token, options.tokens);
+  const clients = tokens.filter((t) => t.shared !== true && t.admin !== true);
   if (clients.length > 0 && options.mcp.sessionFilter === undefined) {
     throw runtimeError(
       'INVALID_REQUEST',
       `Expected the context of a createHttpApp with named tokens to set sessionFilter, got none: every client (${clients.length} named) would see every other's sessions in troupe://sessions; pass createMcpContext({ sessionFilter: 'owner' }) (the tools' rule), or () => true to show them all`,
     );
   }
-  return options;
+  return { mcp: options.mcp, tokens };
 }

@@ -16,7 +16,7 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import { CallerSlots } from '../core/caller-slots.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { MemoryEventStore } from './event-store.js';
-import { authenticate, type NamedToken, UNAUTHORIZED } from './http-auth.js';
+import { authenticate, UNAUTHORIZED } from './http-auth.js';
 import {
   BodyBudget,
   DEFAULT_MAX_ENVELOPE_BYTES,
@@ -61,7 +61,7 @@ export interface HttpApp {
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
-  const { mcp } = onlyHttpOptions(options);
+  const { mcp, tokens } = onlyHttpOptions(options);
   const build = serverBuilder(mcp, options);
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
@@ -78,10 +78,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     stalledMs: options.stalledResponseMs,
     maxBytes: options.maxUnsentBytes,
   });
-  const tokens: readonly NamedToken[] = [
-    ...(options.token === undefined ? [] : [{ name: 'default', token: options.token, shared: true }]),
-    ...(options.tokens ?? []),
-  ];
   const guard = requestGuard({
     host,
     ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),

@@ -245,6 +245,58 @@ it('refuses named tokens on a context that does not say who sees which sessions;
   }
 });
 
+it('holds the tokens given in code to the environment’s rule, naming each by its place and never showing it', async () => {
+  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
+  cleanups.push(async () => {
+    mcp.close();
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+  const refusal = (options: Record<string, unknown>) => {
+    try {
+      createHttpApp({ mcp, ...options } as Parameters<typeof createHttpApp>[0]);
+    } catch (error) {
+      return error as { code?: string; message: string };
+    }
+    return undefined;
+  };
+  const rule = '8 or more printable ASCII characters, none of them whitespace';
+  // Until 2026-12-07 each was built, and a request could never match the token (or matched the
+  // first client's only).
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ token: 'Zq9shar' }, "createHttpApp's `token`", `got a token of 7 characters (not shown)`],
+    [
+      { tokens: [TOKENS[0], { name: 'bob', token: 'Zq9 bob token' }] },
+      'createHttpApp\'s `tokens[1]` (name "bob")',
+      'got a token of 13 characters with whitespace in it (not shown)',
+    ],
+    [
+      { tokens: [{ name: 'carol', token: 'Zq9€carol-token' }] },
+      'createHttpApp\'s `tokens[0]` (name "carol")',
+      'got a token of 15 characters with a character outside printable ASCII in it (not shown)',
+    ],
+  ];
+  for (const [options, which, got] of cases) {
+    const error = refusal(options);
+    expect(error?.code).toBe('INVALID_REQUEST');
+    expect(error?.message).toBe(`Expected ${which} to be ${rule}, ${got}`);
+    expect(error?.message).not.toMatch(/Zq9/);
+  }
+  const twice = refusal({ tokens: [TOKENS[0], TOKENS[1], { name: 'eve', token: TOKENS[1]?.token }] });
+  expect(twice?.message).toBe(
+    'Expected a different token for each client, got one token for `tokens[1]` and `tokens[2]` (a request with it would be taken for the first only)',
+  );
+  expect(refusal({ token: TOKENS[0]?.token, tokens: [TOKENS[0]] })?.message).toMatch(
+    /one token for `token` and `tokens\[0\]`/,
+  );
+  expect(refusal({ tokens: [{ token: 'Zq9-no-name' }] })?.message).toBe(
+    "Expected createHttpApp's `tokens[0].name` to be a non-empty string (the caller's name), got undefined",
+  );
+  expect(refusal({ tokens: 'Zq9-not-a-list' })?.message).toMatch(
+    /`tokens` to be an array of \{ name, token \}, got string/,
+  );
+});
+
 it('ends the embedder’s call whose client went away, in both eras, once `disconnectGraceMs` passes on a 2025-era session, with troupe’s tools or none', async () => {
   for (const tools of [undefined, []] as const) {
     const { connect, sessions, settled } = await serve({

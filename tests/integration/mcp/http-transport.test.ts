@@ -29,12 +29,12 @@ function post(url: URL, body: unknown, headers: Record<string, string> = {}) {
 describe('HTTP transport guards', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ http: { token: 's3cret', maxBodyBytes: 64 * 1024, idleSessionMs: 300 } });
+    h = await startHarness({ http: { token: 's3cret-token', maxBodyBytes: 64 * 1024, idleSessionMs: 300 } });
   });
   afterAll(async () => {
     await h.close();
   });
-  const auth = { authorization: 'Bearer s3cret' };
+  const auth = { authorization: 'Bearer s3cret-token' };
 
   it('requires the bearer token', async () => {
     expect((await post(h.url, INIT)).status).toBe(401);
