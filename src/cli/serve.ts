@@ -19,6 +19,7 @@ import type { RedisConversationStore } from '../scale/redis-conversation-store.j
 import type { RedisCostLedger } from '../scale/redis-cost-ledger.js';
 import type { RedisEventStore } from '../scale/redis-event-store.js';
 import type { RedisTaskStore } from '../scale/redis-task-store.js';
+import { badPortWarning } from './bad-ports.js';
 import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal, type WatchOptions } from './bootstrap.js';
 import {
   ConfigError,
@@ -271,7 +272,7 @@ export const command: Command = {
       ...(origins === undefined || 'problem' in origins ? {} : { allowedOrigins: origins.list }),
       ...(eventStore === undefined ? {} : { eventStore }),
     });
-    let address: { url: string };
+    let address: { url: string; port: number };
     try {
       address = await app.listen();
     } catch (error) {
@@ -296,6 +297,8 @@ export const command: Command = {
       { url: address.url, ...fields, providers: names },
       `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}; backend: ${backendShown}; ${answeredBy(simulated, names)}`,
     );
+    const badPort = badPortWarning(address.port);
+    if (badPort !== undefined) logger.warn({ port: address.port }, badPort);
     // Lays the dashboard's charts out now, in a worker thread, so the first visit finds the page built.
     dashboardHtml().catch((error: unknown) =>
       logger.warn({ err: error }, 'the dashboard page could not be built; the first visit tries again'),
