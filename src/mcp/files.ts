@@ -73,7 +73,7 @@ export async function readFilesUnderRoots(
       let real: string;
       try {
         real = await realpath(candidate);
-      } catch {
+      } catch (error) {
         // Only say "not found" for paths that would lead inside a root, followed through every link
         // there is; otherwise refuse as outside, as for a file that exists: whether a path beyond a
         // link leading out of a root exists is not for the caller to learn.
@@ -81,6 +81,8 @@ export async function readFilesUnderRoots(
         if (!usableRoots.some((root) => isInside(root, wouldBe))) return outside(path, roots);
         // Through a visible link into a hidden folder: refused as a file there that exists is.
         if (hiddenUnder(usableRoots, wouldBe)) return hidden(path);
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') return unsearchable(path);
         return refuse(`Expected \`${path}\` to be a readable file under a root folder, got no such file`);
       }
       if (!usableRoots.some((root) => isInside(root, real))) return outside(path, roots);
@@ -250,6 +252,17 @@ function overTotal(maxTotalBytes: number, path: string): ReadFilesResult {
 function denied(path: string): ReadFilesResult {
   return refuse(
     `Expected \`${path}\` to be a file this server may read, got one it has no permission to open. Nothing was read.`,
+  );
+}
+
+/**
+ * A folder inside a root on the way to `path` that this server may not search (no `x` permission):
+ * until 2026-12-07 it read as "no such file", though the file may well be there. Said only of a path
+ * that would lead inside a root; one leading out is refused as outside whatever stops it.
+ */
+function unsearchable(path: string): ReadFilesResult {
+  return refuse(
+    `Expected \`${path}\` to be a readable file under a root folder, got a path through a folder this server has no permission to search, so whether the file is there is unknown. Nothing was read.`,
   );
 }
 
