@@ -22,6 +22,8 @@ export interface ToolCallContext {
   readonly caller?: Caller;
   /** Called with each session the call starts (tasks follow them). */
   readonly onSession?: (handle: SessionHandle) => void;
+  /** Called with each request refused before its session existed, in turn with `onSession`'s. */
+  readonly onRefused?: (request: SessionRequest, error: TroupeErrorData) => void;
   /**
    * Sends a `notifications/message` to the client, if its log level lets it through (2025-11-25:
    * `logging/setLevel`; 2026-07-28: the request's log level).
@@ -114,7 +116,7 @@ function follow(
       'INVALID_REQUEST',
       `Expected \`priority\` at most ${cap} for this client (the server's maxCallerPriority; admins are not capped), got ${scheduling.priority}`,
     );
-    return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
+    return refused(call, request, toErrorData(error));
   }
   // Built once, field by field: the runtime's caller record (the owner goes with the session and
   // into its metadata), the call's signal and request id, the tool's scheduling.
@@ -131,7 +133,7 @@ function follow(
     const submitted = request.stream === undefined ? { ...request, stream: streams(call) } : request;
     handle = mcp.runtime.submit(submitted, options);
   } catch (error) {
-    return Promise.resolve<SessionOutcome>({ kind: 'refused', error: toErrorData(error) });
+    return refused(call, request, toErrorData(error));
   }
   mcp.owners.record(handle.id, owner);
   // The runtime watches `signal` (already aborted included) and cancels the session: no
@@ -149,4 +151,14 @@ function follow(
 
 function ended(result: SessionResult): SessionOutcome {
   return { kind: 'ended', result };
+}
+
+/** A request refused before its session existed: told to `onRefused`, and returned as data. */
+function refused(
+  call: ToolCallContext,
+  request: SessionRequest,
+  error: TroupeErrorData,
+): Promise<SessionOutcome> {
+  call.onRefused?.(request, error);
+  return Promise.resolve({ kind: 'refused', error });
 }

@@ -133,12 +133,14 @@ export async function startToolTask(
       ...(ttlMs === undefined ? {} : { ttlMs }),
       ...(owner === undefined ? {} : { owner }),
       // Detached from the request's signal: the request is answered now, the call goes on.
-      work: (signal, onSession) =>
+      work: (signal, onSession, onRefused) =>
         invokeTool(tool, raw, mcp, {
           signal,
           requestId,
           caller,
           onSession: (handle) => onSession(handle.id),
+          onRefused: (request, error) =>
+            onRefused(`${request.provider ?? '?'}/${request.model ?? '?'}`, error.code),
         }),
     });
   } catch (error) {

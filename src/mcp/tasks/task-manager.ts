@@ -68,7 +68,17 @@ export interface TaskOptions {
 }
 
 /** Starts the tool call with a signal and a session observer; resolves with its outcome, never rejects. */
-export type TaskWork = (signal: AbortSignal, onSession: (sessionId: string) => void) => Promise<ToolOutcome>;
+export type TaskWork = (
+  signal: AbortSignal,
+  onSession: (sessionId: string) => void,
+  /** A model refused before its session existed (`who` is `provider/model`), in turn with sessions. */
+  onRefused: (who: string, code: string) => void,
+) => Promise<ToolOutcome>;
+
+/** One model of a running task, in the order they were submitted: its session, or its refusal. */
+type TaskPart =
+  | { readonly sessionId: string }
+  | { readonly refused: { readonly who: string; readonly code: string } };
 
 export { TaskLimitError, WaitLimitError };
 
@@ -91,7 +101,10 @@ export class TaskManager {
   readonly #defaultTtlMs: number;
   readonly #maxTtlMs: number;
   readonly #pollIntervalMs: number;
-  readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #running = new Map<
+    string,
+    { controller: AbortController; done: Promise<void>; parts: readonly TaskPart[] }
+  >();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
   #sweepFailing = false;
@@ -169,19 +182,25 @@ export class TaskManager {
     await this.store.create(record);
     const controller = new AbortController();
     const sessionIds: string[] = [];
+    const parts: TaskPart[] = [];
     const done = init
-      .work(controller.signal, (sessionId) => {
-        sessionIds.push(sessionId);
-        this.store
-          .update(record.taskId, { sessionIds: [...sessionIds] })
-          // Cancelled through another instance before this session was known there.
-          .then((now) => now?.status === 'cancelled' && controller.abort('task cancelled by tasks/cancel'))
-          .catch(this.#onError);
-      })
+      .work(
+        controller.signal,
+        (sessionId) => {
+          parts.push({ sessionId });
+          sessionIds.push(sessionId);
+          this.store
+            .update(record.taskId, { sessionIds: [...sessionIds] })
+            // Cancelled through another instance before this session was known there.
+            .then((now) => now?.status === 'cancelled' && controller.abort('task cancelled by tasks/cancel'))
+            .catch(this.#onError);
+        },
+        (who, code) => parts.push({ refused: { who, code } }),
+      )
       .then((outcome) => this.#finish(record.taskId, outcome))
       .catch(this.#onError)
       .finally(() => this.#running.delete(record.taskId));
-    this.#running.set(record.taskId, { controller, done });
+    this.#running.set(record.taskId, { controller, done, parts });
     return record;
   }
 
@@ -203,8 +222,13 @@ export class TaskManager {
 
   #withLive(record: TaskRecord): TaskRecord {
     if (isTerminal(record.status)) return record;
+    const session = (id: string) => ({ live: this.#live.get(id), summary: this.#live.summary(id) });
+    // A model refused before its session existed is known to the instance running the task only.
+    const parts = this.#running.get(record.taskId)?.parts;
     const message = workingMessage(
-      record.sessionIds.map((id) => ({ live: this.#live.get(id), summary: this.#live.summary(id) })),
+      parts?.some((part) => 'refused' in part) === true
+        ? parts.map((part) => ('refused' in part ? { refused: part.refused } : session(part.sessionId)))
+        : record.sessionIds.map(session),
     );
     return message === undefined ? record : { ...record, statusMessage: message };
   }

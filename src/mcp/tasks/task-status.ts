@@ -35,6 +35,8 @@ function cancelledMessage(message: string): string {
 export interface TaskSession {
   readonly live?: LiveSession | undefined;
   readonly summary?: SessionSummary | undefined;
+  /** A model refused before its session existed: who was asked (`provider/model`), and the code. */
+  readonly refused?: { readonly who: string; readonly code: string } | undefined;
 }
 
 /**
@@ -42,7 +44,9 @@ export interface TaskSession {
  * ahead when it joined", "running, 420 chars"). Several sessions (consensus: one per model) each lead
  * with their provider and model, and an ended one says how it ended ("fast/sim-fast: done",
  * "failed (AUTH_FAILED)"): until 2026-12-07 an ended session's part was left out, and a poller could
- * not tell which model the others were. A session the runtime no longer holds has no part.
+ * not tell which model the others were. A model refused before its session existed says so
+ * ("broken/sim-fast: refused (UNKNOWN_MODEL)"; until 2026-12-07 it had no part). A session the
+ * runtime no longer holds has no part.
  */
 export function workingMessage(sessions: readonly TaskSession[]): string | undefined {
   const parts: string[] = [];
@@ -50,13 +54,15 @@ export function workingMessage(sessions: readonly TaskSession[]): string | undef
     const text = sessionText(session);
     if (text === undefined) continue;
     const summary = session.summary;
-    const who = `${summary?.provider ?? session.live?.provider}/${summary?.model ?? '?'}`;
+    const who =
+      session.refused?.who ?? `${summary?.provider ?? session.live?.provider}/${summary?.model ?? '?'}`;
     parts.push(sessions.length === 1 ? text : `${who}: ${text}`);
   }
   return parts.length === 0 ? undefined : parts.join('; ');
 }
 
-function sessionText({ live, summary }: TaskSession): string | undefined {
+function sessionText({ live, summary, refused }: TaskSession): string | undefined {
+  if (refused !== undefined) return `refused (${refused.code})`;
   const state = live?.state ?? summary?.state;
   switch (state) {
     case undefined:

@@ -293,6 +293,40 @@ describe('MCP tasks, 2025-11-25 clients', () => {
     await tasks.cancel(task.taskId);
   });
 
+  it('a consensus task gives a part to a model refused before its session existed', async () => {
+    const h = await start({
+      providers: [
+        createSimulatedProvider({ name: 'fast', latencyMs: { min: 1, max: 5 } }),
+        createSimulatedProvider({ name: 'slow', latencyMs: { min: 60_000, max: 60_000 } }),
+      ],
+    });
+    const client = await h.client('legacy');
+    const tasks = v1(client);
+    const models = [
+      { provider: 'fast', model: 'sim-fast' },
+      { provider: 'slow', model: 'no-such-model' },
+      { provider: 'slow', model: 'sim-fast' },
+    ];
+    const { task } = await client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'consensus', arguments: { prompt: 'x', models }, task: {} },
+      } as Parameters<Client['request']>[0],
+      CreateTaskResultV1Schema,
+    );
+    // Until 2026-12-07 the refused model had no part: two parts for three models.
+    const expected =
+      'fast/sim-fast: done; slow/no-such-model: refused (MODEL_NOT_FOUND); slow/sim-fast: running';
+    const working = await until(
+      () => tasks.get(task.taskId),
+      (t) => t.statusMessage === expected,
+    );
+    expect(working).toMatchObject({ status: 'working', statusMessage: expected });
+    const [listed] = (await tasks.list()).tasks;
+    expect(listed).toMatchObject({ taskId: task.taskId, statusMessage: expected });
+    await tasks.cancel(task.taskId);
+  });
+
   it('a cancelled consensus task says it was cancelled, not that every model failed', async () => {
     const h = await start();
     const client = await h.client('legacy');
