@@ -9,18 +9,35 @@
  * six-byte `\uXXXX`). Anything else (a `toJSON` method, a class instance, a bigint, nesting
  * deeper than `MAX_DEPTH`) is measured by `JSON.stringify` itself, so the count always matches
  * and what `JSON.stringify` refuses (a cycle, a bigint) still throws.
+ *
+ * With a `limit` the count stops once past it: a size checked against a bound needs no more, and a
+ * value from code (not JSON) can be far larger than its memory. An array's length says it is at
+ * least `2 * length + 1` bytes (brackets, commas, one byte a value), so an array over the limit by
+ * its length alone is not read at all: from JavaScript `a.length = 1e9` (or a Proxy of an array)
+ * used to be walked index by index, 68 s for one `submit`, before the bound refused it.
  */
 
 /** Nesting counted here; deeper values are measured by `JSON.stringify`. */
 const MAX_DEPTH = 32;
 
-/** Bytes of `JSON.stringify(value)` in UTF-8; `undefined` (and functions, symbols) count 0. */
-export function jsonBytes(value: unknown): number {
-  return valueBytes(value, 0) ?? 0;
+/**
+ * Bytes of `JSON.stringify(value)` in UTF-8; `undefined` (and functions, symbols) count 0. Exact up
+ * to `limit`; past it, some count over `limit` (no more was counted).
+ */
+export function jsonBytes(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  return valueBytes(value, 0, limit) ?? 0;
 }
 
-/** A value's bytes, or `undefined` where `JSON.stringify` leaves it out (as an object member). */
-function valueBytes(value: unknown, depth: number): number | undefined {
+/** The fewest bytes of JSON an array of `length` can be: `[]`, and each value and comma a byte at least. */
+export function leastArrayBytes(length: number): number {
+  return 2 * length + 1;
+}
+
+/**
+ * A value's bytes, or `undefined` where `JSON.stringify` leaves it out (as an object member); past
+ * `room`, some count over `room`.
+ */
+function valueBytes(value: unknown, depth: number, room: number): number | undefined {
   // Stryker disable StringLiteral: each case is a shortcut past `measured` (the default), which gives the same count (speed only); this also hides `'function'` in the toJSON check, which the toJSON tests kill
   switch (typeof value) {
     case 'string':
@@ -37,38 +54,45 @@ function valueBytes(value: unknown, depth: number): number | undefined {
     // Stryker disable next-line ConditionalExpression: without the case an object falls to `measured`, the same count
     case 'object':
       if (value === null) return 4;
+      if (Array.isArray(value)) {
+        const least = leastArrayBytes(value.length);
+        if (least > room) return least;
+      }
       // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: a bound on our recursion only; past it `measured` gives the same count
       if (depth < MAX_DEPTH) {
         // Stryker disable next-line ConditionalExpression,ArithmeticOperator: an array not counted here goes to `measured`, the same count; the depth only bounds the recursion
-        if (Array.isArray(value)) return arrayBytes(value, depth + 1);
+        if (Array.isArray(value)) return arrayBytes(value, depth + 1, room);
         const proto = Object.getPrototypeOf(value);
         if (
           // Stryker disable next-line LogicalOperator,ConditionalExpression: `&&` or `false` sends objects to `measured`, the same count (speed only); `→ true` and `!==` are killed by the boxed-primitive tests
           (proto === Object.prototype || proto === null) &&
           typeof (value as { toJSON?: unknown }).toJSON !== 'function'
         )
-          return objectBytes(value as Record<string, unknown>, depth + 1);
+          return objectBytes(value as Record<string, unknown>, depth + 1, room);
       }
-      return measured(value);
+      return measured(value, room);
     default:
-      return measured(value);
+      return measured(value, room);
   }
   // Stryker restore StringLiteral
 }
 
-function arrayBytes(array: readonly unknown[], depth: number): number {
-  let bytes = 2 + Math.max(0, array.length - 1);
-  for (let i = 0; i < array.length; i++) bytes += valueBytes(array[i], depth) ?? 4; // `null`
+function arrayBytes(array: readonly unknown[], depth: number, room: number): number {
+  const length = array.length;
+  let bytes = 2 + Math.max(0, length - 1);
+  // Each value is counted in what is left of the room; once past it, the rest is not read.
+  for (let i = 0; i < length && bytes <= room; i++) bytes += valueBytes(array[i], depth, room - bytes) ?? 4; // `null`
   return bytes;
 }
 
-function objectBytes(object: Record<string, unknown>, depth: number): number {
+function objectBytes(object: Record<string, unknown>, depth: number, room: number): number {
   let bytes = 2;
   let members = 0;
   for (const key in object) {
+    if (bytes > room) break;
     // Stryker disable next-line ConditionalExpression: only plain and null-prototype objects come here, and neither inherits an enumerable key
     if (!Object.hasOwn(object, key)) continue;
-    const member = valueBytes(object[key], depth);
+    const member = valueBytes(object[key], depth, room - bytes);
     if (member === undefined) continue;
     bytes += stringBytes(key) + 1 + member;
     members += 1;
@@ -76,9 +100,35 @@ function objectBytes(object: Record<string, unknown>, depth: number): number {
   return members === 0 ? bytes : bytes + members - 1;
 }
 
-function measured(value: unknown): number | undefined {
-  const json = JSON.stringify(value);
-  return json === undefined ? undefined : Buffer.byteLength(json);
+/** Past the limit: `measured` stops `JSON.stringify` there. */
+const PAST = Symbol('past the limit');
+
+/**
+ * `JSON.stringify`'s count. Under a finite `room`, the arrays it meets are counted as they are met
+ * (each at least its brackets and commas, and a byte a value not yet met), and it is stopped once
+ * they alone are over: nesting past `MAX_DEPTH` or a `toJSON` cannot hide a length of 1e9.
+ */
+function measured(value: unknown, room: number): number | undefined {
+  let least = 0;
+  let past = 0;
+  const replacer =
+    room === Number.POSITIVE_INFINITY
+      ? undefined
+      : (_key: string, member: unknown): unknown => {
+          if (Array.isArray(member)) {
+            least += member.length + 1;
+            past = least + member.length;
+            if (past > room) throw PAST;
+          }
+          return member;
+        };
+  try {
+    const json = JSON.stringify(value, replacer);
+    return json === undefined ? undefined : Buffer.byteLength(json);
+  } catch (error) {
+    if (error === PAST) return past;
+    throw error;
+  }
 }
 
 /** A string's bytes as a JSON string literal, quotes included. */

@@ -4,6 +4,9 @@
  * remembered by identity. A conversation resent turn after turn (the MCP front's conversation
  * store freezes the messages it keeps) is then walked only for its new messages. A message that is
  * not frozen all the way down is measured every time: it could have changed since.
+ *
+ * Under a `limit` the count stops once past it, as `jsonBytes` does (a `messages` of length 1e9,
+ * made in JavaScript, is not read at all).
  */
 import { jsonBytes } from './json-bytes.js';
 
@@ -12,12 +15,18 @@ const NO_MESSAGES: readonly unknown[] = Object.freeze([]);
 const MAX_DEPTH = 8;
 const known = new WeakMap<object, number>();
 
-export function requestBytes(request: { readonly messages?: unknown }): number {
+/** The request's bytes of JSON: exact up to `limit`, past it some count over `limit`. */
+export function requestBytes(
+  request: { readonly messages?: unknown },
+  limit = Number.POSITIVE_INFINITY,
+): number {
   const messages = request.messages;
-  if (!Array.isArray(messages)) return jsonBytes(request);
-  // `[m1,m2]` in place of `[]`: its commas and each message (`null` for one JSON leaves out).
-  let bytes = jsonBytes({ ...request, messages: NO_MESSAGES }) + Math.max(0, messages.length - 1);
-  for (const message of messages) bytes += messageBytes(message);
+  if (!Array.isArray(messages)) return jsonBytes(request, limit);
+  const length = messages.length;
+  // `[m1,m2]` in place of `[]`: its commas and each message (`null` for one JSON leaves out). Past
+  // the limit by its commas alone, no message is read.
+  let bytes = jsonBytes({ ...request, messages: NO_MESSAGES }, limit) + Math.max(0, length - 1);
+  for (let i = 0; i < length && bytes <= limit; i++) bytes += messageBytes(messages[i], limit - bytes);
   return bytes;
 }
 
@@ -26,12 +35,13 @@ export function requestBytes(request: { readonly messages?: unknown }): number {
  * down. A conversation's bounds (`conversation-limits.ts`) count with it too, so a kept message is
  * walked once wherever it is measured.
  */
-export function messageBytes(message: unknown): number {
-  if (typeof message !== 'object' || message === null) return jsonBytes(message) || 4;
+export function messageBytes(message: unknown, limit = Number.POSITIVE_INFINITY): number {
+  if (typeof message !== 'object' || message === null) return jsonBytes(message, limit) || 4;
   const remembered = known.get(message);
   if (remembered !== undefined) return remembered;
-  const bytes = jsonBytes(message) || 4;
-  if (frozen(message, 0)) known.set(message, bytes);
+  const bytes = jsonBytes(message, limit) || 4;
+  // Past the limit the count is not the message's size.
+  if (bytes <= limit && frozen(message, 0)) known.set(message, bytes);
   return bytes;
 }
 

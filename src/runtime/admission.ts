@@ -21,7 +21,7 @@ import {
   resolveSubmitOptions,
   sessionInput,
 } from './options.js';
-import { checkRequest } from './request-check.js';
+import { checkRequest, tooLarge } from './request-check.js';
 import { defaultRouter } from './requests.js';
 import { routeChat } from './routing.js';
 import type { SessionWork } from './session-record.js';
@@ -113,10 +113,7 @@ export class Admission {
     const limit = queue.limit;
     this.refuse(
       room === 'never'
-        ? runtimeError(
-            'INVALID_REQUEST',
-            `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${bytes} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
-          )
+        ? tooLarge(limit, bytes)
         : room === 'share'
           ? runtimeError(
               'QUEUE_FULL',
@@ -141,7 +138,8 @@ export class Admission {
     try {
       checkSubmitKeys(options, 'submit');
       checkRequestKeys(request);
-      checkRequest(request);
+      // The size bound weighs the request's arrays by their lengths before they are read.
+      checkRequest(request, this.settings.limits.maxQueuedBytes);
       // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers, this.settings.limits);
       const resolved = resolveSubmitOptions(options, defaults);
@@ -149,7 +147,10 @@ export class Admission {
       this.settings.budgets?.precheck(ownerIn(options.metadata), routed.provider, routed.model);
       const stream = request.stream === true;
       // What the provider gets (with its model), measured once here: the size it waits with.
-      const bytes = sizeOf((routed.work as Extract<SessionWork, { kind: 'chat' }>).request);
+      const bytes = sizeOf(
+        (routed.work as Extract<SessionWork, { kind: 'chat' }>).request,
+        this.settings.limits.maxQueuedBytes,
+      );
       const admitted = this.admitted(
         routed.work,
         routed.provider,
@@ -227,10 +228,13 @@ export class Admission {
   }
 }
 
-/** A request's JSON length in UTF-8, counted without building it; one JSON cannot carry is refused. */
-function sizeOf(request: ChatRequest): number {
+/**
+ * A request's JSON length in UTF-8, counted without building it and only until past `limit` (then
+ * refused: `roomFor`); one JSON cannot carry is refused.
+ */
+function sizeOf(request: ChatRequest, limit: number): number {
   try {
-    return requestBytes(request);
+    return requestBytes(request, limit);
   } catch (error) {
     throw runtimeError(
       'INVALID_REQUEST',

@@ -378,7 +378,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       `Expected room for a request of ${size('c')} bytes in the queue, got ${limit} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
     );
     expect(() => runtime.submit(ask('x'.repeat(limit)))).toThrow(
-      `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got ${size('x'.repeat(limit))} bytes`,
+      `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got at least ${size('x'.repeat(limit))} bytes`,
     );
     expect(runtime.metrics().rejected).toMatchObject({ QUEUE_FULL: 1, INVALID_REQUEST: 1 });
     // Cancelled while queued, and timed out in the queue: given back.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonBytes, stringBytes } from '../../../src/core/json-bytes.js';
+import { jsonBytes, leastArrayBytes, stringBytes } from '../../../src/core/json-bytes.js';
 
 const truth = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
@@ -135,5 +135,92 @@ describe('jsonBytes, case by case', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 200; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
     expect(jsonBytes(deep)).toBe(truth(deep));
+  });
+});
+
+/** An array of `length` whose entries are `entry`, counting the entries read (a Proxy: JSON cannot make one). */
+function counted(length: number, entry: unknown = 'x'): { array: unknown[]; reads: () => number } {
+  let reads = 0;
+  const array = new Proxy([entry], {
+    get(target, key, receiver) {
+      if (key === 'length') return length;
+      if (typeof key === 'string' && /^\d+$/.test(key)) {
+        reads++;
+        return entry;
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { array, reads: () => reads };
+}
+
+describe('jsonBytes under a limit', () => {
+  it('counts exactly up to the limit, and past it gives some count over the limit', () => {
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.integer(),
+        fc.constant(null),
+        fc.constant(undefined),
+        fc.array(tie('node'), { maxLength: 5 }),
+        fc.dictionary(text, tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.nat(300), (v, limit) => {
+        const bytes = jsonBytes(v, limit);
+        const exact = v === undefined ? 0 : truth(v);
+        if (exact <= limit) expect(bytes).toBe(exact);
+        else expect(bytes).toBeGreaterThan(limit);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses an array by its length alone: a length of 1e9 is not read, at any depth', () => {
+    const { array, reads } = counted(1e9);
+    expect(jsonBytes(array, 1000)).toBe(leastArrayBytes(1e9));
+    expect(jsonBytes({ messages: [{ content: array }] }, 1000)).toBeGreaterThan(1000);
+    let deep: unknown = array;
+    for (let i = 0; i < 40; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
+    expect(jsonBytes(deep, 1000)).toBeGreaterThan(1000);
+    // Behind a `toJSON`, which only JSON.stringify sees through.
+    expect(jsonBytes({ a: { toJSON: () => ({ b: array }) } }, 1000)).toBeGreaterThan(1000);
+    expect(reads()).toBe(0);
+    // A sparse array, as `length = 1e9` makes one.
+    const sparse = ['a'];
+    sparse.length = 1e9;
+    expect(jsonBytes({ stop: sparse }, 256 * 1024 * 1024)).toBeGreaterThan(256 * 1024 * 1024);
+  });
+
+  it('stops once past the limit: an array shared many times is not read for each', () => {
+    const { array, reads } = counted(400, 'xx');
+    const shared = Array.from({ length: 1000 }, () => array);
+    // 400 entries of 5 bytes: about 2,000 bytes each time; 10,000 bytes is past after 5 of them
+    // (all 1,000 are 400,000 reads).
+    expect(jsonBytes(shared, 10_000)).toBeGreaterThan(10_000);
+    expect(reads()).toBeLessThanOrEqual(6 * 400);
+    // Past the depth bound JSON.stringify counts, stopped once the arrays' brackets and commas are past.
+    const { array: deepArray, reads: deepReads } = counted(400, 'xx');
+    let deep: unknown = Array.from({ length: 1000 }, () => deepArray);
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(jsonBytes(deep, 10_000)).toBeGreaterThan(10_000);
+    expect(deepReads()).toBeLessThanOrEqual(10_000);
+    // An array and an object within the limit by their length, past it by their entries.
+    const { array: long, reads: longReads } = counted(3000, { k: 'x' });
+    expect(jsonBytes(long, 10_000)).toBeGreaterThan(10_000);
+    expect(longReads()).toBeLessThanOrEqual(1100);
+    let memberReads = 0;
+    const wide = new Proxy(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, 'xxxx'])), {
+      get(target, key, receiver) {
+        memberReads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(jsonBytes(wide, 10_000)).toBeGreaterThan(10_000);
+    expect(memberReads).toBeLessThanOrEqual(1000);
+    // With no limit, all of it, as before.
+    expect(jsonBytes(shared)).toBe(truth(shared));
   });
 });

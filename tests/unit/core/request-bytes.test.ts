@@ -145,4 +145,44 @@ describe('requestBytes', () => {
     expect(reads).toBe(after);
     expect(first).toBe(bytes({ messages: [message] }));
   });
+
+  it('counts exactly up to a limit and stops past it: a `messages` of length 1e9 is not read', () => {
+    const message = { role: 'user', content: 'twelve chars' };
+    const request = { model: 'm', messages: [message, message, message] };
+    const size = bytes(request);
+    for (let limit = size - 60; limit <= size + 1; limit++) {
+      const counted = requestBytes(request, limit);
+      if (size <= limit) expect(counted).toBe(size);
+      else expect(counted).toBeGreaterThan(limit);
+    }
+    let reads = 0;
+    const huge = new Proxy([message], {
+      get(target, key, receiver) {
+        if (key === 'length') return 1e9;
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(requestBytes({ messages: huge }, 256 * 1024 * 1024)).toBeGreaterThan(256 * 1024 * 1024);
+    expect(reads).toBe(0);
+    // Within the limit by its length, past it by its messages: read until past.
+    const many = new Proxy(
+      Array.from({ length: 300 }, () => message),
+      {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      },
+    );
+    expect(requestBytes({ messages: many }, 1000)).toBeGreaterThan(1000);
+    expect(reads).toBeLessThan(50);
+  });
+
+  it('does not remember a frozen message counted only until past a limit', () => {
+    const message = deepFreeze({ role: 'user', content: 'x'.repeat(100), tool_calls: [{ id: 'a' }] });
+    expect(messageBytes(message, 10)).toBeGreaterThan(10);
+    expect(messageBytes(message)).toBe(bytes(message));
+    expect(messageBytes(message, 10)).toBe(bytes(message)); // remembered now, whole
+  });
 });

@@ -307,6 +307,38 @@ describe('the size a request waits with (limits.maxQueuedBytes)', () => {
   });
 });
 
+describe('Admission.chat under limits.maxQueuedBytes', () => {
+  /** An array that says it holds `length` entries, each `entry`; reading one throws (JSON cannot make one). */
+  const unread = (length: number, entry: unknown) =>
+    new Proxy([entry], {
+      get(target, key, receiver) {
+        if (key === 'length') return length;
+        if (typeof key === 'string' && /^\d+$/.test(key)) throw new Error(`read entry ${key}`);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+
+  it('refuses an array of length 1e9 by its length alone, as too large, before reading an entry', () => {
+    const { admission, rejected } = setup({ limits: resolveLimits({ maxQueuedBytes: 1000 }) });
+    const request = { messages: unread(1e9, messages[0]) } as never;
+    expect(refusal(() => admission.chat(request, {}))).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a request of at most 1000 bytes of JSON (limits.maxQueuedBytes), got at least 2000000003 bytes (`messages` has 1000000000 entries); send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes',
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+
+  it('counts a request’s size only until past the bound: a provider field of length 1e9 is not read', () => {
+    const { admission } = setup({ limits: resolveLimits({ maxQueuedBytes: 1000 }) });
+    const admitted = admission.chat({ messages, extra: { seeds: unread(1e9, 1) } }, {});
+    expect(admitted.bytes).toBeGreaterThan(1000);
+    expect(refusal(() => admission.roomFor(new QueueRoom(1000), admitted.bytes))).toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+  });
+});
+
 describe('Admission.roomFor', () => {
   it('lets through what fits, up to the bound exactly, counting nothing', () => {
     const { admission, rejected } = setup();
@@ -334,7 +366,7 @@ describe('Admission.roomFor', () => {
     expect(refusal(() => admission.roomFor(new QueueRoom(100), 101))).toEqual({
       code: 'INVALID_REQUEST',
       message:
-        'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got 101 bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes',
+        'Expected a request of at most 100 bytes of JSON (limits.maxQueuedBytes), got at least 101 bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes',
     });
     expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });

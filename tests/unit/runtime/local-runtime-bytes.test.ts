@@ -93,7 +93,7 @@ describe('maxQueuedBytes in the local runtime', () => {
     const error = thrown(() => runtime.submit(big));
     expect(error.code).toBe('INVALID_REQUEST');
     expect(error.message).toBe(
-      `Expected a request of at most ${size(big) - 1} bytes of JSON (limits.maxQueuedBytes), got ${size(big)} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
+      `Expected a request of at most ${size(big) - 1} bytes of JSON (limits.maxQueuedBytes), got at least ${size(big)} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
     );
     expect(runtime.status()).toMatchObject({ queued: 0, running: 0, queuedBytes: 0 });
     const fits = runtime.submit(ask('small'));

@@ -233,3 +233,101 @@ describe('checkRequest', () => {
     );
   });
 });
+
+/**
+ * An array that says it holds `length` entries, each `entry`, counting the entries read (JSON
+ * cannot make one); past 100,000 reads it throws, so a walk of all 1e9 fails at once.
+ */
+function counted(length: number, entry: unknown): { array: unknown[]; reads: () => number } {
+  let reads = 0;
+  const array = new Proxy([entry], {
+    get(target, key, receiver) {
+      if (key === 'length') return length;
+      if (typeof key === 'string' && /^\d+$/.test(key)) {
+        if (++reads > 100_000) throw new Error(`read entry ${key}: walked`);
+        return entry;
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { array, reads: () => reads };
+}
+
+describe('checkRequest under the size bound', () => {
+  const bound = 256 * 1024 * 1024;
+  const tooLarge = (least: number, why: string) =>
+    `Expected a request of at most ${bound} bytes of JSON (limits.maxQueuedBytes), got at least ${least} bytes (${why}); send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`;
+  function refusal(request: Record<string, unknown>): string {
+    try {
+      checkRequest(request as unknown as SessionRequest, bound);
+    } catch (error) {
+      expect((error as TroupeError).code).toBe('INVALID_REQUEST');
+      return (error as TroupeError).message;
+    }
+    return 'taken';
+  }
+
+  it('refuses an array of length 1e9 by its length, before reading entry 0', () => {
+    for (const field of ['messages', 'stop', 'tools', 'files']) {
+      const { array, reads } = counted(1e9, field === 'messages' ? user('x') : 'x');
+      const request = { messages: [user('hi')], [field]: array };
+      expect(refusal(request)).toBe(tooLarge(2 + 2e9 + 1, `\`${field}\` has 1000000000 entries`));
+      expect(reads()).toBe(0);
+    }
+    const { array: parts, reads } = counted(1e9, { type: 'text', text: 'x' });
+    expect(refusal({ messages: [user('a'), user(parts)] })).toBe(
+      tooLarge(2 + 5 + 2e9 + 1, 'messages[1].content has 1000000000 entries'),
+    );
+    expect(reads()).toBe(0);
+    const { array: calls, reads: callReads } = counted(1e9, { id: 'c', type: 'function' });
+    expect(refusal({ messages: [{ role: 'assistant', content: null, tool_calls: calls }] })).toBe(
+      tooLarge(2 + 3 + 2e9 + 1, 'messages[0].tool_calls has 1000000000 entries'),
+    );
+    expect(callReads()).toBe(0);
+    // A sparse array, as `length = 1e9` makes one: the same.
+    const sparse = [user('x')];
+    sparse.length = 1e9;
+    expect(refusal({ messages: sparse })).toBe(tooLarge(2 + 2e9 + 1, '`messages` has 1000000000 entries'));
+  });
+
+  it('weighs every content array together: one shared by many messages is refused once they add up', () => {
+    // Each message's 1,000 parts are within a bound of 100,000 bytes; 1,000 of them are not (JSON repeats them).
+    const { array: parts, reads } = counted(1000, { type: 'text', text: 'x' });
+    const message = user(parts);
+    const messages = Array.from({ length: 1000 }, () => message);
+    let refused: unknown;
+    try {
+      checkRequest({ messages } as unknown as SessionRequest, 100_000);
+    } catch (error) {
+      refused = error;
+    }
+    expect((refused as TroupeError).message).toContain(
+      'got at least 100052 bytes (messages[48].content has 1000 entries)', // 2 + 2,001 + 49 × 2,001,
+    );
+    // 48 messages' parts read, not 1,000's.
+    expect(reads()).toBe(48 * 1000);
+  });
+
+  it('reads an array’s length once: a length that grows after it was weighed is not walked', () => {
+    let lengthReads = 0;
+    const growing = new Proxy(['a'], {
+      get(target, key, receiver) {
+        if (key === 'length') return lengthReads++ === 0 ? 1 : 1e12;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(refusal({ messages: [user('hi')], stop: growing })).toBe('taken');
+  });
+
+  it('refuses a hole where an entry must be, as JSON would send `null` there', () => {
+    const expected = (field: string) => expect.stringContaining(`Expected \`${field}\` to be`);
+    // biome-ignore lint/suspicious/noSparseArray: a hole, as JavaScript can make one
+    expect(refusal({ messages: [user('hi')], stop: ['a', , 'b'] })).toEqual(expected('stop'));
+    // biome-ignore lint/suspicious/noSparseArray: a hole
+    expect(refusal({ messages: [user('hi')], tools: [, { type: 'function' }] })).toEqual(expected('tools'));
+    // biome-ignore lint/suspicious/noSparseArray: a hole
+    expect(refusal({ messages: [user([, { type: 'text', text: 'x' }])] })).toMatch(
+      /^Expected messages\[0\]\.content/,
+    );
+  });
+});
