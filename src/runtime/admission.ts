@@ -67,13 +67,32 @@ export class Admission {
   private readonly route: Router;
 
   constructor(private readonly settings: AdmissionSettings) {
-    this.route = settings.router ?? defaultRouter(settings.providers, settings.defaults);
+    const router = settings.router;
+    this.route =
+      router === undefined
+        ? defaultRouter(settings.providers, settings.defaults)
+        : (request) => {
+            try {
+              return router(request);
+            } catch (error) {
+              if (error instanceof TroupeError) throw error;
+              throw thrown("createRuntime's `router` to return a target", 'by it', error);
+            }
+          };
   }
 
-  /** Counts a refused submission under its code, then throws what refused it. */
-  refuse(error: unknown): never {
-    this.settings.counters.reject(error instanceof TroupeError ? error.code : 'INVALID_REQUEST');
-    throw error;
+  /**
+   * Counts a refused submission under its code, then throws what refused it: a troupe error as it
+   * is, anything else (thrown by a getter or a Proxy of the caller's while `reading` it) as
+   * `INVALID_REQUEST` with it as the `cause`; until 2026-12-07 that was rethrown as it was.
+   */
+  refuse(error: unknown, reading = 'the submission'): never {
+    const refusal =
+      error instanceof TroupeError
+        ? error
+        : thrown(`${reading} to be read without an error`, 'while reading it', error);
+    this.settings.counters.reject(refusal.code);
+    throw refusal;
   }
 
   refuseWhileDraining(): void {
@@ -135,13 +154,16 @@ export class Admission {
   chat(request: SessionRequest, options: SubmitOptions): Admitted {
     this.refuseWhileDraining();
     const { providers, defaults } = this.settings;
+    let reading = '`submit` options';
     try {
       checkSubmitKeys(options, 'submit');
+      reading = 'the request';
       checkRequestKeys(request);
       // The size bound weighs the request's arrays by their lengths before they are read.
       checkRequest(request, this.settings.limits.maxQueuedBytes);
       // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
       const routed = routeChat(request, this.route, providers, this.settings.limits);
+      reading = '`submit` options';
       const resolved = resolveSubmitOptions(options, defaults);
       // The owner as charging reads it: the metadata's own (an inherited one is none).
       this.settings.budgets?.precheck(ownerIn(options.metadata), routed.provider, routed.model);
@@ -164,7 +186,7 @@ export class Admission {
       if (routed.targets !== undefined) Object.assign(admitted.input, { targets: routed.targets });
       return admitted;
     } catch (error) {
-      return this.refuse(error);
+      return this.refuse(error, reading);
     }
   }
 
@@ -193,7 +215,7 @@ export class Admission {
       const work: SessionWork = { kind: 'task', task: task as TaskFunction<unknown> };
       return this.admitted(work, options.lane, options.name ?? options.lane, false, resolved, options, bytes);
     } catch (error) {
-      return this.refuse(error);
+      return this.refuse(error, '`run` options');
     }
   }
 
@@ -241,4 +263,24 @@ function sizeOf(request: ChatRequest, limit: number): number {
       `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
     );
   }
+}
+
+/** `INVALID_REQUEST` for an error of the caller's own (not troupe's), thrown `where`, kept as the `cause`. */
+function thrown(expected: string, where: string, error: unknown): TroupeError {
+  return runtimeError(
+    'INVALID_REQUEST',
+    `Expected ${expected}, got ${nameOf(error)} thrown ${where} (this error's \`cause\`)`,
+    { cause: error },
+  );
+}
+
+/** An error's class name (`a TypeError`), or the type of what was thrown (`a string`): never its text, which is the caller's. */
+function nameOf(error: unknown): string {
+  let name: string;
+  try {
+    name = error instanceof Error && typeof error.name === 'string' ? error.name.slice(0, 64) : typeof error;
+  } catch {
+    name = typeof error; // a Proxy's trap threw in turn
+  }
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }

@@ -166,15 +166,75 @@ describe('Admission.chat', () => {
     expect(rejected()).toEqual({ INVALID_REQUEST: 1, UNKNOWN_PROVIDER: 1 });
   });
 
-  it('counts a failure that is not a troupe error as INVALID_REQUEST and rethrows it as it is', () => {
-    const thrown = new RangeError('router bug');
-    const { admission, rejected } = setup({
+  it('wraps an error of the caller’s own in INVALID_REQUEST, saying what was being read, with it as the cause', () => {
+    const caught = (run: () => unknown): TroupeError => {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(TroupeError);
+        return error as TroupeError;
+      }
+      throw new Error('Expected a refusal, got none');
+    };
+    // Until 2026-12-07 each was rethrown as it was (counted INVALID_REQUEST all the same).
+    const bug = new RangeError('router bug');
+    const routed = setup({
       router: () => {
-        throw thrown;
+        throw bug;
       },
     });
-    expect(refusal(() => admission.chat({ messages }, {}))).toBe(thrown);
-    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+    const byRouter = caught(() => routed.admission.chat({ messages }, {}));
+    expect({ code: byRouter.code, message: byRouter.message, cause: byRouter.cause }).toEqual({
+      code: 'INVALID_REQUEST',
+      message:
+        "Expected createRuntime's `router` to return a target, got a RangeError thrown by it (this error's `cause`)",
+      cause: bug,
+    });
+    // A router's own troupe error goes as it is.
+    const known = new TroupeError('runtime', 'MODEL_NOT_FOUND', 'no such model');
+    const knowing = setup({
+      router: () => {
+        throw known;
+      },
+    });
+    expect(caught(() => knowing.admission.chat({ messages }, {}))).toBe(known);
+
+    const { admission, rejected } = setup();
+    const mine = new Error('a getter of mine');
+    const getter = {
+      get messages(): never {
+        throw mine;
+      },
+    };
+    const byGetter = caught(() => admission.chat(getter as never, {}));
+    expect(byGetter.message).toBe(
+      "Expected the request to be read without an error, got an Error thrown while reading it (this error's `cause`)",
+    );
+    expect(byGetter.cause).toBe(mine);
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const byProxy = caught(() => admission.chat(revocable.proxy as never, {}));
+    expect(byProxy.message).toMatch(
+      /^Expected the request to be read without an error, got a TypeError thrown/,
+    );
+    expect(byProxy.cause).toBeInstanceOf(TypeError);
+    const options = {
+      get priority(): never {
+        throw 'not an error';
+      },
+    };
+    expect(caught(() => admission.chat({ messages }, options as never)).message).toBe(
+      "Expected `submit` options to be read without an error, got a string thrown while reading it (this error's `cause`)",
+    );
+    const byRun = caught(() =>
+      admission.task(
+        async () => 1,
+        Object.defineProperties({ lane: 'jobs' }, Object.getOwnPropertyDescriptors(options)) as never,
+      ),
+    );
+    expect(byRun.message).toMatch(/^Expected `run` options to be read without an error/);
+    expect(byRun.cause).toBe('not an error');
+    expect(rejected()).toEqual({ INVALID_REQUEST: 4 });
   });
 
   it('refuses every submission once the runtime no longer accepts work', () => {
