@@ -140,7 +140,9 @@ export function resolveLimits(
   limits: Limits = {},
   providers?: ReadonlyMap<string, ChatProvider>,
 ): ResolvedLimits {
-  const perProvider: Record<string, number> = {};
+  // Keyed by names of the caller's: null-prototype, so `__proto__` is a name like any other (until
+  // 2026-12-07 its limit was dropped, and `constructor` read Object's own function as one).
+  const perProvider: Record<string, number> = Object.create(null);
   for (const [name, limit] of Object.entries(limits.perProvider ?? {})) {
     perProvider[name] = positiveInt(`limits.perProvider.${name}`, limit);
   }
@@ -152,7 +154,7 @@ export function resolveLimits(
     const resolved: { -readonly [K in keyof ProviderLimits]: ProviderLimits[K] } = rateLimits(at, own);
     if (cooldownScope !== undefined) resolved.cooldownScope = scope(`${at}.cooldownScope`, cooldownScope);
     if (models !== undefined) {
-      const perModel: Record<string, RateLimitSettings> = {};
+      const perModel: Record<string, RateLimitSettings> = Object.create(null);
       for (const [model, modelLimits] of Object.entries(models)) {
         perModel[model] = rateLimits(`${at}.models.${model}`, modelLimits);
       }

@@ -288,6 +288,23 @@ describe('resolveLimits', () => {
     expect('models' in (limits.rates.get('a') ?? {})).toBe(false);
   });
 
+  it('keeps a provider or a model named `__proto__` as any other, and gives `constructor` no limit it did not set', () => {
+    // From JSON (a config file), `__proto__` is an own key; an object literal would need `['__proto__']`.
+    const limits = resolveLimits({
+      perProvider: JSON.parse('{"__proto__": 3}'),
+      providers: { sim: { models: JSON.parse('{"__proto__": {"requestsPerMinute": 1}}') } },
+    });
+    expect(Object.hasOwn(limits.perProvider, '__proto__')).toBe(true);
+    expect(limits.perProvider.__proto__).toBe(3);
+    const models = limits.rates.get('sim')?.models ?? {};
+    expect(Object.keys(models)).toEqual(['__proto__']);
+    expect(models.__proto__).toEqual({ requestsPerMinute: 1 });
+    // Until 2026-12-07 these read Object.prototype's, and the `__proto__` model's limits by inheritance.
+    expect(limits.perProvider.constructor).toBeUndefined();
+    expect(models.constructor).toBeUndefined();
+    expect((models as Record<string, unknown>).requestsPerMinute).toBeUndefined();
+  });
+
   it("refuses a provider's limits that are not an object, an unknown field, or a bad number", () => {
     expect(refusal(() => resolveLimits({ providers: { kimi: 5 as never } }))).toEqual(
       invalid('Expected `limits.providers.kimi` to be an object of limits, got `5` (number)'),
