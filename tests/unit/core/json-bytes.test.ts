@@ -178,6 +178,19 @@ describe('jsonBytes under a limit', () => {
     );
   });
 
+  it('weighs an array at its fewest bytes of JSON, 2 × length + 1, whatever is in it', () => {
+    expect(leastArrayBytes(3)).toBe(truth([0, 0, 0]));
+    expect(leastArrayBytes(1)).toBe(truth([0]));
+  });
+
+  it('counts what follows in what is left of the limit: an array past it there is not read', () => {
+    // 505 bytes before it leave 495: an array of 300 (601 bytes at least) is over, unread.
+    const { array, reads } = counted(300);
+    expect(jsonBytes(['x'.repeat(500), array], 1000)).toBeGreaterThan(1000);
+    expect(jsonBytes({ a: 'x'.repeat(494), b: array }, 1000)).toBeGreaterThan(1000);
+    expect(reads()).toBe(0);
+  });
+
   it('refuses an array by its length alone: a length of 1e9 is not read, at any depth', () => {
     const { array, reads } = counted(1e9);
     expect(jsonBytes(array, 1000)).toBe(leastArrayBytes(1e9));
@@ -207,6 +220,17 @@ describe('jsonBytes under a limit', () => {
     for (let i = 0; i < 40; i++) deep = [deep];
     expect(jsonBytes(deep, 10_000)).toBeGreaterThan(10_000);
     expect(deepReads()).toBeLessThanOrEqual(10_000);
+    // To the byte: 40 arrays of one (2 bytes each of brackets), one of 1,000 (1,001 bytes of its own),
+    // then each shared array's 401 and, not yet read, its 400 entries: past 9,902 at the 22nd, past
+    // 9,901 at the 21st; the ones before are read.
+    for (const [limit, read] of [
+      [9902, 21],
+      [9901, 20],
+    ] as const) {
+      const at = deepReads();
+      expect(jsonBytes(deep, limit)).toBeGreaterThan(limit);
+      expect(deepReads() - at).toBe(read * 400);
+    }
     // An array and an object within the limit by their length, past it by their entries.
     const { array: long, reads: longReads } = counted(3000, { k: 'x' });
     expect(jsonBytes(long, 10_000)).toBeGreaterThan(10_000);

@@ -179,6 +179,43 @@ describe('requestBytes', () => {
     expect(reads).toBeLessThan(50);
   });
 
+  it('counts each message in what is left of the limit', () => {
+    let reads = 0;
+    const parts = new Proxy([{ type: 'text', text: 'x' }], {
+      get(target, key, receiver) {
+        if (key === 'length') return 300;
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const request = {
+      messages: [
+        { role: 'user', content: 'x'.repeat(500) },
+        { role: 'user', content: parts },
+      ],
+    };
+    expect(requestBytes(request, 1000)).toBeGreaterThan(1000);
+    expect(reads).toBe(0);
+  });
+
+  it('remembers a frozen message counted exactly at the limit', () => {
+    let reads = 0;
+    const message = { role: 'user' };
+    Object.defineProperty(message, 'content', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return 'counted';
+      },
+    });
+    Object.freeze(message);
+    const size = bytes(message);
+    expect(messageBytes(message, size)).toBe(size);
+    const after = reads;
+    expect(messageBytes(message)).toBe(size);
+    expect(reads).toBe(after);
+  });
+
   it('does not remember a frozen message counted only until past a limit', () => {
     const message = deepFreeze({ role: 'user', content: 'x'.repeat(100), tool_calls: [{ id: 'a' }] });
     expect(messageBytes(message, 10)).toBeGreaterThan(10);

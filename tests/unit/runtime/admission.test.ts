@@ -234,7 +234,34 @@ describe('Admission.chat', () => {
     );
     expect(byRun.message).toMatch(/^Expected `run` options to be read without an error/);
     expect(byRun.cause).toBe('not an error');
-    expect(rejected()).toEqual({ INVALID_REQUEST: 4 });
+    // Options that cannot even be listed; a thrown object that is not an error (its `name` is not
+    // said); an error's name cut at 64 characters.
+    expect(caught(() => admission.chat({ messages }, revocable.proxy as never)).message).toMatch(
+      /^Expected `submit` options to be read without an error, got a TypeError thrown/,
+    );
+    const router = (thrown: unknown) =>
+      caught(() =>
+        setup({
+          router: () => {
+            throw thrown;
+          },
+        }).admission.chat({ messages }, {}),
+      ).message;
+    expect(router({ name: 'Secret' })).toContain('got an object thrown by it');
+    const long = new Error('x');
+    long.name = 'E'.repeat(100);
+    expect(router(long)).toContain(`got an ${'E'.repeat(64)} thrown by it`);
+    // A Proxy whose trap throws when asked whether it is an error: its type.
+    const trapped = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(router(trapped)).toContain('got an object thrown by it');
+    expect(rejected()).toEqual({ INVALID_REQUEST: 5 });
   });
 
   it('refuses every submission once the runtime no longer accepts work', () => {

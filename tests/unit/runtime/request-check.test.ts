@@ -308,6 +308,13 @@ describe('checkRequest under the size bound', () => {
     expect(reads()).toBe(48 * 1000);
   });
 
+  it('takes a request whose arrays weigh exactly the bound', () => {
+    // `{}` and `[m]`: 2 + 3 bytes at least.
+    const request = { messages: [user('hi')] } as unknown as SessionRequest;
+    expect(() => checkRequest(request, 5)).not.toThrow();
+    expect(() => checkRequest(request, 4)).toThrow('got at least 5 bytes (`messages` has 1 entries)');
+  });
+
   it('reads an array’s length once: a length that grows after it was weighed is not walked', () => {
     let lengthReads = 0;
     const growing = new Proxy(['a'], {
