@@ -83,9 +83,13 @@ export function checkRequest(request: SessionRequest, maxBytes = Number.POSITIVE
     if (r[field] !== undefined && !Number.isFinite(r[field]))
       refuse(`\`${field}\` to be a number, got ${describe(r[field])}`);
   }
+  // A safe integer: a budget of 1e300 (an integer to JavaScript) was charged to token windows and
+  // budgets and sent to the vendor as `1e+300` until 2026-12-07.
   const max = r.max_tokens;
-  if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) {
-    refuse(`\`max_tokens\` to be a positive integer, got ${describe(max)}`);
+  if (max !== undefined && !(Number.isSafeInteger(max) && (max as number) > 0)) {
+    refuse(
+      `\`max_tokens\` to be a positive integer of at most ${Number.MAX_SAFE_INTEGER}, got ${describe(max)}`,
+    );
   }
   if (stop !== undefined && typeof stop !== 'string' && !all(stop, stops, (s) => typeof s === 'string')) {
     refuse(`\`stop\` to be a string or an array of strings, got ${describe(stop)}`);
@@ -100,8 +104,10 @@ export function checkRequest(request: SessionRequest, maxBytes = Number.POSITIVE
   // be one: a positive integer.
   for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
     const budget = extra?.[field];
-    if (budget !== undefined && !(Number.isInteger(budget) && (budget as number) > 0))
-      refuse(`\`extra.${field}\` to be a positive integer, got ${describe(budget)}`);
+    if (budget !== undefined && !(Number.isSafeInteger(budget) && (budget as number) > 0))
+      refuse(
+        `\`extra.${field}\` to be a positive integer of at most ${Number.MAX_SAFE_INTEGER}, got ${describe(budget)}`,
+      );
   }
   // A session reads one choice; with `n` > 1 the others were paid for and dropped, and a stream's
   // choices interleave their chunks, which were joined into one garbled answer.

@@ -166,10 +166,35 @@ describe('checkRequest', () => {
     [{ temperature: 'hot' }, 'Expected `temperature` to be a number, got `"hot"` (string)'],
     [{ temperature: Number.NaN }, 'Expected `temperature` to be a number, got `NaN` (number)'],
     [{ top_p: null }, 'Expected `top_p` to be a number, got `null`'],
-    [{ max_tokens: -1 }, 'Expected `max_tokens` to be a positive integer, got `-1` (number)'],
-    [{ max_tokens: 0 }, 'Expected `max_tokens` to be a positive integer, got `0` (number)'],
-    [{ max_tokens: 1.5 }, 'Expected `max_tokens` to be a positive integer, got `1.5` (number)'],
-    [{ max_tokens: '100' }, 'Expected `max_tokens` to be a positive integer, got `"100"` (string)'],
+    [
+      { max_tokens: -1 },
+      'Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `-1` (number)',
+    ],
+    [
+      { max_tokens: 0 },
+      'Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `0` (number)',
+    ],
+    [
+      { max_tokens: 1.5 },
+      'Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `1.5` (number)',
+    ],
+    [
+      { max_tokens: '100' },
+      'Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `"100"` (string)',
+    ],
+    // An integer to JavaScript, and no budget: charged to the windows and sent as `1e+300` until 2026-12-07.
+    [
+      { max_tokens: 1e300 },
+      'Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `1e+300` (number)',
+    ],
+    [
+      { max_tokens: 2 ** 53 },
+      /^Expected `max_tokens` to be a positive integer of at most 9007199254740991, got `9007199254740992`/,
+    ],
+    [
+      { extra: { max_completion_tokens: 1e300 } },
+      /^Expected `extra.max_completion_tokens` to be a positive integer of at most/,
+    ],
     [{ stop: 3 }, 'Expected `stop` to be a string or an array of strings, got `3` (number)'],
     [{ stop: ['a', 3] }, 'Expected `stop` to be a string or an array of strings, got `["a",3]` (array)'],
     [{ thinking: true }, "Expected `thinking` to be 'enabled' or 'disabled', got `true` (boolean)"],
@@ -184,11 +209,11 @@ describe('checkRequest', () => {
     [{ extra: { n: 0 } }, /^Expected `extra.n` to be 1 or absent .*, got `0` \(number\)$/],
     [
       { extra: { max_tokens: '40000' } },
-      'Expected `extra.max_tokens` to be a positive integer, got `"40000"` (string)',
+      'Expected `extra.max_tokens` to be a positive integer of at most 9007199254740991, got `"40000"` (string)',
     ],
     [
       { extra: { max_completion_tokens: 0 } },
-      'Expected `extra.max_completion_tokens` to be a positive integer, got `0` (number)',
+      'Expected `extra.max_completion_tokens` to be a positive integer of at most 9007199254740991, got `0` (number)',
     ],
     [
       { extra: { max_completion_tokens: 1.5 } },
