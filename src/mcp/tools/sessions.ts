@@ -210,8 +210,13 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
             // Its own models are those of its newest `RECENT_SCAN`, whatever one page read.
             shownModels(mcp, call, statusFor(mcp, call, RECENT_SCAN).recent),
           );
+    // The text names each session listed, so it carries about as much again (`sessions-lines.ts`).
+    const lines = sessionLines(pages, recent.shown);
     // Counted before the first `await`: a batch's other messages run in between.
-    takeAnswerBytes(call.httpRequest, () => recent.bytes + pages.bytes + jsonBytes(limits));
+    takeAnswerBytes(
+      call.httpRequest,
+      () => recent.bytes + pages.bytes + jsonBytes(limits) + jsonBytes(lines),
+    );
     // A ledger that fails (Redis away) costs the cost line, not the answer: until 2026-12-07 the
     // whole tool failed INTERNAL, and a client could not list its own sessions held here.
     const cost = await visibleCost(mcp, call).catch((error: unknown) => {
@@ -262,7 +267,7 @@ export const sessionsTool: TroupeTool<typeof input, typeof output> = {
         cost === undefined
           ? 'Cost of ended sessions: not known now (the cost ledger did not answer; the server log says why).'
           : `Cost of ${cost.own ? 'your ' : ''}ended sessions: ${costs.length === 0 ? 'none priced' : costs.join(', ')}.`,
-        ...sessionLines(pages, recent.shown),
+        ...lines,
       ].join('\n'),
     };
   },
