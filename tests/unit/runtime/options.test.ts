@@ -295,10 +295,10 @@ describe('resolveLimits', () => {
       providers: { sim: { models: JSON.parse('{"__proto__": {"requestsPerMinute": 1}}') } },
     });
     expect(Object.hasOwn(limits.perProvider, '__proto__')).toBe(true);
-    expect(limits.perProvider.__proto__).toBe(3);
+    expect(Object.getOwnPropertyDescriptor(limits.perProvider, '__proto__')?.value).toBe(3);
     const models = limits.rates.get('sim')?.models ?? {};
     expect(Object.keys(models)).toEqual(['__proto__']);
-    expect(models.__proto__).toEqual({ requestsPerMinute: 1 });
+    expect(Object.getOwnPropertyDescriptor(models, '__proto__')?.value).toEqual({ requestsPerMinute: 1 });
     // Until 2026-12-07 these read Object.prototype's, and the `__proto__` model's limits by inheritance.
     expect(limits.perProvider.constructor).toBeUndefined();
     expect(models.constructor).toBeUndefined();
