@@ -42,12 +42,17 @@ class Least {
   /**
    * Weighs `value` if it is an array, before any of its entries is read; its length, read once
    * (what a Proxy of an array says its length is may change from one read to the next), or 0.
+   * `where` names it in a refusal: a top-level field, or with `message` the field of that message
+   * (the name is built only for a refusal, not for every message of every request).
    */
-  weigh(where: string, value: unknown): number {
+  weigh(value: unknown, where: string, message?: number): number {
     if (!Array.isArray(value)) return 0;
     const length: number = value.length;
     this.bytes += leastArrayBytes(length);
-    if (this.bytes > this.max) throw tooLarge(this.max, this.bytes, ` (${where} has ${length} entries)`);
+    if (this.bytes > this.max) {
+      const name = message === undefined ? `\`${where}\`` : `messages[${message}].${where}`;
+      throw tooLarge(this.max, this.bytes, ` (${name} has ${length} entries)`);
+    }
     return length;
   }
 }
@@ -67,10 +72,10 @@ export function checkRequest(request: SessionRequest, maxBytes = Number.POSITIVE
   const r = request as unknown as Record<string, unknown>;
   const least = new Least(maxBytes);
   const { messages, stop, tools, files } = r;
-  const stops = least.weigh('`stop`', stop);
-  const toolCount = least.weigh('`tools`', tools);
-  const fileCount = least.weigh('`files`', files);
-  const messageCount = least.weigh('`messages`', messages);
+  const stops = least.weigh(stop, 'stop');
+  const toolCount = least.weigh(tools, 'tools');
+  const fileCount = least.weigh(files, 'files');
+  const messageCount = least.weigh(messages, 'messages');
   for (const field of ['provider', 'model'] as const) {
     const value = r[field];
     if (value !== undefined && !isName(value)) {
@@ -151,9 +156,9 @@ export function checkMessages(
       tool_call_id: toolCallId,
       tool_calls: toolCalls,
     } = message as Record<string, unknown>;
-    const parts = least.weigh(`messages[${i}].content`, content);
+    const parts = least.weigh(content, 'content', i);
     // Not checked here (the provider reads them), but walked by the token estimate at routing.
-    least.weigh(`messages[${i}].tool_calls`, toolCalls);
+    least.weigh(toolCalls, 'tool_calls', i);
     if (typeof role !== 'string' || ROLES[role] !== true) {
       refuse(`messages[${i}].role to be one of ${Object.keys(ROLES).join(', ')}, got ${describe(role)}`);
     }

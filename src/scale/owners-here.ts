@@ -232,8 +232,8 @@ export class OwnersHere {
       // Redis may still tell its real end (a lease's, `confirmed.ts`; the backstop's): it takes this one's place.
       this.s.provisional.add(id);
       this.toldWhileAway.set(id, data);
-      const oldest = this.toldWhileAway.keys().next().value as string;
-      if (this.toldWhileAway.size > 1024) this.toldWhileAway.delete(oldest);
+      if (this.toldWhileAway.size > 1024)
+        this.toldWhileAway.delete(this.toldWhileAway.keys().next().value as string);
       const label = data.label === undefined ? {} : { label: data.label };
       this.s.broadcast({ type: 'session.ended', sessionId: id, result, at: clock.now(), provider, ...label });
     }
