@@ -15,7 +15,8 @@
  * told apart from the others can be matched: by default a named caller (`authInfo.extra.troupeCaller`,
  * the key troupe scopes the `sessions` tool by, `caller.ts`), or whatever `clientOf` names. A request
  * of a client not told apart, and a cancellation naming an id its client has more than once in
- * flight, are left as the SDK leaves them. 2026-07-28 requests pass through: there a cancellation is
+ * flight, are left as the SDK leaves them. A cancellation that arrives while a POST of its client is
+ * still being read is kept for that POST (`MAX_EARLY`) and matched once it is read. 2026-07-28 requests pass through: there a cancellation is
  * the request's stream closing, which the SDK already turns into an abort.
  */
 import {
@@ -51,6 +52,18 @@ export interface CancellationsOptions {
 }
 
 const CANCELLED = 'notifications/cancelled';
+const cancelled = () => new Error(`cancelled by the client (${CANCELLED})`);
+
+/**
+ * Most ids a POST still being read keeps as cancelled meanwhile: a client's calls of one POST
+ * (a batch) that it cancels before the body is in; more are not matched.
+ */
+const MAX_EARLY = 64;
+
+/** A POST of a matched client whose body is being read: ids its client cancelled meanwhile. */
+interface Reading {
+  readonly early: Set<string>;
+}
 
 /** A named caller's key (`caller.ts`), or `undefined` for a client that shares its scope. */
 function namedCaller(_request: Request, authInfo: AuthInfo | undefined): string | undefined {
@@ -89,10 +102,35 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
     }
   };
 
+  /** Each client's POSTs not yet in flight (their body being read), with the ids cancelled meanwhile. */
+  const reading = new Map<string, Set<Reading>>();
+
   const cancel = (client: string, id: unknown) => {
     if (!isId(id)) return;
-    const held = inFlight.get(requestKey(client, id));
-    if (held?.length === 1) held[0]?.abort(new Error(`cancelled by the client (${CANCELLED})`));
+    const key = requestKey(client, id);
+    const held = inFlight.get(key);
+    if (held !== undefined) {
+      if (held.length === 1) held[0]?.abort(cancelled());
+      return;
+    }
+    // Not in flight: perhaps in a POST of this client not yet read (a large body, or the
+    // cancellation's POST overtook it). Only POSTs that arrived before it can hold that call.
+    for (const pending of reading.get(client) ?? []) {
+      if (pending.early.size < MAX_EARLY) pending.early.add(key);
+    }
+  };
+
+  /** `client`'s POST arrived: cancellations of its calls are kept until `done()` (it is in flight, or passed on). */
+  const arrived = (client: string) => {
+    const pending: Reading = { early: new Set() };
+    const held = reading.get(client) ?? new Set<Reading>();
+    reading.set(client, held);
+    held.add(pending);
+    const done = () => {
+      held.delete(pending);
+      if (held.size === 0 && reading.get(client) === held) reading.delete(client);
+    };
+    return { early: pending.early, done };
   };
 
   async function fetch(request: Request, requestOptions?: McpHandlerRequestOptions): Promise<Response> {
@@ -103,6 +141,24 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
         ? clientOf(request, requestOptions?.authInfo)
         : undefined;
     if (client === undefined) return handler.fetch(request, requestOptions);
+    const pending = arrived(client);
+    try {
+      return await served(client, request, requestOptions, pending);
+    } finally {
+      pending.done();
+    }
+  }
+
+  async function served(
+    client: string,
+    request: Request,
+    requestOptions: McpHandlerRequestOptions | undefined,
+    pending: { readonly early: ReadonlySet<string>; readonly done: () => void },
+  ): Promise<Response> {
+    const pass = (r: Request) => {
+      pending.done();
+      return handler.fetch(r, requestOptions);
+    };
     // The body is read here once and handed on as text, which the SDK reads again with its own size
     // bound (a copy read instead, through the stream's tee, cost about 300 µs a call more: `npm run
     // bench -- cancellations`). A body parsed by the caller goes on as it came.
@@ -111,7 +167,7 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
     if (parsedBody === undefined) {
       const read = await readRequestBody(request, maxBytes).catch(() => undefined);
       // Unreadable (a stream that failed): the SDK answers it, as it would have.
-      if (read === undefined) return handler.fetch(request, requestOptions);
+      if (read === undefined) return pass(request);
       if (read.tooLarge) return tooLarge(maxBytes);
       text = read.text;
       try {
@@ -130,8 +186,10 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
       typeof parsedBody !== 'object' ||
       !(await isLegacyRequest(request, parsedBody))
     ) {
-      return handler.fetch(again(request.signal), requestOptions);
+      return pass(again(request.signal));
     }
+    // Its own cancellations are not kept for it: it is read.
+    pending.done();
     const messages = (Array.isArray(parsedBody) ? parsedBody : [parsedBody]) as Message[];
     const keys: string[] = [];
     for (const message of messages) {
@@ -148,14 +206,20 @@ export function withCancellations<H extends FetchHandler>(handler: H, options: C
       if (held === undefined) inFlight.set(key, [controller]);
       else held.push(controller);
     }
-    const served = again(AbortSignal.any([request.signal, controller.signal]));
+    // A call cancelled before its POST was read, and now its client's only call with that id.
+    const early = keys.some((key) => pending.early.has(key) && inFlight.get(key)?.length === 1);
     let response: Response;
     try {
-      response = await handler.fetch(served, requestOptions);
+      response = await handler.fetch(
+        again(AbortSignal.any([request.signal, controller.signal])),
+        requestOptions,
+      );
     } catch (error) {
       untrack(keys, controller);
       throw error;
     }
+    // Aborted once the SDK listens: its fallback watches the signal for an abort, not an aborted one.
+    if (early) controller.abort(cancelled());
     return untilAnswered(response, () => untrack(keys, controller));
   }
 

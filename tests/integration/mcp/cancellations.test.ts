@@ -11,7 +11,11 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { type AuthInfo, createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterEach, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type CancellationsOptions, withCancellations } from '../../../src/mcp/cancellations.js';
+import {
+  type CancellationsOptions,
+  type FetchHandler,
+  withCancellations,
+} from '../../../src/mcp/cancellations.js';
 import { withSession } from '../../../src/mcp/with-session.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
@@ -99,7 +103,7 @@ async function serve({ wrap = {}, maxRequestBodySize, parse = false }: Serve = {
     cleanups.push(() => client.close());
     return client;
   };
-  return { connect, sessions, url, asked };
+  return { connect, sessions, url, asked, handler };
 }
 
 /** Starts an `ask` call that `cancel()` aborts on the client (which sends `notifications/cancelled`). */
@@ -271,4 +275,78 @@ it('answers a body over its own maxRequestBodySize with the SDK’s 413, declare
   const answered = await alice.callTool({ name: 'ask', arguments: { text: 'small' } });
   expect(JSON.stringify(answered.content)).toContain('small');
   expect([...asked.values()]).toEqual(['small']);
+});
+
+const alice: AuthInfo = { token: 't', clientId: 'app', scopes: [], extra: { troupeCaller: 'alice' } };
+
+/**
+ * A 2025-era POST of alice's handed to the handler as a fetch-native host does (Deno, Bun, Hono on
+ * Node): its body streams in, and when `open` is true it is held after ten bytes until `finish()`.
+ */
+function post(handler: FetchHandler, url: URL, body: unknown, open = false) {
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  let finish = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.slice(0, open ? 10 : bytes.length));
+      finish = () => {
+        if (open) controller.enqueue(bytes.slice(10));
+        controller.close();
+      };
+      if (!open) finish();
+    },
+  });
+  const request = new Request(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
+  return { response: handler.fetch(request, { authInfo: alice }), finish: () => finish() };
+}
+
+const rawCall = (id: number, text: string) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'ask', arguments: { text } },
+});
+const rawCancel = (requestId: number) => ({
+  jsonrpc: '2.0',
+  method: 'notifications/cancelled',
+  params: { requestId },
+});
+
+it('matches a cancellation that arrives while its call’s POST is still being read, and not one sent before the call', async () => {
+  const { sessions, url, handler } = await serve();
+  // The call's body is ten bytes in when the cancellation arrives.
+  const call = post(handler, url, rawCall(7, 'slow body'), true);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect((await post(handler, url, rawCancel(7)).response).status).toBe(202);
+  call.finish();
+  const [first] = await sessions(1);
+  expect(await ends([first as SessionHandle])).toEqual(['cancelled']);
+  await (await call.response).text();
+  // A cancellation sent before a call's POST arrived is not kept for it: that call runs to its end.
+  expect((await post(handler, url, rawCancel(8)).response).status).toBe(202);
+  const later = post(handler, url, rawCall(8, 'after'));
+  const [, next] = await sessions(2);
+  expect(await ends([next as SessionHandle])).toEqual(['done']);
+  expect(await (await later.response).text()).toContain('after');
+});
+
+it('keeps at most 64 cancellations for a POST still being read: past them, its call runs on', async () => {
+  const { sessions, url, handler } = await serve();
+  const call = post(handler, url, rawCall(100, 'slow body'), true);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let id = 0; id < 64; id += 1) await (await post(handler, url, rawCancel(id)).response).text();
+  await (await post(handler, url, rawCancel(100)).response).text();
+  call.finish();
+  const [session] = await sessions(1);
+  expect(await ends([session as SessionHandle])).toEqual(['done']);
+  await (await call.response).text();
 });
