@@ -6,7 +6,8 @@
  * - kimi-k2.5 and later fix temperature, top_p, n and both penalties ("cannot be modified");
  * - kimi-k2.5 and later, and kimi-k2-thinking (as Moonshot's own client sends it `enabled`, with
  *   `keep`), take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and kimi-k3 always think;
- * - `thinking.keep` (Preserved Thinking): kimi-k2.5 has none (dropped), kimi-k2.7-code keeps all always;
+ * - `thinking.keep` (Preserved Thinking): kimi-k2.5 has none (dropped), kimi-k2.7-code keeps all always,
+ *   and none goes beside `disabled` (undocumented; the vendor's client sends it only with thinking on);
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - with thinking on, `tool_choice` is `auto` or `none` ("取任何其他值将会报错");
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
@@ -134,12 +135,23 @@ function thinking(draft: RequestDraft, spec: ModelSpec | undefined): void {
     draft.drop('thinking', 'this model always thinks and takes no thinking parameter');
     return;
   }
-  if (KEEPLESS.test(draft.model)) dropKeep(draft);
-  if (kimiHasFixedSampling(draft.model)) return;
-  if (spec === undefined) return; // Unknown model: the vendor judges.
-  if (spec.capabilities?.thinking === true) return;
-  if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
-  draft.drop('thinking', 'this model does not think and takes no thinking parameter');
+  if (KEEPLESS.test(draft.model))
+    dropKeep(
+      draft,
+      `\`${draft.model}\` has no Preserved Thinking (the vendor's thinking guide: no such parameter); kimi-k2.6 takes it`,
+    );
+  // Unknown models: the vendor judges.
+  const takesThinking =
+    kimiHasFixedSampling(draft.model) || spec === undefined || spec.capabilities?.thinking === true;
+  if (!takesThinking) {
+    if (mode === 'enabled') throw draft.refuse('thinking', '`disabled` or unset: this model does not think');
+    draft.drop('thinking', 'this model does not think and takes no thinking parameter');
+    return;
+  }
+  // The vendor documents `keep` only beside thinking on, and its own client sends it only then
+  // (MoonshotAI/kimi-code, `resolveThinkingKeep`): with `disabled` it is not sent.
+  if (mode === 'disabled')
+    dropKeep(draft, 'thinking is disabled, and Moonshot documents Preserved Thinking only with thinking on');
 }
 
 /** kimi-k2.5: `thinking.keep` "No such parameter; not supported" (the thinking guide's table). */
@@ -153,14 +165,12 @@ function withKeep(draft: RequestDraft): Readonly<Record<string, unknown>> | unde
   return value as Readonly<Record<string, unknown>>;
 }
 
-function dropKeep(draft: RequestDraft): void {
+function dropKeep(draft: RequestDraft, why: string): void {
   const given = withKeep(draft);
   if (given === undefined) return;
   const { keep: _keep, ...rest } = given;
   draft.setExtra('thinking', rest);
-  draft.note(
-    `dropped \`thinking.keep\`: \`${draft.model}\` has no Preserved Thinking (the vendor's thinking guide: no such parameter); kimi-k2.6 takes it`,
-  );
+  draft.note(`dropped \`thinking.keep\`: ${why}`);
 }
 
 function usesWebSearch(draft: RequestDraft): boolean {

@@ -312,6 +312,43 @@ describe('kimi', () => {
     else expect(notes).toMatch(/dropped `thinking.keep`: `kimi-k2.5` has no Preserved Thinking/);
   });
 
+  // The thinking guide gives `keep` no meaning beside `disabled`, and Moonshot's own client sends it
+  // only while thinking is on (MoonshotAI/kimi-code, `resolveThinkingKeep`); until 2026-12-07
+  // kimi-k2.6 got `{ type: 'disabled', keep: 'all' }` as given.
+  it.each(['kimi-k2.6', 'kimi-k2.9-preview'])(
+    'sends %s no `thinking.keep` beside thinking disabled, and says so',
+    async (model) => {
+      const r = await rig('kimi');
+      const result = await run(r, {
+        provider: 'kimi',
+        model,
+        messages: [user('q')],
+        extra: { thinking: { type: 'disabled', keep: 'all' } },
+      });
+      expect(result.ok).toBe(true);
+      const [body] = chatBodies(r);
+      expect(body?.thinking).toEqual({ type: 'disabled' });
+      expect(result.metadata.notes).toContain(
+        'dropped `thinking.keep`: thinking is disabled, and Moonshot documents Preserved Thinking only with thinking on',
+      );
+    },
+  );
+
+  it('drops a non-thinking model’s `thinking` with one note, `keep` and all', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'moonshot-v1-8k',
+      messages: [user('q')],
+      extra: { thinking: { type: 'disabled', keep: 'all' } },
+    });
+    expect(result.ok).toBe(true);
+    expect(chatBodies(r)[0]).not.toHaveProperty('thinking');
+    expect(result.metadata.notes).toEqual([
+      'dropped `thinking`: this model does not think and takes no thinking parameter',
+    ]);
+  });
+
   it('refuses kimi-k2.7-code a `thinking.keep` other than "all", before sending', async () => {
     const r = await rig('kimi');
     const refused = await run(r, {
