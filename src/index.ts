@@ -50,6 +50,7 @@ export type { Cost, ModelPrice, PriceTable, PriceTier, Rates } from './providers
 export { costOf, GLM_ZAI_PRICES, KIMI_CN_PRICES, KIMI_PRICES, ratesFor } from './providers/prices.js';
 export type { ModelRegistry, ModelSpec, ProviderEntry, RegistryOptions } from './providers/registry.js';
 export { createModelRegistry } from './providers/registry.js';
+export { preloadSdk } from './providers/sdk-clients.js';
 export type { FallbackTarget, RoutedTarget } from './providers/session-request.js';
 export type { SimulatedProviderOptions } from './providers/simulated.js';
 export { createSimulatedProvider } from './providers/simulated.js';

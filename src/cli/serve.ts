@@ -13,6 +13,7 @@ import { healthRoutes, redisPinger } from '../observe/health.js';
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import { createLogger } from '../observe/logger.js';
 import { createObservability, OPERATOR_PATHS } from '../observe/routes.js';
+import { preloadSdk } from '../providers/sdk-clients.js';
 import type { SessionTracer } from '../runtime/tracing.js';
 import type { RedisBackend } from '../scale/redis-backend.js';
 import type { RedisConversationStore } from '../scale/redis-conversation-store.js';
@@ -297,6 +298,8 @@ export const command: Command = {
       { url: address.url, ...fields, providers: names },
       `serving MCP at ${address.url}${token ? ' (bearer token required)' : ''}; dashboard at ${dashboard}; backend: ${backendShown}; ${answeredBy(simulated, names)}`,
     );
+    // The SDK and undici load now, off the start's path (`sdk-clients.ts`); a failure shows at the first call.
+    if (!simulated) setImmediate(() => void preloadSdk().catch(() => {}));
     const badPort = badPortWarning(address.port);
     if (badPort !== undefined) logger.warn({ port: address.port }, badPort);
     // Lays the dashboard's charts out now, in a worker thread, so the first visit finds the page built.

@@ -14,6 +14,7 @@ import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
 import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
 import { createLogger, type Logger } from '../observe/logger.js';
+import { preloadSdk } from '../providers/sdk-clients.js';
 import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal } from './bootstrap.js';
 import { loadConfig, type ResolvedConfig, settingOptions, settingsUsage } from './config.js';
 import { exitSoon } from './exit.js';
@@ -113,6 +114,8 @@ export const command: Command = {
     // One start line and one stop line, as `serve` has: a host's MCP log shows where to look.
     const names = providers.providers.map((p) => p.name);
     logger.info({ providers: names, simulated }, `serving MCP on stdio; ${answeredBy(simulated, names)}`);
+    // The SDK and undici load now, off the start's path (`sdk-clients.ts`); a failure shows at the first call.
+    if (!simulated) setImmediate(() => void preloadSdk().catch(() => {}));
     const stdinClosed = new Promise<'stdin closed'>((resolve) => {
       process.stdin.once('end', () => resolve('stdin closed'));
       process.stdin.once('close', () => resolve('stdin closed'));

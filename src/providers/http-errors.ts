@@ -5,7 +5,7 @@
  * Why build messages and causes here: SDK errors carry response headers and server text, which a
  * hostile or careless server may fill with the caller's key. Nothing from them is kept verbatim.
  */
-import { APIError, APIUserAbortError } from 'openai';
+import { APIError, APIUserAbortError } from 'openai/core/error';
 import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { UnusableResponseError } from './response-cap.js';
 import { explicitRetryAfterMs, resetMs, retryAfterMs, serverSaysRetry } from './retry-after.js';

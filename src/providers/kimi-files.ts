@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
-import { toFile } from 'openai';
+import { toFile } from 'openai/core/uploads';
 import { pause, systemClock } from '../core/clock.js';
 import type { FilesHandler } from './files.js';
 

@@ -6,7 +6,7 @@
  * (thinking form, usage in streams, files) are hooks, so Kimi and GLM are presets, not forks.
  */
 
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ProviderErrorCode, TroupeError } from '../core/errors.js';
 import { providerError } from '../core/errors.js';
 import { checkedKey } from './api-key.js';
@@ -17,6 +17,7 @@ import { credentialHeaderValues } from './header-secrets.js';
 import { scrubSecrets, toProviderError } from './http-errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
 import type { ModelSpec, VendorModel } from './registry.js';
+import { lazySdkClients } from './sdk-clients.js';
 import { iterateSSE, readSSE } from './sse.js';
 import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
@@ -100,12 +101,6 @@ export interface OpenAICompatibleProvider extends ChatProvider {
   close(): Promise<void>;
 }
 
-/**
- * The SDK's timeout, in ms: effectively none, because deadlines belong to the session. It must
- * stay below 2^31 - 1, past which Node fires timers at once.
- */
-const NO_SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
-
 /** The most model ids read from a provider's `/models`, and the longest kept (a client's bound too). */
 export const MAX_LISTED_MODELS = 1000;
 const MAX_MODEL_ID = 256;
@@ -120,26 +115,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
   const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
-  const sdk = (fetch: typeof transport.fetch) =>
-    new OpenAI({
-      apiKey,
-      baseURL,
-      // Explicit nulls: otherwise the SDK reads OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment
-      // and would send OpenAI account headers to other vendors.
-      organization: null,
-      project: null,
-      adminAPIKey: null,
-      maxRetries: 0,
-      timeout: NO_SDK_TIMEOUT_MS,
-      defaultHeaders: { ...(options.defaultHeaders ?? {}) },
-      fetch,
-      logLevel: 'off', // troupe reports what the SDK would log (unparseable chunks) as errors
-    });
-  // Two clients, the same settings, the same pooled sockets: streams and uploads over undici's
-  // `fetch`; calls answered whole over `fetchWhole`, which reads the body in one go at about half
-  // the SDK's CPU per call (docs/performance-log.md, "Issue 19, fourth pass").
-  const client = sdk(transport.fetch);
-  const wholeClient = sdk(transport.fetchWhole);
+  // Made on the first call: the SDK is not loaded at start (`sdk-clients.ts`).
+  const clients = lazySdkClients(options, transport);
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
   const specOf = (model: string) => models.find((m) => m.id === model);
@@ -177,7 +154,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 
   async function prepare(request: ChatRequest, signal: AbortSignal): Promise<PreparedFiles> {
     if (request.files === undefined || request.files.length === 0) return NO_FILES;
-    return files(request.files, { client, signal, provider: name, toError });
+    return files(request.files, { client: (await clients()).client, signal, provider: name, toError });
   }
 
   async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
@@ -191,6 +168,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         ...bodyOptions(),
       });
       // `fetchWhole` resolves once the body is read, its socket already free for the next call.
+      const { wholeClient } = await clients();
       const { data, response } = await wholeClient.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
         .withResponse();
@@ -227,6 +205,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       leadingMessages: held.prepared.messages,
       ...bodyOptions(),
     });
+    const { client } = await clients();
     const { response } = await client.chat.completions
       .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
       .withResponse();
@@ -337,6 +316,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function listModelInfo({ signal }: { signal: AbortSignal }): Promise<VendorModel[]> {
     try {
       const listed: VendorModel[] = [];
+      const { wholeClient } = await clients();
       for await (const model of wholeClient.models.list({ signal })) {
         // The list goes to every client (`list_models`): an id that carries the key is left out.
         const id = model.id;

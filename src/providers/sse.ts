@@ -20,7 +20,7 @@
  *   it (an `event: thread.*` one is handed over as `{ event, data }`, as the SDK yields it);
  * - on an error, or when `stop()` says so, the body is cancelled (the SDK aborts the request).
  */
-import { APIError, OpenAIError } from 'openai';
+import { APIError, OpenAIError } from 'openai/core/error';
 
 /** How long the body may stay open after `[DONE]` before it is cancelled (the answer is whole). */
 export const DONE_GRACE_MS = 250;

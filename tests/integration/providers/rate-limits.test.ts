@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProviders } from '../../../src/providers/config.js';
+import { preloadSdk } from '../../../src/providers/sdk-clients.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Runtime } from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
@@ -26,6 +27,10 @@ async function rig(
   file: Record<string, unknown>,
   enforce: Parameters<typeof createOpenAIServer>[0],
 ) {
+  // The SDK loads on a provider's first call (`sdk-clients.ts`): at 30x, its few hundred ms on a
+  // loaded machine were more of the server's clock than the window's margin. Loaded first, as
+  // `troupe serve` loads it once it answers.
+  await preloadSdk();
   const clock = fastClock(FACTOR);
   const server: OpenAIServer = createOpenAIServer({
     apiKey: KEY,

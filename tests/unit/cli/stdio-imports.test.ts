@@ -2,9 +2,10 @@
  * What `troupe stdio` loads before it answers `initialize`: its static imports, followed through
  * troupe's own files. A host starts it at every launch, so the HTTP front, the dashboard and the
  * metrics (`prom-client`, which loads `@opentelemetry/api`) stay out of it: until 2026-12-06 it took
- * one helper from `serve.ts` and loaded all of them. The vendors' adapters, and with them the
- * `openai` SDK and undici, load only for a provider whose key is set (`loadProviders` imports them
- * then), so a start with no key loads neither (`npm run bench -- startup`, docs/performance.md).
+ * one helper from `serve.ts` and loaded all of them. The vendors' adapters load only for a provider
+ * whose key is set (`loadProviders` imports them then), and the `openai` SDK and undici only at a
+ * provider's first call (or `preloadSdk`, once the server answers), so a start loads neither
+ * (`npm run bench -- startup`, docs/performance.md).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -29,15 +30,17 @@ function valueImports(text: string): string[] {
 }
 
 /** Every file of troupe's and every package a module loads statically, from `entry` on. */
-function loadedBy(entry: string): { files: Set<string>; packages: Set<string> } {
+function loadedBy(entry: string): { files: Set<string>; packages: Set<string>; specifiers: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
+  const specifiers = new Set<string>();
   const visit = (file: string) => {
     if (files.has(file)) return;
     files.add(file);
     for (const spec of valueImports(readFileSync(join(root, file), 'utf8'))) {
       if (spec.startsWith('node:')) continue;
       if (!spec.startsWith('.')) {
+        specifiers.add(spec);
         packages.add(
           spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string),
         );
@@ -49,7 +52,7 @@ function loadedBy(entry: string): { files: Set<string>; packages: Set<string> } 
     }
   };
   visit(entry);
-  return { files, packages };
+  return { files, packages, specifiers };
 }
 
 const HTTP_SIDE = ['src/cli/serve.ts', 'src/mcp/http.ts', 'src/observe/routes.ts', 'src/observe/metrics.ts'];
@@ -73,14 +76,23 @@ describe('what `troupe stdio` loads', () => {
     expect(HTTP_PACKAGES.filter((name) => !packages.has(name))).toEqual([]);
   });
 
-  it('finds the `openai` SDK and undici from each vendor adapter, which a key loads', () => {
+  // Until 2026-12-07 a key loaded the whole SDK and undici at start; they load at the first call now.
+  it('finds from each vendor adapter only the SDK’s error and upload modules: the SDK and undici load at the first call', () => {
+    const small = ['openai/core/error', 'openai/core/uploads'];
     for (const adapter of ['src/providers/kimi.ts', 'src/providers/glm.ts']) {
-      const { packages } = loadedBy(adapter);
+      const { specifiers } = loadedBy(adapter);
+      const sdk = [...specifiers].filter((s) => /^(openai|undici)(\/|$)/.test(s));
       expect(
-        ADAPTER_PACKAGES.filter((name) => !packages.has(name)),
+        sdk.filter((s) => !small.includes(s)),
         adapter,
       ).toEqual([]);
+      expect(sdk, adapter).toContain('openai/core/error');
     }
+    // What the first call imports: the SDK (`sdk-clients.ts`), undici and the code on it (`transport.ts`).
+    const read = (file: string) => readFileSync(join(root, file), 'utf8');
+    expect(read('src/providers/sdk-clients.ts')).toContain("import('openai')");
+    expect(read('src/providers/transport.ts')).toContain("import('./undici-fetch.js')");
+    expect(loadedBy('src/providers/undici-fetch.ts').packages.has('undici')).toBe(true);
   });
 
   it('counts an import of values and skips one of types only', () => {
