@@ -210,7 +210,11 @@ export const command: Command = {
         // Loaded only when asked for: bullmq and ioredis stay out of a single-machine start.
         const { redisBackend } = await import('../scale/redis-backend.js');
         const { RedisTaskStore } = await import('../scale/redis-task-store.js');
-        backend = await redisBackend({ url: redisUrl });
+        // Redis's eviction policy, troupe's check and BullMQ's, in troupe's log (`eviction.ts`).
+        backend = await redisBackend({
+          url: redisUrl,
+          onWarning: (message, fields) => logger.warn(fields, message),
+        });
         // MCP tasks live in Redis too, so any instance can poll and cancel them.
         taskStore = await RedisTaskStore.connect(redisUrl, {
           ...taskBoundsFrom(config),

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { RuntimeBackend } from '../runtime/backend.js';
 import { createClusterRuntime } from './cluster-runtime.js';
 import { connectRedis } from './connect.js';
+import { watchEvictionPolicy } from './eviction.js';
 import { redisPorts } from './redis-ports.js';
 
 export interface RedisBackendOptions {
@@ -30,6 +31,12 @@ export interface RedisBackendOptions {
    * the connections), in ms; past it the connections are dropped and `onError` hears why. @default 10000
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * Hears what an operator should fix, once each: a `maxmemory-policy` other than `noeviction`
+   * (troupe's own check at start, and BullMQ's line, which then does not go to stderr; `eviction.ts`).
+   * @default none: BullMQ prints its line with `console.warn`
+   */
+  readonly onWarning?: (message: string, fields: Readonly<Record<string, unknown>>) => void;
 }
 
 export interface RedisBackend extends RuntimeBackend {
@@ -42,6 +49,8 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
     pipelined: true,
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
   });
+  const stopWatching =
+    options.onWarning === undefined ? () => {} : await watchEvictionPolicy(redis, options.onWarning);
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   const instanceId = randomUUID();
@@ -61,10 +70,12 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
           sweepIntervalMs: options.sweepIntervalMs ?? 1000,
           work: options.work ?? true,
           close: async () => {
+            stopWatching();
             subscriber.disconnect();
             await redis.quit().catch(() => redis.disconnect());
           },
           disconnect: () => {
+            stopWatching();
             subscriber.disconnect();
             redis.disconnect();
           },
