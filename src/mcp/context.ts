@@ -9,7 +9,7 @@ import type { ConversationStore, ConversationStoreOptions } from '../ports/conve
 import type { CostLedger } from '../ports/cost-ledger.js';
 import type { Runtime, SessionSummary } from '../runtime/types.js';
 import { CallRegistry } from './call-registry.js';
-import { callerOf, canSee, listingOwner, type SessionOwners, sessionOwnersOf } from './caller.js';
+import { callerOf, canSee, listingOwner } from './caller.js';
 import { checkContextKeys } from './context-keys.js';
 import { MemoryConversationStore } from './conversations.js';
 import { MemoryCostLedger } from './cost-ledger.js';
@@ -19,6 +19,7 @@ import { heartbeatMs } from './progress.js';
 import { ResourceChanges } from './resource-changes.js';
 import { RetryLogs } from './retry-logs.js';
 import { RECENT_SCAN } from './scope.js';
+import { type SessionOwners, sessionOwnersOf } from './session-owners.js';
 import { TaskManager, type TaskOptions } from './tasks/task-manager.js';
 
 /** One provider as `list_models` shows it. */

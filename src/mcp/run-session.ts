@@ -135,7 +135,7 @@ function follow(
   } catch (error) {
     return refused(call, request, toErrorData(error));
   }
-  mcp.owners.record(handle.id, owner);
+  mcp.owners.record(handle.id, owner, handle.result);
   // The runtime watches `signal` (already aborted included) and cancels the session: no
   // second listener here (a listener pair per call was a measurable share of a stdio call).
   reporter?.watch(handle);

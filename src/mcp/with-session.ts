@@ -17,9 +17,10 @@ import type {
   TaskContext,
   TaskResult,
 } from '../runtime/types.js';
-import { sessionOwner, sessionOwnersOf } from './caller.js';
+import { sessionOwner } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
 import { heartbeatMs, ProgressReporter } from './progress.js';
+import { sessionOwnersOf } from './session-owners.js';
 import { callContext } from './tool.js';
 
 /** What your handler gets besides its arguments. */
@@ -135,7 +136,7 @@ export function withSession<A>(
                   parent: context.sessionId,
                   metadata: { ...submitOptions.metadata, owner },
                 });
-                owners.record(child.id, owner);
+                owners.record(child.id, owner, child.result);
                 return child;
               },
               progress: (progress, total, message) => {
@@ -170,7 +171,7 @@ export function withSession<A>(
       return errorResult(toErrorData(error));
     }
     // Listed by the `sessions` tool and cancellable by `cancel_session` for the caller that started it.
-    owners.record(handle.id, owner);
+    owners.record(handle.id, owner, handle.result);
     reporter?.watch(handle as unknown as SessionHandle);
     try {
       const result = await handle.result;

@@ -87,4 +87,6 @@ it('keeps a tool’s model call its caller’s whatever metadata the handler pas
   const { metadata } = await handle.result;
   expect(metadata.state).toBe('done');
   expect(metadata.caller).toEqual({ owner: 'user:alice', team: 'red' });
+  // Both sessions ended: the owners index holds neither (their summaries name their owner).
+  await expect.poll(() => context.owners.size).toBe(0);
 });

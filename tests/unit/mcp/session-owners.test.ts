@@ -1,10 +1,12 @@
 /**
- * The owners index of the MCP front's sessions (`SessionOwners`, `src/mcp/caller.ts`): bounded, the
- * oldest entry going first; an id it no longer holds is read from the runtime's summary, so a
- * caller keeps seeing its own session after the index forgot it; `local` is never kept.
+ * The owners index of the MCP front's sessions (`SessionOwners`, `src/mcp/session-owners.ts`):
+ * an entry from the submit to the session's end, bounded, the owner holding the most giving its own
+ * oldest; an id it no longer holds is read from the runtime's summary, so a caller keeps seeing its
+ * own session after the index forgot it; `local` is never kept.
  */
 import { describe, expect, it } from 'vitest';
-import { canSee, SessionOwners, sessionOwnersOf } from '../../../src/mcp/caller.js';
+import { canSee } from '../../../src/mcp/caller.js';
+import { SessionOwners, sessionOwnersOf } from '../../../src/mcp/session-owners.js';
 
 describe('SessionOwners', () => {
   it('holds at most its bound, forgetting the oldest entry first', () => {
@@ -15,6 +17,59 @@ describe('SessionOwners', () => {
     expect(owners.size).toBe(3);
     expect(owners.ownerOf('s1')).toBeUndefined();
     expect(['s2', 's3', 's4'].map((id) => owners.ownerOf(id))).toEqual(['token:s2', 'token:s3', 'token:s4']);
+  });
+
+  it('makes room from the owner holding the most: one caller’s burst pushes out its own entries, not another’s', () => {
+    const owners = new SessionOwners(4);
+    owners.record('a1', 'token:alice');
+    owners.record('c1', 'token:carol');
+    for (let i = 1; i <= 10; i++) owners.record(`b${i}`, 'token:bob');
+    expect(owners.size).toBe(4);
+    expect(owners.ownerOf('a1')).toBe('token:alice');
+    expect(owners.ownerOf('c1')).toBe('token:carol');
+    expect(['b9', 'b10'].map((id) => owners.ownerOf(id))).toEqual(['token:bob', 'token:bob']);
+    expect(owners.ownerOf('b8')).toBeUndefined();
+    // A new owner's entry: bob holds the most, and gives its oldest.
+    owners.record('d1', 'token:dave');
+    expect(owners.ownerOf('b9')).toBeUndefined();
+    // Now all four hold one: alice, among them, gives her own oldest for her next one.
+    owners.record('a2', 'token:alice');
+    expect(owners.ownerOf('a1')).toBeUndefined();
+    // A new owner's entry: of those holding the most, the one that came to hold that many first.
+    owners.record('e1', 'token:erin');
+    expect(['c1', 'b10', 'd1', 'a2', 'e1'].map((id) => owners.ownerOf(id))).toEqual([
+      undefined,
+      'token:bob',
+      'token:dave',
+      'token:alice',
+      'token:erin',
+    ]);
+  });
+
+  it('drops an entry once its session’s result settles, and keeps one id once', async () => {
+    const owners = new SessionOwners(10);
+    let end: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    owners.record('done', 'token:a', new Promise<void>((resolve) => (end = resolve)));
+    owners.record('failed', 'token:a', new Promise<void>((_, reject) => (fail = reject)));
+    owners.record('again', 'token:a');
+    owners.record('again', 'token:b');
+    expect(owners.size).toBe(3);
+    expect(owners.ownerOf('again')).toBe('token:b');
+    end();
+    fail(new Error('x'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(owners.size).toBe(1);
+    expect(owners.ownerOf('done')).toBeUndefined();
+    expect(owners.ownerOf('failed')).toBeUndefined();
+    owners.forget('again');
+    owners.forget('never');
+    expect(owners.size).toBe(0);
+  });
+
+  it('takes only a positive integer as its bound', () => {
+    for (const bad of [0, -1, 1.5, Number.POSITIVE_INFINITY])
+      expect(() => new SessionOwners(bad)).toThrow(/Expected `maxEntries` to be a positive integer/);
   });
 
   it('reads an id it does not hold from elsewhere (the runtime’s summary), its own entry first', () => {
