@@ -17,7 +17,14 @@ export { keptModel } from '../ports/conversation-store.js';
 export type { CostCharge, CostLedger, CostLedgerOptions } from '../ports/cost-ledger.js';
 // A store of yours throws these: when nothing may make room (`create`), and for a cursor it did not hand out (`list`).
 export { TaskLimitError } from '../ports/task-bounds.js';
-export type { TaskPage, TaskPatch, TaskRecord, TaskStatus, TaskStore } from '../ports/task-store.js';
+export type {
+  TaskPage,
+  TaskPatch,
+  TaskRecord,
+  TaskRefusal,
+  TaskStatus,
+  TaskStore,
+} from '../ports/task-store.js';
 export { InvalidCursorError } from '../ports/task-store.js';
 export { type CancellationsOptions, type FetchHandler, withCancellations } from './cancellations.js';
 export type {

@@ -42,12 +42,31 @@ export interface TaskRecord {
   readonly owner?: string;
   /** Runtime sessions the tool started, in order. */
   readonly sessionIds: readonly string[];
+  /**
+   * Models refused before their session existed (consensus), in order: in the record, so every
+   * instance's `tasks/get` says them (until 2026-12-07 only the instance running the task did).
+   */
+  readonly refused?: readonly TaskRefusal[];
   /** Set once, when the tool's call ends. */
   readonly result?: StoredToolResult;
 }
 
-/** What `update` may change. A terminal status never changes; a missing result may still be set. */
-export type TaskPatch = Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'sessionIds' | 'result'>>;
+/** A model refused before its session existed: who was asked (`provider/model`), the code, its place. */
+export interface TaskRefusal {
+  readonly who: string;
+  readonly code: string;
+  /** How many of the task's `sessionIds` were started before it. */
+  readonly at: number;
+}
+
+/**
+ * What `update` may change. A terminal status never changes; a missing result may still be set;
+ * `sessionIds` and `refused` only grow, so a patch shorter than what is held (one overtaken by a
+ * later one, written first) leaves it.
+ */
+export type TaskPatch = Partial<
+  Pick<TaskRecord, 'status' | 'statusMessage' | 'sessionIds' | 'refused' | 'result'>
+>;
 
 export interface TaskPage {
   readonly tasks: readonly TaskRecord[];
@@ -109,12 +128,14 @@ export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): T
   const status = final ? record.status : (patch.status ?? record.status);
   const statusMessage = final ? record.statusMessage : (patch.statusMessage ?? record.statusMessage);
   const result = record.result ?? patch.result;
-  const sessionIds = patch.sessionIds ?? record.sessionIds;
+  const sessionIds = longer(patch.sessionIds, record.sessionIds) ?? record.sessionIds;
+  const refused = longer(patch.refused, record.refused);
   if (
     status === record.status &&
     statusMessage === record.statusMessage &&
     result === record.result &&
-    sessionIds === record.sessionIds
+    sessionIds === record.sessionIds &&
+    refused === record.refused
   ) {
     return record;
   }
@@ -124,6 +145,15 @@ export function applyPatch(record: TaskRecord, patch: TaskPatch, now: number): T
     sessionIds,
     lastUpdatedAt: now,
     ...(statusMessage === undefined ? {} : { statusMessage }),
+    ...(refused === undefined ? {} : { refused }),
     ...(result === undefined ? {} : { result }),
   };
+}
+
+/** The patch's list unless the one held is longer: both only grow (`TaskPatch`). */
+function longer<T>(
+  patched: readonly T[] | undefined,
+  held: readonly T[] | undefined,
+): readonly T[] | undefined {
+  return patched === undefined || (held !== undefined && held.length > patched.length) ? held : patched;
 }

@@ -121,6 +121,8 @@ function v1(client: Client) {
   return {
     create: (args: Record<string, unknown>, task: { ttl?: number } = {}) =>
       ask('tools/call', { name: 'chat', arguments: args, task }, CreateTaskResultV1Schema),
+    consensus: (args: Record<string, unknown>) =>
+      ask('tools/call', { name: 'consensus', arguments: args, task: {} }, CreateTaskResultV1Schema),
     get: (taskId: string) => ask('tasks/get', { taskId }, GetTaskResultV1Schema),
     result: (taskId: string) => ask('tasks/result', { taskId }, TaskResultV1Schema),
     cancel: (taskId: string) => ask('tasks/cancel', { taskId }, CancelTaskResultV1Schema),
@@ -203,6 +205,32 @@ describe('MCP tasks across instances (Redis task store)', () => {
     expect(b.runtime.session(sessionId)?.state).toBe('cancelled');
     expect((await onA.get(task.taskId)).status).toBe('cancelled');
     await expect(onA.cancel(task.taskId)).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it('a consensus task’s model refused before its session existed shows through the other instance too', async () => {
+    const prefix = `mt${++prefixSeq}`;
+    const a = await instance(prefix);
+    const b = await instance(prefix);
+    const onA = v1(await a.client());
+    const onB = v1(await b.client());
+    const { task } = await onA.consensus({
+      prompt: 'x',
+      models: [
+        { provider: 'fast', model: 'sim-fast' },
+        { provider: 'fast', model: 'no-such-model' },
+      ],
+      extra: { simulate: 'hang' },
+    });
+    // Until 2026-12-07 the refusal lived with the instance running the task: B read "running" alone.
+    const expected = 'fast/sim-fast: running; fast/no-such-model: refused (MODEL_NOT_FOUND)';
+    for (const on of [onB, onA]) {
+      const working = await until(
+        () => on.get(task.taskId),
+        (t) => t.statusMessage === expected,
+      );
+      expect(working).toMatchObject({ status: 'working', statusMessage: expected });
+    }
+    await onB.cancel(task.taskId);
   });
 
   it('forgets a task on every instance after its TTL; Redis drops the record', async () => {

@@ -8,14 +8,20 @@
  */
 import { runtimeError } from '../../core/errors.js';
 import { TaskLimitError, TaskResultSizeError, taskBounds } from '../../ports/task-bounds.js';
-import { isTerminal, type TaskPage, type TaskRecord, type TaskStore } from '../../ports/task-store.js';
+import {
+  isTerminal,
+  type TaskPage,
+  type TaskRecord,
+  type TaskRefusal,
+  type TaskStore,
+} from '../../ports/task-store.js';
 import { flatUUID } from '../../runtime/ids.js';
 import { toolErrorInfo } from '../errors.js';
 import type { LiveSessions } from '../live-sessions.js';
 import { errorOutcome, type ToolOutcome, toCallToolResult } from '../tool.js';
 import { MemoryTaskStore } from './memory-task-store.js';
 import { ResultWaits, WaitLimitError } from './result-waits.js';
-import { finalStatus, workingMessage } from './task-status.js';
+import { finalStatus, type TaskSession, workingMessage } from './task-status.js';
 
 export interface TaskOptions {
   /** Where records live. @default an in-memory store bounded by `maxTasks` and `maxTasksPerOwner` */
@@ -75,11 +81,6 @@ export type TaskWork = (
   onRefused: (who: string, code: string) => void,
 ) => Promise<ToolOutcome>;
 
-/** One model of a running task, in the order they were submitted: its session, or its refusal. */
-type TaskPart =
-  | { readonly sessionId: string }
-  | { readonly refused: { readonly who: string; readonly code: string } };
-
 export { TaskLimitError, WaitLimitError };
 
 export type CancelOutcome =
@@ -101,10 +102,7 @@ export class TaskManager {
   readonly #defaultTtlMs: number;
   readonly #maxTtlMs: number;
   readonly #pollIntervalMs: number;
-  readonly #running = new Map<
-    string,
-    { controller: AbortController; done: Promise<void>; parts: readonly TaskPart[] }
-  >();
+  readonly #running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #onError: (error: unknown) => void;
   #sweepFailing = false;
@@ -182,12 +180,11 @@ export class TaskManager {
     await this.store.create(record);
     const controller = new AbortController();
     const sessionIds: string[] = [];
-    const parts: TaskPart[] = [];
+    const refused: TaskRefusal[] = [];
     const done = init
       .work(
         controller.signal,
         (sessionId) => {
-          parts.push({ sessionId });
           sessionIds.push(sessionId);
           this.store
             .update(record.taskId, { sessionIds: [...sessionIds] })
@@ -195,12 +192,16 @@ export class TaskManager {
             .then((now) => now?.status === 'cancelled' && controller.abort('task cancelled by tasks/cancel'))
             .catch(this.#onError);
         },
-        (who, code) => parts.push({ refused: { who, code } }),
+        (who, code) => {
+          // In the record, as the sessions are, so any instance's `tasks/get` says it.
+          refused.push({ who, code, at: sessionIds.length });
+          this.store.update(record.taskId, { refused: [...refused] }).catch(this.#onError);
+        },
       )
       .then((outcome) => this.#finish(record.taskId, outcome))
       .catch(this.#onError)
       .finally(() => this.#running.delete(record.taskId));
-    this.#running.set(record.taskId, { controller, done, parts });
+    this.#running.set(record.taskId, { controller, done });
     return record;
   }
 
@@ -222,13 +223,12 @@ export class TaskManager {
 
   #withLive(record: TaskRecord): TaskRecord {
     if (isTerminal(record.status)) return record;
-    const session = (id: string) => ({ live: this.#live.get(id), summary: this.#live.summary(id) });
-    // A model refused before its session existed is known to the instance running the task only.
-    const parts = this.#running.get(record.taskId)?.parts;
+    const session = (id: string): TaskSession => ({
+      live: this.#live.get(id),
+      summary: this.#live.summary(id),
+    });
     const message = workingMessage(
-      parts?.some((part) => 'refused' in part) === true
-        ? parts.map((part) => ('refused' in part ? { refused: part.refused } : session(part.sessionId)))
-        : record.sessionIds.map(session),
+      record.refused === undefined ? record.sessionIds.map(session) : inTurn(record, session),
     );
     return message === undefined ? record : { ...record, statusMessage: message };
   }
@@ -375,6 +375,20 @@ export class TaskManager {
       }
     }
   }
+}
+
+/** The task's sessions and refusals in the order the models were submitted (each refusal at its `at`). */
+function inTurn(record: TaskRecord, session: (id: string) => TaskSession): TaskSession[] {
+  const refused = record.refused ?? [];
+  const parts: TaskSession[] = [];
+  let next = 0;
+  for (const [i, id] of record.sessionIds.entries()) {
+    for (; next < refused.length && (refused[next] as TaskRefusal).at <= i; next++)
+      parts.push({ refused: refused[next] as TaskRefusal });
+    parts.push(session(id));
+  }
+  for (const refusal of refused.slice(next)) parts.push({ refused: refusal });
+  return parts;
 }
 
 function delay(ms: number): Promise<void> {

@@ -406,6 +406,29 @@ export function taskStoreContract(name: string, make: StoreFactory): void {
       expect((await store.list({ limit: 10 })).tasks.map((t) => t.taskId)).toEqual(['a1', 'a2']);
     });
 
+    it('keeps a task’s refused models in its record; a list shorter than the one held (a write overtaken) leaves it', async () => {
+      let now = 0;
+      const store = await make({ now: () => now });
+      await store.create(record('a', 0, { owner: 'A' }));
+      const first = { who: 'slow/no-such-model', code: 'MODEL_NOT_FOUND', at: 1 };
+      const second = { who: 'slow/other', code: 'QUEUE_FULL', at: 2 };
+      now = 5;
+      await store.update('a', { sessionIds: ['s1', 's2'], refused: [first, second] });
+      now = 9;
+      expect(await store.update('a', { sessionIds: ['s1'], refused: [first] })).toMatchObject({
+        sessionIds: ['s1', 's2'],
+        refused: [first, second],
+        lastUpdatedAt: 5,
+      });
+      await store.update('a', { status: 'completed', statusMessage: 'done' });
+      expect(await store.get('a')).toMatchObject({
+        status: 'completed',
+        sessionIds: ['s1', 's2'],
+        refused: [first, second],
+      });
+      expect((await store.list({ owner: 'A', limit: 10 })).tasks[0]?.refused).toEqual([first, second]);
+    });
+
     it('lists by owner in pages with opaque cursors', async () => {
       const store = await make({ now: () => 0 });
       for (const id of ['a', 'b', 'c']) await store.create(record(id, 0, { owner: 's1' }));
