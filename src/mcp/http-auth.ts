@@ -147,8 +147,33 @@ export function tokensFromCode(token: unknown, tokens: unknown): NamedToken[] {
     ...(named as readonly NamedToken[]),
   ];
   const offset = token === undefined ? 0 : 1;
-  oneTokenEach(all, (_, at) => (at < offset ? '`token`' : `\`tokens[${at - offset}]\``));
+  const which = (at: number) => (at < offset ? '`token`' : `\`tokens[${at - offset}]\``);
+  oneTokenEach(all, (_, at) => which(at));
+  oneKindEach(all, which);
   return all;
+}
+
+/**
+ * Throws `INVALID_REQUEST` when one name is given to tokens of two kinds (shared, admin, named). A
+ * 2025-era session takes the requests of every token of its opener's name (`http-sessions.ts`), and
+ * tokens of one kind and name are one caller (one client's old and new token); of two kinds they
+ * are two (the shared token's clients are told apart by session, a named token's are one caller,
+ * an admin sees all). Until 2026-12-07 `createHttpApp({ token, tokens: [{ name: 'default', ... }] })`
+ * was taken, and each of the two could post into the other's sessions, given an id: cancel its
+ * calls, early ones too, read its stream. The environment's names are each given once.
+ */
+function oneKindEach(tokens: readonly NamedToken[], which: (at: number) => string): void {
+  const kind = (t: NamedToken) => (t.shared === true ? 'shared' : t.admin === true ? 'admin' : 'named');
+  for (const [at, t] of tokens.entries()) {
+    const first = tokens.findIndex((other) => other.name === t.name);
+    const other = tokens[first] as NamedToken;
+    if (kind(other) !== kind(t)) {
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected each name to be given to tokens of one kind, got ${shownName(t.name)} for ${which(first)} (${kind(other)}) and ${which(at)} (${kind(t)}): a session opened with one would take the other's requests; give them different names`,
+      );
+    }
+  }
 }
 
 /** A token as an error may show it: its length, and whether it holds whitespace or other than printable ASCII. */

@@ -72,7 +72,8 @@ export interface HttpAppOptions {
   /**
    * When set, every request needs `Authorization: Bearer <token>`. Each token, here and in `tokens`,
    * is 8 or more printable ASCII characters without whitespace, and no two are the same, as the
-   * environment's (`tokensFromCode`; `INVALID_REQUEST` otherwise). @default undefined (no token)
+   * environment's; a name is given to tokens of one kind only (`token` is named `default`)
+   * (`tokensFromCode`; `INVALID_REQUEST` otherwise). @default undefined (no token)
    */
   readonly token?: string;
   /** Named tokens (with `token`, any of them is accepted); see `http-auth.ts`. @default [] */

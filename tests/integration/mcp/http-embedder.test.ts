@@ -295,6 +295,30 @@ it('holds the tokens given in code to the environment’s rule, naming each by i
   expect(refusal({ tokens: 'Zq9-not-a-list' })?.message).toMatch(
     /`tokens` to be an array of \{ name, token \}, got string/,
   );
+  // One name for tokens of two kinds would be two callers in one 2025-era session (the session
+  // takes its opener's token name): until 2026-12-07 each could cancel the other's calls there.
+  const shared = refusal({ token: 'shared-token-1', tokens: [{ name: 'default', token: 'named-token-1' }] });
+  expect(shared?.code).toBe('INVALID_REQUEST');
+  expect(shared?.message).toBe(
+    'Expected each name to be given to tokens of one kind, got name "default" for `token` (shared) and `tokens[0]` (named): a session opened with one would take the other\'s requests; give them different names',
+  );
+  const admin = refusal({
+    tokens: [
+      { name: 'bob', token: 'bob-token-22' },
+      { name: 'ops', token: 'ops-admin-token', admin: true },
+      { name: 'ops', token: 'ops-client-token' },
+    ],
+  });
+  expect(admin?.message).toMatch(/got name "ops" for `tokens\[1\]` \(admin\) and `tokens\[2\]` \(named\)/);
+  // One client's old and new token: one name, one kind.
+  const rotated = createHttpApp({
+    mcp,
+    tokens: [
+      { name: 'ops', token: 'ops-old-token' },
+      { name: 'ops', token: 'ops-new-token' },
+    ],
+  });
+  await rotated.close();
 });
 
 it('ends the embedder’s call whose client went away, in both eras, once `disconnectGraceMs` passes on a 2025-era session, with troupe’s tools or none', async () => {
