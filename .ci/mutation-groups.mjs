@@ -187,6 +187,12 @@ export const GROUPS = {
     mutate: ['src/ports/task-bounds.ts', 'src/ports/task-cursor.ts', 'src/mcp/tasks/memory-task-store.ts'],
     tests: ['tests/unit/mcp/tasks-store.test.ts'],
   },
+  // The MCP front's owners index: which entry makes room (the owner holding the most), and the
+  // drop at a session's end, called directly.
+  owners: {
+    mutate: ['src/mcp/session-owners.ts'],
+    tests: ['tests/unit/mcp/session-owners.test.ts'],
+  },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
   'memory-ports': {

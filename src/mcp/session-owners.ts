@@ -94,6 +94,11 @@ export class SessionOwners {
     return this.#owners.size;
   }
 
+  /** How many owners hold entries. */
+  get holders(): number {
+    return this.#held.size;
+  }
+
   /**
    * The oldest entry of the owner holding the most goes: the new entry's own owner's when it is
    * among them, else that of the one that came to hold that many first.
@@ -108,6 +113,7 @@ export class SessionOwners {
   #recount(owner: string, from: number, to: number): void {
     const left = this.#atCount[from];
     left?.delete(owner);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: memory only; the owners at 0 are never read (room is made only with entries held, so the most is 1 or more).
     if (to > 0) {
       let at = this.#atCount[to];
       if (at === undefined) {
@@ -116,7 +122,9 @@ export class SessionOwners {
       }
       at.add(owner);
     }
+    // Stryker disable next-line EqualityOperator: at `to === most` the most stays what it is either way.
     if (to > this.#most) this.#most = to;
-    else if (from === this.#most && left?.size === 0) this.#most = to;
+    // One fewer from the most: it was held there (the most is 1 or more), so `left` is that set.
+    else if (from === this.#most && (left as Set<string>).size === 0) this.#most = to;
   }
 }

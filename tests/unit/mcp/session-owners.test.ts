@@ -46,6 +46,58 @@ describe('SessionOwners', () => {
     ]);
   });
 
+  it('after an entry ends, still makes room from the owner holding the most', () => {
+    const owners = new SessionOwners(3);
+    owners.record('b1', 'token:bob');
+    owners.record('b2', 'token:bob');
+    owners.record('a1', 'token:alice');
+    // Alice's session ends while Bob holds more: the most is still Bob's two.
+    owners.forget('a1');
+    owners.record('c1', 'token:carol');
+    owners.record('d1', 'token:dave');
+    expect(['b1', 'b2', 'c1', 'd1'].map((id) => owners.ownerOf(id))).toEqual([
+      undefined,
+      'token:bob',
+      'token:carol',
+      'token:dave',
+    ]);
+  });
+
+  it('after one of two owners holding the most lets an entry go, the other holds the most', () => {
+    const owners = new SessionOwners(5);
+    for (const id of ['b1', 'b2']) owners.record(id, 'token:bob');
+    for (const id of ['c1', 'c2']) owners.record(id, 'token:carol');
+    owners.forget('b1');
+    owners.record('d1', 'token:dave');
+    owners.record('e1', 'token:erin');
+    owners.record('f1', 'token:frank');
+    expect(['c1', 'c2', 'b2', 'd1', 'e1', 'f1'].map((id) => owners.ownerOf(id))).toEqual([
+      undefined,
+      'token:carol',
+      'token:bob',
+      'token:dave',
+      'token:erin',
+      'token:frank',
+    ]);
+  });
+
+  it('among owners holding as many, the one that came to hold that many first gives way', () => {
+    const owners = new SessionOwners(3);
+    owners.record('a1', 'token:alice');
+    owners.record('a2', 'token:alice');
+    owners.record('b1', 'token:bob');
+    // Alice holds the most and gives a1: she now holds one, as Bob has since before.
+    owners.record('c1', 'token:carol');
+    expect(owners.ownerOf('a1')).toBeUndefined();
+    owners.record('d1', 'token:dave');
+    expect(['b1', 'a2', 'c1', 'd1'].map((id) => owners.ownerOf(id))).toEqual([
+      undefined,
+      'token:alice',
+      'token:carol',
+      'token:dave',
+    ]);
+  });
+
   it('drops an entry once its session’s result settles, and keeps one id once', async () => {
     const owners = new SessionOwners(10);
     let end: () => void = () => {};
@@ -62,9 +114,12 @@ describe('SessionOwners', () => {
     expect(owners.size).toBe(1);
     expect(owners.ownerOf('done')).toBeUndefined();
     expect(owners.ownerOf('failed')).toBeUndefined();
+    expect(owners.holders).toBe(1);
     owners.forget('again');
     owners.forget('never');
     expect(owners.size).toBe(0);
+    // No owner is kept once it holds nothing.
+    expect(owners.holders).toBe(0);
   });
 
   it('takes only a positive integer as its bound', () => {
@@ -96,5 +151,6 @@ describe('SessionOwners', () => {
     expect(sessionOwnersOf(runtime)).toBe(owners);
     expect(sessionOwnersOf({ session: () => undefined })).not.toBe(owners);
     expect(owners.ownerOf('elsewhere')).toBe('token:b');
+    expect(owners.ownerOf('nowhere')).toBeUndefined();
   });
 });
