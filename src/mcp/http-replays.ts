@@ -44,13 +44,17 @@ export interface GetTarget extends StandingHolder {
 /**
  * A 2025-era session's `GET`: its standalone stream (no `Last-Event-ID`, or one of that stream's),
  * which takes over the one open before it (`http-standing.ts`); else a replay of another stream,
- * built only for a client still there. An id of no stream of the session is left to the SDK.
+ * built only for a client still there, whose response closing before its end is told to
+ * `closedEarly` with that stream's id, as a POST's is (until 2026-12-07 a resumed stream that closed
+ * again was not watched: its calls ran to their end or deadline for nobody). An id of no stream of
+ * the session is left to the SDK.
  */
 export async function answerGet(
   session: GetTarget,
   lastEventId: string | undefined,
   res: ServerResponse,
   handle: () => Promise<unknown>,
+  closedEarly: (streamId: string) => void,
 ): Promise<void> {
   const stream =
     lastEventId === undefined ? undefined : await session.events.getStreamIdForEventId?.(lastEventId);
@@ -62,7 +66,12 @@ export async function answerGet(
     await handle();
     return;
   }
-  if (stream === undefined || (await stillThere(res))) await handle();
+  if (stream === undefined) return void (await handle());
+  if (!(await stillThere(res))) return;
+  res.once('close', () => {
+    if (!res.writableFinished) closedEarly(stream);
+  });
+  await handle();
 }
 
 /**

@@ -189,7 +189,11 @@ export class LegacySessions {
         });
       }
       const handle = () => session.transport.handleRequest(req, res, body);
-      if (req.method === 'GET') return answerGet(session, header(req, 'last-event-id'), res, handle);
+      if (req.method === 'GET')
+        return answerGet(session, header(req, 'last-event-id'), res, handle, (stream) =>
+          // The calls whose answers are still to go on that stream (none once it was answered).
+          this.#disconnected.closed(sid, requestsOfStream(session.transport, stream)),
+        );
       return handle();
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
