@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/client';
 import {
+  CancelTaskResultV1Schema,
   CreateTaskResultV1Schema,
   GetTaskResultV1Schema,
   ListTasksResultV1Schema,
@@ -269,6 +270,7 @@ function tasks(client: Client) {
     get: (taskId: string) => ask('tasks/get', { taskId }, GetTaskResultV1Schema),
     result: (taskId: string) => ask('tasks/result', { taskId }, TaskResultV1Schema),
     list: () => ask('tasks/list', {}, ListTasksResultV1Schema),
+    cancel: (taskId: string) => ask('tasks/cancel', { taskId }, CancelTaskResultV1Schema),
   };
 }
 
@@ -288,6 +290,7 @@ describe('a long call run as a task', () => {
     await expect(tasks(bob).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
     await expect(tasks(bob).result(task.taskId)).rejects.toMatchObject({ code: -32602 });
     expect((await tasks(bob).list()).tasks.map((t) => t.taskId)).not.toContain(task.taskId);
+    await expect(tasks(bob).cancel(task.taskId)).rejects.toMatchObject({ code: -32602 });
 
     const result = await tasks(again).result(task.taskId);
     expect(structured(result)).toMatchObject({ ok: true, content: ANSWER, session: { state: 'done' } });

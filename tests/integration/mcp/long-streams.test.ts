@@ -5,7 +5,8 @@
  * chunk, a reset). Progress while it streams, a client that goes away mid-answer, a cancellation,
  * and the errors a broken stream ends in (docs/mcp.md, "Progress, cancellation, errors").
  */
-import type { Client } from '@modelcontextprotocol/client';
+import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { CreateTaskResultV1Schema, GetTaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import {
@@ -308,5 +309,36 @@ describe('a stream that breaks mid-answer', () => {
     expect(body.partial_answer).toBeUndefined();
     const request = await server.waitForRequest(tagged('stall-whole'));
     expect((request.body as { stream?: boolean }).stream).not.toBe(true);
+  });
+});
+
+describe('a long task of an MCP session without a named token', () => {
+  it('is cancelled when its session ends (DELETE), its provider request closed, and no other session reads it', async () => {
+    const { client } = await watchedClient('legacy');
+    const { task } = await client.request(
+      {
+        method: 'tools/call',
+        params: { ...chat('fault:ok:chunk-ms=50:tag=session-task'), task: {} },
+      } as Parameters<Client['request']>[0],
+      CreateTaskResultV1Schema,
+    );
+    const request = await server.waitForRequest(tagged('session-task'));
+    await sleep(300);
+    const endedAt = Date.now();
+    await (client.transport as StreamableHTTPClientTransport).terminateSession();
+    const closedAt = await server.waitForClose(request);
+    expect(request.completed).toBe(false);
+    expect(closedAt - endedAt).toBeLessThan(1000);
+    await expect.poll(async () => (await h.mcp.tasks.get(task.taskId))?.status).toBe('cancelled');
+    expect((await h.mcp.tasks.get(task.taskId))?.statusMessage).toBe(
+      'cancelled by the end of its MCP session',
+    );
+    const other = await h.client('legacy');
+    await expect(
+      other.request(
+        { method: 'tasks/get', params: { taskId: task.taskId } } as Parameters<Client['request']>[0],
+        GetTaskResultV1Schema,
+      ),
+    ).rejects.toMatchObject({ code: -32602 });
   });
 });
