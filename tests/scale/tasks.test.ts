@@ -6,12 +6,6 @@
  * named token; a second client with another token sees nothing of the first one's tasks.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import {
-  CancelTaskResultV1Schema,
-  CreateTaskResultV1Schema,
-  GetTaskResultV1Schema,
-  TaskResultV1Schema,
-} from '@modelcontextprotocol/ext-tasks/core/v1';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { catalogFromRegistry } from '../../src/mcp/catalog.js';
@@ -28,6 +22,7 @@ import { redisBackend } from '../../src/scale/redis-backend.js';
 import { RedisTaskStore } from '../../src/scale/redis-task-store.js';
 import { withAbortLog } from '../support/abort-log.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { v1 } from '../support/tasks-v1.js';
 
 const TOKENS = [
   { name: 'alice', token: 'alice-token-0123456789' },
@@ -109,24 +104,6 @@ async function instance(prefix: string, work = true): Promise<Instance> {
   };
   instances.push(created);
   return created;
-}
-
-/** 2025-11-25 task requests through the SDK client. */
-function v1(client: Client) {
-  const ask = <S extends Parameters<Client['request']>[1]>(
-    method: string,
-    params: Record<string, unknown>,
-    schema: S,
-  ) => client.request({ method, params } as Parameters<Client['request']>[0], schema);
-  return {
-    create: (args: Record<string, unknown>, task: { ttl?: number } = {}) =>
-      ask('tools/call', { name: 'chat', arguments: args, task }, CreateTaskResultV1Schema),
-    consensus: (args: Record<string, unknown>) =>
-      ask('tools/call', { name: 'consensus', arguments: args, task: {} }, CreateTaskResultV1Schema),
-    get: (taskId: string) => ask('tasks/get', { taskId }, GetTaskResultV1Schema),
-    result: (taskId: string) => ask('tasks/result', { taskId }, TaskResultV1Schema),
-    cancel: (taskId: string) => ask('tasks/cancel', { taskId }, CancelTaskResultV1Schema),
-  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary tool JSON

@@ -6,36 +6,22 @@
  * the local OpenAI-compatible server streaming slowly (docs/mcp.md, "Resumable streams", "Tasks").
  */
 import { spawn } from 'node:child_process';
-import type { Client } from '@modelcontextprotocol/client';
-import {
-  CancelTaskResultV1Schema,
-  CreateTaskResultV1Schema,
-  GetTaskResultV1Schema,
-  ListTasksResultV1Schema,
-  TaskResultV1Schema,
-} from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
-import {
-  createOpenAIServer,
-  type OpenAIServer,
-  type RecordedRequest,
-} from '../../../src/testing/openai-server.js';
-import { type Harness, startHarness, structured } from './harness.js';
+import type { OpenAIServer } from '../../../src/testing/openai-server.js';
+import { v1 } from '../../support/tasks-v1.js';
+import { type Harness, structured } from './harness.js';
+import { ANSWER, type LocalStreams, readUntil, startLocalStreams, tagged } from './local-streams.js';
 import { HEADERS, initializeRequest } from './raw-legacy.js';
 
-const ANSWER = Array.from({ length: 100 }, (_, i) => String(i).padStart(3, '0')).join(' ') + ' ';
 const GRACE_MS = 2500;
 const ALICE = 'tok-alice-0123456789';
 const BOB = 'tok-bob-0123456789';
 
+let local: LocalStreams;
 let server: OpenAIServer;
 let h: Harness;
 beforeAll(async () => {
-  server = createOpenAIServer({ respond: () => ({ content: ANSWER }) });
-  const baseURL = await server.start();
-  h = await startHarness({
-    providers: [createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey: 'test-key' })],
+  local = await startLocalStreams({
     runtime: { defaults: { maxAttempts: 1 } },
     http: {
       disconnectGraceMs: GRACE_MS,
@@ -47,14 +33,11 @@ beforeAll(async () => {
     // A heartbeat every 300 ms: a client away for 1.2 s misses several progress events.
     context: { tasks: { pollIntervalMs: 100 }, progressIntervalMs: 300 },
   });
+  ({ server, h } = local);
 });
-afterAll(async () => {
-  await h.close();
-  await server.close();
-});
+afterAll(() => local.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const tagged = (tag: string) => (r: RecordedRequest) => JSON.stringify(r.body).includes(`tag=${tag}`);
 
 function send(token: string, sid: string | undefined, body: unknown, signal?: AbortSignal) {
   return fetch(h.url, {
@@ -130,14 +113,12 @@ describe('a long stream resumed with Last-Event-ID', () => {
     const sid = await open(ALICE);
     const cut = new AbortController();
     const response = await send(ALICE, sid, call(7, 'resume', 40), cut.signal);
-    const reader = response.body!.getReader();
-    let wire = '';
-    const progressed = () => events(wire).filter((e) => e.data?.method === 'notifications/progress');
-    while (progressed().length < 1 || !wire.endsWith('\n\n'))
-      wire += new TextDecoder().decode((await reader.read()).value);
+    const progressed = (wire: string) =>
+      events(wire).filter((e) => e.data?.method === 'notifications/progress');
+    const wire = await readUntil(response, (w) => progressed(w).length > 0 && w.endsWith('\n\n'));
     cut.abort();
     const cutAt = Date.now();
-    const first = progressed()[0] as SseEvent;
+    const first = progressed(wire)[0] as SseEvent;
     expect(first.id).toBeDefined();
 
     // Nobody else resumes it: bob's session, and alice's other session, know no such event.
@@ -176,9 +157,7 @@ describe('a resumed stream the client closes again', () => {
     const sid = await open(ALICE);
     const cut = new AbortController();
     const response = await send(ALICE, sid, call(8, 'again', 60), cut.signal);
-    const reader = response.body!.getReader();
-    let wire = '';
-    while (!/^id: ?\S+$/m.test(wire)) wire += new TextDecoder().decode((await reader.read()).value);
+    const wire = await readUntil(response, (w) => /^id: ?\S+$/m.test(w));
     cut.abort();
     const lastEventId = (/^id: ?(\S+)$/m.exec(wire) as RegExpExecArray)[1] as string;
     await sleep(200); // the network blinks
@@ -249,56 +228,35 @@ describe('a client process killed mid-stream', () => {
   });
 });
 
-/** 2025-11-25 task requests through the SDK client. */
-function tasks(client: Client) {
-  const ask = <S extends Parameters<Client['request']>[1]>(
-    method: string,
-    params: Record<string, unknown>,
-    schema: S,
-  ) => client.request({ method, params } as Parameters<Client['request']>[0], schema);
-  return {
-    create: (tag: string) =>
-      ask(
-        'tools/call',
-        {
-          name: 'chat',
-          arguments: { prompt: 'a task', provider: 'local', model: `fault:ok:chunk-ms=20:tag=${tag}` },
-          task: {},
-        },
-        CreateTaskResultV1Schema,
-      ),
-    get: (taskId: string) => ask('tasks/get', { taskId }, GetTaskResultV1Schema),
-    result: (taskId: string) => ask('tasks/result', { taskId }, TaskResultV1Schema),
-    list: () => ask('tasks/list', {}, ListTasksResultV1Schema),
-    cancel: (taskId: string) => ask('tasks/cancel', { taskId }, CancelTaskResultV1Schema),
-  };
-}
-
 describe('a long call run as a task', () => {
   it('is read from a new HTTP session of the same token, while it streams and once done; never by another token', async () => {
     const first = await h.client('legacy', { authorization: `Bearer ${ALICE}` });
-    const { task } = await tasks(first).create('task');
+    const { task } = await v1(first).create({
+      prompt: 'a task',
+      provider: 'local',
+      model: 'fault:ok:chunk-ms=20:tag=task',
+    });
     await server.waitForRequest(tagged('task'));
     await first.close(); // the client goes away; its named token's task does not
     await sleep(300);
 
     const again = await h.client('legacy', { authorization: `Bearer ${ALICE}` });
     const bob = await h.client('legacy', { authorization: `Bearer ${BOB}` });
-    const working = await tasks(again).get(task.taskId);
+    const working = await v1(again).get(task.taskId);
     expect(working.status).toBe('working');
     expect(working.statusMessage).toMatch(/running, \d+ chars so far/);
-    await expect(tasks(bob).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
-    await expect(tasks(bob).result(task.taskId)).rejects.toMatchObject({ code: -32602 });
-    expect((await tasks(bob).list()).tasks.map((t) => t.taskId)).not.toContain(task.taskId);
-    await expect(tasks(bob).cancel(task.taskId)).rejects.toMatchObject({ code: -32602 });
+    await expect(v1(bob).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
+    await expect(v1(bob).result(task.taskId)).rejects.toMatchObject({ code: -32602 });
+    expect((await v1(bob).list()).tasks.map((t) => t.taskId)).not.toContain(task.taskId);
+    await expect(v1(bob).cancel(task.taskId)).rejects.toMatchObject({ code: -32602 });
 
-    const result = await tasks(again).result(task.taskId);
+    const result = await v1(again).result(task.taskId);
     expect(structured(result)).toMatchObject({ ok: true, content: ANSWER, session: { state: 'done' } });
     expect(
       (result._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/related-task'],
     ).toMatchObject({ taskId: task.taskId });
-    expect((await tasks(again).get(task.taskId)).status).toBe('completed');
-    await expect(tasks(bob).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
+    expect((await v1(again).get(task.taskId)).status).toBe('completed');
+    await expect(v1(bob).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
     expect(server.requests.filter(tagged('task'))).toHaveLength(1);
   });
 });

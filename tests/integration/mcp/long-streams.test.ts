@@ -6,41 +6,30 @@
  * and the errors a broken stream ends in (docs/mcp.md, "Progress, cancellation, errors").
  */
 import type { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { CreateTaskResultV1Schema, GetTaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
-import {
-  createOpenAIServer,
-  type OpenAIServer,
-  type RecordedRequest,
-} from '../../../src/testing/openai-server.js';
-import { type Harness, startHarness, structured, text } from './harness.js';
+import type { OpenAIServer } from '../../../src/testing/openai-server.js';
+import { v1 } from '../../support/tasks-v1.js';
+import { type Harness, structured, text } from './harness.js';
+import { ANSWER, type LocalStreams, readUntil, startLocalStreams, tagged } from './local-streams.js';
 import { openSession, post } from './raw-legacy.js';
 
-/** 100 pieces of 4 characters: the local server streams 4 characters a chunk. */
-const ANSWER = Array.from({ length: 100 }, (_, i) => String(i).padStart(3, '0')).join(' ') + ' ';
 const IDLE_MS = 600;
 
+let local: LocalStreams;
 let server: OpenAIServer;
 let h: Harness;
 beforeAll(async () => {
-  server = createOpenAIServer({ respond: () => ({ content: ANSWER }) });
-  const baseURL = await server.start();
-  h = await startHarness({
-    providers: [createOpenAICompatibleProvider({ name: 'local', baseURL, apiKey: 'test-key' })],
+  local = await startLocalStreams({
     runtime: { defaults: { idleTimeoutMs: IDLE_MS } },
     http: { disconnectGraceMs: 0 },
     // A heartbeat a second, so one sent after the result would come while the test waits.
     context: { progressIntervalMs: 1000 },
   });
+  ({ server, h } = local);
 });
-afterAll(async () => {
-  await h.close();
-  await server.close();
-});
+afterAll(() => local.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const tagged = (tag: string) => (r: RecordedRequest) => JSON.stringify(r.body).includes(`tag=${tag}`);
 const chat = (model: string, prompt = 'stream it') => ({
   name: 'chat',
   arguments: { prompt, provider: 'local', model },
@@ -160,9 +149,7 @@ describe('a 2025-era POST stream the client closes mid-answer', () => {
       },
       cut.signal,
     );
-    const reader = response.body!.getReader();
-    let wire = '';
-    while (!wire.includes('chars so far')) wire += new TextDecoder().decode((await reader.read()).value);
+    await readUntil(response, (wire) => wire.includes('chars so far'));
     const request = await server.waitForRequest(tagged('cut'));
     const cutAt = Date.now();
     cut.abort();
@@ -315,13 +302,7 @@ describe('a stream that breaks mid-answer', () => {
 describe('a long task of an MCP session without a named token', () => {
   it('is cancelled when its session ends (DELETE), its provider request closed, and no other session reads it', async () => {
     const { client } = await watchedClient('legacy');
-    const { task } = await client.request(
-      {
-        method: 'tools/call',
-        params: { ...chat('fault:ok:chunk-ms=50:tag=session-task'), task: {} },
-      } as Parameters<Client['request']>[0],
-      CreateTaskResultV1Schema,
-    );
+    const { task } = await v1(client).create(chat('fault:ok:chunk-ms=50:tag=session-task').arguments);
     const request = await server.waitForRequest(tagged('session-task'));
     await sleep(300);
     const endedAt = Date.now();
@@ -334,11 +315,6 @@ describe('a long task of an MCP session without a named token', () => {
       'cancelled by the end of its MCP session',
     );
     const other = await h.client('legacy');
-    await expect(
-      other.request(
-        { method: 'tasks/get', params: { taskId: task.taskId } } as Parameters<Client['request']>[0],
-        GetTaskResultV1Schema,
-      ),
-    ).rejects.toMatchObject({ code: -32602 });
+    await expect(v1(other).get(task.taskId)).rejects.toMatchObject({ code: -32602 });
   });
 });

@@ -12,19 +12,14 @@ import {
   resultFromTaskOutcome,
   toolDeclarationFromMcpTool,
 } from '@modelcontextprotocol/ext-tasks/client';
-import {
-  CancelTaskResultV1Schema,
-  CreateTaskResultV1Schema,
-  GetTaskResultV1Schema,
-  ListTasksResultV1Schema,
-  TaskResultV1Schema,
-} from '@modelcontextprotocol/ext-tasks/core/v1';
+import { CreateTaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { CreateTaskResultV2Schema, GetTaskResultV2Schema } from '@modelcontextprotocol/ext-tasks/core/v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryTaskStore } from '../../../src/mcp/tasks/memory-task-store.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { withAbortLog } from '../../support/abort-log.js';
+import { v1 } from '../../support/tasks-v1.js';
 import { type Harness, type HarnessOptions, startHarness } from './harness.js';
 
 const harnesses: Harness[] = [];
@@ -36,23 +31,6 @@ async function start(options: HarnessOptions = {}): Promise<Harness> {
   const h = await startHarness(options);
   harnesses.push(h);
   return h;
-}
-
-type Args = Record<string, unknown>;
-
-/** 2025-11-25 task requests through the SDK client (task methods are outside its typed surface). */
-function v1(client: Client) {
-  const ask = <S extends Parameters<Client['request']>[1]>(method: string, params: Args, schema: S) =>
-    client.request({ method, params } as Parameters<Client['request']>[0], schema);
-  return {
-    create: (args: Args, task: { ttl?: number } = {}) =>
-      ask('tools/call', { name: 'chat', arguments: args, task }, CreateTaskResultV1Schema),
-    get: (taskId: string) => ask('tasks/get', { taskId }, GetTaskResultV1Schema),
-    result: (taskId: string) => ask('tasks/result', { taskId }, TaskResultV1Schema),
-    list: (cursor?: string) =>
-      ask('tasks/list', cursor === undefined ? {} : { cursor }, ListTasksResultV1Schema),
-    cancel: (taskId: string) => ask('tasks/cancel', { taskId }, CancelTaskResultV1Schema),
-  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary tool JSON
