@@ -6,6 +6,9 @@
  * the local OpenAI-compatible server streaming slowly (docs/mcp.md, "Resumable streams", "Tasks").
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenAIServer } from '../../../src/testing/openai-server.js';
 import { v1 } from '../../support/tasks-v1.js';
@@ -149,6 +152,87 @@ describe('a long stream resumed with Last-Event-ID', () => {
     const request = await server.waitForRequest(tagged('resume'));
     await server.waitForClose(request);
     expect(request.completed).toBe(true);
+  });
+});
+
+/** A TCP proxy in front of the harness whose connections `blink()` cuts, as a network that drops them. */
+async function blinkingProxy() {
+  const sockets = new Set<Socket>();
+  let resumes = 0;
+  const proxy = createServer((client) => {
+    const upstream = connect(Number(h.url.port), '127.0.0.1');
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', end).on('close', end);
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (/^last-event-id:/im.test(chunk.toString('latin1'))) resumes += 1;
+    });
+    client.pipe(upstream).pipe(client);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  const url = new URL(h.url);
+  url.port = String((proxy.address() as AddressInfo).port);
+  return {
+    url,
+    blink: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    /** Requests that came with `Last-Event-ID`. */
+    resumes: () => resumes,
+    close: () => {
+      const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      return closed;
+    },
+  };
+}
+
+describe('a long stream whose connection drops under the SDK’s client', () => {
+  it('is resumed by the client itself: the one answer, progress still counting up, one provider request', async () => {
+    const proxy = await blinkingProxy();
+    const client = new Client({ name: 'blinking', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(proxy.url, {
+        requestInit: { headers: { authorization: `Bearer ${ALICE}` } },
+      }),
+    );
+    try {
+      const seen: number[] = [];
+      let blinked = false;
+      const result = await client.callTool(
+        {
+          name: 'chat',
+          arguments: { prompt: 'blink', provider: 'local', model: 'fault:ok:chunk-ms=40:tag=blink' },
+        },
+        {
+          onprogress: (p) => {
+            seen.push(p.progress);
+            if (!blinked && /[1-9]\d* chars so far/.test(p.message ?? '')) {
+              blinked = true;
+              proxy.blink();
+            }
+          },
+        },
+      );
+      expect(blinked).toBe(true);
+      expect(proxy.resumes()).toBeGreaterThanOrEqual(1);
+      expect(structured(result)).toMatchObject({ ok: true, content: ANSWER, session: { state: 'done' } });
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1] as number);
+      const requests = server.requests.filter(tagged('blink'));
+      expect(requests).toHaveLength(1);
+      expect(requests[0]?.completed).toBe(true);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
   });
 });
 
