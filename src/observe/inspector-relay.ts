@@ -7,7 +7,8 @@
  * included, the last 200 messages replayed at once (measured against 0.7.2). This relay listens on
  * loopback only and refuses a WebSocket whose `Origin` is not its own page's, or whose `Host` is not
  * a loopback name (DNS rebinding). A client that sends no `Origin` (troupe, any local program) is
- * taken: it runs on this machine already.
+ * taken: it runs on this machine already. Bounded as `/events` is: `maxClients` WebSockets at once,
+ * and a client that stops reading is dropped once its backlog passes `maxClientBacklogBytes`.
  *
  * `ws` comes with `@statelyai/inspect` (an optional peer dependency), loaded only here.
  */
@@ -26,6 +27,13 @@ export interface InspectorRelayOptions {
   readonly maxBufferedBytes?: number;
   /** Largest message taken, in bytes; a larger one closes its socket (1009). @default 8388608 (8 MiB) */
   readonly maxMessageBytes?: number;
+  /** WebSockets open at once (pages and senders alike); one more is refused with 503. @default 16 */
+  readonly maxClients?: number;
+  /**
+   * Bytes a client may have waiting unsent (a page or program that stopped reading) when a message
+   * is to be relayed to it; past it the client is dropped. @default maxBufferedBytes + maxMessageBytes
+   */
+  readonly maxClientBacklogBytes?: number;
   /** The inspector page the bridge embeds. @default 'https://stately.ai/inspect' */
   readonly inspectorUrl?: string;
 }
@@ -35,6 +43,8 @@ export interface InspectorRelay {
   readonly url: string;
   /** The page to open in a browser: it embeds Stately's inspector and feeds it. */
   readonly page: string;
+  /** WebSockets open now. */
+  readonly clients: number;
   close(): Promise<void>;
 }
 
@@ -48,6 +58,10 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   const keep = options.maxBufferedMessages ?? 200;
   // Each message is a session's snapshot, prompts included: 200 of them were held whatever their size.
   const keepBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024;
+  const maxClients = options.maxClients ?? 16;
+  // A client that reads nothing had every message queued for it, without end (until 2026-12-07).
+  const maxBacklog = options.maxClientBacklogBytes ?? keepBytes + maxMessageBytes;
   let ws: typeof import('ws');
   try {
     ws = await import('ws');
@@ -67,9 +81,17 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   });
   const wss = new ws.WebSocketServer({
     server: http,
-    maxPayload: options.maxMessageBytes ?? 8 * 1024 * 1024,
-    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) =>
-      hostAllowed(req, port) && (origin === undefined || originAllowed(origin, port)),
+    maxPayload: maxMessageBytes,
+    // Answered at once, so the count cannot be passed by upgrades that arrive together.
+    verifyClient: (
+      { origin, req }: { origin: string | undefined; req: IncomingMessage },
+      done: (verified: boolean, code?: number, message?: string) => void,
+    ) => {
+      if (!hostAllowed(req, port) || (origin !== undefined && !originAllowed(origin, port))) done(false, 401);
+      else if (wss.clients.size >= maxClients)
+        done(false, 503, `Expected at most ${maxClients} WebSockets open at once, got one more`);
+      else done(true);
+    },
   });
   // The WebSocketServer re-emits the http server's 'error' (a busy port): unheard, that emit threw
   // a stack trace before the listen below could refuse with it.
@@ -88,8 +110,11 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
       while (buffer.length > keep || (bufferedBytes > keepBytes && buffer.length > 0)) {
         bufferedBytes -= Buffer.byteLength(buffer.shift() as string);
       }
-      for (const client of wss.clients)
-        if (client !== socket && client.readyState === ws.WebSocket.OPEN) client.send(message);
+      for (const client of wss.clients) {
+        if (client === socket || client.readyState !== ws.WebSocket.OPEN) continue;
+        if (client.bufferedAmount > maxBacklog) client.terminate();
+        else client.send(message);
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +129,9 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   return {
     url: `ws://${shown}:${port}/`,
     page: `http://${shown}:${port}/`,
+    get clients() {
+      return wss.clients.size;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

@@ -133,4 +133,42 @@ describe('troupe inspector relay', () => {
     sender.socket.send('x'.repeat(5000));
     expect(await closed).toBe(1009);
   });
+
+  it('takes at most maxClients WebSockets at once: one more gets 503; a closed one makes room', async () => {
+    const r = await startInspectorRelay({ port: 0, maxClients: 2 });
+    cleanup.push(() => r.close());
+    const port = new URL(r.url).port;
+    const first = await connect(r.url);
+    const second = await connect(r.url, { Origin: `http://127.0.0.1:${port}` });
+    expect([first.ok, second.ok]).toEqual([true, true]);
+    expect(await connect(r.url)).toEqual({ ok: false, status: 503 });
+    expect(r.clients).toBe(2);
+    if (!first.ok) throw new Error('unreachable');
+    first.socket.close();
+    await until(() => r.clients === 1, 'the closed socket to go');
+    expect((await connect(r.url)).ok).toBe(true);
+  });
+
+  it('drops a page that stops reading once its backlog passes maxClientBacklogBytes; a reading one keeps getting messages', async () => {
+    const mib = 1024 * 1024;
+    const r = await startInspectorRelay({
+      port: 0,
+      maxBufferedMessages: 1,
+      maxMessageBytes: 2 * mib,
+      maxClientBacklogBytes: 4 * mib,
+    });
+    cleanup.push(() => r.close());
+    const port = new URL(r.url).port;
+    const stalled = await connect(r.url, { Origin: `http://127.0.0.1:${port}` });
+    const reading = await connect(r.url, { Origin: `http://localhost:${port}` });
+    const sender = await connect(r.url);
+    if (!stalled.ok || !reading.ok || !sender.ok) throw new Error('a client was refused');
+    stalled.socket.pause(); // reads nothing more: the kernel's buffers fill, then the relay's
+    // 32 MiB in all (about 8 filled the kernel's buffers here): before the bound, all that the
+    // kernel did not hold waited in the relay for the stalled page, however much came.
+    for (let i = 0; i < 32; i++) sender.socket.send(String(i % 10).repeat(mib));
+    await until(() => r.clients === 2, 'the stalled page to be dropped');
+    await until(() => reading.received.length === 32, 'every message on the reading page');
+    expect(reading.received.every((m) => m.length === mib)).toBe(true);
+  });
 });
