@@ -1,8 +1,10 @@
 /**
  * `/metrics` and `/events` on the real HTTP app: Prometheus names and values after real sessions,
  * a registry per server, and an event stream that batches, counts deltas instead of sending them,
- * caps a batch, and unsubscribes when the client goes away.
+ * caps a batch, unsubscribes when the client goes away, and drops a client that stops reading.
  */
+import type { ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAdminRequest } from '../../src/mcp/caller.js';
 import { createMcpContext } from '../../src/mcp/context.js';
@@ -29,7 +31,7 @@ async function start(events: EventStreamOptions = { intervalMs: 100, maxBatch: 2
   });
   const base = (await app.listen()).url.replace(/\/mcp$/, '');
   open.push({ app, observe, runtime });
-  return { runtime, observe, base };
+  return { runtime, observe, base, app };
 }
 
 afterEach(async () => {
@@ -284,6 +286,38 @@ describe('/events', () => {
     } finally {
       for (const abort of aborts) abort.abort();
     }
+  });
+
+  it('drops a client that stops reading once more than maxBufferedBytes wait unsent for it, over a real socket', async () => {
+    const maxBufferedBytes = 64 * 1024;
+    const { runtime, observe, base, app } = await start({ intervalMs: 1, maxBufferedBytes });
+    // 20 live sessions with the longest labels: snapshots of about 10 KB, 1 ms apart.
+    const held = Array.from({ length: 20 }, (_, i) =>
+      runtime.submit(ask('h', { simulate: 'hang' }), { label: String(i).padEnd(256, '·') }),
+    );
+    let stream: ServerResponse | undefined;
+    app.server.on('request', (req, res) => {
+      if (req.url === '/events') stream = res;
+    });
+    const { port } = new URL(base);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause(); // takes nothing: the kernel's buffers fill, then the server's
+    socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    let most = 0;
+    const deadline = Date.now() + 20_000;
+    while ((stream === undefined || observe.eventClients > 0) && Date.now() < deadline) {
+      most = Math.max(most, stream?.writableLength ?? 0);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(observe.eventClients).toBe(0);
+    expect(stream?.destroyed).toBe(true);
+    // What waited for it: the bound, and what one interval wrote past it (a batch and a snapshot).
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThan(maxBufferedBytes + 64 * 1024);
+    socket.destroy();
+    for (const h of held) h.cancel();
   });
 
   it('/api/status is the monitor snapshot; its live counts match status()', async () => {

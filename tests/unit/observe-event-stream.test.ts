@@ -1,9 +1,10 @@
 /**
  * `/events` bounds on one stream: a client that stops reading is cut off once more than
  * `maxBufferedBytes` wait unsent for it, its runtime subscription and timer dropped. The
- * socket's backlog is what the handler reads (`res.writableLength`); a real TCP peer would need
- * megabytes of kernel buffer filled first, so the response here is a stand-in that reports one.
- * The count bound (`maxClients`) is tested over real HTTP in tests/integration/observe-http.test.ts.
+ * socket's backlog is what the handler reads (`res.writableLength`); here the response is a
+ * stand-in that reports one, to see that nothing more is written after the cut. Over a real socket
+ * that stops reading (the kernel's buffers filled first), and the count bound (`maxClients`):
+ * tests/integration/observe-http.test.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
