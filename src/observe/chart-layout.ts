@@ -197,8 +197,9 @@ function nodesOf(parent: ChartState, byId: ReadonlyMap<string, ChartState>): Elk
 type EdgeSpec = Omit<LaidOutEdge, 'points' | 'labelBox'>;
 
 /**
- * One edge per (source, target) pair of states; transitions that stay in their state (no target,
- * or back to itself with no exit) are not edges: the state's tooltip lists them.
+ * One edge per (source, target) pair of states; transitions that stay in their state (no target)
+ * or go back to it are not edges: the state's tooltip lists them, one that exits and enters it
+ * again (`reenter: true`) marked so (until 2026-12-07 it read "stays" too).
  */
 function edgesOf(model: ChartModel): EdgeSpec[] {
   const out: EdgeSpec[] = [];

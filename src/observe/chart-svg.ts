@@ -54,7 +54,7 @@ export function chartSvg(model: ChartModel, layout: ChartLayout, options: ChartS
       .filter((t) => t.source === state.id && (t.target === null || t.target === t.source))
       .map(
         (t) =>
-          `on ${t.event}${t.guard === null ? '' : ` [${t.guard}]`} (stays)${t.actions.length > 0 ? ` / ${t.actions.join(', ')}` : ''}`,
+          `on ${t.event}${t.guard === null ? '' : ` [${t.guard}]`} ${t.target !== null && t.reenter === true ? '(re-enters: exit and entry run)' : '(stays)'}${t.actions.length > 0 ? ` / ${t.actions.join(', ')}` : ''}`,
       );
     const about = [
       state.id,

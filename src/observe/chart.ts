@@ -42,6 +42,8 @@ export interface ChartTransition {
   readonly event: string;
   readonly guard: string | null;
   readonly actions: readonly string[];
+  /** Present on a transition that leaves its state and enters it again (`reenter: true`): exit and entry run. */
+  readonly reenter?: true;
 }
 
 export interface ChartModel {
@@ -69,6 +71,7 @@ interface TransitionLike {
   readonly guard?: unknown;
   readonly actions: readonly unknown[];
   readonly eventType: string;
+  readonly reenter?: boolean;
 }
 
 /** The states and transitions of a machine, read off its state nodes. */
@@ -95,7 +98,14 @@ export function chartModel(machine: AnyStateMachine): ChartModel {
       if (targets.length === 0)
         transitions.push({ source: node.id, target: null, event: t.eventType, guard, actions });
       for (const target of targets)
-        transitions.push({ source: node.id, target: target.id, event: t.eventType, guard, actions });
+        transitions.push({
+          source: node.id,
+          target: target.id,
+          event: t.eventType,
+          guard,
+          actions,
+          ...(t.reenter === true ? { reenter: true as const } : {}),
+        });
     }
     for (const child of children) visit(child, node.id);
   };

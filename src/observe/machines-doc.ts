@@ -71,7 +71,7 @@ export function machinesMarkdown(): string {
     out.push('| from | event | guard | to | actions |', '| --- | --- | --- | --- | --- |');
     for (const t of model.transitions) {
       out.push(
-        `| ${short(t.source)} | \`${t.event}\` | ${t.guard ?? ''} | ${t.target === null ? '(stays)' : short(t.target)} | ${t.actions.join(', ')} |`,
+        `| ${short(t.source)} | \`${t.event}\` | ${t.guard ?? ''} | ${t.target === null ? '(stays)' : short(t.target)}${t.reenter === true && t.target === t.source ? ' (re-enters)' : ''} | ${t.actions.join(', ')} |`,
       );
     }
     out.push('', '| state | type | entry | exit |', '| --- | --- | --- | --- |');
