@@ -13,6 +13,7 @@ import type {
   ChatResponse,
   TokenUsage,
 } from '../../src/providers/port.js';
+import { retryAfterHeaderMs } from './retry-hint.js';
 
 export type PlantedBug =
   /** fetch without the signal; nothing listens for the abort. */
@@ -37,6 +38,10 @@ export type PlantedBug =
   | 'drops-retry-after'
   /** The server's error text copied into the message as it came (a careless server echoes the key). */
   | 'server-text-in-error'
+  /** The server's error text cut short just before the key's end, not redacted: most of the key. */
+  | 'key-cut-in-error'
+  /** `Retry-After` read as seconds only (`Number(header)`): an HTTP date is dropped. */
+  | 'retry-after-seconds-only'
   /** The body is pumped into a queue eagerly; breaking out of `for await` leaves it running. */
   | 'eager-pump'
   /** A reset connection reported as BAD_RESPONSE (not retried). */
@@ -227,7 +232,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     try {
       detail = String((JSON.parse(text) as { error?: { message?: string } }).error?.message ?? '');
     } catch {}
-    if (bug !== 'server-text-in-error') detail = detail.split(apiKey).join('[redacted]');
+    // The echo cut short, where the key's last three characters fall past the cut (as a message
+    // cut at a fixed length cuts it), and not redacted: what is left is most of the key.
+    if (bug === 'key-cut-in-error' && detail.includes(apiKey))
+      detail = detail.slice(0, detail.indexOf(apiKey) + apiKey.length - 3);
+    else if (bug !== 'server-text-in-error') detail = detail.split(apiKey).join('[redacted]');
     const status = response.status;
     const code =
       status === 401 || status === 403
@@ -239,9 +248,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
             : status >= 500
               ? 'PROVIDER_UNAVAILABLE'
               : 'INVALID_REQUEST';
-    const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
-    const retry =
-      Number.isFinite(seconds) && bug !== 'drops-retry-after' ? { retryAfterMs: seconds * 1000 } : {};
+    const header = response.headers.get('retry-after');
+    const retryAfterMs =
+      bug === 'retry-after-seconds-only' ? Number(header ?? Number.NaN) * 1000 : retryAfterHeaderMs(header);
+    const retry = Number.isFinite(retryAfterMs) && bug !== 'drops-retry-after' ? { retryAfterMs } : {};
     const error = providerError(code, `${name}: HTTP ${status} ${detail}`, { status, ...retry });
     if (bug === 'key-deep-in-error')
       Object.assign(error, {

@@ -21,6 +21,7 @@ import type {
   ChatResponse,
   TokenUsage,
 } from '../../src/providers/port.js';
+import { retryAfterHeaderMs } from './retry-hint.js';
 
 /** Spellings the chat-completions format (and Moonshot's and Z.ai's docs) allow. */
 export interface SdkVariant {
@@ -156,11 +157,11 @@ export function createSdkAdapter(options: SdkAdapterOptions): ChatProvider & { c
       return providerError('NETWORK', `${name}: connection failed`);
     if (error instanceof APIError && error.status !== undefined) {
       const code = codeOf(error.status);
-      const seconds = Number(error.headers?.get('retry-after'));
+      const retryAfterMs = retryAfterHeaderMs(error.headers?.get('retry-after'));
       const retryable = code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE';
       return providerError(code, `${name}: HTTP ${error.status}`, {
         retryable,
-        ...(retryable && Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: seconds * 1000 } : {}),
+        ...(retryable && retryAfterMs !== undefined && retryAfterMs > 0 ? { retryAfterMs } : {}),
       });
     }
     if (error instanceof TypeError && !(error instanceof SyntaxError))

@@ -64,12 +64,15 @@ export const errorsMapped: ContractProperty = {
     // Every fault with a long hint, and those that carry one with a short hint too: an adapter
     // that waits out a short Retry-After and sends again is caught every run, not only when
     // fast-check draws a short one (until 2026-12-04). Each HTTP error as an HTML page too, as a
-    // proxy sends it (until 2026-12-05 every error body was JSON).
+    // proxy sends it (until 2026-12-05 every error body was JSON). And each hint as an HTTP date
+    // once (RFC 9110 allows both forms; until 2026-12-07 only seconds were sent, and an adapter that
+    // read `Number(header)` and dropped a date passed).
     return FAULTS.flatMap((f) =>
       callKinds(context)
         .filter((kind) => !f.streamOnly || kind !== 'complete')
         .flatMap((kind) => [
           ...(f.retryAfter ? [7, 1] : [7]).map((retryAfterS) => ({ fault: f.fault, kind, retryAfterS })),
+          ...(f.retryAfter ? [{ fault: f.fault, kind, retryAfterS: 7, date: true }] : []),
           ...(isStatus(f.fault) ? [{ fault: f.fault, kind, retryAfterS: 7, html: true }] : []),
         ]),
     );
@@ -82,16 +85,19 @@ export const errorsMapped: ContractProperty = {
         retryAfterS: fc.integer({ min: 1, max: 120 }),
         // For an HTTP error: the body as a proxy's HTML page, not JSON.
         html: fc.boolean(),
+        // For a fault that carries a hint: `Retry-After` as an HTTP date, not seconds.
+        date: fc.boolean(),
       })
       .filter((c) => !c.fault.streamOnly || c.kind !== 'complete')
-      .map(({ html, ...c }) => ({
+      .map(({ html, date, ...c }) => ({
         ...c,
         fault: c.fault.fault,
         ...(html && isStatus(c.fault.fault) ? { html } : {}),
+        ...(date && c.fault.retryAfter === true ? { date } : {}),
       }));
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS, 'html' in c)),
+        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS, 'html' in c, 'date' in c)),
       ),
     );
   },
@@ -103,12 +109,17 @@ async function checkFault(
   kind: CallKind,
   retryAfterS: number,
   html = false,
+  date = false,
 ): Promise<void> {
   const expected = FAULTS.find((f) => f.fault === fault) as Expectation;
   const status = isStatus(fault);
+  // An HTTP date has whole seconds: `retryAfterS` from now, cut to the second before it.
+  const hint = date
+    ? encodeURIComponent(new Date(Date.now() + retryAfterS * 1000).toUTCString())
+    : retryAfterS;
   const model = [
     `fault:${fault}`,
-    ...(expected.retryAfter ? [`retry-after=${retryAfterS}`] : []),
+    ...(expected.retryAfter ? [`retry-after=${hint}`] : []),
     ...(status ? ['echo-auth=1'] : []),
     ...(status && html ? ['html=1'] : []),
     ...(fault === 'reset-mid' && kind === 'stream' ? ['after=2'] : []),
@@ -178,9 +189,11 @@ async function checkFault(
     throw new Error(
       `Expected ${what} to reject with retryable ${expected.retryable}, got ${error.retryable}`,
     );
-  if (expected.retryAfter && error.retryAfterMs !== retryAfterS * 1000)
+  if (expected.retryAfter && !hintKept(error.retryAfterMs, retryAfterS * 1000, date))
     throw new Error(
-      `Expected ${what} (Retry-After: ${retryAfterS}) to carry retryAfterMs ${retryAfterS * 1000}, got ${error.retryAfterMs}`,
+      date
+        ? `Expected ${what} (Retry-After: an HTTP date ${retryAfterS} s ahead) to carry retryAfterMs of the date less now, about ${retryAfterS * 1000}, got ${error.retryAfterMs}`
+        : `Expected ${what} (Retry-After: ${retryAfterS}) to carry retryAfterMs ${retryAfterS * 1000}, got ${error.retryAfterMs}`,
     );
   const sent = sentFor(context, nonce);
   if (sent > 1)
@@ -217,6 +230,16 @@ function jsonText(error: unknown): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Seconds: exactly. An HTTP date: the date less the adapter's now, which lies up to a second
+ * below the seconds (the date was cut to its second) and a little more for the time on the wire;
+ * 2 s of slack below for a loaded machine, and a second above for an adapter that rounds up.
+ */
+function hintKept(got: number | undefined, wantMs: number, date: boolean): boolean {
+  if (!date) return got === wantMs;
+  return typeof got === 'number' && got >= wantMs - 3000 && got <= wantMs + 1000;
 }
 
 /** An HTTP error status, not a broken connection or body. */

@@ -199,6 +199,18 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
     'streamContract',
     /^streamTo\(\): Expected .*; \d+ deltas were pushed after its promise resolved, which the runtime drops/,
   ],
+  // Both passed every property until 2026-12-07 (a user of the harness planted them in an adapter of
+  // their own): no fault sent `Retry-After` as an HTTP date, and only the whole key counted as a leak.
+  [
+    'retry-after-seconds-only',
+    'errorsMapped',
+    /^Expected .*\(Retry-After: an HTTP date 7 s ahead\) to carry retryAfterMs of the date less now, about 7000, got undefined/,
+  ],
+  [
+    'key-cut-in-error',
+    'errorsMapped',
+    /carry the API key, got part of the key \(`sk-m…`, 23 of its 26 characters in a row\) at `message`/,
+  ],
 ];
 
 let server: OpenAIServer;
