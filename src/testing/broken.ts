@@ -49,8 +49,10 @@ export class ContractBroken<P extends string, R extends BrokenReport<P>> extends
     /** What broke, e.g. `Provider contract broken by "kimi"`. */
     title: string,
     readonly report: R,
+    /** `path`: the suite takes `{ seed, only, path }`, and each failure says how to replay it alone. */
+    replay: { readonly path?: boolean } = {},
   ) {
-    super(formatFailures(title, report));
+    super(formatFailures(title, report, replay.path === true));
   }
 
   get failures(): readonly PropertyFailure<P>[] {
@@ -63,7 +65,7 @@ export class ContractBroken<P extends string, R extends BrokenReport<P>> extends
   }
 }
 
-function formatFailures<P extends string>(title: string, report: BrokenReport<P>): string {
+function formatFailures<P extends string>(title: string, report: BrokenReport<P>, withPath: boolean): string {
   const lines = [
     `${title}: ${report.failures.map((f) => f.property).join(', ')} ` +
       `(seed ${report.seed}, ${report.numRuns} runs a property; replay with { seed: ${report.seed}, numRuns: ${report.numRuns} })`,
@@ -73,6 +75,10 @@ function formatFailures<P extends string>(title: string, report: BrokenReport<P>
     lines.push(
       `    shrunk case (${failure.shrinks} shrinks, path "${failure.path}"): ${failure.counterexample}`,
     );
+    if (withPath && failure.path !== '')
+      lines.push(
+        `    this case alone: { seed: ${failure.seed}, only: [${JSON.stringify(failure.property)}], path: ${JSON.stringify(failure.path)} }`,
+      );
   }
   return lines.join('\n');
 }

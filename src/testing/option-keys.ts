@@ -24,6 +24,7 @@ const CONTRACT_KEYS = {
   apiKey: true,
   abortWithinMs: true,
   only: true,
+  path: true,
 } as const satisfies Record<keyof ContractOptions, true>;
 
 const CAPABILITY_KEYS = {

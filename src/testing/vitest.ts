@@ -21,7 +21,7 @@ import { checkContractOptions, checkTimerMs } from './option-keys.js';
 import { checkToolContract, checkToolOptions, PROPERTIES as TOOL_PROPERTIES } from './tool/check.js';
 import type { ToolContractOptions } from './tool/types.js';
 
-export interface DescribeContractOptions extends Omit<ContractOptions, 'only' | 'server'> {
+export interface DescribeContractOptions extends Omit<ContractOptions, 'only' | 'server' | 'path'> {
   /**
    * The fault server the provider points at: yours (started), or `false` for a provider that does
    * not speak HTTP to it (in-process, gRPC): then `makeProvider` gets no server, the properties that
@@ -56,6 +56,12 @@ export function describeProviderContract(
   checkContractOptions('describeProviderContract options', options, ['timeoutMs']);
   // As describeToolContract's: until 2026-12-07 a NaN or '60000' went to vitest as each test's timeout.
   checkTimerMs('describeProviderContract options', options, 'timeoutMs');
+  // A path is one property's case: the block's tests run every property under its seed.
+  if ('path' in options)
+    throw runtimeError(
+      'INVALID_REQUEST',
+      'Expected no `path` in `describeProviderContract options` (it names one case of one property), got one: replay it with checkProviderContract(provider, { server, seed, only: [property], path }) as the failure prints it',
+    );
   const { timeoutMs, server: given, ...contract } = options;
   if (given !== undefined && given !== false && (typeof given !== 'object' || given === null))
     throw runtimeError(

@@ -77,7 +77,7 @@ export async function checkProviderContract(
         continue;
       }
       const started = Date.now();
-      const failure = await runProperty(fc, property, context, numRuns, seed);
+      const failure = await runProperty(fc, property, context, numRuns, seed, options.path);
       checked.push({ property: property.name, ms: Date.now() - started });
       if (failure !== undefined) failures.push(failure);
     }
@@ -100,10 +100,29 @@ function checkRunnable(options: ContractOptions): void {
     options.only,
     PROPERTIES.map((property) => property.name),
   );
+  checkPath(options);
   if (options.server !== undefined && !options.server.baseURL)
     throw runtimeError(
       'INVALID_REQUEST',
       'Expected `server` to be listening (`await server.start()` first), got one with no baseURL yet',
+    );
+}
+
+/**
+ * A path names one case of one property's run under one seed: without the seed it names nothing,
+ * and across properties it would name a different case in each (as `checkRuntimeProperties`
+ * refuses a path alone).
+ */
+function checkPath(options: ContractOptions): void {
+  const { path, seed, only } = options;
+  if (path === undefined) return;
+  if (typeof path !== 'string' || !/^\d+(:\d+)*$/.test(path))
+    throw new RangeError(
+      `Expected \`path\` to be a path as a failure prints it ("1:0:2"), got ${JSON.stringify(path)}`,
+    );
+  if (seed === undefined || only?.length !== 1)
+    throw new RangeError(
+      'Expected `seed` and `only` naming one property with `path` (a path names a case of one property under one seed), as the failure prints them: { seed, only: [property], path }',
     );
 }
 
@@ -113,6 +132,7 @@ async function runProperty(
   context: ContractContext,
   numRuns: number,
   seed: number,
+  path: string | undefined,
 ): Promise<ContractFailure | undefined> {
   // Examples count toward fast-check's `numRuns`: add them, so `numRuns` random cases still run.
   const examples = (property.examples?.(context) ?? []).map((example) => [example] as [never]);
@@ -120,6 +140,7 @@ async function runProperty(
     numRuns: numRuns + examples.length,
     seed,
     examples,
+    ...(path === undefined ? {} : { path }),
   });
   return failureOf(fc, property.name, details);
 }

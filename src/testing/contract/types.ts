@@ -60,6 +60,11 @@ export interface ContractOptions {
   readonly abortWithinMs?: number;
   /** Only these properties. @default all */
   readonly only?: readonly ContractPropertyName[];
+  /**
+   * With `seed` and `only` naming one property: the `path` a failure printed for that property;
+   * the run starts at that shrunk case (as `fc.assert`'s `path` does). @default none
+   */
+  readonly path?: string;
 }
 
 export type ContractFailure = PropertyFailure<ContractPropertyName>;
@@ -78,7 +83,7 @@ export interface ContractReport {
 /** Thrown by `checkProviderContract` when a property breaks; `failures` names each one. */
 export class ProviderContractError extends ContractBroken<ContractPropertyName, ContractReport> {
   constructor(report: ContractReport) {
-    super(`Provider contract broken by "${report.provider}"`, report);
+    super(`Provider contract broken by "${report.provider}"`, report, { path: true });
     this.name = 'ProviderContractError';
   }
 }

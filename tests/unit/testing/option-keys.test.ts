@@ -265,6 +265,27 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses a `path` it could not replay: without the seed, across properties, or not a path', async () => {
+    // A path names one case of one property under one seed (the failure prints all three).
+    for (const options of [
+      { path: '3' },
+      { path: '3', seed: 7 },
+      { path: '3', seed: 7, only: ['signalHonoured', 'errorsMapped'] },
+    ])
+      await expect(checkProviderContract(adapter, options as ContractOptions)).rejects.toThrow(
+        /^Expected `seed` and `only` naming one property with `path`/,
+      );
+    for (const path of ['', '3:x', 3])
+      await expect(
+        checkProviderContract(adapter, { path, seed: 7, only: ['resultShape'] } as never),
+      ).rejects.toThrow(/^Expected `path` to be a path as a failure prints it \("1:0:2"\), got /);
+    const { describeProviderContract } = await import('../../../src/testing/vitest.js');
+    expect(() => describeProviderContract('mine', () => adapter, { path: '3' } as never)).toThrow(
+      /^Expected no `path` in `describeProviderContract options`/,
+    );
+    expect(calls).toBe(0);
+  });
+
   it('refuses a server that is not listening yet, rather than blame the adapter for every property', async () => {
     const { createOpenAIServer } = await import('../../../src/testing/openai-server.js');
     const server = createOpenAIServer();
