@@ -40,6 +40,8 @@ export type PlantedBug =
   | 'server-text-in-error'
   /** The server's error text cut short just before the key's end, not redacted: most of the key. */
   | 'key-cut-in-error'
+  /** complete() never settles and stream() never yields or ends, whatever is asked. */
+  | 'never-settles'
   /** `Retry-After` read as seconds only (`Number(header)`): an HTTP date is dropped. */
   | 'retry-after-seconds-only'
   /** The body is pumped into a queue eagerly; breaking out of `for await` leaves it running. */
@@ -428,6 +430,11 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   }
 
   const adapter: ChatProvider = { name, complete, stream };
+  if (bug === 'never-settles') {
+    // Sends nothing, and neither settles nor ends: not even its signal is heard.
+    adapter.complete = () => new Promise<ChatResponse>(() => {});
+    adapter.stream = () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) });
+  }
   if (bug === 'stream-to-trusts-fetch-abort') {
     adapter.streamTo = async (request, options, onDelta) => {
       for await (const delta of streamed(request, options, true)) onDelta(delta);

@@ -21,6 +21,12 @@ export const requestUntouched: ContractProperty = {
   name: 'requestUntouched',
   title: 'the request is never written to (deeply frozen requests work; unfrozen ones come back equal)',
   skip: () => undefined,
+  // The plainest request for each way of calling, frozen and not, first: an adapter that never
+  // settles fails on a fixed case, not on a drawn one shrunk 5 s a step.
+  examples: (context) =>
+    callKinds(context).flatMap((kind) =>
+      [false, true].map((frozen) => ({ kind, frozen, history: [], tool: false })),
+    ),
   build(fc, context) {
     const { tools, thinking } = context.capabilities;
     const text = fc.string({ maxLength: 20 });
@@ -73,6 +79,12 @@ export const requestUntouched: ContractProperty = {
         const snapshot = structuredClone(request);
         const given = c.frozen ? deepFreeze(structuredClone(request)) : request;
         const error = await run(context, c.kind, given);
+        // Until 2026-12-07 a call still pending was checked as a success: 5 s a run, and a vitest
+        // test of the property timed out with no message.
+        if (error === PENDING)
+          throw new Error(
+            `Expected ${c.kind}() on a ${c.frozen ? 'deeply frozen' : 'plain'} request to settle within 5 s, got it ${c.kind === 'complete' ? 'pending' : 'still going'}`,
+          );
         if (
           error !== undefined &&
           (context.server !== undefined || isWriteError(error)) &&
@@ -90,16 +102,25 @@ export const requestUntouched: ContractProperty = {
   },
 };
 
+/** A call that had not ended when the suite stopped waiting. */
+const PENDING = Symbol('pending');
+
+/** What the call threw, `undefined` when it succeeded, `PENDING` when it had not ended in 5 s. */
 async function run(context: ContractContext, kind: CallKind, request: ChatRequest): Promise<unknown> {
   const signal = new AbortController().signal;
   if (kind === 'complete') {
     const call = await completeOf(context, request, signal).within(5000);
-    return call.state === 'rejected' ? call.error : undefined;
+    return call.state === 'pending' ? PENDING : call.state === 'rejected' ? call.error : undefined;
   }
   const reader = streamOf(context, request, signal, kind);
   reader.until = Date.now() + 5000;
   await reader.read();
-  return reader.end?.kind === 'threw' ? reader.end.error : undefined;
+  if (reader.end === undefined) {
+    // Nobody reads it further: end it, as a caller that gave up would.
+    await reader.close(100);
+    return PENDING;
+  }
+  return reader.end.kind === 'threw' ? reader.end.error : undefined;
 }
 
 /**
