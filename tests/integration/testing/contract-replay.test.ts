@@ -9,6 +9,7 @@ import type { ChatProvider } from '../../../src/providers/port.js';
 import { checkProviderContract } from '../../../src/testing/contract/check.js';
 import { ProviderContractError } from '../../../src/testing/contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { withErrors } from '../../support/error-wrap.js';
 import { createPlainAdapter } from '../../support/plain-adapter.js';
 
 const KEY = 'sk-replay-0123456789abcdef';
@@ -32,19 +33,7 @@ function capsHints(): ChatProvider {
       Object.defineProperty(error, 'retryAfterMs', { value: undefined });
     return error;
   };
-  return {
-    ...adapter,
-    complete: (request, options) =>
-      adapter.complete(request, options).catch((error: unknown) => Promise.reject(cap(error))),
-    async *stream(request, options) {
-      try {
-        yield* adapter.stream(request, options);
-      } catch (error) {
-        throw cap(error);
-      }
-    },
-    streamTo: undefined,
-  } as ChatProvider;
+  return withErrors(adapter, cap);
 }
 
 const failureOf = async (run: Promise<unknown>) => {

@@ -10,6 +10,7 @@ import type { ChatProvider } from '../../../src/providers/port.js';
 import { checkProviderContract } from '../../../src/testing/contract/check.js';
 import { ProviderContractError } from '../../../src/testing/contract/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
+import { withErrors } from '../../support/error-wrap.js';
 import { createPlainAdapter } from '../../support/plain-adapter.js';
 
 const KEY = 'sk-masked-0123456789abcdef';
@@ -29,19 +30,7 @@ function masking(mask: string): ChatProvider {
       Object.assign(error, { request: { headers: { authorization: `Bearer ${mask}` } } });
     return error;
   };
-  return {
-    ...adapter,
-    complete: (request, signal) =>
-      adapter.complete(request, signal).catch((error: unknown) => Promise.reject(tag(error))),
-    async *stream(request, signal) {
-      try {
-        yield* adapter.stream(request, signal);
-      } catch (error) {
-        throw tag(error);
-      }
-    },
-    streamTo: undefined,
-  } as ChatProvider;
+  return withErrors(adapter, tag);
 }
 
 describe('errorsMapped with the key given', () => {
