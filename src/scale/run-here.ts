@@ -6,11 +6,11 @@
  * store's exactly-once `settle` (`settleHere`); one written first elsewhere is the session's.
  */
 import type { AdoptedSession, Limiter } from '../runtime/backend.js';
-import type { Lease, LeaseState } from '../runtime/ports.js';
+import type { Held, Lease, LeaseState } from '../runtime/ports.js';
 import type { FinalState, SessionResult } from '../runtime/types.js';
 import { coolsPastRun } from './hop-target.js';
 import { labelOf, targetProvider } from './job-data.js';
-import { type Leased, type LeaseRunnerSettings, SHUT_DOWN } from './lease-settings.js';
+import { AWAY, type Leased, type LeaseRunnerSettings, SHUT_DOWN } from './lease-settings.js';
 import type { RunProgress } from './run-progress.js';
 
 export class RunsHere {
@@ -31,12 +31,13 @@ export class RunsHere {
    * stops it here and is recorded first (`RunProgress.hopped`): to another provider, the session
    * moves to that provider's queue, whose concurrency it then counts in (this lease ends, and the
    * first provider admits its next session); to the same one, it resumes here from that record.
+   * A move that failed is left to the job's next lease (`AWAY`), as a taken-over hop's is.
    */
   async run(
     entry: Leased,
     state: LeaseState,
     admitted: Pick<AdoptedSession, 'limitStart' | 'reroute'> | undefined,
-  ): Promise<undefined> {
+  ): Promise<Held | undefined> {
     const data = entry.lease.session;
     let restore = state.run;
     let charged = admitted;
@@ -78,8 +79,12 @@ export class RunsHere {
           await entry.lease.moveTo(at, restore.runDeadlineAt);
           return undefined;
         } catch (error) {
-          // The target's queue could not take it: it resumes here, on its target, as before the move.
+          // Not answered (a cut): its add may have landed. Until 2026-12-07 it resumed here, calling
+          // its target from this lease, so this provider's queue counted a session that no longer
+          // called it (and, the add landed, the target's queue counted it too). Now this job waits a
+          // moment and its next lease moves it again, or finds the move landed and ends (`takeOver`).
           this.s.onError(error);
+          return AWAY;
         }
       }
       entry.hop = null;
