@@ -136,6 +136,8 @@ export const GROUPS = {
       'tests/unit/runtime/partial-answer.test.ts',
       // A throw in a session's end bookkeeping: the driver's, and through a runtime.
       'tests/unit/runtime/end-throws.test.ts',
+      // A throw of telling a call's failure, reported through the sink's `report`.
+      'tests/unit/runtime/provider-call-unheard.test.ts',
     ],
   },
   // The supervisor's lifecycle, and what holds a session for the caller and the status calls: its
@@ -158,6 +160,7 @@ export const GROUPS = {
   calls: {
     mutate: [
       'src/runtime/provider-call.ts',
+      'src/runtime/progress-check.ts',
       'src/runtime/admission.ts',
       'src/runtime/options.ts',
       'src/runtime/requests.ts',
@@ -168,6 +171,7 @@ export const GROUPS = {
     tests: [
       'tests/unit/runtime/provider-call.test.ts',
       'tests/unit/runtime/provider-call-abort.test.ts',
+      'tests/unit/runtime/provider-call-unheard.test.ts',
       'tests/unit/runtime/admission.test.ts',
       'tests/unit/runtime/submit-option-keys.test.ts',
       'tests/unit/runtime/options.test.ts',

@@ -15,9 +15,10 @@
  */
 
 import type { SessionMachineEvent, SessionOutputData, UsageData } from '../../machines/session.js';
-import { describe, runtimeError, toErrorData } from '../core/errors.js';
+import { toErrorData } from '../core/errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 import { ToolCallAssembler } from '../providers/tool-calls.js';
+import { checkProgress } from './progress-check.js';
 import type { SessionWork } from './session-record.js';
 import type { PartialOutput, TaskFunction } from './types.js';
 import { usableUsage } from './usage-check.js';
@@ -68,6 +69,8 @@ export interface CallSink<O> {
   /** A task's return value, handed over before `provider.done`. */
   value(call: ProviderCall<O>, value: unknown): void;
   progress(call: ProviderCall<O>, progress: number, total?: number, message?: string): void;
+  /** Where a throw of `deliver` goes when nobody awaits the call's promise: the runtime's `onError`. */
+  report(error: unknown): void;
 }
 
 export class ProviderCall<O = unknown> {
@@ -133,10 +136,12 @@ export class ProviderCall<O = unknown> {
     }
     const ticket = gate.open(this, work.provider, work.request);
     if (ticket instanceof Promise) {
-      ticket.then(
-        (t: unknown) => this.pass(t, work.provider, work.request, stream),
-        (error: unknown) => this.fail(error, true),
-      );
+      ticket
+        .then(
+          (t: unknown) => this.pass(t, work.provider, work.request, stream),
+          (error: unknown) => this.fail(error, true),
+        )
+        .catch((error: unknown) => this.sink.report(error));
     } else this.pass(ticket, work.provider, work.request, stream);
   }
 
@@ -198,7 +203,19 @@ export class ProviderCall<O = unknown> {
       this.sink.value(this, value);
       this.sink.deliver(this, { type: 'provider.done', now: this.sink.now(), output: { content: '' } });
     } catch (error) {
+      this.failUnawaited(error);
+    }
+  }
+
+  /**
+   * A failure of a run nobody awaits, told, or reported if telling it throws (`deliver`: a bug, a
+   * clock that throws); until 2026-12-07 an unhandled rejection, which ends a Node process.
+   */
+  private failUnawaited(error: unknown): void {
+    try {
       this.fail(error);
+    } catch (thrown) {
+      this.sink.report(thrown);
     }
   }
 
@@ -235,7 +252,7 @@ export class ProviderCall<O = unknown> {
       if (this.ended) return;
       this.sink.deliver(this, done(this.sink.now(), toOutput(response), usage));
     } catch (error) {
-      this.fail(error);
+      this.failUnawaited(error);
     }
   }
 
@@ -264,7 +281,7 @@ export class ProviderCall<O = unknown> {
       if (this.ended) return;
       this.sink.deliver(this, done(this.sink.now(), acc.output(), usage));
     } catch (error) {
-      this.fail(error);
+      this.failUnawaited(error);
     }
   }
 }
@@ -376,15 +393,4 @@ function abortError(reason: string): Error {
  */
 export function tookProgress(result: unknown): boolean {
   return result !== false;
-}
-
-/** MCP's progress notification: `progress` a number, `total` a number and `message` a string if given. */
-function checkProgress(progress: unknown, total: unknown, message: unknown): void {
-  const refuse = (name: string, expected: string, value: unknown) => {
-    throw runtimeError('INVALID_REQUEST', `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
-  };
-  if (!Number.isFinite(progress)) refuse('progress', 'a finite number', progress);
-  if (total !== undefined && !Number.isFinite(total)) refuse('total', 'a finite number, or left out', total);
-  if (message !== undefined && typeof message !== 'string')
-    refuse('message', 'a string, or left out', message);
 }

@@ -42,6 +42,7 @@ export function provideSessionMachine(fx: SessionEffects) {
     value: (call, value) => {
       call.owner.value = value;
     },
+    report: (error) => events.report(error),
     progress: (call, progress, total, message) => {
       if (!events.wants(call.owner)) return;
       const event: Extract<SessionEvent, { type: 'session.progress' }> = {

@@ -49,6 +49,9 @@ function setup(gate?: CallGate<string>, clock?: { time: number }) {
     deliver: (_call, event) => seen.push(event),
     value: (_call, value) => seen.push({ type: 'value', value }),
     progress: (_call, progress, total, message) => seen.push({ type: 'progress', progress, total, message }),
+    report: (error) => {
+      throw error;
+    },
   };
   const call = new ProviderCall('owner', 's1', 2, sink);
   return { call, seen };
@@ -295,6 +298,7 @@ describe('ProviderCall: stream', () => {
     const call: ProviderCall<string> = new ProviderCall('o', 's', 1, {
       now: () => 0,
       random: () => 0,
+      report: () => {},
       deliver: (_c, event) => {
         seen.push(event.type);
         // The session ends the call on its second chunk (an idle deadline, a cancel).
@@ -396,6 +400,7 @@ describe('ProviderCall: a pushed stream (streamTo)', () => {
     const call: ProviderCall<string> = new ProviderCall('o', 's', 1, {
       now: () => 0,
       random: () => 0,
+      report: () => {},
       deliver: (_c, event) => {
         seen.push(event.type);
         if (seen.length === 2) call.abort('idle deadline', true);
