@@ -5,6 +5,7 @@
  */
 import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
 import type { RateLimits } from '../core/rate-window.js';
+import { LIMITER_TTL_MS } from '../runtime/limiter.js';
 import type { RuntimeEvent } from '../runtime/types.js';
 import type { InvariantName, ObservedLimits, Seen, Violation } from './invariants.js';
 
@@ -42,6 +43,8 @@ interface CooldownSeen {
   probeAt: number;
   /** The answer that set `until`, for the report of a breach. */
   from: string;
+  /** The last start or call outcome on it: the runtime's state forgets it `LIMITER_TTL_MS` later. */
+  touched: number;
 }
 
 /** What the judgment of an event needs of its session as it was when the event came. */
@@ -116,8 +119,9 @@ export class LimitsSeen {
       };
       this.starts.push(start);
       this.lastStart.set(event.sessionId, start);
-      const cooldown = this.cooldowns.get(this.keyOf(seen.current, seen.currentModel));
+      const cooldown = this.cooldownOf(this.keyOf(seen.current, seen.currentModel), event.at);
       if (cooldown === undefined) return;
+      cooldown.touched = event.at;
       if (cooldown.state === 'coolingDown' && event.at >= cooldown.until) {
         cooldown.state = 'probing';
         cooldown.probe = null;
@@ -175,14 +179,16 @@ export class LimitsSeen {
         ? [event.from.provider, event.from.model]
         : [seen.current, seen.currentModel];
     const key = this.keyOf(provider, model);
-    const cooldown = this.cooldowns.get(key) ?? {
+    const cooldown = this.cooldownOf(key, event.at) ?? {
       state: 'open',
       since: 0,
       until: 0,
       probe: null,
       probeAt: 0,
       from: '',
+      touched: event.at,
     };
+    cooldown.touched = event.at;
     this.cooldowns.set(key, cooldown);
     if (error?.code === 'RATE_LIMITED') {
       const until = event.at + (error.retryAfterMs ?? 1000);
@@ -220,6 +226,17 @@ export class LimitsSeen {
    * The provider machine's `probeAccepted`: a probe is accepted `PROBE_ACCEPTED_MS` after it started
    * if its session's run deadline (where its probe lapses) did not come before that.
    */
+  /**
+   * The copy of a cooldown at `at`: none once `LIMITER_TTL_MS` passed since its last start or outcome,
+   * as the runtime's limiter state (which holds the cooldown) expires then, and the provider is open.
+   */
+  private cooldownOf(key: string, at: number): CooldownSeen | undefined {
+    const cooldown = this.cooldowns.get(key);
+    if (cooldown === undefined || at - cooldown.touched < LIMITER_TTL_MS) return cooldown;
+    this.cooldowns.delete(key);
+    return undefined;
+  }
+
   private accepted(cooldown: CooldownSeen, at: number): boolean {
     const acceptedAt = cooldown.probeAt + PROBE_ACCEPTED_MS;
     return cooldown.probe !== null && at >= acceptedAt && this.runDeadlineOf(cooldown.probe) >= acceptedAt;
@@ -247,7 +264,7 @@ export class LimitsSeen {
    */
   holdsModel(seen: Pick<Seen, 'current' | 'currentModel'>, at: number): boolean {
     if (this.limits.cooldownPerModel?.includes(seen.current) !== true) return false;
-    const cooldown = this.cooldowns.get(this.keyOf(seen.current, seen.currentModel));
+    const cooldown = this.cooldownOf(this.keyOf(seen.current, seen.currentModel), at);
     if (cooldown === undefined) return false;
     if (cooldown.state === 'coolingDown') return at < cooldown.until;
     return cooldown.state === 'probing' && cooldown.probe !== null;
@@ -259,7 +276,7 @@ export class LimitsSeen {
    * `PROBE_ACCEPTED_MS`), `undefined` when it lets one go.
    */
   cooldownAt(provider: string, model: string, at: number): { readonly until: number } | 'probe' | undefined {
-    const cooldown = this.cooldowns.get(this.keyOf(provider, model));
+    const cooldown = this.cooldownOf(this.keyOf(provider, model), at);
     if (cooldown === undefined) return undefined;
     if (cooldown.state === 'coolingDown' && at < cooldown.until) return { until: cooldown.until };
     if (
@@ -273,7 +290,7 @@ export class LimitsSeen {
 
   /** The copy's state of that cooldown at `at`, as the runtime's machine has it after a tick then. */
   stateAt(provider: string, model: string, at: number): CooldownSeen['state'] {
-    const cooldown = this.cooldowns.get(this.keyOf(provider, model));
+    const cooldown = this.cooldownOf(this.keyOf(provider, model), at);
     if (cooldown === undefined || cooldown.state === 'open') return 'open';
     if (cooldown.state === 'coolingDown') return at < cooldown.until ? 'coolingDown' : 'probing';
     return this.accepted(cooldown, at) ? 'open' : 'probing';

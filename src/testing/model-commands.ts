@@ -6,6 +6,7 @@ import type fc from 'fast-check';
 import type { Clock } from '../core/clock.js';
 import { TroupeError } from '../core/errors.js';
 import { explicitRetryAfterMs } from '../providers/retry-after.js';
+import { LIMITER_TTL_MS } from '../runtime/limiter.js';
 import type { Runtime, SessionHandle, SessionRequest } from '../runtime/types.js';
 import type { Violation } from './invariants.js';
 
@@ -226,11 +227,12 @@ export class ToBreakerEdge implements Command {
 }
 
 /**
- * Lets every session end (every call answers, the clock passes every deadline, then 11 minutes for
- * the minute's windows and the longest cooldown), then submits a fresh session to the first provider
- * from `provider` on that the model's own count gives room (a day's window may still hold one),
- * which must start at once: no slot of `maxConcurrent` left lent or borrowed (`slotsFreed`). In
- * memory on the simulated clock, before a shutdown.
+ * Lets every session end (every call answers, the clock passes every deadline, then 25 hours and 11
+ * minutes: past the day's windows and the limiter states' time to live, `LIMITER_TTL_MS`, which the
+ * model's copy of the cooldowns keeps too; until 2026-12-07 11 minutes, since the copy did not),
+ * then submits a fresh session to the first provider from `provider` on that the model's own count
+ * gives room, which must start at once: no slot of `maxConcurrent` left lent or borrowed
+ * (`slotsFreed`). In memory on the simulated clock, before a shutdown.
  */
 export class Drain implements Command {
   constructor(readonly provider: number) {}
@@ -246,7 +248,7 @@ export class Drain implements Command {
       await settle();
     }
     if (lending.anyLive) return;
-    clock.increment(660_000);
+    clock.increment(LIMITER_TTL_MS + 660_000);
     await settle();
     const names = world.providerNames;
     const open = [0, 1, 2].map((i) => (this.provider + i) % names.length).find((i) => laneOpen(names[i]!));
