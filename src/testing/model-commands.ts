@@ -37,7 +37,7 @@ export interface World {
   readonly hints?: Violation[];
   /** The earliest end of an open breaker's pause in the model's copy, for `ToBreakerEdge` (with breakers, in memory). */
   readonly breakerEdge?: () => number | undefined;
-  /** The model's copy of lent slots (`lending-seen.ts`), in memory (on the real clock, for `queueRoom` alone). */
+  /** The model's copy of lent slots (`lending-seen.ts`): in memory on the simulated clock all of it, elsewhere `queueRoom`'s part and `cancelledWhenAsked`. */
   readonly lending?: LendingSeen;
   /** Whether a session of no caller on this provider could start now, by the model's own count (with `lending`). */
   readonly laneOpen?: (provider: string) => boolean;

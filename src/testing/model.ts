@@ -11,7 +11,8 @@
  * Given a shared `backend` (Redis), the scripted providers run on the real clock (a shared queue
  * cannot follow a simulated one) with short deadlines. What such a run checks: every session ends
  * exactly once through the shared store, calls in flight and rate windows per provider hold (each
- * call counted on the target it went to, fallback hops included), cooldowns hold (`COOLDOWN_RACE_MS` aside), no provider call outlives its session, and nothing is left running, queued or live
+ * call counted on the target it went to, fallback hops included), cooldowns hold (`COOLDOWN_RACE_MS` aside), no provider call outlives its session, a session ends
+ * cancelled only when it was cancelled (a parent's end leaves its child running), and nothing is left running, queued or live
  * at the end, with history bounded. Not checked there: `priorityOrder` (admissions are seen through
  * pub/sub after the queue made them, so the order of events is not the order of admissions),
  * `metricsMatch` (`metrics()` counts what this instance ran, not sessions that ended in the queue),
@@ -207,8 +208,9 @@ export async function runScenario(
     work === undefined ? undefined : new IdleSeen(runtime, (id) => submitted.get(id)?.idleTimeoutMs);
   // Lent slots (`parent`), in memory on the simulated clock: `workConserved` on them, `slotsFreed`.
   const lending = work?.lending;
-  // In memory on the real clock too, for `queueRoom`: which child waits past the queue's counts.
-  const children = lending ?? (backend === undefined ? new LendingSeen(runtime) : undefined);
+  // Elsewhere too: `queueRoom`'s children in memory, `cancelledWhenAsked` on every backend (until
+  // 2026-12-07 in memory only, and read only on the simulated clock).
+  const children = lending ?? new LendingSeen(runtime);
   const world: World = {
     runtime,
     clock,
@@ -223,7 +225,7 @@ export async function runScenario(
     cooldownPerModel: perModel,
     ...(work === undefined ? {} : { hints: [] }),
     ...(breakersSeen === undefined ? {} : { breakerEdge: () => breakersSeen.nextEdge() }),
-    ...(children && { lending: children }),
+    lending: children,
     ...(lending && { laneOpen: (p: string) => work?.laneOpen(p, 'model', clock.now()) === true }),
     shutDown: false,
   };
@@ -275,7 +277,7 @@ export async function runScenario(
     ...(slots?.violations ?? []),
     ...(breakersSeen?.violations ?? []),
     ...(idle?.violations ?? []),
-    ...(lending?.violations ?? []),
+    ...children.violations,
     ...(world.hints ?? []),
     ...world.queue.violations,
   ];
