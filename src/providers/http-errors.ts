@@ -98,7 +98,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
     if (row !== undefined) {
       return providerError(
         row.troupe,
-        `${where}: the stream carried an error${detail}${advice(row, context, detail)}`,
+        `${where}: the stream carried an error${detail}${advice(row, context, detail, undefined)}`,
         {
           cause: scrubCause(value, scrub),
           ...(row.modelScoped === true ? { modelScoped: true } : {}),
@@ -185,7 +185,7 @@ function fromStatus(
   }
   options.retryAfterMs = held(rowHint(row, headers, body.message, context));
   // A row read as another code for this operation (a missing file, not a model) gives no advice of its own.
-  const said = code === row.troupe ? advice(row, context, detail) : '';
+  const said = code === row.troupe ? advice(row, context, detail, told) : '';
   return providerError(code, `${where}: HTTP ${status}${detail}${said}${toldText}`, {
     ...options,
     ...(row.modelScoped === true ? { modelScoped: true } : {}),
@@ -219,8 +219,18 @@ function rowHint(
   return undefined;
 }
 
-/** What the user does next, for the codes where it differs from "retry". */
-function advice(row: VendorErrorRow, context: ErrorContext, detail: string): string {
+/**
+ * What the user does next, for the codes where it differs from "call again". "troupe does not retry
+ * this" only where it does not: until 2026-12-07 a quota's or a filter's refusal with the server's
+ * `x-should-retry: true` (so `retryable: true`, and retried) said it all the same.
+ */
+function advice(
+  row: VendorErrorRow,
+  context: ErrorContext,
+  detail: string,
+  told: boolean | undefined,
+): string {
+  const notRetried = told === true ? '' : '; troupe does not retry this';
   const elsewhere = row.keyRefused === true ? otherHost(context) : undefined;
   if (elsewhere !== undefined) {
     // A proxy's 401 said to mind Moonshot's two platforms, which the proxy may not even use (audit).
@@ -230,7 +240,7 @@ function advice(row: VendorErrorRow, context: ErrorContext, detail: string): str
     // Stryker disable next-line LogicalOperator: the advice quotes only the reset's text; `now` only sets the wait it does not use
     const reset = resetTimeHint(detail, (context.now ?? Date.now)());
     const when = reset === undefined ? '' : ` (the vendor says it resets at ${reset.text})`;
-    return `. ${row.why} Top up or wait for the quota to reset${when}; troupe does not retry this.`;
+    return `. ${row.why} Top up or wait for the quota to reset${when}${notRetried}.`;
   }
   if (row.troupe === 'CONTEXT_TOO_LONG') {
     const model = context.model === undefined ? 'the model' : `\`${context.model}\``;
@@ -240,7 +250,7 @@ function advice(row: VendorErrorRow, context: ErrorContext, detail: string): str
         : `its context window of ${context.contextWindow} tokens`;
     return `. The prompt plus the completion budget exceed ${window} (${model}): shorten the conversation or lower max_tokens.`;
   }
-  if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase; troupe does not retry this.`;
+  if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase${notRetried}.`;
   return row.advice === undefined ? '' : `. ${row.advice}`;
 }
 

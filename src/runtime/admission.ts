@@ -111,7 +111,7 @@ export class Admission {
     return this.refuse(
       runtimeError(
         'QUEUE_FULL',
-        `Expected room in the queue, got ${queued} sessions waiting (limit ${this.settings.limits.maxQueued}); retry later`,
+        `Expected room in the queue, got ${queued} sessions waiting (limit ${this.settings.limits.maxQueued})`,
       ),
     );
   }
@@ -120,7 +120,7 @@ export class Admission {
    * Refuses a request of `bytes` from `owner` that does not fit in what waits: with `QUEUE_FULL`
    * while the queue holds too many bytes (`limits.maxQueuedBytes`) or the owner has its share of
    * the queue waiting (`limits.maxQueuedPerCaller`, or its bytes' share), all of which may pass; with `INVALID_REQUEST`
-   * when the request is larger than the whole byte bound (it never fits: retrying cannot help).
+   * when the request is larger than the whole byte bound (it never fits: calling again cannot help).
    */
   roomFor(queue: QueueRoom, bytes: number, owner?: string, pastShare = false): void {
     const room = queue.room(bytes, owner, pastShare);
@@ -136,16 +136,16 @@ export class Admission {
         : room === 'share'
           ? runtimeError(
               'QUEUE_FULL',
-              `Expected at most ${queue.perCaller} sessions of one caller waiting (limits.maxQueuedPerCaller), got ${queue.heldBy(owner as string)} of caller ${JSON.stringify(owner)} waiting; retry once some have started, or cancel some`,
+              `Expected at most ${queue.perCaller} sessions of one caller waiting (limits.maxQueuedPerCaller), got ${queue.heldBy(owner as string)} of caller ${JSON.stringify(owner)} waiting; call again once some have started, or cancel some`,
             )
           : room === 'shareBytes'
             ? runtimeError(
                 'QUEUE_FULL',
-                `Expected at most ${queue.perCallerBytes} bytes of one caller's requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got ${queue.bytesHeldBy(owner as string)} bytes of caller ${JSON.stringify(owner)} waiting and a request of ${bytes}; retry once some have started, or cancel some`,
+                `Expected at most ${queue.perCallerBytes} bytes of one caller's requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got ${queue.bytesHeldBy(owner as string)} bytes of caller ${JSON.stringify(owner)} waiting and a request of ${bytes}; call again once some have started, or cancel some`,
               )
             : runtimeError(
                 'QUEUE_FULL',
-                `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+                `Expected room for a request of ${bytes} bytes in the queue, got ${queue.held} bytes waiting (limit ${limit}, limits.maxQueuedBytes)`,
               ),
     );
   }

@@ -244,7 +244,7 @@ function refusal(provider: string, snapshot: BreakerSnapshot, until: number, now
       : `its circuit breaker half-open with its one probe call out until ${when} at the latest`;
   return providerError(
     'PROVIDER_UNAVAILABLE',
-    `Expected provider \`${provider}\` to take calls, got ${why}. Retry after that, or name a fallback.`,
+    `Expected provider \`${provider}\` to take calls, got ${why}; call again after that, or name a fallback`,
     { retryable: false, retryAfterMs: Math.max(0, until - now) },
   );
 }

@@ -135,7 +135,7 @@ export class RedisSharedState implements SharedState {
     }
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
-      `Expected to change the shared state "${key}" within ${MAX_TRIES} tries, got a conflict every time; lower the number of instances or retry`,
+      `Expected to change the shared state "${key}" within ${MAX_TRIES} tries, got a conflict every time; lower the number of instances or call again`,
     );
   }
 

@@ -375,7 +375,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     const b = runtime.submit(ask('queued b'));
     expect(runtime.status()).toMatchObject({ queuedBytes: limit, maxQueuedBytes: limit });
     expect(() => runtime.submit(ask('c'))).toThrow(
-      `Expected room for a request of ${size('c')} bytes in the queue, got ${limit} bytes waiting (limit ${limit}, limits.maxQueuedBytes); retry later`,
+      `Expected room for a request of ${size('c')} bytes in the queue, got ${limit} bytes waiting (limit ${limit}, limits.maxQueuedBytes)`,
     );
     expect(() => runtime.submit(ask('x'.repeat(limit)))).toThrow(
       `Expected a request of at most ${limit} bytes of JSON (limits.maxQueuedBytes), got at least ${size('x'.repeat(limit))} bytes`,
@@ -408,7 +408,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     const a1 = runtime.submit(ask('a1'), as('alice'));
     const a2 = runtime.submit(ask('a2'), as('alice'));
     expect(() => runtime.submit(ask('a3'), as('alice'))).toThrow(
-      'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "alice" waiting; retry once some have started, or cancel some',
+      'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "alice" waiting; call again once some have started, or cancel some',
     );
     // Another caller, and a session with no owner, still get in: alice's burst shuts nobody out.
     const b1 = runtime.submit(ask('b1'), as('bob'));

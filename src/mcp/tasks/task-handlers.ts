@@ -161,7 +161,7 @@ function storeFailed(mcp: McpContext): (error: unknown) => never {
     logStoreFailure(mcp.log, 'task store', error);
     throw new ProtocolError(
       ProtocolErrorCode.InternalError,
-      'Expected the task store to answer, got a failure (the server log says why); retry later',
+      'Expected the task store to answer, got a failure (the server log says why); call again in a few seconds',
     );
   };
 }

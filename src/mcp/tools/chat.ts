@@ -136,7 +136,7 @@ export async function priorTurns(
     logStoreFailure(mcp.log, 'conversation store', failure);
     const error = runtimeError(
       'BACKEND_UNAVAILABLE',
-      'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model. Retry later.',
+      'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model',
     );
     return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
   }

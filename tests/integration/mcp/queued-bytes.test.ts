@@ -36,7 +36,7 @@ describe('chat with the queue’s bytes full', () => {
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(
       new RegExp(
-        `^QUEUE_FULL: Expected room for a request of \\d+ bytes in the queue, got ${held} bytes waiting \\(limit ${LIMIT}, limits.maxQueuedBytes\\); retry later`,
+        `^QUEUE_FULL: Expected room for a request of \\d+ bytes in the queue, got ${held} bytes waiting \\(limit ${LIMIT}, limits.maxQueuedBytes\\)\\n`,
       ),
     );
     const huge = await chat('h'.repeat(LIMIT));

@@ -488,7 +488,7 @@ describe('MCP tasks, a task store that fails', () => {
       await expect(ask()).rejects.toMatchObject({
         code: -32603,
         message: expect.stringContaining(
-          'Expected the task store to answer, got a failure (the server log says why); retry later',
+          'Expected the task store to answer, got a failure (the server log says why); call again in a few seconds',
         ),
       });
     }

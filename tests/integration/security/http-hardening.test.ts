@@ -342,7 +342,7 @@ describe('bad input over HTTP', () => {
       expect(refused.ok, name).toBe(false);
       expect(refused.error.code, name).toBe('BACKEND_UNAVAILABLE');
       expect(refused.error.message, name).toBe(
-        'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model. Retry later.',
+        'Expected the conversation store to read `continuation_id`, got a failure (the server log says why); nothing was sent to a model',
       );
     }
     expect(h.mcp.runtime.status({ recent: 10 }).recent).toEqual([]);

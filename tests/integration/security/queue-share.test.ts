@@ -39,8 +39,8 @@ it("refuses a token's calls past its share of the queue, naming the share, while
   const refused = await chat(alice, 'one too many');
   expect(refused.isError).toBe(true);
   expect(text(refused)).toBe(
-    'QUEUE_FULL: Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "token:alice" waiting; retry once some have started, or cancel some\n' +
-      'The server queue is full. Retry in a few seconds, or send fewer calls at once.',
+    'QUEUE_FULL: Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "token:alice" waiting; call again once some have started, or cancel some\n' +
+      'The server queue is full, and troupe does not queue or retry a call it refused (so retryable is false): call again in a few seconds, or send fewer calls at once.',
   );
   // Bob still gets a place: Alice's burst took only her share of the queue (4).
   const bobs = chat(bob, 'bob waits');

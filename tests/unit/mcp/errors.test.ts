@@ -40,7 +40,27 @@ describe('hintFor', () => {
     expect(hintFor('RATE_LIMITED')).toContain('retry_after_ms');
     expect(hintFor('TIMED_OUT')).toContain('timeout_ms');
     expect(hintFor('MODEL_NOT_FOUND')).toContain('list_models');
-    expect(hintFor('QUEUE_FULL')).toContain('Retry');
+    expect(hintFor('QUEUE_FULL')).toContain('call again in a few seconds');
+  });
+
+  it('says "retry" only of troupe’s own retries, never to the caller, for every code and deadline', () => {
+    const kinds = [undefined, 'queue', 'run', 'idle'] as const;
+    for (const code of CODES) {
+      for (const kind of kinds) {
+        const hint = hintFor(code, kind);
+        // `retryable` and `retry_after_ms` are fields' names; "troupe does not (queue or) retry" is of troupe.
+        const told = hint.replace(/troupe does not (queue or )?retry/g, '');
+        expect(told, `${code} ${kind}`).not.toMatch(/\bretry(ing)?\b/i);
+      }
+    }
+  });
+
+  it('says beside QUEUE_FULL’s retryable false that troupe did not retry it, and to call again', () => {
+    const info = toolErrorInfo(runtimeError('QUEUE_FULL', 'Expected room in the queue, got 7').toData());
+    expect(info.retryable).toBe(false);
+    expect(info.hint).toContain(
+      'troupe does not queue or retry a call it refused (so retryable is false): call again in a few seconds',
+    );
   });
 
   it('says beside BACKEND_UNAVAILABLE’s retryable false that troupe did not retry it, and to call again', () => {
@@ -54,10 +74,10 @@ describe('hintFor', () => {
   it('tells a TIMED_OUT by its deadline: only the run deadline is timeout_ms', () => {
     expect(hintFor('TIMED_OUT', 'run')).toBe(hintFor('TIMED_OUT'));
     expect(hintFor('TIMED_OUT', 'queue')).toBe(
-      'The call waited in the queue past its queue deadline without starting: the server was busy. Retry in a few seconds, send fewer calls at once, or give it a higher priority; timeout_ms sets the run deadline, not this one.',
+      'The call waited in the queue past its queue deadline without starting: the server was busy. Call again in a few seconds, send fewer calls at once, or give it a higher priority; timeout_ms sets the run deadline, not this one.',
     );
     expect(hintFor('TIMED_OUT', 'idle')).toBe(
-      'The provider stopped sending in the middle of its answer. Retry, or choose another provider.',
+      'The provider stopped sending in the middle of its answer. Call again, or choose another provider.',
     );
     // Only TIMED_OUT reads the deadline.
     expect(hintFor('CANCELLED', 'queue')).toBe(hintFor('CANCELLED'));

@@ -74,6 +74,32 @@ describe('x-should-retry in the mapping', () => {
     expect(told.message).toBe(`${plain.message} (the server's x-should-retry: true)`);
   });
 
+  it.each([
+    [
+      'GLM’s daily quota (1304)',
+      { error: { code: '1304', message: 'The daily call limit for this API has been reached.' } },
+      'QUOTA_EXHAUSTED',
+      'Top up or wait for the quota to reset',
+    ],
+    [
+      'GLM’s content filter (1301)',
+      { error: { code: '1301', message: 'System detected potentially unsafe content.' } },
+      'CONTENT_FILTERED',
+      'Rephrase',
+    ],
+  ] as const)('%s says troupe does not retry it only while it is not retryable', (_, body, code, advice) => {
+    const plain = toProviderError(apiError(429, body), glm);
+    const no = toProviderError(apiError(429, body, 'false'), glm);
+    const yes = toProviderError(apiError(429, body, 'true'), glm);
+    expect([plain.code, plain.retryable, yes.code, yes.retryable]).toEqual([code, false, code, true]);
+    expect(plain.message).toMatch(new RegExp(`${advice}; troupe does not retry this\\.$`));
+    expect(no.message).toBe(`${plain.message} (the server's x-should-retry: false)`);
+    expect(yes.message).toBe(
+      `${plain.message.replace('; troupe does not retry this.', '.')} (the server's x-should-retry: true)`,
+    );
+    expect(yes.message).not.toMatch(/retry this/);
+  });
+
   it('another value changes neither `retryable` nor the message', () => {
     for (const said of ['TRUE', 'no', '0']) {
       const plain = toProviderError(apiError(503, { message: 'busy' }), generic);

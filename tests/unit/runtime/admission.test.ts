@@ -343,7 +343,7 @@ describe('Admission.queueFull', () => {
     const { admission, rejected } = setup();
     expect(refusal(() => admission.queueFull(7))).toEqual({
       code: 'QUEUE_FULL',
-      message: 'Expected room in the queue, got 7 sessions waiting (limit 7); retry later',
+      message: 'Expected room in the queue, got 7 sessions waiting (limit 7)',
     });
     expect(rejected()).toEqual({ QUEUE_FULL: 1 });
   });
@@ -443,7 +443,7 @@ describe('Admission.roomFor', () => {
     expect(refusal(() => admission.roomFor(queue, 61))).toEqual({
       code: 'QUEUE_FULL',
       message:
-        'Expected room for a request of 61 bytes in the queue, got 40 bytes waiting (limit 100, limits.maxQueuedBytes); retry later',
+        'Expected room for a request of 61 bytes in the queue, got 40 bytes waiting (limit 100, limits.maxQueuedBytes)',
     });
     expect(rejected()).toEqual({ QUEUE_FULL: 1 });
   });
@@ -467,7 +467,7 @@ describe('Admission.roomFor', () => {
     expect(refusal(() => admission.roomFor(queue, 10, 'token:alice'))).toEqual({
       code: 'QUEUE_FULL',
       message:
-        'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "token:alice" waiting; retry once some have started, or cancel some',
+        'Expected at most 2 sessions of one caller waiting (limits.maxQueuedPerCaller), got 2 of caller "token:alice" waiting; call again once some have started, or cancel some',
     });
     admission.roomFor(queue, 10, 'token:bob');
     admission.roomFor(queue, 10);
@@ -481,7 +481,7 @@ describe('Admission.roomFor', () => {
     expect(refusal(() => admission.roomFor(queue, 51, 'token:alice'))).toEqual({
       code: 'QUEUE_FULL',
       message:
-        'Expected at most 300 bytes of one caller\'s requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got 250 bytes of caller "token:alice" waiting and a request of 51; retry once some have started, or cancel some',
+        'Expected at most 300 bytes of one caller\'s requests waiting (its share of limits.maxQueuedBytes, as limits.maxQueuedPerCaller is of limits.maxQueued), got 250 bytes of caller "token:alice" waiting and a request of 51; call again once some have started, or cancel some',
     });
     admission.roomFor(queue, 50, 'token:alice');
     admission.roomFor(queue, 600, 'token:bob');
@@ -493,10 +493,10 @@ describe('Admission.roomFor', () => {
   it('names the queue, not the share, when the share is the whole queue', () => {
     const { admission } = setup();
     for (const [share, expected] of [
-      [7, 'Expected room in the queue, got 7 sessions waiting (limit 7); retry later'],
+      [7, 'Expected room in the queue, got 7 sessions waiting (limit 7)'],
       [
         6,
-        'Expected at most 6 sessions of one caller waiting (limits.maxQueuedPerCaller), got 6 of caller "local" waiting; retry once some have started, or cancel some',
+        'Expected at most 6 sessions of one caller waiting (limits.maxQueuedPerCaller), got 6 of caller "local" waiting; call again once some have started, or cancel some',
       ],
     ] as const) {
       const queue = new QueueRoom(1000, share);

@@ -108,7 +108,7 @@ describe('Breakers', () => {
     expect(refused.retryable).toBe(false);
     expect(refused.retryAfterMs).toBe(3500);
     expect(refused.message).toBe(
-      'Expected provider `p` to take calls, got its circuit breaker open after 2 failures within 1000 ms (last NETWORK) until 2026-03-01T00:00:05.000Z (in 4 s), when one probe call may go. Retry after that, or name a fallback.',
+      'Expected provider `p` to take calls, got its circuit breaker open after 2 failures within 1000 ms (last NETWORK) until 2026-03-01T00:00:05.000Z (in 4 s), when one probe call may go; call again after that, or name a fallback',
     );
     clock.time = T0 + 5000;
     const probe = breakers.admit('p') as BreakerPass;

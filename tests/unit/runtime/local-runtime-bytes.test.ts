@@ -71,7 +71,7 @@ describe('maxQueuedBytes in the local runtime', () => {
     const error = thrown(() => runtime.submit(ask('')));
     expect(error.code).toBe('QUEUE_FULL');
     expect(error.message).toBe(
-      `Expected room for a request of ${size(ask(''))} bytes in the queue, got ${size(a) + size(b)} bytes waiting (limit ${size(a) + size(b)}, limits.maxQueuedBytes); retry later`,
+      `Expected room for a request of ${size(ask(''))} bytes in the queue, got ${size(a) + size(b)} bytes waiting (limit ${size(a) + size(b)}, limits.maxQueuedBytes)`,
     );
     expect(runtime.metrics().rejected).toEqual({ QUEUE_FULL: 1 });
     expect(runtime.status()).toMatchObject({ queued: 2, queuedBytes: size(a) + size(b) });
