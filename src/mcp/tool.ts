@@ -8,8 +8,8 @@ import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY } from '../core/scheduler.js';
-import { typeNoun } from '../core/type-noun.js';
 import { AnswerBudgetSpent } from './answer-budget.js';
+import { argumentError, argumentName } from './argument-issues.js';
 import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
@@ -63,22 +63,27 @@ export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
   return result;
 }
 
-/** Validates raw arguments; the message names each wrong argument and what came. */
+/**
+ * Validates raw arguments; the message names each wrong argument, what it should be and what came.
+ * The common kinds are worded by `argumentError` as zod reports them; a refinement's own message
+ * (`chat`'s "Expected `prompt` or `messages`") keeps its words after the argument's name.
+ */
 export function parseArgs<I extends z.ZodType>(
   tool: TroupeTool<I>,
   raw: unknown,
 ): { ok: true; args: z.output<I> } | { ok: false; outcome: ToolOutcome } {
-  const parsed = tool.input.safeParse(raw ?? {});
+  const worded = new Set<string>();
+  const parsed = tool.input.safeParse(raw ?? {}, {
+    error: (issue) => {
+      const message = argumentError(issue);
+      if (message !== undefined) worded.add(message);
+      return message;
+    },
+  });
   if (parsed.success) return { ok: true, args: parsed.data };
   const problems = parsed.error.issues.map((issue) => {
+    if (worded.has(issue.message)) return issue.message;
     const top = issue.path.length === 0;
-    const path = top ? 'arguments' : `\`${issue.path.map(String).join('.')}\``;
-    // A misspelt argument (`max_token`) is refused, not dropped: say which, and what the tool takes.
-    if (issue.code === 'unrecognized_keys') {
-      const known = top ? Object.keys((tool.input as unknown as { shape?: object }).shape ?? {}) : [];
-      const expected = known.length > 0 ? known.map((k) => `\`${k}\``).join(', ') : 'known fields';
-      return `${path}: Expected only ${expected}, got unknown ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
-    }
     const got = issue.path.reduce<unknown>(
       (value, key) =>
         value !== null && typeof value === 'object'
@@ -86,11 +91,7 @@ export function parseArgs<I extends z.ZodType>(
           : undefined,
       raw,
     );
-    // zod's words for a wrong type say it twice ("Invalid input: expected array, received undefined, got ...").
-    if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input') && !top) {
-      return `${path}: Expected ${typeNoun(issue.expected)}, got ${got === undefined ? 'none' : describe(got)}`;
-    }
-    return `${path}: ${issue.message}${top ? '' : `, got ${describe(got)}`}`;
+    return `${top ? 'arguments' : argumentName(issue.path)}: ${issue.message}${top ? '' : `, got ${got === undefined ? 'none' : describe(got)}`}`;
   });
   const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };

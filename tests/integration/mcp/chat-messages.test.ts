@@ -31,7 +31,7 @@ describe.each(['legacy', 'modern'] as const)('chat messages over MCP (%s era)', 
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/^INVALID_REQUEST: /);
     expect(text(refused)).toContain(
-      '`messages.1.tool_call_id`: Expected the id of the tool call this tool message answers, got `undefined`',
+      '`messages.1.tool_call_id`: Expected the id of the tool call this tool message answers, got none',
     );
   });
 

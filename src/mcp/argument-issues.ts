@@ -1,0 +1,169 @@
+/**
+ * A tool argument zod refused, in troupe's words: "Expected `priority` to be an integer from 0 to 9,
+ * got `12` (number)" (STYLE.md, 8), naming the argument, the bound and what came. Until 2026-12-07 a
+ * bound kept zod's own words ("`priority`: Too big: expected number to be <=9, got `12` (number)").
+ *
+ * `argumentError` is a per-parse error map (`safeParse(raw, { error })`, zod v4's "per-parse error
+ * customization"): a schema's or a refinement's own message still wins over it, and nothing global
+ * changes (`z.config` would reword every zod error in the process, the SDK's and an embedding host's
+ * too). troupe's tools are validated by troupe (`tool-calls.ts` answers `tools/call` itself), so the
+ * SDK's own validation and its -32602 never see these schemas. Kinds it has no words for (a union,
+ * a refinement) return `undefined`, and zod's message stands.
+ */
+import type * as z from 'zod';
+import { describe } from '../core/errors.js';
+import { typeNoun } from '../core/type-noun.js';
+
+/** What a check of a schema says, as zod v4 keeps it in `_zod.def.checks` (the JSON Schema reads it too). */
+interface CheckDef {
+  readonly check?: string;
+  readonly format?: string;
+  readonly value?: number | bigint;
+  readonly inclusive?: boolean;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly length?: number;
+}
+
+type Schema = {
+  readonly _zod: { readonly def: { readonly checks?: readonly { _zod: { def: CheckDef } }[] } };
+};
+
+/** An issue as the map gets it: zod's raw issue, with the value that came and the schema it broke. */
+export type ArgumentIssue = z.core.$ZodRawIssue & { readonly schema?: unknown };
+
+/** The most keys a refusal names, and the most characters of one. */
+const MAX_KEYS_NAMED = 5;
+const MAX_KEY_CHARS = 40;
+
+/** `` `messages.0.role` ``, or "the arguments" for the arguments as a whole. */
+export function argumentName(path: readonly PropertyKey[] | undefined): string {
+  return path === undefined || path.length === 0 ? 'the arguments' : `\`${path.map(String).join('.')}\``;
+}
+
+/** The message for `issue`, or `undefined` to leave zod's. */
+export function argumentError(issue: ArgumentIssue): string | undefined {
+  const name = argumentName(issue.path);
+  const got = issue.input === undefined ? 'none' : describe(issue.input);
+  switch (issue.code) {
+    case 'invalid_type': {
+      // A number's kind says its range too: "an integer from 0 to 9" for `"5"` as for `2.5`.
+      const numeric = issue.expected === 'number' || issue.expected === 'int';
+      const kind = numeric ? numberKind(issue.schema, issue.expected === 'int') : typeNoun(issue.expected);
+      return `Expected ${name} to be ${kind}, got ${got}`;
+    }
+    case 'too_big':
+    case 'too_small':
+      return `Expected ${name} to be ${bounded(issue.origin, issue.schema)}, got ${sized(issue.origin, issue.input, got)}`;
+    case 'invalid_value': {
+      const values = issue.values.map((v) => describeLiteral(v));
+      const wanted = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+      return `Expected ${name} to be ${wanted}, got ${got}`;
+    }
+    case 'unrecognized_keys':
+      return `Expected ${name} to have only ${knownKeys(issue.inst)}, got unknown ${keyList(issue.keys)}`;
+    case 'invalid_format':
+      return `Expected ${name} to ${formatWanted(issue)}, got ${got}`;
+    case 'not_multiple_of':
+      return `Expected ${name} to be a multiple of ${issue.divisor}, got ${got}`;
+    default:
+      return undefined;
+  }
+}
+
+function checksOf(schema: unknown): readonly CheckDef[] {
+  const checks = (schema as Partial<Schema> | undefined)?._zod?.def?.checks ?? [];
+  return checks.map((c) => c._zod.def);
+}
+
+/** "an integer from 0 to 9", "a number from 0 to 2", "an integer of at least 1": the schema's whole range. */
+function numberKind(schema: unknown, int = false): string {
+  const checks = checksOf(schema);
+  const isInt = int || checks.some((c) => c.check === 'number_format' && /int/.test(c.format ?? ''));
+  const noun = isInt ? 'an integer' : 'a number';
+  const low = checks.find((c) => c.check === 'greater_than');
+  const high = checks.find((c) => c.check === 'less_than');
+  // An integer's exclusive bound is the next integer's inclusive one (`positive()`: from 1).
+  const min =
+    low === undefined
+      ? undefined
+      : {
+          at: isInt && !low.inclusive ? Number(low.value) + 1 : low.value,
+          inclusive: isInt || low.inclusive,
+        };
+  const max =
+    high === undefined
+      ? undefined
+      : {
+          at: isInt && !high.inclusive ? Number(high.value) - 1 : high.value,
+          inclusive: isInt || high.inclusive,
+        };
+  if (min?.inclusive && max?.inclusive) return `${noun} from ${min.at} to ${max.at}`;
+  const parts = [
+    min === undefined ? '' : `${min.inclusive ? 'at least' : 'greater than'} ${min.at}`,
+    max === undefined ? '' : `${max.inclusive ? 'at most' : 'less than'} ${max.at}`,
+  ].filter((part) => part !== '');
+  return parts.length === 0 ? noun : `${noun} of ${parts.join(' and ')}`;
+}
+
+/** The bound a length or size broke, as the whole range the schema allows. */
+function bounded(origin: string, schema: unknown): string {
+  if (origin === 'number' || origin === 'int' || origin === 'bigint')
+    return numberKind(schema, origin === 'int');
+  const unit = origin === 'string' ? 'character' : 'item';
+  const noun = origin === 'string' ? 'a string' : origin === 'array' ? 'an array' : `a ${origin}`;
+  const checks = checksOf(schema);
+  const exact = checks.find((c) => c.check === 'length_equals')?.length;
+  if (exact !== undefined) return `${noun} of exactly ${count(exact, unit)}`;
+  const min = checks.find((c) => c.check === 'min_length')?.minimum;
+  const max = checks.find((c) => c.check === 'max_length')?.maximum;
+  if (min !== undefined && max !== undefined) return `${noun} of ${min} to ${count(max, unit)}`;
+  if (max !== undefined) return `${noun} of at most ${count(max, unit)}`;
+  return `${noun} of at least ${count(min ?? 0, unit)}`;
+}
+
+/** What came for a length bound: its length, never the value (a 10 MB string is told by its size). */
+function sized(origin: string, input: unknown, got: string): string {
+  if (origin === 'string' && typeof input === 'string') return count(input.length, 'character');
+  if ((origin === 'array' || origin === 'set') && Array.isArray(input)) return count(input.length, 'item');
+  return got;
+}
+
+function count(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+function describeLiteral(value: unknown): string {
+  return `\`${typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))}\``;
+}
+
+function keyList(keys: readonly string[]): string {
+  const named = keys
+    .slice(0, MAX_KEYS_NAMED)
+    .map((k) => `\`${k.length > MAX_KEY_CHARS ? `${k.slice(0, MAX_KEY_CHARS - 1)}…` : k}\``);
+  const more = keys.length - named.length;
+  return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
+}
+
+/** The fields an object schema takes, from its shape; "known fields" when it has none to name. */
+function knownKeys(inst: unknown): string {
+  const shape = (inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape;
+  const keys = shape === undefined ? [] : Object.keys(shape);
+  return keys.length === 0 ? 'known fields' : keys.map((k) => `\`${k}\``).join(', ');
+}
+
+function formatWanted(issue: ArgumentIssue & { code: 'invalid_format' }): string {
+  const given = issue as { prefix?: string; suffix?: string; includes?: string; pattern?: string };
+  switch (issue.format) {
+    case 'starts_with':
+      return `start with ${describe(given.prefix)}`;
+    case 'ends_with':
+      return `end with ${describe(given.suffix)}`;
+    case 'includes':
+      return `include ${describe(given.includes)}`;
+    case 'regex':
+      return `match \`${given.pattern}\``;
+    default:
+      return `be a valid ${issue.format}`;
+  }
+}
