@@ -129,7 +129,9 @@ export const modelCallFields = {
     .min(0)
     .max(9)
     .optional()
-    .describe('Queue priority, 0 (lowest) to 9 (highest); default 5. Higher runs first when calls wait.'),
+    .describe(
+      "Queue priority, 0 (lowest) to 9 (highest); default: the server's, which the tool's description states. Higher runs first when calls wait.",
+    ),
   timeout_ms: z
     .number()
     .int()
@@ -137,7 +139,7 @@ export const modelCallFields = {
     .max(3_600_000)
     .optional()
     .describe(
-      "Run deadline in milliseconds, from when the call starts running (the wait in the queue has its own), at most 3600000 (1 hour); default: the server's (120000 unless set).",
+      "Run deadline in milliseconds, from when the call starts running (the wait in the queue has its own), at most 3600000 (1 hour); default: the server's, which the tool's description states.",
     ),
   extra: z
     .record(z.string(), z.unknown())

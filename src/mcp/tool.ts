@@ -8,6 +8,7 @@ import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/
 import type * as z from 'zod';
 import { describe, runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY } from '../core/scheduler.js';
+import type { Runtime, RuntimeStatus } from '../runtime/types.js';
 import { AnswerBudgetSpent } from './answer-budget.js';
 import { argumentError, argumentName } from './argument-issues.js';
 import { callerOf } from './caller.js';
@@ -185,9 +186,12 @@ export function toolDefinition(tool: TroupeTool, mcp?: McpContext): ToolDefiniti
 }
 
 /**
- * A tool's description on one server: its own for that server, and, where the server caps
- * `priority` below the schema's 9, that cap, which a call past is refused by (until 2026-12-07 only
- * the refusal said so: a model read "0 (lowest) to 9 (highest)", sent 9, and was refused).
+ * A tool's description on one server: its own for that server; the run deadline and the priority a
+ * call that gives none gets, as this server's runtime resolved them (until 2026-12-07 `timeout_ms`
+ * said "120000 unless set" on a server started with `--timeout-ms 300000`, so a model that wanted
+ * 5 minutes asked for less); and, where the server caps `priority` below the schema's 9, that cap,
+ * which a call past is refused by (until 2026-12-07 only the refusal said so: a model read "0
+ * (lowest) to 9 (highest)", sent 9, and was refused).
  */
 function describedFor(
   tool: TroupeTool,
@@ -195,11 +199,32 @@ function describedFor(
   mcp: McpContext | undefined,
 ): string {
   if (mcp === undefined) return tool.description;
-  const own = tool.describe === undefined ? tool.description : tool.describe(mcp);
-  const capped = mcp.maxCallerPriority < MAX_PRIORITY && inputSchema.properties?.priority !== undefined;
-  return capped
-    ? `${own} On this server \`priority\` is at most ${mcp.maxCallerPriority} (calls with an admin token excepted); a higher one is refused.`
-    : own;
+  const said = [tool.describe === undefined ? tool.description : tool.describe(mcp)];
+  const takes = inputSchema.properties ?? {};
+  if (takes.timeout_ms !== undefined && takes.priority !== undefined) {
+    const { timeoutMs, priority } = defaultsOf(mcp.runtime);
+    said.push(
+      `On this server a call that gives no \`timeout_ms\` has ${timeoutMs} ms to run, and one that gives no \`priority\` runs at ${priority}.`,
+    );
+  }
+  if (mcp.maxCallerPriority < MAX_PRIORITY && takes.priority !== undefined) {
+    said.push(
+      `On this server \`priority\` is at most ${mcp.maxCallerPriority} (calls with an admin token excepted); a higher one is refused.`,
+    );
+  }
+  return said.join(' ');
+}
+
+/** A runtime's defaults, read once: a stateless server lists its tools on every request. */
+const runtimeDefaults = new WeakMap<Runtime, RuntimeStatus['defaults']>();
+
+function defaultsOf(runtime: Runtime): RuntimeStatus['defaults'] {
+  let defaults = runtimeDefaults.get(runtime);
+  if (defaults === undefined) {
+    defaults = runtime.status({ recent: 0 }).defaults;
+    runtimeDefaults.set(runtime, defaults);
+  }
+  return defaults;
 }
 
 /** The tool's view of an SDK request context; `signal` (default the request's) is the call's abort signal. */

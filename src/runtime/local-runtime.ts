@@ -328,6 +328,11 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
       maxQueuedBytes: limits.maxQueuedBytes,
       maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
       queuedBytes: queueRoom.held,
+      defaults: {
+        priority: defaults.priority,
+        timeoutMs: defaults.timeoutMs,
+        queueTimeoutMs: defaults.queueTimeoutMs,
+      },
       recent: table.recent(recent, owner, after),
       ...(breakers === undefined ? {} : { breakers: breakers.views() }),
       // A shared state read only asynchronously (Redis): its backend's view reports them.

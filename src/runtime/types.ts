@@ -306,6 +306,12 @@ export interface RuntimeStatus {
   readonly maxQueuedBytesPerCaller: number;
   /** Request bytes the sessions waiting now hold (on a cluster, those submitted at this instance). */
   readonly queuedBytes: number;
+  /** What a call that asks none gets (`defaults`, resolved): `troupe/mcp`'s tool descriptions state them. */
+  readonly defaults: {
+    readonly priority: number;
+    readonly timeoutMs: number;
+    readonly queueTimeoutMs: number;
+  };
   /** Ended sessions, most recent first (see `status({ recent })`). */
   readonly recent: readonly SessionSummary[];
   /** Each provider's circuit breaker as this instance last saw it; present when breakers are on. */

@@ -39,7 +39,7 @@ export function clusterStatus(
   let running = 0;
   const byPriority: Record<number, number> = {};
   const perProvider = new Map<string, { queued: number; running: number }>();
-  const breakers = local.status({ recent: 0 }).breakers;
+  const { breakers, defaults } = local.status({ recent: 0 });
   const budgets = view.budgets();
   for (const name of local.providers) perProvider.set(name, { queued: 0, running: 0 });
   for (const summary of store.liveSessions()) {
@@ -72,6 +72,7 @@ export function clusterStatus(
     maxQueuedBytes: limits.maxQueuedBytes,
     maxQueuedBytesPerCaller: limits.maxQueuedBytesPerCaller,
     queuedBytes,
+    defaults,
     recent: store.recent(ended.recent, ended.owner, ended.after),
     ...(breakers === undefined ? {} : { breakers }),
     ...(budgets === undefined ? {} : { limits: budgets }),

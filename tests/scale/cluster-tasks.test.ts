@@ -87,6 +87,18 @@ describe('tasks on a cluster', () => {
     expect(work.started()).toBe(5);
   });
 
+  it('state in status() the defaults of the instance’s own runtime (a tool description reads them)', () => {
+    const clock = new SimulatedClock();
+    const runtime = createRuntime({
+      providers: [new ScriptedProvider('p')],
+      defaults: { model: 'm', timeoutMs: 300_000, priority: 4 },
+      clock,
+      backend: memoryClusterBackend({ hub: new MemoryClusterHub({ clock }), sweepIntervalMs: 1000 }),
+    });
+    runtimes.push({ runtime, clock });
+    expect(runtime.status().defaults).toEqual({ priority: 4, timeoutMs: 300_000, queueTimeoutMs: 60_000 });
+  });
+
   it("hold a lane to its `perProvider` limit, this instance's own", async () => {
     const clock = new SimulatedClock();
     const hub = new MemoryClusterHub({ clock });

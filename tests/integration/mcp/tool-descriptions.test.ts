@@ -14,7 +14,7 @@ import { MAX_PATH_CHARS } from '../../../src/mcp/files.js';
 import { registerTools } from '../../../src/mcp/register.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
-import type { Runtime } from '../../../src/runtime/types.js';
+import type { Defaults, Runtime } from '../../../src/runtime/types.js';
 
 const runtimes: Runtime[] = [];
 const clients: Client[] = [];
@@ -26,8 +26,14 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function clientOf(options: Omit<McpContextOptions, 'runtime'>): Promise<Client> {
-  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+async function clientOf(
+  options: Omit<McpContextOptions, 'runtime'>,
+  defaults: Omit<Defaults, 'model'> = {},
+): Promise<Client> {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider()],
+    defaults: { model: 'sim-fast', ...defaults },
+  });
   runtimes.push(runtime);
   const context = createMcpContext({ runtime, ...options });
   const server = new McpServer({ name: 'descriptions', version: '1.0.0' });
@@ -111,5 +117,46 @@ describe('tools/list: the model-calling tools state this server’s priority cap
     expect((await call(6)).isError).toBe(true);
     const { tools: open } = await (await clientOf({})).listTools();
     expect(open.find((t) => t.name === 'chat')?.description).not.toMatch(/`priority` is at most/);
+  });
+});
+
+describe('tools/list: the model-calling tools state this server’s run deadline and priority', () => {
+  const MODEL_CALLING = ['chat', 'multi_file_chat', 'consensus'];
+  const describedDefaults = async (client: Client) => {
+    const { tools } = await client.listTools();
+    return MODEL_CALLING.map((name) => {
+      const tool = tools.find((t) => t.name === name);
+      const description = tool?.description ?? '';
+      const properties = (tool?.inputSchema.properties ?? {}) as Record<string, { description?: string }>;
+      // The arguments' own words name no number a server may set otherwise.
+      expect(properties.timeout_ms?.description, name).not.toMatch(/120000|unless set/);
+      expect(properties.priority?.description, name).not.toMatch(/default 5/);
+      return {
+        name,
+        timeoutMs: stated(description, /gives no `timeout_ms` has (\d+) ms to run/),
+        priority: stated(description, /gives no `priority` runs at (\d+)/),
+      };
+    });
+  };
+
+  it('states the runtime’s defaults, 120000 ms and 5', async () => {
+    expect(await describedDefaults(await clientOf({}))).toEqual(
+      MODEL_CALLING.map((name) => ({ name, timeoutMs: 120_000, priority: 5 })),
+    );
+  });
+
+  it('states a server’s own (`--timeout-ms 300000`), and a call without `timeout_ms` gets it', async () => {
+    const client = await clientOf({ maxCallerPriority: 6 }, { timeoutMs: 300_000, priority: 3 });
+    expect(await describedDefaults(client)).toEqual(
+      MODEL_CALLING.map((name) => ({ name, timeoutMs: 300_000, priority: 3 })),
+    );
+    const { tools } = await client.listTools();
+    expect(
+      stated(tools.find((t) => t.name === 'chat')?.description ?? '', /`priority` is at most (\d+)/),
+    ).toBe(6);
+    expect(tools.find((t) => t.name === 'sessions')?.description).not.toMatch(/timeout_ms/);
+    const answer = await client.callTool({ name: 'chat', arguments: { prompt: 'q', max_tokens: 4 } });
+    const session = (answer.structuredContent as { session: { priority: number } }).session;
+    expect(session.priority).toBe(3);
   });
 });

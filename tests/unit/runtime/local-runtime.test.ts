@@ -48,6 +48,18 @@ describe('createRuntime', () => {
   });
 });
 
+describe('status().defaults', () => {
+  it('states what a call that asks none gets, as resolved: the defaults given, else 5, 120000 and 60000 ms', async () => {
+    const given = setup({
+      defaults: { model: 'm', priority: 3, timeoutMs: 300_000, queueTimeoutMs: 7_000 },
+    }).runtime;
+    expect(given.status().defaults).toEqual({ priority: 3, timeoutMs: 300_000, queueTimeoutMs: 7_000 });
+    const plain = setup().runtime;
+    expect(plain.status().defaults).toEqual({ priority: 5, timeoutMs: 120_000, queueTimeoutMs: 60_000 });
+    await Promise.all([given.shutdown({ deadlineMs: 0 }), plain.shutdown({ deadlineMs: 0 })]);
+  });
+});
+
 describe('adopt', () => {
   it('runs a session admitted elsewhere now, on the provider its input names, with its label and caller', async () => {
     const { clock, runtime } = setup();
