@@ -9,8 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata, isName, MAX_NAME_CHARS, ownerIn } from '../core/metadata.js';
 import type { QueueRoom } from '../core/queue-room.js';
-import { requestBytes } from '../core/request-bytes.js';
-import type { ChatProvider, ChatRequest } from '../providers/port.js';
+import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
 import { checkRequestKeys, checkSubmitKeys } from './option-keys.js';
@@ -161,18 +160,14 @@ export class Admission {
       checkRequestKeys(request);
       // The size bound weighs the request's arrays by their lengths before they are read.
       checkRequest(request, this.settings.limits.maxQueuedBytes);
-      // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
+      // Its size first, then fallbacks, the context-window check and the token windows
+      // (routing.ts): no network call. A request over the size bound is refused there, unread.
       const routed = routeChat(request, this.route, providers, this.settings.limits);
       reading = '`submit` options';
       const resolved = resolveSubmitOptions(options, defaults);
       // The owner as charging reads it: the metadata's own (an inherited one is none).
       this.settings.budgets?.precheck(ownerIn(options.metadata), routed.provider, routed.model);
       const stream = request.stream === true;
-      // What the provider gets (with its model), measured once here: the size it waits with.
-      const bytes = sizeOf(
-        (routed.work as Extract<SessionWork, { kind: 'chat' }>).request,
-        this.settings.limits.maxQueuedBytes,
-      );
       const admitted = this.admitted(
         routed.work,
         routed.provider,
@@ -180,7 +175,7 @@ export class Admission {
         stream,
         resolved,
         options,
-        bytes,
+        routed.bytes,
       );
       // The input was made just now for this session: adding the chain to it copies nothing.
       if (routed.targets !== undefined) Object.assign(admitted.input, { targets: routed.targets });
@@ -247,21 +242,6 @@ export class Admission {
       bytes,
       owner: ownerIn(options.metadata),
     };
-  }
-}
-
-/**
- * A request's JSON length in UTF-8, counted without building it and only until past `limit` (then
- * refused: `roomFor`); one JSON cannot carry is refused.
- */
-function sizeOf(request: ChatRequest, limit: number): number {
-  try {
-    return requestBytes(request, limit);
-  } catch (error) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
-    );
   }
 }
 

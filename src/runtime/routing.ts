@@ -3,15 +3,22 @@
  * each target's provider adapter found, and the request's token estimate checked against every
  * known context window and every token window of the limits (a call above one could never start),
  * all before the session is queued and without any network call.
+ *
+ * The request the provider gets is measured first, against `limits.maxQueuedBytes`, and one over it
+ * refused before anything else reads it: the estimate stringifies its tools whole, so until
+ * 2026-12-07 a tool schema with an `enum` of 1e7 entries was serialised (seconds, and its JSON in
+ * memory) before the size bound refused the request.
  */
 import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
 import { isName, MAX_FALLBACKS, MAX_NAME_CHARS } from '../core/metadata.js';
+import { requestBytes } from '../core/request-bytes.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
 import { type NeverFits, neverFitsAt } from './limiter.js';
 import type { ResolvedLimits } from './options.js';
+import { tooLarge } from './request-check.js';
 import { chatRequest } from './requests.js';
 import type { SessionWork } from './session-record.js';
 import type { Router, SessionRequest } from './types.js';
@@ -23,10 +30,15 @@ export interface RoutedChat {
   readonly work: SessionWork;
   /** The whole chain, the request's own target first; absent without fallbacks. */
   readonly targets: readonly RouteTargetData[] | undefined;
+  /** Its size while it waits: the UTF-8 length of the JSON its provider gets (`work.request`). */
+  readonly bytes: number;
 }
 
-/** The limits a call is checked against at admission: the token windows and what a call is charged. */
-export type AdmissionLimits = Pick<ResolvedLimits, 'rates' | 'charge'>;
+/**
+ * The limits a request is checked against at admission: its size, the token windows and what a
+ * call is charged.
+ */
+export type AdmissionLimits = Pick<ResolvedLimits, 'maxQueuedBytes' | 'rates' | 'charge'>;
 
 export function routeChat(
   request: SessionRequest,
@@ -37,6 +49,8 @@ export function routeChat(
   const primary = route(request);
   const adapter = adapterOf(providers, primary.provider);
   const provided = chatRequest(request, primary.model);
+  const maxBytes = limits?.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
+  const bytes = sizeOf(provided, maxBytes);
   const fallbacks = fallbacksOf(request, primary);
   const resolved = resolveFallbacks(route, request, fallbacks);
   if (resolved.length === 0) {
@@ -57,6 +71,7 @@ export function routeChat(
       model: primary.model,
       work: { kind: 'chat', provider: adapter, request: provided },
       targets: undefined,
+      bytes,
     };
   }
   const routed = [primary];
@@ -94,14 +109,36 @@ export function routeChat(
     }),
   );
   const start = routed[first] as RoutedTarget;
+  // Stryker disable next-line ConditionalExpression: `chatRequest(request, primary.model)` is `provided` again, of the same size; this saves the copy and the count.
+  const startRequest = first === 0 ? provided : chatRequest(request, start.model);
   const work: SessionWork = {
     kind: 'chat',
     provider: adapterOf(providers, start.provider),
-    // Stryker disable next-line ConditionalExpression: `chatRequest(request, primary.model)` is `provided` again; this saves the copy.
-    request: first === 0 ? provided : chatRequest(request, start.model),
+    request: startRequest,
     providers,
   };
-  return { provider: start.provider, model: start.model, work, targets };
+  // Another model's name: a few bytes more or less (a name is at most MAX_NAME_CHARS), counted again.
+  // Stryker disable next-line ConditionalExpression: as above, `provided` measures `bytes` again.
+  const startBytes = startRequest === provided ? bytes : sizeOf(startRequest, maxBytes);
+  return { provider: start.provider, model: start.model, work, targets, bytes: startBytes };
+}
+
+/**
+ * A request's JSON length in UTF-8, counted without building it and only until past `limit`, where
+ * it is refused as too large; one JSON cannot carry is refused.
+ */
+function sizeOf(request: ChatRequest, limit: number): number {
+  let bytes: number;
+  try {
+    bytes = requestBytes(request, limit);
+  } catch (error) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
+    );
+  }
+  if (bytes > limit) throw tooLarge(limit, bytes);
+  return bytes;
 }
 
 interface Over extends NeverFits {

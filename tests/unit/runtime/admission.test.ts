@@ -417,12 +417,31 @@ describe('Admission.chat under limits.maxQueuedBytes', () => {
   });
 
   it('counts a request’s size only until past the bound: a provider field of length 1e9 is not read', () => {
-    const { admission } = setup({ limits: resolveLimits({ maxQueuedBytes: 1000 }) });
-    const admitted = admission.chat({ messages, extra: { seeds: unread(1e9, 1) } }, {});
-    expect(admitted.bytes).toBeGreaterThan(1000);
-    expect(refusal(() => admission.roomFor(new QueueRoom(1000), admitted.bytes))).toMatchObject({
+    const { admission, rejected } = setup({ limits: resolveLimits({ maxQueuedBytes: 1000 }) });
+    expect(refusal(() => admission.chat({ messages, extra: { seeds: unread(1e9, 1) } }, {}))).toEqual({
       code: 'INVALID_REQUEST',
+      message: expect.stringMatching(
+        /^Expected a request of at most 1000 bytes of JSON \(limits\.maxQueuedBytes\), got at least \d+ bytes; send a smaller request/,
+      ),
     });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+
+  // Until 2026-12-07 routing (its window check's token estimate, which stringifies the tools) came
+  // before the size was measured: a tool's `enum` of any length was read whole, then refused.
+  it('refuses a request over the bound before routing estimates its tokens: no entry of a tool’s array is read', () => {
+    const { admission, rejected } = setup({
+      limits: resolveLimits({ maxQueuedBytes: 1000 }),
+      router: () => ({ provider: 'kimi', model: 'k2', contextWindow: 100_000 }),
+    });
+    const tools = [{ type: 'function', function: { name: 'pick', parameters: { enum: unread(1e7, 'v') } } }];
+    expect(refusal(() => admission.chat({ messages, tools } as never, {}))).toEqual({
+      code: 'INVALID_REQUEST',
+      message: expect.stringMatching(
+        /^Expected a request of at most 1000 bytes of JSON \(limits\.maxQueuedBytes\), got at least 2000\d{4} bytes; send a smaller request/,
+      ),
+    });
+    expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
   });
 });
 

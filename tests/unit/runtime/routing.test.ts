@@ -5,7 +5,7 @@
  * fits nowhere), the session started at the first target that fits; then `workFor`, the call of a
  * later target.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RouteTargetData } from '../../../machines/routing.js';
 import { providerError, runtimeError, TroupeError } from '../../../src/core/errors.js';
 import { MAX_FALLBACKS } from '../../../src/core/metadata.js';
@@ -92,6 +92,9 @@ describe('routeChat without fallbacks', () => {
         request: { model: 'small', messages: [{ role: 'user', content: 'hi' }], temperature: 0.5 },
       },
       targets: undefined,
+      bytes: Buffer.byteLength(
+        JSON.stringify({ model: 'small', messages: [{ role: 'user', content: 'hi' }], temperature: 0.5 }),
+      ),
     });
   });
 
@@ -453,6 +456,7 @@ describe('routeChat against the token windows of the limits', () => {
   it('estimates nothing for a provider whose limits have no token window', () => {
     let charged = 0;
     const counting = {
+      maxQueuedBytes: 1e6,
       rates: new Map([['p', { requestsPerMinute: 5, models: { small: { requestsPerMinute: 1 } } }]]),
       charge: () => {
         charged++;
@@ -472,5 +476,81 @@ describe('routeChat against the token windows of the limits', () => {
     expect(() =>
       routeChat(ask('hi', { model: 'open', max_tokens: 1e9 }), router(), PROVIDERS, noQ),
     ).not.toThrow();
+  });
+});
+
+describe('routeChat under limits.maxQueuedBytes', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** A tool whose schema's `enum` holds `values`: an argument of the tool, as a caller may give it. */
+  const tool = (values: unknown) => ({
+    type: 'function' as const,
+    function: { name: 'pick', parameters: { type: 'string', enum: values } },
+  });
+  /** Windows and token limits on every target: each reads the prompt (the tools' JSON among it). */
+  const limits = (maxQueuedBytes: number) =>
+    resolveLimits(
+      { maxQueuedBytes, providers: { p: { tokensPerMinute: 1e9 }, q: { tokensPerMinute: 1e9 } } },
+      PROVIDERS,
+    );
+  const TOO_LARGE =
+    /^Expected a request of at most 1000 bytes of JSON \(limits\.maxQueuedBytes\), got at least \d+ bytes; send a smaller request/;
+
+  it('refuses a request over the bound before its token estimate stringifies its tools', () => {
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const values = Array.from({ length: 2000 }, (_, i) => `v${i}`);
+    for (const model of ['small', 'chained'])
+      expect(
+        refusal(() =>
+          routeChat(ask('hi', { model, tools: [tool(values)] }), router(), PROVIDERS, limits(1000)),
+        ),
+      ).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(TOO_LARGE) });
+    expect(stringify).not.toHaveBeenCalled();
+  });
+
+  it('reads no entry of a tool’s array past the bound, however long it says it is', () => {
+    let reads = 0;
+    const values = new Proxy(['v'], {
+      get(target, key, receiver) {
+        if (key === 'length') return 1e7;
+        // Past a thousand, a walk of all 1e7: stopped here (it would take seconds).
+        if (typeof key === 'string' && /^\d+$/.test(key) && ++reads > 1000) throw new Error('walked');
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const error = refusal(() =>
+      routeChat(ask('hi', { tools: [tool(values)] }), router(), PROVIDERS, limits(1000)),
+    );
+    expect(error.message).toMatch(TOO_LARGE);
+    expect(reads).toBe(0);
+  });
+
+  it('refuses a request JSON cannot carry before the estimate, and measures what fits exactly', () => {
+    expect(
+      refusal(() => routeChat(ask('hi', { extra: { seed: 1n } }), router(), PROVIDERS, limits(1000))).message,
+    ).toBe(
+      'Expected a request that is JSON data, got one JSON cannot carry (Do not know how to serialize a BigInt); send plain data',
+    );
+    const request = ask('hi', { tools: [tool(['a', 'b'])] });
+    const routed = routeChat(request, router(), PROVIDERS, limits(1000));
+    const bytes = Buffer.byteLength(JSON.stringify((routed.work as { request: unknown }).request));
+    expect(routed.bytes).toBe(bytes);
+    // Up to the bound exactly it fits; a byte under, it is refused.
+    expect(routeChat(request, router(), PROVIDERS, limits(bytes)).bytes).toBe(bytes);
+    expect(refusal(() => routeChat(request, router(), PROVIDERS, limits(bytes - 1))).message).toBe(
+      `Expected a request of at most ${bytes - 1} bytes of JSON (limits.maxQueuedBytes), got at least ${bytes} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
+    );
+  });
+
+  it('measures the request of the model it starts at when that is not the first', () => {
+    // `small`'s window is too small for the prompt: the call starts at `big`, a shorter name.
+    const text = longText(1500);
+    const routed = routeChat(ask(text, { fallbacks: [{ model: 'big' }] }), router(), PROVIDERS, limits(1e6));
+    expect(routed.model).toBe('big');
+    const started = (routed.work as { request: ChatRequest }).request;
+    expect(started.model).toBe('big');
+    expect(routed.bytes).toBe(Buffer.byteLength(JSON.stringify(started)));
   });
 });
