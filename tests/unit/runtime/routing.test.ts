@@ -529,10 +529,12 @@ describe('routeChat under limits.maxQueuedBytes', () => {
 
   it('refuses a request JSON cannot carry before the estimate, and measures what fits exactly', () => {
     expect(
-      refusal(() => routeChat(ask('hi', { extra: { seed: 1n } }), router(), PROVIDERS, limits(1000))).message,
-    ).toBe(
-      'Expected a request that is JSON data, got one JSON cannot carry (Do not know how to serialize a BigInt); send plain data',
-    );
+      refusal(() => routeChat(ask('hi', { extra: { seed: 1n } }), router(), PROVIDERS, limits(1000))),
+    ).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a request that is JSON data, got one JSON cannot carry (Do not know how to serialize a BigInt); send plain data',
+    });
     const request = ask('hi', { tools: [tool(['a', 'b'])] });
     const routed = routeChat(request, router(), PROVIDERS, limits(1000));
     const bytes = Buffer.byteLength(JSON.stringify((routed.work as { request: unknown }).request));
