@@ -163,6 +163,7 @@ export const GROUPS = {
       'src/runtime/progress-check.ts',
       'src/runtime/admission.ts',
       'src/runtime/options.ts',
+      'src/runtime/option-numbers.ts',
       'src/runtime/requests.ts',
       'src/runtime/ids.ts',
       'src/runtime/request-check.ts',

@@ -2,6 +2,7 @@
  * Every setting of `serve` and `stdio`: its key, flag, environment variable, kind, default and
  * bounds of its own. `config.ts` resolves them (flag, then environment, then file, then default).
  */
+import { ATTEMPTS } from '../runtime/option-numbers.js';
 import type { Bounded, Kind, Money, Value } from './config-values.js';
 
 export type SettingKey =
@@ -112,7 +113,11 @@ export const SETTINGS: readonly Setting[] = [
   s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
   s('queueTimeoutMs', 'positiveMs', 60_000, 'how long a call may wait in the queue'),
   s('idleTimeoutMs', 'positiveMs', 30_000, 'a stream with no chunk for this long times out'),
-  s('maxAttempts', 'positive', 3, 'attempts per call, the first included (retries = attempts - 1)'),
+  {
+    ...s('maxAttempts', 'positive', 3, 'attempts per call, the first included (retries = attempts - 1)'),
+    // The library's own ceiling (docs/runtime.md, "Ceilings"), refused here under the flag's name.
+    max: ATTEMPTS,
+  },
   s('backoffBaseMs', 'nonNegativeMs', 250, 'first retry backoff, doubled per attempt, with jitter'),
   s('backoffMaxMs', 'nonNegativeMs', 10_000, 'longest retry backoff'),
   s('drainMs', 'nonNegativeMs', 10_000, 'on SIGINT/SIGTERM, how long calls may finish before cancelled'),

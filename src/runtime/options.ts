@@ -6,9 +6,19 @@
 import type { SessionInput } from '../../machines/session.js';
 import { describe, runtimeError } from '../core/errors.js';
 import { isName, MAX_NAME_CHARS } from '../core/metadata.js';
-import { MAX_PRIORITY, MIN_PRIORITY } from '../core/scheduler.js';
 import { chargedTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
+import {
+  ATTEMPTS,
+  BACKOFF,
+  byteCount,
+  HISTORY,
+  invalid,
+  nonNegativeInt,
+  positiveInt,
+  positiveMs,
+  priority,
+} from './option-numbers.js';
 import type {
   Defaults,
   Limits,
@@ -17,6 +27,8 @@ import type {
   RuntimeOptions,
   SubmitOptions,
 } from './types.js';
+
+export { byteCount } from './option-numbers.js';
 
 export interface ResolvedLimits {
   readonly maxConcurrent: number;
@@ -200,7 +212,7 @@ export function resolveLimits(
         ? maxQueuedBytes
         : Math.floor((maxQueuedBytes * maxQueuedPerCaller) / maxQueued),
     fairnessEvery: positiveInt('limits.fairnessEvery', limits.fairnessEvery ?? 8),
-    historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000),
+    historySize: nonNegativeInt('limits.historySize', limits.historySize ?? 1000, HISTORY),
     callerMetadataBytes: nonNegativeInt('limits.callerMetadataBytes', limits.callerMetadataBytes ?? 4096),
     rates,
     defaultCompletionTokens,
@@ -217,9 +229,9 @@ export function resolveDefaults(defaults: Defaults = {}): ResolvedDefaults {
     timeoutMs: positiveMs('defaults.timeoutMs', defaults.timeoutMs ?? 120_000),
     queueTimeoutMs: positiveMs('defaults.queueTimeoutMs', defaults.queueTimeoutMs ?? 60_000),
     idleTimeoutMs: positiveMs('defaults.idleTimeoutMs', defaults.idleTimeoutMs ?? 30_000),
-    maxAttempts: positiveInt('defaults.maxAttempts', defaults.maxAttempts ?? 3),
-    backoffBaseMs: nonNegativeInt('defaults.backoffBaseMs', defaults.backoffBaseMs ?? 250),
-    backoffMaxMs: nonNegativeInt('defaults.backoffMaxMs', defaults.backoffMaxMs ?? 10_000),
+    maxAttempts: positiveInt('defaults.maxAttempts', defaults.maxAttempts ?? 3, ATTEMPTS),
+    backoffBaseMs: nonNegativeInt('defaults.backoffBaseMs', defaults.backoffBaseMs ?? 250, BACKOFF),
+    backoffMaxMs: nonNegativeInt('defaults.backoffMaxMs', defaults.backoffMaxMs ?? 10_000, BACKOFF),
   };
 }
 
@@ -251,7 +263,7 @@ export function resolveSubmitOptions(
     maxAttempts:
       options.maxAttempts === undefined
         ? defaults.maxAttempts
-        : positiveInt('maxAttempts', options.maxAttempts),
+        : positiveInt('maxAttempts', options.maxAttempts, ATTEMPTS),
   };
 }
 
@@ -321,54 +333,6 @@ function rateLimits(
 function scope(name: string, value: unknown): 'provider' | 'model' {
   if (value !== 'provider' && value !== 'model') throw invalid(name, '"provider" or "model"', value);
   return value;
-}
-
-function priority(name: string, value: unknown): number {
-  if (!isInteger(value) || value < MIN_PRIORITY || value > MAX_PRIORITY) {
-    throw invalid(name, `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`, value);
-  }
-  return value;
-}
-
-function positiveInt(name: string, value: unknown): number {
-  if (!isInteger(value) || value < 1) throw invalid(name, 'a positive integer', value);
-  return value;
-}
-
-/** Bytes: a non-negative safe integer (as `maxQueued`, no `Infinity`; a large bound switches it off). */
-export function byteCount(name: string, value: unknown): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw invalid(name, `a non-negative integer of bytes up to ${Number.MAX_SAFE_INTEGER}`, value);
-  }
-  return value as number;
-}
-
-function nonNegativeInt(name: string, value: unknown): number {
-  if (!isInteger(value) || value < 0) {
-    throw invalid(name, 'a non-negative integer', value);
-  }
-  return value;
-}
-
-/** Milliseconds: positive and finite; at most about 24.8 days, the longest timer Node sets. */
-function positiveMs(name: string, value: unknown): number {
-  if (!isFiniteNumber(value) || value <= 0 || value > 2_147_483_647) {
-    throw invalid(name, 'a number of milliseconds from 1 to 2147483647', value);
-  }
-  return value;
-}
-
-// `Number.isInteger` and `Number.isFinite` are false for anything but a number (they do not coerce).
-function isInteger(value: unknown): value is number {
-  return Number.isInteger(value);
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return Number.isFinite(value);
-}
-
-function invalid(name: string, expected: string, value: unknown) {
-  return runtimeError('INVALID_REQUEST', `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
 }
 
 /** A new session's plain input: every deadline absolute, counted from `now`. */

@@ -27,6 +27,15 @@ function refusal(run: () => unknown): { code: string; family: string; message: s
   throw new Error('Expected a refusal, got none');
 }
 
+const POSITIVE_SAFE = 'a positive integer of at most 9007199254740991';
+const NON_NEGATIVE_SAFE = 'a non-negative integer of at most 9007199254740991';
+const HISTORY =
+  'at most 1000000 (ended sessions kept: 32 bytes each are taken at the start, and about 0.8 KB each once kept)';
+const ATTEMPTS =
+  'at most 100 (attempts at one target, the first included: 100 with the default backoff are about 16 minutes of retrying)';
+const BACKOFF =
+  'at most 2147483647 (milliseconds: the longest timer Node sets, about 24.8 days, and no run deadline is longer)';
+
 function invalid(message: string) {
   return { code: 'INVALID_REQUEST', family: 'runtime', message };
 }
@@ -224,9 +233,71 @@ describe('resolveLimits', () => {
     ['maxQueuedBytes', '1024', BYTES, '`"1024"` (string)'],
     ['historySize', -1, 'a non-negative integer', '`-1` (number)'],
     ['callerMetadataBytes', true, 'a non-negative integer', '`true` (boolean)'],
+    ['maxConcurrent', Number.POSITIVE_INFINITY, 'a positive integer', '`Infinity` (number)'],
+    ['maxQueued', Number.NaN, 'a non-negative integer', '`NaN` (number)'],
+    ['maxConcurrent', 2 ** 53, POSITIVE_SAFE, '`9007199254740992` (number)'],
+    ['maxRunningPerCaller', 1e300, POSITIVE_SAFE, '`1e+300` (number)'],
+    ['fairnessEvery', 1e300, POSITIVE_SAFE, '`1e+300` (number)'],
+    ['defaultCompletionTokens', 2 ** 53, POSITIVE_SAFE, '`9007199254740992` (number)'],
+    ['maxQueued', 1e300, NON_NEGATIVE_SAFE, '`1e+300` (number)'],
+    ['maxQueuedPerCaller', 2 ** 53, NON_NEGATIVE_SAFE, '`9007199254740992` (number)'],
+    ['callerMetadataBytes', 1e300, NON_NEGATIVE_SAFE, '`1e+300` (number)'],
+    ['historySize', 1_000_001, HISTORY, '`1000001` (number)'],
+    ['historySize', 1e300, HISTORY, '`1e+300` (number)'],
   ] as const)('refuses limits.%s = %j', (field, value, expected, got) => {
     expect(refusal(() => resolveLimits({ [field]: value }))).toEqual(
       invalid(`Expected \`limits.${field}\` to be ${expected}, got ${got}`),
+    );
+  });
+
+  it('keeps each count up to its ceiling exactly, and takes -0 as 0', () => {
+    const top = Number.MAX_SAFE_INTEGER;
+    const limits = resolveLimits({
+      maxConcurrent: top,
+      maxRunningPerCaller: top,
+      perProvider: { a: top },
+      maxQueued: top,
+      maxQueuedPerCaller: top,
+      fairnessEvery: top,
+      historySize: 1_000_000,
+      callerMetadataBytes: top,
+      defaultCompletionTokens: top,
+      providers: { a: { tokensPerDay: top } },
+    });
+    expect(limits).toMatchObject({
+      maxConcurrent: top,
+      maxRunningPerCaller: top,
+      perProvider: { a: top },
+      maxQueued: top,
+      maxQueuedPerCaller: top,
+      fairnessEvery: top,
+      historySize: 1_000_000,
+      callerMetadataBytes: top,
+      defaultCompletionTokens: top,
+    });
+    const zero = resolveLimits({
+      maxQueued: -0,
+      maxQueuedPerCaller: -0,
+      maxQueuedBytes: -0,
+      historySize: -0,
+      callerMetadataBytes: -0,
+    });
+    for (const field of [
+      'maxQueued',
+      'maxQueuedPerCaller',
+      'maxQueuedBytes',
+      'historySize',
+      'callerMetadataBytes',
+    ] as const)
+      expect(Object.is(zero[field], 0), field).toBe(true);
+  });
+
+  it('refuses a per-provider or a rate limit past the largest safe integer, naming it', () => {
+    expect(refusal(() => resolveLimits({ perProvider: { a: 2 ** 53 } }))).toEqual(
+      invalid(`Expected \`limits.perProvider.a\` to be ${POSITIVE_SAFE}, got \`9007199254740992\` (number)`),
+    );
+    expect(refusal(() => resolveLimits({ providers: { a: { tokensPerDay: 1e300 } } }))).toEqual(
+      invalid(`Expected \`limits.providers.a.tokensPerDay\` to be ${POSITIVE_SAFE}, got \`1e+300\` (number)`),
     );
   });
 
@@ -373,8 +444,13 @@ describe('resolveDefaults', () => {
       timeoutMs: 2_147_483_647,
       queueTimeoutMs: 2_147_483_647,
       idleTimeoutMs: 2_147_483_647,
+      maxAttempts: 100,
+      backoffBaseMs: 2_147_483_647,
+      backoffMaxMs: 2_147_483_647,
     };
     expect(resolveDefaults(high)).toEqual(high);
+    const zero = resolveDefaults({ backoffBaseMs: -0, backoffMaxMs: -0 });
+    expect(Object.is(zero.backoffBaseMs, 0) && Object.is(zero.backoffMaxMs, 0)).toBe(true);
   });
 
   const ms = 'a number of milliseconds from 1 to 2147483647';
@@ -394,6 +470,15 @@ describe('resolveDefaults', () => {
     ['maxAttempts', 0, 'a positive integer', '`0` (number)'],
     ['backoffBaseMs', -1, 'a non-negative integer', '`-1` (number)'],
     ['backoffMaxMs', 1.5, 'a non-negative integer', '`1.5` (number)'],
+    ['maxAttempts', 101, ATTEMPTS, '`101` (number)'],
+    ['maxAttempts', 1e9, ATTEMPTS, '`1000000000` (number)'],
+    ['maxAttempts', 1e300, ATTEMPTS, '`1e+300` (number)'],
+    ['maxAttempts', Number.POSITIVE_INFINITY, 'a positive integer', '`Infinity` (number)'],
+    ['maxAttempts', Number.NaN, 'a positive integer', '`NaN` (number)'],
+    ['maxAttempts', -0, 'a positive integer', '`0` (number)'],
+    ['backoffBaseMs', 2_147_483_648, BACKOFF, '`2147483648` (number)'],
+    ['backoffMaxMs', 1e300, BACKOFF, '`1e+300` (number)'],
+    ['backoffMaxMs', Number.POSITIVE_INFINITY, 'a non-negative integer', '`Infinity` (number)'],
   ] as const)('refuses defaults.%s = %s', (field, value, expected, got) => {
     expect(refusal(() => resolveDefaults({ [field]: value }))).toEqual(
       invalid(`Expected \`defaults.${field}\` to be ${expected}, got ${got}`),
@@ -426,6 +511,7 @@ describe('resolveSubmitOptions', () => {
     const own = { priority: 9, timeoutMs: 100, queueTimeoutMs: 200, idleTimeoutMs: 300, maxAttempts: 1 };
     expect(resolveSubmitOptions(own, defaults())).toEqual(own);
     expect(resolveSubmitOptions({ priority: 0 }, defaults()).priority).toBe(0);
+    expect(resolveSubmitOptions({ maxAttempts: 100 }, defaults()).maxAttempts).toBe(100);
   });
 
   it.each([
@@ -434,6 +520,7 @@ describe('resolveSubmitOptions', () => {
     ['queueTimeoutMs', 0, 'a number of milliseconds from 1 to 2147483647'],
     ['idleTimeoutMs', -1, 'a number of milliseconds from 1 to 2147483647'],
     ['maxAttempts', 0, 'a positive integer'],
+    ['maxAttempts', 1e9, ATTEMPTS],
   ] as const)('refuses %s = %s under its own name', (field, value, expected) => {
     expect(refusal(() => resolveSubmitOptions({ [field]: value }, defaults()))).toEqual(
       invalid(`Expected \`${field}\` to be ${expected}, got \`${value}\` (number)`),
