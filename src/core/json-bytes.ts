@@ -14,7 +14,8 @@
  * value from code (not JSON) can be far larger than its memory. An array's length says it is at
  * least `2 * length + 1` bytes (brackets, commas, one byte a value), so an array over the limit by
  * its length alone is not read at all: from JavaScript `a.length = 1e9` (or a Proxy of an array)
- * used to be walked index by index, 68 s for one `submit`, before the bound refused it.
+ * used to be walked index by index, 68 s for one `submit`, before the bound refused it. A string
+ * is at least a byte a character and its quotes, so one over the limit by its length is not read.
  */
 
 /** Nesting counted here; deeper values are measured by `JSON.stringify`. */
@@ -41,7 +42,9 @@ function valueBytes(value: unknown, depth: number, room: number): number | undef
   // Stryker disable StringLiteral: each case is a shortcut past `measured` (the default), which gives the same count (speed only); this also hides `'function'` in the toJSON check, which the toJSON tests kill
   switch (typeof value) {
     case 'string':
-      return stringBytes(value);
+      // A character is a byte at least: a string past the room by its length is not read (a
+      // string can be hundreds of megabytes).
+      return value.length + 2 > room ? value.length + 2 : stringBytes(value);
     case 'number':
       // `String(n)` is exactly what `JSON.stringify` writes for a finite number (ASCII).
       return Number.isFinite(value) ? String(value).length : 4;

@@ -3,20 +3,11 @@
  * can never make a result fail or grow without bound. What does not fit is dropped key by key and
  * the result says so (`truncated: true`); a value that cannot be serialised is replaced, not thrown.
  */
-import { stringBytes } from './json-bytes.js';
+import { jsonBytes, stringBytes } from './json-bytes.js';
 
 export interface CappedMetadata {
   readonly value: Readonly<Record<string, unknown>> | undefined;
   readonly truncated: boolean;
-}
-
-const encoder = new TextEncoder();
-
-export function byteLength(text: string): number {
-  // Fast path: ASCII text is one byte a character.
-  // Stryker disable next-line Regex: the fast path only; text it misses is measured by the encoder, to the same length.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point.
-  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
 }
 
 const NONE: CappedMetadata = Object.freeze({ value: undefined, truncated: false });
@@ -39,17 +30,22 @@ export function capMetadata(
   }
   for (const [key, raw] of Object.entries(metadata)) {
     if (key === 'owner' && owner !== undefined) continue;
-    // A string (the MCP front's `owner`, on every call) is its own copy: its JSON is counted, not
-    // built and parsed back (`stringBytes` is the UTF-8 length of `JSON.stringify(raw)`).
-    // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; a string through safeJson costs the same bytes and comes back equal.
-    const json = typeof raw === 'string' ? null : safeJson(raw);
-    if (json === undefined) {
+    const comma = used > 2 ? 1 : 0;
+    const keyBytes = stringBytes(key);
+    // Weighed before it is serialised, and only until past the room left: a value over it is
+    // dropped unread (until 2026-12-07 each was serialised whole first, so `{ blob }` with an array
+    // of ten million entries was copied to JSON before the cap dropped it).
+    const room = maxBytes - used - comma - keyBytes - 1;
+    const bytes = weigh(raw, room);
+    if (bytes === undefined || bytes > room) {
       truncated = true;
       continue;
     }
-    const bytes = json === null ? stringBytes(raw as string) : byteLength(json);
-    const cost = stringBytes(key) + 1 + bytes + (used > 2 ? 1 : 0);
-    if (used + cost > maxBytes) {
+    // A string (the MCP front's `owner`, on every call) is its own copy: its JSON is counted, not
+    // built and parsed back.
+    // Stryker disable next-line ConditionalExpression,StringLiteral: a shortcut; a string through safeJson costs the same bytes and comes back equal.
+    const json = typeof raw === 'string' ? null : safeJson(raw);
+    if (json === undefined) {
       truncated = true;
       continue;
     }
@@ -61,9 +57,18 @@ export function capMetadata(
       writable: true,
       configurable: true,
     });
-    used += cost;
+    used += comma + keyBytes + 1 + bytes;
   }
   return { value: out, truncated };
+}
+
+/** `value`'s bytes of JSON, counted until past `room`; `undefined` when JSON cannot carry it (a cycle, a bigint). */
+function weigh(value: unknown, room: number): number | undefined {
+  try {
+    return jsonBytes(value, room);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeJson(value: unknown): string | undefined {

@@ -178,6 +178,15 @@ describe('jsonBytes under a limit', () => {
     );
   });
 
+  it('weighs a string past the limit by its length alone: a byte a character, and its quotes', () => {
+    // 'é' is 2 bytes in UTF-8 (202 in all): past a limit of 100 by its length, 102 is said.
+    expect(jsonBytes('é'.repeat(100), 100)).toBe(102);
+    expect(jsonBytes({ a: 'é'.repeat(100) }, 100)).toBeGreaterThan(100);
+    // At the limit by its length it is counted, and over it.
+    expect(jsonBytes('é'.repeat(98), 100)).toBe(truth('é'.repeat(98)));
+    expect(jsonBytes('a'.repeat(98), 100)).toBe(100);
+  });
+
   it('weighs an array at its fewest bytes of JSON, 2 × length + 1, whatever is in it', () => {
     expect(leastArrayBytes(3)).toBe(truth([0, 0, 0]));
     expect(leastArrayBytes(1)).toBe(truth([0]));
