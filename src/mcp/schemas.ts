@@ -91,9 +91,15 @@ export const fallbacksSchema = z
 /** A system message for the model-calling tools. */
 export const systemSchema = z.string().optional().describe('A system message put first.');
 
-/** `continuation_id` as `chat` and `multi_file_chat` take it. */
+/**
+ * `continuation_id` as `chat` and `multi_file_chat` take it: troupe's stores name a conversation
+ * with a UUID (36 characters), and 256 leaves a store of one's own room. A longer one is refused by
+ * the schema instead of sent to the store and echoed whole in the "unknown or expired" error, as
+ * `sessionIdSchema`'s bound does (until 2026-12-07 any length was taken).
+ */
 export const continuationIdSchema = z
   .string()
+  .max(MAX_NAME_CHARS)
   .optional()
   .describe(
     'Continue a conversation this server holds (the `continuation_id` of an earlier answer). It keeps the messages and the model the last turn was on (the one it asked for, when a fallback answered): a call naming neither `provider` nor `model` stays on it.',

@@ -68,4 +68,9 @@ describe('tools/list: the tools’ arguments', () => {
     const reason = propertiesOf('cancel_session').reason;
     expect(Number(/at most (\d+) characters/.exec(reason?.description ?? '')?.[1])).toBe(reason?.maxLength);
   });
+
+  it('bounds a `continuation_id` at 256 characters, as names are (any length was echoed in its error)', () => {
+    for (const tool of ['chat', 'multi_file_chat'])
+      expect(propertiesOf(tool).continuation_id?.maxLength, tool).toBe(256);
+  });
 });
