@@ -108,23 +108,33 @@ function objectBytes(object: Record<string, unknown>, depth: number, room: numbe
 const PAST = Symbol('past the limit');
 
 /**
- * `JSON.stringify`'s count. Under a finite `room`, the arrays it meets are counted as they are met
- * (each at least its brackets and commas, and a byte a value not yet met), and it is stopped once
- * they alone are over: nesting past `MAX_DEPTH` or a `toJSON` cannot hide a length of 1e9.
+ * `JSON.stringify`'s count. Under a finite `room`, what it meets is counted as it is met at its
+ * fewest bytes (an array its brackets and commas, and a byte a value not yet met; a string its
+ * length and quotes; an object's member its key), and it is stopped once that alone is over:
+ * nesting past `MAX_DEPTH` or a `toJSON` cannot hide a length of 1e9, a wide object or a long string.
  */
 function measured(value: unknown, room: number): number | undefined {
   let least = 0;
   let past = 0;
+  let root = true;
   const replacer =
     // Stryker disable next-line ConditionalExpression: a shortcut; under no limit the replacer never stops the count
     room === Number.POSITIVE_INFINITY
       ? undefined
-      : (_key: string, member: unknown): unknown => {
+      : function (this: unknown, key: string, member: unknown): unknown {
+          // A member of an object written is its key at a byte a character, quoted, and a colon (the
+          // root's holder, `{"": value}`, is not written); a string is a byte a character and its
+          // quotes. Until 2026-12-07 only arrays were counted here, and a wide object or a long
+          // string nested past MAX_DEPTH was serialised whole before the limit refused it.
+          if (root) root = false;
+          else if (!Array.isArray(this) && written(member)) least += key.length + 3;
+          if (typeof member === 'string') least += member.length + 2;
+          past = least;
           if (Array.isArray(member)) {
             least += member.length + 1;
             past = least + member.length;
-            if (past > room) throw PAST;
           }
+          if (past > room) throw PAST;
           return member;
         };
   try {
@@ -134,6 +144,12 @@ function measured(value: unknown, room: number): number | undefined {
     if (error === PAST) return past;
     throw error;
   }
+}
+
+/** Whether an object's member of this value is written by `JSON.stringify` (these are left out). */
+function written(member: unknown): boolean {
+  const type = typeof member;
+  return type !== 'undefined' && type !== 'function' && type !== 'symbol';
 }
 
 /** A string's bytes as a JSON string literal, quotes included. */

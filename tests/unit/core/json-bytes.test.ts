@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { jsonBytes, leastArrayBytes, stringBytes } from '../../../src/core/json-bytes.js';
 
 const truth = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
@@ -178,6 +178,56 @@ describe('jsonBytes under a limit', () => {
     );
   });
 
+  it('past its depth bound, stops a wide object or a long string once past the limit', () => {
+    let reads = 0;
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 10_000; i++)
+      Object.defineProperty(wide, `k${i}`, {
+        enumerable: true,
+        get: () => {
+          reads++;
+          return 0;
+        },
+      });
+    /** `inner` under 40 levels, past the depth counted by hand. */
+    const nest = (inner: unknown) => {
+      let deep = inner;
+      for (let i = 0; i < 40; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
+      return deep;
+    };
+    // Each member is 5 bytes at least (`"k0":`): past 1,000 within about 200 of the 10,000.
+    expect(jsonBytes(nest(wide), 1000)).toBeGreaterThan(1000);
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(200);
+    // A string past the limit: JSON.stringify is stopped before it makes the JSON.
+    const byteLength = vi.spyOn(Buffer, 'byteLength');
+    try {
+      expect(jsonBytes(nest({ text: 'y'.repeat(1_000_000) }), 1000)).toBeGreaterThan(1000);
+      expect(byteLength).not.toHaveBeenCalled();
+    } finally {
+      byteLength.mockRestore();
+    }
+  });
+
+  it('past its depth bound, is exact at the limit: what it counts as met is never more than is written', () => {
+    const leaves = [
+      { k: 'v' },
+      // Left out, so not counted: more than the braces' 2 bytes it has uncounted.
+      { u: undefined, f: () => 1, s: Symbol('s'), k: 'v' },
+      { '': 'e', u: undefined, f: () => 1, s: Symbol('s'), a: ['x', 'yy', { b: true }], n: 12 },
+      ['é', 'a\n', { ké: 'ü' }],
+      'plain',
+      { t: { toJSON: () => 'told' } },
+    ];
+    for (const leaf of leaves) {
+      let deep: unknown = leaf;
+      for (let i = 0; i < 34; i++) deep = [deep];
+      const exact = truth(deep);
+      expect(jsonBytes(deep, exact), JSON.stringify(leaf)).toBe(exact);
+      expect(jsonBytes(deep, exact - 1)).toBeGreaterThan(exact - 1);
+    }
+  });
+
   it('weighs a string past the limit by its length alone: a byte a character, and its quotes', () => {
     // 'é' is 2 bytes in UTF-8 (202 in all): past a limit of 100 by its length, 102 is said.
     expect(jsonBytes('é'.repeat(100), 100)).toBe(102);
@@ -223,8 +273,9 @@ describe('jsonBytes under a limit', () => {
     // (all 1,000 are 400,000 reads).
     expect(jsonBytes(shared, 10_000)).toBeGreaterThan(10_000);
     expect(reads()).toBeLessThanOrEqual(6 * 400);
-    // Past the depth bound JSON.stringify counts, stopped once the arrays' brackets and commas are past.
-    const { array: deepArray, reads: deepReads } = counted(400, 'xx');
+    // Past the depth bound JSON.stringify counts, stopped once the arrays' brackets and commas are past
+    // (entries of 0: a byte each, counted as their array is met; a string would count as it is met).
+    const { array: deepArray, reads: deepReads } = counted(400, 0);
     let deep: unknown = Array.from({ length: 1000 }, () => deepArray);
     for (let i = 0; i < 40; i++) deep = [deep];
     expect(jsonBytes(deep, 10_000)).toBeGreaterThan(10_000);
