@@ -28,6 +28,7 @@ import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatRequest, TokenUsage } from '../providers/port.js';
 import { costOf, estimateCost, type PriceTable, priceOf, round } from '../providers/prices.js';
+import { nonNegativeInt, positiveInt } from './option-numbers.js';
 import type { SharedState } from './ports.js';
 import { rejectingState } from './rejecting-state.js';
 
@@ -106,10 +107,13 @@ export class Budgets {
     // An adapter's throw fails as its rejection would: a reservation's fails its call, a settle's goes to `onError`.
     this.state = rejectingState(state);
     this.limits = limitsOf(options);
-    this.maxCallers = options.maxCallers ?? 10_000;
+    // Checked as the runtime's counts are (until 2026-12-07 not at all: `NaN` or `'5'` tracked every
+    // caller, without bound, and a `defaultCompletionTokens` of `NaN` made every charge `NaN`,
+    // which no budget refuses).
+    this.maxCallers = nonNegativeInt('budgets.maxCallers', options.maxCallers ?? 10_000);
     // Stryker disable next-line ArrowFunction: `() => undefined` is as falsy: nobody is kept.
     this.trackAlways = options.trackAlways ?? (() => false);
-    this.completion = options.defaultCompletionTokens ?? 4096;
+    this.completion = positiveInt('budgets.defaultCompletionTokens', options.defaultCompletionTokens ?? 4096);
   }
 
   /** The currencies that have a budget, e.g. `['CNY', 'USD']`. */

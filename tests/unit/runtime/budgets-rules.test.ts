@@ -332,4 +332,35 @@ describe('budgets: options', () => {
     expect(bad({ global: -1, currency: 'CNY' })).not.toMatch(/ for /);
     expect(refusal(make({ global: -1 })).code).toBe('INVALID_REQUEST');
   });
+
+  // Until 2026-12-07 neither was checked: `NaN` callers tracked every caller without bound, and a
+  // completion of `NaN` made every charge `NaN`, which no budget refuses.
+  it('refuses a maxCallers or a defaultCompletionTokens that is not a count, naming it', () => {
+    const bad = (options: BudgetOptions) => refusal(make({ global: 1, ...options }));
+    for (const [field, value, expected, got] of [
+      ['maxCallers', Number.NaN, 'a non-negative integer', '`NaN` (number)'],
+      ['maxCallers', -1, 'a non-negative integer', '`-1` (number)'],
+      ['maxCallers', '5', 'a non-negative integer', '`"5"` (string)'],
+      [
+        'maxCallers',
+        2 ** 53,
+        'a non-negative integer of at most 9007199254740991',
+        '`9007199254740992` (number)',
+      ],
+      ['defaultCompletionTokens', 0, 'a positive integer', '`0` (number)'],
+      ['defaultCompletionTokens', Number.NaN, 'a positive integer', '`NaN` (number)'],
+      [
+        'defaultCompletionTokens',
+        1e300,
+        'a positive integer of at most 9007199254740991',
+        '`1e+300` (number)',
+      ],
+    ] as const)
+      expect(bad({ [field]: value } as BudgetOptions), `${field} ${String(value)}`).toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: `Expected \`budgets.${field}\` to be ${expected}, got ${got}`,
+      });
+    // 0 callers tracked apart is a choice: every caller shares the overflow's budget.
+    expect(() => setup({ global: 1, maxCallers: 0, defaultCompletionTokens: 1 })).not.toThrow();
+  });
 });
