@@ -199,7 +199,11 @@ describe('jsonBytes under a limit', () => {
     expect(jsonBytes(nest(wide), 1000)).toBeGreaterThan(1000);
     expect(reads).toBeGreaterThan(0);
     expect(reads).toBeLessThanOrEqual(200);
-    // A string past the limit: JSON.stringify is stopped before it makes the JSON.
+    // A string past the limit: JSON.stringify is stopped before it makes the JSON. Under arrays alone
+    // (their brackets counted, 2 bytes each) it is counted at its length and quotes: here exactly.
+    let arrays: unknown = 'y'.repeat(1_000_000);
+    for (let i = 0; i < 40; i++) arrays = [arrays];
+    expect(jsonBytes(arrays, 1000)).toBe(80 + 1_000_002);
     const byteLength = vi.spyOn(Buffer, 'byteLength');
     try {
       expect(jsonBytes(nest({ text: 'y'.repeat(1_000_000) }), 1000)).toBeGreaterThan(1000);
