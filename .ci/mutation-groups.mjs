@@ -198,6 +198,12 @@ export const GROUPS = {
     mutate: ['src/mcp/session-owners.ts'],
     tests: ['tests/unit/mcp/session-owners.test.ts'],
   },
+  // Tool arguments refused in troupe's words (zod's issues read back through a per-parse error map),
+  // called directly and through each tool's schema.
+  arguments: {
+    mutate: ['src/mcp/argument-issues.ts'],
+    tests: ['tests/unit/mcp/argument-issues.test.ts', 'tests/unit/mcp/tool-argument-kinds.test.ts'],
+  },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
   'memory-ports': {

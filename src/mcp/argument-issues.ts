@@ -23,11 +23,11 @@ interface CheckDef {
   readonly minimum?: number;
   readonly maximum?: number;
   readonly length?: number;
+  readonly size?: number;
 }
 
-type Schema = {
-  readonly _zod: { readonly def: { readonly checks?: readonly { _zod: { def: CheckDef } }[] } };
-};
+/** A schema's own definition: its checks, and for a number format (`z.int()`) its format too. */
+type Def = CheckDef & { readonly checks?: readonly { readonly _zod: { readonly def: CheckDef } }[] };
 
 /** An issue as the map gets it: zod's raw issue, with the value that came and the schema it broke. */
 export type ArgumentIssue = z.core.$ZodRawIssue & { readonly schema?: unknown };
@@ -48,13 +48,15 @@ export function argumentError(issue: ArgumentIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
       // A number's kind says its range too: "an integer from 0 to 9" for `"5"` as for `2.5`.
+      // `int`: a fraction given to an integer (whose schema says so: `z.int()`, `.int()`).
       const numeric = issue.expected === 'number' || issue.expected === 'int';
-      const kind = numeric ? numberKind(issue.schema, issue.expected === 'int') : typeNoun(issue.expected);
+      // Stryker disable next-line ArrayDeclaration: an entry that is no check matches no bound (equivalent).
+      const kind = numeric ? numberKind(issue.schema, false, []) : typeNoun(issue.expected);
       return `Expected ${name} to be ${kind}, got ${got}`;
     }
     case 'too_big':
     case 'too_small':
-      return `Expected ${name} to be ${bounded(issue.origin, issue.schema)}, got ${sized(issue.origin, issue.input, got)}`;
+      return `Expected ${name} to be ${bounded(issue, issue.schema)}, got ${sized(issue.input, got)}`;
     case 'invalid_value': {
       const values = issue.values.map((v) => describeLiteral(v));
       const wanted = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
@@ -66,20 +68,29 @@ export function argumentError(issue: ArgumentIssue): string | undefined {
       return `Expected ${name} to ${formatWanted(issue)}, got ${got}`;
     case 'not_multiple_of':
       return `Expected ${name} to be a multiple of ${issue.divisor}, got ${got}`;
+    // Stryker disable next-line ConditionalExpression: without it the switch falls out to the same `undefined` (equivalent).
     default:
       return undefined;
   }
 }
 
-function checksOf(schema: unknown): readonly CheckDef[] {
-  const checks = (schema as Partial<Schema> | undefined)?._zod?.def?.checks ?? [];
-  return checks.map((c) => c._zod.def);
+function defOf(schema: unknown): Def | undefined {
+  return (schema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
 }
 
+function checksOf(schema: unknown): readonly CheckDef[] {
+  return (defOf(schema)?.checks ?? []).map((c) => c._zod.def);
+}
+
+/** An integer format: `z.int()` itself, or `.int()` among a number's checks. */
+const intFormat = (def: CheckDef | undefined) =>
+  def?.check === 'number_format' && /int/.test(String(def.format));
+
 /** "an integer from 0 to 9", "a number from 0 to 2", "an integer of at least 1": the schema's whole range. */
-function numberKind(schema: unknown, int = false): string {
-  const checks = checksOf(schema);
-  const isInt = int || checks.some((c) => c.check === 'number_format' && /int/.test(c.format ?? ''));
+function numberKind(schema: unknown, int: boolean, implied: readonly CheckDef[]): string {
+  // A bound the schema does not state (`z.int()`'s safe range) comes after its own checks.
+  const checks = [...checksOf(schema), ...implied];
+  const isInt = int || intFormat(defOf(schema)) || checks.some(intFormat);
   const noun = isInt ? 'an integer' : 'a number';
   const low = checks.find((c) => c.check === 'greater_than');
   const high = checks.find((c) => c.check === 'less_than');
@@ -107,25 +118,34 @@ function numberKind(schema: unknown, int = false): string {
 }
 
 /** The bound a length or size broke, as the whole range the schema allows. */
-function bounded(origin: string, schema: unknown): string {
-  if (origin === 'number' || origin === 'int' || origin === 'bigint')
-    return numberKind(schema, origin === 'int');
+function bounded(issue: ArgumentIssue & { code: 'too_big' | 'too_small' }, schema: unknown): string {
+  const origin = issue.origin;
+  // A bigint, and `z.int()`'s safe range (origin `int`), are integers.
+  if (origin === 'number' || origin === 'int' || origin === 'bigint') {
+    const implied: CheckDef =
+      issue.code === 'too_big'
+        ? { check: 'less_than', value: issue.maximum, inclusive: issue.inclusive ?? true }
+        : { check: 'greater_than', value: issue.minimum, inclusive: issue.inclusive ?? true };
+    return numberKind(schema, origin !== 'number', [implied]);
+  }
   const unit = origin === 'string' ? 'character' : 'item';
-  const noun = origin === 'string' ? 'a string' : origin === 'array' ? 'an array' : `a ${origin}`;
+  const noun = origin === 'array' ? 'an array' : `a ${origin}`;
   const checks = checksOf(schema);
-  const exact = checks.find((c) => c.check === 'length_equals')?.length;
-  if (exact !== undefined) return `${noun} of exactly ${count(exact, unit)}`;
-  const min = checks.find((c) => c.check === 'min_length')?.minimum;
-  const max = checks.find((c) => c.check === 'max_length')?.maximum;
+  const find = (...kinds: string[]) => checks.find((c) => kinds.includes(String(c.check)));
+  const exact = find('length_equals', 'size_equals');
+  if (exact !== undefined) return `${noun} of exactly ${count(exact.length ?? exact.size ?? 0, unit)}`;
+  const min = find('min_length', 'min_size')?.minimum;
+  const max = find('max_length', 'max_size')?.maximum;
   if (min !== undefined && max !== undefined) return `${noun} of ${min} to ${count(max, unit)}`;
   if (max !== undefined) return `${noun} of at most ${count(max, unit)}`;
   return `${noun} of at least ${count(min ?? 0, unit)}`;
 }
 
 /** What came for a length bound: its length, never the value (a 10 MB string is told by its size). */
-function sized(origin: string, input: unknown, got: string): string {
-  if (origin === 'string' && typeof input === 'string') return count(input.length, 'character');
-  if ((origin === 'array' || origin === 'set') && Array.isArray(input)) return count(input.length, 'item');
+function sized(input: unknown, got: string): string {
+  if (typeof input === 'string') return count(input.length, 'character');
+  if (Array.isArray(input)) return count(input.length, 'item');
+  if (input instanceof Set || input instanceof Map) return count(input.size, 'item');
   return got;
 }
 
@@ -142,7 +162,8 @@ function keyList(keys: readonly string[]): string {
     .slice(0, MAX_KEYS_NAMED)
     .map((k) => `\`${k.length > MAX_KEY_CHARS ? `${k.slice(0, MAX_KEY_CHARS - 1)}…` : k}\``);
   const more = keys.length - named.length;
-  return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
+  const list = named.join(', ');
+  return more > 0 ? `${list} and ${more} more` : list;
 }
 
 /** The fields an object schema takes, from its shape; "known fields" when it has none to name. */

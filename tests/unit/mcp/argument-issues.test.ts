@@ -81,8 +81,114 @@ describe('argumentError', () => {
     ],
     [z.strictObject({}), { b: 1 }, 'Expected the arguments to have only known fields, got unknown `b`'],
     [z.string(), 5, 'Expected the arguments to be a string, got `5` (number)'],
+    // A number's kind carries its range when the type is wrong, too.
+    [
+      z.object({ n: z.number().min(0).max(2) }),
+      { n: 'x' },
+      'Expected `n` to be a number from 0 to 2, got `"x"` (string)',
+    ],
+    // `z.int()` is an integer by its own format, with no `.int()` among its checks.
+    [
+      z.object({ n: z.int().max(5) }),
+      { n: 6 },
+      'Expected `n` to be an integer of at most 5, got `6` (number)',
+    ],
+    [z.object({ n: z.int() }), { n: 'x' }, 'Expected `n` to be an integer, got `"x"` (string)'],
+    [z.object({ n: z.int() }), { n: 2.5 }, 'Expected `n` to be an integer, got `2.5` (number)'],
+    [
+      z.object({ n: z.int() }),
+      { n: 2 ** 60 },
+      'Expected `n` to be an integer of at most 9007199254740991, got `1152921504606847000` (number)',
+    ],
+    // A format that is not an integer's keeps "a number".
+    [
+      z.object({ n: z.float32().max(1) }),
+      { n: 2 },
+      'Expected `n` to be a number of at most 1, got `2` (number)',
+    ],
+    [
+      z.object({ n: z.bigint().max(5n) }),
+      { n: 6n },
+      'Expected `n` to be an integer of at most 5, got `6n` (bigint)',
+    ],
+    // Checks in any order: the bound found by its kind, not by its place.
+    [
+      z.object({ s: z.string().max(5).min(2) }),
+      { s: 'a' },
+      'Expected `s` to be a string of 2 to 5 characters, got 1 character',
+    ],
+    [
+      z.object({ s: z.string().min(1).length(3) }),
+      { s: 'ab' },
+      'Expected `s` to be a string of exactly 3 characters, got 2 characters',
+    ],
+    [
+      z.object({ a: z.array(z.number()).min(2) }),
+      { a: [1] },
+      'Expected `a` to be an array of at least 2 items, got 1 item',
+    ],
+    // A set's bounds are sizes.
+    [
+      z.object({ t: z.set(z.number()).max(1) }),
+      { t: new Set([1, 2]) },
+      'Expected `t` to be a set of at most 1 item, got 2 items',
+    ],
+    [
+      z.object({ t: z.set(z.number()).min(2).max(3) }),
+      { t: new Set([1]) },
+      'Expected `t` to be a set of 2 to 3 items, got 1 item',
+    ],
+    [
+      z.object({ t: z.set(z.number()).size(2) }),
+      { t: new Set([1]) },
+      'Expected `t` to be a set of exactly 2 items, got 1 item',
+    ],
   ] as const)('says $2', (schema, value, message) => {
     expect(said(schema, value)).toEqual([message]);
+  });
+
+  it('leaves a refinement without words of its own to zod’s', () => {
+    expect(
+      said(
+        z.string().refine((v) => v === 'a'),
+        'b',
+      ),
+    ).toEqual(['Invalid input']);
+  });
+
+  it('names at most five unknown keys, each of at most 40 characters', () => {
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    expect(said(z.strictObject({}), Object.fromEntries(keys.map((k) => [k, 1])))).toEqual([
+      'Expected the arguments to have only known fields, got unknown `a`, `b`, `c`, `d`, `e` and 2 more',
+    ]);
+    const forty = 'k'.repeat(40);
+    expect(said(z.strictObject({}), { [forty]: 1 })).toEqual([
+      `Expected the arguments to have only known fields, got unknown \`${forty}\``,
+    ]);
+    expect(said(z.strictObject({}), { [`${forty}x`]: 1 })).toEqual([
+      `Expected the arguments to have only known fields, got unknown \`${'k'.repeat(39)}…\``,
+    ]);
+  });
+
+  it('words an issue that comes without its schema by what it has', () => {
+    const raw = (issue: object) => argumentError(issue as Parameters<typeof argumentError>[0]);
+    expect(raw({ code: 'too_big', origin: 'number', maximum: 9, input: 10, path: ['n'] })).toBe(
+      'Expected `n` to be a number of at most 9, got `10` (number)',
+    );
+    expect(
+      raw({ code: 'too_small', origin: 'number', minimum: 0, inclusive: false, input: 0, path: ['n'] }),
+    ).toBe('Expected `n` to be a number of greater than 0, got `0` (number)');
+    expect(raw({ code: 'too_small', origin: 'number', minimum: 0, input: -1, path: ['n'], schema: {} })).toBe(
+      'Expected `n` to be a number of at least 0, got `-1` (number)',
+    );
+    for (const inst of [undefined, {}, { _zod: {} }]) {
+      expect(raw({ code: 'unrecognized_keys', keys: ['b'], input: { b: 1 }, path: [], inst })).toBe(
+        'Expected the arguments to have only known fields, got unknown `b`',
+      );
+    }
+    expect(raw({ code: 'unrecognized_keys', keys: ['b'], input: { b: 1 }, path: [] })).toBe(
+      'Expected the arguments to have only known fields, got unknown `b`',
+    );
   });
 
   it('leaves a union and a refinement to zod (their own words)', () => {
