@@ -23,7 +23,8 @@ import {
   stepBreaker,
 } from '../../machines/breaker.js';
 import type { Clock } from '../core/clock.js';
-import { providerError, runtimeError, type TroupeError } from '../core/errors.js';
+import { providerError, type TroupeError } from '../core/errors.js';
+import { positiveInt, TIMER } from './option-numbers.js';
 import type { SharedState } from './ports.js';
 import { rejectingState } from './rejecting-state.js';
 
@@ -120,13 +121,9 @@ export class Breakers {
     const { minTimeoutMs, ...settings } = { ...BREAKER_DEFAULTS, ...definedOnly(options) };
     this.settings = settings;
     this.minTimeoutMs = minTimeoutMs;
-    for (const [name, value] of Object.entries({ ...settings, minTimeoutMs })) {
-      if (!Number.isSafeInteger(value) || value < 1)
-        throw runtimeError(
-          'INVALID_REQUEST',
-          `Expected \`breakers.${name}\` to be a positive integer, got ${value}`,
-        );
-    }
+    // A length of time is a timer's: past Node's longest, it would fire at once.
+    for (const [name, value] of Object.entries({ ...settings, minTimeoutMs }))
+      positiveInt(`breakers.${name}`, value, name.endsWith('Ms') ? TIMER : undefined);
     this.sync = state as SyncState;
     // An adapter's throw fails as its rejection would: open, the call goes; the error to `onError`.
     this.state = rejectingState(state);

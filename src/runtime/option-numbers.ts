@@ -37,6 +37,12 @@ export const HISTORY: Ceiling = {
   why: 'ended sessions kept: 32 bytes each are taken at the start, and about 0.8 KB each once kept',
 };
 
+/** A length of time a timer waits (a breaker's window, its time open, a probe's deadline). */
+export const TIMER: Ceiling = {
+  value: MAX_MS,
+  why: 'milliseconds: the longest timer Node sets, about 24.8 days; a longer one fires at once',
+};
+
 /** A backoff: no run deadline is longer than Node's longest timer, and a retry past the deadline is not made. */
 export const BACKOFF: Ceiling = {
   value: MAX_MS,

@@ -87,16 +87,28 @@ describe('Breakers', () => {
   it('refuses settings that are not positive integers, naming the setting', () => {
     const make = (options: object) => () =>
       new Breakers(new MemorySharedState(new ManualClock()), options, new ManualClock(), () => {});
-    expect(make({ failures: 0 })).toThrow('Expected `breakers.failures` to be a positive integer, got 0');
-    expect(make({ openMs: 1.5 })).toThrow('Expected `breakers.openMs` to be a positive integer, got 1.5');
+    expect(make({ failures: 0 })).toThrow('Expected `breakers.failures` to be a positive integer, got `0`');
+    expect(make({ openMs: 1.5 })).toThrow('Expected `breakers.openMs` to be a positive integer, got `1.5`');
     expect(make({ windowMs: -1 })).toThrow(TroupeError);
     expect(make({ minTimeoutMs: 0 })).toThrow(
-      'Expected `breakers.minTimeoutMs` to be a positive integer, got 0',
+      'Expected `breakers.minTimeoutMs` to be a positive integer, got `0`',
     );
     expect(make({ probeTimeoutMs: Number.NaN })).toThrow(
       expect.objectContaining({ code: 'INVALID_REQUEST' }),
     );
     expect(make({ failures: 1, windowMs: undefined })).not.toThrow();
+  });
+
+  it('refuses a length of time past Node’s longest timer, and takes a count that large', () => {
+    const make = (options: object) => () =>
+      new Breakers(new MemorySharedState(new ManualClock()), options, new ManualClock(), () => {});
+    for (const name of ['windowMs', 'openMs', 'probeTimeoutMs', 'minTimeoutMs']) {
+      expect(make({ [name]: 2_147_483_647 })).not.toThrow();
+      expect(make({ [name]: 2_147_483_648 })).toThrow(
+        `Expected \`breakers.${name}\` to be at most 2147483647 (milliseconds: the longest timer Node sets`,
+      );
+    }
+    expect(make({ failures: 2_147_483_648 })).not.toThrow();
   });
 
   it('an open breaker refuses with why, until when and in how long; half-open, that its probe is out', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { estimateTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
+import { positiveInt, TIMER } from '../../../src/runtime/option-numbers.js';
 import {
   resolveDefaults,
   resolveLimits,
@@ -643,5 +644,14 @@ describe('sessionInput', () => {
       defaults(),
     );
     expect(input.requestId).toBe('s1');
+  });
+});
+
+describe('the timer ceiling', () => {
+  it('takes Node’s longest timer and refuses one more, saying why', () => {
+    expect(positiveInt('breakers.openMs', 2_147_483_647, TIMER)).toBe(2_147_483_647);
+    expect(() => positiveInt('breakers.openMs', 2_147_483_648, TIMER)).toThrow(
+      'Expected `breakers.openMs` to be at most 2147483647 (milliseconds: the longest timer Node sets, about 24.8 days; a longer one fires at once), got `2147483648` (number)',
+    );
   });
 });

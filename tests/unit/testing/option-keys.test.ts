@@ -169,7 +169,7 @@ describe('checkRuntimeProperties', () => {
       ],
       [
         { ...base, breakers: { failures: 0, windowMs: 1000, openMs: 100 } },
-        'Expected `limits.breakers.failures` to be a positive integer, got 0',
+        'Expected `limits.breakers.failures` to be a positive integer, got `0` (number)',
       ],
       [{ ...base, breakers: 5 }, 'Expected `limits.breakers` to be an object, got `5` (number)'],
       ['fast', 'Expected `checkRuntimeProperties options.limits` to be an object of limits, got "fast"'],
