@@ -1,7 +1,7 @@
 /**
- * `troupe serve` with a key loads the `openai` SDK and undici after its start line, in the
- * background, with no call made (`preloadSdk`): until 2026-12-07 it loaded them before it listened.
- * With no key it loads neither. The BUILT CLI (`npm run build` first); a module hook
+ * `troupe serve` and `troupe stdio` with a key load the `openai` SDK and undici after their start
+ * line, in the background, with no call made (`preloadSdk`): until 2026-12-07 they loaded them
+ * before they answered. With no key they load neither. The BUILT CLI (`npm run build` first); a module hook
  * (tests/fixtures/sdk-load) says on stderr when each is first imported, and troupe's log lines are
  * written synchronously, so their order on stderr is the order they happened.
  */
@@ -19,17 +19,24 @@ afterEach(() => {
   for (const child of started.splice(0)) child.kill('SIGTERM');
 });
 
-/** `troupe serve` on a free port with `env`; its stderr so far. */
-function serve(env: Record<string, string>): () => string {
+const COMMANDS = {
+  serve: { args: ['serve', '--port', '0'], startLine: 'serving MCP at' },
+  // Its stdin stays open (a pipe nobody writes to), as a host's does while it waits.
+  stdio: { args: ['stdio'], startLine: 'serving MCP on stdio' },
+} as const;
+type Command = keyof typeof COMMANDS;
+
+/** `troupe serve` on a free port, or `troupe stdio`, with `env`; its stderr so far. */
+function start(command: Command, env: Record<string, string>): () => string {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [CLI, ...COMMANDS[command].args], {
     env: {
       PATH: process.env.PATH ?? '',
       TROUPE_LOG_FORMAT: 'json',
       NODE_OPTIONS: `--import ${HOOK}`,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   started.push(child);
   let err = '';
@@ -39,27 +46,33 @@ function serve(env: Record<string, string>): () => string {
   return () => err;
 }
 
-it('with a key, loads the SDK and undici after the start line, no call made', {
-  timeout: 60_000,
-}, async () => {
-  // A closed port: nothing is called.
-  const err = serve({
-    MOONSHOT_API_KEY: 'sk-preload-0123456789abcdef',
-    KIMI_BASE_URL: 'http://127.0.0.1:9/v1',
-  });
-  await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(/sdk-load: undici/);
-  await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(/sdk-load: openai/);
-  const text = err();
-  const startLine = text.indexOf('serving MCP at');
-  expect(startLine).toBeGreaterThan(-1);
-  expect(text.indexOf('sdk-load: openai')).toBeGreaterThan(startLine);
-  expect(text.indexOf('sdk-load: undici')).toBeGreaterThan(startLine);
-});
+it.each(Object.keys(COMMANDS) as Command[])(
+  '%s with a key loads the SDK and undici after its start line, no call made',
+  { timeout: 60_000 },
+  async (command) => {
+    // A closed port: nothing is called.
+    const err = start(command, {
+      MOONSHOT_API_KEY: 'sk-preload-0123456789abcdef',
+      KIMI_BASE_URL: 'http://127.0.0.1:9/v1',
+    });
+    await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(/sdk-load: undici/);
+    await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(/sdk-load: openai/);
+    const text = err();
+    const startLine = text.indexOf(COMMANDS[command].startLine);
+    expect(startLine).toBeGreaterThan(-1);
+    expect(text.indexOf('sdk-load: openai')).toBeGreaterThan(startLine);
+    expect(text.indexOf('sdk-load: undici')).toBeGreaterThan(startLine);
+  },
+);
 
-it('with no key, loads neither', { timeout: 60_000 }, async () => {
-  const err = serve({});
-  await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(/serving MCP at/);
-  // The preload would follow the start line at once; two seconds is ample on a loaded machine.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  expect(err()).not.toMatch(/sdk-load/);
-});
+it.each(Object.keys(COMMANDS) as Command[])(
+  '%s with no key loads neither',
+  { timeout: 60_000 },
+  async (command) => {
+    const err = start(command, {});
+    await expect.poll(err, { timeout: 40_000, interval: 50 }).toMatch(COMMANDS[command].startLine);
+    // The preload would follow the start line at once; two seconds is ample on a loaded machine.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(err()).not.toMatch(/sdk-load/);
+  },
+);
