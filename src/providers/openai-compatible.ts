@@ -115,8 +115,12 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   const secrets = [apiKey, ...credentialHeaderValues(options.defaultHeaders)];
   const quirks = options.capabilities ?? {};
   const transport = acquireTransport(baseURL, options);
-  // Made on the first call: the SDK is not loaded at start (`sdk-clients.ts`).
-  const clients = lazySdkClients(options, transport);
+  // Made on the first call: the SDK is not loaded at start (`sdk-clients.ts`). The settings as they
+  // are now, as `secrets` took them: a caller's later change to its options object reaches neither.
+  const clients = lazySdkClients(
+    { apiKey, baseURL, defaultHeaders: { ...(options.defaultHeaders ?? {}) } },
+    transport,
+  );
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
   const specOf = (model: string) => models.find((m) => m.id === model);

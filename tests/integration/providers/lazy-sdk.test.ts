@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import { preloadSdk } from '../../../src/providers/sdk-clients.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 
@@ -47,5 +48,26 @@ describe('loading the SDK', () => {
     expect(loads).toEqual({ sdk: 1, undici: 1 });
     await provider.close();
     await other.close();
+  });
+
+  it('makes its clients with the settings given at creation, whatever the options object became since', async () => {
+    const options = {
+      name: 'gw',
+      apiKey: KEY,
+      baseURL: server.baseURL,
+      defaultHeaders: { 'x-team': 'first' } as Record<string, string>,
+    };
+    const provider = createOpenAICompatibleProvider(options);
+    // Changed before the first call, which makes the clients: the key and headers it was made with go.
+    options.apiKey = 'sk-changed-0123456789abcdef';
+    options.defaultHeaders['x-team'] = 'second';
+    await provider.complete(
+      { model: 'gw-model', messages: [{ role: 'user', content: 'settings' }] },
+      { signal: new AbortController().signal },
+    );
+    const sent = server.requests.at(-1);
+    expect(sent?.authorized).toBe(true);
+    expect(sent?.headers['x-team']).toBe('first');
+    await provider.close();
   });
 });
