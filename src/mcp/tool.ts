@@ -73,11 +73,12 @@ export function parseArgs<I extends z.ZodType>(
   tool: TroupeTool<I>,
   raw: unknown,
 ): { ok: true; args: z.output<I> } | { ok: false; outcome: ToolOutcome } {
-  const worded = new Set<string>();
+  // `undefined` (zod words that issue) goes in too: zod gives every issue a message string, so it matches none.
+  const worded = new Set<string | undefined>();
   const parsed = tool.input.safeParse(raw ?? {}, {
     error: (issue) => {
       const message = argumentError(issue);
-      if (message !== undefined) worded.add(message);
+      worded.add(message);
       return message;
     },
   });
@@ -159,10 +160,11 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSch
   return json;
 }
 
+/** `Object.isFrozen` says true of a primitive, so only objects not yet frozen are walked. */
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (!Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
+    for (const inner of Object.values(value as object)) deepFreeze(inner);
   }
   return value;
 }
@@ -221,6 +223,7 @@ const runtimeDefaults = new WeakMap<Runtime, RuntimeStatus['defaults']>();
 function defaultsOf(runtime: Runtime): RuntimeStatus['defaults'] {
   let defaults = runtimeDefaults.get(runtime);
   if (defaults === undefined) {
+    // Stryker disable next-line ObjectLiteral: `recent: 0` only spares building the ended sessions' list; the defaults are the same.
     defaults = runtime.status({ recent: 0 }).defaults;
     runtimeDefaults.set(runtime, defaults);
   }
