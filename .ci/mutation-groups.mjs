@@ -204,6 +204,20 @@ export const GROUPS = {
     mutate: ['src/mcp/argument-issues.ts'],
     tests: ['tests/unit/mcp/argument-issues.test.ts', 'tests/unit/mcp/tool-argument-kinds.test.ts'],
   },
+  // The tools' shape (arguments parsed, a run's outcome, the definition `tools/list` shows, a
+  // request's call context) and their zod schemas, called directly and through each tool's schema:
+  // no server, no transport.
+  tools: {
+    mutate: ['src/mcp/tool.ts', 'src/mcp/schemas.ts'],
+    tests: [
+      'tests/unit/mcp/tool.test.ts',
+      'tests/unit/mcp/schemas.test.ts',
+      'tests/unit/mcp/tool-parameters.test.ts',
+      'tests/unit/mcp/tool-argument-kinds.test.ts',
+      'tests/unit/mcp/portable-schema.test.ts',
+      'tests/unit/mcp/metadata-docs.test.ts',
+    ],
+  },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
   'memory-ports': {
