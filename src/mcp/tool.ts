@@ -143,19 +143,23 @@ export interface ToolDefinition {
  * Each schema's JSON Schema, converted once per process. A stateless (2026-07-28) server is a new
  * `McpServer` per request, so a per-server cache would always be empty; for `chat` the conversion
  * was about a sixth of a call's CPU time. Frozen, so a consumer that changed the shared copy would
- * fail loudly.
+ * fail loudly. Kept apart for input and output: one schema converts differently for each (a field
+ * with a default is optional in what a caller sends, always there in what it gets).
  */
-const jsonSchemas = new WeakMap<z.ZodType, Tool['inputSchema']>();
+const jsonSchemas = {
+  input: new WeakMap<z.ZodType, Tool['inputSchema']>(),
+  output: new WeakMap<z.ZodType, Tool['inputSchema']>(),
+};
 
 /** Troupe's schemas are all `z.object`s, so the JSON Schema has `type: 'object'`. */
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
-  let json = jsonSchemas.get(schema);
+  let json = jsonSchemas[io].get(schema);
   if (json === undefined) {
     // The SDK's conversion for a registered tool's schemas (JSON Schema 2020-12), made portable.
     json = deepFreeze(
       portableSchema(schema['~standard'].jsonSchema[io]({ target: 'draft-2020-12' })) as Tool['inputSchema'],
     );
-    jsonSchemas.set(schema, json);
+    jsonSchemas[io].set(schema, json);
   }
   return json;
 }

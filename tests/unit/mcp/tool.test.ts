@@ -288,6 +288,13 @@ describe('a tool as `tools/list` shows it', () => {
     expect(required).toEqual(['limits', 'tags']);
   });
 
+  it('converts a schema used both ways once for each way: a defaulted field is optional in, always there out', () => {
+    const both = z.object({ prompt: z.string(), priority: z.number().default(5) });
+    const shown = toolDefinition({ ...testTool(both), output: both });
+    expect(shown.inputSchema.required).toEqual(['prompt']);
+    expect(shown.outputSchema.required).toEqual(['prompt', 'priority']);
+  });
+
   it('states this server’s run deadline and priority for a call that gives none', () => {
     const { mcp } = context({ timeoutMs: 300_000, priority: 2 });
     for (const name of ['chat', 'multi_file_chat', 'consensus']) {
