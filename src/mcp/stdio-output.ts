@@ -17,11 +17,13 @@
  * `stalledMs` (each piece finished starts the wait afresh, so a slow reader is not cut), more than
  * 4,096 messages waiting on 'drain', or more than `maxUnsentBytes` waiting (counted as the
  * stream counts: characters of a string; a batch counts until `out` has taken all of it) destroys
- * this stream with an error saying which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). Before 2026-12-04
+ * this stream with an error saying which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). One answer
+ * longer than `maxUnsentBytes` by itself goes as an error for its id instead (`stdio-oversized.ts`). Before 2026-12-04
  * such a host left the server running, its calls paid for, and its answers piling up in memory
  * (400 unread 1 MB prompts: 1.08 GB).
  */
 import { Writable } from 'node:stream';
+import { oversizedAnswer } from './stdio-oversized.js';
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -77,11 +79,18 @@ class BatchedOutput extends Writable {
 
   // Corks on the first write of a turn, so the turn's messages reach `_writev` together.
   override write(
-    chunk: unknown,
+    written: unknown,
     encoding?: BufferEncoding | WriteCallback,
     callback?: WriteCallback,
   ): boolean {
-    if (this.destroyed || this.writableEnded) return super.write(chunk, encoding as BufferEncoding, callback);
+    if (this.destroyed || this.writableEnded)
+      return super.write(written, encoding as BufferEncoding, callback);
+    // One answer over the bound by itself is no sign of a host that stopped reading: it goes as an
+    // error for its id (`stdio-oversized.ts`).
+    const chunk =
+      typeof written === 'string' && written.length > this.#maxUnsentBytes
+        ? (oversizedAnswer(written, this.#maxUnsentBytes) ?? written)
+        : written;
     // Counted as the stream counts (a string's length, a buffer's bytes): what it holds in memory,
     // without encoding each message once more. A batch `out` has not finished taking counts here too.
     const waiting = this.writableLength + (chunk as string | Buffer).length;

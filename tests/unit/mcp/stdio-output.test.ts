@@ -170,6 +170,35 @@ describe('batchedOutput', () => {
     expect(batched.destroyed).toBe(true);
   });
 
+  it('one answer over maxUnsentBytes by itself goes as an error for its id, and the stream goes on', async () => {
+    const { out, writes } = sink();
+    const batched = batchedOutput(out, { maxUnsentBytes: 1000 });
+    const pad = 'x'.repeat(2000);
+    expect(
+      batched.write(`${JSON.stringify({ jsonrpc: '2.0', id: 9, result: { resources: [pad] } })}\n`),
+    ).toBe(true);
+    batched.write('{"jsonrpc":"2.0","id":10,"result":{}}\n');
+    await turn();
+    await turn();
+    expect(batched.destroyed).toBe(false);
+    const sent = writes
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: number; error?: object });
+    expect(sent.map((m) => m.id)).toEqual([9, 10]);
+    expect(sent[0]?.error).toMatchObject({ code: -32603 });
+    // A notification over it has nobody waiting on it: the bound ends the stream as before.
+    const failed = once(batched, 'error');
+    batched.write(
+      `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { pad } })}\n`,
+    );
+    const [error] = (await failed) as [Error];
+    expect(error.message).toMatch(
+      /^Expected the host to read stdout, got \d+ characters waiting unsent \(more than 1000\)/,
+    );
+  });
+
   it('many messages waiting for drain raise no MaxListenersExceededWarning', async () => {
     const { out } = sink({ hold: true });
     const batched = batchedOutput(out, { highWaterMark: 16 });

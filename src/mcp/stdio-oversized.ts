@@ -1,0 +1,50 @@
+/**
+ * An answer too large for stdout's bound on what waits unsent (`maxUnsentBytes`, `stdio-output.ts`)
+ * even with nothing else waiting: a provider's answer near its own 64 MiB cap is one (its text goes
+ * in `content` and again in `structuredContent`, escaped). It can never be sent within the bound,
+ * and the host has done nothing wrong, so it goes as an error for its id instead: the host hears
+ * why, and the server goes on. Until 2026-12-07 such an answer was taken for a host that stopped
+ * reading: `troupe stdio` stopped, every call of the host's cancelled and this one never answered.
+ */
+import { runtimeError } from '../core/errors.js';
+import { toolErrorInfo } from './errors.js';
+import { errorOutcome, toCallToolResult } from './tool.js';
+
+/** JSON-RPC's "Internal error", for an answer that was no tool result. */
+const INTERNAL_ERROR = -32603;
+
+/**
+ * The line to send in place of `line`, one JSON-RPC message longer than `limit` characters: a tool
+ * result (`tools/call`, a task's `tasks/result`) becomes an `isError` result keeping the session's
+ * metadata (what the call did and cost) and `_meta`, any other answer a -32603 error, both for the
+ * same id. `undefined` when `line` is no answer (a notification or a request): nobody waits on it.
+ */
+export function oversizedAnswer(line: string, limit: number): string | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { id, result } = message as { id?: unknown; result?: unknown };
+  if ((typeof id !== 'string' && typeof id !== 'number') || !('result' in message || 'error' in message))
+    return undefined;
+  const text = `Expected an answer of at most ${limit} characters on stdout, got ${line.length}: it was not sent; ask for a shorter one (max_tokens)`;
+  const answer = toolResult(result, text) ?? { error: { code: INTERNAL_ERROR, message: text } };
+  return `${JSON.stringify({ jsonrpc: '2.0', id, ...answer })}\n`;
+}
+
+function toolResult(result: unknown, text: string): { result: Record<string, unknown> } | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const { content, structuredContent, _meta } = result as Record<string, unknown>;
+  if (!Array.isArray(content)) return undefined;
+  const session = (structuredContent as { session?: unknown } | undefined)?.session;
+  const info = toolErrorInfo(runtimeError('INVALID_REQUEST', text).toData());
+  return {
+    result: {
+      ...toCallToolResult(errorOutcome(info, session === undefined ? {} : { session })),
+      ...(_meta === undefined ? {} : { _meta }),
+    },
+  };
+}
