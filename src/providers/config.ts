@@ -11,6 +11,7 @@ import { envEndpoint } from './env-endpoint.js';
 import { firstSet, isTrue } from './env-values.js';
 import { GLM_BASE_URL_VARS, GLM_MODELS, glmBaseURL, glmKeyFrom } from './glm-catalog.js';
 import { type IgnoredSetting, ignoredDefaults } from './ignored-defaults.js';
+import { keyInModels } from './key-in-models.js';
 import {
   KIMI_BASE_URL,
   KIMI_BASE_URL_VARS,
@@ -158,6 +159,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     rateLimitsOf(glm),
   );
   const endpoint = envEndpoint(env);
+  const keys = [kimiKey, glmKey?.apiKey, endpoint?.apiKey];
   const unknown = unknownFallbackProvider(file, endpoint?.name);
   if (unknown !== undefined) {
     await Promise.all(providers.map((p) => p.close?.()));
@@ -192,6 +194,7 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
       );
     const given = env[spec.apiKeyEnv]?.trim();
     const apiKey = given ? checkedKey(spec.apiKeyEnv, given) : undefined;
+    keys.push(apiKey);
     const models = (spec.models ?? []) as ModelSpec[];
     const maxSockets = poolSize(field(`providers[${index}]`), spec.maxSockets, spec.maxConcurrent);
     await add(
@@ -246,6 +249,11 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
     throw runtimeError('INVALID_REQUEST', message);
   }
   const asked = file.defaults?.model ?? (env.TROUPE_DEFAULT_MODEL?.trim() || undefined);
+  const keyShown = keyInModels(keys, entries, asked, from('model'));
+  if (keyShown !== undefined) {
+    await Promise.all(providers.map((p) => p.close?.()));
+    throw runtimeError('INVALID_REQUEST', keyShown);
+  }
   // A default model alone goes where it is listed (until 2026-12-07: the first provider, whatever it served).
   const lists = entries.find((e) => e.configured && e.models.some((m) => m.id === asked))?.name;
   const defaultProvider = simulated ? 'simulated' : (wanted ?? lists ?? providers[0]?.name);

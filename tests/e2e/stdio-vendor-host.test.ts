@@ -26,12 +26,16 @@ afterEach(async () => {
   kimi.reset();
 });
 
-async function connect(): Promise<{ client: Client; stderr: () => string }> {
+function start(env: Record<string, string> = {}): {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+} {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, 'stdio'],
-    env: { PATH: process.env.PATH ?? '', MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: kimi.baseURL },
+    env: { PATH: process.env.PATH ?? '', MOONSHOT_API_KEY: KEY, KIMI_BASE_URL: kimi.baseURL, ...env },
     stderr: 'pipe',
   });
   let err = '';
@@ -39,9 +43,14 @@ async function connect(): Promise<{ client: Client; stderr: () => string }> {
     err += d.toString();
   });
   const client = new Client({ name: 'e2e-vendor-host', version: '1' });
-  await client.connect(transport);
   open.push(client);
-  return { client, stderr: () => err };
+  return { client, transport, stderr: () => err };
+}
+
+async function connect(): Promise<{ client: Client; stderr: () => string }> {
+  const started = start();
+  await started.client.connect(started.transport);
+  return started;
 }
 
 describe('troupe stdio with a vendor key (built CLI)', () => {
@@ -78,4 +87,21 @@ describe('troupe stdio with a vendor key (built CLI)', () => {
     expect(stderr()).not.toContain('stopping as on a closed stdin');
     expect(stderr()).not.toContain(KEY);
   }, 90_000);
+
+  it('refuses to start with the key pasted as the default model, saying so on stderr without the key', async () => {
+    const { client, transport, stderr } = start({ TROUPE_DEFAULT_MODEL: KEY });
+    const closed = new Promise<void>((resolve) => {
+      transport.onclose = () => resolve();
+    });
+    const connecting = client.connect(transport).then(
+      () => 'connected',
+      () => 'refused',
+    );
+    await closed;
+    expect(await connecting).toBe('refused');
+    expect(stderr()).toBe(
+      "troupe stdio: TROUPE_DEFAULT_MODEL: Expected a model id, got a provider's API key (not shown): a model id is shown to every client; put the key in its variable\n",
+    );
+    expect(kimi.requests).toEqual([]);
+  });
 });
