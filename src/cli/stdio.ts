@@ -144,22 +144,44 @@ export const command: Command = {
     // aborts its calls on the error: heard from there.
     served.output.prependOnceListener('error', listen).prependOnceListener('close', listen);
     const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone]);
+    // A host that goes while a signal's drain runs (Ctrl-C in its terminal reaches troupe too, then
+    // the host exits) leaves nobody to read what the drain waits for: its tasks, which no request
+    // holds, ran on at the provider for all of `--drain-ms` (until 2026-12-07). They end now.
+    const hostGone = why === 'stdin closed' || why === 'stdout closed';
+    let stopped = false;
+    if (!hostGone)
+      void Promise.race([stdinClosed, stdoutGone]).then(() => {
+        if (!stopped) cancelLive(mcp, 'the host went away while the server was draining');
+      });
     // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
     const report = await gracefulStop(mcp, {
-      deadlineMs: why === 'stdin closed' || why === 'stdout closed' ? 0 : deadlineMs,
+      deadlineMs: hostGone ? 0 : deadlineMs,
       closeTransports: () => served.close(),
       endedBefore: endedOnGoing,
     });
+    stopped = true;
     unsubscribe();
     await closeProviders();
     const cancelledOnGoing = [...endedOnGoing].filter(([, state]) => state === 'cancelled').map(([id]) => id);
     const cancelled = new Set([...cancelledOnGoing, ...report.cancelled]).size;
+    // Finished: ended on their own while draining. The runtime counts every session that ended
+    // before the deadline, so calls cut by the host's going counted twice (until 2026-12-07: "3
+    // session(s) finished while draining, 4 cancelled" of 4 calls, none of which finished).
+    const finished = Object.entries(report.endedByState)
+      .filter(([state]) => state !== 'cancelled')
+      .reduce((sum, [, count]) => sum + count, 0);
     logger.info(
-      { why, finished: report.finished, cancelled, ended: report.endedByState },
-      `${why}: stopped; ${report.finished} session(s) finished while draining, ${cancelled} cancelled`,
+      { why, finished, cancelled, ended: report.endedByState },
+      `${why}: stopped; ${finished} session(s) finished while draining, ${cancelled} cancelled`,
     );
     served.output.end();
     exitSoon(0);
     return 0;
   },
 };
+
+/** Cancels every live session (queued or running) of this instance. */
+function cancelLive(mcp: McpContext, reason: string): void {
+  for (const session of mcp.runtime.sessions({ limit: Number.MAX_SAFE_INTEGER }))
+    mcp.runtime.cancel(session.sessionId, reason);
+}
