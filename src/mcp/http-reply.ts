@@ -92,13 +92,25 @@ export function unsupportedVersion(version: string): string {
   return `Bad Request: unsupported MCP-Protocol-Version: expected one of ${PROTOCOL_VERSIONS.join(', ')}, got ${shown}; send a revision the server supports, or none before initialize`;
 }
 
-/** `full`: the bound on all sessions that was reached, or the caller whose share was. */
-export function tooManySessions(full: number | string, perCaller: number): string {
+/**
+ * The HTTP refusals below tell the client to send its request again, never to "retry": in troupe's
+ * words a retry is troupe's own, of a provider call (`errors.ts`). Until 2026-12-07 they said "retry
+ * once idle ones expire", "retry in a moment".
+ */
+
+/** The `Retry-After` of a body refused while others are received, in seconds: the message says it too. */
+export const BUSY_RETRY_AFTER_S = 1;
+
+/**
+ * `full`: the bound on all sessions that was reached, or the caller whose share was; `idleMs`: how
+ * long a session with no request stays open (`idleSessionMs`).
+ */
+export function tooManySessions(full: number | string, perCaller: number, idleMs: number): string {
   const what =
     typeof full === 'number'
       ? `${full} open MCP sessions`
       : `${perCaller} open MCP sessions for caller \`${full}\``;
-  return `Expected at most ${what}, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or retry once idle ones expire`;
+  return `Expected at most ${what}, got one more: close a session you are done with (DELETE /mcp with its Mcp-Session-Id), or send initialize again once an idle one has closed (a session closes after ${Math.ceil(idleMs / 1000)} s with no request)`;
 }
 
 export function tooManyListens(perCaller: number, caller: string): string {
@@ -108,6 +120,6 @@ export function tooManyListens(perCaller: number, caller: string): string {
 /** `caller`: the caller whose share of the bytes was reached, else the bound on all of them. */
 export function busyMessage(max: number, caller?: string): string {
   if (caller !== undefined)
-    return `Expected at most ${max} bytes of request bodies in flight at once for caller \`${caller}\`, got one more: retry once your other requests' bodies are sent`;
-  return `Expected at most ${max} bytes of request bodies in flight at once, got one more: retry in a moment (the server is receiving other large requests)`;
+    return `Expected at most ${max} bytes of request bodies in flight at once for caller \`${caller}\`, got one more: send this request again once your other requests' bodies are sent`;
+  return `Expected at most ${max} bytes of request bodies in flight at once, got one more: send this request again in ${BUSY_RETRY_AFTER_S} s, as Retry-After says (the server is receiving other large requests)`;
 }

@@ -201,7 +201,11 @@ export class LegacySessions {
       const full =
         this.#sessions.size >= maxSessions ? maxSessions : this.#slots.full(caller) ? caller : undefined;
       if (full !== undefined)
-        return json(res, 503, rpcError(-32000, tooManySessions(full, this.#slots.perCaller)));
+        return json(
+          res,
+          503,
+          rpcError(-32000, tooManySessions(full, this.#slots.perCaller, this.options.idleSessionMs)),
+        );
       const { server, transport } = await this.#open(caller, sessionContext(req));
       await server.connect(transport);
       try {

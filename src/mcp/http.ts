@@ -31,6 +31,7 @@ import { exposureProblem, requestGuard } from './http-exposure.js';
 import { defaultOpenRequestsPerCaller, requestScope, tooManyOpenRequests } from './http-open.js';
 import { type HttpAppOptions, onlyHttpOptions } from './http-options.js';
 import {
+  BUSY_RETRY_AFTER_S,
   busyMessage,
   callerName,
   header,
@@ -128,7 +129,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     }
     const read = await readBody(req, maxBodyBytes, maxJsonDepth, bodies, scope);
     if (read.kind === 'busy') {
-      res.setHeader('Retry-After', '1');
+      res.setHeader('Retry-After', String(BUSY_RETRY_AFTER_S));
       const message =
         read.bound === 'caller' ? busyMessage(bodies.maxBytesPerCaller, scope) : busyMessage(bodies.maxBytes);
       return json(res, 503, rpcError(-32000, message));

@@ -53,6 +53,19 @@ export interface EventBatch {
   readonly dropped: number;
 }
 
+/**
+ * The 503 past the stream bound, read raw by whoever opened the stream: a dashboard tab, or curl.
+ * It says to connect again, not "retry" (a retry is troupe's own, of a provider call); until
+ * 2026-12-07 it ended "then retry".
+ */
+export function tooManyStreams(places: number, maxClients: number, reserved: number): string {
+  const which =
+    places === maxClients
+      ? `${maxClients} /events streams open at once`
+      : `${places} /events streams open at once for tokens other than the admin's (${reserved} of ${maxClients} kept for it)`;
+  return `Expected at most ${which}, got one more: close a dashboard tab, then connect again\n`;
+}
+
 export function compactEvent(event: RuntimeEvent): CompactEvent {
   switch (event.type) {
     case 'session.ended':
@@ -128,11 +141,7 @@ export function eventStreamRoute(
     if (clients.size >= places) {
       res
         .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' })
-        .end(
-          places === maxClients
-            ? `Expected at most ${maxClients} /events streams open at once, got one more: close a dashboard tab, then retry\n`
-            : `Expected at most ${places} /events streams open at once for tokens other than the admin's (${reserved} of ${maxClients} kept for it), got one more: close a dashboard tab, then retry\n`,
-        );
+        .end(tooManyStreams(places, maxClients, reserved));
       return;
     }
     res.writeHead(200, {

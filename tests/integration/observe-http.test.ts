@@ -275,7 +275,7 @@ describe('/events', () => {
       const refused = await get('shared-token-1');
       expect(refused.status).toBe(503);
       expect(await refused.text()).toBe(
-        "Expected at most 2 /events streams open at once for tokens other than the admin's (1 of 3 kept for it), got one more: close a dashboard tab, then retry\n",
+        "Expected at most 2 /events streams open at once for tokens other than the admin's (1 of 3 kept for it), got one more: close a dashboard tab, then connect again\n",
       );
       // Before: the admin's page met the same 503 once the shared token's tabs held every place.
       expect((await get('admin-token-1')).status).toBe(200);

@@ -1,8 +1,8 @@
 /**
  * One caller cannot take every byte of the bodies being received (`maxBodyBytesInFlight`, for all
  * connections): a named token trickling a few bodies just under the cap and stalling them held the
- * whole budget for the request timeout, and every other client's POST got 503 "retry in a moment"
- * meanwhile, again as soon as it resent them. Each caller (its scope key) now has a share
+ * whole budget for the request timeout, and every other client's POST got 503 meanwhile, again
+ * as soon as it resent them. Each caller (its scope key) now has a share
  * (`maxBodyBytesInFlightPerCaller`); past it only its own bodies get 503, naming it. Raw sockets.
  */
 import { connect, type Socket } from 'node:net';
@@ -68,7 +68,7 @@ it("refuses only the caller whose bodies hold its share of the bytes in flight; 
     .toBe(3);
   const refused = stalled.find((s) => s.answer() !== '')?.answer() ?? '';
   expect(refused).toContain(
-    'Expected at most 262144 bytes of request bodies in flight at once for caller `token:alice`, got one more',
+    'Expected at most 262144 bytes of request bodies in flight at once for caller `token:alice`, got one more: send this request again once your other requests',
   );
   // Bob's whole body arrives and is answered (a ping without a session: 400, from the MCP layer).
   const bob = await post('bob-token-22', 100_000, 100_000);

@@ -57,7 +57,7 @@ it('answers 503 to a body past the bytes in flight, and takes bodies again once 
   expect(waiting.answer()).toBe('');
   expect(refused.answer()).toContain('Retry-After: 1');
   expect(refused.answer()).toContain(
-    'Expected at most 1048576 bytes of request bodies in flight at once, got one more: retry in a moment',
+    'Expected at most 1048576 bytes of request bodies in flight at once, got one more: send this request again in 1 s, as Retry-After says',
   );
   first.socket.destroy();
   second.socket.destroy();

@@ -5,6 +5,27 @@ import { describe, expect, it } from 'vitest';
 import type { TroupeErrorCode } from '../../../src/core/errors.js';
 import { providerError, runtimeError } from '../../../src/core/errors.js';
 import { errorText, hintFor, toolErrorFrom, toolErrorInfo } from '../../../src/mcp/errors.js';
+import { UNAUTHORIZED } from '../../../src/mcp/http-auth.js';
+import { envelopeMessage, initializeRefusal } from '../../../src/mcp/http-body.js';
+import { tooManyOpenRequests } from '../../../src/mcp/http-open.js';
+import {
+  busyMessage,
+  reusedIdMessage,
+  tooManyListens,
+  tooManySessions,
+  unsupportedVersion,
+} from '../../../src/mcp/http-reply.js';
+import { tooManyStreams } from '../../../src/observe/event-stream-route.js';
+
+/**
+ * "retry" said to the caller: the words left once `retryable`'s and `retry_after_ms`' names (which
+ * `\b` does not split), the `Retry-After` header's, and "troupe does not (queue or) retry" (of troupe)
+ * are taken out. "retry" is said only of troupe's own retries; the caller is told to call again.
+ */
+function toldToRetry(text: string): boolean {
+  const told = text.replace(/troupe does not (queue or )?retry/g, '').replace(/Retry-After/g, '');
+  return /\bretr(y|ying|ied|ies)\b/i.test(told);
+}
 
 const CODES: readonly TroupeErrorCode[] = [
   'QUEUE_FULL',
@@ -47,12 +68,50 @@ describe('hintFor', () => {
     const kinds = [undefined, 'queue', 'run', 'idle'] as const;
     for (const code of CODES) {
       for (const kind of kinds) {
-        const hint = hintFor(code, kind);
-        // `retryable` and `retry_after_ms` are fields' names; "troupe does not (queue or) retry" is of troupe.
-        const told = hint.replace(/troupe does not (queue or )?retry/g, '');
-        expect(told, `${code} ${kind}`).not.toMatch(/\bretry(ing)?\b/i);
+        expect(toldToRetry(hintFor(code, kind)), `${code} ${kind}: ${hintFor(code, kind)}`).toBe(false);
       }
     }
+  });
+
+  it('says "retry" in no HTTP refusal either: a 503 with Retry-After tells the client to send again', () => {
+    const refusals = [
+      tooManySessions(2, 1, 1_800_000),
+      tooManySessions('token:alice', 1, 1_800_000),
+      tooManyListens(2, 'token:alice'),
+      busyMessage(1_048_576),
+      busyMessage(262_144, 'token:alice'),
+      tooManyOpenRequests(5, 'token:alice'),
+      tooManyStreams(32, 32, 4),
+      tooManyStreams(28, 32, 4),
+      unsupportedVersion('1999-01-01'),
+      reusedIdMessage(7),
+      envelopeMessage(70_000, 65_536),
+      initializeRefusal({ method: 'initialize', params: { pad: 'x'.repeat(300_000) } }) ?? '',
+      UNAUTHORIZED,
+    ];
+    for (const text of refusals) {
+      expect(text.length, text).toBeGreaterThan(20);
+      expect(toldToRetry(text), text).toBe(false);
+    }
+    // What the client should do instead, in the words of the header it came with (`Retry-After: 1`).
+    expect(busyMessage(1_048_576)).toContain('send this request again in 1 s, as Retry-After says');
+    expect(busyMessage(262_144, 'token:alice')).toContain(
+      "send this request again once your other requests' bodies are sent",
+    );
+    expect(tooManySessions(2, 1, 1_800_000)).toContain(
+      'or send initialize again once an idle one has closed (a session closes after 1800 s with no request)',
+    );
+    expect(tooManyStreams(32, 32, 4)).toBe(
+      'Expected at most 32 /events streams open at once, got one more: close a dashboard tab, then connect again\n',
+    );
+  });
+
+  it('finds "retry" said to the caller, and not in a field’s or header’s name', () => {
+    expect(toldToRetry('Call again in a few seconds (retryable is false, see retry_after_ms).')).toBe(false);
+    expect(toldToRetry('send it again after Retry-After')).toBe(false);
+    expect(toldToRetry('troupe does not queue or retry a call it refused')).toBe(false);
+    for (const told of ['Retry later.', 'then retry', 'retrying', 'retried', 'it retries'])
+      expect(toldToRetry(told), told).toBe(true);
   });
 
   it('says beside QUEUE_FULL’s retryable false that troupe did not retry it, and to call again', () => {
