@@ -7,8 +7,9 @@
  * customization"): a schema's or a refinement's own message still wins over it, and nothing global
  * changes (`z.config` would reword every zod error in the process, the SDK's and an embedding host's
  * too). troupe's tools are validated by troupe (`tool-calls.ts` answers `tools/call` itself), so the
- * SDK's own validation and its -32602 never see these schemas. Kinds it has no words for (a union,
- * a refinement) return `undefined`, and zod's message stands.
+ * SDK's own validation and its -32602 never see these schemas; the spec methods' params, which the
+ * SDK answers, troupe checks first with the same words (`spec-params.ts`). Kinds it has no words
+ * for (a refinement, a union of them) return `undefined`, and zod's message stands.
  */
 import type * as z from 'zod';
 import { describe } from '../core/errors.js';
@@ -38,7 +39,50 @@ const MAX_KEY_CHARS = 40;
 
 /** `` `messages.0.role` ``, or "the arguments" for the arguments as a whole. */
 export function argumentName(path: readonly PropertyKey[] | undefined): string {
-  return path === undefined || path.length === 0 ? 'the arguments' : `\`${path.map(String).join('.')}\``;
+  return path === undefined || path.length === 0 ? 'the arguments' : `\`${path.map(shownKey).join('.')}\``;
+}
+
+/**
+ * A key on one line and short: a path's key may be the client's own (a record's, `params.arguments`'
+ * names), so one with a line break or of 64 KiB is escaped and cut, not echoed whole.
+ */
+function shownKey(key: PropertyKey): string {
+  const text = JSON.stringify(String(key)).slice(1, -1);
+  return text.length > MAX_KEY_CHARS ? `${text.slice(0, MAX_KEY_CHARS - 1)}…` : text;
+}
+
+/**
+ * `schema` parsed with `argumentError` as its per-parse map: the value, or one line an issue. An
+ * issue it has no words for keeps zod's (or a refinement's) own after the argument's name, with what
+ * came: "`prompt`: Expected `prompt` or `messages`, got none". Shared by the tools (`tool.ts`) and
+ * the spec methods' params (`spec-params.ts`).
+ */
+export function parseArguments<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+): { ok: true; data: z.output<S> } | { ok: false; problems: string[] } {
+  const worded = new Set<string>();
+  const parsed = schema.safeParse(raw, {
+    error: (issue) => {
+      const message = argumentError(issue);
+      if (message !== undefined) worded.add(message);
+      return message;
+    },
+  });
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    if (worded.has(issue.message)) return issue.message;
+    if (issue.path.length === 0) return `arguments: ${issue.message}`;
+    const got = issue.path.reduce<unknown>(
+      (value, key) =>
+        value !== null && typeof value === 'object'
+          ? (value as Record<PropertyKey, unknown>)[key]
+          : undefined,
+      raw,
+    );
+    return `${argumentName(issue.path)}: ${issue.message}, got ${got === undefined ? 'none' : describe(got)}`;
+  });
+  return { ok: false, problems };
 }
 
 /** The message for `issue`, or `undefined` to leave zod's. */
@@ -57,10 +101,11 @@ export function argumentError(issue: ArgumentIssue): string | undefined {
     case 'too_big':
     case 'too_small':
       return `Expected ${name} to be ${bounded(issue, issue.schema)}, got ${sized(issue.input, got)}`;
-    case 'invalid_value': {
-      const values = issue.values.map((v) => describeLiteral(v));
-      const wanted = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
-      return `Expected ${name} to be ${wanted}, got ${got}`;
+    case 'invalid_value':
+      return `Expected ${name} to be ${literals(issue.values)}, got ${got}`;
+    case 'invalid_union': {
+      const forms = unionForms(issue.errors);
+      return forms === undefined ? undefined : `Expected ${name} to be ${forms}, got ${got}`;
     }
     case 'unrecognized_keys':
       return `Expected ${name} to have only ${knownKeys(issue.inst)}, got unknown ${keyList(issue.keys)}`;
@@ -153,14 +198,46 @@ function count(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
+/** "`"debug"`", or "one of `"debug"`, `"info"`". */
+function literals(values: readonly unknown[]): string {
+  const shown = values.map((v) => describeLiteral(v));
+  return shown.length === 1 ? String(shown[0]) : `one of ${shown.join(', ')}`;
+}
+
+/**
+ * A union's forms, from each branch's issues (each already worded): "a string or a number", or an
+ * object's fields, "{ type: `"ref/prompt"`, name: a string } or { type: `"ref/resource"`, uri: a string }".
+ * `undefined`, and zod's words, when a branch failed on a kind named here by no noun (a bound, a
+ * refinement) or none did (a discriminated union that matched no branch).
+ */
+function unionForms(branches: readonly (readonly z.core.$ZodIssue[])[]): string | undefined {
+  const forms = branches.map((branch) => {
+    const top = branch.find((i) => i.path.length === 0);
+    if (top !== undefined) return wantedNoun(top);
+    const fields = branch.map((i) => {
+      const noun = wantedNoun(i);
+      return noun === undefined ? undefined : `${i.path.map(shownKey).join('.')}: ${noun}`;
+    });
+    return fields.length === 0 || fields.includes(undefined) ? undefined : `{ ${fields.join(', ')} }`;
+  });
+  if (forms.length === 0 || forms.includes(undefined)) return undefined;
+  return [...new Set(forms)].join(' or ');
+}
+
+/** What an issue of a union's branch asked for, as a noun; `undefined` for a kind that names none. */
+function wantedNoun(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === 'invalid_type')
+    return issue.expected === 'int' ? 'an integer' : typeNoun(issue.expected);
+  if (issue.code === 'invalid_value') return literals(issue.values);
+  return undefined;
+}
+
 function describeLiteral(value: unknown): string {
   return `\`${typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))}\``;
 }
 
 function keyList(keys: readonly string[]): string {
-  const named = keys
-    .slice(0, MAX_KEYS_NAMED)
-    .map((k) => `\`${k.length > MAX_KEY_CHARS ? `${k.slice(0, MAX_KEY_CHARS - 1)}…` : k}\``);
+  const named = keys.slice(0, MAX_KEYS_NAMED).map((k) => `\`${shownKey(k)}\``);
   const more = keys.length - named.length;
   const list = named.join(', ');
   return more > 0 ? `${list} and ${more} more` : list;

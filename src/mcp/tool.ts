@@ -6,11 +6,11 @@
  */
 import type { CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
-import { describe, runtimeError } from '../core/errors.js';
+import { runtimeError } from '../core/errors.js';
 import { MAX_PRIORITY } from '../core/scheduler.js';
 import type { Runtime, RuntimeStatus } from '../runtime/types.js';
 import { AnswerBudgetSpent } from './answer-budget.js';
-import { argumentError, argumentName } from './argument-issues.js';
+import { parseArguments } from './argument-issues.js';
 import { callerOf } from './caller.js';
 import type { McpContext } from './context.js';
 import { errorText, type ToolErrorInfo, toolErrorFrom, toolErrorInfo } from './errors.js';
@@ -65,37 +65,20 @@ export function toCallToolResult(outcome: ToolOutcome): CallToolResult {
 }
 
 /**
- * Validates raw arguments; the message names each wrong argument, what it should be and what came.
- * The common kinds are worded by `argumentError` as zod reports them; a refinement's own message
- * (`chat`'s "Expected `prompt` or `messages`") keeps its words after the argument's name.
+ * Validates raw arguments; the message names each wrong argument, what it should be and what came
+ * (`parseArguments`: troupe's words for the common kinds, a refinement's own after the argument's
+ * name, as `chat`'s "Expected `prompt` or `messages`").
  */
 export function parseArgs<I extends z.ZodType>(
   tool: TroupeTool<I>,
   raw: unknown,
 ): { ok: true; args: z.output<I> } | { ok: false; outcome: ToolOutcome } {
-  // `undefined` (zod words that issue) goes in too: zod gives every issue a message string, so it matches none.
-  const worded = new Set<string | undefined>();
-  const parsed = tool.input.safeParse(raw ?? {}, {
-    error: (issue) => {
-      const message = argumentError(issue);
-      worded.add(message);
-      return message;
-    },
-  });
-  if (parsed.success) return { ok: true, args: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
-    if (worded.has(issue.message)) return issue.message;
-    const top = issue.path.length === 0;
-    const got = issue.path.reduce<unknown>(
-      (value, key) =>
-        value !== null && typeof value === 'object'
-          ? (value as Record<PropertyKey, unknown>)[key]
-          : undefined,
-      raw,
-    );
-    return `${top ? 'arguments' : argumentName(issue.path)}: ${issue.message}${top ? '' : `, got ${got === undefined ? 'none' : describe(got)}`}`;
-  });
-  const error = runtimeError('INVALID_REQUEST', `Invalid arguments for ${tool.name}: ${problems.join('; ')}`);
+  const parsed = parseArguments(tool.input, raw ?? {});
+  if (parsed.ok) return { ok: true, args: parsed.data };
+  const error = runtimeError(
+    'INVALID_REQUEST',
+    `Invalid arguments for ${tool.name}: ${parsed.problems.join('; ')}`,
+  );
   return { ok: false, outcome: errorOutcome(toolErrorInfo(error.toData())) };
 }
 

@@ -2,8 +2,9 @@
  * Wrongly typed params of the spec methods the SDK answers itself (`prompts/get`, `prompts/list`,
  * `completion/complete`, `resources/read`, `resources/list`, `resources/templates/list`,
  * `tools/list`, `logging/setLevel`) get -32602 and one line saying what was expected and what came,
- * over stdio and HTTP, in both eras. Until 2026-12-07 they got -32603 with zod's raw dump as the
- * message (SDK issue modelcontextprotocol/typescript-sdk#2284). The SDK's real client, which sends
+ * in the tools' arguments' words (`argument-issues.ts`), over stdio and HTTP, in both eras. Until
+ * 2026-12-07 they got -32603 with zod's raw dump as the message (SDK issue
+ * modelcontextprotocol/typescript-sdk#2284). The SDK's real client, which sends
  * what it is given; the built CLI for stdio (`npm run build` first).
  */
 import type { Client } from '@modelcontextprotocol/client';
@@ -40,7 +41,7 @@ const CASES: readonly (readonly [string, Record<string, unknown>, string, (reado
   [
     'completion/complete',
     { ref: { type: 'ref/nope' }, argument: { name: 'provider', value: '' } },
-    'Expected `params.ref` to be { type: "ref/prompt", name: a string } or { type: "ref/resource", uri: a string }, got `{"type":"ref/nope"}` (object)',
+    'Expected `params.ref` to be { type: `"ref/prompt"`, name: a string } or { type: `"ref/resource"`, uri: a string }, got `{"type":"ref/nope"}` (object)',
   ],
   [
     'completion/complete',
@@ -61,10 +62,16 @@ const CASES: readonly (readonly [string, Record<string, unknown>, string, (reado
   ['resources/subscribe', { uri: 5 }, 'Expected `params.uri` to be a string, got `5` (number)', ['legacy']],
   ['resources/unsubscribe', {}, 'Expected `params.uri` to be a string, got none', ['legacy']],
   ['tools/list', { cursor: 5 }, 'Expected `params.cursor` to be a string, got `5` (number)'],
+  // A client's own key, on one line and cut (`argument-issues.ts`, as a tool's argument names are).
+  [
+    'prompts/get',
+    { name: 'chat', arguments: { [`a\n${'k'.repeat(100)}`]: 7 } },
+    `Expected \`params.arguments.a\\n${'k'.repeat(36)}…\` to be a string, got \`7\` (number)`,
+  ],
   [
     'logging/setLevel',
     { level: 'loud' },
-    'Expected `params.level` to be one of "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency", got `"loud"` (string)',
+    'Expected `params.level` to be one of `"debug"`, `"info"`, `"notice"`, `"warning"`, `"error"`, `"critical"`, `"alert"`, `"emergency"`, got `"loud"` (string)',
     ['legacy'],
   ],
 ];

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { argumentError, argumentName } from '../../../src/mcp/argument-issues.js';
+import { argumentError, argumentName, parseArguments } from '../../../src/mcp/argument-issues.js';
 
 const said = (schema: z.ZodType, value: unknown): string[] => {
   const parsed = schema.safeParse(value, { error: argumentError });
@@ -191,8 +191,42 @@ describe('argumentError', () => {
     );
   });
 
-  it('leaves a union and a refinement to zod (their own words)', () => {
-    expect(said(z.object({ u: z.union([z.string(), z.number()]) }), { u: true })).toEqual(['Invalid input']);
+  it('names a union by its forms: each branch’s kind, or an object’s fields', () => {
+    expect(said(z.object({ u: z.union([z.string(), z.number()]) }), { u: true })).toEqual([
+      'Expected `u` to be a string or a number, got `true` (boolean)',
+    ]);
+    // `z.int()`'s own kind for a fraction (zod's `expected: 'int'`).
+    expect(said(z.object({ u: z.union([z.int(), z.literal('x')]) }), { u: 2.5 })).toEqual([
+      'Expected `u` to be an integer or `"x"`, got `2.5` (number)',
+    ]);
+    // Two branches of one kind are named once.
+    expect(said(z.union([z.string(), z.string().array(), z.string()]), 5)).toEqual([
+      'Expected the arguments to be a string or an array, got `5` (number)',
+    ]);
+    const ref = z.union([
+      z.object({ type: z.literal('a'), name: z.string() }),
+      z.object({ type: z.enum(['b', 'c']), 'u\nri': z.string() }),
+    ]);
+    expect(said(z.object({ ref }), { ref: { type: 'd' } })).toEqual([
+      'Expected `ref` to be { type: `"a"`, name: a string } or { type: one of `"b"`, `"c"`, u\\nri: a string }, got `{"type":"d"}` (object)',
+    ]);
+  });
+
+  it('leaves a union to zod when a branch failed on a kind it has no noun for, or none failed', () => {
+    const bounded = z.union([
+      z.object({ type: z.literal('a'), n: z.number().max(1) }),
+      z.object({ type: z.literal('b') }),
+    ]);
+    expect(said(bounded, { type: 'c', n: 2 })).toEqual(['Invalid input']);
+    // A discriminator that matched no branch: no branch's issues to name (zod's own words).
+    const picked = z.discriminatedUnion('type', [
+      z.object({ type: z.literal('a') }),
+      z.object({ type: z.literal('b') }),
+    ]);
+    expect(said(picked, { type: 'c' })).toEqual(["Invalid discriminator value. Expected 'a' | 'b'"]);
+  });
+
+  it('leaves a refinement to zod (its own words)', () => {
     expect(
       said(
         z.string().refine((s) => s === 'a', 'Expected an a'),
@@ -205,5 +239,61 @@ describe('argumentError', () => {
     expect(argumentName(undefined)).toBe('the arguments');
     expect(argumentName([])).toBe('the arguments');
     expect(argumentName(['messages', 0, 'role'])).toBe('`messages.0.role`');
+  });
+
+  it('names a key on one line and cut at 40 characters, as the client sent it otherwise', () => {
+    expect(argumentName(['a\nb', 'c"d'])).toBe('`a\\nb.c\\"d`');
+    expect(argumentName(['k'.repeat(40)])).toBe(`\`${'k'.repeat(40)}\``);
+    expect(argumentName(['k'.repeat(41)])).toBe(`\`${'k'.repeat(39)}…\``);
+    expect(said(z.record(z.string(), z.string()), { [`x\n${'y'.repeat(50)}`]: 1 })).toEqual([
+      `Expected \`x\\n${'y'.repeat(36)}…\` to be a string, got \`1\` (number)`,
+    ]);
+    expect(said(z.strictObject({}), { 'a\nb': 1 })).toEqual([
+      'Expected the arguments to have only known fields, got unknown `a\\nb`',
+    ]);
+  });
+});
+
+describe('parseArguments', () => {
+  const schema = z.object({
+    n: z.number().default(3),
+    s: z
+      .object({ t: z.string().refine((t) => t === 'ok', 'Expected ok') })
+      .nullable()
+      .optional(),
+  });
+
+  it('gives the parsed value, defaults and all', () => {
+    expect(parseArguments(schema, {})).toEqual({ ok: true, data: { n: 3 } });
+  });
+
+  it('gives one line an issue: troupe’s words, else zod’s after the argument’s name, with what came', () => {
+    expect(parseArguments(schema, { n: 'x', s: { t: 'no' } })).toEqual({
+      ok: false,
+      problems: [
+        'Expected `n` to be a number, got `"x"` (string)',
+        '`s.t`: Expected ok, got `"no"` (string)',
+      ],
+    });
+    const whole = z.object({ a: z.string().optional() }).refine((v) => v.a !== undefined, 'Expected `a`');
+    expect(parseArguments(whole, {})).toEqual({ ok: false, problems: ['arguments: Expected `a`'] });
+  });
+
+  it('says none came for a path the value does not reach', () => {
+    const deep = z.object({ a: z.unknown() }).superRefine((_, ctx) => {
+      ctx.addIssue({ code: 'custom', message: 'Expected a b', path: ['a', 'b'] });
+    });
+    expect(parseArguments(deep, { a: null })).toEqual({
+      ok: false,
+      problems: ['`a.b`: Expected a b, got none'],
+    });
+    expect(parseArguments(deep, { a: { b: 2 } })).toEqual({
+      ok: false,
+      problems: ['`a.b`: Expected a b, got `2` (number)'],
+    });
+    expect(parseArguments(deep, { a: 'str' })).toEqual({
+      ok: false,
+      problems: ['`a.b`: Expected a b, got none'],
+    });
   });
 });
