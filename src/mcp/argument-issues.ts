@@ -61,11 +61,12 @@ export function parseArguments<S extends z.ZodType>(
   schema: S,
   raw: unknown,
 ): { ok: true; data: z.output<S> } | { ok: false; problems: string[] } {
-  const worded = new Set<string>();
+  // The messages worded here (an `undefined` among them matches no issue's message).
+  const worded = new Set<string | undefined>();
   const parsed = schema.safeParse(raw, {
     error: (issue) => {
       const message = argumentError(issue);
-      if (message !== undefined) worded.add(message);
+      worded.add(message);
       return message;
     },
   });
@@ -218,7 +219,8 @@ function unionForms(branches: readonly (readonly z.core.$ZodIssue[])[]): string 
       const noun = wantedNoun(i);
       return noun === undefined ? undefined : `${i.path.map(shownKey).join('.')}: ${noun}`;
     });
-    return fields.length === 0 || fields.includes(undefined) ? undefined : `{ ${fields.join(', ')} }`;
+    // A branch that failed has an issue: `fields` is never empty.
+    return fields.includes(undefined) ? undefined : `{ ${fields.join(', ')} }`;
   });
   if (forms.length === 0 || forms.includes(undefined)) return undefined;
   return [...new Set(forms)].join(' or ');

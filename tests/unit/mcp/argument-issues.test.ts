@@ -207,6 +207,13 @@ describe('argumentError', () => {
       z.object({ type: z.literal('a'), name: z.string() }),
       z.object({ type: z.enum(['b', 'c']), 'u\nri': z.string() }),
     ]);
+    const nested = z.union([
+      z.object({ type: z.literal('a'), inner: z.object({ name: z.string() }) }),
+      z.object({ type: z.literal('b') }),
+    ]);
+    expect(said(nested, { type: 'c', inner: {} })).toEqual([
+      'Expected the arguments to be { type: `"a"`, inner.name: a string } or { type: `"b"` }, got `{"type":"c","inner":{}}` (object)',
+    ]);
     expect(said(z.object({ ref }), { ref: { type: 'd' } })).toEqual([
       'Expected `ref` to be { type: `"a"`, name: a string } or { type: one of `"b"`, `"c"`, u\\nri: a string }, got `{"type":"d"}` (object)',
     ]);
@@ -294,6 +301,14 @@ describe('parseArguments', () => {
     expect(parseArguments(deep, { a: 'str' })).toEqual({
       ok: false,
       problems: ['`a.b`: Expected a b, got none'],
+    });
+    // A string's characters are no items: none came for `a.0`.
+    const item = z.object({ a: z.unknown() }).superRefine((_, ctx) => {
+      ctx.addIssue({ code: 'custom', message: 'Expected an item', path: ['a', 0] });
+    });
+    expect(parseArguments(item, { a: 'str' })).toEqual({
+      ok: false,
+      problems: ['`a.0`: Expected an item, got none'],
     });
   });
 });
