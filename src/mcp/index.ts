@@ -26,6 +26,8 @@ export type {
   TaskStore,
 } from '../ports/task-store.js';
 export { InvalidCursorError } from '../ports/task-store.js';
+// An embedder's own tool refused in troupe's words (`server.registerTool`'s `inputSchema`).
+export { withArgumentWords } from './argument-words.js';
 export { type CancellationsOptions, type FetchHandler, withCancellations } from './cancellations.js';
 export type {
   CatalogProvider,
