@@ -4,7 +4,7 @@
  * waits and runs, and its result carries the session metadata in `structuredContent.session`.
  */
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
-import { runtimeError, type TroupeErrorData, toErrorData } from '../core/errors.js';
+import { type TroupeErrorData, toErrorData } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import { tookProgress } from '../runtime/provider-call.js';
@@ -22,6 +22,7 @@ import { errorText, toolErrorInfo } from './errors.js';
 import { heartbeatMs, ProgressReporter } from './progress.js';
 import { sessionOwnersOf } from './session-owners.js';
 import { callContext } from './tool.js';
+import { toolResult } from './tool-result.js';
 
 /** What your handler gets besides its arguments. */
 export interface ToolSession extends TaskContext {
@@ -185,20 +186,14 @@ export function withSession<A>(
 }
 
 /**
- * The handler's result, if it is an object: a handler that returned nothing (a forgotten `return`)
- * used to end its session `done` and then fail reading it, so the client got the SDK's bare
- * "Cannot read properties of undefined" with no code and no session metadata.
+ * The result with the session's metadata in `structuredContent.session`, when it has room: MCP's
+ * schema takes any JSON value there, and an array, a string or `null` is answered as it is (until
+ * 2026-12-07 it was spread into an object, `"ok"` answered `{ "0": "o", "1": "k", session }`).
  */
-function toolResult(value: CallToolResult): CallToolResult {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
-  throw runtimeError(
-    'INTERNAL',
-    `Expected the tool's handler to return a CallToolResult ({ content: [...] }), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
-  );
-}
-
 function withMetadata(result: CallToolResult, metadata: SessionMetadata): CallToolResult {
-  const structured = result.structuredContent ?? {};
+  const structured = result.structuredContent;
+  if (structured === undefined) return { ...result, structuredContent: { session: metadata } };
+  if (typeof structured !== 'object' || structured === null || Array.isArray(structured)) return result;
   return { ...result, structuredContent: { ...structured, session: metadata } };
 }
 

@@ -62,10 +62,29 @@ export async function checkAnswer(
       : ((await stillRunning(outcome, context.abortWithinMs)) ?? 'give `args` your tool answers');
     throw new Error(`Expected a success for arguments ${argsText(args)} (${hint}), got ${text}`);
   }
-  const structured = answer.result.structuredContent as Record<string, unknown> | undefined;
-  const problem = metadataProblem(structured?.session, 'done', session.runs.at(-1)?.sessionId);
+  const structured = answer.result.structuredContent;
+  const problem = sessionRoom(structured)
+    ? metadataProblem(
+        (structured as Record<string, unknown> | undefined)?.session,
+        'done',
+        session.runs.at(-1)?.sessionId,
+      )
+    : undefined;
   if (problem !== undefined) throw new Error(`${problem} (arguments ${argsText(args)})`);
   return outcome as CallOutcome & { answer: { result: Record<string, unknown> } };
+}
+
+/**
+ * Whether withSession had room for `session` in the tool's `structuredContent`: MCP takes any JSON
+ * value there, and an array, a string or `null` is answered as the handler gave it (a 2025-era
+ * client gets the SDK's wrap of one, `{ result }`), without the session.
+ */
+function sessionRoom(structured: unknown): boolean {
+  const plain = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (structured === undefined) return true;
+  if (!plain(structured)) return false;
+  const keys = Object.keys(structured as object);
+  return !(keys.length === 1 && keys[0] === 'result' && !plain((structured as { result: unknown }).result));
 }
 
 /**

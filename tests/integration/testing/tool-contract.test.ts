@@ -207,3 +207,28 @@ it('names arguments the tool’s inputSchema refuses as such, not as a tool with
     /resultMetadata: Expected `args` the tool's inputSchema takes, got \{"wrd":"troupe"\} refused: an isError result "Input validation error: /,
   );
 });
+
+it('passes a tool whose `structuredContent` is an array, which has no room for the session and is answered as it is', async () => {
+  const report = await checkToolContract({
+    register: (server: McpServer, runtime: Runtime) => {
+      server.registerTool(
+        'letters',
+        { inputSchema: z.object({ word: z.string() }) },
+        withSession(runtime, async ({ word }, session) => {
+          await new Promise((resolve, reject) => {
+            const timer = setTimeout(resolve, 60);
+            session.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(session.signal.reason);
+            });
+          });
+          return { content: [{ type: 'text', text: word }], structuredContent: [...word] };
+        }),
+      );
+    },
+    args: { word: 'troupe' },
+    numRuns: 3,
+    only: ['resultMetadata'],
+  });
+  expect(report.failures).toEqual([]);
+}, 30_000);
