@@ -179,6 +179,16 @@ function errorData(e: TroupeError): TroupeErrorData {
  * anything unrecognised becomes `INTERNAL` with the original kept as `cause`.
  */
 export function toTroupeError(value: unknown): TroupeError {
+  try {
+    return converted(value);
+  } catch {
+    // A value that throws as it is read (a getter, a Proxy's trap, a revoked Proxy): until 2026-12-07
+    // that throw escaped the one converter, and a task's session ran on to its deadline unanswered.
+    return runtimeError('INTERNAL', 'Unexpected thrown value, which threw as it was read', { cause: value });
+  }
+}
+
+function converted(value: unknown): TroupeError {
   if (value instanceof TroupeError) return value;
   if (isAbortError(value)) {
     return runtimeError('CANCELLED', 'Expected the operation to finish, got an abort', { cause: value });

@@ -4,7 +4,8 @@
  * 2026-12-07 an object the schema refuses ended its session `done` and the client threw "Invalid
  * tools/call result" with zod's issues, no code or session; a result JSON cannot carry (a bigint, a
  * cycle) failed the transport's write, so the client heard nothing until its own timeout; and a
- * `structuredContent` that is no object (MCP's schema takes any JSON value) was spread into one.
+ * `structuredContent` that is no object (MCP's schema takes any JSON value) was spread into one;
+ * and a thrown value that throws as it is read left its session running to its deadline.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,17 @@ const cycle = (): unknown => {
   return { content: [{ type: 'text', text: 'x' }], structuredContent: structured };
 };
 
+/** An Error whose `message` throws as it is read. */
+const unreadable = (): never => {
+  const error = new Error('hidden');
+  Object.defineProperty(error, 'message', {
+    get() {
+      throw new Error('getter');
+    },
+  });
+  throw error;
+};
+
 const RESULTS: Record<string, () => unknown> = {
   contentText: () => ({ content: 'hello' }),
   unknownBlock: () => ({ content: [{ type: 'nope' }] }),
@@ -32,6 +44,7 @@ const RESULTS: Record<string, () => unknown> = {
   array: () => ({ content: [{ type: 'text', text: 'a, b' }], structuredContent: ['a', 'b'] }),
   text: () => ({ content: [{ type: 'text', text: 'ok' }], structuredContent: 'ok' }),
   nothing: () => ({ content: [{ type: 'text', text: 'none' }], structuredContent: null }),
+  unreadable,
 };
 
 let runtime: Runtime;
@@ -115,3 +128,12 @@ it.each([
     }
   },
 );
+
+it('answers a handler that throws a value which throws as it is read with an INTERNAL error result at once, not at its deadline', async () => {
+  const result = await client.callTool({ name: 'unreadable', arguments: {} }, { timeout: 5_000 });
+  expect(result.isError).toBe(true);
+  expect(String((result.content as { text: string }[])[0]?.text)).toMatch(
+    /^INTERNAL: Unexpected thrown value, which threw as it was read\n/,
+  );
+  expect(result.structuredContent).toMatchObject({ session: { state: 'failed', code: 'INTERNAL' } });
+});

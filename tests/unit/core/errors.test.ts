@@ -146,6 +146,32 @@ describe('toTroupeError: any thrown value becomes one error', () => {
       retryable: false,
     });
   });
+
+  it('turns a value that throws as it is read into INTERNAL, keeping it as the cause, and throws nothing', () => {
+    const unreadable = new Error('hidden');
+    Object.defineProperty(unreadable, 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const trapped = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    for (const value of [unreadable, revoked, trapped]) {
+      const e = toTroupeError(value);
+      expect(e.code).toBe('INTERNAL');
+      expect(e.message).toBe('Unexpected thrown value, which threw as it was read');
+      expect(e.retryable).toBe(false);
+      expect(e.cause).toBe(value);
+    }
+  });
 });
 
 describe('isAbortError', () => {
