@@ -6,7 +6,7 @@
  * (`TROUPE_TOKENS`, `TROUPE_ADMIN_TOKEN`); else the user an embedding server's own authentication
  * names (`authInfo.extra.troupeCaller`: `user:<it>`; not `clientId`, which OAuth gives to the app,
  * the same for all its users); else its MCP session (2025-era HTTP); else `anonymous`
- * (stateless 2026-07-28 HTTP without a named token: such clients share one scope); else `local`
+ * (stateless HTTP, of either era, without a named token: such clients share one scope); else `local`
  * (stdio, or an in-process transport: one client per process, which sees everything in it). An
  * admin sees everything.
  * A session or task whose owner is not known here (started elsewhere in a cluster, or before its
@@ -71,7 +71,11 @@ export function callerOf(ctx: Pick<ServerContext, 'sessionId' | 'http'>): Caller
   if (mark === undefined && typeof user === 'string' && user !== '')
     return { key: `${USER}${bounded(user)}`, admin };
   if (ctx.sessionId !== undefined) return { key: `mcp:${bounded(ctx.sessionId)}`, admin };
-  if (auth !== undefined) return { key: 'anonymous', admin };
+  // A request that came over HTTP is never the process's one client, whatever named it: until
+  // 2026-12-07 one without `authInfo` (an embedder's `createMcpHandler` behind no authentication, or
+  // a route its authentication let through unnamed) was `local`, and saw and cancelled every
+  // caller's sessions and tasks, its named users' too.
+  if (auth !== undefined || ctx.http?.req !== undefined) return { key: 'anonymous', admin };
   return LOCAL;
 }
 

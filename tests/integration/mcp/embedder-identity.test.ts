@@ -13,6 +13,7 @@ import { createMcpContext } from '../../../src/mcp/context.js';
 import { registerTools } from '../../../src/mcp/register.js';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
+import { v1 } from '../../support/tasks-v1.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -34,18 +35,18 @@ function embedder() {
     context.close();
     await runtime.shutdown({ deadlineMs: 0 });
   });
-  return async (clientId: string, scopes: string[] = []) => {
+  /** A user's client; `undefined`: one the server's authentication let through unnamed (no `authInfo`). */
+  return async (clientId: string | undefined, scopes: string[] = []) => {
     // One OAuth app (its clientId) for every user; the server names the user in troupeCaller.
-    const authInfo = {
-      token: `tok-${clientId}`,
-      clientId: 'saas-app',
-      scopes,
-      extra: { troupeCaller: clientId },
-    };
-    const client = new Client({ name: clientId, version: '1' });
+    const authInfo =
+      clientId === undefined
+        ? undefined
+        : { token: `tok-${clientId}`, clientId: 'saas-app', scopes, extra: { troupeCaller: clientId } };
+    const client = new Client({ name: clientId ?? 'unnamed', version: '1' });
     await client.connect(
       new StreamableHTTPClientTransport(new URL('http://saas.local/mcp'), {
-        fetch: (url, init) => handler.fetch(new Request(url, init), { authInfo }),
+        fetch: (url, init) =>
+          handler.fetch(new Request(url, init), authInfo === undefined ? {} : { authInfo }),
       }),
     );
     cleanups.push(() => client.close());
@@ -111,5 +112,39 @@ describe('an embedding server’s own identities', () => {
       arguments: { prompt: 'and?', continuation_id: `alice/${id}` },
     });
     expect(JSON.stringify(structured(stolen))).toMatch(/unknown or expired/);
+  });
+
+  // Until 2026-12-07 a request over HTTP with no `authInfo` was `local`, the caller stdio's one client
+  // is, which sees everything: an unnamed client listed and cancelled every user's sessions and tasks.
+  it('keep a user’s sessions and tasks from a client the server’s authentication let through unnamed', async () => {
+    const connect = embedder();
+    const [alice, stranger, ops] = [
+      await connect('alice'),
+      await connect(undefined),
+      await connect('ops', ['troupe:admin']),
+    ];
+    const call = alice.callTool({ name: 'chat', arguments: { prompt: 'alice’s plan' } });
+    const task = (await v1(alice).create({ prompt: 'alice’s task' })).task.taskId;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const seenByOps = JSON.stringify(structured(await ops.callTool({ name: 'sessions', arguments: {} })));
+    const ids = seenByOps.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+
+    const seen = JSON.stringify(structured(await stranger.callTool({ name: 'sessions', arguments: {} })));
+    for (const id of ids) {
+      expect(seen).not.toContain(id);
+      const cancel = await stranger.callTool({ name: 'cancel_session', arguments: { session_id: id } });
+      expect(JSON.stringify(structured(cancel))).toMatch(/UNKNOWN_SESSION/);
+    }
+    expect((await v1(stranger).list()).tasks).toEqual([]);
+    await expect(v1(stranger).get(task)).rejects.toThrow(/not found/);
+    await expect(v1(stranger).cancel(task)).rejects.toThrow(/not found/);
+
+    const answer = structured(await call);
+    expect(answer.ok).toBe(true);
+    expect((await v1(alice).get(task)).status).not.toBe('cancelled');
+    // Its own call is the shared `anonymous` caller's, which alice does not see.
+    const own = structured(await stranger.callTool({ name: 'chat', arguments: { prompt: 'mine' } }));
+    expect((own.session as { caller: unknown }).caller).toEqual({ owner: 'anonymous' });
   });
 });
