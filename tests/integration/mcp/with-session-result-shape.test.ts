@@ -41,6 +41,20 @@ const RESULTS: Record<string, () => unknown> = {
   isErrorText: () => ({ content: [], isError: 'yes' }),
   bigint: () => ({ content: [{ type: 'text', text: 'x' }], structuredContent: { n: 10n } }),
   cycle,
+  toJSON: () => ({
+    content: [{ type: 'text', text: 'x' }],
+    structuredContent: {
+      at: {
+        toJSON() {
+          throw new Error('no JSON here');
+        },
+      },
+    },
+  }),
+  shared: () => {
+    const twice = { n: 1 };
+    return { content: [{ type: 'text', text: 'x' }], structuredContent: { a: twice, b: [twice] } };
+  },
   array: () => ({ content: [{ type: 'text', text: 'a, b' }], structuredContent: ['a', 'b'] }),
   text: () => ({ content: [{ type: 'text', text: 'ok' }], structuredContent: 'ok' }),
   nothing: () => ({ content: [{ type: 'text', text: 'none' }], structuredContent: null }),
@@ -90,8 +104,9 @@ it.each([
   // A content block's union has branches troupe's words don't name (zod's "Invalid input" stands).
   ['unknownBlock', '`content.0`: Invalid input, got `{"type":"nope"}` (object)'],
   ['isErrorText', 'Expected `isError` to be a boolean, got `"yes"` (string)'],
-  ['bigint', 'that JSON can carry, got one it cannot: '],
-  ['cycle', 'that JSON can carry, got one it cannot: '],
+  ['bigint', 'that JSON can carry, got one it cannot: a bigint'],
+  ['cycle', 'that JSON can carry, got one it cannot: a cycle'],
+  ['toJSON', 'that JSON can carry, got one it cannot: no JSON here'],
 ])(
   'answers a handler’s %s result with an INTERNAL error result naming what is wrong, its session failed',
   async (name, says) => {
@@ -136,4 +151,10 @@ it('answers a handler that throws a value which throws as it is read with an INT
     /^INTERNAL: Unexpected thrown value, which threw as it was read\n/,
   );
   expect(result.structuredContent).toMatchObject({ session: { state: 'failed', code: 'INTERNAL' } });
+});
+
+it('answers a result holding one object twice, which is no cycle, with its session', async () => {
+  const result = await client.callTool({ name: 'shared', arguments: {} }, { timeout: 5_000 });
+  expect(result.isError).toBeUndefined();
+  expect(result.structuredContent).toMatchObject({ a: { n: 1 }, b: [{ n: 1 }], session: { state: 'done' } });
 });
