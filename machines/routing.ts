@@ -47,7 +47,9 @@ export interface RoutingData {
 /**
  * Errors that move a session to its next target rather than retrying the same one: the vendor is
  * out of quota, down or unreachable, the model is not there for this key (unknown, or not in the
- * account's plan: GLM 1311), or the prompt is too long for its window. A `RATE_LIMITED`
+ * account's plan: GLM 1311), or the prompt is too long for its window. A call's `TIMED_OUT` is an
+ * answer read whole that stalled past `idleTimeoutMs` (the run deadline is never a call's error):
+ * it moves on as a stream that sent no delta in time does (`canFallBackOnIdle`). A `RATE_LIMITED`
  * whose wait (`retryAfterMs`, a provider's cooldown) reaches past the run deadline moves too: the
  * same target could not answer in time. A cooldown the runtime imposes itself can use that path by
  * reporting `RATE_LIMITED` with the cooldown's remaining time as `retryAfterMs`.
@@ -58,6 +60,7 @@ const FALLBACK_CODES: ReadonlySet<TroupeErrorCode> = new Set<TroupeErrorCode>([
   'NETWORK',
   'MODEL_NOT_FOUND',
   'CONTEXT_TOO_LONG',
+  'TIMED_OUT',
 ]);
 
 export function isFallbackError(error: TroupeErrorData, now: number, runDeadlineAt: number | null): boolean {

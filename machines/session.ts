@@ -243,6 +243,9 @@ export const sessionMachine = setup({
       if (context.idleDeadlineAt === null || now < context.idleDeadlineAt) return false;
       return fallbackTarget(context, null, now) !== -1;
     },
+    // A call that ended on its own idle bound (an answer read whole that stalled): the session timed out.
+    callTimedOut: ({ event }) =>
+      (event as Extract<SessionMachineEvent, { type: 'provider.error' }>).error.code === 'TIMED_OUT',
     canRetry: ({ context, event }) => {
       // Only from `calling`: once deltas reached observers (`streaming`), a retry would repeat them.
       // Stryker disable next-line ConditionalExpression,BooleanLiteral: only provider.error transitions use this guard; it narrows the type.
@@ -329,6 +332,7 @@ export const sessionMachine = setup({
                     target: '#session.running.backingOff',
                     actions: ['scheduleRetry', 'notifyRetry'],
                   },
+                  { guard: 'callTimedOut', target: '#session.timedOut', actions: 'recordError' },
                   { target: '#session.failed', actions: 'recordError' },
                 ],
               },

@@ -112,7 +112,12 @@ export const SETTINGS: readonly Setting[] = [
   },
   s('timeoutMs', 'positiveMs', 120_000, "a call's run deadline unless it asks for its own"),
   s('queueTimeoutMs', 'positiveMs', 60_000, 'how long a call may wait in the queue'),
-  s('idleTimeoutMs', 'positiveMs', 30_000, 'a stream with no chunk for this long times out'),
+  s(
+    'idleTimeoutMs',
+    'positiveMs',
+    30_000,
+    'a stream with no chunk, or an answer whose body stops coming, for this long times out',
+  ),
   {
     ...s('maxAttempts', 'positive', 3, 'attempts per call, the first included (retries = attempts - 1)'),
     // The library's own ceiling (docs/runtime.md, "Ceilings"), refused here under the flag's name.

@@ -7,7 +7,7 @@
  */
 import { APIError, APIUserAbortError } from 'openai/core/error';
 import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
-import { UnusableResponseError } from './response-cap.js';
+import { StalledAnswerError, UnusableResponseError } from './response-cap.js';
 import { explicitRetryAfterMs, resetMs, retryAfterMs, serverSaysRetry } from './retry-after.js';
 import {
   matchRow,
@@ -84,6 +84,12 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
     return providerError('BAD_RESPONSE', `${where}: ${scrub((unusable as Error).message)}`, {
       cause: scrubCause(unusable, scrub),
     });
+  }
+  const stalled = findInChain(value, (e) => e instanceof StalledAnswerError) as Error | undefined;
+  // The runtime's idle timeout, as a stream with no delta for `idleTimeoutMs` ends: not retried.
+  if (stalled !== undefined) {
+    const options = { cause: scrubCause(stalled, scrub), timeout: 'idle' as const };
+    return new TroupeError('runtime', 'TIMED_OUT', `${where}: ${stalled.message}`, options);
   }
   if (value instanceof APIError && typeof value.status === 'number') {
     return fromStatus(value, where, scrub, context);

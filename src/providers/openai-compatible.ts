@@ -15,12 +15,19 @@ import type { FilesHandler, PreparedFiles } from './files.js';
 import { inlineFiles } from './files.js';
 import { credentialHeaderValues } from './header-secrets.js';
 import { scrubSecrets, toProviderError } from './http-errors.js';
-import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse, FinishReason } from './port.js';
+import type {
+  CallOptions,
+  ChatDelta,
+  ChatProvider,
+  ChatRequest,
+  ChatResponse,
+  FinishReason,
+} from './port.js';
 import type { ModelSpec, VendorModel } from './registry.js';
 import { lazySdkClients } from './sdk-clients.js';
 import { iterateSSE, readSSE } from './sse.js';
 import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
-import { acquireTransport, socketReleased, type TransportOptions } from './transport.js';
+import { acquireTransport, socketReleased, type TransportOptions, wholeInit } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
 import { vendorModelOf } from './vendor-models.js';
 import {
@@ -161,7 +168,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     return files(request.files, { client: (await clients()).client, signal, provider: name, toError });
   }
 
-  async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
+  async function complete(
+    request: ChatRequest,
+    { signal, idleTimeoutMs }: CallOptions,
+  ): Promise<ChatResponse> {
     let prepared = NO_FILES;
     try {
       const checked = prepareRequest(request);
@@ -174,7 +184,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       // `fetchWhole` resolves once the body is read, its socket already free for the next call.
       const { wholeClient } = await clients();
       const { data, response } = await wholeClient.chat.completions
-        .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal })
+        .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+          signal,
+          fetchOptions: wholeInit(idleTimeoutMs),
+        })
         .withResponse();
       expectMediaType(name, response, 'json');
       const answer = countedAnswer(fromCompletion(name, data), budgetOf(body));

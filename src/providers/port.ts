@@ -128,6 +128,13 @@ export type ChatDelta =
 export interface CallOptions {
   /** Aborted when the session leaves `running` for any reason. Adapters must pass it to I/O. */
   readonly signal: AbortSignal;
+  /**
+   * The session's `idleTimeoutMs`: the longest silence of a call's answer, in ms. A stream's is
+   * the runtime's to watch (between deltas); an adapter that reads an answer whole ends the call
+   * when its body, once the headers came, sends nothing for this long, with `TIMED_OUT` (`timeout:
+   * 'idle'`). Absent: no such bound (the run deadline still ends the call).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface ChatProvider {

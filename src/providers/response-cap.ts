@@ -32,3 +32,20 @@ export class CrossOriginRedirectError extends UnusableResponseError {
     this.name = 'CrossOriginRedirectError';
   }
 }
+
+/**
+ * Thrown when an answer read whole stops coming: no byte of its body for `idleMs` once its headers
+ * came (undici's `bodyTimeout`, set per call by `fetchWhole`). Mapped to `TIMED_OUT` (idle), as a
+ * stream with no delta for its `idleTimeoutMs` is.
+ */
+export class StalledAnswerError extends Error {
+  readonly idleMs: number;
+  constructor(idleMs: number, options?: { cause?: unknown }) {
+    super(
+      `Expected the answer's body to keep coming, no byte of it came for ${idleMs} ms (idleTimeoutMs)`,
+      options,
+    );
+    this.name = 'StalledAnswerError';
+    this.idleMs = idleMs;
+  }
+}

@@ -13,9 +13,10 @@
  * and undici itself, are in `undici-fetch.ts`, imported by the first request of any provider, and
  * each origin's agent is made then: a start with a key set does not load undici.
  */
+import type OpenAI from 'openai';
 import type { Agent } from 'undici';
 import { ResponseTooLargeError } from './response-cap.js';
-import type { FetchLike } from './whole-fetch.js';
+import type { FetchLike, WholeInit } from './whole-fetch.js';
 
 export interface TransportOptions {
   /** Sockets per origin. @default 16 */
@@ -125,4 +126,14 @@ export function acquireTransport(baseURL: string, options: TransportOptions = {}
  */
 export function socketReleased(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The init fields that carry `idleTimeoutMs` to `fetchWhole` through the SDK (its per-request
+ * `fetchOptions`, spread into the init it hands to `fetch`); nothing without one.
+ */
+export function wholeInit(idleTimeoutMs: number | undefined): OpenAI.RequestOptions['fetchOptions'] {
+  if (idleTimeoutMs === undefined) return undefined;
+  const init: WholeInit = { idleTimeoutMs };
+  return init as OpenAI.RequestOptions['fetchOptions'];
 }

@@ -16,14 +16,30 @@
  * is counted on the wire as it arrives, and a compressed one again once decoded. A failure after
  * the headers (a cut connection, the cap, a corrupt encoding) reaches the caller where `fetch`
  * put it: in the body, which errors when read.
+ *
+ * A body that stops coming: with `idleTimeoutMs` on the init (the SDK passes its `fetchOptions`
+ * through), the call ends once no byte of the body came for that long after the headers
+ * (`StalledAnswerError`, the socket destroyed). It is undici's own `bodyTimeout`, set per request:
+ * the timer undici arms for every body anyway (300 s by default), refreshed by its parser as bytes
+ * arrive, so the bound costs no timer of ours. Never before the headers: a whole answer's headers
+ * come when the model is done, which may take minutes; that wait is the run deadline's.
  */
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { BadEncodingError, ResponseTooLargeError } from './response-cap.js';
+import { BadEncodingError, ResponseTooLargeError, StalledAnswerError } from './response-cap.js';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** What `fetchWhole` reads of its init beyond `RequestInit` (a field `fetch` ignores). */
+export interface WholeInit extends RequestInit {
+  /**
+   * The longest silence of the body once the headers came, in ms; past it the call ends with
+   * `StalledAnswerError`. @default undici's `bodyTimeout` (300 s), which ends it as a network error
+   */
+  readonly idleTimeoutMs?: number;
+}
 
 /** Statuses whose response has no body (Fetch standard, "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -57,6 +73,7 @@ export function createWholeFetch(
     const url = typeof input === 'string' ? new URL(input) : input;
     if (url.origin !== origin) return fallback(input, init);
     const method = (init.method ?? 'GET').toUpperCase();
+    const idleMs = (init as WholeInit).idleTimeoutMs;
     const answer = await dispatcher.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
@@ -64,6 +81,8 @@ export function createWholeFetch(
       headers: requestHeaders(init.headers, url, typeof body === 'string'),
       body: body ?? null,
       signal: init.signal ?? null,
+      // Armed by undici when the headers came, refreshed by each read of the body (null: the agent's).
+      bodyTimeout: idleMs ?? null,
     });
     const { statusCode: status, headers } = answer;
     // A body nobody reads (a redirect's, a null-body status's) is drained (up to 128 KiB, then the
@@ -93,7 +112,7 @@ export function createWholeFetch(
         responseInit,
       );
     } catch (error) {
-      return new Response(failing(error), responseInit);
+      return new Response(failing(idleMs === undefined ? error : stalledOr(error, idleMs)), responseInit);
     }
   };
 }
@@ -192,6 +211,13 @@ function decoderFor(coding: string): Decoder | undefined {
       ((bytes[0] ?? 0) & 0x0f) === 0x08 ? inflate(bytes, options) : inflateRaw(bytes, options);
   }
   return undefined;
+}
+
+/** undici's body timeout as the bound it passed (`StalledAnswerError`); any other failure as it is. */
+function stalledOr(error: unknown, idleMs: number): unknown {
+  return (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'
+    ? new StalledAnswerError(idleMs, { cause: error })
+    : error;
 }
 
 /** A body that fails when read, with the error reading it met. */

@@ -14,3 +14,11 @@ export function checkProgress(progress: unknown, total: unknown, message: unknow
   if (message !== undefined && typeof message !== 'string')
     refuse('message', 'a string, or left out', message);
 }
+
+/**
+ * Whether a task's `progress(...)` was reported: the runtime's returns `false` for one it ignored
+ * (`TaskContext.progress` is typed `void`, so a context of your own that returns nothing counts as taken).
+ */
+export function tookProgress(result: unknown): boolean {
+  return result !== false;
+}

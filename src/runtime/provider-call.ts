@@ -19,6 +19,9 @@ import { toErrorData } from '../core/errors.js';
 import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../providers/port.js';
 import { ToolCallAssembler } from '../providers/tool-calls.js';
 import { checkProgress } from './progress-check.js';
+
+export { tookProgress } from './progress-check.js';
+
 import type { SessionWork } from './session-record.js';
 import type { PartialOutput, TaskFunction } from './types.js';
 import { usableUsage } from './usage-check.js';
@@ -94,6 +97,8 @@ export class ProviderCall<O = unknown> {
     readonly sessionId: string,
     readonly attempt: number,
     private readonly sink: CallSink<O>,
+    /** The session's `idleTimeoutMs`, told to the adapter (`CallOptions`): a whole answer's bound. */
+    readonly idleTimeoutMs?: number,
   ) {}
 
   get signal(): AbortSignal {
@@ -286,12 +291,16 @@ export class ProviderCall<O = unknown> {
   }
 }
 
-/** What an adapter gets: the signal, made only if it is read. */
+/** What an adapter gets: the signal, made only if it is read, and the session's idle bound. */
 class CallOptions {
   constructor(private readonly call: ProviderCall<unknown>) {}
 
   get signal(): AbortSignal {
     return this.call.signal;
+  }
+
+  get idleTimeoutMs(): number | undefined {
+    return this.call.idleTimeoutMs;
   }
 }
 
@@ -385,12 +394,4 @@ function abortError(reason: string): Error {
   } finally {
     Error.stackTraceLimit = limit;
   }
-}
-
-/**
- * Whether a task's `progress(...)` was reported: the runtime's returns `false` for one it ignored
- * (`TaskContext.progress` is typed `void`, so a context of your own that returns nothing counts as taken).
- */
-export function tookProgress(result: unknown): boolean {
-  return result !== false;
 }

@@ -61,10 +61,11 @@ export function provideSessionMachine(fx: SessionEffects) {
     actions: {
       startProviderCall: ({ context, self }) => {
         const record = fx.recordOf(self);
-        const call = new ProviderCall(record, context.input.sessionId, context.attempts, sink);
+        const { input } = context;
+        const call = new ProviderCall(record, input.sessionId, context.attempts, sink, input.idleTimeoutMs);
         record.call = call;
         // A session has a routing exactly when its input has targets (`initialContext`).
-        const { routing, input } = context;
+        const { routing } = context;
         const targets = input.targets;
         const work =
           targets === undefined

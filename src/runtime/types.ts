@@ -28,7 +28,11 @@ export interface SubmitOptions {
   readonly timeoutMs?: number;
   /** How long the session may wait in the queue, in ms. @default defaults.queueTimeoutMs */
   readonly queueTimeoutMs?: number;
-  /** Streams only: longest gap between deltas, in ms. @default defaults.idleTimeoutMs */
+  /**
+   * Longest silence of a provider's answer, in ms: a stream's between deltas (and before the
+   * first); an answer read whole, between its body's bytes from its headers on (never the wait
+   * for the headers, which the run deadline bounds). @default defaults.idleTimeoutMs
+   */
   readonly idleTimeoutMs?: number;
   /** Attempts in all, first included, for retryable provider errors. @default defaults.maxAttempts */
   readonly maxAttempts?: number;
@@ -104,7 +108,7 @@ export interface Defaults {
   readonly timeoutMs?: number;
   /** @default 60000 */
   readonly queueTimeoutMs?: number;
-  /** @default 30000 */
+  /** Longest silence of an answer: see `SubmitOptions.idleTimeoutMs`. @default 30000 */
   readonly idleTimeoutMs?: number;
   /** @default 3 */
   readonly maxAttempts?: number;

@@ -29,7 +29,8 @@
  *   reset-requests=V    `x-ratelimit-reset-requests` header (e.g. `1s`, `20ms`)
  *   should-retry=V      `x-should-retry` header (the openai SDK obeys `true` and `false`)
  *   after=N             chunks before `stall` / `reset-mid` / `truncate` / `bad-sse` act (default 2)
- *   chunk-ms=MS         delay between stream chunks (default 0)
+ *   chunk-ms=MS         delay between stream chunks (default 0); with `split`, between the pieces
+ *                       of a whole answer too (an `ok` one: a slow but steady body)
  *   end-ms=MS           delay after a stream's last chunk, before `[DONE]` and the end (default 0)
  *   split=N             send a stream's bytes N at a time, each write its own read for the client:
  *                       events and multi-byte characters cut across reads, as proxies and

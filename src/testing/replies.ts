@@ -76,7 +76,7 @@ export async function sendCompletion(
   res: ServerResponse,
   body: Record<string, unknown>,
   reply: Reply,
-  { fault, auth }: ReplyContext,
+  { fault, auth, delay }: ReplyContext,
 ): Promise<void> {
   const early = sendEarlyFault(res, fault, auth);
   if (early) return;
@@ -130,8 +130,24 @@ export async function sendCompletion(
     }
     default:
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      if (fault.splitBytes > 0 && fault.chunkDelayMs > 0) return sendSlowly(res, json, fault, delay);
       res.end(json);
   }
+}
+
+/** A whole answer `split` bytes at a time, `chunk-ms` apart: slow, but never silent for longer. */
+async function sendSlowly(
+  res: ServerResponse,
+  json: string,
+  fault: Fault,
+  delay: (ms: number) => Promise<void>,
+): Promise<void> {
+  const bytes = Buffer.from(json);
+  for (let at = 0; at < bytes.length && !res.destroyed; at += fault.splitBytes) {
+    if (at > 0) await delay(fault.chunkDelayMs);
+    res.write(bytes.subarray(at, at + fault.splitBytes));
+  }
+  if (!res.destroyed) res.end();
 }
 
 /** Faults that act before any body: hang, reset, status, wrong type, empty. Returns whether it acted. */

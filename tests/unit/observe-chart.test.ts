@@ -97,9 +97,9 @@ describe('charts from the machines', () => {
       expect(svg).toContain(`data-state="${id}"`);
       expect(svg).toContain(`data-count="${id}"`);
     }
-    // 19 transitions that leave their state, between 17 pairs (queued → fallingBack and backingOff →
+    // 20 transitions that leave their state, between 18 pairs (queued → fallingBack and backingOff →
     // fallingBack are `session.reroute`); 3 initial arrows (root, running, attempt).
-    expect(svg.match(/<g class="edge"/g)?.length).toBe(17);
+    expect(svg.match(/<g class="edge"/g)?.length).toBe(18);
     expect(svg).toContain(
       'data-source="session.running.backingOff" data-target="session.running.fallingBack"',
     );

@@ -252,3 +252,46 @@ describe('fetchWhole and the socket cap per origin', () => {
     }
   });
 });
+
+describe('fetchWhole and a body that stops coming (`idleTimeoutMs` on the init)', () => {
+  const bounded = { idleTimeoutMs: 300 } as RequestInit;
+
+  it('headers, then silence: the body fails with StalledAnswerError once the bound passed, and the socket is closed', async () => {
+    // The headers are the server's word that the answer is ready: a gap after them is a stall too.
+    const r = await rig((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+    });
+    try {
+      const startedAt = Date.now();
+      const answer = r.transport.fetchWhole(`${r.base}/silent`, bounded);
+      const socket = await arrived(r, '/silent');
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      await expect((await answer).text()).rejects.toMatchObject({ name: 'StalledAnswerError', idleMs: 300 });
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
+      await closed;
+    } finally {
+      await stop(r);
+    }
+  });
+
+  it('a byte every 100 ms for a second, each gap under the bound, is read whole', async () => {
+    const r = await rig((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write('x');
+        if (++sent === 10) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+    });
+    try {
+      const response = await r.transport.fetchWhole(`${r.base}/trickle`, bounded);
+      expect(await response.text()).toBe('x'.repeat(10));
+    } finally {
+      await stop(r);
+    }
+  });
+});

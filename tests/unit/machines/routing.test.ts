@@ -51,13 +51,14 @@ describe('isFallbackError', () => {
     expect(isFallbackError(error('RATE_LIMITED', 1e9), 9_500, null)).toBe(false);
   });
 
-  it('moves on for what another target can fix: quota, a provider down or cut, a model the key cannot use, a prompt too long', () => {
+  it('moves on for what another target can fix: quota, a provider down, cut or stalled, a model the key cannot use, a prompt too long', () => {
     for (const code of [
       'QUOTA_EXHAUSTED',
       'PROVIDER_UNAVAILABLE',
       'NETWORK',
       'MODEL_NOT_FOUND',
       'CONTEXT_TOO_LONG',
+      'TIMED_OUT',
     ] as const)
       expect(isFallbackError(error(code), 9_500, 10_000)).toBe(true);
     for (const code of ['AUTH_FAILED', 'INVALID_REQUEST', 'CONTENT_FILTERED', 'BAD_RESPONSE'] as const)

@@ -226,6 +226,19 @@ describe('session machine: fallbacks', () => {
     expect(leaf(started)).toBe('timedOut');
   });
 
+  it('a whole answer that stalled past its idle bound (the call’s TIMED_OUT) moves on; with no target left it times out', () => {
+    const stalled = error('TIMED_OUT', { family: 'runtime', retryable: false, timeout: 'idle' });
+    const { snapshot: moved, actions } = run(withChain(CHAIN), admit, fail(stalled, 1700));
+    expect(leaf(moved)).toBe('fallingBack');
+    expect(actions).toContain('notifyFallback');
+    expect(moved.context.routing?.route[0]?.outcome).toBe('TIMED_OUT');
+    expect(moved.context.error).toBe(stalled);
+    const last = run(withChain([target('kimi', 'k2')]), admit, fail(stalled, 1700)).snapshot;
+    expect(leaf(last)).toBe('timedOut');
+    expect(last.context.error).toBe(stalled);
+    expect(last.context.endedAt).toBe(1700);
+  });
+
   it('before the idle deadline, or without one (not streaming), a tick leaves the call alone', () => {
     const idle = 1100 + INPUT.idleTimeoutMs;
     expect(leaf(run(withChain(CHAIN, { stream: true }), admit, tick(idle - 1)).snapshot)).toBe('calling');

@@ -126,6 +126,20 @@ describe('session machine', () => {
     expect(snapshot.context.error).toEqual(AUTH_FAILED);
   });
 
+  it('a call that ended on its idle bound (a whole answer that stalled) times the session out, unretried', () => {
+    const stalled = {
+      family: 'runtime' as const,
+      code: 'TIMED_OUT' as const,
+      message: 'local chat completion: no byte of it came for 500 ms',
+      retryable: false,
+      timeout: 'idle' as const,
+    };
+    const { snapshot, actions } = run(start(), admit(), fail(stalled, 1700));
+    expect(leaf(snapshot)).toBe('timedOut');
+    expect(snapshot.context).toMatchObject({ attempts: 1, error: stalled, endedAt: 1700 });
+    expect(actions).not.toContain('notifyRetry');
+  });
+
   it('does not retry once deltas reached observers', () => {
     const streaming = { ...INPUT, stream: true };
     const { snapshot } = run(start(streaming), admit(1100), chunk(1150), fail(UNAVAILABLE, 1160));

@@ -6,7 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toProviderError } from '../../../src/providers/http-errors.js';
-import { BadEncodingError, CrossOriginRedirectError } from '../../../src/providers/response-cap.js';
+import {
+  BadEncodingError,
+  CrossOriginRedirectError,
+  StalledAnswerError,
+} from '../../../src/providers/response-cap.js';
 
 const KEY = 'sk-transport-0123456789';
 const ctx = { provider: 'glm', secrets: [KEY], operation: 'chat completion' };
@@ -91,5 +95,32 @@ describe('a redirect fetch refuses to follow', () => {
       const mapped = toProviderError(fetchFailed(new TypeError(reason)), ctx);
       expect(mapped.message, reason).not.toContain('redirect fetch refuses');
     }
+  });
+});
+
+describe('an answer read whole whose body stalled', () => {
+  const bodyTimeout = () => Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+
+  it('fetchWhole’s StalledAnswerError, anywhere in the chain, is the runtime’s idle TIMED_OUT, not retried', () => {
+    const stalled = new StalledAnswerError(300, { cause: bodyTimeout() });
+    for (const thrown of [stalled, new TypeError('terminated', { cause: stalled })]) {
+      const mapped = toProviderError(thrown, ctx);
+      expect(mapped).toMatchObject({
+        family: 'runtime',
+        code: 'TIMED_OUT',
+        timeout: 'idle',
+        retryable: false,
+      });
+      expect(mapped.message).toBe(
+        "glm chat completion: Expected the answer's body to keep coming, no byte of it came for 300 ms (idleTimeoutMs)",
+      );
+      expect(mapped.cause).toMatchObject({ name: 'StalledAnswerError' });
+    }
+  });
+
+  it('undici’s own body timeout, with no bound of troupe’s, stays a network failure; an abort stays a cancel', () => {
+    expect(toProviderError(bodyTimeout(), ctx).code).toBe('NETWORK');
+    const aborted = AbortSignal.abort();
+    expect(toProviderError(new StalledAnswerError(300), { ...ctx, signal: aborted }).code).toBe('CANCELLED');
   });
 });

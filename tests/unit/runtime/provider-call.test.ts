@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { providerError, runtimeError } from '../../../src/core/errors.js';
-import type { ChatDelta, ChatProvider, ChatRequest, ChatResponse } from '../../../src/providers/port.js';
+import type {
+  CallOptions,
+  ChatDelta,
+  ChatProvider,
+  ChatRequest,
+  ChatResponse,
+} from '../../../src/providers/port.js';
 import {
   type CallEnd,
   type CallEvent,
@@ -54,7 +60,7 @@ function setup(gate?: CallGate<string>, clock?: { time: number }) {
     },
   };
   const call = new ProviderCall('owner', 's1', 2, sink);
-  return { call, seen };
+  return { call, seen, sink };
 }
 
 /** A provider whose `complete` answers what the test says, and which keeps the signals it saw. */
@@ -97,6 +103,25 @@ function recordingGate(open: (n: number) => unknown = (n) => n) {
 }
 
 describe('ProviderCall: complete', () => {
+  it('tells the adapter the session’s idle bound (a whole answer’s), and none when it was given none', async () => {
+    const bounds: (number | undefined)[] = [];
+    const provider = {
+      name: 'p',
+      complete: async (_request: ChatRequest, options: CallOptions) => {
+        bounds.push(options.idleTimeoutMs);
+        return { content: 'hi' };
+      },
+      stream: () => {
+        throw new Error('Expected complete, got stream');
+      },
+    } as ChatProvider;
+    const { sink } = setup();
+    new ProviderCall('owner', 's1', 1, sink, 750).start(chat(provider), false);
+    new ProviderCall('owner', 's1', 1, sink).start(chat(provider), false);
+    await flush();
+    expect(bounds).toEqual([750, undefined]);
+  });
+
   it('reports the answer as provider.done, with the usage when the provider gave it', async () => {
     const { provider } = completing(async () => ({ content: 'hello', usage }));
     const { call, seen } = setup();

@@ -31,14 +31,16 @@ function taskRecord(w: ReturnType<typeof driverWorld>, task: TaskFunction<unknow
 }
 
 describe('session actions: the provider call', () => {
-  it('starts a call per attempt, owned by the session, with its attempt number', async () => {
+  it('starts a call per attempt, owned by the session, with its attempt number and idle bound', async () => {
     const w = driverWorld();
-    const record = w.add();
+    const record = w.add(sessionInput({ idleTimeoutMs: 4321 }));
     w.admit(record);
     const first = record.call;
     expect(first?.owner).toBe(record);
     expect(first?.sessionId).toBe('s1');
     expect(first?.attempt).toBe(1);
+    // What the adapter is told of a whole answer's longest silence (`CallOptions.idleTimeoutMs`).
+    expect(first?.idleTimeoutMs).toBe(4321);
     expect(w.provider.calls[0]?.request).toBe(request);
     w.provider.calls[0]?.fail(unavailableError());
     await flush();
