@@ -22,7 +22,8 @@
  * (`StalledAnswerError`, the socket destroyed). It is undici's own `bodyTimeout`, set per request:
  * the timer undici arms for every body anyway (300 s by default), refreshed by its parser as bytes
  * arrive, so the bound costs no timer of ours. Never before the headers: a whole answer's headers
- * come when the model is done, which may take minutes; that wait is the run deadline's.
+ * come when the model is done, which may take minutes; that wait is the run deadline's alone (undici's
+ * own `headersTimeout` is off for such a call).
  */
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -83,6 +84,9 @@ export function createWholeFetch(
       signal: init.signal ?? null,
       // Armed by undici when the headers came, refreshed by each read of the body (null: the agent's).
       bodyTimeout: idleMs ?? null,
+      // A session's call (it gives a bound) waits for its headers as long as its run deadline lets
+      // it, its signal the end: undici's own 300 s ended a longer wait as a retried NETWORK error.
+      headersTimeout: idleMs === undefined ? null : 0,
     });
     const { statusCode: status, headers } = answer;
     // A body nobody reads (a redirect's, a null-body status's) is drained (up to 128 KiB, then the

@@ -9,9 +9,11 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrossOriginRedirectError } from '../../../src/providers/response-cap.js';
 import { acquireTransport, ResponseTooLargeError, type Transport } from '../../../src/providers/transport.js';
+import { createWholeFetch } from '../../../src/providers/whole-fetch.js';
 
 const TEXT = 'a whole answer, decoded';
 const CAP = 64 * 1024;
@@ -291,6 +293,37 @@ describe('fetchWhole and a body that stops coming (`idleTimeoutMs` on the init)'
       const response = await r.transport.fetchWhole(`${r.base}/trickle`, bounded);
       expect(await response.text()).toBe('x'.repeat(10));
     } finally {
+      await stop(r);
+    }
+  });
+});
+
+describe('fetchWhole and undici’s own timeouts', () => {
+  it('a call with a bound waits for its headers with no timer of undici’s (its run deadline ends it); one without keeps the agent’s', async () => {
+    // undici's default `headersTimeout` is 300 s: a long answer, inside a longer run deadline, was cut
+    // there as a NETWORK error, and retried into another 300 s.
+    const r = await rig((_req, res) => {
+      res.end(TEXT);
+    });
+    const agent = new Agent();
+    const seen: Dispatcher.DispatchOptions[] = [];
+    const spy = new (class extends Agent {
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        seen.push(options);
+        return agent.dispatch(options, handler);
+      }
+    })();
+    const unused = () => Promise.reject(new Error('Expected no fallback'));
+    const whole = createWholeFetch(spy, r.base, CAP, unused);
+    try {
+      expect(await (await whole(`${r.base}/a`, { idleTimeoutMs: 300 } as RequestInit)).text()).toBe(TEXT);
+      expect(await (await whole(`${r.base}/b`)).text()).toBe(TEXT);
+      expect(seen.map((o) => [o.headersTimeout, o.bodyTimeout])).toEqual([
+        [0, 300],
+        [null, null],
+      ]);
+    } finally {
+      await Promise.all([agent.close(), spy.close()]);
       await stop(r);
     }
   });
