@@ -183,6 +183,12 @@ export interface SessionStore {
    * in the history, or is not `owner`'s).
    */
   recent(limit: number, owner?: string, after?: string): SessionSummary[];
+  /**
+   * Keeps an end in this instance's history only, as the newest: a task's (`run`), which runs on
+   * this instance alone and is told nobody else. `recent` lists it among the cluster's ends in the
+   * one order they came here, so a page after a cursor of either kind reads on from its entry.
+   */
+  remember(summary: SessionSummary): void;
   /** Loads (or reloads, after a reconnect) the mirror of live sessions. */
   load(): Promise<void>;
   /** Applies one message heard on the bus to the mirror. */

@@ -38,6 +38,7 @@ import {
   createTaskRuntime,
   oneSupervisor,
   providersOnly,
+  rememberTaskEnds,
   withTaskMetrics,
   withTaskSessions,
   withTaskStatus,
@@ -90,6 +91,7 @@ export function createClusterRuntime(
   const tasks = createTaskRuntime(options, makeLocal);
   const counters = new RuntimeCounters();
   const listeners = new Listeners<RuntimeEvent>();
+  rememberTaskEnds(tasks, store); // before `oneSupervisor` tells listeners the end
   const supervisorEvents = oneSupervisor(tasks, broadcast);
 
   let leasing: Promise<void> = Promise.resolve();
@@ -236,8 +238,6 @@ export function createClusterRuntime(
     withTaskStatus(
       clusterStatus(store, local, limits, lifecycle.state, { recent, owner, after }, view, waiting.room.held),
       tasks,
-      { recent, owner, after },
-      store,
     );
 
   function armSweep(): void {

@@ -18,7 +18,6 @@ import type {
   ShutdownReport,
   SupervisorEvent,
 } from '../runtime/types.js';
-import type { EndedQuery } from './cluster-status.js';
 
 /** The runtime that runs this instance's tasks: no providers, no shared state, the limits as given. */
 export function createTaskRuntime(
@@ -48,17 +47,27 @@ export function providersOnly(limits: Limits | undefined, providers: ReadonlyMap
   };
 }
 
-/** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes, recent ends. */
-export function withTaskStatus(
-  cluster: RuntimeStatus,
-  tasks: Runtime,
-  ended: EndedQuery,
-  /** The cluster's history, read whole for a page after a cursor when tasks ended here too. */
-  store: Pick<SessionStore, 'recent'>,
-): RuntimeStatus {
-  // The newest of this listing's task ends, whatever the cursor: none (an MCP server runs no task)
-  // leaves the cluster's page, read from its cursor, as it is.
-  const mine = tasks.status({ recent: ended.recent, owner: ended.owner });
+/**
+ * Keeps each task's end in the cluster's history on this instance (`SessionStore.remember`), before
+ * any listener hears it: `status().recent` is the store's one list, tasks' ends and the cluster's
+ * in the order they came here, and a page after a cursor of either kind reads on from its entry
+ * (the page's cost, whatever the history holds). Until 2026-12-07 the two lists were merged by end
+ * time, and a page after a cursor read both whole (up to `historySize` entries each) to place it.
+ */
+export function rememberTaskEnds(
+  tasks: Pick<Runtime, 'subscribe' | 'session'>,
+  store: Pick<SessionStore, 'remember'>,
+): void {
+  tasks.subscribe((event) => {
+    if (event.type !== 'session.ended') return;
+    const summary = tasks.session(event.sessionId);
+    if (summary !== undefined) store.remember(summary);
+  });
+}
+
+/** The cluster's status with this instance's tasks counted in: queued, running, lanes, bytes (their ends are in its `recent`: `rememberTaskEnds`). */
+export function withTaskStatus(cluster: RuntimeStatus, tasks: Runtime): RuntimeStatus {
+  const mine = tasks.status({ recent: 0 });
   const byPriority: Record<number, number> = { ...cluster.queuedByPriority };
   for (const [priority, count] of Object.entries(mine.queuedByPriority))
     byPriority[Number(priority)] = (byPriority[Number(priority)] ?? 0) + count;
@@ -80,43 +89,7 @@ export function withTaskStatus(
     queuedByPriority: byPriority,
     providers: [...lanes.values()],
     queuedBytes: cluster.queuedBytes + mine.queuedBytes,
-    recent:
-      ended.after === undefined || mine.recent.length === 0
-        ? latestEnds(cluster.recent, mine.recent, ended.recent)
-        : endsAfter(store, tasks, ended, ended.after),
   };
-}
-
-/**
- * The `ended.recent` ends after `after` of both lists merged by end time: where a cursor of one
- * list falls in the other only the times tell, so both are read whole (their history sizes), as
- * every page after a cursor was read until 2026-12-06. Only an instance whose tasks (`run`) ended
- * for this listing comes here.
- */
-function endsAfter(
-  store: Pick<SessionStore, 'recent'>,
-  tasks: Runtime,
-  ended: EndedQuery,
-  after: string,
-): SessionSummary[] {
-  const all = Number.MAX_SAFE_INTEGER;
-  const merged = latestEnds(
-    store.recent(all, ended.owner),
-    tasks.status({ recent: all, owner: ended.owner }).recent,
-    all,
-  );
-  const at = merged.findIndex((s) => s.sessionId === after);
-  return at < 0 ? [] : merged.slice(at + 1, at + 1 + ended.recent);
-}
-
-/** The `recent` most recent ends of both lists, most recent first. */
-function latestEnds(
-  a: readonly SessionSummary[],
-  b: readonly SessionSummary[],
-  recent: number,
-): SessionSummary[] {
-  if (b.length === 0) return a.slice(0, recent);
-  return [...a, ...b].sort((x, y) => (y.endedAt ?? 0) - (x.endedAt ?? 0)).slice(0, recent);
 }
 
 /** Lookups with this instance's tasks in: a task by its id, and the cluster's live sessions, then tasks, up to `limit`. */

@@ -130,6 +130,11 @@ export class RedisSessionStore implements SessionStore {
     return this.history.recent(limit, owner, after);
   }
 
+  /** In this instance's history alone: no Redis command. */
+  remember(summary: SessionSummary): void {
+    this.history.add(summary);
+  }
+
   /**
    * Replaces the mirror with the live hash: at start, and after a reconnect (a Redis that came
    * back empty has no live sessions, and events missed while cut off are not replayed).

@@ -162,7 +162,7 @@ describe('tasks on a cluster', () => {
     expect(mine).toEqual(expect.arrayContaining(['session.queued', 'session.started', 'session.ended']));
   });
 
-  it('page on after a cursor through sessions and tasks ended here, merged by when they ended', async () => {
+  it('page on after a cursor through sessions and tasks ended here, in the order they ended', async () => {
     const clock = new SimulatedClock();
     const provider = new ScriptedProvider('p');
     const runtime = createRuntime({
@@ -192,6 +192,17 @@ describe('tasks on a cluster', () => {
         newest.slice(at + 1, at + 3),
       );
     expect(runtime.status({ recent: 2, after: 'no-such-session' }).recent).toEqual([]);
+  });
+
+  it('list a task’s end in `recent` by the time a listener hears it', async () => {
+    const runtime = instance({});
+    const listed: boolean[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.ended')
+        listed.push(runtime.status().recent.some((s) => s.sessionId === event.sessionId));
+    });
+    await runtime.run(async () => 'x', { lane: 'tools' }).result;
+    expect(listed).toEqual([true]);
   });
 
   it('are cancelled by a shutdown past its deadline and named in its report; a task after it is refused', async () => {

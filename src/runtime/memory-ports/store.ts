@@ -79,6 +79,10 @@ export class MemorySessionStore implements SessionStore {
     return this.history.recent(limit, owner, after);
   }
 
+  remember(summary: SessionSummary): void {
+    this.history.add(summary);
+  }
+
   /** Nothing to load: live sessions are read from the hub itself. */
   load(): Promise<void> {
     return Promise.resolve();

@@ -6,6 +6,7 @@
  * Alice's here, for a page of 20. Reads are counted where both stores and the local runtime keep
  * their history (`History`, `EndedSessions`).
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { Caller } from '../../../src/mcp/caller.js';
 import { createMcpContext, type McpContext } from '../../../src/mcp/context.js';
@@ -34,6 +35,29 @@ async function ended(runtime: Runtime, owner: string, count: number): Promise<st
     );
     ids.push(handle.id);
     await handle.result;
+  }
+  return ids;
+}
+
+/**
+ * Ends `count` of `owner`'s sessions and tasks (`run`) interleaved, one after another, each listed
+ * (`settled`) before the next ends: their ids, oldest first.
+ */
+async function endedMixed(
+  runtime: Runtime,
+  owner: string,
+  count: number,
+  settled: (runtime: Runtime, newest: string) => Promise<void>,
+  task: (i: number) => boolean = (i) => i % 3 === 1,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const handle = task(i)
+      ? runtime.run(async () => 'done', { lane: 'tools', metadata: { owner } })
+      : runtime.submit({ messages: [{ role: 'user', content: `q${i}` }] }, { metadata: { owner } });
+    ids.push(handle.id);
+    await handle.result;
+    await settled(runtime, handle.id);
   }
   return ids;
 }
@@ -79,24 +103,88 @@ export function sessionsCursorContract(
     return { answer: outcome.structured as Answer, read: read.reduce((a, b) => a + b, 0) };
   };
 
-  it('reads a page after a cursor and one more, however many sessions the caller has', async () => {
-    const alices = await ended(runtime, ALICE.key, 250);
-    await ended(runtime, BOB.key, 10);
-    await settled(runtime, alices.at(-1) as string);
-    const newest = [...alices].reverse();
+  /** Every page of `caller`'s list, 20 a page, each reading what it lists and one more; the ids they listed. */
+  const pagesOf20 = async (caller: Caller) => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const { answer, read } = await ask(ALICE, { recent_limit: 20, ...(cursor ? { cursor } : {}) });
+      const { answer, read } = await ask(caller, { recent_limit: 20, ...(cursor ? { cursor } : {}) });
       // The page, one more (whether older ones remain) and the cursor's own lookup: 21 at most.
       expect(read).toBeLessThanOrEqual(21);
       seen.push(...(answer.recent ?? []).map((s) => s.sessionId));
       cursor = answer.recent_next_cursor;
     } while (cursor !== undefined);
-    expect(seen).toEqual(newest);
+    return seen;
+  };
+
+  it('reads a page after a cursor and one more, however many sessions the caller has', async () => {
+    const alices = await ended(runtime, ALICE.key, 250);
+    await ended(runtime, BOB.key, 10);
+    await settled(runtime, alices.at(-1) as string);
+    const newest = [...alices].reverse();
+    expect(await pagesOf20(ALICE)).toEqual(newest);
     // The largest page reads 101: until 2026-12-06, 250 (the caller's newest 1,000).
     expect((await ask(ALICE, { recent_limit: 1000, cursor: newest[9] })).read).toBe(101);
   });
+
+  it('reads a page after a cursor and one more with tasks ended among the sessions, in the order they ended', async () => {
+    const mixed = await endedMixed(runtime, ALICE.key, 90, settled);
+    // On a cluster a task's end is in the store's history with the cluster's: until 2026-12-07 a
+    // page after a cursor there read both lists whole (90 here, and up to `historySize` each).
+    expect(await pagesOf20(ALICE)).toEqual([...mixed].reverse());
+  });
+
+  it('lists each session once across its pages while sessions and tasks end between them (fast-check)', async () => {
+    let run = 0;
+    const step = fc.oneof(
+      fc.record({
+        end: fc.integer({ min: 1, max: 3 }),
+        tasks: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      }),
+      fc.record({ page: fc.integer({ min: 1, max: 4 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(step, { maxLength: 8 }),
+        async (before, beforeTasks, first, steps) => {
+          // A caller of its own per run: one runtime holds every run's history (at most 66 of 1,000).
+          const caller: Caller = { key: `token:prop${++run}`, admin: false };
+          const other = `token:other${run}`;
+          const ended = await endedMixed(
+            runtime,
+            caller.key,
+            before,
+            settled,
+            (i) => beforeTasks[i] === true,
+          );
+          await endedMixed(runtime, other, 1, settled);
+          const whole = (await ask(caller, { recent_limit: 1000 })).answer.recent?.map((s) => s.sessionId);
+          expect(whole).toEqual([...ended].reverse());
+          let answer = (await ask(caller, { recent_limit: first })).answer;
+          const seen = (answer.recent ?? []).map((s) => s.sessionId);
+          for (const next of [...steps, ...Array.from({ length: 20 }, () => ({ page: 4 }))]) {
+            if (answer.recent_next_cursor === undefined) break;
+            if ('end' in next) {
+              await endedMixed(runtime, caller.key, next.end, settled, (i) => next.tasks[i] === true);
+              await endedMixed(runtime, other, 1, settled);
+              continue;
+            }
+            answer = (await ask(caller, { recent_limit: next.page, cursor: answer.recent_next_cursor }))
+              .answer;
+            expect(answer.ok).toBe(true);
+            seen.push(...(answer.recent ?? []).map((s) => s.sessionId));
+          }
+          // Every one that had ended at the first page, newest first, none twice, none that ended since.
+          expect(answer.recent_next_cursor).toBeUndefined();
+          expect(seen).toEqual(whole);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  }, 60_000);
 
   it('goes on after its cursor when sessions end between pages, and lists only the caller’s own', async () => {
     const alices = await ended(runtime, ALICE.key, 30);

@@ -416,6 +416,28 @@ describe("MemorySessionStore: each instance's history of ended sessions", () => 
     expect(b.ended('s1')).toBeUndefined();
   });
 
+  it('remembers a task’s end in its own history only, as the newest, with the ends it heard, nothing told', async () => {
+    const { store, clock, heard } = setup();
+    const a = store('A');
+    const b = store('B');
+    clock.set(5000);
+    a.apply({
+      origin: 'B',
+      event: { type: 'session.ended', sessionId: 's1', result: result('s1'), at: 4990, provider: 'p' },
+    });
+    const task = { ...summary('t1', 'done'), provider: 'tools', endedAt: 4980, owner: 'alice' };
+    a.remember(task);
+    await flush();
+    expect(heard).toEqual([]);
+    // The order it came here, not its end time: a page after either kind's cursor reads on from its entry.
+    expect(a.recent(10).map((s) => s.sessionId)).toEqual(['t1', 's1']);
+    expect(a.recent(10, undefined, 't1').map((s) => s.sessionId)).toEqual(['s1']);
+    expect(a.recent(10, 'alice').map((s) => s.sessionId)).toEqual(['t1']);
+    expect(a.ended('t1')).toEqual(task);
+    expect(b.recent(10)).toEqual([]);
+    expect(b.ended('t1')).toBeUndefined();
+  });
+
   it('keeps at most `historySize` ended sessions, the oldest dropped first', () => {
     const { store } = setup();
     const a = store('A', 2);
