@@ -13,7 +13,8 @@ import { type Harness, structured, text } from './harness.js';
 import { ANSWER, type LocalStreams, readUntil, startLocalStreams, tagged } from './local-streams.js';
 import { openSession, post } from './raw-legacy.js';
 
-const IDLE_MS = 600;
+// Well above the 25 ms between chunks: 600 ms was crossed by a busy machine's pauses in a healthy stream.
+const IDLE_MS = 2000;
 
 let local: LocalStreams;
 let server: OpenAIServer;
