@@ -88,14 +88,16 @@ describe('batchedOutput', () => {
 
   it('a host that reads slowly is not cut off: each batch taken starts the wait afresh', async () => {
     const { out, writes, held } = sink({ hold: true });
-    const batched = batchedOutput(out, { stalledMs: 40 });
+    // 150 ms, not less: a busy machine's timers fire that late (40 ms was crossed under load).
+    const batched = batchedOutput(out, { stalledMs: 150 });
     let failed: unknown;
     batched.on('error', (error) => {
       failed = error;
     });
+    // 12 batches 60 ms apart: 720 ms in all, far past one wait.
     for (let i = 0; i < 12; i++) {
       batched.write(`{"id":${i}}\n`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await new Promise((resolve) => setTimeout(resolve, 60));
       for (const release of held.splice(0)) release();
     }
     await turn();
@@ -122,20 +124,20 @@ describe('batchedOutput', () => {
           done,
         ),
     });
-    const batched = batchedOutput(out, { stalledMs: 40 });
+    const batched = batchedOutput(out, { stalledMs: 150 });
     let failed: unknown;
     batched.on('error', (error) => {
       failed = error;
     });
-    // 20 pieces of 64 Ki characters at 15 ms each: 300 ms for the batch, far past 40 ms. One
+    // 40 pieces of 64 Ki characters at 15 ms each: 600 ms for the batch, far past 150 ms. One
     // character first, so an emoji (a surrogate pair) sits across the first piece's end: without
     // it every pair started at an even index and no piece end (64 Ki, even) fell inside one.
-    const line = `x${'😀'.repeat(20 * 32 * 1024)}\n`;
+    const line = `x${'😀'.repeat(40 * 32 * 1024)}\n`;
     batched.write(line);
     const finished = new Promise((resolve) => batched.end(resolve));
     await finished;
     expect(failed).toBeUndefined();
-    expect(taken.length).toBeGreaterThan(19);
+    expect(taken.length).toBeGreaterThan(39);
     expect(Buffer.concat(taken).toString('utf8')).toBe(line);
   });
 
