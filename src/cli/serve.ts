@@ -161,7 +161,7 @@ export const command: Command = {
     let watch: WatchOptions = {};
     if (values.inspect || values['inspect-url'] !== undefined || values['inspect-sample'] !== undefined) {
       try {
-        ({ inspector, watch } = await inspectionFrom(values['inspect-url'], values['inspect-sample']));
+        ({ inspector, watch } = await inspectionFrom(values, (message) => logger.warn(message)));
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 2;
@@ -255,6 +255,7 @@ export const command: Command = {
       // The admin's page always finds a place on /events, however many other holders of the pages open it.
       ...(tokens.some((t) => t.admin === true) ? { events: { reservedFor: isAdminRequest } } : {}),
       mcpSessions: () => app.sessionCount, // read at a scrape, once the app below exists
+      ...(inspector === undefined ? {} : { inspectorDroppedEvents: () => inspector?.droppedEvents ?? 0 }),
     });
     const pinger = redisUrl === undefined ? undefined : await redisPinger(redisUrl);
     const app = createHttpApp({
@@ -338,15 +339,15 @@ export const command: Command = {
   },
 };
 
-/** `--inspect`: the connected inspector and the runtime options that send sessions to it. */
+/** `--inspect`: the connected inspector (its first dropped event logged) and the options that send to it. */
 async function inspectionFrom(
-  url: string | undefined,
-  sample: string | undefined,
+  { 'inspect-url': url, 'inspect-sample': sample }: { 'inspect-url'?: string; 'inspect-sample'?: string },
+  onFirstDrop: (message: string) => void,
 ): Promise<{ inspector: ConnectedInspector; watch: WatchOptions }> {
   const rate = sample === undefined ? 1 : Number(sample);
   if (sample !== undefined && !(sample.trim() !== '' && rate > 0 && rate <= 1))
     throw new Error(`Expected \`--inspect-sample\` to be a number in (0, 1], got \`${sample}\``);
-  const inspector = await connectInspector(url === undefined ? {} : { url });
+  const inspector = await connectInspector({ ...(url === undefined ? {} : { url }), onFirstDrop });
   return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
 }
 

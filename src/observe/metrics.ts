@@ -29,14 +29,22 @@ export interface RuntimeMetricsExporter {
   close(): void;
 }
 
+/** Figures of the server around the runtime, read at a scrape; each adds its series when given. */
+export interface MetricSources {
+  /** The live 2025-era MCP sessions of the HTTP front (`HttpApp.sessionCount`). */
+  readonly mcpSessions?: () => number;
+  /** Inspection events dropped for an inspector that reads too slowly (`ConnectedInspector.droppedEvents`). */
+  readonly inspectorDroppedEvents?: () => number;
+}
+
 export function createMetricsExporter(
   runtime: Runtime,
   scope: ObserveScope = { kind: 'instance' },
-  /** The live 2025-era MCP sessions of the HTTP front, when there is one (`HttpApp.sessionCount`). */
-  mcpSessions?: () => number,
+  sources: MetricSources = {},
 ): RuntimeMetricsExporter {
   const registry = new Registry();
   const registers = [registry];
+  const { mcpSessions, inspectorDroppedEvents } = sources;
   if (mcpSessions !== undefined)
     new Gauge({
       name: 'troupe_mcp_sessions',
@@ -44,6 +52,15 @@ export function createMetricsExporter(
       registers,
       collect() {
         this.set(mcpSessions());
+      },
+    });
+  if (inspectorDroppedEvents !== undefined)
+    new Gauge({
+      name: 'troupe_inspector_dropped_events',
+      help: "Inspection events dropped since start because more than the inspector's backlog bound (40 MiB) waited unsent to it (a counter read at scrape).",
+      registers,
+      collect() {
+        this.set(inspectorDroppedEvents());
       },
     });
   new Gauge({

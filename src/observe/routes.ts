@@ -34,12 +34,14 @@ export interface ObservabilityOptions {
   readonly scope?: ObserveScope;
   /** The HTTP front's live 2025-era MCP sessions, for `troupe_mcp_sessions` (`HttpApp.sessionCount`). */
   readonly mcpSessions?: () => number;
+  /** Events `--inspect` dropped, for `troupe_inspector_dropped_events` (`ConnectedInspector.droppedEvents`). */
+  readonly inspectorDroppedEvents?: () => number;
 }
 
 export function createObservability(runtime: Runtime, options: ObservabilityOptions = {}): Observability {
   const scope = options.scope ?? { kind: 'instance' };
   const monitor = new RuntimeMonitor(runtime, { scope, ...options.monitor });
-  const metrics = createMetricsExporter(runtime, scope, options.mcpSessions);
+  const metrics = createMetricsExporter(runtime, scope, options);
   const events = eventStreamRoute(runtime, monitor, options.events);
   const routes = new Map<string, Route>([
     [

@@ -53,18 +53,27 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
   }
 });
 
-it('reports the live 2025-era MCP sessions when it is told how to count them, and nothing otherwise', async () => {
+it('reports the live 2025-era MCP sessions and the inspector’s dropped events when it is told how to count them, and nothing otherwise', async () => {
   const runtime = createRuntime({
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 0, max: 0 } })],
   });
   let open = 3;
-  const counted = createMetricsExporter(runtime, { kind: 'instance' }, () => open);
+  let dropped = 0;
+  const counted = createMetricsExporter(
+    runtime,
+    { kind: 'instance' },
+    { mcpSessions: () => open, inspectorDroppedEvents: () => dropped },
+  );
   const plain = createMetricsExporter(runtime);
   try {
     expect(await counted.scrape()).toMatch(/^troupe_mcp_sessions 3$/m);
+    expect(await counted.scrape()).toMatch(/^troupe_inspector_dropped_events 0$/m);
     open = 0;
+    dropped = 1234;
     expect(await counted.scrape()).toMatch(/^troupe_mcp_sessions 0$/m);
+    expect(await counted.scrape()).toMatch(/^troupe_inspector_dropped_events 1234$/m);
     expect(await plain.scrape()).not.toContain('troupe_mcp_sessions');
+    expect(await plain.scrape()).not.toContain('troupe_inspector_dropped_events');
   } finally {
     counted.close();
     plain.close();

@@ -1,0 +1,167 @@
+/**
+ * What `--inspect` keeps for an inspector that does not read. `@statelyai/inspect` 0.7 sends every
+ * event on its WebSocket at once, so with an inspector that accepts and never reads, each event
+ * past the kernel's buffers waited in troupe's memory without end. `connectInspector` drops events
+ * while more than `maxBacklogBytes` wait unsent (src/observe/inspect.ts).
+ */
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { type ConnectedInspector, connectInspector } from '../../src/observe/inspect.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
+import { createRuntime } from '../../src/runtime/runtime.js';
+import type { InspectObserver } from '../../src/runtime/session-inspection.js';
+
+const MIB = 1024 * 1024;
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+/** A WebSocket server on loopback; `stalled` pauses each socket as it connects: it reads nothing. */
+async function inspectorServer(stalled: boolean) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const received: string[] = [];
+  const sockets: WebSocket[] = [];
+  wss.on('connection', (socket) => {
+    sockets.push(socket);
+    if (stalled) socket.pause();
+    socket.on('message', (data) => received.push(String(data)));
+  });
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of wss.clients) socket.terminate();
+        wss.close(() => resolve());
+      }),
+  );
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, received, sockets };
+}
+
+async function until(check: () => boolean, what: string) {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The inspector, once its WebSocket is open (events sent before are held, not sent). */
+async function connected(url: string, options: Parameters<typeof connectInspector>[0] = {}) {
+  const inspector = await connectInspector({ url, ...options });
+  cleanup.push(() => inspector.stop());
+  return inspector;
+}
+
+function runtimeFor(inspect: InspectObserver) {
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider({ latencyMs: { min: 0, max: 0 } })],
+    defaults: { provider: 'simulated', model: 'sim-fast' },
+    inspect,
+  });
+  cleanup.push(() => runtime.shutdown());
+  return runtime;
+}
+
+/** `sessions` sessions whose prompts are `promptBytes` long; resolves once every event was handed on. */
+async function traffic(runtime: ReturnType<typeof runtimeFor>, sessions: number, promptBytes: number) {
+  const prompt = 'x'.repeat(promptBytes);
+  const handles = Array.from({ length: sessions }, (_, i) =>
+    runtime.submit({ messages: [{ role: 'user', content: `${prompt} ${i}` }] }),
+  );
+  await Promise.all(handles.map((h) => h.result));
+  // `@statelyai/inspect` sends each event a timer turn after it is reported.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return handles.map((h) => h.id);
+}
+
+/** Backlog after each of `rounds` rounds of 50 sessions with 64 KiB prompts (about 13 MB a round). */
+async function stalledRounds(inspector: ConnectedInspector, rounds: number): Promise<number[]> {
+  const runtime = runtimeFor(inspector.observer);
+  const backlog: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await traffic(runtime, 50, 64 * 1024);
+    backlog.push(inspector.backlogBytes);
+  }
+  return backlog;
+}
+
+describe('the inspector’s backlog', () => {
+  it('grows with the traffic while an inspector reads nothing, when nothing bounds it', async () => {
+    const server = await inspectorServer(true);
+    const inspector = await connected(server.url, { maxBacklogBytes: Number.MAX_SAFE_INTEGER });
+    await until(() => server.sockets.length === 1, 'the inspector to connect');
+    const backlog = await stalledRounds(inspector, 4);
+    // Each round adds its 13 MB once the kernel's buffers are full: this is what was unbounded.
+    for (let i = 1; i < backlog.length; i++)
+      expect(backlog[i] as number).toBeGreaterThan((backlog[i - 1] as number) + 8 * MIB);
+    expect(backlog.at(-1)).toBeGreaterThan(32 * MIB);
+    expect(inspector.droppedEvents).toBe(0);
+    expect(server.received).toEqual([]);
+  });
+
+  it('holds at most maxBacklogBytes and one event for a stalled inspector, counts the drops, tells once, and sends again once it reads', async () => {
+    const server = await inspectorServer(true);
+    const told: string[] = [];
+    const inspector = await connected(server.url, {
+      maxBacklogBytes: 4 * MIB,
+      onFirstDrop: (message) => told.push(message),
+    });
+    await until(() => server.sockets.length === 1, 'the inspector to connect');
+    const backlog = await stalledRounds(inspector, 4);
+    // 52 MB sent without the bound; one event here is about 70 KB.
+    for (const bytes of backlog) expect(bytes).toBeLessThanOrEqual(4 * MIB + MIB);
+    expect(Math.max(...backlog)).toBeGreaterThan(4 * MIB);
+    const dropped = inspector.droppedEvents;
+    expect(dropped).toBeGreaterThan(100);
+    expect(told).toEqual([
+      `the Stately inspector at ${server.url}/ reads too slowly: more than 4194304 bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
+    ]);
+    // The inspector reads again: what waited arrives, and later events are sent, none dropped.
+    server.sockets[0]?.resume();
+    await until(() => inspector.backlogBytes === 0, 'the backlog to drain');
+    const later = await traffic(runtimeFor(inspector.observer), 2, 16);
+    const of = (id: string) => server.received.filter((text) => text.includes(id)).length;
+    await until(() => later.every((id) => of(id) === 7), 'the two later sessions, whole');
+    expect(inspector.droppedEvents).toBe(dropped);
+    expect(told).toHaveLength(1);
+  });
+
+  it('sends every event to an inspector that reads, in the order they came, and drops none', async () => {
+    const server = await inspectorServer(false);
+    const inspector = await connected(server.url, { maxBacklogBytes: 4 * MIB });
+    await until(() => server.sockets.length === 1, 'the inspector to connect');
+    const reported: string[] = [];
+    const runtime = runtimeFor((event) => {
+      reported.push(`${event.type} ${event.actorRef.sessionId} ${'event' in event ? event.event.type : ''}`);
+      inspector.observer(event);
+    });
+    await traffic(runtime, 40, 1024);
+    await until(() => server.received.length === reported.length, 'every event');
+    const sent = server.received.map((text) => {
+      const e = JSON.parse(text) as { type: string; sessionId: string; event?: { type: string } };
+      return `${e.type} ${e.sessionId} ${e.event?.type ?? ''}`;
+    });
+    expect(sent).toEqual(reported);
+    expect(reported.length).toBe(40 * 7);
+    expect(inspector.droppedEvents).toBe(0);
+  });
+
+  it('refuses a maxBacklogBytes that is not an integer from 0', async () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      await expect(connectInspector({ url: 'ws://127.0.0.1:9', maxBacklogBytes: bad })).rejects.toThrow(
+        /^Expected `maxBacklogBytes` to be an integer from 0 to 9007199254740991, got `/,
+      );
+  });
+
+  it('sends while nothing waits with maxBacklogBytes 0: the bound is on bytes past it, not at it', async () => {
+    const server = await inspectorServer(false);
+    const inspector = await connected(server.url, { maxBacklogBytes: 0 });
+    await until(() => server.sockets.length === 1, 'the inspector to connect');
+    const [id] = await traffic(runtimeFor(inspector.observer), 1, 16);
+    await until(() => server.received.length === 7, 'the session’s seven events');
+    expect(server.received.every((text) => text.includes(id as string))).toBe(true);
+    expect(inspector.droppedEvents).toBe(0);
+  });
+});
