@@ -6,14 +6,16 @@
  * go to the SDK's per-request handler: stateless, one fresh server per request. 2025-era clients
  * open with `initialize` and get a session (`Mcp-Session-Id`), served by one transport and one
  * server until they DELETE it or it sits idle past `idleSessionMs` (`http-sessions.ts`).
- * In front of both: Host/Origin checks (`http-exposure.ts`), bearer tokens (`http-auth.ts`), a body
- * cap and a nesting bound (`http-body.ts`), and deliberate socket timeouts. See docs/security.md.
+ * In front of both: one Host field (`core/host-fields.ts`), Host/Origin checks (`http-exposure.ts`),
+ * bearer tokens (`http-auth.ts`), a body cap and a nesting bound (`http-body.ts`), and deliberate
+ * socket timeouts. See docs/security.md.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { CallerSlots } from '../core/caller-slots.js';
+import { hostFieldsProblem } from '../core/host-fields.js';
 import { authInfoFor, operatorRefusal } from './caller.js';
 import { MemoryEventStore } from './event-store.js';
 import { authenticate, UNAUTHORIZED } from './http-auth.js';
@@ -166,6 +168,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   // Checked every second rather than Node's 30 s, so the timeouts hold to about a second.
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     unsent.watch(res, () => callerName(req));
+    // Before routing: two Host fields, or a target naming another host, reach no route (RFC 9112 §3.2).
+    const malformed = hostFieldsProblem(req.rawHeaders, req.url);
+    if (malformed !== undefined) return refuse(res, 400, rpcError(-32000, malformed));
     const path = pathOf(req.url);
     const probe = path === undefined ? undefined : options.probes?.get(path);
     let scope = 'anonymous';

@@ -6,14 +6,16 @@
  * same-origin rule), could connect and read every inspected session's context, prompts and answers
  * included, the last 200 messages replayed at once (measured against 0.7.2). This relay listens on
  * loopback only and refuses a WebSocket whose `Origin` is not its own page's, or whose `Host` is not
- * a loopback name (DNS rebinding). A client that sends no `Origin` (troupe, any local program) is
- * taken: it runs on this machine already. Bounded as `/events` is: `maxClients` WebSockets at once,
- * and a client that stops reading is dropped once its backlog passes `maxClientBacklogBytes`.
+ * a loopback name (DNS rebinding), and answers 400 to two Host fields (`core/host-fields.ts`). A
+ * client that sends no `Origin` (troupe, any local program) is taken: it runs on this machine
+ * already. Bounded as `/events` is: `maxClients` WebSockets at once, and a client that stops
+ * reading is dropped once its backlog passes `maxClientBacklogBytes`.
  *
  * `ws` comes with `@statelyai/inspect` (an optional peer dependency), loaded only here.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostFieldsProblem } from '../core/host-fields.js';
 import { loopbackUrl } from './inspect.js';
 
 export interface InspectorRelayOptions {
@@ -72,6 +74,11 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   }
   let port = 0;
   const http = createServer((req, res) => {
+    const malformed = hostFieldsProblem(req.rawHeaders, req.url);
+    if (malformed !== undefined) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${malformed}\n`);
+      return;
+    }
     if (!hostAllowed(req, port)) {
       res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Expected a loopback Host\n');
       return;
@@ -87,7 +94,10 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
       { origin, req }: { origin: string | undefined; req: IncomingMessage },
       done: (verified: boolean, code?: number, message?: string) => void,
     ) => {
-      if (!hostAllowed(req, port) || (origin !== undefined && !originAllowed(origin, port))) done(false, 401);
+      const malformed = hostFieldsProblem(req.rawHeaders, req.url);
+      if (malformed !== undefined) done(false, 400, malformed);
+      else if (!hostAllowed(req, port) || (origin !== undefined && !originAllowed(origin, port)))
+        done(false, 401);
       else if (wss.clients.size >= maxClients)
         done(false, 503, `Expected at most ${maxClients} WebSockets open at once, got one more`);
       else done(true);
