@@ -92,10 +92,11 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
     // Answered at once, so the count cannot be passed by upgrades that arrive together.
     verifyClient: (
       { origin, req }: { origin: string | undefined; req: IncomingMessage },
-      done: (verified: boolean, code?: number, message?: string) => void,
+      done: (verified: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
     ) => {
       const malformed = hostFieldsProblem(req.rawHeaders, req.url);
-      if (malformed !== undefined) done(false, 400, malformed);
+      // Plain text: ws answers its refusals as text/html, and the reason quotes the client's Hosts.
+      if (malformed !== undefined) done(false, 400, malformed, { 'Content-Type': 'text/plain' });
       else if (!hostAllowed(req, port) || (origin !== undefined && !originAllowed(origin, port)))
         done(false, 401);
       else if (wss.clients.size >= maxClients)
