@@ -93,6 +93,9 @@ export function withSession<A>(
   const name = options.name ?? lane;
   const intervalMs = heartbeatMs(options.progressIntervalMs, 'withSession');
   const owners = sessionOwnersOf(runtime);
+  // The runtime's byte bound, read once (it is fixed at createRuntime): the arguments are measured
+  // up to it and no further, and a count past it is refused by admission as never fitting.
+  let maxBytes: number | undefined;
   return async (args, ctx) => {
     const call = callContext(ctx);
     const priority = perCall(options.priority, args);
@@ -116,6 +119,7 @@ export function withSession<A>(
       send === undefined ? undefined : new ProgressReporter((_, m) => send(m), intervalMs, 'task');
     let handle: SessionHandle<TaskResult<CallToolResult>>;
     try {
+      maxBytes ??= runtime.status({ recent: 0 }).maxQueuedBytes;
       handle = runtime.run<CallToolResult>(
         async (context) =>
           toolResult(
@@ -157,7 +161,7 @@ export function withSession<A>(
           // is: until 2026-12-06 it counted 0, and one token held a call of 4 MiB arguments on each
           // of its open requests (thousands on troupe's front) behind a lane limit, the queue's
           // bytes reading 0.
-          bytes: argumentBytes(args),
+          bytes: argumentBytes(args, maxBytes),
           signal: call.signal,
           ...(call.requestId === undefined ? {} : { requestId: call.requestId }),
           ...optional('priority', priority),
@@ -212,12 +216,15 @@ function describeProgress(progress: number, total: number | undefined, message: 
 }
 
 /**
- * The arguments' JSON bytes; 0 for arguments JSON cannot carry (a schema's transform may make a
- * bigint), which came as JSON within the transport's bound.
+ * The arguments' JSON bytes, counted until past `limit` (the runtime's `maxQueuedBytes`): an
+ * embedder's in-process arguments (or a stdio line) have no HTTP body bound before them, and until
+ * 2026-12-07 a wide or long value was walked whole before admission refused it. 0 for arguments
+ * JSON cannot carry (a schema's transform may make a bigint), which came as JSON within the
+ * transport's bound.
  */
-function argumentBytes(args: unknown): number {
+function argumentBytes(args: unknown, limit: number): number {
   try {
-    return jsonBytes(args);
+    return jsonBytes(args, limit);
   } catch {
     return 0;
   }
