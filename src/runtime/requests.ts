@@ -31,14 +31,25 @@ export function defaultRouter(
   };
 }
 
-/** The request as the provider sees it: the routed model, without troupe's own fields. */
+/**
+ * The request as the provider sees it: the routed model, without troupe's own fields (`provider`,
+ * `stream`, `fallbacks`). Until 2026-12-07 `fallbacks` stayed in it: never sent, yet held while it
+ * waited and counted in its bytes (`limits.maxQueuedBytes`), so a request near the bound was
+ * refused for bytes no provider would get.
+ */
 export function chatRequest(request: SessionRequest, model: string): ChatRequest {
   // Copied key by key into a literal: rest-destructuring with excluded keys makes a
   // dictionary-mode object in V8 (about 450 bytes held per queued session), `delete` does too,
   // and spread-and-add is far slower.
   const out: Record<string, unknown> = { model };
   for (const key in request) {
-    if (key !== 'provider' && key !== 'stream' && key !== 'model' && Object.hasOwn(request, key))
+    if (
+      key !== 'provider' &&
+      key !== 'stream' &&
+      key !== 'model' &&
+      key !== 'fallbacks' &&
+      Object.hasOwn(request, key)
+    )
       out[key] = request[key as keyof SessionRequest];
   }
   return out as unknown as ChatRequest;

@@ -11,6 +11,7 @@
  */
 import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
+import { jsonBytes } from '../core/json-bytes.js';
 import { isName, MAX_FALLBACKS, MAX_NAME_CHARS } from '../core/metadata.js';
 import { requestBytes } from '../core/request-bytes.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
@@ -117,9 +118,10 @@ export function routeChat(
     request: startRequest,
     providers,
   };
-  // Another model's name: a few bytes more or less (a name is at most MAX_NAME_CHARS), counted again.
-  // Stryker disable next-line ConditionalExpression: as above, `provided` measures `bytes` again.
-  const startBytes = startRequest === provided ? bytes : sizeOf(startRequest, maxBytes);
+  // Another model's name: the same request but for its `model`, so its bytes are the first's with
+  // the one name's JSON for the other (until 2026-12-07 the whole request was measured again).
+  const startBytes = bytes - jsonBytes(primary.model) + jsonBytes(start.model);
+  if (startBytes > maxBytes) throw tooLarge(maxBytes, startBytes);
   return { provider: start.provider, model: start.model, work, targets, bytes: startBytes };
 }
 

@@ -121,6 +121,7 @@ export class QueueRoomCheck {
 }
 
 function sizeOf(request: SessionRequest): number {
-  const { provider: _provider, stream: _stream, ...sent } = request;
+  // troupe's own fields are not sent, so not counted (`fallbacks` too, since 2026-12-07).
+  const { provider: _provider, stream: _stream, fallbacks: _fallbacks, ...sent } = request;
   return Buffer.byteLength(JSON.stringify(sent));
 }

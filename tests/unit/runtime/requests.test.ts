@@ -65,11 +65,13 @@ describe('defaultRouter', () => {
 });
 
 describe('chatRequest', () => {
-  it("drops troupe's own fields, sets the routed model and keeps every other own field", () => {
+  it("drops troupe's own fields (fallbacks too), sets the routed model and keeps every other own field", () => {
     const request: SessionRequest = {
       provider: 'kimi',
       model: 'asked',
       stream: true,
+      // Never sent: until 2026-12-07 kept, held while queued and counted in the request's bytes.
+      fallbacks: [{ model: 'spare' }],
       messages,
       temperature: 0.5,
       max_tokens: 10,

@@ -546,6 +546,67 @@ describe('routeChat under limits.maxQueuedBytes', () => {
     );
   });
 
+  it('counts only what the provider gets: a request whose fallbacks alone would pass the bound fits', () => {
+    // Fallbacks are JSON the provider never gets. Until 2026-12-07 they were counted (and held in
+    // the queued request), and a request near the bound was refused for bytes never sent.
+    const fallbacks = Array.from({ length: MAX_FALLBACKS }, () => ({ provider: 'q', model: 'big' }));
+    const request = ask('hi', { fallbacks });
+    const routed = routeChat(request, router(), PROVIDERS, limits(1e6));
+    const sent = (routed.work as { request: ChatRequest }).request;
+    expect(sent).not.toHaveProperty('fallbacks');
+    expect(routed.bytes).toBe(Buffer.byteLength(JSON.stringify(sent)));
+    // At the bound of what is sent, with the fallbacks' bytes over it: it fits.
+    const withFallbacks = Buffer.byteLength(JSON.stringify({ ...sent, fallbacks }));
+    expect(withFallbacks).toBeGreaterThan(routed.bytes);
+    expect(routeChat(request, router(), PROVIDERS, limits(routed.bytes)).bytes).toBe(routed.bytes);
+    // A byte under what is sent, refused, fallbacks or not.
+    expect(refusal(() => routeChat(request, router(), PROVIDERS, limits(routed.bytes - 1))).message).toMatch(
+      /^Expected a request of at most \d+ bytes of JSON/,
+    );
+    // The fallbacks array itself stays bounded, refused by its length unread.
+    let reads = 0;
+    const endless = new Proxy([{ model: 'big' }], {
+      get(target, key, receiver) {
+        if (key === 'length') return 1e9;
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads += 1;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(
+      refusal(() => routeChat(ask('hi', { fallbacks: endless }), router(), PROVIDERS, limits(1e6))).message,
+    ).toBe(`Expected at most ${MAX_FALLBACKS} fallbacks, got 1000000000; keep the likeliest`);
+    expect(reads).toBe(0);
+  });
+
+  it('counts a fallback start by its model’s name, without measuring the request again', () => {
+    // `small`'s window is too small for the prompt: the call starts at `chained`, a longer name.
+    const text = longText(1500);
+    let reads = 0;
+    const messages = new Proxy([{ role: 'user' as const, content: text }], {
+      get(target, key, receiver) {
+        if (key === '0') reads += 1;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const asked = { messages, fallbacks: [{ model: 'chained' }] } as SessionRequest;
+    const routed = routeChat(asked, router(), PROVIDERS, limits(1e6));
+    expect(routed.model).toBe('chained');
+    const started = (routed.work as { request: ChatRequest }).request;
+    expect(routed.bytes).toBe(Buffer.byteLength(JSON.stringify(started)));
+    // Read as often as a request routed straight to it: until 2026-12-07 a fallback start was
+    // measured again, message by message.
+    const viaFallback = reads;
+    reads = 0;
+    routeChat({ messages, model: 'chained' } as SessionRequest, router(), PROVIDERS, limits(1e6));
+    expect(viaFallback).toBe(reads);
+    // Its own target's request fits the bound exactly; the start's, two bytes longer, does not.
+    const own = Buffer.byteLength(JSON.stringify({ ...started, model: 'small' }));
+    expect(routed.bytes).toBe(own + 2);
+    expect(refusal(() => routeChat(asked, router(), PROVIDERS, limits(own))).message).toBe(
+      `Expected a request of at most ${own} bytes of JSON (limits.maxQueuedBytes), got at least ${own + 2} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
+    );
+  });
+
   it('measures the request of the model it starts at when that is not the first', () => {
     // `small`'s window is too small for the prompt: the call starts at `big`, a shorter name.
     const text = longText(1500);
