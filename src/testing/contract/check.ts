@@ -9,6 +9,7 @@ import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
 import { checkContractOptions, checkOnly } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
+import { stopAfterSlowFailure } from '../slow-failure.js';
 import { capabilities } from './capabilities.js';
 import { errorsMapped } from './errors.js';
 import { type ContractContext, createContext } from './harness.js';
@@ -136,11 +137,14 @@ async function runProperty(
 ): Promise<ContractFailure | undefined> {
   // Examples count toward fast-check's `numRuns`: add them, so `numRuns` random cases still run.
   const examples = (property.examples?.(context) ?? []).map((example) => [example] as [never]);
+  const slow = stopAfterSlowFailure<[never]>(fc);
   const details = await fc.check(property.build(fc, context), {
     numRuns: numRuns + examples.length,
     seed,
     examples,
+    plugins: [slow.plugin],
     ...(path === undefined ? {} : { path }),
   });
-  return failureOf(fc, property.name, details);
+  const failure = failureOf(fc, property.name, details);
+  return failure === undefined ? undefined : { ...failure, message: slow.note(failure.message) };
 }

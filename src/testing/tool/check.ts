@@ -10,6 +10,7 @@ import { failureOf } from '../broken.js';
 import { type FastCheck, loadFastCheck } from '../fast-check.js';
 import { checkOnly, checkSeed, checkTimerMs } from '../option-keys.js';
 import { runsFrom } from '../runs.js';
+import { stopAfterSlowFailure } from '../slow-failure.js';
 import { abortEnds, signalHonoured } from './abort.js';
 import { checkAnswer, progressDelivered, resultMetadata } from './answer.js';
 import { disconnectEnds } from './disconnect.js';
@@ -125,11 +126,13 @@ async function runProperty(
 ): Promise<ToolContractFailure | undefined> {
   // Examples count toward fast-check's `numRuns`: add them, so `numRuns` random cases still run.
   const examples = property.examples(context).map((example) => [example] as [unknown]);
+  const slow = stopAfterSlowFailure<[unknown]>(fc);
   const details = await fc.check(
     fc.asyncProperty(property.arbitrary(fc, context), (c) => property.check(context, c)),
-    { numRuns: numRuns + examples.length, seed, examples },
+    { numRuns: numRuns + examples.length, seed, examples, plugins: [slow.plugin] },
   );
-  return failureOf(fc, property.name, details);
+  const failure = failureOf(fc, property.name, details);
+  return failure === undefined ? undefined : { ...failure, message: slow.note(failure.message) };
 }
 
 /**
