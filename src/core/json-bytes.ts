@@ -115,6 +115,16 @@ const PAST = Symbol('past the limit');
  * nesting past `MAX_DEPTH` or a `toJSON` cannot hide a length of 1e9, a wide object or a long string.
  */
 function measured(value: unknown, room: number): number | undefined {
+  const json = boundedJson(value, room);
+  if (typeof json === 'number') return json;
+  return json === undefined ? undefined : Buffer.byteLength(json);
+}
+
+/**
+ * `JSON.stringify(value)` stopped as `measured` stops it: its text (`undefined` where JSON has
+ * none), or, once what it met is over `room`, the bytes it was at least then.
+ */
+export function boundedJson(value: unknown, room: number): string | number | undefined {
   let least = 0;
   let past = 0;
   let root = true;
@@ -139,8 +149,7 @@ function measured(value: unknown, room: number): number | undefined {
           return member;
         };
   try {
-    const json = JSON.stringify(value, replacer);
-    return json === undefined ? undefined : Buffer.byteLength(json);
+    return JSON.stringify(value, replacer);
   } catch (error) {
     if (error === PAST) return past;
     throw error;

@@ -8,12 +8,19 @@
  * Under a `limit` the count stops once past it, as `jsonBytes` does (a `messages` of length 1e9,
  * made in JavaScript, is not read at all).
  */
-import { jsonBytes } from './json-bytes.js';
+import { boundedJson, jsonBytes, leastArrayBytes, stringBytes } from './json-bytes.js';
+import { MAX_FALLBACKS } from './metadata.js';
 
 const NO_MESSAGES: readonly unknown[] = Object.freeze([]);
 /** Nesting looked at for frozenness; a deeper message is measured every time. */
 const MAX_DEPTH = 8;
 const known = new WeakMap<object, number>();
+/**
+ * Messages a conversation store kept (`freezeKept`): plain data, frozen all the way down, with no
+ * getter, so `ownRequest` takes them as they are. A caller's frozen message is not among them: a
+ * getter on a frozen object may still answer differently on each read.
+ */
+const kept = new WeakSet<object>();
 
 /** The request's bytes of JSON: exact up to `limit`, past it some count over `limit`. */
 export function requestBytes(
@@ -52,10 +59,15 @@ export function messageBytes(message: unknown, limit = Number.POSITIVE_INFINITY)
  * holding a class instance) is not remembered: it is measured when counted.
  */
 export function freezeKept(message: unknown, bytes: number | undefined): void {
+  // A store saves a conversation's kept messages again on each turn: each is walked once.
+  if (typeof message === 'object' && message !== null && kept.has(message)) return;
   const whole = freezeAll(message, 0);
   // Stryker disable next-line ConditionalExpression: a shortcut; a size of `undefined` remembered reads as none (`messageBytes` measures the message).
   if (bytes === undefined) return;
-  if (whole && typeof message === 'object' && message !== null) known.set(message, bytes);
+  if (whole && typeof message === 'object' && message !== null) {
+    known.set(message, bytes);
+    kept.add(message);
+  }
 }
 
 /** Freezes `value` down to `MAX_DEPTH`; whether it is now plain data frozen all the way down. */
@@ -65,8 +77,14 @@ function freezeAll(value: unknown, depth: number): boolean {
   if (depth >= MAX_DEPTH) return false;
   let whole = plain(value);
   for (const key in value) {
+    // A getter is not data: a message holding one is not kept (it may answer differently later).
+    const field = Object.getOwnPropertyDescriptor(value, key);
+    if (field === undefined || !('value' in field)) {
+      whole = false;
+      continue;
+    }
     // Stryker disable next-line ArithmeticOperator: the depth only bounds the recursion (above)
-    if (!freezeAll((value as Record<string, unknown>)[key], depth + 1)) whole = false;
+    if (!freezeAll(field.value, depth + 1)) whole = false;
   }
   Object.freeze(value);
   return whole;
@@ -90,4 +108,202 @@ function frozen(value: unknown, depth: number): boolean {
     if (!frozen((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return true;
+}
+
+/** A submitted request as the runtime keeps it: a copy of its own, and what its provider gets of it. */
+export interface OwnRequest {
+  /** Plain data read from the caller's request once (or the request itself, when not an object). */
+  readonly request: Record<string, unknown>;
+  /**
+   * The JSON bytes of the copy without troupe's fields (`provider`, `model`, `stream`, `fallbacks`):
+   * exact up to `limit`, past it some count over `limit` (the copy then stops there).
+   */
+  readonly bytes: number;
+  /** How many fields of it JSON writes (0: `{}`). */
+  readonly fields: number;
+  /** What `JSON.stringify` threw for a value JSON cannot carry (a bigint, a cycle), if it did. */
+  readonly unjsonable?: unknown;
+}
+
+/** troupe's own fields: copied, read by admission and routing, not sent (`chatRequest`). */
+const OWN_FIELDS: Readonly<Record<string, true>> = {
+  provider: true,
+  model: true,
+  stream: true,
+  fallbacks: true,
+};
+/** Nesting copied field by field; deeper values are copied through their JSON. */
+const MAX_COPY_DEPTH = 32;
+
+/**
+ * The runtime's own copy of a request, made at `submit` in the one walk that measures it: each
+ * field, message and nested value is read once, so what is checked, routed, counted and sent is
+ * the same data whatever the caller does after (changes its objects, or answers differently from
+ * a getter or a Proxy). Until 2026-12-07 the session kept the caller's objects, read again by each
+ * check and at the call: a Proxy measured small was sent large, a `model` getter was validated as
+ * one model and routed as another. Plain objects and arrays are copied; strings and other
+ * primitives are kept (nothing can change them); a value JSON writes otherwise (a `toJSON`, a class
+ * instance, nesting past `MAX_COPY_DEPTH`) is copied as its JSON parsed back; a kept message
+ * (`freezeKept`) is taken as it is, counted by its remembered size. Past `limit` the copy stops.
+ */
+export function ownRequest(request: unknown, limit = Number.POSITIVE_INFINITY): OwnRequest {
+  if (typeof request !== 'object' || request === null || Array.isArray(request))
+    return { request: request as Record<string, unknown>, bytes: 0, fields: 0 };
+  const copy: Record<string, unknown> = {};
+  let bytes = 2;
+  let fields = 0;
+  unjsonable = undefined;
+  for (const key in request) {
+    if (bytes > limit) break;
+    if (!Object.hasOwn(request, key)) continue;
+    const value: unknown = (request as Record<string, unknown>)[key];
+    if (Object.hasOwn(OWN_FIELDS, key)) {
+      put(copy, key, key === 'fallbacks' ? fallbacksCopy(value) : value);
+      continue;
+    }
+    const room = limit - bytes;
+    put(
+      copy,
+      key,
+      key === 'messages' && Array.isArray(value) ? messagesCopy(value, room) : copyOf(value, 0, room),
+    );
+    if (copied === undefined) continue;
+    bytes += stringBytes(key) + 1 + copied;
+    fields += 1;
+  }
+  const own = { request: copy, bytes: fields === 0 ? bytes : bytes + fields - 1, fields };
+  return unjsonable === undefined ? own : { ...own, unjsonable };
+}
+
+/** The bytes of the value `copyOf` copied last; `undefined` where JSON leaves it out. */
+let copied: number | undefined;
+/** The first error `JSON.stringify` threw in the request being copied. */
+let unjsonable: unknown;
+
+/** A copy of `value`, its bytes in `copied`; past `room`, some of it (and a count over `room`). */
+function copyOf(value: unknown, depth: number, room: number): unknown {
+  if (typeof value === 'string') {
+    // A character is a byte at least: one past the room by its length is not read.
+    copied = value.length + 2 > room ? value.length + 2 : stringBytes(value);
+    return value;
+  }
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value !== 'bigint') {
+      copied = valueBytes(value);
+      return value;
+    }
+  } else if (depth < MAX_COPY_DEPTH) {
+    if (Array.isArray(value)) return arrayCopy(value, depth + 1, room);
+    const proto = Object.getPrototypeOf(value);
+    if (
+      (proto === Object.prototype || proto === null) &&
+      typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+    )
+      return objectCopy(value as Record<string, unknown>, depth + 1, room);
+  }
+  let json: string | number | undefined;
+  try {
+    json = boundedJson(value, room);
+  } catch (error) {
+    // What JSON cannot carry (a bigint, a cycle) is kept as it is, for the checks to name, and
+    // the request refused once checked (`unjsonable`).
+    unjsonable ??= error;
+    copied = undefined;
+    return value;
+  }
+  copied = typeof json === 'string' ? Buffer.byteLength(json) : json;
+  return typeof json === 'string' ? JSON.parse(json) : undefined;
+}
+
+/** A primitive's bytes (not a string's or a bigint's), `undefined` where JSON leaves it out. */
+function valueBytes(value: unknown): number | undefined {
+  if (value === null) return 4;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value).length : 4;
+  if (typeof value === 'boolean') return value ? 4 : 5;
+  return undefined;
+}
+
+function arrayCopy(array: readonly unknown[], depth: number, room: number): unknown[] | undefined {
+  // Its length read once, and weighed before any entry is read.
+  const length = array.length;
+  const least = leastArrayBytes(length);
+  if (least > room) {
+    copied = least;
+    return undefined;
+  }
+  const out: unknown[] = new Array(length);
+  let bytes = 2 + Math.max(0, length - 1);
+  for (let i = 0; i < length && bytes <= room; i++) {
+    out[i] = copyOf(array[i], depth, room - bytes);
+    bytes += copied ?? 4; // `null`
+  }
+  copied = bytes;
+  return out;
+}
+
+function objectCopy(object: Record<string, unknown>, depth: number, room: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let bytes = 2;
+  let members = 0;
+  for (const key in object) {
+    if (bytes > room) break;
+    if (!Object.hasOwn(object, key)) continue;
+    put(out, key, copyOf(object[key], depth, room - bytes));
+    if (copied === undefined) continue;
+    bytes += stringBytes(key) + 1 + copied;
+    members += 1;
+  }
+  copied = members === 0 ? bytes : bytes + members - 1;
+  return out;
+}
+
+/** `messages`, each copied but a kept one (`freezeKept`), taken as it is with its remembered size. */
+function messagesCopy(messages: readonly unknown[], room: number): unknown[] | undefined {
+  const length = messages.length;
+  const least = leastArrayBytes(length);
+  if (least > room) {
+    copied = least;
+    return undefined;
+  }
+  const out: unknown[] = new Array(length);
+  let bytes = 2 + Math.max(0, length - 1);
+  for (let i = 0; i < length && bytes <= room; i++) {
+    const message = messages[i];
+    if (typeof message === 'object' && message !== null && kept.has(message)) {
+      out[i] = message;
+      bytes += known.get(message) as number;
+      continue;
+    }
+    out[i] = copyOf(message, 1, room - bytes);
+    bytes += copied ?? 4;
+  }
+  copied = bytes;
+  return out;
+}
+
+/**
+ * `fallbacks` as routing reads it: each target's `provider` and `model`, read once. More than
+ * `MAX_FALLBACKS` are not read: an empty array of that length, which routing refuses by it.
+ */
+function fallbacksCopy(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const length: number = value.length;
+  if (length > MAX_FALLBACKS) return new Array(length);
+  const out: unknown[] = [];
+  for (let i = 0; i < length; i++) {
+    const target: unknown = value[i];
+    if (typeof target !== 'object' || target === null) out.push(target);
+    else {
+      const { provider, model } = target as { provider?: unknown; model?: unknown };
+      out.push(provider === undefined ? { model } : { provider, model });
+    }
+  }
+  return out;
+}
+
+/** Sets `key` as an own field, `__proto__` too (JSON.parse makes it one; assigning it sets the prototype). */
+function put(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  else object[key] = value;
 }

@@ -12,6 +12,7 @@
  * tokens, plus one shared owner) to find the largest.
  */
 import type { TroupeError } from '../core/errors.js';
+import { freezeKept } from '../core/request-bytes.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
 import {
   boundsOf,
@@ -109,8 +110,11 @@ export class MemoryConversationStore implements ConversationStore {
     const id = given ?? flatUUID();
     const known = given === undefined ? undefined : this.#knownSizes(id, messages);
     const trimmed = trimConversation(messages, this.#options, known);
-    // Kept messages never change: frozen, the runtime measures each once for its queue bound.
-    for (const message of trimmed.messages) freezeMessage(message);
+    // Kept messages never change: frozen, the runtime measures each once for its queue bound and
+    // takes it as it is into a request (`freezeKept`), not copied on each turn.
+    trimmed.messages.forEach((message, i) => {
+      freezeKept(message, trimmed.sizes[i]);
+    });
     const now = this.#options.now();
     this.#dropExpired(now);
     let holder = this.#holders.get(owner);
@@ -239,22 +243,4 @@ export class MemoryConversationStore implements ConversationStore {
       this.#delete(id);
     }
   }
-}
-
-/**
- * Freezes a kept message and its tool calls, the nested data a `ChatMessage` has (anything else
- * nested stays as it is, and the runtime then measures that message every time). A frozen one is
- * skipped; no field is read but `tool_calls` (a message is measured once, when first saved).
- */
-function freezeMessage(message: ChatMessage): void {
-  if (Object.isFrozen(message)) return;
-  const calls = message.tool_calls;
-  if (calls !== undefined) {
-    for (const call of calls) {
-      if (typeof call.function === 'object' && call.function !== null) Object.freeze(call.function);
-      Object.freeze(call);
-    }
-    Object.freeze(calls);
-  }
-  Object.freeze(message);
 }

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { capMetadata, isName, MAX_NAME_CHARS, ownerIn } from '../core/metadata.js';
 import type { QueueRoom } from '../core/queue-room.js';
+import { ownRequest } from '../core/request-bytes.js';
 import type { ChatProvider } from '../providers/port.js';
 import type { RuntimeCounters } from './counters.js';
 import { flatUUID } from './ids.js';
@@ -158,16 +159,26 @@ export class Admission {
       checkSubmitKeys(options, 'submit');
       reading = 'the request';
       checkRequestKeys(request);
-      // The size bound weighs the request's arrays by their lengths before they are read.
-      checkRequest(request, this.settings.limits.maxQueuedBytes);
-      // Its size first, then fallbacks, the context-window check and the token windows
-      // (routing.ts): no network call. A request over the size bound is refused there, unread.
-      const routed = routeChat(request, this.route, providers, this.settings.limits);
+      // The runtime's own copy, read once and measured in the same walk (`ownRequest`): everything
+      // after reads it, never the caller's objects again.
+      const max = this.settings.limits.maxQueuedBytes;
+      const own = ownRequest(request, max);
+      // Past the bound the copy stopped: the request is refused as the checks refuse it (its
+      // arrays weighed by their lengths first), else as too large.
+      if (own.bytes > max) {
+        checkRequest(request, max);
+        throw tooLarge(max, own.bytes);
+      }
+      const copy = own.request as unknown as SessionRequest;
+      checkRequestKeys(copy);
+      checkRequest(copy, max);
+      // Fallbacks, the context-window check and the token windows (routing.ts): no network call.
+      const routed = routeChat(copy, this.route, providers, this.settings.limits, own);
       reading = '`submit` options';
       const resolved = resolveSubmitOptions(options, defaults);
       // The owner as charging reads it: the metadata's own (an inherited one is none).
       this.settings.budgets?.precheck(ownerIn(options.metadata), routed.provider, routed.model);
-      const stream = request.stream === true;
+      const stream = copy.stream === true;
       const admitted = this.admitted(
         routed.work,
         routed.provider,

@@ -13,7 +13,7 @@ import type { RouteTargetData } from '../../machines/routing.js';
 import { describe, providerError, runtimeError, TroupeError } from '../core/errors.js';
 import { jsonBytes } from '../core/json-bytes.js';
 import { isName, MAX_FALLBACKS, MAX_NAME_CHARS } from '../core/metadata.js';
-import { requestBytes } from '../core/request-bytes.js';
+import { type OwnRequest, requestBytes } from '../core/request-bytes.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../providers/port.js';
 import type { FallbackTarget, RoutedTarget } from '../providers/session-request.js';
@@ -46,12 +46,13 @@ export function routeChat(
   route: Router,
   providers: ReadonlyMap<string, ChatProvider>,
   limits?: AdmissionLimits,
+  own?: OwnRequest,
 ): RoutedChat {
   const primary = route(request);
   const adapter = adapterOf(providers, primary.provider);
   const provided = chatRequest(request, primary.model);
   const maxBytes = limits?.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
-  const bytes = sizeOf(provided, maxBytes);
+  const bytes = own === undefined ? sizeOf(provided, maxBytes) : ownSize(own, primary.model, maxBytes);
   const fallbacks = fallbacksOf(request, primary);
   const resolved = resolveFallbacks(route, request, fallbacks);
   if (resolved.length === 0) {
@@ -134,13 +135,29 @@ function sizeOf(request: ChatRequest, limit: number): number {
   try {
     bytes = requestBytes(request, limit);
   } catch (error) {
-    throw runtimeError(
-      'INVALID_REQUEST',
-      `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
-    );
+    throw notJson(error);
   }
   if (bytes > limit) throw tooLarge(limit, bytes);
   return bytes;
+}
+
+/**
+ * The size of the request `own` was copied from (`ownRequest`, at admission) as its provider gets
+ * it for `model`: the copy's count and the `model` field, not measured again.
+ */
+function ownSize(own: OwnRequest, model: string, limit: number): number {
+  if (Object.hasOwn(own, 'unjsonable')) throw notJson(own.unjsonable);
+  // `"model":` and its value, and a comma before the copy's first field.
+  const bytes = own.bytes + 8 + jsonBytes(model) + (own.fields === 0 ? 0 : 1);
+  if (bytes > limit) throw tooLarge(limit, bytes);
+  return bytes;
+}
+
+function notJson(error: unknown): TroupeError {
+  return runtimeError(
+    'INVALID_REQUEST',
+    `Expected a request that is JSON data, got one JSON cannot carry (${(error as Error).message}); send plain data`,
+  );
 }
 
 interface Over extends NeverFits {

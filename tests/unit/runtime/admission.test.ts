@@ -5,11 +5,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
 import { QueueRoom } from '../../../src/core/queue-room.js';
-import type { ChatProvider } from '../../../src/providers/port.js';
+import { freezeKept } from '../../../src/core/request-bytes.js';
+import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
 import { Admission, type AdmissionSettings } from '../../../src/runtime/admission.js';
 import { RuntimeCounters } from '../../../src/runtime/counters.js';
 import { resolveDefaults, resolveLimits } from '../../../src/runtime/options.js';
-import type { RuntimeStatus } from '../../../src/runtime/types.js';
+import type { RuntimeStatus, SessionRequest } from '../../../src/runtime/types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -442,6 +443,126 @@ describe('Admission.chat under limits.maxQueuedBytes', () => {
       ),
     });
     expect(rejected()).toEqual({ INVALID_REQUEST: 1 });
+  });
+});
+
+describe('Admission.chat keeps its own copy of the request', () => {
+  const small = (limit: number) => setup({ limits: resolveLimits({ maxQueuedBytes: limit }) }).admission;
+  const sent = (admitted: { work: unknown }) => (admitted.work as { request: ChatRequest }).request;
+
+  it('reads each message once: a Proxy that grows after it was measured sends what was measured', () => {
+    // Until 2026-12-07 the session kept the caller's array: measured at 'hi', sent at 100 KB.
+    let reads = 0;
+    const growing = new Proxy([{ role: 'user', content: 'hi' }], {
+      get(target, key, receiver) {
+        if (key === '0' && ++reads > 1) return { role: 'user', content: 'x'.repeat(100_000) };
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const admitted = small(1000).chat({ messages: growing as ChatRequest['messages'] }, {});
+    expect(reads).toBe(1);
+    expect(sent(admitted).messages).toEqual([{ role: 'user', content: 'hi' }]);
+    expect(admitted.bytes).toBe(Buffer.byteLength(JSON.stringify(sent(admitted))));
+    // What the caller changes afterwards is not the session's.
+    const list = [{ role: 'user' as const, content: 'hi' }];
+    const kept = small(1000).chat({ messages: list, extra: { tags: ['a'] } }, {});
+    list.push({ role: 'user', content: 'x'.repeat(100_000) });
+    (list[0] as { content: string }).content = 'changed';
+    expect(sent(kept)).toEqual({
+      model: 'k2',
+      messages: [{ role: 'user', content: 'hi' }],
+      extra: { tags: ['a'] },
+    });
+  });
+
+  it('reads `model` once: a getter that answers differently is checked, routed and sent as one model', () => {
+    let reads = 0;
+    const request = {
+      messages,
+      get model() {
+        reads += 1;
+        return reads === 1 ? 'k2' : 'm'.repeat(100_000);
+      },
+    } as unknown as SessionRequest;
+    const admitted = small(1000).chat(request, {});
+    expect(reads).toBe(1);
+    expect(sent(admitted).model).toBe('k2');
+    expect(admitted.input.model).toBe('k2');
+    // A getter read once that answers badly is refused by the checks, as a plain value would be.
+    let calls = 0;
+    const late = {
+      messages,
+      get model() {
+        calls += 1;
+        return calls === 1 ? 'm'.repeat(100_000) : 'k2';
+      },
+    } as unknown as SessionRequest;
+    expect(refusal(() => small(1_000_000).chat(late, {}))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('Expected `model` to be a string of 1 to 256 characters'),
+    });
+  });
+
+  it('checks the fields of its copy: a Proxy that shows a field only on a later read is refused for it', () => {
+    let enumerations = 0;
+    const shifty = new Proxy(
+      { messages, contnet: 'x' },
+      {
+        ownKeys(target) {
+          enumerations += 1;
+          return enumerations === 1 ? ['messages'] : Reflect.ownKeys(target);
+        },
+      },
+    );
+    expect(refusal(() => small(1000).chat(shifty as unknown as SessionRequest, {}))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('in the request, got `contnet`'),
+    });
+    expect(enumerations).toBe(2);
+  });
+
+  it('refuses a copy stopped at the bound as the checks do, else as too large by what it counted', () => {
+    // Over by an array's length alone: the checks' refusal, naming it.
+    const long = Object.assign([], { length: 1e9 });
+    expect(refusal(() => small(1000).chat({ messages: long }, {}))).toMatchObject({
+      message: expect.stringContaining('(`messages` has 1000000000 entries)'),
+    });
+    // Its fields alone (without `model`) at the bound: refused by what was counted, the routed
+    // model's name not yet added.
+    const request = { messages, extra: { pad: 'x'.repeat(100) } };
+    const fields = Buffer.byteLength(JSON.stringify(request));
+    expect(refusal(() => small(fields - 1).chat(request, {}))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining(`got at least ${fields} bytes;`),
+    });
+    // At the bound exactly, the copy is whole and routing adds the model: over, by the whole size.
+    expect(refusal(() => small(fields).chat(request, {}))).toMatchObject({
+      message: expect.stringContaining(`got at least ${fields + 13} bytes;`),
+    });
+    expect(small(fields + 13).chat(request, {}).bytes).toBe(fields + 13);
+  });
+
+  it('copies a caller’s frozen message (a getter on it may still change) and takes a kept one as it is', () => {
+    let reads = 0;
+    const frozen = Object.freeze(
+      Object.defineProperty({ role: 'user' }, 'content', {
+        enumerable: true,
+        get: () => (++reads === 1 ? 'hi' : 'x'.repeat(100_000)),
+      }),
+    );
+    const admitted = small(1000).chat({ messages: [frozen] as unknown as ChatRequest['messages'] }, {});
+    expect(sent(admitted).messages[0]).not.toBe(frozen);
+    expect(sent(admitted).messages[0]).toEqual({ role: 'user', content: 'hi' });
+    // A conversation store's kept message (plain data it made, frozen): not copied, not measured again.
+    const stored = { role: 'assistant', content: 'an answer' };
+    freezeKept(stored, 1234);
+    const resent = small(1_000_000).chat(
+      { messages: [{ role: 'user', content: 'q' }, stored] as ChatRequest['messages'] },
+      {},
+    );
+    expect(sent(resent).messages[1]).toBe(stored);
+    const plain = Buffer.byteLength(JSON.stringify(sent(resent)));
+    expect(resent.bytes).toBe(plain - Buffer.byteLength(JSON.stringify(stored)) + 1234);
   });
 });
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RouteTargetData } from '../../../machines/routing.js';
 import { providerError, runtimeError, TroupeError } from '../../../src/core/errors.js';
 import { MAX_FALLBACKS } from '../../../src/core/metadata.js';
+import { ownRequest } from '../../../src/core/request-bytes.js';
 import { estimatePromptTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider, ChatRequest } from '../../../src/providers/port.js';
 import type { RoutedTarget, Router, SessionRequest } from '../../../src/providers/session-request.js';
@@ -605,6 +606,35 @@ describe('routeChat under limits.maxQueuedBytes', () => {
     expect(refusal(() => routeChat(asked, router(), PROVIDERS, limits(own))).message).toBe(
       `Expected a request of at most ${own} bytes of JSON (limits.maxQueuedBytes), got at least ${own + 2} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
     );
+  });
+
+  it('takes the size of admission’s copy (`ownRequest`) with the routed model’s name, without measuring again', () => {
+    const request = ask('hi', { temperature: 0.5, fallbacks: [{ model: 'big' }] });
+    const own = ownRequest(request, 1e6);
+    const routed = routeChat(request, router(), PROVIDERS, limits(1e6), own);
+    const sent = (routed.work as { request: ChatRequest }).request;
+    expect(routed.bytes).toBe(Buffer.byteLength(JSON.stringify(sent)));
+    // No field but the model: no comma before the copy's fields.
+    const bare = { model: 'open' } as SessionRequest;
+    const sizeOnly = resolveLimits({ maxQueuedBytes: 1e6 }, PROVIDERS);
+    expect(routeChat(bare, router(), PROVIDERS, sizeOnly, ownRequest(bare, 1e6)).bytes).toBe(
+      Buffer.byteLength(JSON.stringify({ model: 'open' })),
+    );
+    // At the bound exactly it fits; a byte under, refused by the whole size (without fallbacks too).
+    const alone = ask('hi', { temperature: 0.5 });
+    const size = Buffer.byteLength(JSON.stringify({ model: 'small', ...alone }));
+    expect(routeChat(alone, router(), PROVIDERS, limits(size), ownRequest(alone, size)).bytes).toBe(size);
+    const under = () => routeChat(alone, router(), PROVIDERS, limits(size - 1), ownRequest(alone, size - 1));
+    expect(refusal(under).message).toBe(
+      `Expected a request of at most ${size - 1} bytes of JSON (limits.maxQueuedBytes), got at least ${size} bytes; send a smaller request (fewer or shorter messages, smaller tool arguments), or raise maxQueuedBytes`,
+    );
+    // What JSON cannot carry, kept in the copy for the checks: refused here, as measuring would.
+    const unjsonable = ownRequest(ask('hi', { extra: { seed: 1n } }), 1e6);
+    expect(refusal(() => routeChat(ask('hi'), router(), PROVIDERS, limits(1e6), unjsonable))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message:
+        'Expected a request that is JSON data, got one JSON cannot carry (Do not know how to serialize a BigInt); send plain data',
+    });
   });
 
   it('measures the request of the model it starts at when that is not the first', () => {
