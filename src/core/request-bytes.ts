@@ -60,7 +60,8 @@ export function messageBytes(message: unknown, limit = Number.POSITIVE_INFINITY)
  */
 export function freezeKept(message: unknown, bytes: number | undefined): void {
   // A store saves a conversation's kept messages again on each turn: each is walked once.
-  if (typeof message === 'object' && message !== null && kept.has(message)) return;
+  // A WeakSet holds no primitive: `has` of one is false.
+  if (kept.has(message as object)) return;
   const whole = freezeAll(message, 0);
   // Stryker disable next-line ConditionalExpression: a shortcut; a size of `undefined` remembered reads as none (`messageBytes` measures the message).
   if (bytes === undefined) return;
@@ -160,6 +161,7 @@ export function ownRequest(request: unknown, limit = Number.POSITIVE_INFINITY): 
     if (!Object.hasOwn(request, key)) continue;
     const value: unknown = (request as Record<string, unknown>)[key];
     if (Object.hasOwn(OWN_FIELDS, key)) {
+      // Stryker disable next-line ConditionalExpression: `fallbacksCopy` passes a non-array through; an array `provider`, `model` or `stream` is refused by the checks whatever its copy holds
       put(copy, key, key === 'fallbacks' ? fallbacksCopy(value) : value);
       continue;
     }
@@ -167,6 +169,7 @@ export function ownRequest(request: unknown, limit = Number.POSITIVE_INFINITY): 
     put(
       copy,
       key,
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: another array through `messagesCopy` is copied as `arrayCopy` copies it (each entry at depth 1), a kept message in it taken as it is, the same data
       key === 'messages' && Array.isArray(value) ? messagesCopy(value, room) : copyOf(value, 0, room),
     );
     if (copied === undefined) continue;
@@ -186,15 +189,19 @@ let unjsonable: unknown;
 function copyOf(value: unknown, depth: number, room: number): unknown {
   if (typeof value === 'string') {
     // A character is a byte at least: one past the room by its length is not read.
+    // Stryker disable next-line ArithmeticOperator,EqualityOperator: `length - 2` only takes the shortcut less often (the exact count is at least `length + 2`); a string that fills the room exactly leaves its key's bytes past it, the request past its limit either way
     copied = value.length + 2 > room ? value.length + 2 : stringBytes(value);
     return value;
   }
+  // Stryker disable next-line EqualityOperator: one level more copied field by field instead of through its JSON: the same JSON
+  const fieldByField = depth < MAX_COPY_DEPTH;
   if (typeof value !== 'object' || value === null) {
     if (typeof value !== 'bigint') {
       copied = valueBytes(value);
       return value;
     }
-  } else if (depth < MAX_COPY_DEPTH) {
+  } else if (fieldByField) {
+    // Stryker disable next-line ConditionalExpression: an array copied through its JSON is the same JSON (a shortcut)
     if (Array.isArray(value)) return arrayCopy(value, depth + 1, room);
     const proto = Object.getPrototypeOf(value);
     if (
@@ -214,6 +221,7 @@ function copyOf(value: unknown, depth: number, room: number): unknown {
     return value;
   }
   copied = typeof json === 'string' ? Buffer.byteLength(json) : json;
+  // Stryker disable next-line ConditionalExpression: a count past the room (a number) parsed is that number: past the limit, refused whatever the copy holds
   return typeof json === 'string' ? JSON.parse(json) : undefined;
 }
 
@@ -229,6 +237,7 @@ function arrayCopy(array: readonly unknown[], depth: number, room: number): unkn
   // Its length read once, and weighed before any entry is read.
   const length = array.length;
   const least = leastArrayBytes(length);
+  // Stryker disable next-line EqualityOperator: an array whose least bytes fill the room exactly leaves its key's bytes past it, the request past its limit either way
   if (least > room) {
     copied = least;
     return undefined;
@@ -236,6 +245,7 @@ function arrayCopy(array: readonly unknown[], depth: number, room: number): unkn
   // Stryker disable next-line ArrayDeclaration: the loop sets every index below the length (`new Array()` grows to it)
   const out: unknown[] = new Array(length);
   let bytes = 2 + Math.max(0, length - 1);
+  // Stryker disable next-line EqualityOperator: at the room exactly, an entry more is past it (each adds a byte at least)
   for (let i = 0; i < length && bytes <= room; i++) {
     out[i] = copyOf(array[i], depth, room - bytes);
     bytes += copied ?? 4; // `null`
@@ -249,6 +259,7 @@ function objectCopy(object: Record<string, unknown>, depth: number, room: number
   let bytes = 2;
   let members = 0;
   for (const key in object) {
+    // Stryker disable next-line EqualityOperator: at the room exactly, only members JSON leaves out fit (the same JSON)
     if (bytes > room) break;
     if (!Object.hasOwn(object, key)) continue;
     put(out, key, copyOf(object[key], depth, room - bytes));
@@ -264,6 +275,7 @@ function objectCopy(object: Record<string, unknown>, depth: number, room: number
 function messagesCopy(messages: readonly unknown[], room: number): unknown[] | undefined {
   const length = messages.length;
   const least = leastArrayBytes(length);
+  // Stryker disable next-line EqualityOperator: an array whose least bytes fill the room exactly leaves its key's bytes past it, the request past its limit either way
   if (least > room) {
     copied = least;
     return undefined;
@@ -271,11 +283,12 @@ function messagesCopy(messages: readonly unknown[], room: number): unknown[] | u
   // Stryker disable next-line ArrayDeclaration: the loop sets every index below the length (`new Array()` grows to it)
   const out: unknown[] = new Array(length);
   let bytes = 2 + Math.max(0, length - 1);
+  // Stryker disable next-line EqualityOperator: at the room exactly, a message more is past it (each adds a byte at least)
   for (let i = 0; i < length && bytes <= room; i++) {
     const message = messages[i];
-    if (typeof message === 'object' && message !== null && kept.has(message)) {
+    if (kept.has(message as object)) {
       out[i] = message;
-      bytes += known.get(message) as number;
+      bytes += known.get(message as object) as number;
       continue;
     }
     out[i] = copyOf(message, 1, room - bytes);
@@ -307,7 +320,9 @@ function fallbacksCopy(value: unknown): unknown {
 
 /** Sets `key` as an own field, `__proto__` too (JSON.parse makes it one; assigning it sets the prototype). */
 function put(object: Record<string, unknown>, key: string, value: unknown): void {
+  // Stryker disable next-line ConditionalExpression: defining any key so on a fresh object is assigning it
   if (key === '__proto__')
+    // Stryker disable next-line BooleanLiteral: nobody writes or deletes the copy's `__proto__` field
     Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   else object[key] = value;
 }
