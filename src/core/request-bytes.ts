@@ -169,8 +169,8 @@ export function ownRequest(request: unknown, limit = Number.POSITIVE_INFINITY): 
     put(
       copy,
       key,
-      // Stryker disable next-line ConditionalExpression,LogicalOperator: another array through `messagesCopy` is copied as `arrayCopy` copies it (each entry at depth 1), a kept message in it taken as it is, the same data
-      key === 'messages' && Array.isArray(value) ? messagesCopy(value, room) : copyOf(value, 0, room),
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral: any array here is copied at depth 1 either way; a kept message taken as it is in another is the same data
+      key === 'messages' && Array.isArray(value) ? arrayCopy(value, 1, room, true) : copyOf(value, 0, room),
     );
     if (copied === undefined) continue;
     bytes += stringBytes(key) + 1 + copied;
@@ -233,7 +233,17 @@ function valueBytes(value: unknown): number | undefined {
   return undefined;
 }
 
-function arrayCopy(array: readonly unknown[], depth: number, room: number): unknown[] | undefined {
+/**
+ * A copy of `array`'s entries; with `messages`, a kept message (`freezeKept`) among them is taken as
+ * it is, with its remembered size.
+ */
+function arrayCopy(
+  array: readonly unknown[],
+  depth: number,
+  room: number,
+  // Stryker disable next-line BooleanLiteral: a kept message taken as it is in another array is the same data
+  messages = false,
+): unknown[] | undefined {
   // Its length read once, and weighed before any entry is read.
   const length = array.length;
   const least = leastArrayBytes(length);
@@ -247,7 +257,13 @@ function arrayCopy(array: readonly unknown[], depth: number, room: number): unkn
   let bytes = 2 + Math.max(0, length - 1);
   // Stryker disable next-line EqualityOperator: at the room exactly, an entry more is past it (each adds a byte at least)
   for (let i = 0; i < length && bytes <= room; i++) {
-    out[i] = copyOf(array[i], depth, room - bytes);
+    const entry = array[i];
+    if (messages && kept.has(entry as object)) {
+      out[i] = entry;
+      bytes += known.get(entry as object) as number;
+      continue;
+    }
+    out[i] = copyOf(entry, depth, room - bytes);
     bytes += copied ?? 4; // `null`
   }
   copied = bytes;
@@ -268,33 +284,6 @@ function objectCopy(object: Record<string, unknown>, depth: number, room: number
     members += 1;
   }
   copied = members === 0 ? bytes : bytes + members - 1;
-  return out;
-}
-
-/** `messages`, each copied but a kept one (`freezeKept`), taken as it is with its remembered size. */
-function messagesCopy(messages: readonly unknown[], room: number): unknown[] | undefined {
-  const length = messages.length;
-  const least = leastArrayBytes(length);
-  // Stryker disable next-line EqualityOperator: an array whose least bytes fill the room exactly leaves its key's bytes past it, the request past its limit either way
-  if (least > room) {
-    copied = least;
-    return undefined;
-  }
-  // Stryker disable next-line ArrayDeclaration: the loop sets every index below the length (`new Array()` grows to it)
-  const out: unknown[] = new Array(length);
-  let bytes = 2 + Math.max(0, length - 1);
-  // Stryker disable next-line EqualityOperator: at the room exactly, a message more is past it (each adds a byte at least)
-  for (let i = 0; i < length && bytes <= room; i++) {
-    const message = messages[i];
-    if (kept.has(message as object)) {
-      out[i] = message;
-      bytes += known.get(message as object) as number;
-      continue;
-    }
-    out[i] = copyOf(message, 1, room - bytes);
-    bytes += copied ?? 4;
-  }
-  copied = bytes;
   return out;
 }
 
