@@ -165,7 +165,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
 
   async function prepare(request: ChatRequest, signal: AbortSignal): Promise<PreparedFiles> {
     if (request.files === undefined || request.files.length === 0) return NO_FILES;
-    return files(request.files, { client: (await clients()).client, signal, provider: name, toError });
+    return files(request.files, { client: (await clients(signal)).client, signal, provider: name, toError });
   }
 
   async function complete(
@@ -182,7 +182,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
         ...bodyOptions(),
       });
       // `fetchWhole` resolves once the body is read, its socket already free for the next call.
-      const { wholeClient } = await clients();
+      const { wholeClient } = await clients(signal);
       const { data, response } = await wholeClient.chat.completions
         .create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, {
           signal,
@@ -222,7 +222,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
       leadingMessages: held.prepared.messages,
       ...bodyOptions(),
     });
-    const { client } = await clients();
+    const { client } = await clients(signal);
     const { response } = await client.chat.completions
       .create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
       .withResponse();
@@ -333,7 +333,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function listModelInfo({ signal }: { signal: AbortSignal }): Promise<VendorModel[]> {
     try {
       const listed: VendorModel[] = [];
-      const { wholeClient } = await clients();
+      const { wholeClient } = await clients(signal);
       for await (const model of wholeClient.models.list({ signal })) {
         // The list goes to every client (`list_models`): an id that carries the key is left out.
         const id = model.id;

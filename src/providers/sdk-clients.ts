@@ -40,11 +40,20 @@ export async function preloadSdk(): Promise<void> {
   await Promise.all([loadSdk(), loadUndici()]);
 }
 
-/** The clients, made once, by the provider's first call (the SDK imported once for all providers). */
-export function lazySdkClients(settings: SdkSettings, transport: Transport): () => Promise<SdkClients> {
+/**
+ * The clients, made once, by the provider's first call (the SDK imported once for all providers).
+ * Once made they come back as they are; until then a call waits for the load, or for its signal's
+ * abort if that comes first: a call aborted while the SDK loads (a few hundred ms on a busy machine)
+ * ends at once, as one aborted in flight does (until 2026-12-07 it waited for the load).
+ */
+export function lazySdkClients(
+  settings: SdkSettings,
+  transport: Transport,
+): (signal: AbortSignal) => SdkClients | Promise<SdkClients> {
   let made: Promise<SdkClients> | undefined;
-  return () => {
-    made ??= loadSdk().then(({ default: SDK }) => {
+  let ready: SdkClients | undefined;
+  const make = () =>
+    loadSdk().then(({ default: SDK }) => {
       const client = (fetch: Transport['fetch']) =>
         new SDK({
           apiKey: settings.apiKey,
@@ -60,8 +69,22 @@ export function lazySdkClients(settings: SdkSettings, transport: Transport): () 
           fetch,
           logLevel: 'off', // troupe reports what the SDK would log (unparseable chunks) as errors
         });
-      return { client: client(transport.fetch), wholeClient: client(transport.fetchWhole) };
+      ready = { client: client(transport.fetch), wholeClient: client(transport.fetchWhole) };
+      return ready;
     });
-    return made;
+  return (signal) => {
+    if (ready !== undefined) return ready;
+    made ??= make();
+    return untilAborted(made, signal);
   };
+}
+
+/** `loading`, or a rejection with the signal's reason once it aborts, whichever comes first. */
+function untilAborted<T>(loading: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    loading.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
+  });
 }
