@@ -47,8 +47,11 @@ export const GROUPS = {
       'src/core/queue-room.ts',
       'src/core/request-bytes.ts',
       'src/core/recent.ts',
+      'src/core/host-fields.ts',
     ],
-    tests: ['tests/unit/core/**/*.test.ts'],
+    // `host-fields.ts` (a request's Host fields, read before the Host check) has its unit test
+    // with the other checks of the HTTP fronts, in tests/unit/security.
+    tests: ['tests/unit/core/**/*.test.ts', 'tests/unit/security/host-fields.test.ts'],
   },
   statechart: {
     mutate: ['src/core/statechart/*.ts'],

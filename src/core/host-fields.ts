@@ -20,8 +20,9 @@ export function hostFieldsProblem(
   target: string | undefined,
 ): string | undefined {
   const hosts: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
-    if (rawHeaders[i]?.toLowerCase() === 'host') hosts.push(rawHeaders[i + 1] as string);
+  // Node's `rawHeaders` holds each field as a name and its value, so its length is even.
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if ((rawHeaders[i] as string).toLowerCase() === 'host') hosts.push(rawHeaders[i + 1] as string);
   if (hosts.length > 1)
     return `Bad Request: expected one Host header, got ${hosts.length} (${hosts.map((h) => JSON.stringify(h)).join(', ')}); RFC 9112 section 3.2`;
   const host = hosts[0];
@@ -36,9 +37,5 @@ export function hostFieldsProblem(
 
 /** `host[:port]` as the URL standard writes it (lower case, the scheme's default port dropped). */
 function authorityOf(url: string): string | undefined {
-  try {
-    return new URL(url).host;
-  } catch {
-    return undefined;
-  }
+  return URL.parse(url)?.host;
 }

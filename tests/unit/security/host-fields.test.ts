@@ -37,5 +37,9 @@ describe('hostFieldsProblem', () => {
     expect(problem('localhost:7801', 'http://localhost:7802/mcp')).toMatch(/section 3\.2\.2$/);
     expect(problem('localhost', 'evil.example:80')).toMatch(/section 3\.2\.2$/);
     expect(problem('localhost', 'http://')).toMatch(/section 3\.2\.2$/);
+    // A Host that does not parse either is no match for it.
+    expect(problem('local host', 'http://')).toBe(
+      'Bad Request: expected the request target\'s host to be the Host header\'s "local host", got "http://"; RFC 9112 section 3.2.2',
+    );
   });
 });
