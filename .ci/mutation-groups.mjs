@@ -202,10 +202,15 @@ export const GROUPS = {
     tests: ['tests/unit/mcp/session-owners.test.ts'],
   },
   // Tool arguments refused in troupe's words (zod's issues read back through a per-parse error map),
-  // called directly and through each tool's schema.
+  // called directly and through each tool's schema, and an embedder's schema worded the same way
+  // (`withArgumentWords`, through its Standard Schema `validate`).
   arguments: {
-    mutate: ['src/mcp/argument-issues.ts'],
-    tests: ['tests/unit/mcp/argument-issues.test.ts', 'tests/unit/mcp/tool-argument-kinds.test.ts'],
+    mutate: ['src/mcp/argument-issues.ts', 'src/mcp/argument-words.ts'],
+    tests: [
+      'tests/unit/mcp/argument-issues.test.ts',
+      'tests/unit/mcp/tool-argument-kinds.test.ts',
+      'tests/unit/mcp/argument-words.test.ts',
+    ],
   },
   // The tools' shape (arguments parsed, a run's outcome, the definition `tools/list` shows, a
   // request's call context) and their zod schemas, called directly and through each tool's schema:
