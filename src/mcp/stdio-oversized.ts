@@ -22,13 +22,16 @@ const INTERNAL_ERROR = -32603;
 export function oversizedAnswer(line: string, limit: number): string | undefined {
   let message: unknown;
   try {
+    // Stryker disable BlockStatement: the catch block below; emptied, `message` stays undefined, which has no `id` either.
     message = JSON.parse(line);
   } catch {
+    // Stryker restore BlockStatement
     return undefined;
   }
-  if (typeof message !== 'object' || message === null) return undefined;
-  const { id, result } = message as { id?: unknown; result?: unknown };
-  if ((typeof id !== 'string' && typeof id !== 'number') || !('result' in message || 'error' in message))
+  // A primitive has no `id`, and JSON has no `undefined`: an answer is an object with an id and a
+  // `result` or an `error`.
+  const { id, result, error } = (message ?? {}) as { id?: unknown; result?: unknown; error?: unknown };
+  if ((typeof id !== 'string' && typeof id !== 'number') || (result === undefined && error === undefined))
     return undefined;
   const text = `Expected an answer of at most ${limit} characters on stdout, got ${line.length}: it was not sent; ask for a shorter one (max_tokens)`;
   const answer = toolResult(result, text) ?? { error: { code: INTERNAL_ERROR, message: text } };
@@ -41,10 +44,6 @@ function toolResult(result: unknown, text: string): { result: Record<string, unk
   if (!Array.isArray(content)) return undefined;
   const session = (structuredContent as { session?: unknown } | undefined)?.session;
   const info = toolErrorInfo(runtimeError('INVALID_REQUEST', text).toData());
-  return {
-    result: {
-      ...toCallToolResult(errorOutcome(info, session === undefined ? {} : { session })),
-      ...(_meta === undefined ? {} : { _meta }),
-    },
-  };
+  // A key whose value is `undefined` is left out of the line: no session or `_meta`, none sent.
+  return { result: { ...toCallToolResult(errorOutcome(info, { session })), _meta } };
 }

@@ -65,6 +65,13 @@ describe('oversizedAnswer', () => {
         '',
     ) as Record<string, unknown>;
     expect(error).toMatchObject({ id: 4, error: { code: -32603 } });
+    // A `null` result (here its id is what is long) is no tool result either.
+    const id = 'x'.repeat(200);
+    expect(JSON.parse(oversizedAnswer(line({ jsonrpc: '2.0', id, result: null }), 100) ?? '')).toEqual({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32603, message: expect.stringMatching(NOT_SENT) },
+    });
   });
 
   it('leaves what is no answer to the bound: a notification, a request, a bad id, not JSON', () => {
