@@ -230,6 +230,12 @@ export const GROUPS = {
       'tests/unit/mcp/metadata-docs.test.ts',
     ],
   },
+  // A provider's key pasted into a model setting, refused where the settings are read, called
+  // directly (no config file, no environment).
+  settings: {
+    mutate: ['src/providers/key-in-models.ts'],
+    tests: ['tests/unit/providers/key-in-models.test.ts'],
+  },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.
   'memory-ports': {
