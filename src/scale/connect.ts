@@ -93,11 +93,23 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     const tls = url.startsWith('rediss:') && /ETIMEDOUT|timed? ?out|no answer/i.test(why) ? TLS_HINT : '';
     throw runtimeError(
       'BACKEND_UNAVAILABLE',
-      `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}${tls}; start redis-server there or give the URL of a running one`,
+      `Expected Redis at ${redactUrl(url)}${purpose}, got ${why}${tls}; ${fixFor(why)}`,
       { cause: withoutCommand(cause ?? failure ?? new Error(why)) },
     );
   }
   return redis;
+}
+
+/**
+ * What to do about a failed connect. A Redis that answered but refused the login is running: telling
+ * its operator to start redis-server there sent them after the wrong thing.
+ */
+function fixFor(why: string): string {
+  if (/\bNOAUTH\b/.test(why))
+    return 'Redis there asks for a password: put it in the URL, redis://:password@host:port';
+  if (/\bWRONGPASS\b/.test(why))
+    return 'Redis there refused the login: check the user and password in the URL';
+  return 'start redis-server there or give the URL of a running one';
 }
 
 /** Added to a timed-out `rediss://` connection's error. */

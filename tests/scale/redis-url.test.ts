@@ -72,6 +72,45 @@ describe('a Redis that refuses the password', () => {
   });
 });
 
+describe('a Redis that is running but refuses the login', () => {
+  it('says what to fix in the URL, not to start redis-server', async () => {
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(server.url, { lazyConnect: true });
+    await admin.connect();
+    await admin.config('SET', 'requirepass', 'Right-Pw-1');
+    try {
+      const messageOf = async (url: string) =>
+        (await connectRedis(url).then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as TroupeError;
+      const none = await messageOf(server.url);
+      expect(none.code).toBe('BACKEND_UNAVAILABLE');
+      expect(none.message).toMatch(
+        /got NOAUTH .*; Redis there asks for a password: put it in the URL, redis:\/\/:password@host:port$/,
+      );
+      const wrong = await messageOf(server.url.replace('//', '//:Wr0ngPwZq@'));
+      expect(wrong.message).toMatch(
+        /got WRONGPASS .*; Redis there refused the login: check the user and password in the URL$/,
+      );
+      expect(wrong.message).not.toContain('Wr0ngPwZq');
+    } finally {
+      await admin.config('SET', 'requirepass', '');
+      admin.disconnect();
+    }
+  });
+
+  it('a Redis that is not there is still told to be started', async () => {
+    const error = (await connectRedis('redis://127.0.0.1:1').then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as TroupeError;
+    expect(error.message).toMatch(
+      /got connect ECONNREFUSED .*; start redis-server there or give the URL of a running one$/,
+    );
+  });
+});
+
 describe('a rediss:// URL for a Redis without TLS', () => {
   it('says TLS is the likely cause, not only that the connection timed out', async () => {
     const url = server.url.replace(/^redis:/, 'rediss:');
