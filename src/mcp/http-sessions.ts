@@ -32,6 +32,14 @@ import {
 import type { ResourceUpdates } from './resources.js';
 import { requestsOfStream } from './sdk-internals.js';
 
+/**
+ * The 404 for an unknown session id. A session lives in the process that opened it: behind a load
+ * balancer that spreads a client's requests over instances, its next request met this 404 naming
+ * nothing, and the SDK's client could not even finish connecting.
+ */
+const SESSION_NOT_FOUND =
+  'Session not found: start a new session with initialize (a session is served only by the instance that opened it: behind a load balancer, send each Mcp-Session-Id to that instance)';
+
 interface LegacySession {
   readonly transport: NodeStreamableHTTPServerTransport;
   readonly server: McpServer;
@@ -166,7 +174,7 @@ export class LegacySessions {
           const foreign = { caller, lastEventId, retryMs: this.options.retryIntervalMs };
           if (await replayForeignSession(this.options.eventStore, sid, foreign, res)) return;
         }
-        return json(res, 404, rpcError(-32001, 'Session not found: start a new session with initialize'));
+        return json(res, 404, rpcError(-32001, SESSION_NOT_FOUND));
       }
       session.lastSeenAt = Date.now();
       // Only POSTs (calls in flight) hold a session open; a standing GET stream does not, or an

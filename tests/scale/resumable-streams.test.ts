@@ -116,6 +116,18 @@ describe('resumable streams on Redis', () => {
     expect((await resume(b.url, 'no-such-session', 'x|1')).status).toBe(404);
   });
 
+  it("a session's other requests sent to another instance get 404 naming the instance that holds it", async () => {
+    const a = await instance('r4');
+    const b = await instance('r4');
+    const sid = await openLegacySession(a.url);
+    const list = await postMcp(b.url, sid, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    expect(list.status).toBe(404);
+    expect((await list.json()).error.message).toBe(
+      'Session not found: start a new session with initialize (a session is served only by the instance that opened it: behind a load balancer, send each Mcp-Session-Id to that instance)',
+    );
+    expect((await postMcp(a.url, sid, { jsonrpc: '2.0', id: 2, method: 'tools/list' })).status).toBe(200);
+  });
+
   it('is bounded: a stream keeps its last maxEventsPerStream events and expires after ttlMs', async () => {
     const a = await instance('r3', { maxEventsPerStream: 2 });
     const b = await instance('r3', { maxEventsPerStream: 2 });
