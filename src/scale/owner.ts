@@ -19,6 +19,8 @@ export interface Owner {
   /** Whether its streams were given the `session.ended` heard on the bus. */
   endSent: boolean;
   started: boolean;
+  /** Whether its enqueue (summary and job) has been answered: until then a reconnect's look finds no job for it. */
+  enqueued: boolean;
   /** Its request's bytes until it starts or ends, then 0 (`QueueRoom`, `limits.maxQueuedBytes`). */
   queuedBytes: number;
   /** Its caller's turns while it counts against that caller's share (`limits.maxQueuedPerCaller`), until it starts or ends. */
@@ -84,6 +86,7 @@ export function createOwner(data: JobData): Owner {
     observers: null,
     endSent: false,
     started: false,
+    enqueued: false,
     queuedBytes: 0,
     queuedTurn: undefined,
     queuedDepth: 0,

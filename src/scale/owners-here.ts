@@ -128,7 +128,10 @@ export class OwnersHere {
     );
     // The summary (its caller's metadata beside it) and the job at once; `put` writes nothing once ended. The summary goes first, on its deadline's connection.
     const event = queuedEvent(data, store, waiting);
-    Promise.all([store.put(queuedSummary(data), event, data), queue.add(data)]).catch(
+    Promise.all([store.put(queuedSummary(data), event, data), queue.add(data)]).then(
+      () => {
+        owner.enqueued = true;
+      },
       (error: unknown) =>
         void this.endUnavailable(
           data,
@@ -195,7 +198,10 @@ export class OwnersHere {
     const { store, queue, connection } = this.s;
     const up = await this.up();
     const owner = this.owners.get(id);
-    if (owner === undefined) return;
+    // An enqueue not answered yet is not lost: BullMQ's connection sends its add again once it is back,
+    // maybe after this look (until 2026-12-07 such a session ended "came back without the queued
+    // session" though Redis had kept everything). Its own answer ends or queues it; the backstop holds.
+    if (owner === undefined || !owner.enqueued) return;
     try {
       // The job first: a job leaves its queue only after its result is set.
       const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
