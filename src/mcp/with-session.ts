@@ -19,6 +19,7 @@ import type {
 } from '../runtime/types.js';
 import { sessionOwner } from './caller.js';
 import { errorText, toolErrorInfo } from './errors.js';
+import { ownToolHint } from './own-tool-hints.js';
 import { heartbeatMs, ProgressReporter } from './progress.js';
 import { sessionOwnersOf } from './session-owners.js';
 import { callContext } from './tool.js';
@@ -202,7 +203,8 @@ function withMetadata(result: CallToolResult, metadata: SessionMetadata): CallTo
 }
 
 function errorResult(error: TroupeErrorData, metadata?: SessionMetadata): CallToolResult {
-  const info = toolErrorInfo(error);
+  // Hints in words that fit any tool: troupe's name its own tools' arguments (`timeout_ms`).
+  const info = { ...toolErrorInfo(error), hint: ownToolHint(error.code, error.timeout) };
   return {
     content: [{ type: 'text', text: errorText(info) }],
     structuredContent: { ok: false, error: info, ...(metadata === undefined ? {} : { session: metadata }) },

@@ -16,6 +16,7 @@ import {
   unsupportedVersion,
 } from '../../../src/mcp/http-reply.js';
 import { tooManyStreams } from '../../../src/observe/event-stream-route.js';
+import { CODES } from './error-codes.js';
 
 /**
  * "retry" said to the caller: the words left once `retryable`'s and `retry_after_ms`' names (which
@@ -26,29 +27,6 @@ function toldToRetry(text: string): boolean {
   const told = text.replace(/troupe does not (queue or )?retry/g, '').replace(/Retry-After/g, '');
   return /\bretr(y|ying|ied|ies)\b/i.test(told);
 }
-
-const CODES: readonly TroupeErrorCode[] = [
-  'QUEUE_FULL',
-  'SHUTTING_DOWN',
-  'TIMED_OUT',
-  'CANCELLED',
-  'INVALID_REQUEST',
-  'UNKNOWN_PROVIDER',
-  'UNKNOWN_SESSION',
-  'BACKEND_UNAVAILABLE',
-  'BUDGET_EXCEEDED',
-  'INTERNAL',
-  'RATE_LIMITED',
-  'AUTH_FAILED',
-  'MODEL_NOT_FOUND',
-  'PROVIDER_UNAVAILABLE',
-  'NETWORK',
-  'BAD_RESPONSE',
-  'NOT_CONFIGURED',
-  'QUOTA_EXHAUSTED',
-  'CONTENT_FILTERED',
-  'CONTEXT_TOO_LONG',
-];
 
 describe('hintFor', () => {
   it('gives every code a hint of its own', () => {
