@@ -39,7 +39,9 @@ export interface RegisterToolsOptions extends Omit<McpContextOptions, 'runtime'>
   readonly prefix?: string;
   /**
    * Share one context (conversations, tasks, live sessions) across several servers, e.g. one per
-   * HTTP connection; the other context options are then ignored. @default a new context
+   * HTTP connection. The context's options (`createMcpContext`'s: `catalog`, `sessionFilter`, ...)
+   * are then its own: one given here too throws `INVALID_REQUEST`; `tools`, `prefix`, `resources`
+   * and `prompts` stay this call's. @default a new context
    */
   readonly context?: McpContext;
   /**
