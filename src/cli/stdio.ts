@@ -148,18 +148,18 @@ export const command: Command = {
     // the host exits) leaves nobody to read what the drain waits for: its tasks, which no request
     // holds, ran on at the provider for all of `--drain-ms` (until 2026-12-07). They end now.
     const hostGone = why === 'stdin closed' || why === 'stdout closed';
-    let stopped = false;
+    const hostLeft = new AbortController();
     if (!hostGone)
-      void Promise.race([stdinClosed, stdoutGone]).then(() => {
-        if (!stopped) cancelLive(mcp, 'the host went away while the server was draining');
-      });
+      void Promise.race([stdinClosed, stdoutGone]).then(() =>
+        hostLeft.abort('the host went away while the server was draining'),
+      );
     // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
     const report = await gracefulStop(mcp, {
       deadlineMs: hostGone ? 0 : deadlineMs,
       closeTransports: () => served.close(),
       endedBefore: endedOnGoing,
+      signal: hostLeft.signal,
     });
-    stopped = true;
     unsubscribe();
     await closeProviders();
     const cancelledOnGoing = [...endedOnGoing].filter(([, state]) => state === 'cancelled').map(([id]) => id);
@@ -179,9 +179,3 @@ export const command: Command = {
     return 0;
   },
 };
-
-/** Cancels every live session (queued or running) of this instance. */
-function cancelLive(mcp: McpContext, reason: string): void {
-  for (const session of mcp.runtime.sessions({ limit: Number.MAX_SAFE_INTEGER }))
-    mcp.runtime.cancel(session.sessionId, reason);
-}

@@ -15,6 +15,12 @@ export interface GracefulStopOptions {
   readonly closeTransports: () => Promise<void>;
   /** Sessions that ended before the stop began (the host gone, its calls aborted), by id: counted too. */
   readonly endedBefore?: ReadonlyMap<string, string>;
+  /**
+   * Cuts the drain short: once aborted, every live session is cancelled with the signal's reason
+   * (a string; otherwise "the drain was cut short") rather than left to run to the deadline, for a
+   * stop whose callers went away while it drained (`troupe stdio`'s host). Heard until the drain ends.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The runtime's report, with the states its sessions ended in. */
@@ -28,12 +34,19 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   const unsubscribe = mcp.runtime.subscribe((event) => {
     if (event.type === 'session.ended') ended.set(event.sessionId, event.result.metadata.state);
   });
+  const { signal } = options;
+  const cut = (): void =>
+    cancelLive(mcp, typeof signal?.reason === 'string' ? signal.reason : 'the drain was cut short');
+  signal?.addEventListener('abort', cut, { once: true });
   let report: ShutdownReport;
   try {
     // On a cluster too: an MCP client cannot read its call's end from another instance, so a call
     // left to go on there would run, and be paid for, while the client retries (`SHUTTING_DOWN`).
-    report = await mcp.runtime.shutdown({ deadlineMs: options.deadlineMs ?? 10_000, unfinished: 'cancel' });
+    const draining = mcp.runtime.shutdown({ deadlineMs: options.deadlineMs ?? 10_000, unfinished: 'cancel' });
+    if (signal?.aborted) cut();
+    report = await draining;
   } finally {
+    signal?.removeEventListener('abort', cut);
     unsubscribe();
   }
   const endedByState: Record<string, number> = {};
@@ -45,6 +58,12 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   await options.closeTransports();
   mcp.close();
   return { ...report, endedByState };
+}
+
+/** Cancels every live session (queued or running) of this instance. */
+function cancelLive(mcp: McpContext, reason: string): void {
+  for (const session of mcp.runtime.sessions({ limit: Number.MAX_SAFE_INTEGER }))
+    mcp.runtime.cancel(session.sessionId, reason);
 }
 
 /**
