@@ -503,14 +503,16 @@ describe('Admission.chat keeps its own copy of the request', () => {
     });
   });
 
-  it('checks the fields of its copy: a Proxy that shows a field only on a later read is refused for it', () => {
+  it('checks the fields of its copy: a Proxy that hides a field after the copy is refused for it', () => {
+    // The copy is the one read of the caller's keys: a check of the caller's object after it would
+    // see only `messages`, and `contnet` would be dropped on the way to the provider, silently.
     let enumerations = 0;
     const shifty = new Proxy(
       { messages, contnet: 'x' },
       {
         ownKeys(target) {
           enumerations += 1;
-          return enumerations === 1 ? ['messages'] : Reflect.ownKeys(target);
+          return enumerations === 1 ? Reflect.ownKeys(target) : ['messages'];
         },
       },
     );
@@ -518,7 +520,31 @@ describe('Admission.chat keeps its own copy of the request', () => {
       code: 'INVALID_REQUEST',
       message: expect.stringContaining('in the request, got `contnet`'),
     });
-    expect(enumerations).toBe(2);
+    expect(enumerations).toBe(1);
+  });
+
+  it('reads the keys of a request it takes once (the copy’s walk)', () => {
+    let enumerations = 0;
+    const counted = new Proxy(
+      { messages },
+      {
+        ownKeys(target) {
+          enumerations += 1;
+          return Reflect.ownKeys(target);
+        },
+      },
+    );
+    expect(sent(small(1000).chat(counted as unknown as SessionRequest, {})).messages).toEqual(messages);
+    expect(enumerations).toBe(1);
+  });
+
+  it('names a field it does not take before refusing a request past the bound as too large', () => {
+    // The copy stops at the bound, short of the field: the caller's own keys are checked there.
+    const request = { messages, extra: { pad: 'x'.repeat(2000) }, temprature: 0.2 };
+    expect(refusal(() => small(1000).chat(request as unknown as SessionRequest, {}))).toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringContaining('in the request, got `temprature`'),
+    });
   });
 
   it('refuses a copy stopped at the bound as the checks do, else as too large by what it counted', () => {
