@@ -55,10 +55,12 @@ import {
 import { limitsArbitrary, limitsOn, queueLimitsArbitrary } from './model-limits.js';
 import type { OpenAIServer } from './openai-server.js';
 import { checkPropertyOptions } from './option-keys.js';
+import { runtimePropertyFailure } from './property-failure.js';
 import { QueueRoomCheck } from './queue-room-check.js';
 import { runsFrom, within } from './runs.js';
 import { ScriptedProvider } from './scripted-provider.js';
 import { SlotsSeen } from './slot-invariants.js';
+import { stopAfterSlowFailure } from './slow-failure.js';
 import { TurnsSeen } from './turn-invariants.js';
 import { ProviderWatch } from './watched-provider.js';
 import { IdleSeen, WorkSeen } from './work-invariants.js';
@@ -357,8 +359,9 @@ export function queueProperty(options: { readonly engine?: SessionEngineKind } =
 
 /**
  * Runs the provider contract on each of your providers (if any), then the runtime property; throws
- * with the seed and the shrunk counterexample when a contract property or an invariant breaks;
- * replay with `seed` (and `path` from the report) to reproduce.
+ * with the seed and the shrunk counterexample when a contract property or an invariant breaks
+ * (shrinking stops once a run took 2 s or more to fail: `property-failure.ts`); replay with `seed`
+ * (and `path` from the report) to reproduce.
  */
 export async function checkRuntimeProperties(options: PropertyOptions = {}): Promise<void> {
   checkPropertyOptions('checkRuntimeProperties options', options);
@@ -375,22 +378,12 @@ export async function checkRuntimeProperties(options: PropertyOptions = {}): Pro
       });
     }
   }
-  const params: fc.Parameters<unknown> = { numRuns };
+  const slow = stopAfterSlowFailure<[unknown, unknown]>(fc);
+  const params: fc.Parameters<[unknown, unknown]> = { numRuns, plugins: [slow.plugin] };
   if (options.seed !== undefined) params.seed = options.seed;
   if (options.path !== undefined) params.path = options.path;
-  const details = await fc.check(runtimeProperty(options), params as fc.Parameters<[unknown, unknown]>);
-  if (details.failed) {
-    // fast-check 4 leaves the predicate's error out of its report: say what broke (the invariants
-    // and their details) before the shrunk case, and keep the error as the cause.
-    const error = details.errorInstance;
-    const broken = error instanceof Error ? error.message : String(error);
-    const replayPath = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[1] ?? ''))?.[1];
-    const replay = `{ seed: ${details.seed}, path: ${JSON.stringify(details.counterexamplePath)}${replayPath === undefined ? '' : `, replayPath: ${JSON.stringify(replayPath)}`} }`;
-    throw new Error(
-      `troupe property failed after ${details.numRuns} runs; replay with seed ${details.seed}, path "${details.counterexamplePath}" (options ${replay})\n${broken}\n${fc.defaultReportMessage(details)}`,
-      { cause: error },
-    );
-  }
+  const details = await fc.check(runtimeProperty(options), params);
+  if (details.failed) throw runtimePropertyFailure(fc, details, slow);
 }
 
 /** The model's commands, for writing a scenario by hand (e.g. to pin a counterexample as a test). */
