@@ -62,6 +62,12 @@ export interface Lease {
    * run record.
    */
   moveTo(provider: string, deadlineAt: number): Promise<void>;
+  /**
+   * Aborted once the queue has learned that another instance holds this session's lease now (its
+   * lock lapsed while this instance ran it, and the other leased it): this run is no longer the
+   * session's. Only a shared queue sets it.
+   */
+  readonly lost?: AbortSignal;
 }
 
 /**

@@ -35,6 +35,8 @@ export async function runLeased(
   token: string,
   run: (lease: Lease) => Promise<Held | undefined>,
   s: LeasedJobs,
+  /** Aborted once another instance holds the job (`relock.ts`). */
+  lost: AbortSignal,
 ): Promise<void> {
   const { sessionId, createdAt } = job.data.input;
   const arrival = (job.data as { arrival?: number }).arrival ?? createdAt;
@@ -47,6 +49,7 @@ export async function runLeased(
   const lease: Lease = {
     session: { ...job.data, request: decodeRequest(job.data.request) },
     provider: job.queueName,
+    lost,
     handBack: async () => {
       handedBack = true;
       await job.moveToWait(token);

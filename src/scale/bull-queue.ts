@@ -93,7 +93,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       this.fairQueues.set(name, this.fairQueue(name, queue));
       const limit = limits.perProvider[name];
       const process = (job: Job<QueuedSession>, token = '') =>
-        this.relocks.during(queue, job, token, () => this.process(job, token));
+        this.relocks.during(queue, job, token, (lost) => this.process(job, token, lost));
       const worker = new Worker<QueuedSession>(name, process, {
         connection: { ...connection, maxRetriesPerRequest: null },
         prefix: settings.prefix,
@@ -104,6 +104,8 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         maxStalledCount: MAX_STALLED,
       });
       worker.on('error', ignoreEvent);
+      // A lease of this instance whose lock another instance now holds is lost (`relock.ts`).
+      worker.on('lockRenewalFailed', (ids) => this.relocks.renewalFailed(queue, ids));
       this.workers.push(worker);
       this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
       this.wakeKeysOf.set(
@@ -261,12 +263,12 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     return wakeFetchers(this.redis, keys).catch(this.onError);
   }
 
-  private async process(job: Job<QueuedSession>, token: string): Promise<void> {
+  private async process(job: Job<QueuedSession>, token: string, lost: AbortSignal): Promise<void> {
     // The Worker chosen to fetch first has leased: the others may fetch for any room left.
     this.pauses.leased();
     // Its end frees a place in the queue: a Worker paused here does not fetch, and BullMQ wakes none.
     wakeAfterEnd(job, () => this.wakeFetchers(job.queueName));
-    await runLeased(job, token, this.run as (lease: Lease) => Promise<Held | undefined>, this.jobs);
+    await runLeased(job, token, this.run as (lease: Lease) => Promise<Held | undefined>, this.jobs, lost);
   }
 
   private fairQueue(provider: string, queue: Queue<QueuedSession>): FairQueue {

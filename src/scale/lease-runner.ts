@@ -19,6 +19,7 @@ import { askLimits } from './lease-limits.js';
 import {
   AWAY,
   ENDED_ELSEWHERE,
+  LEASE_TAKEN,
   type Leased,
   type LeaseRunnerSettings,
   type Leasing,
@@ -93,6 +94,29 @@ export class LeaseRunner {
     if (entry.hop === null && entry.handle?.cancel(ENDED_ELSEWHERE) === true) this.notEnds.cancelled++;
   }
 
+  /**
+   * Another instance holds the lease of a session running here (`Lease.lost`): this instance's lock
+   * lapsed while it ran it (starved of CPU or frozen past `lockDurationMs`), a stalled check put its
+   * job back and the other leased it, to run it from its run record. The run here stops as soon as
+   * this is learned, its provider call with it, and settles nothing. Until 2026-12-07 it went on
+   * until one of the two runs ended the session, both calling the provider at once. A run that has
+   * already ended here is left to write its end, and a lease that is no longer this run's is ignored.
+   */
+  private leaseLost(id: string, lease: Lease): void {
+    const entry = this.leased.get(id);
+    if (entry === undefined || entry.lease !== lease || entry.handover) return;
+    const handle = entry.hop === null ? entry.handle : null;
+    if (handle !== null && !handle.cancel(LEASE_TAKEN)) return;
+    entry.handover = true;
+    entry.lost = true;
+    if (handle !== null) this.notEnds.cancelled++;
+  }
+
+  /** Tells `leaseLost` of `lease` once its queue learns another instance holds it. */
+  private watchLost(id: string, lease: Lease): void {
+    lease.lost?.addEventListener('abort', () => this.leaseLost(id, lease), { once: true });
+  }
+
   /** What the call of a session withdrawn from a lapsed lease held (`releaseLost`) is free now. */
   releaseLost(input: Lease['session']['input'], run: RunRecord): Promise<void> {
     return releaseLost(this.limiter, input, run, this.s.clock.now(), this.s);
@@ -125,6 +149,9 @@ export class LeaseRunner {
     const max = this.s.limits.maxConcurrent;
     const id = lease.session.input.sessionId;
     await this.moved(id, lease.provider);
+    // Its run here stopped for a lost lease (`leaseLost`): this lease runs it anew once that run let
+    // go (joined, it would end with that run, the session never ended).
+    for (let left = this.leased.get(id); left?.lost === true; left = this.leased.get(id)) await left.done;
     // A session already running here (its lease lapsed) is joined (`run`), not counted, draining too:
     // handed back, it would run or end elsewhere while it still runs or ends here (a stream ending
     // here with its partial, raced by a taker ending it without). Unless it is itself being handed
@@ -157,6 +184,7 @@ export class LeaseRunner {
     if (running !== undefined) {
       // Leased again while it runs here (its lock lapsed): it goes on under the new lease, no second call.
       running.lease = lease;
+      this.watchLost(id, lease);
       await running.done;
       return undefined;
     }
@@ -165,6 +193,7 @@ export class LeaseRunner {
     const entry = leasedEntry(lease, done);
     // From here on a cancellation heard on the bus is kept until the session starts.
     this.leased.set(id, entry);
+    this.watchLost(id, lease);
     try {
       // Only a job its submitter confirmed runs; one whose summary never landed ends as its caller was told.
       // Unanswered (a cut, a reconnect): thrown, BullMQ would drop the job, the session left to its backstop.

@@ -27,6 +27,8 @@ export interface Leased {
   /** A cancellation heard before the session started here. */
   cancelReason: string | null;
   handover: boolean;
+  /** Stopped because another instance holds its lease now (`LeaseRunner.leaseLost`): a later lease here runs it anew. */
+  lost: boolean;
   /**
    * A fallback hop under way: the session stopped here and its run record, at its new target,
    * being written (it never fails: a failed write is reported and the hop resumes here), and the
@@ -53,6 +55,7 @@ export function leasedEntry(lease: Lease, done: Promise<void>): Leased {
     handle: null,
     cancelReason: null,
     handover: false,
+    lost: false,
     hop: null,
     streamed: false,
     end: undefined,
@@ -98,6 +101,8 @@ export const unanswered =
 
 export const SHUT_DOWN = 'this instance shut down; the session goes on elsewhere';
 export const ENDED_ELSEWHERE = "the session ended elsewhere in the cluster (this run's lease had lapsed)";
+export const LEASE_TAKEN =
+  "this run's lease had lapsed and another instance took the session over; it goes on there";
 export const LOST_MID_STREAM =
   "the instance running it stopped after its stream's deltas reached observers; running it again would repeat them";
 

@@ -11,11 +11,21 @@
  * shorter one of more than half a lock's life does too (a freeze or cut of 0.75 to 1.5 s can lapse a
  * lock whose renewal was nearly due; until then nothing retook it and the next check moved its job:
  * `tests/scale/short-freeze-relock.test.ts`). A reconnect also retakes, for a lock lost in a cut
- * that a hold missed (`tests/scale/relock-after-cut.test.ts`). BullMQ's `lockRenewalFailed` is not
- * a trigger: it comes as Redis goes on, after a check queued meanwhile may have moved the job, and
+ * that a hold missed (`tests/scale/relock-after-cut.test.ts`). BullMQ's `lockRenewalFailed` does not
+ * retake: it comes as Redis goes on, after a check queued meanwhile may have moved the job, and
  * a lock taken away by hand stands for a lapse in tests that expect a takeover. One script per job
  * sets its lock again with its token, if the job is still this lease's (in the active list, no
  * other lock) and not yet moved.
+ *
+ * A failed renewal is how this instance learns that its lease of a job is gone (`renewalFailed`):
+ * starved of CPU past `lockDurationMs` (a loaded machine), its lock lapsed while its session ran
+ * here, a check moved the job and another instance leased it. BullMQ's Worker goes on processing
+ * it, so the session was run by two instances at once until one of them ended it (a soak of
+ * `tests/scale/kill-properties.test.ts`, 2026-12-07: a worker starved 1.2 s between its lease and
+ * its call, which went out after the job was moved). When the lock is held under a token that is
+ * none of this instance's leases of the job, those leases are told (`Lease.lost`) and their run
+ * here stops. A lock that is gone with its job still active is not a loss yet (a check may still
+ * move it, or a hold retake it): the next renewal, a quarter to half a lock's life later, looks again.
  */
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -38,6 +48,8 @@ interface Held {
   readonly job: Job;
   readonly token: string;
   readonly queue: Queue;
+  /** Aborted once another instance holds the job's lock (`renewalFailed`). */
+  readonly lost: AbortController;
 }
 
 export class Relocks {
@@ -52,12 +64,20 @@ export class Relocks {
     redis.on('ready', () => this.retake());
   }
 
-  /** Runs `work` (the Worker's processing of `job` under `token`), its lock taken again on each reconnect. */
-  async during<T>(queue: Queue, job: Job, token: string, work: () => Promise<T>): Promise<T> {
-    const held = { job, token, queue };
+  /**
+   * Runs `work` (the Worker's processing of `job` under `token`), its lock taken again on each
+   * reconnect; `work`'s signal is aborted once another instance holds the job (`renewalFailed`).
+   */
+  async during<T>(
+    queue: Queue,
+    job: Job,
+    token: string,
+    work: (lost: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const held = { job, token, queue, lost: new AbortController() };
     this.#held.add(held);
     try {
-      return await work();
+      return await work(held.lost.signal);
     } finally {
       this.#held.delete(held);
     }
@@ -70,6 +90,28 @@ export class Relocks {
       const id = job.id as string;
       const keys = [queue.toKey(`${id}:lock`), queue.toKey('active'), queue.toKey('stalled')];
       this.redis.eval(RELOCK, 3, ...keys, token, this.lockDurationMs, id).catch(this.onError);
+    }
+  }
+
+  /**
+   * BullMQ could not renew the locks of `ids` in `queue` (its `lockRenewalFailed`): each held here
+   * whose lock now bears a token of none of this instance's leases of it is lost to another instance.
+   */
+  renewalFailed(queue: Queue, ids: readonly string[]): void {
+    const leasesOf = (id: string) =>
+      [...this.#held].filter((held) => held.queue === queue && held.job.id === id);
+    for (const id of new Set(ids)) {
+      if (leasesOf(id).length === 0) continue;
+      this.redis
+        .get(queue.toKey(`${id}:lock`))
+        .then((lock) => {
+          // Read again: a lease of it that came here meanwhile may be the one holding it now.
+          const leases = leasesOf(id);
+          // Gone with its job still active is no loss yet; a token of this instance's is still its own.
+          if (lock === null || leases.some((held) => held.token === lock)) return;
+          for (const held of leases) held.lost.abort();
+        })
+        .catch(this.onError);
     }
   }
 }
