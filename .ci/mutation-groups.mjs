@@ -81,11 +81,21 @@ export const GROUPS = {
       'tests/unit/runtime/rejecting-state.test.ts',
     ],
   },
-  // The provider error mapping and the MCP error conversion, each stated case by case in unit
-  // tests (the vendor tables row by row too, without HTTP: http-errors-vendors.test.ts).
+  // The provider error mapping and the MCP error conversion (with a `withSession` tool's own
+  // hints), each stated case by case in unit tests (the vendor tables row by row too, without
+  // HTTP: http-errors-vendors.test.ts).
   errors: {
-    mutate: ['src/providers/http-errors.ts', 'src/providers/retry-after.ts', 'src/mcp/errors.ts'],
-    tests: ['tests/unit/providers/http-errors*.test.ts', 'tests/unit/mcp/errors*.test.ts'],
+    mutate: [
+      'src/providers/http-errors.ts',
+      'src/providers/retry-after.ts',
+      'src/mcp/errors.ts',
+      'src/mcp/own-tool-hints.ts',
+    ],
+    tests: [
+      'tests/unit/providers/http-errors*.test.ts',
+      'tests/unit/mcp/errors*.test.ts',
+      'tests/unit/mcp/own-tool-hints.test.ts',
+    ],
   },
   // The vendor tables: static rows, so each mutant runs every test of its group; kept apart.
   'vendor-errors': {

@@ -41,4 +41,9 @@ describe('ownToolHint', () => {
     expect(ownToolHint('TIMED_OUT', 'run')).toMatch(/passed its deadline/);
     expect(ownToolHint('TIMED_OUT')).toBe(ownToolHint('TIMED_OUT', 'run'));
   });
+
+  it('reads a deadline’s kind on `TIMED_OUT` alone', () => {
+    for (const code of CODES.filter((c) => c !== 'TIMED_OUT'))
+      for (const kind of KINDS) expect(ownToolHint(code, kind), `${code} ${kind}`).toBe(ownToolHint(code));
+  });
 });
