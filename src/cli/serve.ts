@@ -168,8 +168,8 @@ export const command: Command = {
       }
       logger.info(
         { inspector: inspector.url },
-        // The WebSocket connects (and reconnects) on its own: nothing may listen there yet.
-        `sending sessions to the Stately inspector at ${inspector.url} (held, the last 200 events, while nothing listens there)`,
+        // The WebSocket connects (and again after it closes) on its own: nothing may listen there yet.
+        `sending sessions to the Stately inspector at ${inspector.url} (while nothing listens there, the last 200 events are held, at most 40 MiB, and it connects again every 15 s at most)`,
       );
     }
     if (values.otel) {

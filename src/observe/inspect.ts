@@ -8,29 +8,39 @@
  * asked for: without `--inspect` it is never imported. Events go to a WebSocket on this machine
  * only (a loopback address); nothing is sent to a public service. See docs/observability.md.
  *
- * Bounded: `@statelyai/inspect` 0.7 sends each event on its `ws` WebSocket as it comes and never
- * looks at what waits unsent, so an inspector that read slowly or not at all had every later event
- * kept in memory for it, without end (104 MB after 400 sessions of 64 KiB prompts, measured; until
- * 2026-12-07). Its `filter` option, called just before each send, drops an event while more than
- * `maxBacklogBytes` wait on the socket, and counts it; events are sent in order otherwise.
+ * Bounded, and connected again: `@statelyai/inspect` 0.7's `createWebSocketInspector` kept every
+ * event for an inspector that read slowly or not at all (104 MB after 400 sessions of 64 KiB
+ * prompts, measured; until 2026-12-07), held 200 events of any size while not connected, and never
+ * connected again once the inspector closed the connection. Its public `createInspector` turns
+ * XState's events into the inspector's; troupe's own sender (`inspector-sender.ts`) sends them, with
+ * one bound in bytes over all it holds, and connects again with a growing delay.
  */
 import type { InspectionEvent } from 'xstate';
 import { describe } from '../core/errors.js';
+import { InspectorSender } from './inspector-sender.js';
 
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:8080';
 
 export interface InspectorOptions {
   /** The local inspector's WebSocket (a loopback host). @default 'ws://127.0.0.1:8080' */
   readonly url?: string;
-  /** Events held while the socket is not open; the oldest go first. @default 200 */
+  /**
+   * Events held while the socket is not open (not yet, or between connections); past it, or past
+   * `maxBacklogBytes` of them, the oldest are dropped and counted. @default 200
+   */
   readonly maxDeferredEvents?: number;
   /**
-   * Bytes that may wait unsent on the open WebSocket (an inspector that stopped reading); while
-   * more wait, each event is dropped and counted. @default 41943040 (40 MiB, as the relay's own
-   * per-client bound, `maxClientBacklogBytes`)
+   * Bytes held for the inspector: the events waiting for the socket to open, and what waits unsent
+   * on the open socket (an inspector that stopped reading); while more wait there, each event is
+   * dropped and counted. @default 41943040 (40 MiB, as the relay's own per-client bound,
+   * `maxClientBacklogBytes`)
    */
   readonly maxBacklogBytes?: number;
-  /** Told once, at the first event dropped, why (one line for the log). */
+  /** The first wait before connecting again after a connection closed or failed. @default 1000 */
+  readonly minReconnectDelayMs?: number;
+  /** The longest wait between attempts; each failed one doubles it up to this. @default 15000 */
+  readonly maxReconnectDelayMs?: number;
+  /** Told once, at the first event dropped because the inspector reads too slowly (one line for the log). */
   readonly onFirstDrop?: (message: string) => void;
 }
 
@@ -38,11 +48,13 @@ export interface ConnectedInspector {
   readonly url: string;
   /** Give this to `createRuntime({ inspect })`. */
   readonly observer: (event: InspectionEvent) => void;
-  /** Events dropped so far because more than `maxBacklogBytes` waited unsent. */
+  /** Events dropped so far: past `maxBacklogBytes`, or past `maxDeferredEvents` while not connected. */
   readonly droppedEvents: number;
-  /** Bytes waiting unsent on the WebSocket now (0 while it is not open). */
+  /** Bytes held for the inspector now (events waiting for the socket, and unsent on it); at most `maxBacklogBytes` and one event. */
   readonly backlogBytes: number;
-  /** Closes the WebSocket. */
+  /** Whether the WebSocket is open now. */
+  readonly connected: boolean;
+  /** Closes the WebSocket and stops connecting again; events reported later are discarded. */
   stop(): void;
 }
 
@@ -50,66 +62,74 @@ export interface ConnectedInspector {
 export const DEFAULT_INSPECTOR_BACKLOG_BYTES = 40 * 1024 * 1024;
 
 /**
- * The parts of 0.7's `WebSocketAdapter` read here (private in its types): its socket (a new one at
- * each reconnect) and whether it is open. tests/integration/inspect-backlog.test.ts holds them.
+ * Connects to the local inspector at `url` (loading `@statelyai/inspect`), and again whenever the
+ * connection closes, until `stop()`: nothing needs to listen there yet.
  */
-interface AdapterInternals {
-  readonly ws?: { readonly bufferedAmount: number };
-  readonly status?: string;
-}
-
-/** Loads `@statelyai/inspect` and connects to the local inspector at `url`. */
 export async function connectInspector(options: InspectorOptions = {}): Promise<ConnectedInspector> {
   const url = loopbackUrl(options.url ?? DEFAULT_INSPECTOR_URL);
-  const maxBacklog = options.maxBacklogBytes ?? DEFAULT_INSPECTOR_BACKLOG_BYTES;
-  if (!Number.isSafeInteger(maxBacklog) || maxBacklog < 0)
-    throw new Error(
-      `Expected \`maxBacklogBytes\` to be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describe(maxBacklog)}`,
-    );
-  let stately: typeof import('@statelyai/inspect');
+  const maxBacklogBytes = whole(
+    'maxBacklogBytes',
+    options.maxBacklogBytes ?? DEFAULT_INSPECTOR_BACKLOG_BYTES,
+  );
+  const maxDeferredEvents = whole('maxDeferredEvents', options.maxDeferredEvents ?? 200);
+  const minReconnectDelayMs = whole('minReconnectDelayMs', options.minReconnectDelayMs ?? 1000, 1);
+  const maxReconnectDelayMs = whole('maxReconnectDelayMs', options.maxReconnectDelayMs ?? 15_000, 1);
+  let modules: [
+    typeof import('@statelyai/inspect'),
+    typeof import('ws'),
+    typeof import('safe-stable-stringify'),
+  ];
   try {
-    stately = await import('@statelyai/inspect');
+    // `ws` and `safe-stable-stringify` come with `@statelyai/inspect`, which sends with them too.
+    modules = await Promise.all([
+      import('@statelyai/inspect'),
+      import('ws'),
+      import('safe-stable-stringify'),
+    ]);
   } catch (error) {
     throw new Error(
       `Expected the optional package @statelyai/inspect to be installed for inspection, got ${(error as Error).message}: run \`npm install @statelyai/inspect\``,
     );
   }
-  let dropped = 0;
-  const backlog = (): number => {
-    const adapter = inspector.adapter as unknown as AdapterInternals;
-    return adapter.status === 'open' ? (adapter.ws?.bufferedAmount ?? 0) : 0;
-  };
-  const inspector = stately.createWebSocketInspector({
-    url,
-    maxDeferredEvents: options.maxDeferredEvents ?? 200,
-    filter: () => {
-      if (backlog() <= maxBacklog) return true;
-      dropped += 1;
-      if (dropped === 1)
-        options.onFirstDrop?.(
-          `the Stately inspector at ${url} reads too slowly: more than ${maxBacklog} bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
-        );
-      return false;
+  const [stately, ws, stable] = modules;
+  // As `@statelyai/inspect`'s own sender writes them: its default depth, keys in a stable order.
+  const stringify = stable.configure({ maximumDepth: 10 });
+  const sender = new InspectorSender(
+    {
+      url,
+      maxBacklogBytes,
+      maxDeferredEvents,
+      minReconnectDelayMs,
+      maxReconnectDelayMs,
+      onFirstDrop: options.onFirstDrop,
     },
-  });
-  if (typeof (inspector.adapter as unknown as AdapterInternals).ws?.bufferedAmount !== 'number') {
-    inspector.stop();
-    throw new Error(
-      'Expected @statelyai/inspect 0.7 (its WebSocket adapter holds `ws`), got another shape: troupe bounds what waits unsent through it',
-    );
-  }
-  const { inspect } = inspector;
+    { WebSocket: ws.WebSocket, stringify: (event) => stringify(event) },
+  );
+  const { inspect } = stately.createInspector(sender);
+  sender.start();
   return {
     url,
     observer: (event) => inspect.next?.(event),
     get droppedEvents() {
-      return dropped;
+      return sender.droppedEvents;
     },
     get backlogBytes() {
-      return backlog();
+      return sender.backlogBytes;
     },
-    stop: () => inspector.stop(),
+    get connected() {
+      return sender.connected;
+    },
+    stop: () => sender.stop(),
   };
+}
+
+/** `value`, checked to be an integer from `min`. */
+function whole(name: string, value: number, min = 0): number {
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(
+      `Expected \`${name}\` to be an integer from ${min} to ${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`,
+    );
+  return value;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
