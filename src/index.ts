@@ -17,6 +17,9 @@ export type {
 export { isRetryableCode, providerError, runtimeError, TroupeError, toTroupeError } from './core/errors.js';
 export { MAX_FALLBACKS } from './core/metadata.js';
 export { MAX_PRIORITY, MIN_PRIORITY } from './core/scheduler.js';
+// Stately's inspector for `createRuntime({ inspect })`, bounded and connecting again, as `--inspect` uses it.
+export type { ConnectedInspector, InspectorOptions } from './observe/inspect.js';
+export { connectInspector, DEFAULT_INSPECTOR_BACKLOG_BYTES } from './observe/inspect.js';
 export type { LoadedProviders, LoadOptions } from './providers/config.js';
 export { loadProviders } from './providers/config.js';
 export type { FilesHandler } from './providers/files.js';

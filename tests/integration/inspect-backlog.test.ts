@@ -9,6 +9,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import * as troupe from '../../src/index.js';
 import { type ConnectedInspector, connectInspector } from '../../src/observe/inspect.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -170,6 +171,11 @@ describe('the inspector’s backlog', () => {
         await expect(connectInspector({ url, [name]: bad })).rejects.toThrow(
           `Expected \`${name}\` to be an integer from 1 to 9007199254740991, got \`${bad}\` (number)`,
         );
+  });
+
+  it('is troupe’s public API, bounded at 40 MiB unless told otherwise', () => {
+    expect(troupe.connectInspector).toBe(connectInspector);
+    expect(troupe.DEFAULT_INSPECTOR_BACKLOG_BYTES).toBe(40 * MIB);
   });
 
   it('sends while nothing waits with maxBacklogBytes 0: the bound is on bytes past it, not at it', async () => {
