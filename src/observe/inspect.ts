@@ -40,6 +40,8 @@ export interface InspectorOptions {
   readonly minReconnectDelayMs?: number;
   /** The longest wait between attempts; each failed one doubles it up to this. @default 15000 */
   readonly maxReconnectDelayMs?: number;
+  /** How long an attempt may wait for the WebSocket to open, then it counts as failed. @default 10000 */
+  readonly connectTimeoutMs?: number;
   /** Told once, at the first event dropped because the inspector reads too slowly (one line for the log). */
   readonly onFirstDrop?: (message: string) => void;
 }
@@ -74,6 +76,7 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
   const maxDeferredEvents = whole('maxDeferredEvents', options.maxDeferredEvents ?? 200);
   const minReconnectDelayMs = whole('minReconnectDelayMs', options.minReconnectDelayMs ?? 1000, 1);
   const maxReconnectDelayMs = whole('maxReconnectDelayMs', options.maxReconnectDelayMs ?? 15_000, 1);
+  const connectTimeoutMs = whole('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1);
   let modules: [
     typeof import('@statelyai/inspect'),
     typeof import('ws'),
@@ -101,6 +104,7 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
       maxDeferredEvents,
       minReconnectDelayMs,
       maxReconnectDelayMs,
+      connectTimeoutMs,
       onFirstDrop: options.onFirstDrop,
     },
     { WebSocket: ws.WebSocket, stringify: (event) => stringify(event) },

@@ -11,7 +11,7 @@
  * `maxBacklogBytes` of them) and, once it is open, what waits unsent on it (past `maxBacklogBytes`
  * each new event is dropped). A closed or failed connection is tried again after a delay that
  * doubles from `minReconnectDelayMs` to `maxReconnectDelayMs` (back to the first once one opens),
- * one attempt at a time, until `stop()`.
+ * one attempt at a time, each given `connectTimeoutMs` to open, until `stop()`.
  */
 import type { WebSocket } from 'ws';
 
@@ -21,6 +21,8 @@ export interface SenderOptions {
   readonly maxDeferredEvents: number;
   readonly minReconnectDelayMs: number;
   readonly maxReconnectDelayMs: number;
+  /** How long an attempt may wait for the WebSocket to open (a program that accepts and answers nothing). */
+  readonly connectTimeoutMs: number;
   readonly onFirstDrop?: ((message: string) => void) | undefined;
 }
 
@@ -114,7 +116,9 @@ export class InspectorSender {
 
   private connect(): void {
     this.timer = null;
-    const socket = new this.modules.WebSocket(this.options.url);
+    const socket = new this.modules.WebSocket(this.options.url, {
+      handshakeTimeout: this.options.connectTimeoutMs,
+    });
     this.socket = socket;
     socket.on('open', () => {
       if (this.socket !== socket) return;

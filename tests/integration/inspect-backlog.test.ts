@@ -161,12 +161,12 @@ describe('the inspector’s backlog', () => {
       );
   });
 
-  it('refuses held events below 0 and reconnection delays below 1 ms', async () => {
+  it('refuses held events below 0 and reconnection delays or timeouts below 1 ms', async () => {
     const url = 'ws://127.0.0.1:9';
     await expect(connectInspector({ url, maxDeferredEvents: -1 })).rejects.toThrow(
       'Expected `maxDeferredEvents` to be an integer from 0 to 9007199254740991, got `-1` (number)',
     );
-    for (const name of ['minReconnectDelayMs', 'maxReconnectDelayMs'])
+    for (const name of ['minReconnectDelayMs', 'maxReconnectDelayMs', 'connectTimeoutMs'])
       for (const bad of [0, 2.5])
         await expect(connectInspector({ url, [name]: bad })).rejects.toThrow(
           `Expected \`${name}\` to be an integer from 1 to 9007199254740991, got \`${bad}\` (number)`,
@@ -293,5 +293,22 @@ describe('the inspector’s connection', () => {
     expect(attempts).toHaveLength(tried);
     expect(inspector.backlogBytes).toBe(0);
     expect(inspector.connected).toBe(false);
+  });
+
+  it('gives up an attempt that does not open in connectTimeoutMs (a program that accepts and answers nothing), and tries again', async () => {
+    const attempts: unknown[] = [];
+    const silent = createServer((socket) => attempts.push(socket)); // reads the upgrade, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanup.push(
+      () =>
+        new Promise((resolve) => {
+          silent.close(resolve);
+          for (const socket of attempts) (socket as { destroy(): void }).destroy();
+        }),
+    );
+    const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    await connected(url, { connectTimeoutMs: 100, minReconnectDelayMs: 50, maxReconnectDelayMs: 50 });
+    // Without the timeout the first attempt waits for ever: one connection, no other.
+    await until(() => attempts.length >= 3, 'attempts after the first timed out');
   });
 });
