@@ -42,7 +42,7 @@ async function inspectorServer(stalled: boolean, port = 0) {
     });
   cleanup.push(close);
   const bound = (wss.address() as AddressInfo).port;
-  return { url: `ws://127.0.0.1:${bound}`, port: bound, received, sockets, close };
+  return { url: `ws://127.0.0.1:${bound}`, port: bound, received, sockets, close, wss };
 }
 
 async function until(check: () => boolean, what: string) {
@@ -310,5 +310,18 @@ describe('the inspector’s connection', () => {
     await connected(url, { connectTimeoutMs: 100, minReconnectDelayMs: 50, maxReconnectDelayMs: 50 });
     // Without the timeout the first attempt waits for ever: one connection, no other.
     await until(() => attempts.length >= 3, 'attempts after the first timed out');
+  });
+
+  it('waits the first delay again once a connection opened (an inspector that closes each one at once)', async () => {
+    const server = await inspectorServer(false);
+    let opened = 0;
+    server.wss.on('connection', (socket) => {
+      opened += 1;
+      socket.close();
+    });
+    await connected(server.url, { minReconnectDelayMs: 40, maxReconnectDelayMs: 5000 });
+    await sleep(3000);
+    // Every 40 ms and a handshake: about 60; doubling from 40 ms without going back, 7 at most.
+    expect(opened).toBeGreaterThanOrEqual(10);
   });
 });
