@@ -17,6 +17,7 @@
  */
 import type { InspectionEvent } from 'xstate';
 import { describe } from '../core/errors.js';
+import { broughtByInspect } from './inspect-deps.js';
 import { InspectorSender } from './inspector-sender.js';
 
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:8080';
@@ -84,11 +85,11 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
   ];
   try {
     // `ws` and `safe-stable-stringify` come with `@statelyai/inspect`, which sends with them too.
-    modules = await Promise.all([
-      import('@statelyai/inspect'),
-      import('ws'),
-      import('safe-stable-stringify'),
-    ]);
+    modules = [
+      await import('@statelyai/inspect'),
+      broughtByInspect<typeof import('ws')>('ws'),
+      broughtByInspect<typeof import('safe-stable-stringify')>('safe-stable-stringify'),
+    ];
   } catch (error) {
     throw new Error(
       `Expected the optional package @statelyai/inspect to be installed for inspection, got ${(error as Error).message}: run \`npm install @statelyai/inspect\``,
