@@ -5,8 +5,10 @@
  * and enableOfflineQueue options is false"), so with `troupe serve --redis` every MCP call was
  * refused as the client's malformed JSON while Redis was down, and waited without a bound while it
  * was frozen. Now the event goes out unstored (its stream cannot resume from it) and the call is
- * answered; `onError` hears the outage once.
+ * answered; `onError` hears the outage once. The same while Redis refuses writes at its `maxmemory`
+ * (OOM; docs/mcp.md).
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisEventStore } from '../../src/scale/redis-event-store.js';
 import { type Harness, startHarness } from '../integration/mcp/harness.js';
@@ -83,5 +85,35 @@ describe('resumable streams on Redis while Redis is away', () => {
     expect((frozen as { body: string }).body).toContain('"result"');
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('no answer within 500 ms');
+  }, 20_000);
+
+  it('answers calls while Redis refuses writes at its maxmemory, and says so once', async () => {
+    // Stored again once the frozen server went on (above).
+    let back = false;
+    for (let i = 0; i < 50 && !back; i++) {
+      back = (await call()).body.includes('|unstored') === false;
+      if (!back) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(back).toBe(true);
+    errors.length = 0;
+    const admin = new Redis(redis.url);
+    try {
+      // Full: every write is refused (OOM), while reads and PING still answer.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const full = await within(call(), 5000);
+      expect(full).not.toBe('no answer');
+      const { status, body } = full as { status: number; body: string };
+      expect(status).toBe(200);
+      expect(body).not.toContain('Parse error');
+      expect(body).toContain('"result"');
+      expect(body).toContain('|unstored');
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0])).toContain('Expected Redis to store an event of a resumable stream');
+      expect(String(errors[0])).toContain('OOM command not allowed');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
   }, 20_000);
 });
