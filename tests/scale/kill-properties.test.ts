@@ -8,8 +8,9 @@
  * caller's instance once Redis holds the sessions submitted there: see `fixtures/kill-run.ts`).
  * Checked per run (`fixtures/kill-checks.ts`): each caller gets exactly one end (its handle's
  * events, a listener); `session(id)` on every live instance says that end; the killed instance's
- * sessions are taken over and answered; no call begins after its session ended or stays open past
- * it (beyond 100 ms) and no session is called twice at once; per provider the calls open never
+ * sessions are taken over and answered (one attempt more than their run record in Redis after the
+ * kill); no call begins after its session ended or stays open past it (beyond 100 ms and the run's
+ * longest event-loop delay) and no session is called twice at once; per provider the calls open never
  * exceed its `perProvider`; nothing is left live on any instance or in Redis, and every instance
  * closes cleanly. Needs the build (the workers are processes).
  *
