@@ -66,9 +66,11 @@ describe('a cluster whose Redis is at its maxmemory (noeviction)', () => {
       expect(refused.metadata.attempts).toBe(0);
       expect(runtime.session(refused.metadata.sessionId)?.code).toBe('BACKEND_UNAVAILABLE');
 
-      // Full past the running call's answer: its end cannot be written, so nobody is told yet; the
-      // queued one cannot be leased.
-      await sleep(2_500);
+      // Full past the running call's answer (and 500 ms more): its end cannot be written, so nobody
+      // is told yet; the queued one cannot be leased.
+      for (let i = 0; i < 100 && callsOf('running as Redis fills')[0]?.completed !== true; i++)
+        await sleep(50);
+      await sleep(500);
       expect(callsOf('running as Redis fills')[0]?.completed).toBe(true);
       expect(ended.has('running as Redis fills')).toBe(false);
       expect(ended.has('queued as Redis fills')).toBe(false);
