@@ -129,16 +129,22 @@ it('says a record is missing when the call began outside the cut, the kill came 
   expect(noRecord(violations(callerCut, run(T + 50, T + 150, 1, null, cut)))).toHaveLength(1);
 });
 
+/**
+ * The run above (no cut, the record found, two attempts), its takeover's call begun at `beganAt`
+ * and closed `closedLateMs` after the session ended (at `T + 1_100`), the run's loop delay at most
+ * `loopDelayMaxMs`.
+ */
+function takeoverCall(beganAt: number, closedLateMs: number, loopDelayMaxMs: number): RunOutcome {
+  const outcome = run(T, T + 100, 2, 1, undefined, loopDelayMaxMs);
+  const calls = new Map([
+    ['s0', [call(1, 1, T, T + 100, false), call(2, 0, beganAt, T + 1_100 + closedLateMs, false)]],
+  ]);
+  return { ...outcome, calls };
+}
+
 it('bounds a call’s close past its session’s end by 100 ms, and on a loaded machine by the run’s longest event-loop delay too', () => {
-  /** The run above, the takeover's call closed `lateMs` after the session ended. */
-  const closedLate = (lateMs: number, loopDelayMaxMs: number): RunOutcome => {
-    const outcome = run(T, T + 100, 2, 1, undefined, loopDelayMaxMs);
-    const endedAt = T + 1_100;
-    const calls = new Map([
-      ['s0', [call(1, 1, T, T + 100, false), call(2, 0, T + 600, endedAt + lateMs, false)]],
-    ]);
-    return { ...outcome, calls };
-  };
+  const closedLate = (lateMs: number, loopDelayMaxMs: number) =>
+    takeoverCall(T + 600, lateMs, loopDelayMaxMs);
   const late = (found: string[]) => found.filter((line) => line.includes('after its session ended'));
   expect(violations(uncut, closedLate(100, 0))).toEqual([]);
   expect(late(violations(uncut, closedLate(101, 0)))).toHaveLength(1);
@@ -147,15 +153,8 @@ it('bounds a call’s close past its session’s end by 100 ms, and on a loaded 
 });
 
 it('says a call began after its session ended, past the run’s longest event-loop delay', () => {
-  /** The run above, the takeover's call begun `lateMs` after the session ended. */
-  const begunLate = (lateMs: number, loopDelayMaxMs: number): RunOutcome => {
-    const outcome = run(T, T + 100, 2, 1, undefined, loopDelayMaxMs);
-    const endedAt = T + 1_100;
-    const calls = new Map([
-      ['s0', [call(1, 1, T, T + 100, false), call(2, 0, endedAt + lateMs, endedAt + lateMs, false)]],
-    ]);
-    return { ...outcome, calls };
-  };
+  const begunLate = (lateMs: number, loopDelayMaxMs: number) =>
+    takeoverCall(T + 1_100 + lateMs, lateMs, loopDelayMaxMs);
   const after = (found: string[]) => found.filter((line) => line.includes('after its session ended done'));
   expect(violations(uncut, begunLate(0, 0))).toEqual([]);
   expect(after(violations(uncut, begunLate(1, 0)))).toHaveLength(1);
