@@ -23,6 +23,25 @@ export function refusedByGate(
   );
 }
 
+/**
+ * The session machine's own idle deadline (`timeoutError` in machines/session.ts): a tick moved a
+ * stream that sent nothing on, and the runtime counts its call unanswered.
+ */
+const IDLE_DEADLINE = /^Expected a stream delta at least every \d+ ms/;
+
+function idleDeadline(error: { readonly timeout?: string; readonly message?: string } | undefined): boolean {
+  return error?.timeout === 'idle' && IDLE_DEADLINE.test(error.message ?? '');
+}
+
+/**
+ * A call's own end on its idle bound: an answer read whole whose body stalled once its headers came
+ * (`StalledAnswerError`). It reached the session as the provider's error, which the runtime counts
+ * as an answer (`outcomeOf`): the provider took the call, so a probe's ends its cooldown.
+ */
+function stalledAnswer(error: { readonly timeout?: string; readonly message?: string } | undefined): boolean {
+  return error?.timeout === 'idle' && !idleDeadline(error);
+}
+
 /** One provider call started, and the tokens it is charged in the end. */
 interface StartSeen {
   readonly provider: string;
@@ -165,14 +184,12 @@ export class LimitsSeen {
     // counted it as a call sent and, as the probe, as its answer.
     const unsent = seen.calling !== null && refusedByGate(error);
     if (unsent) this.uncount(event.sessionId);
-    // A hop on an idle timeout before the first delta left a call that never answered.
+    // A hop on a stream's idle deadline (before the first delta) left a call that never answered; an
+    // answer read whole that stalled was the provider's, whether its session moved on or timed out.
+    const state = event.type === 'session.ended' ? event.result.metadata.state : undefined;
     const answered =
       !unsent &&
-      (event.type === 'session.fallback'
-        ? error?.timeout !== 'idle'
-        : event.type !== 'session.ended' ||
-          event.result.metadata.state === 'done' ||
-          event.result.metadata.state === 'failed');
+      (state === 'timedOut' ? stalledAnswer(error) : state !== 'cancelled' && !idleDeadline(error));
     // The call that ended was on the target a hop left, else on the current one.
     const [provider, model] =
       event.type === 'session.fallback'

@@ -4,8 +4,11 @@
  * slot lapses), which the runtime may tell after the start.
  */
 import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Seen } from '../../../src/testing/invariants.js';
 import { LimitsSeen } from '../../../src/testing/limit-invariants.js';
+import { ScriptedProvider } from '../../../src/testing/scripted-provider.js';
 
 const seen = (currentModel = 'm'): Seen => ({
   provider: 'p0',
@@ -218,5 +221,101 @@ describe('the observer’s copy of a cooldown (`cooldownAt`, what `workConserved
     // Its answer opens the provider at once.
     ev({ type: 'session.ended', sessionId: 'a', at: 700, result: { ok: true, metadata: { state: 'done' } } });
     expect(limits.cooldownAt('p0', 'm', 700)).toBeUndefined();
+  });
+});
+
+/**
+ * A probe that ends on an idle timeout: the runtime's own deadline of a stream that sent nothing
+ * (a tick moved it on: no answer, the next start probes) or a call's own end on its idle bound (an
+ * answer read whole that stalled once its headers came: the provider's answer, the provider opens).
+ * The stream's error is taken from a real runtime, so the observer follows the machine's words.
+ */
+describe('cooldownHolds after a probe that ends on an idle timeout', () => {
+  async function streamIdleError() {
+    const clock = new SimulatedClock();
+    const [first, second] = [new ScriptedProvider('p0'), new ScriptedProvider('p1')];
+    const runtime = createRuntime({ providers: [first, second], clock });
+    let error: unknown;
+    runtime.subscribe((event) => {
+      if (event.type === 'session.fallback') error = event.error;
+    });
+    const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const handle = runtime.submit(
+      {
+        provider: 'p0',
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        fallbacks: [{ provider: 'p1', model: 'm' }],
+      },
+      { idleTimeoutMs: 100 },
+    );
+    await flush();
+    clock.increment(100);
+    await flush();
+    handle.cancel();
+    await handle.result;
+    await runtime.shutdown({ deadlineMs: 0 });
+    return error as { code: string; timeout?: string; message: string };
+  }
+  /** The whole answer's stall as the adapter tells it (`StalledAnswerError`, `http-errors.ts`). */
+  const stalled = {
+    code: 'TIMED_OUT',
+    timeout: 'idle',
+    message:
+      "p0 chat completion: Expected the answer's body to keep coming, no byte of it came for 100 ms (idleTimeoutMs)",
+  };
+
+  function judge(error: object, end: 'fallback' | 'timedOut') {
+    const broken: string[] = [];
+    const limits = new LimitsSeen(
+      { maxConcurrent: 10, fairnessEvery: 1, perProvider: {}, historySize: 0 } as never,
+      (invariant, detail) => broken.push(`${invariant}: ${detail}`),
+    );
+    const ev = (event: object) => limits.onEvent(event as never, { ...seen(), calling: 'p0' });
+    ev({ type: 'session.started', sessionId: 'a', at: 0 });
+    ev({
+      type: 'session.ended',
+      sessionId: 'a',
+      at: 10,
+      result: {
+        ok: false,
+        error: { code: 'RATE_LIMITED', retryAfterMs: 500 },
+        metadata: { state: 'failed' },
+      },
+    });
+    ev({ type: 'session.started', sessionId: 'probe', at: 600 });
+    if (end === 'fallback')
+      ev({
+        type: 'session.fallback',
+        sessionId: 'probe',
+        at: 700,
+        from: { provider: 'p0', model: 'm' },
+        to: { provider: 'p1', model: 'm' },
+        error,
+      });
+    else
+      ev({
+        type: 'session.ended',
+        sessionId: 'probe',
+        at: 700,
+        result: { ok: false, error, metadata: { state: 'timedOut' } },
+      });
+    ev({ type: 'session.started', sessionId: 'b', at: 800 });
+    ev({ type: 'session.started', sessionId: 'c', at: 800 });
+    limits.checkRates([]);
+    return broken;
+  }
+
+  it('a stream’s idle deadline left the probe unanswered: the next start probes, one beside it breaks', async () => {
+    const error = await streamIdleError();
+    expect(error).toMatchObject({ code: 'TIMED_OUT', timeout: 'idle' });
+    for (const end of ['fallback', 'timedOut'] as const)
+      expect(judge(error, end)).toEqual(['cooldownHolds: c started on p0 at 800 while b probed']);
+  });
+
+  it('a whole answer that stalled was answered: the provider is open, two calls may start', () => {
+    expect(judge(stalled, 'fallback')).toEqual([]);
+    expect(judge(stalled, 'timedOut')).toEqual([]);
   });
 });
