@@ -13,6 +13,7 @@ import type {
   ChatResponse,
   TokenUsage,
 } from '../../src/providers/port.js';
+import { textWithin, withStall } from './idle-body.js';
 import { retryAfterHeaderMs } from './retry-hint.js';
 
 export type PlantedBug =
@@ -162,7 +163,9 @@ export type PlantedBug =
   /** The stream's last `note` names the credential it sent, for debugging. */
   | 'key-in-note-delta'
   /** Has a pushed `streamTo()` that resolves at once and pushes the stream's deltas after. */
-  | 'stream-to-resolves-early';
+  | 'stream-to-resolves-early'
+  /** complete() reads the body whole with no bound between its bytes: `idleTimeoutMs` is ignored. */
+  | 'ignores-idle-timeout';
 
 export interface PlainAdapterOptions {
   readonly name?: string;
@@ -290,15 +293,25 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
     return providerError('BAD_RESPONSE', `${name}: unexpected failure`, { cause: error });
   }
 
-  async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
-    if (bug === 'rejects-without-cancelling') return raceAbort(completeOnce(request, signal), signal);
-    return completeOnce(request, signal);
+  async function complete(
+    request: ChatRequest,
+    { signal, idleTimeoutMs }: { signal: AbortSignal; idleTimeoutMs?: number },
+  ): Promise<ChatResponse> {
+    const idleMs = bug === 'ignores-idle-timeout' ? undefined : idleTimeoutMs;
+    if (bug === 'rejects-without-cancelling') return raceAbort(completeOnce(request, signal, idleMs), signal);
+    return completeOnce(request, signal, idleMs);
   }
 
-  async function completeOnce(request: ChatRequest, signal: AbortSignal): Promise<ChatResponse> {
+  async function completeOnce(
+    request: ChatRequest,
+    signal: AbortSignal,
+    idleMs: number | undefined,
+  ): Promise<ChatResponse> {
+    // The body is held to `idleMs` between its bytes: a stall aborts the request (`idle-body.ts`).
+    const call = withStall(signal);
     try {
-      const response = await send(request, false, signal);
-      const json = JSON.parse(await response.text()) as WireCompletion;
+      const response = await send(request, false, call.signal);
+      const json = JSON.parse(await textWithin(response, idleMs, call.stalled, name)) as WireCompletion;
       let result = fromCompletion(json, bug);
       if (bug === 'key-in-notes') result = { ...result, notes: [`sent with Bearer ${apiKey}`] };
       if (bug === 'pushes-onto-request')

@@ -21,6 +21,7 @@ import type {
   ChatResponse,
   TokenUsage,
 } from '../../src/providers/port.js';
+import { bounded, withStall } from './idle-body.js';
 import { retryAfterHeaderMs } from './retry-hint.js';
 
 /** Spellings the chat-completions format (and Moonshot's and Z.ai's docs) allow. */
@@ -45,8 +46,21 @@ export interface SdkAdapterOptions {
 
 export function createSdkAdapter(options: SdkAdapterOptions): ChatProvider & { close(): Promise<void> } {
   const variant = options.variant ?? {};
-  const client = new OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, maxRetries: 0 });
   const name = 'openai-sdk';
+  // `idleTimeoutMs` reaches the fetch through the SDK's per-request `fetchOptions` (spread into its
+  // init): the body of an answer read whole is held to it between its bytes (`idle-body.ts`).
+  const idleFetch = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const idleMs = (init as { idleTimeoutMs?: number } | undefined)?.idleTimeoutMs;
+    if (idleMs === undefined) return fetch(url, init);
+    const call = withStall(init?.signal ?? new AbortController().signal);
+    return bounded(await fetch(url, { ...init, signal: call.signal }), idleMs, call.stalled, name);
+  };
+  const client = new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    fetch: idleFetch,
+  });
 
   function params(request: ChatRequest): ChatCompletionCreateParamsBase {
     const hasTools = request.tools !== undefined && request.tools.length > 0;
@@ -70,11 +84,19 @@ export function createSdkAdapter(options: SdkAdapterOptions): ChatProvider & { c
     return base as unknown as ChatCompletionCreateParamsBase;
   }
 
-  async function complete(request: ChatRequest, { signal }: { signal: AbortSignal }): Promise<ChatResponse> {
+  async function complete(
+    request: ChatRequest,
+    { signal, idleTimeoutMs }: { signal: AbortSignal; idleTimeoutMs?: number },
+  ): Promise<ChatResponse> {
     try {
       const completion = await client.chat.completions.create(
         { ...params(request), stream: false },
-        { signal },
+        {
+          signal,
+          ...(idleTimeoutMs === undefined
+            ? {}
+            : { fetchOptions: { idleTimeoutMs } as OpenAI.RequestOptions['fetchOptions'] }),
+        },
       );
       const choice = completion?.choices?.[0];
       if (choice?.message === undefined)

@@ -21,6 +21,7 @@ import {
   sleep,
   streamOf,
 } from './harness.js';
+import { checkIdle } from './idle.js';
 import { keyIn } from './leak.js';
 import { type ContractProperty, erase, needsServer } from './property.js';
 
@@ -74,6 +75,10 @@ export const errorsMapped: ContractProperty = {
           ...(f.retryAfter ? [7, 1] : [7]).map((retryAfterS) => ({ fault: f.fault, kind, retryAfterS })),
           ...(f.retryAfter ? [{ fault: f.fault, kind, retryAfterS: 7, date: true }] : []),
           ...(isStatus(f.fault) ? [{ fault: f.fault, kind, retryAfterS: 7, html: true }] : []),
+          // A whole answer's stall under the session's bound (`idle.ts`): until 2026-12-07 none was.
+          ...(f.fault === 'stall' && kind === 'complete'
+            ? [{ fault: f.fault, kind, retryAfterS: 7, idle: true }]
+            : []),
         ]),
     );
   },
@@ -87,17 +92,24 @@ export const errorsMapped: ContractProperty = {
         html: fc.boolean(),
         // For a fault that carries a hint: `Retry-After` as an HTTP date, not seconds.
         date: fc.boolean(),
+        // For a whole answer's stall: given `idleTimeoutMs`, which must end it, not an abort.
+        idle: fc.boolean(),
       })
       .filter((c) => !c.fault.streamOnly || c.kind !== 'complete')
-      .map(({ html, date, ...c }) => ({
+      .map(({ html, date, idle, ...c }) => ({
         ...c,
         fault: c.fault.fault,
         ...(html && isStatus(c.fault.fault) ? { html } : {}),
         ...(date && c.fault.retryAfter === true ? { date } : {}),
+        ...(idle && c.fault.fault === 'stall' && c.kind === 'complete' ? { idle } : {}),
       }));
     return erase(
       fc.asyncProperty(arbitrary, (c) =>
-        retryingLate(() => checkFault(context, c.fault, c.kind, c.retryAfterS, 'html' in c, 'date' in c)),
+        retryingLate(() =>
+          'idle' in c
+            ? checkIdle(context)
+            : checkFault(context, c.fault, c.kind, c.retryAfterS, 'html' in c, 'date' in c),
+        ),
       ),
     );
   },

@@ -1,0 +1,91 @@
+/**
+ * What an adapter of one's own on `fetch` does with `CallOptions.idleTimeoutMs` for an answer read
+ * whole: the body read chunk by chunk, each read given that long; past it the request is aborted
+ * (its connection closed) and the call ends as the runtime's idle `TIMED_OUT`, not retried. Used
+ * by the hand-written test adapters (plain-adapter.ts, sdk-adapter.ts), which the provider contract
+ * holds to it.
+ */
+import { TroupeError } from '../../src/core/errors.js';
+
+/** A signal that aborts with `signal` and when `stalled` is aborted. */
+export function withStall(signal: AbortSignal): { signal: AbortSignal; stalled: AbortController } {
+  const stalled = new AbortController();
+  return { signal: AbortSignal.any([signal, stalled.signal]), stalled };
+}
+
+export function stalledError(name: string, idleMs: number): TroupeError {
+  return new TroupeError(
+    'runtime',
+    'TIMED_OUT',
+    `${name}: Expected the answer's body to keep coming, no byte of it came for ${idleMs} ms`,
+    { timeout: 'idle' },
+  );
+}
+
+/**
+ * The body as text, `idleMs` the longest wait for each read (none: read as `text()` reads). On a
+ * stall `stalled` is aborted (the request and its connection end) and the stall's error thrown.
+ */
+export async function textWithin(
+  response: Response,
+  idleMs: number | undefined,
+  stalled: AbortController,
+  name: string,
+): Promise<string> {
+  if (idleMs === undefined || response.body === null) return response.text();
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<'silent'>((resolve) => {
+      timer = setTimeout(() => resolve('silent'), idleMs);
+    });
+    const read = await Promise.race([reader.read(), silent]).finally(() => clearTimeout(timer));
+    if (read === 'silent') {
+      stalled.abort();
+      reader.cancel().catch(() => {});
+      throw stalledError(name, idleMs);
+    }
+    if (read.done) return text + decoder.decode();
+    text += decoder.decode(read.value, { stream: true });
+  }
+}
+
+/**
+ * The same bound for a client that reads the body itself (the `openai` SDK): the response with its
+ * body passed through a watch that errors it with the stall's error after `idleMs` of silence.
+ */
+export function bounded(
+  response: Response,
+  idleMs: number,
+  stalled: AbortController,
+  name: string,
+): Response {
+  if (response.body === null) return response;
+  const reader = response.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const silent = new Promise<'silent'>((resolve) => {
+        timer = setTimeout(() => resolve('silent'), idleMs);
+      });
+      const read = await Promise.race([reader.read(), silent]).finally(() => clearTimeout(timer));
+      if (read === 'silent') {
+        stalled.abort();
+        reader.cancel().catch(() => {});
+        controller.error(stalledError(name, idleMs));
+      } else if (read.done) controller.close();
+      else controller.enqueue(read.value);
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
