@@ -5,8 +5,8 @@
  * a few hundred ms of a start with a key set; a server that never calls a provider never pays it.
  */
 import { Agent, Dispatcher, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
-import { CrossOriginRedirectError, ResponseTooLargeError } from './response-cap.js';
-import { createWholeFetch, type FetchLike } from './whole-fetch.js';
+import { CrossOriginRedirectError, ResponseTooLargeError, StalledAnswerError } from './response-cap.js';
+import { createWholeFetch, type FetchLike, type WholeInit } from './whole-fetch.js';
 
 export function createAgent(maxSockets: number, keepAliveMs: number): Agent {
   return new Agent({ connections: maxSockets, keepAliveTimeout: keepAliveMs });
@@ -21,10 +21,14 @@ export function agentFetches(
   const dispatcher = new CappedDispatcher(agent, maxResponseBytes, origin);
   const fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = init.body instanceof globalThis.FormData ? toUndiciForm(init.body) : init.body;
+    // A call answered whole that `fetchWhole` handed over (a redirect's second leg): its bound goes
+    // with it, on every leg, as on `fetchWhole`'s own (no stream or upload carries one).
+    const idleMs = (init as WholeInit).idleTimeoutMs;
     const response = (await undiciFetch(input as Parameters<typeof undiciFetch>[0], {
       ...(init as Parameters<typeof undiciFetch>[1]),
       body: body as never,
-      dispatcher,
+      dispatcher:
+        idleMs === undefined ? dispatcher : new CappedDispatcher(agent, maxResponseBytes, origin, idleMs),
     })) as unknown as Response;
     return capBody(response, maxResponseBytes);
   };
@@ -74,12 +78,16 @@ function capBody(response: Response, maxBytes: number): Response {
 /**
  * The pooled agent, with the cap counted on the way: each request's handler is wrapped in a
  * `CountingHandler`. Only `dispatch` is used by `fetch`; closing and destroying stay with the agent.
+ * With `idleMs` (a call answered whole, `WholeInit`), each leg's body is held to it between its
+ * bytes by undici's own `bodyTimeout`, as on `fetchWhole`, ending as `StalledAnswerError`; and its
+ * headers wait for the run deadline alone (`headersTimeout` off), as there.
  */
 class CappedDispatcher extends Dispatcher {
   constructor(
     private readonly agent: Agent,
     private readonly maxBytes: number,
     private readonly origin: string,
+    private readonly idleMs?: number,
   ) {
     super();
   }
@@ -94,7 +102,13 @@ class CappedDispatcher extends Dispatcher {
       queueMicrotask(() => handler.onError?.(refused));
       return true;
     }
-    return this.agent.dispatch(options, new CountingHandler(handler, this.maxBytes));
+    const { idleMs } = this;
+    if (idleMs === undefined)
+      return this.agent.dispatch(options, new CountingHandler(handler, this.maxBytes));
+    return this.agent.dispatch(
+      { ...options, bodyTimeout: idleMs, headersTimeout: 0 },
+      new CountingHandler(handler, this.maxBytes, idleMs),
+    );
   }
 }
 
@@ -112,6 +126,8 @@ class CountingHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly inner: Dispatcher.DispatchHandler,
     private readonly maxBytes: number,
+    /** The bound its body was sent with, if any: undici's body timeout is told as its stall. */
+    private readonly idleMs?: number,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -140,8 +156,12 @@ class CountingHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
-    if (this.inner.onError === undefined) throw error;
-    this.inner.onError(error);
+    const told =
+      this.idleMs !== undefined && (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'
+        ? new StalledAnswerError(this.idleMs, { cause: error })
+        : error;
+    if (this.inner.onError === undefined) throw told;
+    this.inner.onError(told);
   }
 
   onUpgrade(status: number, headers: Buffer[] | string[] | null, socket: import('node:stream').Duplex): void {

@@ -10,7 +10,8 @@
  *
  * What it keeps of `fetch`, because callers relied on it: `accept-encoding` asked as `fetch` asks
  * it and the body decoded (gzip, deflate, br; an unknown coding passes undecoded, as in `fetch`);
- * a redirect followed (sent again through `fetch`, which follows it); the signal aborting the
+ * a redirect followed (sent again through `fetch`, which follows it, with the call's body bound on
+ * every leg: `undici-fetch.ts`); the signal aborting the
  * request and closing its connection; the socket free for the caller's next request as soon as
  * the promise resolves. The cap: a declared length over it is refused before reading, every body
  * is counted on the wire as it arrives, and a compressed one again once decoded. A failure after
