@@ -26,35 +26,18 @@ export function stalledError(name: string, idleMs: number): TroupeError {
  * The body as text, `idleMs` the longest wait for each read (none: read as `text()` reads). On a
  * stall `stalled` is aborted (the request and its connection end) and the stall's error thrown.
  */
-export async function textWithin(
+export function textWithin(
   response: Response,
   idleMs: number | undefined,
   stalled: AbortController,
   name: string,
 ): Promise<string> {
-  if (idleMs === undefined || response.body === null) return response.text();
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  for (;;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const silent = new Promise<'silent'>((resolve) => {
-      timer = setTimeout(() => resolve('silent'), idleMs);
-    });
-    const read = await Promise.race([reader.read(), silent]).finally(() => clearTimeout(timer));
-    if (read === 'silent') {
-      stalled.abort();
-      reader.cancel().catch(() => {});
-      throw stalledError(name, idleMs);
-    }
-    if (read.done) return text + decoder.decode();
-    text += decoder.decode(read.value, { stream: true });
-  }
+  return (idleMs === undefined ? response : bounded(response, idleMs, stalled, name)).text();
 }
 
 /**
- * The same bound for a client that reads the body itself (the `openai` SDK): the response with its
- * body passed through a watch that errors it with the stall's error after `idleMs` of silence.
+ * The response with its body passed through a watch that errors it with the stall's error after
+ * `idleMs` of silence (aborting `stalled`), for whoever reads it: the adapter, or the `openai` SDK.
  */
 export function bounded(
   response: Response,
