@@ -21,6 +21,7 @@
  * the server held 480 MB more with the bound at 64 MiB.
  */
 import type { ServerResponse } from 'node:http';
+import { oversizedAnswerOf } from './http-oversized.js';
 
 export interface UnsentOptions {
   /** How long a response may have bytes waiting unsent before it is cut off, in ms. @default 30000 */
@@ -58,7 +59,7 @@ export class UnsentResponses {
   /** Watches `res`; `caller` names whose it is (read at each check: it is known once authenticated). */
   watch(res: ServerResponse, caller: () => string = () => ''): void {
     this.#watched.set(res, { caller, seen: undefined });
-    takesAll(res);
+    takesAll(res, this.#maxBytes);
     res.once('close', () => this.#watched.delete(res));
   }
 
@@ -120,15 +121,30 @@ export class UnsentResponses {
 }
 
 /**
- * `res` with a `write` that never asks its writer to wait for `drain`. The SDK's transports (and
+ * `res` with a `write` that never asks its writer to wait for `drain`, and that writes an answer's
+ * event too large for `maxBytes` by itself as its error instead (`http-oversized.ts`). The SDK's transports (and
  * Hono's Node adapter under the 2025-era one) copy a web stream into the response and stop at a
  * `false` until `drain`, while the SDK goes on putting events into that stream: what did not go out
  * then waits in the stream's queue, which `writableLength` does not count, so neither bound saw it.
  * Taken whole, it waits in the response's buffer instead: as many bytes, now counted.
  */
-function takesAll(res: ServerResponse): void {
+function takesAll(res: ServerResponse, maxBytes: number): void {
   const write = res.write;
   res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
+    const chunk = args[0] as unknown;
+    // A string's UTF-8 length is read only when it may be over the bound (3 bytes a code unit at most).
+    const size =
+      chunk instanceof Uint8Array
+        ? chunk.byteLength
+        : typeof chunk === 'string' && chunk.length * 3 > maxBytes
+          ? Buffer.byteLength(chunk)
+          : 0;
+    if (size > maxBytes) {
+      // The head as sent (`writeHead` stores it at once): a body with a length cannot be rewritten.
+      const header = String((this as { _header?: unknown })._header ?? '');
+      const instead = oversizedAnswerOf(chunk as string | Uint8Array, size, maxBytes, header);
+      if (instead !== undefined) args[0] = instead;
+    }
     (write as (...a: unknown[]) => boolean).apply(this, args);
     return true;
   } as ServerResponse['write'];

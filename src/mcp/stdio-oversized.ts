@@ -20,10 +20,20 @@ const INTERNAL_ERROR = -32603;
  * same id. `undefined` when `line` is no answer (a notification or a request): nobody waits on it.
  */
 export function oversizedAnswer(line: string, limit: number): string | undefined {
+  const text = `Expected an answer of at most ${limit} characters on stdout, got ${line.length}: it was not sent; ask for a shorter one (max_tokens)`;
+  const answer = answerInstead(line, text);
+  return answer === undefined ? undefined : `${answer}\n`;
+}
+
+/**
+ * The JSON-RPC message to send in place of `json`, an answer too large to send, saying `text`:
+ * as `oversizedAnswer` (also over HTTP, `http-oversized.ts`); `undefined` when `json` is no answer.
+ */
+export function answerInstead(json: string, text: string): string | undefined {
   let message: unknown;
   try {
     // Stryker disable BlockStatement: the catch block below; emptied, `message` stays undefined, which has no `id` either.
-    message = JSON.parse(line);
+    message = JSON.parse(json);
   } catch {
     // Stryker restore BlockStatement
     return undefined;
@@ -33,17 +43,17 @@ export function oversizedAnswer(line: string, limit: number): string | undefined
   const { id, result, error } = (message ?? {}) as { id?: unknown; result?: unknown; error?: unknown };
   if ((typeof id !== 'string' && typeof id !== 'number') || (result === undefined && error === undefined))
     return undefined;
-  const text = `Expected an answer of at most ${limit} characters on stdout, got ${line.length}: it was not sent; ask for a shorter one (max_tokens)`;
   const answer = toolResult(result, text) ?? { error: { code: INTERNAL_ERROR, message: text } };
-  return `${JSON.stringify({ jsonrpc: '2.0', id, ...answer })}\n`;
+  return JSON.stringify({ jsonrpc: '2.0', id, ...answer });
 }
 
 function toolResult(result: unknown, text: string): { result: Record<string, unknown> } | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
-  const { content, structuredContent, _meta } = result as Record<string, unknown>;
+  // `resultType` too: a 2026-07-28 client refuses a result without the one its server sent.
+  const { content, structuredContent, _meta, resultType } = result as Record<string, unknown>;
   if (!Array.isArray(content)) return undefined;
   const session = (structuredContent as { session?: unknown } | undefined)?.session;
   const info = toolErrorInfo(runtimeError('INVALID_REQUEST', text).toData());
-  // A key whose value is `undefined` is left out of the line: no session or `_meta`, none sent.
-  return { result: { ...toCallToolResult(errorOutcome(info, { session })), _meta } };
+  // A key whose value is `undefined` is left out of the line: no session, `_meta` or `resultType`, none sent.
+  return { result: { ...toCallToolResult(errorOutcome(info, { session })), _meta, resultType } };
 }

@@ -1,0 +1,76 @@
+/**
+ * One answer too large for the HTTP front's unsent bound by itself goes as an error for its id
+ * (`http-oversized.ts`): in an SSE event (the 2025 era's answers) and as a JSON body sent without a
+ * length (the 2026-07-28 era's); anything else is left to the bound. The built CLI end to end:
+ * tests/e2e/serve-vendor-host.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { oversizedAnswerOf } from '../../../src/mcp/http-oversized.js';
+
+const LIMIT = 100;
+const result = {
+  content: [{ type: 'text', text: 'x'.repeat(200) }],
+  structuredContent: { ok: true, content: 'x'.repeat(200), session: { state: 'done', provider: 'kimi' } },
+  _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't1' } },
+  resultType: 'complete',
+};
+const answer = JSON.stringify({ jsonrpc: '2.0', id: 7, result });
+const said =
+  'Expected an answer of at most 100 bytes waiting unsent over HTTP (maxUnsentBytes), got 999: it was not sent; ask for a shorter one (max_tokens)';
+const chunked = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n';
+
+describe('an answer over the unsent bound by itself', () => {
+  it('in an SSE event: the same event, its data the answer’s error for its id, metadata kept', () => {
+    const event = new TextEncoder().encode(`event: message\nid: e-1\ndata: ${answer}\n\n`);
+    const instead = oversizedAnswerOf(event, 999, LIMIT, 'content-type: text/event-stream\r\n') as string;
+    const [head, id, data, ...rest] = instead.split('\n');
+    expect([head, id, rest]).toEqual(['event: message', 'id: e-1', ['', '']]);
+    const message = JSON.parse((data as string).slice('data: '.length));
+    expect(message).toMatchObject({
+      jsonrpc: '2.0',
+      id: 7,
+      result: {
+        isError: true,
+        structuredContent: {
+          ok: false,
+          error: { code: 'INVALID_REQUEST', message: said },
+          session: { state: 'done', provider: 'kimi' },
+        },
+        _meta: result._meta,
+        resultType: 'complete',
+      },
+    });
+  });
+
+  it('as a JSON body without a length: the answer’s error; with a length it cannot be rewritten', () => {
+    expect(JSON.parse(oversizedAnswerOf(answer, 999, LIMIT, chunked) as string)).toMatchObject({
+      id: 7,
+      result: { isError: true, structuredContent: { error: { message: said } } },
+    });
+    expect(
+      oversizedAnswerOf(answer, 999, LIMIT, 'HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n'),
+    ).toBeUndefined();
+  });
+
+  it('another answer (not a tool result) becomes a -32603 error for its id', () => {
+    const other = `data: ${JSON.stringify({ jsonrpc: '2.0', id: 'r', result: { resources: ['x'.repeat(200)] } })}\n\n`;
+    const instead = oversizedAnswerOf(other, 999, LIMIT, '') as string;
+    expect(JSON.parse(instead.slice('data: '.length))).toEqual({
+      jsonrpc: '2.0',
+      id: 'r',
+      error: { code: -32603, message: said },
+    });
+  });
+
+  it('leaves what is no whole answer as it is: a piece of a body, a notification, an event without data, a batch', () => {
+    expect(oversizedAnswerOf(answer.slice(0, 150), 999, LIMIT, chunked)).toBeUndefined();
+    const note = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { x: 'x'.repeat(200) },
+    });
+    expect(oversizedAnswerOf(`data: ${note}\n\n`, 999, LIMIT, '')).toBeUndefined();
+    expect(oversizedAnswerOf(`: ${'x'.repeat(200)}\n\n`, 999, LIMIT, '')).toBeUndefined();
+    expect(oversizedAnswerOf(`[${answer},${answer}]`, 999, LIMIT, chunked)).toBeUndefined();
+  });
+});
