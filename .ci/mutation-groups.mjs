@@ -225,14 +225,21 @@ export const GROUPS = {
   // The tools' shape (arguments parsed, a run's outcome, the definition `tools/list` shows, a
   // request's call context) and their zod schemas, called directly and through each tool's schema:
   // no server, no transport. A handler's result held to `CallToolResult` before it is answered
-  // (`tool-result.ts`), and an answer too large for stdout sent as a tool error in its place
-  // (`stdio-oversized.ts`), each called directly too.
+  // (`tool-result.ts`), and an answer too large for stdout or for HTTP's unsent bound sent as a tool
+  // error in its place (`stdio-oversized.ts`, `http-oversized.ts`), each called directly too.
   tools: {
-    mutate: ['src/mcp/tool.ts', 'src/mcp/schemas.ts', 'src/mcp/tool-result.ts', 'src/mcp/stdio-oversized.ts'],
+    mutate: [
+      'src/mcp/tool.ts',
+      'src/mcp/schemas.ts',
+      'src/mcp/tool-result.ts',
+      'src/mcp/stdio-oversized.ts',
+      'src/mcp/http-oversized.ts',
+    ],
     tests: [
       'tests/unit/mcp/tool.test.ts',
       'tests/unit/mcp/tool-result.test.ts',
       'tests/unit/mcp/stdio-oversized.test.ts',
+      'tests/unit/mcp/http-oversized.test.ts',
       'tests/unit/mcp/schemas.test.ts',
       'tests/unit/mcp/tool-parameters.test.ts',
       'tests/unit/mcp/tool-argument-kinds.test.ts',

@@ -50,6 +50,23 @@ describe('an answer over the unsent bound by itself', () => {
     expect(
       oversizedAnswerOf(answer, 999, LIMIT, 'HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n'),
     ).toBeUndefined();
+    // Only a `Content-Length` field is one: another field that ends so is not.
+    const proxied = chunked.replace('\r\n\r\n', '\r\nX-Original-Content-Length: 999\r\n\r\n');
+    expect(JSON.parse(oversizedAnswerOf(answer, 999, LIMIT, proxied) as string)).toMatchObject({ id: 7 });
+  });
+
+  it('reads an event’s data with or without the space after its colon, over several lines too', () => {
+    const pretty = JSON.stringify({ jsonrpc: '2.0', id: 8, result }, null, 1).split('\n');
+    for (const event of [
+      `data:${answer}\n\n`,
+      `${pretty.map((line) => `data:${line}`).join('\n')}\n\n`,
+      `${pretty.map((line) => `data: ${line}`).join('\n')}\n\n`,
+    ]) {
+      const instead = oversizedAnswerOf(event, 999, LIMIT, '') as string;
+      expect(JSON.parse(instead.slice('data: '.length)), event.slice(0, 12)).toMatchObject({
+        result: { isError: true, resultType: 'complete' },
+      });
+    }
   });
 
   it('another answer (not a tool result) becomes a -32603 error for its id', () => {
