@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { expectOversizedAnswerRefused } from '../support/oversized-answer.js';
 
 const CLI = 'dist/src/cli/main.js';
 const KEY = 'sk-e2e-serve-vendor-host-0123456789';
@@ -62,34 +63,11 @@ describe('troupe serve with a vendor key (built CLI)', () => {
     async (_era, options) => {
       const { url, stderr } = await serve();
       const client = await connect(url, options);
-      // Held at the provider while the large answer goes by: the client's other call must live on.
-      const slow = client.callTool({
-        name: 'chat',
-        arguments: { prompt: 'slow', model: 'fault:ok:latency=3000' },
-      });
-      await kimi.waitForRequest(
-        (r) => (r.body as { model?: string } | undefined)?.model === 'fault:ok:latency=3000',
+      await expectOversizedAnswerRefused(
+        client,
+        kimi,
+        /^Expected an answer of at most 67108864 bytes waiting unsent over HTTP \(maxUnsentBytes\), got \d{8}: it was not sent; ask for a shorter one \(max_tokens\)$/,
       );
-      // 34 MB of text, within the provider's 64 MiB cap, is over 64 MiB as a tool result (the text
-      // is in `content` and again in `structuredContent`): more than the server holds unsent.
-      const large = await client.callTool(
-        { name: 'chat', arguments: { prompt: 'large', model: 'fault:oversized:bytes=34000000' } },
-        { timeout: 60_000 },
-      );
-      expect(large.isError).toBe(true);
-      expect(large.structuredContent).toMatchObject({
-        ok: false,
-        error: {
-          code: 'INVALID_REQUEST',
-          message: expect.stringMatching(
-            /^Expected an answer of at most 67108864 bytes waiting unsent over HTTP \(maxUnsentBytes\), got \d{8}: it was not sent; ask for a shorter one \(max_tokens\)$/,
-          ),
-        },
-        session: { state: 'done', provider: 'kimi', model: 'fault:oversized:bytes=34000000' },
-      });
-      expect(await slow).toMatchObject({ structuredContent: { ok: true, content: 'echo: slow' } });
-      const after = await client.callTool({ name: 'chat', arguments: { prompt: 'after' } });
-      expect(after.structuredContent).toMatchObject({ ok: true, content: 'echo: after' });
       expect(stderr()).not.toContain(KEY);
     },
     120_000,

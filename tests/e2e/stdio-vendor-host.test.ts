@@ -9,6 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { CreateTaskResultV1Schema } from '@modelcontextprotocol/ext-tasks/core/v1';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIServer, type OpenAIServer } from '../../src/testing/openai-server.js';
+import { expectOversizedAnswerRefused } from '../support/oversized-answer.js';
 import { CLI } from '../support/stdio-cli.js';
 
 const KEY = 'sk-e2e-stdio-vendor-host-0123456789';
@@ -60,34 +61,11 @@ async function connect(): Promise<{ client: Client; stderr: () => string }> {
 describe('troupe stdio with a vendor key (built CLI)', () => {
   it('answers a provider answer too large for stdout with an error for that call, and goes on serving', async () => {
     const { client, stderr } = await connect();
-    // Held at the provider while the large answer goes by: the host's other call must live on.
-    const slow = client.callTool({
-      name: 'chat',
-      arguments: { prompt: 'slow', model: 'fault:ok:latency=3000' },
-    });
-    await kimi.waitForRequest(
-      (r) => (r.body as { model?: string } | undefined)?.model === 'fault:ok:latency=3000',
+    await expectOversizedAnswerRefused(
+      client,
+      kimi,
+      /^Expected an answer of at most 67108864 characters on stdout, got \d{8}: it was not sent; ask for a shorter one \(max_tokens\)$/,
     );
-    // 34 MB of text, within the provider's 64 MiB cap, is over 64 Mi characters as a tool result
-    // (the text is in `content` and again in `structuredContent`).
-    const large = await client.callTool(
-      { name: 'chat', arguments: { prompt: 'large', model: 'fault:oversized:bytes=34000000' } },
-      { timeout: 60_000 },
-    );
-    expect(large.isError).toBe(true);
-    expect(large.structuredContent).toMatchObject({
-      ok: false,
-      error: {
-        code: 'INVALID_REQUEST',
-        message: expect.stringMatching(
-          /^Expected an answer of at most 67108864 characters on stdout, got \d{8}: it was not sent; ask for a shorter one \(max_tokens\)$/,
-        ),
-      },
-      session: { state: 'done', provider: 'kimi', model: 'fault:oversized:bytes=34000000' },
-    });
-    expect(await slow).toMatchObject({ structuredContent: { ok: true, content: 'echo: slow' } });
-    const after = await client.callTool({ name: 'chat', arguments: { prompt: 'after' } });
-    expect(after.structuredContent).toMatchObject({ ok: true, content: 'echo: after' });
     expect(stderr()).not.toContain('stopping as on a closed stdin');
     expect(stderr()).not.toContain(KEY);
   }, 90_000);
