@@ -105,7 +105,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       });
       worker.on('error', ignoreEvent);
       // A lease of this instance whose lock another instance now holds is lost (`relock.ts`).
-      worker.on('lockRenewalFailed', (ids) => this.relocks.renewalFailed(queue, ids));
+      worker.on('lockRenewalFailed', (ids) => this.relocks.renewalFailed(queue, ids, `${worker.id}:`));
       this.workers.push(worker);
       this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
       this.wakeKeysOf.set(

@@ -95,9 +95,13 @@ export class Relocks {
 
   /**
    * BullMQ could not renew the locks of `ids` in `queue` (its `lockRenewalFailed`): each held here
-   * whose lock now bears a token of none of this instance's leases of it is lost to another instance.
+   * whose lock now bears a token this instance's Worker of `queue` did not mint (`own`, its
+   * `${worker.id}:` prefix) is lost to another instance. A token it minted is its own even before
+   * its processing began here: the Worker leased the job back (its lock lapsed or taken away) and
+   * calls `during` for it a moment later (until 2026-12-07 the look took that moment's lease for
+   * another instance's, and the run here stopped and began again: `close-bound.test.ts`, 1 CI run).
    */
-  renewalFailed(queue: Queue, ids: readonly string[]): void {
+  renewalFailed(queue: Queue, ids: readonly string[], own: string): void {
     const leasesOf = (id: string) =>
       [...this.#held].filter((held) => held.queue === queue && held.job.id === id);
     for (const id of new Set(ids)) {
@@ -108,7 +112,7 @@ export class Relocks {
           // Read again: a lease of it that came here meanwhile may be the one holding it now.
           const leases = leasesOf(id);
           // Gone with its job still active is no loss yet; a token of this instance's is still its own.
-          if (lock === null || leases.some((held) => held.token === lock)) return;
+          if (lock === null || lock.startsWith(own) || leases.some((held) => held.token === lock)) return;
           for (const held of leases) held.lost.abort();
         })
         .catch(this.onError);

@@ -1,8 +1,8 @@
 /**
  * How an instance tells that its lease of a job is lost (`Relocks.renewalFailed`, src/scale/relock.ts)
  * when BullMQ could not renew the job's lock, against a real redis-server, the lock set by hand:
- * lost only when the lock bears a token of none of this instance's leases of the job (another
- * instance leased it after a stalled check moved it). A lock that is gone is no loss yet (the job
+ * lost only when the lock bears a token this instance's Worker did not mint (another instance
+ * leased it after a stalled check moved it). A lock that is gone is no loss yet (the job
  * may still be active, a check may not move it, or a hold retake it), and a token of a later lease
  * here (the job leased back by this same instance) is still its own. The process-level case, an
  * instance frozen past its lock: `lapsed-lease.test.ts`.
@@ -46,7 +46,7 @@ async function lostAfterFailure(tokens: string[], lock: string | null): Promise<
       return held;
     }),
   );
-  relocks.renewalFailed(queue, ['j']);
+  relocks.renewalFailed(queue, ['j'], 'mine:');
   // The lock's read went out before this round trip on the same connection: its answer has been handled.
   await redis.ping();
   await new Promise((resolve) => setImmediate(resolve));
@@ -70,4 +70,6 @@ it('tells no loss while the lock is gone, or held by a lease of this instance', 
   expect(await lostAfterFailure(['mine:1'], 'mine:1')).toEqual([false]);
   // Leased back by this instance: the later lease's token is its own.
   expect(await lostAfterFailure(['mine:1', 'mine:2'], 'mine:2')).toEqual([false, false]);
+  // Leased back by this instance's Worker, its processing not begun here yet: its token is its own.
+  expect(await lostAfterFailure(['mine:1'], 'mine:2')).toEqual([false]);
 });
