@@ -49,3 +49,10 @@ export class StalledAnswerError extends Error {
     this.idleMs = idleMs;
   }
 }
+
+/** undici's body timeout on a call held to `idleMs` as the stall it is (`StalledAnswerError`); any other failure as it is. */
+export function stalledOr(error: unknown, idleMs: number): unknown {
+  return (error as { code?: unknown } | null)?.code === 'UND_ERR_BODY_TIMEOUT'
+    ? new StalledAnswerError(idleMs, { cause: error })
+    : error;
+}

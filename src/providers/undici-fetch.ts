@@ -5,7 +5,7 @@
  * a few hundred ms of a start with a key set; a server that never calls a provider never pays it.
  */
 import { Agent, Dispatcher, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
-import { CrossOriginRedirectError, ResponseTooLargeError, StalledAnswerError } from './response-cap.js';
+import { CrossOriginRedirectError, ResponseTooLargeError, stalledOr } from './response-cap.js';
 import { createWholeFetch, type FetchLike, type WholeInit } from './whole-fetch.js';
 
 export function createAgent(maxSockets: number, keepAliveMs: number): Agent {
@@ -156,10 +156,7 @@ class CountingHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
-    const told =
-      this.idleMs !== undefined && (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'
-        ? new StalledAnswerError(this.idleMs, { cause: error })
-        : error;
+    const told = this.idleMs === undefined ? error : (stalledOr(error, this.idleMs) as Error);
     if (this.inner.onError === undefined) throw told;
     this.inner.onError(told);
   }

@@ -30,7 +30,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { BadEncodingError, ResponseTooLargeError, StalledAnswerError } from './response-cap.js';
+import { BadEncodingError, ResponseTooLargeError, stalledOr } from './response-cap.js';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -216,13 +216,6 @@ function decoderFor(coding: string): Decoder | undefined {
       ((bytes[0] ?? 0) & 0x0f) === 0x08 ? inflate(bytes, options) : inflateRaw(bytes, options);
   }
   return undefined;
-}
-
-/** undici's body timeout as the bound it passed (`StalledAnswerError`); any other failure as it is. */
-function stalledOr(error: unknown, idleMs: number): unknown {
-  return (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT'
-    ? new StalledAnswerError(idleMs, { cause: error })
-    : error;
 }
 
 /** A body that fails when read, with the error reading it met. */
