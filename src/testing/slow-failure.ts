@@ -27,6 +27,9 @@ export interface SlowFailureStop<Ts> {
 
 export function stopAfterSlowFailure<Ts>(fc: FastCheck, slowMs = SLOW_FAILURE_MS): SlowFailureStop<Ts> {
   let tookMs: number | undefined;
+  // Failing runs before the slow one: the first failing run is the case found, later ones are
+  // its shrinks, so a slow failure after any was found partway through shrinking.
+  let failedBefore = 0;
   const failed = (result: Outcome): boolean => result !== null && !fc.PreconditionFailure.isFailure(result);
   const decorateRun =
     (nestedRun: Run<Ts>): Run<Ts> =>
@@ -37,7 +40,10 @@ export function stopAfterSlowFailure<Ts>(fc: FastCheck, slowMs = SLOW_FAILURE_MS
       const outcome = nestedRun(value);
       const settle = (result: Outcome) => {
         const ms = Date.now() - started;
-        if (ms >= slowMs && failed(result)) tookMs = ms;
+        if (failed(result)) {
+          if (ms >= slowMs) tookMs = ms;
+          else failedBefore += 1;
+        }
         return result;
       };
       // A synchronous run must stay so (fast-check's rule for `decorateRun`).
@@ -50,7 +56,10 @@ export function stopAfterSlowFailure<Ts>(fc: FastCheck, slowMs = SLOW_FAILURE_MS
     },
     note(message) {
       if (tookMs === undefined) return message;
-      return `${message} (not shrunk: this case took ${(tookMs / 1000).toFixed(1)} s to fail, and each smaller one would take as long)`;
+      const took = `${(tookMs / 1000).toFixed(1)} s to fail, and each smaller one would take as long`;
+      return failedBefore === 0
+        ? `${message} (not shrunk: this case took ${took})`
+        : `${message} (shrunk ${failedBefore} time(s), then stopped: this smaller case took ${took})`;
     },
   };
 }

@@ -33,6 +33,28 @@ it('stops shrinking once a run failed slowly, and says so', async () => {
   );
 });
 
+it('says how far it shrank when a smaller case was the slow one', async () => {
+  const slow = stopAfterSlowFailure<[number]>(fc, 30);
+  const details = await fc.check(
+    fc.asyncProperty(fc.integer({ min: 0, max: 1000 }), async (n) => {
+      if (n < 100) return;
+      // Large cases fail at once; smaller ones only once their "bound" ran out.
+      if (n < 500) await sleep(40);
+      throw new Error(`Expected ${n} to settle`);
+    }),
+    { seed: 7, numRuns: 50, plugins: [slow.plugin] },
+  );
+  expect(details.failed).toBe(true);
+  expect(details.interrupted).toBe(true);
+  expect(details.numShrinks).toBeGreaterThan(0);
+  const found = details.counterexample?.[0] ?? -1;
+  expect(found).toBeGreaterThanOrEqual(100);
+  expect(found).toBeLessThan(500);
+  expect(slow.note('Expected 120 to settle')).toBe(
+    `Expected 120 to settle (shrunk ${details.numShrinks} time(s), then stopped: this smaller case took ${((slow.tookMs ?? 0) / 1000).toFixed(1)} s to fail, and each smaller one would take as long)`,
+  );
+});
+
 it('leaves a quick failure to shrink, and its message as it is', async () => {
   const slow = stopAfterSlowFailure<[number]>(fc, 30);
   const details = await fc.check(
