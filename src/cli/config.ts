@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { notAnObject } from '../providers/config.js';
+import { callerShares } from '../runtime/options.js';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 import { ConfigError, parseJson, parseText, type Value } from './config-values.js';
 import { SETTINGS, type SettingKey, type SettingValues } from './settings.js';
@@ -115,8 +116,13 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
       `Expected maxRunningPerCaller (${values.maxRunningPerCaller}, ${describeSource(sources.maxRunningPerCaller)}) at most maxConcurrent (${values.maxConcurrent}, ${describeSource(sources.maxConcurrent)}): one caller's share is of the sessions running at once; raise --max-concurrent or lower --max-running-per-caller`,
     );
   }
+  // The shares of a server with several callers, by the one rule the library names too.
+  const shares = callerShares({
+    maxConcurrent: values.maxConcurrent as number,
+    maxQueued: values.maxQueued as number,
+  });
   if (sources.maxRunningPerCaller.kind === 'default') {
-    values.maxRunningPerCaller = Math.max(1, Math.floor(((values.maxConcurrent as number) * 3) / 4));
+    values.maxRunningPerCaller = shares.maxRunningPerCaller;
     sources.maxRunningPerCaller = {
       kind: 'default',
       from: 'three quarters of maxConcurrent (at least 1); stdio: all of it',
@@ -124,7 +130,7 @@ export function resolveConfig(input: ConfigInput): ResolvedConfig {
   }
   // One caller's share follows the queue it is a share of.
   if (sources.maxQueuedPerCaller.kind === 'default') {
-    values.maxQueuedPerCaller = Math.ceil((values.maxQueued as number) / 4);
+    values.maxQueuedPerCaller = shares.maxQueuedPerCaller;
     sources.maxQueuedPerCaller = { kind: 'default', from: 'a quarter of maxQueued; stdio: all of it' };
   }
   return {

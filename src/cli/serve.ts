@@ -274,6 +274,10 @@ export const command: Command = {
       ...(values.host ? { host: values.host } : {}),
       tokens,
       allowNoToken: exposure.allowNoToken,
+      // Each caller's shares default to `callerShares` (config.ts); one the operator set to the whole is theirs to choose.
+      allowNoCallerShare:
+        config.sources.maxRunningPerCaller.kind !== 'default' ||
+        config.sources.maxQueuedPerCaller.kind !== 'default',
       ...(allowedHosts === undefined ? {} : { allowedHosts }),
       ...(origins === undefined || 'problem' in origins ? {} : { allowedOrigins: origins.list }),
       ...(eventStore === undefined ? {} : { eventStore }),

@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprotocol/server';
 import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
+import { callerShares } from '../runtime/options.js';
+import type { RuntimeStatus } from '../runtime/types.js';
 import type { McpContext } from './context.js';
 import { type NamedToken, tokensFromCode } from './http-auth.js';
 import type { ServerIdentity } from './server.js';
@@ -80,6 +82,13 @@ export interface HttpAppOptions {
   readonly tokens?: readonly NamedToken[];
   /** Listen off loopback without any token (refused otherwise). @default false */
   readonly allowNoToken?: boolean;
+  /**
+   * Serve several named clients on a runtime that gives its callers no share of its slots or queue
+   * (refused otherwise: one client's calls could take every slot while the others' waited out their
+   * deadlines). Set the shares instead (`limits.maxRunningPerCaller`, `limits.maxQueuedPerCaller`).
+   * @default false
+   */
+  readonly allowNoCallerShare?: boolean;
   /** Largest request body, in bytes; larger gets 413. @default 4194304 (4 MiB) */
   readonly maxBodyBytes?: number;
   /** Bytes of request bodies received at once across connections (slow bodies each under the cap); past it 503. @default 67108864 */
@@ -165,6 +174,7 @@ const HTTP_OPTION_KEYS = {
   token: true,
   tokens: true,
   allowNoToken: true,
+  allowNoCallerShare: true,
   maxBodyBytes: true,
   maxBodyBytesInFlight: true,
   maxBodyBytesInFlightPerCaller: true,
@@ -192,6 +202,9 @@ const HTTP_OPTION_KEYS = {
  * token (not the shared one, not the admin) and a context without `sessionFilter`, every client
  * would list and read every other's sessions in `troupe://sessions` while the tools scope by caller.
  * Until 2026-12-07 such a server was built, and each client saw the others' sessions there.
+ * Nor is one with several clients told apart by token on a runtime that gives them no share
+ * (`wholeShares`), unless `allowNoCallerShare`: until 2026-12-07 one client's slow calls took every
+ * slot, and another's call timed out in the queue.
  */
 export function onlyHttpOptions(options: HttpAppOptions): {
   readonly mcp: McpContext;
@@ -207,5 +220,36 @@ export function onlyHttpOptions(options: HttpAppOptions): {
       `Expected the context of a createHttpApp with named tokens to set sessionFilter, got none: every client (${clients.length} named) would see every other's sessions in troupe://sessions; pass createMcpContext({ sessionFilter: 'owner' }) (the tools' rule), or () => true to show them all`,
     );
   }
+  // Callers told apart by token: each named client, and the shared token's holders (by session).
+  const callers = clients.length + (tokens.some((t) => t.shared === true) ? 1 : 0);
+  if (callers > 1 && options.allowNoCallerShare !== true) {
+    const status = options.mcp.runtime.status({ recent: 0 });
+    const whole = wholeShares(status);
+    if (whole.length > 0) {
+      const want = callerShares(status);
+      throw runtimeError(
+        'INVALID_REQUEST',
+        `Expected the runtime of a createHttpApp with ${callers} clients told apart by token to give each caller a share of its slots and queue, got ${whole.join(' and ')}: one client's calls could take them all while the others' waited out their deadlines; set createRuntime({ limits: { maxRunningPerCaller: ${want.maxRunningPerCaller}, maxQueuedPerCaller: ${want.maxQueuedPerCaller} } }) (troupe serve's: three quarters of maxConcurrent, a quarter of maxQueued), or pass allowNoCallerShare: true`,
+      );
+    }
+  }
   return { mcp: options.mcp, tokens };
+}
+
+/**
+ * The runtime's limits one caller may take whole where `callerShares` would leave the others some
+ * (a share of one slot is all of it, as `troupe serve`'s is), each as the refusal names it.
+ */
+function wholeShares(
+  status: Pick<RuntimeStatus, 'maxConcurrent' | 'maxRunningPerCaller' | 'maxQueued' | 'maxQueuedPerCaller'>,
+): string[] {
+  const want = callerShares(status);
+  const whole: string[] = [];
+  if (status.maxRunningPerCaller >= status.maxConcurrent && want.maxRunningPerCaller < status.maxConcurrent)
+    whole.push(
+      `limits.maxRunningPerCaller ${status.maxRunningPerCaller} of maxConcurrent ${status.maxConcurrent}`,
+    );
+  if (status.maxQueuedPerCaller >= status.maxQueued && want.maxQueuedPerCaller < status.maxQueued)
+    whole.push(`limits.maxQueuedPerCaller ${status.maxQueuedPerCaller} of maxQueued ${status.maxQueued}`);
+  return whole;
 }

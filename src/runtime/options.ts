@@ -145,6 +145,23 @@ export function withSharedSlots(limits: Limits = {}): Limits {
 }
 
 /**
+ * Each caller's share where a server tells several callers apart: three quarters of the slots (at
+ * least 1) and a quarter of the queue (rounded up). `troupe serve` over HTTP defaults to it, and
+ * `createHttpApp` names it to an embedder whose runtime serving several named tokens has no share.
+ * Written once here: a runtime alone does not know how many callers it serves, so it has no share
+ * unless set (`Limits.maxRunningPerCaller`, `Limits.maxQueuedPerCaller`).
+ */
+export function callerShares(limits: { readonly maxConcurrent: number; readonly maxQueued: number }): {
+  readonly maxRunningPerCaller: number;
+  readonly maxQueuedPerCaller: number;
+} {
+  return {
+    maxRunningPerCaller: Math.max(1, Math.floor((limits.maxConcurrent * 3) / 4)),
+    maxQueuedPerCaller: Math.ceil(limits.maxQueued / 4),
+  };
+}
+
+/**
  * `limits` resolved. `providers`: the runtime's adapters, whose own `cooldownScope` (GLM's
  * `'model'`) applies where `limits.providers.<name>.cooldownScope` does not say otherwise.
  */

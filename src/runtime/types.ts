@@ -64,7 +64,8 @@ export interface Limits {
    * this many waits, alone, and the queue goes on past it (it keeps its place among its caller's
    * own); sessions without an owner are bounded by `maxConcurrent` alone. On a cluster, per
    * instance, like `maxConcurrent`. @default maxConcurrent (no share: `troupe serve` over HTTP
-   * gives each caller three quarters of it)
+   * gives each caller three quarters of it; `createHttpApp` with several clients told apart by
+   * token refuses a runtime without a share)
    */
   readonly maxRunningPerCaller?: number;
   /** Per provider name; a provider without an entry is bounded only by `maxConcurrent`. */
@@ -77,7 +78,8 @@ export interface Limits {
    * MCP session); sessions without one count toward `maxQueued` alone. One more of a caller at its
    * share is refused with `QUEUE_FULL`. On a cluster, per instance, like `maxQueued`.
    * @default maxQueued (no share: a runtime does not know how many callers it serves; `troupe serve`
-   * gives each caller a quarter of the queue)
+   * gives each caller a quarter of the queue; `createHttpApp` with several clients told apart by
+   * token refuses a runtime without a share)
    */
   readonly maxQueuedPerCaller?: number;
   /**

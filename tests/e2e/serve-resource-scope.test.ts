@@ -54,3 +54,27 @@ it('shows a client none of another token’s sessions as resources, and the owne
     await Promise.all([alice.close(), bob.close()]);
   }
 });
+
+it('serves several tokens with shares the operator set to the whole, which createHttpApp alone refuses', async () => {
+  const whole = await startServeCli({ TROUPE_TOKENS: 'alice:alice-token-1,bob:bob-token-22' }, [
+    '--max-concurrent',
+    '4',
+    '--max-running-per-caller',
+    '4',
+  ]);
+  try {
+    const client = new Client({ name: 'scope', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(whole.base, {
+        requestInit: { headers: { authorization: 'Bearer alice-token-1' } },
+      }),
+    );
+    const done = (await client.callTool({ name: 'chat', arguments: { prompt: 'hi' } })) as {
+      structuredContent: { session: { state: string } };
+    };
+    expect(done.structuredContent.session.state).toBe('done');
+    await client.close();
+  } finally {
+    whole.child.kill('SIGKILL');
+  }
+});

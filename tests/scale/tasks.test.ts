@@ -66,6 +66,8 @@ async function instance(prefix: string, work = true): Promise<Instance> {
   const runtime = createRuntime({
     providers: [recording(aborted)],
     router: registry.router,
+    // Each caller's shares of the default 64 slots and 10,000 queued (createHttpApp asks for them with several named tokens).
+    limits: { maxRunningPerCaller: 48, maxQueuedPerCaller: 2_500 },
     backend: await redisBackend({ url: redis.url, prefix, work }),
   });
   await (runtime as Runtime & { ready: Promise<void> }).ready;

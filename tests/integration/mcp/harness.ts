@@ -70,7 +70,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.http?.tokens === undefined ? {} : { sessionFilter: 'owner' as const }),
     ...options.context,
   });
-  const app = createHttpApp({ mcp, port: 0, ...options.http });
+  // Each test sets the callers' shares it needs (running-share.test.ts); createHttpApp's refusal of
+  // a runtime without them, for several named tokens, is http-caller-shares.test.ts's.
+  const app = createHttpApp({ mcp, port: 0, allowNoCallerShare: true, ...options.http });
   const { url } = await app.listen();
   const clients: Client[] = [];
   return {

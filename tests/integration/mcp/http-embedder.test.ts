@@ -23,6 +23,8 @@ const TOKENS = [
   { name: 'alice', token: 'alice-token-1234' },
   { name: 'bob', token: 'bob-token-123456' },
 ];
+/** Each caller's shares of the default 64 slots and 10,000 queued, as createHttpApp asks of a runtime serving several named tokens. */
+const SHARES = { maxRunningPerCaller: 48, maxQueuedPerCaller: 2_500 };
 const ERAS = [undefined, '2026-07-28'] as const;
 type Pin = (typeof ERAS)[number];
 
@@ -34,6 +36,7 @@ async function serve(extra: Partial<HttpAppOptions> = {}) {
   const runtime = createRuntime({
     providers: [createSimulatedProvider({ latencyMs: { min: 600, max: 600 } })],
     defaults: { model: 'sim-fast' },
+    limits: SHARES,
   });
   const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
   const built: McpRequestContext[] = [];
@@ -215,7 +218,11 @@ it('refuses a troupe tool name it does not have and an option it does not take, 
 });
 
 it('refuses named tokens on a context that does not say who sees which sessions; the shared and admin tokens alone need nothing', async () => {
-  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider()],
+    defaults: { model: 'sim-fast' },
+    limits: SHARES,
+  });
   const open = createMcpContext({ runtime, log: () => {} });
   const scoped = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
   const all = createMcpContext({ runtime, log: () => {}, sessionFilter: () => true });
@@ -246,7 +253,11 @@ it('refuses named tokens on a context that does not say who sees which sessions;
 });
 
 it('holds the tokens given in code to the environment’s rule, naming each by its place and never showing it', async () => {
-  const runtime = createRuntime({ providers: [createSimulatedProvider()], defaults: { model: 'sim-fast' } });
+  const runtime = createRuntime({
+    providers: [createSimulatedProvider()],
+    defaults: { model: 'sim-fast' },
+    limits: SHARES,
+  });
   const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
   cleanups.push(async () => {
     mcp.close();
@@ -440,7 +451,7 @@ it('counts an embedder’s call’s arguments against `maxQueuedBytes` while it 
   const runtime = createRuntime({
     providers: [createSimulatedProvider()],
     defaults: { model: 'sim-fast' },
-    limits: { perProvider: { held: 1 }, maxQueuedBytes: 1_000_000 },
+    limits: { perProvider: { held: 1 }, maxQueuedBytes: 1_000_000, ...SHARES },
   });
   const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
   const gates: (() => void)[] = [];
@@ -521,6 +532,7 @@ it('keeps troupe’s token from the embedder’s handlers and `setup`, in both e
     const runtime = createRuntime({
       providers: [createSimulatedProvider()],
       defaults: { model: 'sim-fast' },
+      limits: SHARES,
     });
     const mcp = createMcpContext({ runtime, log: () => {}, sessionFilter: 'owner' });
     const app = createHttpApp({

@@ -8,6 +8,7 @@ import { estimateTokens } from '../../../src/providers/estimate.js';
 import type { ChatProvider } from '../../../src/providers/port.js';
 import { positiveInt, TIMER } from '../../../src/runtime/option-numbers.js';
 import {
+  callerShares,
   resolveDefaults,
   resolveLimits,
   resolveProviders,
@@ -120,6 +121,28 @@ describe('resolveProviders', () => {
     expect(refusal(() => resolveProviders([provider('a'), provider('b'), provider('a')]))).toEqual(
       invalid('Expected provider names to be unique, got "a" twice'),
     );
+  });
+});
+
+describe('callerShares', () => {
+  it('gives each of several callers three quarters of the slots, at least one, and a quarter of the queue, rounded up', () => {
+    expect(callerShares({ maxConcurrent: 64, maxQueued: 10_000 })).toEqual({
+      maxRunningPerCaller: 48,
+      maxQueuedPerCaller: 2_500,
+    });
+    expect(callerShares({ maxConcurrent: 5, maxQueued: 9 })).toEqual({
+      maxRunningPerCaller: 3,
+      maxQueuedPerCaller: 3,
+    });
+    // One slot or a queue of one: nothing to share, the whole.
+    expect(callerShares({ maxConcurrent: 1, maxQueued: 1 })).toEqual({
+      maxRunningPerCaller: 1,
+      maxQueuedPerCaller: 1,
+    });
+    expect(callerShares({ maxConcurrent: 2, maxQueued: 0 })).toEqual({
+      maxRunningPerCaller: 1,
+      maxQueuedPerCaller: 0,
+    });
   });
 });
 
