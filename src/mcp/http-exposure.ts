@@ -38,20 +38,43 @@ export interface ExposurePlan {
   readonly allowedHosts?: readonly string[];
 }
 
-/** Why this bind must not start, in one line (both reasons, when both hold); `undefined` when it may. */
-export function exposureProblem(plan: ExposurePlan): string | undefined {
+/**
+ * What to set, in the words of who starts the server: `troupe serve`'s environment and flags, or
+ * `createHttpApp`'s options. Any one token counts, the admin's alone too (`tokensFromEnv`).
+ */
+const FIXES = {
+  serve: {
+    token:
+      'set TROUPE_TOKEN, TROUPE_TOKENS or TROUPE_ADMIN_TOKEN (any one is enough: every request then needs one of the tokens set, so with the admin token alone only its holder can call), or pass --insecure-no-token to let anyone who can reach it call models and read files',
+    hostsFlag: '--allowed-hosts',
+    hosts: 'name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)',
+  },
+  code: {
+    token:
+      'pass `token` or `tokens` (any one is enough, an `admin: true` entry alone too: every request then needs one of them), or `allowNoToken: true` to let anyone who can reach it call models and read files',
+    hostsFlag: '`allowedHosts`',
+    hosts:
+      "name the hosts clients use to reach this server (e.g. allowedHosts: ['mcp.example.com', '10.0.0.5'])",
+  },
+} as const;
+
+/**
+ * Why this bind must not start, in one line (both reasons, when both hold), in the words of
+ * `speaker`; `undefined` when it may.
+ */
+export function exposureProblem(
+  plan: ExposurePlan,
+  speaker: keyof typeof FIXES = 'serve',
+): string | undefined {
   if (isLoopback(plan.host)) return undefined;
   const noToken = !plan.tokenRequired && plan.allowNoToken !== true;
   const noHosts =
     isWildcard(plan.host) && (plan.allowedHosts === undefined || plan.allowedHosts.length === 0);
-  const token =
-    'set TROUPE_TOKEN or TROUPE_TOKENS, or pass --insecure-no-token to let anyone who can reach it call models and read files';
-  const hosts =
-    'name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)';
+  const { token, hostsFlag, hosts } = FIXES[speaker];
   if (noToken && noHosts)
-    return `refusing to serve on ${plan.host} (not loopback) without a token or --allowed-hosts: ${token}; and ${hosts}`;
+    return `refusing to serve on ${plan.host} (not loopback) without a token or ${hostsFlag}: ${token}; and ${hosts}`;
   if (noToken) return `refusing to serve on ${plan.host} (not loopback) without a token: ${token}`;
-  if (noHosts) return `refusing to serve on ${plan.host} without --allowed-hosts: ${hosts}`;
+  if (noHosts) return `refusing to serve on ${plan.host} without ${hostsFlag}: ${hosts}`;
   return undefined;
 }
 

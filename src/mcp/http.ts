@@ -214,12 +214,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       return sessions.size;
     },
     listen() {
-      const problem = exposureProblem({
-        host,
-        tokenRequired: tokens.length > 0,
-        ...(options.allowNoToken === undefined ? {} : { allowNoToken: options.allowNoToken }),
-        ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
-      });
+      const problem = exposureProblem(
+        {
+          host,
+          tokenRequired: tokens.length > 0,
+          ...(options.allowNoToken === undefined ? {} : { allowNoToken: options.allowNoToken }),
+          ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+        },
+        'code',
+      );
       if (problem !== undefined) return Promise.reject(new Error(problem));
       return new Promise((resolveListen, reject) => {
         server.once('error', reject);

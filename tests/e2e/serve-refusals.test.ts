@@ -8,7 +8,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLegacySession, postMcp } from '../support/raw-session.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
+import { startServeCli } from '../support/serve-cli.js';
 
 const CLI = 'dist/src/cli/main.js';
 let redis: RedisServer;
@@ -89,5 +91,31 @@ describe('troupe config refuses what serve would', () => {
     expect(roots.stderr).toMatch(/^troupe config: Expected TROUPE_ROOTS to name folders that exist/);
     expect(roots.code).toBe(2);
     expect((await run(['config'], { TROUPE_ADMIN_TOKEN: 'Zq9-admin-token' })).code).toBe(0);
+  });
+});
+
+describe('off loopback, the admin token alone is a token', () => {
+  // The refusal named TROUPE_TOKEN and TROUPE_TOKENS alone until 2026-12-07, though serve took the
+  // admin token too: an operator with only the admin token read it as not enough.
+  it('the refusal names it, and with it alone serve starts', async () => {
+    const args = ['serve', '--port', '0', '--host', '0.0.0.0', '--allowed-hosts', 'mcp.test'];
+    const refused = await run(args, {});
+    expect(refused.stderr).toMatch(
+      /^troupe serve: refusing to serve on 0\.0\.0\.0 \(not loopback\) without a token: set TROUPE_TOKEN, TROUPE_TOKENS or TROUPE_ADMIN_TOKEN \(any one is enough/,
+    );
+    expect(refused.code).toBe(2);
+    const { child, base } = await startServeCli({ TROUPE_ADMIN_TOKEN: 'Zq9-admin-token' }, [
+      '--host',
+      '0.0.0.0',
+      '--allowed-hosts',
+      '127.0.0.1',
+    ]);
+    try {
+      const url = new URL(`http://127.0.0.1:${base.port}/mcp`);
+      expect((await postMcp(url, undefined, { jsonrpc: '2.0', id: 1, method: 'ping' })).status).toBe(401);
+      expect(await openLegacySession(url, { authorization: 'Bearer Zq9-admin-token' })).toMatch(/./);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -65,8 +65,9 @@ describe('exposure', () => {
       (error: Error) => error.message,
     );
     await app.close();
+    // In the options' words (until 2026-12-07 it named `troupe serve`'s variables).
     expect(refused).toMatch(
-      /^refusing to serve on 0\.0\.0\.0 \(not loopback\) without a token: set TROUPE_TOKEN/,
+      /^refusing to serve on 0\.0\.0\.0 \(not loopback\) without a token: pass `token` or `tokens`/,
     );
     expect(refused).not.toContain('\n');
   });
@@ -74,7 +75,7 @@ describe('exposure', () => {
   it('refuses a wildcard bind without an explicit host list, and --insecure-no-token overrides only the token rule', async () => {
     const harness = await start();
     const noList = createHttpApp({ mcp: harness.mcp, host: '0.0.0.0', port: 0, token: 'tok-12345678' });
-    await expect(noList.listen()).rejects.toThrow(/--allowed-hosts/);
+    await expect(noList.listen()).rejects.toThrow(/without `allowedHosts`/);
     await noList.close();
     const open = createHttpApp({
       mcp: harness.mcp,

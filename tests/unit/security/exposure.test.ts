@@ -34,9 +34,30 @@ describe('bind checks', () => {
     expect(exposureProblem({ host: '0.0.0.0', tokenRequired: true })).toMatch(/--allowed-hosts/);
     // Both missing: both said at once (one was said per start, so the fix took two tries).
     expect(exposureProblem({ host: '0.0.0.0', tokenRequired: false })).toBe(
-      'refusing to serve on 0.0.0.0 (not loopback) without a token or --allowed-hosts: set TROUPE_TOKEN or TROUPE_TOKENS, or pass --insecure-no-token to let anyone who can reach it call models and read files; and name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)',
+      'refusing to serve on 0.0.0.0 (not loopback) without a token or --allowed-hosts: set TROUPE_TOKEN, TROUPE_TOKENS or TROUPE_ADMIN_TOKEN (any one is enough: every request then needs one of the tokens set, so with the admin token alone only its holder can call), or pass --insecure-no-token to let anyone who can reach it call models and read files; and name the hosts clients use to reach this server (e.g. --allowed-hosts mcp.example.com,10.0.0.5)',
     );
     expect(exposureProblem({ host: '::', tokenRequired: true, allowedHosts: ['a.test'] })).toBeUndefined();
+  });
+
+  // Until 2026-12-07 the refusal named TROUPE_TOKEN and TROUPE_TOKENS alone, though the admin
+  // token alone is a token too (serve counts every token `tokensFromEnv` gives).
+  it('counts the admin token alone as a token, and says so', () => {
+    const tokens = tokensFromEnv({ TROUPE_ADMIN_TOKEN: 'Zq9-admin-token' });
+    expect(tokens).toEqual([{ name: 'admin', token: 'Zq9-admin-token', admin: true }]);
+    expect(exposureProblem({ host: '10.0.0.5', tokenRequired: tokens.length > 0 })).toBeUndefined();
+    expect(exposureProblem({ host: '10.0.0.5', tokenRequired: false })).toBe(
+      'refusing to serve on 10.0.0.5 (not loopback) without a token: set TROUPE_TOKEN, TROUPE_TOKENS or TROUPE_ADMIN_TOKEN (any one is enough: every request then needs one of the tokens set, so with the admin token alone only its holder can call), or pass --insecure-no-token to let anyone who can reach it call models and read files',
+    );
+  });
+
+  // `createHttpApp` takes options, not the environment: its refusal names them.
+  it('speaks `createHttpApp`’s options to code', () => {
+    expect(exposureProblem({ host: '0.0.0.0', tokenRequired: false }, 'code')).toBe(
+      "refusing to serve on 0.0.0.0 (not loopback) without a token or `allowedHosts`: pass `token` or `tokens` (any one is enough, an `admin: true` entry alone too: every request then needs one of them), or `allowNoToken: true` to let anyone who can reach it call models and read files; and name the hosts clients use to reach this server (e.g. allowedHosts: ['mcp.example.com', '10.0.0.5'])",
+    );
+    expect(exposureProblem({ host: '::', tokenRequired: true }, 'code')).toBe(
+      "refusing to serve on :: without `allowedHosts`: name the hosts clients use to reach this server (e.g. allowedHosts: ['mcp.example.com', '10.0.0.5'])",
+    );
   });
 });
 
