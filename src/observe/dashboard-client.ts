@@ -146,10 +146,17 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#lifecycle').textContent = st.state;
     $('#lifecycle').className = 'pill ' + st.state;
     var scope = snap.scope || { kind: 'instance' };
-    $('#scope').textContent = scope.kind === 'cluster' ? 'cluster' : 'instance';
-    $('#scope').title = scope.kind === 'cluster'
-      ? 'Counts, live and recent sessions cover every instance on this Redis; seen from instance ' + (scope.instanceId || '?')
+    var cluster = scope.kind === 'cluster';
+    var here = scope.instanceId || '?';
+    $('#scope').textContent = cluster ? 'cluster' : 'instance';
+    $('#scope').title = cluster
+      ? 'Counts, live and recent sessions cover every instance on this Redis; the lifecycle and the supervisor chart are this instance\'s, ' + here
       : 'These figures cover this process only';
+    // Each instance has its own supervisor (it drains on its own SIGTERM): on a cluster, say whose.
+    $('#lifecycle').title = cluster ? 'this instance\'s lifecycle (' + here + '); other instances show theirs on their own dashboards' : 'lifecycle';
+    var caption = $('#chart-supervisor figcaption');
+    caption.textContent = cluster ? 'supervisor — this instance (' + here.slice(0, 8) + ')' : 'supervisor';
+    caption.title = cluster ? 'the lifecycle of instance ' + here + ' alone, not the cluster\'s' : '';
     $('#queued-total').textContent = String(st.queued);
     $('#running-total').textContent = String(st.running);
     var ended = snap.counts.done + snap.counts.failed + snap.counts.timedOut + snap.counts.cancelled;

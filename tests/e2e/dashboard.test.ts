@@ -99,6 +99,9 @@ describe('dashboard in headless Chromium', () => {
       'the first snapshot',
     );
     expect((await shown(page)).accepting).toBe(1);
+    // One process: its supervisor is the whole picture, and needs no "this instance" (a cluster's
+    // page says it: dashboard-cluster.test.ts).
+    expect(await page.textContent('#chart-supervisor figcaption')).toBe('supervisor');
 
     // Quiet moment 1: sessions that hang hold every slot; the rest wait at priority 9.
     const held: SessionHandle[] = [];
