@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 
-const dir = mkdtempSync(join(import.meta.dirname, '.docs-example-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Made in the test, not at import: `vitest list` imports the file and runs no `afterAll`.
+let dir: string | undefined;
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
 
 it('the runtime example in docs/runtime.md runs and prints what the doc says', async () => {
   const doc = readFileSync(join(import.meta.dirname, '../../docs/runtime.md'), 'utf8');
@@ -17,6 +20,7 @@ it('the runtime example in docs/runtime.md runs and prints what the doc says', a
     "from 'troupe'",
     `from '${pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href}'`,
   );
+  dir = mkdtempSync(join(import.meta.dirname, '.docs-example-'));
   const file = join(dir, 'example.ts');
   writeFileSync(file, source);
   const { example } = (await import(pathToFileURL(file).href)) as { example: () => Promise<string[]> };

@@ -182,14 +182,24 @@ function findSamples(): { samples: Sample[]; others: string[]; problems: string[
 }
 
 const { samples, others, problems } = findSamples();
-// Inside the repository (its `tmp/` is ignored), so that `troupe` names this package.
-mkdirSync(join(root, 'tmp'), { recursive: true });
-const dir = mkdtempSync(join(root, 'tmp', 'docs-samples-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Inside the repository (its `tmp/` is ignored), so that `troupe` names this package. Made on first
+// use, not at import: `vitest list` imports the file and runs no `afterAll`, which left an empty
+// directory behind each time.
+let made: string | undefined;
+function workDir(): string {
+  if (made === undefined) {
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    made = mkdtempSync(join(root, 'tmp', 'docs-samples-'));
+  }
+  return made;
+}
+afterAll(() => {
+  if (made !== undefined) rmSync(made, { recursive: true, force: true });
+});
 
 /** The sample's file in the temporary project: its prelude, then its code. */
 function fileOf(sample: Sample): string {
-  return join(dir, `${sample.where.replace(/[^\w]+/g, '-')}.${sample.lang === 'ts' ? 'mts' : 'mjs'}`);
+  return join(workDir(), `${sample.where.replace(/[^\w]+/g, '-')}.${sample.lang === 'ts' ? 'mts' : 'mjs'}`);
 }
 
 /** A diagnostic, at its place in the page (or in the prelude, named by the marker). */
@@ -292,8 +302,8 @@ describe('the code samples in README.md and docs/*.md', () => {
 
   for (const sample of runnable) {
     it(`${sample.where} runs${sample.kind === 'serve' ? ' against troupe serve' : ''}, exits 0 and prints what its comments show`, async () => {
-      mkdirSync(join(dir, 'run'), { recursive: true });
-      const file = join(dir, 'run', `${sample.where.replace(/[^\w]+/g, '-')}.mjs`);
+      mkdirSync(join(workDir(), 'run'), { recursive: true });
+      const file = join(workDir(), 'run', `${sample.where.replace(/[^\w]+/g, '-')}.mjs`);
       let source =
         sample.lang === 'ts'
           ? ts.transpileModule(sample.code, {
@@ -306,7 +316,7 @@ describe('the code samples in README.md and docs/*.md', () => {
       }
       writeFileSync(file, source);
       const { stdout } = await run(process.execPath, [file], {
-        cwd: dir,
+        cwd: workDir(),
         env: { PATH: process.env.PATH ?? '' },
         timeout: 30_000,
       });
