@@ -188,10 +188,12 @@ export const GLM_ERRORS: VendorErrorTable = {
       'The account could not be reached; try later.',
       'header',
     ),
-    // An overflow under the parameter code, in GLM's own words as a user quoted them (docs/providers.md [Z1]).
+    // An overflow under the parameter code, in GLM's words as users quoted them (docs/providers.md [Z1]):
+    // GLM 4.7's "... exceeds the model's maximum context length N", and over GLM-5's 200K window
+    // "tokens in request more than max tokens allowed".
     {
       ...glm('overflow', ['1210'], 'CONTEXT_TOO_LONG', 'The input exceeds the model window.'),
-      text: /exceeds the model's maximum context length/i,
+      text: /exceeds the model's maximum context length|tokens in request more than max tokens allowed/i,
     },
     glm(
       'invalid',

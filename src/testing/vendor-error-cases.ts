@@ -136,6 +136,8 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       '1210',
       "API 调用参数有误，请检查文档。Request 182387 input tokens exceeds the model's maximum context length 202750",
     ),
+    // The same past GLM-5's 200K window (anomalyco/opencode#27629, openclaw/openclaw#111744).
+    glm('glm.overflow#glm-5', 400, '1210', 'tokens in request more than max tokens allowed'),
     // The vendor's tables give no status for it; the business code decides, whatever the status.
     glm('glm.policy', 400, '1300', 'API call blocked by policy'),
     glm(

@@ -114,6 +114,24 @@ describe('GLM_ERRORS', () => {
     }
   });
 
+  it('reads 1210 “tokens in request more than max tokens allowed”, GLM-5’s overflow past its window, as CONTEXT_TOO_LONG', () => {
+    // anomalyco/opencode#27629 (glm-5, glm-5.1, glm-5-turbo past 200K) and openclaw/openclaw#111744
+    // ("code 1210: tokens in request more than max tokens allowed", the Coding Plan's answer).
+    const body = (code: string, message: string) => readErrorBody({ error: { code, message } });
+    const overflow = 'tokens in request more than max tokens allowed';
+    for (const status of [400, undefined]) {
+      expect(matchRow(GLM_ERRORS, status, body('1210', overflow))?.id).toBe('glm.overflow');
+      expect(
+        matchRow(GLM_ERRORS, status, body('1210', `Tokens in request more than max tokens allowed: 210000`))
+          ?.id,
+      ).toBe('glm.overflow');
+      // A budget over the model's output cap is 1214's wrong parameter, not an overflow.
+      expect(matchRow(GLM_ERRORS, status, body('1214', 'The max_tokens parameter is illegal.'))?.id).toBe(
+        'glm.invalid',
+      );
+    }
+  });
+
   it('reads a 429 of an unlisted code that names a reset time as a quota, and nothing else', () => {
     const body = (code: string, message: string) => readErrorBody({ error: { code, message } });
     const reset = 'Limit reached. Your limit will reset at 2026-12-02 00:00:00';
