@@ -41,6 +41,16 @@ export const KIMI_ERRORS: VendorErrorTable = {
       hint: 'none',
       why: 'Older tables: the account is not active (arrears): check billing.',
     },
+    // A 429 whose body lost its type (a gateway that rewrites errors) but keeps the billing wording:
+    // Moonshot's own client fails fast on these words (MoonshotAI/kimi-code, `kimi-errors.ts`).
+    {
+      id: 'kimi.quota-wording',
+      status: 429,
+      text: /exceeded your current (?:token )?quota|check your account balance|insufficient balance|recharge your account|please recharge|account (?:is )?in arrears/i,
+      troupe: 'QUOTA_EXHAUSTED',
+      hint: 'none',
+      why: 'The balance or token quota is spent, in the billing words of exceeded_current_quota_error: top up.',
+    },
     {
       id: 'kimi.tpd',
       status: 429,

@@ -45,6 +45,16 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
       'exceeded_current_quota_error',
       'You exceeded your current token quota: <org-1> 0.5, please check your account balance',
     ),
+    // The same body behind a gateway that dropped its `type` (MoonshotAI/kimi-code reads the words).
+    {
+      name: 'kimi.quota-wording',
+      status: 429,
+      body: {
+        error: {
+          message: 'You exceeded your current token quota: <org-1> 0.5, please check your account balance',
+        },
+      },
+    },
     kimi(
       'kimi.quota-403',
       403,

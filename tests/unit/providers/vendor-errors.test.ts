@@ -231,6 +231,36 @@ describe('KIMI_ERRORS', () => {
     expect(kimi(400, 'invalid_request_error', 'name max length exceeded')).toBe('kimi.invalid');
   });
 
+  it('matches a 429 that lost its type by the billing words Moonshot’s own client fails fast on', () => {
+    // MoonshotAI/kimi-code commit cdbd33c1 (`kimi-errors.ts`, KIMI_QUOTA_EXHAUSTED_MESSAGE_PATTERNS, and
+    // its tests' Moonshot wordings), for gateways that drop the body's `type`.
+    const worded = [
+      'You exceeded your current token quota: <org-1> 31275, please check your account balance',
+      'You exceeded your current quota',
+      'Please check your account balance',
+      'Insufficient balance',
+      'Recharge your account to continue',
+      'Please recharge',
+      'Your account is in arrears',
+      'Account in arrears',
+    ];
+    for (const message of worded) {
+      expect(kimi(429, undefined, message)).toBe('kimi.quota-wording');
+      expect(kimi(429, 'upstream_error', message)).toBe('kimi.quota-wording');
+      // In a stream too: the row names its wording.
+      expect(kimi(undefined, undefined, message)).toBe('kimi.quota-wording');
+    }
+    // The quota's own type comes first; another Moonshot type in these words is a spent quota too,
+    // as Moonshot's client reads the words whatever the type. Other statuses, and a per-minute
+    // quota, are not it.
+    expect(kimi(429, 'exceeded_current_quota_error', worded[0])).toBe('kimi.quota');
+    expect(kimi(429, 'rate_limit_reached_error', worded[1])).toBe('kimi.quota-wording');
+    expect(kimi(400, undefined, worded[0])).toBeUndefined();
+    expect(kimi(429, undefined, 'your token quota per minute was exceeded')).toBeUndefined();
+    expect(kimi(429, undefined, 'Too many requests')).toBeUndefined();
+    expect(kimi(429, undefined, 'exceeded your current token limit')).toBeUndefined();
+  });
+
   it('matches a suspended account at any status, stream errors included, whatever the type', () => {
     const message = 'Your account is Suspended due to insufficient balance';
     expect(kimi(429, 'rate_limit_reached_error', message)).toBe('kimi.suspended');
@@ -265,6 +295,7 @@ describe('KIMI_ERRORS', () => {
       'kimi.suspended': ['any', 'QUOTA_EXHAUSTED', 'none'],
       'kimi.quota': [429, 'QUOTA_EXHAUSTED', 'none'],
       'kimi.quota-403': [403, 'QUOTA_EXHAUSTED', 'none'],
+      'kimi.quota-wording': [429, 'QUOTA_EXHAUSTED', 'none'],
       'kimi.tpd': [429, 'QUOTA_EXHAUSTED', 'none'],
       'kimi.rate': [429, 'RATE_LIMITED', 'header-or-body-seconds'],
       'kimi.overloaded': [429, 'RATE_LIMITED', 'header-or-body-seconds'],
