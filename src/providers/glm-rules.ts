@@ -12,12 +12,13 @@
  * - content parts (`[{ type: 'text' }, { type: 'image_url' }, ...]`) only on a user message to a
  *   vision model: Z.ai's API reference types every `content` of its Text Model request as a string,
  *   and of its Vision Model request takes parts on user messages alone;
+ * - a base64 image goes as the official SDKs send it, without its `data:image/...;base64,` prefix;
  * - no `mcp` tool ([Z10]): GLM runs it on its side and returns its records as `tool_calls` of type `mcp`,
  *   which troupe does not read (the call failed after the vendor had run the MCP server's tools).
  * `do_sample`, `request_id`, `user_id`, `tool_stream` and `response_format` pass through `extra`.
  */
 import type { PreparedRequest } from './openai-compatible.js';
-import type { ChatRequest } from './port.js';
+import type { ChatMessage, ChatRequest } from './port.js';
 import type { ModelSpec } from './registry.js';
 import { RequestDraft } from './request-rules.js';
 
@@ -32,6 +33,7 @@ export function glmPrepare(request: ChatRequest, spec: ModelSpec | undefined): P
   userId(draft);
   thinking(draft, spec);
   contentParts(draft, spec);
+  imageData(draft);
   mcpTool(draft);
   return draft.finish();
 }
@@ -128,6 +130,52 @@ function contentParts(draft: RequestDraft, spec: ModelSpec | undefined): void {
         content,
       );
   });
+}
+
+/**
+ * A base64 image as both official SDKs send it (`zai` and `zhipuai`, `drop_prefix_image_data`): an
+ * `image_url` part's `url` that starts `data:image/` goes as the base64 after its `base64,`, the
+ * "Base64 编码" the references name beside a URL (docs/providers.md [Z3]). The same image, so no note;
+ * the caller's messages are not changed. Until 2026-12-07 the data URL went as given.
+ */
+function imageData(draft: RequestDraft): void {
+  const messages = draft.request.messages;
+  if (!messages.some((message) => partsOf(message).some(isDataImage))) return;
+  draft.setMessages(
+    messages.map((message) => {
+      const parts = partsOf(message);
+      if (!parts.some(isDataImage)) return message;
+      const content = parts.map((part) => (isDataImage(part) ? bareImage(part) : part));
+      return { ...message, content } as unknown as ChatMessage;
+    }),
+  );
+}
+
+interface DataImagePart {
+  readonly type: 'image_url';
+  readonly image_url: { readonly url: string };
+}
+
+function partsOf(message: ChatMessage): readonly unknown[] {
+  const content: unknown = message.content;
+  return Array.isArray(content) ? content : [];
+}
+
+function isDataImage(part: unknown): part is DataImagePart {
+  if ((part as { type?: unknown } | null)?.type !== 'image_url') return false;
+  const url = (part as { image_url?: { url?: unknown } | null }).image_url?.url;
+  return typeof url === 'string' && url.startsWith('data:image/') && url.includes(BASE64);
+}
+
+const BASE64 = 'base64,';
+
+/** The part with its base64 alone (the SDKs take what follows the last `base64,`). */
+function bareImage(part: DataImagePart): DataImagePart {
+  const url = part.image_url.url;
+  return {
+    ...part,
+    image_url: { ...part.image_url, url: url.slice(url.lastIndexOf(BASE64) + BASE64.length) },
+  };
 }
 
 function isTextPart(part: unknown): boolean {

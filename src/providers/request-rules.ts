@@ -4,7 +4,7 @@
  * the field, the model and what is allowed. Pure.
  */
 import { describe, providerError, type TroupeError } from '../core/errors.js';
-import type { ChatRequest } from './port.js';
+import type { ChatMessage, ChatRequest } from './port.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -62,6 +62,11 @@ export class RequestDraft {
     } else {
       this.#extra[field] = value;
     }
+  }
+
+  /** Replaces the messages (a rule sends them in the vendor's own form; the caller's stay as given). */
+  setMessages(messages: readonly ChatMessage[]): void {
+    this.#request.messages = messages;
   }
 
   /** Replaces `extra[field]` alone (a typed field of the same name, if set, still wins in the body). */

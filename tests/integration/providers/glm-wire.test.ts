@@ -2,7 +2,7 @@
  * GLM's wire format where it differs from OpenAI's, over real HTTP through the preset against the
  * local server in GLM mode (docs/providers.md, GLM): Zhipu's and Z.ai's API references type a tool
  * call's `function.arguments` as an object and `stop` as a list of one stop word; `tool_stream`
- * sends a call's arguments in pieces.
+ * sends a call's arguments in pieces; the official SDKs send a base64 image without its data-URL prefix.
  */
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../../src/providers/port.js';
@@ -86,11 +86,64 @@ describe('glm content parts', () => {
   const withParts = (role: 'user' | 'system'): ChatMessage =>
     ({ role, content: parts }) as unknown as ChatMessage;
 
-  it.each(['glm-4.6v', 'glm-4.6v-flash'])('sends a user message’s parts to %s as they are', async (model) => {
+  it.each(['glm-4.6v', 'glm-4.6v-flash'])(
+    'sends a user message’s parts to %s, a base64 image as the official SDKs send it',
+    async (model) => {
+      const r = await rig('glm');
+      const message = withParts('user');
+      const result = await run(r, { provider: 'glm', model, messages: [message] });
+      expect(result.ok).toBe(true);
+      // zai-org/z-ai-sdk-python and MetaGLM/zhipuai-sdk-python-v4 (`drop_prefix_image_data`) cut the
+      // `data:image/...;base64,` prefix and send the base64 alone.
+      expect(chatBodies(r)[0]?.messages).toEqual([
+        {
+          role: 'user',
+          content: [parts[0], { type: 'image_url', image_url: { url: 'iVBORw0KGgo=' } }],
+        },
+      ]);
+      // The same image: no note (the caller's request is not changed: glm-image-data.test.ts).
+      expect(result.ok && (result.metadata.notes ?? [])).toEqual([]);
+    },
+  );
+
+  it('sends other images, and other parts, as they are', async () => {
     const r = await rig('glm');
-    const result = await run(r, { provider: 'glm', model, messages: [withParts('user')] });
+    const others = [
+      { type: 'image_url', image_url: { url: 'https://example.org/a.png', detail: 'high' } },
+      // Not base64, so the SDKs leave it; a video's or a file's data URL too (they cut images only).
+      { type: 'image_url', image_url: { url: 'data:image/svg+xml,%3Csvg%2F%3E' } },
+      { type: 'video_url', video_url: { url: 'data:video/mp4;base64,AAAA' } },
+      { type: 'image_url', image_url: { url: 'data:text/plain;base64,aGk=' } },
+    ];
+    const message = { role: 'user', content: others } as unknown as ChatMessage;
+    const result = await run(r, { provider: 'glm', model: 'glm-4.6v', messages: [message] });
     expect(result.ok).toBe(true);
-    expect(chatBodies(r)[0]?.messages).toEqual([{ role: 'user', content: parts }]);
+    expect(chatBodies(r)[0]?.messages).toEqual([{ role: 'user', content: others }]);
+  });
+
+  it('cuts the prefix of every base64 image, in every message, keeping each part’s other fields', async () => {
+    const r = await rig('glm');
+    const image = (data: string) => ({
+      type: 'image_url',
+      image_url: { url: `data:image/jpeg;base64,${data}`, detail: 'low' },
+    });
+    const first = { role: 'user', content: [image('AAAA'), image('BBBB')] } as unknown as ChatMessage;
+    const second = {
+      role: 'user',
+      content: [{ type: 'text', text: 'and' }, image('CCCC')],
+    } as unknown as ChatMessage;
+    const result = await run(r, {
+      provider: 'glm',
+      model: 'glm-4.6v-flash',
+      messages: [first, { role: 'assistant', content: 'ok' }, second],
+    });
+    expect(result.ok).toBe(true);
+    const bare = (data: string) => ({ type: 'image_url', image_url: { url: data, detail: 'low' } });
+    expect(chatBodies(r)[0]?.messages).toEqual([
+      { role: 'user', content: [bare('AAAA'), bare('BBBB')] },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: [{ type: 'text', text: 'and' }, bare('CCCC')] },
+    ]);
   });
 
   it.each([
