@@ -10,8 +10,8 @@
  * (`idAtEdges`): with `id: null`, a host that sent a large file waited out its own timeout. So does a batch (a JSON array: the SDK's stdio
  * reader takes one message per line) and a message the SDK's schema refuses (a `progressToken`
  * that is an object, a numeric `method`, ...), which the SDK also dropped unanswered, leaving the
- * client waiting on that id: its error carries the id when it is a string or a number. Good lines
- * pass through unchanged.
+ * client waiting on that id: its error carries the id when it is a string or a number; and so does a
+ * last line the input ends inside, with no newline. Good lines pass through unchanged.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
@@ -226,6 +226,27 @@ export function guardStdin(
         }
       }
       pass();
+      done();
+    },
+    // The input ended inside a line: its newline never came, so it is no message (MCP's stdio
+    // transport ends each with one) and the SDK's reader drops it. It gets its error, by its id
+    // when that shows, where it went unanswered and unlogged until 2026-12-07.
+    flush(done: TransformCallback) {
+      if (discarding) tooLong();
+      else if (pendingBytes > 0) {
+        const rest = Buffer.concat(pending);
+        if (rest.toString('utf8').trim() !== '') {
+          const id = idAtEdges(
+            rest.subarray(0, EDGE_BYTES).toString('utf8'),
+            lastBytes(Buffer.alloc(0), rest).toString('utf8'),
+          );
+          refuse(
+            -32600,
+            `Invalid Request: the input ended inside a line (${rest.length} bytes with no newline after them): not read; end each message with a newline`,
+            id ?? null,
+          );
+        }
+      }
       done();
     },
   });

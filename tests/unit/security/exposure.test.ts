@@ -411,6 +411,48 @@ describe('JSON nesting and stdio lines', () => {
     }
   });
 
+  it('answers a last line the input ended inside, with no newline, by its id, instead of dropping it', async () => {
+    const ended = async (text: string, maxLineBytes = 1000) => {
+      const input = new PassThrough();
+      const answers: { id: unknown; error: { code: number; message: string } }[] = [];
+      const passed: string[] = [];
+      const out = guardStdin(input, (line) => answers.push(JSON.parse(line)), { maxLineBytes });
+      out.on('data', (d: Buffer) => passed.push(d.toString()));
+      const finished = new Promise((r) => out.once('end', r));
+      input.end(text);
+      await finished;
+      return { answers, passed: passed.join('') };
+    };
+    const ping = '{"jsonrpc":"2.0","id":9,"method":"ping"}';
+    expect(await ended(`${ping}\n${ping.replace('9', '"last"')}`)).toEqual({
+      passed: `${ping}\n`,
+      answers: [
+        {
+          jsonrpc: '2.0',
+          id: 'last',
+          error: {
+            code: -32600,
+            message:
+              'Invalid Request: the input ended inside a line (45 bytes with no newline after them): not read; end each message with a newline',
+          },
+        },
+      ],
+    });
+    expect(
+      (await ended('{"jsonrpc":"2.0","method":"tools/call","params":{')).answers.map((a) => a.id),
+    ).toEqual([null]);
+    // Blank bytes after the last newline are no line.
+    expect(await ended(`${ping}\n \r`)).toEqual({ passed: `${ping}\n`, answers: [] });
+    // One over the bound that never ended is answered as too long, by its id.
+    const long = await ended(
+      `{"jsonrpc":"2.0","id":7,"method":"ping","params":{"p":"${'x'.repeat(200)}"}}`,
+      100,
+    );
+    expect(long.answers.map((a) => [a.id, a.error.message])).toEqual([
+      [7, 'Invalid Request: line over 100 bytes'],
+    ]);
+  });
+
   it('answers a request of another JSON-RPC version under its id, as HTTP does', () => {
     expect(checkLine('{"jsonrpc":"1.0","id":"v1","method":"ping"}')).toMatchObject({
       ok: false,
