@@ -6,13 +6,14 @@ import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/server';
-import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { McpContext } from '../mcp/context.js';
 import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { guardStdin } from '../mcp/stdio-guard.js';
 import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
+import { AnsweringStdioTransport, StdioRequestIds } from '../mcp/stdio-request-ids.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { preloadSdk } from '../providers/sdk-clients.js';
 import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal } from './bootstrap.js';
@@ -55,13 +56,19 @@ export function serveOverStdio(
   const output = batchedOutput(process.stdout, bounds);
   // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
   // Good ones show which resources a 2026-07-28 client's listen streams name.
+  // A request reusing the id of one in flight is refused (`stdio-request-ids.ts`).
   const listening = new ListenInterest();
+  const ids = new StdioRequestIds();
   const input = guardStdin(process.stdin, (line) => output.write(line), {
-    onMessage: (message) => listening.observe(message),
+    onMessage: (message) => {
+      const refused = ids.admit(message);
+      if (refused === undefined) listening.observe(message);
+      return refused;
+    },
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
   });
   const handle = serveStdio(({ era }) => createServer(era, listening), {
-    transport: new StdioServerTransport(input as Readable, output),
+    transport: new AnsweringStdioTransport(input as Readable, output, ids),
     onerror: (error) => logger.error({ err: error }, error.message),
   });
   return { output, close: () => handle.close() };

@@ -24,8 +24,11 @@ export interface StdioGuardOptions {
   readonly maxLineBytes?: number;
   /** Deepest JSON nesting accepted. @default 64 */
   readonly maxJsonDepth?: number;
-  /** Called with each good line's parsed message (or batch) before it goes on. */
-  readonly onMessage?: (message: unknown) => void;
+  /**
+   * Called with each good line's parsed message before it goes on; text back refuses the line
+   * instead (-32600 with that message, `id: null`).
+   */
+  readonly onMessage?: (message: unknown) => string | undefined;
 }
 
 type Refusal = {
@@ -217,9 +220,12 @@ export function guardStdin(
         }
         if (text.trim() === '') continue;
         const verdict = readLine(text, maxJsonDepth);
-        if (verdict.ok) {
-          options.onMessage?.(verdict.value);
+        const refused = verdict.ok ? options.onMessage?.(verdict.value) : undefined;
+        if (verdict.ok && refused === undefined) {
           good.push(end === line.length - 1 ? line : Buffer.concat([line.subarray(0, end), NEWLINE]));
+        } else if (verdict.ok) {
+          pass();
+          refuse(-32600, refused as string);
         } else {
           pass();
           refuse(verdict.code, verdict.message, verdict.id);

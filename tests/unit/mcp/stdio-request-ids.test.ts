@@ -1,0 +1,103 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { guardStdin } from '../../../src/mcp/stdio-guard.js';
+import { AnsweringStdioTransport, StdioRequestIds } from '../../../src/mcp/stdio-request-ids.js';
+
+const call = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat' } });
+const answer = (id: string | number) => ({ jsonrpc: '2.0' as const, id, result: {} });
+const cancel = (requestId: unknown) => ({
+  jsonrpc: '2.0',
+  method: 'notifications/cancelled',
+  params: { requestId },
+});
+const taken = (shown: string) =>
+  `Invalid Request: id ${shown} is taken by a request still in flight, so this one was not run; give each request an id of its own`;
+
+describe('StdioRequestIds', () => {
+  it('refuses a request whose id is in flight, and takes it again once answered or cancelled', () => {
+    const ids = new StdioRequestIds();
+    expect(ids.admit(call(1))).toBeUndefined();
+    expect(ids.admit(call(1))).toBe(taken('1'));
+    // `1` and `'1'` are two ids, as the SDK keeps them.
+    expect(ids.admit(call('1'))).toBeUndefined();
+    expect(ids.admit(call('1'))).toBe(taken('"1"'));
+    expect(ids.size).toBe(2);
+    ids.answered(answer(1));
+    expect(ids.admit(call(1))).toBeUndefined();
+    ids.admit(cancel('1'));
+    expect(ids.admit(call('1'))).toBeUndefined();
+    // An error answer frees its id too.
+    ids.answered({ jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'x' } });
+    expect(ids.size).toBe(1);
+  });
+
+  it('leaves alone what is no request of the client’s, and no answer of the server’s', () => {
+    const ids = new StdioRequestIds();
+    expect(ids.admit(call(5))).toBeUndefined();
+    for (const other of [
+      null,
+      7,
+      'text',
+      // The client's answer to a request of the server's, with the same id.
+      { jsonrpc: '2.0', id: 5, result: {} },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      cancel({ x: 5 }),
+      { jsonrpc: '2.0', method: 'notifications/cancelled' },
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: null },
+      { jsonrpc: '2.0', id: { x: 5 }, method: 'ping' },
+    ]) {
+      expect(ids.admit(other)).toBeUndefined();
+    }
+    // The server's own request with that id is no answer.
+    ids.answered({ jsonrpc: '2.0', id: 5, method: 'elicitation/create', params: {} });
+    ids.answered({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: 5, progress: 1 },
+    });
+    expect(ids.size).toBe(1);
+    expect(ids.admit(call(5))).toBe(taken('5'));
+  });
+
+  it('keeps ids long or many within its bound, forgetting the oldest first', () => {
+    const ids = new StdioRequestIds(3);
+    const long = 'x'.repeat(5000);
+    expect(ids.admit(call(long))).toBeUndefined();
+    expect(ids.admit(call(long))).toBe(taken(`"${'x'.repeat(128)}… (5000 characters)"`));
+    // Ids that differ only past the first 128 characters are two.
+    expect(ids.admit(call(`${long}y`))).toBeUndefined();
+    expect(ids.admit(call(1))).toBeUndefined();
+    expect(ids.admit(call(2))).toBeUndefined();
+    expect(ids.size).toBe(3);
+    // The oldest, `long`, went; the others are still guarded.
+    expect(ids.admit(call(long))).toBeUndefined();
+    expect(ids.admit(call(2))).toBe(taken('2'));
+  });
+});
+
+describe('on the stdio guard and transport', () => {
+  it('refuses the reused id before the SDK reads it, with `id: null`, and frees the id with its answer', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const ids = new StdioRequestIds();
+    const refused: string[] = [];
+    const guarded = guardStdin(input, (line) => refused.push(line), { onMessage: (m) => ids.admit(m) });
+    const transport = new AnsweringStdioTransport(guarded as PassThrough, output, ids);
+    const received: unknown[] = [];
+    transport.onmessage = (message) => received.push(message);
+    await transport.start();
+    input.write(`${JSON.stringify(call(1))}\n${JSON.stringify(call(1))}\n${JSON.stringify(call(2))}\n`);
+    await new Promise((r) => setImmediate(r));
+    expect(received).toEqual([call(1), call(2)]);
+    expect(refused.map((line) => JSON.parse(line))).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32600, message: taken('1') } },
+    ]);
+    await transport.send(answer(1));
+    expect(output.read()?.toString()).toBe(`${JSON.stringify(answer(1))}\n`);
+    input.write(`${JSON.stringify(call(1))}\n`);
+    await new Promise((r) => setImmediate(r));
+    expect(received).toEqual([call(1), call(2), call(1)]);
+    expect(refused).toHaveLength(1);
+    await transport.close();
+  });
+});
