@@ -11,7 +11,7 @@ import type { McpContext } from '../mcp/context.js';
 import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
-import { guardStdin } from '../mcp/stdio-guard.js';
+import { DEFAULT_MAX_LINE_BYTES, guardStdin } from '../mcp/stdio-guard.js';
 import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
 import { AnsweringStdioTransport, StdioRequestIds } from '../mcp/stdio-request-ids.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -67,8 +67,15 @@ export function serveOverStdio(
     },
     ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
   });
+  // The guard bounds a line; the SDK's reader has a bound of its own (10 MiB), past which it closed
+  // the connection and the server answered nothing more, the process left running (until
+  // 2026-12-07, with `--max-request-bytes` over 10 MiB). Set above anything the guard passes at
+  // once: a line, with the other lines of its chunk of stdin (64 KiB).
+  const lineBytes = maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const handle = serveStdio(({ era }) => createServer(era, listening), {
-    transport: new AnsweringStdioTransport(input as Readable, output, ids),
+    transport: new AnsweringStdioTransport(input as Readable, output, ids, {
+      maxBufferSize: lineBytes + 1024 * 1024,
+    }),
     onerror: (error) => logger.error({ err: error }, error.message),
   });
   return { output, close: () => handle.close() };

@@ -18,6 +18,8 @@ import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
 import { DEFAULT_MAX_JSON_DEPTH, jsonDepth, utf8Text } from './http-body.js';
 
 const NEWLINE = Buffer.from('\n');
+/** Longest line taken unless told otherwise. */
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export interface StdioGuardOptions {
   /** Longest line accepted, in bytes; a longer one is discarded as it streams. @default 4194304 (4 MiB) */
@@ -145,7 +147,7 @@ export function guardStdin(
   answer: (line: string) => void,
   options: StdioGuardOptions = {},
 ): NodeJS.ReadableStream {
-  const maxLineBytes = options.maxLineBytes ?? 4 * 1024 * 1024;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   let pending: Buffer[] = [];
   let pendingBytes = 0;

@@ -80,8 +80,13 @@ export class StdioRequestIds {
 export class AnsweringStdioTransport extends StdioServerTransport {
   readonly #ids: StdioRequestIds;
 
-  constructor(input: Readable, output: Writable, ids: StdioRequestIds) {
-    super(input, output);
+  constructor(
+    input: Readable,
+    output: Writable,
+    ids: StdioRequestIds,
+    options?: ConstructorParameters<typeof StdioServerTransport>[2],
+  ) {
+    super(input, output, options);
     this.#ids = ids;
   }
 

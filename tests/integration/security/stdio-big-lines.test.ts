@@ -2,11 +2,14 @@
  * A request too large (or too deeply nested) for the stdio server's guard, sent by the MCP SDK's
  * own client: the call fails at once with -32600, matched to it by id. Before, the error went out
  * with `id: null`, and the host's call (a pasted file, say) waited out its own timeout. The BUILT
- * CLI (`npm run build` first).
+ * CLI (`npm run build` first). A line over the SDK's own 10 MiB, under a larger
+ * `--max-request-bytes`, made the SDK's reader close the connection: nothing was answered again,
+ * the process left running (until 2026-12-07).
  */
+import { spawn } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectStdioCli } from '../../support/stdio-cli.js';
+import { CLI, connectStdioCli } from '../../support/stdio-cli.js';
 
 let client: Client;
 
@@ -41,3 +44,41 @@ it('fails a call whose line is over 4 MiB at once, by its id, and keeps serving'
   });
   expect(ok.isError).toBeFalsy();
 });
+
+it('takes a line over the SDK reader’s 10 MiB under a larger --max-request-bytes, and keeps serving', async () => {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'stdio', '--drain-ms', '100', '--max-request-bytes', String(16 * 1024 * 1024)],
+    {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const send = (message: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  try {
+    send({
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    send({ method: 'notifications/initialized' });
+    send({ id: 2, method: 'ping', params: { pad: 'x'.repeat(11 * 1024 * 1024) } });
+    send({ id: 3, method: 'ping' });
+    await expect.poll(() => out.includes('"id":3'), { timeout: 20_000 }).toBe(true);
+    const ids = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: number; error?: unknown });
+    expect(ids.map((a) => [a.id, a.error])).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [3, undefined],
+    ]);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 60_000);
