@@ -203,7 +203,7 @@ export const SETTINGS: readonly Setting[] = [
     },
     max: {
       value: 67_108_864,
-      why: 'the HTTP front takes at most 64 MiB of bodies at once, so a larger message could never be received',
+      why: "one setting for serve and stdio, and serve's HTTP front takes at most 64 MiB of bodies at once: a larger message could never be received there",
     },
   },
   {

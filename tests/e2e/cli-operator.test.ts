@@ -452,11 +452,15 @@ describe('the fronts’ own bounds: --max-request-bytes, --max-mcp-sessions', ()
     expect(r.stderr).toBe(
       'troupe stdio: Expected `--max-request-bytes` to be at least 65536 (a request may carry 64 KiB besides its arguments (its id, `_meta`)), got `1000`\n',
     );
-    const big = await run(['serve', '--max-request-bytes', '67108865']);
-    expect(big.code).toBe(2);
-    expect(big.stderr).toBe(
-      'troupe serve: Expected `--max-request-bytes` to be at most 67108864 (the HTTP front takes at most 64 MiB of bodies at once, so a larger message could never be received), got `67108865`\n',
-    );
+    // The same bound for stdio, whose refusal does not read as if it served HTTP (until 2026-12-07
+    // it said only "the HTTP front takes at most 64 MiB").
+    for (const command of ['serve', 'stdio']) {
+      const big = await run([command, '--max-request-bytes', '67108865']);
+      expect(big.code).toBe(2);
+      expect(big.stderr).toBe(
+        `troupe ${command}: Expected \`--max-request-bytes\` to be at most 67108864 (one setting for serve and stdio, and serve's HTTP front takes at most 64 MiB of bodies at once: a larger message could never be received there), got \`67108865\`\n`,
+      );
+    }
   });
 });
 
