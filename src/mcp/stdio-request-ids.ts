@@ -39,15 +39,13 @@ export class StdioRequestIds {
    * back (and is not kept); any other request's id is kept; a cancellation frees its request's id.
    */
   admit(message: unknown): string | undefined {
-    if (message === null || typeof message !== 'object') return undefined;
-    const { id, method, params } = message as { id?: unknown; method?: unknown; params?: unknown };
+    const { id, method, params } = (message ?? {}) as { id?: unknown; method?: unknown; params?: unknown };
     if (typeof method !== 'string') return undefined;
     const requestId = idOf(id);
     if (requestId === undefined) {
-      if (method === 'notifications/cancelled' && params !== null && typeof params === 'object') {
-        const cancelled = idOf((params as { requestId?: unknown }).requestId);
-        if (cancelled !== undefined) this.#inFlight.delete(requestKey('', cancelled));
-      }
+      // A `requestId` that is no string or number names no key kept here.
+      if (method === 'notifications/cancelled')
+        this.#inFlight.delete(requestKey('', (params as { requestId?: unknown } | null)?.requestId as Id));
       return undefined;
     }
     const key = requestKey('', requestId);
@@ -65,9 +63,8 @@ export class StdioRequestIds {
 
   /** Reads one message to the client: an answer frees its request's id. */
   answered(message: JSONRPCMessage): void {
-    if ('method' in message) return;
-    const id = idOf((message as { id?: unknown }).id);
-    if (id !== undefined) this.#inFlight.delete(requestKey('', id));
+    // An id that is no string or number (an error's `null`) names no key kept here.
+    if (!('method' in message)) this.#inFlight.delete(requestKey('', (message as { id?: unknown }).id as Id));
   }
 
   /** Ids kept as in flight. */

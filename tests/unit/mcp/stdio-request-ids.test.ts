@@ -44,6 +44,8 @@ describe('StdioRequestIds', () => {
       cancel({ x: 5 }),
       { jsonrpc: '2.0', method: 'notifications/cancelled' },
       { jsonrpc: '2.0', method: 'notifications/cancelled', params: null },
+      // Only a cancellation frees an id.
+      { jsonrpc: '2.0', method: 'notifications/roots/list_changed', params: { requestId: 5 } },
       { jsonrpc: '2.0', id: { x: 5 }, method: 'ping' },
     ]) {
       expect(ids.admit(other)).toBeUndefined();
