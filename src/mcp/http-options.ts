@@ -151,9 +151,16 @@ export interface HttpAppOptions {
    * @default 30000
    */
   readonly disconnectGraceMs?: number;
-  /** A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`). @default 30000 */
+  /**
+   * A response with bytes unsent this long (a client not reading) is cut off (`http-unsent.ts`), and
+   * an answer held this long (`http-held.ts`) goes as an error for its id. @default 30000
+   */
   readonly stalledResponseMs?: number;
-  /** Most bytes unsent across all responses; past it the caller holding the most loses its response waiting longest. @default 67108864 */
+  /**
+   * Most bytes unsent across all responses; past it the caller holding the most loses its response
+   * waiting longest, and an answer that does not fit is held until it does, within as many bytes
+   * again (`http-held.ts`). @default 67108864
+   */
   readonly maxUnsentBytes?: number;
 }
 

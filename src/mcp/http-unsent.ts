@@ -14,14 +14,15 @@
  * answers got another's smaller response cut off while its client paused reading for a second. A
  * cut client can resume a 2025-era stream with `Last-Event-ID` from the event store.
  *
- * A watched response takes every write whole (`takesAll`), so what waits is in its own buffer,
- * which the bounds read, and nowhere else. Until 2026-12-05 an SSE answer written as many events
+ * A watched response takes every write whole (`http-held.ts`), so what waits is in its own buffer,
+ * which the bounds read, and nowhere else; a write that does not fit beside what waits (`fits`) is
+ * held there until it does, rather than written and cut off at the next check. Until 2026-12-05 an SSE answer written as many events
  * (a batch's answers, a `Last-Event-ID` replay) waited unseen in the SDK's web stream, outside both
  * bounds but the stall's: an audit replayed one 27 MB stream to 200 sockets that read nothing, and
  * the server held 480 MB more with the bound at 64 MiB.
  */
 import type { ServerResponse } from 'node:http';
-import { oversizedAnswerOf } from './http-oversized.js';
+import { HeldWrites } from './http-held.js';
 
 export interface UnsentOptions {
   /** How long a response may have bytes waiting unsent before it is cut off, in ms. @default 30000 */
@@ -37,6 +38,14 @@ interface Waiting {
   queued: number;
 }
 
+/** A response with bytes waiting (or a write about to be made, `res` undefined): whose, since when, how many. */
+interface Waiter {
+  readonly res: ServerResponse | undefined;
+  readonly since: number;
+  readonly bytes: number;
+  readonly caller: string;
+}
+
 /** A response in flight: whose, and what waited at the last check (`undefined`: nothing did). */
 interface Watched {
   readonly caller: () => string;
@@ -45,13 +54,16 @@ interface Watched {
 
 export class UnsentResponses {
   readonly #watched = new Map<ServerResponse, Watched>();
-  readonly #stalledMs: number;
-  readonly #maxBytes: number;
+  readonly stalledMs: number;
+  readonly maxBytes: number;
+  readonly #held = new HeldWrites(this);
   readonly #timer: NodeJS.Timeout;
+  /** At least the bytes waiting unsent: all of them at the last look (`check`, `fits`), and every write since. */
+  #estimate = 0;
 
   constructor(options: UnsentOptions = {}) {
-    this.#stalledMs = options.stalledMs ?? 30_000;
-    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.stalledMs = options.stalledMs ?? 30_000;
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#timer = setInterval(() => this.check(), 1000);
     this.#timer.unref();
   }
@@ -59,14 +71,14 @@ export class UnsentResponses {
   /** Watches `res`; `caller` names whose it is (read at each check: it is known once authenticated). */
   watch(res: ServerResponse, caller: () => string = () => ''): void {
     this.#watched.set(res, { caller, seen: undefined });
-    takesAll(res, this.#maxBytes);
+    this.#held.takeOver(res);
     res.once('close', () => this.#watched.delete(res));
   }
 
   /** Cuts off the responses over either bound; runs every second. */
   check(): void {
     const now = Date.now();
-    const waiting: { res: ServerResponse; since: number; bytes: number; caller: string }[] = [];
+    const waiting: Waiter[] = [];
     let total = 0;
     for (const [res, watched] of this.#watched) {
       const seen = watched.seen;
@@ -87,26 +99,74 @@ export class UnsentResponses {
         seen.bytes = bytes;
         seen.queued = queued;
       }
-      if (now - since >= this.#stalledMs) {
+      if (now - since >= this.stalledMs) {
         this.#cutOff(res);
         continue;
       }
       total += bytes;
       waiting.push({ res, since, bytes, caller: watched.caller() });
     }
-    if (total <= this.#maxBytes) return;
+    this.#estimate = this.#relieve(waiting, total);
+    this.#held.flush(now);
+  }
+
+  /** Bytes of writes held until they fit (`http-held.ts`). */
+  get heldBytes(): number {
+    return this.#held.bytes;
+  }
+
+  /**
+   * Whether `size` more bytes written to `res` fit the bound beside every byte waiting unsent. When
+   * they do not, the bound is kept as `check` keeps it, with them counted as `res`'s caller's: the
+   * caller holding the most loses first, but these bytes go before any response of their own caller's
+   * (refused, they cut nothing that is being read). `false`: they do not fit, and are not counted.
+   */
+  fits(res: ServerResponse, size: number): boolean {
+    // Nothing is looked at while every byte waiting and every write since the last look fit.
+    if (this.#estimate + size <= this.maxBytes) {
+      this.#estimate += size;
+      return true;
+    }
+    const now = Date.now();
+    // First in line among its caller's: it goes before their responses that are being read.
+    const pending: Waiter = {
+      res: undefined,
+      since: Number.NEGATIVE_INFINITY,
+      bytes: size,
+      caller: this.#watched.get(res)?.caller() ?? '',
+    };
+    const waiting = [pending];
+    let total = size;
+    for (const [other, watched] of this.#watched) {
+      const bytes = other.writableLength;
+      if (bytes === 0) continue;
+      total += bytes;
+      waiting.push({ res: other, since: watched.seen?.since ?? now, bytes, caller: watched.caller() });
+    }
+    this.#estimate = this.#relieve(waiting, total);
+    return waiting.includes(pending);
+  }
+
+  /**
+   * Cuts off responses of `waiting` (`total` bytes in all) until the total is within the bound: each
+   * time the longest waiting of the caller holding the most. A waiter with no response (a write not
+   * yet made) is taken out rather than cut. The bytes left waiting.
+   */
+  #relieve(waiting: Waiter[], total: number): number {
+    if (total <= this.maxBytes) return total;
     waiting.sort((a, b) => a.since - b.since);
     const held = new Map<string, number>();
     for (const w of waiting) held.set(w.caller, (held.get(w.caller) ?? 0) + w.bytes);
-    while (total > this.#maxBytes) {
+    while (total > this.maxBytes) {
       let most = '';
       for (const [caller, bytes] of held) if (bytes > (held.get(most) ?? -1)) most = caller;
       const at = waiting.findIndex((w) => w.caller === most);
-      const { res, bytes } = waiting.splice(at, 1)[0] as (typeof waiting)[number];
-      this.#cutOff(res);
+      const { res, bytes } = waiting.splice(at, 1)[0] as Waiter;
+      if (res !== undefined) this.#cutOff(res);
       total -= bytes;
       held.set(most, (held.get(most) as number) - bytes);
     }
+    return total;
   }
 
   #cutOff(res: ServerResponse): void {
@@ -118,36 +178,6 @@ export class UnsentResponses {
     clearInterval(this.#timer);
     this.#watched.clear();
   }
-}
-
-/**
- * `res` with a `write` that never asks its writer to wait for `drain`, and that writes an answer's
- * event too large for `maxBytes` by itself as its error instead (`http-oversized.ts`). The SDK's transports (and
- * Hono's Node adapter under the 2025-era one) copy a web stream into the response and stop at a
- * `false` until `drain`, while the SDK goes on putting events into that stream: what did not go out
- * then waits in the stream's queue, which `writableLength` does not count, so neither bound saw it.
- * Taken whole, it waits in the response's buffer instead: as many bytes, now counted.
- */
-function takesAll(res: ServerResponse, maxBytes: number): void {
-  const write = res.write;
-  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
-    const chunk = args[0] as unknown;
-    // A string's UTF-8 length is read only when it may be over the bound (3 bytes a code unit at most).
-    const size =
-      chunk instanceof Uint8Array
-        ? chunk.byteLength
-        : typeof chunk === 'string' && chunk.length * 3 > maxBytes
-          ? Buffer.byteLength(chunk)
-          : 0;
-    if (size > maxBytes) {
-      // The head as sent (`writeHead` stores it at once): a body with a length cannot be rewritten.
-      const header = String((this as { _header?: unknown })._header ?? '');
-      const instead = oversizedAnswerOf(chunk as string | Uint8Array, size, maxBytes, header);
-      if (instead !== undefined) args[0] = instead;
-    }
-    (write as (...a: unknown[]) => boolean).apply(this, args);
-    return true;
-  } as ServerResponse['write'];
 }
 
 /**

@@ -3,7 +3,8 @@
  * response cannot send without limit, and nothing ended such a response: 400 requests for a
  * `review` prompt (which echoes its 4 MiB `content`) never read took the server to 5 GB. Now a
  * response with bytes unsent for `stalledResponseMs` is cut off, and so is the longest waiting one
- * of the caller holding the most while all unsent bytes are over `maxUnsentBytes`. A client that
+ * of the caller holding the most while all unsent bytes are over `maxUnsentBytes` (an answer of the
+ * caller holding the most that does not fit is held instead, `http-held.ts`). A client that
  * reads gets the same large answer whole. Raw sockets, so the client can stop reading.
  */
 import { afterEach, expect, it } from 'vitest';
@@ -73,26 +74,28 @@ it('cuts off a response whose client stopped reading; a client that reads gets t
   expect(text).toContain('x'.repeat(1000));
 });
 
-it('past the unsent bytes bound, cuts off the response waiting longest first', async () => {
-  // Each answer (12 MiB) fits the bound, both do not. A stall alone would take a minute: the
-  // bytes bound acts, on the older response only.
+it('past the unsent bytes bound, holds the newer answer rather than cut the older; both come whole once read', async () => {
+  // Each answer (12 MiB) fits the bound, both do not. Until 2026-12-07 the older one was cut off
+  // at the next check; now the newer waits, held (`http-held.ts`), until the older has gone out.
   const h = await start({ stalledResponseMs: 60_000, maxUnsentBytes: 20 * 1024 * 1024 });
   const sid = await openSession(h);
   const first = await unreadReview(h, sid, 2);
   await new Promise((r) => setTimeout(r, 1500));
   const second = await unreadReview(h, sid, 3);
   await new Promise((r) => setTimeout(r, 2500));
-  const [older, newer] = await Promise.all([first.drain(), second.drain(8000, CONTENT + 1)]);
-  expect(older).toMatchObject({ closed: true, bytes: expect.any(Number) });
-  expect(older.bytes).toBeLessThan(CONTENT);
-  // The newer one was kept: read now, it comes whole.
+  const older = await first.drain(8000, CONTENT + 1);
+  const newer = await second.drain(8000, CONTENT + 1);
+  expect(older).toMatchObject({ closed: false });
+  expect(older.bytes).toBeGreaterThan(CONTENT);
   expect(newer.bytes).toBeGreaterThan(CONTENT);
+  first.socket.destroy();
   second.socket.destroy();
 });
 
-it('past the unsent bytes bound, cuts off the response of the caller holding the most, not an older one of another', async () => {
-  // Bob's 7 MiB answer waits first (his client pauses), then Alice's 12 MiB that she never reads:
-  // over the 14 MiB bound, Alice holds the most and loses hers; before, Bob's (older) went.
+it('past the unsent bytes bound, cuts off the response of the caller holding the most to make room for another’s answer', async () => {
+  // Alice's 12 MiB answer waits first, and she never reads it; then Bob's 7 MiB comes, his client
+  // paused: over the 14 MiB bound, Alice holds the most and loses hers, and Bob's is written. (Before
+  // 2026-12-04 the response waiting longest went, whoever held the most.)
   const MiB = 1024 * 1024;
   const h = await start({
     tokens: [
@@ -102,9 +105,9 @@ it('past the unsent bytes bound, cuts off the response of the caller holding the
     stalledResponseMs: 60_000,
     maxUnsentBytes: 14 * MiB,
   });
-  const bob = await unreadReview(h, await openSession(h, 'bob-token-22'), 2, 'bob-token-22', 7 * MiB);
-  await new Promise((r) => setTimeout(r, 1500));
   const alice = await unreadReview(h, await openSession(h, 'alice-token-1'), 2, 'alice-token-1', CONTENT);
+  await new Promise((r) => setTimeout(r, 1500));
+  const bob = await unreadReview(h, await openSession(h, 'bob-token-22'), 2, 'bob-token-22', 7 * MiB);
   await new Promise((r) => setTimeout(r, 2500));
   const [bobs, alices] = await Promise.all([bob.drain(8000, 7 * MiB + 1), alice.drain()]);
   expect(bobs.bytes).toBeGreaterThan(7 * MiB);

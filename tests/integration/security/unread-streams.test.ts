@@ -76,12 +76,14 @@ it('past the unsent bytes bound, cuts off replays of a stream (Last-Event-ID) th
   const served = serverSockets(h);
   const replays: Unread[] = [];
   for (let i = 0; i < 3; i++) replays.push(await unread(h, head));
-  // Until the server has closed two of them (a fixed wait is too soon on a loaded machine); 20 s at most.
+  // Until the server has closed one of them (a fixed wait is too soon on a loaded machine); 20 s at most.
   const cut = () => replays.filter((r) => served.of(r.socket)?.destroyed === true).length;
-  for (let waited = 0; cut() < 2 && waited < 20_000; waited += 100)
+  for (let waited = 0; cut() < 1 && waited < 20_000; waited += 100)
     await new Promise((r) => setTimeout(r, 100));
   const got = await Promise.all(replays.map((replay) => replay.drain(8000, TOTAL)));
-  // At least two are cut, which leaves at most one whole copy (16 MiB) waiting, under the bound.
-  expect(got.filter((g) => g.closed && g.bytes < TOTAL).length).toBeGreaterThanOrEqual(2);
+  // The first copy waits written (16 MiB); the events of the second that do not fit beside it are
+  // held (`http-held.ts`), 20 MiB at most; the third fits neither and is cut off. Before 2026-12-07
+  // nothing was held, and two were cut, leaving at most one copy waiting.
+  expect(got.filter((g) => g.closed && g.bytes < TOTAL).length).toBeGreaterThanOrEqual(1);
   for (const replay of replays) replay.socket.destroy();
 });

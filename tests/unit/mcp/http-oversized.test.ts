@@ -1,7 +1,8 @@
 /**
- * One answer too large for the HTTP front's unsent bound by itself goes as an error for its id
- * (`http-oversized.ts`): in an SSE event (the 2025 era's answers) and as a JSON body sent without a
- * length (the 2026-07-28 era's); anything else is left to the bound. The built CLI end to end:
+ * One answer too large for the HTTP front's unsent bound by itself, or held too long beside the
+ * answers waiting (`http-held.ts`), goes as an error for its id (`http-oversized.ts`): in an SSE
+ * event (the 2025 era's answers) and as a JSON body (the 2026-07-28 era's), either sent without a
+ * length; anything else is left to the bound. The built CLI end to end:
  * tests/e2e/serve-vendor-host.test.ts.
  */
 import { describe, expect, it } from 'vitest';
@@ -67,6 +68,32 @@ describe('an answer over the unsent bound by itself', () => {
         result: { isError: true, resultType: 'complete' },
       });
     }
+  });
+
+  it('an SSE event under a head with a length is left as it is: rewritten, the body would be shorter than said', () => {
+    const event = `event: message\ndata: ${answer}\n\n`;
+    const sse = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n';
+    expect(oversizedAnswerOf(event, 999, LIMIT, `${sse}Content-Length: 999\r\n\r\n`)).toBeUndefined();
+    expect(oversizedAnswerOf(event, 999, LIMIT, `${sse}\r\n`)).toMatch(
+      /^event: message\ndata: \{"jsonrpc":"2.0","id":7,/,
+    );
+  });
+
+  it('an answer under the bound that did not fit beside those waiting says so', () => {
+    const instead = oversizedAnswerOf(`data: ${answer}\n\n`, 99, LIMIT, '', true) as string;
+    expect(JSON.parse(instead.slice('data: '.length))).toMatchObject({
+      id: 7,
+      result: {
+        isError: true,
+        structuredContent: {
+          error: {
+            code: 'INVALID_REQUEST',
+            message:
+              'Expected an answer to fit the 100 bytes that may wait unsent over HTTP (maxUnsentBytes) beside the answers waiting for their clients, got 99: it was not sent; ask again once they are read, or for a shorter one (max_tokens)',
+          },
+        },
+      },
+    });
   });
 
   it('another answer (not a tool result) becomes a -32603 error for its id', () => {

@@ -1,0 +1,168 @@
+/**
+ * Writes the unsent bytes bound cannot take yet (`http-held.ts`): held until they fit, in order
+ * with the response's later writes and its end; past `stalledMs`, or with no room left to hold them,
+ * an answer goes as an error for its id. Responses are stand-ins with what the bound reads and
+ * calls; the bound's checks are called by hand. Over real HTTP with the SDK's client:
+ * tests/integration/security/answers-beside.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { afterEach, expect, it } from 'vitest';
+import { UnsentResponses } from '../../../src/mcp/http-unsent.js';
+
+class Response extends EventEmitter {
+  readonly socket = null;
+  writableLength = 0;
+  readonly written: string[] = [];
+  ended = false;
+  destroyed = false;
+  _header = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n';
+  readonly heads: unknown[][] = [];
+  write(chunk: string): boolean {
+    this.written.push(chunk);
+    this.writableLength += Buffer.byteLength(chunk);
+    return false;
+  }
+  end(): this {
+    this.ended = true;
+    return this;
+  }
+  writeHead(...args: unknown[]): this {
+    this.heads.push(args);
+    return this;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.emit('close');
+  }
+  /** The client took everything: the buffer is empty, and says so. */
+  drained(): void {
+    this.writableLength = 0;
+    this.emit('drain');
+  }
+}
+
+const watchers: UnsentResponses[] = [];
+afterEach(() => {
+  for (const w of watchers.splice(0)) w.close();
+});
+
+function setup(maxBytes: number, stalledMs = 60_000) {
+  const unsent = new UnsentResponses({ maxBytes, stalledMs });
+  watchers.push(unsent);
+  const watch = (caller = '') => {
+    const res = new Response();
+    unsent.watch(res as unknown as ServerResponse, () => caller);
+    return res;
+  };
+  return { unsent, watch };
+}
+
+/** An SSE event carrying a tool result for `id` whose text is `size` characters. */
+function answer(id: number, size: number): string {
+  const text = 'x'.repeat(size);
+  const result = { content: [{ type: 'text', text }], structuredContent: { ok: true, content: text } };
+  return `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result })}\n\n`;
+}
+
+const refusedFor = (event: string | undefined) =>
+  JSON.parse((event as string).slice('event: message\ndata: '.length)) as {
+    id: number;
+    result: { isError: boolean; structuredContent: { error: { code: string; message: string } } };
+  };
+
+it('holds an answer that does not fit beside what waits, and writes it, then its end, once room is made', () => {
+  const { unsent, watch } = setup(1000);
+  const first = watch();
+  const second = watch();
+  first.write(answer(1, 300));
+  const progress = 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n';
+  second.write(answer(2, 300));
+  second.write(progress);
+  second.end();
+  // 1,000 bytes: the first waits (about 700), the second would take it past the bound.
+  expect(second.written).toEqual([]);
+  expect(second.ended).toBe(false);
+  expect(unsent.heldBytes).toBeGreaterThan(700);
+  // Nothing changed at a check: still held, nothing cut.
+  unsent.check();
+  expect([second.written.length, first.destroyed, second.destroyed]).toEqual([0, false, false]);
+  first.drained();
+  expect(second.written).toEqual([answer(2, 300), progress]);
+  expect(second.ended).toBe(true);
+  expect(unsent.heldBytes).toBe(0);
+});
+
+it('writes a held answer as its error for its id once it has waited `stalledMs`', () => {
+  const { unsent, watch } = setup(1000, 5_000);
+  const first = watch();
+  const second = watch();
+  first.write(answer(1, 300));
+  second.write(answer(2, 300));
+  unsent.check();
+  expect(second.written).toEqual([]);
+  const later = Date.now() + 5_000;
+  const realNow = Date.now;
+  Date.now = () => later;
+  try {
+    unsent.check();
+  } finally {
+    Date.now = realNow;
+  }
+  const refused = refusedFor(second.written[0]);
+  expect(refused).toMatchObject({
+    id: 2,
+    result: { isError: true, structuredContent: { error: { code: 'INVALID_REQUEST' } } },
+  });
+  expect(refused.result.structuredContent.error.message).toMatch(
+    /^Expected an answer to fit the 1000 bytes that may wait unsent over HTTP \(maxUnsentBytes\) beside the answers waiting for their clients, got 7\d\d: it was not sent; ask again once they are read, or for a shorter one \(max_tokens\)$/,
+  );
+  expect(unsent.heldBytes).toBe(0);
+});
+
+it('with held bytes at the bound, sends an answer that does not fit as its error at once', () => {
+  const { unsent, watch } = setup(1000);
+  const [first, second, third] = [watch(), watch(), watch()];
+  first.write(answer(1, 300));
+  second.write(answer(2, 300));
+  third.write(answer(3, 300));
+  expect(second.written).toEqual([]);
+  expect(refusedFor(third.written[0])).toMatchObject({ id: 3, result: { isError: true } });
+  // Held and waiting are each within the bound: the two answers in all, not the third.
+  expect(unsent.heldBytes).toBe(Buffer.byteLength(answer(2, 300)));
+});
+
+it('drops what a response held when it closes', () => {
+  const { unsent, watch } = setup(1000);
+  const first = watch();
+  const second = watch();
+  first.write(answer(1, 300));
+  second.write(answer(2, 300));
+  second.destroy();
+  expect(unsent.heldBytes).toBe(0);
+  first.drained();
+  expect(second.written).toEqual([]);
+});
+
+it('cuts the response of a caller holding more to make room, as the check does, rather than hold', () => {
+  const { unsent, watch } = setup(1000);
+  const hog = watch('alice');
+  hog.write(answer(1, 300));
+  const bob = watch('bob');
+  bob.write('x'.repeat(400));
+  // Alice holds about 700 against Bob's 400: hers goes, his is written.
+  expect(hog.destroyed).toBe(true);
+  expect(bob.written).toHaveLength(1);
+  expect(unsent.heldBytes).toBe(0);
+});
+
+it('sends an event stream without a length, so an answer in it can be rewritten', () => {
+  const { watch } = setup(1000);
+  const res = watch();
+  const headers = { 'Content-Type': 'text/event-stream', 'Content-Length': '2097752', 'mcp-session-id': 's' };
+  res.writeHead(200, headers);
+  expect(res.heads).toEqual([[200, { 'Content-Type': 'text/event-stream', 'mcp-session-id': 's' }]]);
+  const json = { 'content-type': 'application/json', 'content-length': '12' };
+  res.writeHead(200, json);
+  expect(res.heads[1]).toEqual([200, { 'content-type': 'application/json', 'content-length': '12' }]);
+});
