@@ -152,7 +152,9 @@ function timeoutError(kind: TimeoutKind, context: SessionContext, now: number): 
       : kind === 'run'
         ? `Expected the session to finish within ${context.input.timeoutMs} ms of starting, it ran ${now - (context.startedAt ?? now)} ms (${context.attempts} attempt${context.attempts === 1 ? '' : 's'})`
         : `Expected a stream delta at least every ${context.input.idleTimeoutMs} ms, none came for ${context.input.idleTimeoutMs} ms`;
-  return { family: 'runtime', code: 'TIMED_OUT', message, retryable: false, timeout: kind };
+  const error = { family: 'runtime', code: 'TIMED_OUT', message, retryable: false, timeout: kind } as const;
+  // The session's own deadline between a stream's deltas: its call had not answered since.
+  return kind === 'idle' ? { ...error, stalled: 'stream' } : error;
 }
 
 export const sessionMachine = setup({

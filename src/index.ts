@@ -10,6 +10,7 @@ export type {
   ErrorFamily,
   ProviderErrorCode,
   RuntimeErrorCode,
+  StallKind,
   TimeoutKind,
   TroupeErrorCode,
   TroupeErrorData,

@@ -42,6 +42,13 @@ export type TroupeErrorCode = RuntimeErrorCode | ProviderErrorCode;
 /** Which deadline a `TIMED_OUT` error passed. */
 export type TimeoutKind = 'queue' | 'run' | 'idle';
 
+/**
+ * Which silence an `idle` timeout ended: `stream`, the session's own deadline between a stream's
+ * deltas (the provider had not answered since); `body`, a whole answer's body that stopped coming
+ * after its headers (the provider took the call).
+ */
+export type StallKind = 'stream' | 'body';
+
 /** The serialisable form of an error, as it travels in events, context and results. */
 export interface TroupeErrorData {
   readonly family: ErrorFamily;
@@ -54,6 +61,11 @@ export interface TroupeErrorData {
   /** HTTP status when the error came from an HTTP response. */
   readonly status?: number;
   readonly timeout?: TimeoutKind;
+  /**
+   * On an `idle` timeout troupe made (its session machine, its adapters): which silence it ended.
+   * An adapter of your own may leave it out.
+   */
+  readonly stalled?: StallKind;
   /**
    * The vendor answered that the model called, alone, is overloaded (GLM 1305, 1312): not a fault
    * of the provider, so its circuit breaker, one for all its models, does not count it.
@@ -105,6 +117,8 @@ export class TroupeError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
   readonly timeout: TimeoutKind | undefined;
+  /** See `TroupeErrorData.stalled`. */
+  readonly stalled: StallKind | undefined;
   /** See `TroupeErrorData.modelScoped`. */
   readonly modelScoped: true | undefined;
 
@@ -118,6 +132,7 @@ export class TroupeError extends Error {
       retryAfterMs?: number;
       status?: number;
       timeout?: TimeoutKind;
+      stalled?: StallKind;
       modelScoped?: boolean;
     } = {},
   ) {
@@ -129,6 +144,7 @@ export class TroupeError extends Error {
     this.retryAfterMs = hintOf(code, options.retryAfterMs);
     this.status = options.status;
     this.timeout = options.timeout;
+    this.stalled = options.stalled;
     this.modelScoped = options.modelScoped === true ? true : undefined;
   }
 
@@ -144,7 +160,7 @@ export class TroupeError extends Error {
 export function runtimeError(
   code: RuntimeErrorCode,
   message: string,
-  options?: { cause?: unknown; timeout?: TimeoutKind },
+  options?: { cause?: unknown; timeout?: TimeoutKind; stalled?: StallKind },
 ): TroupeError {
   return new TroupeError('runtime', code, message, options);
 }
@@ -170,6 +186,7 @@ function errorData(e: TroupeError): TroupeErrorData {
   if (e.retryAfterMs !== undefined) data.retryAfterMs = e.retryAfterMs;
   if (e.status !== undefined) data.status = e.status;
   if (e.timeout !== undefined) data.timeout = e.timeout;
+  if (e.stalled !== undefined) data.stalled = e.stalled;
   if (e.modelScoped === true) data.modelScoped = true;
   return data;
 }

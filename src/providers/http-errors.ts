@@ -88,7 +88,7 @@ export function toProviderError(value: unknown, context: ErrorContext): TroupeEr
   const stalled = findInChain(value, (e) => e instanceof StalledAnswerError) as Error | undefined;
   // The runtime's idle timeout, as a stream with no delta for `idleTimeoutMs` ends: not retried.
   if (stalled !== undefined) {
-    const options = { cause: scrubCause(stalled, scrub), timeout: 'idle' as const };
+    const options = { cause: scrubCause(stalled, scrub), timeout: 'idle' as const, stalled: 'body' as const };
     return new TroupeError('runtime', 'TIMED_OUT', `${where}: ${stalled.message}`, options);
   }
   if (value instanceof APIError && typeof value.status === 'number') {

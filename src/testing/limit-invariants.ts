@@ -24,13 +24,12 @@ export function refusedByGate(
 }
 
 /**
- * The session machine's own idle deadline (`timeoutError` in machines/session.ts): a tick moved a
- * stream that sent nothing on, and the runtime counts its call unanswered.
+ * The session machine's own idle deadline (`timeoutError` in machines/session.ts, `stalled:
+ * 'stream'`): a tick moved a stream that sent nothing on, and the runtime counts its call
+ * unanswered. Until 2026-12-07 it was told from a stalled whole answer by its message's words.
  */
-const IDLE_DEADLINE = /^Expected a stream delta at least every \d+ ms/;
-
-function idleDeadline(error: { readonly timeout?: string; readonly message?: string } | undefined): boolean {
-  return error?.timeout === 'idle' && IDLE_DEADLINE.test(error.message ?? '');
+function idleDeadline(error: { readonly timeout?: string; readonly stalled?: string } | undefined): boolean {
+  return error?.timeout === 'idle' && error.stalled === 'stream';
 }
 
 /**
@@ -38,7 +37,7 @@ function idleDeadline(error: { readonly timeout?: string; readonly message?: str
  * (`StalledAnswerError`). It reached the session as the provider's error, which the runtime counts
  * as an answer (`outcomeOf`): the provider took the call, so a probe's ends its cooldown.
  */
-function stalledAnswer(error: { readonly timeout?: string; readonly message?: string } | undefined): boolean {
+function stalledAnswer(error: { readonly timeout?: string; readonly stalled?: string } | undefined): boolean {
   return error?.timeout === 'idle' && !idleDeadline(error);
 }
 

@@ -106,6 +106,11 @@ describe('TroupeError', () => {
     expect(providerError('PROVIDER_UNAVAILABLE', 'down', { modelScoped: false }).toData()).not.toHaveProperty(
       'modelScoped',
     );
+    // Which silence an idle timeout ended travels through the data too; left out, it is not there.
+    const stalled = runtimeError('TIMED_OUT', 'quiet', { timeout: 'idle', stalled: 'stream' }).toData();
+    expect(stalled).toMatchObject({ timeout: 'idle', stalled: 'stream' });
+    expect(TroupeError.fromData(stalled).toData()).toEqual(stalled);
+    expect(runtimeError('TIMED_OUT', 'quiet', { timeout: 'idle' }).toData()).not.toHaveProperty('stalled');
   });
 });
 

@@ -162,6 +162,7 @@ describe('timeouts: each kind says which deadline passed and by how much', () =>
       code: 'TIMED_OUT',
       retryable: false,
       timeout: 'idle',
+      stalled: 'stream',
       message: 'Expected a stream delta at least every 500 ms, none came for 500 ms',
     });
   });

@@ -109,8 +109,11 @@ describe('an answer read whole whose body stalled', () => {
         family: 'runtime',
         code: 'TIMED_OUT',
         timeout: 'idle',
+        stalled: 'body',
         retryable: false,
       });
+      // The marker travels with the error's data (events, results), as the observer reads it.
+      expect(mapped.toData()).toMatchObject({ timeout: 'idle', stalled: 'body' });
       expect(mapped.message).toBe(
         "glm chat completion: Expected the answer's body to keep coming, no byte of it came for 300 ms (idleTimeoutMs)",
       );

@@ -228,7 +228,8 @@ describe('the observer’s copy of a cooldown (`cooldownAt`, what `workConserved
  * A probe that ends on an idle timeout: the runtime's own deadline of a stream that sent nothing
  * (a tick moved it on: no answer, the next start probes) or a call's own end on its idle bound (an
  * answer read whole that stalled once its headers came: the provider's answer, the provider opens).
- * The stream's error is taken from a real runtime, so the observer follows the machine's words.
+ * The stream's error is taken from a real runtime, so the observer follows the machine's marker
+ * (`stalled: 'stream'`), not its words: until 2026-12-07 it read the message.
  */
 describe('cooldownHolds after a probe that ends on an idle timeout', () => {
   async function streamIdleError() {
@@ -256,12 +257,13 @@ describe('cooldownHolds after a probe that ends on an idle timeout', () => {
     handle.cancel();
     await handle.result;
     await runtime.shutdown({ deadlineMs: 0 });
-    return error as { code: string; timeout?: string; message: string };
+    return error as { code: string; timeout?: string; stalled?: string; message: string };
   }
   /** The whole answer's stall as the adapter tells it (`StalledAnswerError`, `http-errors.ts`). */
   const stalled = {
     code: 'TIMED_OUT',
     timeout: 'idle',
+    stalled: 'body',
     message:
       "p0 chat completion: Expected the answer's body to keep coming, no byte of it came for 100 ms (idleTimeoutMs)",
   };
@@ -309,9 +311,15 @@ describe('cooldownHolds after a probe that ends on an idle timeout', () => {
 
   it('a stream’s idle deadline left the probe unanswered: the next start probes, one beside it breaks', async () => {
     const error = await streamIdleError();
-    expect(error).toMatchObject({ code: 'TIMED_OUT', timeout: 'idle' });
+    expect(error).toMatchObject({ code: 'TIMED_OUT', timeout: 'idle', stalled: 'stream' });
     for (const end of ['fallback', 'timedOut'] as const)
       expect(judge(error, end)).toEqual(['cooldownHolds: c started on p0 at 800 while b probed']);
+  });
+
+  it('an idle timeout of an adapter of one’s own, with no marker, is the provider’s answer, whatever its words', async () => {
+    const { stalled: _, ...own } = await streamIdleError();
+    expect(judge(own, 'fallback')).toEqual([]);
+    expect(judge(own, 'timedOut')).toEqual([]);
   });
 
   it('a whole answer that stalled was answered: the provider is open, two calls may start', () => {
