@@ -1,11 +1,12 @@
 /**
  * Answers each within the unsent bytes bound (`maxUnsentBytes`) that pass it together, while their
- * client has not read them yet: one that does not fit beside the others is held until they have gone
- * out, then sent whole, in both protocol eras (`http-held.ts`); one that fits beside neither those
- * waiting nor those held goes as an error for its id. Until 2026-12-07 both were
- * written and the next check cut one response off: the 2026-07-28 client's call failed on a closed
- * connection, with nothing about why. The SDK's own client over real HTTP; its fetch holds the
- * answers' bytes back for a while, as a client on a slow link would.
+ * client has not read them yet: one that does not fit beside the others is held until they have
+ * gone out, then sent whole, in both protocol eras (`http-held.ts`); one that fits beside neither
+ * those waiting nor those held goes as an error for its id. Until 2026-12-07 all were written and
+ * the next check cut a response off: the 2026-07-28 client's call failed on a closed connection,
+ * with nothing about why (in the 2025-era run the old code had not cut any: its answers did not
+ * wait together at a check; the run checks the same outcome there). The SDK's own client over real
+ * HTTP; its fetch holds the answers' bytes back for a while, as a client on a slow link would.
  * Also: a 2025-era `Last-Event-ID` replay of a finished stream, which Hono's adapter sends with a
  * `Content-Length`, now goes chunked, so an answer's error in it is whole.
  */
