@@ -11,7 +11,7 @@ import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { dashboardHtml } from '../observe/dashboard.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, type Logger } from '../observe/logger.js';
 import { createObservability, OPERATOR_PATHS } from '../observe/routes.js';
 import { preloadSdk } from '../providers/sdk-clients.js';
 import type { SessionTracer } from '../runtime/tracing.js';
@@ -161,7 +161,7 @@ export const command: Command = {
     let watch: WatchOptions = {};
     if (values.inspect || values['inspect-url'] !== undefined || values['inspect-sample'] !== undefined) {
       try {
-        ({ inspector, watch } = await inspectionFrom(values, (message) => logger.warn(message)));
+        ({ inspector, watch } = await inspectionFrom(values, logger));
       } catch (error) {
         process.stderr.write(`troupe serve: ${(error as Error).message}\n`);
         return 2;
@@ -343,15 +343,19 @@ export const command: Command = {
   },
 };
 
-/** `--inspect`: the connected inspector (its first dropped event logged) and the options that send to it. */
+/** `--inspect`: the connected inspector (its first drop and each connection opened or lost logged) and the options that send to it. */
 async function inspectionFrom(
   { 'inspect-url': url, 'inspect-sample': sample }: { 'inspect-url'?: string; 'inspect-sample'?: string },
-  onFirstDrop: (message: string) => void,
+  logger: Logger,
 ): Promise<{ inspector: ConnectedInspector; watch: WatchOptions }> {
   const rate = sample === undefined ? 1 : Number(sample);
   if (sample !== undefined && !(sample.trim() !== '' && rate > 0 && rate <= 1))
     throw new Error(`Expected \`--inspect-sample\` to be a number in (0, 1], got \`${sample}\``);
-  const inspector = await connectInspector({ ...(url === undefined ? {} : { url }), onFirstDrop });
+  const inspector = await connectInspector({
+    ...(url === undefined ? {} : { url }),
+    onFirstDrop: (message) => logger.warn(message),
+    onConnectionChange: (message, connected) => (connected ? logger.info(message) : logger.warn(message)),
+  });
   return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
 }
 

@@ -13,12 +13,13 @@
  * prompts, measured; until 2026-12-07), held 200 events of any size while not connected, and never
  * connected again once the inspector closed the connection. Its public `createInspector` turns
  * XState's events into the inspector's; troupe's own sender (`inspector-sender.ts`) sends them, with
- * one bound in bytes over all it holds, and connects again with a growing delay.
+ * one bound in bytes over all it holds, connects again with a growing delay, pings to find a peer
+ * that stopped answering, and tells each connection opened and lost.
  */
 import type { InspectionEvent } from 'xstate';
 import { describe } from '../core/errors.js';
 import { broughtByInspect } from './inspect-deps.js';
-import { InspectorSender } from './inspector-sender.js';
+import { hideUserinfo, InspectorSender } from './inspector-sender.js';
 
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:8080';
 
@@ -43,15 +44,31 @@ export interface InspectorOptions {
   readonly maxReconnectDelayMs?: number;
   /** How long an attempt may wait for the WebSocket to open, then it counts as failed. @default 10000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * How often an open connection is pinged: a pong not back `pongTimeoutMs` later closes it, and it
+   * connects again (an inspector that stopped without closing its socket). @default 15000
+   */
+  readonly pingIntervalMs?: number;
+  /** How long a ping may wait for its pong. @default 10000 */
+  readonly pongTimeoutMs?: number;
   /** Told once, at the first event dropped because the inspector reads too slowly (one line for the log). */
   readonly onFirstDrop?: (message: string) => void;
+  /**
+   * Told once each time a connection opens (`connected` true: "connected to the Stately inspector at
+   * ws://… again, after 3 failed attempts") and each time an open one is lost (false: why, what it
+   * dropped, when it tries again); failed attempts in between are not told. One line for the log.
+   */
+  readonly onConnectionChange?: (message: string, connected: boolean) => void;
 }
 
 export interface ConnectedInspector {
   readonly url: string;
   /** Give this to `createRuntime({ inspect })`. */
   readonly observer: (event: InspectionEvent) => void;
-  /** Events dropped so far: past `maxBacklogBytes`, or past `maxDeferredEvents` while not connected. */
+  /**
+   * Events dropped so far: past `maxBacklogBytes`, past `maxDeferredEvents` while not connected, or
+   * handed to a connection that closed before the system took them.
+   */
   readonly droppedEvents: number;
   /** Bytes held for the inspector now (events waiting for the socket, and unsent on it); at most `maxBacklogBytes` and one event. */
   readonly backlogBytes: number;
@@ -78,6 +95,8 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
   const minReconnectDelayMs = whole('minReconnectDelayMs', options.minReconnectDelayMs ?? 1000, 1);
   const maxReconnectDelayMs = whole('maxReconnectDelayMs', options.maxReconnectDelayMs ?? 15_000, 1);
   const connectTimeoutMs = whole('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1);
+  const pingIntervalMs = whole('pingIntervalMs', options.pingIntervalMs ?? 15_000, 1);
+  const pongTimeoutMs = whole('pongTimeoutMs', options.pongTimeoutMs ?? 10_000, 1);
   let modules: [
     typeof import('@statelyai/inspect'),
     typeof import('ws'),
@@ -106,7 +125,10 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
       minReconnectDelayMs,
       maxReconnectDelayMs,
       connectTimeoutMs,
+      pingIntervalMs,
+      pongTimeoutMs,
       onFirstDrop: options.onFirstDrop,
+      onConnectionChange: options.onConnectionChange,
     },
     { WebSocket: ws.WebSocket, stringify: (event) => stringify(event) },
   );
@@ -166,11 +188,4 @@ export function loopbackUrl(text: string): string {
       `Expected the inspector on this machine (localhost, 127.0.0.1 or [::1]), got "${url.hostname}": session contexts carry prompts, so troupe sends them to no other host`,
     );
   return url.href;
-}
-
-/** `text` with everything between `//` and the last `@` (a user and password) shown as `***`. */
-function hideUserinfo(text: string): string {
-  const start = text.indexOf('//');
-  const at = text.lastIndexOf('@');
-  return start >= 0 && at > start ? `${text.slice(0, start + 2)}***${text.slice(at)}` : text;
 }

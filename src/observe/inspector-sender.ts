@@ -12,6 +12,16 @@
  * each new event is dropped). A closed or failed connection is tried again after a delay that
  * doubles from `minReconnectDelayMs` to `maxReconnectDelayMs` (back to the first once one opens),
  * one attempt at a time, each given `connectTimeoutMs` to open, until `stop()`.
+ *
+ * An open connection is pinged every `pingIntervalMs`; one whose pong has not come `pongTimeoutMs`
+ * later is closed and connected again, as one the inspector closed: a peer that stopped (a relay
+ * suspended with ^Z or in a debugger) keeps its socket open, and until 2026-12-07 troupe wrote to it
+ * until `maxBacklogBytes` and dropped every later event, for ever. A ping waits behind what is
+ * unsent, so an inspector that reads nothing for that long counts as gone too. What was handed to a
+ * connection that then closed, and not yet written out to the system, is counted as dropped (until
+ * 2026-12-07 it was lost uncounted); what the system had taken but the peer had not read is lost
+ * without a count (the kernel's buffers, some hundreds of KiB on loopback). Each connection opened,
+ * and each open one lost, is told once (`onConnectionChange`), not each failed attempt between.
  */
 import type { WebSocket } from 'ws';
 
@@ -23,7 +33,13 @@ export interface SenderOptions {
   readonly maxReconnectDelayMs: number;
   /** How long an attempt may wait for the WebSocket to open (a program that accepts and answers nothing). */
   readonly connectTimeoutMs: number;
+  /** How often an open connection is pinged. */
+  readonly pingIntervalMs: number;
+  /** How long a ping may wait for its pong; then the connection is closed and connected again. */
+  readonly pongTimeoutMs: number;
   readonly onFirstDrop?: ((message: string) => void) | undefined;
+  /** Told once when a connection opens (`connected`), and once when an open one is lost. */
+  readonly onConnectionChange?: ((message: string, connected: boolean) => void) | undefined;
 }
 
 /** What the sender needs of the packages `@statelyai/inspect` brings (`ws`, `safe-stable-stringify`). */
@@ -43,12 +59,20 @@ export class InspectorSender {
   private deferredBytes = 0;
   private dropped = 0;
   private toldSlow = false;
+  /** Whether a connection ever opened, and the attempts that failed since the last one closed. */
+  private everOpen = false;
+  private failedAttempts = 0;
+  /** Sends on the open connection, counting what the system has not taken yet (set at each open). */
+  private write: (text: string) => void = () => {};
+  /** The URL as messages show it: a user and password, never taken here, would read `***`. */
+  private readonly shownUrl: string;
 
   constructor(
     private readonly options: SenderOptions,
     private readonly modules: SenderModules,
   ) {
     this.delayMs = options.minReconnectDelayMs;
+    this.shownUrl = hideUserinfo(options.url);
   }
 
   get droppedEvents(): number {
@@ -88,7 +112,7 @@ export class InspectorSender {
       if (socket.bufferedAmount > this.options.maxBacklogBytes) this.dropSlow();
       else {
         const text = this.modules.stringify(event);
-        if (text !== undefined) socket.send(text);
+        if (text !== undefined) this.write(text);
       }
       return;
     }
@@ -107,36 +131,119 @@ export class InspectorSender {
     this.dropped += 1;
     if (!this.toldSlow) {
       this.toldSlow = true;
-      const { url, maxBacklogBytes } = this.options;
+      const { maxBacklogBytes } = this.options;
       this.options.onFirstDrop?.(
-        `the Stately inspector at ${url} reads too slowly: more than ${maxBacklogBytes} bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
+        `the Stately inspector at ${this.shownUrl} reads too slowly: more than ${maxBacklogBytes} bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
       );
     }
   }
 
   private connect(): void {
     this.timer = null;
-    const socket = new this.modules.WebSocket(this.options.url, {
-      handshakeTimeout: this.options.connectTimeoutMs,
-    });
+    const { WebSocket } = this.modules;
+    const socket = new WebSocket(this.options.url, { handshakeTimeout: this.options.connectTimeoutMs });
     this.socket = socket;
+    // Events handed to this connection that the system has not taken yet: dropped if it closes.
+    let unsent = 0;
+    let keepalive: Keepalive | undefined;
     socket.on('open', () => {
       if (this.socket !== socket) return;
       this.open = true;
       this.delayMs = this.options.minReconnectDelayMs;
-      for (const text of this.deferred) socket.send(text);
+      this.write = (text) => {
+        unsent += 1;
+        socket.send(text, (error) => {
+          if (error === undefined || error === null) unsent -= 1;
+        });
+      };
+      const held = this.deferred.length;
+      for (const text of this.deferred) this.write(text);
       this.deferred = [];
       this.deferredBytes = 0;
+      keepalive = new Keepalive(socket, this.options.pingIntervalMs, this.options.pongTimeoutMs);
+      this.options.onConnectionChange?.(this.openedMessage(held), true);
+      this.everOpen = true;
+      this.failedAttempts = 0;
     });
+    socket.on('pong', () => keepalive?.answered());
     // A failed or refused connection reports an error, then closes: the close tries again.
     socket.on('error', () => {});
     socket.on('close', () => {
+      keepalive?.stop();
       if (this.socket !== socket) return;
+      const wasOpen = this.open;
       this.socket = null;
       this.open = false;
       this.timer = setTimeout(() => this.connect(), this.delayMs);
       this.timer.unref();
+      if (wasOpen) {
+        this.dropped += unsent;
+        this.options.onConnectionChange?.(this.lostMessage(keepalive?.unanswered === true, unsent), false);
+      } else this.failedAttempts += 1;
       this.delayMs = Math.min(this.delayMs * 2, this.options.maxReconnectDelayMs);
     });
   }
+
+  private openedMessage(held: number): string {
+    const again = this.everOpen ? ` again, after ${count(this.failedAttempts, 'failed attempt')}` : '';
+    const sent = held === 0 ? '' : `; sent the ${count(held, 'event')} held meanwhile`;
+    return `connected to the Stately inspector at ${this.shownUrl}${again}${sent}`;
+  }
+
+  private lostMessage(unanswered: boolean, unsent: number): string {
+    const { pongTimeoutMs, maxReconnectDelayMs, maxDeferredEvents, maxBacklogBytes } = this.options;
+    const why = unanswered ? `it answered no ping in ${pongTimeoutMs} ms` : 'the connection closed';
+    const lost = unsent === 0 ? '' : `; ${count(unsent, 'event')} not yet written out to it dropped`;
+    return `lost the Stately inspector at ${this.shownUrl} (${why})${lost}: connecting again in ${this.delayMs} ms, then at most every ${maxReconnectDelayMs} ms, holding meanwhile the newest ${maxDeferredEvents} events, at most ${maxBacklogBytes} bytes (drops counted in troupe_inspector_dropped_events)`;
+  }
+}
+
+/**
+ * Pings an open connection every `intervalMs`, one ping at a time; a pong that has not come
+ * `timeoutMs` after its ping ends the connection (`terminate`: a dead peer answers no close either).
+ */
+class Keepalive {
+  unanswered = false;
+  private readonly interval: ReturnType<typeof setInterval>;
+  private waiting: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly socket: WebSocket,
+    intervalMs: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.interval = setInterval(() => this.ping(), intervalMs);
+    this.interval.unref();
+  }
+
+  answered(): void {
+    if (this.waiting !== null) clearTimeout(this.waiting);
+    this.waiting = null;
+  }
+
+  stop(): void {
+    clearInterval(this.interval);
+    this.answered();
+  }
+
+  private ping(): void {
+    if (this.waiting !== null) return;
+    this.waiting = setTimeout(() => {
+      this.unanswered = true;
+      this.socket.terminate();
+    }, this.timeoutMs);
+    this.waiting.unref();
+    this.socket.ping();
+  }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** `text` with everything between `//` and the last `@` (a user and password) shown as `***`. */
+export function hideUserinfo(text: string): string {
+  const start = text.indexOf('//');
+  const at = text.lastIndexOf('@');
+  return start >= 0 && at > start ? `${text.slice(0, start + 2)}***${text.slice(at)}` : text;
 }

@@ -33,7 +33,7 @@ export interface RuntimeMetricsExporter {
 export interface MetricSources {
   /** The live 2025-era MCP sessions of the HTTP front (`HttpApp.sessionCount`). */
   readonly mcpSessions?: () => number;
-  /** Inspection events dropped: past the inspector's bound, or while it is not connected (`ConnectedInspector.droppedEvents`). */
+  /** Inspection events dropped: past the inspector's bound, while it is not connected, or unsent at a close (`ConnectedInspector.droppedEvents`). */
   readonly inspectorDroppedEvents?: () => number;
 }
 
@@ -57,7 +57,7 @@ export function createMetricsExporter(
   if (inspectorDroppedEvents !== undefined)
     new Gauge({
       name: 'troupe_inspector_dropped_events',
-      help: 'Inspection events dropped since start: past the bound on what is held for the inspector (40 MiB), or past the last 200 held while it is not connected (a counter read at scrape).',
+      help: 'Inspection events dropped since start: past the bound on what is held for the inspector (40 MiB), past the last 200 held while it is not connected, or unsent on a connection that closed (a counter read at scrape).',
       registers,
       collect() {
         this.set(inspectorDroppedEvents());
