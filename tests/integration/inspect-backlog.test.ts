@@ -11,9 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import * as troupe from '../../src/index.js';
 import { type ConnectedInspector, connectInspector } from '../../src/observe/inspect.js';
-import { createSimulatedProvider } from '../../src/providers/simulated.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
 import type { InspectObserver } from '../../src/runtime/session-inspection.js';
+import { inspectedRuntime, traffic } from '../support/inspected-traffic.js';
 
 const MIB = 1024 * 1024;
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -61,25 +60,7 @@ async function connected(url: string, options: Parameters<typeof connectInspecto
 }
 
 function runtimeFor(inspect: InspectObserver) {
-  const runtime = createRuntime({
-    providers: [createSimulatedProvider({ latencyMs: { min: 0, max: 0 } })],
-    defaults: { provider: 'simulated', model: 'sim-fast' },
-    inspect,
-  });
-  cleanup.push(() => runtime.shutdown());
-  return runtime;
-}
-
-/** `sessions` sessions whose prompts are `promptBytes` long; resolves once every event was handed on. */
-async function traffic(runtime: ReturnType<typeof runtimeFor>, sessions: number, promptBytes: number) {
-  const prompt = 'x'.repeat(promptBytes);
-  const handles = Array.from({ length: sessions }, (_, i) =>
-    runtime.submit({ messages: [{ role: 'user', content: `${prompt} ${i}` }] }),
-  );
-  await Promise.all(handles.map((h) => h.result));
-  // `@statelyai/inspect` sends each event a timer turn after it is reported.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  return handles.map((h) => h.id);
+  return inspectedRuntime(inspect, (step) => cleanup.push(step));
 }
 
 /** Backlog after each of `rounds` rounds of 50 sessions with 64 KiB prompts (about 13 MB a round). */

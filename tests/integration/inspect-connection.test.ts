@@ -11,9 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { connectInspector } from '../../src/observe/inspect.js';
 import { InspectorSender } from '../../src/observe/inspector-sender.js';
-import { createSimulatedProvider } from '../../src/providers/simulated.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
 import type { InspectObserver } from '../../src/runtime/session-inspection.js';
+import { inspectedRuntime, traffic } from '../support/inspected-traffic.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -74,24 +73,7 @@ async function told(url: string, options: Parameters<typeof connectInspector>[0]
 }
 
 function runtimeFor(inspect: InspectObserver) {
-  const runtime = createRuntime({
-    providers: [createSimulatedProvider({ latencyMs: { min: 0, max: 0 } })],
-    defaults: { provider: 'simulated', model: 'sim-fast' },
-    inspect,
-  });
-  cleanup.push(() => runtime.shutdown());
-  return runtime;
-}
-
-/** `sessions` sessions with prompts of `promptBytes`; resolves once every event was handed on. */
-async function traffic(runtime: ReturnType<typeof runtimeFor>, sessions: number, promptBytes: number) {
-  const prompt = 'x'.repeat(promptBytes);
-  const handles = Array.from({ length: sessions }, (_, i) =>
-    runtime.submit({ messages: [{ role: 'user', content: `${prompt} ${i}` }] }),
-  );
-  await Promise.all(handles.map((h) => h.result));
-  await sleep(20); // `@statelyai/inspect` hands each event on a timer turn after it is reported
-  return handles.map((h) => h.id);
+  return inspectedRuntime(inspect, (step) => cleanup.push(step));
 }
 
 describe('the inspector’s connection, told', () => {
