@@ -74,16 +74,19 @@ export function parseArguments<S extends z.ZodType>(
   const problems = parsed.error.issues.map((issue) => {
     if (worded.has(issue.message)) return issue.message;
     if (issue.path.length === 0) return `arguments: ${issue.message}`;
-    const got = issue.path.reduce<unknown>(
-      (value, key) =>
-        value !== null && typeof value === 'object'
-          ? (value as Record<PropertyKey, unknown>)[key]
-          : undefined,
-      raw,
-    );
+    const got = valueAt(raw, issue.path);
     return `${argumentName(issue.path)}: ${issue.message}, got ${got === undefined ? 'none' : describe(got)}`;
   });
   return { ok: false, problems };
+}
+
+/** What `raw` holds at `path`; `undefined` past what it has. */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (value, key) =>
+      value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined,
+    raw,
+  );
 }
 
 /** The message for `issue`, or `undefined` to leave zod's. */
@@ -105,8 +108,10 @@ export function argumentError(issue: ArgumentIssue): string | undefined {
     case 'invalid_value':
       return `Expected ${name} to be ${literals(issue.values)}, got ${got}`;
     case 'invalid_union': {
+      const picked = pickedOption(issue);
+      if (picked !== undefined) return picked;
       const forms = unionForms(issue.errors);
-      return forms === undefined ? undefined : `Expected ${name} to be ${forms}, got ${got}`;
+      return forms === undefined ? unknownTag(issue) : `Expected ${name} to be ${forms}, got ${got}`;
     }
     case 'unrecognized_keys':
       return `Expected ${name} to have only ${knownKeys(issue.inst)}, got unknown ${keyList(issue.keys)}`;
@@ -224,6 +229,72 @@ function unionForms(branches: readonly (readonly z.core.$ZodIssue[])[]): string 
   });
   if (forms.length === 0 || forms.includes(undefined)) return undefined;
   return [...new Set(forms)].join(' or ');
+}
+
+/** A union's objects told apart by a literal at one key (`type`), as zod v4 keeps their literals. */
+interface Tagged {
+  readonly key: string;
+  /** Each option's values at `key`, in the options' order. */
+  readonly values: readonly (readonly unknown[])[];
+}
+
+/**
+ * The key every option of a `z.union` of objects has a literal at, no value in two options: MCP's
+ * content blocks by `type` (the SDK's `ContentBlockSchema` is such a union, not a discriminated one).
+ */
+function taggedOptions(inst: unknown): Tagged | undefined {
+  // zod's own schemas: each has `_zod`, a union's `def.options`, an object's `propValues` (maybe none).
+  type Option = { _zod: { propValues?: Record<string, ReadonlySet<unknown>> } };
+  const options = (inst as { _zod?: { def?: { options?: readonly Option[] } } } | undefined)?._zod?.def
+    ?.options;
+  if (options === undefined) return undefined;
+  const literals = options.map((option) => option._zod.propValues ?? {});
+  const at = (option: Record<string, ReadonlySet<unknown>>, key: string) => [
+    ...(option[key] as ReadonlySet<unknown>),
+  ];
+  const key = Object.keys(literals[0] ?? {}).find((k) => {
+    if (!literals.every((option) => option[k] !== undefined)) return false;
+    const all = literals.flatMap((option) => at(option, k));
+    return new Set(all).size === all.length;
+  });
+  return key === undefined ? undefined : { key, values: literals.map((option) => at(option, key)) };
+}
+
+/**
+ * A tagged union whose value names one option by its tag: that option's first issue, at its whole
+ * path ("Expected `content.0.text` to be a string, got none"), not every option's forms (zod: "Invalid
+ * input"). Its issues were worded at their path inside the option, so the first is worded again here.
+ */
+function pickedOption(issue: ArgumentIssue & { code: 'invalid_union' }): string | undefined {
+  const tagged = taggedOptions(issue.inst);
+  const input = issue.input;
+  // A primitive's tag reads `undefined`, which no option has.
+  if (tagged === undefined || input === null || input === undefined) return undefined;
+  const tag = (input as Record<string, unknown>)[tagged.key];
+  const first = issue.errors[tagged.values.findIndex((values) => values.includes(tag))]?.[0];
+  if (first === undefined) return undefined;
+  const path = [...(issue.path ?? []), ...first.path];
+  const at = valueAt(input, first.path);
+  const worded = argumentError({ ...first, path, input: at } as ArgumentIssue);
+  return worded ?? `${argumentName(path)}: ${first.message}, got ${at === undefined ? 'none' : describe(at)}`;
+}
+
+/**
+ * A tagged union's value whose tag names no option: the tag's refusal, "Expected `content.0.type` to
+ * be one of `"text"`, `"image"`, got `"video"` (string)". A `z.discriminatedUnion` names its key and
+ * values itself (its options may share more than one literal key), and its issue is at that key.
+ */
+function unknownTag(issue: ArgumentIssue & { code: 'invalid_union' }): string | undefined {
+  const given = issue as { discriminator?: string; options?: readonly unknown[] };
+  const tagged =
+    given.discriminator === undefined
+      ? taggedOptions(issue.inst)
+      : { key: given.discriminator, values: [given.options as readonly unknown[]] };
+  const input = issue.input;
+  if (tagged === undefined || typeof input !== 'object' || input === null) return undefined;
+  const path = given.discriminator === undefined ? [...(issue.path ?? []), tagged.key] : issue.path;
+  const tag = (input as Record<string, unknown>)[tagged.key];
+  return `Expected ${argumentName(path)} to be ${literals(tagged.values.flat())}, got ${tag === undefined ? 'none' : describe(tag)}`;
 }
 
 /** What an issue of a union's branch asked for, as a noun; `undefined` for a kind that names none. */

@@ -101,8 +101,11 @@ afterAll(() => close());
 
 it.each([
   ['contentText', 'Expected `content` to be an array, got `"hello"` (string)'],
-  // A content block's union has branches troupe's words don't name (zod's "Invalid input" stands).
-  ['unknownBlock', '`content.0`: Invalid input, got `{"type":"nope"}` (object)'],
+  // A content block's `type` names no kind (until 2026-12-07 zod's "`content.0`: Invalid input").
+  [
+    'unknownBlock',
+    'Expected `content.0.type` to be one of `"text"`, `"image"`, `"audio"`, `"resource_link"`, `"resource"`, got `"nope"` (string)',
+  ],
   ['isErrorText', 'Expected `isError` to be a boolean, got `"yes"` (string)'],
   ['bigint', 'that JSON can carry, got one it cannot: a bigint'],
   ['cycle', 'that JSON can carry, got one it cannot: a cycle'],

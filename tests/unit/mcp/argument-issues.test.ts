@@ -13,6 +13,9 @@ const said = (schema: z.ZodType, value: unknown): string[] => {
   return parsed.error.issues.map((issue) => issue.message);
 };
 
+/** `argumentError` given a raw issue as the test writes it. */
+const raw = (issue: object) => argumentError(issue as Parameters<typeof argumentError>[0]);
+
 describe('argumentError', () => {
   it.each([
     [
@@ -171,7 +174,6 @@ describe('argumentError', () => {
   });
 
   it('words an issue that comes without its schema by what it has', () => {
-    const raw = (issue: object) => argumentError(issue as Parameters<typeof argumentError>[0]);
     expect(raw({ code: 'too_big', origin: 'number', maximum: 9, input: 10, path: ['n'] })).toBe(
       'Expected `n` to be a number of at most 9, got `10` (number)',
     );
@@ -219,18 +221,141 @@ describe('argumentError', () => {
     ]);
   });
 
-  it('leaves a union to zod when a branch failed on a kind it has no noun for, or none failed', () => {
-    const bounded = z.union([
+  it('names the option a tagged union’s value picks by its tag, and that option’s first issue at its whole path', () => {
+    const block = z.union([
       z.object({ type: z.literal('a'), n: z.number().max(1) }),
+      z.object({ type: z.literal('b'), inner: z.object({ name: z.string() }) }),
+      z.object({ type: z.enum(['c', 'd']), s: z.string().refine((v) => v === 'ok', 'Expected ok') }),
+    ]);
+    const list = z.object({ blocks: z.array(block) });
+    expect(said(list, { blocks: [{ type: 'a', n: 2 }] })).toEqual([
+      'Expected `blocks.0.n` to be a number of at most 1, got `2` (number)',
+    ]);
+    expect(said(list, { blocks: [{ type: 'b', inner: {} }] })).toEqual([
+      'Expected `blocks.0.inner.name` to be a string, got none',
+    ]);
+    // A refinement alone is zod's own pick of its option (the others failed on more): its words stand.
+    expect(said(list, { blocks: [{ type: 'd', s: 'no' }] })).toEqual(['Expected ok']);
+    expect(said(list, { blocks: [{ type: 'd', s: { deep: 1 } }] })).toEqual([
+      'Expected `blocks.0.s` to be a string, got `{"deep":1}` (object)',
+    ]);
+    // An issue it has no words for keeps zod's after the whole path, with what came.
+    const custom = { code: 'custom', path: ['s'], message: 'Expected ok' };
+    const pickedA = { input: { type: 'a', s: 'no' }, inst: block, path: ['blocks', 0] };
+    expect(raw({ code: 'invalid_union', errors: [[custom], [], []], ...pickedA })).toBe(
+      '`blocks.0.s`: Expected ok, got `"no"` (string)',
+    );
+    expect(raw({ code: 'invalid_union', errors: [[{ ...custom, path: ['t'] }], [], []], ...pickedA })).toBe(
+      '`blocks.0.t`: Expected ok, got none',
+    );
+    // The value as a whole.
+    expect(said(block, { type: 'a', n: 'x' })).toEqual(['Expected `n` to be a number, got `"x"` (string)']);
+    // No value, or `null`, has no tag: the forms are named.
+    expect(said(list, { blocks: [undefined] })).toEqual(['Expected `blocks.0` to be an object, got none']);
+    expect(said(list, { blocks: [null] })).toEqual(['Expected `blocks.0` to be an object, got `null`']);
+    // The tag is the key with a literal in every option, not one only the first has.
+    const extra = z.union([
+      z.object({ kind: z.literal('k'), type: z.literal('a'), n: z.number() }),
       z.object({ type: z.literal('b') }),
     ]);
-    expect(said(bounded, { type: 'c', n: 2 })).toEqual(['Invalid input']);
-    // A discriminator that matched no branch: no branch's issues to name (zod's own words).
+    expect(said(extra, { kind: 'k', type: 'a', n: 'x' })).toEqual([
+      'Expected `n` to be a number, got `"x"` (string)',
+    ]);
+    // An option that is no object has no literal: no tag, the forms are named.
+    const mixed = z.union([z.object({ type: z.literal('a'), n: z.number() }), z.string()]);
+    expect(said(mixed, { type: 'a', n: 'x' })).toEqual([
+      'Expected the arguments to be { n: a number } or a string, got `{"type":"a","n":"x"}` (object)',
+    ]);
+  });
+
+  it('names a tagged union’s tag when it picks no option and the options have no forms to name', () => {
+    const bounded = z.union([
+      z.object({ type: z.literal('a'), n: z.number().max(1) }),
+      z.object({ kind: z.literal('x'), type: z.literal('b') }),
+    ]);
+    expect(said(bounded, { type: 'c', n: 2 })).toEqual([
+      'Expected `type` to be one of `"a"`, `"b"`, got `"c"` (string)',
+    ]);
+    expect(said(z.object({ ref: bounded }), { ref: { n: 2 } })).toEqual([
+      'Expected `ref.type` to be one of `"a"`, `"b"`, got none',
+    ]);
+    // A discriminated union says which key itself, and matched no option.
     const picked = z.discriminatedUnion('type', [
       z.object({ type: z.literal('a') }),
       z.object({ type: z.literal('b') }),
     ]);
-    expect(said(picked, { type: 'c' })).toEqual(["Invalid discriminator value. Expected 'a' | 'b'"]);
+    expect(said(picked, { type: 'c' })).toEqual([
+      'Expected `type` to be one of `"a"`, `"b"`, got `"c"` (string)',
+    ]);
+    expect(said(z.object({ ref: picked }), { ref: { type: 7 } })).toEqual([
+      'Expected `ref.type` to be one of `"a"`, `"b"`, got `7` (number)',
+    ]);
+    // Its own key and values, though its options share another literal key before it.
+    const twoKeys = z.discriminatedUnion('type', [
+      z.object({ kind: z.literal('x'), type: z.literal('a') }),
+      z.object({ kind: z.literal('y'), type: z.literal('b') }),
+    ]);
+    expect(said(twoKeys, { kind: 'x', type: 'c' })).toEqual([
+      'Expected `type` to be one of `"a"`, `"b"`, got `"c"` (string)',
+    ]);
+  });
+
+  it('leaves a union to zod when a branch failed on a kind it has no noun for and no tag tells its options apart', () => {
+    // No key with a literal in every option (each option fails on a missing field, so zod picks none).
+    const untagged = z.union([
+      z.object({ a: z.number().max(1), b: z.string() }),
+      z.object({ type: z.literal('b') }),
+    ]);
+    expect(said(untagged, { a: 2 })).toEqual(['Invalid input']);
+    // A tag's value in two options tells neither apart.
+    const shared = z.union([
+      z.object({ type: z.literal('a'), n: z.number().max(1), b: z.string() }),
+      z.object({ type: z.enum(['a', 'b']), m: z.number().max(1), b: z.string() }),
+    ]);
+    expect(said(shared, { type: 'a', n: 2, m: 2 })).toEqual(['Invalid input']);
+    expect(said(shared, { type: 'c', n: 2, m: 2 })).toEqual(['Invalid input']);
+    // A value that is no object has no tag: its forms, or zod's words.
+    const tagged = z.union([z.object({ type: z.literal('a') }), z.object({ type: z.literal('b') })]);
+    expect(said(tagged, 5)).toEqual(['Expected the arguments to be an object, got `5` (number)']);
+    // An issue whose schema is not zod's union, or none at all, names no tag.
+    for (const inst of [undefined, {}, { _zod: {} }, { _zod: { def: {} } }])
+      expect(
+        raw({
+          code: 'invalid_union',
+          errors: [[{ code: 'custom', path: [], message: 'no' }]],
+          input: { type: 'a' },
+          inst,
+          path: [],
+        }),
+      ).toBe(undefined);
+    expect(
+      raw({
+        code: 'invalid_union',
+        errors: [[{ code: 'custom', path: [], message: 'no' }]],
+        input: 5,
+        inst: tagged,
+        path: [],
+      }),
+    ).toBe(undefined);
+    expect(
+      raw({
+        code: 'invalid_union',
+        errors: [[{ code: 'custom', path: [], message: 'no' }]],
+        input: null,
+        inst: tagged,
+        path: [],
+      }),
+    ).toBe(undefined);
+    expect(
+      raw({
+        code: 'invalid_union',
+        errors: [],
+        input: null,
+        discriminator: 'type',
+        options: ['a'],
+        path: ['type'],
+      }),
+    ).toBe(undefined);
   });
 
   it('leaves a refinement to zod (its own words)', () => {

@@ -57,8 +57,30 @@ describe('toolResult', () => {
     expect(refusal({ content: [text('a')], isError: 'yes' })).toBe(
       `${EXPECTED}: Expected \`isError\` to be a boolean, got \`"yes"\` (string)`,
     );
+  });
+
+  it('refuses a content block in troupe’s words: its `type` when no block has it, else what its kind lacks', () => {
+    // Until 2026-12-07 zod's "`content.0`: Invalid input" for any of these.
     expect(refusal({ content: [{ type: 'video', url: 'x' }] })).toBe(
-      `${EXPECTED}: \`content.0\`: Invalid input, got \`{"type":"video","url":"x"}\` (object)`,
+      `${EXPECTED}: Expected \`content.0.type\` to be one of \`"text"\`, \`"image"\`, \`"audio"\`, \`"resource_link"\`, \`"resource"\`, got \`"video"\` (string)`,
+    );
+    expect(refusal({ content: [text('a'), { text: 'no type' }] })).toBe(
+      `${EXPECTED}: Expected \`content.1.type\` to be one of \`"text"\`, \`"image"\`, \`"audio"\`, \`"resource_link"\`, \`"resource"\`, got none`,
+    );
+    expect(refusal({ content: [{ type: 'text' }] })).toBe(
+      `${EXPECTED}: Expected \`content.0.text\` to be a string, got none`,
+    );
+    expect(refusal({ content: [{ type: 'image', data: 5, mimeType: 'image/png' }] })).toBe(
+      `${EXPECTED}: Expected \`content.0.data\` to be a string, got \`5\` (number)`,
+    );
+    expect(refusal({ content: [{ type: 'resource_link', uri: 'file:///a' }] })).toBe(
+      `${EXPECTED}: Expected \`content.0.name\` to be a string, got none`,
+    );
+    expect(refusal({ content: [{ type: 'resource', resource: { uri: 'file:///a' } }] })).toBe(
+      `${EXPECTED}: Expected \`content.0.resource\` to be { text: a string } or { blob: a string }, got \`{"uri":"file:///a"}\` (object)`,
+    );
+    expect(refusal({ content: ['hello'] })).toBe(
+      `${EXPECTED}: Expected \`content.0\` to be an object, got \`"hello"\` (string)`,
     );
   });
 
