@@ -5,6 +5,15 @@
  * `isError: 'yes'` ended its session `done` and the client got "Invalid tools/call result" and zod's
  * issues, with no code or session; one JSON cannot carry (a bigint, a cycle) failed the transport's
  * write, and the client waited until its own timeout, with nothing answered.
+ *
+ * A result without `content` is answered with `content: []`. MCP's schema requires the field but
+ * lets it be empty, and the SDK v2 takes a handler's result without it as empty (its `CallToolResult`
+ * schema defaults it; its `McpServer` answers `{ content: [] }`, "v1 parity"), so `{}` or
+ * `{ structuredContent }` alone is a valid result, not a mistake. Until 2026-12-07 troupe passed it
+ * on as it came, and a path that did not add the field (a server of the embedder's own) sent a
+ * result a strict client refuses (the Python SDK: "content Field required"). One without `content`
+ * that carries another result's field (`task`, `inputRequests`, `requestState`) is refused, as the
+ * SDK refuses it, rather than answered as an empty success.
  */
 import { type CallToolResult, specTypeSchemas } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
@@ -13,12 +22,22 @@ import { parseArguments } from './argument-issues.js';
 
 const EXPECTED = "Expected the tool's handler to return a CallToolResult ({ content: [...] })";
 
-/** `value` if MCP and JSON can carry it as a tool's result; else an `INTERNAL` error saying why. */
+/** Fields of other results, which a result without `content` must not carry (the SDK's `TOOL_RESULT_FOREIGN_FAMILY_KEYS`). */
+const OTHER_RESULTS = ['task', 'inputRequests', 'requestState'] as const;
+
+/** `value` if MCP and JSON can carry it as a tool's result (with `content: []` if it had none); else an `INTERNAL` error saying why. */
 export function toolResult(value: CallToolResult): CallToolResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw runtimeError(
       'INTERNAL',
       `${EXPECTED}, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
+  const contentless = value.content === undefined;
+  const other = contentless ? OTHER_RESULTS.find((key) => key in value) : undefined;
+  if (other !== undefined)
+    throw runtimeError(
+      'INTERNAL',
+      `${EXPECTED}, got one without \`content\` that carries \`${other}\`, another result's field`,
     );
   // The spec schemas are zod's, worded as the tools' arguments and the spec methods' params are.
   const checked = parseArguments(specTypeSchemas.CallToolResult as unknown as z.ZodType, value);
@@ -26,7 +45,7 @@ export function toolResult(value: CallToolResult): CallToolResult {
   const refused = jsonRefusal(value, new Set());
   if (refused !== undefined)
     throw runtimeError('INTERNAL', `${EXPECTED} that JSON can carry, got one it cannot: ${refused}`);
-  return value;
+  return contentless ? { ...value, content: [] } : value;
 }
 
 /**

@@ -59,6 +59,8 @@ const RESULTS: Record<string, () => unknown> = {
   text: () => ({ content: [{ type: 'text', text: 'ok' }], structuredContent: 'ok' }),
   nothing: () => ({ content: [{ type: 'text', text: 'none' }], structuredContent: null }),
   unreadable,
+  empty: () => ({}),
+  taskOnly: () => ({ task: { taskId: 't1', status: 'working' } }),
 };
 
 let runtime: Runtime;
@@ -110,6 +112,7 @@ it.each([
   ['bigint', 'that JSON can carry, got one it cannot: a bigint'],
   ['cycle', 'that JSON can carry, got one it cannot: a cycle'],
   ['toJSON', 'that JSON can carry, got one it cannot: no JSON here'],
+  ['taskOnly', "got one without `content` that carries `task`, another result's field"],
 ])(
   'answers a handler’s %s result with an INTERNAL error result naming what is wrong, its session failed',
   async (name, says) => {
@@ -128,6 +131,15 @@ it.each([
     });
   },
 );
+
+it('answers a handler’s `{}` as an empty result with its session, `content: []` on the wire in either era', async () => {
+  for (const era of [modern, client]) {
+    const result = await era.callTool({ name: 'empty', arguments: {} }, { timeout: 5_000 });
+    expect(result.isError).toBeFalsy();
+    expect(result.content).toEqual([]);
+    expect(result.structuredContent).toMatchObject({ session: { provider: 'mine', state: 'done' } });
+  }
+});
 
 it.each([
   ['array', ['a', 'b']],

@@ -84,6 +84,33 @@ describe('toolResult', () => {
     );
   });
 
+  it('answers a result without `content` as one with none, as MCP’s schema and the SDK take it', () => {
+    expect(toolResult({} as CallToolResult)).toEqual({ content: [] });
+    const structured = { structuredContent: { rows: 2 } } as CallToolResult;
+    expect(toolResult(structured)).toEqual({ structuredContent: { rows: 2 }, content: [] });
+    expect(structured).toEqual({ structuredContent: { rows: 2 } }); // the handler's own object unchanged
+    expect(toolResult({ content: undefined, isError: true } as unknown as CallToolResult)).toEqual({
+      content: [],
+      isError: true,
+    });
+    // What follows `content` is still checked.
+    expect(refusal({ isError: 'yes' })).toBe(
+      `${EXPECTED}: Expected \`isError\` to be a boolean, got \`"yes"\` (string)`,
+    );
+    expect(refusal({ structuredContent: { n: 1n } })).toBe(`${CARRY}a bigint`);
+  });
+
+  it('refuses a result without `content` that carries another result’s field, as the SDK does', () => {
+    expect(refusal({ task: { taskId: 't1' } })).toBe(
+      `${EXPECTED}, got one without \`content\` that carries \`task\`, another result's field`,
+    );
+    expect(refusal({ inputRequests: {} })).toContain('carries `inputRequests`');
+    expect(refusal({ requestState: 'x', structuredContent: {} })).toContain('carries `requestState`');
+    // With `content` it is a tool's result.
+    const result = { content: [text('a')], task: { taskId: 't1' } } as CallToolResult;
+    expect(toolResult(result)).toBe(result);
+  });
+
   it('refuses a bigint anywhere in it, which JSON cannot write', () => {
     expect(refusal({ content: [text('a')], structuredContent: { n: 1n } })).toBe(`${CARRY}a bigint`);
     expect(refusal({ content: [text('a')], structuredContent: { rows: [{ ok: 1 }, { n: [2n] }] } })).toBe(
