@@ -7,7 +7,7 @@
  * fetch (paused at the bound, which resumes first) is `worker-pauses.ts`; a leased job's run as a
  * `Lease`, and what it becomes when it comes back held, `bull-lease.ts`.
  */
-import { Job, Queue, Worker } from 'bullmq';
+import { Job, Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Held, Lease, QueuedSession, SessionQueue, SharedLimits } from '../runtime/ports.js';
@@ -17,6 +17,7 @@ import { DelayedJobs } from './delayed-jobs.js';
 import { type FairQueue, FairTurn } from './fair-turn.js';
 import { firstToFetch, headKeys } from './first-fetch.js';
 import { bullPriority, encodeRequest } from './job-data.js';
+import { LeaseWorker } from './lease-worker.js';
 import type { RedisKeys } from './redis-store.js';
 import { Relocks } from './relock.js';
 import { StalledChecks } from './stalled-check.js';
@@ -94,7 +95,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       const limit = limits.perProvider[name];
       const process = (job: Job<QueuedSession>, token = '') =>
         this.relocks.during(queue, job, token, (lost) => this.process(job, token, lost));
-      const worker = new Worker<QueuedSession>(name, process, {
+      const options = {
         connection: { ...connection, maxRetriesPerRequest: null },
         prefix: settings.prefix,
         autorun: false,
@@ -102,7 +103,9 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
         lockDuration: settings.lockDurationMs,
         skipStalledCheck: true,
         maxStalledCount: MAX_STALLED,
-      });
+      };
+      // Its locks renewed while any lease of their job runs here (`lease-worker.ts`).
+      const worker = new LeaseWorker(name, process, options, (id) => this.relocks.holds(queue, id));
       worker.on('error', ignoreEvent);
       // A lease of this instance whose lock another instance now holds is lost (`relock.ts`).
       worker.on('lockRenewalFailed', (ids) => this.relocks.renewalFailed(queue, ids, `${worker.id}:`));

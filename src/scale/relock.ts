@@ -83,6 +83,12 @@ export class Relocks {
     }
   }
 
+  /** Whether a lease of job `id` of `queue` is being processed here (`during`). */
+  holds(queue: Queue, id: string): boolean {
+    for (const held of this.#held) if (held.queue === queue && held.job.id === id) return true;
+    return false;
+  }
+
   /** Takes the locks of the jobs held here again, only those of `only` if given. */
   retake(only?: Queue): void {
     for (const { job, token, queue } of this.#held) {
