@@ -73,7 +73,24 @@ export async function runLeased(
   };
   // Only a wake of its caller's after this lease lets it go if it comes back held (`CallerHolds.ticket`).
   const leasedAt = s.delayed.ticket;
-  const held = await run(lease);
+  // A move back that failed (a cut, its lock lapsed meanwhile) is reported, and BullMQ is told the job
+  // went back all the same (it neither completes nor fails it): it stays where it is and its next lease
+  // runs it, once its lock lapses. Thrown as it came, BullMQ failed the job, and removed it, with its
+  // lock retaken meanwhile (a reconnect's `Relocks.retake`): a session never started, its job gone
+  // (until 2026-12-07: the kill property, seed 2137992420, ended it at its queue deadline "found its
+  // summary alone"; `tests/scale/move-back-failed.test.ts`).
+  const movedBack = (move: Promise<unknown>) =>
+    move.then(
+      () => true,
+      (error: unknown) => void s.onError(error),
+    );
+  let held: Held | undefined;
+  try {
+    held = await run(lease);
+  } catch (error) {
+    if (!handedBack) throw error;
+    s.onError(error);
+  }
   // Moved back to wait by this processor: BullMQ must neither complete nor fail it.
   if (handedBack) throw new WaitingError();
   if (held !== undefined) {
@@ -82,15 +99,16 @@ export async function runLeased(
     if (held.modelOnly) {
       // Only this model is full: this job waits as delayed; the provider's other jobs go on.
       const until = s.clock.now() + held.retryInMs;
-      await job.moveToDelayed(until, token);
       const id = job.id as string;
-      if (held.probe !== undefined) s.delayed.behindProbe(job.queueName, id, held.probe, until);
-      if (held.caller !== undefined) s.delayed.forCaller(job.queueName, id, held.caller, until, leasedAt);
+      if (await movedBack(job.moveToDelayed(until, token))) {
+        if (held.probe !== undefined) s.delayed.behindProbe(job.queueName, id, held.probe, until);
+        if (held.caller !== undefined) s.delayed.forCaller(job.queueName, id, held.caller, until, leasedAt);
+      }
       throw new DelayedError();
     }
     // The provider is full: BullMQ puts the job back at the head of its priority and pauses the
     // whole queue, on every instance, for `retryInMs` (its limiter key's TTL).
-    await s.queue(job.queueName).rateLimit(held.retryInMs);
+    await movedBack(s.queue(job.queueName).rateLimit(held.retryInMs));
     throw Worker.RateLimitError();
   }
   // The Worker's next fetch comes after this lease's turn was counted and any move ahead made.
