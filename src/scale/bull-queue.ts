@@ -78,7 +78,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
   ) {
     this.delayed = new DelayedJobs(clock, (provider, id) => this.promote(provider, id));
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
-    this.relocks = new Relocks(redis, settings.lockDurationMs, onError);
+    this.relocks = new Relocks(redis, settings.lockDurationMs, clock, onError);
     const checks = { ...settings, maxStalledCount: MAX_STALLED };
     this.stalled = new StalledChecks(redis, clock, checks, onError, (queue) => this.relocks.retake(queue));
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
@@ -109,6 +109,7 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
       worker.on('error', ignoreEvent);
       // A lease of this instance whose lock another instance now holds is lost (`relock.ts`).
       worker.on('lockRenewalFailed', (ids) => this.relocks.renewalFailed(queue, ids, `${worker.id}:`));
+      worker.on('locksRenewed', ({ jobIds }) => this.relocks.renewed(queue, jobIds));
       this.workers.push(worker);
       this.heads.push(...headKeys((type) => queue.toKey(type), this.fair.index(name)));
       this.wakeKeysOf.set(
