@@ -3,7 +3,7 @@
  * (two instances on one hub, submitting to the first) and the Redis backend: the same submissions
  * must end the same way.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { PROBE_ACCEPTED_MS } from '../../machines/provider.js';
 import type { ChatProvider } from '../../src/providers/port.js';
 import { MemoryClusterHub } from '../../src/runtime/backend.js';
@@ -93,8 +93,12 @@ const backends: [string, (options: RuntimeOptions) => Promise<Runtime>][] = [
 
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
 
-describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
-  it('runs a session to done with its metadata', async () => {
+// The three backends' suites run side by side (`describe.concurrent`): their tests mostly wait on
+// timers (a call's `wait:<ms>`, queue and run deadlines), and one backend after another they took
+// 58 s of a CI run. Within a backend one test at a time (`it.sequential`), each with its own
+// `expect` (the global one cannot tell concurrent tests apart: `expect.poll` failed).
+describe.concurrent.each(backends)('runtime contract (%s backend)', (_name, make) => {
+  it.sequential('runs a session to done with its metadata', async ({ expect }) => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     const result = await runtime.submit(ask('hello'), { label: 'chat', metadata: { a: 1 } }).result;
     expect(result.ok).toBe(true);
@@ -110,7 +114,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('holds the per-provider limit and admits by priority, FIFO within one', async () => {
+  it.sequential('holds the per-provider limit and admits by priority, FIFO within one', async ({
+    expect,
+  }) => {
     const provider = slowProvider();
     const runtime = await make({
       providers: [provider],
@@ -118,7 +124,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       limits: { perProvider: { p: 1 } },
     });
     const first = runtime.submit(ask('first wait:300'));
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => provider.order).toEqual(['first wait:300']); // running, not queued
     const handles = [
       runtime.submit(ask('low-a'), { priority: 1 }),
       runtime.submit(ask('high-a'), { priority: 8 }),
@@ -131,7 +137,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('lets callers take turns within a priority: a flood does not hold another caller behind it', async () => {
+  it.sequential('lets callers take turns within a priority: a flood does not hold another caller behind it', async ({
+    expect,
+  }) => {
     const provider = slowProvider();
     const runtime = await make({
       providers: [provider],
@@ -139,7 +147,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       limits: { perProvider: { p: 1 }, fairnessEvery: 100 }, // no fairness turn for `a-low` here
     });
     const first = runtime.submit(ask('first wait:300'));
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => provider.order).toEqual(['first wait:300']); // running, not queued
     const as = (owner: string, text: string, priority = 5) =>
       runtime.submit(ask(text), { metadata: { owner }, priority });
     // Alice queues one at priority 1 (its own queue: it does not deepen her turns at 5), four at 5,
@@ -184,7 +192,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('admits by priority across providers when maxConcurrent is the bound', async () => {
+  it.sequential('admits by priority across providers when maxConcurrent is the bound', async ({ expect }) => {
     const p = slowProvider('p');
     const q = slowProvider('q');
     q.order = p.order; // one order of starts across both providers
@@ -213,13 +221,13 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it.each([
+  it.sequential.for([
     ['answered', 'ok', 1, false],
     ['answered with a 503, then retried', 'retryable', 2, false],
     ['answered with a 503, then sent to its fallback', 'retryable', 1, true],
   ] as const)(
     "starts the sessions a provider's probe held back once it is %s, not at the probe's lapse",
-    async (_how, outcome, probeCalls, fallback) => {
+    async ([_how, outcome, probeCalls, fallback], { expect }) => {
       const provider = new ScriptedProvider('p');
       const other = new ScriptedProvider('q');
       const runtime = await make({
@@ -259,7 +267,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     },
   );
 
-  it('gives the longest-waiting session its turn while higher priorities keep arriving', async () => {
+  it.sequential('gives the longest-waiting session its turn while higher priorities keep arriving', async ({
+    expect,
+  }) => {
     // Strict priority would run `low` last, after every `high`; the fairness turn runs it within
     // (older sessions ahead of it + 1) × (fairnessEvery + 1) admissions of its provider (in memory
     // within fairnessEvery: there the turn's own admission is the fair one; on Redis BullMQ has
@@ -271,7 +281,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
       limits: { perProvider: { p: 1 }, fairnessEvery: 2 },
     });
     const first = runtime.submit(ask('first wait:300'));
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => provider.order).toEqual(['first wait:300']); // running, not queued
     const low = runtime.submit(ask('low'), { priority: 1 });
     const highs = ['high-1', 'high-2', 'high-3', 'high-4', 'high-5', 'high-6'].map((text) =>
       runtime.submit(ask(text), { priority: 8 }),
@@ -292,7 +302,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('times a queued session out at its queue deadline', async () => {
+  it.sequential('times a queued session out at its queue deadline', async ({ expect }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -307,7 +317,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('times a running session out at its run deadline and aborts the call', async () => {
+  it.sequential('times a running session out at its run deadline and aborts the call', async ({ expect }) => {
     const provider = slowProvider();
     const runtime = await make({ providers: [provider], defaults: { model: 'm' } });
     const result = await runtime.submit(ask('slow wait:5000'), { timeoutMs: 300 }).result;
@@ -318,7 +328,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('cancels queued and running sessions by id', async () => {
+  it.sequential('cancels queued and running sessions by id', async ({ expect }) => {
     const provider = slowProvider();
     const runtime = await make({
       providers: [provider],
@@ -342,7 +352,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('refuses a session beyond maxQueued with QUEUE_FULL, and takes one again once there is room', async () => {
+  it.sequential('refuses a session beyond maxQueued with QUEUE_FULL, and takes one again once there is room', async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -359,7 +371,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('bounds the request bytes waiting (maxQueuedBytes), and gives them back as each leaves the queue', async () => {
+  it.sequential('bounds the request bytes waiting (maxQueuedBytes), and gives them back as each leaves the queue', async ({
+    expect,
+  }) => {
     // What each request holds: the JSON its provider gets, in UTF-8.
     const size = (text: string) => Buffer.byteLength(JSON.stringify({ model: 'm', ...ask(text) }));
     const limit = size('queued a') + size('queued b');
@@ -397,7 +411,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it("bounds one caller's sessions waiting (maxQueuedPerCaller), lets other callers in, and gives each place back as it leaves", async () => {
+  it.sequential("bounds one caller's sessions waiting (maxQueuedPerCaller), lets other callers in, and gives each place back as it leaves", async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -430,7 +446,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 2000 });
   });
 
-  it("bounds one caller's sessions running (maxRunningPerCaller): another caller's call runs at once, and each held one starts once one of its caller's ends", async () => {
+  it.sequential("bounds one caller's sessions running (maxRunningPerCaller): another caller's call runs at once, and each held one starts once one of its caller's ends", async ({
+    expect,
+  }) => {
     const provider = slowProvider();
     const runtime = await make({
       providers: [provider],
@@ -458,7 +476,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 2000 });
   });
 
-  it('names its caller’s share when a session it held times out in the queue', async () => {
+  it.sequential('names its caller’s share when a session it held times out in the queue', async ({
+    expect,
+  }) => {
     // On a cluster the share is each instance's: the memory cluster's two run one of alice's each,
     // and the third is put back, delayed, by both. Until this was recorded for every instance as a
     // provider's hold is, its timeout named nothing there, though one process named the share.
@@ -483,7 +503,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   }, 15_000);
 
-  it("opens a handle's events at the session's current state, with its place in the queue, and says each state once", async () => {
+  it.sequential("opens a handle's events at the session's current state, with its place in the queue, and says each state once", async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -521,7 +543,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('tells a subscriber added inside another’s callback only the events after it', async () => {
+  it.sequential('tells a subscriber added inside another’s callback only the events after it', async ({
+    expect,
+  }) => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     const outer: string[] = [];
     const inner: string[] = [];
@@ -535,7 +559,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect(inner).toEqual(outer.slice(1));
   });
 
-  it('tells subscribers of one drain and one stop, which names what the drain deadline cancelled', async () => {
+  it.sequential('tells subscribers of one drain and one stop, which names what the drain deadline cancelled', async ({
+    expect,
+  }) => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     const supervisor: RuntimeEvent[] = [];
     runtime.subscribe((event) => {
@@ -554,7 +580,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect(supervisor[1]).toMatchObject({ cancelled: [task.id] });
   });
 
-  it('refuses at submit a caller whose daily budget this instance saw spent (BUDGET_EXCEEDED)', async () => {
+  it.sequential('refuses at submit a caller whose daily budget this instance saw spent (BUDGET_EXCEEDED)', async ({
+    expect,
+  }) => {
     const provider = slowProvider();
     const complete = provider.complete.bind(provider);
     // 1000 prompt + 1000 completion tokens at these prices: 0.011 USD a call; the budget is 0.02 USD.
@@ -592,7 +620,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('reports the sessions its drain deadline ended as cancelled, not finished', async () => {
+  it.sequential('reports the sessions its drain deadline ended as cancelled, not finished', async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -611,7 +641,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     expect([...report.cancelled].sort()).toEqual([running.id, queued.id].sort());
   });
 
-  it('shows a session right after submit returns: session(id), sessions() and status()', async () => {
+  it.sequential('shows a session right after submit returns: session(id), sessions() and status()', async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -629,7 +661,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('counts in metrics().ended the sessions ended while queued (cancelled, timed out in the queue)', async () => {
+  it.sequential('counts in metrics().ended the sessions ended while queued (cancelled, timed out in the queue)', async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -648,7 +682,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it("shows in status().limits the limits set in providers' own units, and what each has left", async () => {
+  it.sequential("shows in status().limits the limits set in providers' own units, and what each has left", async ({
+    expect,
+  }) => {
     // `p` has only a perProvider limit: not a limit in its own units, so not in `limits`.
     const runtime = await make({
       providers: [slowProvider('p'), slowProvider('q')],
@@ -667,7 +703,9 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it("cancels a queued and a running session when the caller's signal aborts, naming its reason", async () => {
+  it.sequential("cancels a queued and a running session when the caller's signal aborts, naming its reason", async ({
+    expect,
+  }) => {
     const runtime = await make({
       providers: [slowProvider()],
       defaults: { model: 'm' },
@@ -688,7 +726,7 @@ describe.each(backends)('runtime contract (%s backend)', (_name, make) => {
     await runtime.shutdown({ deadlineMs: 1000 });
   });
 
-  it('refuses an unknown provider with UNKNOWN_PROVIDER', async () => {
+  it.sequential('refuses an unknown provider with UNKNOWN_PROVIDER', async ({ expect }) => {
     const runtime = await make({ providers: [slowProvider()], defaults: { model: 'm' } });
     expect(() => runtime.submit({ ...ask('x'), provider: 'nope' })).toThrow(
       /UNKNOWN_PROVIDER|Expected a provider/,
