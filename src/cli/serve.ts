@@ -10,8 +10,8 @@ import { exposureProblem, originList } from '../mcp/http-exposure.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { dashboardHtml } from '../observe/dashboard.js';
 import { healthRoutes, redisPinger } from '../observe/health.js';
-import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import type { ConnectedInspector } from '../observe/inspect.js';
+import { createLogger } from '../observe/logger.js';
 import { createObservability, OPERATOR_PATHS } from '../observe/routes.js';
 import { preloadSdk } from '../providers/sdk-clients.js';
 import type { SessionTracer } from '../runtime/tracing.js';
@@ -34,6 +34,7 @@ import {
 } from './config.js';
 import { exitSoon } from './exit.js';
 import type { Command } from './main.js';
+import { inspectionFrom } from './serve-inspect.js';
 import { SERVE_FLAGS } from './serve-options.js';
 import { usageMessage } from './usage-error.js';
 
@@ -342,22 +343,6 @@ export const command: Command = {
     return 0;
   },
 };
-
-/** `--inspect`: the connected inspector (its first drop and each connection opened or lost logged) and the options that send to it. */
-async function inspectionFrom(
-  { 'inspect-url': url, 'inspect-sample': sample }: { 'inspect-url'?: string; 'inspect-sample'?: string },
-  logger: Logger,
-): Promise<{ inspector: ConnectedInspector; watch: WatchOptions }> {
-  const rate = sample === undefined ? 1 : Number(sample);
-  if (sample !== undefined && !(sample.trim() !== '' && rate > 0 && rate <= 1))
-    throw new Error(`Expected \`--inspect-sample\` to be a number in (0, 1], got \`${sample}\``);
-  const inspector = await connectInspector({
-    ...(url === undefined ? {} : { url }),
-    onFirstDrop: (message) => logger.warn(message),
-    onConnectionChange: (message, connected) => (connected ? logger.info(message) : logger.warn(message)),
-  });
-  return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
-}
 
 /**
  * `--otel`: the global tracer of `@opentelemetry/api`, and whether an SDK has registered a tracer
