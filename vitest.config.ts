@@ -22,9 +22,11 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     // Vitest's own default (one fewer than the cores) runs one file at a time on a 2-core machine;
-    // two at a time there halves the suite (about 290 s against 510 s) and was green in every full
-    // run so far (four, 2026-12-02). One core keeps one.
-    maxWorkers: cores <= 1 ? 1 : Math.max(2, cores - 1),
+    // two at a time there halved the suite (about 290 s against 510 s, 2026-12-02). Most files
+    // mostly wait (timers, child processes, Redis), so one more worker than the cores keeps them
+    // busy: on the 2-core machine, a fresh clone's `npm test` took 481 s with three against 686 s
+    // with two, back to back and idle (2026-12-07, both green). One core keeps one.
+    maxWorkers: cores <= 1 ? 1 : cores + 1,
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'shared', include: shared, isolate: false } },
