@@ -231,9 +231,9 @@ export function onlyHttpOptions(options: HttpAppOptions): {
   const callers = clients.length + (tokens.some((t) => t.shared === true) ? 1 : 0);
   if (callers > 1 && options.allowNoCallerShare !== true) {
     const status = options.mcp.runtime.status({ recent: 0 });
-    const whole = wholeShares(status);
+    const want = callerShares(status);
+    const whole = wholeShares(status, want);
     if (whole.length > 0) {
-      const want = callerShares(status);
       throw runtimeError(
         'INVALID_REQUEST',
         `Expected the runtime of a createHttpApp with ${callers} clients told apart by token to give each caller a share of its slots and queue, got ${whole.join(' and ')}: one client's calls could take them all while the others' waited out their deadlines; set createRuntime({ limits: { maxRunningPerCaller: ${want.maxRunningPerCaller}, maxQueuedPerCaller: ${want.maxQueuedPerCaller} } }) (troupe serve's: three quarters of maxConcurrent, a quarter of maxQueued), or pass allowNoCallerShare: true`,
@@ -249,8 +249,8 @@ export function onlyHttpOptions(options: HttpAppOptions): {
  */
 function wholeShares(
   status: Pick<RuntimeStatus, 'maxConcurrent' | 'maxRunningPerCaller' | 'maxQueued' | 'maxQueuedPerCaller'>,
+  want: ReturnType<typeof callerShares>,
 ): string[] {
-  const want = callerShares(status);
   const whole: string[] = [];
   if (status.maxRunningPerCaller >= status.maxConcurrent && want.maxRunningPerCaller < status.maxConcurrent)
     whole.push(
