@@ -139,9 +139,26 @@ export function requestGuard(options: {
       if (origin !== undefined && !originAllowed(origin, req)) {
         return `Forbidden: Origin ${JSON.stringify(origin)} is not an allowed origin: only this server's own pages and those --allowed-origins names`;
       }
-      return undefined;
+      return crossSiteProblem(req, origin);
     },
   };
+}
+
+/**
+ * A request another site's page made without an `Origin`: an `<img>`, `<script>` or `<link>` (the
+ * browser's no-cors requests carry none, so the Origin check never saw them). It reads nothing (the
+ * browser hides the answer), but until 2026-12-07 each still reached its route: any page open in
+ * the browser could hold `/events` streams, places of the 32, or make the server build
+ * `/api/status` and `/metrics` in a loop. A browser says where a request came from in
+ * `Sec-Fetch-Site`; a navigation (`Sec-Fetch-Mode: navigate`, a link to the dashboard) is taken,
+ * as are programs, which send neither header.
+ */
+function crossSiteProblem(req: IncomingMessage, origin: string | undefined): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (origin !== undefined || (site !== 'cross-site' && site !== 'same-site')) return undefined;
+  const mode = req.headers['sec-fetch-mode'];
+  if (mode === 'navigate') return undefined;
+  return `Forbidden: a page of another site made this request (Sec-Fetch-Site: ${site}, Sec-Fetch-Mode: ${mode ?? 'none'}) without an Origin: only this server's own pages and those --allowed-origins names, which send one`;
 }
 
 /**

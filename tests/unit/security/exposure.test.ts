@@ -104,6 +104,35 @@ describe('Host and Origin', () => {
     ).toBeUndefined();
   });
 
+  it('refuses what another site’s page asks without an `Origin` (an `<img>` or `<script>` of it), and takes a link followed to it', () => {
+    // Until 2026-12-07 such a request reached its route: any page open in the browser could hold
+    // `/events` streams of the 32, or have `/metrics` built in a loop, with no token set.
+    const guard = requestGuard({ host: '127.0.0.1' });
+    const from = (fetch: Record<string, string>) =>
+      guard.check(req({ host: '127.0.0.1:7801', ...fetch }, '127.0.0.1'));
+    for (const site of ['cross-site', 'same-site'])
+      for (const mode of ['no-cors', 'cors', 'websocket'])
+        expect(from({ 'sec-fetch-site': site, 'sec-fetch-mode': mode }), `${site} ${mode}`).toBe(
+          `Forbidden: a page of another site made this request (Sec-Fetch-Site: ${site}, Sec-Fetch-Mode: ${mode}) without an Origin: only this server's own pages and those --allowed-origins names, which send one`,
+        );
+    expect(from({ 'sec-fetch-site': 'cross-site' })).toMatch(/Sec-Fetch-Mode: none\)/);
+    // A link to the dashboard, the page's own requests, one typed in the address bar, a program.
+    const taken: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' },
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors' },
+      { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' },
+      {},
+    ];
+    for (const ok of taken) expect(from(ok), JSON.stringify(ok)).toBeUndefined();
+    // With an `Origin` the Origin check decides: an allowed page's fetch passes whatever the site.
+    const listed = requestGuard({ host: '127.0.0.1', allowedOrigins: ['http://localhost:6274'] });
+    const headers = { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors' };
+    expect(
+      listed.check(req({ host: '127.0.0.1:7801', origin: 'http://localhost:6274', ...headers }, '127.0.0.1')),
+    ).toBeUndefined();
+  });
+
   it('takes the origins `allowedOrigins` names besides its own pages: an origin exactly, a bare name on any port', () => {
     const guard = requestGuard({
       host: '127.0.0.1',
