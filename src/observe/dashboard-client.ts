@@ -28,7 +28,10 @@ export const DASHBOARD_SCRIPT = String.raw`
   var updates = 0;
   var tickerLines = [];
 
-  function setCounts(machine, values) {
+  // A highlighted state has something in it now. The session machine's final states count the
+  // sessions that ended there since the server started, so they are never highlighted: until
+  // 2026-12-07 done, failed, timedOut and cancelled lit up for good at their first end, as if live.
+  function setCounts(machine, values, finalsEnded) {
     var nodes = document.querySelectorAll('svg[data-machine="' + machine + '"] [data-count]');
     var leaves = {};
     nodes.forEach(function (n) {
@@ -45,12 +48,13 @@ export const DASHBOARD_SCRIPT = String.raw`
       }
       n.textContent = String(v);
       var g = n.closest('g.state');
-      if (g) g.classList.toggle('busy', v > 0);
+      if (g) g.classList.toggle('busy', v > 0 && !(finalsEnded && g.classList.contains('final')));
     });
   }
 
-  function bars(container, rows) {
+  function bars(container, rows, none) {
     container.textContent = '';
+    if (rows.length === 0 && none) container.appendChild(el('div', 'none', none));
     rows.forEach(function (r) {
       var row = el('div', 'bar-row');
       row.setAttribute('data-key', r.key);
@@ -163,7 +167,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#ended-total').textContent = String(ended);
     var costs = Object.keys(snap.cost || {}).map(function (c) { return snap.cost[c].toFixed(4) + ' ' + c; });
     $('#cost-total').textContent = costs.length === 0 ? '–' : costs.join(' · ');
-    setCounts('session', snap.counts);
+    setCounts('session', snap.counts, true);
     var sup = { accepting: 0, draining: 0, stopped: 0 };
     sup[st.state] = 1;
     setCounts('supervisor', sup);
@@ -191,7 +195,7 @@ export const DASHBOARD_SCRIPT = String.raw`
         full: b.state !== 'closed',
         text: b.state + (b.state === 'open' && b.openUntil !== null ? ' until ' + new Date(b.openUntil).toISOString().slice(11, 19) : '') +
           ' · ' + b.failures + '/' + b.threshold + ' failures' + (b.lastError ? ' (last ' + b.lastError + ')' : '') + ' · opened ' + b.opened + 'x' };
-    }));
+    }), 'none: no provider has its circuit breaker on, so the breaker chart counts 0 everywhere');
 
     var lim = st.limits || {};
     var coolCounts = { open: 0, coolingDown: 0, probing: 0 };
@@ -214,7 +218,7 @@ export const DASHBOARD_SCRIPT = String.raw`
           (cooling.length ? ' · models cooling down: ' + cooling.join(', ') : '') });
     });
     setCounts('provider', coolCounts);
-    bars($('#limits'), limRows);
+    bars($('#limits'), limRows, 'none: no provider has limits configured (a tier, or limits of its own), so the provider chart counts 0 everywhere');
 
     var last = snap.series[snap.series.length - 1] || { perSec: 0, runP50Ms: null, runP95Ms: null };
     $('#rate').textContent = last.perSec + '/s';
@@ -244,16 +248,32 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('#ticker').textContent = tickerLines.join('\n') + (batch.dropped ? '\n(' + batch.dropped + ' events not shown)' : '');
   }
 
-  function conn(text, why) { $('#conn').textContent = text; $('#conn').title = why || text; $('#conn').className = text === 'live' ? 'live' : ''; }
+  // Without the server the figures stop where they were: the page says since when, and greys them,
+  // so a server that stopped does not read as one still accepting with sessions running.
+  var lastAt = null;
+  function conn(text, why) {
+    var live = text === 'live';
+    var since = lastAt === null ? '' : ' (the figures are from ' + clock(lastAt) + ', when the server last answered)';
+    $('#conn').textContent = text;
+    $('#conn').title = (why || text) + (live ? '' : since);
+    $('#conn').className = live ? 'live' : '';
+    document.body.classList.toggle('stale', !live && lastAt !== null);
+  }
   // A dropped stream reconnects on its own; a refused one (503 past the server's stream limit, or
   // any other non-200) is CLOSED for good by the browser, so the page asks again itself, backing off.
   var retryMs = 1000;
   function connect() {
     var source = new EventSource('events');
-    source.addEventListener('snapshot', function (m) { retryMs = 1000; render(JSON.parse(m.data)); conn('live'); });
+    source.addEventListener('snapshot', function (m) {
+      var snap = JSON.parse(m.data);
+      retryMs = 1000;
+      render(snap);
+      lastAt = snap.at;
+      conn('live');
+    });
     source.addEventListener('batch', function (m) { onBatch(JSON.parse(m.data)); });
     source.onerror = function () {
-      if (source.readyState !== EventSource.CLOSED) { conn('reconnecting…'); return; }
+      if (source.readyState !== EventSource.CLOSED) { conn('reconnecting…', 'lost the connection to the server; reconnecting'); return; }
       source.close();
       conn('retry in ' + Math.round(retryMs / 1000) + ' s', 'the server refused the event stream (too many dashboards open, 32 by default, or a token required); retrying');
       setTimeout(connect, retryMs);

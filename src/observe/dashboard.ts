@@ -51,6 +51,9 @@ th, td { text-align:left; padding:4px 6px; border-bottom:1px solid #eef0f5; whit
 th { color:var(--muted); font-weight:600; }
 tr.state-done td.st { color:var(--ok); } tr.state-failed td.st, tr.state-timedOut td.st { color:var(--bad); }
 tr.state-cancelled td.st { color:var(--warn); } tr.state-queued td.st, tr.state-running td.st { color:var(--accent); }
+/* Figures from before the connection was lost (the header says since when). */
+body.stale main, body.stale header .stat, body.stale #lifecycle, body.stale #scope { opacity:.45; }
+.none { color:var(--muted); font-size:12px; }
 pre#ticker { margin:0; font-size:11px; color:var(--muted); min-height:60px; white-space:pre-wrap; overflow-wrap:anywhere; }
 /* The full header needs about 1300 px with its widest figures; below that it keeps one line with short labels. */
 @media (max-width: 1320px) {

@@ -12,6 +12,7 @@ type Listener = (message: { data: string }) => void;
 function load() {
   const elements = new Map<string, Record<string, unknown>>();
   const document = {
+    body: { classList: { toggle: () => {} } },
     querySelector: (selector: string) => {
       if (!elements.has(selector)) elements.set(selector, {});
       return elements.get(selector);

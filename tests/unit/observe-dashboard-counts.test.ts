@@ -146,7 +146,7 @@ function render(script: string, boxes: ReadonlyMap<string, string[]>, snapshot: 
         const machine = /^svg\[data-machine="([^"]+)"\] \[data-count\]$/.exec(selector)?.[1];
         return (nodes.get(machine ?? '') ?? []).map((n) => ({
           getAttribute: () => n.id,
-          closest: () => ({ classList: { toggle: () => {} } }),
+          closest: () => ({ classList: { toggle: () => {}, contains: () => false } }),
           set textContent(v: string) {
             n.textContent = v;
           },
