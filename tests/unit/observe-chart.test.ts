@@ -2,8 +2,9 @@
  * Charts come from the machine definitions: every state, guard and named action appears, the JSON
  * is XState's definition, and docs/machines.md is exactly what the generator prints.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { StateMachine } from 'xstate';
 import { sessionMachine } from '../../machines/session.js';
 import { supervisorMachine } from '../../machines/supervisor.js';
 import { chartJson, chartMermaid, chartModel, MACHINES } from '../../src/observe/chart.js';
@@ -19,6 +20,19 @@ describe('charts from the machines', () => {
       ...Object.keys(MACHINES).map((name) => `charts/${name}.svg`),
     ]);
     for (const [path, text] of files) expect(readFileSync(`docs/${path}`, 'utf8'), path).toBe(text);
+  });
+
+  it('draws every machine that machines/ defines: one added there and left out of `MACHINES` fails here', async () => {
+    // The docs check above compares the charts of `MACHINES` only: a machine left out had none to compare.
+    const defined: string[] = [];
+    for (const file of readdirSync('machines').filter((f) => f.endsWith('.ts'))) {
+      const module = (await import(`../../machines/${file}`)) as Record<string, unknown>;
+      for (const value of Object.values(module)) if (value instanceof StateMachine) defined.push(value.id);
+    }
+    expect(defined).toContain('session');
+    // Each drawn under its own id: the page's `#chart-<name>` and docs/charts/<name>.svg.
+    const drawn = Object.entries(MACHINES).map(([name, machine]) => `${name}=${machine.id}`);
+    expect(drawn.sort()).toEqual(defined.map((id) => `${id}=${id}`).sort());
   });
 
   it('the model has every state node and transition of the machine, with guards and actions', () => {
