@@ -12,6 +12,7 @@ import { createSimulatedProvider } from '../providers/simulated.js';
 import { createRuntime } from '../runtime/runtime.js';
 import type { RuntimeOptions } from '../runtime/types.js';
 import { parseFlags } from './args.js';
+import { endOnClosedOutput } from './closed-output.js';
 import { onceInterrupted } from './interrupt.js';
 import type { Command } from './main.js';
 
@@ -19,13 +20,19 @@ const USAGE = `Usage: troupe demo [--sessions N] [--concurrency C] [--seed S] [-
 
 Runs a mixed load through the runtime on the simulated provider and shows it live. About a quarter
 of the sessions fail, time out or are cancelled on purpose (injected faults, listed at the start);
-the summary shows how each kind ended. Ctrl-C prints the summary so far.
+the summary shows how each kind ended. Ctrl-C prints the summary so far. It runs in this process:
+a server's dashboard does not show it (\`troupe load --url http://127.0.0.1:7801/mcp\` sends the
+same mix to a server on the simulated provider, which its dashboard shows).
   --sessions N      sessions in all (default 200)
   --concurrency C   sessions running at once (default 16)
   --seed S          seed for the load and the provider (default 1)
   --rate R          sessions submitted per second; 0 submits all at once (default 0)
   --plain           plain progress lines even on a terminal
 `;
+
+/** Said first: run beside \`npm start\`, the demo left that server's dashboard at zero, unexplained. */
+export const IN_THIS_PROCESS =
+  "(in this process, on its own runtime: a server's dashboard does not show it; `troupe load --url <server>/mcp` sends the same mix to one)";
 
 /**
  * The runtime the demo's mix runs on: the simulated provider (seeded; a 429 asks for 100 ms), room
@@ -72,11 +79,12 @@ export const command: Command = {
       'sessions' | 'concurrency' | 'seed' | 'rate',
       number
     >;
+    endOnClosedOutput();
     const runtime = createRuntime(demoRuntimeOptions({ sessions, concurrency, seed }));
     const monitor = new RuntimeMonitor(runtime);
     const display = new LiveDisplay(process.stdout, flags.booleans.plain ? { tty: false } : {});
     process.stdout.write(
-      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate > 0 ? `, ${rate}/s` : ''}\n${formatInjected()}`,
+      `troupe demo: ${sessions} sessions, concurrency ${concurrency}, seed ${seed}${rate > 0 ? `, ${rate}/s` : ''}\n${IN_THIS_PROCESS}\n${formatInjected()}`,
     );
     const run = runLoad(runtime, planLoad({ sessions: sessions, seed: seed }), { ratePerSec: rate });
     const frame = () => {

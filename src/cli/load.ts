@@ -9,6 +9,7 @@ import { formatInjected, type LoadItem, planLoad } from '../observe/load-plan.js
 import { formatReport, LoadRecorder, type Outcome } from '../observe/load-report.js';
 import type { FinalState } from '../runtime/types.js';
 import { parseFlags } from './args.js';
+import { endOnClosedOutput } from './closed-output.js';
 import { onceInterrupted } from './interrupt.js';
 import { connectFailure } from './load-connect.js';
 import type { Command } from './main.js';
@@ -102,6 +103,7 @@ export const command: Command = {
       await client.close().catch(() => {});
       return 2;
     }
+    endOnClosedOutput();
     process.stdout.write(
       `troupe load: ${sessions} calls to ${url.href}, ${concurrency} at once, seed ${seed}\n${formatInjected()}`,
     );
