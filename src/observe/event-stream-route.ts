@@ -130,7 +130,8 @@ export function eventStreamRoute(
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   const reservedFor = options.reservedFor;
   const reserved = reservedFor === undefined ? 0 : Math.min(maxClients, options.reservedPlaces ?? 4);
-  const clients = new Set<() => void>();
+  // Each stream's stop, and what ends it at the server's close: its last batch and snapshot first.
+  const clients = new Map<() => void, () => void>();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'GET') {
@@ -184,7 +185,10 @@ export function eventStreamRoute(
     };
     send();
     timer = setInterval(send, intervalMs);
-    clients.add(stop);
+    clients.set(stop, () => {
+      send();
+      if (clients.has(stop)) stop();
+    });
     req.on('close', stop);
     res.on('error', stop);
   };
@@ -195,9 +199,13 @@ export function eventStreamRoute(
     get clients(): number {
       return clients.size;
     },
-    /** Ends every stream (server shutdown). */
+    /**
+     * Ends every stream (server shutdown), each after one last batch and snapshot: `troupe serve`
+     * closes them once the drain is over, so a page shows the runtime stopped and what ended while
+     * it drained. Until 2026-12-07 it kept the last snapshot before, "draining" with sessions running.
+     */
     close(): void {
-      for (const stop of [...clients]) stop();
+      for (const finish of [...clients.values()]) finish();
     },
   };
 }

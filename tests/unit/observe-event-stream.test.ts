@@ -73,6 +73,35 @@ describe('/events: a client that stops reading', () => {
   });
 });
 
+describe('/events at the server’s close', () => {
+  it('sends each stream one last batch and snapshot, then ends it: a page shows the runtime stopped', async () => {
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider({ latencyMs: { min: 0, max: 0 } })],
+      defaults: { model: 'sim-fast' },
+    });
+    runtimes.push(runtime);
+    const route = eventStreamRoute(runtime, new RuntimeMonitor(runtime), { intervalMs: 60_000 });
+    const req = Object.assign(new EventEmitter(), { method: 'GET' });
+    const res = new StandInResponse();
+    route.handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    const sent = res.written.length;
+    expect(res.written.at(-1)).toContain('"state":"accepting"');
+    // What `troupe serve` does: the drain first (a session ends in it), the streams closed after.
+    await runtime.submit({ messages: [{ role: 'user', content: 'hi' }] }).result;
+    await runtime.shutdown({ deadlineMs: 1_000 });
+    route.close();
+    const last = res.written.slice(sent);
+    expect(last).toHaveLength(2);
+    expect(last[0]).toMatch(/^event: batch\ndata: .*"type":"session\.ended"/);
+    expect(last[1]).toMatch(/^event: snapshot\ndata: /);
+    const snapshot = JSON.parse(last[1]!.slice('event: snapshot\ndata: '.length));
+    expect(snapshot.status.state).toBe('stopped');
+    expect(snapshot.counts.done).toBe(1);
+    expect(res.writableEnded).toBe(true);
+    expect(route.clients).toBe(0);
+  });
+});
+
 describe('compactEvent', () => {
   // The dashboard's events list shows why a session failed and where a fallback went from these.
   it('keeps a failed session’s state and error code, and a fallback’s target, and no more', () => {
