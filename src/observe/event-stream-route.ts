@@ -148,6 +148,7 @@ export function eventStreamRoute(
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
+      'X-Content-Type-Options': 'nosniff',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });

@@ -9,6 +9,12 @@ import { type EventStreamOptions, eventStreamRoute } from './event-stream-route.
 import { createMetricsExporter, type RuntimeMetricsExporter } from './metrics.js';
 import { type MonitorOptions, type ObserveScope, RuntimeMonitor } from './monitor.js';
 
+/**
+ * Model ids, labels and codes from clients reach `/api/status` and `/metrics`: read as what they are
+ * labelled (JSON, text), never sniffed into a page, and refused as a script or style of another page.
+ */
+export const NOSNIFF = { 'X-Content-Type-Options': 'nosniff' } as const;
+
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
@@ -65,7 +71,7 @@ export function createObservability(runtime: Runtime, options: ObservabilityOpti
       '/api/status',
       (req, res) => {
         if (!isRead(req, res)) return;
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...NOSNIFF });
         res.end(JSON.stringify(monitor.snapshot()));
       },
     ],
@@ -74,7 +80,7 @@ export function createObservability(runtime: Runtime, options: ObservabilityOpti
       async (req, res) => {
         if (!isRead(req, res)) return;
         const text = await metrics.scrape();
-        res.writeHead(200, { 'Content-Type': metrics.contentType });
+        res.writeHead(200, { 'Content-Type': metrics.contentType, ...NOSNIFF });
         res.end(text);
       },
     ],

@@ -334,4 +334,16 @@ describe('/events', () => {
     expect([snap.status.queued, snap.status.running]).toEqual([2, 3]);
     for (const h of held) h.cancel();
   });
+
+  it('labels what carries client strings nosniff: JSON or text is never read as a page or a script', async () => {
+    // Until 2026-12-07 none was: a model id holding markup reached /metrics and /api/status as sent.
+    const { base } = await start();
+    for (const path of ['/api/status', '/metrics', '/events']) {
+      const controller = new AbortController();
+      const res = await fetch(`${base}${path}`, { signal: controller.signal });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      controller.abort();
+    }
+  });
 });
