@@ -5,7 +5,7 @@
 export { sessionMachine } from '../machines/session.js';
 export { supervisorMachine } from '../machines/supervisor.js';
 export type { Clock } from './core/clock.js';
-export { systemClock } from './core/clock.js';
+export { steadyClock, systemClock } from './core/clock.js';
 export type {
   ErrorFamily,
   ProviderErrorCode,

@@ -2,16 +2,67 @@
  * Time, injected. Compatible with XState's `SimulatedClock`, so tests drive every deadline by hand.
  */
 export interface Clock {
+  /** Milliseconds: every deadline, duration and window is measured on this. */
   now(): number;
   setTimeout(fn: (...args: unknown[]) => void, timeoutMs: number): unknown;
   clearTimeout(id: unknown): void;
+  /**
+   * Epoch milliseconds on the wall clock, where `now()` reads a clock that does not follow it
+   * (`steadyClock`): for the times a user reads (events' `at`, summaries' times) and budgets' UTC
+   * day. Absent (XState's `SimulatedClock`, `systemClock`), `now()` is the wall clock.
+   */
+  wall?(): number;
 }
 
+/** The wall clock (`Date.now()`): epoch times that every instance of a cluster reads alike. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, timeoutMs) => globalThis.setTimeout(fn, timeoutMs),
   clearTimeout: (id) => globalThis.clearTimeout(id as ReturnType<typeof globalThis.setTimeout>),
 };
+
+/** Where the steady clock's epoch sits: the wall clock when this module loaded, less the monotonic clock's reading then. */
+const steadyOrigin = Date.now() - performance.now();
+
+/**
+ * A clock whose `now()` a wall-clock step does not move: the monotonic clock (`performance.now()`,
+ * as Node's timers count), in whole epoch milliseconds from where the wall clock read when this
+ * module loaded. Set the date back an hour and a 30 s deadline still ends 30 s after it was set
+ * (on `systemClock` it ran an hour and 30 s). It does not count time the machine spent suspended,
+ * nor follow the wall clock's steps, so its readings part from the wall clock's: what a user reads
+ * goes through `wall()` (`wallOf`), and it cannot be compared across processes (a cluster keeps
+ * `systemClock`). The local runtime's default.
+ */
+export const steadyClock: Clock = {
+  now: () => Math.floor(steadyOrigin + performance.now()),
+  setTimeout: systemClock.setTimeout,
+  clearTimeout: systemClock.clearTimeout,
+  wall: () => Date.now(),
+};
+
+/** The wall clock's reading now (`clock.wall()`, else `clock.now()`). */
+export function wallNow(clock: Clock): number {
+  return clock.wall === undefined ? clock.now() : clock.wall();
+}
+
+/** Each clock's last wall offset (`wall() - now()`), kept while the two readings only round apart. */
+const wallOffsets = new WeakMap<Clock, number>();
+
+/**
+ * `at`, a time on `clock.now()`, on the wall clock as it reads now: the wall clock's reading less
+ * how long ago `at` really was. So every time read together keeps its true distance from the
+ * others, and after a step they all read in the stepped wall clock's terms. Two whole-millisecond
+ * clocks read 1 ms apart or not by turns: that offset is kept until it moves by more, so the same
+ * time reads the same twice (a page of `recent` sessions read again).
+ */
+export function wallOf(clock: Clock, at: number): number {
+  if (clock.wall === undefined) return at;
+  const offset = clock.wall() - clock.now();
+  const kept = wallOffsets.get(clock);
+  if (kept !== undefined && Math.abs(offset - kept) <= 1) return at + kept;
+  wallOffsets.set(clock, offset);
+  return at + offset;
+}
 
 /**
  * Runs `work` until it resolves, `tries` times at most, `everyMs` apart on `clock`; the last

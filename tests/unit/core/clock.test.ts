@@ -1,6 +1,6 @@
 /** `settlesWithin`: a wait bounded on the injected clock, which leaves no timer behind. */
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import {
   atTime,
@@ -8,6 +8,9 @@ import {
   MAX_TIMER_MS,
   retriedWhileAway,
   settlesWithin,
+  steadyClock,
+  wallNow,
+  wallOf,
 } from '../../../src/core/clock.js';
 
 function clock() {
@@ -180,5 +183,52 @@ describe('retriedWhileAway', () => {
     letGo.abort();
     expect(String(await settled)).toContain('away 2');
     expect(tries).toBe(2);
+  });
+});
+
+describe('steadyClock', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('reads whole epoch ms that a step of the wall clock does not move; `wall()` reads the wall clock, stepped', async () => {
+    const realNow = Date.now.bind(Date);
+    expect(Math.abs(steadyClock.now() - realNow())).toBeLessThan(1_000);
+    expect(Number.isInteger(steadyClock.now())).toBe(true);
+    const before = steadyClock.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const after = steadyClock.now();
+    expect(after - before).toBeGreaterThanOrEqual(15);
+    expect(after - before).toBeLessThan(1_000);
+    expect(Math.abs((steadyClock.wall?.() ?? 0) - (realNow() - 3_600_000))).toBeLessThan(1_000);
+    // A time read on it goes out on the stepped wall clock, as long ago as it really was.
+    expect(Math.abs(wallOf(steadyClock, before) - (realNow() - 3_600_000 - (after - before)))).toBeLessThan(
+      50,
+    );
+    expect(Math.abs(wallNow(steadyClock) - (realNow() - 3_600_000))).toBeLessThan(1_000);
+  });
+
+  it('turns a time into the wall clock’s by an offset kept while the two clocks only round apart', () => {
+    let now = 1_000;
+    let wall = 5_000;
+    const clock: Clock = { ...steadyClock, now: () => now, wall: () => wall };
+    expect(wallOf(clock, 900)).toBe(4_900);
+    wall = 5_001; // a rounding apart: the same time reads the same
+    expect(wallOf(clock, 900)).toBe(4_900);
+    wall = 4_999;
+    expect(wallOf(clock, 900)).toBe(4_900);
+    wall = 5_002; // a step (or drift) of more: followed
+    expect(wallOf(clock, 900)).toBe(4_902);
+    now = 1_100;
+    wall = 5_102;
+    expect(wallOf(clock, 900)).toBe(4_902);
+  });
+
+  it('leaves times alone on a clock without `wall`: its `now()` is the wall clock', () => {
+    const simulated = new SimulatedClock();
+    simulated.set(42);
+    expect(wallOf(simulated, 7)).toBe(7);
+    expect(wallNow(simulated)).toBe(42);
   });
 });
