@@ -22,7 +22,7 @@
  * every state expires at the end of its day.
  */
 
-import type { Clock } from '../core/clock.js';
+import { type Clock, wallNow } from '../core/clock.js';
 import { isCurrencyCode } from '../core/currency.js';
 import { describe, runtimeError, TroupeError } from '../core/errors.js';
 import { completionBudget, estimatePromptTokens } from '../providers/estimate.js';
@@ -273,7 +273,7 @@ export class Budgets {
     day: string,
     next: (s: BudgetState) => BudgetState,
   ): Promise<BudgetState> {
-    const ttl = dayEnd(day) - this.clock.now() + 60_000;
+    const ttl = dayEnd(day) - wallNow(this.clock) + 60_000;
     return this.state
       .update<BudgetState, BudgetState>(
         `budget:${currency}:${key}`,
@@ -292,9 +292,9 @@ export class Budgets {
       });
   }
 
-  /** Today's UTC day; a new day forgets what this instance saw of the last one. */
+  /** Today's UTC day, on the wall clock; a new day forgets what this instance saw of the last one. */
   private today(): string {
-    const day = dayOf(this.clock.now());
+    const day = dayOf(wallNow(this.clock));
     if (this.seenDay !== day) {
       this.seen.clear();
       this.callers.clear();
@@ -314,7 +314,7 @@ export class Budgets {
   }
 
   private refusal(key: string, currency: string, limit: number, state: BudgetState): TroupeError {
-    const now = this.clock.now();
+    const now = wallNow(this.clock);
     const resetAt = dayEnd(state.day);
     const whose =
       key === 'global' ? 'the global budget' : `the budget of caller \`${key.slice('caller:'.length)}\``;

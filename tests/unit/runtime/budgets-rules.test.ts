@@ -166,6 +166,34 @@ describe('budgets: days and bounds', () => {
     expect(budgets.spentToday().USD?.global).toEqual({ day: '2026-12-02', spent: 0.004, reserved: 0.02 });
   });
 
+  // The local runtime's default clock is steady (`steadyClock`): after a step of the wall clock its
+  // `now()` reads a day the calendar has left. The budget's day, lifetime and reset are the wall's.
+  it('counts its UTC day, each state’s lifetime and the reset on the wall clock, not on a steady clock a step left behind', async () => {
+    const ttls: (number | undefined)[] = [];
+    const clock = Object.assign(new ManualClock(), { wall: () => Date.parse('2026-12-02T23:00:00Z') });
+    clock.time = NOON; // a day and 11 hours behind the wall clock
+    const memory = new MemorySharedState(clock);
+    const budgets = new Budgets(
+      { global: 0.01 },
+      PRICES,
+      {
+        read: (k) => memory.read(k),
+        update: (k, i, c, ttl) => {
+          ttls.push(ttl);
+          return memory.update(k, i, c, ttl);
+        },
+      },
+      clock,
+    );
+    const first = (await budgets.reserve('a', 'p', ask(1000))) as Reservation;
+    expect(first.day).toBe('2026-12-02');
+    expect(ttls).toEqual([3600_000 + 60_000]);
+    await budgets.settle(first, usage(1000));
+    const error = refusal(() => budgets.precheck('a'));
+    expect(error.message).toContain('it resets at 2026-12-03T00:00:00.000Z (in 60 min)');
+    expect(error.retryAfterMs).toBe(3600_000);
+  });
+
   it('each budget state lives until a minute past the end of its day', async () => {
     const ttls: (number | undefined)[] = [];
     const { reserve } = setup({ global: 1 }, (memory) => ({
