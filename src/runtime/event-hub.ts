@@ -12,7 +12,14 @@ export class EventHub {
   /** The runtime's `onError`, made safe (`safeReporter`): where the runtime reports what nobody awaits. */
   readonly report: (error: unknown) => void;
 
-  constructor(onError: (error: unknown) => void) {
+  /**
+   * @param stamp turns a session event's `at` into the time its user reads (`WallTimes.stamp`: the
+   * wall clock, where the runtime's clock is a steady one); absent, `at` stays as made.
+   */
+  constructor(
+    onError: (error: unknown) => void,
+    private readonly stamp?: (at: number) => number,
+  ) {
     this.report = safeReporter(onError);
   }
 
@@ -36,6 +43,7 @@ export class EventHub {
    * copy, which on a busy runtime was one more object and a generic copy per event.
    */
   emit(record: SessionRecord, event: SessionEvent): void {
+    if (this.stamp !== undefined) (event as { at: number }).at = this.stamp(event.at);
     const observers = record.observers;
     if (observers !== null) for (const stream of observers) stream.push(event);
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut that saves building the event; with no subscriber `broadcast` calls nobody.

@@ -7,7 +7,7 @@
  * A scale-out backend builds on it and hands it sessions its shared queue admitted (`adopt`).
  */
 import type { SessionInput } from '../../machines/session.js';
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, steadyClock, wallNow } from '../core/clock.js';
 import { runtimeError } from '../core/errors.js';
 import { queueRoomOf } from '../core/queue-room.js';
 import { Scheduler } from '../core/scheduler.js';
@@ -36,25 +36,28 @@ import { contextOfRun, recordOf, type SessionRecord } from './session-record.js'
 import { SessionTable } from './session-table.js';
 import { sessionTracing } from './tracing.js';
 import type { RuntimeOptions, SessionHandle, SessionResult, SubmitOptions, TaskResult } from './types.js';
+import { wallTimes } from './wall-times.js';
 
 export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   const providers = resolveProviders(options.providers);
   const limits = resolveLimits(options.limits, providers);
   const defaults = resolveDefaults(options.defaults);
-  const clock: Clock = options.clock ?? systemClock;
+  // Deadlines on the monotonic clock by default; what a user reads, on the wall clock (wall-times.ts).
+  const clock: Clock = options.clock ?? steadyClock;
+  const wall = wallTimes(clock);
   const onError = options.onError ?? reportError;
   const scheduler = new Scheduler<SessionRecord>(limits);
   const queueRoom = queueRoomOf(limits); // bytes, shares
   for (const name of providers.keys()) scheduler.lane(name);
   const table = new SessionTable(limits.historySize);
   const counters = new RuntimeCounters();
-  const events = new EventHub(onError);
+  const events = new EventHub(onError, wall.stamp);
   if (options.tracer !== undefined) events.subscribe(sessionTracing(options.tracer));
   let stopping = false;
   const lifecycle: Lifecycle = new Lifecycle({
     clock,
     onError,
-    broadcast: (event) => events.broadcast(event),
+    broadcast: (event) => events.broadcast(wall.supervisor(event)),
     liveCount: () => table.size,
     cancelRemaining: (done) => {
       stopping = true;
@@ -298,7 +301,7 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
   }
 
   const owner: HandleOwner = {
-    observe: (record) => observeSession(record, clock.now(), (r) => scheduler.position(r)),
+    observe: (record) => observeSession(record, wallNow(clock), (r) => scheduler.position(r)),
     cancel: (record, reason) => driver.cancel(record, reason),
   };
   return {
@@ -333,15 +336,15 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         timeoutMs: defaults.timeoutMs,
         queueTimeoutMs: defaults.queueTimeoutMs,
       },
-      recent: table.recent(recent, owner, after),
-      ...(breakers === undefined ? {} : { breakers: breakers.views() }),
+      recent: wall.summaries(table.recent(recent, owner, after)),
+      ...(breakers === undefined ? {} : { breakers: wall.breakers(breakers.views()) }),
       // A shared state read only asynchronously (Redis): its backend's view reports them.
       ...(limits.rates.size === 0 || !((options.sharedState ?? rates.state) instanceof MemorySharedState)
         ? {}
-        : { limits: rates.budgets([...limits.rates.keys()]) }),
+        : { limits: wall.budgets(rates.budgets([...limits.rates.keys()])) }),
     }),
-    session: (id) => table.summary(id),
-    sessions: ({ limit = 100 } = {}) => table.summaries(limit),
+    session: (id) => wall.summary(table.summary(id)),
+    sessions: ({ limit = 100 } = {}) => wall.summaries(table.summaries(limit)),
     cancel: (id, reason = 'cancelled by request') => {
       const record = table.get(id);
       return record === undefined ? false : driver.cancel(record, reason);

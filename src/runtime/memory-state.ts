@@ -14,7 +14,7 @@
  * `SWEEP_STEP / (SWEEP_STEP - 1)` times the states that have not expired (4/3 of them), never the
  * ones a caller stopped using.
  */
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, steadyClock } from '../core/clock.js';
 import type { SharedState } from './ports.js';
 
 interface Entry {
@@ -32,11 +32,11 @@ export class MemorySharedState implements SharedState {
   private cursor: Iterator<[string, Entry]> = this.entries.entries();
 
   /**
-   * @param clock what expiry is measured by: the runtimes' own (`createRuntime`'s `clock`). @default the system clock
+   * @param clock what expiry is measured by: the runtimes' own (`createRuntime`'s `clock`). @default `steadyClock`, a local runtime's
    * @param sweepStep keys a change examines besides its own; 0 only to measure the sweep's cost.
    */
   constructor(
-    private readonly clock: Pick<Clock, 'now'> = systemClock,
+    private readonly clock: Pick<Clock, 'now'> = steadyClock,
     private readonly sweepStep = SWEEP_STEP,
   ) {}
 

@@ -70,6 +70,8 @@ export function createClusterRuntime(
   // A provider's concurrency is the shared limiter's too (a fallback hop counts); a task lane's, this instance's.
   const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
   const limits = resolveLimits(sharedLimits, providers);
+  // The wall clock, not the local runtime's default `steadyClock`: queue and run deadlines, rate
+  // windows and cooldowns are epoch times in Redis that every instance reads on its own clock.
   const clock: Clock = options.clock ?? systemClock;
   const onError = options.onError ?? reportError;
   const reportListener = safeReporter(onError);
@@ -83,6 +85,7 @@ export function createClusterRuntime(
   // Admission is the shared queue's; locally a leased session starts at once, retries ask the limiter.
   const local = makeLocal({
     ...options,
+    clock,
     backend: undefined,
     sharedState,
     limits: { ...sharedLimits, ...LOCAL_UNBOUNDED },

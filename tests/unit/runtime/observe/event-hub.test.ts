@@ -47,6 +47,19 @@ describe('EventHub', () => {
     expect(started).not.toHaveProperty('provider');
   });
 
+  it('stamps each event’s `at` with its stamp (the wall clock, on a steady clock) before its streams and subscribers get it', async () => {
+    const hub = new EventHub(
+      () => undefined,
+      (at) => at + 1000,
+    );
+    const heard: RuntimeEvent[] = [];
+    hub.subscribe((event) => heard.push(event));
+    const stream = new EventStream<SessionEvent>();
+    hub.emit(record([stream]), { ...started });
+    expect(heard).toEqual([{ ...started, at: 1005, provider: 'p', label: undefined }]);
+    expect(await take(stream, 1)).toEqual([{ ...started, at: 1005 }]);
+  });
+
   it('emits to subscribers alone when the session has no stream, and to its streams alone without subscribers', async () => {
     const hub = new EventHub(() => undefined);
     const stream = new EventStream<SessionEvent>();
