@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatedProvider } from '../../../src/providers/simulated.js';
-import { onlyKeys } from '../../../src/runtime/option-keys.js';
+import { checkRequestKeys, onlyKeys } from '../../../src/runtime/option-keys.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../../src/runtime/types.js';
 
@@ -142,5 +142,16 @@ describe('onlyKeys, the one refusal every options check uses', () => {
 
   it.each([null, undefined, 'ab', 5, true])('leaves %j, not an object, to its caller', (value) => {
     expect(() => onlyKeys('mine', value, { a: true })).not.toThrow();
+  });
+});
+
+describe('checkRequestKeys, called directly', () => {
+  // Called directly, so an inherited field reaches the check whatever `submit` does with a request first.
+  it('takes a request whose only unknown field is inherited, not its own', () => {
+    const inherited = Object.assign(Object.create({ temprature: 0.2 }), {
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(() => checkRequestKeys(inherited)).not.toThrow();
+    expect(() => checkRequestKeys({ ...inherited, temprature: 0.2 })).toThrow(/got `temprature`/);
   });
 });
