@@ -78,7 +78,7 @@ export async function runLeased(
   // runs it, once its lock lapses. Thrown as it came, BullMQ failed the job, and removed it, with its
   // lock retaken meanwhile (a reconnect's `Relocks.retake`): a session never started, its job gone
   // (until 2026-12-07: the kill property, seed 2137992420, ended it at its queue deadline "found its
-  // summary alone"; `tests/scale/move-back-failed.test.ts`).
+  // summary alone"; `tests/scale/move-back-failed.test.ts`, `hand-back-failed.test.ts`).
   const movedBack = (move: Promise<unknown>) =>
     move.then(
       () => true,
