@@ -4,9 +4,9 @@
  * states it: the SDK's client (`@modelcontextprotocol/client` 2.4) is not told. Its call is not
  * rejected at the kill but waits out the client's own request timeout (`REQUEST_TIMEOUT`); a
  * 2025-era client meanwhile tries twice to resume its streams at the dead address and gives up
- * (`onerror`: "Maximum reconnection attempts (2) exceeded."). Its `onerror` may also hear "SSE
- * stream disconnected: TypeError: terminated" at the kill, but not in every run (seen for either
- * era, or neither), so that is not checked. Meanwhile the survivor ends the call's session (taken
+ * (`onerror`: "Maximum reconnection attempts (2) exceeded."). Its `onerror` also hears "SSE
+ * stream disconnected: TypeError: terminated" at the kill, which fails nothing (checked, with the
+ * heartbeat that lets a client notice sooner, in `killed-instance-heartbeat.test.ts`). Meanwhile the survivor ends the call's session (taken
  * over as attempt 2, or run there from the start: either instance leases from the shared queue),
  * readable with `sessions` by the same named token from a new connection; its answer is lost.
  * The BUILT CLI (`npm run build` first), two processes on one redis-server. */
