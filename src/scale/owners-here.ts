@@ -203,8 +203,14 @@ export class OwnersHere {
     // session" though Redis had kept everything). Its own answer ends or queues it; the backstop holds.
     if (owner === undefined || !owner.enqueued) return;
     try {
-      // The job first: a job leaves its queue only after its result is set.
-      const queued = owner.started || (await queue.waiting(owner.data.input.provider, id));
+      // The job first: a job leaves its queue only after its result is set. A job gone from its queue
+      // with a run record left had started (its start unheard here): a fallback hop moved it to its
+      // target's queue, where it runs on (until 2026-12-07 its caller was told "came back without the
+      // queued session" as it ran; `tests/scale/hop-reconnect.test.ts`).
+      const queued =
+        owner.started ||
+        (await queue.waiting(owner.data.input.provider, id)) ||
+        (await store.leaseState(id)).run !== undefined;
       const result = await store.result(id);
       if (result !== undefined) this.end(id, result, missedEnd(store, owner.data, result));
       else if (!queued)
