@@ -17,6 +17,7 @@
  */
 import { Job } from 'bullmq';
 import { afterEach, expect, it, vi } from 'vitest';
+import type { RuntimeBackend } from '../../src/runtime/backend.js';
 import type { ClusterPorts, LeaseState, SessionStore } from '../../src/runtime/ports.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
@@ -51,11 +52,8 @@ function firstReadAway(ports: ClusterPorts): ClusterPorts {
   return { ...ports, store };
 }
 
-it('keeps the job of a lease whose move back to the queue failed: the session runs on a later lease', async () => {
-  const backend = await wrappedRedisBackend(
-    { url: redis.url, prefix: 'moveback', instanceId: 'one', work: true, sweepIntervalMs: 500 },
-    firstReadAway,
-  );
+/** One instance on `backend` with provider p, its first move back failing; what it reported. */
+async function start(backend: RuntimeBackend) {
   const moves = failFirstMove();
   const errors: unknown[] = [];
   const p = new ScriptedProvider('p');
@@ -67,6 +65,15 @@ it('keeps the job of a lease whose move back to the queue failed: the session ru
   });
   redis.runtimes.push(runtime);
   await runtime.ready;
+  return { moves, errors, p, runtime };
+}
+
+it('keeps the job of a lease whose move back to the queue failed: the session runs on a later lease', async () => {
+  const backend = await wrappedRedisBackend(
+    { url: redis.url, prefix: 'moveback', instanceId: 'one', work: true, sweepIntervalMs: 500 },
+    firstReadAway,
+  );
+  const { moves, errors, p, runtime } = await start(backend);
   const handle = runtime.submit({ messages: [{ role: 'user', content: 'back' }] }, { queueTimeoutMs: 8_000 });
   await expect.poll(() => p.pending().length, { timeout: 8_000 }).toBe(1);
   p.pending()[0]?.settle('ok');
@@ -90,17 +97,7 @@ it('keeps that job through its submitter’s reconnect: the session is not ended
     },
     firstReadAway,
   );
-  const moves = failFirstMove();
-  const errors: unknown[] = [];
-  const p = new ScriptedProvider('p');
-  const runtime = createRuntime({
-    providers: [p],
-    defaults: { model: 'm', maxAttempts: 1 },
-    backend,
-    onError: (error) => errors.push(error),
-  });
-  redis.runtimes.push(runtime);
-  await runtime.ready;
+  const { moves, errors, p, runtime } = await start(backend);
   const handle = runtime.submit(
     { messages: [{ role: 'user', content: 'back' }] },
     { queueTimeoutMs: 10_000 },
