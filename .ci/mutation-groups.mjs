@@ -87,6 +87,7 @@ export const GROUPS = {
   errors: {
     mutate: [
       'src/providers/http-errors.ts',
+      'src/providers/scrub-secrets.ts',
       'src/providers/retry-after.ts',
       'src/mcp/errors.ts',
       'src/mcp/own-tool-hints.ts',

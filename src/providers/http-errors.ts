@@ -9,6 +9,7 @@ import { APIError, APIUserAbortError } from 'openai/core/error';
 import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeError } from '../core/errors.js';
 import { StalledAnswerError, UnusableResponseError } from './response-cap.js';
 import { explicitRetryAfterMs, resetMs, retryAfterMs, serverSaysRetry } from './retry-after.js';
+import { scrubSecrets } from './scrub-secrets.js';
 import {
   matchRow,
   readErrorBody,
@@ -65,7 +66,7 @@ const NETWORK_CODES: ReadonlySet<string | undefined> = new Set([
 ]);
 
 /** Maps any thrown value from a provider call to a provider `TroupeError`. */
-export { retryAfterMs };
+export { retryAfterMs, scrubSecrets };
 
 export function toProviderError(value: unknown, context: ErrorContext): TroupeError {
   const where = `${context.provider} ${context.operation ?? 'request'}`;
@@ -297,30 +298,6 @@ function mentionsUnknownModel(error: APIError): boolean {
   // Only a text message is read (a list or an object is not a sentence about the model).
   if (typeof body?.message !== 'string') return false;
   return /model\b.*\b(not found|does not exist|not exist|unknown)/i.test(body.message);
-}
-
-/** Secrets at least this long are redacted wherever they appear, even inside a longer word. */
-const LONG_SECRET = 8;
-
-/**
- * Replaces every secret (and so `Bearer <secret>`) in `text` with `[redacted]`. A long secret is
- * redacted wherever it appears, in any case. A short one (a local server's `ollama` or `none`) is redacted
- * wherever it stands as a token of its own, not inside longer words, which would only mangle
- * the message: an echoed key is a token of its own.
- */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret === '') continue;
-    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    // A long one in any case: a header or id that echoed the key may come lowercased (a media type does).
-    const pattern =
-      secret.length >= LONG_SECRET
-        ? new RegExp(escaped, 'gi')
-        : new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`, 'g');
-    out = out.replace(pattern, '[redacted]');
-  }
-  return out;
 }
 
 /**
