@@ -1,5 +1,7 @@
 /**
- * The package as a user gets it: `npm pack`, installed into an empty folder with only its declared
+ * The package as a user gets it: `npm pack`, its file list held to the manifest (every `exports`
+ * and `bin` target in it, no compiled file whose source is gone, nothing of the repository's own,
+ * a size bound), installed into an empty folder with only its declared
  * dependencies and none of its optional peers, every `exports` path imported there (the two that
  * exist for a peer fail only for want of it), then fast-check added and the property harness run,
  * a consumer file type-checked against the shipped `.d.ts`, and the host example run against the
@@ -23,10 +25,20 @@ const app = join(work, 'app');
 const npm = (args: string[], cwd: string) =>
   exec('npm', args, { cwd, timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
 
+/** What `npm pack --json` says of the tarball. */
+interface Packed {
+  readonly filename: string;
+  readonly size: number;
+  readonly unpackedSize: number;
+  readonly entryCount: number;
+  readonly files: readonly { readonly path: string }[];
+}
+let packed: Packed | undefined;
+
 beforeAll(async () => {
   expect(existsSync('dist/src/mcp/index.js'), 'build first: dist/src/mcp/index.js is missing').toBe(true);
   const { stdout } = await npm(['pack', '--json', '--pack-destination', work], repo);
-  const [packed] = JSON.parse(stdout) as { filename: string }[];
+  [packed] = JSON.parse(stdout) as Packed[];
   mkdirSync(app);
   writeFileSync(
     join(app, 'package.json'),
@@ -47,6 +59,37 @@ beforeAll(async () => {
     app,
   );
 }, 120_000);
+
+it('ships every file its manifest points at, no stale build output, and nothing of the repository’s own', () => {
+  const files = new Set((packed?.files ?? []).map((f) => f.path));
+  // Each `exports` condition (`types` too: a missing .d.ts only shows in a user's editor) and `bin`.
+  const targets = [
+    ...Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap((entry) =>
+      typeof entry === 'string' ? [entry] : Object.values(entry),
+    ),
+    ...Object.values(manifest.bin as Record<string, string>),
+  ].map((target) => target.replace(/^\.\//, ''));
+  expect(targets.filter((target) => !files.has(target))).toEqual([]);
+  const bin = readFileSync(join(app, 'node_modules', 'troupe', manifest.bin.troupe), 'utf8');
+  expect(bin.startsWith('#!/usr/bin/env node\n')).toBe(true);
+  // Sources, tests, benchmarks, reports, scripts, build state: none of it is the package.
+  const own =
+    /^(src|tests|bench|reports|scripts|examples|machines|node_modules|dist\/bench|dist\/tests)\/|\.tsbuildinfo$|(^|\/)\.(built|env)/;
+  expect([...files].filter((path) => own.test(path))).toEqual([]);
+  // A compiled file whose source is gone (renamed or deleted since the last clean build): npm packs
+  // whatever `dist/` holds. `rm -rf dist && npm run build` clears them.
+  const stale = [...files].filter((path) => {
+    const source = /^dist\/((?:src|machines)\/.+)\.(?:js|d\.ts|js\.map)$/.exec(path)?.[1];
+    return source !== undefined && !existsSync(`${source}.ts`);
+  });
+  expect(stale).toEqual([]);
+  // Bounds well above today's (2.7 MB packed, 8.8 MB unpacked, 1147 files on 2026-12-07, source
+  // maps with their sources half of it): a folder packed by mistake passes neither.
+  const measured = { size: packed?.size, unpackedSize: packed?.unpackedSize, entryCount: packed?.entryCount };
+  expect(measured.size, JSON.stringify(measured)).toBeLessThan(4_000_000);
+  expect(measured.unpackedSize, JSON.stringify(measured)).toBeLessThan(13_000_000);
+  expect(measured.entryCount, JSON.stringify(measured)).toBeLessThan(1_700);
+});
 
 /** Entry points that exist for an optional peer, and the peer each needs. */
 const FOR_A_PEER: Readonly<Record<string, string>> = {
@@ -164,6 +207,7 @@ import { RedisConversationStore, RedisEventStore } from 'troupe/scale';
 import { registerTools, withSession, type WithSessionOptions } from 'troupe/mcp';
 import { createHost, type HostCallResult } from 'troupe/host';
 import { checkProviderContract, checkRuntimeProperties, createOpenAIServer, type ContractReport } from 'troupe/testing';
+import { commands, runtimeProperty } from 'troupe/testing/properties';
 
 const runtime = createRuntime({ providers: [createSimulatedProvider()], limits: { perProvider: { work: 2 } } });
 const server = new McpServer({ name: 'consumer', version: '1' });
@@ -208,6 +252,8 @@ console.log(report.failures.map((f) => f.property));
 // @ts-expect-error capabilities are named
 await checkProviderContract(createSimulatedProvider(), { capabilities: { telepathy: true } });
 await fake.close();
+// The entry for fast-check's objects (installed by the test above), typed as well.
+console.log(typeof runtimeProperty, String(new commands.Submit(0, 5, 1000, 1000)));
 `,
   );
   writeFileSync(
