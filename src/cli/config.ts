@@ -4,9 +4,9 @@
  * environment, then file, then the built-in default. Every value is validated where it is read, and
  * each resolved value remembers where it came from, for `troupe config`.
  */
-import { readFile } from 'node:fs/promises';
 import { LOG_LEVELS, logLevel, namedLogFormat } from '../observe/logger.js';
 import { notAnObject } from '../providers/config.js';
+import { readProvidersText } from '../providers/json-file.js';
 import { callerShares } from '../runtime/options.js';
 import type { Defaults, Limits, RuntimeOptions } from '../runtime/types.js';
 import { ConfigError, parseJson, parseText, type Value } from './config-values.js';
@@ -152,7 +152,7 @@ export async function readFileSection(
   if (!path) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = JSON.parse(await readProvidersText(path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(
