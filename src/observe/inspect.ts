@@ -18,7 +18,7 @@
  */
 import type { InspectionEvent } from 'xstate';
 import { describe } from '../core/errors.js';
-import { broughtByInspect } from './inspect-deps.js';
+import { broughtByInspect, firstLine } from './inspect-deps.js';
 import { hideUserinfo, InspectorSender } from './inspector-sender.js';
 
 export const DEFAULT_INSPECTOR_URL = 'ws://127.0.0.1:8080';
@@ -111,7 +111,7 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
     ];
   } catch (error) {
     throw new Error(
-      `Expected the optional package @statelyai/inspect to be installed for inspection, got ${(error as Error).message}: run \`npm install @statelyai/inspect\``,
+      `Expected the optional package @statelyai/inspect to be installed for inspection, got ${firstLine(error)}: run \`npm install @statelyai/inspect\``,
     );
   }
   const [stately, ws, stable] = modules;

@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostFieldsProblem } from '../core/host-fields.js';
 import { loopbackUrl } from './inspect.js';
-import { broughtByInspect } from './inspect-deps.js';
+import { broughtByInspect, firstLine } from './inspect-deps.js';
 
 export interface InspectorRelayOptions {
   /** @default 8080 (the port `--inspect` sends to); 0 for any free one */
@@ -70,7 +70,7 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
     ws = broughtByInspect<typeof import('ws')>('ws');
   } catch (error) {
     throw new Error(
-      `Expected the optional package @statelyai/inspect (and the ws it brings) to be installed for the inspector relay, got ${(error as Error).message}: run \`npm install @statelyai/inspect\``,
+      `Expected the optional package @statelyai/inspect (and the ws it brings) to be installed for the inspector relay, got ${firstLine(error)}: run \`npm install @statelyai/inspect\``,
     );
   }
   let port = 0;

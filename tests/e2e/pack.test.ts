@@ -157,6 +157,16 @@ it('installs with only what it declares, no optional peers, ships no sources, an
   expect(names['./testing']).toEqual(
     expect.arrayContaining(['checkRuntimeProperties', 'checkProviderContract', 'createOpenAIServer']),
   );
+  // A command for an optional peer, without it: one line with the fix (until 2026-12-07 require's
+  // "Require stack:" of troupe's own paths came between the error and the advice).
+  const cli = join(app, 'node_modules', 'troupe', manifest.bin.troupe);
+  const refused = await exec(process.execPath, [cli, 'inspector'], { cwd: app }).then(
+    () => ({ stderr: 'exited 0' }),
+    (error: { stderr: string }) => error,
+  );
+  expect(refused.stderr).toMatch(
+    /^troupe inspector: Expected the optional package @statelyai\/inspect .* got Cannot find module '@statelyai\/inspect': run `npm install @statelyai\/inspect`\n$/,
+  );
   // The property functions say what to install.
   const script = `import { checkProviderContract, createSimulatedProvider } from 'troupe/testing'; await checkProviderContract(createSimulatedProvider()).catch((e) => console.log(e.code, e.message));`;
   const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
