@@ -254,11 +254,11 @@ export const GROUPS = {
     mutate: ['src/providers/key-in-models.ts'],
     tests: ['tests/unit/providers/key-in-models.test.ts'],
   },
-  // The request ids in flight on a stdio connection (a reused one refused), called directly and on
-  // the stdin guard with the SDK's stdio transport.
+  // The request ids in flight on a stdio connection or a 2025-era HTTP session (a reused one
+  // refused), called directly and on the stdin guard with the SDK's stdio transport.
   'stdio-ids': {
-    mutate: ['src/mcp/stdio-request-ids.ts'],
-    tests: ['tests/unit/mcp/stdio-request-ids.test.ts'],
+    mutate: ['src/mcp/in-flight-ids.ts', 'src/mcp/stdio-request-ids.ts'],
+    tests: ['tests/unit/mcp/in-flight-ids.test.ts'],
   },
   // The in-memory cluster ports (queue, store, bus, hub), each stated against its port's contract
   // on a simulated clock, without a runtime.

@@ -8,12 +8,13 @@ import { parseArgs } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { McpContext } from '../mcp/context.js';
+import { InFlightIds } from '../mcp/in-flight-ids.js';
 import { ListenInterest } from '../mcp/listen-interest.js';
 import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { DEFAULT_MAX_LINE_BYTES, guardStdin } from '../mcp/stdio-guard.js';
 import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
-import { AnsweringStdioTransport, StdioRequestIds } from '../mcp/stdio-request-ids.js';
+import { AnsweringStdioTransport } from '../mcp/stdio-request-ids.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { preloadSdk } from '../providers/sdk-clients.js';
 import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal } from './bootstrap.js';
@@ -56,9 +57,9 @@ export function serveOverStdio(
   const output = batchedOutput(process.stdout, bounds);
   // Bad lines get their JSON-RPC error (-32700, -32600) instead of being dropped unanswered.
   // Good ones show which resources a 2026-07-28 client's listen streams name.
-  // A request reusing the id of one in flight is refused (`stdio-request-ids.ts`).
+  // A request reusing the id of one in flight is refused (`in-flight-ids.ts`).
   const listening = new ListenInterest();
-  const ids = new StdioRequestIds();
+  const ids = new InFlightIds();
   const input = guardStdin(process.stdin, (line) => output.write(line), {
     onMessage: (message) => {
       const refused = ids.admit(message);

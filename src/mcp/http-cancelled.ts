@@ -3,27 +3,43 @@
  * closed once the call is cancelled.
  */
 import type { ServerResponse } from 'node:http';
+import { type InFlightIds, idTakenMessage } from './in-flight-ids.js';
 import { endWithoutAnswer } from './sdk-internals.js';
 
 /**
  * A 2025-era session's open POSTs: the response of each that carried one request, by its id, and
- * the request ids of all of them. The SDK's transport maps a request id to the last stream that
- * carried it, so a request sent again with the id of one still in flight took both answers, and the
- * first POST never got one: its stream stayed open, holding a connection and one of its caller's
- * open requests, and kept its session from the idle sweep. `http.ts` refuses such a request.
+ * the request ids of all of them, beside the session's requests in flight (`in-flight-ids.ts`). The
+ * SDK's transport maps a request id to the last stream that carried it, so a request sent again
+ * with the id of one still in flight took both answers, and the first POST never got one: its
+ * stream stayed open, holding a connection and one of its caller's open requests, and kept its
+ * session from the idle sweep. A call whose POST closed runs on for a resume (`http-disconnect.ts`):
+ * its id reused then, the later POST got that call's answer and its own call ran for nobody (until
+ * 2026-12-07). `http-sessions.ts` refuses both.
  */
 export class OpenPosts extends Map<string | number, ServerResponse> {
   readonly #ids = new Map<string | number, number>();
 
-  /** Holds `ids` for a POST; when an open POST holds one of them already, holds none and returns it. */
-  hold(ids: readonly (string | number)[]): string | number | undefined {
-    const reused = ids.find((id) => this.#ids.has(id));
-    if (reused === undefined) for (const id of ids) this.#ids.set(id, (this.#ids.get(id) ?? 0) + 1);
-    return reused;
+  constructor(readonly inFlight: InFlightIds) {
+    super();
   }
 
-  /** Gives back the ids of a POST that `hold` took, once its stream closed. */
-  release(ids: readonly (string | number)[]): void {
+  /**
+   * Holds the request ids of a POST's `body` (`ids`): when an open POST or a request in flight holds
+   * one of them already, holds none and returns the refusal's text.
+   */
+  hold(ids: readonly (string | number)[], body: unknown): string | undefined {
+    const reused = ids.find((id) => this.#ids.has(id));
+    const refused = reused === undefined ? this.inFlight.admit(body) : idTakenMessage(reused);
+    if (refused === undefined) for (const id of ids) this.#ids.set(id, (this.#ids.get(id) ?? 0) + 1);
+    return refused;
+  }
+
+  /**
+   * Gives back the ids of a POST that `hold` took, once its stream closed; `refused`: the SDK's
+   * transport refused it whole (not a 200), so none of its requests will be answered.
+   */
+  release(ids: readonly (string | number)[], refused: boolean): void {
+    if (refused) this.inFlight.forget(ids);
     for (const id of ids) {
       const held = (this.#ids.get(id) ?? 1) - 1;
       if (held === 0) this.#ids.delete(id);

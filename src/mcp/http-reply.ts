@@ -35,17 +35,6 @@ export function requestIdsOf(body: unknown): (string | number)[] {
   return ids;
 }
 
-/**
- * A request sent with the id of one still in flight on its MCP session. The SDK's transport maps
- * an id to the last stream that carried it, so the earlier POST would never get its answer.
- */
-export function reusedIdMessage(id: string | number): string {
-  return (
-    `Invalid Request: expected a request id not in flight on this session, got ${JSON.stringify(id)}, ` +
-    'whose earlier request is not answered yet: send each request with an id of its own'
-  );
-}
-
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;

@@ -24,11 +24,11 @@ import {
   header,
   json,
   requestIdsOf,
-  reusedIdMessage,
   rpcError,
   sessionContext,
   tooManySessions,
 } from './http-reply.js';
+import { InFlightIds } from './in-flight-ids.js';
 import type { ResourceUpdates } from './resources.js';
 import { requestsOfStream } from './sdk-internals.js';
 
@@ -130,13 +130,14 @@ export class LegacySessions {
     const events = watchResumes(store, (stream) =>
       this.#disconnected.resumed(sessionId, requestsOfStream(transport, stream)),
     );
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+    const inFlight = new InFlightIds();
+    const transport: NodeStreamableHTTPServerTransport = new AnsweringHttpTransport(inFlight, {
       sessionIdGenerator: () => sessionId,
       maxRequestBodySize: this.options.maxBodyBytes,
       eventStore: events,
       retryInterval: this.options.retryIntervalMs,
       onsessioninitialized: (id) => {
-        const posts = new OpenPosts();
+        const posts = new OpenPosts(inFlight);
         this.#sessions.set(id, {
           transport,
           server,
@@ -181,14 +182,15 @@ export class LegacySessions {
       // abandoned client would keep its session forever.
       if (req.method === 'POST') {
         const ids = requestIdsOf(body); // not the body: a response held open would hold it too
-        const reused = session.posts.hold(ids);
-        if (reused !== undefined) return json(res, 400, rpcError(-32600, reusedIdMessage(reused)));
+        const refused = session.posts.hold(ids, body);
+        if (refused !== undefined) return json(res, 400, rpcError(-32600, refused));
         session.active += 1;
         const single = ids.length === 1 ? ids[0] : undefined;
         if (single !== undefined) session.posts.set(single, res);
         closeCancelled(session, body, res, { sessionId: sid, calls: this.options.mcp.calls });
         res.on('close', () => {
-          session.posts.release(ids);
+          // Not a 200: the SDK's transport refused the POST whole, and answers none of its requests.
+          session.posts.release(ids, res.statusCode !== 200);
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;
           session.lastSeenAt = Date.now();
@@ -237,6 +239,21 @@ export class LegacySessions {
     this.#sessions.clear();
     this.#slots.clear();
     return Promise.allSettled(closing).then(() => undefined);
+  }
+}
+
+/** The SDK's transport, telling a session's requests in flight of every answer it sends. */
+class AnsweringHttpTransport extends NodeStreamableHTTPServerTransport {
+  constructor(
+    private readonly inFlight: InFlightIds,
+    options: ConstructorParameters<typeof NodeStreamableHTTPServerTransport>[0],
+  ) {
+    super(options);
+  }
+
+  override send(...[message, options]: Parameters<NodeStreamableHTTPServerTransport['send']>): Promise<void> {
+    this.inFlight.answered(message);
+    return super.send(message, options);
   }
 }
 

@@ -10,11 +10,11 @@ import { envelopeMessage, initializeRefusal } from '../../../src/mcp/http-body.j
 import { tooManyOpenRequests } from '../../../src/mcp/http-open.js';
 import {
   busyMessage,
-  reusedIdMessage,
   tooManyListens,
   tooManySessions,
   unsupportedVersion,
 } from '../../../src/mcp/http-reply.js';
+import { idTakenMessage } from '../../../src/mcp/in-flight-ids.js';
 import { tooManyStreams } from '../../../src/observe/event-stream-route.js';
 import { CODES } from './error-codes.js';
 
@@ -62,7 +62,7 @@ describe('hintFor', () => {
       tooManyStreams(32, 32, 4),
       tooManyStreams(28, 32, 4),
       unsupportedVersion('1999-01-01'),
-      reusedIdMessage(7),
+      idTakenMessage(7),
       envelopeMessage(70_000, 65_536),
       initializeRefusal({ method: 'initialize', params: { pad: 'x'.repeat(300_000) } }) ?? '',
       UNAUTHORIZED,

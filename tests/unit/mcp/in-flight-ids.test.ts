@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { InFlightIds } from '../../../src/mcp/in-flight-ids.js';
 import { guardStdin } from '../../../src/mcp/stdio-guard.js';
-import { AnsweringStdioTransport, StdioRequestIds } from '../../../src/mcp/stdio-request-ids.js';
+import { AnsweringStdioTransport } from '../../../src/mcp/stdio-request-ids.js';
 
 const call = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'chat' } });
 const answer = (id: string | number) => ({ jsonrpc: '2.0' as const, id, result: {} });
@@ -13,9 +14,9 @@ const cancel = (requestId: unknown) => ({
 const taken = (shown: string) =>
   `Invalid Request: id ${shown} is taken by a request still in flight, so this one was not run; give each request an id of its own`;
 
-describe('StdioRequestIds', () => {
+describe('InFlightIds', () => {
   it('refuses a request whose id is in flight, and takes it again once answered or cancelled', () => {
-    const ids = new StdioRequestIds();
+    const ids = new InFlightIds();
     expect(ids.admit(call(1))).toBeUndefined();
     expect(ids.admit(call(1))).toBe(taken('1'));
     // `1` and `'1'` are two ids, as the SDK keeps them.
@@ -32,7 +33,7 @@ describe('StdioRequestIds', () => {
   });
 
   it('leaves alone what is no request of the client’s, and no answer of the server’s', () => {
-    const ids = new StdioRequestIds();
+    const ids = new InFlightIds();
     expect(ids.admit(call(5))).toBeUndefined();
     for (const other of [
       null,
@@ -62,7 +63,7 @@ describe('StdioRequestIds', () => {
   });
 
   it('keeps ids long or many within its bound, forgetting the oldest first', () => {
-    const ids = new StdioRequestIds(3);
+    const ids = new InFlightIds(3);
     const long = 'x'.repeat(5000);
     expect(ids.admit(call(long))).toBeUndefined();
     expect(ids.admit(call(long))).toBe(taken(`"${'x'.repeat(128)}… (5000 characters)"`));
@@ -77,11 +78,43 @@ describe('StdioRequestIds', () => {
   });
 });
 
+describe('InFlightIds on a batch (a 2025-era POST)', () => {
+  it('refuses a batch with an id in flight or twice in it, and keeps none of its ids', () => {
+    const ids = new InFlightIds();
+    expect(ids.admit(call(1))).toBeUndefined();
+    expect(ids.admit([call(2), call(1)])).toBe(taken('1'));
+    expect(ids.admit([call(3), call(4), call(3)])).toBe(taken('3'));
+    expect(ids.size).toBe(1);
+    // None of the refused batches' ids was kept.
+    expect(ids.admit([call(2), call(3), call(4)])).toBeUndefined();
+    expect(ids.size).toBe(4);
+  });
+
+  it('checks a batch against the ids in flight before it: its own cancel frees no id for it', () => {
+    const ids = new InFlightIds();
+    expect(ids.admit(call(5))).toBeUndefined();
+    expect(ids.admit([cancel(5), call(5)])).toBe(taken('5'));
+    expect(ids.size).toBe(1);
+    // A call and its own cancel in one batch: the id is free after it.
+    expect(ids.admit([call(6), cancel(6), cancel(5)])).toBeUndefined();
+    expect(ids.size).toBe(0);
+  });
+
+  it('frees the ids of requests the server will not answer', () => {
+    const ids = new InFlightIds();
+    expect(ids.admit([call(1), call('1'), call(2)])).toBeUndefined();
+    ids.forget([1, '1', null, { id: 2 }]);
+    expect(ids.size).toBe(1);
+    expect(ids.admit(call(2))).toBe(taken('2'));
+    expect(ids.admit(call(1))).toBeUndefined();
+  });
+});
+
 describe('on the stdio guard and transport', () => {
   it('refuses the reused id before the SDK reads it, with `id: null`, and frees the id with its answer', async () => {
     const input = new PassThrough();
     const output = new PassThrough();
-    const ids = new StdioRequestIds();
+    const ids = new InFlightIds();
     const refused: string[] = [];
     const guarded = guardStdin(input, (line) => refused.push(line), { onMessage: (m) => ids.admit(m) });
     const transport = new AnsweringStdioTransport(guarded as PassThrough, output, ids);
