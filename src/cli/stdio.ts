@@ -1,6 +1,7 @@
 /**
  * `troupe stdio`: the MCP server over stdio. stdout carries only the protocol; every log line
- * goes to stderr. When the client closes stdin, in-flight calls are cancelled and the process ends.
+ * goes to stderr. When the client closes stdin, or the connection closes on its own, in-flight calls
+ * are cancelled and the process ends.
  */
 import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -14,7 +15,7 @@ import { createMcpServer } from '../mcp/server.js';
 import { gracefulStop, onceSignalled } from '../mcp/shutdown.js';
 import { DEFAULT_MAX_LINE_BYTES, guardStdin } from '../mcp/stdio-guard.js';
 import { type BatchedOutputOptions, batchedOutput } from '../mcp/stdio-output.js';
-import { AnsweringStdioTransport } from '../mcp/stdio-request-ids.js';
+import { AnsweringStdioTransport, type OnClosing } from '../mcp/stdio-request-ids.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { preloadSdk } from '../providers/sdk-clients.js';
 import { answeredBy, bootstrap, providersOrRefusal, rootsRefusal } from './bootstrap.js';
@@ -49,9 +50,18 @@ export function serveOverStdio(
     createMcpServer(mcp, { resourceUpdates: era === 'modern' ? listening : 'subscribed' }),
   /** Longest line a client may send, in bytes (`--max-request-bytes`). @default 4 MiB */
   maxLineBytes?: number,
-  /** How long the host may leave stdout unread (`--stalled-output-ms`), and how much may wait. */
-  bounds: Pick<BatchedOutputOptions, 'stalledMs' | 'maxUnsentBytes'> = {},
+  /**
+   * How long the host may leave stdout unread (`--stalled-output-ms`), and how much may wait; what
+   * to tell of a close other than by `close()`: `onClosed`, the connection closed (with the error it
+   * closed on); `onServerClosing`, a server of it is closing, before its calls are aborted (the
+   * connection's, or a probe the SDK replaces: a 2026-07-28 `server/discover` then a 2025 `initialize`).
+   */
+  options: Pick<BatchedOutputOptions, 'stalledMs' | 'maxUnsentBytes'> & {
+    readonly onClosed?: OnClosing;
+    readonly onServerClosing?: () => void;
+  } = {},
 ): { readonly output: Writable; close(): Promise<void> } {
+  const { onClosed, onServerClosing, ...bounds } = options;
   // Answers that complete in the same turn leave in one write; a host that stops reading them ends
   // the output, which stops the server (see stdio-output.ts).
   const output = batchedOutput(process.stdout, bounds);
@@ -73,14 +83,40 @@ export function serveOverStdio(
   // 2026-12-07, with `--max-request-bytes` over 10 MiB). Set above anything the guard passes at
   // once: a line, with the other lines of its chunk of stdin (64 KiB).
   const lineBytes = maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const handle = serveStdio(({ era }) => createServer(era, listening), {
-    transport: new AnsweringStdioTransport(input as Readable, output, ids, {
-      maxBufferSize: lineBytes + 1024 * 1024,
-    }),
-    onerror: (error) => logger.error({ err: error }, error.message),
-  });
-  return { output, close: () => handle.close() };
+  const handle = serveStdio(
+    ({ era }) => {
+      const server = createServer(era, listening);
+      // The SDK's server tells its `onclose` before it aborts its calls.
+      const low = server.server;
+      const previous = low.onclose;
+      low.onclose = () => {
+        if (!closing) onServerClosing?.();
+        previous?.();
+      };
+      return server;
+    },
+    {
+      transport: new AnsweringStdioTransport(input as Readable, output, ids, {
+        maxBufferSize: lineBytes + 1024 * 1024,
+        onClosing: (error) => {
+          if (!closing) onClosed?.(error);
+        },
+      }),
+      onerror: (error) => logger.error({ err: error }, error.message),
+    },
+  );
+  let closing = false;
+  return {
+    output,
+    close: () => {
+      closing = true;
+      return handle.close();
+    },
+  };
 }
+
+/** How long a server's close is taken for the connection's, before the connection closes too, in ms. */
+const SERVER_CLOSE_HEARD_MS = 1000;
 
 export const command: Command = {
   summary: 'Serve MCP over stdio (protocol on stdout, logs on stderr)',
@@ -123,8 +159,50 @@ export const command: Command = {
       {},
       providers,
     );
+    // The SDK aborts a closed transport's calls itself, before the stop below begins: heard from the
+    // moment the host goes (listeners put first), their sessions count in the stop line's cancelled
+    // and `ended`, as those the stop itself ends do.
+    const endedOnGoing = new Map<string, string>();
+    let unsubscribe = (): void => {};
+    const listen = (): void => {
+      unsubscribe();
+      unsubscribe = mcp.runtime.subscribe((event) => {
+        // The calls its going cut; one that finished in that moment is not the stop's to count.
+        if (event.type === 'session.ended' && event.result.metadata.state === 'cancelled')
+          endedOnGoing.set(event.sessionId, 'cancelled');
+      });
+    };
+    // The connection closing on its own (the transport's reader failed, or the MCP server was
+    // closed): nothing is answered again, and the process stayed up holding the host's pipes (until
+    // 2026-12-07). stdin's end and stdout's failure close it too, and say so themselves (below).
+    const hostWent = () => process.stdin.readableEnded || process.stdin.destroyed || served.output.destroyed;
+    let closeError: Error | undefined;
+    let closed = false;
+    let closedOnItsOwn = (): void => {};
+    const connectionClosed = new Promise<'connection closed'>((resolve) => {
+      closedOnItsOwn = () => resolve('connection closed');
+    });
     const served = serveOverStdio(mcp, logger, undefined, config.values.maxRequestBytes, {
       stalledMs: config.values.stalledOutputMs,
+      // A server closed by code aborts its calls before the connection closes: heard from then, and
+      // let go after a second if the connection stays (the SDK replaced a probe server).
+      onServerClosing: () => {
+        if (closed || hostWent()) return;
+        listen();
+        setTimeout(() => {
+          if (!closed && !hostWent()) {
+            unsubscribe();
+            endedOnGoing.clear();
+          }
+        }, SERVER_CLOSE_HEARD_MS).unref();
+      },
+      onClosed: (error) => {
+        if (hostWent()) return;
+        closed = true;
+        closeError = error;
+        listen();
+        closedOnItsOwn();
+      },
     });
     // One start line and one stop line, as `serve` has: a host's MCP log shows where to look.
     const names = providers.providers.map((p) => p.name);
@@ -141,36 +219,27 @@ export const command: Command = {
     const stdoutGone = new Promise<'stdout closed'>((resolve) => {
       served.output.once('close', () => resolve('stdout closed'));
     });
-    // The SDK aborts a closed transport's calls itself, before the stop below begins: heard from the
-    // moment the host goes (listeners put first), their sessions count in the stop line's cancelled
-    // and `ended`, as those the stop itself ends do.
-    const endedOnGoing = new Map<string, string>();
-    let unsubscribe = (): void => {};
-    const listen = (): void => {
-      unsubscribe();
-      unsubscribe = mcp.runtime.subscribe((event) => {
-        // The calls its going cut; one that finished in that moment is not the stop's to count.
-        if (event.type === 'session.ended' && event.result.metadata.state === 'cancelled')
-          endedOnGoing.set(event.sessionId, 'cancelled');
-      });
-    };
     process.stdin.prependOnceListener('end', listen).prependOnceListener('close', listen);
     // An output that failed (EPIPE, or left unread) errors before it closes, and the transport
     // aborts its calls on the error: heard from there.
     served.output.prependOnceListener('error', listen).prependOnceListener('close', listen);
-    const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone]);
+    const why = await Promise.race([onceSignalled(), stdinClosed, stdoutGone, connectionClosed]);
     // A host that goes while a signal's drain runs (Ctrl-C in its terminal reaches troupe too, then
     // the host exits) leaves nobody to read what the drain waits for: its tasks, which no request
     // holds, ran on at the provider for all of `--drain-ms` (until 2026-12-07). They end now.
-    const hostGone = why === 'stdin closed' || why === 'stdout closed';
+    const nobodyReads = why === 'stdin closed' || why === 'stdout closed' || why === 'connection closed';
     const hostLeft = new AbortController();
-    if (!hostGone)
-      void Promise.race([stdinClosed, stdoutGone]).then(() =>
-        hostLeft.abort('the host went away while the server was draining'),
+    if (!nobodyReads)
+      void Promise.race([stdinClosed, stdoutGone, connectionClosed]).then((gone) =>
+        hostLeft.abort(
+          gone === 'connection closed'
+            ? 'the MCP connection closed while the server was draining'
+            : 'the host went away while the server was draining',
+        ),
       );
-    // With stdin or stdout closed nobody can read results, so nothing is worth waiting for.
+    // With stdin, stdout or the connection closed nobody can read results: nothing is worth waiting for.
     const report = await gracefulStop(mcp, {
-      deadlineMs: hostGone ? 0 : deadlineMs,
+      deadlineMs: nobodyReads ? 0 : deadlineMs,
       closeTransports: () => served.close(),
       endedBefore: endedOnGoing,
       signal: hostLeft.signal,
@@ -185,12 +254,16 @@ export const command: Command = {
     const finished = Object.entries(report.endedByState)
       .filter(([state]) => state !== 'cancelled')
       .reduce((sum, [, count]) => sum + count, 0);
-    logger.info(
-      { why, finished, cancelled, ended: report.endedByState },
-      `${why}: stopped; ${finished} session(s) finished while draining, ${cancelled} cancelled`,
-    );
+    // Closed on an error in a signal's drain, it only cut the drain short (`hostLeft`).
+    const failed = why === 'connection closed' ? closeError : undefined;
+    const fields = { why, finished, cancelled, ended: report.endedByState };
+    const stopped = `stopped; ${finished} session(s) finished while draining, ${cancelled} cancelled`;
+    // A connection closed on an error ends the process with 1: the host sees a server that failed.
+    if (failed === undefined) logger.info(fields, `${why}: ${stopped}`);
+    else logger.error({ ...fields, err: failed }, `${why} on an error (${failed.message}): ${stopped}`);
     served.output.end();
-    exitSoon(0);
-    return 0;
+    const code = failed === undefined ? 0 : 1;
+    exitSoon(code);
+    return code;
   },
 };

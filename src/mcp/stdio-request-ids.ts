@@ -1,28 +1,65 @@
 /**
  * The SDK's stdio transport as `troupe stdio` runs it: it tells the connection's request ids in
- * flight (`in-flight-ids.ts`) of every answer it sends, so an id is free again once answered.
+ * flight (`in-flight-ids.ts`) of every answer it sends, so an id is free again once answered, and
+ * tells `onClosing` when it closes, before the SDK hears of it.
+ *
+ * The transport closes on stdin's end and on a failed stdout, which `troupe stdio` hears of from the
+ * streams themselves, but also on its own: on an error of its reader (a line past its buffer's
+ * bound), or when the MCP server it serves is closed (`McpServer.close()`, by a tool or code of
+ * yours). Then nothing was answered again and the process stayed up, holding the host's pipes
+ * (until 2026-12-07); `troupe stdio` now stops on it.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { InFlightIds } from './in-flight-ids.js';
 
-/** The SDK's stdio transport, telling `ids` of every answer it sends. */
+/** Told once, as the transport closes: the error it closes on (reported in the same turn), if any. */
+export type OnClosing = (error: Error | undefined) => void;
+
+/** The SDK's stdio transport, telling `ids` of every answer it sends and `onClosing` of its close. */
 export class AnsweringStdioTransport extends StdioServerTransport {
   readonly #ids: InFlightIds;
+  readonly #onClosing: OnClosing | undefined;
+  #closed = false;
+  /** An error the transport reported in this turn: it closes right after one that ends it. */
+  #lastError: Error | undefined;
 
   constructor(
     input: Readable,
     output: Writable,
     ids: InFlightIds,
-    options?: ConstructorParameters<typeof StdioServerTransport>[2],
+    options?: ConstructorParameters<typeof StdioServerTransport>[2] & { readonly onClosing?: OnClosing },
   ) {
     super(input, output, options);
     this.#ids = ids;
+    this.#onClosing = options?.onClosing;
   }
 
   override send(message: JSONRPCMessage): Promise<void> {
     this.#ids.answered(message);
     return super.send(message);
+  }
+
+  /** Starts as the SDK's, keeping each error the transport reports for the turn it came in. */
+  override start(): Promise<void> {
+    // Whoever serves the transport sets `onerror` before starting it (the SDK's `Transport` contract).
+    const onerror = this.onerror;
+    this.onerror = (error) => {
+      this.#lastError = error;
+      queueMicrotask(() => {
+        this.#lastError = undefined;
+      });
+      onerror?.(error);
+    };
+    return super.start();
+  }
+
+  override close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#onClosing?.(this.#lastError);
+    }
+    return super.close();
   }
 }

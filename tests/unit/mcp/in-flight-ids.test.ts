@@ -136,3 +136,58 @@ describe('on the stdio guard and transport', () => {
     await transport.close();
   });
 });
+
+describe('AnsweringStdioTransport’s close', () => {
+  async function started() {
+    const input = new PassThrough();
+    const closings: (Error | undefined)[] = [];
+    const order: string[] = [];
+    const transport = new AnsweringStdioTransport(input, new PassThrough(), new InFlightIds(), {
+      onClosing: (error) => {
+        closings.push(error);
+        order.push('closing');
+      },
+    });
+    const heard: Error[] = [];
+    transport.onerror = (error) => heard.push(error);
+    let closed = 0;
+    transport.onclose = () => {
+      closed += 1;
+      order.push('closed');
+    };
+    await transport.start();
+    return { input, transport, closings, heard, closed: () => closed, order };
+  }
+
+  it('tells the error it closes on in the same turn, once, before the SDK hears of the close', async () => {
+    const { transport, closings, heard, closed, order } = await started();
+    const error = new Error('reader over its bound');
+    transport.onerror?.(error);
+    expect(heard).toEqual([error]);
+    expect(closed()).toBe(0);
+    await transport.close();
+    await transport.close();
+    expect(closings).toEqual([error]);
+    expect(order).toEqual(['closing', 'closed']);
+    expect(closed()).toBe(1);
+  });
+
+  it('tells no error for a close asked of it, nor one reported in an earlier turn', async () => {
+    const first = await started();
+    await first.transport.close();
+    expect(first.closings).toEqual([undefined]);
+    const second = await started();
+    second.transport.onerror?.(new Error('a bad line, answered'));
+    await Promise.resolve();
+    await second.transport.close();
+    expect(second.closings).toEqual([undefined]);
+  });
+
+  it('tells stdin’s end as a close with no error', async () => {
+    const { input, closings, closed } = await started();
+    input.end();
+    await new Promise((r) => setImmediate(r));
+    expect(closings).toEqual([undefined]);
+    expect(closed()).toBe(1);
+  });
+});
