@@ -72,11 +72,8 @@ export class InFlightIds {
 
   /** Frees `ids`: requests the server will not answer (a POST its transport refused whole). */
   forget(ids: readonly unknown[]): void {
-    for (const id of ids) {
-      // An id that is no string or number (an error's `null`) names no key kept here.
-      const requestId = idOf(id);
-      if (requestId !== undefined) this.#inFlight.delete(requestKey('', requestId));
-    }
+    // An id that is no string or number (an error's `null`) names no key kept here.
+    for (const id of ids) this.#inFlight.delete(requestKey('', id as Id));
   }
 
   /** Ids kept as in flight. */

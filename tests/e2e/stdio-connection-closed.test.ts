@@ -12,10 +12,11 @@ import { CLI } from '../support/stdio-cli.js';
 
 const PRELOAD = new URL('../support/stdio-close-on-signal.mjs', import.meta.url).href;
 
-async function closingStdio(how: 'error' | 'server') {
+/** The built CLI's `troupe stdio` (JSON logs), driven by raw JSON-RPC lines. */
+function spawnStdio(nodeArgs: readonly string[], env: Record<string, string> = {}) {
   expect(existsSync(CLI), `build first: ${CLI} is missing`).toBe(true);
-  const child = spawn(process.execPath, ['--import', PRELOAD, CLI, 'stdio', '--drain-ms', '5000'], {
-    env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json', TROUPE_TEST_CLOSE: how },
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'stdio', '--drain-ms', '5000'], {
+    env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -28,6 +29,13 @@ async function closingStdio(how: 'error' | 'server') {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const send = (message: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  /** The stop line: the last line on stderr. */
+  const last = () => JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+  return { child, send, out: () => out, last, exited };
+}
+
+async function closingStdio(how: 'error' | 'server') {
+  const { child, send, out, last, exited } = spawnStdio(['--import', PRELOAD], { TROUPE_TEST_CLOSE: how });
   send({
     id: 1,
     method: 'initialize',
@@ -41,7 +49,7 @@ async function closingStdio(how: 'error' | 'server') {
   });
   // Answered after the call was taken: its session is running.
   send({ id: 3, method: 'ping' });
-  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":3');
+  await expect.poll(out, { timeout: 20_000 }).toContain('"id":3');
   const started = performance.now();
   child.kill('SIGUSR2');
   // Within 10 s, or not at all: it stayed up for good.
@@ -49,8 +57,7 @@ async function closingStdio(how: 'error' | 'server') {
   const elapsed = performance.now() - started;
   child.stdin.destroy();
   if (code === 'still running') child.kill('SIGKILL');
-  const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
-  return { code, elapsed, last, out };
+  return { code, elapsed, last: last(), out: out() };
 }
 
 it('stops with 1 when the stdio transport closes on an error, its calls cancelled, saying why', async () => {
@@ -81,34 +88,21 @@ it('stops with 0 when the MCP server is closed, its calls cancelled, saying so',
 // A client that asks `server/discover` (2026-07-28) and then opens a 2025 session: the SDK closes the
 // probe server it built for the first, and the connection goes on with another.
 it('goes on when the SDK replaces its probe server, and counts no client’s cancel in the stop line', async () => {
-  const child = spawn(process.execPath, [CLI, 'stdio', '--drain-ms', '5000'], {
-    env: { PATH: process.env.PATH ?? '', TROUPE_LOG_FORMAT: 'json' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const send = (message: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  const { child, send, out, last, exited } = spawnStdio([]);
   const meta = {
     'io.modelcontextprotocol/protocolVersion': '2026-07-28',
     'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
     'io.modelcontextprotocol/clientCapabilities': {},
   };
   send({ id: 1, method: 'server/discover', params: { _meta: meta } });
-  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":1');
+  await expect.poll(out, { timeout: 20_000 }).toContain('"id":1');
   send({
     id: 2,
     method: 'initialize',
     params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
   });
   send({ method: 'notifications/initialized' });
-  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":2');
+  await expect.poll(out, { timeout: 20_000 }).toContain('"id":2');
   // Past the second in which a server's close is heard for a connection's close.
   await new Promise((r) => setTimeout(r, 1500));
   send({
@@ -117,16 +111,15 @@ it('goes on when the SDK replaces its probe server, and counts no client’s can
     params: { name: 'chat', arguments: { prompt: 'never', extra: { simulateLatencyMs: 60_000 } } },
   });
   send({ id: 4, method: 'ping' });
-  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":4');
+  await expect.poll(out, { timeout: 20_000 }).toContain('"id":4');
   // The client cancels its call: not one the going cut.
   send({ method: 'notifications/cancelled', params: { requestId: 3, reason: 'changed my mind' } });
   send({ id: 5, method: 'ping' });
-  await expect.poll(() => out, { timeout: 20_000 }).toContain('"id":5');
+  await expect.poll(out, { timeout: 20_000 }).toContain('"id":5');
   await new Promise((r) => setTimeout(r, 300));
   child.stdin.end();
   expect(await exited).toBe(0);
-  const last = JSON.parse(err.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
-  expect(last).toMatchObject({
+  expect(last()).toMatchObject({
     level: 'info',
     msg: 'stdin closed: stopped; 0 session(s) finished while draining, 0 cancelled',
   });

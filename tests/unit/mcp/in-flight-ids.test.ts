@@ -183,6 +183,18 @@ describe('AnsweringStdioTransport’s close', () => {
     expect(second.closings).toEqual([undefined]);
   });
 
+  it('tells the error when nobody set `onerror` before starting it', async () => {
+    const closings: (Error | undefined)[] = [];
+    const transport = new AnsweringStdioTransport(new PassThrough(), new PassThrough(), new InFlightIds(), {
+      onClosing: (error) => closings.push(error),
+    });
+    await transport.start();
+    const error = new Error('reader over its bound');
+    transport.onerror?.(error);
+    await transport.close();
+    expect(closings).toEqual([error]);
+  });
+
   it('tells stdin’s end as a close with no error', async () => {
     const { input, closings, closed } = await started();
     input.end();
