@@ -1,6 +1,7 @@
 /**
  * `troupe serve --inspect`: the connection to Stately's inspector (troupe's own sender,
- * src/observe/inspector-sender.ts), its drops and connections told to the server's log.
+ * src/observe/inspector-sender.ts), its drops and connections told to the server's log, and what
+ * its stop drops.
  */
 import { type ConnectedInspector, connectInspector } from '../observe/inspect.js';
 import type { Logger } from '../observe/logger.js';
@@ -20,4 +21,20 @@ export async function inspectionFrom(
     onConnectionChange: (message, connected) => (connected ? logger.info(message) : logger.warn(message)),
   });
   return { inspector, watch: { inspect: inspector.observer, inspectSampleRate: rate } };
+}
+
+/**
+ * The inspector stopped at the server's stop: the events it still held (nothing listened, or the
+ * inspector read slowly) are dropped, and a warning says how many (until 2026-12-07 nothing did).
+ */
+export function stopInspecting(inspector: ConnectedInspector | undefined, logger: Logger): void {
+  if (inspector === undefined) return;
+  const before = inspector.droppedEvents;
+  inspector.stop();
+  const dropped = inspector.droppedEvents - before;
+  if (dropped > 0)
+    logger.warn(
+      { dropped },
+      `stopped sending to the Stately inspector at ${inspector.url}: the ${dropped} event(s) it had not taken yet were dropped`,
+    );
 }

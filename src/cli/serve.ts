@@ -34,7 +34,7 @@ import {
 } from './config.js';
 import { exitSoon } from './exit.js';
 import type { Command } from './main.js';
-import { inspectionFrom } from './serve-inspect.js';
+import { inspectionFrom, stopInspecting } from './serve-inspect.js';
 import { SERVE_FLAGS } from './serve-options.js';
 import { usageMessage } from './usage-error.js';
 
@@ -334,7 +334,7 @@ export const command: Command = {
       costLedger?.close(),
     ]);
     pinger?.close();
-    inspector?.stop();
+    stopInspecting(inspector, logger);
     logger.info(
       { signal, finished: report.finished, cancelled: report.cancelled.length, ended: report.endedByState },
       `${signal}: stopped; ${report.finished} session(s) finished while draining, ${report.cancelled.length} cancelled at the deadline`,

@@ -59,6 +59,13 @@ export interface InspectorOptions {
    * dropped, when it tries again); failed attempts in between are not told. One line for the log.
    */
   readonly onConnectionChange?: (message: string, connected: boolean) => void;
+  /**
+   * Where a throw of `onFirstDrop` or `onConnectionChange` goes; the inspector goes on (until
+   * 2026-12-07 a throw there was an uncaught exception in a WebSocket handler, which ends a Node
+   * process). What `onError` throws goes to the process's warnings. @default `process.emitWarning`,
+   * as the runtime's `onError`
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface ConnectedInspector {
@@ -66,15 +73,19 @@ export interface ConnectedInspector {
   /** Give this to `createRuntime({ inspect })`. */
   readonly observer: (event: InspectionEvent) => void;
   /**
-   * Events dropped so far: past `maxBacklogBytes`, past `maxDeferredEvents` while not connected, or
-   * handed to a connection that closed before the system took them.
+   * Events dropped so far: past `maxBacklogBytes`, past `maxDeferredEvents` while not connected,
+   * handed to a connection that closed before the system took them, or held at `stop()`.
    */
   readonly droppedEvents: number;
   /** Bytes held for the inspector now (events waiting for the socket, and unsent on it); at most `maxBacklogBytes` and one event. */
   readonly backlogBytes: number;
   /** Whether the WebSocket is open now. */
   readonly connected: boolean;
-  /** Closes the WebSocket and stops connecting again; events reported later are discarded. */
+  /**
+   * Closes the WebSocket and stops connecting again. The events it still held (waiting for the
+   * socket, or handed to it and not yet written out) are dropped and counted in `droppedEvents`
+   * (until 2026-12-07 they were lost uncounted). Events reported later are discarded, uncounted.
+   */
   stop(): void;
 }
 
@@ -129,6 +140,7 @@ export async function connectInspector(options: InspectorOptions = {}): Promise<
       pongTimeoutMs,
       onFirstDrop: options.onFirstDrop,
       onConnectionChange: options.onConnectionChange,
+      onError: options.onError,
     },
     { WebSocket: ws.WebSocket, stringify: (event) => stringify(event) },
   );

@@ -22,6 +22,12 @@
  * 2026-12-07 it was lost uncounted); what the system had taken but the peer had not read is lost
  * without a count (the kernel's buffers, some hundreds of KiB on loopback). Each connection opened,
  * and each open one lost, is told once (`onConnectionChange`), not each failed attempt between.
+ * `stop()` counts what it drops as well: the events held for a socket not open, and those handed to
+ * the open one and not yet written out (until 2026-12-07 both were lost uncounted).
+ *
+ * A throw of `onFirstDrop` or `onConnectionChange` goes to `onError` (a throw there to the process's
+ * warnings), and the sender goes on: until 2026-12-07 one thrown in `ws`'s open or close handler was
+ * an uncaught exception, which ends a Node process.
  */
 import type { WebSocket } from 'ws';
 
@@ -40,6 +46,8 @@ export interface SenderOptions {
   readonly onFirstDrop?: ((message: string) => void) | undefined;
   /** Told once when a connection opens (`connected`), and once when an open one is lost. */
   readonly onConnectionChange?: ((message: string, connected: boolean) => void) | undefined;
+  /** Where a throw of `onFirstDrop` or `onConnectionChange` goes. @default the process's warnings */
+  readonly onError?: ((error: unknown) => void) | undefined;
 }
 
 /** What the sender needs of the packages `@statelyai/inspect` brings (`ws`, `safe-stable-stringify`). */
@@ -64,6 +72,8 @@ export class InspectorSender {
   private failedAttempts = 0;
   /** Sends on the open connection, counting what the system has not taken yet (set at each open). */
   private write: (text: string) => void = () => {};
+  /** The events handed to the open connection that the system has not taken yet (set at each open). */
+  private unsent: () => number = () => 0;
   /** The URL as messages show it: a user and password, never taken here, would read `***`. */
   private readonly shownUrl: string;
 
@@ -92,8 +102,13 @@ export class InspectorSender {
     if (this.socket === null && this.timer === null && !this.stopped) this.connect();
   }
 
-  /** Closes the socket, stops connecting again and discards what was held; later events are discarded. */
+  /**
+   * Closes the socket and stops connecting again; what was held for the inspector (waiting for the
+   * socket, or not yet written out on it) is dropped and counted in `droppedEvents`. Later events
+   * are discarded.
+   */
   stop(): void {
+    this.dropped += this.deferred.length + (this.open ? this.unsent() : 0);
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -132,8 +147,10 @@ export class InspectorSender {
     if (!this.toldSlow) {
       this.toldSlow = true;
       const { maxBacklogBytes } = this.options;
-      this.options.onFirstDrop?.(
-        `the Stately inspector at ${this.shownUrl} reads too slowly: more than ${maxBacklogBytes} bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
+      this.tell(() =>
+        this.options.onFirstDrop?.(
+          `the Stately inspector at ${this.shownUrl} reads too slowly: more than ${maxBacklogBytes} bytes wait unsent, so events are dropped while they do (counted in troupe_inspector_dropped_events)`,
+        ),
       );
     }
   }
@@ -156,12 +173,14 @@ export class InspectorSender {
           if (error === undefined || error === null) unsent -= 1;
         });
       };
+      this.unsent = () => unsent;
       const held = this.deferred.length;
       for (const text of this.deferred) this.write(text);
       this.deferred = [];
       this.deferredBytes = 0;
       keepalive = new Keepalive(socket, this.options.pingIntervalMs, this.options.pongTimeoutMs);
-      this.options.onConnectionChange?.(this.openedMessage(held), true);
+      const message = this.openedMessage(held);
+      this.tell(() => this.options.onConnectionChange?.(message, true));
       this.everOpen = true;
       this.failedAttempts = 0;
     });
@@ -178,10 +197,24 @@ export class InspectorSender {
       this.timer.unref();
       if (wasOpen) {
         this.dropped += unsent;
-        this.options.onConnectionChange?.(this.lostMessage(keepalive?.unanswered === true, unsent), false);
+        const message = this.lostMessage(keepalive?.unanswered === true, unsent);
+        this.tell(() => this.options.onConnectionChange?.(message, false));
       } else this.failedAttempts += 1;
       this.delayMs = Math.min(this.delayMs * 2, this.options.maxReconnectDelayMs);
     });
+  }
+
+  /** Calls an embedder's callback: what it throws goes to `onError`, never into `ws` (or `send`'s caller). */
+  private tell(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      try {
+        (this.options.onError ?? warn)(error);
+      } catch (thrown) {
+        warn(thrown);
+      }
+    }
   }
 
   private openedMessage(held: number): string {
@@ -235,6 +268,11 @@ class Keepalive {
     this.waiting.unref();
     this.socket.ping();
   }
+}
+
+/** The default reporter, as the runtime's (`reportError`, which this layer does not import). */
+function warn(error: unknown): void {
+  process.emitWarning(error instanceof Error ? error : String(error), { code: 'TROUPE_LISTENER_ERROR' });
 }
 
 function count(n: number, noun: string): string {

@@ -246,7 +246,7 @@ describe('the inspector’s connection', () => {
     expect(inspector.droppedEvents).toBe(0);
   });
 
-  it('tries again one at a time, each wait doubling up to the longest, and stops trying at stop(), discarding what it held', async () => {
+  it('tries again one at a time, each wait doubling up to the longest, and stops trying at stop(), dropping and counting what it held', async () => {
     const attempts: number[] = [];
     const refusing = createServer((socket) => {
       attempts.push(performance.now());
@@ -266,13 +266,16 @@ describe('the inspector’s connection', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThan(30);
     expect(gaps.at(-1)).toBeGreaterThan(140);
     expect(inspector.backlogBytes).toBeGreaterThan(0);
+    expect(inspector.droppedEvents).toBe(0);
     inspector.stop();
     expect(inspector.backlogBytes).toBe(0);
+    expect(inspector.droppedEvents).toBe(7); // the session's events, held (until 2026-12-07 uncounted)
     const tried = attempts.length;
     await traffic(runtime, 1, 16);
     await sleep(500);
     expect(attempts).toHaveLength(tried);
     expect(inspector.backlogBytes).toBe(0);
+    expect(inspector.droppedEvents).toBe(7); // later events are discarded, uncounted
     expect(inspector.connected).toBe(false);
   });
 

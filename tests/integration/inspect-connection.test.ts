@@ -214,3 +214,147 @@ describe('events on a connection that closes', () => {
     expect(lines[1]).toContain('(the connection closed): connecting again');
   });
 });
+
+/** A sender of troupe's own to `url`, quick to connect again; `options` overrides any of its options. */
+async function senderTo(
+  url: string,
+  options: Partial<ConstructorParameters<typeof InspectorSender>[0]> = {},
+) {
+  const sender = new InspectorSender(
+    {
+      url,
+      maxBacklogBytes: Number.MAX_SAFE_INTEGER,
+      maxDeferredEvents: 200,
+      minReconnectDelayMs: 50,
+      maxReconnectDelayMs: 200,
+      connectTimeoutMs: 1000,
+      pingIntervalMs: 60_000,
+      pongTimeoutMs: 1000,
+      ...options,
+    },
+    { WebSocket: (await import('ws')).WebSocket, stringify: (event) => String(event) },
+  );
+  cleanup.push(() => sender.stop());
+  return sender;
+}
+
+/** The process's warnings whose message is one of `messages`, from now until the test's end. */
+function warningsOf(messages: readonly string[]): Error[] {
+  const warnings: Error[] = [];
+  const listen = (warning: Error) => {
+    if (messages.includes(warning.message)) warnings.push(warning);
+  };
+  process.on('warning', listen);
+  cleanup.push(() => process.off('warning', listen));
+  return warnings;
+}
+
+const MIB = 1024 * 1024;
+
+describe('an embedder’s callback that throws', () => {
+  it('goes to onError, and the inspector connects, tells and sends on (it was an uncaught exception in ws’s handler)', async () => {
+    const first = await inspectorServer();
+    const errors: unknown[] = [];
+    const inspector = await connectInspector({
+      url: first.url,
+      minReconnectDelayMs: 50,
+      maxReconnectDelayMs: 200,
+      onConnectionChange: (message) => {
+        throw new Error(`told: ${message.split(' ')[0]}`);
+      },
+      onError: (error) => errors.push(error),
+    });
+    cleanup.push(() => inspector.stop());
+    await until(() => inspector.connected && errors.length === 1, 'the inspector to connect');
+    await first.close();
+    await until(() => errors.length === 2, 'the connection lost, told');
+    const second = await inspectorServer({ port: first.port });
+    await until(() => inspector.connected && errors.length === 3, 'the inspector to connect again');
+    await traffic(runtimeFor(inspector.observer), 1, 16);
+    await until(() => second.received.length === 7, 'the session’s events on the new connection');
+    expect(errors.map((error) => (error as Error).message)).toEqual([
+      'told: connected',
+      'told: lost',
+      'told: connected',
+    ]);
+    expect(inspector.droppedEvents).toBe(0);
+  });
+
+  it('goes to onError from onFirstDrop, and send goes on dropping and counting', async () => {
+    const server = await inspectorServer({ stalled: true });
+    const errors: unknown[] = [];
+    const sender = await senderTo(server.url, {
+      maxBacklogBytes: MIB,
+      onFirstDrop: () => {
+        throw new Error('the log is full');
+      },
+      onError: (error) => errors.push(error),
+    });
+    sender.start();
+    await until(() => sender.connected, 'the sender to connect');
+    // 1 MiB events to a peer that reads nothing: past the kernel's buffers, then past the bound.
+    const event = 'x'.repeat(MIB);
+    for (let i = 0; i < 100 && sender.droppedEvents < 3; i++) {
+      sender.send(event);
+      await sleep(i < 40 ? 0 : 10);
+    }
+    expect(sender.droppedEvents).toBe(3);
+    expect(errors).toEqual([new Error('the log is full')]);
+  });
+
+  it('goes to the process’s warnings without onError, and so does what onError throws', async () => {
+    const warnings = warningsOf(['no onError here', 'onError threw']);
+    const server = await inspectorServer();
+    const bare = await senderTo(server.url, {
+      onConnectionChange: () => {
+        throw new Error('no onError here');
+      },
+    });
+    const broken = await senderTo(server.url, {
+      onConnectionChange: () => {
+        throw new Error('told');
+      },
+      onError: () => {
+        throw new Error('onError threw');
+      },
+    });
+    bare.start();
+    broken.start();
+    await until(() => bare.connected && broken.connected && warnings.length === 2, 'two warnings');
+    expect(warnings.map((warning) => warning.message).sort()).toEqual(['no onError here', 'onError threw']);
+  });
+});
+
+describe('what stop() drops', () => {
+  it('counts the events held for a socket not open, as every other drop', async () => {
+    const gone = await inspectorServer();
+    await gone.close(); // its port, with nothing listening on it
+    const sender = await senderTo(gone.url, { maxDeferredEvents: 10 });
+    sender.start();
+    for (let i = 0; i < 4; i++) sender.send(`event ${i}`);
+    expect(sender.backlogBytes).toBe(28);
+    sender.stop();
+    expect(sender.droppedEvents).toBe(4);
+    expect(sender.backlogBytes).toBe(0);
+    sender.send('after the stop'); // discarded, uncounted
+    sender.stop();
+    expect(sender.droppedEvents).toBe(4);
+  });
+
+  it('counts the events handed to the open connection and not yet written out', async () => {
+    const server = await inspectorServer({ stalled: true });
+    const sender = await senderTo(server.url);
+    sender.start();
+    await until(() => sender.connected, 'the sender to connect');
+    for (let i = 0; i < 40; i++) sender.send(`${i} ${'x'.repeat(MIB)}`);
+    await sleep(300); // the write callbacks of what the system took
+    const waiting = sender.backlogBytes;
+    expect(waiting).toBeGreaterThan(4 * MIB);
+    expect(sender.droppedEvents).toBe(0);
+    sender.stop();
+    // Each event is 1 MiB: those that wait, whole or in part.
+    expect(sender.droppedEvents).toBeGreaterThanOrEqual(Math.floor(waiting / MIB));
+    expect(sender.droppedEvents).toBeLessThanOrEqual(Math.ceil(waiting / MIB) + 1);
+    expect(sender.droppedEvents).toBeLessThan(40);
+  });
+});
