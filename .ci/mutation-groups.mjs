@@ -207,10 +207,11 @@ export const GROUPS = {
     tests: ['tests/unit/mcp/tasks-store.test.ts'],
   },
   // The MCP front's owners index: which entry makes room (the owner holding the most), and the
-  // drop at a session's end, called directly.
+  // drop at a session's end, called directly; and the one warning when a second caller's sessions
+  // are in flight on a runtime without each caller's share (`callerShareWatch`, `wholeShares`).
   owners: {
-    mutate: ['src/mcp/session-owners.ts'],
-    tests: ['tests/unit/mcp/session-owners.test.ts'],
+    mutate: ['src/mcp/session-owners.ts', 'src/mcp/caller-shares.ts'],
+    tests: ['tests/unit/mcp/session-owners.test.ts', 'tests/unit/mcp/caller-shares.test.ts'],
   },
   // Tool arguments refused in troupe's words (zod's issues read back through a per-parse error map),
   // called directly and through each tool's schema, and an embedder's schema worded the same way

@@ -7,7 +7,7 @@ import type { EventStore, McpRequestContext, McpServer } from '@modelcontextprot
 import { runtimeError } from '../core/errors.js';
 import { onlyKeys } from '../runtime/option-keys.js';
 import { callerShares } from '../runtime/options.js';
-import type { RuntimeStatus } from '../runtime/types.js';
+import { chooseNoCallerShare, sharesToSet, wholeShares } from './caller-shares.js';
 import type { McpContext } from './context.js';
 import { type NamedToken, tokensFromCode } from './http-auth.js';
 import type { ServerIdentity } from './server.js';
@@ -229,34 +229,18 @@ export function onlyHttpOptions(options: HttpAppOptions): {
   }
   // Callers told apart by token: each named client, and the shared token's holders (by session).
   const callers = clients.length + (tokens.some((t) => t.shared === true) ? 1 : 0);
-  if (callers > 1 && options.allowNoCallerShare !== true) {
+  // Chosen: the runtime's callers share it, and its watch (`callerShareWatch`) stays quiet too.
+  if (options.allowNoCallerShare === true) chooseNoCallerShare(options.mcp.runtime);
+  else if (callers > 1) {
     const status = options.mcp.runtime.status({ recent: 0 });
     const want = callerShares(status);
     const whole = wholeShares(status, want);
     if (whole.length > 0) {
       throw runtimeError(
         'INVALID_REQUEST',
-        `Expected the runtime of a createHttpApp with ${callers} clients told apart by token to give each caller a share of its slots and queue, got ${whole.join(' and ')}: one client's calls could take them all while the others' waited out their deadlines; set createRuntime({ limits: { maxRunningPerCaller: ${want.maxRunningPerCaller}, maxQueuedPerCaller: ${want.maxQueuedPerCaller} } }) (troupe serve's: three quarters of maxConcurrent, a quarter of maxQueued), or pass allowNoCallerShare: true`,
+        `Expected the runtime of a createHttpApp with ${callers} clients told apart by token to give each caller a share of its slots and queue, got ${whole.join(' and ')}: one client's calls could take them all while the others' waited out their deadlines; ${sharesToSet(want)}, or pass allowNoCallerShare: true`,
       );
     }
   }
   return { mcp: options.mcp, tokens };
-}
-
-/**
- * The runtime's limits one caller may take whole where `callerShares` would leave the others some
- * (a share of one slot is all of it, as `troupe serve`'s is), each as the refusal names it.
- */
-function wholeShares(
-  status: Pick<RuntimeStatus, 'maxConcurrent' | 'maxRunningPerCaller' | 'maxQueued' | 'maxQueuedPerCaller'>,
-  want: ReturnType<typeof callerShares>,
-): string[] {
-  const whole: string[] = [];
-  if (status.maxRunningPerCaller >= status.maxConcurrent && want.maxRunningPerCaller < status.maxConcurrent)
-    whole.push(
-      `limits.maxRunningPerCaller ${status.maxRunningPerCaller} of maxConcurrent ${status.maxConcurrent}`,
-    );
-  if (status.maxQueuedPerCaller >= status.maxQueued && want.maxQueuedPerCaller < status.maxQueued)
-    whole.push(`limits.maxQueuedPerCaller ${status.maxQueuedPerCaller} of maxQueued ${status.maxQueued}`);
-  return whole;
 }

@@ -10,7 +10,12 @@
  * its own oldest entry, so one caller's burst pushes out its own entries, not another's. Until
  * 2026-12-07 entries stayed after their session ended and one list served every caller: 20,000
  * calls of one client pushed out every other client's entries.
+ *
+ * It also sees when a second caller's sessions are in flight beside another's: `several` is told
+ * then (`callerShareWatch`, which warns once when the runtime gives its callers no share).
  */
+import type { Runtime } from '../runtime/types.js';
+import { callerShareWatch } from './caller-shares.js';
 
 const OWNERS = new WeakMap<object, SessionOwners>();
 
@@ -19,12 +24,12 @@ const OWNERS = new WeakMap<object, SessionOwners>();
  * for `withSession`, so a host tool's session shows to the caller that started it, as a `chat`
  * session does.
  */
-export function sessionOwnersOf(runtime: {
-  session(id: string): { readonly owner?: string } | undefined;
-}): SessionOwners {
+export function sessionOwnersOf(
+  runtime: Pick<Runtime, 'status'> & { session(id: string): { readonly owner?: string } | undefined },
+): SessionOwners {
   let owners = OWNERS.get(runtime);
   if (owners === undefined) {
-    owners = new SessionOwners(undefined, (id) => runtime.session(id)?.owner);
+    owners = new SessionOwners(undefined, (id) => runtime.session(id)?.owner, callerShareWatch(runtime));
     OWNERS.set(runtime, owners);
   }
   return owners;
@@ -40,17 +45,24 @@ export class SessionOwners {
   #most = 0;
   readonly #maxEntries: number;
   readonly #elsewhere: (sessionId: string) => string | undefined;
+  readonly #several: (callers: Iterable<string>) => void;
 
   /**
    * @param maxEntries @default 20000 (more than the default queue and running sessions together,
    *   10,000 and 64: an entry is held only while its session lives)
    * @param elsewhere the owner of a session not recorded here (the runtime's summary)
+   * @param several told, with the owners holding entries, each time a second one comes to hold any
    */
-  constructor(maxEntries = 20_000, elsewhere: (sessionId: string) => string | undefined = () => undefined) {
+  constructor(
+    maxEntries = 20_000,
+    elsewhere: (sessionId: string) => string | undefined = () => undefined,
+    several: (callers: Iterable<string>) => void = () => {},
+  ) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
       throw new RangeError(`Expected \`maxEntries\` to be a positive integer, got ${String(maxEntries)}`);
     this.#maxEntries = maxEntries;
     this.#elsewhere = elsewhere;
+    this.#several = several;
   }
 
   /** Records `owner` for the session; with `ended` (its result), the entry goes once that settles. */
@@ -66,6 +78,7 @@ export class SessionOwners {
     if (held === undefined) {
       held = new Set();
       this.#held.set(owner, held);
+      if (this.#held.size === 2) this.#several(this.#held.keys());
     }
     held.add(sessionId);
     this.#recount(owner, held.size - 1, held.size);

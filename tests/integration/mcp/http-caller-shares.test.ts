@@ -11,6 +11,7 @@ import { createHttpApp, createMcpContext, type HttpAppOptions, withSession } fro
 import { callerShares } from '../../../src/runtime/options.js';
 import { createRuntime } from '../../../src/runtime/runtime.js';
 import type { Limits, Runtime } from '../../../src/runtime/types.js';
+import { registerWait } from '../../support/wait-tool.js';
 
 const ALICE = { name: 'alice', token: 'alice-token-1234' };
 const BOB = { name: 'bob', token: 'bob-token-123456' };
@@ -88,18 +89,7 @@ async function front(limits: Limits, options: Partial<HttpAppOptions> = {}) {
     tools: [],
     ...options,
     setup(server) {
-      server.registerTool(
-        'wait',
-        { description: 'Waits for its end.', inputSchema: z.object({}) },
-        withSession(
-          runtime,
-          (_args, session) =>
-            new Promise((_resolve, reject) =>
-              session.signal.addEventListener('abort', () => reject(session.signal.reason)),
-            ),
-          { timeoutMs: 60_000 },
-        ),
-      );
+      registerWait(server, runtime);
       server.registerTool(
         'hello',
         { description: 'Says hello.', inputSchema: z.object({}) },

@@ -146,11 +146,36 @@ describe('SessionOwners', () => {
 
   it('is one index per runtime, falling back to the owner its summary names', () => {
     const summaries = new Map([['elsewhere', { owner: 'token:b' }]]);
-    const runtime = { session: (id: string) => summaries.get(id) };
+    const runtime = { session: (id: string) => summaries.get(id), status: unread };
     const owners = sessionOwnersOf(runtime);
     expect(sessionOwnersOf(runtime)).toBe(owners);
-    expect(sessionOwnersOf({ session: () => undefined })).not.toBe(owners);
+    expect(sessionOwnersOf({ session: () => undefined, status: unread })).not.toBe(owners);
     expect(owners.ownerOf('elsewhere')).toBe('token:b');
     expect(owners.ownerOf('nowhere')).toBeUndefined();
   });
+
+  it('tells `several`, with the owners holding entries, each time a second owner comes to hold any', () => {
+    const told: string[][] = [];
+    const owners = new SessionOwners(10, undefined, (callers) => told.push([...callers]));
+    owners.record('a1', 'user:alice');
+    owners.record('a2', 'user:alice');
+    owners.record('l1', 'local'); // the stdio client shares with nobody
+    expect(told).toEqual([]);
+    owners.record('b1', 'user:bob');
+    expect(told).toEqual([['user:alice', 'user:bob']]);
+    owners.record('c1', 'mcp:s-1');
+    owners.record('b2', 'user:bob');
+    expect(told).toHaveLength(1);
+    for (const id of ['a1', 'a2', 'b1', 'b2']) owners.forget(id);
+    owners.record('d1', 'token:dan');
+    expect(told).toEqual([
+      ['user:alice', 'user:bob'],
+      ['mcp:s-1', 'token:dan'],
+    ]);
+  });
 });
+
+/** A runtime's `status`, which these tests never reach (one owner, or none, at a time). */
+function unread(): never {
+  throw new Error('status read');
+}
