@@ -1,10 +1,12 @@
 /**
  * `troupe serve --inspect-url` when the inspector goes away and comes back: one warning in the log
  * when the connection is lost, one line when it opens again, none for each failed attempt between
- * (until 2026-12-07 neither was told). The BUILT CLI (`npm run build` first).
+ * (until 2026-12-07 neither was told); and at its stop, one warning with the events it still held
+ * (until 2026-12-07 dropped untold and uncounted). The BUILT CLI (`npm run build` first).
  */
 import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { startServeCli } from '../support/serve-cli.js';
@@ -66,6 +68,37 @@ it('logs the inspector lost once as a warning and connected again once, not each
     expect.objectContaining({
       level: 'warn',
       msg: `lost the Stately inspector at ${url} (the connection closed): connecting again in 1000 ms, then at most every 15000 ms, holding meanwhile the newest 200 events, at most 41943040 bytes (drops counted in troupe_inspector_dropped_events)`,
+    }),
+  ]);
+}, 60_000);
+
+it('warns at its stop with the events it held for an inspector that never listened', async () => {
+  const gone = await listen();
+  await gone.close(); // its port, with nothing listening on it
+  const url = `ws://127.0.0.1:${gone.port}/`;
+  let stderr = '';
+  const { child, base } = await startServeCli({ TROUPE_LOG_FORMAT: 'json' }, ['--inspect-url', url]);
+  cleanup.push(() => (child as ChildProcess).kill('SIGKILL'));
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const client = new Client({ name: 'e2e', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(base));
+  expect((await client.callTool({ name: 'chat', arguments: { prompt: 'hello' } })).isError).toBeFalsy();
+  await client.close();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  // The session's events, held while nothing listened (at most 200), dropped at the stop and told.
+  const told = logged(stderr, 'stopped sending to the Stately inspector');
+  expect(told).toEqual([
+    expect.objectContaining({
+      level: 'warn',
+      msg: expect.stringMatching(
+        new RegExp(
+          `^stopped sending to the Stately inspector at ${url}: the [1-9]\\d* event\\(s\\) it had not taken yet were dropped$`,
+        ),
+      ),
     }),
   ]);
 }, 60_000);
