@@ -13,6 +13,12 @@
  * held, are at most twice the bound), each for `stalledMs` at most. Past either, an answer goes as
  * an error for its id (`http-oversized.ts`), as one too large for the bound by itself does at once.
  * Later writes of a response wait behind what it holds, its end too, so its events keep their order.
+ *
+ * The held budget is shared as the unsent bound is: a write with no room left to hold it makes room
+ * from a caller waiting on more (its unsent and held bytes) than the writer would with it, that
+ * caller's write held longest first (an answer becomes its error for its id, in its place; anything
+ * else cuts its response off). Until 2026-12-07 the budget went to whoever held first: one client
+ * that read nothing filled it, and every other caller's answer that had to wait went as an error.
  */
 import type { ServerResponse } from 'node:http';
 import { oversizedAnswerOf } from './http-oversized.js';
@@ -21,19 +27,25 @@ import { oversizedAnswerOf } from './http-oversized.js';
 export interface Room {
   readonly maxBytes: number;
   readonly stalledMs: number;
-  fits(res: ServerResponse, size: number): boolean;
+  /** `held`: a held write tried again, which waits for room rather than cut anything to make it. */
+  fits(res: ServerResponse, size: number, held?: boolean): boolean;
+  /** Bytes waiting unsent, by caller. */
+  unsentByCaller(): Map<string, number>;
 }
 
 type Args = unknown[];
 
 interface Held {
   readonly args: Args;
-  readonly size: number;
+  size: number;
   readonly since: number;
+  /** Rewritten as its answer's error to make room for another caller's (`#makeRoom`). */
+  refused: boolean;
 }
 
 /** A response's writes held, in order, and its `end` once called; its own `write` and `end`. */
 interface Queue {
+  readonly caller: () => string;
   readonly held: Held[];
   ending: Args | undefined;
   readonly write: (args: Args) => void;
@@ -53,11 +65,28 @@ export class HeldWrites {
     return this.#bytes;
   }
 
-  /** Takes over `res`'s `write`, `end` and `writeHead`. */
-  takeOver(res: ServerResponse): void {
+  /** Bytes held, by caller. */
+  byCaller(): Map<string, number> {
+    const held = new Map<string, number>();
+    for (const queue of this.#queues.values()) {
+      const caller = queue.caller();
+      held.set(caller, (held.get(caller) ?? 0) + sizeOf(queue));
+    }
+    return held;
+  }
+
+  /** Bytes `res` holds. */
+  heldOn(res: ServerResponse): number {
+    const queue = this.#queues.get(res);
+    return queue === undefined ? 0 : sizeOf(queue);
+  }
+
+  /** Takes over `res`'s `write`, `end` and `writeHead`; `caller` names whose it is. */
+  takeOver(res: ServerResponse, caller: () => string): void {
     const write = res.write;
     const end = res.end;
     const queue: Queue = {
+      caller,
       held: [],
       ending: undefined,
       write: (args) => (write as (...a: Args) => boolean).apply(res, args),
@@ -79,11 +108,16 @@ export class HeldWrites {
     }) as ServerResponse['writeHead'];
     res.on('drain', () => this.flush());
     res.once('close', () => {
-      this.#bytes -= queue.held.reduce((sum, h) => sum + h.size, 0);
-      queue.held.length = 0;
-      this.#queues.delete(res);
+      this.#drop(res, queue);
       this.flush();
     });
+  }
+
+  /** Forgets what `res` holds. */
+  #drop(res: ServerResponse, queue: Queue): void {
+    this.#bytes -= sizeOf(queue);
+    queue.held.length = 0;
+    this.#queues.delete(res);
   }
 
   /** Writes what now fits, in order, and, past `stalledMs`, what never did (an answer as its error). */
@@ -95,10 +129,10 @@ export class HeldWrites {
       for (const [res, queue] of this.#queues) {
         for (let head = queue.held[0]; head !== undefined; head = queue.held[0]) {
           const late = now - head.since >= this.room.stalledMs;
-          if (!late && !this.room.fits(res, head.size)) break;
+          if (!late && !this.room.fits(res, head.size, true)) break;
           queue.held.shift();
           this.#bytes -= head.size;
-          if (late) this.#refuse(res, head.args, head.size);
+          if (late && !head.refused) this.#refuse(res, head.args, head.size);
           queue.write(head.args);
         }
         if (queue.held.length > 0) continue;
@@ -119,32 +153,82 @@ export class HeldWrites {
           ? Buffer.byteLength(chunk)
           : 0;
     const { maxBytes } = this.room;
-    if (queue.held.length > 0 && this.#bytes + size > maxBytes) {
-      // No room to hold it behind the others: the response cannot go on within the bounds (a client
-      // that reads none of a long stream of small events, a batch's answers, a replay), cut off as before.
-      res.destroy();
+    if (queue.held.length === 0 && size <= maxBytes && this.room.fits(res, size)) {
+      queue.write(args);
       return;
     }
-    if (queue.held.length === 0) {
-      if (size <= maxBytes && this.room.fits(res, size)) {
-        queue.write(args);
+    // It waits, if there is room to hold it or room is made.
+    if (size > maxBytes || (this.#bytes + size > maxBytes && !this.#makeRoom(queue.caller(), size))) {
+      if (queue.held.length > 0) {
+        // No room to hold it behind the others: the response cannot go on within the bounds (a client
+        // that reads none of a long stream of small events, a batch's answers, a replay), cut off as before.
+        res.destroy();
         return;
       }
-      // Over the bound by itself, or no room left to hold it: an answer goes as its error at once.
-      if (size > maxBytes || this.#bytes + size > maxBytes) {
-        this.#refuse(res, args, size);
-        queue.write(args);
-        return;
-      }
+      // Over the bound by itself, or no room to hold it: an answer goes as its error at once.
+      this.#refuse(res, args, size);
+      queue.write(args);
+      return;
     }
     // Behind what the response holds already: its events keep their order.
-    queue.held.push({ args, size, since: Date.now() });
+    queue.held.push({ args, size, since: Date.now(), refused: false });
     this.#bytes += size;
     this.#queues.set(res, queue);
   }
 
-  /** `args` with its chunk, one answer, as that answer's error, when it is one and can be rewritten. */
-  #refuse(res: ServerResponse, args: Args, size: number): void {
+  /**
+   * Whether room for `size` more held bytes of `caller` was made: while there is not, the caller
+   * waiting on the most (unsent and held bytes) gives up its write held longest, as long as that is
+   * more than `caller` would wait on with these bytes. An answer is rewritten as its error, in its
+   * place (so its response's events keep their order); anything else cuts its response off.
+   */
+  #makeRoom(caller: string, size: number): boolean {
+    const { maxBytes } = this.room;
+    const waiting = this.room.unsentByCaller();
+    for (const [who, bytes] of this.byCaller()) waiting.set(who, (waiting.get(who) ?? 0) + bytes);
+    const own = (waiting.get(caller) ?? 0) + size;
+    // Each caller's writes that can give room, held longest first.
+    const givers = new Map<string, { res: ServerResponse; queue: Queue; held: Held }[]>();
+    for (const [res, queue] of this.#queues) {
+      const who = queue.caller();
+      if (who === caller) continue;
+      for (const held of queue.held) {
+        if (held.refused) continue;
+        const list = givers.get(who) ?? [];
+        list.push({ res, queue, held });
+        givers.set(who, list);
+      }
+    }
+    for (const list of givers.values()) list.sort((a, b) => a.held.since - b.held.since);
+    while (this.#bytes + size > maxBytes) {
+      let most: string | undefined;
+      for (const who of givers.keys()) {
+        if ((waiting.get(who) as number) > (most === undefined ? own : (waiting.get(most) as number)))
+          most = who;
+      }
+      if (most === undefined) return false;
+      const list = givers.get(most) as { res: ServerResponse; queue: Queue; held: Held }[];
+      const { res, queue, held } = list.shift() as (typeof list)[number];
+      if (list.length === 0) givers.delete(most);
+      // Cut off with an earlier write of its response: given already.
+      if (this.#queues.get(res) !== queue) continue;
+      const before = this.#bytes;
+      if (this.#refuse(res, held.args, held.size)) {
+        held.refused = true;
+        const shrunk = Buffer.byteLength(held.args[0] as string);
+        this.#bytes -= held.size - shrunk;
+        held.size = shrunk;
+      } else {
+        this.#drop(res, queue);
+        res.destroy();
+      }
+      waiting.set(most, (waiting.get(most) as number) - (before - this.#bytes));
+    }
+    return true;
+  }
+
+  /** `args` with its chunk, one answer, as that answer's error, when it is one and can be rewritten (`true`). */
+  #refuse(res: ServerResponse, args: Args, size: number): boolean {
     // The head as sent (`writeHead` stores it at once): a body with a length cannot be rewritten.
     const header = String((res as { _header?: unknown })._header ?? '');
     const { maxBytes } = this.room;
@@ -155,8 +239,14 @@ export class HeldWrites {
       header,
       size <= maxBytes,
     );
-    if (instead !== undefined) args[0] = instead;
+    if (instead === undefined) return false;
+    args[0] = instead;
+    return true;
   }
+}
+
+function sizeOf(queue: Queue): number {
+  return queue.held.reduce((sum, h) => sum + h.size, 0);
 }
 
 type Fields = Record<string, unknown>;

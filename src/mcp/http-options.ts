@@ -157,9 +157,9 @@ export interface HttpAppOptions {
    */
   readonly stalledResponseMs?: number;
   /**
-   * Most bytes unsent across all responses; past it the caller holding the most loses its response
-   * waiting longest, and an answer that does not fit is held until it does, within as many bytes
-   * again (`http-held.ts`). @default 67108864
+   * Most bytes unsent across all responses; past it the caller holding the most (unsent and held)
+   * loses its response waiting longest, and an answer that does not fit is held until it does,
+   * within as many bytes again, shared the same way (`http-held.ts`). @default 67108864
    */
   readonly maxUnsentBytes?: number;
 }

@@ -9,7 +9,9 @@
  * unsent for `stalledMs` together, its client taking none of them meanwhile, is cut off (the client
  * stopped reading; one that reads slowly is not: fewer bytes waiting than at the last check is
  * progress, and starts the wait afresh); and while the unsent bytes of all responses are over
- * `maxBytes`, the caller holding the most unsent bytes loses its response waiting longest, first.
+ * `maxBytes`, the caller holding the most unsent bytes (and held ones, `http-held.ts`: until 2026-12-07
+ * those did not count, and a client reading nothing held the most without seeming to) loses its
+ * response waiting longest, first.
  * Before 2026-12-04 the response waiting longest went, whoever held the most: one token's unread
  * answers got another's smaller response cut off while its client paused reading for a second. A
  * cut client can resume a 2025-era stream with `Last-Event-ID` from the event store.
@@ -71,7 +73,7 @@ export class UnsentResponses {
   /** Watches `res`; `caller` names whose it is (read at each check: it is known once authenticated). */
   watch(res: ServerResponse, caller: () => string = () => ''): void {
     this.#watched.set(res, { caller, seen: undefined });
-    this.#held.takeOver(res);
+    this.#held.takeOver(res, caller);
     res.once('close', () => this.#watched.delete(res));
   }
 
@@ -115,13 +117,26 @@ export class UnsentResponses {
     return this.#held.bytes;
   }
 
+  /** Bytes waiting unsent, by caller. */
+  unsentByCaller(): Map<string, number> {
+    const unsent = new Map<string, number>();
+    for (const [res, watched] of this.#watched) {
+      const bytes = res.writableLength;
+      if (bytes === 0) continue;
+      const caller = watched.caller();
+      unsent.set(caller, (unsent.get(caller) ?? 0) + bytes);
+    }
+    return unsent;
+  }
+
   /**
    * Whether `size` more bytes written to `res` fit the bound beside every byte waiting unsent. When
    * they do not, the bound is kept as `check` keeps it, with them counted as `res`'s caller's: the
    * caller holding the most loses first, but these bytes go before any response of their own caller's
    * (refused, they cut nothing that is being read). `false`: they do not fit, and are not counted.
+   * A held write tried again (`held`) cuts nothing: it waits until there is room.
    */
-  fits(res: ServerResponse, size: number): boolean {
+  fits(res: ServerResponse, size: number, held = false): boolean {
     // Nothing is looked at while every byte waiting and every write since the last look fit.
     if (this.#estimate + size <= this.maxBytes) {
       this.#estimate += size;
@@ -143,28 +158,37 @@ export class UnsentResponses {
       total += bytes;
       waiting.push({ res: other, since: watched.seen?.since ?? now, bytes, caller: watched.caller() });
     }
+    if (held && total > this.maxBytes) {
+      this.#estimate = total - size;
+      return false;
+    }
     this.#estimate = this.#relieve(waiting, total);
     return waiting.includes(pending);
   }
 
   /**
    * Cuts off responses of `waiting` (`total` bytes in all) until the total is within the bound: each
-   * time the longest waiting of the caller holding the most. A waiter with no response (a write not
-   * yet made) is taken out rather than cut. The bytes left waiting.
+   * time the longest waiting of the caller holding the most, its held writes (`http-held.ts`) counted
+   * with its unsent bytes. A waiter with no response (a write not yet made) is taken out rather than
+   * cut. The bytes left waiting.
    */
   #relieve(waiting: Waiter[], total: number): number {
     if (total <= this.maxBytes) return total;
     waiting.sort((a, b) => a.since - b.since);
+    const heldBy = this.#held.byCaller();
+    // Only callers with a response left to cut: the loop ends, and never looks for one in vain.
     const held = new Map<string, number>();
-    for (const w of waiting) held.set(w.caller, (held.get(w.caller) ?? 0) + w.bytes);
+    for (const w of waiting) held.set(w.caller, (held.get(w.caller) ?? heldBy.get(w.caller) ?? 0) + w.bytes);
     while (total > this.maxBytes) {
       let most = '';
       for (const [caller, bytes] of held) if (bytes > (held.get(most) ?? -1)) most = caller;
       const at = waiting.findIndex((w) => w.caller === most);
       const { res, bytes } = waiting.splice(at, 1)[0] as Waiter;
+      const gone = bytes + (res === undefined ? 0 : this.#held.heldOn(res));
       if (res !== undefined) this.#cutOff(res);
       total -= bytes;
-      held.set(most, (held.get(most) as number) - bytes);
+      if (waiting.some((w) => w.caller === most)) held.set(most, (held.get(most) as number) - gone);
+      else held.delete(most);
     }
     return total;
   }

@@ -4,8 +4,9 @@
  * gone out, then sent whole, in both protocol eras (`http-held.ts`); one that fits beside neither
  * those waiting nor those held goes as an error for its id. Until 2026-12-07 all were written and
  * the next check cut a response off: the 2026-07-28 client's call failed on a closed connection,
- * with nothing about why (in the 2025-era run the old code had not cut any: its answers did not
- * wait together at a check; the run checks the same outcome there). The SDK's own client over real
+ * with nothing about why; in the 2025-era run the client resumed the cut streams (`Last-Event-ID`)
+ * and its calls were answered, but responses were cut there too (two, with the holding taken out): the
+ * count of cut responses read 0 whatever happened until a later 2026-12-07 change. The SDK's own client over real
  * HTTP; its fetch holds the answers' bytes back for a while, as a client on a slow link would.
  * Also: a 2025-era `Last-Event-ID` replay of a finished stream, which Hono's adapter sends with a
  * `Content-Length`, now goes chunked, so an answer's error in it is whole.
@@ -13,9 +14,9 @@
 import type { ServerResponse } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChatProvider, ChatResponse } from '../../../src/providers/port.js';
 import { until } from '../../support/until.js';
 import { type Harness, startHarness, structured } from '../mcp/harness.js';
+import { largeAnswers, slowLink } from './large-answers.js';
 import { HEADERS, openSession } from './raw-http.js';
 
 const MiB = 1024 * 1024;
@@ -29,53 +30,6 @@ afterEach(async () => {
   await Promise.allSettled(clients.splice(0).map((c) => c.close()));
   await Promise.allSettled(harnesses.splice(0).map((h) => h.close()));
 });
-
-/** A provider whose every answer is `TEXT` long; `answered` counts them. */
-function largeAnswers(): ChatProvider & { answered: number } {
-  const usage = { promptTokens: 1, completionTokens: 1, totalTokens: 2 };
-  const provider = {
-    name: 'large',
-    answered: 0,
-    async complete(): Promise<ChatResponse> {
-      provider.answered += 1;
-      return { content: 'x'.repeat(TEXT), usage, finishReason: 'stop' };
-    },
-    async *stream() {
-      provider.answered += 1;
-      yield { type: 'content' as const, text: 'x'.repeat(TEXT) };
-      yield { type: 'usage' as const, usage };
-    },
-  };
-  return provider;
-}
-
-/** A fetch whose responses' bodies are read only once `open()` is called, while `hold()` is in force. */
-function slowLink() {
-  let opened: Promise<void> = Promise.resolve();
-  let open = () => {};
-  const fetchHeld = async (url: string | URL, init?: RequestInit): Promise<Response> => {
-    const response = await fetch(url, init);
-    const gate = opened;
-    if (response.body === null) return response;
-    const held = new TransformStream<Uint8Array, Uint8Array>({
-      async transform(chunk, controller) {
-        await gate;
-        controller.enqueue(chunk);
-      },
-    });
-    const { status, statusText, headers } = response;
-    return new Response(response.body.pipeThrough(held), { status, statusText, headers });
-  };
-  return {
-    fetch: fetchHeld,
-    hold() {
-      opened = new Promise((resolve) => {
-        open = resolve;
-      });
-    },
-    open: () => open(),
-  };
-}
 
 const refusal = {
   error: {
@@ -91,17 +45,19 @@ describe('answers that pass the unsent bound together', () => {
   it.each(['2025-era', '2026-07-28'] as const)(
     'holds an answer that does not fit until room is made, then sends it whole; none is cut off (%s)',
     async (era) => {
-      const provider = largeAnswers();
+      const provider = largeAnswers(TEXT);
       const h = await startHarness({
         providers: [provider],
         http: { maxUnsentBytes: BOUND, stalledResponseMs: 60_000 },
       });
       harnesses.push(h);
-      // A response the server closed before it had sent it all was cut off.
+      // A response whose connection the server ended was cut off: a whole one leaves its connection
+      // open for the next request. (`writableFinished` read true either way once the socket was gone:
+      // until 2026-12-07 this count was 0 whatever happened.)
       let cut = 0;
-      h.app.server.on('request', (_req, res: ServerResponse) => {
+      h.app.server.on('request', (req, res: ServerResponse) => {
         res.on('close', () => {
-          if (!res.writableFinished) cut += 1;
+          if (req.socket.destroyed) cut += 1;
         });
       });
       const link = slowLink();

@@ -31,9 +31,10 @@ class Response extends EventEmitter {
     this.heads.push(args);
     return this;
   }
+  /** As Node's: 'close' comes on the next tick. */
   destroy(): void {
     this.destroyed = true;
-    this.emit('close');
+    process.nextTick(() => this.emit('close'));
   }
   /** The client took everything: the buffer is empty, and says so. */
   drained(): void {
@@ -132,13 +133,14 @@ it('with held bytes at the bound, sends an answer that does not fit as its error
   expect(unsent.heldBytes).toBe(Buffer.byteLength(answer(2, 300)));
 });
 
-it('drops what a response held when it closes', () => {
+it('drops what a response held when it closes', async () => {
   const { unsent, watch } = setup(1000);
   const first = watch();
   const second = watch();
   first.write(answer(1, 300));
   second.write(answer(2, 300));
   second.destroy();
+  await new Promise((resolve) => process.nextTick(resolve));
   expect(unsent.heldBytes).toBe(0);
   first.drained();
   expect(second.written).toEqual([]);
@@ -165,4 +167,117 @@ it('sends an event stream without a length, so an answer in it can be rewritten'
   const json = { 'content-type': 'application/json', 'content-length': '12' };
   res.writeHead(200, json);
   expect(res.heads[1]).toEqual([200, { 'content-type': 'application/json', 'content-length': '12' }]);
+});
+
+it('counts a caller’s held writes with its unsent bytes: one that reads nothing loses its response to another’s answer', async () => {
+  const { unsent, watch } = setup(10_000);
+  const alice = [watch('alice'), watch('alice')];
+  alice[0]?.write(answer(1, 2400));
+  alice[1]?.write(answer(2, 2900));
+  // About 5,000 waiting and 6,000 held: Alice waits on 11,000.
+  expect(alice[1]?.written).toEqual([]);
+  const bob = watch('bob');
+  bob.write(answer(3, 2700));
+  // Bob's 5,600 would hold the most of the unsent bytes alone; with Alice's held bytes, she does.
+  expect(alice[0]?.destroyed).toBe(true);
+  expect(bob.written).toEqual([answer(3, 2700)]);
+  await new Promise((resolve) => process.nextTick(resolve));
+  // Alice's held answer still waits, and does not cut Bob's that is being read to go.
+  unsent.check();
+  expect([bob.destroyed, alice[1]?.written.length]).toEqual([false, 0]);
+  bob.drained();
+  expect(alice[1]?.written).toEqual([answer(2, 2900)]);
+});
+
+it('makes room in the held budget from a caller holding more: its held answer goes as its error, the other’s is held and sent', () => {
+  const { unsent, watch } = setup(10_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = watch('alice');
+  alice.write(answer(1, 2900));
+  // Alice's 6,000 do not fit beside Carol's 5,000, and are more: held.
+  expect(alice.written).toEqual([]);
+  const bob = watch('bob');
+  bob.write(answer(2, 2700));
+  // Bob's 5,600 do not fit either, nor beside Alice's held 6,000: hers, more, makes room.
+  expect(bob.written).toEqual([]);
+  expect(unsent.heldBytes).toBeLessThan(Buffer.byteLength(answer(2, 2700)) + 1000);
+  carol.drained();
+  expect(refusedFor(alice.written[0])).toMatchObject({
+    id: 1,
+    result: { isError: true, structuredContent: { error: { code: 'INVALID_REQUEST' } } },
+  });
+  const size = Buffer.byteLength(answer(1, 2900));
+  expect(refusedFor(alice.written[0]).result.structuredContent.error.message).toContain(`, got ${size}: `);
+  expect(bob.written).toEqual([answer(2, 2700)]);
+  expect(unsent.heldBytes).toBe(0);
+});
+
+it('cuts off the response of a caller holding more when what it holds is no answer', () => {
+  const { watch } = setup(10_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = watch('alice');
+  alice.write(`data: ${'y'.repeat(6000)}\n\n`);
+  expect(alice.written).toEqual([]);
+  const bob = watch('bob');
+  bob.write(answer(2, 2700));
+  expect(alice.destroyed).toBe(true);
+  expect(bob.destroyed).toBe(false);
+  carol.drained();
+  expect(bob.written).toEqual([answer(2, 2700)]);
+});
+
+it('refuses the writer when no caller holding more holds anything: the one holding the most yields first', () => {
+  const { watch } = setup(10_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = watch('alice');
+  alice.write(answer(1, 2900));
+  const bob = watch('bob');
+  bob.write(answer(2, 3000));
+  // Bob would wait on 6,200, Alice on 6,000: his goes as its error, hers stays held.
+  expect(refusedFor(bob.written[0])).toMatchObject({ id: 2, result: { isError: true } });
+  carol.drained();
+  expect(alice.written).toEqual([answer(1, 2900)]);
+});
+
+it('tries a held answer again without cutting anything: it waits for room, though another caller holds more', () => {
+  const { unsent, watch } = setup(10_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = watch('alice');
+  alice.write(answer(1, 2900));
+  expect(alice.written).toEqual([]);
+  // Carol's client takes most of hers; then Bob's answer fits beside what is left.
+  carol.writableLength = 1000;
+  const bob = watch('bob');
+  bob.write(answer(2, 3400));
+  expect(bob.written).toHaveLength(1);
+  // Bob waits on 6,900 against Alice's 5,900, but his client may well be reading it: it is not cut
+  // for hers, which costs only a wait (a fresh write of Alice's would have cut it).
+  unsent.check();
+  expect([bob.destroyed, alice.written.length]).toEqual([false, 0]);
+  bob.drained();
+  carol.drained();
+  expect(alice.written).toEqual([answer(1, 2900)]);
+});
+
+it('sends an answer refused to make room as it was refused, when it has waited `stalledMs` too', () => {
+  const { unsent, watch } = setup(10_000, 5_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = watch('alice');
+  alice.write(answer(1, 2900));
+  watch('bob').write(answer(2, 2700));
+  const later = Date.now() + 5_000;
+  const realNow = Date.now;
+  Date.now = () => later;
+  try {
+    unsent.check();
+  } finally {
+    Date.now = realNow;
+  }
+  const size = Buffer.byteLength(answer(1, 2900));
+  expect(refusedFor(alice.written[0]).result.structuredContent.error.message).toContain(`, got ${size}: `);
 });
