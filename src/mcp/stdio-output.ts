@@ -18,12 +18,14 @@
  * 4,096 messages waiting on 'drain', or more than `maxUnsentBytes` waiting (counted as the
  * stream counts: characters of a string; a batch counts until `out` has taken all of it) destroys
  * this stream with an error saying which; `troupe stdio` then stops as on a closed stdin (its calls cancelled). One answer
- * longer than `maxUnsentBytes` by itself goes as an error for its id instead (`stdio-oversized.ts`). Before 2026-12-04
+ * longer than `maxUnsentBytes` by itself goes as an error for its id instead (`stdio-oversized.ts`), and so,
+ * since later on 2026-12-07, does one that does not fit beside those waiting (a host slow to read several
+ * large ones): it stopped the server, and the answers waiting were never sent. Before 2026-12-04
  * such a host left the server running, its calls paid for, and its answers piling up in memory
  * (400 unread 1 MB prompts: 1.08 GB).
  */
 import { Writable } from 'node:stream';
-import { oversizedAnswer } from './stdio-oversized.js';
+import { answerBeside, oversizedAnswer } from './stdio-oversized.js';
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -87,13 +89,22 @@ class BatchedOutput extends Writable {
       return super.write(written, encoding as BufferEncoding, callback);
     // One answer over the bound by itself is no sign of a host that stopped reading: it goes as an
     // error for its id (`stdio-oversized.ts`).
-    const chunk =
+    let chunk =
       typeof written === 'string' && written.length > this.#maxUnsentBytes
         ? (oversizedAnswer(written, this.#maxUnsentBytes) ?? written)
         : written;
     // Counted as the stream counts (a string's length, a buffer's bytes): what it holds in memory,
     // without encoding each message once more. A batch `out` has not finished taking counts here too.
-    const waiting = this.writableLength + (chunk as string | Buffer).length;
+    let waiting = this.writableLength + (chunk as string | Buffer).length;
+    // Nor is one answer that does not fit beside those waiting (a host reading several large ones
+    // slowly): it goes as an error for its id, and the host can ask again (`stdio-oversized.ts`).
+    if (waiting > this.#maxUnsentBytes && typeof chunk === 'string') {
+      const instead = answerBeside(chunk, this.#maxUnsentBytes);
+      if (instead !== undefined) {
+        chunk = instead;
+        waiting = this.writableLength + instead.length;
+      }
+    }
     if (waiting > this.#maxUnsentBytes) {
       this.destroy(
         new Error(

@@ -26,6 +26,17 @@ export function oversizedAnswer(line: string, limit: number): string | undefined
 }
 
 /**
+ * The line to send in place of `line`, one JSON-RPC answer that does not fit beside the answers
+ * waiting for the host under `limit` characters (several large answers at once, read slowly), as
+ * `oversizedAnswer`; `undefined` when `line` is no answer.
+ */
+export function answerBeside(line: string, limit: number): string | undefined {
+  const text = `Expected an answer to fit the ${limit} characters that may wait unsent on stdout beside the answers waiting for the host, got ${line.length}: it was not sent; ask again once they are read, or for a shorter one (max_tokens)`;
+  const answer = answerInstead(line, text);
+  return answer === undefined ? undefined : `${answer}\n`;
+}
+
+/**
  * The JSON-RPC message to send in place of `json`, an answer too large to send, saying `text`:
  * as `oversizedAnswer` (also over HTTP, `http-oversized.ts`); `undefined` when `json` is no answer.
  */

@@ -201,6 +201,66 @@ describe('batchedOutput', () => {
     );
   });
 
+  it('an answer that does not fit beside those waiting goes as an error for its id; the host slow to read gets the rest', async () => {
+    const { out, writes, held, state } = sink({ hold: true });
+    const batched = batchedOutput(out, { maxUnsentBytes: 3500 });
+    const answer = (id: number) => {
+      const text = 'x'.repeat(600);
+      const result = { content: [{ type: 'text', text }], structuredContent: { ok: true, content: text } };
+      return `${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`;
+    };
+    batched.write(answer(1));
+    await turn();
+    await turn();
+    // About 1,300 waiting for the host: the second fits beside it, the third does not.
+    batched.write(answer(2));
+    batched.write(answer(3));
+    await turn();
+    expect(batched.destroyed).toBe(false);
+    state.hold = false;
+    for (const release of held.splice(0)) release();
+    await turn();
+    await turn();
+    const sent = writes
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: number; result: { isError?: boolean; structuredContent: object } });
+    expect(sent.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(`${JSON.stringify(sent[1])}\n`).toBe(answer(2));
+    expect(sent[2]?.result).toMatchObject({
+      isError: true,
+      structuredContent: {
+        error: {
+          code: 'INVALID_REQUEST',
+          message: `Expected an answer to fit the 3500 characters that may wait unsent on stdout beside the answers waiting for the host, got ${answer(3).length}: it was not sent; ask again once they are read, or for a shorter one (max_tokens)`,
+        },
+      },
+    });
+    // The stream goes on: a later answer, once there is room, is sent whole.
+    batched.write(answer(4));
+    await turn();
+    await turn();
+    expect(writes.join('').endsWith(answer(4))).toBe(true);
+  });
+
+  it('a host that reads nothing has its answers past the bound refused, then is taken for gone after stalledMs', async () => {
+    const { out } = sink({ hold: true });
+    const batched = batchedOutput(out, { maxUnsentBytes: 3500, stalledMs: 200 });
+    const failed = once(batched, 'error');
+    const answer = (id: number) =>
+      `${JSON.stringify({ jsonrpc: '2.0', id, result: { resources: ['x'.repeat(1200)] } })}\n`;
+    for (const id of [1, 2, 3, 4]) batched.write(answer(id));
+    await turn();
+    // Two wait, the others were refused: the bound is kept, and the stream goes on for now.
+    expect(batched.destroyed).toBe(false);
+    expect(batched.writableLength).toBeLessThanOrEqual(3500);
+    const [error] = (await failed) as [Error];
+    expect(error.message).toMatch(
+      /^Expected the host to read stdout, got no part of \d+ bytes taken for 200 ms: stopping as on a closed stdin$/,
+    );
+  });
+
   it('many messages waiting for drain raise no MaxListenersExceededWarning', async () => {
     const { out } = sink({ hold: true });
     const batched = batchedOutput(out, { highWaterMark: 16 });

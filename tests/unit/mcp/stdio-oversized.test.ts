@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oversizedAnswer } from '../../../src/mcp/stdio-oversized.js';
+import { answerBeside, oversizedAnswer } from '../../../src/mcp/stdio-oversized.js';
 
 const line = (message: object) => `${JSON.stringify(message)}\n`;
 const NOT_SENT =
@@ -90,5 +90,27 @@ describe('oversizedAnswer', () => {
     expect(oversizedAnswer(line([{ jsonrpc: '2.0', id: 1, result: { pad } }]), 100)).toBeUndefined();
     expect(oversizedAnswer(`${pad}\n`, 100)).toBeUndefined();
     expect(oversizedAnswer('null\n', 100)).toBeUndefined();
+  });
+});
+
+describe('answerBeside', () => {
+  it('turns an answer that does not fit beside those waiting into its error, saying to ask again once they are read', () => {
+    const answer = line({ jsonrpc: '2.0', id: 'a', result: { resources: ['x'.repeat(200)] } });
+    expect(answerBeside(answer, 100)).toBe(
+      `${JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'a',
+        error: {
+          code: -32603,
+          message: `Expected an answer to fit the 100 characters that may wait unsent on stdout beside the answers waiting for the host, got ${answer.length}: it was not sent; ask again once they are read, or for a shorter one (max_tokens)`,
+        },
+      })}\n`,
+    );
+  });
+
+  it('leaves a notification alone: nobody waits on it', () => {
+    expect(answerBeside(line({ jsonrpc: '2.0', method: 'notifications/message', params: {} }), 10)).toBe(
+      undefined,
+    );
   });
 });
