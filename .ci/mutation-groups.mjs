@@ -182,6 +182,7 @@ export const GROUPS = {
       'src/runtime/ids.ts',
       'src/runtime/request-check.ts',
       'src/runtime/usage-check.ts',
+      'src/core/listener-warning.ts',
     ],
     tests: [
       'tests/unit/runtime/provider-call.test.ts',

@@ -30,6 +30,7 @@
  * an uncaught exception, which ends a Node process.
  */
 import type { WebSocket } from 'ws';
+import { warnListenerError } from '../core/listener-warning.js';
 
 export interface SenderOptions {
   readonly url: string;
@@ -210,9 +211,9 @@ export class InspectorSender {
       callback();
     } catch (error) {
       try {
-        (this.options.onError ?? warn)(error);
+        (this.options.onError ?? warnListenerError)(error);
       } catch (thrown) {
-        warn(thrown);
+        warnListenerError(thrown);
       }
     }
   }
@@ -268,11 +269,6 @@ class Keepalive {
     this.waiting.unref();
     this.socket.ping();
   }
-}
-
-/** The default reporter, as the runtime's (`reportError`, which this layer does not import). */
-function warn(error: unknown): void {
-  process.emitWarning(error instanceof Error ? error : String(error), { code: 'TROUPE_LISTENER_ERROR' });
 }
 
 function count(n: number, noun: string): string {

@@ -63,6 +63,4 @@ export function reasonOf(signal: AbortSignal): string {
 }
 
 /** The default reporter for errors nobody else can handle (a throwing subscriber). */
-export function reportError(error: unknown): void {
-  process.emitWarning(error instanceof Error ? error : String(error), { code: 'TROUPE_LISTENER_ERROR' });
-}
+export { warnListenerError as reportError } from '../core/listener-warning.js';

@@ -491,8 +491,9 @@ describe('errors nobody handles', () => {
       const handle = runtime.submit(ask);
       provider.pending()[0]?.settle('ok');
       await handle.result;
-      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }), {
+      expect(warn).toHaveBeenCalledWith('Error: listener bug', {
         code: 'TROUPE_LISTENER_ERROR',
+        detail: expect.stringContaining('listener bug'),
       });
       await stop(runtime, clock);
     } finally {

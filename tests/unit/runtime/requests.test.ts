@@ -119,14 +119,25 @@ describe('reasonOf', () => {
 describe('reportError', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('emits a process warning with the error, or its text, under TROUPE_LISTENER_ERROR', () => {
-    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const error = new Error('listener threw');
-    reportError(error);
-    reportError(17);
-    expect(warn.mock.calls).toEqual([
-      [error, { code: 'TROUPE_LISTENER_ERROR' }],
-      ['17', { code: 'TROUPE_LISTENER_ERROR' }],
+  it('emits a process warning with the error’s text and stack under TROUPE_LISTENER_ERROR', async () => {
+    // A real warning, as a `'warning'` listener gets it: given the Error itself, Node drops the
+    // options, and the warning carried no code (the bug until 2026-12-07).
+    const heard: (Error & { code?: string; detail?: string })[] = [];
+    const listener = (warning: Error) => heard.push(warning);
+    process.on('warning', listener);
+    try {
+      const error = new TypeError('listener threw');
+      reportError(error);
+      reportError(17);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    const ours = heard.filter((w) => w.code === 'TROUPE_LISTENER_ERROR');
+    expect(ours.map((w) => [w.message, w.detail?.split('\n')[0]])).toEqual([
+      ['TypeError: listener threw', 'TypeError: listener threw'],
+      ['17', undefined],
     ]);
+    expect(ours[0]?.detail).toContain('requests.test.ts');
   });
 });

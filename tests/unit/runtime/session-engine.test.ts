@@ -55,7 +55,10 @@ describe('sessionEngine', () => {
         },
       });
       engine.start(sessionInput()).send(admit);
-      expect(warn).toHaveBeenCalledWith(broken, { code: 'TROUPE_LISTENER_ERROR' });
+      expect(warn).toHaveBeenCalledWith('Error: inspector down', {
+        code: 'TROUPE_LISTENER_ERROR',
+        detail: broken.stack,
+      });
     } finally {
       warn.mockRestore();
     }
