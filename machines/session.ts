@@ -44,6 +44,8 @@ export interface UsageData {
   readonly completionTokens: number;
   readonly totalTokens: number;
   readonly cachedTokens?: number;
+  /** Completion tokens spent reasoning, when reported (part of `completionTokens`). */
+  readonly reasoningTokens?: number;
   /** What the vendor's rate limiter counted, when not `totalTokens` (Moonshot: prompt + budget sent). */
   readonly rateLimitTokens?: number;
 }

@@ -341,6 +341,11 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
       "troupe ask: warning: the answer was cut where prompt plus answer filled the model's context window (finish_reason `model_context_window_exceeded`); shorten the prompt\n",
     );
   }
+  if (result.finishReason === 'content_filter') {
+    process.stderr.write(
+      "troupe ask: warning: the provider's content filter stopped the answer (finish_reason `content_filter`); it may be incomplete\n",
+    );
+  }
   for (const note of m.notes ?? []) process.stderr.write(`troupe ask: note: ${note}\n`);
   for (const found of result.webSearch ?? []) {
     const title = typeof found.title === 'string' ? found.title : '(untitled)';

@@ -4,7 +4,8 @@
  * Quirks: thinking models stream `reasoning_content` (the generic mapping handles it); usage can
  * sit inside the final choice (handled in `wire.ts`); errors follow Moonshot's table
  * (`vendor-errors.ts`); requests are checked against its parameter rules (`kimi-rules.ts`);
- * `max_tokens` goes out as `max_completion_tokens`; multi-file chat goes through Moonshot's files
+ * `max_tokens` goes out as `max_completion_tokens`; a `content_filter` finish reason fails the call
+ * (`CONTENT_FILTERED`), as GLM's `sensitive` does; multi-file chat goes through Moonshot's files
  * API: upload with purpose `file-extract`, read the extracted text, send it as system messages,
  * then delete the uploads however the call ended (`kimi-files.ts`).
  */
@@ -61,6 +62,10 @@ export function createKimiProvider(options: KimiOptions): OpenAICompatibleProvid
       maxTokensField: 'max_completion_tokens',
       // Moonshot refuses an assistant tool-call turn with empty `content` ("text content is empty").
       omitEmptyToolCallContent: true,
+      // An answer its safety review stopped ("generated content ... can trigger a content_filter",
+      // the Kimi help center) is a failure, not a finished answer, as Moonshot's own client takes it
+      // (MoonshotAI/kimi-code #963; docs/providers.md [K17]).
+      errorFinishReasons: { content_filter: 'CONTENT_FILTERED' },
       rateLimitBudget: kimiRateLimitBudget,
       prepare: kimiPrepare,
       ...(options.capabilities ?? {}),

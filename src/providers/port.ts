@@ -72,6 +72,11 @@ export interface TokenUsage {
   /** Prompt tokens served from the vendor's context cache (billed at the cached-input price), when reported. */
   readonly cachedTokens?: number;
   /**
+   * Completion tokens the model spent reasoning, when reported (GLM's and OpenAI's
+   * `usage.completion_tokens_details.reasoning_tokens`): part of `completionTokens`, billed as output.
+   */
+  readonly reasoningTokens?: number;
+  /**
    * What the vendor's rate limiter counted for the call, when it counts other than `totalTokens`:
    * Moonshot counts the prompt plus the `max_completion_tokens` sent, whatever was generated.
    * troupe's tokens-per-minute and tokens-per-day windows are reconciled to it.

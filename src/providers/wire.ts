@@ -204,7 +204,14 @@ export function toUsage(value: unknown): TokenUsage | undefined {
     ? value.prompt_tokens_details.cached_tokens
     : undefined;
   const cached = typeof value.cached_tokens === 'number' ? value.cached_tokens : details;
-  return typeof cached === 'number' && cached > 0 ? { ...usage, cachedTokens: cached } : usage;
+  const withCached = typeof cached === 'number' && cached > 0 ? { ...usage, cachedTokens: cached } : usage;
+  // GLM (its SDKs' `CompletionTokensDetails`) and OpenAI: the reasoning part of the completion.
+  const reasoning = isObject(value.completion_tokens_details)
+    ? value.completion_tokens_details.reasoning_tokens
+    : undefined;
+  return typeof reasoning === 'number' && reasoning > 0
+    ? { ...withCached, reasoningTokens: reasoning }
+    : withCached;
 }
 
 export interface ChunkParts {

@@ -6,7 +6,7 @@
  * until its queue deadline (with `tokensPerDay`, a day). An adapter of your own is held to the
  * same, as are the built-in ones. A usage whose prompt or completion count is not such a number is
  * no usage (the call's estimate stands, as for a call that reported none); a total that is not is
- * their sum; a cached or rate-limit count that is not is left out.
+ * their sum; a cached, reasoning or rate-limit count that is not is left out.
  */
 import type { UsageData } from '../../machines/session.js';
 
@@ -14,15 +14,18 @@ const count = (n: unknown): n is number => Number.isSafeInteger(n) && (n as numb
 
 export function usableUsage(usage: UsageData | undefined): UsageData | undefined {
   if (usage === undefined) return undefined;
-  const { promptTokens, completionTokens, totalTokens, cachedTokens, rateLimitTokens } = usage;
+  const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, rateLimitTokens } =
+    usage;
   if (!count(promptTokens) || !count(completionTokens)) return undefined;
   const total = count(totalTokens) ? totalTokens : promptTokens + completionTokens;
   const cachedOk = count(cachedTokens);
+  const reasoningOk = count(reasoningTokens);
   const limitOk = count(rateLimitTokens);
   // The same object when nothing was wrong: the common case allocates nothing.
   if (
     total === totalTokens &&
     (cachedOk || cachedTokens === undefined) &&
+    (reasoningOk || reasoningTokens === undefined) &&
     (limitOk || rateLimitTokens === undefined)
   )
     return usage;
@@ -32,6 +35,7 @@ export function usableUsage(usage: UsageData | undefined): UsageData | undefined
     totalTokens: total,
   };
   if (cachedOk) out.cachedTokens = cachedTokens;
+  if (reasoningOk) out.reasoningTokens = reasoningTokens;
   if (limitOk) out.rateLimitTokens = rateLimitTokens;
   return out;
 }

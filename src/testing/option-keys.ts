@@ -11,6 +11,7 @@ import { Breakers } from '../runtime/breakers.js';
 import { MemorySharedState } from '../runtime/memory-state.js';
 import { checkOptionKeys, onlyKeys } from '../runtime/option-keys.js';
 import { resolveLimits } from '../runtime/options.js';
+import { FINISH_REASONS } from './contract/property.js';
 import type { ContractCapabilities, ContractOptions } from './contract/types.js';
 import type { PropertyOptions } from './model.js';
 import type { ScenarioLimits } from './model-limits.js';
@@ -23,6 +24,7 @@ const CONTRACT_KEYS = {
   capabilities: true,
   apiKey: true,
   abortWithinMs: true,
+  failingFinishReasons: true,
   only: true,
   path: true,
 } as const satisfies Record<keyof ContractOptions, true>;
@@ -93,6 +95,21 @@ export function checkContractOptions(where: string, options: unknown, extra: str
   // Every abort is judged by it: NaN passed some timing checks and failed others "within NaN ms";
   // 0 or less failed every adapter; Infinity overflowed the timers (until 2026-12-05).
   checkTimerMs(where, options, 'abortWithinMs');
+  checkFailingFinishReasons(where, options);
+}
+
+/**
+ * `failingFinishReasons`: drawn reasons an adapter fails on, never `stop` (an adapter that fails
+ * every finished answer leaves the suite nothing to check).
+ */
+function checkFailingFinishReasons(where: string, options: unknown): void {
+  const value = (options as { failingFinishReasons?: unknown } | undefined)?.failingFinishReasons;
+  if (value === undefined) return;
+  const allowed = FINISH_REASONS.filter((reason) => reason !== 'stop');
+  if (!Array.isArray(value) || !value.every((reason) => allowed.includes(reason)))
+    throw new RangeError(
+      `Expected \`failingFinishReasons\` in \`${where}\` to be a list of ${allowed.map((r) => `\`${r}\``).join(', ')}, got ${shown(value)}`,
+    );
 }
 
 /**

@@ -20,6 +20,8 @@ export interface Reply {
     readonly cached_tokens?: number;
     /** OpenAI's and GLM's place for cache hits. */
     readonly prompt_tokens_details?: { readonly cached_tokens: number };
+    /** OpenAI's and GLM's place for the reasoning part of the completion. */
+    readonly completion_tokens_details?: { readonly reasoning_tokens: number };
   };
 }
 

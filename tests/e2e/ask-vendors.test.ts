@@ -65,6 +65,14 @@ describe('troupe ask with the vendor presets', () => {
     expect(run.stderr).not.toContain(KEY);
   });
 
+  it("Kimi's finish_reason content_filter fails the call: one CONTENT_FILTERED line, exit 1, no text", async () => {
+    kimi.setResponder(() => ({ content: 'half an answer', finishReason: 'content_filter' }));
+    const run = await ask(['--provider', 'kimi', '--model', 'kimi-k2.6', 'q'], kimiEnv());
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/troupe ask: CONTENT_FILTERED: .*finish_reason `content_filter`/);
+  });
+
   it("GLM's model_context_window_exceeded keeps the partial answer and says it was cut", async () => {
     glm.setResponder(() => ({ content: 'partial', finishReason: 'model_context_window_exceeded' }));
     const run = await ask(['--provider', 'glm', '--model', 'glm-4.6', 'long question'], glmEnv());

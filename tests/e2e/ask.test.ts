@@ -67,6 +67,18 @@ describe('troupe ask', () => {
     server.setResponder(undefined);
   });
 
+  it('an answer a content filter stopped (finish_reason content_filter) is printed with a warning saying so', async () => {
+    server.setResponder(() => ({ content: 'Half an', finishReason: 'content_filter' }));
+    const run = await ask([...adHoc(), '--model', 'echo-1', 'hi'], { TROUPE_API_KEY: KEY });
+    server.setResponder(undefined);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('Half an\n');
+    expect(run.stderr).toMatch(
+      /warning: the provider's content filter stopped the answer \(finish_reason `content_filter`\); it may be incomplete/,
+    );
+    expect(run.stderr).toMatch(/finish=content_filter/);
+  });
+
   it('--stream writes the text to stdout and metadata to stderr', async () => {
     const run = await ask([...adHoc(), '--model', 'echo-1', '--stream', 'streamed words here'], {
       OPENAI_API_KEY: KEY,

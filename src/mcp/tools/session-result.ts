@@ -71,7 +71,7 @@ export function answerOf(result: Extract<SessionResult, { ok: true }>): Answer {
 /**
  * A sentence for the text content when the finish reason matters to a reader: `length` (cut at the
  * token limit, or no answer at all), GLM's `model_context_window_exceeded` (cut at the context
- * window), and GLM web-search results with their links.
+ * window), `content_filter` (a filter stopped it), and GLM web-search results with their links.
  */
 export function finishSentences(fields: AnswerFields): string {
   const parts: string[] = [];
@@ -86,6 +86,13 @@ export function finishSentences(fields: AnswerFields): string {
     // GLM: the prompt plus the answer filled the model's context window.
     parts.push(
       "\n\n[The answer was cut where the prompt plus the answer filled the model's context window (finish_reason `model_context_window_exceeded`): shorten the conversation.]",
+    );
+  }
+  if (fields.finish_reason === 'content_filter') {
+    // An OpenAI-compatible endpoint's filter ("content was omitted due to a flag from our content
+    // filters", the `openai` SDK's type); the Kimi preset fails such an answer `CONTENT_FILTERED`.
+    parts.push(
+      "\n\n[The provider's content filter stopped the answer (finish_reason `content_filter`): it may be incomplete.]",
     );
   }
   for (const [i, result] of (fields.web_search ?? []).entries()) {

@@ -65,6 +65,7 @@ export async function checkProviderContract(
     },
     abortWithinMs: options.abortWithinMs ?? 100,
     apiKey: options.apiKey,
+    failingFinishReasons: options.failingFinishReasons ?? [],
   });
   const checked: { property: ContractPropertyName; ms: number }[] = [];
   const skipped: { property: ContractPropertyName; reason: string }[] = [];

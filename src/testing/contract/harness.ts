@@ -15,6 +15,7 @@ export interface ContractContext {
   readonly capabilities: Required<ContractCapabilities>;
   readonly abortWithinMs: number;
   readonly apiKey: string | undefined;
+  readonly failingFinishReasons: readonly string[];
   /** Registers the answer for a new nonce; put the nonce in the last user message. */
   script(reply: Reply): string;
 }

@@ -39,7 +39,9 @@ export function replyArbitrary(fc: FastCheck, context: ContractContext) {
       toolCalls: tools
         ? fc.array(toolCall, { maxLength: 2 })
         : fc.constant<{ id: string; name: string; arguments: string }[]>([]),
-      finishReason: fc.constantFrom(...FINISH_REASONS),
+      finishReason: fc.constantFrom(
+        ...FINISH_REASONS.filter((reason) => !context.failingFinishReasons.includes(reason)),
+      ),
       // Cache hits too, part of the prompt (until 2026-12-05 never sent, so a miscount of them passed).
       usage: fc
         .record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(5000) })

@@ -58,6 +58,12 @@ export interface ContractOptions {
   readonly apiKey?: string;
   /** How soon after an abort the call must settle and its HTTP request close, in ms. @default 100 */
   readonly abortWithinMs?: number;
+  /**
+   * Finish reasons the adapter fails the call on, as its vendor's word for a failed answer (the
+   * Kimi preset's `content_filter`): answers meant to end normally are drawn without them.
+   * @default none
+   */
+  readonly failingFinishReasons?: readonly string[];
   /** Only these properties. @default all */
   readonly only?: readonly ContractPropertyName[];
   /**

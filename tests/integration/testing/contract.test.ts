@@ -27,6 +27,11 @@ afterAll(async () => {
 
 const ALL: ContractCapabilities = { streaming: true, tools: true, thinking: true, files: true };
 
+// The Kimi preset fails an answer Moonshot's review stopped (`content_filter`, docs/providers.md [K17]).
+const KIMI_FAILS = ['content_filter'];
+/** The contract options a preset needs beside the suite's own. */
+const failing = (label: string) => (label.startsWith('kimi') ? { failingFinishReasons: KIMI_FAILS } : {});
+
 const ADAPTERS: readonly [string, () => ChatProvider & { close?(): Promise<void> }][] = [
   [
     'openai-compatible',
@@ -42,7 +47,12 @@ describe('correct adapters pass every property', () => {
     it(`${label}: all eight properties, every capability declared`, async () => {
       const adapter = make();
       try {
-        const report = await checkProviderContract(adapter, { server, apiKey: KEY, capabilities: ALL });
+        const report = await checkProviderContract(adapter, {
+          server,
+          apiKey: KEY,
+          capabilities: ALL,
+          ...failing(label),
+        });
         expect(report.failures).toEqual([]);
         expect(report.skipped).toEqual([]);
         expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
@@ -71,6 +81,7 @@ describe("the presets against their vendor's own shapes (the server's vendor mod
           server: vendorServer,
           apiKey: KEY,
           capabilities: ALL,
+          ...failing(vendor),
         });
         expect(report.failures).toEqual([]);
         expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);
@@ -95,6 +106,7 @@ describe('the Kimi preset on a thinking model, whose calls carry notes and a rat
         apiKey: KEY,
         capabilities: ALL,
         model: 'kimi-k2.6',
+        failingFinishReasons: KIMI_FAILS,
       });
       expect(report.failures).toEqual([]);
       expect(report.checked.map((c) => c.property)).toEqual(CONTRACT_PROPERTIES);

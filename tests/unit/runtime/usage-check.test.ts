@@ -15,6 +15,7 @@ describe('usableUsage', () => {
       completionTokens: 4,
       totalTokens: 7,
       cachedTokens: 1,
+      reasoningTokens: 2,
       rateLimitTokens: 9,
     };
     expect(usableUsage(usage)).toBe(usage);
@@ -65,6 +66,17 @@ describe('usableUsage', () => {
         rateLimitTokens: Number.NaN,
       }),
     ).toStrictEqual({ promptTokens: 3, completionTokens: 4, totalTokens: 7, cachedTokens: 2 });
+  });
+
+  it('keeps a sound reasoning count beside a repaired total, and leaves out one that is not', () => {
+    expect(
+      usableUsage({ promptTokens: 3, completionTokens: 4, totalTokens: -7, reasoningTokens: 2 }),
+    ).toStrictEqual({ promptTokens: 3, completionTokens: 4, totalTokens: 7, reasoningTokens: 2 });
+    for (const bad of [-1, 1e308, Number.NaN, 1.5]) {
+      expect(
+        usableUsage({ promptTokens: 3, completionTokens: 4, totalTokens: 7, reasoningTokens: bad }),
+      ).toStrictEqual({ promptTokens: 3, completionTokens: 4, totalTokens: 7 });
+    }
   });
 
   it.each([false, true])(

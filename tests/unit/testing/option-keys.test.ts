@@ -231,6 +231,15 @@ describe('checkProviderContract: what the key check cannot see', () => {
     expect(calls).toBe(0);
   });
 
+  it('refuses `failingFinishReasons` other than a list of the drawn reasons but `stop`', async () => {
+    for (const failingFinishReasons of [['stop'], ['sensitive'], 'content_filter', [1]]) {
+      await expect(checkProviderContract(adapter, { failingFinishReasons } as never)).rejects.toThrow(
+        /^Expected `failingFinishReasons` in `checkProviderContract options` to be a list of `length`, `tool_calls`, `content_filter`, got /,
+      );
+    }
+    expect(calls).toBe(0);
+  });
+
   it('refuses an `abortWithinMs` that is not a number of ms above 0, rather than judge every abort by it', async () => {
     // Before 2026-12-05 NaN passed some timing checks by default and failed others with "within
     // NaN ms"; 0 or a negative bound failed every adapter, Infinity overflowed the timers.
