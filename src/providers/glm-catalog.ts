@@ -36,7 +36,8 @@ const hybridVision = { thinking: true, vision: true } as const;
 
 /**
  * The GLM families, context windows in tokens ("200K" is 204,800, "1M" 1,048,576, as the vendor's
- * pages write them). Sources (docs/providers.md, [Z5]-[Z8], read 2026-12-02): the docs.z.ai and
+ * pages write them), except where the API states its own figure: GLM-4.7's 1210 overflow message
+ * says "maximum context length 202750" (as users quoted it; docs/providers.md [Z1]). Sources (docs/providers.md, [Z5]-[Z8], read 2026-12-02): the docs.z.ai and
  * docs.bigmodel.cn model pages and the thinking-mode page, which lists GLM-5.2, GLM-5.1, GLM-5 and
  * the GLM-4.7 series as thinking by default and switched off with `thinking: disabled` (hybrid).
  * An entry without a window is one whose window no vendor page read states. The list informs; any
@@ -49,7 +50,7 @@ export const GLM_MODELS: readonly ModelSpec[] = [
   { id: 'glm-5', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-5-turbo', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-5v-turbo', contextWindow: 204_800, capabilities: hybridVision },
-  { id: 'glm-4.7', contextWindow: 204_800, capabilities: hybrid },
+  { id: 'glm-4.7', contextWindow: 202_750, capabilities: hybrid },
   { id: 'glm-4.7-flashx', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.7-flash', capabilities: hybrid },
   { id: 'glm-4.6', contextWindow: 204_800, capabilities: hybrid },
