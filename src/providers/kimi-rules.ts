@@ -8,6 +8,7 @@
  *   `keep`), take the `thinking` parameter; kimi-k2-thinking, kimi-k2.7-code and kimi-k3 always think;
  * - `thinking.keep` (Preserved Thinking): kimi-k2.5 has none (dropped), kimi-k2.7-code keeps all always,
  *   and none goes beside `disabled` (undocumented; the vendor's client sends it only with thinking on);
+ * - kimi-k3's depth is the top-level `reasoning_effort`, `low`, `high` or `max` (`kimi-effort.ts`);
  * - `$web_search` (a `builtin_function`) needs thinking disabled;
  * - with thinking on, `tool_choice` is `auto` or `none` ("取任何其他值将会报错");
  * - partial mode: `partial: true` only on the last message, an assistant one, and not with
@@ -19,6 +20,7 @@
  *   kimi-k3, whose vendor default (131072) is larger than troupe's.
  */
 import { estimatePromptTokens } from './estimate.js';
+import { k3Effort } from './kimi-effort.js';
 import { type FilledType, fillMissingTypes, isSchema } from './kimi-tool-schema.js';
 import type { PreparedRequest } from './openai-compatible.js';
 import type { ChatRequest } from './port.js';
@@ -75,6 +77,8 @@ export function kimiPrepare(request: ChatRequest, spec: ModelSpec | undefined): 
   draft.range('temperature', 0, 1);
   draft.range('top_p', 0, 1);
   stopWords(draft);
+  // Before `thinking`, which K3 does not take: a depth given as `thinking.effort` moves first.
+  if (kimiIsK3(model)) k3Effort(draft);
   // Thinking first: a model that always thinks refuses `disabled` before its sampling is judged.
   thinking(draft, spec);
   // Before the sampling: `$web_search` may turn thinking off, and the fixed temperature with it.
