@@ -7,10 +7,8 @@
 export function warnListenerError(error: unknown): void {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const detail = error instanceof Error ? error.stack : undefined;
-  process.emitWarning(
-    text,
-    detail === undefined ? { code: LISTENER_ERROR } : { code: LISTENER_ERROR, detail },
-  );
+  // Node leaves a `detail` of `undefined` out of the warning (a thrown string has no stack).
+  process.emitWarning(text, { code: LISTENER_ERROR, detail });
 }
 
 /** The code of the warnings `warnListenerError` emits. */
