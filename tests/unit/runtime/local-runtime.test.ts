@@ -491,7 +491,8 @@ describe('errors nobody handles', () => {
       const handle = runtime.submit(ask);
       provider.pending()[0]?.settle('ok');
       await handle.result;
-      expect(warn).toHaveBeenCalledWith('Error: listener bug', {
+      expect(warn).toHaveBeenCalledWith('listener bug', {
+        type: 'Error',
         code: 'TROUPE_LISTENER_ERROR',
         detail: expect.stringContaining('listener bug'),
       });

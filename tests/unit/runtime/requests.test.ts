@@ -119,7 +119,7 @@ describe('reasonOf', () => {
 describe('reportError', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('emits a process warning with the error’s text and stack under TROUPE_LISTENER_ERROR', async () => {
+  it('emits a process warning with the error’s name, message and stack under TROUPE_LISTENER_ERROR', async () => {
     // A real warning, as a `'warning'` listener gets it: given the Error itself, Node drops the
     // options, and the warning carried no code (the bug until 2026-12-07).
     const heard: (Error & { code?: string; detail?: string })[] = [];
@@ -134,9 +134,9 @@ describe('reportError', () => {
       process.off('warning', listener);
     }
     const ours = heard.filter((w) => w.code === 'TROUPE_LISTENER_ERROR');
-    expect(ours.map((w) => [w.message, w.detail?.split('\n')[0]])).toEqual([
-      ['TypeError: listener threw', 'TypeError: listener threw'],
-      ['17', undefined],
+    expect(ours.map((w) => [w.name, w.message, w.detail?.split('\n')[0]])).toEqual([
+      ['TypeError', 'listener threw', 'TypeError: listener threw'],
+      ['Warning', '17', undefined],
     ]);
     expect(ours[0]?.detail).toContain('requests.test.ts');
   });

@@ -55,7 +55,8 @@ describe('sessionEngine', () => {
         },
       });
       engine.start(sessionInput()).send(admit);
-      expect(warn).toHaveBeenCalledWith('Error: inspector down', {
+      expect(warn).toHaveBeenCalledWith('inspector down', {
+        type: 'Error',
         code: 'TROUPE_LISTENER_ERROR',
         detail: broken.stack,
       });
