@@ -57,11 +57,25 @@ const wallOffsets = new WeakMap<Clock, number>();
  */
 export function wallOf(clock: Clock, at: number): number {
   if (clock.wall === undefined) return at;
-  const offset = clock.wall() - clock.now();
+  const offset = wallOffset(clock, clock.wall);
   const kept = wallOffsets.get(clock);
   if (kept !== undefined && Math.abs(offset - kept) <= 1) return at + kept;
   wallOffsets.set(clock, offset);
   return at + offset;
+}
+
+/**
+ * `wall() - now()`, both read within one millisecond of `now()`: a thread paused between the two
+ * reads (a loaded machine, a collection) would move the offset by the pause, and a time read twice
+ * would read apart (seen 2026-12-07 under a full test run: a summary's `endedAt` 2 ms off the same
+ * one read just before). Read again, three times at most, while `now()` moved by more meanwhile.
+ */
+function wallOffset(clock: Clock, wall: () => number): number {
+  for (let tries = 1; ; tries++) {
+    const before = clock.now();
+    const offset = wall() - before;
+    if (clock.now() - before <= 1 || tries === 3) return offset;
+  }
 }
 
 /**

@@ -225,6 +225,21 @@ describe('steadyClock', () => {
     expect(wallOf(clock, 900)).toBe(4_902);
   });
 
+  it('reads the two clocks again when `now()` moved meanwhile, so a pause between them moves no time', () => {
+    // The thread paused 5 ms between `now()` and `wall()` on the first try: that reading is dropped.
+    const nows = [1_000, 1_005, 1_005, 1_005];
+    const walls = [6_005, 6_005];
+    const clock: Clock = {
+      ...steadyClock,
+      now: () => nows.shift() ?? 1_005,
+      wall: () => walls.shift() ?? 6_005,
+    };
+    expect(wallOf(clock, 900)).toBe(5_900);
+    // Paused on every try: the third reading is taken, whatever it says.
+    const paused: Clock = { ...steadyClock, now: stepping(1_000, 5), wall: () => 9_000 };
+    expect(wallOf(paused, 900)).toBe(9_000 - 1_020 + 900);
+  });
+
   it('leaves times alone on a clock without `wall`: its `now()` is the wall clock', () => {
     const simulated = new SimulatedClock();
     simulated.set(42);
@@ -232,3 +247,13 @@ describe('steadyClock', () => {
     expect(wallNow(simulated)).toBe(42);
   });
 });
+
+/** A `now()` that moves by `by` at each read, from `from`. */
+function stepping(from: number, by: number): () => number {
+  let next = from;
+  return () => {
+    const now = next;
+    next += by;
+    return now;
+  };
+}
