@@ -15,3 +15,18 @@ export function warnListenerError(error: unknown): void {
 
 /** The code of the warnings `warnListenerError` emits. */
 export const LISTENER_ERROR = 'TROUPE_LISTENER_ERROR';
+
+/**
+ * `onError`, with what it throws sent to the process's warnings (`warnListenerError`): the runtime's
+ * reporter and the inspector's. Before 2026-12-04 that throw failed the session whose event it was
+ * (`INTERNAL`), or made `submit` throw with the session already queued.
+ */
+export function safeReporter(onError: (error: unknown) => void): (error: unknown) => void {
+  return (error) => {
+    try {
+      onError(error);
+    } catch (thrown) {
+      warnListenerError(thrown);
+    }
+  };
+}

@@ -30,7 +30,7 @@
  * an uncaught exception, which ends a Node process.
  */
 import type { WebSocket } from 'ws';
-import { warnListenerError } from '../core/listener-warning.js';
+import { safeReporter, warnListenerError } from '../core/listener-warning.js';
 
 export interface SenderOptions {
   readonly url: string;
@@ -77,6 +77,8 @@ export class InspectorSender {
   private unsent: () => number = () => 0;
   /** The URL as messages show it: a user and password, never taken here, would read `***`. */
   private readonly shownUrl: string;
+  /** Where a callback's throw goes: `onError`, what that throws to the process's warnings. */
+  private readonly report: (error: unknown) => void;
 
   constructor(
     private readonly options: SenderOptions,
@@ -84,6 +86,7 @@ export class InspectorSender {
   ) {
     this.delayMs = options.minReconnectDelayMs;
     this.shownUrl = hideUserinfo(options.url);
+    this.report = safeReporter(options.onError ?? warnListenerError);
   }
 
   get droppedEvents(): number {
@@ -210,11 +213,7 @@ export class InspectorSender {
     try {
       callback();
     } catch (error) {
-      try {
-        (this.options.onError ?? warnListenerError)(error);
-      } catch (thrown) {
-        warnListenerError(thrown);
-      }
+      this.report(error);
     }
   }
 

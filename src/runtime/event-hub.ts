@@ -2,9 +2,11 @@
  * Where session and supervisor events go: the session's own streams (`handle.events`) and the
  * runtime's subscribers. Callers ask `wants()` first, so no event object is built when nobody listens.
  */
-import { reportError } from './requests.js';
+import { safeReporter } from '../core/listener-warning.js';
 import type { SessionRecord } from './session-record.js';
 import type { RuntimeEvent, SessionEvent } from './types.js';
+
+export { safeReporter } from '../core/listener-warning.js';
 
 export class EventHub {
   private readonly listeners = new Listeners<RuntimeEvent>();
@@ -114,19 +116,4 @@ export function tell<T>(listener: (event: T) => void, event: T, report: (error: 
   } catch (error) {
     report(error);
   }
-}
-
-/**
- * `onError`, with what it throws sent to the process's warnings (the default reporter). Before
- * 2026-12-04 that throw failed the session whose event it was (`INTERNAL`), or made `submit` throw
- * with the session already queued.
- */
-export function safeReporter(onError: (error: unknown) => void): (error: unknown) => void {
-  return (error) => {
-    try {
-      onError(error);
-    } catch (thrown) {
-      reportError(thrown);
-    }
-  };
 }

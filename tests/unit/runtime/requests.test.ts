@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
+import { safeReporter } from '../../../src/core/listener-warning.js';
 import { chatRequest, defaultRouter, reasonOf, reportError } from '../../../src/runtime/requests.js';
 import type { SessionRequest } from '../../../src/runtime/types.js';
 
@@ -139,5 +140,26 @@ describe('reportError', () => {
       ['Warning', '17', undefined],
     ]);
     expect(ours[0]?.detail).toContain('requests.test.ts');
+  });
+});
+
+describe('safeReporter', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('hands the error to onError, and what onError throws to the process’s warnings', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const heard: unknown[] = [];
+    const error = new Error('listener threw');
+    safeReporter((e) => heard.push(e))(error);
+    expect(heard).toEqual([error]);
+    expect(warn).not.toHaveBeenCalled();
+    expect(() =>
+      safeReporter(() => {
+        throw new RangeError('onError broke');
+      })(error),
+    ).not.toThrow();
+    expect(warn.mock.calls).toEqual([
+      ['onError broke', { type: 'RangeError', code: 'TROUPE_LISTENER_ERROR', detail: expect.any(String) }],
+    ]);
   });
 });
