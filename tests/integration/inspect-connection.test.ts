@@ -146,7 +146,11 @@ describe('the inspector’s keepalive', () => {
   it('closes a connection whose pong has not come in pongTimeoutMs, tells why, and connects again', async () => {
     const server = await inspectorServer({ autoPong: false });
     const { inspector, lines } = await told(server.url, { pingIntervalMs: 100, pongTimeoutMs: 150 });
-    await until(() => server.sockets.length >= 2, 'a second connection after the first answered no ping');
+    // The server takes the second connection before the sender hears it open: wait for both.
+    await until(
+      () => server.sockets.length >= 2 && lines.length >= 3,
+      'a second connection, told, after the first answered no ping',
+    );
     expect(lines.slice(0, 3)).toEqual([
       `+ connected to the Stately inspector at ${server.url}/`,
       `- lost the Stately inspector at ${server.url}/ (it answered no ping in 150 ms): connecting again in 50 ms, then at most every 200 ms, holding meanwhile the newest 200 events, at most 41943040 bytes (drops counted in troupe_inspector_dropped_events)`,
