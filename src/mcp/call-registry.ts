@@ -12,12 +12,17 @@
  * abort forgotten, and its call ran on for nobody (found by an audit).
  */
 
-import { requestKey } from './request-ids.js';
+import { keptText, requestKey } from './request-ids.js';
 
 /** How long an abort for a call that has not started yet is remembered, in ms. */
 const EARLY_ABORT_MEMORY_MS = 30_000;
 /** Most aborts remembered for calls that have not started. */
 export const MAX_EARLY_ABORTS = 1000;
+/**
+ * Most characters of a remembered abort's reason (a client's `notifications/cancelled` names its
+ * own), as many as `cancel_session` takes; a longer one is kept as its head and its length.
+ */
+export const MAX_ABORT_REASON_LENGTH = 500;
 
 export class CallRegistry {
   readonly #calls = new Map<string, AbortController>();
@@ -90,7 +95,10 @@ export class CallRegistry {
     const now = this.#now();
     this.#forgetExpired(now);
     this.#forget(key);
-    this.#early.set(key, { sessionId, reason, until: now + EARLY_ABORT_MEMORY_MS });
+    // The reason is the client's (a 4 MiB body's): until 2026-12-07 kept whole, 1,000 of them for
+    // 30 s, and 100 cancels with 3 MB reasons held 300 MB.
+    const kept = keptText(reason, MAX_ABORT_REASON_LENGTH);
+    this.#early.set(key, { sessionId, reason: kept, until: now + EARLY_ABORT_MEMORY_MS });
     this.#earlyBySession.set(sessionId, (this.#earlyBySession.get(sessionId) ?? 0) + 1);
     if (this.#early.size > this.#maxEarly) this.#forgetOldestOfMost();
   }

@@ -15,10 +15,17 @@ import { createHash } from 'node:crypto';
 export const MAX_REQUEST_ID_LENGTH = 128;
 
 export function keptRequestId(id: string | number): string {
-  const text = String(id);
-  if (text.length <= MAX_REQUEST_ID_LENGTH) return text;
-  // Through bytes: a string of its own, not a view of the client's id.
-  const head = Buffer.from(text.slice(0, MAX_REQUEST_ID_LENGTH), 'utf16le').toString('utf16le');
+  return keptText(String(id), MAX_REQUEST_ID_LENGTH);
+}
+
+/**
+ * A client's text as kept past its request: whole up to `max` characters, else its first `max` and
+ * its length (`… (N characters)`), a string of its own (a cancellation's reason, a request id).
+ */
+export function keptText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Through bytes: a string of its own, not a view of the client's text.
+  const head = Buffer.from(text.slice(0, max), 'utf16le').toString('utf16le');
   return `${head}… (${text.length} characters)`;
 }
 

@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { CallRegistry } from '../../../src/mcp/call-registry.js';
+import { CallRegistry, MAX_ABORT_REASON_LENGTH } from '../../../src/mcp/call-registry.js';
 import { keptRequestId, MAX_REQUEST_ID_LENGTH } from '../../../src/mcp/request-ids.js';
 
 it('keeps an id up to the bound as it is, and a longer one as its head and its length', () => {
@@ -74,4 +74,15 @@ it('holds none of the long ids of the aborts it remembers', () => {
   expect(registry.earlyAborts).toBe(200);
   // 200 ids of 1 MB each: 200 MB if the entries held them (or slices of them).
   expect(grew).toBeLessThan(20 * 1024 * 1024);
+});
+
+it('keeps the head of a long reason of an abort it remembers, and its length, and a short one whole', () => {
+  const registry = new CallRegistry({ now: () => 0 });
+  const long = `${'a'.repeat(MAX_ABORT_REASON_LENGTH)}${'b'.repeat(10_000)}`;
+  registry.abort('s', 1, long);
+  registry.abort('s', 2, 'a'.repeat(MAX_ABORT_REASON_LENGTH));
+  const one = registry.track('s', 1, new AbortController().signal);
+  const two = registry.track('s', 2, new AbortController().signal);
+  expect(one.signal.reason).toBe(`${'a'.repeat(MAX_ABORT_REASON_LENGTH)}… (${long.length} characters)`);
+  expect(two.signal.reason).toBe('a'.repeat(MAX_ABORT_REASON_LENGTH));
 });
