@@ -263,6 +263,10 @@ export async function loadProviders(options: LoadOptions = {}): Promise<LoadedPr
   const registry = createModelRegistry(entries, {
     ...(defaultProvider === undefined ? {} : { defaultProvider }),
     ...(model === undefined ? {} : { defaultModel: model }),
+    statedWindow: (name, model) =>
+      (
+        providers.find((p) => p.name === name) as Partial<OpenAICompatibleProvider> | undefined
+      )?.statedWindow?.(model),
     fetchModels: async (name, signal) => {
       const provider: Partial<OpenAICompatibleProvider> | undefined = providers.find((p) => p.name === name);
       if (provider?.listModelInfo !== undefined) return provider.listModelInfo({ signal });

@@ -10,6 +10,7 @@ import { MAX_COOLDOWN_HINT_MS, type ProviderErrorCode, providerError, TroupeErro
 import { StalledAnswerError, UnusableResponseError } from './response-cap.js';
 import { explicitRetryAfterMs, resetMs, retryAfterMs, serverSaysRetry } from './retry-after.js';
 import { scrubSecrets } from './scrub-secrets.js';
+import { overflowAdvice } from './stated-window.js';
 import {
   matchRow,
   readErrorBody,
@@ -33,6 +34,8 @@ export interface ErrorContext {
   /** The model called, and its context window when known: named in `CONTEXT_TOO_LONG`. */
   readonly model?: string;
   readonly contextWindow?: number;
+  /** Told the window an overflow's message states (`stated-window.ts`); returns whether it is kept. @default none */
+  readonly onStatedWindow?: (tokens: number) => boolean;
   /** For reset times in bodies. @default Date.now */
   readonly now?: () => number;
   /** The host called (its name and port, never a path or query): named when the connection fails. */
@@ -249,14 +252,7 @@ function advice(
     const when = reset === undefined ? '' : ` (the vendor says it resets at ${reset.text})`;
     return `. ${row.why} Top up or wait for the quota to reset${when}${notRetried}.`;
   }
-  if (row.troupe === 'CONTEXT_TOO_LONG') {
-    const model = context.model === undefined ? 'the model' : `\`${context.model}\``;
-    const window =
-      context.contextWindow === undefined
-        ? 'its context window'
-        : `its context window of ${context.contextWindow} tokens`;
-    return `. The prompt plus the completion budget exceed ${window} (${model}): shorten the conversation or lower max_tokens.`;
-  }
+  if (row.troupe === 'CONTEXT_TOO_LONG') return overflowAdvice(context, detail);
   if (row.troupe === 'CONTENT_FILTERED') return `. ${row.why} Rephrase${notRetried}.`;
   return row.advice === undefined ? '' : `. ${row.advice}`;
 }

@@ -26,6 +26,7 @@ import type {
 import type { ModelSpec, VendorModel } from './registry.js';
 import { lazySdkClients } from './sdk-clients.js';
 import { iterateSSE, readSSE } from './sse.js';
+import { statedWindows } from './stated-window.js';
 import { countedAnswer, notesOf, StreamTally } from './stream-tally.js';
 import { acquireTransport, socketReleased, type TransportOptions, wholeInit } from './transport.js';
 import type { VendorErrorTable } from './vendor-errors.js';
@@ -105,6 +106,8 @@ export interface OpenAICompatibleProvider extends ChatProvider {
   listModels(options: { signal: AbortSignal }): Promise<string[]>;
   /** The same list with what the vendor says of each model (Moonshot: window, thinking, vision). */
   listModelInfo(options: { signal: AbortSignal }): Promise<VendorModel[]>;
+  /** The window the vendor stated for `model` refusing a call for its length, when under the catalogue's. */
+  statedWindow(model: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -130,21 +133,20 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   );
   const files = quirks.files ?? inlineFiles;
   const models = options.models ?? [];
-  const specOf = (model: string) => models.find((m) => m.id === model);
+  // The catalogue, with the windows the vendor stated in overflow refusals where smaller.
+  const stated = statedWindows(models);
+  const specOf = stated.specOf;
   const host = new URL(baseURL).host;
-  const toError = (error: unknown, signal: AbortSignal, operation: string, model?: string): TroupeError => {
-    const window = model === undefined ? undefined : specOf(model)?.contextWindow;
-    return toProviderError(error, {
+  const toError = (error: unknown, signal: AbortSignal, operation: string, model?: string): TroupeError =>
+    toProviderError(error, {
       provider: name,
       signal,
       secrets,
       operation,
       host,
       ...(quirks.errorTable === undefined ? {} : { errorTable: quirks.errorTable }),
-      ...(model === undefined ? {} : { model }),
-      ...(window === undefined ? {} : { contextWindow: window }),
+      ...stated.errorContext(model),
     });
-  };
   const prepareRequest = (request: ChatRequest): PreparedRequest =>
     quirks.prepare === undefined ? { request, notes: [] } : quirks.prepare(request, specOf(request.model));
   /** The budget the vendor's rate limiter counts for this body, when it counts one. */
@@ -357,6 +359,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     streamTo,
     listModels: async (options) => (await listModelInfo(options)).map((m) => m.id),
     listModelInfo,
+    statedWindow: stated.get,
     close: () => transport.release(),
     ...(options.cooldownScope === undefined ? {} : { cooldownScope: options.cooldownScope }),
     ...(quirks.rateLimitBudget === undefined ? {} : { rateLimitCompletion }),

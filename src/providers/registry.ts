@@ -100,6 +100,11 @@ export interface RegistryOptions {
     provider: string,
     signal: AbortSignal,
   ) => Promise<readonly (string | VendorModel)[]>;
+  /**
+   * The window a provider's vendor stated for a model in an overflow refusal, under the catalogue's
+   * (`OpenAICompatibleProvider.statedWindow`): routing checks calls to the model against it. @default none
+   */
+  readonly statedWindow?: (provider: string, model: string) => number | undefined;
   /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
   readonly modelsCacheMs?: number;
   /** @default Date.now */
@@ -213,7 +218,12 @@ export function createModelRegistry(
 
   /** A resolved target with what the catalogue knows of its model: window, default budget, fallbacks. */
   function withSpec(target: Resolved): RoutedTarget {
-    return routed.get(target.provider)?.get(target.model) ?? target;
+    const known: RoutedTarget = routed.get(target.provider)?.get(target.model) ?? target;
+    const stated = options.statedWindow?.(target.provider, target.model);
+    // Only ever smaller: a larger figure from the provider is not taken over the catalogue's.
+    return stated === undefined || stated >= (known.contextWindow ?? Number.POSITIVE_INFINITY)
+      ? known
+      : { ...known, contextWindow: stated };
   }
 
   function listModel(spec: ModelSpec): ListedModel {

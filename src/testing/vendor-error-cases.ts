@@ -100,6 +100,13 @@ export const VENDOR_ERROR_CASES: Readonly<Record<VendorMode, readonly VendorErro
     ),
     // The older wording, as MoonshotAI/MoonshotAI-Cookbook#18 quotes it.
     kimi('kimi.too-long#older', 400, 'invalid_request_error', 'model max length exceeded, max length:8192'),
+    // A defence: a figure no model's window is, and a count under it, are not read as the window.
+    kimi(
+      'kimi.too-long#implausible',
+      400,
+      'invalid_request_error',
+      'Invalid request: Your request exceeded model token limit: 12 (requested: 269030)',
+    ),
     kimi('kimi.invalid', 400, 'invalid_request_error', 'Invalid request: temperature must be in [0, 1]'),
     kimi('kimi.auth', 401, 'invalid_authentication_error', 'Invalid Authentication'),
     kimi('kimi.auth#incorrect-key', 401, 'incorrect_api_key_error', 'Incorrect API key provided'),

@@ -152,7 +152,10 @@ describe('hints and advice that depend on the row', () => {
   });
 
   it('a context overflow names the window and the model, or says it does not know them', () => {
-    const tooLong = VENDOR_ERROR_CASES.kimi.find((c) => c.name === 'kimi.too-long') as VendorErrorCase;
+    // A body whose figure is no window (12 tokens): nothing to name but "its context window".
+    const tooLong = VENDOR_ERROR_CASES.kimi.find(
+      (c) => c.name === 'kimi.too-long#implausible',
+    ) as VendorErrorCase;
     const plain = toProviderError(errorOf(tooLong), { provider: 'kimi', errorTable: KIMI_ERRORS });
     expect(plain.message).toMatch(
       /\. The prompt plus the completion budget exceed its context window \(the model\): shorten the conversation or lower max_tokens\.$/,

@@ -66,6 +66,47 @@ describe('model registry', () => {
     expect(chained.router({ messages: [], model: 'plain' })).toEqual({ provider: 'a', model: 'plain' });
   });
 
+  it('routes with the window a vendor stated under the catalogue’s, and never a larger one', () => {
+    const stated: Record<string, number> = { 'kimi/kimi-k2.6': 200_000, 'open/any': 8192, 'kimi/other': 1 };
+    const told = createModelRegistry(
+      [
+        {
+          name: 'kimi',
+          configured: true,
+          models: [
+            { id: 'kimi-k2.6', contextWindow: 262_144 },
+            { id: 'wide', contextWindow: 1000 },
+          ],
+        },
+        { name: 'open', configured: true, models: [] },
+      ],
+      {
+        statedWindow: (provider, model) =>
+          stated[`${provider}/${model}`] ?? (model === 'wide' ? 1000 : undefined),
+      },
+    );
+    expect(told.router({ messages: [], model: 'kimi-k2.6' })).toEqual({
+      provider: 'kimi',
+      model: 'kimi-k2.6',
+      contextWindow: 200_000,
+    });
+    // An id the catalogue lacks gets the stated window; one stated at the catalogue's or over it is not taken.
+    expect(told.router({ messages: [], provider: 'open', model: 'any' })).toEqual({
+      provider: 'open',
+      model: 'any',
+      contextWindow: 8192,
+    });
+    expect(told.router({ messages: [], model: 'wide' })).toEqual({
+      provider: 'kimi',
+      model: 'wide',
+      contextWindow: 1000,
+    });
+    stated['kimi/kimi-k2.6'] = 300_000;
+    expect(told.router({ messages: [], model: 'kimi-k2.6' })?.contextWindow).toBe(262_144);
+    // The catalogue itself, and what `list_models` shows, are unchanged.
+    expect(told.lookup('kimi', 'kimi-k2.6')?.contextWindow).toBe(262_144);
+  });
+
   it('refuses unknown models, unknown providers and unconfigured providers with their codes', () => {
     expect(codeOf(() => registry.resolve({ provider: 'kimi', model: 'gpt-x' }))).toEqual([
       'provider',
