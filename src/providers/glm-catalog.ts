@@ -40,7 +40,8 @@ const hybridVision = { thinking: true, vision: true } as const;
  * says "maximum context length 202750" (as users quoted it; docs/providers.md [Z1]). Sources (docs/providers.md, [Z5]-[Z8], read 2026-12-02): the docs.z.ai and
  * docs.bigmodel.cn model pages and the thinking-mode page, which lists GLM-5.2, GLM-5.1, GLM-5 and
  * the GLM-4.7 series as thinking by default and switched off with `thinking: disabled` (hybrid).
- * An entry without a window is one whose window no vendor page read states. The list informs; any
+ * An entry without a window would be one whose window no vendor page read states (none since
+ * glm-4.7-flash's, the GLM-4.7 page's third tab, was read on 2026-12-07). The list informs; any
  * other id goes to the vendor, which answers code 1211 for a model it does not have. The first entry
  * is the provider's default model (glm-5.1, unchanged when glm-5.2 was added).
  */
@@ -52,7 +53,7 @@ export const GLM_MODELS: readonly ModelSpec[] = [
   { id: 'glm-5v-turbo', contextWindow: 204_800, capabilities: hybridVision },
   { id: 'glm-4.7', contextWindow: 202_750, capabilities: hybrid },
   { id: 'glm-4.7-flashx', contextWindow: 204_800, capabilities: hybrid },
-  { id: 'glm-4.7-flash', capabilities: hybrid },
+  { id: 'glm-4.7-flash', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.6', contextWindow: 204_800, capabilities: hybrid },
   { id: 'glm-4.5', contextWindow: 131_072, capabilities: hybrid },
   { id: 'glm-4.5-air', contextWindow: 131_072, capabilities: hybrid },

@@ -122,8 +122,8 @@ describe('GLM: the catalogue (docs.z.ai / docs.bigmodel.cn model pages)', () => 
     const spec = (id: string) => loaded.registry.lookup('glm', id);
     // [Z7] "最大上下文 1M，最大输出 128K"; thinking on by default, switchable.
     expect(spec('glm-5.2')).toMatchObject({ contextWindow: 1_048_576, capabilities: { thinking: true } });
-    // [Z5] 200K context, 128K output, thinking mode.
-    for (const id of ['glm-5-turbo', 'glm-4.7-flashx'])
+    // [Z5] 200K context, 128K output, thinking mode (glm-4.7-flash: the GLM-4.7 page's third tab).
+    for (const id of ['glm-5-turbo', 'glm-4.7-flashx', 'glm-4.7-flash'])
       expect(spec(id)).toMatchObject({
         contextWindow: 204_800,
         capabilities: { thinking: true, vision: false },
@@ -133,8 +133,6 @@ describe('GLM: the catalogue (docs.z.ai / docs.bigmodel.cn model pages)', () => 
       contextWindow: 204_800,
       capabilities: { thinking: true, vision: true },
     });
-    // Listed for its capabilities; no vendor page read states its window.
-    expect(spec('glm-4.7-flash')).toMatchObject({ contextWindow: null, capabilities: { thinking: true } });
     // [Z2] `thinking` "only supported by GLM-4.5 series and higher models".
     expect(spec('glm-4-32b-0414-128k')).toMatchObject({
       contextWindow: 131_072,
