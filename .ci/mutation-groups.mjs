@@ -89,6 +89,7 @@ export const GROUPS = {
       'src/providers/http-errors.ts',
       'src/providers/scrub-secrets.ts',
       'src/providers/retry-after.ts',
+      'src/providers/stated-window.ts',
       'src/mcp/errors.ts',
       'src/mcp/own-tool-hints.ts',
     ],

@@ -96,8 +96,7 @@ export function statedWindows(models: readonly ModelSpec[]): StatedWindows {
   const windowOf = (model: string) => learned.get(model) ?? catalogued(model)?.contextWindow;
   const learn = (model: string, tokens: number): boolean => {
     const known = windowOf(model);
-    // Stryker disable next-line ConditionalExpression: a comparison with `undefined` is false, so without the check it is the same.
-    if (known !== undefined && (tokens >= known || tokens * 2 < known)) return false;
+    if (tokens >= (known ?? Number.POSITIVE_INFINITY) || tokens * 2 < (known ?? 0)) return false;
     learned.delete(model);
     if (learned.size >= MAX_STATED_MODELS) learned.delete(learned.keys().next().value as string);
     learned.set(model, tokens);
