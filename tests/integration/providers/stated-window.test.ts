@@ -74,6 +74,23 @@ describe('kimi: the window its overflow message states', () => {
     expect(chatBodies(r)).toHaveLength(1);
   });
 
+  it('learns it from an error inside a 200 stream too', async () => {
+    const r = await rig('kimi');
+    const result = await run(r, {
+      provider: 'kimi',
+      model: 'kimi-k2.8-preview',
+      stream: true,
+      messages: [user('vendor-error:kimi.too-long@stream')],
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('CONTEXT_TOO_LONG');
+    expect(result.error.message).toMatch(
+      /the stream carried an error: .*context window of 262144 tokens \(`kimi-k2\.8-preview`\), the figure the vendor states, and checks later calls/,
+    );
+    expect(statedOf(r, 'kimi-k2.8-preview')).toBe(262_144);
+  });
+
   it('names but does not keep a figure under half the known window, and ignores one no window is', async () => {
     const r = await rig('kimi');
     // Moonshot's older wording, from moonshot-v1-8k, if it came for kimi-k2.6.
