@@ -255,7 +255,10 @@ export const command: Command = {
       ...(backend === undefined ? {} : { scope: { kind: 'cluster', instanceId: backend.instanceId } }),
       // The admin's page always finds a place on /events, however many other holders of the pages open it.
       ...(tokens.some((t) => t.admin === true) ? { events: { reservedFor: isAdminRequest } } : {}),
-      mcpSessions: () => app.sessionCount, // read at a scrape, once the app below exists
+      // Read at a scrape, once the app below exists.
+      mcpSessions: () => app.sessionCount,
+      httpUnsentBytes: () => app.unsentBytes,
+      httpHeldBytes: () => app.heldBytes,
       ...(inspector === undefined ? {} : { inspectorDroppedEvents: () => inspector?.droppedEvents ?? 0 }),
     });
     const pinger = redisUrl === undefined ? undefined : await redisPinger(redisUrl);

@@ -117,6 +117,13 @@ export class UnsentResponses {
     return this.#held.bytes;
   }
 
+  /** Bytes waiting unsent, across responses. */
+  get unsentBytes(): number {
+    let bytes = 0;
+    for (const res of this.#watched.keys()) bytes += res.writableLength;
+    return bytes;
+  }
+
   /** Bytes waiting unsent, by caller. */
   unsentByCaller(): Map<string, number> {
     const unsent = new Map<string, number>();

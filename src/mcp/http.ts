@@ -61,6 +61,10 @@ export interface HttpApp {
   close(): Promise<void>;
   /** Live 2025-era MCP sessions. */
   readonly sessionCount: number;
+  /** Bytes written to responses that their clients have not read yet (at most `maxUnsentBytes`). */
+  readonly unsentBytes: number;
+  /** Bytes of answers held unwritten until they fit beside those (at most `maxUnsentBytes` more). */
+  readonly heldBytes: number;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -212,6 +216,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     server,
     get sessionCount() {
       return sessions.size;
+    },
+    get unsentBytes() {
+      return unsent.unsentBytes;
+    },
+    get heldBytes() {
+      return unsent.heldBytes;
     },
     listen() {
       const problem = exposureProblem(

@@ -35,6 +35,10 @@ export interface MetricSources {
   readonly mcpSessions?: () => number;
   /** Inspection events dropped: past the inspector's bound, while it is not connected, or unsent at a close (`ConnectedInspector.droppedEvents`). */
   readonly inspectorDroppedEvents?: () => number;
+  /** Bytes the HTTP front's responses wait on their clients to read (`HttpApp.unsentBytes`). */
+  readonly httpUnsentBytes?: () => number;
+  /** Bytes of answers the HTTP front holds until they fit beside those (`HttpApp.heldBytes`). */
+  readonly httpHeldBytes?: () => number;
 }
 
 export function createMetricsExporter(
@@ -44,25 +48,38 @@ export function createMetricsExporter(
 ): RuntimeMetricsExporter {
   const registry = new Registry();
   const registers = [registry];
-  const { mcpSessions, inspectorDroppedEvents } = sources;
-  if (mcpSessions !== undefined)
-    new Gauge({
-      name: 'troupe_mcp_sessions',
-      help: 'Live 2025-era MCP sessions on this instance (past maxSessions an initialize gets 503; idle ones close after idleSessionMs).',
-      registers,
-      collect() {
-        this.set(mcpSessions());
-      },
-    });
-  if (inspectorDroppedEvents !== undefined)
-    new Gauge({
-      name: 'troupe_inspector_dropped_events',
-      help: 'Inspection events dropped since start: past the bound on what is held for the inspector (40 MiB), past the last 200 held while it is not connected, or unsent on a connection that closed (a counter read at scrape).',
-      registers,
-      collect() {
-        this.set(inspectorDroppedEvents());
-      },
-    });
+  const { mcpSessions, inspectorDroppedEvents, httpUnsentBytes, httpHeldBytes } = sources;
+  const figure = (name: string, help: string, read: (() => number) | undefined) => {
+    if (read !== undefined)
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+  };
+  figure(
+    'troupe_mcp_sessions',
+    'Live 2025-era MCP sessions on this instance (past maxSessions an initialize gets 503; idle ones close after idleSessionMs).',
+    mcpSessions,
+  );
+  figure(
+    'troupe_inspector_dropped_events',
+    'Inspection events dropped since start: past the bound on what is held for the inspector (40 MiB), past the last 200 held while it is not connected, or unsent on a connection that closed (a counter read at scrape).',
+    inspectorDroppedEvents,
+  );
+  figure(
+    'troupe_http_unsent_bytes',
+    'Bytes of HTTP responses waiting for their clients to read them (bounded by maxUnsentBytes, 64 MiB by default).',
+    httpUnsentBytes,
+  );
+  figure(
+    'troupe_http_held_bytes',
+    'Bytes of HTTP answers held unwritten until they fit beside those waiting unsent (bounded by maxUnsentBytes of their own).',
+    httpHeldBytes,
+  );
   new Gauge({
     name: 'troupe_info',
     help: 'Always 1. `scope` says what the other series cover: `instance` (this process) or `cluster` (gauges are the whole cluster; troupe_submitted and troupe_rejected stay per instance).',

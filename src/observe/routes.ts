@@ -42,6 +42,10 @@ export interface ObservabilityOptions {
   readonly mcpSessions?: () => number;
   /** Events `--inspect` dropped, for `troupe_inspector_dropped_events` (`ConnectedInspector.droppedEvents`). */
   readonly inspectorDroppedEvents?: () => number;
+  /** The HTTP front's bytes waiting for clients, for `troupe_http_unsent_bytes` (`HttpApp.unsentBytes`). */
+  readonly httpUnsentBytes?: () => number;
+  /** The HTTP front's answers held, for `troupe_http_held_bytes` (`HttpApp.heldBytes`). */
+  readonly httpHeldBytes?: () => number;
 }
 
 export function createObservability(runtime: Runtime, options: ObservabilityOptions = {}): Observability {

@@ -33,7 +33,13 @@ it("refuses the dashboard, /events and /api/status to a client's named token, na
     expect(error).toContain('needs the admin token (TROUPE_ADMIN_TOKEN), got the token of `alice`');
     expect(error).not.toContain('alice-token-1');
   }
-  expect((await get('/metrics', 'alice-token-1')).status).toBe(200);
+  const metrics = await get('/metrics', 'alice-token-1');
+  expect(metrics.status).toBe(200);
+  // The HTTP front's figures, from `troupe serve` itself: nothing is held, nothing waits but this.
+  const text = await metrics.text();
+  expect(text).toMatch(/^troupe_http_held_bytes 0$/m);
+  expect(text).toMatch(/^troupe_http_unsent_bytes \d+$/m);
+  expect(text).toMatch(/^troupe_mcp_sessions 0$/m);
 });
 
 it('serves them to the admin token', async () => {

@@ -53,16 +53,23 @@ it('keeps at most MAX_MODEL_LABELS model series, of ids at most MAX_MODEL_LABEL_
   }
 });
 
-it('reports the live 2025-era MCP sessions and the inspector’s dropped events when it is told how to count them, and nothing otherwise', async () => {
+it('reports the live 2025-era MCP sessions, the inspector’s dropped events and the HTTP front’s unsent and held bytes when it is told how to count them, and nothing otherwise', async () => {
   const runtime = createRuntime({
     providers: [createSimulatedProvider({ name: 'sim', latencyMs: { min: 0, max: 0 } })],
   });
   let open = 3;
   let dropped = 0;
+  let unsent = 0;
+  let held = 0;
   const counted = createMetricsExporter(
     runtime,
     { kind: 'instance' },
-    { mcpSessions: () => open, inspectorDroppedEvents: () => dropped },
+    {
+      mcpSessions: () => open,
+      inspectorDroppedEvents: () => dropped,
+      httpUnsentBytes: () => unsent,
+      httpHeldBytes: () => held,
+    },
   );
   const plain = createMetricsExporter(runtime);
   try {
@@ -72,8 +79,14 @@ it('reports the live 2025-era MCP sessions and the inspector’s dropped events 
     dropped = 1234;
     expect(await counted.scrape()).toMatch(/^troupe_mcp_sessions 0$/m);
     expect(await counted.scrape()).toMatch(/^troupe_inspector_dropped_events 1234$/m);
-    expect(await plain.scrape()).not.toContain('troupe_mcp_sessions');
-    expect(await plain.scrape()).not.toContain('troupe_inspector_dropped_events');
+    expect(await counted.scrape()).toMatch(/^troupe_http_unsent_bytes 0$/m);
+    expect(await counted.scrape()).toMatch(/^troupe_http_held_bytes 0$/m);
+    unsent = 5_000_123;
+    held = 6_000_456;
+    expect(await counted.scrape()).toMatch(/^troupe_http_unsent_bytes 5000123$/m);
+    expect(await counted.scrape()).toMatch(/^troupe_http_held_bytes 6000456$/m);
+    for (const name of ['mcp_sessions', 'inspector_dropped_events', 'http_unsent_bytes', 'http_held_bytes'])
+      expect(await plain.scrape()).not.toContain(`troupe_${name}`);
   } finally {
     counted.close();
     plain.close();
