@@ -19,6 +19,8 @@
  * caller's write held longest first (an answer becomes its error for its id, in its place; anything
  * else cuts its response off). Until 2026-12-07 the budget went to whoever held first: one client
  * that read nothing filled it, and every other caller's answer that had to wait went as an error.
+ * Only what the room needs is given up, and nothing when it cannot be made (until 2026-12-07 what
+ * was given up before finding that out stayed given up, the writer refused all the same).
  */
 import type { ServerResponse } from 'node:http';
 import { oversizedAnswerOf } from './http-oversized.js';
@@ -41,6 +43,15 @@ interface Held {
   readonly since: number;
   /** Rewritten as its answer's error to make room for another caller's (`#makeRoom`). */
   refused: boolean;
+}
+
+/** A held write chosen to make room (`#makeRoom`): its answer's error (`undefined`: its response is cut), and the bytes that frees. */
+interface Giving {
+  readonly res: ServerResponse;
+  readonly queue: Queue;
+  readonly held: Held;
+  instead: string | undefined;
+  frees: number;
 }
 
 /** A response's writes held, in order, and its `end` once called; its own `write` and `end`. */
@@ -180,7 +191,8 @@ export class HeldWrites {
    * Whether room for `size` more held bytes of `caller` was made: while there is not, the caller
    * waiting on the most (unsent and held bytes) gives up its write held longest, as long as that is
    * more than `caller` would wait on with these bytes. An answer is rewritten as its error, in its
-   * place (so its response's events keep their order); anything else cuts its response off.
+   * place (so its response's events keep their order); anything else cuts its response off. Only
+   * what the room needs is given up, and nothing when it cannot be made: the writer is refused then.
    */
   #makeRoom(caller: string, size: number): boolean {
     const { maxBytes } = this.room;
@@ -188,64 +200,84 @@ export class HeldWrites {
     for (const [who, bytes] of this.byCaller()) waiting.set(who, (waiting.get(who) ?? 0) + bytes);
     const own = (waiting.get(caller) ?? 0) + size;
     // Each caller's writes that can give room, held longest first.
-    const givers = new Map<string, { res: ServerResponse; queue: Queue; held: Held }[]>();
+    const givers = new Map<string, Giving[]>();
     for (const [res, queue] of this.#queues) {
       const who = queue.caller();
       if (who === caller) continue;
       for (const held of queue.held) {
         if (held.refused) continue;
         const list = givers.get(who) ?? [];
-        list.push({ res, queue, held });
+        list.push({ res, queue, held, instead: undefined, frees: 0 });
         givers.set(who, list);
       }
     }
     for (const list of givers.values()) list.sort((a, b) => a.held.since - b.held.since);
-    while (this.#bytes + size > maxBytes) {
+    const chosen: Giving[] = [];
+    // Responses to cut off: their later writes give nothing more.
+    const cut = new Set<Queue>();
+    let over = this.#bytes + size - maxBytes;
+    while (over > 0) {
       let most: string | undefined;
       for (const who of givers.keys()) {
         if ((waiting.get(who) as number) > (most === undefined ? own : (waiting.get(most) as number)))
           most = who;
       }
       if (most === undefined) return false;
-      const list = givers.get(most) as { res: ServerResponse; queue: Queue; held: Held }[];
-      const { res, queue, held } = list.shift() as (typeof list)[number];
+      const list = givers.get(most) as Giving[];
+      const giving = list.shift() as Giving;
       if (list.length === 0) givers.delete(most);
-      // Cut off with an earlier write of its response: given already.
-      if (this.#queues.get(res) !== queue) continue;
-      const before = this.#bytes;
-      if (this.#refuse(res, held.args, held.size)) {
-        held.refused = true;
-        const shrunk = Buffer.byteLength(held.args[0] as string);
-        this.#bytes -= held.size - shrunk;
-        held.size = shrunk;
-      } else {
-        this.#drop(res, queue);
-        res.destroy();
-      }
-      waiting.set(most, (waiting.get(most) as number) - (before - this.#bytes));
+      if (cut.has(giving.queue)) continue;
+      const { res, queue, held } = giving;
+      giving.instead = this.#refusalOf(res, held.args, held.size);
+      if (giving.instead === undefined) {
+        cut.add(queue);
+        // This write and those after it: the response's earlier ones were chosen or given up already.
+        giving.frees = sizeOf({ held: queue.held.slice(queue.held.indexOf(held)) });
+      } else giving.frees = held.size - Buffer.byteLength(giving.instead);
+      chosen.push(giving);
+      over -= giving.frees;
+      waiting.set(most, (waiting.get(most) as number) - giving.frees);
+    }
+    // As the unsent bound's cuts (`http-unsent.ts`): one chosen early that the later ones made room for stays.
+    for (const giving of chosen) {
+      if (giving.frees <= -over) over += giving.frees;
+      else this.#give(giving);
     }
     return true;
   }
 
+  /** Gives up a held write chosen to make room: an answer as its error, anything else with its response. */
+  #give({ res, queue, held, instead }: Giving): void {
+    if (instead === undefined) {
+      this.#drop(res, queue);
+      res.destroy();
+      return;
+    }
+    held.args[0] = instead;
+    held.refused = true;
+    const shrunk = Buffer.byteLength(instead);
+    this.#bytes -= held.size - shrunk;
+    held.size = shrunk;
+  }
+
   /** `args` with its chunk, one answer, as that answer's error, when it is one and can be rewritten (`true`). */
   #refuse(res: ServerResponse, args: Args, size: number): boolean {
-    // The head as sent (`writeHead` stores it at once): a body with a length cannot be rewritten.
-    const header = String((res as { _header?: unknown })._header ?? '');
-    const { maxBytes } = this.room;
-    const instead = oversizedAnswerOf(
-      args[0] as string | Uint8Array,
-      size,
-      maxBytes,
-      header,
-      size <= maxBytes,
-    );
+    const instead = this.#refusalOf(res, args, size);
     if (instead === undefined) return false;
     args[0] = instead;
     return true;
   }
+
+  /** The chunk of `args`, one answer, as that answer's error; `undefined` when it is none or cannot be rewritten. */
+  #refusalOf(res: ServerResponse, args: Args, size: number): string | undefined {
+    // The head as sent (`writeHead` stores it at once): a body with a length cannot be rewritten.
+    const header = String((res as { _header?: unknown })._header ?? '');
+    const { maxBytes } = this.room;
+    return oversizedAnswerOf(args[0] as string | Uint8Array, size, maxBytes, header, size <= maxBytes);
+  }
 }
 
-function sizeOf(queue: Queue): number {
+function sizeOf(queue: Pick<Queue, 'held'>): number {
   return queue.held.reduce((sum, h) => sum + h.size, 0);
 }
 

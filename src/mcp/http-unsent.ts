@@ -11,7 +11,9 @@
  * progress, and starts the wait afresh); and while the unsent bytes of all responses are over
  * `maxBytes`, the caller holding the most unsent bytes (and held ones, `http-held.ts`: until 2026-12-07
  * those did not count, and a client reading nothing held the most without seeming to) loses its
- * response waiting longest, first.
+ * response waiting longest, first, and only what the bound needs: a response chosen early that the later
+ * ones made room for stays (until 2026-12-07 it went too: held bytes kept a caller the most after its
+ * small response was cut, which freed too little).
  * Before 2026-12-04 the response waiting longest went, whoever held the most: one token's unread
  * answers got another's smaller response cut off while its client paused reading for a second. A
  * cut client can resume a 2025-era stream with `Last-Event-ID` from the event store.
@@ -177,7 +179,8 @@ export class UnsentResponses {
    * Cuts off responses of `waiting` (`total` bytes in all) until the total is within the bound: each
    * time the longest waiting of the caller holding the most, its held writes (`http-held.ts`) counted
    * with its unsent bytes. A waiter with no response (a write not yet made) is taken out rather than
-   * cut. The bytes left waiting.
+   * cut. Only what the bound needs goes: one chosen early that the later ones made room for stays.
+   * The bytes left waiting.
    */
   #relieve(waiting: Waiter[], total: number): number {
     if (total <= this.maxBytes) return total;
@@ -186,16 +189,26 @@ export class UnsentResponses {
     // Only callers with a response left to cut: the loop ends, and never looks for one in vain.
     const held = new Map<string, number>();
     for (const w of waiting) held.set(w.caller, (held.get(w.caller) ?? heldBy.get(w.caller) ?? 0) + w.bytes);
+    const chosen: Waiter[] = [];
     while (total > this.maxBytes) {
       let most = '';
       for (const [caller, bytes] of held) if (bytes > (held.get(most) ?? -1)) most = caller;
       const at = waiting.findIndex((w) => w.caller === most);
-      const { res, bytes } = waiting.splice(at, 1)[0] as Waiter;
-      const gone = bytes + (res === undefined ? 0 : this.#held.heldOn(res));
-      if (res !== undefined) this.#cutOff(res);
-      total -= bytes;
-      if (waiting.some((w) => w.caller === most)) held.set(most, (held.get(most) as number) - gone);
+      const w = waiting.splice(at, 1)[0] as Waiter;
+      chosen.push(w);
+      total -= w.bytes;
+      const gone = w.bytes + (w.res === undefined ? 0 : this.#held.heldOn(w.res));
+      if (waiting.some((o) => o.caller === most)) held.set(most, (held.get(most) as number) - gone);
       else held.delete(most);
+    }
+    // Callers pay in turn, the one waiting on the most first, but a small response of its, chosen
+    // first, may free too little, and the next caller's then frees enough alone: it stays (until
+    // 2026-12-07 both went). Those chosen first give way first.
+    for (const w of chosen) {
+      if (w.bytes <= this.maxBytes - total) {
+        waiting.push(w);
+        total += w.bytes;
+      } else if (w.res !== undefined) this.#cutOff(w.res);
     }
     return total;
   }

@@ -5,8 +5,9 @@
  * did not fit beside the waiting bytes went as an error ("beside the answers waiting for their
  * clients") though its client read promptly. Now a caller's held bytes count with its unsent ones,
  * and the caller waiting on the most yields first: Alice, who reads nothing, loses her oldest
- * response, and Bob's answer is sent whole. The SDK's own clients over real HTTP; a slow link's fetch
- * never lets a client read until it opens. Each step waits on
+ * response, and Bob's answer is sent whole. But only what the bound needs goes: when her response
+ * would free too little and another caller's frees enough alone, hers stays. The SDK's own clients
+ * over real HTTP; a slow link's fetch never lets a client read until it opens. Each step waits on
  * the server's own figures (`unsentBytes`, `heldBytes`, as /metrics shows them).
  */
 import type { ServerResponse } from 'node:http';
@@ -109,6 +110,45 @@ describe('the held budget between callers', () => {
       expect(cut).toContain('alice');
       expect(cut).not.toContain('bob');
       link.open();
+    },
+    120_000,
+  );
+
+  it.each(['2025-era', '2026-07-28'] as const)(
+    'keeps a response of the caller waiting on the most when cutting it frees too little and another’s frees enough alone (%s)',
+    async (era) => {
+      const { cut, connect, chat, waitFor } = await start(era, { maxUnsentBytes: 24 * MiB });
+      // Carol and Alice read nothing. Carol's 16 MB wait, then Alice's 5 MB; Alice's 12 MB more do
+      // not fit beside them and are held: she waits on 17 MB, Carol on 16.
+      const carolLink = slowLink();
+      const carol = await connect('carol', carolLink.fetch as typeof fetch);
+      carolLink.hold();
+      chat(carol, 'carol 1 8000000');
+      await waitFor('Carol’s answer waiting', ({ unsent }) => unsent > 16_000_000);
+      const aliceLink = slowLink();
+      const alice = await connect('alice', aliceLink.fetch as typeof fetch);
+      aliceLink.hold();
+      const small = chat(alice, 'alice 1 2500000');
+      await waitFor('Alice’s first answer waiting', ({ unsent }) => unsent > 21_000_000);
+      const large = chat(alice, 'alice 2 6000000');
+      await waitFor('Alice’s second answer held', ({ held }) => held > 12_000_000);
+
+      // Bob's 12 MB put 33 MB in line for 25 MB (24 MiB). Alice's 5 MB alone leave it over, so
+      // Carol's 16 MB go too, and they alone are enough: Alice's stay. Until 2026-12-07 hers went
+      // as well, her call cut off for nothing.
+      const bob = await connect('bob');
+      const his = structured(await chat(bob, 'bob 1 6000000', 30_000));
+      expect(his).toMatchObject({ ok: true, session: { state: 'done', provider: 'large' } });
+      expect(his.content).toBe('x'.repeat(6_000_000));
+      expect(cut).toContain('carol');
+      expect(cut).not.toContain('alice');
+      expect(cut).not.toContain('bob');
+      // Once Alice reads, both her answers arrive whole: the held one once the first has gone out.
+      aliceLink.open();
+      expect(structured(await small).content).toBe('x'.repeat(2_500_000));
+      expect(structured(await large).content).toBe('x'.repeat(6_000_000));
+      expect(cut).not.toContain('alice');
+      carolLink.open();
     },
     120_000,
   );

@@ -281,3 +281,68 @@ it('sends an answer refused to make room as it was refused, when it has waited `
   const size = Buffer.byteLength(answer(1, 2900));
   expect(refusedFor(alice.written[0]).result.structuredContent.error.message).toContain(`, got ${size}: `);
 });
+
+it('keeps a small unsent response of the caller waiting on the most when cutting it would free too little: the next caller’s alone makes room', () => {
+  const { unsent, watch } = setup(25_000);
+  const alice = [watch('alice'), watch('alice')];
+  alice[0]?.write('x'.repeat(5000));
+  const carol = watch('carol');
+  carol.write('x'.repeat(16_000));
+  // About 12,000 held: Alice waits on 17,000, more than Carol's 16,000.
+  alice[1]?.write(answer(1, 5900));
+  expect(alice[1]?.written).toEqual([]);
+  const bob = watch('bob');
+  bob.write('x'.repeat(12_000));
+  // 33,000 would wait: Alice's 5,000 alone leaves 28,000, so Carol's goes too, and that alone is
+  // enough. Until 2026-12-07 Alice's went as well, for nothing.
+  expect([alice[0]?.destroyed, carol.destroyed, bob.destroyed]).toEqual([false, true, false]);
+  expect(bob.written).toHaveLength(1);
+  expect(unsent.unsentBytes).toBe(17_000);
+  alice[0]?.drained();
+  expect(alice[1]?.written).toEqual([answer(1, 5900)]);
+});
+
+it('gives up only the held answers that room needs: a small one held longest stays when the next frees enough', async () => {
+  const { unsent, watch } = setup(20_000);
+  const first = watch('alice');
+  first.write('x'.repeat(19_000));
+  const [small, large] = [watch('alice'), watch('alice')];
+  small.write(answer(1, 700));
+  large.write(answer(2, 5900));
+  expect(unsent.heldBytes).toBe(Buffer.byteLength(answer(1, 700)) + Buffer.byteLength(answer(2, 5900)));
+  // Alice's client takes the first (no drain yet: what she holds stays held); Carol's then waits.
+  first.writableLength = 0;
+  const carol = watch('carol');
+  carol.write('x'.repeat(11_000));
+  const bob = watch('bob');
+  bob.write(answer(3, 5900));
+  // Bob's 12,000 are held, for room only Alice's large answer gives. Until 2026-12-07 her small one,
+  // held longest, was refused first, though it freed about 1,000.
+  carol.drained();
+  expect(small.written).toEqual([answer(1, 700)]);
+  expect(refusedFor(large.written[0])).toMatchObject({ id: 2, result: { isError: true } });
+  expect(bob.written).toEqual([answer(3, 5900)]);
+});
+
+it('gives up nothing when room cannot be made: the writer alone is refused', () => {
+  const { watch } = setup(10_000);
+  const carol = watch('carol');
+  carol.write('x'.repeat(5000));
+  const alice = [watch('alice'), watch('alice')];
+  alice[0]?.write('x'.repeat(4000));
+  const dave = watch('dave');
+  dave.write(answer(1, 2700));
+  // Dave's 5,500 do not fit beside the 9,000 waiting, and are the most: held. So are Alice's 2,900.
+  alice[1]?.write(answer(2, 1400));
+  expect([dave.written, alice[1]?.written]).toEqual([[], []]);
+  const bob = watch('bob');
+  bob.write(answer(3, 2900));
+  // Bob's 5,900 need 4,300 of the held budget: Alice, waiting on 6,900, gives about 2,500 at most,
+  // and Dave waits on less than Bob. Until 2026-12-07 her answer went as its error all the same.
+  expect(refusedFor(bob.written[0])).toMatchObject({ id: 3, result: { isError: true } });
+  expect([alice[0]?.destroyed, carol.destroyed]).toEqual([false, false]);
+  carol.drained();
+  alice[0]?.drained();
+  expect(alice[1]?.written).toEqual([answer(2, 1400)]);
+  expect(dave.written).toEqual([answer(1, 2700)]);
+});

@@ -85,3 +85,15 @@ it('reads whose a response is at each check (known once its request is authentic
   unsent.check();
   expect(cut(other, early, more)).toEqual(['early']);
 });
+
+it('cuts no response the bound did not need: a small one of the largest holder, chosen first, stays when its next frees enough alone', () => {
+  const { unsent, watch } = setup(10);
+  const small = watch('alice', 'alice small', 1);
+  const large = watch('alice', 'alice large', 6);
+  const bob = watch('bob', 'bob', 5);
+  // 12 in all: Alice holds 7 and her oldest goes first, but 11 is still over; her 6 then brings it
+  // to 5, with room for the 1 again. Until 2026-12-07 both of hers went.
+  unsent.check();
+  expect(cut(small, large, bob)).toEqual(['alice large']);
+  expect(unsent.unsentBytes).toBe(6);
+});
