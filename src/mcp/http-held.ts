@@ -21,6 +21,10 @@
  * that read nothing filled it, and every other caller's answer that had to wait went as an error.
  * Only what the room needs is given up, and nothing when it cannot be made (until 2026-12-07 what
  * was given up before finding that out stayed given up, the writer refused all the same).
+ *
+ * A held write waits `stalledMs` at most even while the client ahead of it reads: waiting on for as
+ * long as bytes go out has no end (writes that fit go first), and writing it would go past the
+ * bound or cut the reader's response (docs/security.md says more).
  */
 import type { ServerResponse } from 'node:http';
 import { oversizedAnswerOf } from './http-oversized.js';

@@ -346,3 +346,29 @@ it('gives up nothing when room cannot be made: the writer alone is refused', () 
   expect(alice[1]?.written).toEqual([answer(2, 1400)]);
   expect(dave.written).toEqual([answer(1, 2700)]);
 });
+
+it('sends a held answer as its error at `stalledMs` behind a client still reading slowly, and leaves that client’s answer whole', () => {
+  const { unsent, watch } = setup(10_000, 5_000);
+  const reader = watch('bob');
+  reader.write('x'.repeat(4500));
+  const alice = watch('alice');
+  alice.write(answer(1, 2900));
+  // Her 5,900 are more than his 4,500: held, rather than his cut.
+  expect(alice.written.length).toBe(0);
+  const realNow = Date.now;
+  const start = Date.now();
+  try {
+    // Bob takes 60 bytes a second: never stalled, but 430 more are not free until after 7 s.
+    for (let s = 1; s <= 5; s++) {
+      Date.now = () => start + s * 1000;
+      reader.writableLength = 4500 - s * 60;
+      unsent.check();
+      if (s < 5) expect([s, alice.written.length]).toEqual([s, 0]);
+    }
+  } finally {
+    Date.now = realNow;
+  }
+  expect(refusedFor(alice.written[0])).toMatchObject({ id: 1, result: { isError: true } });
+  expect(reader.destroyed).toBe(false);
+  expect(unsent.heldBytes).toBe(0);
+});
