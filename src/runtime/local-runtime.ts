@@ -228,8 +228,10 @@ export function createLocalRuntime(options: RuntimeOptions): LocalRuntime {
         at: now,
       });
     }
-    // Only an adopted session (queued elsewhere) can arrive past its queue deadline; it ends after its `session.queued`.
-    if (record.input.queueDeadlineAt <= now && record.actor === null)
+    // An adopted session (queued elsewhere) can arrive past its queue deadline: it ends after its
+    // `session.queued`. One submitted here cannot, whatever the clock read meanwhile (a thread
+    // preempted mid-submit, under load, read past a 20 ms deadline and timed out with room free).
+    if (record.leased === true && record.input.queueDeadlineAt <= now && record.actor === null)
       driver.deliver(record, { type: 'session.tick', now });
     if (signal !== undefined) {
       const onAbort = () => driver.cancel(record, reasonOf(signal));

@@ -48,6 +48,31 @@ describe('createRuntime', () => {
   });
 });
 
+describe('submit', () => {
+  it('starts a session there is room for at once, however far the clock moves while the submit runs', async () => {
+    // A thread preempted mid-submit (a loaded machine) reads a later time at each look: until
+    // 2026-12-07 a 20 ms queue deadline read as passed there, and the session timed out queued
+    // with every slot free.
+    const simulated = new SimulatedClock();
+    let moved = 0;
+    const clock = {
+      now: () => {
+        moved += 25;
+        return simulated.now() + moved;
+      },
+      setTimeout: simulated.setTimeout.bind(simulated),
+      clearTimeout: simulated.clearTimeout.bind(simulated),
+    };
+    const { provider, runtime } = setup({ clock });
+    const handle = runtime.submit(ask, { queueTimeoutMs: 20 });
+    expect(runtime.session(handle.id)?.state).toBe('running');
+    await flush();
+    provider.pending()[0]?.settle('ok');
+    expect((await handle.result).ok).toBe(true);
+    await runtime.shutdown({ deadlineMs: 0 });
+  });
+});
+
 describe('status().defaults', () => {
   it('states what a call that asks none gets, as resolved: the defaults given, else 5, 120000 and 60000 ms', async () => {
     const given = setup({
