@@ -15,7 +15,9 @@ import type { Runtime } from '../../../src/runtime/types.js';
 
 let runtime: Runtime | undefined;
 let client: Client | undefined;
+const releases: (() => void)[] = [];
 afterEach(async () => {
+  for (const release of releases.splice(0)) release();
   await client?.close();
   await runtime?.shutdown({ deadlineMs: 0 });
 });
@@ -43,6 +45,14 @@ async function serve(): Promise<Client> {
         }),
       { lane: 'mine', timeoutMs: 100, queueTimeoutMs: 20 },
     ),
+  );
+  // Holds the lane until the test lets it go (`release`), whatever the machine's load.
+  server.registerTool(
+    'hold',
+    { inputSchema: z.object({}) },
+    withSession(held, () => new Promise((resolve) => releases.push(() => resolve({ content: [] }))), {
+      lane: 'mine',
+    }),
   );
   server.registerTool(
     'ask',
@@ -81,13 +91,17 @@ it('tells a tool’s run deadline without naming troupe’s `timeout_ms`', async
 
 it('tells a tool’s queue deadline without naming troupe’s `timeout_ms` or `priority`', async () => {
   const mcp = await serve();
-  const first = mcp.callTool({ name: 'slow', arguments: { ms: 5_000 } });
+  // The lane taken until the second call has its answer: until 2026-12-07 the first was `slow`
+  // itself, whose 100 ms run deadline could free the lane before a loaded machine queued the second.
+  const first = mcp.callTool({ name: 'hold', arguments: {} });
+  await expect.poll(() => runtime?.status().running, { timeout: 10_000 }).toBe(1);
   const second = await mcp.callTool({ name: 'slow', arguments: { ms: 1 } });
   const error = errorOf(second);
   expect(error).toMatchObject({ code: 'TIMED_OUT', timeout: 'queue' });
   expect(error.hint).toMatch(/^The call waited in the queue past its queue deadline without starting/);
   expect(textOf(second)).not.toMatch(/timeout_ms|priority/);
-  await first;
+  for (const release of releases.splice(0)) release();
+  expect((await first).isError).not.toBe(true);
 });
 
 it('tells a refused model call without naming troupe’s `list_models`', async () => {
