@@ -53,6 +53,9 @@ class TimedProvider extends ScriptedProvider {
   }
 }
 
+/** The 429's `Retry-After`: the cooldown the probe comes after. */
+const RETRY_AFTER_MS = 500;
+
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }] });
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -79,7 +82,8 @@ describe.each(clusters)('a retry held behind a probe on another instance (%s)', 
       await until(calls, () => a.calls.length === 1 && b.calls.length === 1, 'a call on each instance');
       // A 429 on one (a cooldown of 0.5 s); once it is in the shared state, a 503 on the other. Both
       // retry and wait for the cooldown; at its end one of them probes p, the other waits behind it.
-      a.calls[0]?.settle('rateLimited');
+      const limitedAt = Date.now();
+      a.calls[0]?.settle('rateLimited', RETRY_AFTER_MS);
       await pause(100);
       b.calls[0]?.settle('retryable');
       await pause(200);
@@ -94,9 +98,12 @@ describe.each(clusters)('a retry held behind a probe on another instance (%s)', 
         (n) => n === 2,
         'the retry held behind the probe',
       );
-      // Answered 300 ms in, the probe let it go then; held until the probe's lapse, it would start 2 s in.
-      const probeStart = probing.startedAt[1] as number;
-      expect((waiting.startedAt[1] as number) - probeStart).toBeLessThan(PROBE_ACCEPTED_MS / 2);
+      // Answered 300 ms in, the probe let it go then. Held until the probe's lapse, it would start
+      // PROBE_ACCEPTED_MS after the probe took its turn, which was at the cooldown's end or later:
+      // RETRY_AFTER_MS or more after `limitedAt`, on the instances' clock (the wall clock). Until
+      // 2026-12-07 the bound was half of PROBE_ACCEPTED_MS from the probe call's start, which a
+      // loaded machine's pauses could cross with the probe's answer heard.
+      expect((waiting.startedAt[1] as number) - limitedAt).toBeLessThan(RETRY_AFTER_MS + PROBE_ACCEPTED_MS);
       waiting.calls[1]?.settle('ok');
       const results = await Promise.all(handles.map((h) => h?.result));
       expect(results.map((r) => r?.ok)).toEqual([true, true]);
