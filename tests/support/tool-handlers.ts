@@ -25,12 +25,18 @@ export type ToolBug =
   | 'own-progress-counter'
   | 'ignores-disconnect'
   | 'no-progress'
-  | 'never-settles';
+  | 'never-settles'
+  | 'model-call-outlives-call';
 
 export interface LookupOptions {
   /** The vendor's URL (`createOpenAIServer().baseURL`); without it the handler waits on a timer. */
   readonly vendor?: string;
   readonly bug?: ToolBug;
+  /**
+   * Asks the vendor through the runtime, a model call of its own (`session.submit`), in place of
+   * `fetch`: the suite's `runtime` option must then hold a provider pointed at the vendor.
+   */
+  readonly viaRuntime?: boolean;
 }
 
 const inputSchema = z.object({ word: z.string(), delay_ms: z.number().int().min(0).default(150) });
@@ -64,10 +70,33 @@ const answer = (args: Args, text: string): CallToolResult => ({
   structuredContent: { word: args.word, letters: args.word.length },
 });
 
-function handlerFor(options: LookupOptions) {
+/** The model call a tool makes through troupe, as docs/embedding.md shows it. */
+async function askModel(session: ToolSession, args: Args): Promise<string> {
+  const answer = await session.submit(modelRequest(args)).result;
+  if (!answer.ok && session.signal.aborted) throw session.signal.reason;
+  if (!answer.ok) throw new Error(answer.error.message);
+  return answer.content;
+}
+
+const modelRequest = (args: Args) => ({
+  model: `fault:ok:latency=${args.delay_ms}`,
+  messages: [{ role: 'user' as const, content: `spell ${args.word}` }],
+});
+
+function handlerFor(options: LookupOptions, runtime: Runtime) {
   return async (args: Args, session: ToolSession): Promise<CallToolResult> => {
     const { signal } = session;
     switch (options.bug) {
+      case 'model-call-outlives-call': {
+        // Races its model call against the signal and rejects at once, but submitted it on the
+        // runtime without the signal: the model call runs on, and is paid for, after the call ended.
+        const handle = runtime.submit(modelRequest(args));
+        const aborted = new Promise<never>((_, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+        const result = await Promise.race([handle.result, aborted]);
+        return answer(args, result.ok ? result.content : '(no answer)');
+      }
       case 'ignores-signal':
         // Sleeps, then calls the vendor, with no signal anywhere.
         await sleep(args.delay_ms);
@@ -122,7 +151,10 @@ function handlerFor(options: LookupOptions) {
       }
       default: {
         session.progress(0, 2, `looking up ${args.word}`);
-        const text = await askVendor(options.vendor, args, signal);
+        const text =
+          options.viaRuntime === true
+            ? await askModel(session, args)
+            : await askVendor(options.vendor, args, signal);
         session.progress(2, 2, 'found');
         return answer(args, text);
       }
@@ -133,7 +165,7 @@ function handlerFor(options: LookupOptions) {
 /** `register` for `checkToolContract`: `lookup` as a user's server registers it. */
 export function registerLookup(options: LookupOptions = {}) {
   return (server: McpServer, runtime: Runtime): void => {
-    const handler = handlerFor(options);
+    const handler = handlerFor(options, runtime);
     const wrapped = withSession(runtime, handler, { lane: 'lookups', timeoutMs: 5_000 });
     if (options.bug === 'not-a-session') {
       // The handler called directly, with the SDK's signal: no session, no deadline, no metadata.

@@ -22,6 +22,7 @@ import {
   type ToolProperty,
   waitUntil,
 } from './property.js';
+import { submittedEnded } from './submitted.js';
 
 export interface DisconnectCase {
   /** ms into the handler's run when the client goes away. */
@@ -46,6 +47,7 @@ async function checkDisconnect(context: ToolContext, c: DisconnectCase): Promise
   if (!first) {
     context.observed.disconnectsInFlight += 1;
     await settledInTime(context, run, what);
+    await submittedEnded(context.abortWithinMs, outcome.submitted, run.abortedAt as number, what);
   }
   await waitUntil(
     () => session.ended !== undefined,

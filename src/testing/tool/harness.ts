@@ -18,13 +18,16 @@ import {
   newSession,
   now,
   type SessionRun,
+  type SubmitHook,
+  type SubmittedRun,
   startRun,
   type WireProgress,
   watchRuns,
+  watchSubmitted,
   watchWire,
 } from './watch.js';
 
-export type { HandlerRun, SessionRun, WireProgress } from './watch.js';
+export type { HandlerRun, SessionRun, SubmittedRun, WireProgress } from './watch.js';
 export { now } from './watch.js';
 
 export interface CallPlan {
@@ -51,6 +54,8 @@ export interface CallOutcome {
   /** When the client went away, if the plan had it go. */
   readonly disconnectedAt: number | undefined;
   readonly sessions: readonly SessionRun[];
+  /** The model calls the handler submitted during the call. */
+  readonly submitted: readonly SubmittedRun[];
   /** The progress notifications of this call that reached the client's transport, and when its response did. */
   readonly wire: { readonly progress: readonly WireProgress[]; readonly responseAt: number | undefined };
 }
@@ -69,6 +74,7 @@ interface CurrentCall {
   /** The cancel and disconnect timers: cleared when the call ends, so none fires into the next. */
   readonly timers: ReturnType<typeof setTimeout>[];
   readonly sessions: SessionRun[];
+  readonly submitted: SubmittedRun[];
   readonly cancel: () => void;
   readonly disconnect: () => void;
 }
@@ -80,7 +86,10 @@ export async function startHarness(
   const runtime = createRuntime(options.runtime ?? { providers: [] });
   const transport = options.transport ?? 'memory';
   let current: CurrentCall | undefined;
-  const watched = watchRuns(runtime, (task, timeoutMs) => {
+  const onSubmit: SubmitHook = (handle, request, signalled) => {
+    current?.submitted.push(watchSubmitted(handle, request, signalled));
+  };
+  const watched = watchRuns(runtime, onSubmit, (task, timeoutMs) => {
     const call = current;
     const session = newSession();
     call?.sessions.push(session.run);
@@ -123,11 +132,13 @@ export async function startHarness(
       let disconnectedAt: number | undefined;
       let dropped: Promise<void> | undefined;
       const sessions: SessionRun[] = [];
+      const submitted: SubmittedRun[] = [];
       const timers: ReturnType<typeof setTimeout>[] = [];
       current = {
         plan,
         timers,
         sessions,
+        submitted,
         cancel: () => {
           cancelledAt = now();
           controller.abort(new Error('the tool contract cancelled the call'));
@@ -161,7 +172,7 @@ export async function startHarness(
         await link.reconnect();
         wire = watchWire(link.transport);
       }
-      return { sentAt, answer, cancelledAt, disconnectedAt, sessions, wire: seen };
+      return { sentAt, answer, cancelledAt, disconnectedAt, sessions, submitted, wire: seen };
     },
   };
 }

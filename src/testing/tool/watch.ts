@@ -6,7 +6,14 @@
  */
 import type { Transport } from '@modelcontextprotocol/client';
 import { tookProgress } from '../../runtime/provider-call.js';
-import type { Runtime, TaskContext, TaskFunction, TaskResult } from '../../runtime/types.js';
+import type {
+  Runtime,
+  SessionHandle,
+  SessionRequest,
+  TaskContext,
+  TaskFunction,
+  TaskResult,
+} from '../../runtime/types.js';
 
 export const now = (): number => performance.now();
 
@@ -45,8 +52,14 @@ export type RunHook = (
   ended: (result: TaskResult<unknown>) => void;
 };
 
-/** The runtime, with `run()` going through `hook`; every other member bound to the runtime itself. */
-export function watchRuns(runtime: Runtime, hook: RunHook): Runtime {
+/** Told of each session submitted (`runtime.submit`, which `session.submit` calls). */
+export type SubmitHook = (handle: SessionHandle, request: SessionRequest, signalled: boolean) => void;
+
+/**
+ * The runtime, with `run()` going through `hook` and `submit()` told to `onSubmit`; every other
+ * member bound to the runtime itself.
+ */
+export function watchRuns(runtime: Runtime, onSubmit: SubmitHook, hook: RunHook): Runtime {
   const run: Runtime['run'] = (task, options) => {
     const watched = hook(task as TaskFunction<unknown>, options.timeoutMs);
     const handle = runtime.run(watched.task, {
@@ -56,9 +69,15 @@ export function watchRuns(runtime: Runtime, hook: RunHook): Runtime {
     void handle.result.then(watched.ended);
     return handle as never;
   };
+  const submit: Runtime['submit'] = (request, options) => {
+    const handle = runtime.submit(request, options);
+    onSubmit(handle, request, options?.signal !== undefined);
+    return handle;
+  };
   return new Proxy(runtime, {
     get(target, key) {
       if (key === 'run') return run;
+      if (key === 'submit') return submit;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -126,6 +145,35 @@ export function startRun(context: TaskContext) {
         },
       ),
   };
+}
+
+/** One session the handler submitted during the call. */
+export interface SubmittedRun {
+  readonly sessionId: string;
+  /** The request's `provider` and `model`, as the handler gave them, for a message. */
+  readonly target: string;
+  readonly submittedAt: number;
+  /** Whether the submission carried a signal (`session.submit` always does). */
+  readonly signalled: boolean;
+  endedAt?: number;
+}
+
+export function watchSubmitted(
+  handle: SessionHandle,
+  request: SessionRequest,
+  signalled: boolean,
+): SubmittedRun {
+  const target = [request.provider, request.model].filter((part) => part !== undefined).join(' ');
+  const run: SubmittedRun = {
+    sessionId: handle.id,
+    target: target === '' ? 'the default model' : target,
+    submittedAt: now(),
+    signalled,
+  };
+  void handle.result.then(() => {
+    run.endedAt = now();
+  });
+  return run;
 }
 
 /** A handler's report as `withSession` sends it: `"<progress>/<total>: <message>"`. */

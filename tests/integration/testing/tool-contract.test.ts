@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as z from 'zod';
 import { registerTools } from '../../../src/mcp/register.js';
 import { withSession } from '../../../src/mcp/with-session.js';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
 import type { Runtime } from '../../../src/runtime/types.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { checkToolContract } from '../../../src/testing/tool/check.js';
@@ -51,6 +52,33 @@ it.each(['memory', 'http'] as const)(
     expect(report.observed.abortsInFlight).toBeGreaterThan(5);
     expect(report.observed.disconnectsInFlight).toBeGreaterThan(3);
     expect(report.observed.progressReports).toBeGreaterThan(0);
+  },
+  60_000,
+);
+
+it.each(['memory', 'http'] as const)(
+  'passes a tool that asks its model with `session.submit`, whose model calls end with the call, over %s',
+  async (transport) => {
+    const provider = createOpenAICompatibleProvider({
+      name: 'vendor',
+      baseURL: vendor.baseURL,
+      apiKey: 'sk-tool-test',
+    });
+    try {
+      const report = await checkToolContract({
+        register: registerLookup({ viaRuntime: true }),
+        args: { word: 'troupe' },
+        runtime: { providers: [provider] },
+        numRuns: 8,
+        transport,
+      });
+      expect(report.failures).toEqual([]);
+      // Aborts met the model calls in flight, so the check of their end had something to judge.
+      expect(report.observed.abortsInFlight).toBeGreaterThan(2);
+      expect(report.observed.disconnectsInFlight).toBeGreaterThan(0);
+    } finally {
+      await provider.close?.();
+    }
   },
   60_000,
 );

@@ -6,6 +6,8 @@
  * the end. (Correct tools passing: tool-contract.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleProvider } from '../../../src/providers/openai-compatible.js';
+import type { ChatProvider } from '../../../src/providers/port.js';
 import { createOpenAIServer, type OpenAIServer } from '../../../src/testing/openai-server.js';
 import { checkToolContract } from '../../../src/testing/tool/check.js';
 import {
@@ -22,7 +24,7 @@ const MUTANTS: readonly (readonly [
   ToolBug,
   ToolContractPropertyName,
   RegExp,
-  Partial<ToolContractOptions>?,
+  (Partial<Omit<ToolContractOptions, 'runtime'>> & { readonly runtime?: 'vendor' })?,
 ])[] = [
   // Sleeps and calls its vendor with no signal: the session ends, the handler works on.
   [
@@ -75,10 +77,35 @@ const MUTANTS: readonly (readonly [
     /within 1000 ms \(`callTimeoutMs`\), got the client's error "Request timed out"; the handler was still running \d+ ms after its signal aborted/,
     { callTimeoutMs: 1_000 },
   ],
+  // Asks its model on the runtime without the call's signal, racing the answer against it: the
+  // handler rejects at once, the model call runs on. Until 2026-12-07 it passed every property, its
+  // 150 ms model call ending within the 200 ms disconnectEnds waited for.
+  [
+    'model-call-outlives-call',
+    'signalHonoured',
+    /Expected the model call the handler submitted \(fault:ok:latency=150, session \S+\) to end within 100 ms of the call's abort \(.*\), got it (ended \d+ ms after|still running after \d+ ms): submit it with `session.submit`/,
+    { runtime: 'vendor' },
+  ],
+  [
+    'model-call-outlives-call',
+    'disconnectEnds',
+    /Expected the model call the handler submitted/,
+    { runtime: 'vendor' },
+  ],
 ];
 
 let vendor: OpenAIServer;
 const caught: string[] = [];
+const providers: ChatProvider[] = [];
+const modelProvider = (): ChatProvider => {
+  const provider = createOpenAICompatibleProvider({
+    name: 'vendor',
+    baseURL: vendor.baseURL,
+    apiKey: 'sk-tool-test',
+  });
+  providers.push(provider);
+  return provider;
+};
 
 beforeAll(async () => {
   vendor = createOpenAIServer();
@@ -86,6 +113,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const provider of providers) await provider.close?.();
   await vendor.close();
   console.log(
     `tool contract mutant score: ${caught.length} of ${MUTANTS.length * 2} planted bugs rejected (each over both transports)`,
@@ -95,6 +123,7 @@ afterAll(async () => {
 describe.each(['memory', 'http'] as const)('over %s', (transport) => {
   for (const [bug, property, message, options] of MUTANTS)
     it(`rejects the planted bug ${bug} by ${property}${options === undefined ? '' : ` (${Object.keys(options).join(', ')})`}`, async () => {
+      const { runtime, ...rest } = options ?? {};
       const error = await checkToolContract({
         register: registerLookup({ vendor: vendor.baseURL, bug }),
         args: { word: 'troupe' },
@@ -102,7 +131,9 @@ describe.each(['memory', 'http'] as const)('over %s', (transport) => {
         transport,
         // The named property alone, as the provider contract's planted bugs are (`mutants.test.ts`).
         only: [property],
-        ...options,
+        ...rest,
+        // A tool that asks its model through troupe: the runtime's provider is the vendor.
+        ...(runtime === 'vendor' ? { runtime: { providers: [modelProvider()] } } : {}),
       }).then(
         () => undefined,
         (thrown: unknown) => thrown,
