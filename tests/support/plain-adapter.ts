@@ -118,6 +118,10 @@ export type PlantedBug =
    * event's start. CRLF line ends, `data:` without its space and comment lines are lost.
    */
   | 'naive-sse'
+  /** One `TextDecoder` for all the adapter's streams: a character cut across reads of calls at once is garbled. */
+  | 'shared-decoder'
+  /** One SSE line buffer for all the adapter's streams: an event cut across reads of calls at once is mixed with another's. */
+  | 'shared-sse-buffer'
   /** Leaves `stop` out of the body. */
   | 'drops-stop'
   /** Leaves `top_p` out of the body (the adapter as written did until 2026-12-05, and passed). */
@@ -178,7 +182,10 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
   const { baseURL, apiKey, bug } = options;
   const name = options.name ?? (bug === undefined ? 'plain-fetch' : `mutant:${bug}`);
   let results = 0;
-  const shared: { body?: string } = {};
+  const shared: { body?: string; decoder: TextDecoder; text: { buffer: string } } = {
+    decoder: new TextDecoder(),
+    text: { buffer: '' },
+  };
 
   async function send(request: ChatRequest, stream: boolean, signal: AbortSignal): Promise<Response> {
     const body = JSON.stringify(toBody(request, stream, bug));
@@ -348,22 +355,23 @@ export function createPlainAdapter(options: PlainAdapterOptions): ChatProvider {
         : stopsAtDone
           ? readerChunks(body)
           : (body as unknown as AsyncIterable<Uint8Array>);
-    const decoder = new TextDecoder();
-    let buffer = '';
+    const decoder = bug === 'shared-decoder' ? shared.decoder : new TextDecoder();
+    // What is left of the reads so far, the next event's start: the stream's own, but for one bug.
+    const text = bug === 'shared-sse-buffer' ? shared.text : { buffer: '' };
     let finish: string | undefined;
     let sawDone = false;
     const held: ChatDelta[] = [];
     try {
       reading: for await (const bytes of chunks) {
-        if (bug === 'decodes-each-read') buffer += new TextDecoder().decode(bytes);
-        else if (bug === 'events-per-read') buffer = decoder.decode(bytes, { stream: true });
-        else buffer += decoder.decode(bytes, { stream: true });
+        if (bug === 'decodes-each-read') text.buffer += new TextDecoder().decode(bytes);
+        else if (bug === 'events-per-read') text.buffer = decoder.decode(bytes, { stream: true });
+        else text.buffer += decoder.decode(bytes, { stream: true });
         const naive = bug === 'naive-sse';
-        let cut = nextEvent(buffer, naive);
+        let cut = nextEvent(text.buffer, naive);
         while (cut !== undefined) {
-          const event = buffer.slice(0, cut.at);
-          buffer = buffer.slice(cut.at + cut.length);
-          cut = nextEvent(buffer, naive);
+          const event = text.buffer.slice(0, cut.at);
+          text.buffer = text.buffer.slice(cut.at + cut.length);
+          cut = nextEvent(text.buffer, naive);
           const data = naive ? (event.startsWith('data: ') ? event.slice(6) : '') : dataOf(event);
           if (data === '[DONE]') sawDone = true;
           // `[DONE]` ends the answer: what follows it is not read (nor is the abort fetch would report there).

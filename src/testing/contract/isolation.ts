@@ -1,7 +1,10 @@
 /**
  * isolation: many calls at once, each with its own nonce and latency, started in an order
  * fast-check's scheduler picks; every answer must be its own call's. Catches state shared between
- * calls (a last-answer field, a shared buffer, a reused controller).
+ * calls (a last-answer field, a shared buffer, a reused controller). Answers are multi-byte text,
+ * and most streams come a few bytes a read (`split`), so events and characters of calls at once are
+ * cut across interleaved reads: until 2026-12-07 every read held whole events of ASCII text, and an
+ * adapter whose SSE line buffer or `TextDecoder` was one for all its calls passed every property.
  */
 import {
   brief,
@@ -14,9 +17,19 @@ import {
 } from './harness.js';
 import { type ContractProperty, erase, needsServer } from './property.js';
 
+/** What a garbled answer of calls at once most often comes from. */
+const SHARED_HINT =
+  ': is anything of one call kept where another reads it (a field of the adapter, an SSE line buffer, a `TextDecoder`)?';
+
+/** Text of an answer that is neither its own nor another call's: not none, no failure, no timeout. */
+const garbled = (answer: string, other: number): boolean =>
+  other === -1 && answer !== '' && !answer.startsWith('(');
+
 interface Call {
   readonly kind: CallKind;
   readonly latencyMs: number;
+  /** A stream's bytes this many at a time, each a read of its own; 0: as the server writes them. */
+  readonly splitBytes: number;
 }
 
 export const isolation: ContractProperty = {
@@ -29,6 +42,7 @@ export const isolation: ContractProperty = {
         fc.record({
           kind: fc.constantFrom(...callKinds(context)),
           latencyMs: fc.integer({ min: 0, max: 40 }),
+          splitBytes: fc.constantFrom(0, 1, 3, 5, 7, 11),
         }),
         {
           minLength: 2,
@@ -40,7 +54,7 @@ export const isolation: ContractProperty = {
     return erase(
       fc.asyncProperty(arbitrary, async ({ calls, scheduler }) => {
         const answers = calls.map(
-          (_, i) => `isolated answer ${i} ${Math.random().toString(36).slice(2, 10)}`,
+          (_, i) => `isolated answer ${i} ${Math.random().toString(36).slice(2, 10)} ünïcödé 多字节 🙂`,
         );
         const nonces = answers.map((content) => context.script({ content }));
         const outcomes: Promise<string>[] = [];
@@ -48,7 +62,10 @@ export const isolation: ContractProperty = {
         // calls' kinds decide the order they finish in.
         const started = calls.map((call, i) =>
           scheduler
-            .schedule(Promise.resolve(i), `start #${i} (${call.kind}, ${call.latencyMs} ms)`)
+            .schedule(
+              Promise.resolve(i),
+              `start #${i} (${call.kind}, ${call.latencyMs} ms${call.splitBytes > 0 ? `, split ${call.splitBytes}` : ''})`,
+            )
             .then(() => {
               outcomes[i] = answerOf(context, call, nonces[i] as string);
             }),
@@ -60,7 +77,7 @@ export const isolation: ContractProperty = {
           if (answer === answers[i]) continue;
           const other = answers.indexOf(answer);
           throw new Error(
-            `Expected call #${i} to get its own answer ${JSON.stringify(answers[i])}, got ${other === -1 ? JSON.stringify(answer) : `call #${other}'s`} (${calls.length} calls at once)`,
+            `Expected call #${i} to get its own answer ${JSON.stringify(answers[i])}, got ${other === -1 ? JSON.stringify(answer) : `call #${other}'s`} (${calls.length} calls at once)${garbled(answer, other) ? SHARED_HINT : ''}`,
           );
         }
       }),
@@ -69,7 +86,8 @@ export const isolation: ContractProperty = {
 };
 
 async function answerOf(context: ContractContext, call: Call, nonce: string): Promise<string> {
-  const request = requestFor(context, nonce, `fault:ok:latency=${call.latencyMs}`);
+  const split = call.splitBytes > 0 ? `:split=${call.splitBytes}` : '';
+  const request = requestFor(context, nonce, `fault:ok:latency=${call.latencyMs}${split}`);
   const signal = new AbortController().signal;
   if (call.kind === 'complete') {
     const result = await completeOf(context, request, signal).within(5000);

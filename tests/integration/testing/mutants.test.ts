@@ -22,6 +22,10 @@ const MUTANTS: readonly (readonly [PlantedBug, ContractPropertyName, RegExp?])[]
   ['wrong-shape-1-in-4', 'resultShape'],
   ['pushes-onto-request', 'requestUntouched'],
   ['shared-request-state', 'isolation'],
+  // State of the stream's parser shared between calls: until 2026-12-07 every read of isolation's
+  // calls held whole events of ASCII text, and both passed every property.
+  ['shared-decoder', 'isolation', /Expected call #\d to get its own answer .*, got /],
+  ['shared-sse-buffer', 'isolation', /Expected call #\d to get its own answer .*, got /],
   ['plain-error', 'errorsMapped'],
   ['rejects-without-cancelling', 'signalHonoured'],
   ['abort-resolves-empty', 'signalHonoured'],
