@@ -12,6 +12,7 @@
  * abort forgotten, and its call ran on for nobody (found by an audit).
  */
 
+import { steadyClock } from '../core/clock.js';
 import { keptText, requestKey } from './request-ids.js';
 
 /** How long an abort for a call that has not started yet is remembered, in ms. */
@@ -35,7 +36,7 @@ export class CallRegistry {
 
   constructor(options: { readonly maxEarlyAborts?: number; readonly now?: () => number } = {}) {
     this.#maxEarly = options.maxEarlyAborts ?? MAX_EARLY_ABORTS;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? steadyClock.now;
   }
 
   /**

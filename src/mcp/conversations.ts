@@ -11,6 +11,7 @@
  * through the entries), but for the rare save past a total bound, which scans the owners (named
  * tokens, plus one shared owner) to find the largest.
  */
+import { steadyClock } from '../core/clock.js';
 import type { TroupeError } from '../core/errors.js';
 import { freezeKept } from '../core/request-bytes.js';
 import { checkTurn, trimConversation } from '../ports/conversation-limits.js';
@@ -71,7 +72,8 @@ export class MemoryConversationStore implements ConversationStore {
   #totalBytes = 0;
 
   constructor(options: ConversationStoreOptions = {}) {
-    this.#options = resolveConversationOptions(options);
+    // TTLs on the steady clock: on the wall clock a step forward past `ttlMs` dropped every conversation.
+    this.#options = resolveConversationOptions({ ...options, now: options.now ?? steadyClock.now });
     // Expired entries are also refused on read; the sweep only returns their memory.
     this.#sweep = setInterval(
       () => this.#dropExpired(this.#options.now()),

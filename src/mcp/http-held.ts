@@ -27,12 +27,15 @@
  * bound or cut the reader's response (docs/security.md says more).
  */
 import type { ServerResponse } from 'node:http';
+import type { Clock } from '../core/clock.js';
 import { oversizedAnswerOf } from './http-oversized.js';
 
 /** The bound's side: its numbers, and whether `size` more bytes for `res` fit (counted if they do). */
 export interface Room {
   readonly maxBytes: number;
   readonly stalledMs: number;
+  /** What `stalledMs` is measured on. */
+  readonly clock: Clock;
   /** `held`: a held write tried again, which waits for room rather than cut anything to make it. */
   fits(res: ServerResponse, size: number, held?: boolean): boolean;
   /** Bytes waiting unsent, by caller. */
@@ -136,7 +139,7 @@ export class HeldWrites {
   }
 
   /** Writes what now fits, in order, and, past `stalledMs`, what never did (an answer as its error). */
-  flush(now = Date.now()): void {
+  flush(now = this.room.clock.now()): void {
     if (this.#queues.size === 0 || this.#flushing) return;
     // A response cut off to make room closes within: it is dropped, and flushes nothing meanwhile.
     this.#flushing = true;
@@ -186,7 +189,7 @@ export class HeldWrites {
       return;
     }
     // Behind what the response holds already: its events keep their order.
-    queue.held.push({ args, size, since: Date.now(), refused: false });
+    queue.held.push({ args, size, since: this.room.clock.now(), refused: false });
     this.#bytes += size;
     this.#queues.set(res, queue);
   }

@@ -14,6 +14,7 @@ import {
   type McpServer,
 } from '@modelcontextprotocol/server';
 import { CallerSlots } from '../core/caller-slots.js';
+import { steadyClock } from '../core/clock.js';
 import type { McpContext } from './context.js';
 import { replayForeignSession, sessionEventStore } from './event-store.js';
 import { closeCancelled, OpenPosts } from './http-cancelled.js';
@@ -81,7 +82,9 @@ export class LegacySessions {
     const { idleSessionMs } = options;
     this.#sweep = setInterval(
       () => {
-        const now = Date.now();
+        // On the steady clock: a wall-clock step forward closed every idle session at the next
+        // sweep, and one back kept them (until 2026-12-07).
+        const now = steadyClock.now();
         for (const [id, session] of this.#sessions) {
           if (session.active === 0 && now - session.lastSeenAt > idleSessionMs) {
             this.#forget(id);
@@ -141,7 +144,7 @@ export class LegacySessions {
         this.#sessions.set(id, {
           transport,
           server,
-          lastSeenAt: Date.now(),
+          lastSeenAt: steadyClock.now(),
           active: 0,
           caller,
           events,
@@ -177,7 +180,7 @@ export class LegacySessions {
         }
         return json(res, 404, rpcError(-32001, SESSION_NOT_FOUND));
       }
-      session.lastSeenAt = Date.now();
+      session.lastSeenAt = steadyClock.now();
       // Only POSTs (calls in flight) hold a session open; a standing GET stream does not, or an
       // abandoned client would keep its session forever.
       if (req.method === 'POST') {
@@ -193,7 +196,7 @@ export class LegacySessions {
           session.posts.release(ids, res.statusCode !== 200);
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;
-          session.lastSeenAt = Date.now();
+          session.lastSeenAt = steadyClock.now();
           // Closed before its answer: its calls are cancelled unless the client resumes the stream.
           if (!res.writableFinished) this.#disconnected.closed(sid, ids);
         });

@@ -26,6 +26,7 @@
  * the server held 480 MB more with the bound at 64 MiB.
  */
 import type { ServerResponse } from 'node:http';
+import { type Clock, steadyClock } from '../core/clock.js';
 import { HeldWrites } from './http-held.js';
 
 export interface UnsentOptions {
@@ -33,6 +34,8 @@ export interface UnsentOptions {
   readonly stalledMs?: number | undefined;
   /** Most bytes waiting unsent across every response at once. @default 67108864 (64 MiB) */
   readonly maxBytes?: number | undefined;
+  /** What `stalledMs` and how long a write is held are measured on. @default steadyClock */
+  readonly clock?: Clock | undefined;
 }
 
 /** A response with bytes waiting at the last check: since when its client took none, and how many. */
@@ -60,6 +63,7 @@ export class UnsentResponses {
   readonly #watched = new Map<ServerResponse, Watched>();
   readonly stalledMs: number;
   readonly maxBytes: number;
+  readonly clock: Clock;
   readonly #held = new HeldWrites(this);
   readonly #timer: NodeJS.Timeout;
   /** At least the bytes waiting unsent: all of them at the last look (`check`, `fits`), and every write since. */
@@ -68,6 +72,9 @@ export class UnsentResponses {
   constructor(options: UnsentOptions = {}) {
     this.stalledMs = options.stalledMs ?? 30_000;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    // Not the wall clock: stepped forward, every response with bytes waiting was cut off at the
+    // next check, and every held answer sent as its error (until 2026-12-07).
+    this.clock = options.clock ?? steadyClock;
     this.#timer = setInterval(() => this.check(), 1000);
     this.#timer.unref();
   }
@@ -81,7 +88,7 @@ export class UnsentResponses {
 
   /** Cuts off the responses over either bound; runs every second. */
   check(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const waiting: Waiter[] = [];
     let total = 0;
     for (const [res, watched] of this.#watched) {
@@ -151,7 +158,7 @@ export class UnsentResponses {
       this.#estimate += size;
       return true;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     // First in line among its caller's: it goes before their responses that are being read.
     const pending: Waiter = {
       res: undefined,

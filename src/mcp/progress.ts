@@ -5,6 +5,7 @@
  * (typically 60 s) never give up on a long call. A model call's messages count the characters
  * streamed; a task's (a `withSession` tool) have none to count, and say its own last step instead.
  */
+import { steadyClock } from '../core/clock.js';
 import type { SessionEvent, SessionHandle } from '../runtime/types.js';
 
 /** Sends one `notifications/progress`; `progress` increases on every call. */
@@ -49,6 +50,7 @@ export class ProgressReporter {
   readonly #intervalMs: number;
   #timer: ReturnType<typeof setTimeout>;
   #seq = 0;
+  /** On the steady clock: on the wall clock, a step back an hour sent no streamed count for an hour. */
   #lastSentAt = 0;
   #stopped = false;
   readonly #kind: ProgressKind;
@@ -103,7 +105,7 @@ export class ProgressReporter {
 
   #beat(): void {
     if (this.#stopped) return;
-    const quiet = Date.now() - this.#lastSentAt;
+    const quiet = steadyClock.now() - this.#lastSentAt;
     if (quiet >= this.#intervalMs - 5) {
       this.#send();
       this.#timer = this.#arm(this.#intervalMs);
@@ -128,7 +130,7 @@ export class ProgressReporter {
         return;
       case 'session.delta':
         watched.chars = event.chars;
-        if (Date.now() - this.#lastSentAt >= DELTA_THROTTLE_MS) this.#send();
+        if (steadyClock.now() - this.#lastSentAt >= DELTA_THROTTLE_MS) this.#send();
         return;
       case 'session.fallback':
         watched.via = `${event.to.provider}/${event.to.model}`;
@@ -150,7 +152,7 @@ export class ProgressReporter {
   #send(message?: string): void {
     if (this.#stopped) return;
     this.#seq += 1;
-    this.#lastSentAt = Date.now();
+    this.#lastSentAt = steadyClock.now();
     this.#sink(this.#seq, message ?? this.#describe()).catch(() => {
       // The client may be gone; cancellation reaches the session by its own path.
     });

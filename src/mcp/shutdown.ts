@@ -3,6 +3,7 @@
  * that do not finish by the deadline are cancelled and reported, so every in-flight call still
  * gets a result or a clear error), give the transports a moment to write those results, then close.
  */
+import { steadyClock } from '../core/clock.js';
 import type { ShutdownReport } from '../runtime/types.js';
 import type { McpContext } from './context.js';
 
@@ -52,8 +53,8 @@ export async function gracefulStop(mcp: McpContext, options: GracefulStopOptions
   const endedByState: Record<string, number> = {};
   for (const state of ended.values()) endedByState[state] = (endedByState[state] ?? 0) + 1;
   // Every session has ended, so every tool handler is returning; wait for them to hand back.
-  const flushUntil = Date.now() + (options.flushMs ?? 2000);
-  while (mcp.calls.size > 0 && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
+  const flushUntil = steadyClock.now() + (options.flushMs ?? 2000);
+  while (mcp.calls.size > 0 && steadyClock.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 50)); // let the last responses reach the socket
   await options.closeTransports();
   mcp.close();

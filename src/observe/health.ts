@@ -6,7 +6,7 @@
  * server serves them before its Host, Origin and token checks (probes send none of those).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { settlesWithin, systemClock } from '../core/clock.js';
+import { settlesWithin, steadyClock, systemClock } from '../core/clock.js';
 import type { Runtime } from '../runtime/types.js';
 
 export type HealthRoute = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -127,9 +127,10 @@ export async function redisPinger(
   // Probes need no token: one write a second at most, whoever asks (each probe was a SET, so a
   // client flooding /readyz wrote to Redis as fast as it asked; an audit).
   let last: { readonly at: number; readonly answer: Promise<unknown> } | undefined;
+  // On the steady clock: a wall-clock step forward made a write at once, and one back needed a guard.
   const ping = () => {
-    const now = Date.now();
-    if (last === undefined || now - last.at >= reuseMs || now < last.at)
+    const now = steadyClock.now();
+    if (last === undefined || now - last.at >= reuseMs)
       last = { at: now, answer: client.set(key, '1', 'PX', 10_000) };
     return last.answer;
   };

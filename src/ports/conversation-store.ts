@@ -45,7 +45,10 @@ export interface ConversationStoreOptions {
   readonly maxConversationsPerOwner?: number;
   /** Most bytes of message JSON one named owner holds; its own least recently saved go first (callers without a named token share the totals). @default a quarter of `maxTotalBytes` (16 MiB) */
   readonly maxBytesPerOwner?: number;
-  /** @default Date.now */
+  /**
+   * What TTLs are measured on. @default `steadyClock.now` in memory; `Date.now` in Redis, whose
+   * expiry times every instance reads
+   */
   readonly now?: () => number;
 }
 

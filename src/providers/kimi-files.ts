@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type OpenAI from 'openai';
 import { toFile } from 'openai/core/uploads';
-import { pause, systemClock } from '../core/clock.js';
+import { pause, steadyClock } from '../core/clock.js';
 import type { FilesHandler } from './files.js';
 
 /** A call's upload name prefix, `troupe-<12 hex>-`, and the pattern that reads it back off a file name. */
@@ -107,7 +107,7 @@ interface Search {
 async function sweep(client: OpenAI, search: Search): Promise<number> {
   const { prefix, known, timeoutMs } = search;
   const signal = AbortSignal.timeout(timeoutMs);
-  const halfwayAt = systemClock.now() + timeoutMs / 2;
+  const halfwayAt = steadyClock.now() + timeoutMs / 2;
   const found = new Set<string>();
   const look = async () => {
     const page = await client.files.list(undefined, { signal });
@@ -120,7 +120,7 @@ async function sweep(client: OpenAI, search: Search): Promise<number> {
   try {
     await look();
     if (found.size >= search.unanswered) return found.size;
-    await pause(systemClock, Math.max(0, halfwayAt - systemClock.now()), signal);
+    await pause(steadyClock, Math.max(0, halfwayAt - steadyClock.now()), signal);
     if (!signal.aborted) await look();
   } catch {
     // The list failed or timed out: nothing more can be found.
@@ -148,12 +148,12 @@ class LostUploads {
   note(prefix: string, count: number): void {
     if (count <= 0) return;
     if (this.missing.size >= MAX_LOST) this.missing.delete(this.missing.keys().next().value as string);
-    this.missing.set(prefix, { count, until: systemClock.now() + LOST_MS });
+    this.missing.set(prefix, { count, until: steadyClock.now() + LOST_MS });
   }
 
   /** Reads the list once and deletes the lost uploads it shows. Never throws. */
   async lookAgain(client: OpenAI, timeoutMs: number): Promise<void> {
-    const now = systemClock.now();
+    const now = steadyClock.now();
     for (const [prefix, { until }] of this.missing) if (until <= now) this.missing.delete(prefix);
     if (this.missing.size === 0 || this.looking) return;
     this.looking = true;

@@ -3,6 +3,7 @@
  * It resolves a request's `{ provider?, model? }` before any network call, so an unknown model
  * fails fast with `MODEL_NOT_FOUND`, and it is the runtime's `router`.
  */
+import { steadyClock } from '../core/clock.js';
 import { providerError, runtimeError } from '../core/errors.js';
 import type { FallbackTarget, RoutedTarget, Router, SessionRequest } from './session-request.js';
 
@@ -107,7 +108,7 @@ export interface RegistryOptions {
   readonly statedWindow?: (provider: string, model: string) => number | undefined;
   /** How long fetched ids are reused, in ms. @default 600000 (10 minutes) */
   readonly modelsCacheMs?: number;
-  /** @default Date.now */
+  /** What the cache's age is measured on. @default steadyClock.now */
   readonly now?: () => number;
 }
 
@@ -124,7 +125,7 @@ export function createModelRegistry(
   options: RegistryOptions = {},
 ): ModelRegistry {
   const fetched = new Map<string, { readonly at: number; readonly models: readonly VendorModel[] }>();
-  const now = options.now ?? Date.now;
+  const now = options.now ?? steadyClock.now;
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
   const isOpen = (entry: ProviderEntry) => entry.openModels ?? entry.models.length === 0;
   const defaultModelOf = (entry: ProviderEntry) =>

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   healthRoutes,
   PING_REUSE_MS,
@@ -23,6 +23,7 @@ let redis: RedisServer | undefined;
 // After each test: the tests start one each, and one stopped only after all of them left the
 // others running past the run (a redis-server left behind by every `npm test`).
 afterEach(async () => {
+  vi.restoreAllMocks();
   await redis?.stop();
   redis = undefined;
 });
@@ -135,6 +136,35 @@ describe('readiness (/readyz)', () => {
       await readiness({ runtime, ping: pinger.ping });
       expect((await sets()) - before).toBeGreaterThanOrEqual(1);
       expect((await sets()) - before).toBeLessThanOrEqual(2);
+    } finally {
+      admin.disconnect();
+      pinger.close();
+      await runtime.shutdown({ deadlineMs: 0 });
+    }
+  });
+
+  it('in cluster mode, writes no more often when the wall clock is set forward or back an hour', async () => {
+    // Until 2026-12-07 the reuse was timed on `Date.now()`: each step made a write at once.
+    redis = await startRedis();
+    const runtime = createRuntime({
+      providers: [createSimulatedProvider()],
+      defaults: { model: 'sim-fast' },
+    });
+    let stepMs = 0;
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + stepMs);
+    const pinger = await redisPinger(redis.url, 'troupe', 60_000);
+    const admin = new Redis(redis.url);
+    const sets = async () =>
+      Number(/cmdstat_set:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    try {
+      expect((await readyOnceConnected(runtime, pinger.ping)).ready).toBe(true);
+      const before = await sets();
+      for (const step of [3_600_000, -3_600_000]) {
+        stepMs = step;
+        expect((await readiness({ runtime, ping: pinger.ping })).ready).toBe(true);
+      }
+      expect((await sets()) - before).toBe(0);
     } finally {
       admin.disconnect();
       pinger.close();

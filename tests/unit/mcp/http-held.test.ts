@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
+import { steadyClock } from '../../../src/core/clock.js';
 import { UnsentResponses } from '../../../src/mcp/http-unsent.js';
 
 class Response extends EventEmitter {
@@ -44,12 +45,16 @@ class Response extends EventEmitter {
 }
 
 const watchers: UnsentResponses[] = [];
+/** How far the bound's clock is moved past the steady clock. */
+let aheadMs = 0;
+const clock = { ...steadyClock, now: () => steadyClock.now() + aheadMs };
 afterEach(() => {
   for (const w of watchers.splice(0)) w.close();
+  aheadMs = 0;
 });
 
 function setup(maxBytes: number, stalledMs = 60_000) {
-  const unsent = new UnsentResponses({ maxBytes, stalledMs });
+  const unsent = new UnsentResponses({ maxBytes, stalledMs, clock });
   watchers.push(unsent);
   const watch = (caller = '') => {
     const res = new Response();
@@ -102,14 +107,8 @@ it('writes a held answer as its error for its id once it has waited `stalledMs`'
   second.write(answer(2, 300));
   unsent.check();
   expect(second.written).toEqual([]);
-  const later = Date.now() + 5_000;
-  const realNow = Date.now;
-  Date.now = () => later;
-  try {
-    unsent.check();
-  } finally {
-    Date.now = realNow;
-  }
+  aheadMs = 5_000;
+  unsent.check();
   const refused = refusedFor(second.written[0]);
   expect(refused).toMatchObject({
     id: 2,
@@ -270,14 +269,8 @@ it('sends an answer refused to make room as it was refused, when it has waited `
   const alice = watch('alice');
   alice.write(answer(1, 2900));
   watch('bob').write(answer(2, 2700));
-  const later = Date.now() + 5_000;
-  const realNow = Date.now;
-  Date.now = () => later;
-  try {
-    unsent.check();
-  } finally {
-    Date.now = realNow;
-  }
+  aheadMs = 5_000;
+  unsent.check();
   const size = Buffer.byteLength(answer(1, 2900));
   expect(refusedFor(alice.written[0]).result.structuredContent.error.message).toContain(`, got ${size}: `);
 });
@@ -355,18 +348,12 @@ it('sends a held answer as its error at `stalledMs` behind a client still readin
   alice.write(answer(1, 2900));
   // Her 5,900 are more than his 4,500: held, rather than his cut.
   expect(alice.written.length).toBe(0);
-  const realNow = Date.now;
-  const start = Date.now();
-  try {
-    // Bob takes 60 bytes a second: never stalled, but 430 more are not free until after 7 s.
-    for (let s = 1; s <= 5; s++) {
-      Date.now = () => start + s * 1000;
-      reader.writableLength = 4500 - s * 60;
-      unsent.check();
-      if (s < 5) expect([s, alice.written.length]).toEqual([s, 0]);
-    }
-  } finally {
-    Date.now = realNow;
+  // Bob takes 60 bytes a second: never stalled, but 430 more are not free until after 7 s.
+  for (let s = 1; s <= 5; s++) {
+    aheadMs = s * 1000;
+    reader.writableLength = 4500 - s * 60;
+    unsent.check();
+    if (s < 5) expect([s, alice.written.length]).toEqual([s, 0]);
   }
   expect(refusedFor(alice.written[0])).toMatchObject({ id: 1, result: { isError: true } });
   expect(reader.destroyed).toBe(false);

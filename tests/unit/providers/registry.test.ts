@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createModelRegistry } from '../../../src/providers/registry.js';
 
 const registry = createModelRegistry(
@@ -244,6 +244,24 @@ describe('refresh: the vendor’s live model ids', () => {
     at(600_000);
     expect(ids(await refresh('kimi'))).toEqual(['kimi-k2.6', 'live-2']);
     expect(fetched).toHaveLength(2);
+  });
+
+  it('reuses the ids it fetched when the wall clock is set forward an hour: their age is on the steady clock', async () => {
+    let fetches = 0;
+    let stepMs = 0;
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + stepMs);
+    try {
+      const live = createModelRegistry([{ name: 'kimi', configured: true, models: [] }], {
+        fetchModels: async () => [`live-${++fetches}`],
+      });
+      await live.refresh?.('kimi', { signal });
+      stepMs = 3_600_000;
+      expect(ids((await live.refresh?.('kimi', { signal })) ?? { models: [] })).toEqual(['live-1']);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(fetches).toBe(1);
   });
 
   it('keeps them `modelsCacheMs` when given', async () => {
