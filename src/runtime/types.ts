@@ -125,7 +125,10 @@ export interface RuntimeOptions extends MachineOptions, GateOptions {
   readonly providers: readonly ChatProvider[] | Readonly<Record<string, ChatProvider>>;
   readonly limits?: Limits;
   readonly defaults?: Defaults;
-  /** Injected time; XState's `SimulatedClock` works. @default the system clock */
+  /**
+   * Injected time; XState's `SimulatedClock` works. A cluster `backend` refuses one with `wall()`.
+   * @default `steadyClock`; with a `backend`, `systemClock`
+   */
   readonly clock?: Clock;
   /** Random numbers in [0, 1) for retry jitter. @default Math.random */
   readonly random?: () => number;

@@ -14,6 +14,7 @@
  * ended at its deadline or on cancel (a withdrawal) is `withdrawals.ts`.
  */
 import { type Clock, retriedWhileAway, systemClock } from '../core/clock.js';
+import { runtimeError } from '../core/errors.js';
 import {
   Admission,
   Lifecycle,
@@ -66,6 +67,7 @@ export function createClusterRuntime(
   makeLocal: (options: RuntimeOptions) => LocalRuntime,
   makePorts: (context: ClusterContext) => ClusterPorts,
 ): Runtime {
+  refuseSteadyClock(options.clock);
   const providers = resolveProviders(options.providers);
   // A provider's concurrency is the shared limiter's too (a fallback hop counts); a task lane's, this instance's.
   const sharedLimits = withSharedSlots(providersOnly(options.limits, providers));
@@ -298,4 +300,18 @@ export function createClusterRuntime(
       ),
     subscribe: (listener) => listeners.add(listener),
   };
+}
+
+/**
+ * A clock with `wall()` says its `now()` follows no wall clock (`steadyClock`'s counts from where the
+ * wall clock stood when its process loaded): a cluster's deadlines, rate windows and cooldowns are
+ * epoch times in Redis that every instance reads on its own clock, so such a clock put them off on
+ * every other instance by however far it had parted from theirs (docs/scale-out.md).
+ */
+function refuseSteadyClock(clock: Clock | undefined): void {
+  if (clock?.wall === undefined) return;
+  throw runtimeError(
+    'INVALID_REQUEST',
+    "Expected `clock` of a cluster runtime to read the wall clock (`systemClock`, the default, or a clock without `wall()`), got one with `wall()` (such as `steadyClock`): a cluster's deadlines are epoch times every instance reads",
+  );
 }
