@@ -54,33 +54,42 @@ export async function redisBackend(options: RedisBackendOptions): Promise<RedisB
   const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   subscriber.on('error', () => {});
   const instanceId = randomUUID();
+  const letGo = () => {
+    stopWatching();
+    subscriber.disconnect();
+    redis.disconnect();
+  };
   return {
     kind: 'redis',
     instanceId,
-    createRuntime: (runtimeOptions, local) =>
-      createClusterRuntime(runtimeOptions, local, (context) =>
-        redisPorts(context, {
-          url: options.url,
-          redis,
-          subscriber,
-          prefix: options.prefix ?? 'troupe',
-          instanceId,
-          lockDurationMs: options.lockDurationMs ?? 1500,
-          stalledIntervalMs: options.stalledIntervalMs ?? 500,
-          sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-          work: options.work ?? true,
-          close: async () => {
-            stopWatching();
-            subscriber.disconnect();
-            await redis.quit().catch(() => redis.disconnect());
-          },
-          disconnect: () => {
-            stopWatching();
-            subscriber.disconnect();
-            redis.disconnect();
-          },
-          ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
-        }),
-      ),
+    createRuntime: (runtimeOptions, local) => {
+      try {
+        return createClusterRuntime(runtimeOptions, local, (context) =>
+          redisPorts(context, {
+            url: options.url,
+            redis,
+            subscriber,
+            prefix: options.prefix ?? 'troupe',
+            instanceId,
+            lockDurationMs: options.lockDurationMs ?? 1500,
+            stalledIntervalMs: options.stalledIntervalMs ?? 500,
+            sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+            work: options.work ?? true,
+            close: async () => {
+              stopWatching();
+              subscriber.disconnect();
+              await redis.quit().catch(() => redis.disconnect());
+            },
+            disconnect: letGo,
+            ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+          }),
+        );
+      } catch (error) {
+        // Refused at creation (a clock with `wall()`, providers it cannot take): no runtime will
+        // close these connections, and they kept the process from exiting.
+        letGo();
+        throw error;
+      }
+    },
   };
 }

@@ -5,14 +5,23 @@
  * whatever the wall clock did since each loaded. Until 2026-12-07 only the docs said so: injected,
  * it was taken, and put those times off on the other instances.
  */
-import { expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { type Clock, steadyClock, systemClock } from '../../src/core/clock.js';
 import type { TroupeError } from '../../src/core/errors.js';
 import { MemoryClusterHub } from '../../src/runtime/backend.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { memoryClusterBackend } from '../../src/scale/memory-cluster.js';
+import { redisBackend } from '../../src/scale/redis-backend.js';
 import { ScriptedProvider } from '../../src/testing/scripted-provider.js';
+import { type RedisServer, startRedis } from '../support/redis.js';
+
+let redis: RedisServer | undefined;
+afterEach(async () => {
+  await redis?.stop();
+  redis = undefined;
+});
 
 const instance = (clock: Clock | undefined) =>
   createRuntime({
@@ -43,5 +52,31 @@ it('takes the wall clock, by default or injected, and a simulated clock', async 
     const runtime = instance(clock);
     expect(runtime.status().state).toBe('accepting');
     await runtime.shutdown({ deadlineMs: 0 });
+  }
+});
+
+it('lets go of a Redis backend’s connections when it refuses: nothing else would close them', async () => {
+  // Until 2026-12-07 a runtime refused at creation left them open, and the process never exited.
+  redis = await startRedis();
+  const admin = new Redis(redis.url);
+  const clients = async () =>
+    String(await admin.client('LIST'))
+      .trim()
+      .split('\n').length;
+  try {
+    const alone = await clients();
+    const backend = await redisBackend({ url: redis.url });
+    expect(await clients()).toBeGreaterThan(alone);
+    expect(() =>
+      createRuntime({
+        providers: [new ScriptedProvider('p')],
+        defaults: { model: 'm' },
+        clock: steadyClock,
+        backend,
+      }),
+    ).toThrow(/Expected `clock` of a cluster runtime/);
+    await expect.poll(clients).toBe(alone);
+  } finally {
+    admin.disconnect();
   }
 });
