@@ -21,6 +21,7 @@ import { LeaseWorker } from './lease-worker.js';
 import type { RedisKeys } from './redis-store.js';
 import { Relocks } from './relock.js';
 import { StalledChecks } from './stalled-check.js';
+import { sweepAtRunDeadline } from './stalled-deadlines.js';
 import { wakeAfterEnd, wakeFetchers, wakeKeys } from './wake-fetchers.js';
 import { WorkerPauses } from './worker-pauses.js';
 
@@ -80,7 +81,14 @@ export class BullSessionQueue implements SessionQueue, SharedLimits {
     this.fair = new FairTurn(redis, keys.prefix, limits.fairnessEvery, onError);
     this.relocks = new Relocks(redis, settings.lockDurationMs, clock, onError);
     const checks = { ...settings, maxStalledCount: MAX_STALLED };
-    this.stalled = new StalledChecks(redis, clock, checks, onError, (queue) => this.relocks.retake(queue));
+    this.stalled = new StalledChecks(
+      redis,
+      clock,
+      checks,
+      onError,
+      (queue) => this.relocks.retake(queue),
+      (queue, ids) => sweepAtRunDeadline(redis, keys, queue.name, ids),
+    );
     // BullMQ's own reconnect backs off to 20 s: after a long outage it refused calls for that long.
     const connection = { url: settings.url, retryStrategy: reconnectDelay };
     for (const name of providers) {

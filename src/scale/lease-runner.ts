@@ -217,7 +217,9 @@ export class LeaseRunner {
       // (its instance lost in between) moves on to its target's queue first; a job a move left, freeing nothing.
       if (state.run !== undefined) {
         // Its deltas reached observers before its instance was lost: running it again would repeat them.
-        if (state.run.streamed === true) entry.cancelReason ??= LOST_MID_STREAM;
+        // Past its run deadline it times out, as it would have where it ran (until 2026-12-07 `cancelled`).
+        if (state.run.streamed === true && now < state.run.runDeadlineAt)
+          entry.cancelReason ??= LOST_MID_STREAM;
         const at = targetProvider(data.input, state.run);
         const taken = takeOver(this.limiter, this.s, data.input, state.run, lease.provider);
         const next = await taken.catch(unanswered(this.s));

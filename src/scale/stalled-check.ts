@@ -118,6 +118,8 @@ export class StalledChecks {
     private readonly onError: (error: unknown) => void,
     /** Called once for each hold of `queue`'s checks this instance sees start (`relock.ts`). */
     private readonly onHold: (queue: Queue) => void,
+    /** Called with the jobs a check moved back to wait, when it moved any (`stalled-deadlines.ts`). */
+    private readonly onMoved: (queue: Queue, ids: readonly string[]) => Promise<void>,
   ) {
     this.#everyMs = Math.max(1, Math.min(settings.stalledIntervalMs, settings.lockDurationMs / 4));
     redis.defineCommand(CHECK, { numberOfKeys: BULL_CHECK.keys + 2, lua: GUARD + BULL_CHECK.content });
@@ -157,6 +159,7 @@ export class StalledChecks {
         this.#holds.set(queue.name, answer);
         this.onHold(queue);
       }
+      if (Array.isArray(answer) && answer.length > 0) await this.onMoved(queue, answer as string[]);
     } catch (error) {
       // Redis away: the next call tries again, as BullMQ's check did. A refused script is a fault.
       if (error instanceof ReplyError) this.onError(error);

@@ -53,6 +53,7 @@ async function guard(active: boolean) {
     { lockDurationMs: LOCK_MS, stalledIntervalMs: 500, maxStalledCount: 1000 },
     (error) => errors.push(error),
     (held) => holds.push(held.name),
+    () => Promise.resolve(),
   );
   const call = async () => {
     await new Promise<void>((resolve) => {
