@@ -277,6 +277,11 @@ export class LeaseRunner {
         // Queued again for every instance, what it ran kept, before its job is back (a taker's start
         // comes after); the job is back before the run here stops: its processor returns only then.
         await this.progress.requeued(id).catch(this.s.onError);
+        // Swept at its run deadline while it waits, also one before its queue deadline (until 2026-12-07
+        // it waited to that queue deadline when no instance took it up).
+        const run = this.s.local.runRecord(id);
+        if (run !== undefined)
+          await this.s.queue.clearDeadline(entry.lease.provider, id, run.runDeadlineAt).catch(this.s.onError);
         await entry.lease.handBack().catch(this.s.onError);
         if (entry.handle?.cancel(SHUT_DOWN) === true) this.notEnds.cancelled++;
       }),

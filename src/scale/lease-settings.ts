@@ -81,8 +81,8 @@ export interface LeaseRunnerSettings {
     readonly perProvider: Readonly<Record<string, number>>;
   };
   readonly sharedState: SharedState;
-  /** Whether a moved hop's job is in its target's queue (`takeOver`). */
-  readonly queue: Pick<SessionQueue, 'waiting'>;
+  /** Whether a moved hop's job is in its target's queue (`takeOver`); a handed-back session's deadline moved to its run deadline (`handBackAll`). */
+  readonly queue: Pick<SessionQueue, 'waiting' | 'clearDeadline'>;
   /** The cluster's view of the limits: holds are recorded there. */
   readonly view: LimitsView;
   /** Each caller's share of the sessions running here (`limits.maxRunningPerCaller`). */

@@ -5,7 +5,9 @@
  * deadline for one that never started and ended it `TIMED_OUT` ("Expected the session to start
  * within ..."), its attempt lost (found by helper 5's hop-move test with a 1.2 s queue timeout; the
  * same for a taken-over session whose lease waits a moment, `AWAY`). Now it waits on, to its run
- * deadline, and the next instance runs it as its next attempt. On the memory cluster and on Redis;
+ * deadline, and the next instance runs it as its next attempt; one nobody takes up ends at its run
+ * deadline, also when that comes before its queue deadline (until 2026-12-07 it then waited to its
+ * queue deadline: the hand-back left its entry in the swept set there). On the memory cluster and on Redis;
  * the front submits and sweeps, and runs nothing.
  */
 import { expect, it } from 'vitest';
@@ -75,4 +77,31 @@ it.each([['a memory cluster'], ['Redis']])(
     expect(result.error.message).not.toMatch(/to start within/);
   },
   20_000,
+);
+
+it.each([['a memory cluster'], ['Redis']])(
+  'a session handed back ends at its run deadline when that comes before its queue deadline (%s)',
+  async (name) => {
+    const [frontBackend, workerBackend] =
+      (await redis.backends(name, 'handed-back-early', false, true)) ?? [];
+    const front = await runtimeOn(frontBackend, 5_000, 3_000);
+    const worker = await runtimeOn(workerBackend, 5_000, 3_000);
+    const submitted = Date.now();
+    const handle = front.submit(
+      { messages: [{ role: 'user', content: 'long' }] },
+      { queueTimeoutMs: 30_000 },
+    );
+    await expect.poll(() => front.session(handle.id)?.state, { timeout: 5000 }).toBe('running');
+    await worker.shutdown({ deadlineMs: 100 });
+    // Until 2026-12-07 its entry in the swept set stayed at its queue deadline (30 s from its submit).
+    const result = await Promise.race([
+      handle.result,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
+    ]);
+    const tookMs = Date.now() - submitted;
+    expect(result?.metadata).toMatchObject({ state: 'timedOut', attempts: 1 });
+    expect(tookMs).toBeGreaterThanOrEqual(3_000);
+    expect(tookMs).toBeLessThan(6_000);
+  },
+  40_000,
 );
