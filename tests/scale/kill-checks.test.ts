@@ -6,7 +6,8 @@
  * instance killed before it was back), where the takeover's one attempt is all it can show. And the
  * check that no session is called twice at once, nor a provider over its `perProvider`, which lets
  * two calls of one session overlap only after a stalled check moved its job between them (an
- * instance starved of CPU past its lock: `lapsedAt`).
+ * instance starved of CPU past its lock: `lapsedAt`). And how late past its run deadline a run
+ * timeout may end (a taken-over session waiting for a slot past it, until 2026-12-07).
  */
 import { expect, it } from 'vitest';
 import type { SessionResult, SessionSummary } from '../../src/runtime/types.js';
@@ -217,4 +218,29 @@ it('counts two calls of a session open at once after a lapse as one against its 
   const third = { ...call(4, 0, T + 100, T + 300, true), body: { messages: [{ content: 's1' }] } };
   const calls = new Map([...other.calls, ['s1', [third]]]);
   expect(over(violations(one, { ...other, calls })).length).toBe(1);
+});
+
+it('bounds how late past its run deadline a run timeout ends, more on a loaded machine', () => {
+  const planned = { ...plan.sessions[0]!, timeoutMs: 500 };
+  const short: Plan = { ...uncut, sessions: [planned] };
+  const timedOut = (runMs: number, loopDelayMaxMs: number): RunOutcome => {
+    const outcome = run(T, T + 100, 1, 1, undefined, loopDelayMaxMs);
+    const result = {
+      ok: false,
+      error: { code: 'TIMED_OUT', timeout: 'run', message: 'Expected the session to finish within 500 ms' },
+      metadata: { state: 'timedOut', attempts: 1, runMs },
+    } as unknown as SessionResult;
+    const summary = { state: 'timedOut', code: 'TIMED_OUT', endedAt: T + 1_100 } as unknown as SessionSummary;
+    return {
+      ...outcome,
+      seen: [{ ...outcome.seen[0]!, planned, result }],
+      calls: new Map([['s0', [call(1, 1, T, T + 100, false)]]]),
+      views: new Map([[0, new Map([['a', summary]])]]),
+    };
+  };
+  const late = (found: string[]) => found.filter((line) => line.includes('past its 500 ms run deadline'));
+  expect(violations(short, timedOut(4_500, 0))).toEqual([]);
+  expect(late(violations(short, timedOut(4_501, 0)))).toHaveLength(1);
+  expect(violations(short, timedOut(4_580, 80))).toEqual([]);
+  expect(late(violations(short, timedOut(4_581, 80)))).toHaveLength(1);
 });
