@@ -12,6 +12,11 @@ export function expired(record: TaskRecord, now: number): boolean {
 export interface Placed {
   readonly record: TaskRecord;
   readonly seq: number;
+  /**
+   * When it expires on the clock `listPage` is given, if that is not the wall clock its `createdAt`
+   * is on (the memory store's steady clock). @default its `createdAt + ttlMs`
+   */
+  readonly dueAt?: number;
 }
 
 /** A new key for a store's cursors (32 random bytes): cursors sealed under another key do not open. */
@@ -80,7 +85,8 @@ export async function listPage(
   const at = now();
   const page: Placed[] = [];
   for await (const next of placed(after)) {
-    if (expired(next.record, at) || !ownedBy(next.record, owner)) continue;
+    if (at >= (next.dueAt ?? next.record.createdAt + next.record.ttlMs) || !ownedBy(next.record, owner))
+      continue;
     if (page.length === limit) {
       const last = page.at(-1);
       const tasks = page.map((p) => p.record);

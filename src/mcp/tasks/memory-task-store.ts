@@ -3,6 +3,8 @@
  * task makes room, and when a new one is refused). Expiry is checked on every read, so a record
  * past its TTL is never served even between sweeps.
  */
+
+import { steadyClock } from '../../core/clock.js';
 import {
   type FinishedTask,
   holderOf,
@@ -14,7 +16,7 @@ import {
   type TaskLedger,
   taskBounds,
 } from '../../ports/task-bounds.js';
-import { expired, listPage, newCursorKey, type Placed } from '../../ports/task-cursor.js';
+import { listPage, newCursorKey, type Placed } from '../../ports/task-cursor.js';
 import {
   applyPatch,
   isTerminal,
@@ -33,7 +35,11 @@ export interface MemoryTaskStoreOptions {
   readonly maxResultBytes?: number;
   /** Most bytes of results kept at once for one owner. @default a quarter of `maxResultBytes` */
   readonly maxResultBytesPerOwner?: number;
-  /** Current time in epoch ms. @default Date.now */
+  /**
+   * Current time in epoch ms, on the records' own clock (`createdAt`, `lastUpdatedAt`); given, it
+   * counts their expiry too. @default `Date.now`, with expiry counted on `steadyClock`, so that
+   * setting the date forward does not drop records early, nor setting it back keep them late
+   */
   readonly now?: () => number;
 }
 
@@ -43,6 +49,8 @@ interface Entry {
   readonly seq: number;
   /** Its result's bytes (`newResultBytes`), 0 until it has one. */
   bytes: number;
+  /** When it expires, on the store's steady clock. */
+  readonly dueAt: number;
 }
 
 export class MemoryTaskStore implements TaskStore {
@@ -52,6 +60,8 @@ export class MemoryTaskStore implements TaskStore {
   readonly #listeners = new Set<(record: TaskRecord) => void>();
   readonly #bounds: TaskBounds;
   readonly #now: () => number;
+  /** What expiry counts on. */
+  readonly #steady: () => number;
   /** What seals this store's `tasks/list` cursors (`task-cursor.ts`): they open here only. */
   readonly #cursorKey = newCursorKey();
   #seq = 0;
@@ -64,6 +74,7 @@ export class MemoryTaskStore implements TaskStore {
   constructor(options: MemoryTaskStoreOptions = {}) {
     this.#bounds = taskBounds(options);
     this.#now = options.now ?? Date.now;
+    this.#steady = options.now ?? steadyClock.now;
   }
 
   async create(record: TaskRecord): Promise<void> {
@@ -73,7 +84,9 @@ export class MemoryTaskStore implements TaskStore {
     // Stryker disable next-line ConditionalExpression: `#delete` finds no record of an unknown id either.
     if (victim !== undefined) this.#delete(victim);
     this.#seq += 1;
-    const entry: Entry = { record, seq: this.#seq, bytes: 0 };
+    // What is left of its TTL now, counted from here on the steady clock.
+    const dueAt = this.#steady() + record.createdAt + record.ttlMs - this.#now();
+    const entry: Entry = { record, seq: this.#seq, bytes: 0, dueAt };
     this.#entries.set(record.taskId, entry);
     const holder = holderOf(record.owner);
     const held = this.#byHolder.get(holder) ?? new Map<string, Entry>();
@@ -103,7 +116,7 @@ export class MemoryTaskStore implements TaskStore {
     return listPage(
       options,
       () => this.#cursorKey,
-      this.#now,
+      this.#steady,
       (after) => this.#after(after),
     );
   }
@@ -122,9 +135,9 @@ export class MemoryTaskStore implements TaskStore {
 
   /** Drops every expired record, keeping its id for the next `sweep`. */
   #dropExpired(): void {
-    const now = this.#now();
+    const now = this.#steady();
     for (const [id, entry] of this.#entries) {
-      if (expired(entry.record, now)) {
+      if (now >= entry.dueAt) {
         this.#delete(id);
         this.#unreported.push(id);
       }
@@ -143,7 +156,7 @@ export class MemoryTaskStore implements TaskStore {
   #live(taskId: string): Entry | undefined {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return undefined;
-    if (!expired(entry.record, this.#now())) return entry;
+    if (this.#steady() < entry.dueAt) return entry;
     this.#delete(taskId);
     this.#unreported.push(taskId);
     return undefined;

@@ -121,7 +121,7 @@ export class TaskManager {
     this.store =
       options.store ??
       new MemoryTaskStore({
-        now: this.#now,
+        ...(options.now === undefined ? {} : { now: options.now }),
         ...Object.fromEntries(bounds.map((name) => [name, options[name]])),
       });
     this.#defaultTtlMs = options.defaultTtlMs ?? 3_600_000;
