@@ -171,8 +171,14 @@ describe('models and hints', () => {
     expect(r.stdout).toContain(
       '\nglm  not configured (set ZHIPUAI_API_KEY (BigModel host), ZAI_API_KEY or GLM_API_KEY (Z.ai host))\n',
     );
-    // A model whose window no vendor page states says so; it was a blank (newcomer audit).
-    expect(r.stdout).toMatch(/^ {2}glm-4\.7-flash {2}window not stated$/m);
+    // Every catalogued model has its window now (glm-4.7-flash, the last without, got its 200K).
+    expect(r.stdout).not.toContain('window not stated');
+    // A model whose window nobody states says so; it was a blank (newcomer audit).
+    const file = join(tempDir('troupe-models-'), 'providers.json');
+    writeFileSync(file, JSON.stringify({ glm: { models: [{ id: 'glm-5.3' }] } }));
+    const added = await run(['models'], { TROUPE_PROVIDERS_FILE: file });
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^ {2}glm-5\.3 {2}window not stated$/m);
   });
 
   // A default model no catalogue lists was marked nowhere: the listing hid what calls would get.
