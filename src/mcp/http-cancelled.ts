@@ -3,6 +3,7 @@
  * closed once the call is cancelled.
  */
 import type { ServerResponse } from 'node:http';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { type InFlightIds, idTakenMessage } from './in-flight-ids.js';
 import { endWithoutAnswer } from './sdk-internals.js';
 
@@ -15,9 +16,16 @@ import { endWithoutAnswer } from './sdk-internals.js';
  * session from the idle sweep. A call whose POST closed runs on for a resume (`http-disconnect.ts`):
  * its id reused then, the later POST got that call's answer and its own call ran for nobody (until
  * 2026-12-07). `http-sessions.ts` refuses both.
+ *
+ * It also knows which of an open POST's requests are answered: when the POST closes before its
+ * last answer, only the others are cancelled. Until 2026-12-07 every id of a dropped batch was, and
+ * an id with no call running was remembered as an early abort for 30 s (`call-registry.ts`), the
+ * answered ones too: a (forbidden, but possible) reuse of one in that window started cancelled.
  */
 export class OpenPosts extends Map<string | number, ServerResponse> {
   readonly #ids = new Map<string | number, number>();
+  /** Ids of open POSTs that the server has answered. */
+  readonly #answered = new Set<string | number>();
 
   constructor(readonly inFlight: InFlightIds) {
     super();
@@ -34,17 +42,31 @@ export class OpenPosts extends Map<string | number, ServerResponse> {
     return refused;
   }
 
+  /** Reads one message to the client: an answer frees its id in flight, and is noted while a POST holds it. */
+  answered(message: JSONRPCMessage): void {
+    this.inFlight.answered(message);
+    const { id } = message as { id?: unknown };
+    if (!('method' in message) && (typeof id === 'string' || typeof id === 'number') && this.#ids.has(id))
+      this.#answered.add(id);
+  }
+
   /**
-   * Gives back the ids of a POST that `hold` took, once its stream closed; `refused`: the SDK's
-   * transport refused it whole (not a 200), so none of its requests will be answered.
+   * Gives back the ids of a POST that `hold` took, once its stream closed, and returns those of them
+   * not answered; `refused`: the SDK's transport refused it whole (not a 200), so none of its
+   * requests will be answered.
    */
-  release(ids: readonly (string | number)[], refused: boolean): void {
+  release(ids: readonly (string | number)[], refused: boolean): (string | number)[] {
     if (refused) this.inFlight.forget(ids);
+    const unanswered = ids.filter((id) => !this.#answered.has(id));
     for (const id of ids) {
       const held = (this.#ids.get(id) ?? 1) - 1;
-      if (held === 0) this.#ids.delete(id);
-      else this.#ids.set(id, held);
+      if (held > 0) this.#ids.set(id, held);
+      else {
+        this.#ids.delete(id);
+        this.#answered.delete(id);
+      }
     }
+    return unanswered;
   }
 }
 

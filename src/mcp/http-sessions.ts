@@ -133,14 +133,13 @@ export class LegacySessions {
     const events = watchResumes(store, (stream) =>
       this.#disconnected.resumed(sessionId, requestsOfStream(transport, stream)),
     );
-    const inFlight = new InFlightIds();
-    const transport: NodeStreamableHTTPServerTransport = new AnsweringHttpTransport(inFlight, {
+    const posts = new OpenPosts(new InFlightIds());
+    const transport: NodeStreamableHTTPServerTransport = new AnsweringHttpTransport(posts, {
       sessionIdGenerator: () => sessionId,
       maxRequestBodySize: this.options.maxBodyBytes,
       eventStore: events,
       retryInterval: this.options.retryIntervalMs,
       onsessioninitialized: (id) => {
-        const posts = new OpenPosts(inFlight);
         this.#sessions.set(id, {
           transport,
           server,
@@ -193,12 +192,13 @@ export class LegacySessions {
         closeCancelled(session, body, res, { sessionId: sid, calls: this.options.mcp.calls });
         res.on('close', () => {
           // Not a 200: the SDK's transport refused the POST whole, and answers none of its requests.
-          session.posts.release(ids, res.statusCode !== 200);
+          const unanswered = session.posts.release(ids, res.statusCode !== 200);
           if (single !== undefined && session.posts.get(single) === res) session.posts.delete(single);
           session.active -= 1;
           session.lastSeenAt = steadyClock.now();
-          // Closed before its answer: its calls are cancelled unless the client resumes the stream.
-          if (!res.writableFinished) this.#disconnected.closed(sid, ids);
+          // Closed before its last answer: the calls not answered are cancelled unless the client
+          // resumes the stream.
+          if (!res.writableFinished) this.#disconnected.closed(sid, unanswered);
         });
       }
       const handle = () => session.transport.handleRequest(req, res, body);
@@ -245,17 +245,17 @@ export class LegacySessions {
   }
 }
 
-/** The SDK's transport, telling a session's requests in flight of every answer it sends. */
+/** The SDK's transport, telling a session's open POSTs (and requests in flight) of every answer it sends. */
 class AnsweringHttpTransport extends NodeStreamableHTTPServerTransport {
   constructor(
-    private readonly inFlight: InFlightIds,
+    private readonly posts: OpenPosts,
     options: ConstructorParameters<typeof NodeStreamableHTTPServerTransport>[0],
   ) {
     super(options);
   }
 
   override send(...[message, options]: Parameters<NodeStreamableHTTPServerTransport['send']>): Promise<void> {
-    this.inFlight.answered(message);
+    this.posts.answered(message);
     return super.send(message, options);
   }
 }

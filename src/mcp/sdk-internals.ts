@@ -103,20 +103,24 @@ export function standaloneStreamId(transport: object): string {
 }
 
 /**
- * The request ids whose answers go on `streamId` (the transport's private `_requestToStreamMapping`,
- * read from a transport), so `http-disconnect.ts` knows which calls a `Last-Event-ID` resume keeps.
+ * The request ids whose answers are still to go on `streamId` (the transport's private
+ * `_requestToStreamMapping`, less the answers it holds in `_requestResponseMap` until the stream's
+ * last one comes), read from a transport, so `http-disconnect.ts` knows which calls a
+ * `Last-Event-ID` resume keeps, and which a closed resume cancels: until 2026-12-07 the answered
+ * requests of a batch were cancelled too, each remembered as an early abort for 30 s.
  */
 export function requestsOfStream(transport: object, streamId: string): (string | number)[] {
-  const inner = (transport as { _webStandardTransport?: { _requestToStreamMapping?: unknown } })
-    ._webStandardTransport;
+  const inner = (transport as { _webStandardTransport?: Record<string, unknown> })._webStandardTransport;
   const mapping = inner?._requestToStreamMapping;
-  if (!(mapping instanceof Map)) {
+  const answers = inner?._requestResponseMap;
+  if (!(mapping instanceof Map) || !(answers instanceof Map)) {
     throw new SdkInternalsChanged(
-      'NodeStreamableHTTPServerTransport#_webStandardTransport._requestToStreamMapping to be a Map',
+      'NodeStreamableHTTPServerTransport#_webStandardTransport to keep _requestToStreamMapping and _requestResponseMap as Maps',
     );
   }
   const ids: (string | number)[] = [];
-  for (const [id, stream] of mapping) if (stream === streamId) ids.push(id as string | number);
+  for (const [id, stream] of mapping)
+    if (stream === streamId && !answers.has(id)) ids.push(id as string | number);
   return ids;
 }
 

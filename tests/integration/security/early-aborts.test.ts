@@ -1,8 +1,9 @@
 /**
- * A client that closes the response streams of batched requests makes the server remember an abort
- * for each request id that had no call running yet (in case its call starts later). Those are
- * bounded: before, 20 closed batches of 100 left 1,980 entries with a 30 s timer each, and nothing
- * capped them. Raw HTTP, since the SDK's client sends no batches.
+ * A client that cancels requests it has not sent yet, or closes the response streams of batched
+ * requests, makes the server remember an abort for each request id that had no call running yet
+ * (in case its call starts later). Those are bounded: before, 20 closed batches of 100 left 1,980
+ * entries with a 30 s timer each, and nothing capped them. (Since 2026-12-07 an answered request
+ * leaves none: answered-batch-ids.test.ts.) Raw HTTP, since the SDK's client sends no batches.
  */
 import { expect, it } from 'vitest';
 import { MAX_EARLY_ABORTS } from '../../../src/mcp/call-registry.js';
@@ -14,7 +15,7 @@ const BASE = {
   'mcp-protocol-version': '2025-11-25',
 };
 
-it(`remembers at most ${MAX_EARLY_ABORTS} aborts for calls that never started, however many streams close`, async () => {
+it(`remembers at most ${MAX_EARLY_ABORTS} aborts for calls that never started, however many come`, async () => {
   // Every closed stream aborts at once (no grace for a resume).
   const h = await startHarness({ http: { disconnectGraceMs: 0 } });
   try {
@@ -37,13 +38,14 @@ it(`remembers at most ${MAX_EARLY_ABORTS} aborts for calls that never started, h
     const batches = Math.ceil((MAX_EARLY_ABORTS * 1.5) / 99);
     for (let k = 0; k < batches; k++) {
       const closing = new AbortController();
-      // 99 calls of a tool nobody serves (never tracked) and one slow call that holds the stream open.
+      // Cancels of 99 requests not sent yet (remembered for their calls to find), and one slow call
+      // that holds the stream open. An answered request is not remembered as cancelled when its
+      // stream closes (answered-batch-ids.test.ts), and a running one is cancelled, not remembered.
       const batch = [
         ...Array.from({ length: 99 }, (_, i) => ({
           jsonrpc: '2.0',
-          id: `n-${k}-${i}`,
-          method: 'tools/call',
-          params: { name: 'nope', arguments: {} },
+          method: 'notifications/cancelled',
+          params: { requestId: `n-${k}-${i}`, reason: 'not wanted' },
         })),
         {
           jsonrpc: '2.0',

@@ -76,17 +76,38 @@ describe('standaloneStreamId', () => {
   });
 
   describe('requestsOfStream', () => {
+    /** The transport's maps of requests to streams and of answers held for a stream's last. */
+    const mapsOf = (transport: object) =>
+      (
+        transport as {
+          _webStandardTransport: {
+            _requestToStreamMapping: Map<unknown, string>;
+            _requestResponseMap: Map<unknown, unknown>;
+          };
+        }
+      )._webStandardTransport;
+
     it('reads the request ids mapped to a stream, and names what moved when the SDK changed', () => {
       const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => 's' });
-      const inner = (
-        transport as unknown as { _webStandardTransport: { _requestToStreamMapping: Map<unknown, string> } }
-      )._webStandardTransport;
+      const inner = mapsOf(transport);
       inner._requestToStreamMapping.set(7, 'stream-a');
       inner._requestToStreamMapping.set('x', 'stream-a');
       inner._requestToStreamMapping.set(8, 'stream-b');
       expect(requestsOfStream(transport, 'stream-a')).toEqual([7, 'x']);
       expect(requestsOfStream(transport, 'stream-c')).toEqual([]);
       expect(() => requestsOfStream({}, 'stream-a')).toThrow(/_requestToStreamMapping/);
+      expect(() =>
+        requestsOfStream({ _webStandardTransport: { _requestToStreamMapping: new Map() } }, 'stream-a'),
+      ).toThrow(/_requestResponseMap/);
+    });
+
+    it('leaves out the requests answered, whose answers wait for the stream’s last', () => {
+      const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => 's' });
+      const inner = mapsOf(transport);
+      inner._requestToStreamMapping.set(7, 'stream-a');
+      inner._requestToStreamMapping.set('x', 'stream-a');
+      inner._requestResponseMap.set(7, { jsonrpc: '2.0', id: 7, result: {} });
+      expect(requestsOfStream(transport, 'stream-a')).toEqual(['x']);
     });
   });
 
