@@ -83,27 +83,27 @@ export function serveOverStdio(
   // 2026-12-07, with `--max-request-bytes` over 10 MiB). Set above anything the guard passes at
   // once: a line, with the other lines of its chunk of stdin (64 KiB).
   const lineBytes = maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const transport = new AnsweringStdioTransport(input as Readable, output, ids, {
+    maxBufferSize: lineBytes + 1024 * 1024,
+    onClosing: (error) => {
+      if (!closing) onClosed?.(error);
+    },
+  });
   const handle = serveStdio(
     ({ era }) => {
       const server = createServer(era, listening);
-      // The SDK's server tells its `onclose` before it aborts its calls.
+      // The SDK's server tells its `onclose` before it aborts its calls, and before the connection
+      // closes when it was closed by code: that close is on no error reported before it.
       const low = server.server;
       const previous = low.onclose;
       low.onclose = () => {
+        transport.forgetError();
         if (!closing) onServerClosing?.();
         previous?.();
       };
       return server;
     },
-    {
-      transport: new AnsweringStdioTransport(input as Readable, output, ids, {
-        maxBufferSize: lineBytes + 1024 * 1024,
-        onClosing: (error) => {
-          if (!closing) onClosed?.(error);
-        },
-      }),
-      onerror: (error) => logger.error({ err: error }, error.message),
-    },
+    { transport, onerror: (error) => logger.error({ err: error }, error.message) },
   );
   let closing = false;
   return {

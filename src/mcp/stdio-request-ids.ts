@@ -14,7 +14,14 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { InFlightIds } from './in-flight-ids.js';
 
-/** Told once, as the transport closes: the error it closes on (reported in the same turn), if any. */
+/**
+ * Told once, as the transport closes: the error it closes on, if any. The SDK's transport closes on
+ * an error by reporting it, then closing (its reader past its bound, a failed stdout); so the error
+ * told is the last one it reported, unless a server of the connection began closing since (a close
+ * by code, which comes before the transport's: `forgetError`). Until 2026-12-07 only an error
+ * reported in the same turn as the close counted, which held for SDK 2.4.0 only as long as its
+ * transport closed in the same turn as it reported.
+ */
 export type OnClosing = (error: Error | undefined) => void;
 
 /** The SDK's stdio transport, telling `ids` of every answer it sends and `onClosing` of its close. */
@@ -22,7 +29,7 @@ export class AnsweringStdioTransport extends StdioServerTransport {
   readonly #ids: InFlightIds;
   readonly #onClosing: OnClosing | undefined;
   #closed = false;
-  /** An error the transport reported in this turn: it closes right after one that ends it. */
+  /** The last error the transport reported, until a server of the connection began closing. */
   #lastError: Error | undefined;
 
   constructor(
@@ -41,18 +48,20 @@ export class AnsweringStdioTransport extends StdioServerTransport {
     return super.send(message);
   }
 
-  /** Starts as the SDK's, keeping each error the transport reports for the turn it came in. */
+  /** Starts as the SDK's, keeping the last error the transport reports. */
   override start(): Promise<void> {
     // Whoever serves the transport sets `onerror` before starting it (the SDK's `Transport` contract).
     const onerror = this.onerror;
     this.onerror = (error) => {
       this.#lastError = error;
-      queueMicrotask(() => {
-        this.#lastError = undefined;
-      });
       onerror?.(error);
     };
     return super.start();
+  }
+
+  /** A server of the connection began closing: a close that follows is not on an error reported before. */
+  forgetError(): void {
+    this.#lastError = undefined;
   }
 
   override close(): Promise<void> {

@@ -159,7 +159,7 @@ describe('AnsweringStdioTransport’s close', () => {
     return { input, transport, closings, heard, closed: () => closed, order };
   }
 
-  it('tells the error it closes on in the same turn, once, before the SDK hears of the close', async () => {
+  it('tells the error it closes on, once, before the SDK hears of the close', async () => {
     const { transport, closings, heard, closed, order } = await started();
     const error = new Error('reader over its bound');
     transport.onerror?.(error);
@@ -172,15 +172,34 @@ describe('AnsweringStdioTransport’s close', () => {
     expect(closed()).toBe(1);
   });
 
-  it('tells no error for a close asked of it, nor one reported in an earlier turn', async () => {
+  // Until 2026-12-07 only an error of the close's own turn counted.
+  it('tells the last error reported, however many turns before the close', async () => {
+    const { transport, closings } = await started();
+    transport.onerror?.(new Error('a bad line, answered'));
+    const error = new Error('reader over its bound');
+    transport.onerror?.(error);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
+    await transport.close();
+    expect(closings).toEqual([error]);
+  });
+
+  it('tells no error for a close asked of it, nor for one after a server of it began closing', async () => {
     const first = await started();
     await first.transport.close();
     expect(first.closings).toEqual([undefined]);
     const second = await started();
     second.transport.onerror?.(new Error('a bad line, answered'));
-    await Promise.resolve();
+    second.transport.forgetError();
     await second.transport.close();
     expect(second.closings).toEqual([undefined]);
+    // An error reported after the server began closing is told.
+    const third = await started();
+    third.transport.forgetError();
+    const error = new Error('stdout failed');
+    third.transport.onerror?.(error);
+    await third.transport.close();
+    expect(third.closings).toEqual([error]);
   });
 
   it('tells the error when nobody set `onerror` before starting it', async () => {
