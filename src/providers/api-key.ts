@@ -5,8 +5,26 @@
  * hint to retry or choose another model, though nothing had been sent. No vendor's key has a space,
  * a control character or a character outside ASCII, so any of them is refused where the key is
  * read, naming where it came from and the character's place, never the key.
+ *
+ * Nor is any key long: a Moonshot key is `sk-` and 48 characters, a Z.ai / BigModel key `id.secret`
+ * about 49, OpenAI's longest (`sk-proj-`, `sk-svcacct-`) about 164. A key past `maxChars` (a file
+ * pasted into the variable, a value doubled by a script) was redacted from every error, then sent
+ * with every call, and the vendor refused it after the round trip (until 2026-12-07); it is refused
+ * where it is read, giving its length only.
  */
 import { runtimeError } from '../core/errors.js';
+
+/**
+ * Longest key read for Kimi or GLM (`MOONSHOT_API_KEY`, `ZHIPUAI_API_KEY`, ...), in characters:
+ * about 20 times either vendor's, and room for a GLM token signed from one (a JWT of about 200).
+ */
+export const MAX_VENDOR_KEY_CHARS = 1024;
+/**
+ * Longest key for any other endpoint (`TROUPE_OPENAI_API_KEY`, a providers file's `apiKeyEnv`,
+ * `ask --base-url`, a provider built from code), in characters: such a gateway may take an OAuth
+ * token as its key, and Google documents its exchanged tokens at up to 12,288 bytes.
+ */
+export const MAX_API_KEY_CHARS = 16_384;
 
 /** What is wrong with `key` as a header value, or `undefined` when nothing is. */
 export function keyFault(key: string): string | undefined {
@@ -36,8 +54,17 @@ export function isPlaceholderKey(key: string): boolean {
   return key.endsWith('...') || key.endsWith('\u2026');
 }
 
-/** `key` when a header can carry it; otherwise throws `INVALID_REQUEST` naming `source` (a variable, a provider). */
-export function checkedKey(source: string, key: string): string {
+/**
+ * `key` when a header can carry it and it is at most `maxChars` long; otherwise throws
+ * `INVALID_REQUEST` naming `source` (a variable, a provider), never the key.
+ */
+export function checkedKey(source: string, key: string, maxChars = MAX_API_KEY_CHARS): string {
+  if (typeof key === 'string' && key.length > maxChars) {
+    throw runtimeError(
+      'INVALID_REQUEST',
+      `${source}: Expected an API key of at most ${maxChars.toLocaleString('en-US')} characters, got one of ${key.length.toLocaleString('en-US')}; set it to the key alone (the key is not shown)`,
+    );
+  }
   if (typeof key === 'string' && isPlaceholderKey(key)) {
     throw runtimeError(
       'INVALID_REQUEST',

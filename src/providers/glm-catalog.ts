@@ -4,7 +4,7 @@
  * which loads the `openai` SDK and undici) only when a GLM key is set.
  */
 
-import { checkedKey } from './api-key.js';
+import { checkedKey, MAX_VENDOR_KEY_CHARS } from './api-key.js';
 import type { ModelSpec } from './registry.js';
 
 export const GLM_BIGMODEL_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4';
@@ -81,7 +81,7 @@ export function glmKeyFrom(
 ): { readonly apiKey: string; readonly host: GlmHost; readonly variable: string } | undefined {
   for (const { name, host } of GLM_KEY_VARS) {
     const value = env[name]?.trim();
-    if (value) return { apiKey: checkedKey(name, value), host, variable: name };
+    if (value) return { apiKey: checkedKey(name, value, MAX_VENDOR_KEY_CHARS), host, variable: name };
   }
   return undefined;
 }

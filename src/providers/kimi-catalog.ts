@@ -4,7 +4,7 @@
  * which loads the `openai` SDK and undici) only when a Kimi key is set.
  */
 
-import { checkedKey } from './api-key.js';
+import { checkedKey, MAX_VENDOR_KEY_CHARS } from './api-key.js';
 import type { ModelSpec } from './registry.js';
 
 export const KIMI_BASE_URL = 'https://api.moonshot.ai/v1';
@@ -50,7 +50,7 @@ export const KIMI_MODELS: readonly ModelSpec[] = [
 export function kimiKeyFrom(env: Readonly<Record<string, string | undefined>>): string | undefined {
   for (const name of KIMI_KEY_VARS) {
     const value = env[name]?.trim();
-    if (value) return checkedKey(name, value);
+    if (value) return checkedKey(name, value, MAX_VENDOR_KEY_CHARS);
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TroupeError } from '../../../src/core/errors.js';
-import { keyFault } from '../../../src/providers/api-key.js';
+import { keyFault, MAX_API_KEY_CHARS, MAX_VENDOR_KEY_CHARS } from '../../../src/providers/api-key.js';
 import { loadProviders } from '../../../src/providers/config.js';
 import { createGlmProvider } from '../../../src/providers/glm.js';
 import { createKimiProvider } from '../../../src/providers/kimi.js';
@@ -148,6 +148,66 @@ describe('an API key a header can carry', () => {
       createOpenAICompatibleProvider({ name: 'lib', baseURL: 'http://127.0.0.1:9/v1', apiKey: '' }),
     ).toThrow(
       'lib apiKey: Expected an API key of printable ASCII characters (no spaces, line breaks or quotes), got an empty one (for an endpoint that takes no key, give any value, such as `none`)',
+    );
+  });
+
+  /** A key of `length` characters that no slice of 16 of repeats elsewhere in a message by chance. */
+  const longKey = (length: number) =>
+    `sk-${Array.from({ length }, (_, i) => 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'[(i * 7919) % 57]).join('')}`.slice(
+      0,
+      length,
+    );
+  /** Whether any 16 characters of `key` in a row are in `text`. */
+  const leaks = (text: string, key: string) => {
+    for (let i = 0; i + 16 <= key.length; i += 8) if (text.includes(key.slice(i, i + 16))) return true;
+    return false;
+  };
+
+  it.each([['MOONSHOT_API_KEY'], ['KIMI_API_KEY'], ['ZHIPUAI_API_KEY'], ['ZAI_API_KEY'], ['GLM_API_KEY']])(
+    'refuses %s past the vendor bound at load, giving its length and not the key, and takes one at it',
+    async (name) => {
+      const key = longKey(MAX_VENDOR_KEY_CHARS + 1);
+      const error = await refusal({ [name]: key });
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toBe(
+        `${name}: Expected an API key of at most 1,024 characters, got one of 1,025; set it to the key alone (the key is not shown)`,
+      );
+      expect(leaks(JSON.stringify({ ...error, message: error.message, stack: error.stack }), key)).toBe(
+        false,
+      );
+      const loaded = await loadProviders({ env: { [name]: key.slice(0, MAX_VENDOR_KEY_CHARS) } });
+      expect(loaded.providers.map((p) => p.name)).toContain(
+        name.startsWith('MOONSHOT') || name.startsWith('KIMI') ? 'kimi' : 'glm',
+      );
+      await loaded.close();
+    },
+  );
+
+  it('bounds any other endpoint’s key at 16,384 characters, where it is read and from code', async () => {
+    const endpoint = { TROUPE_OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' };
+    const key = longKey(MAX_API_KEY_CHARS + 1);
+    const refused = await refusal({ ...endpoint, TROUPE_OPENAI_API_KEY: key });
+    expect(refused.message).toBe(
+      'TROUPE_OPENAI_API_KEY: Expected an API key of at most 16,384 characters, got one of 16,385; set it to the key alone (the key is not shown)',
+    );
+    expect(leaks(`${refused.message}${refused.stack}`, key)).toBe(false);
+    // A bearer token of a gateway (an OAuth token of 12 kB) is taken.
+    const token = longKey(12_288);
+    const loaded = await loadProviders({ env: { ...endpoint, TROUPE_OPENAI_API_KEY: token } });
+    expect(loaded.providers.map((p) => p.name)).toContain('openai');
+    await loaded.close();
+    const path = join(tempDir('troupe-key-'), 'providers.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        providers: [{ name: 'mine', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'MY_KEY' }],
+      }),
+    );
+    expect((await refusal({ MY_KEY: key }, path)).message).toMatch(
+      /^MY_KEY: Expected an API key of at most 16,384/,
+    );
+    expect(() => createKimiProvider({ apiKey: key, baseURL: endpoint.TROUPE_OPENAI_BASE_URL })).toThrow(
+      /^kimi apiKey: Expected an API key of at most 16,384 characters, got one of 16,385;/,
     );
   });
 });

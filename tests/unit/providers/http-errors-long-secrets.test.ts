@@ -30,7 +30,7 @@ describe('scrubSecrets with a long secret', () => {
   });
 });
 
-describe('a provider given a key longer than any vendor’s', () => {
+describe('a provider given a secret longer than any vendor’s key', () => {
   it('maps a failure to its code, with the key nowhere in the error', () => {
     const mapped = toProviderError(new Error(`refused ${HUGE}`), { provider: 'kimi', secrets: [HUGE] });
     expect(mapped.code).toBe('BAD_RESPONSE');
@@ -38,11 +38,20 @@ describe('a provider given a key longer than any vendor’s', () => {
     expect(String((mapped.cause as { message: string }).message)).toBe('refused [redacted]');
   });
 
-  it('fails a call to a closed port as NETWORK, not INTERNAL with the key in its message', async () => {
+  // Since 2026-12-07 such a key is refused where the provider is built (api-key-shape.test.ts); a
+  // credential header of the providers file has no such bound.
+  it('refuses the key where the provider is built, not showing it', () => {
+    expect(() =>
+      createOpenAICompatibleProvider({ name: 'local', baseURL: 'http://127.0.0.1:1/v1', apiKey: HUGE }),
+    ).toThrow(/^local apiKey: Expected an API key of at most 16,384 characters, got one of 60,003;/);
+  });
+
+  it('fails a call to a closed port as NETWORK, not INTERNAL with a long credential header in its message', async () => {
     const provider = createOpenAICompatibleProvider({
       name: 'local',
       baseURL: 'http://127.0.0.1:1/v1',
-      apiKey: HUGE,
+      apiKey: 'sk-short0123456789',
+      defaultHeaders: { 'x-api-key': HUGE },
     });
     const failure = await provider
       .complete(
