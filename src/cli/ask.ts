@@ -308,6 +308,7 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
           metadata: result.metadata,
           error: result.error,
           ...(result.partial === undefined ? {} : { partial: result.partial }),
+          ...(result.withdrawn === undefined ? {} : { withdrawn: result.withdrawn }),
         };
     process.stdout.write(`${JSON.stringify(body)}\n`);
     return result.ok ? 0 : exitFor(result.error.code);
@@ -317,6 +318,11 @@ function report(result: SessionResult, args: AskArgs, streamed: boolean): Exit {
     if (streamed) process.stdout.write('\n');
     if (streamed && result.partial !== undefined)
       process.stderr.write('troupe ask: the answer above was cut short: it is not whole\n');
+    // Until 2026-12-07 the text stood there as if it were the start of an answer.
+    if (streamed && result.withdrawn === true)
+      process.stderr.write(
+        "troupe ask: the text above is withdrawn: the provider's safety review stopped the answer, so it is not one\n",
+      );
     process.stderr.write(
       `troupe ask: ${result.error.code}: ${oneLine(result.error.message)}${hintFor(result.error.code, args.baseURL !== undefined, result.error.status)}\n`,
     );

@@ -222,9 +222,13 @@ export function buildResult(
     metadata.waitingFor = record.waitingFor;
     error = { ...error, message: `${error.message}; held back by ${heldBy(record.waitingFor)}` };
   }
-  // What a stream had written is kept, unless the provider's safety review stopped it.
-  const partial = error.code === 'CONTENT_FILTERED' ? undefined : record.left?.partial();
-  return partial === undefined ? { ok: false, error, metadata } : { ok: false, error, metadata, partial };
+  // What a stream had written is kept, unless the provider's safety review stopped it: then the
+  // result says that the text its observers were streamed is withdrawn.
+  const partial = record.left?.partial();
+  if (partial === undefined) return { ok: false, error, metadata };
+  return error.code === 'CONTENT_FILTERED'
+    ? { ok: false, error, metadata, withdrawn: true }
+    : { ok: false, error, metadata, partial };
 }
 
 /** What held a session that timed out waiting, in words. */

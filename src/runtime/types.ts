@@ -220,6 +220,8 @@ export type SessionResult =
        * it had written. Absent when nothing had arrived, and on `CONTENT_FILTERED`.
        */
       readonly partial?: PartialOutput;
+      /** A stream that failed `CONTENT_FILTERED` after it began: its `session.delta` text is withdrawn. */
+      readonly withdrawn?: true;
     };
 
 /** What a task function gets: the session's signal and a way to report progress. */

@@ -73,6 +73,27 @@ describe('troupe ask with the vendor presets', () => {
     expect(run.stderr).toMatch(/troupe ask: CONTENT_FILTERED: .*finish_reason `content_filter`/);
   });
 
+  it.each([
+    ['kimi', 'kimi-k2.6', 'content_filter'],
+    ['glm', 'glm-4.6', 'sensitive'],
+  ] as const)(
+    '%s streamed, then stopped by its review (%s): the text printed is said to be withdrawn',
+    async (vendor, model, finish) => {
+      const server = vendor === 'kimi' ? kimi : glm;
+      server.setResponder(() => ({ content: 'half an answer', finishReason: finish }));
+      const env = vendor === 'kimi' ? kimiEnv() : glmEnv();
+      const run = await ask(['--provider', vendor, '--model', model, '--stream', 'q'], env);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('half an answer\n');
+      expect(run.stderr).toMatch(
+        /^troupe ask: the text above is withdrawn: the provider's safety review stopped the answer, so it is not one\ntroupe ask: CONTENT_FILTERED: /,
+      );
+      expect(run.stderr).not.toContain('cut short');
+      const json = await ask(['--provider', vendor, '--model', model, '--stream', '--json', 'q'], env);
+      expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'CONTENT_FILTERED' }, withdrawn: true });
+    },
+  );
+
   it("GLM's model_context_window_exceeded keeps the partial answer and says it was cut", async () => {
     glm.setResponder(() => ({ content: 'partial', finishReason: 'model_context_window_exceeded' }));
     const run = await ask(['--provider', 'glm', '--model', 'glm-4.6', 'long question'], glmEnv());

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../../src/providers/port.js';
+import type { SessionResult } from '../../../src/runtime/types.js';
 import { run, useVendorRigs } from '../../support/vendor-rig.js';
 
 const KEY = 'sk-filtered-answers-0123456789abcdef';
@@ -28,8 +29,10 @@ describe('kimi: finish_reason content_filter', () => {
         /finish_reason `content_filter` after 14 character\(s\) \(the vendor's safety review stopped it\)/,
       );
       expect(result.metadata.attempts).toBe(1);
-      // The text the review stopped is not handed on as what the call had written.
+      // The text the review stopped is not handed on as what the call had written; streamed, the
+      // result says what observers were streamed is withdrawn.
       expect(result.partial).toBeUndefined();
+      expect(result.withdrawn).toBe(stream ? true : undefined);
     },
   );
 
@@ -44,6 +47,38 @@ describe('kimi: finish_reason content_filter', () => {
     });
     expect(result.ok && result.content).toBe('cut here');
     expect(result.metadata.finishReason).toBe('length');
+  });
+});
+
+// What a subscriber sees: the text, then an end that says it is withdrawn (docs/runtime.md, "What a
+// failed stream had written"). Until 2026-12-07 the end said CONTENT_FILTERED only, as one for a
+// stream that had written nothing would.
+describe.each([
+  ['kimi', 'kimi-k2.6', 'content_filter'],
+  ['glm', 'glm-4.6', 'sensitive'],
+] as const)('%s: a stream its vendor’s review stopped, as a subscriber sees it', (vendor, model, finish) => {
+  it(`gets the text, then an end with the call failed and the text withdrawn (${finish})`, async () => {
+    const r = await rig(vendor);
+    r.server.setResponder(() => ({ content: 'half an answer', finishReason: finish }));
+    const seen: string[] = [];
+    let end: SessionResult | undefined;
+    const unsubscribe = r.runtime.subscribe((event) => {
+      if (event.type === 'session.delta' && event.delta.type === 'content') seen.push(event.delta.text);
+      if (event.type === 'session.ended') end = event.result as SessionResult;
+    });
+    await run(r, { provider: vendor, model, stream: true, messages: [user('q')] });
+    unsubscribe();
+    expect(seen.join('')).toBe('half an answer');
+    expect(end).toMatchObject({ ok: false, error: { code: 'CONTENT_FILTERED' }, withdrawn: true });
+    expect(end && 'partial' in end).toBe(false);
+  });
+
+  it('says nothing is withdrawn when the review stopped the answer before any text', async () => {
+    const r = await rig(vendor);
+    r.server.setResponder(() => ({ content: '', finishReason: finish }));
+    const result = await run(r, { provider: vendor, model, stream: true, messages: [user('q')] });
+    expect(result).toMatchObject({ ok: false, error: { code: 'CONTENT_FILTERED' } });
+    expect('withdrawn' in result).toBe(false);
   });
 });
 

@@ -150,7 +150,7 @@ describe.each(['compiled', 'xstate'] as const)('a failed stream’s partial answ
     await done.shutdown();
   });
 
-  it('no partial when the provider’s safety review stopped the answer (CONTENT_FILTERED)', async () => {
+  it('no partial when the provider’s safety review stopped the answer (CONTENT_FILTERED): the text is withdrawn', async () => {
     const runtime = runtimeWith(
       scripted([
         [
@@ -164,6 +164,24 @@ describe.each(['compiled', 'xstate'] as const)('a failed stream’s partial answ
     expect(written).toBe('something the review ');
     expect(result.metadata.code).toBe('CONTENT_FILTERED');
     expect(result).not.toHaveProperty('partial');
+    expect(result).toHaveProperty('withdrawn', true);
     await runtime.shutdown();
+  });
+
+  it('withdraws nothing when the review stopped it before any text, nor on another failure', async () => {
+    const before = runtimeWith(
+      scripted([[providerError('CONTENT_FILTERED', 'Expected an answer, got a content filter')]]),
+      engine,
+    );
+    const stopped = await run(before);
+    expect(stopped.result.metadata.code).toBe('CONTENT_FILTERED');
+    expect(stopped.result).not.toHaveProperty('withdrawn');
+    expect(stopped.result).not.toHaveProperty('partial');
+    await before.shutdown();
+    const cut = runtimeWith(scripted([[text('half'), unavailable()]]), engine);
+    const failed = await run(cut);
+    expect(failed.result).toHaveProperty('partial');
+    expect(failed.result).not.toHaveProperty('withdrawn');
+    await cut.shutdown();
   });
 });

@@ -190,6 +190,29 @@ describe('buildResult', () => {
     });
   });
 
+  it('keeps what a failed stream wrote, and says it is withdrawn when the vendor’s review stopped it', () => {
+    const written = { content: 'half an answer' };
+    const left = { partial: () => written };
+    const cut = buildResult({ ...chat, left }, ran({ error: authFailed }), 'failed');
+    expect(cut).toMatchObject({ ok: false, error: authFailed, partial: written });
+    expect(cut).not.toHaveProperty('withdrawn');
+    const filtered = { ...authFailed, code: 'CONTENT_FILTERED' as const };
+    const stopped = buildResult({ ...chat, left }, ran({ error: filtered }), 'failed');
+    expect(stopped).toStrictEqual({
+      ok: false,
+      error: filtered,
+      metadata: stopped.metadata,
+      withdrawn: true,
+    });
+    // Nothing written: nothing withdrawn.
+    const none = buildResult(
+      { ...chat, left: { partial: () => undefined } },
+      ran({ error: filtered }),
+      'failed',
+    );
+    expect(none).toStrictEqual({ ok: false, error: filtered, metadata: none.metadata });
+  });
+
   it('says INTERNAL when a session ended without an error, or done without an output', () => {
     for (const state of ['failed', 'done'] as const) {
       const result = buildResult(chat, ran(), state);
